@@ -1,0 +1,162 @@
+# cryo: checkpoint/restore in userspace. One non-recursive Makefile: every
+# part is a folder under src/, found by wildcard, so adding a file needs no
+# edit here. Outputs go to build/.
+
+CC ?= gcc
+LD ?= ld
+OBJCOPY ?= objcopy
+PROTOC_C ?= protoc-c
+PREFIX ?= /usr/local
+BUILD := build
+
+WARN := -Wall -Wextra -Werror
+CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDLIBS := -lprotobuf-c
+
+# ---- image schemas (protobuf-c) -------------------------------------------
+PROTOS := $(wildcard src/images/proto/*.proto)
+PROTO_C := $(patsubst src/images/proto/%.proto,$(BUILD)/gen/images/proto/%.pb-c.c,$(PROTOS))
+PROTO_H := $(PROTO_C:.c=.h)
+
+$(BUILD)/gen/images/proto/%.pb-c.c $(BUILD)/gen/images/proto/%.pb-c.h: src/images/proto/%.proto
+	@mkdir -p $(dir $@)
+	$(PROTOC_C) --proto_path=src --c_out=$(BUILD)/gen $<
+
+# ---- freestanding blobs (parasite; restorer later) ------------------------
+# PIE code with no libc, linked by one script at address 0 and embedded in
+# the cryo binary. Any relocation would need a loader: the build refuses it.
+BLOB_CFLAGS := -std=gnu11 $(WARN) -O2 -Isrc -fPIE -ffreestanding -nostdlib \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
+	-fvisibility=hidden -mgeneral-regs-only -fno-builtin -fcf-protection=none \
+	-fno-jump-tables -MMD -MP
+BLOB_RUNTIME := $(wildcard src/blob/*.c)
+
+define blob_rules
+$(1)_SRCS := $$(wildcard src/$(1)/*.c) $(BLOB_RUNTIME)
+$(1)_OBJS := $$(patsubst src/%.c,$(BUILD)/blob-obj/$(1)/%.o,$$($(1)_SRCS))
+
+$(BUILD)/blob-obj/$(1)/%.o: src/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BLOB_CFLAGS) -c $$< -o $$@
+
+$(BUILD)/blobs/$(1).elf: $$($(1)_OBJS) src/blob/blob.lds
+	@mkdir -p $$(dir $$@)
+	$$(LD) -static -pie --no-dynamic-linker -z noexecstack -T src/blob/blob.lds -o $$@ $$($(1)_OBJS)
+	@scripts/check-blob $$@
+
+$(BUILD)/blobs/$(1).bin: $(BUILD)/blobs/$(1).elf
+	$$(OBJCOPY) -O binary $$< $$@
+
+$(BUILD)/gen/blobs/$(1)-blob.h: $(BUILD)/blobs/$(1).elf scripts/blob-header
+	@mkdir -p $$(dir $$@)
+	scripts/blob-header $(1) $$< > $$@
+
+$(BUILD)/blob-embed/$(1).o: $(BUILD)/blobs/$(1).bin
+	@mkdir -p $$(dir $$@)
+	printf '\t.section .rodata\n\t.balign 64\n\t.globl $(1)_blob_bytes\n$(1)_blob_bytes:\n\t.incbin "%s"\n\t.globl $(1)_blob_end\n$(1)_blob_end:\n\t.section .note.GNU-stack,"",@progbits\n' $$< | $$(CC) -c -x assembler -o $$@ -
+
+-include $$($(1)_OBJS:.o=.d)
+endef
+$(eval $(call blob_rules,parasite))
+
+BLOB_EMBEDS := $(BUILD)/blob-embed/parasite.o
+BLOB_HEADERS := $(BUILD)/gen/blobs/parasite-blob.h
+
+# ---- the injection library ------------------------------------------------
+INJECT_SRCS := $(wildcard src/inject/*.c)
+INJECT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(INJECT_SRCS))
+LIBINJECT := $(BUILD)/libinject.a
+
+$(LIBINJECT): $(INJECT_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+# ---- the cryo tool ----------------------------------------------------------
+# Everything but main.c goes into a core archive that tests link against.
+CORE_DIRS := src/common src/kabi src/images src/cli
+CORE_SRCS := $(filter-out src/cli/main.c,$(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
+CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
+	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
+LIBCORE := $(BUILD)/libcryo-core.a
+
+$(LIBCORE): $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/obj/%.o: src/%.c | $(PROTO_H) $(BLOB_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+CRYO := $(BUILD)/cryo
+$(CRYO): $(BUILD)/obj/cli/main.o $(LIBCORE) $(LIBINJECT) $(BLOB_EMBEDS)
+	$(CC) $(CFLAGS) -o $@ $(BUILD)/obj/cli/main.o $(BLOB_EMBEDS) $(LIBCORE) $(LIBINJECT) $(LDLIBS)
+
+# ---- tests --------------------------------------------------------------------
+# tests/<suite>/test_*.c are test binaries (harness-driven); tests/<suite>/prog_*.c
+# are helper programs the tests start. Unit tests also get sanitizer builds of
+# the core they test.
+HARNESS_SRCS := tests/lib/harness.c
+SAN_CORE_OBJS := $(patsubst src/%.c,$(BUILD)/san-obj/%.o,$(CORE_SRCS)) \
+	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/san-obj/gen/%.o,$(PROTO_C))
+
+$(BUILD)/san-obj/%.o: src/%.c | $(PROTO_H) $(BLOB_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/san-obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+LIBCORE_SAN := $(BUILD)/libcryo-core-san.a
+$(LIBCORE_SAN): $(SAN_CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+$(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(LIBCORE_SAN)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(LIBCORE_SAN) $(LDLIBS)
+
+INJECT_TESTS := $(patsubst tests/inject/%.c,$(BUILD)/tests/inject/%,$(wildcard tests/inject/test_*.c))
+INJECT_PROGS := $(patsubst tests/inject/%.c,$(BUILD)/tests/inject/%,$(wildcard tests/inject/prog_*.c))
+$(BUILD)/tests/inject/test_%: tests/inject/test_%.c $(HARNESS_SRCS) $(LIBINJECT) $(BLOB_EMBEDS) | $(BLOB_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(BLOB_EMBEDS) $(LIBINJECT)
+$(BUILD)/tests/inject/prog_%: tests/inject/prog_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -mavx2 -pthread -o $@ $<
+
+# The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
+# as part of the tests.
+FUZZ_CC ?= clang
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) $(PROTO_C)
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_COMMON) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
+
+TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(FUZZ_TARGETS)
+
+# ---- top-level targets ------------------------------------------------------
+.PHONY: all test install clean
+all: $(CRYO)
+
+test: all $(TEST_BINS)
+	tests/run
+
+install: $(CRYO)
+	install -D -m 0755 $(CRYO) $(DESTDIR)$(PREFIX)/sbin/cryo
+	install -D -m 0644 src/inject/inject.h $(DESTDIR)$(PREFIX)/include/cryo/inject.h
+	install -D -m 0644 $(LIBINJECT) $(DESTDIR)$(PREFIX)/lib/libcryo-inject.a
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,11 @@
+/* The subcommands of cryo. Each lives in its own cmd_*.c file and returns
+ * the process exit status. */
+#ifndef CRYO_COMMANDS_H
+#define CRYO_COMMANDS_H
+
+#include "cli/options.h"
+
+int cmd_check(const struct cryo_opts *opts);
+int cmd_show(const struct cryo_opts *opts);
+
+#endif

@@ -1,0 +1,62 @@
+/* Entry point of the cryo tool: parses the command line, sets up logging and
+ * hands over to the subcommand. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+
+static const struct {
+	const char *name;
+	int (*run)(const struct cryo_opts *opts);
+	const char *summary;
+} commands[] = {
+	{ "check", cmd_check, "probe the kernel features cryo relies on" },
+	{ "show", cmd_show, "print an image file or image directory as JSON" },
+};
+
+void print_usage(void)
+{
+	printf("usage: cryo COMMAND [options]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+	printf("\noptions:\n"
+	       "  -t, --tree PID          the root of the process tree to dump\n"
+	       "  -D, --images-dir DIR    the image directory\n"
+	       "  -o, --log-file FILE     write the log to FILE (relative to -D)\n"
+	       "  -v[N], --verbosity[=N]  log level 0-4 (default 2; -v raises it)\n"
+	       "  -j, --shell-job         the tree is a job of the current shell\n"
+	       "  -R, --leave-running     keep the tree running after dump\n"
+	       "  -d, --restore-detached  do not wait for the restored tree\n"
+	       "      --pidfile FILE      write the restored root's PID to FILE\n"
+	       "      --tcp-established   checkpoint established TCP connections\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct cryo_opts opts;
+	_cleanup_free_ char *log_file = NULL;
+
+	if (parse_options(argc, argv, &opts))
+		return 1;
+	if (!strcmp(opts.command, "help")) {
+		print_usage();
+		return 0;
+	}
+	log_file = log_path(&opts);
+	if (log_init(log_file, opts.verbosity))
+		return 1;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (!strcmp(opts.command, commands[i].name)) {
+			int status = commands[i].run(&opts);
+
+			log_close();
+			return status;
+		}
+	}
+	pr_err("unknown command '%s' (try 'cryo --help')", opts.command);
+	return 1;
+}

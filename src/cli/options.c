@@ -1,0 +1,146 @@
+/* Parsing of cryo's command line into struct cryo_opts. Options may come
+ * before or after the command word, as with criu. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/options.h"
+#include "common/log.h"
+
+enum {
+	OPT_PIDFILE = 1000,
+	OPT_TCP_ESTABLISHED,
+};
+
+static const struct option long_options[] = {
+	{ "tree", required_argument, NULL, 't' },
+	{ "images-dir", required_argument, NULL, 'D' },
+	{ "log-file", required_argument, NULL, 'o' },
+	{ "verbosity", optional_argument, NULL, 'v' },
+	{ "shell-job", no_argument, NULL, 'j' },
+	{ "leave-running", no_argument, NULL, 'R' },
+	{ "restore-detached", no_argument, NULL, 'd' },
+	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_pid(const char *text, pid_t *pid)
+{
+	char *end;
+	long value;
+
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (errno || *end || end == text || value <= 0 || value > (1 << 22)) {
+		fprintf(stderr, "cryo: -t: '%s' is not a process id\n", text);
+		return -EINVAL;
+	}
+	*pid = (pid_t)value;
+	return 0;
+}
+
+static int parse_verbosity(const char *text, int *level)
+{
+	char *end;
+	long value;
+
+	/* "-v" alone raises the level by one; "-vvv" counts the v's. */
+	if (!text) {
+		(*level)++;
+		return 0;
+	}
+	if (strspn(text, "v") == strlen(text)) {
+		*level += (int)strlen(text) + 1;
+		return 0;
+	}
+	value = strtol(text, &end, 10);
+	if (*end || end == text || value < 0 || value > 4) {
+		fprintf(stderr, "cryo: -v: '%s' is not a level from 0 to 4\n", text);
+		return -EINVAL;
+	}
+	*level = (int)value;
+	return 0;
+}
+
+int parse_options(int argc, char **argv, struct cryo_opts *opts)
+{
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->verbosity = LOG_WARN;
+	optind = 1;
+	opterr = 1;
+	/* Leading '-' keeps positional words in order, so the command can sit anywhere. */
+	while ((c = getopt_long(argc, argv, "-t:D:o:v::jRdh", long_options, NULL)) != -1) {
+		switch (c) {
+		case 1:
+			if (!opts->command) {
+				opts->command = optarg;
+				opts->args = argv + optind;
+				opts->nargs = 0;
+			} else {
+				/* Positional words are collected in place after the command. */
+				opts->args[opts->nargs++] = optarg;
+			}
+			break;
+		case 't':
+			if (parse_pid(optarg, &opts->pid))
+				return -EINVAL;
+			break;
+		case 'D':
+			opts->images_dir = optarg;
+			break;
+		case 'o':
+			opts->log_file = optarg;
+			break;
+		case 'v':
+			if (parse_verbosity(optarg, &opts->verbosity))
+				return -EINVAL;
+			break;
+		case 'j':
+			opts->shell_job = true;
+			break;
+		case 'R':
+			opts->leave_running = true;
+			break;
+		case 'd':
+			opts->restore_detached = true;
+			break;
+		case OPT_PIDFILE:
+			opts->pidfile = optarg;
+			break;
+		case OPT_TCP_ESTABLISHED:
+			opts->tcp_established = true;
+			break;
+		case 'h':
+			opts->command = "help";
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (opts->verbosity > LOG_DEBUG)
+		opts->verbosity = LOG_DEBUG;
+	if (!opts->command) {
+		fprintf(stderr, "cryo: no command given (try 'cryo --help')\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+char *log_path(const struct cryo_opts *opts)
+{
+	char *path;
+
+	if (!opts->log_file || !strcmp(opts->log_file, "-"))
+		return NULL;
+	if (opts->log_file[0] == '/' || !opts->images_dir)
+		return strdup(opts->log_file);
+	if (asprintf(&path, "%s/%s", opts->images_dir, opts->log_file) < 0)
+		return NULL;
+	return path;
+}

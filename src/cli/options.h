@@ -1,0 +1,34 @@
+/* The command line of cryo: criu's spelling where criu has the option.
+ * Parsed once into struct cryo_opts, which is then passed to the command;
+ * nothing reads options from a global. */
+#ifndef CRYO_OPTIONS_H
+#define CRYO_OPTIONS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct cryo_opts {
+	const char *command;
+	pid_t pid;		/* -t, --tree */
+	const char *images_dir;	/* -D, --images-dir */
+	const char *log_file;	/* -o, --log-file (relative to -D, as in criu) */
+	int verbosity;		/* -v[N], --verbosity */
+	bool shell_job;		/* -j, --shell-job */
+	bool leave_running;	/* -R, --leave-running */
+	bool restore_detached;	/* -d, --restore-detached */
+	bool tcp_established;	/* --tcp-established */
+	const char *pidfile;	/* --pidfile */
+	char **args;		/* words after the command */
+	int nargs;
+};
+
+/* Fills @opts from argv; returns 0, or -EINVAL after printing why. */
+int parse_options(int argc, char **argv, struct cryo_opts *opts);
+
+/* The log path to open: -o as given if absolute, else inside -D. The
+ * caller frees the result; NULL means log to stderr. */
+char *log_path(const struct cryo_opts *opts);
+
+void print_usage(void);
+
+#endif

@@ -1,0 +1,81 @@
+/* Log sink and level for the cryo tool. Messages at or below the level go to
+ * the log file; errors also go to stderr when a log file is set, so the user
+ * always sees why a command failed. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+static FILE *log_file;
+static int log_level = LOG_WARN;
+
+int log_init(const char *path, int level)
+{
+	log_level = level;
+	if (!path)
+		return 0;
+	log_file = fopen(path, "ae");
+	if (!log_file) {
+		int e = errno;
+		fprintf(stderr, "cryo: cannot open log file %s: %s\n", path, strerror(e));
+		return -e;
+	}
+	setvbuf(log_file, NULL, _IOLBF, 0);
+	return 0;
+}
+
+void log_set_level(int level)
+{
+	log_level = level;
+}
+
+int log_get_level(void)
+{
+	return log_level;
+}
+
+void log_close(void)
+{
+	if (log_file)
+		fclose(log_file);
+	log_file = NULL;
+}
+
+static const char *const level_names[] = {
+	[LOG_ERROR] = "Error",
+	[LOG_WARN] = "Warn",
+	[LOG_INFO] = "Info",
+	[LOG_DEBUG] = "Debug",
+};
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	int saved_errno = errno;
+	va_list ap;
+
+	/* Errors always reach the user, whatever -v says. */
+	if (level != LOG_ERROR && (int)level > log_level)
+		return;
+
+	if (log_file) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		fprintf(log_file, "(%5ld.%06ld) %s: ", (long)ts.tv_sec, ts.tv_nsec / 1000,
+			level_names[level]);
+		va_start(ap, fmt);
+		vfprintf(log_file, fmt, ap);
+		va_end(ap);
+		fputc('\n', log_file);
+	}
+	if (!log_file || level == LOG_ERROR) {
+		fputs(level == LOG_ERROR ? "cryo: error: " : "cryo: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	errno = saved_errno;
+}

@@ -1,0 +1,101 @@
+/* cryo's injection library: seize a live task with ptrace, read and write its
+ * registers, run system calls inside it, load a freestanding parasite into it
+ * and talk to that parasite, then cure the task so that it cannot tell.
+ *
+ * The library knows nothing of images or of what the parasite's commands
+ * mean: it moves bytes and file descriptors. x86_64 only for now.
+ *
+ * Every function returns 0 or a negative errno and logs the cause through
+ * the function set with inj_set_log(). */
+#ifndef CRYO_INJECT_H
+#define CRYO_INJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+/* Large enough for every xstate component of today's CPUs (AMX tiles included). */
+#define INJ_XSTATE_MAX 16384
+
+/* A thread's full CPU state: general registers and the XSAVE area in the
+ * standard (uncompacted) layout that NT_X86_XSTATE uses. */
+struct inj_regs {
+	struct user_regs_struct gp;
+	uint32_t xstate_size;
+	uint8_t xstate[INJ_XSTATE_MAX] __attribute__((aligned(64)));
+};
+
+/* A parasite blob as the build embeds it: @size bytes of code and data to
+ * copy, @mem_size bytes to map (bss included), entry point at @entry. */
+struct inj_blob {
+	const void *bytes;
+	size_t size;
+	size_t mem_size;
+	size_t entry;
+};
+
+struct inj_task;
+struct inj_parasite;
+
+enum inj_log_level {
+	INJ_LOG_ERROR = 1,
+	INJ_LOG_WARN,
+	INJ_LOG_INFO,
+	INJ_LOG_DEBUG,
+};
+typedef void (*inj_log_fn)(enum inj_log_level level, const char *message);
+
+/* Where the library's messages go; the default writes errors to stderr. */
+void inj_set_log(inj_log_fn fn);
+
+/* Seizes every thread of process @pid and waits until all are stopped. A
+ * thread that forks or clones while being seized is caught by re-reading the
+ * thread list until it is stable. */
+int inj_seize(pid_t pid, struct inj_task **task);
+
+/* Restores whatever the library changed (registers, signal mask, memory
+ * mappings of a parasite not yet cured), detaches every thread and lets the
+ * task run on as if nothing happened. Frees @task. */
+int inj_release(struct inj_task *task);
+
+pid_t inj_task_pid(const struct inj_task *task);
+int inj_thread_count(const struct inj_task *task);
+pid_t inj_thread_tid(const struct inj_task *task, int index);
+
+/* The state the thread had when it was seized; for the thread that runs
+ * remote code these are the saved registers, not the borrowed ones. */
+int inj_get_regs(struct inj_task *task, pid_t tid, struct inj_regs *regs);
+/* Replaces that state; it takes effect when the thread is released. */
+int inj_set_regs(struct inj_task *task, pid_t tid, const struct inj_regs *regs);
+/* The blocked-signal mask the thread had when it was seized. */
+int inj_get_sigmask(struct inj_task *task, pid_t tid, uint64_t *mask);
+
+/* Runs syscall @nr with up to six arguments in the task and stores its raw
+ * return value (a negative errno on failure) in @result. */
+int inj_syscall(struct inj_task *task, long *result, long nr, unsigned long a1,
+		unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5,
+		unsigned long a6);
+
+/* Maps @blob into the task, connects a channel to it and starts it on its
+ * own stack with all signals blocked. */
+int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
+		       struct inj_parasite **parasite);
+
+/* Sends command @cmd with @in_len bytes of argument and waits for the reply.
+ * Up to @out_cap bytes of the reply land in @out and its length in @out_len;
+ * a longer reply fails with -EMSGSIZE (the channel stays usable). When
+ * @fd is not NULL, a descriptor the parasite attached is stored there (-1 if
+ * none). Returns the parasite's status for the command (0 or -errno). */
+int inj_parasite_call(struct inj_parasite *parasite, uint32_t cmd, const void *in,
+		      size_t in_len, void *out, size_t out_cap, size_t *out_len, int *fd);
+
+/* Where the parasite sits in the task (for callers that check the layout). */
+unsigned long inj_parasite_base(const struct inj_parasite *parasite);
+size_t inj_parasite_size(const struct inj_parasite *parasite);
+
+/* Stops the parasite, unmaps it and restores the thread's registers and
+ * signal mask. The task stays seized. Frees @parasite. */
+int inj_parasite_cure(struct inj_parasite *parasite);
+
+#endif
