@@ -86,7 +86,7 @@ $(LIBCORE): $(CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BUILD)/obj/%.o: src/%.c | $(PROTO_H) $(BLOB_HEADERS)
+$(BUILD)/obj/%.o: src/%.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -106,7 +106,7 @@ HARNESS_SRCS := tests/lib/harness.c
 SAN_CORE_OBJS := $(patsubst src/%.c,$(BUILD)/san-obj/%.o,$(CORE_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/san-obj/gen/%.o,$(PROTO_C))
 
-$(BUILD)/san-obj/%.o: src/%.c | $(PROTO_H) $(BLOB_HEADERS)
+$(BUILD)/san-obj/%.o: src/%.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
