@@ -31,7 +31,7 @@ $(BUILD)/gen/images/proto/%.pb-c.c $(BUILD)/gen/images/proto/%.pb-c.h: src/image
 BLOB_CFLAGS := -std=gnu11 $(WARN) -O2 -Isrc -fPIE -ffreestanding -nostdlib \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
 	-fvisibility=hidden -mgeneral-regs-only -fno-builtin -fcf-protection=none \
-	-fno-jump-tables -MMD -MP
+	-fno-jump-tables -fno-tree-loop-distribute-patterns -MMD -MP
 BLOB_RUNTIME := $(wildcard src/blob/*.c)
 
 define blob_rules

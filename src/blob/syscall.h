@@ -1,0 +1,71 @@
+/* Raw x86_64 system calls for the freestanding blobs (parasite, restorer),
+ * which have no libc. Each returns the kernel's value: -errno on failure. */
+#ifndef CRYO_BLOB_SYSCALL_H
+#define CRYO_BLOB_SYSCALL_H
+
+#include <asm/unistd.h>
+#include <stddef.h>
+#include <stdint.h>
+
+static inline long blob_syscall6(long nr, unsigned long a1, unsigned long a2,
+				 unsigned long a3, unsigned long a4, unsigned long a5,
+				 unsigned long a6)
+{
+	register unsigned long r10 asm("r10") = a4;
+	register unsigned long r8 asm("r8") = a5;
+	register unsigned long r9 asm("r9") = a6;
+	long ret;
+
+	asm volatile("syscall"
+		     : "=a"(ret)
+		     : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+		     : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define blob_syscall(nr, a1, a2, a3, a4, a5, a6)                                        \
+	blob_syscall6(nr, (unsigned long)(a1), (unsigned long)(a2), (unsigned long)(a3), \
+		      (unsigned long)(a4), (unsigned long)(a5), (unsigned long)(a6))
+
+static inline long sys_close(int fd)
+{
+	return blob_syscall(__NR_close, fd, 0, 0, 0, 0, 0);
+}
+
+static inline void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
+{
+	return (void *)blob_syscall(__NR_mmap, addr, len, prot, flags, fd, off);
+}
+
+static inline long sys_munmap(void *addr, size_t len)
+{
+	return blob_syscall(__NR_munmap, addr, len, 0, 0, 0, 0);
+}
+
+static inline long sys_recvmsg(int fd, void *msg, int flags)
+{
+	return blob_syscall(__NR_recvmsg, fd, msg, flags, 0, 0, 0);
+}
+
+static inline long sys_sendmsg(int fd, const void *msg, int flags)
+{
+	return blob_syscall(__NR_sendmsg, fd, msg, flags, 0, 0, 0);
+}
+
+static inline long sys_rt_sigaction(int sig, const void *act, void *old, size_t setsize)
+{
+	return blob_syscall(__NR_rt_sigaction, sig, act, old, setsize, 0, 0);
+}
+
+static inline long sys_pause(void)
+{
+	return blob_syscall(__NR_pause, 0, 0, 0, 0, 0, 0);
+}
+
+/* True when a raw return value is an error (-4095..-1), as the kernel defines it. */
+static inline int blob_is_err(unsigned long ret)
+{
+	return ret > (unsigned long)-4096L;
+}
+
+#endif

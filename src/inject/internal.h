@@ -1,0 +1,77 @@
+/* State shared by the files of the injection library; not part of its
+ * public interface (inject.h). */
+#ifndef CRYO_INJECT_INTERNAL_H
+#define CRYO_INJECT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "inject/inject.h"
+
+struct inj_thread {
+	pid_t tid;
+};
+
+/* One seized process. The "worker" is the thread that runs remote system
+ * calls and the parasite; while it is hijacked its original registers and
+ * signal mask are kept here and put back by restore_worker(). */
+struct inj_task {
+	pid_t pid;
+	int nr_threads;
+	int cap_threads;
+	struct inj_thread *threads;
+
+	pid_t worker;
+	bool hijacked;
+	struct inj_regs *orig_regs;
+	uint64_t orig_sigmask;
+	unsigned long syscall_ip;	/* a "syscall" instruction in the task */
+
+	struct inj_parasite *parasite;	/* started and not yet cured */
+	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
+};
+
+/* Messages, formatted and handed to the function set with inj_set_log(). */
+void inj_log(enum inj_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define inj_err(fmt, ...) inj_log(INJ_LOG_ERROR, fmt, ##__VA_ARGS__)
+#define inj_warn(fmt, ...) inj_log(INJ_LOG_WARN, fmt, ##__VA_ARGS__)
+#define inj_debug(fmt, ...) inj_log(INJ_LOG_DEBUG, fmt, ##__VA_ARGS__)
+
+/* regs.c */
+int regs_read(pid_t tid, struct inj_regs *regs);
+int regs_write(pid_t tid, const struct inj_regs *regs);
+/* Saves the worker's registers and signal mask and blocks all signals. */
+int hijack_worker(struct inj_task *task);
+/* Puts the saved state back and parks the worker in a ptrace event stop,
+ * exactly as it was when seized. */
+int restore_worker(struct inj_task *task);
+
+/* syscall.c */
+/* Waits for @tid's next stop; a SIGSTOP on the way is noted and suppressed.
+ * Stores the wait status; fails with -ESRCH if the thread died. */
+int wait_worker_stop(struct inj_task *task, int *status);
+/* Brings the worker into a PTRACE_EVENT_STOP: from another ptrace stop
+ * when @running is false, or while it runs free (the parasite) when true. */
+int park_worker(struct inj_task *task, bool running);
+/* Finds where remote syscalls run (once) and hijacks the worker. */
+int prepare_worker(struct inj_task *task);
+int remote_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6]);
+
+/* The parasite as the library tracks it (parasite.c, channel.c). */
+struct inj_parasite {
+	struct inj_task *task;
+	unsigned long base;	/* the area mapped in the task: blob, args, stack */
+	size_t size;
+	int sock;		/* our end of the channel */
+	int remote_fd;		/* the parasite's end, a descriptor in the task */
+	bool broken;		/* the channel can no longer be trusted */
+	bool worker_stopped;	/* the worker already reported a stop (a crash) */
+	bool remote_fd_closed;	/* the parasite closed its end (we saw EOF) */
+};
+
+/* channel.c: sends FINI and waits until the parasite closed its end. */
+int channel_finish(struct inj_parasite *parasite);
+
+#endif

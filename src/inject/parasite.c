@@ -1,0 +1,284 @@
+/* Loading, starting and curing a parasite: an anonymous area is mapped in
+ * the task by remote mmap, the blob copied in, a unix stream channel
+ * connected by remote socket and connect, and the worker thread started at
+ * the blob's entry on the area's own stack. Curing reverses every step. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "inject/internal.h"
+#include "inject/parasite-abi.h"
+
+#define AREA_PAGE 4096UL
+#define ARGS_AREA_SIZE AREA_PAGE
+#define STACK_SIZE (64UL * 1024)
+/* The socket address the remote connect() reads sits after the args. */
+#define ARGS_ADDR_OFFSET 64
+
+#define X86_EFLAGS_TF 0x100UL
+#define X86_EFLAGS_DF 0x400UL
+
+static unsigned long page_align(unsigned long n)
+{
+	return (n + AREA_PAGE - 1) & ~(AREA_PAGE - 1);
+}
+
+static int write_remote(pid_t pid, unsigned long addr, const void *data, size_t len)
+{
+	struct iovec local = { (void *)data, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int call_remote(struct inj_task *task, long *result, long nr, unsigned long a1,
+		       unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5,
+		       unsigned long a6)
+{
+	const unsigned long args[6] = { a1, a2, a3, a4, a5, a6 };
+	int ret = remote_syscall(task, result, nr, args);
+
+	if (!ret && *result < 0 && *result > -4096)
+		return (int)*result;
+	return ret;
+}
+
+/* Abstract unix names live in a network namespace: the listening socket is
+ * made in the task's, so that its connect() finds it. */
+static int listen_in_task_netns(pid_t pid, struct sockaddr_un *addr, socklen_t *addr_len)
+{
+	static unsigned int counter;
+	char path[64];
+	struct stat self_ns, task_ns;
+	_cleanup_close_ int self_fd = -1, task_fd = -1;
+	int sock, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	if (stat("/proc/self/ns/net", &self_ns) || stat(path, &task_ns))
+		return -errno;
+	if (self_ns.st_ino != task_ns.st_ino) {
+		self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		task_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (self_fd < 0 || task_fd < 0 || setns(task_fd, CLONE_NEWNET))
+			return -errno;
+	}
+	memset(addr, 0, sizeof(*addr));
+	addr->sun_family = AF_UNIX;
+	/* sun_path[0] stays '\0': an abstract name, nothing on any filesystem. */
+	*addr_len = offsetof(struct sockaddr_un, sun_path) + 1 +
+		    snprintf(addr->sun_path + 1, sizeof(addr->sun_path) - 1,
+			     "cryo-inject-%d-%d-%u", getpid(), pid, counter++);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0 || bind(sock, (struct sockaddr *)addr, *addr_len) || listen(sock, 1))
+		ret = -errno;
+	if (self_fd >= 0 && setns(self_fd, CLONE_NEWNET) && !ret)
+		ret = -errno;
+	if (ret) {
+		if (sock >= 0)
+			close(sock);
+		return ret;
+	}
+	return sock;
+}
+
+/* Accepts the task's connection and makes sure no other process raced in. */
+static int accept_task(int listen_sock, pid_t pid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int sock = accept4(listen_sock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (sock < 0)
+		return -errno;
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.pid != pid) {
+		close(sock);
+		return -EACCES;
+	}
+	return sock;
+}
+
+static int connect_channel(struct inj_parasite *p, unsigned long args_addr)
+{
+	struct inj_task *task = p->task;
+	struct sockaddr_un addr;
+	socklen_t addr_len = 0;
+	_cleanup_close_ int listen_sock = -1;
+	long result;
+	int ret;
+
+	listen_sock = listen_in_task_netns(task->pid, &addr, &addr_len);
+	if (listen_sock < 0)
+		return listen_sock;
+	ret = write_remote(task->pid, args_addr + ARGS_ADDR_OFFSET, &addr, addr_len);
+	if (ret)
+		return ret;
+	ret = call_remote(task, &result, SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0,
+			  0, 0);
+	if (ret)
+		return ret;
+	p->remote_fd = (int)result;
+	ret = call_remote(task, &result, SYS_connect, p->remote_fd, args_addr + ARGS_ADDR_OFFSET,
+			  addr_len, 0, 0, 0);
+	if (ret)
+		return ret;
+	p->sock = accept_task(listen_sock, task->pid);
+	return p->sock < 0 ? p->sock : 0;
+}
+
+static int start_worker(struct inj_parasite *p, const struct inj_blob *blob,
+			unsigned long args_addr)
+{
+	struct inj_task *task = p->task;
+	struct inj_parasite_args args = { .channel_fd = p->remote_fd };
+	struct user_regs_struct regs = task->orig_regs->gp;
+	struct iovec iov = { &regs, sizeof(regs) };
+	int ret;
+
+	ret = write_remote(task->pid, args_addr, &args, sizeof(args));
+	if (ret)
+		return ret;
+	regs.rip = p->base + blob->entry;
+	/* As if just called: the return-address slot below a 16-byte aligned top. */
+	regs.rsp = p->base + p->size - 8;
+	regs.rdi = args_addr;
+	regs.orig_rax = -1;
+	/* The C calling convention wants DF clear; a trap flag would stop us. */
+	regs.eflags &= ~(X86_EFLAGS_DF | X86_EFLAGS_TF);
+	if (ptrace(PTRACE_SETREGSET, task->worker, (void *)NT_PRSTATUS, &iov) < 0 ||
+	    ptrace(PTRACE_CONT, task->worker, NULL, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Undoes in the task what a start or a run left there, while the worker is
+ * in a ptrace stop: the parasite's fd, then its area. */
+static int unload(struct inj_parasite *p)
+{
+	long result;
+	int ret = 0, err;
+
+	if (p->remote_fd >= 0 && !p->remote_fd_closed) {
+		ret = call_remote(p->task, &result, SYS_close, p->remote_fd, 0, 0, 0, 0, 0);
+		p->remote_fd_closed = true;
+	}
+	if (p->base) {
+		err = call_remote(p->task, &result, SYS_munmap, p->base, p->size, 0, 0, 0, 0);
+		if (err && !ret)
+			ret = err;
+		p->base = 0;
+	}
+	return ret;
+}
+
+static void free_parasite(struct inj_parasite *p)
+{
+	if (p->sock >= 0)
+		close(p->sock);
+	p->task->parasite = NULL;
+	free(p);
+}
+
+int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
+		       struct inj_parasite **out)
+{
+	struct inj_parasite *p;
+	unsigned long args_addr;
+	long result;
+	int ret;
+
+	if (task->parasite)
+		return -EBUSY;
+	if (!blob->size || blob->size > blob->mem_size || blob->entry >= blob->size) {
+		inj_err("pid %d: malformed parasite blob (size %zu, mapped size %zu, entry %#zx)",
+			task->pid, blob->size, blob->mem_size, blob->entry);
+		return -EINVAL;
+	}
+	ret = prepare_worker(task);
+	if (ret)
+		return ret;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->task = task;
+	p->sock = -1;
+	p->remote_fd = -1;
+	p->size = page_align(blob->mem_size) + ARGS_AREA_SIZE + STACK_SIZE;
+
+	ret = call_remote(task, &result, SYS_mmap, 0, p->size,
+			  PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+			  (unsigned long)-1, 0);
+	if (ret)
+		goto err;
+	p->base = (unsigned long)result;
+	args_addr = p->base + page_align(blob->mem_size);
+	ret = write_remote(task->pid, p->base, blob->bytes, blob->size);
+	if (ret)
+		goto err;
+	ret = connect_channel(p, args_addr);
+	if (ret)
+		goto err;
+	ret = start_worker(p, blob, args_addr);
+	if (ret)
+		goto err;
+	task->parasite = p;
+	inj_debug("pid %d: parasite running in thread %d at %#lx (%zu bytes)", task->pid,
+		  task->worker, p->base, p->size);
+	*out = p;
+	return 0;
+err:
+	inj_err("pid %d: cannot start the parasite: %s", task->pid, strerror(-ret));
+	task->parasite = p;
+	unload(p);
+	free_parasite(p);
+	return ret;
+}
+
+int inj_parasite_cure(struct inj_parasite *p)
+{
+	struct inj_task *task = p->task;
+	int ret = 0, err;
+
+	/* A parasite that cannot finish cleanly is stopped all the same; its
+	 * end of the channel is then closed from outside. */
+	if (!p->broken && !p->worker_stopped && channel_finish(p))
+		p->broken = true;
+	if (!p->worker_stopped) {
+		ret = park_worker(task, true);
+		if (ret)
+			goto out;
+	}
+	ret = unload(p);
+	err = restore_worker(task);
+	if (err && !ret)
+		ret = err;
+out:
+	if (ret)
+		inj_err("pid %d: cannot cure the parasite: %s", task->pid, strerror(-ret));
+	free_parasite(p);
+	return ret;
+}
+
+unsigned long inj_parasite_base(const struct inj_parasite *p)
+{
+	return p->base;
+}
+
+size_t inj_parasite_size(const struct inj_parasite *p)
+{
+	return p->size;
+}

@@ -1,0 +1,163 @@
+/* Registers and signal masks of seized threads: reading and writing the full
+ * CPU state (general registers and the XSAVE area), and borrowing the worker
+ * thread for remote code, then giving it back exactly as it was. */
+#include <elf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "inject/internal.h"
+
+/* The XSAVE header follows the 512-byte legacy area; the smallest valid
+ * buffer holds both. */
+#define XSAVE_MIN_SIZE (512 + 64)
+
+int regs_read(pid_t tid, struct inj_regs *regs)
+{
+	struct iovec iov = { &regs->gp, sizeof(regs->gp) };
+
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0)
+		return -errno;
+	iov.iov_base = regs->xstate;
+	iov.iov_len = sizeof(regs->xstate);
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) < 0)
+		return -errno;
+	regs->xstate_size = (uint32_t)iov.iov_len;
+	return 0;
+}
+
+int regs_write(pid_t tid, const struct inj_regs *regs)
+{
+	struct iovec iov = { (void *)&regs->gp, sizeof(regs->gp) };
+
+	if (regs->xstate_size < XSAVE_MIN_SIZE || regs->xstate_size > INJ_XSTATE_MAX)
+		return -EINVAL;
+	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0)
+		return -errno;
+	iov.iov_base = (void *)regs->xstate;
+	iov.iov_len = regs->xstate_size;
+	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &iov) < 0)
+		return -errno;
+	return 0;
+}
+
+static bool is_thread(const struct inj_task *task, pid_t tid)
+{
+	for (int i = 0; i < task->nr_threads; i++)
+		if (task->threads[i].tid == tid)
+			return true;
+	return false;
+}
+
+int inj_get_regs(struct inj_task *task, pid_t tid, struct inj_regs *regs)
+{
+	int ret;
+
+	if (!is_thread(task, tid))
+		return -ESRCH;
+	if (tid == task->worker && task->hijacked) {
+		memcpy(regs, task->orig_regs, sizeof(*regs));
+		return 0;
+	}
+	ret = regs_read(tid, regs);
+	if (ret)
+		inj_err("pid %d: cannot read registers of thread %d: %s", task->pid, tid,
+			strerror(-ret));
+	return ret;
+}
+
+int inj_set_regs(struct inj_task *task, pid_t tid, const struct inj_regs *regs)
+{
+	int ret;
+
+	if (!is_thread(task, tid))
+		return -ESRCH;
+	if (regs->xstate_size < XSAVE_MIN_SIZE || regs->xstate_size > INJ_XSTATE_MAX)
+		return -EINVAL;
+	if (tid == task->worker && task->hijacked) {
+		memcpy(task->orig_regs, regs, sizeof(*regs));
+		return 0;
+	}
+	ret = regs_write(tid, regs);
+	if (ret)
+		inj_err("pid %d: cannot write registers of thread %d: %s", task->pid, tid,
+			strerror(-ret));
+	return ret;
+}
+
+int inj_get_sigmask(struct inj_task *task, pid_t tid, uint64_t *mask)
+{
+	if (!is_thread(task, tid))
+		return -ESRCH;
+	if (tid == task->worker && task->hijacked) {
+		*mask = task->orig_sigmask;
+		return 0;
+	}
+	/* The kernel reports the mask a sigsuspend-like call will put back. */
+	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(*mask), mask) < 0)
+		return -errno;
+	return 0;
+}
+
+int hijack_worker(struct inj_task *task)
+{
+	uint64_t block_all = ~0ULL;
+	int ret;
+
+	if (task->hijacked)
+		return 0;
+	if (!task->orig_regs) {
+		task->orig_regs = aligned_alloc(64, sizeof(*task->orig_regs));
+		if (!task->orig_regs)
+			return -ENOMEM;
+	}
+	ret = regs_read(task->worker, task->orig_regs);
+	if (ret)
+		goto err;
+	if (ptrace(PTRACE_GETSIGMASK, task->worker, (void *)sizeof(uint64_t),
+		   &task->orig_sigmask) < 0) {
+		ret = -errno;
+		goto err;
+	}
+	/* Signals wait until the cure: no handler may run on borrowed registers. */
+	if (ptrace(PTRACE_SETSIGMASK, task->worker, (void *)sizeof(uint64_t), &block_all) < 0) {
+		ret = -errno;
+		goto err;
+	}
+	task->hijacked = true;
+	return 0;
+err:
+	inj_err("pid %d: cannot save the state of thread %d: %s", task->pid, task->worker,
+		strerror(-ret));
+	return ret;
+}
+
+int restore_worker(struct inj_task *task)
+{
+	int ret;
+
+	if (!task->hijacked)
+		return 0;
+	ret = regs_write(task->worker, task->orig_regs);
+	if (!ret && ptrace(PTRACE_SETSIGMASK, task->worker, (void *)sizeof(uint64_t),
+			   &task->orig_sigmask) < 0)
+		ret = -errno;
+	/*
+	 * The worker sits in a syscall-exit or signal stop with the original
+	 * registers back. Parking it in an event stop, inside the kernel's
+	 * signal path, means that on detach the kernel itself restarts an
+	 * interrupted system call from those registers, as if never seized.
+	 */
+	if (!ret)
+		ret = park_worker(task, false);
+	if (ret) {
+		inj_err("pid %d: cannot restore the state of thread %d: %s", task->pid,
+			task->worker, strerror(-ret));
+		return ret;
+	}
+	task->hijacked = false;
+	return 0;
+}

@@ -1,0 +1,218 @@
+/* Remote system calls: the worker thread is pointed at a "syscall"
+ * instruction that already exists in the task (in the vDSO, or else in any
+ * executable mapping) and stepped through it with PTRACE_SYSCALL, so no byte
+ * of the task's memory is ever patched. */
+#include <elf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "inject/internal.h"
+
+#define SYSCALL_STOP (SIGTRAP | 0x80)
+#define SCAN_LIMIT (1UL << 20)
+
+/* Looks for the bytes 0f 05 in [start, end) of the task's memory. */
+static unsigned long find_syscall_insn(pid_t pid, unsigned long start, unsigned long end)
+{
+	size_t len = end - start < SCAN_LIMIT ? end - start : SCAN_LIMIT;
+	unsigned long found = 0;
+	unsigned char *buf = malloc(len);
+	struct iovec local = { buf, len }, remote = { (void *)start, len };
+	ssize_t n;
+
+	if (!buf)
+		return 0;
+	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	for (ssize_t i = 0; i + 1 < n; i++) {
+		if (buf[i] == 0x0f && buf[i + 1] == 0x05) {
+			found = start + i;
+			break;
+		}
+	}
+	free(buf);
+	return found;
+}
+
+/* The vDSO is tried first: it is small and every x86_64 vDSO has a syscall
+ * fallback. Other executable mappings are tried in order after it. */
+static int locate_syscall_site(struct inj_task *task)
+{
+	char path[64], line[512];
+	unsigned long site = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", task->pid);
+	for (int pass = 0; pass < 2 && !site; pass++) {
+		f = fopen(path, "re");
+		if (!f)
+			return -errno;
+		while (!site && fgets(line, sizeof(line), f)) {
+			unsigned long start, end;
+			char perms[8];
+			bool is_vdso = strstr(line, "[vdso]") != NULL;
+
+			if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
+				continue;
+			if (perms[0] != 'r' || perms[2] != 'x' || is_vdso != (pass == 0))
+				continue;
+			site = find_syscall_insn(task->pid, start, end);
+		}
+		fclose(f);
+	}
+	if (!site) {
+		inj_err("pid %d: no syscall instruction found in [vdso] or any readable "
+			"executable mapping; cannot run remote system calls", task->pid);
+		return -ENOEXEC;
+	}
+	task->syscall_ip = site;
+	inj_debug("pid %d: remote syscalls run at %#lx", task->pid, site);
+	return 0;
+}
+
+static bool is_sigstop_delivery(int status)
+{
+	return WIFSTOPPED(status) && status >> 16 == 0 && WSTOPSIG(status) == SIGSTOP;
+}
+
+int wait_worker_stop(struct inj_task *task, int *status)
+{
+	for (;;) {
+		if (waitpid(task->worker, status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(*status) || WIFSIGNALED(*status)) {
+			inj_err("pid %d: thread %d died while running remote code", task->pid,
+				task->worker);
+			return -ESRCH;
+		}
+		if (WIFSTOPPED(*status))
+			return 0;
+	}
+}
+
+/* Resumes with @request after a SIGSTOP, which is held back until release
+ * (SIGKILL aside, it is the only signal that can reach a worker whose
+ * signals are all blocked). Returns true when the stop was such a SIGSTOP. */
+static bool hold_sigstop(struct inj_task *task, int status, int request)
+{
+	if (!is_sigstop_delivery(status))
+		return false;
+	task->stop_signal_held = true;
+	ptrace(request, task->worker, NULL, NULL);
+	return true;
+}
+
+int park_worker(struct inj_task *task, bool running)
+{
+	for (;;) {
+		int status, ret;
+
+		/* Any stop clears a pending interrupt, so ask again on each round. */
+		if (ptrace(PTRACE_INTERRUPT, task->worker, NULL, NULL) < 0)
+			return -errno;
+		if (!running && ptrace(PTRACE_CONT, task->worker, NULL, NULL) < 0)
+			return -errno;
+		running = false;
+		ret = wait_worker_stop(task, &status);
+		if (ret)
+			return ret;
+		if (status >> 16 == PTRACE_EVENT_STOP)
+			return 0;
+		if (is_sigstop_delivery(status)) {
+			task->stop_signal_held = true;
+			continue;
+		}
+		inj_err("pid %d: thread %d stopped unexpectedly (status %#x) while being parked",
+			task->pid, task->worker, status);
+		return -EIO;
+	}
+}
+
+/* Runs the worker to its next syscall stop (entry or exit). */
+static int step_to_syscall_stop(struct inj_task *task)
+{
+	int status, ret;
+
+	if (ptrace(PTRACE_SYSCALL, task->worker, NULL, NULL) < 0)
+		return -errno;
+	do {
+		ret = wait_worker_stop(task, &status);
+		if (ret)
+			return ret;
+	} while (hold_sigstop(task, status, PTRACE_SYSCALL));
+	if (WSTOPSIG(status) != SYSCALL_STOP || status >> 16) {
+		inj_err("pid %d: thread %d stopped with status %#x instead of at a syscall",
+			task->pid, task->worker, status);
+		return -EIO;
+	}
+	return 0;
+}
+
+int remote_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6])
+{
+	struct user_regs_struct regs = task->orig_regs->gp;
+	struct iovec iov = { &regs, sizeof(regs) };
+	int ret;
+
+	regs.rax = nr;
+	regs.rdi = args[0];
+	regs.rsi = args[1];
+	regs.rdx = args[2];
+	regs.r10 = args[3];
+	regs.r8 = args[4];
+	regs.r9 = args[5];
+	regs.rip = task->syscall_ip;
+	/* Not inside a system call: the kernel must not try to restart one. */
+	regs.orig_rax = -1;
+	if (ptrace(PTRACE_SETREGSET, task->worker, (void *)NT_PRSTATUS, &iov) < 0)
+		return -errno;
+	ret = step_to_syscall_stop(task);
+	if (!ret)
+		ret = step_to_syscall_stop(task);
+	if (ret)
+		return ret;
+	if (ptrace(PTRACE_GETREGSET, task->worker, (void *)NT_PRSTATUS, &iov) < 0)
+		return -errno;
+	*result = (long)regs.rax;
+	return 0;
+}
+
+int prepare_worker(struct inj_task *task)
+{
+	if (!task->syscall_ip) {
+		int ret = locate_syscall_site(task);
+
+		if (ret)
+			return ret;
+	}
+	return hijack_worker(task);
+}
+
+int inj_syscall(struct inj_task *task, long *result, long nr, unsigned long a1,
+		unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5,
+		unsigned long a6)
+{
+	const unsigned long args[6] = { a1, a2, a3, a4, a5, a6 };
+	int ret;
+
+	if (task->parasite) {
+		inj_err("pid %d: remote syscall while a parasite runs", task->pid);
+		return -EBUSY;
+	}
+	ret = prepare_worker(task);
+	if (ret)
+		return ret;
+	ret = remote_syscall(task, result, nr, args);
+	if (ret)
+		inj_err("pid %d: remote syscall %ld failed: %s", task->pid, nr, strerror(-ret));
+	return ret;
+}

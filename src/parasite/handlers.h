@@ -1,0 +1,12 @@
+/* Handlers of the parasite's commands, one file each. A handler sends its
+ * own reply and returns < 0 only when the channel broke. */
+#ifndef CRYO_PARASITE_HANDLERS_H
+#define CRYO_PARASITE_HANDLERS_H
+
+#include "inject/parasite-abi.h"
+
+long cmd_checksum(int sock, const struct inj_msg *req, const void *arg);
+long cmd_sigactions(int sock, const struct inj_msg *req);
+long cmd_send_fd(int sock, const struct inj_msg *req, const void *arg);
+
+#endif

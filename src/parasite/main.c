@@ -1,0 +1,75 @@
+/* Entry point and command loop of cryo's parasite. The injector starts it on
+ * its own stack with every signal blocked; it serves commands until FINI,
+ * then closes the channel and waits to be stopped. Dispatch is a switch, not
+ * a table of pointers: a table would need relocations in this loader-less blob. */
+#include <asm/errno.h>
+#include <linux/mman.h>
+
+#include "blob/syscall.h"
+#include "parasite/channel.h"
+#include "parasite/commands.h"
+#include "parasite/handlers.h"
+
+static long dispatch(int sock, const struct inj_msg *req, void *arg)
+{
+	switch (req->cmd) {
+	case PARASITE_CMD_ECHO:
+		return channel_reply(sock, req->cmd, 0, arg, req->len, -1);
+	case PARASITE_CMD_CHECKSUM:
+		return cmd_checksum(sock, req, arg);
+	case PARASITE_CMD_SIGACTIONS:
+		return cmd_sigactions(sock, req);
+	case PARASITE_CMD_SEND_FD:
+		return cmd_send_fd(sock, req, arg);
+	default:
+		return channel_reply(sock, req->cmd, -ENOSYS, 0, 0, -1);
+	}
+}
+
+/* Receives one command's argument into a buffer mapped for it, runs it and
+ * unmaps the buffer. Returns < 0 when the channel itself broke. */
+static long serve_one(int sock, const struct inj_msg *req)
+{
+	void *arg = 0;
+	size_t map_len = 0;
+	long ret;
+
+	if (req->len > INJ_MSG_MAX)
+		return -EMSGSIZE;
+	if (req->len) {
+		map_len = (req->len + 4095) & ~4095UL;
+		arg = sys_mmap(0, map_len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (blob_is_err((unsigned long)arg))
+			return (long)arg;
+		ret = channel_recv(sock, arg, req->len);
+		if (ret)
+			goto out;
+	}
+	ret = dispatch(sock, req, arg);
+out:
+	if (map_len)
+		sys_munmap(arg, map_len);
+	return ret;
+}
+
+__attribute__((section(".text.entry"), used, noreturn)) void
+blob_entry(struct inj_parasite_args *args)
+{
+	int sock = args->channel_fd;
+
+	for (;;) {
+		struct inj_msg req;
+
+		if (channel_recv(sock, &req, sizeof(req)))
+			break;
+		if (req.cmd == INJ_CMD_FINI)
+			break;
+		if (serve_one(sock, &req) < 0)
+			break;
+	}
+	/* The injector waits for this close (EOF) before it stops the thread. */
+	sys_close(sock);
+	for (;;)
+		sys_pause();
+}
