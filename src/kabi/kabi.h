@@ -1,0 +1,169 @@
+/* The one header of kernel ABI definitions that the installed (6.1) uapi
+ * headers lack. Each entry names the kernel that introduced it and is
+ * guarded, so newer headers take precedence. No code lives here. */
+#ifndef CRYO_KABI_H
+#define CRYO_KABI_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#include <linux/fs.h>
+#include <linux/sched.h>
+#include <linux/userfaultfd.h>
+#include <sys/ptrace.h>
+#include <asm/prctl.h>
+
+/* ---- PAGEMAP_SCAN ioctl on /proc/PID/pagemap (6.7) ------------------------ */
+
+/* Page categories, for the pm_scan_arg masks and page_region.categories.
+ * Newer headers may have the ioctl but not every category. */
+#ifndef PAGE_IS_WPALLOWED
+#define PAGE_IS_WPALLOWED	(1 << 0)	/* 6.7: async uffd-wp is armed */
+#endif
+#ifndef PAGE_IS_WRITTEN
+#define PAGE_IS_WRITTEN		(1 << 1)	/* 6.7: written since last WP */
+#endif
+#ifndef PAGE_IS_FILE
+#define PAGE_IS_FILE		(1 << 2)	/* 6.7 */
+#endif
+#ifndef PAGE_IS_PRESENT
+#define PAGE_IS_PRESENT		(1 << 3)	/* 6.7 */
+#endif
+#ifndef PAGE_IS_SWAPPED
+#define PAGE_IS_SWAPPED		(1 << 4)	/* 6.7 */
+#endif
+#ifndef PAGE_IS_PFNZERO
+#define PAGE_IS_PFNZERO		(1 << 5)	/* 6.7: maps the zero page */
+#endif
+#ifndef PAGE_IS_HUGE
+#define PAGE_IS_HUGE		(1 << 6)	/* 6.7: PMD-mapped THP or hugetlb */
+#endif
+#ifndef PAGE_IS_SOFT_DIRTY
+#define PAGE_IS_SOFT_DIRTY	(1 << 7)	/* 6.7 */
+#endif
+#ifndef PAGE_IS_GUARD
+#define PAGE_IS_GUARD		(1 << 8)	/* 6.16: MADV_GUARD_INSTALL region */
+#endif
+
+/* pm_scan_arg.flags (6.7) */
+#ifndef PM_SCAN_WP_MATCHING
+#define PM_SCAN_WP_MATCHING	(1 << 0)	/* write-protect the pages matched */
+#endif
+#ifndef PM_SCAN_CHECK_WPASYNC
+#define PM_SCAN_CHECK_WPASYNC	(1 << 1)	/* fail on pages without async WP */
+#endif
+
+#ifndef PAGEMAP_SCAN
+/* One run of pages [start, end) sharing the reported categories. */
+struct page_region {
+	__u64 start;
+	__u64 end;
+	__u64 categories;
+};
+
+/* Extensible by size: callers set size = sizeof(struct pm_scan_arg). The
+ * ioctl returns the number of page_region entries filled in vec. */
+struct pm_scan_arg {
+	__u64 size;
+	__u64 flags;
+	__u64 start;
+	__u64 end;
+	__u64 walk_end;		/* out: where the walk stopped */
+	__u64 vec;		/* struct page_region array */
+	__u64 vec_len;
+	__u64 max_pages;	/* 0: no limit */
+	__u64 category_inverted;
+	__u64 category_mask;
+	__u64 category_anyof_mask;
+	__u64 return_mask;
+};
+
+#define PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_arg)
+#endif
+
+/* ---- /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst;
+ * never in a uapi header) ---------------------------------------------------- */
+#define PME_SOFT_DIRTY		(1ULL << 55)	/* 3.11; "4" to clear_refs clears it */
+#define PME_EXCLUSIVE		(1ULL << 56)	/* 4.2 */
+#define PME_UFFD_WP		(1ULL << 57)	/* 5.13 */
+#define PME_GUARD_REGION	(1ULL << 58)	/* 6.15 */
+#define PME_FILE_OR_SHARED	(1ULL << 61)	/* 3.5 */
+#define PME_SWAP		(1ULL << 62)
+#define PME_PRESENT		(1ULL << 63)
+
+/* ---- userfaultfd features, returned and requested by UFFDIO_API ----------- */
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED	(1 << 13)	/* 6.4: WP also empty ptes */
+#endif
+#ifndef UFFD_FEATURE_POISON
+#define UFFD_FEATURE_POISON		(1 << 14)	/* 6.6: UFFDIO_POISON */
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+/* 6.7: the kernel resolves WP faults itself and only records the write,
+ * read back with PAGEMAP_SCAN PAGE_IS_WRITTEN. Implies WP_UNPOPULATED. */
+#define UFFD_FEATURE_WP_ASYNC		(1 << 15)
+#endif
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE		(1 << 16)	/* 6.8: UFFDIO_MOVE */
+#endif
+
+/* ---- ptrace ----------------------------------------------------------------- */
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+/* 5.13. Spelled with glibc's struct name (glibc 2.35 has both), so callers
+ * read the same either way. */
+#define PTRACE_GET_RSEQ_CONFIGURATION	0x420f
+
+struct __ptrace_rseq_configuration {
+	__u64 rseq_abi_pointer;
+	__u32 rseq_abi_size;
+	__u32 signature;
+	__u32 flags;
+	__u32 pad;
+};
+#endif
+
+/* ---- arch_prctl: map a fresh vDSO where restore wants it (4.9) ------------ */
+#ifndef ARCH_MAP_VDSO_64
+#define ARCH_MAP_VDSO_64	0x2003
+#endif
+
+/* ---- clone3 (5.3; set_tid 5.5; cgroup 5.7) --------------------------------- */
+#ifndef CLONE_ARGS_SIZE_VER0
+struct clone_args {
+	__aligned_u64 flags;
+	__aligned_u64 pidfd;
+	__aligned_u64 child_tid;
+	__aligned_u64 parent_tid;
+	__aligned_u64 exit_signal;
+	__aligned_u64 stack;
+	__aligned_u64 stack_size;
+	__aligned_u64 tls;
+	__aligned_u64 set_tid;		/* 5.5: array of PIDs, innermost ns first */
+	__aligned_u64 set_tid_size;	/* 5.5 */
+	__aligned_u64 cgroup;		/* 5.7: with CLONE_INTO_CGROUP */
+};
+#define CLONE_ARGS_SIZE_VER0	64
+#define CLONE_ARGS_SIZE_VER1	80
+#define CLONE_ARGS_SIZE_VER2	88
+#elif !defined(CLONE_ARGS_SIZE_VER2)
+#error "linux/sched.h from 5.3-5.6: struct clone_args lacks set_tid; use headers from 5.7 or later"
+#endif
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD		0x00001000	/* 5.2 */
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME		0x00000080	/* 5.6 */
+#endif
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND	0x100000000ULL	/* 5.5, clone3 only */
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP	0x200000000ULL	/* 5.7, clone3 only */
+#endif
+
+/* ---- capabilities ----------------------------------------------------------- */
+#ifndef CAP_CHECKPOINT_RESTORE
+#define CAP_CHECKPOINT_RESTORE	40	/* 5.9 */
+#endif
+
+#endif
