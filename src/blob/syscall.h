@@ -57,6 +57,22 @@ static inline long sys_rt_sigaction(int sig, const void *act, void *old, size_t 
 	return blob_syscall(__NR_rt_sigaction, sig, act, old, setsize, 0, 0);
 }
 
+static inline long sys_fcntl(int fd, int cmd, unsigned long arg)
+{
+	return blob_syscall(__NR_fcntl, fd, cmd, arg, 0, 0, 0);
+}
+
+static inline long sys_getpid(void)
+{
+	return blob_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0);
+}
+
+static inline long sys_process_vm_readv(long pid, const void *local, unsigned long nlocal,
+					const void *remote, unsigned long nremote)
+{
+	return blob_syscall(__NR_process_vm_readv, pid, local, nlocal, remote, nremote, 0);
+}
+
 static inline long sys_pause(void)
 {
 	return blob_syscall(__NR_pause, 0, 0, 0, 0, 0, 0);

@@ -39,6 +39,9 @@ void inj_log(enum inj_log_level level, const char *fmt, ...)
 #define inj_warn(fmt, ...) inj_log(INJ_LOG_WARN, fmt, ##__VA_ARGS__)
 #define inj_debug(fmt, ...) inj_log(INJ_LOG_DEBUG, fmt, ##__VA_ARGS__)
 
+/* wait.c: waits for @tid's next wait status, reaping dead siblings meanwhile. */
+int wait_thread(struct inj_task *task, pid_t tid, int *status);
+
 /* regs.c */
 int regs_read(pid_t tid, struct inj_regs *regs);
 int regs_write(pid_t tid, const struct inj_regs *regs);

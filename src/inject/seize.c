@@ -81,16 +81,13 @@ static int add_thread(struct inj_task *task, pid_t tid)
 /* Waits for the stop that PTRACE_INTERRUPT asked for. A signal that was
  * already on its way is delivered first, as it would have been anyway; a
  * job-control stop is a valid stop too (the task stays stopped on detach). */
-static int wait_seize_stop(pid_t tid)
+static int wait_seize_stop(struct inj_task *task, pid_t tid)
 {
 	for (;;) {
-		int status;
+		int status, ret = wait_thread(task, tid, &status);
 
-		if (waitpid(tid, &status, __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
+		if (ret)
+			return ret;
 		if (WIFEXITED(status) || WIFSIGNALED(status))
 			return -ESRCH;
 		if (!WIFSTOPPED(status))
@@ -121,10 +118,12 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options)
 	}
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
 		return -errno;
-	ret = wait_seize_stop(tid);
+	ret = wait_seize_stop(task, tid);
 	if (ret == -ESRCH) {
 		/* The thread exited while being stopped: forget it. */
-		task->nr_threads--;
+		for (int i = 0; i < task->nr_threads; i++)
+			if (task->threads[i].tid == tid)
+				task->threads[i] = task->threads[--task->nr_threads];
 		return 0;
 	}
 	if (ret)

@@ -84,11 +84,10 @@ static bool is_sigstop_delivery(int status)
 int wait_worker_stop(struct inj_task *task, int *status)
 {
 	for (;;) {
-		if (waitpid(task->worker, status, __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
+		int ret = wait_thread(task, task->worker, status);
+
+		if (ret)
+			return ret;
 		if (WIFEXITED(*status) || WIFSIGNALED(*status)) {
 			inj_err("pid %d: thread %d died while running remote code", task->pid,
 				task->worker);

@@ -1,0 +1,61 @@
+/* Waiting for one seized thread without ever hanging. A blocking waitpid()
+ * on a thread-group leader never returns once the task is killed, because
+ * the kernel holds the leader back until its tracer (us) has reaped every
+ * other thread. So the wait polls, spinning briefly first (a ptrace stop
+ * usually lands within microseconds), and reaps dead siblings as it goes. */
+#include <errno.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "inject/internal.h"
+
+#define SPIN_NS 200000L
+#define MAX_SLEEP_NS 5000000L
+
+static long elapsed_ns(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000000000L + (now.tv_nsec - since->tv_nsec);
+}
+
+/* Collects the exit of every other thread that died and drops it from the task. */
+static void reap_dead_threads(struct inj_task *task, pid_t waiting_for)
+{
+	for (int i = 0; i < task->nr_threads; i++) {
+		pid_t tid = task->threads[i].tid;
+		int status;
+
+		if (tid == waiting_for || waitpid(tid, &status, WNOHANG | __WALL) != tid)
+			continue;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			task->threads[i] = task->threads[--task->nr_threads];
+			i--;
+		}
+	}
+}
+
+int wait_thread(struct inj_task *task, pid_t tid, int *status)
+{
+	struct timespec start, nap = { 0, 20000 };
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		pid_t r = waitpid(tid, status, WNOHANG | __WALL);
+
+		if (r == tid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (elapsed_ns(&start) < SPIN_NS) {
+			sched_yield();
+			continue;
+		}
+		reap_dead_threads(task, tid);
+		nanosleep(&nap, NULL);
+		if (nap.tv_nsec < MAX_SLEEP_NS)
+			nap.tv_nsec *= 2;
+	}
+}
