@@ -145,8 +145,11 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(FUZZ_TARGETS)
 
 # ---- top-level targets ------------------------------------------------------
-.PHONY: all test install clean
+.PHONY: all test demo install clean
 all: $(CRYO)
+
+demo: all
+	scripts/demo
 
 test: all $(TEST_BINS)
 	tests/run
