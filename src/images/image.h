@@ -1,0 +1,114 @@
+/* The images library: the registry of image kinds, image directories, and
+ * reading and writing image files (a checked header, then checksummed
+ * protobuf-c records, then a trailer). It knows nothing of processes; the
+ * pages store (pagemap + raw pages) is in images/pages.h. Every function
+ * returns 0 or -errno and has logged why when it fails. */
+#ifndef CRYO_IMAGES_IMAGE_H
+#define CRYO_IMAGES_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+/* The format version this cryo writes; it reads 1 up to this one. */
+#define IMG_FORMAT_VERSION 1
+
+/* Records are metadata; anything larger is corruption. */
+#define IMG_RECORD_MAX (16u << 20)
+
+/* Stored in image headers: never renumber or reuse a value. */
+enum image_kind {
+	IMG_INVENTORY = 1,
+	IMG_PAGEMAP = 2,
+	IMG_PAGES = 3,
+};
+
+struct image;
+struct image_dir;
+
+struct image_kind_desc {
+	enum image_kind kind;
+	const char *name;	/* "pagemap", as in messages and JSON */
+	const char *pattern;	/* file name; "%d" stands for the id (a pid) */
+	/* The schema of each record; NULL for a raw file without header. */
+	const ProtobufCMessageDescriptor *desc;
+	/* Checks what decoding cannot: counts, ranges, agreement with other
+	 * files of @dir. @dir is NULL when the file is read on its own. */
+	int (*check)(const struct image *img, const struct image_dir *dir, int id);
+};
+
+const struct image_kind_desc *image_kind_get(enum image_kind kind);
+
+/* The kind whose pattern matches @file_name, with the id it names in *@id
+ * (0 for a pattern without "%d"); NULL when no kind matches. */
+const struct image_kind_desc *image_kind_match(const char *file_name, int *id);
+
+/* The file name of image @kind for @id, e.g. "pagemap-42.img". */
+int image_file_name(enum image_kind kind, int id, char *buf, size_t size);
+
+/* An image directory: mode 0700, every file in it mode 0600. */
+struct image_dir {
+	int fd;
+	char *path;
+};
+
+/* Creates @path (or takes an existing directory) and makes it mode 0700. */
+int image_dir_create(const char *path, struct image_dir **out);
+int image_dir_open(const char *path, struct image_dir **out);
+void image_dir_close(struct image_dir *dir);
+
+/* "DIR/NAME" for messages; the caller frees it. NULL (logged) without memory. */
+char *image_dir_file_path(const struct image_dir *dir, const char *name);
+
+/* ---- writing ---------------------------------------------------------------
+ * A writer fills a hidden temporary file; image_finish() makes it appear
+ * under its final name only when everything was written and synced. After
+ * an error every call fails and the temporary file is removed. */
+struct image_writer;
+
+int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
+		     struct image_writer **out);
+/* Appends one record; @msg must be of the kind's message type. */
+int image_write_record(struct image_writer *w, const ProtobufCMessage *msg);
+/* Appends bytes to a raw file (the pages file); large writes go straight
+ * to the kernel without a copy. */
+int image_write_raw(struct image_writer *w, const void *buf, size_t len);
+/* Writes the trailer, syncs, renames into place and frees @w, whatever
+ * the outcome. */
+int image_finish(struct image_writer *w);
+/* Drops the file being written and frees @w. */
+void image_abort(struct image_writer *w);
+
+/* ---- reading -------------------------------------------------------------- */
+struct image_record {
+	size_t offset;		/* of the record in the file, for messages */
+	ProtobufCMessage *msg;
+};
+
+struct image {
+	const struct image_kind_desc *kind;
+	char *path;
+	uint32_t version;
+	size_t nr_records;
+	struct image_record *records;
+};
+
+/* Reads and checks image @kind of @id in @dir, including its agreement with
+ * the other files of the directory (a pagemap with its pages file). */
+int image_read(const struct image_dir *dir, enum image_kind kind, int id, struct image **out);
+
+/* Reads an image file of any kind with records, whatever its name, and
+ * runs the checks that need no other file. */
+int image_read_file(const char *path, struct image **out);
+
+/* The same for a file held in memory; @path names it in messages. */
+int image_parse(const char *path, const void *buf, size_t len, struct image **out);
+
+void image_free(struct image *img);
+
+/* Logs "PATH: offset OFF: ..." as an error. */
+void image_error(const char *path, size_t offset, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,308 @@
+/* The pages store: writing a task's pages as a pagemap plus a raw pages
+ * file, and checking a pagemap before anything trusts it (alignment, order,
+ * overlap, and that present pages lie within the pages file). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "images/kinds.h"
+#include "images/pages.h"
+#include "images/proto/pagemap.pb-c.h"
+
+/* ---- checking ------------------------------------------------------------ */
+
+int pages_file_size(const struct image_dir *dir, int id, uint64_t *size)
+{
+	_cleanup_free_ char *path = NULL;
+	char name[64];
+	struct stat st;
+	int ret;
+
+	ret = image_file_name(IMG_PAGES, id, name, sizeof(name));
+	if (ret)
+		return ret;
+	path = image_dir_file_path(dir, name);
+	if (!path)
+		return -ENOMEM;
+	if (fstatat(dir->fd, name, &st, 0))
+		return pr_errno_ret("cannot stat %s", path);
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("%s: not a regular file", path);
+		return -EBADMSG;
+	}
+	if (st.st_size % IMG_PAGE_SIZE) {
+		pr_err("%s: size %lld is not a whole number of %u-byte pages", path,
+		       (long long)st.st_size, IMG_PAGE_SIZE);
+		return -EBADMSG;
+	}
+	*size = st.st_size;
+	return 0;
+}
+
+/* Whether @nr_pages pages from @start end before 2^64. */
+static bool range_fits(uint64_t start, uint64_t nr_pages)
+{
+	return nr_pages <= (UINT64_MAX - start) / IMG_PAGE_SIZE;
+}
+
+static int check_entry(const char *path, size_t off, const PagemapEntry *e)
+{
+	if (e->vaddr % IMG_PAGE_SIZE) {
+		image_error(path, off, "range at 0x%llx is not page-aligned",
+			    (unsigned long long)e->vaddr);
+		return -EBADMSG;
+	}
+	if (!e->nr_pages || !range_fits(e->vaddr, e->nr_pages)) {
+		image_error(path, off, "range at 0x%llx has an impossible size of %llu pages",
+			    (unsigned long long)e->vaddr, (unsigned long long)e->nr_pages);
+		return -EBADMSG;
+	}
+	switch (e->state) {
+	case PAGEMAP_ENTRY__STATE__PRESENT:
+		if (!e->has_file_off || e->file_off % IMG_PAGE_SIZE ||
+		    !range_fits(e->file_off, e->nr_pages)) {
+			image_error(path, off, "present range at 0x%llx has no valid file offset",
+				    (unsigned long long)e->vaddr);
+			return -EBADMSG;
+		}
+		return 0;
+	case PAGEMAP_ENTRY__STATE__ZERO:
+		if (e->has_file_off) {
+			image_error(path, off, "zero range at 0x%llx has a file offset",
+				    (unsigned long long)e->vaddr);
+			return -EBADMSG;
+		}
+		return 0;
+	default:
+		image_error(path, off, "range at 0x%llx has unknown state %d",
+			    (unsigned long long)e->vaddr, e->state);
+		return -EBADMSG;
+	}
+}
+
+int pagemap_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	uint64_t pages_size = 0, vaddr_end = 0, file_end = 0;
+	char pages_name[64];
+	int ret;
+
+	/* Read on its own, a pagemap can only be checked against itself. */
+	if (dir) {
+		ret = pages_file_size(dir, id, &pages_size);
+		if (ret)
+			return ret;
+		image_file_name(IMG_PAGES, id, pages_name, sizeof(pages_name));
+	}
+	for (size_t i = 0; i < img->nr_records; i++) {
+		const PagemapEntry *e = (const PagemapEntry *)img->records[i].msg;
+		size_t off = img->records[i].offset;
+		unsigned long long va = e->vaddr;
+
+		ret = check_entry(img->path, off, e);
+		if (ret)
+			return ret;
+		if (i && e->vaddr < vaddr_end) {
+			const PagemapEntry *prev = (const PagemapEntry *)img->records[i - 1].msg;
+
+			image_error(img->path, off, e->vaddr < prev->vaddr ?
+				    "range at 0x%llx comes after the higher range ending at 0x%llx" :
+				    "range at 0x%llx overlaps the previous range, which ends at 0x%llx",
+				    va, (unsigned long long)vaddr_end);
+			return -EBADMSG;
+		}
+		vaddr_end = e->vaddr + e->nr_pages * IMG_PAGE_SIZE;
+		if (e->state != PAGEMAP_ENTRY__STATE__PRESENT)
+			continue;
+		/* Restore reads the pages file in one forward pass. */
+		if (e->file_off < file_end) {
+			image_error(img->path, off,
+				    "range at 0x%llx: its pages at file offset %llu precede the end of the previous range's (%llu)",
+				    va, (unsigned long long)e->file_off, (unsigned long long)file_end);
+			return -EBADMSG;
+		}
+		file_end = e->file_off + e->nr_pages * IMG_PAGE_SIZE;
+		if (dir && file_end > pages_size) {
+			image_error(img->path, off,
+				    "range at 0x%llx: its pages end at byte %llu, past the end of %s (%llu bytes)",
+				    va, (unsigned long long)file_end, pages_name,
+				    (unsigned long long)pages_size);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+struct pages_writer {
+	struct image_dir *dir;
+	int pid;
+	struct image_writer *pagemap;
+	struct image_writer *pages;
+	PagemapEntry pending;	/* the last range, still growing by merges */
+	bool has_pending;
+	uint64_t vaddr_end;	/* where the last range ended */
+	uint64_t file_off;	/* bytes in the pages file so far */
+};
+
+int pages_writer_open(struct image_dir *dir, int pid, struct pages_writer **out)
+{
+	struct pages_writer *pw = calloc(1, sizeof(*pw));
+	int ret;
+
+	if (!pw) {
+		pr_err("pid %d: out of memory for the pages writer", pid);
+		return -ENOMEM;
+	}
+	pw->dir = dir;
+	pw->pid = pid;
+	ret = image_open_write(dir, IMG_PAGEMAP, pid, &pw->pagemap);
+	if (ret)
+		goto err_free;
+	ret = image_open_write(dir, IMG_PAGES, pid, &pw->pages);
+	if (ret)
+		goto err_pagemap;
+	*out = pw;
+	return 0;
+
+err_pagemap:
+	image_abort(pw->pagemap);
+err_free:
+	free(pw);
+	return ret;
+}
+
+static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
+		     PagemapEntry__State state, const void *data)
+{
+	uint64_t len = nr_pages * IMG_PAGE_SIZE;
+	int ret;
+
+	if (vaddr % IMG_PAGE_SIZE || !nr_pages || !range_fits(vaddr, nr_pages) ||
+	    (pw->has_pending && vaddr < pw->vaddr_end)) {
+		pr_err("pid %d: pages at 0x%llx (%llu pages) are not after the last range, which ends at 0x%llx",
+		       pw->pid, (unsigned long long)vaddr, (unsigned long long)nr_pages,
+		       (unsigned long long)pw->vaddr_end);
+		return -EINVAL;
+	}
+	if (state == PAGEMAP_ENTRY__STATE__PRESENT) {
+		ret = image_write_raw(pw->pages, data, len);
+		if (ret)
+			return ret;
+	}
+	/* A present range is always the last data in the pages file, so a
+	 * present range adjacent to it in memory is adjacent in the file too. */
+	if (pw->has_pending && pw->pending.state == state && pw->vaddr_end == vaddr) {
+		pw->pending.nr_pages += nr_pages;
+	} else {
+		if (pw->has_pending) {
+			ret = image_write_record(pw->pagemap, &pw->pending.base);
+			if (ret)
+				return ret;
+		}
+		pagemap_entry__init(&pw->pending);
+		pw->pending.vaddr = vaddr;
+		pw->pending.nr_pages = nr_pages;
+		pw->pending.state = state;
+		pw->pending.has_file_off = state == PAGEMAP_ENTRY__STATE__PRESENT;
+		pw->pending.file_off = pw->pending.has_file_off ? pw->file_off : 0;
+		pw->has_pending = true;
+	}
+	if (state == PAGEMAP_ENTRY__STATE__PRESENT)
+		pw->file_off += len;
+	pw->vaddr_end = vaddr + len;
+	return 0;
+}
+
+int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data)
+{
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, data);
+}
+
+int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
+{
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__ZERO, NULL);
+}
+
+int pages_writer_finish(struct pages_writer *pw)
+{
+	int ret = 0;
+
+	if (pw->has_pending)
+		ret = image_write_record(pw->pagemap, &pw->pending.base);
+	if (ret) {
+		image_abort(pw->pages);
+		image_abort(pw->pagemap);
+		goto out;
+	}
+	/* The pages file first: a pagemap in place names complete pages. */
+	ret = image_finish(pw->pages);
+	if (ret) {
+		image_abort(pw->pagemap);
+		goto out;
+	}
+	ret = image_finish(pw->pagemap);
+	if (ret) {
+		char name[64];
+
+		image_file_name(IMG_PAGES, pw->pid, name, sizeof(name));
+		unlinkat(pw->dir->fd, name, 0);
+	}
+out:
+	free(pw);
+	return ret;
+}
+
+void pages_writer_abort(struct pages_writer *pw)
+{
+	if (!pw)
+		return;
+	image_abort(pw->pages);
+	image_abort(pw->pagemap);
+	free(pw);
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+int pages_reader_open(const struct image_dir *dir, int pid, struct pages_reader **out)
+{
+	struct pages_reader *pr;
+	char name[64];
+	int ret;
+
+	pr = calloc(1, sizeof(*pr));
+	if (!pr) {
+		pr_err("pid %d: out of memory for the pages reader", pid);
+		return -ENOMEM;
+	}
+	ret = image_read(dir, IMG_PAGEMAP, pid, &pr->pagemap);
+	if (ret)
+		goto err_free;
+	image_file_name(IMG_PAGES, pid, name, sizeof(name));
+	pr->pages_fd = openat(dir->fd, name, O_RDONLY | O_CLOEXEC);
+	if (pr->pages_fd < 0) {
+		ret = pr_errno_ret("cannot open %s/%s", dir->path, name);
+		goto err_pagemap;
+	}
+	*out = pr;
+	return 0;
+
+err_pagemap:
+	image_free(pr->pagemap);
+err_free:
+	free(pr);
+	return ret;
+}
+
+void pages_reader_close(struct pages_reader *pr)
+{
+	if (!pr)
+		return;
+	close(pr->pages_fd);
+	image_free(pr->pagemap);
+	free(pr);
+}

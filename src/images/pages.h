@@ -1,0 +1,43 @@
+/* The pages store of one task: a pagemap image (pagemap-PID.img) of sorted
+ * ranges of virtual addresses, and a raw pages file (pages-PID.img) holding
+ * the bytes of the present ranges back to back, in the same order. */
+#ifndef CRYO_IMAGES_PAGES_H
+#define CRYO_IMAGES_PAGES_H
+
+#include <stdint.h>
+
+#include "images/image.h"
+
+/* The pagemap's unit; the inventory records it so that a set is refused
+ * where pages have another size. */
+#define IMG_PAGE_SIZE 4096u
+
+/* ---- writing ---------------------------------------------------------------
+ * Ranges must come in ascending address order; adjacent ranges of the same
+ * state are merged into one entry. Present data is written sequentially in
+ * large writes. */
+struct pages_writer;
+
+int pages_writer_open(struct image_dir *dir, int pid, struct pages_writer **out);
+/* Saves @nr_pages pages at @vaddr whose bytes are at @data. */
+int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data);
+/* Records @nr_pages pages at @vaddr that read as zeros. */
+int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
+/* Finishes the pages file, then the pagemap, and frees @pw. On failure
+ * neither file is left under its final name. */
+int pages_writer_finish(struct pages_writer *pw);
+void pages_writer_abort(struct pages_writer *pw);
+
+/* ---- reading -------------------------------------------------------------- */
+struct pages_reader {
+	struct image *pagemap;	/* PagemapEntry records, all checked */
+	int pages_fd;		/* read each present range at its file_off */
+};
+
+int pages_reader_open(const struct image_dir *dir, int pid, struct pages_reader **out);
+void pages_reader_close(struct pages_reader *pr);
+
+/* The size of pages-@id.img in @dir, checked to be whole pages. */
+int pages_file_size(const struct image_dir *dir, int id, uint64_t *size);
+
+#endif

@@ -1,0 +1,328 @@
+/* Reading image files: the whole file is loaded, then every byte is checked
+ * before it is trusted (magic, version, kind, header and record checksums,
+ * record lengths, decoding, the trailer's count) and finally the kind's own
+ * check runs. Every error names the file, the byte offset and the cause. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "images/crc32c.h"
+#include "images/format.h"
+#include "images/image.h"
+
+void image_error(const char *path, size_t offset, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pr_err("%s: offset %zu: %s", path, offset, msg);
+}
+
+void image_free(struct image *img)
+{
+	if (!img)
+		return;
+	for (size_t i = 0; i < img->nr_records; i++)
+		protobuf_c_message_free_unpacked(img->records[i].msg, NULL);
+	free(img->records);
+	free(img->path);
+	free(img);
+}
+
+/* Checks the header; on success *@kind is the kind it names. */
+static int parse_header(const char *path, const uint8_t *buf, size_t len, uint32_t *version,
+			const struct image_kind_desc **kind)
+{
+	uint32_t crc, want;
+
+	if (len == 0) {
+		image_error(path, 0, "empty file, not an image");
+		return -EBADMSG;
+	}
+	if (memcmp(buf, IMG_MAGIC, len < IMG_MAGIC_LEN ? len : IMG_MAGIC_LEN)) {
+		image_error(path, 0, "not a cryo image (bad magic)");
+		return -EBADMSG;
+	}
+	/* The version is checked before the checksum: a newer format may lay
+	 * out the rest of its header differently. */
+	if (len >= IMG_HDR_VERSION_OFF + 4) {
+		*version = get_le32(buf + IMG_HDR_VERSION_OFF);
+		if (*version > IMG_FORMAT_VERSION) {
+			image_error(path, IMG_HDR_VERSION_OFF,
+				    "format version %u is newer than this cryo reads (up to %u): use a newer cryo",
+				    *version, IMG_FORMAT_VERSION);
+			return -EPROTONOSUPPORT;
+		}
+		if (*version == 0) {
+			image_error(path, IMG_HDR_VERSION_OFF, "format version 0 does not exist");
+			return -EBADMSG;
+		}
+	}
+	if (len < IMG_HDR_SIZE) {
+		image_error(path, len, "file ends inside the %d-byte header", IMG_HDR_SIZE);
+		return -EBADMSG;
+	}
+	crc = get_le32(buf + IMG_HDR_CRC_OFF);
+	want = crc32c(0, buf, IMG_HDR_CRC_OFF);
+	if (crc != want) {
+		image_error(path, IMG_HDR_CRC_OFF,
+			    "header checksum 0x%08x does not match the header (0x%08x)", crc, want);
+		return -EBADMSG;
+	}
+	*kind = image_kind_get(get_le32(buf + IMG_HDR_KIND_OFF));
+	if (!*kind || !(*kind)->desc) {
+		image_error(path, IMG_HDR_KIND_OFF, "unknown image kind %u",
+			    get_le32(buf + IMG_HDR_KIND_OFF));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int add_record(struct image *img, size_t *capacity, size_t offset, ProtobufCMessage *msg)
+{
+	if (img->nr_records == *capacity) {
+		size_t cap = *capacity ? *capacity * 2 : 16;
+		struct image_record *r = reallocarray(img->records, cap, sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		img->records = r;
+		*capacity = cap;
+	}
+	img->records[img->nr_records].offset = offset;
+	img->records[img->nr_records].msg = msg;
+	img->nr_records++;
+	return 0;
+}
+
+/* Decodes records from @off up to and including the trailer. */
+static int parse_records(struct image *img, const uint8_t *buf, size_t len, size_t off)
+{
+	const char *path = img->path;
+	size_t capacity = 0;
+
+	for (;;) {
+		size_t left = len - off;
+		uint32_t rlen, crc, want;
+		ProtobufCMessage *msg;
+
+		if (left == 0) {
+			image_error(path, off, "file ends after %zu records without the end marker",
+				    img->nr_records);
+			return -EBADMSG;
+		}
+		if (left < 4) {
+			image_error(path, off, "file ends inside a record header");
+			return -EBADMSG;
+		}
+		rlen = get_le32(buf + off);
+		if (rlen == IMG_END_MARK)
+			break;
+		if (left < IMG_REC_HDR_SIZE) {
+			image_error(path, off, "file ends inside a record header");
+			return -EBADMSG;
+		}
+		if (rlen > left - IMG_REC_HDR_SIZE) {
+			image_error(path, off, "record length %u exceeds the %zu bytes left", rlen,
+				    left - IMG_REC_HDR_SIZE);
+			return -EBADMSG;
+		}
+		if (rlen > IMG_RECORD_MAX) {
+			image_error(path, off, "record length %u exceeds the limit of %u bytes", rlen,
+				    IMG_RECORD_MAX);
+			return -EBADMSG;
+		}
+		crc = get_le32(buf + off + 4);
+		want = crc32c(crc32c(0, buf + off, 4), buf + off + IMG_REC_HDR_SIZE, rlen);
+		if (crc != want) {
+			image_error(path, off, "record %zu: checksum 0x%08x does not match its contents (0x%08x)",
+				    img->nr_records, crc, want);
+			return -EBADMSG;
+		}
+		msg = protobuf_c_message_unpack(img->kind->desc, NULL, rlen,
+						buf + off + IMG_REC_HDR_SIZE);
+		if (!msg) {
+			image_error(path, off, "record %zu does not decode as a %s", img->nr_records,
+				    img->kind->desc->name);
+			return -EBADMSG;
+		}
+		if (add_record(img, &capacity, off, msg)) {
+			protobuf_c_message_free_unpacked(msg, NULL);
+			image_error(path, off, "out of memory for record %zu", img->nr_records);
+			return -ENOMEM;
+		}
+		off += IMG_REC_HDR_SIZE + rlen;
+	}
+	if (len - off < IMG_TRAILER_SIZE) {
+		image_error(path, off, "file ends inside the trailer");
+		return -EBADMSG;
+	}
+	if (get_le32(buf + off + 4) != img->nr_records) {
+		image_error(path, off + 4, "the trailer counts %u records, the file holds %zu",
+			    get_le32(buf + off + 4), img->nr_records);
+		return -EBADMSG;
+	}
+	off += IMG_TRAILER_SIZE;
+	if (off != len) {
+		image_error(path, off, "%zu bytes follow the trailer", len - off);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Decodes @buf; with @expect non-zero, a file of another kind is refused. */
+static int decode(const char *path, const uint8_t *buf, size_t len, enum image_kind expect,
+		  struct image **out)
+{
+	const struct image_kind_desc *kind;
+	struct image *img;
+	uint32_t version;
+	int ret;
+
+	ret = parse_header(path, buf, len, &version, &kind);
+	if (ret)
+		return ret;
+	if (expect && kind->kind != expect) {
+		image_error(path, IMG_HDR_KIND_OFF, "the header says kind '%s', expected '%s'",
+			    kind->name, image_kind_get(expect)->name);
+		return -EBADMSG;
+	}
+	img = calloc(1, sizeof(*img));
+	if (!img || !(img->path = strdup(path))) {
+		free(img);
+		pr_err("%s: out of memory", path);
+		return -ENOMEM;
+	}
+	img->kind = kind;
+	img->version = version;
+	ret = parse_records(img, buf, len, IMG_HDR_SIZE);
+	if (ret) {
+		image_free(img);
+		return ret;
+	}
+	*out = img;
+	return 0;
+}
+
+/* Loads the whole of @fd, which may be a pipe as well as a file. */
+static int read_whole(int fd, const char *path, uint8_t **out, size_t *out_len)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t len = 0, cap;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return pr_errno_ret("cannot stat %s", path);
+	/* One spare byte so that a regular file is read to its end in one go. */
+	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+	buf = malloc(cap);
+	if (!buf)
+		goto err_nomem;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			uint8_t *bigger = realloc(buf, cap * 2);
+
+			if (!bigger)
+				goto err_nomem;
+			buf = bigger;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return pr_errno_ret("cannot read %s", path);
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	*out = steal_ptr(buf);
+	*out_len = len;
+	return 0;
+
+err_nomem:
+	pr_err("%s: out of memory", path);
+	return -ENOMEM;
+}
+
+/* Runs the kind's own check on a decoded image and hands it out. */
+static int check_image(struct image *img, const struct image_dir *dir, int id,
+		       struct image **out)
+{
+	int ret = img->kind->check ? img->kind->check(img, dir, id) : 0;
+
+	if (ret) {
+		image_free(img);
+		return ret;
+	}
+	*out = img;
+	return 0;
+}
+
+int image_parse(const char *path, const void *buf, size_t len, struct image **out)
+{
+	struct image *img;
+	int ret;
+
+	ret = decode(path, buf, len, 0, &img);
+	if (ret)
+		return ret;
+	return check_image(img, NULL, 0, out);
+}
+
+int image_read_file(const char *path, struct image **out)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t len;
+	int ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno_ret("cannot open %s", path);
+	ret = read_whole(fd, path, &buf, &len);
+	if (ret)
+		return ret;
+	return image_parse(path, buf, len, out);
+}
+
+int image_read(const struct image_dir *dir, enum image_kind kind, int id, struct image **out)
+{
+	const struct image_kind_desc *k = image_kind_get(kind);
+	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	struct image *img;
+	char name[64];
+	size_t len;
+	int ret;
+
+	if (!k || !k->desc || image_file_name(kind, id, name, sizeof(name))) {
+		pr_err("no image with records of kind %d, id %d", kind, id);
+		return -EINVAL;
+	}
+	path = image_dir_file_path(dir, name);
+	if (!path)
+		return -ENOMEM;
+	fd = openat(dir->fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno_ret("cannot open %s", path);
+	ret = read_whole(fd, path, &buf, &len);
+	if (ret)
+		return ret;
+	ret = decode(path, buf, len, kind, &img);
+	if (ret)
+		return ret;
+	return check_image(img, dir, id, out);
+}

@@ -1,0 +1,240 @@
+/* Writing image files: a hidden temporary file filled through one buffer
+ * and renamed into place by image_finish(), so that a failed or interrupted
+ * dump never leaves a file that looks complete under its final name. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "images/crc32c.h"
+#include "images/format.h"
+#include "images/image.h"
+
+/* Large enough that the pages file is written in large sequential writes;
+ * bigger writes bypass it. */
+#define IMG_WRITE_BUF (256u << 10)
+
+struct image_writer {
+	const struct image_dir *dir;
+	const struct image_kind_desc *kind;
+	int fd;
+	char *tmp_name;
+	char *name;
+	char *path;
+	uint8_t *buf;
+	size_t used;
+	uint32_t nr_records;
+	int err;	/* the first error; every later call returns it */
+};
+
+static void writer_free(struct image_writer *w)
+{
+	if (w->fd >= 0) {
+		close(w->fd);
+		unlinkat(w->dir->fd, w->tmp_name, 0);
+	}
+	free(w->buf);
+	free(w->tmp_name);
+	free(w->name);
+	free(w->path);
+	free(w);
+}
+
+static int writer_fail(struct image_writer *w, int err, const char *what)
+{
+	if (!w->err) {
+		pr_err("cannot %s %s: %s", what, w->path, strerror(-err));
+		w->err = err;
+	}
+	return w->err;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int writer_flush(struct image_writer *w)
+{
+	int ret = write_all(w->fd, w->buf, w->used);
+
+	if (ret)
+		return writer_fail(w, ret, "write");
+	w->used = 0;
+	return 0;
+}
+
+static int writer_append(struct image_writer *w, const void *data, size_t len)
+{
+	if (w->used + len > IMG_WRITE_BUF && writer_flush(w))
+		return w->err;
+	if (len >= IMG_WRITE_BUF) {
+		int ret = write_all(w->fd, data, len);
+
+		return ret ? writer_fail(w, ret, "write") : 0;
+	}
+	memcpy(w->buf + w->used, data, len);
+	w->used += len;
+	return 0;
+}
+
+int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
+		     struct image_writer **out)
+{
+	const struct image_kind_desc *k = image_kind_get(kind);
+	char name[64];
+	struct image_writer *w;
+
+	if (!k || image_file_name(kind, id, name, sizeof(name))) {
+		pr_err("no image file name for kind %d, id %d", kind, id);
+		return -EINVAL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		pr_err("out of memory for image %s", name);
+		return -ENOMEM;
+	}
+	w->dir = dir;
+	w->kind = k;
+	w->fd = -1;
+	w->name = strdup(name);
+	w->path = image_dir_file_path(dir, name);
+	w->buf = malloc(IMG_WRITE_BUF);
+	if (!w->name || !w->path || !w->buf || asprintf(&w->tmp_name, ".%s.tmp", name) < 0) {
+		w->tmp_name = NULL;
+		writer_free(w);
+		pr_err("out of memory for image %s", name);
+		return -ENOMEM;
+	}
+	/* The umask must not loosen or tighten 0600; O_NOFOLLOW keeps a planted
+	 * symlink from redirecting the write. */
+	w->fd = openat(dir->fd, w->tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		       0600);
+	if (w->fd < 0 || fchmod(w->fd, 0600)) {
+		int ret = pr_errno_ret("cannot create %s", w->path);
+
+		writer_free(w);
+		return ret;
+	}
+	if (k->desc) {
+		uint8_t hdr[IMG_HDR_SIZE];
+
+		memcpy(hdr, IMG_MAGIC, IMG_MAGIC_LEN);
+		put_le32(hdr + IMG_HDR_VERSION_OFF, IMG_FORMAT_VERSION);
+		put_le32(hdr + IMG_HDR_KIND_OFF, k->kind);
+		put_le32(hdr + IMG_HDR_CRC_OFF, crc32c(0, hdr, IMG_HDR_CRC_OFF));
+		writer_append(w, hdr, sizeof(hdr));
+	}
+	*out = w;
+	return 0;
+}
+
+int image_write_record(struct image_writer *w, const ProtobufCMessage *msg)
+{
+	_cleanup_free_ uint8_t *big = NULL;
+	uint8_t *rec;
+	size_t size;
+
+	if (w->err)
+		return w->err;
+	if (msg->descriptor != w->kind->desc) {
+		pr_err("%s: a %s record cannot go into this %s image", w->path, msg->descriptor->name,
+		       w->kind->name);
+		return w->err = -EINVAL;
+	}
+	/* Packing skips NULL required fields; catch them before they make an
+	 * image that can never be read back. */
+	if (!protobuf_c_message_check(msg)) {
+		pr_err("%s: record %u lacks a required field", w->path, w->nr_records);
+		return w->err = -EINVAL;
+	}
+	size = protobuf_c_message_get_packed_size(msg);
+	if (size > IMG_RECORD_MAX || w->nr_records == UINT32_MAX) {
+		pr_err("%s: record %u of %zu bytes is over the format's limits", w->path,
+		       w->nr_records, size);
+		return w->err = -EMSGSIZE;
+	}
+	if (w->used + IMG_REC_HDR_SIZE + size > IMG_WRITE_BUF && writer_flush(w))
+		return w->err;
+	/* Pack in place when it fits, to avoid a copy per record. */
+	if (IMG_REC_HDR_SIZE + size <= IMG_WRITE_BUF) {
+		rec = w->buf + w->used;
+	} else {
+		big = malloc(IMG_REC_HDR_SIZE + size);
+		if (!big)
+			return writer_fail(w, -ENOMEM, "write");
+		rec = big;
+	}
+	put_le32(rec, size);
+	protobuf_c_message_pack(msg, rec + IMG_REC_HDR_SIZE);
+	put_le32(rec + 4, crc32c(crc32c(0, rec, 4), rec + IMG_REC_HDR_SIZE, size));
+	w->nr_records++;
+	if (big)
+		return writer_append(w, big, IMG_REC_HDR_SIZE + size);
+	w->used += IMG_REC_HDR_SIZE + size;
+	return 0;
+}
+
+int image_write_raw(struct image_writer *w, const void *buf, size_t len)
+{
+	if (w->err)
+		return w->err;
+	if (w->kind->desc) {
+		pr_err("%s: raw bytes cannot go into this %s image", w->path, w->kind->name);
+		return w->err = -EINVAL;
+	}
+	return writer_append(w, buf, len);
+}
+
+int image_finish(struct image_writer *w)
+{
+	int ret, fd;
+
+	if (!w->err && w->kind->desc) {
+		uint8_t trailer[IMG_TRAILER_SIZE];
+
+		put_le32(trailer, IMG_END_MARK);
+		put_le32(trailer + 4, w->nr_records);
+		writer_append(w, trailer, sizeof(trailer));
+	}
+	if (!w->err)
+		writer_flush(w);
+	if (!w->err && fsync(w->fd))
+		writer_fail(w, -errno, "sync");
+	if (!w->err) {
+		/* close() can report a delayed write error (NFS): check it. */
+		fd = w->fd;
+		w->fd = -1;
+		if (close(fd))
+			writer_fail(w, -errno, "close");
+		else if (renameat(w->dir->fd, w->tmp_name, w->dir->fd, w->name))
+			writer_fail(w, -errno, "rename into place");
+		if (w->err)
+			unlinkat(w->dir->fd, w->tmp_name, 0);
+	}
+	ret = w->err;
+	writer_free(w);
+	return ret;
+}
+
+void image_abort(struct image_writer *w)
+{
+	if (w)
+		writer_free(w);
+}
