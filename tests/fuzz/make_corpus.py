@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+# Writes the seed corpus of fuzz_image into tests/fuzz/corpus: small valid
+# and damaged image files, built from the layout in docs/IMAGES.md without
+# the C code, so the corpus also cross-checks that description.
+import pathlib
+import struct
+
+PAGE = 4096
+KIND_INVENTORY, KIND_PAGEMAP = 1, 2
+PRESENT, ZERO = 1, 2
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def varint(v):
+    out = b""
+    while True:
+        byte = v & 0x7F
+        v >>= 7
+        if not v:
+            return out + bytes([byte])
+        out += bytes([byte | 0x80])
+
+
+def uint_field(num, v):
+    return varint(num << 3) + varint(v)
+
+
+def str_field(num, s):
+    b = s.encode()
+    return varint(num << 3 | 2) + varint(len(b)) + b
+
+
+def image(kind, records, version=1):
+    head = b"CRYOIMG\0" + struct.pack("<II", version, kind)
+    out = head + struct.pack("<I", crc32c(head))
+    for rec in records:
+        length = struct.pack("<I", len(rec))
+        out += length + struct.pack("<I", crc32c(length + rec)) + rec
+    return out + struct.pack("<II", 0xFFFFFFFF, len(records))
+
+
+def entry(vaddr, nr_pages, state, file_off=None):
+    rec = uint_field(1, vaddr) + uint_field(2, nr_pages) + uint_field(3, state)
+    return rec if file_off is None else rec + uint_field(4, file_off)
+
+
+inventory = (uint_field(1, 1) + str_field(2, "0.1") + uint_field(3, 1234) +
+             uint_field(4, 1700000000) + uint_field(5, PAGE) + str_field(6, "x86_64") +
+             str_field(7, "6.1.0"))
+pagemap = [entry(0x400000, 2, PRESENT, 0), entry(0x402000, 3, ZERO),
+           entry(0x405000, 1, PRESENT, 2 * PAGE)]
+
+files = {
+    "inventory.img": image(KIND_INVENTORY, [inventory]),
+    "pagemap.img": image(KIND_PAGEMAP, pagemap),
+    "pagemap-empty.img": image(KIND_PAGEMAP, []),
+    "pagemap-overlap.img": image(KIND_PAGEMAP, [entry(0x1000, 2, ZERO), entry(0x2000, 1, ZERO)]),
+    "inventory-two-records.img": image(KIND_INVENTORY, [inventory, inventory]),
+    "future-version.img": image(KIND_INVENTORY, [inventory], version=2),
+    "truncated.img": image(KIND_PAGEMAP, pagemap)[:45],
+    "not-an-image.bin": b"hello, fuzzer\n",
+}
+flipped = bytearray(files["pagemap.img"])
+flipped[30] ^= 0x04
+files["pagemap-bitflip.img"] = bytes(flipped)
+
+corpus = pathlib.Path(__file__).resolve().parent / "corpus"
+corpus.mkdir(exist_ok=True)
+for name, data in files.items():
+    (corpus / name).write_bytes(data)
