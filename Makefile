@@ -76,7 +76,7 @@ $(LIBINJECT): $(INJECT_OBJS)
 
 # ---- the cryo tool ----------------------------------------------------------
 # Everything but main.c goes into a core archive that tests link against.
-CORE_DIRS := src/common src/kabi src/images src/cli
+CORE_DIRS := src/common src/kabi src/images src/mem src/files src/task src/dump src/restore src/cli
 CORE_SRCS := $(filter-out src/cli/main.c,$(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
@@ -86,7 +86,7 @@ $(LIBCORE): $(CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BUILD)/obj/%.o: src/%.c | $(PROTO_H)
+$(BUILD)/obj/%.o: src/%.c | $(PROTO_H) $(BLOB_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -106,7 +106,7 @@ HARNESS_SRCS := tests/lib/harness.c
 SAN_CORE_OBJS := $(patsubst src/%.c,$(BUILD)/san-obj/%.o,$(CORE_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/san-obj/gen/%.o,$(PROTO_C))
 
-$(BUILD)/san-obj/%.o: src/%.c | $(PROTO_H)
+$(BUILD)/san-obj/%.o: src/%.c | $(PROTO_H) $(BLOB_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
@@ -120,9 +120,9 @@ $(LIBCORE_SAN): $(SAN_CORE_OBJS)
 	$(AR) rcs $@ $^
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
-$(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(LIBCORE_SAN)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(LIBCORE_SAN) $(LIBINJECT) $(BLOB_EMBEDS) | $(BLOB_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(LIBCORE_SAN) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(BLOB_EMBEDS) $(LIBCORE_SAN) $(LIBINJECT) $(LDLIBS)
 
 INJECT_TESTS := $(patsubst tests/inject/%.c,$(BUILD)/tests/inject/%,$(wildcard tests/inject/test_*.c))
 INJECT_PROGS := $(patsubst tests/inject/%.c,$(BUILD)/tests/inject/%,$(wildcard tests/inject/prog_*.c))
