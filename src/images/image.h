@@ -22,6 +22,9 @@ enum image_kind {
 	IMG_INVENTORY = 1,
 	IMG_PAGEMAP = 2,
 	IMG_PAGES = 3,
+	IMG_CORE = 4,
+	IMG_MM = 5,
+	/* 6-9 are reserved for the files kinds (fd table, file objects). */
 };
 
 struct image;
