@@ -17,6 +17,14 @@ enum parasite_cmd {
 	PARASITE_CMD_SIGACTIONS,
 	/* int32_t fd -> no payload, the fd attached to the reply. */
 	PARASITE_CMD_SEND_FD,
+	/* no argument -> struct parasite_itimers (getitimer of each timer). */
+	PARASITE_CMD_ITIMERS,
+	/* no argument -> struct parasite_sigaltstack of the thread it runs in. */
+	PARASITE_CMD_SIGALTSTACK,
+	/* no argument -> struct parasite_prctl. */
+	PARASITE_CMD_PRCTL,
+	/* struct parasite_posix_timer[n] with .id set -> the same array filled. */
+	PARASITE_CMD_POSIX_TIMERS,
 };
 
 struct parasite_checksum_arg {
@@ -32,6 +40,47 @@ struct parasite_sigaction {
 	uint64_t flags;
 	uint64_t restorer;
 	uint64_t mask;
+};
+
+/* The kernel's x86_64 struct itimerval, one per ITIMER_REAL, _VIRTUAL, _PROF. */
+#define PARASITE_NR_ITIMERS 3
+
+struct parasite_itimers {
+	struct {
+		int64_t interval_sec;
+		int64_t interval_usec;
+		int64_t value_sec;
+		int64_t value_usec;
+	} timer[PARASITE_NR_ITIMERS];
+};
+
+/* The kernel's x86_64 stack_t. */
+struct parasite_sigaltstack {
+	uint64_t sp;
+	int32_t flags;
+	uint32_t pad;
+	uint64_t size;
+};
+
+/* What the task's prctl(PR_GET_*) calls return. */
+struct parasite_prctl {
+	int32_t dumpable;
+	int32_t pdeath_signal;
+	int32_t child_subreaper;
+	int32_t securebits;
+};
+
+/* One POSIX timer: the caller sets @id, the parasite the rest (timer_gettime
+ * in the kernel's struct __kernel_itimerspec layout, timer_getoverrun). */
+struct parasite_posix_timer {
+	int32_t id;
+	int32_t overrun;
+	struct {
+		int64_t interval_sec;
+		int64_t interval_nsec;
+		int64_t value_sec;
+		int64_t value_nsec;
+	} spec;
 };
 
 #endif

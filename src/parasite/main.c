@@ -21,6 +21,14 @@ static long dispatch(int sock, const struct inj_msg *req, void *arg)
 		return cmd_sigactions(sock, req);
 	case PARASITE_CMD_SEND_FD:
 		return cmd_send_fd(sock, req, arg);
+	case PARASITE_CMD_ITIMERS:
+		return cmd_itimers(sock, req);
+	case PARASITE_CMD_SIGALTSTACK:
+		return cmd_sigaltstack(sock, req);
+	case PARASITE_CMD_PRCTL:
+		return cmd_prctl(sock, req);
+	case PARASITE_CMD_POSIX_TIMERS:
+		return cmd_posix_timers(sock, req, arg);
 	default:
 		return channel_reply(sock, req->cmd, -ENOSYS, 0, 0, -1);
 	}
