@@ -44,7 +44,7 @@ $(BUILD)/blob-obj/$(1)/%.o: src/%.c
 
 $(BUILD)/blobs/$(1).elf: $$($(1)_OBJS) src/blob/blob.lds
 	@mkdir -p $$(dir $$@)
-	$$(LD) -static -pie --no-dynamic-linker -z noexecstack -T src/blob/blob.lds -o $$@ $$($(1)_OBJS)
+	$$(LD) -static -pie --no-dynamic-linker -z noexecstack --no-warn-rwx-segments -T src/blob/blob.lds -o $$@ $$($(1)_OBJS)
 	@scripts/check-blob $$@
 
 $(BUILD)/blobs/$(1).bin: $(BUILD)/blobs/$(1).elf
@@ -61,9 +61,10 @@ $(BUILD)/blob-embed/$(1).o: $(BUILD)/blobs/$(1).bin
 -include $$($(1)_OBJS:.o=.d)
 endef
 $(eval $(call blob_rules,parasite))
+$(eval $(call blob_rules,restorer))
 
-BLOB_EMBEDS := $(BUILD)/blob-embed/parasite.o
-BLOB_HEADERS := $(BUILD)/gen/blobs/parasite-blob.h
+BLOB_EMBEDS := $(BUILD)/blob-embed/parasite.o $(BUILD)/blob-embed/restorer.o
+BLOB_HEADERS := $(BUILD)/gen/blobs/parasite-blob.h $(BUILD)/gen/blobs/restorer-blob.h
 
 # ---- the injection library ------------------------------------------------
 INJECT_SRCS := $(wildcard src/inject/*.c)

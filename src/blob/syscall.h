@@ -78,6 +78,88 @@ static inline long sys_pause(void)
 	return blob_syscall(__NR_pause, 0, 0, 0, 0, 0, 0);
 }
 
+static inline long sys_mprotect(void *addr, size_t len, int prot)
+{
+	return blob_syscall(__NR_mprotect, addr, len, prot, 0, 0, 0);
+}
+
+static inline long sys_madvise(void *addr, size_t len, int advice)
+{
+	return blob_syscall(__NR_madvise, addr, len, advice, 0, 0, 0);
+}
+
+static inline long sys_pread64(int fd, void *buf, size_t len, uint64_t off)
+{
+	return blob_syscall(__NR_pread64, fd, buf, len, off, 0, 0);
+}
+
+static inline long sys_write(int fd, const void *buf, size_t len)
+{
+	return blob_syscall(__NR_write, fd, buf, len, 0, 0, 0);
+}
+
+static inline long sys_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4,
+			     unsigned long a5)
+{
+	return blob_syscall(__NR_prctl, option, a2, a3, a4, a5, 0);
+}
+
+static inline long sys_arch_prctl(int code, unsigned long addr)
+{
+	return blob_syscall(__NR_arch_prctl, code, addr, 0, 0, 0, 0);
+}
+
+static inline long sys_rt_sigqueueinfo(int pid, int sig, const void *info)
+{
+	return blob_syscall(__NR_rt_sigqueueinfo, pid, sig, info, 0, 0, 0);
+}
+
+static inline long sys_rt_tgsigqueueinfo(int tgid, int tid, int sig, const void *info)
+{
+	return blob_syscall(__NR_rt_tgsigqueueinfo, tgid, tid, sig, info, 0, 0);
+}
+
+static inline long sys_rseq(const void *abi, uint32_t len, int flags, uint32_t sig)
+{
+	return blob_syscall(__NR_rseq, abi, len, flags, sig, 0, 0);
+}
+
+static inline long sys_setgroups(size_t n, const uint32_t *groups)
+{
+	return blob_syscall(__NR_setgroups, n, groups, 0, 0, 0, 0);
+}
+
+static inline long sys_setresuid(uint32_t r, uint32_t e, uint32_t s)
+{
+	return blob_syscall(__NR_setresuid, r, e, s, 0, 0, 0);
+}
+
+static inline long sys_setresgid(uint32_t r, uint32_t e, uint32_t s)
+{
+	return blob_syscall(__NR_setresgid, r, e, s, 0, 0, 0);
+}
+
+static inline long sys_setfsuid(uint32_t id)
+{
+	return blob_syscall(__NR_setfsuid, id, 0, 0, 0, 0, 0);
+}
+
+static inline long sys_setfsgid(uint32_t id)
+{
+	return blob_syscall(__NR_setfsgid, id, 0, 0, 0, 0, 0);
+}
+
+static inline long sys_capset(const void *header, const void *data)
+{
+	return blob_syscall(__NR_capset, header, data, 0, 0, 0, 0);
+}
+
+static inline __attribute__((noreturn)) void sys_exit_group(int code)
+{
+	for (;;)
+		blob_syscall(__NR_exit_group, code, 0, 0, 0, 0, 0);
+}
+
 /* True when a raw return value is an error (-4095..-1), as the kernel defines it. */
 static inline int blob_is_err(unsigned long ret)
 {

@@ -10,6 +10,8 @@
 
 static FILE *log_file;
 static int log_level = LOG_WARN;
+static char *capture_buf;
+static size_t capture_size;
 
 int log_init(const char *path, int level)
 {
@@ -24,6 +26,14 @@ int log_init(const char *path, int level)
 	}
 	setvbuf(log_file, NULL, _IOLBF, 0);
 	return 0;
+}
+
+void log_capture_errors(char *buf, size_t size)
+{
+	capture_buf = buf;
+	capture_size = size;
+	if (size)
+		buf[0] = '\0';
 }
 
 void log_set_level(int level)
@@ -55,6 +65,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	int saved_errno = errno;
 	va_list ap;
 
+	if (capture_buf) {
+		if (level == LOG_ERROR && capture_size) {
+			va_start(ap, fmt);
+			vsnprintf(capture_buf, capture_size, fmt, ap);
+			va_end(ap);
+		}
+		errno = saved_errno;
+		return;
+	}
 	/* Errors always reach the user, whatever -v says. */
 	if (level != LOG_ERROR && (int)level > log_level)
 		return;

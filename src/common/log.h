@@ -5,6 +5,7 @@
 #define CRYO_LOG_H
 
 #include <errno.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_ERROR = 1,
@@ -18,6 +19,10 @@ int log_init(const char *path, int level);
 void log_set_level(int level);
 int log_get_level(void);
 void log_close(void);
+
+/* From now on, errors are kept in @buf (the last one wins) and nothing is
+ * written anywhere: for a process whose stderr is about to become another's. */
+void log_capture_errors(char *buf, size_t size);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -70,6 +70,8 @@ int inj_get_regs(struct inj_task *task, pid_t tid, struct inj_regs *regs);
 int inj_set_regs(struct inj_task *task, pid_t tid, const struct inj_regs *regs);
 /* The blocked-signal mask the thread had when it was seized. */
 int inj_get_sigmask(struct inj_task *task, pid_t tid, uint64_t *mask);
+/* Replaces it; like registers, it takes effect when the thread is released. */
+int inj_set_sigmask(struct inj_task *task, pid_t tid, uint64_t mask);
 
 /* Runs syscall @nr with up to six arguments in the task and stores its raw
  * return value (a negative errno on failure) in @result. */

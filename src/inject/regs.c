@@ -102,6 +102,19 @@ int inj_get_sigmask(struct inj_task *task, pid_t tid, uint64_t *mask)
 	return 0;
 }
 
+int inj_set_sigmask(struct inj_task *task, pid_t tid, uint64_t mask)
+{
+	if (!is_thread(task, tid))
+		return -ESRCH;
+	if (tid == task->worker && task->hijacked) {
+		task->orig_sigmask = mask;
+		return 0;
+	}
+	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(mask), &mask) < 0)
+		return -errno;
+	return 0;
+}
+
 int hijack_worker(struct inj_task *task)
 {
 	uint64_t block_all = ~0ULL;

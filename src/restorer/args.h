@@ -1,0 +1,125 @@
+/* What the restore code hands to the restorer blob: one block of fixed-width
+ * fields, built by the new task itself just before it jumps into the blob,
+ * inside the area the blob keeps while everything else is unmapped. Pointers
+ * are absolute addresses inside that area. Freestanding-safe. */
+#ifndef CRYO_RESTORER_ARGS_H
+#define CRYO_RESTORER_ARGS_H
+
+#include <stdint.h>
+
+/* A mapping to recreate: mmap(start, end - start, prot, flags | MAP_FIXED, fd, pgoff). */
+struct restorer_vma {
+	uint64_t start;
+	uint64_t end;
+	uint64_t pgoff;
+	int32_t fd;		/* -1 for anonymous memory */
+	uint32_t prot;
+	uint32_t flags;
+	uint32_t madvise;	/* RESTORER_MADV_* bits */
+	uint32_t has_fills;	/* pages go in: map it writable until filled */
+	uint32_t reserved;
+};
+
+/* Advice to apply once a mapping is filled; each bit is one MADV_* call. */
+#define RESTORER_MADV_DONTFORK (1u << 0)
+#define RESTORER_MADV_WIPEONFORK (1u << 1)
+#define RESTORER_MADV_HUGEPAGE (1u << 2)
+#define RESTORER_MADV_NOHUGEPAGE (1u << 3)
+#define RESTORER_MADV_DONTDUMP (1u << 4)
+#define RESTORER_MADV_MERGEABLE (1u << 5)
+
+/* Page contents to put back: @len bytes at @addr from the pages file at
+ * @file_off, or zeros when @file_off is RESTORER_FILL_ZERO. */
+struct restorer_fill {
+	uint64_t addr;
+	uint64_t len;
+	uint64_t file_off;
+};
+#define RESTORER_FILL_ZERO (~0ULL)
+
+/* A signal to queue again: the kernel's 128-byte siginfo. */
+struct restorer_signal {
+	uint8_t siginfo[128];
+	int32_t tid;		/* 0: queued for the whole process */
+	int32_t signo;
+};
+
+/* The kernel's struct prctl_mm_map, for PR_SET_MM_MAP. */
+struct restorer_mm_map {
+	uint64_t start_code, end_code;
+	uint64_t start_data, end_data;
+	uint64_t start_brk, brk;
+	uint64_t start_stack;
+	uint64_t arg_start, arg_end;
+	uint64_t env_start, env_end;
+	uint64_t auxv;		/* pointer to the words */
+	uint32_t auxv_size;	/* in bytes */
+	uint32_t exe_fd;
+};
+
+struct restorer_creds {
+	uint32_t uid, euid, suid, fsuid;
+	uint32_t gid, egid, sgid, fsgid;
+	uint32_t nr_groups;
+	uint32_t securebits;
+	uint64_t groups;	/* pointer to nr_groups uint32_t */
+	uint64_t cap_inheritable, cap_permitted, cap_effective, cap_bounding, cap_ambient;
+	uint32_t last_cap;	/* highest capability this kernel knows */
+	uint32_t dumpable;
+};
+
+/* How the restorer reports: the step it failed at, the errno, an address. */
+enum restorer_step {
+	RESTORER_STEP_DONE = 0,
+	RESTORER_STEP_UNMAP,
+	RESTORER_STEP_MAP,
+	RESTORER_STEP_FILL,
+	RESTORER_STEP_PROTECT,
+	RESTORER_STEP_MADVISE,
+	RESTORER_STEP_MM_MAP,
+	RESTORER_STEP_VDSO,
+	RESTORER_STEP_SIGNALS,
+	RESTORER_STEP_RSEQ,
+	RESTORER_STEP_CREDS,
+};
+
+struct restorer_report {
+	int32_t step;		/* -1: failed before the restorer, see message */
+	int32_t err;		/* -errno, 0 when done */
+	uint64_t addr;		/* the mapping or page concerned, if any */
+	char message[256];	/* the error the restore code logged, if any */
+};
+
+struct restorer_args {
+	uint64_t area_start;	/* this area: blob, args, stack */
+	uint64_t area_end;
+	int32_t pages_fd;
+	int32_t report_fd;	/* a pipe to cryo: one struct restorer_report */
+
+	uint64_t vmas;		/* struct restorer_vma[nr_vmas], sorted */
+	uint32_t nr_vmas;
+	uint32_t nr_fills;
+	uint64_t fills;		/* struct restorer_fill[nr_fills] */
+
+	/* ARCH_MAP_VDSO_64 at the saved [vvar] start; 0 when the task had no vDSO. */
+	uint64_t vdso_block_start;
+
+	struct restorer_mm_map mm;
+
+	uint64_t signals;	/* struct restorer_signal[nr_signals] */
+	uint32_t nr_signals;
+	uint32_t has_creds;
+	struct restorer_creds creds;
+
+	uint64_t rseq_abi;	/* 0: no rseq registration */
+	uint32_t rseq_len;
+	uint32_t rseq_sig;
+
+	/* Highest address user space can map: everything below the area and
+	 * above it up to here is unmapped first. */
+	uint64_t task_size;
+	int32_t pid;
+	int32_t tid;
+};
+
+#endif

@@ -1,0 +1,264 @@
+/* The restorer: the last stage of restoring a task, run inside it after the
+ * restore code has put back its files and attributes. It replaces the whole
+ * address space with the saved one (keeping only its own area), fills the
+ * pages, sets the mm fields, maps the vDSO where it was, queues pending
+ * signals, registers rseq, takes on the saved credentials, reports to cryo
+ * and waits: cryo then sets the registers through ptrace and lets it go. */
+#include <asm/errno.h>
+#include <asm/prctl.h>
+#include <linux/capability.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+
+#include "blob/syscall.h"
+#include "restorer/args.h"
+
+#ifndef ARCH_MAP_VDSO_64
+#define ARCH_MAP_VDSO_64 0x2003
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define SECBIT_NO_SETUID_FIXUP (1u << 2)
+
+static struct restorer_report report;
+
+/* Records the first failure; every step returns it so that the entry can stop. */
+static long fail(enum restorer_step step, long err, uint64_t addr)
+{
+	report.step = step;
+	report.err = (int32_t)err;
+	report.addr = addr;
+	return err;
+}
+
+static long unmap_all_but_area(const struct restorer_args *a)
+{
+	long ret = sys_munmap((void *)0, a->area_start);
+
+	if (!ret && a->task_size > a->area_end)
+		ret = sys_munmap((void *)a->area_end, a->task_size - a->area_end);
+	return ret ? fail(RESTORER_STEP_UNMAP, ret, 0) : 0;
+}
+
+/* Maps every VMA, writable for now where pages are to be filled in. */
+static long map_vmas(const struct restorer_args *a)
+{
+	const struct restorer_vma *v = (const void *)a->vmas;
+
+	for (uint32_t i = 0; i < a->nr_vmas; i++) {
+		int prot = (int)v[i].prot;
+		void *addr;
+
+		if (v[i].has_fills)
+			prot |= PROT_READ | PROT_WRITE;
+		addr = sys_mmap((void *)v[i].start, v[i].end - v[i].start, prot,
+				(int)v[i].flags | MAP_FIXED, v[i].fd, (long)v[i].pgoff);
+		if (blob_is_err((unsigned long)addr))
+			return fail(RESTORER_STEP_MAP, (long)addr, v[i].start);
+		if ((uint64_t)addr != v[i].start)
+			return fail(RESTORER_STEP_MAP, -EFAULT, v[i].start);
+	}
+	/* The mappings hold their files now; a file shared by several is
+	 * closed once and then fails quietly with EBADF. */
+	for (uint32_t i = 0; i < a->nr_vmas; i++)
+		if (v[i].fd >= 0)
+			sys_close(v[i].fd);
+	return 0;
+}
+
+/* Populating a range in bulk is far cheaper than faulting it in page by
+ * page while reading, so each range is populated first. */
+static long fill_pages(const struct restorer_args *a)
+{
+	const struct restorer_fill *f = (const void *)a->fills;
+
+	for (uint32_t i = 0; i < a->nr_fills; i++) {
+		char *dst = (char *)f[i].addr;
+		uint64_t left = f[i].len, off = f[i].file_off;
+
+		if (off == RESTORER_FILL_ZERO) {
+			for (uint64_t j = 0; j < left; j++)
+				dst[j] = 0;
+			continue;
+		}
+		sys_madvise(dst, left, MADV_POPULATE_WRITE);
+		while (left) {
+			long n = sys_pread64(a->pages_fd, dst, left, off);
+
+			if (n == -EINTR)
+				continue;
+			if (n <= 0)
+				return fail(RESTORER_STEP_FILL, n ? n : -EIO, (uint64_t)dst);
+			dst += n;
+			off += (uint64_t)n;
+			left -= (uint64_t)n;
+		}
+	}
+	return 0;
+}
+
+static const struct {
+	uint32_t bit;
+	int advice;
+} advices[] = {
+	{ RESTORER_MADV_DONTFORK, MADV_DONTFORK },
+	{ RESTORER_MADV_WIPEONFORK, 18 /* MADV_WIPEONFORK */ },
+	{ RESTORER_MADV_HUGEPAGE, MADV_HUGEPAGE },
+	{ RESTORER_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
+	{ RESTORER_MADV_DONTDUMP, MADV_DONTDUMP },
+	{ RESTORER_MADV_MERGEABLE, MADV_MERGEABLE },
+};
+
+/* Final protections and advice, once the contents are in place. */
+static long finish_vmas(const struct restorer_args *a)
+{
+	const struct restorer_vma *v = (const void *)a->vmas;
+
+	for (uint32_t i = 0; i < a->nr_vmas; i++) {
+		void *start = (void *)v[i].start;
+		size_t len = v[i].end - v[i].start;
+		long ret = sys_mprotect(start, len, (int)v[i].prot);
+
+		if (ret)
+			return fail(RESTORER_STEP_PROTECT, ret, v[i].start);
+		for (unsigned int j = 0; j < sizeof(advices) / sizeof(advices[0]); j++) {
+			if (!(v[i].madvise & advices[j].bit))
+				continue;
+			ret = sys_madvise(start, len, advices[j].advice);
+			if (ret)
+				return fail(RESTORER_STEP_MADVISE, ret, v[i].start);
+		}
+	}
+	return 0;
+}
+
+static long restore_mm(const struct restorer_args *a)
+{
+	long ret = sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&a->mm, sizeof(a->mm), 0);
+
+	if (a->mm.exe_fd != (uint32_t)-1)
+		sys_close((int)a->mm.exe_fd);
+	if (ret)
+		return fail(RESTORER_STEP_MM_MAP, ret, 0);
+	if (a->vdso_block_start) {
+		ret = sys_arch_prctl(ARCH_MAP_VDSO_64, a->vdso_block_start);
+		if (ret)
+			return fail(RESTORER_STEP_VDSO, ret, a->vdso_block_start);
+	}
+	return 0;
+}
+
+/* Signals go back into the queues while all are blocked; the saved mask is
+ * set with the registers, after the report. */
+static long queue_signals(const struct restorer_args *a)
+{
+	const struct restorer_signal *s = (const void *)a->signals;
+
+	for (uint32_t i = 0; i < a->nr_signals; i++) {
+		long ret = s[i].tid ?
+			sys_rt_tgsigqueueinfo(a->pid, s[i].tid, s[i].signo, s[i].siginfo) :
+			sys_rt_sigqueueinfo(a->pid, s[i].signo, s[i].siginfo);
+
+		if (ret)
+			return fail(RESTORER_STEP_SIGNALS, ret, (uint64_t)s[i].signo);
+	}
+	return 0;
+}
+
+static long restore_rseq(const struct restorer_args *a)
+{
+	long ret;
+
+	if (!a->rseq_abi)
+		return 0;
+	ret = sys_rseq((const void *)a->rseq_abi, a->rseq_len, 0, a->rseq_sig);
+	return ret ? fail(RESTORER_STEP_RSEQ, ret, a->rseq_abi) : 0;
+}
+
+static long drop_bounding_caps(const struct restorer_creds *c)
+{
+	for (uint32_t cap = 0; cap <= c->last_cap && cap < 64; cap++) {
+		long ret;
+
+		if (c->cap_bounding & (1ULL << cap))
+			continue;
+		ret = sys_prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Credentials come last: once they are the task's own, this code may no
+ * longer be allowed what came before. The uids change with the setuid
+ * fixup off, so the capabilities stay until capset sets the saved ones.
+ */
+static long restore_creds(const struct restorer_args *a)
+{
+	const struct restorer_creds *c = &a->creds;
+	struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {
+		{ (uint32_t)c->cap_effective, (uint32_t)c->cap_permitted,
+		  (uint32_t)c->cap_inheritable },
+		{ (uint32_t)(c->cap_effective >> 32), (uint32_t)(c->cap_permitted >> 32),
+		  (uint32_t)(c->cap_inheritable >> 32) },
+	};
+	long ret;
+
+	if (!a->has_creds)
+		return 0;
+	ret = sys_prctl(PR_SET_SECUREBITS, c->securebits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0);
+	if (!ret)
+		ret = drop_bounding_caps(c);
+	if (!ret)
+		ret = sys_setgroups(c->nr_groups, (const uint32_t *)c->groups);
+	if (!ret)
+		ret = sys_setresgid(c->gid, c->egid, c->sgid);
+	if (!ret)
+		ret = sys_setresuid(c->uid, c->euid, c->suid);
+	if (!ret) {
+		sys_setfsgid(c->fsgid);
+		sys_setfsuid(c->fsuid);
+		ret = sys_prctl(PR_SET_SECUREBITS, c->securebits, 0, 0, 0);
+	}
+	if (!ret)
+		ret = sys_capset(&header, data);
+	for (uint32_t cap = 0; !ret && cap <= c->last_cap && cap < 64; cap++)
+		if (c->cap_ambient & (1ULL << cap))
+			ret = sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+	/* Changing uids resets dumpable; put the saved value back after. */
+	if (!ret)
+		ret = sys_prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0);
+	return ret ? fail(RESTORER_STEP_CREDS, ret, 0) : 0;
+}
+
+__attribute__((section(".text.entry"), used, noreturn)) void
+blob_entry(struct restorer_args *a)
+{
+	long ret = unmap_all_but_area(a);
+
+	if (!ret)
+		ret = map_vmas(a);
+	if (!ret)
+		ret = fill_pages(a);
+	if (!ret)
+		ret = finish_vmas(a);
+	if (!ret)
+		ret = restore_mm(a);
+	if (!ret)
+		ret = queue_signals(a);
+	if (!ret)
+		ret = restore_rseq(a);
+	sys_close(a->pages_fd);
+	if (!ret)
+		ret = restore_creds(a);
+	sys_write(a->report_fd, &report, sizeof(report));
+	sys_close(a->report_fd);
+	/* Nothing of the old process is left to return to. */
+	if (ret)
+		sys_exit_group(1);
+	for (;;)
+		sys_pause();
+}
