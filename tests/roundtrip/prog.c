@@ -1,0 +1,101 @@
+/* The shared half of every round-trip test program (see prog.h). Each
+ * program becomes the leader of its own session, as a daemon would, so it
+ * is restored without --shell-job. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prog.h"
+
+static const char *pidfile, *outfile;
+static char first_failure[512];
+
+void prog_init(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "outfile", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	sigset_t term;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (c == 'p')
+			pidfile = optarg;
+		else if (c == 'o')
+			outfile = optarg;
+		else
+			exit(2);
+	}
+	if (!pidfile || !outfile) {
+		fprintf(stderr, "usage: %s --pidfile FILE --outfile FILE\n", argv[0]);
+		exit(2);
+	}
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	setsid();
+}
+
+static void write_file(const char *path, const char *text)
+{
+	char tmp[4096];
+	int fd;
+
+	/* Written aside and renamed, so the reader never sees half a line. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) ||
+	    rename(tmp, path))
+		exit(3);
+}
+
+void prog_ready(void)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%d\n", getpid());
+	write_file(pidfile, text);
+}
+
+void prog_wait_sigterm(void)
+{
+	sigset_t term;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	/* sigwaitinfo may fail with EINTR after a stop: just wait again. */
+	while (sigwaitinfo(&term, NULL) != SIGTERM)
+		;
+}
+
+bool prog_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (first_failure[0])
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(first_failure, sizeof(first_failure), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+void prog_finish(void)
+{
+	char text[600];
+
+	if (first_failure[0])
+		snprintf(text, sizeof(text), "FAIL: %s\n", first_failure);
+	else
+		snprintf(text, sizeof(text), "PASS\n");
+	write_file(outfile, text);
+	exit(first_failure[0] ? 1 : 0);
+}

@@ -1,0 +1,23 @@
+/* The side of the round-trip protocol that every test program shares: parse
+ * --pidfile/--outfile, say "ready" by writing the pid file, wait for
+ * SIGTERM, then write PASS or "FAIL: why" to the out file. */
+#ifndef CRYO_TESTS_PROG_H
+#define CRYO_TESTS_PROG_H
+
+#include <stdbool.h>
+
+/* Parses the options and blocks SIGTERM (it is waited for, not handled). */
+void prog_init(int argc, char **argv);
+/* Writes the pid file: the state is set up and must now stay as it is. */
+void prog_ready(void);
+/* Blocks until SIGTERM arrives. */
+void prog_wait_sigterm(void);
+/* Records a failed check (the first one is reported); returns false. */
+bool prog_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes PASS, or the first failure, to the out file and exits. */
+void __attribute__((noreturn)) prog_finish(void);
+
+#define PROG_CHECK(cond, fmt, ...) \
+	((cond) ? true : prog_fail("%s: " fmt, #cond, ##__VA_ARGS__))
+
+#endif

@@ -1,0 +1,361 @@
+/* The round-trip runner of TESTING.md: starts each test program next to
+ * this binary (prog_*), waits for its pid file, checkpoints and restores it
+ * with the cryo binary in each cycle (once, twice, leave-running), then
+ * sends SIGTERM and reads its verdict. It is a child subreaper: restored
+ * programs become its children, and it reaps and ends all it started.
+ * Arguments select programs by name; CYCLES=once,twice limits the cycles. */
+#define _XOPEN_SOURCE 700
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT_MS 20000
+
+static char bin_dir[2048], cryo[PATH_MAX];
+
+struct run {
+	const char *prog;
+	const char *cycle;
+	char dir[256];
+	pid_t pid;
+	char why[1024];
+};
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static bool failed(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->why[0])
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static void path_in(const struct run *r, const char *name, char *buf)
+{
+	snprintf(buf, PATH_MAX, "%s/%s", r->dir, name);
+}
+
+/* Waits up to @ms for @pid to end; returns its status, or -1 on timeout. */
+static int wait_child(pid_t pid, long ms, int *status)
+{
+	for (long waited = 0; waited <= ms; waited += 5) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+
+		if (w == pid)
+			return 0;
+		if (w < 0)
+			return -1;
+		sleep_ms(5);
+	}
+	return -1;
+}
+
+/* Runs cryo with @args, its output appended to cryo.out in the run's dir. */
+static int run_cryo(struct run *r, const char *const *args)
+{
+	char out[PATH_MAX], *argv[32];
+	int status, n = 0;
+	pid_t pid;
+
+	path_in(r, "cryo.out", out);
+	argv[n++] = cryo;
+	while (*args && n < 30)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(cryo, argv);
+		_exit(127);
+	}
+	if (pid < 0 || wait_child(pid, 60000, &status)) {
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static bool read_pid(const char *path, pid_t *pid, long ms)
+{
+	for (long waited = 0; waited <= ms; waited += 5) {
+		FILE *f = fopen(path, "r");
+		int ok = 0;
+
+		if (f) {
+			ok = fscanf(f, "%d", pid);
+			fclose(f);
+		}
+		if (ok == 1)
+			return true;
+		sleep_ms(5);
+	}
+	return false;
+}
+
+static bool start_program(struct run *r)
+{
+	char prog[PATH_MAX], pidfile[PATH_MAX], outfile[PATH_MAX], out[PATH_MAX];
+	pid_t child, pid;
+	int status;
+
+	snprintf(prog, sizeof(prog), "%s/%s", bin_dir, r->prog);
+	path_in(r, "pid", pidfile);
+	path_in(r, "out", outfile);
+	path_in(r, "prog.out", out);
+	child = fork();
+	if (child == 0) {
+		int in = open("/dev/null", O_RDONLY), fd = open(out, O_WRONLY | O_CREAT, 0644);
+
+		dup2(in, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(prog, prog, "--pidfile", pidfile, "--outfile", outfile, (char *)NULL);
+		_exit(127);
+	}
+	if (child < 0)
+		return failed(r, "fork: %s", strerror(errno));
+	r->pid = child;
+	if (!read_pid(pidfile, &pid, WAIT_MS)) {
+		if (waitpid(child, &status, WNOHANG) == child)
+			r->pid = 0;
+		return failed(r, "the program did not get ready (see %s)", out);
+	}
+	if (pid != child)
+		return failed(r, "pid file says %d, started %d", pid, child);
+	return true;
+}
+
+/* Dumps the program into @img; without -R it must be gone afterwards. */
+static bool dump(struct run *r, const char *img, bool leave_running)
+{
+	char dir[PATH_MAX], pid[16];
+	const char *args[] = { "dump", "-t", pid, "-D", dir, "-o", "dump.log", "-v4",
+			       leave_running ? "-R" : NULL, NULL };
+	int code, status;
+
+	path_in(r, img, dir);
+	snprintf(pid, sizeof(pid), "%d", r->pid);
+	code = run_cryo(r, args);
+	if (code)
+		return failed(r, "cryo dump exited with %d (see %s/dump.log)", code, dir);
+	if (leave_running) {
+		if (kill(r->pid, 0))
+			return failed(r, "the program died in a dump with -R");
+		return true;
+	}
+	if (wait_child(r->pid, WAIT_MS, &status))
+		return failed(r, "the program still runs after dump");
+	r->pid = 0;
+	return true;
+}
+
+static bool restore(struct run *r, const char *img)
+{
+	char dir[PATH_MAX], pidfile[PATH_MAX];
+	const char *args[] = { "restore", "-D", dir, "-d", "--pidfile", pidfile, "-o",
+			       "restore.log", "-v4", NULL };
+	pid_t pid;
+	int code;
+
+	path_in(r, img, dir);
+	path_in(r, "restored.pid", pidfile);
+	unlink(pidfile);
+	code = run_cryo(r, args);
+	if (code)
+		return failed(r, "cryo restore exited with %d (see %s/restore.log)", code, dir);
+	if (!read_pid(pidfile, &pid, 0))
+		return failed(r, "restore wrote no pid file");
+	r->pid = pid;
+	return true;
+}
+
+/* Ends the program with SIGTERM and reads its verdict. */
+static bool verdict(struct run *r)
+{
+	char outfile[PATH_MAX], line[600] = "";
+	int status;
+	FILE *f;
+
+	path_in(r, "out", outfile);
+	unlink(outfile);
+	kill(r->pid, SIGTERM);
+	if (wait_child(r->pid, WAIT_MS, &status)) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+		r->pid = 0;
+		return failed(r, "the program did not end after SIGTERM");
+	}
+	r->pid = 0;
+	f = fopen(outfile, "r");
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	line[strcspn(line, "\n")] = '\0';
+	if (strcmp(line, "PASS"))
+		return failed(r, "%s", line[0] ? line : (WIFSIGNALED(status) ?
+				"killed by a signal, no verdict" : "no verdict written"));
+	return true;
+}
+
+static bool run_cycle(struct run *r)
+{
+	if (!start_program(r))
+		return false;
+	if (!strcmp(r->cycle, "once"))
+		return dump(r, "img1", false) && restore(r, "img1") && verdict(r);
+	if (!strcmp(r->cycle, "twice"))
+		return dump(r, "img1", false) && restore(r, "img1") && dump(r, "img2", false) &&
+		       restore(r, "img2") && verdict(r);
+	/* leave-running: the original must still pass, then the image must too. */
+	return dump(r, "img1", true) && verdict(r) && restore(r, "img1") && verdict(r);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void show_tail(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 64], line[512];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	rewind(f);
+	for (long i = 0; fgets(line, sizeof(line), f); i++)
+		if (i >= n - 8)
+			printf("      %s: %s", name, line);
+	fclose(f);
+}
+
+static bool run_one(const char *prog, const char *cycle)
+{
+	struct run r = { .prog = prog, .cycle = cycle };
+	bool ok;
+
+	snprintf(r.dir, sizeof(r.dir), "/tmp/cryo-rt-XXXXXX");
+	if (!mkdtemp(r.dir)) {
+		printf("FAIL %s/%s: mkdtemp: %s\n", prog, cycle, strerror(errno));
+		return false;
+	}
+	ok = run_cycle(&r);
+	if (r.pid > 0) {
+		kill(r.pid, SIGKILL);
+		waitpid(r.pid, NULL, 0);
+	}
+	if (ok) {
+		printf("PASS %s/%s\n", prog, cycle);
+	} else {
+		char img[PATH_MAX + 8];
+
+		printf("FAIL %s/%s: %s\n", prog, cycle, r.why);
+		show_tail(r.dir, "cryo.out");
+		show_tail(r.dir, "prog.out");
+		for (int i = 1; i <= 2; i++) {
+			snprintf(img, sizeof(img), "%s/img%d", r.dir, i);
+			show_tail(img, "dump.log");
+			show_tail(img, "restore.log");
+		}
+	}
+	nftw(r.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return ok;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool selected(const char *name, int argc, char **argv)
+{
+	if (argc < 2)
+		return true;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const all_cycles[] = { "once", "twice", "leave-running" };
+	const char *cycles_env = getenv("CYCLES");
+	char *progs[128];
+	int nprogs = 0, passed = 0, failed_count = 0;
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	n = readlink("/proc/self/exe", bin_dir, sizeof(bin_dir) - 1);
+	if (n <= 0)
+		return 2;
+	bin_dir[n] = '\0';
+	*strrchr(bin_dir, '/') = '\0';
+	snprintf(cryo, sizeof(cryo), "%s/../../cryo", bin_dir);
+	if (getenv("CRYO"))
+		snprintf(cryo, sizeof(cryo), "%s", getenv("CRYO"));
+
+	d = opendir(bin_dir);
+	while (d && (de = readdir(d)) && nprogs < 128)
+		if (!strncmp(de->d_name, "prog_", 5) && !strchr(de->d_name, '.') &&
+		    selected(de->d_name, argc, argv))
+			progs[nprogs++] = strdup(de->d_name);
+	if (d)
+		closedir(d);
+	qsort(progs, nprogs, sizeof(progs[0]), cmp_names);
+
+	for (int i = 0; i < nprogs; i++) {
+		for (size_t c = 0; c < sizeof(all_cycles) / sizeof(all_cycles[0]); c++) {
+			if (cycles_env && !strstr(cycles_env, all_cycles[c]))
+				continue;
+			if (run_one(progs[i], all_cycles[c]))
+				passed++;
+			else
+				failed_count++;
+		}
+		free(progs[i]);
+	}
+	/* Anything else that ended up ours is reaped before we go. */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	printf("%d passed, %d failed\n", passed, failed_count);
+	return failed_count ? 1 : 0;
+}
