@@ -1,0 +1,330 @@
+/* Dump of the attributes anyone with ptrace access can read from outside:
+ * /proc/PID/{stat,status,comm,personality,cwd,root}, each thread's comm,
+ * and prlimit. What only the task itself can see goes through the parasite
+ * (dump.c); pending signals and rseq need ptrace (dump_ptrace.c). */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "task/internal.h"
+
+int proc_read(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+/* A comm file's content without its newline, as a heap string. */
+static int read_comm(pid_t pid, const char *name, char **out)
+{
+	char buf[TASK_COMM_LEN + 2];
+	int ret = proc_read(pid, name, buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	buf[strcspn(buf, "\n")] = '\0';
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* ppid, pgid, sid and exit signal: fields 4, 5, 6 and 38 of stat. The comm
+ * in field 2 may hold spaces and parentheses, so fields count from the last
+ * ')'. */
+static int dump_stat(pid_t pid, TaskCore *core)
+{
+	char buf[1024], *p, *save = NULL;
+	long fields[36];
+	int n = 0, ret;
+
+	ret = proc_read(pid, "stat", buf, sizeof(buf));
+	if (ret)
+		return ret;
+	p = strrchr(buf, ')');
+	if (!p)
+		goto bad;
+	/* Field 3 (the state letter) is token 0. */
+	for (char *tok = strtok_r(p + 1, " ", &save); tok && n < 36;
+	     tok = strtok_r(NULL, " ", &save))
+		fields[n++] = strtol(tok, NULL, 10);
+	if (n < 36)
+		goto bad;
+	core->ppid = (int32_t)fields[4 - 3];
+	core->pgid = (int32_t)fields[5 - 3];
+	core->sid = (int32_t)fields[6 - 3];
+	core->exit_signal = (uint32_t)fields[38 - 3];
+	return 0;
+bad:
+	pr_err("dump: pid %d: cannot parse /proc/%d/stat", pid, pid);
+	return -EIO;
+}
+
+/* The value after "@key:" in a status file, or NULL. */
+static const char *status_field(const char *status, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (const char *line = status; line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (!strncmp(line, key, len) && line[len] == ':')
+			return line + len + 1;
+	}
+	return NULL;
+}
+
+static int parse_ids(const char *status, const char *key, uint32_t ids[4])
+{
+	const char *v = status_field(status, key);
+
+	if (!v || sscanf(v, "%" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32, &ids[0], &ids[1],
+			 &ids[2], &ids[3]) != 4)
+		return -EIO;
+	return 0;
+}
+
+static int parse_hex(const char *status, const char *key, uint64_t *value)
+{
+	const char *v = status_field(status, key);
+
+	if (!v || sscanf(v, "%" SCNx64, value) != 1)
+		return -EIO;
+	return 0;
+}
+
+static int parse_groups(const char *status, Creds *creds)
+{
+	const char *v = status_field(status, "Groups");
+	char *end;
+
+	if (!v)
+		return -EIO;
+	for (;;) {
+		unsigned long gid;
+
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v == '\n' || !*v)
+			return 0;
+		errno = 0;
+		gid = strtoul(v, &end, 10);
+		if (end == v || errno || gid > UINT32_MAX)
+			return -EIO;
+		if (task_push(creds->groups, creds->n_groups, (uint32_t)gid))
+			return -ENOMEM;
+		v = end;
+	}
+}
+
+static int parse_creds(const char *status, Creds *creds)
+{
+	uint32_t uids[4], gids[4];
+	int ret;
+
+	ret = parse_ids(status, "Uid", uids);
+	if (!ret)
+		ret = parse_ids(status, "Gid", gids);
+	if (!ret)
+		ret = parse_hex(status, "CapInh", &creds->cap_inheritable);
+	if (!ret)
+		ret = parse_hex(status, "CapPrm", &creds->cap_permitted);
+	if (!ret)
+		ret = parse_hex(status, "CapEff", &creds->cap_effective);
+	if (!ret)
+		ret = parse_hex(status, "CapBnd", &creds->cap_bounding);
+	if (!ret)
+		ret = parse_hex(status, "CapAmb", &creds->cap_ambient);
+	if (!ret)
+		ret = parse_groups(status, creds);
+	if (ret)
+		return ret;
+	creds->uid = uids[0];
+	creds->euid = uids[1];
+	creds->suid = uids[2];
+	creds->fsuid = uids[3];
+	creds->gid = gids[0];
+	creds->egid = gids[1];
+	creds->sgid = gids[2];
+	creds->fsgid = gids[3];
+	return 0;
+}
+
+/* umask, creds and no_new_privs from status. The prctl state and the
+ * securebits are completed through the parasite. */
+static int dump_status(pid_t pid, TaskCore *core)
+{
+	char buf[8192];
+	uint64_t umask_value, nnp;
+	int ret;
+
+	ret = proc_read(pid, "status", buf, sizeof(buf));
+	if (ret)
+		return ret;
+	core->creds = malloc(sizeof(*core->creds));
+	core->prctl = malloc(sizeof(*core->prctl));
+	if (!core->creds || !core->prctl)
+		return -ENOMEM;
+	creds__init(core->creds);
+	prctl_state__init(core->prctl);
+	ret = parse_creds(buf, core->creds);
+	if (ret == -ENOMEM)
+		return ret;
+	if (!ret && (!status_field(buf, "Umask") ||
+		     sscanf(status_field(buf, "Umask"), "%" SCNo64, &umask_value) != 1))
+		ret = -EIO;
+	if (!ret && (!status_field(buf, "NoNewPrivs") ||
+		     sscanf(status_field(buf, "NoNewPrivs"), "%" SCNu64, &nnp) != 1))
+		ret = -EIO;
+	if (ret) {
+		pr_err("dump: pid %d: cannot parse the ids, capabilities, umask or NoNewPrivs in /proc/%d/status",
+		       pid, pid);
+		return ret;
+	}
+	core->umask = (uint32_t)umask_value;
+	core->prctl->no_new_privs = nnp != 0;
+	return 0;
+}
+
+/* cwd or root as a path, refused when that path no longer leads to the
+ * same directory (deleted, or out of our view of the mounts). */
+static int dump_dir_link(pid_t pid, const char *name, char **out)
+{
+	char link[64], target[PATH_MAX];
+	struct stat by_link, by_path;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/%s", pid, name);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return pr_errno_ret("dump: pid %d %s: cannot read %s", pid, name, link);
+	target[n] = '\0';
+	if (stat(link, &by_link))
+		return pr_errno_ret("dump: pid %d %s: cannot stat %s", pid, name, link);
+	if (target[0] != '/' || stat(target, &by_path) || by_path.st_dev != by_link.st_dev ||
+	    by_path.st_ino != by_link.st_ino) {
+		pr_err("dump: pid %d %s: directory \"%s\" cannot be reached by its path (deleted, or in another mount namespace)",
+		       pid, name, target);
+		return -EOPNOTSUPP;
+	}
+	*out = strdup(target);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int dump_personality(pid_t pid, TaskCore *core)
+{
+	char buf[32];
+	unsigned int value;
+	int ret = proc_read(pid, "personality", buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	if (sscanf(buf, "%x", &value) != 1) {
+		pr_err("dump: pid %d: cannot parse /proc/%d/personality", pid, pid);
+		return -EIO;
+	}
+	core->personality = value;
+	return 0;
+}
+
+static int dump_rlimits(pid_t pid, TaskCore *core)
+{
+	for (int res = 0; res < RLIM_NLIMITS; res++) {
+		struct rlimit lim;
+		Rlimit *r;
+
+		if (prlimit(pid, res, NULL, &lim))
+			return pr_errno_ret("dump: pid %d rlimit %d: cannot read it", pid, res);
+		r = malloc(sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		rlimit__init(r);
+		r->resource = res;
+		r->cur = lim.rlim_cur;
+		r->max = lim.rlim_max;
+		if (task_push(core->rlimits, core->n_rlimits, r)) {
+			free(r);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* One ThreadCore per thread, with the thread's comm when it differs from
+ * the process's. */
+static int dump_threads(struct inj_task *task, TaskCore *core)
+{
+	pid_t pid = inj_task_pid(task);
+
+	for (int i = 0; i < inj_thread_count(task); i++) {
+		pid_t tid = inj_thread_tid(task, i);
+		ThreadCore *thread = task_thread_get(core, tid);
+		char name[64];
+		char *comm;
+		int ret;
+
+		if (!thread)
+			return -ENOMEM;
+		snprintf(name, sizeof(name), "task/%d/comm", tid);
+		ret = read_comm(pid, name, &comm);
+		if (ret)
+			return ret;
+		if (!strcmp(comm, core->comm)) {
+			free(comm);
+			continue;
+		}
+		free(thread->comm);
+		thread->comm = comm;
+	}
+	return 0;
+}
+
+int dump_proc_attrs(struct inj_task *task, TaskCore *core)
+{
+	pid_t pid = inj_task_pid(task);
+	char *comm;
+	int ret;
+
+	core->pid = pid;
+	ret = read_comm(pid, "comm", &comm);
+	if (ret)
+		return ret;
+	core->comm = comm;
+	ret = dump_stat(pid, core);
+	if (!ret)
+		ret = dump_status(pid, core);
+	if (!ret)
+		ret = dump_personality(pid, core);
+	if (!ret)
+		ret = dump_dir_link(pid, "cwd", &core->cwd);
+	if (!ret)
+		ret = dump_dir_link(pid, "root", &core->root);
+	if (!ret)
+		ret = dump_rlimits(pid, core);
+	if (!ret)
+		ret = dump_threads(task, core);
+	return ret;
+}

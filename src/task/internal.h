@@ -1,0 +1,64 @@
+/* Helpers shared by the files of src/task: reading small procfs files,
+ * appending to the repeated fields of a TaskCore, finding a thread's entry.
+ * Private to src/task; the interface is task.h. */
+#ifndef CRYO_TASK_INTERNAL_H
+#define CRYO_TASK_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+#include "images/proto/core.pb-c.h"
+#include "inject/inject.h"
+
+/* The kernel's TASK_COMM_LEN, terminating NUL included. */
+#define TASK_COMM_LEN 16
+
+/* The kernel's siginfo_t, as PTRACE_PEEKSIGINFO copies it out. */
+#define SIGINFO_SIZE 128
+
+/* sigaltstack flag of 4.7 that libc's headers lack (the kernel's is in
+ * uapi linux/signal.h, which clashes with libc's signal.h). */
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
+
+/* Highest signal number on x86_64. */
+#define TASK_NSIG 64
+
+/* Appends @item to the repeated field @array of @n entries; @n grows only
+ * when the append succeeded, so the message stays consistent for freeing. */
+#define task_push(array, n, item)                                                \
+	({                                                                       \
+		__typeof__(array) __a = realloc((array), ((n) + 1) * sizeof(*__a)); \
+		int __ret = -ENOMEM;                                             \
+		if (__a) {                                                       \
+			__a[(n)] = (item);                                       \
+			(array) = __a;                                           \
+			(n)++;                                                   \
+			__ret = 0;                                               \
+		}                                                                \
+		__ret;                                                           \
+	})
+
+/* Reads /proc/@pid/@name (at most @size - 1 bytes) into @buf as a string. */
+int proc_read(pid_t pid, const char *name, char *buf, size_t size);
+
+/* The ThreadCore of @tid in @core, added (with only its tid set) when
+ * missing. NULL without memory. */
+ThreadCore *task_thread_get(TaskCore *core, pid_t tid);
+
+/* "RLIMIT_NOFILE" for resource 7, for messages. */
+const char *task_rlimit_name(uint32_t resource);
+
+/* dump_proc.c: everything procfs and prlimit tell about the process. */
+int dump_proc_attrs(struct inj_task *task, TaskCore *core);
+
+/* dump_timers.c: POSIX timers, from /proc/PID/timers and the parasite. */
+int dump_posix_timers(pid_t pid, struct inj_parasite *parasite, TaskCore *core);
+
+/* restore_timers.c: recreates the POSIX timers of @core with their ids. */
+int restore_posix_timers(const TaskCore *core);
+
+#endif

@@ -1,0 +1,198 @@
+/* task_restore_attrs(): applies a TaskCore's attributes to the calling
+ * process, the one that becomes the restored task, while it still runs
+ * cryo's code. Signal actions go through the raw rt_sigaction so that the
+ * saved restorer stays (libc would put its own). POSIX timers are in
+ * restore_timers.c; creds, rseq, dumpable, pending signals and the final
+ * signal mask are set later, once memory is back. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "parasite/commands.h"
+#include "task/internal.h"
+#include "task/task.h"
+
+static int restore_identity(const TaskCore *core)
+{
+	pid_t pid = core->pid;
+
+	if (prctl(PR_SET_NAME, core->comm, 0, 0, 0))
+		return pr_errno_ret("restore: pid %d: cannot set its name to \"%s\"", pid,
+				    core->comm);
+	if (personality(core->personality) < 0)
+		return pr_errno_ret("restore: pid %d: cannot set personality %#x", pid,
+				    core->personality);
+	umask(core->umask);
+	return 0;
+}
+
+/* The cwd first: both paths are as seen from cryo's root, and chroot()
+ * leaves the working directory where it is. */
+static int restore_dirs(const TaskCore *core)
+{
+	if (core->cwd && chdir(core->cwd))
+		return pr_errno_ret("restore: pid %d cwd: cannot enter \"%s\"", core->pid, core->cwd);
+	if (core->root && strcmp(core->root, "/") && chroot(core->root))
+		return pr_errno_ret("restore: pid %d root: cannot chroot to \"%s\"", core->pid,
+				    core->root);
+	return 0;
+}
+
+static void format_limit(char *buf, size_t size, rlim_t value)
+{
+	if (value == RLIM_INFINITY)
+		snprintf(buf, size, "unlimited");
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)value);
+}
+
+static int restore_rlimits(const TaskCore *core)
+{
+	for (size_t i = 0; i < core->n_rlimits; i++) {
+		const Rlimit *r = core->rlimits[i];
+		struct rlimit want = { r->cur, r->max }, now;
+		const char *name = task_rlimit_name(r->resource);
+		char want_max[32], now_max[32];
+		int err;
+
+		if (!setrlimit(r->resource, &want))
+			continue;
+		err = errno;
+		if (err != EPERM || getrlimit(r->resource, &now) || want.rlim_max <= now.rlim_max) {
+			errno = err;
+			return pr_errno_ret("restore: pid %d rlimit %s: cannot set soft %llu, hard %llu",
+					    core->pid, name, (unsigned long long)r->cur,
+					    (unsigned long long)r->max);
+		}
+		format_limit(want_max, sizeof(want_max), want.rlim_max);
+		format_limit(now_max, sizeof(now_max), now.rlim_max);
+		pr_err("restore: pid %d rlimit %s: saved hard limit %s is above the current hard limit %s, and raising it needs CAP_SYS_RESOURCE",
+		       core->pid, name, want_max, now_max);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Every signal gets its saved action, or the default when none was saved. */
+static int restore_sigactions(const TaskCore *core)
+{
+	struct parasite_sigaction actions[TASK_NSIG] = {};
+
+	for (size_t i = 0; i < core->n_sigactions; i++) {
+		const SigAction *a = core->sigactions[i];
+
+		actions[a->signo - 1] = (struct parasite_sigaction){
+			.handler = a->handler,
+			.flags = a->flags,
+			.restorer = a->restorer,
+			.mask = a->mask,
+		};
+	}
+	for (int sig = 1; sig <= TASK_NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (syscall(SYS_rt_sigaction, sig, &actions[sig - 1], NULL, sizeof(uint64_t)))
+			return pr_errno_ret("restore: pid %d signal %d: cannot set its action (handler %#llx, flags %#llx)",
+					    core->pid, sig,
+					    (unsigned long long)actions[sig - 1].handler,
+					    (unsigned long long)actions[sig - 1].flags);
+	}
+	return 0;
+}
+
+static int restore_prctl(const TaskCore *core)
+{
+	const PrctlState *p = core->prctl;
+
+	if (!p)
+		return 0;
+	if (prctl(PR_SET_PDEATHSIG, p->pdeath_signal, 0, 0, 0))
+		return pr_errno_ret("restore: pid %d: cannot set parent-death signal %u", core->pid,
+				    p->pdeath_signal);
+	if (prctl(PR_SET_CHILD_SUBREAPER, p->child_subreaper, 0, 0, 0))
+		return pr_errno_ret("restore: pid %d: cannot %s child subreaper", core->pid,
+				    p->child_subreaper ? "become" : "stop being");
+	if (p->no_new_privs) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+			return pr_errno_ret("restore: pid %d: cannot set no_new_privs", core->pid);
+	} else if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) {
+		pr_err("restore: pid %d: no_new_privs is set in cryo and can never be cleared, but the task did not have it",
+		       core->pid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static struct timeval ns_timeval(uint64_t ns)
+{
+	return (struct timeval){ (time_t)(ns / 1000000000ULL),
+				 (suseconds_t)(ns % 1000000000ULL / 1000) };
+}
+
+static int restore_itimers(const TaskCore *core)
+{
+	for (size_t i = 0; i < core->n_itimers; i++) {
+		const ITimer *t = core->itimers[i];
+		struct itimerval value = { ns_timeval(t->interval_ns), ns_timeval(t->value_ns) };
+
+		/* A zero remaining time with some interval left would disarm the
+		 * timer, and that is what it was: disarmed. */
+		if (setitimer(t->which, &value, NULL))
+			return pr_errno_ret("restore: pid %d itimer %u: cannot arm it", core->pid,
+					    t->which);
+	}
+	return 0;
+}
+
+/* The main thread's alternate stack; none saved means none at all. */
+static int restore_altstack(const TaskCore *core)
+{
+	stack_t stack = { .ss_flags = SS_DISABLE };
+
+	for (size_t i = 0; i < core->n_threads; i++) {
+		const ThreadCore *t = core->threads[i];
+
+		if (t->tid != core->pid || !t->altstack)
+			continue;
+		stack.ss_sp = (void *)(uintptr_t)t->altstack->sp;
+		stack.ss_size = t->altstack->size;
+		stack.ss_flags = (int)(t->altstack->flags & SS_AUTODISARM);
+	}
+	if (sigaltstack(&stack, NULL))
+		return pr_errno_ret("restore: pid %d: cannot set its sigaltstack (%zu bytes at %p)",
+				    core->pid, stack.ss_size, stack.ss_sp);
+	return 0;
+}
+
+int task_restore_attrs(const TaskCore *core)
+{
+	uint64_t all = ~0ULL;
+	int ret;
+
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof(all)))
+		return pr_errno_ret("restore: pid %d: cannot block signals", core->pid);
+	ret = restore_identity(core);
+	if (!ret)
+		ret = restore_dirs(core);
+	if (!ret)
+		ret = restore_rlimits(core);
+	if (!ret)
+		ret = restore_sigactions(core);
+	if (!ret)
+		ret = restore_prctl(core);
+	if (!ret)
+		ret = restore_itimers(core);
+	if (!ret)
+		ret = restore_posix_timers(core);
+	if (!ret)
+		ret = restore_altstack(core);
+	return ret;
+}

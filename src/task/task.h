@@ -1,0 +1,50 @@
+/* Task attributes: what the kernel keeps per process and per thread apart
+ * from memory, files and CPU registers. Collected at dump into a TaskCore,
+ * checked when the image is read, applied at restore in the new task. Not
+ * here: registers, xstate and signal masks (dump/regs.c), and at restore
+ * creds, rseq, dumpable, pending signals and the final signal mask, which
+ * the final stage sets once memory is back. */
+#ifndef CRYO_TASK_TASK_H
+#define CRYO_TASK_TASK_H
+
+#include "images/image.h"
+#include "images/proto/core.pb-c.h"
+#include "inject/inject.h"
+
+/* Fills @core from procfs and through @parasite (running in @task): ids,
+ * comm, personality, umask, exit signal, cwd and root, creds, rlimits,
+ * signal actions, itimers, POSIX timers, prctl state, and one ThreadCore
+ * per thread with its tid, comm and (main thread) sigaltstack. Leaves
+ * regs, xstate and sigmask of each thread to their owner. */
+int task_dump_attrs(struct inj_task *task, struct inj_parasite *parasite, TaskCore *core);
+
+/* Fills what only ptrace shows: pending signals of each thread and of the
+ * process, and each thread's rseq registration. ptrace needs every thread
+ * in a ptrace stop, and the thread that runs a parasite is not: call this
+ * while no parasite runs in @task (before inj_parasite_start() or after
+ * inj_parasite_cure()). Finds or adds the ThreadCore of each thread, so it
+ * may come before or after task_dump_attrs(). */
+int task_dump_ptrace_attrs(struct inj_task *task, TaskCore *core);
+
+/* Frees what the two functions above allocated (ThreadCore entries
+ * included: free their regs and xstate first) and resets those fields. */
+void task_core_free_attrs(TaskCore *core);
+
+/* Bounds and consistency of every attribute of @core, before anything is
+ * created from it. Logs what is wrong and returns -EINVAL. */
+int task_validate(const TaskCore *core);
+
+/* The check of core-PID.img for the image registry: one record, for the
+ * pid in the file name, that passes task_validate(). */
+int task_core_check(const struct image *img, const struct image_dir *dir, int id);
+
+/* Applies the attributes of @core to the calling process, which is to
+ * become the restored task (its PID, files already restored, memory not
+ * yet): comm, personality, umask, cwd and root, rlimits, signal actions,
+ * parent-death signal, child subreaper, no_new_privs, itimers, POSIX timers
+ * with their ids, the main thread's sigaltstack. Blocks every signal first
+ * and leaves them blocked: the handlers it installs point into memory that
+ * is not there yet. */
+int task_restore_attrs(const TaskCore *core);
+
+#endif

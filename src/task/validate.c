@@ -1,0 +1,392 @@
+/* Validation of a TaskCore before anything is created from it: every
+ * attribute within the bounds the kernel accepts, and consistent with the
+ * others (one entry per signal, resource, timer and thread, the main thread
+ * present). Registers and xstate are left to their owner. Also the check
+ * of core-PID.img that the image registry runs. */
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "images/format.h"
+#include "task/internal.h"
+#include "task/task.h"
+
+/* Above any x86_64 user address, 5-level paging included. */
+#define USER_ADDR_END (1ULL << 56)
+/* The kernel's MINSIGSTKSZ (uapi asm/signal.h); libc's may be a sysconf(). */
+#define KERNEL_MINSIGSTKSZ 2048
+/* The kernel's NGROUPS_MAX. */
+#define MAX_GROUPS 65536
+/* SECBIT_NOROOT through SECBIT_EXEC_DENY_INTERACTIVE_LOCKED (6.14). */
+#define SECUREBITS_KNOWN 0xfffu
+#define ALL_PERMS 0777u
+/* The personality() argument that only queries. */
+#define PERSONALITY_QUERY 0xffffffffu
+
+struct where {
+	const char *prefix;	/* "core", or the image file and offset */
+	int pid;
+};
+
+__attribute__((format(printf, 2, 3))) static int invalid(const struct where *w,
+							   const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pr_err("%s: pid %d: %s", w->prefix, w->pid, msg);
+	return -EINVAL;
+}
+
+static bool valid_signo(uint32_t sig)
+{
+	return sig >= 1 && sig <= TASK_NSIG;
+}
+
+static bool user_addr(uint64_t addr)
+{
+	return addr < USER_ADDR_END;
+}
+
+static int check_pending(const struct where *w, const char *queue, PendingSignal *const *p,
+			 size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int32_t signo;
+
+		if (p[i]->siginfo.len != SIGINFO_SIZE)
+			return invalid(w, "%s pending signal %zu: siginfo of %zu bytes, not %d", queue,
+				       i, p[i]->siginfo.len, SIGINFO_SIZE);
+		memcpy(&signo, p[i]->siginfo.data, sizeof(signo));
+		if (signo < 1 || signo > TASK_NSIG)
+			return invalid(w, "%s pending signal %zu: signal number %d is not 1-%d",
+				       queue, i, signo, TASK_NSIG);
+	}
+	return 0;
+}
+
+static int check_thread(const struct where *w, const ThreadCore *t)
+{
+	char queue[48];
+	int ret;
+
+	if (t->tid <= 0)
+		return invalid(w, "thread id %d is not a process id", t->tid);
+	snprintf(queue, sizeof(queue), "thread %d", t->tid);
+	ret = check_pending(w, queue, t->pending, t->n_pending);
+	if (ret)
+		return ret;
+	if (t->comm && strlen(t->comm) >= TASK_COMM_LEN)
+		return invalid(w, "thread %d: name \"%s\" is longer than %d bytes", t->tid, t->comm,
+			       TASK_COMM_LEN - 1);
+	if (t->altstack) {
+		const SigAltStack *s = t->altstack;
+
+		if (s->flags & ~(uint32_t)(SS_ONSTACK | SS_AUTODISARM))
+			return invalid(w, "thread %d: sigaltstack flags %#x are not SS_AUTODISARM",
+				       t->tid, s->flags);
+		if (s->size < KERNEL_MINSIGSTKSZ || !user_addr(s->sp) ||
+		    s->size > USER_ADDR_END - s->sp)
+			return invalid(w, "thread %d: sigaltstack of %#llx bytes at %#llx is not a user stack of at least %d bytes",
+				       t->tid, (unsigned long long)s->size,
+				       (unsigned long long)s->sp, KERNEL_MINSIGSTKSZ);
+	}
+	if (t->rseq) {
+		const Rseq *r = t->rseq;
+
+		if (!r->abi_pointer || r->abi_pointer % 32 || !user_addr(r->abi_pointer) ||
+		    r->abi_size < 32 || r->flags)
+			return invalid(w, "thread %d: rseq area of %u bytes at %#llx (flags %#x) is not a 32-byte aligned area of at least 32 bytes",
+				       t->tid, r->abi_size, (unsigned long long)r->abi_pointer,
+				       r->flags);
+	}
+	return 0;
+}
+
+static int check_threads(const struct where *w, const TaskCore *core)
+{
+	bool has_main = false;
+	int ret;
+
+	if (!core->n_threads)
+		return invalid(w, "no threads");
+	for (size_t i = 0; i < core->n_threads; i++) {
+		ret = check_thread(w, core->threads[i]);
+		if (ret)
+			return ret;
+		for (size_t j = 0; j < i; j++)
+			if (core->threads[j]->tid == core->threads[i]->tid)
+				return invalid(w, "thread %d appears twice", core->threads[i]->tid);
+		has_main |= core->threads[i]->tid == core->pid;
+	}
+	if (!has_main)
+		return invalid(w, "its main thread (tid %d) is missing", core->pid);
+	return 0;
+}
+
+static int check_sigactions(const struct where *w, const TaskCore *core)
+{
+	uint64_t seen = 0;
+
+	for (size_t i = 0; i < core->n_sigactions; i++) {
+		const SigAction *a = core->sigactions[i];
+		uint64_t bit;
+
+		if (!valid_signo(a->signo))
+			return invalid(w, "sigaction for signal %u: signal numbers are 1-%d", a->signo,
+				       TASK_NSIG);
+		bit = 1ULL << (a->signo - 1);
+		if (a->signo == SIGKILL || a->signo == SIGSTOP)
+			return invalid(w, "sigaction for signal %u (%s): it cannot have one", a->signo,
+				       a->signo == SIGKILL ? "SIGKILL" : "SIGSTOP");
+		if (seen & bit)
+			return invalid(w, "sigaction for signal %u appears twice", a->signo);
+		seen |= bit;
+		/* Unknown flag bits need no check: the kernel drops them. */
+		if (!user_addr(a->handler) || !user_addr(a->restorer))
+			return invalid(w, "sigaction for signal %u: handler %#llx or restorer %#llx is not a user address",
+				       a->signo, (unsigned long long)a->handler,
+				       (unsigned long long)a->restorer);
+		if (a->mask & (1ULL << (SIGKILL - 1) | 1ULL << (SIGSTOP - 1)))
+			return invalid(w, "sigaction for signal %u: mask %#llx blocks SIGKILL or SIGSTOP",
+				       a->signo, (unsigned long long)a->mask);
+	}
+	return 0;
+}
+
+static int check_creds(const struct where *w, const Creds *c)
+{
+	const uint32_t ids[] = { c->uid, c->euid, c->suid, c->fsuid,
+				 c->gid, c->egid, c->sgid, c->fsgid };
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (ids[i] == (uint32_t)-1)
+			return invalid(w, "creds: user or group id -1 is not an id");
+	if (c->n_groups > MAX_GROUPS)
+		return invalid(w, "creds: %zu supplementary groups, at most %d", c->n_groups,
+			       MAX_GROUPS);
+	for (size_t i = 0; i < c->n_groups; i++)
+		if (c->groups[i] == (uint32_t)-1)
+			return invalid(w, "creds: supplementary group -1 is not an id");
+	if (c->cap_effective & ~c->cap_permitted)
+		return invalid(w, "creds: effective capabilities %#llx are not all permitted (%#llx)",
+			       (unsigned long long)c->cap_effective,
+			       (unsigned long long)c->cap_permitted);
+	if (c->cap_ambient & ~(c->cap_permitted & c->cap_inheritable))
+		return invalid(w, "creds: ambient capabilities %#llx are not all permitted and inheritable",
+			       (unsigned long long)c->cap_ambient);
+	if (c->securebits & ~SECUREBITS_KNOWN)
+		return invalid(w, "creds: unknown securebits %#x", c->securebits);
+	return 0;
+}
+
+static const char *const rlimit_names[RLIM_NLIMITS] = {
+	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK",
+	"RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE",
+	"RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING",
+	"RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+};
+
+const char *task_rlimit_name(uint32_t resource)
+{
+	return resource < RLIM_NLIMITS ? rlimit_names[resource] : "RLIMIT_?";
+}
+
+static int check_rlimits(const struct where *w, const TaskCore *core)
+{
+	uint32_t seen = 0;
+
+	for (size_t i = 0; i < core->n_rlimits; i++) {
+		const Rlimit *r = core->rlimits[i];
+
+		if (r->resource >= RLIM_NLIMITS)
+			return invalid(w, "rlimit %u: resources are 0-%d", r->resource,
+				       RLIM_NLIMITS - 1);
+		if (seen & 1u << r->resource)
+			return invalid(w, "rlimit %s appears twice", rlimit_names[r->resource]);
+		seen |= 1u << r->resource;
+		if (r->cur > r->max)
+			return invalid(w, "rlimit %s: soft limit %llu is above the hard limit %llu",
+				       rlimit_names[r->resource], (unsigned long long)r->cur,
+				       (unsigned long long)r->max);
+	}
+	return 0;
+}
+
+static int check_itimers(const struct where *w, const TaskCore *core)
+{
+	uint32_t seen = 0;
+
+	for (size_t i = 0; i < core->n_itimers; i++) {
+		const ITimer *t = core->itimers[i];
+
+		if (t->which > ITIMER_PROF)
+			return invalid(w, "itimer %u: timers are 0-%d (real, virtual, prof)",
+				       t->which, ITIMER_PROF);
+		if (seen & 1u << t->which)
+			return invalid(w, "itimer %u appears twice", t->which);
+		seen |= 1u << t->which;
+	}
+	return 0;
+}
+
+/* The clocks timer_create() accepts, as the dump records them. */
+static bool timer_clock_known(uint32_t clock)
+{
+	switch (clock) {
+	case CLOCK_REALTIME:
+	case CLOCK_MONOTONIC:
+	case CLOCK_PROCESS_CPUTIME_ID:
+	case CLOCK_THREAD_CPUTIME_ID:
+	case CLOCK_BOOTTIME:
+	case CLOCK_REALTIME_ALARM:
+	case CLOCK_BOOTTIME_ALARM:
+	case CLOCK_TAI:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool has_thread(const TaskCore *core, int32_t tid)
+{
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (core->threads[i]->tid == tid)
+			return true;
+	return false;
+}
+
+static int check_posix_timer(const struct where *w, const TaskCore *core, const PosixTimer *t)
+{
+	uint32_t how = t->notify & ~(uint32_t)SIGEV_THREAD_ID;
+
+	if (t->id < 0)
+		return invalid(w, "posix timer %d: ids are not negative", t->id);
+	if (!timer_clock_known(t->clock_id))
+		return invalid(w, "posix timer %d: clock %u is not one timers can use", t->id,
+			       t->clock_id);
+	if (t->notify > (SIGEV_THREAD | SIGEV_THREAD_ID) ||
+	    (how != SIGEV_SIGNAL && how != SIGEV_NONE && how != SIGEV_THREAD))
+		return invalid(w, "posix timer %d: notification %u is unknown", t->id, t->notify);
+	if (how != SIGEV_NONE ? !valid_signo(t->signo) : t->signo > TASK_NSIG)
+		return invalid(w, "posix timer %d: signal number %u is not 1-%d", t->id, t->signo,
+			       TASK_NSIG);
+	if (!!(t->notify & SIGEV_THREAD_ID) != t->has_notify_tid)
+		return invalid(w, "posix timer %d: a target thread goes with SIGEV_THREAD_ID, and only with it",
+			       t->id);
+	if (t->has_notify_tid && !has_thread(core, t->notify_tid))
+		return invalid(w, "posix timer %d: notifies thread %d, which is not one of its threads",
+			       t->id, t->notify_tid);
+	if (t->overrun < 0)
+		return invalid(w, "posix timer %d: negative overrun count %d", t->id, t->overrun);
+	return 0;
+}
+
+static int check_posix_timers(const struct where *w, const TaskCore *core)
+{
+	for (size_t i = 0; i < core->n_posix_timers; i++) {
+		int ret = check_posix_timer(w, core, core->posix_timers[i]);
+
+		if (ret)
+			return ret;
+		for (size_t j = 0; j < i; j++)
+			if (core->posix_timers[j]->id == core->posix_timers[i]->id)
+				return invalid(w, "posix timer %d appears twice",
+					       core->posix_timers[i]->id);
+	}
+	return 0;
+}
+
+static int check_path(const struct where *w, const char *what, const char *path)
+{
+	if (path && (path[0] != '/' || strlen(path) >= PATH_MAX))
+		return invalid(w, "%s \"%.64s\" is not an absolute path shorter than %d bytes", what,
+			       path, PATH_MAX);
+	return 0;
+}
+
+static int check_process(const struct where *w, const TaskCore *core)
+{
+	if (core->pid <= 0)
+		return invalid(w, "not a process id");
+	if (core->ppid < 0 || core->pgid < 0 || core->sid < 0)
+		return invalid(w, "negative parent %d, process group %d or session %d", core->ppid,
+			       core->pgid, core->sid);
+	if (strlen(core->comm) >= TASK_COMM_LEN)
+		return invalid(w, "name \"%s\" is longer than %d bytes", core->comm,
+			       TASK_COMM_LEN - 1);
+	if (core->personality == PERSONALITY_QUERY)
+		return invalid(w, "personality %#x is not one", core->personality);
+	if (core->umask & ~ALL_PERMS)
+		return invalid(w, "umask %#o has bits outside 0777", core->umask);
+	if (core->exit_signal > TASK_NSIG)
+		return invalid(w, "exit signal %u is not 0-%d", core->exit_signal, TASK_NSIG);
+	if (core->prctl && core->prctl->pdeath_signal > TASK_NSIG)
+		return invalid(w, "parent-death signal %u is not 0-%d", core->prctl->pdeath_signal,
+			       TASK_NSIG);
+	return 0;
+}
+
+static int validate(const struct where *w, const TaskCore *core)
+{
+	int ret = check_process(w, core);
+
+	if (!ret)
+		ret = check_path(w, "cwd", core->cwd);
+	if (!ret)
+		ret = check_path(w, "root", core->root);
+	if (!ret)
+		ret = check_threads(w, core);
+	if (!ret)
+		ret = check_pending(w, "process-wide", core->shared_pending,
+				    core->n_shared_pending);
+	if (!ret)
+		ret = check_sigactions(w, core);
+	if (!ret && core->creds)
+		ret = check_creds(w, core->creds);
+	if (!ret)
+		ret = check_rlimits(w, core);
+	if (!ret)
+		ret = check_itimers(w, core);
+	if (!ret)
+		ret = check_posix_timers(w, core);
+	return ret;
+}
+
+int task_validate(const TaskCore *core)
+{
+	const struct where w = { "core", core->pid };
+
+	return validate(&w, core);
+}
+
+int task_core_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	const TaskCore *core;
+	char prefix[PATH_MAX + 32];
+	struct where w = { prefix, 0 };
+
+	(void)dir;
+	if (img->nr_records != 1) {
+		image_error(img->path, img->nr_records ? img->records[1].offset : IMG_HDR_SIZE,
+			    "a task core holds one record, this one holds %zu", img->nr_records);
+		return -EBADMSG;
+	}
+	core = (const TaskCore *)img->records[0].msg;
+	snprintf(prefix, sizeof(prefix), "%s: offset %zu", img->path, img->records[0].offset);
+	w.pid = core->pid;
+	if (id && core->pid != id) {
+		invalid(&w, "the file is named for pid %d", id);
+		return -EBADMSG;
+	}
+	return validate(&w, core) ? -EBADMSG : 0;
+}
