@@ -1,0 +1,204 @@
+/* Tests of task core validation: a valid core passes, each bad value is
+ * refused with a message naming it, and the core image check refuses a
+ * record for another pid or with a bad value. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "harness.h"
+#include "images/image.h"
+#include "task/task.h"
+#include "test_task_util.h"
+
+struct bad_case {
+	const char *name;
+	void (*spoil)(struct sample *s);
+	const char *message;	/* a part of the expected error */
+};
+
+static void signo_zero(struct sample *s) { s->action.signo = 0; }
+static void signo_65(struct sample *s) { s->action.signo = 65; }
+static void action_on_sigkill(struct sample *s) { s->action.signo = SIGKILL; }
+static void action_on_sigstop(struct sample *s) { s->action.signo = SIGSTOP; }
+static void handler_kernel_address(struct sample *s) { s->action.handler = 0xffffffff81000000ULL; }
+static void mask_blocks_sigkill(struct sample *s) { s->action.mask |= 1ULL << (SIGKILL - 1); }
+static void comm_too_long(struct sample *s) { s->core.comm = (char *)"sixteen-chars-xx"; }
+static void thread_comm_too_long(struct sample *s) { s->threads[1].comm = (char *)"sixteen-chars-xx"; }
+static void siginfo_127(struct sample *s) { s->pending.siginfo.len = 127; }
+static void siginfo_signo_zero(struct sample *s) { s->siginfo[0] = 0; }
+static void rlimit_resource_16(struct sample *s) { s->rlimit.resource = 16; }
+static void rlimit_soft_above_hard(struct sample *s) { s->rlimit.cur = 8192; }
+static void itimer_which_3(struct sample *s) { s->itimer.which = 3; }
+static void timer_clock_raw(struct sample *s) { s->timer.clock_id = CLOCK_MONOTONIC_RAW; }
+static void timer_clock_99(struct sample *s) { s->timer.clock_id = 99; }
+static void timer_notify_3(struct sample *s) { s->timer.notify = 3; }
+static void timer_signo_zero(struct sample *s) { s->timer.signo = 0; }
+static void timer_negative_id(struct sample *s) { s->timer.id = -1; }
+static void timer_unknown_thread(struct sample *s)
+{
+	s->timer.notify = SIGEV_SIGNAL | SIGEV_THREAD_ID;
+	s->timer.has_notify_tid = true;
+	s->timer.notify_tid = 999;
+}
+static void timer_tid_without_thread_id(struct sample *s)
+{
+	s->timer.has_notify_tid = true;
+	s->timer.notify_tid = SAMPLE_PID;
+}
+static void umask_sticky(struct sample *s) { s->core.umask = 01022; }
+static void exit_signal_65(struct sample *s) { s->core.exit_signal = 65; }
+static void pdeath_65(struct sample *s) { s->prctl.pdeath_signal = 65; }
+static void personality_query(struct sample *s) { s->core.personality = 0xffffffff; }
+static void no_threads(struct sample *s) { s->core.n_threads = 0; }
+static void main_thread_missing(struct sample *s) { s->threads[0].tid = SAMPLE_TID + 1; }
+static void thread_twice(struct sample *s) { s->threads[1].tid = SAMPLE_PID; }
+static void altstack_bad_flags(struct sample *s) { s->altstack.flags = SS_DISABLE; }
+static void altstack_tiny(struct sample *s) { s->altstack.size = 100; }
+static void rseq_misaligned(struct sample *s) { s->rseq.abi_pointer += 8; }
+static void cwd_relative(struct sample *s) { s->core.cwd = (char *)"tmp"; }
+static void root_relative(struct sample *s) { s->core.root = (char *)""; }
+static void effective_not_permitted(struct sample *s) { s->creds.cap_effective = 0x100; }
+static void uid_minus_one(struct sample *s) { s->creds.euid = (uint32_t)-1; }
+static void pid_zero(struct sample *s) { s->core.pid = 0; }
+
+static const struct bad_case bad_cases[] = {
+	{ "signal 0", signo_zero, "sigaction for signal 0: signal numbers are 1-64" },
+	{ "signal 65", signo_65, "sigaction for signal 65" },
+	{ "SIGKILL action", action_on_sigkill, "signal 9 (SIGKILL)" },
+	{ "SIGSTOP action", action_on_sigstop, "signal 19 (SIGSTOP)" },
+	{ "kernel handler", handler_kernel_address, "not a user address" },
+	{ "mask with SIGKILL", mask_blocks_sigkill, "blocks SIGKILL" },
+	{ "comm of 16 bytes", comm_too_long, "longer than 15 bytes" },
+	{ "thread comm of 16 bytes", thread_comm_too_long, "thread 4243: name" },
+	{ "siginfo of 127 bytes", siginfo_127, "siginfo of 127 bytes, not 128" },
+	{ "siginfo for signal 0", siginfo_signo_zero, "signal number 0" },
+	{ "rlimit 16", rlimit_resource_16, "rlimit 16: resources are 0-15" },
+	{ "soft above hard", rlimit_soft_above_hard, "RLIMIT_NOFILE: soft limit 8192" },
+	{ "itimer 3", itimer_which_3, "itimer 3" },
+	{ "CLOCK_MONOTONIC_RAW timer", timer_clock_raw, "clock 4 is not one timers can use" },
+	{ "clock 99 timer", timer_clock_99, "clock 99" },
+	{ "notification 3", timer_notify_3, "notification 3 is unknown" },
+	{ "timer signal 0", timer_signo_zero, "posix timer 3: signal number 0" },
+	{ "negative timer id", timer_negative_id, "posix timer -1" },
+	{ "timer for a missing thread", timer_unknown_thread, "thread 999" },
+	{ "target thread without SIGEV_THREAD_ID", timer_tid_without_thread_id, "SIGEV_THREAD_ID" },
+	{ "umask 01022", umask_sticky, "umask" },
+	{ "exit signal 65", exit_signal_65, "exit signal 65" },
+	{ "parent-death signal 65", pdeath_65, "parent-death signal 65" },
+	{ "personality 0xffffffff", personality_query, "personality" },
+	{ "no threads", no_threads, "no threads" },
+	{ "main thread missing", main_thread_missing, "main thread (tid 4242) is missing" },
+	{ "thread twice", thread_twice, "appears twice" },
+	{ "altstack flags", altstack_bad_flags, "sigaltstack flags" },
+	{ "altstack of 100 bytes", altstack_tiny, "sigaltstack of 0x64 bytes" },
+	{ "rseq misaligned", rseq_misaligned, "rseq area" },
+	{ "relative cwd", cwd_relative, "cwd \"tmp\"" },
+	{ "empty root", root_relative, "root" },
+	{ "effective caps not permitted", effective_not_permitted, "effective capabilities" },
+	{ "uid -1", uid_minus_one, "id -1" },
+	{ "pid 0", pid_zero, "not a process id" },
+};
+
+TEST(valid_core_passes)
+{
+	struct sample s;
+	char err[512];
+	int ret;
+
+	sample_init(&s);
+	CAPTURE_STDERR(err, ret = task_validate(&s.core));
+	CHECK(ret == 0, "refused: %s", err);
+}
+
+TEST(each_bad_value_is_refused_with_a_message)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		struct sample s;
+		char err[512];
+		int ret;
+
+		sample_init(&s);
+		c->spoil(&s);
+		CAPTURE_STDERR(err, ret = task_validate(&s.core));
+		CHECK(ret == -EINVAL, "%s: accepted (%d)", c->name, ret);
+		CHECK(strstr(err, c->message), "%s: message \"%s\" lacks \"%s\"", c->name, err,
+		      c->message);
+	}
+}
+
+/* Writes @core as core-@id.img in a fresh directory and reads it back. */
+static int write_and_read(const TaskCore *core, int id, struct image **img, char **dir_path)
+{
+	char tmpl[] = "/tmp/cryo-task-img-XXXXXX";
+	struct image_dir *dir = NULL;
+	struct image_writer *w;
+	int ret;
+
+	if (!mkdtemp(tmpl))
+		return -errno;
+	*dir_path = strdup(tmpl);
+	if (!*dir_path)
+		return -ENOMEM;
+	ret = image_dir_create(tmpl, &dir);
+	if (!ret)
+		ret = image_open_write(dir, IMG_CORE, id, &w);
+	if (!ret) {
+		ret = image_write_record(w, &core->base);
+		if (ret)
+			image_abort(w);
+		else
+			ret = image_finish(w);
+	}
+	if (!ret)
+		ret = image_read(dir, IMG_CORE, id, img);
+	image_dir_close(dir);
+	return ret;
+}
+
+static void remove_dir(char *path, int id)
+{
+	char file[PATH_MAX];
+
+	if (!path)
+		return;
+	snprintf(file, sizeof(file), "%s/core-%d.img", path, id);
+	unlink(file);
+	rmdir(path);
+	free(path);
+}
+
+TEST(core_image_check_refuses_other_pid_and_bad_values)
+{
+	struct sample s;
+	struct image *img = NULL;
+	char *dir = NULL, err[512];
+	int ret;
+
+	sample_init(&s);
+	ret = write_and_read(&s.core, SAMPLE_PID, &img, &dir);
+	CHECK_GOTO(ret == 0, out, "write/read failed: %d", ret);
+	CAPTURE_STDERR(err, ret = task_core_check(img, NULL, SAMPLE_PID));
+	CHECK_GOTO(ret == 0, out, "a good core is refused: %s", err);
+	CAPTURE_STDERR(err, ret = task_core_check(img, NULL, SAMPLE_PID + 1));
+	CHECK_GOTO(ret == -EBADMSG && strstr(err, "named for pid 4243"), out,
+		   "a core for another pid: %d %s", ret, err);
+	image_free(img);
+	img = NULL;
+	remove_dir(dir, SAMPLE_PID);
+	dir = NULL;
+
+	/* Refused when read if the registry runs the check, else by the check. */
+	action_on_sigkill(&s);
+	CAPTURE_STDERR(err, ret = write_and_read(&s.core, SAMPLE_PID, &img, &dir));
+	if (!ret)
+		CAPTURE_STDERR(err, ret = task_core_check(img, NULL, SAMPLE_PID));
+	CHECK_GOTO(ret == -EBADMSG && strstr(err, "core-4242.img: offset") &&
+			   strstr(err, "SIGKILL"),
+		   out, "a SIGKILL action: %d %s", ret, err);
+out:
+	image_free(img);
+	remove_dir(dir, SAMPLE_PID);
+}
