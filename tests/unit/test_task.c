@@ -28,6 +28,7 @@
 #include "common/cleanup.h"
 #include "harness.h"
 #include "inject/inject.h"
+#include "parasite/commands.h"
 #include "task/task.h"
 #include "test_task_util.h"
 
@@ -555,6 +556,44 @@ out:
 	if (task)
 		inj_release(task);
 	free_core(&core);
+	stop_target(&t);
+}
+
+TEST(parasite_commands_refuse_bad_arguments)
+{
+	struct target t;
+	struct inj_task *task = NULL;
+	struct inj_parasite *parasite = NULL;
+	struct inj_blob b = blob();
+	struct parasite_posix_timer timer = { .id = 9999 };
+	struct parasite_itimers itimers;
+	size_t len;
+	int ret;
+
+	CHECK_GOTO(start_target(&t) == 0, out, "target did not start");
+	CHECK_GOTO(inj_seize(t.pid, &task) == 0, out, "seize failed");
+	CHECK_GOTO(inj_parasite_start(task, &b, &parasite) == 0, out, "parasite did not start");
+	ret = inj_parasite_call(parasite, PARASITE_CMD_POSIX_TIMERS, &timer, sizeof(timer), &timer,
+				sizeof(timer), &len, NULL);
+	CHECK_GOTO(ret == -EINVAL, out, "a missing timer gave %d, not -EINVAL", ret);
+	ret = inj_parasite_call(parasite, PARASITE_CMD_POSIX_TIMERS, &timer, 3, &timer,
+				sizeof(timer), &len, NULL);
+	CHECK_GOTO(ret == -EINVAL, out, "a partial timer entry gave %d, not -EINVAL", ret);
+	ret = inj_parasite_call(parasite, PARASITE_CMD_ITIMERS, &timer, sizeof(timer), &itimers,
+				sizeof(itimers), &len, NULL);
+	CHECK_GOTO(ret == -EINVAL, out, "itimers with an argument gave %d, not -EINVAL", ret);
+	timer.id = t.info->timer_signal_id;
+	ret = inj_parasite_call(parasite, PARASITE_CMD_POSIX_TIMERS, &timer, sizeof(timer), &timer,
+				sizeof(timer), &len, NULL);
+	CHECK_GOTO(ret == 0 && len == sizeof(timer) && timer.id == t.info->timer_signal_id &&
+			   (uint64_t)timer.spec.interval_sec * SEC + timer.spec.interval_nsec ==
+				   TIMER_SIGNAL_INTERVAL_NS,
+		   out, "the channel is unusable after refusals: %d", ret);
+out:
+	if (parasite)
+		inj_parasite_cure(parasite);
+	if (task)
+		inj_release(task);
 	stop_target(&t);
 }
 
