@@ -1,0 +1,498 @@
+/* Reading a task's mappings from /proc/PID/smaps into Vma records: kind,
+ * protection, mmap flags, madvise state and, for file-backed mappings, the
+ * file's exact path and identity, taken through /proc/PID/map_files (smaps
+ * escapes newlines in paths; the link text does not). Not the pages. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "mem/vma.h"
+
+#define DELETED_SUFFIX " (deleted)"
+
+/* The VmFlags codes we act on; see proc(5). */
+enum vm_flag {
+	VMF_MAYWRITE = 1 << 0,		/* mw */
+	VMF_GROWSDOWN = 1 << 1,		/* gd */
+	VMF_NORESERVE = 1 << 2,		/* nr */
+	VMF_HUGETLB = 1 << 3,		/* ht */
+	VMF_IO = 1 << 4,		/* io */
+	VMF_PFNMAP = 1 << 5,		/* pf */
+	VMF_DONTCOPY = 1 << 6,		/* dc */
+	VMF_WIPEONFORK = 1 << 7,	/* wf */
+	VMF_HUGEPAGE = 1 << 8,		/* hg */
+	VMF_NOHUGEPAGE = 1 << 9,	/* nh */
+	VMF_DONTDUMP = 1 << 10,		/* dd */
+	VMF_MERGEABLE = 1 << 11,	/* mg */
+	VMF_SHADOW_STACK = 1 << 12,	/* ss */
+};
+
+static const struct {
+	char code[3];
+	unsigned flag;
+	uint32_t madv;
+} vm_flag_codes[] = {
+	{ "mw", VMF_MAYWRITE, 0 },
+	{ "gd", VMF_GROWSDOWN, 0 },
+	{ "nr", VMF_NORESERVE, 0 },
+	{ "ht", VMF_HUGETLB, 0 },
+	{ "io", VMF_IO, 0 },
+	{ "pf", VMF_PFNMAP, 0 },
+	{ "dc", VMF_DONTCOPY, VMA_MADV_DONTFORK },
+	{ "wf", VMF_WIPEONFORK, VMA_MADV_WIPEONFORK },
+	{ "hg", VMF_HUGEPAGE, VMA_MADV_HUGEPAGE },
+	{ "nh", VMF_NOHUGEPAGE, VMA_MADV_NOHUGEPAGE },
+	{ "dd", VMF_DONTDUMP, VMA_MADV_DONTDUMP },
+	{ "mg", VMF_MERGEABLE, VMA_MADV_MERGEABLE },
+	{ "ss", VMF_SHADOW_STACK, 0 },
+};
+
+/* One smaps entry as read, before it becomes a Vma. */
+struct smaps_entry {
+	uint64_t start, end, pgoff;
+	char perms[5];
+	char *name;		/* the text after the inode column */
+	uint64_t rss_kb, swap_kb;
+	unsigned vm_flags;
+	bool has_vm_flags;
+};
+
+void vma_label(const Vma *vma, char *buf, size_t size)
+{
+	const char *name = "";
+
+	switch (vma->kind) {
+	case VMA__KIND__HEAP: name = "[heap]"; break;
+	case VMA__KIND__STACK: name = "[stack]"; break;
+	case VMA__KIND__VDSO: name = "[vdso]"; break;
+	case VMA__KIND__VVAR: name = "[vvar]"; break;
+	case VMA__KIND__VVAR_VCLOCK: name = "[vvar_vclock]"; break;
+	case VMA__KIND__VSYSCALL: name = "[vsyscall]"; break;
+	case VMA__KIND__MEMFD: name = "memfd:"; break;
+	case VMA__KIND__SYSV_SHM: name = "SysV shm "; break;
+	default: break;
+	}
+	if (vma->anon_name)
+		snprintf(buf, size, "%" PRIx64 "..%" PRIx64 " [anon:%s]", vma->start, vma->end,
+			 vma->anon_name);
+	else if (*name || vma->file_path)
+		snprintf(buf, size, "%" PRIx64 "..%" PRIx64 " %s%s", vma->start, vma->end, name,
+			 vma->file_path ? vma->file_path : "");
+	else
+		snprintf(buf, size, "%" PRIx64 "..%" PRIx64, vma->start, vma->end);
+}
+
+/* Parses "start-end perms offset major:minor inode name"; false when
+ * @line is not such a header (it is a "Key: value" line). */
+static bool parse_header(char *line, struct smaps_entry *e)
+{
+	unsigned long long start, end, pgoff, ino;
+	unsigned major, minor;
+	int name_off = -1;
+	char *name;
+
+	if (sscanf(line, "%llx-%llx %4[-rwxsp] %llx %x:%x %llu%n", &start, &end, e->perms, &pgoff,
+		   &major, &minor, &ino, &name_off) < 7 || name_off < 0)
+		return false;
+	name = line + name_off;
+	while (*name == ' ')
+		name++;
+	name[strcspn(name, "\n")] = '\0';
+	e->start = start;
+	e->end = end;
+	e->pgoff = pgoff;
+	e->name = name;
+	return true;
+}
+
+static unsigned parse_vm_flags(const char *text)
+{
+	unsigned flags = 0;
+
+	for (const char *p = text; *p; p++) {
+		if (*p == ' ' || *p == '\n')
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(vm_flag_codes); i++)
+			if (!strncmp(p, vm_flag_codes[i].code, 2))
+				flags |= vm_flag_codes[i].flag;
+		p += strcspn(p, " \n") - 1;
+	}
+	return flags;
+}
+
+static uint32_t madvise_bits(unsigned vm_flags)
+{
+	uint32_t bits = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(vm_flag_codes); i++)
+		if (vm_flags & vm_flag_codes[i].flag)
+			bits |= vm_flag_codes[i].madv;
+	return bits;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t len = strlen(s), slen = strlen(suffix);
+
+	return len >= slen && !strcmp(s + len - slen, suffix);
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* A copy of @s without its last @cut bytes. */
+static char *strdup_cut(const char *s, size_t cut)
+{
+	return strndup(s, strlen(s) - cut);
+}
+
+/* What a file-backed mapping maps, learned through its map_files link. */
+struct mapped_file {
+	char path[PATH_MAX + sizeof(DELETED_SUFFIX)];
+	struct stat st;
+	bool shmem;
+};
+
+static int stat_mapped_file(pid_t pid, const struct smaps_entry *e, const char *label,
+			    struct mapped_file *f)
+{
+	char link[96];
+	struct statfs sfs;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
+		 e->end);
+	n = readlink(link, f->path, sizeof(f->path));
+	if (n < 0)
+		return pr_errno_ret("dump: pid %d vma %s: cannot read %s", pid, label, link);
+	if ((size_t)n == sizeof(f->path)) {
+		pr_err("dump: pid %d vma %s: the mapped file's path is longer than %d bytes", pid,
+		       label, PATH_MAX);
+		return -ENAMETOOLONG;
+	}
+	f->path[n] = '\0';
+	if (stat(link, &f->st) || statfs(link, &sfs))
+		return pr_errno_ret("dump: pid %d vma %s: cannot stat the mapped file through %s",
+				    pid, label, link);
+	f->shmem = sfs.f_type == TMPFS_MAGIC;
+	return 0;
+}
+
+/* Whether @path, seen from @pid's root, is the very file @st describes:
+ * then a " (deleted)" at its end is part of its name. */
+static bool path_names_file(pid_t pid, const char *path, const struct stat *st)
+{
+	char *full = NULL;
+	struct stat here;
+	bool same;
+
+	if (asprintf(&full, "/proc/%d/root%s", pid, path) < 0)
+		return false;
+	same = !stat(full, &here) && here.st_dev == st->st_dev && here.st_ino == st->st_ino;
+	free(full);
+	return same;
+}
+
+static bool is_sysv_name(const char *path)
+{
+	size_t len = strlen("/SYSV") + 8;
+
+	if (!has_prefix(path, "/SYSV") || strlen(path) != len + strlen(DELETED_SUFFIX))
+		return false;
+	for (size_t i = strlen("/SYSV"); i < len; i++)
+		if (!strchr("0123456789abcdef", path[i]))
+			return false;
+	return has_suffix(path, DELETED_SUFFIX);
+}
+
+/* Sets the kind, file path and identity of a mapping backed by a file. */
+static int classify_file(pid_t pid, const struct smaps_entry *e, bool shared_anon_name,
+			 const char *label, Vma *v)
+{
+	static const size_t cut = sizeof(DELETED_SUFFIX) - 1;
+	struct mapped_file f;
+	bool deleted;
+	int ret;
+
+	ret = stat_mapped_file(pid, e, label, &f);
+	if (ret)
+		return ret;
+	deleted = has_suffix(f.path, DELETED_SUFFIX);
+	if (f.shmem && (v->flags & MAP_SHARED) &&
+	    (shared_anon_name || !strcmp(f.path, "/dev/zero" DELETED_SUFFIX))) {
+		v->kind = VMA__KIND__ANON;
+		v->flags |= MAP_ANONYMOUS;
+	} else if (f.shmem && is_sysv_name(f.path)) {
+		v->kind = VMA__KIND__SYSV_SHM;
+		v->file_path = strdup_cut(f.path, cut);
+	} else if (f.shmem && deleted && has_prefix(f.path, "/memfd:")) {
+		v->kind = VMA__KIND__MEMFD;
+		v->file_path = strndup(f.path + strlen("/memfd:"),
+				       strlen(f.path) - strlen("/memfd:") - cut);
+	} else if (deleted && !path_names_file(pid, f.path, &f.st)) {
+		v->kind = VMA__KIND__DELETED_FILE;
+		v->file_path = strdup_cut(f.path, cut);
+	} else {
+		v->kind = VMA__KIND__FILE;
+		v->file_path = strdup(f.path);
+	}
+	if (v->kind != VMA__KIND__ANON && !v->file_path) {
+		pr_err("dump: pid %d vma %s: out of memory", pid, label);
+		return -ENOMEM;
+	}
+	v->has_pgoff = true;
+	v->pgoff = e->pgoff;
+	v->has_file_dev = v->has_file_ino = v->has_file_size = true;
+	v->file_dev = f.st.st_dev;
+	v->file_ino = f.st.st_ino;
+	v->file_size = f.st.st_size;
+	if (v->kind != VMA__KIND__ANON && v->kind != VMA__KIND__SYSV_SHM && (v->flags & MAP_SHARED)) {
+		v->has_file_writable = true;
+		v->file_writable = e->vm_flags & VMF_MAYWRITE;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	Vma__Kind kind;
+} special_names[] = {
+	{ "[heap]", VMA__KIND__HEAP },
+	{ "[stack]", VMA__KIND__STACK },
+	{ "[vdso]", VMA__KIND__VDSO },
+	{ "[vvar]", VMA__KIND__VVAR },
+	{ "[vvar_vclock]", VMA__KIND__VVAR_VCLOCK },
+	{ "[vsyscall]", VMA__KIND__VSYSCALL },
+};
+
+/* Fills @v from a complete smaps entry. */
+static int vma_from_entry(pid_t pid, const struct smaps_entry *e, Vma *v)
+{
+	const char *name = e->name;
+	char label[VMA_LABEL_MAX];
+	bool special = false;
+	int ret;
+
+	v->start = e->start;
+	v->end = e->end;
+	v->prot = (e->perms[0] == 'r' ? PROT_READ : 0) | (e->perms[1] == 'w' ? PROT_WRITE : 0) |
+		  (e->perms[2] == 'x' ? PROT_EXEC : 0);
+	v->flags = e->perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE;
+	if (e->vm_flags & VMF_GROWSDOWN)
+		v->flags |= MAP_GROWSDOWN;
+	if (e->vm_flags & VMF_NORESERVE)
+		v->flags |= MAP_NORESERVE;
+	v->has_madvise = true;
+	v->madvise = madvise_bits(e->vm_flags);
+	snprintf(label, sizeof(label), "%" PRIx64 "..%" PRIx64 "%s%s", e->start, e->end,
+		 *name ? " " : "", name);
+
+	if (e->vm_flags & VMF_HUGETLB) {
+		pr_err("dump: pid %d vma %s: hugetlb mappings are not supported", pid, label);
+		return -EOPNOTSUPP;
+	}
+	if (e->vm_flags & VMF_SHADOW_STACK) {
+		pr_err("dump: pid %d vma %s: shadow stacks are not supported", pid, label);
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(special_names); i++) {
+		if (!strcmp(name, special_names[i].name)) {
+			v->kind = special_names[i].kind;
+			special = true;
+		}
+	}
+	if (special) {
+		if (v->kind == VMA__KIND__HEAP || v->kind == VMA__KIND__STACK)
+			v->flags |= MAP_ANONYMOUS;
+		return 0;
+	}
+	if (e->vm_flags & (VMF_IO | VMF_PFNMAP)) {
+		pr_err("dump: pid %d vma %s: device memory (VmFlags io/pf) cannot be saved", pid,
+		       label);
+		return -EOPNOTSUPP;
+	}
+	if (!*name || (has_prefix(name, "[anon:") && has_suffix(name, "]"))) {
+		v->kind = VMA__KIND__ANON;
+		v->flags |= MAP_ANONYMOUS;
+		if (*name && !(v->anon_name = strndup(name + 6, strlen(name) - 7)))
+			goto err_nomem;
+		if (v->flags & MAP_SHARED) {
+			/* An unnamed anonymous mapping is private: a shared one has a file. */
+			pr_err("dump: pid %d vma %s: shared mapping without a file", pid, label);
+			return -EOPNOTSUPP;
+		}
+		return 0;
+	}
+	if (has_prefix(name, "[anon_shmem:") && has_suffix(name, "]")) {
+		v->anon_name = strndup(name + 12, strlen(name) - 13);
+		if (!v->anon_name)
+			goto err_nomem;
+		ret = classify_file(pid, e, true, label, v);
+		if (!ret && v->kind != VMA__KIND__ANON) {
+			pr_err("dump: pid %d vma %s: named shared memory is not anonymous", pid, label);
+			return -EOPNOTSUPP;
+		}
+		return ret;
+	}
+	if (name[0] == '/')
+		return classify_file(pid, e, false, label, v);
+	pr_err("dump: pid %d vma %s: unsupported kind of mapping", pid, label);
+	return -EOPNOTSUPP;
+
+err_nomem:
+	pr_err("dump: pid %d vma %s: out of memory", pid, label);
+	return -ENOMEM;
+}
+
+static void vma_free(Vma *v)
+{
+	if (!v)
+		return;
+	free(v->file_path);
+	free(v->anon_name);
+	free(v);
+}
+
+void vma_list_free(struct vma_list *list)
+{
+	for (size_t i = 0; i < list->nr; i++)
+		vma_free(list->vmas[i]);
+	free(list->vmas);
+	free(list->resident);
+	memset(list, 0, sizeof(*list));
+}
+
+static int list_add(struct vma_list *list, Vma *v, uint64_t resident)
+{
+	if (list->nr == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 64;
+		Vma **vmas = reallocarray(list->vmas, cap, sizeof(*vmas));
+		uint64_t *res;
+
+		if (!vmas)
+			return -ENOMEM;
+		list->vmas = vmas;
+		res = reallocarray(list->resident, cap, sizeof(*res));
+		if (!res)
+			return -ENOMEM;
+		list->resident = res;
+		list->cap = cap;
+	}
+	list->vmas[list->nr] = v;
+	list->resident[list->nr] = resident;
+	list->nr++;
+	return 0;
+}
+
+/* Turns the entry read so far into a Vma at the end of @list. */
+static int finish_entry(pid_t pid, const struct smaps_entry *e, struct vma_list *list)
+{
+	Vma *v;
+	int ret;
+
+	if (!e->has_vm_flags) {
+		pr_err("dump: pid %d vma %" PRIx64 "..%" PRIx64 ": smaps shows no VmFlags", pid,
+		       e->start, e->end);
+		return -EIO;
+	}
+	if (list->nr && list->vmas[list->nr - 1]->end > e->start) {
+		pr_err("dump: pid %d vma %" PRIx64 "..%" PRIx64 ": smaps lists it out of order",
+		       pid, e->start, e->end);
+		return -EIO;
+	}
+	v = malloc(sizeof(*v));
+	if (!v)
+		goto err_nomem;
+	vma__init(v);
+	ret = vma_from_entry(pid, e, v);
+	if (ret) {
+		vma_free(v);
+		return ret;
+	}
+	if (list_add(list, v, (e->rss_kb + e->swap_kb) * 1024)) {
+		vma_free(v);
+		goto err_nomem;
+	}
+	return 0;
+
+err_nomem:
+	pr_err("dump: pid %d: out of memory for its mappings", pid);
+	return -ENOMEM;
+}
+
+static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
+{
+	_cleanup_free_ char *line = NULL, *name = NULL;
+	struct smaps_entry e, next;
+	bool in_entry = false;
+	size_t cap = 0;
+	int ret;
+
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long long kb;
+
+		memset(&next, 0, sizeof(next));
+		if (parse_header(line, &next)) {
+			if (in_entry && (ret = finish_entry(pid, &e, list)))
+				return ret;
+			e = next;
+			/* The name points into @line, which the next read reuses. */
+			free(name);
+			name = strdup(e.name);
+			if (!name) {
+				pr_err("dump: pid %d: out of memory for its mappings", pid);
+				return -ENOMEM;
+			}
+			e.name = name;
+			in_entry = true;
+		} else if (!in_entry) {
+			continue;
+		} else if (sscanf(line, "Rss: %llu kB", &kb) == 1) {
+			e.rss_kb = kb;
+		} else if (sscanf(line, "Swap: %llu kB", &kb) == 1) {
+			e.swap_kb = kb;
+		} else if (has_prefix(line, "VmFlags:")) {
+			e.vm_flags = parse_vm_flags(line + strlen("VmFlags:"));
+			e.has_vm_flags = true;
+		}
+	}
+	if (ferror(f))
+		return pr_errno_ret("dump: pid %d: cannot read /proc/%d/smaps", pid, pid);
+	return in_entry ? finish_entry(pid, &e, list) : 0;
+}
+
+int vma_list_parse(pid_t pid, FILE *smaps, struct vma_list *out)
+{
+	struct vma_list list = { 0 };
+	int ret;
+
+	ret = read_smaps(pid, smaps, &list);
+	if (ret) {
+		vma_list_free(&list);
+		return ret;
+	}
+	*out = list;
+	return 0;
+}
+
+int vma_list_read(pid_t pid, struct vma_list *out)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
+	return vma_list_parse(pid, f, out);
+}
