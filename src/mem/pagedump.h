@@ -1,0 +1,42 @@
+/* Copying a task's pages into its pages store, in address order and large
+ * batches: process_vm_readv with many ranges per call, and /proc/PID/mem
+ * for mappings it cannot read (no PROT_READ). Which pages to copy is
+ * decided by the caller (pagescan.h). */
+#ifndef CRYO_MEM_PAGEDUMP_H
+#define CRYO_MEM_PAGEDUMP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "images/pages.h"
+#include "images/proto/mm.pb-c.h"
+
+/* The batch buffer: large enough that system calls are few, small enough
+ * to stay in the caches between the read and the write. */
+#define PAGEDUMP_BUF_SIZE (4u << 20)
+
+struct pagedump;
+
+struct pagedump_stats {
+	uint64_t pages_read;	/* copied out of the task */
+	uint64_t pages_saved;	/* written to the pages file */
+	uint64_t pages_zero;	/* found to hold only zeros: not stored */
+};
+
+int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out);
+
+/* Queues pages [@start, @end) of @vma, which must come after everything
+ * queued so far. Pages that hold only zeros are left out of private
+ * anonymous mappings (an untouched page reads the same) and recorded as
+ * zero ranges elsewhere. Copies a batch whenever the buffer is full. */
+int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end);
+
+/* Copies what is still queued. */
+int pagedump_flush(struct pagedump *pd);
+
+void pagedump_get_stats(const struct pagedump *pd, struct pagedump_stats *stats);
+
+/* Frees @pd; the pages writer stays the caller's. */
+void pagedump_close(struct pagedump *pd);
+
+#endif
