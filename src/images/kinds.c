@@ -10,13 +10,14 @@
 #include "images/proto/inventory.pb-c.h"
 #include "images/proto/mm.pb-c.h"
 #include "images/proto/pagemap.pb-c.h"
+#include "mem/mm.h"
 
 static const struct image_kind_desc kinds[] = {
 	{ IMG_INVENTORY, "inventory", "inventory.img", &inventory__descriptor, inventory_check },
 	{ IMG_PAGEMAP, "pagemap", "pagemap-%d.img", &pagemap_entry__descriptor, pagemap_check },
 	{ IMG_PAGES, "pages", "pages-%d.img", NULL, NULL },
 	{ IMG_CORE, "core", "core-%d.img", &task_core__descriptor, NULL },
-	{ IMG_MM, "mm", "mm-%d.img", &mm__descriptor, NULL },
+	{ IMG_MM, "mm", "mm-%d.img", &mm__descriptor, mm_check },
 };
 
 const struct image_kind_desc *image_kind_get(enum image_kind kind)

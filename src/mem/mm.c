@@ -1,0 +1,305 @@
+/* Dumping the address space of a seized task: the mm fields (/proc/PID/stat,
+ * a remote brk(0), auxv, exe), its mappings (vma.h) and its pages (pagescan.h
+ * finds them, pagedump.h copies them). Loading and checking images is in
+ * mm_image.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "images/pages.h"
+#include "inject/inject.h"
+#include "mem/mm.h"
+#include "mem/pagedump.h"
+#include "mem/pagescan.h"
+#include "mem/vma.h"
+
+/* Reads up to @size - 1 bytes of a /proc file and NUL-terminates them. */
+static ssize_t read_proc_file(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+/* Fields 26-28 and 45-51 of /proc/PID/stat (proc(5)), counted from 1. */
+static int read_stat(pid_t pid, Mm *mm)
+{
+	static const struct {
+		int field;
+		size_t offset;
+	} fields[] = {
+		{ 26, offsetof(Mm, start_code) },
+		{ 27, offsetof(Mm, end_code) },
+		{ 28, offsetof(Mm, start_stack) },
+		{ 45, offsetof(Mm, start_data) },
+		{ 46, offsetof(Mm, end_data) },
+		{ 47, offsetof(Mm, start_brk) },
+		{ 48, offsetof(Mm, arg_start) },
+		{ 49, offsetof(Mm, arg_end) },
+		{ 50, offsetof(Mm, env_start) },
+		{ 51, offsetof(Mm, env_end) },
+	};
+	char path[64], buf[4096], *p;
+	uint64_t values[52] = { 0 };
+	ssize_t len;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	len = read_proc_file(path, buf, sizeof(buf));
+	if (len < 0) {
+		pr_err("dump: pid %d: cannot read %s: %s", pid, path, strerror((int)-len));
+		return (int)len;
+	}
+	/* The command name (field 2) may hold anything, ')' included: the
+	 * fields that follow start after its last ')'. Field 3 is a letter. */
+	p = strrchr(buf, ')');
+	if (!p || strncmp(p, ") ", 2))
+		goto err_format;
+	p += 2;
+	p += strcspn(p, " ");
+	for (field = 4; field < 52 && *p == ' '; field++) {
+		char *end;
+
+		errno = 0;
+		values[field] = strtoull(p + 1, &end, 10);
+		if (errno || end == p + 1)
+			goto err_format;
+		p = end;
+	}
+	if (field < 52)
+		goto err_format;
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		*(uint64_t *)((char *)mm + fields[i].offset) = values[fields[i].field];
+	return 0;
+
+err_format:
+	pr_err("dump: pid %d: %s does not have the expected format", pid, path);
+	return -EIO;
+}
+
+/* The auxiliary vector up to and including its AT_NULL pair. */
+static int read_auxv(pid_t pid, Mm *mm)
+{
+	uint64_t words[MM_AUXV_MAX_WORDS + 1];
+	size_t n, len = 0;
+	char path[64];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
+	while (len < sizeof(words)) {
+		ssize_t r = read(fd, (char *)words + len, sizeof(words) - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
+		if (r == 0)
+			break;
+		len += r;
+	}
+	for (n = 0; n + 2 <= len / sizeof(uint64_t); n += 2)
+		if (words[n] == 0)
+			break;
+	if (n + 2 > len / sizeof(uint64_t) || n + 2 > MM_AUXV_MAX_WORDS) {
+		pr_err("dump: pid %d: %s has no AT_NULL entry within %d words", pid, path,
+		       MM_AUXV_MAX_WORDS);
+		return -EIO;
+	}
+	mm->n_auxv = n + 2;
+	mm->auxv = malloc(mm->n_auxv * sizeof(*mm->auxv));
+	if (!mm->auxv) {
+		pr_err("dump: pid %d: out of memory for auxv", pid);
+		return -ENOMEM;
+	}
+	memcpy(mm->auxv, words, mm->n_auxv * sizeof(*mm->auxv));
+	return 0;
+}
+
+static int read_exe(pid_t pid, Mm *mm)
+{
+	char path[64], target[PATH_MAX + 1];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, target, sizeof(target));
+	if (n < 0)
+		return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
+	if ((size_t)n == sizeof(target)) {
+		pr_err("dump: pid %d: %s is longer than %d bytes", pid, path, PATH_MAX);
+		return -ENAMETOOLONG;
+	}
+	mm->exe_path = strndup(target, n);
+	if (!mm->exe_path) {
+		pr_err("dump: pid %d: out of memory for the exe path", pid);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* brk(0) changes nothing and returns the current break, which /proc
+ * does not show. */
+static int read_brk(struct inj_task *task, Mm *mm)
+{
+	pid_t pid = inj_task_pid(task);
+	long ret;
+	int err;
+
+	err = inj_syscall(task, &ret, SYS_brk, 0, 0, 0, 0, 0, 0);
+	if (err) {
+		pr_err("dump: pid %d: cannot run brk(0) in the task: %s", pid, strerror(-err));
+		return err;
+	}
+	if (ret < 0 || (uint64_t)ret < mm->start_brk) {
+		pr_err("dump: pid %d: brk(0) returned %#lx, below the heap start %#llx", pid,
+		       (unsigned long)ret, (unsigned long long)mm->start_brk);
+		return -EIO;
+	}
+	mm->brk = (uint64_t)ret;
+	return 0;
+}
+
+static int copy_pages(pid_t pid, const struct vma_list *vmas, enum pagescan_method method,
+		      struct pages_writer *pw)
+{
+	struct page_ranges ranges = { 0 };
+	struct pagescan *ps = NULL;
+	struct pagedump *pd = NULL;
+	struct pagedump_stats stats;
+	int ret;
+
+	ret = pagescan_open(pid, method, &ps);
+	if (ret)
+		return ret;
+	ret = pagedump_open(pid, pw, &pd);
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < vmas->nr && !ret; i++) {
+		const Vma *v = vmas->vmas[i];
+
+		/* smaps already counted the pages: a mapping without any
+		 * (a large reservation) needs no scan at all. */
+		if (!vmas->resident[i] || vma_pages(v) == VMA_PAGES_NONE)
+			continue;
+		ret = pagescan_vma(ps, v, &ranges);
+		for (size_t r = 0; r < ranges.nr && !ret; r++)
+			ret = pagedump_add(pd, v, ranges.v[r].start, ranges.v[r].end);
+	}
+	if (!ret)
+		ret = pagedump_flush(pd);
+	if (!ret) {
+		pagedump_get_stats(pd, &stats);
+		pr_info("dump: pid %d: %llu pages read, %llu saved, %llu zero (found with %s)", pid,
+			(unsigned long long)stats.pages_read, (unsigned long long)stats.pages_saved,
+			(unsigned long long)stats.pages_zero,
+			pagescan_method(ps) == PAGESCAN_PAGEMAP ? "/proc/PID/pagemap" : "PAGEMAP_SCAN");
+	}
+out:
+	page_ranges_free(&ranges);
+	pagedump_close(pd);
+	pagescan_close(ps);
+	return ret;
+}
+
+static int write_mm(struct image_dir *dir, pid_t pid, const Mm *mm)
+{
+	struct image_writer *w;
+	int ret;
+
+	ret = image_open_write(dir, IMG_MM, pid, &w);
+	if (ret)
+		return ret;
+	ret = image_write_record(w, &mm->base);
+	if (ret) {
+		image_abort(w);
+		return ret;
+	}
+	return image_finish(w);
+}
+
+static void remove_image(struct image_dir *dir, enum image_kind kind, int pid)
+{
+	char name[64];
+
+	if (!image_file_name(kind, pid, name, sizeof(name)))
+		unlinkat(dir->fd, name, 0);
+}
+
+int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_dump_opts *opts)
+{
+	pid_t pid = inj_task_pid(task);
+	struct vma_list vmas = { 0 };
+	struct pages_writer *pw;
+	Mm mm = MM__INIT;
+	int ret;
+
+	ret = vma_list_read(pid, &vmas);
+	if (ret)
+		return ret;
+	ret = read_stat(pid, &mm);
+	if (!ret)
+		ret = read_auxv(pid, &mm);
+	if (!ret)
+		ret = read_exe(pid, &mm);
+	if (!ret)
+		ret = read_brk(task, &mm);
+	if (ret)
+		goto out;
+
+	ret = pages_writer_open(dir, pid, &pw);
+	if (ret)
+		goto out;
+	ret = copy_pages(pid, &vmas, opts->scan, pw);
+	if (ret) {
+		pages_writer_abort(pw);
+		goto out;
+	}
+	ret = pages_writer_finish(pw);
+	if (ret)
+		goto out;
+
+	mm.n_vmas = vmas.nr;
+	mm.vmas = vmas.vmas;
+	ret = write_mm(dir, pid, &mm);
+	if (ret) {
+		/* Pages without their mappings are no image. */
+		remove_image(dir, IMG_PAGEMAP, pid);
+		remove_image(dir, IMG_PAGES, pid);
+	}
+out:
+	free(mm.auxv);
+	free(mm.exe_path);
+	vma_list_free(&vmas);
+	return ret;
+}
+
+int mm_dump(struct inj_task *task, struct image_dir *dir)
+{
+	const struct mm_dump_opts opts = { .scan = PAGESCAN_AUTO };
+
+	return mm_dump_with(task, dir, &opts);
+}

@@ -1,0 +1,36 @@
+/* The address space of one task, as mm-PID.img (one Mm record) plus its
+ * pages store: dumping it from a seized task, and loading it back for
+ * restore with every field checked first. Applying it is restore's job. */
+#ifndef CRYO_MEM_MM_H
+#define CRYO_MEM_MM_H
+
+#include "images/image.h"
+#include "images/proto/mm.pb-c.h"
+#include "mem/pagescan.h"
+
+struct inj_task;
+
+/* The most auxv words an image may hold; the kernel keeps far fewer. */
+#define MM_AUXV_MAX_WORDS 512
+
+struct mm_dump_opts {
+	enum pagescan_method scan;	/* how present pages are found */
+};
+
+/* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into
+ * @dir. On failure none of them is left under its final name. */
+int mm_dump(struct inj_task *task, struct image_dir *dir);
+int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_dump_opts *opts);
+
+/* Reads mm-@pid.img of @dir and checks it, and its pagemap against its
+ * mappings: every saved page lies in a mapping whose pages are saved.
+ * Free the result with mm_free(). */
+int mm_load(const struct image_dir *dir, int pid, Mm **out);
+void mm_free(Mm *mm);
+
+/* The checks of an mm image that need no other file: one record, mm
+ * fields, auxv, and each mapping (alignment, order, kind, prot, flags,
+ * paths, names). The images library calls it for every mm image read. */
+int mm_check(const struct image *img, const struct image_dir *dir, int id);
+
+#endif

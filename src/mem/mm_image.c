@@ -1,0 +1,251 @@
+/* Loading mm images for restore: mm_check() (called by the images library
+ * for every mm image read) checks what one file can tell; mm_load() adds
+ * the agreement of the pagemap with the mappings. Nothing here touches a
+ * process, so the image fuzzer can link it alone. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "images/format.h"
+#include "images/image.h"
+#include "images/pages.h"
+#include "images/proto/pagemap.pb-c.h"
+#include "mem/mm.h"
+#include "mem/vma.h"
+
+/* The kernel's limits: memfd names (MFD_NAME_MAX_LEN), anon vma names
+ * (ANON_VMA_NAME_MAX_LEN, NUL included). */
+#define MEMFD_NAME_MAX 249
+#define ANON_NAME_MAX 79
+
+#define PS IMG_PAGE_SIZE
+
+static bool is_file_kind(Vma__Kind kind)
+{
+	return kind == VMA__KIND__FILE || kind == VMA__KIND__DELETED_FILE ||
+	       kind == VMA__KIND__MEMFD || kind == VMA__KIND__SYSV_SHM;
+}
+
+static bool is_anon_kind(Vma__Kind kind)
+{
+	return kind == VMA__KIND__ANON || kind == VMA__KIND__HEAP || kind == VMA__KIND__STACK;
+}
+
+/* The kernel's own mappings: placed by it, never by mmap. */
+static bool is_kernel_kind(Vma__Kind kind)
+{
+	return kind == VMA__KIND__VDSO || kind == VMA__KIND__VVAR ||
+	       kind == VMA__KIND__VVAR_VCLOCK || kind == VMA__KIND__VSYSCALL;
+}
+
+/* PR_SET_VMA_ANON_NAME takes printable characters other than [ ] \ $ `. */
+static bool anon_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len > ANON_NAME_MAX)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!isprint((unsigned char)*p) || strchr("[]\\$`", *p))
+			return false;
+	return true;
+}
+
+/* Returns a description of what is wrong with @v, or NULL. */
+static const char *vma_problem(const Vma *v)
+{
+	bool shared = v->flags & MAP_SHARED;
+
+	if (v->kind < VMA__KIND__ANON || v->kind > VMA__KIND__SYSV_SHM)
+		return "unknown kind";
+	if (v->start % PS || v->end % PS)
+		return "not page-aligned";
+	if (v->start >= v->end)
+		return "empty or reversed";
+	if (v->kind == VMA__KIND__VSYSCALL ?
+	    v->start != VMA_VSYSCALL_START || v->end != VMA_VSYSCALL_END :
+	    v->end > VMA_USER_END)
+		return "outside the user address space";
+	if (v->prot & ~VMA_PROT_ALL)
+		return "unknown prot bits";
+	if (v->flags & ~VMA_FLAGS_ALL)
+		return "unknown flags";
+	if (!(v->flags & MAP_SHARED) == !(v->flags & MAP_PRIVATE))
+		return "neither or both of MAP_SHARED and MAP_PRIVATE";
+	if (!(v->flags & MAP_ANONYMOUS) != !is_anon_kind(v->kind))
+		return "MAP_ANONYMOUS does not match its kind";
+	if (shared && (v->kind == VMA__KIND__HEAP || v->kind == VMA__KIND__STACK ||
+		       is_kernel_kind(v->kind)))
+		return "shared, which its kind cannot be";
+	if (!shared && v->kind == VMA__KIND__SYSV_SHM)
+		return "SysV shared memory mapped private";
+	if ((v->flags & MAP_GROWSDOWN) && (shared || v->kind == VMA__KIND__HEAP ||
+					   is_kernel_kind(v->kind)))
+		return "MAP_GROWSDOWN, which its kind cannot have";
+	if (v->has_madvise && (v->madvise & ~VMA_MADV_ALL))
+		return "unknown madvise bits";
+	if (!is_file_kind(v->kind) && v->file_path)
+		return "file path, which its kind cannot have";
+	if (is_file_kind(v->kind) && (!v->file_path || !*v->file_path))
+		return "no file path";
+	if (v->file_path && strlen(v->file_path) >= PATH_MAX)
+		return "file path longer than PATH_MAX";
+	if ((v->kind == VMA__KIND__FILE || v->kind == VMA__KIND__DELETED_FILE) &&
+	    v->file_path[0] != '/')
+		return "relative file path";
+	if (v->kind == VMA__KIND__MEMFD && strlen(v->file_path) > MEMFD_NAME_MAX)
+		return "memfd name longer than the kernel allows";
+	if (is_file_kind(v->kind) && !(v->has_file_dev && v->has_file_ino && v->has_file_size))
+		return "no file identity (dev, ino, size)";
+	if (v->has_pgoff && (v->pgoff % PS || v->pgoff > UINT64_MAX - (v->end - v->start)))
+		return "invalid file offset";
+	if (v->anon_name && (v->kind != VMA__KIND__ANON || !anon_name_valid(v->anon_name)))
+		return "invalid anon name";
+	if (v->has_file_writable && v->file_writable &&
+	    !(shared && (v->kind == VMA__KIND__FILE || v->kind == VMA__KIND__DELETED_FILE ||
+			 v->kind == VMA__KIND__MEMFD)))
+		return "file_writable on a mapping that is not a shared file mapping";
+	return NULL;
+}
+
+static int check_fields(const char *path, size_t off, const Mm *mm)
+{
+	const struct {
+		const char *name;
+		uint64_t start, end;
+	} spans[] = {
+		{ "code", mm->start_code, mm->end_code },
+		{ "data", mm->start_data, mm->end_data },
+		{ "heap", mm->start_brk, mm->brk },
+		{ "arguments", mm->arg_start, mm->arg_end },
+		{ "environment", mm->env_start, mm->env_end },
+	};
+	size_t n = mm->n_auxv;
+
+	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+		if (spans[i].start > spans[i].end || spans[i].end > VMA_USER_END) {
+			image_error(path, off, "the %s area 0x%llx..0x%llx is reversed or outside user space",
+				    spans[i].name, (unsigned long long)spans[i].start,
+				    (unsigned long long)spans[i].end);
+			return -EBADMSG;
+		}
+	}
+	if (mm->start_stack > VMA_USER_END) {
+		image_error(path, off, "the stack start 0x%llx is outside user space",
+			    (unsigned long long)mm->start_stack);
+		return -EBADMSG;
+	}
+	if (n < 2 || n % 2 || n > MM_AUXV_MAX_WORDS || mm->auxv[n - 2] != 0) {
+		image_error(path, off, "auxv of %zu words is not pairs ending with AT_NULL (at most %d words)",
+			    n, MM_AUXV_MAX_WORDS);
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i + 2 < n; i += 2) {
+		if (mm->auxv[i] == 0) {
+			image_error(path, off, "auxv has AT_NULL at word %zu, before its end", i);
+			return -EBADMSG;
+		}
+	}
+	if (mm->exe_path && (!*mm->exe_path || strlen(mm->exe_path) >= PATH_MAX)) {
+		image_error(path, off, "exe path is empty or longer than PATH_MAX");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int mm_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	const Mm *mm;
+	size_t off;
+	int ret;
+
+	(void)dir;
+	(void)id;
+	if (img->nr_records != 1) {
+		off = img->nr_records ? img->records[1].offset : IMG_HDR_SIZE;
+		image_error(img->path, off, "an mm image holds one record, this one holds %zu",
+			    img->nr_records);
+		return -EBADMSG;
+	}
+	mm = (const Mm *)img->records[0].msg;
+	off = img->records[0].offset;
+	ret = check_fields(img->path, off, mm);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Vma *v = mm->vmas[i];
+		const char *problem = vma_problem(v);
+
+		if (problem) {
+			image_error(img->path, off, "mapping %zu (0x%llx..0x%llx, kind %d): %s", i,
+				    (unsigned long long)v->start, (unsigned long long)v->end, v->kind,
+				    problem);
+			return -EBADMSG;
+		}
+		if (i && v->start < mm->vmas[i - 1]->end) {
+			image_error(img->path, off,
+				    "mapping %zu (0x%llx..0x%llx) is not after the one before, which ends at 0x%llx",
+				    i, (unsigned long long)v->start, (unsigned long long)v->end,
+				    (unsigned long long)mm->vmas[i - 1]->end);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+/* Every range of the pagemap must lie in mappings, without gaps, whose
+ * pages dump saves: restore has nowhere else to put them. */
+static int check_pagemap(const struct image *pagemap, const Mm *mm)
+{
+	size_t v = 0;
+
+	for (size_t i = 0; i < pagemap->nr_records; i++) {
+		const PagemapEntry *e = (const PagemapEntry *)pagemap->records[i].msg;
+		uint64_t addr = e->vaddr, end = e->vaddr + e->nr_pages * PS;
+
+		while (addr < end) {
+			while (v < mm->n_vmas && mm->vmas[v]->end <= addr)
+				v++;
+			if (v == mm->n_vmas || mm->vmas[v]->start > addr ||
+			    vma_pages(mm->vmas[v]) == VMA_PAGES_NONE) {
+				image_error(pagemap->path, pagemap->records[i].offset,
+					    "pages at 0x%llx (in range 0x%llx..0x%llx) lie in no mapping whose pages are saved",
+					    (unsigned long long)addr, (unsigned long long)e->vaddr,
+					    (unsigned long long)end);
+				return -EBADMSG;
+			}
+			addr = mm->vmas[v]->end < end ? mm->vmas[v]->end : end;
+		}
+	}
+	return 0;
+}
+
+int mm_load(const struct image_dir *dir, int pid, Mm **out)
+{
+	struct image *img = NULL, *pagemap = NULL;
+	int ret;
+
+	ret = image_read(dir, IMG_MM, pid, &img);
+	if (ret)
+		return ret;
+	ret = image_read(dir, IMG_PAGEMAP, pid, &pagemap);
+	if (!ret)
+		ret = check_pagemap(pagemap, (const Mm *)img->records[0].msg);
+	if (!ret) {
+		/* The record outlives its image. */
+		*out = (Mm *)img->records[0].msg;
+		img->nr_records = 0;
+	}
+	image_free(pagemap);
+	image_free(img);
+	return ret;
+}
+
+void mm_free(Mm *mm)
+{
+	if (mm)
+		protobuf_c_message_free_unpacked(&mm->base, NULL);
+}
