@@ -24,7 +24,10 @@ enum image_kind {
 	IMG_PAGES = 3,
 	IMG_CORE = 4,
 	IMG_MM = 5,
-	/* 6-9 are reserved for the files kinds (fd table, file objects). */
+	IMG_FDS = 6,
+	IMG_FILES = 7,
+	IMG_FILE_DATA = 8,
+	/* 9 is reserved for the files kinds. */
 };
 
 struct image;

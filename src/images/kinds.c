@@ -7,6 +7,9 @@
 #include "common/cleanup.h"
 #include "images/kinds.h"
 #include "images/proto/core.pb-c.h"
+#include "images/proto/fds.pb-c.h"
+#include "images/proto/filedata.pb-c.h"
+#include "images/proto/files.pb-c.h"
 #include "images/proto/inventory.pb-c.h"
 #include "images/proto/mm.pb-c.h"
 #include "images/proto/pagemap.pb-c.h"
@@ -18,6 +21,9 @@ static const struct image_kind_desc kinds[] = {
 	{ IMG_PAGES, "pages", "pages-%d.img", NULL, NULL },
 	{ IMG_CORE, "core", "core-%d.img", &task_core__descriptor, NULL },
 	{ IMG_MM, "mm", "mm-%d.img", &mm__descriptor, mm_check },
+	{ IMG_FDS, "fds", "fds-%d.img", &fd_entry__descriptor, NULL },
+	{ IMG_FILES, "files", "files.img", &file_entry__descriptor, NULL },
+	{ IMG_FILE_DATA, "file-data", "file-data-%d.img", &file_chunk__descriptor, NULL },
 };
 
 const struct image_kind_desc *image_kind_get(enum image_kind kind)
