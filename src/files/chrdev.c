@@ -1,0 +1,89 @@
+/* The "chrdev" kind: character devices with no state worth saving
+ * (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom), reopened by
+ * path and checked to be the same device. Terminals are tty.c's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "files/internal.h"
+
+/* The memory devices of major 1 (Documentation/admin-guide/devices.txt). */
+static bool stateless_device(unsigned int maj, unsigned int min)
+{
+	return maj == 1 && (min == 3 || min == 5 || min == 7 || min == 8 || min == 9);
+}
+
+static bool chrdev_recognise(const struct fd_probe *p)
+{
+	return S_ISCHR(p->st.st_mode) && !(p->flags & O_PATH) &&
+	       stateless_device(major(p->st.st_rdev), minor(p->st.st_rdev));
+}
+
+static int chrdev_dump(const struct file_dump *d)
+{
+	const struct fd_probe *p = d->p;
+	CharDev *c;
+	struct stat st;
+
+	if (p->link[0] != '/' || lstat(p->link, &st) || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != p->st.st_rdev) {
+		pr_fd_err(p, "its path no longer names device %u:%u", major(p->st.st_rdev),
+			  minor(p->st.st_rdev));
+		return -ESTALE;
+	}
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	char_dev__init(c);
+	d->fe->chrdev = c;
+	c->major = major(p->st.st_rdev);
+	c->minor = minor(p->st.st_rdev);
+	c->path = strdup(p->link);
+	return c->path ? 0 : -ENOMEM;
+}
+
+static int chrdev_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
+{
+	const CharDev *c = f->e->chrdev;
+
+	(void)dir;
+	if (c->path[0] != '/' || !stateless_device(c->major, c->minor)) {
+		load_err(img, f, "%s (%u:%u) is not a device cryo restores", c->path, c->major,
+			 c->minor);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int chrdev_open(struct restore_ctx *r, const struct file_obj *f)
+{
+	const CharDev *c = f->e->chrdev;
+	struct stat st;
+	int fd, ret;
+
+	fd = open(c->path, f->e->flags | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		restore_err(r, f, "cannot open %s: %s", c->path, strerror(errno));
+		return -errno;
+	}
+	ret = fstat(fd, &st) ? -errno : 0;
+	if (ret || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(c->major, c->minor)) {
+		restore_err(r, f, "%s is not device %u:%u any more", c->path, c->major, c->minor);
+		close(fd);
+		return ret ? ret : -ESTALE;
+	}
+	return fd;
+}
+
+const struct file_kind chrdev_kind = {
+	.name = "chrdev",
+	.type = FILE_ENTRY__KIND__CHRDEV,
+	.recognise = chrdev_recognise,
+	.dump = chrdev_dump,
+	.check = chrdev_check,
+	.open = chrdev_open,
+};

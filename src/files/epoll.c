@@ -1,0 +1,193 @@
+/* The "epoll" kind: the files an epoll watches, each with its events and
+ * data. A watched file is recorded as the task's fd that holds it (checked
+ * with kcmp), so restore registers the restored fd: an epoll depends on
+ * its targets and is opened after them. */
+#include <errno.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "files/internal.h"
+
+static bool epoll_recognise(const struct fd_probe *p)
+{
+	return !strcmp(p->link, "anon_inode:[eventpoll]");
+}
+
+/* The file id at fd @fd of the task, or 0. */
+static uint32_t file_at(const struct file_dump *d, int fd)
+{
+	size_t lo = 0, hi = d->nr_fds;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->fds[mid]->fd == fd)
+			return d->fds[mid]->file_id;
+		if (d->fds[mid]->fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static int add_target(const struct file_dump *d, EpollFile *ep, int tfd, unsigned int toff,
+		      uint32_t events, uint64_t data)
+{
+	const struct fd_probe *p = d->p;
+	struct kcmp_epoll_slot slot = { .efd = p->fd, .tfd = tfd, .toff = toff };
+	EpollTarget *t;
+	uint32_t id;
+
+	/* The target registered under number tfd must still be the file at
+	 * tfd: it may have been closed, or the number reused, since. */
+	id = file_at(d, tfd);
+	if (!id || syscall(SYS_kcmp, p->pid, p->pid, KCMP_EPOLL_TFD, tfd, &slot) != 0) {
+		pr_fd_err(p, "watches a file registered as fd %d, which no longer holds it: "
+			  "not supported", tfd);
+		return -EOPNOTSUPP;
+	}
+	t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	epoll_target__init(t);
+	t->fd = tfd;
+	t->file_id = id;
+	t->events = events;
+	t->data = data;
+	ep->targets[ep->n_targets++] = t;
+	return 0;
+}
+
+/* How many earlier targets in @ep were registered as fd @tfd. */
+static unsigned int same_fd_before(const EpollFile *ep, int tfd)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < ep->n_targets; i++)
+		n += ep->targets[i]->fd == tfd;
+	return n;
+}
+
+static int epoll_dump(const struct file_dump *d)
+{
+	const char *line;
+	size_t lines = 0;
+	EpollFile *ep;
+	int ret;
+
+	for (line = d->p->fdinfo; (line = strstr(line, "tfd:")); line++)
+		lines++;
+	ep = malloc(sizeof(*ep));
+	if (!ep)
+		return -ENOMEM;
+	epoll_file__init(ep);
+	d->fe->epoll = ep;
+	ep->targets = calloc(lines + 1, sizeof(*ep->targets));
+	if (!ep->targets)
+		return -ENOMEM;
+	for (line = d->p->fdinfo; (line = strstr(line, "tfd:")); line++) {
+		unsigned long long data;
+		unsigned int events;
+		int tfd;
+
+		if (line != d->p->fdinfo && line[-1] != '\n')
+			continue;
+		if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 ||
+		    ep->n_targets == lines) {
+			pr_fd_err(d->p, "cannot parse fdinfo line: %.80s", line);
+			return -EINVAL;
+		}
+		ret = add_target(d, ep, tfd, same_fd_before(ep, tfd), events, data);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int cmp_target_fd(const void *a, const void *b)
+{
+	int x = (*(EpollTarget *const *)a)->fd, y = (*(EpollTarget *const *)b)->fd;
+
+	return x < y ? -1 : x > y;
+}
+
+static int epoll_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
+{
+	const EpollFile *ep = f->e->epoll;
+	_cleanup_free_ EpollTarget **sorted = NULL;
+
+	(void)dir;
+	sorted = malloc((ep->n_targets + 1) * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, ep->targets, ep->n_targets * sizeof(*sorted));
+	qsort(sorted, ep->n_targets, sizeof(*sorted), cmp_target_fd);
+	for (size_t i = 0; i < ep->n_targets; i++) {
+		if (sorted[i]->fd < 0 || sorted[i]->fd >= FILES_FD_LIMIT ||
+		    (i > 0 && sorted[i]->fd == sorted[i - 1]->fd)) {
+			load_err(img, f, "target fd %d is out of range or twice", sorted[i]->fd);
+			return -EBADMSG;
+		}
+	}
+	/* Only the task that holds it can say what its targets are. */
+	if (!f->nr_fds)
+		return 0;
+	f->deps = calloc(ep->n_targets + 1, sizeof(*f->deps));
+	if (!f->deps)
+		return -ENOMEM;
+	for (size_t i = 0; i < ep->n_targets; i++) {
+		const EpollTarget *t = ep->targets[i];
+		const struct fd_slot *s = files_slot(img, t->fd);
+
+		if (!s || s->file->e->id != t->file_id || s->file == f) {
+			load_err(img, f, "target fd %d is not file %u in the task's fd table", t->fd,
+				 t->file_id);
+			return -EBADMSG;
+		}
+		f->deps[f->nr_deps++] = s->file;
+	}
+	return 0;
+}
+
+static int epoll_open(struct restore_ctx *r, const struct file_obj *f)
+{
+	const EpollFile *ep = f->e->epoll;
+	int fd;
+
+	fd = epoll_create1(EPOLL_CLOEXEC);
+	if (fd < 0) {
+		restore_err(r, f, "cannot create an epoll: %s", strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < ep->n_targets; i++) {
+		const EpollTarget *t = ep->targets[i];
+		struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
+
+		if (epoll_ctl(fd, EPOLL_CTL_ADD, t->fd, &ev)) {
+			int err = errno;
+
+			restore_err(r, f, "cannot watch fd %d (events %#x) again: %s", t->fd,
+				    t->events, strerror(err));
+			close(fd);
+			return -err;
+		}
+	}
+	return fd;
+}
+
+const struct file_kind epoll_kind = {
+	.name = "epoll",
+	.type = FILE_ENTRY__KIND__EPOLL,
+	.recognise = epoll_recognise,
+	.dump = epoll_dump,
+	.refers_to_fds = true,
+	.check = epoll_check,
+	.open = epoll_open,
+};

@@ -1,0 +1,154 @@
+/* The checks of fds-PID.img, files.img and file-data-ID.img that each file
+ * allows on its own. Only the images library and the schemas are used
+ * here, so that readers such as `cryo show` and the fuzz target can run
+ * them; what needs the images together is load.c's. */
+#include <errno.h>
+#include <fcntl.h>
+
+#include "files/image_check.h"
+#include "files/internal.h"
+
+int fds_image_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	int prev = -1;
+
+	(void)dir;
+	(void)id;
+	for (size_t i = 0; i < img->nr_records; i++) {
+		const FdEntry *fe = (const FdEntry *)img->records[i].msg;
+
+		if (fe->fd < 0 || fe->fd >= FILES_FD_LIMIT) {
+			image_error(img->path, img->records[i].offset,
+				    "fd %d is out of range (0 to %d)", fe->fd, FILES_FD_LIMIT - 1);
+			return -EBADMSG;
+		}
+		if (fe->fd <= prev) {
+			image_error(img->path, img->records[i].offset,
+				    "fd %d: fds must be unique and ascending", fe->fd);
+			return -EBADMSG;
+		}
+		if (fe->file_id == 0) {
+			image_error(img->path, img->records[i].offset, "fd %d: file id 0", fe->fd);
+			return -EBADMSG;
+		}
+		prev = fe->fd;
+	}
+	return 0;
+}
+
+/* How many kind parts (the optional sub-messages) @e carries. */
+static unsigned int kind_parts(const FileEntry *e)
+{
+	const ProtobufCMessageDescriptor *d = e->base.descriptor;
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[i];
+
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE && fd->label == PROTOBUF_C_LABEL_OPTIONAL &&
+		    *(void *const *)((const char *)e + fd->offset))
+			n++;
+	}
+	return n;
+}
+
+/* Whether @e carries the part its kind names: field 15 + kind. */
+static bool has_own_part(const FileEntry *e)
+{
+	const ProtobufCFieldDescriptor *fd =
+		protobuf_c_message_descriptor_get_field(e->base.descriptor, 15 + e->kind);
+
+	return fd && fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+	       *(void *const *)((const char *)e + fd->offset);
+}
+
+/* The record with @id among the first @n of @img (ids ascend); NULL if none. */
+static const FileEntry *find_before(const struct image *img, size_t n, uint32_t id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const FileEntry *e = (const FileEntry *)img->records[mid].msg;
+
+		if (e->id == id)
+			return e;
+		if (e->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static const char *entry_problem(const struct image *img, size_t i)
+{
+	const FileEntry *e = (const FileEntry *)img->records[i].msg;
+	const FileEntry *prev = i ? (const FileEntry *)img->records[i - 1].msg : NULL;
+
+	if (e->id == 0 || (prev && e->id <= prev->id))
+		return "ids must be above 0 and ascending";
+	if (!protobuf_c_enum_descriptor_get_value(&file_entry__kind__descriptor, e->kind))
+		return "unknown kind";
+	if (kind_parts(e) != 1 || !has_own_part(e))
+		return "must hold one kind part, its kind's";
+	if (e->flags & ~FILE_FLAGS_KNOWN)
+		return "unknown flags";
+	if ((e->flags & O_ACCMODE) == O_ACCMODE)
+		return "access mode 3 does not exist";
+	if (e->pos > INT64_MAX)
+		return "position out of range";
+	if (e->has_inode_of) {
+		const FileEntry *first = find_before(img, i, e->inode_of);
+
+		if (!first || first->has_inode_of || first->kind != e->kind)
+			return "its inode must be that of an earlier object of its kind, "
+			       "the first opened";
+	}
+	return NULL;
+}
+
+int files_image_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	(void)dir;
+	(void)id;
+	for (size_t i = 0; i < img->nr_records; i++) {
+		const FileEntry *e = (const FileEntry *)img->records[i].msg;
+		const char *problem = entry_problem(img, i);
+
+		if (problem) {
+			image_error(img->path, img->records[i].offset,
+				    "file %u (kind %d, flags %#o): %s", e->id, e->kind, e->flags,
+				    problem);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+int file_data_image_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	uint64_t end = 0;
+
+	(void)dir;
+	(void)id;
+	for (size_t i = 0; i < img->nr_records; i++) {
+		const FileChunk *c = (const FileChunk *)img->records[i].msg;
+		const char *problem = NULL;
+
+		if (c->data.len == 0 || c->data.len > FILE_CHUNK_MAX)
+			problem = "a run must hold 1 byte to 1 MiB";
+		else if (c->offset < end)
+			problem = "runs must be sorted and not overlap";
+		else if (c->offset > UINT64_MAX - c->data.len)
+			problem = "the run ends past 2^64";
+		if (problem) {
+			image_error(img->path, img->records[i].offset,
+				    "run %zu (offset %llu, %zu bytes): %s", i,
+				    (unsigned long long)c->offset, c->data.len, problem);
+			return -EBADMSG;
+		}
+		end = c->offset + c->data.len;
+	}
+	return 0;
+}

@@ -1,0 +1,200 @@
+/* files_load(): reading a task's fd table, the file objects and their
+ * contents, and checking all of it before restore trusts any: fd numbers
+ * in range and unique, every file id known, one kind part per record that
+ * matches its kind, inodes shared only within a kind, then each kind's own
+ * checks. Restoring is in restore.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "files/image_check.h"
+#include "files/internal.h"
+
+void load_err(const struct files_image *img, const struct file_obj *f, const char *fmt, ...)
+{
+	int saved_errno = errno;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	image_error(img->files_img->path, f->offset, "file %u (%s): %s", f->e->id,
+		    f->kind->name, msg);
+	errno = saved_errno;
+}
+
+struct file_obj *files_find(const struct files_image *img, uint32_t id)
+{
+	size_t lo = 0, hi = img->nr_files;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (img->files[mid].e->id == id)
+			return &img->files[mid];
+		if (img->files[mid].e->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct fd_slot *files_slot(const struct files_image *img, int fd)
+{
+	size_t lo = 0, hi = img->nr_fds;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (img->fds[mid].fd == fd)
+			return &img->fds[mid];
+		if (img->fds[mid].fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void files_image_free(struct files_image *img)
+{
+	if (!img)
+		return;
+	for (size_t i = 0; i < img->nr_files; i++) {
+		free(img->files[i].fds);
+		free(img->files[i].deps);
+		image_free(img->files[i].data);
+	}
+	free(img->files);
+	free(img->fds);
+	image_free(img->fds_img);
+	image_free(img->files_img);
+	free(img);
+}
+
+int files_max_fd(const struct files_image *img)
+{
+	return img->nr_fds ? img->fds[img->nr_fds - 1].fd : -1;
+}
+
+/* Links the (already checked) record @i to its kind and inode. */
+static void link_entry(struct files_image *img, size_t i)
+{
+	struct file_obj *f = &img->files[i];
+
+	f->kind = file_kind_of(f->e->kind);
+	f->inode = f->e->has_inode_of ? files_find(img, f->e->inode_of) : f;
+}
+
+static int load_files(struct files_image *img)
+{
+	struct image *fi = img->files_img;
+
+	img->files = calloc(fi->nr_records + 1, sizeof(*img->files));
+	if (!img->files) {
+		pr_err("%s: out of memory for %zu file objects", fi->path, fi->nr_records);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < fi->nr_records; i++) {
+		img->files[i].e = (const FileEntry *)fi->records[i].msg;
+		img->files[i].offset = fi->records[i].offset;
+	}
+	img->nr_files = fi->nr_records;
+	for (size_t i = 0; i < fi->nr_records; i++)
+		link_entry(img, i);
+	return 0;
+}
+
+static int load_fds(struct files_image *img)
+{
+	struct image *fi = img->fds_img;
+
+	img->fds = calloc(fi->nr_records + 1, sizeof(*img->fds));
+	if (!img->fds) {
+		pr_err("%s: out of memory for %zu fds", fi->path, fi->nr_records);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < fi->nr_records; i++) {
+		const FdEntry *fe = (const FdEntry *)fi->records[i].msg;
+		struct fd_slot *s = &img->fds[i];
+
+		s->fd = fe->fd;
+		s->cloexec = fe->cloexec;
+		s->file = files_find(img, fe->file_id);
+		if (!s->file) {
+			image_error(fi->path, fi->records[i].offset,
+				    "fd %d refers to file %u, which files.img does not hold", fe->fd,
+				    fe->file_id);
+			return -EBADMSG;
+		}
+		img->nr_fds++;
+	}
+	return 0;
+}
+
+/* Gives each object the list of fds that refer to it, and marks what the
+ * restore needs. */
+static int link_fds(struct files_image *img)
+{
+	for (size_t i = 0; i < img->nr_fds; i++)
+		img->fds[i].file->nr_fds++;
+	for (size_t i = 0; i < img->nr_files; i++) {
+		struct file_obj *f = &img->files[i];
+
+		if (!f->nr_fds)
+			continue;
+		f->fds = malloc(f->nr_fds * sizeof(*f->fds));
+		if (!f->fds) {
+			pr_err("%s: out of memory", img->files_img->path);
+			return -ENOMEM;
+		}
+		f->nr_fds = 0;
+		f->needed = true;
+		f->inode->needed = true;
+	}
+	for (size_t i = 0; i < img->nr_fds; i++) {
+		struct file_obj *f = img->fds[i].file;
+
+		f->fds[f->nr_fds++] = img->fds[i].fd;
+	}
+	return 0;
+}
+
+int files_load(const struct image_dir *dir, int pid, struct files_image **out)
+{
+	struct files_image *img = calloc(1, sizeof(*img));
+	int ret;
+
+	if (!img) {
+		pr_err("restore: pid %d: out of memory for its files", pid);
+		return -ENOMEM;
+	}
+	img->pid = pid;
+	ret = image_read(dir, IMG_FDS, pid, &img->fds_img);
+	if (!ret)
+		ret = fds_image_check(img->fds_img, dir, pid);
+	if (!ret)
+		ret = image_read(dir, IMG_FILES, 0, &img->files_img);
+	if (!ret)
+		ret = files_image_check(img->files_img, dir, 0);
+	if (!ret)
+		ret = load_files(img);
+	if (!ret)
+		ret = load_fds(img);
+	if (!ret)
+		ret = link_fds(img);
+	for (size_t i = 0; i < img->nr_files && !ret; i++)
+		if (img->files[i].kind->check)
+			ret = img->files[i].kind->check(dir, img, &img->files[i]);
+	if (ret) {
+		files_image_free(img);
+		return ret;
+	}
+	*out = img;
+	return 0;
+}

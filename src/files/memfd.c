@@ -1,0 +1,147 @@
+/* The "memfd" kind: its name, size, mode, seals and bytes. Restore makes a
+ * new memfd once per inode, fills it, then seals it, and opens every
+ * object of the inode from it. Hugetlb memfds are not supported. */
+#include <errno.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "files/internal.h"
+
+#define MEMFD_PREFIX "/memfd:"
+#define DELETED_SUFFIX " (deleted)"
+/* memfd_create() names are at most NAME_MAX less "memfd:". */
+#define MEMFD_NAME_MAX 249
+
+static bool memfd_recognise(const struct fd_probe *p)
+{
+	size_t len = strlen(p->link), suffix = strlen(DELETED_SUFFIX);
+
+	return S_ISREG(p->st.st_mode) && p->st.st_nlink == 0 &&
+	       !strncmp(p->link, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) &&
+	       len > strlen(MEMFD_PREFIX) + suffix && !strcmp(p->link + len - suffix, DELETED_SUFFIX);
+}
+
+static int memfd_dump(const struct file_dump *d)
+{
+	const struct fd_probe *p = d->p;
+	size_t len = strlen(p->link) - strlen(MEMFD_PREFIX) - strlen(DELETED_SUFFIX);
+	_cleanup_close_ int fd = -1;
+	MemfdFile *m;
+	struct statfs fs;
+	int seals, ret;
+
+	if (fstatfs(p->dup, &fs))
+		return pr_errno_ret("dump: pid %d fd %d (%s): cannot statfs", p->pid, p->fd,
+				    p->link);
+	if (fs.f_type == HUGETLBFS_MAGIC) {
+		pr_fd_err(p, "hugetlb memfds are not supported");
+		return -EOPNOTSUPP;
+	}
+	seals = fcntl(p->dup, F_GET_SEALS);
+	if (seals < 0)
+		return pr_errno_ret("dump: pid %d fd %d (%s): cannot read its seals", p->pid, p->fd,
+				    p->link);
+	m = malloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	memfd_file__init(m);
+	d->fe->memfd = m;
+	m->name = strndup(p->link + strlen(MEMFD_PREFIX), len);
+	if (!m->name)
+		return -ENOMEM;
+	m->size = p->st.st_size;
+	m->mode = p->st.st_mode & 07777;
+	m->seals = seals;
+	/* The bytes are saved once, with the first open of the inode. */
+	if (d->nr_same_inode) {
+		d->fe->has_inode_of = true;
+		d->fe->inode_of = d->same_inode[0]->id;
+		return 0;
+	}
+	ret = probe_reopen(p, &fd);
+	if (ret)
+		return ret;
+	return contents_dump_file(d, fd, m->size);
+}
+
+static int memfd_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
+{
+	const MemfdFile *m = f->e->memfd;
+
+	if (strlen(m->name) > MEMFD_NAME_MAX || strchr(m->name, '/')) {
+		load_err(img, f, "'%s' is not a memfd name", m->name);
+		return -EBADMSG;
+	}
+	if (m->size > INT64_MAX || m->mode > 07777) {
+		load_err(img, f, "size %llu or mode %o is out of range",
+			 (unsigned long long)m->size, m->mode);
+		return -EBADMSG;
+	}
+	if (f->inode == f && f->needed)
+		return contents_load(dir, img, f, m->size, false);
+	return 0;
+}
+
+/* Makes the inode: a new memfd with the saved bytes, mode and seals. */
+static int memfd_create_inode(struct restore_ctx *r, const struct file_obj *first)
+{
+	const MemfdFile *m = first->e->memfd;
+	int fd, seals, ret = 0;
+
+	fd = memfd_create(m->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		restore_err(r, first, "cannot create memfd '%s': %s", m->name, strerror(errno));
+		return -errno;
+	}
+	ret = contents_restore_file(r, first, fd, m->size);
+	if (!ret && fchmod(fd, m->mode)) {
+		ret = -errno;
+		restore_err(r, first, "cannot set mode %o: %s", m->mode, strerror(errno));
+	}
+	/* Sealing comes last: F_SEAL_WRITE and F_SEAL_GROW would stop the
+	 * filling. Without MFD_ALLOW_SEALING the saved seals are F_SEAL_SEAL. */
+	if (!ret && m->seals && fcntl(fd, F_ADD_SEALS, m->seals)) {
+		ret = -errno;
+		restore_err(r, first, "cannot add seals %#x: %s", m->seals, strerror(errno));
+	}
+	seals = ret ? 0 : fcntl(fd, F_GET_SEALS);
+	if (!ret && seals != (int)m->seals) {
+		restore_err(r, first, "has seals %#x after restore, not the saved %#x", seals,
+			    m->seals);
+		ret = -EIO;
+	}
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return restore_add_inode(r, first, fd, -1);
+}
+
+static int memfd_open(struct restore_ctx *r, const struct file_obj *f)
+{
+	const struct inode_handle *h = restore_inode(r, f);
+	int ret;
+
+	if (!h) {
+		ret = memfd_create_inode(r, f->inode);
+		if (ret)
+			return ret;
+		h = restore_inode(r, f);
+	}
+	return restore_reopen(r, f, h->fd);
+}
+
+const struct file_kind memfd_kind = {
+	.name = "memfd",
+	.type = FILE_ENTRY__KIND__MEMFD,
+	.recognise = memfd_recognise,
+	.dump = memfd_dump,
+	.check = memfd_check,
+	.open = memfd_open,
+	.seekable = true,
+};

@@ -1,0 +1,171 @@
+/* Looking at one fd of a stopped task from outside: its link text, its
+ * fdinfo, a pidfd_getfd() copy of its open file description and fstat()
+ * of that, and the fdinfo parsing the kinds share. Deciding the kind and
+ * dumping it are elsewhere (table.c, dump.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "files/internal.h"
+#include "files/probe.h"
+
+int probe_read_text(const char *path, char **out)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 4096;
+
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 2) {
+			char *bigger = realloc(buf, cap * 2);
+
+			if (!bigger)
+				return -ENOMEM;
+			buf = bigger;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*out = steal_ptr(buf);
+	return 0;
+}
+
+const char *fdinfo_field(const char *text, const char *name)
+{
+	size_t len = strlen(name);
+	const char *line = text;
+
+	while (line && *line) {
+		if (!strncmp(line, name, len) && line[len] == ':') {
+			line += len + 1;
+			while (*line == ' ' || *line == '\t')
+				line++;
+			return line;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return NULL;
+}
+
+int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *out)
+{
+	const char *value = fdinfo_field(p->fdinfo, name);
+	unsigned long long v;
+	char *end;
+
+	if (!value) {
+		pr_fd_err(p, "fdinfo has no '%s' field", name);
+		return -ENOENT;
+	}
+	errno = 0;
+	v = strtoull(value, &end, base);
+	if (errno || end == value || (*end != '\n' && *end != '\0')) {
+		pr_fd_err(p, "fdinfo field '%s' is not a number: %.32s", name, value);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+void probe_release(struct fd_probe *p)
+{
+	if (p->dup >= 0)
+		close(p->dup);
+	p->dup = -1;
+	free(p->link);
+	free(p->fdinfo);
+	p->link = p->fdinfo = NULL;
+}
+
+int probe_fd(int pidfd, pid_t pid, int fd, struct fd_probe *p)
+{
+	char path[64], link[PATH_MAX + 1];
+	uint64_t flags, pos;
+	ssize_t len;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->fd = fd;
+	p->dup = -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len < 0)
+		return pr_errno_ret("dump: pid %d fd %d: cannot read the link %s", pid, fd, path);
+	link[len] = '\0';
+	p->link = strdup(link);
+	if (!p->link)
+		goto err_nomem;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	ret = probe_read_text(path, &p->fdinfo);
+	if (ret) {
+		pr_fd_err(p, "cannot read %s: %s", path, strerror(-ret));
+		goto err;
+	}
+	/* The copy is ours: cloexec on it says nothing about the task's fd. */
+	p->dup = pidfd_getfd(pidfd, fd, 0);
+	if (p->dup < 0) {
+		ret = -errno;
+		pr_fd_err(p, "cannot take a copy with pidfd_getfd: %s", strerror(errno));
+		goto err;
+	}
+	if (fstat(p->dup, &p->st)) {
+		ret = -errno;
+		pr_fd_err(p, "cannot stat: %s", strerror(errno));
+		goto err;
+	}
+	ret = fdinfo_u64(p, "flags", 8, &flags);
+	if (!ret)
+		ret = fdinfo_u64(p, "pos", 10, &pos);
+	if (ret)
+		goto err;
+	p->cloexec = flags & O_CLOEXEC;
+	p->flags = flags & ~(uint64_t)O_CLOEXEC;
+	p->pos = pos;
+	return 0;
+
+err_nomem:
+	ret = -ENOMEM;
+	pr_err("dump: pid %d fd %d: out of memory", pid, fd);
+err:
+	probe_release(p);
+	return ret;
+}
+
+int probe_reopen(const struct fd_probe *p, int *out)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p->dup);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return pr_errno_ret("dump: pid %d fd %d (%s): cannot open it again to read it",
+				    p->pid, p->fd, p->link);
+	*out = fd;
+	return 0;
+}

@@ -1,0 +1,13 @@
+/* Taking and releasing a probe of one fd of a stopped task (probe.c), for
+ * dump.c. The probe itself and the fdinfo helpers are in internal.h. */
+#ifndef CRYO_FILES_PROBE_H
+#define CRYO_FILES_PROBE_H
+
+#include "files/internal.h"
+
+/* Fills @p for fd @fd of @pid (@pidfd refers to it). On failure @p holds
+ * nothing to release. */
+int probe_fd(int pidfd, pid_t pid, int fd, struct fd_probe *p);
+void probe_release(struct fd_probe *p);
+
+#endif

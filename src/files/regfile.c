@@ -1,0 +1,249 @@
+/* The "reg" kind: files opened by path (regular files, directories, and
+ * anything opened with O_PATH), reopened by path with their flags and
+ * position; and regular files deleted while open, whose bytes are saved
+ * and which restore recreates, fills and unlinks again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "files/internal.h"
+
+#define DELETED_SUFFIX " (deleted)"
+
+static bool regfile_recognise(const struct fd_probe *p)
+{
+	return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode) ||
+	       ((p->flags & O_PATH) && p->link[0] == '/');
+}
+
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* The path the file is open at; for a deleted file, the path it had. */
+static int find_path(const struct fd_probe *p, char **path, bool *deleted)
+{
+	size_t len = strlen(p->link), suffix = strlen(DELETED_SUFFIX);
+	struct stat st;
+
+	*deleted = false;
+	if (p->link[0] != '/') {
+		pr_fd_err(p, "is not reachable by a path");
+		return -EOPNOTSUPP;
+	}
+	/* A name may end in " (deleted)" and still exist: ask the file system. */
+	if (!lstat(p->link, &st) && same_inode(&st, &p->st)) {
+		*path = strdup(p->link);
+		return *path ? 0 : -ENOMEM;
+	}
+	if (len <= suffix || strcmp(p->link + len - suffix, DELETED_SUFFIX)) {
+		pr_fd_err(p, "its path now names another file (renamed over, or hidden by a mount)");
+		return -ESTALE;
+	}
+	if (!S_ISREG(p->st.st_mode)) {
+		pr_fd_err(p, "deleted directories and special files are not supported");
+		return -EOPNOTSUPP;
+	}
+	if (p->st.st_nlink) {
+		pr_fd_err(p, "this path was unlinked but the file has %lu other links: not supported",
+			  (unsigned long)p->st.st_nlink);
+		return -EOPNOTSUPP;
+	}
+	*deleted = true;
+	*path = strndup(p->link, len - suffix);
+	return *path ? 0 : -ENOMEM;
+}
+
+static int regfile_dump(const struct file_dump *d)
+{
+	const struct fd_probe *p = d->p;
+	_cleanup_close_ int fd = -1;
+	bool deleted;
+	RegFile *reg;
+	int ret;
+
+	reg = malloc(sizeof(*reg));
+	if (!reg)
+		return -ENOMEM;
+	reg_file__init(reg);
+	d->fe->reg = reg;
+	ret = find_path(p, &reg->path, &deleted);
+	if (ret)
+		return ret;
+	reg->mode = p->st.st_mode;
+	reg->size = p->st.st_size;
+	if (!deleted)
+		return 0;
+	reg->has_deleted = reg->deleted = true;
+	reg->has_uid = reg->has_gid = true;
+	reg->uid = p->st.st_uid;
+	reg->gid = p->st.st_gid;
+	/* The bytes are saved once, with the first open of the inode. */
+	if (d->nr_same_inode) {
+		const FileEntry *first = d->same_inode[0];
+
+		if (first->kind != FILE_ENTRY__KIND__REG || !first->reg->deleted) {
+			pr_fd_err(p, "was deleted while the dump ran (file %u was not)", first->id);
+			return -ESTALE;
+		}
+		d->fe->has_inode_of = true;
+		d->fe->inode_of = first->id;
+		return 0;
+	}
+	ret = probe_reopen(p, &fd);
+	if (!ret)
+		ret = contents_dump_file(d, fd, reg->size);
+	return ret;
+}
+
+static int regfile_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
+{
+	const RegFile *reg = f->e->reg;
+
+	if (reg->path[0] != '/') {
+		load_err(img, f, "path '%s' is not absolute", reg->path);
+		return -EBADMSG;
+	}
+	if (reg->size > INT64_MAX) {
+		load_err(img, f, "size %llu is out of range", (unsigned long long)reg->size);
+		return -EBADMSG;
+	}
+	if (!reg->deleted) {
+		if (f->e->has_inode_of) {
+			load_err(img, f, "a file opened by path shares no inode");
+			return -EBADMSG;
+		}
+		return 0;
+	}
+	if (!S_ISREG(reg->mode) || !reg->has_uid || !reg->has_gid) {
+		load_err(img, f, "a deleted file must be a regular file with an owner");
+		return -EBADMSG;
+	}
+	if (f->inode != f && !f->inode->e->reg->deleted) {
+		load_err(img, f, "is deleted, but file %u of its inode is not", f->inode->e->id);
+		return -EBADMSG;
+	}
+	if (f->inode == f && f->needed)
+		return contents_load(dir, img, f, reg->size, false);
+	return 0;
+}
+
+/* Creates @path, or a free name beside it when it is taken again. */
+static int create_beside(const struct restore_ctx *r, const struct file_obj *f, const char *path,
+			 mode_t mode, char **created)
+{
+	for (int attempt = 0; attempt < 100; attempt++) {
+		uint32_t rnd = 0;
+		char *name;
+		int fd;
+
+		if (attempt == 0)
+			name = strdup(path);
+		else if (getrandom(&rnd, sizeof(rnd), 0) < 0 ||
+			 asprintf(&name, "%s.cryo-%08x", path, rnd) < 0)
+			name = NULL;
+		if (!name)
+			return -ENOMEM;
+		fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+		if (fd >= 0) {
+			*created = name;
+			return fd;
+		}
+		free(name);
+		if (errno != EEXIST) {
+			restore_err(r, f, "cannot recreate the deleted file %s: %s", path,
+				    strerror(errno));
+			return -errno;
+		}
+	}
+	restore_err(r, f, "cannot find a free name beside %s to recreate it", path);
+	return -EEXIST;
+}
+
+/* Recreates the inode of a deleted file: created, filled, unlinked. */
+static int recreate_deleted(struct restore_ctx *r, const struct file_obj *f)
+{
+	const struct file_obj *first = f->inode;
+	const RegFile *reg = first->e->reg;
+	_cleanup_free_ char *created = NULL;
+	int fd, ret;
+
+	fd = create_beside(r, first, reg->path, reg->mode, &created);
+	if (fd < 0)
+		return fd;
+	ret = contents_restore_file(r, first, fd, reg->size);
+	if (!ret && (fchown(fd, reg->uid, reg->gid) || fchmod(fd, reg->mode & 07777))) {
+		ret = -errno;
+		restore_err(r, first, "cannot give the recreated %s its owner and mode: %s",
+			    created, strerror(errno));
+	}
+	if (unlink(created) && !ret) {
+		ret = -errno;
+		restore_err(r, first, "cannot unlink the recreated %s: %s", created,
+			    strerror(errno));
+	}
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return restore_add_inode(r, first, fd, -1);
+}
+
+static int regfile_open(struct restore_ctx *r, const struct file_obj *f)
+{
+	const RegFile *reg = f->e->reg;
+	unsigned int flags = f->e->flags & ~(O_TMPFILE & ~O_DIRECTORY);
+	const struct inode_handle *h;
+	struct stat st;
+	int fd, ret;
+
+	if (reg->deleted) {
+		h = restore_inode(r, f);
+		if (!h) {
+			ret = recreate_deleted(r, f);
+			if (ret)
+				return ret;
+			h = restore_inode(r, f);
+		}
+		return restore_reopen(r, f, h->fd);
+	}
+	if (!S_ISDIR(reg->mode))
+		flags &= ~O_DIRECTORY;
+	fd = open(reg->path, flags | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		restore_err(r, f, "cannot open %s: %s", reg->path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		restore_err(r, f, "cannot stat %s: %s", reg->path, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	if ((st.st_mode & S_IFMT) != (reg->mode & S_IFMT)) {
+		restore_err(r, f, "%s is not of the type it had (mode %o, now %o)", reg->path,
+			    reg->mode, st.st_mode);
+		close(fd);
+		return -ESTALE;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != reg->size)
+		pr_warn("restore: pid %d: %s was %llu bytes when dumped, now %llu", r->img->pid,
+			reg->path, (unsigned long long)reg->size, (unsigned long long)st.st_size);
+	return fd;
+}
+
+const struct file_kind regfile_kind = {
+	.name = "reg",
+	.type = FILE_ENTRY__KIND__REG,
+	.recognise = regfile_recognise,
+	.dump = regfile_dump,
+	.check = regfile_check,
+	.open = regfile_open,
+	.seekable = true,
+};

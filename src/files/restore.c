@@ -1,0 +1,287 @@
+/* files_restore(): inside the restored task, installs every saved fd at its
+ * number. Objects are opened by their kinds in dependency order (an epoll
+ * after its targets), at any number, then moved above the restored range
+ * and duplicated onto each fd that refers to them, so no temporary ever
+ * sits on a number still to be restored. Checking is in load.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "files/internal.h"
+
+void restore_err(const struct restore_ctx *r, const struct file_obj *f, const char *fmt, ...)
+{
+	int saved_errno = errno;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (f->nr_fds)
+		pr_err("restore: pid %d fd %d (%s file %u): %s", r->img->pid, f->fds[0],
+		       f->kind->name, f->e->id, msg);
+	else
+		pr_err("restore: pid %d: %s file %u: %s", r->img->pid, f->kind->name, f->e->id,
+		       msg);
+	errno = saved_errno;
+}
+
+int restore_move_high(const struct restore_ctx *r, int fd)
+{
+	int moved;
+
+	if (fd >= r->high)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, r->high);
+	if (moved < 0)
+		moved = -errno;
+	close(fd);
+	return moved;
+}
+
+const struct inode_handle *restore_inode(const struct restore_ctx *r, const struct file_obj *f)
+{
+	for (size_t i = 0; i < r->nr_inodes; i++)
+		if (r->inodes[i].inode == f->inode)
+			return &r->inodes[i];
+	return NULL;
+}
+
+int restore_add_inode(struct restore_ctx *r, const struct file_obj *f, int fd, int fd2)
+{
+	bool has_fd2 = fd2 >= 0;
+	struct inode_handle *h;
+	int err;
+
+	fd = restore_move_high(r, fd);
+	if (has_fd2)
+		fd2 = restore_move_high(r, fd2);
+	h = reallocarray(r->inodes, r->nr_inodes + 1, sizeof(*h));
+	if (h)
+		r->inodes = h;
+	err = fd < 0 ? fd : has_fd2 && fd2 < 0 ? fd2 : !h ? -ENOMEM : 0;
+	if (err) {
+		restore_err(r, f, "cannot keep its inode open: %s", strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		if (has_fd2 && fd2 >= 0)
+			close(fd2);
+		return err;
+	}
+	h = &r->inodes[r->nr_inodes++];
+	h->inode = f->inode;
+	h->fd = fd;
+	h->fd2 = has_fd2 ? fd2 : -1;
+	return 0;
+}
+
+int restore_reopen(const struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	/* The /proc link is a symlink to follow, whatever O_NOFOLLOW said. */
+	unsigned int flags = f->e->flags & ~(O_TMPFILE & ~O_DIRECTORY) & ~O_NOFOLLOW;
+	char path[64];
+	int new_fd;
+
+	/* O_DIRECTORY is left in f_flags only by O_TMPFILE. */
+	if (f->kind->type != FILE_ENTRY__KIND__REG || !S_ISDIR(f->e->reg->mode))
+		flags &= ~O_DIRECTORY;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	new_fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
+	if (new_fd < 0) {
+		restore_err(r, f, "cannot open it from its inode (%s): %s", path, strerror(errno));
+		return -errno;
+	}
+	return new_fd;
+}
+
+/* Gives the new open file description @fd the saved status flags and
+ * position, and checks them. */
+static int set_state(const struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	unsigned int want = f->e->flags;
+	int got;
+
+	got = fcntl(fd, F_GETFL);
+	if (got >= 0 && !(want & O_PATH) &&
+	    ((unsigned int)got & FILE_FLAGS_SETFL) != (want & FILE_FLAGS_SETFL)) {
+		if (fcntl(fd, F_SETFL, ((unsigned int)got & ~FILE_FLAGS_SETFL) |
+					       (want & FILE_FLAGS_SETFL))) {
+			restore_err(r, f, "cannot set flags %#o: %s", want & FILE_FLAGS_SETFL,
+				    strerror(errno));
+			return -errno;
+		}
+		got = fcntl(fd, F_GETFL);
+	}
+	if (got < 0) {
+		restore_err(r, f, "cannot read its flags back: %s", strerror(errno));
+		return -errno;
+	}
+	if (((unsigned int)got & FILE_FLAGS_CHECKED) != (want & FILE_FLAGS_CHECKED)) {
+		restore_err(r, f, "has flags %#o, not the saved %#o",
+			    (unsigned int)got & FILE_FLAGS_CHECKED, want & FILE_FLAGS_CHECKED);
+		return -EIO;
+	}
+	if (f->kind->seekable && !(want & O_PATH)) {
+		off_t pos = lseek(fd, f->e->pos, SEEK_SET);
+
+		if (pos != (off_t)f->e->pos) {
+			restore_err(r, f, "cannot set the position to %llu: %s",
+				    (unsigned long long)f->e->pos,
+				    pos < 0 ? strerror(errno) : "the file refused it");
+			return pos < 0 ? -errno : -EIO;
+		}
+	}
+	return 0;
+}
+
+/* Opens @f and puts it at each of its fds. */
+static int install(struct restore_ctx *r, const struct file_obj *f)
+{
+	int fd, ret = 0;
+
+	fd = f->kind->open(r, f);
+	if (fd < 0)
+		return fd;
+	fd = restore_move_high(r, fd);
+	if (fd < 0) {
+		restore_err(r, f, "cannot move it above fd %d: %s", r->high - 1, strerror(-fd));
+		return fd;
+	}
+	if (!f->kind->shares_foreign_file)
+		ret = set_state(r, f, fd);
+	for (size_t i = 0; i < f->nr_fds && !ret; i++) {
+		int target = f->fds[i];
+		const struct fd_slot *s = files_slot(r->img, target);
+
+		if (dup3(fd, target, s->cloexec ? O_CLOEXEC : 0) != target) {
+			ret = -errno;
+			pr_err("restore: pid %d fd %d (%s file %u): cannot install it: %s",
+			       r->img->pid, target, f->kind->name, f->e->id, strerror(errno));
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+/* Installs every object an fd refers to, each after those it depends on. */
+static int install_all(struct restore_ctx *r)
+{
+	const struct files_image *img = r->img;
+	_cleanup_free_ bool *done = calloc(img->nr_files + 1, sizeof(*done));
+	size_t left = 0;
+
+	if (!done) {
+		pr_err("restore: pid %d: out of memory", img->pid);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < img->nr_files; i++)
+		if (img->files[i].nr_fds)
+			left++;
+		else
+			done[i] = true;
+	while (left) {
+		size_t installed = 0;
+
+		for (size_t i = 0; i < img->nr_files; i++) {
+			const struct file_obj *f = &img->files[i];
+			bool ready = !done[i];
+			int ret;
+
+			for (size_t j = 0; j < f->nr_deps && ready; j++)
+				ready = done[f->deps[j] - img->files];
+			if (!ready)
+				continue;
+			ret = install(r, f);
+			if (ret)
+				return ret;
+			done[i] = true;
+			installed++;
+		}
+		if (!installed) {
+			pr_err("restore: pid %d: %zu files wait for each other (an epoll cycle)",
+			       img->pid, left);
+			return -ELOOP;
+		}
+		left -= installed;
+	}
+	return 0;
+}
+
+int files_check_restorable(const struct files_image *img, bool shell_job)
+{
+	struct rlimit lim;
+
+	for (size_t i = 0; i < img->nr_files && !shell_job; i++) {
+		const struct file_obj *f = &img->files[i];
+
+		if (f->nr_fds && f->kind->type == FILE_ENTRY__KIND__TTY) {
+			pr_err("restore: pid %d fd %d was the shell's terminal (%s): restore it with "
+			       "-j/--shell-job", img->pid, f->fds[0], f->e->tty->path);
+			return -EINVAL;
+		}
+	}
+	/* Temporaries need numbers above the restored ones. */
+	if (!getrlimit(RLIMIT_NOFILE, &lim) && lim.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)files_max_fd(img) + 1 >= lim.rlim_cur) {
+		pr_err("restore: pid %d fd %d leaves no room below cryo's open files limit (%llu)",
+		       img->pid, files_max_fd(img), (unsigned long long)lim.rlim_cur);
+		return -EMFILE;
+	}
+	return 0;
+}
+
+/* Keeps a copy of the first of fds 0-2 that is a terminal, above the
+ * restored range, for the objects that were the shell's terminal. */
+static int find_terminal(struct restore_ctx *r)
+{
+	for (size_t i = 0; i < r->img->nr_files; i++) {
+		if (!r->img->files[i].nr_fds || r->img->files[i].kind->type != FILE_ENTRY__KIND__TTY)
+			continue;
+		for (int fd = 0; fd < 3; fd++) {
+			if (!isatty(fd))
+				continue;
+			r->tty = fcntl(fd, F_DUPFD_CLOEXEC, r->high);
+			if (r->tty < 0)
+				return pr_errno_ret("restore: pid %d: cannot keep a copy of fd %d, "
+						    "cryo's terminal", r->img->pid, fd);
+			return 0;
+		}
+		restore_err(r, &r->img->files[i], "was the shell's terminal, but none of cryo's "
+			    "stdin, stdout and stderr is a terminal");
+		return -ENOTTY;
+	}
+	return 0;
+}
+
+int files_restore(const struct files_image *img, bool shell_job)
+{
+	struct restore_ctx r = { .img = img, .high = files_max_fd(img) + 1, .tty = -1 };
+	int ret;
+
+	ret = files_check_restorable(img, shell_job);
+	if (!ret)
+		ret = find_terminal(&r);
+	if (!ret && r.high > 0 && close_range(0, r.high - 1, 0))
+		ret = pr_errno_ret("restore: pid %d: cannot close fds 0 to %d", img->pid,
+				   r.high - 1);
+	if (!ret)
+		ret = install_all(&r);
+	for (size_t i = 0; i < r.nr_inodes; i++) {
+		close(r.inodes[i].fd);
+		if (r.inodes[i].fd2 >= 0)
+			close(r.inodes[i].fd2);
+	}
+	free(r.inodes);
+	if (r.tty >= 0)
+		close(r.tty);
+	if (!ret)
+		pr_info("restore: pid %d: %zu fds restored", img->pid, img->nr_fds);
+	return ret;
+}

@@ -1,0 +1,73 @@
+/* The table of fd kinds: which kinds cryo dumps and restores, in the order
+ * they are asked to recognise an fd, and the refusal of an fd that none of
+ * them takes. What each kind does is in its own file. */
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "common/cleanup.h"
+#include "files/internal.h"
+
+/* More specific kinds come first: a terminal is a character device, a
+ * memfd a regular file. */
+static const struct file_kind *const kinds[] = {
+	&tty_kind,
+	&chrdev_kind,
+	&memfd_kind,
+	&regfile_kind,
+	&pipe_kind,
+	&eventfd_kind,
+	&epoll_kind,
+	&signalfd_kind,
+	&timerfd_kind,
+	&inotify_kind,
+};
+
+const struct file_kind *file_kind_of(FileEntry__Kind type)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (kinds[i]->type == type)
+			return kinds[i];
+	return NULL;
+}
+
+/* What to call a file no kind takes, from its link text and type. */
+static void describe_unsupported(const struct fd_probe *p, char *buf, size_t size)
+{
+	const char *anon = "anon_inode:";
+	mode_t type = p->st.st_mode & S_IFMT;
+
+	if (!strncmp(p->link, "socket:", 7)) {
+		snprintf(buf, size, "sockets are");
+	} else if (!strncmp(p->link, anon, strlen(anon))) {
+		const char *name = p->link + strlen(anon);
+		size_t len = strlen(name);
+
+		/* "anon_inode:[pidfd]" and "anon_inode:inotify" both occur. */
+		if (name[0] == '[' && len > 2 && name[len - 1] == ']')
+			snprintf(buf, size, "%.*s files are", (int)(len - 2), name + 1);
+		else
+			snprintf(buf, size, "%s files are", name);
+	} else if (type == S_IFCHR) {
+		snprintf(buf, size, "character device %u:%u is", major(p->st.st_rdev),
+			 minor(p->st.st_rdev));
+	} else if (type == S_IFBLK) {
+		snprintf(buf, size, "block devices are");
+	} else if (type == S_IFSOCK) {
+		snprintf(buf, size, "sockets are");
+	} else {
+		snprintf(buf, size, "files of mode %o are", (unsigned)p->st.st_mode);
+	}
+}
+
+const struct file_kind *file_kind_recognise(const struct fd_probe *p)
+{
+	char what[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (kinds[i]->recognise(p))
+			return kinds[i];
+	describe_unsupported(p, what, sizeof(what));
+	pr_fd_err(p, "%s not supported", what);
+	return NULL;
+}

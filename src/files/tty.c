@@ -1,0 +1,69 @@
+/* The "tty" kind: a terminal. Only the task's controlling terminal, with
+ * --shell-job, is dumped; restore makes it a copy of the restoring cryo's
+ * own terminal. Any other terminal (a pty pair of the task's own) fails the
+ * dump: pty restore is not done yet. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "files/internal.h"
+
+static bool tty_recognise(const struct fd_probe *p)
+{
+	/* isatty() is a TCGETS ioctl: it reads, changes nothing. */
+	return S_ISCHR(p->st.st_mode) && !(p->flags & O_PATH) && isatty(p->dup);
+}
+
+static int tty_dump(const struct file_dump *d)
+{
+	const struct fd_probe *p = d->p;
+	TtyFile *t;
+
+	if (!p->shell_job) {
+		pr_fd_err(p, "terminals are not supported; dump with -j/--shell-job to restore the "
+			  "task's controlling terminal as cryo's own");
+		return -EOPNOTSUPP;
+	}
+	if (p->st.st_rdev != p->ctty) {
+		pr_fd_err(p, "terminal %u:%u is not the task's controlling terminal, the only one "
+			  "--shell-job restores", major(p->st.st_rdev), minor(p->st.st_rdev));
+		return -EOPNOTSUPP;
+	}
+	t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	tty_file__init(t);
+	d->fe->tty = t;
+	t->major = major(p->st.st_rdev);
+	t->minor = minor(p->st.st_rdev);
+	t->path = strdup(p->link);
+	return t->path ? 0 : -ENOMEM;
+}
+
+static int tty_open(struct restore_ctx *r, const struct file_obj *f)
+{
+	int fd;
+
+	if (r->tty < 0) {
+		restore_err(r, f, "cryo has no terminal to give it");
+		return -ENOTTY;
+	}
+	fd = fcntl(r->tty, F_DUPFD_CLOEXEC, r->high);
+	if (fd < 0) {
+		restore_err(r, f, "cannot copy cryo's terminal: %s", strerror(errno));
+		return -errno;
+	}
+	return fd;
+}
+
+const struct file_kind tty_kind = {
+	.name = "tty",
+	.type = FILE_ENTRY__KIND__TTY,
+	.recognise = tty_recognise,
+	.dump = tty_dump,
+	.open = tty_open,
+	.shares_foreign_file = true,
+};
