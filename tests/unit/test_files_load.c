@@ -1,0 +1,387 @@
+/* files_load() refuses bad images with a clear error (bad fd numbers,
+ * unknown file ids, kinds without their part, bad flags and inodes, epoll
+ * targets missing, contents missing or short, damaged bytes), accepts good
+ * ones, and files_restore() names the fd and cause when it cannot open a
+ * file. Images are written by hand here, not by a dump. */
+#include <sys/epoll.h>
+
+#include "test_files_util.h"
+#include "images/proto/fds.pb-c.h"
+#include "images/proto/filedata.pb-c.h"
+#include "images/proto/files.pb-c.h"
+
+#define PID 4242
+
+static CharDev dev_null = CHAR_DEV__INIT;
+
+/* A /dev/null object with @id, read-write. */
+static FileEntry null_entry(uint32_t id)
+{
+	FileEntry e = FILE_ENTRY__INIT;
+
+	dev_null.path = "/dev/null";
+	dev_null.major = 1;
+	dev_null.minor = 3;
+
+	e.id = id;
+	e.kind = FILE_ENTRY__KIND__CHRDEV;
+	e.flags = O_RDWR;
+	e.chrdev = &dev_null;
+	return e;
+}
+
+static FdEntry fd_entry(int fd, uint32_t file_id)
+{
+	FdEntry e = FD_ENTRY__INIT;
+
+	e.fd = fd;
+	e.file_id = file_id;
+	return e;
+}
+
+static int write_records(struct image_dir *dir, enum image_kind kind, int id,
+			 ProtobufCMessage *const *msgs, size_t n)
+{
+	struct image_writer *w;
+	int ret = image_open_write(dir, kind, id, &w);
+
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = image_write_record(w, msgs[i]);
+	if (ret) {
+		image_abort(w);
+		return ret;
+	}
+	return image_finish(w);
+}
+
+/* Writes files.img with @files and fds-PID.img with @fds. */
+static int write_images(struct image_dir *dir, FileEntry *files, size_t nr_files, FdEntry *fds,
+			size_t nr_fds)
+{
+	ProtobufCMessage *msgs[16];
+
+	for (size_t i = 0; i < nr_files; i++)
+		msgs[i] = &files[i].base;
+	if (write_records(dir, IMG_FILES, 0, msgs, nr_files))
+		return -1;
+	for (size_t i = 0; i < nr_fds; i++)
+		msgs[i] = &fds[i].base;
+	return write_records(dir, IMG_FDS, PID, msgs, nr_fds);
+}
+
+/* Loads the images of @dir_path; 0 or the error, with its message in @err. */
+static int load(const char *dir_path, char *err, size_t size, struct files_image **out)
+{
+	struct image_dir *dir;
+	int ret;
+
+	if (image_dir_open(dir_path, &dir))
+		return -EIO;
+	log_capture_errors(err, size);
+	ret = files_load(dir, PID, out);
+	log_capture_errors(NULL, 0);
+	image_dir_close(dir);
+	return ret;
+}
+
+/* Writes @files and @fds, and expects files_load() to refuse them with an
+ * error containing @want. */
+static void expect_refused(FileEntry *files, size_t nr_files, FdEntry *fds, size_t nr_fds,
+			   const char *want)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	struct files_image *img = NULL;
+	char err[1024] = "";
+
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, files, nr_files, fds, nr_fds), "cannot write the images");
+	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded; want '%s'", want);
+	CHECK(strstr(err, want), "error '%s' lacks '%s'", err, want);
+}
+
+TEST(good_images_load_and_restore)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	FileEntry files[] = { null_entry(1) };
+	FdEntry fds[] = { fd_entry(0, 1), fd_entry(3, 1) };
+	struct files_image *img = NULL;
+	char err[1024] = "";
+	pid_t child;
+	int st;
+
+	fds[1].cloexec = true;
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, files, 1, fds, 2), "cannot write the images");
+	CHECK(!load(dir_path, err, sizeof(err), &img), "load failed: %s", err);
+	CHECK_GOTO(files_max_fd(img) == 3, out, "max fd %d", files_max_fd(img));
+	shared_msg[0] = '\0';
+	child = fork();
+	if (child == 0) {
+		log_capture_errors(shared_msg, MSG_SIZE);
+		if (files_restore(img, false))
+			_exit(2);
+		_exit(expect_link(0, "/dev/null") || expect_cloexec(0, false) ||
+		      expect_cloexec(3, true) || expect_flags(3, O_RDWR) ||
+		      fcntl(1, F_GETFD) >= 0 || fcntl(2, F_GETFD) >= 0 ? 1 : 0);
+	}
+	st = wait_child(child, false);
+	CHECK_GOTO(st == 0, out, "the restored child failed (%d): %s", st, shared_msg);
+out:
+	files_image_free(img);
+}
+
+TEST(fd_of_unknown_file_is_refused)
+{
+	FileEntry files[] = { null_entry(1) };
+	FdEntry fds[] = { fd_entry(0, 1), fd_entry(3, 9) };
+
+	expect_refused(files, 1, fds, 2, "fds-4242.img: offset");
+	expect_refused(files, 1, fds, 2, "fd 3 refers to file 9, which files.img does not hold");
+}
+
+TEST(bad_fd_numbers_are_refused)
+{
+	FileEntry files[] = { null_entry(1) };
+	FdEntry twice[] = { fd_entry(4, 1), fd_entry(4, 1) };
+	FdEntry huge[] = { fd_entry(1 << 20, 1) };
+	FdEntry negative[] = { fd_entry(-1, 1) };
+
+	expect_refused(files, 1, twice, 2, "fd 4: fds must be unique and ascending");
+	expect_refused(files, 1, huge, 1, "fd 1048576 is out of range");
+	expect_refused(files, 1, negative, 1, "fd -1 is out of range");
+}
+
+TEST(record_without_its_kinds_part_is_refused)
+{
+	FileEntry files[] = { null_entry(1) };
+	FdEntry fds[] = { fd_entry(0, 1) };
+	EventfdFile ev = EVENTFD_FILE__INIT;
+
+	files[0].kind = FILE_ENTRY__KIND__PIPE;
+	expect_refused(files, 1, fds, 1, "file 1 (kind 2, flags 02): must hold one kind part");
+	files[0].kind = FILE_ENTRY__KIND__CHRDEV;
+	files[0].eventfd = &ev;
+	expect_refused(files, 1, fds, 1, "must hold one kind part, its kind's");
+	files[0].eventfd = NULL;
+	files[0].kind = 77;
+	expect_refused(files, 1, fds, 1, "unknown kind");
+}
+
+TEST(bad_flags_ids_and_inodes_are_refused)
+{
+	FileEntry files[] = { null_entry(1), null_entry(2) };
+	FdEntry fds[] = { fd_entry(0, 1) };
+
+	files[0].flags = O_RDWR | O_ASYNC;
+	expect_refused(files, 1, fds, 1, "unknown flags");
+	files[0].flags = O_ACCMODE;
+	expect_refused(files, 1, fds, 1, "access mode 3");
+	files[0].flags = O_RDWR;
+	files[1].id = 1;
+	expect_refused(files, 2, fds, 1, "ids must be above 0 and ascending");
+	files[1].id = 2;
+	files[0].has_inode_of = true;
+	files[0].inode_of = 2;
+	expect_refused(files, 2, fds, 1, "its inode must be that of an earlier object");
+}
+
+TEST(device_cryo_does_not_restore_is_refused)
+{
+	CharDev mem = CHAR_DEV__INIT;
+	FileEntry files[] = { null_entry(1) };
+	FdEntry fds[] = { fd_entry(0, 1) };
+
+	mem.path = "/dev/mem";
+	mem.major = 1;
+	mem.minor = 1;
+	files[0].chrdev = &mem;
+	expect_refused(files, 1, fds, 1, "/dev/mem (1:1) is not a device cryo restores");
+}
+
+TEST(epoll_target_outside_fd_table_is_refused)
+{
+	EpollTarget target = EPOLL_TARGET__INIT;
+	EpollTarget *targets[] = { &target };
+	EpollFile ep = EPOLL_FILE__INIT;
+	FileEntry files[] = { null_entry(1), null_entry(2) };
+	FdEntry fds[] = { fd_entry(0, 1), fd_entry(5, 2) };
+
+	target.fd = 7;
+	target.file_id = 1;
+	target.events = EPOLLIN;
+	ep.n_targets = 1;
+	ep.targets = targets;
+	files[1].kind = FILE_ENTRY__KIND__EPOLL;
+	files[1].chrdev = NULL;
+	files[1].epoll = &ep;
+	expect_refused(files, 2, fds, 2, "file 2 (epoll): target fd 7 is not file 1");
+	/* At fd 7, but another file. */
+	target.fd = 0;
+	target.file_id = 2;
+	expect_refused(files, 2, fds, 2, "target fd 0 is not file 2");
+}
+
+/* A pipe's read end at fd 0 that says it holds @data_size bytes. */
+static void pipe_with_data(FileEntry *e, PipeFile *pf, uint32_t data_size)
+{
+	*e = null_entry(1);
+	e->kind = FILE_ENTRY__KIND__PIPE;
+	e->flags = O_RDONLY;
+	e->chrdev = NULL;
+	pipe_file__init(pf);
+	pf->ino = 1;
+	pf->capacity = 65536;
+	pf->has_data_size = true;
+	pf->data_size = data_size;
+	e->pipe = pf;
+}
+
+TEST(missing_or_short_contents_are_refused)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	FileChunk chunk = FILE_CHUNK__INIT;
+	ProtobufCMessage *chunks[] = { &chunk.base };
+	FdEntry fds[] = { fd_entry(0, 1) };
+	struct files_image *img = NULL;
+	char err[1024] = "";
+	FileEntry e;
+	PipeFile pf;
+
+	pipe_with_data(&e, &pf, 10);
+	expect_refused(&e, 1, fds, 1, "file 1 (pipe): its contents cannot be read");
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, &e, 1, fds, 1), "cannot write the images");
+	chunk.data.data = (uint8_t *)"hello";
+	chunk.data.len = 5;
+	CHECK(!write_records(dir, IMG_FILE_DATA, 1, chunks, 1), "cannot write file-data-1.img");
+	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded short contents");
+	CHECK(strstr(err, "file-data-1.img: offset 0: holds 5 bytes, the record of file 1 says 10"),
+	      "error: %s", err);
+	/* The right length loads; a run out of order does not. */
+	pipe_with_data(&e, &pf, 5);
+	CHECK(!write_images(dir, &e, 1, fds, 1), "cannot write the images");
+	CHECK(!load(dir_path, err, sizeof(err), &img), "load failed: %s", err);
+	files_image_free(img);
+	chunk.offset = 2;
+	CHECK(!write_records(dir, IMG_FILE_DATA, 1, chunks, 1), "cannot write file-data-1.img");
+	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded a gap in pipe data");
+	CHECK(strstr(err, "runs must follow each other from offset 0"), "error: %s", err);
+}
+
+TEST(contents_past_the_size_are_refused)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	MemfdFile m = MEMFD_FILE__INIT;
+	FileChunk chunk = FILE_CHUNK__INIT;
+	ProtobufCMessage *chunks[] = { &chunk.base };
+	FdEntry fds[] = { fd_entry(0, 1) };
+	FileEntry files[] = { null_entry(1) };
+	struct files_image *img = NULL;
+	char err[1024] = "";
+
+	m.name = "m";
+	m.size = 8;
+	m.mode = 0600;
+	files[0].kind = FILE_ENTRY__KIND__MEMFD;
+	files[0].chrdev = NULL;
+	files[0].memfd = &m;
+	chunk.offset = 6;
+	chunk.data.data = (uint8_t *)"abc";
+	chunk.data.len = 3;
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, files, 1, fds, 1), "cannot write the images");
+	CHECK(!write_records(dir, IMG_FILE_DATA, 1, chunks, 1), "cannot write file-data-1.img");
+	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded contents past the size");
+	CHECK(strstr(err, "run 0 (offset 6, 3 bytes): the run ends past the file's size"),
+	      "error: %s", err);
+}
+
+TEST(damaged_files_image_is_refused)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ unsigned char *buf = NULL;
+	FileEntry files[] = { null_entry(1) };
+	FdEntry fds[] = { fd_entry(0, 1) };
+	struct files_image *img = NULL;
+	char err[1024] = "";
+	size_t len;
+
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, files, 1, fds, 1), "cannot write the images");
+	path = path_join(dir_path, "files.img");
+	buf = read_file(path, &len);
+	CHECK(buf && len > 30, "cannot read %s", path);
+	buf[30] ^= 0x10;
+	CHECK(!write_file(path, buf, len), "cannot write %s", path);
+	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded a damaged files.img");
+	CHECK(strstr(err, "files.img: offset 20: record 0: checksum"), "error: %s", err);
+}
+
+TEST(restore_names_fd_and_cause_when_a_file_is_gone)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	RegFile reg = REG_FILE__INIT;
+	FileEntry files[] = { null_entry(1) };
+	FdEntry fds[] = { fd_entry(6, 1) };
+	struct files_image *img = NULL;
+	char err[1024] = "";
+	pid_t child;
+	int st;
+
+	reg.path = "/nonexistent/cryo-file";
+	reg.mode = S_IFREG | 0600;
+	files[0].kind = FILE_ENTRY__KIND__REG;
+	files[0].chrdev = NULL;
+	files[0].reg = &reg;
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, files, 1, fds, 1), "cannot write the images");
+	CHECK(!load(dir_path, err, sizeof(err), &img), "load failed: %s", err);
+	shared_msg[0] = '\0';
+	child = fork();
+	if (child == 0) {
+		log_capture_errors(shared_msg, MSG_SIZE);
+		_exit(files_restore(img, false) ? 2 : 0);
+	}
+	st = wait_child(child, false);
+	files_image_free(img);
+	CHECK(st == 2, "restore status %d", st);
+	CHECK(strstr(shared_msg, "restore: pid 4242 fd 6 (reg file 1): cannot open "
+				 "/nonexistent/cryo-file: No such file or directory"),
+	      "error: %s", shared_msg);
+}
+
+TEST(shell_terminal_needs_shell_job_at_restore)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	TtyFile tty = TTY_FILE__INIT;
+	FileEntry files[] = { null_entry(1) };
+	FdEntry fds[] = { fd_entry(1, 1) };
+	struct files_image *img = NULL;
+	char err[1024] = "";
+	int ret;
+
+	tty.path = "/dev/pts/9";
+	tty.major = 136;
+	tty.minor = 9;
+	files[0].kind = FILE_ENTRY__KIND__TTY;
+	files[0].chrdev = NULL;
+	files[0].tty = &tty;
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, files, 1, fds, 1), "cannot write the images");
+	CHECK(!load(dir_path, err, sizeof(err), &img), "load failed: %s", err);
+	log_capture_errors(err, sizeof(err));
+	ret = files_check_restorable(img, false);
+	log_capture_errors(NULL, 0);
+	files_image_free(img);
+	CHECK(ret < 0, "a shell terminal passed without --shell-job");
+	CHECK(strstr(err, "restore: pid 4242 fd 1 was the shell's terminal (/dev/pts/9): restore "
+			  "it with -j/--shell-job"), "error: %s", err);
+}
