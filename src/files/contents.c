@@ -1,7 +1,8 @@
-/* Saved contents of file objects (file-data-ID.img): writing the bytes of a
- * memfd, a deleted file or a pipe as runs of at most FILE_CHUNK_MAX bytes,
- * checking them when read back, and writing them into the restored file.
- * Which objects have contents is up to their kinds. */
+/* Saved contents of file objects: the bytes of a memfd, a deleted file or
+ * a pipe, as runs of at most FILE_CHUNK_MAX bytes, kept in the object's
+ * record when they are small (FileEntry.contents) and in file-data-ID.img
+ * otherwise; checking them when read back, and writing them into the
+ * restored file. Which objects have contents is up to their kinds. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +12,70 @@
 #include "files/image_check.h"
 #include "files/internal.h"
 
-/* Appends one run to @w. */
-static int write_chunk(struct image_writer *w, uint64_t offset, uint8_t *buf, size_t len)
-{
-	FileChunk chunk = FILE_CHUNK__INIT;
+/* Where dumped runs go: the record of d->fe, or its data file. */
+struct run_sink {
+	const struct file_dump *d;
+	struct image_writer *w;		/* NULL: into the record */
+};
 
-	chunk.offset = offset;
-	chunk.data.data = buf;
-	chunk.data.len = len;
-	return image_write_record(w, &chunk.base);
+/* Starts saving the @total bytes of d->fe's contents. */
+static int sink_open(struct run_sink *s, const struct file_dump *d, uint64_t total)
+{
+	s->d = d;
+	s->w = NULL;
+	if (total <= FILE_INLINE_MAX)
+		return 0;
+	d->fe->has_contents_in_file = d->fe->contents_in_file = true;
+	return image_open_write(d->dir, IMG_FILE_DATA, d->fe->id, &s->w);
 }
 
-/* Saves [@start, @end) of @fd into @w, in runs. */
-static int dump_range(const struct file_dump *d, int fd, struct image_writer *w, uint8_t *buf,
-		      uint64_t start, uint64_t end)
+static int sink_put(struct run_sink *s, uint64_t offset, const uint8_t *buf, size_t len)
+{
+	FileEntry *fe = s->d->fe;
+	FileChunk **bigger, *c;
+
+	if (s->w) {
+		FileChunk chunk = FILE_CHUNK__INIT;
+
+		chunk.offset = offset;
+		chunk.data.data = (uint8_t *)buf;
+		chunk.data.len = len;
+		return image_write_record(s->w, &chunk.base);
+	}
+	bigger = reallocarray(fe->contents, fe->n_contents + 1, sizeof(*bigger));
+	if (!bigger)
+		return -ENOMEM;
+	fe->contents = bigger;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	file_chunk__init(c);
+	c->offset = offset;
+	c->data.data = malloc(len);
+	if (!c->data.data) {
+		free(c);
+		return -ENOMEM;
+	}
+	memcpy(c->data.data, buf, len);
+	c->data.len = len;
+	fe->contents[fe->n_contents++] = c;
+	return 0;
+}
+
+/* Ends saving: the data file is finished, or dropped after an error. */
+static int sink_close(struct run_sink *s, int ret)
+{
+	if (!s->w)
+		return ret;
+	if (ret) {
+		image_abort(s->w);
+		return ret;
+	}
+	return image_finish(s->w);
+}
+
+/* Saves [@start, @end) of @fd, in runs. */
+static int dump_range(struct run_sink *s, int fd, uint8_t *buf, uint64_t start, uint64_t end)
 {
 	while (start < end) {
 		size_t want = end - start < FILE_CHUNK_MAX ? end - start : FILE_CHUNK_MAX;
@@ -37,14 +88,14 @@ static int dump_range(const struct file_dump *d, int fd, struct image_writer *w,
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				pr_fd_err(d->p, "cannot read its contents at offset %llu: %s",
+				pr_fd_err(s->d->p, "cannot read its contents at offset %llu: %s",
 					  (unsigned long long)(start + got),
 					  n < 0 ? strerror(errno) : "the file shrank");
 				return n < 0 ? -errno : -EIO;
 			}
 			got += n;
 		}
-		ret = write_chunk(w, start, buf, want);
+		ret = sink_put(s, start, buf, want);
 		if (ret)
 			return ret;
 		start += want;
@@ -52,107 +103,130 @@ static int dump_range(const struct file_dump *d, int fd, struct image_writer *w,
 	return 0;
 }
 
-int contents_dump_file(const struct file_dump *d, int fd, uint64_t size)
+/* Walks the data between the holes of the first @size bytes of @fd: saves
+ * it into @s, or with @s NULL only adds up its length in *@total. @fd is
+ * our own open file description, so seeking it is harmless. */
+static int walk_data(const struct file_dump *d, int fd, uint64_t size, struct run_sink *s,
+		     uint8_t *buf, uint64_t *total)
 {
-	_cleanup_free_ uint8_t *buf = malloc(FILE_CHUNK_MAX);
-	struct image_writer *w;
 	uint64_t off = 0;
 	int ret;
 
-	if (!buf) {
-		pr_fd_err(d->p, "out of memory to read its contents");
-		return -ENOMEM;
-	}
-	ret = image_open_write(d->dir, IMG_FILE_DATA, d->fe->id, &w);
-	if (ret)
-		return ret;
-	/* Only the data between holes: a sparse memfd stays small. @fd is
-	 * our own open file description, so seeking it is harmless. */
+	*total = 0;
 	while (off < size) {
 		off_t data = lseek(fd, off, SEEK_DATA), hole;
 
 		if (data < 0 && errno == ENXIO)
 			break;
 		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
-		if (hole < 0) {
-			ret = -errno;
-			pr_fd_err(d->p, "cannot find the data in its contents: %s", strerror(errno));
-			break;
-		}
+		if (hole < 0)
+			return pr_errno_ret("dump: pid %d fd %d (%s): cannot find the data in its "
+					    "contents", d->p->pid, d->p->fd, d->p->link);
 		if ((uint64_t)hole > size)
 			hole = size;
-		ret = dump_range(d, fd, w, buf, data, hole);
-		if (ret)
-			break;
+		*total += hole - data;
+		if (s) {
+			ret = dump_range(s, fd, buf, data, hole);
+			if (ret)
+				return ret;
+		}
 		off = hole;
 	}
-	if (ret) {
-		image_abort(w);
+	return 0;
+}
+
+int contents_dump_file(const struct file_dump *d, int fd, uint64_t size)
+{
+	_cleanup_free_ uint8_t *buf = malloc(FILE_CHUNK_MAX);
+	struct run_sink s;
+	uint64_t total;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = walk_data(d, fd, size, NULL, NULL, &total);
+	if (ret)
 		return ret;
-	}
-	return image_finish(w);
+	ret = sink_open(&s, d, total);
+	if (ret)
+		return ret;
+	return sink_close(&s, walk_data(d, fd, size, &s, buf, &total));
 }
 
 int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len)
 {
-	struct image_writer *w;
+	struct run_sink s;
 	int ret;
 
-	ret = image_open_write(d->dir, IMG_FILE_DATA, d->fe->id, &w);
-	if (ret)
-		return ret;
+	ret = sink_open(&s, d, len);
 	for (size_t off = 0; off < len && !ret; off += FILE_CHUNK_MAX) {
 		size_t n = len - off < FILE_CHUNK_MAX ? len - off : FILE_CHUNK_MAX;
 
-		ret = write_chunk(w, off, (uint8_t *)buf + off, n);
+		ret = sink_put(&s, off, (const uint8_t *)buf + off, n);
 	}
+	return sink_close(&s, ret);
+}
+
+/* Reads file-data-ID.img of @f into f->data and lists its runs. */
+static int load_data_file(const struct image_dir *dir, const struct files_image *img,
+			  struct file_obj *f)
+{
+	int ret;
+
+	ret = image_read(dir, IMG_FILE_DATA, f->e->id, &f->data);
+	if (!ret)
+		ret = file_data_image_check(f->data, dir, f->e->id);
 	if (ret) {
-		image_abort(w);
+		load_err(img, f, "its contents cannot be read");
 		return ret;
 	}
-	return image_finish(w);
+	f->chunks = calloc(f->data->nr_records + 1, sizeof(*f->chunks));
+	if (!f->chunks)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->data->nr_records; i++)
+		f->chunks[i] = (const FileChunk *)f->data->records[i].msg;
+	f->nr_chunks = f->data->nr_records;
+	return 0;
 }
 
 int contents_load(const struct image_dir *dir, const struct files_image *img,
 		  struct file_obj *f, uint64_t size, bool stream)
 {
-	struct image *data;
 	uint64_t end = 0;
 	int ret;
 
-	ret = image_read(dir, IMG_FILE_DATA, f->e->id, &data);
-	if (ret) {
-		load_err(img, f, "its contents cannot be read");
-		return ret;
+	if (f->e->contents_in_file) {
+		ret = load_data_file(dir, img, f);
+		if (ret)
+			return ret;
+	} else {
+		f->chunks = calloc(f->e->n_contents + 1, sizeof(*f->chunks));
+		if (!f->chunks)
+			return -ENOMEM;
+		for (size_t i = 0; i < f->e->n_contents; i++)
+			f->chunks[i] = f->e->contents[i];
+		f->nr_chunks = f->e->n_contents;
 	}
-	ret = file_data_image_check(data, dir, f->e->id);
-	for (size_t i = 0; i < data->nr_records && !ret; i++) {
-		const FileChunk *c = (const FileChunk *)data->records[i].msg;
-		const char *bad = NULL;
+	/* Sorted and not overlapping is checked with each image; what
+	 * needs the record's size is checked here. */
+	for (size_t i = 0; i < f->nr_chunks; i++) {
+		const FileChunk *c = f->chunks[i];
 
-		if (stream && c->offset != end)
-			bad = "runs must follow each other from offset 0";
-		else if (c->offset > size || c->data.len > size - c->offset)
-			bad = "the run ends past the file's size";
-		if (bad) {
-			image_error(data->path, data->records[i].offset,
-				    "run %zu (offset %llu, %zu bytes): %s", i,
-				    (unsigned long long)c->offset, c->data.len, bad);
-			ret = -EBADMSG;
+		if ((stream && c->offset != end) || c->offset > size ||
+		    c->data.len > size - c->offset) {
+			load_err(img, f, "run %zu (offset %llu, %zu bytes): %s", i,
+				 (unsigned long long)c->offset, c->data.len,
+				 stream && c->offset != end ? "runs must follow each other from 0"
+							    : "the run ends past the file's size");
+			return -EBADMSG;
 		}
 		end = c->offset + c->data.len;
 	}
-	if (ret) {
-		image_free(data);
-		return ret;
-	}
 	if (stream && end != size) {
-		image_error(data->path, 0, "holds %llu bytes, the record of file %u says %llu",
-			    (unsigned long long)end, f->e->id, (unsigned long long)size);
-		image_free(data);
+		load_err(img, f, "its contents hold %llu bytes, its record says %llu",
+			 (unsigned long long)end, (unsigned long long)size);
 		return -EBADMSG;
 	}
-	f->data = data;
 	return 0;
 }
 
@@ -180,8 +254,8 @@ int contents_restore_file(const struct restore_ctx *r, const struct file_obj *ho
 			    (unsigned long long)size, strerror(errno));
 		return -errno;
 	}
-	for (size_t i = 0; holder->data && i < holder->data->nr_records; i++) {
-		const FileChunk *c = (const FileChunk *)holder->data->records[i].msg;
+	for (size_t i = 0; i < holder->nr_chunks; i++) {
+		const FileChunk *c = holder->chunks[i];
 		int ret = write_all(fd, c->data.data, c->data.len, c->offset, true);
 
 		if (ret) {
@@ -195,8 +269,8 @@ int contents_restore_file(const struct restore_ctx *r, const struct file_obj *ho
 
 int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *holder, int fd)
 {
-	for (size_t i = 0; holder->data && i < holder->data->nr_records; i++) {
-		const FileChunk *c = (const FileChunk *)holder->data->records[i].msg;
+	for (size_t i = 0; i < holder->nr_chunks; i++) {
+		const FileChunk *c = holder->chunks[i];
 		int ret = write_all(fd, c->data.data, c->data.len, 0, false);
 
 		if (ret) {

@@ -244,6 +244,10 @@ static int obj_dump(const struct fd_probe *p, const struct file_kind *kind, stru
 
 	if (!b)
 		return -ENOMEM;
+	/* Most inodes have one object, but every eventfd and epoll shares
+	 * one anon inode: only the kinds that need the list get it. */
+	if (!kind->inode_shared)
+		return kind->dump(&d);
 	same = malloc(b->nr * sizeof(*same));
 	if (!same)
 		return -ENOMEM;

@@ -81,6 +81,36 @@ static const FileEntry *find_before(const struct image *img, size_t n, uint32_t 
 	return NULL;
 }
 
+/* What is wrong with run @c that follows runs ending at *@end; NULL if
+ * nothing, and *@end moved past it. */
+static const char *run_problem(const FileChunk *c, uint64_t *end)
+{
+	if (c->data.len == 0 || c->data.len > FILE_CHUNK_MAX)
+		return "a run must hold 1 byte to 1 MiB";
+	if (c->offset < *end)
+		return "runs must be sorted and not overlap";
+	if (c->offset > UINT64_MAX - c->data.len)
+		return "the run ends past 2^64";
+	*end = c->offset + c->data.len;
+	return NULL;
+}
+
+static const char *contents_problem(const FileEntry *e)
+{
+	uint64_t end = 0, total = 0;
+	const char *problem;
+
+	if (e->contents_in_file && e->n_contents)
+		return "contents both in the record and in a file";
+	for (size_t i = 0; i < e->n_contents; i++) {
+		problem = run_problem(e->contents[i], &end);
+		if (problem)
+			return problem;
+		total += e->contents[i]->data.len;
+	}
+	return total > FILE_INLINE_MAX ? "more than 64 KiB of contents in the record" : NULL;
+}
+
 static const char *entry_problem(const struct image *img, size_t i)
 {
 	const FileEntry *e = (const FileEntry *)img->records[i].msg;
@@ -105,7 +135,7 @@ static const char *entry_problem(const struct image *img, size_t i)
 			return "its inode must be that of an earlier object of its kind, "
 			       "the first opened";
 	}
-	return NULL;
+	return contents_problem(e);
 }
 
 int files_image_check(const struct image *img, const struct image_dir *dir, int id)
@@ -134,21 +164,14 @@ int file_data_image_check(const struct image *img, const struct image_dir *dir, 
 	(void)id;
 	for (size_t i = 0; i < img->nr_records; i++) {
 		const FileChunk *c = (const FileChunk *)img->records[i].msg;
-		const char *problem = NULL;
+		const char *problem = run_problem(c, &end);
 
-		if (c->data.len == 0 || c->data.len > FILE_CHUNK_MAX)
-			problem = "a run must hold 1 byte to 1 MiB";
-		else if (c->offset < end)
-			problem = "runs must be sorted and not overlap";
-		else if (c->offset > UINT64_MAX - c->data.len)
-			problem = "the run ends past 2^64";
 		if (problem) {
 			image_error(img->path, img->records[i].offset,
 				    "run %zu (offset %llu, %zu bytes): %s", i,
 				    (unsigned long long)c->offset, c->data.len, problem);
 			return -EBADMSG;
 		}
-		end = c->offset + c->data.len;
 	}
 	return 0;
 }

@@ -31,8 +31,10 @@
 #define FILE_FLAGS_SETFL (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 #define FILE_FLAGS_CHECKED (O_ACCMODE | O_PATH | FILE_FLAGS_SETFL)
 
-/* Contents are saved in runs of at most this many bytes. */
+/* Contents are saved in runs of at most this many bytes, in the record
+ * when they add up to no more than FILE_INLINE_MAX. */
 #define FILE_CHUNK_MAX (1u << 20)
+#define FILE_INLINE_MAX (64u << 10)
 /* Fd numbers an image may use: the kernel's default fs.nr_open. */
 #define FILES_FD_LIMIT (1 << 20)
 
@@ -64,8 +66,9 @@ struct file_dump {
 	const struct fd_probe *p;
 	struct image_dir *dir;
 	FileEntry *fe;		/* id, kind, flags and pos are set */
-	/* Objects of the same kind dumped before with the same inode (the
-	 * other end of a pipe, another open of a memfd), the first first. */
+	/* For kinds with inode_shared: objects of the same kind dumped
+	 * before with the same inode (the other end of a pipe, another open
+	 * of a memfd), the first first. */
 	FileEntry *const *same_inode;
 	size_t nr_same_inode;
 	/* The task's fd table; complete for kinds that refer to other fds. */
@@ -87,7 +90,7 @@ int probe_read_text(const char *path, char **out);
 int probe_reopen(const struct fd_probe *p, int *out);
 
 /* Saves the bytes of a regular file (memfd, deleted file) read through
- * @fd, holes left out, into file-data-ID.img of d->fe. */
+ * @fd, holes left out, as the contents of d->fe. */
 int contents_dump_file(const struct file_dump *d, int fd, uint64_t size);
 /* Saves @len bytes from @buf (pipe data) the same way. */
 int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len);
@@ -107,10 +110,16 @@ struct file_obj {
 	bool needed;
 	int *fds;			/* the task's fds that refer to it, ascending */
 	size_t nr_fds;
+	/* Of an inode's first object: how many objects the task opens from
+	 * the inode, so restore can let go of it after the last. */
+	size_t nr_inode_users;
 	/* Objects whose fds must be installed before it is opened. */
 	const struct file_obj **deps;
 	size_t nr_deps;
-	/* Its saved contents (file-data-ID.img), checked; NULL if none. */
+	/* Its saved contents, checked: runs in the record or in @data (its
+	 * file-data-ID.img, NULL when in the record). */
+	const FileChunk **chunks;
+	size_t nr_chunks;
 	struct image *data;
 };
 
@@ -140,9 +149,10 @@ struct file_obj *files_find(const struct files_image *img, uint32_t id);
 /* The task's fd @fd; NULL when it is not in its table. */
 const struct fd_slot *files_slot(const struct files_image *img, int fd);
 
-/* Reads and checks file-data-ID.img of @f into f->data: runs sorted, not
- * overlapping, within @size bytes; with @stream, following each other from
- * 0 and filling all @size bytes (pipe data). */
+/* Takes the contents of @f (from its record or file-data-ID.img) into
+ * f->chunks and checks them: runs sorted, not overlapping, within @size
+ * bytes; with @stream, following each other from 0 and filling all @size
+ * bytes (pipe data). */
 int contents_load(const struct image_dir *dir, const struct files_image *img,
 		  struct file_obj *f, uint64_t size, bool stream);
 
@@ -157,9 +167,10 @@ struct restore_ctx {
 	/* Inodes made so far (a pipe, a memfd, a recreated deleted file),
 	 * kept open until every object of the inode is open. */
 	struct inode_handle {
-		struct file_obj *inode;
+		const struct file_obj *inode;
 		int fd;
 		int fd2;	/* a pipe's write end; -1 for others */
+		size_t left;	/* objects still to open from it */
 	} *inodes;
 	size_t nr_inodes;
 };
@@ -175,7 +186,7 @@ int restore_move_high(const struct restore_ctx *r, int fd);
 /* The handle kept for the inode of @f, or NULL. */
 const struct inode_handle *restore_inode(const struct restore_ctx *r, const struct file_obj *f);
 /* Keeps @fd (and @fd2, or -1) as the handle of @f's inode; they are moved
- * high and closed at the end of the restore. */
+ * high, and closed once every object of the inode is installed. */
 int restore_add_inode(struct restore_ctx *r, const struct file_obj *f, int fd, int fd2);
 /* Opens a new open file description of the file at @fd, with the flags of
  * @f: how the other objects of one inode are opened. */
@@ -201,6 +212,10 @@ struct file_kind {
 	/* Its record refers to other fds of the task (an epoll to its
 	 * targets): dumped after them. */
 	bool refers_to_fds;
+	/* Several objects may be opens of one inode that has no path to
+	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
+	 * earlier ones (file_dump.same_inode). */
+	bool inode_shared;
 	/* Checks the kind's part of a record, if it has more to check than
 	 * the schema says; for an object restore needs, loads its contents
 	 * and sets its dependencies. */

@@ -68,6 +68,7 @@ void files_image_free(struct files_image *img)
 	for (size_t i = 0; i < img->nr_files; i++) {
 		free(img->files[i].fds);
 		free(img->files[i].deps);
+		free(img->files[i].chunks);
 		image_free(img->files[i].data);
 	}
 	free(img->files);
@@ -156,6 +157,7 @@ static int link_fds(struct files_image *img)
 		f->nr_fds = 0;
 		f->needed = true;
 		f->inode->needed = true;
+		f->inode->nr_inode_users++;
 	}
 	for (size_t i = 0; i < img->nr_fds; i++) {
 		struct file_obj *f = img->fds[i].file;

@@ -143,5 +143,6 @@ const struct file_kind memfd_kind = {
 	.dump = memfd_dump,
 	.check = memfd_check,
 	.open = memfd_open,
+	.inode_shared = true,
 	.seekable = true,
 };

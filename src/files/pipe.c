@@ -251,4 +251,5 @@ const struct file_kind pipe_kind = {
 	.dump = pipe_dump,
 	.check = pipe_check,
 	.open = pipe_open,
+	.inode_shared = true,
 };

@@ -245,5 +245,6 @@ const struct file_kind regfile_kind = {
 	.dump = regfile_dump,
 	.check = regfile_check,
 	.open = regfile_open,
+	.inode_shared = true,
 	.seekable = true,
 };

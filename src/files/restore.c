@@ -79,7 +79,30 @@ int restore_add_inode(struct restore_ctx *r, const struct file_obj *f, int fd, i
 	h->inode = f->inode;
 	h->fd = fd;
 	h->fd2 = has_fd2 ? fd2 : -1;
+	h->left = f->inode->nr_inode_users;
 	return 0;
+}
+
+static void close_handle(struct inode_handle *h)
+{
+	close(h->fd);
+	if (h->fd2 >= 0)
+		close(h->fd2);
+}
+
+/* After @f is installed: lets go of its inode if nothing more needs it,
+ * so that a task of many pipes does not hold twice its fds. */
+static void release_inode(struct restore_ctx *r, const struct file_obj *f)
+{
+	for (size_t i = 0; i < r->nr_inodes; i++) {
+		struct inode_handle *h = &r->inodes[i];
+
+		if (h->inode != f->inode || --h->left)
+			continue;
+		close_handle(h);
+		*h = r->inodes[--r->nr_inodes];
+		return;
+	}
 }
 
 int restore_reopen(const struct restore_ctx *r, const struct file_obj *f, int fd)
@@ -201,6 +224,7 @@ static int install_all(struct restore_ctx *r)
 			ret = install(r, f);
 			if (ret)
 				return ret;
+			release_inode(r, f);
 			done[i] = true;
 			installed++;
 		}
@@ -273,11 +297,9 @@ int files_restore(const struct files_image *img, bool shell_job)
 				   r.high - 1);
 	if (!ret)
 		ret = install_all(&r);
-	for (size_t i = 0; i < r.nr_inodes; i++) {
-		close(r.inodes[i].fd);
-		if (r.inodes[i].fd2 >= 0)
-			close(r.inodes[i].fd2);
-	}
+	/* Left over only when the restore failed. */
+	for (size_t i = 0; i < r.nr_inodes; i++)
+		close_handle(&r.inodes[i]);
 	free(r.inodes);
 	if (r.tty >= 0)
 		close(r.tty);

@@ -223,13 +223,15 @@ TEST(epoll_target_outside_fd_table_is_refused)
 	expect_refused(files, 2, fds, 2, "target fd 0 is not file 2");
 }
 
-/* A pipe's read end at fd 0 that says it holds @data_size bytes. */
-static void pipe_with_data(FileEntry *e, PipeFile *pf, uint32_t data_size)
+/* A pipe's read end at fd 0 that says it holds @data_size bytes, in a
+ * data file if @in_file. */
+static void pipe_with_data(FileEntry *e, PipeFile *pf, uint32_t data_size, bool in_file)
 {
 	*e = null_entry(1);
 	e->kind = FILE_ENTRY__KIND__PIPE;
 	e->flags = O_RDONLY;
 	e->chrdev = NULL;
+	e->has_contents_in_file = e->contents_in_file = in_file;
 	pipe_file__init(pf);
 	pf->ino = 1;
 	pf->capacity = 65536;
@@ -250,7 +252,7 @@ TEST(missing_or_short_contents_are_refused)
 	FileEntry e;
 	PipeFile pf;
 
-	pipe_with_data(&e, &pf, 10);
+	pipe_with_data(&e, &pf, 10, true);
 	expect_refused(&e, 1, fds, 1, "file 1 (pipe): its contents cannot be read");
 	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
 	CHECK(!write_images(dir, &e, 1, fds, 1), "cannot write the images");
@@ -258,17 +260,42 @@ TEST(missing_or_short_contents_are_refused)
 	chunk.data.len = 5;
 	CHECK(!write_records(dir, IMG_FILE_DATA, 1, chunks, 1), "cannot write file-data-1.img");
 	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded short contents");
-	CHECK(strstr(err, "file-data-1.img: offset 0: holds 5 bytes, the record of file 1 says 10"),
+	CHECK(strstr(err, "file 1 (pipe): its contents hold 5 bytes, its record says 10"),
 	      "error: %s", err);
 	/* The right length loads; a run out of order does not. */
-	pipe_with_data(&e, &pf, 5);
+	pipe_with_data(&e, &pf, 5, true);
 	CHECK(!write_images(dir, &e, 1, fds, 1), "cannot write the images");
 	CHECK(!load(dir_path, err, sizeof(err), &img), "load failed: %s", err);
 	files_image_free(img);
 	chunk.offset = 2;
 	CHECK(!write_records(dir, IMG_FILE_DATA, 1, chunks, 1), "cannot write file-data-1.img");
 	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded a gap in pipe data");
-	CHECK(strstr(err, "runs must follow each other from offset 0"), "error: %s", err);
+	CHECK(strstr(err, "runs must follow each other from 0"), "error: %s", err);
+}
+
+TEST(contents_in_the_record_are_checked)
+{
+	FileChunk a = FILE_CHUNK__INIT, b = FILE_CHUNK__INIT;
+	FileChunk *runs[] = { &a, &b };
+	FdEntry fds[] = { fd_entry(0, 1) };
+	FileEntry e;
+	PipeFile pf;
+
+	a.data.data = (uint8_t *)"hello";
+	a.data.len = 5;
+	b.offset = 3;
+	b.data.data = (uint8_t *)"xy";
+	b.data.len = 2;
+	pipe_with_data(&e, &pf, 7, false);
+	e.n_contents = 2;
+	e.contents = runs;
+	expect_refused(&e, 1, fds, 1, "file 1 (kind 2, flags 0): runs must be sorted and not overlap");
+	b.offset = 5;
+	e.has_contents_in_file = e.contents_in_file = true;
+	expect_refused(&e, 1, fds, 1, "contents both in the record and in a file");
+	e.has_contents_in_file = e.contents_in_file = false;
+	pf.data_size = 9;
+	expect_refused(&e, 1, fds, 1, "file 1 (pipe): its contents hold 7 bytes, its record says 9");
 }
 
 TEST(contents_past_the_size_are_refused)
@@ -289,6 +316,7 @@ TEST(contents_past_the_size_are_refused)
 	files[0].kind = FILE_ENTRY__KIND__MEMFD;
 	files[0].chrdev = NULL;
 	files[0].memfd = &m;
+	files[0].has_contents_in_file = files[0].contents_in_file = true;
 	chunk.offset = 6;
 	chunk.data.data = (uint8_t *)"abc";
 	chunk.data.len = 3;
