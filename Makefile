@@ -148,7 +148,8 @@ $(BUILD)/tests/roundtrip/test_roundtrip: tests/roundtrip/test_roundtrip.c
 # as part of the tests.
 FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) $(PROTO_C)
+FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c \
+	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS_COMMON) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
@@ -160,8 +161,12 @@ TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(
 .PHONY: all test demo install clean
 all: $(CRYO)
 
-demo: all
+demo: all $(BUILD)/examples/counter
 	scripts/demo
+
+$(BUILD)/examples/%: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 test: all $(TEST_BINS)
 	tests/run

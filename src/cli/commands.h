@@ -6,6 +6,8 @@
 #include "cli/options.h"
 
 int cmd_check(const struct cryo_opts *opts);
+int cmd_dump(const struct cryo_opts *opts);
+int cmd_restore(const struct cryo_opts *opts);
 int cmd_show(const struct cryo_opts *opts);
 
 #endif

@@ -1,8 +1,10 @@
 /* Entry point of the cryo tool: parses the command line, sets up logging and
  * hands over to the subcommand. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -14,6 +16,8 @@ static const struct {
 	int (*run)(const struct cryo_opts *opts);
 	const char *summary;
 } commands[] = {
+	{ "dump", cmd_dump, "checkpoint a process into an image directory" },
+	{ "restore", cmd_restore, "bring a process back from an image directory" },
 	{ "check", cmd_check, "probe the kernel features cryo relies on" },
 	{ "show", cmd_show, "print an image file or image directory as JSON" },
 };
@@ -45,6 +49,12 @@ int main(int argc, char **argv)
 	if (!strcmp(opts.command, "help")) {
 		print_usage();
 		return 0;
+	}
+	/* dump makes its image directory, and the log may live in it. */
+	if (!strcmp(opts.command, "dump") && opts.images_dir && mkdir(opts.images_dir, 0700) &&
+	    errno != EEXIST) {
+		fprintf(stderr, "cryo: cannot create %s: %s\n", opts.images_dir, strerror(errno));
+		return 1;
 	}
 	log_file = log_path(&opts);
 	if (log_init(log_file, opts.verbosity))

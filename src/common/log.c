@@ -1,10 +1,12 @@
 /* Log sink and level for the cryo tool. Messages at or below the level go to
  * the log file; errors also go to stderr when a log file is set, so the user
  * always sees why a command failed. */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -15,12 +17,19 @@ static size_t capture_size;
 
 int log_init(const char *path, int level)
 {
+	int fd;
+
 	log_level = level;
 	if (!path)
 		return 0;
-	log_file = fopen(path, "ae");
+	/* 0600 like the images: a log names the process's files and addresses. */
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	log_file = fd >= 0 ? fdopen(fd, "a") : NULL;
 	if (!log_file) {
 		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
 		fprintf(stderr, "cryo: cannot open log file %s: %s\n", path, strerror(e));
 		return -e;
 	}

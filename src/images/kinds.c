@@ -14,12 +14,13 @@
 #include "images/proto/mm.pb-c.h"
 #include "images/proto/pagemap.pb-c.h"
 #include "mem/mm.h"
+#include "task/task.h"
 
 static const struct image_kind_desc kinds[] = {
 	{ IMG_INVENTORY, "inventory", "inventory.img", &inventory__descriptor, inventory_check },
 	{ IMG_PAGEMAP, "pagemap", "pagemap-%d.img", &pagemap_entry__descriptor, pagemap_check },
 	{ IMG_PAGES, "pages", "pages-%d.img", NULL, NULL },
-	{ IMG_CORE, "core", "core-%d.img", &task_core__descriptor, NULL },
+	{ IMG_CORE, "core", "core-%d.img", &task_core__descriptor, task_core_check },
 	{ IMG_MM, "mm", "mm-%d.img", &mm__descriptor, mm_check },
 	{ IMG_FDS, "fds", "fds-%d.img", &fd_entry__descriptor, NULL },
 	{ IMG_FILES, "files", "files.img", &file_entry__descriptor, NULL },

@@ -142,8 +142,9 @@ static long restore_mm(const struct restorer_args *a)
 	if (ret)
 		return fail(RESTORER_STEP_MM_MAP, ret, 0);
 	if (a->vdso_block_start) {
+		/* On success it returns the vDSO's size, not 0. */
 		ret = sys_arch_prctl(ARCH_MAP_VDSO_64, a->vdso_block_start);
-		if (ret)
+		if (ret < 0)
 			return fail(RESTORER_STEP_VDSO, ret, a->vdso_block_start);
 	}
 	return 0;

@@ -14,6 +14,7 @@
 #include "prog.h"
 
 static const char *pidfile, *outfile;
+static char dir[4096];
 static char first_failure[512];
 
 void prog_init(int argc, char **argv)
@@ -38,6 +39,11 @@ void prog_init(int argc, char **argv)
 		fprintf(stderr, "usage: %s --pidfile FILE --outfile FILE\n", argv[0]);
 		exit(2);
 	}
+	snprintf(dir, sizeof(dir), "%s", pidfile);
+	if (strrchr(dir, '/'))
+		*strrchr(dir, '/') = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigprocmask(SIG_BLOCK, &term, NULL);
@@ -55,6 +61,11 @@ static void write_file(const char *path, const char *text)
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) ||
 	    rename(tmp, path))
 		exit(3);
+}
+
+const char *prog_dir(void)
+{
+	return dir;
 }
 
 void prog_ready(void)

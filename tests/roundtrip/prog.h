@@ -8,6 +8,9 @@
 
 /* Parses the options and blocks SIGTERM (it is waited for, not handled). */
 void prog_init(int argc, char **argv);
+/* A directory for the program's own files, removed by the runner (the
+ * original and its restored copies all use the same files). */
+const char *prog_dir(void);
 /* Writes the pid file: the state is set up and must now stay as it is. */
 void prog_ready(void);
 /* Blocks until SIGTERM arrives. */

@@ -1,0 +1,18 @@
+/* The dump journey: seize the task, collect its state, write the images,
+ * release it. Each collector lives with its part (mem, files, task); this
+ * folder only orders them and owns the CPU registers and the inventory. */
+#ifndef CRYO_DUMP_H
+#define CRYO_DUMP_H
+
+#include "images/image.h"
+#include "images/proto/core.pb-c.h"
+#include "inject/inject.h"
+
+/* regs.c: fills regs, xstate and sigmask of every ThreadCore of @core. */
+int dump_regs(struct inj_task *task, TaskCore *core);
+void dump_regs_free(TaskCore *core);
+
+/* inventory.c: writes inventory.img, last, once everything else is written. */
+int dump_write_inventory(struct image_dir *dir, pid_t root_pid);
+
+#endif

@@ -1,0 +1,91 @@
+/* Saves each thread's CPU state into its ThreadCore: general registers,
+ * the XSAVE area and the blocked-signal mask, as the task had them when it
+ * was seized (not as the parasite borrowed them). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "dump/dump.h"
+
+static void regs_to_image(const struct user_regs_struct *r, UserRegs *out)
+{
+	user_regs__init(out);
+	out->r15 = r->r15;
+	out->r14 = r->r14;
+	out->r13 = r->r13;
+	out->r12 = r->r12;
+	out->rbp = r->rbp;
+	out->rbx = r->rbx;
+	out->r11 = r->r11;
+	out->r10 = r->r10;
+	out->r9 = r->r9;
+	out->r8 = r->r8;
+	out->rax = r->rax;
+	out->rcx = r->rcx;
+	out->rdx = r->rdx;
+	out->rsi = r->rsi;
+	out->rdi = r->rdi;
+	out->orig_rax = r->orig_rax;
+	out->rip = r->rip;
+	out->cs = r->cs;
+	out->eflags = r->eflags;
+	out->rsp = r->rsp;
+	out->ss = r->ss;
+	out->fs_base = r->fs_base;
+	out->gs_base = r->gs_base;
+	out->ds = r->ds;
+	out->es = r->es;
+	out->fs = r->fs;
+	out->gs = r->gs;
+}
+
+static int dump_thread_regs(struct inj_task *task, ThreadCore *thread)
+{
+	struct inj_regs *regs = aligned_alloc(64, sizeof(*regs));
+	int ret;
+
+	if (!regs)
+		return -ENOMEM;
+	ret = inj_get_regs(task, thread->tid, regs);
+	if (!ret)
+		ret = inj_get_sigmask(task, thread->tid, &thread->sigmask);
+	if (ret) {
+		pr_err("dump: pid %d thread %d: cannot read registers: %s", inj_task_pid(task),
+		       thread->tid, strerror(-ret));
+		goto out;
+	}
+	thread->regs = malloc(sizeof(*thread->regs));
+	thread->xstate.data = malloc(regs->xstate_size);
+	if (!thread->regs || !thread->xstate.data) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	regs_to_image(&regs->gp, thread->regs);
+	memcpy(thread->xstate.data, regs->xstate, regs->xstate_size);
+	thread->xstate.len = regs->xstate_size;
+out:
+	free(regs);
+	return ret;
+}
+
+int dump_regs(struct inj_task *task, TaskCore *core)
+{
+	for (size_t i = 0; i < core->n_threads; i++) {
+		int ret = dump_thread_regs(task, core->threads[i]);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void dump_regs_free(TaskCore *core)
+{
+	for (size_t i = 0; i < core->n_threads; i++) {
+		free(core->threads[i]->regs);
+		core->threads[i]->regs = NULL;
+		free(core->threads[i]->xstate.data);
+		core->threads[i]->xstate.data = NULL;
+	}
+}

@@ -1,0 +1,452 @@
+/* Builds the restorer's area inside the new task and jumps into it. The area
+ * (blob, arguments, stack) must survive the restorer unmapping everything
+ * else, so it goes in a gap that neither the saved mappings nor the task's
+ * current ones (cryo's own) occupy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "blobs/restorer-blob.h"
+#include "common/log.h"
+#include "images/proto/pagemap.pb-c.h"
+#include "mem/vma.h"
+#include "restore/restore.h"
+#include "restorer/args.h"
+
+#define PAGE 4096UL
+#define STACK_SIZE (64UL * 1024)
+/* The top of user space with 4-level page tables. */
+#define TASK_SIZE_4LEVEL 0x7ffffffff000UL
+
+struct range {
+	uint64_t start, end;
+};
+
+static uint64_t page_up(uint64_t n)
+{
+	return (n + PAGE - 1) & ~(PAGE - 1);
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Collects what is occupied now (/proc/self/maps) and after (the saved VMAs). */
+static struct range *occupied_ranges(const Mm *mm, size_t *count)
+{
+	size_t cap = mm->n_vmas + 256, n = 0;
+	struct range *r = malloc(cap * sizeof(*r));
+	char line[512];
+	FILE *f;
+
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		r[n++] = (struct range){ mm->vmas[i]->start, mm->vmas[i]->end };
+	f = fopen("/proc/self/maps", "re");
+	if (!f) {
+		free(r);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		if (n == cap) {
+			struct range *more = realloc(r, (cap *= 2) * sizeof(*r));
+
+			if (!more) {
+				free(r);
+				fclose(f);
+				return NULL;
+			}
+			r = more;
+		}
+		r[n++] = (struct range){ start, end };
+	}
+	fclose(f);
+	qsort(r, n, sizeof(*r), cmp_range);
+	*count = n;
+	return r;
+}
+
+/* The highest gap of @size bytes, one guard page away from its neighbours. */
+static uint64_t find_area(const Mm *mm, uint64_t size, uint64_t task_size)
+{
+	size_t n;
+	struct range *r = occupied_ranges(mm, &n);
+	uint64_t limit = task_size, found = 0;
+
+	if (!r)
+		return 0;
+	for (size_t i = n; i-- > 0;) {
+		if (r[i].end + PAGE + size + PAGE <= limit) {
+			found = limit - PAGE - size;
+			break;
+		}
+		if (r[i].start < limit)
+			limit = r[i].start;
+	}
+	if (!found && limit >= (1UL << 20) + size + PAGE)
+		found = limit - PAGE - size;
+	free(r);
+	return found;
+}
+
+static uint32_t madvise_bits(uint32_t vma_madv)
+{
+	static const struct {
+		uint32_t from, to;
+	} map[] = {
+		{ VMA_MADV_DONTFORK, RESTORER_MADV_DONTFORK },
+		{ VMA_MADV_WIPEONFORK, RESTORER_MADV_WIPEONFORK },
+		{ VMA_MADV_HUGEPAGE, RESTORER_MADV_HUGEPAGE },
+		{ VMA_MADV_NOHUGEPAGE, RESTORER_MADV_NOHUGEPAGE },
+		{ VMA_MADV_DONTDUMP, RESTORER_MADV_DONTDUMP },
+		{ VMA_MADV_MERGEABLE, RESTORER_MADV_MERGEABLE },
+	};
+	uint32_t bits = 0;
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (vma_madv & map[i].from)
+			bits |= map[i].to;
+	return bits;
+}
+
+static bool kernel_area(const Vma *v)
+{
+	return v->kind == VMA__KIND__VDSO || v->kind == VMA__KIND__VVAR ||
+	       v->kind == VMA__KIND__VVAR_VCLOCK || v->kind == VMA__KIND__VSYSCALL;
+}
+
+/* The vDSO and its data pages come back as one block from this kernel;
+ * that only works when this kernel lays them out as the dumped one did. */
+static int vdso_block(const Mm *mm, uint64_t *block_start)
+{
+	uint64_t saved_start = 0, saved_vdso = 0, saved_end = 0;
+	uint64_t cur_start = 0, cur_vdso = 0, cur_end = 0;
+	char line[512];
+	FILE *f;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Vma *v = mm->vmas[i];
+
+		if (!kernel_area(v) || v->kind == VMA__KIND__VSYSCALL)
+			continue;
+		if (!saved_start)
+			saved_start = v->start;
+		if (v->kind == VMA__KIND__VDSO)
+			saved_vdso = v->start;
+		saved_end = v->end;
+	}
+	*block_start = 0;
+	if (!saved_vdso)
+		return 0;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2 ||
+		    !(strstr(line, "[vvar") || strstr(line, "[vdso]")))
+			continue;
+		if (!cur_start)
+			cur_start = start;
+		if (strstr(line, "[vdso]"))
+			cur_vdso = start;
+		cur_end = end;
+	}
+	fclose(f);
+	if (cur_vdso - cur_start != saved_vdso - saved_start ||
+	    cur_end - cur_start != saved_end - saved_start) {
+		pr_err("restore: the vDSO of this kernel (vvar %#lx bytes, block %#lx bytes) is laid "
+		       "out unlike the dumped one ([vvar] %#lx bytes, block %#lx bytes): restoring "
+		       "across kernels with different vDSOs is not supported yet",
+		       (unsigned long)(cur_vdso - cur_start), (unsigned long)(cur_end - cur_start),
+		       (unsigned long)(saved_vdso - saved_start),
+		       (unsigned long)(saved_end - saved_start));
+		return -EOPNOTSUPP;
+	}
+	*block_start = saved_start;
+	return 0;
+}
+
+/* The area's bump allocator for the argument arrays. */
+struct area {
+	char *next;
+	char *end;
+};
+
+static void *area_alloc(struct area *a, size_t size)
+{
+	char *p = (char *)(((uintptr_t)a->next + 63) & ~63UL);
+
+	if (p + size > a->end)
+		return NULL;
+	a->next = p + size;
+	return p;
+}
+
+static size_t count_fills(const struct pages_reader *pr)
+{
+	return pr->pagemap->nr_records;
+}
+
+static int fill_vmas(struct restorer_args *args, struct area *area, const Mm *mm,
+		     const int *vma_fds, const struct restorer_fill *fills, size_t nr_fills)
+{
+	struct restorer_vma *v = area_alloc(area, mm->n_vmas * sizeof(*v));
+	size_t n = 0, f = 0;
+
+	if (!v && mm->n_vmas)
+		return -ENOMEM;
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Vma *src = mm->vmas[i];
+
+		if (kernel_area(src))
+			continue;
+		/* Fills and VMAs are both sorted: one pass finds which VMAs get pages. */
+		while (f < nr_fills && fills[f].addr + fills[f].len <= src->start)
+			f++;
+		v[n] = (struct restorer_vma){
+			.start = src->start,
+			.end = src->end,
+			.pgoff = src->has_pgoff ? src->pgoff : 0,
+			.fd = vma_fds[i],
+			.prot = src->prot,
+			.flags = src->flags,
+			.madvise = madvise_bits(src->has_madvise ? src->madvise : 0),
+			.has_fills = f < nr_fills && fills[f].addr < src->end,
+		};
+		n++;
+	}
+	args->vmas = (uint64_t)(uintptr_t)v;
+	args->nr_vmas = (uint32_t)n;
+	return 0;
+}
+
+/* Fresh private anonymous memory reads as zeros by itself; anywhere else
+ * (a file, shared memory) zero ranges must be written. */
+static bool zero_by_itself(const Vma *v)
+{
+	return (v->flags & MAP_PRIVATE) &&
+	       (v->kind == VMA__KIND__ANON || v->kind == VMA__KIND__HEAP ||
+		v->kind == VMA__KIND__STACK);
+}
+
+/* Present ranges read from the pages file; zero ranges as zero_by_itself() says. */
+static int fill_pages(struct restorer_args *args, struct area *area, const Mm *mm,
+		      const struct pages_reader *pr)
+{
+	struct restorer_fill *fills = area_alloc(area, count_fills(pr) * sizeof(*fills));
+	size_t n = 0, v = 0;
+
+	if (!fills && count_fills(pr))
+		return -ENOMEM;
+	for (size_t i = 0; i < pr->pagemap->nr_records; i++) {
+		const PagemapEntry *e = (const PagemapEntry *)pr->pagemap->records[i].msg;
+		uint64_t len = e->nr_pages * IMG_PAGE_SIZE;
+
+		if (e->state == PAGEMAP_ENTRY__STATE__ZERO) {
+			while (v < mm->n_vmas && mm->vmas[v]->end <= e->vaddr)
+				v++;
+			if (v < mm->n_vmas && zero_by_itself(mm->vmas[v]))
+				continue;
+		}
+		fills[n++] = (struct restorer_fill){
+			.addr = e->vaddr,
+			.len = len,
+			.file_off = e->state == PAGEMAP_ENTRY__STATE__PRESENT ? e->file_off :
+										 RESTORER_FILL_ZERO,
+		};
+	}
+	args->fills = (uint64_t)(uintptr_t)fills;
+	args->nr_fills = (uint32_t)n;
+	return 0;
+}
+
+static int fill_mm(struct restorer_args *args, struct area *area, const Mm *mm, int exe_fd)
+{
+	uint64_t *auxv = area_alloc(area, mm->n_auxv * sizeof(uint64_t));
+
+	if (!auxv && mm->n_auxv)
+		return -ENOMEM;
+	memcpy(auxv, mm->auxv, mm->n_auxv * sizeof(uint64_t));
+	args->mm = (struct restorer_mm_map){
+		.start_code = mm->start_code,
+		.end_code = mm->end_code,
+		.start_data = mm->start_data,
+		.end_data = mm->end_data,
+		.start_brk = mm->start_brk,
+		.brk = mm->brk,
+		.start_stack = mm->start_stack,
+		.arg_start = mm->arg_start,
+		.arg_end = mm->arg_end,
+		.env_start = mm->env_start,
+		.env_end = mm->env_end,
+		.auxv = (uint64_t)(uintptr_t)auxv,
+		.auxv_size = (uint32_t)(mm->n_auxv * sizeof(uint64_t)),
+		.exe_fd = (uint32_t)exe_fd,
+	};
+	return 0;
+}
+
+static int fill_signals(struct restorer_args *args, struct area *area, const TaskCore *core)
+{
+	const ThreadCore *t = core->threads[0];
+	size_t total = core->n_shared_pending + t->n_pending, n = 0;
+	struct restorer_signal *s = area_alloc(area, total * sizeof(*s));
+
+	if (!s && total)
+		return -ENOMEM;
+	for (size_t i = 0; i < total; i++) {
+		bool shared = i < core->n_shared_pending;
+		const PendingSignal *p = shared ? core->shared_pending[i] :
+						  t->pending[i - core->n_shared_pending];
+
+		if (p->siginfo.len != sizeof(s[n].siginfo))
+			return -EBADMSG;
+		memcpy(s[n].siginfo, p->siginfo.data, sizeof(s[n].siginfo));
+		memcpy(&s[n].signo, p->siginfo.data, sizeof(int32_t));
+		s[n].tid = shared ? 0 : t->tid;
+		n++;
+	}
+	args->signals = (uint64_t)(uintptr_t)s;
+	args->nr_signals = (uint32_t)n;
+	return 0;
+}
+
+static uint32_t last_cap(void)
+{
+	unsigned int cap = 40;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+
+	if (f) {
+		if (fscanf(f, "%u", &cap) != 1)
+			cap = 40;
+		fclose(f);
+	}
+	return cap;
+}
+
+static int fill_creds(struct restorer_args *args, struct area *area, const TaskCore *core)
+{
+	const Creds *c = core->creds;
+	uint32_t *groups;
+
+	if (!c)
+		return 0;
+	groups = area_alloc(area, (c->n_groups + 1) * sizeof(uint32_t));
+	if (!groups)
+		return -ENOMEM;
+	memcpy(groups, c->groups, c->n_groups * sizeof(uint32_t));
+	args->has_creds = 1;
+	args->creds = (struct restorer_creds){
+		.uid = c->uid, .euid = c->euid, .suid = c->suid, .fsuid = c->fsuid,
+		.gid = c->gid, .egid = c->egid, .sgid = c->sgid, .fsgid = c->fsgid,
+		.nr_groups = (uint32_t)c->n_groups,
+		.securebits = c->securebits,
+		.groups = (uint64_t)(uintptr_t)groups,
+		.cap_inheritable = c->cap_inheritable,
+		.cap_permitted = c->cap_permitted,
+		.cap_effective = c->cap_effective,
+		.cap_bounding = c->cap_bounding,
+		.cap_ambient = c->cap_ambient,
+		.last_cap = last_cap(),
+		.dumpable = core->prctl ? core->prctl->dumpable : 1,
+	};
+	return 0;
+}
+
+/* How much room the arguments need: the arrays plus alignment slack. */
+static size_t args_size(const struct restore_task *rt)
+{
+	const TaskCore *core = rt->core;
+	size_t n = sizeof(struct restorer_args) + 64 * 8;
+
+	n += rt->mm->n_vmas * sizeof(struct restorer_vma);
+	n += count_fills(rt->pages) * sizeof(struct restorer_fill);
+	n += rt->mm->n_auxv * sizeof(uint64_t);
+	n += (core->n_shared_pending + core->threads[0]->n_pending) * sizeof(struct restorer_signal);
+	n += ((core->creds ? core->creds->n_groups : 0) + 1) * sizeof(uint32_t);
+	return page_up(n);
+}
+
+static void __attribute__((noreturn)) jump(uint64_t entry, uint64_t stack_top,
+					   struct restorer_args *args)
+{
+	/* As if called: the return-address slot below a 16-byte aligned top. */
+	asm volatile("mov %0, %%rsp\n\t"
+		     "mov %1, %%rdi\n\t"
+		     "jmp *%2\n\t"
+		     :
+		     : "r"(stack_top - 8), "r"(args), "r"(entry)
+		     : "memory");
+	__builtin_unreachable();
+}
+
+int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds)
+{
+	size_t blob_size = (size_t)(restorer_blob_end - restorer_blob_bytes);
+	uint64_t code_size = page_up(RESTORER_BLOB_MEM_SIZE);
+	uint64_t size = code_size + args_size(rt) + STACK_SIZE;
+	struct restorer_args *args;
+	struct area area;
+	uint64_t start;
+	void *mem;
+	int ret;
+
+	start = find_area(rt->mm, size, TASK_SIZE_4LEVEL);
+	if (!start) {
+		pr_err("restore: pid %d: no room for the restorer (%#lx bytes)", rt->pid,
+		       (unsigned long)size);
+		return -ENOMEM;
+	}
+	mem = mmap((void *)start, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	memcpy(mem, restorer_blob_bytes, blob_size);
+	area = (struct area){ (char *)mem + code_size, (char *)mem + size - STACK_SIZE };
+	args = area_alloc(&area, sizeof(*args));
+	memset(args, 0, sizeof(*args));
+	args->area_start = start;
+	args->area_end = start + size;
+	args->pages_fd = rt->pages->pages_fd;
+	args->report_fd = report_fd;
+	args->task_size = TASK_SIZE_4LEVEL;
+	args->pid = rt->pid;
+	args->tid = rt->pid;
+
+	ret = fill_pages(args, &area, rt->mm, rt->pages);
+	if (!ret)
+		ret = fill_vmas(args, &area, rt->mm, vma_fds, (const void *)args->fills,
+				args->nr_fills);
+	if (!ret)
+		ret = fill_mm(args, &area, rt->mm, exe_fd);
+	if (!ret)
+		ret = fill_signals(args, &area, rt->core);
+	if (!ret)
+		ret = fill_creds(args, &area, rt->core);
+	if (!ret)
+		ret = vdso_block(rt->mm, &args->vdso_block_start);
+	if (ret)
+		return ret;
+	if (rt->core->threads[0]->rseq) {
+		const Rseq *r = rt->core->threads[0]->rseq;
+
+		args->rseq_abi = r->abi_pointer;
+		args->rseq_len = r->abi_size;
+		args->rseq_sig = r->signature;
+	}
+	jump(start + RESTORER_BLOB_ENTRY, start + size, args);
+}

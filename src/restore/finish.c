@@ -1,0 +1,155 @@
+/* The last step of a restore, done by cryo through ptrace once the restorer
+ * has reported: the saved registers, xstate and signal mask, and the
+ * parent-death signal (kept at SIGKILL until now so that a cryo that dies
+ * mid-restore takes the half-built task with it). Then the task runs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "common/log.h"
+#include "inject/inject.h"
+#include "restore/restore.h"
+
+/* The kernel's internal restart codes, as a syscall interrupted by a stop leaves them in rax. */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+static void regs_from_image(const UserRegs *in, struct user_regs_struct *r)
+{
+	r->r15 = in->r15;
+	r->r14 = in->r14;
+	r->r13 = in->r13;
+	r->r12 = in->r12;
+	r->rbp = in->rbp;
+	r->rbx = in->rbx;
+	r->r11 = in->r11;
+	r->r10 = in->r10;
+	r->r9 = in->r9;
+	r->r8 = in->r8;
+	r->rax = in->rax;
+	r->rcx = in->rcx;
+	r->rdx = in->rdx;
+	r->rsi = in->rsi;
+	r->rdi = in->rdi;
+	r->orig_rax = in->orig_rax;
+	r->rip = in->rip;
+	r->cs = in->cs;
+	r->eflags = in->eflags;
+	r->rsp = in->rsp;
+	r->ss = in->ss;
+	r->fs_base = in->fs_base;
+	r->gs_base = in->gs_base;
+	r->ds = in->ds;
+	r->es = in->es;
+	r->fs = in->fs;
+	r->gs = in->gs;
+}
+
+/*
+ * A task dumped inside a system call comes back about to enter it again,
+ * with its original arguments. The kernel would do the same for the
+ * ERESTART codes, except for RESTARTBLOCK, whose state (the restart block)
+ * lived in the old kernel task and is gone. A call that was itself a
+ * restart_syscall has lost its original number: it returns EINTR.
+ */
+static void reenter_interrupted_syscall(struct user_regs_struct *r)
+{
+	long ax = (long)r->rax;
+
+	if ((long)r->orig_rax < 0)
+		return;
+	if (ax != -ERESTARTSYS && ax != -ERESTARTNOINTR && ax != -ERESTARTNOHAND &&
+	    ax != -ERESTART_RESTARTBLOCK)
+		return;
+	if (r->orig_rax == __NR_restart_syscall) {
+		r->rax = (unsigned long)-EINTR;
+	} else {
+		r->rax = r->orig_rax;
+		r->rip -= 2;
+	}
+	r->orig_rax = (unsigned long)-1;
+}
+
+/* The vDSO must sit where the program's pointers into it expect it. */
+static int check_vdso_placed(const struct restore_task *rt)
+{
+	char path[64], line[512];
+	uint64_t want = 0;
+	bool found = false;
+	FILE *f;
+
+	for (size_t i = 0; i < rt->mm->n_vmas; i++)
+		if (rt->mm->vmas[i]->kind == VMA__KIND__VDSO)
+			want = rt->mm->vmas[i]->start;
+	if (!want)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", rt->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long start;
+
+		found = strstr(line, "[vdso]") && sscanf(line, "%lx-", &start) == 1 &&
+			start == want;
+	}
+	fclose(f);
+	if (!found) {
+		pr_err("restore: pid %d: [vdso] is not at its saved address %#llx", rt->pid,
+		       (unsigned long long)want);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static int set_thread_state(struct inj_task *task, const ThreadCore *t)
+{
+	struct inj_regs *regs = aligned_alloc(64, sizeof(*regs));
+	int ret;
+
+	if (!regs)
+		return -ENOMEM;
+	memset(regs, 0, sizeof(*regs));
+	regs_from_image(t->regs, &regs->gp);
+	reenter_interrupted_syscall(&regs->gp);
+	memcpy(regs->xstate, t->xstate.data, t->xstate.len);
+	regs->xstate_size = (uint32_t)t->xstate.len;
+	ret = inj_set_regs(task, t->tid, regs);
+	if (ret)
+		pr_err("restore: pid %d thread %d: the saved registers were refused (%s): was "
+		       "the image made on a CPU with other extended state?", inj_task_pid(task),
+		       t->tid, strerror(-ret));
+	else
+		ret = inj_set_sigmask(task, t->tid, t->sigmask);
+	free(regs);
+	return ret;
+}
+
+int restore_finish(struct restore_task *rt)
+{
+	const TaskCore *core = rt->core;
+	struct inj_task *task;
+	long result;
+	int ret;
+
+	ret = check_vdso_placed(rt);
+	if (ret)
+		return ret;
+	ret = inj_seize(rt->pid, &task);
+	if (ret)
+		return ret;
+	ret = inj_syscall(task, &result, SYS_prctl, PR_SET_PDEATHSIG,
+			  core->prctl ? core->prctl->pdeath_signal : 0, 0, 0, 0, 0);
+	if (!ret && result)
+		ret = (int)result;
+	for (size_t i = 0; !ret && i < core->n_threads; i++)
+		ret = set_thread_state(task, core->threads[i]);
+	if (inj_release(task) && !ret)
+		ret = -EIO;
+	return ret;
+}
