@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -131,6 +132,44 @@ static int pipe_verify(void)
 TEST(pipe_keeps_unread_data)
 {
 	round_trip(pipe_setup, pipe_verify);
+}
+
+#define MANY_PIPES 3000
+
+static int many_pipes_setup(void)
+{
+	for (int i = 0; i < MANY_PIPES; i++) {
+		int p[2];
+
+		if (pipe(p) || place(p[0], 10 + 2 * i) || place(p[1], 11 + 2 * i) ||
+		    write(11 + 2 * i, &i, sizeof(i)) != sizeof(i))
+			return fail("pipe %d: %s", i, strerror(errno));
+	}
+	return 0;
+}
+
+static int many_pipes_verify(void)
+{
+	for (int i = 0; i < MANY_PIPES; i++)
+		if (fcntl(10 + 2 * i, F_SETFL, O_NONBLOCK))
+			return fail("fd %d: %s", 10 + 2 * i, strerror(errno));
+		else if (expect_bytes(10 + 2 * i, &i, sizeof(i)))
+			return -1;
+	return 0;
+}
+
+/* Each pipe's handle goes once both its ends are in: a restore never
+ * needs many more fds than the task had. */
+static int tight_fd_limit(void)
+{
+	struct rlimit lim = { 2 * MANY_PIPES + 64, 2 * MANY_PIPES + 64 };
+
+	return setrlimit(RLIMIT_NOFILE, &lim) ? fail("setrlimit: %s", strerror(errno)) : 0;
+}
+
+TEST(many_pipes_restore_within_a_tight_fd_limit)
+{
+	round_trip_with(many_pipes_setup, many_pipes_verify, false, tight_fd_limit);
 }
 
 /* ---- regular files, directories, O_PATH ---------------------------------------- */

@@ -197,13 +197,29 @@ static inline void __attribute__((noreturn)) run_original(files_setup_fn setup,
 	_exit(verify && verify() ? 1 : 0);
 }
 
+/* A child that takes longer has hung: it is killed, not waited for. */
+#define CHILD_TIMEOUT_MS 60000
+
 /* Waits for @pid to stop (@stopped) or exit; its exit status, or -1 if it
- * stopped, or -2 on a signal. */
+ * stopped, -2 on a signal, -3 if it hung (it is then killed). */
 static inline int wait_child(pid_t pid, bool stopped)
 {
-	int status;
+	int status = 0;
+	pid_t got = 0;
 
-	if (waitpid(pid, &status, stopped ? WUNTRACED : 0) != pid)
+	for (int ms = 0; ms < CHILD_TIMEOUT_MS && got == 0; ms++) {
+		got = waitpid(pid, &status, WNOHANG | (stopped ? WUNTRACED : 0));
+		if (got == 0)
+			usleep(1000);
+	}
+	if (got == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		snprintf(shared_msg, MSG_SIZE, "pid %d hung for %d s and was killed", pid,
+			 CHILD_TIMEOUT_MS / 1000);
+		return -3;
+	}
+	if (got != pid)
 		return -2;
 	if (WIFSTOPPED(status))
 		return -1;
@@ -242,6 +258,9 @@ static inline pid_t start_original(files_setup_fn setup, files_verify_fn verify)
 	return pid;
 }
 
+/* Fd numbers the tests use are below this. */
+#define FDS_MAX 16384
+
 /* The fds of @pid, in a bitmap of @size bits. */
 static inline void list_fds(pid_t pid, bool *open_fds, int size)
 {
@@ -263,6 +282,8 @@ static inline void list_fds(pid_t pid, bool *open_fds, int size)
  * files_max_fd(). */
 static inline int expect_only(const bool *open_fds, int max_fd)
 {
+	if (max_fd >= FDS_MAX)
+		return fail("fd %d is beyond what the test checks", max_fd);
 	for (int fd = 0; fd <= max_fd; fd++) {
 		bool is_open = fcntl(fd, F_GETFD) >= 0;
 
@@ -272,11 +293,9 @@ static inline int expect_only(const bool *open_fds, int max_fd)
 	return 0;
 }
 
-#define FDS_MAX 1024
-
 static inline int count_own_fds(void)
 {
-	bool open_fds[FDS_MAX];
+	static bool open_fds[FDS_MAX];
 	int n = 0;
 
 	list_fds(getpid(), open_fds, FDS_MAX);
