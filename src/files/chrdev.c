@@ -8,7 +8,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "common/cleanup.h"
 #include "files/internal.h"
 
 /* The memory devices of major 1 (Documentation/admin-guide/devices.txt). */

@@ -76,10 +76,8 @@ struct file_dump {
 	size_t nr_fds;
 };
 
-/* The value of "NAME:" in fdinfo @text, past blanks; NULL without it. */
-const char *fdinfo_field(const char *text, const char *name);
-/* The same, parsed as a number in @base; -ENOENT or -EINVAL when absent or
- * malformed, logged against @p. */
+/* The value of "NAME:" in @p's fdinfo, parsed as a number in @base;
+ * -ENOENT or -EINVAL when absent or malformed, logged against @p. */
 int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *out);
 
 /* Reads a whole procfs file, NUL-terminated, into *@out (to free). */
@@ -144,8 +142,6 @@ struct files_image {
 void load_err(const struct files_image *img, const struct file_obj *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* The object with @id; NULL when none. */
-struct file_obj *files_find(const struct files_image *img, uint32_t id);
 /* The task's fd @fd; NULL when it is not in its table. */
 const struct fd_slot *files_slot(const struct files_image *img, int fd);
 
@@ -180,9 +176,6 @@ struct restore_ctx {
 void restore_err(const struct restore_ctx *r, const struct file_obj *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Moves @fd to the lowest free number at or above r->high; the new fd, or
- * -errno (and @fd closed either way). */
-int restore_move_high(const struct restore_ctx *r, int fd);
 /* The handle kept for the inode of @f, or NULL. */
 const struct inode_handle *restore_inode(const struct restore_ctx *r, const struct file_obj *f);
 /* Keeps @fd (and @fd2, or -1) as the handle of @f's inode; they are moved

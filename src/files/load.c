@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cleanup.h"
 #include "files/image_check.h"
 #include "files/internal.h"
 
@@ -27,7 +26,8 @@ void load_err(const struct files_image *img, const struct file_obj *f, const cha
 	errno = saved_errno;
 }
 
-struct file_obj *files_find(const struct files_image *img, uint32_t id)
+/* The object with @id; NULL when none. */
+static struct file_obj *files_find(const struct files_image *img, uint32_t id)
 {
 	size_t lo = 0, hi = img->nr_files;
 

@@ -33,7 +33,9 @@ void restore_err(const struct restore_ctx *r, const struct file_obj *f, const ch
 	errno = saved_errno;
 }
 
-int restore_move_high(const struct restore_ctx *r, int fd)
+/* Moves @fd to the lowest free number at or above r->high; the new fd, or
+ * -errno (and @fd closed either way). */
+static int restore_move_high(const struct restore_ctx *r, int fd)
 {
 	int moved;
 
