@@ -1,6 +1,6 @@
 /* The round-trip runner of TESTING.md: starts each test program next to
  * this binary (prog_*), waits for its pid file, checkpoints and restores it
- * with the cryo binary in each cycle (once, twice, leave-running), then
+ * with the cryo binary in each cycle (once, twice, thrice, leave-running), then
  * sends SIGTERM and reads its verdict. It is a child subreaper: restored
  * programs become its children, and it reaps and ends all it started.
  * Arguments select programs by name; CYCLES=once,twice limits the cycles. */
@@ -235,6 +235,11 @@ static bool run_cycle(struct run *r)
 	if (!strcmp(r->cycle, "twice"))
 		return dump(r, "img1", false) && restore(r, "img1") && dump(r, "img2", false) &&
 		       restore(r, "img2") && verdict(r);
+	/* A restored task dumped again, and again: each image is of a restored task. */
+	if (!strcmp(r->cycle, "thrice"))
+		return dump(r, "img1", false) && restore(r, "img1") && dump(r, "img2", false) &&
+		       restore(r, "img2") && dump(r, "img3", false) && restore(r, "img3") &&
+		       verdict(r);
 	/* leave-running: the original must still pass, then the image must too. */
 	return dump(r, "img1", true) && verdict(r) && restore(r, "img1") && verdict(r);
 }
@@ -287,7 +292,7 @@ static bool run_one(const char *prog, const char *cycle)
 		printf("FAIL %s/%s: %s\n", prog, cycle, r.why);
 		show_tail(r.dir, "cryo.out");
 		show_tail(r.dir, "prog.out");
-		for (int i = 1; i <= 2; i++) {
+		for (int i = 1; i <= 3; i++) {
 			snprintf(img, sizeof(img), "%s/img%d", r.dir, i);
 			show_tail(img, "dump.log");
 			show_tail(img, "restore.log");
@@ -314,7 +319,7 @@ static bool selected(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const char *const all_cycles[] = { "once", "twice", "leave-running" };
+	static const char *const all_cycles[] = { "once", "twice", "thrice", "leave-running" };
 	const char *cycles_env = getenv("CYCLES");
 	char *progs[128];
 	int nprogs = 0, passed = 0, failed_count = 0;
