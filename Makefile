@@ -21,6 +21,9 @@ PROTOS := $(wildcard src/images/proto/*.proto)
 PROTO_C := $(patsubst src/images/proto/%.proto,$(BUILD)/gen/images/proto/%.pb-c.c,$(PROTOS))
 PROTO_H := $(PROTO_C:.c=.h)
 
+# Generated sources are kept, not deleted as intermediates after a build.
+.SECONDARY: $(PROTO_C) $(PROTO_H)
+
 $(BUILD)/gen/images/proto/%.pb-c.c $(BUILD)/gen/images/proto/%.pb-c.h: src/images/proto/%.proto
 	@mkdir -p $(dir $@)
 	$(PROTOC_C) --proto_path=src --c_out=$(BUILD)/gen $<
