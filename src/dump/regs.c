@@ -7,38 +7,7 @@
 
 #include "common/log.h"
 #include "dump/dump.h"
-
-static void regs_to_image(const struct user_regs_struct *r, UserRegs *out)
-{
-	user_regs__init(out);
-	out->r15 = r->r15;
-	out->r14 = r->r14;
-	out->r13 = r->r13;
-	out->r12 = r->r12;
-	out->rbp = r->rbp;
-	out->rbx = r->rbx;
-	out->r11 = r->r11;
-	out->r10 = r->r10;
-	out->r9 = r->r9;
-	out->r8 = r->r8;
-	out->rax = r->rax;
-	out->rcx = r->rcx;
-	out->rdx = r->rdx;
-	out->rsi = r->rsi;
-	out->rdi = r->rdi;
-	out->orig_rax = r->orig_rax;
-	out->rip = r->rip;
-	out->cs = r->cs;
-	out->eflags = r->eflags;
-	out->rsp = r->rsp;
-	out->ss = r->ss;
-	out->fs_base = r->fs_base;
-	out->gs_base = r->gs_base;
-	out->ds = r->ds;
-	out->es = r->es;
-	out->fs = r->fs;
-	out->gs = r->gs;
-}
+#include "task/user_regs.h"
 
 static int dump_thread_regs(struct inj_task *task, ThreadCore *thread)
 {
@@ -61,7 +30,7 @@ static int dump_thread_regs(struct inj_task *task, ThreadCore *thread)
 		ret = -ENOMEM;
 		goto out;
 	}
-	regs_to_image(&regs->gp, thread->regs);
+	user_regs_to_image(&regs->gp, thread->regs);
 	memcpy(thread->xstate.data, regs->xstate, regs->xstate_size);
 	thread->xstate.len = regs->xstate_size;
 out:

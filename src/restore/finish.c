@@ -12,43 +12,13 @@
 #include "common/log.h"
 #include "inject/inject.h"
 #include "restore/restore.h"
+#include "task/user_regs.h"
 
 /* The kernel's internal restart codes, as a syscall interrupted by a stop leaves them in rax. */
 #define ERESTARTSYS 512
 #define ERESTARTNOINTR 513
 #define ERESTARTNOHAND 514
 #define ERESTART_RESTARTBLOCK 516
-
-static void regs_from_image(const UserRegs *in, struct user_regs_struct *r)
-{
-	r->r15 = in->r15;
-	r->r14 = in->r14;
-	r->r13 = in->r13;
-	r->r12 = in->r12;
-	r->rbp = in->rbp;
-	r->rbx = in->rbx;
-	r->r11 = in->r11;
-	r->r10 = in->r10;
-	r->r9 = in->r9;
-	r->r8 = in->r8;
-	r->rax = in->rax;
-	r->rcx = in->rcx;
-	r->rdx = in->rdx;
-	r->rsi = in->rsi;
-	r->rdi = in->rdi;
-	r->orig_rax = in->orig_rax;
-	r->rip = in->rip;
-	r->cs = in->cs;
-	r->eflags = in->eflags;
-	r->rsp = in->rsp;
-	r->ss = in->ss;
-	r->fs_base = in->fs_base;
-	r->gs_base = in->gs_base;
-	r->ds = in->ds;
-	r->es = in->es;
-	r->fs = in->fs;
-	r->gs = in->gs;
-}
 
 /*
  * A task dumped inside a system call comes back about to enter it again,
@@ -115,7 +85,7 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t)
 	if (!regs)
 		return -ENOMEM;
 	memset(regs, 0, sizeof(*regs));
-	regs_from_image(t->regs, &regs->gp);
+	user_regs_from_image(t->regs, &regs->gp);
 	reenter_interrupted_syscall(&regs->gp);
 	memcpy(regs->xstate, t->xstate.data, t->xstate.len);
 	regs->xstate_size = (uint32_t)t->xstate.len;
