@@ -241,6 +241,16 @@ static int pipe_open(struct restore_ctx *r, const struct file_obj *f)
 			return ret;
 		h = restore_inode(r, f);
 	}
+	/* Only the ends pipe2() made lack O_LARGEFILE: open() adds it to an
+	 * end opened again through /proc, and F_SETFL cannot take it away.
+	 * An object saved without it gets the pipe2() end itself. */
+	if (!f->e->pipe->fifo_path && !(f->e->flags & KERNEL_O_LARGEFILE)) {
+		int fd = fcntl(is_reader(f->e->flags) ? h->fd : h->fd2, F_DUPFD_CLOEXEC, 0);
+
+		if (fd < 0)
+			restore_err(r, f, "cannot take an end of the new pipe: %s", strerror(errno));
+		return fd < 0 ? -errno : fd;
+	}
 	return restore_reopen(r, f, h->fd);
 }
 
