@@ -85,10 +85,12 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 	int ret;
 
 	ret = check_supported(task);
-	if (!ret)
-		ret = mm_dump(task, dir);
+	/* Files first: a mapped memfd or deleted file the task also has an
+	 * fd of is saved once, with the fd's file object. */
 	if (!ret)
 		ret = files_dump(pid, dir, opts->shell_job);
+	if (!ret)
+		ret = mm_dump(task, dir);
 	if (!ret)
 		ret = collect_inside(task, &core);
 	/* ptrace reads need every thread stopped: after the cure. */

@@ -120,8 +120,8 @@ static int walk_data(const struct file_dump *d, int fd, uint64_t size, struct ru
 			break;
 		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
 		if (hole < 0)
-			return pr_errno_ret("dump: pid %d fd %d (%s): cannot find the data in its "
-					    "contents", d->p->pid, d->p->fd, d->p->link);
+			return pr_errno_ret("dump: pid %d %s (%s): cannot find the data in its "
+					    "contents", d->p->pid, d->p->name, d->p->link);
 		if ((uint64_t)hole > size)
 			hole = size;
 		*total += hole - data;

@@ -2,7 +2,8 @@
  * the open file descriptions already dumped (kcmp), new ones are dumped by
  * their kind, and fds-PID.img and files.img are written. The file objects
  * of the tasks of one dump are kept here between calls; what each kind
- * saves is in its own file. */
+ * saves is in its own file. files_dump_mappings() adds the files that
+ * memfd and deleted-file mappings need. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,9 @@ struct inode_bucket {
 	ino_t ino;
 	size_t *objs;		/* indexes into session.objs */
 	size_t nr, cap;
+	/* The id of the object saved for mappings of the inode, when no fd
+	 * had it first; it has no fd to compare, so it is not in @objs. */
+	uint32_t mapped;
 };
 
 /* The dump in progress. It continues while the directory holds the
@@ -187,9 +191,8 @@ static int bucket_insert(struct inode_bucket *b, size_t pos, size_t obj)
 	return 0;
 }
 
-/* A new object for @p, inserted at @pos of @b. */
-static int obj_add(const struct fd_probe *p, const struct file_kind *kind,
-		   struct inode_bucket *b, size_t pos, struct dump_obj **out)
+/* A new object for @p, at the end of session.objs. */
+static int obj_new(const struct fd_probe *p, const struct file_kind *kind, struct dump_obj **out)
 {
 	struct dump_obj *o;
 	FileEntry *fe;
@@ -213,16 +216,24 @@ static int obj_add(const struct fd_probe *p, const struct file_kind *kind,
 	fe->kind = kind->type;
 	fe->flags = p->flags;
 	fe->pos = p->pos;
-	if (bucket_insert(b, pos, session.nr_objs)) {
-		free(fe);
-		return -ENOMEM;
-	}
 	o = &session.objs[session.nr_objs++];
 	o->fe = fe;
 	o->pid = p->pid;
 	o->fd = p->fd;
 	*out = o;
 	return 0;
+}
+
+/* A new object for @p, inserted at @pos of @b. A failure leaves the
+ * object in the session, which the failed dump resets. */
+static int obj_add(const struct fd_probe *p, const struct file_kind *kind,
+		   struct inode_bucket *b, size_t pos, struct dump_obj **out)
+{
+	int ret = obj_new(p, kind, out);
+
+	if (!ret && bucket_insert(b, pos, session.nr_objs - 1))
+		ret = -ENOMEM;
+	return ret;
 }
 
 static int cmp_entry_id(const void *a, const void *b)
@@ -248,7 +259,7 @@ static int obj_dump(const struct fd_probe *p, const struct file_kind *kind, stru
 	 * one anon inode: only the kinds that need the list get it. */
 	if (!kind->inode_shared)
 		return kind->dump(&d);
-	same = malloc(b->nr * sizeof(*same));
+	same = malloc((b->nr + 1) * sizeof(*same));
 	if (!same)
 		return -ENOMEM;
 	for (size_t i = 0; i < b->nr; i++) {
@@ -257,6 +268,9 @@ static int obj_dump(const struct fd_probe *p, const struct file_kind *kind, stru
 		if (other != o->fe && other->kind == o->fe->kind)
 			same[d.nr_same_inode++] = other;
 	}
+	if (b->mapped && b->mapped != o->fe->id &&
+	    session.objs[b->mapped - 1].fe->kind == o->fe->kind)
+		same[d.nr_same_inode++] = session.objs[b->mapped - 1].fe;
 	qsort(same, d.nr_same_inode, sizeof(*same), cmp_entry_id);
 	d.same_inode = same;
 	return kind->dump(&d);
@@ -497,6 +511,82 @@ static int write_files(struct image_dir *dir)
 	if (fstatat(dir->fd, "files.img", &session.files_img, AT_SYMLINK_NOFOLLOW))
 		return pr_errno_ret("dump: cannot stat %s/files.img", dir->path);
 	return 0;
+}
+
+/* The object a mapping of @b's inode is opened from at restore: the one
+ * that holds the inode's contents; 0 when the inode has no object yet. */
+static uint32_t inode_holder(const struct inode_bucket *b, FileEntry__Kind kind)
+{
+	if (b->mapped)
+		return b->mapped;
+	for (size_t i = 0; i < b->nr; i++) {
+		const FileEntry *fe = session.objs[b->objs[i]].fe;
+
+		if (fe->kind == kind)
+			return fe->has_inode_of ? fe->inode_of : fe->id;
+	}
+	return 0;
+}
+
+static int dump_mapping(pid_t pid, struct image_dir *dir, struct files_mapping *m)
+{
+	const struct file_kind *kind;
+	struct inode_bucket *b;
+	struct dump_obj *o;
+	struct fd_probe p;
+	int ret;
+
+	ret = probe_mapping(pid, m->start, m->end, &p);
+	if (ret)
+		return ret;
+	kind = file_kind_recognise(&p);
+	if (kind != &memfd_kind && kind != &regfile_kind) {
+		if (kind)
+			pr_fd_err(&p, "maps a file taken as %s: only memfds and regular files are "
+				  "supported", kind->name);
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	b = bucket_get(p.st.st_dev, p.st.st_ino);
+	if (!b) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	m->file_id = inode_holder(b, kind->type);
+	if (!m->file_id) {
+		ret = obj_new(&p, kind, &o);
+		if (ret)
+			goto out;
+		b->mapped = m->file_id = o->fe->id;
+		ret = obj_dump(&p, kind, o, dir, NULL, 0);
+		if (ret)
+			goto out;
+	}
+	o = &session.objs[m->file_id - 1];
+	if (kind == &regfile_kind && !o->fe->reg->deleted) {
+		pr_fd_err(&p, "is mapped as a deleted file, but file %u of its inode is not deleted",
+			  m->file_id);
+		ret = -ESTALE;
+	}
+out:
+	if (ret == -ENOMEM)
+		pr_fd_err(&p, "out of memory");
+	probe_release(&p);
+	return ret;
+}
+
+int files_dump_mappings(pid_t pid, struct image_dir *dir, struct files_mapping *maps, size_t n)
+{
+	int ret;
+
+	ret = session_begin(dir);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = dump_mapping(pid, dir, &maps[i]);
+	if (!ret)
+		ret = write_files(dir);
+	if (ret)
+		session_reset();
+	return ret;
 }
 
 int files_dump(pid_t pid, struct image_dir *dir, bool shell_job)

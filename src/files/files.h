@@ -1,11 +1,13 @@
 /* File descriptors: dumping a task's fd table and the open files behind it,
  * checking them when read back, and installing them again inside the
  * restored task. How each kind of file is handled is in its own file of
- * src/files/ (see internal.h); memory mappings of files are not here. */
+ * src/files/ (see internal.h). Of memory mappings, only the files of those
+ * that cannot be opened by path again (memfds, deleted files) are here. */
 #ifndef CRYO_FILES_H
 #define CRYO_FILES_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "images/image.h"
@@ -22,13 +24,31 @@
  * a message naming pid, fd and file. */
 int files_dump(pid_t pid, struct image_dir *dir, bool shell_job);
 
+/* A mapping of a memfd or of a deleted file, which cannot be mapped again
+ * from a path: its file is one of the file objects, with its contents. */
+struct files_mapping {
+	uint64_t start, end;	/* the mapping, as /proc/PID/map_files names it */
+	uint32_t file_id;	/* the file object of its inode */
+	bool writable;		/* at restore: opened read-write, else read-only */
+	int fd;			/* at restore: the file opened for it */
+};
+
+/* After files_dump() of @pid: sets the file_id of each of @maps to the
+ * object of the mapped inode, the one an fd of the dump has if any, else
+ * one saved for the mappings alone (once per inode), and writes files.img
+ * again. An inode of another kind than memfd or deleted regular file fails
+ * the dump with a message naming the mapping. */
+int files_dump_mappings(pid_t pid, struct image_dir *dir, struct files_mapping *maps, size_t n);
+
 /* Everything about files that restoring one task needs, read from the
  * images and checked; it holds no descriptor. */
 struct files_image;
 
-/* Reads and checks the fd table of @pid, the file objects it refers to and
- * their saved contents. */
-int files_load(const struct image_dir *dir, int pid, struct files_image **out);
+/* Reads and checks the fd table of @pid, the file objects it and the
+ * task's mappings (@mapped_ids, from its mm image) refer to, and their
+ * saved contents. */
+int files_load(const struct image_dir *dir, int pid, const uint32_t *mapped_ids,
+	       size_t nr_mapped, struct files_image **out);
 void files_image_free(struct files_image *img);
 
 /* The highest fd number files_restore() installs; -1 when none. */
@@ -45,5 +65,13 @@ int files_check_restorable(const struct files_image *img, bool shell_job);
  * shell's terminal becomes a duplicate of the first of fds 0, 1, 2 that is
  * a terminal. */
 int files_restore(const struct files_image *img, bool shell_job);
+
+/* Runs in the restored task after files_restore(): opens the file of each
+ * of @maps (by file_id and writable) at an fd of @base or above, with
+ * O_CLOEXEC. A file the task has an fd of is opened again from that fd,
+ * so the mapping and the fd share one file; any other is made once per
+ * inode from its saved contents. On failure no fd is left open. */
+int files_open_mappings(const struct files_image *img, struct files_mapping *maps, size_t n,
+			int base);
 
 #endif

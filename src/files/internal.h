@@ -40,12 +40,16 @@
 
 /* ---- dump -------------------------------------------------------------------- */
 
-/* What dump learnt about one fd of a stopped task, from outside it. */
+/* What dump learnt about one fd of a stopped task, from outside it; or
+ * about the file of one of its mappings (a memfd or a deleted file), which
+ * is probed the same way but has no fd. */
 struct fd_probe {
 	pid_t pid;
-	int fd;
+	int fd;			/* -1 for a mapping */
+	char name[48];		/* "fd 3" or "mapping 7f00..7f01", in messages */
 	/* A pidfd_getfd() copy: the very same open file description. Read
-	 * state through it, but never change its position or flags. */
+	 * state through it, but never change its position or flags. For a
+	 * mapping, the file opened through /proc/PID/map_files. */
 	int dup;
 	struct stat st;		/* fstat() of dup */
 	char *link;		/* the /proc/PID/fd/N link text */
@@ -59,7 +63,7 @@ struct fd_probe {
 
 /* Logs "dump: pid P fd N (LINK): ..." as an error. */
 #define pr_fd_err(p, fmt, ...)                                                          \
-	pr_err("dump: pid %d fd %d (%s): " fmt, (p)->pid, (p)->fd, (p)->link, ##__VA_ARGS__)
+	pr_err("dump: pid %d %s (%s): " fmt, (p)->pid, (p)->name, (p)->link, ##__VA_ARGS__)
 
 /* One new file object being dumped: the kind fills its part of @fe. */
 struct file_dump {
@@ -141,6 +145,9 @@ struct files_image {
  * kept, so callers may log before they return -errno. */
 void load_err(const struct files_image *img, const struct file_obj *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The object with @id; NULL when none. */
+struct file_obj *files_find(const struct files_image *img, uint32_t id);
 
 /* The task's fd @fd; NULL when it is not in its table. */
 const struct fd_slot *files_slot(const struct files_image *img, int fd);

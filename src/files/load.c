@@ -1,8 +1,8 @@
 /* files_load(): reading a task's fd table, the file objects and their
  * contents, and checking all of it before restore trusts any: fd numbers
  * in range and unique, every file id known, one kind part per record that
- * matches its kind, inodes shared only within a kind, then each kind's own
- * checks. Restoring is in restore.c. */
+ * matches its kind, inodes shared only within a kind, the files mappings
+ * refer to, then each kind's own checks. Restoring is in restore.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,8 +26,7 @@ void load_err(const struct files_image *img, const struct file_obj *f, const cha
 	errno = saved_errno;
 }
 
-/* The object with @id; NULL when none. */
-static struct file_obj *files_find(const struct files_image *img, uint32_t id)
+struct file_obj *files_find(const struct files_image *img, uint32_t id)
 {
 	size_t lo = 0, hi = img->nr_files;
 
@@ -167,7 +166,32 @@ static int link_fds(struct files_image *img)
 	return 0;
 }
 
-int files_load(const struct image_dir *dir, int pid, struct files_image **out)
+/* The objects the task's mappings open are needed too, with their
+ * inode's contents. */
+static int link_mappings(struct files_image *img, const uint32_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct file_obj *f = files_find(img, ids[i]);
+
+		if (!f) {
+			image_error(img->files_img->path, 0, "a mapping of pid %d refers to "
+				    "file %u, which files.img does not hold", img->pid, ids[i]);
+			return -EBADMSG;
+		}
+		if (f->kind->type != FILE_ENTRY__KIND__MEMFD &&
+		    (f->kind->type != FILE_ENTRY__KIND__REG || !f->e->reg->deleted)) {
+			load_err(img, f, "is mapped by pid %d, but is neither a memfd nor a "
+				 "deleted file", img->pid);
+			return -EBADMSG;
+		}
+		f->needed = true;
+		f->inode->needed = true;
+	}
+	return 0;
+}
+
+int files_load(const struct image_dir *dir, int pid, const uint32_t *mapped_ids,
+	       size_t nr_mapped, struct files_image **out)
 {
 	struct files_image *img = calloc(1, sizeof(*img));
 	int ret;
@@ -190,6 +214,8 @@ int files_load(const struct image_dir *dir, int pid, struct files_image **out)
 		ret = load_fds(img);
 	if (!ret)
 		ret = link_fds(img);
+	if (!ret)
+		ret = link_mappings(img, mapped_ids, nr_mapped);
 	for (size_t i = 0; i < img->nr_files && !ret; i++)
 		if (img->files[i].kind->check)
 			ret = img->files[i].kind->check(dir, img, &img->files[i]);

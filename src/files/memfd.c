@@ -36,7 +36,7 @@ static int memfd_dump(const struct file_dump *d)
 	int seals, ret;
 
 	if (fstatfs(p->dup, &fs))
-		return pr_errno_ret("dump: pid %d fd %d (%s): cannot statfs", p->pid, p->fd,
+		return pr_errno_ret("dump: pid %d %s (%s): cannot statfs", p->pid, p->name,
 				    p->link);
 	if (fs.f_type == HUGETLBFS_MAGIC) {
 		pr_fd_err(p, "hugetlb memfds are not supported");
@@ -44,7 +44,7 @@ static int memfd_dump(const struct file_dump *d)
 	}
 	seals = fcntl(p->dup, F_GET_SEALS);
 	if (seals < 0)
-		return pr_errno_ret("dump: pid %d fd %d (%s): cannot read its seals", p->pid, p->fd,
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read its seals", p->pid, p->name,
 				    p->link);
 	m = malloc(sizeof(*m));
 	if (!m)

@@ -1,9 +1,11 @@
 /* Looking at one fd of a stopped task from outside: its link text, its
  * fdinfo, a pidfd_getfd() copy of its open file description and fstat()
- * of that, and the fdinfo parsing the kinds share. Deciding the kind and
+ * of that, and the fdinfo parsing the kinds share; the same for the file
+ * of a mapping, through /proc/PID/map_files. Deciding the kind and
  * dumping it are elsewhere (table.c, dump.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +115,7 @@ int probe_fd(int pidfd, pid_t pid, int fd, struct fd_probe *p)
 	p->pid = pid;
 	p->fd = fd;
 	p->dup = -1;
+	snprintf(p->name, sizeof(p->name), "fd %d", fd);
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 	len = readlink(path, link, sizeof(link) - 1);
 	if (len < 0)
@@ -157,6 +160,39 @@ err:
 	return ret;
 }
 
+int probe_mapping(pid_t pid, uint64_t start, uint64_t end, struct fd_probe *p)
+{
+	char path[96], link[PATH_MAX + 1];
+	ssize_t len;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->fd = -1;
+	p->dup = -1;
+	snprintf(p->name, sizeof(p->name), "mapping %" PRIx64 "..%" PRIx64, start, end);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len < 0)
+		return pr_errno_ret("dump: pid %d %s: cannot read the link %s", pid, p->name, path);
+	link[len] = '\0';
+	p->link = strdup(link);
+	if (!p->link) {
+		pr_err("dump: pid %d %s: out of memory", pid, p->name);
+		return -ENOMEM;
+	}
+	/* Read-only is enough to read it; restore opens it as the mapping needs. */
+	p->flags = O_RDONLY | KERNEL_O_LARGEFILE;
+	p->dup = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (p->dup < 0 || fstat(p->dup, &p->st)) {
+		ret = -errno;
+		pr_fd_err(p, "cannot open the mapped file through %s: %s", path, strerror(errno));
+		probe_release(p);
+		return ret;
+	}
+	return 0;
+}
+
 int probe_reopen(const struct fd_probe *p, int *out)
 {
 	char path[64];
@@ -165,8 +201,8 @@ int probe_reopen(const struct fd_probe *p, int *out)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", p->dup);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return pr_errno_ret("dump: pid %d fd %d (%s): cannot open it again to read it",
-				    p->pid, p->fd, p->link);
+		return pr_errno_ret("dump: pid %d %s (%s): cannot open it again to read it",
+				    p->pid, p->name, p->link);
 	*out = fd;
 	return 0;
 }

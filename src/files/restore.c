@@ -2,7 +2,8 @@
  * number. Objects are opened by their kinds in dependency order (an epoll
  * after its targets), at any number, then moved above the restored range
  * and duplicated onto each fd that refers to them, so no temporary ever
- * sits on a number still to be restored. Checking is in load.c. */
+ * sits on a number still to be restored. files_open_mappings() then opens
+ * the files of memfd and deleted-file mappings. Checking is in load.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -307,5 +308,74 @@ int files_restore(const struct files_image *img, bool shell_job)
 		close(r.tty);
 	if (!ret)
 		pr_info("restore: pid %d: %zu fds restored", img->pid, img->nr_fds);
+	return ret;
+}
+
+/* An fd of the task on @inode's file, or -1. */
+static int task_fd_of(const struct files_image *img, const struct file_obj *inode)
+{
+	for (size_t i = 0; i < img->nr_files; i++)
+		if (img->files[i].inode == inode && img->files[i].nr_fds)
+			return img->files[i].fds[0];
+	return -1;
+}
+
+/* Opens the file of @m from its inode: the task's fd of it, or the inode
+ * made from the saved contents (once, kept in @r). */
+static int open_mapping(struct restore_ctx *r, struct files_mapping *m)
+{
+	const struct file_obj *f = files_find(r->img, m->file_id)->inode;
+	const struct inode_handle *h;
+	char path[64];
+	int from = task_fd_of(r->img, f), fd;
+
+	if (from < 0) {
+		h = restore_inode(r, f);
+		if (!h) {
+			/* The kind makes the inode and opens it once, as saved. */
+			fd = f->kind->open(r, f);
+			if (fd < 0)
+				return fd;
+			close(fd);
+			h = restore_inode(r, f);
+		}
+		from = h->fd;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", from);
+	fd = open(path, (m->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		restore_err(r, f, "cannot open it for the mapping %#llx-%#llx (%s): %s",
+			    (unsigned long long)m->start, (unsigned long long)m->end, path,
+			    strerror(errno));
+		return -errno;
+	}
+	m->fd = restore_move_high(r, fd);
+	if (m->fd < 0) {
+		restore_err(r, f, "cannot move the file of mapping %#llx-%#llx above fd %d: %s",
+			    (unsigned long long)m->start, (unsigned long long)m->end, r->high,
+			    strerror(-m->fd));
+		return m->fd;
+	}
+	return 0;
+}
+
+int files_open_mappings(const struct files_image *img, struct files_mapping *maps, size_t n,
+			int base)
+{
+	struct restore_ctx r = { .img = img, .high = base, .tty = -1 };
+	int ret = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ret = open_mapping(&r, &maps[i]);
+		if (ret)
+			break;
+	}
+	for (size_t j = 0; j < r.nr_inodes; j++)
+		close_handle(&r.inodes[j]);
+	free(r.inodes);
+	if (ret)
+		while (i-- > 0)
+			close(maps[i].fd);
 	return ret;
 }

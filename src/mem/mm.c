@@ -1,18 +1,21 @@
 /* Dumping the address space of a seized task: the mm fields (/proc/PID/stat,
  * a remote brk(0), auxv, exe), its mappings (vma.h) and its pages (pagescan.h
- * finds them, pagedump.h copies them). Loading and checking images is in
- * mm_image.c. */
+ * finds them, pagedump.h copies them). The files of memfd and deleted-file
+ * mappings are saved as file objects (files.h). Loading and checking images
+ * is in mm_image.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "files/files.h"
 #include "images/pages.h"
 #include "inject/inject.h"
 #include "mem/mm.h"
@@ -225,6 +228,49 @@ out:
 	return ret;
 }
 
+static bool file_saved_whole(const Vma *v)
+{
+	return v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD;
+}
+
+/* A memfd or a deleted file has no path to map it from at restore: the
+ * files part saves it once per inode, or finds it already saved for an fd,
+ * and each such mapping names that file object. */
+static int dump_mapped_files(pid_t pid, struct image_dir *dir, struct vma_list *vmas)
+{
+	_cleanup_free_ struct files_mapping *maps = NULL;
+	size_t n = 0;
+	int ret;
+
+	for (size_t i = 0; i < vmas->nr; i++)
+		n += file_saved_whole(vmas->vmas[i]);
+	if (!n)
+		return 0;
+	maps = calloc(n, sizeof(*maps));
+	if (!maps) {
+		pr_err("dump: pid %d: out of memory for %zu mapped files", pid, n);
+		return -ENOMEM;
+	}
+	n = 0;
+	for (size_t i = 0; i < vmas->nr; i++) {
+		if (!file_saved_whole(vmas->vmas[i]))
+			continue;
+		maps[n].start = vmas->vmas[i]->start;
+		maps[n++].end = vmas->vmas[i]->end;
+	}
+	ret = files_dump_mappings(pid, dir, maps, n);
+	if (ret)
+		return ret;
+	n = 0;
+	for (size_t i = 0; i < vmas->nr; i++) {
+		if (!file_saved_whole(vmas->vmas[i]))
+			continue;
+		vmas->vmas[i]->has_file_id = true;
+		vmas->vmas[i]->file_id = maps[n++].file_id;
+	}
+	return 0;
+}
+
 static int write_mm(struct image_dir *dir, pid_t pid, const Mm *mm)
 {
 	struct image_writer *w;
@@ -284,7 +330,9 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 
 	mm.n_vmas = vmas.nr;
 	mm.vmas = vmas.vmas;
-	ret = write_mm(dir, pid, &mm);
+	ret = dump_mapped_files(pid, dir, &vmas);
+	if (!ret)
+		ret = write_mm(dir, pid, &mm);
 	if (ret) {
 		/* Pages without their mappings are no image. */
 		remove_image(dir, IMG_PAGEMAP, pid);

@@ -18,7 +18,9 @@ struct mm_dump_opts {
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into
- * @dir. On failure none of them is left under its final name. */
+ * @dir. On failure none of them is left under its final name. The files
+ * of memfd and deleted-file mappings go into files.img
+ * (files_dump_mappings()), after files_dump() of the task. */
 int mm_dump(struct inj_task *task, struct image_dir *dir);
 int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_dump_opts *opts);
 

@@ -100,6 +100,9 @@ static const char *vma_problem(const Vma *v)
 		return "memfd name longer than the kernel allows";
 	if (is_file_kind(v->kind) && !(v->has_file_dev && v->has_file_ino && v->has_file_size))
 		return "no file identity (dev, ino, size)";
+	if (v->has_file_id != (v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD))
+		return v->has_file_id ? "file object, which its kind cannot have" :
+					"no file object (file_id) for a memfd or deleted file";
 	if (v->has_pgoff && (v->pgoff % PS || v->pgoff > UINT64_MAX - (v->end - v->start)))
 		return "invalid file offset";
 	if (v->anon_name && (v->kind != VMA__KIND__ANON || !anon_name_valid(v->anon_name)))

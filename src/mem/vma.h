@@ -53,10 +53,12 @@ static inline enum vma_pages vma_pages(const Vma *vma)
 	case VMA__KIND__HEAP:
 	case VMA__KIND__STACK:
 		return VMA_PAGES_ANON;
+	/* The file of a memfd or a deleted file is saved whole with the
+	 * file objects (Vma.file_id): a shared mapping of it needs no pages. */
 	case VMA__KIND__FILE:
 	case VMA__KIND__DELETED_FILE:
-		return shared ? VMA_PAGES_NONE : VMA_PAGES_COW;
 	case VMA__KIND__MEMFD:
+		return shared ? VMA_PAGES_NONE : VMA_PAGES_COW;
 	case VMA__KIND__SYSV_SHM:
 		return shared ? VMA_PAGES_SHMEM : VMA_PAGES_COW;
 	default:

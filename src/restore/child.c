@@ -1,6 +1,7 @@
 /* The first stage inside the new task (already with its saved PID), still
  * running cryo's code: session and group, files, attributes, the files its
- * mappings need; then into the restorer. Any failure is reported to cryo
+ * mappings need (by path, or memfds and deleted files made again from the
+ * file objects); then into the restorer. Any failure is reported to cryo
  * and ends the task: nothing half-restored is left to run. */
 #include <dirent.h>
 #include <errno.h>
@@ -112,25 +113,61 @@ static int open_vma_file(const Vma *vma, int base, int *out)
 	return 0;
 }
 
-static int open_mapped_files(const Mm *mm, int base, int *vma_fds, int *exe_fd)
+/* Memfds and deleted files come from the file objects (files.h): made
+ * again from their saved contents, or opened from the task's fd of the
+ * same file, which the mapping then shares. */
+static int open_saved_files(const Mm *mm, const struct files_image *files, int base,
+			    int *vma_fds)
 {
+	struct files_mapping *maps = calloc(mm->n_vmas + 1, sizeof(*maps));
+	size_t n = 0;
+	int ret;
+
+	if (!maps)
+		return -ENOMEM;
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Vma *v = mm->vmas[i];
+
+		if (!v->has_file_id)
+			continue;
+		maps[n++] = (struct files_mapping){
+			.start = v->start,
+			.end = v->end,
+			.file_id = v->file_id,
+			.writable = v->has_file_writable && v->file_writable,
+		};
+	}
+	ret = files_open_mappings(files, maps, n, base);
+	for (size_t i = 0, j = 0; i < mm->n_vmas && !ret; i++)
+		if (mm->vmas[i]->has_file_id)
+			vma_fds[i] = maps[j++].fd;
+	free(maps);
+	return ret;
+}
+
+static int open_mapped_files(const Mm *mm, const struct files_image *files, int base,
+			     int *vma_fds, int *exe_fd)
+{
+	int ret;
+
 	*exe_fd = -1;
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Vma *v = mm->vmas[i];
 
 		vma_fds[i] = -1;
 		if (v->kind == VMA__KIND__FILE) {
-			int ret = open_vma_file(v, base, &vma_fds[i]);
-
+			ret = open_vma_file(v, base, &vma_fds[i]);
 			if (ret)
 				return ret;
-		} else if (v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD ||
-			   v->kind == VMA__KIND__SYSV_SHM) {
-			pr_err("restore: mapping %#llx-%#llx of kind %d is not supported yet",
-			       (unsigned long long)v->start, (unsigned long long)v->end, v->kind);
+		} else if (v->kind == VMA__KIND__SYSV_SHM) {
+			pr_err("restore: mapping %#llx-%#llx of SysV shared memory is not supported "
+			       "yet", (unsigned long long)v->start, (unsigned long long)v->end);
 			return -EOPNOTSUPP;
 		}
 	}
+	ret = open_saved_files(mm, files, base, vma_fds);
+	if (ret)
+		return ret;
 	if (mm->exe_path) {
 		int fd = open(mm->exe_path, O_RDONLY | O_CLOEXEC);
 
@@ -184,7 +221,7 @@ void restore_child(struct restore_task *rt, int report_fd, bool shell_job)
 	if (!ret)
 		ret = files_restore(rt->files, shell_job);
 	if (!ret)
-		ret = open_mapped_files(rt->mm, base, vma_fds, &exe_fd);
+		ret = open_mapped_files(rt->mm, rt->files, base, vma_fds, &exe_fd);
 	if (!ret)
 		ret = task_restore_attrs(rt->core);
 	if (ret)

@@ -90,6 +90,26 @@ static int read_core(const struct image_dir *dir, struct restore_task *rt)
 	return ret;
 }
 
+/* The files (file objects) that the task's memfd and deleted-file
+ * mappings map. */
+static int load_files(const struct image_dir *dir, struct restore_task *rt)
+{
+	uint32_t *ids = calloc(rt->mm->n_vmas + 1, sizeof(*ids));
+	size_t n = 0;
+	int ret;
+
+	if (!ids) {
+		pr_err("restore: pid %d: out of memory", rt->pid);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rt->mm->n_vmas; i++)
+		if (rt->mm->vmas[i]->has_file_id)
+			ids[n++] = rt->mm->vmas[i]->file_id;
+	ret = files_load(dir, rt->pid, ids, n, &rt->files);
+	free(ids);
+	return ret;
+}
+
 int restore_load(const struct image_dir *dir, struct restore_task *rt)
 {
 	int ret;
@@ -101,7 +121,7 @@ int restore_load(const struct image_dir *dir, struct restore_task *rt)
 	if (!ret)
 		ret = mm_load(dir, rt->pid, &rt->mm);
 	if (!ret)
-		ret = files_load(dir, rt->pid, &rt->files);
+		ret = load_files(dir, rt);
 	if (!ret)
 		ret = pages_reader_open(dir, rt->pid, &rt->pages);
 	if (ret)

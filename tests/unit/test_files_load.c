@@ -1,7 +1,8 @@
 /* files_load() refuses bad images with a clear error (bad fd numbers,
  * unknown file ids, kinds without their part, bad flags and inodes, epoll
- * targets missing, contents missing or short, damaged bytes), accepts good
- * ones, and files_restore() names the fd and cause when it cannot open a
+ * targets missing, contents missing or short, damaged bytes, mappings of
+ * files that are not memfds or deleted files), accepts good ones, and
+ * files_restore() names the fd and cause when it cannot open a
  * file. Images are written by hand here, not by a dump. */
 #include <sys/epoll.h>
 
@@ -69,8 +70,10 @@ static int write_images(struct image_dir *dir, FileEntry *files, size_t nr_files
 	return write_records(dir, IMG_FDS, PID, msgs, nr_fds);
 }
 
-/* Loads the images of @dir_path; 0 or the error, with its message in @err. */
-static int load(const char *dir_path, char *err, size_t size, struct files_image **out)
+/* Loads the images of @dir_path for a task whose mappings map the files
+ * @mapped; 0 or the error, with its message in @err. */
+static int load_mapped(const char *dir_path, const uint32_t *mapped, size_t nr_mapped, char *err,
+		       size_t size, struct files_image **out)
 {
 	struct image_dir *dir;
 	int ret;
@@ -78,10 +81,15 @@ static int load(const char *dir_path, char *err, size_t size, struct files_image
 	if (image_dir_open(dir_path, &dir))
 		return -EIO;
 	log_capture_errors(err, size);
-	ret = files_load(dir, PID, out);
+	ret = files_load(dir, PID, mapped, nr_mapped, out);
 	log_capture_errors(NULL, 0);
 	image_dir_close(dir);
 	return ret;
+}
+
+static int load(const char *dir_path, char *err, size_t size, struct files_image **out)
+{
+	return load_mapped(dir_path, NULL, 0, err, size, out);
 }
 
 /* Writes @files and @fds, and expects files_load() to refuse them with an
@@ -130,6 +138,32 @@ TEST(good_images_load_and_restore)
 	CHECK_GOTO(st == 0, out, "the restored child failed (%d): %s", st, shared_msg);
 out:
 	files_image_free(img);
+}
+
+TEST(mapping_of_unknown_or_unmappable_file_is_refused)
+{
+	static const struct {
+		uint32_t id;
+		const char *want;
+	} cases[] = {
+		{ 9, "refers to file 9, which files.img does not hold" },
+		{ 1, "file 1 (chrdev): is mapped by pid 4242, but is neither a memfd nor" },
+	};
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	FileEntry files[] = { null_entry(1) };
+	FdEntry fds[] = { fd_entry(0, 1) };
+
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, files, 1, fds, 1), "cannot write the images");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct files_image *img = NULL;
+		char err[1024] = "";
+
+		CHECK(load_mapped(dir_path, &cases[i].id, 1, err, sizeof(err), &img) == -EBADMSG,
+		      "mapping of file %u loaded", cases[i].id);
+		CHECK(strstr(err, cases[i].want), "error '%s' lacks '%s'", err, cases[i].want);
+	}
 }
 
 TEST(fd_of_unknown_file_is_refused)

@@ -343,7 +343,7 @@ static inline void round_trip_with(files_setup_fn setup, files_verify_fn verify,
 			     shared_msg);
 		return;
 	}
-	if (files_load(dir, pid, &img)) {
+	if (files_load(dir, pid, NULL, 0, &img)) {
 		harness_fail(__FILE__, __LINE__, "files_load failed");
 		return;
 	}

@@ -677,7 +677,7 @@ TEST(saved_pages_are_exactly_the_written_ones)
 	EXPECT_NONE("shared file", l->shared_file, 4);
 	EXPECT_NONE("deleted file, only read", l->deleted, 2);
 	EXPECT_NONE("file named 'x (deleted)'", l->literal, 1);
-	EXPECT("memfd", l->memfd, 4, 0, 4);
+	EXPECT_NONE("shared memfd: saved whole as a file object", l->memfd, 4);
 	EXPECT("grows-down area", l->growsdown, 16, 15, 16);
 	for (int i = 0; i < NR_MADV; i++)
 		EXPECT(madv[i].name, l->madv[i], 4, 0, 4);

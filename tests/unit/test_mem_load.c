@@ -223,6 +223,12 @@ static void file_without_path(struct sample *s) { s->vma[V_FILE].file_path = NUL
 static void relative_path(struct sample *s) { s->vma[V_FILE].file_path = "lib/x.so"; }
 static void anon_with_path(struct sample *s) { s->vma[V_ANON].file_path = "/etc/passwd"; }
 static void file_without_identity(struct sample *s) { s->vma[V_FILE].has_file_ino = false; }
+static void file_with_file_object(struct sample *s) { s->vma[V_FILE].has_file_id = true; }
+static void memfd_without_file_object(struct sample *s)
+{
+	s->vma[V_SHARED].kind = VMA__KIND__MEMFD;
+	s->vma[V_SHARED].file_path = "buf";
+}
 static void bad_anon_name(struct sample *s) { s->vma[V_ANON3].anon_name = "a$b"; }
 static void unaligned_pgoff(struct sample *s) { s->vma[V_FILE].pgoff = 100; }
 static void writable_private(struct sample *s) { s->vma[V_FILE].has_file_writable = s->vma[V_FILE].file_writable = true; }
@@ -260,6 +266,8 @@ static const struct bad_case bad_cases[] = {
 	DAMAGE(relative_path, "relative file path"),
 	DAMAGE(anon_with_path, "file path, which its kind cannot have"),
 	DAMAGE(file_without_identity, "no file identity"),
+	DAMAGE(file_with_file_object, "file object, which its kind cannot have"),
+	DAMAGE(memfd_without_file_object, "no file object (file_id) for a memfd or deleted file"),
 	DAMAGE(bad_anon_name, "invalid anon name"),
 	DAMAGE(unaligned_pgoff, "invalid file offset"),
 	DAMAGE(writable_private, "file_writable on a mapping that is not a shared file mapping"),
