@@ -273,6 +273,8 @@ int pagescan_vma(struct pagescan *ps, const Vma *vma, struct page_ranges *out)
 	out->nr = 0;
 	if (policy == VMA_PAGES_NONE)
 		return 0;
+	if (policy == VMA_PAGES_ALL)
+		return ranges_add(out, vma->start, vma->end) ? -ENOMEM : 0;
 	if (ps->method != PAGESCAN_PAGEMAP) {
 		ret = scan_ioctl(ps, vma, policy, out);
 		if (ret == -ENOTTY && ps->method == PAGESCAN_AUTO) {

@@ -37,7 +37,9 @@
 /* Which pages of a mapping dump saves; the rest comes back from
  * elsewhere at restore (the file, the kernel, or an empty mapping). */
 enum vma_pages {
-	VMA_PAGES_NONE,		/* shared file mappings, vdso/vvar/vsyscall */
+	VMA_PAGES_NONE,		/* shared file mappings, vvar/vsyscall */
+	VMA_PAGES_ALL,		/* the vDSO: every page, so restore can compare it
+				 * with this kernel's and proxy its entry points */
 	VMA_PAGES_ANON,		/* private anonymous: present or swapped pages */
 	VMA_PAGES_COW,		/* private file: only anonymous copies of file pages */
 	VMA_PAGES_SHMEM,	/* shared memory: every present or swapped page */
@@ -61,6 +63,8 @@ static inline enum vma_pages vma_pages(const Vma *vma)
 		return shared ? VMA_PAGES_NONE : VMA_PAGES_COW;
 	case VMA__KIND__SYSV_SHM:
 		return shared ? VMA_PAGES_SHMEM : VMA_PAGES_COW;
+	case VMA__KIND__VDSO:
+		return VMA_PAGES_ALL;
 	default:
 		return VMA_PAGES_NONE;
 	}

@@ -2,6 +2,7 @@
  * (blob, arguments, stack) must survive the restorer unmapping everything
  * else, so it goes in a gap that neither the saved mappings nor the task's
  * current ones (cryo's own) occupy. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "images/proto/pagemap.pb-c.h"
 #include "mem/vma.h"
 #include "restore/restore.h"
+#include "restore/vdso.h"
 #include "restorer/args.h"
 
 #define PAGE 4096UL
@@ -127,57 +129,14 @@ static bool kernel_area(const Vma *v)
 	       v->kind == VMA__KIND__VVAR_VCLOCK || v->kind == VMA__KIND__VSYSCALL;
 }
 
-/* The vDSO and its data pages come back as one block from this kernel;
- * that only works when this kernel lays them out as the dumped one did. */
-static int vdso_block(const Mm *mm, uint64_t *block_start)
+/* Kernel areas are the kernel's to map, except a proxied vDSO, which comes
+ * back as private memory filled from the image, and its old data pages,
+ * kept as empty read-only placeholders so the layout stays as it was. */
+static bool restored_by_us(const Vma *v, const struct vdso_plan *plan)
 {
-	uint64_t saved_start = 0, saved_vdso = 0, saved_end = 0;
-	uint64_t cur_start = 0, cur_vdso = 0, cur_end = 0;
-	char line[512];
-	FILE *f;
-
-	for (size_t i = 0; i < mm->n_vmas; i++) {
-		const Vma *v = mm->vmas[i];
-
-		if (!kernel_area(v) || v->kind == VMA__KIND__VSYSCALL)
-			continue;
-		if (!saved_start)
-			saved_start = v->start;
-		if (v->kind == VMA__KIND__VDSO)
-			saved_vdso = v->start;
-		saved_end = v->end;
-	}
-	*block_start = 0;
-	if (!saved_vdso)
-		return 0;
-	f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long start, end;
-
-		if (sscanf(line, "%lx-%lx", &start, &end) != 2 ||
-		    !(strstr(line, "[vvar") || strstr(line, "[vdso]")))
-			continue;
-		if (!cur_start)
-			cur_start = start;
-		if (strstr(line, "[vdso]"))
-			cur_vdso = start;
-		cur_end = end;
-	}
-	fclose(f);
-	if (cur_vdso - cur_start != saved_vdso - saved_start ||
-	    cur_end - cur_start != saved_end - saved_start) {
-		pr_err("restore: the vDSO of this kernel (vvar %#lx bytes, block %#lx bytes) is laid "
-		       "out unlike the dumped one ([vvar] %#lx bytes, block %#lx bytes): restoring "
-		       "across kernels with different vDSOs is not supported yet",
-		       (unsigned long)(cur_vdso - cur_start), (unsigned long)(cur_end - cur_start),
-		       (unsigned long)(saved_vdso - saved_start),
-		       (unsigned long)(saved_end - saved_start));
-		return -EOPNOTSUPP;
-	}
-	*block_start = saved_start;
-	return 0;
+	if (!kernel_area(v))
+		return true;
+	return plan->proxy && v->kind != VMA__KIND__VSYSCALL;
 }
 
 /* The area's bump allocator for the argument arrays. */
@@ -202,7 +161,8 @@ static size_t count_fills(const struct pages_reader *pr)
 }
 
 static int fill_vmas(struct restorer_args *args, struct area *area, const Mm *mm,
-		     const int *vma_fds, const struct restorer_fill *fills, size_t nr_fills)
+		     const int *vma_fds, const struct restorer_fill *fills, size_t nr_fills,
+		     const struct vdso_plan *plan)
 {
 	struct restorer_vma *v = area_alloc(area, mm->n_vmas * sizeof(*v));
 	size_t n = 0, f = 0;
@@ -212,7 +172,7 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const Mm *mm
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Vma *src = mm->vmas[i];
 
-		if (kernel_area(src))
+		if (!restored_by_us(src, plan))
 			continue;
 		/* Fills and VMAs are both sorted: one pass finds which VMAs get pages. */
 		while (f < nr_fills && fills[f].addr + fills[f].len <= src->start)
@@ -227,6 +187,13 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const Mm *mm
 			.madvise = madvise_bits(src->has_madvise ? src->madvise : 0),
 			.has_fills = f < nr_fills && fills[f].addr < src->end,
 		};
+		if (kernel_area(src)) {
+			v[n].fd = -1;
+			v[n].pgoff = 0;
+			v[n].flags = MAP_PRIVATE | MAP_ANONYMOUS;
+			if (src->kind != VMA__KIND__VDSO)
+				v[n].prot = PROT_READ;
+		}
 		n++;
 	}
 	args->vmas = (uint64_t)(uintptr_t)v;
@@ -245,7 +212,7 @@ static bool zero_by_itself(const Vma *v)
 
 /* Present ranges read from the pages file; zero ranges as zero_by_itself() says. */
 static int fill_pages(struct restorer_args *args, struct area *area, const Mm *mm,
-		      const struct pages_reader *pr)
+		      const struct pages_reader *pr, const struct vdso_plan *plan)
 {
 	struct restorer_fill *fills = area_alloc(area, count_fills(pr) * sizeof(*fills));
 	size_t n = 0, v = 0;
@@ -256,12 +223,14 @@ static int fill_pages(struct restorer_args *args, struct area *area, const Mm *m
 		const PagemapEntry *e = (const PagemapEntry *)pr->pagemap->records[i].msg;
 		uint64_t len = e->nr_pages * IMG_PAGE_SIZE;
 
-		if (e->state == PAGEMAP_ENTRY__STATE__ZERO) {
-			while (v < mm->n_vmas && mm->vmas[v]->end <= e->vaddr)
-				v++;
-			if (v < mm->n_vmas && zero_by_itself(mm->vmas[v]))
-				continue;
-		}
+		while (v < mm->n_vmas && mm->vmas[v]->end <= e->vaddr)
+			v++;
+		/* The saved vDSO's pages are only needed for a proxy. */
+		if (v < mm->n_vmas && !restored_by_us(mm->vmas[v], plan))
+			continue;
+		if (e->state == PAGEMAP_ENTRY__STATE__ZERO && v < mm->n_vmas &&
+		    zero_by_itself(mm->vmas[v]))
+			continue;
 		fills[n++] = (struct restorer_fill){
 			.addr = e->vaddr,
 			.len = len,
@@ -394,23 +363,49 @@ static void __attribute__((noreturn)) jump(uint64_t entry, uint64_t stack_top,
 	__builtin_unreachable();
 }
 
+static int fill_vdso(struct restorer_args *args, struct area *area,
+		     const struct vdso_plan *plan)
+{
+	struct restorer_patch *patches = area_alloc(area, plan->nr_patches * sizeof(*patches));
+
+	if (!patches && plan->nr_patches)
+		return -ENOMEM;
+	memcpy(patches, plan->patches, plan->nr_patches * sizeof(*patches));
+	args->patches = (uint64_t)(uintptr_t)patches;
+	args->nr_patches = (uint32_t)plan->nr_patches;
+	args->vdso_block_start = plan->block_start;
+	args->vdso_text = plan->block_start ? plan->block_start + plan->text_offset : 0;
+	return 0;
+}
+
 int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds)
 {
 	size_t blob_size = (size_t)(restorer_blob_end - restorer_blob_bytes);
 	uint64_t code_size = page_up(RESTORER_BLOB_MEM_SIZE);
-	uint64_t size = code_size + args_size(rt) + STACK_SIZE;
+	uint64_t size, room, start;
 	struct restorer_args *args;
+	struct vdso_plan plan;
 	struct area area;
-	uint64_t start;
 	void *mem;
 	int ret;
 
-	start = find_area(rt->mm, size, TASK_SIZE_4LEVEL);
+	ret = vdso_plan_make(rt->mm, rt->pages, &plan);
+	if (ret)
+		return ret;
+	/* A vDSO has fewer functions than its size holds symbols. */
+	size = code_size + args_size(rt) + STACK_SIZE +
+	       page_up((plan.saved_size / sizeof(Elf64_Sym) + 1) * sizeof(struct restorer_patch));
+	/* A proxied vDSO needs a free place for the new one: right above the area. */
+	room = size + (plan.proxy ? PAGE + plan.block_size : 0);
+	start = find_area(rt->mm, room, TASK_SIZE_4LEVEL);
 	if (!start) {
 		pr_err("restore: pid %d: no room for the restorer (%#lx bytes)", rt->pid,
-		       (unsigned long)size);
+		       (unsigned long)room);
 		return -ENOMEM;
 	}
+	ret = vdso_plan_place(&plan, plan.proxy ? start + size + PAGE : plan.block_start);
+	if (ret)
+		return ret;
 	mem = mmap((void *)start, size, PROT_READ | PROT_WRITE | PROT_EXEC,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (mem == MAP_FAILED)
@@ -427,18 +422,19 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	args->pid = rt->pid;
 	args->tid = rt->pid;
 
-	ret = fill_pages(args, &area, rt->mm, rt->pages);
+	ret = fill_pages(args, &area, rt->mm, rt->pages, &plan);
 	if (!ret)
 		ret = fill_vmas(args, &area, rt->mm, vma_fds, (const void *)args->fills,
-				args->nr_fills);
+				args->nr_fills, &plan);
+	if (!ret)
+		ret = fill_vdso(args, &area, &plan);
 	if (!ret)
 		ret = fill_mm(args, &area, rt->mm, exe_fd);
 	if (!ret)
 		ret = fill_signals(args, &area, rt->core);
 	if (!ret)
 		ret = fill_creds(args, &area, rt->core);
-	if (!ret)
-		ret = vdso_block(rt->mm, &args->vdso_block_start);
+	vdso_plan_free(&plan);
 	if (ret)
 		return ret;
 	if (rt->core->threads[0]->rseq) {

@@ -45,17 +45,14 @@ static void reenter_interrupted_syscall(struct user_regs_struct *r)
 	r->orig_rax = (unsigned long)-1;
 }
 
-/* The vDSO must sit where the program's pointers into it expect it. */
-static int check_vdso_placed(const struct restore_task *rt)
+/* The vDSO must sit where the restorer said it mapped it: the saved place,
+ * or the new one next to a proxy. */
+static int check_vdso_placed(const struct restore_task *rt, uint64_t want)
 {
 	char path[64], line[512];
-	uint64_t want = 0;
 	bool found = false;
 	FILE *f;
 
-	for (size_t i = 0; i < rt->mm->n_vmas; i++)
-		if (rt->mm->vmas[i]->kind == VMA__KIND__VDSO)
-			want = rt->mm->vmas[i]->start;
 	if (!want)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", rt->pid);
@@ -70,7 +67,7 @@ static int check_vdso_placed(const struct restore_task *rt)
 	}
 	fclose(f);
 	if (!found) {
-		pr_err("restore: pid %d: [vdso] is not at its saved address %#llx", rt->pid,
+		pr_err("restore: pid %d: [vdso] is not at %#llx, where it was mapped", rt->pid,
 		       (unsigned long long)want);
 		return -EFAULT;
 	}
@@ -100,14 +97,14 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t)
 	return ret;
 }
 
-int restore_finish(struct restore_task *rt)
+int restore_finish(struct restore_task *rt, uint64_t vdso_text)
 {
 	const TaskCore *core = rt->core;
 	struct inj_task *task;
 	long result;
 	int ret;
 
-	ret = check_vdso_placed(rt);
+	ret = check_vdso_placed(rt, vdso_text);
 	if (ret)
 		return ret;
 	ret = inj_seize(rt->pid, &task);

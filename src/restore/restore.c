@@ -149,7 +149,7 @@ static int restore_task(struct restore_task *rt, const struct cryo_opts *opts)
 	ret = read_report(report_pipe[0], child, &report);
 	close(report_pipe[0]);
 	if (!ret)
-		ret = restore_finish(rt);
+		ret = restore_finish(rt, report.addr);
 	if (ret) {
 		/* Nothing half-restored may stay behind. */
 		kill(child, SIGKILL);

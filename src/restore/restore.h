@@ -36,8 +36,8 @@ void __attribute__((noreturn)) restore_child(struct restore_task *rt, int report
 /* area.c: builds the restorer's area in the new task and jumps into it. */
 int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds);
 
-/* finish.c: from cryo, once the restorer reported: registers, signal mask,
- * then release. */
-int restore_finish(struct restore_task *rt);
+/* finish.c: from cryo, once the restorer reported (and said where it put
+ * the vDSO): registers, signal mask, then release. */
+int restore_finish(struct restore_task *rt, uint64_t vdso_text);
 
 #endif

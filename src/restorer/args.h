@@ -37,6 +37,14 @@ struct restorer_fill {
 };
 #define RESTORER_FILL_ZERO (~0ULL)
 
+/* A jump written at @addr to @target: an entry point of a saved vDSO sent
+ * on to the same function of this kernel's vDSO. */
+struct restorer_patch {
+	uint64_t addr;
+	uint64_t target;
+};
+#define RESTORER_PATCH_SIZE 12	/* movabs $target, %rax; jmp *%rax */
+
 /* A signal to queue again: the kernel's 128-byte siginfo. */
 struct restorer_signal {
 	uint8_t siginfo[128];
@@ -86,7 +94,8 @@ enum restorer_step {
 struct restorer_report {
 	int32_t step;		/* -1: failed before the restorer, see message */
 	int32_t err;		/* -errno, 0 when done */
-	uint64_t addr;		/* the mapping or page concerned, if any */
+	uint64_t addr;		/* the mapping or page concerned; when done,
+				 * where the [vdso] now is (0: none) */
 	char message[256];	/* the error the restore code logged, if any */
 };
 
@@ -101,8 +110,13 @@ struct restorer_args {
 	uint32_t nr_fills;
 	uint64_t fills;		/* struct restorer_fill[nr_fills] */
 
-	/* ARCH_MAP_VDSO_64 at the saved [vvar] start; 0 when the task had no vDSO. */
+	/* ARCH_MAP_VDSO_64 here: at the saved [vvar] start, or elsewhere when
+	 * the saved vDSO is proxied; 0 when the task had no vDSO. */
 	uint64_t vdso_block_start;
+	uint64_t vdso_text;	/* where [vdso] lands in that block */
+	uint64_t patches;	/* struct restorer_patch[nr_patches] */
+	uint32_t nr_patches;
+	uint32_t reserved;
 
 	struct restorer_mm_map mm;
 

@@ -98,6 +98,25 @@ static long fill_pages(const struct restorer_args *a)
 	return 0;
 }
 
+/* movabs $target, %rax; jmp *%rax: reaches anywhere, clobbers only rax,
+ * which the calling convention leaves free at a function's entry. */
+static void patch_vdso_entries(const struct restorer_args *a)
+{
+	const struct restorer_patch *p = (const void *)a->patches;
+
+	for (uint32_t i = 0; i < a->nr_patches; i++) {
+		unsigned char *code = (unsigned char *)p[i].addr;
+		uint64_t target = p[i].target;
+
+		code[0] = 0x48;
+		code[1] = 0xb8;
+		for (int b = 0; b < 8; b++)
+			code[2 + b] = (unsigned char)(target >> (8 * b));
+		code[10] = 0xff;
+		code[11] = 0xe0;
+	}
+}
+
 static const struct {
 	uint32_t bit;
 	int advice;
@@ -245,6 +264,8 @@ blob_entry(struct restorer_args *a)
 	if (!ret)
 		ret = fill_pages(a);
 	if (!ret)
+		patch_vdso_entries(a);
+	if (!ret)
 		ret = finish_vmas(a);
 	if (!ret)
 		ret = restore_mm(a);
@@ -255,6 +276,8 @@ blob_entry(struct restorer_args *a)
 	sys_close(a->pages_fd);
 	if (!ret)
 		ret = restore_creds(a);
+	if (!ret)
+		report.addr = a->vdso_text;
 	sys_write(a->report_fd, &report, sizeof(report));
 	sys_close(a->report_fd);
 	/* Nothing of the old process is left to return to. */

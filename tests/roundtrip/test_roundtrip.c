@@ -73,7 +73,9 @@ static int wait_child(pid_t pid, long ms, int *status)
 	return -1;
 }
 
-/* Runs cryo with @args, its output appended to cryo.out in the run's dir. */
+/* Runs cryo with @args, its output appended to cryo.out in the run's dir.
+ * A program named *vdso_proxy* is restored as on a kernel whose vDSO
+ * differs from the dumped one (cryo's test switch for that path). */
 static int run_cryo(struct run *r, const char *const *args)
 {
 	char out[PATH_MAX], *argv[32];
@@ -91,6 +93,8 @@ static int run_cryo(struct run *r, const char *const *args)
 
 		dup2(fd, 1);
 		dup2(fd, 2);
+		if (strstr(r->prog, "vdso_proxy") && !strcmp(argv[1], "restore"))
+			setenv("CRYO_TEST_VDSO_PROXY", "1", 1);
 		execv(cryo, argv);
 		_exit(127);
 	}
@@ -176,6 +180,30 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 	return true;
 }
 
+/* Whether @pid's [vdso] is no longer where its auxv says it was mapped. */
+static bool vdso_moved(pid_t pid)
+{
+	char path[64], line[512];
+	unsigned long long aux[2], ehdr = 0, start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	f = fopen(path, "r");
+	while (f && fread(aux, sizeof(aux), 1, f) == 1 && aux[0])
+		if (aux[0] == 33 /* AT_SYSINFO_EHDR */)
+			ehdr = aux[1];
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "[vdso]"))
+			sscanf(line, "%llx-", &start);
+	if (f)
+		fclose(f);
+	return ehdr && start && ehdr != start;
+}
+
 static bool restore(struct run *r, const char *img)
 {
 	char dir[PATH_MAX], pidfile[PATH_MAX];
@@ -193,6 +221,8 @@ static bool restore(struct run *r, const char *img)
 	if (!read_pid(pidfile, &pid, 0))
 		return failed(r, "restore wrote no pid file");
 	r->pid = pid;
+	if (strstr(r->prog, "vdso_proxy") && !vdso_moved(pid))
+		return failed(r, "the vDSO was restored in place: the proxy was not used");
 	return true;
 }
 
