@@ -146,6 +146,11 @@ $(BUILD)/tests/roundtrip/prog_%: tests/roundtrip/prog_%.c tests/roundtrip/prog.c
 $(BUILD)/tests/roundtrip/test_roundtrip: tests/roundtrip/test_roundtrip.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
+# --shell-job through pty pairs; the test binary is also the program it dumps.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_shell_job
+$(BUILD)/tests/roundtrip/test_shell_job: tests/roundtrip/test_shell_job.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 # The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
 # as part of the tests.

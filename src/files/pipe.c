@@ -248,7 +248,8 @@ static int pipe_open(struct restore_ctx *r, const struct file_obj *f)
 		int fd = fcntl(is_reader(f->e->flags) ? h->fd : h->fd2, F_DUPFD_CLOEXEC, 0);
 
 		if (fd < 0)
-			restore_err(r, f, "cannot take an end of the new pipe: %s", strerror(errno));
+			restore_err(r, f, "cannot take an end of the new pipe: %s",
+				    strerror(errno));
 		return fd < 0 ? -errno : fd;
 	}
 	return restore_reopen(r, f, h->fd);

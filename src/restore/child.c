@@ -67,20 +67,22 @@ static int move_above(int fd, int base)
 	return moved;
 }
 
+/* A session leader gets a session of its own again. A task of another's
+ * session is a shell job (--shell-job): it stays in cryo's session and in
+ * cryo's process group, as with criu. The shell made cryo its foreground
+ * job; in a group of its own, the task would be a background job, stopped
+ * by SIGTTIN as soon as it reads its terminal. */
 static int restore_session(const TaskCore *core, bool shell_job)
 {
 	pid_t pid = core->pid;
 
-	if (core->sid == pid) {
-		if (setsid() < 0)
-			return -errno;
-	} else if (!shell_job) {
+	if (core->sid == pid)
+		return setsid() < 0 ? -errno : 0;
+	if (!shell_job) {
 		pr_err("restore: pid %d was in session %d of another process: restore it with "
 		       "-j/--shell-job to join cryo's session", pid, core->sid);
 		return -EINVAL;
 	}
-	if (core->pgid == pid && core->sid != pid && setpgid(0, 0))
-		return -errno;
 	return 0;
 }
 

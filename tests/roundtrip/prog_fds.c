@@ -436,7 +436,8 @@ static void check_epoll_eventfd(void)
 		   fdinfo_hex(s.efd_count.fd, "eventfd-count:"));
 	PROG_CHECK(read(s.efd_count.fd, &v, 8) == 8 && v == 42, "eventfd count %" PRIu64, v);
 	for (int i = 0; i < 3; i++)
-		PROG_CHECK(read(s.efd_sem.fd, &v, 8) == 8 && v == 1, "eventfd semaphore read %d", i);
+		PROG_CHECK(read(s.efd_sem.fd, &v, 8) == 8 && v == 1, "eventfd semaphore read %d",
+			   i);
 	PROG_CHECK(read(s.efd_sem.fd, &v, 8) < 0 && errno == EAGAIN,
 		   "eventfd semaphore counted more than 3");
 }
