@@ -23,6 +23,7 @@ enum {
 	V_ANON3,	/* 0x26000..0x28000, right after V_ANON2 */
 	V_HEAP,
 	V_STACK,
+	V_VVAR,
 	V_VDSO,
 	V_VSYSCALL,
 	NR_VMAS
@@ -74,6 +75,7 @@ static void sample_init(struct sample *s)
 	set_vma(&s->vma[V_HEAP], 0x100000, 0x120000, VMA__KIND__HEAP, rw, anon);
 	set_vma(&s->vma[V_STACK], 0x7ffd0000, 0x7fff0000, VMA__KIND__STACK, rw,
 		anon | MAP_GROWSDOWN);
+	set_vma(&s->vma[V_VVAR], 0x7fff4000, 0x7fff8000, VMA__KIND__VVAR, PROT_READ, MAP_PRIVATE);
 	set_vma(&s->vma[V_VDSO], 0x7fff8000, 0x7fffa000, VMA__KIND__VDSO, PROT_READ | PROT_EXEC,
 		MAP_PRIVATE);
 	set_vma(&s->vma[V_VSYSCALL], VMA_VSYSCALL_START, VMA_VSYSCALL_END, VMA__KIND__VSYSCALL,
@@ -241,7 +243,9 @@ static void nothing(struct sample *s) { (void)s; }
 
 static const struct page_run pages_outside[] = { { 0x18000, 1, false } };
 static const struct page_run pages_in_shared_file[] = { { 0x22000, 1, false } };
-static const struct page_run pages_in_vdso[] = { { 0x7fff8000, 1, false } };
+/* The vDSO's own pages are saved (for a proxy on another kernel); its data
+ * pages never are. */
+static const struct page_run pages_in_vvar[] = { { 0x7fff4000, 1, false } };
 static const struct page_run pages_over_gap[] = { { 0x13000, 14, false } };
 static const struct page_run pages_past_end[] = { { 0x27000, 2, false } };
 
@@ -279,7 +283,7 @@ static const struct bad_case bad_cases[] = {
 	{ "two_records", nothing, 2, good_pages, ARRAY_SIZE(good_pages), "holds one record, this one holds 2" },
 	PAGES(pages_outside, "pages at 0x18000 (in range 0x18000..0x19000) lie in no mapping"),
 	PAGES(pages_in_shared_file, "pages at 0x22000"),
-	PAGES(pages_in_vdso, "pages at 0x7fff8000"),
+	PAGES(pages_in_vvar, "pages at 0x7fff4000"),
 	PAGES(pages_over_gap, "pages at 0x14000 (in range 0x13000..0x21000)"),
 	PAGES(pages_past_end, "pages at 0x28000"),
 };

@@ -101,7 +101,8 @@ TEST(smaps_entries_become_vmas)
 		   v->prot == PROT_EXEC, out, "vsyscall");
 	CHECK_GOTO(vma_pages(list.vmas[0]) == VMA_PAGES_ANON &&
 		   vma_pages(list.vmas[2]) == VMA_PAGES_ANON &&
-		   vma_pages(list.vmas[7]) == VMA_PAGES_NONE, out, "which pages to save");
+		   vma_pages(list.vmas[5]) == VMA_PAGES_NONE &&
+		   vma_pages(list.vmas[7]) == VMA_PAGES_ALL, out, "which pages to save");
 out:
 	vma_list_free(&list);
 }
