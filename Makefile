@@ -151,6 +151,16 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_shell_job
 $(BUILD)/tests/roundtrip/test_shell_job: tests/roundtrip/test_shell_job.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
+# The negative tests, and the programs only they start (neg_*): too costly
+# to put through every round-trip cycle.
+NEGATIVE_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/neg_*.c))
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_negative
+$(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
+$(BUILD)/tests/roundtrip/test_negative: tests/roundtrip/test_negative.c $(HARNESS_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(HARNESS_SRCS)
 
 # The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
 # as part of the tests.
@@ -163,7 +173,7 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	$(FUZZ_CC) $(CFLAGS_COMMON) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
 
 TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(ROUNDTRIP_TESTS) \
-	$(FUZZ_TARGETS)
+	$(NEGATIVE_PROGS) $(FUZZ_TARGETS)
 
 # ---- top-level targets ------------------------------------------------------
 .PHONY: all test demo install clean

@@ -1,5 +1,6 @@
 /* Parsing of cryo's command line into struct cryo_opts. Options may come
  * before or after the command word, as with criu. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -33,9 +34,10 @@ static int parse_pid(const char *text, pid_t *pid)
 	char *end;
 	long value;
 
+	/* strtol() would also take leading blanks and a sign: digits only. */
 	errno = 0;
 	value = strtol(text, &end, 10);
-	if (errno || *end || end == text || value <= 0 || value > (1 << 22)) {
+	if (!isdigit((unsigned char)text[0]) || errno || *end || value <= 0 || value > (1 << 22)) {
 		fprintf(stderr, "cryo: -t: '%s' is not a process id\n", text);
 		return -EINVAL;
 	}

@@ -74,7 +74,9 @@ int inj_get_sigmask(struct inj_task *task, pid_t tid, uint64_t *mask);
 int inj_set_sigmask(struct inj_task *task, pid_t tid, uint64_t mask);
 
 /* Runs syscall @nr with up to six arguments in the task and stores its raw
- * return value (a negative errno on failure) in @result. */
+ * return value (a negative errno on failure) in @result. The thread is back
+ * in its seized state when this returns, so a caller killed afterwards
+ * leaves the task as it was. */
 int inj_syscall(struct inj_task *task, long *result, long nr, unsigned long a1,
 		unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5,
 		unsigned long a6);

@@ -201,7 +201,7 @@ int inj_syscall(struct inj_task *task, long *result, long nr, unsigned long a1,
 		unsigned long a6)
 {
 	const unsigned long args[6] = { a1, a2, a3, a4, a5, a6 };
-	int ret;
+	int ret, err;
 
 	if (task->parasite) {
 		inj_err("pid %d: remote syscall while a parasite runs", task->pid);
@@ -213,5 +213,9 @@ int inj_syscall(struct inj_task *task, long *result, long nr, unsigned long a1,
 	ret = remote_syscall(task, result, nr, args);
 	if (ret)
 		inj_err("pid %d: remote syscall %ld failed: %s", task->pid, nr, strerror(-ret));
-	return ret;
+	/* The thread is given back at once: if we were killed before the next
+	 * call, the kernel would detach it still on the borrowed registers,
+	 * with every signal blocked. */
+	err = restore_worker(task);
+	return ret ? ret : err;
 }

@@ -1,0 +1,1320 @@
+/* The negative tests of TESTING.md: each bad input or bad moment (a missing,
+ * foreign or garbage pid, a full disk, an unsupported fd, a dumper killed
+ * mid-dump, damaged or missing images, a taken pid) runs the real cryo binary
+ * (next to ../../cryo, or $CRYO) and checks its exit status, a key part of
+ * its message, that it leaves no inventory.img and no process behind, and
+ * that a dumped program is unharmed: untraced, same mappings, no signal
+ * left blocked, still running, and PASS on SIGTERM. It is a child subreaper
+ * and ends and reaps every process it started. */
+#define _XOPEN_SOURCE 700
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+
+#include "harness.h"
+
+#define WAIT_MS 20000
+#define CRYO_MS 60000
+/* The unsupported descriptors sit here in the dumped program. */
+#define ODD_FD 5
+
+static char bin_dir[PATH_MAX], cryo_path[PATH_MAX];
+/* Why the last helper that returned false did so. */
+static char why[4096];
+
+static bool fail_why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static bool fail_why(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* Formats a path into a PATH_MAX buffer; the test's paths are short, so
+ * one that does not fit is a bug in the test. */
+static void pathf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pathf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, PATH_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= PATH_MAX) {
+		fprintf(stderr, "test: path too long: %s...\n", buf);
+		exit(2);
+	}
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Waits up to @ms for child @pid; false on timeout (the child is left as is). */
+static bool wait_child(pid_t pid, long ms, int *status)
+{
+	long deadline = now_ms() + ms;
+
+	do {
+		pid_t w = waitpid(pid, status, WNOHANG);
+
+		if (w == pid)
+			return true;
+		if (w < 0)
+			return false;
+		sleep_ms(2);
+	} while (now_ms() < deadline);
+	return false;
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static bool make_temp_dir(char *path)
+{
+	snprintf(path, PATH_MAX, "/tmp/cryo-neg-XXXXXX");
+	if (!mkdtemp(path))
+		return fail_why("mkdtemp: %s", strerror(errno));
+	return true;
+}
+
+static void remove_temp_dir(const char *path)
+{
+	if (path[0])
+		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	pathf(path, "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static bool no_inventory(const char *dir)
+{
+	if (exists(dir, "inventory.img"))
+		return fail_why("a failed dump left %s/inventory.img", dir);
+	return true;
+}
+
+/* One field of /proc/PID/status, as a number in @base; false if absent. */
+static bool status_field(pid_t pid, const char *key, int base, unsigned long long *value)
+{
+	char path[64], line[256];
+	size_t len = strlen(key);
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			*value = strtoull(line + len + 1, NULL, base);
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Reads a whole (small) file into @buf; false if it cannot be read. */
+static bool read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t used = 0;
+	ssize_t n = 0;
+
+	if (fd < 0)
+		return false;
+	while (used + 1 < size && (n = read(fd, buf + used, size - 1 - used)) > 0)
+		used += n;
+	close(fd);
+	buf[used] = '\0';
+	return n >= 0;
+}
+
+/* ---- running cryo --------------------------------------------------------- */
+
+/* Runs in the child between fork and exec (no allocation needed). */
+typedef void (*child_setup_fn)(void *arg);
+
+struct cryo_run {
+	pid_t pid;		/* the cryo process */
+	int status;		/* exit code; 128 + signal if killed; -1 if it hung */
+	char out[16384];	/* what it printed, stdout and stderr together */
+};
+
+static pid_t spawn_cryo(int out_fd, child_setup_fn setup, void *arg, const char *const *args)
+{
+	char *argv[40];
+	int n = 0;
+	pid_t pid;
+
+	argv[n++] = cryo_path;
+	while (*args && n < 39)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		dup2(in, 0);
+		dup2(out_fd, 1);
+		dup2(out_fd, 2);
+		if (setup)
+			setup(arg);
+		execv(cryo_path, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void run_cryo_with(struct cryo_run *r, child_setup_fn setup, void *arg,
+			  const char *const *args)
+{
+	long deadline = now_ms() + CRYO_MS;
+	size_t used = 0;
+	int pipefd[2], status;
+	pid_t pid;
+
+	r->status = -1;
+	r->out[0] = '\0';
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		snprintf(r->out, sizeof(r->out), "pipe: %s", strerror(errno));
+		return;
+	}
+	pid = spawn_cryo(pipefd[1], setup, arg, args);
+	r->pid = pid;
+	close(pipefd[1]);
+	/* Read to EOF: only cryo holds the write end. */
+	while (pid > 0 && now_ms() < deadline) {
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		char scratch[512];
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (used + 1 < sizeof(r->out))
+			n = read(pipefd[0], r->out + used, sizeof(r->out) - 1 - used);
+		else
+			n = read(pipefd[0], scratch, sizeof(scratch));
+		if (n <= 0)
+			break;
+		if (used + 1 < sizeof(r->out))
+			used += n;
+	}
+	r->out[used] = '\0';
+	close(pipefd[0]);
+	if (pid < 0)
+		return;
+	if (!wait_child(pid, deadline - now_ms() > 0 ? deadline - now_ms() : 0, &status)) {
+		kill_and_reap(pid);
+		return;
+	}
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+#define CRYO_ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define run_cryo(r, ...) run_cryo_with(r, NULL, NULL, CRYO_ARGS(__VA_ARGS__))
+
+/* A clean refusal: an exit status of 1 to 127 (no crash, no hang) and a
+ * message holding every one of the NULL-terminated @... parts. */
+static bool refused(const struct cryo_run *r, ...)
+{
+	const char *key;
+	va_list ap;
+	bool ok = true;
+
+	if (r->status < 1 || r->status > 127)
+		return fail_why("cryo %s (expected a refusal); it said: %s",
+				r->status < 0 ? "hung" : r->status ? "crashed" : "succeeded",
+				r->out);
+	va_start(ap, r);
+	while (ok && (key = va_arg(ap, const char *)))
+		if (!strstr(r->out, key))
+			ok = fail_why("cryo's message lacks '%s'; it said: %s", key, r->out);
+	va_end(ap);
+	return ok;
+}
+
+/* Whether @text names "pid @pid" (and not a longer number starting so). */
+static bool names_pid(const char *text, pid_t pid)
+{
+	char key[32];
+	int len = snprintf(key, sizeof(key), "pid %d", pid);
+
+	for (const char *at = strstr(text, key); at; at = strstr(at + 1, key))
+		if (!isdigit((unsigned char)at[len]))
+			return true;
+	return fail_why("cryo's message does not name pid %d; it said: %s", pid, text);
+}
+
+/* ---- the dumped programs ---------------------------------------------------- */
+
+struct prog {
+	pid_t pid;
+	char path[PATH_MAX];
+	char dir[PATH_MAX];	/* its pid and out files, and the images */
+	char maps[32768];	/* its /proc/PID/maps once it was ready */
+};
+
+/* Starts test program @name in a new temporary directory and waits until
+ * it is ready; @setup runs in its child before the exec. */
+static bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *arg)
+{
+	char pidfile[PATH_MAX], outfile[PATH_MAX], log[PATH_MAX], maps[64];
+	long deadline = now_ms() + WAIT_MS;
+	FILE *f;
+	pid_t child, ready = 0;
+	int status;
+
+	p->pid = 0;
+	if (!make_temp_dir(p->dir))
+		return false;
+	pathf(p->path, "%s/%s", bin_dir, name);
+	pathf(pidfile, "%s/pid", p->dir);
+	pathf(outfile, "%s/out", p->dir);
+	pathf(log, "%s/prog.out", p->dir);
+	child = fork();
+	if (child == 0) {
+		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (setup)
+			setup(arg);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		execl(p->path, p->path, "--pidfile", pidfile, "--outfile", outfile, (char *)NULL);
+		_exit(127);
+	}
+	if (child < 0)
+		return fail_why("fork: %s", strerror(errno));
+	p->pid = child;
+	while (!ready && now_ms() < deadline) {
+		if (waitpid(child, &status, WNOHANG) == child) {
+			p->pid = 0;
+			return fail_why("%s exited before it was ready (see %s)", name, log);
+		}
+		f = fopen(pidfile, "re");
+		if (!f || fscanf(f, "%d", &ready) != 1)
+			ready = 0;
+		if (f)
+			fclose(f);
+		if (!ready)
+			sleep_ms(2);
+	}
+	if (ready != child)
+		return fail_why("%s did not get ready (pid file says %d, started %d)", name, ready,
+				child);
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", child);
+	if (!read_text(maps, p->maps, sizeof(p->maps)))
+		return fail_why("cannot read %s", maps);
+	return true;
+}
+
+/* The first line of @now that differs from @before. */
+static void first_difference(const char *now, const char *before, char *out, size_t size)
+{
+	size_t i = 0, line = 0;
+
+	while (now[i] && now[i] == before[i])
+		if (now[i++] == '\n')
+			line = i;
+	snprintf(out, size, "%.200s", now + line);
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/* The program must be as it was: alive, untraced, its mappings unchanged
+ * (no parasite left), no signal blocked but its own SIGTERM, and running
+ * (it counts with a 1 ms sleep, so it keeps switching context). */
+static bool prog_unharmed(struct prog *p)
+{
+	unsigned long long tracer, blocked, switches, later;
+	char path[64], *maps;
+	long deadline;
+	int status;
+	bool same;
+
+	if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+		p->pid = 0;
+		if (WIFSIGNALED(status))
+			return fail_why("the program was killed by signal %d (%s)",
+					WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return fail_why("the program exited with %d", WEXITSTATUS(status));
+	}
+	if (!status_field(p->pid, "TracerPid", 10, &tracer) ||
+	    !status_field(p->pid, "SigBlk", 16, &blocked) ||
+	    !status_field(p->pid, "voluntary_ctxt_switches", 10, &switches))
+		return fail_why("cannot read /proc/%d/status", p->pid);
+	if (tracer)
+		return fail_why("the program is still traced by pid %llu", tracer);
+	if (blocked & ~(1ULL << (SIGTERM - 1)))
+		return fail_why("the program has signals %#llx blocked", blocked);
+	maps = malloc(sizeof(p->maps));
+	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
+	if (!maps || !read_text(path, maps, sizeof(p->maps))) {
+		free(maps);
+		return fail_why("cannot read %s", path);
+	}
+	same = !strcmp(maps, p->maps);
+	if (!same) {
+		char line[256];
+
+		first_difference(maps, p->maps, line, sizeof(line));
+		fail_why("the program's mappings changed, now: %s", line);
+	}
+	free(maps);
+	if (!same)
+		return false;
+	deadline = now_ms() + 2000;
+	do {
+		sleep_ms(10);
+		if (!status_field(p->pid, "voluntary_ctxt_switches", 10, &later))
+			return fail_why("the program went away");
+	} while (later == switches && now_ms() < deadline);
+	if (later == switches)
+		return fail_why("the program stopped running (no context switch in 2 s)");
+	return true;
+}
+
+/* Ends the program with SIGTERM; its verdict must be PASS. */
+static bool prog_passes(struct prog *p)
+{
+	char outfile[PATH_MAX], line[600] = "";
+	int status;
+
+	pathf(outfile, "%s/out", p->dir);
+	kill(p->pid, SIGTERM);
+	if (!wait_child(p->pid, WAIT_MS, &status)) {
+		kill_and_reap(p->pid);
+		p->pid = 0;
+		return fail_why("the program did not end after SIGTERM");
+	}
+	p->pid = 0;
+	read_text(outfile, line, sizeof(line));
+	line[strcspn(line, "\n")] = '\0';
+	if (strcmp(line, "PASS"))
+		return fail_why("the program says: %s", line[0] ? line :
+				WIFSIGNALED(status) ? "(killed by a signal, no verdict)" :
+						      "(no verdict)");
+	return true;
+}
+
+/* Ends and reaps every child of ours but @keep (restored tasks whose cryo
+ * is gone are ours too). Returns the first found, or 0, with its
+ * /proc/PID/stat line in @seen. */
+static pid_t end_children(pid_t keep, char *seen, size_t size)
+{
+	char path[64], stat_text[512];
+	struct dirent *de;
+	pid_t first = 0;
+	DIR *proc = opendir("/proc");
+
+	while (proc && (de = readdir(proc))) {
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+		const char *after;
+		int ppid;
+
+		if (pid <= 0 || pid == keep)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if (!read_text(path, stat_text, sizeof(stat_text)) ||
+		    !(after = strrchr(stat_text, ')')) || sscanf(after, ") %*c %d", &ppid) != 1 ||
+		    ppid != getpid())
+			continue;
+		if (!first && seen)
+			snprintf(seen, size, "%s", stat_text);
+		if (!first)
+			first = pid;
+		kill_and_reap(pid);
+	}
+	if (proc)
+		closedir(proc);
+	return first;
+}
+
+static void end_prog(struct prog *p)
+{
+	kill_and_reap(p->pid);
+	p->pid = 0;
+	end_children(0, NULL, 0);
+	remove_temp_dir(p->dir);
+}
+
+/* ---- dump: refused targets and usage errors -------------------------------- */
+
+TEST(dump_without_a_pid_is_a_usage_error)
+{
+	char dir[PATH_MAX] = "", img[PATH_MAX];
+	struct cryo_run r;
+
+	CHECK(make_temp_dir(dir), "%s", why);
+	pathf(img, "%s/img", dir);
+	run_cryo(&r, "dump", "-D", img);
+	CHECK_GOTO(refused(&r, "-t PID is required", NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+out:
+	remove_temp_dir(dir);
+}
+
+TEST(dump_without_a_directory_is_a_usage_error)
+{
+	struct cryo_run r;
+	char pid[16];
+	pid_t child = fork();
+
+	/* A harmless target, in case the check came after the seize. */
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	CHECK(child > 0, "fork: %s", strerror(errno));
+	snprintf(pid, sizeof(pid), "%d", child);
+	run_cryo(&r, "dump", "-t", pid);
+	kill_and_reap(child);
+	CHECK(refused(&r, "-D DIR is required", NULL), "%s", why);
+}
+
+TEST(restore_without_a_directory_is_a_usage_error)
+{
+	struct cryo_run r;
+
+	run_cryo(&r, "restore");
+	CHECK(refused(&r, "-D DIR is required", NULL), "%s", why);
+	run_cryo(&r, "restore", "-d");
+	CHECK(refused(&r, "-D DIR is required", NULL), "%s", why);
+}
+
+TEST(dump_of_pid_zero_or_garbage_is_refused)
+{
+	static const char *const bad[] = { "0", "-1", "+1", " 1", "1 ", "abc", "12x", "",
+					   "4194305", "99999999999999999999" };
+	char dir[PATH_MAX] = "", img[PATH_MAX], expect[64];
+	struct cryo_run r;
+
+	CHECK(make_temp_dir(dir), "%s", why);
+	pathf(img, "%s/img", dir);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(expect, sizeof(expect), "'%s' is not a process id", bad[i]);
+		run_cryo(&r, "dump", "-t", bad[i], "-D", img);
+		CHECK_GOTO(refused(&r, expect, NULL), out, "-t '%s': %s", bad[i], why);
+		CHECK_GOTO(no_inventory(img), out, "%s", why);
+	}
+out:
+	remove_temp_dir(dir);
+}
+
+TEST(dump_of_a_pid_that_does_not_exist_is_refused)
+{
+	char dir[PATH_MAX] = "", img[PATH_MAX], pid[16], expect[64];
+	struct cryo_run r;
+	pid_t gone = fork();
+
+	/* The pid of a child just reaped: it existed a moment ago. */
+	if (gone == 0)
+		_exit(0);
+	CHECK(gone > 0, "fork: %s", strerror(errno));
+	waitpid(gone, NULL, 0);
+	CHECK(kill(gone, 0) && errno == ESRCH, "pid %d was reused at once", gone);
+	CHECK(make_temp_dir(dir), "%s", why);
+	pathf(img, "%s/img", dir);
+	snprintf(pid, sizeof(pid), "%d", gone);
+	snprintf(expect, sizeof(expect), "pid %d: no such process", gone);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+out:
+	remove_temp_dir(dir);
+}
+
+static char self_pid[16];
+
+/* cryo is exec'd in this very process: -t names the dumper itself. */
+static void use_own_pid(void *arg)
+{
+	(void)arg;
+	snprintf(self_pid, sizeof(self_pid), "%d", getpid());
+}
+
+TEST(dump_of_the_dumper_itself_is_refused)
+{
+	char dir[PATH_MAX] = "", img[PATH_MAX], expect[96];
+	struct cryo_run r;
+
+	CHECK(make_temp_dir(dir), "%s", why);
+	pathf(img, "%s/img", dir);
+	run_cryo_with(&r, use_own_pid, NULL, CRYO_ARGS("dump", "-t", self_pid, "-D", img));
+	snprintf(expect, sizeof(expect), "pid %d: cannot seize the calling process itself", r.pid);
+	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+out:
+	remove_temp_dir(dir);
+}
+
+/* The calling process: cryo runs as a child of this one and dumps it. Exits
+ * with cryo's exit status, so the caller survived if it reports one. */
+static void __attribute__((noreturn)) dump_my_caller(const char *img, int out_fd)
+{
+	char pid[16];
+	int status;
+	pid_t cryo;
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	cryo = spawn_cryo(out_fd, NULL, NULL, CRYO_ARGS("dump", "-t", pid, "-D", img));
+	if (cryo < 0 || waitpid(cryo, &status, 0) != cryo)
+		_exit(126);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
+}
+
+TEST(dump_of_the_dumpers_caller_is_refused_and_the_caller_runs_on)
+{
+	char dir[PATH_MAX] = "", img[PATH_MAX], outfile[PATH_MAX];
+	struct cryo_run r = { .status = -1 };
+	bool caller_ended = false;
+	int status, fd;
+	pid_t caller = -1;
+
+	CHECK(make_temp_dir(dir), "%s", why);
+	pathf(img, "%s/img", dir);
+	pathf(outfile, "%s/cryo.out", dir);
+	fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	CHECK_GOTO(fd >= 0, out, "open %s: %s", outfile, strerror(errno));
+	caller = fork();
+	if (caller == 0) {
+		/* Its own group, so that a hang ends with one kill. */
+		setpgid(0, 0);
+		dump_my_caller(img, fd);
+	}
+	close(fd);
+	CHECK_GOTO(caller > 0, out, "fork: %s", strerror(errno));
+	if (!wait_child(caller, CRYO_MS, &status)) {
+		kill(-caller, SIGKILL);
+		waitpid(caller, NULL, 0);
+		CHECK_GOTO(false, out, "the caller never came back from its dump");
+	}
+	caller_ended = true;
+	CHECK_GOTO(WIFEXITED(status) && WEXITSTATUS(status) < 125, out,
+		   "the caller did not survive its own dump (status %#x)", status);
+	r.status = WEXITSTATUS(status);
+	read_text(outfile, r.out, sizeof(r.out));
+	CHECK_GOTO(refused(&r, NULL) && names_pid(r.out, caller), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+out:
+	if (caller > 0 && !caller_ended) {
+		kill(-caller, SIGKILL);
+		waitpid(caller, NULL, 0);
+	}
+	/* cryo, if its caller was killed above, became ours. */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	remove_temp_dir(dir);
+}
+
+static int thread_pipe[2];
+
+static void *report_tid(void *arg)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	(void)arg;
+	if (write(thread_pipe[1], &tid, sizeof(tid)) != sizeof(tid))
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+TEST(dump_of_a_thread_id_is_refused)
+{
+	char dir[PATH_MAX] = "", img[PATH_MAX], tid_text[16], expect[96];
+	struct cryo_run r;
+	pid_t owner = -1, tid = 0;
+
+	CHECK(pipe2(thread_pipe, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+	owner = fork();
+	if (owner == 0) {
+		pthread_t thread;
+
+		if (pthread_create(&thread, NULL, report_tid, NULL))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(thread_pipe[1]);
+	CHECK_GOTO(owner > 0, out, "fork: %s", strerror(errno));
+	CHECK_GOTO(read(thread_pipe[0], &tid, sizeof(tid)) == sizeof(tid) && tid != owner, out,
+		   "the second thread did not say its id");
+	CHECK_GOTO(make_temp_dir(dir), out, "%s", why);
+	pathf(img, "%s/img", dir);
+	snprintf(tid_text, sizeof(tid_text), "%d", tid);
+	snprintf(expect, sizeof(expect), "pid %d: is a thread of process %d", tid, owner);
+	run_cryo(&r, "dump", "-t", tid_text, "-D", img);
+	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+out:
+	close(thread_pipe[0]);
+	kill_and_reap(owner);
+	remove_temp_dir(dir);
+}
+
+/* ---- a failed dump never harms the dumped process ---------------------------- */
+
+/* A tmpfs of a given size in a mount namespace of its own, held by a child
+ * that waits for its pipe to close. Others enter it with setns(). */
+struct small_disk {
+	pid_t holder;
+	int release_fd;
+	char mnt[PATH_MAX];
+	char seen[PATH_MAX];	/* the mount as seen from here */
+};
+
+static bool small_disk_start(struct small_disk *d, const char *mnt, unsigned long kib)
+{
+	int ready[2], release[2];
+	char opts[64], byte;
+
+	d->holder = -1;
+	d->release_fd = -1;
+	pathf(d->mnt, "%s", mnt);
+	if (mkdir(mnt, 0700) && errno != EEXIST)
+		return fail_why("mkdir %s: %s", mnt, strerror(errno));
+	if (pipe2(ready, O_CLOEXEC) || pipe2(release, O_CLOEXEC))
+		return fail_why("pipe: %s", strerror(errno));
+	snprintf(opts, sizeof(opts), "size=%luk,mode=0700", kib);
+	d->holder = fork();
+	if (d->holder == 0) {
+		close(ready[0]);
+		close(release[1]);
+		/* Never in the global namespace: a private copy first. */
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, opts))
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		while (read(release[0], &byte, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(release[0]);
+	d->release_fd = release[1];
+	if (d->holder < 0 || read(ready[0], &byte, 1) != 1) {
+		close(ready[0]);
+		return fail_why("cannot mount a %lu KiB tmpfs on %s in a new mount namespace", kib,
+				mnt);
+	}
+	close(ready[0]);
+	pathf(d->seen, "/proc/%d/root%s", d->holder, mnt);
+	return true;
+}
+
+static void small_disk_end(struct small_disk *d)
+{
+	if (d->release_fd >= 0)
+		close(d->release_fd);
+	if (d->holder > 0 && !wait_child(d->holder, WAIT_MS, NULL))
+		kill_and_reap(d->holder);
+	d->holder = -1;
+	d->release_fd = -1;
+}
+
+static void enter_small_disk(void *arg)
+{
+	const struct small_disk *d = arg;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", d->holder);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || setns(fd, CLONE_NEWNS)) {
+		fprintf(stderr, "test: cannot enter the mount namespace of %s\n", path);
+		_exit(126);
+	}
+}
+
+/* Dumps with -R into ever larger tmpfs, one page more each time, until the
+ * images fit: each dump that does not must fail naming the file it could
+ * not write, leave no inventory.img and leave the program as it was. */
+TEST(dump_into_a_full_disk_fails_and_the_program_runs_on)
+{
+	struct prog p = { 0 };
+	struct small_disk d = { .holder = -1, .release_fd = -1 };
+	char mnt[PATH_MAX], img[PATH_MAX], pid[16], named[8][64];
+	int nr_named = 0, failures = 0;
+	bool fitted = false;
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
+	pathf(mnt, "%s/mnt", p.dir);
+	pathf(img, "%s/img", mnt);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	for (unsigned long kib = 4; !fitted && kib <= 2048; kib += 4) {
+		char seen[PATH_MAX];
+		const char *file, *end;
+
+		CHECK_GOTO(small_disk_start(&d, mnt, kib), out, "%s", why);
+		run_cryo_with(&r, enter_small_disk, &d, CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"));
+		pathf(seen, "%s/img", d.seen);
+		if (r.status == 0) {
+			fitted = true;
+			CHECK_GOTO(exists(seen, "inventory.img"), out,
+				   "a dump that succeeded in %lu KiB left no inventory.img", kib);
+		} else {
+			failures++;
+			CHECK_GOTO(refused(&r, "No space left on device", img, ".img", NULL), out,
+				   "in %lu KiB: %s", kib, why);
+			CHECK_GOTO(no_inventory(seen), out, "in %lu KiB: %s", kib, why);
+			/* Note each file named, to see the failure move along the dump. */
+			file = strstr(r.out, img) + strlen(img) + 1;
+			end = strstr(file, ".img");
+			if (end && nr_named < 8 && (nr_named == 0 ||
+			    strncmp(named[nr_named - 1], file, end - file)))
+				snprintf(named[nr_named++], sizeof(named[0]), "%.*s",
+					 (int)(end - file), file);
+		}
+		small_disk_end(&d);
+		CHECK_GOTO(prog_unharmed(&p), out, "after a dump into %lu KiB: %s", kib, why);
+	}
+	CHECK_GOTO(fitted, out, "the images never fitted in 2 MiB");
+	CHECK_GOTO(failures > 0 && nr_named >= 3, out,
+		   "%d failed dumps named only %d different files (%s...)", failures, nr_named,
+		   nr_named ? named[0] : "none");
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	small_disk_end(&d);
+	end_prog(&p);
+}
+
+static void put_at_odd_fd(int fd)
+{
+	if (fd < 0 || dup2(fd, ODD_FD) < 0)
+		_exit(126);
+	if (fd != ODD_FD)
+		close(fd);
+}
+
+static void open_unix_socket(void *arg)
+{
+	(void)arg;
+	put_at_odd_fd(socket(AF_UNIX, SOCK_STREAM, 0));
+}
+
+static void open_netlink_socket(void *arg)
+{
+	(void)arg;
+	put_at_odd_fd(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+}
+
+static void open_udp_socket(void *arg)
+{
+	(void)arg;
+	put_at_odd_fd(socket(AF_INET, SOCK_DGRAM, 0));
+}
+
+/* The program gets an fd no kind of cryo's knows: the dump must fail naming
+ * it, and the program must not notice. */
+static void check_unsupported_fd(child_setup_fn open_fd)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16], expect[64];
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", open_fd, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	snprintf(expect, sizeof(expect), "pid %d fd %d (socket:[", p.pid, ODD_FD);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, expect, "not supported", NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+TEST(dump_refuses_a_unix_socket_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_unix_socket);
+}
+
+TEST(dump_refuses_a_netlink_socket_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_netlink_socket);
+}
+
+TEST(dump_refuses_a_udp_socket_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_udp_socket);
+}
+
+/* SIGKILL to the dumper while it writes a 256 MiB pages file: the kernel
+ * detaches the program, which must run on as if never seized. */
+TEST(dumper_killed_while_writing_pages_leaves_the_program_running)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pages[PATH_MAX], done[64], pid[16];
+	long deadline;
+	struct stat st;
+	pid_t dumper = -1;
+	int null_fd, status;
+	bool ended = false;
+
+	CHECK_GOTO(start_prog(&p, "neg_big_memory", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	pathf(pages, "%s/.pages-%d.img.tmp", img, p.pid);
+	snprintf(done, sizeof(done), "pages-%d.img", p.pid);
+	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	dumper = spawn_cryo(null_fd, NULL, NULL, CRYO_ARGS("dump", "-t", pid, "-D", img));
+	close(null_fd);
+	CHECK_GOTO(dumper > 0, out, "fork: %s", strerror(errno));
+	/* Killed once 16 MiB of pages are out, long before the 256 MiB are. */
+	deadline = now_ms() + CRYO_MS;
+	while ((stat(pages, &st) || st.st_size < (16 << 20)) && now_ms() < deadline && !ended)
+		if (!(ended = waitpid(dumper, &status, WNOHANG) == dumper))
+			sleep_ms(1);
+	if (!ended)
+		kill_and_reap(dumper);
+	CHECK_GOTO(!ended && !stat(pages, &st) && st.st_size >= (16 << 20), out,
+		   "the dumper was not caught writing pages (it ended or never wrote them)");
+	CHECK_GOTO(!exists(img, done), out, "the pages file was complete when the dumper died");
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* ---- restore: damaged, missing and conflicting images ------------------------ */
+
+/* Starts test program @prog and dumps it (it is killed), leaving the images
+ * in @p->dir/img and the image's pid in @pid. */
+static bool make_image(struct prog *p, const char *prog, char *img, pid_t *pid)
+{
+	char pid_text[16];
+	struct cryo_run r;
+	int status;
+
+	if (!start_prog(p, prog, NULL, NULL))
+		return false;
+	pathf(img, "%s/img", p->dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", p->pid);
+	run_cryo(&r, "dump", "-t", pid_text, "-D", img);
+	if (r.status)
+		return fail_why("the dump to damage failed (%d): %s", r.status, r.out);
+	if (!wait_child(p->pid, WAIT_MS, &status))
+		return fail_why("the program still runs after its dump");
+	*pid = p->pid;
+	p->pid = 0;
+	return true;
+}
+
+/* After a failed restore: no task with the image's pid running our test
+ * program, and no child of ours left at all but @keep (restored tasks
+ * would be reparented to us). Anything found is ended. */
+static bool nothing_restored(const struct prog *p, pid_t image_pid, pid_t keep)
+{
+	char path[64], exe[PATH_MAX], stat_text[512];
+	bool ok = true;
+	pid_t stray;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", image_pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (image_pid != keep && n > 0) {
+		exe[n] = '\0';
+		if (!strcmp(exe, p->path))
+			ok = fail_why("pid %d runs %s after a failed restore", image_pid, exe);
+	}
+	stray = end_children(keep, stat_text, sizeof(stat_text));
+	if (stray && ok)
+		ok = fail_why("a failed restore left pid %d behind: %.100s", stray, stat_text);
+	return ok;
+}
+
+static bool copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ssize_t n = 0;
+	bool ok = in >= 0 && out >= 0;
+
+	while (ok && (n = read(in, buf, sizeof(buf))) > 0)
+		ok = write(out, buf, n) == n;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out))
+		ok = false;
+	return ok && n == 0 ? true : fail_why("cannot copy %s to %s", from, to);
+}
+
+/* A fresh copy of image directory @from in @to (removed first). */
+static bool copy_images(const char *from, const char *to)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+	struct dirent *de;
+	bool ok = true;
+	DIR *d;
+
+	remove_temp_dir(to);
+	if (mkdir(to, 0700))
+		return fail_why("mkdir %s: %s", to, strerror(errno));
+	d = opendir(from);
+	if (!d)
+		return fail_why("opendir %s: %s", from, strerror(errno));
+	while (ok && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		pathf(src, "%s/%s", from, de->d_name);
+		pathf(dst, "%s/%s", to, de->d_name);
+		ok = copy_file(src, dst);
+	}
+	closedir(d);
+	return ok;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The names of the image files in @dir, sorted. */
+static int list_images(const char *dir, char names[][64], int max)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d)) && n < max) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' && len > 4 && len < 64 &&
+		    !strcmp(de->d_name + len - 4, ".img"))
+			snprintf(names[n++], 64, "%s", de->d_name);
+	}
+	if (d)
+		closedir(d);
+	qsort(names, n, 64, compare_names);
+	return n;
+}
+
+/* The pages file is raw page data: no header, no checksum. */
+static bool has_header(const char *name)
+{
+	return strncmp(name, "pages-", 6) != 0;
+}
+
+/* Restores @dir, which must be refused with a message holding @key and
+ * @key2 (unless NULL); no process may be left behind. @what says what is
+ * wrong with the images. */
+static bool restore_refused(const struct prog *p, const char *dir, pid_t image_pid,
+			    const char *what, const char *key, const char *key2)
+{
+	char pidfile[PATH_MAX], cause[sizeof(why)] = "";
+	struct cryo_run r;
+
+	pathf(pidfile, "%s.pid", dir);
+	run_cryo(&r, "restore", "-D", dir, "-d", "--pidfile", pidfile);
+	if (!refused(&r, key, key2, NULL))
+		snprintf(cause, sizeof(cause), "%s", why);
+	/* Even after a wrong success: whatever was restored must go. */
+	if (!nothing_restored(p, image_pid, 0) && !cause[0])
+		snprintf(cause, sizeof(cause), "%s", why);
+	return cause[0] ? fail_why("%s: %s", what, cause) : true;
+}
+
+TEST(restore_from_an_empty_directory_is_refused)
+{
+	char dir[PATH_MAX] = "", img[PATH_MAX];
+	struct cryo_run r;
+
+	CHECK(make_temp_dir(dir), "%s", why);
+	pathf(img, "%s/img", dir);
+	mkdir(img, 0700);
+	run_cryo(&r, "restore", "-D", img, "-d");
+	CHECK_GOTO(refused(&r, img, "has no inventory.img", NULL), out, "%s", why);
+	pathf(img, "%s/missing", dir);
+	run_cryo(&r, "restore", "-D", img, "-d");
+	CHECK_GOTO(refused(&r, img, "No such file or directory", NULL), out, "%s", why);
+out:
+	remove_temp_dir(dir);
+}
+
+TEST(restore_without_any_one_image_file_is_refused)
+{
+	char img[PATH_MAX], copy[PATH_MAX], gone[PATH_MAX], names[32][64];
+	struct prog p = { 0 };
+	pid_t image_pid;
+	int n;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/copy", p.dir);
+	n = list_images(img, names, 32);
+	CHECK_GOTO(n >= 6, out, "only %d image files in %s", n, img);
+	for (int i = 0; i < n; i++) {
+		const char *expect = strcmp(names[i], "inventory.img") ? names[i] :
+									  "has no inventory.img";
+
+		CHECK_GOTO(copy_images(img, copy), out, "%s", why);
+		pathf(gone, "%s/%s", copy, names[i]);
+		unlink(gone);
+		CHECK_GOTO(restore_refused(&p, copy, image_pid, names[i], expect, NULL), out,
+			   "without %s", why);
+	}
+out:
+	end_prog(&p);
+}
+
+TEST(restore_of_truncated_images_is_refused)
+{
+	char img[PATH_MAX], copy[PATH_MAX], path[PATH_MAX], names[32][64], what[128];
+	struct prog p = { 0 };
+	pid_t image_pid;
+	struct stat st;
+	int n;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/copy", p.dir);
+	n = list_images(img, names, 32);
+	for (int i = 0; i < n; i++) {
+		off_t cuts[6];
+		int nr_cuts = 0;
+
+		pathf(path, "%s/%s", img, names[i]);
+		CHECK_GOTO(!stat(path, &st), out, "stat %s: %s", path, strerror(errno));
+		cuts[nr_cuts++] = 0;
+		if (has_header(names[i])) {
+			/* Inside the header, the header alone, half, no trailer, one byte short. */
+			cuts[nr_cuts++] = 10;
+			cuts[nr_cuts++] = 20;
+			cuts[nr_cuts++] = st.st_size / 2;
+			cuts[nr_cuts++] = st.st_size - 8;
+		} else {
+			cuts[nr_cuts++] = st.st_size - 4096;	/* a page lost */
+		}
+		cuts[nr_cuts++] = st.st_size - 1;
+		for (int c = 0; c < nr_cuts; c++) {
+			if (cuts[c] < 0 || cuts[c] >= st.st_size)
+				continue;
+			CHECK_GOTO(copy_images(img, copy), out, "%s", why);
+			pathf(path, "%s/%s", copy, names[i]);
+			CHECK_GOTO(!truncate(path, cuts[c]), out, "truncate %s: %s", path,
+				   strerror(errno));
+			snprintf(what, sizeof(what), "%.63s cut to %lld of %lld bytes", names[i],
+				 (long long)cuts[c], (long long)st.st_size);
+			CHECK_GOTO(restore_refused(&p, copy, image_pid, what, names[i], NULL), out,
+				   "%s", why);
+		}
+	}
+out:
+	end_prog(&p);
+}
+
+static bool flip_bit(const char *path, off_t off, int bit)
+{
+	unsigned char byte;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	bool ok = fd >= 0 && pread(fd, &byte, 1, off) == 1;
+
+	byte ^= 1u << bit;
+	ok = ok && pwrite(fd, &byte, 1, off) == 1;
+	if (fd >= 0)
+		close(fd);
+	return ok ? true : fail_why("cannot flip a bit of %s at %lld", path, (long long)off);
+}
+
+/* A bit flipped in the magic, version, kind, header crc, first record's
+ * length, crc and payload, the middle, the trailer and the last byte of
+ * every file with a header. The pages file carries no checksum (IMAGES.md). */
+TEST(restore_of_bit_flipped_images_is_refused)
+{
+	char img[PATH_MAX], copy[PATH_MAX], path[PATH_MAX], names[32][64], what[128];
+	struct prog p = { 0 };
+	pid_t image_pid;
+	struct stat st;
+	int n, tried = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/copy", p.dir);
+	n = list_images(img, names, 32);
+	for (int i = 0; i < n; i++) {
+		off_t spots[11];
+		int nr_spots = 0;
+
+		if (!has_header(names[i]))
+			continue;
+		pathf(path, "%s/%s", img, names[i]);
+		CHECK_GOTO(!stat(path, &st), out, "stat %s: %s", path, strerror(errno));
+		for (off_t off = 0; off <= 28; off += 4)
+			spots[nr_spots++] = off;
+		spots[nr_spots++] = st.st_size / 2;
+		spots[nr_spots++] = st.st_size - 8;
+		spots[nr_spots++] = st.st_size - 1;
+		for (int s = 0; s < nr_spots; s++) {
+			int bit = (int)(spots[s] % 8);
+
+			if (spots[s] >= st.st_size)
+				continue;
+			CHECK_GOTO(copy_images(img, copy), out, "%s", why);
+			pathf(path, "%s/%s", copy, names[i]);
+			CHECK_GOTO(flip_bit(path, spots[s], bit), out, "%s", why);
+			snprintf(what, sizeof(what), "%.63s with bit %d of byte %lld flipped", names[i],
+				 bit, (long long)spots[s]);
+			CHECK_GOTO(restore_refused(&p, copy, image_pid, what, names[i], NULL), out,
+				   "%s", why);
+			tried++;
+		}
+	}
+	CHECK_GOTO(tried >= 50, out, "only %d flips tried", tried);
+out:
+	end_prog(&p);
+}
+
+/* The format version (a little-endian u32 after the 8-byte magic) of each
+ * file raised by one, as a newer cryo would write it. */
+TEST(restore_of_an_image_from_a_newer_format_is_refused)
+{
+	char img[PATH_MAX], copy[PATH_MAX], path[PATH_MAX], names[32][64], what[128];
+	struct prog p = { 0 };
+	pid_t image_pid;
+	uint8_t version[4];
+	int n, fd;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/copy", p.dir);
+	n = list_images(img, names, 32);
+	for (int i = 0; i < n; i++) {
+		uint32_t v;
+		bool ok;
+
+		if (!has_header(names[i]))
+			continue;
+		CHECK_GOTO(copy_images(img, copy), out, "%s", why);
+		pathf(path, "%s/%s", copy, names[i]);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		ok = fd >= 0 && pread(fd, version, 4, 8) == 4;
+		v = version[0] | version[1] << 8 | version[2] << 16 | (uint32_t)version[3] << 24;
+		v++;
+		for (int b = 0; b < 4; b++)
+			version[b] = (uint8_t)(v >> (8 * b));
+		ok = ok && pwrite(fd, version, 4, 8) == 4;
+		if (fd >= 0)
+			close(fd);
+		CHECK_GOTO(ok, out, "cannot raise the version of %s", path);
+		snprintf(what, sizeof(what), "%.63s at version %u", names[i], v);
+		CHECK_GOTO(restore_refused(&p, copy, image_pid, what, names[i], "use a newer cryo"),
+			   out, "%s", why);
+	}
+out:
+	end_prog(&p);
+}
+
+TEST(restore_when_the_pid_is_taken_leaves_the_owner_untouched)
+{
+	char img[PATH_MAX], pid[16], expect[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+	CHECK_GOTO(r.status == 0, out, "dump -R failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(prog_unharmed(&p), out, "after dump -R: %s", why);
+	run_cryo(&r, "restore", "-D", img, "-d");
+	snprintf(expect, sizeof(expect), "pid %d is taken", p.pid);
+	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
+	CHECK_GOTO(nothing_restored(&p, p.pid, p.pid), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A restore that fails after the task exists (a mapped file changed since
+ * the dump) must kill it: nothing may be left. */
+TEST(restore_that_fails_after_creating_the_task_leaves_nothing)
+{
+	char img[PATH_MAX], file[PATH_MAX];
+	struct prog p = { 0 };
+	pid_t image_pid;
+	FILE *f;
+
+	CHECK_GOTO(make_image(&p, "prog_memory", img, &image_pid), out, "%s", why);
+	pathf(file, "%s/private-file", p.dir);
+	f = fopen(file, "a");
+	CHECK_GOTO(f && fputs("grown", f) >= 0 && !fclose(f), out, "cannot grow %s", file);
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "a mapped file grown", file,
+				   "is not the file that was dumped"),
+		   out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+__attribute__((constructor)) static void setup(void)
+{
+	ssize_t n = readlink("/proc/self/exe", bin_dir, sizeof(bin_dir) - 1);
+
+	if (n <= 0) {
+		perror("readlink /proc/self/exe");
+		exit(2);
+	}
+	bin_dir[n] = '\0';
+	*strrchr(bin_dir, '/') = '\0';
+	pathf(cryo_path, "%s/../../cryo", bin_dir);
+	if (getenv("CRYO"))
+		pathf(cryo_path, "%s", getenv("CRYO"));
+	/* Restored tasks whose cryo is gone become ours, to be found and reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
