@@ -149,6 +149,11 @@ static inline long sys_setfsgid(uint32_t id)
 	return blob_syscall(__NR_setfsgid, id, 0, 0, 0, 0, 0);
 }
 
+static inline long sys_capget(void *header, void *data)
+{
+	return blob_syscall(__NR_capget, header, data, 0, 0, 0, 0);
+}
+
 static inline long sys_capset(const void *header, const void *data)
 {
 	return blob_syscall(__NR_capset, header, data, 0, 0, 0, 0);

@@ -7,6 +7,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 #include <linux/fs.h>
+#include <linux/prctl.h>
 #include <linux/sched.h>
 #include <linux/userfaultfd.h>
 #include <sys/ptrace.h>
@@ -124,6 +125,21 @@ struct __ptrace_rseq_configuration {
 /* ---- arch_prctl: map a fresh vDSO where restore wants it (4.9) ------------ */
 #ifndef ARCH_MAP_VDSO_64
 #define ARCH_MAP_VDSO_64	0x2003
+#endif
+
+/* ---- prctl: POSIX timers created with chosen ids (6.17) ------------------ */
+#ifndef PR_TIMER_CREATE_RESTORE_IDS
+/* While ON, timer_create() takes the id it finds in its timer_t argument. */
+#define PR_TIMER_CREATE_RESTORE_IDS	77
+#define PR_TIMER_CREATE_RESTORE_IDS_OFF	0
+#define PR_TIMER_CREATE_RESTORE_IDS_ON	1
+#endif
+
+/* ---- sigaltstack flags ------------------------------------------------------ */
+#ifndef SS_AUTODISARM
+/* 4.7: the stack is disarmed while a handler runs on it. The kernel's is in
+ * uapi linux/signal.h, which clashes with libc's signal.h. */
+#define SS_AUTODISARM		(1U << 31)
 #endif
 
 /* ---- clone3 (5.3; set_tid 5.5; cgroup 5.7) --------------------------------- */

@@ -210,26 +210,57 @@ static long drop_bounding_caps(const struct restorer_creds *c)
 	return 0;
 }
 
+static void cap_words(struct __user_cap_data_struct data[2], uint64_t effective,
+		      uint64_t permitted, uint64_t inheritable)
+{
+	data[0] = (struct __user_cap_data_struct){ (uint32_t)effective, (uint32_t)permitted,
+						   (uint32_t)inheritable };
+	data[1] = (struct __user_cap_data_struct){ (uint32_t)(effective >> 32),
+						   (uint32_t)(permitted >> 32),
+						   (uint32_t)(inheritable >> 32) };
+}
+
+/*
+ * The inheritable set goes first, while the bounding set is still whole
+ * (capset refuses inheritable bits outside it), then the ambient set, while
+ * no saved securebit (SECBIT_NO_CAP_AMBIENT_RAISE) forbids raising it. The
+ * capabilities held now are kept for the steps that follow.
+ */
+static long restore_inheritable_and_ambient(const struct restorer_creds *c)
+{
+	struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct now[2];
+	long ret = sys_capget(&header, now);
+
+	if (ret)
+		return ret;
+	cap_words(now, now[0].effective | (uint64_t)now[1].effective << 32,
+		  now[0].permitted | (uint64_t)now[1].permitted << 32, c->cap_inheritable);
+	ret = sys_capset(&header, now);
+	for (uint32_t cap = 0; !ret && cap <= c->last_cap && cap < 64; cap++)
+		if (c->cap_ambient & (1ULL << cap))
+			ret = sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+	return ret;
+}
+
 /*
  * Credentials come last: once they are the task's own, this code may no
  * longer be allowed what came before. The uids change with the setuid
- * fixup off, so the capabilities stay until capset sets the saved ones.
+ * fixup off, so the capabilities stay until the saved securebits (which
+ * need CAP_SETPCAP) and then the saved capability sets are put in place.
  */
 static long restore_creds(const struct restorer_args *a)
 {
 	const struct restorer_creds *c = &a->creds;
 	struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2] = {
-		{ (uint32_t)c->cap_effective, (uint32_t)c->cap_permitted,
-		  (uint32_t)c->cap_inheritable },
-		{ (uint32_t)(c->cap_effective >> 32), (uint32_t)(c->cap_permitted >> 32),
-		  (uint32_t)(c->cap_inheritable >> 32) },
-	};
+	struct __user_cap_data_struct data[2];
 	long ret;
 
 	if (!a->has_creds)
 		return 0;
-	ret = sys_prctl(PR_SET_SECUREBITS, c->securebits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0);
+	ret = sys_prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP, 0, 0, 0);
+	if (!ret)
+		ret = restore_inheritable_and_ambient(c);
 	if (!ret)
 		ret = drop_bounding_caps(c);
 	if (!ret)
@@ -243,11 +274,9 @@ static long restore_creds(const struct restorer_args *a)
 		sys_setfsuid(c->fsuid);
 		ret = sys_prctl(PR_SET_SECUREBITS, c->securebits, 0, 0, 0);
 	}
+	cap_words(data, c->cap_effective, c->cap_permitted, c->cap_inheritable);
 	if (!ret)
 		ret = sys_capset(&header, data);
-	for (uint32_t cap = 0; !ret && cap <= c->last_cap && cap < 64; cap++)
-		if (c->cap_ambient & (1ULL << cap))
-			ret = sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 	/* Changing uids resets dumpable; put the saved value back after. */
 	if (!ret)
 		ret = sys_prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0);

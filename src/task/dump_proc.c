@@ -1,6 +1,6 @@
 /* Dump of the attributes anyone with ptrace access can read from outside:
- * /proc/PID/{stat,status,comm,personality,cwd,root}, each thread's comm,
- * and prlimit. What only the task itself can see goes through the parasite
+ * /proc/PID/{stat,status,comm,personality,cwd,root,limits} and each
+ * thread's comm. What only the task itself can see goes through the parasite
  * (dump.c); pending signals and rseq need ptrace (dump_ptrace.c). */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -250,27 +250,64 @@ static int dump_personality(pid_t pid, TaskCore *core)
 	return 0;
 }
 
+/* Where a value of /proc/PID/limits begins: the kernel prints each line as
+ * "%-25s %-20s %-20s %-10s" (name, soft, hard, unit), in resource order. */
+#define LIMITS_SOFT_COLUMN 26
+#define LIMITS_HARD_COLUMN 47
+
+static int parse_limit(const char *text, uint64_t *value)
+{
+	char *end;
+
+	if (!strncmp(text, "unlimited ", 10)) {
+		*value = RLIM_INFINITY;
+		return 0;
+	}
+	errno = 0;
+	*value = strtoull(text, &end, 10);
+	return end == text || *end != ' ' || errno ? -EIO : 0;
+}
+
+/* From /proc/PID/limits, not prlimit(): reading another process's limits
+ * with prlimit() needs CAP_SYS_RESOURCE unless all its ids are ours. */
 static int dump_rlimits(pid_t pid, TaskCore *core)
 {
-	for (int res = 0; res < RLIM_NLIMITS; res++) {
-		struct rlimit lim;
+	char buf[4096], *line = buf;
+	int ret = proc_read(pid, "limits", buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	for (int res = -1; res < RLIM_NLIMITS; res++) {
+		char *eol = strchr(line, '\n');
 		Rlimit *r;
 
-		if (prlimit(pid, res, NULL, &lim))
-			return pr_errno_ret("dump: pid %d rlimit %d: cannot read it", pid, res);
+		/* Line 0 is the header; a line shorter than its columns is cut. */
+		if (!eol || eol - line <= LIMITS_HARD_COLUMN)
+			goto bad;
+		if (res < 0) {
+			line = eol + 1;
+			continue;
+		}
 		r = malloc(sizeof(*r));
 		if (!r)
 			return -ENOMEM;
 		rlimit__init(r);
 		r->resource = res;
-		r->cur = lim.rlim_cur;
-		r->max = lim.rlim_max;
+		if (parse_limit(line + LIMITS_SOFT_COLUMN, &r->cur) ||
+		    parse_limit(line + LIMITS_HARD_COLUMN, &r->max)) {
+			free(r);
+			goto bad;
+		}
 		if (task_push(core->rlimits, core->n_rlimits, r)) {
 			free(r);
 			return -ENOMEM;
 		}
+		line = eol + 1;
 	}
 	return 0;
+bad:
+	pr_err("dump: pid %d: cannot parse /proc/%d/limits near \"%.40s\"", pid, pid, line);
+	return -EIO;
 }
 
 /* One ThreadCore per thread, with the thread's comm when it differs from

@@ -18,12 +18,6 @@
 /* The kernel's siginfo_t, as PTRACE_PEEKSIGINFO copies it out. */
 #define SIGINFO_SIZE 128
 
-/* sigaltstack flag of 4.7 that libc's headers lack (the kernel's is in
- * uapi linux/signal.h, which clashes with libc's signal.h). */
-#ifndef SS_AUTODISARM
-#define SS_AUTODISARM (1U << 31)
-#endif
-
 /* Highest signal number on x86_64. */
 #define TASK_NSIG 64
 
@@ -52,7 +46,7 @@ ThreadCore *task_thread_get(TaskCore *core, pid_t tid);
 /* "RLIMIT_NOFILE" for resource 7, for messages. */
 const char *task_rlimit_name(uint32_t resource);
 
-/* dump_proc.c: everything procfs and prlimit tell about the process. */
+/* dump_proc.c: everything procfs tells about the process. */
 int dump_proc_attrs(struct inj_task *task, TaskCore *core);
 
 /* dump_timers.c: POSIX timers, from /proc/PID/timers and the parasite. */

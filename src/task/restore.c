@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "kabi/kabi.h"
 #include "parasite/commands.h"
 #include "task/internal.h"
 #include "task/task.h"

@@ -12,14 +12,8 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "kabi/kabi.h"
 #include "task/internal.h"
-
-#ifndef PR_TIMER_CREATE_RESTORE_IDS
-/* 6.17 */
-#define PR_TIMER_CREATE_RESTORE_IDS 77
-#define PR_TIMER_CREATE_RESTORE_IDS_OFF 0
-#define PR_TIMER_CREATE_RESTORE_IDS_ON 1
-#endif
 
 static int by_id(const void *a, const void *b)
 {

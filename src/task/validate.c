@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "images/format.h"
+#include "kabi/kabi.h"
 #include "task/internal.h"
 #include "task/task.h"
 

@@ -58,6 +58,10 @@ TEST(other_abi_values_match_uapi)
 	      "set_tid fields");
 	CHECK(CLONE_NEWTIME == 0x80 && CLONE_PIDFD == 0x1000, "clone flags");
 	CHECK(CAP_CHECKPOINT_RESTORE == 40, "%d", CAP_CHECKPOINT_RESTORE);
+	CHECK(PR_TIMER_CREATE_RESTORE_IDS == 77 && PR_TIMER_CREATE_RESTORE_IDS_OFF == 0 &&
+		      PR_TIMER_CREATE_RESTORE_IDS_ON == 1,
+	      "PR_TIMER_CREATE_RESTORE_IDS values");
+	CHECK(SS_AUTODISARM == 1U << 31, "%#x", SS_AUTODISARM);
 }
 
 /* As /proc/self/maps shows them on x86 kernels before 6.13. */
