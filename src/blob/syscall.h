@@ -165,6 +165,19 @@ static inline __attribute__((noreturn)) void sys_exit_group(int code)
 		blob_syscall(__NR_exit_group, code, 0, 0, 0, 0, 0);
 }
 
+/* Returns through the rt_sigframe whose ucontext starts at @sp: the task
+ * takes on the registers, xstate and signal mask saved there. */
+static inline __attribute__((noreturn)) void sys_rt_sigreturn_at(uint64_t sp)
+{
+	asm volatile("mov %0, %%rsp\n\t"
+		     "mov $15, %%eax\n\t"
+		     "syscall"
+		     :
+		     : "r"(sp)
+		     : "memory");
+	__builtin_unreachable();
+}
+
 /* True when a raw return value is an error (-4095..-1), as the kernel defines it. */
 static inline int blob_is_err(unsigned long ret)
 {

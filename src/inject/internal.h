@@ -29,6 +29,10 @@ struct inj_task {
 	unsigned long syscall_ip;	/* a "syscall" instruction in the task */
 
 	struct inj_parasite *parasite;	/* started and not yet cured */
+	/* While the parasite's area exists, remote syscalls run here: a
+	 * "syscall; rt_sigreturn" gadget whose stack is the saved state's
+	 * frame, so a task let go mid-call returns to itself (0: none). */
+	unsigned long safe_ip, safe_sp;
 	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
 };
 
@@ -38,6 +42,11 @@ void inj_log(enum inj_log_level level, const char *fmt, ...)
 #define inj_err(fmt, ...) inj_log(INJ_LOG_ERROR, fmt, ##__VA_ARGS__)
 #define inj_warn(fmt, ...) inj_log(INJ_LOG_WARN, fmt, ##__VA_ARGS__)
 #define inj_debug(fmt, ...) inj_log(INJ_LOG_DEBUG, fmt, ##__VA_ARGS__)
+
+/* sigframe.c: an rt_sigframe of @regs and @sigmask for @frame_addr. */
+size_t sigframe_size(const struct inj_regs *regs);
+int sigframe_build(const struct inj_regs *regs, uint64_t sigmask, unsigned long frame_addr,
+		   void *buf, size_t size);
 
 /* wait.c: waits for @tid's next wait status, reaping dead siblings meanwhile. */
 int wait_thread(struct inj_task *task, pid_t tid, int *status);

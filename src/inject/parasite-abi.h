@@ -12,6 +12,10 @@
 struct inj_parasite_args {
 	int32_t channel_fd;	/* connected SOCK_STREAM unix socket */
 	uint32_t reserved;
+	/* If the channel breaks before FINI, the injector is gone: the parasite
+	 * must then set rsp to this and call rt_sigreturn (15), which puts the
+	 * task back in its own state. */
+	uint64_t sigreturn_sp;
 };
 
 /* Every message, either way, is this header followed by @len bytes. A reply

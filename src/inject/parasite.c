@@ -4,6 +4,7 @@
  * the blob's entry on the area's own stack. Curing reverses every step. */
 #include <elf.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -25,8 +26,16 @@
 #define AREA_PAGE 4096UL
 #define ARGS_AREA_SIZE AREA_PAGE
 #define STACK_SIZE (64UL * 1024)
-/* The socket address the remote connect() reads sits after the args. */
+/* Room for the saved state's signal frame (frame and xstate). */
+#define FRAME_AREA_SIZE (INJ_XSTATE_MAX + 2 * AREA_PAGE)
+/* In the args page: the socket address the remote connect() reads, and the
+ * remote-syscall gadget. */
 #define ARGS_ADDR_OFFSET 64
+#define GADGET_OFFSET 512
+
+/* syscall; mov $15 (rt_sigreturn), %eax; syscall */
+static const unsigned char syscall_gadget[] = { 0x0f, 0x05, 0xb8, 0x0f, 0x00, 0x00, 0x00,
+						0x0f, 0x05 };
 
 #define X86_EFLAGS_TF 0x100UL
 #define X86_EFLAGS_DF 0x400UL
@@ -140,11 +149,40 @@ static int connect_channel(struct inj_parasite *p, unsigned long args_addr)
 	return p->sock < 0 ? p->sock : 0;
 }
 
+/* Writes the gadget and the saved state's frame into the area; from then
+ * on, remote syscalls and the parasite can always fall back to the task. */
+static int arm_fallback(struct inj_parasite *p, unsigned long args_addr,
+			unsigned long frame_addr)
+{
+	struct inj_task *task = p->task;
+	size_t size = sigframe_size(task->orig_regs);
+	void *frame = aligned_alloc(64, (size + 63) & ~63UL);
+	int ret;
+
+	if (!frame)
+		return -ENOMEM;
+	ret = sigframe_build(task->orig_regs, task->orig_sigmask, frame_addr, frame, size);
+	if (!ret)
+		ret = write_remote(task->pid, frame_addr, frame, size);
+	if (!ret)
+		ret = write_remote(task->pid, args_addr + GADGET_OFFSET, syscall_gadget,
+				   sizeof(syscall_gadget));
+	free(frame);
+	if (ret)
+		return ret;
+	task->safe_ip = args_addr + GADGET_OFFSET;
+	task->safe_sp = frame_addr + sizeof(uint64_t);
+	return 0;
+}
+
 static int start_worker(struct inj_parasite *p, const struct inj_blob *blob,
 			unsigned long args_addr)
 {
 	struct inj_task *task = p->task;
-	struct inj_parasite_args args = { .channel_fd = p->remote_fd };
+	struct inj_parasite_args args = {
+		.channel_fd = p->remote_fd,
+		.sigreturn_sp = task->safe_sp,
+	};
 	struct user_regs_struct regs = task->orig_regs->gp;
 	struct iovec iov = { &regs, sizeof(regs) };
 	int ret;
@@ -176,6 +214,8 @@ static int unload(struct inj_parasite *p)
 		ret = call_remote(p->task, &result, SYS_close, p->remote_fd, 0, 0, 0, 0, 0);
 		p->remote_fd_closed = true;
 	}
+	/* The gadget goes with the area: unmapping runs where the task's own code is. */
+	p->task->safe_ip = p->task->safe_sp = 0;
 	if (p->base) {
 		err = call_remote(p->task, &result, SYS_munmap, p->base, p->size, 0, 0, 0, 0);
 		if (err && !ret)
@@ -217,7 +257,7 @@ int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
 	p->task = task;
 	p->sock = -1;
 	p->remote_fd = -1;
-	p->size = page_align(blob->mem_size) + ARGS_AREA_SIZE + STACK_SIZE;
+	p->size = page_align(blob->mem_size) + ARGS_AREA_SIZE + FRAME_AREA_SIZE + STACK_SIZE;
 
 	ret = call_remote(task, &result, SYS_mmap, 0, p->size,
 			  PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -227,6 +267,8 @@ int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
 	p->base = (unsigned long)result;
 	args_addr = p->base + page_align(blob->mem_size);
 	ret = write_remote(task->pid, p->base, blob->bytes, blob->size);
+	if (!ret)
+		ret = arm_fallback(p, args_addr, args_addr + ARGS_AREA_SIZE);
 	if (ret)
 		goto err;
 	ret = connect_channel(p, args_addr);

@@ -169,7 +169,9 @@ int remote_syscall(struct inj_task *task, long *result, long nr, const unsigned 
 	regs.r10 = args[3];
 	regs.r8 = args[4];
 	regs.r9 = args[5];
-	regs.rip = task->syscall_ip;
+	regs.rip = task->safe_ip ? task->safe_ip : task->syscall_ip;
+	if (task->safe_ip)
+		regs.rsp = task->safe_sp;
 	/* Not inside a system call: the kernel must not try to restart one. */
 	regs.orig_rax = -1;
 	if (ptrace(PTRACE_SETREGSET, task->worker, (void *)NT_PRSTATUS, &iov) < 0)

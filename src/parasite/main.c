@@ -3,6 +3,7 @@
  * then closes the channel and waits to be stopped. Dispatch is a switch, not
  * a table of pointers: a table would need relocations in this loader-less blob. */
 #include <asm/errno.h>
+#include <stdbool.h>
 #include <linux/mman.h>
 
 #include "blob/syscall.h"
@@ -65,19 +66,25 @@ __attribute__((section(".text.entry"), used, noreturn)) void
 blob_entry(struct inj_parasite_args *args)
 {
 	int sock = args->channel_fd;
+	bool finished = false;
 
 	for (;;) {
 		struct inj_msg req;
 
 		if (channel_recv(sock, &req, sizeof(req)))
 			break;
-		if (req.cmd == INJ_CMD_FINI)
+		if (req.cmd == INJ_CMD_FINI) {
+			finished = true;
 			break;
+		}
 		if (serve_one(sock, &req) < 0)
 			break;
 	}
 	/* The injector waits for this close (EOF) before it stops the thread. */
 	sys_close(sock);
+	/* Without FINI the injector is gone: the task goes back to itself. */
+	if (!finished)
+		sys_rt_sigreturn_at(args->sigreturn_sp);
 	for (;;)
 		sys_pause();
 }

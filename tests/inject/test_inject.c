@@ -695,3 +695,53 @@ __attribute__((constructor)) static void become_subreaper(void)
 {
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
+
+static bool read_sigblk(pid_t pid, char *out, size_t size)
+{
+	char path[64], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "SigBlk:", 7)) {
+			snprintf(out, size, "%s", line);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* A dumper that dies while its parasite runs must not take the task with
+ * it: the parasite returns through the saved state's signal frame. */
+TEST(task_survives_a_dumper_killed_while_the_parasite_runs)
+{
+	struct target t = {};
+	char blocked_before[256], blocked_after[256], why[256];
+	int status;
+	pid_t dumper;
+
+	CHECK(start_target(&t) == 0, "prog_busy did not start");
+	CHECK_GOTO(read_sigblk(t.pid, blocked_before, sizeof(blocked_before)), out, "no SigBlk");
+	dumper = fork();
+	if (dumper == 0) {
+		struct inj_task *task;
+		struct inj_parasite *p;
+		struct inj_blob b = blob();
+
+		if (inj_seize(t.pid, &task) || inj_parasite_start(task, &b, &p))
+			_exit(1);
+		/* Gone without a word: the kernel detaches the task as it is. */
+		kill(getpid(), SIGKILL);
+	}
+	CHECK_GOTO(dumper > 0 && waitpid(dumper, &status, 0) == dumper, out, "fork failed");
+	CHECK_GOTO(WIFSIGNALED(status), out, "the dumper could not start the parasite");
+	CHECK_GOTO(target_healthy(&t, 400, why, sizeof(why)), out, "%s", why);
+	CHECK_GOTO(read_sigblk(t.pid, blocked_after, sizeof(blocked_after)) &&
+			   !strcmp(blocked_before, blocked_after),
+		   out, "signal mask was %s now %s", blocked_before, blocked_after);
+out:
+	stop_target(&t);
+}
