@@ -80,10 +80,9 @@ struct inj_parasite {
 	int remote_fd;		/* the parasite's end, a descriptor in the task */
 	bool broken;		/* the channel can no longer be trusted */
 	bool worker_stopped;	/* the worker already reported a stop (a crash) */
-	bool remote_fd_closed;	/* the parasite closed its end (we saw EOF) */
 };
 
-/* channel.c: sends FINI and waits until the parasite closed its end. */
+/* channel.c: sends FINI and waits for the parasite's answer. */
 int channel_finish(struct inj_parasite *parasite);
 
 #endif

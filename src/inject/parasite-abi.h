@@ -27,8 +27,10 @@ struct inj_msg {
 	uint64_t len;
 };
 
-/* The one command every parasite must understand: close the channel and
- * wait to be stopped. The injector then takes the thread back. */
+/* The one command every parasite must understand: answer it (no payload)
+ * and read the channel again; the injector then stops the thread in that
+ * read and takes it back. A read that fails instead means the injector is
+ * gone: the parasite returns through sigreturn_sp. */
 #define INJ_CMD_FINI 0
 
 /* Upper bound on one message's payload: the parasite maps a buffer of this

@@ -210,9 +210,9 @@ static int unload(struct inj_parasite *p)
 	long result;
 	int ret = 0, err;
 
-	if (p->remote_fd >= 0 && !p->remote_fd_closed) {
+	if (p->remote_fd >= 0) {
 		ret = call_remote(p->task, &result, SYS_close, p->remote_fd, 0, 0, 0, 0, 0);
-		p->remote_fd_closed = true;
+		p->remote_fd = -1;
 	}
 	/* The gadget goes with the area: unmapping runs where the task's own code is. */
 	p->task->safe_ip = p->task->safe_sp = 0;
@@ -295,8 +295,8 @@ int inj_parasite_cure(struct inj_parasite *p)
 	struct inj_task *task = p->task;
 	int ret = 0, err;
 
-	/* A parasite that cannot finish cleanly is stopped all the same; its
-	 * end of the channel is then closed from outside. */
+	/* The parasite is stopped in its read after answering FINI, or wherever
+	 * it is if it cannot answer; its end of the channel is closed from here. */
 	if (!p->broken && !p->worker_stopped && channel_finish(p))
 		p->broken = true;
 	if (!p->worker_stopped) {

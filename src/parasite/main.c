@@ -1,9 +1,8 @@
 /* Entry point and command loop of cryo's parasite. The injector starts it on
- * its own stack with every signal blocked; it serves commands until FINI,
- * then closes the channel and waits to be stopped. Dispatch is a switch, not
- * a table of pointers: a table would need relocations in this loader-less blob. */
+ * its own stack with every signal blocked; it serves commands until the
+ * injector takes the thread back (see INJ_CMD_FINI). Dispatch is a switch,
+ * not a table of pointers: a table would need relocations in this blob. */
 #include <asm/errno.h>
-#include <stdbool.h>
 #include <linux/mman.h>
 
 #include "blob/syscall.h"
@@ -66,25 +65,23 @@ __attribute__((section(".text.entry"), used, noreturn)) void
 blob_entry(struct inj_parasite_args *args)
 {
 	int sock = args->channel_fd;
-	bool finished = false;
 
+	/* After FINI the injector stops this thread inside the next read; a
+	 * read or reply that fails means the injector is gone. */
 	for (;;) {
 		struct inj_msg req;
+		long ret;
 
 		if (channel_recv(sock, &req, sizeof(req)))
 			break;
-		if (req.cmd == INJ_CMD_FINI) {
-			finished = true;
-			break;
-		}
-		if (serve_one(sock, &req) < 0)
+		if (req.cmd == INJ_CMD_FINI)
+			ret = channel_reply(sock, INJ_CMD_FINI, 0, 0, 0, -1);
+		else
+			ret = serve_one(sock, &req);
+		if (ret < 0)
 			break;
 	}
-	/* The injector waits for this close (EOF) before it stops the thread. */
+	/* The task goes back to itself, its own registers and signal mask. */
 	sys_close(sock);
-	/* Without FINI the injector is gone: the task goes back to itself. */
-	if (!finished)
-		sys_rt_sigreturn_at(args->sigreturn_sp);
-	for (;;)
-		sys_pause();
+	sys_rt_sigreturn_at(args->sigreturn_sp);
 }
