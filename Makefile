@@ -143,14 +143,16 @@ ROUNDTRIP_TESTS := $(BUILD)/tests/roundtrip/test_roundtrip
 $(BUILD)/tests/roundtrip/prog_%: tests/roundtrip/prog_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< tests/roundtrip/prog.c -lrt
-$(BUILD)/tests/roundtrip/test_roundtrip: tests/roundtrip/test_roundtrip.c
+# The runners that drive the cryo binary share runner_util.c.
+RUNNER_UTIL := tests/roundtrip/runner_util.c tests/roundtrip/runner_util.h
+$(BUILD)/tests/roundtrip/test_roundtrip: tests/roundtrip/test_roundtrip.c $(RUNNER_UTIL)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $<
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/runner_util.c
 # --shell-job through pty pairs; the test binary is also the program it dumps.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_shell_job
-$(BUILD)/tests/roundtrip/test_shell_job: tests/roundtrip/test_shell_job.c
+$(BUILD)/tests/roundtrip/test_shell_job: tests/roundtrip/test_shell_job.c $(RUNNER_UTIL)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $<
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/runner_util.c
 # The negative tests, and the programs only they start (neg_*): too costly
 # to put through every round-trip cycle.
 NEGATIVE_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/neg_*.c))
@@ -158,9 +160,9 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_negative
 $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
-$(BUILD)/tests/roundtrip/test_negative: tests/roundtrip/test_negative.c $(HARNESS_SRCS)
+$(BUILD)/tests/roundtrip/test_negative: tests/roundtrip/test_negative.c $(RUNNER_UTIL) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(HARNESS_SRCS)
+	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< tests/roundtrip/runner_util.c $(HARNESS_SRCS)
 
 # The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
 # as part of the tests.

@@ -6,12 +6,10 @@
  * that a dumped program is unharmed: untraced, same mappings, no signal
  * left blocked, still running, and PASS on SIGTERM. It is a child subreaper
  * and ends and reaps every process it started. */
-#define _XOPEN_SOURCE 700
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,6 +31,7 @@
 #include <linux/netlink.h>
 
 #include "harness.h"
+#include "runner_util.h"
 
 #define WAIT_MS 20000
 #define CRYO_MS 60000
@@ -71,50 +70,12 @@ static void pathf(char *buf, const char *fmt, ...)
 	}
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Waits up to @ms for child @pid; false on timeout (the child is left as is). */
-static bool wait_child(pid_t pid, long ms, int *status)
-{
-	long deadline = now_ms() + ms;
-
-	do {
-		pid_t w = waitpid(pid, status, WNOHANG);
-
-		if (w == pid)
-			return true;
-		if (w < 0)
-			return false;
-		sleep_ms(2);
-	} while (now_ms() < deadline);
-	return false;
-}
-
 static void kill_and_reap(pid_t pid)
 {
 	if (pid > 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 static bool make_temp_dir(char *path)
@@ -127,8 +88,7 @@ static bool make_temp_dir(char *path)
 
 static void remove_temp_dir(const char *path)
 {
-	if (path[0])
-		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(path);
 }
 
 static bool exists(const char *dir, const char *name)

@@ -4,11 +4,9 @@
  * sends SIGTERM and reads its verdict. It is a child subreaper: restored
  * programs become its children, and it reaps and ends all it started.
  * Arguments select programs by name; CYCLES=once,twice limits the cycles. */
-#define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runner_util.h"
+
 #define WAIT_MS 20000
 
 static char bin_dir[2048], cryo[PATH_MAX];
@@ -33,13 +33,6 @@ struct run {
 	pid_t pid;
 	char why[1024];
 };
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 static bool failed(struct run *r, const char *fmt, ...)
 {
@@ -56,21 +49,6 @@ static bool failed(struct run *r, const char *fmt, ...)
 static void path_in(const struct run *r, const char *name, char *buf)
 {
 	snprintf(buf, PATH_MAX, "%s/%s", r->dir, name);
-}
-
-/* Waits up to @ms for @pid to end; returns its status, or -1 on timeout. */
-static int wait_child(pid_t pid, long ms, int *status)
-{
-	for (long waited = 0; waited <= ms; waited += 5) {
-		pid_t w = waitpid(pid, status, WNOHANG);
-
-		if (w == pid)
-			return 0;
-		if (w < 0)
-			return -1;
-		sleep_ms(5);
-	}
-	return -1;
 }
 
 /* Runs cryo with @args, its output appended to cryo.out in the run's dir.
@@ -98,7 +76,7 @@ static int run_cryo(struct run *r, const char *const *args)
 		execv(cryo, argv);
 		_exit(127);
 	}
-	if (pid < 0 || wait_child(pid, 60000, &status)) {
+	if (pid < 0 || !wait_child(pid, 60000, &status)) {
 		if (pid > 0)
 			kill(pid, SIGKILL);
 		return -1;
@@ -174,7 +152,7 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 			return failed(r, "the program died in a dump with -R");
 		return true;
 	}
-	if (wait_child(r->pid, WAIT_MS, &status))
+	if (!wait_child(r->pid, WAIT_MS, &status))
 		return failed(r, "the program still runs after dump");
 	r->pid = 0;
 	return true;
@@ -236,7 +214,7 @@ static bool verdict(struct run *r)
 	path_in(r, "out", outfile);
 	unlink(outfile);
 	kill(r->pid, SIGTERM);
-	if (wait_child(r->pid, WAIT_MS, &status)) {
+	if (!wait_child(r->pid, WAIT_MS, &status)) {
 		kill(r->pid, SIGKILL);
 		waitpid(r->pid, NULL, 0);
 		r->pid = 0;
@@ -272,12 +250,6 @@ static bool run_cycle(struct run *r)
 		       verdict(r);
 	/* leave-running: the original must still pass, then the image must too. */
 	return dump(r, "img1", true) && verdict(r) && restore(r, "img1") && verdict(r);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 static void show_tail(const char *dir, const char *name)
@@ -328,7 +300,7 @@ static bool run_one(const char *prog, const char *cycle)
 			show_tail(img, "restore.log");
 		}
 	}
-	nftw(r.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(r.dir);
 	return ok;
 }
 

@@ -8,7 +8,6 @@
  * reaps and ends every process it started, restored ones included. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,6 +23,8 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "runner_util.h"
 
 #define REPLY_MS 10000
 #define CRYO_MS 60000
@@ -81,29 +82,6 @@ static bool failed(struct run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->why, sizeof(r->why), fmt, ap);
 	va_end(ap);
-	return false;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits up to @ms for @pid to end; false on timeout. */
-static bool wait_for(pid_t pid, long ms, int *status)
-{
-	for (long end = now_ms() + ms; now_ms() <= end;) {
-		pid_t w = waitpid(pid, status, WNOHANG);
-
-		if (w == pid)
-			return true;
-		if (w < 0)
-			return false;
-		usleep(5000);
-	}
 	return false;
 }
 
@@ -282,7 +260,7 @@ static int run_cryo(struct run *r, const struct pty *tty, const char *const *arg
 		failed(r, "fork: %s", strerror(errno));
 		return -1;
 	}
-	if (!wait_for(pid, CRYO_MS, &status)) {
+	if (!wait_child(pid, CRYO_MS, &status)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		failed(r, "cryo %s did not end within %d ms", args[0], CRYO_MS);
@@ -329,7 +307,7 @@ static bool dump(struct run *r)
 	if (code)
 		return code < 0 ? false : failed(r, "cryo dump exited with %d: %s", code,
 						 read_file(r, "img/dump.log"));
-	if (!wait_for(r->program, REPLY_MS, &status))
+	if (!wait_child(r->program, REPLY_MS, &status))
 		return failed(r, "the program still runs after the dump");
 	r->program = 0;
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
@@ -357,7 +335,7 @@ static bool quit(struct run *r, const struct pty *p)
 
 	if (write(p->master, "quit\n", 5) != 5)
 		return failed(r, "cannot write to %s: %s", p->slave, strerror(errno));
-	if (!wait_for(r->program, REPLY_MS, &status))
+	if (!wait_child(r->program, REPLY_MS, &status))
 		return failed(r, "the program did not end after 'quit'");
 	r->program = 0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
@@ -481,7 +459,7 @@ static bool restored_job_of_a_shell_reads_in_the_foreground(struct run *r)
 		return code < 0 ? false : failed(r, "cryo dump -j exited with %d: %s", code,
 						 read_file(r, "img/dump.log"));
 	/* The shell saw its job killed. */
-	if (!wait_for(r->shells[0], REPLY_MS, &status) || !WIFEXITED(status) ||
+	if (!wait_child(r->shells[0], REPLY_MS, &status) || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 128 + SIGKILL)
 		return failed(r, "the shell of the dumped job did not end as its job was killed");
 	r->shells[0] = 0;
@@ -508,7 +486,7 @@ static bool restored_job_of_a_shell_reads_in_the_foreground(struct run *r)
 	/* cryo waits for the job and exits with its status, and so does its shell. */
 	if (write(r->b.master, "quit\n", 5) != 5)
 		return failed(r, "cannot write to %s: %s", r->b.slave, strerror(errno));
-	if (!wait_for(r->shells[1], REPLY_MS, &status))
+	if (!wait_child(r->shells[1], REPLY_MS, &status))
 		return failed(r, "cryo restore did not end when its job quit");
 	r->shells[1] = 0;
 	r->program = 0;
@@ -518,12 +496,6 @@ static bool restored_job_of_a_shell_reads_in_the_foreground(struct run *r)
 }
 
 /* ---- running them ----------------------------------------------------------- */
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
 
 static bool run_one(const char *name, bool (*test)(struct run *))
 {
@@ -557,7 +529,7 @@ static bool run_one(const char *name, bool (*test)(struct run *))
 		printf("PASS %s\n", name);
 	else
 		printf("FAIL %s: %s\n", name, r.why);
-	nftw(r.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(r.dir);
 	return ok;
 }
 

@@ -1,0 +1,51 @@
+/* Helpers shared by the runners (see runner_util.h). */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "runner_util.h"
+
+void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+bool wait_child(pid_t pid, long ms, int *status)
+{
+	long deadline = now_ms() + ms;
+
+	do {
+		pid_t w = waitpid(pid, status, WNOHANG);
+
+		if (w == pid)
+			return true;
+		if (w < 0)
+			return false;
+		sleep_ms(2);
+	} while (now_ms() < deadline);
+	return false;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+void remove_tree(const char *path)
+{
+	if (path[0])
+		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}

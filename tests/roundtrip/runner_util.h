@@ -1,0 +1,16 @@
+/* Small process and file helpers shared by the runners that drive the cryo
+ * binary (test_roundtrip, test_shell_job, test_negative). */
+#ifndef CRYO_TESTS_RUNNER_UTIL_H
+#define CRYO_TESTS_RUNNER_UTIL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+void sleep_ms(long ms);
+long now_ms(void);
+/* Waits up to @ms for child @pid to end; false on timeout (it is left as is). */
+bool wait_child(pid_t pid, long ms, int *status);
+/* Removes @path and everything below it. */
+void remove_tree(const char *path);
+
+#endif
