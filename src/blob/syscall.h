@@ -62,6 +62,11 @@ static inline long sys_fcntl(int fd, int cmd, unsigned long arg)
 	return blob_syscall(__NR_fcntl, fd, cmd, arg, 0, 0, 0);
 }
 
+static inline long sys_brk(unsigned long addr)
+{
+	return blob_syscall(__NR_brk, addr, 0, 0, 0, 0, 0);
+}
+
 static inline long sys_getpid(void)
 {
 	return blob_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0);

@@ -1,8 +1,8 @@
-/* `cryo dump`: seize → collect → write → release. Memory and files are
- * collected while no parasite is mapped (it would show in both); the
- * attributes only the task can see come through the parasite. Whatever
- * fails, the task is cured and released untouched; only a complete dump
- * ends with inventory.img, and only then is the task killed (unless -R). */
+/* `cryo dump`: seize → collect → write → release. What only the task can
+ * see comes first, through the parasite; files and memory follow once it is
+ * gone (it would show in both), with no remote code at all. Whatever fails,
+ * the task is cured and released untouched; only a complete dump ends with
+ * inventory.img, and only then is the task killed (unless -R). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "dump/dump.h"
 #include "files/files.h"
 #include "mem/mm.h"
+#include "parasite/commands.h"
 #include "task/task.h"
 
 static void inject_log(enum inj_log_level level, const char *message)
@@ -64,7 +65,23 @@ static int write_core(struct image_dir *dir, pid_t pid, TaskCore *core)
 }
 
 /* What only the task itself can tell, through the parasite. */
-static int collect_inside(struct inj_task *task, TaskCore *core)
+static int read_brk(struct inj_task *task, struct inj_parasite *parasite, uint64_t *brk)
+{
+	size_t len = 0;
+	int ret = inj_parasite_call(parasite, PARASITE_CMD_BRK, NULL, 0, brk, sizeof(*brk), &len,
+				    NULL);
+
+	if (!ret && len != sizeof(*brk))
+		ret = -EPROTO;
+	if (ret)
+		pr_err("dump: pid %d: cannot read the program break: %s", inj_task_pid(task),
+		       strerror(-ret));
+	return ret;
+}
+
+/* What only the task itself can tell, through the parasite; this goes
+ * first, so that the rest needs no remote code in the task at all. */
+static int collect_inside(struct inj_task *task, TaskCore *core, uint64_t *brk)
 {
 	struct inj_parasite *parasite;
 	int ret, err;
@@ -73,6 +90,8 @@ static int collect_inside(struct inj_task *task, TaskCore *core)
 	if (ret)
 		return ret;
 	ret = task_dump_attrs(task, parasite, core);
+	if (!ret)
+		ret = read_brk(task, parasite, brk);
 	err = inj_parasite_cure(parasite);
 	return ret ? ret : err;
 }
@@ -82,17 +101,19 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 {
 	pid_t pid = inj_task_pid(task);
 	TaskCore core = TASK_CORE__INIT;
+	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true };
 	int ret;
 
 	ret = check_supported(task);
-	/* Files first: a mapped memfd or deleted file the task also has an
-	 * fd of is saved once, with the fd's file object. */
+	if (!ret)
+		ret = collect_inside(task, &core, &mm_opts.brk);
+	/* Files before memory: a mapped memfd or deleted file the task also
+	 * has an fd of is saved once, with the fd's file object. Neither may
+	 * run while the parasite is there: it would show in both. */
 	if (!ret)
 		ret = files_dump(pid, dir, opts->shell_job);
 	if (!ret)
-		ret = mm_dump(task, dir);
-	if (!ret)
-		ret = collect_inside(task, &core);
+		ret = mm_dump_with(task, dir, &mm_opts);
 	/* ptrace reads need every thread stopped: after the cure. */
 	if (!ret)
 		ret = task_dump_ptrace_attrs(task, &core);

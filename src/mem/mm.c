@@ -177,11 +177,6 @@ static int read_brk(struct inj_task *task, Mm *mm)
 		pr_err("dump: pid %d: cannot run brk(0) in the task: %s", pid, strerror(-err));
 		return err;
 	}
-	if (ret < 0 || (uint64_t)ret < mm->start_brk) {
-		pr_err("dump: pid %d: brk(0) returned %#lx, below the heap start %#llx", pid,
-		       (unsigned long)ret, (unsigned long long)mm->start_brk);
-		return -EIO;
-	}
 	mm->brk = (uint64_t)ret;
 	return 0;
 }
@@ -311,8 +306,15 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 		ret = read_auxv(pid, &mm);
 	if (!ret)
 		ret = read_exe(pid, &mm);
-	if (!ret)
+	if (!ret && opts->have_brk)
+		mm.brk = opts->brk;
+	else if (!ret)
 		ret = read_brk(task, &mm);
+	if (!ret && mm.brk < mm.start_brk) {
+		pr_err("dump: pid %d: the program break %#llx is below the heap start %#llx", pid,
+		       (unsigned long long)mm.brk, (unsigned long long)mm.start_brk);
+		ret = -EIO;
+	}
 	if (ret)
 		goto out;
 
@@ -345,9 +347,3 @@ out:
 	return ret;
 }
 
-int mm_dump(struct inj_task *task, struct image_dir *dir)
-{
-	const struct mm_dump_opts opts = { .scan = PAGESCAN_AUTO };
-
-	return mm_dump_with(task, dir, &opts);
-}

@@ -4,6 +4,9 @@
 #ifndef CRYO_MEM_MM_H
 #define CRYO_MEM_MM_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "images/image.h"
 #include "images/proto/mm.pb-c.h"
 #include "mem/pagescan.h"
@@ -15,13 +18,17 @@ struct inj_task;
 
 struct mm_dump_opts {
 	enum pagescan_method scan;	/* how present pages are found */
+	/* The program break if the caller knows it (cryo's dump asks the
+	 * parasite, which is safe if cryo dies meanwhile); otherwise it is read
+	 * with a remote brk(0). */
+	bool have_brk;
+	uint64_t brk;
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into
  * @dir. On failure none of them is left under its final name. The files
  * of memfd and deleted-file mappings go into files.img
  * (files_dump_mappings()), after files_dump() of the task. */
-int mm_dump(struct inj_task *task, struct image_dir *dir);
 int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_dump_opts *opts);
 
 /* Reads mm-@pid.img of @dir and checks it, and its pagemap against its

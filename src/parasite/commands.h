@@ -25,6 +25,8 @@ enum parasite_cmd {
 	PARASITE_CMD_PRCTL,
 	/* struct parasite_posix_timer[n] with .id set -> the same array filled. */
 	PARASITE_CMD_POSIX_TIMERS,
+	/* no argument -> uint64_t: the current program break, brk(0). */
+	PARASITE_CMD_BRK,
 };
 
 struct parasite_checksum_arg {

@@ -12,5 +12,6 @@ long cmd_itimers(int sock, const struct inj_msg *req);
 long cmd_sigaltstack(int sock, const struct inj_msg *req);
 long cmd_prctl(int sock, const struct inj_msg *req);
 long cmd_posix_timers(int sock, const struct inj_msg *req, void *arg);
+long cmd_brk(int sock, const struct inj_msg *req);
 
 #endif

@@ -29,6 +29,8 @@ static long dispatch(int sock, const struct inj_msg *req, void *arg)
 		return cmd_prctl(sock, req);
 	case PARASITE_CMD_POSIX_TIMERS:
 		return cmd_posix_timers(sock, req, arg);
+	case PARASITE_CMD_BRK:
+		return cmd_brk(sock, req);
 	default:
 		return channel_reply(sock, req->cmd, -ENOSYS, 0, 0, -1);
 	}
