@@ -33,6 +33,13 @@ struct inj_task {
 	 * "syscall; rt_sigreturn" gadget whose stack is the saved state's
 	 * frame, so a task let go mid-call returns to itself (0: none). */
 	unsigned long safe_ip, safe_sp;
+	/* bootstrap.c: libc's rt_sigreturn trampoline, and a frame of the
+	 * saved state below the stack pointer with the bytes it covers. */
+	unsigned long restore_rt;
+	bool restore_rt_searched;
+	unsigned long stack_frame;
+	size_t stack_frame_size;
+	void *stack_saved;
 	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
 };
 
@@ -70,6 +77,14 @@ int park_worker(struct inj_task *task, bool running);
 /* Finds where remote syscalls run (once) and hijacks the worker. */
 int prepare_worker(struct inj_task *task);
 int remote_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6]);
+/* Runs the worker to its next syscall stop (entry or exit). */
+int step_to_syscall_stop(struct inj_task *task);
+
+/* bootstrap.c: a remote syscall that needs no parasite area, safe if cryo
+ * dies (see there); and putting back the stack bytes its frame covered,
+ * once the thread no longer depends on that frame. */
+int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6]);
+void bootstrap_put_back_stack(struct inj_task *task);
 
 /* The parasite as the library tracks it (parasite.c, channel.c). */
 struct inj_parasite {

@@ -55,13 +55,20 @@ static int write_remote(pid_t pid, unsigned long addr, const void *data, size_t 
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/* A remote syscall at the area's gadget when it exists, else through the
+ * bootstrap trampoline; a negative errno result becomes the return value. */
 static int call_remote(struct inj_task *task, long *result, long nr, unsigned long a1,
 		       unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5,
 		       unsigned long a6)
 {
 	const unsigned long args[6] = { a1, a2, a3, a4, a5, a6 };
-	int ret = remote_syscall(task, result, nr, args);
+	bool at_gadget = task->safe_ip != 0;
+	int ret = at_gadget ? remote_syscall(task, result, nr, args) :
+			      bootstrap_syscall(task, result, nr, args);
 
+	/* Once the thread waits at the gadget, the stack frame is not needed. */
+	if (at_gadget)
+		bootstrap_put_back_stack(task);
 	if (!ret && *result < 0 && *result > -4096)
 		return (int)*result;
 	return ret;

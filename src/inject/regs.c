@@ -166,6 +166,9 @@ int restore_worker(struct inj_task *task)
 	 */
 	if (!ret)
 		ret = park_worker(task, false);
+	/* The thread is itself again: the bootstrap frame's bytes go back. */
+	if (!ret)
+		bootstrap_put_back_stack(task);
 	if (ret) {
 		inj_err("pid %d: cannot restore the state of thread %d: %s", task->pid,
 			task->worker, strerror(-ret));

@@ -260,6 +260,7 @@ int inj_release(struct inj_task *task)
 	/* A SIGSTOP that arrived while we held the worker was suppressed then. */
 	if (task->stop_signal_held)
 		kill(task->pid, SIGSTOP);
+	free(task->stack_saved);
 	free(task->orig_regs);
 	free(task->threads);
 	free(task);

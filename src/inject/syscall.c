@@ -136,8 +136,7 @@ int park_worker(struct inj_task *task, bool running)
 	}
 }
 
-/* Runs the worker to its next syscall stop (entry or exit). */
-static int step_to_syscall_stop(struct inj_task *task)
+int step_to_syscall_stop(struct inj_task *task)
 {
 	int status, ret;
 

@@ -1,0 +1,177 @@
+/* Remote syscalls made while the parasite's area, and with it the safe
+ * gadget, does not exist: the mmap that creates the area and the munmap
+ * that removes it. They run through the task's own rt_sigreturn trampoline
+ * (libc's __restore_rt: "mov $15, %rax; syscall") over a frame of the saved
+ * state written just below the task's stack pointer. At the syscall-entry
+ * stop the injector turns that rt_sigreturn into the call it wants, and
+ * points the return back at the trampoline: whenever cryo dies, the task
+ * ends in rt_sigreturn through the frame and is itself again.
+ * Without such a trampoline, or room on the stack, the vDSO's syscall
+ * instruction is used as before. */
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+
+#include "inject/internal.h"
+
+#define RED_ZONE 128
+#define SCAN_CHUNK (4UL << 20)
+
+static const unsigned char restore_rt[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f,
+					    0x05 };
+
+static unsigned long scan_mapping(pid_t pid, unsigned long start, unsigned long end)
+{
+	unsigned char *buf = malloc(SCAN_CHUNK);
+	unsigned long found = 0;
+
+	if (!buf)
+		return 0;
+	for (unsigned long at = start; at < end && !found;
+	     at += SCAN_CHUNK - sizeof(restore_rt)) {
+		size_t len = end - at < SCAN_CHUNK ? end - at : SCAN_CHUNK;
+		struct iovec local = { buf, len }, remote = { (void *)at, len };
+		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		unsigned char *hit;
+
+		if (n < (ssize_t)sizeof(restore_rt))
+			break;
+		hit = memmem(buf, (size_t)n, restore_rt, sizeof(restore_rt));
+		if (hit)
+			found = at + (unsigned long)(hit - buf);
+		if ((size_t)n < len)
+			break;
+	}
+	free(buf);
+	return found;
+}
+
+/* Finds the trampoline once; 0 when the task has none (no glibc). */
+static unsigned long find_restore_rt(struct inj_task *task)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	if (task->restore_rt_searched)
+		return task->restore_rt;
+	task->restore_rt_searched = true;
+	snprintf(path, sizeof(path), "/proc/%d/maps", task->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!task->restore_rt && fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) == 3 && perms[0] == 'r' &&
+		    perms[2] == 'x' && strstr(line, "libc"))
+			task->restore_rt = scan_mapping(task->pid, start, end);
+	}
+	fclose(f);
+	return task->restore_rt;
+}
+
+static int set_gp(pid_t tid, struct user_regs_struct *regs)
+{
+	struct iovec iov = { regs, sizeof(*regs) };
+
+	return ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0 ? -errno : 0;
+}
+
+static int get_gp(pid_t tid, struct user_regs_struct *regs)
+{
+	struct iovec iov = { regs, sizeof(*regs) };
+
+	return ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0 ? -errno : 0;
+}
+
+static int stack_io(pid_t pid, unsigned long addr, void *buf, size_t len, bool write)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	ssize_t n = write ? process_vm_writev(pid, &local, 1, &remote, 1, 0) :
+			    process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* Writes the frame below the stack pointer, keeping what was there. */
+static int place_frame(struct inj_task *task)
+{
+	size_t size = sigframe_size(task->orig_regs);
+	unsigned long addr = (task->orig_regs->gp.rsp - RED_ZONE - size) & ~63UL;
+	void *frame = aligned_alloc(64, (size + 63) & ~63UL);
+	void *saved = malloc(size);
+	int ret = frame && saved ? 0 : -ENOMEM;
+
+	if (!ret)
+		ret = stack_io(task->pid, addr, saved, size, false);
+	if (!ret)
+		ret = sigframe_build(task->orig_regs, task->orig_sigmask, addr, frame, size);
+	if (!ret)
+		ret = stack_io(task->pid, addr, frame, size, true);
+	free(frame);
+	if (ret) {
+		free(saved);
+		return ret;
+	}
+	task->stack_frame = addr;
+	task->stack_frame_size = size;
+	task->stack_saved = saved;
+	return 0;
+}
+
+void bootstrap_put_back_stack(struct inj_task *task)
+{
+	if (!task->stack_saved)
+		return;
+	stack_io(task->pid, task->stack_frame, task->stack_saved, task->stack_frame_size, true);
+	free(task->stack_saved);
+	task->stack_saved = NULL;
+}
+
+int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6])
+{
+	struct user_regs_struct regs = task->orig_regs->gp;
+	unsigned long trampoline = find_restore_rt(task);
+	int ret;
+
+	if (!trampoline || (!task->stack_saved && place_frame(task)))
+		return remote_syscall(task, result, nr, args);
+	regs.rip = trampoline;
+	regs.rsp = task->stack_frame + sizeof(uint64_t);
+	regs.orig_rax = -1;
+	ret = set_gp(task->worker, &regs);
+	if (!ret)
+		ret = step_to_syscall_stop(task);
+	if (!ret)
+		ret = get_gp(task->worker, &regs);
+	if (ret)
+		return ret;
+	if (regs.orig_rax != 15) {
+		inj_err("pid %d: thread %d entered syscall %lld instead of rt_sigreturn",
+			task->pid, task->worker, (long long)regs.orig_rax);
+		return -EIO;
+	}
+	/* The call runs instead; it returns to the trampoline, not past it. */
+	regs.orig_rax = (unsigned long)nr;
+	regs.rip = trampoline;
+	regs.rdi = args[0];
+	regs.rsi = args[1];
+	regs.rdx = args[2];
+	regs.r10 = args[3];
+	regs.r8 = args[4];
+	regs.r9 = args[5];
+	ret = set_gp(task->worker, &regs);
+	if (!ret)
+		ret = step_to_syscall_stop(task);
+	if (!ret)
+		ret = get_gp(task->worker, &regs);
+	if (ret)
+		return ret;
+	*result = (long)regs.rax;
+	return 0;
+}
