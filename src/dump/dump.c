@@ -20,7 +20,7 @@
 
 static void inject_log(enum inj_log_level level, const char *message)
 {
-	log_msg((enum log_level)level, "%s", message);
+	log_msg((enum log_level)level, "dump: %s", message);
 }
 
 /* Process trees and threads come with a later change: refuse them clearly. */
@@ -143,11 +143,10 @@ int cmd_dump(const struct cryo_opts *opts)
 	ret = image_dir_create(opts->images_dir, &dir);
 	if (ret)
 		return 1;
+	/* The injection library has said why (no such process, a thread, ...). */
 	ret = inj_seize(opts->pid, &task);
-	if (ret) {
-		pr_err("dump: cannot freeze pid %d: %s", opts->pid, strerror(-ret));
+	if (ret)
 		goto out;
-	}
 	ret = collect_and_write(task, dir, opts);
 	if (ret) {
 		pr_err("dump: pid %d: dump failed (%s); the process was left running",

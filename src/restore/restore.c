@@ -34,7 +34,7 @@ static const char *const step_names[] = {
 
 static void inject_log(enum inj_log_level level, const char *message)
 {
-	log_msg((enum log_level)level, "%s", message);
+	log_msg((enum log_level)level, "restore: %s", message);
 }
 
 /* A PID is taken by a live task, or by a zombie its parent has not reaped. */
