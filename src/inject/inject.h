@@ -10,6 +10,7 @@
 #ifndef CRYO_INJECT_H
 #define CRYO_INJECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -72,6 +73,14 @@ int inj_set_regs(struct inj_task *task, pid_t tid, const struct inj_regs *regs);
 int inj_get_sigmask(struct inj_task *task, pid_t tid, uint64_t *mask);
 /* Replaces it; like registers, it takes effect when the thread is released. */
 int inj_set_sigmask(struct inj_task *task, pid_t tid, uint64_t mask);
+
+/* Whether @regs were saved inside a system call that a stop interrupted:
+ * rax holds one of the kernel's internal ERESTART* codes. */
+bool inj_syscall_interrupted(const struct user_regs_struct *regs);
+/* Points such registers back at their syscall instruction with its number
+ * in rax, as the kernel's own restart would, and sets orig_rax to -1 so
+ * nothing restarts it twice. Other registers are left as they are. */
+void inj_reenter_syscall(struct user_regs_struct *regs);
 
 /* Runs syscall @nr with up to six arguments in the task and stores its raw
  * return value (a negative errno on failure) in @result. The thread is back

@@ -11,9 +11,33 @@
 
 #include "inject/internal.h"
 
+/* The kernel's internal restart codes, never seen by a task that runs. */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
 /* The XSAVE header follows the 512-byte legacy area; the smallest valid
  * buffer holds both. */
 #define XSAVE_MIN_SIZE (512 + 64)
+
+bool inj_syscall_interrupted(const struct user_regs_struct *regs)
+{
+	long ax = (long)regs->rax;
+
+	return (long)regs->orig_rax >= 0 &&
+	       (ax == -ERESTARTSYS || ax == -ERESTARTNOINTR || ax == -ERESTARTNOHAND ||
+		ax == -ERESTART_RESTARTBLOCK);
+}
+
+void inj_reenter_syscall(struct user_regs_struct *regs)
+{
+	if (!inj_syscall_interrupted(regs))
+		return;
+	regs->rax = regs->orig_rax;
+	regs->rip -= 2;	/* the length of "syscall" */
+	regs->orig_rax = (unsigned long)-1;
+}
 
 int regs_read(pid_t tid, struct inj_regs *regs)
 {

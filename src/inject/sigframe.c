@@ -17,11 +17,6 @@
 #define FP_XSTATE_MAGIC2 0x46505845u
 #define SW_BYTES_OFFSET 464
 
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
-#define ERESTART_RESTARTBLOCK 516
-
 struct frame_sigcontext {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
@@ -60,27 +55,10 @@ size_t sigframe_size(const struct inj_regs *regs)
 	return FPSTATE_OFFSET + regs->xstate_size + sizeof(uint32_t);
 }
 
-/*
- * A task interrupted inside a system call would come back from sigreturn
- * with the kernel's internal restart code in rax (sigreturn restarts
- * nothing): point it back at its syscall instruction instead, as the kernel
- * would have on detach.
- */
-static void reenter_syscall(struct frame_sigcontext *sc, const struct user_regs_struct *r)
-{
-	long ax = (long)r->rax;
-
-	if ((long)r->orig_rax < 0 || (ax != -ERESTARTSYS && ax != -ERESTARTNOINTR &&
-				      ax != -ERESTARTNOHAND && ax != -ERESTART_RESTARTBLOCK))
-		return;
-	sc->rax = r->orig_rax;
-	sc->rip = r->rip - 2;
-}
-
 int sigframe_build(const struct inj_regs *regs, uint64_t sigmask, unsigned long frame_addr,
 		   void *buf, size_t size)
 {
-	const struct user_regs_struct *r = &regs->gp;
+	struct user_regs_struct r_copy = regs->gp, *r = &r_copy;
 	struct frame *f = buf;
 	uint8_t *fp = (uint8_t *)buf + FPSTATE_OFFSET;
 	uint32_t magic2 = FP_XSTATE_MAGIC2, xstate_size = regs->xstate_size;
@@ -93,6 +71,8 @@ int sigframe_build(const struct inj_regs *regs, uint64_t sigmask, unsigned long 
 	if (size < sigframe_size(regs) || (frame_addr & 63))
 		return -EINVAL;
 	memset(buf, 0, size);
+	/* sigreturn restarts nothing: an interrupted call must be re-entered. */
+	inj_reenter_syscall(r);
 	f->uc.flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	f->uc.mcontext = (struct frame_sigcontext){
 		.r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11,
@@ -104,7 +84,6 @@ int sigframe_build(const struct inj_regs *regs, uint64_t sigmask, unsigned long 
 		.ss = (uint16_t)r->ss,
 		.fpstate = frame_addr + FPSTATE_OFFSET,
 	};
-	reenter_syscall(&f->uc.mcontext, r);
 	f->uc.sigmask = sigmask;
 
 	/* The XSAVE area as ptrace gave it, marked as a complete xstate frame. */

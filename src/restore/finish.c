@@ -14,35 +14,20 @@
 #include "restore/restore.h"
 #include "task/user_regs.h"
 
-/* The kernel's internal restart codes, as a syscall interrupted by a stop leaves them in rax. */
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
-#define ERESTART_RESTARTBLOCK 516
-
 /*
  * A task dumped inside a system call comes back about to enter it again,
- * with its original arguments. The kernel would do the same for the
- * ERESTART codes, except for RESTARTBLOCK, whose state (the restart block)
- * lived in the old kernel task and is gone. A call that was itself a
- * restart_syscall has lost its original number: it returns EINTR.
+ * with its original arguments. A call that was itself a restart_syscall has
+ * lost its original number with the old task's restart block: it returns
+ * EINTR instead.
  */
 static void reenter_interrupted_syscall(struct user_regs_struct *r)
 {
-	long ax = (long)r->rax;
-
-	if ((long)r->orig_rax < 0)
-		return;
-	if (ax != -ERESTARTSYS && ax != -ERESTARTNOINTR && ax != -ERESTARTNOHAND &&
-	    ax != -ERESTART_RESTARTBLOCK)
-		return;
-	if (r->orig_rax == __NR_restart_syscall) {
+	if (r->orig_rax == __NR_restart_syscall && inj_syscall_interrupted(r)) {
 		r->rax = (unsigned long)-EINTR;
-	} else {
-		r->rax = r->orig_rax;
-		r->rip -= 2;
+		r->orig_rax = (unsigned long)-1;
+		return;
 	}
-	r->orig_rax = (unsigned long)-1;
+	inj_reenter_syscall(r);
 }
 
 /* The vDSO must sit where the restorer said it mapped it: the saved place,
