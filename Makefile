@@ -174,11 +174,25 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS_COMMON) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
 
+# ---- benchmarks (bench/, never part of the tests) ----------------------------
+# The workloads speak the round-trip protocol of tests/roundtrip/prog.c.
+BENCH_WORKLOADS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/wl_*.c))
+$(BUILD)/bench/wl_%: bench/wl_%.c bench/pattern.h tests/roundtrip/prog.c tests/roundtrip/prog.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/roundtrip -pthread -o $@ $< tests/roundtrip/prog.c
+$(BUILD)/bench/run: bench/run.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+# make bench BENCH_ARGS="-n 5 -d /dev/shm -w anon": more runs, images in
+# memory, only the workloads whose name has "anon". CRIU=/path/to/criu adds
+# criu's columns.
+BENCH_ARGS ?=
+
 TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(ROUNDTRIP_TESTS) \
 	$(NEGATIVE_PROGS) $(FUZZ_TARGETS)
 
 # ---- top-level targets ------------------------------------------------------
-.PHONY: all test demo install clean
+.PHONY: all test demo bench install clean
 all: $(CRYO)
 
 demo: all $(BUILD)/examples/counter
@@ -190,6 +204,9 @@ $(BUILD)/examples/%: examples/%.c
 
 test: all $(TEST_BINS)
 	tests/run
+
+bench: all $(BENCH_WORKLOADS) $(BUILD)/bench/run
+	$(BUILD)/bench/run $(BENCH_ARGS) $(BUILD)/bench $(CRYO)
 
 install: $(CRYO)
 	install -D -m 0755 $(CRYO) $(DESTDIR)$(PREFIX)/sbin/cryo

@@ -1,0 +1,106 @@
+/* Bench workload: a tree of COUNT (argument) processes, the program and
+ * COUNT - 1 children, each with 1 MiB of its own memory filled. On SIGTERM
+ * the program passes it on to every child; each checks its memory and its
+ * PID and answers one byte ('P' or 'F') through a pipe they all share, and
+ * the program reaps them all before it reports. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pattern.h"
+
+static void __attribute__((noreturn)) child(int answer_fd, uint64_t index)
+{
+	pid_t pid = getpid();
+	uint8_t *mem = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char c = 'R';
+	bool ok;
+
+	if (mem == MAP_FAILED)
+		_exit(2);
+	pattern_fill(mem, MIB, index);
+	if (write(answer_fd, &c, 1) != 1)
+		_exit(2);
+	prog_wait_sigterm();
+	ok = pattern_check(mem, MIB, index, "child") && getpid() == pid;
+	c = ok ? 'P' : 'F';
+	if (write(answer_fd, &c, 1) != 1)
+		_exit(2);
+	_exit(ok ? 0 : 1);
+}
+
+/* Reads @n answer bytes, each of which must be @want; false on a wrong one
+ * or after 60 s of silence. */
+static bool read_answers(int fd, uint64_t n, char want)
+{
+	char buf[512];
+
+	while (n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t got;
+
+		if (poll(&p, 1, 60000) <= 0)
+			return prog_fail("%llu children did not answer '%c'", (unsigned long long)n,
+					 want);
+		got = read(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return prog_fail("reading the children's answers: %zd", got);
+		for (ssize_t i = 0; i < got; i++)
+			if (buf[i] != want)
+				return prog_fail("a child answered '%c', not '%c'", buf[i], want);
+		n -= got;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t count;
+	pid_t *kids;
+	uint8_t *mem;
+	int answers[2];
+
+	prog_init(argc, argv);
+	if (optind >= argc)
+		return 2;
+	count = strtoull(argv[optind], NULL, 0);
+	kids = calloc(count, sizeof(*kids));
+	mem = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!kids || mem == MAP_FAILED || pipe(answers))
+		return 2;
+	pattern_fill(mem, MIB, 0);
+	for (uint64_t i = 1; i < count; i++) {
+		kids[i] = fork();
+		if (kids[i] < 0)
+			return 2;
+		if (kids[i] == 0) {
+			close(answers[0]);
+			child(answers[1], i);
+		}
+	}
+	if (!read_answers(answers[0], count - 1, 'R'))
+		return 2;
+	prog_ready();
+	prog_wait_sigterm();
+	pattern_check(mem, MIB, 0, "the tree's root");
+	for (uint64_t i = 1; i < count; i++)
+		if (kill(kids[i], SIGTERM))
+			prog_fail("child %d is gone", kids[i]);
+	read_answers(answers[0], count - 1, 'P');
+	for (uint64_t i = 1; i < count; i++) {
+		int status;
+
+		if (waitpid(kids[i], &status, 0) != kids[i])
+			prog_fail("child %d cannot be reaped", kids[i]);
+		else if (!WIFEXITED(status) || WEXITSTATUS(status))
+			prog_fail("child %d ended with status 0x%x", kids[i], status);
+	}
+	prog_finish();
+}
