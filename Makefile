@@ -183,10 +183,11 @@ $(BUILD)/bench/wl_%: bench/wl_%.c bench/pattern.h tests/roundtrip/prog.c tests/r
 $(BUILD)/bench/run: bench/run.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
-# make bench BENCH_ARGS="-n 5 -d /dev/shm -w anon": more runs, images in
-# memory, only the workloads whose name has "anon". CRIU=/path/to/criu adds
-# criu's columns.
-BENCH_ARGS ?=
+# Images go under /var/tmp (on disk), and the memory workloads run again
+# with them in /dev/shm. make bench BENCH_ARGS="-n 5 -w anon": five runs,
+# only the workloads whose name has "anon". CRIU=/path/to/criu adds criu's
+# columns. bench/run.c says more.
+BENCH_ARGS ?= -m /dev/shm
 
 TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(ROUNDTRIP_TESTS) \
 	$(NEGATIVE_PROGS) $(FUZZ_TARGETS)

@@ -48,20 +48,21 @@ struct workload {
 	const char *name;
 	const char *prog;	/* a program in the bench build directory */
 	const char *args[3];
+	bool memory;		/* mostly pages: run again with images in memory (-m) */
 };
 
 static const struct workload workloads[] = {
-	{ "anon 256 MiB", "wl_anon", { "256" } },
-	{ "anon 1 GiB", "wl_anon", { "1024" } },
-	{ "anon 4 GiB", "wl_anon", { "4096" } },
-	{ "1 TiB PROT_NONE, 4 windows, 16 MiB", "wl_sparse", { "windows" } },
-	{ "1 TiB NORESERVE rw, 16 MiB scattered", "wl_sparse", { "scattered" } },
-	{ "10,000 mappings", "wl_maps", { "10000" } },
-	{ "50,000 mappings", "wl_maps", { "50000" } },
-	{ "tree of 100 processes, 1 MiB each", "wl_tree", { "100" } },
-	{ "tree of 500 processes, 1 MiB each", "wl_tree", { "500" } },
-	{ "64 threads, 1 MiB each", "wl_threads", { "64" } },
-	{ "10,000 fds, 2,500 pipe ends", "wl_fds", { "10000", "2500" } },
+	{ "anon 256 MiB", "wl_anon", { "256" }, true },
+	{ "anon 1 GiB", "wl_anon", { "1024" }, true },
+	{ "anon 4 GiB", "wl_anon", { "4096" }, true },
+	{ "1 TiB PROT_NONE, 4 windows, 16 MiB", "wl_sparse", { "windows" }, false },
+	{ "1 TiB NORESERVE rw, 16 MiB scattered", "wl_sparse", { "scattered" }, false },
+	{ "10,000 mappings", "wl_maps", { "10000" }, false },
+	{ "50,000 mappings", "wl_maps", { "50000" }, false },
+	{ "tree of 100 processes, 1 MiB each", "wl_tree", { "100" }, false },
+	{ "tree of 500 processes, 1 MiB each", "wl_tree", { "500" }, false },
+	{ "64 threads, 1 MiB each", "wl_threads", { "64" }, false },
+	{ "10,000 fds, 2,500 pipe ends", "wl_fds", { "10000", "2500" }, false },
 };
 #define NR_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
@@ -87,7 +88,7 @@ struct tool {
 };
 
 static const char *bench_bin;	/* where the workload programs are */
-static const char *image_parent;
+static const char *image_parent, *memory_parent;
 static int nr_runs = 3;
 
 static double now(void)
@@ -472,7 +473,8 @@ static bool run_once(struct run_ctx *c, struct result *r)
 	return true;
 }
 
-static void run_workload(const struct tool *tool, const struct workload *w, struct result *r)
+static void run_workload(const struct tool *tool, const struct workload *w, const char *parent,
+			 struct result *r)
 {
 	struct run_ctx c = { .tool = tool, .w = w };
 
@@ -480,9 +482,9 @@ static void run_workload(const struct tool *tool, const struct workload *w, stru
 	for (int i = 0; i < nr_runs; i++) {
 		bool more;
 
-		snprintf(c.work, sizeof(c.work), "%s/cryo-bench-XXXXXX", image_parent);
+		snprintf(c.work, sizeof(c.work), "%s/cryo-bench-XXXXXX", parent);
 		if (!mkdtemp(c.work)) {
-			set_why(r, OUT_FAILED, "cannot make a directory in %s: %s", image_parent,
+			set_why(r, OUT_FAILED, "cannot make a directory in %s: %s", parent,
 				strerror(errno));
 			return;
 		}
@@ -605,14 +607,14 @@ static void print_header(bool with_criu)
 	printf("\n");
 }
 
-static void print_row(const struct workload *w, const struct result *cryo,
+static void print_row(const char *name, const struct result *cryo,
 		      const struct result *criu, bool *footnote_small)
 {
 	double dump, dump_min, rest, rest_min, img, img_min, rss_d, rss_r, pages, x;
 	double cp = 0, cp_min = 0;
 	char ratio_d[16] = "-", ratio_r[16] = "-", cpbuf[16] = "-";
 
-	printf("%-*s ", COL_NAME, w->name);
+	printf("%-*s ", COL_NAME, name);
 	if (cryo->outcome != OUT_OK) {
 		printf("%s: %s\n", cryo->outcome == OUT_UNSUPPORTED ? "unsupported" : "FAIL",
 		       cryo->why);
@@ -655,9 +657,12 @@ static void print_row(const struct workload *w, const struct result *cryo,
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [-n RUNS] [-d IMAGE_PARENT] [-w NAME_PART] BENCH_BIN_DIR CRYO\n"
+		"usage: %s [-n RUNS] [-d IMAGE_PARENT] [-m MEMORY_PARENT] [-w NAME_PART]\n"
+		"          BENCH_BIN_DIR CRYO\n"
 		"  runs each workload RUNS times (default 3) through CRYO, and through\n"
-		"  $CRIU too when it is set; images go under IMAGE_PARENT (default /var/tmp)\n",
+		"  $CRIU too when it is set; images go under IMAGE_PARENT (default /var/tmp);\n"
+		"  the memory workloads run again with images under MEMORY_PARENT (a tmpfs);\n"
+		"  -w keeps only the workloads whose name contains NAME_PART\n",
 		argv0);
 	exit(2);
 }
@@ -672,11 +677,13 @@ int main(int argc, char **argv)
 	int c;
 
 	image_parent = "/var/tmp";
-	while ((c = getopt(argc, argv, "n:d:w:")) != -1) {
+	while ((c = getopt(argc, argv, "n:d:m:w:")) != -1) {
 		if (c == 'n')
 			nr_runs = atoi(optarg);
 		else if (c == 'd')
 			image_parent = optarg;
+		else if (c == 'm')
+			memory_parent = optarg;
 		else if (c == 'w')
 			only = optarg;
 		else
@@ -696,8 +703,11 @@ int main(int argc, char **argv)
 	/* Our output goes through a pipe to make: write each line as it comes. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	printf("cryo bench: %d runs each, median (min); images in %s (%s)%s\n", nr_runs,
-	       image_parent, fs_name(image_parent), criu_path ? "; criu is " : "");
+	printf("cryo bench: %d runs each, median (min); images in %s (%s)", nr_runs, image_parent,
+	       fs_name(image_parent));
+	if (memory_parent)
+		printf(", rows [-m] in %s (%s)", memory_parent, fs_name(memory_parent));
+	printf("\n");
 	if (criu_path)
 		printf("criu: %s\n", criu_path);
 	print_header(criu_path);
@@ -706,14 +716,22 @@ int main(int argc, char **argv)
 
 		if (only && !strstr(w->name, only))
 			continue;
-		run_workload(&cryo, w, &res_cryo);
-		if (criu_path)
-			run_workload(&criu, w, &res_criu);
-		print_row(w, &res_cryo, criu_path ? &res_criu : NULL, &small);
-		failed |= res_cryo.outcome == OUT_FAILED;
-		refused |= res_cryo.outcome == OUT_UNSUPPORTED;
-		if (criu_path)
-			failed |= res_criu.outcome == OUT_FAILED;
+		for (int where = 0; where < 2; where++) {
+			const char *parent = where ? memory_parent : image_parent;
+			char name[128];
+
+			if (where && (!w->memory || !memory_parent))
+				continue;
+			snprintf(name, sizeof(name), "%s%s", w->name, where ? " [-m]" : "");
+			run_workload(&cryo, w, parent, &res_cryo);
+			if (criu_path)
+				run_workload(&criu, w, parent, &res_criu);
+			print_row(name, &res_cryo, criu_path ? &res_criu : NULL, &small);
+			failed |= res_cryo.outcome == OUT_FAILED;
+			refused |= res_cryo.outcome == OUT_UNSUPPORTED;
+			if (criu_path)
+				failed |= res_criu.outcome == OUT_FAILED;
+		}
 	}
 	printf("\nimage MiB: every file of the image. dump s, restore s: wall time of the "
 	       "command, from fork to exit.\n"
