@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "task/internal.h"
 
 int proc_read(pid_t pid, const char *name, char *buf, size_t size)
@@ -52,35 +53,21 @@ static int read_comm(pid_t pid, const char *name, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* ppid, pgid, sid and exit signal: fields 4, 5, 6 and 38 of stat. The comm
- * in field 2 may hold spaces and parentheses, so fields count from the last
- * ')'. */
+/* ppid, pgid, sid and exit signal, from stat. */
 static int dump_stat(pid_t pid, TaskCore *core)
 {
-	char buf[1024], *p, *save = NULL;
-	long fields[36];
-	int n = 0, ret;
+	struct proc_stat st;
+	int ret = proc_stat_read(pid, &st);
 
-	ret = proc_read(pid, "stat", buf, sizeof(buf));
-	if (ret)
+	if (ret) {
+		pr_err("dump: pid %d: cannot read /proc/%d/stat: %s", pid, pid, strerror(-ret));
 		return ret;
-	p = strrchr(buf, ')');
-	if (!p)
-		goto bad;
-	/* Field 3 (the state letter) is token 0. */
-	for (char *tok = strtok_r(p + 1, " ", &save); tok && n < 36;
-	     tok = strtok_r(NULL, " ", &save))
-		fields[n++] = strtol(tok, NULL, 10);
-	if (n < 36)
-		goto bad;
-	core->ppid = (int32_t)fields[4 - 3];
-	core->pgid = (int32_t)fields[5 - 3];
-	core->sid = (int32_t)fields[6 - 3];
-	core->exit_signal = (uint32_t)fields[38 - 3];
+	}
+	core->ppid = st.ppid;
+	core->pgid = st.pgid;
+	core->sid = st.sid;
+	core->exit_signal = st.exit_signal;
 	return 0;
-bad:
-	pr_err("dump: pid %d: cannot parse /proc/%d/stat", pid, pid);
-	return -EIO;
 }
 
 /* The value after "@key:" in a status file, or NULL. */
