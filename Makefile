@@ -8,6 +8,7 @@ OBJCOPY ?= objcopy
 PROTOC_C ?= protoc-c
 PREFIX ?= /usr/local
 BUILD := build
+.DEFAULT_GOAL := all
 
 WARN := -Wall -Wextra -Werror
 CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
@@ -188,7 +189,10 @@ $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-test: all $(TEST_BINS)
+# Builds every test without running them.
+tests: all $(TEST_BINS)
+
+test: tests
 	tests/run
 
 install: $(CRYO)

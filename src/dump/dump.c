@@ -108,8 +108,6 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 		ret = dump_regs(task, &core);
 	if (!ret)
 		ret = write_core(dir, pid, &core);
-	if (!ret)
-		ret = dump_write_inventory(dir, pid);
 	dump_regs_free(&core);
 	task_core_free_attrs(&core);
 	return ret;

@@ -1,7 +1,8 @@
 /* The last step of a restore, done by cryo through ptrace once the restorer
  * has reported: the saved registers, xstate and signal mask, and the
  * parent-death signal (kept at SIGKILL until now so that a cryo that dies
- * mid-restore takes the half-built task with it). Then the task runs. */
+ * mid-restore takes the half-built task with it). The task runs once cryo
+ * releases it, with all the others. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,7 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t)
 	return ret;
 }
 
-int restore_finish(struct restore_task *rt, uint64_t vdso_text)
+int restore_finish(struct restore_task *rt, uint64_t vdso_text, struct inj_task **out)
 {
 	const TaskCore *core = rt->core;
 	struct inj_task *task;
@@ -101,7 +102,10 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text)
 		ret = (int)result;
 	for (size_t i = 0; !ret && i < core->n_threads; i++)
 		ret = set_thread_state(task, core->threads[i]);
-	if (inj_release(task) && !ret)
-		ret = -EIO;
-	return ret;
+	if (ret) {
+		inj_release(task);
+		return ret;
+	}
+	*out = task;
+	return 0;
 }

@@ -91,7 +91,19 @@ enum restorer_step {
 	RESTORER_STEP_CREDS,
 };
 
+/* The stages every process of a restore reports through the one pipe all
+ * share; cryo lets them all on to the next stage together. */
+enum restorer_stage {
+	RESTORE_STAGE_CREATED = 1,	/* its session, group and children exist */
+	RESTORE_STAGE_PREPARED,		/* files and attributes are in place */
+	RESTORE_STAGE_DONE,		/* the restorer has finished: cryo takes over */
+};
+
+/* Written whole (smaller than PIPE_BUF), so reports of many processes
+ * never mix. */
 struct restorer_report {
+	int32_t pid;
+	int32_t stage;		/* enum restorer_stage */
 	int32_t step;		/* -1: failed before the restorer, see message */
 	int32_t err;		/* -errno, 0 when done */
 	uint64_t addr;		/* the mapping or page concerned; when done,
@@ -103,7 +115,7 @@ struct restorer_args {
 	uint64_t area_start;	/* this area: blob, args, stack */
 	uint64_t area_end;
 	int32_t pages_fd;
-	int32_t report_fd;	/* a pipe to cryo: one struct restorer_report */
+	int32_t report_fd;	/* the pipe to cryo, for one struct restorer_report */
 
 	uint64_t vmas;		/* struct restorer_vma[nr_vmas], sorted */
 	uint32_t nr_vmas;

@@ -307,6 +307,8 @@ blob_entry(struct restorer_args *a)
 		ret = restore_creds(a);
 	if (!ret)
 		report.addr = a->vdso_text;
+	report.pid = a->pid;
+	report.stage = RESTORE_STAGE_DONE;
 	sys_write(a->report_fd, &report, sizeof(report));
 	sys_close(a->report_fd);
 	/* Nothing of the old process is left to return to. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/procfs.h"
@@ -56,7 +57,7 @@ static int add_process(struct tree *tree, pid_t pid, int parent)
 	int ret;
 
 	if (proc_stat_read(pid, &st)) {
-		pr_err("dump: pid %d does not exist", pid);
+		pr_err("dump: pid %d: no such process", pid);
 		return -ESRCH;
 	}
 	if (!is_dead_state(st.state)) {
@@ -116,11 +117,31 @@ static int add_children(struct tree *tree, size_t index)
 	return 0;
 }
 
+/* cryo cannot freeze a process it runs below: it would freeze itself. */
+static int check_not_above_us(pid_t root)
+{
+	struct proc_stat st;
+
+	for (pid_t p = getppid(); p > 1; p = st.ppid) {
+		if (p == root) {
+			pr_err("dump: pid %d is an ancestor of cryo itself: cryo cannot dump the "
+			       "tree it runs in", root);
+			return -EDEADLK;
+		}
+		if (proc_stat_read(p, &st))
+			break;
+	}
+	return 0;
+}
+
 int tree_seize(pid_t root, struct tree *tree)
 {
 	int ret;
 
 	memset(tree, 0, sizeof(*tree));
+	ret = check_not_above_us(root);
+	if (ret)
+		return ret;
 	ret = add_process(tree, root, -1);
 	/* The array grows as it is walked: each process's children go after it. */
 	for (size_t i = 0; !ret && i < tree->nr; i++)

@@ -28,13 +28,11 @@ void tree_free(struct tree *tree)
 	memset(tree, 0, sizeof(*tree));
 }
 
-/* Whether @t stays in the group of the caller's shell, as the root of a
- * shell job does. */
-static bool in_shell_group(const struct tree *tree, const struct tree_task *t, bool shell_job)
+bool tree_in_callers_group(const struct tree *tree, const struct tree_task *t, bool shell_job)
 {
 	const struct tree_task *root = &tree->tasks[0];
 
-	return shell_job && t->pgid == root->pgid && tree_find(tree, root->pgid) < 0;
+	return shell_job && root->sid != root->pid && t->pgid == root->pgid;
 }
 
 static int check_session(const struct tree *tree, const struct tree_task *t, bool shell_job,
@@ -66,7 +64,7 @@ static int check_group(const struct tree *tree, const struct tree_task *t, bool 
 {
 	int leader;
 
-	if (t->pgid == t->pid || in_shell_group(tree, t, shell_job))
+	if (t->pgid == t->pid || tree_in_callers_group(tree, t, shell_job))
 		return 0;
 	leader = tree_find(tree, t->pgid);
 	if (leader < 0)
@@ -100,7 +98,7 @@ int tree_check(const struct tree *tree, bool shell_job)
 
 int tree_write(const struct tree *tree, struct image_dir *dir)
 {
-	struct image_writer *w;
+	struct image_writer *w = NULL;
 	int ret = image_open_write(dir, IMG_PSTREE, 0, &w);
 
 	for (size_t i = 0; !ret && i < tree->nr; i++) {
@@ -135,7 +133,7 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 	(void)dir;
 	(void)id;
 	if (!img->nr_records) {
-		image_error(img->path, IMG_HDR_SIZE, "no process");
+		image_error(img->path, 0, "no process");
 		return -EBADMSG;
 	}
 	for (size_t i = 0; i < img->nr_records; i++) {
@@ -211,7 +209,7 @@ static int add_helpers(struct tree *tree, bool shell_job)
 		struct tree_task *t = &tree->tasks[i], helper;
 		struct tree_task *tasks;
 
-		if (t->pgid == t->pid || in_shell_group(tree, t, shell_job) ||
+		if (t->pgid == t->pid || tree_in_callers_group(tree, t, shell_job) ||
 		    tree_find(tree, t->pgid) >= 0)
 			continue;
 		helper = (struct tree_task){

@@ -66,6 +66,10 @@ int tree_write(const struct tree *tree, struct image_dir *dir);
 int tree_load(const struct image_dir *dir, pid_t root, bool shell_job, struct tree *tree);
 void tree_free(struct tree *tree);
 
+/* Whether @t stays in the process group of the caller's shell, as the
+ * root of a shell job (-j) and the members of its group do. */
+bool tree_in_callers_group(const struct tree *tree, const struct tree_task *t, bool shell_job);
+
 /* The index of @pid, or -1. */
 int tree_find(const struct tree *tree, pid_t pid);
 
