@@ -55,7 +55,7 @@ static void stage_done(const struct restore_set *rs, pid_t pid, int stage)
 
 	send_report(rs, pid, stage, 0);
 	do
-		n = read(rs->go_fd, &go, 1);
+		n = read(rs->gate_fd[stage - 1], &go, 1);
 	while (n < 0 && errno == EINTR);
 	/* cryo is gone: nothing will ever let this process run. */
 	if (n != 1)
@@ -238,7 +238,8 @@ void restore_child(struct restore_set *rs, size_t index)
 	struct restore_task *rt = &rs->tasks[index];
 	bool alive = t->state == TREE_ALIVE;
 	int *vma_fds = alive ? calloc(rt->mm->n_vmas + 1, sizeof(int)) : NULL;
-	int keep[3] = { rs->report_fd, rs->go_fd, alive ? rt->pages->pages_fd : -1 };
+	int keep[4] = { rs->report_fd, rs->gate_fd[0], rs->gate_fd[1],
+			alive ? rt->pages->pages_fd : -1 };
 	sigset_t all;
 	int exe_fd = -1, ret;
 
@@ -254,7 +255,7 @@ void restore_child(struct restore_set *rs, size_t index)
 	ret = family_create(rs, index);
 	/* Its children have what they need of cryo's fds. */
 	if (!ret)
-		ret = close_fds_from(rs->base, keep, 3);
+		ret = close_fds_from(rs->base, keep, 4);
 	if (ret)
 		child_fail(rs, t->pid, ret);
 	stage_done(rs, t->pid, RESTORE_STAGE_CREATED);

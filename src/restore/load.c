@@ -153,7 +153,7 @@ int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set
 
 	memset(rs, 0, sizeof(*rs));
 	rs->shell_job = shell_job;
-	rs->report_fd = rs->go_fd = -1;
+	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = -1;
 	ret = read_inventory(dir, &root);
 	if (!ret)
 		ret = tree_load(dir, root, shell_job, &rs->tree);

@@ -72,7 +72,7 @@ static int wait_exit_status(pid_t pid)
 struct restore_run {
 	struct restore_set *rs;
 	int report_fd;		/* read end */
-	int go_fd;		/* write end */
+	int gate_fd[2];		/* write ends */
 	int *pidfds;		/* per process; -1 until it is known to exist */
 	bool *may_exit;		/* zombies and helpers, once let go */
 	uint64_t *vdso;		/* where each restorer put the vDSO */
@@ -129,7 +129,7 @@ static int lift_fd(int *fd, int base)
 
 /* Every process inherits cryo's fds: those it needs go above every fd
  * that any process restores. */
-static int arrange_fds(struct restore_set *rs, int report[2], int go[2])
+static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 {
 	struct rlimit lim;
 	int base = 3, ret = 0;
@@ -143,18 +143,17 @@ static int arrange_fds(struct restore_set *rs, int report[2], int go[2])
 		if (rs->tasks[i].files && files_max_fd(rs->tasks[i].files) >= base)
 			base = files_max_fd(rs->tasks[i].files) + 1;
 	rs->base = base;
-	if (pipe2(report, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
-		return pr_errno_ret("restore: cannot make the pipes of the restore");
-	for (int i = 0; i < 2 && !ret; i++) {
-		ret = lift_fd(&report[i], base);
-		if (!ret)
-			ret = lift_fd(&go[i], base);
-	}
+	for (int i = 0; i < 3; i++)
+		if (pipe2(pipes[i], O_CLOEXEC))
+			return pr_errno_ret("restore: cannot make the pipes of the restore");
+	for (int i = 0; i < 6 && !ret; i++)
+		ret = lift_fd(&pipes[i / 2][i % 2], base);
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tasks[i].pages)
 			ret = lift_fd(&rs->tasks[i].pages->pages_fd, base);
-	rs->report_fd = report[1];
-	rs->go_fd = go[0];
+	rs->report_fd = pipes[0][1];
+	rs->gate_fd[0] = pipes[1][0];
+	rs->gate_fd[1] = pipes[2][0];
 	return ret;
 }
 
@@ -268,15 +267,15 @@ static int wait_stage(struct restore_run *run, int stage, size_t expected)
 	return 0;
 }
 
-/* Lets every process that waits on to its next stage. */
-static int let_on(struct restore_run *run, size_t nr)
+/* Lets every process that waits past @gate on to its next stage. */
+static int let_on(struct restore_run *run, int gate, size_t nr)
 {
 	char bytes[512];
 
 	memset(bytes, 'g', sizeof(bytes));
 	while (nr) {
 		size_t chunk = nr < sizeof(bytes) ? nr : sizeof(bytes);
-		ssize_t n = write(run->go_fd, bytes, chunk);
+		ssize_t n = write(run->gate_fd[gate], bytes, chunk);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -333,13 +332,13 @@ static int run_stages(struct restore_run *run)
 
 	ret = wait_stage(run, RESTORE_STAGE_CREATED, tree->nr);
 	if (!ret)
-		ret = let_on(run, tree->nr);
+		ret = let_on(run, 0, tree->nr);
 	if (!ret)
 		ret = wait_stage(run, RESTORE_STAGE_PREPARED, tree->nr);
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		run->may_exit[i] = tree->tasks[i].state != TREE_ALIVE;
 	if (!ret)
-		ret = let_on(run, tree->nr);
+		ret = let_on(run, 1, tree->nr);
 	if (!ret)
 		ret = wait_stage(run, RESTORE_STAGE_DONE, count_alive(tree));
 	if (!ret)
@@ -350,15 +349,16 @@ static int run_stages(struct restore_run *run)
 static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 {
 	struct restore_run run = { .rs = rs };
-	int report[2] = { -1, -1 }, go[2] = { -1, -1 }, ret;
+	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, ret;
 	size_t nr = rs->tree.nr;
 	pid_t root = rs->tree.tasks[0].pid, child;
 
 	ret = check_pids_free(&rs->tree);
 	if (!ret)
-		ret = arrange_fds(rs, report, go);
-	run.report_fd = report[0];
-	run.go_fd = go[1];
+		ret = arrange_fds(rs, pipes);
+	run.report_fd = pipes[0][0];
+	run.gate_fd[0] = pipes[1][1];
+	run.gate_fd[1] = pipes[2][1];
 	run.pidfds = malloc(nr * sizeof(*run.pidfds));
 	run.may_exit = calloc(nr, sizeof(*run.may_exit));
 	run.vdso = calloc(nr, sizeof(*run.vdso));
@@ -371,8 +371,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 		goto out;
 	child = family_clone(root, SIGCHLD);
 	if (child == 0) {
-		close(report[0]);
-		close(go[1]);
+		for (int i = 0; i < 3; i++)
+			close(pipes[i][i == 0 ? 0 : 1]);
 		restore_child(rs, 0);
 	}
 	if (child < 0) {
@@ -382,8 +382,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 		goto out;
 	}
 	/* Only the processes hold the write end now: EOF means all are gone. */
-	close(report[1]);
-	report[1] = -1;
+	close(pipes[0][1]);
+	pipes[0][1] = -1;
 	ret = watch(&run, 0);
 	if (!ret)
 		ret = run_stages(&run);
@@ -398,12 +398,9 @@ out:
 	for (size_t i = 0; run.pidfds && i < nr; i++)
 		if (run.pidfds[i] >= 0)
 			close(run.pidfds[i]);
-	for (int i = 0; i < 2; i++) {
-		if (report[i] >= 0)
-			close(report[i]);
-		if (go[i] >= 0)
-			close(go[i]);
-	}
+	for (int i = 0; i < 6; i++)
+		if (pipes[i / 2][i % 2] >= 0)
+			close(pipes[i / 2][i % 2]);
 	free(run.pidfds);
 	free(run.may_exit);
 	free(run.vdso);

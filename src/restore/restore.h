@@ -37,7 +37,10 @@ struct restore_set {
 	 * of every fd a process restores. */
 	int base;
 	int report_fd;		/* write end of the one report pipe */
-	int go_fd;		/* read end of the pipe that lets them on */
+	/* Read ends of the pipes that let every process past stage 1 and
+	 * past stage 2: one byte each. One pipe per stage, so that a fast
+	 * process never takes a byte meant for a slow one. */
+	int gate_fd[2];
 };
 
 /* load.c */
