@@ -161,8 +161,22 @@ int contents_load(const struct image_dir *dir, const struct files_image *img,
 
 /* ---- restore ----------------------------------------------------------------- */
 
+/* File objects opened by cryo for all processes (prepare.c): the fd of
+ * object index i (the same record in every process's image), or -1. */
+struct files_prepared {
+	int *fds;
+	size_t nr;
+};
+
 struct restore_ctx {
 	const struct files_image *img;
+	/* When cryo prepares the objects of a whole tree: every process's
+	 * image (an object's saved contents live in the image of a process
+	 * that has an fd of it). */
+	struct files_image *const *all;
+	size_t nr_all;
+	/* Inside a process: what cryo opened for it, or NULL. */
+	const struct files_prepared *prepared;
 	/* Temporaries live at or above it, clear of the fds being restored. */
 	int high;
 	/* The restoring cryo's terminal (a copy), or -1. */
@@ -182,6 +196,21 @@ struct restore_ctx {
  * kept. */
 void restore_err(const struct restore_ctx *r, const struct file_obj *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Moves @fd to the lowest free number at or above r->high; the new fd, or
+ * -errno (and @fd closed either way). */
+int restore_move_high(const struct restore_ctx *r, int fd);
+/* Gives the new open file description @fd the saved status flags and
+ * position of @f, and checks them. */
+int restore_set_state(const struct restore_ctx *r, const struct file_obj *f, int fd);
+/* Keeps a copy of cryo's terminal in r->tty when an object of r->img was
+ * the shell's terminal. */
+int restore_find_terminal(struct restore_ctx *r);
+/* Closes what @r holds (inode handles, the terminal's copy). */
+void restore_ctx_release(struct restore_ctx *r);
+/* The fd cryo prepared for @f of @img; -1 when none. */
+int files_prepared_fd(const struct files_prepared *p, const struct file_obj *f,
+		      const struct files_image *img);
 
 /* The handle kept for the inode of @f, or NULL. */
 const struct inode_handle *restore_inode(const struct restore_ctx *r, const struct file_obj *f);

@@ -130,8 +130,8 @@ static int open_vma_file(const Vma *vma, int base, int *out)
 /* Memfds and deleted files come from the file objects (files.h): made
  * again from their saved contents, or opened from the task's fd of the
  * same file, which the mapping then shares. */
-static int open_saved_files(const Mm *mm, const struct files_image *files, int base,
-			    int *vma_fds)
+static int open_saved_files(const Mm *mm, const struct files_image *files,
+			    const struct files_prepared *prepared, int base, int *vma_fds)
 {
 	struct files_mapping *maps = calloc(mm->n_vmas + 1, sizeof(*maps));
 	size_t n = 0;
@@ -151,7 +151,7 @@ static int open_saved_files(const Mm *mm, const struct files_image *files, int b
 			.writable = v->has_file_writable && v->file_writable,
 		};
 	}
-	ret = files_open_mappings(files, maps, n, base);
+	ret = files_open_mappings(files, prepared, maps, n, base);
 	for (size_t i = 0, j = 0; i < mm->n_vmas && !ret; i++)
 		if (mm->vmas[i]->has_file_id)
 			vma_fds[i] = maps[j++].fd;
@@ -159,8 +159,9 @@ static int open_saved_files(const Mm *mm, const struct files_image *files, int b
 	return ret;
 }
 
-static int open_mapped_files(const Mm *mm, const struct files_image *files, int base,
-			     int *vma_fds, int *exe_fd)
+static int open_mapped_files(const Mm *mm, const struct files_image *files,
+			     const struct files_prepared *prepared, int base, int *vma_fds,
+			     int *exe_fd)
 {
 	int ret;
 
@@ -179,7 +180,7 @@ static int open_mapped_files(const Mm *mm, const struct files_image *files, int 
 			return -EOPNOTSUPP;
 		}
 	}
-	ret = open_saved_files(mm, files, base, vma_fds);
+	ret = open_saved_files(mm, files, prepared, base, vma_fds);
 	if (ret)
 		return ret;
 	if (mm->exe_path) {
@@ -211,18 +212,42 @@ static int unregister_libc_rseq(void)
 	return 0;
 }
 
+/* What the process keeps of cryo's fds once its own are in place: the
+ * restore's pipes and its pages, and the files its mappings and
+ * executable need. */
+static int close_cryos_fds(const struct restore_set *rs, const struct restore_task *rt,
+			   int exe_fd, const int *vma_fds)
+{
+	size_t n = 0;
+	int *keep = malloc((rt->mm->n_vmas + 5) * sizeof(*keep)), ret;
+
+	if (!keep)
+		return -ENOMEM;
+	keep[n++] = rs->report_fd;
+	keep[n++] = rs->gate_fd[1];
+	keep[n++] = rt->pages->pages_fd;
+	keep[n++] = exe_fd;
+	for (size_t i = 0; i < rt->mm->n_vmas; i++)
+		keep[n++] = vma_fds[i];
+	ret = close_fds_from(rs->base, keep, n);
+	free(keep);
+	return ret;
+}
+
 /* Stage 2 of a live process. */
 static int prepare_process(const struct restore_set *rs, struct restore_task *rt, int *exe_fd,
 			   int *vma_fds)
 {
 	int high = files_max_fd(rt->files) + 1, ret;
 
-	ret = files_restore(rt->files, rs->shell_job);
+	ret = files_restore(rt->files, rs->files, rs->shell_job);
 	/* What cryo had open between the restored fds and its own. */
 	if (!ret && high < rs->base && close_range((unsigned int)high, (unsigned int)rs->base - 1, 0))
 		ret = -errno;
 	if (!ret)
-		ret = open_mapped_files(rt->mm, rt->files, rs->base, vma_fds, exe_fd);
+		ret = open_mapped_files(rt->mm, rt->files, rs->files, rs->base, vma_fds, exe_fd);
+	if (!ret)
+		ret = close_cryos_fds(rs, rt, *exe_fd, vma_fds);
 	if (!ret)
 		ret = task_restore_attrs(rt->core);
 	if (ret)
@@ -238,8 +263,6 @@ void restore_child(struct restore_set *rs, size_t index)
 	struct restore_task *rt = &rs->tasks[index];
 	bool alive = t->state == TREE_ALIVE;
 	int *vma_fds = alive ? calloc(rt->mm->n_vmas + 1, sizeof(int)) : NULL;
-	int keep[4] = { rs->report_fd, rs->gate_fd[0], rs->gate_fd[1],
-			alive ? rt->pages->pages_fd : -1 };
 	sigset_t all;
 	int exe_fd = -1, ret;
 
@@ -253,9 +276,6 @@ void restore_child(struct restore_set *rs, size_t index)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
 	ret = family_create(rs, index);
-	/* Its children have what they need of cryo's fds. */
-	if (!ret)
-		ret = close_fds_from(rs->base, keep, 4);
 	if (ret)
 		child_fail(rs, t->pid, ret);
 	stage_done(rs, t->pid, RESTORE_STAGE_CREATED);

@@ -127,8 +127,24 @@ static int lift_fd(int *fd, int base)
 	return 0;
 }
 
-/* Every process inherits cryo's fds: those it needs go above every fd
- * that any process restores. */
+static int prepare_files(struct restore_set *rs)
+{
+	struct files_image **imgs = calloc(rs->tree.nr + 1, sizeof(*imgs));
+	size_t n = 0;
+	int ret;
+
+	if (!imgs)
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->tree.nr; i++)
+		if (rs->tasks[i].files)
+			imgs[n++] = rs->tasks[i].files;
+	ret = files_prepare(imgs, n, rs->shell_job, rs->base, &rs->files);
+	free(imgs);
+	return ret;
+}
+
+/* Every process inherits cryo's fds: the file objects and those of the
+ * restore go above every fd that any process restores. */
 static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 {
 	struct rlimit lim;
@@ -143,9 +159,10 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 		if (rs->tasks[i].files && files_max_fd(rs->tasks[i].files) >= base)
 			base = files_max_fd(rs->tasks[i].files) + 1;
 	rs->base = base;
-	for (int i = 0; i < 3; i++)
+	ret = prepare_files(rs);
+	for (int i = 0; i < 3 && !ret; i++)
 		if (pipe2(pipes[i], O_CLOEXEC))
-			return pr_errno_ret("restore: cannot make the pipes of the restore");
+			ret = pr_errno_ret("restore: cannot make the pipes of the restore");
 	for (int i = 0; i < 6 && !ret; i++)
 		ret = lift_fd(&pipes[i / 2][i % 2], base);
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
@@ -384,6 +401,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	/* Only the processes hold the write end now: EOF means all are gone. */
 	close(pipes[0][1]);
 	pipes[0][1] = -1;
+	files_prepared_close(rs->files);
+	rs->files = NULL;
 	ret = watch(&run, 0);
 	if (!ret)
 		ret = run_stages(&run);
@@ -395,6 +414,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	if (opts->pidfile && write_pidfile(opts->pidfile, root) && !opts->restore_detached)
 		pr_warn("restore: pid %d runs on without its pid file", root);
 out:
+	files_prepared_close(rs->files);
+	rs->files = NULL;
 	for (size_t i = 0; run.pidfds && i < nr; i++)
 		if (run.pidfds[i] >= 0)
 			close(run.pidfds[i]);

@@ -15,6 +15,7 @@
 #include "tree/tree.h"
 
 struct files_image;
+struct files_prepared;
 struct inj_task;
 
 /* Everything read from the images for one live process, validated. */
@@ -36,6 +37,8 @@ struct restore_set {
 	/* Fds of cryo that the processes inherit sit at or above it, clear
 	 * of every fd a process restores. */
 	int base;
+	/* The file objects of all processes, opened by cryo above base. */
+	struct files_prepared *files;
 	int report_fd;		/* write end of the one report pipe */
 	/* Read ends of the pipes that let every process past stage 1 and
 	 * past stage 2: one byte each. One pipe per stage, so that a fast

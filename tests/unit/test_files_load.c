@@ -128,7 +128,7 @@ TEST(good_images_load_and_restore)
 	child = fork();
 	if (child == 0) {
 		log_capture_errors(shared_msg, MSG_SIZE);
-		if (files_restore(img, false))
+		if (files_restore(img, NULL, false))
 			_exit(2);
 		_exit(expect_link(0, "/dev/null") || expect_cloexec(0, false) ||
 		      expect_cloexec(3, true) || expect_flags(3, O_RDWR) ||
@@ -409,7 +409,7 @@ TEST(restore_names_fd_and_cause_when_a_file_is_gone)
 	child = fork();
 	if (child == 0) {
 		log_capture_errors(shared_msg, MSG_SIZE);
-		_exit(files_restore(img, false) ? 2 : 0);
+		_exit(files_restore(img, NULL, false) ? 2 : 0);
 	}
 	st = wait_child(child, false);
 	files_image_free(img);
