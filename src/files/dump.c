@@ -311,6 +311,36 @@ static int cmp_int(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The processes of the dump, sorted: the targets a pidfd may have. */
+static struct {
+	pid_t *pids;
+	size_t n;
+} dumped;
+
+int files_set_dumped_pids(const pid_t *pids, size_t n)
+{
+	pid_t *copy = NULL;
+
+	if (n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy) {
+			pr_err("dump: out of memory for a set of %zu pids", n);
+			return -ENOMEM;
+		}
+		memcpy(copy, pids, n * sizeof(*copy));
+		qsort(copy, n, sizeof(*copy), cmp_int);
+	}
+	free(dumped.pids);
+	dumped.pids = copy;
+	dumped.n = n;
+	return 0;
+}
+
+bool files_pid_dumped(pid_t pid)
+{
+	return dumped.n && bsearch(&pid, dumped.pids, dumped.n, sizeof(pid), cmp_int);
+}
+
 /* The task's fd numbers, ascending. */
 static int list_fds(pid_t pid, int **out, size_t *nr)
 {
@@ -366,6 +396,7 @@ static int dump_one(int pidfd, const struct fd_probe *base, struct image_dir *di
 	struct inode_bucket *b;
 	struct dump_obj *o;
 	struct fd_probe p;
+	unsigned int known;
 	size_t pos = 0;
 	int ret;
 
@@ -379,8 +410,9 @@ static int dump_one(int pidfd, const struct fd_probe *base, struct image_dir *di
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
-	if (p.flags & ~FILE_FLAGS_KNOWN) {
-		pr_fd_err(&p, "open flags %#o are not supported%s", p.flags & ~FILE_FLAGS_KNOWN,
+	known = FILE_FLAGS_KNOWN | file_kind_own_flags(kind->type);
+	if (p.flags & ~known) {
+		pr_fd_err(&p, "open flags %#o are not supported%s", p.flags & ~known,
 			  p.flags & O_ASYNC ? " (O_ASYNC: signal-driven I/O)" : "");
 		ret = -EOPNOTSUPP;
 		goto out;
