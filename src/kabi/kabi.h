@@ -4,6 +4,7 @@
 #ifndef CRYO_KABI_H
 #define CRYO_KABI_H
 
+#include <fcntl.h>		/* O_EXCL, which PIDFD_THREAD is */
 #include <linux/types.h>
 #include <linux/ioctl.h>
 #include <linux/fs.h>
