@@ -3,7 +3,8 @@
  * their kind, and fds-PID.img and files.img are written. The file objects
  * of the tasks of one dump are kept here between calls; what each kind
  * saves is in its own file. files_dump_mappings() adds the files that
- * memfd and deleted-file mappings need. */
+ * memfd and deleted-file mappings need. The set of processes of the dump,
+ * which pidfds may refer to, is kept here too. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

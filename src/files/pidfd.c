@@ -200,12 +200,12 @@ static int pidfd_check(const struct image_dir *dir, struct files_image *img, str
  *   shares. All signals are blocked across it, so the child, which has the
  *   task's handlers, runs none of them before it exits.
  * - Its pid is the kernel's next free one, and it cannot be a pid the
- *   restore needs: the tree is built, with its threads, before files are
- *   restored, and the kernel hands out no pid in use. The child keeps its
- *   number only until it is reaped, before this returns: the pidfd holds
- *   the kernel's struct pid, not the number. Picking the number with
- *   clone3(set_tid) would need every pid the restore will ever use, and
- *   gains nothing as long as that order holds.
+ *   restore needs: every task of the restore exists before files are
+ *   restored (threads must keep to that order too), and the kernel hands
+ *   out no pid in use. The child keeps its number only until it is reaped,
+ *   before this returns: the pidfd holds the kernel's struct pid, not the
+ *   number. Picking the number with clone3(set_tid) would need every pid
+ *   the restore will ever use, and gains nothing while that order holds.
  */
 static int open_reaped(struct restore_ctx *r, const struct file_obj *f, unsigned int flags)
 {
