@@ -270,9 +270,16 @@ static int pidfd_restore_open(struct restore_ctx *r, const struct file_obj *f)
 	}
 	/* Restore checks the flags F_SETFL sets; PIDFD_THREAD is not one. */
 	got = fcntl(fd, F_GETFL);
-	if (got < 0 || ((unsigned int)got & PIDFD_THREAD) != (flags & PIDFD_THREAD)) {
-		restore_err(r, f, "the new pidfd has flags %#o, not PIDFD_THREAD as saved (%#o)",
-			    got, f->e->flags);
+	if (got < 0) {
+		int err = errno;
+
+		restore_err(r, f, "cannot read the new pidfd's flags: %s", strerror(err));
+		close(fd);
+		return -err;
+	}
+	if (((unsigned int)got & PIDFD_THREAD) != (flags & PIDFD_THREAD)) {
+		restore_err(r, f, "the new pidfd has flags %#o: PIDFD_THREAD differs from the "
+			    "saved %#o", got, f->e->flags);
 		close(fd);
 		return -EIO;
 	}
