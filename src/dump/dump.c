@@ -97,6 +97,9 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
 	 * run while the parasite is there: it would show in both. */
+	/* One process today; a tree dump will pass all of its processes. */
+	if (!ret)
+		ret = files_set_dumped_pids(&pid, 1);
 	if (!ret)
 		ret = files_dump(pid, dir, opts->shell_job);
 	if (!ret)

@@ -24,6 +24,13 @@
  * a message naming pid, fd and file. */
 int files_dump(pid_t pid, struct image_dir *dir, bool shell_job);
 
+/* Sets the processes of the dump (their pids, i.e. thread-group ids), for
+ * the fds that refer to processes: files_dump() fails on a pidfd whose
+ * process is neither one of them nor exited and reaped. The task being
+ * dumped always counts, set or not. @pids is copied and may be in any
+ * order; each call replaces the set (n = 0 empties it). 0 or -ENOMEM. */
+int files_set_dumped_pids(const pid_t *pids, size_t n);
+
 /* A mapping of a memfd or of a deleted file, which cannot be mapped again
  * from a path: its file is one of the file objects, with its contents. */
 struct files_mapping {

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "files/files.h"
+#include "kabi/kabi.h"
 #include "images/proto/fds.pb-c.h"
 #include "images/proto/filedata.pb-c.h"
 #include "images/proto/files.pb-c.h"
@@ -30,6 +31,13 @@
 /* The ones F_SETFL changes, and restore checks on every restored file. */
 #define FILE_FLAGS_SETFL (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 #define FILE_FLAGS_CHECKED (O_ACCMODE | O_PATH | FILE_FLAGS_SETFL)
+
+/* Flags beyond FILE_FLAGS_KNOWN that the files of one kind may carry: a
+ * pidfd's PIDFD_THREAD, which is O_EXCL and means nothing to other files. */
+static inline unsigned int file_kind_own_flags(FileEntry__Kind kind)
+{
+	return kind == FILE_ENTRY__KIND__PIDFD ? PIDFD_THREAD : 0;
+}
 
 /* Contents are saved in runs of at most this many bytes, in the record
  * when they add up to no more than FILE_INLINE_MAX. */
@@ -80,9 +88,15 @@ struct file_dump {
 	size_t nr_fds;
 };
 
+/* The value of "NAME:" in fdinfo @text, past blanks; NULL without it. */
+const char *fdinfo_field(const char *text, const char *name);
+
 /* The value of "NAME:" in @p's fdinfo, parsed as a number in @base;
  * -ENOENT or -EINVAL when absent or malformed, logged against @p. */
 int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *out);
+
+/* Whether @pid is one of the processes of the dump (files_set_dumped_pids()). */
+bool files_pid_dumped(pid_t pid);
 
 /* Reads a whole procfs file, NUL-terminated, into *@out (to free). */
 int probe_read_text(const char *path, char **out);
@@ -269,6 +283,7 @@ extern const struct file_kind epoll_kind;
 extern const struct file_kind eventfd_kind;
 extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
+extern const struct file_kind pidfd_kind;
 extern const struct file_kind pipe_kind;
 extern const struct file_kind regfile_kind;
 extern const struct file_kind signalfd_kind;

@@ -857,6 +857,50 @@ TEST(dump_refuses_a_udp_socket_and_the_program_runs_on)
 	check_unsupported_fd(open_udp_socket);
 }
 
+static void open_pidfd_of(void *arg)
+{
+	put_at_odd_fd((int)syscall(SYS_pidfd_open, *(pid_t *)arg, 0));
+	/* pidfd_open() sets O_CLOEXEC, which dup2() onto the same number keeps. */
+	if (fcntl(ODD_FD, F_SETFD, 0))
+		_exit(126);
+}
+
+/* A pidfd of a live process that is not dumped could not be restored (that
+ * process will not be there, or another with its pid): the dump must fail
+ * naming the fd and that process, and neither process may notice. */
+TEST(dump_refuses_a_pidfd_of_a_process_outside_it_and_the_program_runs_on)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16], expect[160];
+	unsigned long long tracer = 1;
+	struct cryo_run r;
+	pid_t outside;
+
+	outside = fork();
+	if (outside == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	CHECK(outside > 0, "fork: %s", strerror(errno));
+	CHECK_GOTO(start_prog(&p, "prog_counter", open_pidfd_of, &outside), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	snprintf(expect, sizeof(expect), "dump: pid %d fd %d (anon_inode:[pidfd]): refers to pid "
+		 "%d, which is not being dumped", p.pid, ODD_FD, outside);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(waitpid(outside, NULL, WNOHANG) == 0 &&
+			   status_field(outside, "TracerPid", 10, &tracer) && !tracer,
+		   out, "the process outside the dump was disturbed");
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	kill_and_reap(outside);
+	end_prog(&p);
+}
+
 /* SIGKILL to the dumper while it writes a 256 MiB pages file: the kernel
  * detaches the program, which must run on as if never seized. */
 TEST(dumper_killed_while_writing_pages_leaves_the_program_running)
