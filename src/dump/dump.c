@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -97,9 +98,6 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
 	 * run while the parasite is there: it would show in both. */
-	/* One process today; a tree dump will pass all of its processes. */
-	if (!ret)
-		ret = files_set_dumped_pids(&pid, 1);
 	if (!ret)
 		ret = files_dump(pid, dir, opts->shell_job);
 	if (!ret)
@@ -116,9 +114,27 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 	return ret;
 }
 
+/* A pidfd may refer to any process of the tree, zombies included. */
+static int set_dumped_pids(const struct tree *tree)
+{
+	pid_t *pids = calloc(tree->nr + 1, sizeof(*pids));
+	int ret;
+
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < tree->nr; i++)
+		pids[i] = tree->tasks[i].pid;
+	ret = files_set_dumped_pids(pids, tree->nr);
+	free(pids);
+	return ret;
+}
+
 static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo_opts *opts)
 {
 	int ret = tree_check(tree, opts->shell_job);
+
+	if (!ret)
+		ret = set_dumped_pids(tree);
 
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)

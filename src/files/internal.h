@@ -255,6 +255,10 @@ struct file_kind {
 	/* Its record refers to other fds of the task (an epoll to its
 	 * targets): dumped after them. */
 	bool refers_to_fds;
+	/* Only the restored process can open it (it refers to its fds, or to
+	 * processes that do not exist before the tree): cryo does not
+	 * prepare it, and processes may not share it. */
+	bool opened_in_task;
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */

@@ -293,4 +293,5 @@ const struct file_kind pidfd_kind = {
 	.dump = pidfd_dump,
 	.check = pidfd_check,
 	.open = pidfd_restore_open,
+	.opened_in_task = true,
 };

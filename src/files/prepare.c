@@ -3,19 +3,15 @@
  * same open file descriptions: a file shared by several processes keeps
  * one position, the two ends of a pipe held by different processes are
  * one pipe. Each process then installs its fds from these (restore.c).
- * Objects that refer to a process's own fds (epoll) are still opened by
- * that process, and may not be shared. */
+ * Kinds that only the process can open (an epoll of its own fds, a pidfd
+ * of a process not yet created) are still opened by that process, and
+ * may not be shared. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "files/internal.h"
-
-static bool opened_in_task(const struct file_obj *f)
-{
-	return f->kind->refers_to_fds;
-}
 
 /* An object a process needs: one of its fds, or the file of a mapping. */
 static bool needed_by(const struct files_image *img, size_t i)
@@ -77,7 +73,7 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 
 			if (!needed_by(imgs[t], i) || p->fds[i] >= 0)
 				continue;
-			if (opened_in_task(f))
+			if (f->kind->opened_in_task)
 				ret = check_unshared(imgs, n, i);
 			else
 				ret = prepare_one(&r, f, &p->fds[i]);

@@ -1,8 +1,8 @@
 /* A tree of 50 processes in 3 levels: a session of its own under the root,
  * process groups made and joined (one whose leader has exited and been
  * reaped), zombies with an exit code and with a signal, a pipe whose ends
- * live in two processes with bytes in flight, and a file shared by three
- * processes through one open file description.
+ * live in two processes with bytes in flight, a file shared by three
+ * processes through one open file description, and a pidfd of a child.
  *
  * The root notes pid, parent, group, session and state of every process
  * before it says ready; on SIGTERM it checks them all again, then every
@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -172,6 +173,31 @@ static bool own_checks(void)
 	return ok;
 }
 
+/* A pidfd of a live child: it names the child and signals it. */
+static bool pidfd_works(int pidfd, pid_t child)
+{
+	char path[64], line[128];
+	bool named = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		int pid;
+
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			named = pid == child;
+	}
+	if (f)
+		fclose(f);
+	if (!named || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0)) {
+		note_failure("the pidfd of child %d %s", child,
+			     named ? "cannot signal it" : "names another process");
+		return false;
+	}
+	return true;
+}
+
 /* A leaf: sets up its role, says ready, waits and checks. */
 static void __attribute__((noreturn)) leaf(pid_t join_group)
 {
@@ -189,7 +215,8 @@ static void __attribute__((noreturn)) leaf(pid_t join_group)
 static void __attribute__((noreturn)) level1(int kind)
 {
 	pid_t kids[LEVEL2 + 1], group = 0, dead_leader = 0;
-	int expect[LEVEL2 + 1], pipefd[2] = { -1, -1 }, nr = 0;
+	int expect[LEVEL2 + 1], pipefd[2] = { -1, -1 }, nr = 0, pidfd = -1;
+	bool ok;
 
 	if (kind == 1 && setsid() < 0)
 		_exit(80);
@@ -258,13 +285,26 @@ static void __attribute__((noreturn)) level1(int kind)
 	}
 	if (kind == 4)
 		waitpid(dead_leader, NULL, 0);
+	if (kind == 6 && (pidfd = (int)syscall(SYS_pidfd_open, kids[0], 0)) < 0)
+		_exit(85);
 	if (kind == 5) {
 		close(pipefd[0]);
 		close(pipefd[1]);
 	}
 	say_ready();
 	wait_term();
-	_exit(end_children(expect, kids, nr) ? 0 : 1);
+	ok = pidfd < 0 || pidfd_works(pidfd, kids[0]);
+	ok &= end_children(expect, kids, nr);
+	if (pidfd >= 0) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 1000) != 1 || !(pfd.revents & POLLIN)) {
+			note_failure("the pidfd of %d does not poll readable after its exit",
+				     kids[0]);
+			ok = false;
+		}
+	}
+	_exit(ok ? 0 : 1);
 }
 
 static bool same_info(const struct proc_info *a, const struct proc_info *b)

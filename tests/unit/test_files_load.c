@@ -557,7 +557,7 @@ TEST(pidfd_of_a_task_of_the_dump_is_opened_by_its_pid)
 	child = fork();
 	if (child == 0) {
 		log_capture_errors(shared_msg, MSG_SIZE);
-		if (files_restore(img, false))
+		if (files_restore(img, NULL, false))
 			_exit(2);
 		if (expect_link(5, "anon_inode:[pidfd]") || expect_fdinfo(5, want) ||
 		    expect_flags(5, O_RDWR | O_NONBLOCK) || expect_cloexec(5, false))
