@@ -38,7 +38,8 @@ struct inj_task {
 	unsigned long restore_rt;
 	bool restore_rt_searched;
 	unsigned long stack_frame;
-	size_t stack_frame_size;
+	unsigned long stack_saved_start;	/* scratch, then the frame */
+	size_t stack_saved_size;
 	void *stack_saved;
 	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
 };
@@ -85,6 +86,10 @@ int step_to_syscall_stop(struct inj_task *task);
  * once the thread no longer depends on that frame. */
 int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6]);
 void bootstrap_put_back_stack(struct inj_task *task);
+/* The INJ_SCRATCH_MAX bytes below that frame (placing it if needed). */
+int bootstrap_scratch(struct inj_task *task, unsigned long *addr);
+/* regs.c: whether @tid is one of the seized threads. */
+bool task_is_thread(const struct inj_task *task, pid_t tid);
 
 /* The parasite as the library tracks it (parasite.c, channel.c). */
 struct inj_parasite {

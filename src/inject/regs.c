@@ -68,7 +68,7 @@ int regs_write(pid_t tid, const struct inj_regs *regs)
 	return 0;
 }
 
-static bool is_thread(const struct inj_task *task, pid_t tid)
+bool task_is_thread(const struct inj_task *task, pid_t tid)
 {
 	for (int i = 0; i < task->nr_threads; i++)
 		if (task->threads[i].tid == tid)
@@ -80,7 +80,7 @@ int inj_get_regs(struct inj_task *task, pid_t tid, struct inj_regs *regs)
 {
 	int ret;
 
-	if (!is_thread(task, tid))
+	if (!task_is_thread(task, tid))
 		return -ESRCH;
 	if (tid == task->worker && task->hijacked) {
 		memcpy(regs, task->orig_regs, sizeof(*regs));
@@ -97,7 +97,7 @@ int inj_set_regs(struct inj_task *task, pid_t tid, const struct inj_regs *regs)
 {
 	int ret;
 
-	if (!is_thread(task, tid))
+	if (!task_is_thread(task, tid))
 		return -ESRCH;
 	if (regs->xstate_size < XSAVE_MIN_SIZE || regs->xstate_size > INJ_XSTATE_MAX)
 		return -EINVAL;
@@ -114,7 +114,7 @@ int inj_set_regs(struct inj_task *task, pid_t tid, const struct inj_regs *regs)
 
 int inj_get_sigmask(struct inj_task *task, pid_t tid, uint64_t *mask)
 {
-	if (!is_thread(task, tid))
+	if (!task_is_thread(task, tid))
 		return -ESRCH;
 	if (tid == task->worker && task->hijacked) {
 		*mask = task->orig_sigmask;
@@ -128,7 +128,7 @@ int inj_get_sigmask(struct inj_task *task, pid_t tid, uint64_t *mask)
 
 int inj_set_sigmask(struct inj_task *task, pid_t tid, uint64_t mask)
 {
-	if (!is_thread(task, tid))
+	if (!task_is_thread(task, tid))
 		return -ESRCH;
 	if (tid == task->worker && task->hijacked) {
 		task->orig_sigmask = mask;
