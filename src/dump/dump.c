@@ -23,7 +23,7 @@ static void inject_log(enum inj_log_level level, const char *message)
 	log_msg((enum log_level)level, "dump: %s", message);
 }
 
-/* Process trees and threads come with a later change: refuse them clearly. */
+/* Process trees come with a later change: refuse them clearly. */
 static int check_supported(struct inj_task *task)
 {
 	pid_t pid = inj_task_pid(task);
@@ -31,11 +31,6 @@ static int check_supported(struct inj_task *task)
 	FILE *f;
 	size_t n;
 
-	if (inj_thread_count(task) != 1) {
-		pr_err("dump: pid %d has %d threads: multi-threaded processes are not supported yet",
-		       pid, inj_thread_count(task));
-		return -EOPNOTSUPP;
-	}
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
 	f = fopen(path, "re");
 	if (!f)
