@@ -30,6 +30,11 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_SIGNALS] = "queueing signal",
 	[RESTORER_STEP_RSEQ] = "registering rseq at",
 	[RESTORER_STEP_CREDS] = "setting credentials",
+	[RESTORER_STEP_CLONE] = "creating the thread (a tid already taken fails with EEXIST)",
+	[RESTORER_STEP_ALTSTACK] = "setting the sigaltstack at",
+	[RESTORER_STEP_ROBUST_LIST] = "setting the robust futex list at",
+	[RESTORER_STEP_NAME] = "setting the thread's name",
+	[RESTORER_STEP_WAIT] = "waiting for the thread to set itself up",
 };
 
 static void inject_log(enum inj_log_level level, const char *message)
@@ -89,11 +94,18 @@ static int read_report(int fd, pid_t pid, struct restorer_report *report)
 		       report->message[0] ? report->message : strerror(-report->err));
 	} else {
 		size_t step = (size_t)report->step;
+		char who[48], addr[24] = "";
 
-		pr_err("restore: pid %d: restorer failed %s %#llx: %s", pid,
+		if (report->tid)
+			snprintf(who, sizeof(who), "pid %d thread %d", pid, report->tid);
+		else
+			snprintf(who, sizeof(who), "pid %d", pid);
+		if (report->addr)
+			snprintf(addr, sizeof(addr), " %#llx", (unsigned long long)report->addr);
+		pr_err("restore: %s: restorer failed %s%s: %s", who,
 		       step < sizeof(step_names) / sizeof(step_names[0]) && step_names[step] ?
 			       step_names[step] : "at an unknown step",
-		       (unsigned long long)report->addr, strerror(-report->err));
+		       addr, strerror(-report->err));
 	}
 	return report->err;
 }

@@ -48,7 +48,7 @@ int task_core_check(const struct image *img, const struct image_dir *dir, int id
  * become the restored task (its PID, files already restored, memory not
  * yet): comm, personality, umask, cwd and root, rlimits, signal actions,
  * parent-death signal, child subreaper, no_new_privs, itimers, POSIX timers
- * with their ids, the main thread's sigaltstack. Blocks every signal first
+ * with their ids. Blocks every signal first
  * and leaves them blocked: the handlers it installs point into memory that
  * is not there yet. */
 int task_restore_attrs(const TaskCore *core);
