@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
+#include <linux/sched.h>
 
 #include "harness.h"
 #include "runner_util.h"
@@ -667,6 +668,37 @@ out:
 	remove_temp_dir(dir);
 }
 
+/* A thread with credentials of its own cannot be restored as it was. */
+TEST(dump_of_a_thread_with_its_own_credentials_is_refused)
+{
+	char img[PATH_MAX], pid[16], tid_dir[PATH_MAX], expect[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t tid = 0;
+	struct dirent *de;
+	DIR *d;
+
+	CHECK_GOTO(start_prog(&p, "neg_thread_creds", NULL, NULL), out, "%s", why);
+	pathf(tid_dir, "/proc/%d/task", p.pid);
+	d = opendir(tid_dir);
+	while (d && (de = readdir(d)))
+		if (atoi(de->d_name) > 0 && atoi(de->d_name) != p.pid)
+			tid = atoi(de->d_name);
+	if (d)
+		closedir(d);
+	CHECK_GOTO(tid > 0, out, "no second thread in %s", tid_dir);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	snprintf(expect, sizeof(expect), "pid %d thread %d: its credentials", p.pid, tid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, expect, "not supported", NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* ---- a failed dump never harms the dumped process ---------------------------- */
 
 /* A tmpfs of a given size in a mount namespace of its own, held by a child
@@ -1239,6 +1271,68 @@ TEST(restore_when_the_pid_is_taken_leaves_the_owner_untouched)
 	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
+	end_prog(&p);
+}
+
+static void __attribute__((noreturn)) hold_pid(void)
+{
+	for (;;)
+		pause();
+}
+
+/* A process made with pid @pid (clone3 with set_tid), which only waits. */
+static pid_t take_pid(pid_t pid)
+{
+	struct clone_args args = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)(uintptr_t)&pid,
+		.set_tid_size = 1,
+	};
+	pid_t child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+
+	if (child == 0)
+		hold_pid();
+	return child;
+}
+
+/* The thread whose tid is taken is named, the restore leaves nothing, and
+ * the process that holds the tid is untouched. */
+TEST(restore_when_a_thread_id_is_taken_names_the_thread)
+{
+	char img[PATH_MAX], pid[16], tid_dir[PATH_MAX], expect[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t tid = 0, holder = -1, image_pid;
+	struct dirent *de;
+	int status;
+	DIR *d;
+
+	CHECK_GOTO(start_prog(&p, "prog_threads", NULL, NULL), out, "%s", why);
+	pathf(tid_dir, "/proc/%d/task", p.pid);
+	d = opendir(tid_dir);
+	while (d && (de = readdir(d)))
+		if (atoi(de->d_name) > 0 && atoi(de->d_name) != p.pid)
+			tid = atoi(de->d_name);
+	if (d)
+		closedir(d);
+	CHECK_GOTO(tid > 0, out, "no second thread in %s", tid_dir);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	holder = take_pid(tid);
+	CHECK_GOTO(holder == tid, out, "cannot take tid %d: %s", tid, strerror(errno));
+	run_cryo(&r, "restore", "-D", img, "-d");
+	snprintf(expect, sizeof(expect), "pid %d thread %d:", image_pid, tid);
+	CHECK_GOTO(refused(&r, expect, "File exists", NULL), out, "%s", why);
+	CHECK_GOTO(nothing_restored(&p, image_pid, holder), out, "%s", why);
+	CHECK_GOTO(waitpid(holder, &status, WNOHANG) == 0 && kill(holder, 0) == 0, out,
+		   "the process holding tid %d did not survive the restore", tid);
+out:
+	kill_and_reap(holder);
 	end_prog(&p);
 }
 
