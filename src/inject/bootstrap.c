@@ -161,6 +161,8 @@ int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsign
 	regs.orig_rax = -1;
 	ret = set_gp(task->worker, &regs);
 	if (!ret)
+		ret = block_worker_signals(task);
+	if (!ret)
 		ret = step_to_syscall_stop(task);
 	if (!ret)
 		ret = get_gp(task->worker, &regs);

@@ -24,6 +24,7 @@ struct inj_task {
 
 	pid_t worker;
 	bool hijacked;
+	bool signals_blocked;		/* the worker's, while hijacked */
 	struct inj_regs *orig_regs;
 	uint64_t orig_sigmask;
 	unsigned long syscall_ip;	/* a "syscall" instruction in the task */
@@ -62,9 +63,12 @@ int wait_thread(struct inj_task *task, pid_t tid, int *status);
 /* regs.c */
 int regs_read(pid_t tid, struct inj_regs *regs);
 int regs_write(pid_t tid, const struct inj_regs *regs);
-/* Saves the worker's registers and signal mask and blocks all signals. */
+/* Saves the worker's registers and signal mask. */
 int hijack_worker(struct inj_task *task);
-/* Puts the saved state back and parks the worker in a ptrace event stop,
+/* Blocks all of the hijacked worker's signals, once its borrowed registers
+ * are set (they must lead back through a frame of the saved state). */
+int block_worker_signals(struct inj_task *task);
+/* Parks the worker in a ptrace event stop and puts the saved state back,
  * exactly as it was when seized. */
 int restore_worker(struct inj_task *task);
 
