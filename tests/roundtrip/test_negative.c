@@ -927,6 +927,69 @@ out:
 	end_prog(&p);
 }
 
+/* No thread of @pid is traced any more (the kernel detaches them once
+ * their tracer is gone, which takes a moment). */
+static bool no_thread_traced(pid_t pid)
+{
+	char dir_path[64], path[PATH_MAX], text[4096], *field;
+	long deadline = now_ms() + 2000;
+	struct dirent *de;
+	bool traced;
+	DIR *d;
+
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", pid);
+	do {
+		traced = false;
+		d = opendir(dir_path);
+		if (!d)
+			return fail_why("the program went away");
+		while (!traced && (de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/status", dir_path, de->d_name);
+			field = read_text(path, text, sizeof(text)) ? strstr(text, "TracerPid:") : NULL;
+			traced = field && atoi(field + 10) != 0;
+		}
+		closedir(d);
+		if (traced)
+			sleep_ms(5);
+	} while (traced && now_ms() < deadline);
+	return traced ? fail_why("a thread of pid %d is still traced", pid) : true;
+}
+
+/* SIGKILL to the dumper at random moments of the dump of 65 threads (the
+ * per-thread remote syscalls included): every thread must run on as if
+ * never seized, and the program passes all its checks at the end. */
+TEST(dumper_killed_at_random_leaves_every_thread_whole)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16];
+	int null_fd, status;
+
+	CHECK_GOTO(start_prog(&p, "prog_threads", NULL, NULL), out, "%s", why);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	srand((unsigned int)getpid());
+	for (int i = 0; i < 24; i++) {
+		pid_t dumper;
+
+		pathf(img, "%s/img%d", p.dir, i);
+		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		dumper = spawn_cryo(null_fd, NULL, NULL,
+				    CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"));
+		close(null_fd);
+		CHECK_GOTO(dumper > 0, out, "fork: %s", strerror(errno));
+		/* A dump of it takes about 200 ms here. */
+		usleep(2000 + (useconds_t)(rand() % 200000));
+		kill_and_reap(dumper);
+		CHECK_GOTO(waitpid(p.pid, &status, WNOHANG) == 0, out,
+			   "the program died when dumper %d was killed (round %d)", dumper, i);
+		CHECK_GOTO(no_thread_traced(p.pid), out, "round %d: %s", i, why);
+	}
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* ---- restore: damaged, missing and conflicting images ------------------------ */
 
 /* Starts test program @prog and dumps it (it is killed), leaving the images
