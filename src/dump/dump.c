@@ -26,17 +26,6 @@ static void inject_log(enum inj_log_level level, const char *message)
 	log_msg((enum log_level)level, "dump: %s", message);
 }
 
-/* Threads come with a later change: refuse them clearly. */
-static int check_supported(struct inj_task *task)
-{
-	if (inj_thread_count(task) != 1) {
-		pr_err("dump: pid %d has %d threads: multi-threaded processes are not supported yet",
-		       inj_task_pid(task), inj_thread_count(task));
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
 static int write_core(struct image_dir *dir, pid_t pid, TaskCore *core)
 {
 	struct image_writer *w;
@@ -92,9 +81,7 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true };
 	int ret;
 
-	ret = check_supported(task);
-	if (!ret)
-		ret = collect_inside(task, &core, &mm_opts.brk);
+	ret = collect_inside(task, &core, &mm_opts.brk);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
 	 * run while the parasite is there: it would show in both. */

@@ -79,15 +79,13 @@ static int read_core(const struct image_dir *dir, struct restore_task *rt)
 		image_error(path, 0, "task %d in the image of task %d", core->pid, rt->pid);
 		return -EBADMSG;
 	}
-	if (core->n_threads != 1 || core->threads[0]->tid != rt->pid) {
-		image_error(path, 0, "%zu threads: only single-threaded tasks can be restored yet",
-			    core->n_threads);
-		return -EOPNOTSUPP;
+	for (size_t i = 0; i < core->n_threads; i++) {
+		ret = check_thread(path, core->threads[i]);
+		if (ret)
+			return ret;
 	}
-	ret = check_thread(path, core->threads[0]);
-	if (!ret)
-		rt->core = core;
-	return ret;
+	rt->core = core;
+	return 0;
 }
 
 /* The files (file objects) that the task's memfd and deleted-file

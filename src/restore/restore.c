@@ -38,6 +38,11 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_SIGNALS] = "queueing signal",
 	[RESTORER_STEP_RSEQ] = "registering rseq at",
 	[RESTORER_STEP_CREDS] = "setting credentials",
+	[RESTORER_STEP_CLONE] = "creating the thread (a tid already taken fails with EEXIST)",
+	[RESTORER_STEP_ALTSTACK] = "setting the sigaltstack at",
+	[RESTORER_STEP_ROBUST_LIST] = "setting the robust futex list at",
+	[RESTORER_STEP_NAME] = "setting the thread's name",
+	[RESTORER_STEP_WAIT] = "waiting for the thread to set itself up",
 };
 
 static void inject_log(enum inj_log_level level, const char *message)
@@ -204,11 +209,18 @@ static int report_failure(const struct restorer_report *r)
 		pr_err("restore: pid %d: %s", r->pid, r->message[0] ? r->message : strerror(-r->err));
 	} else {
 		size_t step = (size_t)r->step;
+		char who[48], addr[24] = "";
 
-		pr_err("restore: pid %d: restorer failed %s %#llx: %s", r->pid,
+		if (r->tid)
+			snprintf(who, sizeof(who), "pid %d thread %d", r->pid, r->tid);
+		else
+			snprintf(who, sizeof(who), "pid %d", r->pid);
+		if (r->addr)
+			snprintf(addr, sizeof(addr), " %#llx", (unsigned long long)r->addr);
+		pr_err("restore: %s: restorer failed %s%s: %s", who,
 		       step < sizeof(step_names) / sizeof(step_names[0]) && step_names[step] ?
 			       step_names[step] : "at an unknown step",
-		       (unsigned long long)r->addr, strerror(-r->err));
+		       addr, strerror(-r->err));
 	}
 	return r->err ? r->err : -EIO;
 }

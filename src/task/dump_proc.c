@@ -297,8 +297,55 @@ bad:
 	return -EIO;
 }
 
+/* Credentials are per thread in the kernel, but a restore gives every
+ * thread the main thread's: a thread whose ids, groups, capabilities or
+ * no_new_privs differ is refused, by name. */
+static int check_thread_creds(pid_t pid, pid_t tid, const TaskCore *core)
+{
+	char name[64], buf[8192];
+	Creds creds = CREDS__INIT;
+	const Creds *main_creds = core->creds;
+	const char *nnp;
+	bool same;
+	int ret;
+
+	snprintf(name, sizeof(name), "task/%d/status", tid);
+	ret = proc_read(pid, name, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	ret = parse_creds(buf, &creds);
+	if (ret) {
+		free(creds.groups);
+		if (ret == -ENOMEM)
+			return ret;
+		pr_err("dump: pid %d thread %d: cannot parse the ids and capabilities in /proc/%d/task/%d/status",
+		       pid, tid, pid, tid);
+		return ret;
+	}
+	nnp = status_field(buf, "NoNewPrivs");
+	same = creds.uid == main_creds->uid && creds.euid == main_creds->euid &&
+	       creds.suid == main_creds->suid && creds.fsuid == main_creds->fsuid &&
+	       creds.gid == main_creds->gid && creds.egid == main_creds->egid &&
+	       creds.sgid == main_creds->sgid && creds.fsgid == main_creds->fsgid &&
+	       creds.cap_inheritable == main_creds->cap_inheritable &&
+	       creds.cap_permitted == main_creds->cap_permitted &&
+	       creds.cap_effective == main_creds->cap_effective &&
+	       creds.cap_bounding == main_creds->cap_bounding &&
+	       creds.cap_ambient == main_creds->cap_ambient &&
+	       creds.n_groups == main_creds->n_groups &&
+	       (!creds.n_groups ||
+		!memcmp(creds.groups, main_creds->groups, creds.n_groups * sizeof(uint32_t))) &&
+	       nnp && (strtol(nnp, NULL, 10) != 0) == core->prctl->no_new_privs;
+	if (!same)
+		pr_err("dump: pid %d thread %d: its credentials (uid %u euid %u gid %u egid %u, capabilities, groups or no_new_privs) differ from the main thread's (uid %u euid %u gid %u egid %u): threads with credentials of their own are not supported",
+		       pid, tid, creds.uid, creds.euid, creds.gid, creds.egid, main_creds->uid,
+		       main_creds->euid, main_creds->gid, main_creds->egid);
+	free(creds.groups);
+	return same ? 0 : -EOPNOTSUPP;
+}
+
 /* One ThreadCore per thread, with the thread's comm when it differs from
- * the process's. */
+ * the process's; every thread's credentials checked against the main one's. */
 static int dump_threads(struct inj_task *task, TaskCore *core)
 {
 	pid_t pid = inj_task_pid(task);
@@ -312,6 +359,11 @@ static int dump_threads(struct inj_task *task, TaskCore *core)
 
 		if (!thread)
 			return -ENOMEM;
+		if (tid != pid) {
+			ret = check_thread_creds(pid, tid, core);
+			if (ret)
+				return ret;
+		}
 		snprintf(name, sizeof(name), "task/%d/comm", tid);
 		ret = read_comm(pid, name, &comm);
 		if (ret)
