@@ -8,6 +8,7 @@ OBJCOPY ?= objcopy
 PROTOC_C ?= protoc-c
 PREFIX ?= /usr/local
 BUILD := build
+.DEFAULT_GOAL := all
 
 WARN := -Wall -Wextra -Werror
 CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
@@ -80,7 +81,7 @@ $(LIBINJECT): $(INJECT_OBJS)
 
 # ---- the cryo tool ----------------------------------------------------------
 # Everything but main.c goes into a core archive that tests link against.
-CORE_DIRS := src/common src/kabi src/images src/mem src/files src/task src/dump src/restore src/cli
+CORE_DIRS := src/common src/kabi src/images src/mem src/files src/task src/tree src/dump src/restore src/cli
 CORE_SRCS := $(filter-out src/cli/main.c,$(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
@@ -168,7 +169,7 @@ $(BUILD)/tests/roundtrip/test_negative: tests/roundtrip/test_negative.c $(RUNNER
 # as part of the tests.
 FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c \
+FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c \
 	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)
@@ -203,7 +204,10 @@ $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-test: all $(TEST_BINS)
+# Builds every test without running them.
+tests: all $(TEST_BINS)
+
+test: tests
 	tests/run
 
 bench: all $(BENCH_WORKLOADS) $(BUILD)/bench/run

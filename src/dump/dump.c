@@ -1,11 +1,13 @@
-/* `cryo dump`: seize → collect → write → release. What only the task can
- * see comes first, through the parasite; files and memory follow once it is
- * gone (it would show in both), with no remote code at all. Whatever fails,
- * the task is cured and released untouched; only a complete dump ends with
- * inventory.img, and only then is the task killed (unless -R). */
+/* `cryo dump`: seize the tree → collect each process → write → release.
+ * What only a process can see comes first, through the parasite; files
+ * and memory follow once it is gone (it would show in both), with no
+ * remote code at all. Whatever fails, every process is cured and released
+ * untouched; only a complete dump ends with inventory.img, and only then
+ * are the processes killed (unless -R). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,36 +19,11 @@
 #include "mem/mm.h"
 #include "parasite/commands.h"
 #include "task/task.h"
+#include "tree/tree.h"
 
 static void inject_log(enum inj_log_level level, const char *message)
 {
 	log_msg((enum log_level)level, "dump: %s", message);
-}
-
-/* Process trees and threads come with a later change: refuse them clearly. */
-static int check_supported(struct inj_task *task)
-{
-	pid_t pid = inj_task_pid(task);
-	char path[64], buf[64];
-	FILE *f;
-	size_t n;
-
-	if (inj_thread_count(task) != 1) {
-		pr_err("dump: pid %d has %d threads: multi-threaded processes are not supported yet",
-		       pid, inj_thread_count(task));
-		return -EOPNOTSUPP;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (n) {
-		pr_err("dump: pid %d has child processes: process trees are not supported yet", pid);
-		return -EOPNOTSUPP;
-	}
-	return 0;
 }
 
 static int write_core(struct image_dir *dir, pid_t pid, TaskCore *core)
@@ -104,9 +81,7 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true };
 	int ret;
 
-	ret = check_supported(task);
-	if (!ret)
-		ret = collect_inside(task, &core, &mm_opts.brk);
+	ret = collect_inside(task, &core, &mm_opts.brk);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
 	 * run while the parasite is there: it would show in both. */
@@ -121,17 +96,48 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 		ret = dump_regs(task, &core);
 	if (!ret)
 		ret = write_core(dir, pid, &core);
-	if (!ret)
-		ret = dump_write_inventory(dir, pid);
 	dump_regs_free(&core);
 	task_core_free_attrs(&core);
+	return ret;
+}
+
+/* A pidfd may refer to any process of the tree, zombies included. */
+static int set_dumped_pids(const struct tree *tree)
+{
+	pid_t *pids = calloc(tree->nr + 1, sizeof(*pids));
+	int ret;
+
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < tree->nr; i++)
+		pids[i] = tree->tasks[i].pid;
+	ret = files_set_dumped_pids(pids, tree->nr);
+	free(pids);
+	return ret;
+}
+
+static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo_opts *opts)
+{
+	int ret = tree_check(tree, opts->shell_job);
+
+	if (!ret)
+		ret = set_dumped_pids(tree);
+
+	for (size_t i = 0; !ret && i < tree->nr; i++)
+		if (tree->tasks[i].state == TREE_ALIVE)
+			ret = collect_and_write(tree->tasks[i].inj, dir, opts);
+	if (!ret)
+		ret = tree_write(tree, dir);
+	if (!ret)
+		ret = dump_write_inventory(dir, opts->pid);
 	return ret;
 }
 
 int cmd_dump(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
-	struct inj_task *task = NULL;
+	struct tree tree;
+	size_t nr;
 	int ret;
 
 	if (!opts->pid || !opts->images_dir) {
@@ -144,22 +150,19 @@ int cmd_dump(const struct cryo_opts *opts)
 	if (ret)
 		return 1;
 	/* The injection library has said why (no such process, a thread, ...). */
-	ret = inj_seize(opts->pid, &task);
+	ret = tree_seize(opts->pid, &tree);
 	if (ret)
 		goto out;
-	ret = collect_and_write(task, dir, opts);
-	if (ret) {
-		pr_err("dump: pid %d: dump failed (%s); the process was left running",
-		       opts->pid, strerror(-ret));
-	} else if (!opts->leave_running) {
-		/* Killed while still frozen, so it runs no further than the images. */
-		kill(opts->pid, SIGKILL);
-	}
-	if (inj_release(task) && !ret)
-		pr_warn("dump: pid %d: could not restore every register while releasing it",
-			opts->pid);
+	nr = tree.nr;
+	ret = dump_tree(&tree, dir, opts);
+	if (ret)
+		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
+		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
+	/* Killed (unless -R) while still frozen, so that none runs past the images. */
+	tree_release(&tree, !ret && !opts->leave_running);
 	if (!ret)
-		pr_info("dump: pid %d dumped into %s", opts->pid, opts->images_dir);
+		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,
+			opts->images_dir);
 out:
 	image_dir_close(dir);
 	return ret ? 1 : 0;

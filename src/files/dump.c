@@ -3,7 +3,8 @@
  * their kind, and fds-PID.img and files.img are written. The file objects
  * of the tasks of one dump are kept here between calls; what each kind
  * saves is in its own file. files_dump_mappings() adds the files that
- * memfd and deleted-file mappings need. */
+ * memfd and deleted-file mappings need. The set of processes of the dump,
+ * which pidfds may refer to, is kept here too. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -311,6 +312,36 @@ static int cmp_int(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The processes of the dump, sorted: the targets a pidfd may have. */
+static struct {
+	pid_t *pids;
+	size_t n;
+} dumped;
+
+int files_set_dumped_pids(const pid_t *pids, size_t n)
+{
+	pid_t *copy = NULL;
+
+	if (n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy) {
+			pr_err("dump: out of memory for a set of %zu pids", n);
+			return -ENOMEM;
+		}
+		memcpy(copy, pids, n * sizeof(*copy));
+		qsort(copy, n, sizeof(*copy), cmp_int);
+	}
+	free(dumped.pids);
+	dumped.pids = copy;
+	dumped.n = n;
+	return 0;
+}
+
+bool files_pid_dumped(pid_t pid)
+{
+	return dumped.n && bsearch(&pid, dumped.pids, dumped.n, sizeof(pid), cmp_int);
+}
+
 /* The task's fd numbers, ascending. */
 static int list_fds(pid_t pid, int **out, size_t *nr)
 {
@@ -366,6 +397,7 @@ static int dump_one(int pidfd, const struct fd_probe *base, struct image_dir *di
 	struct inode_bucket *b;
 	struct dump_obj *o;
 	struct fd_probe p;
+	unsigned int known;
 	size_t pos = 0;
 	int ret;
 
@@ -379,8 +411,9 @@ static int dump_one(int pidfd, const struct fd_probe *base, struct image_dir *di
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
-	if (p.flags & ~FILE_FLAGS_KNOWN) {
-		pr_fd_err(&p, "open flags %#o are not supported%s", p.flags & ~FILE_FLAGS_KNOWN,
+	known = FILE_FLAGS_KNOWN | file_kind_own_flags(kind->type);
+	if (p.flags & ~known) {
+		pr_fd_err(&p, "open flags %#o are not supported%s", p.flags & ~known,
 			  p.flags & O_ASYNC ? " (O_ASYNC: signal-driven I/O)" : "");
 		ret = -EOPNOTSUPP;
 		goto out;
@@ -404,6 +437,10 @@ static int dump_one(int pidfd, const struct fd_probe *base, struct image_dir *di
 		pr_fd_err(&p, "the same open file as pid %d fd %d, but taken as %s", o->pid, o->fd,
 			  kind->name);
 		ret = -EINVAL;
+	} else if (kind->opened_in_task && o->pid != p.pid) {
+		pr_fd_err(&p, "the same %s as pid %d fd %d: a %s shared by two processes is not "
+			  "supported yet", kind->name, o->pid, o->fd, kind->name);
+		ret = -EOPNOTSUPP;
 	}
 	if (!ret) {
 		t->entries[i].file_id = o->fe->id;

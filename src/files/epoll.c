@@ -188,6 +188,7 @@ const struct file_kind epoll_kind = {
 	.recognise = epoll_recognise,
 	.dump = epoll_dump,
 	.refers_to_fds = true,
+	.opened_in_task = true,
 	.check = epoll_check,
 	.open = epoll_open,
 };

@@ -24,6 +24,13 @@
  * a message naming pid, fd and file. */
 int files_dump(pid_t pid, struct image_dir *dir, bool shell_job);
 
+/* Sets the processes of the dump (their pids, i.e. thread-group ids), for
+ * the fds that refer to processes: files_dump() fails on a pidfd whose
+ * process is neither one of them nor exited and reaped. The task being
+ * dumped always counts, set or not. @pids is copied and may be in any
+ * order; each call replaces the set (n = 0 empties it). 0 or -ENOMEM. */
+int files_set_dumped_pids(const pid_t *pids, size_t n);
+
 /* A mapping of a memfd or of a deleted file, which cannot be mapped again
  * from a path: its file is one of the file objects, with its contents. */
 struct files_mapping {
@@ -58,20 +65,38 @@ int files_max_fd(const struct files_image *img);
  * (the shell's terminal without --shell-job). */
 int files_check_restorable(const struct files_image *img, bool shell_job);
 
+/* File objects that cryo opens for a whole restore (files_prepare()). */
+struct files_prepared;
+
+/* In cryo, before it creates any process: opens each file object that the
+ * processes of @imgs (one image per process, loaded from one dump) have an
+ * fd of or map, once, at fds of @base or above, with its saved flags and
+ * position. Processes created afterwards inherit them, so that what several
+ * processes shared is shared again. An object only a process can open
+ * (an epoll, made of its own fds) is left to it, and may not be shared. */
+int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
+		  struct files_prepared **out);
+/* Closes every prepared fd (cryo, once the processes have them; and each
+ * process, once its own fds are installed). */
+void files_prepared_close(struct files_prepared *p);
+
 /* Runs in the restored task, before its memory is replaced: installs each
- * saved fd at its number with its flags, position and contents, and closes
+ * saved fd at its number with its flags, position and contents, from the
+ * objects cryo prepared (or, with @prepared NULL, opened here), and closes
  * every other fd up to files_max_fd(). Fds above that are left alone,
  * except for temporaries it opens and closes there. With @shell_job, the
  * shell's terminal becomes a duplicate of the first of fds 0, 1, 2 that is
  * a terminal. */
-int files_restore(const struct files_image *img, bool shell_job);
+int files_restore(const struct files_image *img, const struct files_prepared *prepared,
+		  bool shell_job);
 
 /* Runs in the restored task after files_restore(): opens the file of each
  * of @maps (by file_id and writable) at an fd of @base or above, with
  * O_CLOEXEC. A file the task has an fd of is opened again from that fd,
- * so the mapping and the fd share one file; any other is made once per
- * inode from its saved contents. On failure no fd is left open. */
-int files_open_mappings(const struct files_image *img, struct files_mapping *maps, size_t n,
-			int base);
+ * so the mapping and the fd share one file; any other from the object cryo
+ * prepared, or (without @prepared) made here once per inode from its saved
+ * contents. On failure no fd is left open. */
+int files_open_mappings(const struct files_image *img, const struct files_prepared *prepared,
+			struct files_mapping *maps, size_t n, int base);
 
 #endif

@@ -122,7 +122,7 @@ static const char *entry_problem(const struct image *img, size_t i)
 		return "unknown kind";
 	if (kind_parts(e) != 1 || !has_own_part(e))
 		return "must hold one kind part, its kind's";
-	if (e->flags & ~FILE_FLAGS_KNOWN)
+	if (e->flags & ~(FILE_FLAGS_KNOWN | file_kind_own_flags(e->kind)))
 		return "unknown flags";
 	if ((e->flags & O_ACCMODE) == O_ACCMODE)
 		return "access mode 3 does not exist";

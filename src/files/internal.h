@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "files/files.h"
+#include "kabi/kabi.h"
 #include "images/proto/fds.pb-c.h"
 #include "images/proto/filedata.pb-c.h"
 #include "images/proto/files.pb-c.h"
@@ -30,6 +31,13 @@
 /* The ones F_SETFL changes, and restore checks on every restored file. */
 #define FILE_FLAGS_SETFL (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 #define FILE_FLAGS_CHECKED (O_ACCMODE | O_PATH | FILE_FLAGS_SETFL)
+
+/* Flags beyond FILE_FLAGS_KNOWN that the files of one kind may carry: a
+ * pidfd's PIDFD_THREAD, which is O_EXCL and means nothing to other files. */
+static inline unsigned int file_kind_own_flags(FileEntry__Kind kind)
+{
+	return kind == FILE_ENTRY__KIND__PIDFD ? PIDFD_THREAD : 0;
+}
 
 /* Contents are saved in runs of at most this many bytes, in the record
  * when they add up to no more than FILE_INLINE_MAX. */
@@ -80,9 +88,15 @@ struct file_dump {
 	size_t nr_fds;
 };
 
+/* The value of "NAME:" in fdinfo @text, past blanks; NULL without it. */
+const char *fdinfo_field(const char *text, const char *name);
+
 /* The value of "NAME:" in @p's fdinfo, parsed as a number in @base;
  * -ENOENT or -EINVAL when absent or malformed, logged against @p. */
 int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *out);
+
+/* Whether @pid is one of the processes of the dump (files_set_dumped_pids()). */
+bool files_pid_dumped(pid_t pid);
 
 /* Reads a whole procfs file, NUL-terminated, into *@out (to free). */
 int probe_read_text(const char *path, char **out);
@@ -161,8 +175,22 @@ int contents_load(const struct image_dir *dir, const struct files_image *img,
 
 /* ---- restore ----------------------------------------------------------------- */
 
+/* File objects opened by cryo for all processes (prepare.c): the fd of
+ * object index i (the same record in every process's image), or -1. */
+struct files_prepared {
+	int *fds;
+	size_t nr;
+};
+
 struct restore_ctx {
 	const struct files_image *img;
+	/* When cryo prepares the objects of a whole tree: every process's
+	 * image (an object's saved contents live in the image of a process
+	 * that has an fd of it). */
+	struct files_image *const *all;
+	size_t nr_all;
+	/* Inside a process: what cryo opened for it, or NULL. */
+	const struct files_prepared *prepared;
 	/* Temporaries live at or above it, clear of the fds being restored. */
 	int high;
 	/* The restoring cryo's terminal (a copy), or -1. */
@@ -182,6 +210,21 @@ struct restore_ctx {
  * kept. */
 void restore_err(const struct restore_ctx *r, const struct file_obj *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Moves @fd to the lowest free number at or above r->high; the new fd, or
+ * -errno (and @fd closed either way). */
+int restore_move_high(const struct restore_ctx *r, int fd);
+/* Gives the new open file description @fd the saved status flags and
+ * position of @f, and checks them. */
+int restore_set_state(const struct restore_ctx *r, const struct file_obj *f, int fd);
+/* Keeps a copy of cryo's terminal in r->tty when an object of r->img was
+ * the shell's terminal. */
+int restore_find_terminal(struct restore_ctx *r);
+/* Closes what @r holds (inode handles, the terminal's copy). */
+void restore_ctx_release(struct restore_ctx *r);
+/* The fd cryo prepared for @f of @img; -1 when none. */
+int files_prepared_fd(const struct files_prepared *p, const struct file_obj *f,
+		      const struct files_image *img);
 
 /* The handle kept for the inode of @f, or NULL. */
 const struct inode_handle *restore_inode(const struct restore_ctx *r, const struct file_obj *f);
@@ -212,6 +255,10 @@ struct file_kind {
 	/* Its record refers to other fds of the task (an epoll to its
 	 * targets): dumped after them. */
 	bool refers_to_fds;
+	/* Only the restored process can open it (it refers to its fds, or to
+	 * processes that do not exist before the tree): cryo does not
+	 * prepare it, and processes may not share it. */
+	bool opened_in_task;
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */
@@ -240,6 +287,7 @@ extern const struct file_kind epoll_kind;
 extern const struct file_kind eventfd_kind;
 extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
+extern const struct file_kind pidfd_kind;
 extern const struct file_kind pipe_kind;
 extern const struct file_kind regfile_kind;
 extern const struct file_kind signalfd_kind;

@@ -166,16 +166,26 @@ static int pipe_check(const struct image_dir *dir, struct files_image *img, stru
 	return f->nr_fds ? contents_load(dir, img, f, pf->data_size, true) : 0;
 }
 
-/* The object of @f's pipe holding its saved bytes, if the task has it. */
-static const struct file_obj *data_holder(const struct restore_ctx *r, const struct file_obj *f)
+static const struct file_obj *holder_in(const struct files_image *img, const struct file_obj *f)
 {
-	for (size_t i = 0; i < r->img->nr_files; i++) {
-		const struct file_obj *o = &r->img->files[i];
+	for (size_t i = 0; i < img->nr_files; i++) {
+		const struct file_obj *o = &img->files[i];
 
-		if (o->inode == f->inode && o->nr_fds && o->e->pipe->has_data_size)
+		if (o->inode->e->id == f->inode->e->id && o->nr_fds && o->e->pipe->has_data_size)
 			return o;
 	}
 	return NULL;
+}
+
+/* The object of @f's pipe holding its saved bytes, if a process being
+ * restored has it (its image has the bytes loaded). */
+static const struct file_obj *data_holder(const struct restore_ctx *r, const struct file_obj *f)
+{
+	const struct file_obj *o = r->all ? NULL : holder_in(r->img, f);
+
+	for (size_t i = 0; !o && i < r->nr_all; i++)
+		o = holder_in(r->all[i], f);
+	return o;
 }
 
 /* Makes the pipe, or opens the FIFO, with its capacity and saved bytes.

@@ -54,8 +54,7 @@ int probe_read_text(const char *path, char **out)
 	return 0;
 }
 
-/* The value of "NAME:" in fdinfo @text, past blanks; NULL without it. */
-static const char *fdinfo_field(const char *text, const char *name)
+const char *fdinfo_field(const char *text, const char *name)
 {
 	size_t len = strlen(name);
 	const char *line = text;

@@ -34,9 +34,7 @@ void restore_err(const struct restore_ctx *r, const struct file_obj *f, const ch
 	errno = saved_errno;
 }
 
-/* Moves @fd to the lowest free number at or above r->high; the new fd, or
- * -errno (and @fd closed either way). */
-static int restore_move_high(const struct restore_ctx *r, int fd)
+int restore_move_high(const struct restore_ctx *r, int fd)
 {
 	int moved;
 
@@ -51,8 +49,10 @@ static int restore_move_high(const struct restore_ctx *r, int fd)
 
 const struct inode_handle *restore_inode(const struct restore_ctx *r, const struct file_obj *f)
 {
+	/* By id: when cryo prepares a tree, the objects come from the images
+	 * of several processes. */
 	for (size_t i = 0; i < r->nr_inodes; i++)
-		if (r->inodes[i].inode == f->inode)
+		if (r->inodes[i].inode->e->id == f->inode->e->id)
 			return &r->inodes[i];
 	return NULL;
 }
@@ -127,9 +127,7 @@ int restore_reopen(const struct restore_ctx *r, const struct file_obj *f, int fd
 	return new_fd;
 }
 
-/* Gives the new open file description @fd the saved status flags and
- * position, and checks them. */
-static int set_state(const struct restore_ctx *r, const struct file_obj *f, int fd)
+int restore_set_state(const struct restore_ctx *r, const struct file_obj *f, int fd)
 {
 	unsigned int want = f->e->flags;
 	int got;
@@ -167,21 +165,26 @@ static int set_state(const struct restore_ctx *r, const struct file_obj *f, int 
 	return 0;
 }
 
-/* Opens @f and puts it at each of its fds. */
+/* Opens @f, or takes the open file cryo prepared for it, and puts it at
+ * each of its fds. */
 static int install(struct restore_ctx *r, const struct file_obj *f)
 {
-	int fd, ret = 0;
+	int fd = files_prepared_fd(r->prepared, f, r->img), ret = 0;
+	bool prepared = fd >= 0;
 
-	fd = f->kind->open(r, f);
-	if (fd < 0)
-		return fd;
-	fd = restore_move_high(r, fd);
-	if (fd < 0) {
-		restore_err(r, f, "cannot move it above fd %d: %s", r->high - 1, strerror(-fd));
-		return fd;
+	if (!prepared) {
+		fd = f->kind->open(r, f);
+		if (fd < 0)
+			return fd;
+		fd = restore_move_high(r, fd);
+		if (fd < 0) {
+			restore_err(r, f, "cannot move it above fd %d: %s", r->high - 1,
+				    strerror(-fd));
+			return fd;
+		}
+		if (!f->kind->shares_foreign_file)
+			ret = restore_set_state(r, f, fd);
 	}
-	if (!f->kind->shares_foreign_file)
-		ret = set_state(r, f, fd);
 	for (size_t i = 0; i < f->nr_fds && !ret; i++) {
 		int target = f->fds[i];
 		const struct fd_slot *s = files_slot(r->img, target);
@@ -192,7 +195,8 @@ static int install(struct restore_ctx *r, const struct file_obj *f)
 			       r->img->pid, target, f->kind->name, f->e->id, strerror(errno));
 		}
 	}
-	close(fd);
+	if (!prepared)
+		close(fd);
 	return ret;
 }
 
@@ -264,9 +268,9 @@ int files_check_restorable(const struct files_image *img, bool shell_job)
 	return 0;
 }
 
-/* Keeps a copy of the first of fds 0-2 that is a terminal, above the
- * restored range, for the objects that were the shell's terminal. */
-static int find_terminal(struct restore_ctx *r)
+/* A copy of the first of fds 0-2 that is a terminal, above the restored
+ * range, for the objects that were the shell's terminal. */
+int restore_find_terminal(struct restore_ctx *r)
 {
 	for (size_t i = 0; i < r->img->nr_files; i++) {
 		if (!r->img->files[i].nr_fds || r->img->files[i].kind->type != FILE_ENTRY__KIND__TTY)
@@ -287,25 +291,35 @@ static int find_terminal(struct restore_ctx *r)
 	return 0;
 }
 
-int files_restore(const struct files_image *img, bool shell_job)
+void restore_ctx_release(struct restore_ctx *r)
 {
-	struct restore_ctx r = { .img = img, .high = files_max_fd(img) + 1, .tty = -1 };
+	for (size_t i = 0; i < r->nr_inodes; i++)
+		close_handle(&r->inodes[i]);
+	free(r->inodes);
+	r->inodes = NULL;
+	r->nr_inodes = 0;
+	if (r->tty >= 0)
+		close(r->tty);
+	r->tty = -1;
+}
+
+int files_restore(const struct files_image *img, const struct files_prepared *prepared,
+		  bool shell_job)
+{
+	struct restore_ctx r = { .img = img, .high = files_max_fd(img) + 1, .tty = -1,
+				 .prepared = prepared };
 	int ret;
 
 	ret = files_check_restorable(img, shell_job);
-	if (!ret)
-		ret = find_terminal(&r);
+	if (!ret && !prepared)
+		ret = restore_find_terminal(&r);
 	if (!ret && r.high > 0 && close_range(0, r.high - 1, 0))
 		ret = pr_errno_ret("restore: pid %d: cannot close fds 0 to %d", img->pid,
 				   r.high - 1);
 	if (!ret)
 		ret = install_all(&r);
 	/* Left over only when the restore failed. */
-	for (size_t i = 0; i < r.nr_inodes; i++)
-		close_handle(&r.inodes[i]);
-	free(r.inodes);
-	if (r.tty >= 0)
-		close(r.tty);
+	restore_ctx_release(&r);
 	if (!ret)
 		pr_info("restore: pid %d: %zu fds restored", img->pid, img->nr_fds);
 	return ret;
@@ -329,6 +343,8 @@ static int open_mapping(struct restore_ctx *r, struct files_mapping *m)
 	char path[64];
 	int from = task_fd_of(r->img, f), fd;
 
+	if (from < 0)
+		from = files_prepared_fd(r->prepared, f, r->img);
 	if (from < 0) {
 		h = restore_inode(r, f);
 		if (!h) {
@@ -359,10 +375,10 @@ static int open_mapping(struct restore_ctx *r, struct files_mapping *m)
 	return 0;
 }
 
-int files_open_mappings(const struct files_image *img, struct files_mapping *maps, size_t n,
-			int base)
+int files_open_mappings(const struct files_image *img, const struct files_prepared *prepared,
+			struct files_mapping *maps, size_t n, int base)
 {
-	struct restore_ctx r = { .img = img, .high = base, .tty = -1 };
+	struct restore_ctx r = { .img = img, .high = base, .tty = -1, .prepared = prepared };
 	int ret = 0;
 	size_t i;
 
@@ -371,9 +387,7 @@ int files_open_mappings(const struct files_image *img, struct files_mapping *map
 		if (ret)
 			break;
 	}
-	for (size_t j = 0; j < r.nr_inodes; j++)
-		close_handle(&r.inodes[j]);
-	free(r.inodes);
+	restore_ctx_release(&r);
 	if (ret)
 		while (i-- > 0)
 			close(maps[i].fd);

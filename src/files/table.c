@@ -21,6 +21,7 @@ static const struct file_kind *const kinds[] = {
 	&signalfd_kind,
 	&timerfd_kind,
 	&inotify_kind,
+	&pidfd_kind,
 };
 
 const struct file_kind *file_kind_of(FileEntry__Kind type)
@@ -43,7 +44,7 @@ static void describe_unsupported(const struct fd_probe *p, char *buf, size_t siz
 		const char *name = p->link + strlen(anon);
 		size_t len = strlen(name);
 
-		/* "anon_inode:[pidfd]" and "anon_inode:inotify" both occur. */
+		/* "anon_inode:[io_uring]" and "anon_inode:inotify" both occur. */
 		if (name[0] == '[' && len > 2 && name[len - 1] == ']')
 			snprintf(buf, size, "%.*s files are", (int)(len - 2), name + 1);
 		else

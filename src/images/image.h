@@ -28,6 +28,7 @@ enum image_kind {
 	IMG_FILES = 7,
 	IMG_FILE_DATA = 8,
 	/* 9 is reserved for the files kinds. */
+	IMG_PSTREE = 10,
 };
 
 struct image;

@@ -13,8 +13,10 @@
 #include "images/proto/inventory.pb-c.h"
 #include "images/proto/mm.pb-c.h"
 #include "images/proto/pagemap.pb-c.h"
+#include "images/proto/pstree.pb-c.h"
 #include "mem/mm.h"
 #include "task/task.h"
+#include "tree/tree.h"
 
 static const struct image_kind_desc kinds[] = {
 	{ IMG_INVENTORY, "inventory", "inventory.img", &inventory__descriptor, inventory_check },
@@ -25,6 +27,7 @@ static const struct image_kind_desc kinds[] = {
 	{ IMG_FDS, "fds", "fds-%d.img", &fd_entry__descriptor, NULL },
 	{ IMG_FILES, "files", "files.img", &file_entry__descriptor, NULL },
 	{ IMG_FILE_DATA, "file-data", "file-data-%d.img", &file_chunk__descriptor, NULL },
+	{ IMG_PSTREE, "pstree", "pstree.img", &pstree_entry__descriptor, pstree_check },
 };
 
 const struct image_kind_desc *image_kind_get(enum image_kind kind)

@@ -98,17 +98,20 @@ static int stack_io(pid_t pid, unsigned long addr, void *buf, size_t len, bool w
 	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
-/* Writes the frame below the stack pointer, keeping what was there. */
+/* Writes the frame below the stack pointer, and leaves INJ_SCRATCH_MAX
+ * bytes of scratch below it, keeping what was there under both. */
 static int place_frame(struct inj_task *task)
 {
 	size_t size = sigframe_size(task->orig_regs);
 	unsigned long addr = (task->orig_regs->gp.rsp - RED_ZONE - size) & ~63UL;
+	unsigned long low = addr - INJ_SCRATCH_MAX;
+	size_t span = addr + size - low;
 	void *frame = aligned_alloc(64, (size + 63) & ~63UL);
-	void *saved = malloc(size);
+	void *saved = malloc(span);
 	int ret = frame && saved ? 0 : -ENOMEM;
 
 	if (!ret)
-		ret = stack_io(task->pid, addr, saved, size, false);
+		ret = stack_io(task->pid, low, saved, span, false);
 	if (!ret)
 		ret = sigframe_build(task->orig_regs, task->orig_sigmask, addr, frame, size);
 	if (!ret)
@@ -119,8 +122,19 @@ static int place_frame(struct inj_task *task)
 		return ret;
 	}
 	task->stack_frame = addr;
-	task->stack_frame_size = size;
+	task->stack_saved_start = low;
+	task->stack_saved_size = span;
 	task->stack_saved = saved;
+	return 0;
+}
+
+int bootstrap_scratch(struct inj_task *task, unsigned long *addr)
+{
+	int ret = task->stack_saved ? 0 : place_frame(task);
+
+	if (ret)
+		return ret;
+	*addr = task->stack_saved_start;
 	return 0;
 }
 
@@ -128,7 +142,8 @@ void bootstrap_put_back_stack(struct inj_task *task)
 {
 	if (!task->stack_saved)
 		return;
-	stack_io(task->pid, task->stack_frame, task->stack_saved, task->stack_frame_size, true);
+	stack_io(task->pid, task->stack_saved_start, task->stack_saved, task->stack_saved_size,
+		 true);
 	free(task->stack_saved);
 	task->stack_saved = NULL;
 }
@@ -145,6 +160,8 @@ int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsign
 	regs.rsp = task->stack_frame + sizeof(uint64_t);
 	regs.orig_rax = -1;
 	ret = set_gp(task->worker, &regs);
+	if (!ret)
+		ret = block_worker_signals(task);
 	if (!ret)
 		ret = step_to_syscall_stop(task);
 	if (!ret)

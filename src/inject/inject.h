@@ -90,6 +90,26 @@ int inj_syscall(struct inj_task *task, long *result, long nr, unsigned long a1,
 		unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5,
 		unsigned long a6);
 
+/* Room for the in/out buffer of inj_thread_syscall(). */
+#define INJ_SCRATCH_MAX 256
+/* An argument of inj_thread_syscall() that stands for the buffer's address. */
+#define INJ_ARG_BUF (~0UL - 0x1000)
+
+/* Runs syscall @nr in thread @tid of the task, any of its threads, and
+ * stores its raw return value in @result. @len bytes of @buf (at most
+ * INJ_SCRATCH_MAX; none when @len is 0) are copied into scratch memory in
+ * the task first, every argument equal to INJ_ARG_BUF is replaced by the
+ * address of that memory, and its contents are copied back into @buf
+ * afterwards: sigaltstack(NULL, INJ_ARG_BUF) reads @tid's alternate stack.
+ * The scratch memory and a signal frame of the thread's own state lie below
+ * its stack pointer (past the red zone), and the call runs through libc's
+ * rt_sigreturn trampoline when the task has one: a caller killed midway
+ * leaves the thread to return to itself. The bytes below the stack pointer
+ * are put back, and the thread is in its seized state, when this returns.
+ * Not while a parasite runs, since it has borrowed the worker thread. */
+int inj_thread_syscall(struct inj_task *task, pid_t tid, long *result, void *buf, size_t len,
+		       long nr, const unsigned long args[6]);
+
 /* Maps @blob into the task, connects a channel to it and starts it on its
  * own stack with all signals blocked. */
 int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,

@@ -24,6 +24,7 @@ struct inj_task {
 
 	pid_t worker;
 	bool hijacked;
+	bool signals_blocked;		/* the worker's, while hijacked */
 	struct inj_regs *orig_regs;
 	uint64_t orig_sigmask;
 	unsigned long syscall_ip;	/* a "syscall" instruction in the task */
@@ -38,7 +39,8 @@ struct inj_task {
 	unsigned long restore_rt;
 	bool restore_rt_searched;
 	unsigned long stack_frame;
-	size_t stack_frame_size;
+	unsigned long stack_saved_start;	/* scratch, then the frame */
+	size_t stack_saved_size;
 	void *stack_saved;
 	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
 };
@@ -61,9 +63,12 @@ int wait_thread(struct inj_task *task, pid_t tid, int *status);
 /* regs.c */
 int regs_read(pid_t tid, struct inj_regs *regs);
 int regs_write(pid_t tid, const struct inj_regs *regs);
-/* Saves the worker's registers and signal mask and blocks all signals. */
+/* Saves the worker's registers and signal mask. */
 int hijack_worker(struct inj_task *task);
-/* Puts the saved state back and parks the worker in a ptrace event stop,
+/* Blocks all of the hijacked worker's signals, once its borrowed registers
+ * are set (they must lead back through a frame of the saved state). */
+int block_worker_signals(struct inj_task *task);
+/* Parks the worker in a ptrace event stop and puts the saved state back,
  * exactly as it was when seized. */
 int restore_worker(struct inj_task *task);
 
@@ -85,6 +90,10 @@ int step_to_syscall_stop(struct inj_task *task);
  * once the thread no longer depends on that frame. */
 int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6]);
 void bootstrap_put_back_stack(struct inj_task *task);
+/* The INJ_SCRATCH_MAX bytes below that frame (placing it if needed). */
+int bootstrap_scratch(struct inj_task *task, unsigned long *addr);
+/* regs.c: whether @tid is one of the seized threads. */
+bool task_is_thread(const struct inj_task *task, pid_t tid);
 
 /* The parasite as the library tracks it (parasite.c, channel.c). */
 struct inj_parasite {

@@ -204,8 +204,12 @@ static int start_worker(struct inj_parasite *p, const struct inj_blob *blob,
 	regs.orig_rax = -1;
 	/* The C calling convention wants DF clear; a trap flag would stop us. */
 	regs.eflags &= ~(X86_EFLAGS_DF | X86_EFLAGS_TF);
-	if (ptrace(PTRACE_SETREGSET, task->worker, (void *)NT_PRSTATUS, &iov) < 0 ||
-	    ptrace(PTRACE_CONT, task->worker, NULL, NULL) < 0)
+	if (ptrace(PTRACE_SETREGSET, task->worker, (void *)NT_PRSTATUS, &iov) < 0)
+		return -errno;
+	ret = block_worker_signals(task);
+	if (ret)
+		return ret;
+	if (ptrace(PTRACE_CONT, task->worker, NULL, NULL) < 0)
 		return -errno;
 	return 0;
 }

@@ -68,7 +68,7 @@ int regs_write(pid_t tid, const struct inj_regs *regs)
 	return 0;
 }
 
-static bool is_thread(const struct inj_task *task, pid_t tid)
+bool task_is_thread(const struct inj_task *task, pid_t tid)
 {
 	for (int i = 0; i < task->nr_threads; i++)
 		if (task->threads[i].tid == tid)
@@ -80,7 +80,7 @@ int inj_get_regs(struct inj_task *task, pid_t tid, struct inj_regs *regs)
 {
 	int ret;
 
-	if (!is_thread(task, tid))
+	if (!task_is_thread(task, tid))
 		return -ESRCH;
 	if (tid == task->worker && task->hijacked) {
 		memcpy(regs, task->orig_regs, sizeof(*regs));
@@ -97,7 +97,7 @@ int inj_set_regs(struct inj_task *task, pid_t tid, const struct inj_regs *regs)
 {
 	int ret;
 
-	if (!is_thread(task, tid))
+	if (!task_is_thread(task, tid))
 		return -ESRCH;
 	if (regs->xstate_size < XSAVE_MIN_SIZE || regs->xstate_size > INJ_XSTATE_MAX)
 		return -EINVAL;
@@ -114,7 +114,7 @@ int inj_set_regs(struct inj_task *task, pid_t tid, const struct inj_regs *regs)
 
 int inj_get_sigmask(struct inj_task *task, pid_t tid, uint64_t *mask)
 {
-	if (!is_thread(task, tid))
+	if (!task_is_thread(task, tid))
 		return -ESRCH;
 	if (tid == task->worker && task->hijacked) {
 		*mask = task->orig_sigmask;
@@ -128,7 +128,7 @@ int inj_get_sigmask(struct inj_task *task, pid_t tid, uint64_t *mask)
 
 int inj_set_sigmask(struct inj_task *task, pid_t tid, uint64_t mask)
 {
-	if (!is_thread(task, tid))
+	if (!task_is_thread(task, tid))
 		return -ESRCH;
 	if (tid == task->worker && task->hijacked) {
 		task->orig_sigmask = mask;
@@ -141,7 +141,6 @@ int inj_set_sigmask(struct inj_task *task, pid_t tid, uint64_t mask)
 
 int hijack_worker(struct inj_task *task)
 {
-	uint64_t block_all = ~0ULL;
 	int ret;
 
 	if (task->hijacked)
@@ -152,24 +151,36 @@ int hijack_worker(struct inj_task *task)
 			return -ENOMEM;
 	}
 	ret = regs_read(task->worker, task->orig_regs);
-	if (ret)
-		goto err;
-	if (ptrace(PTRACE_GETSIGMASK, task->worker, (void *)sizeof(uint64_t),
-		   &task->orig_sigmask) < 0) {
+	if (!ret && ptrace(PTRACE_GETSIGMASK, task->worker, (void *)sizeof(uint64_t),
+			   &task->orig_sigmask) < 0)
 		ret = -errno;
-		goto err;
-	}
-	/* Signals wait until the cure: no handler may run on borrowed registers. */
-	if (ptrace(PTRACE_SETSIGMASK, task->worker, (void *)sizeof(uint64_t), &block_all) < 0) {
-		ret = -errno;
-		goto err;
+	if (ret) {
+		inj_err("pid %d: cannot save the state of thread %d: %s", task->pid, task->worker,
+			strerror(-ret));
+		return ret;
 	}
 	task->hijacked = true;
+	task->signals_blocked = false;
 	return 0;
-err:
-	inj_err("pid %d: cannot save the state of thread %d: %s", task->pid, task->worker,
-		strerror(-ret));
-	return ret;
+}
+
+/*
+ * Signals wait until the cure: no handler may run on borrowed registers,
+ * and no signal stop may come between two syscall stops. They are blocked
+ * only once the borrowed registers are in place, which (through the
+ * trampoline or the gadget) return through a frame that carries the saved
+ * mask: a dumper killed before or after this leaves the thread whole.
+ */
+int block_worker_signals(struct inj_task *task)
+{
+	uint64_t block_all = ~0ULL;
+
+	if (task->signals_blocked)
+		return 0;
+	if (ptrace(PTRACE_SETSIGMASK, task->worker, (void *)sizeof(uint64_t), &block_all) < 0)
+		return -errno;
+	task->signals_blocked = true;
+	return 0;
 }
 
 int restore_worker(struct inj_task *task)
@@ -178,18 +189,20 @@ int restore_worker(struct inj_task *task)
 
 	if (!task->hijacked)
 		return 0;
-	ret = regs_write(task->worker, task->orig_regs);
+	/*
+	 * The worker is parked in an event stop first, inside the kernel's
+	 * signal path, still on the borrowed registers. Then the saved mask
+	 * goes back, then the saved registers: until that last write a task
+	 * let go returns through the frame, and after it the thread is itself.
+	 * On detach the kernel restarts an interrupted system call from those
+	 * registers, as if never seized.
+	 */
+	ret = park_worker(task, false);
 	if (!ret && ptrace(PTRACE_SETSIGMASK, task->worker, (void *)sizeof(uint64_t),
 			   &task->orig_sigmask) < 0)
 		ret = -errno;
-	/*
-	 * The worker sits in a syscall-exit or signal stop with the original
-	 * registers back. Parking it in an event stop, inside the kernel's
-	 * signal path, means that on detach the kernel itself restarts an
-	 * interrupted system call from those registers, as if never seized.
-	 */
 	if (!ret)
-		ret = park_worker(task, false);
+		ret = regs_write(task->worker, task->orig_regs);
 	/* The thread is itself again: the bootstrap frame's bytes go back. */
 	if (!ret)
 		bootstrap_put_back_stack(task);
@@ -199,5 +212,6 @@ int restore_worker(struct inj_task *task)
 		return ret;
 	}
 	task->hijacked = false;
+	task->signals_blocked = false;
 	return 0;
 }

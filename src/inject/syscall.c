@@ -175,7 +175,9 @@ int remote_syscall(struct inj_task *task, long *result, long nr, const unsigned 
 	regs.orig_rax = -1;
 	if (ptrace(PTRACE_SETREGSET, task->worker, (void *)NT_PRSTATUS, &iov) < 0)
 		return -errno;
-	ret = step_to_syscall_stop(task);
+	ret = block_worker_signals(task);
+	if (!ret)
+		ret = step_to_syscall_stop(task);
 	if (!ret)
 		ret = step_to_syscall_stop(task);
 	if (ret)

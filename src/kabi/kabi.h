@@ -4,6 +4,7 @@
 #ifndef CRYO_KABI_H
 #define CRYO_KABI_H
 
+#include <fcntl.h>		/* O_EXCL, which PIDFD_THREAD is */
 #include <linux/types.h>
 #include <linux/ioctl.h>
 #include <linux/fs.h>
@@ -176,6 +177,15 @@ struct clone_args {
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP	0x200000000ULL	/* 5.7, clone3 only */
 #endif
+
+/* ---- pidfds (pidfd_open 5.3) ------------------------------------------------ */
+/* 6.9: pidfd_open() of one thread rather than a process. The kernel keeps it
+ * in the file's f_flags, so fdinfo's "flags:" and F_GETFL show it. */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD		O_EXCL
+#endif
+/* The kernel's PID_MAX_LIMIT on 64-bit: no pid is above it. */
+#define KABI_PID_MAX_LIMIT	(4 * 1024 * 1024)
 
 /* ---- capabilities ----------------------------------------------------------- */
 #ifndef CAP_CHECKPOINT_RESTORE

@@ -21,6 +21,9 @@
 
 #define PAGE 4096UL
 #define STACK_SIZE (64UL * 1024)
+/* Each created thread runs the restorer on a stack of its own: no signal
+ * frame ever lands there (all are blocked), so a few pages are plenty. */
+#define THREAD_STACK_SIZE (16UL * 1024)
 /* The top of user space with 4-level page tables. */
 #define TASK_SIZE_4LEVEL 0x7ffffffff000UL
 
@@ -269,28 +272,95 @@ static int fill_mm(struct restorer_args *args, struct area *area, const Mm *mm, 
 	return 0;
 }
 
+static size_t count_pending(const TaskCore *core)
+{
+	size_t n = core->n_shared_pending;
+
+	for (size_t i = 0; i < core->n_threads; i++)
+		n += core->threads[i]->n_pending;
+	return n;
+}
+
+static int push_signal(struct restorer_signal *s, const PendingSignal *p, int32_t tid)
+{
+	if (p->siginfo.len != sizeof(s->siginfo))
+		return -EBADMSG;
+	memcpy(s->siginfo, p->siginfo.data, sizeof(s->siginfo));
+	memcpy(&s->signo, p->siginfo.data, sizeof(int32_t));
+	s->tid = tid;
+	return 0;
+}
+
+/* The process's queue, then each thread's, each in its saved order. */
 static int fill_signals(struct restorer_args *args, struct area *area, const TaskCore *core)
 {
-	const ThreadCore *t = core->threads[0];
-	size_t total = core->n_shared_pending + t->n_pending, n = 0;
+	size_t total = count_pending(core), n = 0;
 	struct restorer_signal *s = area_alloc(area, total * sizeof(*s));
+	int ret;
 
 	if (!s && total)
 		return -ENOMEM;
-	for (size_t i = 0; i < total; i++) {
-		bool shared = i < core->n_shared_pending;
-		const PendingSignal *p = shared ? core->shared_pending[i] :
-						  t->pending[i - core->n_shared_pending];
+	for (size_t i = 0; i < core->n_shared_pending; i++) {
+		ret = push_signal(&s[n++], core->shared_pending[i], 0);
+		if (ret)
+			return ret;
+	}
+	for (size_t i = 0; i < core->n_threads; i++) {
+		const ThreadCore *t = core->threads[i];
 
-		if (p->siginfo.len != sizeof(s[n].siginfo))
-			return -EBADMSG;
-		memcpy(s[n].siginfo, p->siginfo.data, sizeof(s[n].siginfo));
-		memcpy(&s[n].signo, p->siginfo.data, sizeof(int32_t));
-		s[n].tid = shared ? 0 : t->tid;
-		n++;
+		for (size_t j = 0; j < t->n_pending; j++) {
+			ret = push_signal(&s[n++], t->pending[j], t->tid);
+			if (ret)
+				return ret;
+		}
 	}
 	args->signals = (uint64_t)(uintptr_t)s;
 	args->nr_signals = (uint32_t)n;
+	return 0;
+}
+
+/* Every thread's own state, and a stack for each one to be created. */
+static int fill_threads(struct restorer_args *args, struct area *area, const TaskCore *core)
+{
+	struct restorer_thread *threads = area_alloc(area, core->n_threads * sizeof(*threads));
+
+	if (!threads)
+		return -ENOMEM;
+	for (size_t i = 0; i < core->n_threads; i++) {
+		const ThreadCore *src = core->threads[i];
+		struct restorer_thread *t = &threads[i];
+
+		memset(t, 0, sizeof(*t));
+		t->tid = src->tid;
+		if (src->tid != core->pid) {
+			void *stack = area_alloc(area, THREAD_STACK_SIZE);
+
+			if (!stack)
+				return -ENOMEM;
+			t->stack = (uint64_t)(uintptr_t)stack;
+			t->stack_size = THREAD_STACK_SIZE;
+		}
+		if (src->altstack) {
+			t->altstack_sp = src->altstack->sp;
+			t->altstack_size = src->altstack->size;
+			t->altstack_flags = src->altstack->flags;
+		}
+		t->has_clear_child_tid = src->has_clear_child_tid;
+		t->clear_child_tid = src->clear_child_tid;
+		if (src->has_robust_list) {
+			t->robust_list = src->robust_list;
+			t->robust_list_len = src->robust_list_len;
+		}
+		if (src->rseq) {
+			t->rseq_abi = src->rseq->abi_pointer;
+			t->rseq_len = src->rseq->abi_size;
+			t->rseq_sig = src->rseq->signature;
+		}
+		if (src->comm)
+			snprintf(t->comm, sizeof(t->comm), "%s", src->comm);
+	}
+	args->threads = (uint64_t)(uintptr_t)threads;
+	args->nr_threads = (uint32_t)core->n_threads;
 	return 0;
 }
 
@@ -345,8 +415,9 @@ static size_t args_size(const struct restore_task *rt)
 	n += rt->mm->n_vmas * sizeof(struct restorer_vma);
 	n += count_fills(rt->pages) * sizeof(struct restorer_fill);
 	n += rt->mm->n_auxv * sizeof(uint64_t);
-	n += (core->n_shared_pending + core->threads[0]->n_pending) * sizeof(struct restorer_signal);
+	n += count_pending(core) * sizeof(struct restorer_signal);
 	n += ((core->creds ? core->creds->n_groups : 0) + 1) * sizeof(uint32_t);
+	n += core->n_threads * (sizeof(struct restorer_thread) + 64 + THREAD_STACK_SIZE);
 	return page_up(n);
 }
 
@@ -434,15 +505,10 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 		ret = fill_signals(args, &area, rt->core);
 	if (!ret)
 		ret = fill_creds(args, &area, rt->core);
+	if (!ret)
+		ret = fill_threads(args, &area, rt->core);
 	vdso_plan_free(&plan);
 	if (ret)
 		return ret;
-	if (rt->core->threads[0]->rseq) {
-		const Rseq *r = rt->core->threads[0]->rseq;
-
-		args->rseq_abi = r->abi_pointer;
-		args->rseq_len = r->abi_size;
-		args->rseq_sig = r->signature;
-	}
 	jump(start + RESTORER_BLOB_ENTRY, start + size, args);
 }

@@ -1,8 +1,14 @@
-/* The first stage inside the new task (already with its saved PID), still
- * running cryo's code: session and group, files, attributes, the files its
- * mappings need (by path, or memfds and deleted files made again from the
- * file objects); then into the restorer. Any failure is reported to cryo
- * and ends the task: nothing half-restored is left to run. */
+/* The life of each new process of a restore (already with its saved PID),
+ * still running cryo's code, in stages that every process of the tree goes
+ * through together:
+ *   1. its session and own group, then its children (family.c);
+ *   2. the group it joins, its files, the files its mappings need (by path,
+ *      or memfds and deleted files made again from the file objects), its
+ *      attributes;
+ *   3. zombies and helpers leave; a live process waits for them, then
+ *      enters the restorer.
+ * After each stage it reports to cryo and waits to be let on. Any failure
+ * is reported and ends the process, and cryo then ends all of them. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,25 +24,47 @@
 
 #include "common/log.h"
 #include "files/files.h"
+#include "restore/family.h"
 #include "restore/restore.h"
 #include "restorer/args.h"
 #include "task/task.h"
 
 static char error_message[sizeof(((struct restorer_report *)0)->message)];
 
-static void __attribute__((noreturn)) child_fail(int report_fd, int err)
+static void send_report(const struct restore_set *rs, pid_t pid, int stage, int err)
 {
-	struct restorer_report report = { .step = -1, .err = err };
+	struct restorer_report report = { .pid = pid, .stage = stage, .step = -1, .err = err };
 
 	memcpy(report.message, error_message, sizeof(report.message));
-	if (write(report_fd, &report, sizeof(report)) < 0)
+	if (write(rs->report_fd, &report, sizeof(report)) != sizeof(report))
 		_exit(2);
+}
+
+static void __attribute__((noreturn)) child_fail(const struct restore_set *rs, pid_t pid,
+						 int err)
+{
+	send_report(rs, pid, 0, err ? err : -EIO);
 	_exit(1);
 }
 
-/* Nothing of cryo's may leak into the task: every fd from @base up goes,
- * except the two the restore needs. */
-static int close_fds_from(int base, int keep1, int keep2)
+/* Reports @stage and waits for cryo's byte that lets this process on. */
+static void stage_done(const struct restore_set *rs, pid_t pid, int stage)
+{
+	char go;
+	ssize_t n;
+
+	send_report(rs, pid, stage, 0);
+	do
+		n = read(rs->gate_fd[stage - 1], &go, 1);
+	while (n < 0 && errno == EINTR);
+	/* cryo is gone: nothing will ever let this process run. */
+	if (n != 1)
+		_exit(1);
+}
+
+/* Nothing of cryo's may leak into the process: every fd from @base up
+ * goes, except @keep. */
+static int close_fds_from(int base, const int *keep, size_t nr_keep)
 {
 	DIR *dir = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -45,8 +73,11 @@ static int close_fds_from(int base, int keep1, int keep2)
 		return -errno;
 	while ((de = readdir(dir))) {
 		int fd = atoi(de->d_name);
+		bool kept = fd == dirfd(dir);
 
-		if (fd >= base && fd != keep1 && fd != keep2 && fd != dirfd(dir))
+		for (size_t i = 0; i < nr_keep; i++)
+			kept |= fd == keep[i];
+		if (fd >= base && !kept)
 			close(fd);
 	}
 	closedir(dir);
@@ -65,25 +96,6 @@ static int move_above(int fd, int base)
 		return -errno;
 	close(fd);
 	return moved;
-}
-
-/* A session leader gets a session of its own again. A task of another's
- * session is a shell job (--shell-job): it stays in cryo's session and in
- * cryo's process group, as with criu. The shell made cryo its foreground
- * job; in a group of its own, the task would be a background job, stopped
- * by SIGTTIN as soon as it reads its terminal. */
-static int restore_session(const TaskCore *core, bool shell_job)
-{
-	pid_t pid = core->pid;
-
-	if (core->sid == pid)
-		return setsid() < 0 ? -errno : 0;
-	if (!shell_job) {
-		pr_err("restore: pid %d was in session %d of another process: restore it with "
-		       "-j/--shell-job to join cryo's session", pid, core->sid);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* The files the task's mappings map, opened by path and checked to be the
@@ -118,8 +130,8 @@ static int open_vma_file(const Vma *vma, int base, int *out)
 /* Memfds and deleted files come from the file objects (files.h): made
  * again from their saved contents, or opened from the task's fd of the
  * same file, which the mapping then shares. */
-static int open_saved_files(const Mm *mm, const struct files_image *files, int base,
-			    int *vma_fds)
+static int open_saved_files(const Mm *mm, const struct files_image *files,
+			    const struct files_prepared *prepared, int base, int *vma_fds)
 {
 	struct files_mapping *maps = calloc(mm->n_vmas + 1, sizeof(*maps));
 	size_t n = 0;
@@ -139,7 +151,7 @@ static int open_saved_files(const Mm *mm, const struct files_image *files, int b
 			.writable = v->has_file_writable && v->file_writable,
 		};
 	}
-	ret = files_open_mappings(files, maps, n, base);
+	ret = files_open_mappings(files, prepared, maps, n, base);
 	for (size_t i = 0, j = 0; i < mm->n_vmas && !ret; i++)
 		if (mm->vmas[i]->has_file_id)
 			vma_fds[i] = maps[j++].fd;
@@ -147,8 +159,9 @@ static int open_saved_files(const Mm *mm, const struct files_image *files, int b
 	return ret;
 }
 
-static int open_mapped_files(const Mm *mm, const struct files_image *files, int base,
-			     int *vma_fds, int *exe_fd)
+static int open_mapped_files(const Mm *mm, const struct files_image *files,
+			     const struct files_prepared *prepared, int base, int *vma_fds,
+			     int *exe_fd)
 {
 	int ret;
 
@@ -167,7 +180,7 @@ static int open_mapped_files(const Mm *mm, const struct files_image *files, int 
 			return -EOPNOTSUPP;
 		}
 	}
-	ret = open_saved_files(mm, files, base, vma_fds);
+	ret = open_saved_files(mm, files, prepared, base, vma_fds);
 	if (ret)
 		return ret;
 	if (mm->exe_path) {
@@ -199,41 +212,90 @@ static int unregister_libc_rseq(void)
 	return 0;
 }
 
-void restore_child(struct restore_task *rt, int report_fd, bool shell_job)
+/* What the process keeps of cryo's fds once its own are in place: the
+ * restore's pipes and its pages, and the files its mappings and
+ * executable need. */
+static int close_cryos_fds(const struct restore_set *rs, const struct restore_task *rt,
+			   int exe_fd, const int *vma_fds)
 {
-	int base = files_max_fd(rt->files) + 1;
-	int *vma_fds = calloc(rt->mm->n_vmas + 1, sizeof(int));
-	sigset_t all;
-	int exe_fd, ret;
+	size_t n = 0;
+	int *keep = malloc((rt->mm->n_vmas + 5) * sizeof(*keep)), ret;
 
-	if (base < 3)
-		base = 3;
-	/* Until cryo lets it go, the task must not outlive cryo. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* stderr is soon the task's own: errors travel in the report instead. */
-	log_capture_errors(error_message, sizeof(error_message));
-	report_fd = move_above(report_fd, base);
-	rt->pages->pages_fd = move_above(rt->pages->pages_fd, base);
-	if (report_fd < 0 || rt->pages->pages_fd < 0)
-		_exit(3);
-	if (!vma_fds || close_fds_from(base, report_fd, rt->pages->pages_fd))
-		child_fail(report_fd, -ENOMEM);
+	if (!keep)
+		return -ENOMEM;
+	keep[n++] = rs->report_fd;
+	keep[n++] = rs->gate_fd[1];
+	keep[n++] = rt->pages->pages_fd;
+	keep[n++] = exe_fd;
+	for (size_t i = 0; i < rt->mm->n_vmas; i++)
+		keep[n++] = vma_fds[i];
+	ret = close_fds_from(rs->base, keep, n);
+	free(keep);
+	return ret;
+}
 
-	ret = restore_session(rt->core, shell_job);
+/* Stage 2 of a live process. */
+static int prepare_process(const struct restore_set *rs, struct restore_task *rt, int *exe_fd,
+			   int *vma_fds)
+{
+	int high = files_max_fd(rt->files) + 1, ret;
+
+	ret = files_restore(rt->files, rs->files, rs->shell_job);
+	/* What cryo had open between the restored fds and its own. */
+	if (!ret && high < rs->base && close_range((unsigned int)high, (unsigned int)rs->base - 1, 0))
+		ret = -errno;
 	if (!ret)
-		ret = files_restore(rt->files, shell_job);
+		ret = open_mapped_files(rt->mm, rt->files, rs->files, rs->base, vma_fds, exe_fd);
 	if (!ret)
-		ret = open_mapped_files(rt->mm, rt->files, base, vma_fds, &exe_fd);
+		ret = close_cryos_fds(rs, rt, *exe_fd, vma_fds);
 	if (!ret)
 		ret = task_restore_attrs(rt->core);
 	if (ret)
-		child_fail(report_fd, ret);
+		return ret;
 	/* The saved parent-death signal is set by cryo at the very end. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	return 0;
+}
+
+void restore_child(struct restore_set *rs, size_t index)
+{
+	const struct tree_task *t = &rs->tree.tasks[index];
+	struct restore_task *rt = &rs->tasks[index];
+	bool alive = t->state == TREE_ALIVE;
+	int *vma_fds = alive ? calloc(rt->mm->n_vmas + 1, sizeof(int)) : NULL;
+	sigset_t all;
+	int exe_fd = -1, ret;
+
+	/* Until cryo lets it go, the process must not outlive its parent. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* stderr is soon the process's own: errors travel in the report. */
+	log_capture_errors(error_message, sizeof(error_message));
+	if (alive && !vma_fds)
+		child_fail(rs, t->pid, -ENOMEM);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	ret = unregister_libc_rseq();
+
+	ret = family_create(rs, index);
+	if (ret)
+		child_fail(rs, t->pid, ret);
+	stage_done(rs, t->pid, RESTORE_STAGE_CREATED);
+
+	ret = family_join_group(rs, index);
+	if (!ret && alive)
+		ret = prepare_process(rs, rt, &exe_fd, vma_fds);
+	if (ret)
+		child_fail(rs, t->pid, ret);
+	stage_done(rs, t->pid, RESTORE_STAGE_PREPARED);
+
+	if (!alive)
+		family_leave(t);
+	ret = family_settle(rs, index);
+	/* Signal actions were restored: every signal stays blocked until cryo
+	 * sets the saved mask. */
+	sigprocmask(SIG_SETMASK, &all, NULL);
 	if (!ret)
-		ret = restorer_enter(rt, report_fd, exe_fd, vma_fds);
-	child_fail(report_fd, ret);
+		ret = unregister_libc_rseq();
+	if (!ret)
+		ret = restorer_enter(rt, rs->report_fd, exe_fd, vma_fds);
+	child_fail(rs, t->pid, ret);
 }

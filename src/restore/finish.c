@@ -1,7 +1,9 @@
 /* The last step of a restore, done by cryo through ptrace once the restorer
- * has reported: the saved registers, xstate and signal mask, and the
- * parent-death signal (kept at SIGKILL until now so that a cryo that dies
- * mid-restore takes the half-built task with it). Then the task runs. */
+ * has reported: the saved registers, xstate and signal mask of every
+ * thread (each paused in the restorer until now), and the parent-death
+ * signal (kept at SIGKILL until now so that a cryo that dies mid-restore
+ * takes the half-built task with it). The task runs once cryo releases
+ * it, with all the others. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +84,7 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t)
 	return ret;
 }
 
-int restore_finish(struct restore_task *rt, uint64_t vdso_text)
+int restore_finish(struct restore_task *rt, uint64_t vdso_text, struct inj_task **out)
 {
 	const TaskCore *core = rt->core;
 	struct inj_task *task;
@@ -95,13 +97,23 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text)
 	ret = inj_seize(rt->pid, &task);
 	if (ret)
 		return ret;
+	/* The restorer made each thread or failed: anything else is a bug. */
+	if (inj_thread_count(task) != (int)core->n_threads) {
+		pr_err("restore: pid %d: %d threads after the restorer, the image has %zu",
+		       rt->pid, inj_thread_count(task), core->n_threads);
+		inj_release(task);
+		return -ESRCH;
+	}
 	ret = inj_syscall(task, &result, SYS_prctl, PR_SET_PDEATHSIG,
 			  core->prctl ? core->prctl->pdeath_signal : 0, 0, 0, 0, 0);
 	if (!ret && result)
 		ret = (int)result;
 	for (size_t i = 0; !ret && i < core->n_threads; i++)
 		ret = set_thread_state(task, core->threads[i]);
-	if (inj_release(task) && !ret)
-		ret = -EIO;
-	return ret;
+	if (ret) {
+		inj_release(task);
+		return ret;
+	}
+	*out = task;
+	return 0;
 }

@@ -1,6 +1,6 @@
-/* Reads and validates every image of the task before anything is created:
- * restore refuses an incomplete, foreign or inconsistent image set up front,
- * so that a bad image never leaves a half-restored process behind. */
+/* Reads and validates every image of every process before anything is
+ * created: restore refuses an incomplete, foreign or inconsistent image set
+ * up front, so that a bad image never leaves a half-restored tree behind. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,15 +79,13 @@ static int read_core(const struct image_dir *dir, struct restore_task *rt)
 		image_error(path, 0, "task %d in the image of task %d", core->pid, rt->pid);
 		return -EBADMSG;
 	}
-	if (core->n_threads != 1 || core->threads[0]->tid != rt->pid) {
-		image_error(path, 0, "%zu threads: only single-threaded tasks can be restored yet",
-			    core->n_threads);
-		return -EOPNOTSUPP;
+	for (size_t i = 0; i < core->n_threads; i++) {
+		ret = check_thread(path, core->threads[i]);
+		if (ret)
+			return ret;
 	}
-	ret = check_thread(path, core->threads[0]);
-	if (!ret)
-		rt->core = core;
-	return ret;
+	rt->core = core;
+	return 0;
 }
 
 /* The files (file objects) that the task's memfd and deleted-file
@@ -110,26 +108,69 @@ static int load_files(const struct image_dir *dir, struct restore_task *rt)
 	return ret;
 }
 
-int restore_load(const struct image_dir *dir, struct restore_task *rt)
+/* The core must tell the same story as pstree.img. */
+static int check_against_tree(const struct restore_task *rt, const struct tree_task *t)
+{
+	const TaskCore *core = rt->core;
+	bool same = core->pgid == t->pgid && core->sid == t->sid &&
+		    core->exit_signal == t->exit_signal && core->n_threads == t->nr_threads &&
+		    (t->parent < 0 || core->ppid == t->ppid);
+
+	for (size_t i = 0; same && i < core->n_threads; i++)
+		same = core->threads[i]->tid == t->threads[i];
+	if (!same) {
+		image_error(rt->core_img->path, 0, "pid %d: parent, group, session, exit signal "
+			    "or threads differ from pstree.img", rt->pid);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int load_task(const struct image_dir *dir, const struct tree_task *t,
+		     struct restore_task *rt)
 {
 	int ret;
 
-	memset(rt, 0, sizeof(*rt));
-	ret = read_inventory(dir, &rt->pid);
+	rt->pid = t->pid;
+	ret = read_core(dir, rt);
 	if (!ret)
-		ret = read_core(dir, rt);
+		ret = check_against_tree(rt, t);
 	if (!ret)
 		ret = mm_load(dir, rt->pid, &rt->mm);
 	if (!ret)
 		ret = load_files(dir, rt);
 	if (!ret)
 		ret = pages_reader_open(dir, rt->pid, &rt->pages);
-	if (ret)
-		restore_unload(rt);
 	return ret;
 }
 
-void restore_unload(struct restore_task *rt)
+int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs)
+{
+	pid_t root;
+	int ret;
+
+	memset(rs, 0, sizeof(*rs));
+	rs->shell_job = shell_job;
+	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = -1;
+	ret = read_inventory(dir, &root);
+	if (!ret)
+		ret = tree_load(dir, root, shell_job, &rs->tree);
+	if (ret)
+		return ret;
+	rs->tasks = calloc(rs->tree.nr, sizeof(*rs->tasks));
+	if (!rs->tasks) {
+		pr_err("restore: out of memory for %zu processes", rs->tree.nr);
+		ret = -ENOMEM;
+	}
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (rs->tree.tasks[i].state == TREE_ALIVE)
+			ret = load_task(dir, &rs->tree.tasks[i], &rs->tasks[i]);
+	if (ret)
+		restore_unload(rs);
+	return ret;
+}
+
+static void unload_task(struct restore_task *rt)
 {
 	if (rt->pages)
 		pages_reader_close(rt->pages);
@@ -139,5 +180,13 @@ void restore_unload(struct restore_task *rt)
 		mm_free(rt->mm);
 	if (rt->core_img)
 		image_free(rt->core_img);
-	memset(rt, 0, sizeof(*rt));
+}
+
+void restore_unload(struct restore_set *rs)
+{
+	for (size_t i = 0; rs->tasks && i < rs->tree.nr; i++)
+		unload_task(&rs->tasks[i]);
+	free(rs->tasks);
+	tree_free(&rs->tree);
+	memset(rs, 0, sizeof(*rs));
 }

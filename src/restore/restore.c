@@ -1,20 +1,28 @@
-/* `cryo restore`: validate every image, create the task with its saved PID
- * (clone3 with set_tid), let it restore itself up to the restorer's report,
- * then give it its registers and let it run. Without -d cryo stays its
+/* `cryo restore`: validate every image, create the tree from its root down
+ * with the saved PIDs (clone3 with set_tid), lead every process through
+ * the stages of child.c together, then give each its registers and let
+ * them all run. cryo watches every process through a pidfd: one that dies
+ * or reports a failure ends them all. Without -d cryo stays the root's
  * parent, waits for it and exits with its status, as criu does. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "files/files.h"
 #include "inject/inject.h"
 #include "kabi/kabi.h"
+#include "restore/family.h"
 #include "restore/restore.h"
 #include "restorer/args.h"
 
@@ -30,72 +38,16 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_SIGNALS] = "queueing signal",
 	[RESTORER_STEP_RSEQ] = "registering rseq at",
 	[RESTORER_STEP_CREDS] = "setting credentials",
+	[RESTORER_STEP_CLONE] = "creating the thread (a tid already taken fails with EEXIST)",
+	[RESTORER_STEP_ALTSTACK] = "setting the sigaltstack at",
+	[RESTORER_STEP_ROBUST_LIST] = "setting the robust futex list at",
+	[RESTORER_STEP_NAME] = "setting the thread's name",
+	[RESTORER_STEP_WAIT] = "waiting for the thread to set itself up",
 };
 
 static void inject_log(enum inj_log_level level, const char *message)
 {
 	log_msg((enum log_level)level, "restore: %s", message);
-}
-
-/* A PID is taken by a live task, or by a zombie its parent has not reaped. */
-static int check_pid_free(pid_t pid)
-{
-	char path[64], comm[64] = "?";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fgets(comm, sizeof(comm), f))
-		comm[strcspn(comm, "\n")] = '\0';
-	fclose(f);
-	pr_err("restore: pid %d is taken by a running process (%s): it must be free to restore "
-	       "the task with its own PID", pid, comm);
-	return -EBUSY;
-}
-
-static pid_t clone_with_pid(pid_t pid)
-{
-	struct clone_args args = {
-		.exit_signal = SIGCHLD,
-		.set_tid = (uint64_t)(uintptr_t)&pid,
-		.set_tid_size = 1,
-	};
-
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-}
-
-/* Reads the one report the new task sends; EOF means it died before. */
-static int read_report(int fd, pid_t pid, struct restorer_report *report)
-{
-	size_t got = 0;
-
-	while (got < sizeof(*report)) {
-		ssize_t n = read(fd, (char *)report + got, sizeof(*report) - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			pr_err("restore: pid %d died before it was restored", pid);
-			return -ECHILD;
-		}
-		got += (size_t)n;
-	}
-	if (!report->err)
-		return 0;
-	if (report->step < 0) {
-		pr_err("restore: pid %d: %s", pid,
-		       report->message[0] ? report->message : strerror(-report->err));
-	} else {
-		size_t step = (size_t)report->step;
-
-		pr_err("restore: pid %d: restorer failed %s %#llx: %s", pid,
-		       step < sizeof(step_names) / sizeof(step_names[0]) && step_names[step] ?
-			       step_names[step] : "at an unknown step",
-		       (unsigned long long)report->addr, strerror(-report->err));
-	}
-	return report->err;
 }
 
 static int write_pidfile(const char *path, pid_t pid)
@@ -121,52 +73,379 @@ static int wait_exit_status(pid_t pid)
 	return 128 + WTERMSIG(status);
 }
 
-static int restore_task(struct restore_task *rt, const struct cryo_opts *opts)
-{
-	struct restorer_report report;
-	int report_pipe[2], ret;
-	pid_t child;
+/* Everything the run of one restore holds in cryo. */
+struct restore_run {
+	struct restore_set *rs;
+	int report_fd;		/* read end */
+	int gate_fd[2];		/* write ends */
+	int *pidfds;		/* per process; -1 until it is known to exist */
+	bool *may_exit;		/* zombies and helpers, once let go */
+	uint64_t *vdso;		/* where each restorer put the vDSO */
+	struct pollfd *polls;
+};
 
-	ret = check_pid_free(rt->pid);
-	if (ret)
-		return ret;
-	if (pipe2(report_pipe, O_CLOEXEC))
-		return -errno;
-	child = clone_with_pid(rt->pid);
-	if (child < 0) {
-		ret = -errno;
-		pr_err("restore: cannot create pid %d: %s%s", rt->pid, strerror(-ret),
-		       ret == -EEXIST ? " (taken, perhaps by a zombie not yet reaped)" : "");
-		close(report_pipe[0]);
-		close(report_pipe[1]);
-		return ret;
+/* A PID is taken by a live task, or by a zombie its parent has not reaped. */
+static int check_pid_free(pid_t pid, pid_t owner)
+{
+	char path[64], comm[64] = "?";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(comm, sizeof(comm), f))
+		comm[strcspn(comm, "\n")] = '\0';
+	fclose(f);
+	if (pid == owner)
+		pr_err("restore: pid %d is taken by a running process (%s): it must be free to "
+		       "restore the process with its own PID", pid, comm);
+	else
+		pr_err("restore: pid %d: its %s %d is taken by a running process (%s)", owner,
+		       "thread", pid, comm);
+	return -EBUSY;
+}
+
+static int check_pids_free(const struct tree *tree)
+{
+	for (size_t i = 0; i < tree->nr; i++) {
+		const struct tree_task *t = &tree->tasks[i];
+		int ret = check_pid_free(t->pid, t->pid);
+
+		for (size_t j = 1; !ret && j < t->nr_threads; j++)
+			ret = check_pid_free(t->threads[j], t->pid);
+		if (ret)
+			return ret;
 	}
-	if (child == 0) {
-		close(report_pipe[0]);
-		restore_child(rt, report_pipe[1], opts->shell_job);
-	}
-	close(report_pipe[1]);
-	ret = read_report(report_pipe[0], child, &report);
-	close(report_pipe[0]);
-	if (!ret)
-		ret = restore_finish(rt, report.addr);
-	if (ret) {
-		/* Nothing half-restored may stay behind. */
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		return ret;
-	}
-	pr_info("restore: pid %d restored", child);
-	if (opts->pidfile && write_pidfile(opts->pidfile, child) && !opts->restore_detached)
-		pr_warn("restore: pid %d runs on without its pid file", child);
 	return 0;
+}
+
+/* Moves @fd to @base or above, where no restored fd will land. */
+static int lift_fd(int *fd, int base)
+{
+	int moved = fcntl(*fd, F_DUPFD_CLOEXEC, base);
+
+	if (moved < 0)
+		return pr_errno_ret("restore: cannot move fd %d above %d", *fd, base);
+	close(*fd);
+	*fd = moved;
+	return 0;
+}
+
+static int prepare_files(struct restore_set *rs)
+{
+	struct files_image **imgs = calloc(rs->tree.nr + 1, sizeof(*imgs));
+	size_t n = 0;
+	int ret;
+
+	if (!imgs)
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->tree.nr; i++)
+		if (rs->tasks[i].files)
+			imgs[n++] = rs->tasks[i].files;
+	ret = files_prepare(imgs, n, rs->shell_job, rs->base, &rs->files);
+	free(imgs);
+	return ret;
+}
+
+/* Every process inherits cryo's fds: the file objects and those of the
+ * restore go above every fd that any process restores. */
+static int arrange_fds(struct restore_set *rs, int pipes[3][2])
+{
+	struct rlimit lim;
+	int base = 3, ret = 0;
+
+	/* Room for the restored fds and for cryo's own above them. */
+	if (!getrlimit(RLIMIT_NOFILE, &lim) && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+	for (size_t i = 0; i < rs->tree.nr; i++)
+		if (rs->tasks[i].files && files_max_fd(rs->tasks[i].files) >= base)
+			base = files_max_fd(rs->tasks[i].files) + 1;
+	rs->base = base;
+	ret = prepare_files(rs);
+	for (int i = 0; i < 3 && !ret; i++)
+		if (pipe2(pipes[i], O_CLOEXEC))
+			ret = pr_errno_ret("restore: cannot make the pipes of the restore");
+	for (int i = 0; i < 6 && !ret; i++)
+		ret = lift_fd(&pipes[i / 2][i % 2], base);
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (rs->tasks[i].pages)
+			ret = lift_fd(&rs->tasks[i].pages->pages_fd, base);
+	rs->report_fd = pipes[0][1];
+	rs->gate_fd[0] = pipes[1][0];
+	rs->gate_fd[1] = pipes[2][0];
+	return ret;
+}
+
+static int watch(struct restore_run *run, size_t index)
+{
+	pid_t pid = run->rs->tree.tasks[index].pid;
+
+	run->pidfds[index] = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (run->pidfds[index] < 0) {
+		run->pidfds[index] = -1;
+		return pr_errno_ret("restore: pid %d vanished as it was created", pid);
+	}
+	return 0;
+}
+
+/* Once a process reports its children created, they are watched too. */
+static int watch_children(struct restore_run *run, size_t index)
+{
+	const struct tree *tree = &run->rs->tree;
+	int ret = 0;
+
+	for (size_t i = index + 1; !ret && i < tree->nr; i++)
+		if (tree->tasks[i].parent == (int)index)
+			ret = watch(run, i);
+	return ret;
+}
+
+static int report_failure(const struct restorer_report *r)
+{
+	if (r->step < 0) {
+		pr_err("restore: pid %d: %s", r->pid, r->message[0] ? r->message : strerror(-r->err));
+	} else {
+		size_t step = (size_t)r->step;
+		char who[48], addr[24] = "";
+
+		if (r->tid)
+			snprintf(who, sizeof(who), "pid %d thread %d", r->pid, r->tid);
+		else
+			snprintf(who, sizeof(who), "pid %d", r->pid);
+		if (r->addr)
+			snprintf(addr, sizeof(addr), " %#llx", (unsigned long long)r->addr);
+		pr_err("restore: %s: restorer failed %s%s: %s", who,
+		       step < sizeof(step_names) / sizeof(step_names[0]) && step_names[step] ?
+			       step_names[step] : "at an unknown step",
+		       addr, strerror(-r->err));
+	}
+	return r->err ? r->err : -EIO;
+}
+
+/* Takes one report in; fails on an error report or a report that makes
+ * no sense at this stage. */
+static int take_report(struct restore_run *run, int stage, size_t *count)
+{
+	struct restorer_report r;
+	ssize_t n = read(run->report_fd, &r, sizeof(r));
+	int index;
+
+	if (n < 0 && errno == EINTR)
+		return 0;
+	if (n != sizeof(r)) {
+		pr_err("restore: a process broke the report pipe");
+		return -EPIPE;
+	}
+	if (r.err)
+		return report_failure(&r);
+	index = tree_find(&run->rs->tree, r.pid);
+	if (index < 0 || r.stage != stage) {
+		pr_err("restore: a report of stage %d from pid %d, at stage %d", r.stage, r.pid,
+		       stage);
+		return -EPROTO;
+	}
+	(*count)++;
+	if (stage == RESTORE_STAGE_CREATED)
+		return watch_children(run, (size_t)index);
+	if (stage == RESTORE_STAGE_DONE)
+		run->vdso[index] = r.addr;
+	return 0;
+}
+
+/* Waits until @expected processes reported @stage; any death that is not
+ * expected fails the restore. */
+static int wait_stage(struct restore_run *run, int stage, size_t expected)
+{
+	const struct tree *tree = &run->rs->tree;
+	size_t count = 0;
+
+	while (count < expected) {
+		nfds_t n = 1;
+		int ret;
+
+		run->polls[0] = (struct pollfd){ .fd = run->report_fd, .events = POLLIN };
+		for (size_t i = 0; i < tree->nr; i++)
+			if (run->pidfds[i] >= 0 && !run->may_exit[i])
+				run->polls[n++] = (struct pollfd){ .fd = run->pidfds[i],
+								   .events = POLLIN };
+		if (poll(run->polls, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return pr_errno_ret("restore: poll");
+		}
+		/* A failing process reports before it exits: read reports first. */
+		if (run->polls[0].revents) {
+			ret = take_report(run, stage, &count);
+			if (ret)
+				return ret;
+			continue;
+		}
+		for (nfds_t j = 1; j < n; j++) {
+			if (!run->polls[j].revents)
+				continue;
+			for (size_t i = 0; i < tree->nr; i++)
+				if (run->pidfds[i] == run->polls[j].fd)
+					pr_err("restore: pid %d died during the restore",
+					       tree->tasks[i].pid);
+			return -ECHILD;
+		}
+	}
+	return 0;
+}
+
+/* Lets every process that waits past @gate on to its next stage. */
+static int let_on(struct restore_run *run, int gate, size_t nr)
+{
+	char bytes[512];
+
+	memset(bytes, 'g', sizeof(bytes));
+	while (nr) {
+		size_t chunk = nr < sizeof(bytes) ? nr : sizeof(bytes);
+		ssize_t n = write(run->gate_fd[gate], bytes, chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return pr_errno_ret("restore: cannot let the processes on");
+		nr -= (size_t)n;
+	}
+	return 0;
+}
+
+static size_t count_alive(const struct tree *tree)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < tree->nr; i++)
+		n += tree->tasks[i].state == TREE_ALIVE;
+	return n;
+}
+
+/* cryo seizes every process and sets its registers; all are released
+ * together at the end, so none runs before every other is whole. */
+static int finish_all(struct restore_run *run)
+{
+	struct restore_set *rs = run->rs;
+	struct inj_task **seized = calloc(rs->tree.nr + 1, sizeof(*seized));
+	int ret = seized ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (rs->tree.tasks[i].state == TREE_ALIVE)
+			ret = restore_finish(&rs->tasks[i], run->vdso[i], &seized[i]);
+	for (size_t i = 0; seized && i < rs->tree.nr; i++)
+		if (seized[i] && inj_release(seized[i]) && !ret)
+			ret = -EIO;
+	free(seized);
+	return ret;
+}
+
+/* Nothing half-restored may stay behind: every process is killed, and
+ * cryo, a subreaper for the restore, reaps them all. */
+static void kill_all(struct restore_run *run, pid_t root)
+{
+	for (size_t i = 0; i < run->rs->tree.nr; i++)
+		if (run->pidfds[i] >= 0)
+			syscall(SYS_pidfd_send_signal, run->pidfds[i], SIGKILL, NULL, 0);
+	kill(root, SIGKILL);
+	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+		;
+}
+
+static int run_stages(struct restore_run *run)
+{
+	const struct tree *tree = &run->rs->tree;
+	int ret;
+
+	ret = wait_stage(run, RESTORE_STAGE_CREATED, tree->nr);
+	if (!ret)
+		ret = let_on(run, 0, tree->nr);
+	if (!ret)
+		ret = wait_stage(run, RESTORE_STAGE_PREPARED, tree->nr);
+	for (size_t i = 0; !ret && i < tree->nr; i++)
+		run->may_exit[i] = tree->tasks[i].state != TREE_ALIVE;
+	if (!ret)
+		ret = let_on(run, 1, tree->nr);
+	if (!ret)
+		ret = wait_stage(run, RESTORE_STAGE_DONE, count_alive(tree));
+	if (!ret)
+		ret = finish_all(run);
+	return ret;
+}
+
+static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
+{
+	struct restore_run run = { .rs = rs };
+	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, ret;
+	size_t nr = rs->tree.nr;
+	pid_t root = rs->tree.tasks[0].pid, child;
+
+	ret = check_pids_free(&rs->tree);
+	if (!ret)
+		ret = arrange_fds(rs, pipes);
+	run.report_fd = pipes[0][0];
+	run.gate_fd[0] = pipes[1][1];
+	run.gate_fd[1] = pipes[2][1];
+	run.pidfds = malloc(nr * sizeof(*run.pidfds));
+	run.may_exit = calloc(nr, sizeof(*run.may_exit));
+	run.vdso = calloc(nr, sizeof(*run.vdso));
+	run.polls = calloc(nr + 1, sizeof(*run.polls));
+	if (!ret && (!run.pidfds || !run.may_exit || !run.vdso || !run.polls))
+		ret = -ENOMEM;
+	for (size_t i = 0; run.pidfds && i < nr; i++)
+		run.pidfds[i] = -1;
+	if (ret)
+		goto out;
+	child = family_clone(root, SIGCHLD);
+	if (child == 0) {
+		for (int i = 0; i < 3; i++)
+			close(pipes[i][i == 0 ? 0 : 1]);
+		restore_child(rs, 0);
+	}
+	if (child < 0) {
+		ret = pr_errno_ret("restore: cannot create pid %d%s", root,
+				   errno == EEXIST ? " (taken, perhaps by a zombie not yet reaped)" :
+						     "");
+		goto out;
+	}
+	/* Only the processes hold the write end now: EOF means all are gone. */
+	close(pipes[0][1]);
+	pipes[0][1] = -1;
+	files_prepared_close(rs->files);
+	rs->files = NULL;
+	ret = watch(&run, 0);
+	if (!ret)
+		ret = run_stages(&run);
+	if (ret) {
+		kill_all(&run, root);
+		goto out;
+	}
+	pr_info("restore: pid %d restored, with %zu more processes", root, nr - 1);
+	if (opts->pidfile && write_pidfile(opts->pidfile, root) && !opts->restore_detached)
+		pr_warn("restore: pid %d runs on without its pid file", root);
+out:
+	files_prepared_close(rs->files);
+	rs->files = NULL;
+	for (size_t i = 0; run.pidfds && i < nr; i++)
+		if (run.pidfds[i] >= 0)
+			close(run.pidfds[i]);
+	for (int i = 0; i < 6; i++)
+		if (pipes[i / 2][i % 2] >= 0)
+			close(pipes[i / 2][i % 2]);
+	free(run.pidfds);
+	free(run.may_exit);
+	free(run.vdso);
+	free(run.polls);
+	return ret;
 }
 
 int cmd_restore(const struct cryo_opts *opts)
 {
 	struct image_dir *dir;
-	struct restore_task rt;
-	pid_t pid;
+	struct restore_set rs;
+	pid_t root;
 	int ret;
 
 	if (!opts->images_dir) {
@@ -176,16 +455,19 @@ int cmd_restore(const struct cryo_opts *opts)
 	inj_set_log(inject_log);
 	if (image_dir_open(opts->images_dir, &dir))
 		return 1;
-	ret = restore_load(dir, &rt);
+	ret = restore_load(dir, opts->shell_job, &rs);
 	image_dir_close(dir);
 	if (ret)
 		return 1;
-	pid = rt.pid;
-	ret = restore_task(&rt, opts);
-	restore_unload(&rt);
+	root = rs.tree.tasks[0].pid;
+	/* Orphans of a failed restore come back to cryo to be reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	ret = restore_tree(&rs, opts);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	restore_unload(&rs);
 	if (ret)
 		return 1;
 	if (opts->restore_detached)
 		return 0;
-	return wait_exit_status(pid);
+	return wait_exit_status(root);
 }

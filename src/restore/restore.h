@@ -1,6 +1,7 @@
-/* The restore journey: read and validate every image → create the task with
- * its PID → it restores its files and attributes → the restorer blob
- * replaces its memory → cryo sets its registers and lets it run. */
+/* The restore journey: read and validate every image → create each process
+ * of the tree with its PID, its parent, session and group → each restores
+ * its files and attributes → the restorer blob replaces its memory → cryo
+ * sets the registers of all and lets them run together. */
 #ifndef CRYO_RESTORE_H
 #define CRYO_RESTORE_H
 
@@ -11,10 +12,13 @@
 #include "images/pages.h"
 #include "images/proto/core.pb-c.h"
 #include "images/proto/mm.pb-c.h"
+#include "tree/tree.h"
 
 struct files_image;
+struct files_prepared;
+struct inj_task;
 
-/* Everything read from the images for one task, validated. */
+/* Everything read from the images for one live process, validated. */
 struct restore_task {
 	pid_t pid;
 	struct image *core_img;
@@ -24,20 +28,38 @@ struct restore_task {
 	struct pages_reader *pages;
 };
 
-/* load.c */
-int restore_load(const struct image_dir *dir, struct restore_task *rt);
-void restore_unload(struct restore_task *rt);
+/* A whole restore: the tree, the images of each live process, and what
+ * every process shares with cryo while it is being built. */
+struct restore_set {
+	struct tree tree;
+	struct restore_task *tasks;	/* like tree.tasks; filled for live ones */
+	bool shell_job;
+	/* Fds of cryo that the processes inherit sit at or above it, clear
+	 * of every fd a process restores. */
+	int base;
+	/* The file objects of all processes, opened by cryo above base. */
+	struct files_prepared *files;
+	int report_fd;		/* write end of the one report pipe */
+	/* Read ends of the pipes that let every process past stage 1 and
+	 * past stage 2: one byte each. One pipe per stage, so that a fast
+	 * process never takes a byte meant for a slow one. */
+	int gate_fd[2];
+};
 
-/* child.c: runs in the new task; never returns. Failures before the
- * restorer runs are reported through @report_fd like the restorer's. */
-void __attribute__((noreturn)) restore_child(struct restore_task *rt, int report_fd,
-					     bool shell_job);
+/* load.c */
+int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs);
+void restore_unload(struct restore_set *rs);
+
+/* child.c: runs in the new process @index of the tree; never returns.
+ * Failures are reported through rs->report_fd like the restorer's. */
+void __attribute__((noreturn)) restore_child(struct restore_set *rs, size_t index);
 
 /* area.c: builds the restorer's area in the new task and jumps into it. */
 int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds);
 
-/* finish.c: from cryo, once the restorer reported (and said where it put
- * the vDSO): registers, signal mask, then release. */
-int restore_finish(struct restore_task *rt, uint64_t vdso_text);
+/* finish.c: from cryo, once the restorer of @rt reported (and said where
+ * it put the vDSO): seizes it and sets its registers and signal masks,
+ * which take effect when *@task is released. */
+int restore_finish(struct restore_task *rt, uint64_t vdso_text, struct inj_task **task);
 
 #endif

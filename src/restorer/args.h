@@ -76,6 +76,35 @@ struct restorer_creds {
 	uint32_t dumpable;
 };
 
+/* One thread of the task, the main one included: what it sets for itself in
+ * the restorer, and where it says how that went. The main thread is the
+ * one whose @tid is the pid; every other one is created by clone3 with its
+ * @tid, on @stack, inside the area. */
+struct restorer_thread {
+	int32_t tid;
+	int32_t state;		/* futex word, RESTORER_THREAD_*, set by the thread */
+	int32_t step;		/* where it failed (enum restorer_step) */
+	int32_t err;		/* -errno */
+	uint64_t addr;		/* the address concerned */
+	uint64_t stack;		/* lowest address of its stack (0: main thread) */
+	uint64_t stack_size;
+	uint64_t altstack_sp;	/* altstack_size 0: none */
+	uint64_t altstack_size;
+	uint32_t altstack_flags;
+	uint32_t has_clear_child_tid;
+	uint64_t clear_child_tid;
+	uint64_t robust_list;	/* 0: none */
+	uint64_t robust_list_len;
+	uint64_t rseq_abi;	/* 0: no rseq registration */
+	uint32_t rseq_len;
+	uint32_t rseq_sig;
+	char comm[16];		/* "": keeps the name it inherits (the process's) */
+};
+
+#define RESTORER_THREAD_STARTING 0
+#define RESTORER_THREAD_READY 1
+#define RESTORER_THREAD_FAILED 2
+
 /* How the restorer reports: the step it failed at, the errno, an address. */
 enum restorer_step {
 	RESTORER_STEP_DONE = 0,
@@ -89,13 +118,32 @@ enum restorer_step {
 	RESTORER_STEP_SIGNALS,
 	RESTORER_STEP_RSEQ,
 	RESTORER_STEP_CREDS,
+	RESTORER_STEP_CLONE,
+	RESTORER_STEP_ALTSTACK,
+	RESTORER_STEP_ROBUST_LIST,
+	RESTORER_STEP_NAME,
+	RESTORER_STEP_WAIT,
 };
 
+/* The stages every process of a restore reports through the one pipe all
+ * share; cryo lets them all on to the next stage together. */
+enum restorer_stage {
+	RESTORE_STAGE_CREATED = 1,	/* its session, group and children exist */
+	RESTORE_STAGE_PREPARED,		/* files and attributes are in place */
+	RESTORE_STAGE_DONE,		/* the restorer has finished: cryo takes over */
+};
+
+/* Written whole (smaller than PIPE_BUF), so reports of many processes
+ * never mix. */
 struct restorer_report {
+	int32_t pid;
+	int32_t stage;		/* enum restorer_stage */
 	int32_t step;		/* -1: failed before the restorer, see message */
 	int32_t err;		/* -errno, 0 when done */
 	uint64_t addr;		/* the mapping or page concerned; when done,
 				 * where the [vdso] now is (0: none) */
+	int32_t tid;		/* the thread that failed, 0: the task as a whole */
+	int32_t reserved;
 	char message[256];	/* the error the restore code logged, if any */
 };
 
@@ -103,7 +151,7 @@ struct restorer_args {
 	uint64_t area_start;	/* this area: blob, args, stack */
 	uint64_t area_end;
 	int32_t pages_fd;
-	int32_t report_fd;	/* a pipe to cryo: one struct restorer_report */
+	int32_t report_fd;	/* the pipe to cryo, for one struct restorer_report */
 
 	uint64_t vmas;		/* struct restorer_vma[nr_vmas], sorted */
 	uint32_t nr_vmas;
@@ -125,9 +173,9 @@ struct restorer_args {
 	uint32_t has_creds;
 	struct restorer_creds creds;
 
-	uint64_t rseq_abi;	/* 0: no rseq registration */
-	uint32_t rseq_len;
-	uint32_t rseq_sig;
+	uint64_t threads;	/* struct restorer_thread[nr_threads] */
+	uint32_t nr_threads;
+	uint32_t reserved2;
 
 	/* Highest address user space can map: everything below the area and
 	 * above it up to here is unmapped first. */

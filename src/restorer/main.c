@@ -1,9 +1,11 @@
 /* The restorer: the last stage of restoring a task, run inside it after the
  * restore code has put back its files and attributes. It replaces the whole
  * address space with the saved one (keeping only its own area), fills the
- * pages, sets the mm fields, maps the vDSO where it was, queues pending
- * signals, registers rseq, takes on the saved credentials, reports to cryo
- * and waits: cryo then sets the registers through ptrace and lets it go. */
+ * pages, sets the mm fields, maps the vDSO where it was, creates the other
+ * threads (threads.c) and waits until each has set itself up, queues
+ * pending signals, sets the main thread's own state, takes on the saved
+ * credentials, reports to cryo and waits: cryo then sets the registers of
+ * every thread through ptrace and lets the task go. */
 #include <asm/errno.h>
 #include <asm/prctl.h>
 #include <linux/capability.h>
@@ -11,7 +13,7 @@
 #include <linux/prctl.h>
 
 #include "blob/syscall.h"
-#include "restorer/args.h"
+#include "restorer/restorer.h"
 
 #ifndef ARCH_MAP_VDSO_64
 #define ARCH_MAP_VDSO_64 0x2003
@@ -186,14 +188,18 @@ static long queue_signals(const struct restorer_args *a)
 	return 0;
 }
 
-static long restore_rseq(const struct restorer_args *a)
+/* The main thread's sigaltstack, clear_child_tid, robust list, rseq, name. */
+static long restore_main_thread(const struct restorer_args *a)
 {
+	const struct restorer_thread *t = main_thread(a);
+	int32_t step = RESTORER_STEP_DONE;
+	uint64_t addr = 0;
 	long ret;
 
-	if (!a->rseq_abi)
+	if (!t)
 		return 0;
-	ret = sys_rseq((const void *)a->rseq_abi, a->rseq_len, 0, a->rseq_sig);
-	return ret ? fail(RESTORER_STEP_RSEQ, ret, a->rseq_abi) : 0;
+	ret = thread_own_state(t, &step, &addr);
+	return ret ? fail(step, ret, addr) : 0;
 }
 
 static long drop_bounding_caps(const struct restorer_creds *c)
@@ -248,8 +254,9 @@ static long restore_inheritable_and_ambient(const struct restorer_creds *c)
  * longer be allowed what came before. The uids change with the setuid
  * fixup off, so the capabilities stay until the saved securebits (which
  * need CAP_SETPCAP) and then the saved capability sets are put in place.
+ * Every thread runs this for itself: credentials are per thread.
  */
-static long restore_creds(const struct restorer_args *a)
+long restore_creds(const struct restorer_args *a)
 {
 	const struct restorer_creds *c = &a->creds;
 	struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -280,7 +287,7 @@ static long restore_creds(const struct restorer_args *a)
 	/* Changing uids resets dumpable; put the saved value back after. */
 	if (!ret)
 		ret = sys_prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0);
-	return ret ? fail(RESTORER_STEP_CREDS, ret, 0) : 0;
+	return ret;
 }
 
 __attribute__((section(".text.entry"), used, noreturn)) void
@@ -298,15 +305,26 @@ blob_entry(struct restorer_args *a)
 		ret = finish_vmas(a);
 	if (!ret)
 		ret = restore_mm(a);
+	/* The threads need the memory back, and the power to be created
+	 * with their tids: before the credentials. */
+	if (!ret)
+		ret = create_threads(a, &report);
+	if (!ret)
+		ret = wait_threads(a, &report);
 	if (!ret)
 		ret = queue_signals(a);
 	if (!ret)
-		ret = restore_rseq(a);
+		ret = restore_main_thread(a);
 	sys_close(a->pages_fd);
-	if (!ret)
+	if (!ret) {
 		ret = restore_creds(a);
+		if (ret)
+			fail(RESTORER_STEP_CREDS, ret, 0);
+	}
 	if (!ret)
 		report.addr = a->vdso_text;
+	report.pid = a->pid;
+	report.stage = RESTORE_STAGE_DONE;
 	sys_write(a->report_fd, &report, sizeof(report));
 	sys_close(a->report_fd);
 	/* Nothing of the old process is left to return to. */

@@ -1,5 +1,5 @@
 /* task_dump_attrs(): the order of the attribute collectors, the ones that
- * ask the parasite (signal actions, sigaltstack, itimers, prctl state), and
+ * ask the parasite (signal actions, itimers, prctl state), and
  * freeing what they allocated. procfs is read in dump_proc.c, POSIX timers
  * in dump_timers.c, ptrace-only state in dump_ptrace.c. */
 #include <signal.h>
@@ -78,38 +78,6 @@ static int dump_sigactions(struct inj_parasite *parasite, pid_t pid, TaskCore *c
 	return 0;
 }
 
-/* The parasite runs in the main thread (the leader, or the first thread
- * when the leader is gone, as inj_seize() picks it): only that thread's
- * alternate stack can be read. No entry means none is set. */
-static int dump_altstack(struct inj_task *task, struct inj_parasite *parasite, TaskCore *core)
-{
-	pid_t pid = inj_task_pid(task), tid = inj_thread_tid(task, 0);
-	struct parasite_sigaltstack stack;
-	ThreadCore *thread;
-	int ret;
-
-	ret = call_fixed(parasite, pid, PARASITE_CMD_SIGALTSTACK, "sigaltstack", &stack,
-			 sizeof(stack));
-	if (ret)
-		return ret;
-	if (stack.flags & SS_DISABLE)
-		return 0;
-	for (int i = 0; i < inj_thread_count(task); i++)
-		if (inj_thread_tid(task, i) == pid)
-			tid = pid;
-	thread = task_thread_get(core, tid);
-	if (!thread)
-		return -ENOMEM;
-	thread->altstack = malloc(sizeof(*thread->altstack));
-	if (!thread->altstack)
-		return -ENOMEM;
-	sig_alt_stack__init(thread->altstack);
-	thread->altstack->sp = stack.sp;
-	thread->altstack->flags = (uint32_t)stack.flags;
-	thread->altstack->size = stack.size;
-	return 0;
-}
-
 static uint64_t timeval_ns(int64_t sec, int64_t usec)
 {
 	return (uint64_t)sec * 1000000000ULL + (uint64_t)usec * 1000ULL;
@@ -168,8 +136,6 @@ int task_dump_attrs(struct inj_task *task, struct inj_parasite *parasite, TaskCo
 	ret = dump_proc_attrs(task, core);
 	if (!ret)
 		ret = dump_sigactions(parasite, pid, core);
-	if (!ret)
-		ret = dump_altstack(task, parasite, core);
 	if (!ret)
 		ret = dump_itimers(parasite, pid, core);
 	if (!ret)

@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "task/internal.h"
 
 int proc_read(pid_t pid, const char *name, char *buf, size_t size)
@@ -52,35 +53,21 @@ static int read_comm(pid_t pid, const char *name, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* ppid, pgid, sid and exit signal: fields 4, 5, 6 and 38 of stat. The comm
- * in field 2 may hold spaces and parentheses, so fields count from the last
- * ')'. */
+/* ppid, pgid, sid and exit signal, from stat. */
 static int dump_stat(pid_t pid, TaskCore *core)
 {
-	char buf[1024], *p, *save = NULL;
-	long fields[36];
-	int n = 0, ret;
+	struct proc_stat st;
+	int ret = proc_stat_read(pid, &st);
 
-	ret = proc_read(pid, "stat", buf, sizeof(buf));
-	if (ret)
+	if (ret) {
+		pr_err("dump: pid %d: cannot read /proc/%d/stat: %s", pid, pid, strerror(-ret));
 		return ret;
-	p = strrchr(buf, ')');
-	if (!p)
-		goto bad;
-	/* Field 3 (the state letter) is token 0. */
-	for (char *tok = strtok_r(p + 1, " ", &save); tok && n < 36;
-	     tok = strtok_r(NULL, " ", &save))
-		fields[n++] = strtol(tok, NULL, 10);
-	if (n < 36)
-		goto bad;
-	core->ppid = (int32_t)fields[4 - 3];
-	core->pgid = (int32_t)fields[5 - 3];
-	core->sid = (int32_t)fields[6 - 3];
-	core->exit_signal = (uint32_t)fields[38 - 3];
+	}
+	core->ppid = st.ppid;
+	core->pgid = st.pgid;
+	core->sid = st.sid;
+	core->exit_signal = st.exit_signal;
 	return 0;
-bad:
-	pr_err("dump: pid %d: cannot parse /proc/%d/stat", pid, pid);
-	return -EIO;
 }
 
 /* The value after "@key:" in a status file, or NULL. */
@@ -310,8 +297,55 @@ bad:
 	return -EIO;
 }
 
+/* Credentials are per thread in the kernel, but a restore gives every
+ * thread the main thread's: a thread whose ids, groups, capabilities or
+ * no_new_privs differ is refused, by name. */
+static int check_thread_creds(pid_t pid, pid_t tid, const TaskCore *core)
+{
+	char name[64], buf[8192];
+	Creds creds = CREDS__INIT;
+	const Creds *main_creds = core->creds;
+	const char *nnp;
+	bool same;
+	int ret;
+
+	snprintf(name, sizeof(name), "task/%d/status", tid);
+	ret = proc_read(pid, name, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	ret = parse_creds(buf, &creds);
+	if (ret) {
+		free(creds.groups);
+		if (ret == -ENOMEM)
+			return ret;
+		pr_err("dump: pid %d thread %d: cannot parse the ids and capabilities in /proc/%d/task/%d/status",
+		       pid, tid, pid, tid);
+		return ret;
+	}
+	nnp = status_field(buf, "NoNewPrivs");
+	same = creds.uid == main_creds->uid && creds.euid == main_creds->euid &&
+	       creds.suid == main_creds->suid && creds.fsuid == main_creds->fsuid &&
+	       creds.gid == main_creds->gid && creds.egid == main_creds->egid &&
+	       creds.sgid == main_creds->sgid && creds.fsgid == main_creds->fsgid &&
+	       creds.cap_inheritable == main_creds->cap_inheritable &&
+	       creds.cap_permitted == main_creds->cap_permitted &&
+	       creds.cap_effective == main_creds->cap_effective &&
+	       creds.cap_bounding == main_creds->cap_bounding &&
+	       creds.cap_ambient == main_creds->cap_ambient &&
+	       creds.n_groups == main_creds->n_groups &&
+	       (!creds.n_groups ||
+		!memcmp(creds.groups, main_creds->groups, creds.n_groups * sizeof(uint32_t))) &&
+	       nnp && (strtol(nnp, NULL, 10) != 0) == core->prctl->no_new_privs;
+	if (!same)
+		pr_err("dump: pid %d thread %d: its credentials (uid %u euid %u gid %u egid %u, capabilities, groups or no_new_privs) differ from the main thread's (uid %u euid %u gid %u egid %u): threads with credentials of their own are not supported",
+		       pid, tid, creds.uid, creds.euid, creds.gid, creds.egid, main_creds->uid,
+		       main_creds->euid, main_creds->gid, main_creds->egid);
+	free(creds.groups);
+	return same ? 0 : -EOPNOTSUPP;
+}
+
 /* One ThreadCore per thread, with the thread's comm when it differs from
- * the process's. */
+ * the process's; every thread's credentials checked against the main one's. */
 static int dump_threads(struct inj_task *task, TaskCore *core)
 {
 	pid_t pid = inj_task_pid(task);
@@ -325,6 +359,11 @@ static int dump_threads(struct inj_task *task, TaskCore *core)
 
 		if (!thread)
 			return -ENOMEM;
+		if (tid != pid) {
+			ret = check_thread_creds(pid, tid, core);
+			if (ret)
+				return ret;
+		}
 		snprintf(name, sizeof(name), "task/%d/comm", tid);
 		ret = read_comm(pid, name, &comm);
 		if (ret)

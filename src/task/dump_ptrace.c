@@ -1,7 +1,9 @@
 /* Dump of what only ptrace shows: the signals queued for each thread and
  * for the whole process, with their siginfo (PTRACE_PEEKSIGINFO, which
  * reads without dequeuing), and each thread's rseq registration
- * (PTRACE_GET_RSEQ_CONFIGURATION). Every thread must be in a ptrace stop. */
+ * (PTRACE_GET_RSEQ_CONFIGURATION); then what each thread tells by a remote
+ * syscall of its own (dump_threads.c). Every thread must be in a ptrace
+ * stop. */
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -100,7 +102,11 @@ int task_dump_ptrace_attrs(struct inj_task *task, TaskCore *core)
 	if (!ret)
 		ret = dump_queue(pid, inj_thread_tid(task, 0), true, &core->shared_pending,
 				 &core->n_shared_pending);
+	/* Remote syscalls in each thread: also while no parasite runs. */
+	if (!ret)
+		ret = dump_thread_own_state(task, core);
 	if (ret == -ENOMEM)
-		pr_err("dump: pid %d: out of memory while collecting pending signals", pid);
+		pr_err("dump: pid %d: out of memory while collecting the state of its threads",
+		       pid);
 	return ret;
 }

@@ -49,6 +49,10 @@ const char *task_rlimit_name(uint32_t resource);
 /* dump_proc.c: everything procfs tells about the process. */
 int dump_proc_attrs(struct inj_task *task, TaskCore *core);
 
+/* dump_threads.c: each thread's sigaltstack, clear_child_tid, robust list,
+ * and its securebits checked against the main thread's. */
+int dump_thread_own_state(struct inj_task *task, TaskCore *core);
+
 /* dump_timers.c: POSIX timers, from /proc/PID/timers and the parasite. */
 int dump_posix_timers(pid_t pid, struct inj_parasite *parasite, TaskCore *core);
 

@@ -2,8 +2,9 @@
  * process, the one that becomes the restored task, while it still runs
  * cryo's code. Signal actions go through the raw rt_sigaction so that the
  * saved restorer stays (libc would put its own). POSIX timers are in
- * restore_timers.c; creds, rseq, dumpable, pending signals and the final
- * signal mask are set later, once memory is back. */
+ * restore_timers.c; creds, dumpable, pending signals, what each thread
+ * sets for itself (sigaltstack, rseq, clear_child_tid, robust list, name)
+ * and the final signal mask are set later, once memory is back. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -153,26 +154,6 @@ static int restore_itimers(const TaskCore *core)
 	return 0;
 }
 
-/* The main thread's alternate stack; none saved means none at all. */
-static int restore_altstack(const TaskCore *core)
-{
-	stack_t stack = { .ss_flags = SS_DISABLE };
-
-	for (size_t i = 0; i < core->n_threads; i++) {
-		const ThreadCore *t = core->threads[i];
-
-		if (t->tid != core->pid || !t->altstack)
-			continue;
-		stack.ss_sp = (void *)(uintptr_t)t->altstack->sp;
-		stack.ss_size = t->altstack->size;
-		stack.ss_flags = (int)(t->altstack->flags & SS_AUTODISARM);
-	}
-	if (sigaltstack(&stack, NULL))
-		return pr_errno_ret("restore: pid %d: cannot set its sigaltstack (%zu bytes at %p)",
-				    core->pid, stack.ss_size, stack.ss_sp);
-	return 0;
-}
-
 int task_restore_attrs(const TaskCore *core)
 {
 	uint64_t all = ~0ULL;
@@ -193,7 +174,5 @@ int task_restore_attrs(const TaskCore *core)
 		ret = restore_itimers(core);
 	if (!ret)
 		ret = restore_posix_timers(core);
-	if (!ret)
-		ret = restore_altstack(core);
 	return ret;
 }

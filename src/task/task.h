@@ -11,15 +11,21 @@
 #include "images/proto/core.pb-c.h"
 #include "inject/inject.h"
 
+/* The most threads a restore creates in one task: each takes a stack of
+ * its own in the restorer's area. */
+#define TASK_MAX_THREADS 16384
+
 /* Fills @core from procfs and through @parasite (running in @task): ids,
  * comm, personality, umask, exit signal, cwd and root, creds, rlimits,
  * signal actions, itimers, POSIX timers, prctl state, and one ThreadCore
- * per thread with its tid, comm and (main thread) sigaltstack. Leaves
- * regs, xstate and sigmask of each thread to their owner. */
+ * per thread with its tid and comm; refuses threads whose credentials
+ * differ. Leaves regs, xstate and sigmask of each thread to their owner. */
 int task_dump_attrs(struct inj_task *task, struct inj_parasite *parasite, TaskCore *core);
 
 /* Fills what only ptrace shows: pending signals of each thread and of the
- * process, and each thread's rseq registration. ptrace needs every thread
+ * process, and each thread's rseq registration; and by remote syscalls in
+ * each thread its sigaltstack, clear_child_tid and robust list, refusing
+ * securebits that differ between threads. ptrace needs every thread
  * in a ptrace stop, and the thread that runs a parasite is not: call this
  * while no parasite runs in @task (before inj_parasite_start() or after
  * inj_parasite_cure()). Finds or adds the ThreadCore of each thread, so it
@@ -42,7 +48,7 @@ int task_core_check(const struct image *img, const struct image_dir *dir, int id
  * become the restored task (its PID, files already restored, memory not
  * yet): comm, personality, umask, cwd and root, rlimits, signal actions,
  * parent-death signal, child subreaper, no_new_privs, itimers, POSIX timers
- * with their ids, the main thread's sigaltstack. Blocks every signal first
+ * with their ids. Blocks every signal first
  * and leaves them blocked: the handlers it installs point into memory that
  * is not there yet. */
 int task_restore_attrs(const TaskCore *core);

@@ -22,6 +22,8 @@
 #define USER_ADDR_END (1ULL << 56)
 /* The kernel's MINSIGSTKSZ (uapi asm/signal.h); libc's may be a sysconf(). */
 #define KERNEL_MINSIGSTKSZ 2048
+/* The kernel's struct robust_list_head: set_robust_list takes no other size. */
+#define ROBUST_LIST_HEAD_SIZE 24
 /* The kernel's NGROUPS_MAX. */
 #define MAX_GROUPS 65536
 /* SECBIT_NOROOT through SECBIT_EXEC_DENY_INTERACTIVE_LOCKED (6.14). */
@@ -101,6 +103,18 @@ static int check_thread(const struct where *w, const ThreadCore *t)
 				       t->tid, (unsigned long long)s->size,
 				       (unsigned long long)s->sp, KERNEL_MINSIGSTKSZ);
 	}
+	if (t->has_clear_child_tid && !user_addr(t->clear_child_tid))
+		return invalid(w, "thread %d: clear_child_tid %#llx is not a user address", t->tid,
+			       (unsigned long long)t->clear_child_tid);
+	if (t->has_robust_list != t->has_robust_list_len)
+		return invalid(w, "thread %d: a robust list needs both its head and its length",
+			       t->tid);
+	if (t->has_robust_list &&
+	    (!t->robust_list || !user_addr(t->robust_list) ||
+	     t->robust_list_len != ROBUST_LIST_HEAD_SIZE))
+		return invalid(w, "thread %d: robust list of %llu bytes at %#llx is not a user robust_list_head of %d bytes",
+			       t->tid, (unsigned long long)t->robust_list_len,
+			       (unsigned long long)t->robust_list, ROBUST_LIST_HEAD_SIZE);
 	if (t->rseq) {
 		const Rseq *r = t->rseq;
 
@@ -120,6 +134,8 @@ static int check_threads(const struct where *w, const TaskCore *core)
 
 	if (!core->n_threads)
 		return invalid(w, "no threads");
+	if (core->n_threads > TASK_MAX_THREADS)
+		return invalid(w, "%zu threads, at most %d", core->n_threads, TASK_MAX_THREADS);
 	for (size_t i = 0; i < core->n_threads; i++) {
 		ret = check_thread(w, core->threads[i]);
 		if (ret)

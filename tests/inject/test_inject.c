@@ -247,6 +247,51 @@ out:
 	stop_target(&t);
 }
 
+/* Every thread answers its own gettid and its own set_tid_address value,
+ * through scratch memory below its stack, and the busy target carries on
+ * unharmed (its blocked calls resume as if never touched). */
+TEST(thread_syscalls_run_in_the_thread_asked_for)
+{
+	struct target t = {};
+	struct inj_task *task = NULL;
+	const unsigned long none[6] = { 0 };
+	const unsigned long get_tid_address[6] = { 40 /* PR_GET_TID_ADDRESS */, INJ_ARG_BUF };
+	unsigned long addrs[MAX_THREADS];
+	char why[256];
+	int n = 0;
+	long ret;
+
+	CHECK(start_target(&t) == 0, "prog_busy did not start");
+	for (int round = 0; round < 20; round++) {
+		CHECK_GOTO(inj_seize(t.pid, &task) == 0, out, "seize failed");
+		n = inj_thread_count(task);
+		CHECK_GOTO(n > 1 && n <= MAX_THREADS, out, "%d threads", n);
+		for (int i = 0; i < n; i++) {
+			pid_t tid = inj_thread_tid(task, i);
+			unsigned long addr = 0x1234;
+
+			CHECK_GOTO(inj_thread_syscall(task, tid, &ret, NULL, 0, SYS_gettid, none) ==
+						   0 && ret == tid,
+				   out, "gettid in thread %d gave %ld", tid, ret);
+			CHECK_GOTO(inj_thread_syscall(task, tid, &ret, &addr, sizeof(addr),
+						      SYS_prctl, get_tid_address) == 0 && ret == 0,
+				   out, "PR_GET_TID_ADDRESS in thread %d gave %ld", tid, ret);
+			/* glibc points each thread's at its own descriptor. */
+			for (int j = 0; j < i; j++)
+				CHECK_GOTO(addrs[j] != addr, out,
+					   "threads share clear_child_tid %#lx", addr);
+			addrs[i] = addr;
+		}
+		CHECK_GOTO(inj_release(task) == 0, out, "release failed");
+		task = NULL;
+	}
+	CHECK_GOTO(target_healthy(&t, 300, why, sizeof(why)), out, "%s", why);
+out:
+	if (task)
+		inj_release(task);
+	stop_target(&t);
+}
+
 static void fill_pattern(unsigned char *buf, size_t len, unsigned int seed)
 {
 	for (size_t i = 0; i < len; i++) {

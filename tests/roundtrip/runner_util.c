@@ -1,5 +1,8 @@
 /* Helpers shared by the runners (see runner_util.h). */
 #define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <unistd.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -36,6 +39,46 @@ bool wait_child(pid_t pid, long ms, int *status)
 		sleep_ms(2);
 	} while (now_ms() < deadline);
 	return false;
+}
+
+bool reap_all_children(long ms)
+{
+	long deadline = now_ms() + ms;
+
+	do {
+		pid_t w = waitpid(-1, NULL, WNOHANG);
+
+		if (w < 0)
+			return errno == ECHILD;
+		if (w == 0)
+			sleep_ms(2);
+	} while (now_ms() < deadline);
+	return false;
+}
+
+void end_all_children(void)
+{
+	long deadline = now_ms() + 5000;
+	char path[64];
+	int child;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", getpid());
+	do {
+		FILE *f = fopen(path, "r");
+		bool any = false;
+
+		while (f && fscanf(f, "%d", &child) == 1) {
+			kill(child, SIGKILL);
+			any = true;
+		}
+		if (f)
+			fclose(f);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!any)
+			return;
+		sleep_ms(2);
+	} while (now_ms() < deadline);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

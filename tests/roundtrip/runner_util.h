@@ -12,5 +12,11 @@ long now_ms(void);
 bool wait_child(pid_t pid, long ms, int *status);
 /* Removes @path and everything below it. */
 void remove_tree(const char *path);
+/* A subreaper's part after a process tree ended: reaps every child that
+ * came back to the caller, for up to @ms; false if some still run. */
+bool reap_all_children(long ms);
+/* Kills and reaps every child of the caller, and the orphans that come
+ * back to it as their parents die (a subreaper's cleanup). */
+void end_all_children(void);
 
 #endif

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
+#include <linux/sched.h>
 
 #include "harness.h"
 #include "runner_util.h"
@@ -667,6 +668,37 @@ out:
 	remove_temp_dir(dir);
 }
 
+/* A thread with credentials of its own cannot be restored as it was. */
+TEST(dump_of_a_thread_with_its_own_credentials_is_refused)
+{
+	char img[PATH_MAX], pid[16], tid_dir[PATH_MAX], expect[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t tid = 0;
+	struct dirent *de;
+	DIR *d;
+
+	CHECK_GOTO(start_prog(&p, "neg_thread_creds", NULL, NULL), out, "%s", why);
+	pathf(tid_dir, "/proc/%d/task", p.pid);
+	d = opendir(tid_dir);
+	while (d && (de = readdir(d)))
+		if (atoi(de->d_name) > 0 && atoi(de->d_name) != p.pid)
+			tid = atoi(de->d_name);
+	if (d)
+		closedir(d);
+	CHECK_GOTO(tid > 0, out, "no second thread in %s", tid_dir);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	snprintf(expect, sizeof(expect), "pid %d thread %d: its credentials", p.pid, tid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, expect, "not supported", NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* ---- a failed dump never harms the dumped process ---------------------------- */
 
 /* A tmpfs of a given size in a mount namespace of its own, held by a child
@@ -857,6 +889,50 @@ TEST(dump_refuses_a_udp_socket_and_the_program_runs_on)
 	check_unsupported_fd(open_udp_socket);
 }
 
+static void open_pidfd_of(void *arg)
+{
+	put_at_odd_fd((int)syscall(SYS_pidfd_open, *(pid_t *)arg, 0));
+	/* pidfd_open() sets O_CLOEXEC, which dup2() onto the same number keeps. */
+	if (fcntl(ODD_FD, F_SETFD, 0))
+		_exit(126);
+}
+
+/* A pidfd of a live process that is not dumped could not be restored (that
+ * process will not be there, or another with its pid): the dump must fail
+ * naming the fd and that process, and neither process may notice. */
+TEST(dump_refuses_a_pidfd_of_a_process_outside_it_and_the_program_runs_on)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16], expect[160];
+	unsigned long long tracer = 1;
+	struct cryo_run r;
+	pid_t outside;
+
+	outside = fork();
+	if (outside == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	CHECK(outside > 0, "fork: %s", strerror(errno));
+	CHECK_GOTO(start_prog(&p, "prog_counter", open_pidfd_of, &outside), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	snprintf(expect, sizeof(expect), "dump: pid %d fd %d (anon_inode:[pidfd]): refers to pid "
+		 "%d, which is not being dumped", p.pid, ODD_FD, outside);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(waitpid(outside, NULL, WNOHANG) == 0 &&
+			   status_field(outside, "TracerPid", 10, &tracer) && !tracer,
+		   out, "the process outside the dump was disturbed");
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	kill_and_reap(outside);
+	end_prog(&p);
+}
+
 /* SIGKILL to the dumper while it writes a 256 MiB pages file: the kernel
  * detaches the program, which must run on as if never seized. */
 TEST(dumper_killed_while_writing_pages_leaves_the_program_running)
@@ -890,6 +966,69 @@ TEST(dumper_killed_while_writing_pages_leaves_the_program_running)
 	CHECK_GOTO(!exists(img, done), out, "the pages file was complete when the dumper died");
 	CHECK_GOTO(no_inventory(img), out, "%s", why);
 	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* No thread of @pid is traced any more (the kernel detaches them once
+ * their tracer is gone, which takes a moment). */
+static bool no_thread_traced(pid_t pid)
+{
+	char dir_path[64], path[PATH_MAX], text[4096], *field;
+	long deadline = now_ms() + 2000;
+	struct dirent *de;
+	bool traced;
+	DIR *d;
+
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", pid);
+	do {
+		traced = false;
+		d = opendir(dir_path);
+		if (!d)
+			return fail_why("the program went away");
+		while (!traced && (de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/status", dir_path, de->d_name);
+			field = read_text(path, text, sizeof(text)) ? strstr(text, "TracerPid:") : NULL;
+			traced = field && atoi(field + 10) != 0;
+		}
+		closedir(d);
+		if (traced)
+			sleep_ms(5);
+	} while (traced && now_ms() < deadline);
+	return traced ? fail_why("a thread of pid %d is still traced", pid) : true;
+}
+
+/* SIGKILL to the dumper at random moments of the dump of 65 threads (the
+ * per-thread remote syscalls included): every thread must run on as if
+ * never seized, and the program passes all its checks at the end. */
+TEST(dumper_killed_at_random_leaves_every_thread_whole)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16];
+	int null_fd, status;
+
+	CHECK_GOTO(start_prog(&p, "prog_threads", NULL, NULL), out, "%s", why);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	srand((unsigned int)getpid());
+	for (int i = 0; i < 24; i++) {
+		pid_t dumper;
+
+		pathf(img, "%s/img%d", p.dir, i);
+		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		dumper = spawn_cryo(null_fd, NULL, NULL,
+				    CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"));
+		close(null_fd);
+		CHECK_GOTO(dumper > 0, out, "fork: %s", strerror(errno));
+		/* A dump of it takes about 200 ms here. */
+		usleep(2000 + (useconds_t)(rand() % 200000));
+		kill_and_reap(dumper);
+		CHECK_GOTO(waitpid(p.pid, &status, WNOHANG) == 0, out,
+			   "the program died when dumper %d was killed (round %d)", dumper, i);
+		CHECK_GOTO(no_thread_traced(p.pid), out, "round %d: %s", i, why);
+	}
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
@@ -1239,6 +1378,68 @@ TEST(restore_when_the_pid_is_taken_leaves_the_owner_untouched)
 	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
+	end_prog(&p);
+}
+
+static void __attribute__((noreturn)) hold_pid(void)
+{
+	for (;;)
+		pause();
+}
+
+/* A process made with pid @pid (clone3 with set_tid), which only waits. */
+static pid_t take_pid(pid_t pid)
+{
+	struct clone_args args = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)(uintptr_t)&pid,
+		.set_tid_size = 1,
+	};
+	pid_t child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+
+	if (child == 0)
+		hold_pid();
+	return child;
+}
+
+/* The thread whose tid is taken is named, the restore leaves nothing, and
+ * the process that holds the tid is untouched. */
+TEST(restore_when_a_thread_id_is_taken_names_the_thread)
+{
+	char img[PATH_MAX], pid[16], tid_dir[PATH_MAX], expect[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t tid = 0, holder = -1, image_pid;
+	struct dirent *de;
+	int status;
+	DIR *d;
+
+	CHECK_GOTO(start_prog(&p, "prog_threads", NULL, NULL), out, "%s", why);
+	pathf(tid_dir, "/proc/%d/task", p.pid);
+	d = opendir(tid_dir);
+	while (d && (de = readdir(d)))
+		if (atoi(de->d_name) > 0 && atoi(de->d_name) != p.pid)
+			tid = atoi(de->d_name);
+	if (d)
+		closedir(d);
+	CHECK_GOTO(tid > 0, out, "no second thread in %s", tid_dir);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	holder = take_pid(tid);
+	CHECK_GOTO(holder == tid, out, "cannot take tid %d: %s", tid, strerror(errno));
+	run_cryo(&r, "restore", "-D", img, "-d");
+	snprintf(expect, sizeof(expect), "pid %d thread %d:", image_pid, tid);
+	CHECK_GOTO(refused(&r, expect, "File exists", NULL), out, "%s", why);
+	CHECK_GOTO(nothing_restored(&p, image_pid, holder), out, "%s", why);
+	CHECK_GOTO(waitpid(holder, &status, WNOHANG) == 0 && kill(holder, 0) == 0, out,
+		   "the process holding tid %d did not survive the restore", tid);
+out:
+	kill_and_reap(holder);
 	end_prog(&p);
 }
 

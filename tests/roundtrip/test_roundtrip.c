@@ -155,6 +155,10 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 	if (!wait_child(r->pid, WAIT_MS, &status))
 		return failed(r, "the program still runs after dump");
 	r->pid = 0;
+	/* Its killed descendants came back to this subreaper: their pids
+	 * must be free again for the restore. */
+	if (!reap_all_children(WAIT_MS))
+		return failed(r, "processes of the dumped tree still run after dump");
 	return true;
 }
 
@@ -221,6 +225,8 @@ static bool verdict(struct run *r)
 		return failed(r, "the program did not end after SIGTERM");
 	}
 	r->pid = 0;
+	if (!reap_all_children(WAIT_MS))
+		return failed(r, "processes of the program's tree still run after it ended");
 	f = fopen(outfile, "r");
 	if (f) {
 		if (!fgets(line, sizeof(line), f))
@@ -282,10 +288,7 @@ static bool run_one(const char *prog, const char *cycle)
 		return false;
 	}
 	ok = run_cycle(&r);
-	if (r.pid > 0) {
-		kill(r.pid, SIGKILL);
-		waitpid(r.pid, NULL, 0);
-	}
+	end_all_children();
 	if (ok) {
 		printf("PASS %s/%s\n", prog, cycle);
 	} else {

@@ -5,11 +5,13 @@
  * files_restore() names the fd and cause when it cannot open a
  * file. Images are written by hand here, not by a dump. */
 #include <sys/epoll.h>
+#include <sys/pidfd.h>
 
 #include "test_files_util.h"
 #include "images/proto/fds.pb-c.h"
 #include "images/proto/filedata.pb-c.h"
 #include "images/proto/files.pb-c.h"
+#include "kabi/kabi.h"
 
 #define PID 4242
 
@@ -128,7 +130,7 @@ TEST(good_images_load_and_restore)
 	child = fork();
 	if (child == 0) {
 		log_capture_errors(shared_msg, MSG_SIZE);
-		if (files_restore(img, false))
+		if (files_restore(img, NULL, false))
 			_exit(2);
 		_exit(expect_link(0, "/dev/null") || expect_cloexec(0, false) ||
 		      expect_cloexec(3, true) || expect_flags(3, O_RDWR) ||
@@ -409,7 +411,7 @@ TEST(restore_names_fd_and_cause_when_a_file_is_gone)
 	child = fork();
 	if (child == 0) {
 		log_capture_errors(shared_msg, MSG_SIZE);
-		_exit(files_restore(img, false) ? 2 : 0);
+		_exit(files_restore(img, NULL, false) ? 2 : 0);
 	}
 	st = wait_child(child, false);
 	files_image_free(img);
@@ -446,4 +448,134 @@ TEST(shell_terminal_needs_shell_job_at_restore)
 	CHECK(ret < 0, "a shell terminal passed without --shell-job");
 	CHECK(strstr(err, "restore: pid 4242 fd 1 was the shell's terminal (/dev/pts/9): restore "
 			  "it with -j/--shell-job"), "error: %s", err);
+}
+
+/* ---- pidfds ------------------------------------------------------------------------ */
+
+static PidfdFile pidfd_part = PIDFD_FILE__INIT;
+
+/* A pidfd object with @id of pid @pid, with @flags. */
+static FileEntry pidfd_entry(uint32_t id, int pid, unsigned int flags)
+{
+	FileEntry e = FILE_ENTRY__INIT;
+
+	pidfd_part.pid = pid;
+	e.id = id;
+	e.kind = FILE_ENTRY__KIND__PIDFD;
+	e.flags = flags;
+	e.pidfd = &pidfd_part;
+	return e;
+}
+
+TEST(bad_pidfd_records_are_refused)
+{
+	static const struct {
+		int pid;
+		unsigned int flags;
+		uint64_t pos;
+		const char *want;
+	} cases[] = {
+		{ PID, O_RDONLY, 0, "file 1 (pidfd): flags 0 are not a pidfd's" },
+		{ PID, O_RDWR | O_DIRECT, 0, "flags 040002 are not a pidfd's" },
+		{ PID, O_RDWR | O_CREAT, 0, "file 1 (kind 11, flags 0102): unknown flags" },
+		{ PID, O_RDWR, 8, "file 1 (pidfd): a pidfd has no position" },
+		{ 0, O_RDWR, 0, "file 1 (pidfd): pid 0 is out of range" },
+		{ -2, O_RDWR, 0, "pid -2 is out of range (1 to 4194304, or -1 for a reaped" },
+		{ 4194305, O_RDWR, 0, "pid 4194305 is out of range" },
+		{ 5000, O_RDWR, 0, "file 1 (pidfd): refers to pid 5000, which the dump does not "
+				   "hold (no fds-5000.img)" },
+	};
+	FdEntry fds[] = { fd_entry(3, 1) };
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		FileEntry files[] = { pidfd_entry(1, cases[i].pid, cases[i].flags) };
+
+		files[0].pos = cases[i].pos;
+		expect_refused(files, 1, fds, 1, cases[i].want);
+		if (harness_failed())
+			return;
+	}
+	/* PIDFD_THREAD is O_EXCL: a pidfd's flag, no other kind's. */
+	{
+		FileEntry files[] = { null_entry(1) };
+
+		files[0].flags = O_RDWR | PIDFD_THREAD;
+		expect_refused(files, 1, fds, 1, "file 1 (kind 3, flags 0202): unknown flags");
+	}
+}
+
+TEST(pidfds_of_the_task_itself_or_a_reaped_process_load)
+{
+	static const int pids[] = { PID, -1 };
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	FdEntry fds[] = { fd_entry(3, 1) };
+
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	for (size_t i = 0; i < ARRAY_SIZE(pids); i++) {
+		FileEntry files[] = { pidfd_entry(1, pids[i], O_RDWR | O_NONBLOCK | PIDFD_THREAD) };
+		struct files_image *img = NULL;
+		char err[1024] = "";
+
+		CHECK(!write_images(dir, files, 1, fds, 1), "cannot write the images");
+		CHECK(!load(dir_path, err, sizeof(err), &img), "pid %d: load failed: %s", pids[i],
+		      err);
+		files_image_free(img);
+	}
+}
+
+/* Restore opens a pidfd of a task of the dump by its pid, with its flags:
+ * here a helper that stands for another task of the tree. */
+TEST(pidfd_of_a_task_of_the_dump_is_opened_by_its_pid)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	FdEntry fds[] = { fd_entry(5, 1) };
+	struct files_image *img = NULL;
+	char err[1024] = "", want[64];
+	pid_t helper, child;
+	int st;
+
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	helper = fork();
+	if (helper == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	CHECK(helper > 0, "fork: %s", strerror(errno));
+	{
+		FileEntry files[] = { pidfd_entry(1, helper, O_RDWR | O_NONBLOCK | PIDFD_THREAD) };
+
+		CHECK_GOTO(!write_images(dir, files, 1, fds, 1), out, "cannot write the images");
+	}
+	/* The helper is a task of the dump: it has an fd table. */
+	CHECK_GOTO(!write_records(dir, IMG_FDS, helper, NULL, 0), out, "cannot write its fds");
+	CHECK_GOTO(!load(dir_path, err, sizeof(err), &img), out, "load failed: %s", err);
+	snprintf(want, sizeof(want), "Pid:\t%d", helper);
+	shared_msg[0] = '\0';
+	child = fork();
+	if (child == 0) {
+		log_capture_errors(shared_msg, MSG_SIZE);
+		if (files_restore(img, NULL, false))
+			_exit(2);
+		if (expect_link(5, "anon_inode:[pidfd]") || expect_fdinfo(5, want) ||
+		    expect_flags(5, O_RDWR | O_NONBLOCK) || expect_cloexec(5, false))
+			_exit(1);
+		if (!(fcntl(5, F_GETFL) & PIDFD_THREAD)) {
+			fail("fd 5: no PIDFD_THREAD");
+			_exit(1);
+		}
+		if (pidfd_send_signal(5, 0, NULL, 0)) {
+			fail("fd 5: signal 0: %s", strerror(errno));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	st = wait_child(child, false);
+	CHECK_GOTO(st == 0, out, "the restored child failed (%d): %s", st, shared_msg);
+out:
+	files_image_free(img);
+	kill(helper, SIGKILL);
+	waitpid(helper, NULL, 0);
 }

@@ -354,7 +354,7 @@ static inline void round_trip_with(files_setup_fn setup, files_verify_fn verify,
 		if (prepare && prepare())
 			_exit(4);
 		log_capture_errors(shared_msg, MSG_SIZE);
-		if (files_restore(img, shell_job))
+		if (files_restore(img, NULL, shell_job))
 			_exit(2);
 		_exit(expect_only(open_fds, files_max_fd(img)) || verify() ? 1 : 0);
 	}

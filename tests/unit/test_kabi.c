@@ -58,6 +58,9 @@ TEST(other_abi_values_match_uapi)
 	      "set_tid fields");
 	CHECK(CLONE_NEWTIME == 0x80 && CLONE_PIDFD == 0x1000, "clone flags");
 	CHECK(CAP_CHECKPOINT_RESTORE == 40, "%d", CAP_CHECKPOINT_RESTORE);
+	/* uapi linux/pidfd.h (6.9): PIDFD_THREAD is O_EXCL, 0200 on x86. */
+	CHECK(PIDFD_THREAD == 0200, "%#o", (unsigned int)PIDFD_THREAD);
+	CHECK(KABI_PID_MAX_LIMIT == 4194304, "%d", KABI_PID_MAX_LIMIT);
 	CHECK(PR_TIMER_CREATE_RESTORE_IDS == 77 && PR_TIMER_CREATE_RESTORE_IDS_OFF == 0 &&
 		      PR_TIMER_CREATE_RESTORE_IDS_ON == 1,
 	      "PR_TIMER_CREATE_RESTORE_IDS values");

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "images/json.h"
 #include "images/pages.h"
+#include "images/proto/files.pb-c.h"
 
 /* ---- a hand-made schema with a field of every type ------------------------
  * The image schemas use few types; this one, built the way protoc-c builds
@@ -324,6 +325,42 @@ TEST(show_files_by_path)
 	CHECK_JSON(two, "assert list(d) == ['pages-42.img', 'inventory.img'], d\n"
 			"assert d['pages-42.img']['pages'] == 5, d\n"
 			"assert d['inventory.img']['records'][0]['arch'] == 'x86_64', d\n");
+}
+
+/* Every file kind prints from its schema: a pidfd, of a live task and of a
+ * reaped process (pid -1, a sint32). */
+TEST(show_prints_pidfd_objects)
+{
+	_cleanup_tree_ char *tmp = make_temp_dir();
+	_cleanup_free_ char *path = NULL, *out = NULL, *err = NULL;
+	PidfdFile live = PIDFD_FILE__INIT, reaped = PIDFD_FILE__INIT;
+	FileEntry e[2] = { FILE_ENTRY__INIT, FILE_ENTRY__INIT };
+	struct image_writer *w = NULL;
+	struct image_dir *dir = NULL;
+	int status, ret;
+
+	CHECK(tmp && !image_dir_create(tmp, &dir), "image directory");
+	live.pid = 42;
+	reaped.pid = -1;
+	for (int i = 0; i < 2; i++) {
+		e[i].id = i + 1;
+		e[i].kind = FILE_ENTRY__KIND__PIDFD;
+		e[i].flags = i ? 04202 : 02;
+		e[i].pidfd = i ? &reaped : &live;
+	}
+	ret = image_open_write(dir, IMG_FILES, 0, &w);
+	for (int i = 0; i < 2 && !ret; i++)
+		ret = image_write_record(w, &e[i].base);
+	ret = ret ? (image_abort(w), ret) : image_finish(w);
+	image_dir_close(dir);
+	CHECK(!ret, "cannot write files.img");
+	path = path_join(tmp, "files.img");
+	status = run_show(NULL, &path, 1, &out, &err);
+	CHECK(status == 0, "status %d: %s", status, err);
+	CHECK_JSON(out, "r = d['records']\n"
+			"assert d['kind'] == 'files' and len(r) == 2, d\n"
+			"assert r[0]['kind'] == 'PIDFD' and r[0]['pidfd'] == {'pid': 42}, r\n"
+			"assert r[1]['flags'] == 0o4202 and r[1]['pidfd'] == {'pid': -1}, r\n");
 }
 
 TEST(show_file_under_another_name_uses_its_header)

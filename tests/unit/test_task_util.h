@@ -70,6 +70,12 @@ static inline void sample_init(struct sample *s)
 	s->threads[0].tid = SAMPLE_PID;
 	s->threads[1].tid = SAMPLE_TID;
 	s->threads[1].comm = (char *)"sample-worker";
+	/* A second thread as glibc leaves one: its tid word and robust list. */
+	s->threads[1].has_clear_child_tid = true;
+	s->threads[1].clear_child_tid = 0x7f0000001990ULL;
+	s->threads[1].has_robust_list = s->threads[1].has_robust_list_len = true;
+	s->threads[1].robust_list = 0x7f00000019a0ULL;
+	s->threads[1].robust_list_len = 24;
 	s->core.threads = s->thread_ptrs;
 	s->core.n_threads = 2;
 

@@ -62,6 +62,11 @@ static void root_relative(struct sample *s) { s->core.root = (char *)""; }
 static void effective_not_permitted(struct sample *s) { s->creds.cap_effective = 0x100; }
 static void uid_minus_one(struct sample *s) { s->creds.euid = (uint32_t)-1; }
 static void pid_zero(struct sample *s) { s->core.pid = 0; }
+static void clear_tid_kernel(struct sample *s) { s->threads[1].clear_child_tid = 1ULL << 63; }
+static void robust_list_len_16(struct sample *s) { s->threads[1].robust_list_len = 16; }
+static void robust_list_null(struct sample *s) { s->threads[1].robust_list = 0; }
+static void robust_list_without_len(struct sample *s) { s->threads[1].has_robust_list_len = false; }
+static void too_many_threads(struct sample *s) { s->core.n_threads = TASK_MAX_THREADS + 1; }
 
 static const struct bad_case bad_cases[] = {
 	{ "signal 0", signo_zero, "sigaction for signal 0: signal numbers are 1-64" },
@@ -99,6 +104,12 @@ static const struct bad_case bad_cases[] = {
 	{ "effective caps not permitted", effective_not_permitted, "effective capabilities" },
 	{ "uid -1", uid_minus_one, "id -1" },
 	{ "pid 0", pid_zero, "not a process id" },
+	{ "clear_child_tid in the kernel", clear_tid_kernel,
+	  "thread 4243: clear_child_tid 0x8000000000000000 is not a user address" },
+	{ "robust list of 16 bytes", robust_list_len_16, "thread 4243: robust list of 16 bytes" },
+	{ "robust list at 0", robust_list_null, "thread 4243: robust list of 24 bytes at 0" },
+	{ "robust list without length", robust_list_without_len, "needs both its head and its length" },
+	{ "16385 threads", too_many_threads, "16385 threads, at most 16384" },
 };
 
 TEST(valid_core_passes)

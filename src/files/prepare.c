@@ -1,0 +1,108 @@
+/* files_prepare(): the file objects of a whole restore, opened once by cryo
+ * before it creates any process, so that every process inherits the very
+ * same open file descriptions: a file shared by several processes keeps
+ * one position, the two ends of a pipe held by different processes are
+ * one pipe. Each process then installs its fds from these (restore.c).
+ * Kinds that only the process can open (an epoll of its own fds, a pidfd
+ * of a process not yet created) are still opened by that process, and
+ * may not be shared. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "files/internal.h"
+
+/* An object a process needs: one of its fds, or the file of a mapping. */
+static bool needed_by(const struct files_image *img, size_t i)
+{
+	return img->files[i].nr_fds || img->files[i].needed;
+}
+
+static int check_unshared(struct files_image *const *imgs, size_t n, size_t i)
+{
+	for (size_t a = 0; a < n; a++)
+		for (size_t b = a + 1; b < n && imgs[a]->files[i].nr_fds; b++)
+			if (imgs[b]->files[i].nr_fds) {
+				pr_err("restore: pids %d and %d share %s file %u: sharing one "
+				       "is not supported yet", imgs[a]->pid, imgs[b]->pid,
+				       imgs[a]->files[i].kind->name, imgs[a]->files[i].e->id);
+				return -EOPNOTSUPP;
+			}
+	return 0;
+}
+
+static int prepare_one(struct restore_ctx *r, const struct file_obj *f, int *out)
+{
+	int fd = f->kind->open(r, f);
+
+	if (fd < 0)
+		return fd;
+	fd = restore_move_high(r, fd);
+	if (fd < 0) {
+		restore_err(r, f, "cannot move it above fd %d: %s", r->high - 1, strerror(-fd));
+		return fd;
+	}
+	*out = fd;
+	return f->kind->shares_foreign_file ? 0 : restore_set_state(r, f, fd);
+}
+
+int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
+		  struct files_prepared **out)
+{
+	struct restore_ctx r = { .high = base, .tty = -1, .all = imgs, .nr_all = n };
+	size_t nr_files = n ? imgs[0]->nr_files : 0;
+	struct files_prepared *p = calloc(1, sizeof(*p));
+	int ret = 0;
+
+	if (!p || !(p->fds = malloc((nr_files + 1) * sizeof(*p->fds)))) {
+		free(p);
+		pr_err("restore: out of memory for the file objects");
+		return -ENOMEM;
+	}
+	p->nr = nr_files;
+	for (size_t i = 0; i < nr_files; i++)
+		p->fds[i] = -1;
+	for (size_t t = 0; !ret && t < n; t++) {
+		r.img = imgs[t];
+		ret = files_check_restorable(imgs[t], shell_job);
+		if (!ret && r.tty < 0)
+			ret = restore_find_terminal(&r);
+		for (size_t i = 0; !ret && i < nr_files; i++) {
+			const struct file_obj *f = &imgs[t]->files[i];
+
+			if (!needed_by(imgs[t], i) || p->fds[i] >= 0)
+				continue;
+			if (f->kind->opened_in_task)
+				ret = check_unshared(imgs, n, i);
+			else
+				ret = prepare_one(&r, f, &p->fds[i]);
+		}
+	}
+	restore_ctx_release(&r);
+	if (ret) {
+		files_prepared_close(p);
+		return ret;
+	}
+	*out = p;
+	return 0;
+}
+
+int files_prepared_fd(const struct files_prepared *p, const struct file_obj *f,
+		      const struct files_image *img)
+{
+	size_t i = (size_t)(f - img->files);
+
+	return p && i < p->nr ? p->fds[i] : -1;
+}
+
+void files_prepared_close(struct files_prepared *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; p->fds && i < p->nr; i++)
+		if (p->fds[i] >= 0)
+			close(p->fds[i]);
+	free(p->fds);
+	free(p);
+}

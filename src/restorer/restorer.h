@@ -1,0 +1,25 @@
+/* Shared between the files of the restorer blob; not an ABI (args.h is). */
+#ifndef CRYO_RESTORER_RESTORER_H
+#define CRYO_RESTORER_RESTORER_H
+
+#include "restorer/args.h"
+
+/* main.c: takes on the saved credentials in the calling thread (raw
+ * setresuid and the like act on it alone); 0 or -errno. */
+long restore_creds(const struct restorer_args *a);
+
+/* threads.c */
+/* What a thread sets for itself: sigaltstack, clear_child_tid, robust list,
+ * rseq, name. On failure, 0 or -errno with *step and *addr saying where. */
+long thread_own_state(const struct restorer_thread *t, int32_t *step, uint64_t *addr);
+/* Creates every thread but the main one with its tid; each sets its own
+ * state and credentials, says so and pauses. On failure, the step, errno,
+ * address and tid go to @report. */
+long create_threads(const struct restorer_args *a, struct restorer_report *report);
+/* Waits until every created thread is ready; a thread's failure becomes
+ * the report's. */
+long wait_threads(const struct restorer_args *a, struct restorer_report *report);
+/* The main thread's entry in the thread table, or 0. */
+const struct restorer_thread *main_thread(const struct restorer_args *a);
+
+#endif

@@ -1,0 +1,133 @@
+/* Dump of the per-thread state that only the thread itself can tell: its
+ * alternate signal stack, its clear_child_tid (PR_GET_TID_ADDRESS) and its
+ * securebits, each read by a remote syscall run in that very thread
+ * (inj_thread_syscall); and its robust futex list, which get_robust_list
+ * reads from outside. Every thread must be in a ptrace stop, with no
+ * parasite running. Credentials from procfs are compared in dump_proc.c. */
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "kabi/kabi.h"
+#include "task/internal.h"
+#include "task/task.h"
+
+#ifndef PR_GET_TID_ADDRESS
+#define PR_GET_TID_ADDRESS 40
+#endif
+
+/* The kernel's x86_64 stack_t, as sigaltstack() writes it. */
+struct kernel_stack {
+	uint64_t sp;
+	int32_t flags;
+	int32_t pad;
+	uint64_t size;
+};
+
+static int thread_call(struct inj_task *task, pid_t tid, const char *what, long *result,
+		       void *buf, size_t len, long nr, unsigned long a1, unsigned long a2)
+{
+	const unsigned long args[6] = { a1, a2 };
+	int ret = inj_thread_syscall(task, tid, result, buf, len, nr, args);
+
+	if (!ret && *result < 0 && *result > -4096)
+		ret = (int)*result;
+	if (ret)
+		pr_err("dump: pid %d thread %d: cannot read its %s: %s", inj_task_pid(task), tid,
+		       what, strerror(-ret));
+	return ret;
+}
+
+/* No entry means no alternate stack (SS_DISABLE). */
+static int dump_altstack(struct inj_task *task, ThreadCore *thread)
+{
+	struct kernel_stack stack = {};
+	long result;
+	int ret;
+
+	ret = thread_call(task, thread->tid, "sigaltstack", &result, &stack, sizeof(stack),
+			  SYS_sigaltstack, 0, INJ_ARG_BUF);
+	if (ret || (stack.flags & SS_DISABLE))
+		return ret;
+	thread->altstack = malloc(sizeof(*thread->altstack));
+	if (!thread->altstack)
+		return -ENOMEM;
+	sig_alt_stack__init(thread->altstack);
+	thread->altstack->sp = stack.sp;
+	thread->altstack->flags = (uint32_t)stack.flags;
+	thread->altstack->size = stack.size;
+	return 0;
+}
+
+static int dump_clear_tid(struct inj_task *task, ThreadCore *thread)
+{
+	uint64_t addr = 0;
+	long result;
+	int ret;
+
+	ret = thread_call(task, thread->tid, "clear_child_tid (PR_GET_TID_ADDRESS)", &result,
+			  &addr, sizeof(addr), SYS_prctl, PR_GET_TID_ADDRESS, INJ_ARG_BUF);
+	if (ret)
+		return ret;
+	thread->has_clear_child_tid = true;
+	thread->clear_child_tid = addr;
+	return 0;
+}
+
+/* Securebits live in each thread's credentials: they must match the main
+ * thread's, which the parasite read (restore gives every thread those). */
+static int check_securebits(struct inj_task *task, const TaskCore *core, pid_t tid)
+{
+	long bits;
+	int ret;
+
+	if (!core->creds || tid == core->pid)
+		return 0;
+	ret = thread_call(task, tid, "securebits", &bits, NULL, 0, SYS_prctl,
+			  PR_GET_SECUREBITS, 0);
+	if (ret)
+		return ret;
+	if ((uint32_t)bits != core->creds->securebits) {
+		pr_err("dump: pid %d thread %d: its securebits %#lx differ from the main thread's %#x: threads with credentials of their own are not supported",
+		       core->pid, tid, bits, core->creds->securebits);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int dump_robust_list(pid_t pid, ThreadCore *thread)
+{
+	uint64_t head = 0, len = 0;
+
+	if (syscall(SYS_get_robust_list, thread->tid, &head, &len))
+		return pr_errno_ret("dump: pid %d thread %d: cannot read its robust futex list",
+				    pid, thread->tid);
+	thread->has_robust_list = thread->has_robust_list_len = head != 0;
+	thread->robust_list = head;
+	thread->robust_list_len = len;
+	return 0;
+}
+
+int dump_thread_own_state(struct inj_task *task, TaskCore *core)
+{
+	pid_t pid = inj_task_pid(task);
+	int ret = 0;
+
+	for (int i = 0; !ret && i < inj_thread_count(task); i++) {
+		ThreadCore *thread = task_thread_get(core, inj_thread_tid(task, i));
+
+		if (!thread)
+			return -ENOMEM;
+		ret = check_securebits(task, core, thread->tid);
+		if (!ret)
+			ret = dump_altstack(task, thread);
+		if (!ret)
+			ret = dump_clear_tid(task, thread);
+		if (!ret)
+			ret = dump_robust_list(pid, thread);
+	}
+	return ret;
+}

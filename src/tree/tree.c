@@ -1,0 +1,294 @@
+/* The tree in pstree.img, and the rules that make it restorable: what a
+ * dump refuses up front and what a restore checks again before it creates
+ * anything. Sessions can only be inherited or made with setsid(), so each
+ * process is either a session leader or in its parent's session. A process
+ * group exists in one session; one whose leader has exited gets a helper
+ * at restore, made by the parent of its first member. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "images/proto/pstree.pb-c.h"
+#include "tree/tree.h"
+
+int tree_find(const struct tree *tree, pid_t pid)
+{
+	for (size_t i = 0; i < tree->nr; i++)
+		if (tree->tasks[i].pid == pid)
+			return (int)i;
+	return -1;
+}
+
+void tree_free(struct tree *tree)
+{
+	for (size_t i = 0; i < tree->nr; i++)
+		free(tree->tasks[i].threads);
+	free(tree->tasks);
+	memset(tree, 0, sizeof(*tree));
+}
+
+bool tree_in_callers_group(const struct tree *tree, const struct tree_task *t, bool shell_job)
+{
+	const struct tree_task *root = &tree->tasks[0];
+
+	return shell_job && root->sid != root->pid && t->pgid == root->pgid;
+}
+
+static int check_session(const struct tree *tree, const struct tree_task *t, bool shell_job,
+			 const char *who)
+{
+	const struct tree_task *parent;
+
+	if (t->sid == t->pid)
+		return 0;
+	if (t->parent < 0) {
+		if (shell_job)
+			return 0;
+		pr_err("%s: pid %d is in session %d of another process: use -j/--shell-job to "
+		       "leave it in the caller's session", who, t->pid, t->sid);
+		return -EINVAL;
+	}
+	parent = &tree->tasks[t->parent];
+	if (t->sid != parent->sid) {
+		pr_err("%s: pid %d is in session %d, but its parent %d is in session %d: a "
+		       "session its parent left cannot be made again", who, t->pid, t->sid,
+		       parent->pid, parent->sid);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int check_group(const struct tree *tree, const struct tree_task *t, bool shell_job,
+		       const char *who)
+{
+	int leader;
+
+	if (t->pgid == t->pid || tree_in_callers_group(tree, t, shell_job))
+		return 0;
+	leader = tree_find(tree, t->pgid);
+	if (leader < 0)
+		return 0;	/* a helper will hold the group */
+	if (tree->tasks[leader].sid != t->sid || tree->tasks[leader].pgid != t->pgid) {
+		pr_err("%s: pid %d is in process group %d, whose leader is in another session "
+		       "or group", who, t->pid, t->pgid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_rules(const struct tree *tree, bool shell_job, const char *who)
+{
+	for (size_t i = 0; i < tree->nr; i++) {
+		const struct tree_task *t = &tree->tasks[i];
+		int ret = check_session(tree, t, shell_job, who);
+
+		if (!ret)
+			ret = check_group(tree, t, shell_job, who);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int tree_check(const struct tree *tree, bool shell_job)
+{
+	return check_rules(tree, shell_job, "dump");
+}
+
+int tree_write(const struct tree *tree, struct image_dir *dir)
+{
+	struct image_writer *w = NULL;
+	int ret = image_open_write(dir, IMG_PSTREE, 0, &w);
+
+	for (size_t i = 0; !ret && i < tree->nr; i++) {
+		const struct tree_task *t = &tree->tasks[i];
+		PstreeEntry e = PSTREE_ENTRY__INIT;
+
+		e.pid = t->pid;
+		e.ppid = t->ppid;
+		e.pgid = t->pgid;
+		e.sid = t->sid;
+		e.exit_signal = t->exit_signal;
+		e.state = t->state == TREE_ZOMBIE ? PSTREE_ENTRY__STATE__ZOMBIE :
+						     PSTREE_ENTRY__STATE__ALIVE;
+		e.has_exit_status = t->state == TREE_ZOMBIE;
+		e.exit_status = t->exit_status;
+		e.n_threads = t->nr_threads;
+		e.threads = (int32_t *)t->threads;
+		ret = image_write_record(w, &e.base);
+	}
+	if (ret) {
+		if (w)
+			image_abort(w);
+		return ret;
+	}
+	return image_finish(w);
+}
+
+/* ---- restore ----------------------------------------------------------------- */
+
+int pstree_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	(void)dir;
+	(void)id;
+	if (!img->nr_records) {
+		image_error(img->path, 0, "no process");
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < img->nr_records; i++) {
+		const PstreeEntry *e = (const PstreeEntry *)img->records[i].msg;
+		size_t off = img->records[i].offset;
+		bool zombie = e->state == PSTREE_ENTRY__STATE__ZOMBIE;
+
+		if (e->pid <= 0 || e->ppid < 0 || e->pgid <= 0 || e->sid <= 0) {
+			image_error(img->path, off, "pid %d, parent %d, group %d, session %d: not "
+				    "process ids", e->pid, e->ppid, e->pgid, e->sid);
+			return -EBADMSG;
+		}
+		if (e->exit_signal > 64) {
+			image_error(img->path, off, "pid %d: exit signal %u", e->pid, e->exit_signal);
+			return -EBADMSG;
+		}
+		if (zombie != e->has_exit_status || zombie != !e->n_threads) {
+			image_error(img->path, off, "pid %d: a zombie has an exit status and no "
+				    "threads, a live process threads and no exit status", e->pid);
+			return -EBADMSG;
+		}
+		if (!zombie && e->threads[0] != e->pid) {
+			image_error(img->path, off, "pid %d: its first thread is %d, not the leader",
+				    e->pid, e->threads[0]);
+			return -EBADMSG;
+		}
+		for (size_t j = 0; j < e->n_threads; j++) {
+			if (e->threads[j] <= 0) {
+				image_error(img->path, off, "pid %d: thread id %d", e->pid,
+					    e->threads[j]);
+				return -EBADMSG;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Every pid and tid once; every parent an earlier live process. */
+static int link_tasks(struct tree *tree, const char *path)
+{
+	for (size_t i = 0; i < tree->nr; i++) {
+		struct tree_task *t = &tree->tasks[i];
+
+		for (size_t j = 0; j < i; j++) {
+			const struct tree_task *o = &tree->tasks[j];
+
+			for (size_t a = 0; a < t->nr_threads + 1; a++) {
+				pid_t id = a ? t->threads[a - 1] : t->pid;
+
+				for (size_t b = 0; b < o->nr_threads + 1; b++)
+					if (id == (b ? o->threads[b - 1] : o->pid)) {
+						image_error(path, 0, "id %d is used twice", id);
+						return -EBADMSG;
+					}
+			}
+		}
+		t->parent = i ? tree_find(tree, t->ppid) : -1;
+		if (i && (t->parent < 0 || (size_t)t->parent >= i ||
+			  tree->tasks[t->parent].state != TREE_ALIVE)) {
+			image_error(path, 0, "pid %d: its parent %d is not a live process listed "
+				    "before it", t->pid, t->ppid);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+/* A helper for each group whose leader is not in the tree, just before
+ * the first member, with the member's parent. */
+static int add_helpers(struct tree *tree, bool shell_job)
+{
+	for (size_t i = 1; i < tree->nr; i++) {
+		struct tree_task *t = &tree->tasks[i], helper;
+		struct tree_task *tasks;
+
+		if (t->pgid == t->pid || tree_in_callers_group(tree, t, shell_job) ||
+		    tree_find(tree, t->pgid) >= 0)
+			continue;
+		helper = (struct tree_task){
+			.pid = t->pgid,
+			.ppid = t->ppid,
+			.pgid = t->pgid,
+			.sid = t->sid,
+			.state = TREE_HELPER,
+			.exit_signal = t->exit_signal,
+			.parent = t->parent,
+		};
+		tasks = reallocarray(tree->tasks, tree->nr + 1, sizeof(*tasks));
+		if (!tasks)
+			return -ENOMEM;
+		tree->tasks = tasks;
+		memmove(&tasks[i + 1], &tasks[i], (tree->nr - i) * sizeof(*tasks));
+		tasks[i] = helper;
+		tree->nr++;
+		/* Parents after @i moved one place on. */
+		for (size_t j = i + 1; j < tree->nr; j++)
+			if (tasks[j].parent >= (int)i)
+				tasks[j].parent++;
+		i++;
+	}
+	return 0;
+}
+
+static int copy_entries(const struct image *img, struct tree *tree)
+{
+	tree->tasks = calloc(img->nr_records, sizeof(*tree->tasks));
+	if (!tree->tasks)
+		return -ENOMEM;
+	for (size_t i = 0; i < img->nr_records; i++) {
+		const PstreeEntry *e = (const PstreeEntry *)img->records[i].msg;
+		struct tree_task *t = &tree->tasks[tree->nr++];
+
+		*t = (struct tree_task){
+			.pid = e->pid,
+			.ppid = e->ppid,
+			.pgid = e->pgid,
+			.sid = e->sid,
+			.state = e->state == PSTREE_ENTRY__STATE__ZOMBIE ? TREE_ZOMBIE : TREE_ALIVE,
+			.exit_signal = e->exit_signal,
+			.exit_status = e->exit_status,
+		};
+		t->threads = malloc((e->n_threads + 1) * sizeof(*t->threads));
+		if (!t->threads)
+			return -ENOMEM;
+		memcpy(t->threads, e->threads, e->n_threads * sizeof(*t->threads));
+		t->nr_threads = e->n_threads;
+	}
+	return 0;
+}
+
+int tree_load(const struct image_dir *dir, pid_t root, bool shell_job, struct tree *tree)
+{
+	struct image *img;
+	int ret;
+
+	memset(tree, 0, sizeof(*tree));
+	ret = image_read(dir, IMG_PSTREE, 0, &img);
+	if (ret)
+		return ret;
+	ret = copy_entries(img, tree);
+	if (!ret && (tree->tasks[0].pid != root || tree->tasks[0].state != TREE_ALIVE)) {
+		image_error(img->path, 0, "the first process is %d, not the live root %d",
+			    tree->tasks[0].pid, root);
+		ret = -EBADMSG;
+	}
+	if (!ret)
+		ret = link_tasks(tree, img->path);
+	if (!ret)
+		ret = check_rules(tree, shell_job, "restore");
+	if (!ret)
+		ret = add_helpers(tree, shell_job);
+	if (ret == -ENOMEM)
+		pr_err("restore: out of memory for the process tree");
+	image_free(img);
+	if (ret)
+		tree_free(tree);
+	return ret;
+}

@@ -1,0 +1,79 @@
+/* The process tree: which processes a dump holds and how they hang
+ * together (parents, sessions, process groups, zombies). At dump it is
+ * found by seizing from the root down; it is saved in pstree.img; at
+ * restore it says who creates whom, who calls setsid() and setpgid(), and
+ * which short-lived helpers stand in for group leaders that have exited. */
+#ifndef CRYO_TREE_TREE_H
+#define CRYO_TREE_TREE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "images/image.h"
+
+struct inj_task;
+
+enum tree_state {
+	TREE_ALIVE = 1,
+	TREE_ZOMBIE = 2,
+	/* Restore only: a process made to hold a process group whose
+	 * leader had exited; it leaves once the members have joined. */
+	TREE_HELPER = 3,
+};
+
+struct tree_task {
+	pid_t pid, ppid, pgid, sid;
+	enum tree_state state;
+	uint32_t exit_signal;
+	int exit_status;	/* a zombie's wait status */
+	int parent;		/* index of the parent; -1 for the root */
+	pid_t *threads;		/* a live process's tids, the leader first */
+	size_t nr_threads;
+	struct inj_task *inj;	/* dump: the seized process; NULL for zombies */
+};
+
+/* Parents always come before their children, children in the order the
+ * kernel lists them (helpers, at restore, just before the first process
+ * that joins their group). */
+struct tree {
+	struct tree_task *tasks;
+	size_t nr;
+};
+
+/* ---- dump -------------------------------------------------------------------- */
+
+/* Seizes @root and everything below it, each process before its children
+ * are read, so that nothing forks unseen. Zombies are noted, not seized.
+ * On failure nothing stays seized. */
+int tree_seize(pid_t root, struct tree *tree);
+
+/* Kills the live processes when @kill (a complete dump), then lets every
+ * one go and frees the tree. */
+void tree_release(struct tree *tree, bool kill);
+
+/* Refuses, with the reason, a tree whose sessions and groups restore
+ * cannot build again. With @shell_job the root may belong to the caller's
+ * session and group. */
+int tree_check(const struct tree *tree, bool shell_job);
+
+int tree_write(const struct tree *tree, struct image_dir *dir);
+
+/* ---- restore ----------------------------------------------------------------- */
+
+/* Reads pstree.img, checks it against the inventory's @root and adds the
+ * helpers that the process groups need. */
+int tree_load(const struct image_dir *dir, pid_t root, bool shell_job, struct tree *tree);
+void tree_free(struct tree *tree);
+
+/* Whether @t stays in the process group of the caller's shell, as the
+ * root of a shell job (-j) and the members of its group do. */
+bool tree_in_callers_group(const struct tree *tree, const struct tree_task *t, bool shell_job);
+
+/* The index of @pid, or -1. */
+int tree_find(const struct tree *tree, pid_t pid);
+
+/* The check of pstree.img for the image registry. */
+int pstree_check(const struct image *img, const struct image_dir *dir, int id);
+
+#endif
