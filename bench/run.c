@@ -181,6 +181,22 @@ static void reap_stray(void)
 		;
 }
 
+/* Waits up to @ms until we have no child left, reaping them: after a dump,
+ * the processes of the dumped tree that come to us as orphans. */
+static bool reap_all(long ms)
+{
+	for (long waited = 0; waited < ms; waited += 1) {
+		pid_t pid;
+
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			;
+		if (pid < 0 && errno == ECHILD)
+			return true;
+		sleep_ms(1);
+	}
+	return false;
+}
+
 /* Waits up to @ms for @pid to be gone, whether it is our child or not. */
 static bool wait_gone(pid_t pid, long ms)
 {
@@ -427,12 +443,12 @@ static bool run_once(struct run_ctx *c, struct result *r)
 			return false;
 		}
 	}
-	/* The original is killed once its images are complete. */
-	if (!wait_gone(c->pid, 10000)) {
-		set_why(r, OUT_FAILED, "the dumped workload %d still runs", c->pid);
+	/* The original is killed once its images are complete, with all its
+	 * tree; only they can be our children now. */
+	if (!reap_all(10000)) {
+		set_why(r, OUT_FAILED, "the dumped workload %d or one of its tree still runs", c->pid);
 		return false;
 	}
-	reap_stray();
 	image_size(c->images, &s->image_bytes, &s->page_bytes);
 
 	join(out, sizeof(out), c->work, "restore.out");

@@ -75,7 +75,6 @@ int main(int argc, char **argv)
 	mem = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (!kids || mem == MAP_FAILED || pipe(answers))
 		return 2;
-	pattern_fill(mem, MIB, 0);
 	for (uint64_t i = 1; i < count; i++) {
 		kids[i] = fork();
 		if (kids[i] < 0)
@@ -87,6 +86,8 @@ int main(int argc, char **argv)
 	}
 	if (!read_answers(answers[0], count - 1, 'R'))
 		return 2;
+	/* Filled only now, so that no child shares these pages. */
+	pattern_fill(mem, MIB, 0);
 	prog_ready();
 	prog_wait_sigterm();
 	pattern_check(mem, MIB, 0, "the tree's root");
