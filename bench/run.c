@@ -173,16 +173,8 @@ static void kill_workload(pid_t pid)
 	kill(pid, SIGKILL);
 }
 
-/* Reaps every child that has ended: orphans of workloads come to us, as
- * the subreaper. */
-static void reap_stray(void)
-{
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-}
-
-/* Waits up to @ms until we have no child left, reaping them: after a dump,
- * the processes of the dumped tree that come to us as orphans. */
+/* Waits up to @ms until we have no child left, reaping them all: the
+ * orphans of a workload's tree come to us, as the subreaper. */
 static bool reap_all(long ms)
 {
 	for (long waited = 0; waited < ms; waited += 1) {
@@ -434,8 +426,12 @@ static bool run_once(struct run_ctx *c, struct result *r)
 			char why[400];
 
 			error_line(out, dump_log, why, sizeof(why));
-			/* A refused dump must leave the workload whole. */
-			if (workload_verdict(c, verdict, sizeof(verdict)))
+			/* A refusal is an exit with a message, and must leave the
+			 * workload whole; a crash or a hang is a failure. */
+			if (status == -1 || !WIFEXITED(status))
+				set_why(r, OUT_FAILED, "dump %s (%s)",
+					status == -1 ? "timed out" : "was killed by a signal", why);
+			else if (workload_verdict(c, verdict, sizeof(verdict)))
 				set_why(r, OUT_UNSUPPORTED, "%s", why);
 			else
 				set_why(r, OUT_FAILED, "dump failed (%s) and the workload then said %s",
@@ -514,7 +510,12 @@ static void run_workload(const struct tool *tool, const struct workload *w, cons
 		kill_workload(c.pid);
 		if (c.pid > 0)
 			wait_gone(c.pid, 10000);
-		reap_stray();
+		/* Nothing of this run may outlive it. */
+		if (!reap_all(10000)) {
+			if (r->outcome != OUT_FAILED)
+				set_why(r, OUT_FAILED, "processes of this run outlived it");
+			more = false;
+		}
 		remove_tree(c.work);
 		if (!more)
 			return;
