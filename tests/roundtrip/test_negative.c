@@ -1402,8 +1402,8 @@ static pid_t take_pid(pid_t pid)
 	return child;
 }
 
-/* The thread whose tid is taken is named, the restore leaves nothing, and
- * the process that holds the tid is untouched. */
+/* The thread whose tid is taken is named before anything is created, the
+ * restore leaves nothing, and the process that holds the tid is untouched. */
 TEST(restore_when_a_thread_id_is_taken_names_the_thread)
 {
 	char img[PATH_MAX], pid[16], tid_dir[PATH_MAX], expect[64];
@@ -1433,8 +1433,9 @@ TEST(restore_when_a_thread_id_is_taken_names_the_thread)
 	holder = take_pid(tid);
 	CHECK_GOTO(holder == tid, out, "cannot take tid %d: %s", tid, strerror(errno));
 	run_cryo(&r, "restore", "-D", img, "-d");
-	snprintf(expect, sizeof(expect), "pid %d thread %d:", image_pid, tid);
-	CHECK_GOTO(refused(&r, expect, "File exists", NULL), out, "%s", why);
+	/* Found before anything is created. */
+	snprintf(expect, sizeof(expect), "pid %d: its thread %d is taken", image_pid, tid);
+	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
 	CHECK_GOTO(nothing_restored(&p, image_pid, holder), out, "%s", why);
 	CHECK_GOTO(waitpid(holder, &status, WNOHANG) == 0 && kill(holder, 0) == 0, out,
 		   "the process holding tid %d did not survive the restore", tid);
