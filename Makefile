@@ -164,6 +164,11 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 $(BUILD)/tests/roundtrip/test_negative: tests/roundtrip/test_negative.c $(RUNNER_UTIL) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< tests/roundtrip/runner_util.c $(HARNESS_SRCS)
+# Programs from Debian's packages (sh, python3) through dump and restore.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_real
+$(BUILD)/tests/roundtrip/test_real: tests/roundtrip/test_real.c $(RUNNER_UTIL) $(HARNESS_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< tests/roundtrip/runner_util.c $(HARNESS_SRCS)
 
 # The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
 # as part of the tests.

@@ -7,6 +7,7 @@
 #include "images/image.h"
 #include "images/proto/core.pb-c.h"
 #include "inject/inject.h"
+#include "tree/tree.h"
 
 /* regs.c: fills regs, xstate and sigmask of every ThreadCore of @core. */
 int dump_regs(struct inj_task *task, TaskCore *core);
@@ -14,5 +15,9 @@ void dump_regs_free(TaskCore *core);
 
 /* inventory.c: writes inventory.img, last, once everything else is written. */
 int dump_write_inventory(struct image_dir *dir, pid_t root_pid);
+
+/* shared_memory.c: refuses memory shared between processes of @tree that
+ * restore cannot share again (shared anonymous memory, SysV segments). */
+int dump_check_shared_memory(const struct tree *tree);
 
 #endif

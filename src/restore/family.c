@@ -115,9 +115,9 @@ int family_settle(const struct restore_set *rs, size_t index)
 		if (c->parent != (int)index || c->state == TREE_ALIVE)
 			continue;
 		if (c->state == TREE_ZOMBIE)
-			ret = waitid(P_PID, (id_t)c->pid, &info, WEXITED | WNOWAIT);
+			ret = waitid(P_PID, (id_t)c->pid, &info, WEXITED | WNOWAIT | __WALL);
 		else
-			ret = waitpid(c->pid, NULL, 0) < 0 ? -1 : 0;
+			ret = waitpid(c->pid, NULL, __WALL) < 0 ? -1 : 0;
 		/* A parent that ignores SIGCHLD has its children reaped at once. */
 		if (ret && !(errno == ECHILD && c->state == TREE_HELPER))
 			return pr_errno_ret("restore: pid %d: its child %d did not become a %s",

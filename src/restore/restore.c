@@ -101,8 +101,8 @@ static int check_pid_free(pid_t pid, pid_t owner)
 		pr_err("restore: pid %d is taken by a running process (%s): it must be free to "
 		       "restore the process with its own PID", pid, comm);
 	else
-		pr_err("restore: pid %d: its %s %d is taken by a running process (%s)", owner,
-		       "thread", pid, comm);
+		pr_err("restore: pid %d: its thread %d is taken by a running process (%s)", owner,
+		       pid, comm);
 	return -EBUSY;
 }
 
