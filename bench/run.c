@@ -290,6 +290,32 @@ static void image_size(const char *dir, uint64_t *all, uint64_t *pages)
 	closedir(d);
 }
 
+/* Drops the files of @dir from the page cache, so that a restore reads
+ * them from the disk, as it would after a reboot or on another host. The
+ * dump fsync'ed them, so they are clean and go at once; a tmpfs keeps
+ * them, as it must. */
+static void drop_cached(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[PATH_MAX];
+		int fd;
+
+		join(path, sizeof(path), dir, e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		fdatasync(fd);
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		close(fd);
+	}
+	closedir(d);
+}
+
 /* The first error line of a failed command: the one cryo prints on stderr,
  * or criu's in its log; the prefix up to "error: " is left out. */
 static void error_line(const char *out, const char *log, char *why, size_t size)
@@ -446,6 +472,7 @@ static bool run_once(struct run_ctx *c, struct result *r)
 		return false;
 	}
 	image_size(c->images, &s->image_bytes, &s->page_bytes);
+	drop_cached(c->images);
 
 	join(out, sizeof(out), c->work, "restore.out");
 	{
