@@ -782,8 +782,10 @@ int main(int argc, char **argv)
 	       "memcpy s: memcpy of as many bytes as the image's pages, between populated "
 	       "buffers, in this run;\n"
 	       "dump/cp, rest/cp: dump and restore time over that. RSS dmp, RSS rst: peak RSS "
-	       "of the cryo process in MiB (wait4).\n"
-	       "Every restored copy checked all its memory and state and said PASS.\n");
+	       "of the cryo process in MiB (wait4).\n");
+	printf("%s\n", failed ? "FAIL: a run failed, as its row says; the other rows' restored copies "
+				"all checked their state and said PASS."
+			      : "Every restored copy checked all its memory and state and said PASS.");
 	if (small)
 		printf("-: under %llu MiB of pages, fixed costs (exec, seize, parasite) are all "
 		       "a ratio to memcpy would measure.\n", RATIO_MIN_BYTES / MIB);
