@@ -1,5 +1,5 @@
-/* files_prepare(): the file objects of a whole restore, opened once by cryo
- * before it creates any process, so that every process inherits the very
+/* files_prepare(): the file objects that processes of a restore share,
+ * opened once by cryo before it creates any process, so that every process inherits the very
  * same open file descriptions: a file shared by several processes keeps
  * one position, the two ends of a pipe held by different processes are
  * one pipe. Each process then installs its fds from these (restore.c).
@@ -17,6 +17,30 @@
 static bool needed_by(const struct files_image *img, size_t i)
 {
 	return img->files[i].nr_fds || img->files[i].needed;
+}
+
+/* For each inode (by the index of its first object): how many processes
+ * need one of its objects. Only what two or more share is prepared, so
+ * that a process of many fds does not make cryo hold them all over its
+ * open-files limit. */
+static size_t *count_users(struct files_image *const *imgs, size_t n, size_t nr_files)
+{
+	size_t *users = calloc(nr_files + 1, sizeof(*users));
+	size_t *last = calloc(nr_files + 1, sizeof(*last));
+
+	for (size_t t = 0; users && last && t < n; t++) {
+		for (size_t j = 0; j < nr_files; j++) {
+			size_t inode = (size_t)(imgs[t]->files[j].inode - imgs[t]->files);
+
+			/* Counted once per process: @last holds t + 1. */
+			if (needed_by(imgs[t], j) && last[inode] != t + 1) {
+				last[inode] = t + 1;
+				users[inode]++;
+			}
+		}
+	}
+	free(last);
+	return users;
 }
 
 static int check_unshared(struct files_image *const *imgs, size_t n, size_t i)
@@ -51,7 +75,7 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 		  struct files_prepared **out)
 {
 	struct restore_ctx r = { .high = base, .tty = -1, .all = imgs, .nr_all = n };
-	size_t nr_files = n ? imgs[0]->nr_files : 0;
+	size_t nr_files = n ? imgs[0]->nr_files : 0, *users = NULL;
 	struct files_prepared *p = calloc(1, sizeof(*p));
 	int ret = 0;
 
@@ -61,6 +85,9 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 		return -ENOMEM;
 	}
 	p->nr = nr_files;
+	users = count_users(imgs, n, nr_files);
+	if (!users)
+		ret = pr_errno_ret("restore: out of memory for the file objects");
 	for (size_t i = 0; i < nr_files; i++)
 		p->fds[i] = -1;
 	for (size_t t = 0; !ret && t < n; t++) {
@@ -71,7 +98,8 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 		for (size_t i = 0; !ret && i < nr_files; i++) {
 			const struct file_obj *f = &imgs[t]->files[i];
 
-			if (!needed_by(imgs[t], i) || p->fds[i] >= 0)
+			if (!needed_by(imgs[t], i) || p->fds[i] >= 0 ||
+			    users[f->inode - imgs[t]->files] < 2)
 				continue;
 			if (f->kind->opened_in_task)
 				ret = check_unshared(imgs, n, i);
@@ -80,6 +108,7 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 		}
 	}
 	restore_ctx_release(&r);
+	free(users);
 	if (ret) {
 		files_prepared_close(p);
 		return ret;

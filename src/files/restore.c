@@ -311,7 +311,7 @@ int files_restore(const struct files_image *img, const struct files_prepared *pr
 	int ret;
 
 	ret = files_check_restorable(img, shell_job);
-	if (!ret && !prepared)
+	if (!ret)
 		ret = restore_find_terminal(&r);
 	if (!ret && r.high > 0 && close_range(0, r.high - 1, 0))
 		ret = pr_errno_ret("restore: pid %d: cannot close fds 0 to %d", img->pid,
