@@ -9,7 +9,6 @@
  *      enters the restorer.
  * After each stage it reports to cryo and waits to be let on. Any failure
  * is reported and ends the process, and cryo then ends all of them. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -62,26 +61,28 @@ static void stage_done(const struct restore_set *rs, pid_t pid, int stage)
 		_exit(1);
 }
 
-/* Nothing of cryo's may leak into the process: every fd from @base up
- * goes, except @keep. */
-static int close_fds_from(int base, const int *keep, size_t nr_keep)
+static int cmp_fd(const void *a, const void *b)
 {
-	DIR *dir = opendir("/proc/self/fd");
-	struct dirent *de;
+	return *(const int *)a - *(const int *)b;
+}
 
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		int fd = atoi(de->d_name);
-		bool kept = fd == dirfd(dir);
+/* Nothing of cryo's may leak into the process: every fd from @base up
+ * goes, except @keep (sorted here; -1 entries ignored). Whole ranges at a
+ * time, so that a process of a large tree does not pay for cryo's fds of
+ * every other process one by one. */
+static int close_fds_from(int base, int *keep, size_t nr_keep)
+{
+	unsigned int from = (unsigned int)base;
 
-		for (size_t i = 0; i < nr_keep; i++)
-			kept |= fd == keep[i];
-		if (fd >= base && !kept)
-			close(fd);
+	qsort(keep, nr_keep, sizeof(*keep), cmp_fd);
+	for (size_t i = 0; i < nr_keep; i++) {
+		if (keep[i] < base)
+			continue;
+		if ((unsigned int)keep[i] > from && close_range(from, (unsigned int)keep[i] - 1, 0))
+			return -errno;
+		from = (unsigned int)keep[i] + 1;
 	}
-	closedir(dir);
-	return 0;
+	return close_range(from, ~0U, 0) ? -errno : 0;
 }
 
 /* Moves @fd to the lowest free number >= @base, out of the restored range. */

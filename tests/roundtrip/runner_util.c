@@ -1,12 +1,13 @@
 /* Helpers shared by the runners (see runner_util.h). */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <unistd.h>
-#include <signal.h>
 #include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "runner_util.h"
 
@@ -91,4 +92,16 @@ void remove_tree(const char *path)
 {
 	if (path[0])
 		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+bool note_why(char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why[0])
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(why, size, fmt, ap);
+	va_end(ap);
+	return false;
 }

@@ -4,6 +4,7 @@
 #define CRYO_TESTS_RUNNER_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 void sleep_ms(long ms);
@@ -18,5 +19,9 @@ bool reap_all_children(long ms);
 /* Kills and reaps every child of the caller, and the orphans that come
  * back to it as their parents die (a subreaper's cleanup). */
 void end_all_children(void);
+
+/* Keeps the first reason a check failed in @why; always false, so that a
+ * check can end with "return note_why(...)". */
+bool note_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

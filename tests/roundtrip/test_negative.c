@@ -668,25 +668,35 @@ out:
 	remove_temp_dir(dir);
 }
 
-/* A thread with credentials of its own cannot be restored as it was. */
-TEST(dump_of_a_thread_with_its_own_credentials_is_refused)
+/* A thread of @pid other than its leader; 0 if none. */
+static pid_t other_thread(pid_t pid)
 {
-	char img[PATH_MAX], pid[16], tid_dir[PATH_MAX], expect[64];
-	struct prog p = { 0 };
-	struct cryo_run r;
-	pid_t tid = 0;
+	char dir_path[64];
 	struct dirent *de;
+	pid_t tid = 0;
 	DIR *d;
 
-	CHECK_GOTO(start_prog(&p, "neg_thread_creds", NULL, NULL), out, "%s", why);
-	pathf(tid_dir, "/proc/%d/task", p.pid);
-	d = opendir(tid_dir);
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", pid);
+	d = opendir(dir_path);
 	while (d && (de = readdir(d)))
-		if (atoi(de->d_name) > 0 && atoi(de->d_name) != p.pid)
+		if (atoi(de->d_name) > 0 && atoi(de->d_name) != pid)
 			tid = atoi(de->d_name);
 	if (d)
 		closedir(d);
-	CHECK_GOTO(tid > 0, out, "no second thread in %s", tid_dir);
+	return tid;
+}
+
+/* A thread with credentials of its own cannot be restored as it was. */
+TEST(dump_of_a_thread_with_its_own_credentials_is_refused)
+{
+	char img[PATH_MAX], pid[16], expect[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t tid;
+
+	CHECK_GOTO(start_prog(&p, "neg_thread_creds", NULL, NULL), out, "%s", why);
+	tid = other_thread(p.pid);
+	CHECK_GOTO(tid > 0, out, "pid %d has no second thread", p.pid);
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
 	snprintf(expect, sizeof(expect), "pid %d thread %d: its credentials", p.pid, tid);
@@ -1428,23 +1438,15 @@ static pid_t take_pid(pid_t pid)
  * restore leaves nothing, and the process that holds the tid is untouched. */
 TEST(restore_when_a_thread_id_is_taken_names_the_thread)
 {
-	char img[PATH_MAX], pid[16], tid_dir[PATH_MAX], expect[64];
+	char img[PATH_MAX], pid[16], expect[64];
 	struct prog p = { 0 };
 	struct cryo_run r;
-	pid_t tid = 0, holder = -1, image_pid;
-	struct dirent *de;
+	pid_t tid, holder = -1, image_pid;
 	int status;
-	DIR *d;
 
 	CHECK_GOTO(start_prog(&p, "prog_threads", NULL, NULL), out, "%s", why);
-	pathf(tid_dir, "/proc/%d/task", p.pid);
-	d = opendir(tid_dir);
-	while (d && (de = readdir(d)))
-		if (atoi(de->d_name) > 0 && atoi(de->d_name) != p.pid)
-			tid = atoi(de->d_name);
-	if (d)
-		closedir(d);
-	CHECK_GOTO(tid > 0, out, "no second thread in %s", tid_dir);
+	tid = other_thread(p.pid);
+	CHECK_GOTO(tid > 0, out, "pid %d has no second thread", p.pid);
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
 	run_cryo(&r, "dump", "-t", pid, "-D", img);

@@ -34,17 +34,7 @@ struct run {
 	char why[1024];
 };
 
-static bool failed(struct run *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->why[0])
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof(r->why), fmt, ap);
-	va_end(ap);
-	return false;
-}
+#define failed(r, ...) note_why((r)->why, sizeof((r)->why), __VA_ARGS__)
 
 static void path_in(const struct run *r, const char *name, char *buf)
 {

@@ -73,17 +73,7 @@ struct run {
 	char why[1024];
 };
 
-static bool failed(struct run *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->why[0])
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof(r->why), fmt, ap);
-	va_end(ap);
-	return false;
-}
+#define failed(r, ...) note_why((r)->why, sizeof((r)->why), __VA_ARGS__)
 
 /* A pty pair without echo, so that the master reads only what the program
  * writes. */
