@@ -1,7 +1,8 @@
 /* The tree in pstree.img, and the rules that make it restorable: what a
  * dump refuses up front and what a restore checks again before it creates
  * anything. Sessions can only be inherited or made with setsid(), so each
- * process is either a session leader or in its parent's session. A process
+ * process is a session leader, in its parent's session, or in the session
+ * its parent left by setsid() after forking it. A process
  * group exists in one session; one whose leader has exited gets a helper
  * at restore, made by the parent of its first member. */
 #include <errno.h>
@@ -50,13 +51,17 @@ static int check_session(const struct tree *tree, const struct tree_task *t, boo
 		return -EINVAL;
 	}
 	parent = &tree->tasks[t->parent];
-	if (t->sid != parent->sid) {
-		pr_err("%s: pid %d is in session %d, but its parent %d is in session %d: a "
-		       "session its parent left cannot be made again", who, t->pid, t->sid,
-		       parent->pid, parent->sid);
-		return -EOPNOTSUPP;
-	}
-	return 0;
+	if (t->sid == parent->sid)
+		return 0;
+	/* Forked before its parent called setsid(): restore creates it first,
+	 * in the session the parent was made in, its grandparent's. */
+	if (parent->sid == parent->pid && parent->parent >= 0 &&
+	    t->sid == tree->tasks[parent->parent].sid)
+		return 0;
+	pr_err("%s: pid %d is in session %d, but its parent %d is in session %d and was not "
+	       "made in it: that session cannot be made again", who, t->pid, t->sid,
+	       parent->pid, parent->sid);
+	return -EOPNOTSUPP;
 }
 
 static int check_group(const struct tree *tree, const struct tree_task *t, bool shell_job,
