@@ -144,6 +144,23 @@ static int load_task(const struct image_dir *dir, const struct tree_task *t,
 	return ret;
 }
 
+/* The locks, checked against the fd tables of the live processes. */
+static int load_locks(const struct image_dir *dir, struct restore_set *rs)
+{
+	struct files_image **imgs = calloc(rs->tree.nr + 1, sizeof(*imgs));
+	size_t n = 0;
+	int ret;
+
+	if (!imgs)
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->tree.nr; i++)
+		if (rs->tasks[i].files)
+			imgs[n++] = rs->tasks[i].files;
+	ret = files_locks_load(dir, imgs, n, &rs->locks);
+	free(imgs);
+	return ret;
+}
+
 int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs)
 {
 	pid_t root;
@@ -165,6 +182,8 @@ int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
 			ret = load_task(dir, &rs->tree.tasks[i], &rs->tasks[i]);
+	if (!ret)
+		ret = load_locks(dir, rs);
 	if (ret)
 		restore_unload(rs);
 	return ret;
@@ -184,6 +203,7 @@ static void unload_task(struct restore_task *rt)
 
 void restore_unload(struct restore_set *rs)
 {
+	files_locks_free(rs->locks);
 	for (size_t i = 0; rs->tasks && i < rs->tree.nr; i++)
 		unload_task(&rs->tasks[i]);
 	free(rs->tasks);

@@ -334,7 +334,8 @@ static int finish_all(struct restore_run *run)
 
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
-			ret = restore_finish(&rs->tasks[i], run->vdso[i], &seized[i]);
+			ret = restore_finish(&rs->tasks[i], run->vdso[i], rs->locks,
+					     &seized[i]);
 	for (size_t i = 0; seized && i < rs->tree.nr; i++)
 		if (seized[i] && inj_release(seized[i]) && !ret)
 			ret = -EIO;
