@@ -140,6 +140,8 @@ static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo
 	if (!ret)
 		ret = dump_check_shared_memory(tree);
 	if (!ret)
+		ret = tree_find_sharing(tree);
+	if (!ret)
 		ret = set_dumped_pids(tree);
 
 	for (size_t i = 0; !ret && i < tree->nr; i++)

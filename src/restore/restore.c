@@ -399,7 +399,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 		run.pidfds[i] = -1;
 	if (ret)
 		goto out;
-	child = family_clone(root, SIGCHLD);
+	child = family_clone(root, SIGCHLD, 0);
 	if (child == 0) {
 		for (int i = 0; i < 3; i++)
 			close(pipes[i][i == 0 ? 0 : 1]);

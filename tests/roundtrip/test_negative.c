@@ -977,6 +977,27 @@ out:
 	remove_temp_dir(dir);
 }
 
+/* An fd table shared with a child (CLONE_FILES) cannot be shared again yet:
+ * refused naming both, and the two run on sharing it. */
+TEST(dump_refuses_an_fd_table_shared_with_a_child)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16], expect[160];
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "neg_clone_files", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	snprintf(expect, sizeof(expect), "shares its fd table (CLONE_FILES) with its parent %d: "
+		 "not supported yet", p.pid);
+	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* Anonymous memory shared with a child cannot be shared again yet: refused
  * before anything is written, and both processes run on sharing it. */
 TEST(dump_refuses_shared_anonymous_memory_between_processes)
