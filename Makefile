@@ -183,7 +183,7 @@ $(BUILD)/tests/roundtrip/test_real: tests/roundtrip/test_real.c $(RUNNER_UTIL) $
 # as part of the tests.
 FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c \
+FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
 	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)

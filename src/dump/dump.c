@@ -117,6 +117,23 @@ static int set_dumped_pids(const struct tree *tree)
 	return ret;
 }
 
+/* The file locks of the live processes, once every fd table is read. */
+static int dump_locks(const struct tree *tree, struct image_dir *dir)
+{
+	pid_t *pids = calloc(tree->nr + 1, sizeof(*pids));
+	size_t n = 0;
+	int ret;
+
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < tree->nr; i++)
+		if (tree->tasks[i].state == TREE_ALIVE)
+			pids[n++] = tree->tasks[i].pid;
+	ret = files_dump_locks(dir, pids, n);
+	free(pids);
+	return ret;
+}
+
 static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo_opts *opts)
 {
 	int ret = tree_check(tree, opts->shell_job);
@@ -124,11 +141,15 @@ static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo
 	if (!ret)
 		ret = dump_check_shared_memory(tree);
 	if (!ret)
+		ret = tree_find_sharing(tree);
+	if (!ret)
 		ret = set_dumped_pids(tree);
 
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
 			ret = collect_and_write(tree->tasks[i].inj, dir, opts);
+	if (!ret)
+		ret = dump_locks(tree, dir);
 	if (!ret)
 		ret = tree_write(tree, dir);
 	if (!ret)

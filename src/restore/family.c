@@ -3,6 +3,7 @@
  * the session), membership of another's group once every group exists,
  * and at the end zombies and helpers leaving as their parents expect. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,9 +16,10 @@
 #include "kabi/kabi.h"
 #include "restore/family.h"
 
-pid_t family_clone(pid_t pid, uint32_t exit_signal)
+pid_t family_clone(pid_t pid, uint32_t exit_signal, uint64_t flags)
 {
 	struct clone_args args = {
+		.flags = flags,
 		.exit_signal = exit_signal,
 		.set_tid = (uint64_t)(uintptr_t)&pid,
 		.set_tid_size = 1,
@@ -63,7 +65,8 @@ static int create_children(struct restore_set *rs, size_t index, bool left_sessi
 
 		if (c->parent != (int)index || in_left_session(t, c) != left_session)
 			continue;
-		pid = family_clone(c->pid, c->exit_signal);
+		/* Its cwd, root and umask are set by both: the same values. */
+		pid = family_clone(c->pid, c->exit_signal, c->shares_fs ? CLONE_FS : 0);
 		if (pid == 0)
 			restore_child(rs, i);
 		if (pid < 0)

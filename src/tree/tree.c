@@ -121,6 +121,8 @@ int tree_write(const struct tree *tree, struct image_dir *dir)
 		e.exit_status = t->exit_status;
 		e.n_threads = t->nr_threads;
 		e.threads = (int32_t *)t->threads;
+		e.has_shares_fs = t->shares_fs;
+		e.shares_fs = t->shares_fs;
 		ret = image_write_record(w, &e.base);
 	}
 	if (ret) {
@@ -158,6 +160,10 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 		if (zombie != e->has_exit_status || zombie != !e->n_threads) {
 			image_error(img->path, off, "pid %d: a zombie has an exit status and no "
 				    "threads, a live process threads and no exit status", e->pid);
+			return -EBADMSG;
+		}
+		if (zombie && e->shares_fs) {
+			image_error(img->path, off, "pid %d: a zombie shares no fs info", e->pid);
 			return -EBADMSG;
 		}
 		if (!zombie && e->threads[0] != e->pid) {
@@ -200,6 +206,11 @@ static int link_tasks(struct tree *tree, const char *path)
 			  tree->tasks[t->parent].state != TREE_ALIVE)) {
 			image_error(path, 0, "pid %d: its parent %d is not a live process listed "
 				    "before it", t->pid, t->ppid);
+			return -EBADMSG;
+		}
+		if (!i && t->shares_fs) {
+			image_error(path, 0, "pid %d: the root shares fs info with a parent outside "
+				    "the dump", t->pid);
 			return -EBADMSG;
 		}
 	}
@@ -259,6 +270,7 @@ static int copy_entries(const struct image *img, struct tree *tree)
 			.state = e->state == PSTREE_ENTRY__STATE__ZOMBIE ? TREE_ZOMBIE : TREE_ALIVE,
 			.exit_signal = e->exit_signal,
 			.exit_status = e->exit_status,
+			.shares_fs = e->has_shares_fs && e->shares_fs,
 		};
 		t->threads = malloc((e->n_threads + 1) * sizeof(*t->threads));
 		if (!t->threads)

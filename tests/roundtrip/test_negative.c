@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -525,6 +526,60 @@ TEST(dump_refuses_a_pidfd_of_a_process_outside_it_and_the_program_runs_on)
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	kill_and_reap(outside);
+	end_prog(&p);
+}
+
+static void hold_a_lease(void *arg)
+{
+	int fd = open((const char *)arg, O_RDONLY | O_CREAT, 0644);
+
+	put_at_odd_fd(fd);
+	if (fcntl(ODD_FD, F_SETLEASE, F_RDLCK))
+		_exit(125);
+}
+
+/* A lease cannot be taken again on restore: refused naming the fd, and
+ * the program runs on with its lease. */
+TEST(dump_refuses_a_lease_and_the_program_runs_on)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16], expect[PATH_MAX + 64], dir[PATH_MAX], file[PATH_MAX];
+	struct cryo_run r;
+
+	CHECK(make_temp_dir(dir), "cannot make a directory for the leased file");
+	pathf(file, "%s/leased", dir);
+	CHECK_GOTO(start_prog(&p, "prog_counter", hold_a_lease, file), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	snprintf(expect, sizeof(expect), "pid %d fd %d (%s)", p.pid, ODD_FD, file);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, expect, "leases are not supported", NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	remove_temp_dir(dir);
+}
+
+/* An fd table shared with a child (CLONE_FILES) cannot be shared again yet:
+ * refused naming both, and the two run on sharing it. */
+TEST(dump_refuses_an_fd_table_shared_with_a_child)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16], expect[160];
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "neg_clone_files", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	snprintf(expect, sizeof(expect), "shares its fd table (CLONE_FILES) with its parent %d: "
+		 "not supported yet", p.pid);
+	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
 	end_prog(&p);
 }
 
@@ -1070,5 +1125,32 @@ TEST(restore_that_fails_after_creating_the_task_leaves_nothing)
 				   "is not the file that was dumped"),
 		   out, "%s", why);
 out:
+	end_prog(&p);
+}
+
+/* Another process took the lock the dumped root held on its file A: the
+ * restore cannot take it again, says which, and leaves nothing behind. */
+TEST(restore_fails_naming_a_lock_another_process_holds_now)
+{
+	char img[PATH_MAX], file[PATH_MAX], expect[PATH_MAX + 64];
+	struct prog p = { 0 };
+	pid_t image_pid;
+	int fd = -1;
+
+	CHECK_GOTO(make_image(&p, "prog_locks", img, &image_pid), out, "%s", why);
+	/* Its children, killed by the dump, were left to us to reap. */
+	end_children(0, NULL, 0);
+	pathf(file, "%s/A", p.dir);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	CHECK_GOTO(fd >= 0 && !flock(fd, LOCK_SH | LOCK_NB), out, "cannot lock %s: %s", file,
+		   strerror(errno));
+	snprintf(expect, sizeof(expect), "restore: pid %d fd ", image_pid);
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "a lock taken by another process", expect,
+				   "cannot take its flock write lock again: another process holds a "
+				   "conflicting lock now"),
+		   out, "%s", why);
+out:
+	if (fd >= 0)
+		close(fd);
 	end_prog(&p);
 }
