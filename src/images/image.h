@@ -29,6 +29,8 @@ enum image_kind {
 	IMG_FILE_DATA = 8,
 	/* 9 is reserved for the files kinds. */
 	IMG_PSTREE = 10,
+	IMG_SYSV_SHM = 11,
+	IMG_SYSV_SHM_DATA = 12,
 };
 
 struct image;

@@ -17,6 +17,7 @@
 struct files_image;
 struct files_prepared;
 struct inj_task;
+struct sysv_shm_set;
 
 /* Everything read from the images for one live process, validated. */
 struct restore_task {
@@ -39,6 +40,8 @@ struct restore_set {
 	int base;
 	/* The file objects of all processes, opened by cryo above base. */
 	struct files_prepared *files;
+	/* The SysV segments the processes attach, made by cryo. */
+	struct sysv_shm_set *sysv;
 	int report_fd;		/* write end of the one report pipe */
 	/* Read ends of the pipes that let every process past stage 1 and
 	 * past stage 2: one byte each. One pipe per stage, so that a fast
