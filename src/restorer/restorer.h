@@ -8,6 +8,10 @@
  * setresuid and the like act on it alone); 0 or -errno. */
 long restore_creds(const struct restorer_args *a);
 
+/* sysv_shm.c: attaches bytes pgoff.. of the SysV segment of @v at its
+ * place, which holds nothing of the task yet; 0 or -errno. */
+long attach_sysv_shm(const struct restorer_vma *v);
+
 /* threads.c */
 /* What a thread sets for itself: sigaltstack, clear_child_tid, robust list,
  * rseq, name. On failure, 0 or -errno with *step and *addr saying where. */
