@@ -179,15 +179,73 @@ int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len)
 	return sink_close(&s, ret);
 }
 
+/* The file-data images read so far. Every process of a restore loads the
+ * objects it holds, and a shared one (memory that all map, say) may hold
+ * gigabytes: it is read and checked once, whichever processes need it. */
+struct loaded_data {
+	const struct image_dir *dir;
+	uint32_t id;
+	unsigned int users;
+	struct image *img;
+	struct loaded_data *next;
+};
+
+static struct loaded_data *loaded;
+
+static int get_data_image(const struct image_dir *dir, uint32_t id, struct image **out)
+{
+	struct loaded_data *d;
+	int ret;
+
+	for (d = loaded; d; d = d->next) {
+		if (d->dir == dir && d->id == id) {
+			d->users++;
+			*out = d->img;
+			return 0;
+		}
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	ret = image_read(dir, IMG_FILE_DATA, (int)id, &d->img);
+	if (!ret)
+		ret = file_data_image_check(d->img, dir, (int)id);
+	if (ret) {
+		image_free(d->img);
+		free(d);
+		return ret;
+	}
+	*d = (struct loaded_data){ dir, id, 1, d->img, loaded };
+	loaded = d;
+	*out = d->img;
+	return 0;
+}
+
+void contents_put(struct file_obj *f)
+{
+	for (struct loaded_data **at = &loaded; f->data && *at; at = &(*at)->next) {
+		struct loaded_data *d = *at;
+
+		if (d->img != f->data)
+			continue;
+		if (--d->users == 0) {
+			*at = d->next;
+			image_free(d->img);
+			free(d);
+		}
+		break;
+	}
+	f->data = NULL;
+	free(f->chunks);
+	f->chunks = NULL;
+}
+
 /* Reads file-data-ID.img of @f into f->data and lists its runs. */
 static int load_data_file(const struct image_dir *dir, const struct files_image *img,
 			  struct file_obj *f)
 {
-	int ret;
+	int ret = get_data_image(dir, f->e->id, &f->data);
 
-	ret = image_read(dir, IMG_FILE_DATA, f->e->id, &f->data);
-	if (!ret)
-		ret = file_data_image_check(f->data, dir, f->e->id);
 	if (ret) {
 		load_err(img, f, "its contents cannot be read");
 		return ret;

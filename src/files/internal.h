@@ -154,7 +154,7 @@ struct file_obj {
 	 * file-data-ID.img, NULL when in the record). */
 	const FileChunk **chunks;
 	size_t nr_chunks;
-	struct image *data;
+	struct image *data;	/* shared: let go with contents_put() */
 };
 
 struct fd_slot {
@@ -187,9 +187,12 @@ const struct fd_slot *files_slot(const struct files_image *img, int fd);
 /* Takes the contents of @f (from its record or file-data-ID.img) into
  * f->chunks and checks them: runs sorted, not overlapping, within @size
  * bytes; with @stream, following each other from 0 and filling all @size
- * bytes (pipe data). */
+ * bytes (pipe data). A file-data image is read once for all the objects
+ * (of every process) that load it. */
 int contents_load(const struct image_dir *dir, const struct files_image *img,
 		  struct file_obj *f, uint64_t size, bool stream);
+/* Lets go of what contents_load() took for @f. */
+void contents_put(struct file_obj *f);
 
 /* ---- restore ----------------------------------------------------------------- */
 

@@ -67,8 +67,7 @@ void files_image_free(struct files_image *img)
 	for (size_t i = 0; i < img->nr_files; i++) {
 		free(img->files[i].fds);
 		free(img->files[i].deps);
-		free(img->files[i].chunks);
-		image_free(img->files[i].data);
+		contents_put(&img->files[i]);
 	}
 	free(img->files);
 	free(img->fds);
