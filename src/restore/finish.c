@@ -84,7 +84,7 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t)
 	return ret;
 }
 
-int restore_finish(struct restore_task *rt, uint64_t vdso_text, struct inj_task **out)
+int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd, struct inj_task **out)
 {
 	const TaskCore *core = rt->core;
 	struct inj_task *task;
@@ -108,6 +108,12 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, struct inj_task 
 			  core->prctl ? core->prctl->pdeath_signal : 0, 0, 0, 0, 0);
 	if (!ret && result)
 		ret = (int)result;
+	/* The page server holds the userfaultfd now: the fd table is as saved. */
+	if (!ret && uffd >= 0) {
+		ret = inj_syscall(task, &result, SYS_close, (unsigned long)uffd, 0, 0, 0, 0, 0);
+		if (!ret && result)
+			ret = (int)result;
+	}
 	for (size_t i = 0; !ret && i < core->n_threads; i++)
 		ret = set_thread_state(task, core->threads[i]);
 	if (ret) {

@@ -17,7 +17,7 @@ struct restorer_vma {
 	uint32_t flags;
 	uint32_t madvise;	/* RESTORER_MADV_* bits */
 	uint32_t has_fills;	/* pages go in: map it writable until filled */
-	uint32_t reserved;
+	uint32_t lazy;		/* registered with the userfaultfd (lazy restore) */
 };
 
 /* Advice to apply once a mapping is filled; each bit is one MADV_* call. */
@@ -123,6 +123,7 @@ enum restorer_step {
 	RESTORER_STEP_ROBUST_LIST,
 	RESTORER_STEP_NAME,
 	RESTORER_STEP_WAIT,
+	RESTORER_STEP_UFFD,
 };
 
 /* The stages every process of a restore reports through the one pipe all
@@ -143,7 +144,7 @@ struct restorer_report {
 	uint64_t addr;		/* the mapping or page concerned; when done,
 				 * where the [vdso] now is (0: none) */
 	int32_t tid;		/* the thread that failed, 0: the task as a whole */
-	int32_t reserved;
+	int32_t uffd;		/* when done: the userfaultfd of a lazy restore, -1: none */
 	char message[256];	/* the error the restore code logged, if any */
 };
 
@@ -182,6 +183,10 @@ struct restorer_args {
 	uint64_t task_size;
 	int32_t pid;
 	int32_t tid;
+
+	/* UFFDIO_API features of the userfaultfd that the VMAs marked lazy
+	 * are registered with (lazy/lazy.h). */
+	uint64_t uffd_features;
 };
 
 #endif
