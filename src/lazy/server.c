@@ -74,7 +74,7 @@ static void describe(const struct space *sp, char *buf, size_t size)
 	if (sp->s.pid)
 		snprintf(buf, size, "pid %d", sp->s.pid);
 	else
-		snprintf(buf, size, "a child of pid %d", sp->s.parent);
+		snprintf(buf, size, "a process forked from pid %d or its children", sp->s.parent);
 }
 
 static int add_space(struct server *srv, const struct lazy_space *s)
@@ -114,9 +114,8 @@ static void close_space(struct server *srv, size_t i, const char *why)
 	char who[48];
 
 	describe(sp, who, sizeof(who));
-	pr_info("lazy: %s: %s after %.3f s: %llu of %llu KiB pending served, %llu KiB on %llu "
-		"faults, %llu KiB in the background", who, why, now() - sp->start,
-		(unsigned long long)((sp->total_bytes - sp->s.pending.bytes) >> 10),
+	pr_info("lazy: %s: %s after %.3f s: of %llu KiB pending, %llu KiB copied on %llu faults "
+		"and %llu KiB in the background", who, why, now() - sp->start,
 		(unsigned long long)(sp->total_bytes >> 10),
 		(unsigned long long)(sp->fault_bytes >> 10), (unsigned long long)sp->faults,
 		(unsigned long long)(sp->background_bytes >> 10));
@@ -166,7 +165,7 @@ static int read_pages(const struct space *sp, char *buf, uint64_t len, uint64_t 
  * copied is already out), -ESRCH (the process is gone) or another -errno.
  */
 static int copy_range(struct server *srv, struct space *sp, uint64_t start, uint64_t end,
-		      uint64_t off)
+		      uint64_t off, uint64_t *copied)
 {
 	uint64_t len = end - start, done = 0, try_len = len;
 	int ret = read_pages(sp, srv->buf, len, off);
@@ -184,6 +183,7 @@ static int copy_range(struct server *srv, struct space *sp, uint64_t start, uint
 		if (copy.copy > 0) {
 			ret = pending_remove(&sp->s.pending, copy.dst, copy.dst + (uint64_t)copy.copy);
 			done += (uint64_t)copy.copy;
+			*copied += (uint64_t)copy.copy;
 			try_len = len;
 			continue;
 		}
@@ -241,8 +241,7 @@ static int serve_fault(struct server *srv, struct space *sp, uint64_t addr, bool
 	start = r->start > window ? r->start : window;
 	end = r->end < window + FAULT_CHUNK ? r->end : window + FAULT_CHUNK;
 	sp->faults++;
-	sp->fault_bytes += end - start;
-	return copy_range(srv, sp, start, end, r->file_off + (start - r->start));
+	return copy_range(srv, sp, start, end, r->file_off + (start - r->start), &sp->fault_bytes);
 }
 
 static int defer_fault(struct space *sp, uint64_t addr, bool write)
@@ -379,8 +378,7 @@ static int background(struct server *srv, size_t *which)
 			end = r->end;
 		srv->next = i + 1;
 		*which = i;
-		sp->background_bytes += end - r->start;
-		ret = copy_range(srv, sp, r->start, end, r->file_off);
+		ret = copy_range(srv, sp, r->start, end, r->file_off, &sp->background_bytes);
 		if (ret == -EAGAIN) {
 			sp->blocked = true;
 			ret = 0;

@@ -302,7 +302,7 @@ static bool run_one(const char *prog, const char *cycle)
 			show_tail(img, "restore.log");
 		}
 	}
-	if (!getenv("KEEP")) remove_tree(r.dir); else printf("kept %s\n", r.dir);
+	remove_tree(r.dir);
 	return ok;
 }
 
