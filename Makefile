@@ -161,9 +161,18 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_negative
 $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
-$(BUILD)/tests/roundtrip/test_negative: tests/roundtrip/test_negative.c $(RUNNER_UTIL) $(HARNESS_SRCS)
+# The runners that judge cryo from outside also share cryo_driver.c.
+CRYO_DRIVER := tests/roundtrip/cryo_driver.c tests/roundtrip/cryo_driver.h $(RUNNER_UTIL)
+$(BUILD)/tests/roundtrip/test_negative: tests/roundtrip/test_negative.c $(CRYO_DRIVER) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< tests/roundtrip/runner_util.c $(HARNESS_SRCS)
+	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< tests/roundtrip/cryo_driver.c \
+		tests/roundtrip/runner_util.c $(HARNESS_SRCS)
+# The cgroup v2 freezer: trees in a cgroup of their own.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
+$(BUILD)/tests/roundtrip/test_freezer: tests/roundtrip/test_freezer.c $(CRYO_DRIVER) $(HARNESS_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< tests/roundtrip/cryo_driver.c \
+		tests/roundtrip/runner_util.c $(HARNESS_SRCS)
 # Programs from Debian's packages (sh, python3) through dump and restore.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_real
 $(BUILD)/tests/roundtrip/test_real: tests/roundtrip/test_real.c $(RUNNER_UTIL) $(HARNESS_SRCS)
@@ -174,7 +183,7 @@ $(BUILD)/tests/roundtrip/test_real: tests/roundtrip/test_real.c $(RUNNER_UTIL) $
 # as part of the tests.
 FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c \
+FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
 	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)

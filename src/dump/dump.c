@@ -19,6 +19,7 @@
 #include "mem/mm.h"
 #include "parasite/commands.h"
 #include "task/task.h"
+#include "tree/freezer.h"
 #include "tree/tree.h"
 
 static void inject_log(enum inj_log_level level, const char *message)
@@ -116,6 +117,23 @@ static int set_dumped_pids(const struct tree *tree)
 	return ret;
 }
 
+/* The file locks of the live processes, once every fd table is read. */
+static int dump_locks(const struct tree *tree, struct image_dir *dir)
+{
+	pid_t *pids = calloc(tree->nr + 1, sizeof(*pids));
+	size_t n = 0;
+	int ret;
+
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < tree->nr; i++)
+		if (tree->tasks[i].state == TREE_ALIVE)
+			pids[n++] = tree->tasks[i].pid;
+	ret = files_dump_locks(dir, pids, n);
+	free(pids);
+	return ret;
+}
+
 static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo_opts *opts)
 {
 	int ret = tree_check(tree, opts->shell_job);
@@ -123,11 +141,15 @@ static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo
 	if (!ret)
 		ret = dump_check_shared_memory(tree);
 	if (!ret)
+		ret = tree_find_sharing(tree);
+	if (!ret)
 		ret = set_dumped_pids(tree);
 
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
 			ret = collect_and_write(tree->tasks[i].inj, dir, opts);
+	if (!ret)
+		ret = dump_locks(tree, dir);
 	if (!ret)
 		ret = tree_write(tree, dir);
 	if (!ret)
@@ -138,9 +160,10 @@ static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo
 int cmd_dump(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
+	struct freezer fz;
 	struct tree tree;
+	int ret, thawed;
 	size_t nr;
-	int ret;
 
 	if (!opts->pid || !opts->images_dir) {
 		pr_err("dump: %s is required (cryo dump -t PID -D DIR)",
@@ -151,16 +174,26 @@ int cmd_dump(const struct cryo_opts *opts)
 	ret = image_dir_create(opts->images_dir, &dir);
 	if (ret)
 		return 1;
+	freezer_freeze(opts->pid, &fz);
 	/* The injection library has said why (no such process, a thread, ...). */
 	ret = tree_seize(opts->pid, &tree);
-	if (ret)
+	/* Seized tasks stay stopped; the parasite needs them thawed. */
+	thawed = freezer_thaw(&fz);
+	if (!ret && thawed) {
+		tree_release(&tree, false);
+		ret = thawed;
+	}
+	if (ret) {
+		freezer_restore(&fz);
 		goto out;
+	}
 	nr = tree.nr;
 	ret = dump_tree(&tree, dir, opts);
 	if (ret)
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
-	/* Killed (unless -R) while still frozen, so that none runs past the images. */
+	freezer_restore(&fz);
+	/* Killed (unless -R) while still stopped, so that none runs past the images. */
 	tree_release(&tree, !ret && !opts->leave_running);
 	if (!ret)
 		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,

@@ -64,6 +64,7 @@ static void session_reset(void)
 	free(session.objs);
 	free(session.buckets);
 	memset(&session, 0, sizeof(session));
+	locks_forget();
 }
 
 static bool same_file_stat(const struct stat *a, const struct stat *b)
@@ -411,6 +412,9 @@ static int dump_one(int pidfd, const struct fd_probe *base, struct image_dir *di
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
+	ret = locks_check_fd(&p);
+	if (ret)
+		goto out;
 	known = FILE_FLAGS_KNOWN | file_kind_own_flags(kind->type);
 	if (p.flags & ~known) {
 		pr_fd_err(&p, "open flags %#o are not supported%s", p.flags & ~known,
@@ -445,6 +449,7 @@ static int dump_one(int pidfd, const struct fd_probe *base, struct image_dir *di
 	if (!ret) {
 		t->entries[i].file_id = o->fe->id;
 		t->entries[i].cloexec = p.cloexec;
+		ret = locks_note_fd(&p, o->fe->id);
 	}
 out:
 	if (ret == -ENOMEM)

@@ -99,4 +99,42 @@ int files_restore(const struct files_image *img, const struct files_prepared *pr
 int files_open_mappings(const struct files_image *img, const struct files_prepared *prepared,
 			struct files_mapping *maps, size_t n, int base);
 
+/* ---- file locks (locks.c) ----------------------------------------------------
+ * The flock, POSIX and OFD locks the processes hold, in locks.img. Dump
+ * finds them in the fdinfo of each fd files_dump() reads; restore takes
+ * each again in its owner (src/restore/locks.c). */
+
+/* After files_dump() of every process of the dump (@pids, the live ones):
+ * checks /proc/locks for a lock of theirs that no fd reached (a FLOCK held
+ * only through a mapping) and writes locks.img. */
+int files_dump_locks(struct image_dir *dir, const pid_t *pids, size_t n);
+
+enum files_lock_kind { FILES_LOCK_FLOCK = 1, FILES_LOCK_POSIX, FILES_LOCK_OFD };
+
+/* One lock of locks.img, checked against the fd tables. */
+struct files_lock {
+	enum files_lock_kind kind;
+	bool write;
+	uint64_t start;
+	uint64_t end;		/* inclusive; UINT64_MAX: to the end of the file */
+	pid_t pid;		/* the process that takes it */
+	int fd;			/* through this fd of it */
+	const char *path;	/* of the file, or its kind, in messages */
+};
+
+struct files_locks {
+	struct files_lock *locks;
+	size_t nr;
+	struct image *img;
+};
+
+/* Reads locks.img and checks each lock against the fd table of its
+ * process in @imgs (one per live process of the dump). */
+int files_locks_load(const struct image_dir *dir, struct files_image *const *imgs, size_t n,
+		     struct files_locks **out);
+void files_locks_free(struct files_locks *locks);
+
+/* The check of locks.img that needs no other file, for the registry. */
+int locks_check(const struct image *img, const struct image_dir *dir, int id);
+
 #endif

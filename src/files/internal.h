@@ -111,6 +111,17 @@ int contents_dump_file(const struct file_dump *d, int fd, uint64_t size);
 /* Saves @len bytes from @buf (pipe data) the same way. */
 int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len);
 
+/* Fails, naming the fd, when @p's fdinfo shows a lock cryo cannot take
+ * again (a lease): asked before anything else is refused, because a lease
+ * also sets O_ASYNC (locks.c). */
+int locks_check_fd(const struct fd_probe *p);
+/* Notes the locks that @p's fdinfo shows, reached through file object
+ * @file_id, for files_dump_locks(); fails, naming the fd, on a lease or
+ * another lock cryo cannot take again (locks.c). */
+int locks_note_fd(const struct fd_probe *p, uint32_t file_id);
+/* Forgets the locks noted so far (a dump that failed). */
+void locks_forget(void);
+
 /* ---- load -------------------------------------------------------------------- */
 
 /* One file object of files.img, checked. */

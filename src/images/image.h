@@ -29,6 +29,8 @@ enum image_kind {
 	IMG_FILE_DATA = 8,
 	/* 9 is reserved for the files kinds. */
 	IMG_PSTREE = 10,
+	/* 11 to 13 are left to the kinds of other work in progress. */
+	IMG_LOCKS = 14,
 };
 
 struct image;

@@ -11,9 +11,11 @@
 #include "images/proto/filedata.pb-c.h"
 #include "images/proto/files.pb-c.h"
 #include "images/proto/inventory.pb-c.h"
+#include "images/proto/locks.pb-c.h"
 #include "images/proto/mm.pb-c.h"
 #include "images/proto/pagemap.pb-c.h"
 #include "images/proto/pstree.pb-c.h"
+#include "files/files.h"
 #include "mem/mm.h"
 #include "task/task.h"
 #include "tree/tree.h"
@@ -28,6 +30,7 @@ static const struct image_kind_desc kinds[] = {
 	{ IMG_FILES, "files", "files.img", &file_entry__descriptor, NULL },
 	{ IMG_FILE_DATA, "file-data", "file-data-%d.img", &file_chunk__descriptor, NULL },
 	{ IMG_PSTREE, "pstree", "pstree.img", &pstree_entry__descriptor, pstree_check },
+	{ IMG_LOCKS, "locks", "locks.img", &file_lock__descriptor, locks_check },
 };
 
 const struct image_kind_desc *image_kind_get(enum image_kind kind)

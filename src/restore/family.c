@@ -3,6 +3,7 @@
  * the session), membership of another's group once every group exists,
  * and at the end zombies and helpers leaving as their parents expect. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,9 +16,10 @@
 #include "kabi/kabi.h"
 #include "restore/family.h"
 
-pid_t family_clone(pid_t pid, uint32_t exit_signal)
+pid_t family_clone(pid_t pid, uint32_t exit_signal, uint64_t flags)
 {
 	struct clone_args args = {
+		.flags = flags,
 		.exit_signal = exit_signal,
 		.set_tid = (uint64_t)(uintptr_t)&pid,
 		.set_tid_size = 1,
@@ -43,25 +45,45 @@ static int make_session_and_group(const struct restore_set *rs, const struct tre
 	return 0;
 }
 
-int family_create(struct restore_set *rs, size_t index)
+/* Whether child @c stays in the session its parent @t is about to leave:
+ * it was forked before @t called setsid(). */
+static bool in_left_session(const struct tree_task *t, const struct tree_task *c)
+{
+	return t->sid == t->pid && c->sid != t->pid && c->sid != c->pid;
+}
+
+/* Creates the children of process @index that are (or are not, as
+ * @left_session says) in the session it leaves. */
+static int create_children(struct restore_set *rs, size_t index, bool left_session)
 {
 	const struct tree *tree = &rs->tree;
-	int ret = make_session_and_group(rs, &tree->tasks[index]);
+	const struct tree_task *t = &tree->tasks[index];
 
-	for (size_t i = index + 1; !ret && i < tree->nr; i++) {
+	for (size_t i = index + 1; i < tree->nr; i++) {
 		const struct tree_task *c = &tree->tasks[i];
 		pid_t pid;
 
-		if (c->parent != (int)index)
+		if (c->parent != (int)index || in_left_session(t, c) != left_session)
 			continue;
-		pid = family_clone(c->pid, c->exit_signal);
+		/* Its cwd, root and umask are set by both: the same values. */
+		pid = family_clone(c->pid, c->exit_signal, c->shares_fs ? CLONE_FS : 0);
 		if (pid == 0)
 			restore_child(rs, i);
 		if (pid < 0)
-			ret = pr_errno_ret("restore: pid %d: cannot create its child %d%s",
-					   tree->tasks[index].pid, c->pid,
-					   errno == EEXIST ? " (the pid is taken)" : "");
+			return pr_errno_ret("restore: pid %d: cannot create its child %d%s", t->pid,
+					    c->pid, errno == EEXIST ? " (the pid is taken)" : "");
 	}
+	return 0;
+}
+
+int family_create(struct restore_set *rs, size_t index)
+{
+	int ret = create_children(rs, index, true);
+
+	if (!ret)
+		ret = make_session_and_group(rs, &rs->tree.tasks[index]);
+	if (!ret)
+		ret = create_children(rs, index, false);
 	return ret;
 }
 

@@ -8,11 +8,13 @@
 
 #include "restore/restore.h"
 
-/* clone3() of a process with pid @pid that sends @exit_signal at exit. */
-pid_t family_clone(pid_t pid, uint32_t exit_signal);
+/* clone3() of a process with pid @pid that sends @exit_signal at exit,
+ * with clone @flags (CLONE_FS for a child that shares fs info). */
+pid_t family_clone(pid_t pid, uint32_t exit_signal, uint64_t flags);
 
-/* Makes process @index's session or own group, then creates its children
- * in order; each child goes on in restore_child(). */
+/* Makes process @index's session or own group and creates its children in
+ * order, those that stay in the session it leaves first; each child goes
+ * on in restore_child(). */
 int family_create(struct restore_set *rs, size_t index);
 
 /* Once every group exists: joins the group of another process. */

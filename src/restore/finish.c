@@ -84,7 +84,8 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t)
 	return ret;
 }
 
-int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd, struct inj_task **out)
+int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
+		   const struct files_locks *locks, struct inj_task **out)
 {
 	const TaskCore *core = rt->core;
 	struct inj_task *task;
@@ -114,6 +115,9 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd, struct
 		if (!ret && result)
 			ret = (int)result;
 	}
+	/* Last of what runs in the task: no close() of its may drop them. */
+	if (!ret)
+		ret = restore_take_locks(task, rt->pid, locks);
 	for (size_t i = 0; !ret && i < core->n_threads; i++)
 		ret = set_thread_state(task, core->threads[i]);
 	if (ret) {

@@ -144,6 +144,51 @@ static int load_task(const struct image_dir *dir, const struct tree_task *t,
 	return ret;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* A process that shares fs info with its parent was saved with the same
+ * cwd, root and umask, and not under a chroot: both set them again. */
+static int check_shared_fs(const struct restore_set *rs)
+{
+	for (size_t i = 0; i < rs->tree.nr; i++) {
+		const struct tree_task *t = &rs->tree.tasks[i];
+		const TaskCore *c, *p;
+
+		if (!t->shares_fs)
+			continue;
+		c = rs->tasks[i].core;
+		p = rs->tasks[t->parent].core;
+		if (!same_text(c->cwd, p->cwd) || !same_text(c->root, p->root) ||
+		    c->umask != p->umask || (c->root && strcmp(c->root, "/"))) {
+			image_error(rs->tasks[i].core_img->path, 0, "pid %d shares fs info with its "
+				    "parent %d, but its cwd, root or umask differ, or it is under a "
+				    "chroot", t->pid, p->pid);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+/* The locks, checked against the fd tables of the live processes. */
+static int load_locks(const struct image_dir *dir, struct restore_set *rs)
+{
+	struct files_image **imgs = calloc(rs->tree.nr + 1, sizeof(*imgs));
+	size_t n = 0;
+	int ret;
+
+	if (!imgs)
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->tree.nr; i++)
+		if (rs->tasks[i].files)
+			imgs[n++] = rs->tasks[i].files;
+	ret = files_locks_load(dir, imgs, n, &rs->locks);
+	free(imgs);
+	return ret;
+}
+
 int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs)
 {
 	pid_t root;
@@ -165,6 +210,10 @@ int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
 			ret = load_task(dir, &rs->tree.tasks[i], &rs->tasks[i]);
+	if (!ret)
+		ret = check_shared_fs(rs);
+	if (!ret)
+		ret = load_locks(dir, rs);
 	if (ret)
 		restore_unload(rs);
 	return ret;
@@ -184,6 +233,7 @@ static void unload_task(struct restore_task *rt)
 
 void restore_unload(struct restore_set *rs)
 {
+	files_locks_free(rs->locks);
 	for (size_t i = 0; rs->tasks && i < rs->tree.nr; i++)
 		unload_task(&rs->tasks[i]);
 	free(rs->tasks);

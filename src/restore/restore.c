@@ -341,7 +341,8 @@ static int finish_all(struct restore_run *run)
 
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
-			ret = restore_finish(&rs->tasks[i], run->vdso[i], run->uffd[i], &seized[i]);
+			ret = restore_finish(&rs->tasks[i], run->vdso[i], run->uffd[i], rs->locks,
+					     &seized[i]);
 	for (size_t i = 0; seized && i < rs->tree.nr; i++)
 		if (seized[i] && inj_release(seized[i]) && !ret)
 			ret = -EIO;
@@ -443,7 +444,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 		run.pidfds[i] = run.uffd[i] = -1;
 	if (ret)
 		goto out;
-	child = family_clone(root, SIGCHLD);
+	child = family_clone(root, SIGCHLD, 0);
 	if (child == 0) {
 		for (int i = 0; i < 3; i++)
 			close(pipes[i][i == 0 ? 0 : 1]);

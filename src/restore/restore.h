@@ -15,6 +15,7 @@
 #include "tree/tree.h"
 
 struct files_image;
+struct files_locks;
 struct files_prepared;
 struct inj_task;
 
@@ -40,6 +41,8 @@ struct restore_set {
 	int base;
 	/* The file objects of all processes, opened by cryo above base. */
 	struct files_prepared *files;
+	/* The file locks of all processes (locks.img). */
+	struct files_locks *locks;
 	int report_fd;		/* write end of the one report pipe */
 	/* Read ends of the pipes that let every process past stage 1 and
 	 * past stage 2: one byte each. One pipe per stage, so that a fast
@@ -62,8 +65,15 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 
 /* finish.c: from cryo, once the restorer of @rt reported (and said where
  * it put the vDSO): seizes it, closes its fd @uffd (the userfaultfd of a
- * lazy restore, which cryo took; -1: none) and sets its registers and
- * signal masks, which take effect when *@task is released. */
-int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd, struct inj_task **task);
+ * lazy restore, which cryo took; -1: none), takes its @locks again and sets
+ * its registers and signal masks, which take effect when *@task is
+ * released. */
+int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
+		   const struct files_locks *locks, struct inj_task **task);
+
+/* locks.c: from cryo, in the seized @task (process @pid, paused in its
+ * restorer with every fd in place): takes again each lock of @locks that
+ * is @pid's to take. */
+int restore_take_locks(struct inj_task *task, pid_t pid, const struct files_locks *locks);
 
 #endif

@@ -1,7 +1,8 @@
 /* The tree in pstree.img, and the rules that make it restorable: what a
  * dump refuses up front and what a restore checks again before it creates
  * anything. Sessions can only be inherited or made with setsid(), so each
- * process is either a session leader or in its parent's session. A process
+ * process is a session leader, in its parent's session, or in the session
+ * its parent left by setsid() after forking it. A process
  * group exists in one session; one whose leader has exited gets a helper
  * at restore, made by the parent of its first member. */
 #include <errno.h>
@@ -50,13 +51,17 @@ static int check_session(const struct tree *tree, const struct tree_task *t, boo
 		return -EINVAL;
 	}
 	parent = &tree->tasks[t->parent];
-	if (t->sid != parent->sid) {
-		pr_err("%s: pid %d is in session %d, but its parent %d is in session %d: a "
-		       "session its parent left cannot be made again", who, t->pid, t->sid,
-		       parent->pid, parent->sid);
-		return -EOPNOTSUPP;
-	}
-	return 0;
+	if (t->sid == parent->sid)
+		return 0;
+	/* Forked before its parent called setsid(): restore creates it first,
+	 * in the session the parent was made in, its grandparent's. */
+	if (parent->sid == parent->pid && parent->parent >= 0 &&
+	    t->sid == tree->tasks[parent->parent].sid)
+		return 0;
+	pr_err("%s: pid %d is in session %d, but its parent %d is in session %d and was not "
+	       "made in it: that session cannot be made again", who, t->pid, t->sid,
+	       parent->pid, parent->sid);
+	return -EOPNOTSUPP;
 }
 
 static int check_group(const struct tree *tree, const struct tree_task *t, bool shell_job,
@@ -116,6 +121,8 @@ int tree_write(const struct tree *tree, struct image_dir *dir)
 		e.exit_status = t->exit_status;
 		e.n_threads = t->nr_threads;
 		e.threads = (int32_t *)t->threads;
+		e.has_shares_fs = t->shares_fs;
+		e.shares_fs = t->shares_fs;
 		ret = image_write_record(w, &e.base);
 	}
 	if (ret) {
@@ -153,6 +160,10 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 		if (zombie != e->has_exit_status || zombie != !e->n_threads) {
 			image_error(img->path, off, "pid %d: a zombie has an exit status and no "
 				    "threads, a live process threads and no exit status", e->pid);
+			return -EBADMSG;
+		}
+		if (zombie && e->shares_fs) {
+			image_error(img->path, off, "pid %d: a zombie shares no fs info", e->pid);
 			return -EBADMSG;
 		}
 		if (!zombie && e->threads[0] != e->pid) {
@@ -195,6 +206,11 @@ static int link_tasks(struct tree *tree, const char *path)
 			  tree->tasks[t->parent].state != TREE_ALIVE)) {
 			image_error(path, 0, "pid %d: its parent %d is not a live process listed "
 				    "before it", t->pid, t->ppid);
+			return -EBADMSG;
+		}
+		if (!i && t->shares_fs) {
+			image_error(path, 0, "pid %d: the root shares fs info with a parent outside "
+				    "the dump", t->pid);
 			return -EBADMSG;
 		}
 	}
@@ -254,6 +270,7 @@ static int copy_entries(const struct image *img, struct tree *tree)
 			.state = e->state == PSTREE_ENTRY__STATE__ZOMBIE ? TREE_ZOMBIE : TREE_ALIVE,
 			.exit_signal = e->exit_signal,
 			.exit_status = e->exit_status,
+			.shares_fs = e->has_shares_fs && e->shares_fs,
 		};
 		t->threads = malloc((e->n_threads + 1) * sizeof(*t->threads));
 		if (!t->threads)

@@ -31,6 +31,7 @@ struct tree_task {
 	pid_t *threads;		/* a live process's tids, the leader first */
 	size_t nr_threads;
 	struct inj_task *inj;	/* dump: the seized process; NULL for zombies */
+	bool shares_fs;		/* its fs info is its parent's (CLONE_FS) */
 };
 
 /* Parents always come before their children, children in the order the
@@ -56,6 +57,13 @@ void tree_release(struct tree *tree, bool kill);
  * cannot build again. With @shell_job the root may belong to the caller's
  * session and group. */
 int tree_check(const struct tree *tree, bool shell_job);
+
+/* Sets shares_fs of each process whose fs info is its parent's (kcmp), and
+ * refuses, with the reason, what restore cannot share again: an fd table
+ * shared between processes (CLONE_FILES), fs info shared with a process
+ * outside the tree, or by two processes but not through their parent, or
+ * under a chroot (share.c). */
+int tree_find_sharing(struct tree *tree);
 
 int tree_write(const struct tree *tree, struct image_dir *dir);
 

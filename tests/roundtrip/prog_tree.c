@@ -1,4 +1,5 @@
 /* A tree of 50 processes in 3 levels: a session of its own under the root,
+ * one made after forking a child that stays in the root's session,
  * process groups made and joined (one whose leader has exited and been
  * reaped), zombies with an exit code and with a signal, a pipe whose ends
  * live in two processes with bytes in flight, a file shared by three
@@ -281,6 +282,9 @@ static void __attribute__((noreturn)) level1(int kind)
 			setpgid(pid, group);
 		if (kind == 4)
 			setpgid(pid, dead_leader);
+		/* Leaves its first child behind in the root's session. */
+		if (kind == 7 && i == 0 && setsid() < 0)
+			_exit(86);
 		kids[nr++] = pid;
 	}
 	if (kind == 4)

@@ -1,0 +1,268 @@
+/* The cgroup v2 freezer, for a tree that has a cgroup of its own. Freezing
+ * the cgroup first stops every process in it at once, so a tree that forks
+ * and exits quickly holds still while it is walked and seized, instead of
+ * being chased one process at a time. Tasks then need to run again for the
+ * parasite, and seized tasks stay in their ptrace stops, so the cgroup is
+ * thawed as soon as the tree is seized; a cgroup that its owner had frozen
+ * is frozen again before the tree is let go. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/procfs.h"
+#include "tree/freezer.h"
+
+/* How long the kernel gets to freeze every task of the cgroup. A task in
+ * an uninterruptible sleep may hold it up; ptrace then does the work. */
+#define FREEZE_WAIT_MS 2000
+
+/* The mount point of the cgroup v2 hierarchy, with its root at "/". */
+static int find_cgroup2_mount(char *mnt, size_t size)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (ret && fgets(line, sizeof(line), f)) {
+		char root[PATH_MAX], point[PATH_MAX], type[64];
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(sep, " - %63s", type) != 1 || strcmp(type, "cgroup2") ||
+		    sscanf(line, "%*d %*d %*s %4095s %4095s", root, point) != 2 || strcmp(root, "/"))
+			continue;
+		if ((size_t)snprintf(mnt, size, "%s", point) < size)
+			ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The cgroup v2 path of @pid ("/a/b"), from its "0::" line. */
+static int read_cgroup2_path(pid_t pid, char *path, size_t size)
+{
+	char file[64], line[PATH_MAX + 8];
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	while (ret && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if ((size_t)snprintf(path, size, "%s", line + 3) < size)
+			ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Whether cgroup @inner is @outer or lies below it. */
+static bool cgroup_within(const char *inner, const char *outer)
+{
+	size_t len = strlen(outer);
+
+	if (!strcmp(outer, "/"))
+		return true;
+	return !strncmp(inner, outer, len) && (inner[len] == '\0' || inner[len] == '/');
+}
+
+static bool descends_from(pid_t pid, pid_t root)
+{
+	struct proc_stat st;
+
+	while (pid > 1 && pid != root) {
+		if (proc_stat_read(pid, &st))
+			return false;
+		pid = st.ppid;
+	}
+	return pid == root;
+}
+
+/* The first process of cgroup directory @dir (and those below it) that is
+ * not @root or one of its descendants, or 0. */
+static pid_t find_stranger(const char *dir, pid_t root)
+{
+	char path[PATH_MAX];
+	pid_t stranger = 0;
+	struct dirent *de;
+	FILE *procs;
+	DIR *d;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	procs = fopen(path, "re");
+	if (!procs)
+		return -1;
+	while (!stranger && fscanf(procs, "%d", &pid) == 1)
+		if (!descends_from(pid, root))
+			stranger = pid;
+	fclose(procs);
+	d = opendir(dir);
+	while (!stranger && d && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < sizeof(path))
+			stranger = find_stranger(path, root);
+	}
+	if (d)
+		closedir(d);
+	return stranger;
+}
+
+static void freezer_forget(struct freezer *fz)
+{
+	if (fz->dir_fd >= 0)
+		close(fz->dir_fd);
+	fz->dir_fd = -1;
+}
+
+static int write_freeze(const struct freezer *fz, bool frozen)
+{
+	int fd = openat(fz->dir_fd, "cgroup.freeze", O_WRONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0 || write(fd, frozen ? "1" : "0", 1) != 1)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		pr_err("dump: cgroup %s: cannot %s it: %s", fz->path, frozen ? "freeze" : "thaw",
+		       strerror(-ret));
+	return ret;
+}
+
+/* The value of @key in the cgroup's file @name; -1 if unreadable. */
+static int read_key(const struct freezer *fz, const char *name, const char *key)
+{
+	char text[1024], *at;
+	int fd = openat(fz->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	size_t len = strlen(key);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	for (at = text; at; at = strchr(at, '\n'), at = at ? at + 1 : NULL)
+		if (!strncmp(at, key, len) && at[len] == ' ')
+			return atoi(at + len + 1);
+	return -1;
+}
+
+static bool is_frozen(const struct freezer *fz)
+{
+	return read_key(fz, "cgroup.events", "frozen") == 1;
+}
+
+/* Whether the cgroup's owner asked for it to be frozen. */
+static bool freeze_requested(const struct freezer *fz)
+{
+	char c = '0';
+	int fd = openat(fz->dir_fd, "cgroup.freeze", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &c, 1) != 1)
+			c = '0';
+		close(fd);
+	}
+	return c == '1';
+}
+
+/* Whether the tree of @root may be frozen through its cgroup: it has one
+ * of its own, below the hierarchy's root, that holds neither cryo nor any
+ * process outside the tree. Says why not at debug level. */
+static bool pick_cgroup(pid_t root, struct freezer *fz)
+{
+	char mnt[PATH_MAX], mine[PATH_MAX], theirs[PATH_MAX];
+	pid_t stranger;
+
+	if (find_cgroup2_mount(mnt, sizeof(mnt))) {
+		pr_debug("dump: no cgroup v2 hierarchy is mounted: freezing with ptrace alone");
+		return false;
+	}
+	if (read_cgroup2_path(root, theirs, sizeof(theirs)) ||
+	    read_cgroup2_path(getpid(), mine, sizeof(mine)))
+		return false;
+	if (cgroup_within(mine, theirs)) {
+		pr_debug("dump: pid %d shares cgroup %s with cryo: freezing with ptrace alone",
+			 root, theirs);
+		return false;
+	}
+	if ((size_t)snprintf(fz->path, sizeof(fz->path), "%s%s", mnt, theirs) >= sizeof(fz->path))
+		return false;
+	stranger = find_stranger(fz->path, root);
+	if (stranger) {
+		pr_debug("dump: cgroup %s also holds pid %d, which is not in the tree: freezing "
+			 "with ptrace alone", theirs, stranger);
+		return false;
+	}
+	fz->dir_fd = open(fz->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fz->dir_fd < 0 || faccessat(fz->dir_fd, "cgroup.freeze", W_OK, 0)) {
+		pr_debug("dump: cgroup %s has no cgroup.freeze: freezing with ptrace alone",
+			 fz->path);
+		return false;
+	}
+	return true;
+}
+
+int freezer_freeze(pid_t root, struct freezer *fz)
+{
+	int waited;
+
+	fz->dir_fd = -1;
+	fz->thawed = false;
+	if (!pick_cgroup(root, fz)) {
+		freezer_forget(fz);
+		return 0;
+	}
+	fz->was_frozen = freeze_requested(fz);
+	if (!fz->was_frozen && write_freeze(fz, true)) {
+		freezer_forget(fz);
+		return 0;
+	}
+	for (waited = 0; !is_frozen(fz) && waited < FREEZE_WAIT_MS; waited++)
+		usleep(1000);
+	if (waited >= FREEZE_WAIT_MS)
+		pr_warn("dump: cgroup %s did not freeze within %d ms; ptrace stops the rest",
+			fz->path, FREEZE_WAIT_MS);
+	else
+		pr_info("dump: pid %d: froze cgroup %s%s", root, fz->path,
+			fz->was_frozen ? " (it was frozen already)" : "");
+	return 0;
+}
+
+int freezer_thaw(struct freezer *fz)
+{
+	int ret;
+
+	if (fz->dir_fd < 0 || fz->thawed)
+		return 0;
+	ret = write_freeze(fz, false);
+	if (!ret)
+		fz->thawed = true;
+	return ret;
+}
+
+void freezer_restore(struct freezer *fz)
+{
+	if (fz->dir_fd < 0)
+		return;
+	if (fz->was_frozen && fz->thawed)
+		write_freeze(fz, true);
+	else if (!fz->was_frozen && !fz->thawed)
+		write_freeze(fz, false);
+	freezer_forget(fz);
+}

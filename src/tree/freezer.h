@@ -1,0 +1,25 @@
+/* Freezing a tree with the cgroup v2 freezer before it is seized, when the
+ * tree has a cgroup of its own (see freezer.c); ptrace alone otherwise. */
+#ifndef CRYO_TREE_FREEZER_H
+#define CRYO_TREE_FREEZER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct freezer {
+	int dir_fd;		/* the cgroup's directory; -1 when not used */
+	bool was_frozen;	/* its owner had frozen it: frozen again at the end */
+	bool thawed;		/* cryo has thawed it since */
+	char path[PATH_MAX];
+};
+
+/* Freezes the cgroup of @root's tree if it may (never an error: a tree
+ * without a cgroup of its own is frozen by ptrace alone). */
+int freezer_freeze(pid_t root, struct freezer *fz);
+/* Thaws it once the tree is seized, so that the parasite can run. */
+int freezer_thaw(struct freezer *fz);
+/* Puts the cgroup back as its owner left it, and forgets it. */
+void freezer_restore(struct freezer *fz);
+
+#endif

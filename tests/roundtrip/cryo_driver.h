@@ -1,0 +1,84 @@
+/* Driving the cryo binary against test programs, shared by the runners
+ * that judge cryo from outside (test_negative, test_freezer). Each runner
+ * is a child subreaper once this is linked in. */
+#ifndef CRYO_TESTS_CRYO_DRIVER_H
+#define CRYO_TESTS_CRYO_DRIVER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define WAIT_MS 20000
+#define CRYO_MS 60000
+
+/* The directory of the runner's binary (the test programs are there) and
+ * the cryo binary it drives. */
+extern char bin_dir[PATH_MAX], cryo_path[PATH_MAX];
+/* Why the last helper that returned false did so. */
+extern char why[4096];
+
+bool fail_why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Formats a path into a PATH_MAX buffer; one that does not fit ends the
+ * runner (the tests' paths are short). */
+void pathf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void kill_and_reap(pid_t pid);
+bool make_temp_dir(char *path);
+void remove_temp_dir(const char *path);
+bool exists(const char *dir, const char *name);
+/* A failed dump leaves no inventory.img in @dir. */
+bool no_inventory(const char *dir);
+/* One field of /proc/PID/status, as a number in @base; false if absent. */
+bool status_field(pid_t pid, const char *key, int base, unsigned long long *value);
+/* Reads a whole (small) file into @buf; false if it cannot be read. */
+bool read_text(const char *path, char *buf, size_t size);
+
+/* ---- running cryo ---- */
+
+/* Runs in the child between fork and exec (no allocation needed). */
+typedef void (*child_setup_fn)(void *arg);
+
+struct cryo_run {
+	pid_t pid;		/* the cryo process */
+	int status;		/* exit code; 128 + signal if killed; -1 if it hung */
+	char out[16384];	/* what it printed, stdout and stderr together */
+};
+
+pid_t spawn_cryo(int out_fd, child_setup_fn setup, void *arg, const char *const *args);
+/* Runs cryo with @args (NULL-terminated) to its end, or CRYO_MS. */
+void run_cryo_with(struct cryo_run *r, child_setup_fn setup, void *arg, const char *const *args);
+
+#define CRYO_ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define run_cryo(r, ...) run_cryo_with(r, NULL, NULL, CRYO_ARGS(__VA_ARGS__))
+
+/* A clean refusal: an exit status of 1 to 127 (no crash, no hang) and a
+ * message holding every one of the NULL-terminated @... parts. */
+bool refused(const struct cryo_run *r, ...);
+/* Whether @text names "pid @pid" (and not a longer number starting so). */
+bool names_pid(const char *text, pid_t pid);
+
+/* ---- the dumped programs ---- */
+
+struct prog {
+	pid_t pid;
+	char path[PATH_MAX];
+	char dir[PATH_MAX];	/* its pid and out files, and the images */
+	char maps[32768];	/* its /proc/PID/maps once it was ready */
+};
+
+/* Starts test program @name in a new temporary directory and waits until
+ * it is ready; @setup runs in its child before the exec. */
+bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *arg);
+/* The program must be as it was: alive, untraced, same mappings, no signal
+ * blocked but SIGTERM, and running. */
+bool prog_unharmed(struct prog *p);
+/* Ends the program with SIGTERM; its verdict must be PASS. */
+bool prog_passes(struct prog *p);
+/* Ends and reaps every child of ours but @keep. Returns the first found,
+ * or 0, with its /proc/PID/stat line in @seen. */
+pid_t end_children(pid_t keep, char *seen, size_t size);
+/* Ends the program and all our children, and removes its directory. */
+void end_prog(struct prog *p);
+
+#endif

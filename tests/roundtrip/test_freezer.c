@@ -1,0 +1,230 @@
+/* The cgroup v2 freezer at dump: a tree in a cgroup of its own is frozen
+ * through it (the log says so), the cgroup is left as its owner had it
+ * (thawed, or frozen), the tree runs on unharmed after --leave-running and
+ * comes back whole from the images. A cgroup shared with a process outside
+ * the tree is never frozen: ptrace alone does the work. Each test makes its
+ * own cgroup below the hierarchy's mount and removes it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cryo_driver.h"
+#include "harness.h"
+#include "runner_util.h"
+
+struct cgroup {
+	char path[PATH_MAX];
+};
+
+/* The cgroup v2 mount point, from mountinfo. */
+static bool find_cgroup2(char *mnt)
+{
+	char line[4096], point[PATH_MAX];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - cgroup2 ");
+
+		if (sep && sscanf(line, "%*d %*d %*s %*s %4095s", point) == 1) {
+			pathf(mnt, "%s", point);
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found ? true : fail_why("no cgroup v2 hierarchy is mounted on this machine");
+}
+
+static bool cgroup_make(struct cgroup *cg)
+{
+	static int made;
+	char mnt[PATH_MAX];
+
+	if (!find_cgroup2(mnt))
+		return false;
+	pathf(cg->path, "%s/cryo-test-%d-%d", mnt, getpid(), made++);
+	if (mkdir(cg->path, 0755))
+		return fail_why("mkdir %s: %s", cg->path, strerror(errno));
+	return true;
+}
+
+static bool cgroup_write(const struct cgroup *cg, const char *file, const char *text)
+{
+	char path[PATH_MAX];
+	int fd;
+	bool ok;
+
+	pathf(path, "%s/%s", cg->path, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	if (!ok)
+		fail_why("cannot write '%s' to %s: %s", text, path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The value of "@key N" in the cgroup's cgroup.events; -1 if absent. */
+static int cgroup_event(const struct cgroup *cg, const char *key)
+{
+	char path[PATH_MAX], text[1024];
+	const char *at;
+
+	pathf(path, "%s/cgroup.events", cg->path);
+	if (!read_text(path, text, sizeof(text)))
+		return -1;
+	for (at = text; at; at = strchr(at, '\n'), at = at ? at + 1 : NULL)
+		if (!strncmp(at, key, strlen(key)) && at[strlen(key)] == ' ')
+			return atoi(at + strlen(key) + 1);
+	return -1;
+}
+
+static bool cgroup_frozen_is(const struct cgroup *cg, int want)
+{
+	long deadline = now_ms() + 2000;
+	int seen;
+
+	while ((seen = cgroup_event(cg, "frozen")) != want && now_ms() < deadline)
+		sleep_ms(2);
+	return seen == want ? true :
+	       fail_why("cgroup %s: frozen is %d, expected %d", cg->path, seen, want);
+}
+
+/* Removes the cgroup once it is empty (its processes are ended first). */
+static void cgroup_remove(struct cgroup *cg)
+{
+	long deadline = now_ms() + 5000;
+
+	if (!cg->path[0])
+		return;
+	cgroup_write(cg, "cgroup.freeze", "0");
+	while (rmdir(cg->path) && errno == EBUSY && now_ms() < deadline)
+		sleep_ms(5);
+	cg->path[0] = '\0';
+}
+
+/* Runs in the program's child before exec: it moves into the cgroup. */
+static void enter_cgroup(void *arg)
+{
+	const struct cgroup *cg = arg;
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		_exit(126);
+	close(fd);
+}
+
+static bool log_says(const char *img, const char *what)
+{
+	char path[PATH_MAX], *text = malloc(1 << 20);
+	bool found;
+
+	pathf(path, "%s/dump.log", img);
+	found = text && read_text(path, text, 1 << 20) && strstr(text, what);
+	if (!found)
+		fail_why("%s does not say '%s'", path, what);
+	free(text);
+	return found;
+}
+
+static bool dump_leaving_it_running(struct prog *p, const char *img)
+{
+	char pid[16];
+	struct cryo_run r;
+
+	snprintf(pid, sizeof(pid), "%d", p->pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R", "-v4", "-o", "dump.log");
+	return r.status == 0 ? true : fail_why("the dump failed (%d): %s", r.status, r.out);
+}
+
+/* The tree left running judges itself (prog_tree waits for SIGTERM without
+ * ticking, so prog_unharmed's liveness check does not apply); then it is
+ * restored from @img and judges itself again. */
+static bool passes_then_restored_passes(struct prog *p, const char *img)
+{
+	pid_t pid = p->pid;
+	struct cryo_run r;
+
+	if (!prog_passes(p))
+		return fail_why("left running: %s", why);
+	end_all_children();
+	run_cryo(&r, "restore", "-D", img, "-d");
+	if (r.status)
+		return fail_why("the restore failed (%d): %s", r.status, r.out);
+	p->pid = pid;
+	return prog_passes(p);
+}
+
+TEST(a_tree_in_a_cgroup_of_its_own_is_frozen_through_it)
+{
+	struct cgroup cg = { "" };
+	struct prog p = { 0 };
+	char img[PATH_MAX], froze[PATH_MAX + 32];
+
+	CHECK_GOTO(cgroup_make(&cg), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "prog_tree", enter_cgroup, &cg), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(dump_leaving_it_running(&p, img), out, "%s", why);
+	snprintf(froze, sizeof(froze), "froze cgroup %s", cg.path);
+	CHECK_GOTO(log_says(img, froze), out, "%s", why);
+	CHECK_GOTO(cgroup_frozen_is(&cg, 0), out, "after the dump: %s", why);
+	CHECK_GOTO(passes_then_restored_passes(&p, img), out, "%s", why);
+out:
+	end_prog(&p);
+	cgroup_remove(&cg);
+}
+
+TEST(a_cgroup_its_owner_froze_stays_frozen_after_the_dump)
+{
+	struct cgroup cg = { "" };
+	struct prog p = { 0 };
+	char img[PATH_MAX];
+
+	CHECK_GOTO(cgroup_make(&cg), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "prog_tree", enter_cgroup, &cg), out, "%s", why);
+	CHECK_GOTO(cgroup_write(&cg, "cgroup.freeze", "1") && cgroup_frozen_is(&cg, 1), out, "%s",
+		   why);
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(dump_leaving_it_running(&p, img), out, "%s", why);
+	CHECK_GOTO(log_says(img, "(it was frozen already)"), out, "%s", why);
+	CHECK_GOTO(cgroup_frozen_is(&cg, 1), out, "after the dump: %s", why);
+	CHECK_GOTO(cgroup_write(&cg, "cgroup.freeze", "0") && cgroup_frozen_is(&cg, 0), out, "%s",
+		   why);
+	CHECK_GOTO(passes_then_restored_passes(&p, img), out, "%s", why);
+out:
+	end_prog(&p);
+	cgroup_remove(&cg);
+}
+
+/* A stranger in the cgroup must not be frozen: ptrace alone is used. */
+TEST(a_cgroup_shared_with_a_stranger_is_not_frozen)
+{
+	struct cgroup cg = { "" };
+	struct prog p = { 0 }, stranger = { 0 };
+	char img[PATH_MAX];
+
+	CHECK_GOTO(cgroup_make(&cg), out, "%s", why);
+	CHECK_GOTO(start_prog(&stranger, "prog_counter", enter_cgroup, &cg), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "prog_tree", enter_cgroup, &cg), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(dump_leaving_it_running(&p, img), out, "%s", why);
+	CHECK_GOTO(log_says(img, "which is not in the tree: freezing with ptrace alone"), out,
+		   "%s", why);
+	CHECK_GOTO(cgroup_frozen_is(&cg, 0), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&stranger) && prog_passes(&stranger), out, "the stranger: %s",
+		   why);
+	CHECK_GOTO(passes_then_restored_passes(&p, img), out, "%s", why);
+out:
+	end_prog(&stranger);
+	end_prog(&p);
+	cgroup_remove(&cg);
+}
