@@ -42,6 +42,17 @@ static inline long sys_munmap(void *addr, size_t len)
 	return blob_syscall(__NR_munmap, addr, len, 0, 0, 0, 0);
 }
 
+static inline void *sys_mremap(void *old, size_t old_len, size_t new_len, int flags,
+				void *new_addr)
+{
+	return (void *)blob_syscall(__NR_mremap, old, old_len, new_len, flags, new_addr, 0);
+}
+
+static inline void *sys_shmat(int id, const void *addr, int flags)
+{
+	return (void *)blob_syscall(__NR_shmat, id, addr, flags, 0, 0, 0);
+}
+
 static inline long sys_recvmsg(int fd, void *msg, int flags)
 {
 	return blob_syscall(__NR_recvmsg, fd, msg, flags, 0, 0, 0);

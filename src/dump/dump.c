@@ -139,7 +139,7 @@ static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo
 	int ret = tree_check(tree, opts->shell_job);
 
 	if (!ret)
-		ret = dump_check_shared_memory(tree);
+		ret = dump_shared_memory(tree, dir);
 	if (!ret)
 		ret = tree_find_sharing(tree);
 	if (!ret)

@@ -16,8 +16,8 @@ void dump_regs_free(TaskCore *core);
 /* inventory.c: writes inventory.img, last, once everything else is written. */
 int dump_write_inventory(struct image_dir *dir, pid_t root_pid);
 
-/* shared_memory.c: refuses memory shared between processes of @tree that
- * restore cannot share again (shared anonymous memory, SysV segments). */
-int dump_check_shared_memory(const struct tree *tree);
+/* shared_memory.c: saves the SysV segments the live processes of @tree
+ * have attached, or refuses those restore could not make again. */
+int dump_shared_memory(const struct tree *tree, struct image_dir *dir);
 
 #endif

@@ -103,17 +103,16 @@ static int dump_range(struct run_sink *s, int fd, uint8_t *buf, uint64_t start, 
 	return 0;
 }
 
-/* Walks the data between the holes of the first @size bytes of @fd: saves
- * it into @s, or with @s NULL only adds up its length in *@total. @fd is
- * our own open file description, so seeking it is harmless. */
-static int walk_data(const struct file_dump *d, int fd, uint64_t size, struct run_sink *s,
-		     uint8_t *buf, uint64_t *total)
+/* Walks the data between the holes of [@start, @end) of @fd: saves it
+ * into @s, or with @s NULL only adds up its length in *@total. @fd is our
+ * own open file description, so seeking it is harmless. */
+static int walk_data(const struct file_dump *d, int fd, uint64_t start, uint64_t end,
+		     struct run_sink *s, uint8_t *buf, uint64_t *total)
 {
-	uint64_t off = 0;
+	uint64_t off = start;
 	int ret;
 
-	*total = 0;
-	while (off < size) {
+	while (off < end) {
 		off_t data = lseek(fd, off, SEEK_DATA), hole;
 
 		if (data < 0 && errno == ENXIO)
@@ -122,8 +121,10 @@ static int walk_data(const struct file_dump *d, int fd, uint64_t size, struct ru
 		if (hole < 0)
 			return pr_errno_ret("dump: pid %d %s (%s): cannot find the data in its "
 					    "contents", d->p->pid, d->p->name, d->p->link);
-		if ((uint64_t)hole > size)
-			hole = size;
+		if ((uint64_t)data >= end)
+			break;
+		if ((uint64_t)hole > end)
+			hole = end;
 		*total += hole - data;
 		if (s) {
 			ret = dump_range(s, fd, buf, data, hole);
@@ -135,22 +136,33 @@ static int walk_data(const struct file_dump *d, int fd, uint64_t size, struct ru
 	return 0;
 }
 
-int contents_dump_file(const struct file_dump *d, int fd, uint64_t size)
+int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_range *ranges,
+			 size_t n)
 {
 	_cleanup_free_ uint8_t *buf = malloc(FILE_CHUNK_MAX);
 	struct run_sink s;
-	uint64_t total;
-	int ret;
+	uint64_t total = 0;
+	int ret = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	ret = walk_data(d, fd, size, NULL, NULL, &total);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = walk_data(d, fd, ranges[i].start, ranges[i].end, NULL, NULL, &total);
 	if (ret)
 		return ret;
 	ret = sink_open(&s, d, total);
 	if (ret)
 		return ret;
-	return sink_close(&s, walk_data(d, fd, size, &s, buf, &total));
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = walk_data(d, fd, ranges[i].start, ranges[i].end, &s, buf, &total);
+	return sink_close(&s, ret);
+}
+
+int contents_dump_file(const struct file_dump *d, int fd, uint64_t size)
+{
+	struct byte_range whole = { 0, size };
+
+	return contents_dump_ranges(d, fd, &whole, 1);
 }
 
 int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len)

@@ -3,7 +3,7 @@
  * their kind, and fds-PID.img and files.img are written. The file objects
  * of the tasks of one dump are kept here between calls; what each kind
  * saves is in its own file. files_dump_mappings() adds the files that
- * memfd and deleted-file mappings need. The set of processes of the dump,
+ * memfd, deleted-file and shared anonymous mappings need. The set of processes of the dump,
  * which pidfds may refer to, is kept here too. */
 #include <dirent.h>
 #include <errno.h>
@@ -343,6 +343,12 @@ bool files_pid_dumped(pid_t pid)
 	return dumped.n && bsearch(&pid, dumped.pids, dumped.n, sizeof(pid), cmp_int);
 }
 
+size_t files_dumped_pids(const pid_t **pids)
+{
+	*pids = dumped.pids;
+	return dumped.n;
+}
+
 /* The task's fd numbers, ascending. */
 static int list_fds(pid_t pid, int **out, size_t *nr)
 {
@@ -582,10 +588,10 @@ static int dump_mapping(pid_t pid, struct image_dir *dir, struct files_mapping *
 	if (ret)
 		return ret;
 	kind = file_kind_recognise(&p);
-	if (kind != &memfd_kind && kind != &regfile_kind) {
+	if (kind != &memfd_kind && kind != &regfile_kind && kind != &shmem_kind) {
 		if (kind)
-			pr_fd_err(&p, "maps a file taken as %s: only memfds and regular files are "
-				  "supported", kind->name);
+			pr_fd_err(&p, "maps a file taken as %s: only memfds, regular files and "
+				  "shared anonymous memory are supported", kind->name);
 		ret = -EOPNOTSUPP;
 		goto out;
 	}

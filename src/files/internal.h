@@ -17,6 +17,7 @@
 #include "images/proto/fds.pb-c.h"
 #include "images/proto/filedata.pb-c.h"
 #include "images/proto/files.pb-c.h"
+#include "mem/mapped_ranges.h"
 
 /* The kernel's O_LARGEFILE, which it sets on every file a 64-bit task
  * opens; glibc's O_LARGEFILE is 0 on x86_64 (to move to kabi.h). */
@@ -97,6 +98,8 @@ int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *o
 
 /* Whether @pid is one of the processes of the dump (files_set_dumped_pids()). */
 bool files_pid_dumped(pid_t pid);
+/* That set, sorted, in *@pids; returns how many. */
+size_t files_dumped_pids(const pid_t **pids);
 
 /* Reads a whole procfs file, NUL-terminated, into *@out (to free). */
 int probe_read_text(const char *path, char **out);
@@ -108,6 +111,10 @@ int probe_reopen(const struct fd_probe *p, int *out);
 /* Saves the bytes of a regular file (memfd, deleted file) read through
  * @fd, holes left out, as the contents of d->fe. */
 int contents_dump_file(const struct file_dump *d, int fd, uint64_t size);
+/* The same for the data of @ranges only (sorted, not overlapping): the
+ * parts of shared memory that processes map. */
+int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_range *ranges,
+			 size_t n);
 /* Saves @len bytes from @buf (pipe data) the same way. */
 int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len);
 
@@ -301,6 +308,7 @@ extern const struct file_kind memfd_kind;
 extern const struct file_kind pidfd_kind;
 extern const struct file_kind pipe_kind;
 extern const struct file_kind regfile_kind;
+extern const struct file_kind shmem_kind;
 extern const struct file_kind signalfd_kind;
 extern const struct file_kind timerfd_kind;
 extern const struct file_kind tty_kind;

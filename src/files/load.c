@@ -179,9 +179,10 @@ static int link_mappings(struct files_image *img, const uint32_t *ids, size_t n)
 			return -EBADMSG;
 		}
 		if (f->kind->type != FILE_ENTRY__KIND__MEMFD &&
+		    f->kind->type != FILE_ENTRY__KIND__SHMEM &&
 		    (f->kind->type != FILE_ENTRY__KIND__REG || !f->e->reg->deleted)) {
-			load_err(img, f, "is mapped by pid %d, but is neither a memfd nor a "
-				 "deleted file", img->pid);
+			load_err(img, f, "is mapped by pid %d, but is neither a memfd, shared "
+				 "anonymous memory nor a deleted file", img->pid);
 			return -EBADMSG;
 		}
 		f->needed = true;

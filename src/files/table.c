@@ -9,11 +9,12 @@
 #include "files/internal.h"
 
 /* More specific kinds come first: a terminal is a character device, a
- * memfd a regular file. */
+ * memfd or shared anonymous memory a regular file. */
 static const struct file_kind *const kinds[] = {
 	&tty_kind,
 	&chrdev_kind,
 	&memfd_kind,
+	&shmem_kind,
 	&regfile_kind,
 	&pipe_kind,
 	&eventfd_kind,

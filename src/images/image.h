@@ -29,8 +29,9 @@ enum image_kind {
 	IMG_FILE_DATA = 8,
 	/* 9 is reserved for the files kinds. */
 	IMG_PSTREE = 10,
-	/* 11 to 13 are left to the kinds of other work in progress. */
-	IMG_LOCKS = 14,
+	IMG_SYSV_SHM = 11,
+	IMG_SYSV_SHM_DATA = 12,
+	IMG_LOCKS = 13,
 };
 
 struct image;

@@ -16,6 +16,8 @@
 #include "images/proto/pagemap.pb-c.h"
 #include "images/proto/pstree.pb-c.h"
 #include "files/files.h"
+#include "images/proto/sysv_shm.pb-c.h"
+#include "ipc/sysv_shm.h"
 #include "mem/mm.h"
 #include "task/task.h"
 #include "tree/tree.h"
@@ -31,6 +33,9 @@ static const struct image_kind_desc kinds[] = {
 	{ IMG_FILE_DATA, "file-data", "file-data-%d.img", &file_chunk__descriptor, NULL },
 	{ IMG_PSTREE, "pstree", "pstree.img", &pstree_entry__descriptor, pstree_check },
 	{ IMG_LOCKS, "locks", "locks.img", &file_lock__descriptor, locks_check },
+	{ IMG_SYSV_SHM, "sysv-shm", "sysv-shm.img", &sysv_shm__descriptor, sysv_shm_image_check },
+	{ IMG_SYSV_SHM_DATA, "sysv-shm-data", "sysv-shm-data-%d.img", &file_chunk__descriptor,
+	  NULL },
 };
 
 const struct image_kind_desc *image_kind_get(enum image_kind kind)

@@ -225,10 +225,12 @@ out:
 
 static bool file_saved_whole(const Vma *v)
 {
-	return v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD;
+	return v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD ||
+	       (v->kind == VMA__KIND__ANON && (v->flags & MAP_SHARED));
 }
 
-/* A memfd or a deleted file has no path to map it from at restore: the
+/* A memfd, a deleted file or shared anonymous memory has no path to map it
+ * from at restore: the
  * files part saves it once per inode, or finds it already saved for an fd,
  * and each such mapping names that file object. */
 static int dump_mapped_files(pid_t pid, struct image_dir *dir, struct vma_list *vmas)

@@ -54,6 +54,24 @@ static bool anon_name_valid(const char *name)
 	return true;
 }
 
+/* Mappings whose object is a file object of files.img (Vma.file_id). */
+static bool has_file_object(const Vma *v)
+{
+	return v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD ||
+	       (v->kind == VMA__KIND__ANON && (v->flags & MAP_SHARED));
+}
+
+/* "/SYSV" and the key in 8 hex digits, as the kernel names a segment. */
+static bool sysv_name_valid(const char *path)
+{
+	if (strncmp(path, "/SYSV", 5) || strlen(path) != 13)
+		return false;
+	for (const char *p = path + 5; *p; p++)
+		if (!isxdigit((unsigned char)*p) || isupper((unsigned char)*p))
+			return false;
+	return true;
+}
+
 /* Returns a description of what is wrong with @v, or NULL. */
 static const char *vma_problem(const Vma *v)
 {
@@ -100,17 +118,19 @@ static const char *vma_problem(const Vma *v)
 		return "memfd name longer than the kernel allows";
 	if (is_file_kind(v->kind) && !(v->has_file_dev && v->has_file_ino && v->has_file_size))
 		return "no file identity (dev, ino, size)";
-	if (v->has_file_id != (v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD))
+	if (v->kind == VMA__KIND__SYSV_SHM &&
+	    (!sysv_name_valid(v->file_path) || v->file_ino > INT32_MAX))
+		return "SysV segment without a kernel name (/SYSVkey) or id";
+	if (v->has_file_id != has_file_object(v))
 		return v->has_file_id ? "file object, which its kind cannot have" :
-					"no file object (file_id) for a memfd or deleted file";
+					"no file object (file_id) for a memfd, deleted file or "
+					"shared anonymous memory";
 	if (v->has_pgoff && (v->pgoff % PS || v->pgoff > UINT64_MAX - (v->end - v->start)))
 		return "invalid file offset";
 	if (v->anon_name && (v->kind != VMA__KIND__ANON || !anon_name_valid(v->anon_name)))
 		return "invalid anon name";
-	if (v->has_file_writable && v->file_writable &&
-	    !(shared && (v->kind == VMA__KIND__FILE || v->kind == VMA__KIND__DELETED_FILE ||
-			 v->kind == VMA__KIND__MEMFD)))
-		return "file_writable on a mapping that is not a shared file mapping";
+	if (v->has_file_writable && v->file_writable && !shared)
+		return "file_writable on a mapping that is not shared";
 	return NULL;
 }
 

@@ -258,7 +258,9 @@ static int classify_file(pid_t pid, const struct smaps_entry *e, bool shared_ano
 	v->file_dev = f.st.st_dev;
 	v->file_ino = f.st.st_ino;
 	v->file_size = f.st.st_size;
-	if (v->kind != VMA__KIND__ANON && v->kind != VMA__KIND__SYSV_SHM && (v->flags & MAP_SHARED)) {
+	/* A shared mapping that may be made writable: its file opened for
+	 * writing, a SysV segment attached without SHM_RDONLY. */
+	if (v->flags & MAP_SHARED) {
 		v->has_file_writable = true;
 		v->file_writable = e->vm_flags & VMF_MAYWRITE;
 	}

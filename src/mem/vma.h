@@ -50,8 +50,11 @@ static inline enum vma_pages vma_pages(const Vma *vma)
 	bool shared = vma->flags & MAP_SHARED;
 
 	switch (vma->kind) {
+	/* Shared anonymous memory and SysV segments are saved once per
+	 * object, with the file objects and the SysV segments, however many
+	 * processes map them. */
 	case VMA__KIND__ANON:
-		return shared ? VMA_PAGES_SHMEM : VMA_PAGES_ANON;
+		return shared ? VMA_PAGES_NONE : VMA_PAGES_ANON;
 	case VMA__KIND__HEAP:
 	case VMA__KIND__STACK:
 		return VMA_PAGES_ANON;
@@ -62,7 +65,7 @@ static inline enum vma_pages vma_pages(const Vma *vma)
 	case VMA__KIND__MEMFD:
 		return shared ? VMA_PAGES_NONE : VMA_PAGES_COW;
 	case VMA__KIND__SYSV_SHM:
-		return shared ? VMA_PAGES_SHMEM : VMA_PAGES_COW;
+		return VMA_PAGES_NONE;
 	case VMA__KIND__VDSO:
 		return VMA_PAGES_ALL;
 	default:

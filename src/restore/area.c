@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 #include "blobs/restorer-blob.h"
@@ -194,8 +195,20 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 			.flags = src->flags,
 			.madvise = madvise_bits(src->has_madvise ? src->madvise : 0),
 			.has_fills = f < nr_fills && fills[f].addr < src->end,
+			.shm_id = -1,
 			.lazy = lazy && lazy_vma_registered(mm, i, rt->pages->pagemap),
 		};
+		/* A SysV segment is attached, not mapped: its id is the inode,
+		 * its size the file's (checked against sysv-shm.img at load). */
+		if (src->kind == VMA__KIND__SYSV_SHM) {
+			v[n].shm_id = (int32_t)src->file_ino;
+			v[n].shm_size = page_up(src->file_size);
+			v[n].shm_flags = src->has_file_writable && src->file_writable ? 0 : SHM_RDONLY;
+		}
+		/* Shared anonymous memory maps the object restore made for it:
+		 * with MAP_ANONYMOUS the kernel would ignore the fd. */
+		if (v[n].fd >= 0)
+			v[n].flags &= ~(uint32_t)MAP_ANONYMOUS;
 		if (kernel_area(src)) {
 			v[n].fd = -1;
 			v[n].pgoff = 0;

@@ -175,10 +175,6 @@ static int open_mapped_files(const Mm *mm, const struct files_image *files,
 			ret = open_vma_file(v, base, &vma_fds[i]);
 			if (ret)
 				return ret;
-		} else if (v->kind == VMA__KIND__SYSV_SHM) {
-			pr_err("restore: mapping %#llx-%#llx of SysV shared memory is not supported "
-			       "yet", (unsigned long long)v->start, (unsigned long long)v->end);
-			return -EOPNOTSUPP;
 		}
 	}
 	ret = open_saved_files(mm, files, prepared, base, vma_fds);

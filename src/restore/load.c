@@ -12,6 +12,7 @@
 #include "files/files.h"
 #include "images/proto/inventory.pb-c.h"
 #include "inject/inject.h"
+#include "ipc/sysv_shm.h"
 #include "mem/mm.h"
 #include "restore/restore.h"
 
@@ -189,6 +190,21 @@ static int load_locks(const struct image_dir *dir, struct restore_set *rs)
 	return ret;
 }
 
+/* Every SysV mapping of every process names a saved segment. */
+static int load_sysv_shm(const struct image_dir *dir, struct restore_set *rs)
+{
+	int ret = sysv_shm_load(dir, &rs->sysv);
+
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
+		const Mm *mm = rs->tasks[i].mm;
+
+		for (size_t j = 0; mm && !ret && j < mm->n_vmas; j++)
+			if (mm->vmas[j]->kind == VMA__KIND__SYSV_SHM)
+				ret = sysv_shm_check_vma(rs->sysv, rs->tasks[i].pid, mm->vmas[j]);
+	}
+	return ret;
+}
+
 int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs)
 {
 	pid_t root;
@@ -214,6 +230,8 @@ int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set
 		ret = check_shared_fs(rs);
 	if (!ret)
 		ret = load_locks(dir, rs);
+	if (!ret)
+		ret = load_sysv_shm(dir, rs);
 	if (ret)
 		restore_unload(rs);
 	return ret;
@@ -237,6 +255,7 @@ void restore_unload(struct restore_set *rs)
 	for (size_t i = 0; rs->tasks && i < rs->tree.nr; i++)
 		unload_task(&rs->tasks[i]);
 	free(rs->tasks);
+	sysv_shm_free(rs->sysv);
 	tree_free(&rs->tree);
 	memset(rs, 0, sizeof(*rs));
 }

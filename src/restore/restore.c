@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "files/files.h"
 #include "inject/inject.h"
+#include "ipc/sysv_shm.h"
 #include "kabi/kabi.h"
 #include "lazy/lazy.h"
 #include "restore/family.h"
@@ -45,6 +46,7 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_NAME] = "setting the thread's name",
 	[RESTORER_STEP_WAIT] = "waiting for the thread to set itself up",
 	[RESTORER_STEP_UFFD] = "registering lazy memory with a userfaultfd at",
+	[RESTORER_STEP_SHMAT] = "attaching the SysV segment at",
 };
 
 static void inject_log(enum inj_log_level level, const char *message)
@@ -413,6 +415,9 @@ static int run_stages(struct restore_run *run)
 		ret = let_on(run, 1, tree->nr);
 	if (!ret)
 		ret = wait_stage(run, RESTORE_STAGE_DONE, count_alive(tree));
+	/* Every restorer has attached its segments. */
+	if (!ret)
+		ret = sysv_shm_finish(run->rs->sysv);
 	if (!ret && run->rs->lazy_pages)
 		ret = start_page_server(run);
 	if (!ret)
@@ -428,6 +433,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	pid_t root = rs->tree.tasks[0].pid, child;
 
 	ret = check_pids_free(&rs->tree);
+	if (!ret)
+		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
 		ret = arrange_fds(rs, pipes);
 	run.report_fd = pipes[0][0];
@@ -472,6 +479,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	if (opts->pidfile && write_pidfile(opts->pidfile, root) && !opts->restore_detached)
 		pr_warn("restore: pid %d runs on without its pid file", root);
 out:
+	/* Segments this failed restore made go too. */
+	if (ret)
+		sysv_shm_remove_created(rs->sysv);
 	files_prepared_close(rs->files);
 	rs->files = NULL;
 	for (size_t i = 0; run.pidfds && i < nr; i++)

@@ -18,6 +18,7 @@ struct files_image;
 struct files_locks;
 struct files_prepared;
 struct inj_task;
+struct sysv_shm_set;
 
 /* Everything read from the images for one live process, validated. */
 struct restore_task {
@@ -43,6 +44,8 @@ struct restore_set {
 	struct files_prepared *files;
 	/* The file locks of all processes (locks.img). */
 	struct files_locks *locks;
+	/* The SysV segments the processes attach, made by cryo. */
+	struct sysv_shm_set *sysv;
 	int report_fd;		/* write end of the one report pipe */
 	/* Read ends of the pipes that let every process past stage 1 and
 	 * past stage 2: one byte each. One pipe per stage, so that a fast

@@ -7,7 +7,8 @@
 
 #include <stdint.h>
 
-/* A mapping to recreate: mmap(start, end - start, prot, flags | MAP_FIXED, fd, pgoff). */
+/* A mapping to recreate: mmap(start, end - start, prot, flags | MAP_FIXED, fd, pgoff),
+ * or bytes pgoff.. of a SysV segment attached there (shm_id >= 0). */
 struct restorer_vma {
 	uint64_t start;
 	uint64_t end;
@@ -17,6 +18,9 @@ struct restorer_vma {
 	uint32_t flags;
 	uint32_t madvise;	/* RESTORER_MADV_* bits */
 	uint32_t has_fills;	/* pages go in: map it writable until filled */
+	int32_t shm_id;		/* the SysV segment to attach; -1: none */
+	uint64_t shm_size;	/* its size rounded up to whole pages */
+	uint32_t shm_flags;	/* SHM_RDONLY or 0 */
 	uint32_t lazy;		/* registered with the userfaultfd (lazy restore) */
 };
 
@@ -124,6 +128,7 @@ enum restorer_step {
 	RESTORER_STEP_NAME,
 	RESTORER_STEP_WAIT,
 	RESTORER_STEP_UFFD,
+	RESTORER_STEP_SHMAT,
 };
 
 /* The stages every process of a restore reports through the one pipe all

@@ -52,6 +52,13 @@ static long map_vmas(const struct restorer_args *a)
 		int prot = (int)v[i].prot;
 		void *addr;
 
+		if (v[i].shm_id >= 0) {
+			long ret = attach_sysv_shm(&v[i]);
+
+			if (ret)
+				return fail(RESTORER_STEP_SHMAT, ret, v[i].start);
+			continue;
+		}
 		if (v[i].has_fills)
 			prot |= PROT_READ | PROT_WRITE;
 		addr = sys_mmap((void *)v[i].start, v[i].end - v[i].start, prot,

@@ -13,6 +13,10 @@ long restore_creds(const struct restorer_args *a);
  * marked). On failure, -errno with the address concerned in *@addr. */
 long register_lazy_vmas(const struct restorer_args *a, int32_t *uffd, uint64_t *addr);
 
+/* sysv_shm.c: attaches bytes pgoff.. of the SysV segment of @v at its
+ * place, which holds nothing of the task yet; 0 or -errno. */
+long attach_sysv_shm(const struct restorer_vma *v);
+
 /* threads.c */
 /* What a thread sets for itself: sigaltstack, clear_child_tid, robust list,
  * rseq, name. On failure, 0 or -errno with *step and *addr saying where. */

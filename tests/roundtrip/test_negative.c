@@ -24,6 +24,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -583,25 +584,42 @@ out:
 	end_prog(&p);
 }
 
-/* Anonymous memory shared with a child cannot be shared again yet: refused
- * before anything is written, and both processes run on sharing it. */
-TEST(dump_refuses_shared_anonymous_memory_between_processes)
+/* The id of the segment neg_sysv_shm made for @pid, or -1. */
+static int sysv_segment_of(pid_t pid)
+{
+	return shmget((key_t)(0x5f000000 | pid), 0, 0);
+}
+
+/* A SysV segment also attached by a process outside the dump (here, the
+ * test itself) could not be shared with it again: refused before anything
+ * is written, and the program runs on. */
+TEST(dump_refuses_a_sysv_segment_attached_outside_the_dump)
 {
 	struct prog p = { 0 };
-	char img[PATH_MAX], pid[16], expect[160];
+	char img[PATH_MAX], pid[16], expect[96];
 	struct cryo_run r;
+	void *ours = (void *)-1;
+	int id;
 
-	CHECK_GOTO(start_prog(&p, "neg_shared_anon", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "neg_sysv_shm", NULL, NULL), out, "%s", why);
+	id = sysv_segment_of(p.pid);
+	CHECK_GOTO(id >= 0, out, "the program's segment is not there: %s", strerror(errno));
+	ours = shmat(id, NULL, SHM_RDONLY);
+	CHECK_GOTO(ours != (void *)-1, out, "shmat: %s", strerror(errno));
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
 	run_cryo(&r, "dump", "-t", pid, "-D", img);
-	snprintf(expect, sizeof(expect), "shared anonymous memory shared with pid %d is not "
-		 "supported yet", p.pid);
+	snprintf(expect, sizeof(expect), "SysV segment %d (key %#x) has 2 attachments, 1 of them "
+		 "in the dump", id, 0x5f000000 | p.pid);
 	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
+	CHECK_GOTO(names_pid(r.out, p.pid), out, "%s", why);
 	CHECK_GOTO(no_inventory(img), out, "%s", why);
-	/* Its verdict says the child still writes to the shared page. */
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
+	if (ours != (void *)-1)
+		shmdt(ours);
+	if (p.pid && (id = sysv_segment_of(p.pid)) >= 0)
+		shmctl(id, IPC_RMID, NULL);
 	end_prog(&p);
 }
 
@@ -843,6 +861,40 @@ static bool restore_refused(const struct prog *p, const char *dir, pid_t image_p
 	if (!nothing_restored(p, image_pid, 0) && !cause[0])
 		snprintf(cause, sizeof(cause), "%s", why);
 	return cause[0] ? fail_why("%s: %s", what, cause) : true;
+}
+
+/* A segment not marked for removal outlives its dumped program: a restore
+ * that finds its id taken refuses before it creates anything, and one
+ * after the segment is gone brings it back with its bytes and key. */
+TEST(restore_refuses_a_sysv_segment_that_still_exists)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX], expect[96];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	int id = -1;
+
+	CHECK_GOTO(make_image(&p, "neg_sysv_shm", img, &image_pid), out, "%s", why);
+	id = sysv_segment_of(image_pid);
+	CHECK_GOTO(id >= 0, out, "the segment did not outlive the program: %s", strerror(errno));
+	snprintf(expect, sizeof(expect), "SysV segment %d (key %#x): a segment with that id "
+		 "already exists", id, 0x5f000000 | image_pid);
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "segment still there", expect, NULL), out,
+		   "%s", why);
+	CHECK_GOTO(sysv_segment_of(image_pid) == id, out, "the refused restore touched the "
+		   "segment that was there");
+	CHECK_GOTO(shmctl(id, IPC_RMID, NULL) == 0, out, "ipcrm: %s", strerror(errno));
+	id = -1;
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore after removing the segment failed (%d): %s",
+		   r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (image_pid && (id = sysv_segment_of(image_pid)) >= 0)
+		shmctl(id, IPC_RMID, NULL);
+	end_prog(&p);
 }
 
 TEST(restore_from_an_empty_directory_is_refused)

@@ -149,7 +149,7 @@ TEST(mapping_of_unknown_or_unmappable_file_is_refused)
 		const char *want;
 	} cases[] = {
 		{ 9, "refers to file 9, which files.img does not hold" },
-		{ 1, "file 1 (chrdev): is mapped by pid 4242, but is neither a memfd nor" },
+		{ 1, "file 1 (chrdev): is mapped by pid 4242, but is neither a memfd, shared anonymous memory nor" },
 	};
 	_cleanup_tree_ char *dir_path = make_temp_dir();
 	_cleanup_image_dir_ struct image_dir *dir = NULL;

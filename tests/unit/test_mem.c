@@ -672,7 +672,7 @@ TEST(saved_pages_are_exactly_the_written_ones)
 
 	EXPECT("private anon with a hole", l->anon, 64, 0, 10, 20, 64);
 	EXPECT_NONE("PROT_NONE reservation", l->prot_none, 16);
-	EXPECT("shared anon", l->shared_anon, 8, 0, 4);
+	EXPECT_NONE("shared anon: saved once as a file object", l->shared_anon, 8);
 	EXPECT("private file: only the copied page", l->cow, 4, 2, 3);
 	EXPECT_NONE("shared file", l->shared_file, 4);
 	EXPECT_NONE("deleted file, only read", l->deleted, 2);
@@ -685,7 +685,7 @@ TEST(saved_pages_are_exactly_the_written_ones)
 	EXPECT("page hidden by PROT_NONE, with its neighbours", l->hidden, 4, 0, 4);
 	EXPECT("write-only pages", l->write_only, 2, 0, 2);
 	EXPECT_NONE("pages only read (zeros)", l->zero_read, 8);
-	EXPECT("SysV shm", l->sysv, 4, 0, 2);
+	EXPECT_NONE("SysV shm: saved once per segment (sysv-shm.img)", l->sysv, 4);
 	EXPECT("heap", l->heap, 4, 0, 4);
 #undef EXPECT
 #undef EXPECT_NONE

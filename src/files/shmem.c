@@ -1,0 +1,189 @@
+/* The "shmem" kind: shared anonymous memory, the object that
+ * mmap(MAP_SHARED | MAP_ANONYMOUS) makes and fork shares with children
+ * ("/dev/zero (deleted)" in /proc/PID/maps). It has no fd of its own, only
+ * mappings: dump saves its size and the bytes of the parts any process of
+ * the dump maps, once per object. Restore makes the object the same way
+ * (a shared anonymous mmap of its size), takes an fd of it through
+ * /proc/self/map_files, fills it and lets the mapping go; every process
+ * then maps that one object, at its own addresses and offsets. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "files/internal.h"
+
+#define SHMEM_LINK "/dev/zero (deleted)"
+#define PAGE 4096u
+
+/* The device of the kernel's internal shmem mount, which every shared
+ * anonymous object lives on: learnt once from an object of our own. */
+static int shmem_dev(dev_t *out)
+{
+	static dev_t dev;
+	static bool known;
+	char path[96];
+	struct stat st;
+	void *mem;
+	int ret = 0;
+
+	if (known) {
+		*out = dev;
+		return 0;
+	}
+	mem = mmap(NULL, PAGE, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)mem,
+		 (unsigned long)mem + PAGE);
+	if (stat(path, &st))
+		ret = -errno;
+	munmap(mem, PAGE);
+	if (ret)
+		return ret;
+	dev = st.st_dev;
+	known = true;
+	*out = dev;
+	return 0;
+}
+
+static bool shmem_recognise(const struct fd_probe *p)
+{
+	dev_t dev = 0;
+
+	return S_ISREG(p->st.st_mode) && p->st.st_nlink == 0 && !strcmp(p->link, SHMEM_LINK) &&
+	       !shmem_dev(&dev) && p->st.st_dev == dev;
+}
+
+/* The processes whose mappings count: those of the dump, and @pid. */
+static pid_t *mapping_pids(pid_t pid, size_t *nr)
+{
+	const pid_t *dumped;
+	size_t n = files_dumped_pids(&dumped);
+	pid_t *pids = malloc((n + 1) * sizeof(*pids));
+
+	if (!pids)
+		return NULL;
+	if (n)
+		memcpy(pids, dumped, n * sizeof(*pids));
+	if (!files_pid_dumped(pid))
+		pids[n++] = pid;
+	*nr = n;
+	return pids;
+}
+
+static int shmem_dump(const struct file_dump *d)
+{
+	const struct fd_probe *p = d->p;
+	_cleanup_free_ struct byte_range *ranges = NULL;
+	_cleanup_free_ pid_t *pids = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t nr_pids, nr_ranges;
+	ShmemFile *s;
+	int ret;
+
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	shmem_file__init(s);
+	d->fe->shmem = s;
+	s->size = p->st.st_size;
+	if (d->nr_same_inode) {
+		d->fe->has_inode_of = true;
+		d->fe->inode_of = d->same_inode[0]->id;
+		return 0;
+	}
+	/* Pages of the object that no process maps can never be reached
+	 * again: only what some process maps is saved. */
+	pids = mapping_pids(p->pid, &nr_pids);
+	if (!pids)
+		return -ENOMEM;
+	ret = mapped_ranges_of(pids, nr_pids, p->st.st_dev, p->st.st_ino, s->size, &ranges,
+			       &nr_ranges);
+	if (!ret)
+		ret = probe_reopen(p, &fd);
+	if (!ret)
+		ret = contents_dump_ranges(d, fd, ranges, nr_ranges);
+	return ret;
+}
+
+static int shmem_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
+{
+	const ShmemFile *s = f->e->shmem;
+
+	if (!s->size || s->size % PAGE || s->size > INT64_MAX) {
+		load_err(img, f, "size %" PRIu64 " is not a whole number of pages", s->size);
+		return -EBADMSG;
+	}
+	if (f->inode != f && f->inode->e->shmem->size != s->size) {
+		load_err(img, f, "size %" PRIu64 " differs from that of file %u, its inode",
+			 s->size, f->inode->e->id);
+		return -EBADMSG;
+	}
+	if (f->inode == f && f->needed)
+		return contents_load(dir, img, f, s->size, false);
+	return 0;
+}
+
+/* Makes the object as the original was made, so that /proc/PID/maps names
+ * it the same; the mapping is only a way to reach it. */
+static int shmem_create_inode(struct restore_ctx *r, const struct file_obj *first)
+{
+	uint64_t size = first->e->shmem->size;
+	char path[96];
+	void *mem;
+	int fd, ret;
+
+	/* MAP_NORESERVE: an object that is mostly holes need not be charged
+	 * in full before it is filled. */
+	mem = mmap(NULL, size, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED) {
+		restore_err(r, first, "cannot make shared anonymous memory of %" PRIu64 " bytes: %s",
+			    size, strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)mem,
+		 (unsigned long)mem + size);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		restore_err(r, first, "cannot open it through %s: %s", path, strerror(errno));
+	ret = fd < 0 ? -errno : 0;
+	munmap(mem, size);
+	if (!ret)
+		ret = contents_restore_file(r, first, fd, size);
+	if (ret) {
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	return restore_add_inode(r, first, fd, -1);
+}
+
+static int shmem_open(struct restore_ctx *r, const struct file_obj *f)
+{
+	const struct inode_handle *h = restore_inode(r, f);
+	int ret;
+
+	if (!h) {
+		ret = shmem_create_inode(r, f->inode);
+		if (ret)
+			return ret;
+		h = restore_inode(r, f);
+	}
+	return restore_reopen(r, f, h->fd);
+}
+
+const struct file_kind shmem_kind = {
+	.name = "shmem",
+	.type = FILE_ENTRY__KIND__SHMEM,
+	.recognise = shmem_recognise,
+	.dump = shmem_dump,
+	.check = shmem_check,
+	.open = shmem_open,
+	.inode_shared = true,
+	.seekable = true,
+};

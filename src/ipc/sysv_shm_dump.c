@@ -1,0 +1,291 @@
+/* sysv_shm_dump(): the SysV segments that processes of a dump have
+ * attached, found in their /proc/PID/maps (a mapping named
+ * "/SYSVkey (deleted)" whose inode is the segment's id), described by
+ * shmctl(IPC_STAT) and read through /proc/PID/map_files, so that no
+ * process of the dump is touched and no attachment is added. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "images/proto/filedata.pb-c.h"
+#include "images/proto/sysv_shm.pb-c.h"
+#include "ipc/sysv_shm.h"
+#include "mem/mapped_ranges.h"
+
+#define CHUNK_MAX (1u << 20)
+
+/* A segment as first seen, and how often the dump maps it. */
+struct segment {
+	int id;
+	uint32_t key;
+	pid_t pid;		/* a process that maps it, and where */
+	uint64_t start, end;
+	size_t nr_vmas;
+};
+
+struct segments {
+	struct segment *v;
+	size_t nr, cap;
+};
+
+static struct segment *find_or_add(struct segments *s, int id)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		if (s->v[i].id == id)
+			return &s->v[i];
+	if (s->nr == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		struct segment *bigger = reallocarray(s->v, cap, sizeof(*bigger));
+
+		if (!bigger)
+			return NULL;
+		s->v = bigger;
+		s->cap = cap;
+	}
+	memset(&s->v[s->nr], 0, sizeof(s->v[s->nr]));
+	s->v[s->nr].id = -1;
+	return &s->v[s->nr++];
+}
+
+static int same_ipc_ns(pid_t pid)
+{
+	struct stat theirs, ours;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", pid);
+	if (stat(path, &theirs) || stat("/proc/self/ns/ipc", &ours))
+		return pr_errno_ret("dump: pid %d: cannot compare its IPC namespace with cryo's",
+				    pid);
+	if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev) {
+		pr_err("dump: pid %d: has SysV shared memory of another IPC namespace than "
+		       "cryo's, which is not supported", pid);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* Adds the SysV mappings of @pid to @s. */
+static int scan_process(pid_t pid, struct segments *s)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	bool checked_ns = false;
+	size_t cap = 0;
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
+	while (getline(&line, &cap, f) > 0) {
+		uint64_t start, end, ino;
+		char name[64] = "", deleted[16] = "";
+		unsigned int key;
+		struct segment *seg;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %*s %*s %" SCNu64 " %63s %15s",
+			   &start, &end, &ino, name, deleted) != 5 ||
+		    sscanf(name, "/SYSV%8x", &key) != 1 || strlen(name) != 13 ||
+		    strcmp(deleted, "(deleted)"))
+			continue;
+		if (!checked_ns) {
+			ret = same_ipc_ns(pid);
+			if (ret)
+				return ret;
+			checked_ns = true;
+		}
+		seg = find_or_add(s, (int)ino);
+		if (!seg) {
+			pr_err("dump: pid %d: out of memory for its SysV segments", pid);
+			return -ENOMEM;
+		}
+		if (seg->id < 0)
+			*seg = (struct segment){ (int)ino, key, pid, start, end, 0 };
+		seg->nr_vmas++;
+	}
+	return ferror(f) ? pr_errno_ret("dump: pid %d: cannot read %s", pid, path) : 0;
+}
+
+/* What the kernel says of @seg, and whether restore can make it again. */
+static int describe(const struct segment *seg, SysvShm *rec)
+{
+	struct shmid_ds ds;
+
+	if (shmctl(seg->id, IPC_STAT, &ds) < 0)
+		return pr_errno_ret("dump: pid %d mapping %" PRIx64 "-%" PRIx64 ": cannot read "
+				    "SysV segment %d (key %#x)", seg->pid, seg->start, seg->end,
+				    seg->id, seg->key);
+	if (ds.shm_perm.mode & SHM_LOCKED) {
+		pr_err("dump: pid %d mapping %" PRIx64 "-%" PRIx64 ": SysV segment %d is locked in "
+		       "memory (SHM_LOCK), which is not supported", seg->pid, seg->start, seg->end,
+		       seg->id);
+		return -EOPNOTSUPP;
+	}
+	/* Every mapping of a segment counts as one attachment. */
+	if (ds.shm_nattch != seg->nr_vmas) {
+		pr_err("dump: pid %d mapping %" PRIx64 "-%" PRIx64 ": SysV segment %d (key %#x) has "
+		       "%lu attachments, %zu of them in the dump: one outside it cannot be shared "
+		       "again", seg->pid, seg->start, seg->end, seg->id, seg->key,
+		       (unsigned long)ds.shm_nattch, seg->nr_vmas);
+		return -EOPNOTSUPP;
+	}
+	rec->id = seg->id;
+	rec->key = seg->key;
+	rec->size = ds.shm_segsz;
+	rec->mode = ds.shm_perm.mode & 0777;
+	rec->uid = ds.shm_perm.uid;
+	rec->gid = ds.shm_perm.gid;
+	rec->removed = ds.shm_perm.mode & SHM_DEST;
+	return 0;
+}
+
+static int write_range(struct image_writer *w, int fd, uint8_t *buf, uint64_t start,
+		       uint64_t end)
+{
+	while (start < end) {
+		size_t want = end - start < CHUNK_MAX ? end - start : CHUNK_MAX, got = 0;
+		FileChunk chunk = FILE_CHUNK__INIT;
+		int ret;
+
+		while (got < want) {
+			ssize_t n = pread(fd, buf + got, want - got, start + got);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			got += n;
+		}
+		chunk.offset = start;
+		chunk.data.data = buf;
+		chunk.data.len = want;
+		ret = image_write_record(w, &chunk.base);
+		if (ret)
+			return ret;
+		start += want;
+	}
+	return 0;
+}
+
+/* The bytes of the mapped parts of @seg, holes left out. */
+static int write_data(const pid_t *pids, size_t n, const struct segment *seg,
+		      const SysvShm *rec, struct image_dir *dir)
+{
+	_cleanup_free_ struct byte_range *ranges = NULL;
+	_cleanup_free_ uint8_t *buf = malloc(CHUNK_MAX);
+	_cleanup_close_ int fd = -1;
+	struct image_writer *w;
+	size_t nr_ranges;
+	struct stat st;
+	char path[96];
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, seg->pid,
+		 seg->start, seg->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st))
+		return pr_errno_ret("dump: pid %d: cannot open SysV segment %d through %s",
+				    seg->pid, seg->id, path);
+	ret = mapped_ranges_of(pids, n, st.st_dev, st.st_ino, rec->size, &ranges, &nr_ranges);
+	if (ret)
+		return ret;
+	ret = image_open_write(dir, IMG_SYSV_SHM_DATA, seg->id, &w);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < nr_ranges && !ret; i++) {
+		uint64_t off = ranges[i].start;
+
+		while (!ret && off < ranges[i].end) {
+			off_t data = lseek(fd, off, SEEK_DATA), hole;
+
+			if (data < 0 && errno == ENXIO)
+				break;
+			hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+			if (hole < 0) {
+				ret = pr_errno_ret("dump: SysV segment %d: cannot find its data",
+						   seg->id);
+				break;
+			}
+			if ((uint64_t)data >= ranges[i].end)
+				break;
+			if ((uint64_t)hole > ranges[i].end)
+				hole = ranges[i].end;
+			ret = write_range(w, fd, buf, data, hole);
+			if (ret)
+				pr_err("dump: SysV segment %d: cannot save its bytes at %lld: %s",
+				       seg->id, (long long)data, strerror(-ret));
+			off = hole;
+		}
+	}
+	if (ret) {
+		image_abort(w);
+		return ret;
+	}
+	return image_finish(w);
+}
+
+static int write_segments(const SysvShm *recs, size_t n, struct image_dir *dir)
+{
+	struct image_writer *w;
+	int ret = image_open_write(dir, IMG_SYSV_SHM, 0, &w);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = image_write_record(w, &recs[i].base);
+	if (ret) {
+		image_abort(w);
+		return ret;
+	}
+	return image_finish(w);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct segment *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+int sysv_shm_dump(const pid_t *pids, size_t n, struct image_dir *dir)
+{
+	struct segments segs = { 0 };
+	SysvShm *recs = NULL;
+	int ret = 0;
+
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = scan_process(pids[i], &segs);
+	if (ret || !segs.nr)
+		goto out;
+	qsort(segs.v, segs.nr, sizeof(*segs.v), cmp_id);
+	recs = calloc(segs.nr, sizeof(*recs));
+	if (!recs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < segs.nr && !ret; i++) {
+		sysv_shm__init(&recs[i]);
+		ret = describe(&segs.v[i], &recs[i]);
+		if (!ret)
+			ret = write_data(pids, n, &segs.v[i], &recs[i], dir);
+	}
+	if (!ret)
+		ret = write_segments(recs, segs.nr, dir);
+	if (!ret)
+		pr_info("dump: %zu SysV segments", segs.nr);
+out:
+	free(recs);
+	free(segs.v);
+	return ret;
+}

@@ -1,0 +1,265 @@
+/* Restoring SysV segments: sysv-shm.img and the bytes of each segment are
+ * read and checked with the other images, and the SysV mappings of every
+ * process checked against them. Before any process exists, cryo makes
+ * each segment with its saved id (/proc/sys/kernel/shm_next_id chooses the
+ * id of the next segment made), key, size, mode and owner, and fills it;
+ * the restorers attach them; a segment that was marked for removal is
+ * marked again once all are attached. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "files/image_check.h"
+#include "images/proto/filedata.pb-c.h"
+#include "images/proto/sysv_shm.pb-c.h"
+#include "ipc/sysv_shm.h"
+
+#define NEXT_ID_PATH "/proc/sys/kernel/shm_next_id"
+#define PAGE 4096ULL
+
+struct sysv_segment {
+	const SysvShm *rec;
+	struct image *data;	/* its sysv-shm-data-ID.img */
+	bool created;		/* made by this restore, not yet marked removed */
+};
+
+struct sysv_shm_set {
+	struct image *img;	/* NULL: the dump has no segment */
+	struct sysv_segment *segs;
+	size_t nr;
+};
+
+void sysv_shm_free(struct sysv_shm_set *set)
+{
+	if (!set)
+		return;
+	for (size_t i = 0; i < set->nr; i++)
+		image_free(set->segs[i].data);
+	free(set->segs);
+	image_free(set->img);
+	free(set);
+}
+
+/* The runs of the segment's bytes lie within it. */
+static int load_data(const struct image_dir *dir, struct sysv_segment *seg)
+{
+	int ret = image_read(dir, IMG_SYSV_SHM_DATA, seg->rec->id, &seg->data);
+
+	if (!ret)
+		ret = file_data_image_check(seg->data, dir, seg->rec->id);
+	for (size_t i = 0; !ret && i < seg->data->nr_records; i++) {
+		const FileChunk *c = (const FileChunk *)seg->data->records[i].msg;
+
+		if (c->offset > seg->rec->size || c->data.len > seg->rec->size - c->offset) {
+			image_error(seg->data->path, seg->data->records[i].offset,
+				    "run %zu ends past the segment's %" PRIu64 " bytes", i,
+				    seg->rec->size);
+			ret = -EBADMSG;
+		}
+	}
+	return ret;
+}
+
+int sysv_shm_load(const struct image_dir *dir, struct sysv_shm_set **out)
+{
+	struct sysv_shm_set *set = calloc(1, sizeof(*set));
+	int ret = 0;
+
+	if (!set)
+		return -ENOMEM;
+	if (faccessat(dir->fd, "sysv-shm.img", F_OK, 0) && errno == ENOENT) {
+		*out = set;
+		return 0;
+	}
+	ret = image_read(dir, IMG_SYSV_SHM, 0, &set->img);
+	if (!ret) {
+		set->segs = calloc(set->img->nr_records + 1, sizeof(*set->segs));
+		if (!set->segs)
+			ret = -ENOMEM;
+	}
+	for (size_t i = 0; !ret && i < set->img->nr_records; i++) {
+		set->segs[i].rec = (const SysvShm *)set->img->records[i].msg;
+		set->nr++;
+		ret = load_data(dir, &set->segs[i]);
+	}
+	if (ret) {
+		sysv_shm_free(set);
+		return ret;
+	}
+	*out = set;
+	return 0;
+}
+
+static const struct sysv_segment *find(const struct sysv_shm_set *set, uint64_t id)
+{
+	for (size_t i = 0; i < set->nr; i++)
+		if ((uint64_t)set->segs[i].rec->id == id)
+			return &set->segs[i];
+	return NULL;
+}
+
+int sysv_shm_check_vma(const struct sysv_shm_set *set, pid_t pid, const Vma *v)
+{
+	const struct sysv_segment *seg = find(set, v->file_ino);
+	unsigned int key = 0;
+	const char *problem = NULL;
+
+	sscanf(v->file_path, "/SYSV%8x", &key);
+	if (!seg)
+		problem = "sysv-shm.img does not hold it";
+	else if (key != seg->rec->key || v->file_size != seg->rec->size)
+		problem = "its key or size differ from sysv-shm.img's";
+	else if (v->pgoff > (seg->rec->size + PAGE - 1) / PAGE * PAGE ||
+		 v->end - v->start > (seg->rec->size + PAGE - 1) / PAGE * PAGE - v->pgoff)
+		problem = "it reaches past the end of the segment";
+	if (problem) {
+		pr_err("restore: pid %d mapping %#" PRIx64 "-%#" PRIx64 " of SysV segment %" PRIu64
+		       ": %s", pid, v->start, v->end, v->file_ino, problem);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Refuses before anything is made: every id and key must be free. */
+static int check_free(const struct sysv_shm_set *set)
+{
+	for (size_t i = 0; i < set->nr; i++) {
+		const SysvShm *s = set->segs[i].rec;
+		struct shmid_ds ds;
+		int other;
+
+		if (shmctl(s->id, IPC_STAT, &ds) >= 0) {
+			pr_err("restore: SysV segment %d (key %#x): a segment with that id already "
+			       "exists (key %#x): remove it (ipcrm -m %d) to restore", s->id,
+			       s->key, (unsigned int)ds.shm_perm.__key, s->id);
+			return -EEXIST;
+		}
+		other = s->key ? shmget((key_t)s->key, 0, 0) : -1;
+		if (other >= 0) {
+			pr_err("restore: SysV segment %d (key %#x): a segment with that key already "
+			       "exists (id %d): remove it (ipcrm -m %d) to restore", s->id, s->key,
+			       other, other);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+static int write_next_id(int id)
+{
+	int fd = open(NEXT_ID_PATH, O_WRONLY | O_CLOEXEC), ret = 0;
+	char text[16];
+	int len = snprintf(text, sizeof(text), "%d\n", id);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Makes the segment with its id: shmget takes the id shm_next_id names. */
+static int make_segment(const SysvShm *s)
+{
+	int ret = write_next_id(s->id), id;
+
+	if (ret) {
+		pr_err("restore: SysV segment %d: cannot choose its id through %s: %s", s->id,
+		       NEXT_ID_PATH, strerror(-ret));
+		return ret;
+	}
+	id = shmget(s->key ? (key_t)s->key : IPC_PRIVATE, s->size, IPC_CREAT | IPC_EXCL | 0600);
+	ret = id < 0 ? -errno : 0;
+	/* Unused when shmget failed: no later segment of anyone may get it. */
+	write_next_id(-1);
+	if (ret) {
+		pr_err("restore: SysV segment %d (key %#x, %" PRIu64 " bytes): cannot make it%s: %s",
+		       s->id, s->key, s->size, ret == -ENOSPC ? " (its id is taken)" : "",
+		       strerror(-ret));
+		return ret;
+	}
+	if (id != s->id) {
+		shmctl(id, IPC_RMID, NULL);
+		pr_err("restore: SysV segment %d: made with id %d instead (is %s honoured here?)",
+		       s->id, id, NEXT_ID_PATH);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/* Its bytes, then its owner and mode (which may forbid cryo nothing: root). */
+static int fill_segment(const struct sysv_segment *seg)
+{
+	const SysvShm *s = seg->rec;
+	struct shmid_ds ds;
+	char *mem = shmat(s->id, NULL, 0);
+
+	if (mem == (void *)-1)
+		return pr_errno_ret("restore: SysV segment %d: cannot attach it to fill it", s->id);
+	for (size_t i = 0; i < seg->data->nr_records; i++) {
+		const FileChunk *c = (const FileChunk *)seg->data->records[i].msg;
+
+		memcpy(mem + c->offset, c->data.data, c->data.len);
+	}
+	shmdt(mem);
+	if (shmctl(s->id, IPC_STAT, &ds) < 0)
+		return pr_errno_ret("restore: SysV segment %d: cannot read it back", s->id);
+	ds.shm_perm.uid = s->uid;
+	ds.shm_perm.gid = s->gid;
+	ds.shm_perm.mode = s->mode;
+	if (shmctl(s->id, IPC_SET, &ds) < 0)
+		return pr_errno_ret("restore: SysV segment %d: cannot set owner %u:%u and mode %o",
+				    s->id, s->uid, s->gid, s->mode);
+	return 0;
+}
+
+int sysv_shm_create(struct sysv_shm_set *set)
+{
+	int ret = check_free(set);
+
+	for (size_t i = 0; i < set->nr && !ret; i++) {
+		ret = make_segment(set->segs[i].rec);
+		if (!ret) {
+			set->segs[i].created = true;
+			ret = fill_segment(&set->segs[i]);
+		}
+	}
+	if (ret)
+		sysv_shm_remove_created(set);
+	else if (set->nr)
+		pr_info("restore: %zu SysV segments made", set->nr);
+	return ret;
+}
+
+int sysv_shm_finish(struct sysv_shm_set *set)
+{
+	for (size_t i = 0; i < set->nr; i++) {
+		const SysvShm *s = set->segs[i].rec;
+
+		if (!s->removed)
+			continue;
+		if (shmctl(s->id, IPC_RMID, NULL) < 0)
+			return pr_errno_ret("restore: SysV segment %d: cannot mark it removed",
+					    s->id);
+		/* Gone with its last attachment: the id is no longer ours. */
+		set->segs[i].created = false;
+	}
+	return 0;
+}
+
+void sysv_shm_remove_created(struct sysv_shm_set *set)
+{
+	for (size_t i = 0; set && i < set->nr; i++) {
+		if (!set->segs[i].created)
+			continue;
+		shmctl(set->segs[i].rec->id, IPC_RMID, NULL);
+		set->segs[i].created = false;
+	}
+}
