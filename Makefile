@@ -81,7 +81,7 @@ $(LIBINJECT): $(INJECT_OBJS)
 
 # ---- the cryo tool ----------------------------------------------------------
 # Everything but main.c goes into a core archive that tests link against.
-CORE_DIRS := src/common src/kabi src/images src/mem src/files src/ipc src/task src/tree src/dump src/restore src/cli
+CORE_DIRS := src/common src/kabi src/images src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli
 CORE_SRCS := $(filter-out src/cli/main.c,$(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))

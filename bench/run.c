@@ -70,6 +70,7 @@ enum outcome { OUT_OK, OUT_UNSUPPORTED, OUT_FAILED };
 
 struct sample {
 	double dump_s, restore_s;
+	double pass_s;		/* the workload's first pass after restore; < 0: not told */
 	double dump_rss_mib, restore_rss_mib;
 	uint64_t image_bytes, page_bytes;
 };
@@ -349,6 +350,7 @@ static void error_line(const char *out, const char *log, char *why, size_t size)
 struct run_ctx {
 	const struct tool *tool;
 	const struct workload *w;
+	bool lazy;		/* restore --lazy-pages */
 	char work[PATH_MAX];	/* pid file, out file, logs */
 	char images[PATH_MAX];
 	char pidfile[PATH_MAX], outfile[PATH_MAX];
@@ -477,7 +479,8 @@ static bool run_once(struct run_ctx *c, struct result *r)
 	join(out, sizeof(out), c->work, "restore.out");
 	{
 		char *cryo_argv[] = { (char *)tp, "restore", "-D", c->images, "-d", "--pidfile",
-				      restored_pidfile, "-o", restore_log, NULL };
+				      restored_pidfile, "-o", restore_log,
+				      c->lazy ? "--lazy-pages" : NULL, NULL };
 		char *criu_argv[] = { (char *)tp, "restore", "-D", c->images, "-j", "-d",
 				      "-o", restore_log, NULL };
 
@@ -502,6 +505,8 @@ static bool run_once(struct run_ctx *c, struct result *r)
 		set_why(r, OUT_FAILED, "the restored workload said: %s", verdict);
 		return false;
 	}
+	join(out, sizeof(out), c->work, "first_pass_s");
+	s->pass_s = read_file(out, buf, sizeof(buf)) ? atof(buf) : -1;
 	/* The restored copy is ours now, through the subreaper. */
 	if (!wait_gone(c->pid, PROG_TIMEOUT_MS)) {
 		set_why(r, OUT_FAILED, "the restored workload %d did not exit", c->pid);
@@ -513,9 +518,9 @@ static bool run_once(struct run_ctx *c, struct result *r)
 }
 
 static void run_workload(const struct tool *tool, const struct workload *w, const char *parent,
-			 struct result *r)
+			 bool lazy, struct result *r)
 {
-	struct run_ctx c = { .tool = tool, .w = w };
+	struct run_ctx c = { .tool = tool, .w = w, .lazy = lazy };
 
 	memset(r, 0, sizeof(*r));
 	for (int i = 0; i < nr_runs; i++) {
@@ -597,7 +602,7 @@ static bool memcpy_seconds(uint64_t bytes, double *median, double *min)
 
 /* ---- the table ------------------------------------------------------- */
 
-enum field { F_DUMP, F_RESTORE, F_DUMP_RSS, F_RESTORE_RSS, F_IMAGE, F_PAGES };
+enum field { F_DUMP, F_RESTORE, F_DUMP_RSS, F_RESTORE_RSS, F_IMAGE, F_PAGES, F_PASS };
 
 static double field(const struct sample *s, enum field f)
 {
@@ -608,6 +613,7 @@ static double field(const struct sample *s, enum field f)
 	case F_RESTORE_RSS: return s->restore_rss_mib;
 	case F_IMAGE: return s->image_bytes / (double)MIB;
 	case F_PAGES: return s->page_bytes;
+	case F_PASS: return s->pass_s;
 	}
 	return 0;
 }
@@ -642,9 +648,9 @@ static const char *fs_name(const char *path)
 
 static void print_header(bool with_criu)
 {
-	printf("%-*s %9s %17s %17s %9s %8s %8s %8s %8s", COL_NAME, "workload", "image MiB",
+	printf("%-*s %9s %17s %17s %9s %8s %8s %8s %8s %8s", COL_NAME, "workload", "image MiB",
 	       "dump s (min)", "restore s (min)", "memcpy s", "dump/cp", "rest/cp", "RSS dmp",
-	       "RSS rst");
+	       "RSS rst", "pass s");
 	if (with_criu)
 		printf(" %17s %17s %8s %8s", "criu dump s", "criu restore s", "dump c/c",
 		       "rest c/c");
@@ -654,9 +660,9 @@ static void print_header(bool with_criu)
 static void print_row(const char *name, const struct result *cryo,
 		      const struct result *criu, bool *footnote_small)
 {
-	double dump, dump_min, rest, rest_min, img, img_min, rss_d, rss_r, pages, x;
+	double dump, dump_min, rest, rest_min, img, img_min, rss_d, rss_r, pages, pass, x;
 	double cp = 0, cp_min = 0;
-	char ratio_d[16] = "-", ratio_r[16] = "-", cpbuf[16] = "-";
+	char ratio_d[16] = "-", ratio_r[16] = "-", cpbuf[16] = "-", passbuf[16] = "-";
 
 	printf("%-*s ", COL_NAME, name);
 	if (cryo->outcome != OUT_OK) {
@@ -670,6 +676,9 @@ static void print_row(const char *name, const struct result *cryo,
 	stats(cryo, F_DUMP_RSS, &rss_d, &x);
 	stats(cryo, F_RESTORE_RSS, &rss_r, &x);
 	stats(cryo, F_PAGES, &pages, &x);
+	stats(cryo, F_PASS, &pass, &x);
+	if (pass >= 0)
+		snprintf(passbuf, sizeof(passbuf), "%.3f", pass);
 	if (pages >= RATIO_MIN_BYTES && memcpy_seconds((uint64_t)pages, &cp, &cp_min)) {
 		snprintf(cpbuf, sizeof(cpbuf), "%.4f", cp);
 		snprintf(ratio_d, sizeof(ratio_d), "%.1f", dump / cp);
@@ -679,8 +688,8 @@ static void print_row(const char *name, const struct result *cryo,
 		snprintf(ratio_r, sizeof(ratio_r), "-");
 		*footnote_small = true;
 	}
-	printf("%9.1f %8.3f (%6.3f) %8.3f (%6.3f) %9s %8s %8s %8.0f %8.0f", img, dump, dump_min,
-	       rest, rest_min, cpbuf, ratio_d, ratio_r, rss_d, rss_r);
+	printf("%9.1f %8.3f (%6.3f) %8.3f (%6.3f) %9s %8s %8s %8.0f %8.0f %8s", img, dump,
+	       dump_min, rest, rest_min, cpbuf, ratio_d, ratio_r, rss_d, rss_r, passbuf);
 	if (criu) {
 		double cd, cd_min, cr, cr_min;
 
@@ -760,20 +769,25 @@ int main(int argc, char **argv)
 
 		if (only && !strstr(w->name, only))
 			continue;
-		for (int where = 0; where < 2; where++) {
-			const char *parent = where ? memory_parent : image_parent;
+		/* Memory workloads: each place again with --lazy-pages (cryo only). */
+		for (int run = 0; run < 4; run++) {
+			bool in_memory = run & 1, lazy = run & 2;
+			const char *parent = in_memory ? memory_parent : image_parent;
 			char name[128];
 
-			if (where && (!w->memory || !memory_parent))
+			if ((in_memory || lazy) && !w->memory)
 				continue;
-			snprintf(name, sizeof(name), "%s%s", w->name, where ? " [-m]" : "");
-			run_workload(&cryo, w, parent, &res_cryo);
-			if (criu_path)
-				run_workload(&criu, w, parent, &res_criu);
-			print_row(name, &res_cryo, criu_path ? &res_criu : NULL, &small);
+			if (in_memory && !memory_parent)
+				continue;
+			snprintf(name, sizeof(name), "%s%s%s", w->name, in_memory ? " [-m]" : "",
+				 lazy ? " [lazy]" : "");
+			run_workload(&cryo, w, parent, lazy, &res_cryo);
+			if (criu_path && !lazy)
+				run_workload(&criu, w, parent, false, &res_criu);
+			print_row(name, &res_cryo, criu_path && !lazy ? &res_criu : NULL, &small);
 			failed |= res_cryo.outcome == OUT_FAILED;
 			refused |= res_cryo.outcome == OUT_UNSUPPORTED;
-			if (criu_path)
+			if (criu_path && !lazy)
 				failed |= res_criu.outcome == OUT_FAILED;
 		}
 	}
@@ -782,7 +796,10 @@ int main(int argc, char **argv)
 	       "memcpy s: memcpy of as many bytes as the image's pages, between populated "
 	       "buffers, in this run;\n"
 	       "dump/cp, rest/cp: dump and restore time over that. RSS dmp, RSS rst: peak RSS "
-	       "of the cryo process in MiB (wait4).\n");
+	       "of the cryo process in MiB (wait4).\n"
+	       "[lazy]: restored with --lazy-pages (the memory comes in from a page server). "
+	       "pass s: the workload's first pass\n"
+	       "over its memory after the restore (the check of every word), as it timed it.\n");
 	printf("%s\n", failed ? "FAIL: a run failed, as its row says; the other rows' restored copies "
 				"all checked their state and said PASS."
 			      : "Every restored copy checked all its memory and state and said PASS.");

@@ -16,6 +16,7 @@ struct cryo_opts {
 	bool shell_job;		/* -j, --shell-job */
 	bool leave_running;	/* -R, --leave-running */
 	bool restore_detached;	/* -d, --restore-detached */
+	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */
 	const char *pidfile;	/* --pidfile */
 	char **args;		/* words after the command */

@@ -33,6 +33,7 @@ enum vm_flag {
 	VMF_DONTDUMP = 1 << 10,		/* dd */
 	VMF_MERGEABLE = 1 << 11,	/* mg */
 	VMF_SHADOW_STACK = 1 << 12,	/* ss */
+	VMF_UFFD_MISSING = 1 << 13,	/* um */
 };
 
 static const struct {
@@ -53,6 +54,7 @@ static const struct {
 	{ "dd", VMF_DONTDUMP, VMA_MADV_DONTDUMP },
 	{ "mg", VMF_MERGEABLE, VMA_MADV_MERGEABLE },
 	{ "ss", VMF_SHADOW_STACK, 0 },
+	{ "um", VMF_UFFD_MISSING, 0 },
 };
 
 /* One smaps entry as read, before it becomes a Vma. */
@@ -306,6 +308,14 @@ static int vma_from_entry(pid_t pid, const struct smaps_entry *e, Vma *v)
 	if (e->vm_flags & VMF_SHADOW_STACK) {
 		pr_err("dump: pid %d vma %s: shadow stacks are not supported", pid, label);
 		return -EOPNOTSUPP;
+	}
+	/* Its missing pages are not in memory but with whoever serves the
+	 * userfaultfd (a lazy restore's page server, say): they would be lost. */
+	if (e->vm_flags & VMF_UFFD_MISSING) {
+		pr_err("dump: pid %d vma %s: registered with a userfaultfd, its missing pages are "
+		       "not in memory (a lazy restore still serving them?): dump it once they are",
+		       pid, label);
+		return -EBUSY;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(special_names); i++) {
 		if (!strcmp(name, special_names[i].name)) {

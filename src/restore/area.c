@@ -15,6 +15,7 @@
 #include "blobs/restorer-blob.h"
 #include "common/log.h"
 #include "images/proto/pagemap.pb-c.h"
+#include "lazy/lazy.h"
 #include "mem/vma.h"
 #include "restore/restore.h"
 #include "restore/vdso.h"
@@ -159,15 +160,19 @@ static void *area_alloc(struct area *a, size_t size)
 	return p;
 }
 
-static size_t count_fills(const struct pages_reader *pr)
+/* A lazy restore cuts fills at mapping boundaries and adds the pinned pages. */
+static size_t count_fills(const struct restore_task *rt, const struct lazy_pins *pins)
 {
-	return pr->pagemap->nr_records;
+	if (pins)
+		return lazy_fills_max(rt->mm, rt->pages->pagemap, pins);
+	return rt->pages->pagemap->nr_records;
 }
 
-static int fill_vmas(struct restorer_args *args, struct area *area, const Mm *mm,
+static int fill_vmas(struct restorer_args *args, struct area *area, const struct restore_task *rt,
 		     const int *vma_fds, const struct restorer_fill *fills, size_t nr_fills,
-		     const struct vdso_plan *plan)
+		     const struct vdso_plan *plan, bool lazy)
 {
+	const Mm *mm = rt->mm;
 	struct restorer_vma *v = area_alloc(area, mm->n_vmas * sizeof(*v));
 	size_t n = 0, f = 0;
 
@@ -191,6 +196,7 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const Mm *mm
 			.madvise = madvise_bits(src->has_madvise ? src->madvise : 0),
 			.has_fills = f < nr_fills && fills[f].addr < src->end,
 			.shm_id = -1,
+			.lazy = lazy && lazy_vma_registered(mm, i, rt->pages->pagemap),
 		};
 		/* A SysV segment is attached, not mapped: its id is the inode,
 		 * its size the file's (checked against sysv-shm.img at load). */
@@ -226,14 +232,19 @@ static bool zero_by_itself(const Vma *v)
 		v->kind == VMA__KIND__STACK);
 }
 
-/* Present ranges read from the pages file; zero ranges as zero_by_itself() says. */
-static int fill_pages(struct restorer_args *args, struct area *area, const Mm *mm,
-		      const struct pages_reader *pr, const struct vdso_plan *plan)
+/* Present ranges read from the pages file; zero ranges as zero_by_itself()
+ * says. With @pins, a lazy restore: what lazy.h leaves to the page server
+ * is not filled. */
+static int fill_pages(struct restorer_args *args, struct area *area, const struct restore_task *rt,
+		      const struct vdso_plan *plan, const struct lazy_pins *pins)
 {
-	struct restorer_fill *fills = area_alloc(area, count_fills(pr) * sizeof(*fills));
+	const Mm *mm = rt->mm;
+	const struct pages_reader *pr = rt->pages;
+	size_t max = count_fills(rt, pins);
+	struct restorer_fill *fills = area_alloc(area, max * sizeof(*fills));
 	size_t n = 0, v = 0;
 
-	if (!fills && count_fills(pr))
+	if (!fills && max)
 		return -ENOMEM;
 	for (size_t i = 0; i < pr->pagemap->nr_records; i++) {
 		const PagemapEntry *e = (const PagemapEntry *)pr->pagemap->records[i].msg;
@@ -247,12 +258,13 @@ static int fill_pages(struct restorer_args *args, struct area *area, const Mm *m
 		if (e->state == PAGEMAP_ENTRY__STATE__ZERO && v < mm->n_vmas &&
 		    zero_by_itself(mm->vmas[v]))
 			continue;
-		fills[n++] = (struct restorer_fill){
+		fills[n] = (struct restorer_fill){
 			.addr = e->vaddr,
 			.len = len,
 			.file_off = e->state == PAGEMAP_ENTRY__STATE__PRESENT ? e->file_off :
 										 RESTORER_FILL_ZERO,
 		};
+		n += pins ? lazy_eager_fills(mm, pins, &fills[n], &fills[n]) : 1;
 	}
 	args->fills = (uint64_t)(uintptr_t)fills;
 	args->nr_fills = (uint32_t)n;
@@ -420,13 +432,13 @@ static int fill_creds(struct restorer_args *args, struct area *area, const TaskC
 }
 
 /* How much room the arguments need: the arrays plus alignment slack. */
-static size_t args_size(const struct restore_task *rt)
+static size_t args_size(const struct restore_task *rt, const struct lazy_pins *pins)
 {
 	const TaskCore *core = rt->core;
 	size_t n = sizeof(struct restorer_args) + 64 * 8;
 
 	n += rt->mm->n_vmas * sizeof(struct restorer_vma);
-	n += count_fills(rt->pages) * sizeof(struct restorer_fill);
+	n += count_fills(rt, pins) * sizeof(struct restorer_fill);
 	n += rt->mm->n_auxv * sizeof(uint64_t);
 	n += count_pending(core) * sizeof(struct restorer_signal);
 	n += ((core->creds ? core->creds->n_groups : 0) + 1) * sizeof(uint32_t);
@@ -437,12 +449,13 @@ static size_t args_size(const struct restore_task *rt)
 static void __attribute__((noreturn)) jump(uint64_t entry, uint64_t stack_top,
 					   struct restorer_args *args)
 {
-	/* As if called: the return-address slot below a 16-byte aligned top. */
+	/* As if called: the return-address slot below a 16-byte aligned top.
+	 * @args goes straight into rdi: moved there inside the asm, it could
+	 * overwrite whatever register the compiler chose for @entry. */
 	asm volatile("mov %0, %%rsp\n\t"
-		     "mov %1, %%rdi\n\t"
-		     "jmp *%2\n\t"
+		     "jmp *%1\n\t"
 		     :
-		     : "r"(stack_top - 8), "r"(args), "r"(entry)
+		     : "r"(stack_top - 8), "r"(entry), "D"(args)
 		     : "memory");
 	__builtin_unreachable();
 }
@@ -462,8 +475,10 @@ static int fill_vdso(struct restorer_args *args, struct area *area,
 	return 0;
 }
 
-int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds)
+int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds,
+		   bool lazy)
 {
+	struct lazy_pins pins = { 0 };
 	size_t blob_size = (size_t)(restorer_blob_end - restorer_blob_bytes);
 	uint64_t code_size = page_up(RESTORER_BLOB_MEM_SIZE);
 	uint64_t size, room, start;
@@ -473,11 +488,16 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	void *mem;
 	int ret;
 
+	if (lazy) {
+		ret = lazy_pins_make(rt->core, &pins);
+		if (ret)
+			return ret;
+	}
 	ret = vdso_plan_make(rt->mm, rt->pages, &plan);
 	if (ret)
 		return ret;
 	/* A vDSO has fewer functions than its size holds symbols. */
-	size = code_size + args_size(rt) + STACK_SIZE +
+	size = code_size + args_size(rt, lazy ? &pins : NULL) + STACK_SIZE +
 	       page_up((plan.saved_size / sizeof(Elf64_Sym) + 1) * sizeof(struct restorer_patch));
 	/* A proxied vDSO needs a free place for the new one: right above the area. */
 	room = size + (plan.proxy ? PAGE + plan.block_size : 0);
@@ -505,11 +525,13 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	args->task_size = TASK_SIZE_4LEVEL;
 	args->pid = rt->pid;
 	args->tid = rt->pid;
+	args->uffd_features = LAZY_UFFD_FEATURES;
 
-	ret = fill_pages(args, &area, rt->mm, rt->pages, &plan);
+	ret = fill_pages(args, &area, rt, &plan, lazy ? &pins : NULL);
+	lazy_pins_free(&pins);
 	if (!ret)
-		ret = fill_vmas(args, &area, rt->mm, vma_fds, (const void *)args->fills,
-				args->nr_fills, &plan);
+		ret = fill_vmas(args, &area, rt, vma_fds, (const void *)args->fills,
+				args->nr_fills, &plan, lazy);
 	if (!ret)
 		ret = fill_vdso(args, &area, &plan);
 	if (!ret)

@@ -293,6 +293,6 @@ void restore_child(struct restore_set *rs, size_t index)
 	if (!ret)
 		ret = unregister_libc_rseq();
 	if (!ret)
-		ret = restorer_enter(rt, rs->report_fd, exe_fd, vma_fds);
+		ret = restorer_enter(rt, rs->report_fd, exe_fd, vma_fds, rs->lazy_pages);
 	child_fail(rs, t->pid, ret);
 }

@@ -84,8 +84,8 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t)
 	return ret;
 }
 
-int restore_finish(struct restore_task *rt, uint64_t vdso_text, const struct files_locks *locks,
-		   struct inj_task **out)
+int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
+		   const struct files_locks *locks, struct inj_task **out)
 {
 	const TaskCore *core = rt->core;
 	struct inj_task *task;
@@ -109,6 +109,12 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, const struct fil
 			  core->prctl ? core->prctl->pdeath_signal : 0, 0, 0, 0, 0);
 	if (!ret && result)
 		ret = (int)result;
+	/* The page server holds the userfaultfd now: the fd table is as saved. */
+	if (!ret && uffd >= 0) {
+		ret = inj_syscall(task, &result, SYS_close, (unsigned long)uffd, 0, 0, 0, 0, 0);
+		if (!ret && result)
+			ret = (int)result;
+	}
 	/* Last of what runs in the task: no close() of its may drop them. */
 	if (!ret)
 		ret = restore_take_locks(task, rt->pid, locks);

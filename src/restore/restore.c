@@ -23,6 +23,7 @@
 #include "inject/inject.h"
 #include "ipc/sysv_shm.h"
 #include "kabi/kabi.h"
+#include "lazy/lazy.h"
 #include "restore/family.h"
 #include "restore/restore.h"
 #include "restorer/args.h"
@@ -44,6 +45,7 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_ROBUST_LIST] = "setting the robust futex list at",
 	[RESTORER_STEP_NAME] = "setting the thread's name",
 	[RESTORER_STEP_WAIT] = "waiting for the thread to set itself up",
+	[RESTORER_STEP_UFFD] = "registering lazy memory with a userfaultfd at",
 	[RESTORER_STEP_SHMAT] = "attaching the SysV segment at",
 };
 
@@ -83,6 +85,9 @@ struct restore_run {
 	int *pidfds;		/* per process; -1 until it is known to exist */
 	bool *may_exit;		/* zombies and helpers, once let go */
 	uint64_t *vdso;		/* where each restorer put the vDSO */
+	int *uffd;		/* each restorer's userfaultfd (lazy), -1: none */
+	pid_t lazy_server;	/* the page server of a lazy restore, 0: none */
+	const struct cryo_opts *opts;
 	struct pollfd *polls;
 };
 
@@ -252,8 +257,10 @@ static int take_report(struct restore_run *run, int stage, size_t *count)
 	(*count)++;
 	if (stage == RESTORE_STAGE_CREATED)
 		return watch_children(run, (size_t)index);
-	if (stage == RESTORE_STAGE_DONE)
+	if (stage == RESTORE_STAGE_DONE) {
 		run->vdso[index] = r.addr;
+		run->uffd[index] = r.uffd;
+	}
 	return 0;
 }
 
@@ -336,7 +343,7 @@ static int finish_all(struct restore_run *run)
 
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
-			ret = restore_finish(&rs->tasks[i], run->vdso[i], rs->locks,
+			ret = restore_finish(&rs->tasks[i], run->vdso[i], run->uffd[i], rs->locks,
 					     &seized[i]);
 	for (size_t i = 0; seized && i < rs->tree.nr; i++)
 		if (seized[i] && inj_release(seized[i]) && !ret)
@@ -353,8 +360,43 @@ static void kill_all(struct restore_run *run, pid_t root)
 		if (run->pidfds[i] >= 0)
 			syscall(SYS_pidfd_send_signal, run->pidfds[i], SIGKILL, NULL, 0);
 	kill(root, SIGKILL);
+	if (run->lazy_server > 0)
+		kill(run->lazy_server, SIGKILL);
 	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 		;
+}
+
+/* Hands every restorer's userfaultfd to a page server before any process
+ * runs. */
+static int start_page_server(struct restore_run *run)
+{
+	struct restore_set *rs = run->rs;
+	struct lazy_task *tasks = calloc(rs->tree.nr + 1, sizeof(*tasks));
+	char *log = log_path(run->opts);
+	size_t n = 0;
+	int ret;
+
+	if (!tasks) {
+		free(log);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rs->tree.nr; i++) {
+		if (run->uffd[i] < 0 || rs->tree.tasks[i].state != TREE_ALIVE)
+			continue;
+		tasks[n++] = (struct lazy_task){
+			.pid = rs->tasks[i].pid,
+			.pidfd = run->pidfds[i],
+			.remote_uffd = run->uffd[i],
+			.mm = rs->tasks[i].mm,
+			.core = rs->tasks[i].core,
+			.pagemap = rs->tasks[i].pages->pagemap,
+			.pages_fd = rs->tasks[i].pages->pages_fd,
+		};
+	}
+	ret = n ? lazy_server_start(tasks, n, log, log_get_level(), &run->lazy_server) : 0;
+	free(tasks);
+	free(log);
+	return ret;
 }
 
 static int run_stages(struct restore_run *run)
@@ -376,6 +418,8 @@ static int run_stages(struct restore_run *run)
 	/* Every restorer has attached its segments. */
 	if (!ret)
 		ret = sysv_shm_finish(run->rs->sysv);
+	if (!ret && run->rs->lazy_pages)
+		ret = start_page_server(run);
 	if (!ret)
 		ret = finish_all(run);
 	return ret;
@@ -383,7 +427,7 @@ static int run_stages(struct restore_run *run)
 
 static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 {
-	struct restore_run run = { .rs = rs };
+	struct restore_run run = { .rs = rs, .opts = opts };
 	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, ret;
 	size_t nr = rs->tree.nr;
 	pid_t root = rs->tree.tasks[0].pid, child;
@@ -399,11 +443,12 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	run.pidfds = malloc(nr * sizeof(*run.pidfds));
 	run.may_exit = calloc(nr, sizeof(*run.may_exit));
 	run.vdso = calloc(nr, sizeof(*run.vdso));
+	run.uffd = malloc(nr * sizeof(*run.uffd));
 	run.polls = calloc(nr + 1, sizeof(*run.polls));
-	if (!ret && (!run.pidfds || !run.may_exit || !run.vdso || !run.polls))
+	if (!ret && (!run.pidfds || !run.may_exit || !run.vdso || !run.uffd || !run.polls))
 		ret = -ENOMEM;
-	for (size_t i = 0; run.pidfds && i < nr; i++)
-		run.pidfds[i] = -1;
+	for (size_t i = 0; run.pidfds && run.uffd && i < nr; i++)
+		run.pidfds[i] = run.uffd[i] = -1;
 	if (ret)
 		goto out;
 	child = family_clone(root, SIGCHLD, 0);
@@ -448,6 +493,7 @@ out:
 	free(run.pidfds);
 	free(run.may_exit);
 	free(run.vdso);
+	free(run.uffd);
 	free(run.polls);
 	return ret;
 }
@@ -466,10 +512,15 @@ int cmd_restore(const struct cryo_opts *opts)
 	inj_set_log(inject_log);
 	if (image_dir_open(opts->images_dir, &dir))
 		return 1;
+	if (opts->lazy_pages && lazy_check_available()) {
+		image_dir_close(dir);
+		return 1;
+	}
 	ret = restore_load(dir, opts->shell_job, &rs);
 	image_dir_close(dir);
 	if (ret)
 		return 1;
+	rs.lazy_pages = opts->lazy_pages;
 	root = rs.tree.tasks[0].pid;
 	/* Orphans of a failed restore come back to cryo to be reaped. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -36,6 +36,7 @@ struct restore_set {
 	struct tree tree;
 	struct restore_task *tasks;	/* like tree.tasks; filled for live ones */
 	bool shell_job;
+	bool lazy_pages;	/* --lazy-pages: private anonymous memory comes from a page server */
 	/* Fds of cryo that the processes inherit sit at or above it, clear
 	 * of every fd a process restores. */
 	int base;
@@ -60,14 +61,18 @@ void restore_unload(struct restore_set *rs);
  * Failures are reported through rs->report_fd like the restorer's. */
 void __attribute__((noreturn)) restore_child(struct restore_set *rs, size_t index);
 
-/* area.c: builds the restorer's area in the new task and jumps into it. */
-int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds);
+/* area.c: builds the restorer's area in the new task and jumps into it;
+ * with @lazy, what lazy.h serves lazily is left empty and registered. */
+int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds,
+		   bool lazy);
 
 /* finish.c: from cryo, once the restorer of @rt reported (and said where
- * it put the vDSO): seizes it and sets its registers and signal masks,
- * which take effect when *@task is released. */
-int restore_finish(struct restore_task *rt, uint64_t vdso_text, const struct files_locks *locks,
-		   struct inj_task **task);
+ * it put the vDSO): seizes it, closes its fd @uffd (the userfaultfd of a
+ * lazy restore, which cryo took; -1: none), takes its @locks again and sets
+ * its registers and signal masks, which take effect when *@task is
+ * released. */
+int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
+		   const struct files_locks *locks, struct inj_task **task);
 
 /* locks.c: from cryo, in the seized @task (process @pid, paused in its
  * restorer with every fd in place): takes again each lock of @locks that

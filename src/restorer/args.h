@@ -21,7 +21,7 @@ struct restorer_vma {
 	int32_t shm_id;		/* the SysV segment to attach; -1: none */
 	uint64_t shm_size;	/* its size rounded up to whole pages */
 	uint32_t shm_flags;	/* SHM_RDONLY or 0 */
-	uint32_t reserved;
+	uint32_t lazy;		/* registered with the userfaultfd (lazy restore) */
 };
 
 /* Advice to apply once a mapping is filled; each bit is one MADV_* call. */
@@ -127,6 +127,7 @@ enum restorer_step {
 	RESTORER_STEP_ROBUST_LIST,
 	RESTORER_STEP_NAME,
 	RESTORER_STEP_WAIT,
+	RESTORER_STEP_UFFD,
 	RESTORER_STEP_SHMAT,
 };
 
@@ -148,7 +149,7 @@ struct restorer_report {
 	uint64_t addr;		/* the mapping or page concerned; when done,
 				 * where the [vdso] now is (0: none) */
 	int32_t tid;		/* the thread that failed, 0: the task as a whole */
-	int32_t reserved;
+	int32_t uffd;		/* when done: the userfaultfd of a lazy restore, -1: none */
 	char message[256];	/* the error the restore code logged, if any */
 };
 
@@ -187,6 +188,10 @@ struct restorer_args {
 	uint64_t task_size;
 	int32_t pid;
 	int32_t tid;
+
+	/* UFFDIO_API features of the userfaultfd that the VMAs marked lazy
+	 * are registered with (lazy/lazy.h). */
+	uint64_t uffd_features;
 };
 
 #endif

@@ -161,6 +161,14 @@ static long finish_vmas(const struct restorer_args *a)
 	return 0;
 }
 
+static long lazy_vmas(const struct restorer_args *a)
+{
+	uint64_t addr = 0;
+	long ret = register_lazy_vmas(a, &report.uffd, &addr);
+
+	return ret ? fail(RESTORER_STEP_UFFD, ret, addr) : 0;
+}
+
 static long restore_mm(const struct restorer_args *a)
 {
 	long ret = sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&a->mm, sizeof(a->mm), 0);
@@ -300,7 +308,10 @@ long restore_creds(const struct restorer_args *a)
 __attribute__((section(".text.entry"), used, noreturn)) void
 blob_entry(struct restorer_args *a)
 {
-	long ret = unmap_all_but_area(a);
+	long ret;
+
+	report.uffd = -1;
+	ret = unmap_all_but_area(a);
 
 	if (!ret)
 		ret = map_vmas(a);
@@ -310,6 +321,9 @@ blob_entry(struct restorer_args *a)
 		patch_vdso_entries(a);
 	if (!ret)
 		ret = finish_vmas(a);
+	/* Nothing may touch the lazy mappings from here until the task runs. */
+	if (!ret)
+		ret = lazy_vmas(a);
 	if (!ret)
 		ret = restore_mm(a);
 	/* The threads need the memory back, and the power to be created

@@ -8,6 +8,11 @@
  * setresuid and the like act on it alone); 0 or -errno. */
 long restore_creds(const struct restorer_args *a);
 
+/* uffd.c: in a lazy restore, registers the mappings marked lazy with a
+ * new userfaultfd, whose number goes to *@uffd (untouched when none is
+ * marked). On failure, -errno with the address concerned in *@addr. */
+long register_lazy_vmas(const struct restorer_args *a, int32_t *uffd, uint64_t *addr);
+
 /* sysv_shm.c: attaches bytes pgoff.. of the SysV segment of @v at its
  * place, which holds nothing of the task yet; 0 or -errno. */
 long attach_sysv_shm(const struct restorer_vma *v);

@@ -1,8 +1,12 @@
 /* The round-trip runner of TESTING.md: starts each test program next to
  * this binary (prog_*), waits for its pid file, checkpoints and restores it
- * with the cryo binary in each cycle (once, twice, thrice, leave-running), then
- * sends SIGTERM and reads its verdict. It is a child subreaper: restored
- * programs become its children, and it reaps and ends all it started.
+ * with the cryo binary in each cycle (once, twice, thrice, leave-running,
+ * lazy), then sends SIGTERM and reads its verdict. It is a child subreaper:
+ * restored programs become its children, and it reaps and ends all it
+ * started, the page servers of lazy restores included (each must have
+ * exited once its program has). Programs named prog_lazy_* are about lazy
+ * restore only and run in the lazy cycle alone, with the page server's
+ * background pass slowed down so that they meet pages not yet served.
  * Arguments select programs by name; CYCLES=once,twice limits the cycles. */
 #include <dirent.h>
 #include <errno.h>
@@ -63,6 +67,8 @@ static int run_cryo(struct run *r, const char *const *args)
 		dup2(fd, 2);
 		if (strstr(r->prog, "vdso_proxy") && !strcmp(argv[1], "restore"))
 			setenv("CRYO_TEST_VDSO_PROXY", "1", 1);
+		if (!strncmp(r->prog, "prog_lazy_", 10) && !strcmp(argv[1], "restore"))
+			setenv("CRYO_TEST_LAZY_TRICKLE", "1", 1);
 		execv(cryo, argv);
 		_exit(127);
 	}
@@ -152,6 +158,34 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 	return true;
 }
 
+/* A process whose pages a lazy restore has not all served yet cannot be
+ * dumped (they are not in its memory): the dump must say so and leave it
+ * running. */
+static bool dump_refused_while_lazy(struct run *r)
+{
+	char dir[PATH_MAX], pid[16], out[PATH_MAX], text[4096] = "";
+	const char *args[] = { "dump", "-t", pid, "-D", dir, "-o", "dump.log", "-R", NULL };
+	size_t n;
+	FILE *f;
+
+	path_in(r, "img2", dir);
+	path_in(r, "cryo.out", out);
+	snprintf(pid, sizeof(pid), "%d", r->pid);
+	if (!run_cryo(r, args))
+		return failed(r, "a dump with pages still to be served by the lazy restore "
+			      "succeeded");
+	if (kill(r->pid, 0))
+		return failed(r, "the program died in the refused dump");
+	f = fopen(out, "r");
+	n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	if (!strstr(text, "registered with a userfaultfd"))
+		return failed(r, "the dump was refused for another reason (see %s)", out);
+	return true;
+}
+
 /* Whether @pid's [vdso] is no longer where its auxv says it was mapped. */
 static bool vdso_moved(pid_t pid)
 {
@@ -176,11 +210,11 @@ static bool vdso_moved(pid_t pid)
 	return ehdr && start && ehdr != start;
 }
 
-static bool restore(struct run *r, const char *img)
+static bool restore(struct run *r, const char *img, bool lazy)
 {
 	char dir[PATH_MAX], pidfile[PATH_MAX];
 	const char *args[] = { "restore", "-D", dir, "-d", "--pidfile", pidfile, "-o",
-			       "restore.log", "-v4", NULL };
+			       "restore.log", "-v4", lazy ? "--lazy-pages" : NULL, NULL };
 	pid_t pid;
 	int code;
 
@@ -235,17 +269,24 @@ static bool run_cycle(struct run *r)
 	if (!start_program(r))
 		return false;
 	if (!strcmp(r->cycle, "once"))
-		return dump(r, "img1", false) && restore(r, "img1") && verdict(r);
+		return dump(r, "img1", false) && restore(r, "img1", false) && verdict(r);
 	if (!strcmp(r->cycle, "twice"))
-		return dump(r, "img1", false) && restore(r, "img1") && dump(r, "img2", false) &&
-		       restore(r, "img2") && verdict(r);
+		return dump(r, "img1", false) && restore(r, "img1", false) &&
+		       dump(r, "img2", false) && restore(r, "img2", false) && verdict(r);
 	/* A restored task dumped again, and again: each image is of a restored task. */
 	if (!strcmp(r->cycle, "thrice"))
-		return dump(r, "img1", false) && restore(r, "img1") && dump(r, "img2", false) &&
-		       restore(r, "img2") && dump(r, "img3", false) && restore(r, "img3") &&
+		return dump(r, "img1", false) && restore(r, "img1", false) &&
+		       dump(r, "img2", false) && restore(r, "img2", false) &&
+		       dump(r, "img3", false) && restore(r, "img3", false) && verdict(r);
+	/* Its memory comes in from a page server as the program checks it.
+	 * The prog_lazy_* programs are served slowly: a dump meets pages
+	 * still missing. */
+	if (!strcmp(r->cycle, "lazy"))
+		return dump(r, "img1", false) && restore(r, "img1", true) &&
+		       (strncmp(r->prog, "prog_lazy_", 10) || dump_refused_while_lazy(r)) &&
 		       verdict(r);
 	/* leave-running: the original must still pass, then the image must too. */
-	return dump(r, "img1", true) && verdict(r) && restore(r, "img1") && verdict(r);
+	return dump(r, "img1", true) && verdict(r) && restore(r, "img1", false) && verdict(r);
 }
 
 static void show_tail(const char *dir, const char *name)
@@ -314,7 +355,8 @@ static bool selected(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const char *const all_cycles[] = { "once", "twice", "thrice", "leave-running" };
+	static const char *const all_cycles[] = { "once", "twice", "thrice", "leave-running",
+						  "lazy" };
 	const char *cycles_env = getenv("CYCLES");
 	char *progs[128];
 	int nprogs = 0, passed = 0, failed_count = 0;
@@ -345,6 +387,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nprogs; i++) {
 		for (size_t c = 0; c < sizeof(all_cycles) / sizeof(all_cycles[0]); c++) {
 			if (cycles_env && !strstr(cycles_env, all_cycles[c]))
+				continue;
+			if (!strncmp(progs[i], "prog_lazy_", 10) && strcmp(all_cycles[c], "lazy"))
 				continue;
 			if (run_one(progs[i], all_cycles[c]))
 				passed++;
