@@ -171,6 +171,9 @@ struct files_image {
 	size_t nr_fds;
 	struct file_obj *files;		/* sorted by id */
 	size_t nr_files;
+	/* Its fds are another process's table (CLONE_FILES), restored by
+	 * that one: they need no object of their own. */
+	bool table_shared;
 };
 
 /* Logs "FILES.IMG: offset N: file ID (KIND): ..." as an error; errno is

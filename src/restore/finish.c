@@ -84,8 +84,32 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t)
 	return ret;
 }
 
+/* The restorer may be stopped between its report and its close of the
+ * pipe, and the gate's fd stayed open past the last stage: neither may
+ * stay in the process. Already closed is fine. */
+static int close_pipe_fds(struct inj_task *task, const int pipe_fds[2])
+{
+	for (int i = 0; i < 2; i++) {
+		long result;
+		int ret;
+
+		if (pipe_fds[i] < 0)
+			continue;
+		ret = inj_syscall(task, &result, SYS_close, (unsigned long)pipe_fds[i], 0, 0, 0, 0,
+				  0);
+		if (ret)
+			return ret;
+		if (result && result != -EBADF) {
+			pr_err("restore: pid %d: cannot close the restore's pipe fd %d: %s",
+			       inj_task_pid(task), pipe_fds[i], strerror((int)-result));
+			return (int)result;
+		}
+	}
+	return 0;
+}
+
 int restore_finish(struct restore_task *rt, uint64_t vdso_text, const struct files_locks *locks,
-		   struct inj_task **out)
+		   const int pipe_fds[2], struct inj_task **out)
 {
 	const TaskCore *core = rt->core;
 	struct inj_task *task;
@@ -109,6 +133,8 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, const struct fil
 			  core->prctl ? core->prctl->pdeath_signal : 0, 0, 0, 0, 0);
 	if (!ret && result)
 		ret = (int)result;
+	if (!ret)
+		ret = close_pipe_fds(task, pipe_fds);
 	/* Last of what runs in the task: no close() of its may drop them. */
 	if (!ret)
 		ret = restore_take_locks(task, rt->pid, locks);
