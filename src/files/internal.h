@@ -142,6 +142,9 @@ struct file_obj {
 	/* Restore needs it: an fd of the task refers to it, or it is the
 	 * inode of one that does. */
 	bool needed;
+	/* A mapping of the task opens it, or it is the inode of one that
+	 * does: needed even when the fds are another process's table. */
+	bool mapped;
 	int *fds;			/* the task's fds that refer to it, ascending */
 	size_t nr_fds;
 	/* Of an inode's first object: how many objects the task opens from

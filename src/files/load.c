@@ -204,6 +204,8 @@ static int link_mappings(struct files_image *img, const uint32_t *ids, size_t n)
 		}
 		f->needed = true;
 		f->inode->needed = true;
+		f->mapped = true;
+		f->inode->mapped = true;
 	}
 	return 0;
 }

@@ -1,11 +1,13 @@
-/* Processes that share an fd table: a child made with raw clone(CLONE_FILES),
- * one with clone(CLONE_FILES | CLONE_FS) and, for contrast, one made with
- * fork(). The shared table holds a memfd all three map shared, and a file
- * with a POSIX lock of the table. After restore, kcmp says the first two
- * share the parent's fd table (and the second its fs info) and the fork
- * child shares neither; an fd the parent opens is seen by each sharing
- * child, which closes it and opens another that the parent then sees; the
- * fork child still finds the file locked by its parent. */
+/* Processes that share an fd table: a child made with raw clone(CLONE_FILES)
+ * (which made a grandchild the same way), one with clone(CLONE_FILES |
+ * CLONE_FS) and, for contrast, one made with fork(). The shared table holds
+ * a memfd all of them map shared, an epoll, and a file with a POSIX lock of
+ * the table. After restore the table holds the saved fds and no other;
+ * kcmp says the first two and the grandchild share the parent's fd table
+ * (the second also its fs info) and the fork child shares neither; an fd
+ * the parent opens is seen by each sharing child, which closes it and
+ * opens another that the parent then sees; the fork child still finds the
+ * file locked by its parent. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -38,7 +41,8 @@ static struct kid kids[NR_SHARING] = {
 	{ .name = "CLONE_FILES|CLONE_FS child", .flags = CLONE_FILES | CLONE_FS },
 };
 static char *shared_page;
-static int lock_fd;
+static int lock_fd, epfd;
+static pid_t parent;
 
 static long kcmp_with(pid_t other, int type)
 {
@@ -60,13 +64,29 @@ static bool read_all(int fd, void *buf, size_t len)
 	return read(fd, buf, len) == (ssize_t)len;
 }
 
+/* Made by the first sharing child with CLONE_FILES: the table is still
+ * its grandparent's. */
+static void __attribute__((noreturn)) grandchild(void)
+{
+	wait_term();
+	_exit(syscall(SYS_kcmp, getpid(), parent, KCMP_FILES, 0, 0) == 0 ? 0 : 80);
+}
+
 /* Sees the parent's fd, closes it, opens one of its own for the parent
  * to see, then checks the parent's close of that one. */
 static void __attribute__((noreturn)) sharing_child(const struct kid *k, int index, int ready)
 {
-	int theirs, mine;
+	pid_t grandkid = -1;
+	int theirs, mine, status = -1;
 	char byte;
 
+	if (index == 0) {
+		grandkid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, NULL, NULL, NULL, NULL);
+		if (grandkid == 0)
+			grandchild();
+		if (grandkid < 0)
+			_exit(59);
+	}
 	if (write(ready, "r", 1) != 1)
 		_exit(60);
 	wait_term();
@@ -83,6 +103,9 @@ static void __attribute__((noreturn)) sharing_child(const struct kid *k, int ind
 		_exit(65);
 	if (fcntl(mine, F_GETFD) >= 0 || errno != EBADF)
 		_exit(66);
+	if (grandkid > 0 && (kill(grandkid, SIGTERM) || waitpid(grandkid, &status, 0) != grandkid ||
+			     status != 0))
+		_exit(68);
 	_exit(strcmp(shared_page, "after") ? 67 : 0);
 }
 
@@ -91,7 +114,8 @@ static void __attribute__((noreturn)) fork_child(int ready)
 {
 	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
 
-	if (write(ready, "r", 1) != 1)
+	/* An epoll in two tables is refused at dump: it is the parent's. */
+	if (close(epfd) || write(ready, "r", 1) != 1)
 		_exit(70);
 	wait_term();
 	if (fcntl(lock_fd, F_GETLK, &fl))
@@ -174,18 +198,21 @@ static void check_sharing(struct kid *k)
 	if (write(k->to[1], "c", 1) != 1)
 		prog_fail("cannot write to the %s", k->name);
 	status = reap(k->pid);
-	PROG_CHECK(status == 0, "the %s ended with status %#x", k->name, status);
+	PROG_CHECK(status == 0, "the %s ended with status %#x (68: the grandchild does not "
+		   "share the table)", k->name, status);
 }
 
 int main(int argc, char **argv)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
 	char path[4096 + 16], link[128], byte;
+	struct epoll_event ev = { .events = EPOLLIN };
 	int ready[2], memfd, status;
 	struct fd_list fds_saved, fds_now;
 	pid_t fork_kid;
 
 	prog_init(argc, argv);
+	parent = getpid();
 	snprintf(path, sizeof(path), "%s/locked", prog_dir());
 	memfd = memfd_create("clone-files", 0);
 	lock_fd = open(path, O_RDWR | O_CREAT, 0600);
@@ -196,6 +223,10 @@ int main(int argc, char **argv)
 	if (shared_page == MAP_FAILED)
 		return 1;
 	strcpy(shared_page, "before");
+	/* Opened by the process that restores the table, once. */
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, ready[0], &ev))
+		return 1;
 	for (int i = 0; i < NR_SHARING; i++) {
 		if (pipe(kids[i].to) || pipe(kids[i].from))
 			return 1;
@@ -238,6 +269,8 @@ int main(int argc, char **argv)
 	PROG_CHECK(kcmp_with(fork_kid, KCMP_FILES) > 0 && kcmp_with(fork_kid, KCMP_FS) > 0,
 		   "the fork child %d shares the fd table or fs info", fork_kid);
 	PROG_CHECK(!strcmp(shared_page, "before"), "the memfd page holds \"%.8s\"", shared_page);
+	PROG_CHECK(epoll_ctl(epfd, EPOLL_CTL_MOD, ready[0], &ev) == 0, "the epoll lost its "
+		   "target: %s", strerror(errno));
 	strcpy(shared_page, "after");
 	for (int i = 0; i < NR_SHARING; i++)
 		check_sharing(&kids[i]);
