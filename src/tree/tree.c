@@ -165,8 +165,8 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 			return -EBADMSG;
 		}
 		if (zombie && (e->shares_fs || e->shares_files)) {
-			image_error(img->path, off, "pid %d: a zombie shares no fs info or fd table",
-				    e->pid);
+			image_error(img->path, off, "pid %d: a zombie shares no fs info or "
+				    "fd table", e->pid);
 			return -EBADMSG;
 		}
 		if (!zombie && e->threads[0] != e->pid) {
@@ -212,8 +212,8 @@ static int link_tasks(struct tree *tree, const char *path)
 			return -EBADMSG;
 		}
 		if (!i && (t->shares_fs || t->shares_files)) {
-			image_error(path, 0, "pid %d: the root shares fs info or its fd table with a "
-				    "parent outside the dump", t->pid);
+			image_error(path, 0, "pid %d: the root shares fs info or its fd table "
+				    "with a parent outside the dump", t->pid);
 			return -EBADMSG;
 		}
 	}
