@@ -349,6 +349,13 @@ size_t files_dumped_pids(const pid_t **pids)
 	return dumped.n;
 }
 
+/* Whether @a and @b use one fd table (CLONE_FILES): an fd of it is then
+ * one fd, not an object two processes share. */
+static bool same_fd_table(pid_t a, pid_t b)
+{
+	return syscall(SYS_kcmp, a, b, KCMP_FILES, 0, 0) == 0;
+}
+
 /* The task's fd numbers, ascending. */
 static int list_fds(pid_t pid, int **out, size_t *nr)
 {
@@ -447,7 +454,7 @@ static int dump_one(int pidfd, const struct fd_probe *base, struct image_dir *di
 		pr_fd_err(&p, "the same open file as pid %d fd %d, but taken as %s", o->pid, o->fd,
 			  kind->name);
 		ret = -EINVAL;
-	} else if (kind->opened_in_task && o->pid != p.pid) {
+	} else if (kind->opened_in_task && o->pid != p.pid && !same_fd_table(o->pid, p.pid)) {
 		pr_fd_err(&p, "the same %s as pid %d fd %d: a %s shared by two processes is not "
 			  "supported yet", kind->name, o->pid, o->fd, kind->name);
 		ret = -EOPNOTSUPP;

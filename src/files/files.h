@@ -58,6 +58,11 @@ int files_load(const struct image_dir *dir, int pid, const uint32_t *mapped_ids,
 	       size_t nr_mapped, struct files_image **out);
 void files_image_free(struct files_image *img);
 
+/* Marks @img's fds as the table of @owner (a process sharing it with
+ * CLONE_FILES), which restores it: fails unless both saved the same fds
+ * of the same files. Objects only its mappings need stay its own. */
+int files_share_table(struct files_image *img, const struct files_image *owner);
+
 /* The highest fd number files_restore() installs; -1 when none. */
 int files_max_fd(const struct files_image *img);
 

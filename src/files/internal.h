@@ -142,6 +142,9 @@ struct file_obj {
 	/* Restore needs it: an fd of the task refers to it, or it is the
 	 * inode of one that does. */
 	bool needed;
+	/* A mapping of the task opens it, or it is the inode of one that
+	 * does: needed even when the fds are another process's table. */
+	bool mapped;
 	int *fds;			/* the task's fds that refer to it, ascending */
 	size_t nr_fds;
 	/* Of an inode's first object: how many objects the task opens from
@@ -171,6 +174,9 @@ struct files_image {
 	size_t nr_fds;
 	struct file_obj *files;		/* sorted by id */
 	size_t nr_files;
+	/* Its fds are another process's table (CLONE_FILES), restored by
+	 * that one: they need no object of their own. */
+	bool table_shared;
 };
 
 /* Logs "FILES.IMG: offset N: file ID (KIND): ..." as an error; errno is

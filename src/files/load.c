@@ -76,6 +76,23 @@ void files_image_free(struct files_image *img)
 	free(img);
 }
 
+int files_share_table(struct files_image *img, const struct files_image *owner)
+{
+	bool same = img->nr_fds == owner->nr_fds;
+
+	for (size_t i = 0; same && i < img->nr_fds; i++)
+		same = img->fds[i].fd == owner->fds[i].fd &&
+		       img->fds[i].cloexec == owner->fds[i].cloexec &&
+		       img->fds[i].file->e->id == owner->fds[i].file->e->id;
+	if (!same) {
+		image_error(img->fds_img->path, 0, "pid %d shares its fd table with pid %d, but "
+			    "their saved fds differ", img->pid, owner->pid);
+		return -EBADMSG;
+	}
+	img->table_shared = true;
+	return 0;
+}
+
 int files_max_fd(const struct files_image *img)
 {
 	return img->nr_fds ? img->fds[img->nr_fds - 1].fd : -1;
@@ -186,6 +203,8 @@ static int link_mappings(struct files_image *img, const uint32_t *ids, size_t n)
 		}
 		f->needed = true;
 		f->inode->needed = true;
+		f->mapped = true;
+		f->inode->mapped = true;
 	}
 	return 0;
 }

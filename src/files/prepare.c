@@ -13,10 +13,17 @@
 
 #include "files/internal.h"
 
-/* An object a process needs: one of its fds, or the file of a mapping. */
+/* An object a process needs: one of its fds, or the file of a mapping.
+ * The fds of a table another process restores are that one's. */
 static bool needed_by(const struct files_image *img, size_t i)
 {
-	return img->files[i].nr_fds || img->files[i].needed;
+	return img->table_shared ? img->files[i].mapped : img->files[i].nr_fds ||
+							  img->files[i].needed;
+}
+
+static bool has_own_fds(const struct files_image *img, size_t i)
+{
+	return img->files[i].nr_fds && !img->table_shared;
 }
 
 /* For each inode (by the index of its first object): how many processes
@@ -46,8 +53,8 @@ static size_t *count_users(struct files_image *const *imgs, size_t n, size_t nr_
 static int check_unshared(struct files_image *const *imgs, size_t n, size_t i)
 {
 	for (size_t a = 0; a < n; a++)
-		for (size_t b = a + 1; b < n && imgs[a]->files[i].nr_fds; b++)
-			if (imgs[b]->files[i].nr_fds) {
+		for (size_t b = a + 1; b < n && has_own_fds(imgs[a], i); b++)
+			if (has_own_fds(imgs[b], i)) {
 				pr_err("restore: pids %d and %d share %s file %u: sharing one "
 				       "is not supported yet", imgs[a]->pid, imgs[b]->pid,
 				       imgs[a]->files[i].kind->name, imgs[a]->files[i].e->id);

@@ -66,23 +66,23 @@ static int cmp_fd(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-/* Nothing of cryo's may leak into the process: every fd from @base up
- * goes, except @keep (sorted here; -1 entries ignored). Whole ranges at a
- * time, so that a process of a large tree does not pay for cryo's fds of
- * every other process one by one. */
-static int close_fds_from(int base, int *keep, size_t nr_keep)
+/* Nothing of cryo's may leak into the process: every fd from @base to
+ * @last goes, except @keep (sorted here; -1 entries ignored). Whole ranges
+ * at a time, so that a process of a large tree does not pay for cryo's
+ * fds of every other process one by one. */
+static int close_fds_from(int base, unsigned int last, int *keep, size_t nr_keep)
 {
 	unsigned int from = (unsigned int)base;
 
 	qsort(keep, nr_keep, sizeof(*keep), cmp_fd);
 	for (size_t i = 0; i < nr_keep; i++) {
-		if (keep[i] < base)
+		if (keep[i] < base || (unsigned int)keep[i] > last)
 			continue;
 		if ((unsigned int)keep[i] > from && close_range(from, (unsigned int)keep[i] - 1, 0))
 			return -errno;
 		from = (unsigned int)keep[i] + 1;
 	}
-	return close_range(from, ~0U, 0) ? -errno : 0;
+	return from <= last && close_range(from, last, 0) ? -errno : 0;
 }
 
 /* Moves @fd to the lowest free number >= @base, out of the restored range. */
@@ -211,12 +211,14 @@ static int unregister_libc_rseq(void)
 
 /* What the process keeps of cryo's fds once its own are in place: the
  * restore's pipes and its pages, and the files its mappings and
- * executable need. */
-static int close_cryos_fds(const struct restore_set *rs, const struct restore_task *rt,
-			   int exe_fd, const int *vma_fds)
+ * executable need. The owner of a shared fd table closes only up to top,
+ * above which the members opened theirs, and keeps their pages too. */
+static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_fd,
+			   const int *vma_fds, size_t members)
 {
+	const struct restore_task *rt = &rs->tasks[index];
 	size_t n = 0;
-	int *keep = malloc((rt->mm->n_vmas + 5) * sizeof(*keep)), ret;
+	int *keep = malloc((rt->mm->n_vmas + rs->tree.nr + 5) * sizeof(*keep)), ret;
 
 	if (!keep)
 		return -ENOMEM;
@@ -226,27 +228,66 @@ static int close_cryos_fds(const struct restore_set *rs, const struct restore_ta
 	keep[n++] = exe_fd;
 	for (size_t i = 0; i < rt->mm->n_vmas; i++)
 		keep[n++] = vma_fds[i];
-	ret = close_fds_from(rs->base, keep, n);
+	for (size_t i = index + 1; members && i < rs->tree.nr; i++)
+		if (rs->tree.tasks[i].shares_files && shared_table_owner(&rs->tree, i) == index)
+			keep[n++] = rs->tasks[i].pages->pages_fd;
+	ret = close_fds_from(rs->base, members ? (unsigned int)rs->top - 1 : ~0U, keep, n);
 	free(keep);
 	return ret;
 }
 
-/* Stage 2 of a live process. */
-static int prepare_process(const struct restore_set *rs, struct restore_task *rt, int *exe_fd,
-			   int *vma_fds)
+/* Stage 2 of a process that restores its fd table (alone, or for the
+ * members of its group too). */
+static int prepare_table(const struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
+	struct restore_task *rt = &rs->tasks[index];
+	size_t members = shared_table_members(&rs->tree, index);
 	int high = files_max_fd(rt->files) + 1, ret;
 
 	ret = files_restore(rt->files, rs->files, rs->shell_job);
 	/* What cryo had open between the restored fds and its own. */
 	if (!ret && high < rs->base && close_range((unsigned int)high, (unsigned int)rs->base - 1, 0))
 		ret = -errno;
+	if (ret)
+		return ret;
+	if (members)
+		shared_table_mark_ready(rs, index);
+	ret = open_mapped_files(rt->mm, rt->files, rs->files,
+				members ? shared_table_open_base(rs) : rs->base, vma_fds, exe_fd);
+	if (!ret && members)
+		shared_table_wait_opened(rs, index, members);
 	if (!ret)
-		ret = open_mapped_files(rt->mm, rt->files, rs->files, rs->base, vma_fds, exe_fd);
+		ret = close_cryos_fds(rs, index, *exe_fd, vma_fds, members);
+	return ret;
+}
+
+/* Stage 2 of a member of a shared fd table: its owner restores the fds
+ * and closes cryo's; it opens only its own, above top. */
+static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
+{
+	struct restore_task *rt = &rs->tasks[index];
+	size_t owner = shared_table_owner(&rs->tree, index);
+	int ret;
+
+	shared_table_wait_ready(rs, owner);
+	ret = open_mapped_files(rt->mm, rt->files, rs->files, shared_table_open_base(rs), vma_fds,
+				exe_fd);
 	if (!ret)
-		ret = close_cryos_fds(rs, rt, *exe_fd, vma_fds);
+		ret = shared_table_own_report_fd(rs, index);
 	if (!ret)
-		ret = task_restore_attrs(rt->core);
+		shared_table_mark_opened(rs, owner);
+	return ret;
+}
+
+/* Stage 2 of a live process. */
+static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
+{
+	int ret = rs->tree.tasks[index].shares_files ?
+			  prepare_member(rs, index, exe_fd, vma_fds) :
+			  prepare_table(rs, index, exe_fd, vma_fds);
+
+	if (!ret)
+		ret = task_restore_attrs(rs->tasks[index].core);
 	if (ret)
 		return ret;
 	/* The saved parent-death signal is set by cryo at the very end. */
@@ -279,7 +320,7 @@ void restore_child(struct restore_set *rs, size_t index)
 
 	ret = family_join_group(rs, index);
 	if (!ret && alive)
-		ret = prepare_process(rs, rt, &exe_fd, vma_fds);
+		ret = prepare_process(rs, index, &exe_fd, vma_fds);
 	if (ret)
 		child_fail(rs, t->pid, ret);
 	stage_done(rs, t->pid, RESTORE_STAGE_PREPARED);

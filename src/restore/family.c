@@ -65,8 +65,10 @@ static int create_children(struct restore_set *rs, size_t index, bool left_sessi
 
 		if (c->parent != (int)index || in_left_session(t, c) != left_session)
 			continue;
-		/* Its cwd, root and umask are set by both: the same values. */
-		pid = family_clone(c->pid, c->exit_signal, c->shares_fs ? CLONE_FS : 0);
+		/* Its cwd, root and umask are set by both: the same values.
+		 * Its fds are restored by the first of the group alone. */
+		pid = family_clone(c->pid, c->exit_signal, (c->shares_fs ? CLONE_FS : 0) |
+							   (c->shares_files ? CLONE_FILES : 0));
 		if (pid == 0)
 			restore_child(rs, i);
 		if (pid < 0)

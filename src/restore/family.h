@@ -9,7 +9,8 @@
 #include "restore/restore.h"
 
 /* clone3() of a process with pid @pid that sends @exit_signal at exit,
- * with clone @flags (CLONE_FS for a child that shares fs info). */
+ * with clone @flags (CLONE_FS, CLONE_FILES for a child that shares fs info,
+ * its fd table). */
 pid_t family_clone(pid_t pid, uint32_t exit_signal, uint64_t flags);
 
 /* Makes process @index's session or own group and creates its children in

@@ -84,8 +84,26 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t)
 	return ret;
 }
 
+/* Closes @fd in the stopped restorer; with @may_be_gone, an fd already
+ * closed is fine. */
+static int close_in_task(struct inj_task *task, int fd, bool may_be_gone, const char *what)
+{
+	long result;
+	int ret;
+
+	if (fd < 0)
+		return 0;
+	ret = inj_syscall(task, &result, SYS_close, (unsigned long)fd, 0, 0, 0, 0, 0);
+	if (!ret && result && !(may_be_gone && result == -EBADF)) {
+		pr_err("restore: pid %d: cannot close %s (fd %d): %s", inj_task_pid(task), what, fd,
+		       strerror((int)-result));
+		ret = (int)result;
+	}
+	return ret;
+}
+
 int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
-		   const struct files_locks *locks, struct inj_task **out)
+		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **out)
 {
 	const TaskCore *core = rt->core;
 	struct inj_task *task;
@@ -110,11 +128,12 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 	if (!ret && result)
 		ret = (int)result;
 	/* The page server holds the userfaultfd now: the fd table is as saved. */
-	if (!ret && uffd >= 0) {
-		ret = inj_syscall(task, &result, SYS_close, (unsigned long)uffd, 0, 0, 0, 0, 0);
-		if (!ret && result)
-			ret = (int)result;
-	}
+	if (!ret)
+		ret = close_in_task(task, uffd, false, "its userfaultfd");
+	/* The restorer may be stopped between its report and its close of the
+	 * pipe, and the gate's fd stayed open past the last stage. */
+	for (int i = 0; !ret && i < 2; i++)
+		ret = close_in_task(task, pipe_fds[i], true, "the restore's pipe");
 	/* Last of what runs in the task: no close() of its may drop them. */
 	if (!ret)
 		ret = restore_take_locks(task, rt->pid, locks);

@@ -173,6 +173,19 @@ static int check_shared_fs(const struct restore_set *rs)
 	return 0;
 }
 
+/* A process that shares its parent's fd table saved the same fds: the
+ * table is restored once, by the first of the group. */
+static int check_shared_files(const struct restore_set *rs)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (rs->tree.tasks[i].shares_files)
+			ret = files_share_table(rs->tasks[i].files,
+						rs->tasks[rs->tree.tasks[i].parent].files);
+	return ret;
+}
+
 /* The locks, checked against the fd tables of the live processes. */
 static int load_locks(const struct image_dir *dir, struct restore_set *rs)
 {
@@ -228,6 +241,8 @@ int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set
 			ret = load_task(dir, &rs->tree.tasks[i], &rs->tasks[i]);
 	if (!ret)
 		ret = check_shared_fs(rs);
+	if (!ret)
+		ret = check_shared_files(rs);
 	if (!ret)
 		ret = load_locks(dir, rs);
 	if (!ret)

@@ -341,10 +341,13 @@ static int finish_all(struct restore_run *run)
 	struct inj_task **seized = calloc(rs->tree.nr + 1, sizeof(*seized));
 	int ret = seized ? 0 : -ENOMEM;
 
-	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
+		int pipe_fds[2] = { shared_table_report_fd(rs, i), rs->gate_fd[1] };
+
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
-			ret = restore_finish(&rs->tasks[i], run->vdso[i], run->uffd[i], rs->locks,
+			ret = restore_finish(&rs->tasks[i], run->vdso[i], run->uffd[i], rs->locks, pipe_fds,
 					     &seized[i]);
+	}
 	for (size_t i = 0; seized && i < rs->tree.nr; i++)
 		if (seized[i] && inj_release(seized[i]) && !ret)
 			ret = -EIO;
@@ -437,6 +440,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
 		ret = arrange_fds(rs, pipes);
+	if (!ret)
+		ret = shared_table_setup(rs);
 	run.report_fd = pipes[0][0];
 	run.gate_fd[0] = pipes[1][1];
 	run.gate_fd[1] = pipes[2][1];
@@ -490,6 +495,7 @@ out:
 	for (int i = 0; i < 6; i++)
 		if (pipes[i / 2][i % 2] >= 0)
 			close(pipes[i / 2][i % 2]);
+	shared_table_teardown(rs);
 	free(run.pidfds);
 	free(run.may_exit);
 	free(run.vdso);

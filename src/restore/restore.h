@@ -18,6 +18,7 @@ struct files_image;
 struct files_locks;
 struct files_prepared;
 struct inj_task;
+struct shared_table_sync;
 struct sysv_shm_set;
 
 /* Everything read from the images for one live process, validated. */
@@ -51,7 +52,36 @@ struct restore_set {
 	 * past stage 2: one byte each. One pipe per stage, so that a fast
 	 * process never takes a byte meant for a slow one. */
 	int gate_fd[2];
+	/* Only when processes share an fd table (shared_table.c): above
+	 * every fd cryo hands down, and the words that order the group. */
+	int top;
+	struct shared_table_sync *sync;
 };
+
+/* shared_table.c: fd tables shared between processes (CLONE_FILES). */
+/* The process that restores the table process @index uses: the first of
+ * its group, that shares with no parent (@index itself when it shares
+ * none); and how many others use that table. */
+size_t shared_table_owner(const struct tree *tree, size_t index);
+size_t shared_table_members(const struct tree *tree, size_t owner);
+/* In cryo, once its fds are arranged and before the tree is created; and
+ * after the restore. Nothing when no process shares a table. */
+int shared_table_setup(struct restore_set *rs);
+void shared_table_teardown(struct restore_set *rs);
+/* Inside the processes, stage 2: the owner marks its table restored,
+ * members wait for that; members mark that they opened what they need,
+ * the owner waits for all of them before it closes cryo's fds. */
+void shared_table_mark_ready(const struct restore_set *rs, size_t owner);
+void shared_table_wait_ready(const struct restore_set *rs, size_t owner);
+void shared_table_mark_opened(const struct restore_set *rs, size_t owner);
+void shared_table_wait_opened(const struct restore_set *rs, size_t owner, size_t members);
+/* The report pipe fd process @index writes to in its restorer: a member
+ * has its own copy at top + @index (the owner's restorer closes the one
+ * they shared), made by shared_table_own_report_fd(). Its mappings' files
+ * go above all those: at shared_table_open_base() or higher. */
+int shared_table_report_fd(const struct restore_set *rs, size_t index);
+int shared_table_own_report_fd(struct restore_set *rs, size_t index);
+int shared_table_open_base(const struct restore_set *rs);
 
 /* load.c */
 int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs);
@@ -68,11 +98,12 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 
 /* finish.c: from cryo, once the restorer of @rt reported (and said where
  * it put the vDSO): seizes it, closes its fd @uffd (the userfaultfd of a
- * lazy restore, which cryo took; -1: none), takes its @locks again and sets
+ * lazy restore, which cryo took; -1: none) and the restore's pipe fds
+ * @pipe_fds it may still hold (-1: none), takes its @locks again and sets
  * its registers and signal masks, which take effect when *@task is
  * released. */
 int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
-		   const struct files_locks *locks, struct inj_task **task);
+		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **task);
 
 /* locks.c: from cryo, in the seized @task (process @pid, paused in its
  * restorer with every fd in place): takes again each lock of @locks that

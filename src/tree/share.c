@@ -1,8 +1,8 @@
 /* What processes of a tree share besides memory: an fd table (clone with
  * CLONE_FILES) or fs info (CLONE_FS: cwd, root, umask), found at dump with
- * kcmp(). Restore can share fs info again between a process and its
- * parent, by creating the child with CLONE_FS; any other pattern, and any
- * shared fd table, is refused here before anything is written. */
+ * kcmp(). Restore can share either again between a process and its
+ * parent, by creating the child with CLONE_FILES or CLONE_FS; any other
+ * pattern is refused here before anything is written. */
 #include <errno.h>
 #include <linux/kcmp.h>
 #include <stdio.h>
@@ -99,11 +99,13 @@ int tree_find_sharing(struct tree *tree)
 				tops[n++] = t->pid;
 				continue;
 			}
-			if (t->parent < 0 || types[k] == KCMP_FILES) {
-				pr_err("dump: pid %d shares %s with its parent %d%s: not supported "
-				       "yet", t->pid, what(types[k]), parent,
-				       t->parent < 0 ? ", which is not being dumped" : "");
+			if (t->parent < 0) {
+				pr_err("dump: pid %d shares %s with its parent %d, which is not "
+				       "being dumped: restore cannot share it again", t->pid,
+				       what(types[k]), parent);
 				ret = -EOPNOTSUPP;
+			} else if (types[k] == KCMP_FILES) {
+				t->shares_files = true;
 			} else {
 				t->shares_fs = true;
 				ret = check_root(t->pid);

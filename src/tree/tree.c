@@ -123,6 +123,8 @@ int tree_write(const struct tree *tree, struct image_dir *dir)
 		e.threads = (int32_t *)t->threads;
 		e.has_shares_fs = t->shares_fs;
 		e.shares_fs = t->shares_fs;
+		e.has_shares_files = t->shares_files;
+		e.shares_files = t->shares_files;
 		ret = image_write_record(w, &e.base);
 	}
 	if (ret) {
@@ -162,8 +164,9 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 				    "threads, a live process threads and no exit status", e->pid);
 			return -EBADMSG;
 		}
-		if (zombie && e->shares_fs) {
-			image_error(img->path, off, "pid %d: a zombie shares no fs info", e->pid);
+		if (zombie && (e->shares_fs || e->shares_files)) {
+			image_error(img->path, off, "pid %d: a zombie shares no fs info or "
+				    "fd table", e->pid);
 			return -EBADMSG;
 		}
 		if (!zombie && e->threads[0] != e->pid) {
@@ -208,9 +211,9 @@ static int link_tasks(struct tree *tree, const char *path)
 				    "before it", t->pid, t->ppid);
 			return -EBADMSG;
 		}
-		if (!i && t->shares_fs) {
-			image_error(path, 0, "pid %d: the root shares fs info with a parent outside "
-				    "the dump", t->pid);
+		if (!i && (t->shares_fs || t->shares_files)) {
+			image_error(path, 0, "pid %d: the root shares fs info or its fd table "
+				    "with a parent outside the dump", t->pid);
 			return -EBADMSG;
 		}
 	}
@@ -271,6 +274,7 @@ static int copy_entries(const struct image *img, struct tree *tree)
 			.exit_signal = e->exit_signal,
 			.exit_status = e->exit_status,
 			.shares_fs = e->has_shares_fs && e->shares_fs,
+			.shares_files = e->has_shares_files && e->shares_files,
 		};
 		t->threads = malloc((e->n_threads + 1) * sizeof(*t->threads));
 		if (!t->threads)

@@ -32,6 +32,7 @@ struct tree_task {
 	size_t nr_threads;
 	struct inj_task *inj;	/* dump: the seized process; NULL for zombies */
 	bool shares_fs;		/* its fs info is its parent's (CLONE_FS) */
+	bool shares_files;	/* its fd table is its parent's (CLONE_FILES) */
 };
 
 /* Parents always come before their children, children in the order the
@@ -58,10 +59,10 @@ void tree_release(struct tree *tree, bool kill);
  * session and group. */
 int tree_check(const struct tree *tree, bool shell_job);
 
-/* Sets shares_fs of each process whose fs info is its parent's (kcmp), and
- * refuses, with the reason, what restore cannot share again: an fd table
- * shared between processes (CLONE_FILES), fs info shared with a process
- * outside the tree, or by two processes but not through their parent, or
+/* Sets shares_fs and shares_files of each process whose fs info or fd
+ * table is its parent's (kcmp), and refuses, with the reason, what restore
+ * cannot share again: fs info or an fd table shared with a process outside
+ * the tree, or by two processes but not through their parent, or fs info
  * under a chroot (share.c). */
 int tree_find_sharing(struct tree *tree);
 

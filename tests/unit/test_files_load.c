@@ -579,3 +579,61 @@ out:
 	kill(helper, SIGKILL);
 	waitpid(helper, NULL, 0);
 }
+
+/* Loads @fds (of the objects @files) from a directory of its own. */
+static int load_table(FileEntry *files, size_t nr_files, FdEntry *fds, size_t nr_fds,
+		      struct files_image **out)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	char err[1024] = "";
+
+	if (!dir_path || image_dir_open(dir_path, &dir) ||
+	    write_images(dir, files, nr_files, fds, nr_fds))
+		return -EIO;
+	return load(dir_path, err, sizeof(err), out);
+}
+
+/* A process that shares its parent's fd table (CLONE_FILES) must have
+ * saved the very same fds: numbers, files and close-on-exec. */
+TEST(shared_fd_table_must_hold_the_same_fds)
+{
+	FileEntry files[] = { null_entry(1), null_entry(2) };
+	FdEntry owner_fds[] = { fd_entry(0, 1), fd_entry(3, 2) };
+	FdEntry same[] = { fd_entry(0, 1), fd_entry(3, 2) };
+	FdEntry other_file[] = { fd_entry(0, 1), fd_entry(3, 1) };
+	FdEntry other_cloexec[] = { fd_entry(0, 1), fd_entry(3, 2) };
+	FdEntry extra[] = { fd_entry(0, 1), fd_entry(3, 2), fd_entry(4, 2) };
+	struct {
+		FdEntry *fds;
+		size_t nr;
+		bool good;
+	} cases[] = {
+		{ same, 2, true }, { other_file, 2, false }, { other_cloexec, 2, false },
+		{ extra, 3, false },
+	};
+	struct files_image *owner = NULL;
+	char err[1024];
+
+	owner_fds[1].cloexec = same[1].cloexec = other_file[1].cloexec = extra[1].cloexec = true;
+	CHECK(!load_table(files, 2, owner_fds, 2, &owner), "the owner's table did not load");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct files_image *member = NULL;
+		int ret;
+
+		CHECK_GOTO(!load_table(files, 2, cases[i].fds, cases[i].nr, &member), out,
+			   "case %zu did not load", i);
+		err[0] = '\0';
+		log_capture_errors(err, sizeof(err));
+		ret = files_share_table(member, owner);
+		log_capture_errors(NULL, 0);
+		files_image_free(member);
+		CHECK_GOTO(cases[i].good ? ret == 0 : ret == -EBADMSG, out,
+			   "case %zu: files_share_table returned %d (%s)", i, ret, err);
+		CHECK_GOTO(cases[i].good || strstr(err, "shares its fd table with pid 4242, but "
+						   "their saved fds differ"),
+			   out, "case %zu: error '%s'", i, err);
+	}
+out:
+	files_image_free(owner);
+}
