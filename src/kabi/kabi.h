@@ -187,6 +187,24 @@ struct clone_args {
 /* The kernel's PID_MAX_LIMIT on 64-bit: no pid is above it. */
 #define KABI_PID_MAX_LIMIT	(4 * 1024 * 1024)
 
+/* ---- cachestat (6.5) -------------------------------------------------------- */
+/* How much of a file the page cache holds: a restore reads a cold pages
+ * file with O_DIRECT, a warm one through the cache. */
+#ifndef __NR_cachestat
+#define __NR_cachestat		451
+#endif
+struct kabi_cachestat_range {
+	__u64 off;
+	__u64 len;		/* 0: to the end of the file */
+};
+struct kabi_cachestat {
+	__u64 nr_cache;		/* pages in the page cache */
+	__u64 nr_dirty;
+	__u64 nr_writeback;
+	__u64 nr_evicted;
+	__u64 nr_recently_evicted;
+};
+
 /* ---- capabilities ----------------------------------------------------------- */
 #ifndef CAP_CHECKPOINT_RESTORE
 #define CAP_CHECKPOINT_RESTORE	40	/* 5.9 */

@@ -15,15 +15,18 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "kabi/kabi.h"
 #include "runner_util.h"
 
 #define WAIT_MS 20000
@@ -210,6 +213,85 @@ static bool vdso_moved(pid_t pid)
 	return ehdr && start && ehdr != start;
 }
 
+/* Drops image @img's pages files from the page cache, as on a host that
+ * has just received them, so that restore reads them from the disk. */
+static bool drop_pages_from_cache(struct run *r, const char *img)
+{
+	char dir[PATH_MAX], path[PATH_MAX * 2];
+	struct dirent *de;
+	int dropped = 0;
+	DIR *d;
+
+	path_in(r, img, dir);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		int fd;
+
+		if (strncmp(de->d_name, "pages-", 6))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && !fdatasync(fd) && !posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+			dropped++;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+	return dropped ? true : failed(r, "no pages file in %s could be dropped from the cache", dir);
+}
+
+/* The pages of image @img in the page cache, and in all. */
+static bool pages_cached(struct run *r, const char *img, uint64_t *cached, uint64_t *all)
+{
+	struct kabi_cachestat_range range = { 0, 0 };
+	char dir[PATH_MAX], path[PATH_MAX * 2];
+	struct kabi_cachestat cs;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	*cached = *all = 0;
+	path_in(r, img, dir);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		int fd;
+
+		if (strncmp(de->d_name, "pages-", 6))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) || syscall(__NR_cachestat, fd, &range, &cs, 0)) {
+			closedir(d);
+			if (fd >= 0)
+				close(fd);
+			return failed(r, "cannot learn how much of %s is cached: %s", path,
+				      strerror(errno));
+		}
+		*cached += cs.nr_cache;
+		*all += (uint64_t)st.st_size / 4096;
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+	return true;
+}
+
+/* A restore from pages files that were not in the page cache reads them
+ * with O_DIRECT, around the cache: most of them is still not cached. */
+static bool read_around_the_cache(struct run *r, const char *img)
+{
+	uint64_t cached, all;
+
+	if (!pages_cached(r, img, &cached, &all))
+		return false;
+	if (cached * 2 > all)
+		return failed(r, "restore read %s through the page cache (%llu of %llu pages "
+			      "cached), not with O_DIRECT", img, (unsigned long long)cached,
+			      (unsigned long long)all);
+	return true;
+}
+
 static bool restore(struct run *r, const char *img, bool lazy)
 {
 	char dir[PATH_MAX], pidfile[PATH_MAX];
@@ -273,11 +355,13 @@ static bool run_cycle(struct run *r)
 	if (!strcmp(r->cycle, "twice"))
 		return dump(r, "img1", false) && restore(r, "img1", false) &&
 		       dump(r, "img2", false) && restore(r, "img2", false) && verdict(r);
-	/* A restored task dumped again, and again: each image is of a restored task. */
+	/* A restored task dumped again, and again: each image is of a restored
+	 * task. The last one is restored from the disk, not the page cache. */
 	if (!strcmp(r->cycle, "thrice"))
 		return dump(r, "img1", false) && restore(r, "img1", false) &&
 		       dump(r, "img2", false) && restore(r, "img2", false) &&
-		       dump(r, "img3", false) && restore(r, "img3", false) && verdict(r);
+		       dump(r, "img3", false) && drop_pages_from_cache(r, "img3") &&
+		       restore(r, "img3", false) && read_around_the_cache(r, "img3") && verdict(r);
 	/* Its memory comes in from a page server as the program checks it.
 	 * The prog_lazy_* programs are served slowly: a dump meets pages
 	 * still missing. */
