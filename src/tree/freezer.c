@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -20,6 +21,8 @@
 /* How long the kernel gets to freeze every task of the cgroup. A task in
  * an uninterruptible sleep may hold it up; ptrace then does the work. */
 #define FREEZE_WAIT_MS 2000
+/* What cryo tells the guard when the cgroup no longer needs it. */
+#define GUARD_ALL_CLEAR 'c'
 
 /* The mount point of the cgroup v2 hierarchy, with its root at "/". */
 static int find_cgroup2_mount(char *mnt, size_t size)
@@ -89,7 +92,7 @@ static bool descends_from(pid_t pid, pid_t root)
 }
 
 /* The first process of cgroup directory @dir (and those below it) that is
- * not @root or one of its descendants, or 0. */
+ * not @root or one of its descendants, or 0; -1 when it cannot tell. */
 static pid_t find_stranger(const char *dir, pid_t root)
 {
 	char path[PATH_MAX];
@@ -101,8 +104,10 @@ static pid_t find_stranger(const char *dir, pid_t root)
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	procs = fopen(path, "re");
-	if (!procs)
+	if (!procs) {
+		pr_debug("dump: cannot read %s: %s", path, strerror(errno));
 		return -1;
+	}
 	while (!stranger && fscanf(procs, "%d", &pid) == 1)
 		if (!descends_from(pid, root))
 			stranger = pid;
@@ -136,8 +141,8 @@ static int write_freeze(const struct freezer *fz, bool frozen)
 	if (fd >= 0)
 		close(fd);
 	if (ret)
-		pr_err("dump: cgroup %s: cannot %s it: %s", fz->path, frozen ? "freeze" : "thaw",
-		       strerror(-ret));
+		pr_err("dump: pid %d: cgroup %s: cannot %s it: %s", fz->root, fz->path,
+		       frozen ? "freeze" : "thaw", strerror(-ret));
 	return ret;
 }
 
@@ -203,7 +208,10 @@ static bool pick_cgroup(pid_t root, struct freezer *fz)
 	}
 	if ((size_t)snprintf(fz->path, sizeof(fz->path), "%s%s", mnt, theirs) >= sizeof(fz->path))
 		return false;
+	/* A process that joins after this is frozen for a moment, no more. */
 	stranger = find_stranger(fz->path, root);
+	if (stranger < 0)
+		return false;
 	if (stranger) {
 		pr_debug("dump: cgroup %s also holds pid %d, which is not in the tree: freezing "
 			 "with ptrace alone", theirs, stranger);
@@ -218,30 +226,93 @@ static bool pick_cgroup(pid_t root, struct freezer *fz)
 	return true;
 }
 
-int freezer_freeze(pid_t root, struct freezer *fz)
+/* The kernel lets go of ptrace stops when their tracer dies, never of a
+ * cgroup freeze: a dumper killed between the freeze and the thaw would
+ * leave the tree frozen for good. A guard process, cryo's child outside the
+ * cgroup, holds the read end of a pipe whose only write end is cryo's: at
+ * EOF without the all-clear, cryo died, and the guard thaws the cgroup. */
+static void start_guard(struct freezer *fz)
+{
+	int pipefd[2];
+	char byte = 0;
+
+	fz->guard = -1;
+	fz->guard_fd = -1;
+	if (pipe2(pipefd, O_CLOEXEC))
+		return;
+	fz->guard = fork();
+	if (fz->guard == 0) {
+		/* Out of the terminal's reach: a ^C for cryo must not end it too. */
+		setpgid(0, 0);
+		close(pipefd[1]);
+		while (read(pipefd[0], &byte, 1) < 0 && errno == EINTR)
+			;
+		if (byte != GUARD_ALL_CLEAR)
+			write_freeze(fz, false);
+		_exit(0);
+	}
+	close(pipefd[0]);
+	if (fz->guard < 0) {
+		close(pipefd[1]);
+		return;
+	}
+	fz->guard_fd = pipefd[1];
+}
+
+/* The cgroup is as its owner wants it again: the guard may go. */
+static void stop_guard(struct freezer *fz)
+{
+	char byte = GUARD_ALL_CLEAR;
+
+	if (fz->guard_fd < 0)
+		return;
+	if (write(fz->guard_fd, &byte, 1) != 1)
+		pr_warn("dump: pid %d: cgroup %s: cannot tell its guard to go", fz->root, fz->path);
+	close(fz->guard_fd);
+	waitpid(fz->guard, NULL, 0);
+	fz->guard_fd = -1;
+	fz->guard = -1;
+}
+
+void freezer_freeze(pid_t root, struct freezer *fz)
 {
 	int waited;
 
-	fz->dir_fd = -1;
+	fz->dir_fd = fz->guard_fd = -1;
+	fz->root = root;
 	fz->thawed = false;
 	if (!pick_cgroup(root, fz)) {
 		freezer_forget(fz);
-		return 0;
+		return;
 	}
 	fz->was_frozen = freeze_requested(fz);
-	if (!fz->was_frozen && write_freeze(fz, true)) {
-		freezer_forget(fz);
-		return 0;
+	if (!fz->was_frozen) {
+		start_guard(fz);
+		if (fz->guard_fd < 0) {
+			pr_debug("dump: pid %d: no guard for cgroup %s (%s): freezing with ptrace "
+				 "alone", root, fz->path, strerror(errno));
+			freezer_forget(fz);
+			return;
+		}
+		if (write_freeze(fz, true)) {
+			stop_guard(fz);
+			freezer_forget(fz);
+			return;
+		}
 	}
 	for (waited = 0; !is_frozen(fz) && waited < FREEZE_WAIT_MS; waited++)
 		usleep(1000);
 	if (waited >= FREEZE_WAIT_MS)
-		pr_warn("dump: cgroup %s did not freeze within %d ms; ptrace stops the rest",
-			fz->path, FREEZE_WAIT_MS);
+		pr_warn("dump: pid %d: cgroup %s did not freeze within %d ms; ptrace stops the "
+			"rest", root, fz->path, FREEZE_WAIT_MS);
 	else
 		pr_info("dump: pid %d: froze cgroup %s%s", root, fz->path,
 			fz->was_frozen ? " (it was frozen already)" : "");
-	return 0;
+	if (getenv("CRYO_TEST_PAUSE_FROZEN")) {
+		/* The tests kill cryo here, to see the guard thaw the tree. */
+		pr_info("dump: pid %d: pausing while frozen (CRYO_TEST_PAUSE_FROZEN)", root);
+		sleep(60);
+	}
 }
 
 int freezer_thaw(struct freezer *fz)
@@ -251,8 +322,10 @@ int freezer_thaw(struct freezer *fz)
 	if (fz->dir_fd < 0 || fz->thawed)
 		return 0;
 	ret = write_freeze(fz, false);
-	if (!ret)
+	if (!ret) {
 		fz->thawed = true;
+		stop_guard(fz);
+	}
 	return ret;
 }
 
@@ -264,5 +337,6 @@ void freezer_restore(struct freezer *fz)
 		write_freeze(fz, true);
 	else if (!fz->was_frozen && !fz->thawed)
 		write_freeze(fz, false);
+	stop_guard(fz);
 	freezer_forget(fz);
 }

@@ -8,15 +8,18 @@
 #include <sys/types.h>
 
 struct freezer {
+	pid_t root;		/* of the tree, for the messages */
 	int dir_fd;		/* the cgroup's directory; -1 when not used */
 	bool was_frozen;	/* its owner had frozen it: frozen again at the end */
 	bool thawed;		/* cryo has thawed it since */
+	pid_t guard;		/* thaws it if cryo dies while it is frozen */
+	int guard_fd;		/* the guard's pipe; -1: no guard */
 	char path[PATH_MAX];
 };
 
-/* Freezes the cgroup of @root's tree if it may (never an error: a tree
- * without a cgroup of its own is frozen by ptrace alone). */
-int freezer_freeze(pid_t root, struct freezer *fz);
+/* Freezes the cgroup of @root's tree if it may; a tree without a cgroup
+ * of its own is frozen by ptrace alone. */
+void freezer_freeze(pid_t root, struct freezer *fz);
 /* Thaws it once the tree is seized, so that the parasite can run. */
 int freezer_thaw(struct freezer *fz);
 /* Puts the cgroup back as its owner left it, and forgets it. */

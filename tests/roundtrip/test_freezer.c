@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <linux/netlink.h>
 #include <unistd.h>
 
 #include "cryo_driver.h"
@@ -123,17 +126,32 @@ static void enter_cgroup(void *arg)
 	close(fd);
 }
 
-static bool log_says(const char *img, const char *what)
+/* Runs in the program's child: it moves into the cgroup and holds an fd
+ * that cryo refuses to dump. */
+static void enter_cgroup_with_a_netlink_socket(void *arg)
+{
+	enter_cgroup(arg);
+	if (socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) < 0)
+		_exit(125);
+}
+
+static bool log_has(const char *img, const char *what)
 {
 	char path[PATH_MAX], *text = malloc(1 << 20);
 	bool found;
 
 	pathf(path, "%s/dump.log", img);
 	found = text && read_text(path, text, 1 << 20) && strstr(text, what);
-	if (!found)
-		fail_why("%s does not say '%s'", path, what);
 	free(text);
 	return found;
+}
+
+static bool log_says(const char *img, const char *what)
+{
+	char path[PATH_MAX];
+
+	pathf(path, "%s/dump.log", img);
+	return log_has(img, what) ? true : fail_why("%s does not say '%s'", path, what);
 }
 
 static bool dump_leaving_it_running(struct prog *p, const char *img)
@@ -225,6 +243,81 @@ TEST(a_cgroup_shared_with_a_stranger_is_not_frozen)
 	CHECK_GOTO(passes_then_restored_passes(&p, img), out, "%s", why);
 out:
 	end_prog(&stranger);
+	end_prog(&p);
+	cgroup_remove(&cg);
+}
+
+/* A dump refused (an fd cryo cannot save) leaves the cgroup as its owner
+ * had it, thawed or frozen, and the program unharmed. */
+TEST(a_refused_dump_leaves_the_cgroup_as_it_was)
+{
+	struct cgroup cg = { "" };
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16];
+	struct cryo_run r;
+
+	CHECK_GOTO(cgroup_make(&cg), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "prog_counter", enter_cgroup_with_a_netlink_socket, &cg), out,
+		   "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log");
+	CHECK_GOTO(refused(&r, "sockets are not supported", NULL), out, "%s", why);
+	CHECK_GOTO(log_says(img, "froze cgroup"), out, "%s", why);
+	CHECK_GOTO(cgroup_frozen_is(&cg, 0), out, "after a refused dump: %s", why);
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(cgroup_write(&cg, "cgroup.freeze", "1") && cgroup_frozen_is(&cg, 1), out, "%s",
+		   why);
+	run_cryo(&r, "dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log");
+	CHECK_GOTO(refused(&r, "sockets are not supported", NULL), out, "%s", why);
+	CHECK_GOTO(cgroup_frozen_is(&cg, 1), out, "after a refused dump of a frozen cgroup: %s",
+		   why);
+	CHECK_GOTO(cgroup_write(&cg, "cgroup.freeze", "0") && cgroup_frozen_is(&cg, 0), out, "%s",
+		   why);
+	CHECK_GOTO(prog_unharmed(&p) && prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	cgroup_remove(&cg);
+}
+
+static void pause_while_frozen(void *arg)
+{
+	(void)arg;
+	setenv("CRYO_TEST_PAUSE_FROZEN", "1", 1);
+}
+
+/* The kernel never thaws a cgroup for a dumper that died: cryo's guard
+ * does. cryo is killed while the tree is frozen (held there by a test
+ * switch); the tree must be thawed and whole. */
+TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
+{
+	struct cgroup cg = { "" };
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16], log[PATH_MAX];
+	long deadline;
+	pid_t dumper;
+	int out_fd;
+
+	CHECK_GOTO(cgroup_make(&cg), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "prog_tree", enter_cgroup, &cg), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	pathf(log, "%s/cryo.out", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	out_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	CHECK_GOTO(out_fd >= 0, out, "cannot open %s", log);
+	dumper = spawn_cryo(out_fd, pause_while_frozen, NULL,
+			    CRYO_ARGS("dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log"));
+	close(out_fd);
+	CHECK_GOTO(dumper > 0, out, "cannot start cryo");
+	deadline = now_ms() + WAIT_MS;
+	while (!log_has(img, "pausing while frozen") && now_ms() < deadline)
+		sleep_ms(5);
+	CHECK_GOTO(log_says(img, "pausing while frozen"), out, "%s", why);
+	CHECK_GOTO(cgroup_frozen_is(&cg, 1), out, "while cryo pauses: %s", why);
+	kill_and_reap(dumper);
+	CHECK_GOTO(cgroup_frozen_is(&cg, 0), out, "after cryo was killed: %s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
 	end_prog(&p);
 	cgroup_remove(&cg);
 }
