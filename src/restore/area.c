@@ -483,8 +483,9 @@ static int fill_vdso(struct restorer_args *args, struct area *area,
  * writes straight into the process's memory, with no page cache to fill
  * and copy from, about twice as fast here. A file mostly in the cache is
  * read through it: a copy from memory beats the disk. Every fill is whole
- * pages at page offsets, as O_DIRECT wants; a filesystem that refuses it
- * (EINVAL) is read through the cache. */
+ * pages at page offsets, as O_DIRECT wants on a disk of 4 KiB blocks or
+ * smaller; a filesystem whose fcntl() refuses O_DIRECT is read through the
+ * cache. */
 static void read_direct_when_cold(int pages_fd)
 {
 	struct kabi_cachestat_range range = { 0, 0 };

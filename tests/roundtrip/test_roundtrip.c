@@ -213,34 +213,6 @@ static bool vdso_moved(pid_t pid)
 	return ehdr && start && ehdr != start;
 }
 
-/* Drops image @img's pages files from the page cache, as on a host that
- * has just received them, so that restore reads them from the disk. */
-static bool drop_pages_from_cache(struct run *r, const char *img)
-{
-	char dir[PATH_MAX], path[PATH_MAX * 2];
-	struct dirent *de;
-	int dropped = 0;
-	DIR *d;
-
-	path_in(r, img, dir);
-	d = opendir(dir);
-	while (d && (de = readdir(d))) {
-		int fd;
-
-		if (strncmp(de->d_name, "pages-", 6))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && !fdatasync(fd) && !posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
-			dropped++;
-		if (fd >= 0)
-			close(fd);
-	}
-	if (d)
-		closedir(d);
-	return dropped ? true : failed(r, "no pages file in %s could be dropped from the cache", dir);
-}
-
 /* The pages of image @img in the page cache, and in all. */
 static bool pages_cached(struct run *r, const char *img, uint64_t *cached, uint64_t *all)
 {
@@ -277,6 +249,42 @@ static bool pages_cached(struct run *r, const char *img, uint64_t *cached, uint6
 	return true;
 }
 
+/* Drops image @img's pages files from the page cache, as on a host that
+ * has just received them, so that restore reads them from the disk. */
+static bool drop_pages_from_cache(struct run *r, const char *img)
+{
+	char dir[PATH_MAX], path[PATH_MAX * 2];
+	uint64_t cached, all;
+	struct dirent *de;
+	int dropped = 0;
+	DIR *d;
+
+	path_in(r, img, dir);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		int fd;
+
+		if (strncmp(de->d_name, "pages-", 6))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && !fdatasync(fd) && !posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+			dropped++;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+	if (!dropped)
+		return failed(r, "no pages file in %s could be dropped from the cache", dir);
+	if (!pages_cached(r, img, &cached, &all))
+		return false;
+	return cached * 8 <= all ? true :
+	       failed(r, "%s stays in the page cache (%llu of %llu pages) after "
+		      "POSIX_FADV_DONTNEED: its filesystem cannot make it cold", img,
+		      (unsigned long long)cached, (unsigned long long)all);
+}
+
 /* A restore from pages files that were not in the page cache reads them
  * with O_DIRECT, around the cache: most of them is still not cached. */
 static bool read_around_the_cache(struct run *r, const char *img)
@@ -285,6 +293,8 @@ static bool read_around_the_cache(struct run *r, const char *img)
 
 	if (!pages_cached(r, img, &cached, &all))
 		return false;
+	if (!all)
+		return failed(r, "%s has no pages to read", img);
 	if (cached * 2 > all)
 		return failed(r, "restore read %s through the page cache (%llu of %llu pages "
 			      "cached), not with O_DIRECT", img, (unsigned long long)cached,
