@@ -4,6 +4,7 @@
  * restore loads it (locks.c). */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "files/files.h"
 #include "files/internal.h"
@@ -55,27 +56,59 @@ static bool same_owner(const FileLock *a, const FileLock *b)
 						 : a->file_id == b->file_id;
 }
 
+#define LOCK_OF(r) ((const FileLock *)(r)->msg)
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* By owner, then by first byte. */
+static int by_owner_and_start(const void *pa, const void *pb)
+{
+	const FileLock *a = LOCK_OF(*(const struct image_record *const *)pa);
+	const FileLock *b = LOCK_OF(*(const struct image_record *const *)pb);
+	bool posix = a->kind == FILE_LOCK__KIND__POSIX;
+
+	if (a->kind != b->kind)
+		return cmp_u64(a->kind, b->kind);
+	if (a->file_id != b->file_id)
+		return cmp_u64(a->file_id, b->file_id);
+	if (posix && a->pid != b->pid)
+		return cmp_u64((uint32_t)a->pid, (uint32_t)b->pid);
+	return cmp_u64(a->start, b->start);
+}
+
 int locks_check(const struct image *img, const struct image_dir *dir, int id)
 {
+	const struct image_record **sorted;
+	int ret = 0;
+
 	(void)dir;
 	(void)id;
 	for (size_t i = 0; i < img->nr_records; i++) {
-		const FileLock *l = (const FileLock *)img->records[i].msg;
-		int ret = check_one(img->path, img->records[i].offset, l);
-
+		ret = check_one(img->path, img->records[i].offset, LOCK_OF(&img->records[i]));
 		if (ret)
 			return ret;
-		/* The kernel merges an owner's locks: two that overlap were
-		 * never held together. */
-		for (size_t j = 0; j < i; j++) {
-			const FileLock *o = (const FileLock *)img->records[j].msg;
+	}
+	/* The kernel merges an owner's locks: two that overlap were never held
+	 * together. Sorted by owner and first byte, two of one owner overlap
+	 * only if two neighbours do. */
+	sorted = calloc(img->nr_records + 1, sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < img->nr_records; i++)
+		sorted[i] = &img->records[i];
+	qsort(sorted, img->nr_records, sizeof(*sorted), by_owner_and_start);
+	for (size_t i = 1; !ret && i < img->nr_records; i++) {
+		const FileLock *l = LOCK_OF(sorted[i]), *o = LOCK_OF(sorted[i - 1]);
 
-			if (same_owner(l, o) && l->start <= lock_end(o) && o->start <= lock_end(l)) {
-				image_error(img->path, img->records[i].offset, "pid %d fd %d: two "
-					    "locks of one owner over the same bytes", l->pid, l->fd);
-				return -EBADMSG;
-			}
+		if (same_owner(l, o) && l->start <= lock_end(o)) {
+			image_error(img->path, sorted[i]->offset, "pid %d fd %d: two locks of one "
+				    "owner over the same bytes", l->pid, l->fd);
+			ret = -EBADMSG;
 		}
 	}
-	return 0;
+	free(sorted);
+	return ret;
 }
