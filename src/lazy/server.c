@@ -329,7 +329,8 @@ static int handle_msg(struct server *srv, size_t i, const struct uffd_msg *m)
 		bool write = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
 
 		/* A forked child is known from its first fault on, to be
-		 * killed by pid should serving fail. */
+		 * killed by pid should serving fail. The thread id is in the
+		 * faulting task's pid namespace, cryo's own (none is restored). */
 		if (!sp->s.pid && m->arg.pagefault.feat.ptid)
 			sp->s.pid = lazy_tgid_of((pid_t)m->arg.pagefault.feat.ptid);
 
