@@ -25,7 +25,8 @@
 
 /* The userfaultfd events the page server follows (UFFDIO_API features). */
 #define LAZY_UFFD_FEATURES (UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
-			    UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
+			    UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | \
+			    UFFD_FEATURE_THREAD_ID)
 
 /* ---- plan.c ----------------------------------------------------------------- */
 
@@ -88,15 +89,31 @@ int lazy_server_start(const struct lazy_task *tasks, size_t n, const char *log_p
 struct lazy_space {
 	int uffd;
 	int pages_fd;
-	pid_t pid;		/* 0: a child forked after the restore */
+	pid_t pid;		/* 0: a child forked after the restore, until it faults */
 	pid_t parent;		/* for a child: the process it was forked from */
 	struct pending pending;
 };
 
+/* Test-only switches of the page server (environment, see start.c). */
+struct lazy_test_opts {
+	bool trickle;		/* the background pass copies a page at a time, slowly */
+	long fail_after;	/* > 0: copies after this many fail with EIO */
+};
+
 /* Serves @n spaces until every page is in or every process is gone; the
- * spaces are taken over (closed and freed). With @trickle (tests only),
- * the background pass copies one page at a time, slowly. Returns 0, or
- * -errno when serving had to stop. */
-int lazy_serve(struct lazy_space *spaces, size_t n, bool trickle);
+ * spaces are taken over (closed and freed). When serving fails, every
+ * process served is killed first. Returns 0, or -errno when serving had
+ * to stop. */
+int lazy_serve(struct lazy_space *spaces, size_t n, const struct lazy_test_opts *test);
+
+/* ---- stop.c ------------------------------------------------------------------ */
+
+/* The thread group of thread @tid, 0 if it cannot be read. */
+pid_t lazy_tgid_of(pid_t tid);
+/* SIGKILLs the descendants of @pid whose memory is still registered with
+ * a userfaultfd: forked children of a served process whose pid is not
+ * known yet. One whose parent exited before it faulted is out of reach
+ * (reparented elsewhere). */
+void lazy_kill_registered_descendants(pid_t pid);
 
 #endif

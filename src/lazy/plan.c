@@ -62,26 +62,34 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The pages [first, last] an rseq area spans, as the restorer populates
+ * them; false if the thread has none. */
+static bool rseq_pages(const Rseq *r, uint64_t *first, uint64_t *last)
+{
+	if (!r || !r->abi_size)
+		return false;
+	*first = r->abi_pointer & ~(PAGE - 1);
+	*last = (r->abi_pointer + r->abi_size - 1) & ~(PAGE - 1);
+	return true;
+}
+
 int lazy_pins_make(const TaskCore *core, struct lazy_pins *pins)
 {
+	uint64_t first, last;
 	size_t n = 0;
 
 	pins->nr = 0;
-	pins->pages = calloc(2 * core->n_threads + 1, sizeof(*pins->pages));
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (rseq_pages(core->threads[i]->rseq, &first, &last))
+			n += (last - first) / PAGE + 1;
+	pins->pages = calloc(n + 1, sizeof(*pins->pages));
 	if (!pins->pages)
 		return -ENOMEM;
-	for (size_t i = 0; i < core->n_threads; i++) {
-		const Rseq *r = core->threads[i]->rseq;
-		uint64_t first, last;
-
-		if (!r || !r->abi_size)
-			continue;
-		first = r->abi_pointer & ~(PAGE - 1);
-		last = (r->abi_pointer + r->abi_size - 1) & ~(PAGE - 1);
-		pins->pages[n++] = first;
-		if (last != first)
-			pins->pages[n++] = last;
-	}
+	n = 0;
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (rseq_pages(core->threads[i]->rseq, &first, &last))
+			for (uint64_t page = first; page <= last; page += PAGE)
+				pins->pages[n++] = page;
 	qsort(pins->pages, n, sizeof(*pins->pages), cmp_u64);
 	for (size_t i = 0; i < n; i++)
 		if (!pins->nr || pins->pages[pins->nr - 1] != pins->pages[i])

@@ -12,7 +12,11 @@
  * in the child), munmap and MADV_DONTNEED take ranges out (those pages read
  * zeros from then on), mremap moves them. While the kernel has such an
  * event queued, copies into that space fail with EAGAIN: the event is read
- * first, then the copy is tried again. */
+ * first, then the copy is tried again.
+ *
+ * Serving fails as a whole: once a page cannot be served, every process
+ * served is killed before any userfaultfd is closed (stop.c), since
+ * closing it would let each one read zeros where its data was. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -58,6 +62,9 @@ struct server {
 	char *buf;			/* BACKGROUND_CHUNK of page data */
 	char *zeros;			/* one page */
 	bool trickle;
+	long fail_after;		/* tests: copies after this many fail */
+	long copies;
+	int failed;			/* -errno: serving stops, all are killed */
 	struct pollfd *polls;
 };
 
@@ -170,6 +177,11 @@ static int copy_range(struct server *srv, struct space *sp, uint64_t start, uint
 	uint64_t len = end - start, done = 0, try_len = len;
 	int ret = read_pages(sp, srv->buf, len, off);
 
+	if (!ret && srv->fail_after > 0 && srv->copies++ >= srv->fail_after) {
+		pr_err("lazy: failing the copy at %#llx on purpose (CRYO_TEST_LAZY_FAIL_AFTER)",
+		       (unsigned long long)start);
+		ret = -EIO;
+	}
 	while (!ret && done < len) {
 		struct uffdio_copy copy = {
 			.dst = start + done,
@@ -316,6 +328,12 @@ static int handle_msg(struct server *srv, size_t i, const struct uffd_msg *m)
 	case UFFD_EVENT_PAGEFAULT: {
 		bool write = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
 
+		/* A forked child is known from its first fault on, to be
+		 * killed by pid should serving fail. The thread id is in the
+		 * faulting task's pid namespace, cryo's own (none is restored). */
+		if (!sp->s.pid && m->arg.pagefault.feat.ptid)
+			sp->s.pid = lazy_tgid_of((pid_t)m->arg.pagefault.feat.ptid);
+
 		ret = serve_fault(srv, sp, m->arg.pagefault.address, write);
 		if (ret == -EAGAIN) {
 			sp->blocked = true;
@@ -389,9 +407,8 @@ static int background(struct server *srv, size_t *which)
 }
 
 /* Marks a space to be closed: -ESRCH, its process is gone; anything else
- * is an error that leaves its pages unserved, and the process is stopped
- * short of reading zeros where its data was. */
-static void end_space(struct space *sp, int err)
+ * is an error that leaves its pages unserved, and fails the server. */
+static void end_space(struct server *srv, struct space *sp, int err)
 {
 	char who[48];
 
@@ -402,8 +419,26 @@ static void end_space(struct space *sp, int err)
 		return;
 	describe(sp, who, sizeof(who));
 	pr_err("lazy: %s: serving its pages failed: %s", who, strerror(-err));
-	if (sp->s.pid)
-		kill(sp->s.pid, SIGKILL);
+	if (!srv->failed)
+		srv->failed = err;
+}
+
+/* Kills every process served, forked children included: those whose pid
+ * is not known yet are found under the process they were forked from. */
+static void kill_all(struct server *srv)
+{
+	for (size_t i = 0; i < srv->nr; i++)
+		if (!srv->sp[i]->s.pid && srv->sp[i]->s.parent)
+			lazy_kill_registered_descendants(srv->sp[i]->s.parent);
+	for (size_t i = 0; i < srv->nr; i++) {
+		char who[48];
+
+		if (!srv->sp[i]->s.pid || srv->sp[i]->ended == -ESRCH)
+			continue;
+		describe(srv->sp[i], who, sizeof(who));
+		pr_err("lazy: %s: killed: its pages can no longer be served", who);
+		kill(srv->sp[i]->s.pid, SIGKILL);
+	}
 }
 
 /* Closes the spaces that are done, gone or failed. */
@@ -443,8 +478,9 @@ static int serve_round(struct server *srv)
 		srv->polls[i] = (struct pollfd){ .fd = srv->sp[i]->s.uffd, .events = POLLIN };
 	ready = poll(srv->polls, np, poll_timeout(srv));
 	if (ready < 0 && errno != EINTR) {
-		pr_err("lazy: poll: %s", strerror(errno));
-		return -errno;
+		err = -errno;
+		pr_err("lazy: poll of the userfaultfds of %zu processes: %s", np, strerror(-err));
+		return err;
 	}
 	/* A space blocked with no event to show is tried again. */
 	for (size_t i = 0; ready == 0 && i < np; i++)
@@ -457,42 +493,52 @@ static int serve_round(struct server *srv)
 			continue;
 		err = drain(srv, i);
 		if (err)
-			end_space(sp, err);
+			end_space(srv, sp, err);
 	}
 	for (size_t i = 0; i < srv->nr; i++) {
 		struct space *sp = srv->sp[i];
 
 		if (sp->nr_deferred && !sp->ended && (err = retry_deferred(srv, sp)))
-			end_space(sp, err);
+			end_space(srv, sp, err);
 	}
 	err = background(srv, &which);
 	if (err)
-		end_space(srv->sp[which], err);
-	return 0;
+		end_space(srv, srv->sp[which], err);
+	return srv->failed;
 }
 
-int lazy_serve(struct lazy_space *spaces, size_t n, bool trickle)
+int lazy_serve(struct lazy_space *spaces, size_t n, const struct lazy_test_opts *test)
 {
-	struct server srv = { .trickle = trickle };
+	struct server srv = { .trickle = test->trickle, .fail_after = test->fail_after };
 	int ret = 0;
 
 	srv.buf = mmap(NULL, BACKGROUND_CHUNK + PAGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (srv.buf == MAP_FAILED)
-		return -errno;
-	srv.zeros = srv.buf + BACKGROUND_CHUNK;
+		ret = -errno;
+	else
+		srv.zeros = srv.buf + BACKGROUND_CHUNK;
 	for (size_t i = 0; i < n; i++) {
-		if (!ret)
-			ret = add_space(&srv, &spaces[i]);
-		else
-			close(spaces[i].uffd), pending_free(&spaces[i].pending);
+		if (!ret && !(ret = add_space(&srv, &spaces[i])))
+			continue;
+		pr_err("lazy: pid %d: killed: the page server cannot take it: %s",
+		       spaces[i].pid, strerror(-ret));
+		kill(spaces[i].pid, SIGKILL);
+		close(spaces[i].uffd);
+		pending_free(&spaces[i].pending);
 	}
-	for (sweep(&srv); !ret && srv.nr; sweep(&srv))
-		ret = serve_round(&srv);
+	/* Nothing is closed in a round that failed: it is killed first. */
+	if (!ret)
+		sweep(&srv);
+	while (!ret && srv.nr && !(ret = serve_round(&srv)))
+		sweep(&srv);
+	if (ret)
+		kill_all(&srv);
 	while (srv.nr)
 		close_space(&srv, srv.nr - 1, "stopped");
 	free(srv.sp);
 	free(srv.polls);
-	munmap(srv.buf, BACKGROUND_CHUNK + PAGE);
+	if (srv.buf != MAP_FAILED)
+		munmap(srv.buf, BACKGROUND_CHUNK + PAGE);
 	return ret;
 }

@@ -82,6 +82,7 @@ static void __attribute__((noreturn)) server_main(const struct lazy_task *tasks,
 						  const char *log_path, int log_level)
 {
 	struct lazy_space *spaces = calloc(n, sizeof(*spaces));
+	struct lazy_test_opts test = { 0 };
 	int ret = spaces ? 0 : -ENOMEM;
 
 	setsid();
@@ -114,7 +115,10 @@ static void __attribute__((noreturn)) server_main(const struct lazy_task *tasks,
 	for (size_t i = 0; i < n; i++)
 		pr_info("lazy: pid %d: serving %llu KiB", spaces[i].pid,
 			(unsigned long long)(spaces[i].pending.bytes >> 10));
-	ret = lazy_serve(spaces, n, getenv("CRYO_TEST_LAZY_TRICKLE") != NULL);
+	test.trickle = getenv("CRYO_TEST_LAZY_TRICKLE") != NULL;
+	if (getenv("CRYO_TEST_LAZY_FAIL_AFTER"))
+		test.fail_after = strtol(getenv("CRYO_TEST_LAZY_FAIL_AFTER"), NULL, 10);
+	ret = lazy_serve(spaces, n, &test);
 	pr_info("lazy: the page server exits%s%s", ret ? ": " : "", ret ? strerror(-ret) : "");
 	log_close();
 	_exit(ret ? 1 : 0);

@@ -24,6 +24,10 @@
 #define KERNEL_MINSIGSTKSZ 2048
 /* The kernel's struct robust_list_head: set_robust_list takes no other size. */
 #define ROBUST_LIST_HEAD_SIZE 24
+/* The kernel sets no upper bound on an rseq area (it reads and writes only
+ * the fields it knows), but none is near a page: one larger is a corrupt
+ * image, and lazy restore fills the pages of every rseq area eagerly. */
+#define RSEQ_MAX_ABI_SIZE 4096
 /* The kernel's NGROUPS_MAX. */
 #define MAX_GROUPS 65536
 /* SECBIT_NOROOT through SECBIT_EXEC_DENY_INTERACTIVE_LOCKED (6.14). */
@@ -119,10 +123,10 @@ static int check_thread(const struct where *w, const ThreadCore *t)
 		const Rseq *r = t->rseq;
 
 		if (!r->abi_pointer || r->abi_pointer % 32 || !user_addr(r->abi_pointer) ||
-		    r->abi_size < 32 || r->flags)
-			return invalid(w, "thread %d: rseq area of %u bytes at %#llx (flags %#x) is not a 32-byte aligned area of at least 32 bytes",
+		    r->abi_size < 32 || r->abi_size > RSEQ_MAX_ABI_SIZE || r->flags)
+			return invalid(w, "thread %d: rseq area of %u bytes at %#llx (flags %#x) is not a 32-byte aligned area of 32 to %d bytes",
 				       t->tid, r->abi_size, (unsigned long long)r->abi_pointer,
-				       r->flags);
+				       r->flags, RSEQ_MAX_ABI_SIZE);
 	}
 	return 0;
 }

@@ -72,6 +72,8 @@ static int run_cryo(struct run *r, const char *const *args)
 			setenv("CRYO_TEST_VDSO_PROXY", "1", 1);
 		if (!strncmp(r->prog, "prog_lazy_", 10) && !strcmp(argv[1], "restore"))
 			setenv("CRYO_TEST_LAZY_TRICKLE", "1", 1);
+		if (!strncmp(r->prog, "prog_lazy_fail_", 15) && !strcmp(argv[1], "restore"))
+			setenv("CRYO_TEST_LAZY_FAIL_AFTER", "100", 1);
 		execv(cryo, argv);
 		_exit(127);
 	}
@@ -186,6 +188,63 @@ static bool dump_refused_while_lazy(struct run *r)
 	text[n] = '\0';
 	if (!strstr(text, "registered with a userfaultfd"))
 		return failed(r, "the dump was refused for another reason (see %s)", out);
+	return true;
+}
+
+/* Whether a line of the file at @path holds @text. */
+static bool file_has_line(const char *path, const char *text)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* prog_lazy_fail_*: the page server is made to fail (after 100 copies)
+ * while the program, and the child and grandchild it forks on SIGTERM,
+ * still have pages pending. All must die by SIGKILL; none may run on and
+ * read zeros where its data was (it would write FAIL and exit). */
+static bool killed_when_serving_fails(struct run *r)
+{
+	char outfile[PATH_MAX], marker[PATH_MAX], log[PATH_MAX], line[600] = "";
+	int status, forked[2];
+	FILE *f;
+
+	path_in(r, "out", outfile);
+	path_in(r, "forked", marker);
+	path_in(r, "img1/restore.log", log);
+	kill(r->pid, SIGTERM);
+	if (!wait_child(r->pid, WAIT_MS, &status))
+		return failed(r, "the program still runs %d s after its page server was made to fail",
+			      WAIT_MS / 1000);
+	r->pid = 0;
+	if (!reap_all_children(WAIT_MS))
+		return failed(r, "processes forked after the restore still run after the page "
+			      "server failed");
+	f = fopen(outfile, "r");
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+		line[strcspn(line, "\n")] = '\0';
+		return failed(r, "a process ran on after the page server failed: %s", line);
+	}
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		return failed(r, "the program ended with status %#x, not by SIGKILL", status);
+	f = fopen(marker, "r");
+	if (!f || fscanf(f, "%d %d", &forked[0], &forked[1]) != 2) {
+		if (f)
+			fclose(f);
+		return failed(r, "the program's child did not fork before the page server failed");
+	}
+	fclose(f);
+	if (!file_has_line(log, "killed: its pages can no longer be served"))
+		return failed(r, "the page server did not say it killed the processes (see %s)", log);
 	return true;
 }
 
@@ -375,6 +434,9 @@ static bool run_cycle(struct run *r)
 	/* Its memory comes in from a page server as the program checks it.
 	 * The prog_lazy_* programs are served slowly: a dump meets pages
 	 * still missing. */
+	if (!strcmp(r->cycle, "lazy") && !strncmp(r->prog, "prog_lazy_fail_", 15))
+		return dump(r, "img1", false) && restore(r, "img1", true) &&
+		       killed_when_serving_fails(r);
 	if (!strcmp(r->cycle, "lazy"))
 		return dump(r, "img1", false) && restore(r, "img1", true) &&
 		       (strncmp(r->prog, "prog_lazy_", 10) || dump_refused_while_lazy(r)) &&

@@ -1,10 +1,12 @@
 /* Unit tests of the pending ranges of a lazy restore (lazy/pending.h): what
  * the page server still has to serve after copies, munmap, MADV_DONTNEED
- * and mremap, checked against a page-by-page model. */
+ * and mremap, checked against a page-by-page model; and the rseq pages
+ * the restorer fills itself (lazy_pins_make). */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "harness.h"
+#include "lazy/lazy.h"
 #include "lazy/pending.h"
 
 #define PAGE 4096ull
@@ -161,4 +163,32 @@ TEST(random_removes_moves_and_copies_agree_with_a_page_model)
 		pending_free(&copy);
 		pending_free(&p);
 	}
+}
+
+/* The pages the restorer populates for an rseq area are every page of
+ * [start, start + size), however many: each must be pinned, or the page
+ * server would serve over (and lose) what the kernel wrote there. */
+TEST(every_page_of_an_rseq_area_is_pinned)
+{
+	Rseq wide = RSEQ__INIT, small = RSEQ__INIT;
+	ThreadCore a = THREAD_CORE__INIT, b = THREAD_CORE__INIT;
+	ThreadCore *threads[] = { &a, &b };
+	TaskCore core = TASK_CORE__INIT;
+	struct lazy_pins pins;
+	const uint64_t want[] = { 0x10000, 0x11000, 0x12000, 0x13000, 0x14000 };
+
+	wide.abi_pointer = 0x10fe0;
+	wide.abi_size = 3 * PAGE + 64;
+	small.abi_pointer = 0x12000;
+	small.abi_size = 32;
+	a.rseq = &wide;
+	b.rseq = &small;
+	core.n_threads = 2;
+	core.threads = threads;
+	CHECK(!lazy_pins_make(&core, &pins), "lazy_pins_make");
+	CHECK(pins.nr == 5, "%zu pages pinned, not 5", pins.nr);
+	for (size_t i = 0; i < pins.nr && i < 5; i++)
+		CHECK(pins.pages[i] == want[i], "pin %zu is %#llx, not %#llx", i,
+		      (unsigned long long)pins.pages[i], (unsigned long long)want[i]);
+	lazy_pins_free(&pins);
 }

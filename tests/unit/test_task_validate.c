@@ -57,6 +57,8 @@ static void thread_twice(struct sample *s) { s->threads[1].tid = SAMPLE_PID; }
 static void altstack_bad_flags(struct sample *s) { s->altstack.flags = SS_DISABLE; }
 static void altstack_tiny(struct sample *s) { s->altstack.size = 100; }
 static void rseq_misaligned(struct sample *s) { s->rseq.abi_pointer += 8; }
+static void rseq_4097(struct sample *s) { s->rseq.abi_size = 4097; }
+static void rseq_4gib(struct sample *s) { s->rseq.abi_size = 0xffffffe0u; }
 static void cwd_relative(struct sample *s) { s->core.cwd = (char *)"tmp"; }
 static void root_relative(struct sample *s) { s->core.root = (char *)""; }
 static void effective_not_permitted(struct sample *s) { s->creds.cap_effective = 0x100; }
@@ -99,6 +101,8 @@ static const struct bad_case bad_cases[] = {
 	{ "altstack flags", altstack_bad_flags, "sigaltstack flags" },
 	{ "altstack of 100 bytes", altstack_tiny, "sigaltstack of 0x64 bytes" },
 	{ "rseq misaligned", rseq_misaligned, "rseq area" },
+	{ "rseq of 4097 bytes", rseq_4097, "rseq area of 4097 bytes" },
+	{ "rseq of 4 GiB", rseq_4gib, "rseq area of 4294967264 bytes" },
 	{ "relative cwd", cwd_relative, "cwd \"tmp\"" },
 	{ "empty root", root_relative, "root" },
 	{ "effective caps not permitted", effective_not_permitted, "effective capabilities" },
