@@ -320,9 +320,11 @@ int contents_restore_file(const struct restore_ctx *r, const struct file_obj *ho
 			  uint64_t size)
 {
 	if (ftruncate(fd, size)) {
+		int ret = -errno;
+
 		restore_err(r, holder, "cannot set the size of the recreated file to %llu: %s",
-			    (unsigned long long)size, strerror(errno));
-		return -errno;
+			    (unsigned long long)size, strerror(-ret));
+		return ret;
 	}
 	for (size_t i = 0; i < holder->nr_chunks; i++) {
 		const FileChunk *c = holder->chunks[i];

@@ -898,6 +898,40 @@ out:
 	end_prog(&p);
 }
 
+/* A segment marked for removal has a private key: another segment may
+ * take its key before the restore (here, one the test makes with
+ * prog_shmem's key), and the restore must still succeed, making the
+ * removed segment without its key. */
+TEST(restore_makes_a_removed_sysv_segment_whose_key_is_taken)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	int taker = -1;
+
+	CHECK_GOTO(make_image(&p, "prog_shmem", img, &image_pid), out, "%s", why);
+	/* Its children's pids must be free again too. */
+	CHECK_GOTO(reap_all_children(WAIT_MS), out, "prog_shmem's children outlive its dump");
+	taker = shmget((key_t)(0x5e000000 | image_pid), 4096, IPC_CREAT | IPC_EXCL | 0600);
+	CHECK_GOTO(taker >= 0, out, "cannot make a segment with prog_shmem's key: %s",
+		   strerror(errno));
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile, "-v3");
+	CHECK_GOTO(r.status == 0, out, "the restore with the removed segment's key taken failed "
+		   "(%d): %s", r.status, r.out);
+	CHECK_GOTO(strstr(r.out, "made with IPC_PRIVATE"), out, "the restore does not say that "
+		   "it made the segment without its key: %s", r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	CHECK_GOTO(shmget((key_t)(0x5e000000 | image_pid), 0, 0) == taker, out, "the key no "
+		   "longer finds the test's segment %d", taker);
+out:
+	if (taker >= 0)
+		shmctl(taker, IPC_RMID, NULL);
+	end_prog(&p);
+}
+
 TEST(restore_from_an_empty_directory_is_refused)
 {
 	char dir[PATH_MAX] = "", img[PATH_MAX];
