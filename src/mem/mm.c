@@ -253,7 +253,8 @@ static int dump_mapped_files(pid_t pid, struct image_dir *dir, struct vma_list *
 		if (!file_saved_whole(vmas->vmas[i]))
 			continue;
 		maps[n].start = vmas->vmas[i]->start;
-		maps[n++].end = vmas->vmas[i]->end;
+		maps[n].end = vmas->vmas[i]->end;
+		maps[n++].pgoff = vmas->vmas[i]->pgoff;
 	}
 	ret = files_dump_mappings(pid, dir, maps, n);
 	if (ret)
