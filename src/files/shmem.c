@@ -104,6 +104,8 @@ static int shmem_dump(const struct file_dump *d)
 		return -ENOMEM;
 	ret = mapped_ranges_of(pids, nr_pids, p->st.st_dev, p->st.st_ino, s->size, &ranges,
 			       &nr_ranges);
+	if (ret == -ENOMEM)
+		pr_fd_err(p, "out of memory for the mapped parts of the object");
 	if (!ret)
 		ret = probe_reopen(p, &fd);
 	if (!ret)

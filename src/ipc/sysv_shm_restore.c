@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "files/contents.h"
 #include "files/image_check.h"
-#include "images/proto/filedata.pb-c.h"
 #include "images/proto/sysv_shm.pb-c.h"
 #include "ipc/sysv_shm.h"
 
@@ -26,6 +26,7 @@
 struct sysv_segment {
 	const SysvShm *rec;
 	struct image *data;	/* its sysv-shm-data-ID.img */
+	const FileChunk **chunks;	/* the runs of @data */
 	bool created;		/* made by this restore, not yet marked removed */
 };
 
@@ -39,8 +40,10 @@ void sysv_shm_free(struct sysv_shm_set *set)
 {
 	if (!set)
 		return;
-	for (size_t i = 0; i < set->nr; i++)
+	for (size_t i = 0; i < set->nr; i++) {
+		free(set->segs[i].chunks);
 		image_free(set->segs[i].data);
+	}
 	free(set->segs);
 	image_free(set->img);
 	free(set);
@@ -50,20 +53,24 @@ void sysv_shm_free(struct sysv_shm_set *set)
 static int load_data(const struct image_dir *dir, struct sysv_segment *seg)
 {
 	int ret = image_read(dir, IMG_SYSV_SHM_DATA, seg->rec->id, &seg->data);
+	const char *problem;
+	size_t at;
 
 	if (!ret)
 		ret = file_data_image_check(seg->data, dir, seg->rec->id);
-	for (size_t i = 0; !ret && i < seg->data->nr_records; i++) {
-		const FileChunk *c = (const FileChunk *)seg->data->records[i].msg;
-
-		if (c->offset > seg->rec->size || c->data.len > seg->rec->size - c->offset) {
-			image_error(seg->data->path, seg->data->records[i].offset,
-				    "run %zu ends past the segment's %" PRIu64 " bytes", i,
-				    seg->rec->size);
-			ret = -EBADMSG;
-		}
+	if (!ret)
+		ret = contents_runs_of(seg->data, &seg->chunks);
+	if (ret)
+		return ret;
+	problem = contents_runs_problem(seg->chunks, seg->data->nr_records, seg->rec->size, false,
+					&at);
+	if (problem) {
+		image_error(seg->data->path, seg->data->records[at].offset,
+			    "run %zu of SysV segment %d (%" PRIu64 " bytes): %s", at, seg->rec->id,
+			    seg->rec->size, problem);
+		return -EBADMSG;
 	}
-	return ret;
+	return 0;
 }
 
 int sysv_shm_load(const struct image_dir *dir, struct sysv_shm_set **out)
@@ -247,11 +254,8 @@ static int fill_segment(const struct sysv_segment *seg)
 
 	if (mem == (void *)-1)
 		return pr_errno_ret("restore: SysV segment %d: cannot attach it to fill it", s->id);
-	for (size_t i = 0; i < seg->data->nr_records; i++) {
-		const FileChunk *c = (const FileChunk *)seg->data->records[i].msg;
-
-		memcpy(mem + c->offset, c->data.data, c->data.len);
-	}
+	/* A segment's file has no write(): its bytes go in through memory. */
+	contents_copy_runs((uint8_t *)mem, seg->chunks, seg->data->nr_records);
 	shmdt(mem);
 	if (shmctl(s->id, IPC_STAT, &ds) < 0)
 		return pr_errno_ret("restore: SysV segment %d: cannot read it back", s->id);
