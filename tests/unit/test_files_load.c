@@ -1,7 +1,8 @@
 /* files_load() refuses bad images with a clear error (bad fd numbers,
  * unknown file ids, kinds without their part, bad flags and inodes, epoll
  * targets missing, contents missing or short, damaged bytes, mappings of
- * files that are not memfds or deleted files), accepts good ones, and
+ * files that are not memfds or deleted files, mappings past the end of
+ * their object, SysV segment runs past the segment), accepts good ones, and
  * files_restore() names the fd and cause when it cannot open a
  * file. Images are written by hand here, not by a dump. */
 #include <sys/epoll.h>
@@ -13,6 +14,8 @@
 #include "images/proto/files.pb-c.h"
 #include "images/proto/memfd.pb-c.h"
 #include "images/proto/shmem.pb-c.h"
+#include "images/proto/sysv_shm.pb-c.h"
+#include "ipc/sysv_shm.h"
 #include "kabi/kabi.h"
 
 #define PID 4242
@@ -423,6 +426,54 @@ TEST(contents_past_the_size_are_refused)
 	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded contents past the size");
 	CHECK(strstr(err, "run 0 (offset 6, 3 bytes): the run ends past the file's size"),
 	      "error: %s", err);
+}
+
+/* A SysV segment's runs are checked by the same code as file contents: a
+ * run past the segment's size is refused, naming the segment; one within
+ * it loads. */
+TEST(sysv_segment_runs_past_its_size_are_refused)
+{
+	static const struct {
+		uint64_t offset;
+		const char *want;	/* NULL: loads */
+	} cases[] = {
+		{ 4093, NULL },
+		{ 4094, "run 0 of SysV segment 7 (4096 bytes): the run ends past the file's size" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_tree_ char *dir_path = make_temp_dir();
+		_cleanup_image_dir_ struct image_dir *dir = NULL;
+		SysvShm seg = SYSV_SHM__INIT;
+		FileChunk chunk = FILE_CHUNK__INIT;
+		ProtobufCMessage *segs[] = { &seg.base }, *chunks[] = { &chunk.base };
+		struct sysv_shm_set *set = NULL;
+		char err[1024] = "";
+		int ret;
+
+		seg.id = 7;
+		seg.key = 0x1234;
+		seg.size = 4096;
+		seg.mode = 0600;
+		chunk.offset = cases[i].offset;
+		chunk.data.data = (uint8_t *)"abc";
+		chunk.data.len = 3;
+		CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+		CHECK(!write_records(dir, IMG_SYSV_SHM, 0, segs, 1), "cannot write sysv-shm.img");
+		CHECK(!write_records(dir, IMG_SYSV_SHM_DATA, 7, chunks, 1),
+		      "cannot write sysv-shm-data-7.img");
+		log_capture_errors(err, sizeof(err));
+		ret = sysv_shm_load(dir, &set);
+		log_capture_errors(NULL, 0);
+		sysv_shm_free(set);
+		if (!cases[i].want) {
+			CHECK(ret == 0, "case %zu: refused: %s", i, err);
+			continue;
+		}
+		CHECK(ret == -EBADMSG, "case %zu: a run past the segment loaded", i);
+		CHECK(strstr(err, cases[i].want), "case %zu: error '%s' lacks '%s'", i, err,
+		      cases[i].want);
+	}
 }
 
 TEST(damaged_files_image_is_refused)
