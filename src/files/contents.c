@@ -99,8 +99,8 @@ static int dump_range(struct run_sink *s, int fd, uint8_t *buf, uint64_t start, 
 				continue;
 			if (n <= 0) {
 				ret = n < 0 ? -errno : -EIO;
-				pr_err("dump: %s: cannot read its contents at offset %llu: %s", s->who,
-				       (unsigned long long)(start + got),
+				pr_err("dump: %s: cannot read its contents at offset %llu: %s",
+				       s->who, (unsigned long long)(start + got),
 				       n < 0 ? strerror(-ret) : "the file shrank");
 				return ret;
 			}
@@ -130,7 +130,8 @@ static int walk_data(struct run_sink *s, bool save, int fd, uint64_t start, uint
 			break;
 		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
 		if (hole < 0)
-			return pr_errno_ret("dump: %s: cannot find the data in its contents", s->who);
+			return pr_errno_ret("dump: %s: cannot find the data in its contents",
+					    s->who);
 		if ((uint64_t)data >= end)
 			break;
 		if ((uint64_t)hole > end)
