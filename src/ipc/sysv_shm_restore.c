@@ -228,7 +228,8 @@ static int make_segment(const SysvShm *s, int old_next_id)
 	}
 	id = shmget(key_to_make(s), s->size, IPC_CREAT | IPC_EXCL | 0600);
 	ret = id < 0 ? -errno : 0;
-	/* Unused when shmget failed: no later segment of anyone may get it. */
+	/* Whether or not shmget took the id, the next segment of anyone
+	 * gets what it would have got without cryo. */
 	write_next_id(old_next_id);
 	if (ret) {
 		pr_err("restore: SysV segment %d (key %#x, %" PRIu64 " bytes): cannot make it%s: %s",
