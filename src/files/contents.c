@@ -4,25 +4,35 @@
  * otherwise; checking them when read back, and writing them into the
  * restored file. Which objects have contents is up to their kinds. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "files/contents.h"
 #include "files/image_check.h"
 #include "files/internal.h"
 
-/* Where dumped runs go: the record of d->fe, or its data file. */
+/* Where dumped runs go: the record @fe, or a data file; @who names the
+ * holder of the bytes in errors. */
 struct run_sink {
-	const struct file_dump *d;
+	FileEntry *fe;
 	struct image_writer *w;		/* NULL: into the record */
+	char who[256];
 };
+
+/* A sink for d->fe's contents, not yet open. */
+static void sink_init(struct run_sink *s, const struct file_dump *d)
+{
+	s->fe = d->fe;
+	s->w = NULL;
+	snprintf(s->who, sizeof(s->who), "pid %d %s (%s)", d->p->pid, d->p->name, d->p->link);
+}
 
 /* Starts saving the @total bytes of d->fe's contents. */
 static int sink_open(struct run_sink *s, const struct file_dump *d, uint64_t total)
 {
-	s->d = d;
-	s->w = NULL;
 	if (total <= FILE_INLINE_MAX)
 		return 0;
 	d->fe->has_contents_in_file = d->fe->contents_in_file = true;
@@ -31,7 +41,7 @@ static int sink_open(struct run_sink *s, const struct file_dump *d, uint64_t tot
 
 static int sink_put(struct run_sink *s, uint64_t offset, const uint8_t *buf, size_t len)
 {
-	FileEntry *fe = s->d->fe;
+	FileEntry *fe = s->fe;
 	FileChunk **bigger, *c;
 
 	if (s->w) {
@@ -88,10 +98,11 @@ static int dump_range(struct run_sink *s, int fd, uint8_t *buf, uint64_t start, 
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				pr_fd_err(s->d->p, "cannot read its contents at offset %llu: %s",
-					  (unsigned long long)(start + got),
-					  n < 0 ? strerror(errno) : "the file shrank");
-				return n < 0 ? -errno : -EIO;
+				ret = n < 0 ? -errno : -EIO;
+				pr_err("dump: %s: cannot read its contents at offset %llu: %s",
+				       s->who, (unsigned long long)(start + got),
+				       n < 0 ? strerror(-ret) : "the file shrank");
+				return ret;
 			}
 			got += n;
 		}
@@ -104,10 +115,10 @@ static int dump_range(struct run_sink *s, int fd, uint8_t *buf, uint64_t start, 
 }
 
 /* Walks the data between the holes of [@start, @end) of @fd: saves it
- * into @s, or with @s NULL only adds up its length in *@total. @fd is our
- * own open file description, so seeking it is harmless. */
-static int walk_data(const struct file_dump *d, int fd, uint64_t start, uint64_t end,
-		     struct run_sink *s, uint8_t *buf, uint64_t *total)
+ * into @s when @save, and adds up its length in *@total. @fd is our own
+ * open file description, so seeking it is harmless. */
+static int walk_data(struct run_sink *s, bool save, int fd, uint64_t start, uint64_t end,
+		     uint8_t *buf, uint64_t *total)
 {
 	uint64_t off = start;
 	int ret;
@@ -119,14 +130,14 @@ static int walk_data(const struct file_dump *d, int fd, uint64_t start, uint64_t
 			break;
 		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
 		if (hole < 0)
-			return pr_errno_ret("dump: pid %d %s (%s): cannot find the data in its "
-					    "contents", d->p->pid, d->p->name, d->p->link);
+			return pr_errno_ret("dump: %s: cannot find the data in its contents",
+					    s->who);
 		if ((uint64_t)data >= end)
 			break;
 		if ((uint64_t)hole > end)
 			hole = end;
 		*total += hole - data;
-		if (s) {
+		if (save) {
 			ret = dump_range(s, fd, buf, data, hole);
 			if (ret)
 				return ret;
@@ -136,26 +147,50 @@ static int walk_data(const struct file_dump *d, int fd, uint64_t start, uint64_t
 	return 0;
 }
 
-int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_range *ranges,
-			 size_t n)
+/* Saves the data of @ranges of @fd into @s. */
+static int walk_ranges(struct run_sink *s, int fd, const struct byte_range *ranges, size_t n)
 {
 	_cleanup_free_ uint8_t *buf = malloc(FILE_CHUNK_MAX);
-	struct run_sink s;
 	uint64_t total = 0;
 	int ret = 0;
 
 	if (!buf)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !ret; i++)
-		ret = walk_data(d, fd, ranges[i].start, ranges[i].end, NULL, NULL, &total);
+		ret = walk_data(s, true, fd, ranges[i].start, ranges[i].end, buf, &total);
+	return ret;
+}
+
+int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_range *ranges,
+			 size_t n)
+{
+	struct run_sink s;
+	uint64_t total = 0;
+	int ret = 0;
+
+	/* The total first: small contents stay in the record. */
+	sink_init(&s, d);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = walk_data(&s, false, fd, ranges[i].start, ranges[i].end, NULL, &total);
 	if (ret)
 		return ret;
 	ret = sink_open(&s, d, total);
 	if (ret)
 		return ret;
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = walk_data(d, fd, ranges[i].start, ranges[i].end, &s, buf, &total);
-	return sink_close(&s, ret);
+	return sink_close(&s, walk_ranges(&s, fd, ranges, n));
+}
+
+int contents_dump_to_image(struct image_dir *dir, enum image_kind kind, int id, int fd,
+			   const struct byte_range *ranges, size_t n, const char *who)
+{
+	struct run_sink s = { 0 };
+	int ret;
+
+	snprintf(s.who, sizeof(s.who), "%s", who);
+	ret = image_open_write(dir, kind, id, &s.w);
+	if (ret)
+		return ret;
+	return sink_close(&s, walk_ranges(&s, fd, ranges, n));
 }
 
 int contents_dump_file(const struct file_dump *d, int fd, uint64_t size)
@@ -170,6 +205,7 @@ int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len)
 	struct run_sink s;
 	int ret;
 
+	sink_init(&s, d);
 	ret = sink_open(&s, d, len);
 	for (size_t off = 0; off < len && !ret; off += FILE_CHUNK_MAX) {
 		size_t n = len - off < FILE_CHUNK_MAX ? len - off : FILE_CHUNK_MAX;
@@ -240,6 +276,18 @@ void contents_put(struct file_obj *f)
 	f->chunks = NULL;
 }
 
+int contents_runs_of(const struct image *img, const FileChunk ***out)
+{
+	const FileChunk **chunks = calloc(img->nr_records + 1, sizeof(*chunks));
+
+	if (!chunks)
+		return -ENOMEM;
+	for (size_t i = 0; i < img->nr_records; i++)
+		chunks[i] = (const FileChunk *)img->records[i].msg;
+	*out = chunks;
+	return 0;
+}
+
 /* Reads file-data-ID.img of @f into f->data and lists its runs. */
 static int load_data_file(const struct image_dir *dir, const struct files_image *img,
 			  struct file_obj *f)
@@ -250,19 +298,38 @@ static int load_data_file(const struct image_dir *dir, const struct files_image 
 		load_err(img, f, "its contents cannot be read");
 		return ret;
 	}
-	f->chunks = calloc(f->data->nr_records + 1, sizeof(*f->chunks));
-	if (!f->chunks)
-		return -ENOMEM;
-	for (size_t i = 0; i < f->data->nr_records; i++)
-		f->chunks[i] = (const FileChunk *)f->data->records[i].msg;
-	f->nr_chunks = f->data->nr_records;
-	return 0;
+	ret = contents_runs_of(f->data, &f->chunks);
+	if (!ret)
+		f->nr_chunks = f->data->nr_records;
+	return ret;
+}
+
+const char *contents_runs_problem(const FileChunk *const *chunks, size_t n, uint64_t size,
+				  bool stream, size_t *at)
+{
+	uint64_t end = 0;
+
+	/* Sorted and not overlapping is checked with each image; what
+	 * needs the object's size is checked here. */
+	for (size_t i = 0; i < n; i++) {
+		const FileChunk *c = chunks[i];
+
+		*at = i;
+		if (stream && c->offset != end)
+			return "runs must follow each other from 0";
+		if (c->offset > size || c->data.len > size - c->offset)
+			return "the run ends past the file's size";
+		end = c->offset + c->data.len;
+	}
+	return NULL;
 }
 
 int contents_load(const struct image_dir *dir, const struct files_image *img,
 		  struct file_obj *f, uint64_t size, bool stream)
 {
+	const char *problem;
 	uint64_t end = 0;
+	size_t at;
 	int ret;
 
 	if (f->e->contents_in_file) {
@@ -277,27 +344,27 @@ int contents_load(const struct image_dir *dir, const struct files_image *img,
 			f->chunks[i] = f->e->contents[i];
 		f->nr_chunks = f->e->n_contents;
 	}
-	/* Sorted and not overlapping is checked with each image; what
-	 * needs the record's size is checked here. */
-	for (size_t i = 0; i < f->nr_chunks; i++) {
-		const FileChunk *c = f->chunks[i];
-
-		if ((stream && c->offset != end) || c->offset > size ||
-		    c->data.len > size - c->offset) {
-			load_err(img, f, "run %zu (offset %llu, %zu bytes): %s", i,
-				 (unsigned long long)c->offset, c->data.len,
-				 stream && c->offset != end ? "runs must follow each other from 0"
-							    : "the run ends past the file's size");
-			return -EBADMSG;
-		}
-		end = c->offset + c->data.len;
+	problem = contents_runs_problem(f->chunks, f->nr_chunks, size, stream, &at);
+	if (problem) {
+		load_err(img, f, "run %zu (offset %llu, %zu bytes): %s", at,
+			 (unsigned long long)f->chunks[at]->offset, f->chunks[at]->data.len,
+			 problem);
+		return -EBADMSG;
 	}
+	if (f->nr_chunks)
+		end = f->chunks[f->nr_chunks - 1]->offset + f->chunks[f->nr_chunks - 1]->data.len;
 	if (stream && end != size) {
 		load_err(img, f, "its contents hold %llu bytes, its record says %llu",
 			 (unsigned long long)end, (unsigned long long)size);
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+void contents_copy_runs(uint8_t *mem, const FileChunk *const *chunks, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		memcpy(mem + chunks[i]->offset, chunks[i]->data.data, chunks[i]->data.len);
 }
 
 static int write_all(int fd, const uint8_t *buf, size_t len, uint64_t offset, bool positioned)
@@ -320,9 +387,11 @@ int contents_restore_file(const struct restore_ctx *r, const struct file_obj *ho
 			  uint64_t size)
 {
 	if (ftruncate(fd, size)) {
+		int ret = -errno;
+
 		restore_err(r, holder, "cannot set the size of the recreated file to %llu: %s",
-			    (unsigned long long)size, strerror(errno));
-		return -errno;
+			    (unsigned long long)size, strerror(-ret));
+		return ret;
 	}
 	for (size_t i = 0; i < holder->nr_chunks; i++) {
 		const FileChunk *c = holder->chunks[i];

@@ -35,6 +35,7 @@ int files_set_dumped_pids(const pid_t *pids, size_t n);
  * from a path: its file is one of the file objects, with its contents. */
 struct files_mapping {
 	uint64_t start, end;	/* the mapping, as /proc/PID/map_files names it */
+	uint64_t pgoff;		/* at load: where in its inode it starts, in bytes */
 	uint32_t file_id;	/* the file object of its inode */
 	bool writable;		/* at restore: opened read-write, else read-only */
 	int fd;			/* at restore: the file opened for it */
@@ -52,9 +53,11 @@ int files_dump_mappings(pid_t pid, struct image_dir *dir, struct files_mapping *
 struct files_image;
 
 /* Reads and checks the fd table of @pid, the file objects it and the
- * task's mappings (@mapped_ids, from its mm image) refer to, and their
- * saved contents. */
-int files_load(const struct image_dir *dir, int pid, const uint32_t *mapped_ids,
+ * task's mappings (@mapped, from its mm image: start, end, pgoff and
+ * file_id) refer to, and their saved contents. A mapping must lie within
+ * its object (rounded up to pages): past it, the process would get
+ * SIGBUS. */
+int files_load(const struct image_dir *dir, int pid, const struct files_mapping *mapped,
 	       size_t nr_mapped, struct files_image **out);
 void files_image_free(struct files_image *img);
 

@@ -5,12 +5,14 @@
  * refer to, then each kind's own checks. Restoring is in restore.c. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "files/image_check.h"
 #include "files/internal.h"
+#include "images/pages.h"
 
 void load_err(const struct files_image *img, const struct file_obj *f, const char *fmt, ...)
 {
@@ -182,16 +184,38 @@ static int link_fds(struct files_image *img)
 	return 0;
 }
 
+/* The size of the object @f maps, which link_mappings() allows. */
+static uint64_t mapped_object_size(const struct file_obj *f)
+{
+	const FileEntry *e = f->inode->e;
+
+	if (e->kind == FILE_ENTRY__KIND__MEMFD)
+		return e->memfd->size;
+	if (e->kind == FILE_ENTRY__KIND__SHMEM)
+		return e->shmem->size;
+	return e->reg->size;
+}
+
+bool mapping_within_object(const struct files_mapping *m, uint64_t size)
+{
+	uint64_t limit = size > UINT64_MAX - (IMG_PAGE_SIZE - 1) ? UINT64_MAX :
+			 (size + IMG_PAGE_SIZE - 1) / IMG_PAGE_SIZE * IMG_PAGE_SIZE;
+
+	return m->pgoff <= limit && m->end - m->start <= limit - m->pgoff;
+}
+
 /* The objects the task's mappings open are needed too, with their
  * inode's contents. */
-static int link_mappings(struct files_image *img, const uint32_t *ids, size_t n)
+static int link_mappings(struct files_image *img, const struct files_mapping *mapped, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct file_obj *f = files_find(img, ids[i]);
+		const struct files_mapping *m = &mapped[i];
+		struct file_obj *f = files_find(img, m->file_id);
+		uint64_t size;
 
 		if (!f) {
 			image_error(img->files_img->path, 0, "a mapping of pid %d refers to "
-				    "file %u, which files.img does not hold", img->pid, ids[i]);
+				    "file %u, which files.img does not hold", img->pid, m->file_id);
 			return -EBADMSG;
 		}
 		if (f->kind->type != FILE_ENTRY__KIND__MEMFD &&
@@ -199,6 +223,15 @@ static int link_mappings(struct files_image *img, const uint32_t *ids, size_t n)
 		    (f->kind->type != FILE_ENTRY__KIND__REG || !f->e->reg->deleted)) {
 			load_err(img, f, "is mapped by pid %d, but is neither a memfd, shared "
 				 "anonymous memory nor a deleted file", img->pid);
+			return -EBADMSG;
+		}
+		size = mapped_object_size(f);
+		if (!mapping_within_object(m, size)) {
+			load_err(img, f, "pid %d mapping %#llx-%#llx maps %llu bytes from offset "
+				 "%llu, past the end of its %llu bytes", img->pid,
+				 (unsigned long long)m->start, (unsigned long long)m->end,
+				 (unsigned long long)(m->end - m->start),
+				 (unsigned long long)m->pgoff, (unsigned long long)size);
 			return -EBADMSG;
 		}
 		f->needed = true;
@@ -209,7 +242,7 @@ static int link_mappings(struct files_image *img, const uint32_t *ids, size_t n)
 	return 0;
 }
 
-int files_load(const struct image_dir *dir, int pid, const uint32_t *mapped_ids,
+int files_load(const struct image_dir *dir, int pid, const struct files_mapping *mapped,
 	       size_t nr_mapped, struct files_image **out)
 {
 	struct files_image *img = calloc(1, sizeof(*img));
@@ -234,7 +267,7 @@ int files_load(const struct image_dir *dir, int pid, const uint32_t *mapped_ids,
 	if (!ret)
 		ret = link_fds(img);
 	if (!ret)
-		ret = link_mappings(img, mapped_ids, nr_mapped);
+		ret = link_mappings(img, mapped, nr_mapped);
 	for (size_t i = 0; i < img->nr_files && !ret; i++)
 		if (img->files[i].kind->check)
 			ret = img->files[i].kind->check(dir, img, &img->files[i]);

@@ -104,6 +104,8 @@ static int shmem_dump(const struct file_dump *d)
 		return -ENOMEM;
 	ret = mapped_ranges_of(pids, nr_pids, p->st.st_dev, p->st.st_ino, s->size, &ranges,
 			       &nr_ranges);
+	if (ret == -ENOMEM)
+		pr_fd_err(p, "out of memory for the mapped parts of the object");
 	if (!ret)
 		ret = probe_reopen(p, &fd);
 	if (!ret)
@@ -142,16 +144,17 @@ static int shmem_create_inode(struct restore_ctx *r, const struct file_obj *firs
 	 * in full before it is filled. */
 	mem = mmap(NULL, size, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED) {
+		ret = -errno;
 		restore_err(r, first, "cannot make shared anonymous memory of %" PRIu64 " bytes: %s",
-			    size, strerror(errno));
-		return -errno;
+			    size, strerror(-ret));
+		return ret;
 	}
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)mem,
 		 (unsigned long)mem + size);
 	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		restore_err(r, first, "cannot open it through %s: %s", path, strerror(errno));
 	ret = fd < 0 ? -errno : 0;
+	if (ret)
+		restore_err(r, first, "cannot open it through %s: %s", path, strerror(-ret));
 	munmap(mem, size);
 	if (!ret)
 		ret = contents_restore_file(r, first, fd, size);

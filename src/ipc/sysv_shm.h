@@ -34,9 +34,10 @@ int sysv_shm_load(const struct image_dir *dir, struct sysv_shm_set **out);
 /* Checks a SysV mapping of @pid against its segment: saved, same key and
  * size, within it. */
 int sysv_shm_check_vma(const struct sysv_shm_set *set, pid_t pid, const Vma *v);
-/* In cryo, before any process exists: refuses if any id or key is taken,
- * then makes every segment with its id and fills it. On failure, what was
- * made is removed again. */
+/* In cryo, before any process exists: refuses if any id is taken, or the
+ * key of a segment not marked for removal, then makes every segment with
+ * its id and fills it (a removed one whose key is taken now, with
+ * IPC_PRIVATE). On failure, what was made is removed again. */
 int sysv_shm_create(struct sysv_shm_set *set);
 /* Once every process has attached its segments: marks for removal those
  * that were. */

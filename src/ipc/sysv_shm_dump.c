@@ -15,12 +15,10 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
-#include "images/proto/filedata.pb-c.h"
+#include "files/contents.h"
 #include "images/proto/sysv_shm.pb-c.h"
 #include "ipc/sysv_shm.h"
 #include "mem/mapped_ranges.h"
-
-#define CHUNK_MAX (1u << 20)
 
 /* A segment as first seen, and how often the dump maps it. */
 struct segment {
@@ -148,91 +146,31 @@ static int describe(const struct segment *seg, SysvShm *rec)
 	return 0;
 }
 
-static int write_range(struct image_writer *w, int fd, uint8_t *buf, uint64_t start,
-		       uint64_t end)
-{
-	while (start < end) {
-		size_t want = end - start < CHUNK_MAX ? end - start : CHUNK_MAX, got = 0;
-		FileChunk chunk = FILE_CHUNK__INIT;
-		int ret;
-
-		while (got < want) {
-			ssize_t n = pread(fd, buf + got, want - got, start + got);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return n < 0 ? -errno : -EIO;
-			got += n;
-		}
-		chunk.offset = start;
-		chunk.data.data = buf;
-		chunk.data.len = want;
-		ret = image_write_record(w, &chunk.base);
-		if (ret)
-			return ret;
-		start += want;
-	}
-	return 0;
-}
-
 /* The bytes of the mapped parts of @seg, holes left out. */
 static int write_data(const pid_t *pids, size_t n, const struct segment *seg,
 		      const SysvShm *rec, struct image_dir *dir)
 {
 	_cleanup_free_ struct byte_range *ranges = NULL;
-	_cleanup_free_ uint8_t *buf = malloc(CHUNK_MAX);
 	_cleanup_close_ int fd = -1;
-	struct image_writer *w;
 	size_t nr_ranges;
 	struct stat st;
-	char path[96];
+	char path[96], who[128];
 	int ret;
 
-	if (!buf)
-		return -ENOMEM;
+	snprintf(who, sizeof(who), "pid %d mapping %" PRIx64 "-%" PRIx64 " (SysV segment %d)",
+		 seg->pid, seg->start, seg->end, seg->id);
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, seg->pid,
 		 seg->start, seg->end);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st))
-		return pr_errno_ret("dump: pid %d: cannot open SysV segment %d through %s",
-				    seg->pid, seg->id, path);
+		return pr_errno_ret("dump: %s: cannot open the segment through %s", who, path);
 	ret = mapped_ranges_of(pids, n, st.st_dev, st.st_ino, rec->size, &ranges, &nr_ranges);
+	if (ret == -ENOMEM)
+		pr_err("dump: %s: out of memory for the mapped parts of the segment", who);
 	if (ret)
 		return ret;
-	ret = image_open_write(dir, IMG_SYSV_SHM_DATA, seg->id, &w);
-	if (ret)
-		return ret;
-	for (size_t i = 0; i < nr_ranges && !ret; i++) {
-		uint64_t off = ranges[i].start;
-
-		while (!ret && off < ranges[i].end) {
-			off_t data = lseek(fd, off, SEEK_DATA), hole;
-
-			if (data < 0 && errno == ENXIO)
-				break;
-			hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
-			if (hole < 0) {
-				ret = pr_errno_ret("dump: SysV segment %d: cannot find its data",
-						   seg->id);
-				break;
-			}
-			if ((uint64_t)data >= ranges[i].end)
-				break;
-			if ((uint64_t)hole > ranges[i].end)
-				hole = ranges[i].end;
-			ret = write_range(w, fd, buf, data, hole);
-			if (ret)
-				pr_err("dump: SysV segment %d: cannot save its bytes at %lld: %s",
-				       seg->id, (long long)data, strerror(-ret));
-			off = hole;
-		}
-	}
-	if (ret) {
-		image_abort(w);
-		return ret;
-	}
-	return image_finish(w);
+	return contents_dump_to_image(dir, IMG_SYSV_SHM_DATA, seg->id, fd, ranges, nr_ranges,
+				      who);
 }
 
 static int write_segments(const SysvShm *recs, size_t n, struct image_dir *dir)

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "files/contents.h"
 #include "files/image_check.h"
-#include "images/proto/filedata.pb-c.h"
 #include "images/proto/sysv_shm.pb-c.h"
 #include "ipc/sysv_shm.h"
 
@@ -26,6 +26,7 @@
 struct sysv_segment {
 	const SysvShm *rec;
 	struct image *data;	/* its sysv-shm-data-ID.img */
+	const FileChunk **chunks;	/* the runs of @data */
 	bool created;		/* made by this restore, not yet marked removed */
 };
 
@@ -39,8 +40,10 @@ void sysv_shm_free(struct sysv_shm_set *set)
 {
 	if (!set)
 		return;
-	for (size_t i = 0; i < set->nr; i++)
+	for (size_t i = 0; i < set->nr; i++) {
+		free(set->segs[i].chunks);
 		image_free(set->segs[i].data);
+	}
 	free(set->segs);
 	image_free(set->img);
 	free(set);
@@ -50,20 +53,24 @@ void sysv_shm_free(struct sysv_shm_set *set)
 static int load_data(const struct image_dir *dir, struct sysv_segment *seg)
 {
 	int ret = image_read(dir, IMG_SYSV_SHM_DATA, seg->rec->id, &seg->data);
+	const char *problem;
+	size_t at;
 
 	if (!ret)
 		ret = file_data_image_check(seg->data, dir, seg->rec->id);
-	for (size_t i = 0; !ret && i < seg->data->nr_records; i++) {
-		const FileChunk *c = (const FileChunk *)seg->data->records[i].msg;
-
-		if (c->offset > seg->rec->size || c->data.len > seg->rec->size - c->offset) {
-			image_error(seg->data->path, seg->data->records[i].offset,
-				    "run %zu ends past the segment's %" PRIu64 " bytes", i,
-				    seg->rec->size);
-			ret = -EBADMSG;
-		}
+	if (!ret)
+		ret = contents_runs_of(seg->data, &seg->chunks);
+	if (ret)
+		return ret;
+	problem = contents_runs_problem(seg->chunks, seg->data->nr_records, seg->rec->size, false,
+					&at);
+	if (problem) {
+		image_error(seg->data->path, seg->data->records[at].offset,
+			    "run %zu of SysV segment %d (%" PRIu64 " bytes): %s", at, seg->rec->id,
+			    seg->rec->size, problem);
+		return -EBADMSG;
 	}
-	return ret;
+	return 0;
 }
 
 int sysv_shm_load(const struct image_dir *dir, struct sysv_shm_set **out)
@@ -126,7 +133,9 @@ int sysv_shm_check_vma(const struct sysv_shm_set *set, pid_t pid, const Vma *v)
 	return 0;
 }
 
-/* Refuses before anything is made: every id and key must be free. */
+/* Refuses before anything is made: every id must be free, and the key of
+ * every segment not marked for removal. A removed segment's key is
+ * private to it since IPC_RMID: it need not be free (see make_segment). */
 static int check_free(const struct sysv_shm_set *set)
 {
 	for (size_t i = 0; i < set->nr; i++) {
@@ -140,7 +149,7 @@ static int check_free(const struct sysv_shm_set *set)
 			       s->key, (unsigned int)ds.shm_perm.__key, s->id);
 			return -EEXIST;
 		}
-		other = s->key ? shmget((key_t)s->key, 0, 0) : -1;
+		other = s->key && !s->removed ? shmget((key_t)s->key, 0, 0) : -1;
 		if (other >= 0) {
 			pr_err("restore: SysV segment %d (key %#x): a segment with that key already "
 			       "exists (id %d): remove it (ipcrm -m %d) to restore", s->id, s->key,
@@ -148,6 +157,27 @@ static int check_free(const struct sysv_shm_set *set)
 			return -EEXIST;
 		}
 	}
+	return 0;
+}
+
+/* The value of shm_next_id, read as text. */
+static int read_next_id(int *out)
+{
+	int fd = open(NEXT_ID_PATH, O_RDONLY | O_CLOEXEC);
+	char text[16];
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	text[n] = '\0';
+	if (sscanf(text, "%d", out) != 1)
+		return -EINVAL;
 	return 0;
 }
 
@@ -165,8 +195,29 @@ static int write_next_id(int id)
 	return ret;
 }
 
-/* Makes the segment with its id: shmget takes the id shm_next_id names. */
-static int make_segment(const SysvShm *s)
+/* The key to make @s with: its own, except for a segment marked for
+ * removal whose key another segment holds now (the kernel made the key
+ * private at IPC_RMID, so nobody could find it by its key anyway). */
+static key_t key_to_make(const SysvShm *s)
+{
+	int other;
+
+	if (!s->key)
+		return IPC_PRIVATE;
+	if (!s->removed)
+		return (key_t)s->key;
+	other = shmget((key_t)s->key, 0, 0);
+	if (other < 0)
+		return (key_t)s->key;
+	pr_info("restore: SysV segment %d was marked for removal and its key %#x is now held by "
+		"segment %d: made with IPC_PRIVATE (its mappings are named /SYSV00000000)",
+		s->id, s->key, other);
+	return IPC_PRIVATE;
+}
+
+/* Makes the segment with its id: shmget takes the id shm_next_id names.
+ * @old_next_id is put back afterwards, whatever happens. */
+static int make_segment(const SysvShm *s, int old_next_id)
 {
 	int ret = write_next_id(s->id), id;
 
@@ -175,10 +226,11 @@ static int make_segment(const SysvShm *s)
 		       NEXT_ID_PATH, strerror(-ret));
 		return ret;
 	}
-	id = shmget(s->key ? (key_t)s->key : IPC_PRIVATE, s->size, IPC_CREAT | IPC_EXCL | 0600);
+	id = shmget(key_to_make(s), s->size, IPC_CREAT | IPC_EXCL | 0600);
 	ret = id < 0 ? -errno : 0;
-	/* Unused when shmget failed: no later segment of anyone may get it. */
-	write_next_id(-1);
+	/* Whether or not shmget took the id, the next segment of anyone
+	 * gets what it would have got without cryo. */
+	write_next_id(old_next_id);
 	if (ret) {
 		pr_err("restore: SysV segment %d (key %#x, %" PRIu64 " bytes): cannot make it%s: %s",
 		       s->id, s->key, s->size, ret == -ENOSPC ? " (its id is taken)" : "",
@@ -203,11 +255,8 @@ static int fill_segment(const struct sysv_segment *seg)
 
 	if (mem == (void *)-1)
 		return pr_errno_ret("restore: SysV segment %d: cannot attach it to fill it", s->id);
-	for (size_t i = 0; i < seg->data->nr_records; i++) {
-		const FileChunk *c = (const FileChunk *)seg->data->records[i].msg;
-
-		memcpy(mem + c->offset, c->data.data, c->data.len);
-	}
+	/* A segment's file has no write(): its bytes go in through memory. */
+	contents_copy_runs((uint8_t *)mem, seg->chunks, seg->data->nr_records);
 	shmdt(mem);
 	if (shmctl(s->id, IPC_STAT, &ds) < 0)
 		return pr_errno_ret("restore: SysV segment %d: cannot read it back", s->id);
@@ -220,20 +269,46 @@ static int fill_segment(const struct sysv_segment *seg)
 	return 0;
 }
 
-int sysv_shm_create(struct sysv_shm_set *set)
+/* Makes and fills the segments that were (@removed) or were not marked for
+ * removal. */
+static int make_segments(struct sysv_shm_set *set, bool removed, int old_next_id)
 {
-	int ret = check_free(set);
+	int ret = 0;
 
 	for (size_t i = 0; i < set->nr && !ret; i++) {
-		ret = make_segment(set->segs[i].rec);
+		if (!set->segs[i].rec->removed != !removed)
+			continue;
+		ret = make_segment(set->segs[i].rec, old_next_id);
 		if (!ret) {
 			set->segs[i].created = true;
 			ret = fill_segment(&set->segs[i]);
 		}
 	}
+	return ret;
+}
+
+int sysv_shm_create(struct sysv_shm_set *set)
+{
+	int old_next_id, ret;
+
+	if (!set->nr)
+		return 0;
+	ret = read_next_id(&old_next_id);
+	if (ret) {
+		pr_err("restore: cannot read %s to make %zu SysV segments: %s", NEXT_ID_PATH,
+		       set->nr, strerror(-ret));
+		return ret;
+	}
+	ret = check_free(set);
+	/* The live ones first: they must have their keys, which a removed
+	 * one would otherwise take when the dump holds both. */
+	if (!ret)
+		ret = make_segments(set, false, old_next_id);
+	if (!ret)
+		ret = make_segments(set, true, old_next_id);
 	if (ret)
 		sysv_shm_remove_created(set);
-	else if (set->nr)
+	else
 		pr_info("restore: %zu SysV segments made", set->nr);
 	return ret;
 }

@@ -75,9 +75,6 @@ int mapped_ranges_of(const pid_t *pids, size_t nr_pids, dev_t dev, ino_t ino, ui
 	for (size_t i = 0; i < nr_pids && !ret; i++)
 		ret = scan_process(pids[i], dev, ino, size, &v, &n, &cap);
 	if (ret) {
-		if (ret == -ENOMEM)
-			pr_err("dump: out of memory for the mapped parts of inode %ju",
-			       (uintmax_t)ino);
 		free(v);
 		return ret;
 	}

@@ -17,7 +17,8 @@ struct byte_range {
 /* The union of the offsets [pgoff, pgoff + length) at which the processes
  * @pids map the inode (@dev, @ino), clipped to @size, sorted and merged.
  * A pid that has exited is skipped. *@out is to be freed; 0 or -errno,
- * logged. */
+ * logged but for -ENOMEM, which the caller reports naming the pid and
+ * mapping or fd that hold the object. */
 int mapped_ranges_of(const pid_t *pids, size_t nr_pids, dev_t dev, ino_t ino, uint64_t size,
 		     struct byte_range **out, size_t *nr);
 

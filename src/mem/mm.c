@@ -223,12 +223,6 @@ out:
 	return ret;
 }
 
-static bool file_saved_whole(const Vma *v)
-{
-	return v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD ||
-	       (v->kind == VMA__KIND__ANON && (v->flags & MAP_SHARED));
-}
-
 /* A memfd, a deleted file or shared anonymous memory has no path to map it
  * from at restore: the
  * files part saves it once per inode, or finds it already saved for an fd,
@@ -240,7 +234,7 @@ static int dump_mapped_files(pid_t pid, struct image_dir *dir, struct vma_list *
 	int ret;
 
 	for (size_t i = 0; i < vmas->nr; i++)
-		n += file_saved_whole(vmas->vmas[i]);
+		n += vma_has_file_object(vmas->vmas[i]);
 	if (!n)
 		return 0;
 	maps = calloc(n, sizeof(*maps));
@@ -250,17 +244,18 @@ static int dump_mapped_files(pid_t pid, struct image_dir *dir, struct vma_list *
 	}
 	n = 0;
 	for (size_t i = 0; i < vmas->nr; i++) {
-		if (!file_saved_whole(vmas->vmas[i]))
+		if (!vma_has_file_object(vmas->vmas[i]))
 			continue;
 		maps[n].start = vmas->vmas[i]->start;
-		maps[n++].end = vmas->vmas[i]->end;
+		maps[n].end = vmas->vmas[i]->end;
+		maps[n++].pgoff = vmas->vmas[i]->pgoff;
 	}
 	ret = files_dump_mappings(pid, dir, maps, n);
 	if (ret)
 		return ret;
 	n = 0;
 	for (size_t i = 0; i < vmas->nr; i++) {
-		if (!file_saved_whole(vmas->vmas[i]))
+		if (!vma_has_file_object(vmas->vmas[i]))
 			continue;
 		vmas->vmas[i]->has_file_id = true;
 		vmas->vmas[i]->file_id = maps[n++].file_id;

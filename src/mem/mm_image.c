@@ -54,13 +54,6 @@ static bool anon_name_valid(const char *name)
 	return true;
 }
 
-/* Mappings whose object is a file object of files.img (Vma.file_id). */
-static bool has_file_object(const Vma *v)
-{
-	return v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD ||
-	       (v->kind == VMA__KIND__ANON && (v->flags & MAP_SHARED));
-}
-
 /* "/SYSV" and the key in 8 hex digits, as the kernel names a segment. */
 static bool sysv_name_valid(const char *path)
 {
@@ -121,7 +114,7 @@ static const char *vma_problem(const Vma *v)
 	if (v->kind == VMA__KIND__SYSV_SHM &&
 	    (!sysv_name_valid(v->file_path) || v->file_ino > INT32_MAX))
 		return "SysV segment without a kernel name (/SYSVkey) or id";
-	if (v->has_file_id != has_file_object(v))
+	if (v->has_file_id != vma_has_file_object(v))
 		return v->has_file_id ? "file object, which its kind cannot have" :
 					"no file object (file_id) for a memfd, deleted file or "
 					"shared anonymous memory";

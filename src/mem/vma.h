@@ -45,6 +45,15 @@ enum vma_pages {
 	VMA_PAGES_SHMEM,	/* shared memory: every present or swapped page */
 };
 
+/* Whether @v maps a file object of files.img (Vma.file_id): a memfd, a
+ * deleted file or shared anonymous memory, which have no path to map them
+ * from at restore, so their inode is saved whole with the files. */
+static inline bool vma_has_file_object(const Vma *v)
+{
+	return v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD ||
+	       (v->kind == VMA__KIND__ANON && (v->flags & MAP_SHARED));
+}
+
 static inline enum vma_pages vma_pages(const Vma *vma)
 {
 	bool shared = vma->flags & MAP_SHARED;

@@ -89,23 +89,30 @@ static int read_core(const struct image_dir *dir, struct restore_task *rt)
 	return 0;
 }
 
-/* The files (file objects) that the task's memfd and deleted-file
- * mappings map. */
+/* The files (file objects) that the task's memfd, deleted-file and shared
+ * anonymous mappings map. */
 static int load_files(const struct image_dir *dir, struct restore_task *rt)
 {
-	uint32_t *ids = calloc(rt->mm->n_vmas + 1, sizeof(*ids));
+	struct files_mapping *mapped = calloc(rt->mm->n_vmas + 1, sizeof(*mapped));
 	size_t n = 0;
 	int ret;
 
-	if (!ids) {
+	if (!mapped) {
 		pr_err("restore: pid %d: out of memory", rt->pid);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < rt->mm->n_vmas; i++)
-		if (rt->mm->vmas[i]->has_file_id)
-			ids[n++] = rt->mm->vmas[i]->file_id;
-	ret = files_load(dir, rt->pid, ids, n, &rt->files);
-	free(ids);
+	for (size_t i = 0; i < rt->mm->n_vmas; i++) {
+		const Vma *v = rt->mm->vmas[i];
+
+		if (!v->has_file_id)
+			continue;
+		mapped[n].start = v->start;
+		mapped[n].end = v->end;
+		mapped[n].pgoff = v->pgoff;
+		mapped[n++].file_id = v->file_id;
+	}
+	ret = files_load(dir, rt->pid, mapped, n, &rt->files);
+	free(mapped);
 	return ret;
 }
 

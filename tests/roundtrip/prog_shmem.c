@@ -47,6 +47,14 @@ static int to_child[2][2], replies[2];
 /* The first failed check of this process: a child sends it as its reply. */
 static char why[MSG_SIZE];
 
+/* Whether a segment other than ours now has our segment's key. */
+static bool key_taken_by_another(void)
+{
+	int other = shmget(seg_key, 0, 0);
+
+	return other >= 0 && other != seg_id;
+}
+
 static bool note(const char *fmt, ...)
 {
 	va_list ap;
@@ -110,6 +118,11 @@ static void shared_maps(char *out, size_t size)
 			continue;
 		if (strncmp(name, "/SYSV", 5))
 			ino = 0;
+		/* Removed, the segment's key is private: when another segment
+		 * took the key before a restore, restore makes ours without
+		 * one, and the kernel names it so. */
+		else if (!strcmp(name, "/SYSV00000000 (deleted)") && key_taken_by_another())
+			snprintf(name, sizeof(name), "/SYSV%08x (deleted)", (unsigned int)seg_key);
 		used += snprintf(out + used, size - used, "%lx-%lx %s %lx %lu %s\n", start, end,
 				 perms, pgoff, ino, name);
 		if (used >= size)

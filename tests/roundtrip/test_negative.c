@@ -585,6 +585,28 @@ out:
 	end_prog(&p);
 }
 
+/* A memfd mapped past its end could not be checked at restore against a
+ * corrupt image: refused before anything is written, naming the mapping's
+ * sizes, and the program runs on. */
+TEST(dump_refuses_a_mapping_past_the_end_of_its_memfd)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16];
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "neg_memfd_past_end", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, "maps 8192 bytes from offset 0, past the end of its 4096 bytes",
+			   NULL), out, "%s", why);
+	CHECK_GOTO(names_pid(r.out, p.pid), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* The id of the segment neg_sysv_shm made for @pid, or -1. */
 static int sysv_segment_of(pid_t pid)
 {
@@ -895,6 +917,40 @@ TEST(restore_refuses_a_sysv_segment_that_still_exists)
 out:
 	if (image_pid && (id = sysv_segment_of(image_pid)) >= 0)
 		shmctl(id, IPC_RMID, NULL);
+	end_prog(&p);
+}
+
+/* A segment marked for removal has a private key: another segment may
+ * take its key before the restore (here, one the test makes with
+ * prog_shmem's key), and the restore must still succeed, making the
+ * removed segment without its key. */
+TEST(restore_makes_a_removed_sysv_segment_whose_key_is_taken)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	int taker = -1;
+
+	CHECK_GOTO(make_image(&p, "prog_shmem", img, &image_pid), out, "%s", why);
+	/* Its children's pids must be free again too. */
+	CHECK_GOTO(reap_all_children(WAIT_MS), out, "prog_shmem's children outlive its dump");
+	taker = shmget((key_t)(0x5e000000 | image_pid), 4096, IPC_CREAT | IPC_EXCL | 0600);
+	CHECK_GOTO(taker >= 0, out, "cannot make a segment with prog_shmem's key: %s",
+		   strerror(errno));
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile, "-v3");
+	CHECK_GOTO(r.status == 0, out, "the restore with the removed segment's key taken failed "
+		   "(%d): %s", r.status, r.out);
+	CHECK_GOTO(strstr(r.out, "made with IPC_PRIVATE"), out, "the restore does not say that "
+		   "it made the segment without its key: %s", r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	CHECK_GOTO(shmget((key_t)(0x5e000000 | image_pid), 0, 0) == taker, out, "the key no "
+		   "longer finds the test's segment %d", taker);
+out:
+	if (taker >= 0)
+		shmctl(taker, IPC_RMID, NULL);
 	end_prog(&p);
 }
 

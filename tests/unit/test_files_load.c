@@ -1,7 +1,8 @@
 /* files_load() refuses bad images with a clear error (bad fd numbers,
  * unknown file ids, kinds without their part, bad flags and inodes, epoll
  * targets missing, contents missing or short, damaged bytes, mappings of
- * files that are not memfds or deleted files), accepts good ones, and
+ * files that are not memfds or deleted files, mappings past the end of
+ * their object, SysV segment runs past the segment), accepts good ones, and
  * files_restore() names the fd and cause when it cannot open a
  * file. Images are written by hand here, not by a dump. */
 #include <sys/epoll.h>
@@ -11,6 +12,10 @@
 #include "images/proto/fds.pb-c.h"
 #include "images/proto/filedata.pb-c.h"
 #include "images/proto/files.pb-c.h"
+#include "images/proto/memfd.pb-c.h"
+#include "images/proto/shmem.pb-c.h"
+#include "images/proto/sysv_shm.pb-c.h"
+#include "ipc/sysv_shm.h"
 #include "kabi/kabi.h"
 
 #define PID 4242
@@ -74,8 +79,8 @@ static int write_images(struct image_dir *dir, FileEntry *files, size_t nr_files
 
 /* Loads the images of @dir_path for a task whose mappings map the files
  * @mapped; 0 or the error, with its message in @err. */
-static int load_mapped(const char *dir_path, const uint32_t *mapped, size_t nr_mapped, char *err,
-		       size_t size, struct files_image **out)
+static int load_mapped(const char *dir_path, const struct files_mapping *mapped, size_t nr_mapped,
+		       char *err, size_t size, struct files_image **out)
 {
 	struct image_dir *dir;
 	int ret;
@@ -162,9 +167,68 @@ TEST(mapping_of_unknown_or_unmappable_file_is_refused)
 		struct files_image *img = NULL;
 		char err[1024] = "";
 
-		CHECK(load_mapped(dir_path, &cases[i].id, 1, err, sizeof(err), &img) == -EBADMSG,
+		struct files_mapping m = { .start = 0x10000, .end = 0x11000,
+					   .file_id = cases[i].id };
+
+		CHECK(load_mapped(dir_path, &m, 1, err, sizeof(err), &img) == -EBADMSG,
 		      "mapping of file %u loaded", cases[i].id);
 		CHECK(strstr(err, cases[i].want), "error '%s' lacks '%s'", err, cases[i].want);
+	}
+}
+
+/* A mapping that reaches past the end of its object (rounded up to pages)
+ * would give the restored process SIGBUS: refused at load, naming the
+ * mapping and the sizes; one that ends within the last page loads. */
+TEST(mapping_past_the_end_of_its_object_is_refused)
+{
+	static const struct {
+		uint32_t id;
+		uint64_t pgoff, len;
+		const char *want;	/* NULL: loads */
+	} cases[] = {
+		{ 2, 0, 2 * 4096, NULL },
+		{ 2, 4096, 4096, NULL },
+		{ 2, 0, 3 * 4096, "file 2 (shmem): pid 4242 mapping 0x10000-0x13000 maps 12288 "
+				  "bytes from offset 0, past the end of its 8192 bytes" },
+		{ 2, 2 * 4096, 4096, "maps 4096 bytes from offset 8192, past the end of its 8192" },
+		{ 3, 4096, 4096, NULL },
+		{ 3, 4096, 2 * 4096, "file 3 (memfd): pid 4242 mapping 0x10000-0x12000 maps 8192 "
+				     "bytes from offset 4096, past the end of its 5000 bytes" },
+		{ 3, UINT64_MAX - 4095, 4096, "past the end of its 5000 bytes" },
+	};
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	ShmemFile shmem = SHMEM_FILE__INIT;
+	MemfdFile memfd = MEMFD_FILE__INIT;
+	FileEntry files[] = { null_entry(1), null_entry(2), null_entry(3) };
+	FdEntry fds[] = { fd_entry(0, 1) };
+
+	files[1].kind = FILE_ENTRY__KIND__SHMEM;
+	files[1].chrdev = NULL;
+	files[1].shmem = &shmem;
+	shmem.size = 2 * 4096;
+	files[2].kind = FILE_ENTRY__KIND__MEMFD;
+	files[2].chrdev = NULL;
+	files[2].memfd = &memfd;
+	memfd.name = "m";
+	memfd.size = 5000;
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, files, 3, fds, 1), "cannot write the images");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct files_mapping m = { .start = 0x10000, .end = 0x10000 + cases[i].len,
+					   .pgoff = cases[i].pgoff, .file_id = cases[i].id };
+		struct files_image *img = NULL;
+		char err[1024] = "";
+		int ret = load_mapped(dir_path, &m, 1, err, sizeof(err), &img);
+
+		files_image_free(img);
+		if (!cases[i].want) {
+			CHECK(ret == 0, "case %zu: refused: %s", i, err);
+			continue;
+		}
+		CHECK(ret == -EBADMSG, "case %zu: mapping past the end loaded", i);
+		CHECK(strstr(err, cases[i].want), "case %zu: error '%s' lacks '%s'", i, err,
+		      cases[i].want);
 	}
 }
 
@@ -362,6 +426,54 @@ TEST(contents_past_the_size_are_refused)
 	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded contents past the size");
 	CHECK(strstr(err, "run 0 (offset 6, 3 bytes): the run ends past the file's size"),
 	      "error: %s", err);
+}
+
+/* A SysV segment's runs are checked by the same code as file contents: a
+ * run past the segment's size is refused, naming the segment; one within
+ * it loads. */
+TEST(sysv_segment_runs_past_its_size_are_refused)
+{
+	static const struct {
+		uint64_t offset;
+		const char *want;	/* NULL: loads */
+	} cases[] = {
+		{ 4093, NULL },
+		{ 4094, "run 0 of SysV segment 7 (4096 bytes): the run ends past the file's size" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_tree_ char *dir_path = make_temp_dir();
+		_cleanup_image_dir_ struct image_dir *dir = NULL;
+		SysvShm seg = SYSV_SHM__INIT;
+		FileChunk chunk = FILE_CHUNK__INIT;
+		ProtobufCMessage *segs[] = { &seg.base }, *chunks[] = { &chunk.base };
+		struct sysv_shm_set *set = NULL;
+		char err[1024] = "";
+		int ret;
+
+		seg.id = 7;
+		seg.key = 0x1234;
+		seg.size = 4096;
+		seg.mode = 0600;
+		chunk.offset = cases[i].offset;
+		chunk.data.data = (uint8_t *)"abc";
+		chunk.data.len = 3;
+		CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+		CHECK(!write_records(dir, IMG_SYSV_SHM, 0, segs, 1), "cannot write sysv-shm.img");
+		CHECK(!write_records(dir, IMG_SYSV_SHM_DATA, 7, chunks, 1),
+		      "cannot write sysv-shm-data-7.img");
+		log_capture_errors(err, sizeof(err));
+		ret = sysv_shm_load(dir, &set);
+		log_capture_errors(NULL, 0);
+		sysv_shm_free(set);
+		if (!cases[i].want) {
+			CHECK(ret == 0, "case %zu: refused: %s", i, err);
+			continue;
+		}
+		CHECK(ret == -EBADMSG, "case %zu: a run past the segment loaded", i);
+		CHECK(strstr(err, cases[i].want), "case %zu: error '%s' lacks '%s'", i, err,
+		      cases[i].want);
+	}
 }
 
 TEST(damaged_files_image_is_refused)
