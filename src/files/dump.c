@@ -602,14 +602,6 @@ static int dump_mapping(pid_t pid, struct image_dir *dir, struct files_mapping *
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
-	if (!mapping_within_object(m, p.st.st_size)) {
-		pr_fd_err(&p, "maps %llu bytes from offset %llu, past the end of its %llu bytes, "
-			  "which restore cannot check from a sound image: not supported",
-			  (unsigned long long)(m->end - m->start), (unsigned long long)m->pgoff,
-			  (unsigned long long)p.st.st_size);
-		ret = -EOPNOTSUPP;
-		goto out;
-	}
 	b = bucket_get(p.st.st_dev, p.st.st_ino);
 	if (!b) {
 		ret = -ENOMEM;

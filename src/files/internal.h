@@ -190,10 +190,6 @@ struct file_obj *files_find(const struct files_image *img, uint32_t id);
 /* The task's fd @fd; NULL when it is not in its table. */
 const struct fd_slot *files_slot(const struct files_image *img, int fd);
 
-/* Whether mapping @m (its pgoff and length) lies within an object of
- * @size bytes rounded up to pages: past it, the process gets SIGBUS, and
- * restore refuses such a mapping (dump too, so that they agree). */
-bool mapping_within_object(const struct files_mapping *m, uint64_t size);
 
 /* Takes the contents of @f (from its record or file-data-ID.img) into
  * f->chunks and checks them: runs sorted, not overlapping, within @size

@@ -184,19 +184,9 @@ static int link_fds(struct files_image *img)
 	return 0;
 }
 
-/* The size of the object @f maps, which link_mappings() allows. */
-static uint64_t mapped_object_size(const struct file_obj *f)
-{
-	const FileEntry *e = f->inode->e;
-
-	if (e->kind == FILE_ENTRY__KIND__MEMFD)
-		return e->memfd->size;
-	if (e->kind == FILE_ENTRY__KIND__SHMEM)
-		return e->shmem->size;
-	return e->reg->size;
-}
-
-bool mapping_within_object(const struct files_mapping *m, uint64_t size)
+/* Whether mapping @m (its pgoff and length) lies within an object of
+ * @size bytes rounded up to pages. */
+static bool mapping_within_object(const struct files_mapping *m, uint64_t size)
 {
 	uint64_t limit = size > UINT64_MAX - (IMG_PAGE_SIZE - 1) ? UINT64_MAX :
 			 (size + IMG_PAGE_SIZE - 1) / IMG_PAGE_SIZE * IMG_PAGE_SIZE;
@@ -225,7 +215,10 @@ static int link_mappings(struct files_image *img, const struct files_mapping *ma
 				 "anonymous memory nor a deleted file", img->pid);
 			return -EBADMSG;
 		}
-		size = mapped_object_size(f);
+		/* A memfd or a file may be mapped past its end (touching there
+		 * gives SIGBUS until it grows), shared anonymous memory never. */
+		size = f->kind->type == FILE_ENTRY__KIND__SHMEM ? f->inode->e->shmem->size :
+								   UINT64_MAX;
 		if (!mapping_within_object(m, size)) {
 			load_err(img, f, "pid %d mapping %#llx-%#llx maps %llu bytes from offset "
 				 "%llu, past the end of its %llu bytes", img->pid,

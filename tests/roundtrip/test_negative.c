@@ -585,28 +585,6 @@ out:
 	end_prog(&p);
 }
 
-/* A memfd mapped past its end could not be checked at restore against a
- * corrupt image: refused before anything is written, naming the mapping's
- * sizes, and the program runs on. */
-TEST(dump_refuses_a_mapping_past_the_end_of_its_memfd)
-{
-	struct prog p = { 0 };
-	char img[PATH_MAX], pid[16];
-	struct cryo_run r;
-
-	CHECK_GOTO(start_prog(&p, "neg_memfd_past_end", NULL, NULL), out, "%s", why);
-	pathf(img, "%s/img", p.dir);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
-	run_cryo(&r, "dump", "-t", pid, "-D", img);
-	CHECK_GOTO(refused(&r, "maps 8192 bytes from offset 0, past the end of its 4096 bytes",
-			   NULL), out, "%s", why);
-	CHECK_GOTO(names_pid(r.out, p.pid), out, "%s", why);
-	CHECK_GOTO(no_inventory(img), out, "%s", why);
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
-out:
-	end_prog(&p);
-}
-
 /* The id of the segment neg_sysv_shm made for @pid, or -1. */
 static int sysv_segment_of(pid_t pid)
 {
