@@ -65,6 +65,10 @@ int image_dir_create(const char *path, struct image_dir **out);
 int image_dir_open(const char *path, struct image_dir **out);
 void image_dir_close(struct image_dir *dir);
 
+/* Makes every file finished in @dir so far durable, and the directory
+ * entries that name them (one syncfs of the filesystem). */
+int image_dir_sync(struct image_dir *dir);
+
 /* "DIR/NAME" for messages; the caller frees it. NULL (logged) without memory. */
 char *image_dir_file_path(const struct image_dir *dir, const char *name);
 
@@ -79,10 +83,13 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 /* Appends one record; @msg must be of the kind's message type. */
 int image_write_record(struct image_writer *w, const ProtobufCMessage *msg);
 /* Appends bytes to a raw file (the pages file); large writes go straight
- * to the kernel without a copy. */
+ * to the kernel without a copy. The pages file is written with O_DIRECT
+ * where the filesystem takes it: @buf page-aligned and @len whole pages
+ * keep it direct, anything else falls back to the page cache. */
 int image_write_raw(struct image_writer *w, const void *buf, size_t len);
-/* Writes the trailer, syncs, renames into place and frees @w, whatever
- * the outcome. */
+/* Writes the trailer, renames into place and frees @w, whatever the
+ * outcome. The file is not durable until image_dir_sync(): one sync of the
+ * whole set costs far less than one per file. */
 int image_finish(struct image_writer *w);
 /* Drops the file being written and frees @w. */
 void image_abort(struct image_writer *w);

@@ -1,8 +1,11 @@
 /* Writing image files: a hidden temporary file filled through one buffer
  * and renamed into place by image_finish(), so that a failed or interrupted
- * dump never leaves a file that looks complete under its final name. */
+ * dump never leaves a file that looks complete under its final name. The
+ * pages file bypasses the page cache (O_DIRECT) where the filesystem allows:
+ * copying gigabytes into the cache and out again costs more than the disk. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +20,10 @@
  * bigger writes bypass it. */
 #define IMG_WRITE_BUF (256u << 10)
 
+/* What O_DIRECT needs of buffers, offsets and lengths: the page size
+ * covers every logical block size. */
+#define DIRECT_ALIGN 4096u
+
 struct image_writer {
 	const struct image_dir *dir;
 	const struct image_kind_desc *kind;
@@ -27,6 +34,7 @@ struct image_writer {
 	uint8_t *buf;
 	size_t used;
 	uint32_t nr_records;
+	bool direct;	/* fd is O_DIRECT */
 	int err;	/* the first error; every later call returns it */
 };
 
@@ -52,16 +60,42 @@ static int writer_fail(struct image_writer *w, int err, const char *what)
 	return w->err;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+/* O_DIRECT takes aligned buffers and lengths only; the first write that
+ * is not turns it off for the rest of the file. */
+static int leave_direct(struct image_writer *w)
+{
+	int flags = fcntl(w->fd, F_GETFL);
+
+	if (flags < 0 || fcntl(w->fd, F_SETFL, flags & ~O_DIRECT))
+		return -errno;
+	w->direct = false;
+	return 0;
+}
+
+static int write_all(struct image_writer *w, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
+	if (w->direct && ((uintptr_t)buf % DIRECT_ALIGN || len % DIRECT_ALIGN)) {
+		int ret = leave_direct(w);
+
+		if (ret)
+			return ret;
+	}
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = write(w->fd, p, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/* A filesystem may refuse a direct write it let open. */
+			if (errno == EINVAL && w->direct) {
+				int ret = leave_direct(w);
+
+				if (ret)
+					return ret;
+				continue;
+			}
 			return -errno;
 		}
 		p += n;
@@ -72,7 +106,7 @@ static int write_all(int fd, const void *buf, size_t len)
 
 static int writer_flush(struct image_writer *w)
 {
-	int ret = write_all(w->fd, w->buf, w->used);
+	int ret = write_all(w, w->buf, w->used);
 
 	if (ret)
 		return writer_fail(w, ret, "write");
@@ -85,7 +119,7 @@ static int writer_append(struct image_writer *w, const void *data, size_t len)
 	if (w->used + len > IMG_WRITE_BUF && writer_flush(w))
 		return w->err;
 	if (len >= IMG_WRITE_BUF) {
-		int ret = write_all(w->fd, data, len);
+		int ret = write_all(w, data, len);
 
 		return ret ? writer_fail(w, ret, "write") : 0;
 	}
@@ -98,6 +132,7 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 		     struct image_writer **out)
 {
 	const struct image_kind_desc *k = image_kind_get(kind);
+	const int open_flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC;
 	char name[64];
 	struct image_writer *w;
 
@@ -115,7 +150,8 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	w->fd = -1;
 	w->name = strdup(name);
 	w->path = image_dir_file_path(dir, name);
-	w->buf = malloc(IMG_WRITE_BUF);
+	if (posix_memalign((void **)&w->buf, DIRECT_ALIGN, IMG_WRITE_BUF))
+		w->buf = NULL;
 	if (!w->name || !w->path || !w->buf || asprintf(&w->tmp_name, ".%s.tmp", name) < 0) {
 		w->tmp_name = NULL;
 		writer_free(w);
@@ -124,8 +160,13 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	}
 	/* The umask must not loosen or tighten 0600; O_NOFOLLOW keeps a planted
 	 * symlink from redirecting the write. */
-	w->fd = openat(dir->fd, w->tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		       0600);
+	w->direct = kind == IMG_PAGES;
+	w->fd = openat(dir->fd, w->tmp_name, open_flags | (w->direct ? O_DIRECT : 0), 0600);
+	/* tmpfs, for one, refuses O_DIRECT. */
+	if (w->fd < 0 && w->direct && errno == EINVAL) {
+		w->direct = false;
+		w->fd = openat(dir->fd, w->tmp_name, open_flags, 0600);
+	}
 	if (w->fd < 0 || fchmod(w->fd, 0600)) {
 		int ret = pr_errno_ret("cannot create %s", w->path);
 
@@ -215,8 +256,6 @@ int image_finish(struct image_writer *w)
 	}
 	if (!w->err)
 		writer_flush(w);
-	if (!w->err && fsync(w->fd))
-		writer_fail(w, -errno, "sync");
 	if (!w->err) {
 		/* close() can report a delayed write error (NFS): check it. */
 		fd = w->fd;

@@ -157,6 +157,59 @@ out:
 	pages_reader_close(pr);
 }
 
+/* The pages file is written with O_DIRECT on a disk, without it on a tmpfs
+ * (which refuses it at open), and falls back to the page cache at the
+ * first unaligned write: the bytes must come out the same every way. */
+static const char *write_pages_mixed(const char *parent)
+{
+	_cleanup_tree_ char *path = NULL;
+	_cleanup_free_ unsigned char *back = malloc(5 * PS);
+	_cleanup_close_ int fd = -1;
+	struct image_dir *dir = NULL;
+	struct image_writer *w;
+	unsigned char *src;
+	const char *why = NULL;
+
+	if (asprintf(&path, "%s/cryo-direct-XXXXXX", parent) < 0 || !mkdtemp(path) || !back)
+		return "scratch directory";
+	if (posix_memalign((void **)&src, PS, 6 * PS))
+		return "memory";
+	for (size_t i = 0; i < 6 * PS; i++)
+		src[i] = (unsigned char)(i * 7 + i / PS);
+	if (image_dir_create(path, &dir) || image_open_write(dir, IMG_PAGES, 1, &w)) {
+		why = "open";
+		goto out;
+	}
+	/* Two aligned pages, one from an odd address, then two aligned again. */
+	if (image_write_raw(w, src, 2 * PS) || image_write_raw(w, src + 2 * PS + 1, PS) ||
+	    image_write_raw(w, src + 3 * PS, 2 * PS) || image_finish(w)) {
+		why = "write";
+		goto out;
+	}
+	fd = openat(dir->fd, "pages-1.img", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, back, 5 * PS, 0) != 5 * PS || pread(fd, back, 1, 5 * PS) != 0) {
+		why = "the pages file is not 5 pages long";
+		goto out;
+	}
+	if (memcmp(back, src, 2 * PS) || memcmp(back + 2 * PS, src + 2 * PS + 1, PS) ||
+	    memcmp(back + 3 * PS, src + 3 * PS, 2 * PS))
+		why = "the pages file does not hold the bytes written";
+out:
+	image_dir_close(dir);
+	free(src);
+	return why;
+}
+
+TEST(pages_file_is_the_same_direct_or_not)
+{
+	const char *tmp = getenv("TMPDIR");
+	const char *why = write_pages_mixed(tmp ? tmp : "/tmp");
+
+	CHECK(!why, "on %s: %s", tmp ? tmp : "/tmp", why);
+	why = write_pages_mixed("/dev/shm");
+	CHECK(!why, "on /dev/shm: %s", why);
+}
+
 TEST(empty_pages_store_round_trip)
 {
 	_cleanup_tree_ char *tmp = make_temp_dir();
