@@ -83,9 +83,10 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 /* Appends one record; @msg must be of the kind's message type. */
 int image_write_record(struct image_writer *w, const ProtobufCMessage *msg);
 /* Appends bytes to a raw file (the pages file); large writes go straight
- * to the kernel without a copy. The pages file is written with O_DIRECT
- * where the filesystem takes it: @buf page-aligned and @len whole pages
- * keep it direct, anything else falls back to the page cache. */
+ * to the kernel without a copy. Past its first 4 MiB, the pages file is
+ * written with O_DIRECT where the filesystem takes it: @buf page-aligned
+ * and @len whole pages keep it direct, anything else returns it to the
+ * page cache for good. */
 int image_write_raw(struct image_writer *w, const void *buf, size_t len);
 /* Writes the trailer, renames into place and frees @w, whatever the
  * outcome. The file is not durable until image_dir_sync(): one sync of the

@@ -1,8 +1,9 @@
 /* Writing image files: a hidden temporary file filled through one buffer
  * and renamed into place by image_finish(), so that a failed or interrupted
- * dump never leaves a file that looks complete under its final name. The
- * pages file bypasses the page cache (O_DIRECT) where the filesystem allows:
- * copying gigabytes into the cache and out again costs more than the disk. */
+ * dump never leaves a file that looks complete under its final name. A
+ * large pages file bypasses the page cache (O_DIRECT) where the filesystem
+ * allows: copying gigabytes into the cache and out again costs more than
+ * the disk. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -24,6 +25,11 @@
  * covers every logical block size. */
 #define DIRECT_ALIGN 4096u
 
+/* A pages file goes direct once it holds this much: a small one is better
+ * left in the page cache, where the sync at the end of the dump writes it
+ * with all the others instead of waiting for the disk on each. */
+#define DIRECT_AFTER (4ull << 20)
+
 struct image_writer {
 	const struct image_dir *dir;
 	const struct image_kind_desc *kind;
@@ -34,7 +40,9 @@ struct image_writer {
 	uint8_t *buf;
 	size_t used;
 	uint32_t nr_records;
-	bool direct;	/* fd is O_DIRECT */
+	bool may_direct;	/* a pages file, not yet refused O_DIRECT */
+	bool direct;		/* fd is O_DIRECT */
+	uint64_t written;	/* bytes in the file */
 	int err;	/* the first error; every later call returns it */
 };
 
@@ -60,38 +68,51 @@ static int writer_fail(struct image_writer *w, int err, const char *what)
 	return w->err;
 }
 
-/* O_DIRECT takes aligned buffers and lengths only; the first write that
- * is not turns it off for the rest of the file. */
-static int leave_direct(struct image_writer *w)
+static bool direct_aligned(const struct image_writer *w, const void *buf, size_t len)
+{
+	return !((uintptr_t)buf % DIRECT_ALIGN || len % DIRECT_ALIGN || w->written % DIRECT_ALIGN);
+}
+
+/* Turns O_DIRECT on or off. Off is for good: the filesystem refused it,
+ * or the writes are not aligned. */
+static int set_direct(struct image_writer *w, bool on)
 {
 	int flags = fcntl(w->fd, F_GETFL);
 
-	if (flags < 0 || fcntl(w->fd, F_SETFL, flags & ~O_DIRECT))
+	if (flags < 0 || fcntl(w->fd, F_SETFL, on ? flags | O_DIRECT : flags & ~O_DIRECT)) {
+		/* A filesystem without direct I/O says so here (EINVAL). */
+		if (on && errno == EINVAL) {
+			w->may_direct = false;
+			return 0;
+		}
 		return -errno;
-	w->direct = false;
+	}
+	w->direct = on;
+	if (!on)
+		w->may_direct = false;
 	return 0;
 }
 
 static int write_all(struct image_writer *w, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	int ret = 0;
 
-	if (w->direct && ((uintptr_t)buf % DIRECT_ALIGN || len % DIRECT_ALIGN)) {
-		int ret = leave_direct(w);
-
-		if (ret)
-			return ret;
-	}
+	if (w->may_direct && !w->direct && w->written >= DIRECT_AFTER && direct_aligned(w, buf, len))
+		ret = set_direct(w, true);
+	else if (w->direct && !direct_aligned(w, buf, len))
+		ret = set_direct(w, false);
+	if (ret)
+		return ret;
 	while (len) {
 		ssize_t n = write(w->fd, p, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			/* A filesystem may refuse a direct write it let open. */
+			/* A filesystem may refuse a direct write it let us ask for. */
 			if (errno == EINVAL && w->direct) {
-				int ret = leave_direct(w);
-
+				ret = set_direct(w, false);
 				if (ret)
 					return ret;
 				continue;
@@ -100,6 +121,7 @@ static int write_all(struct image_writer *w, const void *buf, size_t len)
 		}
 		p += n;
 		len -= n;
+		w->written += n;
 	}
 	return 0;
 }
@@ -132,7 +154,6 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 		     struct image_writer **out)
 {
 	const struct image_kind_desc *k = image_kind_get(kind);
-	const int open_flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC;
 	char name[64];
 	struct image_writer *w;
 
@@ -160,13 +181,9 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	}
 	/* The umask must not loosen or tighten 0600; O_NOFOLLOW keeps a planted
 	 * symlink from redirecting the write. */
-	w->direct = kind == IMG_PAGES;
-	w->fd = openat(dir->fd, w->tmp_name, open_flags | (w->direct ? O_DIRECT : 0), 0600);
-	/* tmpfs, for one, refuses O_DIRECT. */
-	if (w->fd < 0 && w->direct && errno == EINVAL) {
-		w->direct = false;
-		w->fd = openat(dir->fd, w->tmp_name, open_flags, 0600);
-	}
+	w->may_direct = kind == IMG_PAGES;
+	w->fd = openat(dir->fd, w->tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		       0600);
 	if (w->fd < 0 || fchmod(w->fd, 0600)) {
 		int ret = pr_errno_ret("cannot create %s", w->path);
 

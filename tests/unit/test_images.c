@@ -157,13 +157,14 @@ out:
 	pages_reader_close(pr);
 }
 
-/* The pages file is written with O_DIRECT on a disk, without it on a tmpfs
- * (which refuses it at open), and falls back to the page cache at the
- * first unaligned write: the bytes must come out the same every way. */
+/* A pages file goes O_DIRECT past its first 4 MiB where the filesystem
+ * takes it, and back to the page cache for good at the first unaligned
+ * write: the bytes must come out the same every way. */
 static const char *write_pages_mixed(const char *parent)
 {
 	_cleanup_tree_ char *path = NULL;
-	_cleanup_free_ unsigned char *back = malloc(5 * PS);
+	const size_t big = 6u << 20, total = big + 5 * PS;
+	_cleanup_free_ unsigned char *back = malloc(total);
 	_cleanup_close_ int fd = -1;
 	struct image_dir *dir = NULL;
 	struct image_writer *w;
@@ -172,27 +173,33 @@ static const char *write_pages_mixed(const char *parent)
 
 	if (asprintf(&path, "%s/cryo-direct-XXXXXX", parent) < 0 || !mkdtemp(path) || !back)
 		return "scratch directory";
-	if (posix_memalign((void **)&src, PS, 6 * PS))
+	if (posix_memalign((void **)&src, PS, total + PS))
 		return "memory";
-	for (size_t i = 0; i < 6 * PS; i++)
+	for (size_t i = 0; i < total + PS; i++)
 		src[i] = (unsigned char)(i * 7 + i / PS);
 	if (image_dir_create(path, &dir) || image_open_write(dir, IMG_PAGES, 1, &w)) {
 		why = "open";
 		goto out;
 	}
-	/* Two aligned pages, one from an odd address, then two aligned again. */
-	if (image_write_raw(w, src, 2 * PS) || image_write_raw(w, src + 2 * PS + 1, PS) ||
-	    image_write_raw(w, src + 3 * PS, 2 * PS) || image_finish(w)) {
+	/* 6 MiB in 1 MiB writes (direct after 4), two aligned pages, one page
+	 * from an odd address, then two aligned pages again. */
+	for (size_t off = 0; off < big; off += 1u << 20)
+		if (image_write_raw(w, src + off, 1u << 20))
+			why = "write";
+	if (why || image_write_raw(w, src + big, 2 * PS) ||
+	    image_write_raw(w, src + big + 2 * PS + 1, PS) ||
+	    image_write_raw(w, src + big + 3 * PS, 2 * PS) || image_finish(w)) {
 		why = "write";
 		goto out;
 	}
 	fd = openat(dir->fd, "pages-1.img", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || pread(fd, back, 5 * PS, 0) != 5 * PS || pread(fd, back, 1, 5 * PS) != 0) {
-		why = "the pages file is not 5 pages long";
+	if (fd < 0 || pread(fd, back, total, 0) != (ssize_t)total || pread(fd, back, 1, total) != 0) {
+		why = "the pages file has not the size written";
 		goto out;
 	}
-	if (memcmp(back, src, 2 * PS) || memcmp(back + 2 * PS, src + 2 * PS + 1, PS) ||
-	    memcmp(back + 3 * PS, src + 3 * PS, 2 * PS))
+	if (memcmp(back, src, big + 2 * PS) ||
+	    memcmp(back + big + 2 * PS, src + big + 2 * PS + 1, PS) ||
+	    memcmp(back + big + 3 * PS, src + big + 3 * PS, 2 * PS))
 		why = "the pages file does not hold the bytes written";
 out:
 	image_dir_close(dir);
