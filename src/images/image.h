@@ -54,10 +54,18 @@ const struct image_kind_desc *image_kind_match(const char *file_name, int *id);
 /* The file name of image @kind for @id, e.g. "pagemap-42.img". */
 int image_file_name(enum image_kind kind, int id, char *buf, size_t size);
 
+/* Up to this many new files, image_dir_sync() syncs each; past it, the
+ * whole filesystem at once. */
+#define IMG_DIR_FSYNC_MAX 64
+
 /* An image directory: mode 0700, every file in it mode 0600. */
 struct image_dir {
 	int fd;
 	char *path;
+	/* Files finished since the last image_dir_sync(): their names while
+	 * there are few, and how many. */
+	char *unsynced[IMG_DIR_FSYNC_MAX];
+	size_t nr_unsynced;
 };
 
 /* Creates @path (or takes an existing directory) and makes it mode 0700. */
@@ -66,8 +74,11 @@ int image_dir_open(const char *path, struct image_dir **out);
 void image_dir_close(struct image_dir *dir);
 
 /* Makes every file finished in @dir so far durable, and the directory
- * entries that name them (one syncfs of the filesystem). */
+ * entries that name them: an fsync of each when they are few, else one
+ * syncfs of the filesystem. */
 int image_dir_sync(struct image_dir *dir);
+/* Counts @name among the files image_dir_sync() must sync. */
+int image_dir_note_unsynced(struct image_dir *dir, const char *name);
 
 /* "DIR/NAME" for messages; the caller frees it. NULL (logged) without memory. */
 char *image_dir_file_path(const struct image_dir *dir, const char *name);

@@ -31,7 +31,7 @@
 #define DIRECT_AFTER (4ull << 20)
 
 struct image_writer {
-	const struct image_dir *dir;
+	struct image_dir *dir;
 	const struct image_kind_desc *kind;
 	int fd;
 	char *tmp_name;
@@ -281,8 +281,13 @@ int image_finish(struct image_writer *w)
 			writer_fail(w, -errno, "close");
 		else if (renameat(w->dir->fd, w->tmp_name, w->dir->fd, w->name))
 			writer_fail(w, -errno, "rename into place");
+		else if (image_dir_note_unsynced(w->dir, w->name) && !w->err)
+			w->err = -ENOMEM;
 		if (w->err)
 			unlinkat(w->dir->fd, w->tmp_name, 0);
+		/* Renamed, but it would not be synced. */
+		if (w->err == -ENOMEM)
+			unlinkat(w->dir->fd, w->name, 0);
 	}
 	ret = w->err;
 	writer_free(w);

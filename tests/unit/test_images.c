@@ -207,6 +207,30 @@ out:
 	return why;
 }
 
+/* A few finished files are synced one by one, many with one syncfs;
+ * either way every one is counted, and none is left counted after. */
+TEST(finished_files_are_counted_until_synced)
+{
+	_cleanup_tree_ char *tmp = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	const size_t many = IMG_DIR_FSYNC_MAX + 6;
+	struct image_writer *w;
+
+	CHECK(tmp && !image_dir_create(tmp, &dir), "scratch directory");
+	for (size_t i = 0; i < 3; i++) {
+		CHECK(!image_open_write(dir, IMG_PAGES, (int)i + 1, &w), "open");
+		CHECK(!image_finish(w), "finish");
+	}
+	CHECK(dir->nr_unsynced == 3, "%zu files counted, 3 finished", dir->nr_unsynced);
+	CHECK(!image_dir_sync(dir) && dir->nr_unsynced == 0, "sync of a few files");
+	for (size_t i = 0; i < many; i++) {
+		CHECK(!image_open_write(dir, IMG_PAGES, (int)i + 1, &w), "open");
+		CHECK(!image_finish(w), "finish");
+	}
+	CHECK(dir->nr_unsynced == many, "%zu files counted, %zu finished", dir->nr_unsynced, many);
+	CHECK(!image_dir_sync(dir) && dir->nr_unsynced == 0, "sync of many files");
+}
+
 TEST(pages_file_is_the_same_direct_or_not)
 {
 	const char *tmp = getenv("TMPDIR");
