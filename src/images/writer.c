@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -156,6 +158,7 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	const struct image_kind_desc *k = image_kind_get(kind);
 	char name[64];
 	struct image_writer *w;
+	struct statfs sfs;
 
 	if (!k || image_file_name(kind, id, name, sizeof(name))) {
 		pr_err("no image file name for kind %d, id %d", kind, id);
@@ -181,7 +184,8 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	}
 	/* The umask must not loosen or tighten 0600; O_NOFOLLOW keeps a planted
 	 * symlink from redirecting the write. */
-	w->may_direct = kind == IMG_PAGES;
+	/* tmpfs is the page cache: nothing to bypass there. */
+	w->may_direct = kind == IMG_PAGES && !(!fstatfs(dir->fd, &sfs) && sfs.f_type == TMPFS_MAGIC);
 	w->fd = openat(dir->fd, w->tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 		       0600);
 	if (w->fd < 0 || fchmod(w->fd, 0600)) {
