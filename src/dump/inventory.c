@@ -29,6 +29,10 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid)
 	inv.page_size = IMG_PAGE_SIZE;
 	inv.arch = uts.machine;
 	inv.kernel_release = uts.release;
+	/* Every other image durable before the inventory says the set is whole. */
+	ret = image_dir_sync(dir);
+	if (ret)
+		return ret;
 	ret = image_open_write(dir, IMG_INVENTORY, 0, &w);
 	if (ret)
 		return ret;
@@ -37,5 +41,6 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid)
 		image_abort(w);
 		return ret;
 	}
-	return image_finish(w);
+	ret = image_finish(w);
+	return ret ? ret : image_dir_sync(dir);
 }

@@ -40,6 +40,12 @@ struct inode_bucket {
 	/* The id of the object saved for mappings of the inode, when no fd
 	 * had it first; it has no fd to compare, so it is not in @objs. */
 	uint32_t mapped;
+	/* Every object of the inode, @mapped too, in the order of their ids
+	 * (the order they were made in): what the kinds see of each other
+	 * (file_dump.same_inode), ready without a sort. */
+	FileEntry **by_id;
+	size_t nr_by_id, cap_by_id;
+	bool mixed_kinds;	/* @by_id holds objects of more than one kind */
 };
 
 /* The dump in progress. It continues while the directory holds the
@@ -59,8 +65,10 @@ static void session_reset(void)
 {
 	for (size_t i = 0; i < session.nr_objs; i++)
 		protobuf_c_message_free_unpacked(&session.objs[i].fe->base, NULL);
-	for (size_t i = 0; i < session.cap_buckets; i++)
+	for (size_t i = 0; i < session.cap_buckets; i++) {
 		free(session.buckets[i].objs);
+		free(session.buckets[i].by_id);
+	}
 	free(session.objs);
 	free(session.buckets);
 	memset(&session, 0, sizeof(session));
@@ -193,6 +201,24 @@ static int bucket_insert(struct inode_bucket *b, size_t pos, size_t obj)
 	return 0;
 }
 
+/* Records @fe, the newest object, as one of @b's inode. */
+static int bucket_note(struct inode_bucket *b, FileEntry *fe)
+{
+	if (b->nr_by_id == b->cap_by_id) {
+		size_t cap = b->cap_by_id ? b->cap_by_id * 2 : 4;
+		FileEntry **bigger = reallocarray(b->by_id, cap, sizeof(*bigger));
+
+		if (!bigger)
+			return -ENOMEM;
+		b->by_id = bigger;
+		b->cap_by_id = cap;
+	}
+	if (b->nr_by_id && b->by_id[0]->kind != fe->kind)
+		b->mixed_kinds = true;
+	b->by_id[b->nr_by_id++] = fe;
+	return 0;
+}
+
 /* A new object for @p, at the end of session.objs. */
 static int obj_new(const struct fd_probe *p, const struct file_kind *kind, struct dump_obj **out)
 {
@@ -233,16 +259,9 @@ static int obj_add(const struct fd_probe *p, const struct file_kind *kind,
 {
 	int ret = obj_new(p, kind, out);
 
-	if (!ret && bucket_insert(b, pos, session.nr_objs - 1))
+	if (!ret && (bucket_insert(b, pos, session.nr_objs - 1) || bucket_note(b, (*out)->fe)))
 		ret = -ENOMEM;
 	return ret;
-}
-
-static int cmp_entry_id(const void *a, const void *b)
-{
-	const FileEntry *x = *(FileEntry *const *)a, *y = *(FileEntry *const *)b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
 }
 
 /* The kind dumps @o, a new object, seeing the other objects of its inode. */
@@ -261,19 +280,23 @@ static int obj_dump(const struct fd_probe *p, const struct file_kind *kind, stru
 	 * one anon inode: only the kinds that need the list get it. */
 	if (!kind->inode_shared)
 		return kind->dump(&d);
-	same = malloc((b->nr + 1) * sizeof(*same));
+	/* The common case, @o the newest of an inode of one kind, costs
+	 * nothing; a list rebuilt and sorted for every object made a process
+	 * of thousands of fds on one inode quadratic. */
+	if (!b->mixed_kinds && b->nr_by_id && b->by_id[b->nr_by_id - 1] == o->fe) {
+		d.same_inode = b->by_id;
+		d.nr_same_inode = b->nr_by_id - 1;
+		return kind->dump(&d);
+	}
+	same = malloc((b->nr_by_id + 1) * sizeof(*same));
 	if (!same)
 		return -ENOMEM;
-	for (size_t i = 0; i < b->nr; i++) {
-		FileEntry *other = session.objs[b->objs[i]].fe;
+	for (size_t i = 0; i < b->nr_by_id; i++) {
+		FileEntry *other = b->by_id[i];
 
 		if (other != o->fe && other->kind == o->fe->kind)
 			same[d.nr_same_inode++] = other;
 	}
-	if (b->mapped && b->mapped != o->fe->id &&
-	    session.objs[b->mapped - 1].fe->kind == o->fe->kind)
-		same[d.nr_same_inode++] = session.objs[b->mapped - 1].fe;
-	qsort(same, d.nr_same_inode, sizeof(*same), cmp_entry_id);
 	d.same_inode = same;
 	return kind->dump(&d);
 }
@@ -613,7 +636,9 @@ static int dump_mapping(pid_t pid, struct image_dir *dir, struct files_mapping *
 		if (ret)
 			goto out;
 		b->mapped = m->file_id = o->fe->id;
-		ret = obj_dump(&p, kind, o, dir, NULL, 0);
+		ret = bucket_note(b, o->fe);
+		if (!ret)
+			ret = obj_dump(&p, kind, o, dir, NULL, 0);
 		if (ret)
 			goto out;
 	}

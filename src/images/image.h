@@ -57,16 +57,31 @@ const struct image_kind_desc *image_kind_match(const char *file_name, int *id);
 /* The file name of image @kind for @id, e.g. "pagemap-42.img". */
 int image_file_name(enum image_kind kind, int id, char *buf, size_t size);
 
+/* Up to this many new files, image_dir_sync() syncs each; past it, the
+ * whole filesystem at once. */
+#define IMG_DIR_FSYNC_MAX 64
+
 /* An image directory: mode 0700, every file in it mode 0600. */
 struct image_dir {
 	int fd;
 	char *path;
+	/* Files finished since the last image_dir_sync(): their names while
+	 * there are few, and how many. */
+	char *unsynced[IMG_DIR_FSYNC_MAX];
+	size_t nr_unsynced;
 };
 
 /* Creates @path (or takes an existing directory) and makes it mode 0700. */
 int image_dir_create(const char *path, struct image_dir **out);
 int image_dir_open(const char *path, struct image_dir **out);
 void image_dir_close(struct image_dir *dir);
+
+/* Makes every file finished in @dir so far durable, and the directory
+ * entries that name them: an fsync of each when they are few, else one
+ * syncfs of the filesystem. */
+int image_dir_sync(struct image_dir *dir);
+/* Counts @name among the files image_dir_sync() must sync. */
+int image_dir_note_unsynced(struct image_dir *dir, const char *name);
 
 /* "DIR/NAME" for messages; the caller frees it. NULL (logged) without memory. */
 char *image_dir_file_path(const struct image_dir *dir, const char *name);
@@ -82,10 +97,14 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 /* Appends one record; @msg must be of the kind's message type. */
 int image_write_record(struct image_writer *w, const ProtobufCMessage *msg);
 /* Appends bytes to a raw file (the pages file); large writes go straight
- * to the kernel without a copy. */
+ * to the kernel without a copy. Past its first 4 MiB, the pages file is
+ * written with O_DIRECT where the filesystem takes it: @buf page-aligned
+ * and @len whole pages keep it direct, anything else returns it to the
+ * page cache for good. */
 int image_write_raw(struct image_writer *w, const void *buf, size_t len);
-/* Writes the trailer, syncs, renames into place and frees @w, whatever
- * the outcome. */
+/* Writes the trailer, renames into place and frees @w, whatever the
+ * outcome. The file is not durable until image_dir_sync(): one sync of the
+ * whole set costs far less than one per file. */
 int image_finish(struct image_writer *w);
 /* Drops the file being written and frees @w. */
 void image_abort(struct image_writer *w);

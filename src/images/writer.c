@@ -1,11 +1,17 @@
 /* Writing image files: a hidden temporary file filled through one buffer
  * and renamed into place by image_finish(), so that a failed or interrupted
- * dump never leaves a file that looks complete under its final name. */
+ * dump never leaves a file that looks complete under its final name. A
+ * large pages file bypasses the page cache (O_DIRECT) where the filesystem
+ * allows: copying gigabytes into the cache and out again costs more than
+ * the disk. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -17,8 +23,17 @@
  * bigger writes bypass it. */
 #define IMG_WRITE_BUF (256u << 10)
 
+/* What O_DIRECT needs of buffers, offsets and lengths: the page size
+ * covers every logical block size. */
+#define DIRECT_ALIGN 4096u
+
+/* A pages file goes direct once it holds this much: a small one is better
+ * left in the page cache, where the sync at the end of the dump writes it
+ * with all the others instead of waiting for the disk on each. */
+#define DIRECT_AFTER (4ull << 20)
+
 struct image_writer {
-	const struct image_dir *dir;
+	struct image_dir *dir;
 	const struct image_kind_desc *kind;
 	int fd;
 	char *tmp_name;
@@ -27,6 +42,9 @@ struct image_writer {
 	uint8_t *buf;
 	size_t used;
 	uint32_t nr_records;
+	bool may_direct;	/* a pages file, not yet refused O_DIRECT */
+	bool direct;		/* fd is O_DIRECT */
+	uint64_t written;	/* bytes in the file */
 	int err;	/* the first error; every later call returns it */
 };
 
@@ -52,27 +70,67 @@ static int writer_fail(struct image_writer *w, int err, const char *what)
 	return w->err;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+static bool direct_aligned(const struct image_writer *w, const void *buf, size_t len)
+{
+	return !((uintptr_t)buf % DIRECT_ALIGN || len % DIRECT_ALIGN || w->written % DIRECT_ALIGN);
+}
+
+/* Turns O_DIRECT on or off. Off is for good: the filesystem refused it,
+ * or the writes are not aligned. */
+static int set_direct(struct image_writer *w, bool on)
+{
+	int flags = fcntl(w->fd, F_GETFL);
+
+	if (flags < 0 || fcntl(w->fd, F_SETFL, on ? flags | O_DIRECT : flags & ~O_DIRECT)) {
+		/* A filesystem without direct I/O says so here (EINVAL). */
+		if (on && errno == EINVAL) {
+			w->may_direct = false;
+			return 0;
+		}
+		return -errno;
+	}
+	w->direct = on;
+	if (!on)
+		w->may_direct = false;
+	return 0;
+}
+
+static int write_all(struct image_writer *w, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	int ret = 0;
 
+	if (w->may_direct && !w->direct && w->written >= DIRECT_AFTER && direct_aligned(w, buf, len))
+		ret = set_direct(w, true);
+	else if (w->direct && !direct_aligned(w, buf, len))
+		ret = set_direct(w, false);
+	if (ret)
+		return ret;
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = write(w->fd, p, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/* A filesystem may refuse a direct write it let us ask for. */
+			if (errno == EINVAL && w->direct) {
+				ret = set_direct(w, false);
+				if (ret)
+					return ret;
+				continue;
+			}
 			return -errno;
 		}
 		p += n;
 		len -= n;
+		w->written += n;
 	}
 	return 0;
 }
 
 static int writer_flush(struct image_writer *w)
 {
-	int ret = write_all(w->fd, w->buf, w->used);
+	int ret = write_all(w, w->buf, w->used);
 
 	if (ret)
 		return writer_fail(w, ret, "write");
@@ -85,7 +143,7 @@ static int writer_append(struct image_writer *w, const void *data, size_t len)
 	if (w->used + len > IMG_WRITE_BUF && writer_flush(w))
 		return w->err;
 	if (len >= IMG_WRITE_BUF) {
-		int ret = write_all(w->fd, data, len);
+		int ret = write_all(w, data, len);
 
 		return ret ? writer_fail(w, ret, "write") : 0;
 	}
@@ -100,6 +158,7 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	const struct image_kind_desc *k = image_kind_get(kind);
 	char name[64];
 	struct image_writer *w;
+	struct statfs sfs;
 
 	if (!k || image_file_name(kind, id, name, sizeof(name))) {
 		pr_err("no image file name for kind %d, id %d", kind, id);
@@ -115,7 +174,8 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	w->fd = -1;
 	w->name = strdup(name);
 	w->path = image_dir_file_path(dir, name);
-	w->buf = malloc(IMG_WRITE_BUF);
+	if (posix_memalign((void **)&w->buf, DIRECT_ALIGN, IMG_WRITE_BUF))
+		w->buf = NULL;
 	if (!w->name || !w->path || !w->buf || asprintf(&w->tmp_name, ".%s.tmp", name) < 0) {
 		w->tmp_name = NULL;
 		writer_free(w);
@@ -124,6 +184,8 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	}
 	/* The umask must not loosen or tighten 0600; O_NOFOLLOW keeps a planted
 	 * symlink from redirecting the write. */
+	/* tmpfs is the page cache: nothing to bypass there. */
+	w->may_direct = kind == IMG_PAGES && !(!fstatfs(dir->fd, &sfs) && sfs.f_type == TMPFS_MAGIC);
 	w->fd = openat(dir->fd, w->tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 		       0600);
 	if (w->fd < 0 || fchmod(w->fd, 0600)) {
@@ -215,8 +277,6 @@ int image_finish(struct image_writer *w)
 	}
 	if (!w->err)
 		writer_flush(w);
-	if (!w->err && fsync(w->fd))
-		writer_fail(w, -errno, "sync");
 	if (!w->err) {
 		/* close() can report a delayed write error (NFS): check it. */
 		fd = w->fd;
@@ -225,8 +285,13 @@ int image_finish(struct image_writer *w)
 			writer_fail(w, -errno, "close");
 		else if (renameat(w->dir->fd, w->tmp_name, w->dir->fd, w->name))
 			writer_fail(w, -errno, "rename into place");
+		else if (image_dir_note_unsynced(w->dir, w->name) && !w->err)
+			w->err = -ENOMEM;
 		if (w->err)
 			unlinkat(w->dir->fd, w->tmp_name, 0);
+		/* Renamed, but it would not be synced. */
+		if (w->err == -ENOMEM)
+			unlinkat(w->dir->fd, w->name, 0);
 	}
 	ret = w->err;
 	writer_free(w);

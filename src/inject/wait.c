@@ -1,8 +1,12 @@
 /* Waiting for one seized thread without ever hanging. A blocking waitpid()
  * on a thread-group leader never returns once the task is killed, because
  * the kernel holds the leader back until its tracer (us) has reaped every
- * other thread. So the wait polls, spinning briefly first (a ptrace stop
- * usually lands within microseconds), and reaps dead siblings as it goes. */
+ * other thread. So where we trace other threads of the task the wait polls,
+ * spinning briefly first (a ptrace stop usually lands within microseconds),
+ * and reaps dead siblings as it goes. Where the thread is the only one we
+ * trace, nothing of ours can hold it back, and the wait blocks: polling
+ * there cost a tree of 500 processes over a second of naps that overshoot
+ * the stop (a parasite command takes longer than the spin). */
 #include <errno.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -41,6 +45,16 @@ int wait_thread(struct inj_task *task, pid_t tid, int *status)
 {
 	struct timespec start, nap = { 0, 20000 };
 
+	if (task->nr_threads == 1 && task->threads[0].tid == tid) {
+		for (;;) {
+			pid_t r = waitpid(tid, status, __WALL);
+
+			if (r == tid)
+				return 0;
+			if (r < 0 && errno != EINTR)
+				return -errno;
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		pid_t r = waitpid(tid, status, WNOHANG | __WALL);

@@ -196,6 +196,12 @@ static int copy_pages(pid_t pid, const struct vma_list *vmas, enum pagescan_meth
 	ret = pagedump_open(pid, pw, &pd);
 	if (ret)
 		goto out;
+	for (size_t i = vmas->nr; i-- > 0;) {
+		if (vmas->resident[i] && vma_pages(vmas->vmas[i]) != VMA_PAGES_NONE) {
+			pagescan_set_end(ps, vmas->vmas[i]->end);
+			break;
+		}
+	}
 	for (size_t i = 0; i < vmas->nr && !ret; i++) {
 		const Vma *v = vmas->vmas[i];
 

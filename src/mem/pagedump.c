@@ -1,13 +1,20 @@
 /* Copying pages out of a seized task into the pages store: ranges are
  * queued into one buffer, read with as few process_vm_readv calls as the
  * iovec limit allows (or through /proc/PID/mem where the mapping is not
- * readable), checked for zeros, and handed to the pages writer in order. */
+ * readable), checked for zeros, and handed to the pages writer in order.
+ * Two buffers take turns once a task has more than one buffer of pages: a
+ * writer thread checks and writes one while this thread reads the next,
+ * so the copy out of the task overlaps the write (the two halves cost
+ * about the same). process_vm_readv and writes need no ptrace, so any
+ * thread may do them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -26,17 +33,81 @@ struct queued_range {
 	const Vma *vma;
 };
 
-struct pagedump {
-	pid_t pid;
-	int mem_fd;		/* /proc/PID/mem */
-	struct pages_writer *pw;
+/* One buffer of pages and the ranges they came from. */
+struct batch {
 	uint8_t *buf;
 	size_t used;		/* bytes of @buf claimed by queued ranges */
 	size_t nr;
 	struct queued_range *q;
-	struct iovec *remote;	/* IOV_MAX of them, reused */
-	struct pagedump_stats stats;
 };
+
+struct pagedump {
+	pid_t pid;
+	int mem_fd;		/* /proc/PID/mem */
+	struct pages_writer *pw;
+	struct batch batches[2];
+	struct batch *fill;	/* the one being queued and read */
+	struct iovec *remote;	/* IOV_MAX of them, reused */
+	uint64_t pages_read;
+	/* Written by whoever saves batches; read once the writer is joined. */
+	uint64_t pages_saved, pages_zero;
+
+	/* The writer thread, started at the first full buffer. */
+	bool writer_started;
+	pthread_t writer;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct batch *to_save;	/* handed to the writer, NULL when it is idle */
+	bool stop;
+	int save_err;		/* the writer's first error */
+};
+
+/* Buffers outlive the task they served: the next task of a tree reuses
+ * them. Fresh memory costs a fault per page, and on this kind of VM a
+ * fresh page is dear; a pool of populated buffers pays that once. */
+#define POOL_MAX 4
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct batch pool[POOL_MAX];
+static size_t pool_nr;
+
+static int batch_init(struct batch *b)
+{
+	pthread_mutex_lock(&pool_lock);
+	if (pool_nr)
+		*b = pool[--pool_nr];
+	pthread_mutex_unlock(&pool_lock);
+	if (b->buf)
+		return 0;
+	/* Page-aligned, so the pages file can take it with O_DIRECT, and
+	 * populated in one go. */
+	b->buf = mmap(NULL, PAGEDUMP_BUF_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (b->buf == MAP_FAILED)
+		b->buf = NULL;
+	b->q = calloc(BATCH_MAX_RANGES, sizeof(*b->q));
+	return b->buf && b->q ? 0 : -ENOMEM;
+}
+
+static void batch_release(struct batch *b)
+{
+	bool kept = false;
+
+	if (b->buf && b->q) {
+		b->nr = b->used = 0;
+		pthread_mutex_lock(&pool_lock);
+		if (pool_nr < POOL_MAX) {
+			pool[pool_nr++] = *b;
+			kept = true;
+		}
+		pthread_mutex_unlock(&pool_lock);
+	}
+	if (!kept) {
+		if (b->buf)
+			munmap(b->buf, PAGEDUMP_BUF_SIZE);
+		free(b->q);
+	}
+	memset(b, 0, sizeof(*b));
+}
 
 int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out)
 {
@@ -49,10 +120,11 @@ int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out)
 	pd->pid = pid;
 	pd->pw = pw;
 	pd->mem_fd = -1;
-	pd->buf = malloc(PAGEDUMP_BUF_SIZE);
-	pd->q = calloc(BATCH_MAX_RANGES, sizeof(*pd->q));
+	pd->fill = &pd->batches[0];
+	pthread_mutex_init(&pd->lock, NULL);
+	pthread_cond_init(&pd->cond, NULL);
 	pd->remote = calloc(IOV_MAX, sizeof(*pd->remote));
-	if (!pd->buf || !pd->q || !pd->remote)
+	if (batch_init(&pd->batches[0]) || !pd->remote)
 		goto err_nomem;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	pd->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -70,21 +142,51 @@ err_nomem:
 	return -ENOMEM;
 }
 
+/* Waits until the writer has saved what it was given; its error, if any. */
+static int writer_wait_idle(struct pagedump *pd)
+{
+	int err;
+
+	pthread_mutex_lock(&pd->lock);
+	while (pd->to_save)
+		pthread_cond_wait(&pd->cond, &pd->lock);
+	err = pd->save_err;
+	pthread_mutex_unlock(&pd->lock);
+	return err;
+}
+
+static void writer_stop(struct pagedump *pd)
+{
+	if (!pd->writer_started)
+		return;
+	pthread_mutex_lock(&pd->lock);
+	pd->stop = true;
+	pthread_cond_broadcast(&pd->cond);
+	pthread_mutex_unlock(&pd->lock);
+	pthread_join(pd->writer, NULL);
+	pd->writer_started = false;
+}
+
 void pagedump_close(struct pagedump *pd)
 {
 	if (!pd)
 		return;
+	writer_stop(pd);
 	if (pd->mem_fd >= 0)
 		close(pd->mem_fd);
-	free(pd->buf);
-	free(pd->q);
+	for (int i = 0; i < 2; i++)
+		batch_release(&pd->batches[i]);
 	free(pd->remote);
+	pthread_mutex_destroy(&pd->lock);
+	pthread_cond_destroy(&pd->cond);
 	free(pd);
 }
 
 void pagedump_get_stats(const struct pagedump *pd, struct pagedump_stats *stats)
 {
-	*stats = pd->stats;
+	stats->pages_read = pd->pages_read;
+	stats->pages_saved = pd->pages_saved;
+	stats->pages_zero = pd->pages_zero;
 }
 
 static int read_error(struct pagedump *pd, const struct queued_range *r, uint64_t addr, int err)
@@ -99,10 +201,11 @@ static int read_error(struct pagedump *pd, const struct queued_range *r, uint64_
 
 /* Reads the part of @r from @skip bytes on through /proc/PID/mem, which
  * reaches pages the mapping's protection hides from process_vm_readv. */
-static int read_through_mem(struct pagedump *pd, const struct queued_range *r, uint64_t skip)
+static int read_through_mem(struct pagedump *pd, struct batch *b, const struct queued_range *r,
+			    uint64_t skip)
 {
 	while (skip < r->len) {
-		ssize_t n = pread(pd->mem_fd, pd->buf + r->buf_off + skip, r->len - skip,
+		ssize_t n = pread(pd->mem_fd, b->buf + r->buf_off + skip, r->len - skip,
 				  (off_t)(r->addr + skip));
 
 		if (n < 0 && errno == EINTR)
@@ -116,32 +219,32 @@ static int read_through_mem(struct pagedump *pd, const struct queued_range *r, u
 
 /* Reads queued ranges [@first, @last), all readable, with process_vm_readv:
  * one local buffer and up to IOV_MAX remote ranges per call. */
-static int read_remote(struct pagedump *pd, size_t first, size_t last)
+static int read_remote(struct pagedump *pd, struct batch *b, size_t first, size_t last)
 {
 	size_t k = first;
 	uint64_t skip = 0;	/* bytes of range k already read */
 
 	while (k < last) {
-		struct iovec local = { pd->buf + pd->q[k].buf_off + skip, 0 };
+		struct iovec local = { b->buf + b->q[k].buf_off + skip, 0 };
 		size_t cnt = 0;
 		ssize_t n;
 
 		for (size_t i = k; i < last && cnt < IOV_MAX; i++, cnt++) {
 			uint64_t off = i == k ? skip : 0;
 
-			pd->remote[cnt].iov_base = (void *)(uintptr_t)(pd->q[i].addr + off);
-			pd->remote[cnt].iov_len = pd->q[i].len - off;
-			local.iov_len += pd->q[i].len - off;
+			pd->remote[cnt].iov_base = (void *)(uintptr_t)(b->q[i].addr + off);
+			pd->remote[cnt].iov_len = b->q[i].len - off;
+			local.iov_len += b->q[i].len - off;
 		}
 		n = process_vm_readv(pd->pid, &local, 1, pd->remote, cnt, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno != EFAULT)
-			return read_error(pd, &pd->q[k], pd->q[k].addr + skip, -errno);
+			return read_error(pd, &b->q[k], b->q[k].addr + skip, -errno);
 		if (n <= 0) {
 			/* The range at the head could not be read this way (a
 			 * mapping the kernel refuses to pin): try the other. */
-			int ret = read_through_mem(pd, &pd->q[k], skip);
+			int ret = read_through_mem(pd, b, &b->q[k], skip);
 
 			if (ret)
 				return ret;
@@ -150,7 +253,7 @@ static int read_remote(struct pagedump *pd, size_t first, size_t last)
 			continue;
 		}
 		while (n > 0) {
-			uint64_t rest = pd->q[k].len - skip;
+			uint64_t rest = b->q[k].len - skip;
 
 			if ((uint64_t)n >= rest) {
 				n -= rest;
@@ -163,6 +266,28 @@ static int read_remote(struct pagedump *pd, size_t first, size_t last)
 		}
 	}
 	return 0;
+}
+
+static int read_batch(struct pagedump *pd, struct batch *b)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < b->nr && !ret;) {
+		size_t j = i;
+
+		if (!(b->q[i].vma->prot & PROT_READ)) {
+			ret = read_through_mem(pd, b, &b->q[i], 0);
+			i++;
+			continue;
+		}
+		while (j < b->nr && (b->q[j].vma->prot & PROT_READ))
+			j++;
+		ret = read_remote(pd, b, i, j);
+		i = j;
+	}
+	for (size_t i = 0; i < b->nr; i++)
+		pd->pages_read += b->q[i].len / PS;
+	return ret;
 }
 
 static bool page_is_zero(const uint8_t *page)
@@ -179,10 +304,10 @@ static bool page_is_zero(const uint8_t *page)
 
 /* Hands the bytes of @r to the pages writer, run by run of zero or
  * non-zero pages. */
-static int save_range(struct pagedump *pd, const struct queued_range *r)
+static int save_range(struct pagedump *pd, const struct batch *b, const struct queued_range *r)
 {
 	bool keep_zero = vma_pages(r->vma) != VMA_PAGES_ANON;
-	const uint8_t *data = pd->buf + r->buf_off;
+	const uint8_t *data = b->buf + r->buf_off;
 	uint64_t pages = r->len / PS;
 	int ret = 0;
 
@@ -194,9 +319,9 @@ static int save_range(struct pagedump *pd, const struct queued_range *r)
 			run++;
 		if (!zero) {
 			ret = pages_write(pd->pw, r->addr + i * PS, run - i, data + i * PS);
-			pd->stats.pages_saved += run - i;
+			pd->pages_saved += run - i;
 		} else {
-			pd->stats.pages_zero += run - i;
+			pd->pages_zero += run - i;
 			if (keep_zero)
 				ret = pages_write_zero(pd->pw, r->addr + i * PS, run - i);
 		}
@@ -205,48 +330,110 @@ static int save_range(struct pagedump *pd, const struct queued_range *r)
 	return ret;
 }
 
-int pagedump_flush(struct pagedump *pd)
+static int save_batch(struct pagedump *pd, struct batch *b)
 {
 	int ret = 0;
 
-	for (size_t i = 0; i < pd->nr && !ret;) {
-		size_t j = i;
+	for (size_t i = 0; i < b->nr && !ret; i++)
+		ret = save_range(pd, b, &b->q[i]);
+	b->nr = 0;
+	b->used = 0;
+	return ret;
+}
 
-		if (!(pd->q[i].vma->prot & PROT_READ)) {
-			ret = read_through_mem(pd, &pd->q[i], 0);
-			i++;
-			continue;
+static void *writer_main(void *arg)
+{
+	struct pagedump *pd = arg;
+
+	pthread_mutex_lock(&pd->lock);
+	for (;;) {
+		struct batch *b;
+		int ret;
+
+		while (!pd->to_save && !pd->stop)
+			pthread_cond_wait(&pd->cond, &pd->lock);
+		if (!pd->to_save)
+			break;
+		b = pd->to_save;
+		pthread_mutex_unlock(&pd->lock);
+		/* After an error the rest is dropped: the dump fails anyway. */
+		ret = pd->save_err ? 0 : save_batch(pd, b);
+		b->nr = b->used = 0;
+		pthread_mutex_lock(&pd->lock);
+		if (ret && !pd->save_err)
+			pd->save_err = ret;
+		pd->to_save = NULL;
+		pthread_cond_broadcast(&pd->cond);
+	}
+	pthread_mutex_unlock(&pd->lock);
+	return NULL;
+}
+
+/* Gives the full batch to the writer thread (started on first use) and
+ * switches to the other buffer, once the writer has let go of it. */
+static int hand_to_writer(struct pagedump *pd)
+{
+	struct batch *next = pd->fill == &pd->batches[0] ? &pd->batches[1] : &pd->batches[0];
+	int ret;
+
+	if (!pd->writer_started) {
+		if (batch_init(next)) {
+			pr_err("dump: pid %d: out of memory for a second %u-byte page buffer",
+			       pd->pid, PAGEDUMP_BUF_SIZE);
+			return -ENOMEM;
 		}
-		while (j < pd->nr && (pd->q[j].vma->prot & PROT_READ))
-			j++;
-		ret = read_remote(pd, i, j);
-		i = j;
+		ret = pthread_create(&pd->writer, NULL, writer_main, pd);
+		if (ret) {
+			pr_err("dump: pid %d: cannot start the page writer thread: %s", pd->pid,
+			       strerror(ret));
+			return -ret;
+		}
+		pd->writer_started = true;
 	}
-	for (size_t i = 0; i < pd->nr && !ret; i++) {
-		pd->stats.pages_read += pd->q[i].len / PS;
-		ret = save_range(pd, &pd->q[i]);
-	}
-	pd->nr = 0;
-	pd->used = 0;
+	ret = writer_wait_idle(pd);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&pd->lock);
+	pd->to_save = pd->fill;
+	pthread_cond_broadcast(&pd->cond);
+	pthread_mutex_unlock(&pd->lock);
+	pd->fill = next;
+	return 0;
+}
+
+int pagedump_flush(struct pagedump *pd)
+{
+	int ret = read_batch(pd, pd->fill);
+
+	if (ret)
+		return ret;
+	if (!pd->writer_started)
+		return save_batch(pd, pd->fill);
+	ret = hand_to_writer(pd);
+	if (!ret)
+		ret = writer_wait_idle(pd);
 	return ret;
 }
 
 int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end)
 {
 	while (start < end) {
-		uint64_t room = PAGEDUMP_BUF_SIZE - pd->used;
+		struct batch *b = pd->fill;
+		uint64_t room = PAGEDUMP_BUF_SIZE - b->used;
 		uint64_t len = end - start < room ? end - start : room;
-		struct queued_range *r = &pd->q[pd->nr++];
+		struct queued_range *r = &b->q[b->nr++];
 		int ret;
 
 		r->addr = start;
 		r->len = len;
-		r->buf_off = pd->used;
+		r->buf_off = b->used;
 		r->vma = vma;
-		pd->used += len;
+		b->used += len;
 		start += len;
-		if (pd->used == PAGEDUMP_BUF_SIZE || pd->nr == BATCH_MAX_RANGES) {
-			ret = pagedump_flush(pd);
+		if (b->used == PAGEDUMP_BUF_SIZE || b->nr == BATCH_MAX_RANGES) {
+			ret = read_batch(pd, b);
+			if (!ret)
+				ret = hand_to_writer(pd);
 			if (ret)
 				return ret;
 		}

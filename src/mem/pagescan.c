@@ -18,7 +18,11 @@
 #include "mem/vma.h"
 
 /* page_region entries per ioctl; the array is reused for every call. */
-#define SCAN_REGIONS 512
+#define SCAN_REGIONS 4096
+
+/* What a scan of many mappings at once asks to know of each region: the
+ * rules of vma_pages() are applied per mapping afterwards. */
+#define SCAN_CATEGORIES (PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_FILE)
 
 /* Bytes of pagemap per read. One read of a huge mapping's pagemap would
  * exceed the kernel's single-read limit (0x7ffff000): a 1 TiB mapping has
@@ -41,6 +45,13 @@ struct pagescan {
 	bool zero_probed;
 	uint64_t zero_pfn;		/* the shared zero page, 0 if not seen */
 	uint64_t huge_zero_pfn;		/* the huge zero page's first pfn, 0 if not seen */
+
+	/* One ioctl covers many mappings: its regions, complete for
+	 * [scanned_start, scanned_end), are used up mapping by mapping. */
+	uint64_t scan_end;		/* where the caller's last mapping ends */
+	bool wide_failed;		/* then every mapping is scanned alone */
+	size_t nr_scanned, next_region;
+	uint64_t scanned_start, scanned_end;
 };
 
 void page_ranges_free(struct page_ranges *ranges)
@@ -146,6 +157,86 @@ static int scan_ioctl(struct pagescan *ps, const Vma *vma, enum vma_pages policy
 			return -EPROTO;
 		arg.start = arg.walk_end;
 	}
+}
+
+void pagescan_set_end(struct pagescan *ps, uint64_t end)
+{
+	ps->scan_end = end;
+	ps->nr_scanned = ps->next_region = 0;
+	ps->scanned_start = ps->scanned_end = 0;
+}
+
+/* The rule of scan_ioctl()'s masks, applied to a region's categories. */
+static bool region_wanted(uint64_t categories, enum vma_pages policy)
+{
+	if (!(categories & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)))
+		return false;
+	if (policy == VMA_PAGES_SHMEM)
+		return true;
+	if (categories & PAGE_IS_PFNZERO)
+		return false;
+	return policy != VMA_PAGES_COW || !(categories & PAGE_IS_FILE);
+}
+
+/* Scans from @addr towards the end the caller set, as far as the regions
+ * array holds: a task of 50,000 mappings costs a few ioctls, not 50,000. */
+static int scan_wide(struct pagescan *ps, uint64_t addr, uint64_t vma_end)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = addr,
+		.end = ps->scan_end > vma_end ? ps->scan_end : vma_end,
+		.vec = (uintptr_t)ps->regions,
+		.vec_len = SCAN_REGIONS,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = SCAN_CATEGORIES,
+	};
+	int n = ioctl(ps->pagemap_fd, PAGEMAP_SCAN, &arg);
+
+	if (n < 0)
+		return -errno;
+	if (arg.walk_end <= addr)
+		return -EPROTO;
+	ps->nr_scanned = n;
+	ps->next_region = 0;
+	ps->scanned_start = addr;
+	ps->scanned_end = arg.walk_end;
+	return 0;
+}
+
+static int scan_ioctl_wide(struct pagescan *ps, const Vma *vma, enum vma_pages policy,
+			   struct page_ranges *out)
+{
+	uint64_t addr = vma->start;
+
+	while (addr < vma->end) {
+		uint64_t upto;
+		int ret;
+
+		if (addr < ps->scanned_start || addr >= ps->scanned_end) {
+			ret = scan_wide(ps, addr, vma->end);
+			if (ret)
+				return ret;
+		}
+		upto = vma->end < ps->scanned_end ? vma->end : ps->scanned_end;
+		for (size_t i = ps->next_region; i < ps->nr_scanned; i++) {
+			const struct page_region *r = &ps->regions[i];
+			uint64_t start = r->start > addr ? r->start : addr;
+			uint64_t end = r->end < upto ? r->end : upto;
+
+			if (r->start >= upto)
+				break;
+			/* Regions wholly before this mapping serve no later one. */
+			if (r->end <= addr) {
+				ps->next_region = i + 1;
+				continue;
+			}
+			if (region_wanted(r->categories, policy) && ranges_add(out, start, end))
+				return -ENOMEM;
+		}
+		addr = upto;
+	}
+	return 0;
 }
 
 /* ---- reading /proc/PID/pagemap ------------------------------------------------ */
@@ -276,7 +367,20 @@ int pagescan_vma(struct pagescan *ps, const Vma *vma, struct page_ranges *out)
 	if (policy == VMA_PAGES_ALL)
 		return ranges_add(out, vma->start, vma->end) ? -ENOMEM : 0;
 	if (ps->method != PAGESCAN_PAGEMAP) {
-		ret = scan_ioctl(ps, vma, policy, out);
+		if (ps->scan_end && !ps->wide_failed) {
+			ret = scan_ioctl_wide(ps, vma, policy, out);
+			/* A mapping the caller skips may be one the walk cannot
+			 * take: the narrow scans never touch it. */
+			if (ret && ret != -ENOTTY && ret != -ENOMEM) {
+				pr_debug("dump: pid %d: PAGEMAP_SCAN over many mappings failed (%s); one mapping at a time",
+					 ps->pid, strerror(-ret));
+				ps->wide_failed = true;
+				out->nr = 0;
+				ret = scan_ioctl(ps, vma, policy, out);
+			}
+		} else {
+			ret = scan_ioctl(ps, vma, policy, out);
+		}
 		if (ret == -ENOTTY && ps->method == PAGESCAN_AUTO) {
 			pr_info("dump: pid %d: no PAGEMAP_SCAN in this kernel; reading /proc/%d/pagemap instead",
 				ps->pid, ps->pid);

@@ -36,6 +36,11 @@ void pagescan_close(struct pagescan *ps);
 /* The method in use: AUTO has become IOCTL or PAGEMAP after the first scan. */
 enum pagescan_method pagescan_method(const struct pagescan *ps);
 
+/* Says that the mappings to scan, asked for in ascending order, end at
+ * @end: one PAGEMAP_SCAN may then cover many of them. Without it each
+ * mapping is scanned alone. */
+void pagescan_set_end(struct pagescan *ps, uint64_t end);
+
 /* Replaces the contents of @out with the pages of @vma to save. */
 int pagescan_vma(struct pagescan *ps, const Vma *vma, struct page_ranges *out);
 

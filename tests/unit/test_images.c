@@ -178,6 +178,90 @@ out:
 	pages_reader_close(pr);
 }
 
+/* A pages file goes O_DIRECT past its first 4 MiB where the filesystem
+ * takes it, and back to the page cache for good at the first unaligned
+ * write: the bytes must come out the same every way. */
+static const char *write_pages_mixed(const char *parent)
+{
+	_cleanup_tree_ char *path = NULL;
+	const size_t big = 6u << 20, total = big + 5 * PS;
+	_cleanup_free_ unsigned char *back = malloc(total);
+	_cleanup_close_ int fd = -1;
+	struct image_dir *dir = NULL;
+	struct image_writer *w;
+	unsigned char *src;
+	const char *why = NULL;
+
+	if (asprintf(&path, "%s/cryo-direct-XXXXXX", parent) < 0 || !mkdtemp(path) || !back)
+		return "scratch directory";
+	if (posix_memalign((void **)&src, PS, total + PS))
+		return "memory";
+	for (size_t i = 0; i < total + PS; i++)
+		src[i] = (unsigned char)(i * 7 + i / PS);
+	if (image_dir_create(path, &dir) || image_open_write(dir, IMG_PAGES, 1, &w)) {
+		why = "open";
+		goto out;
+	}
+	/* 6 MiB in 1 MiB writes (direct after 4), two aligned pages, one page
+	 * from an odd address, then two aligned pages again. */
+	for (size_t off = 0; off < big; off += 1u << 20)
+		if (image_write_raw(w, src + off, 1u << 20))
+			why = "write";
+	if (why || image_write_raw(w, src + big, 2 * PS) ||
+	    image_write_raw(w, src + big + 2 * PS + 1, PS) ||
+	    image_write_raw(w, src + big + 3 * PS, 2 * PS) || image_finish(w)) {
+		why = "write";
+		goto out;
+	}
+	fd = openat(dir->fd, "pages-1.img", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, back, total, 0) != (ssize_t)total || pread(fd, back, 1, total) != 0) {
+		why = "the pages file has not the size written";
+		goto out;
+	}
+	if (memcmp(back, src, big + 2 * PS) ||
+	    memcmp(back + big + 2 * PS, src + big + 2 * PS + 1, PS) ||
+	    memcmp(back + big + 3 * PS, src + big + 3 * PS, 2 * PS))
+		why = "the pages file does not hold the bytes written";
+out:
+	image_dir_close(dir);
+	free(src);
+	return why;
+}
+
+/* A few finished files are synced one by one, many with one syncfs;
+ * either way every one is counted, and none is left counted after. */
+TEST(finished_files_are_counted_until_synced)
+{
+	_cleanup_tree_ char *tmp = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	const size_t many = IMG_DIR_FSYNC_MAX + 6;
+	struct image_writer *w;
+
+	CHECK(tmp && !image_dir_create(tmp, &dir), "scratch directory");
+	for (size_t i = 0; i < 3; i++) {
+		CHECK(!image_open_write(dir, IMG_PAGES, (int)i + 1, &w), "open");
+		CHECK(!image_finish(w), "finish");
+	}
+	CHECK(dir->nr_unsynced == 3, "%zu files counted, 3 finished", dir->nr_unsynced);
+	CHECK(!image_dir_sync(dir) && dir->nr_unsynced == 0, "sync of a few files");
+	for (size_t i = 0; i < many; i++) {
+		CHECK(!image_open_write(dir, IMG_PAGES, (int)i + 1, &w), "open");
+		CHECK(!image_finish(w), "finish");
+	}
+	CHECK(dir->nr_unsynced == many, "%zu files counted, %zu finished", dir->nr_unsynced, many);
+	CHECK(!image_dir_sync(dir) && dir->nr_unsynced == 0, "sync of many files");
+}
+
+TEST(pages_file_is_the_same_direct_or_not)
+{
+	const char *tmp = getenv("TMPDIR");
+	const char *why = write_pages_mixed(tmp ? tmp : "/tmp");
+
+	CHECK(!why, "on %s: %s", tmp ? tmp : "/tmp", why);
+	why = write_pages_mixed("/dev/shm");
+	CHECK(!why, "on /dev/shm: %s", why);
+}
+
 TEST(empty_pages_store_round_trip)
 {
 	_cleanup_tree_ char *tmp = make_temp_dir();

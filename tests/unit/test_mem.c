@@ -769,11 +769,13 @@ TEST(terabyte_reservation_makes_a_small_pages_file)
  * The sanitizer's shadow mappings (14 TiB) are left out: reading their
  * pagemap would take 28 GiB of reads. The 1 TiB reservation is scanned
  * whole, its PROT_NONE parts included. */
+/* The ioctl one mapping at a time, the ioctl over all of them at once
+ * (pagescan_set_end) and the pagemap file give the same ranges. */
 TEST(pagemap_scan_and_pagemap_file_agree)
 {
 	struct fixture *f = fixture();
-	struct page_ranges a = { 0 }, b = { 0 };
-	struct pagescan *ioctl_scan = NULL, *file_scan = NULL;
+	struct page_ranges a = { 0 }, b = { 0 }, c = { 0 };
+	struct pagescan *ioctl_scan = NULL, *file_scan = NULL, *wide_scan = NULL;
 	struct vma_list vmas = { 0 };
 	size_t compared = 0;
 	int ret;
@@ -784,8 +786,12 @@ TEST(pagemap_scan_and_pagemap_file_agree)
 	CHECK_GOTO(!ret, out, "pagescan_open: %s", strerror(-ret));
 	ret = pagescan_open(f->child.pid, PAGESCAN_PAGEMAP, &file_scan);
 	CHECK_GOTO(!ret, out, "pagescan_open: %s", strerror(-ret));
+	ret = pagescan_open(f->child.pid, PAGESCAN_IOCTL, &wide_scan);
+	CHECK_GOTO(!ret, out, "pagescan_open: %s", strerror(-ret));
 	ret = vma_list_read(f->child.pid, &vmas);
 	CHECK_GOTO(!ret, out, "vma_list_read: %s", strerror(-ret));
+	CHECK_GOTO(vmas.nr, out, "no mappings");
+	pagescan_set_end(wide_scan, vmas.vmas[vmas.nr - 1]->end);
 	for (size_t i = 0; i < vmas.nr; i++) {
 		const Vma *v = vmas.vmas[i];
 
@@ -797,9 +803,15 @@ TEST(pagemap_scan_and_pagemap_file_agree)
 		ret = pagescan_vma(file_scan, v, &b);
 		CHECK_GOTO(!ret, out, "pagemap of %#llx: %s", (unsigned long long)v->start,
 			   strerror(-ret));
+		ret = pagescan_vma(wide_scan, v, &c);
+		CHECK_GOTO(!ret, out, "wide PAGEMAP_SCAN of %#llx: %s",
+			   (unsigned long long)v->start, strerror(-ret));
 		CHECK_GOTO(a.nr == b.nr && (!a.nr || !memcmp(a.v, b.v, a.nr * sizeof(*a.v))), out,
 			   "mapping %#llx..%#llx: %zu ranges with the ioctl, %zu from the file",
 			   (unsigned long long)v->start, (unsigned long long)v->end, a.nr, b.nr);
+		CHECK_GOTO(a.nr == c.nr && (!a.nr || !memcmp(a.v, c.v, a.nr * sizeof(*a.v))), out,
+			   "mapping %#llx..%#llx: %zu ranges scanned alone, %zu scanned with the others",
+			   (unsigned long long)v->start, (unsigned long long)v->end, a.nr, c.nr);
 		compared += a.nr;
 	}
 	CHECK_GOTO(compared >= WINDOWS + 10, out, "only %zu ranges found", compared);
@@ -808,9 +820,11 @@ TEST(pagemap_scan_and_pagemap_file_agree)
 out:
 	page_ranges_free(&a);
 	page_ranges_free(&b);
+	page_ranges_free(&c);
 	vma_list_free(&vmas);
 	pagescan_close(ioctl_scan);
 	pagescan_close(file_scan);
+	pagescan_close(wide_scan);
 }
 
 TEST(mm_fields_auxv_and_exe_are_recorded)
