@@ -105,14 +105,12 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 /* A pidfd may refer to any process of the tree, zombies included. */
 static int set_dumped_pids(const struct tree *tree)
 {
-	pid_t *pids = calloc(tree->nr + 1, sizeof(*pids));
-	int ret;
+	pid_t *pids;
+	size_t n;
+	int ret = tree_pids(tree, false, &pids, &n);
 
-	if (!pids)
-		return -ENOMEM;
-	for (size_t i = 0; i < tree->nr; i++)
-		pids[i] = tree->tasks[i].pid;
-	ret = files_set_dumped_pids(pids, tree->nr);
+	if (!ret)
+		ret = files_set_dumped_pids(pids, n);
 	free(pids);
 	return ret;
 }
@@ -120,16 +118,12 @@ static int set_dumped_pids(const struct tree *tree)
 /* The file locks of the live processes, once every fd table is read. */
 static int dump_locks(const struct tree *tree, struct image_dir *dir)
 {
-	pid_t *pids = calloc(tree->nr + 1, sizeof(*pids));
-	size_t n = 0;
-	int ret;
+	pid_t *pids;
+	size_t n;
+	int ret = tree_pids(tree, true, &pids, &n);
 
-	if (!pids)
-		return -ENOMEM;
-	for (size_t i = 0; i < tree->nr; i++)
-		if (tree->tasks[i].state == TREE_ALIVE)
-			pids[n++] = tree->tasks[i].pid;
-	ret = files_dump_locks(dir, pids, n);
+	if (!ret)
+		ret = files_dump_locks(dir, pids, n);
 	free(pids);
 	return ret;
 }

@@ -193,21 +193,16 @@ static int check_shared_files(const struct restore_set *rs)
 	return ret;
 }
 
-/* The locks, checked against the fd tables of the live processes. */
-static int load_locks(const struct image_dir *dir, struct restore_set *rs)
+/* The fd tables of the live processes, for what spans them all. */
+static int list_files_imgs(struct restore_set *rs)
 {
-	struct files_image **imgs = calloc(rs->tree.nr + 1, sizeof(*imgs));
-	size_t n = 0;
-	int ret;
-
-	if (!imgs)
+	rs->files_imgs = calloc(rs->tree.nr + 1, sizeof(*rs->files_imgs));
+	if (!rs->files_imgs)
 		return -ENOMEM;
 	for (size_t i = 0; i < rs->tree.nr; i++)
 		if (rs->tasks[i].files)
-			imgs[n++] = rs->tasks[i].files;
-	ret = files_locks_load(dir, imgs, n, &rs->locks);
-	free(imgs);
-	return ret;
+			rs->files_imgs[rs->nr_files_imgs++] = rs->tasks[i].files;
+	return 0;
 }
 
 /* Every SysV mapping of every process names a saved segment. */
@@ -251,7 +246,9 @@ int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set
 	if (!ret)
 		ret = check_shared_files(rs);
 	if (!ret)
-		ret = load_locks(dir, rs);
+		ret = list_files_imgs(rs);
+	if (!ret)
+		ret = files_locks_load(dir, rs->files_imgs, rs->nr_files_imgs, &rs->locks);
 	if (!ret)
 		ret = load_sysv_shm(dir, rs);
 	if (ret)
@@ -274,6 +271,7 @@ static void unload_task(struct restore_task *rt)
 void restore_unload(struct restore_set *rs)
 {
 	files_locks_free(rs->locks);
+	free(rs->files_imgs);
 	for (size_t i = 0; rs->tasks && i < rs->tree.nr; i++)
 		unload_task(&rs->tasks[i]);
 	free(rs->tasks);

@@ -141,18 +141,8 @@ static int lift_fd(int *fd, int base)
 
 static int prepare_files(struct restore_set *rs)
 {
-	struct files_image **imgs = calloc(rs->tree.nr + 1, sizeof(*imgs));
-	size_t n = 0;
-	int ret;
-
-	if (!imgs)
-		return -ENOMEM;
-	for (size_t i = 0; i < rs->tree.nr; i++)
-		if (rs->tasks[i].files)
-			imgs[n++] = rs->tasks[i].files;
-	ret = files_prepare(imgs, n, rs->shell_job, rs->base, &rs->files);
-	free(imgs);
-	return ret;
+	return files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base,
+			     &rs->files);
 }
 
 /* Every process inherits cryo's fds: the file objects and those of the

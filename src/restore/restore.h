@@ -45,6 +45,9 @@ struct restore_set {
 	struct files_prepared *files;
 	/* The file locks of all processes (locks.img). */
 	struct files_locks *locks;
+	/* The fd tables of the live processes, in tree order. */
+	struct files_image **files_imgs;
+	size_t nr_files_imgs;
 	/* The SysV segments the processes attach, made by cryo. */
 	struct sysv_shm_set *sysv;
 	int report_fd;		/* write end of the one report pipe */

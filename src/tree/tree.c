@@ -313,3 +313,17 @@ int tree_load(const struct image_dir *dir, pid_t root, bool shell_job, struct tr
 		tree_free(tree);
 	return ret;
 }
+
+int tree_pids(const struct tree *tree, bool live_only, pid_t **pids, size_t *nr)
+{
+	*nr = 0;
+	*pids = calloc(tree->nr + 1, sizeof(**pids));
+	if (!*pids) {
+		pr_err("dump: out of memory for the pids of %zu processes", tree->nr);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < tree->nr; i++)
+		if (!live_only || tree->tasks[i].state == TREE_ALIVE)
+			(*pids)[(*nr)++] = tree->tasks[i].pid;
+	return 0;
+}

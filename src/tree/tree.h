@@ -82,6 +82,10 @@ bool tree_in_callers_group(const struct tree *tree, const struct tree_task *t, b
 /* The index of @pid, or -1. */
 int tree_find(const struct tree *tree, pid_t pid);
 
+/* The pids of the tree in its order (only the live ones with @live_only),
+ * in a new array the caller frees; -ENOMEM, said, when there is no room. */
+int tree_pids(const struct tree *tree, bool live_only, pid_t **pids, size_t *nr);
+
 /* The check of pstree.img for the image registry. */
 int pstree_check(const struct image *img, const struct image_dir *dir, int id);
 
