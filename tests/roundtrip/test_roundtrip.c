@@ -272,71 +272,55 @@ static bool vdso_moved(pid_t pid)
 	return ehdr && start && ehdr != start;
 }
 
-/* The pages of image @img in the page cache, and in all. */
-static bool pages_cached(struct run *r, const char *img, uint64_t *cached, uint64_t *all)
+/* The pages of image @img's pages files in the page cache, and in all;
+ * with @drop, each file is first dropped from the cache, as on a host
+ * that has just received it. */
+static bool pages_cached(struct run *r, const char *img, bool drop, uint64_t *cached,
+			 uint64_t *all)
 {
 	struct kabi_cachestat_range range = { 0, 0 };
 	char dir[PATH_MAX], path[PATH_MAX * 2];
 	struct kabi_cachestat cs;
 	struct dirent *de;
 	struct stat st;
+	bool ok = true;
 	DIR *d;
 
 	*cached = *all = 0;
 	path_in(r, img, dir);
 	d = opendir(dir);
-	while (d && (de = readdir(d))) {
+	while (ok && d && (de = readdir(d))) {
 		int fd;
 
 		if (strncmp(de->d_name, "pages-", 6))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) || syscall(__NR_cachestat, fd, &range, &cs, 0)) {
-			closedir(d);
-			if (fd >= 0)
-				close(fd);
-			return failed(r, "cannot learn how much of %s is cached: %s", path,
-				      strerror(errno));
+		if (fd < 0 || fstat(fd, &st) ||
+		    (drop && (fdatasync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))) ||
+		    syscall(__NR_cachestat, fd, &range, &cs, 0))
+			ok = failed(r, "cannot %s %s: %s", drop ? "drop from the page cache" :
+				    "learn how much is cached of", path, strerror(errno));
+		if (ok) {
+			*cached += cs.nr_cache;
+			*all += (uint64_t)st.st_size / 4096;
 		}
-		*cached += cs.nr_cache;
-		*all += (uint64_t)st.st_size / 4096;
-		close(fd);
-	}
-	if (d)
-		closedir(d);
-	return true;
-}
-
-/* Drops image @img's pages files from the page cache, as on a host that
- * has just received them, so that restore reads them from the disk. */
-static bool drop_pages_from_cache(struct run *r, const char *img)
-{
-	char dir[PATH_MAX], path[PATH_MAX * 2];
-	uint64_t cached, all;
-	struct dirent *de;
-	int dropped = 0;
-	DIR *d;
-
-	path_in(r, img, dir);
-	d = opendir(dir);
-	while (d && (de = readdir(d))) {
-		int fd;
-
-		if (strncmp(de->d_name, "pages-", 6))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && !fdatasync(fd) && !posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
-			dropped++;
 		if (fd >= 0)
 			close(fd);
 	}
 	if (d)
 		closedir(d);
-	if (!dropped)
-		return failed(r, "no pages file in %s could be dropped from the cache", dir);
-	if (!pages_cached(r, img, &cached, &all))
+	if (ok && !*all)
+		return failed(r, "%s has no pages to read", img);
+	return ok;
+}
+
+/* Makes image @img's pages cold, so that restore reads them from the disk. */
+static bool drop_pages_from_cache(struct run *r, const char *img)
+{
+	uint64_t cached, all;
+
+	if (!pages_cached(r, img, true, &cached, &all))
 		return false;
 	return cached * 8 <= all ? true :
 	       failed(r, "%s stays in the page cache (%llu of %llu pages) after "
@@ -350,10 +334,8 @@ static bool read_around_the_cache(struct run *r, const char *img)
 {
 	uint64_t cached, all;
 
-	if (!pages_cached(r, img, &cached, &all))
+	if (!pages_cached(r, img, false, &cached, &all))
 		return false;
-	if (!all)
-		return failed(r, "%s has no pages to read", img);
 	if (cached * 2 > all)
 		return failed(r, "restore read %s through the page cache (%llu of %llu pages "
 			      "cached), not with O_DIRECT", img, (unsigned long long)cached,
