@@ -87,6 +87,16 @@ void prog_wait_sigterm(void)
 		;
 }
 
+void prog_child_ready(int ready_pipe[2])
+{
+	char byte = 'r';
+
+	if (write(ready_pipe[1], &byte, 1) != 1)
+		_exit(90);
+	close(ready_pipe[1]);
+	close(ready_pipe[0]);
+}
+
 bool prog_fail(const char *fmt, ...)
 {
 	va_list ap;

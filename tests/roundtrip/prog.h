@@ -13,8 +13,13 @@ void prog_init(int argc, char **argv);
 const char *prog_dir(void);
 /* Writes the pid file: the state is set up and must now stay as it is. */
 void prog_ready(void);
-/* Blocks until SIGTERM arrives. */
+/* Blocks until SIGTERM arrives (in any process of the program: the mask
+ * prog_init() set is inherited). */
 void prog_wait_sigterm(void);
+/* A child of a tree-shaped program says it is set up: one byte into
+ * @ready_pipe, whose both ends it then closes, so the parent reading it
+ * sees EOF once every child has said so. */
+void prog_child_ready(int ready_pipe[2]);
 /* Records a failed check (the first one is reported); returns false. */
 bool prog_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes PASS, or the first failure, to the out file and exits. */

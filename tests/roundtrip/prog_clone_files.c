@@ -49,16 +49,6 @@ static long kcmp_with(pid_t other, int type)
 	return syscall(SYS_kcmp, getpid(), other, type, 0, 0);
 }
 
-static void wait_term(void)
-{
-	sigset_t term;
-
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	while (sigwaitinfo(&term, NULL) != SIGTERM)
-		;
-}
-
 static bool read_all(int fd, void *buf, size_t len)
 {
 	return read(fd, buf, len) == (ssize_t)len;
@@ -68,7 +58,7 @@ static bool read_all(int fd, void *buf, size_t len)
  * its grandparent's. */
 static void __attribute__((noreturn)) grandchild(void)
 {
-	wait_term();
+	prog_wait_sigterm();
 	_exit(syscall(SYS_kcmp, getpid(), parent, KCMP_FILES, 0, 0) == 0 ? 0 : 80);
 }
 
@@ -89,7 +79,7 @@ static void __attribute__((noreturn)) sharing_child(const struct kid *k, int ind
 	}
 	if (write(ready, "r", 1) != 1)
 		_exit(60);
-	wait_term();
+	prog_wait_sigterm();
 	if (!read_all(k->to[0], &theirs, sizeof(theirs)))
 		_exit(61);
 	if (fcntl(theirs, F_GETFD) < 0)
@@ -117,7 +107,7 @@ static void __attribute__((noreturn)) fork_child(int ready)
 	/* An epoll in two tables is refused at dump: it is the parent's. */
 	if (close(epfd) || write(ready, "r", 1) != 1)
 		_exit(70);
-	wait_term();
+	prog_wait_sigterm();
 	if (fcntl(lock_fd, F_GETLK, &fl))
 		_exit(71);
 	if (fl.l_type != F_WRLCK || fl.l_pid != getppid())

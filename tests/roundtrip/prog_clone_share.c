@@ -28,16 +28,6 @@ static long kcmp_with(pid_t other, int type)
 	return syscall(SYS_kcmp, getpid(), other, type, 0, 0);
 }
 
-static void wait_term(void)
-{
-	sigset_t term;
-
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	while (sigwaitinfo(&term, NULL) != SIGTERM)
-		;
-}
-
 static bool cwd_is(const char *want)
 {
 	char now[4096];
@@ -50,7 +40,7 @@ static void __attribute__((noreturn)) fs_child(int ready)
 {
 	if (write(ready, "r", 1) != 1)
 		_exit(60);
-	wait_term();
+	prog_wait_sigterm();
 	if (!cwd_is(first_cwd) || chdir(changed_cwd))
 		_exit(61);
 	umask(CHANGED_UMASK);
@@ -64,7 +54,7 @@ static void __attribute__((noreturn)) fork_child(int ready)
 
 	if (write(ready, "r", 1) != 1)
 		_exit(70);
-	wait_term();
+	prog_wait_sigterm();
 	mask = umask(0);
 	_exit(cwd_is(first_cwd) && mask == FIRST_UMASK ? 0 : 71);
 }

@@ -96,26 +96,6 @@ static bool expect_lock(int i, off_t start, off_t len, short type, off_t want_st
 	return ok;
 }
 
-static void say_ready(void)
-{
-	char byte = 'r';
-
-	if (write(ready_pipe[1], &byte, 1) != 1)
-		_exit(90);
-	close(ready_pipe[1]);
-	close(ready_pipe[0]);
-}
-
-static void wait_term(void)
-{
-	sigset_t term;
-
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	while (sigwaitinfo(&term, NULL) != SIGTERM)
-		;
-}
-
 static int thread_lock_result, thread_done;
 
 static void *thread_locker(void *arg)
@@ -147,8 +127,8 @@ static void __attribute__((noreturn)) posix_child(void)
 		usleep(1000);
 	if (thread_lock_result)
 		_exit(72);
-	say_ready();
-	wait_term();
+	prog_child_ready(ready_pipe);
+	prog_wait_sigterm();
 	/* A close() here of any fd of B or D would drop this process's POSIX
 	 * locks on it: a helper process looks. */
 	helper = fork();
@@ -179,8 +159,8 @@ static void __attribute__((noreturn)) ofd_child(void)
 	close(fd_a);
 	if (posix_lock(fd_c, F_OFD_SETLK, F_WRLCK, 5, 3))
 		_exit(73);
-	say_ready();
-	wait_term();
+	prog_child_ready(ready_pipe);
+	prog_wait_sigterm();
 	ok = expect_lock(2, 0, 0, F_WRLCK, 5, 3, -1);
 	_exit(ok ? 0 : 1);
 }

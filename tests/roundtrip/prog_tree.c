@@ -100,26 +100,6 @@ static void collect(pid_t pid, struct proc_info *out, int *nr)
 		fclose(f);
 }
 
-static void say_ready(void)
-{
-	char byte = 'r';
-
-	if (write(ready_pipe[1], &byte, 1) != 1)
-		_exit(90);
-	close(ready_pipe[1]);
-	close(ready_pipe[0]);
-}
-
-static void wait_term(void)
-{
-	sigset_t term;
-
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	while (sigwaitinfo(&term, NULL) != SIGTERM)
-		;
-}
-
 /* Ends the live children, reaps all, and checks the zombies' statuses. */
 static bool end_children(const int *expect_status, const pid_t *kids, int nr)
 {
@@ -207,8 +187,8 @@ static void __attribute__((noreturn)) leaf(pid_t join_group)
 	if (role_writer &&
 	    write(role_pipe_fd, PIPE_TEXT, strlen(PIPE_TEXT)) != (ssize_t)strlen(PIPE_TEXT))
 		_exit(92);
-	say_ready();
-	wait_term();
+	prog_child_ready(ready_pipe);
+	prog_wait_sigterm();
 	_exit(own_checks() ? 0 : 1);
 }
 
@@ -264,7 +244,7 @@ static void __attribute__((noreturn)) level1(int kind)
 			}
 			if (expect[nr] >= 0) {
 				/* A zombie: exits, with a code or by a signal. */
-				say_ready();
+				prog_child_ready(ready_pipe);
 				if (i == 0)
 					_exit(7);
 				signal(SIGUSR1, SIG_DFL);
@@ -295,8 +275,8 @@ static void __attribute__((noreturn)) level1(int kind)
 		close(pipefd[0]);
 		close(pipefd[1]);
 	}
-	say_ready();
-	wait_term();
+	prog_child_ready(ready_pipe);
+	prog_wait_sigterm();
 	ok = pidfd < 0 || pidfd_works(pidfd, kids[0]);
 	ok &= end_children(expect, kids, nr);
 	if (pidfd >= 0) {
