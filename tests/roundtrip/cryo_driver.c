@@ -371,6 +371,17 @@ bool prog_passes(struct prog *p)
 	return true;
 }
 
+bool dump_refused_unharmed(struct prog *p, const char *key, const char *key2)
+{
+	char img[PATH_MAX], pid[16];
+	struct cryo_run r;
+
+	pathf(img, "%s/img", p->dir);
+	snprintf(pid, sizeof(pid), "%d", p->pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	return refused(&r, key, key2, NULL) && no_inventory(img) && prog_unharmed(p);
+}
+
 /* Ends and reaps every child of ours but @keep (restored tasks whose cryo
  * is gone are ours too). Returns the first found, or 0, with its
  * /proc/PID/stat line in @seen. */

@@ -75,6 +75,10 @@ bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *ar
 bool prog_unharmed(struct prog *p);
 /* Ends the program with SIGTERM; its verdict must be PASS. */
 bool prog_passes(struct prog *p);
+/* Dumps @p into @p->dir/img: the dump must be refused with a message
+ * holding @key (and @key2 unless NULL), leave no inventory.img, and leave
+ * the program unharmed. */
+bool dump_refused_unharmed(struct prog *p, const char *key, const char *key2);
 /* Ends and reaps every child of ours but @keep. Returns the first found,
  * or 0, with its /proc/PID/stat line in @seen. */
 pid_t end_children(pid_t keep, char *seen, size_t size);

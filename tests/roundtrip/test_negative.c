@@ -276,21 +276,15 @@ static pid_t other_thread(pid_t pid)
 /* A thread with credentials of its own cannot be restored as it was. */
 TEST(dump_of_a_thread_with_its_own_credentials_is_refused)
 {
-	char img[PATH_MAX], pid[16], expect[64];
+	char expect[64];
 	struct prog p = { 0 };
-	struct cryo_run r;
 	pid_t tid;
 
 	CHECK_GOTO(start_prog(&p, "neg_thread_creds", NULL, NULL), out, "%s", why);
 	tid = other_thread(p.pid);
 	CHECK_GOTO(tid > 0, out, "pid %d has no second thread", p.pid);
-	pathf(img, "%s/img", p.dir);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
 	snprintf(expect, sizeof(expect), "pid %d thread %d: its credentials", p.pid, tid);
-	run_cryo(&r, "dump", "-t", pid, "-D", img);
-	CHECK_GOTO(refused(&r, expect, "not supported", NULL), out, "%s", why);
-	CHECK_GOTO(no_inventory(img), out, "%s", why);
-	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "not supported"), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
@@ -455,17 +449,11 @@ static void open_udp_socket(void *arg)
 static void check_unsupported_fd(child_setup_fn open_fd)
 {
 	struct prog p = { 0 };
-	char img[PATH_MAX], pid[16], expect[64];
-	struct cryo_run r;
+	char expect[64];
 
 	CHECK_GOTO(start_prog(&p, "prog_counter", open_fd, NULL), out, "%s", why);
-	pathf(img, "%s/img", p.dir);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
 	snprintf(expect, sizeof(expect), "pid %d fd %d (socket:[", p.pid, ODD_FD);
-	run_cryo(&r, "dump", "-t", pid, "-D", img);
-	CHECK_GOTO(refused(&r, expect, "not supported", NULL), out, "%s", why);
-	CHECK_GOTO(no_inventory(img), out, "%s", why);
-	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "not supported"), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
@@ -500,9 +488,8 @@ static void open_pidfd_of(void *arg)
 TEST(dump_refuses_a_pidfd_of_a_process_outside_it_and_the_program_runs_on)
 {
 	struct prog p = { 0 };
-	char img[PATH_MAX], pid[16], expect[160];
+	char expect[160];
 	unsigned long long tracer = 1;
-	struct cryo_run r;
 	pid_t outside;
 
 	outside = fork();
@@ -513,14 +500,9 @@ TEST(dump_refuses_a_pidfd_of_a_process_outside_it_and_the_program_runs_on)
 	}
 	CHECK(outside > 0, "fork: %s", strerror(errno));
 	CHECK_GOTO(start_prog(&p, "prog_counter", open_pidfd_of, &outside), out, "%s", why);
-	pathf(img, "%s/img", p.dir);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
 	snprintf(expect, sizeof(expect), "dump: pid %d fd %d (anon_inode:[pidfd]): refers to pid "
 		 "%d, which is not being dumped", p.pid, ODD_FD, outside);
-	run_cryo(&r, "dump", "-t", pid, "-D", img);
-	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
-	CHECK_GOTO(no_inventory(img), out, "%s", why);
-	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, NULL), out, "%s", why);
 	CHECK_GOTO(waitpid(outside, NULL, WNOHANG) == 0 &&
 			   status_field(outside, "TracerPid", 10, &tracer) && !tracer,
 		   out, "the process outside the dump was disturbed");
@@ -544,19 +526,14 @@ static void hold_a_lease(void *arg)
 TEST(dump_refuses_a_lease_and_the_program_runs_on)
 {
 	struct prog p = { 0 };
-	char img[PATH_MAX], pid[16], expect[PATH_MAX + 64], dir[PATH_MAX], file[PATH_MAX];
-	struct cryo_run r;
+	char expect[PATH_MAX + 64], dir[PATH_MAX], file[PATH_MAX];
 
 	CHECK(make_temp_dir(dir), "cannot make a directory for the leased file");
 	pathf(file, "%s/leased", dir);
 	CHECK_GOTO(start_prog(&p, "prog_counter", hold_a_lease, file), out, "%s", why);
-	pathf(img, "%s/img", p.dir);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
 	snprintf(expect, sizeof(expect), "pid %d fd %d (%s)", p.pid, ODD_FD, file);
-	run_cryo(&r, "dump", "-t", pid, "-D", img);
-	CHECK_GOTO(refused(&r, expect, "leases are not supported", NULL), out, "%s", why);
-	CHECK_GOTO(no_inventory(img), out, "%s", why);
-	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "leases are not supported"), out, "%s",
+		   why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
