@@ -75,8 +75,19 @@ INJECT_SRCS := $(wildcard src/inject/*.c)
 INJECT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(INJECT_SRCS))
 LIBINJECT := $(BUILD)/libinject.a
 
-$(LIBINJECT): $(INJECT_OBJS)
+# Built with hidden visibility (inject.h marks what is public), linked into
+# one relocatable object whose hidden symbols are then made local: the
+# archive exports the inj_ names of inject.h and nothing else, so its helpers
+# can never clash with a caller's. scripts/check-exports verifies it.
+$(INJECT_OBJS): ALL_CFLAGS += -fvisibility=hidden
+$(BUILD)/obj/inject.o: $(INJECT_OBJS)
+	$(LD) -r -o $@.tmp $^
+	$(OBJCOPY) --localize-hidden $@.tmp $@
+	@rm -f $@.tmp
+
+$(LIBINJECT): $(BUILD)/obj/inject.o
 	@mkdir -p $(dir $@)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # ---- the cryo tool ----------------------------------------------------------
