@@ -1,12 +1,13 @@
 /* The checks of fds-PID.img, files.img and file-data-ID.img that each file
- * allows on its own. Only the images library, the schemas and the table of
- * kinds (for the flags each allows) are used here, so that readers such as
- * `cryo show` and the fuzz target can run them; what needs the images
- * together is load.c's. */
+ * allows on its own. Only the images library and the schemas are used
+ * here, so that readers such as `cryo show` and the fuzz target can run
+ * them; what needs the images together, or the kinds, is load.c's. */
 #include <errno.h>
 #include <fcntl.h>
 
+#include "common/cleanup.h"
 #include "files/image_check.h"
+#include "images/proto/locks.pb-c.h"
 #include "files/internal.h"
 
 int fds_image_check(const struct image *img, const struct image_dir *dir, int id)
@@ -132,17 +133,15 @@ static const char *entry_problem(const struct image *img, size_t i)
 {
 	const FileEntry *e = (const FileEntry *)img->records[i].msg;
 	const FileEntry *prev = i ? (const FileEntry *)img->records[i - 1].msg : NULL;
-	const struct file_kind *kind;
 	const char *problem;
 
 	if (e->id == 0 || (prev && e->id <= prev->id))
 		return "ids must be above 0 and ascending";
-	kind = file_kind_of(e->kind);
-	if (!kind)
+	if (!protobuf_c_enum_descriptor_get_value(&file_entry__kind__descriptor, e->kind))
 		return "unknown kind";
 	if (kind_parts(e) != 1 || !has_own_part(e))
 		return "must hold one kind part, its kind's";
-	if (e->flags & ~(FILE_FLAGS_KNOWN | kind->own_flags))
+	if (e->flags & ~(FILE_FLAGS_KNOWN | FILE_FLAGS_KIND_SPECIFIC))
 		return "unknown flags";
 	if ((e->flags & O_ACCMODE) == O_ACCMODE)
 		return "access mode 3 does not exist";
@@ -196,3 +195,14 @@ int file_data_image_check(const struct image *img, const struct image_dir *dir, 
 	}
 	return 0;
 }
+
+static const struct image_kind_desc files_kinds[] = {
+	{ IMG_FDS, "fds", "fds-%d.img", &fd_entry__descriptor, fds_image_check },
+	{ IMG_FILES, "files", "files.img", &file_entry__descriptor, files_image_check },
+	{ IMG_FILE_DATA, "file-data", "file-data-%d.img", &file_chunk__descriptor,
+	  file_data_image_check },
+	{ IMG_LOCKS, "locks", "locks.img", &file_lock__descriptor, locks_check },
+};
+
+const struct image_kind_set files_image_kinds = { "files", files_kinds,
+						  ARRAY_SIZE(files_kinds) };

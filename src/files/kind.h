@@ -31,6 +31,10 @@
 #define FILE_FLAGS_KNOWN                                                                \
 	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | KERNEL_O_LARGEFILE | \
 	 O_SYNC | O_DSYNC | O_PATH | O_NOFOLLOW | O_DIRECTORY | (O_TMPFILE & ~O_DIRECTORY))
+/* Bits that mean something to some kinds only, which allow them in
+ * file_kind.own_flags (O_EXCL: a pidfd's PIDFD_THREAD). The image check,
+ * which knows no kind, lets them through; load checks them per kind. */
+#define FILE_FLAGS_KIND_SPECIFIC O_EXCL
 /* The ones F_SETFL changes, and restore checks on every restored file. */
 #define FILE_FLAGS_SETFL (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 #define FILE_FLAGS_CHECKED (O_ACCMODE | O_PATH | FILE_FLAGS_SETFL)

@@ -105,10 +105,24 @@ static void link_entry(struct files_image *img, size_t i)
 {
 	struct file_obj *f = &img->files[i];
 
-	f->kind = file_kind_of(f->e->kind);
 	f->inode = f->e->has_inode_of ? files_find(img, f->e->inode_of) : f;
 	f->group = f->e->has_group_of ? files_find(img, f->e->group_of) : f;
 	f->group->nr_group++;
+}
+
+/* What the image check could not say without the kinds: the kind is one
+ * of cryo's, and allows the flags only some kinds have. */
+static int check_kind(const struct files_image *img, size_t i)
+{
+	const struct file_obj *f = &img->files[i];
+
+	if (!f->kind || (f->e->flags & ~(FILE_FLAGS_KNOWN | f->kind->own_flags))) {
+		image_error(img->files_img->path, f->offset, "file %u (kind %d, flags %#o): %s",
+			    f->e->id, f->e->kind, f->e->flags,
+			    f->kind ? "unknown flags" : "no kind of cryo's");
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 /* A group must be whole, and its kind one that makes groups. */
@@ -151,8 +165,12 @@ static int load_files(struct files_image *img)
 	for (size_t i = 0; i < fi->nr_records; i++) {
 		img->files[i].e = (const FileEntry *)fi->records[i].msg;
 		img->files[i].offset = fi->records[i].offset;
+		img->files[i].kind = file_kind_of(img->files[i].e->kind);
 	}
 	img->nr_files = fi->nr_records;
+	for (size_t i = 0; i < fi->nr_records; i++)
+		if (check_kind(img, i))
+			return -EBADMSG;
 	for (size_t i = 0; i < fi->nr_records; i++)
 		link_entry(img, i);
 	return check_groups(img);
