@@ -196,6 +196,46 @@ TEST(group_of_one_process_is_made_in_it_each_member_at_its_fd)
 	      "(2: restore failed, 3: not made once, 4: not one pair at fds 20 and 21)", st);
 }
 
+/* ---- groups at dump ------------------------------------------------------------- */
+
+TEST(objects_that_share_a_group_key_join_the_first_ones_group)
+{
+	struct fd_probe probe = { .pid = 1, .fd = 3, .name = "fd 3", .link = "pair" };
+	FileEntry fe[4];
+	struct files_dump_set *set = NULL;
+	struct file_dump d = { .p = &probe };
+	uint64_t keys[] = { 7, 8, 7, 7 };
+	char err[256] = "";
+	int ret;
+
+	CHECK(!files_dump_start(NULL, NULL, 0, &set), "no dump set");
+	d.set = set;
+	for (int i = 0; i < 4; i++) {
+		file_entry__init(&fe[i]);
+		fe[i].id = i + 1;
+		fe[i].kind = FILE_ENTRY__KIND__CHRDEV;
+		d.fe = &fe[i];
+		CHECK_GOTO(!file_dump_join_group(&d, keys[i]), out, "object %d cannot join", i + 1);
+	}
+	/* Another kind's key 7 is another group. */
+	CHECK_GOTO(!fe[0].has_group_of && !fe[1].has_group_of, out, "a first object has a leader");
+	CHECK_GOTO(fe[2].has_group_of && fe[2].group_of == 1 && fe[3].has_group_of &&
+		   fe[3].group_of == 1, out, "objects 3 and 4 are not in object 1's group");
+	file_entry__init(&fe[0]);
+	fe[0].id = 5;
+	fe[0].kind = FILE_ENTRY__KIND__PIPE;
+	d.fe = &fe[0];
+	CHECK_GOTO(!file_dump_join_group(&d, 7) && !fe[0].has_group_of, out,
+		   "a pipe joined the group of a chrdev");
+	log_capture_errors(err, sizeof(err));
+	ret = file_dump_join_group(&d, 0);
+	log_capture_errors(NULL, 0);
+	CHECK_GOTO(ret == -EINVAL && strstr(err, "0 names no group"), out,
+		   "key 0 names a group (%d, '%s')", ret, err);
+out:
+	files_dump_free(set);
+}
+
 /* ---- groups in images ----------------------------------------------------------- */
 
 static CharDev null_part = CHAR_DEV__INIT;
