@@ -17,15 +17,16 @@ ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS := -lprotobuf-c -pthread
 
-# ---- image schemas (protobuf-c) -------------------------------------------
+# ---- schemas (protobuf-c): the images', and the RPC's (src/rpc/proto) -------
 PROTOS := $(wildcard src/images/proto/*.proto)
 PROTO_C := $(patsubst src/images/proto/%.proto,$(BUILD)/gen/images/proto/%.pb-c.c,$(PROTOS))
-PROTO_H := $(PROTO_C:.c=.h)
+RPC_PROTO_C := $(BUILD)/gen/rpc/proto/rpc.pb-c.c
+PROTO_H := $(PROTO_C:.c=.h) $(RPC_PROTO_C:.c=.h)
 
 # Generated sources are kept, not deleted as intermediates after a build.
-.SECONDARY: $(PROTO_C) $(PROTO_H)
+.SECONDARY: $(PROTO_C) $(RPC_PROTO_C) $(PROTO_H)
 
-$(BUILD)/gen/images/proto/%.pb-c.c $(BUILD)/gen/images/proto/%.pb-c.h: src/images/proto/%.proto
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/%.proto
 	@mkdir -p $(dir $@)
 	$(PROTOC_C) --proto_path=src --c_out=$(BUILD)/gen $<
 
@@ -81,10 +82,10 @@ $(LIBINJECT): $(INJECT_OBJS)
 
 # ---- the cryo tool ----------------------------------------------------------
 # Everything but main.c goes into a core archive that tests link against.
-CORE_DIRS := src/common src/kabi src/images src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli
+CORE_DIRS := src/common src/kabi src/images src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli src/rpc
 CORE_SRCS := $(filter-out src/cli/main.c,$(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
-	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
+	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C) $(RPC_PROTO_C))
 LIBCORE := $(BUILD)/libcryo-core.a
 
 $(LIBCORE): $(CORE_OBJS)
@@ -109,7 +110,7 @@ $(CRYO): $(BUILD)/obj/cli/main.o $(LIBCORE) $(LIBINJECT) $(BLOB_EMBEDS)
 # the core they test.
 HARNESS_SRCS := tests/lib/harness.c
 SAN_CORE_OBJS := $(patsubst src/%.c,$(BUILD)/san-obj/%.o,$(CORE_SRCS)) \
-	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/san-obj/gen/%.o,$(PROTO_C))
+	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/san-obj/gen/%.o,$(PROTO_C) $(RPC_PROTO_C))
 
 $(BUILD)/san-obj/%.o: src/%.c | $(PROTO_H) $(BLOB_HEADERS)
 	@mkdir -p $(dir $@)
@@ -179,6 +180,15 @@ $(BUILD)/tests/roundtrip/test_real: tests/roundtrip/test_real.c $(RUNNER_UTIL) $
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< tests/roundtrip/runner_util.c $(HARNESS_SRCS)
 
+# criu's RPC, message by message, against cryo swrk (tests/rpc).
+RPC_TESTS := $(BUILD)/tests/rpc/test_rpc
+RPC_CLIENT := tests/rpc/rpc_client.c src/rpc/wire.c $(BUILD)/gen/rpc/proto/rpc.pb-c.c
+$(BUILD)/tests/rpc/test_rpc: tests/rpc/test_rpc.c tests/rpc/rpc_client.h $(RPC_CLIENT) $(CRYO_DRIVER) \
+		$(HARNESS_SRCS) | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/roundtrip -o $@ $< $(RPC_CLIENT) \
+		tests/roundtrip/cryo_driver.c tests/roundtrip/runner_util.c $(HARNESS_SRCS) -lprotobuf-c
+
 # The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
 # as part of the tests.
 FUZZ_CC ?= clang
@@ -206,7 +216,7 @@ $(BUILD)/bench/run: bench/run.c
 BENCH_ARGS ?= -m /dev/shm
 
 TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(ROUNDTRIP_TESTS) \
-	$(NEGATIVE_PROGS) $(FUZZ_TARGETS)
+	$(NEGATIVE_PROGS) $(FUZZ_TARGETS) $(RPC_TESTS)
 
 # ---- top-level targets ------------------------------------------------------
 .PHONY: all test demo bench install clean
