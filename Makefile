@@ -104,6 +104,33 @@ CRYO := $(BUILD)/cryo
 $(CRYO): $(BUILD)/obj/cli/main.o $(LIBCORE) $(LIBINJECT) $(BLOB_EMBEDS)
 	$(CC) $(CFLAGS) -o $@ $(BUILD)/obj/cli/main.o $(BLOB_EMBEDS) $(LIBCORE) $(LIBINJECT) $(LDLIBS)
 
+# ---- libcryo: libcriu's API over cryo's RPC ----------------------------------
+# A shared library exporting only criu_* (src/lib/libcryo.map), soname
+# libcryo.so.2; a symlink named libcriu.so.2 lets programs built against
+# libcriu use it.
+LIBCRYO_VERSION := 2.0
+LIB_SRCS := $(wildcard src/lib/*.c) src/rpc/wire.c
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/pic-obj/%.o,$(LIB_SRCS)) \
+	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/pic-obj/gen/%.o,$(RPC_PROTO_C))
+LIBCRYO := $(BUILD)/libcryo.so.2
+
+$(BUILD)/pic-obj/%.o: src/%.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+# The schema's generated code stays inside the library.
+$(BUILD)/pic-obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(LIBCRYO): $(LIB_OBJS) src/lib/libcryo.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libcryo.so.2 -Wl,--version-script=src/lib/libcryo.map \
+		-Wl,--no-undefined -o $@ $(LIB_OBJS) -lprotobuf-c
+	ln -sf libcryo.so.2 $(BUILD)/libcryo.so
+
+$(BUILD)/libcryo.pc: src/lib/libcryo.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBCRYO_VERSION)|' $< > $@
+
 # ---- tests --------------------------------------------------------------------
 # tests/<suite>/test_*.c are test binaries (harness-driven); tests/<suite>/prog_*.c
 # are helper programs the tests start. Unit tests also get sanitizer builds of
@@ -189,6 +216,15 @@ $(BUILD)/tests/rpc/test_rpc: tests/rpc/test_rpc.c tests/rpc/rpc_client.h $(RPC_C
 	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/roundtrip -o $@ $< $(RPC_CLIENT) \
 		tests/roundtrip/cryo_driver.c tests/roundtrip/runner_util.c $(HARNESS_SRCS) -lprotobuf-c
 
+# A program written against libcriu's API (src/lib/criu.h), linked to libcryo.
+RPC_TESTS += $(BUILD)/tests/rpc/test_libcriu
+$(BUILD)/tests/rpc/test_libcriu: tests/rpc/test_libcriu.c src/lib/criu.h $(LIBCRYO) $(CRYO_DRIVER) \
+		$(HARNESS_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/roundtrip -o $@ $< tests/roundtrip/cryo_driver.c \
+		tests/roundtrip/runner_util.c $(HARNESS_SRCS) -L$(BUILD) -lcryo \
+		-Wl,-rpath,'$$ORIGIN/../..'
+
 # The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
 # as part of the tests.
 FUZZ_CC ?= clang
@@ -220,7 +256,7 @@ TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(
 
 # ---- top-level targets ------------------------------------------------------
 .PHONY: all test demo bench install clean
-all: $(CRYO)
+all: $(CRYO) $(LIBCRYO) $(BUILD)/libcryo.pc
 
 demo: all $(BUILD)/examples/counter
 	scripts/demo
@@ -238,8 +274,12 @@ test: tests
 bench: all $(BENCH_WORKLOADS) $(BUILD)/bench/run
 	$(BUILD)/bench/run $(BENCH_ARGS) $(BUILD)/bench $(CRYO)
 
-install: $(CRYO)
+install: $(CRYO) $(LIBCRYO) $(BUILD)/libcryo.pc
 	install -D -m 0755 $(CRYO) $(DESTDIR)$(PREFIX)/sbin/cryo
+	install -D -m 0755 $(LIBCRYO) $(DESTDIR)$(PREFIX)/lib/libcryo.so.2
+	ln -sf libcryo.so.2 $(DESTDIR)$(PREFIX)/lib/libcryo.so
+	install -D -m 0644 src/lib/criu.h $(DESTDIR)$(PREFIX)/include/cryo/criu.h
+	install -D -m 0644 $(BUILD)/libcryo.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libcryo.pc
 	install -D -m 0644 src/inject/inject.h $(DESTDIR)$(PREFIX)/include/cryo/inject.h
 	install -D -m 0644 $(LIBINJECT) $(DESTDIR)$(PREFIX)/lib/libcryo-inject.a
 

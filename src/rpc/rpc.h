@@ -50,6 +50,9 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, CriuResp *r
  * 0, or -errno when the connection failed. */
 int rpc_serve(const struct rpc_conn *conn);
 
+/* The pid whose fd numbers a client's options name: the peer of @sk. */
+pid_t rpc_peer_pid(int sk);
+
 /* The name of a request type for messages, e.g. "PRE_DUMP". */
 const char *rpc_req_name(CriuReqType type);
 

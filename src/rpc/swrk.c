@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -176,9 +177,22 @@ int rpc_serve(const struct rpc_conn *conn)
 	return 0;
 }
 
+/* As criu: the fds a request names are the client's, the process that
+ * made the socketpair or connected (runc and libcriu pass their own fd
+ * numbers); read through /proc/PID/fd. */
+pid_t rpc_peer_pid(int sk)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(sk, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.pid <= 0)
+		return getpid();
+	return cred.pid;
+}
+
 int cmd_swrk(const struct cryo_opts *opts)
 {
-	struct rpc_conn conn = { .fd_owner = getpid() };
+	struct rpc_conn conn = { 0 };
 	char *end;
 	long fd;
 
@@ -193,5 +207,6 @@ int cmd_swrk(const struct cryo_opts *opts)
 		return 1;
 	}
 	conn.sk = (int)fd;
+	conn.fd_owner = rpc_peer_pid(conn.sk);
 	return rpc_serve(&conn) ? 1 : 0;
 }

@@ -1,0 +1,157 @@
+/* A program written against libcriu's API (criu.h) and linked to libcryo:
+ * version, check and feature queries, a dump with leave_running and a
+ * restore as the caller's child that passes, notifications through the
+ * callback, and what cryo refuses (a pre-dump, an option) returned as
+ * -EBADE with the program unharmed. Uses only criu_* calls to reach cryo. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cryo_driver.h"
+#include "harness.h"
+#include "lib/criu.h"
+#include "runner_util.h"
+
+#define PROG "../roundtrip/prog_counter"
+
+static char actions[512];
+
+/* Records each notification with the pid it names. */
+static int note_action(char *action, criu_notify_arg_t na)
+{
+	size_t len = strlen(actions);
+
+	snprintf(actions + len, sizeof(actions) - len, "%s%s:%d", len ? " " : "", action,
+		 criu_notify_pid(na));
+	return 0;
+}
+
+static bool init_opts(void)
+{
+	if (criu_init_opts())
+		return fail_why("criu_init_opts failed");
+	if (criu_set_service_binary(cryo_path))
+		return fail_why("criu_set_service_binary failed");
+	return true;
+}
+
+TEST(version_check_and_features)
+{
+	struct criu_feature_check features = { .mem_track = true, .lazy_pages = true };
+	struct cryo_run r;
+	int version;
+
+	CHECK(init_opts(), "%s", why);
+	version = criu_get_version();
+	CHECK(version >= 30000, "criu_get_version: %d", version);
+	CHECK(criu_check_version(30000) == 1, "criu_check_version(30000)");
+	CHECK(criu_check_version(version + 1) == 0, "criu_check_version(%d)", version + 1);
+	run_cryo(&r, "check");
+	CHECK((criu_check() == 0) == (r.status == 0), "criu_check disagrees with cryo check (%d)",
+	      r.status);
+	CHECK(criu_feature_check(&features, sizeof(features)) == 0, "criu_feature_check");
+	CHECK(!features.mem_track && !features.lazy_pages && !features.pidfd_store,
+	      "features %d %d %d", features.mem_track, features.lazy_pages, features.pidfd_store);
+	criu_free_opts();
+}
+
+/* A service binary that does not exist: libcriu's -ECONNREFUSED... or, as
+ * the exec fails in the child after the fork, a broken exchange. */
+TEST(missing_service_binary_fails)
+{
+	int ret;
+
+	CHECK(!criu_init_opts(), "criu_init_opts");
+	criu_set_service_binary("/nonexistent/cryo");
+	ret = criu_check();
+	criu_free_opts();
+	CHECK(ret == -ECOMM || ret == -ECONNREFUSED, "criu_check: %d", ret);
+}
+
+static int open_images(struct prog *p, char *img)
+{
+	pathf(img, "%s/img", p->dir);
+	if (mkdir(img, 0700))
+		return -1;
+	return open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+TEST(dump_then_restore_child_passes)
+{
+	char img[PATH_MAX], expected[512];
+	struct prog p;
+	pid_t pid;
+	int fd = -1, ret, status;
+
+	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
+	pid = p.pid;
+	fd = open_images(&p, img);
+	CHECK_GOTO(fd >= 0, out, "images dir %s", img);
+	CHECK_GOTO(init_opts(), out, "%s", why);
+	criu_set_images_dir_fd(fd);
+	criu_set_pid(pid);
+	criu_set_leave_running(true);
+	criu_set_log_file("dump.log");
+	criu_set_log_level(4);
+	criu_set_notify_cb(note_action);
+	actions[0] = '\0';
+	ret = criu_dump();
+	CHECK_GOTO(ret == 0, out, "criu_dump: %d (errno %d)", ret, errno);
+	snprintf(expected, sizeof(expected), "pre-dump:%d network-lock:%d post-dump:%d "
+		 "network-unlock:%d", pid, pid, pid, pid);
+	CHECK_GOTO(!strcmp(actions, expected), out, "notifications: %s", actions);
+	CHECK_GOTO(exists(img, "inventory.img") && exists(img, "dump.log"), out, "images");
+	CHECK_GOTO(prog_unharmed(&p), out, "after leave_running: %s", why);
+	kill_and_reap(p.pid);
+	p.pid = 0;
+
+	criu_set_leave_running(false);
+	criu_set_log_file("restore.log");
+	actions[0] = '\0';
+	ret = criu_restore_child();
+	CHECK_GOTO(ret == pid, out, "criu_restore_child: %d, not %d", ret, pid);
+	p.pid = pid;
+	snprintf(expected, sizeof(expected), "pre-restore:0 setup-namespaces:%d post-restore:%d "
+		 "network-unlock:%d post-resume:%d", pid, pid, pid, pid);
+	CHECK_GOTO(!strcmp(actions, expected), out, "notifications: %s", actions);
+	/* The caller's own child at once: it can wait for it. */
+	CHECK_GOTO(waitpid(pid, &status, WNOHANG) == 0, out, "the restored root is not our "
+		   "running child: %s", strerror(errno));
+	CHECK_GOTO(prog_passes(&p), out, "the restored program: %s", why);
+out:
+	criu_free_opts();
+	if (fd >= 0)
+		close(fd);
+	end_prog(&p);
+}
+
+TEST(refusals_return_ebade_and_leave_the_program_unharmed)
+{
+	char img[PATH_MAX];
+	struct prog p;
+	int fd = -1, ret;
+
+	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
+	fd = open_images(&p, img);
+	CHECK_GOTO(fd >= 0, out, "images dir %s", img);
+	CHECK_GOTO(init_opts(), out, "%s", why);
+	criu_set_images_dir_fd(fd);
+	criu_set_pid(p.pid);
+	ret = criu_pre_dump();
+	CHECK_GOTO(ret == -EBADE, out, "criu_pre_dump: %d", ret);
+	criu_set_lsm_profile("apparmor:cryo-test");
+	ret = criu_dump();
+	CHECK_GOTO(ret == -EBADE, out, "criu_dump with an lsm_profile: %d", ret);
+	CHECK_GOTO(no_inventory(img) && prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	criu_free_opts();
+	if (fd >= 0)
+		close(fd);
+	end_prog(&p);
+}
