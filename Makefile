@@ -225,6 +225,22 @@ $(BUILD)/tests/rpc/test_libcriu: tests/rpc/test_libcriu.c src/lib/criu.h $(LIBCR
 		tests/roundtrip/runner_util.c $(HARNESS_SRCS) -L$(BUILD) -lcryo \
 		-Wl,-rpath,'$$ORIGIN/../..'
 
+# The same program built as one built against libcriu would be: linked to a
+# library whose soname is libcriu.so.2 (made from libcryo's objects), then
+# run with libcriu.so.2 a symlink to libcryo.so.2, as an installation would.
+RPC_TESTS += $(BUILD)/tests/rpc/test_libcriu_as_libcriu
+$(BUILD)/tests/rpc/link-as-libcriu/libcriu.so.2: $(LIB_OBJS) src/lib/libcryo.map
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libcriu.so.2 -Wl,--version-script=src/lib/libcryo.map \
+		-o $@ $(LIB_OBJS) -lprotobuf-c
+$(BUILD)/tests/rpc/test_libcriu_as_libcriu: tests/rpc/test_libcriu.c src/lib/criu.h $(LIBCRYO) \
+		$(BUILD)/tests/rpc/link-as-libcriu/libcriu.so.2 $(CRYO_DRIVER) $(HARNESS_SRCS)
+	@mkdir -p $(BUILD)/tests/rpc/run-as-libcriu
+	ln -sf ../../../libcryo.so.2 $(BUILD)/tests/rpc/run-as-libcriu/libcriu.so.2
+	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/roundtrip -o $@ $< tests/roundtrip/cryo_driver.c \
+		tests/roundtrip/runner_util.c $(HARNESS_SRCS) \
+		$(BUILD)/tests/rpc/link-as-libcriu/libcriu.so.2 -Wl,-rpath,'$$ORIGIN/run-as-libcriu'
+
 # The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
 # as part of the tests.
 FUZZ_CC ?= clang

@@ -11,5 +11,6 @@ int cmd_restore(const struct cryo_opts *opts);
 int cmd_show(const struct cryo_opts *opts);
 /* src/rpc: criu's RPC service. */
 int cmd_swrk(const struct cryo_opts *opts);
+int cmd_service(const struct cryo_opts *opts);
 
 #endif

@@ -155,3 +155,75 @@ out:
 		close(fd);
 	end_prog(&p);
 }
+
+/* The parent of @pid, from /proc/PID/stat (0: gone). */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], text[512], *end;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!read_text(path, text, sizeof(text)) || !(end = strrchr(text, ')')) ||
+	    sscanf(end + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+static pid_t start_service(const char *path)
+{
+	long deadline = now_ms() + WAIT_MS;
+	struct stat st;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execl(cryo_path, cryo_path, "service", path, (char *)NULL);
+		_exit(127);
+	}
+	while (pid > 0 && stat(path, &st) && now_ms() < deadline)
+		sleep_ms(5);
+	return pid;
+}
+
+/* criu's service mode: one connection per request to `cryo service`. */
+TEST(service_socket_dumps_and_restores)
+{
+	char img[PATH_MAX], sock[PATH_MAX];
+	long deadline;
+	struct prog p;
+	pid_t pid, service = 0;
+	int fd = -1, ret;
+
+	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
+	pid = p.pid;
+	fd = open_images(&p, img);
+	CHECK_GOTO(fd >= 0, out, "images dir %s", img);
+	pathf(sock, "%s/cryo.sock", p.dir);
+	service = start_service(sock);
+	CHECK_GOTO(service > 0 && exists(p.dir, "cryo.sock"), out, "cryo service did not listen");
+	CHECK_GOTO(!criu_init_opts() && !criu_set_service_address(sock), out, "options");
+	CHECK_GOTO(criu_get_version() >= 30000, out, "criu_get_version through the service");
+	criu_set_images_dir_fd(fd);
+	criu_set_pid(pid);
+	ret = criu_dump();
+	CHECK_GOTO(ret == 0, out, "criu_dump: %d", ret);
+	/* Without leave_running, the original is gone. */
+	CHECK_GOTO(wait_child(pid, WAIT_MS, NULL), out, "the dumped program still runs");
+	p.pid = 0;
+	ret = criu_restore();
+	CHECK_GOTO(ret == pid, out, "criu_restore: %d, not %d", ret, pid);
+	p.pid = pid;
+	/* Its parent, the service's session, ends: the root comes to us. */
+	deadline = now_ms() + WAIT_MS;
+	while (parent_of(pid) != getpid() && now_ms() < deadline)
+		sleep_ms(5);
+	CHECK_GOTO(parent_of(pid) == getpid(), out, "the restored root's parent is %d",
+		   parent_of(pid));
+	CHECK_GOTO(prog_passes(&p), out, "the restored program: %s", why);
+out:
+	criu_free_opts();
+	if (fd >= 0)
+		close(fd);
+	if (service > 0)
+		kill_and_reap(service);
+	end_prog(&p);
+}
