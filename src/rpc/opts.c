@@ -17,7 +17,9 @@ static const char *const handled[] = {
 	"images_dir_fd", "images_dir", "pid", "leave_running", "shell_job", "log_level",
 	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "root", "rst_sibling",
 	"tcp_established", "ext_unix_sk", "file_locks", "manage_cgroups", "manage_cgroups_mode",
-	"pre_dump_mode", "network_lock",
+	/* Only PRE_DUMP reads it, and that request is refused by name. */
+	"pre_dump_mode",
+	"network_lock",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -155,14 +157,7 @@ static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_a
 	if (ret)
 		return ret;
 	a->opts.images_dir = a->images_dir;
-	if (o->has_log_to_stderr && o->log_to_stderr)
-		return 0;
-	if (!o->log_file || !*o->log_file)
-		return 0;
-	/* As criu: a name in the work directory, no subdirectories. */
-	if (strchr(o->log_file, '/'))
-		return fail(why, len, -EINVAL, "option log_file: '%s' has a '/': give a name in "
-			    "the work directory", o->log_file);
+	/* The work directory holds the log (cryo writes nothing else there). */
 	if (o->has_work_dir_fd && o->work_dir_fd >= 0) {
 		ret = fd_dir_path(conn, o->work_dir_fd, "work_dir_fd", work_dir, sizeof(work_dir),
 				  why, len);
@@ -171,6 +166,14 @@ static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_a
 	} else {
 		snprintf(work_dir, sizeof(work_dir), "%s", a->images_dir);
 	}
+	if (o->has_log_to_stderr && o->log_to_stderr)
+		return 0;
+	if (!o->log_file || !*o->log_file)
+		return 0;
+	/* As criu: a name in the work directory, no subdirectories. */
+	if (strchr(o->log_file, '/'))
+		return fail(why, len, -EINVAL, "option log_file: '%s' has a '/': give a name in "
+			    "the work directory", o->log_file);
 	if (snprintf(a->log_file, sizeof(a->log_file), "%s/%s", work_dir, o->log_file) >=
 	    (int)sizeof(a->log_file))
 		return fail(why, len, -ENAMETOOLONG, "option log_file: path too long");
@@ -207,8 +210,9 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 		return fail(why, len, -EOPNOTSUPP, "option network_lock: cryo does not lock the "
 			    "network yet (only SKIP is accepted)");
 	if (manages_cgroups(o))
-		return fail(why, len, -EOPNOTSUPP, "option manage_cgroups: cgroups are not dumped "
-			    "or restored yet (set it false, or its mode IGNORE)");
+		return fail(why, len, -EOPNOTSUPP, "option %s: cgroups are not dumped or restored "
+			    "yet (set it false, or its mode IGNORE)", o->has_manage_cgroups_mode ?
+			    "manage_cgroups_mode" : "manage_cgroups");
 	a->opts.command = dump ? "dump" : "restore";
 	a->opts.verbosity = o->log_level < LOG_ERROR ? LOG_ERROR :
 			    o->log_level > LOG_DEBUG ? LOG_DEBUG : o->log_level;
