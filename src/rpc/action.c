@@ -117,16 +117,16 @@ static void capture_end(struct capture *c, char *errmsg)
 	free(text);
 }
 
-void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, CriuResp *resp,
-		    char *errmsg)
+void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_answer *ans)
 {
+	char *errmsg = ans->errmsg;
 	struct notify_ctx ctx = { .conn = conn };
 	bool dump = req->type == CRIU_REQ_TYPE__DUMP;
 	struct rpc_action *a = calloc(1, sizeof(*a));
 	struct capture cap = { .saved_stderr = -1, .memfd = -1 };
 	int ret, status;
 
-	resp->success = false;
+	ans->resp.success = false;
 	if (!a) {
 		snprintf(errmsg, RPC_ERRMSG_MAX, "%s: out of memory", rpc_req_name(req->type));
 		return;
@@ -158,20 +158,16 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, CriuResp *r
 				 dump ? "dump" : "restore");
 		goto out;
 	}
-	resp->success = true;
+	ans->resp.success = true;
 	if (dump) {
-		static CriuDumpResp dump_resp = CRIU_DUMP_RESP__INIT;
-
 		/* Set only when this process was restored from the images it
 		 * just wrote, which a dump by another process never is. */
-		dump_resp.has_restored = true;
-		dump_resp.restored = false;
-		resp->dump = &dump_resp;
+		ans->dump.has_restored = true;
+		ans->dump.restored = false;
+		ans->resp.dump = &ans->dump;
 	} else {
-		static CriuRestoreResp restore_resp = CRIU_RESTORE_RESP__INIT;
-
-		restore_resp.pid = ctx.root;
-		resp->restore = &restore_resp;
+		ans->restore.pid = ctx.root;
+		ans->resp.restore = &ans->restore;
 	}
 out:
 	free(a);

@@ -40,10 +40,19 @@ struct rpc_action {
 int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType type,
 		 struct rpc_action *a, char *why, size_t len);
 
-/* action.c: runs a DUMP or RESTORE request and fills @resp (success,
- * cr_errmsg, the restored pid). */
-void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, CriuResp *resp,
-		    char *errmsg);
+/* One answer, with the parts it points to, as a request's handler fills it. */
+struct rpc_answer {
+	CriuResp resp;
+	CriuDumpResp dump;
+	CriuRestoreResp restore;
+	CriuVersion version;
+	CriuFeatures features;
+	char errmsg[RPC_ERRMSG_MAX];	/* why it failed; "" when it did not say */
+};
+
+/* action.c: runs a DUMP or RESTORE request and fills @ans (success, the
+ * restored pid, or errmsg). */
+void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_answer *ans);
 
 /* swrk.c: serves requests on @conn until the client closes it or a request
  * that ends the session (not keep_open, or a DUMP or RESTORE) is answered.

@@ -46,109 +46,112 @@ static const char *refusal(CriuReqType type)
 	}
 }
 
-static void answer_version(CriuResp *resp)
+static void answer_version(struct rpc_answer *ans)
 {
-	static CriuVersion version = CRIU_VERSION__INIT;
-
-	version.major_number = RPC_CRIU_MAJOR;
-	version.minor_number = RPC_CRIU_MINOR;
-	version.name = "cryo";
-	resp->version = &version;
-	resp->success = true;
+	ans->version.major_number = RPC_CRIU_MAJOR;
+	ans->version.minor_number = RPC_CRIU_MINOR;
+	ans->version.name = "cryo";
+	ans->resp.version = &ans->version;
+	ans->resp.success = true;
 }
 
 /* The probes of `cryo check`, with no output: a failure names what is missing. */
-static void answer_check(CriuResp *resp, char *errmsg)
+static void answer_check(struct rpc_answer *ans)
 {
 	_cleanup_free_ struct feature_result *results = calloc(feature_count, sizeof(*results));
 	char why[512];
 	unsigned int unmet;
 
 	if (!results) {
-		snprintf(errmsg, RPC_ERRMSG_MAX, "CHECK: out of memory");
+		snprintf(ans->errmsg, sizeof(ans->errmsg), "CHECK: out of memory");
 		return;
 	}
 	for (size_t i = 0; i < feature_count; i++)
 		feature_table[i].probe(&results[i]);
 	unmet = features_unmet(feature_table, feature_count, results, why, sizeof(why));
-	resp->success = !unmet;
+	ans->resp.success = !unmet;
 	if (unmet)
-		snprintf(errmsg, RPC_ERRMSG_MAX, "CHECK: %s cannot work here: missing %s",
+		snprintf(ans->errmsg, sizeof(ans->errmsg), "CHECK: %s cannot work here: missing %s",
 			 unmet == (FEATURE_FOR_DUMP | FEATURE_FOR_RESTORE) ? "dump and restore" :
 			 unmet == FEATURE_FOR_DUMP ? "dump" : "restore", why);
 }
 
 /* Each feature asked for is answered, true or false; as criu, the request
  * itself succeeds. */
-static void answer_features(const CriuReq *req, CriuResp *resp)
+static void answer_features(const CriuReq *req, struct rpc_answer *ans)
 {
-	static CriuFeatures features = CRIU_FEATURES__INIT;
 	const CriuFeatures *asked = req->features;
 
 	if (asked && asked->has_mem_track) {
 		/* Memory tracking serves incremental dumps, which cryo lacks. */
-		features.has_mem_track = true;
-		features.mem_track = false;
+		ans->features.has_mem_track = true;
+		ans->features.mem_track = false;
 	}
 	if (asked && asked->has_lazy_pages) {
 		/* cryo restore --lazy-pages exists; the lazy_pages option does not. */
-		features.has_lazy_pages = true;
-		features.lazy_pages = false;
+		ans->features.has_lazy_pages = true;
+		ans->features.lazy_pages = false;
 	}
 	if (asked && asked->has_pidfd_store) {
-		features.has_pidfd_store = true;
-		features.pidfd_store = false;
+		ans->features.has_pidfd_store = true;
+		ans->features.pidfd_store = false;
 	}
-	resp->features = &features;
-	resp->success = true;
+	ans->resp.features = &ans->features;
+	ans->resp.success = true;
 }
 
 /* Answers one request; *@last: the session ends after it. */
 static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last)
 {
-	CriuResp resp = CRIU_RESP__INIT;
-	char errmsg[RPC_ERRMSG_MAX] = "";
+	struct rpc_answer ans = {
+		.resp = CRIU_RESP__INIT,
+		.dump = CRIU_DUMP_RESP__INIT,
+		.restore = CRIU_RESTORE_RESP__INIT,
+		.version = CRIU_VERSION__INIT,
+		.features = CRIU_FEATURES__INIT,
+	};
 	int ret;
 
-	resp.type = req->type;
+	ans.resp.type = req->type;
 	*last = !req->has_keep_open || !req->keep_open;
 	switch (req->type) {
 	case CRIU_REQ_TYPE__VERSION:
-		answer_version(&resp);
+		answer_version(&ans);
 		break;
 	case CRIU_REQ_TYPE__CHECK:
-		answer_check(&resp, errmsg);
+		answer_check(&ans);
 		break;
 	case CRIU_REQ_TYPE__FEATURE_CHECK:
-		answer_features(req, &resp);
+		answer_features(req, &ans);
 		break;
 	case CRIU_REQ_TYPE__DUMP:
 	case CRIU_REQ_TYPE__RESTORE:
 		/* One per process: the journeys keep some state per run. */
 		*last = true;
-		rpc_run_action(conn, req, &resp, errmsg);
+		rpc_run_action(conn, req, &ans);
 		break;
 	default:
 		if (!protobuf_c_enum_descriptor_get_value(&criu_req_type__descriptor,
 							  (int)req->type)) {
-			resp.type = CRIU_REQ_TYPE__EMPTY;
-			snprintf(errmsg, RPC_ERRMSG_MAX, "request type %d: not a request cryo knows",
-				 (int)req->type);
+			ans.resp.type = CRIU_REQ_TYPE__EMPTY;
+			snprintf(ans.errmsg, sizeof(ans.errmsg),
+				 "request type %d: not a request cryo knows", (int)req->type);
 		} else {
-			snprintf(errmsg, RPC_ERRMSG_MAX, "request %s: %s", rpc_req_name(req->type),
-				 refusal(req->type));
+			snprintf(ans.errmsg, sizeof(ans.errmsg), "request %s: %s",
+				 rpc_req_name(req->type), refusal(req->type));
 		}
 		break;
 	}
-	if (!resp.success) {
-		if (!errmsg[0])
-			snprintf(errmsg, RPC_ERRMSG_MAX, "request %s failed", rpc_req_name(req->type));
-		resp.cr_errmsg = errmsg;
-		resp.has_cr_errno = true;
-		resp.cr_errno = 0;
-		pr_err("rpc: %s", errmsg);
+	if (!ans.resp.success) {
+		if (!ans.errmsg[0])
+			snprintf(ans.errmsg, sizeof(ans.errmsg), "request %s failed",
+				 rpc_req_name(req->type));
+		ans.resp.cr_errmsg = ans.errmsg;
+		ans.resp.has_cr_errno = true;
+		ans.resp.cr_errno = 0;
+		pr_err("rpc: %s", ans.errmsg);
 	}
-	ret = rpc_send(conn->sk, &resp.base, -1);
+	ret = rpc_send(conn->sk, &ans.resp.base, -1);
 	if (ret)
 		pr_err("rpc: cannot answer request %s: %s", rpc_req_name(req->type), strerror(-ret));
 	return ret;
