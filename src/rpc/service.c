@@ -24,11 +24,19 @@
 static int activated_socket(void)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	socklen_t len = sizeof(int);
+	int listening = 0;
 
 	if (!pid || !fds || atoi(pid) != getpid())
 		return -1;
 	if (atoi(fds) != 1) {
 		pr_err("service: systemd passed %s sockets; cryo serves exactly one", fds);
+		return -EINVAL;
+	}
+	if (getsockopt(SD_LISTEN_FDS_START, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) ||
+	    !listening) {
+		pr_err("service: fd %d, passed by socket activation, is not a listening socket",
+		       SD_LISTEN_FDS_START);
 		return -EINVAL;
 	}
 	return SD_LISTEN_FDS_START;
@@ -109,9 +117,11 @@ int cmd_service(const struct cryo_opts *opts)
 			continue;
 		sk = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
 		if (sk < 0) {
-			if (errno != EINTR && errno != ECONNABORTED)
-				pr_err("service: accept: %s", strerror(errno));
-			continue;
+			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
+				continue;
+			/* The listening socket itself is broken: no point in spinning. */
+			pr_err("service: accept: %s", strerror(errno));
+			return 1;
 		}
 		serve_connection(listener, sk);
 	}

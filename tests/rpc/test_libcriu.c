@@ -7,8 +7,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +23,13 @@
 #define PROG "../roundtrip/prog_counter"
 
 static char actions[512];
+
+/* libcriu's calls wait for cryo without a timeout: a hung cryo must end
+ * this test, not the whole run. */
+__attribute__((constructor)) static void bound_the_run(void)
+{
+	alarm(600);
+}
 
 /* Records each notification with the pid it names. */
 static int note_action(char *action, criu_notify_arg_t na)
@@ -226,4 +236,48 @@ out:
 	if (service > 0)
 		kill_and_reap(service);
 	end_prog(&p);
+}
+
+/* Socket activation as systemd does it: the listening socket at fd 3,
+ * LISTEN_PID naming the service and LISTEN_FDS=1. */
+TEST(service_takes_a_socket_from_systemd)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char dir[PATH_MAX];
+	pid_t service = 0;
+	int sk, version;
+
+	CHECK(make_temp_dir(dir), "%s", why);
+	pathf(addr.sun_path, "%s/activated.sock", dir);
+	sk = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	CHECK_GOTO(sk >= 0 && !bind(sk, (struct sockaddr *)&addr, sizeof(addr)) && !listen(sk, 4),
+		   out, "cannot listen on %s", addr.sun_path);
+	service = fork();
+	if (service == 0) {
+		char pid[16];
+
+		/* dup2 onto itself would keep O_CLOEXEC. */
+		if (sk == 3)
+			fcntl(sk, F_SETFD, 0);
+		else
+			dup2(sk, 3);
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		setenv("LISTEN_PID", pid, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		execl(cryo_path, cryo_path, "service", (char *)NULL);
+		_exit(127);
+	}
+	CHECK_GOTO(service > 0 && !criu_init_opts() && !criu_set_service_address(addr.sun_path),
+		   out, "options");
+	version = criu_get_version();
+	CHECK_GOTO(version >= 30000, out, "criu_get_version through fd 3: %d", version);
+	/* The service stays for the next connection. */
+	CHECK_GOTO(criu_get_version() == version, out, "a second connection");
+out:
+	criu_free_opts();
+	if (sk >= 0)
+		close(sk);
+	if (service > 0)
+		kill_and_reap(service);
+	remove_temp_dir(dir);
 }
