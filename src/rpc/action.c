@@ -117,6 +117,18 @@ static void capture_end(struct capture *c, char *errmsg)
 	free(text);
 }
 
+/* A request refused before it ran still leaves its reason in the log the
+ * client asked for: runc points its users there. */
+static void log_refusal(const char *log_file, const char *errmsg)
+{
+	int fd = log_file ? open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+
+	if (fd < 0)
+		return;
+	dprintf(fd, "Error: %s\n", errmsg);
+	close(fd);
+}
+
 void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_answer *ans)
 {
 	char *errmsg = ans->errmsg;
@@ -137,8 +149,10 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		goto out;
 	}
 	ret = rpc_map_opts(conn, req->opts, req->type, a, errmsg, RPC_ERRMSG_MAX);
-	if (ret)
+	if (ret) {
+		log_refusal(a->opts.log_file, errmsg);
 		goto out;
+	}
 	ctx.forward = a->forward_notify;
 	a->opts.notify = notify_client;
 	a->opts.notify_arg = &ctx;

@@ -19,7 +19,7 @@ static const char *const handled[] = {
 	"tcp_established", "ext_unix_sk", "file_locks", "manage_cgroups", "manage_cgroups_mode",
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
-	"network_lock",
+	"network_lock", "config_file",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -188,31 +188,65 @@ static bool manages_cgroups(const CriuOpts *o)
 	return o->has_manage_cgroups && o->manage_cgroups;
 }
 
-int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType type,
-		 struct rpc_action *a, char *why, size_t len)
+/* Adds option @name to the refusal in @why: the first with its reason,
+ * the others by name, so that a client sees every gap at once. */
+static void refuse(char *why, size_t len, unsigned int *nr, const char *name, const char *reason)
+{
+	size_t used = strlen(why);
+
+	if (!(*nr)++)
+		snprintf(why, len, "option %s: %s", name, reason);
+	else
+		snprintf(why + used, len - used, "%s%s", *nr == 2 ? "; also refused: " : ", ",
+			 name);
+}
+
+/* Every option of @o that cryo cannot honour, named in @why. */
+static int refuse_unsupported(const CriuOpts *o, char *why, size_t len)
 {
 	const ProtobufCMessageDescriptor *desc = &criu_opts__descriptor;
-	bool dump = type == CRIU_REQ_TYPE__DUMP;
-	int ret;
+	unsigned int nr = 0;
+	char root_why[PATH_MAX + 128];
 
-	memset(a, 0, sizeof(*a));
+	why[0] = '\0';
 	for (unsigned int i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
 
 		if (!is_handled(f->name) && field_asks(&o->base, f))
-			return fail(why, len, -EOPNOTSUPP, "option %s: %s", f->name,
-				    reason(f->name));
+			refuse(why, len, &nr, f->name, reason(f->name));
 	}
-	if (o->root && *o->root && strcmp(o->root, "/"))
-		return fail(why, len, -EOPNOTSUPP, "option root: restoring into another root (%s) "
-			    "needs mount namespaces, which cryo does not restore yet", o->root);
+	if (o->root && *o->root && strcmp(o->root, "/")) {
+		snprintf(root_why, sizeof(root_why), "restoring into another root (%s) needs mount "
+			 "namespaces, which cryo does not restore yet", o->root);
+		refuse(why, len, &nr, "root", root_why);
+	}
+	/* runc names one whether or not it exists: only an existing one asks. */
+	if (o->config_file && *o->config_file && !access(o->config_file, F_OK))
+		refuse(why, len, &nr, "config_file", "cryo does not read criu's configuration "
+		       "files");
 	if (o->has_network_lock && o->network_lock != CRIU_NETWORK_LOCK_METHOD__SKIP)
-		return fail(why, len, -EOPNOTSUPP, "option network_lock: cryo does not lock the "
-			    "network yet (only SKIP is accepted)");
+		refuse(why, len, &nr, "network_lock", "cryo does not lock the network yet (only "
+		       "SKIP is accepted)");
 	if (manages_cgroups(o))
-		return fail(why, len, -EOPNOTSUPP, "option %s: cgroups are not dumped or restored "
-			    "yet (set it false, or its mode IGNORE)", o->has_manage_cgroups_mode ?
-			    "manage_cgroups_mode" : "manage_cgroups");
+		refuse(why, len, &nr, o->has_manage_cgroups_mode ? "manage_cgroups_mode" :
+		       "manage_cgroups", "cgroups are not dumped or restored yet (set it false, "
+		       "or its mode IGNORE)");
+	return nr ? -EOPNOTSUPP : 0;
+}
+
+int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType type,
+		 struct rpc_action *a, char *why, size_t len)
+{
+	bool dump = type == CRIU_REQ_TYPE__DUMP;
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	/* First, so that a refusal can still go to the log the client reads. */
+	ret = map_dirs(conn, o, a, why, len);
+	if (!ret)
+		ret = refuse_unsupported(o, why, len);
+	if (ret)
+		return ret;
 	a->opts.command = dump ? "dump" : "restore";
 	a->opts.verbosity = o->log_level < LOG_ERROR ? LOG_ERROR :
 			    o->log_level > LOG_DEBUG ? LOG_DEBUG : o->log_level;
@@ -233,6 +267,5 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 		a->opts.restore_detached = true;
 		a->opts.restore_sibling = o->has_rst_sibling && o->rst_sibling;
 	}
-	ret = map_dirs(conn, o, a, why, len);
-	return ret;
+	return 0;
 }

@@ -36,7 +36,8 @@ struct rpc_action {
 
 /* opts.c: maps @o to @a for a @type (DUMP or RESTORE) request. An option
  * cryo cannot honour makes it fail: -EOPNOTSUPP or -EINVAL, with @why
- * naming the option. */
+ * naming the option; a->opts.log_file is set by then if the directories
+ * and the log were valid. */
 int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType type,
 		 struct rpc_action *a, char *why, size_t len);
 

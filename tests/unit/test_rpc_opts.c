@@ -85,7 +85,9 @@ static void set_asking(CriuOpts *o, const ProtobufCFieldDescriptor *f, int dir_f
 				    (f->default_value ? *(const int32_t *)f->default_value : 0) + 1;
 		break;
 	case PROTOBUF_C_TYPE_STRING:
-		*(char **)value = strdup(strcmp(f->name, "log_file") ? "x" : "test.log");
+		/* config_file: one that exists (a missing one asks for nothing). */
+		*(char **)value = strdup(!strcmp(f->name, "log_file") ? "test.log" :
+					 !strcmp(f->name, "config_file") ? "/proc/self/status" : "x");
 		break;
 	case PROTOBUF_C_TYPE_MESSAGE:
 		*(ProtobufCMessage **)value = new_message(f->descriptor);
