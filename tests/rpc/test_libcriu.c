@@ -20,7 +20,20 @@
 #include "lib/criu.h"
 #include "runner_util.h"
 
-#define PROG "../roundtrip/prog_counter"
+#define PROG "prog_counter"
+
+/* The programs of the table live beside test_roundtrip, not here. */
+static void use_roundtrip_programs(void)
+{
+	static bool done;
+	char here[PATH_MAX];
+
+	if (done)
+		return;
+	snprintf(here, sizeof(here), "%s", bin_dir);
+	pathf(bin_dir, "%s/../roundtrip", here);
+	done = true;
+}
 
 static char actions[512];
 
@@ -98,6 +111,7 @@ TEST(dump_then_restore_child_passes)
 	pid_t pid;
 	int fd = -1, ret, status;
 
+	use_roundtrip_programs();
 	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
 	pid = p.pid;
 	fd = open_images(&p, img);
@@ -146,6 +160,7 @@ TEST(refusals_return_ebade_and_leave_the_program_unharmed)
 	struct prog p;
 	int fd = -1, ret;
 
+	use_roundtrip_programs();
 	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
 	fd = open_images(&p, img);
 	CHECK_GOTO(fd >= 0, out, "images dir %s", img);
@@ -203,6 +218,7 @@ TEST(service_socket_dumps_and_restores)
 	pid_t pid, service = 0;
 	int fd = -1, ret;
 
+	use_roundtrip_programs();
 	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
 	pid = p.pid;
 	fd = open_images(&p, img);

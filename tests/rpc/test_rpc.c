@@ -19,7 +19,20 @@
 #include "rpc_client.h"
 #include "runner_util.h"
 
-#define PROG "../roundtrip/prog_counter"
+#define PROG "prog_counter"
+
+/* The programs of the table live beside test_roundtrip, not here. */
+static void use_roundtrip_programs(void)
+{
+	static bool done;
+	char here[PATH_MAX];
+
+	if (done)
+		return;
+	snprintf(here, sizeof(here), "%s", bin_dir);
+	pathf(bin_dir, "%s/../roundtrip", here);
+	done = true;
+}
 
 static const char *const dump_notes[] = { "pre-dump", "network-lock", "post-dump",
 					  "network-unlock", NULL };
@@ -196,6 +209,7 @@ TEST(unsupported_options_are_refused_by_name)
 	char img[PATH_MAX];
 	int dir_fd = -1;
 
+	use_roundtrip_programs();
 	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
 	pathf(img, "%s/img", p.dir);
 	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
@@ -285,6 +299,7 @@ static void dump_and_restore(bool sibling)
 	pid_t pid;
 	int dir_fd = -1, status;
 
+	use_roundtrip_programs();
 	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
 	pid = p.pid;
 	pathf(img, "%s/img", p.dir);
@@ -355,6 +370,7 @@ TEST(refused_notification_fails_the_dump)
 	char img[PATH_MAX];
 	int dir_fd = -1, status;
 
+	use_roundtrip_programs();
 	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
 	pathf(img, "%s/img", p.dir);
 	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
