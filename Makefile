@@ -139,8 +139,8 @@ $(LIBCRYO): $(LIB_OBJS) src/lib/libcryo.map
 		-Wl,--no-undefined -o $@ $(LIB_OBJS) -lprotobuf-c
 	ln -sf libcryo.so.2 $(BUILD)/libcryo.so
 
-$(BUILD)/libcryo.pc: src/lib/libcryo.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBCRYO_VERSION)|' $< > $@
+# Made at install time: it names PREFIX, which install may be given anew.
+LIBCRYO_PC_SED := sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBCRYO_VERSION)|'
 
 # ---- tests --------------------------------------------------------------------
 # tests/<suite>/test_*.c are test binaries (harness-driven); tests/<suite>/prog_*.c
@@ -284,7 +284,7 @@ TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(
 
 # ---- top-level targets ------------------------------------------------------
 .PHONY: all test demo bench install clean
-all: $(CRYO) $(LIBCRYO) $(BUILD)/libcryo.pc
+all: $(CRYO) $(LIBCRYO)
 
 demo: all $(BUILD)/examples/counter
 	scripts/demo
@@ -302,12 +302,13 @@ test: tests
 bench: all $(BENCH_WORKLOADS) $(BUILD)/bench/run
 	$(BUILD)/bench/run $(BENCH_ARGS) $(BUILD)/bench $(CRYO)
 
-install: $(CRYO) $(LIBCRYO) $(BUILD)/libcryo.pc
+install: $(CRYO) $(LIBCRYO)
 	install -D -m 0755 $(CRYO) $(DESTDIR)$(PREFIX)/sbin/cryo
 	install -D -m 0755 $(LIBCRYO) $(DESTDIR)$(PREFIX)/lib/libcryo.so.2
 	ln -sf libcryo.so.2 $(DESTDIR)$(PREFIX)/lib/libcryo.so
 	install -D -m 0644 src/lib/criu.h $(DESTDIR)$(PREFIX)/include/cryo/criu.h
-	install -D -m 0644 $(BUILD)/libcryo.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libcryo.pc
+	mkdir -p $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	$(LIBCRYO_PC_SED) src/lib/libcryo.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libcryo.pc
 	install -D -m 0644 src/inject/inject.h $(DESTDIR)$(PREFIX)/include/cryo/inject.h
 	install -D -m 0644 $(LIBINJECT) $(DESTDIR)$(PREFIX)/lib/libcryo-inject.a
 
