@@ -4,6 +4,8 @@
  * in criu's order and acked, after which the restored program passes;
  * requests and options cryo cannot serve refused by name, with the program
  * unharmed; a notification the client refuses fails the dump. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -286,6 +288,37 @@ static pid_t parent_of(pid_t pid)
 	return ppid;
 }
 
+/* The fds of @pid, as "N:target" lines (no inode numbers), in @buf. */
+static bool fd_list(pid_t pid, char *buf, size_t size)
+{
+	char dir[64], path[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	size_t used = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	if (!d)
+		return fail_why("cannot list %s", dir);
+	buf[0] = '\0';
+	while ((de = readdir(d))) {
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		pathf(path, "%s/%s", dir, de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		/* A pipe or socket is made anew: its kind must match, not its inode. */
+		if (strstr(target, ":[") && isdigit((unsigned char)strstr(target, ":[")[2]))
+			*strstr(target, ":[") = '\0';
+		used += snprintf(buf + used, used < size ? size - used : 0, "%s:%s\n", de->d_name,
+				 target);
+	}
+	closedir(d);
+	return used < size ? true : fail_why("too many fds in %s", dir);
+}
+
 /* DUMP with leave_running, the original passes; RESTORE from the images
  * dir fd (with rst_sibling when @sibling: the root is our child at once),
  * the restored copy passes. */
@@ -298,12 +331,14 @@ static void dump_and_restore(bool sibling)
 	char img[PATH_MAX];
 	pid_t pid;
 	int dir_fd = -1, status;
+	static char fds_before[8192], fds_after[8192];
 
 	use_roundtrip_programs();
 	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
 	pid = p.pid;
 	pathf(img, "%s/img", p.dir);
 	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
+	CHECK_GOTO(fd_list(pid, fds_before, sizeof(fds_before)), out, "%s", why);
 	dump_request(&req, &opts, dir_fd, pid);
 	opts.has_leave_running = opts.leave_running = true;
 	resp = one_request(&req, dir_fd, dump_notes, pid, NULL, &status);
@@ -340,6 +375,10 @@ static void dump_and_restore(bool sibling)
 	CHECK_GOTO(parent_of(pid) == getpid(), out, "the restored root's parent is %d, not us (%d)",
 		   parent_of(pid), getpid());
 	CHECK_GOTO(exists(img, "restore.log"), out, "no restore.log");
+	/* Nothing of the service (its socket, its captured stderr) leaks in. */
+	CHECK_GOTO(fd_list(pid, fds_after, sizeof(fds_after)), out, "%s", why);
+	CHECK_GOTO(!strcmp(fds_before, fds_after), out, "fds before the dump:\n%safter the "
+		   "restore:\n%s", fds_before, fds_after);
 	CHECK_GOTO(prog_passes(&p), out, "the restored program: %s", why);
 out:
 	if (resp)
