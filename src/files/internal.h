@@ -313,6 +313,7 @@ const struct file_kind *file_kind_of(FileEntry__Kind type);
 extern const struct file_kind chrdev_kind;
 extern const struct file_kind epoll_kind;
 extern const struct file_kind eventfd_kind;
+extern const struct file_kind inet_socket_kind;	/* src/net */
 extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
 extern const struct file_kind pidfd_kind;

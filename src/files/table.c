@@ -7,6 +7,7 @@
 
 #include "common/cleanup.h"
 #include "files/internal.h"
+#include "net/net.h"
 
 /* More specific kinds come first: a terminal is a character device, a
  * memfd or shared anonymous memory a regular file. */
@@ -23,6 +24,7 @@ static const struct file_kind *const kinds[] = {
 	&timerfd_kind,
 	&inotify_kind,
 	&pidfd_kind,
+	&inet_socket_kind,
 };
 
 const struct file_kind *file_kind_of(FileEntry__Kind type)
@@ -69,6 +71,12 @@ const struct file_kind *file_kind_recognise(const struct fd_probe *p)
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 		if (kinds[i]->recognise(p))
 			return kinds[i];
+	/* A socket is named by family, type and state, which say why. */
+	if (S_ISSOCK(p->st.st_mode) && p->dup >= 0) {
+		net_describe_socket(p->dup, what, sizeof(what));
+		pr_fd_err(p, "%s", what);
+		return NULL;
+	}
 	describe_unsupported(p, what, sizeof(what));
 	pr_fd_err(p, "%s not supported", what);
 	return NULL;

@@ -1,0 +1,214 @@
+/* The datagrams queued on a UDP or UDP-lite socket: read at dump without
+ * taking them out, and queued again at restore as raw packets that carry
+ * each sender's address, so that recvfrom() names the same senders. The
+ * addresses, options and the rest of the socket are inet_socket.c's. */
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
+#include "common/cleanup.h"
+#include "net/internal.h"
+
+/* The largest UDP payload, and room to see one larger (a GRO batch). */
+#define DATAGRAM_MAX 65535u
+
+int udp_queue_peek(int fd, int (*each)(const struct datagram *dg, void *arg), void *arg)
+{
+	_cleanup_free_ uint8_t *buf = malloc(DATAGRAM_MAX + 1);
+	int old_off, zero = 0, ret = 0;
+	socklen_t len = sizeof(old_off);
+
+	if (!buf)
+		return -ENOMEM;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, &len))
+		return -errno;
+	/* With a peek offset each MSG_PEEK moves past the datagram it read,
+	 * so the next one shows the next datagram. */
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
+		return -errno;
+	for (;;) {
+		struct datagram dg = { .data = buf };
+		struct iovec iov = { .iov_base = buf, .iov_len = DATAGRAM_MAX + 1 };
+		struct msghdr msg = {
+			.msg_name = &dg.source,
+			.msg_namelen = sizeof(dg.source),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+		};
+		ssize_t n = recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				ret = -errno;
+			if (errno != EINTR)
+				break;
+			continue;
+		}
+		if ((size_t)n > DATAGRAM_MAX) {
+			ret = -EMSGSIZE;
+			break;
+		}
+		dg.size = n;
+		ret = each(&dg, arg);
+		if (ret)
+			break;
+	}
+	/* The task must find its peek offset as it left it. */
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof(old_off)) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+static uint32_t sum_words(uint32_t sum, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	for (; len > 1; p += 2, len -= 2)
+		sum += (uint32_t)p[0] << 8 | p[1];
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+/* The UDP checksum over the pseudo-header @pseudo, the header and the
+ * data (UDP-lite with coverage 0 covers all of it too). */
+static uint16_t udp_checksum(const void *pseudo, size_t pseudo_len, const struct udphdr *uh,
+			     const void *data, size_t len)
+{
+	uint32_t sum = sum_words(0, pseudo, pseudo_len);
+	uint16_t check;
+
+	sum = sum_words(sum, uh, sizeof(*uh));
+	sum = sum_words(sum, data, len);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	check = htons((uint16_t)~sum);
+	/* 0 means "no checksum": a computed 0 is sent as all ones. */
+	return check ? check : 0xffff;
+}
+
+static int raw_socket(int family, int *raw)
+{
+	if (*raw < 0) {
+		/* IPPROTO_RAW: we write the IP header ourselves. */
+		*raw = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+		if (*raw < 0)
+			return -errno;
+	}
+	return *raw;
+}
+
+static int send_packet(int raw, const struct iovec *iov, int iovcnt, const void *dest,
+		       socklen_t dest_len, size_t total)
+{
+	struct msghdr msg = {
+		.msg_name = (void *)dest,
+		.msg_namelen = dest_len,
+		.msg_iov = (struct iovec *)iov,
+		.msg_iovlen = iovcnt,
+	};
+	ssize_t n = sendmsg(raw, &msg, 0);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == total ? 0 : -EIO;
+}
+
+static int inject4(int raw, const InetSocket *s, const struct datagram *dg,
+		   const struct sockaddr_in *src, const struct in_addr *dst)
+{
+	struct iphdr ip = {
+		.version = 4, .ihl = 5, .ttl = 64, .protocol = (uint8_t)s->protocol,
+		.saddr = src->sin_addr.s_addr, .daddr = dst->s_addr,
+		.tot_len = htons((uint16_t)(sizeof(ip) + sizeof(struct udphdr) + dg->size)),
+	};
+	struct udphdr uh = {
+		.source = src->sin_port, .dest = htons((uint16_t)s->local_port),
+		/* UDP-lite: coverage 0, the whole datagram. */
+		.len = s->protocol == IPPROTO_UDP ? htons((uint16_t)(sizeof(uh) + dg->size)) : 0,
+	};
+	struct {
+		uint32_t saddr, daddr;
+		uint8_t zero, protocol;
+		uint16_t len;
+	} __attribute__((packed)) pseudo = {
+		ip.saddr, ip.daddr, 0, ip.protocol, htons((uint16_t)(sizeof(uh) + dg->size)),
+	};
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = *dst };
+	struct iovec iov[] = {
+		{ &ip, sizeof(ip) }, { &uh, sizeof(uh) }, { (void *)dg->data, dg->size },
+	};
+
+	uh.check = udp_checksum(&pseudo, sizeof(pseudo), &uh, dg->data, dg->size);
+	return send_packet(raw, iov, 3, &to, sizeof(to), sizeof(ip) + sizeof(uh) + dg->size);
+}
+
+static int inject6(int raw, const InetSocket *s, const struct datagram *dg,
+		   const struct sockaddr_in6 *src, const struct in6_addr *dst)
+{
+	uint16_t plen = (uint16_t)(sizeof(struct udphdr) + dg->size);
+	struct ip6_hdr ip = {
+		.ip6_flow = htonl(6u << 28), .ip6_plen = htons(plen),
+		.ip6_nxt = (uint8_t)s->protocol, .ip6_hlim = 64,
+		.ip6_src = src->sin6_addr, .ip6_dst = *dst,
+	};
+	struct udphdr uh = {
+		.source = src->sin6_port, .dest = htons((uint16_t)s->local_port),
+		.len = s->protocol == IPPROTO_UDP ? htons(plen) : 0,
+	};
+	struct {
+		struct in6_addr saddr, daddr;
+		uint32_t len;
+		uint8_t zero[3], next;
+	} __attribute__((packed)) pseudo = {
+		.saddr = ip.ip6_src, .daddr = ip.ip6_dst, .len = htonl(plen),
+		.next = (uint8_t)s->protocol,
+	};
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = *dst };
+	struct iovec iov[] = {
+		{ &ip, sizeof(ip) }, { &uh, sizeof(uh) }, { (void *)dg->data, dg->size },
+	};
+
+	uh.check = udp_checksum(&pseudo, sizeof(pseudo), &uh, dg->data, dg->size);
+	return send_packet(raw, iov, 3, &to, sizeof(to), sizeof(ip) + sizeof(uh) + dg->size);
+}
+
+int udp_queue_inject(int fd, const InetSocket *s, const struct datagram *dg, int *raw4,
+		     int *raw6)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	int raw;
+
+	if (getsockname(fd, (struct sockaddr *)&local, &len))
+		return -errno;
+	if (dg->source.ss_family == AF_INET) {
+		const struct sockaddr_in *src = (const void *)&dg->source;
+		/* To the socket's own address, loopback when it has any. */
+		struct in_addr dst = { htonl(INADDR_LOOPBACK) };
+
+		if (local.ss_family == AF_INET &&
+		    ((struct sockaddr_in *)&local)->sin_addr.s_addr != htonl(INADDR_ANY))
+			dst = ((struct sockaddr_in *)&local)->sin_addr;
+		else if (local.ss_family == AF_INET6 &&
+			 IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&local)->sin6_addr))
+			memcpy(&dst, &((struct sockaddr_in6 *)&local)->sin6_addr.s6_addr[12], 4);
+		raw = raw_socket(AF_INET, raw4);
+		return raw < 0 ? raw : inject4(raw, s, dg, src, &dst);
+	} else {
+		const struct sockaddr_in6 *src = (const void *)&dg->source;
+		struct in6_addr dst = IN6ADDR_LOOPBACK_INIT;
+
+		if (local.ss_family != AF_INET6)
+			return -EAFNOSUPPORT;
+		if (!IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&local)->sin6_addr))
+			dst = ((struct sockaddr_in6 *)&local)->sin6_addr;
+		raw = raw_socket(AF_INET6, raw6);
+		return raw < 0 ? raw : inject6(raw, s, dg, src, &dst);
+	}
+}
