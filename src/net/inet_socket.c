@@ -1,7 +1,8 @@
 /* The "inet socket" kind: UDP and UDP-lite sockets over IPv4 and IPv6 (and
- * v4-mapped on a dual-stack socket): addresses, shutdown, options and the
- * queued datagrams with their senders. Other inet sockets (TCP, ping, raw)
- * are not taken, and the table refuses them by name (describe.c).
+ * v4-mapped on a dual-stack socket), with addresses, shutdown, options and
+ * the queued datagrams with their senders; and listening TCP sockets with
+ * their backlog. Other inet sockets (TCP in another state, ping, raw) are
+ * not taken, and the table refuses them by name (describe.c).
  * Sockets are dumped after the parasite is cured (dump/dump.c), so its
  * channel is gone by then and never in the fd table that is read. */
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "common/cleanup.h"
 #include "files/contents.h"
 #include "files/internal.h"
+#include "kabi/kabi.h"
 #include "net/internal.h"
 #include "net/sock_diag.h"
 
@@ -37,6 +39,17 @@ static int sockopt_int(int fd, int level, int name, int *out)
 	return getsockopt(fd, level, name, out, &len) ? -errno : 0;
 }
 
+/* A TCP socket's state, from TCP_INFO; -1 when it has none. */
+static int tcp_state(int fd)
+{
+	struct tcp_info info;
+	socklen_t len = sizeof(info);
+
+	if (getsockopt(fd, SOL_TCP, TCP_INFO, &info, &len) || len < 1)
+		return -1;
+	return info.tcpi_state;
+}
+
 static bool inet_recognise(const struct fd_probe *p)
 {
 	int family, type, protocol;
@@ -46,8 +59,11 @@ static bool inet_recognise(const struct fd_probe *p)
 	    sockopt_int(p->dup, SOL_SOCKET, SO_TYPE, &type) ||
 	    sockopt_int(p->dup, SOL_SOCKET, SO_PROTOCOL, &protocol))
 		return false;
-	return (family == AF_INET || family == AF_INET6) && type == SOCK_DGRAM &&
-	       (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE);
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	if (type == SOCK_STREAM && protocol == IPPROTO_TCP)
+		return tcp_state(p->dup) == TCP_LISTEN;
+	return type == SOCK_DGRAM && (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE);
 }
 
 /* ---- addresses ------------------------------------------------------------ */
@@ -208,12 +224,12 @@ static int refuse_unsupported(const struct fd_probe *p, const struct inet_diag_s
 
 	/* With length 0 the kernel answers with the filter's length. */
 	if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, &prog, &len) || len) {
-		pr_fd_err(p, "UDP socket with a socket filter: not supported yet");
+		pr_fd_err(p, "socket filter (SO_ATTACH_FILTER or BPF): not supported yet");
 		return -EOPNOTSUPP;
 	}
 	len = sizeof(ip_opts);
 	if (!getsockopt(p->dup, SOL_IP, IP_OPTIONS, ip_opts, &len) && len) {
-		pr_fd_err(p, "UDP socket with IP options (IP_OPTIONS): not supported yet");
+		pr_fd_err(p, "IP options (IP_OPTIONS): not supported yet");
 		return -EOPNOTSUPP;
 	}
 	if (st && st->wqueue) {
@@ -251,6 +267,30 @@ static int dump_device_and_timeouts(const struct fd_probe *p, InetSocket *s)
 	return 0;
 }
 
+/* SO_LINGER, and for TCP its congestion control. */
+static int dump_linger_and_congestion(const struct fd_probe *p, InetSocket *s)
+{
+	struct linger linger;
+	char name[TCP_CA_NAME_MAX + 1] = "";
+	socklen_t len = sizeof(linger);
+
+	if (getsockopt(p->dup, SOL_SOCKET, SO_LINGER, &linger, &len))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_LINGER", p->pid,
+				    p->name, p->link);
+	if (linger.l_onoff) {
+		s->has_linger_s = true;
+		s->linger_s = linger.l_linger;
+	}
+	if (s->protocol != IPPROTO_TCP)
+		return 0;
+	len = TCP_CA_NAME_MAX;
+	if (getsockopt(p->dup, SOL_TCP, TCP_CONGESTION, name, &len))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read TCP_CONGESTION", p->pid,
+				    p->name, p->link);
+	s->congestion = strndup(name, len);
+	return s->congestion ? 0 : -ENOMEM;
+}
+
 /* The state sock_diag has of a bound socket; an unbound one is in no
  * table, and only poll() tells whether reading was shut down. */
 static int dump_state(const struct fd_probe *p, InetSocket *s, bool connected,
@@ -271,6 +311,22 @@ static int dump_state(const struct fd_probe *p, InetSocket *s, bool connected,
 		pr_fd_err(p, "sock_diag does not show it (%s): is it in another network "
 			  "namespace?", strerror(-ret));
 		return ret == -ENOENT ? -ESRCH : ret;
+	}
+	if (s->protocol == IPPROTO_TCP) {
+		if (st->state != TCP_LISTEN) {
+			pr_fd_err(p, "TCP socket no longer listening (state %u)", st->state);
+			return -EAGAIN;
+		}
+		/* A listener's queues are its accept queue and its backlog. */
+		if (st->rqueue) {
+			pr_fd_err(p, "TCP listening socket with %u connection%s waiting in its "
+				  "accept queue: not supported yet", st->rqueue,
+				  st->rqueue == 1 ? "" : "s");
+			return -EOPNOTSUPP;
+		}
+		s->has_backlog = true;
+		s->backlog = st->wqueue;
+		return 0;
 	}
 	if (connected != (st->state == TCP_ESTABLISHED)) {
 		pr_fd_err(p, "sock_diag shows it in state %u, its peer address says %s",
@@ -335,13 +391,15 @@ static int inet_dump(const struct file_dump *d)
 	}
 	ret = dump_state(p, s, connected, &st);
 	if (!ret)
-		ret = refuse_unsupported(p, s->local_port ? &st : NULL);
+		ret = refuse_unsupported(p, s->local_port && s->type == SOCK_DGRAM ? &st : NULL);
 	if (!ret)
 		ret = dump_device_and_timeouts(p, s);
+	if (!ret)
+		ret = dump_linger_and_congestion(p, s);
 	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
 	if (!ret)
 		ret = inet_options_dump(p->dup, s, who);
-	if (!ret && s->local_port)
+	if (!ret && s->local_port && s->type == SOCK_DGRAM)
 		ret = dump_queue(d, s);
 	return ret;
 }
@@ -358,8 +416,21 @@ static const char *record_problem(const InetSocket *s, uint64_t *queued)
 	*queued = 0;
 	if (s->family != AF_INET && s->family != AF_INET6)
 		return "family is neither AF_INET nor AF_INET6";
-	if (s->type != SOCK_DGRAM || (s->protocol != IPPROTO_UDP && s->protocol != IPPROTO_UDPLITE))
-		return "only UDP and UDP-lite datagram sockets are restored";
+	if (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP) {
+		if (!s->has_backlog || !s->local_port || s->has_peer_addr || s->shutdown ||
+		    s->n_queue || s->backlog > INT32_MAX)
+			return "a TCP socket must be listening: bound, with a backlog, no peer, "
+			       "no shutdown and no datagrams";
+	} else if (s->type != SOCK_DGRAM ||
+		   (s->protocol != IPPROTO_UDP && s->protocol != IPPROTO_UDPLITE)) {
+		return "only UDP, UDP-lite and listening TCP sockets are restored";
+	} else if (s->has_backlog || s->congestion) {
+		return "a backlog or congestion control on a datagram socket";
+	}
+	if (s->congestion && (!s->congestion[0] || strlen(s->congestion) >= TCP_CA_NAME_MAX))
+		return "congestion control name empty or too long";
+	if (s->has_linger_s && s->linger_s > INT32_MAX)
+		return "linger time out of range";
 	if (!addr_fits(s->family, &s->local_addr) || s->local_port > PORT_MAX)
 		return "its local address does not fit its family";
 	if (s->has_peer_addr != s->has_peer_port)
@@ -599,6 +670,19 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 			what = "SO_SNDTIMEO";
 			ret = set_timeout(fd, SO_SNDTIMEO_OLD, s->sndtimeo_us);
 		}
+		if (!ret && s->has_linger_s) {
+			struct linger linger = { .l_onoff = 1, .l_linger = (int)s->linger_s };
+
+			what = "SO_LINGER";
+			if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)))
+				ret = -errno;
+		}
+		if (!ret && s->congestion) {
+			what = "TCP_CONGESTION";
+			if (setsockopt(fd, SOL_TCP, TCP_CONGESTION, s->congestion,
+				       strlen(s->congestion)))
+				ret = -errno;
+		}
 	}
 	if (ret)
 		restore_err(r, f, "cannot set %s as saved: %s", what,
@@ -620,6 +704,10 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 	ret = restore_options(r, f, fd, false);
 	if (!ret)
 		ret = restore_bind(r, f, fd);
+	if (!ret && s->has_backlog && listen(fd, (int)s->backlog)) {
+		ret = -errno;
+		restore_err(r, f, "cannot listen again: %s", strerror(errno));
+	}
 	if (!ret)
 		ret = restore_queue(r, f, fd);
 	if (!ret)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <linux/in6.h>	/* IPV6_FLOWINFO, which glibc lacks */
 #include <sys/socket.h>
@@ -44,7 +45,6 @@ static const struct int_option options[] = {
 	OPT(SOL_SOCKET, SO_KEEPALIVE),
 	OPT(SOL_SOCKET, SO_OOBINLINE),
 	OPT(SOL_SOCKET, SO_NO_CHECK),
-	OPT(SOL_SOCKET, SO_PRIORITY),
 	OPT(SOL_SOCKET, SO_MARK),
 	OPT(SOL_SOCKET, SO_RCVLOWAT),
 	OPT(SOL_SOCKET, SO_PASSCRED),
@@ -62,7 +62,9 @@ static const struct int_option options[] = {
 	OPT(SOL_SOCKET, SO_ZEROCOPY),
 	OPT(SOL_SOCKET, SO_TXREHASH),
 	OPT(SOL_SOCKET, SO_RCVMARK),
+	/* IP_TOS sets the priority too: SO_PRIORITY comes after it. */
 	OPT(SOL_IP, IP_TOS),
+	OPT(SOL_SOCKET, SO_PRIORITY),
 	OPT(SOL_IP, IP_TTL),
 	OPT(SOL_IP, IP_MINTTL),
 	OPT(SOL_IP, IP_RECVOPTS),
@@ -107,6 +109,23 @@ static const struct int_option options[] = {
 	OPT(SOL_UDP, UDP_GRO),
 	OPT(SOL_UDPLITE, UDPLITE_SEND_CSCOV),
 	OPT(SOL_UDPLITE, UDPLITE_RECV_CSCOV),
+	OPT(SOL_TCP, TCP_NODELAY),
+	OPT(SOL_TCP, TCP_CORK),
+	OPT(SOL_TCP, TCP_MAXSEG),
+	OPT(SOL_TCP, TCP_KEEPIDLE),
+	OPT(SOL_TCP, TCP_KEEPINTVL),
+	OPT(SOL_TCP, TCP_KEEPCNT),
+	OPT(SOL_TCP, TCP_SYNCNT),
+	OPT(SOL_TCP, TCP_LINGER2),
+	OPT(SOL_TCP, TCP_DEFER_ACCEPT),
+	OPT(SOL_TCP, TCP_WINDOW_CLAMP),
+	OPT(SOL_TCP, TCP_USER_TIMEOUT),
+	OPT(SOL_TCP, TCP_NOTSENT_LOWAT),
+	OPT(SOL_TCP, TCP_FASTOPEN),
+	OPT(SOL_TCP, TCP_FASTOPEN_NO_COOKIE),
+	OPT(SOL_TCP, TCP_THIN_LINEAR_TIMEOUTS),
+	OPT(SOL_TCP, TCP_SAVE_SYN),
+	OPT(SOL_TCP, TCP_TX_DELAY),
 	{ SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", true },
 	{ SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", true },
 };

@@ -479,6 +479,25 @@ out:
 	end_prog(&p);
 }
 
+/* A listening TCP socket at ODD_FD with one connection waiting in its
+ * accept queue; the client end stays open above it. */
+static void open_listener_with_a_waiting_connection(void *arg)
+{
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(lo);
+	int listener = socket(AF_INET, SOCK_STREAM, 0), client = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)arg;
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    listen(listener, 4) || getsockname(listener, (struct sockaddr *)&lo, &len) ||
+	    connect(client, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(client);
+	put_at_odd_fd(listener);
+}
+
 /* Each refused by name: family, type and state. */
 TEST(dump_refuses_a_unix_socket_and_the_program_runs_on)
 {
@@ -490,6 +509,13 @@ TEST(dump_refuses_a_netlink_socket_and_the_program_runs_on)
 {
 	check_unsupported_fd(open_netlink_socket,
 			     "): netlink raw socket (protocol 0): not supported");
+}
+
+TEST(dump_refuses_a_tcp_listener_with_a_waiting_connection_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_listener_with_a_waiting_connection,
+			     "): TCP listening socket with 1 connection waiting in its accept "
+			     "queue: not supported yet");
 }
 
 TEST(dump_refuses_an_established_tcp_connection_and_the_program_runs_on)
