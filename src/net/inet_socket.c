@@ -1,8 +1,8 @@
 /* The "inet socket" kind: UDP and UDP-lite sockets over IPv4 and IPv6 (and
  * v4-mapped on a dual-stack socket), with addresses, shutdown, options and
- * the queued datagrams with their senders; and listening TCP sockets with
- * their backlog. Other inet sockets (TCP in another state, ping, raw) are
- * not taken, and the table refuses them by name (describe.c).
+ * the queued datagrams with their senders; ICMP (ping) and raw sockets
+ * with an empty queue; listening TCP sockets with their backlog. TCP in
+ * other states is not taken: the table refuses it by name (describe.c).
  * Sockets are dumped after the parasite is cured (dump/dump.c), so its
  * channel is gone by then and never in the fd table that is read. */
 #include <errno.h>
@@ -13,13 +13,14 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/filter.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
-#include "files/contents.h"
 #include "files/internal.h"
 #include "kabi/kabi.h"
 #include "net/internal.h"
@@ -63,156 +64,74 @@ static bool inet_recognise(const struct fd_probe *p)
 		return false;
 	if (type == SOCK_STREAM && protocol == IPPROTO_TCP)
 		return tcp_state(p->dup) == TCP_LISTEN;
-	return type == SOCK_DGRAM && (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE);
+	return type == SOCK_RAW ||
+	       (type == SOCK_DGRAM && (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE ||
+				       protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6));
 }
 
-/* ---- addresses ------------------------------------------------------------ */
-
-socklen_t inet_sockaddr_make(int family, const ProtobufCBinaryData *addr, uint32_t port,
-			     uint32_t scope_id, struct sockaddr_storage *out)
+static bool is_udp(const InetSocket *s)
 {
-	memset(out, 0, sizeof(*out));
-	if (family == AF_INET && addr->len == 4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)out;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		memcpy(&sin->sin_addr, addr->data, 4);
-		return sizeof(*sin);
-	}
-	if (family == AF_INET6 && (addr->len == 16 || addr->len == 4)) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		sin6->sin6_scope_id = scope_id;
-		if (addr->len == 16) {
-			memcpy(&sin6->sin6_addr, addr->data, 16);
-		} else {
-			sin6->sin6_addr.s6_addr[10] = 0xff;
-			sin6->sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&sin6->sin6_addr.s6_addr[12], addr->data, 4);
-		}
-		return sizeof(*sin6);
-	}
-	return 0;
+	return s->type == SOCK_DGRAM &&
+	       (s->protocol == IPPROTO_UDP || s->protocol == IPPROTO_UDPLITE);
 }
 
-const char *inet_sockaddr_str(const struct sockaddr_storage *sa, char *buf, size_t size)
+/* Whether the socket was bound: a raw socket's port is its protocol, and
+ * it is bound when it has an address. */
+static bool is_bound(const InetSocket *s)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
-
-	if (sa->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)sa;
-
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(buf, size, "%s:%u", host, ntohs(sin->sin_port));
-	} else {
-		const struct sockaddr_in6 *sin6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		snprintf(buf, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
-	}
-	return buf;
+	if (s->type != SOCK_RAW)
+		return s->local_port != 0;
+	for (size_t i = 0; i < s->local_addr.len; i++)
+		if (s->local_addr.data[i])
+			return true;
+	return false;
 }
 
-/* The image's form of @sa: its address bytes (into @bytes, 16 at most),
- * port and scope. With @unmap, a v4-mapped address is saved as IPv4. */
-static void sockaddr_split(const struct sockaddr_storage *sa, bool unmap, uint8_t *bytes,
-			   size_t *len, uint32_t *port, uint32_t *scope)
+/* "ICMP (ping) IPv6 socket", "raw IPv4 socket (protocol 1)", for messages. */
+static void describe(const InetSocket *s, char *buf, size_t size)
 {
-	*scope = 0;
-	if (sa->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)sa;
+	const char *fam = s->family == AF_INET ? "IPv4" : "IPv6";
 
-		memcpy(bytes, &sin->sin_addr, 4);
-		*len = 4;
-		*port = ntohs(sin->sin_port);
-		return;
-	}
-	const struct sockaddr_in6 *sin6 = (const void *)sa;
-
-	*port = ntohs(sin6->sin6_port);
-	if (unmap && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-		memcpy(bytes, &sin6->sin6_addr.s6_addr[12], 4);
-		*len = 4;
-		return;
-	}
-	memcpy(bytes, &sin6->sin6_addr, 16);
-	*len = 16;
-	*scope = sin6->sin6_scope_id;
-}
-
-static int save_addr(const struct sockaddr_storage *sa, bool unmap, ProtobufCBinaryData *out,
-		     uint32_t *port, uint32_t *scope)
-{
-	uint8_t bytes[16];
-	size_t len;
-
-	sockaddr_split(sa, unmap, bytes, &len, port, scope);
-	out->data = malloc(len);
-	if (!out->data)
-		return -ENOMEM;
-	memcpy(out->data, bytes, len);
-	out->len = len;
-	return 0;
+	if (s->type == SOCK_RAW)
+		snprintf(buf, size, "raw %s socket (protocol %u)", fam, s->protocol);
+	else
+		snprintf(buf, size, "ICMP (ping) %s socket", fam);
 }
 
 /* ---- dump ------------------------------------------------------------------- */
 
-struct queue_dump {
-	InetSocket *s;
-	uint8_t *bytes;
-	size_t size, cap;
-};
-
-static int save_datagram(const struct datagram *dg, void *arg)
+/* Packets queued on a ping or raw socket cannot be queued again as they
+ * were yet (they would reach every raw socket of their protocol). */
+static int refuse_queued(const struct fd_probe *p, const InetSocket *s)
 {
-	struct queue_dump *q = arg;
-	InetSocket *s = q->s;
-	QueuedDatagram *qd, **list;
-	uint32_t scope;
+	char what[64], byte;
+	ssize_t n = recv(p->dup, &byte, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
 
-	if (q->size + dg->size > q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 65536;
-		uint8_t *b;
-
-		while (cap < q->size + dg->size)
-			cap *= 2;
-		b = realloc(q->bytes, cap);
-		if (!b)
-			return -ENOMEM;
-		q->bytes = b;
-		q->cap = cap;
-	}
-	memcpy(q->bytes + q->size, dg->data, dg->size);
-	q->size += dg->size;
-	list = reallocarray(s->queue, s->n_queue + 1, sizeof(*list));
-	if (!list)
-		return -ENOMEM;
-	s->queue = list;
-	qd = malloc(sizeof(*qd));
-	if (!qd)
-		return -ENOMEM;
-	queued_datagram__init(qd);
-	list[s->n_queue++] = qd;
-	qd->size = dg->size;
-	return save_addr(&dg->source, true, &qd->source_addr, &qd->source_port, &scope);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	describe(s, what, sizeof(what));
+	if (n < 0)
+		return pr_errno_ret("dump: pid %d %s (%s): cannot tell whether its queue is empty",
+				    p->pid, p->name, p->link);
+	pr_fd_err(p, "%s with packets queued to be read: not supported yet", what);
+	return -EOPNOTSUPP;
 }
 
-static int dump_queue(const struct file_dump *d, InetSocket *s)
+static int refuse_icmp6_filter(const struct fd_probe *p, const InetSocket *s)
 {
-	const struct fd_probe *p = d->p;
-	struct queue_dump q = { .s = s };
-	int ret = udp_queue_peek(p->dup, save_datagram, &q);
+	uint32_t filter[8] = { 0 }, pass_all[8] = { 0 };
+	socklen_t len = sizeof(filter);
 
-	if (ret) {
-		pr_fd_err(p, "cannot read its queued datagrams: %s", strerror(-ret));
-	} else if (q.size) {
-		ret = contents_dump_bytes(d, q.bytes, q.size);
+	if (s->family != AF_INET6 || s->type != SOCK_RAW || s->protocol != IPPROTO_ICMPV6)
+		return 0;
+	if (getsockopt(p->dup, SOL_ICMPV6, ICMP6_FILTER, filter, &len))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read its ICMPv6 filter", p->pid,
+				    p->name, p->link);
+	if (memcmp(filter, pass_all, sizeof(filter))) {
+		pr_fd_err(p, "raw ICMPv6 socket with an ICMP6_FILTER: not supported yet");
+		return -EOPNOTSUPP;
 	}
-	free(q.bytes);
-	return ret;
+	return 0;
 }
 
 /* What cryo cannot give back yet: a filter, IP options, corked data. */
@@ -291,15 +210,17 @@ static int dump_linger_and_congestion(const struct fd_probe *p, InetSocket *s)
 	return s->congestion ? 0 : -ENOMEM;
 }
 
-/* The state sock_diag has of a bound socket; an unbound one is in no
- * table, and only poll() tells whether reading was shut down. */
+/* The state sock_diag has of a bound UDP or TCP socket. An unbound one is
+ * in no table, nor are ping and raw sockets (sock_diag has no ping, and
+ * raw_diag is a module of its own): for them only poll() tells whether
+ * reading was shut down. */
 static int dump_state(const struct fd_probe *p, InetSocket *s, bool connected,
 		      struct inet_diag_state *st)
 {
 	struct pollfd pfd = { .fd = p->dup, .events = POLLRDHUP };
 	int ret;
 
-	if (!s->local_port) {
+	if (!s->local_port || !(is_udp(s) || s->protocol == IPPROTO_TCP)) {
 		if (poll(&pfd, 1, 0) < 0)
 			return pr_errno_ret("dump: pid %d %s (%s): cannot poll it", p->pid,
 					    p->name, p->link);
@@ -337,6 +258,27 @@ static int dump_state(const struct fd_probe *p, InetSocket *s, bool connected,
 	return 0;
 }
 
+/* A raw socket's peer, which getpeername() does not show. */
+static int raw_peer(const struct fd_probe *p, const InetSocket *s, struct sockaddr_storage *peer,
+		    bool *connected)
+{
+	uint8_t addr[16];
+	int ret = raw_socket_peer(p->pid, s->family, s->ino, addr, connected);
+
+	if (ret) {
+		pr_fd_err(p, "cannot find it in /proc/%d/net/raw%s: %s", p->pid,
+			  s->family == AF_INET ? "" : "6", strerror(-ret));
+		return ret;
+	}
+	memset(peer, 0, sizeof(*peer));
+	peer->ss_family = s->family;
+	if (s->family == AF_INET)
+		memcpy(&((struct sockaddr_in *)peer)->sin_addr, addr, 4);
+	else
+		memcpy(&((struct sockaddr_in6 *)peer)->sin6_addr, addr, 16);
+	return 0;
+}
+
 static int inet_dump(const struct file_dump *d)
 {
 	const struct fd_probe *p = d->p;
@@ -352,9 +294,15 @@ static int inet_dump(const struct file_dump *d)
 	if (sockopt_int(p->dup, SOL_SOCKET, SO_DOMAIN, &family) ||
 	    sockopt_int(p->dup, SOL_SOCKET, SO_TYPE, &type) ||
 	    sockopt_int(p->dup, SOL_SOCKET, SO_PROTOCOL, &protocol) ||
-	    sockopt_int(p->dup, SOL_SOCKET, SO_PEEK_OFF, &peek_off) ||
 	    getsockname(p->dup, (struct sockaddr *)&local, &len))
 		return pr_errno_ret("dump: pid %d %s (%s): cannot read what socket it is", p->pid,
+				    p->name, p->link);
+	/* TCP and raw sockets have no peek offset. */
+	ret = sockopt_int(p->dup, SOL_SOCKET, SO_PEEK_OFF, &peek_off);
+	if (ret == -EOPNOTSUPP)
+		peek_off = -1;
+	else if (ret)
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_PEEK_OFF", p->pid,
 				    p->name, p->link);
 	s = malloc(sizeof(*s));
 	if (!s)
@@ -366,7 +314,7 @@ static int inet_dump(const struct file_dump *d)
 	s->protocol = protocol;
 	s->ino = p->st.st_ino;
 	s->peek_off = peek_off;
-	ret = save_addr(&local, false, &s->local_addr, &s->local_port, &scope);
+	ret = inet_addr_save(&local, false, &s->local_addr, &s->local_port, &scope);
 	if (ret)
 		return ret;
 	if (scope) {
@@ -374,14 +322,20 @@ static int inet_dump(const struct file_dump *d)
 		s->local_scope_id = scope;
 	}
 	len = sizeof(peer);
-	connected = !getpeername(p->dup, (struct sockaddr *)&peer, &len);
-	if (!connected && errno != ENOTCONN)
-		return pr_errno_ret("dump: pid %d %s (%s): cannot read its peer", p->pid, p->name,
-				    p->link);
+	if (s->type == SOCK_RAW) {
+		ret = raw_peer(p, s, &peer, &connected);
+		if (ret)
+			return ret;
+	} else {
+		connected = !getpeername(p->dup, (struct sockaddr *)&peer, &len);
+		if (!connected && errno != ENOTCONN)
+			return pr_errno_ret("dump: pid %d %s (%s): cannot read its peer", p->pid,
+					    p->name, p->link);
+	}
 	if (connected) {
 		s->has_peer_port = true;
 		s->has_peer_addr = true;
-		ret = save_addr(&peer, false, &s->peer_addr, &s->peer_port, &scope);
+		ret = inet_addr_save(&peer, false, &s->peer_addr, &s->peer_port, &scope);
 		if (ret)
 			return ret;
 		if (scope) {
@@ -391,7 +345,9 @@ static int inet_dump(const struct file_dump *d)
 	}
 	ret = dump_state(p, s, connected, &st);
 	if (!ret)
-		ret = refuse_unsupported(p, s->local_port && s->type == SOCK_DGRAM ? &st : NULL);
+		ret = refuse_unsupported(p, s->local_port && is_udp(s) ? &st : NULL);
+	if (!ret)
+		ret = refuse_icmp6_filter(p, s);
 	if (!ret)
 		ret = dump_device_and_timeouts(p, s);
 	if (!ret)
@@ -399,8 +355,10 @@ static int inet_dump(const struct file_dump *d)
 	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
 	if (!ret)
 		ret = inet_options_dump(p->dup, s, who);
-	if (!ret && s->local_port && s->type == SOCK_DGRAM)
-		ret = dump_queue(d, s);
+	if (!ret && s->local_port && is_udp(s))
+		ret = udp_queue_dump(d, s);
+	else if (!ret && (s->type == SOCK_RAW || !is_udp(s)) && s->protocol != IPPROTO_TCP)
+		ret = refuse_queued(p, s);
 	return ret;
 }
 
@@ -421,10 +379,17 @@ static const char *record_problem(const InetSocket *s, uint64_t *queued)
 		    s->n_queue || s->backlog > INT32_MAX)
 			return "a TCP socket must be listening: bound, with a backlog, no peer, "
 			       "no shutdown and no datagrams";
+	} else if (s->type == SOCK_RAW) {
+		if (s->protocol > 255 || s->n_queue)
+			return "a raw socket's protocol is beyond 255, or it has datagrams";
 	} else if (s->type != SOCK_DGRAM ||
-		   (s->protocol != IPPROTO_UDP && s->protocol != IPPROTO_UDPLITE)) {
-		return "only UDP, UDP-lite and listening TCP sockets are restored";
-	} else if (s->has_backlog || s->congestion) {
+		   (!is_udp(s) && s->protocol != (s->family == AF_INET ? IPPROTO_ICMP :
+									  IPPROTO_ICMPV6))) {
+		return "only UDP, UDP-lite, ping, raw and listening TCP sockets are restored";
+	} else if (!is_udp(s) && s->n_queue) {
+		return "datagrams queued on a ping socket";
+	}
+	if (s->type != SOCK_STREAM && (s->has_backlog || s->congestion)) {
 		return "a backlog or congestion control on a datagram socket";
 	}
 	if (s->congestion && (!s->congestion[0] || strlen(s->congestion) >= TCP_CA_NAME_MAX))
@@ -435,8 +400,8 @@ static const char *record_problem(const InetSocket *s, uint64_t *queued)
 		return "its local address does not fit its family";
 	if (s->has_peer_addr != s->has_peer_port)
 		return "a peer needs both an address and a port";
-	if (s->has_peer_addr && (!addr_fits(s->family, &s->peer_addr) || !s->local_port ||
-				 s->peer_port > PORT_MAX))
+	if (s->has_peer_addr && (!addr_fits(s->family, &s->peer_addr) ||
+				 (is_udp(s) && !s->local_port) || s->peer_port > PORT_MAX))
 		return "its peer address does not fit its family, or it has no local port";
 	if ((s->has_local_scope_id || s->has_peer_scope_id) && s->family != AF_INET6)
 		return "a scope id needs IPv6";
@@ -451,7 +416,7 @@ static const char *record_problem(const InetSocket *s, uint64_t *queued)
 	for (size_t i = 0; i < s->n_options; i++)
 		if (!inet_option_known(s->options[i]->level, s->options[i]->name))
 			return "an option cryo does not know";
-	if (s->n_queue && !s->local_port)
+	if (s->n_queue && (!s->local_port || !is_udp(s)))
 		return "datagrams queued on a socket that was never bound";
 	for (size_t i = 0; i < s->n_queue; i++) {
 		const QueuedDatagram *q = s->queue[i];
@@ -503,97 +468,13 @@ static int restore_bind(struct restore_ctx *r, const struct file_obj *f, int fd)
 					   s->local_scope_id, &sa);
 	char text[64];
 
-	if (!s->local_port)
+	if (!is_bound(s))
 		return 0;
 	if (bind(fd, (struct sockaddr *)&sa, len)) {
 		restore_err(r, f, "cannot bind to %s again: %s%s",
 			    inet_sockaddr_str(&sa, text, sizeof(text)),
 			    errno == EADDRINUSE ? "the port is taken: " : "", strerror(errno));
 		return -errno;
-	}
-	return 0;
-}
-
-struct queue_check {
-	const InetSocket *s;
-	const uint8_t *bytes;
-	size_t next, offset;
-	bool differs;
-};
-
-static int compare_datagram(const struct datagram *dg, void *arg)
-{
-	struct queue_check *c = arg;
-	const QueuedDatagram *q;
-	uint8_t bytes[16];
-	uint32_t port, scope;
-	size_t len;
-
-	if (c->next >= c->s->n_queue) {
-		c->differs = true;
-		return -EIO;
-	}
-	q = c->s->queue[c->next++];
-	sockaddr_split(&dg->source, true, bytes, &len, &port, &scope);
-	if (q->size != dg->size || memcmp(c->bytes + c->offset, dg->data, dg->size) ||
-	    len != q->source_addr.len || memcmp(bytes, q->source_addr.data, len) ||
-	    port != q->source_port) {
-		c->differs = true;
-		return -EIO;
-	}
-	c->offset += dg->size;
-	return 0;
-}
-
-/* Queues the saved datagrams on the bound socket @fd, with a receive
- * buffer large enough for them all, and reads them back to check. */
-static int restore_queue(struct restore_ctx *r, const struct file_obj *f, int fd)
-{
-	const InetSocket *s = f->e->inet_socket;
-	_cleanup_close_ int raw4 = -1, raw6 = -1;
-	_cleanup_free_ uint8_t *bytes = NULL;
-	struct queue_check check = { .s = s };
-	size_t total = 0, offset = 0;
-	int room, ret = 0;
-
-	if (!s->n_queue)
-		return 0;
-	for (size_t i = 0; i < s->n_queue; i++)
-		total += s->queue[i]->size;
-	bytes = malloc(total + 1);
-	if (!bytes)
-		return -ENOMEM;
-	contents_copy_runs(bytes, f->chunks, f->nr_chunks);
-	/* Each datagram costs its bytes and a buffer's overhead. */
-	room = (int)(total * 2 + s->n_queue * 4096 + 65536);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof(room))) {
-		restore_err(r, f, "cannot make room for %zu queued datagrams: %s", s->n_queue,
-			    strerror(errno));
-		return -errno;
-	}
-	for (size_t i = 0; i < s->n_queue && !ret; i++) {
-		const QueuedDatagram *q = s->queue[i];
-		struct datagram dg = { .data = bytes + offset, .size = q->size };
-
-		inet_sockaddr_make(q->source_addr.len == 4 ? AF_INET : AF_INET6, &q->source_addr,
-				   q->source_port, 0, &dg.source);
-		ret = udp_queue_inject(fd, s, &dg, &raw4, &raw6);
-		if (ret)
-			restore_err(r, f, "cannot queue datagram %zu of %zu again: %s", i + 1,
-				    s->n_queue, strerror(-ret));
-		offset += q->size;
-	}
-	if (ret)
-		return ret;
-	check.bytes = bytes;
-	ret = udp_queue_peek(fd, compare_datagram, &check);
-	if (!ret && check.next != s->n_queue)
-		check.differs = true;
-	if (check.differs || ret) {
-		restore_err(r, f, "its queue does not hold the %zu saved datagrams: %zu came back "
-			    "as saved (%s)", s->n_queue, check.next - check.differs,
-			    check.differs ? "a datagram was lost or differs" : strerror(-ret));
-		return check.differs ? -EIO : ret;
 	}
 	return 0;
 }
@@ -697,6 +578,11 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 	int ret;
 
 	fd = socket((int)s->family, (int)s->type | SOCK_CLOEXEC, (int)s->protocol);
+	if (fd < 0 && errno == EACCES && s->type == SOCK_DGRAM && !is_udp(s)) {
+		restore_err(r, f, "cannot make an ICMP (ping) socket: group %d is outside "
+			    "net.ipv4.ping_group_range", (int)getgid());
+		return -EACCES;
+	}
 	if (fd < 0) {
 		restore_err(r, f, "cannot make a socket: %s", strerror(errno));
 		return -errno;
@@ -709,7 +595,7 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 		restore_err(r, f, "cannot listen again: %s", strerror(errno));
 	}
 	if (!ret)
-		ret = restore_queue(r, f, fd);
+		ret = udp_queue_restore(r, f, fd);
 	if (!ret)
 		ret = restore_connection(r, f, fd);
 	if (!ret)

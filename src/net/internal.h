@@ -1,6 +1,6 @@
 /* What the parts of the inet socket kind share: its options (options.c),
- * its queue of datagrams (udp_queue.c) and the addresses of its image
- * record. The kind itself is in inet_socket.c, the sock_diag client in
+ * its queue of datagrams (udp_queue.c), raw sockets' peers (raw_peer.c)
+ * and the addresses of its image record (address.c). The kind itself is in inet_socket.c, the sock_diag client in
  * sock_diag.c; nothing here is for callers outside src/net. */
 #ifndef CRYO_NET_INTERNAL_H
 #define CRYO_NET_INTERNAL_H
@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "images/proto/inet_socket.pb-c.h"
 
@@ -37,6 +38,19 @@ socklen_t inet_sockaddr_make(int family, const ProtobufCBinaryData *addr, uint32
 			     uint32_t scope_id, struct sockaddr_storage *out);
 /* "127.0.0.1:53", "[::1]:53", into @buf. */
 const char *inet_sockaddr_str(const struct sockaddr_storage *sa, char *buf, size_t size);
+/* The image's form of @sa: its address bytes (into @bytes, 16 at most),
+ * port and scope. With @unmap, a v4-mapped address is saved as IPv4. */
+void inet_sockaddr_split(const struct sockaddr_storage *sa, bool unmap, uint8_t *bytes,
+			 size_t *len, uint32_t *port, uint32_t *scope);
+/* The same into @out (allocated), @port and @scope. */
+int inet_addr_save(const struct sockaddr_storage *sa, bool unmap, ProtobufCBinaryData *out,
+		   uint32_t *port, uint32_t *scope);
+
+/* ---- raw sockets (raw_peer.c) ---------------------------------------------- */
+
+/* Whether the raw socket of inode @ino, of task @pid, is connected, and to
+ * which address (4 or 16 bytes into @addr). -ENOENT when not listed. */
+int raw_socket_peer(pid_t pid, int family, uint64_t ino, uint8_t *addr, bool *connected);
 
 /* ---- the queue of a datagram socket (udp_queue.c) ------------------------- */
 
@@ -56,5 +70,15 @@ int udp_queue_peek(int fd, int (*each)(const struct datagram *dg, void *arg), vo
  * (-1 before; the caller closes them). */
 int udp_queue_inject(int fd, const InetSocket *s, const struct datagram *dg, int *raw4,
 		     int *raw6);
+
+struct file_dump;
+struct file_obj;
+struct restore_ctx;
+/* Saves the queue of the bound UDP socket d->p in d->fe's record and
+ * contents. */
+int udp_queue_dump(const struct file_dump *d, InetSocket *s);
+/* Queues the saved datagrams of @f on its new bound socket @fd and reads
+ * them back to check; logged. */
+int udp_queue_restore(struct restore_ctx *r, const struct file_obj *f, int fd);
 
 #endif

@@ -7,7 +7,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
-#include <linux/in6.h>	/* IPV6_FLOWINFO, which glibc lacks */
+#include <linux/icmp.h>
+#include <linux/in6.h>	/* IPV6_FLOWINFO and IPV6_HDRINCL, which glibc lacks */
 #include <sys/socket.h>
 
 #include "common/cleanup.h"
@@ -82,6 +83,12 @@ static const struct int_option options[] = {
 	OPT(SOL_IP, IP_MULTICAST_TTL),
 	OPT(SOL_IP, IP_MULTICAST_LOOP),
 	OPT(SOL_IP, IP_MULTICAST_ALL),
+	OPT(SOL_IP, IP_HDRINCL),
+	OPT(SOL_IP, IP_NODEFRAG),
+	/* A raw ICMP socket's filter: a 32-bit mask of types. */
+	OPT(SOL_RAW, ICMP_FILTER),
+	OPT(SOL_IPV6, IPV6_HDRINCL),
+	OPT(SOL_IPV6, IPV6_CHECKSUM),
 	OPT(SOL_IPV6, IPV6_UNICAST_HOPS),
 	OPT(SOL_IPV6, IPV6_MULTICAST_HOPS),
 	OPT(SOL_IPV6, IPV6_MULTICAST_LOOP),

@@ -1,8 +1,10 @@
 /* The datagrams queued on a UDP or UDP-lite socket: read at dump without
- * taking them out, and queued again at restore as raw packets that carry
- * each sender's address, so that recvfrom() names the same senders. The
+ * taking them out and saved as the object's contents, and queued again at
+ * restore as raw packets that carry each sender's address, so that
+ * recvfrom() names the same senders, then read back to check. The
  * addresses, options and the rest of the socket are inet_socket.c's. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,6 +14,8 @@
 #include <sys/socket.h>
 
 #include "common/cleanup.h"
+#include "files/contents.h"
+#include "files/internal.h"
 #include "net/internal.h"
 
 /* The largest UDP payload, and room to see one larger (a GRO batch). */
@@ -211,4 +215,145 @@ int udp_queue_inject(int fd, const InetSocket *s, const struct datagram *dg, int
 		raw = raw_socket(AF_INET6, raw6);
 		return raw < 0 ? raw : inject6(raw, s, dg, src, &dst);
 	}
+}
+
+/* ---- dump and restore of a socket's queue ---------------------------------- */
+
+struct queue_dump {
+	InetSocket *s;
+	uint8_t *bytes;
+	size_t size, cap;
+};
+
+static int save_datagram(const struct datagram *dg, void *arg)
+{
+	struct queue_dump *q = arg;
+	InetSocket *s = q->s;
+	QueuedDatagram *qd, **list;
+	uint32_t scope;
+
+	if (q->size + dg->size > q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 65536;
+		uint8_t *b;
+
+		while (cap < q->size + dg->size)
+			cap *= 2;
+		b = realloc(q->bytes, cap);
+		if (!b)
+			return -ENOMEM;
+		q->bytes = b;
+		q->cap = cap;
+	}
+	memcpy(q->bytes + q->size, dg->data, dg->size);
+	q->size += dg->size;
+	list = reallocarray(s->queue, s->n_queue + 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	s->queue = list;
+	qd = malloc(sizeof(*qd));
+	if (!qd)
+		return -ENOMEM;
+	queued_datagram__init(qd);
+	list[s->n_queue++] = qd;
+	qd->size = dg->size;
+	return inet_addr_save(&dg->source, true, &qd->source_addr, &qd->source_port, &scope);
+}
+
+int udp_queue_dump(const struct file_dump *d, InetSocket *s)
+{
+	const struct fd_probe *p = d->p;
+	struct queue_dump q = { .s = s };
+	int ret = udp_queue_peek(p->dup, save_datagram, &q);
+
+	if (ret) {
+		pr_fd_err(p, "cannot read its queued datagrams: %s", strerror(-ret));
+	} else if (q.size) {
+		ret = contents_dump_bytes(d, q.bytes, q.size);
+	}
+	free(q.bytes);
+	return ret;
+}
+
+struct queue_check {
+	const InetSocket *s;
+	const uint8_t *bytes;
+	size_t next, offset;
+	bool differs;
+};
+
+static int compare_datagram(const struct datagram *dg, void *arg)
+{
+	struct queue_check *c = arg;
+	const QueuedDatagram *q;
+	uint8_t bytes[16];
+	uint32_t port, scope;
+	size_t len;
+
+	if (c->next >= c->s->n_queue) {
+		c->differs = true;
+		return -EIO;
+	}
+	q = c->s->queue[c->next++];
+	inet_sockaddr_split(&dg->source, true, bytes, &len, &port, &scope);
+	if (q->size != dg->size || memcmp(c->bytes + c->offset, dg->data, dg->size) ||
+	    len != q->source_addr.len || memcmp(bytes, q->source_addr.data, len) ||
+	    port != q->source_port) {
+		c->differs = true;
+		return -EIO;
+	}
+	c->offset += dg->size;
+	return 0;
+}
+
+/* Queues the saved datagrams on the bound socket @fd, with a receive
+ * buffer large enough for them all, and reads them back to check. */
+int udp_queue_restore(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	const InetSocket *s = f->e->inet_socket;
+	_cleanup_close_ int raw4 = -1, raw6 = -1;
+	_cleanup_free_ uint8_t *bytes = NULL;
+	struct queue_check check = { .s = s };
+	size_t total = 0, offset = 0;
+	int room, ret = 0;
+
+	if (!s->n_queue)
+		return 0;
+	for (size_t i = 0; i < s->n_queue; i++)
+		total += s->queue[i]->size;
+	bytes = malloc(total + 1);
+	if (!bytes)
+		return -ENOMEM;
+	contents_copy_runs(bytes, f->chunks, f->nr_chunks);
+	/* Each datagram costs its bytes and a buffer's overhead. */
+	room = (int)(total * 2 + s->n_queue * 4096 + 65536);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof(room))) {
+		restore_err(r, f, "cannot make room for %zu queued datagrams: %s", s->n_queue,
+			    strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < s->n_queue && !ret; i++) {
+		const QueuedDatagram *q = s->queue[i];
+		struct datagram dg = { .data = bytes + offset, .size = q->size };
+
+		inet_sockaddr_make(q->source_addr.len == 4 ? AF_INET : AF_INET6, &q->source_addr,
+				   q->source_port, 0, &dg.source);
+		ret = udp_queue_inject(fd, s, &dg, &raw4, &raw6);
+		if (ret)
+			restore_err(r, f, "cannot queue datagram %zu of %zu again: %s", i + 1,
+				    s->n_queue, strerror(-ret));
+		offset += q->size;
+	}
+	if (ret)
+		return ret;
+	check.bytes = bytes;
+	ret = udp_queue_peek(fd, compare_datagram, &check);
+	if (!ret && check.next != s->n_queue)
+		check.differs = true;
+	if (check.differs || ret) {
+		restore_err(r, f, "its queue does not hold the %zu saved datagrams: %zu came back "
+			    "as saved (%s)", s->n_queue, check.next - check.differs,
+			    check.differs ? "a datagram was lost or differs" : strerror(-ret));
+		return check.differs ? -EIO : ret;
+	}
+	return 0;
 }
