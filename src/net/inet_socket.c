@@ -258,16 +258,22 @@ static int dump_state(const struct fd_probe *p, InetSocket *s, bool connected,
 	return 0;
 }
 
-/* A raw socket's peer, which getpeername() does not show. */
+/* A raw or ping socket's peer, which getpeername() does not show. */
 static int raw_peer(const struct fd_probe *p, const InetSocket *s, struct sockaddr_storage *peer,
 		    bool *connected)
 {
 	uint8_t addr[16];
-	int ret = raw_socket_peer(p->pid, s->family, s->ino, addr, connected);
+	bool ping = s->type != SOCK_RAW;
+	int ret = raw_socket_peer(p->pid, s->family, ping, s->ino, addr, connected);
 
+	/* A ping socket without an id is in no table, and not connected. */
+	if (ret == -ENOENT && ping && !s->local_port) {
+		*connected = false;
+		return 0;
+	}
 	if (ret) {
-		pr_fd_err(p, "cannot find it in /proc/%d/net/raw%s: %s", p->pid,
-			  s->family == AF_INET ? "" : "6", strerror(-ret));
+		pr_fd_err(p, "cannot find it in /proc/%d/net/%s%s: %s", p->pid,
+			  ping ? "icmp" : "raw", s->family == AF_INET ? "" : "6", strerror(-ret));
 		return ret;
 	}
 	memset(peer, 0, sizeof(*peer));
@@ -322,7 +328,7 @@ static int inet_dump(const struct file_dump *d)
 		s->local_scope_id = scope;
 	}
 	len = sizeof(peer);
-	if (s->type == SOCK_RAW) {
+	if (s->type == SOCK_RAW || !(is_udp(s) || s->protocol == IPPROTO_TCP)) {
 		ret = raw_peer(p, s, &peer, &connected);
 		if (ret)
 			return ret;

@@ -46,11 +46,13 @@ void inet_sockaddr_split(const struct sockaddr_storage *sa, bool unmap, uint8_t 
 int inet_addr_save(const struct sockaddr_storage *sa, bool unmap, ProtobufCBinaryData *out,
 		   uint32_t *port, uint32_t *scope);
 
-/* ---- raw sockets (raw_peer.c) ---------------------------------------------- */
+/* ---- raw and ping sockets (raw_peer.c) ------------------------------------- */
 
-/* Whether the raw socket of inode @ino, of task @pid, is connected, and to
- * which address (4 or 16 bytes into @addr). -ENOENT when not listed. */
-int raw_socket_peer(pid_t pid, int family, uint64_t ino, uint8_t *addr, bool *connected);
+/* Whether the raw (or with @ping, ping) socket of inode @ino, of task
+ * @pid, is connected, and to which address (4 or 16 bytes into @addr).
+ * -ENOENT when not listed. */
+int raw_socket_peer(pid_t pid, int family, bool ping, uint64_t ino, uint8_t *addr,
+		    bool *connected);
 
 /* ---- the queue of a datagram socket (udp_queue.c) ------------------------- */
 

@@ -1,7 +1,8 @@
-/* The peer of a connected raw socket, from /proc/PID/net/raw and raw6 (the
- * table of the task's own network namespace): getpeername() cannot tell,
- * as a raw socket has no peer port, and raw sockets are listed by a
- * sock_diag module of their own (raw_diag) that may be absent. */
+/* The peer of a connected raw or ping socket, from /proc/PID/net/raw, raw6,
+ * icmp or icmp6 (the tables of the task's own network namespace):
+ * getpeername() cannot tell, as these sockets have no peer port, and
+ * sock_diag lists raw sockets through a module that may be absent and
+ * ping sockets not at all. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,13 +31,15 @@ static bool parse_words(const char *hex, size_t words, uint8_t *out)
 	return true;
 }
 
-int raw_socket_peer(pid_t pid, int family, uint64_t ino, uint8_t *addr, bool *connected)
+int raw_socket_peer(pid_t pid, int family, bool ping, uint64_t ino, uint8_t *addr,
+		    bool *connected)
 {
+	static const char *const tables[2][2] = { { "raw", "raw6" }, { "icmp", "icmp6" } };
 	char path[64], line[512];
 	_cleanup_fclose_ FILE *f = NULL;
 	size_t words = family == AF_INET ? 1 : 4;
 
-	snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, family == AF_INET ? "raw" : "raw6");
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, tables[ping][family != AF_INET]);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;

@@ -1187,6 +1187,52 @@ out:
 	end_prog(&p);
 }
 
+#define PING_RANGE "/proc/sys/net/ipv4/ping_group_range"
+
+static bool write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Ping sockets need the group in net.ipv4.ping_group_range, at restore as
+ * when they were made: without it the restore fails naming the setting
+ * and leaves nothing; with it the same image restores and the sockets
+ * answer. The test puts the range back as it found it. */
+TEST(restore_of_ping_sockets_needs_the_group_in_ping_group_range)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX], old[64] = "";
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	FILE *f = fopen(PING_RANGE, "re");
+
+	CHECK_GOTO(f && fgets(old, sizeof(old), f), out, "cannot read " PING_RANGE);
+	CHECK_GOTO(write_text(PING_RANGE, "0 0"), out, "cannot allow group 0 in " PING_RANGE);
+	CHECK_GOTO(make_image(&p, "neg_ping", img, &image_pid), out, "%s", why);
+	CHECK_GOTO(write_text(PING_RANGE, "1 0"), out, "cannot forbid ping sockets");
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "ping forbidden",
+				   "group 0 is outside net.ipv4.ping_group_range", NULL),
+		   out, "%s", why);
+	CHECK_GOTO(write_text(PING_RANGE, "0 0"), out, "cannot allow group 0 in " PING_RANGE);
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore with ping allowed failed (%d): %s", r.status,
+		   r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (f)
+		fclose(f);
+	if (old[0] && !write_text(PING_RANGE, old))
+		fprintf(stderr, "could not put " PING_RANGE " back to %s", old);
+	end_prog(&p);
+}
+
 TEST(restore_when_the_pid_is_taken_leaves_the_owner_untouched)
 {
 	char img[PATH_MAX], pid[16], expect[64];
