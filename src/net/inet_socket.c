@@ -525,7 +525,8 @@ static int check_addresses(struct restore_ctx *r, const struct file_obj *f, int 
 	if (got.ss_family == AF_INET6)
 		((struct sockaddr_in6 *)&got)->sin6_scope_id = 0;
 	if (memcmp(&want, &got, len)) {
-		restore_err(r, f, "is at %s, not the saved %s", inet_sockaddr_str(&got, a, sizeof(a)),
+		restore_err(r, f, "is at %s, not the saved %s",
+			    inet_sockaddr_str(&got, a, sizeof(a)),
 			    inet_sockaddr_str(&want, b, sizeof(b)));
 		return -EIO;
 	}

@@ -1,7 +1,8 @@
 /* What the parts of the inet socket kind share: its options (options.c),
- * its queue of datagrams (udp_queue.c), raw sockets' peers (raw_peer.c)
- * and the addresses of its image record (address.c). The kind itself is in inet_socket.c, the sock_diag client in
- * sock_diag.c; nothing here is for callers outside src/net. */
+ * its queue of datagrams (udp_queue.c), raw and ping sockets' peers
+ * (raw_peer.c) and the addresses of its image record (address.c). The
+ * kind itself is in inet_socket.c, the sock_diag client in sock_diag.c;
+ * nothing here is for callers outside src/net. */
 #ifndef CRYO_NET_INTERNAL_H
 #define CRYO_NET_INTERNAL_H
 

@@ -63,6 +63,8 @@ static const struct int_option options[] = {
 	OPT(SOL_SOCKET, SO_ZEROCOPY),
 	OPT(SOL_SOCKET, SO_TXREHASH),
 	OPT(SOL_SOCKET, SO_RCVMARK),
+	/* Its flags; a socket bound to a PTP clock fails to restore. */
+	OPT(SOL_SOCKET, SO_TIMESTAMPING_OLD),
 	/* IP_TOS sets the priority too: SO_PRIORITY comes after it. */
 	OPT(SOL_IP, IP_TOS),
 	OPT(SOL_SOCKET, SO_PRIORITY),
@@ -93,6 +95,7 @@ static const struct int_option options[] = {
 	OPT(SOL_IPV6, IPV6_MULTICAST_HOPS),
 	OPT(SOL_IPV6, IPV6_MULTICAST_LOOP),
 	OPT(SOL_IPV6, IPV6_MULTICAST_ALL),
+	OPT(SOL_IPV6, IPV6_MULTICAST_IF),
 	OPT(SOL_IPV6, IPV6_TCLASS),
 	OPT(SOL_IPV6, IPV6_MINHOPCOUNT),
 	OPT(SOL_IPV6, IPV6_RECVPKTINFO),
@@ -114,6 +117,7 @@ static const struct int_option options[] = {
 	OPT(SOL_UDP, UDP_NO_CHECK6_RX),
 	OPT(SOL_UDP, UDP_SEGMENT),
 	OPT(SOL_UDP, UDP_GRO),
+	OPT(SOL_UDP, UDP_ENCAP),
 	OPT(SOL_UDPLITE, UDPLITE_SEND_CSCOV),
 	OPT(SOL_UDPLITE, UDPLITE_RECV_CSCOV),
 	OPT(SOL_TCP, TCP_NODELAY),
@@ -177,7 +181,8 @@ int inet_options_dump(int fd, InetSocket *s, const char *who)
 		if (ret && not_this_sockets(ret))
 			continue;
 		if (ret) {
-			pr_err("dump: %s: cannot read %s: %s", who, options[i].text, strerror(-ret));
+			pr_err("dump: %s: cannot read %s: %s", who, options[i].text,
+			       strerror(-ret));
 			return ret;
 		}
 		o = malloc(sizeof(*o));

@@ -20,7 +20,8 @@ static bool parse_words(const char *hex, size_t words, uint8_t *out)
 
 		for (int k = 0; k < 8; k++) {
 			char c = hex[w * 8 + k];
-			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			int d = c >= '0' && c <= '9' ? c - '0' :
+				c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 
 			if (d < 0)
 				return false;

@@ -80,7 +80,8 @@ static bool unchanged(int i)
 
 static void set_up(void)
 {
-	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in6 lo6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	struct icmp_filter filter = { ~(1u << ICMP_ECHOREPLY) };
 	int one = 1, two = 2;
@@ -118,7 +119,8 @@ static bool send_echo_request(void)
 			.saddr = htonl(INADDR_LOOPBACK), .daddr = htonl(INADDR_LOOPBACK) },
 		.icmp = { .type = ICMP_ECHO, .un.echo = { htons(0x4242), htons(7) } },
 	};
-	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	uint32_t sum = 0;
 	const uint16_t *w = (const uint16_t *)&pkt.icmp;
 

@@ -68,8 +68,10 @@ static void make(int i, int family, const char *host, int backlog)
 					    sizeof(struct sockaddr_in6);
 
 	sa.ss_family = family;
-	inet_pton(family, host, family == AF_INET ? (void *)&((struct sockaddr_in *)&sa)->sin_addr :
-						    (void *)&((struct sockaddr_in6 *)&sa)->sin6_addr);
+	if (family == AF_INET)
+		inet_pton(family, host, &((struct sockaddr_in *)&sa)->sin_addr);
+	else
+		inet_pton(family, host, &((struct sockaddr_in6 *)&sa)->sin6_addr);
 	if (bind(l[i].fd, (struct sockaddr *)&sa, len) || listen(l[i].fd, backlog))
 		die(l[i].what);
 	l[i].len = sizeof(l[i].addr);

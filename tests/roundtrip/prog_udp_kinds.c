@@ -1,11 +1,12 @@
 /* Round-trip program: UDP sockets of every shape but the seed's. IPv6 on
- * ::1 (IPV6_V6ONLY, hop limit) with a queued datagram; a dual-stack socket
- * on [::] with datagrams from an IPv4 sender (seen v4-mapped) and an IPv6
- * one; an unbound socket with many options; one on 0.0.0.0 with
- * SO_REUSEPORT; connected sockets shut down for reading and for writing;
- * one bound to the device lo; UDP-lite with its coverage and a queued
- * datagram; a socket whose peek offset is on. After restore each is
- * checked for its addresses, options, queue and that it still works. */
+ * ::1 (IPV6_V6ONLY, hop limit, IPV6_MULTICAST_IF) with a queued datagram;
+ * a dual-stack socket on [::] with datagrams from an IPv4 sender (seen
+ * v4-mapped) and an IPv6 one; an unbound socket with many options
+ * (SO_TIMESTAMPING among them); one on 0.0.0.0 with SO_REUSEPORT;
+ * connected sockets shut down for reading and for writing; one bound to
+ * the device lo; UDP-lite with its coverage and a queued datagram; a
+ * socket whose peek offset is on. After restore each is checked for its
+ * addresses, options, queue and that it still works. */
 #include <errno.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -26,6 +27,8 @@
 #endif
 #define SOL_UDPLITE 136
 #define UDPLITE_SEND_CSCOV 10
+/* SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE */
+#define TIMESTAMPING_FLAGS ((1 << 3) | (1 << 4))
 
 struct sock {
 	const char *what;
@@ -208,6 +211,7 @@ static void set_up(void)
 	set_int(V6, SOL_IPV6, IPV6_V6ONLY, 1);
 	set_int(V6, SOL_IPV6, IPV6_UNICAST_HOPS, 7);
 	set_int(V6, SOL_IPV6, IPV6_RECVPKTINFO, 1);
+	set_int(V6, SOL_IPV6, IPV6_MULTICAST_IF, (int)if_nametoindex("lo"));
 	bind_to(V6, "::1");
 	make(V6_SENDER, AF_INET6, 0);
 	bind_to(V6_SENDER, "::1");
@@ -230,6 +234,7 @@ static void set_up(void)
 	set_int(OPTS, SOL_IP, IP_PKTINFO, 1);
 	set_int(OPTS, SOL_IP, IP_RECVTTL, 1);
 	set_int(OPTS, SOL_IP, IP_FREEBIND, 1);
+	set_int(OPTS, SOL_SOCKET, SO_TIMESTAMPING, TIMESTAMPING_FLAGS);
 	if (setsockopt(s[OPTS].fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
 		die("SO_RCVTIMEO");
 
@@ -280,6 +285,10 @@ static void check_options(void)
 	PROG_CHECK(get_int(V6, SOL_IPV6, IPV6_V6ONLY) == 1, "IPV6_V6ONLY lost");
 	PROG_CHECK(get_int(V6, SOL_IPV6, IPV6_UNICAST_HOPS) == 7, "hop limit lost");
 	PROG_CHECK(get_int(V6, SOL_IPV6, IPV6_RECVPKTINFO) == 1, "IPV6_RECVPKTINFO lost");
+	PROG_CHECK(get_int(V6, SOL_IPV6, IPV6_MULTICAST_IF) == (int)if_nametoindex("lo"),
+		   "IPV6_MULTICAST_IF lost");
+	PROG_CHECK(get_int(OPTS, SOL_SOCKET, SO_TIMESTAMPING) == TIMESTAMPING_FLAGS,
+		   "SO_TIMESTAMPING is %#x", get_int(OPTS, SOL_SOCKET, SO_TIMESTAMPING));
 	PROG_CHECK(get_int(DUAL, SOL_IPV6, IPV6_V6ONLY) == 0, "dual stack lost");
 	PROG_CHECK(get_int(OPTS, SOL_SOCKET, SO_BROADCAST) == 1, "SO_BROADCAST lost");
 	PROG_CHECK(get_int(OPTS, SOL_SOCKET, SO_REUSEADDR) == 1, "SO_REUSEADDR lost");

@@ -34,7 +34,8 @@ static void __attribute__((noreturn)) die(const char *what)
 /* A UDP socket on 127.0.0.1, at a port the kernel chooses when @bind_it. */
 static void make(struct udp *u, bool bind_it)
 {
-	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(u->addr);
 
 	u->fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -72,8 +73,9 @@ static bool expect(const struct udp *u, const char *text, const struct udp *from
 	buf[n] = 0;
 	if (strcmp(buf, text))
 		return prog_fail("%s: got \"%s\", expected \"%s\"", u->what, buf, text);
-	return PROG_CHECK(same_addr(&src, &from->addr), "%s: \"%s\" came from port %u, not %s's %u",
-			  u->what, text, ntohs(src.sin_port), from->what, ntohs(from->addr.sin_port));
+	return PROG_CHECK(same_addr(&src, &from->addr),
+			  "%s: \"%s\" came from port %u, not %s's %u", u->what, text,
+			  ntohs(src.sin_port), from->what, ntohs(from->addr.sin_port));
 }
 
 static bool expect_empty(const struct udp *u)
