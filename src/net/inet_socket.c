@@ -214,9 +214,11 @@ static int dump_linger_and_congestion(const struct fd_probe *p, InetSocket *s)
  * in no table, nor are ping and raw sockets (sock_diag has no ping, and
  * raw_diag is a module of its own): for them only poll() tells whether
  * reading was shut down. */
-static int dump_state(const struct fd_probe *p, InetSocket *s, bool connected,
+static int dump_state(const struct fd_probe *p, InetSocket *s,
+		      const struct sockaddr_storage *local, const struct sockaddr_storage *peer,
 		      struct inet_diag_state *st)
 {
+	bool connected = peer != NULL;
 	struct pollfd pfd = { .fd = p->dup, .events = POLLRDHUP };
 	int ret;
 
@@ -227,7 +229,7 @@ static int dump_state(const struct fd_probe *p, InetSocket *s, bool connected,
 		s->shutdown = pfd.revents & POLLRDHUP ? 1 : 0;
 		return 0;
 	}
-	ret = sock_diag_inet_find(s->family, s->protocol, s->ino, st);
+	ret = sock_diag_inet_find(s->family, s->protocol, local, peer, s->ino, st);
 	if (ret) {
 		pr_fd_err(p, "sock_diag does not show it (%s): is it in another network "
 			  "namespace?", strerror(-ret));
@@ -349,7 +351,7 @@ static int inet_dump(const struct file_dump *d)
 			s->peer_scope_id = scope;
 		}
 	}
-	ret = dump_state(p, s, connected, &st);
+	ret = dump_state(p, s, &local, connected ? &peer : NULL, &st);
 	if (!ret)
 		ret = refuse_unsupported(p, s->local_port && is_udp(s) ? &st : NULL);
 	if (!ret)

@@ -1,12 +1,15 @@
 /* The sock_diag client (libmnl): one SOCK_DIAG_BY_FAMILY dump request per
  * call, read to its end. A family whose diag module is absent answers with
  * an error. Inet sockets cannot be looked up by inode (the kernel's exact
- * lookup wants the addresses), so a lookup dumps the protocol's sockets. */
+ * lookup wants the addresses), so a lookup dumps the protocol's sockets on
+ * the socket's local port, filtered in the kernel. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink_diag.h>
@@ -82,7 +85,11 @@ static int read_done(const struct nlmsghdr *h, void *data)
 
 static mnl_cb_t done_ctl[NLMSG_MIN_TYPE] = { [NLMSG_DONE] = read_done };
 
-int sock_diag_dump(int family, int protocol, sock_diag_cb cb, void *arg)
+/* A dump request; for inet, @bytecode (@bc_len bytes) filters the sockets
+ * in the kernel, which then sends only those. With @one, a request for the
+ * one inet socket it names instead (no dump). */
+static int request(int family, int protocol, const void *bytecode, size_t bc_len,
+		   const struct inet_diag_sockid *one, sock_diag_cb cb, void *arg)
 {
 	/* Aligned for struct nlmsghdr; 32 KiB takes many sockets per read. */
 	uint32_t buf[8192];
@@ -106,10 +113,14 @@ int sock_diag_dump(int family, int protocol, sock_diag_cb cb, void *arg)
 	}
 	h = mnl_nlmsg_put_header(buf);
 	h->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	h->nlmsg_flags = NLM_F_REQUEST | (one ? 0 : NLM_F_DUMP);
 	h->nlmsg_seq = seq;
 	len = build_request(family, protocol, &req);
+	if (one)
+		req.inet_req.id = *one;
 	memcpy(mnl_nlmsg_put_extra_header(h, len), &req, len);
+	if (bc_len)
+		mnl_attr_put(h, INET_DIAG_REQ_BYTECODE, bc_len, bytecode);
 	if (mnl_socket_sendto(nl, h, h->nlmsg_len) < 0) {
 		ret = -errno;
 		goto out;
@@ -127,6 +138,9 @@ int sock_diag_dump(int family, int protocol, sock_diag_cb cb, void *arg)
 		errno = 0;
 		ret = mnl_cb_run2(buf, n, seq, 0, walk_reply, &walk, done_ctl,
 				  MNL_ARRAY_SIZE(done_ctl));
+		/* The answer to a request for one socket is one message. */
+		if (one && ret == MNL_CB_OK)
+			ret = MNL_CB_STOP;
 	} while (ret == MNL_CB_OK);
 	ret = ret == MNL_CB_ERROR ? (errno ? -errno : -EPROTO) : 0;
 	if (!ret && walk.stopped < 0)
@@ -134,6 +148,11 @@ int sock_diag_dump(int family, int protocol, sock_diag_cb cb, void *arg)
 out:
 	mnl_socket_close(nl);
 	return ret;
+}
+
+int sock_diag_dump(int family, int protocol, sock_diag_cb cb, void *arg)
+{
+	return request(family, protocol, NULL, 0, NULL, cb, arg);
 }
 
 struct inet_lookup {
@@ -166,12 +185,60 @@ static int inet_match(const struct nlmsghdr *h, void *arg)
 	return 1;
 }
 
-int sock_diag_inet_find(int family, int protocol, uint64_t ino, struct inet_diag_state *out)
+/* Asks for the UDP socket that a datagram from @peer (or from anywhere) to
+ * @local would reach: the kernel's exact lookup, which names local and
+ * remote the other way round ("swapped for historical reasons"). */
+static int udp_lookup(const struct sockaddr_storage *local, const struct sockaddr_storage *peer,
+		      struct inet_lookup *l)
 {
+	struct inet_diag_sockid id = { .idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } };
+
+	if (local->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)local, *b = (const void *)peer;
+
+		id.idiag_dst[0] = a->sin_addr.s_addr;
+		id.idiag_dport = a->sin_port;
+		if (peer) {
+			id.idiag_src[0] = b->sin_addr.s_addr;
+			id.idiag_sport = b->sin_port;
+		}
+	} else {
+		const struct sockaddr_in6 *a = (const void *)local, *b = (const void *)peer;
+
+		memcpy(id.idiag_dst, &a->sin6_addr, 16);
+		id.idiag_dport = a->sin6_port;
+		id.idiag_if = a->sin6_scope_id;
+		if (peer) {
+			memcpy(id.idiag_src, &b->sin6_addr, 16);
+			id.idiag_sport = b->sin6_port;
+		}
+	}
+	return request(local->ss_family, IPPROTO_UDP, NULL, 0, &id, inet_match, l);
+}
+
+int sock_diag_inet_find(int family, int protocol, const struct sockaddr_storage *local,
+			const struct sockaddr_storage *peer, uint64_t ino,
+			struct inet_diag_state *out)
+{
+	uint16_t port = ntohs(family == AF_INET ? ((const struct sockaddr_in *)local)->sin_port :
+					     ((const struct sockaddr_in6 *)local)->sin6_port);
+	/* "Local port equals @port": the comparison, whose second op holds
+	 * the port; "yes" jumps to the end (accept), "no" past it (reject).
+	 * Without it each lookup would list every socket of the protocol. */
+	const struct inet_diag_bc_op filter[2] = {
+		{ .code = INET_DIAG_BC_S_EQ, .yes = sizeof(filter), .no = sizeof(filter) + 4 },
+		{ .no = port },
+	};
 	struct inet_diag_state st;
 	struct inet_lookup l = { .ino = ino, .out = &st };
-	int ret = sock_diag_dump(family, protocol, inet_match, &l);
+	int ret = -ENOENT;
 
+	/* One socket at once when the kernel finds this one; a socket of a
+	 * SO_REUSEPORT group may answer instead, then the filtered dump. */
+	if (protocol == IPPROTO_UDP && local->ss_family == family)
+		ret = udp_lookup(local, peer, &l);
+	if (!l.found)
+		ret = request(family, protocol, filter, sizeof(filter), NULL, inet_match, &l);
 	if (ret)
 		return ret;
 	if (!l.found)

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <linux/netlink.h>
 
@@ -29,8 +30,11 @@ struct inet_diag_state {
 };
 
 /* Finds the socket of inode @ino among the sockets of @family (AF_INET or
- * AF_INET6) and @protocol; -ENOENT when the kernel does not list it (an
- * inet socket that was never bound is in no table). */
-int sock_diag_inet_find(int family, int protocol, uint64_t ino, struct inet_diag_state *out);
+ * AF_INET6) and @protocol at the local address @local (and connected to
+ * @peer, or NULL); -ENOENT when the kernel does not list it (an inet
+ * socket that was never bound is in no table). */
+int sock_diag_inet_find(int family, int protocol, const struct sockaddr_storage *local,
+			const struct sockaddr_storage *peer, uint64_t ino,
+			struct inet_diag_state *out);
 
 #endif
