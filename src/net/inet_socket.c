@@ -1,6 +1,6 @@
 /* The "inet socket" kind: UDP and UDP-lite sockets over IPv4 and IPv6 (and
- * v4-mapped on a dual-stack socket), with addresses, shutdown, options and
- * the queued datagrams with their senders; ICMP (ping) and raw sockets
+ * v4-mapped on a dual-stack socket), with addresses, shutdown, options,
+ * multicast memberships and the queued datagrams with their senders; ICMP (ping) and raw sockets
  * with an empty queue; listening TCP sockets with their backlog. TCP in
  * other states is not taken: the table refuses it by name (describe.c).
  * Sockets are dumped after the parasite is cured (dump/dump.c), so its
@@ -363,6 +363,8 @@ static int inet_dump(const struct file_dump *d)
 	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
 	if (!ret)
 		ret = inet_options_dump(p->dup, s, who);
+	if (!ret && s->type != SOCK_STREAM)
+		ret = inet_multicast_dump(p->dup, p->pid, s, who);
 	if (!ret && s->local_port && is_udp(s))
 		ret = udp_queue_dump(d, s);
 	else if (!ret && (s->type == SOCK_RAW || !is_udp(s)) && s->protocol != IPPROTO_TCP)
@@ -404,6 +406,8 @@ static const char *record_problem(const InetSocket *s, uint64_t *queued)
 		return "congestion control name empty or too long";
 	if (s->has_linger_s && s->linger_s > INT32_MAX)
 		return "linger time out of range";
+	if (!inet_multicast_valid(s) || (s->n_memberships && s->type == SOCK_STREAM))
+		return "a multicast membership that is not a group of its family, or on TCP";
 	if (!addr_fits(s->family, &s->local_addr) || s->local_port > PORT_MAX)
 		return "its local address does not fit its family";
 	if (s->has_peer_addr != s->has_peer_port)
@@ -540,6 +544,7 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 {
 	const InetSocket *s = f->e->inet_socket;
 	const char *what = "?";
+	char group[64];
 	int ret;
 
 	if (buffers) {
@@ -566,6 +571,10 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 			what = "SO_LINGER";
 			if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)))
 				ret = -errno;
+		}
+		if (!ret && s->n_memberships) {
+			ret = inet_multicast_restore(fd, s, group, sizeof(group));
+			what = group;
 		}
 		if (!ret && s->congestion) {
 			what = "TCP_CONGESTION";

@@ -30,6 +30,18 @@ int inet_options_restore(int fd, const InetSocket *s, const char **what);
 /* Gives @fd its saved SO_RCVBUF and SO_SNDBUF, after its queue is filled. */
 int inet_options_restore_buffers(int fd, const InetSocket *s, const char **what);
 
+/* ---- multicast memberships (multicast.c) ----------------------------------- */
+
+/* Saves the groups the socket @fd (of task @pid) joined, with their
+ * source filters, in s->memberships. Logs against @who. */
+int inet_multicast_dump(int fd, pid_t pid, InetSocket *s, const char *who);
+/* Whether the saved memberships are sound: multicast groups of the
+ * socket's families, sources of the group's family, within limits. */
+bool inet_multicast_valid(const InetSocket *s);
+/* Joins the saved groups again on the new socket @fd; @what names the
+ * group that failed. */
+int inet_multicast_restore(int fd, const InetSocket *s, char *what, size_t size);
+
 /* ---- addresses ------------------------------------------------------------ */
 
 /* A socket address from the image's form (4 or 16 bytes, a port, a scope)

@@ -2,11 +2,13 @@
  * ::1 (IPV6_V6ONLY, hop limit, IPV6_MULTICAST_IF) with a queued datagram;
  * a dual-stack socket on [::] with datagrams from an IPv4 sender (seen
  * v4-mapped) and an IPv6 one; an unbound socket with many options
- * (SO_TIMESTAMPING among them); one on 0.0.0.0 with SO_REUSEPORT;
- * connected sockets shut down for reading and for writing; one bound to
- * the device lo; UDP-lite with its coverage and a queued datagram; a
- * socket whose peek offset is on. After restore each is checked for its
- * addresses, options, queue and that it still works. */
+ * (SO_TIMESTAMPING among them); one on 0.0.0.0 with SO_REUSEPORT that
+ * joined two multicast groups (one for a single source), the dual-stack
+ * one an IPv6 and an IPv4 group; connected sockets shut down for reading
+ * and for writing; one bound to the device lo; UDP-lite with its coverage
+ * and a queued datagram; a socket whose peek offset is on. After restore
+ * each is checked for its addresses, options, memberships, queue and that
+ * it still works. */
 #include <errno.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -203,6 +205,61 @@ static void connect_to(int i, int to)
 	getsockname(s[i].fd, (struct sockaddr *)&s[i].addr, &s[i].len);
 }
 
+/* Joins @group on lo (with one source when @source, in INCLUDE mode). */
+static void join(int i, int family, const char *group, const char *source)
+{
+	struct group_source_req req = { .gsr_interface = if_nametoindex("lo") };
+	int level = family == AF_INET ? SOL_IP : SOL_IPV6;
+
+	req.gsr_group.ss_family = family;
+	inet_pton(family, group, family == AF_INET ?
+		  (void *)&((struct sockaddr_in *)&req.gsr_group)->sin_addr :
+		  (void *)&((struct sockaddr_in6 *)&req.gsr_group)->sin6_addr);
+	if (source) {
+		req.gsr_source.ss_family = AF_INET;
+		inet_pton(AF_INET, source, &((struct sockaddr_in *)&req.gsr_source)->sin_addr);
+	}
+	if (setsockopt(s[i].fd, level, source ? MCAST_JOIN_SOURCE_GROUP : MCAST_JOIN_GROUP, &req,
+		       source ? sizeof(req) : sizeof(struct group_req)))
+		die(group);
+}
+
+/* @i's filter of @group on lo: its mode and number of sources, or -errno
+ * when @i is not a member. */
+static int membership(int i, int family, const char *group, uint32_t *mode)
+{
+	uint8_t buf[GROUP_FILTER_SIZE(4)];
+	struct group_filter *gf = (struct group_filter *)buf;
+	socklen_t len = sizeof(buf);
+
+	memset(buf, 0, sizeof(buf));
+	gf->gf_interface = if_nametoindex("lo");
+	gf->gf_numsrc = 4;
+	gf->gf_group.ss_family = family;
+	inet_pton(family, group, family == AF_INET ?
+		  (void *)&((struct sockaddr_in *)&gf->gf_group)->sin_addr :
+		  (void *)&((struct sockaddr_in6 *)&gf->gf_group)->sin6_addr);
+	if (getsockopt(s[i].fd, family == AF_INET ? SOL_IP : SOL_IPV6, MCAST_MSFILTER, gf, &len))
+		return -errno;
+	*mode = gf->gf_fmode;
+	return (int)gf->gf_numsrc;
+}
+
+static void check_multicast(void)
+{
+	uint32_t mode = 0;
+
+	PROG_CHECK(membership(ANY, AF_INET, "239.1.2.3", &mode) == 0 && mode == MCAST_EXCLUDE,
+		   "239.1.2.3 joined no more");
+	PROG_CHECK(membership(ANY, AF_INET, "232.1.1.1", &mode) == 1 && mode == MCAST_INCLUDE,
+		   "232.1.1.1 from 127.0.0.1 joined no more");
+	PROG_CHECK(membership(DUAL, AF_INET6, "ff15::1234", &mode) == 0, "ff15::1234 lost");
+	PROG_CHECK(membership(DUAL, AF_INET, "239.1.2.5", &mode) == 0,
+		   "the dual-stack socket's IPv4 group lost");
+	PROG_CHECK(membership(DUAL, AF_INET, "239.1.2.3", &mode) == -EADDRNOTAVAIL,
+		   "the dual-stack socket joined another socket's group");
+}
+
 static void set_up(void)
 {
 	struct timeval tv = { 1, 500000 };
@@ -241,6 +298,10 @@ static void set_up(void)
 	make(ANY, AF_INET, 0);
 	set_int(ANY, SOL_SOCKET, SO_REUSEPORT, 1);
 	bind_to(ANY, "0.0.0.0");
+	join(ANY, AF_INET, "239.1.2.3", NULL);
+	join(ANY, AF_INET, "232.1.1.1", "127.0.0.1");
+	join(DUAL, AF_INET6, "ff15::1234", NULL);
+	join(DUAL, AF_INET, "239.1.2.5", NULL);
 
 	make(SHUT_PEER, AF_INET, 0);
 	bind_to(SHUT_PEER, "127.0.0.1");
@@ -353,6 +414,7 @@ int main(int argc, char **argv)
 	check_options();
 	check_device();
 	check_shutdown();
+	check_multicast();
 	/* The peek offset was on: the first peek starts at the front. */
 	PROG_CHECK(recv(s[PEEKING].fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT) == 8,
 		   "peek with SO_PEEK_OFF 0 did not show the first datagram");
