@@ -173,9 +173,12 @@ int inet_multicast_dump(int fd, pid_t pid, InetSocket *s, const char *who)
 			gf->gf_numsrc = SOURCES_MAX;
 			group_sockaddr(groups[i].family, groups[i].addr, &gf->gf_group);
 			if (getsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, MCAST_MSFILTER, gf, &len)) {
-				/* Not this socket's group (or, twice listed, seen). */
+				/* Not this socket's group. */
 				if (errno == EADDRNOTAVAIL)
 					continue;
+				/* No IPv4 groups on this socket (a raw IPv6 one). */
+				if (errno == ENOPROTOOPT)
+					break;
 				int err = errno;
 				char text[INET6_ADDRSTRLEN] = "?";
 
