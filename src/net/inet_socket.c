@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "files/internal.h"
+#include "files/kind.h"
 #include "kabi/kabi.h"
 #include "net/internal.h"
 #include "net/sock_diag.h"

@@ -15,7 +15,7 @@
 
 #include "common/cleanup.h"
 #include "files/contents.h"
-#include "files/internal.h"
+#include "files/kind.h"
 #include "net/internal.h"
 
 /* The largest UDP payload, and room to see one larger (a GRO batch). */
