@@ -321,6 +321,9 @@ static int inet_dump(const struct file_dump *d)
 	s->type = type;
 	s->protocol = protocol;
 	s->ino = p->st.st_ino;
+	s->has_uid = s->has_gid = true;
+	s->uid = p->st.st_uid;
+	s->gid = p->st.st_gid;
 	s->peek_off = peek_off;
 	ret = inet_addr_save(&local, false, &s->local_addr, &s->local_port, &scope);
 	if (ret)
@@ -589,6 +592,23 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 	return ret;
 }
 
+/* The socket is made by cryo's credentials: fchown() gives its inode,
+ * and with it the socket's uid (sockfs_setattr), the saved owner. */
+static int restore_owner(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	const InetSocket *s = f->e->inet_socket;
+	struct stat st;
+
+	if (!s->has_uid || !s->has_gid || fstat(fd, &st))
+		return 0;
+	if ((st.st_uid != s->uid || st.st_gid != s->gid) && fchown(fd, s->uid, s->gid)) {
+		restore_err(r, f, "cannot give it its owner %u:%u: %s", s->uid, s->gid,
+			    strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 {
 	const InetSocket *s = f->e->inet_socket;
@@ -623,6 +643,8 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 		ret = -errno;
 		restore_err(r, f, "cannot set its peek offset: %s", strerror(errno));
 	}
+	if (!ret)
+		ret = restore_owner(r, f, fd);
 	if (!ret)
 		ret = check_addresses(r, f, fd);
 	return ret ? ret : steal_fd(fd);

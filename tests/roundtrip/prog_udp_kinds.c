@@ -2,13 +2,13 @@
  * ::1 (IPV6_V6ONLY, hop limit, IPV6_MULTICAST_IF) with a queued datagram;
  * a dual-stack socket on [::] with datagrams from an IPv4 sender (seen
  * v4-mapped) and an IPv6 one; an unbound socket with many options
- * (SO_TIMESTAMPING among them); one on 0.0.0.0 with SO_REUSEPORT that
- * joined two multicast groups (one for a single source), the dual-stack
- * one an IPv6 and an IPv4 group; connected sockets shut down for reading
- * and for writing; one bound to the device lo; UDP-lite with its coverage
- * and a queued datagram; a socket whose peek offset is on. After restore
- * each is checked for its addresses, options, memberships, queue and that
- * it still works. */
+ * (SO_TIMESTAMPING among them) and another owner; one on 0.0.0.0 with
+ * SO_REUSEPORT that joined two multicast groups (one for a single source),
+ * the dual-stack one an IPv6 and an IPv4 group; connected sockets shut
+ * down for reading and for writing; one bound to the device lo; UDP-lite
+ * with its coverage and a queued datagram; a socket whose peek offset is
+ * on. After restore each is checked for its addresses, options, owner,
+ * memberships, queue and that it still works. */
 #include <errno.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -31,6 +32,9 @@
 #define UDPLITE_SEND_CSCOV 10
 /* SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE */
 #define TIMESTAMPING_FLAGS ((1 << 3) | (1 << 4))
+/* Who owns the socket with options (its inode, and the socket's uid). */
+#define OWNER_UID 1234
+#define OWNER_GID 5678
 
 struct sock {
 	const char *what;
@@ -292,6 +296,8 @@ static void set_up(void)
 	set_int(OPTS, SOL_IP, IP_RECVTTL, 1);
 	set_int(OPTS, SOL_IP, IP_FREEBIND, 1);
 	set_int(OPTS, SOL_SOCKET, SO_TIMESTAMPING, TIMESTAMPING_FLAGS);
+	if (fchown(s[OPTS].fd, OWNER_UID, OWNER_GID))
+		die("fchown");
 	if (setsockopt(s[OPTS].fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
 		die("SO_RCVTIMEO");
 
@@ -342,6 +348,7 @@ static void check_options(void)
 	struct timeval tv = { 0 };
 	socklen_t len = sizeof(tv);
 	struct sockaddr_in a;
+	struct stat st = { 0 };
 
 	PROG_CHECK(get_int(V6, SOL_IPV6, IPV6_V6ONLY) == 1, "IPV6_V6ONLY lost");
 	PROG_CHECK(get_int(V6, SOL_IPV6, IPV6_UNICAST_HOPS) == 7, "hop limit lost");
@@ -376,6 +383,8 @@ static void check_options(void)
 	PROG_CHECK(get_int(PEEKING, SOL_SOCKET, SO_PEEK_OFF) == 0, "SO_PEEK_OFF is %d, was 0",
 		   get_int(PEEKING, SOL_SOCKET, SO_PEEK_OFF));
 	PROG_CHECK(get_int(OPTS, SOL_SOCKET, SO_PEEK_OFF) == -1, "SO_PEEK_OFF turned on");
+	PROG_CHECK(!fstat(s[OPTS].fd, &st) && st.st_uid == OWNER_UID && st.st_gid == OWNER_GID,
+		   "its owner is %u:%u, not %u:%u", st.st_uid, st.st_gid, OWNER_UID, OWNER_GID);
 }
 
 static void check_device(void)
