@@ -15,7 +15,7 @@ CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := -lprotobuf-c -pthread
+LDLIBS := -lprotobuf-c -lmnl -pthread
 
 # ---- schemas (protobuf-c): the images', and the RPC's (src/rpc/proto) -------
 PROTOS := $(wildcard src/images/proto/*.proto)
@@ -93,7 +93,7 @@ $(LIBINJECT): $(BUILD)/obj/inject.o
 
 # ---- the cryo tool ----------------------------------------------------------
 # Everything but main.c goes into a core archive that tests link against.
-CORE_DIRS := src/common src/kabi src/images src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli src/rpc
+CORE_DIRS := src/common src/kabi src/net src/images src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli src/rpc
 CORE_SRCS := $(filter-out src/cli/main.c,$(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C) $(RPC_PROTO_C))

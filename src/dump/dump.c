@@ -86,7 +86,8 @@ static int collect_and_write(struct dump_ctx *ctx, struct inj_task *task)
 	ret = collect_inside(task, &core, &mm_opts.brk);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
-	 * run while the parasite is there: it would show in both. */
+	 * run while the parasite is there: it would show in both, and its
+	 * channel (a unix socket) among the task's fds. */
 	if (!ret)
 		ret = files_dump(ctx->files, pid, ctx->opts->shell_job);
 	if (!ret)
