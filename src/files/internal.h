@@ -101,9 +101,6 @@ bool files_pid_dumped(pid_t pid);
 /* That set, sorted, in *@pids; returns how many. */
 size_t files_dumped_pids(const pid_t **pids);
 
-/* Reads a whole procfs file, NUL-terminated, into *@out (to free). */
-int probe_read_text(const char *path, char **out);
-
 /* Opens a new open file description of @p's file, read-only (to read
  * contents without moving the task's position). */
 int probe_reopen(const struct fd_probe *p, int *out);
