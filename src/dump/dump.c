@@ -130,8 +130,10 @@ static int dump_locks(const struct tree *tree, struct image_dir *dir)
 
 static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo_opts *opts)
 {
-	int ret = tree_check(tree, opts->shell_job);
+	int ret = tree_read_namespaces(tree);
 
+	if (!ret)
+		ret = tree_check(tree, opts->shell_job);
 	if (!ret)
 		ret = dump_shared_memory(tree, dir);
 	if (!ret)

@@ -1,0 +1,103 @@
+/* Which namespaces a task is in, read from /proc/PID/ns/, and the dump's
+ * rule that every task of a dump is in cryo's own (until namespaces are
+ * restored). A task's namespace of a kind is identified by the inode of
+ * its link (all namespaces live on the one nsfs). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "ns/ns.h"
+
+static const struct {
+	const char *what;	/* in "... namespaces are not supported yet" */
+	/* For the links of the namespace a task's next children go to: the
+	 * kind's own link, and the unshare() that makes the two differ. */
+	const char *children_of, *unshare;
+} kinds[NS_NR_KINDS] = {
+	[NS_PID] = { "PID" },
+	[NS_PID_FOR_CHILDREN] = { "PID", "pid", "CLONE_NEWPID" },
+	[NS_MNT] = { "mount" },
+	[NS_NET] = { "network" },
+	[NS_IPC] = { "IPC" },
+	[NS_UTS] = { "UTS" },
+	[NS_USER] = { "user" },
+	[NS_CGROUP] = { "cgroup" },
+	[NS_TIME] = { "time" },
+	[NS_TIME_FOR_CHILDREN] = { "time", "time", "CLONE_NEWTIME" },
+};
+
+/* /proc/self for pid 0. */
+static void ns_path(pid_t pid, const char *name, char *buf, size_t size)
+{
+	if (pid)
+		snprintf(buf, size, "/proc/%d/ns%s%s", pid, name ? "/" : "", name ? name : "");
+	else
+		snprintf(buf, size, "/proc/self/ns%s%s", name ? "/" : "", name ? name : "");
+}
+
+int ns_ids_read(pid_t pid, struct ns_ids *ids)
+{
+	struct ns_ids read = { .ino = { 0 } };
+	char path[64];
+	struct stat st;
+
+	ns_path(pid, NULL, path, sizeof(path));
+	if (stat(path, &st))
+		return -errno;
+	for (int k = 0; k < NS_NR_KINDS; k++) {
+		ns_path(pid, ns_kind_name(k), path, sizeof(path));
+		/* ENOENT: a kind this kernel lacks, or a zombie's namespace. */
+		if (!stat(path, &st))
+			read.ino[k] = st.st_ino;
+		else if (errno != ENOENT)
+			return -errno;
+	}
+	/* A live task (it has a mount namespace) always shows the pid
+	 * namespace of its children, unless that one has no init yet. */
+	read.pid_for_children_unborn = read.ino[NS_MNT] && !read.ino[NS_PID_FOR_CHILDREN];
+	*ids = read;
+	return 0;
+}
+
+int ns_check_dumpable(pid_t pid, const struct ns_ids *ids, const struct ns_ids *want)
+{
+	if (ids->pid_for_children_unborn) {
+		pr_err("dump: pid %d: makes its children in its own pid namespace, which has no "
+		       "process yet (after unshare(CLONE_NEWPID)): PID namespaces are not "
+		       "supported yet", pid);
+		return -EOPNOTSUPP;
+	}
+	for (int k = 0; k < NS_NR_KINDS; k++) {
+		unsigned long long ino = ids->ino[k];
+
+		if (!ino || !want->ino[k] || ino == want->ino[k])
+			continue;
+		if (kinds[k].unshare)
+			pr_err("dump: pid %d: makes its children in its own %s namespace "
+			       "(%s:[%llu], after unshare(%s)): %s namespaces are not supported "
+			       "yet", pid, kinds[k].children_of, ns_kind_name(k), ino,
+			       kinds[k].unshare, kinds[k].what);
+		else
+			pr_err("dump: pid %d: in its own %s namespace (%s:[%llu]): %s namespaces "
+			       "are not supported yet", pid, ns_kind_name(k), ns_kind_name(k), ino,
+			       kinds[k].what);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+int ns_same_as_cryo(pid_t pid, enum ns_kind kind, const char *who, bool *same)
+{
+	char theirs_path[64], ours_path[64];
+	struct stat theirs, ours;
+
+	ns_path(pid, ns_kind_name(kind), theirs_path, sizeof(theirs_path));
+	ns_path(0, ns_kind_name(kind), ours_path, sizeof(ours_path));
+	if (stat(theirs_path, &theirs) || stat(ours_path, &ours))
+		return pr_errno_ret("%s: pid %d: cannot compare its %s namespace with cryo's", who,
+				    pid, ns_kind_name(kind));
+	*same = theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
+	return 0;
+}
