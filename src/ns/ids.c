@@ -28,26 +28,36 @@ static const struct {
 	[NS_TIME_FOR_CHILDREN] = { "time", "time", "CLONE_NEWTIME" },
 };
 
-/* /proc/self for pid 0. */
-static void ns_path(pid_t pid, const char *name, char *buf, size_t size)
+/* /proc/self for pid 0, /proc/PID/task/TID for a thread. */
+static void ns_path(pid_t pid, pid_t tid, const char *name, char *buf, size_t size)
 {
-	if (pid)
-		snprintf(buf, size, "/proc/%d/ns%s%s", pid, name ? "/" : "", name ? name : "");
+	const char *sep = name ? "/" : "";
+
+	name = name ? name : "";
+	if (!pid)
+		snprintf(buf, size, "/proc/self/ns%s%s", sep, name);
+	else if (tid)
+		snprintf(buf, size, "/proc/%d/task/%d/ns%s%s", pid, tid, sep, name);
 	else
-		snprintf(buf, size, "/proc/self/ns%s%s", name ? "/" : "", name ? name : "");
+		snprintf(buf, size, "/proc/%d/ns%s%s", pid, sep, name);
 }
 
 int ns_ids_read(pid_t pid, struct ns_ids *ids)
+{
+	return ns_ids_read_thread(pid, 0, ids);
+}
+
+int ns_ids_read_thread(pid_t pid, pid_t tid, struct ns_ids *ids)
 {
 	struct ns_ids read = { .ino = { 0 } };
 	char path[64];
 	struct stat st;
 
-	ns_path(pid, NULL, path, sizeof(path));
+	ns_path(pid, tid, NULL, path, sizeof(path));
 	if (stat(path, &st))
 		return -errno;
 	for (int k = 0; k < NS_NR_KINDS; k++) {
-		ns_path(pid, ns_kind_name(k), path, sizeof(path));
+		ns_path(pid, tid, ns_kind_name(k), path, sizeof(path));
 		/* ENOENT: a kind this kernel lacks, or a zombie's namespace. */
 		if (!stat(path, &st))
 			read.ino[k] = st.st_ino;
@@ -61,12 +71,19 @@ int ns_ids_read(pid_t pid, struct ns_ids *ids)
 	return 0;
 }
 
-int ns_check_dumpable(pid_t pid, const struct ns_ids *ids, const struct ns_ids *want)
+int ns_check_dumpable(pid_t pid, pid_t tid, const struct ns_ids *ids,
+		      const struct ns_ids *want)
 {
+	char who[48];
+
+	if (tid)
+		snprintf(who, sizeof(who), "pid %d thread %d", pid, tid);
+	else
+		snprintf(who, sizeof(who), "pid %d", pid);
 	if (ids->pid_for_children_unborn) {
-		pr_err("dump: pid %d: makes its children in its own pid namespace, which has no "
+		pr_err("dump: %s: makes its children in its own pid namespace, which has no "
 		       "process yet (after unshare(CLONE_NEWPID)): PID namespaces are not "
-		       "supported yet", pid);
+		       "supported yet", who);
 		return -EOPNOTSUPP;
 	}
 	for (int k = 0; k < NS_NR_KINDS; k++) {
@@ -75,13 +92,13 @@ int ns_check_dumpable(pid_t pid, const struct ns_ids *ids, const struct ns_ids *
 		if (!ino || !want->ino[k] || ino == want->ino[k])
 			continue;
 		if (kinds[k].unshare)
-			pr_err("dump: pid %d: makes its children in its own %s namespace "
+			pr_err("dump: %s: makes its children in its own %s namespace "
 			       "(%s:[%llu], after unshare(%s)): %s namespaces are not supported "
-			       "yet", pid, kinds[k].children_of, ns_kind_name(k), ino,
+			       "yet", who, kinds[k].children_of, ns_kind_name(k), ino,
 			       kinds[k].unshare, kinds[k].what);
 		else
-			pr_err("dump: pid %d: in its own %s namespace (%s:[%llu]): %s namespaces "
-			       "are not supported yet", pid, ns_kind_name(k), ns_kind_name(k), ino,
+			pr_err("dump: %s: in its own %s namespace (%s:[%llu]): %s namespaces "
+			       "are not supported yet", who, ns_kind_name(k), ns_kind_name(k), ino,
 			       kinds[k].what);
 		return -EOPNOTSUPP;
 	}
@@ -93,8 +110,8 @@ int ns_same_as_cryo(pid_t pid, enum ns_kind kind, const char *who, bool *same)
 	char theirs_path[64], ours_path[64];
 	struct stat theirs, ours;
 
-	ns_path(pid, ns_kind_name(kind), theirs_path, sizeof(theirs_path));
-	ns_path(0, ns_kind_name(kind), ours_path, sizeof(ours_path));
+	ns_path(pid, 0, ns_kind_name(kind), theirs_path, sizeof(theirs_path));
+	ns_path(0, 0, ns_kind_name(kind), ours_path, sizeof(ours_path));
 	if (stat(theirs_path, &theirs) || stat(ours_path, &ours))
 		return pr_errno_ret("%s: pid %d: cannot compare its %s namespace with cryo's", who,
 				    pid, ns_kind_name(kind));

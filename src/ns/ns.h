@@ -45,13 +45,17 @@ const char *ns_kind_name(enum ns_kind kind);
 /* Reads the namespaces of @pid (0: cryo itself); -errno without logging
  * when the process is gone. */
 int ns_ids_read(pid_t pid, struct ns_ids *ids);
+/* The same for thread @tid of @pid: a thread may unshare() namespaces of
+ * its own (uts, net, ipc, ...), which the process's links do not show. */
+int ns_ids_read_thread(pid_t pid, pid_t tid, struct ns_ids *ids);
 
 /* The dump's rule until namespaces are restored: every namespace of @pid
- * (as read into @ids) must be @want's, cryo's own (read with pid 0) but
+ * (or of its thread @tid, when not 0) must be @want's, cryo's own (read with pid 0) but
  * for the exceptions the caller makes. Otherwise -EOPNOTSUPP, said as
  * "dump: pid 1234: in its own net namespace (net:[4026532]): network
  * namespaces are not supported yet". */
-int ns_check_dumpable(pid_t pid, const struct ns_ids *ids, const struct ns_ids *want);
+int ns_check_dumpable(pid_t pid, pid_t tid, const struct ns_ids *ids,
+		      const struct ns_ids *want);
 
 /* Whether @pid is in cryo's namespace of @kind; -errno (logged, naming
  * @who) when either cannot be read. */

@@ -6,7 +6,8 @@
  * sees and checked to lead to the same file; the tree's processes must
  * still share one. Checked right after seizing, before anything else is
  * collected, so the refusal names the namespace rather than whatever would
- * break first. */
+ * break first. Each thread is checked too: unshare() in a thread gives it
+ * namespaces of its own that its process's links do not show. */
 #include <errno.h>
 #include <string.h>
 
@@ -39,9 +40,23 @@ int tree_read_namespaces(struct tree *tree)
 				(unsigned long long)want.ino[NS_MNT]);
 			want.ino[NS_MNT] = t->ns.ino[NS_MNT];
 		}
-		ret = ns_check_dumpable(t->pid, &t->ns, &want);
+		ret = ns_check_dumpable(t->pid, 0, &t->ns, &want);
 		if (ret)
 			return ret;
+		/* The leader's are the process's; the others may differ. */
+		for (size_t j = 1; j < t->nr_threads; j++) {
+			struct ns_ids thread;
+
+			ret = ns_ids_read_thread(t->pid, t->threads[j], &thread);
+			if (ret) {
+				pr_err("dump: pid %d thread %d: cannot read its namespaces: %s",
+				       t->pid, t->threads[j], strerror(-ret));
+				return ret;
+			}
+			ret = ns_check_dumpable(t->pid, t->threads[j], &thread, &want);
+			if (ret)
+				return ret;
+		}
 	}
 	return 0;
 }

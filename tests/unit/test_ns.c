@@ -2,8 +2,10 @@
  * a process in another namespace (by name, for its own namespaces and for
  * its children's), clone3 with CLONE_NEWPID and a set_tid array of two
  * levels (a real child in a new pid namespace with the pids chosen inside
- * and out), and the ids in pstree.img. Needs root. */
+ * and out), a thread's own namespace, and the ids in pstree.img. Needs
+ * root. */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +31,7 @@ TEST(ns_ids_of_this_process_are_cryos_own)
 		CHECK(self.ino[k] && self.ino[k] == by_pid.ino[k], "%s: %llu and %llu",
 		      ns_kind_name(k), (unsigned long long)self.ino[k],
 		      (unsigned long long)by_pid.ino[k]);
-	CHECK(!ns_check_dumpable(getpid(), &by_pid, &self), "refused");
+	CHECK(!ns_check_dumpable(getpid(), 0, &by_pid, &self), "refused");
 	CHECK(ns_ids_read(-5, &by_pid) == -ENOENT, "pid -5");
 }
 
@@ -45,7 +47,7 @@ static int check_dumpable(pid_t pid, char *said, size_t size)
 		return ret;
 	said[0] = '\0';
 	log_capture_errors(said, size);
-	ret = ns_check_dumpable(pid, &ids, &self);
+	ret = ns_check_dumpable(pid, 0, &ids, &self);
 	log_capture_errors(NULL, 0);
 	return ret;
 }
@@ -307,4 +309,58 @@ TEST(pstree_keeps_namespace_ids_and_refuses_mixed_ones)
 		CHECK(!tree.tasks[0].ns.ino[k], "%s: %llu", ns_kind_name(k),
 		      (unsigned long long)tree.tasks[0].ns.ino[k]);
 	tree_free(&tree);
+}
+
+/* ---- threads --------------------------------------------------------------- */
+
+struct unsharing_thread {
+	int ready[2], release[2];
+	pid_t tid;
+};
+
+/* Gives itself a UTS namespace of its own and waits to be released. */
+static void *unshare_uts(void *arg)
+{
+	struct unsharing_thread *u = arg;
+	char byte;
+
+	u->tid = gettid();
+	if (unshare(CLONE_NEWUTS))
+		u->tid = -1;
+	if (write(u->ready[1], "r", 1) != 1 || read(u->release[0], &byte, 1) < 0)
+		return NULL;
+	return NULL;
+}
+
+/* A thread's own namespace does not show in its process's links: the
+ * dump looks at every thread and names the one that differs. */
+TEST(dump_refuses_a_thread_in_its_own_uts_namespace)
+{
+	struct unsharing_thread u = { .ready = { -1, -1 }, .release = { -1, -1 } };
+	pid_t threads[2] = { getpid(), 0 };
+	struct tree_task task = { .pid = getpid(), .state = TREE_ALIVE, .parent = -1,
+				  .threads = threads, .nr_threads = 2 };
+	struct tree tree = { &task, 1 };
+	char said[512], want[64], byte;
+	pthread_t thread;
+	int ret;
+
+	CHECK(!pipe(u.ready) && !pipe(u.release), "pipes");
+	CHECK(!pthread_create(&thread, NULL, unshare_uts, &u), "thread");
+	if (read(u.ready[0], &byte, 1) != 1)
+		u.tid = -1;
+	threads[1] = u.tid;
+	said[0] = '\0';
+	log_capture_errors(said, sizeof(said));
+	ret = u.tid > 0 ? tree_read_namespaces(&tree) : -1;
+	log_capture_errors(NULL, 0);
+	close(u.release[1]);
+	pthread_join(thread, NULL);
+	close(u.ready[0]);
+	close(u.ready[1]);
+	close(u.release[0]);
+	CHECK(u.tid > 0, "the thread could not unshare");
+	snprintf(want, sizeof(want), "pid %d thread %d: in its own uts namespace (uts:[", getpid(),
+		 u.tid);
+	CHECK(ret == -EOPNOTSUPP && strstr(said, want), "%d, said: %s", ret, said);
 }
