@@ -3,10 +3,14 @@
  * restored). A task's namespace of a kind is identified by the inode of
  * its link (all namespaces live on the one nsfs). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "ns/ns.h"
 
@@ -47,22 +51,46 @@ int ns_ids_read(pid_t pid, struct ns_ids *ids)
 	return ns_ids_read_thread(pid, 0, ids);
 }
 
+/* The inode in the text of link @name of @dir, "TYPE:[INODE]": reading
+ * the link costs the kernel less than following it, as stat() would. */
+static int read_ino(int dir, const char *name, const char *type, uint64_t *ino)
+{
+	char text[64], *end;
+	size_t len = strlen(type);
+	ssize_t n = readlinkat(dir, name, text, sizeof(text) - 1);
+
+	if (n < 0)
+		return -errno;
+	text[n] = '\0';
+	if ((size_t)n < len + 4 || strncmp(text, type, len) || strncmp(text + len, ":[", 2))
+		return -EIO;
+	errno = 0;
+	*ino = strtoull(text + len + 2, &end, 10);
+	if (errno || end == text + len + 2 || strcmp(end, "]") || !*ino)
+		return -EIO;
+	return 0;
+}
+
 int ns_ids_read_thread(pid_t pid, pid_t tid, struct ns_ids *ids)
 {
 	struct ns_ids read = { .ino = { 0 } };
+	_cleanup_close_ int dir = -1;
 	char path[64];
-	struct stat st;
+	int ret;
 
+	/* One lookup of the task's directory, not one per link. */
 	ns_path(pid, tid, NULL, path, sizeof(path));
-	if (stat(path, &st))
+	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
 		return -errno;
 	for (int k = 0; k < NS_NR_KINDS; k++) {
-		ns_path(pid, tid, ns_kind_name(k), path, sizeof(path));
-		/* ENOENT: a kind this kernel lacks, or a zombie's namespace. */
-		if (!stat(path, &st))
-			read.ino[k] = st.st_ino;
-		else if (errno != ENOENT)
-			return -errno;
+		/* A *_for_children link says its kind's own name. ENOENT: a
+		 * kind this kernel lacks, or a zombie's namespace. */
+		ret = read_ino(dir, ns_kind_name(k),
+			       kinds[k].children_of ? kinds[k].children_of : ns_kind_name(k),
+			       &read.ino[k]);
+		if (ret && ret != -ENOENT)
+			return ret;
 	}
 	/* A live task (it has a mount namespace) always shows the pid
 	 * namespace of its children, unless that one has no init yet. */
