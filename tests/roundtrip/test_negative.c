@@ -590,6 +590,23 @@ out:
 	end_prog(&p);
 }
 
+/* A program in a network namespace of its own: refused by name before any
+ * parasite runs in it, and it runs on. */
+TEST(dump_refuses_a_program_in_its_own_net_namespace_and_it_runs_on)
+{
+	struct prog p = { 0 };
+	char expect[96];
+
+	CHECK_GOTO(start_prog(&p, "neg_in_netns", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in its own net namespace (net:[", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect,
+					 "]): network namespaces are not supported yet"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* The id of the segment neg_sysv_shm made for @pid, or -1. */
 static int sysv_segment_of(pid_t pid)
 {
