@@ -76,10 +76,11 @@ int ns_ids_differ(const struct ns_ids *a, const struct ns_ids *b);
 /* ---- creating processes -------------------------------------------------- */
 
 /* What ns_clone() makes: a process in new namespaces (@flags: CLONE_NEW*,
- * and CLONE_FS, CLONE_FILES, CLONE_PARENT to share with its parent) with the pid @set_tid[0] in its own (innermost) pid namespace,
- * @set_tid[1] in the one above, and so on up to cryo's; @nr_set_tid 0
- * lets the kernel choose. With CLONE_NEWPID the child is the first process
- * of its new namespace, so @set_tid[0] must be 1. */
+ * and CLONE_FS, CLONE_FILES, CLONE_PARENT to share with its parent) with
+ * the pid @set_tid[0] in its own (innermost) pid namespace, @set_tid[1] in
+ * the one above, and so on up to cryo's; @nr_set_tid 0 lets the kernel
+ * choose. With CLONE_NEWPID the child is the first process of its new
+ * namespace, so @set_tid[0] must be 1. */
 struct ns_clone_args {
 	uint64_t flags;
 	int exit_signal;
