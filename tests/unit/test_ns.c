@@ -2,8 +2,8 @@
  * a process in another namespace (by name, for its own namespaces and for
  * its children's), clone3 with CLONE_NEWPID and a set_tid array of two
  * levels (a real child in a new pid namespace with the pids chosen inside
- * and out), a thread's own namespace, and the ids in pstree.img. Needs
- * root. */
+ * and out), a thread's own namespace, entering a task's namespace and
+ * coming back, and the ids in pstree.img. Needs root. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "common/textfile.h"
 #include "harness.h"
 #include "kabi/probe.h"
+#include "ns/enter.h"
 #include "ns/ns.h"
 #include "test_images_util.h"
 #include "tree/tree.h"
@@ -363,4 +365,52 @@ TEST(dump_refuses_a_thread_in_its_own_uts_namespace)
 	snprintf(want, sizeof(want), "pid %d thread %d: in its own uts namespace (uts:[", getpid(),
 		 u.tid);
 	CHECK(ret == -EOPNOTSUPP && strstr(said, want), "%d, said: %s", ret, said);
+}
+
+/* ---- entering a task's namespace ------------------------------------------- */
+
+static uint64_t thread_net_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/thread-self/ns/net", &st) ? 0 : st.st_ino;
+}
+
+/* What the parasite's channel does: into a task's network namespace and
+ * back; nothing at all when the task is in ours already. */
+TEST(ns_enter_goes_into_a_tasks_namespace_and_back)
+{
+	struct ns_clone_args args = { CLONE_NEWNET, SIGCHLD, NULL, 0 };
+	struct ns_ids child_ids;
+	uint64_t ours = thread_net_ns(), inside = 0, after;
+	int back = -2, same_back = -2, ret = -1, left = -1;
+	pid_t child = ns_clone(&args);
+
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	CHECK(child > 0, "clone3(CLONE_NEWNET): %d", child);
+	for (int i = 0; i < 100; i++) {
+		if (!ns_ids_read(child, &child_ids) && child_ids.ino[NS_NET] != ours)
+			break;
+		usleep(10000);
+	}
+	ret = ns_enter(child, "net", CLONE_NEWNET, &back);
+	if (!ret) {
+		inside = thread_net_ns();
+		left = ns_leave(back, CLONE_NEWNET);
+	}
+	after = thread_net_ns();
+	CHECK_GOTO(!ns_enter(getpid(), "net", CLONE_NEWNET, &same_back), out, "into our own");
+out:
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	CHECK(!ret && back >= 0 && !left, "enter %d (fd %d), leave %d", ret, back, left);
+	CHECK(inside == child_ids.ino[NS_NET] && inside != ours, "inside %llu, the child's %llu",
+	      (unsigned long long)inside, (unsigned long long)child_ids.ino[NS_NET]);
+	CHECK(after == ours, "back in %llu, not ours %llu", (unsigned long long)after,
+	      (unsigned long long)ours);
+	CHECK(same_back == -1, "entering our own namespace gave fd %d", same_back);
 }
