@@ -15,7 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/textfile.h"
-#include "files/internal.h"
+#include "files/kind.h"
 
 #define HANDLE_BYTES_MAX 128	/* MAX_HANDLE_SZ */
 /* Getting a watch descriptor back costs one add and remove per number

@@ -139,9 +139,11 @@ static int lift_fd(int *fd, int base)
 	return 0;
 }
 
+/* Shared objects are made in cryo's namespaces, as restore makes no
+ * namespaces yet; src/ns will pass its struct files_namespaces here. */
 static int prepare_files(struct restore_set *rs)
 {
-	return files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base,
+	return files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base, NULL,
 			     &rs->files);
 }
 
