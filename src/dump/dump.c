@@ -135,8 +135,10 @@ static int finish_files(struct dump_ctx *ctx)
 static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
-	int ret = tree_check(tree, ctx->opts->shell_job);
+	int ret = tree_read_namespaces(tree);
 
+	if (!ret)
+		ret = tree_check(tree, ctx->opts->shell_job);
 	if (!ret)
 		ret = dump_shared_memory(tree, ctx->dir);
 	if (!ret)

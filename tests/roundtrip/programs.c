@@ -1,6 +1,7 @@
 /* The table of test programs (see programs.h). A new prog_*.c or neg_*.c
  * gets a line here: test_roundtrip fails for a binary that has none, so no
  * program is ever silently left out. Keep it in name order. */
+#include <sched.h>
 #include <string.h>
 
 #include "programs.h"
@@ -17,6 +18,8 @@ const char *const cycle_names[NR_CYCLES] = { "once", "twice", "thrice", "leave-r
 const struct test_program test_programs[] = {
 	{ .name = "neg_big_memory" },
 	{ .name = "neg_clone_files" },
+	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
+	{ .name = "neg_own_ns" },
 	{ .name = "neg_ping" },
 	{ .name = "neg_sysv_shm" },
 	{ .name = "neg_thread_creds" },

@@ -615,6 +615,48 @@ out:
 	end_prog(&p);
 }
 
+/* A child in a UTS namespace of its own: refused by name (the child and
+ * the namespace) until namespaces are restored, and the tree runs on. */
+TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
+{
+	struct prog p = { 0 };
+	char path[64], expect[96];
+	int child = 0;
+	FILE *f;
+
+	CHECK_GOTO(start_prog(&p, "neg_own_ns", NULL, NULL), out, "%s", why);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p.pid, p.pid);
+	f = fopen(path, "re");
+	CHECK_GOTO(f, out, "cannot open %s", path);
+	if (fscanf(f, "%d", &child) != 1)
+		child = 0;
+	fclose(f);
+	CHECK_GOTO(child > 0, out, "no child in %s", path);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in its own uts namespace (uts:[", child);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "]): UTS namespaces are not supported yet"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A program in a network namespace of its own: refused by name before any
+ * parasite runs in it, and it runs on. */
+TEST(dump_refuses_a_program_in_its_own_net_namespace_and_it_runs_on)
+{
+	struct prog p = { 0 };
+	char expect[96];
+
+	CHECK_GOTO(start_prog(&p, "neg_in_netns", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in its own net namespace (net:[", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect,
+					 "]): network namespaces are not supported yet"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* The id of the segment neg_sysv_shm made for @pid, or -1. */
 static int sysv_segment_of(pid_t pid)
 {
