@@ -4,6 +4,7 @@
  * them all run. cryo watches every process through a pidfd: one that dies
  * or reports a failure ends them all. Without -d cryo stays the root's
  * parent, waits for it and exits with its status, as criu does. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,9 +16,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "files/files.h"
 #include "inject/inject.h"
@@ -203,7 +206,12 @@ static int watch_children(struct restore_run *run, size_t index)
 static int report_failure(const struct restorer_report *r)
 {
 	if (r->step < 0) {
-		pr_err("restore: pid %d: %s", r->pid, r->message[0] ? r->message : strerror(-r->err));
+		/* A message from the process's own code names it already. */
+		if (!strncmp(r->message, "restore: ", 9))
+			pr_err("%s", r->message);
+		else
+			pr_err("restore: pid %d: %s", r->pid,
+			       r->message[0] ? r->message : strerror(-r->err));
 	} else {
 		size_t step = (size_t)r->step;
 		char who[48], addr[24] = "";
@@ -345,18 +353,69 @@ static int finish_all(struct restore_run *run)
 	return ret;
 }
 
-/* Nothing half-restored may stay behind: every process is killed, and
- * cryo, a subreaper for the restore, reaps them all. */
+/* Sends SIGKILL to every child of cryo, reparented ones included (cryo is
+ * a subreaper for the restore). A child stays
+ * ours until cryo reaps it, so its pid cannot be reused meanwhile. */
+static void kill_children(void)
+{
+	char path[300], list[4096];
+	DIR *tasks = opendir("/proc/self/task");
+	struct dirent *de;
+
+	while (tasks && (de = readdir(tasks))) {
+		_cleanup_close_ int fd = -1;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, list, sizeof(list) - 1) : -1;
+		if (n <= 0)
+			continue;
+		list[n] = '\0';
+		for (char *at = list, *end;; at = end) {
+			long pid = strtol(at, &end, 10);
+
+			if (end == at)
+				break;
+			kill((pid_t)pid, SIGKILL);
+		}
+	}
+	if (tasks)
+		closedir(tasks);
+}
+
+/* Nothing half-restored may stay behind: every process is killed, known
+ * or not (one whose parent died before it could set its parent-death
+ * signal comes back to cryo), and reaped. No wait blocks: the kills are
+ * repeated for orphans that come back meanwhile, up to KILL_ALL_MS. */
+#define KILL_ALL_MS 10000
 static void kill_all(struct restore_run *run, pid_t root)
 {
+	struct timespec nap = { 0, 1000000 };
+
 	for (size_t i = 0; i < run->rs->tree.nr; i++)
 		if (run->pidfds[i] >= 0)
 			syscall(SYS_pidfd_send_signal, run->pidfds[i], SIGKILL, NULL, 0);
 	kill(root, SIGKILL);
 	if (run->lazy_server > 0)
 		kill(run->lazy_server, SIGKILL);
-	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
-		;
+	for (long waited = 0;;) {
+		pid_t got = waitpid(-1, NULL, __WALL | WNOHANG);
+
+		if (got > 0 || (got < 0 && errno == EINTR))
+			continue;
+		if (got < 0)
+			return;
+		kill_children();
+		if (waited++ >= KILL_ALL_MS) {
+			pr_err("restore: processes of the failed restore did not die within %d s",
+			       KILL_ALL_MS / 1000);
+			return;
+		}
+		nanosleep(&nap, NULL);
+	}
 }
 
 /* Hands every restorer's userfaultfd to a page server before any process
@@ -426,6 +485,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	pid_t root = rs->tree.tasks[0].pid, child;
 
 	ret = check_pids_free(&rs->tree);
+	/* Lets a test take a PID between this check and the creation. */
+	if (!ret && getenv("CRYO_TEST_STOP_BEFORE_CREATE"))
+		raise(SIGSTOP);
 	if (!ret)
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
@@ -446,6 +508,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 		run.pidfds[i] = run.uffd[i] = -1;
 	if (ret)
 		goto out;
+	rs->cryo_pid = getpid();
 	child = family_clone(root, SIGCHLD, 0);
 	if (child == 0) {
 		for (int i = 0; i < 3; i++)
@@ -467,6 +530,11 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	if (!ret)
 		ret = run_stages(&run);
 	if (ret) {
+		/* A process blocked at a gate reads EOF and exits by itself. */
+		for (int i = 1; i < 3; i++) {
+			close(pipes[i][1]);
+			pipes[i][1] = -1;
+		}
 		kill_all(&run, root);
 		goto out;
 	}

@@ -1218,3 +1218,141 @@ out:
 		close(fd);
 	end_prog(&p);
 }
+
+/* ---- restore: a PID taken while the restore runs ------------------------------- */
+
+#define TAKEN_RUNS 24
+#define HANG_MS 10000
+
+/* The descendants of @pid (its children first, then theirs), up to @max. */
+static int descendants(pid_t pid, pid_t *out, int max)
+{
+	int n = 0;
+
+	out[n++] = pid;
+	for (int i = 0; i < n && n < max; i++) {
+		char path[64], text[4096], *at, *end;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", out[i], out[i]);
+		if (!read_text(path, text, sizeof(text)))
+			continue;
+		for (at = text; n < max; at = end) {
+			long child = strtol(at, &end, 10);
+
+			if (end == at)
+				break;
+			out[n++] = (pid_t)child;
+		}
+	}
+	/* The root itself is not a descendant. */
+	memmove(out, out + 1, (size_t)(n - 1) * sizeof(*out));
+	return n - 1;
+}
+
+static void stop_before_create(void *arg)
+{
+	(void)arg;
+	setenv("CRYO_TEST_STOP_BEFORE_CREATE", "1", 1);
+}
+
+/* Restores @img with cryo stopping itself once it has checked that every
+ * PID is free; then takes @pid (its holder goes to *@holder) and lets cryo
+ * go on, which must end within HANG_MS. */
+static void restore_taking_pid(struct cryo_run *r, const char *img, pid_t pid, pid_t *holder)
+{
+	long deadline = now_ms() + WAIT_MS;
+	int pipefd[2], status;
+	size_t used = 0;
+	pid_t cryo;
+
+	r->status = -1;
+	r->out[0] = '\0';
+	*holder = -1;
+	if (pipe2(pipefd, O_CLOEXEC))
+		return;
+	cryo = spawn_cryo(pipefd[1], stop_before_create, NULL,
+			  CRYO_ARGS("restore", "-D", img, "-d"));
+	close(pipefd[1]);
+	for (;;) {
+		pid_t got = waitpid(cryo, &status, WUNTRACED | WNOHANG);
+
+		if (got == cryo && WIFSTOPPED(status))
+			break;
+		if (got == cryo || now_ms() > deadline) {
+			snprintf(r->out, sizeof(r->out), "cryo never stopped before the creation");
+			kill_and_reap(got == cryo ? -1 : cryo);
+			close(pipefd[0]);
+			return;
+		}
+		sleep_ms(1);
+	}
+	*holder = take_pid(pid);
+	kill(cryo, SIGCONT);
+	deadline = now_ms() + HANG_MS;
+	while (now_ms() < deadline) {
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = read(pipefd[0], r->out + used, sizeof(r->out) - 1 - used);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		if (used + 1 >= sizeof(r->out))
+			break;
+	}
+	r->out[used] = '\0';
+	close(pipefd[0]);
+	if (!wait_child(cryo, deadline - now_ms() > 0 ? deadline - now_ms() : 0, &status)) {
+		kill_and_reap(cryo);
+		return;
+	}
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* A PID of the tree taken after cryo checked it was free, before the
+ * process that needs it is made: the restore fails naming it, within
+ * HANG_MS, and leaves nothing behind, however far the tree had got (a
+ * sibling made just before may not have set its parent-death signal yet
+ * when its parent fails). Each run takes another PID of a tree of 50. */
+TEST(restore_when_a_pid_is_taken_mid_restore_neither_hangs_nor_leaves_anything)
+{
+	char img[PATH_MAX], pid_text[16], expect[64];
+	pid_t tree[64], image_pid = 0, holder = -1;
+	struct prog p = { 0 };
+	struct cryo_run r;
+	int nr, status;
+
+	CHECK_GOTO(start_prog(&p, "prog_tree", NULL, NULL), out, "%s", why);
+	nr = descendants(p.pid, tree, 64);
+	CHECK_GOTO(nr >= 40, out, "prog_tree has %d descendants", nr);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the tree runs after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	end_children(0, NULL, 0);
+	for (int run = 0; run < TAKEN_RUNS; run++) {
+		/* From the last made to the first: the later, the more of the
+		 * tree exists when the restore fails. */
+		pid_t taken = tree[nr - 1 - (run * 7) % nr];
+
+		restore_taking_pid(&r, img, taken, &holder);
+		CHECK_GOTO(holder == taken, out, "run %d: cannot take pid %d: %s", run, taken,
+			   strerror(errno));
+		snprintf(expect, sizeof(expect), "%d (the pid is taken)", taken);
+		CHECK_GOTO(refused(&r, expect, NULL), out, "run %d, pid %d taken: %s", run, taken,
+			   why);
+		CHECK_GOTO(nothing_restored(&p, image_pid, holder), out, "run %d: %s", run, why);
+		CHECK_GOTO(waitpid(holder, &status, WNOHANG) == 0, out,
+			   "run %d: the holder of pid %d died", run, taken);
+		kill_and_reap(holder);
+		holder = -1;
+	}
+out:
+	kill_and_reap(holder);
+	end_prog(&p);
+}
