@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "common/cleanup.h"
@@ -29,16 +30,80 @@ static int dir_new(const char *path, int fd, struct image_dir **out)
 
 int image_dir_open(const char *path, struct image_dir **out)
 {
+	_cleanup_free_ char *bare = strdup(path);
 	_cleanup_close_ int fd = -1;
+	struct stat st;
+	size_t len;
 	int ret;
 
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!bare) {
+		pr_err("out of memory for image directory %s", path);
+		return -ENOMEM;
+	}
+	/* A trailing slash would make the kernel follow a symlink. */
+	len = strlen(bare);
+	while (len > 1 && bare[len - 1] == '/')
+		bare[--len] = '\0';
+	fd = open(bare, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) && !lstat(bare, &st) &&
+	    S_ISLNK(st.st_mode)) {
+		pr_err("image directory %s is a symbolic link: refused (name the directory "
+		       "itself)", path);
+		return -ELOOP;
+	}
 	if (fd < 0)
 		return pr_errno_ret("cannot open image directory %s", path);
 	ret = dir_new(path, fd, out);
 	if (!ret)
 		steal_fd(fd);
 	return ret;
+}
+
+int image_check_regular(const char *shown, mode_t mode)
+{
+	static const struct {
+		mode_t type;
+		const char *name;
+	} types[] = {
+		{ S_IFLNK, "a symbolic link" }, { S_IFIFO, "a FIFO" },
+		{ S_IFCHR, "a character device" }, { S_IFBLK, "a block device" },
+		{ S_IFSOCK, "a socket" }, { S_IFDIR, "a directory" },
+	};
+	const char *what = "not a regular file";
+
+	if (S_ISREG(mode))
+		return 0;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if ((mode & S_IFMT) == types[i].type)
+			what = types[i].name;
+	pr_err("%s is %s, not an image file: refused", shown, what);
+	return S_ISLNK(mode) ? -ELOOP : -EINVAL;
+}
+
+int image_open_regular(int dir_fd, const char *name, const char *shown, struct stat *st)
+{
+	_cleanup_close_ int fd = -1;
+
+	/* O_NONBLOCK: a FIFO in an image's place must not block the open. */
+	fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP)
+		return image_check_regular(shown, S_IFLNK);
+	if (fd < 0)
+		return pr_errno_ret("cannot open %s", shown);
+	if (fstat(fd, st))
+		return pr_errno_ret("cannot stat %s", shown);
+	if (image_check_regular(shown, st->st_mode))
+		return -EINVAL;
+	return steal_fd(fd);
+}
+
+int image_dir_open_file(const struct image_dir *dir, const char *name, struct stat *st)
+{
+	_cleanup_free_ char *shown = image_dir_file_path(dir, name);
+
+	if (!shown)
+		return -ENOMEM;
+	return image_open_regular(dir->fd, name, shown, st);
 }
 
 int image_dir_create(const char *path, struct image_dir **out)

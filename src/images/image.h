@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -16,6 +17,9 @@
 
 /* Records are metadata; anything larger is corruption. */
 #define IMG_RECORD_MAX (16u << 20)
+/* A whole image of records is read into memory: its size is checked
+ * against this before a byte is read. */
+#define IMG_RECORDS_MAX_BYTES (1ull << 30)
 
 /* Stored in image headers: never renumber or reuse a value. */
 enum image_kind {
@@ -75,6 +79,14 @@ struct image_dir {
 int image_dir_create(const char *path, struct image_dir **out);
 int image_dir_open(const char *path, struct image_dir **out);
 void image_dir_close(struct image_dir *dir);
+/* Opens image file @name (in @dir_fd) to read: a regular file only, never
+ * through a symlink and never blocking on a FIFO put in its place; each
+ * refused by the name @shown. Returns the fd, with its stat in *@st. */
+int image_open_regular(int dir_fd, const char *name, const char *shown, struct stat *st);
+/* Logs and fails unless @mode is a regular file's, naming @shown. */
+int image_check_regular(const char *shown, mode_t mode);
+/* The same for file @name of @dir. */
+int image_dir_open_file(const struct image_dir *dir, const char *name, struct stat *st);
 
 /* Makes every file finished in @dir so far durable, and the directory
  * entries that name them: an fsync of each when they are few, else one

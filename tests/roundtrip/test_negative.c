@@ -1356,3 +1356,97 @@ out:
 	kill_and_reap(holder);
 	end_prog(&p);
 }
+
+/* ---- images that are not regular files ---------------------------------------- */
+
+/* Replaces image @name in @dir by a FIFO (@how 'f') or a symlink to
+ * @target (@how 'l'). */
+static bool plant(const char *dir, const char *name, char how, const char *target)
+{
+	char path[PATH_MAX];
+
+	pathf(path, "%s/%s", dir, name);
+	if (unlink(path) && errno != ENOENT)
+		return fail_why("unlink %s: %s", path, strerror(errno));
+	if (how == 'f' ? mkfifo(path, 0600) : symlink(target, path))
+		return fail_why("cannot plant %s: %s", path, strerror(errno));
+	return true;
+}
+
+/* Both restore and show must refuse @dir (no hang: a FIFO opened to read
+ * blocks until a writer comes), naming @name and @cause. */
+static bool refused_by_both(const struct prog *p, const char *dir, pid_t image_pid,
+			    const char *name, const char *cause)
+{
+	char what[128], file[PATH_MAX];
+	struct cryo_run r;
+
+	snprintf(what, sizeof(what), "%s planted", name);
+	pathf(file, "%s/%s", dir, name);
+	if (!restore_refused(p, dir, image_pid, what, file, cause))
+		return false;
+	run_cryo(&r, "show", "-D", dir);
+	if (!refused(&r, file, cause, NULL))
+		return fail_why("show -D with %s: %s", what, why);
+	run_cryo(&r, "show", file);
+	if (!refused(&r, file, cause, NULL))
+		return fail_why("show of %s: %s", what, why);
+	return true;
+}
+
+/* A FIFO in place of core-PID.img or inventory.img, a symlink to /dev/zero
+ * in place of an image or of the pages: each refused by name, at once. */
+TEST(restore_and_show_refuse_fifos_and_symlinks_in_place_of_images)
+{
+	char img[PATH_MAX], copy[PATH_MAX], name[64];
+	struct prog p = { 0 };
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/planted", p.dir);
+	snprintf(name, sizeof(name), "core-%d.img", image_pid);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, name, 'f', NULL), out, "%s", why);
+	CHECK_GOTO(refused_by_both(&p, copy, image_pid, name, "is a FIFO, not an image file"),
+		   out, "%s", why);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, "inventory.img", 'f', NULL), out, "%s",
+		   why);
+	CHECK_GOTO(refused_by_both(&p, copy, image_pid, "inventory.img",
+				   "is a FIFO, not an image file"),
+		   out, "%s", why);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, name, 'l', "/dev/zero"), out, "%s", why);
+	CHECK_GOTO(refused_by_both(&p, copy, image_pid, name, "is a symbolic link"), out, "%s",
+		   why);
+	snprintf(name, sizeof(name), "pages-%d.img", image_pid);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, name, 'l', "/dev/zero"), out, "%s", why);
+	pathf(img, "%s/%s", copy, name);
+	CHECK_GOTO(restore_refused(&p, copy, image_pid, "pages a symlink to /dev/zero", img,
+				   "is a symbolic link"),
+		   out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* -D naming a symlink to a good image directory: refused by name, by
+ * restore and show alike (with and without a trailing slash). */
+TEST(restore_and_show_refuse_a_symlinked_image_directory)
+{
+	char img[PATH_MAX], link[PATH_MAX], slash[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(link, "%s/link", p.dir);
+	CHECK_GOTO(!symlink(img, link), out, "symlink %s: %s", link, strerror(errno));
+	CHECK_GOTO(restore_refused(&p, link, image_pid, "symlinked -D", link,
+				   "is a symbolic link: refused"),
+		   out, "%s", why);
+	pathf(slash, "%s/", link);
+	CHECK_GOTO(restore_refused(&p, slash, image_pid, "symlinked -D/", link,
+				   "is a symbolic link: refused"),
+		   out, "%s", why);
+	run_cryo(&r, "show", "-D", link);
+	CHECK_GOTO(refused(&r, link, "is a symbolic link: refused", NULL), out, "show: %s", why);
+out:
+	end_prog(&p);
+}
