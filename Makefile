@@ -124,6 +124,13 @@ $(LIBCORE_SAN): $(SAN_CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+# cryo itself under ASan and UBSan, for a few round trips in tests/run that
+# take the whole dump and restore paths through the sanitizers.
+CRYO_SAN := $(BUILD)/cryo-san
+$(CRYO_SAN): $(BUILD)/san-obj/cli/main.o $(LIBCORE_SAN) $(LIBINJECT) $(BLOB_EMBEDS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $(BUILD)/san-obj/cli/main.o $(BLOB_EMBEDS) $(LIBCORE_SAN) \
+		$(LIBINJECT) $(LDLIBS)
+
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 $(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(LIBCORE_SAN) $(LIBINJECT) $(BLOB_EMBEDS) | $(BLOB_HEADERS)
 	@mkdir -p $(dir $@)
@@ -205,7 +212,7 @@ $(BUILD)/bench/run: bench/run.c
 # columns. bench/run.c says more.
 BENCH_ARGS ?= -m /dev/shm
 
-TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(ROUNDTRIP_TESTS) \
+TEST_BINS := $(CRYO_SAN) $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(ROUNDTRIP_TESTS) \
 	$(NEGATIVE_PROGS) $(FUZZ_TARGETS)
 
 # ---- top-level targets ------------------------------------------------------

@@ -11,6 +11,19 @@
 
 #define STAT_LAST_FIELD 52
 
+/* The name sits between the first '(' and @close, the last ')'. */
+static void copy_comm(struct proc_stat *st, const char *buf, const char *close)
+{
+	const char *open_paren = strchr(buf, '(');
+	size_t len = open_paren && open_paren < close ? (size_t)(close - open_paren - 1) : 0;
+
+	if (len >= sizeof(st->comm))
+		len = sizeof(st->comm) - 1;
+	if (len)
+		memcpy(st->comm, open_paren + 1, len);
+	st->comm[len] = '\0';
+}
+
 int proc_stat_read(pid_t pid, struct proc_stat *st)
 {
 	char path[64], buf[1024], *p, *save = NULL;
@@ -31,6 +44,7 @@ int proc_stat_read(pid_t pid, struct proc_stat *st)
 	if (!p || p[1] != ' ' || !p[2])
 		return -EIO;
 	st->state = p[2];
+	copy_comm(st, buf, p);
 	for (char *tok = strtok_r(p + 3, " \n", &save); tok && field < STAT_LAST_FIELD;
 	     tok = strtok_r(NULL, " \n", &save))
 		fields[++field] = strtol(tok, NULL, 10);

@@ -11,6 +11,7 @@ struct proc_stat {
 	pid_t ppid, pgid, sid;
 	uint32_t exit_signal;
 	int exit_code;		/* a zombie's wait status */
+	char comm[16];		/* its name, as PR_SET_NAME set it */
 };
 
 /* Reads /proc/@pid/stat; -errno (ENOENT: no such process) without logging. */

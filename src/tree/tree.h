@@ -33,6 +33,7 @@ struct tree_task {
 	struct inj_task *inj;	/* dump: the seized process; NULL for zombies */
 	bool shares_fs;		/* its fs info is its parent's (CLONE_FS) */
 	bool shares_files;	/* its fd table is its parent's (CLONE_FILES) */
+	char comm[16];		/* a zombie's name (a live one's is in its core) */
 };
 
 /* Parents always come before their children, children in the order the
