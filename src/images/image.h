@@ -73,10 +73,21 @@ struct image_dir {
 	 * there are few, and how many. */
 	char *unsynced[IMG_DIR_FSYNC_MAX];
 	size_t nr_unsynced;
+	/* Every file this run put in place, removed again if it fails. */
+	char **written;
+	size_t nr_written;
 };
 
-/* Creates @path (or takes an existing directory) and makes it mode 0700. */
+/* Creates @path (or takes an existing directory) and makes it mode 0700.
+ * The writer holds an exclusive flock on it until image_dir_close(): a
+ * second writer is refused, and the temporary files of one that died are
+ * removed (image_dir_remove_stale()). */
 int image_dir_create(const char *path, struct image_dir **out);
+/* Removes the temporary image files (".NAME.tmp") a dumper that died left
+ * in @dir, unless a live one holds its lock; with @dir NULL, opens @path. */
+int image_dir_remove_stale(struct image_dir *dir, const char *path);
+/* A failed run: removes every file it put in place in @dir. */
+void image_dir_remove_written(struct image_dir *dir);
 int image_dir_open(const char *path, struct image_dir **out);
 void image_dir_close(struct image_dir *dir);
 /* Opens image file @name (in @dir_fd) to read: a regular file only, never

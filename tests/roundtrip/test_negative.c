@@ -365,9 +365,30 @@ static void enter_small_disk(void *arg)
 	}
 }
 
+/* A failed dump removes what it wrote: no image and no temporary file is
+ * left in @dir (a log may be). */
+static bool no_image_files(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	bool ok = true;
+
+	while (ok && d && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 4 && (!strcmp(de->d_name + len - 4, ".img") ||
+				!strcmp(de->d_name + len - 4, ".tmp")))
+			ok = fail_why("the failed dump left %s/%s", dir, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return ok;
+}
+
 /* Dumps with -R into ever larger tmpfs, one page more each time, until the
  * images fit: each dump that does not must fail naming the file it could
- * not write, leave no inventory.img and leave the program as it was. */
+ * not write, leave no image file (inventory.img or other) and leave the
+ * program as it was. */
 TEST(dump_into_a_full_disk_fails_and_the_program_runs_on)
 {
 	struct prog p = { 0 };
@@ -397,6 +418,7 @@ TEST(dump_into_a_full_disk_fails_and_the_program_runs_on)
 			CHECK_GOTO(refused(&r, "No space left on device", img, ".img", NULL), out,
 				   "in %lu KiB: %s", kib, why);
 			CHECK_GOTO(no_inventory(seen), out, "in %lu KiB: %s", kib, why);
+			CHECK_GOTO(no_image_files(seen), out, "in %lu KiB: %s", kib, why);
 			/* Note each file named, to see the failure move along the dump. */
 			file = strstr(r.out, img) + strlen(img) + 1;
 			end = strstr(file, ".img");
@@ -669,35 +691,126 @@ static bool no_thread_traced(pid_t pid)
 	return traced ? fail_why("a thread of pid %d is still traced", pid) : true;
 }
 
+/* @maps without its anonymous rwxp mappings: parasite areas (blob,
+ * arguments, stack), which nothing else of these programs maps. Adjacent
+ * areas merge, so they are told apart from the rest, not counted. */
+static void drop_parasite_areas(char *maps)
+{
+	char *line = maps, *out = maps;
+
+	while (*line) {
+		char *end = strchrnul(line, '\n'), *perm = strchr(line, ' ');
+		size_t len = (size_t)(end - line) + (*end ? 1 : 0);
+
+		if (!(perm && perm < end && !strncmp(perm, " rwxp 00000000 00:00 0 ", 23))) {
+			memmove(out, line, len);
+			out += len;
+		}
+		line += len;
+	}
+	*out = '\0';
+}
+
+/* The program's mappings are those of @p->maps: nothing a dumper mapped is
+ * left, but for parasite areas, counted in *@areas (the baseline then
+ * takes them in). */
+static bool maps_unchanged(struct prog *p, int *areas)
+{
+	static char maps[sizeof(p->maps)], now[sizeof(p->maps)], before[sizeof(p->maps)];
+	char path[64], line[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
+	if (!read_text(path, maps, sizeof(maps)))
+		return fail_why("cannot read %s", path);
+	if (!strcmp(maps, p->maps))
+		return true;
+	memcpy(now, maps, sizeof(now));
+	memcpy(before, p->maps, sizeof(before));
+	drop_parasite_areas(now);
+	drop_parasite_areas(before);
+	if (!strcmp(now, before)) {
+		(*areas)++;
+		memcpy(p->maps, maps, sizeof(p->maps));
+		return true;
+	}
+	first_difference(maps, p->maps, line, sizeof(line));
+	return fail_why("the program's mappings changed, now: %s", line);
+}
+
+/* Kills @rounds dumps of @p at random moments from 0.5 ms to @window_us
+ * in; after each the program must be untraced and its maps as they were
+ * (parasite areas left are counted in *@areas). */
+static bool kill_dumps_at_random(struct prog *p, int rounds, long window_us, int *areas)
+{
+	char img[PATH_MAX], pid[16], cause[sizeof(why)];
+	int null_fd, status;
+
+	snprintf(pid, sizeof(pid), "%d", p->pid);
+	for (int i = 0; i < rounds; i++) {
+		long at = 500 + rand() % window_us;
+		pid_t dumper;
+
+		pathf(img, "%s/img%d", p->dir, i);
+		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		dumper = spawn_cryo(null_fd, NULL, NULL,
+				    CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"));
+		close(null_fd);
+		if (dumper <= 0)
+			return fail_why("fork: %s", strerror(errno));
+		usleep((useconds_t)at);
+		kill_and_reap(dumper);
+		if (waitpid(p->pid, &status, WNOHANG) != 0)
+			return fail_why("the program died when dumper %d was killed %ld us in "
+					"(round %d)", dumper, at, i);
+		if (!no_thread_traced(p->pid) || !maps_unchanged(p, areas)) {
+			snprintf(cause, sizeof(cause), "%s", why);
+			return fail_why("round %d, killed %ld us in: %s", i, at, cause);
+		}
+	}
+	return true;
+}
+
+/* Ends a test whose rounds left parasite areas: known, not yet closed. */
+static void note_areas_left(int areas, int rounds)
+{
+	if (areas)
+		harness_skip("the parasite's area stayed mapped in the program after %d of %d "
+			     "killed dumps (the dumper died while the parasite ran; closing "
+			     "that window is the injection library's, issue 16 item 5)",
+			     areas, rounds);
+}
+
+/* SIGKILL to the dumper at random moments of the whole dump of one thread
+ * (about 30 ms), where the parasite's area is mapped and unmapped: the
+ * maps after each are those before. */
+TEST(dumper_killed_at_random_leaves_no_mapping_behind)
+{
+	struct prog p = { 0 };
+	int areas = 0;
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
+	srand((unsigned int)getpid());
+	CHECK_GOTO(kill_dumps_at_random(&p, 60, 40000, &areas), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	note_areas_left(areas, 60);
+out:
+	end_prog(&p);
+}
+
 /* SIGKILL to the dumper at random moments of the dump of 65 threads (the
  * per-thread remote syscalls included): every thread must run on as if
  * never seized, and the program passes all its checks at the end. */
 TEST(dumper_killed_at_random_leaves_every_thread_whole)
 {
 	struct prog p = { 0 };
-	char img[PATH_MAX], pid[16];
-	int null_fd, status;
+	int areas = 0;
 
 	CHECK_GOTO(start_prog(&p, "prog_threads", NULL, NULL), out, "%s", why);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
 	srand((unsigned int)getpid());
-	for (int i = 0; i < 24; i++) {
-		pid_t dumper;
-
-		pathf(img, "%s/img%d", p.dir, i);
-		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		dumper = spawn_cryo(null_fd, NULL, NULL,
-				    CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"));
-		close(null_fd);
-		CHECK_GOTO(dumper > 0, out, "fork: %s", strerror(errno));
-		/* A dump of it takes about 200 ms here. */
-		usleep(2000 + (useconds_t)(rand() % 200000));
-		kill_and_reap(dumper);
-		CHECK_GOTO(waitpid(p.pid, &status, WNOHANG) == 0, out,
-			   "the program died when dumper %d was killed (round %d)", dumper, i);
-		CHECK_GOTO(no_thread_traced(p.pid), out, "round %d: %s", i, why);
-	}
+	/* A dump of it takes about 200 ms here. */
+	CHECK_GOTO(kill_dumps_at_random(&p, 24, 200000, &areas), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	note_areas_left(areas, 24);
 out:
 	end_prog(&p);
 }
@@ -1448,5 +1561,63 @@ TEST(restore_and_show_refuse_a_symlinked_image_directory)
 	run_cryo(&r, "show", "-D", link);
 	CHECK_GOTO(refused(&r, link, "is a symbolic link: refused", NULL), out, "show: %s", why);
 out:
+	end_prog(&p);
+}
+
+/* ---- no residue of a dumper that died ------------------------------------------- */
+
+static bool plant_file(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	pathf(path, "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, "stale", 5) != 5)
+		return fail_why("cannot write %s: %s", path, strerror(errno));
+	close(fd);
+	return true;
+}
+
+/* A dumper's temporary files in an image directory (as one killed midway
+ * leaves them) are removed by `cryo check -D` and by the next dump there;
+ * a file that is no image's temporary is left alone. While another writer
+ * holds the directory, a dump into it is refused. */
+TEST(stale_temporary_files_of_a_dead_dumper_are_removed)
+{
+	char img[PATH_MAX], pid[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	int lock_fd = -1;
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(!mkdir(img, 0700), out, "mkdir %s: %s", img, strerror(errno));
+	CHECK_GOTO(plant_file(img, ".pages-4242.img.tmp") && plant_file(img, ".core-7.img.tmp") &&
+			   plant_file(img, ".notes.tmp"),
+		   out, "%s", why);
+	run_cryo(&r, "check", "-D", img);
+	CHECK_GOTO(!exists(img, ".pages-4242.img.tmp") && !exists(img, ".core-7.img.tmp"), out,
+		   "cryo check -D left the stale temporary files: %s", r.out);
+	CHECK_GOTO(exists(img, ".notes.tmp"), out, "cryo check -D removed a file not its own");
+	CHECK_GOTO(plant_file(img, ".mm-4242.img.tmp"), out, "%s", why);
+	/* A live writer's lock: the dump is refused and removes nothing. */
+	lock_fd = open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK_GOTO(lock_fd >= 0 && !flock(lock_fd, LOCK_EX), out, "cannot lock %s", img);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+	CHECK_GOTO(refused(&r, img, "another cryo is writing into it", NULL), out, "%s", why);
+	CHECK_GOTO(exists(img, ".mm-4242.img.tmp"), out, "a refused dump removed a live writer's file");
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	close(lock_fd);
+	lock_fd = -1;
+	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(!exists(img, ".mm-4242.img.tmp"), out, "the dump left a stale temporary file");
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
 	end_prog(&p);
 }
