@@ -170,10 +170,12 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
 # The runners that judge cryo from outside also share cryo_driver.c.
 CRYO_DRIVER := tests/roundtrip/cryo_driver.c tests/roundtrip/cryo_driver.h $(RUNNER_UTIL)
-$(BUILD)/tests/roundtrip/test_negative: tests/roundtrip/test_negative.c $(CRYO_DRIVER) $(HARNESS_SRCS)
+# It forges images as an attacker would, checksums included (crc32c.c).
+$(BUILD)/tests/roundtrip/test_negative: tests/roundtrip/test_negative.c $(CRYO_DRIVER) $(HARNESS_SRCS) \
+		src/images/crc32c.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< tests/roundtrip/cryo_driver.c \
-		tests/roundtrip/runner_util.c $(HARNESS_SRCS)
+		tests/roundtrip/runner_util.c src/images/crc32c.c $(HARNESS_SRCS)
 # The cgroup v2 freezer: trees in a cgroup of their own.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
 $(BUILD)/tests/roundtrip/test_freezer: tests/roundtrip/test_freezer.c $(CRYO_DRIVER) $(HARNESS_SRCS)

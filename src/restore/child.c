@@ -293,9 +293,14 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 /* Stage 2 of a live process. */
 static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
-	int ret = rs->tree.tasks[index].shares_files ?
-			  prepare_member(rs, index, exe_fd, vma_fds) :
-			  prepare_table(rs, index, exe_fd, vma_fds);
+	/* Its files, mapped ones and its executable are opened (or made) as it
+	 * would open them, never with cryo's rights. */
+	int ret = restore_take_fs_creds(rs->tasks[index].core);
+
+	if (!ret)
+		ret = rs->tree.tasks[index].shares_files ?
+			      prepare_member(rs, index, exe_fd, vma_fds) :
+			      prepare_table(rs, index, exe_fd, vma_fds);
 
 	if (!ret)
 		ret = task_restore_attrs(rs->tasks[index].core);

@@ -142,10 +142,38 @@ static int lift_fd(int *fd, int base)
 	return 0;
 }
 
+/* files_prepare()'s @index-th fd table is that of the @index-th process
+ * with one: cryo takes on its filesystem credentials. */
+static int as_task(void *arg, size_t index)
+{
+	const struct restore_set *rs = arg;
+
+	for (size_t i = 0; i < rs->tree.nr; i++)
+		if (rs->tasks[i].files && index-- == 0)
+			return restore_take_fs_creds(rs->tasks[i].core);
+	return -EINVAL;
+}
+
+/* The file objects several processes share are opened by cryo, each under
+ * the credentials of the first process that has it; cryo's own come back
+ * after. */
 static int prepare_files(struct restore_set *rs)
 {
-	return files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base,
-			     &rs->files);
+	struct restore_fs_creds *saved = malloc(sizeof(*saved));
+	int ret, put_back;
+
+	if (!saved)
+		return -ENOMEM;
+	ret = restore_save_fs_creds(saved);
+	if (ret) {
+		free(saved);
+		return ret;
+	}
+	ret = files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base, as_task,
+			    rs, &rs->files);
+	put_back = restore_put_back_fs_creds(saved);
+	free(saved);
+	return ret ? ret : put_back;
 }
 
 /* Every process inherits cryo's fds: the file objects and those of the
@@ -576,6 +604,10 @@ int cmd_restore(const struct cryo_opts *opts)
 	inj_set_log(inject_log);
 	if (image_dir_open(opts->images_dir, &dir))
 		return 1;
+	if (restore_check_image_dir(dir)) {
+		image_dir_close(dir);
+		return 1;
+	}
 	if (opts->lazy_pages && lazy_check_available()) {
 		image_dir_close(dir);
 		return 1;
@@ -584,6 +616,10 @@ int cmd_restore(const struct cryo_opts *opts)
 	image_dir_close(dir);
 	if (ret)
 		return 1;
+	if (restore_check_creds(&rs)) {
+		restore_unload(&rs);
+		return 1;
+	}
 	rs.lazy_pages = opts->lazy_pages;
 	root = rs.tree.tasks[0].pid;
 	/* Orphans of a failed restore come back to cryo to be reaped. */

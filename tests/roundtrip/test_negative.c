@@ -30,8 +30,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <linux/sched.h>
+
+#include "images/crc32c.h"
+#include "images/format.h"
 
 #include "cryo_driver.h"
 #include "harness.h"
@@ -1620,4 +1625,272 @@ out:
 	if (lock_fd >= 0)
 		close(lock_fd);
 	end_prog(&p);
+}
+
+/* ---- the trust model: who owns the images, what a restore grants ---------------- */
+
+#define OTHER_UID 1000
+
+/* Restores a copy of @img after @change(path) made one thing wrong with
+ * it: refused with @key naming @path. */
+static bool refused_after(const struct prog *p, const char *img, pid_t image_pid,
+			  const char *name, int (*change)(const char *path), const char *key)
+{
+	char copy[PATH_MAX], path[PATH_MAX];
+
+	pathf(copy, "%s/changed", p->dir);
+	if (!copy_images(img, copy))
+		return false;
+	if (name)
+		pathf(path, "%s/%s", copy, name);
+	else
+		pathf(path, "%s", copy);
+	if (change(path))
+		return fail_why("cannot change %s: %s", path, strerror(errno));
+	return restore_refused(p, copy, image_pid, key, path, key);
+}
+
+static int make_world_writable(const char *path)
+{
+	return chmod(path, 0777);
+}
+
+static int make_file_world_writable(const char *path)
+{
+	return chmod(path, 0666);
+}
+
+static int make_group_writable(const char *path)
+{
+	return chmod(path, 0620);
+}
+
+static int give_to_other_user(const char *path)
+{
+	return chown(path, OTHER_UID, OTHER_UID);
+}
+
+/* As ssh's StrictModes: an image directory or file that another user owns
+ * or may write is refused by name before anything is read from it. */
+TEST(restore_refuses_images_another_user_owns_or_may_write)
+{
+	char img[PATH_MAX], core[64];
+	struct prog p = { 0 };
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	snprintf(core, sizeof(core), "core-%d.img", image_pid);
+	CHECK_GOTO(refused_after(&p, img, image_pid, NULL, make_world_writable,
+				 "is writable by everyone"),
+		   out, "directory mode 0777: %s", why);
+	CHECK_GOTO(refused_after(&p, img, image_pid, core, make_file_world_writable,
+				 "is writable by everyone"),
+		   out, "file mode 0666: %s", why);
+	CHECK_GOTO(refused_after(&p, img, image_pid, "inventory.img", make_group_writable,
+				 "is writable by its group"),
+		   out, "file mode 0620: %s", why);
+	CHECK_GOTO(refused_after(&p, img, image_pid, core, give_to_other_user,
+				 "is owned by uid 1000, neither the caller (uid 0) nor root"),
+		   out, "file of uid 1000: %s", why);
+	CHECK_GOTO(refused_after(&p, img, image_pid, NULL, give_to_other_user,
+				 "is owned by uid 1000"),
+		   out, "directory of uid 1000: %s", why);
+out:
+	end_prog(&p);
+}
+
+/* In the child before exec: uid and gid OTHER_UID, no groups, and only
+ * CAP_CHECKPOINT_RESTORE (ambient, so that it survives the exec). */
+static void become_unprivileged_restorer(void *arg)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct caps[2] = { { 0 } };
+
+	(void)arg;
+	caps[1].permitted = caps[1].effective = caps[1].inheritable =
+		1u << (CAP_CHECKPOINT_RESTORE - 32);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(0, NULL) ||
+	    setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
+	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) || syscall(SYS_capset, &hdr, caps) ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0)) {
+		fprintf(stderr, "test: cannot become uid %d with CAP_CHECKPOINT_RESTORE: %s\n",
+			OTHER_UID, strerror(errno));
+		_exit(125);
+	}
+}
+
+static bool give_tree(const char *dir, uid_t uid)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	bool ok = d && !chown(dir, uid, uid);
+
+	while (ok && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		pathf(path, "%s/%s", dir, de->d_name);
+		ok = !chown(path, uid, uid);
+	}
+	if (d)
+		closedir(d);
+	return ok ? true : fail_why("cannot give %s to uid %u: %s", dir, uid, strerror(errno));
+}
+
+/* cryo with CAP_CHECKPOINT_RESTORE alone, as uid 1000, restoring its own
+ * images of a root process: the root ids and capabilities are refused by
+ * name before anything is created. */
+TEST(restore_without_full_privileges_grants_only_the_callers_credentials)
+{
+	char img[PATH_MAX], copy[PATH_MAX], expect[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/own", p.dir);
+	CHECK_GOTO(copy_images(img, copy) && give_tree(copy, OTHER_UID), out, "%s", why);
+	CHECK_GOTO(!chmod(p.dir, 0711), out, "chmod %s: %s", p.dir, strerror(errno));
+	run_cryo_with(&r, become_unprivileged_restorer, NULL, CRYO_ARGS("restore", "-D", copy,
+									 "-d"));
+	snprintf(expect, sizeof(expect), "pid %d: the image asks for uid 0", image_pid);
+	CHECK_GOTO(refused(&r, expect, "without full privileges) may not grant: refused", NULL),
+		   out, "%s", why);
+	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* ---- files opened with the task's own credentials -------------------------------- */
+
+/* Set up in the program's child as root, then run as OTHER_UID: a file
+ * open at ODD_FD (public, or a deleted one it made in userd/), beside a
+ * root-only file (secret) and a root-only directory (rootd/). */
+static void setup_other_user_prog(void *arg)
+{
+	const struct prog *p = arg;
+	char path[PATH_MAX];
+	bool deleted = p->maps[0] == 'd';
+	int fd;
+
+	pathf(path, "%s/secret", p->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, "root only", 9) != 9)
+		_exit(120);
+	close(fd);
+	pathf(path, "%s/public", p->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		_exit(121);
+	close(fd);
+	pathf(path, "%s/rootd", p->dir);
+	if (mkdir(path, 0755))
+		_exit(122);
+	pathf(path, "%s/userd", p->dir);
+	if (mkdir(path, 0755) || chown(path, OTHER_UID, OTHER_UID))
+		_exit(123);
+	pathf(path, "%s/prog.out", p->dir);
+	if (chown(p->dir, OTHER_UID, OTHER_UID) || chown(path, OTHER_UID, OTHER_UID))
+		_exit(124);
+	if (setgroups(0, NULL) || setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
+	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID))
+		_exit(125);
+	pathf(path, deleted ? "%s/userd/made" : "%s/public", p->dir);
+	fd = open(path, deleted ? O_RDWR | O_CREAT | O_EXCL : O_RDONLY, 0600);
+	if (fd < 0 || (deleted && (write(fd, "mine", 4) != 4 || unlink(path))))
+		_exit(126);
+	put_at_odd_fd(fd);
+}
+
+/* Replaces every @from in the image files of @dir by @to (as long), and
+ * puts right the checksum of each record it changed, as a forger would. */
+static bool forge_images(const char *dir, const char *from, const char *to)
+{
+	char names[64][64], path[PATH_MAX];
+	size_t len = strlen(from);
+	int n = list_images(dir, names, 64), changed = 0;
+
+	for (int i = 0; i < n; i++) {
+		static uint8_t buf[1 << 20];
+		ssize_t size;
+		int fd;
+
+		pathf(path, "%s/%s", dir, names[i]);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		size = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+		if (size < 0 || (size_t)size >= sizeof(buf)) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		for (size_t off = IMG_HDR_SIZE; off + IMG_REC_HDR_SIZE <= (size_t)size;) {
+			uint32_t rlen = get_le32(buf + off);
+			uint8_t *rec = buf + off + IMG_REC_HDR_SIZE;
+			bool hit = false;
+
+			if (rlen == IMG_END_MARK || off + IMG_REC_HDR_SIZE + rlen > (size_t)size)
+				break;
+			for (uint8_t *at = rec; at + len <= rec + rlen; at++)
+				if (!memcmp(at, from, len)) {
+					memcpy(at, to, len);
+					hit = true;
+				}
+			if (hit) {
+				put_le32(buf + off + 4, crc32c(crc32c(0, buf + off, 4), rec, rlen));
+				changed++;
+			}
+			off += IMG_REC_HDR_SIZE + rlen;
+		}
+		if (pwrite(fd, buf, (size_t)size, 0) != size)
+			changed = -1000;
+		close(fd);
+	}
+	return changed > 0 ? true : fail_why("no record of %s holds %s", dir, from);
+}
+
+/* A uid-1000 program with a file open: its image forged so that the fd
+ * names a root-only file (or its deleted file is made in a root-only
+ * directory) is refused, the file neither opened nor made by cryo's
+ * rights; the image as dumped restores and the program passes. */
+static void check_forged_path(const char *from, const char *to, const char *cause)
+{
+	char img[PATH_MAX], forged[PATH_MAX], pidfile[PATH_MAX], pid_text[16], made[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid;
+	int status;
+
+	p.maps[0] = from[0] == 'u' ? 'd' : 'p';
+	CHECK_GOTO(start_prog(&p, "prog_counter", setup_other_user_prog, &p), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	pathf(forged, "%s/forged", p.dir);
+	CHECK_GOTO(copy_images(img, forged) && forge_images(forged, from, to), out, "%s", why);
+	CHECK_GOTO(restore_refused(&p, forged, image_pid, "forged path", cause, "Permission denied"),
+		   out, "%s", why);
+	pathf(made, "%s/rootd/made", p.dir);
+	CHECK_GOTO(access(made, F_OK), out, "cryo made %s for the uid-1000 image", made);
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the image as dumped does not restore (%d): %s", r.status,
+		   r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+TEST(restore_opens_a_task_file_with_the_tasks_own_credentials)
+{
+	check_forged_path("/public", "/secret", "/secret");
+}
+
+TEST(restore_makes_a_deleted_file_with_the_tasks_own_credentials)
+{
+	check_forged_path("userd/made", "rootd/made", "cannot recreate the deleted file");
 }
