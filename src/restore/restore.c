@@ -156,7 +156,8 @@ static int as_task(void *arg, size_t index)
 
 /* The file objects several processes share are opened by cryo, each under
  * the credentials of the first process that has it; cryo's own come back
- * after. */
+ * after. They are made in cryo's namespaces, as restore makes no
+ * namespaces yet; src/ns will pass its struct files_namespaces here. */
 static int prepare_files(struct restore_set *rs)
 {
 	struct restore_fs_creds *saved = malloc(sizeof(*saved));
@@ -169,8 +170,8 @@ static int prepare_files(struct restore_set *rs)
 		free(saved);
 		return ret;
 	}
-	ret = files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base, as_task,
-			    rs, &rs->files);
+	ret = files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base, NULL,
+			    as_task, rs, &rs->files);
 	put_back = restore_put_back_fs_creds(saved);
 	free(saved);
 	return ret ? ret : put_back;
