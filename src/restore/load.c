@@ -146,6 +146,8 @@ static int load_task(const struct image_dir *dir, const struct tree_task *t,
 	if (!ret)
 		ret = mm_load(dir, rt->pid, &rt->mm);
 	if (!ret)
+		ret = restore_check_registers(rt->core_img->path, rt->core, rt->mm);
+	if (!ret)
 		ret = load_files(dir, rt);
 	if (!ret)
 		ret = pages_reader_open(dir, rt->pid, &rt->pages);

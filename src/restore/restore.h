@@ -111,6 +111,10 @@ int restore_save_fs_creds(struct restore_fs_creds *saved);
 int restore_take_fs_creds(const TaskCore *core);
 int restore_put_back_fs_creds(struct restore_fs_creds *saved);
 
+/* regs_check.c: every thread's registers are ones the kernel takes, its
+ * rip in one of @mm's executable mappings; else refused naming @path. */
+int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm);
+
 /* load.c */
 int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs);
 void restore_unload(struct restore_set *rs);
