@@ -172,6 +172,8 @@ int cmd_dump(const struct cryo_opts *opts)
 		return 1;
 	}
 	inj_set_log(inject_log);
+	if (cryo_notify(opts, "pre-dump", opts->pid))
+		return 1;
 	ret = image_dir_create(opts->images_dir, &dir);
 	if (ret)
 		return 1;
@@ -189,14 +191,27 @@ int cmd_dump(const struct cryo_opts *opts)
 		goto out;
 	}
 	nr = tree.nr;
+	/* cryo has no network lock yet: the notification marks the point. */
+	ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree };
-	ret = dump_tree(&ctx);
+	if (!ret)
+		ret = dump_tree(&ctx);
+	if (!ret && cryo_notify(opts, "post-dump", opts->pid)) {
+		/* A dump its caller refused must not look complete. */
+		char name[64];
+
+		if (!image_file_name(IMG_INVENTORY, 0, name, sizeof(name)))
+			unlinkat(dir->fd, name, 0);
+		ret = -ECANCELED;
+	}
 	if (ret)
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
 	freezer_restore(&fz);
 	/* Killed (unless -R) while still stopped, so that none runs past the images. */
 	tree_release(&tree, !ret && !opts->leave_running);
+	if (ret || opts->leave_running)
+		cryo_notify(opts, "network-unlock", opts->pid);
 	if (!ret)
 		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,
 			opts->images_dir);

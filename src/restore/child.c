@@ -63,12 +63,13 @@ static void stage_done(const struct restore_set *rs, pid_t pid, int stage)
 
 /* A parent that died before the parent-death signal was set sends none:
  * after setting it, the process checks that its parent is still the one
- * that made it (cryo for the root), or it would wait for ever at a gate. */
+ * that made it (for the root, cryo or cryo's parent), or it would wait for
+ * ever at a gate. */
 static void die_if_orphaned(const struct restore_set *rs, size_t index)
 {
 	int parent = rs->tree.tasks[index].parent;
 
-	if (getppid() != (parent < 0 ? rs->cryo_pid : rs->tree.tasks[parent].pid))
+	if (getppid() != (parent < 0 ? rs->root_parent : rs->tree.tasks[parent].pid))
 		_exit(1);
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,6 +488,8 @@ static int run_stages(struct restore_run *run)
 
 	ret = wait_stage(run, RESTORE_STAGE_CREATED, tree->nr);
 	if (!ret)
+		ret = cryo_notify(run->opts, "setup-namespaces", tree->tasks[0].pid) ? -ECANCELED : 0;
+	if (!ret)
 		ret = let_on(run, 0, tree->nr);
 	if (!ret)
 		ret = wait_stage(run, RESTORE_STAGE_PREPARED, tree->nr);
@@ -501,6 +504,11 @@ static int run_stages(struct restore_run *run)
 		ret = sysv_shm_finish(run->rs->sysv);
 	if (!ret && run->rs->lazy_pages)
 		ret = start_page_server(run);
+	/* Every process is restored and none runs yet, as criu's post-restore. */
+	if (!ret)
+		ret = cryo_notify(run->opts, "post-restore", tree->tasks[0].pid) ? -ECANCELED : 0;
+	if (!ret)
+		ret = cryo_notify(run->opts, "network-unlock", tree->tasks[0].pid) ? -ECANCELED : 0;
 	if (!ret)
 		ret = finish_all(run);
 	return ret;
@@ -537,8 +545,10 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 		run.pidfds[i] = run.uffd[i] = -1;
 	if (ret)
 		goto out;
-	rs->cryo_pid = getpid();
-	child = family_clone(root, SIGCHLD, 0);
+	/* clone3 takes no exit signal with CLONE_PARENT: the child gets cryo's. */
+	rs->root_parent = opts->restore_sibling ? getppid() : getpid();
+	child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
+					family_clone(root, SIGCHLD, 0);
 	if (child == 0) {
 		for (int i = 0; i < 3; i++)
 			close(pipes[i][i == 0 ? 0 : 1]);
@@ -570,6 +580,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	pr_info("restore: pid %d restored, with %zu more processes", root, nr - 1);
 	if (opts->pidfile && write_pidfile(opts->pidfile, root) && !opts->restore_detached)
 		pr_warn("restore: pid %d runs on without its pid file", root);
+	if (cryo_notify(opts, "post-resume", root))
+		pr_warn("restore: pid %d runs on, though post-resume failed", root);
 out:
 	/* Segments this failed restore made go too. */
 	if (ret)
@@ -603,6 +615,8 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	}
 	inj_set_log(inject_log);
+	if (cryo_notify(opts, "pre-restore", 0))
+		return 1;
 	if (image_dir_open(opts->images_dir, &dir))
 		return 1;
 	if (restore_check_image_dir(dir)) {

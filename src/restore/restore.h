@@ -51,7 +51,7 @@ struct restore_set {
 	size_t nr_files_imgs;
 	/* The SysV segments the processes attach, made by cryo. */
 	struct sysv_shm_set *sysv;
-	pid_t cryo_pid;		/* the parent of the root while it is made */
+	pid_t root_parent;	/* the root's parent: cryo, or cryo's (--restore-sibling) */
 	int report_fd;		/* write end of the one report pipe */
 	/* Read ends of the pipes that let every process past stage 1 and
 	 * past stage 2: one byte each. One pipe per stage, so that a fast
