@@ -15,7 +15,7 @@ CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := -lprotobuf-c -pthread
+LDLIBS := -lprotobuf-c -lxxhash -pthread
 
 # ---- schemas (protobuf-c): the images', and the RPC's (src/rpc/proto) -------
 PROTOS := $(wildcard src/images/proto/*.proto)
@@ -222,7 +222,7 @@ $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roun
 	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(RUNNER_SRCS) $(RUNNER_EXTRA) $(HARNESS_SRCS)
 # test_negative forges images as an attacker would, checksums included.
 $(BUILD)/tests/roundtrip/test_negative: src/images/crc32c.c
-$(BUILD)/tests/roundtrip/test_negative: RUNNER_EXTRA := src/images/crc32c.c
+$(BUILD)/tests/roundtrip/test_negative: RUNNER_EXTRA := src/images/crc32c.c -lxxhash
 # The cgroup v2 freezer: trees in a cgroup of their own.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
 # Programs from Debian's packages (sh, python3) through dump and restore.

@@ -35,6 +35,8 @@
 #include <linux/netlink.h>
 #include <linux/sched.h>
 
+#include <xxhash.h>
+
 #include "images/crc32c.h"
 #include "images/format.h"
 
@@ -1805,12 +1807,11 @@ static void setup_other_user_prog(void *arg)
 	put_at_odd_fd(fd);
 }
 
-/* Replaces every @from in the image files of @dir by @to (as long), and
+/* Replaces every @len bytes @from in the image files of @dir by @to, and
  * puts right the checksum of each record it changed, as a forger would. */
-static bool forge_images(const char *dir, const char *from, const char *to)
+static bool forge_bytes(const char *dir, const void *from, const void *to, size_t len)
 {
 	char names[64][64], path[PATH_MAX];
-	size_t len = strlen(from);
 	int n = list_images(dir, names, 64), changed = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -1848,7 +1849,49 @@ static bool forge_images(const char *dir, const char *from, const char *to)
 			changed = -1000;
 		close(fd);
 	}
-	return changed > 0 ? true : fail_why("no record of %s holds %s", dir, from);
+	return changed > 0 ? true : fail_why("no record of %s holds the bytes to forge", dir);
+}
+
+/* The XXH3-128 of file @name of @dir, canonical. */
+static bool digest_of(const char *dir, const char *name, XXH128_canonical_t *out)
+{
+	static char buf[1 << 20];
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	pathf(path, "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0 || n == (ssize_t)sizeof(buf))
+		return fail_why("cannot hash %s", path);
+	XXH128_canonicalFromHash(out, XXH3_128bits(buf, (size_t)n));
+	return true;
+}
+
+/* A forger who edits @from into @to and, the digests being keyless,
+ * writes the new digests into the inventory too. */
+static bool forge_images(const char *dir, const char *from, const char *to)
+{
+	XXH128_canonical_t before[64], after;
+	char names[64][64];
+	int n = list_images(dir, names, 64);
+
+	for (int i = 0; i < n; i++)
+		if (!digest_of(dir, names[i], &before[i]))
+			return false;
+	if (!forge_bytes(dir, from, to, strlen(from)))
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(names[i], "inventory.img") || !digest_of(dir, names[i], &after))
+			continue;
+		if (memcmp(&after, &before[i], sizeof(after)) &&
+		    !forge_bytes(dir, &before[i], &after, sizeof(after)))
+			return false;
+	}
+	return true;
 }
 
 /* A uid-1000 program with a file open: its image forged so that the fd
@@ -1896,4 +1939,66 @@ TEST(restore_opens_a_task_file_with_the_tasks_own_credentials)
 TEST(restore_makes_a_deleted_file_with_the_tasks_own_credentials)
 {
 	check_forged_path("userd/made", "rootd/made", "cannot recreate the deleted file");
+}
+
+/* ---- one set, whole ------------------------------------------------------------ */
+
+static int flip_first_page_byte(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	unsigned char byte;
+	int ret = fd >= 0 && pread(fd, &byte, 1, 100) == 1 ? 0 : -1;
+
+	byte ^= 0x10;
+	if (!ret && pwrite(fd, &byte, 1, 100) != 1)
+		ret = -1;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* A set whose pages were flipped, or taken from another dump of the
+ * same process, or with an image no dump of it wrote, is refused naming
+ * the file, before anything is created. */
+TEST(restore_refuses_a_set_that_is_not_one_whole_dump)
+{
+	char img[PATH_MAX], other[PATH_MAX], copy[PATH_MAX], pages[64], core[64], from[PATH_MAX];
+	char to[PATH_MAX], pid_text[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	int status;
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	pathf(other, "%s/other", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", other, "-R");
+	CHECK_GOTO(r.status == 0, out, "dump -R failed (%d): %s", r.status, r.out);
+	sleep_ms(50);
+	pathf(img, "%s/img", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	snprintf(pages, sizeof(pages), "pages-%d.img", image_pid);
+	snprintf(core, sizeof(core), "core-%d.img", image_pid);
+	CHECK_GOTO(refused_after(&p, img, image_pid, pages, flip_first_page_byte,
+				 "its digest differs from the inventory's"),
+		   out, "a flipped page: %s", why);
+	pathf(copy, "%s/mixed", p.dir);
+	pathf(from, "%s/%s", other, pages);
+	pathf(to, "%s/%s", copy, pages);
+	CHECK_GOTO(copy_images(img, copy) && copy_file(from, to), out, "%s", why);
+	CHECK_GOTO(restore_refused(&p, copy, image_pid, "pages of another dump", to,
+				   "from another dump"),
+		   out, "%s", why);
+	pathf(from, "%s/%s", img, core);
+	pathf(to, "%s/core-1.img", copy);
+	CHECK_GOTO(copy_images(img, copy) && copy_file(from, to), out, "%s", why);
+	CHECK_GOTO(restore_refused(&p, copy, image_pid, "an extra image", to,
+				   "not part of this dump"),
+		   out, "%s", why);
+out:
+	end_prog(&p);
 }
