@@ -104,11 +104,13 @@ struct files_namespaces {
 /* In cryo, before it creates any process: opens each file object that the
  * processes of @imgs (one image per process, loaded from one dump) have an
  * fd of or map, once, at fds of @base or above, with its saved flags and
- * position. Processes created afterwards inherit them, so that what several
+ * position; each as the first process that has it, after @as_task (unless
+ * NULL) made cryo take on that process's credentials. Processes created afterwards inherit them, so that what several
  * processes shared is shared again. An object only a process can open
  * (an epoll, made of its own fds) is left to it, and may not be shared. */
 int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
-		  const struct files_namespaces *ns, struct files_prepared **out);
+		  const struct files_namespaces *ns, int (*as_task)(void *arg, size_t index),
+		  void *arg, struct files_prepared **out);
 /* Closes every prepared fd (cryo, once the processes have them; and each
  * process, once its own fds are installed). */
 void files_prepared_close(struct files_prepared *p);

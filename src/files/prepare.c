@@ -109,7 +109,8 @@ static int prepare_one(struct restore_ctx *r, const struct file_obj *f, int *out
 }
 
 int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
-		  const struct files_namespaces *ns, struct files_prepared **out)
+		  const struct files_namespaces *ns, int (*as_task)(void *arg, size_t index),
+		  void *arg, struct files_prepared **out)
 {
 	struct restore_ctx r = { .high = base, .tty = -1, .all = imgs, .nr_all = n, .ns = ns };
 	size_t nr_files = n ? imgs[0]->nr_files : 0, *users = NULL;
@@ -129,7 +130,9 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 		p->fds[i] = -1;
 	for (size_t t = 0; !ret && t < n; t++) {
 		r.img = imgs[t];
-		ret = files_check_restorable(imgs[t], shell_job);
+		ret = as_task ? as_task(arg, t) : 0;
+		if (!ret)
+			ret = files_check_restorable(imgs[t], shell_job);
 		if (!ret && r.tty < 0)
 			ret = restore_find_terminal(&r);
 		for (size_t i = 0; !ret && i < nr_files; i++) {

@@ -35,6 +35,7 @@ struct tree_task {
 	bool shares_fs;		/* its fs info is its parent's (CLONE_FS) */
 	bool shares_files;	/* its fd table is its parent's (CLONE_FILES) */
 	struct ns_ids ns;	/* its namespaces; all 0 from an image without them */
+	char comm[16];		/* a zombie's name (a live one's is in its core) */
 };
 
 /* Parents always come before their children, children in the order the
