@@ -107,6 +107,32 @@ int files_restore(const struct files_image *img, const struct files_prepared *pr
 int files_open_mappings(const struct files_image *img, const struct files_prepared *prepared,
 			struct files_mapping *maps, size_t n, int base);
 
+/* Calls @fn for each object of @img's fds that is a pidfd of a task, not of
+ * a reaped process: one of its fds, the pid, and for a thread other than a
+ * main thread its process (else 0). Stops at the first non-zero return. */
+int files_pidfd_targets(const struct files_image *img,
+			int (*fn)(void *arg, int fd, pid_t pid, pid_t thread_of), void *arg);
+
+/* A pidfd of a thread other than its process's main thread, at fd @fd of
+ * the task: the thread is made by the restorer, after the fds, so
+ * files_restore() puts a pidfd of the task itself (same flags) there, and
+ * cryo replaces it from inside the task once every thread exists
+ * (restore/thread_pidfds.c). Fds of one open file (@file_id) come one
+ * after another. */
+struct files_thread_pidfd {
+	uint32_t file_id;
+	int fd;
+	pid_t tid;
+	pid_t tgid;		/* the process of thread @tid */
+	unsigned int flags;	/* status flags, PIDFD_THREAD among them */
+	bool cloexec;
+};
+
+/* The thread pidfds @img installs (none when its table is another
+ * process's), the first @max of them in @out; returns how many there are. */
+size_t files_thread_pidfds(const struct files_image *img, struct files_thread_pidfd *out,
+			   size_t max);
+
 /* ---- file locks (locks.c) ----------------------------------------------------
  * The flock, POSIX and OFD locks the processes hold, in locks.img. Dump
  * finds them in the fdinfo of each fd files_dump() reads; restore takes

@@ -287,6 +287,10 @@ struct file_kind {
 	 * processes that do not exist before the tree): cryo does not
 	 * prepare it, and processes may not share it. */
 	bool opened_in_task;
+	/* For an opened_in_task kind: whether cryo can open this object before
+	 * any process exists all the same (a pidfd of a reaped process). It
+	 * is then prepared, and shared, like the objects of other kinds. */
+	bool (*opened_by_cryo)(const FileEntry *e);
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */
@@ -298,6 +302,10 @@ struct file_kind {
 	/* Opens a new open file description like the saved one, with its
 	 * flags, at any fd number; returns it or -errno, logged. */
 	int (*open)(struct restore_ctx *r, const struct file_obj *f);
+	/* Lets go of an inode handle (restore_add_inode()) before its fds
+	 * are closed: once every object of the inode is open, or the restore
+	 * failed. For what closing does not undo (a child to reap). */
+	void (*release_inode)(const struct restore_ctx *r, const struct inode_handle *h);
 	/* The position is restored with lseek(). */
 	bool seekable;
 	/* Restored as a copy of a file that is not the task's (the shell's

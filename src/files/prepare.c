@@ -5,7 +5,8 @@
  * one pipe. Each process then installs its fds from these (restore.c).
  * Kinds that only the process can open (an epoll of its own fds, a pidfd
  * of a process not yet created) are still opened by that process, and
- * may not be shared. */
+ * may not be shared, unless the kind says cryo can open that object
+ * (opened_by_cryo: a pidfd of a reaped process). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,8 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 			if (!needed_by(imgs[t], i) || p->fds[i] >= 0 ||
 			    users[f->inode - imgs[t]->files] < 2)
 				continue;
-			if (f->kind->opened_in_task)
+			if (f->kind->opened_in_task &&
+			    !(f->kind->opened_by_cryo && f->kind->opened_by_cryo(f->e)))
 				ret = check_unshared(imgs, n, i);
 			else
 				ret = prepare_one(&r, f, &p->fds[i]);

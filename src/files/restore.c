@@ -86,8 +86,10 @@ int restore_add_inode(struct restore_ctx *r, const struct file_obj *f, int fd, i
 	return 0;
 }
 
-static void close_handle(struct inode_handle *h)
+static void close_handle(const struct restore_ctx *r, struct inode_handle *h)
 {
+	if (h->inode->kind->release_inode)
+		h->inode->kind->release_inode(r, h);
 	close(h->fd);
 	if (h->fd2 >= 0)
 		close(h->fd2);
@@ -102,7 +104,7 @@ static void release_inode(struct restore_ctx *r, const struct file_obj *f)
 
 		if (h->inode != f->inode || --h->left)
 			continue;
-		close_handle(h);
+		close_handle(r, h);
 		*h = r->inodes[--r->nr_inodes];
 		return;
 	}
@@ -294,7 +296,7 @@ int restore_find_terminal(struct restore_ctx *r)
 void restore_ctx_release(struct restore_ctx *r)
 {
 	for (size_t i = 0; i < r->nr_inodes; i++)
-		close_handle(&r->inodes[i]);
+		close_handle(r, &r->inodes[i]);
 	free(r->inodes);
 	r->inodes = NULL;
 	r->nr_inodes = 0;

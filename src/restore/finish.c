@@ -134,6 +134,8 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 	 * pipe, and the gate's fd stayed open past the last stage. */
 	for (int i = 0; !ret && i < 2; i++)
 		ret = close_in_task(task, pipe_fds[i], true, "the restore's pipe");
+	if (!ret)
+		ret = restore_thread_pidfds(task, rt->files);
 	/* Last of what runs in the task: no close() of its may drop them. */
 	if (!ret)
 		ret = restore_take_locks(task, rt->pid, locks);

@@ -248,6 +248,8 @@ int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set
 	if (!ret)
 		ret = list_files_imgs(rs);
 	if (!ret)
+		ret = restore_check_pidfds(rs);
+	if (!ret)
 		ret = files_locks_load(dir, rs->files_imgs, rs->nr_files_imgs, &rs->locks);
 	if (!ret)
 		ret = load_sysv_shm(dir, rs);
