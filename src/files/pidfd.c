@@ -188,10 +188,10 @@ static bool pidfd_opened_by_cryo(const FileEntry *e)
 
 static int pidfd_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
 {
-	(void)dir;
 	const FileEntry *e = f->e;
 	int pid = e->pidfd->pid;
 
+	(void)dir;
 	if ((e->flags & O_ACCMODE) != O_RDWR || (e->flags & ~PIDFD_FLAGS_KNOWN)) {
 		load_err(img, f, "flags %#o are not a pidfd's (O_RDWR, with O_NONBLOCK, "
 			 "PIDFD_THREAD, O_APPEND or O_NOATIME only)", e->flags);
@@ -211,8 +211,7 @@ static int pidfd_check(const struct image_dir *dir, struct files_image *img, str
 		int tgid = e->pidfd->thread_of;
 
 		if (tgid < 1 || tgid > KABI_PID_MAX_LIMIT || pid < 1 || pid > KABI_PID_MAX_LIMIT ||
-		    tgid == pid ||
-		    !(e->flags & PIDFD_THREAD)) {
+		    tgid == pid || !(e->flags & PIDFD_THREAD)) {
 			load_err(img, f, "refers to pid %d as a thread of pid %d: not a thread "
 				 "other than a main thread, opened with PIDFD_THREAD", pid, tgid);
 			return -EBADMSG;
