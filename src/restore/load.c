@@ -15,6 +15,7 @@
 #include "ipc/sysv_shm.h"
 #include "mem/mm.h"
 #include "restore/restore.h"
+#include "task/task.h"
 
 /* The selectors of 64-bit user code and stack on x86_64 Linux. */
 #define USER_CS 0x33
@@ -143,6 +144,8 @@ static int load_task(const struct image_dir *dir, const struct tree_task *t,
 	ret = read_core(dir, rt);
 	if (!ret)
 		ret = check_against_tree(rt, t);
+	if (!ret)
+		ret = task_check_sched(rt->core);
 	if (!ret)
 		ret = mm_load(dir, rt->pid, &rt->mm);
 	if (!ret)
