@@ -75,8 +75,19 @@ INJECT_SRCS := $(wildcard src/inject/*.c)
 INJECT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(INJECT_SRCS))
 LIBINJECT := $(BUILD)/libinject.a
 
-$(LIBINJECT): $(INJECT_OBJS)
+# Built with hidden visibility (inject.h marks what is public), linked into
+# one relocatable object whose hidden symbols are then made local: the
+# archive exports the inj_ names of inject.h and nothing else, so its helpers
+# can never clash with a caller's. scripts/check-exports verifies it.
+$(INJECT_OBJS): ALL_CFLAGS += -fvisibility=hidden
+$(BUILD)/obj/inject.o: $(INJECT_OBJS)
+	$(LD) -r -o $@.tmp $^
+	$(OBJCOPY) --localize-hidden $@.tmp $@
+	@rm -f $@.tmp
+
+$(LIBINJECT): $(BUILD)/obj/inject.o
 	@mkdir -p $(dir $@)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # ---- the cryo tool ----------------------------------------------------------
@@ -125,9 +136,11 @@ $(LIBCORE_SAN): $(SAN_CORE_OBJS)
 	$(AR) rcs $@ $^
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
-$(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(LIBCORE_SAN) $(LIBINJECT) $(BLOB_EMBEDS) | $(BLOB_HEADERS)
+# Every unit test starts with the image kinds registered, as cryo does.
+UNIT_SETUP := tests/unit/image_kinds_setup.c
+$(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(UNIT_SETUP) $(LIBCORE_SAN) $(LIBINJECT) $(BLOB_EMBEDS) | $(BLOB_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(BLOB_EMBEDS) $(LIBCORE_SAN) $(LIBINJECT) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(UNIT_SETUP) $(BLOB_EMBEDS) $(LIBCORE_SAN) $(LIBINJECT) $(LDLIBS)
 
 INJECT_TESTS := $(patsubst tests/inject/%.c,$(BUILD)/tests/inject/%,$(wildcard tests/inject/test_*.c))
 INJECT_PROGS := $(patsubst tests/inject/%.c,$(BUILD)/tests/inject/%,$(wildcard tests/inject/prog_*.c))
@@ -144,16 +157,21 @@ ROUNDTRIP_TESTS := $(BUILD)/tests/roundtrip/test_roundtrip
 $(BUILD)/tests/roundtrip/prog_%: tests/roundtrip/prog_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< tests/roundtrip/prog.c -lrt
-# The runners that drive the cryo binary share runner_util.c.
-RUNNER_UTIL := tests/roundtrip/runner_util.c tests/roundtrip/runner_util.h
-$(BUILD)/tests/roundtrip/test_roundtrip: tests/roundtrip/test_roundtrip.c $(RUNNER_UTIL)
+# Every runner drives the cryo binary through cryo_driver.c and starts the
+# programs of the table in programs.c (a prog_* or neg_* without an entry
+# there fails test_roundtrip).
+RUNNER_SRCS := tests/roundtrip/cryo_driver.c tests/roundtrip/programs.c \
+	tests/roundtrip/runner_util.c
+RUNNER_DEPS := $(RUNNER_SRCS) tests/roundtrip/cryo_driver.h tests/roundtrip/programs.h \
+	tests/roundtrip/runner_util.h
+$(BUILD)/tests/roundtrip/test_roundtrip: tests/roundtrip/test_roundtrip.c $(RUNNER_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/runner_util.c
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(RUNNER_SRCS)
 # --shell-job through pty pairs; the test binary is also the program it dumps.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_shell_job
-$(BUILD)/tests/roundtrip/test_shell_job: tests/roundtrip/test_shell_job.c $(RUNNER_UTIL)
+$(BUILD)/tests/roundtrip/test_shell_job: tests/roundtrip/test_shell_job.c $(RUNNER_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/runner_util.c
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(RUNNER_SRCS)
 # The negative tests, and the programs only they start (neg_*): too costly
 # to put through every round-trip cycle.
 NEGATIVE_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/neg_*.c))
@@ -161,30 +179,24 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_negative
 $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
-# The runners that judge cryo from outside also share cryo_driver.c.
-CRYO_DRIVER := tests/roundtrip/cryo_driver.c tests/roundtrip/cryo_driver.h $(RUNNER_UTIL)
-$(BUILD)/tests/roundtrip/test_negative: tests/roundtrip/test_negative.c $(CRYO_DRIVER) $(HARNESS_SRCS)
+# The runners built on the test harness (tests/lib).
+HARNESS_RUNNERS := test_negative test_freezer test_real
+$(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
+		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< tests/roundtrip/cryo_driver.c \
-		tests/roundtrip/runner_util.c $(HARNESS_SRCS)
+	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(RUNNER_SRCS) $(HARNESS_SRCS)
 # The cgroup v2 freezer: trees in a cgroup of their own.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
-$(BUILD)/tests/roundtrip/test_freezer: tests/roundtrip/test_freezer.c $(CRYO_DRIVER) $(HARNESS_SRCS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< tests/roundtrip/cryo_driver.c \
-		tests/roundtrip/runner_util.c $(HARNESS_SRCS)
 # Programs from Debian's packages (sh, python3) through dump and restore.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_real
-$(BUILD)/tests/roundtrip/test_real: tests/roundtrip/test_real.c $(RUNNER_UTIL) $(HARNESS_SRCS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< tests/roundtrip/runner_util.c $(HARNESS_SRCS)
 
 # The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
 # as part of the tests.
 FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+# Every part's image checks, and the list that registers them.
 FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
-	src/ipc/sysv_shm_image.c \
+	src/files/image_check.c src/ipc/sysv_shm_image.c src/cli/image_kinds.c \
 	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)
