@@ -81,7 +81,8 @@ struct files_prepared;
  * fd of or map, once, at fds of @base or above, with its saved flags and
  * position. Processes created afterwards inherit them, so that what several
  * processes shared is shared again. An object only a process can open
- * (an epoll, made of its own fds) is left to it, and may not be shared. */
+ * (an epoll, made of its own fds) is left to it, and may not be shared;
+ * a pidfd of a reaped process is not one (cryo makes it too). */
 int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
 		  struct files_prepared **out);
 /* Closes every prepared fd (cryo, once the processes have them; and each
@@ -117,7 +118,7 @@ int files_pidfd_targets(const struct files_image *img,
  * the task: the thread is made by the restorer, after the fds, so
  * files_restore() puts a pidfd of the task itself (same flags) there, and
  * cryo replaces it from inside the task once every thread exists
- * (restore/thread_pidfds.c). Fds of one open file (@file_id) come one
+ * (restore/pidfds.c). Fds of one open file (@file_id) come one
  * after another. */
 struct files_thread_pidfd {
 	uint32_t file_id;

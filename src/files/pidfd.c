@@ -5,7 +5,7 @@
  * the restored task with that pid, or makes one reaped process per inode
  * and opens them all of it. Which processes make up the dump is dump.c's
  * (files_set_dumped_pids()); a thread's pidfd is finished by cryo once the
- * thread exists (restore/thread_pidfds.c). */
+ * thread exists (restore/pidfds.c). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

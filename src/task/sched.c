@@ -150,12 +150,12 @@ int task_check_sched(const TaskCore *core)
 		const SchedState *s = core->threads[i]->sched;
 		int cpu = s ? missing_cpu(s) : -1;
 
-		if (cpu >= 0) {
-			pr_err("restore: pid %d thread %d: its CPU affinity names CPU %d, which this "
-			       "machine does not have (%ld CPUs)", core->pid, core->threads[i]->tid,
-			       cpu, sysconf(_SC_NPROCESSORS_CONF));
-			return -EINVAL;
-		}
+		if (cpu < 0)
+			continue;
+		pr_err("restore: pid %d thread %d: its CPU affinity names CPU %d, which this "
+		       "machine does not have (%ld CPUs)", core->pid, core->threads[i]->tid, cpu,
+		       sysconf(_SC_NPROCESSORS_CONF));
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -219,7 +219,8 @@ static int restore_thread_sched(struct inj_task *task, pid_t tid, const SchedSta
 		return ret;
 	if (syscall(SYS_sched_setattr, tid, &attr, 0))
 		return pr_errno_ret("restore: pid %d thread %d: cannot set %s (priority %u, nice "
-				    "%d)", pid, tid, task_policy_name(s->policy), s->priority, s->nice);
+				    "%d)", pid, tid, task_policy_name(s->policy), s->priority,
+				    s->nice);
 	/* sched_setattr() sets the nice of SCHED_OTHER and BATCH only, but the
 	 * kernel keeps one for every policy (and shows it). */
 	if (setpriority(PRIO_PROCESS, tid, s->nice))

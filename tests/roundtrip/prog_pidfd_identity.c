@@ -282,8 +282,8 @@ static void check_one(const struct pidfd_state *st)
 		PROG_CHECK(!ret && si.si_pid == zombie_child && si.si_code == CLD_EXITED &&
 				   si.si_status == ZOMBIE_STATUS,
 			   "%s: waitid gives pid %d code %d status %d (%s), want %d exited %d",
-			   st->what, si.si_pid, si.si_code, si.si_status, ret ? strerror(errno) : "",
-			   zombie_child, ZOMBIE_STATUS);
+			   st->what, si.si_pid, si.si_code, si.si_status,
+			   ret ? strerror(errno) : "", zombie_child, ZOMBIE_STATUS);
 		return;
 	}
 	PROG_CHECK(pidfd_send_signal(st->fd, 0, NULL, 0) < 0 && errno == ESRCH,
