@@ -88,6 +88,14 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 /* Closes every prepared fd (cryo, once the processes have them; and each
  * process, once its own fds are installed). */
 void files_prepared_close(struct files_prepared *p);
+/* In cryo once the processes are created: closes what they inherited, but
+ * the places kept for what is opened late. */
+void files_prepared_close_early(struct files_prepared *p);
+/* In cryo once every process exists (their stage 1), before any installs
+ * its fds: opens the objects only then possible to open (a pidfd of a live
+ * process two processes share) in the places kept for them; processes
+ * take them from cryo with pidfd_getfd(). */
+int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs, size_t n);
 
 /* Runs in the restored task, before its memory is replaced: installs each
  * saved fd at its number with its flags, position and contents, from the

@@ -208,7 +208,16 @@ void contents_put(struct file_obj *f);
 struct files_prepared {
 	int *fds;
 	size_t nr;
+	/* late[i]: fds[i] is a placeholder until every process exists, when
+	 * cryo puts the object there (files_prepare_late()); processes take
+	 * it from cryo with pidfd_getfd() through @cryo_pidfd. */
+	bool *late;
+	int cryo_pidfd;		/* -1 when nothing is late */
 };
+
+/* The fd in cryo of @f of @img, prepared late; -1 when it is not. */
+int files_prepared_late_fd(const struct files_prepared *p, const struct file_obj *f,
+			   const struct files_image *img);
 
 struct restore_ctx {
 	const struct files_image *img;
@@ -272,6 +281,12 @@ int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *h
 
 /* ---- the table of kinds ------------------------------------------------------ */
 
+enum file_opened_by_cryo {
+	FILE_OPENED_IN_TASK_ONLY,
+	FILE_OPENED_BEFORE_TREE,
+	FILE_OPENED_AFTER_TREE,
+};
+
 struct file_kind {
 	const char *name;		/* "pipe", in messages */
 	FileEntry__Kind type;		/* in the image */
@@ -287,10 +302,12 @@ struct file_kind {
 	 * processes that do not exist before the tree): cryo does not
 	 * prepare it, and processes may not share it. */
 	bool opened_in_task;
-	/* For an opened_in_task kind: whether cryo can open this object before
-	 * any process exists all the same (a pidfd of a reaped process). It
-	 * is then prepared, and shared, like the objects of other kinds. */
-	bool (*opened_by_cryo)(const FileEntry *e);
+	/* For an opened_in_task kind: whether cryo can open this object all
+	 * the same, before any process exists (a pidfd of a reaped process:
+	 * prepared as the objects of other kinds are) or once every process
+	 * exists (a pidfd of a live one: prepared late, when two processes
+	 * share it). Either way processes may share it. */
+	enum file_opened_by_cryo (*opened_by_cryo)(const FileEntry *e);
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */

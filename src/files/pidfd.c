@@ -179,11 +179,14 @@ static int pidfd_dump(const struct file_dump *d)
 	return 0;
 }
 
-/* A pidfd of a reaped process is made by whoever opens it, cryo too: a
- * process or an open file several processes share is then prepared. */
-static bool pidfd_opened_by_cryo(const FileEntry *e)
+/* A pidfd of a reaped process is made by whoever opens it, cryo too, before
+ * the tree; one of a process, by cryo too once the tree exists; one of a
+ * thread other than a main thread only by its holder, once threads exist. */
+static enum file_opened_by_cryo pidfd_opened_by_cryo(const FileEntry *e)
 {
-	return e->pidfd->pid == PIDFD_REAPED;
+	if (e->pidfd->pid == PIDFD_REAPED)
+		return FILE_OPENED_BEFORE_TREE;
+	return e->pidfd->has_thread_of ? FILE_OPENED_IN_TASK_ONLY : FILE_OPENED_AFTER_TREE;
 }
 
 static int pidfd_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)

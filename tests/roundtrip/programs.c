@@ -17,7 +17,7 @@ const char *const cycle_names[NR_CYCLES] = { "once", "twice", "thrice", "leave-r
 const struct test_program test_programs[] = {
 	{ .name = "neg_big_memory" },
 	{ .name = "neg_clone_files" },
-	{ .name = "neg_pidfd_shared" },
+	{ .name = "neg_pidfd_thread_shared" },
 	{ .name = "neg_sysv_shm" },
 	{ .name = "neg_thread_creds" },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
@@ -50,6 +50,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_identity", .cycles = CYCLES_ALL },
+	{ .name = "prog_pidfd_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_regs", .cycles = CYCLES_ALL },
 	{ .name = "prog_sched", .cycles = CYCLES_ALL },
 	{ .name = "prog_shmem", .cycles = CYCLES_ALL },

@@ -565,16 +565,17 @@ out:
 	end_prog(&p);
 }
 
-/* One open pidfd of a live process, held by two processes of the tree,
- * cannot be made before the tree nor handed from one to the other: the
- * dump is refused by name, and the program runs on. */
-TEST(dump_refuses_a_pidfd_of_a_live_process_shared_by_two_processes)
+/* One open pidfd of a thread (not a main thread), held by two processes of
+ * the tree: its holder opens it once threads exist, after the fds, and
+ * cannot hand it to the other: the dump is refused by name, and the program
+ * runs on. */
+TEST(dump_refuses_a_pidfd_of_a_thread_shared_by_two_processes)
 {
 	struct prog p = { 0 };
 	char img[PATH_MAX], pid[16];
 	struct cryo_run r;
 
-	CHECK_GOTO(start_prog(&p, "neg_pidfd_shared", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "neg_pidfd_thread_shared", NULL, NULL), out, "%s", why);
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
 	run_cryo(&r, "dump", "-t", pid, "-D", img);
