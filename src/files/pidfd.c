@@ -3,8 +3,8 @@
  * the dump, or that it has exited and been reaped, and links pidfds of one
  * struct pid (one inode on pidfs) to each other; restore opens pidfds of
  * the restored task with that pid, or makes one reaped process per inode
- * and opens them all of it. Which processes make up the dump is dump.c's
- * (files_set_dumped_pids()); a thread's pidfd is finished by cryo once the
+ * and opens them all of it. Which processes make up the dump is the dump's
+ * (file_dump_has_pid()); a thread's pidfd is finished by cryo once the
  * thread exists (restore/pidfds.c). */
 #include <errno.h>
 #include <signal.h>
@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "files/internal.h"
+#include "files/files.h"
+#include "files/kind.h"
 
 /* Status flags a pidfd can have: pidfd_open()'s, and what F_SETFL adds. */
 #define PIDFD_FLAGS_KNOWN (O_RDWR | O_NONBLOCK | PIDFD_THREAD | O_APPEND | O_NOATIME)
@@ -84,15 +85,16 @@ static int parse_target(const struct fd_probe *p, const char *text, int *out)
  * has been reaped since fdinfo was read (*@pid becomes -1). A thread of a
  * process of the dump, other than its main thread, sets *@thread_of to
  * that process. */
-static int check_target(const struct fd_probe *p, int *pid, int *thread_of)
+static int check_target(const struct file_dump *d, int *pid, int *thread_of)
 {
+	const struct fd_probe *p = d->p;
 	_cleanup_free_ char *status = NULL, *now = NULL;
 	const char *tgid_text, *state;
 	char path[64];
 	long tgid;
 	int ret;
 
-	if (*pid == PIDFD_REAPED || *pid == p->pid || files_pid_dumped(*pid))
+	if (*pid == PIDFD_REAPED || file_dump_has_pid(d, *pid))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", *pid);
 	ret = probe_read_text(path, &status);
@@ -120,7 +122,7 @@ static int check_target(const struct fd_probe *p, int *pid, int *thread_of)
 	tgid = tgid_text ? strtol(tgid_text, NULL, 10) : 0;
 	/* Every thread of a dumped process is stopped and restored with its
 	 * tid; only PIDFD_THREAD opens a thread that is not a leader. */
-	if (tgid > 0 && tgid != *pid && (tgid == p->pid || files_pid_dumped(tgid))) {
+	if (tgid > 0 && tgid != *pid && file_dump_has_pid(d, tgid)) {
 		if (!(p->flags & PIDFD_THREAD)) {
 			pr_fd_err(p, "refers to thread %d of pid %ld without PIDFD_THREAD", *pid,
 				  tgid);
@@ -151,7 +153,7 @@ static int pidfd_dump(const struct file_dump *d)
 	}
 	ret = parse_target(p, p->fdinfo, &pid);
 	if (!ret)
-		ret = check_target(p, &pid, &thread_of);
+		ret = check_target(d, &pid, &thread_of);
 	if (ret)
 		return ret;
 	pf = malloc(sizeof(*pf));
@@ -254,7 +256,7 @@ static int pidfd_check(const struct image_dir *dir, struct files_image *img, str
  *   before it has restored its fds, before any thread is created. The
  *   pidfds hold the kernel's struct pid, not the number.
  */
-static int make_reaped_inode(struct restore_ctx *r, const struct file_obj *f)
+static int pidfd_make_inode(struct restore_ctx *r, const struct file_obj *f)
 {
 	sigset_t all, old;
 	pid_t child;
@@ -326,16 +328,12 @@ static int reaped_child_pid(const struct restore_ctx *r, const struct file_obj *
 
 static int open_reaped(struct restore_ctx *r, const struct file_obj *f, unsigned int flags)
 {
-	const struct inode_handle *h = restore_inode(r, f);
+	const struct inode_handle *h = restore_inode_get(r, f);
 	pid_t child;
 	int fd, ret;
 
-	if (!h) {
-		ret = make_reaped_inode(r, f);
-		if (ret)
-			return ret;
-		h = restore_inode(r, f);
-	}
+	if (!h)
+		return -EIO;
 	ret = reaped_child_pid(r, f, h, &child);
 	if (ret)
 		return ret;
@@ -407,7 +405,7 @@ int files_pidfd_targets(const struct files_image *img,
 	for (size_t i = 0; i < img->nr_files && !ret; i++) {
 		const struct file_obj *f = &img->files[i];
 
-		if (f->kind == &pidfd_kind && f->nr_fds && f->e->pidfd->pid != PIDFD_REAPED)
+		if (f->kind->type == FILE_ENTRY__KIND__PIDFD && f->nr_fds && f->e->pidfd->pid != PIDFD_REAPED)
 			ret = fn(arg, f->fds[0], f->e->pidfd->pid,
 				 f->e->pidfd->has_thread_of ? f->e->pidfd->thread_of : 0);
 	}
@@ -422,7 +420,7 @@ size_t files_thread_pidfds(const struct files_image *img, struct files_thread_pi
 	for (size_t i = 0; i < img->nr_files && !img->table_shared; i++) {
 		const struct file_obj *f = &img->files[i];
 
-		if (f->kind != &pidfd_kind || !f->e->pidfd->has_thread_of)
+		if (f->kind->type != FILE_ENTRY__KIND__PIDFD || !f->e->pidfd->has_thread_of)
 			continue;
 		for (size_t j = 0; j < f->nr_fds; j++, n++) {
 			if (n >= max)
@@ -444,7 +442,9 @@ const struct file_kind pidfd_kind = {
 	.recognise = pidfd_recognise,
 	.dump = pidfd_dump,
 	.check = pidfd_check,
+	.own_flags = PIDFD_THREAD,
 	.open = pidfd_restore_open,
+	.make_inode = pidfd_make_inode,
 	.release_inode = pidfd_release_inode,
 	.opened_in_task = true,
 	.opened_by_cryo = pidfd_opened_by_cryo,

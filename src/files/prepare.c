@@ -32,10 +32,11 @@ static bool has_own_fds(const struct files_image *img, size_t i)
 	return img->files[i].nr_fds && !img->table_shared;
 }
 
-/* For each inode (by the index of its first object): how many processes
- * need one of its objects. Only what two or more share is prepared, so
- * that a process of many fds does not make cryo hold them all over its
- * open-files limit. */
+/* For each unit made once (file_unit(): an inode, or the group of
+ * inodes made together; by the index of its first object): how many
+ * processes need one of its objects. Only what two or more share is
+ * prepared, so that a process of many fds does not make cryo hold them
+ * all over its open-files limit. */
 static size_t *count_users(struct files_image *const *imgs, size_t n, size_t nr_files)
 {
 	size_t *users = calloc(nr_files + 1, sizeof(*users));
@@ -43,12 +44,12 @@ static size_t *count_users(struct files_image *const *imgs, size_t n, size_t nr_
 
 	for (size_t t = 0; users && last && t < n; t++) {
 		for (size_t j = 0; j < nr_files; j++) {
-			size_t inode = (size_t)(imgs[t]->files[j].inode - imgs[t]->files);
+			size_t unit = (size_t)(file_unit(&imgs[t]->files[j]) - imgs[t]->files);
 
 			/* Counted once per process: @last holds t + 1. */
-			if (needed_by(imgs[t], j) && last[inode] != t + 1) {
-				last[inode] = t + 1;
-				users[inode]++;
+			if (needed_by(imgs[t], j) && last[unit] != t + 1) {
+				last[unit] = t + 1;
+				users[unit]++;
 			}
 		}
 	}
@@ -67,6 +68,35 @@ static int check_unshared(struct files_image *const *imgs, size_t n, size_t i)
 				return -EOPNOTSUPP;
 			}
 	return 0;
+}
+
+/*
+ * The one place where objects are made: every inode a kind makes and
+ * every group, in cryo for what processes share and in a process for its
+ * own. Here the namespace part will switch into the namespaces @first
+ * belongs to (r->ns, set by the caller of files_prepare()); a process
+ * restoring its own objects is in its namespaces already and passes none.
+ * Objects a kind opens by path or makes alone (an eventfd) are opened by
+ * the kind's open() and do not come here yet.
+ */
+int make_in_namespaces(struct restore_ctx *r, const struct file_obj *first,
+		       int (*make)(struct restore_ctx *r, const struct file_obj *first, void *arg),
+		       void *arg)
+{
+	int ret, left;
+
+	if (!r->ns)
+		return make(r, first, arg);
+	ret = r->ns->enter(r->ns->arg, first);
+	if (ret) {
+		restore_err(r, first, "cannot enter its namespaces: %s", strerror(-ret));
+		return ret;
+	}
+	ret = make(r, first, arg);
+	left = r->ns->leave(r->ns->arg, first);
+	if (left)
+		restore_err(r, first, "cannot leave its namespaces: %s", strerror(-left));
+	return ret ? ret : left;
 }
 
 /* How many processes have fds of object @i (not through another's table). */
@@ -92,8 +122,8 @@ static int reserve_late(struct restore_ctx *r, struct files_prepared *p, size_t 
 		if (p->cryo_pidfd < 0) {
 			fd = p->cryo_pidfd;
 			p->cryo_pidfd = -1;
-			return pr_errno_ret("restore: cannot open a pidfd of cryo (%s)",
-					    strerror(-fd));
+			pr_err("restore: cannot open a pidfd of cryo: %s", strerror(-fd));
+			return fd;
 		}
 	}
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -110,7 +140,7 @@ static int reserve_late(struct restore_ctx *r, struct files_prepared *p, size_t 
 
 static int prepare_one(struct restore_ctx *r, const struct file_obj *f, int *out)
 {
-	int fd = f->kind->open(r, f);
+	int fd = restore_open_object(r, f);
 
 	if (fd < 0)
 		return fd;
@@ -124,9 +154,9 @@ static int prepare_one(struct restore_ctx *r, const struct file_obj *f, int *out
 }
 
 int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
-		  struct files_prepared **out)
+		  const struct files_namespaces *ns, struct files_prepared **out)
 {
-	struct restore_ctx r = { .high = base, .tty = -1, .all = imgs, .nr_all = n };
+	struct restore_ctx r = { .high = base, .tty = -1, .all = imgs, .nr_all = n, .ns = ns };
 	size_t nr_files = n ? imgs[0]->nr_files : 0, *users = NULL;
 	struct files_prepared *p = calloc(1, sizeof(*p));
 	enum file_opened_by_cryo opens;
@@ -156,7 +186,7 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 			const struct file_obj *f = &imgs[t]->files[i];
 
 			if (!needed_by(imgs[t], i) || p->fds[i] >= 0 ||
-			    users[f->inode - imgs[t]->files] < 2)
+			    users[file_unit(f) - imgs[t]->files] < 2)
 				continue;
 			opens = f->kind->opened_in_task ? FILE_OPENED_IN_TASK_ONLY :
 							  FILE_OPENED_BEFORE_TREE;
@@ -214,7 +244,7 @@ int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs
 			}
 		if (!f)
 			return -EINVAL;
-		fd = f->kind->open(&r, f);
+		fd = restore_open_object(&r, f);
 		if (fd < 0)
 			return fd;
 		ret = restore_set_state(&r, f, fd);
@@ -223,6 +253,7 @@ int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs
 					   f->kind->name, f->e->id);
 		close(fd);
 	}
+	restore_ctx_release(&r);
 	return ret;
 }
 
