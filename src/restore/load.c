@@ -16,6 +16,7 @@
 #include "ipc/sysv_shm.h"
 #include "mem/mm.h"
 #include "restore/restore.h"
+#include "task/task.h"
 
 /* The selectors of 64-bit user code and stack on x86_64 Linux. */
 #define USER_CS 0x33
@@ -160,6 +161,8 @@ static int load_task(const struct image_dir *dir, const struct tree_task *t,
 	if (!ret)
 		ret = check_against_tree(rt, t);
 	if (!ret)
+		ret = task_check_sched(rt->core);
+	if (!ret)
 		ret = mm_load(dir, rt->pid, &rt->mm);
 	if (!ret)
 		ret = restore_check_registers(rt->core_img->path, rt->core, rt->mm);
@@ -265,6 +268,8 @@ int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set
 		ret = check_shared_files(rs);
 	if (!ret)
 		ret = list_files_imgs(rs);
+	if (!ret)
+		ret = restore_check_pidfds(rs);
 	if (!ret)
 		ret = files_locks_load(dir, rs->files_imgs, rs->nr_files_imgs, &rs->locks);
 	if (!ret)

@@ -488,6 +488,9 @@ static int run_stages(struct restore_run *run)
 
 	ret = wait_stage(run, RESTORE_STAGE_CREATED, tree->nr);
 	if (!ret)
+		ret = files_prepare_late(run->rs->files, run->rs->files_imgs,
+					 run->rs->nr_files_imgs);
+	if (!ret)
 		ret = cryo_notify(run->opts, "setup-namespaces", tree->tasks[0].pid) ? -ECANCELED : 0;
 	if (!ret)
 		ret = let_on(run, 0, tree->nr);
@@ -563,8 +566,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	/* Only the processes hold the write end now: EOF means all are gone. */
 	close(pipes[0][1]);
 	pipes[0][1] = -1;
-	files_prepared_close(rs->files);
-	rs->files = NULL;
+	/* What is opened late stays until the processes have taken it. */
+	files_prepared_close_early(rs->files);
 	ret = watch(&run, 0);
 	if (!ret)
 		ret = run_stages(&run);

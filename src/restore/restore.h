@@ -137,6 +137,13 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **task);
 
+/* pidfds.c: at load, every pidfd names a task the images hold (a thread
+ * of a process among them); at finish, from cryo in the seized @task, each
+ * pidfd of a thread other than a main thread takes its place (see
+ * files_thread_pidfds()). */
+int restore_check_pidfds(const struct restore_set *rs);
+int restore_thread_pidfds(struct inj_task *task, const struct files_image *files);
+
 /* locks.c: from cryo, in the seized @task (process @pid, paused in its
  * restorer with every fd in place): takes again each lock of @locks that
  * is @pid's to take. */

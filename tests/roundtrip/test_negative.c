@@ -686,6 +686,28 @@ out:
 	end_prog(&p);
 }
 
+/* One open pidfd of a thread (not a main thread), held by two processes of
+ * the tree: its holder opens it once threads exist, after the fds, and
+ * cannot hand it to the other: the dump is refused by name, and the program
+ * runs on. */
+TEST(dump_refuses_a_pidfd_of_a_thread_shared_by_two_processes)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16];
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "neg_pidfd_thread_shared", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, "fd 40 (anon_inode:[pidfd]): the same pidfd as pid ",
+			   "a pidfd shared by two processes is not supported yet"), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* The id of the segment neg_sysv_shm made for @pid, or -1. */
 static int sysv_segment_of(pid_t pid)
 {
