@@ -297,6 +297,9 @@ enum file_opened_by_cryo {
  *   which puts a new open file description of each member in fds[i]. The engine gives each member its fd and closes
  *   those no process took. A member has no inode_of, and no object has
  *   one naming a member.
+ * A kind may have open too: then an object in no group (a socket with no
+ * peer in the dump) is opened alone by it, and group_size counts only
+ * objects that are in a group.
  * Where: a group that two processes need is made by cryo before the tree
  * exists (files_prepare()), others in the process that holds it. Either
  * way the making goes through one place (make_in_namespaces() in

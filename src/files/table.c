@@ -25,6 +25,7 @@ extern const struct file_kind shmem_kind;
 extern const struct file_kind signalfd_kind;
 extern const struct file_kind timerfd_kind;
 extern const struct file_kind tty_kind;
+extern const struct file_kind unix_socket_kind;	/* src/net */
 
 /* More specific kinds come first: a terminal is a character device, a
  * memfd or shared anonymous memory a regular file. */
@@ -42,6 +43,7 @@ static const struct file_kind *const kinds[] = {
 	&inotify_kind,
 	&pidfd_kind,
 	&inet_socket_kind,
+	&unix_socket_kind,
 };
 
 size_t file_kinds(const struct file_kind *const **out)
