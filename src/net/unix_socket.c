@@ -297,7 +297,8 @@ static int unix_dump(const struct file_dump *d)
 	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
 	if (!ret)
 		ret = socket_options_dump(p->dup, &s->options, &s->n_options, who);
-	if (!ret && st.state != UNIX_LISTEN)
+	/* An unconnected stream or seqpacket socket has nothing to read. */
+	if (!ret && (type == SOCK_DGRAM || s->connected || s->peer_closed))
 		ret = unix_queue_dump(d, s);
 	if (!ret && passcred && d->fe->n_contents + d->fe->contents_in_file) {
 		pr_fd_err(p, "SO_PASSCRED with data queued: the senders' credentials are not "

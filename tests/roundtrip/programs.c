@@ -69,6 +69,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_udp_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_seed", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_shared", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
