@@ -162,10 +162,27 @@ static int restore_name(struct restore_ctx *r, const struct file_obj *f, int fd)
 	return 0;
 }
 
+/* The object of @f with its saved data loaded: @f's own in the process
+ * that holds it, or, when cryo makes it for several processes, the one in
+ * the image of a process with an fd of it; NULL when nothing is queued. */
+static const struct file_obj *data_of(const struct restore_ctx *r, const struct file_obj *f)
+{
+	if (f->nr_chunks || !r->all)
+		return f->nr_chunks ? f : NULL;
+	for (size_t i = 0; i < r->nr_all; i++) {
+		const struct file_obj *o = files_find(r->all[i], f->e->id);
+
+		if (o && o->nr_fds && o->nr_chunks)
+			return o;
+	}
+	return NULL;
+}
+
 static int fill_queue(struct restore_ctx *r, const struct file_obj *f, int fd, int peer)
 {
+	const struct file_obj *holder = data_of(r, f);
 	const char *why = NULL;
-	int ret = unix_queue_fill(f, fd, peer, &why);
+	int ret = holder ? unix_queue_fill(holder, fd, peer, &why) : 0;
 
 	if (ret)
 		restore_err(r, f, "%s: %s", why ? why : "cannot queue its data again",
@@ -202,8 +219,8 @@ static int finish(struct restore_ctx *r, const struct file_obj *f, int fd)
 			return -errno;
 		}
 	}
-	if (f->nr_chunks) {
-		ret = unix_queue_check(f, fd, &what);
+	if (data_of(r, f)) {
+		ret = unix_queue_check(data_of(r, f), fd, &what);
 		if (ret) {
 			restore_err(r, f, "its queue read back: %s", what);
 			return ret;
@@ -272,7 +289,7 @@ int unix_open(struct restore_ctx *r, const struct file_obj *f)
 		ret = -errno;
 		restore_err(r, f, "cannot listen again: %s", strerror(errno));
 	}
-	if (!ret && f->nr_chunks && !s->has_name) {
+	if (!ret && data_of(r, f) && !s->has_name) {
 		restore_err(r, f, "data queued on an unnamed socket with no peer: nothing can "
 			    "send it again");
 		ret = -EINVAL;

@@ -71,6 +71,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_udp_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
 		/* Every restore is as on a kernel whose vDSO differs. */
