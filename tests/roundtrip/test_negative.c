@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -460,10 +462,77 @@ static void put_at_odd_fd(int fd)
 		close(fd);
 }
 
-static void open_unix_socket(void *arg)
+/* A socketpair whose other end a process outside the program holds: a
+ * grandchild that its child left, so it is the runner's (the subreaper),
+ * ended with the program's children. */
+static void open_unix_peer_outside(void *arg)
 {
+	int sv[2];
+	pid_t child;
+
 	(void)arg;
-	put_at_odd_fd(socket(AF_UNIX, SOCK_STREAM, 0));
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		_exit(126);
+	child = fork();
+	if (child < 0)
+		_exit(126);
+	if (child == 0) {
+		if (fork() == 0) {
+			close(sv[0]);
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	waitpid(child, NULL, 0);
+	close(sv[1]);
+	put_at_odd_fd(sv[0]);
+}
+
+/* A unix listener at ODD_FD with a client waiting in its accept queue,
+ * the client above it. */
+static void open_unix_listener_with_a_waiting_connection(void *arg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int listener = socket(AF_UNIX, SOCK_STREAM, 0), client = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	(void)arg;
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "cryo-neg-listener-%d", getpid());
+	len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa.sun_path + 1);
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&sa, len) ||
+	    listen(listener, 4) || connect(client, (struct sockaddr *)&sa, len) ||
+	    fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(client);
+	put_at_odd_fd(listener);
+}
+
+/* A socketpair with an fd in flight (SCM_RIGHTS) queued on the end at
+ * ODD_FD; the other end above it. */
+static void open_unix_with_an_fd_in_flight(void *arg)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int sv[2], null = open("/dev/null", O_RDONLY);
+
+	(void)arg;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &null, sizeof(int));
+	if (null < 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) || sendmsg(sv[1], &msg, 0) != 1 ||
+	    fcntl(sv[1], F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(null);
+	close(sv[1]);
+	put_at_odd_fd(sv[0]);
 }
 
 static void open_netlink_socket(void *arg)
@@ -531,10 +600,23 @@ static void open_listener_with_a_waiting_connection(void *arg)
 }
 
 /* Each refused by name: family, type and state. */
-TEST(dump_refuses_a_unix_socket_and_the_program_runs_on)
+TEST(dump_refuses_a_unix_socket_whose_peer_is_outside_it_naming_both_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_unix_socket,
-			     "): unix stream socket, not connected: not supported");
+	check_unsupported_fd(open_unix_peer_outside,
+			     "): unix socket unnamed is connected to socket:[");
+}
+
+TEST(dump_refuses_a_unix_listener_with_a_waiting_connection_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_unix_listener_with_a_waiting_connection,
+			     "): unix listening socket with 1 connection waiting in its accept "
+			     "queue: not supported yet");
+}
+
+TEST(dump_refuses_a_unix_socket_with_an_fd_in_flight_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_unix_with_an_fd_in_flight,
+			     "): fds in flight (SCM_RIGHTS) in its queue: not supported yet");
 }
 
 TEST(dump_refuses_a_netlink_socket_and_the_program_runs_on)
