@@ -11,6 +11,8 @@
 
 struct inj_thread {
 	pid_t tid;
+	/* The signal of the job-control stop it was seized in; 0: none. */
+	int stop_signal;
 };
 
 /* One seized process. The "worker" is the thread that runs remote system

@@ -338,6 +338,8 @@ static int finish_all(struct restore_run *run)
 			ret = restore_finish(&rs->tasks[i], run->vdso[i], run->uffd[i], rs->locks, pipe_fds,
 					     &seized[i]);
 	}
+	if (!ret)
+		ret = restore_stops(rs, seized);
 	for (size_t i = 0; seized && i < rs->tree.nr; i++)
 		if (seized[i] && inj_release(seized[i]) && !ret)
 			ret = -EIO;

@@ -108,6 +108,11 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **task);
 
+/* stopped.c: from cryo, once every live process is finished and still
+ * held in @seized (by tree index): puts back each saved job-control stop,
+ * as its parent had or had not seen it. */
+int restore_stops(struct restore_set *rs, struct inj_task **seized);
+
 /* locks.c: from cryo, in the seized @task (process @pid, paused in its
  * restorer with every fd in place): takes again each lock of @locks that
  * is @pid's to take. */

@@ -33,6 +33,9 @@ struct tree_task {
 	struct inj_task *inj;	/* dump: the seized process; NULL for zombies */
 	bool shares_fs;		/* its fs info is its parent's (CLONE_FS) */
 	bool shares_files;	/* its fd table is its parent's (CLONE_FILES) */
+	int stop_signal;	/* dump: its job-control stop's signal; 0: it ran */
+	bool stop_known;	/* dump: its parent is in the tree and was asked: */
+	bool stop_reported;	/* whether the parent has waited for that stop */
 };
 
 /* Parents always come before their children, children in the order the
@@ -65,6 +68,12 @@ int tree_check(const struct tree *tree, bool shell_job);
  * the tree, or by two processes but not through their parent, or fs info
  * under a chroot (share.c). */
 int tree_find_sharing(struct tree *tree);
+
+/* Notes which live processes are in a job-control stop and, for those
+ * whose parent is in the tree, whether the parent has seen the stop yet
+ * (a waitid with WNOWAIT run in the parent, which changes nothing). A stop
+ * that some threads were seized in and others not is refused (stops.c). */
+int tree_read_stops(struct tree *tree);
 
 int tree_write(const struct tree *tree, struct image_dir *dir);
 
