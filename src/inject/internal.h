@@ -45,6 +45,7 @@ struct inj_task {
 	size_t stack_saved_size;
 	void *stack_saved;
 	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
+	bool stopped;			/* inj_stop() put it in a job-control stop */
 };
 
 /* Messages, formatted and handed to the function set with inj_set_log(). */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inject/internal.h"
@@ -35,9 +36,8 @@ static int read_status_field(const char *path, const char *key, long *value)
 	return ret;
 }
 
-/* A thread that already exited but is not reaped (a zombie leader whose
- * other threads run on) never reports a stop: it must not be waited for. */
-static bool thread_is_dead(pid_t pid, pid_t tid)
+/* The state letter of a thread in /proc/PID/task/TID/stat; 'X' when gone. */
+static char thread_state(pid_t pid, pid_t tid)
 {
 	char path[64], buf[512], *state;
 	FILE *f;
@@ -46,13 +46,42 @@ static bool thread_is_dead(pid_t pid, pid_t tid)
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
 	f = fopen(path, "re");
 	if (!f)
-		return true;
+		return 'X';
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* The state follows the last ')' of the comm field. */
 	state = strrchr(buf, ')');
-	return !state || state[1] != ' ' || state[2] == 'Z' || state[2] == 'X';
+	return state && state[1] == ' ' ? state[2] : 'X';
+}
+
+/* A thread that already exited but is not reaped (a zombie leader whose
+ * other threads run on) never reports a stop: it must not be waited for. */
+static bool thread_is_dead(pid_t pid, pid_t tid)
+{
+	char state = thread_state(pid, tid);
+
+	return state == 'Z' || state == 'X';
+}
+
+/* After the detach of a task in a job-control stop, each thread goes back
+ * into the stop on its own, a moment later: waited for (up to a second),
+ * so that whoever looks next finds it stopped, not about to be. */
+static void wait_stopped_again(const struct inj_task *task)
+{
+	struct timespec nap = { 0, 200000 };
+
+	for (int round = 0; round < 5000; round++) {
+		bool all = true;
+
+		for (int i = 0; all && i < task->nr_threads; i++)
+			all = thread_state(task->pid, task->threads[i].tid) == 'T';
+		if (all)
+			return;
+		nanosleep(&nap, NULL);
+	}
+	inj_warn("pid %d: not all of its threads are back in their stop a second after "
+		 "release (a SIGCONT?)", task->pid);
 }
 
 bool task_is_thread(const struct inj_task *task, pid_t tid)
@@ -320,6 +349,8 @@ int inj_release(struct inj_task *task)
 	/* A SIGSTOP that arrived while we held the worker was suppressed then. */
 	if (task->stop_signal_held)
 		kill(task->pid, SIGSTOP);
+	if (task->stopped || inj_stop_signal(task) > 0)
+		wait_stopped_again(task);
 	free(task->stack_saved);
 	free(task->orig_regs);
 	free(task->threads);

@@ -119,6 +119,7 @@ int inj_stop(struct inj_task *task, int sig)
 			   &masks[i]) < 0 && !ret)
 			ret = -errno;
 	free(masks);
+	task->stopped = !ret;
 	if (ret)
 		inj_err("pid %d: cannot put it in a stop by %s: %s", task->pid, strsignal(sig),
 			strerror(-ret));

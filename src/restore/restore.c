@@ -340,7 +340,8 @@ static int finish_all(struct restore_run *run)
 	}
 	if (!ret)
 		ret = restore_stops(rs, seized);
-	for (size_t i = 0; seized && i < rs->tree.nr; i++)
+	/* Children first: a parent that runs finds a stopped child stopped. */
+	for (size_t i = rs->tree.nr; seized && i-- > 0;)
 		if (seized[i] && inj_release(seized[i]) && !ret)
 			ret = -EIO;
 	free(seized);

@@ -6,6 +6,7 @@
 #define CRYO_TESTS_STOP_UTIL_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,8 +116,13 @@ static inline bool stop_continue(pid_t child)
 		return prog_fail("kill(%d, SIGCONT) failed", child);
 	for (int i = 0; i < 500; i++) {
 		memset(&info, 0, sizeof(info));
-		if (waitid(P_PID, child, &info, WCONTINUED | WNOHANG))
-			return prog_fail("waitid(%d, WCONTINUED) failed", child);
+		if (waitid(P_PID, child, &info, WCONTINUED | WNOHANG)) {
+			int status = 0;
+
+			waitpid(child, &status, WNOHANG);
+			return prog_fail("child %d: waitid(WCONTINUED): %s (exit status %#x)",
+					 child, strerror(errno), status);
+		}
 		if (info.si_pid == child)
 			return PROG_CHECK(info.si_code == CLD_CONTINUED, "child %d: si_code %d",
 					  child, info.si_code);
