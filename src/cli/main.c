@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "cli/image_kinds.h"
 #include "cli/options.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -20,6 +21,8 @@ static const struct {
 	{ "restore", cmd_restore, "bring a process back from an image directory" },
 	{ "check", cmd_check, "probe the kernel features cryo relies on" },
 	{ "show", cmd_show, "print an image file or image directory as JSON" },
+	{ "swrk", cmd_swrk, "serve criu's RPC on socket FD (for runc, libcriu)" },
+	{ "service", cmd_service, "serve criu's RPC on a unix socket PATH (or fd 3, systemd)" },
 };
 
 void print_usage(void)
@@ -61,6 +64,10 @@ int main(int argc, char **argv)
 	log_file = log_path(&opts);
 	if (log_init(log_file, opts.verbosity))
 		return 1;
+	if (cryo_register_image_kinds()) {
+		log_close();
+		return 1;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (!strcmp(opts.command, commands[i].name)) {
 			int status = commands[i].run(&opts);

@@ -85,13 +85,14 @@ static void note_stop(const struct tree_task *t, TaskCore *core)
 	core->stop_reported = t->stop_reported;
 }
 
-static int collect_and_write(const struct tree_task *t, struct image_dir *dir,
-			     const struct cryo_opts *opts)
+static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 {
 	struct inj_task *task = t->inj;
 	pid_t pid = inj_task_pid(task);
 	TaskCore core = TASK_CORE__INIT;
-	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true };
+	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true,
+					.files = ctx->files };
+	struct image_dir *dir = ctx->dir;
 	int ret;
 
 	ret = collect_inside(task, &core, &mm_opts.brk);
@@ -99,7 +100,7 @@ static int collect_and_write(const struct tree_task *t, struct image_dir *dir,
 	 * has an fd of is saved once, with the fd's file object. Neither may
 	 * run while the parasite is there: it would show in both. */
 	if (!ret)
-		ret = files_dump(pid, dir, opts->shell_job);
+		ret = files_dump(ctx->files, pid, ctx->opts->shell_job);
 	if (!ret)
 		ret = mm_dump_with(task, dir, &mm_opts);
 	/* ptrace reads need every thread stopped: after the cure. */
@@ -115,61 +116,67 @@ static int collect_and_write(const struct tree_task *t, struct image_dir *dir,
 	return ret;
 }
 
-/* A pidfd may refer to any process of the tree, zombies included. */
-static int set_dumped_pids(const struct tree *tree)
+/* The files of the dump: a pidfd may refer to any process of the tree,
+ * zombies included. */
+static int start_files(struct dump_ctx *ctx)
 {
 	pid_t *pids;
 	size_t n;
-	int ret = tree_pids(tree, false, &pids, &n);
+	int ret = tree_pids(ctx->tree, false, &pids, &n);
 
 	if (!ret)
-		ret = files_set_dumped_pids(pids, n);
+		ret = files_dump_start(ctx->dir, pids, n, &ctx->files);
 	free(pids);
 	return ret;
 }
 
-/* The file locks of the live processes, once every fd table is read. */
-static int dump_locks(const struct tree *tree, struct image_dir *dir)
+/* files.img and the locks of the live processes, once every process is
+ * collected. */
+static int finish_files(struct dump_ctx *ctx)
 {
 	pid_t *pids;
 	size_t n;
-	int ret = tree_pids(tree, true, &pids, &n);
+	int ret = tree_pids(ctx->tree, true, &pids, &n);
 
 	if (!ret)
-		ret = files_dump_locks(dir, pids, n);
+		ret = files_dump_finish(ctx->files, pids, n);
 	free(pids);
 	return ret;
 }
 
-static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo_opts *opts)
+static int dump_tree(struct dump_ctx *ctx)
 {
-	int ret = tree_check(tree, opts->shell_job);
+	struct tree *tree = ctx->tree;
+	int ret = tree_check(tree, ctx->opts->shell_job);
 
 	if (!ret)
-		ret = dump_shared_memory(tree, dir);
+		ret = dump_shared_memory(tree, ctx->dir);
 	if (!ret)
 		ret = tree_find_sharing(tree);
 	if (!ret)
-		ret = set_dumped_pids(tree);
+		ret = start_files(ctx);
 	/* Before any parasite: it runs in the parents it asks. */
 	if (!ret)
 		ret = tree_read_stops(tree);
 
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
-			ret = collect_and_write(&tree->tasks[i], dir, opts);
+			ret = collect_and_write(ctx, &tree->tasks[i]);
 	if (!ret)
-		ret = dump_locks(tree, dir);
+		ret = finish_files(ctx);
 	if (!ret)
-		ret = tree_write(tree, dir);
+		ret = tree_write(tree, ctx->dir);
 	if (!ret)
-		ret = dump_write_inventory(dir, opts->pid);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid);
+	files_dump_free(ctx->files);
+	ctx->files = NULL;
 	return ret;
 }
 
 int cmd_dump(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
+	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
 	int ret, thawed;
@@ -181,6 +188,8 @@ int cmd_dump(const struct cryo_opts *opts)
 		return 1;
 	}
 	inj_set_log(inject_log);
+	if (cryo_notify(opts, "pre-dump", opts->pid))
+		return 1;
 	ret = image_dir_create(opts->images_dir, &dir);
 	if (ret)
 		return 1;
@@ -198,13 +207,27 @@ int cmd_dump(const struct cryo_opts *opts)
 		goto out;
 	}
 	nr = tree.nr;
-	ret = dump_tree(&tree, dir, opts);
+	/* cryo has no network lock yet: the notification marks the point. */
+	ret = cryo_notify(opts, "network-lock", opts->pid);
+	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree };
+	if (!ret)
+		ret = dump_tree(&ctx);
+	if (!ret && cryo_notify(opts, "post-dump", opts->pid)) {
+		/* A dump its caller refused must not look complete. */
+		char name[64];
+
+		if (!image_file_name(IMG_INVENTORY, 0, name, sizeof(name)))
+			unlinkat(dir->fd, name, 0);
+		ret = -ECANCELED;
+	}
 	if (ret)
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
 	freezer_restore(&fz);
 	/* Killed (unless -R) while still stopped, so that none runs past the images. */
 	tree_release(&tree, !ret && !opts->leave_running);
+	if (ret || opts->leave_running)
+		cryo_notify(opts, "network-unlock", opts->pid);
 	if (!ret)
 		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,
 			opts->images_dir);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,9 +140,11 @@ static int lift_fd(int *fd, int base)
 	return 0;
 }
 
+/* Shared objects are made in cryo's namespaces, as restore makes no
+ * namespaces yet; src/ns will pass its struct files_namespaces here. */
 static int prepare_files(struct restore_set *rs)
 {
-	return files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base,
+	return files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base, NULL,
 			     &rs->files);
 }
 
@@ -402,6 +405,8 @@ static int run_stages(struct restore_run *run)
 
 	ret = wait_stage(run, RESTORE_STAGE_CREATED, tree->nr);
 	if (!ret)
+		ret = cryo_notify(run->opts, "setup-namespaces", tree->tasks[0].pid) ? -ECANCELED : 0;
+	if (!ret)
 		ret = let_on(run, 0, tree->nr);
 	if (!ret)
 		ret = wait_stage(run, RESTORE_STAGE_PREPARED, tree->nr);
@@ -416,6 +421,11 @@ static int run_stages(struct restore_run *run)
 		ret = sysv_shm_finish(run->rs->sysv);
 	if (!ret && run->rs->lazy_pages)
 		ret = start_page_server(run);
+	/* Every process is restored and none runs yet, as criu's post-restore. */
+	if (!ret)
+		ret = cryo_notify(run->opts, "post-restore", tree->tasks[0].pid) ? -ECANCELED : 0;
+	if (!ret)
+		ret = cryo_notify(run->opts, "network-unlock", tree->tasks[0].pid) ? -ECANCELED : 0;
 	if (!ret)
 		ret = finish_all(run);
 	return ret;
@@ -449,7 +459,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 		run.pidfds[i] = run.uffd[i] = -1;
 	if (ret)
 		goto out;
-	child = family_clone(root, SIGCHLD, 0);
+	/* clone3 takes no exit signal with CLONE_PARENT: the child gets cryo's. */
+	child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
+					family_clone(root, SIGCHLD, 0);
 	if (child == 0) {
 		for (int i = 0; i < 3; i++)
 			close(pipes[i][i == 0 ? 0 : 1]);
@@ -476,6 +488,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	pr_info("restore: pid %d restored, with %zu more processes", root, nr - 1);
 	if (opts->pidfile && write_pidfile(opts->pidfile, root) && !opts->restore_detached)
 		pr_warn("restore: pid %d runs on without its pid file", root);
+	if (cryo_notify(opts, "post-resume", root))
+		pr_warn("restore: pid %d runs on, though post-resume failed", root);
 out:
 	/* Segments this failed restore made go too. */
 	if (ret)
@@ -509,6 +523,8 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	}
 	inj_set_log(inject_log);
+	if (cryo_notify(opts, "pre-restore", 0))
+		return 1;
 	if (image_dir_open(opts->images_dir, &dir))
 		return 1;
 	if (opts->lazy_pages && lazy_check_available()) {

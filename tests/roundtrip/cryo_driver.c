@@ -1,12 +1,13 @@
-/* Driving the cryo binary against test programs, for the runners that
- * check cryo's behaviour from outside (test_negative, test_freezer): start
- * a program and wait until it is ready, run cryo and collect what it said,
- * check that a program is unharmed or passes, end what was started. */
+/* Driving the cryo binary against test programs, for every runner: start
+ * a program of the table and wait until it is ready, run cryo (with that
+ * program's settings) and collect what it said, check that a program is
+ * unharmed or passes, end what was started. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,7 +18,15 @@
 #include <unistd.h>
 
 #include "cryo_driver.h"
+#include "programs.h"
 #include "runner_util.h"
+
+/* The namespaces start_prog() can make with unshare(): not a PID or user
+ * namespace (the first needs a fork, the second id maps). */
+#define RUNNER_NAMESPACES (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | \
+			   CLONE_NEWCGROUP)
+#define MAX_ARGS 64
+#define MAX_ENV 1024
 
 char bin_dir[PATH_MAX], cryo_path[PATH_MAX];
 /* Why the last helper that returned false did so. */
@@ -124,70 +133,141 @@ bool read_text(const char *path, char *buf, size_t size)
 
 /* ---- running cryo --------------------------------------------------------- */
 
-pid_t spawn_cryo(int out_fd, child_setup_fn setup, void *arg, const char *const *args)
+/* The table's settings of @c's program for the stage args[0] names. */
+static const struct cryo_settings *stage_settings(const struct cryo_call *c)
 {
-	char *argv[40];
-	int n = 0;
-	pid_t pid;
+	if (!c->program || !c->args[0])
+		return NULL;
+	if (!strcmp(c->args[0], "dump"))
+		return &c->program->dump;
+	if (!strcmp(c->args[0], "restore"))
+		return &c->program->restore;
+	return NULL;
+}
+
+/* Whether @entry ("NAME=value") sets the same name as one of @list. */
+static bool env_overridden(const char *entry, const char *const *list)
+{
+	size_t len = strcspn(entry, "=");
+
+	for (; list && *list; list++)
+		if (!strncmp(*list, entry, len) && (*list)[len] == '=')
+			return true;
+	return false;
+}
+
+/* Adds @list to @envp, which holds @n entries; returns the new count. */
+static int env_add(char **envp, int n, const char *const *list)
+{
+	for (; list && *list && n < MAX_ENV - 1; list++)
+		envp[n++] = (char *)*list;
+	return n;
+}
+
+void cryo_exec(int out_fd, const struct cryo_call *c)
+{
+	const struct cryo_settings *stage = stage_settings(c);
+	const char *const *extra_env[2] = { c->env, stage ? stage->env : NULL };
+	/* Static: the child's own copy, and no allocation after fork. */
+	static char *argv[MAX_ARGS], *envp[MAX_ENV];
+	int in, n = 0;
 
 	argv[n++] = cryo_path;
-	while (*args && n < 39)
-		argv[n++] = (char *)*args++;
+	for (const char *const *a = c->args; *a && n < MAX_ARGS - 1; a++)
+		argv[n++] = (char *)*a;
+	for (const char *const *a = stage ? stage->options : NULL; a && *a && n < MAX_ARGS - 1;
+	     a++)
+		argv[n++] = (char *)*a;
 	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	n = 0;
+	for (char **e = environ; *e && n < MAX_ENV - 1; e++)
+		if (!env_overridden(*e, extra_env[0]) && !env_overridden(*e, extra_env[1]))
+			envp[n++] = *e;
+	n = env_add(envp, n, extra_env[0]);
+	n = env_add(envp, n, extra_env[1]);
+	envp[n] = NULL;
 
+	if (out_fd >= 0) {
+		in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		dup2(in, 0);
 		dup2(out_fd, 1);
 		dup2(out_fd, 2);
-		if (setup)
-			setup(arg);
-		execv(cryo_path, argv);
-		_exit(127);
 	}
+	/* Nothing of the runner's leaks into cryo (a pipe kept open there
+	 * would hide another cryo's end of output). */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (c->setup)
+		c->setup(c->setup_arg);
+	execve(cryo_path, argv, envp);
+	_exit(127);
+}
+
+pid_t cryo_spawn(int out_fd, const struct cryo_call *c)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		cryo_exec(out_fd, c);
 	return pid;
 }
 
-void run_cryo_with(struct cryo_run *r, child_setup_fn setup, void *arg,
-			  const char *const *args)
+/* Appends what was read to @r->out (as long as it fits) and to @log_fd. */
+static void keep_output(struct cryo_run *r, size_t *used, const char *text, size_t len,
+			int log_fd)
+{
+	size_t room = sizeof(r->out) - 1 - *used;
+
+	memcpy(r->out + *used, text, len < room ? len : room);
+	*used += len < room ? len : room;
+	if (log_fd >= 0 && write(log_fd, text, len) != (ssize_t)len)
+		fprintf(stderr, "test: cannot append to a log of cryo: %s\n", strerror(errno));
+}
+
+void cryo_call(struct cryo_run *r, const struct cryo_call *c)
 {
 	long deadline = now_ms() + CRYO_MS;
+	int pipefd[2], status, log_fd = -1;
+	bool ended = false, eof = false;
 	size_t used = 0;
-	int pipefd[2], status;
 	pid_t pid;
 
+	r->pid = -1;
 	r->status = -1;
 	r->out[0] = '\0';
 	if (pipe2(pipefd, O_CLOEXEC)) {
 		snprintf(r->out, sizeof(r->out), "pipe: %s", strerror(errno));
 		return;
 	}
-	pid = spawn_cryo(pipefd[1], setup, arg, args);
+	if (c->log_path)
+		log_fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	pid = cryo_spawn(pipefd[1], c);
 	r->pid = pid;
 	close(pipefd[1]);
-	/* Read to EOF: only cryo holds the write end. */
-	while (pid > 0 && now_ms() < deadline) {
+	/* To EOF, or until cryo has ended: what it left running (the page
+	 * server of a lazy restore) may hold the pipe on. */
+	while (pid > 0 && !eof && now_ms() < deadline) {
 		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-		char scratch[512];
+		char buf[4096];
 		ssize_t n;
 
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		if (used + 1 < sizeof(r->out))
-			n = read(pipefd[0], r->out + used, sizeof(r->out) - 1 - used);
-		else
-			n = read(pipefd[0], scratch, sizeof(scratch));
-		if (n <= 0)
+		if (poll(&pfd, 1, ended ? 0 : 20) > 0) {
+			n = read(pipefd[0], buf, sizeof(buf));
+			if (n > 0)
+				keep_output(r, &used, buf, n, log_fd);
+			eof = n <= 0;
+		} else if (ended) {
 			break;
-		if (used + 1 < sizeof(r->out))
-			used += n;
+		}
+		if (!ended && waitpid(pid, &status, WNOHANG) == pid)
+			ended = true;
 	}
 	r->out[used] = '\0';
 	close(pipefd[0]);
+	if (log_fd >= 0)
+		close(log_fd);
 	if (pid < 0)
 		return;
-	if (!wait_child(pid, deadline - now_ms() > 0 ? deadline - now_ms() : 0, &status)) {
+	if (!ended && !wait_child(pid, deadline - now_ms() > 0 ? deadline - now_ms() : 0, &status)) {
 		kill_and_reap(pid);
 		return;
 	}
@@ -232,6 +312,7 @@ bool names_pid(const char *text, pid_t pid)
  * it is ready; @setup runs in its child before the exec. */
 bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *arg)
 {
+	const struct test_program *tp = test_program(name);
 	char pidfile[PATH_MAX], outfile[PATH_MAX], log[PATH_MAX], maps[64];
 	long deadline = now_ms() + WAIT_MS;
 	FILE *f;
@@ -239,6 +320,15 @@ bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *ar
 	int status;
 
 	p->pid = 0;
+	p->dir[0] = '\0';
+	p->program = tp;
+	if (!tp)
+		return fail_why("%s has no entry in the table of test programs "
+				"(tests/roundtrip/programs.c)", name);
+	if (tp->namespaces & ~(unsigned long)RUNNER_NAMESPACES)
+		return fail_why("%s: the runner cannot start a program in namespaces %#lx (only "
+				"mount, UTS, IPC, network and cgroup ones, with unshare)", name,
+				tp->namespaces & ~(unsigned long)RUNNER_NAMESPACES);
 	if (!make_temp_dir(p->dir))
 		return false;
 	pathf(p->path, "%s/%s", bin_dir, name);
@@ -247,15 +337,24 @@ bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *ar
 	pathf(log, "%s/prog.out", p->dir);
 	child = fork();
 	if (child == 0) {
+		const char *argv[MAX_ARGS] = { p->path, "--pidfile", pidfile, "--outfile", outfile };
 		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int n = 5;
 
+		for (const char *const *a = tp->args; a && *a && n < MAX_ARGS - 1; a++)
+			argv[n++] = *a;
+		argv[n] = NULL;
 		if (setup)
 			setup(arg);
 		dup2(in, 0);
 		dup2(out, 1);
 		dup2(out, 2);
-		execl(p->path, p->path, "--pidfile", pidfile, "--outfile", outfile, (char *)NULL);
+		if (tp->namespaces && unshare((int)tp->namespaces)) {
+			fprintf(stderr, "test: unshare(%#lx): %s\n", tp->namespaces, strerror(errno));
+			_exit(124);
+		}
+		execv(p->path, (char *const *)argv);
 		_exit(127);
 	}
 	if (child < 0)
@@ -378,7 +477,7 @@ bool dump_refused_unharmed(struct prog *p, const char *key, const char *key2)
 
 	pathf(img, "%s/img", p->dir);
 	snprintf(pid, sizeof(pid), "%d", p->pid);
-	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	prog_cryo(&r, p, "dump", "-t", pid, "-D", img);
 	return refused(&r, key, key2, NULL) && no_inventory(img) && prog_unharmed(p);
 }
 

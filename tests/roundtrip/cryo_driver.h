@@ -1,6 +1,7 @@
-/* Driving the cryo binary against test programs, shared by the runners
- * that judge cryo from outside (test_negative, test_freezer). Each runner
- * is a child subreaper once this is linked in. */
+/* The one way the test runners (test_roundtrip, test_shell_job, test_real,
+ * test_negative, test_freezer) run the cryo binary and start the test
+ * programs of the table (programs.c). Each runner is a child subreaper once
+ * this is linked in. Not the cycles' steps, nor the table itself. */
 #ifndef CRYO_TESTS_CRYO_DRIVER_H
 #define CRYO_TESTS_CRYO_DRIVER_H
 
@@ -36,8 +37,24 @@ bool read_text(const char *path, char *buf, size_t size);
 
 /* ---- running cryo ---- */
 
-/* Runs in the child between fork and exec (no allocation needed). */
+/* Runs in cryo's child between fork and exec, after its stdio is set (it
+ * may set it again: a terminal); no allocation needed. The environment is
+ * already made by then: variables go in cryo_call.env. */
 typedef void (*child_setup_fn)(void *arg);
+
+struct test_program;
+
+/* One run of cryo. Only args is required. */
+struct cryo_call {
+	const char *const *args;	/* after the binary's name, NULL-terminated */
+	/* A program of the table being dumped or restored: its settings for
+	 * that stage (args[0]) are added to the command line and environment. */
+	const struct test_program *program;
+	const char *const *env;		/* NAME=VALUE added to cryo's environment */
+	child_setup_fn setup;
+	void *setup_arg;
+	const char *log_path;		/* what cryo says is also appended here */
+};
 
 struct cryo_run {
 	pid_t pid;		/* the cryo process */
@@ -45,12 +62,25 @@ struct cryo_run {
 	char out[16384];	/* what it printed, stdout and stderr together */
 };
 
-pid_t spawn_cryo(int out_fd, child_setup_fn setup, void *arg, const char *const *args);
-/* Runs cryo with @args (NULL-terminated) to its end, or CRYO_MS. */
-void run_cryo_with(struct cryo_run *r, child_setup_fn setup, void *arg, const char *const *args);
+/* In a child: stdin from /dev/null and stdout and stderr to @out_fd (or,
+ * with -1, the stdio it has, a terminal), @c's setup, then exec cryo;
+ * returns never (exits 127 if exec fails). */
+void __attribute__((noreturn)) cryo_exec(int out_fd, const struct cryo_call *c);
+/* Starts cryo with its output on @out_fd; the caller waits for it. */
+pid_t cryo_spawn(int out_fd, const struct cryo_call *c);
+/* Runs cryo to its end, or CRYO_MS (then it is killed and status is -1),
+ * collecting what it says in @r->out. */
+void cryo_call(struct cryo_run *r, const struct cryo_call *c);
 
 #define CRYO_ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define run_cryo(r, ...) run_cryo_with(r, NULL, NULL, CRYO_ARGS(__VA_ARGS__))
+#define run_cryo(r, ...) cryo_call(r, &(struct cryo_call){ .args = CRYO_ARGS(__VA_ARGS__) })
+#define run_cryo_with(r, fn, arg, argv) \
+	cryo_call(r, &(struct cryo_call){ .args = (argv), .setup = (fn), .setup_arg = (arg) })
+#define spawn_cryo(fd, fn, arg, argv) \
+	cryo_spawn(fd, &(struct cryo_call){ .args = (argv), .setup = (fn), .setup_arg = (arg) })
+/* cryo dump or restore of program @p, with its settings from the table. */
+#define prog_cryo(r, p, ...) \
+	cryo_call(r, &(struct cryo_call){ .args = CRYO_ARGS(__VA_ARGS__), .program = (p)->program })
 
 /* A clean refusal: an exit status of 1 to 127 (no crash, no hang) and a
  * message holding every one of the NULL-terminated @... parts. */
@@ -61,14 +91,16 @@ bool names_pid(const char *text, pid_t pid);
 /* ---- the dumped programs ---- */
 
 struct prog {
+	const struct test_program *program;	/* its entry in the table */
 	pid_t pid;
 	char path[PATH_MAX];
 	char dir[PATH_MAX];	/* its pid and out files, and the images */
 	char maps[32768];	/* its /proc/PID/maps once it was ready */
 };
 
-/* Starts test program @name in a new temporary directory and waits until
- * it is ready; @setup runs in its child before the exec. */
+/* Starts test program @name of the table (with its arguments, in its
+ * namespaces) in a new temporary directory and waits until it is ready;
+ * @setup runs in its child before the exec. A name the table lacks fails. */
 bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *arg);
 /* The program must be as it was: alive, untraced, same mappings, no signal
  * blocked but SIGTERM, and running. */

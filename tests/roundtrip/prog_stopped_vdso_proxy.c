@@ -1,5 +1,5 @@
 /* The vDSO seed case (stopped_vdso.h) restored as on another kernel: the
- * runner sets CRYO_TEST_VDSO_PROXY for programs named *vdso_proxy*. */
+ * runner sets CRYO_TEST_VDSO_PROXY for it (its line in programs.c). */
 #include "stopped_vdso.h"
 
 int main(int argc, char **argv)

@@ -160,7 +160,7 @@ static bool dump_leaving_it_running(struct prog *p, const char *img)
 	struct cryo_run r;
 
 	snprintf(pid, sizeof(pid), "%d", p->pid);
-	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R", "-v4", "-o", "dump.log");
+	prog_cryo(&r, p, "dump", "-t", pid, "-D", img, "-R", "-v4", "-o", "dump.log");
 	return r.status == 0 ? true : fail_why("the dump failed (%d): %s", r.status, r.out);
 }
 
@@ -175,7 +175,7 @@ static bool passes_then_restored_passes(struct prog *p, const char *img)
 	if (!prog_passes(p))
 		return fail_why("left running: %s", why);
 	end_all_children();
-	run_cryo(&r, "restore", "-D", img, "-d");
+	prog_cryo(&r, p, "restore", "-D", img, "-d");
 	if (r.status)
 		return fail_why("the restore failed (%d): %s", r.status, r.out);
 	p->pid = pid;
@@ -261,14 +261,14 @@ TEST(a_refused_dump_leaves_the_cgroup_as_it_was)
 		   "%s", why);
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
-	run_cryo(&r, "dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log");
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log");
 	CHECK_GOTO(refused(&r, "sockets are not supported", NULL), out, "%s", why);
 	CHECK_GOTO(log_says(img, "froze cgroup"), out, "%s", why);
 	CHECK_GOTO(cgroup_frozen_is(&cg, 0), out, "after a refused dump: %s", why);
 	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
 	CHECK_GOTO(cgroup_write(&cg, "cgroup.freeze", "1") && cgroup_frozen_is(&cg, 1), out, "%s",
 		   why);
-	run_cryo(&r, "dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log");
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log");
 	CHECK_GOTO(refused(&r, "sockets are not supported", NULL), out, "%s", why);
 	CHECK_GOTO(cgroup_frozen_is(&cg, 1), out, "after a refused dump of a frozen cgroup: %s",
 		   why);
@@ -278,12 +278,6 @@ TEST(a_refused_dump_leaves_the_cgroup_as_it_was)
 out:
 	end_prog(&p);
 	cgroup_remove(&cg);
-}
-
-static void pause_while_frozen(void *arg)
-{
-	(void)arg;
-	setenv("CRYO_TEST_PAUSE_FROZEN", "1", 1);
 }
 
 /* The kernel never thaws a cgroup for a dumper that died: cryo's guard
@@ -305,8 +299,11 @@ TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
 	snprintf(pid, sizeof(pid), "%d", p.pid);
 	out_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	CHECK_GOTO(out_fd >= 0, out, "cannot open %s", log);
-	dumper = spawn_cryo(out_fd, pause_while_frozen, NULL,
-			    CRYO_ARGS("dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log"));
+	dumper = cryo_spawn(out_fd, &(struct cryo_call){
+		.args = CRYO_ARGS("dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log"),
+		.program = p.program,
+		.env = CRYO_ARGS("CRYO_TEST_PAUSE_FROZEN=1"),
+	});
 	close(out_fd);
 	CHECK_GOTO(dumper > 0, out, "cannot start cryo");
 	deadline = now_ms() + WAIT_MS;

@@ -409,7 +409,10 @@ TEST(dump_into_a_full_disk_fails_and_the_program_runs_on)
 		const char *file, *end;
 
 		CHECK_GOTO(small_disk_start(&d, mnt, kib), out, "%s", why);
-		run_cryo_with(&r, enter_small_disk, &d, CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"));
+		cryo_call(&r, &(struct cryo_call){ .args = CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"),
+						   .program = p.program,
+						   .setup = enter_small_disk,
+						   .setup_arg = &d });
 		pathf(seen, "%s/img", d.seen);
 		if (r.status == 0) {
 			fitted = true;
@@ -575,7 +578,7 @@ TEST(dump_refuses_an_fd_table_shared_by_siblings)
 	CHECK_GOTO(start_prog(&p, "neg_clone_files", NULL, NULL), out, "%s", why);
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
-	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img);
 	CHECK_GOTO(refused(&r, "share its fd table (CLONE_FILES), but not through a parent that "
 			   "shares it with its child: restore cannot build that", NULL), out, "%s",
 		   why);
@@ -609,7 +612,7 @@ TEST(dump_refuses_a_sysv_segment_attached_outside_the_dump)
 	CHECK_GOTO(ours != (void *)-1, out, "shmat: %s", strerror(errno));
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
-	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img);
 	snprintf(expect, sizeof(expect), "SysV segment %d (key %#x) has 2 attachments, 1 of them "
 		 "in the dump", id, 0x5f000000 | p.pid);
 	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
@@ -642,7 +645,9 @@ TEST(dumper_killed_while_writing_pages_leaves_the_program_running)
 	pathf(pages, "%s/.pages-%d.img.tmp", img, p.pid);
 	snprintf(done, sizeof(done), "pages-%d.img", p.pid);
 	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	dumper = spawn_cryo(null_fd, NULL, NULL, CRYO_ARGS("dump", "-t", pid, "-D", img));
+	dumper = cryo_spawn(null_fd, &(struct cryo_call){ .args = CRYO_ARGS("dump", "-t", pid, "-D",
+									   img),
+							  .program = p.program });
 	close(null_fd);
 	CHECK_GOTO(dumper > 0, out, "fork: %s", strerror(errno));
 	/* Killed once 16 MiB of pages are out, long before the 256 MiB are. */
@@ -709,8 +714,10 @@ TEST(dumper_killed_at_random_leaves_every_thread_whole)
 
 		pathf(img, "%s/img%d", p.dir, i);
 		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		dumper = spawn_cryo(null_fd, NULL, NULL,
-				    CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"));
+		dumper = cryo_spawn(null_fd, &(struct cryo_call){
+			.args = CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"),
+			.program = p.program,
+		});
 		close(null_fd);
 		CHECK_GOTO(dumper > 0, out, "fork: %s", strerror(errno));
 		/* A dump of it takes about 200 ms here. */
@@ -739,7 +746,7 @@ static bool make_image(struct prog *p, const char *prog, char *img, pid_t *pid)
 		return false;
 	pathf(img, "%s/img", p->dir);
 	snprintf(pid_text, sizeof(pid_text), "%d", p->pid);
-	run_cryo(&r, "dump", "-t", pid_text, "-D", img);
+	prog_cryo(&r, p, "dump", "-t", pid_text, "-D", img);
 	if (r.status)
 		return fail_why("the dump to damage failed (%d): %s", r.status, r.out);
 	if (!wait_child(p->pid, WAIT_MS, &status))
@@ -855,7 +862,7 @@ static bool restore_refused(const struct prog *p, const char *dir, pid_t image_p
 	struct cryo_run r;
 
 	pathf(pidfile, "%s.pid", dir);
-	run_cryo(&r, "restore", "-D", dir, "-d", "--pidfile", pidfile);
+	prog_cryo(&r, p, "restore", "-D", dir, "-d", "--pidfile", pidfile);
 	if (!refused(&r, key, key2, NULL))
 		snprintf(cause, sizeof(cause), "%s", why);
 	/* Even after a wrong success: whatever was restored must go. */
@@ -887,7 +894,7 @@ TEST(restore_refuses_a_sysv_segment_that_still_exists)
 	CHECK_GOTO(shmctl(id, IPC_RMID, NULL) == 0, out, "ipcrm: %s", strerror(errno));
 	id = -1;
 	pathf(pidfile, "%s/restored.pid", p.dir);
-	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--pidfile", pidfile);
 	CHECK_GOTO(r.status == 0, out, "the restore after removing the segment failed (%d): %s",
 		   r.status, r.out);
 	p.pid = image_pid;
@@ -917,7 +924,7 @@ TEST(restore_makes_a_removed_sysv_segment_whose_key_is_taken)
 	CHECK_GOTO(taker >= 0, out, "cannot make a segment with prog_shmem's key: %s",
 		   strerror(errno));
 	pathf(pidfile, "%s/restored.pid", p.dir);
-	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile, "-v3");
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--pidfile", pidfile, "-v3");
 	CHECK_GOTO(r.status == 0, out, "the restore with the removed segment's key taken failed "
 		   "(%d): %s", r.status, r.out);
 	CHECK_GOTO(strstr(r.out, "made with IPC_PRIVATE"), out, "the restore does not say that "
@@ -1127,10 +1134,10 @@ TEST(restore_when_the_pid_is_taken_leaves_the_owner_untouched)
 	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
-	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-R");
 	CHECK_GOTO(r.status == 0, out, "dump -R failed (%d): %s", r.status, r.out);
 	CHECK_GOTO(prog_unharmed(&p), out, "after dump -R: %s", why);
-	run_cryo(&r, "restore", "-D", img, "-d");
+	prog_cryo(&r, &p, "restore", "-D", img, "-d");
 	snprintf(expect, sizeof(expect), "pid %d is taken", p.pid);
 	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
 	CHECK_GOTO(nothing_restored(&p, p.pid, p.pid), out, "%s", why);
@@ -1176,14 +1183,14 @@ TEST(restore_when_a_thread_id_is_taken_names_the_thread)
 	CHECK_GOTO(tid > 0, out, "pid %d has no second thread", p.pid);
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
-	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img);
 	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
 	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs after its dump");
 	image_pid = p.pid;
 	p.pid = 0;
 	holder = take_pid(tid);
 	CHECK_GOTO(holder == tid, out, "cannot take tid %d: %s", tid, strerror(errno));
-	run_cryo(&r, "restore", "-D", img, "-d");
+	prog_cryo(&r, &p, "restore", "-D", img, "-d");
 	/* Found before anything is created. */
 	snprintf(expect, sizeof(expect), "pid %d: its thread %d is taken", image_pid, tid);
 	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);

@@ -2,8 +2,9 @@
  * restored and seen working on: a shell pipeline (sh, its subshell, sleep
  * processes coming and going, cat) and python3 with threads. Each prints a
  * counter that must go on from where it was, with no number lost or
- * repeated, through two dumps and restores. This runner is a subreaper:
- * it reaps what it starts and what the dumps leave behind. */
+ * repeated, through two dumps and restores. cryo runs through
+ * cryo_driver.c, which makes this runner a subreaper: it reaps what it
+ * starts and what the dumps leave behind. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,16 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cryo_driver.h"
 #include "harness.h"
 #include "runner_util.h"
-
-#define WAIT_MS 20000
-
-static char cryo[PATH_MAX], why[512];
 
 struct real {
 	char dir[64];
@@ -118,31 +115,11 @@ static bool start(struct real *r, const char *const *argv)
 	return r->pid > 0 && counts_past(r, 0);
 }
 
-static int run(const char *const *args)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(null, 1);
-		execv(cryo, (char *const *)args);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* Dumps (which kills the tree), restores detached, and checks it counts on. */
 static bool cycle(struct real *r, int n)
 {
 	char img[128], log[160], pid[16], pidfile[160];
-	const char *dump[] = { cryo, "dump", "-t", pid, "-D", img, "-o", log, "-v4", NULL };
-	const char *restore[] = { cryo, "restore", "-D", img, "-d", "--pidfile", pidfile, "-o",
-				  log, "-v4", NULL };
+	struct cryo_run run;
 	long before;
 	FILE *f;
 
@@ -150,8 +127,10 @@ static bool cycle(struct real *r, int n)
 	snprintf(pid, sizeof(pid), "%d", r->pid);
 	snprintf(log, sizeof(log), "%s/dump%d.log", r->dir, n);
 	snprintf(pidfile, sizeof(pidfile), "%s/pid", r->dir);
-	if (run(dump)) {
-		snprintf(why, sizeof(why), "dump %d failed (see %s)", n, log);
+	run_cryo(&run, "dump", "-t", pid, "-D", img, "-o", log, "-v4");
+	if (run.status) {
+		snprintf(why, sizeof(why), "dump %d failed (%d, see %s): %.2000s", n, run.status, log,
+			 run.out);
 		return false;
 	}
 	if (!reap_all_children(WAIT_MS)) {
@@ -162,8 +141,10 @@ static bool cycle(struct real *r, int n)
 	if (before < 0)
 		return false;
 	snprintf(log, sizeof(log), "%s/restore%d.log", r->dir, n);
-	if (run(restore)) {
-		snprintf(why, sizeof(why), "restore %d failed (see %s)", n, log);
+	run_cryo(&run, "restore", "-D", img, "-d", "--pidfile", pidfile, "-o", log, "-v4");
+	if (run.status) {
+		snprintf(why, sizeof(why), "restore %d failed (%d, see %s): %.2000s", n, run.status,
+			 log, run.out);
 		return false;
 	}
 	f = fopen(pidfile, "r");
@@ -203,19 +184,4 @@ TEST(shell_pipeline_counts_on_after_two_restores)
 TEST(python_threads_count_on_after_two_restores)
 {
 	CHECK(run_real(python_threads), "python3 with 4 threads: %s", why);
-}
-
-__attribute__((constructor)) static void setup(void)
-{
-	char self[PATH_MAX - 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0) {
-		perror("readlink /proc/self/exe");
-		exit(2);
-	}
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0';
-	snprintf(cryo, sizeof(cryo), "%s/../../cryo", self);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
 }

@@ -1,43 +1,37 @@
-/* The round-trip runner of TESTING.md: starts each test program next to
- * this binary (prog_*), waits for its pid file, checkpoints and restores it
- * with the cryo binary in each cycle (once, twice, thrice, leave-running,
- * lazy), then sends SIGTERM and reads its verdict. It is a child subreaper:
- * restored programs become its children, and it reaps and ends all it
- * started, the page servers of lazy restores included (each must have
- * exited once its program has). Programs named prog_lazy_* are about lazy
- * restore only and run in the lazy cycle alone, with the page server's
- * background pass slowed down so that they meet pages not yet served.
+/* The round-trip runner of TESTING.md: starts each program of the table
+ * (programs.c) next to this binary, waits for its pid file, checkpoints and
+ * restores it with the cryo binary in each of its cycles (once, twice,
+ * thrice, leave-running, lazy), then sends SIGTERM and reads its verdict.
+ * The table says which cycles, what cryo needs at dump and restore, and
+ * what is checked beyond the verdict; a prog_* or neg_* binary without an
+ * entry there fails. It is a child subreaper: restored programs become its
+ * children, and it reaps and ends all it started, the page servers of lazy
+ * restores included (each must have exited once its program has).
  * Arguments select programs by name; CYCLES=once,twice limits the cycles. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kabi/kabi.h"
+#include "cryo_driver.h"
+#include "programs.h"
 #include "runner_util.h"
 
-#define WAIT_MS 20000
-
-static char bin_dir[2048], cryo[PATH_MAX];
-
 struct run {
-	const char *prog;
+	const struct test_program *tp;
 	const char *cycle;
-	char dir[256];
-	pid_t pid;
+	struct prog p;		/* p.dir holds the images and logs; p.pid is the program */
 	char why[1024];
 };
 
@@ -45,44 +39,19 @@ struct run {
 
 static void path_in(const struct run *r, const char *name, char *buf)
 {
-	snprintf(buf, PATH_MAX, "%s/%s", r->dir, name);
+	pathf(buf, "%s/%s", r->p.dir, name);
 }
 
-/* Runs cryo with @args, its output appended to cryo.out in the run's dir.
- * A program named *vdso_proxy* is restored as on a kernel whose vDSO
- * differs from the dumped one (cryo's test switch for that path). */
-static int run_cryo(struct run *r, const char *const *args)
+/* Runs cryo with @args and the program's settings from the table, its
+ * output in @out and appended to cryo.out in the run's dir; its exit code,
+ * or -1 if it hung. */
+static int run_cryo_on(struct run *r, const char *const *args, struct cryo_run *out)
 {
-	char out[PATH_MAX], *argv[32];
-	int status, n = 0;
-	pid_t pid;
+	char log[PATH_MAX];
 
-	path_in(r, "cryo.out", out);
-	argv[n++] = cryo;
-	while (*args && n < 30)
-		argv[n++] = (char *)*args++;
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (strstr(r->prog, "vdso_proxy") && !strcmp(argv[1], "restore"))
-			setenv("CRYO_TEST_VDSO_PROXY", "1", 1);
-		if (!strncmp(r->prog, "prog_lazy_", 10) && !strcmp(argv[1], "restore"))
-			setenv("CRYO_TEST_LAZY_TRICKLE", "1", 1);
-		if (!strncmp(r->prog, "prog_lazy_fail_", 15) && !strcmp(argv[1], "restore"))
-			setenv("CRYO_TEST_LAZY_FAIL_AFTER", "100", 1);
-		execv(cryo, argv);
-		_exit(127);
-	}
-	if (pid < 0 || !wait_child(pid, 60000, &status)) {
-		if (pid > 0)
-			kill(pid, SIGKILL);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	path_in(r, "cryo.out", log);
+	cryo_call(out, &(struct cryo_call){ .args = args, .program = r->tp, .log_path = log });
+	return out->status;
 }
 
 static bool read_pid(const char *path, pid_t *pid, long ms)
@@ -102,60 +71,28 @@ static bool read_pid(const char *path, pid_t *pid, long ms)
 	return false;
 }
 
-static bool start_program(struct run *r)
-{
-	char prog[PATH_MAX], pidfile[PATH_MAX], outfile[PATH_MAX], out[PATH_MAX];
-	pid_t child, pid;
-	int status;
-
-	snprintf(prog, sizeof(prog), "%s/%s", bin_dir, r->prog);
-	path_in(r, "pid", pidfile);
-	path_in(r, "out", outfile);
-	path_in(r, "prog.out", out);
-	child = fork();
-	if (child == 0) {
-		int in = open("/dev/null", O_RDONLY), fd = open(out, O_WRONLY | O_CREAT, 0644);
-
-		dup2(in, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(prog, prog, "--pidfile", pidfile, "--outfile", outfile, (char *)NULL);
-		_exit(127);
-	}
-	if (child < 0)
-		return failed(r, "fork: %s", strerror(errno));
-	r->pid = child;
-	if (!read_pid(pidfile, &pid, WAIT_MS)) {
-		if (waitpid(child, &status, WNOHANG) == child)
-			r->pid = 0;
-		return failed(r, "the program did not get ready (see %s)", out);
-	}
-	if (pid != child)
-		return failed(r, "pid file says %d, started %d", pid, child);
-	return true;
-}
-
 /* Dumps the program into @img; without -R it must be gone afterwards. */
 static bool dump(struct run *r, const char *img, bool leave_running)
 {
 	char dir[PATH_MAX], pid[16];
 	const char *args[] = { "dump", "-t", pid, "-D", dir, "-o", "dump.log", "-v4",
 			       leave_running ? "-R" : NULL, NULL };
+	struct cryo_run out;
 	int code, status;
 
 	path_in(r, img, dir);
-	snprintf(pid, sizeof(pid), "%d", r->pid);
-	code = run_cryo(r, args);
+	snprintf(pid, sizeof(pid), "%d", r->p.pid);
+	code = run_cryo_on(r, args, &out);
 	if (code)
 		return failed(r, "cryo dump exited with %d (see %s/dump.log)", code, dir);
 	if (leave_running) {
-		if (kill(r->pid, 0))
+		if (kill(r->p.pid, 0))
 			return failed(r, "the program died in a dump with -R");
 		return true;
 	}
-	if (!wait_child(r->pid, WAIT_MS, &status))
+	if (!wait_child(r->p.pid, WAIT_MS, &status))
 		return failed(r, "the program still runs after dump");
-	r->pid = 0;
+	r->p.pid = 0;
 	/* Its killed descendants came back to this subreaper: their pids
 	 * must be free again for the restore. */
 	if (!reap_all_children(WAIT_MS))
@@ -168,26 +105,19 @@ static bool dump(struct run *r, const char *img, bool leave_running)
  * running. */
 static bool dump_refused_while_lazy(struct run *r)
 {
-	char dir[PATH_MAX], pid[16], out[PATH_MAX], text[4096] = "";
+	char dir[PATH_MAX], pid[16];
 	const char *args[] = { "dump", "-t", pid, "-D", dir, "-o", "dump.log", "-R", NULL };
-	size_t n;
-	FILE *f;
+	struct cryo_run out;
 
 	path_in(r, "img2", dir);
-	path_in(r, "cryo.out", out);
-	snprintf(pid, sizeof(pid), "%d", r->pid);
-	if (!run_cryo(r, args))
+	snprintf(pid, sizeof(pid), "%d", r->p.pid);
+	if (!run_cryo_on(r, args, &out))
 		return failed(r, "a dump with pages still to be served by the lazy restore "
 			      "succeeded");
-	if (kill(r->pid, 0))
+	if (kill(r->p.pid, 0))
 		return failed(r, "the program died in the refused dump");
-	f = fopen(out, "r");
-	n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
-	if (f)
-		fclose(f);
-	text[n] = '\0';
-	if (!strstr(text, "registered with a userfaultfd"))
-		return failed(r, "the dump was refused for another reason (see %s)", out);
+	if (!strstr(out.out, "registered with a userfaultfd"))
+		return failed(r, "the dump was refused for another reason: %s", out.out);
 	return true;
 }
 
@@ -205,7 +135,7 @@ static bool file_has_line(const char *path, const char *text)
 	return found;
 }
 
-/* prog_lazy_fail_*: the page server is made to fail (after 100 copies)
+/* EXPECT_KILLED_WHEN_SERVING_FAILS: the page server is made to fail (after 100 copies)
  * while the program, and the child and grandchild it forks on SIGTERM,
  * still have pages pending. All must die by SIGKILL; none may run on and
  * read zeros where its data was (it would write FAIL and exit). */
@@ -218,11 +148,11 @@ static bool killed_when_serving_fails(struct run *r)
 	path_in(r, "out", outfile);
 	path_in(r, "forked", marker);
 	path_in(r, "img1/restore.log", log);
-	kill(r->pid, SIGTERM);
-	if (!wait_child(r->pid, WAIT_MS, &status))
+	kill(r->p.pid, SIGTERM);
+	if (!wait_child(r->p.pid, WAIT_MS, &status))
 		return failed(r, "the program still runs %d s after its page server was made to fail",
 			      WAIT_MS / 1000);
-	r->pid = 0;
+	r->p.pid = 0;
 	if (!reap_all_children(WAIT_MS))
 		return failed(r, "processes forked after the restore still run after the page "
 			      "server failed");
@@ -348,19 +278,20 @@ static bool restore(struct run *r, const char *img, bool lazy)
 	char dir[PATH_MAX], pidfile[PATH_MAX];
 	const char *args[] = { "restore", "-D", dir, "-d", "--pidfile", pidfile, "-o",
 			       "restore.log", "-v4", lazy ? "--lazy-pages" : NULL, NULL };
+	struct cryo_run out;
 	pid_t pid;
 	int code;
 
 	path_in(r, img, dir);
 	path_in(r, "restored.pid", pidfile);
 	unlink(pidfile);
-	code = run_cryo(r, args);
+	code = run_cryo_on(r, args, &out);
 	if (code)
 		return failed(r, "cryo restore exited with %d (see %s/restore.log)", code, dir);
 	if (!read_pid(pidfile, &pid, 0))
 		return failed(r, "restore wrote no pid file");
-	r->pid = pid;
-	if (strstr(r->prog, "vdso_proxy") && !vdso_moved(pid))
+	r->p.pid = pid;
+	if ((r->tp->expect & EXPECT_VDSO_MOVED) && !vdso_moved(pid))
 		return failed(r, "the vDSO was restored in place: the proxy was not used");
 	return true;
 }
@@ -374,14 +305,14 @@ static bool verdict(struct run *r)
 
 	path_in(r, "out", outfile);
 	unlink(outfile);
-	kill(r->pid, SIGTERM);
-	if (!wait_child(r->pid, WAIT_MS, &status)) {
-		kill(r->pid, SIGKILL);
-		waitpid(r->pid, NULL, 0);
-		r->pid = 0;
+	kill(r->p.pid, SIGTERM);
+	if (!wait_child(r->p.pid, WAIT_MS, &status)) {
+		kill(r->p.pid, SIGKILL);
+		waitpid(r->p.pid, NULL, 0);
+		r->p.pid = 0;
 		return failed(r, "the program did not end after SIGTERM");
 	}
-	r->pid = 0;
+	r->p.pid = 0;
 	if (!reap_all_children(WAIT_MS))
 		return failed(r, "processes of the program's tree still run after it ended");
 	f = fopen(outfile, "r");
@@ -399,8 +330,10 @@ static bool verdict(struct run *r)
 
 static bool run_cycle(struct run *r)
 {
-	if (!start_program(r))
-		return false;
+	unsigned int expect = r->tp->expect;
+
+	if (!start_prog(&r->p, r->tp->name, NULL, NULL))
+		return failed(r, "%s", why);
 	if (!strcmp(r->cycle, "once"))
 		return dump(r, "img1", false) && restore(r, "img1", false) && verdict(r);
 	if (!strcmp(r->cycle, "twice"))
@@ -414,14 +347,14 @@ static bool run_cycle(struct run *r)
 		       dump(r, "img3", false) && drop_pages_from_cache(r, "img3") &&
 		       restore(r, "img3", false) && read_around_the_cache(r, "img3") && verdict(r);
 	/* Its memory comes in from a page server as the program checks it.
-	 * The prog_lazy_* programs are served slowly: a dump meets pages
-	 * still missing. */
-	if (!strcmp(r->cycle, "lazy") && !strncmp(r->prog, "prog_lazy_fail_", 15))
+	 * Programs served slowly (the table's restore environment) meet pages
+	 * still missing: a dump of them is refused. */
+	if (!strcmp(r->cycle, "lazy") && (expect & EXPECT_KILLED_WHEN_SERVING_FAILS))
 		return dump(r, "img1", false) && restore(r, "img1", true) &&
 		       killed_when_serving_fails(r);
 	if (!strcmp(r->cycle, "lazy"))
 		return dump(r, "img1", false) && restore(r, "img1", true) &&
-		       (strncmp(r->prog, "prog_lazy_", 10) || dump_refused_while_lazy(r)) &&
+		       (!(expect & EXPECT_DUMP_REFUSED_WHILE_LAZY) || dump_refused_while_lazy(r)) &&
 		       verdict(r);
 	/* leave-running: the original must still pass, then the image must too. */
 	return dump(r, "img1", true) && verdict(r) && restore(r, "img1", false) && verdict(r);
@@ -446,39 +379,36 @@ static void show_tail(const char *dir, const char *name)
 	fclose(f);
 }
 
-static bool run_one(const char *prog, const char *cycle)
+static bool run_one(const struct test_program *tp, const char *cycle)
 {
-	struct run r = { .prog = prog, .cycle = cycle };
+	struct run *r = calloc(1, sizeof(*r));
 	bool ok;
 
-	snprintf(r.dir, sizeof(r.dir), "/tmp/cryo-rt-XXXXXX");
-	if (!mkdtemp(r.dir)) {
-		printf("FAIL %s/%s: mkdtemp: %s\n", prog, cycle, strerror(errno));
+	if (!r) {
+		printf("FAIL %s/%s: out of memory\n", tp->name, cycle);
 		return false;
 	}
-	ok = run_cycle(&r);
+	r->tp = tp;
+	r->cycle = cycle;
+	ok = run_cycle(r);
 	end_all_children();
 	if (ok) {
-		printf("PASS %s/%s\n", prog, cycle);
+		printf("PASS %s/%s\n", tp->name, cycle);
 	} else {
 		char img[PATH_MAX + 8];
 
-		printf("FAIL %s/%s: %s\n", prog, cycle, r.why);
-		show_tail(r.dir, "cryo.out");
-		show_tail(r.dir, "prog.out");
-		for (int i = 1; i <= 3; i++) {
-			snprintf(img, sizeof(img), "%s/img%d", r.dir, i);
+		printf("FAIL %s/%s: %s\n", tp->name, cycle, r->why);
+		show_tail(r->p.dir, "cryo.out");
+		show_tail(r->p.dir, "prog.out");
+		for (int i = 1; i <= 3 && r->p.dir[0]; i++) {
+			snprintf(img, sizeof(img), "%s/img%d", r->p.dir, i);
 			show_tail(img, "dump.log");
 			show_tail(img, "restore.log");
 		}
 	}
-	remove_tree(r.dir);
+	remove_temp_dir(r->p.dir);
+	free(r);
 	return ok;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static bool selected(const char *name, int argc, char **argv)
@@ -491,49 +421,68 @@ static bool selected(const char *name, int argc, char **argv)
 	return false;
 }
 
+/* Every test program built next to this runner has an entry in the table,
+ * and every entry a program: one without would never run. Prints a FAIL
+ * line for each; returns how many. */
+static int table_mismatches(int argc, char **argv)
+{
+	struct dirent *de;
+	int bad = 0;
+	DIR *d = opendir(bin_dir);
+
+	if (!d) {
+		printf("FAIL table: cannot list %s: %s\n", bin_dir, strerror(errno));
+		return 1;
+	}
+	while ((de = readdir(d))) {
+		if ((strncmp(de->d_name, "prog_", 5) && strncmp(de->d_name, "neg_", 4)) ||
+		    strchr(de->d_name, '.') || test_program(de->d_name))
+			continue;
+		printf("FAIL %s: no entry in the table of test programs "
+		       "(tests/roundtrip/programs.c): it is never run\n", de->d_name);
+		bad++;
+	}
+	closedir(d);
+	for (size_t i = 0; i < nr_test_programs; i++) {
+		char path[PATH_MAX];
+
+		pathf(path, "%s/%s", bin_dir, test_programs[i].name);
+		if (access(path, X_OK)) {
+			printf("FAIL %s: in the table, but %s: %s\n", test_programs[i].name, path,
+			       strerror(errno));
+			bad++;
+		}
+	}
+	for (int i = 1; i < argc; i++)
+		if (!test_program(argv[i])) {
+			printf("FAIL %s: asked for, but not in the table of test programs\n",
+			       argv[i]);
+			bad++;
+		}
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
-	static const char *const all_cycles[] = { "once", "twice", "thrice", "leave-running",
-						  "lazy" };
 	const char *cycles_env = getenv("CYCLES");
-	char *progs[128];
-	int nprogs = 0, passed = 0, failed_count = 0;
-	struct dirent *de;
-	ssize_t n;
-	DIR *d;
+	int passed = 0, failed_count;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	n = readlink("/proc/self/exe", bin_dir, sizeof(bin_dir) - 1);
-	if (n <= 0)
-		return 2;
-	bin_dir[n] = '\0';
-	*strrchr(bin_dir, '/') = '\0';
-	snprintf(cryo, sizeof(cryo), "%s/../../cryo", bin_dir);
-	if (getenv("CRYO"))
-		snprintf(cryo, sizeof(cryo), "%s", getenv("CRYO"));
+	failed_count = table_mismatches(argc, argv);
+	for (size_t i = 0; i < nr_test_programs; i++) {
+		const struct test_program *tp = &test_programs[i];
 
-	d = opendir(bin_dir);
-	while (d && (de = readdir(d)) && nprogs < 128)
-		if (!strncmp(de->d_name, "prog_", 5) && !strchr(de->d_name, '.') &&
-		    selected(de->d_name, argc, argv))
-			progs[nprogs++] = strdup(de->d_name);
-	if (d)
-		closedir(d);
-	qsort(progs, nprogs, sizeof(progs[0]), cmp_names);
-
-	for (int i = 0; i < nprogs; i++) {
-		for (size_t c = 0; c < sizeof(all_cycles) / sizeof(all_cycles[0]); c++) {
-			if (cycles_env && !strstr(cycles_env, all_cycles[c]))
+		if (!selected(tp->name, argc, argv))
+			continue;
+		for (int c = 0; c < NR_CYCLES; c++) {
+			if (!(tp->cycles & (1u << c)) ||
+			    (cycles_env && !strstr(cycles_env, cycle_names[c])))
 				continue;
-			if (!strncmp(progs[i], "prog_lazy_", 10) && strcmp(all_cycles[c], "lazy"))
-				continue;
-			if (run_one(progs[i], all_cycles[c]))
+			if (run_one(tp, cycle_names[c]))
 				passed++;
 			else
 				failed_count++;
 		}
-		free(progs[i]);
 	}
 	/* Anything else that ended up ours is reaped before we go. */
 	while (waitpid(-1, NULL, WNOHANG) > 0)

@@ -4,8 +4,9 @@
  * the restored program must answer on cryo's terminal. So must the job of a
  * shell, restored by a cryo that another shell runs in the foreground.
  * Without -j, dump and restore must refuse the terminal and lose nothing.
- * This binary is also that program (--echo). It is a child subreaper: it
- * reaps and ends every process it started, restored ones included. */
+ * This binary is also that program (--echo). It runs cryo through
+ * cryo_driver.c, and is a child subreaper: it reaps and ends every process
+ * it started, restored ones included. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,12 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cryo_driver.h"
 #include "runner_util.h"
 
 #define REPLY_MS 10000
-#define CRYO_MS 60000
 
-static char cryo[PATH_MAX], self[PATH_MAX];
+static char self[PATH_MAX];
 
 /* ---- the program that is dumped --------------------------------------------- */
 
@@ -138,9 +139,26 @@ static pid_t child_of(pid_t pid)
 	return child;
 }
 
-/* A shell on @slave that runs @argv as its foreground job, waits for it
- * and exits with its status. Returns the shell's pid and sets *@job. */
-static pid_t start_shell(struct run *r, const char *slave, char *const argv[], pid_t *job)
+/* What a job of a shell execs. */
+typedef void (*exec_fn)(const void *arg);
+
+/* The program: this binary with --echo. */
+static void exec_echo(const void *arg)
+{
+	(void)arg;
+	execl(self, self, "--echo", (char *)NULL);
+}
+
+/* cryo, with the driver's call @arg, on the shell's terminal. */
+static void exec_cryo(const void *arg)
+{
+	cryo_exec(-1, arg);
+}
+
+/* A shell on @slave that runs @job_exec(@arg) as its foreground job, waits
+ * for it and exits with its status. Returns the shell's pid and sets *@job. */
+static pid_t start_shell(struct run *r, const char *slave, exec_fn job_exec, const void *arg,
+			 pid_t *job)
 {
 	pid_t shell = fork();
 
@@ -152,7 +170,7 @@ static pid_t start_shell(struct run *r, const char *slave, char *const argv[], p
 		child = fork();
 		if (child == 0) {
 			become_foreground_job();
-			execv(argv[0], argv);
+			job_exec(arg);
 			_exit(127);
 		}
 		while (child > 0 && waitpid(child, &status, 0) < 0)
@@ -182,7 +200,7 @@ static bool start_program(struct run *r)
 
 	if (pid == 0) {
 		become_session_leader_on(r->a.slave);
-		execl(self, self, "--echo", (char *)NULL);
+		exec_echo(NULL);
 		_exit(127);
 	}
 	if (pid < 0)
@@ -220,58 +238,41 @@ static bool talk(struct run *r, const struct pty *p, const char *line, const cha
 	return true;
 }
 
-/* Runs cryo with @args: its stdio on a terminal of its own when @tty is
- * given, else on /dev/null. Returns its exit code, or -1. */
-static int run_cryo(struct run *r, const struct pty *tty, const char *const *args)
+/* In cryo's child: its stdio on the terminal whose slave is @arg. */
+static void cryo_on_terminal(void *arg)
 {
-	char *argv[24];
-	int n = 0, status;
-	pid_t pid;
+	become_session_leader_on(arg);
+}
 
-	argv[n++] = cryo;
-	while (*args && n < 22)
-		argv[n++] = (char *)*args++;
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		if (tty) {
-			become_session_leader_on(tty->slave);
-		} else {
-			int null = open("/dev/null", O_RDWR);
+/* Runs cryo with @args: its stdio on a terminal of its own when @tty is
+ * given, else on /dev/null and the driver's pipe. Returns its exit code,
+ * or -1. */
+static int run_cryo_on(struct run *r, const struct pty *tty, const char *const *args)
+{
+	struct cryo_run *out = malloc(sizeof(*out));
+	int status;
 
-			if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-				_exit(123);
-			close_range(3, ~0U, 0);
-		}
-		execv(cryo, argv);
-		_exit(127);
-	}
-	if (pid < 0) {
-		failed(r, "fork: %s", strerror(errno));
+	if (!out) {
+		failed(r, "out of memory");
 		return -1;
 	}
-	if (!wait_child(pid, CRYO_MS, &status)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		failed(r, "cryo %s did not end within %d ms", args[0], CRYO_MS);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	cryo_call(out, &(struct cryo_call){ .args = args,
+					    .setup = tty ? cryo_on_terminal : NULL,
+					    .setup_arg = tty ? (void *)tty->slave : NULL });
+	status = out->status;
+	if (status < 0)
+		failed(r, "cryo %s did not end within %d ms: %s", args[0], CRYO_MS, out->out);
+	free(out);
+	return status;
 }
 
 /* The text of the file @path, or "". */
-static const char *read_text(const char *path)
+static const char *file_text(const char *path)
 {
 	static char text[16384];
-	ssize_t n = -1;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, text, sizeof(text) - 1);
-		close(fd);
-	}
-	text[n > 0 ? n : 0] = '\0';
+	if (!read_text(path, text, sizeof(text)))
+		text[0] = '\0';
 	return text;
 }
 
@@ -281,7 +282,7 @@ static const char *read_file(const struct run *r, const char *name)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s", r->dir, name);
-	return read_text(path);
+	return file_text(path);
 }
 
 /* Dumps the program with -j; it must be gone afterwards. */
@@ -293,7 +294,7 @@ static bool dump(struct run *r)
 
 	snprintf(pid, sizeof(pid), "%d", r->program);
 	snprintf(img, sizeof(img), "%s/img", r->dir);
-	code = run_cryo(r, NULL, args);
+	code = run_cryo_on(r, NULL, args);
 	if (code)
 		return code < 0 ? false : failed(r, "cryo dump exited with %d: %s", code,
 						 read_file(r, "img/dump.log"));
@@ -315,7 +316,7 @@ static int restore(struct run *r, bool shell_job)
 
 	snprintf(img, sizeof(img), "%s/img", r->dir);
 	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", r->dir);
-	return run_cryo(r, &r->b, args);
+	return run_cryo_on(r, &r->b, args);
 }
 
 /* The program ends when told to, with status 0. */
@@ -388,7 +389,7 @@ static bool dump_without_j_refuses_the_terminal(struct run *r)
 	snprintf(inventory, sizeof(inventory), "%s/inventory.img", img);
 	if (!talk(r, &r->a, "one\n", "reply 1: one"))
 		return false;
-	code = run_cryo(r, NULL, args);
+	code = run_cryo_on(r, NULL, args);
 	if (code <= 0)
 		return code < 0 ? false : failed(r, "cryo dump without -j of a terminal succeeded");
 	if (!strstr(read_file(r, "img/dump.log"), "-j/--shell-job"))
@@ -429,9 +430,10 @@ static bool restore_without_j_refuses_the_terminal(struct run *r)
 static bool restored_job_of_a_shell_reads_in_the_foreground(struct run *r)
 {
 	char img[128], pidfile[128], pid[16];
-	char *echo_argv[] = { self, "--echo", NULL };
-	char *restore_argv[] = { cryo, "restore", "-j", "-D", img, "--pidfile", pidfile, "-o",
-				 "restore.log", "-v4", NULL };
+	const struct cryo_call restore = {
+		.args = CRYO_ARGS("restore", "-j", "-D", img, "--pidfile", pidfile, "-o",
+				  "restore.log", "-v4"),
+	};
 	const char *dump_args[] = { "dump", "-j", "-t", pid, "-D", img, "-o", "dump.log", "-v4",
 				    NULL };
 	pid_t job, cryo_job;
@@ -439,12 +441,12 @@ static bool restored_job_of_a_shell_reads_in_the_foreground(struct run *r)
 
 	snprintf(img, sizeof(img), "%s/img", r->dir);
 	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", r->dir);
-	r->shells[0] = start_shell(r, r->a.slave, echo_argv, &job);
+	r->shells[0] = start_shell(r, r->a.slave, exec_echo, NULL, &job);
 	if (r->shells[0] < 0 || !talk(r, &r->a, "one\n", "reply 1: one"))
 		return false;
 	r->program = job;
 	snprintf(pid, sizeof(pid), "%d", job);
-	code = run_cryo(r, NULL, dump_args);
+	code = run_cryo_on(r, NULL, dump_args);
 	if (code)
 		return code < 0 ? false : failed(r, "cryo dump -j exited with %d: %s", code,
 						 read_file(r, "img/dump.log"));
@@ -455,7 +457,7 @@ static bool restored_job_of_a_shell_reads_in_the_foreground(struct run *r)
 	r->shells[0] = 0;
 	r->program = 0;
 
-	r->shells[1] = start_shell(r, r->b.slave, restore_argv, &cryo_job);
+	r->shells[1] = start_shell(r, r->b.slave, exec_cryo, &restore, &cryo_job);
 	if (r->shells[1] < 0)
 		return false;
 	r->program = job;
@@ -471,7 +473,7 @@ static bool restored_job_of_a_shell_reads_in_the_foreground(struct run *r)
 		snprintf(path, sizeof(path), "/proc/%d/stat", job);
 		r->why[0] = '\0';
 		return failed(r, "the restored job did not answer on %s (/proc/%d/stat: %.80s)",
-			      r->b.slave, job, read_text(path));
+			      r->b.slave, job, file_text(path));
 	}
 	/* cryo waits for the job and exits with its status, and so does its shell. */
 	if (write(r->b.master, "quit\n", 5) != 5)
@@ -537,19 +539,13 @@ int main(int argc, char **argv)
 	};
 #undef TEST
 	int passed = 0, failed_count = 0;
-	ssize_t n;
 
+	/* The program is not a subreaper: the driver made this binary one. */
 	if (argc == 2 && !strcmp(argv[1], "--echo"))
-		return echo_main();
+		return prctl(PR_SET_CHILD_SUBREAPER, 0) ? 4 : echo_main();
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
+	if (readlink("/proc/self/exe", self, sizeof(self) - 1) <= 0)
 		return 2;
-	self[n] = '\0';
-	snprintf(cryo, sizeof(cryo), "%.*s/../../cryo", (int)(strrchr(self, '/') - self), self);
-	if (getenv("CRYO"))
-		snprintf(cryo, sizeof(cryo), "%s", getenv("CRYO"));
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		bool selected = argc < 2;
 

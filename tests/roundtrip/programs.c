@@ -1,0 +1,87 @@
+/* The table of test programs (see programs.h). A new prog_*.c or neg_*.c
+ * gets a line here: test_roundtrip fails for a binary that has none, so no
+ * program is ever silently left out. Keep it in name order. */
+#include <string.h>
+
+#include "programs.h"
+
+const char *const cycle_names[NR_CYCLES] = { "once", "twice", "thrice", "leave-running",
+					     "lazy" };
+
+#define LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* The lazy-only programs: the page server's background pass is slowed
+ * down (one page every 20 ms), so that they meet pages not served yet. */
+#define LAZY_TRICKLE "CRYO_TEST_LAZY_TRICKLE=1"
+
+const struct test_program test_programs[] = {
+	{ .name = "neg_big_memory" },
+	{ .name = "neg_clone_files" },
+	{ .name = "neg_sysv_shm" },
+	{ .name = "neg_thread_creds" },
+	{ .name = "neg_traced_child" },
+	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
+	{ .name = "prog_clone_files", .cycles = CYCLES_ALL },
+	{ .name = "prog_clone_share", .cycles = CYCLES_ALL },
+	{ .name = "prog_counter", .cycles = CYCLES_ALL },
+	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
+	{ .name = "prog_fds", .cycles = CYCLES_ALL },
+	{
+		.name = "prog_lazy_events",
+		.cycles = CYCLE_LAZY,
+		.restore.env = LIST(LAZY_TRICKLE),
+		.expect = EXPECT_DUMP_REFUSED_WHILE_LAZY,
+	},
+	{
+		/* The server's copies fail after 100. */
+		.name = "prog_lazy_fail_fork",
+		.cycles = CYCLE_LAZY,
+		.restore.env = LIST(LAZY_TRICKLE, "CRYO_TEST_LAZY_FAIL_AFTER=100"),
+		.expect = EXPECT_KILLED_WHEN_SERVING_FAILS,
+	},
+	{
+		.name = "prog_lazy_fork",
+		.cycles = CYCLE_LAZY,
+		.restore.env = LIST(LAZY_TRICKLE),
+		.expect = EXPECT_DUMP_REFUSED_WHILE_LAZY,
+	},
+	{ .name = "prog_locks", .cycles = CYCLES_ALL },
+	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
+	{ .name = "prog_memory", .cycles = CYCLES_ALL },
+	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
+	{ .name = "prog_regs", .cycles = CYCLES_ALL },
+	{ .name = "prog_shmem", .cycles = CYCLES_ALL },
+	{ .name = "prog_signals", .cycles = CYCLES_ALL },
+	{ .name = "prog_sleep", .cycles = CYCLES_ALL },
+	{ .name = "prog_sparse", .cycles = CYCLES_ALL },
+	{ .name = "prog_stopped", .cycles = CYCLES_ALL },
+	{ .name = "prog_stopped_threads", .cycles = CYCLES_ALL },
+	{ .name = "prog_stopped_vdso", .cycles = CYCLES_ALL },
+	{
+		/* The vDSO seed case, every restore as on another kernel. */
+		.name = "prog_stopped_vdso_proxy",
+		.cycles = CYCLES_ALL,
+		.restore.env = LIST("CRYO_TEST_VDSO_PROXY=1"),
+		.expect = EXPECT_VDSO_MOVED,
+	},
+	{ .name = "prog_threads", .cycles = CYCLES_ALL },
+	{ .name = "prog_tree", .cycles = CYCLES_ALL },
+	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
+	{
+		/* Every restore is as on a kernel whose vDSO differs. */
+		.name = "prog_vdso_proxy",
+		.cycles = CYCLES_ALL,
+		.restore.env = LIST("CRYO_TEST_VDSO_PROXY=1"),
+		.expect = EXPECT_VDSO_MOVED,
+	},
+};
+
+const size_t nr_test_programs = sizeof(test_programs) / sizeof(test_programs[0]);
+
+const struct test_program *test_program(const char *name)
+{
+	for (size_t i = 0; i < nr_test_programs; i++)
+		if (!strcmp(test_programs[i].name, name))
+			return &test_programs[i];
+	return NULL;
+}
