@@ -98,7 +98,8 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	ret = collect_inside(task, &core, &mm_opts.brk);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
-	 * run while the parasite is there: it would show in both. */
+	 * run while the parasite is there: it would show in both, and its
+	 * channel (a unix socket) among the task's fds. */
 	if (!ret)
 		ret = files_dump(ctx->files, pid, ctx->opts->shell_job);
 	if (!ret)
@@ -147,8 +148,10 @@ static int finish_files(struct dump_ctx *ctx)
 static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
-	int ret = tree_check(tree, ctx->opts->shell_job);
+	int ret = tree_read_namespaces(tree);
 
+	if (!ret)
+		ret = tree_check(tree, ctx->opts->shell_job);
 	if (!ret)
 		ret = dump_shared_memory(tree, ctx->dir);
 	if (!ret)

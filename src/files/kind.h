@@ -111,8 +111,7 @@ size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
  * group, the others get FileEntry.group_of. See "Groups" below. */
 int file_dump_join_group(const struct file_dump *d, uint64_t key);
 
-/* Reads a whole procfs file, NUL-terminated, into *@out (to free). */
-int probe_read_text(const char *path, char **out);
+/* (A whole procfs file: read_text_file(), common/textfile.h.) */
 
 /* Opens a new open file description of @p's file, read-only (to read
  * contents without moving the task's position). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/textfile.h"
 #include "files/kind.h"
 
 /* Status flags a pidfd can have: pidfd_open()'s, and what F_SETFL adds. */
@@ -92,11 +93,11 @@ static int check_target(const struct file_dump *d, int *pid)
 	if (*pid == PIDFD_REAPED || file_dump_has_pid(d, *pid))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", *pid);
-	ret = probe_read_text(path, &status);
+	ret = read_text_file(path, &status);
 	if (ret == -ENOENT || ret == -ESRCH) {
 		/* Gone meanwhile: the pidfd itself tells whether it is reaped. */
 		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", p->dup);
-		ret = probe_read_text(path, &now);
+		ret = read_text_file(path, &now);
 		if (ret) {
 			pr_fd_err(p, "cannot read %s: %s", path, strerror(-ret));
 			return ret;

@@ -14,18 +14,25 @@
 
 #include "common/log.h"
 #include "kabi/kabi.h"
+#include "ns/ns.h"
 #include "restore/family.h"
 
 pid_t family_clone(pid_t pid, uint32_t exit_signal, uint64_t flags)
 {
-	struct clone_args args = {
+	struct ns_clone_args args = {
 		.flags = flags,
-		.exit_signal = exit_signal,
-		.set_tid = (uint64_t)(uintptr_t)&pid,
-		.set_tid_size = 1,
+		.exit_signal = (int)exit_signal,
+		.set_tid = &pid,
+		.nr_set_tid = 1,
 	};
+	pid_t ret = ns_clone(&args);
 
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	/* Its callers check errno, as after fork(). */
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
 }
 
 /* A session leader makes its session again; a group leader its group. The

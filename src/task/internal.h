@@ -36,8 +36,9 @@
 		__ret;                                                           \
 	})
 
-/* Reads /proc/@pid/@name (at most @size - 1 bytes) into @buf as a string. */
-int proc_read(pid_t pid, const char *name, char *buf, size_t size);
+/* Reads /proc/@pid/@name into a new string (read_text_file()), saying
+ * why when it cannot. */
+int proc_read(pid_t pid, const char *name, char **text);
 
 /* The ThreadCore of @tid in @core, added (with only its tid set) when
  * missing. NULL without memory. */

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "images/image.h"
+#include "ns/ns.h"
 
 struct inj_task;
 
@@ -36,6 +37,7 @@ struct tree_task {
 	int stop_signal;	/* dump: its job-control stop's signal; 0: it ran */
 	bool stop_known;	/* dump: its parent is in the tree and was asked: */
 	bool stop_reported;	/* whether the parent has waited for that stop */
+	struct ns_ids ns;	/* its namespaces; all 0 from an image without them */
 };
 
 /* Parents always come before their children, children in the order the
@@ -74,6 +76,10 @@ int tree_find_sharing(struct tree *tree);
  * (a waitid with WNOWAIT run in the parent, which changes nothing). A stop
  * that some threads were seized in and others not is refused (stops.c). */
 int tree_read_stops(struct tree *tree);
+/* Reads the namespaces of every process into its ns, and refuses, naming
+ * the process and the namespace, a tree any of whose processes is in a
+ * namespace other than cryo's (namespaces.c). */
+int tree_read_namespaces(struct tree *tree);
 
 int tree_write(const struct tree *tree, struct image_dir *dir);
 

@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <linux/netlink.h>
 #include <linux/sched.h>
 
@@ -464,40 +466,88 @@ static void open_netlink_socket(void *arg)
 	put_at_odd_fd(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
 }
 
-static void open_udp_socket(void *arg)
+/* A TCP connection on loopback, both ends in the program: the accepted end
+ * at ODD_FD. */
+static void open_tcp_connection(void *arg)
 {
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(lo);
+	int listener = socket(AF_INET, SOCK_STREAM, 0), client = socket(AF_INET, SOCK_STREAM, 0);
+
 	(void)arg;
-	put_at_odd_fd(socket(AF_INET, SOCK_DGRAM, 0));
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    listen(listener, 1) || getsockname(listener, (struct sockaddr *)&lo, &len) ||
+	    connect(client, (struct sockaddr *)&lo, sizeof(lo)))
+		_exit(126);
+	/* The client end stays open (so the other is established), above
+	 * ODD_FD: the dump meets ODD_FD first. */
+	if (fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(client);
+	client = accept(listener, NULL, NULL);
+	close(listener);
+	put_at_odd_fd(client);
 }
 
 /* The program gets an fd no kind of cryo's knows: the dump must fail naming
  * it, and the program must not notice. */
-static void check_unsupported_fd(child_setup_fn open_fd)
+static void check_unsupported_fd(child_setup_fn open_fd, const char *what)
 {
 	struct prog p = { 0 };
 	char expect[64];
 
 	CHECK_GOTO(start_prog(&p, "prog_counter", open_fd, NULL), out, "%s", why);
 	snprintf(expect, sizeof(expect), "pid %d fd %d (socket:[", p.pid, ODD_FD);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "not supported"), out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
 }
 
+/* A listening TCP socket at ODD_FD with one connection waiting in its
+ * accept queue; the client end stays open above it. */
+static void open_listener_with_a_waiting_connection(void *arg)
+{
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(lo);
+	int listener = socket(AF_INET, SOCK_STREAM, 0), client = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)arg;
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    listen(listener, 4) || getsockname(listener, (struct sockaddr *)&lo, &len) ||
+	    connect(client, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(client);
+	put_at_odd_fd(listener);
+}
+
+/* Each refused by name: family, type and state. */
 TEST(dump_refuses_a_unix_socket_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_unix_socket);
+	check_unsupported_fd(open_unix_socket,
+			     "): unix stream socket, not connected: not supported");
 }
 
 TEST(dump_refuses_a_netlink_socket_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_netlink_socket);
+	check_unsupported_fd(open_netlink_socket,
+			     "): netlink raw socket (protocol 0): not supported");
 }
 
-TEST(dump_refuses_a_udp_socket_and_the_program_runs_on)
+TEST(dump_refuses_a_tcp_listener_with_a_waiting_connection_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_udp_socket);
+	check_unsupported_fd(open_listener_with_a_waiting_connection,
+			     "): TCP listening socket with 1 connection waiting in its accept "
+			     "queue: not supported yet");
+}
+
+TEST(dump_refuses_an_established_tcp_connection_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_tcp_connection,
+			     "): TCP established: needs --tcp-established (not supported yet)");
 }
 
 static void open_pidfd_of(void *arg)
@@ -583,6 +633,48 @@ TEST(dump_refuses_an_fd_table_shared_by_siblings)
 			   "shares it with its child: restore cannot build that", NULL), out, "%s",
 		   why);
 	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A child in a UTS namespace of its own: refused by name (the child and
+ * the namespace) until namespaces are restored, and the tree runs on. */
+TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
+{
+	struct prog p = { 0 };
+	char path[64], expect[96];
+	int child = 0;
+	FILE *f;
+
+	CHECK_GOTO(start_prog(&p, "neg_own_ns", NULL, NULL), out, "%s", why);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p.pid, p.pid);
+	f = fopen(path, "re");
+	CHECK_GOTO(f, out, "cannot open %s", path);
+	if (fscanf(f, "%d", &child) != 1)
+		child = 0;
+	fclose(f);
+	CHECK_GOTO(child > 0, out, "no child in %s", path);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in its own uts namespace (uts:[", child);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "]): UTS namespaces are not supported yet"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A program in a network namespace of its own: refused by name before any
+ * parasite runs in it, and it runs on. */
+TEST(dump_refuses_a_program_in_its_own_net_namespace_and_it_runs_on)
+{
+	struct prog p = { 0 };
+	char expect[96];
+
+	CHECK_GOTO(start_prog(&p, "neg_in_netns", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in its own net namespace (net:[", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect,
+					 "]): network namespaces are not supported yet"),
+		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
@@ -1122,6 +1214,94 @@ TEST(restore_of_an_image_from_a_newer_format_is_refused)
 			   out, "%s", why);
 	}
 out:
+	end_prog(&p);
+}
+
+/* A UDP socket comes back at its port or not at all: with the port taken
+ * (by this test, without SO_REUSEADDR) the restore fails naming it and
+ * leaves nothing; once the port is free again the same image restores. */
+TEST(restore_when_a_udp_port_is_taken_names_it)
+{
+	struct sockaddr_in taken = { .sin_family = AF_INET,
+				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char img[PATH_MAX], path[PATH_MAX], pidfile[PATH_MAX], expect[96];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	unsigned int port = 0;
+	int holder = -1;
+	FILE *f;
+
+	CHECK_GOTO(make_image(&p, "neg_udp_port", img, &image_pid), out, "%s", why);
+	pathf(path, "%s/port", p.dir);
+	f = fopen(path, "r");
+	CHECK_GOTO(f && fscanf(f, "%u", &port) == 1 && port, out, "no port from the program");
+	fclose(f);
+	taken.sin_port = htons((uint16_t)port);
+	holder = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK_GOTO(holder >= 0 && !bind(holder, (struct sockaddr *)&taken, sizeof(taken)), out,
+		   "cannot take port %u: %s", port, strerror(errno));
+	snprintf(expect, sizeof(expect), "cannot bind to 127.0.0.1:%u again: the port is taken",
+		 port);
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "port taken", expect, NULL), out, "%s",
+		   why);
+	close(holder);
+	holder = -1;
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore after freeing the port failed (%d): %s",
+		   r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (holder >= 0)
+		close(holder);
+	end_prog(&p);
+}
+
+#define PING_RANGE "/proc/sys/net/ipv4/ping_group_range"
+
+static bool write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Ping sockets need the group in net.ipv4.ping_group_range, at restore as
+ * when they were made: without it the restore fails naming the setting
+ * and leaves nothing; with it the same image restores and the sockets
+ * answer. The test puts the range back as it found it. */
+TEST(restore_of_ping_sockets_needs_the_group_in_ping_group_range)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX], old[64] = "";
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	FILE *f = fopen(PING_RANGE, "re");
+
+	CHECK_GOTO(f && fgets(old, sizeof(old), f), out, "cannot read " PING_RANGE);
+	CHECK_GOTO(write_text(PING_RANGE, "0 0"), out, "cannot allow group 0 in " PING_RANGE);
+	CHECK_GOTO(make_image(&p, "neg_ping", img, &image_pid), out, "%s", why);
+	CHECK_GOTO(write_text(PING_RANGE, "1 0"), out, "cannot forbid ping sockets");
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "ping forbidden",
+				   "group 0 is outside net.ipv4.ping_group_range", NULL),
+		   out, "%s", why);
+	CHECK_GOTO(write_text(PING_RANGE, "0 0"), out, "cannot allow group 0 in " PING_RANGE);
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore with ping allowed failed (%d): %s", r.status,
+		   r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (f)
+		fclose(f);
+	if (old[0] && !write_text(PING_RANGE, old))
+		fprintf(stderr, "could not put " PING_RANGE " back to %s", old);
 	end_prog(&p);
 }
 

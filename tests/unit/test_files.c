@@ -759,7 +759,8 @@ static int socket_setup(void)
 TEST(socket_fails_dump_naming_fd)
 {
 	expect_dump_refused(socket_setup, false, "dump: pid %d fd 10 (socket:[");
-	expect_dump_refused(socket_setup, false, "): sockets are not supported");
+	expect_dump_refused(socket_setup, false,
+			    "): unix stream socket, connected: not supported yet");
 }
 
 static int pty_setup(void)
