@@ -12,6 +12,19 @@
 
 #define STAT_LAST_FIELD 52
 
+/* The name sits between the first '(' and @close, the last ')'. */
+static void copy_comm(struct proc_stat *st, const char *buf, const char *close)
+{
+	const char *open_paren = strchr(buf, '(');
+	size_t len = open_paren && open_paren < close ? (size_t)(close - open_paren - 1) : 0;
+
+	if (len >= sizeof(st->comm))
+		len = sizeof(st->comm) - 1;
+	if (len)
+		memcpy(st->comm, open_paren + 1, len);
+	st->comm[len] = '\0';
+}
+
 int proc_stat_parse(const char *text, struct proc_stat *st)
 {
 	uint64_t f[STAT_LAST_FIELD + 1] = { 0 };
@@ -21,6 +34,7 @@ int proc_stat_parse(const char *text, struct proc_stat *st)
 	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
 		return -EIO;
 	st->state = p[2];
+	copy_comm(st, text, p);
 	p += 3;
 	for (field = 4; field <= STAT_LAST_FIELD && *p == ' '; field++) {
 		char *end;

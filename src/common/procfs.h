@@ -9,6 +9,7 @@
 struct proc_stat {
 	char state;		/* 3: R, S, D, T, t, Z, X, ... */
 	pid_t ppid, pgid, sid;	/* 4-6 */
+	char comm[16];		/* 2: its name, as PR_SET_NAME set it */
 	int tty_nr;		/* 7: the controlling terminal, encoded; 0 for none */
 	uint32_t exit_signal;	/* 38 */
 	int exit_code;		/* 52: a zombie's wait status */

@@ -235,6 +235,9 @@ int cmd_dump(const struct cryo_opts *opts)
 		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,
 			opts->images_dir);
 out:
+	/* A failed dump leaves none of its files (its log aside). */
+	if (ret)
+		image_dir_remove_written(dir);
 	image_dir_close(dir);
 	return ret ? 1 : 0;
 }

@@ -189,7 +189,9 @@ static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe
 		pr_fd_err(&p, "the same open file as pid %d fd %d, but taken as %s", o->pid, o->fd,
 			  kind->name);
 		ret = -EINVAL;
-	} else if (kind->opened_in_task && o->pid != p.pid && !same_fd_table(o->pid, p.pid)) {
+	} else if (kind->opened_in_task && o->pid != p.pid &&
+		   !(kind->opened_by_cryo && kind->opened_by_cryo(o->fe)) &&
+		   !same_fd_table(o->pid, p.pid)) {
 		pr_fd_err(&p, "the same %s as pid %d fd %d: a %s shared by two processes is not "
 			  "supported yet", kind->name, o->pid, o->fd, kind->name);
 		ret = -EOPNOTSUPP;

@@ -274,6 +274,12 @@ int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *h
 
 /* ---- a kind ------------------------------------------------------------------ */
 
+enum file_opened_by_cryo {
+	FILE_OPENED_IN_TASK_ONLY,
+	FILE_OPENED_BEFORE_TREE,
+	FILE_OPENED_AFTER_TREE,
+};
+
 /*
  * Groups: objects created together. Some objects can only be made by one
  * call that makes several at once: the two ends of a unix socketpair, a
@@ -316,6 +322,12 @@ struct file_kind {
 	 * processes that do not exist before the tree): cryo does not
 	 * prepare it, and processes may not share it. */
 	bool opened_in_task;
+	/* For an opened_in_task kind: whether cryo can open this object all
+	 * the same, before any process exists (a pidfd of a reaped process:
+	 * prepared as the objects of other kinds are) or once every process
+	 * exists (a pidfd of a live one: prepared late, when two processes
+	 * share it). Either way processes may share it. */
+	enum file_opened_by_cryo (*opened_by_cryo)(const FileEntry *e);
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */
@@ -340,6 +352,10 @@ struct file_kind {
 	 * and keeps it with restore_add_inode(); the engine calls it once per
 	 * inode and opens every object of it from there. */
 	int (*make_inode)(struct restore_ctx *r, const struct file_obj *first);
+	/* Lets go of the inode handle @h made by make_inode before its fds
+	 * are closed: once every object of the inode is open, or the restore
+	 * failed. For what closing does not undo (a child to reap). */
+	void (*release_inode)(const struct restore_ctx *r, const struct inode_handle *h);
 	/* Makes every member of a group at once; see Groups. */
 	int (*create_group)(struct restore_ctx *r, const struct file_obj *const *members, size_t n,
 			    int *fds);

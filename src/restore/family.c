@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -114,6 +115,9 @@ void family_leave(const struct tree_task *t)
 	struct rlimit no_core = { 0, 0 };
 	sigset_t set;
 
+	/* Else it would keep the name of cryo, whose copy it is. */
+	if (t->comm[0])
+		prctl(PR_SET_NAME, t->comm);
 	if (t->state == TREE_HELPER || WIFEXITED(status))
 		_exit(t->state == TREE_HELPER ? 0 : WEXITSTATUS(status));
 	/* Killed by a signal: by the same one, without writing a core. */

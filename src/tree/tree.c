@@ -7,6 +7,7 @@
  * at restore, made by the parent of its first member. */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/cleanup.h"
@@ -121,6 +122,8 @@ int tree_write(const struct tree *tree, struct image_dir *dir)
 						     PSTREE_ENTRY__STATE__ALIVE;
 		e.has_exit_status = t->state == TREE_ZOMBIE;
 		e.exit_status = t->exit_status;
+		if (t->state == TREE_ZOMBIE)
+			e.comm = (char *)t->comm;
 		e.n_threads = t->nr_threads;
 		e.threads = (int32_t *)t->threads;
 		e.has_shares_fs = t->shares_fs;
@@ -195,6 +198,11 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 		if (zombie != e->has_exit_status || zombie != !e->n_threads) {
 			image_error(img->path, off, "pid %d: a zombie has an exit status and no "
 				    "threads, a live process threads and no exit status", e->pid);
+			return -EBADMSG;
+		}
+		if (e->comm && (!zombie || strlen(e->comm) >= sizeof(((struct tree_task *)0)->comm))) {
+			image_error(img->path, off, "pid %d: a name is kept for a zombie only, "
+				    "and has at most 15 bytes", e->pid);
 			return -EBADMSG;
 		}
 		if (zombie && (e->shares_fs || e->shares_files)) {
@@ -312,10 +320,14 @@ static int copy_entries(const struct image *img, struct tree *tree)
 			.shares_files = e->has_shares_files && e->shares_files,
 		};
 		ns_ids_from_image(e->ns, &t->ns);
+		if (e->comm)
+			snprintf(t->comm, sizeof(t->comm), "%s", e->comm);
 		t->threads = malloc((e->n_threads + 1) * sizeof(*t->threads));
 		if (!t->threads)
 			return -ENOMEM;
-		memcpy(t->threads, e->threads, e->n_threads * sizeof(*t->threads));
+		/* A zombie has no threads, and protobuf-c no array for them. */
+		if (e->n_threads)
+			memcpy(t->threads, e->threads, e->n_threads * sizeof(*t->threads));
 		t->nr_threads = e->n_threads;
 	}
 	return 0;

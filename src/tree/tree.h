@@ -38,6 +38,7 @@ struct tree_task {
 	bool stop_known;	/* dump: its parent is in the tree and was asked: */
 	bool stop_reported;	/* whether the parent has waited for that stop */
 	struct ns_ids ns;	/* its namespaces; all 0 from an image without them */
+	char comm[16];		/* a zombie's name (a live one's is in its core) */
 };
 
 /* Parents always come before their children, children in the order the
