@@ -313,7 +313,7 @@ static int reaped_child_pid(const struct restore_ctx *r, const struct file_obj *
 	int ret;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", h->fd);
-	ret = probe_read_text(path, &text);
+	ret = read_text_file(path, &text);
 	if (ret) {
 		restore_err(r, f, "cannot read %s: %s", path, strerror(-ret));
 		return ret;

@@ -294,9 +294,14 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 /* Stage 2 of a live process. */
 static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
+	/* The login uid only a process can set for itself, and only with
+	 * cryo's rights: before it takes on the task's file credentials. */
+	int ret = task_restore_loginuid(rs->tasks[index].core);
+
 	/* Its files, mapped ones and its executable are opened (or made) as it
 	 * would open them, never with cryo's rights. */
-	int ret = restore_take_fs_creds(rs->tasks[index].core);
+	if (!ret)
+		ret = restore_take_fs_creds(rs->tasks[index].core);
 
 	if (!ret)
 		ret = rs->tree.tasks[index].shares_files ?

@@ -171,8 +171,6 @@ int task_restore_attrs(const TaskCore *core)
 	if (!ret)
 		ret = restore_prctl(core);
 	if (!ret)
-		ret = task_restore_loginuid(core);
-	if (!ret)
 		ret = restore_itimers(core);
 	if (!ret)
 		ret = restore_posix_timers(core);

@@ -30,8 +30,9 @@
 /* Reads a number from /proc/@tid/@name. */
 static int read_proc_number(pid_t tid, const char *name, long long *out)
 {
-	char buf[64], *end;
-	int ret = proc_read(tid, name, buf, sizeof(buf));
+	_cleanup_free_ char *buf = NULL;
+	char *end;
+	int ret = proc_read(tid, name, &buf);
 
 	if (ret)
 		return ret;
