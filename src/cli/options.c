@@ -13,6 +13,7 @@
 enum {
 	OPT_PIDFILE = 1000,
 	OPT_TCP_ESTABLISHED,
+	OPT_EXT_UNIX_SK,
 	OPT_LAZY_PAGES,
 };
 
@@ -26,6 +27,7 @@ static const struct option long_options[] = {
 	{ "restore-detached", no_argument, NULL, 'd' },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+	{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 	{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -119,6 +121,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_TCP_ESTABLISHED:
 			opts->tcp_established = true;
+			break;
+		case OPT_EXT_UNIX_SK:
+			opts->ext_unix_sk = true;
 			break;
 		case OPT_LAZY_PAGES:
 			opts->lazy_pages = true;

@@ -127,6 +127,8 @@ static int start_files(struct dump_ctx *ctx)
 
 	if (!ret)
 		ret = files_dump_start(ctx->dir, pids, n, &ctx->files);
+	if (!ret && ctx->opts->ext_unix_sk)
+		files_dump_allow_external_unix(ctx->files);
 	free(pids);
 	return ret;
 }

@@ -43,6 +43,16 @@ int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
 	return 0;
 }
 
+void files_dump_allow_external_unix(struct files_dump_set *set)
+{
+	set->ext_unix_sk = true;
+}
+
+bool file_dump_ext_unix_sk(const struct file_dump *d)
+{
+	return d->set->ext_unix_sk;
+}
+
 void files_dump_free(struct files_dump_set *set)
 {
 	if (!set)

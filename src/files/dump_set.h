@@ -57,6 +57,8 @@ struct files_dump_set {
 	/* The locks the fds reach (locks.c). */
 	struct noted_lock *locks;
 	size_t nr_locks, cap_locks;
+	/* --ext-unix-sk: a unix socket's peer may be outside the dump. */
+	bool ext_unix_sk;
 };
 
 /* The bucket of (@dev, @ino), created empty when new; NULL without memory. */

@@ -24,6 +24,9 @@ struct files_dump_set;
  * task being dumped. 0 or -ENOMEM. */
 int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
 		     struct files_dump_set **out);
+/* --ext-unix-sk: unix sockets of the dump may be connected to peers outside
+ * it (the kind connects them again by name at restore). */
+void files_dump_allow_external_unix(struct files_dump_set *set);
 /* Lets go of @set; NULL is fine. */
 void files_dump_free(struct files_dump_set *set);
 

@@ -102,6 +102,9 @@ int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *o
 /* Whether @pid is one of the processes of the dump, or the task being
  * dumped (which always counts). */
 bool file_dump_has_pid(const struct file_dump *d, pid_t pid);
+/* Whether the dump was asked to let unix sockets have peers outside it
+ * (--ext-unix-sk). */
+bool file_dump_ext_unix_sk(const struct file_dump *d);
 /* The processes of the dump, sorted, in *@pids; returns how many. */
 size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
 

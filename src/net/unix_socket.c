@@ -67,18 +67,23 @@ static const char *name_str(const void *name, size_t len, char *buf, size_t size
 /* Which process of the dump holds an fd of socket @ino: 0 when none. */
 static pid_t holder_of(const struct file_dump *d, uint64_t ino)
 {
-	const pid_t *pids;
-	size_t n = file_dump_pids(d, &pids);
+	const pid_t *list;
+	size_t n = file_dump_pids(d, &list);
 	char want[48], dir[64], link[64];
 
 	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)ino);
-	for (size_t i = 0; i < n; i++) {
+	/* The task being dumped first: it always counts, and is the likely
+	 * holder. */
+	for (size_t i = 0; i <= n; i++) {
+		pid_t pid = i ? list[i - 1] : d->p->pid;
 		_cleanup_close_ int dfd = -1;
 		DIR *dp;
 		struct dirent *de;
 		pid_t found = 0;
 
-		snprintf(dir, sizeof(dir), "/proc/%d/fd", pids[i]);
+		if (i && pid == d->p->pid)
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0)
 			continue;
@@ -90,7 +95,7 @@ static pid_t holder_of(const struct file_dump *d, uint64_t ino)
 			ssize_t len = readlinkat(dirfd(dp), de->d_name, link, sizeof(link) - 1);
 
 			if (len > 0 && (link[len] = 0, !strcmp(link, want)))
-				found = pids[i];
+				found = pid;
 		}
 		closedir(dp);
 		if (found)
@@ -190,8 +195,18 @@ static int dump_peer(const struct file_dump *d, const struct unix_diag_state *st
 			  strerror(-ret));
 		return ret == -ENOENT ? -ESRCH : ret;
 	}
-	if (!holder_of(d, st->peer_ino))
-		return refuse_outside(p, s, &peer);
+	if (!holder_of(d, st->peer_ino)) {
+		if (!file_dump_ext_unix_sk(d))
+			return refuse_outside(p, s, &peer);
+		if (!peer.name_len) {
+			pr_fd_err(p, "its peer outside the dump, socket:[%u], has no name to "
+				  "connect to again", st->peer_ino);
+			return -EOPNOTSUPP;
+		}
+		s->has_external = s->external = true;
+		s->has_connect_to = true;
+		return save_bytes(&s->connect_to, peer.name, peer.name_len);
+	}
 	if (peer.peer_ino == p->st.st_ino)
 		return file_dump_join_group(d, p->st.st_ino < st->peer_ino ? p->st.st_ino :
 									    st->peer_ino);
@@ -300,6 +315,11 @@ static int unix_dump(const struct file_dump *d)
 	/* An unconnected stream or seqpacket socket has nothing to read. */
 	if (!ret && (type == SOCK_DGRAM || s->connected || s->peer_closed))
 		ret = unix_queue_dump(d, s);
+	if (!ret && s->external && d->fe->n_contents + d->fe->contents_in_file) {
+		pr_fd_err(p, "data queued from its peer outside the dump: not restored with "
+			  "--ext-unix-sk");
+		ret = -EOPNOTSUPP;
+	}
 	if (!ret && passcred && d->fe->n_contents + d->fe->contents_in_file) {
 		pr_fd_err(p, "SO_PASSCRED with data queued: the senders' credentials are not "
 			  "saved yet");
@@ -326,9 +346,12 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 	if (s->has_backlog && (s->type == SOCK_DGRAM || s->connected || s->peer_closed ||
 			       s->backlog > INT32_MAX))
 		return "a listening socket that is datagram, connected, or with a huge backlog";
-	if (s->has_connect_to && (!s->connected || s->type != SOCK_DGRAM ||
+	if (s->has_connect_to && (!s->connected || (s->type != SOCK_DGRAM && !s->external) ||
 				  !s->connect_to.len || s->connect_to.len > SUN_PATH_MAX))
-		return "a name to connect to on a socket not a connected datagram one";
+		return "a name to connect to on a socket neither a connected datagram one nor "
+		       "one with an outside peer";
+	if (s->external && (!s->has_connect_to || s->stream_bytes || s->n_queue))
+		return "an outside peer without a name, or with data queued";
 	if (s->peer_closed && s->connected)
 		return "both connected and left by its peer";
 	if (s->shutdown > 3 || s->peek_off < -1)

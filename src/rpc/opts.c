@@ -251,9 +251,10 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	a->opts.verbosity = o->log_level < LOG_ERROR ? LOG_ERROR :
 			    o->log_level > LOG_DEBUG ? LOG_DEBUG : o->log_level;
 	a->opts.shell_job = o->has_shell_job && o->shell_job;
-	/* Dump refuses every socket by name, so these permissions never widen
+	/* Dump refuses established TCP by name, so this permission never widens
 	 * what is dumped; taken as the command line takes --tcp-established. */
 	a->opts.tcp_established = o->has_tcp_established && o->tcp_established;
+	a->opts.ext_unix_sk = o->has_ext_unix_sk && o->ext_unix_sk;
 	/* file_locks: cryo always saves and takes again the tree's file locks. */
 	a->forward_notify = o->has_notify_scripts && o->notify_scripts;
 	if (dump) {

@@ -661,6 +661,109 @@ TEST(dump_refuses_an_established_tcp_connection_and_the_program_runs_on)
 			     "): TCP established: needs --tcp-established (not supported yet)");
 }
 
+/* A listener outside the program (a grandchild its child left, the
+ * runner's then) on the abstract name @arg, which counts the connections
+ * it accepts into the file @arg (a path); the program's client at ODD_FD. */
+static void connect_to_outside_listener(void *arg)
+{
+	const char *path = arg;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int listener = socket(AF_UNIX, SOCK_STREAM, 0), client = socket(AF_UNIX, SOCK_STREAM, 0);
+	pid_t child;
+
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "%s", path);
+	len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(path);
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&sa, len) ||
+	    listen(listener, 4))
+		_exit(126);
+	child = fork();
+	if (child == 0) {
+		if (fork() == 0) {
+			int accepted = 0, fd;
+
+			close(client);
+			for (;;) {
+				/* Each connection kept open, so its client stays connected. */
+				if (accept(listener, NULL, NULL) < 0)
+					continue;
+				fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+				if (fd >= 0) {
+					dprintf(fd, "%d", ++accepted);
+					close(fd);
+				}
+			}
+		}
+		_exit(0);
+	}
+	if (child < 0 || waitpid(child, NULL, 0) < 0)
+		_exit(126);
+	close(listener);
+	if (connect(client, (struct sockaddr *)&sa, len))
+		_exit(126);
+	put_at_odd_fd(client);
+}
+
+/* How many connections the outside listener counted in @path, waiting up
+ * to 2 s for @want. */
+static int accepted_count(const char *path, int want)
+{
+	int n = 0;
+
+	for (int i = 0; i < 200 && n < want; i++) {
+		FILE *f = fopen(path, "re");
+
+		if (f) {
+			if (fscanf(f, "%d", &n) != 1)
+				n = 0;
+			fclose(f);
+		}
+		if (n < want)
+			usleep(10000);
+	}
+	return n;
+}
+
+/* Refused without --ext-unix-sk, naming both ends; with it, the restored
+ * socket is connected to the outside listener again (a new connection). */
+TEST(ext_unix_sk_connects_a_socket_to_its_outside_peer_again)
+{
+	char dir[] = "/tmp/cryo-ext-unix-XXXXXX", count[PATH_MAX], img[PATH_MAX];
+	char pid_text[16], pidfile[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid;
+	int status;
+
+	CHECK_GOTO(mkdtemp(dir), out, "mkdtemp: %s", strerror(errno));
+	snprintf(count, sizeof(count), "%s/accepted", dir);
+	CHECK_GOTO(start_prog(&p, "prog_counter", connect_to_outside_listener, count), out, "%s",
+		   why);
+	CHECK_GOTO(accepted_count(count, 1) == 1, out, "the outside listener accepted nothing");
+	CHECK_GOTO(dump_refused_unharmed(&p, "): unix socket unnamed is connected to socket:[",
+					 "which no process of the dump holds"),
+		   out, "%s", why);
+	pathf(img, "%s/img-ext", p.dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--ext-unix-sk");
+	CHECK_GOTO(r.status == 0, out, "the dump with --ext-unix-sk failed (%d): %s", r.status,
+		   r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs on after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore failed (%d): %s", r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(accepted_count(count, 2) == 2, out,
+		   "the restored socket did not connect to the outside listener again");
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	unlink(count);
+	rmdir(dir);
+}
+
 static void open_pidfd_of(void *arg)
 {
 	put_at_odd_fd((int)syscall(SYS_pidfd_open, *(pid_t *)arg, 0));
