@@ -18,6 +18,7 @@ extern const struct file_kind eventfd_kind;
 extern const struct file_kind inet_socket_kind;	/* src/net */
 extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
+extern const struct file_kind netlink_socket_kind;	/* src/net */
 extern const struct file_kind pidfd_kind;
 extern const struct file_kind pipe_kind;
 extern const struct file_kind regfile_kind;
@@ -44,6 +45,7 @@ static const struct file_kind *const kinds[] = {
 	&pidfd_kind,
 	&inet_socket_kind,
 	&unix_socket_kind,
+	&netlink_socket_kind,
 };
 
 size_t file_kinds(const struct file_kind *const **out)

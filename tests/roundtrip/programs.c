@@ -54,6 +54,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_locks", .cycles = CYCLES_ALL },
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
+	{ .name = "prog_netlink", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_identity", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_shared", .cycles = CYCLES_ALL },

@@ -558,10 +558,30 @@ static void open_unix_with_an_fd_in_flight(void *arg)
 	put_at_odd_fd(sv[0]);
 }
 
-static void open_netlink_socket(void *arg)
+static void open_packet_socket(void *arg)
 {
 	(void)arg;
-	put_at_odd_fd(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+	put_at_odd_fd(socket(AF_PACKET, SOCK_RAW, 0));
+}
+
+/* A netlink route socket with an answer queued to be read. */
+static void open_netlink_socket_with_a_message_queued(void *arg)
+{
+	struct {
+		struct nlmsghdr h;
+		uint8_t family;
+	} req = { .h = { .nlmsg_len = sizeof(req), .nlmsg_type = 18 /* RTM_GETLINK */,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP } };
+	struct pollfd pfd;
+	int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+
+	(void)arg;
+	if (fd < 0 || send(fd, &req, sizeof(req), 0) != sizeof(req))
+		_exit(126);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&pfd, 1, 2000) != 1)
+		_exit(126);
+	put_at_odd_fd(fd);
 }
 
 /* A TCP connection on loopback, both ends in the program: the accepted end
@@ -642,10 +662,17 @@ TEST(dump_refuses_a_unix_socket_with_an_fd_in_flight_and_the_program_runs_on)
 			     "): fds in flight (SCM_RIGHTS) in its queue: not supported yet");
 }
 
-TEST(dump_refuses_a_netlink_socket_and_the_program_runs_on)
+TEST(dump_refuses_a_packet_socket_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_netlink_socket,
-			     "): netlink raw socket (protocol 0): not supported");
+	check_unsupported_fd(open_packet_socket,
+			     "): packet raw socket (protocol 0): not supported");
+}
+
+TEST(dump_refuses_a_netlink_socket_with_a_message_queued_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_netlink_socket_with_a_message_queued,
+			     "): netlink socket (protocol 0) with messages queued to be read: not "
+			     "supported yet");
 }
 
 TEST(dump_refuses_a_tcp_listener_with_a_waiting_connection_and_the_program_runs_on)

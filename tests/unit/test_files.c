@@ -747,20 +747,20 @@ static void expect_dump_refused(files_setup_fn setup, bool shell_job, const char
 	CHECK(!file_exists(dir_path, "files.img"), "files.img was written");
 }
 
-/* A socket of a family no kind takes (netlink). */
+/* A socket of a family no kind takes (packet). */
 static int socket_setup(void)
 {
-	int fd = socket(AF_NETLINK, SOCK_RAW, 0);
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
 
 	if (fd < 0 || place(fd, 10))
-		return fail("netlink socket: %s", strerror(errno));
+		return fail("packet socket: %s", strerror(errno));
 	return 0;
 }
 
 TEST(socket_fails_dump_naming_fd)
 {
 	expect_dump_refused(socket_setup, false, "dump: pid %d fd 10 (socket:[");
-	expect_dump_refused(socket_setup, false, "): netlink raw socket (protocol 0): not supported");
+	expect_dump_refused(socket_setup, false, "): packet raw socket (protocol 0): not supported");
 }
 
 static int pty_setup(void)
