@@ -81,7 +81,7 @@ $(LIBINJECT): $(INJECT_OBJS)
 
 # ---- the cryo tool ----------------------------------------------------------
 # Everything but main.c goes into a core archive that tests link against.
-CORE_DIRS := src/common src/kabi src/images src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli
+CORE_DIRS := src/common src/kabi src/images src/stats src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli
 CORE_SRCS := $(filter-out src/cli/main.c,$(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
@@ -167,7 +167,7 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
 # The runners built on the test harness (tests/lib).
-HARNESS_RUNNERS := test_negative test_freezer test_real
+HARNESS_RUNNERS := test_negative test_freezer test_real test_everyday
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -176,6 +176,8 @@ $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roun
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
 # Programs from Debian's packages (sh, python3) through dump and restore.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_real
+# Everyday use: dump and restore at once, the progress line, statistics.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_everyday
 
 # The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
 # as part of the tests.

@@ -18,6 +18,7 @@
 #include "files/files.h"
 #include "mem/mm.h"
 #include "parasite/commands.h"
+#include "stats/stats.h"
 #include "task/task.h"
 #include "tree/freezer.h"
 #include "tree/tree.h"
@@ -75,28 +76,40 @@ static int collect_inside(struct inj_task *task, TaskCore *core, uint64_t *brk)
 }
 
 static int collect_and_write(struct inj_task *task, struct image_dir *dir,
-			     const struct cryo_opts *opts)
+			     const struct cryo_opts *opts, struct stats *st)
 {
 	pid_t pid = inj_task_pid(task);
 	TaskCore core = TASK_CORE__INIT;
-	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true };
+	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true, .stats = st };
+	uint64_t t = stats_begin(st, STATS_DUMP_PARASITE);
 	int ret;
 
 	ret = collect_inside(task, &core, &mm_opts.brk);
+	stats_end(st, STATS_DUMP_PARASITE, t);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
 	 * run while the parasite is there: it would show in both. */
+	t = stats_begin(st, STATS_DUMP_FILES);
 	if (!ret)
 		ret = files_dump(pid, dir, opts->shell_job);
+	stats_end(st, STATS_DUMP_FILES, t);
+	t = stats_begin(st, STATS_DUMP_MEMORY);
 	if (!ret)
 		ret = mm_dump_with(task, dir, &mm_opts);
+	stats_end(st, STATS_DUMP_MEMORY, t);
 	/* ptrace reads need every thread stopped: after the cure. */
+	t = stats_begin(st, STATS_DUMP_PARASITE);
 	if (!ret)
 		ret = task_dump_ptrace_attrs(task, &core);
 	if (!ret)
 		ret = dump_regs(task, &core);
+	stats_end(st, STATS_DUMP_PARASITE, t);
+	t = stats_begin(st, STATS_DUMP_WRITING);
 	if (!ret)
 		ret = write_core(dir, pid, &core);
+	stats_end(st, STATS_DUMP_WRITING, t);
+	if (!ret)
+		stats_task_done(st, 0);
 	dump_regs_free(&core);
 	task_core_free_attrs(&core);
 	return ret;
@@ -128,12 +141,51 @@ static int dump_locks(const struct tree *tree, struct image_dir *dir)
 	return ret;
 }
 
-static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo_opts *opts)
+static size_t count_alive_tasks(const struct tree *tree)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < tree->nr; i++)
+		n += tree->tasks[i].state == TREE_ALIVE;
+	return n;
+}
+
+/* For the progress line: what the dump will write, about (anonymous and
+ * shared memory the processes have resident; shared pages count twice). */
+static void estimate_bytes(const struct tree *tree, struct stats *st)
+{
+	for (size_t i = 0; i < tree->nr; i++) {
+		char path[64], line[128];
+		unsigned long long kib;
+		FILE *f;
+
+		if (tree->tasks[i].state != TREE_ALIVE)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/status", tree->tasks[i].pid);
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "RssAnon: %llu", &kib) == 1 ||
+			    sscanf(line, "RssShmem: %llu", &kib) == 1)
+				st->bytes_total += kib * 1024;
+		if (f)
+			fclose(f);
+	}
+	st->bytes_total_estimated = true;
+}
+
+static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo_opts *opts,
+		     struct stats *st)
 {
 	int ret = tree_check(tree, opts->shell_job);
+	uint64_t t;
 
+	st->tasks_all = count_alive_tasks(tree);
+	if (st->progress)
+		estimate_bytes(tree, st);
+	t = stats_begin(st, STATS_DUMP_MEMORY);
 	if (!ret)
 		ret = dump_shared_memory(tree, dir);
+	stats_end(st, STATS_DUMP_MEMORY, t);
 	if (!ret)
 		ret = tree_find_sharing(tree);
 	if (!ret)
@@ -141,13 +193,30 @@ static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo
 
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
-			ret = collect_and_write(tree->tasks[i].inj, dir, opts);
+			ret = collect_and_write(tree->tasks[i].inj, dir, opts, st);
+	t = stats_begin(st, STATS_DUMP_FILES);
 	if (!ret)
 		ret = dump_locks(tree, dir);
+	stats_end(st, STATS_DUMP_FILES, t);
+	t = stats_begin(st, STATS_DUMP_WRITING);
 	if (!ret)
 		ret = tree_write(tree, dir);
 	if (!ret)
 		ret = dump_write_inventory(dir, opts->pid);
+	stats_end(st, STATS_DUMP_WRITING, t);
+	return ret;
+}
+
+/* --display-stats and --stats-file, once the dump is over. */
+static int report_stats(struct stats *st, const struct cryo_opts *opts)
+{
+	int ret = 0;
+
+	stats_finish(st);
+	if (opts->display_stats)
+		ret = stats_print(st, stdout);
+	if (opts->stats_file && stats_write_json(st, opts->stats_file) && !ret)
+		ret = -EIO;
 	return ret;
 }
 
@@ -156,6 +225,8 @@ int cmd_dump(const struct cryo_opts *opts)
 	struct image_dir *dir = NULL;
 	struct freezer fz;
 	struct tree tree;
+	struct stats st;
+	uint64_t t, frozen_since;
 	int ret, thawed;
 	size_t nr;
 
@@ -168,6 +239,9 @@ int cmd_dump(const struct cryo_opts *opts)
 	ret = image_dir_create(opts->images_dir, &dir);
 	if (ret)
 		return 1;
+	stats_init(&st, STATS_DUMP);
+	progress_start(&st, opts->quiet);
+	frozen_since = t = stats_begin(&st, STATS_DUMP_FREEZING);
 	freezer_freeze(opts->pid, &fz);
 	/* The injection library has said why (no such process, a thread, ...). */
 	ret = tree_seize(opts->pid, &tree);
@@ -177,22 +251,30 @@ int cmd_dump(const struct cryo_opts *opts)
 		tree_release(&tree, false);
 		ret = thawed;
 	}
+	stats_end(&st, STATS_DUMP_FREEZING, t);
 	if (ret) {
 		freezer_restore(&fz);
 		goto out;
 	}
 	nr = tree.nr;
-	ret = dump_tree(&tree, dir, opts);
+	ret = dump_tree(&tree, dir, opts, &st);
 	if (ret)
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
 	freezer_restore(&fz);
 	/* Killed (unless -R) while still stopped, so that none runs past the images. */
 	tree_release(&tree, !ret && !opts->leave_running);
+	st.frozen_ns = stats_now() - frozen_since;
 	if (!ret)
 		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,
 			opts->images_dir);
 out:
+	/* Closing syncs the images to the disk. */
+	t = stats_begin(&st, STATS_DUMP_WRITING);
 	image_dir_close(dir);
+	stats_end(&st, STATS_DUMP_WRITING, t);
+	progress_stop(&st);
+	if (!ret && report_stats(&st, opts))
+		ret = -EIO;
 	return ret ? 1 : 0;
 }

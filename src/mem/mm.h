@@ -16,6 +16,8 @@ struct inj_task;
 /* The most auxv words an image may hold; the kernel keeps far fewer. */
 #define MM_AUXV_MAX_WORDS 512
 
+struct stats;
+
 struct mm_dump_opts {
 	enum pagescan_method scan;	/* how present pages are found */
 	/* The program break if the caller knows it (cryo's dump asks the
@@ -23,6 +25,7 @@ struct mm_dump_opts {
 	 * with a remote brk(0). */
 	bool have_brk;
 	uint64_t brk;
+	struct stats *stats;	/* pages counted here too; NULL: not */
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into
