@@ -75,8 +75,19 @@ INJECT_SRCS := $(wildcard src/inject/*.c)
 INJECT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(INJECT_SRCS))
 LIBINJECT := $(BUILD)/libinject.a
 
-$(LIBINJECT): $(INJECT_OBJS)
+# Built with hidden visibility (inject.h marks what is public), linked into
+# one relocatable object whose hidden symbols are then made local: the
+# archive exports the inj_ names of inject.h and nothing else, so its helpers
+# can never clash with a caller's. scripts/check-exports verifies it.
+$(INJECT_OBJS): ALL_CFLAGS += -fvisibility=hidden
+$(BUILD)/obj/inject.o: $(INJECT_OBJS)
+	$(LD) -r -o $@.tmp $^
+	$(OBJCOPY) --localize-hidden $@.tmp $@
+	@rm -f $@.tmp
+
+$(LIBINJECT): $(BUILD)/obj/inject.o
 	@mkdir -p $(dir $@)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # ---- the cryo tool ----------------------------------------------------------
@@ -125,9 +136,11 @@ $(LIBCORE_SAN): $(SAN_CORE_OBJS)
 	$(AR) rcs $@ $^
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
-$(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(LIBCORE_SAN) $(LIBINJECT) $(BLOB_EMBEDS) | $(BLOB_HEADERS)
+# Every unit test starts with the image kinds registered, as cryo does.
+UNIT_SETUP := tests/unit/image_kinds_setup.c
+$(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(UNIT_SETUP) $(LIBCORE_SAN) $(LIBINJECT) $(BLOB_EMBEDS) | $(BLOB_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(BLOB_EMBEDS) $(LIBCORE_SAN) $(LIBINJECT) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(UNIT_SETUP) $(BLOB_EMBEDS) $(LIBCORE_SAN) $(LIBINJECT) $(LDLIBS)
 
 INJECT_TESTS := $(patsubst tests/inject/%.c,$(BUILD)/tests/inject/%,$(wildcard tests/inject/test_*.c))
 INJECT_PROGS := $(patsubst tests/inject/%.c,$(BUILD)/tests/inject/%,$(wildcard tests/inject/prog_*.c))
@@ -183,8 +196,9 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_everyday
 # as part of the tests.
 FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+# Every part's image checks, and the list that registers them.
 FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
-	src/ipc/sysv_shm_image.c \
+	src/files/image_check.c src/ipc/sysv_shm_image.c src/cli/image_kinds.c \
 	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)

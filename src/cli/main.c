@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "cli/image_kinds.h"
 #include "cli/options.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -67,6 +68,10 @@ int main(int argc, char **argv)
 	log_file = log_path(&opts);
 	if (log_init(log_file, opts.verbosity))
 		return 1;
+	if (cryo_register_image_kinds()) {
+		log_close();
+		return 1;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (!strcmp(opts.command, commands[i].name)) {
 			int status = commands[i].run(&opts);

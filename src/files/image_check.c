@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 
+#include "common/cleanup.h"
 #include "files/image_check.h"
+#include "images/proto/locks.pb-c.h"
 #include "files/internal.h"
 
 int fds_image_check(const struct image *img, const struct image_dir *dir, int id)
@@ -175,3 +177,14 @@ int file_data_image_check(const struct image *img, const struct image_dir *dir, 
 	}
 	return 0;
 }
+
+static const struct image_kind_desc files_kinds[] = {
+	{ IMG_FDS, "fds", "fds-%d.img", &fd_entry__descriptor, fds_image_check },
+	{ IMG_FILES, "files", "files.img", &file_entry__descriptor, files_image_check },
+	{ IMG_FILE_DATA, "file-data", "file-data-%d.img", &file_chunk__descriptor,
+	  file_data_image_check },
+	{ IMG_LOCKS, "locks", "locks.img", &file_lock__descriptor, locks_check },
+};
+
+const struct image_kind_set files_image_kinds = { "files", files_kinds,
+						  ARRAY_SIZE(files_kinds) };

@@ -14,4 +14,8 @@ int files_image_check(const struct image *img, const struct image_dir *dir, int 
 /* Runs of 1 byte to 1 MiB, sorted, not overlapping. */
 int file_data_image_check(const struct image *img, const struct image_dir *dir, int id);
 
+/* fds-PID.img, files.img, file-data-ID.img and locks.img, with their
+ * checks, for the image registry. */
+extern const struct image_kind_set files_image_kinds;
+
 #endif

@@ -17,7 +17,9 @@
 /* Records are metadata; anything larger is corruption. */
 #define IMG_RECORD_MAX (16u << 20)
 
-/* Stored in image headers: never renumber or reuse a value. */
+/* Stored in image headers: never renumber or reuse a value. The numbers
+ * are the format's, reserved here; each part registers the kinds it owns
+ * (their names, files, schemas and checks) with image_kinds_register(). */
 enum image_kind {
 	IMG_INVENTORY = 1,
 	IMG_PAGEMAP = 2,
@@ -48,6 +50,22 @@ struct image_kind_desc {
 	int (*check)(const struct image *img, const struct image_dir *dir, int id);
 };
 
+/* The image kinds of one part above the images library (files, mm, core,
+ * ...), registered by the program before it reads or writes an image:
+ * the images library names no part itself. */
+struct image_kind_set {
+	const char *part;	/* "files", in messages */
+	const struct image_kind_desc *kinds;
+	size_t nr;
+};
+
+/* Adds @set to the registry; -EEXIST (logged) when one of its kinds has
+ * the number, name or file name of a kind already known. Registering the
+ * same set again does nothing. Not thread-safe: call it before any image
+ * is read or written. */
+int image_kinds_register(const struct image_kind_set *set);
+
+/* NULL (not logged) when no registered kind has that number. */
 const struct image_kind_desc *image_kind_get(enum image_kind kind);
 
 /* The kind whose pattern matches @file_name, with the id it names in *@id

@@ -1,48 +1,84 @@
 /* The registry of image kinds: for each, its number in headers, its file
- * name and its schema. Adding a kind is one .proto and one line here. */
+ * name, its schema and its check. The images library's own kinds (the
+ * inventory, the pages store) are here; every other part registers its
+ * kinds with image_kinds_register(), so nothing here names a part above. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "images/kinds.h"
-#include "images/proto/core.pb-c.h"
-#include "images/proto/fds.pb-c.h"
-#include "images/proto/filedata.pb-c.h"
-#include "images/proto/files.pb-c.h"
 #include "images/proto/inventory.pb-c.h"
-#include "images/proto/locks.pb-c.h"
-#include "images/proto/mm.pb-c.h"
 #include "images/proto/pagemap.pb-c.h"
-#include "images/proto/pstree.pb-c.h"
-#include "files/files.h"
-#include "images/proto/sysv_shm.pb-c.h"
-#include "ipc/sysv_shm.h"
-#include "mem/mm.h"
-#include "task/task.h"
-#include "tree/tree.h"
 
-static const struct image_kind_desc kinds[] = {
+static const struct image_kind_desc own_kinds[] = {
 	{ IMG_INVENTORY, "inventory", "inventory.img", &inventory__descriptor, inventory_check },
 	{ IMG_PAGEMAP, "pagemap", "pagemap-%d.img", &pagemap_entry__descriptor, pagemap_check },
 	{ IMG_PAGES, "pages", "pages-%d.img", NULL, NULL },
-	{ IMG_CORE, "core", "core-%d.img", &task_core__descriptor, task_core_check },
-	{ IMG_MM, "mm", "mm-%d.img", &mm__descriptor, mm_check },
-	{ IMG_FDS, "fds", "fds-%d.img", &fd_entry__descriptor, NULL },
-	{ IMG_FILES, "files", "files.img", &file_entry__descriptor, NULL },
-	{ IMG_FILE_DATA, "file-data", "file-data-%d.img", &file_chunk__descriptor, NULL },
-	{ IMG_PSTREE, "pstree", "pstree.img", &pstree_entry__descriptor, pstree_check },
-	{ IMG_LOCKS, "locks", "locks.img", &file_lock__descriptor, locks_check },
-	{ IMG_SYSV_SHM, "sysv-shm", "sysv-shm.img", &sysv_shm__descriptor, sysv_shm_image_check },
-	{ IMG_SYSV_SHM_DATA, "sysv-shm-data", "sysv-shm-data-%d.img", &file_chunk__descriptor,
-	  NULL },
 };
+
+static const struct image_kind_set own_set = { "images", own_kinds, ARRAY_SIZE(own_kinds) };
+
+/* A handful of parts register; more is a bug, said at registration. */
+#define IMG_KIND_SETS_MAX 16
+
+static const struct image_kind_set *sets[IMG_KIND_SETS_MAX] = { &own_set };
+static size_t nr_sets = 1;
+
+/* Two kinds clash when they share a number, a name or a file name. */
+static bool clashes(const struct image_kind_desc *a, const struct image_kind_desc *b)
+{
+	return a->kind == b->kind || !strcmp(a->name, b->name) || !strcmp(a->pattern, b->pattern);
+}
+
+/* The kind that kind @n of @set clashes with, registered or before it in
+ * @set; NULL if none. */
+static const struct image_kind_desc *clash(const struct image_kind_set *set, size_t n)
+{
+	const struct image_kind_desc *k = &set->kinds[n];
+
+	for (size_t s = 0; s < nr_sets; s++)
+		for (size_t i = 0; i < sets[s]->nr; i++)
+			if (clashes(&sets[s]->kinds[i], k))
+				return &sets[s]->kinds[i];
+	for (size_t i = 0; i < n; i++)
+		if (clashes(&set->kinds[i], k))
+			return &set->kinds[i];
+	return NULL;
+}
+
+int image_kinds_register(const struct image_kind_set *set)
+{
+	for (size_t s = 0; s < nr_sets; s++)
+		if (sets[s] == set)
+			return 0;
+	if (nr_sets == IMG_KIND_SETS_MAX) {
+		pr_err("images: no room to register the image kinds of %s (%d sets at most)",
+		       set->part, IMG_KIND_SETS_MAX);
+		return -ENOSPC;
+	}
+	for (size_t i = 0; i < set->nr; i++) {
+		const struct image_kind_desc *k = &set->kinds[i], *o = clash(set, i);
+
+		if (o) {
+			pr_err("images: %s registers image kind %d '%s' (%s), which clashes with "
+			       "kind %d '%s' (%s)", set->part, k->kind, k->name, k->pattern, o->kind,
+			       o->name, o->pattern);
+			return -EEXIST;
+		}
+	}
+	sets[nr_sets++] = set;
+	return 0;
+}
 
 const struct image_kind_desc *image_kind_get(enum image_kind kind)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
-		if (kinds[i].kind == kind)
-			return &kinds[i];
+	for (size_t s = 0; s < nr_sets; s++)
+		for (size_t i = 0; i < sets[s]->nr; i++)
+			if (sets[s]->kinds[i].kind == kind)
+				return &sets[s]->kinds[i];
 	return NULL;
 }
 
@@ -80,9 +116,10 @@ static int match_pattern(const char *pattern, const char *name, int *id)
 
 const struct image_kind_desc *image_kind_match(const char *file_name, int *id)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
-		if (!match_pattern(kinds[i].pattern, file_name, id))
-			return &kinds[i];
+	for (size_t s = 0; s < nr_sets; s++)
+		for (size_t i = 0; i < sets[s]->nr; i++)
+			if (!match_pattern(sets[s]->kinds[i].pattern, file_name, id))
+				return &sets[s]->kinds[i];
 	return NULL;
 }
 

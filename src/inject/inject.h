@@ -16,6 +16,10 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+/* The library is built with hidden visibility: what this header declares is
+ * all it exports, and its own helpers stay inside the archive. */
+#pragma GCC visibility push(default)
+
 /* Large enough for every xstate component of today's CPUs (AMX tiles included). */
 #define INJ_XSTATE_MAX 16384
 
@@ -130,5 +134,7 @@ size_t inj_parasite_size(const struct inj_parasite *parasite);
 /* Stops the parasite, unmaps it and restores the thread's registers and
  * signal mask. The task stays seized. Frees @parasite. */
 int inj_parasite_cure(struct inj_parasite *parasite);
+
+#pragma GCC visibility pop
 
 #endif

@@ -60,9 +60,11 @@ int sigframe_build(const struct inj_regs *regs, uint64_t sigmask, unsigned long 
 /* wait.c: waits for @tid's next wait status, reaping dead siblings meanwhile. */
 int wait_thread(struct inj_task *task, pid_t tid, int *status);
 
-/* regs.c */
+/* regs.c: a thread's full CPU state through ptrace. */
 int regs_read(pid_t tid, struct inj_regs *regs);
 int regs_write(pid_t tid, const struct inj_regs *regs);
+
+/* worker.c */
 /* Saves the worker's registers and signal mask. */
 int hijack_worker(struct inj_task *task);
 /* Blocks all of the hijacked worker's signals, once its borrowed registers
@@ -71,14 +73,17 @@ int block_worker_signals(struct inj_task *task);
 /* Parks the worker in a ptrace event stop and puts the saved state back,
  * exactly as it was when seized. */
 int restore_worker(struct inj_task *task);
-
-/* syscall.c */
-/* Waits for @tid's next stop; a SIGSTOP on the way is noted and suppressed.
- * Stores the wait status; fails with -ESRCH if the thread died. */
+/* Waits for the worker's next stop and stores the wait status; fails with
+ * -ESRCH if the thread died. */
 int wait_worker_stop(struct inj_task *task, int *status);
+/* When @status is the delivery of a SIGSTOP, notes it (it is sent again at
+ * release), resumes the worker with @request and returns true. */
+bool hold_worker_sigstop(struct inj_task *task, int status, int request);
 /* Brings the worker into a PTRACE_EVENT_STOP: from another ptrace stop
  * when @running is false, or while it runs free (the parasite) when true. */
 int park_worker(struct inj_task *task, bool running);
+
+/* syscall.c */
 /* Finds where remote syscalls run (once) and hijacks the worker. */
 int prepare_worker(struct inj_task *task);
 int remote_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6]);
@@ -92,7 +97,7 @@ int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsign
 void bootstrap_put_back_stack(struct inj_task *task);
 /* The INJ_SCRATCH_MAX bytes below that frame (placing it if needed). */
 int bootstrap_scratch(struct inj_task *task, unsigned long *addr);
-/* regs.c: whether @tid is one of the seized threads. */
+/* seize.c: whether @tid is one of the seized threads. */
 bool task_is_thread(const struct inj_task *task, pid_t tid);
 
 /* The parasite as the library tracks it (parasite.c, channel.c). */

@@ -1,13 +1,11 @@
 /* Registers and signal masks of seized threads: reading and writing the full
- * CPU state (general registers and the XSAVE area), and borrowing the worker
- * thread for remote code, then giving it back exactly as it was. */
+ * CPU state (general registers and the XSAVE area), and the rules of an
+ * interrupted system call. Borrowing the worker thread is worker.c's. */
 #include <elf.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
-#include <sys/wait.h>
 
 #include "inject/internal.h"
 
@@ -66,14 +64,6 @@ int regs_write(pid_t tid, const struct inj_regs *regs)
 	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &iov) < 0)
 		return -errno;
 	return 0;
-}
-
-bool task_is_thread(const struct inj_task *task, pid_t tid)
-{
-	for (int i = 0; i < task->nr_threads; i++)
-		if (task->threads[i].tid == tid)
-			return true;
-	return false;
 }
 
 int inj_get_regs(struct inj_task *task, pid_t tid, struct inj_regs *regs)
@@ -136,82 +126,5 @@ int inj_set_sigmask(struct inj_task *task, pid_t tid, uint64_t mask)
 	}
 	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(mask), &mask) < 0)
 		return -errno;
-	return 0;
-}
-
-int hijack_worker(struct inj_task *task)
-{
-	int ret;
-
-	if (task->hijacked)
-		return 0;
-	if (!task->orig_regs) {
-		task->orig_regs = aligned_alloc(64, sizeof(*task->orig_regs));
-		if (!task->orig_regs)
-			return -ENOMEM;
-	}
-	ret = regs_read(task->worker, task->orig_regs);
-	if (!ret && ptrace(PTRACE_GETSIGMASK, task->worker, (void *)sizeof(uint64_t),
-			   &task->orig_sigmask) < 0)
-		ret = -errno;
-	if (ret) {
-		inj_err("pid %d: cannot save the state of thread %d: %s", task->pid, task->worker,
-			strerror(-ret));
-		return ret;
-	}
-	task->hijacked = true;
-	task->signals_blocked = false;
-	return 0;
-}
-
-/*
- * Signals wait until the cure: no handler may run on borrowed registers,
- * and no signal stop may come between two syscall stops. They are blocked
- * only once the borrowed registers are in place, which (through the
- * trampoline or the gadget) return through a frame that carries the saved
- * mask: a dumper killed before or after this leaves the thread whole.
- */
-int block_worker_signals(struct inj_task *task)
-{
-	uint64_t block_all = ~0ULL;
-
-	if (task->signals_blocked)
-		return 0;
-	if (ptrace(PTRACE_SETSIGMASK, task->worker, (void *)sizeof(uint64_t), &block_all) < 0)
-		return -errno;
-	task->signals_blocked = true;
-	return 0;
-}
-
-int restore_worker(struct inj_task *task)
-{
-	int ret;
-
-	if (!task->hijacked)
-		return 0;
-	/*
-	 * The worker is parked in an event stop first, inside the kernel's
-	 * signal path, still on the borrowed registers. Then the saved mask
-	 * goes back, then the saved registers: until that last write a task
-	 * let go returns through the frame, and after it the thread is itself.
-	 * On detach the kernel restarts an interrupted system call from those
-	 * registers, as if never seized.
-	 */
-	ret = park_worker(task, false);
-	if (!ret && ptrace(PTRACE_SETSIGMASK, task->worker, (void *)sizeof(uint64_t),
-			   &task->orig_sigmask) < 0)
-		ret = -errno;
-	if (!ret)
-		ret = regs_write(task->worker, task->orig_regs);
-	/* The thread is itself again: the bootstrap frame's bytes go back. */
-	if (!ret)
-		bootstrap_put_back_stack(task);
-	if (ret) {
-		inj_err("pid %d: cannot restore the state of thread %d: %s", task->pid,
-			task->worker, strerror(-ret));
-		return ret;
-	}
-	task->hijacked = false;
-	task->signals_blocked = false;
 	return 0;
 }

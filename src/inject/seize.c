@@ -55,7 +55,7 @@ static bool thread_is_dead(pid_t pid, pid_t tid)
 	return !state || state[1] != ' ' || state[2] == 'Z' || state[2] == 'X';
 }
 
-static bool task_has_thread(const struct inj_task *task, pid_t tid)
+bool task_is_thread(const struct inj_task *task, pid_t tid)
 {
 	for (int i = 0; i < task->nr_threads; i++)
 		if (task->threads[i].tid == tid)
@@ -148,7 +148,7 @@ static int seize_new_threads(struct inj_task *task, long options, int *added)
 		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
 		int before = task->nr_threads;
 
-		if (tid <= 0 || task_has_thread(task, tid) || thread_is_dead(task->pid, tid))
+		if (tid <= 0 || task_is_thread(task, tid) || thread_is_dead(task->pid, tid))
 			continue;
 		ret = seize_thread(task, tid, options);
 		if (ret)
@@ -229,7 +229,7 @@ int inj_seize(pid_t pid, struct inj_task **out)
 		goto err;
 	}
 	/* Run remote code in the main thread when it lives, else in any thread. */
-	task->worker = task_has_thread(task, pid) ? pid : task->threads[0].tid;
+	task->worker = task_is_thread(task, pid) ? pid : task->threads[0].tid;
 	inj_debug("pid %d: seized %d thread(s), worker %d", pid, task->nr_threads, task->worker);
 	*out = task;
 	return 0;

@@ -76,66 +76,6 @@ static int locate_syscall_site(struct inj_task *task)
 	return 0;
 }
 
-static bool is_sigstop_delivery(int status)
-{
-	return WIFSTOPPED(status) && status >> 16 == 0 && WSTOPSIG(status) == SIGSTOP;
-}
-
-int wait_worker_stop(struct inj_task *task, int *status)
-{
-	for (;;) {
-		int ret = wait_thread(task, task->worker, status);
-
-		if (ret)
-			return ret;
-		if (WIFEXITED(*status) || WIFSIGNALED(*status)) {
-			inj_err("pid %d: thread %d died while running remote code", task->pid,
-				task->worker);
-			return -ESRCH;
-		}
-		if (WIFSTOPPED(*status))
-			return 0;
-	}
-}
-
-/* Resumes with @request after a SIGSTOP, which is held back until release
- * (SIGKILL aside, it is the only signal that can reach a worker whose
- * signals are all blocked). Returns true when the stop was such a SIGSTOP. */
-static bool hold_sigstop(struct inj_task *task, int status, int request)
-{
-	if (!is_sigstop_delivery(status))
-		return false;
-	task->stop_signal_held = true;
-	ptrace(request, task->worker, NULL, NULL);
-	return true;
-}
-
-int park_worker(struct inj_task *task, bool running)
-{
-	for (;;) {
-		int status, ret;
-
-		/* Any stop clears a pending interrupt, so ask again on each round. */
-		if (ptrace(PTRACE_INTERRUPT, task->worker, NULL, NULL) < 0)
-			return -errno;
-		if (!running && ptrace(PTRACE_CONT, task->worker, NULL, NULL) < 0)
-			return -errno;
-		running = false;
-		ret = wait_worker_stop(task, &status);
-		if (ret)
-			return ret;
-		if (status >> 16 == PTRACE_EVENT_STOP)
-			return 0;
-		if (is_sigstop_delivery(status)) {
-			task->stop_signal_held = true;
-			continue;
-		}
-		inj_err("pid %d: thread %d stopped unexpectedly (status %#x) while being parked",
-			task->pid, task->worker, status);
-		return -EIO;
-	}
-}
-
 int step_to_syscall_stop(struct inj_task *task)
 {
 	int status, ret;
@@ -146,7 +86,7 @@ int step_to_syscall_stop(struct inj_task *task)
 		ret = wait_worker_stop(task, &status);
 		if (ret)
 			return ret;
-	} while (hold_sigstop(task, status, PTRACE_SYSCALL));
+	} while (hold_worker_sigstop(task, status, PTRACE_SYSCALL));
 	if (WSTOPSIG(status) != SYSCALL_STOP || status >> 16) {
 		inj_err("pid %d: thread %d stopped with status %#x instead of at a syscall",
 			task->pid, task->worker, status);

@@ -24,6 +24,9 @@ int sysv_shm_dump(const pid_t *pids, size_t n, struct image_dir *dir);
 /* The checks of sysv-shm.img that need no other file (the image registry
  * runs them): ids ascending, sizes, modes. */
 int sysv_shm_image_check(const struct image *img, const struct image_dir *dir, int id);
+/* sysv-shm.img and sysv-shm-data-ID.img, with their checks, for the image
+ * registry. */
+extern const struct image_kind_set ipc_image_kinds;
 
 /* The segments of a dump being restored, read and checked. */
 struct sysv_shm_set;

@@ -2,6 +2,9 @@
  * process, so that the image fuzzer can link them alone. */
 #include <errno.h>
 
+#include "common/cleanup.h"
+#include "files/image_check.h"
+#include "images/proto/filedata.pb-c.h"
 #include "images/proto/sysv_shm.pb-c.h"
 #include "ipc/sysv_shm.h"
 
@@ -33,3 +36,12 @@ int sysv_shm_image_check(const struct image *img, const struct image_dir *dir, i
 	}
 	return 0;
 }
+
+/* A segment's bytes are runs as a file object's contents are. */
+static const struct image_kind_desc ipc_kinds[] = {
+	{ IMG_SYSV_SHM, "sysv-shm", "sysv-shm.img", &sysv_shm__descriptor, sysv_shm_image_check },
+	{ IMG_SYSV_SHM_DATA, "sysv-shm-data", "sysv-shm-data-%d.img", &file_chunk__descriptor,
+	  file_data_image_check },
+};
+
+const struct image_kind_set ipc_image_kinds = { "ipc", ipc_kinds, ARRAY_SIZE(ipc_kinds) };

@@ -16,7 +16,6 @@
 
 #include "common/log.h"
 #include "files/contents.h"
-#include "files/image_check.h"
 #include "images/proto/sysv_shm.pb-c.h"
 #include "ipc/sysv_shm.h"
 
@@ -56,8 +55,7 @@ static int load_data(const struct image_dir *dir, struct sysv_segment *seg)
 	const char *problem;
 	size_t at;
 
-	if (!ret)
-		ret = file_data_image_check(seg->data, dir, seg->rec->id);
+	/* image_read() ran the runs' own check (the kind's, in the registry). */
 	if (!ret)
 		ret = contents_runs_of(seg->data, &seg->chunks);
 	if (ret)

@@ -44,5 +44,7 @@ void mm_free(Mm *mm);
  * fields, auxv, and each mapping (alignment, order, kind, prot, flags,
  * paths, names). The images library calls it for every mm image read. */
 int mm_check(const struct image *img, const struct image_dir *dir, int id);
+/* mm-PID.img, with that check, for the image registry. */
+extern const struct image_kind_set mem_image_kinds;
 
 #endif

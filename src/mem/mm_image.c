@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "images/format.h"
 #include "images/image.h"
@@ -265,3 +266,9 @@ void mm_free(Mm *mm)
 	if (mm)
 		protobuf_c_message_free_unpacked(&mm->base, NULL);
 }
+
+static const struct image_kind_desc mem_kinds[] = {
+	{ IMG_MM, "mm", "mm-%d.img", &mm__descriptor, mm_check },
+};
+
+const struct image_kind_set mem_image_kinds = { "mem", mem_kinds, ARRAY_SIZE(mem_kinds) };

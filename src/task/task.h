@@ -43,6 +43,8 @@ int task_validate(const TaskCore *core);
 /* The check of core-PID.img for the image registry: one record, for the
  * pid in the file name, that passes task_validate(). */
 int task_core_check(const struct image *img, const struct image_dir *dir, int id);
+/* core-PID.img, with that check, for the image registry. */
+extern const struct image_kind_set task_image_kinds;
 
 /* Applies the attributes of @core to the calling process, which is to
  * become the restored task (its PID, files already restored, memory not

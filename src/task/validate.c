@@ -12,11 +12,13 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "images/format.h"
 #include "kabi/kabi.h"
 #include "task/internal.h"
 #include "task/task.h"
+#include "images/proto/core.pb-c.h"
 
 /* Above any x86_64 user address, 5-level paging included. */
 #define USER_ADDR_END (1ULL << 56)
@@ -411,3 +413,9 @@ int task_core_check(const struct image *img, const struct image_dir *dir, int id
 	}
 	return validate(&w, core) ? -EBADMSG : 0;
 }
+
+static const struct image_kind_desc task_kinds[] = {
+	{ IMG_CORE, "core", "core-%d.img", &task_core__descriptor, task_core_check },
+};
+
+const struct image_kind_set task_image_kinds = { "task", task_kinds, ARRAY_SIZE(task_kinds) };

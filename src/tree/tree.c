@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "images/proto/pstree.pb-c.h"
 #include "tree/tree.h"
@@ -327,3 +328,9 @@ int tree_pids(const struct tree *tree, bool live_only, pid_t **pids, size_t *nr)
 			(*pids)[(*nr)++] = tree->tasks[i].pid;
 	return 0;
 }
+
+static const struct image_kind_desc tree_kinds[] = {
+	{ IMG_PSTREE, "pstree", "pstree.img", &pstree_entry__descriptor, pstree_check },
+};
+
+const struct image_kind_set tree_image_kinds = { "tree", tree_kinds, ARRAY_SIZE(tree_kinds) };

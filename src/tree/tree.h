@@ -89,5 +89,7 @@ int tree_pids(const struct tree *tree, bool live_only, pid_t **pids, size_t *nr)
 
 /* The check of pstree.img for the image registry. */
 int pstree_check(const struct image *img, const struct image_dir *dir, int id);
+/* pstree.img, with that check, for the image registry. */
+extern const struct image_kind_set tree_image_kinds;
 
 #endif

@@ -7,6 +7,8 @@ import struct
 
 PAGE = 4096
 KIND_INVENTORY, KIND_PAGEMAP = 1, 2
+KIND_FDS, KIND_FILES, KIND_FILE_DATA = 6, 7, 8
+FILE_KIND_PIDFD = 11
 PRESENT, ZERO = 1, 2
 
 
@@ -47,6 +49,14 @@ def image(kind, records, version=1):
     return out + struct.pack("<II", 0xFFFFFFFF, len(records))
 
 
+def bytes_field(num, b):
+    return varint(num << 3 | 2) + varint(len(b)) + b
+
+
+def zigzag(v):
+    return v * 2 if v >= 0 else -v * 2 - 1
+
+
 def entry(vaddr, nr_pages, state, file_off=None):
     rec = uint_field(1, vaddr) + uint_field(2, nr_pages) + uint_field(3, state)
     return rec if file_off is None else rec + uint_field(4, file_off)
@@ -58,7 +68,16 @@ inventory = (uint_field(1, 1) + str_field(2, "0.1") + uint_field(3, 1234) +
 pagemap = [entry(0x400000, 2, PRESENT, 0), entry(0x402000, 3, ZERO),
            entry(0x405000, 1, PRESENT, 2 * PAGE)]
 
+fds = [uint_field(1, 0) + uint_field(2, 1) + uint_field(3, 0),
+       uint_field(1, 3) + uint_field(2, 1) + uint_field(3, 1)]
+pidfd_file = (uint_field(1, 1) + uint_field(2, FILE_KIND_PIDFD) + uint_field(3, 2) +
+              uint_field(4, 0) + bytes_field(26, uint_field(1, zigzag(42))))
+runs = [uint_field(1, 0) + bytes_field(2, b"abcd"), uint_field(1, 8) + bytes_field(2, b"ef")]
+
 files = {
+    "fds.img": image(KIND_FDS, fds),
+    "files.img": image(KIND_FILES, [pidfd_file]),
+    "file-data.img": image(KIND_FILE_DATA, runs),
     "inventory.img": image(KIND_INVENTORY, [inventory]),
     "pagemap.img": image(KIND_PAGEMAP, pagemap),
     "pagemap-empty.img": image(KIND_PAGEMAP, []),

@@ -13,6 +13,8 @@
 #include "cli/commands.h"
 #include "images/json.h"
 #include "images/pages.h"
+#include "images/proto/fds.pb-c.h"
+#include "images/proto/filedata.pb-c.h"
 #include "images/proto/files.pb-c.h"
 
 /* ---- a hand-made schema with a field of every type ------------------------
@@ -435,6 +437,70 @@ TEST(show_refuses_a_corrupt_image_and_prints_nothing)
 	why = show_refuses(tmp, NULL, 0, want);
 	CHECK(!why, "%s", why);
 	why = show_refuses(NULL, &path, 1, "does not match its contents");
+	CHECK(!why, "%s", why);
+}
+
+/* Writes @n records of @kind @id into @tmp. */
+static int write_records(const char *tmp, enum image_kind kind, int id,
+			 const ProtobufCMessage *const *msgs, size_t n)
+{
+	struct image_writer *w = NULL;
+	struct image_dir *dir;
+	int ret = image_dir_create(tmp, &dir);
+
+	if (!ret)
+		ret = image_open_write(dir, kind, id, &w);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = image_write_record(w, msgs[i]);
+	if (w)
+		ret = ret ? (image_abort(w), ret) : image_finish(w);
+	image_dir_close(dir);
+	return ret;
+}
+
+/* The checks of the files part's images run under show, alone or in a
+ * directory (they were once left out of the registry). */
+TEST(show_runs_the_checks_of_fds_files_and_file_data)
+{
+	_cleanup_tree_ char *fds_dir = make_temp_dir(), *files_dir = make_temp_dir(),
+			    *data_dir = make_temp_dir();
+	_cleanup_free_ char *fds_path = NULL;
+	FdEntry fd[2] = { FD_ENTRY__INIT, FD_ENTRY__INIT };
+	FileEntry fe = FILE_ENTRY__INIT;
+	PidfdFile pidfd = PIDFD_FILE__INIT;
+	FileChunk run[2] = { FILE_CHUNK__INIT, FILE_CHUNK__INIT };
+	static uint8_t bytes[8];
+	const ProtobufCMessage *fds_msgs[] = { &fd[0].base, &fd[1].base };
+	const ProtobufCMessage *files_msgs[] = { &fe.base };
+	const ProtobufCMessage *run_msgs[] = { &run[0].base, &run[1].base };
+	const char *why;
+
+	CHECK(fds_dir && files_dir && data_dir, "scratch directories");
+	fd[0].fd = 5;
+	fd[1].fd = 3;
+	fd[0].file_id = fd[1].file_id = 1;
+	CHECK(!write_records(fds_dir, IMG_FDS, 42, fds_msgs, 2), "fds-42.img");
+	fds_path = path_join(fds_dir, "fds-42.img");
+	why = show_refuses(NULL, &fds_path, 1, "fd 3: fds must be unique and ascending");
+	CHECK(!why, "%s", why);
+	why = show_refuses(fds_dir, NULL, 0, "fd 3: fds must be unique and ascending");
+	CHECK(!why, "%s", why);
+
+	fe.id = 0;
+	fe.kind = FILE_ENTRY__KIND__PIDFD;
+	fe.flags = 02;
+	fe.pidfd = &pidfd;
+	CHECK(!write_records(files_dir, IMG_FILES, 0, files_msgs, 1), "files.img");
+	why = show_refuses(files_dir, NULL, 0, "ids must be above 0 and ascending");
+	CHECK(!why, "%s", why);
+
+	for (int i = 0; i < 2; i++) {
+		run[i].offset = i * 4;
+		run[i].data.data = bytes;
+		run[i].data.len = sizeof(bytes);
+	}
+	CHECK(!write_records(data_dir, IMG_FILE_DATA, 7, run_msgs, 2), "file-data-7.img");
+	why = show_refuses(data_dir, NULL, 0, "runs must be sorted and not overlap");
 	CHECK(!why, "%s", why);
 }
 
