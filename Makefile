@@ -17,15 +17,16 @@ ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS := -lprotobuf-c -pthread
 
-# ---- image schemas (protobuf-c) -------------------------------------------
+# ---- schemas (protobuf-c): the images', and the RPC's (src/rpc/proto) -------
 PROTOS := $(wildcard src/images/proto/*.proto)
 PROTO_C := $(patsubst src/images/proto/%.proto,$(BUILD)/gen/images/proto/%.pb-c.c,$(PROTOS))
-PROTO_H := $(PROTO_C:.c=.h)
+RPC_PROTO_C := $(BUILD)/gen/rpc/proto/rpc.pb-c.c
+PROTO_H := $(PROTO_C:.c=.h) $(RPC_PROTO_C:.c=.h)
 
 # Generated sources are kept, not deleted as intermediates after a build.
-.SECONDARY: $(PROTO_C) $(PROTO_H)
+.SECONDARY: $(PROTO_C) $(RPC_PROTO_C) $(PROTO_H)
 
-$(BUILD)/gen/images/proto/%.pb-c.c $(BUILD)/gen/images/proto/%.pb-c.h: src/images/proto/%.proto
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/%.proto
 	@mkdir -p $(dir $@)
 	$(PROTOC_C) --proto_path=src --c_out=$(BUILD)/gen $<
 
@@ -92,10 +93,10 @@ $(LIBINJECT): $(BUILD)/obj/inject.o
 
 # ---- the cryo tool ----------------------------------------------------------
 # Everything but main.c goes into a core archive that tests link against.
-CORE_DIRS := src/common src/kabi src/images src/stats src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli
+CORE_DIRS := src/common src/kabi src/images src/stats src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli src/rpc
 CORE_SRCS := $(filter-out src/cli/main.c,$(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
-	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
+	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C) $(RPC_PROTO_C))
 LIBCORE := $(BUILD)/libcryo-core.a
 
 $(LIBCORE): $(CORE_OBJS)
@@ -114,13 +115,40 @@ CRYO := $(BUILD)/cryo
 $(CRYO): $(BUILD)/obj/cli/main.o $(LIBCORE) $(LIBINJECT) $(BLOB_EMBEDS)
 	$(CC) $(CFLAGS) -o $@ $(BUILD)/obj/cli/main.o $(BLOB_EMBEDS) $(LIBCORE) $(LIBINJECT) $(LDLIBS)
 
+# ---- libcryo: libcriu's API over cryo's RPC ----------------------------------
+# A shared library exporting only criu_* (src/lib/libcryo.map), soname
+# libcryo.so.2; a symlink named libcriu.so.2 lets programs built against
+# libcriu use it.
+LIBCRYO_VERSION := 2.0
+LIB_SRCS := $(wildcard src/lib/*.c) src/rpc/wire.c
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/pic-obj/%.o,$(LIB_SRCS)) \
+	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/pic-obj/gen/%.o,$(RPC_PROTO_C))
+LIBCRYO := $(BUILD)/libcryo.so.2
+
+$(BUILD)/pic-obj/%.o: src/%.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+# The schema's generated code stays inside the library.
+$(BUILD)/pic-obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(LIBCRYO): $(LIB_OBJS) src/lib/libcryo.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libcryo.so.2 -Wl,--version-script=src/lib/libcryo.map \
+		-Wl,--no-undefined -o $@ $(LIB_OBJS) -lprotobuf-c
+	ln -sf libcryo.so.2 $(BUILD)/libcryo.so
+
+# Made at install time: it names PREFIX, which install may be given anew.
+LIBCRYO_PC_SED := sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBCRYO_VERSION)|'
+
 # ---- tests --------------------------------------------------------------------
 # tests/<suite>/test_*.c are test binaries (harness-driven); tests/<suite>/prog_*.c
 # are helper programs the tests start. Unit tests also get sanitizer builds of
 # the core they test.
 HARNESS_SRCS := tests/lib/harness.c
 SAN_CORE_OBJS := $(patsubst src/%.c,$(BUILD)/san-obj/%.o,$(CORE_SRCS)) \
-	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/san-obj/gen/%.o,$(PROTO_C))
+	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/san-obj/gen/%.o,$(PROTO_C) $(RPC_PROTO_C))
 
 $(BUILD)/san-obj/%.o: src/%.c | $(PROTO_H) $(BLOB_HEADERS)
 	@mkdir -p $(dir $@)
@@ -192,6 +220,40 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_real
 # Everyday use: dump and restore at once, the progress line, statistics.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_everyday
 
+# criu's RPC, message by message, against cryo swrk (tests/rpc).
+RPC_TESTS := $(BUILD)/tests/rpc/test_rpc
+RPC_CLIENT := tests/rpc/rpc_client.c src/rpc/wire.c $(BUILD)/gen/rpc/proto/rpc.pb-c.c
+$(BUILD)/tests/rpc/test_rpc: tests/rpc/test_rpc.c tests/rpc/rpc_client.h $(RPC_CLIENT) $(RUNNER_DEPS) \
+		$(HARNESS_SRCS) | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/roundtrip -o $@ $< $(RPC_CLIENT) \
+		$(RUNNER_SRCS) $(HARNESS_SRCS) -lprotobuf-c
+
+# A program written against libcriu's API (src/lib/criu.h), linked to libcryo.
+RPC_TESTS += $(BUILD)/tests/rpc/test_libcriu
+$(BUILD)/tests/rpc/test_libcriu: tests/rpc/test_libcriu.c src/lib/criu.h $(LIBCRYO) $(RUNNER_DEPS) \
+		$(HARNESS_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/roundtrip -o $@ $< $(RUNNER_SRCS) \
+		$(HARNESS_SRCS) -L$(BUILD) -lcryo \
+		-Wl,-rpath,'$$ORIGIN/../..'
+
+# The same program built as one built against libcriu would be: linked to a
+# library whose soname is libcriu.so.2 (made from libcryo's objects), then
+# run with libcriu.so.2 a symlink to libcryo.so.2, as an installation would.
+RPC_TESTS += $(BUILD)/tests/rpc/test_libcriu_as_libcriu
+$(BUILD)/tests/rpc/link-as-libcriu/libcriu.so.2: $(LIB_OBJS) src/lib/libcryo.map
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libcriu.so.2 -Wl,--version-script=src/lib/libcryo.map \
+		-o $@ $(LIB_OBJS) -lprotobuf-c
+$(BUILD)/tests/rpc/test_libcriu_as_libcriu: tests/rpc/test_libcriu.c src/lib/criu.h $(LIBCRYO) \
+		$(BUILD)/tests/rpc/link-as-libcriu/libcriu.so.2 $(RUNNER_DEPS) $(HARNESS_SRCS)
+	@mkdir -p $(BUILD)/tests/rpc/run-as-libcriu
+	ln -sf ../../../libcryo.so.2 $(BUILD)/tests/rpc/run-as-libcriu/libcriu.so.2
+	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/roundtrip -o $@ $< $(RUNNER_SRCS) \
+		$(HARNESS_SRCS) \
+		$(BUILD)/tests/rpc/link-as-libcriu/libcriu.so.2 -Wl,-rpath,'$$ORIGIN/run-as-libcriu'
+
 # The fuzz target needs clang's libFuzzer; it runs a bounded number of inputs
 # as part of the tests.
 FUZZ_CC ?= clang
@@ -220,11 +282,11 @@ $(BUILD)/bench/run: bench/run.c
 BENCH_ARGS ?= -m /dev/shm
 
 TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(ROUNDTRIP_TESTS) \
-	$(NEGATIVE_PROGS) $(FUZZ_TARGETS)
+	$(NEGATIVE_PROGS) $(FUZZ_TARGETS) $(RPC_TESTS)
 
 # ---- top-level targets ------------------------------------------------------
 .PHONY: all test demo bench install clean
-all: $(CRYO)
+all: $(CRYO) $(LIBCRYO)
 
 demo: all $(BUILD)/examples/counter
 	scripts/demo
@@ -242,8 +304,13 @@ test: tests
 bench: all $(BENCH_WORKLOADS) $(BUILD)/bench/run
 	$(BUILD)/bench/run $(BENCH_ARGS) $(BUILD)/bench $(CRYO)
 
-install: $(CRYO)
+install: $(CRYO) $(LIBCRYO)
 	install -D -m 0755 $(CRYO) $(DESTDIR)$(PREFIX)/sbin/cryo
+	install -D -m 0755 $(LIBCRYO) $(DESTDIR)$(PREFIX)/lib/libcryo.so.2
+	ln -sf libcryo.so.2 $(DESTDIR)$(PREFIX)/lib/libcryo.so
+	install -D -m 0644 src/lib/criu.h $(DESTDIR)$(PREFIX)/include/cryo/criu.h
+	mkdir -p $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	$(LIBCRYO_PC_SED) src/lib/libcryo.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libcryo.pc
 	install -D -m 0644 src/inject/inject.h $(DESTDIR)$(PREFIX)/include/cryo/inject.h
 	install -D -m 0644 $(LIBINJECT) $(DESTDIR)$(PREFIX)/lib/libcryo-inject.a
 

@@ -31,7 +31,20 @@ struct cryo_opts {
 	int pid_wait_ms;
 	char **args;		/* words after the command */
 	int nargs;
+	/* Set by `cryo swrk` (src/rpc), never from the command line: */
+	bool restore_sibling;	/* the restored root is made a child of cryo's parent */
+	/* Called at the points where criu runs its action scripts ("pre-dump",
+	 * "network-lock", "post-dump", "setup-namespaces", "post-restore", ...),
+	 * with the root's pid (0: not known yet). Non-zero fails the dump or
+	 * restore at that point. NULL: nobody is told. */
+	int (*notify)(const char *action, pid_t pid, void *arg);
+	void *notify_arg;
 };
+
+static inline int cryo_notify(const struct cryo_opts *opts, const char *action, pid_t pid)
+{
+	return opts->notify ? opts->notify(action, pid, opts->notify_arg) : 0;
+}
 
 /* Fills @opts from argv; returns 0, or -EINVAL after printing why. */
 int parse_options(int argc, char **argv, struct cryo_opts *opts);

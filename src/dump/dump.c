@@ -75,12 +75,14 @@ static int collect_inside(struct inj_task *task, TaskCore *core, uint64_t *brk)
 	return ret ? ret : err;
 }
 
-static int collect_and_write(struct inj_task *task, struct image_dir *dir,
-			     const struct cryo_opts *opts, struct stats *st)
+static int collect_and_write(struct dump_ctx *ctx, struct inj_task *task)
 {
 	pid_t pid = inj_task_pid(task);
 	TaskCore core = TASK_CORE__INIT;
-	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true, .stats = st };
+	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true,
+					.files = ctx->files, .stats = ctx->stats };
+	struct image_dir *dir = ctx->dir;
+	struct stats *st = ctx->stats;
 	uint64_t t = stats_begin(st, STATS_DUMP_PARASITE);
 	int ret;
 
@@ -91,7 +93,7 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 	 * run while the parasite is there: it would show in both. */
 	t = stats_begin(st, STATS_DUMP_FILES);
 	if (!ret)
-		ret = files_dump(pid, dir, opts->shell_job);
+		ret = files_dump(ctx->files, pid, ctx->opts->shell_job);
 	stats_end(st, STATS_DUMP_FILES, t);
 	t = stats_begin(st, STATS_DUMP_MEMORY);
 	if (!ret)
@@ -115,28 +117,30 @@ static int collect_and_write(struct inj_task *task, struct image_dir *dir,
 	return ret;
 }
 
-/* A pidfd may refer to any process of the tree, zombies included. */
-static int set_dumped_pids(const struct tree *tree)
+/* The files of the dump: a pidfd may refer to any process of the tree,
+ * zombies included. */
+static int start_files(struct dump_ctx *ctx)
 {
 	pid_t *pids;
 	size_t n;
-	int ret = tree_pids(tree, false, &pids, &n);
+	int ret = tree_pids(ctx->tree, false, &pids, &n);
 
 	if (!ret)
-		ret = files_set_dumped_pids(pids, n);
+		ret = files_dump_start(ctx->dir, pids, n, &ctx->files);
 	free(pids);
 	return ret;
 }
 
-/* The file locks of the live processes, once every fd table is read. */
-static int dump_locks(const struct tree *tree, struct image_dir *dir)
+/* files.img and the locks of the live processes, once every process is
+ * collected. */
+static int finish_files(struct dump_ctx *ctx)
 {
 	pid_t *pids;
 	size_t n;
-	int ret = tree_pids(tree, true, &pids, &n);
+	int ret = tree_pids(ctx->tree, true, &pids, &n);
 
 	if (!ret)
-		ret = files_dump_locks(dir, pids, n);
+		ret = files_dump_finish(ctx->files, pids, n);
 	free(pids);
 	return ret;
 }
@@ -173,10 +177,11 @@ static void estimate_bytes(const struct tree *tree, struct stats *st)
 	st->bytes_total_estimated = true;
 }
 
-static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo_opts *opts,
-		     struct stats *st)
+static int dump_tree(struct dump_ctx *ctx)
 {
-	int ret = tree_check(tree, opts->shell_job);
+	struct tree *tree = ctx->tree;
+	struct stats *st = ctx->stats;
+	int ret = tree_check(tree, ctx->opts->shell_job);
 	uint64_t t;
 
 	st->tasks_all = count_alive_tasks(tree);
@@ -184,26 +189,29 @@ static int dump_tree(struct tree *tree, struct image_dir *dir, const struct cryo
 		estimate_bytes(tree, st);
 	t = stats_begin(st, STATS_DUMP_MEMORY);
 	if (!ret)
-		ret = dump_shared_memory(tree, dir);
+		ret = dump_shared_memory(tree, ctx->dir);
 	stats_end(st, STATS_DUMP_MEMORY, t);
 	if (!ret)
 		ret = tree_find_sharing(tree);
 	if (!ret)
-		ret = set_dumped_pids(tree);
+		ret = start_files(ctx);
 
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
-			ret = collect_and_write(tree->tasks[i].inj, dir, opts, st);
+			ret = collect_and_write(ctx, tree->tasks[i].inj);
+	/* files.img and locks.img, written once for the whole dump. */
 	t = stats_begin(st, STATS_DUMP_FILES);
 	if (!ret)
-		ret = dump_locks(tree, dir);
+		ret = finish_files(ctx);
 	stats_end(st, STATS_DUMP_FILES, t);
 	t = stats_begin(st, STATS_DUMP_WRITING);
 	if (!ret)
-		ret = tree_write(tree, dir);
+		ret = tree_write(tree, ctx->dir);
 	if (!ret)
-		ret = dump_write_inventory(dir, opts->pid);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid);
 	stats_end(st, STATS_DUMP_WRITING, t);
+	files_dump_free(ctx->files);
+	ctx->files = NULL;
 	return ret;
 }
 
@@ -223,6 +231,7 @@ static int report_stats(struct stats *st, const struct cryo_opts *opts)
 int cmd_dump(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
+	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
 	struct stats st;
@@ -236,6 +245,8 @@ int cmd_dump(const struct cryo_opts *opts)
 		return 1;
 	}
 	inj_set_log(inject_log);
+	if (cryo_notify(opts, "pre-dump", opts->pid))
+		return 1;
 	ret = image_dir_create(opts->images_dir, &dir);
 	if (ret)
 		return 1;
@@ -257,7 +268,19 @@ int cmd_dump(const struct cryo_opts *opts)
 		goto out;
 	}
 	nr = tree.nr;
-	ret = dump_tree(&tree, dir, opts, &st);
+	/* cryo has no network lock yet: the notification marks the point. */
+	ret = cryo_notify(opts, "network-lock", opts->pid);
+	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st };
+	if (!ret)
+		ret = dump_tree(&ctx);
+	if (!ret && cryo_notify(opts, "post-dump", opts->pid)) {
+		/* A dump its caller refused must not look complete. */
+		char name[64];
+
+		if (!image_file_name(IMG_INVENTORY, 0, name, sizeof(name)))
+			unlinkat(dir->fd, name, 0);
+		ret = -ECANCELED;
+	}
 	if (ret)
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
@@ -265,6 +288,8 @@ int cmd_dump(const struct cryo_opts *opts)
 	/* Killed (unless -R) while still stopped, so that none runs past the images. */
 	tree_release(&tree, !ret && !opts->leave_running);
 	st.frozen_ns = stats_now() - frozen_since;
+	if (ret || opts->leave_running)
+		cryo_notify(opts, "network-unlock", opts->pid);
 	if (!ret)
 		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,
 			opts->images_dir);

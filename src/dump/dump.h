@@ -9,6 +9,23 @@
 #include "inject/inject.h"
 #include "tree/tree.h"
 
+struct cryo_opts;
+struct files_dump_set;
+struct stats;
+
+/* One dump, made by cmd_dump() and passed down to every part that
+ * collects: what would otherwise be kept between calls in statics. */
+struct dump_ctx {
+	const struct cryo_opts *opts;
+	struct image_dir *dir;
+	struct tree *tree;
+	/* The file objects of every process (files.h), written once at the
+	 * end. */
+	struct files_dump_set *files;
+	/* What the dump did, for --display-stats and the progress line. */
+	struct stats *stats;
+};
+
 /* regs.c: fills regs, xstate and sigmask of every ThreadCore of @core. */
 int dump_regs(struct inj_task *task, TaskCore *core);
 void dump_regs_free(TaskCore *core);

@@ -8,7 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "files/internal.h"
+#include "files/kind.h"
 
 /* The memory devices of major 1 (Documentation/admin-guide/devices.txt). */
 static bool stateless_device(unsigned int maj, unsigned int min)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "files/internal.h"
+#include "files/kind.h"
 
 static bool epoll_recognise(const struct fd_probe *p)
 {
@@ -136,9 +136,15 @@ static int epoll_check(const struct image_dir *dir, struct files_image *img, str
 			return -EBADMSG;
 		}
 	}
-	/* Only the task that holds it can say what its targets are. */
-	if (!f->nr_fds)
-		return 0;
+	return 0;
+}
+
+/* Its targets, installed before it; only the task that holds it can say
+ * what they are. */
+static int epoll_deps(struct files_image *img, struct file_obj *f)
+{
+	const EpollFile *ep = f->e->epoll;
+
 	f->deps = calloc(ep->n_targets + 1, sizeof(*f->deps));
 	if (!f->deps)
 		return -ENOMEM;
@@ -190,5 +196,6 @@ const struct file_kind epoll_kind = {
 	.refers_to_fds = true,
 	.opened_in_task = true,
 	.check = epoll_check,
+	.deps = epoll_deps,
 	.open = epoll_open,
 };

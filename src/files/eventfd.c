@@ -6,7 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "files/internal.h"
+#include "files/kind.h"
 
 /* The kernel's ceiling: a write that would pass it blocks. */
 #define EVENTFD_COUNT_MAX (UINT64_MAX - 1)

@@ -1,7 +1,7 @@
 /* File descriptors: dumping a task's fd table and the open files behind it,
  * checking them when read back, and installing them again inside the
  * restored task. How each kind of file is handled is in its own file of
- * src/files/ (see internal.h). Of memory mappings, only the files of those
+ * src/files/ (kind.h; the list is table.c). Of memory mappings, only the files of those
  * that cannot be opened by path again (memfds, deleted files) are here. */
 #ifndef CRYO_FILES_H
 #define CRYO_FILES_H
@@ -12,24 +12,35 @@
 
 #include "images/image.h"
 
-/* Writes fds-@pid.img and adds the task's file objects to files.img (and
- * their contents to file-data-ID.img). @pid must be stopped by the caller;
- * it is left untouched: no position, flag or queued byte changes.
- *
- * The tasks of one dump are dumped one after another into the same @dir:
- * an open file description already seen in an earlier task of the dump is
- * referred to, not dumped again. A directory that holds a finished dump
- * (inventory.img) or files.img written by another cryo run starts afresh.
- * Not thread-safe. An fd of a kind cryo cannot restore fails the dump with
- * a message naming pid, fd and file. */
-int files_dump(pid_t pid, struct image_dir *dir, bool shell_job);
+/* The file objects of one dump, from its start to files_dump_finish():
+ * an open file description that several fds or processes of the dump
+ * hold is one object. Made by the dump journey (src/dump) and passed to
+ * each call below. */
+struct files_dump_set;
 
-/* Sets the processes of the dump (their pids, i.e. thread-group ids), for
- * the fds that refer to processes: files_dump() fails on a pidfd whose
- * process is neither one of them nor exited and reaped. The task being
- * dumped always counts, set or not. @pids is copied and may be in any
- * order; each call replaces the set (n = 0 empties it). 0 or -ENOMEM. */
-int files_set_dumped_pids(const pid_t *pids, size_t n);
+/* Starts the files of a dump into @dir, whose processes are @pids (their
+ * pids, i.e. thread-group ids, zombies included, in any order; copied):
+ * the fds that refer to processes (pidfds) may refer to them, and to the
+ * task being dumped. 0 or -ENOMEM. */
+int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
+		     struct files_dump_set **out);
+/* Lets go of @set; NULL is fine. */
+void files_dump_free(struct files_dump_set *set);
+
+/* Writes fds-@pid.img and adds the task's file objects to @set (their
+ * contents go to file-data-ID.img at once). @pid must be stopped by the
+ * caller; it is left untouched: no position, flag or queued byte changes.
+ * An open file description already seen in a task of the dump is referred
+ * to, not dumped again. Not thread-safe. An fd of a kind cryo cannot
+ * restore fails with a message naming pid, fd and file; a failed call
+ * fails the dump (the set is then only to be freed). */
+int files_dump(struct files_dump_set *set, pid_t pid, bool shell_job);
+
+/* Once every process is dumped: checks that each group of objects made
+ * together is whole and that /proc/locks shows no lock of @live (the live
+ * processes) that no fd reached, then writes files.img and locks.img,
+ * each once. */
+int files_dump_finish(struct files_dump_set *set, const pid_t *live, size_t n);
 
 /* A mapping of a memfd or of a deleted file, which cannot be mapped again
  * from a path: its file is one of the file objects, with its contents. */
@@ -43,10 +54,11 @@ struct files_mapping {
 
 /* After files_dump() of @pid: sets the file_id of each of @maps to the
  * object of the mapped inode, the one an fd of the dump has if any, else
- * one saved for the mappings alone (once per inode), and writes files.img
- * again. An inode of another kind than memfd or deleted regular file fails
- * the dump with a message naming the mapping. */
-int files_dump_mappings(pid_t pid, struct image_dir *dir, struct files_mapping *maps, size_t n);
+ * one saved for the mappings alone (once per inode). A file whose kind
+ * cannot be mapped so (one with a path to map it from) fails the dump with
+ * a message naming the mapping. */
+int files_dump_mappings(struct files_dump_set *set, pid_t pid, struct files_mapping *maps,
+			size_t n);
 
 /* Everything about files that restoring one task needs, read from the
  * images and checked; it holds no descriptor. */
@@ -76,6 +88,19 @@ int files_check_restorable(const struct files_image *img, bool shell_job);
 /* File objects that cryo opens for a whole restore (files_prepare()). */
 struct files_prepared;
 
+/* Where restore makes objects: inside the namespaces they belong to. The
+ * engine calls @enter before a kind makes an inode or a group (@first:
+ * its first object), and @leave after, whatever happened; each returns 0
+ * or -errno. Which namespaces an object belongs to is the namespace
+ * part's to say (src/ns); without it (NULL) objects are made in the
+ * caller's, as restore makes no namespaces yet. */
+struct file_obj;
+struct files_namespaces {
+	int (*enter)(void *arg, const struct file_obj *first);
+	int (*leave)(void *arg, const struct file_obj *first);
+	void *arg;
+};
+
 /* In cryo, before it creates any process: opens each file object that the
  * processes of @imgs (one image per process, loaded from one dump) have an
  * fd of or map, once, at fds of @base or above, with its saved flags and
@@ -83,7 +108,7 @@ struct files_prepared;
  * processes shared is shared again. An object only a process can open
  * (an epoll, made of its own fds) is left to it, and may not be shared. */
 int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
-		  struct files_prepared **out);
+		  const struct files_namespaces *ns, struct files_prepared **out);
 /* Closes every prepared fd (cryo, once the processes have them; and each
  * process, once its own fds are installed). */
 void files_prepared_close(struct files_prepared *p);
@@ -109,13 +134,10 @@ int files_open_mappings(const struct files_image *img, const struct files_prepar
 
 /* ---- file locks (locks.c) ----------------------------------------------------
  * The flock, POSIX and OFD locks the processes hold, in locks.img. Dump
- * finds them in the fdinfo of each fd files_dump() reads; restore takes
+ * finds them in the fdinfo of each fd files_dump() reads and
+ * files_dump_finish() writes them, after a check of /proc/locks for a
+ * lock no fd reached (a FLOCK held only through a mapping); restore takes
  * each again in its owner (src/restore/locks.c). */
-
-/* After files_dump() of every process of the dump (@pids, the live ones):
- * checks /proc/locks for a lock of theirs that no fd reached (a FLOCK held
- * only through a mapping) and writes locks.img. */
-int files_dump_locks(struct image_dir *dir, const pid_t *pids, size_t n);
 
 enum files_lock_kind { FILES_LOCK_FLOCK = 1, FILES_LOCK_POSIX, FILES_LOCK_OFD };
 

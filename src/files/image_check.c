@@ -1,7 +1,7 @@
 /* The checks of fds-PID.img, files.img and file-data-ID.img that each file
  * allows on its own. Only the images library and the schemas are used
  * here, so that readers such as `cryo show` and the fuzz target can run
- * them; what needs the images together is load.c's. */
+ * them; what needs the images together, or the kinds, is load.c's. */
 #include <errno.h>
 #include <fcntl.h>
 
@@ -113,10 +113,27 @@ static const char *contents_problem(const FileEntry *e)
 	return total > FILE_INLINE_MAX ? "more than 64 KiB of contents in the record" : NULL;
 }
 
+/* What is wrong with @e's group_of: it must name an earlier object of its
+ * kind that leads the group, and neither may share an inode. */
+static const char *group_problem(const struct image *img, size_t i, const FileEntry *e)
+{
+	const FileEntry *first;
+
+	if (!e->has_group_of)
+		return NULL;
+	first = find_before(img, i, e->group_of);
+	if (!first || first->has_group_of || first->kind != e->kind)
+		return "its group must be led by an earlier object of its kind";
+	if (e->has_inode_of || first->has_inode_of)
+		return "an object made with a group is the first of its inode";
+	return NULL;
+}
+
 static const char *entry_problem(const struct image *img, size_t i)
 {
 	const FileEntry *e = (const FileEntry *)img->records[i].msg;
 	const FileEntry *prev = i ? (const FileEntry *)img->records[i - 1].msg : NULL;
+	const char *problem;
 
 	if (e->id == 0 || (prev && e->id <= prev->id))
 		return "ids must be above 0 and ascending";
@@ -124,7 +141,7 @@ static const char *entry_problem(const struct image *img, size_t i)
 		return "unknown kind";
 	if (kind_parts(e) != 1 || !has_own_part(e))
 		return "must hold one kind part, its kind's";
-	if (e->flags & ~(FILE_FLAGS_KNOWN | file_kind_own_flags(e->kind)))
+	if (e->flags & ~(FILE_FLAGS_KNOWN | FILE_FLAGS_KIND_SPECIFIC))
 		return "unknown flags";
 	if ((e->flags & O_ACCMODE) == O_ACCMODE)
 		return "access mode 3 does not exist";
@@ -137,7 +154,8 @@ static const char *entry_problem(const struct image *img, size_t i)
 			return "its inode must be that of an earlier object of its kind, "
 			       "the first opened";
 	}
-	return contents_problem(e);
+	problem = group_problem(img, i, e);
+	return problem ? problem : contents_problem(e);
 }
 
 int files_image_check(const struct image *img, const struct image_dir *dir, int id)

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "files/internal.h"
+#include "files/kind.h"
 
 #define HANDLE_BYTES_MAX 128	/* MAX_HANDLE_SZ */
 /* Getting a watch descriptor back costs one add and remove per number

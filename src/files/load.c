@@ -100,13 +100,57 @@ int files_max_fd(const struct files_image *img)
 	return img->nr_fds ? img->fds[img->nr_fds - 1].fd : -1;
 }
 
-/* Links the (already checked) record @i to its kind and inode. */
+/* Links the (already checked) record @i to its kind, inode and group. */
 static void link_entry(struct files_image *img, size_t i)
 {
 	struct file_obj *f = &img->files[i];
 
-	f->kind = file_kind_of(f->e->kind);
 	f->inode = f->e->has_inode_of ? files_find(img, f->e->inode_of) : f;
+	f->group = f->e->has_group_of ? files_find(img, f->e->group_of) : f;
+	f->group->nr_group++;
+}
+
+/* What the image check could not say without the kinds: the kind is one
+ * of cryo's, and allows the flags only some kinds have. */
+static int check_kind(const struct files_image *img, size_t i)
+{
+	const struct file_obj *f = &img->files[i];
+
+	if (!f->kind || (f->e->flags & ~(FILE_FLAGS_KNOWN | f->kind->own_flags))) {
+		image_error(img->files_img->path, f->offset, "file %u (kind %d, flags %#o): %s",
+			    f->e->id, f->e->kind, f->e->flags,
+			    f->kind ? "unknown flags" : "no kind of cryo's");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* A group must be whole, and its kind one that makes groups. */
+static int check_groups(struct files_image *img)
+{
+	for (size_t i = 0; i < img->nr_files; i++) {
+		struct file_obj *f = &img->files[i];
+		unsigned int size = f->kind->group_size;
+
+		if (f->inode != f && (f->inode->nr_group > 1 || f->inode->group != f->inode)) {
+			load_err(img, f, "is opened again from file %u, which is made with a group",
+				 f->inode->e->id);
+			return -EBADMSG;
+		}
+		if (f->group != f || (f->nr_group == 1 && !f->kind->create_group))
+			continue;
+		if (!f->kind->create_group) {
+			load_err(img, f, "leads a group of %zu, but its kind makes no groups",
+				 f->nr_group);
+			return -EBADMSG;
+		}
+		if (size && f->nr_group != size) {
+			load_err(img, f, "leads a group of %zu objects; its kind makes %u at once",
+				 f->nr_group, size);
+			return -EBADMSG;
+		}
+	}
+	return 0;
 }
 
 static int load_files(struct files_image *img)
@@ -121,11 +165,15 @@ static int load_files(struct files_image *img)
 	for (size_t i = 0; i < fi->nr_records; i++) {
 		img->files[i].e = (const FileEntry *)fi->records[i].msg;
 		img->files[i].offset = fi->records[i].offset;
+		img->files[i].kind = file_kind_of(img->files[i].e->kind);
 	}
 	img->nr_files = fi->nr_records;
 	for (size_t i = 0; i < fi->nr_records; i++)
+		if (check_kind(img, i))
+			return -EBADMSG;
+	for (size_t i = 0; i < fi->nr_records; i++)
 		link_entry(img, i);
-	return 0;
+	return check_groups(img);
 }
 
 static int load_fds(struct files_image *img)
@@ -208,17 +256,14 @@ static int link_mappings(struct files_image *img, const struct files_mapping *ma
 				    "file %u, which files.img does not hold", img->pid, m->file_id);
 			return -EBADMSG;
 		}
-		if (f->kind->type != FILE_ENTRY__KIND__MEMFD &&
-		    f->kind->type != FILE_ENTRY__KIND__SHMEM &&
-		    (f->kind->type != FILE_ENTRY__KIND__REG || !f->e->reg->deleted)) {
+		/* A memfd or a file may be mapped past its end (touching there
+		 * gives SIGBUS until it grows), shared anonymous memory never. */
+		size = f->kind->mapped_limit ? f->kind->mapped_limit(f->inode->e) : 0;
+		if (!size) {
 			load_err(img, f, "is mapped by pid %d, but is neither a memfd, shared "
 				 "anonymous memory nor a deleted file", img->pid);
 			return -EBADMSG;
 		}
-		/* A memfd or a file may be mapped past its end (touching there
-		 * gives SIGBUS until it grows), shared anonymous memory never. */
-		size = f->kind->type == FILE_ENTRY__KIND__SHMEM ? f->inode->e->shmem->size :
-								   UINT64_MAX;
 		if (!mapping_within_object(m, size)) {
 			load_err(img, f, "pid %d mapping %#llx-%#llx maps %llu bytes from offset "
 				 "%llu, past the end of its %llu bytes", img->pid,
@@ -264,6 +309,9 @@ int files_load(const struct image_dir *dir, int pid, const struct files_mapping 
 	for (size_t i = 0; i < img->nr_files && !ret; i++)
 		if (img->files[i].kind->check)
 			ret = img->files[i].kind->check(dir, img, &img->files[i]);
+	for (size_t i = 0; i < img->nr_files && !ret; i++)
+		if (img->files[i].kind->deps && img->files[i].nr_fds)
+			ret = img->files[i].kind->deps(img, &img->files[i]);
 	if (ret) {
 		files_image_free(img);
 		return ret;

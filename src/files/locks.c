@@ -12,8 +12,15 @@
 #include <string.h>
 
 #include "common/cleanup.h"
-#include "files/internal.h"
+#include "files/dump_set.h"
 #include "images/proto/locks.pb-c.h"
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 /* A lock seen at dump, with where /proc/locks shows it. */
 struct noted_lock {
@@ -23,15 +30,11 @@ struct noted_lock {
 	int line_pid;		/* the pid /proc/locks shows; -1 for OFD */
 };
 
-static struct {
-	struct noted_lock *v;
-	size_t nr, cap;
-} noted;
-
-void locks_forget(void)
+void locks_forget(struct files_dump_set *set)
 {
-	free(noted.v);
-	memset(&noted, 0, sizeof(noted));
+	free(set->locks);
+	set->locks = NULL;
+	set->nr_locks = set->cap_locks = 0;
 }
 
 /* One lock line, as fs/locks.c prints it in fdinfo and /proc/locks:
@@ -112,21 +115,21 @@ static bool same_lock(const FileLock *a, const FileLock *b)
 	       (a->kind != FILE_LOCK__KIND__POSIX || a->pid == b->pid);
 }
 
-static int note(const struct noted_lock *n)
+static int note(struct files_dump_set *set, const struct noted_lock *n)
 {
-	for (size_t i = 0; i < noted.nr; i++)
-		if (same_lock(&noted.v[i].rec, &n->rec))
+	for (size_t i = 0; i < set->nr_locks; i++)
+		if (same_lock(&set->locks[i].rec, &n->rec))
 			return 0;	/* another fd of the same description */
-	if (noted.nr == noted.cap) {
-		size_t cap = noted.cap ? noted.cap * 2 : 16;
-		struct noted_lock *bigger = reallocarray(noted.v, cap, sizeof(*bigger));
+	if (set->nr_locks == set->cap_locks) {
+		size_t cap = set->cap_locks ? set->cap_locks * 2 : 16;
+		struct noted_lock *bigger = reallocarray(set->locks, cap, sizeof(*bigger));
 
 		if (!bigger)
 			return -ENOMEM;
-		noted.v = bigger;
-		noted.cap = cap;
+		set->locks = bigger;
+		set->cap_locks = cap;
 	}
-	noted.v[noted.nr++] = *n;
+	set->locks[set->nr_locks++] = *n;
 	return 0;
 }
 
@@ -165,7 +168,7 @@ int locks_check_fd(const struct fd_probe *p)
 	return ret;
 }
 
-int locks_note_fd(const struct fd_probe *p, uint32_t file_id)
+int locks_note_fd(struct files_dump_set *set, const struct fd_probe *p, uint32_t file_id)
 {
 	struct lock_line l;
 	int ret = 0;
@@ -185,13 +188,13 @@ int locks_note_fd(const struct fd_probe *p, uint32_t file_id)
 		if (n.rec.kind == FILE_LOCK__KIND__POSIX && l.pid != p->pid) {
 			/* Shown here because the fd table is shared with its
 			 * owner: noted when that owner is dumped. */
-			if (files_pid_dumped(l.pid))
+			if (bsearch(&l.pid, set->pids, set->nr_pids, sizeof(l.pid), cmp_pid))
 				continue;
 			pr_fd_err(p, "reaches a POSIX lock of pid %d, which is not being dumped",
 				  l.pid);
 			return -EOPNOTSUPP;
 		}
-		if (note(&n)) {
+		if (note(set, &n)) {
 			pr_fd_err(p, "out of memory for its locks");
 			return -ENOMEM;
 		}
@@ -211,7 +214,8 @@ static bool pid_in(pid_t pid, const pid_t *pids, size_t n)
  * FLOCK held through a mapping alone (closing an fd drops POSIX locks, so
  * those are always reached). OFD locks show no pid and cannot be told
  * apart from those of other processes here. */
-static int check_line(const char *line, const pid_t *pids, size_t n)
+static int check_line(const struct files_dump_set *set, const char *line, const pid_t *pids,
+		      size_t n)
 {
 	struct lock_line l;
 	FileLock__Kind kind;
@@ -228,8 +232,8 @@ static int check_line(const char *line, const pid_t *pids, size_t n)
 		return 0;
 	if (!pid_in(l.pid, pids, n))
 		return 0;
-	for (size_t i = 0; i < noted.nr; i++) {
-		const struct noted_lock *o = &noted.v[i];
+	for (size_t i = 0; i < set->nr_locks; i++) {
+		const struct noted_lock *o = &set->locks[i];
 
 		if (o->rec.kind == kind && o->line_pid == l.pid && o->dev_major == l.dev_major &&
 		    o->dev_minor == l.dev_minor && o->ino == l.ino && o->rec.start == l.start)
@@ -241,7 +245,7 @@ static int check_line(const char *line, const pid_t *pids, size_t n)
 	return -EOPNOTSUPP;
 }
 
-static int check_proc_locks(const pid_t *pids, size_t n)
+static int check_proc_locks(const struct files_dump_set *set, const pid_t *pids, size_t n)
 {
 	char line[256];
 	int ret = 0;
@@ -250,20 +254,20 @@ static int check_proc_locks(const pid_t *pids, size_t n)
 	if (!f)
 		return pr_errno_ret("dump: cannot read /proc/locks");
 	while (!ret && fgets(line, sizeof(line), f))
-		ret = check_line(line, pids, n);
+		ret = check_line(set, line, pids, n);
 	fclose(f);
 	return ret;
 }
 
-int files_dump_locks(struct image_dir *dir, const pid_t *pids, size_t n)
+int locks_write(struct files_dump_set *set, const pid_t *pids, size_t n)
 {
 	struct image_writer *w = NULL;
-	int ret = check_proc_locks(pids, n);
+	int ret = check_proc_locks(set, pids, n);
 
 	if (!ret)
-		ret = image_open_write(dir, IMG_LOCKS, 0, &w);
-	for (size_t i = 0; !ret && i < noted.nr; i++) {
-		const FileLock *l = &noted.v[i].rec;
+		ret = image_open_write(set->dir, IMG_LOCKS, 0, &w);
+	for (size_t i = 0; !ret && i < set->nr_locks; i++) {
+		const FileLock *l = &set->locks[i].rec;
 
 		char end[24] = "EOF";
 
@@ -279,8 +283,7 @@ int files_dump_locks(struct image_dir *dir, const pid_t *pids, size_t n)
 	else if (w)
 		image_abort(w);
 	if (!ret)
-		pr_info("dump: %zu file locks", noted.nr);
-	locks_forget();
+		pr_info("dump: %zu file locks", set->nr_locks);
 	return ret;
 }
 
@@ -335,8 +338,8 @@ static int load_one(const struct image *img, size_t i, struct files_image *const
 		.end = l->has_end ? l->end : UINT64_MAX,
 		.pid = l->pid,
 		.fd = l->fd,
-		.path = slot->file->e->kind == FILE_ENTRY__KIND__REG ? slot->file->e->reg->path :
-								       slot->file->kind->name,
+		.path = slot->file->kind->describe ? slot->file->kind->describe(slot->file->e) :
+						     slot->file->kind->name,
 	};
 	return 0;
 }

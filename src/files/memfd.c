@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "files/internal.h"
+#include "files/kind.h"
 
 #define MEMFD_PREFIX "/memfd:"
 #define DELETED_SUFFIX " (deleted)"
@@ -122,18 +122,11 @@ static int memfd_create_inode(struct restore_ctx *r, const struct file_obj *firs
 	return restore_add_inode(r, first, fd, -1);
 }
 
-static int memfd_open(struct restore_ctx *r, const struct file_obj *f)
+/* A memfd may be mapped past its end, as any file. */
+static uint64_t memfd_mapped_limit(const FileEntry *e)
 {
-	const struct inode_handle *h = restore_inode(r, f);
-	int ret;
-
-	if (!h) {
-		ret = memfd_create_inode(r, f->inode);
-		if (ret)
-			return ret;
-		h = restore_inode(r, f);
-	}
-	return restore_reopen(r, f, h->fd);
+	(void)e;
+	return UINT64_MAX;
 }
 
 const struct file_kind memfd_kind = {
@@ -142,7 +135,8 @@ const struct file_kind memfd_kind = {
 	.recognise = memfd_recognise,
 	.dump = memfd_dump,
 	.check = memfd_check,
-	.open = memfd_open,
+	.make_inode = memfd_create_inode,
+	.mapped_limit = memfd_mapped_limit,
 	.inode_shared = true,
 	.seekable = true,
 };

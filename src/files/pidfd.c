@@ -3,7 +3,7 @@
  * of the dump, or that the process has exited and been reaped; restore
  * opens a pidfd of the restored task with that pid, or makes one of a
  * process it creates and reaps on the spot. Which processes make up the
- * dump is dump.c's (files_set_dumped_pids()). */
+ * dump is the dump's (file_dump_has_pid()). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "files/internal.h"
+#include "files/kind.h"
 
 /* Status flags a pidfd can have: pidfd_open()'s, and what F_SETFL adds. */
 #define PIDFD_FLAGS_KNOWN (O_RDWR | O_NONBLOCK | PIDFD_THREAD | O_APPEND | O_NOATIME)
@@ -80,15 +80,16 @@ static int parse_target(const struct fd_probe *p, const char *text, int *out)
 /* A pidfd whose task is outside the dump cannot be restored: that task
  * would not be there, or be another with its pid. Refuses it, unless it
  * has been reaped since fdinfo was read (*@pid becomes -1). */
-static int check_target(const struct fd_probe *p, int *pid)
+static int check_target(const struct file_dump *d, int *pid)
 {
+	const struct fd_probe *p = d->p;
 	_cleanup_free_ char *status = NULL, *now = NULL;
 	const char *tgid_text, *state;
 	char path[64];
 	long tgid;
 	int ret;
 
-	if (*pid == PIDFD_REAPED || *pid == p->pid || files_pid_dumped(*pid))
+	if (*pid == PIDFD_REAPED || file_dump_has_pid(d, *pid))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", *pid);
 	ret = probe_read_text(path, &status);
@@ -114,7 +115,7 @@ static int check_target(const struct fd_probe *p, int *pid)
 	tgid_text = fdinfo_field(status, "Tgid");
 	state = fdinfo_field(status, "State");
 	tgid = tgid_text ? strtol(tgid_text, NULL, 10) : 0;
-	if (tgid > 0 && tgid != *pid && (tgid == p->pid || files_pid_dumped(tgid))) {
+	if (tgid > 0 && tgid != *pid && file_dump_has_pid(d, tgid)) {
 		pr_fd_err(p, "refers to thread %d of pid %ld: pidfds of threads other than a "
 			  "process's main thread are not supported yet", *pid, tgid);
 		return -EOPNOTSUPP;
@@ -141,7 +142,7 @@ static int pidfd_dump(const struct file_dump *d)
 	}
 	ret = parse_target(p, p->fdinfo, &pid);
 	if (!ret)
-		ret = check_target(p, &pid);
+		ret = check_target(d, &pid);
 	if (ret)
 		return ret;
 	pf = malloc(sizeof(*pf));
@@ -289,6 +290,7 @@ static int pidfd_restore_open(struct restore_ctx *r, const struct file_obj *f)
 const struct file_kind pidfd_kind = {
 	.name = "pidfd",
 	.type = FILE_ENTRY__KIND__PIDFD,
+	.own_flags = PIDFD_THREAD,
 	.recognise = pidfd_recognise,
 	.dump = pidfd_dump,
 	.check = pidfd_check,

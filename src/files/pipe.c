@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "files/internal.h"
+#include "files/kind.h"
 
 /* F_SETPIPE_SZ takes one page at least; above 1 GiB is not a pipe. */
 #define PIPE_CAPACITY_MIN 4096u
@@ -242,15 +242,10 @@ static int pipe_create_inode(struct restore_ctx *r, const struct file_obj *f)
 
 static int pipe_open(struct restore_ctx *r, const struct file_obj *f)
 {
-	const struct inode_handle *h = restore_inode(r, f);
-	int ret;
+	const struct inode_handle *h = restore_inode_get(r, f);
 
-	if (!h) {
-		ret = pipe_create_inode(r, f);
-		if (ret)
-			return ret;
-		h = restore_inode(r, f);
-	}
+	if (!h)
+		return -EIO;
 	/* Only the ends pipe2() made lack O_LARGEFILE: open() adds it to an
 	 * end opened again through /proc, and F_SETFL cannot take it away.
 	 * An object saved without it gets the pipe2() end itself. */
@@ -271,6 +266,7 @@ const struct file_kind pipe_kind = {
 	.recognise = pipe_recognise,
 	.dump = pipe_dump,
 	.check = pipe_check,
+	.make_inode = pipe_create_inode,
 	.open = pipe_open,
 	.inode_shared = true,
 };

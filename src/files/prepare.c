@@ -26,10 +26,11 @@ static bool has_own_fds(const struct files_image *img, size_t i)
 	return img->files[i].nr_fds && !img->table_shared;
 }
 
-/* For each inode (by the index of its first object): how many processes
- * need one of its objects. Only what two or more share is prepared, so
- * that a process of many fds does not make cryo hold them all over its
- * open-files limit. */
+/* For each unit made once (file_unit(): an inode, or the group of
+ * inodes made together; by the index of its first object): how many
+ * processes need one of its objects. Only what two or more share is
+ * prepared, so that a process of many fds does not make cryo hold them
+ * all over its open-files limit. */
 static size_t *count_users(struct files_image *const *imgs, size_t n, size_t nr_files)
 {
 	size_t *users = calloc(nr_files + 1, sizeof(*users));
@@ -37,12 +38,12 @@ static size_t *count_users(struct files_image *const *imgs, size_t n, size_t nr_
 
 	for (size_t t = 0; users && last && t < n; t++) {
 		for (size_t j = 0; j < nr_files; j++) {
-			size_t inode = (size_t)(imgs[t]->files[j].inode - imgs[t]->files);
+			size_t unit = (size_t)(file_unit(&imgs[t]->files[j]) - imgs[t]->files);
 
 			/* Counted once per process: @last holds t + 1. */
-			if (needed_by(imgs[t], j) && last[inode] != t + 1) {
-				last[inode] = t + 1;
-				users[inode]++;
+			if (needed_by(imgs[t], j) && last[unit] != t + 1) {
+				last[unit] = t + 1;
+				users[unit]++;
 			}
 		}
 	}
@@ -63,9 +64,38 @@ static int check_unshared(struct files_image *const *imgs, size_t n, size_t i)
 	return 0;
 }
 
+/*
+ * The one place where objects are made: every inode a kind makes and
+ * every group, in cryo for what processes share and in a process for its
+ * own. Here the namespace part will switch into the namespaces @first
+ * belongs to (r->ns, set by the caller of files_prepare()); a process
+ * restoring its own objects is in its namespaces already and passes none.
+ * Objects a kind opens by path or makes alone (an eventfd) are opened by
+ * the kind's open() and do not come here yet.
+ */
+int make_in_namespaces(struct restore_ctx *r, const struct file_obj *first,
+		       int (*make)(struct restore_ctx *r, const struct file_obj *first, void *arg),
+		       void *arg)
+{
+	int ret, left;
+
+	if (!r->ns)
+		return make(r, first, arg);
+	ret = r->ns->enter(r->ns->arg, first);
+	if (ret) {
+		restore_err(r, first, "cannot enter its namespaces: %s", strerror(-ret));
+		return ret;
+	}
+	ret = make(r, first, arg);
+	left = r->ns->leave(r->ns->arg, first);
+	if (left)
+		restore_err(r, first, "cannot leave its namespaces: %s", strerror(-left));
+	return ret ? ret : left;
+}
+
 static int prepare_one(struct restore_ctx *r, const struct file_obj *f, int *out)
 {
-	int fd = f->kind->open(r, f);
+	int fd = restore_open_object(r, f);
 
 	if (fd < 0)
 		return fd;
@@ -79,9 +109,9 @@ static int prepare_one(struct restore_ctx *r, const struct file_obj *f, int *out
 }
 
 int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
-		  struct files_prepared **out)
+		  const struct files_namespaces *ns, struct files_prepared **out)
 {
-	struct restore_ctx r = { .high = base, .tty = -1, .all = imgs, .nr_all = n };
+	struct restore_ctx r = { .high = base, .tty = -1, .all = imgs, .nr_all = n, .ns = ns };
 	size_t nr_files = n ? imgs[0]->nr_files : 0, *users = NULL;
 	struct files_prepared *p = calloc(1, sizeof(*p));
 	int ret = 0;
@@ -106,7 +136,7 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 			const struct file_obj *f = &imgs[t]->files[i];
 
 			if (!needed_by(imgs[t], i) || p->fds[i] >= 0 ||
-			    users[f->inode - imgs[t]->files] < 2)
+			    users[file_unit(f) - imgs[t]->files] < 2)
 				continue;
 			if (f->kind->opened_in_task)
 				ret = check_unshared(imgs, n, i);

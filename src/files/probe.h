@@ -1,5 +1,5 @@
 /* Taking and releasing a probe of one fd, or of one mapping's file, of a
- * stopped task (probe.c), for dump.c. The probe itself and the fdinfo helpers are in internal.h. */
+ * stopped task (probe.c), for dump.c. The probe itself and the fdinfo helpers are in kind.h. */
 #ifndef CRYO_FILES_PROBE_H
 #define CRYO_FILES_PROBE_H
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "files/internal.h"
+#include "files/kind.h"
 
 #define DELETED_SUFFIX " (deleted)"
 
@@ -167,9 +167,8 @@ static int create_beside(const struct restore_ctx *r, const struct file_obj *f, 
 }
 
 /* Recreates the inode of a deleted file: created, filled, unlinked. */
-static int recreate_deleted(struct restore_ctx *r, const struct file_obj *f)
+static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 {
-	const struct file_obj *first = f->inode;
 	const RegFile *reg = first->e->reg;
 	_cleanup_free_ char *created = NULL;
 	int fd, ret;
@@ -199,20 +198,11 @@ static int regfile_open(struct restore_ctx *r, const struct file_obj *f)
 {
 	const RegFile *reg = f->e->reg;
 	unsigned int flags = f->e->flags & ~(O_TMPFILE & ~O_DIRECTORY);
-	const struct inode_handle *h;
 	struct stat st;
 	int fd, ret;
 
-	if (reg->deleted) {
-		h = restore_inode(r, f);
-		if (!h) {
-			ret = recreate_deleted(r, f);
-			if (ret)
-				return ret;
-			h = restore_inode(r, f);
-		}
-		return restore_reopen(r, f, h->fd);
-	}
+	if (reg->deleted)
+		return restore_open_from_inode(r, f);
 	if (!S_ISDIR(reg->mode))
 		flags &= ~O_DIRECTORY;
 	fd = open(reg->path, flags | O_CLOEXEC | O_NOCTTY);
@@ -238,6 +228,18 @@ static int regfile_open(struct restore_ctx *r, const struct file_obj *f)
 	return fd;
 }
 
+/* Only a deleted file is mapped from its object; it may be mapped past
+ * its end, as any file. */
+static uint64_t regfile_mapped_limit(const FileEntry *e)
+{
+	return e->reg->deleted ? UINT64_MAX : 0;
+}
+
+static const char *regfile_describe(const FileEntry *e)
+{
+	return e->reg->path;
+}
+
 const struct file_kind regfile_kind = {
 	.name = "reg",
 	.type = FILE_ENTRY__KIND__REG,
@@ -245,6 +247,9 @@ const struct file_kind regfile_kind = {
 	.dump = regfile_dump,
 	.check = regfile_check,
 	.open = regfile_open,
+	.make_inode = recreate_deleted,
+	.mapped_limit = regfile_mapped_limit,
+	.describe = regfile_describe,
 	.inode_shared = true,
 	.seekable = true,
 };

@@ -3,7 +3,8 @@
  * after its targets), at any number, then moved above the restored range
  * and duplicated onto each fd that refers to them, so no temporary ever
  * sits on a number still to be restored. files_open_mappings() then opens
- * the files of memfd and deleted-file mappings. Checking is in load.c. */
+ * the files of memfd and deleted-file mappings. Checking is in load.c;
+ * the inodes and groups objects are opened from are units.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -32,99 +33,6 @@ void restore_err(const struct restore_ctx *r, const struct file_obj *f, const ch
 		pr_err("restore: pid %d: %s file %u: %s", r->img->pid, f->kind->name, f->e->id,
 		       msg);
 	errno = saved_errno;
-}
-
-int restore_move_high(const struct restore_ctx *r, int fd)
-{
-	int moved;
-
-	if (fd >= r->high)
-		return fd;
-	moved = fcntl(fd, F_DUPFD_CLOEXEC, r->high);
-	if (moved < 0)
-		moved = -errno;
-	close(fd);
-	return moved;
-}
-
-const struct inode_handle *restore_inode(const struct restore_ctx *r, const struct file_obj *f)
-{
-	/* By id: when cryo prepares a tree, the objects come from the images
-	 * of several processes. */
-	for (size_t i = 0; i < r->nr_inodes; i++)
-		if (r->inodes[i].inode->e->id == f->inode->e->id)
-			return &r->inodes[i];
-	return NULL;
-}
-
-int restore_add_inode(struct restore_ctx *r, const struct file_obj *f, int fd, int fd2)
-{
-	bool has_fd2 = fd2 >= 0;
-	struct inode_handle *h;
-	int err;
-
-	fd = restore_move_high(r, fd);
-	if (has_fd2)
-		fd2 = restore_move_high(r, fd2);
-	h = reallocarray(r->inodes, r->nr_inodes + 1, sizeof(*h));
-	if (h)
-		r->inodes = h;
-	err = fd < 0 ? fd : has_fd2 && fd2 < 0 ? fd2 : !h ? -ENOMEM : 0;
-	if (err) {
-		restore_err(r, f, "cannot keep its inode open: %s", strerror(-err));
-		if (fd >= 0)
-			close(fd);
-		if (has_fd2 && fd2 >= 0)
-			close(fd2);
-		return err;
-	}
-	h = &r->inodes[r->nr_inodes++];
-	h->inode = f->inode;
-	h->fd = fd;
-	h->fd2 = has_fd2 ? fd2 : -1;
-	h->left = f->inode->nr_inode_users;
-	return 0;
-}
-
-static void close_handle(struct inode_handle *h)
-{
-	close(h->fd);
-	if (h->fd2 >= 0)
-		close(h->fd2);
-}
-
-/* After @f is installed: lets go of its inode if nothing more needs it,
- * so that a task of many pipes does not hold twice its fds. */
-static void release_inode(struct restore_ctx *r, const struct file_obj *f)
-{
-	for (size_t i = 0; i < r->nr_inodes; i++) {
-		struct inode_handle *h = &r->inodes[i];
-
-		if (h->inode != f->inode || --h->left)
-			continue;
-		close_handle(h);
-		*h = r->inodes[--r->nr_inodes];
-		return;
-	}
-}
-
-int restore_reopen(const struct restore_ctx *r, const struct file_obj *f, int fd)
-{
-	/* The /proc link is a symlink to follow, whatever O_NOFOLLOW said. */
-	unsigned int flags = f->e->flags & ~(O_TMPFILE & ~O_DIRECTORY) & ~O_NOFOLLOW;
-	char path[64];
-	int new_fd;
-
-	/* O_DIRECTORY is left in f_flags only by O_TMPFILE. */
-	if (f->kind->type != FILE_ENTRY__KIND__REG || !S_ISDIR(f->e->reg->mode))
-		flags &= ~O_DIRECTORY;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	new_fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
-	if (new_fd < 0) {
-		restore_err(r, f, "cannot open it from its inode (%s): %s", path, strerror(errno));
-		return -errno;
-	}
-	return new_fd;
 }
 
 int restore_set_state(const struct restore_ctx *r, const struct file_obj *f, int fd)
@@ -173,7 +81,7 @@ static int install(struct restore_ctx *r, const struct file_obj *f)
 	bool prepared = fd >= 0;
 
 	if (!prepared) {
-		fd = f->kind->open(r, f);
+		fd = restore_open_object(r, f);
 		if (fd < 0)
 			return fd;
 		fd = restore_move_high(r, fd);
@@ -231,7 +139,7 @@ static int install_all(struct restore_ctx *r)
 			ret = install(r, f);
 			if (ret)
 				return ret;
-			release_inode(r, f);
+			restore_release_inode(r, f);
 			done[i] = true;
 			installed++;
 		}
@@ -249,14 +157,15 @@ int files_check_restorable(const struct files_image *img, bool shell_job)
 {
 	struct rlimit lim;
 
-	for (size_t i = 0; i < img->nr_files && !shell_job; i++) {
+	for (size_t i = 0; i < img->nr_files; i++) {
 		const struct file_obj *f = &img->files[i];
+		int ret;
 
-		if (f->nr_fds && f->kind->type == FILE_ENTRY__KIND__TTY) {
-			pr_err("restore: pid %d fd %d was the shell's terminal (%s): restore it with "
-			       "-j/--shell-job", img->pid, f->fds[0], f->e->tty->path);
-			return -EINVAL;
-		}
+		if (!f->nr_fds || !f->kind->check_restorable)
+			continue;
+		ret = f->kind->check_restorable(img, f, shell_job);
+		if (ret)
+			return ret;
 	}
 	/* Temporaries need numbers above the restored ones. */
 	if (!getrlimit(RLIMIT_NOFILE, &lim) && lim.rlim_cur != RLIM_INFINITY &&
@@ -273,7 +182,7 @@ int files_check_restorable(const struct files_image *img, bool shell_job)
 int restore_find_terminal(struct restore_ctx *r)
 {
 	for (size_t i = 0; i < r->img->nr_files; i++) {
-		if (!r->img->files[i].nr_fds || r->img->files[i].kind->type != FILE_ENTRY__KIND__TTY)
+		if (!r->img->files[i].nr_fds || !r->img->files[i].kind->uses_cryo_terminal)
 			continue;
 		for (int fd = 0; fd < 3; fd++) {
 			if (!isatty(fd))
@@ -289,18 +198,6 @@ int restore_find_terminal(struct restore_ctx *r)
 		return -ENOTTY;
 	}
 	return 0;
-}
-
-void restore_ctx_release(struct restore_ctx *r)
-{
-	for (size_t i = 0; i < r->nr_inodes; i++)
-		close_handle(&r->inodes[i]);
-	free(r->inodes);
-	r->inodes = NULL;
-	r->nr_inodes = 0;
-	if (r->tty >= 0)
-		close(r->tty);
-	r->tty = -1;
 }
 
 int files_restore(const struct files_image *img, const struct files_prepared *prepared,
@@ -346,15 +243,9 @@ static int open_mapping(struct restore_ctx *r, struct files_mapping *m)
 	if (from < 0)
 		from = files_prepared_fd(r->prepared, f, r->img);
 	if (from < 0) {
-		h = restore_inode(r, f);
-		if (!h) {
-			/* The kind makes the inode and opens it once, as saved. */
-			fd = f->kind->open(r, f);
-			if (fd < 0)
-				return fd;
-			close(fd);
-			h = restore_inode(r, f);
-		}
+		h = restore_inode_get(r, f);
+		if (!h)
+			return -EIO;
 		from = h->fd;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", from);

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "files/internal.h"
+#include "files/kind.h"
 
 #define SHMEM_LINK "/dev/zero (deleted)"
 #define PAGE 4096u
@@ -59,19 +59,22 @@ static bool shmem_recognise(const struct fd_probe *p)
 	       !shmem_dev(&dev) && p->st.st_dev == dev;
 }
 
-/* The processes whose mappings count: those of the dump, and @pid. */
-static pid_t *mapping_pids(pid_t pid, size_t *nr)
+/* The processes whose mappings count: those of the dump, and the task. */
+static pid_t *mapping_pids(const struct file_dump *d, size_t *nr)
 {
 	const pid_t *dumped;
-	size_t n = files_dumped_pids(&dumped);
+	size_t n = file_dump_pids(d, &dumped);
 	pid_t *pids = malloc((n + 1) * sizeof(*pids));
+	bool has_task = false;
 
 	if (!pids)
 		return NULL;
-	if (n)
-		memcpy(pids, dumped, n * sizeof(*pids));
-	if (!files_pid_dumped(pid))
-		pids[n++] = pid;
+	for (size_t i = 0; i < n; i++) {
+		pids[i] = dumped[i];
+		has_task |= dumped[i] == d->p->pid;
+	}
+	if (!has_task)
+		pids[n++] = d->p->pid;
 	*nr = n;
 	return pids;
 }
@@ -99,7 +102,7 @@ static int shmem_dump(const struct file_dump *d)
 	}
 	/* Pages of the object that no process maps can never be reached
 	 * again: only what some process maps is saved. */
-	pids = mapping_pids(p->pid, &nr_pids);
+	pids = mapping_pids(d, &nr_pids);
 	if (!pids)
 		return -ENOMEM;
 	ret = mapped_ranges_of(pids, nr_pids, p->st.st_dev, p->st.st_ino, s->size, &ranges,
@@ -166,18 +169,10 @@ static int shmem_create_inode(struct restore_ctx *r, const struct file_obj *firs
 	return restore_add_inode(r, first, fd, -1);
 }
 
-static int shmem_open(struct restore_ctx *r, const struct file_obj *f)
+/* Shared anonymous memory is never mapped past its end. */
+static uint64_t shmem_mapped_limit(const FileEntry *e)
 {
-	const struct inode_handle *h = restore_inode(r, f);
-	int ret;
-
-	if (!h) {
-		ret = shmem_create_inode(r, f->inode);
-		if (ret)
-			return ret;
-		h = restore_inode(r, f);
-	}
-	return restore_reopen(r, f, h->fd);
+	return e->shmem->size;
 }
 
 const struct file_kind shmem_kind = {
@@ -186,7 +181,8 @@ const struct file_kind shmem_kind = {
 	.recognise = shmem_recognise,
 	.dump = shmem_dump,
 	.check = shmem_check,
-	.open = shmem_open,
+	.make_inode = shmem_create_inode,
+	.mapped_limit = shmem_mapped_limit,
 	.inode_shared = true,
 	.seekable = true,
 };

@@ -7,7 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "files/internal.h"
+#include "files/kind.h"
 
 static bool signalfd_recognise(const struct fd_probe *p)
 {

@@ -1,12 +1,28 @@
-/* The table of fd kinds: which kinds cryo dumps and restores, in the order
- * they are asked to recognise an fd, and the refusal of an fd that none of
- * them takes. What each kind does is in its own file. */
+/* The table of fd kinds, the only place that names them: which kinds cryo
+ * dumps and restores, in the order they are asked to recognise an fd, and
+ * the refusal of an fd that none of them takes. What each kind does is in
+ * its own file (kind.h says what a kind is); a new kind is one line here
+ * and one value of FileEntry.Kind (files.proto), which test_files_kinds
+ * checks against each other. */
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "common/cleanup.h"
 #include "files/internal.h"
+
+extern const struct file_kind chrdev_kind;
+extern const struct file_kind epoll_kind;
+extern const struct file_kind eventfd_kind;
+extern const struct file_kind inotify_kind;
+extern const struct file_kind memfd_kind;
+extern const struct file_kind pidfd_kind;
+extern const struct file_kind pipe_kind;
+extern const struct file_kind regfile_kind;
+extern const struct file_kind shmem_kind;
+extern const struct file_kind signalfd_kind;
+extern const struct file_kind timerfd_kind;
+extern const struct file_kind tty_kind;
 
 /* More specific kinds come first: a terminal is a character device, a
  * memfd or shared anonymous memory a regular file. */
@@ -24,6 +40,12 @@ static const struct file_kind *const kinds[] = {
 	&inotify_kind,
 	&pidfd_kind,
 };
+
+size_t file_kinds(const struct file_kind *const **out)
+{
+	*out = kinds;
+	return ARRAY_SIZE(kinds);
+}
 
 const struct file_kind *file_kind_of(FileEntry__Kind type)
 {

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "files/internal.h"
+#include "files/kind.h"
 
 /* In <linux/timerfd.h> (3.17), which cannot be included beside glibc's
  * <sys/timerfd.h>: it belongs in kabi.h. */

@@ -9,7 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "files/internal.h"
+#include "files/kind.h"
 
 static bool tty_recognise(const struct fd_probe *p)
 {
@@ -59,6 +59,16 @@ static int tty_open(struct restore_ctx *r, const struct file_obj *f)
 	return fd;
 }
 
+static int tty_check_restorable(const struct files_image *img, const struct file_obj *f,
+				bool shell_job)
+{
+	if (shell_job)
+		return 0;
+	pr_err("restore: pid %d fd %d was the shell's terminal (%s): restore it with "
+	       "-j/--shell-job", img->pid, f->fds[0], f->e->tty->path);
+	return -EINVAL;
+}
+
 const struct file_kind tty_kind = {
 	.name = "tty",
 	.type = FILE_ENTRY__KIND__TTY,
@@ -66,4 +76,6 @@ const struct file_kind tty_kind = {
 	.dump = tty_dump,
 	.open = tty_open,
 	.shares_foreign_file = true,
+	.uses_cryo_terminal = true,
+	.check_restorable = tty_check_restorable,
 };

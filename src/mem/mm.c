@@ -240,7 +240,7 @@ out:
  * from at restore: the
  * files part saves it once per inode, or finds it already saved for an fd,
  * and each such mapping names that file object. */
-static int dump_mapped_files(pid_t pid, struct image_dir *dir, struct vma_list *vmas)
+static int dump_mapped_files(pid_t pid, struct files_dump_set *files, struct vma_list *vmas)
 {
 	_cleanup_free_ struct files_mapping *maps = NULL;
 	size_t n = 0;
@@ -250,6 +250,11 @@ static int dump_mapped_files(pid_t pid, struct image_dir *dir, struct vma_list *
 		n += vma_has_file_object(vmas->vmas[i]);
 	if (!n)
 		return 0;
+	if (!files) {
+		pr_err("dump: pid %d: %zu mappings need file objects, and this dump keeps none",
+		       pid, n);
+		return -EINVAL;
+	}
 	maps = calloc(n, sizeof(*maps));
 	if (!maps) {
 		pr_err("dump: pid %d: out of memory for %zu mapped files", pid, n);
@@ -263,7 +268,7 @@ static int dump_mapped_files(pid_t pid, struct image_dir *dir, struct vma_list *
 		maps[n].end = vmas->vmas[i]->end;
 		maps[n++].pgoff = vmas->vmas[i]->pgoff;
 	}
-	ret = files_dump_mappings(pid, dir, maps, n);
+	ret = files_dump_mappings(files, pid, maps, n);
 	if (ret)
 		return ret;
 	n = 0;
@@ -342,7 +347,7 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 
 	mm.n_vmas = vmas.nr;
 	mm.vmas = vmas.vmas;
-	ret = dump_mapped_files(pid, dir, &vmas);
+	ret = dump_mapped_files(pid, opts->files, &vmas);
 	if (!ret)
 		ret = write_mm(dir, pid, &mm);
 	if (ret) {

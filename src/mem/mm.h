@@ -11,6 +11,7 @@
 #include "images/proto/mm.pb-c.h"
 #include "mem/pagescan.h"
 
+struct files_dump_set;
 struct inj_task;
 
 /* The most auxv words an image may hold; the kernel keeps far fewer. */
@@ -26,12 +27,15 @@ struct mm_dump_opts {
 	bool have_brk;
 	uint64_t brk;
 	struct stats *stats;	/* pages counted here too; NULL: not */
+	/* The file objects of the dump, which the files of memfd, deleted-file
+	 * and shared anonymous mappings join (files_dump_mappings()). */
+	struct files_dump_set *files;
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into
  * @dir. On failure none of them is left under its final name. The files
- * of memfd and deleted-file mappings go into files.img
- * (files_dump_mappings()), after files_dump() of the task. */
+ * of memfd and deleted-file mappings join opts->files, after files_dump()
+ * of the task. */
 int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_dump_opts *opts);
 
 /* Reads mm-@pid.img of @dir and checks it, and its pagemap against its

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,9 +107,11 @@ static int lift_fd(int *fd, int base)
 	return 0;
 }
 
+/* Shared objects are made in cryo's namespaces, as restore makes no
+ * namespaces yet; src/ns will pass its struct files_namespaces here. */
 static int prepare_files(struct restore_set *rs)
 {
-	return files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base,
+	return files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base, NULL,
 			     &rs->files);
 }
 
@@ -381,6 +384,8 @@ static int run_stages(struct restore_run *run, uint64_t began)
 	stats_end(st, STATS_RESTORE_CREATING, began);
 	began = stats_begin(st, STATS_RESTORE_FILES);
 	if (!ret)
+		ret = cryo_notify(run->opts, "setup-namespaces", tree->tasks[0].pid) ? -ECANCELED : 0;
+	if (!ret)
 		ret = let_on(run, 0, tree->nr);
 	if (!ret)
 		ret = wait_stage(run, RESTORE_STAGE_PREPARED, tree->nr);
@@ -399,6 +404,11 @@ static int run_stages(struct restore_run *run, uint64_t began)
 		ret = sysv_shm_finish(run->rs->sysv);
 	if (!ret && run->rs->lazy_pages)
 		ret = start_page_server(run);
+	/* Every process is restored and none runs yet, as criu's post-restore. */
+	if (!ret)
+		ret = cryo_notify(run->opts, "post-restore", tree->tasks[0].pid) ? -ECANCELED : 0;
+	if (!ret)
+		ret = cryo_notify(run->opts, "network-unlock", tree->tasks[0].pid) ? -ECANCELED : 0;
 	if (!ret)
 		ret = finish_all(run);
 	stats_end(st, STATS_RESTORE_RESTORER, began);
@@ -439,7 +449,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		run.pidfds[i] = run.uffd[i] = -1;
 	if (ret)
 		goto out;
-	child = family_clone(root, SIGCHLD, 0);
+	/* clone3 takes no exit signal with CLONE_PARENT: the child gets cryo's. */
+	child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
+					family_clone(root, SIGCHLD, 0);
 	if (child == 0) {
 		for (int i = 0; i < 3; i++)
 			close(pipes[i][i == 0 ? 0 : 1]);
@@ -466,6 +478,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	pr_info("restore: pid %d restored, with %zu more processes", root, nr - 1);
 	if (opts->pidfile && write_pidfile(opts->pidfile, root) && !opts->restore_detached)
 		pr_warn("restore: pid %d runs on without its pid file", root);
+	if (cryo_notify(opts, "post-resume", root))
+		pr_warn("restore: pid %d runs on, though post-resume failed", root);
 out:
 	/* Segments this failed restore made go too. */
 	if (ret)
@@ -527,6 +541,8 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	}
 	inj_set_log(inject_log);
+	if (cryo_notify(opts, "pre-restore", 0))
+		return 1;
 	stats_init(&st, STATS_RESTORE);
 	progress_start(&st, opts->quiet);
 	began = stats_begin(&st, STATS_RESTORE_READING);

@@ -738,7 +738,7 @@ static void expect_dump_refused(files_setup_fn setup, bool shell_job, const char
 	if (pid < 0)
 		return;
 	log_capture_errors(err, sizeof(err));
-	ret = files_dump(pid, dir, shell_job);
+	ret = dump_files_of(pid, dir, shell_job, NULL, 0);
 	log_capture_errors(NULL, 0);
 	kill_child(pid);
 	snprintf(want, sizeof(want), want_fmt, pid);
@@ -978,29 +978,25 @@ TEST(pidfd_of_a_process_in_the_dumped_set_is_saved)
 	CHECK_GOTO(original > 0, out, "no original");
 	/* Not in the set: refused. */
 	log_capture_errors(err, sizeof(err));
-	ret = files_dump(original, dir, false);
+	ret = dump_files_of(original, dir, false, NULL, 0);
 	log_capture_errors(NULL, 0);
 	CHECK_GOTO(ret < 0 && strstr(err, "which is not being dumped"), out,
 		   "dumped a pidfd of pid %d outside the set (%s)", helper, err);
 	set[0] = 999999;
 	set[1] = helper;
-	CHECK_GOTO(!files_set_dumped_pids(set, 2), out, "cannot set the dumped pids");
-	CHECK_GOTO(!files_dump(original, dir, false), out, "dump with pid %d in the set failed",
-		   helper);
+	CHECK_GOTO(!dump_files_of(original, dir, false, set, 2), out,
+		   "dump with pid %d in the set failed", helper);
 	read_pidfd_record(dir, &pid, &flags);
 	CHECK_GOTO(pid == helper && flags == (O_RDWR | O_NONBLOCK), out,
 		   "the pidfd was saved as pid %d flags %#o, want %d and %#o", pid, flags, helper,
 		   O_RDWR | O_NONBLOCK);
-	/* An emptied set counts the dumped task only (a new dump: this one
-	 * would take the pidfd as the object it already holds). */
-	CHECK_GOTO(!files_set_dumped_pids(NULL, 0), out, "cannot empty the set");
+	/* An empty set counts the dumped task only. */
 	CHECK_GOTO(other_path && !image_dir_open(other_path, &other), out, "no image directory");
 	log_capture_errors(err, sizeof(err));
-	ret = files_dump(original, other, false);
+	ret = dump_files_of(original, other, false, NULL, 0);
 	log_capture_errors(NULL, 0);
 	CHECK_GOTO(ret < 0, out, "dumped a pidfd of pid %d after the set was emptied", helper);
 out:
-	files_set_dumped_pids(NULL, 0);
 	if (original > 0)
 		kill_child(original);
 	kill_child(helper);
@@ -1071,8 +1067,8 @@ TEST(open_file_shared_by_two_tasks_is_one_object)
 {
 	_cleanup_tree_ char *dir_path = make_temp_dir();
 	_cleanup_image_dir_ struct image_dir *dir = NULL;
-	_cleanup_free_ char *inventory = NULL;
-	pid_t parent, child;
+	struct files_dump_set *set = NULL;
+	pid_t parent, child, pids[2];
 	size_t objects;
 
 	forked_pid = (pid_t *)(shared_msg + MSG_SIZE);
@@ -1083,19 +1079,24 @@ TEST(open_file_shared_by_two_tasks_is_one_object)
 		return;
 	child = *forked_pid;
 	CHECK_GOTO(child > 0 && wait_stopped(child), out, "the forked task did not stop");
-	CHECK_GOTO(!files_dump(parent, dir, false) && !files_dump(child, dir, false), out,
+	pids[0] = parent;
+	pids[1] = child;
+	CHECK_GOTO(!files_dump_start(dir, pids, 2, &set), out, "no dump set");
+	CHECK_GOTO(!files_dump(set, parent, false) && !files_dump(set, child, false), out,
 		   "dump failed");
+	CHECK_GOTO(!file_exists(dir_path, "files.img"), out,
+		   "files.img was written before the dump's end");
+	CHECK_GOTO(!files_dump_finish(set, pids, 2), out, "the dump's end failed");
 	/* /dev/null on 0-2 and the two pipe ends, each once. */
 	objects = count_records(dir, IMG_FILES, 0);
 	CHECK_GOTO(objects == 3, out, "files.img holds %zu objects, want 3", objects);
 	CHECK_GOTO(count_records(dir, IMG_FDS, child) == 5, out, "the child's fd table");
-	/* A finished dump in the directory: the next dump starts afresh. */
-	inventory = path_join(dir_path, "inventory.img");
-	CHECK_GOTO(inventory && !write_file(inventory, "x", 1), out, "cannot write %s", inventory);
-	CHECK_GOTO(!files_dump(child, dir, false), out, "second dump failed");
+	/* Another dump into the directory starts afresh: a set of its own. */
+	CHECK_GOTO(!dump_files_of(child, dir, false, NULL, 0), out, "second dump failed");
 	objects = count_records(dir, IMG_FILES, 0);
 	CHECK_GOTO(objects == 3, out, "files.img of the new dump holds %zu objects", objects);
 out:
+	files_dump_free(set);
 	if (child > 0)
 		kill(child, SIGKILL);
 	kill_child(parent);

@@ -304,6 +304,23 @@ static inline int count_own_fds(void)
 	return n;
 }
 
+/* A dump of the files of @pid alone, from files_dump_start() to
+ * files_dump_finish(), as cmd_dump does for a tree; @pids are the
+ * processes of the dump (pidfds may refer to them). */
+static inline int dump_files_of(pid_t pid, struct image_dir *dir, bool shell_job,
+				const pid_t *pids, size_t n)
+{
+	struct files_dump_set *set;
+	int ret = files_dump_start(dir, pids, n, &set);
+
+	if (!ret)
+		ret = files_dump(set, pid, shell_job);
+	if (!ret)
+		ret = files_dump_finish(set, &pid, 1);
+	files_dump_free(set);
+	return ret;
+}
+
 /* Before files_restore(): a hook that gives the restored child what it
  * needs from outside (the terminal of a shell job). */
 typedef int (*files_prepare_fn)(void);
@@ -328,7 +345,7 @@ static inline void round_trip_with(files_setup_fn setup, files_verify_fn verify,
 		return;
 	list_fds(pid, open_fds, FDS_MAX);
 	fds_before = count_own_fds();
-	if (files_dump(pid, dir, shell_job)) {
+	if (dump_files_of(pid, dir, shell_job, NULL, 0)) {
 		harness_fail(__FILE__, __LINE__, "files_dump failed");
 		kill_child(pid);
 		return;

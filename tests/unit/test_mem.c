@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "test_images_util.h"
+#include "files/files.h"
 #include "images/pages.h"
 #include "images/proto/pagemap.pb-c.h"
 #include "inject/inject.h"
@@ -409,7 +410,7 @@ static const char *child_self_check(struct child *c)
 
 static int dump_child(struct child *c, const char *img_path, enum pagescan_method method)
 {
-	const struct mm_dump_opts opts = { .scan = method };
+	struct mm_dump_opts opts = { .scan = method };
 	struct image_dir *dir = NULL;
 	struct inj_task *task;
 	int ret;
@@ -417,11 +418,17 @@ static int dump_child(struct child *c, const char *img_path, enum pagescan_metho
 	ret = image_dir_create(img_path, &dir);
 	if (ret)
 		return ret;
-	ret = inj_seize(c->pid, &task);
+	/* The files of its memfd and shared mappings, as a dump of one. */
+	ret = files_dump_start(dir, &c->pid, 1, &opts.files);
+	if (!ret)
+		ret = inj_seize(c->pid, &task);
 	if (!ret) {
 		ret = mm_dump_with(task, dir, &opts);
 		inj_release(task);
 	}
+	if (!ret)
+		ret = files_dump_finish(opts.files, &c->pid, 1);
+	files_dump_free(opts.files);
 	image_dir_close(dir);
 	return ret;
 }

@@ -1,0 +1,91 @@
+/* The state of one dump of files (struct files_dump_set), for dump.c and
+ * locks.c: the objects made so far, found again by inode and kcmp order,
+ * the groups of objects created together, the processes of the dump and
+ * the locks noted. Kinds see none of it (kind.h). */
+#ifndef CRYO_FILES_DUMP_SET_H
+#define CRYO_FILES_DUMP_SET_H
+
+#include "files/internal.h"
+
+/* A file object of the dump and where it was first seen, to compare other
+ * fds with it. */
+struct dump_obj {
+	FileEntry *fe;
+	pid_t pid;
+	int fd;
+};
+
+/* The objects of one inode, sorted in kcmp's order of open file
+ * descriptions, so that finding an fd's object is a binary search even
+ * where one inode has thousands (every eventfd shares one anon inode). */
+struct inode_bucket {
+	dev_t dev;
+	ino_t ino;
+	size_t *objs;		/* indexes into set->objs */
+	size_t nr, cap;
+	/* The id of the object saved for mappings of the inode, when no fd
+	 * had it first; it has no fd to compare, so it is not in @objs. */
+	uint32_t mapped;
+	/* Every object of the inode, @mapped too, in the order of their ids
+	 * (the order they were made in): what the kinds see of each other
+	 * (file_dump.same_inode), ready without a sort. */
+	FileEntry **by_id;
+	size_t nr_by_id, cap_by_id;
+	bool mixed_kinds;	/* @by_id holds objects of more than one kind */
+};
+
+/* A group of objects created together (kind.h, Groups), by its key. */
+struct dump_group {
+	FileEntry__Kind type;	/* 0: a free slot */
+	uint64_t key;
+	uint32_t leader;	/* the id of its first object */
+	uint32_t nr;		/* members so far */
+};
+
+struct noted_lock;
+
+struct files_dump_set {
+	struct image_dir *dir;
+	pid_t *pids;		/* the processes of the dump, sorted */
+	size_t nr_pids;
+	struct dump_obj *objs;	/* objs[i] has id i + 1 */
+	size_t nr_objs, cap_objs;
+	struct inode_bucket *buckets;	/* open addressing; cap a power of 2 */
+	size_t nr_buckets, cap_buckets;
+	struct dump_group *groups;	/* open addressing; cap a power of 2 */
+	size_t nr_groups, cap_groups;
+	/* The locks the fds reach (locks.c). */
+	struct noted_lock *locks;
+	size_t nr_locks, cap_locks;
+};
+
+/* The bucket of (@dev, @ino), created empty when new; NULL without memory. */
+struct inode_bucket *bucket_get(struct files_dump_set *set, dev_t dev, ino_t ino);
+/* Finds the object of @p's open file description in @b: 0 with *@found
+ * set, or its place in *@pos. */
+int bucket_search(struct files_dump_set *set, const struct inode_bucket *b,
+		  const struct fd_probe *p, size_t *pos, struct dump_obj **found);
+/* Records @fe, the newest object, as one of @b's inode. */
+int bucket_note(struct inode_bucket *b, FileEntry *fe);
+/* A new object for @p, at the end of set->objs; inserted at @pos of @b
+ * with obj_add(). A failure leaves the object in the set, which a failed
+ * dump throws away whole. */
+int obj_new(struct files_dump_set *set, const struct fd_probe *p, const struct file_kind *kind,
+	    struct dump_obj **out);
+int obj_add(struct files_dump_set *set, const struct fd_probe *p, const struct file_kind *kind,
+	    struct inode_bucket *b, size_t pos, struct dump_obj **out);
+/* The object a mapping of @b's inode is opened from at restore: the one
+ * that holds the inode's contents; 0 when the inode has no object yet. */
+uint32_t inode_holder(const struct files_dump_set *set, const struct inode_bucket *b,
+		      FileEntry__Kind kind);
+
+/* locks.c: the locks @p's fdinfo shows, reached through file object
+ * @file_id, noted in @set; fails, naming the fd, on a lease or another
+ * lock cryo cannot take again. */
+int locks_note_fd(struct files_dump_set *set, const struct fd_probe *p, uint32_t file_id);
+/* Checks /proc/locks for a lock of @live (the live processes) that no fd
+ * reached, and writes locks.img. */
+int locks_write(struct files_dump_set *set, const pid_t *live, size_t n);
+void locks_forget(struct files_dump_set *set);
+
+#endif

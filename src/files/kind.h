@@ -1,0 +1,370 @@
+/* The contract between the files engine and a kind of fd: what a kind is
+ * (struct file_kind, at the end), what it is handed at dump, load and
+ * restore, and the engine's helpers it may call. A kind includes this
+ * header only, wherever it lives (src/files, src/net); the engine's own
+ * workings are in internal.h, and the one list of kinds is table.c. */
+#ifndef CRYO_FILES_KIND_H
+#define CRYO_FILES_KIND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "common/log.h"
+#include "images/image.h"
+#include "images/proto/fds.pb-c.h"
+#include "images/proto/filedata.pb-c.h"
+#include "images/proto/files.pb-c.h"
+#include "kabi/kabi.h"
+#include "mem/mapped_ranges.h"
+
+/* The kernel's O_LARGEFILE, which it sets on every file a 64-bit task
+ * opens; glibc's O_LARGEFILE is 0 on x86_64 (to move to kabi.h). */
+#define KERNEL_O_LARGEFILE 0100000
+
+/* Status flags a file object may carry in an image: what open() leaves in
+ * f_flags. O_TMPFILE without O_DIRECTORY is the kernel's bit for a file
+ * made with O_TMPFILE. O_ASYNC is refused at dump. A kind may allow more
+ * (file_kind.own_flags). */
+#define FILE_FLAGS_KNOWN                                                                \
+	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | KERNEL_O_LARGEFILE | \
+	 O_SYNC | O_DSYNC | O_PATH | O_NOFOLLOW | O_DIRECTORY | (O_TMPFILE & ~O_DIRECTORY))
+/* Bits that mean something to some kinds only, which allow them in
+ * file_kind.own_flags (O_EXCL: a pidfd's PIDFD_THREAD). The image check,
+ * which knows no kind, lets them through; load checks them per kind. */
+#define FILE_FLAGS_KIND_SPECIFIC O_EXCL
+/* The ones F_SETFL changes, and restore checks on every restored file. */
+#define FILE_FLAGS_SETFL (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
+#define FILE_FLAGS_CHECKED (O_ACCMODE | O_PATH | FILE_FLAGS_SETFL)
+
+/* Contents are saved in runs of at most this many bytes, in the record
+ * when they add up to no more than FILE_INLINE_MAX. */
+#define FILE_CHUNK_MAX (1u << 20)
+#define FILE_INLINE_MAX (64u << 10)
+/* Fd numbers an image may use: the kernel's default fs.nr_open. */
+#define FILES_FD_LIMIT (1 << 20)
+
+/* ---- dump -------------------------------------------------------------------- */
+
+/* What dump learnt about one fd of a stopped task, from outside it; or
+ * about the file of one of its mappings (a memfd or a deleted file), which
+ * is probed the same way but has no fd. */
+struct fd_probe {
+	pid_t pid;
+	int fd;			/* -1 for a mapping */
+	char name[48];		/* "fd 3" or "mapping 7f00..7f01", in messages */
+	/* A pidfd_getfd() copy: the very same open file description. Read
+	 * state through it, but never change its position or flags. For a
+	 * mapping, the file opened through /proc/PID/map_files. */
+	int dup;
+	struct stat st;		/* fstat() of dup */
+	char *link;		/* the /proc/PID/fd/N link text */
+	char *fdinfo;		/* the /proc/PID/fdinfo/N text */
+	unsigned int flags;	/* fdinfo flags, without O_CLOEXEC */
+	bool cloexec;
+	uint64_t pos;
+	bool shell_job;
+	dev_t ctty;		/* the task's controlling terminal; 0 for none */
+};
+
+/* Logs "dump: pid P fd N (LINK): ..." as an error. */
+#define pr_fd_err(p, fmt, ...)                                                          \
+	pr_err("dump: pid %d %s (%s): " fmt, (p)->pid, (p)->name, (p)->link, ##__VA_ARGS__)
+
+/* The file objects of one dump, the engine's (files_dump_start()). */
+struct files_dump_set;
+
+/* One new file object being dumped: the kind fills its part of @fe. */
+struct file_dump {
+	const struct fd_probe *p;
+	struct image_dir *dir;
+	struct files_dump_set *set;
+	FileEntry *fe;		/* id, kind, flags and pos are set */
+	/* For kinds with inode_shared: objects of the same kind dumped
+	 * before with the same inode (the other end of a pipe, another open
+	 * of a memfd), the first first. */
+	FileEntry *const *same_inode;
+	size_t nr_same_inode;
+	/* The task's fd table; complete for kinds that refer to other fds. */
+	FdEntry *const *fds;
+	size_t nr_fds;
+};
+
+/* The value of "NAME:" in fdinfo @text, past blanks; NULL without it. */
+const char *fdinfo_field(const char *text, const char *name);
+
+/* The value of "NAME:" in @p's fdinfo, parsed as a number in @base;
+ * -ENOENT or -EINVAL when absent or malformed, logged against @p. */
+int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *out);
+
+/* Whether @pid is one of the processes of the dump, or the task being
+ * dumped (which always counts). */
+bool file_dump_has_pid(const struct file_dump *d, pid_t pid);
+/* The processes of the dump, sorted, in *@pids; returns how many. */
+size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
+
+/* Puts d->fe in the group of objects of its kind that share @key (not 0;
+ * the kind's own name for the group, such as the lower inode number of a
+ * socketpair's two ends): the first object dumped with a key leads the
+ * group, the others get FileEntry.group_of. See "Groups" below. */
+int file_dump_join_group(const struct file_dump *d, uint64_t key);
+
+/* Reads a whole procfs file, NUL-terminated, into *@out (to free). */
+int probe_read_text(const char *path, char **out);
+
+/* Opens a new open file description of @p's file, read-only (to read
+ * contents without moving the task's position). */
+int probe_reopen(const struct fd_probe *p, int *out);
+
+/* Saves the bytes of a regular file (memfd, deleted file) read through
+ * @fd, holes left out, as the contents of d->fe. */
+int contents_dump_file(const struct file_dump *d, int fd, uint64_t size);
+/* The same for the data of @ranges only (sorted, not overlapping): the
+ * parts of shared memory that processes map. */
+int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_range *ranges,
+			 size_t n);
+/* Saves @len bytes from @buf (pipe data) the same way. */
+int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len);
+
+/* ---- load -------------------------------------------------------------------- */
+
+/* One file object of files.img, checked. */
+struct file_obj {
+	const FileEntry *e;
+	const struct file_kind *kind;
+	size_t offset;			/* of its record in files.img */
+	/* The first object of the same inode (FileEntry.inode_of); itself
+	 * when it is that first object or has none. */
+	struct file_obj *inode;
+	/* The first object of its group (FileEntry.group_of); itself when it
+	 * leads the group or is in none. The leader counts the members,
+	 * itself included (1 when in no group). */
+	struct file_obj *group;
+	size_t nr_group;
+	/* Restore needs it: an fd of the task refers to it, or it is the
+	 * inode of one that does. */
+	bool needed;
+	/* A mapping of the task opens it, or it is the inode of one that
+	 * does: needed even when the fds are another process's table. */
+	bool mapped;
+	int *fds;			/* the task's fds that refer to it, ascending */
+	size_t nr_fds;
+	/* Of an inode's first object: how many objects the task opens from
+	 * the inode, so restore can let go of it after the last. */
+	size_t nr_inode_users;
+	/* Objects whose fds must be installed before it is opened. */
+	const struct file_obj **deps;
+	size_t nr_deps;
+	/* Its saved contents, checked: runs in the record or in @data (its
+	 * file-data-ID.img, NULL when in the record). */
+	const FileChunk **chunks;
+	size_t nr_chunks;
+	struct image *data;	/* shared: let go with contents_put() */
+};
+
+struct fd_slot {
+	int fd;
+	bool cloexec;
+	struct file_obj *file;
+};
+
+/* What one process restores: its fd table and every object of files.img
+ * (the same records, in the same order, in every process's image). */
+struct files_image {
+	int pid;
+	struct image *fds_img;
+	struct image *files_img;
+	struct fd_slot *fds;		/* sorted by fd */
+	size_t nr_fds;
+	struct file_obj *files;		/* sorted by id */
+	size_t nr_files;
+	/* Its fds are another process's table (CLONE_FILES), restored by
+	 * that one: they need no object of their own. */
+	bool table_shared;
+};
+
+/* Logs "FILES.IMG: offset N: file ID (KIND): ..." as an error; errno is
+ * kept, so callers may log before they return -errno. */
+void load_err(const struct files_image *img, const struct file_obj *f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The object with @id; NULL when none. */
+struct file_obj *files_find(const struct files_image *img, uint32_t id);
+
+/* The task's fd @fd; NULL when it is not in its table. */
+const struct fd_slot *files_slot(const struct files_image *img, int fd);
+
+/* Takes the contents of @f (from its record or file-data-ID.img) into
+ * f->chunks and checks them: runs sorted, not overlapping, within @size
+ * bytes; with @stream, following each other from 0 and filling all @size
+ * bytes (pipe data). A file-data image is read once for all the objects
+ * (of every process) that load it. */
+int contents_load(const struct image_dir *dir, const struct files_image *img,
+		  struct file_obj *f, uint64_t size, bool stream);
+/* Lets go of what contents_load() took for @f. */
+void contents_put(struct file_obj *f);
+
+/* ---- restore ----------------------------------------------------------------- */
+
+struct files_prepared;
+struct files_namespaces;
+
+/* One restore of files: in cryo for the objects processes share
+ * (files_prepare()), or in one process. Kinds read @img, @all, @high and
+ * @tty; the rest is the engine's. */
+struct restore_ctx {
+	const struct files_image *img;
+	/* When cryo prepares the objects of a whole tree: every process's
+	 * image (an object's saved contents live in the image of a process
+	 * that has an fd of it). */
+	struct files_image *const *all;
+	size_t nr_all;
+	/* Inside a process: what cryo opened for it, or NULL. */
+	const struct files_prepared *prepared;
+	/* Where objects are made (NULL: where the caller is). */
+	const struct files_namespaces *ns;
+	/* Temporaries live at or above it, clear of the fds being restored. */
+	int high;
+	/* The restoring cryo's terminal (a copy), or -1. */
+	int tty;
+	/* Inodes made so far (a pipe, a memfd, a recreated deleted file),
+	 * kept open until every object of the inode is open. */
+	struct inode_handle {
+		const struct file_obj *inode;
+		int fd;
+		int fd2;	/* a pipe's write end; -1 for others */
+		size_t left;	/* objects still to open from it */
+	} *inodes;
+	size_t nr_inodes;
+	/* Groups made so far: the fd made for each member not yet taken. */
+	struct group_handle {
+		const struct file_obj *leader;
+		const struct file_obj **members;	/* leader first, by id */
+		int *fds;				/* -1 once taken */
+		size_t nr, left;
+	} *groups;
+	size_t nr_groups;
+};
+
+/* Logs "restore: pid P fd N (KIND file ID): ..." as an error; errno is
+ * kept. */
+void restore_err(const struct restore_ctx *r, const struct file_obj *f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* For file_kind.make_inode: keeps @fd (and @fd2, or -1) as the handle of
+ * @f's inode; they are moved high, and closed once every object of the
+ * inode is installed. Takes both fds, also on failure. */
+int restore_add_inode(struct restore_ctx *r, const struct file_obj *f, int fd, int fd2);
+/* The handle of @f's inode: the one kept, or made now by the kind's
+ * make_inode (once per inode); NULL on failure, logged. */
+const struct inode_handle *restore_inode_get(struct restore_ctx *r, const struct file_obj *f);
+/* Opens a new open file description of the file at @fd, with the flags of
+ * @f: how the other objects of one inode are opened. */
+int restore_reopen(const struct restore_ctx *r, const struct file_obj *f, int fd);
+/* Both of those: what a kind with make_inode and no open of its own gets. */
+int restore_open_from_inode(struct restore_ctx *r, const struct file_obj *f);
+
+/* Writes the saved contents of @holder into the regular file @fd and sets
+ * its size. */
+int contents_restore_file(const struct restore_ctx *r, const struct file_obj *holder, int fd,
+			  uint64_t size);
+/* Writes the saved bytes of @holder into the pipe through @fd. */
+int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *holder, int fd);
+
+/* ---- a kind ------------------------------------------------------------------ */
+
+/*
+ * Groups: objects created together. Some objects can only be made by one
+ * call that makes several at once: the two ends of a unix socketpair, a
+ * pty's master and slave, a listening socket and the connections queued
+ * on it. Such a kind:
+ * - at dump, calls file_dump_join_group() with a key that the members of
+ *   one group share and no other group of the kind has; the record of
+ *   each member says which member it is (which end), in its kind's part.
+ *   With group_size set, a dump whose group lacks members (the peer is a
+ *   process's outside the dump) fails, naming the object.
+ * - at load, may check its members in check(): f->group and
+ *   f->group->nr_group are set by then.
+ * - at restore, provides create_group(), which the engine calls once per
+ *   group with every member (leader first, then by id, whichever of them
+ *   the process needs), and which puts a new open file description of
+ *   each member in fds[i]. The engine gives each member its fd and closes
+ *   those no process took. A member has no inode_of, and no object has
+ *   one naming a member.
+ * Where: a group that two processes need is made by cryo before the tree
+ * exists (files_prepare()), others in the process that holds it. Either
+ * way the making goes through one place (make_in_namespaces() in
+ * prepare.c), which is where objects will be made inside the namespaces
+ * they belong to (struct files_namespaces, files.h).
+ */
+struct file_kind {
+	const char *name;		/* "pipe", in messages */
+	FileEntry__Kind type;		/* in the image */
+	/* Flags beyond FILE_FLAGS_KNOWN that its files may carry (a pidfd's
+	 * PIDFD_THREAD, which is O_EXCL and means nothing to other files). */
+	unsigned int own_flags;
+	/* True when the fd @p is of this kind. Kinds are asked in the
+	 * table's order; the first that says yes takes the fd. */
+	bool (*recognise)(const struct fd_probe *p);
+	/* Fills the kind's part of d->fe; may save contents. */
+	int (*dump)(const struct file_dump *d);
+	/* Its record refers to other fds of the task (an epoll to its
+	 * targets): dumped after them. */
+	bool refers_to_fds;
+	/* Only the restored process can open it (it refers to its fds, or to
+	 * processes that do not exist before the tree): cryo does not
+	 * prepare it, and processes may not share it. */
+	bool opened_in_task;
+	/* Several objects may be opens of one inode that has no path to
+	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
+	 * earlier ones (file_dump.same_inode). */
+	bool inode_shared;
+	/* How many objects one group has (0: any number); see Groups. */
+	unsigned int group_size;
+	/* Checks the kind's part of a record, if it has more to check than
+	 * the schema says; for an object restore needs, loads its contents. */
+	int (*check)(const struct image_dir *dir, struct files_image *img, struct file_obj *f);
+	/* For an object restore needs, after every check: the objects whose
+	 * fds must be installed before it is opened (f->deps). */
+	int (*deps)(struct files_image *img, struct file_obj *f);
+	/* Mappings of its files are restored from the object (a memfd, a
+	 * deleted file, shared anonymous memory: no path to map them from).
+	 * The bytes a mapping of the inode whose first object is @e may reach
+	 * (UINT64_MAX: any; a file may be mapped past its end); 0 when that
+	 * inode cannot be mapped this way (a file that is not deleted). NULL:
+	 * the kind is never mapped so. */
+	uint64_t (*mapped_limit)(const FileEntry *e);
+	/* Makes the inode of @first, the first object of an inode that has no
+	 * path (a memfd, a pipe, a deleted file), with its saved contents,
+	 * and keeps it with restore_add_inode(); the engine calls it once per
+	 * inode and opens every object of it from there. */
+	int (*make_inode)(struct restore_ctx *r, const struct file_obj *first);
+	/* Makes every member of a group at once; see Groups. */
+	int (*create_group)(struct restore_ctx *r, const struct file_obj *const *members, size_t n,
+			    int *fds);
+	/* Opens a new open file description like the saved one, with its
+	 * flags, at any fd number; returns it or -errno, logged. NULL: from
+	 * its inode (restore_open_from_inode()) with make_inode, or the fd its
+	 * group made for it with create_group. */
+	int (*open)(struct restore_ctx *r, const struct file_obj *f);
+	/* What to call @e's file in messages (its path); NULL: the kind's
+	 * name. */
+	const char *(*describe)(const FileEntry *e);
+	/* The position is restored with lseek(). */
+	bool seekable;
+	/* Restored as a copy of a file that is not the task's (the shell's
+	 * terminal): its flags are left as they are. */
+	bool shares_foreign_file;
+	/* Restored from cryo's own terminal (r->tty), which the engine then
+	 * keeps a copy of. */
+	bool uses_cryo_terminal;
+	/* Fails, with the reason, when @f (an object with fds) cannot be
+	 * restored with these options (the shell's terminal without
+	 * --shell-job). */
+	int (*check_restorable)(const struct files_image *img, const struct file_obj *f,
+				bool shell_job);
+};
+
+#endif

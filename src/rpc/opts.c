@@ -1,0 +1,273 @@
+/* criu_opts of a DUMP or RESTORE request → cryo's options. Every option a
+ * client asks for either has its effect or fails the request, naming it:
+ * fields this file does not handle are found through the schema's
+ * descriptor, so an option added to rpc.proto is refused until handled. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "rpc/rpc.h"
+
+/* Options handled below, explicitly. */
+static const char *const handled[] = {
+	"images_dir_fd", "images_dir", "pid", "leave_running", "shell_job", "log_level",
+	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "root", "rst_sibling",
+	"tcp_established", "ext_unix_sk", "file_locks", "manage_cgroups", "manage_cgroups_mode",
+	/* Only PRE_DUMP reads it, and that request is refused by name. */
+	"pre_dump_mode",
+	"network_lock", "config_file",
+};
+
+/* Why some options cannot be honoured yet; the rest get a generic line. */
+static const struct {
+	const char *name;
+	const char *why;
+} reasons[] = {
+	{ "external", "external resources (mounts, namespaces) need mount namespaces, which cryo "
+		      "does not restore yet" },
+	{ "ext_mnt", "external mounts need mount namespaces, which cryo does not restore yet" },
+	{ "join_ns", "joining namespaces is not supported yet" },
+	{ "empty_ns", "namespaces are not dumped or restored yet" },
+	{ "inherit_fd", "replacing a resource by an fd of the caller is not supported yet" },
+	{ "orphan_pts_master", "a terminal whose master is outside the tree is not supported yet" },
+	{ "lsm_profile", "LSM profiles are not set at restore yet" },
+	{ "lsm_mount_context", "LSM mount contexts are not set at restore yet" },
+	{ "cg_root", "cgroups are not dumped or restored yet" },
+	{ "freeze_cgroup", "freezing a given cgroup is not supported: cryo finds the tree's own" },
+	{ "lazy_pages", "lazy restore is not available through RPC yet (cryo restore --lazy-pages)" },
+	{ "ps", "the page server is not supported" },
+	{ "parent_img", "incremental dumps are not supported yet" },
+	{ "track_mem", "incremental dumps (memory tracking) are not supported yet" },
+	{ "auto_dedup", "incremental dumps are not supported yet" },
+	{ "veths", "network namespaces are not restored yet" },
+	{ "unix_sk_ino", "unix sockets are not supported yet" },
+	{ "tcp_close", "TCP sockets are not supported yet" },
+	{ "tcp_skip_in_flight", "TCP sockets are not supported yet" },
+};
+
+static int fail(char *why, size_t len, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *why, size_t len, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static bool is_handled(const char *name)
+{
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		if (!strcmp(handled[i], name))
+			return true;
+	return false;
+}
+
+static const char *reason(const char *name)
+{
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (!strcmp(reasons[i].name, name))
+			return reasons[i].why;
+	return "not supported by cryo yet";
+}
+
+/* Whether field @f of @msg asks for something: present, and not its
+ * default (false, 0, empty) value. */
+static bool field_asks(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	const char *base = (const char *)msg;
+	const void *value = base + f->offset;
+
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const size_t *)(base + f->quantifier_offset) > 0;
+	if (f->type == PROTOBUF_C_TYPE_STRING) {
+		const char *s = *(const char *const *)value;
+
+		return s && *s;
+	}
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *(const void *const *)value != NULL;
+	if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
+	    !*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+		return false;
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_BOOL:
+		return *(const protobuf_c_boolean *)value;
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_ENUM: {
+		uint32_t v = *(const uint32_t *)value;
+
+		return f->default_value ? v != *(const uint32_t *)f->default_value : v != 0;
+	}
+	default:
+		return true;
+	}
+}
+
+/* The directory an fd of the client's names, as a path cryo can open,
+ * checked to be the same directory. */
+static int fd_dir_path(const struct rpc_conn *conn, int fd, const char *option, char *path,
+		       size_t size, char *why, size_t len)
+{
+	char link[64];
+	struct stat by_fd, by_path;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", conn->fd_owner, fd);
+	if (stat(link, &by_fd))
+		return fail(why, len, -EBADF, "option %s: fd %d: %s", option, fd, strerror(errno));
+	if (!S_ISDIR(by_fd.st_mode))
+		return fail(why, len, -ENOTDIR, "option %s: fd %d is not a directory", option, fd);
+	n = readlink(link, path, size - 1);
+	if (n < 0)
+		return fail(why, len, -errno, "option %s: fd %d: %s", option, fd, strerror(errno));
+	path[n] = '\0';
+	/* A directory of another mount namespace, or removed, has no usable path. */
+	if (path[0] != '/' || stat(path, &by_path) || by_path.st_dev != by_fd.st_dev ||
+	    by_path.st_ino != by_fd.st_ino)
+		return fail(why, len, -ENOENT, "option %s: fd %d (%s) is not reachable by its path "
+			    "from cryo", option, fd, path);
+	return 0;
+}
+
+static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_action *a,
+		    char *why, size_t len)
+{
+	char work_dir[PATH_MAX];
+	int ret;
+
+	if (o->images_dir_fd >= 0)
+		ret = fd_dir_path(conn, o->images_dir_fd, "images_dir_fd", a->images_dir,
+				  sizeof(a->images_dir), why, len);
+	else if (o->images_dir && o->images_dir[0] == '/')
+		ret = snprintf(a->images_dir, sizeof(a->images_dir), "%s", o->images_dir) <
+		      (int)sizeof(a->images_dir) ? 0 : fail(why, len, -ENAMETOOLONG,
+							      "option images_dir: too long");
+	else
+		ret = fail(why, len, -EINVAL, "option images_dir_fd: no images directory given "
+			   "(images_dir_fd, or an absolute images_dir)");
+	if (ret)
+		return ret;
+	a->opts.images_dir = a->images_dir;
+	/* The work directory holds the log (cryo writes nothing else there). */
+	if (o->has_work_dir_fd && o->work_dir_fd >= 0) {
+		ret = fd_dir_path(conn, o->work_dir_fd, "work_dir_fd", work_dir, sizeof(work_dir),
+				  why, len);
+		if (ret)
+			return ret;
+	} else {
+		snprintf(work_dir, sizeof(work_dir), "%s", a->images_dir);
+	}
+	if (o->has_log_to_stderr && o->log_to_stderr)
+		return 0;
+	if (!o->log_file || !*o->log_file)
+		return 0;
+	/* As criu: a name in the work directory, no subdirectories. */
+	if (strchr(o->log_file, '/'))
+		return fail(why, len, -EINVAL, "option log_file: '%s' has a '/': give a name in "
+			    "the work directory", o->log_file);
+	if (snprintf(a->log_file, sizeof(a->log_file), "%s/%s", work_dir, o->log_file) >=
+	    (int)sizeof(a->log_file))
+		return fail(why, len, -ENAMETOOLONG, "option log_file: path too long");
+	a->opts.log_file = a->log_file;
+	return 0;
+}
+
+static bool manages_cgroups(const CriuOpts *o)
+{
+	if (o->has_manage_cgroups_mode)
+		return o->manage_cgroups_mode != CRIU_CG_MODE__IGNORE;
+	return o->has_manage_cgroups && o->manage_cgroups;
+}
+
+/* Adds option @name to the refusal in @why: the first with its reason,
+ * the others by name, so that a client sees every gap at once. */
+static void refuse(char *why, size_t len, unsigned int *nr, const char *name, const char *reason)
+{
+	size_t used = strlen(why);
+
+	if (!(*nr)++)
+		snprintf(why, len, "option %s: %s", name, reason);
+	else
+		snprintf(why + used, len - used, "%s%s", *nr == 2 ? "; also refused: " : ", ",
+			 name);
+}
+
+/* Every option of @o that cryo cannot honour, named in @why. */
+static int refuse_unsupported(const CriuOpts *o, char *why, size_t len)
+{
+	const ProtobufCMessageDescriptor *desc = &criu_opts__descriptor;
+	unsigned int nr = 0;
+	char root_why[PATH_MAX + 128];
+
+	why[0] = '\0';
+	for (unsigned int i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+
+		if (!is_handled(f->name) && field_asks(&o->base, f))
+			refuse(why, len, &nr, f->name, reason(f->name));
+	}
+	if (o->root && *o->root && strcmp(o->root, "/")) {
+		snprintf(root_why, sizeof(root_why), "restoring into another root (%s) needs mount "
+			 "namespaces, which cryo does not restore yet", o->root);
+		refuse(why, len, &nr, "root", root_why);
+	}
+	/* runc names one whether or not it exists: only an existing one asks. */
+	if (o->config_file && *o->config_file && !access(o->config_file, F_OK))
+		refuse(why, len, &nr, "config_file", "cryo does not read criu's configuration "
+		       "files");
+	if (o->has_network_lock && o->network_lock != CRIU_NETWORK_LOCK_METHOD__SKIP)
+		refuse(why, len, &nr, "network_lock", "cryo does not lock the network yet (only "
+		       "SKIP is accepted)");
+	if (manages_cgroups(o))
+		refuse(why, len, &nr, o->has_manage_cgroups_mode ? "manage_cgroups_mode" :
+		       "manage_cgroups", "cgroups are not dumped or restored yet (set it false, "
+		       "or its mode IGNORE)");
+	return nr ? -EOPNOTSUPP : 0;
+}
+
+int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType type,
+		 struct rpc_action *a, char *why, size_t len)
+{
+	bool dump = type == CRIU_REQ_TYPE__DUMP;
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	/* First, so that a refusal can still go to the log the client reads. */
+	ret = map_dirs(conn, o, a, why, len);
+	if (!ret)
+		ret = refuse_unsupported(o, why, len);
+	if (ret)
+		return ret;
+	a->opts.command = dump ? "dump" : "restore";
+	/* As from the command line: a zombie holding a pid gets its time. */
+	a->opts.pid_wait_ms = RESTORE_PID_WAIT_MS;
+	a->opts.verbosity = o->log_level < LOG_ERROR ? LOG_ERROR :
+			    o->log_level > LOG_DEBUG ? LOG_DEBUG : o->log_level;
+	a->opts.shell_job = o->has_shell_job && o->shell_job;
+	/* Dump refuses every socket by name, so these permissions never widen
+	 * what is dumped; taken as the command line takes --tcp-established. */
+	a->opts.tcp_established = o->has_tcp_established && o->tcp_established;
+	/* file_locks: cryo always saves and takes again the tree's file locks. */
+	a->forward_notify = o->has_notify_scripts && o->notify_scripts;
+	if (dump) {
+		if (!o->has_pid || o->pid <= 0)
+			return fail(why, len, -EINVAL, "option pid: not given (dumping the "
+				    "requesting process itself is not supported)");
+		a->opts.pid = o->pid;
+		a->opts.leave_running = o->has_leave_running && o->leave_running;
+	} else {
+		/* Detached: the service answers with the root's pid, never waits. */
+		a->opts.restore_detached = true;
+		a->opts.restore_sibling = o->has_rst_sibling && o->rst_sibling;
+	}
+	return 0;
+}

@@ -1,0 +1,431 @@
+/* criu's RPC, message by message, against `cryo swrk`: VERSION, CHECK and
+ * FEATURE_CHECK answers; a DUMP of a running program with leave_running and
+ * a RESTORE from the same images directory fd, each with its notifications
+ * in criu's order and acked, after which the restored program passes;
+ * requests and options cryo cannot serve refused by name, with the program
+ * unharmed; a notification the client refuses fails the dump. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cryo_driver.h"
+#include "harness.h"
+#include "rpc_client.h"
+#include "runner_util.h"
+
+#define PROG "prog_counter"
+
+/* The programs of the table live beside test_roundtrip, not here. */
+static void use_roundtrip_programs(void)
+{
+	static bool done;
+	char here[PATH_MAX];
+
+	if (done)
+		return;
+	snprintf(here, sizeof(here), "%s", bin_dir);
+	pathf(bin_dir, "%s/../roundtrip", here);
+	done = true;
+}
+
+static const char *const dump_notes[] = { "pre-dump", "network-lock", "post-dump",
+					  "network-unlock", NULL };
+static const char *const restore_notes[] = { "pre-restore", "setup-namespaces", "post-restore",
+					     "network-unlock", "post-resume", NULL };
+
+static bool has_text(const char *text, const char *part)
+{
+	return text && strstr(text, part);
+}
+
+/* Sends @req and reads notifications until the final answer: each must be
+ * the next of @expected (NULL: none may come), with the root's pid when it
+ * is known, and is acked with success unless it is @refuse. */
+static CriuResp *call_with_notes(struct swrk *s, const CriuReq *req, const char *const *expected,
+				 pid_t pid, const char *refuse)
+{
+	size_t seen = 0;
+
+	if (!swrk_send(s, req))
+		return NULL;
+	for (;;) {
+		CriuResp *resp = swrk_recv(s);
+		const char *script;
+		bool ok;
+
+		if (!resp || resp->type != CRIU_REQ_TYPE__NOTIFY) {
+			if (resp && expected && expected[seen] && resp->success) {
+				fail_why("notification %s never came (answer: success %d %s)", expected[seen], resp->success, resp->cr_errmsg ? resp->cr_errmsg : "");
+				criu_resp__free_unpacked(resp, NULL);
+				return NULL;
+			}
+			return resp;
+		}
+		script = resp->notify ? resp->notify->script : NULL;
+		if (!script || !expected || !expected[seen] || strcmp(script, expected[seen])) {
+			fail_why("notification %s came where %s was expected", script ? script : "?",
+				 expected && expected[seen] ? expected[seen] : "none");
+			criu_resp__free_unpacked(resp, NULL);
+			return NULL;
+		}
+		if (pid && strcmp(script, "pre-restore") &&
+		    (!resp->notify->has_pid || resp->notify->pid != pid)) {
+			fail_why("notification %s names pid %d, not %d", script,
+				 resp->notify->has_pid ? resp->notify->pid : 0, pid);
+			criu_resp__free_unpacked(resp, NULL);
+			return NULL;
+		}
+		seen++;
+		ok = !refuse || strcmp(script, refuse);
+		criu_resp__free_unpacked(resp, NULL);
+		if (!swrk_ack(s, ok))
+			return NULL;
+	}
+}
+
+static int open_dir(const char *path)
+{
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* One request on a fresh cryo swrk with @dir_fd inherited; the answer. */
+static CriuResp *one_request(const CriuReq *req, int dir_fd, const char *const *notes, pid_t pid,
+			     const char *refuse, int *swrk_status)
+{
+	struct swrk s;
+	CriuResp *resp;
+
+	if (!swrk_start(&s, dir_fd))
+		return NULL;
+	resp = call_with_notes(&s, req, notes, pid, refuse);
+	*swrk_status = swrk_stop(&s);
+	return resp;
+}
+
+TEST(version_names_cryo)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	struct swrk s;
+	CriuResp *resp;
+	int status;
+
+	CHECK(swrk_start(&s, -1), "%s", why);
+	req.type = CRIU_REQ_TYPE__VERSION;
+	resp = swrk_call(&s, &req);
+	status = swrk_stop(&s);
+	CHECK(resp, "%s", why);
+	CHECK(resp->type == CRIU_REQ_TYPE__VERSION && resp->success, "type %d success %d",
+	      resp->type, resp->success);
+	CHECK(resp->version && resp->version->major_number >= 3 &&
+	      has_text(resp->version->name, "cryo"), "version %d name %s",
+	      resp->version ? resp->version->major_number : -1,
+	      resp->version ? resp->version->name : "(none)");
+	criu_resp__free_unpacked(resp, NULL);
+	CHECK(status == 0, "cryo swrk exited with %d", status);
+}
+
+/* keep_open serves several requests on one connection; CHECK agrees with
+ * `cryo check`. */
+TEST(check_agrees_with_cryo_check_on_a_kept_connection)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	struct cryo_run r;
+	struct swrk s;
+	CriuResp *first, *second;
+
+	run_cryo(&r, "check");
+	CHECK(swrk_start(&s, -1), "%s", why);
+	req.type = CRIU_REQ_TYPE__VERSION;
+	req.has_keep_open = req.keep_open = true;
+	first = swrk_call(&s, &req);
+	req.type = CRIU_REQ_TYPE__CHECK;
+	req.has_keep_open = req.keep_open = false;
+	second = first ? swrk_call(&s, &req) : NULL;
+	swrk_stop(&s);
+	CHECK(first && first->success, "VERSION: %s", first ? "failed" : why);
+	CHECK(second, "CHECK after a kept VERSION: %s", why);
+	CHECK(second->type == CRIU_REQ_TYPE__CHECK, "answer type %d", second->type);
+	CHECK(second->success == (r.status == 0), "CHECK says %d, cryo check exits %d (%s)",
+	      second->success, r.status, second->cr_errmsg ? second->cr_errmsg : "");
+	criu_resp__free_unpacked(first, NULL);
+	criu_resp__free_unpacked(second, NULL);
+}
+
+TEST(feature_check_answers_every_feature_asked)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuFeatures asked = CRIU_FEATURES__INIT;
+	CriuResp *resp;
+	int status;
+
+	req.type = CRIU_REQ_TYPE__FEATURE_CHECK;
+	req.features = &asked;
+	asked.has_mem_track = asked.has_lazy_pages = asked.has_pidfd_store = true;
+	asked.mem_track = asked.lazy_pages = asked.pidfd_store = true;
+	resp = one_request(&req, -1, NULL, 0, NULL, &status);
+	CHECK(resp, "%s", why);
+	CHECK(resp->type == CRIU_REQ_TYPE__FEATURE_CHECK && resp->success && resp->features,
+	      "type %d success %d", resp->type, resp->success);
+	/* None is served by cryo's RPC yet: each is answered, and false. */
+	CHECK(resp->features->has_mem_track && !resp->features->mem_track, "mem_track");
+	CHECK(resp->features->has_lazy_pages && !resp->features->lazy_pages, "lazy_pages");
+	CHECK(resp->features->has_pidfd_store && !resp->features->pidfd_store, "pidfd_store");
+	criu_resp__free_unpacked(resp, NULL);
+}
+
+TEST(unsupported_requests_are_refused_by_name)
+{
+	static const CriuReqType types[] = { CRIU_REQ_TYPE__PRE_DUMP, CRIU_REQ_TYPE__PAGE_SERVER,
+					     CRIU_REQ_TYPE__CPUINFO_DUMP, CRIU_REQ_TYPE__WAIT_PID,
+					     (CriuReqType)99 };
+	static const char *const names[] = { "PRE_DUMP", "PAGE_SERVER", "CPUINFO_DUMP", "WAIT_PID",
+					     "99" };
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		CriuReq req = CRIU_REQ__INIT;
+		CriuResp *resp;
+		int status;
+
+		req.type = types[i];
+		resp = one_request(&req, -1, NULL, 0, NULL, &status);
+		CHECK(resp, "%s: %s", names[i], why);
+		CHECK(!resp->success && has_text(resp->cr_errmsg, names[i]),
+		      "%s: success %d, message: %s", names[i], resp->success,
+		      resp->cr_errmsg ? resp->cr_errmsg : "(none)");
+		criu_resp__free_unpacked(resp, NULL);
+	}
+}
+
+/* Options cryo cannot honour fail the dump, named, and the program runs on. */
+TEST(unsupported_options_are_refused_by_name)
+{
+	struct prog p;
+	char img[PATH_MAX];
+	int dir_fd = -1;
+
+	use_roundtrip_programs();
+	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
+	for (int i = 0; i < 4; i++) {
+		CriuReq req = CRIU_REQ__INIT;
+		CriuOpts opts = CRIU_OPTS__INIT;
+		char *external[] = { "mnt[]:/x" };
+		const char *name;
+		CriuResp *resp;
+		int status;
+
+		req.type = CRIU_REQ_TYPE__DUMP;
+		req.opts = &opts;
+		opts.images_dir_fd = dir_fd;
+		opts.has_pid = true;
+		opts.pid = p.pid;
+		switch (i) {
+		case 0:
+			name = "track_mem";
+			opts.has_track_mem = opts.track_mem = true;
+			break;
+		case 1:
+			name = "external";
+			opts.n_external = 1;
+			opts.external = external;
+			break;
+		case 2:
+			name = "root";
+			opts.root = "/var/empty-root";
+			break;
+		default:
+			name = "manage_cgroups";
+			opts.has_manage_cgroups = opts.manage_cgroups = true;
+			break;
+		}
+		resp = one_request(&req, dir_fd, NULL, 0, NULL, &status);
+		CHECK_GOTO(resp, out, "%s: %s", name, why);
+		CHECK_GOTO(!resp->success && has_text(resp->cr_errmsg, name), out,
+			   "%s: success %d, message: %s", name, resp->success,
+			   resp->cr_errmsg ? resp->cr_errmsg : "(none)");
+		criu_resp__free_unpacked(resp, NULL);
+		CHECK_GOTO(no_inventory(img) && prog_unharmed(&p), out, "after %s: %s", name, why);
+	}
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (dir_fd >= 0)
+		close(dir_fd);
+	end_prog(&p);
+}
+
+static void dump_request(CriuReq *req, CriuOpts *opts, int dir_fd, pid_t pid)
+{
+	req->type = CRIU_REQ_TYPE__DUMP;
+	req->opts = opts;
+	opts->images_dir_fd = dir_fd;
+	opts->has_pid = true;
+	opts->pid = pid;
+	opts->log_file = "dump.log";
+	opts->has_log_level = true;
+	opts->log_level = 4;
+	opts->has_notify_scripts = opts->notify_scripts = true;
+}
+
+/* The parent of @pid, from /proc/PID/stat. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], text[512], *end;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!read_text(path, text, sizeof(text)) || !(end = strrchr(text, ')')) ||
+	    sscanf(end + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+/* The fds of @pid, as "N:target" lines (no inode numbers), in @buf. */
+static bool fd_list(pid_t pid, char *buf, size_t size)
+{
+	char dir[64], path[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	size_t used = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	if (!d)
+		return fail_why("cannot list %s", dir);
+	buf[0] = '\0';
+	while ((de = readdir(d))) {
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		pathf(path, "%s/%s", dir, de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		/* A pipe or socket is made anew: its kind must match, not its inode. */
+		if (strstr(target, ":[") && isdigit((unsigned char)strstr(target, ":[")[2]))
+			*strstr(target, ":[") = '\0';
+		used += snprintf(buf + used, used < size ? size - used : 0, "%s:%s\n", de->d_name,
+				 target);
+	}
+	closedir(d);
+	return used < size ? true : fail_why("too many fds in %s", dir);
+}
+
+/* DUMP with leave_running, the original passes; RESTORE from the images
+ * dir fd (with rst_sibling when @sibling: the root is our child at once),
+ * the restored copy passes. */
+static void dump_and_restore(bool sibling)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts opts = CRIU_OPTS__INIT;
+	CriuResp *resp = NULL;
+	struct prog p;
+	char img[PATH_MAX];
+	pid_t pid;
+	int dir_fd = -1, status;
+	static char fds_before[8192], fds_after[8192];
+
+	use_roundtrip_programs();
+	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
+	pid = p.pid;
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
+	CHECK_GOTO(fd_list(pid, fds_before, sizeof(fds_before)), out, "%s", why);
+	dump_request(&req, &opts, dir_fd, pid);
+	opts.has_leave_running = opts.leave_running = true;
+	resp = one_request(&req, dir_fd, dump_notes, pid, NULL, &status);
+	CHECK_GOTO(resp, out, "DUMP: %s", why);
+	CHECK_GOTO(resp->type == CRIU_REQ_TYPE__DUMP && resp->success, out, "DUMP: %s",
+		   resp->cr_errmsg ? resp->cr_errmsg : "failed with no message");
+	CHECK_GOTO(resp->dump && !resp->dump->restored, out, "DUMP: no dump answer");
+	CHECK_GOTO(status == 0, out, "cryo swrk exited with %d after DUMP", status);
+	CHECK_GOTO(exists(img, "inventory.img") && exists(img, "dump.log"), out,
+		   "no inventory.img or dump.log in %s", img);
+	CHECK_GOTO(prog_unharmed(&p), out, "after leave_running: %s", why);
+	kill_and_reap(p.pid);
+	p.pid = 0;
+	criu_resp__free_unpacked(resp, NULL);
+
+	memset(&opts, 0, sizeof(opts));
+	criu_opts__init(&opts);
+	req.type = CRIU_REQ_TYPE__RESTORE;
+	req.opts = &opts;
+	opts.images_dir_fd = dir_fd;
+	opts.log_file = "restore.log";
+	opts.has_notify_scripts = opts.notify_scripts = true;
+	opts.has_rst_sibling = true;
+	opts.rst_sibling = sibling;
+	resp = one_request(&req, dir_fd, restore_notes, pid, NULL, &status);
+	CHECK_GOTO(resp, out, "RESTORE: %s", why);
+	CHECK_GOTO(resp->type == CRIU_REQ_TYPE__RESTORE && resp->success, out, "RESTORE: %s",
+		   resp->cr_errmsg ? resp->cr_errmsg : "failed with no message");
+	CHECK_GOTO(resp->restore && resp->restore->pid == pid, out, "RESTORE answered pid %d, not %d",
+		   resp->restore ? resp->restore->pid : 0, pid);
+	CHECK_GOTO(status == 0, out, "cryo swrk exited with %d after RESTORE", status);
+	p.pid = pid;
+	/* Our child either way: at once as a sibling, or once cryo is gone. */
+	CHECK_GOTO(parent_of(pid) == getpid(), out, "the restored root's parent is %d, not us (%d)",
+		   parent_of(pid), getpid());
+	CHECK_GOTO(exists(img, "restore.log"), out, "no restore.log");
+	/* Nothing of the service (its socket, its captured stderr) leaks in. */
+	CHECK_GOTO(fd_list(pid, fds_after, sizeof(fds_after)), out, "%s", why);
+	CHECK_GOTO(!strcmp(fds_before, fds_after), out, "fds before the dump:\n%safter the "
+		   "restore:\n%s", fds_before, fds_after);
+	CHECK_GOTO(prog_passes(&p), out, "the restored program: %s", why);
+out:
+	if (resp)
+		criu_resp__free_unpacked(resp, NULL);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	end_prog(&p);
+}
+
+TEST(dump_leave_running_then_restore_with_notifications)
+{
+	dump_and_restore(false);
+}
+
+TEST(restore_as_sibling_makes_the_root_the_clients_child)
+{
+	dump_and_restore(true);
+}
+
+/* A client that refuses post-dump fails the dump, named; the program,
+ * which a successful dump without leave_running would have ended, runs on. */
+TEST(refused_notification_fails_the_dump)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts opts = CRIU_OPTS__INIT;
+	CriuResp *resp = NULL;
+	struct prog p;
+	char img[PATH_MAX];
+	int dir_fd = -1, status;
+
+	use_roundtrip_programs();
+	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
+	dump_request(&req, &opts, dir_fd, p.pid);
+	resp = one_request(&req, dir_fd, dump_notes, p.pid, "post-dump", &status);
+	CHECK_GOTO(resp, out, "%s", why);
+	CHECK_GOTO(!resp->success && has_text(resp->cr_errmsg, "post-dump"), out,
+		   "success %d, message: %s", resp->success,
+		   resp->cr_errmsg ? resp->cr_errmsg : "(none)");
+	CHECK_GOTO(no_inventory(img), out, "a refused dump left inventory.img");
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (resp)
+		criu_resp__free_unpacked(resp, NULL);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	end_prog(&p);
+}

@@ -1,0 +1,191 @@
+/* The mapping of criu_opts to cryo's options (src/rpc/opts.c): every field
+ * of the schema, set to a value that asks for something, either takes
+ * effect or makes the request fail with a message naming it. Walks the
+ * schema's descriptor, so a field added to rpc.proto is covered at once. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "rpc/rpc.h"
+
+/* Fields a request may set and cryo honours (or, for file_locks and the
+ * socket permissions, that change nothing cryo does). */
+static const char *const accepted[] = {
+	"images_dir_fd", "images_dir", "pid", "leave_running", "shell_job", "log_level",
+	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "rst_sibling",
+	"tcp_established", "ext_unix_sk", "file_locks", "pre_dump_mode",
+};
+
+static bool is_accepted(const char *name)
+{
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++)
+		if (!strcmp(accepted[i], name))
+			return true;
+	return false;
+}
+
+/* An enum value other than the field's default. */
+static int other_enum_value(const ProtobufCFieldDescriptor *f)
+{
+	const ProtobufCEnumDescriptor *e = f->descriptor;
+	int def = f->default_value ? *(const int *)f->default_value : 0;
+
+	for (unsigned int i = 0; i < e->n_values; i++)
+		if (e->values[i].value != def)
+			return e->values[i].value;
+	return def;
+}
+
+/* A submessage with its required fields filled. */
+static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m = calloc(1, d->sizeof_message);
+
+	d->message_init(m);
+	for (unsigned int i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+
+		if (f->label == PROTOBUF_C_LABEL_REQUIRED && f->type == PROTOBUF_C_TYPE_STRING)
+			*(char **)((char *)m + f->offset) = strdup("x");
+	}
+	return m;
+}
+
+/* Sets @f of @o to a value that asks for something. */
+static void set_asking(CriuOpts *o, const ProtobufCFieldDescriptor *f, int dir_fd)
+{
+	char *base = (char *)o;
+	void *value = base + f->offset;
+
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		void **items = calloc(1, sizeof(void *));
+
+		items[0] = f->type == PROTOBUF_C_TYPE_STRING ? (void *)strdup("x") :
+							       (void *)new_message(f->descriptor);
+		*(size_t *)(base + f->quantifier_offset) = 1;
+		*(void ***)value = items;
+		return;
+	}
+	if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
+	    f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+		*(protobuf_c_boolean *)(base + f->quantifier_offset) = true;
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_BOOL:
+		*(protobuf_c_boolean *)value = true;
+		break;
+	case PROTOBUF_C_TYPE_ENUM:
+		*(int *)value = other_enum_value(f);
+		break;
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_UINT32:
+		/* Fds name the directory; a number is 1 more than its default. */
+		*(int32_t *)value = strstr(f->name, "fd") ? dir_fd :
+				    (f->default_value ? *(const int32_t *)f->default_value : 0) + 1;
+		break;
+	case PROTOBUF_C_TYPE_STRING:
+		/* config_file: one that exists (a missing one asks for nothing). */
+		*(char **)value = strdup(!strcmp(f->name, "log_file") ? "test.log" :
+					 !strcmp(f->name, "config_file") ? "/proc/self/status" : "x");
+		break;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		*(ProtobufCMessage **)value = new_message(f->descriptor);
+		break;
+	default:
+		break;
+	}
+}
+
+static CriuOpts *base_opts(int dir_fd)
+{
+	CriuOpts *o = malloc(sizeof(*o));
+
+	criu_opts__init(o);
+	o->images_dir_fd = dir_fd;
+	o->has_pid = true;
+	o->pid = 1;
+	return o;
+}
+
+TEST(every_option_has_its_effect_or_is_refused_by_name)
+{
+	const ProtobufCMessageDescriptor *d = &criu_opts__descriptor;
+	struct rpc_conn conn = { .fd_owner = getpid() };
+	struct rpc_action *a = malloc(sizeof(*a));
+	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	unsigned int refused = 0;
+
+	CHECK(dir_fd >= 0 && a, "cannot open /tmp");
+	for (unsigned int i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		CriuOpts *o = base_opts(dir_fd);
+		char why[RPC_ERRMSG_MAX] = "";
+		int ret;
+
+		set_asking(o, f, dir_fd);
+		ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+		protobuf_c_message_free_unpacked(&o->base, NULL);
+		if (is_accepted(f->name)) {
+			CHECK_GOTO(!ret, out, "option %s refused: %s", f->name, why);
+			continue;
+		}
+		refused++;
+		CHECK_GOTO(ret, out, "option %s was accepted, but cryo does nothing with it", f->name);
+		CHECK_GOTO(strstr(why, f->name), out, "option %s refused without its name: %s",
+			   f->name, why);
+	}
+	/* criu's schema has about 70 options; most ask for what cryo lacks. */
+	CHECK_GOTO(refused > 40, out, "only %u options refused", refused);
+out:
+	close(dir_fd);
+	free(a);
+}
+
+TEST(options_reach_cryos_options)
+{
+	struct rpc_conn conn = { .fd_owner = getpid() };
+	struct rpc_action *a = malloc(sizeof(*a));
+	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CriuOpts *o = base_opts(dir_fd);
+	char why[RPC_ERRMSG_MAX] = "";
+	int ret;
+
+	o->has_leave_running = o->leave_running = true;
+	o->has_shell_job = o->shell_job = true;
+	o->has_log_level = true;
+	o->log_level = 9;
+	o->log_file = strdup("dump.log");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret, out, "%s", why);
+	CHECK_GOTO(a->opts.pid == 1 && a->opts.leave_running && a->opts.shell_job &&
+		   !a->opts.restore_detached, out, "dump options");
+	CHECK_GOTO(a->opts.verbosity == 4, out, "log level %d", a->opts.verbosity);
+	CHECK_GOTO(!strcmp(a->opts.images_dir, "/tmp") && !strcmp(a->opts.log_file,
+		   "/tmp/dump.log"), out, "dirs %s %s", a->opts.images_dir, a->opts.log_file);
+
+	o->has_rst_sibling = o->rst_sibling = true;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.restore_detached && a->opts.restore_sibling &&
+		   !a->opts.leave_running, out, "restore options: %s", why);
+
+	free(o->log_file);
+	o->log_file = strdup("../escape.log");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "log_file"), out, "a log_file with '/': %s", why);
+
+	o->has_pid = false;
+	free(o->log_file);
+	o->log_file = NULL;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "pid"), out, "a dump without pid: %s", why);
+
+	o->has_pid = true;
+	o->images_dir_fd = 1000;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "images_dir_fd"), out, "a closed images_dir_fd: %s", why);
+out:
+	protobuf_c_message_free_unpacked(&o->base, NULL);
+	close(dir_fd);
+	free(a);
+}
