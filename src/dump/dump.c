@@ -90,7 +90,8 @@ static int collect_and_write(struct dump_ctx *ctx, struct inj_task *task)
 	stats_end(st, STATS_DUMP_PARASITE, t);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
-	 * run while the parasite is there: it would show in both. */
+	 * run while the parasite is there: it would show in both, and its
+	 * channel (a unix socket) among the task's fds. */
 	t = stats_begin(st, STATS_DUMP_FILES);
 	if (!ret)
 		ret = files_dump(ctx->files, pid, ctx->opts->shell_job);
@@ -181,12 +182,14 @@ static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
 	struct stats *st = ctx->stats;
-	int ret = tree_check(tree, ctx->opts->shell_job);
+	int ret = tree_read_namespaces(tree);
 	uint64_t t;
 
 	st->tasks_all = count_alive_tasks(tree);
 	if (st->progress)
 		estimate_bytes(tree, st);
+	if (!ret)
+		ret = tree_check(tree, ctx->opts->shell_job);
 	t = stats_begin(st, STATS_DUMP_MEMORY);
 	if (!ret)
 		ret = dump_shared_memory(tree, ctx->dir);
@@ -294,6 +297,9 @@ int cmd_dump(const struct cryo_opts *opts)
 		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,
 			opts->images_dir);
 out:
+	/* A failed dump leaves none of its files (its log aside). */
+	if (ret)
+		image_dir_remove_written(dir);
 	/* Closing syncs the images to the disk. */
 	t = stats_begin(&st, STATS_DUMP_WRITING);
 	image_dir_close(dir);

@@ -111,8 +111,7 @@ size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
  * group, the others get FileEntry.group_of. See "Groups" below. */
 int file_dump_join_group(const struct file_dump *d, uint64_t key);
 
-/* Reads a whole procfs file, NUL-terminated, into *@out (to free). */
-int probe_read_text(const char *path, char **out);
+/* (A whole procfs file: read_text_file(), common/textfile.h.) */
 
 /* Opens a new open file description of @p's file, read-only (to read
  * contents without moving the task's position). */
@@ -275,6 +274,12 @@ int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *h
 
 /* ---- a kind ------------------------------------------------------------------ */
 
+enum file_opened_by_cryo {
+	FILE_OPENED_IN_TASK_ONLY,
+	FILE_OPENED_BEFORE_TREE,
+	FILE_OPENED_AFTER_TREE,
+};
+
 /*
  * Groups: objects created together. Some objects can only be made by one
  * call that makes several at once: the two ends of a unix socketpair, a
@@ -288,9 +293,8 @@ int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *h
  * - at load, may check its members in check(): f->group and
  *   f->group->nr_group are set by then.
  * - at restore, provides create_group(), which the engine calls once per
- *   group with every member (leader first, then by id, whichever of them
- *   the process needs), and which puts a new open file description of
- *   each member in fds[i]. The engine gives each member its fd and closes
+ *   group with every member of the image (leader first, then by id), and
+ *   which puts a new open file description of each member in fds[i]. The engine gives each member its fd and closes
  *   those no process took. A member has no inode_of, and no object has
  *   one naming a member.
  * Where: a group that two processes need is made by cryo before the tree
@@ -302,8 +306,9 @@ int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *h
 struct file_kind {
 	const char *name;		/* "pipe", in messages */
 	FileEntry__Kind type;		/* in the image */
-	/* Flags beyond FILE_FLAGS_KNOWN that its files may carry (a pidfd's
-	 * PIDFD_THREAD, which is O_EXCL and means nothing to other files). */
+	/* Flags beyond FILE_FLAGS_KNOWN that its files may carry, among
+	 * FILE_FLAGS_KIND_SPECIFIC (a pidfd's PIDFD_THREAD, which is O_EXCL
+	 * and means nothing to other files). */
 	unsigned int own_flags;
 	/* True when the fd @p is of this kind. Kinds are asked in the
 	 * table's order; the first that says yes takes the fd. */
@@ -317,6 +322,12 @@ struct file_kind {
 	 * processes that do not exist before the tree): cryo does not
 	 * prepare it, and processes may not share it. */
 	bool opened_in_task;
+	/* For an opened_in_task kind: whether cryo can open this object all
+	 * the same, before any process exists (a pidfd of a reaped process:
+	 * prepared as the objects of other kinds are) or once every process
+	 * exists (a pidfd of a live one: prepared late, when two processes
+	 * share it). Either way processes may share it. */
+	enum file_opened_by_cryo (*opened_by_cryo)(const FileEntry *e);
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */
@@ -326,8 +337,8 @@ struct file_kind {
 	/* Checks the kind's part of a record, if it has more to check than
 	 * the schema says; for an object restore needs, loads its contents. */
 	int (*check)(const struct image_dir *dir, struct files_image *img, struct file_obj *f);
-	/* For an object restore needs, after every check: the objects whose
-	 * fds must be installed before it is opened (f->deps). */
+	/* For an object the task has fds of, after every check: the objects
+	 * whose fds must be installed before it is opened (f->deps). */
 	int (*deps)(struct files_image *img, struct file_obj *f);
 	/* Mappings of its files are restored from the object (a memfd, a
 	 * deleted file, shared anonymous memory: no path to map them from).
@@ -341,6 +352,10 @@ struct file_kind {
 	 * and keeps it with restore_add_inode(); the engine calls it once per
 	 * inode and opens every object of it from there. */
 	int (*make_inode)(struct restore_ctx *r, const struct file_obj *first);
+	/* Lets go of the inode handle @h made by make_inode before its fds
+	 * are closed: once every object of the inode is open, or the restore
+	 * failed. For what closing does not undo (a child to reap). */
+	void (*release_inode)(const struct restore_ctx *r, const struct inode_handle *h);
 	/* Makes every member of a group at once; see Groups. */
 	int (*create_group)(struct restore_ctx *r, const struct file_obj *const *members, size_t n,
 			    int *fds);
