@@ -32,6 +32,8 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_counter", .cycles = CYCLES_ALL },
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
+	/* Its page counts are checked by test_everyday's statistics test. */
+	{ .name = "prog_known_pages", .cycles = CYCLES_ALL },
 	{
 		.name = "prog_lazy_events",
 		.cycles = CYCLE_LAZY,
