@@ -18,15 +18,17 @@ extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
 extern const struct file_kind pidfd_kind;
 extern const struct file_kind pipe_kind;
+extern const struct file_kind pty_kind;
 extern const struct file_kind regfile_kind;
 extern const struct file_kind shmem_kind;
 extern const struct file_kind signalfd_kind;
 extern const struct file_kind timerfd_kind;
 extern const struct file_kind tty_kind;
 
-/* More specific kinds come first: a terminal is a character device, a
- * memfd or shared anonymous memory a regular file. */
+/* More specific kinds come first: a pty is a terminal, a terminal a
+ * character device, a memfd or shared anonymous memory a regular file. */
 static const struct file_kind *const kinds[] = {
+	&pty_kind,
 	&tty_kind,
 	&chrdev_kind,
 	&memfd_kind,
