@@ -49,6 +49,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pty", .cycles = CYCLES_ALL },
+	{ .name = "prog_pty_session", .cycles = CYCLES_ALL },
 	{ .name = "prog_regs", .cycles = CYCLES_ALL },
 	{ .name = "prog_shmem", .cycles = CYCLES_ALL },
 	{ .name = "prog_signals", .cycles = CYCLES_ALL },
