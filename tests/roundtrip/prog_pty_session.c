@@ -5,7 +5,8 @@
  * foreground, and K, which stays in S's group. After restore the root
  * checks from outside: every one of S, J, K has the slave as controlling
  * terminal (/proc/PID/stat), the pty's session is S and its foreground
- * group J (asked through the master), the index is the same, and the pair
+ * group J (asked through the master), S's fd 5 is /dev/tty again, the index
+ * is the same, and the pair
  * still works (a line written to the master is echoed back by the slave's
  * line discipline). */
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "prog.h"
 
 #define MASTER 10
+#define DEVTTY_FD 5
 
 struct proc_tty {
 	pid_t pgid, sid, tpgid;
@@ -90,6 +92,11 @@ static void __attribute__((noreturn)) run_session(const char *slave_path, int re
 		idle();
 	if (stayer < 0)
 		die("fork");
+	/* Its own /dev/tty, which names its controlling terminal. */
+	fd = open("/dev/tty", O_RDWR);
+	if (fd < 0 || dup2(fd, DEVTTY_FD) != DEVTTY_FD)
+		die("/dev/tty");
+	close(fd);
 	if (write(ready, &job, sizeof(job)) != sizeof(job) ||
 	    write(ready, &stayer, sizeof(stayer)) != sizeof(stayer))
 		die("ready");
@@ -141,6 +148,21 @@ static void check_process(const char *what, pid_t pid, pid_t want_pgid)
 		   job);
 }
 
+static void check_devtty(void)
+{
+	char path[64], link[64] = "";
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", session, DEVTTY_FD);
+	if (readlink(path, link, sizeof(link) - 1) < 0 || stat(path, &st)) {
+		prog_fail("%s: %s", path, strerror(errno));
+		return;
+	}
+	PROG_CHECK(!strcmp(link, "/dev/tty") && st.st_rdev == makedev(5, 0),
+		   "the session leader's fd %d is %s (%u:%u)", DEVTTY_FD, link, major(st.st_rdev),
+		   minor(st.st_rdev));
+}
+
 static void check_echo(void)
 {
 	struct pollfd pfd = { .fd = MASTER, .events = POLLIN };
@@ -180,6 +202,7 @@ int main(int argc, char **argv)
 	check_process("session leader", session, session);
 	check_process("job", job, job);
 	check_process("process", stayer, session);
+	check_devtty();
 	check_echo();
 	kill(job, SIGKILL);
 	kill(stayer, SIGKILL);

@@ -57,6 +57,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_sparse", .cycles = CYCLES_ALL },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
+	{ .name = "prog_ttys", .cycles = CYCLES_ALL },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
 		/* Every restore is as on a kernel whose vDSO differs. */
