@@ -59,8 +59,9 @@ static int obj_dump(struct files_dump_set *set, const struct fd_probe *p,
 	return kind->dump(&d);
 }
 
-/* The task's controlling terminal, from field 7 of /proc/PID/stat. */
-static int read_ctty(pid_t pid, dev_t *out)
+/* The task's session and controlling terminal, from fields 6 and 7 of
+ * /proc/PID/stat. */
+static int read_ctty(pid_t pid, pid_t *sid, dev_t *out)
 {
 	char path[64], buf[1024];
 	_cleanup_close_ int fd = -1;
@@ -78,7 +79,7 @@ static int read_ctty(pid_t pid, dev_t *out)
 	buf[n] = '\0';
 	/* The name may hold spaces and parentheses: fields follow the last ')'. */
 	comm_end = strrchr(buf, ')');
-	if (!comm_end || sscanf(comm_end + 1, " %*c %*d %*d %*d %u", &tty_nr) != 1) {
+	if (!comm_end || sscanf(comm_end + 1, " %*c %*d %*d %d %u", sid, &tty_nr) != 2) {
 		pr_err("dump: pid %d: cannot parse %s", pid, path);
 		return -EINVAL;
 	}
@@ -243,10 +244,13 @@ static int dump_fds(struct files_dump_set *set, pid_t pid, bool shell_job, struc
 {
 	struct fd_probe base = { .pid = pid, .shell_job = shell_job };
 	_cleanup_close_ int pidfd = -1;
+	pid_t sid = 0;
 	_cleanup_free_ int *fds = NULL;
 	int ret;
 
-	ret = read_ctty(pid, &base.ctty);
+	ret = read_ctty(pid, &sid, &base.ctty);
+	if (!ret && base.ctty)
+		ret = ctty_note(set, pid, sid, base.ctty, shell_job);
 	if (ret)
 		return ret;
 	pidfd = pidfd_open(pid, 0);

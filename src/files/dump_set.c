@@ -57,6 +57,7 @@ void files_dump_free(struct files_dump_set *set)
 	free(set->buckets);
 	free(set->groups);
 	free(set->pids);
+	free(set->cttys);
 	locks_forget(set);
 	free(set);
 }
@@ -377,6 +378,8 @@ int files_dump_finish(struct files_dump_set *set, const pid_t *live, size_t n)
 {
 	int ret = check_groups(set);
 
+	if (!ret)
+		ret = ctty_check(set);
 	if (!ret)
 		ret = write_files(set);
 	if (!ret)

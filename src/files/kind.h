@@ -331,6 +331,9 @@ struct file_kind {
 	 * the dump holds (@members, the leader first) cannot be made again
 	 * (a pty's slave without its master), or NULL. */
 	const char *(*group_incomplete)(FileEntry *const *members, size_t n);
+	/* Whether object @e gives the processes of session @sid their
+	 * controlling terminal @ctty back at restore (a pty's master). */
+	bool (*restores_ctty)(const FileEntry *e, dev_t ctty, pid_t sid);
 	/* Checks the kind's part of a record, if it has more to check than
 	 * the schema says; for an object restore needs, loads its contents. */
 	int (*check)(const struct image_dir *dir, struct files_image *img, struct file_obj *f);

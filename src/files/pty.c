@@ -213,6 +213,14 @@ static const char *pty_group_incomplete(FileEntry *const *members, size_t n)
 	return NULL;
 }
 
+static bool pty_restores_ctty(const FileEntry *e, dev_t ctty, pid_t sid)
+{
+	const PtyFile *pf = e->pty;
+
+	return pf->master && pf->has_session && pf->session == sid &&
+	       ctty == makedev(PTY_SLAVE_MAJOR_FIRST + pf->index / 256, pf->index % 256);
+}
+
 /* ---- load ---------------------------------------------------------------------- */
 
 static int pty_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
@@ -289,6 +297,7 @@ const struct file_kind pty_kind = {
 	.recognise = pty_recognise,
 	.dump = pty_dump,
 	.group_incomplete = pty_group_incomplete,
+	.restores_ctty = pty_restores_ctty,
 	.check = pty_check,
 	.made_before_tree = pty_made_before_tree,
 	.create_group = pty_create_group,
