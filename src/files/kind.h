@@ -292,9 +292,8 @@ int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *h
  * - at load, may check its members in check(): f->group and
  *   f->group->nr_group are set by then.
  * - at restore, provides create_group(), which the engine calls once per
- *   group with every member (leader first, then by id, whichever of them
- *   the process needs), and which puts a new open file description of
- *   each member in fds[i]. The engine gives each member its fd and closes
+ *   group with every member of the image (leader first, then by id), and
+ *   which puts a new open file description of each member in fds[i]. The engine gives each member its fd and closes
  *   those no process took. A member has no inode_of, and no object has
  *   one naming a member.
  * Where: a group that two processes need is made by cryo before the tree
@@ -306,8 +305,9 @@ int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *h
 struct file_kind {
 	const char *name;		/* "pipe", in messages */
 	FileEntry__Kind type;		/* in the image */
-	/* Flags beyond FILE_FLAGS_KNOWN that its files may carry (a pidfd's
-	 * PIDFD_THREAD, which is O_EXCL and means nothing to other files). */
+	/* Flags beyond FILE_FLAGS_KNOWN that its files may carry, among
+	 * FILE_FLAGS_KIND_SPECIFIC (a pidfd's PIDFD_THREAD, which is O_EXCL
+	 * and means nothing to other files). */
 	unsigned int own_flags;
 	/* True when the fd @p is of this kind. Kinds are asked in the
 	 * table's order; the first that says yes takes the fd. */
@@ -337,8 +337,8 @@ struct file_kind {
 	/* Checks the kind's part of a record, if it has more to check than
 	 * the schema says; for an object restore needs, loads its contents. */
 	int (*check)(const struct image_dir *dir, struct files_image *img, struct file_obj *f);
-	/* For an object restore needs, after every check: the objects whose
-	 * fds must be installed before it is opened (f->deps). */
+	/* For an object the task has fds of, after every check: the objects
+	 * whose fds must be installed before it is opened (f->deps). */
 	int (*deps)(struct files_image *img, struct file_obj *f);
 	/* Mappings of its files are restored from the object (a memfd, a
 	 * deleted file, shared anonymous memory: no path to map them from).

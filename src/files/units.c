@@ -181,7 +181,12 @@ static int make_group(struct restore_ctx *r, const struct file_obj *leader, void
 			g.members[n++] = &img->files[i];
 	for (size_t i = 0; i < g.nr; i++)
 		g.fds[i] = -1;
-	ret = n == g.nr ? leader->kind->create_group(r, g.members, n, g.fds) : -EBADMSG;
+	if (n != g.nr) {
+		restore_err(r, leader, "its group has %zu members here, not %zu", n, g.nr);
+		group_handle_free(&g);
+		return -EBADMSG;
+	}
+	ret = leader->kind->create_group(r, g.members, n, g.fds);
 	for (size_t i = 0; !ret && i < n; i++) {
 		g.fds[i] = g.fds[i] < 0 ? -EBADF : restore_move_high(r, g.fds[i]);
 		if (g.fds[i] < 0) {
