@@ -55,7 +55,17 @@ static int save_queue(const struct file_dump *d, PtyFile *pf, int fd, int termio
 	ret = pty_queue_count(fd, &len);
 	if (ret || !len)
 		return ret;
-	ret = pty_queue_drain(fd, len, &buf);
+	if (len > PTY_QUEUE_MAX) {
+		pr_fd_err(d->p, "%zu bytes wait to be read: a queue this full may hold more in the "
+			  "tty layer, which cannot be read out and put back in order", len);
+		return -EOPNOTSUPP;
+	}
+	ret = pty_queue_drain(fd, termios_fd >= 0, len, &buf, &len);
+	if (ret == -EOPNOTSUPP) {
+		pr_fd_err(d->p, "%zu bytes wait to be read in canonical mode with EXTPROC, whose "
+			  "lines cryo cannot read out whole", len);
+		return ret;
+	}
 	if (ret) {
 		pr_fd_err(d->p, "cannot read the %zu bytes queued on it", len);
 		return ret;
@@ -149,7 +159,6 @@ static int dump_master(const struct file_dump *d, PtyFile *pf)
 static int dump_slave(const struct file_dump *d, PtyFile *pf)
 {
 	const struct fd_probe *p = d->p;
-	PtyTermios tio = PTY_TERMIOS__INIT;
 	_cleanup_close_ int reader = -1;
 	char path[64];
 	size_t queued;
@@ -159,15 +168,6 @@ static int dump_slave(const struct file_dump *d, PtyFile *pf)
 	ret = pty_queue_count(p->dup, &queued);
 	if (ret || !queued)
 		return ret;
-	ret = pty_termios_get(p->dup, &tio);
-	free(tio.cc.data);
-	if (ret)
-		return pr_errno_ret("dump: pid %d %s: cannot read its termios", p->pid, p->name);
-	if (pty_termios_canonical(&tio)) {
-		pr_fd_err(p, "%zu bytes wait to be read in canonical mode, where they cannot be "
-			  "read out and queued again without losing where their lines end", queued);
-		return -EOPNOTSUPP;
-	}
 	/* A new open of the slave, nonblocking, reads them: the task's own
 	 * may block and its flags are not cryo's to change. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", p->dup);
@@ -247,7 +247,8 @@ static int pty_check(const struct image_dir *dir, struct files_image *img, struc
 		load_err(img, f, "session %d, foreground group %d", pf->session, pf->foreground);
 		return -EBADMSG;
 	}
-	if (pf->data_size > (64u << 10)) {
+	/* Canonical lines are saved escaped: up to twice as long. */
+	if (pf->data_size > 2 * PTY_QUEUE_MAX + 64) {
 		load_err(img, f, "%u queued bytes: more than a tty holds", pf->data_size);
 		return -EBADMSG;
 	}

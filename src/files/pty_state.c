@@ -72,21 +72,26 @@ int pty_termios_set(int fd, const PtyTermios *t)
 	return 0;
 }
 
-bool pty_termios_canonical(const PtyTermios *t)
-{
-	return t->lflag & ICANON;
-}
-
 /* The slave's termios with input taken as it comes: no echo, no signals,
- * no translation. IXON, IXOFF and EXTPROC stay, so that a master in packet
- * mode is sent no status for the change. Canonical mode is never on here
- * (pty_queue_push() refuses it). */
+ * no translation. ICANON, IXON, IXOFF and EXTPROC stay: switching
+ * canonical mode would turn what is queued into one line, and a master in
+ * packet mode would be sent a status for the others. In canonical mode
+ * literal-next is on, with a character (escape_char()), so that the lines
+ * drain_lines() saved, escaped, are the same lines again. */
+static cc_t escape_char(const struct termios2 *saved);
+
 static void termios_verbatim(struct termios2 *tio)
 {
 	tio->c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | IGNPAR | PARMRK | INPCK | ISTRIP | INLCR |
 				    IGNCR | ICRNL | IUCLC | IMAXBEL);
 	tio->c_lflag &= ~(tcflag_t)(ISIG | ECHO | ECHOE | ECHOK | ECHONL | ECHOCTL | ECHOPRT |
-				    ECHOKE | IEXTEN);
+				    ECHOKE);
+	if (tio->c_lflag & ICANON) {
+		tio->c_cc[VLNEXT] = escape_char(tio);
+		tio->c_lflag |= IEXTEN;
+	} else {
+		tio->c_lflag &= ~(tcflag_t)IEXTEN;
+	}
 }
 
 int pty_queue_count(int fd, size_t *out)
@@ -99,13 +104,11 @@ int pty_queue_count(int fd, size_t *out)
 	return 0;
 }
 
-int pty_queue_drain(int fd, size_t len, char **out)
+/* Raw: exactly @len bytes, already queued. */
+static int drain_raw(int fd, size_t len, char *buf)
 {
-	char *buf = malloc(len + 1);
 	size_t got = 0;
 
-	if (!buf)
-		return -ENOMEM;
 	while (got < len) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
@@ -118,9 +121,101 @@ int pty_queue_drain(int fd, size_t len, char **out)
 			break;
 		got += (size_t)n;
 	}
-	if (got != len) {
+	return got == len ? 0 : -EIO;
+}
+
+/* The literal-next character the verbatim termios of a canonical slave
+ * has (its own, or ^V when it has none), which escapes the characters
+ * below when the lines are queued again. */
+static cc_t escape_char(const struct termios2 *saved)
+{
+	return saved->c_cc[VLNEXT] ? saved->c_cc[VLNEXT] : 0x16;
+}
+
+/* Whether @c ends a line under @tio, as the line discipline has it (a
+ * disabled character is 0, and NUL then matches it). */
+static bool ends_line(const struct termios2 *tio, unsigned char c)
+{
+	return c == '\n' || c == tio->c_cc[VEOL] ||
+	       ((tio->c_lflag & IEXTEN) && c == tio->c_cc[VEOL2]);
+}
+
+/* Whether the line discipline, canonical under @v (verbatim: IEXTEN on,
+ * ECHO and ISIG off), acts on @c rather than queue it. */
+static bool acts_on(const struct termios2 *v, unsigned char c)
+{
+	static const int specials[] = { VERASE, VKILL, VWERASE, VLNEXT, VEOF, VEOL, VEOL2 };
+
+	if (c == '\n')
+		return true;
+	for (size_t i = 0; i < sizeof(specials) / sizeof(specials[0]); i++)
+		if (c == v->c_cc[specials[i]])
+			return true;
+	return (v->c_iflag & IXON) && (c == v->c_cc[VSTART] || c == v->c_cc[VSTOP]);
+}
+
+/* Canonical: the complete lines, one per read(), written to @buf (@cap
+ * bytes) as they must be queued again: each character the line discipline
+ * would act on escaped with the literal-next character, then the line's
+ * end (the EOF character when read() left it out). */
+static int drain_lines(int fd, const struct termios2 *saved, char *buf, size_t cap, size_t *len)
+{
+	struct termios2 v = *saved;
+	size_t got = 0;
+
+	termios_verbatim(&v);
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		unsigned char line[4096];
+		size_t body;
+		ssize_t n;
+
+		if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+			break;
+		n = read(fd, line, sizeof(line));
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		body = n && ends_line(saved, line[n - 1]) ? (size_t)n - 1 : (size_t)n;
+		if (got + 2 * (size_t)n + 1 > cap)
+			return -EIO;
+		for (size_t i = 0; i < body; i++) {
+			if (acts_on(&v, line[i]))
+				buf[got++] = (char)v.c_cc[VLNEXT];
+			buf[got++] = (char)line[i];
+		}
+		buf[got++] = (char)(body < (size_t)n ? line[n - 1] : saved->c_cc[VEOF]);
+	}
+	*len = got;
+	return 0;
+}
+
+int pty_queue_drain(int fd, bool slave, size_t queued, char **out, size_t *len)
+{
+	/* Escapes may double a line, and an EOF line counts nothing. */
+	size_t cap = 2 * queued + 64;
+	char *buf = malloc(cap);
+	struct termios2 tio;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	/* A master's own termios are always raw; TCGETS2 through it would
+	 * read the slave's. */
+	ret = slave && ioctl(fd, TCGETS2, &tio) ? -errno : 0;
+	if (!slave)
+		tio.c_lflag = 0;
+	/* Canonical with EXTPROC: lines cryo cannot tell from their count. */
+	if (!ret && (tio.c_lflag & (ICANON | EXTPROC)) == (ICANON | EXTPROC))
+		ret = -EOPNOTSUPP;
+	else if (!ret && (tio.c_lflag & ICANON)) {
+		ret = drain_lines(fd, &tio, buf, cap, len);
+	} else if (!ret) {
+		ret = drain_raw(fd, queued, buf);
+		*len = queued;
+	}
+	if (ret) {
 		free(buf);
-		return -EIO;
+		return ret;
 	}
 	*out = buf;
 	return 0;
@@ -147,8 +242,6 @@ int pty_queue_push(int tty_fd, int termios_fd, const char *buf, size_t len)
 		return push_bytes(tty_fd, buf, len);
 	if (ioctl(termios_fd, TCGETS2, &saved))
 		return -errno;
-	if (saved.c_lflag & ICANON)
-		return -EINVAL;
 	verbatim = saved;
 	termios_verbatim(&verbatim);
 	if (ioctl(termios_fd, TCSETS2, &verbatim))

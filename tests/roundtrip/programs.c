@@ -17,7 +17,7 @@ const char *const cycle_names[NR_CYCLES] = { "once", "twice", "thrice", "leave-r
 const struct test_program test_programs[] = {
 	{ .name = "neg_big_memory" },
 	{ .name = "neg_clone_files" },
-	{ .name = "neg_pty_canonical" },
+	{ .name = "neg_pty_full" },
 	{ .name = "neg_sysv_shm" },
 	{ .name = "neg_thread_creds" },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
@@ -50,6 +50,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pty", .cycles = CYCLES_ALL },
+	{ .name = "prog_pty_lines", .cycles = CYCLES_ALL },
 	{ .name = "prog_pty_session", .cycles = CYCLES_ALL },
 	{ .name = "prog_regs", .cycles = CYCLES_ALL },
 	{ .name = "prog_shmem", .cycles = CYCLES_ALL },
