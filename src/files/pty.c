@@ -138,7 +138,7 @@ static int dump_master(const struct file_dump *d, PtyFile *pf)
 	if (poll(&pfd, 1, 0) < 0)
 		return pr_errno_ret("dump: pid %d %s: cannot poll its pty", p->pid, p->name);
 	/* Every open of the slave closed: the master reads EIO (hung up). */
-	pf->slave_closed = pfd.revents & POLLHUP;
+	pf->slave_closed = !!(pfd.revents & POLLHUP);
 	if (packet && (pfd.revents & POLLPRI)) {
 		pr_fd_err(p, "a packet-mode status of pty %u waits to be read, which cryo cannot "
 			  "make again", index);
