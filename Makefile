@@ -15,7 +15,7 @@ CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := -lprotobuf-c -pthread
+LDLIBS := -lprotobuf-c -lmnl -lxxhash -pthread
 
 # ---- schemas (protobuf-c): the images', and the RPC's (src/rpc/proto) -------
 PROTOS := $(wildcard src/images/proto/*.proto)
@@ -93,7 +93,7 @@ $(LIBINJECT): $(BUILD)/obj/inject.o
 
 # ---- the cryo tool ----------------------------------------------------------
 # Everything but main.c goes into a core archive that tests link against.
-CORE_DIRS := src/common src/kabi src/images src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli src/rpc
+CORE_DIRS := src/common src/kabi src/net src/images src/ns src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli src/rpc
 CORE_SRCS := $(filter-out src/cli/main.c,$(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C) $(RPC_PROTO_C))
@@ -163,6 +163,13 @@ $(LIBCORE_SAN): $(SAN_CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+# cryo itself under ASan and UBSan, for a few round trips in tests/run that
+# take the whole dump and restore paths through the sanitizers.
+CRYO_SAN := $(BUILD)/cryo-san
+$(CRYO_SAN): $(BUILD)/san-obj/cli/main.o $(LIBCORE_SAN) $(LIBINJECT) $(BLOB_EMBEDS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $(BUILD)/san-obj/cli/main.o $(BLOB_EMBEDS) $(LIBCORE_SAN) \
+		$(LIBINJECT) $(LDLIBS)
+
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 # Every unit test starts with the image kinds registered, as cryo does.
 UNIT_SETUP := tests/unit/image_kinds_setup.c
@@ -212,7 +219,10 @@ HARNESS_RUNNERS := test_negative test_freezer test_real test_terminals
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(RUNNER_SRCS) $(HARNESS_SRCS)
+	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(RUNNER_SRCS) $(RUNNER_EXTRA) $(HARNESS_SRCS)
+# test_negative forges images as an attacker would, checksums included.
+$(BUILD)/tests/roundtrip/test_negative: src/images/crc32c.c
+$(BUILD)/tests/roundtrip/test_negative: RUNNER_EXTRA := src/images/crc32c.c -lxxhash
 # The cgroup v2 freezer: trees in a cgroup of their own.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
 # Programs from Debian's packages (sh, python3) through dump and restore.
@@ -260,7 +270,7 @@ FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 # Every part's image checks, and the list that registers them.
 FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
-	src/files/image_check.c src/ipc/sysv_shm_image.c src/cli/image_kinds.c \
+	src/files/image_check.c src/ipc/sysv_shm_image.c src/ns/image.c src/cli/image_kinds.c \
 	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)
@@ -281,7 +291,7 @@ $(BUILD)/bench/run: bench/run.c
 # columns. bench/run.c says more.
 BENCH_ARGS ?= -m /dev/shm
 
-TEST_BINS := $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(ROUNDTRIP_TESTS) \
+TEST_BINS := $(CRYO_SAN) $(UNIT_TESTS) $(INJECT_TESTS) $(INJECT_PROGS) $(ROUNDTRIP_PROGS) $(ROUNDTRIP_TESTS) \
 	$(NEGATIVE_PROGS) $(FUZZ_TARGETS) $(RPC_TESTS)
 
 # ---- top-level targets ------------------------------------------------------

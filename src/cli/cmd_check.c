@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "images/image.h"
 #include "kabi/features.h"
 
 static const char *state_word(const struct feature *f, const struct feature_result *r)
@@ -48,6 +49,9 @@ int cmd_check(const struct cryo_opts *opts)
 		pr_err("check: unexpected argument '%s'", opts->args[0]);
 		return 1;
 	}
+	/* cryo check -D DIR: a dumper that died there left temporary files. */
+	if (opts->images_dir && image_dir_remove_stale(NULL, opts->images_dir))
+		return 1;
 	results = calloc(feature_count, sizeof(*results));
 	if (!results) {
 		pr_err("check: out of memory");

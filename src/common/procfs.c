@@ -1,45 +1,82 @@
 /* /proc/PID/stat: the comm in field 2 may hold spaces and parentheses, so
- * the fields are counted from the last ')'. */
+ * the fields are counted from its last ')'. Every field up to the last one
+ * cryo uses must be a number, or the whole file is refused. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/procfs.h"
+#include "common/textfile.h"
 
 #define STAT_LAST_FIELD 52
 
-int proc_stat_read(pid_t pid, struct proc_stat *st)
+/* The name sits between the first '(' and @close, the last ')'. */
+static void copy_comm(struct proc_stat *st, const char *buf, const char *close)
 {
-	char path[64], buf[1024], *p, *save = NULL;
-	long fields[STAT_LAST_FIELD + 1];
-	int fd, field = 3;
-	ssize_t n;
+	const char *open_paren = strchr(buf, '(');
+	size_t len = open_paren && open_paren < close ? (size_t)(close - open_paren - 1) : 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n ? -errno : -EIO;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2])
+	if (len >= sizeof(st->comm))
+		len = sizeof(st->comm) - 1;
+	if (len)
+		memcpy(st->comm, open_paren + 1, len);
+	st->comm[len] = '\0';
+}
+
+int proc_stat_parse(const char *text, struct proc_stat *st)
+{
+	uint64_t f[STAT_LAST_FIELD + 1] = { 0 };
+	const char *p = strrchr(text, ')');
+	int field;
+
+	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
 		return -EIO;
 	st->state = p[2];
-	for (char *tok = strtok_r(p + 3, " \n", &save); tok && field < STAT_LAST_FIELD;
-	     tok = strtok_r(NULL, " \n", &save))
-		fields[++field] = strtol(tok, NULL, 10);
-	if (field < STAT_LAST_FIELD)
+	copy_comm(st, text, p);
+	p += 3;
+	for (field = 4; field <= STAT_LAST_FIELD && *p == ' '; field++) {
+		char *end;
+
+		/* Some fields are signed (tpgid is -1 without a terminal). */
+		errno = 0;
+		f[field] = p[1] == '-' ? (uint64_t)strtoll(p + 1, &end, 10) :
+					 strtoull(p + 1, &end, 10);
+		if (errno || end == p + 1)
+			return -EIO;
+		p = end;
+	}
+	if (field <= STAT_LAST_FIELD)
 		return -EIO;
-	st->ppid = (pid_t)fields[4];
-	st->pgid = (pid_t)fields[5];
-	st->sid = (pid_t)fields[6];
-	st->exit_signal = (uint32_t)fields[38];
-	st->exit_code = (int)fields[52];
+	st->ppid = (pid_t)f[4];
+	st->pgid = (pid_t)f[5];
+	st->sid = (pid_t)f[6];
+	st->tty_nr = (int)f[7];
+	st->start_code = f[26];
+	st->end_code = f[27];
+	st->start_stack = f[28];
+	st->exit_signal = (uint32_t)f[38];
+	st->start_data = f[45];
+	st->end_data = f[46];
+	st->start_brk = f[47];
+	st->arg_start = f[48];
+	st->arg_end = f[49];
+	st->env_start = f[50];
+	st->env_end = f[51];
+	st->exit_code = (int)f[52];
 	return 0;
+}
+
+int proc_stat_read(pid_t pid, struct proc_stat *st)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	ret = read_text_file(path, &text);
+	if (ret)
+		return ret;
+	return proc_stat_parse(text, st);
 }

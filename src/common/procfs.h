@@ -1,19 +1,29 @@
-/* Small readers of /proc shared by dump and restore. */
+/* The one reader of /proc/PID/stat, shared by dump and restore. */
 #ifndef CRYO_COMMON_PROCFS_H
 #define CRYO_COMMON_PROCFS_H
 
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The fields of /proc/PID/stat that cryo uses. */
+/* The fields of /proc/PID/stat that cryo uses (proc(5), counted from 1). */
 struct proc_stat {
-	char state;		/* R, S, D, T, t, Z, X, ... */
-	pid_t ppid, pgid, sid;
-	uint32_t exit_signal;
-	int exit_code;		/* a zombie's wait status */
+	char state;		/* 3: R, S, D, T, t, Z, X, ... */
+	pid_t ppid, pgid, sid;	/* 4-6 */
+	char comm[16];		/* 2: its name, as PR_SET_NAME set it */
+	int tty_nr;		/* 7: the controlling terminal, encoded; 0 for none */
+	uint32_t exit_signal;	/* 38 */
+	int exit_code;		/* 52: a zombie's wait status */
+	/* The mm fields: 26-28, 45-51 (0 when the reader may not ptrace). */
+	uint64_t start_code, end_code, start_stack;
+	uint64_t start_data, end_data, start_brk;
+	uint64_t arg_start, arg_end, env_start, env_end;
 };
 
-/* Reads /proc/@pid/stat; -errno (ENOENT: no such process) without logging. */
+/* Reads /proc/@pid/stat; -errno (ENOENT: no such process; EIO: not the
+ * expected format) without logging. */
 int proc_stat_read(pid_t pid, struct proc_stat *st);
+
+/* Parses the text of a stat file; -EIO when it is not one. */
+int proc_stat_parse(const char *text, struct proc_stat *st);
 
 #endif

@@ -86,7 +86,8 @@ static int collect_and_write(struct dump_ctx *ctx, struct inj_task *task)
 	ret = collect_inside(task, &core, &mm_opts.brk);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
-	 * run while the parasite is there: it would show in both. */
+	 * run while the parasite is there: it would show in both, and its
+	 * channel (a unix socket) among the task's fds. */
 	if (!ret)
 		ret = files_dump(ctx->files, pid, ctx->opts->shell_job);
 	if (!ret)
@@ -134,8 +135,10 @@ static int finish_files(struct dump_ctx *ctx)
 static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
-	int ret = tree_check(tree, ctx->opts->shell_job);
+	int ret = tree_read_namespaces(tree);
 
+	if (!ret)
+		ret = tree_check(tree, ctx->opts->shell_job);
 	if (!ret)
 		ret = dump_shared_memory(tree, ctx->dir);
 	if (!ret)
@@ -216,6 +219,9 @@ int cmd_dump(const struct cryo_opts *opts)
 		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,
 			opts->images_dir);
 out:
+	/* A failed dump leaves none of its files (its log aside). */
+	if (ret)
+		image_dir_remove_written(dir);
 	image_dir_close(dir);
 	return ret ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/procfs.h"
 #include "files/dump_set.h"
 #include "files/probe.h"
 
@@ -63,26 +64,16 @@ static int obj_dump(struct files_dump_set *set, const struct fd_probe *p,
  * /proc/PID/stat. */
 static int read_ctty(pid_t pid, pid_t *sid, dev_t *out)
 {
-	char path[64], buf[1024];
-	_cleanup_close_ int fd = -1;
-	const char *comm_end;
+	struct proc_stat st;
 	unsigned int tty_nr;
-	ssize_t n;
+	int ret = proc_stat_read(pid, &st);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
-	buf[n] = '\0';
-	/* The name may hold spaces and parentheses: fields follow the last ')'. */
-	comm_end = strrchr(buf, ')');
-	if (!comm_end || sscanf(comm_end + 1, " %*c %*d %*d %d %u", sid, &tty_nr) != 2) {
-		pr_err("dump: pid %d: cannot parse %s", pid, path);
-		return -EINVAL;
+	if (ret) {
+		pr_err("dump: pid %d: cannot read /proc/%d/stat: %s", pid, pid, strerror(-ret));
+		return ret;
 	}
+	*sid = st.sid;
+	tty_nr = (unsigned int)st.tty_nr;
 	*out = tty_nr ? makedev((tty_nr >> 8) & 0xfff, (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00))
 		      : 0;
 	return 0;
@@ -200,7 +191,9 @@ static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe
 		pr_fd_err(&p, "the same open file as pid %d fd %d, but taken as %s", o->pid, o->fd,
 			  kind->name);
 		ret = -EINVAL;
-	} else if (kind->opened_in_task && o->pid != p.pid && !same_fd_table(o->pid, p.pid)) {
+	} else if (kind->opened_in_task && o->pid != p.pid &&
+		   !(kind->opened_by_cryo && kind->opened_by_cryo(o->fe)) &&
+		   !same_fd_table(o->pid, p.pid)) {
 		pr_fd_err(&p, "the same %s as pid %d fd %d: a %s shared by two processes is not "
 			  "supported yet", kind->name, o->pid, o->fd, kind->name);
 		ret = -EOPNOTSUPP;

@@ -107,14 +107,25 @@ struct files_namespaces {
 /* In cryo, before it creates any process: opens each file object that the
  * processes of @imgs (one image per process, loaded from one dump) have an
  * fd of or map, once, at fds of @base or above, with its saved flags and
- * position. Processes created afterwards inherit them, so that what several
+ * position; each as the first process that has it, after @as_task (unless
+ * NULL) made cryo take on that process's credentials. Processes created afterwards inherit them, so that what several
  * processes shared is shared again. An object only a process can open
- * (an epoll, made of its own fds) is left to it, and may not be shared. */
+ * (an epoll, made of its own fds) is left to it, and may not be shared;
+ * a pidfd of a reaped process is not one (cryo makes it too). */
 int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
-		  const struct files_namespaces *ns, struct files_prepared **out);
+		  const struct files_namespaces *ns, int (*as_task)(void *arg, size_t index),
+		  void *arg, struct files_prepared **out);
 /* Closes every prepared fd (cryo, once the processes have them; and each
  * process, once its own fds are installed). */
 void files_prepared_close(struct files_prepared *p);
+/* In cryo once the processes are created: closes what they inherited, but
+ * the places kept for what is opened late. */
+void files_prepared_close_early(struct files_prepared *p);
+/* In cryo once every process exists (their stage 1), before any installs
+ * its fds: opens the objects only then possible to open (a pidfd of a live
+ * process two processes share) in the places kept for them; processes
+ * take them from cryo with pidfd_getfd(). */
+int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs, size_t n);
 
 /* In the restored session leader @sid, right after setsid() and before it
  * creates the processes of its session: takes back its controlling
@@ -144,6 +155,32 @@ int files_restore(const struct files_image *img, const struct files_prepared *pr
  * contents. On failure no fd is left open. */
 int files_open_mappings(const struct files_image *img, const struct files_prepared *prepared,
 			struct files_mapping *maps, size_t n, int base);
+
+/* Calls @fn for each object of @img's fds that is a pidfd of a task, not of
+ * a reaped process: one of its fds, the pid, and for a thread other than a
+ * main thread its process (else 0). Stops at the first non-zero return. */
+int files_pidfd_targets(const struct files_image *img,
+			int (*fn)(void *arg, int fd, pid_t pid, pid_t thread_of), void *arg);
+
+/* A pidfd of a thread other than its process's main thread, at fd @fd of
+ * the task: the thread is made by the restorer, after the fds, so
+ * files_restore() puts a pidfd of the task itself (same flags) there, and
+ * cryo replaces it from inside the task once every thread exists
+ * (restore/pidfds.c). Fds of one open file (@file_id) come one
+ * after another. */
+struct files_thread_pidfd {
+	uint32_t file_id;
+	int fd;
+	pid_t tid;
+	pid_t tgid;		/* the process of thread @tid */
+	unsigned int flags;	/* status flags, PIDFD_THREAD among them */
+	bool cloexec;
+};
+
+/* The thread pidfds @img installs (none when its table is another
+ * process's), the first @max of them in @out; returns how many there are. */
+size_t files_thread_pidfds(const struct files_image *img, struct files_thread_pidfd *out,
+			   size_t max);
 
 /* ---- file locks (locks.c) ----------------------------------------------------
  * The flock, POSIX and OFD locks the processes hold, in locks.img. Dump

@@ -7,8 +7,8 @@
 
 #include "common/cleanup.h"
 #include "files/image_check.h"
-#include "images/proto/locks.pb-c.h"
 #include "files/internal.h"
+#include "images/proto/locks.pb-c.h"
 
 int fds_image_check(const struct image *img, const struct image_dir *dir, int id)
 {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/textfile.h"
 #include "files/kind.h"
 
 #define HANDLE_BYTES_MAX 128	/* MAX_HANDLE_SZ */
@@ -123,7 +124,7 @@ static int watch_path(const struct fd_probe *p, const struct watch *w, char **ou
 	int ret, last = -ENOENT;
 
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", p->pid);
-	ret = probe_read_text(path, &mountinfo);
+	ret = read_text_file(path, &mountinfo);
 	if (ret) {
 		pr_fd_err(p, "cannot read %s: %s", path, strerror(-ret));
 		return ret;

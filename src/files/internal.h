@@ -21,7 +21,16 @@ int locks_check_fd(const struct fd_probe *p);
 struct files_prepared {
 	int *fds;
 	size_t nr;
+	/* late[i]: fds[i] is a placeholder until every process exists, when
+	 * cryo puts the object there (files_prepare_late()); processes take
+	 * it from cryo with pidfd_getfd() through @cryo_pidfd. */
+	bool *late;
+	int cryo_pidfd;		/* -1 when nothing is late */
 };
+
+/* The fd in cryo of @f of @img, prepared late; -1 when it is not. */
+int files_prepared_late_fd(const struct files_prepared *p, const struct file_obj *f,
+			   const struct files_image *img);
 
 /* Moves @fd to the lowest free number at or above r->high; the new fd, or
  * -errno (and @fd closed either way). */

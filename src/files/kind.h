@@ -111,8 +111,7 @@ size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
  * group, the others get FileEntry.group_of. See "Groups" below. */
 int file_dump_join_group(const struct file_dump *d, uint64_t key);
 
-/* Reads a whole procfs file, NUL-terminated, into *@out (to free). */
-int probe_read_text(const char *path, char **out);
+/* (A whole procfs file: read_text_file(), common/textfile.h.) */
 
 /* Opens a new open file description of @p's file, read-only (to read
  * contents without moving the task's position). */
@@ -279,6 +278,12 @@ int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *h
 
 /* ---- a kind ------------------------------------------------------------------ */
 
+enum file_opened_by_cryo {
+	FILE_OPENED_IN_TASK_ONLY,
+	FILE_OPENED_BEFORE_TREE,
+	FILE_OPENED_AFTER_TREE,
+};
+
 /*
  * Groups: objects created together. Some objects can only be made by one
  * call that makes several at once: the two ends of a unix socketpair, a
@@ -321,6 +326,12 @@ struct file_kind {
 	 * processes that do not exist before the tree): cryo does not
 	 * prepare it, and processes may not share it. */
 	bool opened_in_task;
+	/* For an opened_in_task kind: whether cryo can open this object all
+	 * the same, before any process exists (a pidfd of a reaped process:
+	 * prepared as the objects of other kinds are) or once every process
+	 * exists (a pidfd of a live one: prepared late, when two processes
+	 * share it). Either way processes may share it. */
+	enum file_opened_by_cryo (*opened_by_cryo)(const FileEntry *e);
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */
@@ -352,6 +363,10 @@ struct file_kind {
 	 * and keeps it with restore_add_inode(); the engine calls it once per
 	 * inode and opens every object of it from there. */
 	int (*make_inode)(struct restore_ctx *r, const struct file_obj *first);
+	/* Lets go of the inode handle @h made by make_inode before its fds
+	 * are closed: once every object of the inode is open, or the restore
+	 * failed. For what closing does not undo (a child to reap). */
+	void (*release_inode)(const struct restore_ctx *r, const struct inode_handle *h);
 	/* The group of @f must exist before the tree, made by cryo, even
 	 * when one process alone needs it (a controlling terminal, which its
 	 * session leader takes before it creates the rest of the session). */

@@ -5,10 +5,16 @@
  * one pipe. Each process then installs its fds from these (restore.c).
  * Kinds that only the process can open (an epoll of its own fds, a pidfd
  * of a process not yet created) are still opened by that process, and
- * may not be shared. */
+ * may not be shared, unless the kind says cryo can open that object
+ * (opened_by_cryo): before the tree (a pidfd of a reaped process), or once
+ * every process exists (a pidfd of a live one): files_prepare_late() puts
+ * it in a place kept for it, from which the processes take it in stage 2
+ * with pidfd_getfd(). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "files/internal.h"
@@ -93,6 +99,45 @@ int make_in_namespaces(struct restore_ctx *r, const struct file_obj *first,
 	return ret ? ret : left;
 }
 
+/* How many processes have fds of object @i (not through another's table). */
+static size_t holders(struct files_image *const *imgs, size_t n, size_t i)
+{
+	size_t count = 0;
+
+	for (size_t t = 0; t < n; t++)
+		count += has_own_fds(imgs[t], i);
+	return count;
+}
+
+/* Keeps fd number p->fds[@i] for an object cryo opens once every process
+ * exists, with a placeholder all processes inherit, and a pidfd of cryo
+ * itself, through which they take the object then. */
+static int reserve_late(struct restore_ctx *r, struct files_prepared *p, size_t i)
+{
+	int fd;
+
+	if (p->cryo_pidfd < 0) {
+		fd = pidfd_open(getpid(), 0);
+		p->cryo_pidfd = fd < 0 ? -errno : restore_move_high(r, fd);
+		if (p->cryo_pidfd < 0) {
+			fd = p->cryo_pidfd;
+			p->cryo_pidfd = -1;
+			pr_err("restore: cannot open a pidfd of cryo: %s", strerror(-fd));
+			return fd;
+		}
+	}
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fd = fd < 0 ? -errno : restore_move_high(r, fd);
+	if (fd < 0) {
+		pr_err("restore: cannot keep an fd for a file opened once the processes exist: "
+		       "%s", strerror(-fd));
+		return fd;
+	}
+	p->fds[i] = fd;
+	p->late[i] = true;
+	return 0;
+}
+
 static int prepare_one(struct restore_ctx *r, const struct file_obj *f, int *out)
 {
 	int fd = restore_open_object(r, f);
@@ -109,18 +154,24 @@ static int prepare_one(struct restore_ctx *r, const struct file_obj *f, int *out
 }
 
 int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
-		  const struct files_namespaces *ns, struct files_prepared **out)
+		  const struct files_namespaces *ns, int (*as_task)(void *arg, size_t index),
+		  void *arg, struct files_prepared **out)
 {
 	struct restore_ctx r = { .high = base, .tty = -1, .all = imgs, .nr_all = n, .ns = ns };
 	size_t nr_files = n ? imgs[0]->nr_files : 0, *users = NULL;
 	struct files_prepared *p = calloc(1, sizeof(*p));
+	enum file_opened_by_cryo opens;
 	int ret = 0;
 
-	if (!p || !(p->fds = malloc((nr_files + 1) * sizeof(*p->fds)))) {
+	if (!p || !(p->fds = malloc((nr_files + 1) * sizeof(*p->fds))) ||
+	    !(p->late = calloc(nr_files + 1, sizeof(*p->late)))) {
+		if (p)
+			free(p->fds);
 		free(p);
 		pr_err("restore: out of memory for the file objects");
 		return -ENOMEM;
 	}
+	p->cryo_pidfd = -1;
 	p->nr = nr_files;
 	users = count_users(imgs, n, nr_files);
 	if (!users)
@@ -129,7 +180,9 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 		p->fds[i] = -1;
 	for (size_t t = 0; !ret && t < n; t++) {
 		r.img = imgs[t];
-		ret = files_check_restorable(imgs[t], shell_job);
+		ret = as_task ? as_task(arg, t) : 0;
+		if (!ret)
+			ret = files_check_restorable(imgs[t], shell_job);
 		if (!ret && r.tty < 0)
 			ret = restore_find_terminal(&r);
 		for (size_t i = 0; !ret && i < nr_files; i++) {
@@ -139,10 +192,16 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 			    (users[file_unit(f) - imgs[t]->files] < 2 &&
 			     !(f->kind->made_before_tree && f->kind->made_before_tree(imgs[t], f))))
 				continue;
-			if (f->kind->opened_in_task)
-				ret = check_unshared(imgs, n, i);
-			else
+			opens = f->kind->opened_in_task ? FILE_OPENED_IN_TASK_ONLY :
+							  FILE_OPENED_BEFORE_TREE;
+			if (f->kind->opened_in_task && f->kind->opened_by_cryo)
+				opens = f->kind->opened_by_cryo(f->e);
+			if (opens == FILE_OPENED_BEFORE_TREE)
 				ret = prepare_one(&r, f, &p->fds[i]);
+			else if (opens == FILE_OPENED_AFTER_TREE && holders(imgs, n, i) > 1)
+				ret = reserve_late(&r, p, i);
+			else
+				ret = check_unshared(imgs, n, i);
 		}
 	}
 	restore_ctx_release(&r);
@@ -160,7 +219,55 @@ int files_prepared_fd(const struct files_prepared *p, const struct file_obj *f,
 {
 	size_t i = (size_t)(f - img->files);
 
-	return p && i < p->nr ? p->fds[i] : -1;
+	return p && i < p->nr && !p->late[i] ? p->fds[i] : -1;
+}
+
+int files_prepared_late_fd(const struct files_prepared *p, const struct file_obj *f,
+			   const struct files_image *img)
+{
+	size_t i = (size_t)(f - img->files);
+
+	return p && i < p->nr && p->late[i] ? p->fds[i] : -1;
+}
+
+int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs, size_t n)
+{
+	struct restore_ctx r = { .high = 0, .tty = -1, .all = imgs, .nr_all = n };
+	int ret = 0;
+
+	for (size_t i = 0; p && i < p->nr && !ret; i++) {
+		const struct file_obj *f = NULL;
+		int fd;
+
+		if (!p->late[i])
+			continue;
+		for (size_t t = 0; t < n && !f; t++)
+			if (has_own_fds(imgs[t], i)) {
+				r.img = imgs[t];
+				f = &imgs[t]->files[i];
+			}
+		if (!f)
+			return -EINVAL;
+		fd = restore_open_object(&r, f);
+		if (fd < 0)
+			return fd;
+		ret = restore_set_state(&r, f, fd);
+		if (!ret && dup3(fd, p->fds[i], O_CLOEXEC) != p->fds[i])
+			ret = pr_errno_ret("restore: cannot put %s file %u in the place kept for it",
+					   f->kind->name, f->e->id);
+		close(fd);
+	}
+	restore_ctx_release(&r);
+	return ret;
+}
+
+void files_prepared_close_early(struct files_prepared *p)
+{
+	for (size_t i = 0; p && i < p->nr; i++)
+		if (p->fds[i] >= 0 && !p->late[i]) {
+			close(p->fds[i]);
+			p->fds[i] = -1;
+		}
 }
 
 void files_prepared_close(struct files_prepared *p)
@@ -170,6 +277,9 @@ void files_prepared_close(struct files_prepared *p)
 	for (size_t i = 0; p->fds && i < p->nr; i++)
 		if (p->fds[i] >= 0)
 			close(p->fds[i]);
+	if (p->cryo_pidfd >= 0)
+		close(p->cryo_pidfd);
 	free(p->fds);
+	free(p->late);
 	free(p);
 }

@@ -14,45 +14,9 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/textfile.h"
 #include "files/internal.h"
 #include "files/probe.h"
-
-int probe_read_text(const char *path, char **out)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 4096;
-
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (cap - len < 2) {
-			char *bigger = realloc(buf, cap * 2);
-
-			if (!bigger)
-				return -ENOMEM;
-			buf = bigger;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
-	*out = steal_ptr(buf);
-	return 0;
-}
 
 const char *fdinfo_field(const char *text, const char *name)
 {
@@ -124,7 +88,7 @@ int probe_fd(int pidfd, pid_t pid, int fd, struct fd_probe *p)
 	if (!p->link)
 		goto err_nomem;
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
-	ret = probe_read_text(path, &p->fdinfo);
+	ret = read_text_file(path, &p->fdinfo);
 	if (ret) {
 		pr_fd_err(p, "cannot read %s: %s", path, strerror(-ret));
 		goto err;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -78,9 +79,25 @@ int restore_set_state(const struct restore_ctx *r, const struct file_obj *f, int
 static int install(struct restore_ctx *r, const struct file_obj *f)
 {
 	int fd = files_prepared_fd(r->prepared, f, r->img), ret = 0;
+	int late = files_prepared_late_fd(r->prepared, f, r->img);
 	bool prepared = fd >= 0;
 
-	if (!prepared) {
+	if (late >= 0) {
+		/* cryo opened it once every process existed: the copy this
+		 * process inherited is the placeholder, cryo's is the file. */
+		fd = (int)syscall(SYS_pidfd_getfd, r->prepared->cryo_pidfd, late, 0);
+		if (fd < 0) {
+			restore_err(r, f, "cannot take it from cryo's fd %d: %s", late,
+				    strerror(errno));
+			return -errno;
+		}
+		fd = restore_move_high(r, fd);
+		if (fd < 0) {
+			restore_err(r, f, "cannot move it above fd %d: %s", r->high - 1,
+				    strerror(-fd));
+			return fd;
+		}
+	} else if (!prepared) {
 		fd = restore_open_object(r, f);
 		if (fd < 0)
 			return fd;

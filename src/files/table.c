@@ -10,11 +10,13 @@
 
 #include "common/cleanup.h"
 #include "files/internal.h"
+#include "net/net.h"
 
 extern const struct file_kind chrdev_kind;
 extern const struct file_kind devtty_kind;
 extern const struct file_kind epoll_kind;
 extern const struct file_kind eventfd_kind;
+extern const struct file_kind inet_socket_kind;	/* src/net */
 extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
 extern const struct file_kind pidfd_kind;
@@ -45,6 +47,7 @@ static const struct file_kind *const kinds[] = {
 	&timerfd_kind,
 	&inotify_kind,
 	&pidfd_kind,
+	&inet_socket_kind,
 };
 
 size_t file_kinds(const struct file_kind *const **out)
@@ -97,6 +100,12 @@ const struct file_kind *file_kind_recognise(const struct fd_probe *p)
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 		if (kinds[i]->recognise(p))
 			return kinds[i];
+	/* A socket is named by family, type and state, which say why. */
+	if (S_ISSOCK(p->st.st_mode) && p->dup >= 0) {
+		net_describe_socket(p->dup, what, sizeof(what));
+		pr_fd_err(p, "%s", what);
+		return NULL;
+	}
 	describe_unsupported(p, what, sizeof(what));
 	pr_fd_err(p, "%s not supported", what);
 	return NULL;

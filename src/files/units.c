@@ -93,8 +93,10 @@ const struct inode_handle *restore_inode_get(struct restore_ctx *r, const struct
 	return h;
 }
 
-static void close_handle(struct inode_handle *h)
+static void close_handle(const struct restore_ctx *r, struct inode_handle *h)
 {
+	if (h->inode->kind->release_inode)
+		h->inode->kind->release_inode(r, h);
 	close(h->fd);
 	if (h->fd2 >= 0)
 		close(h->fd2);
@@ -106,7 +108,7 @@ void restore_release_inode(struct restore_ctx *r, const struct file_obj *f)
 
 	if (!h || --h->left)
 		return;
-	close_handle(h);
+	close_handle(r, h);
 	*h = r->inodes[--r->nr_inodes];
 }
 
@@ -247,7 +249,7 @@ int restore_open_object(struct restore_ctx *r, const struct file_obj *f)
 void restore_ctx_release(struct restore_ctx *r)
 {
 	for (size_t i = 0; i < r->nr_inodes; i++)
-		close_handle(&r->inodes[i]);
+		close_handle(r, &r->inodes[i]);
 	free(r->inodes);
 	r->inodes = NULL;
 	r->nr_inodes = 0;

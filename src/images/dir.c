@@ -1,11 +1,14 @@
 /* Image directories: created mode 0700 because images hold the secrets of
  * the dumped processes, opened once and then addressed by descriptor so a
  * rename of the path midway cannot mix two directories. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "common/cleanup.h"
@@ -23,21 +26,133 @@ static int dir_new(const char *path, int fd, struct image_dir **out)
 	}
 	dir->fd = fd;
 	dir->nr_unsynced = 0;
+	dir->written = NULL;
+	dir->nr_written = 0;
 	*out = dir;
 	return 0;
 }
 
 int image_dir_open(const char *path, struct image_dir **out)
 {
+	_cleanup_free_ char *bare = strdup(path);
 	_cleanup_close_ int fd = -1;
+	struct stat st;
+	size_t len;
 	int ret;
 
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!bare) {
+		pr_err("out of memory for image directory %s", path);
+		return -ENOMEM;
+	}
+	/* A trailing slash would make the kernel follow a symlink. */
+	len = strlen(bare);
+	while (len > 1 && bare[len - 1] == '/')
+		bare[--len] = '\0';
+	fd = open(bare, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) && !lstat(bare, &st) &&
+	    S_ISLNK(st.st_mode)) {
+		pr_err("image directory %s is a symbolic link: refused (name the directory "
+		       "itself)", path);
+		return -ELOOP;
+	}
 	if (fd < 0)
 		return pr_errno_ret("cannot open image directory %s", path);
 	ret = dir_new(path, fd, out);
 	if (!ret)
 		steal_fd(fd);
+	return ret;
+}
+
+int image_check_regular(const char *shown, mode_t mode)
+{
+	static const struct {
+		mode_t type;
+		const char *name;
+	} types[] = {
+		{ S_IFLNK, "a symbolic link" }, { S_IFIFO, "a FIFO" },
+		{ S_IFCHR, "a character device" }, { S_IFBLK, "a block device" },
+		{ S_IFSOCK, "a socket" }, { S_IFDIR, "a directory" },
+	};
+	const char *what = "not a regular file";
+
+	if (S_ISREG(mode))
+		return 0;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if ((mode & S_IFMT) == types[i].type)
+			what = types[i].name;
+	pr_err("%s is %s, not an image file: refused", shown, what);
+	return S_ISLNK(mode) ? -ELOOP : -EINVAL;
+}
+
+int image_open_regular(int dir_fd, const char *name, const char *shown, struct stat *st)
+{
+	_cleanup_close_ int fd = -1;
+
+	/* O_NONBLOCK: a FIFO in an image's place must not block the open. */
+	fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP)
+		return image_check_regular(shown, S_IFLNK);
+	if (fd < 0)
+		return pr_errno_ret("cannot open %s", shown);
+	if (fstat(fd, st))
+		return pr_errno_ret("cannot stat %s", shown);
+	if (image_check_regular(shown, st->st_mode))
+		return -EINVAL;
+	return steal_fd(fd);
+}
+
+int image_dir_open_file(const struct image_dir *dir, const char *name, struct stat *st)
+{
+	_cleanup_free_ char *shown = image_dir_file_path(dir, name);
+
+	if (!shown)
+		return -ENOMEM;
+	return image_open_regular(dir->fd, name, shown, st);
+}
+
+/* One writer at a time: the lock goes when its holder closes the
+ * directory or dies. */
+static int take_writer_lock(const char *path, int fd)
+{
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return 0;
+	if (errno == EWOULDBLOCK) {
+		pr_err("image directory %s: another cryo is writing into it", path);
+		return -EBUSY;
+	}
+	return pr_errno_ret("cannot lock image directory %s", path);
+}
+
+/* With the writer lock held, any ".NAME.tmp" of an image name is a dead
+ * writer's (a dumper killed mid-dump leaves its pages file, up to GiBs). */
+static int remove_stale_at(const char *path, int fd)
+{
+	_cleanup_close_ int list_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = list_fd >= 0 ? fdopendir(list_fd) : NULL;
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d)
+		return pr_errno_ret("cannot list image directory %s", path);
+	steal_fd(list_fd);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char name[256];
+		int id;
+
+		if (de->d_name[0] != '.' || len < 6 || strcmp(de->d_name + len - 4, ".tmp"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 5), de->d_name + 1);
+		if (!image_kind_match(name, &id))
+			continue;
+		if (unlinkat(fd, de->d_name, 0) && errno != ENOENT) {
+			ret = pr_errno_ret("cannot remove %s/%s", path, de->d_name);
+			break;
+		}
+		pr_info("removed %s/%s, left by a cryo that died while writing it", path,
+			de->d_name);
+	}
+	closedir(d);
 	return ret;
 }
 
@@ -57,10 +172,49 @@ int image_dir_create(const char *path, struct image_dir **out)
 	/* An existing directory, or the umask, may have left it open to others. */
 	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700))
 		return pr_errno_ret("cannot make image directory %s mode 0700", path);
-	ret = dir_new(path, fd, out);
+	ret = take_writer_lock(path, fd);
+	if (!ret)
+		ret = remove_stale_at(path, fd);
+	if (!ret)
+		ret = dir_new(path, fd, out);
 	if (!ret)
 		steal_fd(fd);
 	return ret;
+}
+
+int image_dir_remove_stale(struct image_dir *dir, const char *path)
+{
+	struct image_dir *opened = NULL;
+	int ret;
+
+	if (!dir) {
+		ret = image_dir_open(path, &opened);
+		if (ret)
+			return ret;
+		dir = opened;
+	}
+	ret = take_writer_lock(dir->path, dir->fd);
+	if (!ret)
+		ret = remove_stale_at(dir->path, dir->fd);
+	/* Its lock goes with its fd. */
+	image_dir_close(opened);
+	return ret;
+}
+
+void image_dir_remove_written(struct image_dir *dir)
+{
+	for (size_t i = 0; i < dir->nr_written; i++) {
+		if (unlinkat(dir->fd, dir->written[i], 0) && errno != ENOENT)
+			pr_warn("cannot remove %s/%s of the failed run: %s", dir->path,
+				dir->written[i], strerror(errno));
+		free(dir->written[i]);
+	}
+	if (dir->nr_written)
+		pr_info("removed the %zu files the failed run had written into %s",
+			dir->nr_written, dir->path);
+	free(dir->written);
+	dir->written = NULL;
+	dir->nr_written = 0;
 }
 
 static void forget_unsynced(struct image_dir *dir)
@@ -75,6 +229,9 @@ void image_dir_close(struct image_dir *dir)
 	if (!dir)
 		return;
 	forget_unsynced(dir);
+	for (size_t i = 0; i < dir->nr_written; i++)
+		free(dir->written[i]);
+	free(dir->written);
 	close(dir->fd);
 	free(dir->path);
 	free(dir);
@@ -93,6 +250,15 @@ char *image_dir_file_path(const struct image_dir *dir, const char *name)
 
 int image_dir_note_unsynced(struct image_dir *dir, const char *name)
 {
+	char **more = reallocarray(dir->written, dir->nr_written + 1, sizeof(*more));
+
+	if (more)
+		dir->written = more;
+	if (!more || !(dir->written[dir->nr_written] = strdup(name))) {
+		pr_err("out of memory for the files written into %s", dir->path);
+		return -ENOMEM;
+	}
+	dir->nr_written++;
 	if (dir->nr_unsynced < IMG_DIR_FSYNC_MAX) {
 		dir->unsynced[dir->nr_unsynced] = strdup(name);
 		if (!dir->unsynced[dir->nr_unsynced]) {

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -16,6 +17,9 @@
 
 /* Records are metadata; anything larger is corruption. */
 #define IMG_RECORD_MAX (16u << 20)
+/* A whole image of records is read into memory: its size is checked
+ * against this before a byte is read. */
+#define IMG_RECORDS_MAX_BYTES (1ull << 30)
 
 /* Stored in image headers: never renumber or reuse a value. The numbers
  * are the format's, reserved here; each part registers the kinds it owns
@@ -87,12 +91,31 @@ struct image_dir {
 	 * there are few, and how many. */
 	char *unsynced[IMG_DIR_FSYNC_MAX];
 	size_t nr_unsynced;
+	/* Every file this run put in place, removed again if it fails. */
+	char **written;
+	size_t nr_written;
 };
 
-/* Creates @path (or takes an existing directory) and makes it mode 0700. */
+/* Creates @path (or takes an existing directory) and makes it mode 0700.
+ * The writer holds an exclusive flock on it until image_dir_close(): a
+ * second writer is refused, and the temporary files of one that died are
+ * removed (image_dir_remove_stale()). */
 int image_dir_create(const char *path, struct image_dir **out);
+/* Removes the temporary image files (".NAME.tmp") a dumper that died left
+ * in @dir, unless a live one holds its lock; with @dir NULL, opens @path. */
+int image_dir_remove_stale(struct image_dir *dir, const char *path);
+/* A failed run: removes every file it put in place in @dir. */
+void image_dir_remove_written(struct image_dir *dir);
 int image_dir_open(const char *path, struct image_dir **out);
 void image_dir_close(struct image_dir *dir);
+/* Opens image file @name (in @dir_fd) to read: a regular file only, never
+ * through a symlink and never blocking on a FIFO put in its place; each
+ * refused by the name @shown. Returns the fd, with its stat in *@st. */
+int image_open_regular(int dir_fd, const char *name, const char *shown, struct stat *st);
+/* Logs and fails unless @mode is a regular file's, naming @shown. */
+int image_check_regular(const char *shown, mode_t mode);
+/* The same for file @name of @dir. */
+int image_dir_open_file(const struct image_dir *dir, const char *name, struct stat *st);
 
 /* Makes every file finished in @dir so far durable, and the directory
  * entries that name them: an fsync of each when they are few, else one

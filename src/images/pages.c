@@ -28,12 +28,10 @@ int pages_file_size(const struct image_dir *dir, int id, uint64_t *size)
 	path = image_dir_file_path(dir, name);
 	if (!path)
 		return -ENOMEM;
-	if (fstatat(dir->fd, name, &st, 0))
+	if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW))
 		return pr_errno_ret("cannot stat %s", path);
-	if (!S_ISREG(st.st_mode)) {
-		pr_err("%s: not a regular file", path);
+	if (image_check_regular(path, st.st_mode))
 		return -EBADMSG;
-	}
 	if (st.st_size % IMG_PAGE_SIZE) {
 		pr_err("%s: size %lld is not a whole number of %u-byte pages", path,
 		       (long long)st.st_size, IMG_PAGE_SIZE);
@@ -271,6 +269,7 @@ void pages_writer_abort(struct pages_writer *pw)
 int pages_reader_open(const struct image_dir *dir, int pid, struct pages_reader **out)
 {
 	struct pages_reader *pr;
+	struct stat st;
 	char name[64];
 	int ret;
 
@@ -283,9 +282,9 @@ int pages_reader_open(const struct image_dir *dir, int pid, struct pages_reader 
 	if (ret)
 		goto err_free;
 	image_file_name(IMG_PAGES, pid, name, sizeof(name));
-	pr->pages_fd = openat(dir->fd, name, O_RDONLY | O_CLOEXEC);
+	pr->pages_fd = image_dir_open_file(dir, name, &st);
 	if (pr->pages_fd < 0) {
-		ret = pr_errno_ret("cannot open %s/%s", dir->path, name);
+		ret = pr->pages_fd;
 		goto err_pagemap;
 	}
 	*out = pr;

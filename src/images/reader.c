@@ -212,48 +212,41 @@ static int decode(const char *path, const uint8_t *buf, size_t len, enum image_k
 	return 0;
 }
 
-/* Loads the whole of @fd, which may be a pipe as well as a file. */
-static int read_whole(int fd, const char *path, uint8_t **out, size_t *out_len)
+/* Loads the whole of regular file @fd, of @size bytes as fstat said: no
+ * more is read, so a file that grows (or is not what it says) cannot
+ * make the reader run on. */
+static int read_whole(int fd, const char *path, off_t size, uint8_t **out, size_t *out_len)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
-	size_t len = 0, cap;
-	struct stat st;
+	size_t len = 0;
 
-	if (fstat(fd, &st))
-		return pr_errno_ret("cannot stat %s", path);
-	/* One spare byte so that a regular file is read to its end in one go. */
-	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
-	buf = malloc(cap);
-	if (!buf)
-		goto err_nomem;
-	for (;;) {
-		ssize_t n;
+	if (size < 0 || (uint64_t)size > IMG_RECORDS_MAX_BYTES) {
+		pr_err("%s: %lld bytes, more than an image of records may hold (%llu): refused",
+		       path, (long long)size, (unsigned long long)IMG_RECORDS_MAX_BYTES);
+		return -EFBIG;
+	}
+	buf = malloc(size ? (size_t)size : 1);
+	if (!buf) {
+		pr_err("%s: out of memory", path);
+		return -ENOMEM;
+	}
+	while (len < (size_t)size) {
+		ssize_t n = read(fd, buf + len, (size_t)size - len);
 
-		if (len == cap) {
-			uint8_t *bigger = realloc(buf, cap * 2);
-
-			if (!bigger)
-				goto err_nomem;
-			buf = bigger;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			return pr_errno_ret("cannot read %s", path);
+		if (n == 0) {
+			pr_err("%s: shrank from %lld to %zu bytes while read", path, (long long)size,
+			       len);
+			return -EIO;
 		}
-		if (n == 0)
-			break;
-		len += n;
+		len += (size_t)n;
 	}
 	*out = steal_ptr(buf);
 	*out_len = len;
 	return 0;
-
-err_nomem:
-	pr_err("%s: out of memory", path);
-	return -ENOMEM;
 }
 
 /* Runs the kind's own check on a decoded image and hands it out. */
@@ -285,13 +278,14 @@ int image_read_file(const char *path, struct image **out)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ uint8_t *buf = NULL;
+	struct stat st;
 	size_t len;
 	int ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = image_open_regular(AT_FDCWD, path, path, &st);
 	if (fd < 0)
-		return pr_errno_ret("cannot open %s", path);
-	ret = read_whole(fd, path, &buf, &len);
+		return fd;
+	ret = read_whole(fd, path, st.st_size, &buf, &len);
 	if (ret)
 		return ret;
 	return image_parse(path, buf, len, out);
@@ -304,6 +298,7 @@ int image_read(const struct image_dir *dir, enum image_kind kind, int id, struct
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -1;
 	struct image *img;
+	struct stat st;
 	char name[64];
 	size_t len;
 	int ret;
@@ -315,10 +310,10 @@ int image_read(const struct image_dir *dir, enum image_kind kind, int id, struct
 	path = image_dir_file_path(dir, name);
 	if (!path)
 		return -ENOMEM;
-	fd = openat(dir->fd, name, O_RDONLY | O_CLOEXEC);
+	fd = image_open_regular(dir->fd, name, path, &st);
 	if (fd < 0)
-		return pr_errno_ret("cannot open %s", path);
-	ret = read_whole(fd, path, &buf, &len);
+		return fd;
+	ret = read_whole(fd, path, st.st_size, &buf, &len);
 	if (ret)
 		return ret;
 	ret = decode(path, buf, len, kind, &img);

@@ -22,6 +22,7 @@
 #include "common/cleanup.h"
 #include "inject/internal.h"
 #include "inject/parasite-abi.h"
+#include "ns/enter.h"
 
 #define AREA_PAGE 4096UL
 #define ARGS_AREA_SIZE AREA_PAGE
@@ -79,20 +80,11 @@ static int call_remote(struct inj_task *task, long *result, long nr, unsigned lo
 static int listen_in_task_netns(pid_t pid, struct sockaddr_un *addr, socklen_t *addr_len)
 {
 	static unsigned int counter;
-	char path[64];
-	struct stat self_ns, task_ns;
-	_cleanup_close_ int self_fd = -1, task_fd = -1;
-	int sock, ret = 0;
+	int sock, back, ret, left;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-	if (stat("/proc/self/ns/net", &self_ns) || stat(path, &task_ns))
-		return -errno;
-	if (self_ns.st_ino != task_ns.st_ino) {
-		self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-		task_fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (self_fd < 0 || task_fd < 0 || setns(task_fd, CLONE_NEWNET))
-			return -errno;
-	}
+	ret = ns_enter(pid, "net", CLONE_NEWNET, &back);
+	if (ret)
+		return ret;
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
 	/* sun_path[0] stays '\0': an abstract name, nothing on any filesystem. */
@@ -102,8 +94,9 @@ static int listen_in_task_netns(pid_t pid, struct sockaddr_un *addr, socklen_t *
 	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0 || bind(sock, (struct sockaddr *)addr, *addr_len) || listen(sock, 1))
 		ret = -errno;
-	if (self_fd >= 0 && setns(self_fd, CLONE_NEWNET) && !ret)
-		ret = -errno;
+	left = ns_leave(back, CLONE_NEWNET);
+	if (left && !ret)
+		ret = left;
 	if (ret) {
 		if (sock >= 0)
 			close(sock);

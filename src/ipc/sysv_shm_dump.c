@@ -19,6 +19,7 @@
 #include "images/proto/sysv_shm.pb-c.h"
 #include "ipc/sysv_shm.h"
 #include "mem/mapped_ranges.h"
+#include "ns/ns.h"
 
 /* A segment as first seen, and how often the dump maps it. */
 struct segment {
@@ -53,16 +54,15 @@ static struct segment *find_or_add(struct segments *s, int id)
 	return &s->v[s->nr++];
 }
 
+/* shmctl() reaches the segments of cryo's IPC namespace only. */
 static int same_ipc_ns(pid_t pid)
 {
-	struct stat theirs, ours;
-	char path[64];
+	bool same;
+	int ret = ns_same_as_cryo(pid, NS_IPC, "dump", &same);
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", pid);
-	if (stat(path, &theirs) || stat("/proc/self/ns/ipc", &ours))
-		return pr_errno_ret("dump: pid %d: cannot compare its IPC namespace with cryo's",
-				    pid);
-	if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev) {
+	if (ret)
+		return ret;
+	if (!same) {
 		pr_err("dump: pid %d: has SysV shared memory of another IPC namespace than "
 		       "cryo's, which is not supported", pid);
 		return -EOPNOTSUPP;

@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/textfile.h"
 #include "kabi/features.h"
 #include "kabi/probe.h"
 
@@ -196,40 +197,6 @@ int run_in_child(int (*fn)(void *arg), void *arg)
 	return result;
 }
 
-int read_text_file(const char *path, char **text)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, used = 0;
-
-	if (fd < 0)
-		return pr_errno_ret("open %s", path);
-	for (;;) {
-		ssize_t n;
-
-		if (size - used < 2) {
-			size_t new_size = size ? size * 2 : 16384;
-			char *bigger = realloc(buf, new_size);
-
-			if (!bigger)
-				return -ENOMEM;
-			buf = bigger;
-			size = new_size;
-		}
-		n = read(fd, buf + used, size - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return pr_errno_ret("read %s", path);
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	*text = steal_ptr(buf);
-	return 0;
-}
-
 static int read_long(const char *path, long *value)
 {
 	_cleanup_free_ char *text = NULL;
@@ -237,8 +204,10 @@ static int read_long(const char *path, long *value)
 	int ret;
 
 	ret = read_text_file(path, &text);
-	if (ret)
+	if (ret) {
+		pr_err("cannot read %s: %s", path, strerror(-ret));
 		return ret;
+	}
 	errno = 0;
 	*value = strtol(text, &end, 10);
 	if (errno || end == text)

@@ -210,4 +210,10 @@ struct kabi_cachestat {
 #define CAP_CHECKPOINT_RESTORE	40	/* 5.9 */
 #endif
 
+/* The longest congestion control name with its NUL (TCP_CONGESTION); the
+ * kernel's own TCP_CA_NAME_MAX (include/net/tcp.h), never in uapi. */
+#ifndef TCP_CA_NAME_MAX
+#define TCP_CA_NAME_MAX 16
+#endif
+
 #endif

@@ -30,10 +30,6 @@ int child_reap(pid_t pid, int *status);
  * not have: it must make async-signal-safe calls only. */
 int run_in_child(int (*fn)(void *arg), void *arg);
 
-/* Reads a whole text file (procfs files report no size) into a
- * NUL-terminated heap buffer the caller frees. */
-int read_text_file(const char *path, char **text);
-
 /* A PID number that no task, thread or process group uses now, near the
  * next PID the kernel would hand out. @attempt spreads retries apart. */
 int pick_free_pid(unsigned int attempt, pid_t *pid);

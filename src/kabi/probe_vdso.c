@@ -16,6 +16,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/textfile.h"
 #include "kabi/features.h"
 #include "kabi/kabi.h"
 #include "kabi/probe.h"
@@ -134,8 +135,10 @@ static int read_layout(pid_t pid, struct vdso_layout *layout)
 	else
 		snprintf(path, sizeof(path), "/proc/self/maps");
 	ret = read_text_file(path, &maps);
-	if (ret)
+	if (ret) {
+		pr_err("cannot read %s: %s", path, strerror(-ret));
 		return ret;
+	}
 	return vdso_layout_parse(maps, layout);
 }
 

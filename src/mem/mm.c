@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "files/files.h"
 #include "images/pages.h"
 #include "inject/inject.h"
@@ -23,83 +24,28 @@
 #include "mem/pagescan.h"
 #include "mem/vma.h"
 
-/* Reads up to @size - 1 bytes of a /proc file and NUL-terminates them. */
-static ssize_t read_proc_file(const char *path, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (len < size - 1) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
-	return len;
-}
-
-/* Fields 26-28 and 45-51 of /proc/PID/stat (proc(5)), counted from 1. */
+/* Fields 26-28 and 45-51 of /proc/PID/stat. */
 static int read_stat(pid_t pid, Mm *mm)
 {
-	static const struct {
-		int field;
-		size_t offset;
-	} fields[] = {
-		{ 26, offsetof(Mm, start_code) },
-		{ 27, offsetof(Mm, end_code) },
-		{ 28, offsetof(Mm, start_stack) },
-		{ 45, offsetof(Mm, start_data) },
-		{ 46, offsetof(Mm, end_data) },
-		{ 47, offsetof(Mm, start_brk) },
-		{ 48, offsetof(Mm, arg_start) },
-		{ 49, offsetof(Mm, arg_end) },
-		{ 50, offsetof(Mm, env_start) },
-		{ 51, offsetof(Mm, env_end) },
-	};
-	char path[64], buf[4096], *p;
-	uint64_t values[52] = { 0 };
-	ssize_t len;
-	int field;
+	struct proc_stat st;
+	int ret = proc_stat_read(pid, &st);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	len = read_proc_file(path, buf, sizeof(buf));
-	if (len < 0) {
-		pr_err("dump: pid %d: cannot read %s: %s", pid, path, strerror((int)-len));
-		return (int)len;
+	if (ret) {
+		pr_err("dump: pid %d: cannot read /proc/%d/stat: %s", pid, pid,
+		       ret == -EIO ? "not the expected format" : strerror(-ret));
+		return ret;
 	}
-	/* The command name (field 2) may hold anything, ')' included: the
-	 * fields that follow start after its last ')'. Field 3 is a letter. */
-	p = strrchr(buf, ')');
-	if (!p || strncmp(p, ") ", 2))
-		goto err_format;
-	p += 2;
-	p += strcspn(p, " ");
-	for (field = 4; field < 52 && *p == ' '; field++) {
-		char *end;
-
-		errno = 0;
-		values[field] = strtoull(p + 1, &end, 10);
-		if (errno || end == p + 1)
-			goto err_format;
-		p = end;
-	}
-	if (field < 52)
-		goto err_format;
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-		*(uint64_t *)((char *)mm + fields[i].offset) = values[fields[i].field];
+	mm->start_code = st.start_code;
+	mm->end_code = st.end_code;
+	mm->start_stack = st.start_stack;
+	mm->start_data = st.start_data;
+	mm->end_data = st.end_data;
+	mm->start_brk = st.start_brk;
+	mm->arg_start = st.arg_start;
+	mm->arg_end = st.arg_end;
+	mm->env_start = st.env_start;
+	mm->env_end = st.env_end;
 	return 0;
-
-err_format:
-	pr_err("dump: pid %d: %s does not have the expected format", pid, path);
-	return -EIO;
 }
 
 /* The auxiliary vector up to and including its AT_NULL pair. */

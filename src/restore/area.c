@@ -280,7 +280,8 @@ static int fill_mm(struct restorer_args *args, struct area *area, const Mm *mm, 
 
 	if (!auxv && mm->n_auxv)
 		return -ENOMEM;
-	memcpy(auxv, mm->auxv, mm->n_auxv * sizeof(uint64_t));
+	if (mm->n_auxv)
+		memcpy(auxv, mm->auxv, mm->n_auxv * sizeof(uint64_t));
 	args->mm = (struct restorer_mm_map){
 		.start_code = mm->start_code,
 		.end_code = mm->end_code,
@@ -415,7 +416,9 @@ static int fill_creds(struct restorer_args *args, struct area *area, const TaskC
 	groups = area_alloc(area, (c->n_groups + 1) * sizeof(uint32_t));
 	if (!groups)
 		return -ENOMEM;
-	memcpy(groups, c->groups, c->n_groups * sizeof(uint32_t));
+	/* protobuf-c leaves an empty array NULL, which memcpy may not take. */
+	if (c->n_groups)
+		memcpy(groups, c->groups, c->n_groups * sizeof(uint32_t));
 	args->has_creds = 1;
 	args->creds = (struct restorer_creds){
 		.uid = c->uid, .euid = c->euid, .suid = c->suid, .fsuid = c->fsuid,
@@ -470,7 +473,8 @@ static int fill_vdso(struct restorer_args *args, struct area *area,
 
 	if (!patches && plan->nr_patches)
 		return -ENOMEM;
-	memcpy(patches, plan->patches, plan->nr_patches * sizeof(*patches));
+	if (plan->nr_patches)
+		memcpy(patches, plan->patches, plan->nr_patches * sizeof(*patches));
 	args->patches = (uint64_t)(uintptr_t)patches;
 	args->nr_patches = (uint32_t)plan->nr_patches;
 	args->vdso_block_start = plan->block_start;

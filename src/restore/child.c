@@ -61,6 +61,18 @@ static void stage_done(const struct restore_set *rs, pid_t pid, int stage)
 		_exit(1);
 }
 
+/* A parent that died before the parent-death signal was set sends none:
+ * after setting it, the process checks that its parent is still the one
+ * that made it (for the root, cryo or cryo's parent), or it would wait for
+ * ever at a gate. */
+static void die_if_orphaned(const struct restore_set *rs, size_t index)
+{
+	int parent = rs->tree.tasks[index].parent;
+
+	if (getppid() != (parent < 0 ? rs->root_parent : rs->tree.tasks[parent].pid))
+		_exit(1);
+}
+
 static int cmp_fd(const void *a, const void *b)
 {
 	return *(const int *)a - *(const int *)b;
@@ -282,9 +294,19 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 /* Stage 2 of a live process. */
 static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
-	int ret = rs->tree.tasks[index].shares_files ?
-			  prepare_member(rs, index, exe_fd, vma_fds) :
-			  prepare_table(rs, index, exe_fd, vma_fds);
+	/* The login uid only a process can set for itself, and only with
+	 * cryo's rights: before it takes on the task's file credentials. */
+	int ret = task_restore_loginuid(rs->tasks[index].core);
+
+	/* Its files, mapped ones and its executable are opened (or made) as it
+	 * would open them, never with cryo's rights. */
+	if (!ret)
+		ret = restore_take_fs_creds(rs->tasks[index].core);
+
+	if (!ret)
+		ret = rs->tree.tasks[index].shares_files ?
+			      prepare_member(rs, index, exe_fd, vma_fds) :
+			      prepare_table(rs, index, exe_fd, vma_fds);
 
 	if (!ret)
 		ret = task_restore_attrs(rs->tasks[index].core);
@@ -292,6 +314,7 @@ static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, in
 		return ret;
 	/* The saved parent-death signal is set by cryo at the very end. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	die_if_orphaned(rs, index);
 	return 0;
 }
 
@@ -306,6 +329,7 @@ void restore_child(struct restore_set *rs, size_t index)
 
 	/* Until cryo lets it go, the process must not outlive its parent. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	die_if_orphaned(rs, index);
 	/* stderr is soon the process's own: errors travel in the report. */
 	log_capture_errors(error_message, sizeof(error_message));
 	if (alive && !vma_fds)

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,18 +16,25 @@
 #include "common/log.h"
 #include "files/files.h"
 #include "kabi/kabi.h"
+#include "ns/ns.h"
 #include "restore/family.h"
 
 pid_t family_clone(pid_t pid, uint32_t exit_signal, uint64_t flags)
 {
-	struct clone_args args = {
+	struct ns_clone_args args = {
 		.flags = flags,
-		.exit_signal = exit_signal,
-		.set_tid = (uint64_t)(uintptr_t)&pid,
-		.set_tid_size = 1,
+		.exit_signal = (int)exit_signal,
+		.set_tid = &pid,
+		.nr_set_tid = 1,
 	};
+	pid_t ret = ns_clone(&args);
 
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	/* Its callers check errno, as after fork(). */
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
 }
 
 /* A session leader makes its session again, and takes back its controlling
@@ -121,6 +129,9 @@ void family_leave(const struct tree_task *t)
 	struct rlimit no_core = { 0, 0 };
 	sigset_t set;
 
+	/* Else it would keep the name of cryo, whose copy it is. */
+	if (t->comm[0])
+		prctl(PR_SET_NAME, t->comm);
 	if (t->state == TREE_HELPER || WIFEXITED(status))
 		_exit(t->state == TREE_HELPER ? 0 : WEXITSTATUS(status));
 	/* Killed by a signal: by the same one, without writing a core. */

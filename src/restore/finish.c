@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "inject/inject.h"
 #include "restore/restore.h"
+#include "task/task.h"
 #include "task/user_regs.h"
 
 /*
@@ -134,6 +135,13 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 	 * pipe, and the gate's fd stayed open past the last stage. */
 	for (int i = 0; !ret && i < 2; i++)
 		ret = close_in_task(task, pipe_fds[i], true, "the restore's pipe");
+	if (!ret)
+		ret = restore_thread_pidfds(task, rt->files);
+	/* Every thread exists, none runs yet: nothing of the restore is slowed
+	 * by an idle policy or a narrow affinity. Before the registers: the
+	 * timer slack is set by a syscall run in each thread. */
+	if (!ret)
+		ret = task_restore_sched(task, core);
 	/* Last of what runs in the task: no close() of its may drop them. */
 	if (!ret)
 		ret = restore_take_locks(task, rt->pid, locks);

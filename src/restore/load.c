@@ -9,17 +9,34 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "images/digest.h"
 #include "files/files.h"
 #include "images/proto/inventory.pb-c.h"
 #include "inject/inject.h"
 #include "ipc/sysv_shm.h"
 #include "mem/mm.h"
 #include "restore/restore.h"
+#include "task/task.h"
 
 /* The selectors of 64-bit user code and stack on x86_64 Linux. */
 #define USER_CS 0x33
 #define USER_SS 0x2b
 #define XSAVE_MIN_SIZE (512 + 64)
+
+/* Every file of the set is the one the dump wrote (digests in the
+ * inventory), checked once each image was read and found well formed, so
+ * that a damaged one is named by its own check first. */
+static int verify_set(const struct image_dir *dir)
+{
+	struct image *img;
+	int ret = image_read(dir, IMG_INVENTORY, 0, &img);
+
+	if (ret)
+		return ret;
+	ret = image_set_verify(dir, (const Inventory *)img->records[0].msg);
+	image_free(img);
+	return ret;
+}
 
 static int read_inventory(const struct image_dir *dir, pid_t *root_pid)
 {
@@ -144,7 +161,11 @@ static int load_task(const struct image_dir *dir, const struct tree_task *t,
 	if (!ret)
 		ret = check_against_tree(rt, t);
 	if (!ret)
+		ret = task_check_sched(rt->core);
+	if (!ret)
 		ret = mm_load(dir, rt->pid, &rt->mm);
+	if (!ret)
+		ret = restore_check_registers(rt->core_img->path, rt->core, rt->mm);
 	if (!ret)
 		ret = load_files(dir, rt);
 	if (!ret)
@@ -248,9 +269,13 @@ int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set
 	if (!ret)
 		ret = list_files_imgs(rs);
 	if (!ret)
+		ret = restore_check_pidfds(rs);
+	if (!ret)
 		ret = files_locks_load(dir, rs->files_imgs, rs->nr_files_imgs, &rs->locks);
 	if (!ret)
 		ret = load_sysv_shm(dir, rs);
+	if (!ret)
+		ret = verify_set(dir);
 	if (ret)
 		restore_unload(rs);
 	return ret;

@@ -4,6 +4,7 @@
  * them all run. cryo watches every process through a pidfd: one that dies
  * or reports a failure ends them all. Without -d cryo stays the root's
  * parent, waits for it and exits with its status, as criu does. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,9 +17,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "files/files.h"
 #include "inject/inject.h"
@@ -140,12 +143,39 @@ static int lift_fd(int *fd, int base)
 	return 0;
 }
 
-/* Shared objects are made in cryo's namespaces, as restore makes no
+/* files_prepare()'s @index-th fd table is that of the @index-th process
+ * with one: cryo takes on its filesystem credentials. */
+static int as_task(void *arg, size_t index)
+{
+	const struct restore_set *rs = arg;
+
+	for (size_t i = 0; i < rs->tree.nr; i++)
+		if (rs->tasks[i].files && index-- == 0)
+			return restore_take_fs_creds(rs->tasks[i].core);
+	return -EINVAL;
+}
+
+/* The file objects several processes share are opened by cryo, each under
+ * the credentials of the first process that has it; cryo's own come back
+ * after. They are made in cryo's namespaces, as restore makes no
  * namespaces yet; src/ns will pass its struct files_namespaces here. */
 static int prepare_files(struct restore_set *rs)
 {
-	return files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base, NULL,
-			     &rs->files);
+	struct restore_fs_creds *saved = malloc(sizeof(*saved));
+	int ret, put_back;
+
+	if (!saved)
+		return -ENOMEM;
+	ret = restore_save_fs_creds(saved);
+	if (ret) {
+		free(saved);
+		return ret;
+	}
+	ret = files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base, NULL,
+			    as_task, rs, &rs->files);
+	put_back = restore_put_back_fs_creds(saved);
+	free(saved);
+	return ret ? ret : put_back;
 }
 
 /* Every process inherits cryo's fds: the file objects and those of the
@@ -206,7 +236,12 @@ static int watch_children(struct restore_run *run, size_t index)
 static int report_failure(const struct restorer_report *r)
 {
 	if (r->step < 0) {
-		pr_err("restore: pid %d: %s", r->pid, r->message[0] ? r->message : strerror(-r->err));
+		/* A message from the process's own code names it already. */
+		if (!strncmp(r->message, "restore: ", 9))
+			pr_err("%s", r->message);
+		else
+			pr_err("restore: pid %d: %s", r->pid,
+			       r->message[0] ? r->message : strerror(-r->err));
 	} else {
 		size_t step = (size_t)r->step;
 		char who[48], addr[24] = "";
@@ -348,18 +383,69 @@ static int finish_all(struct restore_run *run)
 	return ret;
 }
 
-/* Nothing half-restored may stay behind: every process is killed, and
- * cryo, a subreaper for the restore, reaps them all. */
+/* Sends SIGKILL to every child of cryo, reparented ones included (cryo is
+ * a subreaper for the restore). A child stays
+ * ours until cryo reaps it, so its pid cannot be reused meanwhile. */
+static void kill_children(void)
+{
+	char path[300], list[4096];
+	DIR *tasks = opendir("/proc/self/task");
+	struct dirent *de;
+
+	while (tasks && (de = readdir(tasks))) {
+		_cleanup_close_ int fd = -1;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, list, sizeof(list) - 1) : -1;
+		if (n <= 0)
+			continue;
+		list[n] = '\0';
+		for (char *at = list, *end;; at = end) {
+			long pid = strtol(at, &end, 10);
+
+			if (end == at)
+				break;
+			kill((pid_t)pid, SIGKILL);
+		}
+	}
+	if (tasks)
+		closedir(tasks);
+}
+
+/* Nothing half-restored may stay behind: every process is killed, known
+ * or not (one whose parent died before it could set its parent-death
+ * signal comes back to cryo), and reaped. No wait blocks: the kills are
+ * repeated for orphans that come back meanwhile, up to KILL_ALL_MS. */
+#define KILL_ALL_MS 10000
 static void kill_all(struct restore_run *run, pid_t root)
 {
+	struct timespec nap = { 0, 1000000 };
+
 	for (size_t i = 0; i < run->rs->tree.nr; i++)
 		if (run->pidfds[i] >= 0)
 			syscall(SYS_pidfd_send_signal, run->pidfds[i], SIGKILL, NULL, 0);
 	kill(root, SIGKILL);
 	if (run->lazy_server > 0)
 		kill(run->lazy_server, SIGKILL);
-	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
-		;
+	for (long waited = 0;;) {
+		pid_t got = waitpid(-1, NULL, __WALL | WNOHANG);
+
+		if (got > 0 || (got < 0 && errno == EINTR))
+			continue;
+		if (got < 0)
+			return;
+		kill_children();
+		if (waited++ >= KILL_ALL_MS) {
+			pr_err("restore: processes of the failed restore did not die within %d s",
+			       KILL_ALL_MS / 1000);
+			return;
+		}
+		nanosleep(&nap, NULL);
+	}
 }
 
 /* Hands every restorer's userfaultfd to a page server before any process
@@ -402,6 +488,9 @@ static int run_stages(struct restore_run *run)
 
 	ret = wait_stage(run, RESTORE_STAGE_CREATED, tree->nr);
 	if (!ret)
+		ret = files_prepare_late(run->rs->files, run->rs->files_imgs,
+					 run->rs->nr_files_imgs);
+	if (!ret)
 		ret = cryo_notify(run->opts, "setup-namespaces", tree->tasks[0].pid) ? -ECANCELED : 0;
 	if (!ret)
 		ret = let_on(run, 0, tree->nr);
@@ -436,6 +525,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	pid_t root = rs->tree.tasks[0].pid, child;
 
 	ret = check_pids_free(&rs->tree);
+	/* Lets a test take a PID between this check and the creation. */
+	if (!ret && getenv("CRYO_TEST_STOP_BEFORE_CREATE"))
+		raise(SIGSTOP);
 	if (!ret)
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
@@ -457,6 +549,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	if (ret)
 		goto out;
 	/* clone3 takes no exit signal with CLONE_PARENT: the child gets cryo's. */
+	rs->root_parent = opts->restore_sibling ? getppid() : getpid();
 	child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
 					family_clone(root, SIGCHLD, 0);
 	if (child == 0) {
@@ -473,12 +566,17 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	/* Only the processes hold the write end now: EOF means all are gone. */
 	close(pipes[0][1]);
 	pipes[0][1] = -1;
-	files_prepared_close(rs->files);
-	rs->files = NULL;
+	/* What is opened late stays until the processes have taken it. */
+	files_prepared_close_early(rs->files);
 	ret = watch(&run, 0);
 	if (!ret)
 		ret = run_stages(&run);
 	if (ret) {
+		/* A process blocked at a gate reads EOF and exits by itself. */
+		for (int i = 1; i < 3; i++) {
+			close(pipes[i][1]);
+			pipes[i][1] = -1;
+		}
 		kill_all(&run, root);
 		goto out;
 	}
@@ -524,6 +622,10 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	if (image_dir_open(opts->images_dir, &dir))
 		return 1;
+	if (restore_check_image_dir(dir)) {
+		image_dir_close(dir);
+		return 1;
+	}
 	if (opts->lazy_pages && lazy_check_available()) {
 		image_dir_close(dir);
 		return 1;
@@ -532,6 +634,10 @@ int cmd_restore(const struct cryo_opts *opts)
 	image_dir_close(dir);
 	if (ret)
 		return 1;
+	if (restore_check_creds(&rs)) {
+		restore_unload(&rs);
+		return 1;
+	}
 	rs.lazy_pages = opts->lazy_pages;
 	root = rs.tree.tasks[0].pid;
 	/* Orphans of a failed restore come back to cryo to be reaped. */

@@ -5,6 +5,7 @@
 #ifndef CRYO_RESTORE_H
 #define CRYO_RESTORE_H
 
+#include <linux/capability.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -50,6 +51,7 @@ struct restore_set {
 	size_t nr_files_imgs;
 	/* The SysV segments the processes attach, made by cryo. */
 	struct sysv_shm_set *sysv;
+	pid_t root_parent;	/* the root's parent: cryo, or cryo's (--restore-sibling) */
 	int report_fd;		/* write end of the one report pipe */
 	/* Read ends of the pipes that let every process past stage 1 and
 	 * past stage 2: one byte each. One pipe per stage, so that a fast
@@ -86,6 +88,33 @@ int shared_table_report_fd(const struct restore_set *rs, size_t index);
 int shared_table_own_report_fd(struct restore_set *rs, size_t index);
 int shared_table_open_base(const struct restore_set *rs);
 
+/* trust.c: what a restore trusts and grants. */
+/* The image directory and every file in it: owned by the caller or root,
+ * writable by no one else (as ssh's StrictModes); else refused by name. */
+int restore_check_image_dir(const struct image_dir *dir);
+/* Without full privileges (root with CAP_SETUID, CAP_SETGID, CAP_SETPCAP
+ * and CAP_SYS_ADMIN), the ids, groups and capabilities each task asks
+ * for must be cryo's own. */
+int restore_check_creds(const struct restore_set *rs);
+/* The calling thread takes on the supplementary groups, fsuid and fsgid of
+ * @core's task, so that the task's files are opened and made as the task
+ * would; cryo keeps its own in a restore_fs_creds and puts them back. */
+#define RESTORE_MAX_GROUPS 65536
+struct restore_fs_creds {
+	struct __user_cap_data_struct caps[2];
+	uid_t fsuid;
+	gid_t fsgid;
+	int nr_groups;
+	gid_t groups[RESTORE_MAX_GROUPS];
+};
+int restore_save_fs_creds(struct restore_fs_creds *saved);
+int restore_take_fs_creds(const TaskCore *core);
+int restore_put_back_fs_creds(struct restore_fs_creds *saved);
+
+/* regs_check.c: every thread's registers are ones the kernel takes, its
+ * rip in one of @mm's executable mappings; else refused naming @path. */
+int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm);
+
 /* load.c */
 int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs);
 void restore_unload(struct restore_set *rs);
@@ -107,6 +136,13 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
  * released. */
 int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **task);
+
+/* pidfds.c: at load, every pidfd names a task the images hold (a thread
+ * of a process among them); at finish, from cryo in the seized @task, each
+ * pidfd of a thread other than a main thread takes its place (see
+ * files_thread_pidfds()). */
+int restore_check_pidfds(const struct restore_set *rs);
+int restore_thread_pidfds(struct inj_task *task, const struct files_image *files);
 
 /* locks.c: from cryo, in the seized @task (process @pid, paused in its
  * restorer with every fd in place): takes again each lock of @locks that

@@ -142,6 +142,8 @@ int task_dump_attrs(struct inj_task *task, struct inj_parasite *parasite, TaskCo
 		ret = dump_prctl(parasite, pid, core);
 	if (!ret)
 		ret = dump_posix_timers(pid, parasite, core);
+	if (!ret)
+		ret = dump_sched(task, core);
 	if (ret == -ENOMEM)
 		pr_err("dump: pid %d: out of memory while collecting its attributes", pid);
 	return ret;
@@ -175,6 +177,9 @@ void task_core_free_attrs(TaskCore *core)
 		free(thread->altstack);
 		free(thread->rseq);
 		free(thread->comm);
+		if (thread->sched)
+			free(thread->sched->affinity.data);
+		free(thread->sched);
 		free(thread);
 	}
 	free(core->threads);

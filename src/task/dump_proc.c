@@ -13,44 +13,29 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/procfs.h"
+#include "common/textfile.h"
 #include "task/internal.h"
 
-int proc_read(pid_t pid, const char *name, char *buf, size_t size)
+int proc_read(pid_t pid, const char *name, char **text)
 {
 	char path[64];
-	_cleanup_close_ int fd = -1;
-	size_t len = 0;
+	int ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
-	while (len < size - 1) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
-	return 0;
+	ret = read_text_file(path, text);
+	if (ret)
+		pr_err("dump: pid %d: cannot read %s: %s", pid, path, strerror(-ret));
+	return ret;
 }
 
 /* A comm file's content without its newline, as a heap string. */
 static int read_comm(pid_t pid, const char *name, char **out)
 {
-	char buf[TASK_COMM_LEN + 2];
-	int ret = proc_read(pid, name, buf, sizeof(buf));
+	int ret = proc_read(pid, name, out);
 
-	if (ret)
-		return ret;
-	buf[strcspn(buf, "\n")] = '\0';
-	*out = strdup(buf);
-	return *out ? 0 : -ENOMEM;
+	if (!ret)
+		(*out)[strcspn(*out, "\n")] = '\0';
+	return ret;
 }
 
 /* ppid, pgid, sid and exit signal, from stat. */
@@ -164,11 +149,11 @@ static int parse_creds(const char *status, Creds *creds)
  * securebits are completed through the parasite. */
 static int dump_status(pid_t pid, TaskCore *core)
 {
-	char buf[8192];
+	_cleanup_free_ char *buf = NULL;
 	uint64_t umask_value, nnp;
 	int ret;
 
-	ret = proc_read(pid, "status", buf, sizeof(buf));
+	ret = proc_read(pid, "status", &buf);
 	if (ret)
 		return ret;
 	core->creds = malloc(sizeof(*core->creds));
@@ -223,9 +208,9 @@ static int dump_dir_link(pid_t pid, const char *name, char **out)
 
 static int dump_personality(pid_t pid, TaskCore *core)
 {
-	char buf[32];
+	_cleanup_free_ char *buf = NULL;
 	unsigned int value;
-	int ret = proc_read(pid, "personality", buf, sizeof(buf));
+	int ret = proc_read(pid, "personality", &buf);
 
 	if (ret)
 		return ret;
@@ -259,11 +244,13 @@ static int parse_limit(const char *text, uint64_t *value)
  * with prlimit() needs CAP_SYS_RESOURCE unless all its ids are ours. */
 static int dump_rlimits(pid_t pid, TaskCore *core)
 {
-	char buf[4096], *line = buf;
-	int ret = proc_read(pid, "limits", buf, sizeof(buf));
+	_cleanup_free_ char *buf = NULL;
+	char *line;
+	int ret = proc_read(pid, "limits", &buf);
 
 	if (ret)
 		return ret;
+	line = buf;
 	for (int res = -1; res < RLIM_NLIMITS; res++) {
 		char *eol = strchr(line, '\n');
 		Rlimit *r;
@@ -302,7 +289,8 @@ bad:
  * no_new_privs differ is refused, by name. */
 static int check_thread_creds(pid_t pid, pid_t tid, const TaskCore *core)
 {
-	char name[64], buf[8192];
+	_cleanup_free_ char *buf = NULL;
+	char name[64];
 	Creds creds = CREDS__INIT;
 	const Creds *main_creds = core->creds;
 	const char *nnp;
@@ -310,7 +298,7 @@ static int check_thread_creds(pid_t pid, pid_t tid, const TaskCore *core)
 	int ret;
 
 	snprintf(name, sizeof(name), "task/%d/status", tid);
-	ret = proc_read(pid, name, buf, sizeof(buf));
+	ret = proc_read(pid, name, &buf);
 	if (ret)
 		return ret;
 	ret = parse_creds(buf, &creds);

@@ -1,7 +1,7 @@
 /* Dump of the per-thread state that only the thread itself can tell: its
- * alternate signal stack, its clear_child_tid (PR_GET_TID_ADDRESS) and its
- * securebits, each read by a remote syscall run in that very thread
- * (inj_thread_syscall); and its robust futex list, which get_robust_list
+ * alternate signal stack, its clear_child_tid (PR_GET_TID_ADDRESS), its
+ * securebits and its timer slack, each read by a remote syscall run in
+ * that very thread (inj_thread_syscall); and its robust futex list, which get_robust_list
  * reads from outside. Every thread must be in a ptrace stop, with no
  * parasite running. Credentials from procfs are compared in dump_proc.c. */
 #include <signal.h>
@@ -111,6 +111,21 @@ static int dump_robust_list(pid_t pid, ThreadCore *thread)
 	return 0;
 }
 
+/* The thread reads its own timer slack (not /proc/TID: see sched.c). */
+static int dump_timer_slack(struct inj_task *task, ThreadCore *thread)
+{
+	long slack;
+	int ret;
+
+	if (task_thread_sched(thread))
+		return -ENOMEM;
+	ret = thread_call(task, thread->tid, "timer slack (PR_GET_TIMERSLACK)", &slack, NULL, 0,
+			  SYS_prctl, PR_GET_TIMERSLACK, 0);
+	if (!ret)
+		thread->sched->timer_slack_ns = (uint64_t)slack;
+	return ret;
+}
+
 int dump_thread_own_state(struct inj_task *task, TaskCore *core)
 {
 	pid_t pid = inj_task_pid(task);
@@ -128,6 +143,8 @@ int dump_thread_own_state(struct inj_task *task, TaskCore *core)
 			ret = dump_clear_tid(task, thread);
 		if (!ret)
 			ret = dump_robust_list(pid, thread);
+		if (!ret)
+			ret = dump_timer_slack(task, thread);
 	}
 	return ret;
 }

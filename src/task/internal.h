@@ -36,8 +36,9 @@
 		__ret;                                                           \
 	})
 
-/* Reads /proc/@pid/@name (at most @size - 1 bytes) into @buf as a string. */
-int proc_read(pid_t pid, const char *name, char *buf, size_t size);
+/* Reads /proc/@pid/@name into a new string (read_text_file()), saying
+ * why when it cannot. */
+int proc_read(pid_t pid, const char *name, char **text);
 
 /* The ThreadCore of @tid in @core, added (with only its tid set) when
  * missing. NULL without memory. */
@@ -55,6 +56,36 @@ int dump_thread_own_state(struct inj_task *task, TaskCore *core);
 
 /* dump_timers.c: POSIX timers, from /proc/PID/timers and the parasite. */
 int dump_posix_timers(pid_t pid, struct inj_parasite *parasite, TaskCore *core);
+
+/* sched.c: each thread's scheduling state, I/O priority and timer slack,
+ * the process's oom_score_adj and login uid. */
+int dump_sched(struct inj_task *task, TaskCore *core);
+/* Gives @t an empty SchedState unless it has one; 0 or -ENOMEM. */
+int task_thread_sched(ThreadCore *t);
+
+/* A saved CPU affinity holds at most this many bytes: the kernel's NR_CPUS
+ * is at most 8192 on x86_64. */
+#define TASK_AFFINITY_MAX_BYTES (8192 / 8)
+#define TASK_TIMER_SLACK_MAX (1ULL << 62)
+/* Policies the installed headers may lack: SCHED_DEADLINE (3.14) and
+ * SCHED_EXT (6.12: a BPF scheduler's, SCHED_NORMAL without one). */
+#define TASK_POLICY_DEADLINE 6
+#define TASK_POLICY_EXT 7
+
+static inline const char *task_policy_name(uint32_t policy)
+{
+	static const char *const names[] = { "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",
+					     "SCHED_BATCH", "policy 4", "SCHED_IDLE",
+					     "SCHED_DEADLINE", "SCHED_EXT" };
+
+	return policy < sizeof(names) / sizeof(names[0]) ? names[policy] : "an unknown policy";
+}
+
+/* SCHED_FIFO or SCHED_RR: a real-time priority, no timer slack. */
+static inline bool task_policy_is_rt(uint32_t policy)
+{
+	return policy == 1 || policy == 2;
+}
 
 /* restore_timers.c: recreates the POSIX timers of @core with their ids. */
 int restore_posix_timers(const TaskCore *core);

@@ -55,4 +55,19 @@ extern const struct image_kind_set task_image_kinds;
  * is not there yet. */
 int task_restore_attrs(const TaskCore *core);
 
+/* Refuses, naming it, a scheduling state this machine cannot give back
+ * (an affinity naming a CPU it does not have); before anything is made. */
+int task_check_sched(const TaskCore *core);
+
+/* From cryo, in the seized @task (every thread made, none running yet, no
+ * register of theirs set yet): each thread's policy, priority, nice, CPU
+ * affinity and I/O priority, set by tid, its timer slack by a prctl() run
+ * in it, and the process's oom_score_adj. cryo's privileges count, not
+ * the task's, so its credentials may already be the saved ones. */
+int task_restore_sched(struct inj_task *task, const TaskCore *core);
+
+/* In the restored task while it still has cryo's credentials: its audit
+ * login uid, which only a task may set for itself (CAP_AUDIT_CONTROL). */
+int task_restore_loginuid(const TaskCore *core);
+
 #endif

@@ -4,6 +4,8 @@
  * present). Registers and xstate are left to their owner. Also the check
  * of core-PID.img that the image registry runs. */
 #include <limits.h>
+#include <linux/ioprio.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -83,9 +85,39 @@ static int check_pending(const struct where *w, const char *queue, PendingSignal
 	return 0;
 }
 
+/* NULL when @s is within the kernel's bounds; else why not, in @buf. */
+static const char *sched_invalid(const SchedState *s, char *buf, size_t size)
+{
+	uint32_t class = s->ioprio >> IOPRIO_CLASS_SHIFT;
+
+	if (s->policy > TASK_POLICY_EXT || s->policy == 4)
+		snprintf(buf, size, "scheduling policy %u is not one", s->policy);
+	else if (s->flags & ~(uint32_t)SCHED_FLAG_RESET_ON_FORK)
+		snprintf(buf, size, "scheduling flags %#x are not SCHED_FLAG_RESET_ON_FORK",
+			 s->flags);
+	else if (s->nice < -20 || s->nice > 19)
+		snprintf(buf, size, "nice %d is not -20 to 19", s->nice);
+	else if (task_policy_is_rt(s->policy) ? s->priority < 1 || s->priority > 99 : s->priority)
+		snprintf(buf, size, "priority %u does not go with %s", s->priority,
+			 task_policy_name(s->policy));
+	else if (s->policy != TASK_POLICY_DEADLINE && (s->deadline || s->period))
+		snprintf(buf, size, "deadline parameters without SCHED_DEADLINE");
+	else if (!s->affinity.len || s->affinity.len > TASK_AFFINITY_MAX_BYTES)
+		snprintf(buf, size, "a CPU affinity of %zu bytes (1 to %d)", s->affinity.len,
+			 TASK_AFFINITY_MAX_BYTES);
+	else if (class > IOPRIO_CLASS_IDLE || (s->ioprio & ~(uint32_t)0xffff))
+		snprintf(buf, size, "I/O priority %#x is not a class and its data", s->ioprio);
+	else if (s->timer_slack_ns > TASK_TIMER_SLACK_MAX)
+		snprintf(buf, size, "timer slack %llu ns is out of range",
+			 (unsigned long long)s->timer_slack_ns);
+	else
+		return NULL;
+	return buf;
+}
+
 static int check_thread(const struct where *w, const ThreadCore *t)
 {
-	char queue[48];
+	char queue[48], why[128];
 	int ret;
 
 	if (t->tid <= 0)
@@ -121,6 +153,8 @@ static int check_thread(const struct where *w, const ThreadCore *t)
 		return invalid(w, "thread %d: robust list of %llu bytes at %#llx is not a user robust_list_head of %d bytes",
 			       t->tid, (unsigned long long)t->robust_list_len,
 			       (unsigned long long)t->robust_list, ROBUST_LIST_HEAD_SIZE);
+	if (t->sched && sched_invalid(t->sched, why, sizeof(why)))
+		return invalid(w, "thread %d: %s", t->tid, why);
 	if (t->rseq) {
 		const Rseq *r = t->rseq;
 
@@ -353,6 +387,8 @@ static int check_process(const struct where *w, const TaskCore *core)
 		return invalid(w, "umask %#o has bits outside 0777", core->umask);
 	if (core->exit_signal > TASK_NSIG)
 		return invalid(w, "exit signal %u is not 0-%d", core->exit_signal, TASK_NSIG);
+	if (core->has_oom_score_adj && (core->oom_score_adj < -1000 || core->oom_score_adj > 1000))
+		return invalid(w, "oom_score_adj %d is not -1000 to 1000", core->oom_score_adj);
 	if (core->prctl && core->prctl->pdeath_signal > TASK_NSIG)
 		return invalid(w, "parent-death signal %u is not 0-%d", core->prctl->pdeath_signal,
 			       TASK_NSIG);

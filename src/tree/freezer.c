@@ -14,8 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "common/procfs.h"
+#include "common/textfile.h"
 #include "tree/freezer.h"
 
 /* How long the kernel gets to freeze every task of the cgroup. A task in
@@ -149,19 +151,12 @@ static int write_freeze(const struct freezer *fz, bool frozen)
 /* The value of @key in the cgroup's file @name; -1 if unreadable. */
 static int read_key(const struct freezer *fz, const char *name, const char *key)
 {
-	char text[1024], *at;
-	int fd = openat(fz->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *text = NULL;
 	size_t len = strlen(key);
-	ssize_t n;
 
-	if (fd < 0)
+	if (read_text_at(fz->dir_fd, name, &text))
 		return -1;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	text[n] = '\0';
-	for (at = text; at; at = strchr(at, '\n'), at = at ? at + 1 : NULL)
+	for (char *at = text; at; at = strchr(at, '\n'), at = at ? at + 1 : NULL)
 		if (!strncmp(at, key, len) && at[len] == ' ')
 			return atoi(at + len + 1);
 	return -1;

@@ -76,6 +76,8 @@ static int add_process(struct tree *tree, pid_t pid, int parent)
 	t.exit_signal = st.exit_signal;
 	t.state = t.inj ? TREE_ALIVE : TREE_ZOMBIE;
 	t.exit_status = t.inj ? 0 : st.exit_code;
+	if (!t.inj)
+		memcpy(t.comm, st.comm, sizeof(t.comm));
 	if (t.inj && note_threads(&t)) {
 		inj_release(t.inj);
 		return -ENOMEM;

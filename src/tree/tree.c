@@ -7,6 +7,7 @@
  * at restore, made by the parent of its first member. */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/cleanup.h"
@@ -110,6 +111,7 @@ int tree_write(const struct tree *tree, struct image_dir *dir)
 	for (size_t i = 0; !ret && i < tree->nr; i++) {
 		const struct tree_task *t = &tree->tasks[i];
 		PstreeEntry e = PSTREE_ENTRY__INIT;
+		NsIds ns = NS_IDS__INIT;
 
 		e.pid = t->pid;
 		e.ppid = t->ppid;
@@ -120,12 +122,16 @@ int tree_write(const struct tree *tree, struct image_dir *dir)
 						     PSTREE_ENTRY__STATE__ALIVE;
 		e.has_exit_status = t->state == TREE_ZOMBIE;
 		e.exit_status = t->exit_status;
+		if (t->state == TREE_ZOMBIE)
+			e.comm = (char *)t->comm;
 		e.n_threads = t->nr_threads;
 		e.threads = (int32_t *)t->threads;
 		e.has_shares_fs = t->shares_fs;
 		e.shares_fs = t->shares_fs;
 		e.has_shares_files = t->shares_files;
 		e.shares_files = t->shares_files;
+		ns_ids_to_image(&t->ns, &ns);
+		e.ns = &ns;
 		ret = image_write_record(w, &e.base);
 	}
 	if (ret) {
@@ -137,6 +143,35 @@ int tree_write(const struct tree *tree, struct image_dir *dir)
 }
 
 /* ---- restore ----------------------------------------------------------------- */
+
+/* Namespace ids, when the image has them: never 0, and every process in
+ * the root's namespaces, the only ones dump allows until namespaces are
+ * restored. */
+static int check_namespaces(const struct image *img, size_t i)
+{
+	const PstreeEntry *e = (const PstreeEntry *)img->records[i].msg;
+	const PstreeEntry *root = (const PstreeEntry *)img->records[0].msg;
+	struct ns_ids ids, root_ids;
+	int k = ns_ids_zero_in_image(e->ns);
+
+	if (k >= 0) {
+		image_error(img->path, img->records[i].offset, "pid %d: %s namespace id 0", e->pid,
+			    ns_kind_name(k));
+		return -EBADMSG;
+	}
+	ns_ids_from_image(e->ns, &ids);
+	ns_ids_from_image(root->ns, &root_ids);
+	k = ns_ids_differ(&ids, &root_ids);
+	if (k >= 0) {
+		image_error(img->path, img->records[i].offset, "pid %d: its %s namespace "
+			    "(%s:[%llu]) is not the root's (%s:[%llu]): namespaces are not restored "
+			    "yet", e->pid, ns_kind_name(k), ns_kind_name(k),
+			    (unsigned long long)ids.ino[k], ns_kind_name(k),
+			    (unsigned long long)root_ids.ino[k]);
+		return -EBADMSG;
+	}
+	return 0;
+}
 
 int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 {
@@ -165,6 +200,11 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 				    "threads, a live process threads and no exit status", e->pid);
 			return -EBADMSG;
 		}
+		if (e->comm && (!zombie || strlen(e->comm) >= sizeof(((struct tree_task *)0)->comm))) {
+			image_error(img->path, off, "pid %d: a name is kept for a zombie only, "
+				    "and has at most 15 bytes", e->pid);
+			return -EBADMSG;
+		}
 		if (zombie && (e->shares_fs || e->shares_files)) {
 			image_error(img->path, off, "pid %d: a zombie shares no fs info or "
 				    "fd table", e->pid);
@@ -182,6 +222,8 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 				return -EBADMSG;
 			}
 		}
+		if (check_namespaces(img, i))
+			return -EBADMSG;
 	}
 	return 0;
 }
@@ -277,10 +319,15 @@ static int copy_entries(const struct image *img, struct tree *tree)
 			.shares_fs = e->has_shares_fs && e->shares_fs,
 			.shares_files = e->has_shares_files && e->shares_files,
 		};
+		ns_ids_from_image(e->ns, &t->ns);
+		if (e->comm)
+			snprintf(t->comm, sizeof(t->comm), "%s", e->comm);
 		t->threads = malloc((e->n_threads + 1) * sizeof(*t->threads));
 		if (!t->threads)
 			return -ENOMEM;
-		memcpy(t->threads, e->threads, e->n_threads * sizeof(*t->threads));
+		/* A zombie has no threads, and protobuf-c no array for them. */
+		if (e->n_threads)
+			memcpy(t->threads, e->threads, e->n_threads * sizeof(*t->threads));
 		t->nr_threads = e->n_threads;
 	}
 	return 0;

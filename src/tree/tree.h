@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "images/image.h"
+#include "ns/ns.h"
 
 struct inj_task;
 
@@ -33,6 +34,8 @@ struct tree_task {
 	struct inj_task *inj;	/* dump: the seized process; NULL for zombies */
 	bool shares_fs;		/* its fs info is its parent's (CLONE_FS) */
 	bool shares_files;	/* its fd table is its parent's (CLONE_FILES) */
+	struct ns_ids ns;	/* its namespaces; all 0 from an image without them */
+	char comm[16];		/* a zombie's name (a live one's is in its core) */
 };
 
 /* Parents always come before their children, children in the order the
@@ -65,6 +68,11 @@ int tree_check(const struct tree *tree, bool shell_job);
  * the tree, or by two processes but not through their parent, or fs info
  * under a chroot (share.c). */
 int tree_find_sharing(struct tree *tree);
+
+/* Reads the namespaces of every process into its ns, and refuses, naming
+ * the process and the namespace, a tree any of whose processes is in a
+ * namespace other than cryo's (namespaces.c). */
+int tree_read_namespaces(struct tree *tree);
 
 int tree_write(const struct tree *tree, struct image_dir *dir);
 

@@ -8,6 +8,7 @@ import struct
 PAGE = 4096
 KIND_INVENTORY, KIND_PAGEMAP = 1, 2
 KIND_FDS, KIND_FILES, KIND_FILE_DATA = 6, 7, 8
+KIND_PSTREE = 10
 FILE_KIND_PIDFD = 11
 PRESENT, ZERO = 1, 2
 
@@ -74,7 +75,14 @@ pidfd_file = (uint_field(1, 1) + uint_field(2, FILE_KIND_PIDFD) + uint_field(3, 
               uint_field(4, 0) + bytes_field(26, uint_field(1, zigzag(42))))
 runs = [uint_field(1, 0) + bytes_field(2, b"abcd"), uint_field(1, 8) + bytes_field(2, b"ef")]
 
+ns_ids = b"".join(uint_field(n, 4026531830 + n) for n in range(1, 11))
+pstree = [uint_field(1, 100) + uint_field(2, 1) + uint_field(3, 100) + uint_field(4, 100) +
+          uint_field(5, 1) + uint_field(6, 17) + uint_field(8, 100) + bytes_field(11, ns_ids),
+          uint_field(1, 101) + uint_field(2, 100) + uint_field(3, 100) + uint_field(4, 100) +
+          uint_field(5, 1) + uint_field(6, 17) + uint_field(8, 101) + bytes_field(11, ns_ids)]
+
 files = {
+    "pstree.img": image(KIND_PSTREE, pstree),
     "fds.img": image(KIND_FDS, fds),
     "files.img": image(KIND_FILES, [pidfd_file]),
     "file-data.img": image(KIND_FILE_DATA, runs),

@@ -105,6 +105,8 @@ bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *ar
 /* The program must be as it was: alive, untraced, same mappings, no signal
  * blocked but SIGTERM, and running. */
 bool prog_unharmed(struct prog *p);
+/* The first line of @now that differs from @before, into @out. */
+void first_difference(const char *now, const char *before, char *out, size_t size);
 /* Ends the program with SIGTERM; its verdict must be PASS. */
 bool prog_passes(struct prog *p);
 /* Dumps @p into @p->dir/img: the dump must be refused with a message

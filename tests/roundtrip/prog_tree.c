@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,8 +110,25 @@ static bool end_children(const int *expect_status, const pid_t *kids, int nr)
 		if (expect_status[i] < 0)
 			kill(kids[i], SIGTERM);
 	for (int i = 0; i < nr; i++) {
+		const char *name = i == 0 ? "zombie-code" : "zombie-signal";
+		char path[64], comm[32] = "";
 		int status;
+		FILE *f;
 
+		if (expect_status[i] >= 0) {
+			snprintf(path, sizeof(path), "/proc/%d/comm", kids[i]);
+			f = fopen(path, "re");
+			if (!f || !fgets(comm, sizeof(comm), f))
+				comm[0] = '\0';
+			if (f)
+				fclose(f);
+			comm[strcspn(comm, "\n")] = '\0';
+			if (strcmp(comm, name)) {
+				note_failure("zombie %d is named '%s', not '%s'", kids[i], comm,
+					     name);
+				ok = false;
+			}
+		}
 		if (waitpid(kids[i], &status, 0) != kids[i]) {
 			note_failure("cannot reap child %d: %s", kids[i], strerror(errno));
 			ok = false;
@@ -243,7 +261,9 @@ static void __attribute__((noreturn)) level1(int kind)
 					close(pipefd[1]);
 			}
 			if (expect[nr] >= 0) {
-				/* A zombie: exits, with a code or by a signal. */
+				/* A zombie: exits, with a code or by a signal,
+				 * and a name of its own. */
+				prctl(PR_SET_NAME, i == 0 ? "zombie-code" : "zombie-signal");
 				prog_child_ready(ready_pipe);
 				if (i == 0)
 					_exit(7);

@@ -1,6 +1,7 @@
 /* The table of test programs (see programs.h). A new prog_*.c or neg_*.c
  * gets a line here: test_roundtrip fails for a binary that has none, so no
  * program is ever silently left out. Keep it in name order. */
+#include <sched.h>
 #include <string.h>
 
 #include "programs.h"
@@ -17,9 +18,14 @@ const char *const cycle_names[NR_CYCLES] = { "once", "twice", "thrice", "leave-r
 const struct test_program test_programs[] = {
 	{ .name = "neg_big_memory" },
 	{ .name = "neg_clone_files" },
+	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
+	{ .name = "neg_own_ns" },
+	{ .name = "neg_pidfd_thread_shared" },
+	{ .name = "neg_ping" },
 	{ .name = "neg_pty_full" },
 	{ .name = "neg_sysv_shm" },
 	{ .name = "neg_thread_creds" },
+	{ .name = "neg_udp_port" },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_files", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_share", .cycles = CYCLES_ALL },
@@ -49,17 +55,25 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
+	{ .name = "prog_pidfd_identity", .cycles = CYCLES_ALL },
+	{ .name = "prog_pidfd_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_pty", .cycles = CYCLES_ALL },
 	{ .name = "prog_pty_lines", .cycles = CYCLES_ALL },
 	{ .name = "prog_pty_session", .cycles = CYCLES_ALL },
+	{ .name = "prog_raw_sockets", .cycles = CYCLES_ALL },
 	{ .name = "prog_regs", .cycles = CYCLES_ALL },
+	{ .name = "prog_sched", .cycles = CYCLES_ALL },
 	{ .name = "prog_shmem", .cycles = CYCLES_ALL },
 	{ .name = "prog_signals", .cycles = CYCLES_ALL },
 	{ .name = "prog_sleep", .cycles = CYCLES_ALL },
 	{ .name = "prog_sparse", .cycles = CYCLES_ALL },
+	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_ttys", .cycles = CYCLES_ALL },
+	{ .name = "prog_udp_kinds", .cycles = CYCLES_ALL },
+	{ .name = "prog_udp_seed", .cycles = CYCLES_ALL },
+	{ .name = "prog_udp_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
 		/* Every restore is as on a kernel whose vDSO differs. */

@@ -30,8 +30,17 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <linux/sched.h>
+
+#include <xxhash.h>
+
+#include "images/crc32c.h"
+#include "images/format.h"
 
 #include "cryo_driver.h"
 #include "harness.h"
@@ -365,9 +374,30 @@ static void enter_small_disk(void *arg)
 	}
 }
 
+/* A failed dump removes what it wrote: no image and no temporary file is
+ * left in @dir (a log may be). */
+static bool no_image_files(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	bool ok = true;
+
+	while (ok && d && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 4 && (!strcmp(de->d_name + len - 4, ".img") ||
+				!strcmp(de->d_name + len - 4, ".tmp")))
+			ok = fail_why("the failed dump left %s/%s", dir, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return ok;
+}
+
 /* Dumps with -R into ever larger tmpfs, one page more each time, until the
  * images fit: each dump that does not must fail naming the file it could
- * not write, leave no inventory.img and leave the program as it was. */
+ * not write, leave no image file (inventory.img or other) and leave the
+ * program as it was. */
 TEST(dump_into_a_full_disk_fails_and_the_program_runs_on)
 {
 	struct prog p = { 0 };
@@ -400,6 +430,7 @@ TEST(dump_into_a_full_disk_fails_and_the_program_runs_on)
 			CHECK_GOTO(refused(&r, "No space left on device", img, ".img", NULL), out,
 				   "in %lu KiB: %s", kib, why);
 			CHECK_GOTO(no_inventory(seen), out, "in %lu KiB: %s", kib, why);
+			CHECK_GOTO(no_image_files(seen), out, "in %lu KiB: %s", kib, why);
 			/* Note each file named, to see the failure move along the dump. */
 			file = strstr(r.out, img) + strlen(img) + 1;
 			end = strstr(file, ".img");
@@ -441,40 +472,88 @@ static void open_netlink_socket(void *arg)
 	put_at_odd_fd(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
 }
 
-static void open_udp_socket(void *arg)
+/* A TCP connection on loopback, both ends in the program: the accepted end
+ * at ODD_FD. */
+static void open_tcp_connection(void *arg)
 {
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(lo);
+	int listener = socket(AF_INET, SOCK_STREAM, 0), client = socket(AF_INET, SOCK_STREAM, 0);
+
 	(void)arg;
-	put_at_odd_fd(socket(AF_INET, SOCK_DGRAM, 0));
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    listen(listener, 1) || getsockname(listener, (struct sockaddr *)&lo, &len) ||
+	    connect(client, (struct sockaddr *)&lo, sizeof(lo)))
+		_exit(126);
+	/* The client end stays open (so the other is established), above
+	 * ODD_FD: the dump meets ODD_FD first. */
+	if (fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(client);
+	client = accept(listener, NULL, NULL);
+	close(listener);
+	put_at_odd_fd(client);
 }
 
 /* The program gets an fd no kind of cryo's knows: the dump must fail naming
  * it, and the program must not notice. */
-static void check_unsupported_fd(child_setup_fn open_fd)
+static void check_unsupported_fd(child_setup_fn open_fd, const char *what)
 {
 	struct prog p = { 0 };
 	char expect[64];
 
 	CHECK_GOTO(start_prog(&p, "prog_counter", open_fd, NULL), out, "%s", why);
 	snprintf(expect, sizeof(expect), "pid %d fd %d (socket:[", p.pid, ODD_FD);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "not supported"), out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
 }
 
+/* A listening TCP socket at ODD_FD with one connection waiting in its
+ * accept queue; the client end stays open above it. */
+static void open_listener_with_a_waiting_connection(void *arg)
+{
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(lo);
+	int listener = socket(AF_INET, SOCK_STREAM, 0), client = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)arg;
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    listen(listener, 4) || getsockname(listener, (struct sockaddr *)&lo, &len) ||
+	    connect(client, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(client);
+	put_at_odd_fd(listener);
+}
+
+/* Each refused by name: family, type and state. */
 TEST(dump_refuses_a_unix_socket_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_unix_socket);
+	check_unsupported_fd(open_unix_socket,
+			     "): unix stream socket, not connected: not supported");
 }
 
 TEST(dump_refuses_a_netlink_socket_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_netlink_socket);
+	check_unsupported_fd(open_netlink_socket,
+			     "): netlink raw socket (protocol 0): not supported");
 }
 
-TEST(dump_refuses_a_udp_socket_and_the_program_runs_on)
+TEST(dump_refuses_a_tcp_listener_with_a_waiting_connection_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_udp_socket);
+	check_unsupported_fd(open_listener_with_a_waiting_connection,
+			     "): TCP listening socket with 1 connection waiting in its accept "
+			     "queue: not supported yet");
+}
+
+TEST(dump_refuses_an_established_tcp_connection_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_tcp_connection,
+			     "): TCP established: needs --tcp-established (not supported yet)");
 }
 
 static void open_pidfd_of(void *arg)
@@ -559,6 +638,70 @@ TEST(dump_refuses_an_fd_table_shared_by_siblings)
 	CHECK_GOTO(refused(&r, "share its fd table (CLONE_FILES), but not through a parent that "
 			   "shares it with its child: restore cannot build that", NULL), out, "%s",
 		   why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A child in a UTS namespace of its own: refused by name (the child and
+ * the namespace) until namespaces are restored, and the tree runs on. */
+TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
+{
+	struct prog p = { 0 };
+	char path[64], expect[96];
+	int child = 0;
+	FILE *f;
+
+	CHECK_GOTO(start_prog(&p, "neg_own_ns", NULL, NULL), out, "%s", why);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p.pid, p.pid);
+	f = fopen(path, "re");
+	CHECK_GOTO(f, out, "cannot open %s", path);
+	if (fscanf(f, "%d", &child) != 1)
+		child = 0;
+	fclose(f);
+	CHECK_GOTO(child > 0, out, "no child in %s", path);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in its own uts namespace (uts:[", child);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "]): UTS namespaces are not supported yet"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A program in a network namespace of its own: refused by name before any
+ * parasite runs in it, and it runs on. */
+TEST(dump_refuses_a_program_in_its_own_net_namespace_and_it_runs_on)
+{
+	struct prog p = { 0 };
+	char expect[96];
+
+	CHECK_GOTO(start_prog(&p, "neg_in_netns", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in its own net namespace (net:[", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect,
+					 "]): network namespaces are not supported yet"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* One open pidfd of a thread (not a main thread), held by two processes of
+ * the tree: its holder opens it once threads exist, after the fds, and
+ * cannot hand it to the other: the dump is refused by name, and the program
+ * runs on. */
+TEST(dump_refuses_a_pidfd_of_a_thread_shared_by_two_processes)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16];
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "neg_pidfd_thread_shared", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, "fd 40 (anon_inode:[pidfd]): the same pidfd as pid ",
+			   "a pidfd shared by two processes is not supported yet"), out, "%s", why);
 	CHECK_GOTO(no_inventory(img), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
@@ -674,37 +817,128 @@ static bool no_thread_traced(pid_t pid)
 	return traced ? fail_why("a thread of pid %d is still traced", pid) : true;
 }
 
+/* @maps without its anonymous rwxp mappings: parasite areas (blob,
+ * arguments, stack), which nothing else of these programs maps. Adjacent
+ * areas merge, so they are told apart from the rest, not counted. */
+static void drop_parasite_areas(char *maps)
+{
+	char *line = maps, *out = maps;
+
+	while (*line) {
+		char *end = strchrnul(line, '\n'), *perm = strchr(line, ' ');
+		size_t len = (size_t)(end - line) + (*end ? 1 : 0);
+
+		if (!(perm && perm < end && !strncmp(perm, " rwxp 00000000 00:00 0 ", 23))) {
+			memmove(out, line, len);
+			out += len;
+		}
+		line += len;
+	}
+	*out = '\0';
+}
+
+/* The program's mappings are those of @p->maps: nothing a dumper mapped is
+ * left, but for parasite areas, counted in *@areas (the baseline then
+ * takes them in). */
+static bool maps_unchanged(struct prog *p, int *areas)
+{
+	static char maps[sizeof(p->maps)], now[sizeof(p->maps)], before[sizeof(p->maps)];
+	char path[64], line[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
+	if (!read_text(path, maps, sizeof(maps)))
+		return fail_why("cannot read %s", path);
+	if (!strcmp(maps, p->maps))
+		return true;
+	memcpy(now, maps, sizeof(now));
+	memcpy(before, p->maps, sizeof(before));
+	drop_parasite_areas(now);
+	drop_parasite_areas(before);
+	if (!strcmp(now, before)) {
+		(*areas)++;
+		memcpy(p->maps, maps, sizeof(p->maps));
+		return true;
+	}
+	first_difference(maps, p->maps, line, sizeof(line));
+	return fail_why("the program's mappings changed, now: %s", line);
+}
+
+/* Kills @rounds dumps of @p at random moments from 0.5 ms to @window_us
+ * in; after each the program must be untraced and its maps as they were
+ * (parasite areas left are counted in *@areas). */
+static bool kill_dumps_at_random(struct prog *p, int rounds, long window_us, int *areas)
+{
+	char img[PATH_MAX], pid[16], cause[sizeof(why)];
+	int null_fd, status;
+
+	snprintf(pid, sizeof(pid), "%d", p->pid);
+	for (int i = 0; i < rounds; i++) {
+		long at = 500 + rand() % window_us;
+		pid_t dumper;
+
+		pathf(img, "%s/img%d", p->dir, i);
+		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		dumper = cryo_spawn(null_fd, &(struct cryo_call){
+			.args = CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"),
+			.program = p->program,
+		});
+		close(null_fd);
+		if (dumper <= 0)
+			return fail_why("fork: %s", strerror(errno));
+		usleep((useconds_t)at);
+		kill_and_reap(dumper);
+		if (waitpid(p->pid, &status, WNOHANG) != 0)
+			return fail_why("the program died when dumper %d was killed %ld us in "
+					"(round %d)", dumper, at, i);
+		if (!no_thread_traced(p->pid) || !maps_unchanged(p, areas)) {
+			snprintf(cause, sizeof(cause), "%s", why);
+			return fail_why("round %d, killed %ld us in: %s", i, at, cause);
+		}
+	}
+	return true;
+}
+
+/* Ends a test whose rounds left parasite areas: known, not yet closed. */
+static void note_areas_left(int areas, int rounds)
+{
+	if (areas)
+		harness_skip("the parasite's area stayed mapped in the program after %d of %d "
+			     "killed dumps (the dumper died while the parasite ran; closing "
+			     "that window is the injection library's, issue 16 item 5)",
+			     areas, rounds);
+}
+
+/* SIGKILL to the dumper at random moments of the whole dump of one thread
+ * (about 30 ms), where the parasite's area is mapped and unmapped: the
+ * maps after each are those before. */
+TEST(dumper_killed_at_random_leaves_no_mapping_behind)
+{
+	struct prog p = { 0 };
+	int areas = 0;
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
+	srand((unsigned int)getpid());
+	CHECK_GOTO(kill_dumps_at_random(&p, 60, 40000, &areas), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	note_areas_left(areas, 60);
+out:
+	end_prog(&p);
+}
+
 /* SIGKILL to the dumper at random moments of the dump of 65 threads (the
  * per-thread remote syscalls included): every thread must run on as if
  * never seized, and the program passes all its checks at the end. */
 TEST(dumper_killed_at_random_leaves_every_thread_whole)
 {
 	struct prog p = { 0 };
-	char img[PATH_MAX], pid[16];
-	int null_fd, status;
+	int areas = 0;
 
 	CHECK_GOTO(start_prog(&p, "prog_threads", NULL, NULL), out, "%s", why);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
 	srand((unsigned int)getpid());
-	for (int i = 0; i < 24; i++) {
-		pid_t dumper;
-
-		pathf(img, "%s/img%d", p.dir, i);
-		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		dumper = cryo_spawn(null_fd, &(struct cryo_call){
-			.args = CRYO_ARGS("dump", "-t", pid, "-D", img, "-R"),
-			.program = p.program,
-		});
-		close(null_fd);
-		CHECK_GOTO(dumper > 0, out, "fork: %s", strerror(errno));
-		/* A dump of it takes about 200 ms here. */
-		usleep(2000 + (useconds_t)(rand() % 200000));
-		kill_and_reap(dumper);
-		CHECK_GOTO(waitpid(p.pid, &status, WNOHANG) == 0, out,
-			   "the program died when dumper %d was killed (round %d)", dumper, i);
-		CHECK_GOTO(no_thread_traced(p.pid), out, "round %d: %s", i, why);
-	}
+	/* A dump of it takes about 200 ms here. */
+	CHECK_GOTO(kill_dumps_at_random(&p, 24, 200000, &areas), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	note_areas_left(areas, 24);
 out:
 	end_prog(&p);
 }
@@ -1102,6 +1336,94 @@ out:
 	end_prog(&p);
 }
 
+/* A UDP socket comes back at its port or not at all: with the port taken
+ * (by this test, without SO_REUSEADDR) the restore fails naming it and
+ * leaves nothing; once the port is free again the same image restores. */
+TEST(restore_when_a_udp_port_is_taken_names_it)
+{
+	struct sockaddr_in taken = { .sin_family = AF_INET,
+				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char img[PATH_MAX], path[PATH_MAX], pidfile[PATH_MAX], expect[96];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	unsigned int port = 0;
+	int holder = -1;
+	FILE *f;
+
+	CHECK_GOTO(make_image(&p, "neg_udp_port", img, &image_pid), out, "%s", why);
+	pathf(path, "%s/port", p.dir);
+	f = fopen(path, "r");
+	CHECK_GOTO(f && fscanf(f, "%u", &port) == 1 && port, out, "no port from the program");
+	fclose(f);
+	taken.sin_port = htons((uint16_t)port);
+	holder = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK_GOTO(holder >= 0 && !bind(holder, (struct sockaddr *)&taken, sizeof(taken)), out,
+		   "cannot take port %u: %s", port, strerror(errno));
+	snprintf(expect, sizeof(expect), "cannot bind to 127.0.0.1:%u again: the port is taken",
+		 port);
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "port taken", expect, NULL), out, "%s",
+		   why);
+	close(holder);
+	holder = -1;
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore after freeing the port failed (%d): %s",
+		   r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (holder >= 0)
+		close(holder);
+	end_prog(&p);
+}
+
+#define PING_RANGE "/proc/sys/net/ipv4/ping_group_range"
+
+static bool write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Ping sockets need the group in net.ipv4.ping_group_range, at restore as
+ * when they were made: without it the restore fails naming the setting
+ * and leaves nothing; with it the same image restores and the sockets
+ * answer. The test puts the range back as it found it. */
+TEST(restore_of_ping_sockets_needs_the_group_in_ping_group_range)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX], old[64] = "";
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	FILE *f = fopen(PING_RANGE, "re");
+
+	CHECK_GOTO(f && fgets(old, sizeof(old), f), out, "cannot read " PING_RANGE);
+	CHECK_GOTO(write_text(PING_RANGE, "0 0"), out, "cannot allow group 0 in " PING_RANGE);
+	CHECK_GOTO(make_image(&p, "neg_ping", img, &image_pid), out, "%s", why);
+	CHECK_GOTO(write_text(PING_RANGE, "1 0"), out, "cannot forbid ping sockets");
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "ping forbidden",
+				   "group 0 is outside net.ipv4.ping_group_range", NULL),
+		   out, "%s", why);
+	CHECK_GOTO(write_text(PING_RANGE, "0 0"), out, "cannot allow group 0 in " PING_RANGE);
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore with ping allowed failed (%d): %s", r.status,
+		   r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (f)
+		fclose(f);
+	if (old[0] && !write_text(PING_RANGE, old))
+		fprintf(stderr, "could not put " PING_RANGE " back to %s", old);
+	end_prog(&p);
+}
+
 TEST(restore_when_the_pid_is_taken_leaves_the_owner_untouched)
 {
 	char img[PATH_MAX], pid[16], expect[64];
@@ -1223,5 +1545,662 @@ TEST(restore_fails_naming_a_lock_another_process_holds_now)
 out:
 	if (fd >= 0)
 		close(fd);
+	end_prog(&p);
+}
+
+/* ---- restore: a PID taken while the restore runs ------------------------------- */
+
+#define TAKEN_RUNS 24
+#define HANG_MS 10000
+
+/* The descendants of @pid (its children first, then theirs), up to @max. */
+static int descendants(pid_t pid, pid_t *out, int max)
+{
+	int n = 0;
+
+	out[n++] = pid;
+	for (int i = 0; i < n && n < max; i++) {
+		char path[64], text[4096], *at, *end;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", out[i], out[i]);
+		if (!read_text(path, text, sizeof(text)))
+			continue;
+		for (at = text; n < max; at = end) {
+			long child = strtol(at, &end, 10);
+
+			if (end == at)
+				break;
+			out[n++] = (pid_t)child;
+		}
+	}
+	/* The root itself is not a descendant. */
+	memmove(out, out + 1, (size_t)(n - 1) * sizeof(*out));
+	return n - 1;
+}
+
+/* Restores @img with cryo stopping itself once it has checked that every
+ * PID is free; then takes @pid (its holder goes to *@holder) and lets cryo
+ * go on, which must end within HANG_MS. */
+static void restore_taking_pid(struct cryo_run *r, const char *img, pid_t pid, pid_t *holder)
+{
+	long deadline = now_ms() + WAIT_MS;
+	int pipefd[2], status;
+	size_t used = 0;
+	pid_t cryo;
+
+	r->status = -1;
+	r->out[0] = '\0';
+	*holder = -1;
+	if (pipe2(pipefd, O_CLOEXEC))
+		return;
+	cryo = cryo_spawn(pipefd[1], &(struct cryo_call){
+		.args = CRYO_ARGS("restore", "-D", img, "-d"),
+		.env = CRYO_ARGS("CRYO_TEST_STOP_BEFORE_CREATE=1"),
+	});
+	close(pipefd[1]);
+	for (;;) {
+		pid_t got = waitpid(cryo, &status, WUNTRACED | WNOHANG);
+
+		if (got == cryo && WIFSTOPPED(status))
+			break;
+		if (got == cryo || now_ms() > deadline) {
+			snprintf(r->out, sizeof(r->out), "cryo never stopped before the creation");
+			kill_and_reap(got == cryo ? -1 : cryo);
+			close(pipefd[0]);
+			return;
+		}
+		sleep_ms(1);
+	}
+	*holder = take_pid(pid);
+	kill(cryo, SIGCONT);
+	deadline = now_ms() + HANG_MS;
+	while (now_ms() < deadline) {
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = read(pipefd[0], r->out + used, sizeof(r->out) - 1 - used);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		if (used + 1 >= sizeof(r->out))
+			break;
+	}
+	r->out[used] = '\0';
+	close(pipefd[0]);
+	if (!wait_child(cryo, deadline - now_ms() > 0 ? deadline - now_ms() : 0, &status)) {
+		kill_and_reap(cryo);
+		return;
+	}
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* A PID of the tree taken after cryo checked it was free, before the
+ * process that needs it is made: the restore fails naming it, within
+ * HANG_MS, and leaves nothing behind, however far the tree had got (a
+ * sibling made just before may not have set its parent-death signal yet
+ * when its parent fails). Each run takes another PID of a tree of 50. */
+TEST(restore_when_a_pid_is_taken_mid_restore_neither_hangs_nor_leaves_anything)
+{
+	char img[PATH_MAX], pid_text[16], expect[64];
+	pid_t tree[64], image_pid = 0, holder = -1;
+	struct prog p = { 0 };
+	struct cryo_run r;
+	int nr, status;
+
+	CHECK_GOTO(start_prog(&p, "prog_tree", NULL, NULL), out, "%s", why);
+	nr = descendants(p.pid, tree, 64);
+	CHECK_GOTO(nr >= 40, out, "prog_tree has %d descendants", nr);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the tree runs after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	end_children(0, NULL, 0);
+	for (int run = 0; run < TAKEN_RUNS; run++) {
+		/* From the last made to the first: the later, the more of the
+		 * tree exists when the restore fails. */
+		pid_t taken = tree[nr - 1 - (run * 7) % nr];
+
+		restore_taking_pid(&r, img, taken, &holder);
+		CHECK_GOTO(holder == taken, out, "run %d: cannot take pid %d: %s", run, taken,
+			   strerror(errno));
+		snprintf(expect, sizeof(expect), "%d (the pid is taken)", taken);
+		CHECK_GOTO(refused(&r, expect, NULL), out, "run %d, pid %d taken: %s", run, taken,
+			   why);
+		CHECK_GOTO(nothing_restored(&p, image_pid, holder), out, "run %d: %s", run, why);
+		CHECK_GOTO(waitpid(holder, &status, WNOHANG) == 0, out,
+			   "run %d: the holder of pid %d died", run, taken);
+		kill_and_reap(holder);
+		holder = -1;
+	}
+out:
+	kill_and_reap(holder);
+	end_prog(&p);
+}
+
+/* ---- images that are not regular files ---------------------------------------- */
+
+/* Replaces image @name in @dir by a FIFO (@how 'f') or a symlink to
+ * @target (@how 'l'). */
+static bool plant(const char *dir, const char *name, char how, const char *target)
+{
+	char path[PATH_MAX];
+
+	pathf(path, "%s/%s", dir, name);
+	if (unlink(path) && errno != ENOENT)
+		return fail_why("unlink %s: %s", path, strerror(errno));
+	if (how == 'f' ? mkfifo(path, 0600) : symlink(target, path))
+		return fail_why("cannot plant %s: %s", path, strerror(errno));
+	return true;
+}
+
+/* Both restore and show must refuse @dir (no hang: a FIFO opened to read
+ * blocks until a writer comes), naming @name and @cause. */
+static bool refused_by_both(const struct prog *p, const char *dir, pid_t image_pid,
+			    const char *name, const char *cause)
+{
+	char what[128], file[PATH_MAX];
+	struct cryo_run r;
+
+	snprintf(what, sizeof(what), "%s planted", name);
+	pathf(file, "%s/%s", dir, name);
+	if (!restore_refused(p, dir, image_pid, what, file, cause))
+		return false;
+	run_cryo(&r, "show", "-D", dir);
+	if (!refused(&r, file, cause, NULL))
+		return fail_why("show -D with %s: %s", what, why);
+	run_cryo(&r, "show", file);
+	if (!refused(&r, file, cause, NULL))
+		return fail_why("show of %s: %s", what, why);
+	return true;
+}
+
+/* A FIFO in place of core-PID.img or inventory.img, a symlink to /dev/zero
+ * in place of an image or of the pages: each refused by name, at once. */
+TEST(restore_and_show_refuse_fifos_and_symlinks_in_place_of_images)
+{
+	char img[PATH_MAX], copy[PATH_MAX], name[64];
+	struct prog p = { 0 };
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/planted", p.dir);
+	snprintf(name, sizeof(name), "core-%d.img", image_pid);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, name, 'f', NULL), out, "%s", why);
+	CHECK_GOTO(refused_by_both(&p, copy, image_pid, name, "is a FIFO, not an image file"),
+		   out, "%s", why);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, "inventory.img", 'f', NULL), out, "%s",
+		   why);
+	CHECK_GOTO(refused_by_both(&p, copy, image_pid, "inventory.img",
+				   "is a FIFO, not an image file"),
+		   out, "%s", why);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, name, 'l', "/dev/zero"), out, "%s", why);
+	CHECK_GOTO(refused_by_both(&p, copy, image_pid, name, "is a symbolic link"), out, "%s",
+		   why);
+	snprintf(name, sizeof(name), "pages-%d.img", image_pid);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, name, 'l', "/dev/zero"), out, "%s", why);
+	pathf(img, "%s/%s", copy, name);
+	CHECK_GOTO(restore_refused(&p, copy, image_pid, "pages a symlink to /dev/zero", img,
+				   "is a symbolic link"),
+		   out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* -D naming a symlink to a good image directory: refused by name, by
+ * restore and show alike (with and without a trailing slash). */
+TEST(restore_and_show_refuse_a_symlinked_image_directory)
+{
+	char img[PATH_MAX], link[PATH_MAX], slash[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(link, "%s/link", p.dir);
+	CHECK_GOTO(!symlink(img, link), out, "symlink %s: %s", link, strerror(errno));
+	CHECK_GOTO(restore_refused(&p, link, image_pid, "symlinked -D", link,
+				   "is a symbolic link: refused"),
+		   out, "%s", why);
+	pathf(slash, "%s/", link);
+	CHECK_GOTO(restore_refused(&p, slash, image_pid, "symlinked -D/", link,
+				   "is a symbolic link: refused"),
+		   out, "%s", why);
+	run_cryo(&r, "show", "-D", link);
+	CHECK_GOTO(refused(&r, link, "is a symbolic link: refused", NULL), out, "show: %s", why);
+out:
+	end_prog(&p);
+}
+
+/* ---- no residue of a dumper that died ------------------------------------------- */
+
+static bool plant_file(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	pathf(path, "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, "stale", 5) != 5)
+		return fail_why("cannot write %s: %s", path, strerror(errno));
+	close(fd);
+	return true;
+}
+
+/* A dumper's temporary files in an image directory (as one killed midway
+ * leaves them) are removed by `cryo check -D` and by the next dump there;
+ * a file that is no image's temporary is left alone. While another writer
+ * holds the directory, a dump into it is refused. */
+TEST(stale_temporary_files_of_a_dead_dumper_are_removed)
+{
+	char img[PATH_MAX], pid[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	int lock_fd = -1;
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(!mkdir(img, 0700), out, "mkdir %s: %s", img, strerror(errno));
+	CHECK_GOTO(plant_file(img, ".pages-4242.img.tmp") && plant_file(img, ".core-7.img.tmp") &&
+			   plant_file(img, ".notes.tmp"),
+		   out, "%s", why);
+	run_cryo(&r, "check", "-D", img);
+	CHECK_GOTO(!exists(img, ".pages-4242.img.tmp") && !exists(img, ".core-7.img.tmp"), out,
+		   "cryo check -D left the stale temporary files: %s", r.out);
+	CHECK_GOTO(exists(img, ".notes.tmp"), out, "cryo check -D removed a file not its own");
+	CHECK_GOTO(plant_file(img, ".mm-4242.img.tmp"), out, "%s", why);
+	/* A live writer's lock: the dump is refused and removes nothing. */
+	lock_fd = open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK_GOTO(lock_fd >= 0 && !flock(lock_fd, LOCK_EX), out, "cannot lock %s", img);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+	CHECK_GOTO(refused(&r, img, "another cryo is writing into it", NULL), out, "%s", why);
+	CHECK_GOTO(exists(img, ".mm-4242.img.tmp"), out, "a refused dump removed a live writer's file");
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	close(lock_fd);
+	lock_fd = -1;
+	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(!exists(img, ".mm-4242.img.tmp"), out, "the dump left a stale temporary file");
+	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	end_prog(&p);
+}
+
+/* ---- the trust model: who owns the images, what a restore grants ---------------- */
+
+#define OTHER_UID 1000
+
+/* Restores a copy of @img after @change(path) made one thing wrong with
+ * it: refused with @key naming @path. */
+static bool refused_after(const struct prog *p, const char *img, pid_t image_pid,
+			  const char *name, int (*change)(const char *path), const char *key)
+{
+	char copy[PATH_MAX], path[PATH_MAX];
+
+	pathf(copy, "%s/changed", p->dir);
+	if (!copy_images(img, copy))
+		return false;
+	if (name)
+		pathf(path, "%s/%s", copy, name);
+	else
+		pathf(path, "%s", copy);
+	if (change(path))
+		return fail_why("cannot change %s: %s", path, strerror(errno));
+	return restore_refused(p, copy, image_pid, key, path, key);
+}
+
+static int make_world_writable(const char *path)
+{
+	return chmod(path, 0777);
+}
+
+static int make_file_world_writable(const char *path)
+{
+	return chmod(path, 0666);
+}
+
+static int make_group_writable(const char *path)
+{
+	return chmod(path, 0620);
+}
+
+static int give_to_other_user(const char *path)
+{
+	return chown(path, OTHER_UID, OTHER_UID);
+}
+
+/* As ssh's StrictModes: an image directory or file that another user owns
+ * or may write is refused by name before anything is read from it. */
+TEST(restore_refuses_images_another_user_owns_or_may_write)
+{
+	char img[PATH_MAX], core[64];
+	struct prog p = { 0 };
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	snprintf(core, sizeof(core), "core-%d.img", image_pid);
+	CHECK_GOTO(refused_after(&p, img, image_pid, NULL, make_world_writable,
+				 "is writable by everyone"),
+		   out, "directory mode 0777: %s", why);
+	CHECK_GOTO(refused_after(&p, img, image_pid, core, make_file_world_writable,
+				 "is writable by everyone"),
+		   out, "file mode 0666: %s", why);
+	CHECK_GOTO(refused_after(&p, img, image_pid, "inventory.img", make_group_writable,
+				 "is writable by its group"),
+		   out, "file mode 0620: %s", why);
+	CHECK_GOTO(refused_after(&p, img, image_pid, core, give_to_other_user,
+				 "is owned by uid 1000, neither the caller (uid 0) nor root"),
+		   out, "file of uid 1000: %s", why);
+	CHECK_GOTO(refused_after(&p, img, image_pid, NULL, give_to_other_user,
+				 "is owned by uid 1000"),
+		   out, "directory of uid 1000: %s", why);
+out:
+	end_prog(&p);
+}
+
+/* In the child before exec: uid and gid OTHER_UID, no groups, and only
+ * CAP_CHECKPOINT_RESTORE (ambient, so that it survives the exec). */
+static void become_unprivileged_restorer(void *arg)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct caps[2] = { { 0 } };
+
+	(void)arg;
+	caps[1].permitted = caps[1].effective = caps[1].inheritable =
+		1u << (CAP_CHECKPOINT_RESTORE - 32);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(0, NULL) ||
+	    setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
+	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) || syscall(SYS_capset, &hdr, caps) ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0)) {
+		fprintf(stderr, "test: cannot become uid %d with CAP_CHECKPOINT_RESTORE: %s\n",
+			OTHER_UID, strerror(errno));
+		_exit(125);
+	}
+}
+
+static bool give_tree(const char *dir, uid_t uid)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	bool ok = d && !chown(dir, uid, uid);
+
+	while (ok && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		pathf(path, "%s/%s", dir, de->d_name);
+		ok = !chown(path, uid, uid);
+	}
+	if (d)
+		closedir(d);
+	return ok ? true : fail_why("cannot give %s to uid %u: %s", dir, uid, strerror(errno));
+}
+
+/* cryo with CAP_CHECKPOINT_RESTORE alone, as uid 1000, restoring its own
+ * images of a root process: the root ids and capabilities are refused by
+ * name before anything is created. */
+TEST(restore_without_full_privileges_grants_only_the_callers_credentials)
+{
+	char img[PATH_MAX], copy[PATH_MAX], expect[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/own", p.dir);
+	CHECK_GOTO(copy_images(img, copy) && give_tree(copy, OTHER_UID), out, "%s", why);
+	CHECK_GOTO(!chmod(p.dir, 0711), out, "chmod %s: %s", p.dir, strerror(errno));
+	run_cryo_with(&r, become_unprivileged_restorer, NULL, CRYO_ARGS("restore", "-D", copy,
+									 "-d"));
+	snprintf(expect, sizeof(expect), "pid %d: the image asks for uid 0", image_pid);
+	CHECK_GOTO(refused(&r, expect, "without full privileges) may not grant: refused", NULL),
+		   out, "%s", why);
+	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* ---- files opened with the task's own credentials -------------------------------- */
+
+/* Set up in the program's child as root, then run as OTHER_UID: a file
+ * open at ODD_FD (public, or a deleted one it made in userd/), beside a
+ * root-only file (secret) and a root-only directory (rootd/). */
+static void setup_other_user_prog(void *arg)
+{
+	const struct prog *p = arg;
+	char path[PATH_MAX];
+	bool deleted = p->maps[0] == 'd';
+	int fd;
+
+	pathf(path, "%s/secret", p->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, "root only", 9) != 9)
+		_exit(120);
+	close(fd);
+	pathf(path, "%s/public", p->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		_exit(121);
+	close(fd);
+	pathf(path, "%s/rootd", p->dir);
+	if (mkdir(path, 0755))
+		_exit(122);
+	pathf(path, "%s/userd", p->dir);
+	if (mkdir(path, 0755) || chown(path, OTHER_UID, OTHER_UID))
+		_exit(123);
+	pathf(path, "%s/prog.out", p->dir);
+	if (chown(p->dir, OTHER_UID, OTHER_UID) || chown(path, OTHER_UID, OTHER_UID))
+		_exit(124);
+	if (setgroups(0, NULL) || setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
+	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID))
+		_exit(125);
+	pathf(path, deleted ? "%s/userd/made" : "%s/public", p->dir);
+	fd = open(path, deleted ? O_RDWR | O_CREAT | O_EXCL : O_RDONLY, 0600);
+	if (fd < 0 || (deleted && (write(fd, "mine", 4) != 4 || unlink(path))))
+		_exit(126);
+	put_at_odd_fd(fd);
+}
+
+/* Replaces every @len bytes @from in the image files of @dir by @to, and
+ * puts right the checksum of each record it changed, as a forger would. */
+static bool forge_bytes(const char *dir, const void *from, const void *to, size_t len)
+{
+	char names[64][64], path[PATH_MAX];
+	int n = list_images(dir, names, 64), changed = 0;
+
+	for (int i = 0; i < n; i++) {
+		static uint8_t buf[1 << 20];
+		ssize_t size;
+		int fd;
+
+		pathf(path, "%s/%s", dir, names[i]);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		size = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+		if (size < 0 || (size_t)size >= sizeof(buf)) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		for (size_t off = IMG_HDR_SIZE; off + IMG_REC_HDR_SIZE <= (size_t)size;) {
+			uint32_t rlen = get_le32(buf + off);
+			uint8_t *rec = buf + off + IMG_REC_HDR_SIZE;
+			bool hit = false;
+
+			if (rlen == IMG_END_MARK || off + IMG_REC_HDR_SIZE + rlen > (size_t)size)
+				break;
+			for (uint8_t *at = rec; at + len <= rec + rlen; at++)
+				if (!memcmp(at, from, len)) {
+					memcpy(at, to, len);
+					hit = true;
+				}
+			if (hit) {
+				put_le32(buf + off + 4, crc32c(crc32c(0, buf + off, 4), rec, rlen));
+				changed++;
+			}
+			off += IMG_REC_HDR_SIZE + rlen;
+		}
+		if (pwrite(fd, buf, (size_t)size, 0) != size)
+			changed = -1000;
+		close(fd);
+	}
+	return changed > 0 ? true : fail_why("no record of %s holds the bytes to forge", dir);
+}
+
+/* The XXH3-128 of file @name of @dir, canonical. */
+static bool digest_of(const char *dir, const char *name, XXH128_canonical_t *out)
+{
+	static char buf[1 << 20];
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	pathf(path, "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0 || n == (ssize_t)sizeof(buf))
+		return fail_why("cannot hash %s", path);
+	XXH128_canonicalFromHash(out, XXH3_128bits(buf, (size_t)n));
+	return true;
+}
+
+/* A forger who edits @from into @to and, the digests being keyless,
+ * writes the new digests into the inventory too. */
+static bool forge_images(const char *dir, const char *from, const char *to)
+{
+	XXH128_canonical_t before[64], after;
+	char names[64][64];
+	int n = list_images(dir, names, 64);
+
+	for (int i = 0; i < n; i++)
+		if (!digest_of(dir, names[i], &before[i]))
+			return false;
+	if (!forge_bytes(dir, from, to, strlen(from)))
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(names[i], "inventory.img") || !digest_of(dir, names[i], &after))
+			continue;
+		if (memcmp(&after, &before[i], sizeof(after)) &&
+		    !forge_bytes(dir, &before[i], &after, sizeof(after)))
+			return false;
+	}
+	return true;
+}
+
+/* A uid-1000 program with a file open: its image forged so that the fd
+ * names a root-only file (or its deleted file is made in a root-only
+ * directory) is refused, the file neither opened nor made by cryo's
+ * rights; the image as dumped restores and the program passes. */
+static void check_forged_path(const char *from, const char *to, const char *cause)
+{
+	char img[PATH_MAX], forged[PATH_MAX], pidfile[PATH_MAX], pid_text[16], made[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid;
+	int status;
+
+	p.maps[0] = from[0] == 'u' ? 'd' : 'p';
+	CHECK_GOTO(start_prog(&p, "prog_counter", setup_other_user_prog, &p), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	pathf(forged, "%s/forged", p.dir);
+	CHECK_GOTO(copy_images(img, forged) && forge_images(forged, from, to), out, "%s", why);
+	CHECK_GOTO(restore_refused(&p, forged, image_pid, "forged path", cause, "Permission denied"),
+		   out, "%s", why);
+	pathf(made, "%s/rootd/made", p.dir);
+	CHECK_GOTO(access(made, F_OK), out, "cryo made %s for the uid-1000 image", made);
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the image as dumped does not restore (%d): %s", r.status,
+		   r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+TEST(restore_opens_a_task_file_with_the_tasks_own_credentials)
+{
+	check_forged_path("/public", "/secret", "/secret");
+}
+
+TEST(restore_makes_a_deleted_file_with_the_tasks_own_credentials)
+{
+	check_forged_path("userd/made", "rootd/made", "cannot recreate the deleted file");
+}
+
+/* ---- one set, whole ------------------------------------------------------------ */
+
+static int flip_first_page_byte(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	unsigned char byte;
+	int ret = fd >= 0 && pread(fd, &byte, 1, 100) == 1 ? 0 : -1;
+
+	byte ^= 0x10;
+	if (!ret && pwrite(fd, &byte, 1, 100) != 1)
+		ret = -1;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* A set whose pages were flipped, or taken from another dump of the
+ * same process, or with an image no dump of it wrote, is refused naming
+ * the file, before anything is created. */
+TEST(restore_refuses_a_set_that_is_not_one_whole_dump)
+{
+	char img[PATH_MAX], other[PATH_MAX], copy[PATH_MAX], pages[64], core[64], from[PATH_MAX];
+	char to[PATH_MAX], pid_text[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	int status;
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	pathf(other, "%s/other", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", other, "-R");
+	CHECK_GOTO(r.status == 0, out, "dump -R failed (%d): %s", r.status, r.out);
+	sleep_ms(50);
+	pathf(img, "%s/img", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	snprintf(pages, sizeof(pages), "pages-%d.img", image_pid);
+	snprintf(core, sizeof(core), "core-%d.img", image_pid);
+	CHECK_GOTO(refused_after(&p, img, image_pid, pages, flip_first_page_byte,
+				 "its digest differs from the inventory's"),
+		   out, "a flipped page: %s", why);
+	pathf(copy, "%s/mixed", p.dir);
+	pathf(from, "%s/%s", other, pages);
+	pathf(to, "%s/%s", copy, pages);
+	CHECK_GOTO(copy_images(img, copy) && copy_file(from, to), out, "%s", why);
+	CHECK_GOTO(restore_refused(&p, copy, image_pid, "pages of another dump", to,
+				   "from another dump"),
+		   out, "%s", why);
+	pathf(from, "%s/%s", img, core);
+	pathf(to, "%s/core-1.img", copy);
+	CHECK_GOTO(copy_images(img, copy) && copy_file(from, to), out, "%s", why);
+	CHECK_GOTO(restore_refused(&p, copy, image_pid, "an extra image", to,
+				   "not part of this dump"),
+		   out, "%s", why);
+out:
 	end_prog(&p);
 }

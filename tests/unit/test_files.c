@@ -759,7 +759,8 @@ static int socket_setup(void)
 TEST(socket_fails_dump_naming_fd)
 {
 	expect_dump_refused(socket_setup, false, "dump: pid %d fd 10 (socket:[");
-	expect_dump_refused(socket_setup, false, "): sockets are not supported");
+	expect_dump_refused(socket_setup, false,
+			    "): unix stream socket, connected: not supported yet");
 }
 
 /* The test holds the master: the original gets the slave alone. */
@@ -944,20 +945,15 @@ out:
 	waitpid(other, NULL, 0);
 }
 
-TEST(pidfd_of_a_thread_other_than_the_main_one_fails_dump)
-{
-	expect_dump_refused(own_thread_setup, false, "(anon_inode:[pidfd]): refers to thread ");
-	expect_dump_refused(own_thread_setup, false, " of pid %d: pidfds of threads other than a "
-			    "process's main thread are not supported yet");
-}
-
-/* The pid and flags of the first pidfd object in @dir's files.img; pid 0
- * when there is none. */
-static void read_pidfd_record(const struct image_dir *dir, int *pid, unsigned int *flags)
+/* The pid, flags and process (thread_of, 0 when unset) of the first
+ * pidfd object in @dir's files.img; pid 0 when there is none. */
+static void read_pidfd_record_of(const struct image_dir *dir, int *pid, unsigned int *flags,
+				 int *thread_of)
 {
 	struct image *img;
 
 	*pid = 0;
+	*thread_of = 0;
 	if (image_read(dir, IMG_FILES, 0, &img))
 		return;
 	for (size_t i = 0; i < img->nr_records; i++) {
@@ -966,10 +962,43 @@ static void read_pidfd_record(const struct image_dir *dir, int *pid, unsigned in
 		if (e->kind == FILE_ENTRY__KIND__PIDFD && e->pidfd) {
 			*pid = e->pidfd->pid;
 			*flags = e->flags;
+			*thread_of = e->pidfd->has_thread_of ? e->pidfd->thread_of : 0;
 			break;
 		}
 	}
 	image_free(img);
+}
+
+static void read_pidfd_record(const struct image_dir *dir, int *pid, unsigned int *flags)
+{
+	int thread_of;
+
+	read_pidfd_record_of(dir, pid, flags, &thread_of);
+}
+
+/* A thread other than the main one is saved with its process: restore
+ * opens it once the thread exists again. */
+TEST(pidfd_of_a_thread_other_than_the_main_one_saves_its_process)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	int pid = 0, thread_of = 0;
+	unsigned int flags = 0;
+	char task[64];
+	pid_t original;
+
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	original = start_original(own_thread_setup, NULL);
+	CHECK(original > 0, "no original");
+	CHECK_GOTO(!dump_files_of(original, dir, false, NULL, 0), out, "the dump failed");
+	read_pidfd_record_of(dir, &pid, &flags, &thread_of);
+	snprintf(task, sizeof(task), "/proc/%d/task/%d", original, pid);
+	CHECK_GOTO(pid > 0 && pid != original && thread_of == original &&
+			   (flags & PIDFD_THREAD) && !access(task, F_OK),
+		   out, "saved pid %d of pid %d flags %#o, want a thread of pid %d", pid,
+		   thread_of, flags, original);
+out:
+	kill_child(original);
 }
 
 TEST(pidfd_of_a_process_in_the_dumped_set_is_saved)

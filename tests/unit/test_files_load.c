@@ -17,6 +17,7 @@
 #include "images/proto/sysv_shm.pb-c.h"
 #include "ipc/sysv_shm.h"
 #include "kabi/kabi.h"
+#include "restore/restore.h"
 
 #define PID 4242
 
@@ -596,8 +597,6 @@ TEST(bad_pidfd_records_are_refused)
 		{ 0, O_RDWR, 0, "file 1 (pidfd): pid 0 is out of range" },
 		{ -2, O_RDWR, 0, "pid -2 is out of range (1 to 4194304, or -1 for a reaped" },
 		{ 4194305, O_RDWR, 0, "pid 4194305 is out of range" },
-		{ 5000, O_RDWR, 0, "file 1 (pidfd): refers to pid 5000, which the dump does not "
-				   "hold (no fds-5000.img)" },
 	};
 	FdEntry fds[] = { fd_entry(3, 1) };
 
@@ -615,6 +614,85 @@ TEST(bad_pidfd_records_are_refused)
 
 		files[0].flags = O_RDWR | PIDFD_THREAD;
 		expect_refused(files, 1, fds, 1, "file 1 (kind 3, flags 0202): unknown flags");
+	}
+}
+
+/* Pidfds of one inode name one task; a thread's names its process. */
+TEST(bad_pidfd_identities_are_refused)
+{
+	PidfdFile a = PIDFD_FILE__INIT, b = PIDFD_FILE__INIT;
+	FileEntry files[] = { pidfd_entry(1, PID, O_RDWR), pidfd_entry(2, PID, O_RDWR) };
+	FdEntry fds[] = { fd_entry(3, 1), fd_entry(4, 2) };
+
+	files[0].pidfd = &a;
+	files[1].pidfd = &b;
+	a.pid = -1;
+	b.pid = PID;
+	files[1].has_inode_of = true;
+	files[1].inode_of = 1;
+	expect_refused(files, 2, fds, 2, "file 2 (pidfd): refers to pid 4242, but shares the "
+		       "inode of file 1, which refers to pid -1");
+	if (harness_failed())
+		return;
+	files[1].has_inode_of = false;
+	b.pid = PID + 1;
+	b.has_thread_of = true;
+	b.thread_of = PID;
+	expect_refused(files, 2, fds, 2, "file 2 (pidfd): refers to pid 4243 as a thread of pid "
+		       "4242: not a thread other than a main thread, opened with PIDFD_THREAD");
+	if (harness_failed())
+		return;
+	files[1].flags = O_RDWR | PIDFD_THREAD;
+	b.thread_of = PID + 1;
+	expect_refused(files, 2, fds, 2, "refers to pid 4243 as a thread of pid 4243");
+}
+
+/* The task a pidfd names must be one the restore makes: a process of the
+ * tree, or a thread other than the main one of the process it names. */
+TEST(pidfd_targets_are_checked_against_the_tree)
+{
+	static const struct {
+		int pid, thread_of;
+		const char *want;	/* NULL: accepted */
+	} cases[] = {
+		{ PID, 0, NULL },
+		{ PID + 1, PID, NULL },
+		{ 5000, 0, "restore: pid 4242 fd 3: a pidfd of pid 5000, which the images do not "
+			   "hold" },
+		{ PID + 2, PID, "restore: pid 4242 fd 3: a pidfd of thread 4244 of pid 4242, "
+				"which the images do not hold" },
+		{ PID, 5000, "a pidfd of thread 4242 of pid 5000, which the images do not hold" },
+	};
+	pid_t threads[] = { PID, PID + 1 };
+	struct tree_task task = { .pid = PID, .state = TREE_ALIVE, .threads = threads,
+				  .nr_threads = 2, .parent = -1 };
+	FdEntry fds[] = { fd_entry(3, 1) };
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_tree_ char *dir_path = make_temp_dir();
+		_cleanup_image_dir_ struct image_dir *dir = NULL;
+		FileEntry files[] = { pidfd_entry(1, cases[i].pid, O_RDWR | PIDFD_THREAD) };
+		struct restore_task rt = { .pid = PID };
+		struct restore_set rs = { .tree = { .tasks = &task, .nr = 1 }, .tasks = &rt };
+		char err[1024] = "";
+		int ret;
+
+		pidfd_part.has_thread_of = cases[i].thread_of != 0;
+		pidfd_part.thread_of = cases[i].thread_of;
+		CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+		CHECK(!write_images(dir, files, 1, fds, 1), "cannot write the images");
+		ret = load(dir_path, err, sizeof(err), &rt.files);
+		pidfd_part.has_thread_of = false;
+		CHECK(!ret, "case %zu: load failed: %s", i, err);
+		log_capture_errors(err, sizeof(err));
+		ret = restore_check_pidfds(&rs);
+		log_capture_errors(NULL, 0);
+		files_image_free(rt.files);
+		if (!cases[i].want)
+			CHECK(!ret, "case %zu: refused: %s", i, err);
+		else
+			CHECK(ret < 0 && strstr(err, cases[i].want), "case %zu: error '%s', want '%s'",
+			      i, err, cases[i].want);
 	}
 }
 

@@ -355,6 +355,28 @@ static void child_stop(struct child *c)
 }
 
 /* Starts a child with the test mappings; returns NULL or why it failed. */
+/* Whether @pid is asleep in read(2) within a few seconds. The child's first
+ * read() after 'R' may still be resolving its PLT entry, which writes
+ * ld.so's counters: a dump taken then sees them change afterwards. */
+static bool child_waits_in_read(pid_t pid)
+{
+	char path[64], text[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	for (int i = 0; i < 5000; i++) {
+		_cleanup_close_ int fd = open(path, O_RDONLY);
+		ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+
+		if (n > 0) {
+			text[n] = 0;
+			if (!strncmp(text, "0 ", 2))
+				return true;
+		}
+		usleep(1000);
+	}
+	return false;
+}
+
 static const char *child_start(struct child *c)
 {
 	static char why[320];
@@ -395,6 +417,8 @@ static const char *child_start(struct child *c)
 		snprintf(why, sizeof(why), "child setup failed: %s", c->layout->error);
 		return why;
 	}
+	if (!child_waits_in_read(c->pid))
+		return "the child never blocked reading its commands";
 	return NULL;
 }
 

@@ -296,7 +296,7 @@ TEST(show_directory_prints_every_image)
 		   "assert inv['kind'] == 'inventory' and inv['version'] == 1, inv\n"
 		   "assert inv['records'] == [{'format_version': 1, 'cryo_version': '0.1-test',\n"
 		   "    'root_pid': 42, 'created': 1700000000, 'page_size': 4096, 'arch': 'x86_64',\n"
-		   "    'kernel_release': '6.1.0-test'}], inv\n"
+		   "    'kernel_release': '6.1.0-test', 'files': []}], inv\n"
 		   "pm = d['pagemap-42.img']\n"
 		   "assert pm['kind'] == 'pagemap' and pm['version'] == 1, pm\n"
 		   "want = [{'vaddr': 0x400000, 'nr_pages': 2, 'state': 'PRESENT', 'file_off': 0},\n"

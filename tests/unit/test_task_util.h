@@ -23,6 +23,9 @@
 
 /* A valid core: two threads (one with a pending signal, a sigaltstack and
  * rseq), one action, one limit, one itimer, one POSIX timer, creds. */
+/* Bytes of the sample's CPU affinity: room for CPU 4000. */
+#define TASK_AFFINITY_BYTES_SAMPLE 512
+
 struct sample {
 	TaskCore core;
 	ThreadCore threads[2];
@@ -43,6 +46,8 @@ struct sample {
 	PosixTimer *timer_ptrs[1];
 	Creds creds;
 	PrctlState prctl;
+	SchedState sched;
+	uint8_t affinity[TASK_AFFINITY_BYTES_SAMPLE];
 };
 
 static inline void sample_init(struct sample *s)
@@ -78,6 +83,18 @@ static inline void sample_init(struct sample *s)
 	s->threads[1].robust_list_len = 24;
 	s->core.threads = s->thread_ptrs;
 	s->core.n_threads = 2;
+	/* The second thread: SCHED_BATCH at nice 5 on CPU 0, I/O class idle. */
+	sched_state__init(&s->sched);
+	s->sched.policy = 3;
+	s->sched.nice = 5;
+	s->affinity[0] = 1;
+	s->sched.affinity.data = s->affinity;
+	s->sched.affinity.len = 1;
+	s->sched.ioprio = 3 << 13;
+	s->sched.timer_slack_ns = 50000;
+	s->threads[1].sched = &s->sched;
+	s->core.has_oom_score_adj = true;
+	s->core.oom_score_adj = 200;
 
 	memset(&si, 0, sizeof(si));
 	si.si_signo = SIGUSR1;

@@ -70,7 +70,26 @@ static void robust_list_null(struct sample *s) { s->threads[1].robust_list = 0; 
 static void robust_list_without_len(struct sample *s) { s->threads[1].has_robust_list_len = false; }
 static void too_many_threads(struct sample *s) { s->core.n_threads = TASK_MAX_THREADS + 1; }
 
+static void policy_4(struct sample *s) { s->sched.policy = 4; }
+static void nice_20(struct sample *s) { s->sched.nice = 20; }
+static void fifo_priority_0(struct sample *s) { s->sched.policy = 1; }
+static void batch_priority_5(struct sample *s) { s->sched.priority = 5; }
+static void deadline_without_policy(struct sample *s) { s->sched.period = 1000000; }
+static void flags_reclaim(struct sample *s) { s->sched.flags = 2; }
+static void affinity_empty(struct sample *s) { s->sched.affinity.len = 0; }
+static void ioprio_class_4(struct sample *s) { s->sched.ioprio = 4 << 13; }
+static void oom_score_adj_1001(struct sample *s) { s->core.oom_score_adj = 1001; }
+
 static const struct bad_case bad_cases[] = {
+	{ "policy 4", policy_4, "thread 4243: scheduling policy 4 is not one" },
+	{ "nice 20", nice_20, "thread 4243: nice 20 is not -20 to 19" },
+	{ "SCHED_FIFO at priority 0", fifo_priority_0, "priority 0 does not go with SCHED_FIFO" },
+	{ "SCHED_BATCH at priority 5", batch_priority_5, "priority 5 does not go with SCHED_BATCH" },
+	{ "a period without SCHED_DEADLINE", deadline_without_policy, "deadline parameters" },
+	{ "scheduling flag 2", flags_reclaim, "scheduling flags 0x2" },
+	{ "no CPU affinity", affinity_empty, "a CPU affinity of 0 bytes" },
+	{ "I/O class 4", ioprio_class_4, "I/O priority 0x8000" },
+	{ "oom_score_adj 1001", oom_score_adj_1001, "oom_score_adj 1001 is not -1000 to 1000" },
 	{ "signal 0", signo_zero, "sigaction for signal 0: signal numbers are 1-64" },
 	{ "signal 65", signo_65, "sigaction for signal 65" },
 	{ "SIGKILL action", action_on_sigkill, "signal 9 (SIGKILL)" },
@@ -142,6 +161,25 @@ TEST(each_bad_value_is_refused_with_a_message)
 		CHECK(strstr(err, c->message), "%s: message \"%s\" lacks \"%s\"", c->name, err,
 		      c->message);
 	}
+}
+
+/* An affinity naming a CPU this machine does not have cannot be given
+ * back: restore refuses it by name before anything is made. */
+TEST(affinity_beyond_this_machine_is_refused_by_name)
+{
+	struct sample s;
+	char err[512];
+	int ret;
+
+	sample_init(&s);
+	CAPTURE_STDERR(err, ret = task_check_sched(&s.core));
+	CHECK(ret == 0, "CPU 0 refused: %s", err);
+	s.affinity[4000 / 8] = 1 << (4000 % 8);
+	s.sched.affinity.len = 4000 / 8 + 1;
+	CAPTURE_STDERR(err, ret = task_check_sched(&s.core));
+	CHECK(ret == -EINVAL && strstr(err, "restore: pid 4242 thread 4243: its CPU affinity "
+				       "names CPU 4000, which this machine does not have"),
+	      "CPU 4000: %d, %s", ret, err);
 }
 
 /* Writes @core as core-@id.img in a fresh directory and reads it back. */

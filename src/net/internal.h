@@ -1,0 +1,99 @@
+/* What the parts of the inet socket kind share: its options (options.c),
+ * its queue of datagrams (udp_queue.c), raw and ping sockets' peers
+ * (raw_peer.c) and the addresses of its image record (address.c). The
+ * kind itself is in inet_socket.c, the sock_diag client in sock_diag.c;
+ * nothing here is for callers outside src/net. */
+#ifndef CRYO_NET_INTERNAL_H
+#define CRYO_NET_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "images/proto/inet_socket.pb-c.h"
+
+/* ---- options (options.c) ----------------------------------------------- */
+
+/* Reads every int option of cryo's list that the socket @fd answers into
+ * s->options (allocated); an option the kernel does not know for this
+ * socket is left out. Logs against @who. */
+int inet_options_dump(int fd, InetSocket *s, const char *who);
+/* Whether (@level, @name) is an option of cryo's list. */
+bool inet_option_known(uint32_t level, uint32_t name);
+/* Gives the new socket @fd every saved option but the buffer sizes (see
+ * inet_options_restore_buffers()) and checks each by reading it back.
+ * *@what names the option on failure. */
+int inet_options_restore(int fd, const InetSocket *s, const char **what);
+/* Gives @fd its saved SO_RCVBUF and SO_SNDBUF, after its queue is filled. */
+int inet_options_restore_buffers(int fd, const InetSocket *s, const char **what);
+
+/* ---- multicast memberships (multicast.c) ----------------------------------- */
+
+/* Saves the groups the socket @fd (of task @pid) joined, with their
+ * source filters, in s->memberships. Logs against @who. */
+int inet_multicast_dump(int fd, pid_t pid, InetSocket *s, const char *who);
+/* Whether the saved memberships are sound: multicast groups of the
+ * socket's families, sources of the group's family, within limits. */
+bool inet_multicast_valid(const InetSocket *s);
+/* Joins the saved groups again on the new socket @fd; @what names the
+ * group that failed. */
+int inet_multicast_restore(int fd, const InetSocket *s, char *what, size_t size);
+
+/* ---- addresses ------------------------------------------------------------ */
+
+/* A socket address from the image's form (4 or 16 bytes, a port, a scope)
+ * for a socket of @family: a 4-byte address becomes v4-mapped on an IPv6
+ * socket. Returns its length, 0 when @addr has neither length. */
+socklen_t inet_sockaddr_make(int family, const ProtobufCBinaryData *addr, uint32_t port,
+			     uint32_t scope_id, struct sockaddr_storage *out);
+/* "127.0.0.1:53", "[::1]:53", into @buf. */
+const char *inet_sockaddr_str(const struct sockaddr_storage *sa, char *buf, size_t size);
+/* The image's form of @sa: its address bytes (into @bytes, 16 at most),
+ * port and scope. With @unmap, a v4-mapped address is saved as IPv4. */
+void inet_sockaddr_split(const struct sockaddr_storage *sa, bool unmap, uint8_t *bytes,
+			 size_t *len, uint32_t *port, uint32_t *scope);
+/* The same into @out (allocated), @port and @scope. */
+int inet_addr_save(const struct sockaddr_storage *sa, bool unmap, ProtobufCBinaryData *out,
+		   uint32_t *port, uint32_t *scope);
+
+/* ---- raw and ping sockets (raw_peer.c) ------------------------------------- */
+
+/* Whether the raw (or with @ping, ping) socket of inode @ino, of task
+ * @pid, is connected, and to which address (4 or 16 bytes into @addr).
+ * -ENOENT when not listed. */
+int raw_socket_peer(pid_t pid, int family, bool ping, uint64_t ino, uint8_t *addr,
+		    bool *connected);
+
+/* ---- the queue of a datagram socket (udp_queue.c) ------------------------- */
+
+struct datagram {
+	struct sockaddr_storage source;
+	const uint8_t *data;
+	size_t size;
+};
+
+/* Calls @each for every datagram queued to be read on @fd, in order,
+ * without taking any out: MSG_PEEK with SO_PEEK_OFF, which is put back as
+ * it was. @each returns 0 to go on or -errno. */
+int udp_queue_peek(int fd, int (*each)(const struct datagram *dg, void *arg), void *arg);
+/* Queues @dg on the bound socket @fd of @s as if its sender had sent it:
+ * a raw IPv4 or IPv6 packet with the sender's address, over loopback to
+ * the socket's address. @raw4 and @raw6 are raw sockets made on first use
+ * (-1 before; the caller closes them). */
+int udp_queue_inject(int fd, const InetSocket *s, const struct datagram *dg, int *raw4,
+		     int *raw6);
+
+struct file_dump;
+struct file_obj;
+struct restore_ctx;
+/* Saves the queue of the bound UDP socket d->p in d->fe's record and
+ * contents. */
+int udp_queue_dump(const struct file_dump *d, InetSocket *s);
+/* Queues the saved datagrams of @f on its new bound socket @fd and reads
+ * them back to check; logged. */
+int udp_queue_restore(struct restore_ctx *r, const struct file_obj *f, int fd);
+
+#endif

@@ -1,0 +1,259 @@
+/* The int options of an inet socket: the list cryo saves, reading them at
+ * dump, and setting them again at restore where a new socket differs.
+ * Addresses, device, timeouts and the queue are the kind's (inet_socket.c). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <linux/icmp.h>
+#include <linux/in6.h>	/* IPV6_FLOWINFO and IPV6_HDRINCL, which glibc lacks */
+#include <sys/socket.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "net/internal.h"
+
+#ifndef SOL_UDPLITE
+#define SOL_UDPLITE 136
+#endif
+#define UDPLITE_SEND_CSCOV 10
+#define UDPLITE_RECV_CSCOV 11
+
+struct int_option {
+	int level, name;
+	const char *text;
+	/* SO_RCVBUF, SO_SNDBUF: the kernel doubles what is set, and the queue
+	 * must be filled before the receive buffer is made small again. */
+	bool buffer;
+};
+
+#define OPT(level, name) { level, name, #name, false }
+/* Options that take effect at bind() come first; all are set before it. */
+static const struct int_option options[] = {
+	OPT(SOL_IPV6, IPV6_V6ONLY),
+	OPT(SOL_SOCKET, SO_REUSEADDR),
+	OPT(SOL_SOCKET, SO_REUSEPORT),
+	OPT(SOL_IP, IP_FREEBIND),
+	OPT(SOL_IP, IP_TRANSPARENT),
+	OPT(SOL_IP, IP_BIND_ADDRESS_NO_PORT),
+	OPT(SOL_IPV6, IPV6_FREEBIND),
+	OPT(SOL_IPV6, IPV6_TRANSPARENT),
+	OPT(SOL_IPV6, IPV6_ADDR_PREFERENCES),
+	OPT(SOL_SOCKET, SO_BROADCAST),
+	OPT(SOL_SOCKET, SO_DONTROUTE),
+	OPT(SOL_SOCKET, SO_KEEPALIVE),
+	OPT(SOL_SOCKET, SO_OOBINLINE),
+	OPT(SOL_SOCKET, SO_NO_CHECK),
+	OPT(SOL_SOCKET, SO_MARK),
+	OPT(SOL_SOCKET, SO_RCVLOWAT),
+	OPT(SOL_SOCKET, SO_PASSCRED),
+	OPT(SOL_SOCKET, SO_PASSSEC),
+	OPT(SOL_SOCKET, SO_TIMESTAMP_OLD),
+	OPT(SOL_SOCKET, SO_TIMESTAMPNS_OLD),
+	OPT(SOL_SOCKET, SO_TIMESTAMP_NEW),
+	OPT(SOL_SOCKET, SO_TIMESTAMPNS_NEW),
+	OPT(SOL_SOCKET, SO_RXQ_OVFL),
+	OPT(SOL_SOCKET, SO_WIFI_STATUS),
+	OPT(SOL_SOCKET, SO_SELECT_ERR_QUEUE),
+	OPT(SOL_SOCKET, SO_BUSY_POLL),
+	OPT(SOL_SOCKET, SO_PREFER_BUSY_POLL),
+	OPT(SOL_SOCKET, SO_BUSY_POLL_BUDGET),
+	OPT(SOL_SOCKET, SO_ZEROCOPY),
+	OPT(SOL_SOCKET, SO_TXREHASH),
+	OPT(SOL_SOCKET, SO_RCVMARK),
+	/* Its flags; a socket bound to a PTP clock fails to restore. */
+	OPT(SOL_SOCKET, SO_TIMESTAMPING_OLD),
+	/* IP_TOS sets the priority too: SO_PRIORITY comes after it. */
+	OPT(SOL_IP, IP_TOS),
+	OPT(SOL_SOCKET, SO_PRIORITY),
+	OPT(SOL_IP, IP_TTL),
+	OPT(SOL_IP, IP_MINTTL),
+	OPT(SOL_IP, IP_RECVOPTS),
+	OPT(SOL_IP, IP_RETOPTS),
+	OPT(SOL_IP, IP_PKTINFO),
+	OPT(SOL_IP, IP_RECVTTL),
+	OPT(SOL_IP, IP_RECVTOS),
+	OPT(SOL_IP, IP_RECVERR),
+	OPT(SOL_IP, IP_RECVERR_RFC4884),
+	OPT(SOL_IP, IP_RECVORIGDSTADDR),
+	OPT(SOL_IP, IP_RECVFRAGSIZE),
+	OPT(SOL_IP, IP_PASSSEC),
+	OPT(SOL_IP, IP_CHECKSUM),
+	OPT(SOL_IP, IP_MTU_DISCOVER),
+	OPT(SOL_IP, IP_MULTICAST_TTL),
+	OPT(SOL_IP, IP_MULTICAST_LOOP),
+	OPT(SOL_IP, IP_MULTICAST_ALL),
+	OPT(SOL_IP, IP_HDRINCL),
+	OPT(SOL_IP, IP_NODEFRAG),
+	/* A raw ICMP socket's filter: a 32-bit mask of types. */
+	OPT(SOL_RAW, ICMP_FILTER),
+	OPT(SOL_IPV6, IPV6_HDRINCL),
+	OPT(SOL_IPV6, IPV6_CHECKSUM),
+	OPT(SOL_IPV6, IPV6_UNICAST_HOPS),
+	OPT(SOL_IPV6, IPV6_MULTICAST_HOPS),
+	OPT(SOL_IPV6, IPV6_MULTICAST_LOOP),
+	OPT(SOL_IPV6, IPV6_MULTICAST_ALL),
+	OPT(SOL_IPV6, IPV6_MULTICAST_IF),
+	OPT(SOL_IPV6, IPV6_TCLASS),
+	OPT(SOL_IPV6, IPV6_MINHOPCOUNT),
+	OPT(SOL_IPV6, IPV6_RECVPKTINFO),
+	OPT(SOL_IPV6, IPV6_RECVHOPLIMIT),
+	OPT(SOL_IPV6, IPV6_RECVRTHDR),
+	OPT(SOL_IPV6, IPV6_RECVHOPOPTS),
+	OPT(SOL_IPV6, IPV6_RECVDSTOPTS),
+	OPT(SOL_IPV6, IPV6_RECVTCLASS),
+	OPT(SOL_IPV6, IPV6_RECVPATHMTU),
+	OPT(SOL_IPV6, IPV6_RECVERR),
+	OPT(SOL_IPV6, IPV6_RECVORIGDSTADDR),
+	OPT(SOL_IPV6, IPV6_RECVFRAGSIZE),
+	OPT(SOL_IPV6, IPV6_FLOWINFO),
+	OPT(SOL_IPV6, IPV6_AUTOFLOWLABEL),
+	OPT(SOL_IPV6, IPV6_DONTFRAG),
+	OPT(SOL_IPV6, IPV6_MTU_DISCOVER),
+	OPT(SOL_UDP, UDP_CORK),
+	OPT(SOL_UDP, UDP_NO_CHECK6_TX),
+	OPT(SOL_UDP, UDP_NO_CHECK6_RX),
+	OPT(SOL_UDP, UDP_SEGMENT),
+	OPT(SOL_UDP, UDP_GRO),
+	OPT(SOL_UDP, UDP_ENCAP),
+	OPT(SOL_UDPLITE, UDPLITE_SEND_CSCOV),
+	OPT(SOL_UDPLITE, UDPLITE_RECV_CSCOV),
+	OPT(SOL_TCP, TCP_NODELAY),
+	OPT(SOL_TCP, TCP_CORK),
+	OPT(SOL_TCP, TCP_MAXSEG),
+	OPT(SOL_TCP, TCP_KEEPIDLE),
+	OPT(SOL_TCP, TCP_KEEPINTVL),
+	OPT(SOL_TCP, TCP_KEEPCNT),
+	OPT(SOL_TCP, TCP_SYNCNT),
+	OPT(SOL_TCP, TCP_LINGER2),
+	OPT(SOL_TCP, TCP_DEFER_ACCEPT),
+	OPT(SOL_TCP, TCP_WINDOW_CLAMP),
+	OPT(SOL_TCP, TCP_USER_TIMEOUT),
+	OPT(SOL_TCP, TCP_NOTSENT_LOWAT),
+	OPT(SOL_TCP, TCP_FASTOPEN),
+	OPT(SOL_TCP, TCP_FASTOPEN_NO_COOKIE),
+	OPT(SOL_TCP, TCP_THIN_LINEAR_TIMEOUTS),
+	OPT(SOL_TCP, TCP_SAVE_SYN),
+	OPT(SOL_TCP, TCP_TX_DELAY),
+	{ SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", true },
+	{ SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", true },
+};
+
+bool inet_option_known(uint32_t level, uint32_t name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		if ((uint32_t)options[i].level == level && (uint32_t)options[i].name == name)
+			return true;
+	return false;
+}
+
+/* The option's value; -ENOPROTOOPT (or the like) when this socket has
+ * none. */
+static int read_option(int fd, const struct int_option *o, int *value)
+{
+	socklen_t len = sizeof(*value);
+
+	if (getsockopt(fd, o->level, o->name, value, &len))
+		return -errno;
+	return len == sizeof(*value) ? 0 : -EINVAL;
+}
+
+/* Errors that mean "not an option of this socket" rather than a failure. */
+static bool not_this_sockets(int err)
+{
+	return err == -ENOPROTOOPT || err == -EOPNOTSUPP || err == -EINVAL || err == -ENOTCONN;
+}
+
+int inet_options_dump(int fd, InetSocket *s, const char *who)
+{
+	SocketOption **list = calloc(ARRAY_SIZE(options), sizeof(*list));
+	size_t n = 0;
+
+	if (!list)
+		return -ENOMEM;
+	s->options = list;
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		SocketOption *o;
+		int value, ret = read_option(fd, &options[i], &value);
+
+		if (ret && not_this_sockets(ret))
+			continue;
+		if (ret) {
+			pr_err("dump: %s: cannot read %s: %s", who, options[i].text,
+			       strerror(-ret));
+			return ret;
+		}
+		o = malloc(sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		socket_option__init(o);
+		o->level = options[i].level;
+		o->name = options[i].name;
+		o->value = value;
+		list[n++] = o;
+		s->n_options = n;
+	}
+	return 0;
+}
+
+static const struct int_option *option_of(const SocketOption *saved)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		if ((uint32_t)options[i].level == saved->level &&
+		    (uint32_t)options[i].name == saved->name)
+			return &options[i];
+	return NULL;
+}
+
+/* Sets @o to @value unless @fd has it already, then reads it back. */
+static int apply(int fd, const struct int_option *o, int value)
+{
+	int now, ret = read_option(fd, o, &now);
+	int set = value, set_name = o->name;
+
+	if (ret)
+		return ret;
+	if (now == value)
+		return 0;
+	if (o->buffer) {
+		/* The kernel doubles it; FORCE passes net.core.[rw]mem_max, as
+		 * the original may have (root or CAP_NET_ADMIN). */
+		set = value / 2;
+		set_name = o->name == SO_RCVBUF ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
+	}
+	if (setsockopt(fd, o->level, set_name, &set, sizeof(set)))
+		return -errno;
+	ret = read_option(fd, o, &now);
+	if (!ret && now != value)
+		ret = -ERANGE;
+	return ret;
+}
+
+static int restore_some(int fd, const InetSocket *s, bool buffers, const char **what)
+{
+	for (size_t i = 0; i < s->n_options; i++) {
+		const struct int_option *o = option_of(s->options[i]);
+		int ret;
+
+		if (!o || o->buffer != buffers)
+			continue;
+		ret = apply(fd, o, s->options[i]->value);
+		if (ret) {
+			*what = o->text;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int inet_options_restore(int fd, const InetSocket *s, const char **what)
+{
+	return restore_some(fd, s, false, what);
+}
+
+int inet_options_restore_buffers(int fd, const InetSocket *s, const char **what)
+{
+	return restore_some(fd, s, true, what);
+}

@@ -1,0 +1,40 @@
+/* The sock_diag netlink client: dump requests for a family (and protocol),
+ * and the state of one inet socket found by its inode. Knows nothing of
+ * fds, images or kinds; the socket kinds and the feature probes use it. */
+#ifndef CRYO_NET_SOCK_DIAG_H
+#define CRYO_NET_SOCK_DIAG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <linux/netlink.h>
+
+/* Called for each SOCK_DIAG_BY_FAMILY reply of a dump; returns 0 to go on,
+ * 1 to stop early (the rest of the dump is read and dropped), or -errno. */
+typedef int (*sock_diag_cb)(const struct nlmsghdr *h, void *arg);
+
+/* Sends the dump-everything request of @family (AF_UNIX, AF_INET,
+ * AF_INET6, AF_PACKET, AF_NETLINK) for @protocol (inet only) and hands
+ * each reply to @cb. */
+int sock_diag_dump(int family, int protocol, sock_diag_cb cb, void *arg);
+
+/* What sock_diag tells of one inet socket (TCP, UDP, raw, ping). */
+struct inet_diag_state {
+	uint8_t state;		/* TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN, ... */
+	uint8_t shutdown;	/* sk_shutdown: 1 reading, 2 writing */
+	bool has_shutdown;
+	uint32_t rqueue;	/* bytes: unread (UDP: memory charged) */
+	uint32_t wqueue;	/* bytes: unsent (UDP: memory charged) */
+	uint32_t ifindex;	/* the bound device, 0 for none */
+};
+
+/* Finds the socket of inode @ino among the sockets of @family (AF_INET or
+ * AF_INET6) and @protocol at the local address @local (and connected to
+ * @peer, or NULL); -ENOENT when the kernel does not list it (an inet
+ * socket that was never bound is in no table). */
+int sock_diag_inet_find(int family, int protocol, const struct sockaddr_storage *local,
+			const struct sockaddr_storage *peer, uint64_t ino,
+			struct inet_diag_state *out);
+
+#endif

@@ -1,0 +1,100 @@
+/* Namespaces: which ones a task is in (the identity of each, read from
+ * /proc/PID/ns/ at dump and saved in pstree.img), the rule that a dump
+ * refuses a task outside cryo's own, entering a task's namespace for a
+ * moment, and creating a process in new namespaces with chosen pids.
+ * Restoring namespaces themselves is not done yet. */
+#ifndef CRYO_NS_NS_H
+#define CRYO_NS_NS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "images/proto/ns.pb-c.h"
+
+/* The links of /proc/PID/ns, in the order of NsIds's fields. */
+enum ns_kind {
+	NS_PID,
+	NS_PID_FOR_CHILDREN,
+	NS_MNT,
+	NS_NET,
+	NS_IPC,
+	NS_UTS,
+	NS_USER,
+	NS_CGROUP,
+	NS_TIME,
+	NS_TIME_FOR_CHILDREN,
+	NS_NR_KINDS
+};
+
+/* The inode number of each namespace of a task; 0 where it has none to
+ * show (a kernel without that kind, or a zombie, which keeps only its pid
+ * and user namespaces). */
+struct ns_ids {
+	uint64_t ino[NS_NR_KINDS];
+	/* Dump only: a live task whose pid_for_children has no link yet,
+	 * which is a pid namespace made by unshare(CLONE_NEWPID) whose first
+	 * process (its init) was not forked yet. */
+	bool pid_for_children_unborn;
+};
+
+/* "pid_for_children", as in /proc/PID/ns and in messages. */
+const char *ns_kind_name(enum ns_kind kind);
+
+/* Reads the namespaces of @pid (0: cryo itself); -errno without logging
+ * when the process is gone. */
+int ns_ids_read(pid_t pid, struct ns_ids *ids);
+/* The same for thread @tid of @pid: a thread may unshare() namespaces of
+ * its own (uts, net, ipc, ...), which the process's links do not show. */
+int ns_ids_read_thread(pid_t pid, pid_t tid, struct ns_ids *ids);
+
+/* The dump's rule until namespaces are restored: every namespace of @pid
+ * (or of its thread @tid, when not 0) must be @want's, cryo's own (read with pid 0) but
+ * for the exceptions the caller makes. Otherwise -EOPNOTSUPP, said as
+ * "dump: pid 1234: in its own net namespace (net:[4026532]): network
+ * namespaces are not supported yet". */
+int ns_check_dumpable(pid_t pid, pid_t tid, const struct ns_ids *ids,
+		      const struct ns_ids *want);
+
+/* Whether @pid is in cryo's namespace of @kind; -errno (logged, naming
+ * @who) when either cannot be read. */
+int ns_same_as_cryo(pid_t pid, enum ns_kind kind, const char *who, bool *same);
+
+/* ---- pstree.img --------------------------------------------------------- */
+
+/* Fills @msg (NS_IDS__INIT'ed by the caller) from @ids; no allocation. */
+void ns_ids_to_image(const struct ns_ids *ids, NsIds *msg);
+/* Reads @msg (NULL: an image without namespaces, all 0) into @ids. */
+void ns_ids_from_image(const NsIds *msg, struct ns_ids *ids);
+/* The first kind @msg has with the value 0, which no namespace has; -1 if
+ * none. */
+int ns_ids_zero_in_image(const NsIds *msg);
+/* The first kind both know and see different namespaces of; -1 if none. */
+int ns_ids_differ(const struct ns_ids *a, const struct ns_ids *b);
+
+/* ---- creating processes -------------------------------------------------- */
+
+/* What ns_clone() makes: a process in new namespaces (@flags: CLONE_NEW*,
+ * and CLONE_FS, CLONE_FILES, CLONE_PARENT to share with its parent) with
+ * the pid @set_tid[0] in its own (innermost) pid namespace, @set_tid[1] in
+ * the one above, and so on up to cryo's; @nr_set_tid 0 lets the kernel
+ * choose. With CLONE_NEWPID the child is the first process of its new
+ * namespace, so @set_tid[0] must be 1. */
+struct ns_clone_args {
+	uint64_t flags;
+	int exit_signal;
+	const pid_t *set_tid;
+	size_t nr_set_tid;
+};
+
+/* The most pid namespace levels the kernel nests (MAX_PID_NS_LEVEL). */
+#define NS_PID_LEVELS_MAX 32
+
+/* clone3() with @args, as fork() returns: the child's pid as cryo sees it
+ * in the parent, 0 in the child, -errno (not logged) on failure: EINVAL
+ * for other flags or too many levels, EEXIST for a pid in
+ * use, EPERM without the capability. */
+pid_t ns_clone(const struct ns_clone_args *args);
+
+#endif

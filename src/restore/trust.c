@@ -1,0 +1,294 @@
+/* What a restore trusts and grants: an image directory and its files only
+ * when the caller (or root) owns them and no one else may write them; the
+ * credentials an image asks for only when the caller could grant them; and
+ * the task's files opened under the task's own filesystem credentials.
+ * Not here: how images are read (images/) or credentials applied (task/). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "restore/restore.h"
+
+/* As ssh's StrictModes: owned by the caller or root, writable by no one else. */
+static int check_owner_mode(const char *what, const char *path, const struct stat *st)
+{
+	uid_t me = geteuid();
+
+	/* A symlink has no mode of its own; the reader refuses it by name. */
+	if (S_ISLNK(st->st_mode))
+		return 0;
+	if (st->st_uid != me && st->st_uid != 0) {
+		pr_err("restore: %s %s is owned by uid %u, neither the caller (uid %u) nor root: "
+		       "refused", what, path, st->st_uid, me);
+		return -EPERM;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		pr_err("restore: %s %s is writable by %s (mode %04o): refused", what, path,
+		       st->st_mode & S_IWOTH ? "everyone" : "its group", st->st_mode & 07777);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int restore_check_image_dir(const struct image_dir *dir)
+{
+	_cleanup_close_ int list_fd = -1;
+	struct dirent *de;
+	struct stat st;
+	int ret;
+	DIR *d;
+
+	if (fstat(dir->fd, &st))
+		return pr_errno_ret("restore: cannot stat image directory %s", dir->path);
+	ret = check_owner_mode("image directory", dir->path, &st);
+	if (ret)
+		return ret;
+	list_fd = openat(dir->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = list_fd >= 0 ? fdopendir(list_fd) : NULL;
+	if (!d)
+		return pr_errno_ret("restore: cannot list image directory %s", dir->path);
+	steal_fd(list_fd);
+	while (!ret && (de = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		path = image_dir_file_path(dir, de->d_name);
+		if (!path)
+			ret = -ENOMEM;
+		else if (fstatat(dir->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			ret = pr_errno_ret("restore: cannot stat %s", path);
+		else
+			ret = check_owner_mode("image file", path, &st);
+	}
+	closedir(d);
+	return ret;
+}
+
+/* ---- credentials the caller may grant ------------------------------------------ */
+
+struct caller_creds {
+	uid_t uid[3];
+	gid_t gid[3];
+	gid_t *groups;
+	int nr_groups;
+	uint64_t permitted, effective;
+};
+
+static int read_caller(struct caller_creds *c)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	memset(c, 0, sizeof(*c));
+	if (getresuid(&c->uid[0], &c->uid[1], &c->uid[2]) ||
+	    getresgid(&c->gid[0], &c->gid[1], &c->gid[2]) ||
+	    syscall(SYS_capget, &hdr, data))
+		return pr_errno_ret("restore: cannot read cryo's own credentials");
+	c->permitted = data[0].permitted | (uint64_t)data[1].permitted << 32;
+	c->effective = data[0].effective | (uint64_t)data[1].effective << 32;
+	c->nr_groups = getgroups(0, NULL);
+	c->groups = calloc((size_t)(c->nr_groups > 0 ? c->nr_groups : 0) + 1, sizeof(gid_t));
+	if (c->nr_groups < 0 || !c->groups ||
+	    getgroups(c->nr_groups, c->groups) != c->nr_groups) {
+		free(c->groups);
+		return pr_errno_ret("restore: cannot read cryo's own groups");
+	}
+	return 0;
+}
+
+/* Root with the capabilities to set any ids may grant any credentials. */
+static bool fully_privileged(const struct caller_creds *c)
+{
+	const uint64_t needed = 1ULL << CAP_SETUID | 1ULL << CAP_SETGID | 1ULL << CAP_SETPCAP |
+				1ULL << CAP_SYS_ADMIN;
+
+	return c->uid[1] == 0 && (c->effective & needed) == needed;
+}
+
+static bool has_uid(const struct caller_creds *c, uint32_t id)
+{
+	return id == c->uid[0] || id == c->uid[1] || id == c->uid[2];
+}
+
+static bool has_gid(const struct caller_creds *c, uint32_t id)
+{
+	for (int i = 0; i < c->nr_groups; i++)
+		if (c->groups[i] == id)
+			return true;
+	return id == c->gid[0] || id == c->gid[1] || id == c->gid[2];
+}
+
+/* Without full privileges, cryo grants only what it holds itself, as
+ * criu's --unprivileged does. */
+static int check_task_creds(const struct caller_creds *c, pid_t pid, const Creds *cr)
+{
+	const uint32_t uids[] = { cr->uid, cr->euid, cr->suid, cr->fsuid };
+	const uint32_t gids[] = { cr->gid, cr->egid, cr->sgid, cr->fsgid };
+	uint64_t caps = cr->cap_permitted | cr->cap_effective | cr->cap_inheritable |
+			cr->cap_ambient;
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!has_uid(c, uids[i])) {
+			pr_err("restore: pid %d: the image asks for uid %u, which cryo (uid %u, "
+			       "without full privileges) may not grant: refused", pid, uids[i],
+			       c->uid[1]);
+			return -EPERM;
+		}
+		if (!has_gid(c, gids[i])) {
+			pr_err("restore: pid %d: the image asks for gid %u, which cryo (gid %u, "
+			       "without full privileges) may not grant: refused", pid, gids[i],
+			       c->gid[1]);
+			return -EPERM;
+		}
+	}
+	for (size_t i = 0; i < cr->n_groups; i++) {
+		if (!has_gid(c, cr->groups[i])) {
+			pr_err("restore: pid %d: the image asks for group %u, which cryo is not in: "
+			       "refused", pid, cr->groups[i]);
+			return -EPERM;
+		}
+	}
+	if (caps & ~c->permitted) {
+		pr_err("restore: pid %d: the image asks for capabilities %#llx beyond cryo's own "
+		       "(%#llx): refused", pid, (unsigned long long)(caps & ~c->permitted),
+		       (unsigned long long)c->permitted);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int restore_check_creds(const struct restore_set *rs)
+{
+	struct caller_creds c;
+	int ret = read_caller(&c);
+
+	if (ret)
+		return ret;
+	if (!fully_privileged(&c)) {
+		pr_info("restore: cryo runs without full privileges: each task gets only "
+			"credentials cryo holds itself");
+		for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
+			const TaskCore *core = rs->tasks[i].core;
+
+			if (rs->tree.tasks[i].state != TREE_ALIVE)
+				continue;
+			if (!core->creds) {
+				pr_err("restore: pid %d: the image has no credentials, and cryo "
+				       "without full privileges grants none of its own: refused",
+				       rs->tasks[i].pid);
+				ret = -EPERM;
+			} else {
+				ret = check_task_creds(&c, rs->tasks[i].pid, core->creds);
+			}
+		}
+	}
+	free(c.groups);
+	return ret;
+}
+
+/* ---- the task's filesystem credentials ------------------------------------------- */
+
+/* The capabilities that bypass file permission and ownership checks. */
+#define FS_CAPS                                                                          \
+	(1ULL << CAP_CHOWN | 1ULL << CAP_DAC_OVERRIDE | 1ULL << CAP_DAC_READ_SEARCH |       \
+	 1ULL << CAP_FOWNER | 1ULL << CAP_FSETID | 1ULL << CAP_LINUX_IMMUTABLE |           \
+	 1ULL << CAP_MKNOD | 1ULL << CAP_MAC_OVERRIDE)
+
+static int get_caps(struct __user_cap_data_struct data[2])
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+	return syscall(SYS_capget, &hdr, data) ? -errno : 0;
+}
+
+static int set_caps(struct __user_cap_data_struct data[2])
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/* The file capabilities in effect become the task's (those cryo holds). */
+static int take_fs_caps(pid_t pid, uint64_t task_effective)
+{
+	struct __user_cap_data_struct data[2];
+	uint64_t permitted, effective;
+	int ret = get_caps(data);
+
+	if (ret)
+		return pr_errno_ret("restore: pid %d: capget", pid);
+	permitted = data[0].permitted | (uint64_t)data[1].permitted << 32;
+	effective = data[0].effective | (uint64_t)data[1].effective << 32;
+	effective = (effective & ~FS_CAPS) | (task_effective & FS_CAPS & permitted);
+	data[0].effective = (uint32_t)effective;
+	data[1].effective = (uint32_t)(effective >> 32);
+	ret = set_caps(data);
+	if (ret) {
+		errno = -ret;
+		return pr_errno_ret("restore: pid %d: cannot take on its file capabilities", pid);
+	}
+	return 0;
+}
+
+int restore_save_fs_creds(struct restore_fs_creds *saved)
+{
+	if (get_caps(saved->caps))
+		return pr_errno_ret("restore: cannot read cryo's capabilities");
+	saved->fsuid = (uid_t)setfsuid((uid_t)-1);
+	saved->fsgid = (gid_t)setfsgid((gid_t)-1);
+	saved->nr_groups = getgroups(RESTORE_MAX_GROUPS, saved->groups);
+	if (saved->nr_groups < 0)
+		return pr_errno_ret("restore: cannot read cryo's groups");
+	return 0;
+}
+
+int restore_take_fs_creds(const TaskCore *core)
+{
+	const Creds *cr = core->creds;
+
+	/* An image without credentials is restored with cryo's. */
+	if (!cr)
+		return 0;
+	if (cr->n_groups > RESTORE_MAX_GROUPS) {
+		pr_err("restore: pid %d: %zu supplementary groups, more than %d", core->pid,
+		       cr->n_groups, RESTORE_MAX_GROUPS);
+		return -E2BIG;
+	}
+	if (setgroups(cr->n_groups, cr->n_groups ? (const gid_t *)cr->groups : NULL))
+		return pr_errno_ret("restore: pid %d: cannot take on its groups", core->pid);
+	/* setfsuid() says nothing of a failure: read back. */
+	setfsgid(cr->fsgid);
+	setfsuid(cr->fsuid);
+	if ((uid_t)setfsuid((uid_t)-1) != cr->fsuid || (gid_t)setfsgid((gid_t)-1) != cr->fsgid) {
+		pr_err("restore: pid %d: cannot take on its fsuid %u and fsgid %u", core->pid,
+		       cr->fsuid, cr->fsgid);
+		return -EPERM;
+	}
+	/* A nonzero fsuid dropped CAP_DAC_OVERRIDE and the other file
+	 * capabilities, and a zero one kept cryo's: either way they become the
+	 * task's, so opens, creates and chowns are checked as its own. */
+	return take_fs_caps(core->pid, cr->cap_effective);
+}
+
+int restore_put_back_fs_creds(struct restore_fs_creds *saved)
+{
+	setfsuid(saved->fsuid);
+	setfsgid(saved->fsgid);
+	if (setgroups((size_t)saved->nr_groups, saved->groups))
+		return pr_errno_ret("restore: cannot take cryo's own groups back");
+	if (set_caps(saved->caps))
+		return pr_errno_ret("restore: cannot take cryo's own capabilities back");
+	return 0;
+}

@@ -1,0 +1,62 @@
+/* The namespaces of a tree being dumped: each process's are read (for
+ * pstree.img) and must be cryo's own, since restore makes every process
+ * in cryo's namespaces. One exception: cryo may run in another mount
+ * namespace than the tree (a private copy with a mount for its images, as
+ * the full-disk test does), since every file is saved by the path cryo
+ * sees and checked to lead to the same file; the tree's processes must
+ * still share one. Checked right after seizing, before anything else is
+ * collected, so the refusal names the namespace rather than whatever would
+ * break first. Each thread is checked too: unshare() in a thread gives it
+ * namespaces of its own that its process's links do not show. */
+#include <errno.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "ns/ns.h"
+#include "tree/tree.h"
+
+int tree_read_namespaces(struct tree *tree)
+{
+	struct ns_ids want;
+	int ret = ns_ids_read(0, &want);
+
+	if (ret) {
+		pr_err("dump: cannot read cryo's own namespaces: %s", strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < tree->nr; i++) {
+		struct tree_task *t = &tree->tasks[i];
+
+		ret = ns_ids_read(t->pid, &t->ns);
+		if (ret) {
+			pr_err("dump: pid %d: cannot read its namespaces (/proc/%d/ns): %s", t->pid,
+			       t->pid, strerror(-ret));
+			return ret;
+		}
+		if (i == 0 && t->ns.ino[NS_MNT] != want.ino[NS_MNT]) {
+			pr_warn("dump: pid %d: in mount namespace mnt:[%llu], not cryo's (mnt:[%llu]): "
+				"its files are saved by the paths cryo sees", t->pid,
+				(unsigned long long)t->ns.ino[NS_MNT],
+				(unsigned long long)want.ino[NS_MNT]);
+			want.ino[NS_MNT] = t->ns.ino[NS_MNT];
+		}
+		ret = ns_check_dumpable(t->pid, 0, &t->ns, &want);
+		if (ret)
+			return ret;
+		/* The leader's are the process's; the others may differ. */
+		for (size_t j = 1; j < t->nr_threads; j++) {
+			struct ns_ids thread;
+
+			ret = ns_ids_read_thread(t->pid, t->threads[j], &thread);
+			if (ret) {
+				pr_err("dump: pid %d thread %d: cannot read its namespaces: %s",
+				       t->pid, t->threads[j], strerror(-ret));
+				return ret;
+			}
+			ret = ns_check_dumpable(t->pid, t->threads[j], &thread, &want);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
