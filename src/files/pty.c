@@ -164,6 +164,8 @@ static int dump_slave(const struct file_dump *d, PtyFile *pf)
 	size_t queued;
 	int ret;
 
+	/* devpts gives slave N the device 136:N (minors are 20 bits); the
+	 * majors after 136 come from the days of 8-bit minors. */
 	pf->index = (major(p->st.st_rdev) - PTY_SLAVE_MAJOR_FIRST) * 256 + minor(p->st.st_rdev);
 	ret = pty_queue_count(p->dup, &queued);
 	if (ret || !queued)
@@ -218,7 +220,7 @@ static bool pty_restores_ctty(const FileEntry *e, dev_t ctty, pid_t sid)
 	const PtyFile *pf = e->pty;
 
 	return pf->master && pf->has_session && pf->session == sid &&
-	       ctty == makedev(PTY_SLAVE_MAJOR_FIRST + pf->index / 256, pf->index % 256);
+	       ctty == makedev(PTY_SLAVE_MAJOR_FIRST, pf->index);
 }
 
 /* ---- load ---------------------------------------------------------------------- */

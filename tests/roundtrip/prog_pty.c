@@ -111,8 +111,8 @@ static bool check_index(int master, int slave, unsigned int want, const char *wh
 			     "%s: index %u, not %u", what, index, want);
 
 	if (slave >= 0)
-		ok &= PROG_CHECK(!fstat(slave, &st) && minor(st.st_rdev) == want % 256 &&
-					 major(st.st_rdev) == 136 + want / 256,
+		ok &= PROG_CHECK(!fstat(slave, &st) && minor(st.st_rdev) == want &&
+					 major(st.st_rdev) == 136,
 				 "%s: the slave is %u:%u", what, major(st.st_rdev),
 				 minor(st.st_rdev));
 	return ok;

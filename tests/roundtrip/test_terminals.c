@@ -1,6 +1,7 @@
 /* Negative tests of terminals: a restore whose pty index is taken is
  * refused naming the index and leaves nothing behind, and succeeds once the
- * index is free; a dump of a pty whose queue is too full to be read out
+ * index is free; a session on a pty past index 255 comes back at its
+ * index; a dump of a pty whose queue is too full to be read out
  * and put back in order is refused naming the fd, and the program keeps
  * its bytes. Runs
  * the real cryo binary, like test_negative, and ends and reaps every
@@ -96,6 +97,42 @@ TEST(restore_refuses_a_pty_index_that_is_taken_and_works_once_it_is_free)
 	CHECK_GOTO(r.status == 0, out, "the restore once the index was free failed (%d): %s",
 		   r.status, r.out);
 	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	release(held, &nr);
+	end_prog(&p);
+}
+
+/* A session on a pty above index 255 (device 136:N, N past 8 bits), whose
+ * index restore reaches by opening every free one below it. */
+TEST(a_session_on_a_pty_past_index_255_comes_back_at_its_index)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX], pid_text[16];
+	static int held[MAX_HELD];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	int nr = 0, status;
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(take_index(300, held, &nr), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "prog_pty_session", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(pty_index_of(p.pid, 10) > 300, out, "prog_pty_session has pty %d",
+		   pty_index_of(p.pid, 10));
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "the dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(wait_child(p.pid, 5000, &status), out, "prog_pty_session outlived its dump");
+	CHECK_GOTO(reap_all_children(5000), out, "its children outlive its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	release(held, &nr);
+	sleep_ms(100);
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore failed (%d): %s", r.status, r.out);
+	p.pid = image_pid;
+	/* It checks its index, session, foreground group and terminals. */
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	release(held, &nr);
