@@ -218,7 +218,7 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
 # The runners built on the test harness (tests/lib).
-HARNESS_RUNNERS := test_negative test_freezer test_real test_everyday
+HARNESS_RUNNERS := test_negative test_freezer test_real test_everyday test_terminals
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -232,6 +232,8 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_real
 # Everyday use: dump and restore at once, the progress line, statistics.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_everyday
+# Terminals cryo must refuse: a taken pty index, input it cannot save.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_terminals
 
 # criu's RPC, message by message, against cryo swrk (tests/rpc).
 RPC_TESTS := $(BUILD)/tests/rpc/test_rpc
