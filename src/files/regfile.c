@@ -8,12 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "files/kind.h"
 
 #define DELETED_SUFFIX " (deleted)"
+#define NSEC_PER_SEC 1000000000LL
+
+static struct timespec ns_to_timespec(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / NSEC_PER_SEC, .tv_nsec = ns % NSEC_PER_SEC };
+
+	if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += NSEC_PER_SEC;
+	}
+	return ts;
+}
 
 static bool regfile_recognise(const struct fd_probe *p)
 {
@@ -84,6 +98,9 @@ static int regfile_dump(const struct file_dump *d)
 	reg->has_uid = reg->has_gid = true;
 	reg->uid = p->st.st_uid;
 	reg->gid = p->st.st_gid;
+	reg->has_atime_ns = reg->has_mtime_ns = true;
+	reg->atime_ns = p->st.st_atim.tv_sec * NSEC_PER_SEC + p->st.st_atim.tv_nsec;
+	reg->mtime_ns = p->st.st_mtim.tv_sec * NSEC_PER_SEC + p->st.st_mtim.tv_nsec;
 	/* The bytes are saved once, with the first open of the inode. */
 	if (d->nr_same_inode) {
 		const FileEntry *first = d->same_inode[0];
@@ -181,6 +198,21 @@ static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 		ret = -errno;
 		restore_err(r, first, "cannot give the recreated %s its owner and mode: %s",
 			    created, strerror(errno));
+	}
+	/* Times last: filling the file moved its mtime. UTIME_OMIT keeps
+	 * what an older image did not save. */
+	if (!ret) {
+		struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
+
+		if (reg->has_atime_ns)
+			times[0] = ns_to_timespec(reg->atime_ns);
+		if (reg->has_mtime_ns)
+			times[1] = ns_to_timespec(reg->mtime_ns);
+		if (futimens(fd, times)) {
+			ret = -errno;
+			restore_err(r, first, "cannot give the recreated %s its times: %s", created,
+				    strerror(errno));
+		}
 	}
 	if (unlink(created) && !ret) {
 		ret = -errno;
