@@ -60,8 +60,8 @@ static int find_path(const struct fd_probe *p, char **path, bool *deleted)
 		pr_fd_err(p, "its path now names another file (renamed over, or hidden by a mount)");
 		return -ESTALE;
 	}
-	if (!S_ISREG(p->st.st_mode)) {
-		pr_fd_err(p, "deleted directories and special files are not supported");
+	if (!S_ISREG(p->st.st_mode) && !S_ISDIR(p->st.st_mode)) {
+		pr_fd_err(p, "deleted special files opened with O_PATH are not supported");
 		return -EOPNOTSUPP;
 	}
 	if (p->st.st_nlink) {
@@ -113,6 +113,9 @@ static int regfile_dump(const struct file_dump *d)
 		d->fe->inode_of = first->id;
 		return 0;
 	}
+	/* A removed directory is empty: nothing to save but its metadata. */
+	if (S_ISDIR(p->st.st_mode))
+		return 0;
 	ret = probe_reopen(p, &fd);
 	if (!ret)
 		ret = contents_dump_file(d, fd, reg->size);
@@ -138,15 +141,15 @@ static int regfile_check(const struct image_dir *dir, struct files_image *img, s
 		}
 		return 0;
 	}
-	if (!S_ISREG(reg->mode) || !reg->has_uid || !reg->has_gid) {
-		load_err(img, f, "a deleted file must be a regular file with an owner");
+	if ((!S_ISREG(reg->mode) && !S_ISDIR(reg->mode)) || !reg->has_uid || !reg->has_gid) {
+		load_err(img, f, "a deleted file must be a regular file or a directory, with an owner");
 		return -EBADMSG;
 	}
 	if (f->inode != f && !f->inode->e->reg->deleted) {
 		load_err(img, f, "is deleted, but file %u of its inode is not", f->inode->e->id);
 		return -EBADMSG;
 	}
-	if (f->inode == f && f->needed)
+	if (f->inode == f && f->needed && S_ISREG(reg->mode))
 		return contents_load(dir, img, f, reg->size, false);
 	return 0;
 }
@@ -167,7 +170,15 @@ static int create_beside(const struct restore_ctx *r, const struct file_obj *f, 
 			name = NULL;
 		if (!name)
 			return -ENOMEM;
-		fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+		if (S_ISDIR(mode)) {
+			fd = mkdir(name, 0700) ? -1 :
+			     open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0 && errno != EEXIST)
+				rmdir(name);
+		} else {
+			fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+				  mode & 07777);
+		}
 		if (fd >= 0) {
 			*created = name;
 			return fd;
@@ -183,7 +194,8 @@ static int create_beside(const struct restore_ctx *r, const struct file_obj *f, 
 	return -EEXIST;
 }
 
-/* Recreates the inode of a deleted file: created, filled, unlinked. */
+/* Recreates the inode of a deleted file: created, filled, unlinked; a
+ * removed directory made and removed again. */
 static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 {
 	const RegFile *reg = first->e->reg;
@@ -193,7 +205,7 @@ static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 	fd = create_beside(r, first, reg->path, reg->mode, &created);
 	if (fd < 0)
 		return fd;
-	ret = contents_restore_file(r, first, fd, reg->size);
+	ret = S_ISDIR(reg->mode) ? 0 : contents_restore_file(r, first, fd, reg->size);
 	if (!ret && (fchown(fd, reg->uid, reg->gid) || fchmod(fd, reg->mode & 07777))) {
 		ret = -errno;
 		restore_err(r, first, "cannot give the recreated %s its owner and mode: %s",
@@ -214,7 +226,7 @@ static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 				    strerror(errno));
 		}
 	}
-	if (unlink(created) && !ret) {
+	if ((S_ISDIR(reg->mode) ? rmdir(created) : unlink(created)) && !ret) {
 		ret = -errno;
 		restore_err(r, first, "cannot unlink the recreated %s: %s", created,
 			    strerror(errno));

@@ -18,6 +18,7 @@ const char *const cycle_names[NR_CYCLES] = { "once", "twice", "thrice", "leave-r
 const struct test_program test_programs[] = {
 	{ .name = "neg_big_memory" },
 	{ .name = "neg_clone_files" },
+	{ .name = "neg_epoll_lost_target" },
 	{ .name = "neg_hugetlb" },
 	{ .name = "neg_hugetlb_memfd" },
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
@@ -33,6 +34,8 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_clone_share", .cycles = CYCLES_ALL },
 	{ .name = "prog_counter", .cycles = CYCLES_ALL },
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
+	{ .name = "prog_epoll_flags", .cycles = CYCLES_ALL },
+	{ .name = "prog_epoll_moved", .cycles = CYCLES_ALL },
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
 	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL },
 	{

@@ -1,7 +1,8 @@
-/* Memory that dump refuses by name, with the dumped program unharmed:
- * hugetlb mappings and hugetlb memfds. The machine may reserve no huge
- * page: the tests reserve two (vm.nr_hugepages) and put the old value
- * back, also when they fail. */
+/* State that dump refuses by name, with the dumped program unharmed:
+ * hugetlb mappings and hugetlb memfds, and an epoll watching a file no fd
+ * of its process holds. The machine may reserve no huge page: the hugetlb
+ * tests reserve two (vm.nr_hugepages) and put the old value back, also
+ * when they fail. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -79,4 +80,20 @@ TEST(dump_refuses_a_hugetlb_mapping_by_name)
 TEST(dump_refuses_a_hugetlb_memfd_by_name)
 {
 	check_refused("neg_hugetlb_memfd", "hugetlb memfds are not supported");
+}
+
+/* The file lives on in a child, but the kernel gives no way to reach it
+ * from the epoll's process. */
+TEST(dump_refuses_an_epoll_target_no_fd_holds)
+{
+	struct prog p = { 0 };
+	char expect[64];
+
+	CHECK_GOTO(start_prog(&p, "neg_epoll_lost_target", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d fd ", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "that no fd of the process holds any more"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
 }
