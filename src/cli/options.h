@@ -5,6 +5,7 @@
 #define CRYO_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct cryo_opts {
@@ -18,6 +19,9 @@ struct cryo_opts {
 	bool restore_detached;	/* -d, --restore-detached */
 	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */
+	/* --ghost-limit SIZE: the largest deleted file dump saves (criu's
+	 * option); 0 when not given: no limit. */
+	uint64_t ghost_limit;
 	const char *pidfile;	/* --pidfile */
 	char **args;		/* words after the command */
 	int nargs;

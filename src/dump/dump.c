@@ -127,6 +127,8 @@ static int start_files(struct dump_ctx *ctx)
 
 	if (!ret)
 		ret = files_dump_start(ctx->dir, pids, n, &ctx->files);
+	if (!ret)
+		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
 	free(pids);
 	return ret;
 }

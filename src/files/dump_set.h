@@ -57,6 +57,7 @@ struct files_dump_set {
 	/* The locks the fds reach (locks.c). */
 	struct noted_lock *locks;
 	size_t nr_locks, cap_locks;
+	uint64_t ghost_limit;	/* 0: no limit */
 };
 
 /* The bucket of (@dev, @ino), created empty when new; NULL without memory. */

@@ -116,6 +116,12 @@ static int regfile_dump(const struct file_dump *d)
 	/* A removed directory is empty: nothing to save but its metadata. */
 	if (S_ISDIR(p->st.st_mode))
 		return 0;
+	if (file_dump_ghost_limit(d) && reg->size > file_dump_ghost_limit(d)) {
+		pr_fd_err(p, "deleted file of %llu bytes, more than --ghost-limit %llu: not saved",
+			  (unsigned long long)reg->size,
+			  (unsigned long long)file_dump_ghost_limit(d));
+		return -EFBIG;
+	}
 	ret = probe_reopen(p, &fd);
 	if (!ret)
 		ret = contents_dump_file(d, fd, reg->size);

@@ -1,10 +1,11 @@
 /* State that dump refuses by name, with the dumped program unharmed:
- * hugetlb mappings and hugetlb memfds, and an epoll watching a file no fd
- * of its process holds. The machine may reserve no huge page: the hugetlb
+ * hugetlb mappings and hugetlb memfds, an epoll watching a file no fd of
+ * its process holds, and a deleted file over --ghost-limit. The machine may reserve no huge page: the hugetlb
  * tests reserve two (vm.nr_hugepages) and put the old value back, also
  * when they fail. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,50 @@ TEST(dump_refuses_an_epoll_target_no_fd_holds)
 	snprintf(expect, sizeof(expect), "dump: pid %d fd ", p.pid);
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, "that no fd of the process holds any more"),
 		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* criu's --ghost-limit: a deleted file larger than the limit is refused by
+ * name, and the program is unharmed; with a limit above its size the same
+ * file is saved. prog_ghost_files holds a deleted file of 64 MiB. */
+TEST(ghost_limit_refuses_a_larger_deleted_file)
+{
+	char img[PATH_MAX], inventory[PATH_MAX], pid_text[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "prog_ghost_files", NULL, NULL), out, "%s", why);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	pathf(img, "%s/small", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--ghost-limit", "1M");
+	CHECK_GOTO(r.status > 0 && r.status < 128, out, "dump exited with %d: %s", r.status, r.out);
+	CHECK_GOTO(strstr(r.out, "deleted file of 67108864 bytes, more than --ghost-limit 1048576"),
+		   out, "no reason given: %s", r.out);
+	pathf(inventory, "%s/inventory.img", img);
+	CHECK_GOTO(access(inventory, F_OK) && errno == ENOENT, out, "the refused dump left %s",
+		   inventory);
+	pathf(img, "%s/big", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "-R", "--ghost-limit", "64M");
+	CHECK_GOTO(r.status == 0, out, "dump with a limit of 64M failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+TEST(ghost_limit_that_is_not_a_size_is_a_usage_error)
+{
+	char img[PATH_MAX], pid_text[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "prog_ghost_files", NULL, NULL), out, "%s", why);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	pathf(img, "%s/img", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--ghost-limit", "12Q");
+	CHECK_GOTO(r.status > 0 && r.status < 128 && strstr(r.out, "'12Q' is not a size"), out,
+		   "exit %d: %s", r.status, r.out);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
