@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The default of --pid-wait: a parent (init, here) may take a moment to
+ * reap what dump killed. */
+#define RESTORE_PID_WAIT_MS 5000
+
 struct cryo_opts {
 	const char *command;
 	pid_t pid;		/* -t, --tree */
@@ -23,6 +27,12 @@ struct cryo_opts {
 	 * option); 0 when not given: no limit. */
 	uint64_t ghost_limit;
 	const char *pidfile;	/* --pidfile */
+	bool quiet;		/* -q, --quiet: no progress line */
+	bool display_stats;	/* --display-stats */
+	const char *stats_file;	/* --stats-file: the stats as JSON */
+	/* --pid-wait SECONDS: how long restore waits for a zombie that holds
+	 * one of its pids to be reaped (default RESTORE_PID_WAIT_MS). */
+	int pid_wait_ms;
 	char **args;		/* words after the command */
 	int nargs;
 	/* Set by `cryo swrk` (src/rpc), never from the command line: */
