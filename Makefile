@@ -218,7 +218,8 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
 # The runners built on the test harness (tests/lib).
-HARNESS_RUNNERS := test_negative test_freezer test_real test_everyday test_terminals
+HARNESS_RUNNERS := test_negative test_freezer test_real test_everyday test_terminals \
+	test_state_refusals
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -226,6 +227,9 @@ $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roun
 # test_negative forges images as an attacker would, checksums included.
 $(BUILD)/tests/roundtrip/test_negative: src/images/crc32c.c
 $(BUILD)/tests/roundtrip/test_negative: RUNNER_EXTRA := src/images/crc32c.c -lxxhash
+# What dump refuses by name that a round trip cannot show: hugetlb memory
+# (with huge pages reserved for it), an epoll target no fd holds.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_state_refusals
 # The cgroup v2 freezer: trees in a cgroup of their own.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
 # Programs from Debian's packages (sh, python3) through dump and restore.

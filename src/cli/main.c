@@ -49,7 +49,9 @@ void print_usage(void)
 	       "                          frozen, and the pages scanned, zero and written\n"
 	       "      --stats-file FILE   write the same statistics to FILE as JSON\n"
 	       "      --pid-wait SECONDS  restore: wait this long (default 5) for a zombie that\n"
-	       "                          holds a needed PID to be reaped by its parent\n");
+	       "                          holds a needed PID to be reaped by its parent\n"
+	       "      --ghost-limit SIZE  dump: refuse a deleted file larger than SIZE\n"
+	       "                          bytes (K, M, G suffixes; default: no limit)\n");
 }
 
 int main(int argc, char **argv)

@@ -72,6 +72,16 @@ void files_dump_free(struct files_dump_set *set)
 	free(set);
 }
 
+void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit)
+{
+	set->ghost_limit = limit;
+}
+
+uint64_t file_dump_ghost_limit(const struct file_dump *d)
+{
+	return d->set->ghost_limit;
+}
+
 bool file_dump_has_pid(const struct file_dump *d, pid_t pid)
 {
 	const struct files_dump_set *set = d->set;

@@ -58,6 +58,7 @@ struct files_dump_set {
 	/* The locks the fds reach (locks.c). */
 	struct noted_lock *locks;
 	size_t nr_locks, cap_locks;
+	uint64_t ghost_limit;	/* 0: no limit */
 	/* The processes that have a controlling terminal (ctty.c). */
 	struct noted_ctty *cttys;
 	size_t nr_cttys;

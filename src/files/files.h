@@ -29,6 +29,8 @@ int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
 void files_dump_allow_external_unix(struct files_dump_set *set);
 /* Lets go of @set; NULL is fine. */
 void files_dump_free(struct files_dump_set *set);
+/* The largest deleted file @set saves (--ghost-limit); 0: no limit. */
+void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit);
 
 /* Writes fds-@pid.img and adds the task's file objects to @set (their
  * contents go to file-data-ID.img at once). @pid must be stopped by the

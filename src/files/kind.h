@@ -99,6 +99,9 @@ const char *fdinfo_field(const char *text, const char *name);
  * -ENOENT or -EINVAL when absent or malformed, logged against @p. */
 int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *out);
 
+/* The largest deleted file the dump may save (--ghost-limit); 0: no limit. */
+uint64_t file_dump_ghost_limit(const struct file_dump *d);
+
 /* Whether @pid is one of the processes of the dump, or the task being
  * dumped (which always counts). */
 bool file_dump_has_pid(const struct file_dump *d, pid_t pid);

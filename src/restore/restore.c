@@ -53,6 +53,8 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_WAIT] = "waiting for the thread to set itself up",
 	[RESTORER_STEP_UFFD] = "registering lazy memory with a userfaultfd at",
 	[RESTORER_STEP_SHMAT] = "attaching the SysV segment at",
+	[RESTORER_STEP_GUARD] = "installing a guard region (MADV_GUARD_INSTALL, 6.13) at",
+	[RESTORER_STEP_MLOCK] = "locking (mlock2) the mapping at",
 };
 
 static void inject_log(enum inj_log_level level, const char *message)

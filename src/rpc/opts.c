@@ -19,7 +19,7 @@ static const char *const handled[] = {
 	"tcp_established", "ext_unix_sk", "file_locks", "manage_cgroups", "manage_cgroups_mode",
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
-	"network_lock", "config_file",
+	"network_lock", "config_file", "ghost_limit",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -265,6 +265,8 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 				    "requesting process itself is not supported)");
 		a->opts.pid = o->pid;
 		a->opts.leave_running = o->has_leave_running && o->leave_running;
+		/* As --ghost-limit; 0 is taken as no limit, as on the command line. */
+		a->opts.ghost_limit = o->has_ghost_limit ? o->ghost_limit : 0;
 	} else {
 		/* Detached: the service answers with the root's pid, never waits. */
 		a->opts.restore_detached = true;
