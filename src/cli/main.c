@@ -41,7 +41,10 @@ void print_usage(void)
 	       "      --pidfile FILE      write the restored root's PID to FILE\n"
 	       "      --lazy-pages        restore: private anonymous memory comes in on first\n"
 	       "                          touch and in the background, from a page server\n"
-	       "      --tcp-established   checkpoint established TCP connections\n");
+	       "      --tcp-established   checkpoint established TCP connections\n"
+	       "      --sign-key FILE     dump: sign the set with the key in FILE (32 bytes,\n"
+	       "                          raw or hex, mode 0600); restore: trust only a set\n"
+	       "                          signed with it\n");
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,7 @@ struct cryo_opts {
 	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */
 	const char *pidfile;	/* --pidfile */
+	const char *sign_key;	/* --sign-key FILE (cryo's own; criu has none) */
 	char **args;		/* words after the command */
 	int nargs;
 	/* Set by `cryo swrk` (src/rpc), never from the command line: */

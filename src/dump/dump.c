@@ -154,7 +154,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = tree_write(tree, ctx->dir);
 	if (!ret)
-		ret = dump_write_inventory(ctx->dir, ctx->opts->pid);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->sign_key);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
 	return ret;
@@ -163,6 +163,7 @@ static int dump_tree(struct dump_ctx *ctx)
 int cmd_dump(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
+	struct sign_key key;
 	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
@@ -177,9 +178,14 @@ int cmd_dump(const struct cryo_opts *opts)
 	inj_set_log(inject_log);
 	if (cryo_notify(opts, "pre-dump", opts->pid))
 		return 1;
-	ret = image_dir_create(opts->images_dir, &dir);
-	if (ret)
+	/* A bad key is refused before the tree is touched. */
+	if (opts->sign_key && sign_key_load(opts->sign_key, &key))
 		return 1;
+	ret = image_dir_create(opts->images_dir, &dir);
+	if (ret) {
+		sign_key_forget(&key);
+		return 1;
+	}
 	freezer_freeze(opts->pid, &fz);
 	/* The injection library has said why (no such process, a thread, ...). */
 	ret = tree_seize(opts->pid, &tree);
@@ -196,7 +202,8 @@ int cmd_dump(const struct cryo_opts *opts)
 	nr = tree.nr;
 	/* cryo has no network lock yet: the notification marks the point. */
 	ret = cryo_notify(opts, "network-lock", opts->pid);
-	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree };
+	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree,
+				 .sign_key = opts->sign_key ? &key : NULL };
 	if (!ret)
 		ret = dump_tree(&ctx);
 	if (!ret && cryo_notify(opts, "post-dump", opts->pid)) {
@@ -223,5 +230,6 @@ out:
 	if (ret)
 		image_dir_remove_written(dir);
 	image_dir_close(dir);
+	sign_key_forget(&key);
 	return ret ? 1 : 0;
 }

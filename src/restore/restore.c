@@ -608,8 +608,10 @@ out:
 
 int cmd_restore(const struct cryo_opts *opts)
 {
-	struct image_dir *dir;
+	struct image_dir *dir = NULL;
 	struct restore_set rs;
+	struct sign_key key;
+	uid_t owner = 0;
 	pid_t root;
 	int ret;
 
@@ -620,21 +622,21 @@ int cmd_restore(const struct cryo_opts *opts)
 	inj_set_log(inject_log);
 	if (cryo_notify(opts, "pre-restore", 0))
 		return 1;
-	if (image_dir_open(opts->images_dir, &dir))
+	if (opts->sign_key && sign_key_load(opts->sign_key, &key))
 		return 1;
-	if (restore_check_image_dir(dir)) {
+	ret = image_dir_open(opts->images_dir, &dir);
+	if (!ret)
+		ret = restore_check_image_dir(dir, &owner);
+	if (!ret && opts->lazy_pages)
+		ret = lazy_check_available();
+	if (!ret)
+		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job, &rs);
+	if (dir)
 		image_dir_close(dir);
-		return 1;
-	}
-	if (opts->lazy_pages && lazy_check_available()) {
-		image_dir_close(dir);
-		return 1;
-	}
-	ret = restore_load(dir, opts->shell_job, &rs);
-	image_dir_close(dir);
+	sign_key_forget(&key);
 	if (ret)
 		return 1;
-	if (restore_check_creds(&rs)) {
+	if (restore_check_creds(&rs, owner)) {
 		restore_unload(&rs);
 		return 1;
 	}
