@@ -221,7 +221,7 @@ $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roun
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(RUNNER_SRCS) $(RUNNER_EXTRA) $(HARNESS_SRCS)
 # test_negative forges images as an attacker would, checksums included.
-$(BUILD)/tests/roundtrip/test_negative: src/images/crc32c.c
+$(BUILD)/tests/roundtrip/test_negative: src/images/crc32c.c src/images/format.h
 $(BUILD)/tests/roundtrip/test_negative: RUNNER_EXTRA := src/images/crc32c.c -lxxhash
 # The cgroup v2 freezer: trees in a cgroup of their own.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer

@@ -253,54 +253,72 @@ static int check_owner_bound(uid_t owner, bool caller_bound, pid_t pid, const Cr
 	return 0;
 }
 
+/* Each live task's credentials through @check; a task without any is
+ * refused, @why saying what would have bounded them. */
+static int check_each_task(const struct restore_set *rs, const char *why,
+			   int (*check)(const void *bound, pid_t pid, const Creds *cr),
+			   const void *bound)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
+		const TaskCore *core = rs->tasks[i].core;
+
+		if (rs->tree.tasks[i].state != TREE_ALIVE)
+			continue;
+		if (!core->creds) {
+			pr_err("restore: pid %d: the image has no credentials, and %s: refused",
+			       rs->tasks[i].pid, why);
+			ret = -EPERM;
+		} else {
+			ret = check(bound, rs->tasks[i].pid, core->creds);
+		}
+	}
+	return ret;
+}
+
+static int check_caller_bound(const void *bound, pid_t pid, const Creds *cr)
+{
+	return check_task_creds(bound, pid, cr);
+}
+
+struct owner_bound {
+	uid_t owner;
+	bool caller_bound;
+	gid_t *groups;
+	int nr_groups;
+};
+
+static int check_owner(const void *bound, pid_t pid, const Creds *cr)
+{
+	const struct owner_bound *b = bound;
+
+	return check_owner_bound(b->owner, b->caller_bound, pid, cr, b->groups, b->nr_groups);
+}
+
 int restore_check_creds(const struct restore_set *rs, uid_t image_owner)
 {
+	struct owner_bound owner = { .owner = image_owner };
 	struct caller_creds c;
-	gid_t *owner_groups = NULL;
-	int nr_owner_groups = 0;
 	int ret = read_caller(&c);
 
 	if (ret)
 		return ret;
-	/* A set signed by a key holder is theirs to vouch for; an unsigned one
-	 * of a non-root owner grants only what its owner could have. */
-	if (!rs->signed_set && image_owner) {
-		ret = read_owner_groups(image_owner, &owner_groups, &nr_owner_groups);
-		for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
-			const TaskCore *core = rs->tasks[i].core;
-
-			if (rs->tree.tasks[i].state != TREE_ALIVE)
-				continue;
-			if (!core->creds) {
-				pr_err("restore: pid %d: the image has no credentials, and its files "
-				       "are owned by uid %u: refused", rs->tasks[i].pid,
-				       image_owner);
-				ret = -EPERM;
-			} else {
-				ret = check_owner_bound(image_owner, !fully_privileged(&c),
-							rs->tasks[i].pid, core->creds, owner_groups,
-							nr_owner_groups);
-			}
-		}
-		free(owner_groups);
-	}
-	if (!ret && !fully_privileged(&c)) {
+	owner.caller_bound = !fully_privileged(&c);
+	if (owner.caller_bound) {
 		pr_info("restore: cryo runs without full privileges: each task gets only "
 			"credentials cryo holds itself");
-		for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
-			const TaskCore *core = rs->tasks[i].core;
-
-			if (rs->tree.tasks[i].state != TREE_ALIVE)
-				continue;
-			if (!core->creds) {
-				pr_err("restore: pid %d: the image has no credentials, and cryo "
-				       "without full privileges grants none of its own: refused",
-				       rs->tasks[i].pid);
-				ret = -EPERM;
-			} else {
-				ret = check_task_creds(&c, rs->tasks[i].pid, core->creds);
-			}
-		}
+		ret = check_each_task(rs, "cryo without full privileges grants none of its own",
+				      check_caller_bound, &c);
+	}
+	/* A set signed by a key holder is theirs to vouch for; an unsigned one
+	 * of a non-root owner grants only what its owner could have. */
+	if (!ret && !rs->signed_set && image_owner) {
+		ret = read_owner_groups(image_owner, &owner.groups, &owner.nr_groups);
+		if (!ret)
+			ret = check_each_task(rs, "its files are owned by a user, not root",
+					      check_owner, &owner);
+		free(owner.groups);
 	}
 	free(c.groups);
 	return ret;
