@@ -196,9 +196,9 @@ $(BUILD)/tests/roundtrip/prog_%: tests/roundtrip/prog_%.c tests/roundtrip/prog.c
 # programs of the table in programs.c (a prog_* or neg_* without an entry
 # there fails test_roundtrip).
 RUNNER_SRCS := tests/roundtrip/cryo_driver.c tests/roundtrip/programs.c \
-	tests/roundtrip/runner_util.c
+	tests/roundtrip/runner_util.c tests/roundtrip/image_util.c
 RUNNER_DEPS := $(RUNNER_SRCS) tests/roundtrip/cryo_driver.h tests/roundtrip/programs.h \
-	tests/roundtrip/runner_util.h
+	tests/roundtrip/runner_util.h tests/roundtrip/image_util.h
 $(BUILD)/tests/roundtrip/test_roundtrip: tests/roundtrip/test_roundtrip.c $(RUNNER_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(RUNNER_SRCS)
@@ -215,14 +215,15 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
 # The runners built on the test harness (tests/lib).
-HARNESS_RUNNERS := test_negative test_freezer test_real
+HARNESS_RUNNERS := test_negative test_trust test_freezer test_real
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(RUNNER_SRCS) $(RUNNER_EXTRA) $(HARNESS_SRCS)
-# test_negative forges images as an attacker would, checksums included.
-$(BUILD)/tests/roundtrip/test_negative: src/images/crc32c.c src/images/format.h
-$(BUILD)/tests/roundtrip/test_negative: RUNNER_EXTRA := src/images/crc32c.c -lxxhash
+# test_trust forges images as an attacker would, checksums included.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
+$(BUILD)/tests/roundtrip/test_trust: src/images/crc32c.c src/images/format.h
+$(BUILD)/tests/roundtrip/test_trust: RUNNER_EXTRA := src/images/crc32c.c -lxxhash
 # The cgroup v2 freezer: trees in a cgroup of their own.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
 # Programs from Debian's packages (sh, python3) through dump and restore.
