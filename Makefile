@@ -189,7 +189,10 @@ $(BUILD)/tests/inject/prog_%: tests/inject/prog_%.c
 # Round trips through the cryo binary: the runner and its test programs.
 ROUNDTRIP_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/prog_*.c))
 ROUNDTRIP_TESTS := $(BUILD)/tests/roundtrip/test_roundtrip
-$(BUILD)/tests/roundtrip/prog_%: tests/roundtrip/prog_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
+# The .d of a two-source build names only the last source's headers: the
+# programs' shared headers are listed here.
+$(BUILD)/tests/roundtrip/prog_%: tests/roundtrip/prog_%.c tests/roundtrip/prog.c \
+		$(wildcard tests/roundtrip/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< tests/roundtrip/prog.c -lrt
 # Every runner drives the cryo binary through cryo_driver.c and starts the

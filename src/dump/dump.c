@@ -74,8 +74,20 @@ static int collect_inside(struct inj_task *task, TaskCore *core, uint64_t *brk)
 	return ret ? ret : err;
 }
 
-static int collect_and_write(struct dump_ctx *ctx, struct inj_task *task)
+/* A job-control stop in effect, and whether the parent had seen it. */
+static void note_stop(const struct tree_task *t, TaskCore *core)
 {
+	if (!t->stop_signal)
+		return;
+	core->has_stop_signal = true;
+	core->stop_signal = (uint32_t)t->stop_signal;
+	core->has_stop_reported = t->stop_known;
+	core->stop_reported = t->stop_reported;
+}
+
+static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
+{
+	struct inj_task *task = t->inj;
 	pid_t pid = inj_task_pid(task);
 	TaskCore core = TASK_CORE__INIT;
 	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true,
@@ -97,6 +109,7 @@ static int collect_and_write(struct dump_ctx *ctx, struct inj_task *task)
 		ret = task_dump_ptrace_attrs(task, &core);
 	if (!ret)
 		ret = dump_regs(task, &core);
+	note_stop(t, &core);
 	if (!ret)
 		ret = write_core(dir, pid, &core);
 	dump_regs_free(&core);
@@ -145,10 +158,13 @@ static int dump_tree(struct dump_ctx *ctx)
 		ret = tree_find_sharing(tree);
 	if (!ret)
 		ret = start_files(ctx);
+	/* Before any parasite: it runs in the parents it asks. */
+	if (!ret)
+		ret = tree_read_stops(tree);
 
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
-			ret = collect_and_write(ctx, tree->tasks[i].inj);
+			ret = collect_and_write(ctx, &tree->tasks[i]);
 	if (!ret)
 		ret = finish_files(ctx);
 	if (!ret)

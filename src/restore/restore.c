@@ -376,7 +376,10 @@ static int finish_all(struct restore_run *run)
 			ret = restore_finish(&rs->tasks[i], run->vdso[i], run->uffd[i], rs->locks, pipe_fds,
 					     &seized[i]);
 	}
-	for (size_t i = 0; seized && i < rs->tree.nr; i++)
+	if (!ret)
+		ret = restore_stops(rs, seized);
+	/* Children first: a parent that runs finds a stopped child stopped. */
+	for (size_t i = rs->tree.nr; seized && i-- > 0;)
 		if (seized[i] && inj_release(seized[i]) && !ret)
 			ret = -EIO;
 	free(seized);

@@ -143,6 +143,11 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **task);
 
+/* stopped.c: from cryo, once every live process is finished and still
+ * held in @seized (by tree index): puts back each saved job-control stop,
+ * as its parent had or had not seen it. */
+int restore_stops(struct restore_set *rs, struct inj_task **seized);
+
 /* pidfds.c: at load, every pidfd names a task the images hold (a thread
  * of a process among them); at finish, from cryo in the seized @task, each
  * pidfd of a thread other than a main thread takes its place (see
