@@ -4,7 +4,9 @@
  * right as a forger would, and the restore's load-and-validate path runs on
  * the set (restore_check_image_dir, restore_load, restore_check_creds).
  * Nothing is created: the path must refuse or accept without a crash, leak
- * or undefined behaviour. Not here: single files (fuzz_image.c). */
+ * or undefined behaviour, and must refuse every set whose file (other than
+ * the inventory) changed while its digest did not: that aborts, as a
+ * finding. Not here: single files (fuzz_image.c). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -39,6 +41,9 @@ struct set_file {
 
 static struct set_file files[MAX_FILES];
 static size_t nr_files, inventory;
+/* Mutated sets that loaded (a mutation that changed nothing the checks
+ * read, or a forger's digest) and that were refused: shown at exit. */
+static unsigned long nr_loaded, nr_refused;
 /* In memory: the set is rewritten and hashed on every input. */
 static char scratch[] = "/dev/shm/cryo-fuzz-set-XXXXXX";
 
@@ -170,9 +175,12 @@ static int load_and_validate(void)
 	return ret;
 }
 
-/* Removes the scratch set when libFuzzer exits. */
+/* Removes the scratch set when libFuzzer exits, and says what became of
+ * the sets. */
 static void remove_scratch(void)
 {
+	fprintf(stderr, "fuzz_set: %lu mutated sets loaded, %lu refused\n", nr_loaded,
+		nr_refused);
 	for (size_t i = 0; i < nr_files; i++) {
 		char path[PATH_MAX];
 
@@ -231,7 +239,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	write_at(f->name, bytes, len);
 	if ((data[1] & FIX_DIGEST) && f != &files[inventory])
 		forge_inventory(f->name, bytes, len);
-	load_and_validate();
+	if (load_and_validate()) {
+		nr_refused++;
+	} else {
+		nr_loaded++;
+		/* The digests exist to refuse exactly this. */
+		if (!(data[1] & FIX_DIGEST) && f != &files[inventory] &&
+		    (len != f->len || memcmp(bytes, f->bytes, len)))
+			die("a set with a changed file and its old digest loaded");
+	}
 	write_at(f->name, f->bytes, f->len);
 	write_at("inventory.img", files[inventory].bytes, files[inventory].len);
 	free(bytes);
