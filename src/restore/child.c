@@ -281,7 +281,7 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 	size_t owner = shared_table_owner(&rs->tree, index);
 	int ret;
 
-	shared_table_wait_ready(rs, owner);
+	/* Its owner's table is ready: prepare_process() waited for it. */
 	ret = open_mapped_files(rt->mm, rt->files, rs->files, shared_table_open_base(rs), vma_fds,
 				exe_fd);
 	if (!ret)
@@ -294,9 +294,17 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 /* Stage 2 of a live process. */
 static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
+	int ret;
+
+	/* A member of a shared fd table opens nothing before its owner has
+	 * restored the table: a file it opened meanwhile could take a number
+	 * the owner then fills with dup2(), and closing it would close the
+	 * owner's restored fd (a lock lost, a write to EBADF). */
+	if (rs->tree.tasks[index].shares_files)
+		shared_table_wait_ready(rs, shared_table_owner(&rs->tree, index));
 	/* The login uid only a process can set for itself, and only with
 	 * cryo's rights: before it takes on the task's file credentials. */
-	int ret = task_restore_loginuid(rs->tasks[index].core);
+	ret = task_restore_loginuid(rs->tasks[index].core);
 
 	/* Its files, mapped ones and its executable are opened (or made) as it
 	 * would open them, never with cryo's rights. */
