@@ -42,6 +42,12 @@ void print_usage(void)
 	       "      --lazy-pages        restore: private anonymous memory comes in on first\n"
 	       "                          touch and in the background, from a page server\n"
 	       "      --tcp-established   checkpoint established TCP connections\n"
+	       "  -q, --quiet             no progress line (drawn on stderr when it is a terminal)\n"
+	       "      --display-stats     print the time of each stage, how long the tree was\n"
+	       "                          frozen, and the pages scanned, zero and written\n"
+	       "      --stats-file FILE   write the same statistics to FILE as JSON\n"
+	       "      --pid-wait SECONDS  restore: wait this long (default 5) for a zombie that\n"
+	       "                          holds a needed PID to be reaped by its parent\n"
 	       "      --sign-key FILE     dump: sign the set with the key in FILE (32 bytes,\n"
 	       "                          raw or hex, mode 0600); restore: trust only a set\n"
 	       "                          signed with it\n");

@@ -12,6 +12,7 @@
 
 struct cryo_opts;
 struct files_dump_set;
+struct stats;
 
 /* One dump, made by cmd_dump() and passed down to every part that
  * collects: what would otherwise be kept between calls in statics. */
@@ -24,6 +25,8 @@ struct dump_ctx {
 	struct files_dump_set *files;
 	/* --sign-key: the inventory is signed with it; NULL: unsigned. */
 	const struct sign_key *sign_key;
+	/* What the dump did, for --display-stats and the progress line. */
+	struct stats *stats;
 };
 
 /* regs.c: fills regs, xstate and sigmask of every ThreadCore of @core. */

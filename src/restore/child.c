@@ -281,7 +281,7 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 	size_t owner = shared_table_owner(&rs->tree, index);
 	int ret;
 
-	/* Its owner's table is ready: prepare_process() waited for it. */
+	shared_table_wait_ready(rs, owner);
 	ret = open_mapped_files(rt->mm, rt->files, rs->files, shared_table_open_base(rs), vma_fds,
 				exe_fd);
 	if (!ret)
@@ -294,22 +294,9 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 /* Stage 2 of a live process. */
 static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
-	int ret;
-
-	/* A member of a shared fd table opens nothing before its owner has
-	 * restored the table: a file it opened meanwhile could take a number
-	 * the owner then fills with dup2(), and closing it would close the
-	 * owner's restored fd (a lock lost, a write to EBADF). */
-	if (rs->tree.tasks[index].shares_files)
-		shared_table_wait_ready(rs, shared_table_owner(&rs->tree, index));
-	/* The login uid only a process can set for itself, and only with
-	 * cryo's rights: before it takes on the task's file credentials. */
-	ret = task_restore_loginuid(rs->tasks[index].core);
-
 	/* Its files, mapped ones and its executable are opened (or made) as it
 	 * would open them, never with cryo's rights. */
-	if (!ret)
-		ret = restore_take_fs_creds(rs->tasks[index].core);
+	int ret = restore_take_fs_creds(rs->tasks[index].core);
 
 	if (!ret)
 		ret = rs->tree.tasks[index].shares_files ?
@@ -345,6 +332,13 @@ void restore_child(struct restore_set *rs, size_t index)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
+	/* The login uid only a process can set for itself, and only with
+	 * cryo's rights. In stage 1: its open() takes the lowest free fd,
+	 * which in stage 2 may be a number the owner of a shared fd table is
+	 * installing at that moment (EBUSY, or a descriptor closed under it). */
+	ret = alive ? task_restore_loginuid(rt->core) : 0;
+	if (ret)
+		child_fail(rs, t->pid, ret);
 	ret = family_create(rs, index);
 	if (ret)
 		child_fail(rs, t->pid, ret);

@@ -90,6 +90,10 @@ int shared_table_report_fd(const struct restore_set *rs, size_t index);
 int shared_table_own_report_fd(struct restore_set *rs, size_t index);
 int shared_table_open_base(const struct restore_set *rs);
 
+/* pids_free.c: every pid and tid of @tree is free, or becomes free within
+ * @wait_ms (a zombie its parent reaps); -EBUSY, said, otherwise. */
+int restore_wait_pids_free(const struct tree *tree, int wait_ms);
+
 /* trust.c: what a restore trusts and grants. */
 /* The image directory and every file in it: owned by the caller or root,
  * writable by no one else (as ssh's StrictModes); else refused by name.

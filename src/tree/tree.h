@@ -57,7 +57,8 @@ struct tree {
 int tree_seize(pid_t root, struct tree *tree);
 
 /* Kills the live processes when @kill (a complete dump), then lets every
- * one go and frees the tree. */
+ * one go, waits (30 s at most) until those killed are dead, zombies or
+ * gone, and frees the tree. */
 void tree_release(struct tree *tree, bool kill);
 
 /* Refuses, with the reason, a tree whose sessions and groups restore
