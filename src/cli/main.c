@@ -51,7 +51,10 @@ void print_usage(void)
 	       "      --pid-wait SECONDS  restore: wait this long (default 5) for a zombie that\n"
 	       "                          holds a needed PID to be reaped by its parent\n"
 	       "      --ghost-limit SIZE  dump: refuse a deleted file larger than SIZE\n"
-	       "                          bytes (K, M, G suffixes; default: no limit)\n");
+	       "                          bytes (K, M, G suffixes; default: no limit)\n"
+	       "      --sign-key FILE     dump: sign the set with the key in FILE (32 bytes,\n"
+	       "                          raw or hex, mode 0600); restore: trust only a set\n"
+	       "                          signed with it\n");
 }
 
 int main(int argc, char **argv)

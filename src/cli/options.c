@@ -16,6 +16,7 @@ enum {
 	OPT_EXT_UNIX_SK,
 	OPT_LAZY_PAGES,
 	OPT_GHOST_LIMIT,
+	OPT_SIGN_KEY,
 	OPT_DISPLAY_STATS,
 	OPT_STATS_FILE,
 	OPT_PID_WAIT,
@@ -34,6 +35,7 @@ static const struct option long_options[] = {
 	{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 	{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
 	{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
+	{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "display-stats", no_argument, NULL, OPT_DISPLAY_STATS },
 	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
@@ -182,6 +184,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case OPT_GHOST_LIMIT:
 			if (parse_size("--ghost-limit", optarg, &opts->ghost_limit))
 				return -EINVAL;
+			break;
+		case OPT_SIGN_KEY:
+			opts->sign_key = optarg;
 			break;
 		case 'q':
 			opts->quiet = true;

@@ -28,6 +28,7 @@ struct cryo_opts {
 	 * option); 0 when not given: no limit. */
 	uint64_t ghost_limit;
 	const char *pidfile;	/* --pidfile */
+	const char *sign_key;	/* --sign-key FILE (cryo's own; criu has none) */
 	bool quiet;		/* -q, --quiet: no progress line */
 	bool display_stats;	/* --display-stats */
 	const char *stats_file;	/* --stats-file: the stats as JSON */

@@ -231,7 +231,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = tree_write(tree, ctx->dir);
 	if (!ret)
-		ret = dump_write_inventory(ctx->dir, ctx->opts->pid);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->sign_key);
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
@@ -254,6 +254,7 @@ static int report_stats(struct stats *st, const struct cryo_opts *opts)
 int cmd_dump(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
+	struct sign_key key;
 	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
@@ -270,9 +271,14 @@ int cmd_dump(const struct cryo_opts *opts)
 	inj_set_log(inject_log);
 	if (cryo_notify(opts, "pre-dump", opts->pid))
 		return 1;
-	ret = image_dir_create(opts->images_dir, &dir);
-	if (ret)
+	/* A bad key is refused before the tree is touched. */
+	if (opts->sign_key && sign_key_load(opts->sign_key, &key))
 		return 1;
+	ret = image_dir_create(opts->images_dir, &dir);
+	if (ret) {
+		sign_key_forget(&key);
+		return 1;
+	}
 	stats_init(&st, STATS_DUMP);
 	progress_start(&st, opts->quiet);
 	frozen_since = t = stats_begin(&st, STATS_DUMP_FREEZING);
@@ -293,7 +299,8 @@ int cmd_dump(const struct cryo_opts *opts)
 	nr = tree.nr;
 	/* cryo has no network lock yet: the notification marks the point. */
 	ret = cryo_notify(opts, "network-lock", opts->pid);
-	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st };
+	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
+				 .sign_key = opts->sign_key ? &key : NULL };
 	if (!ret)
 		ret = dump_tree(&ctx);
 	if (!ret && cryo_notify(opts, "post-dump", opts->pid)) {
@@ -327,5 +334,6 @@ out:
 	progress_stop(&st);
 	if (!ret && report_stats(&st, opts))
 		ret = -EIO;
+	sign_key_forget(&key);
 	return ret ? 1 : 0;
 }

@@ -5,6 +5,7 @@
 #define CRYO_DUMP_H
 
 #include "images/image.h"
+#include "images/sign.h"
 #include "images/proto/core.pb-c.h"
 #include "inject/inject.h"
 #include "tree/tree.h"
@@ -22,6 +23,8 @@ struct dump_ctx {
 	/* The file objects of every process (files.h), written once at the
 	 * end. */
 	struct files_dump_set *files;
+	/* --sign-key: the inventory is signed with it; NULL: unsigned. */
+	const struct sign_key *sign_key;
 	/* What the dump did, for --display-stats and the progress line. */
 	struct stats *stats;
 };
@@ -31,7 +34,7 @@ int dump_regs(struct inj_task *task, TaskCore *core);
 void dump_regs_free(TaskCore *core);
 
 /* inventory.c: writes inventory.img, last, once everything else is written. */
-int dump_write_inventory(struct image_dir *dir, pid_t root_pid);
+int dump_write_inventory(struct image_dir *dir, pid_t root_pid, const struct sign_key *key);
 
 /* shared_memory.c: saves the SysV segments the live processes of @tree
  * have attached, or refuses those restore could not make again. */

@@ -632,8 +632,10 @@ static int report_stats(struct stats *st, const struct cryo_opts *opts)
 
 int cmd_restore(const struct cryo_opts *opts)
 {
-	struct image_dir *dir;
+	struct image_dir *dir = NULL;
 	struct restore_set rs;
+	struct sign_key key;
+	uid_t owner = 0;
 	struct stats st;
 	uint64_t began;
 	pid_t root;
@@ -649,28 +651,26 @@ int cmd_restore(const struct cryo_opts *opts)
 	stats_init(&st, STATS_RESTORE);
 	progress_start(&st, opts->quiet);
 	began = stats_begin(&st, STATS_RESTORE_READING);
-	if (image_dir_open(opts->images_dir, &dir)) {
+	if (opts->sign_key && sign_key_load(opts->sign_key, &key)) {
 		progress_stop(&st);
 		return 1;
 	}
-	if (restore_check_image_dir(dir)) {
+	ret = image_dir_open(opts->images_dir, &dir);
+	if (!ret)
+		ret = restore_check_image_dir(dir, &owner);
+	if (!ret && opts->lazy_pages)
+		ret = lazy_check_available();
+	if (!ret)
+		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job, &rs);
+	if (dir)
 		image_dir_close(dir);
-		progress_stop(&st);
-		return 1;
-	}
-	if (opts->lazy_pages && lazy_check_available()) {
-		image_dir_close(dir);
-		progress_stop(&st);
-		return 1;
-	}
-	ret = restore_load(dir, opts->shell_job, &rs);
-	image_dir_close(dir);
+	sign_key_forget(&key);
 	stats_end(&st, STATS_RESTORE_READING, began);
 	if (ret) {
 		progress_stop(&st);
 		return 1;
 	}
-	if (restore_check_creds(&rs)) {
+	if (restore_check_creds(&rs, owner)) {
 		restore_unload(&rs);
 		progress_stop(&st);
 		return 1;

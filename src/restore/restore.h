@@ -11,6 +11,7 @@
 
 #include "images/image.h"
 #include "images/pages.h"
+#include "images/sign.h"
 #include "images/proto/core.pb-c.h"
 #include "images/proto/mm.pb-c.h"
 #include "tree/tree.h"
@@ -38,6 +39,7 @@ struct restore_set {
 	struct tree tree;
 	struct restore_task *tasks;	/* like tree.tasks; filled for live ones */
 	bool shell_job;
+	bool signed_set;	/* its inventory's MAC matched the --sign-key */
 	bool lazy_pages;	/* --lazy-pages: private anonymous memory comes from a page server */
 	/* Fds of cryo that the processes inherit sit at or above it, clear
 	 * of every fd a process restores. */
@@ -94,12 +96,15 @@ int restore_wait_pids_free(const struct tree *tree, int wait_ms);
 
 /* trust.c: what a restore trusts and grants. */
 /* The image directory and every file in it: owned by the caller or root,
- * writable by no one else (as ssh's StrictModes); else refused by name. */
-int restore_check_image_dir(const struct image_dir *dir);
+ * writable by no one else (as ssh's StrictModes); else refused by name.
+ * *@owner: the image's owner, the non-root one among them if any. */
+int restore_check_image_dir(const struct image_dir *dir, uid_t *owner);
 /* Without full privileges (root with CAP_SETUID, CAP_SETGID, CAP_SETPCAP
  * and CAP_SYS_ADMIN), the ids, groups and capabilities each task asks
- * for must be cryo's own. */
-int restore_check_creds(const struct restore_set *rs);
+ * for must be cryo's own. An unsigned set of a non-root @image_owner
+ * may ask only for that uid and its groups (and, from a root cryo, no
+ * capability). */
+int restore_check_creds(const struct restore_set *rs, uid_t image_owner);
 /* The calling thread takes on the supplementary groups, fsuid and fsgid of
  * @core's task, so that the task's files are opened and made as the task
  * would; cryo keeps its own in a restore_fs_creds and puts them back. */
@@ -120,7 +125,8 @@ int restore_put_back_fs_creds(struct restore_fs_creds *saved);
 int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm);
 
 /* load.c */
-int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs);
+int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
+		 struct restore_set *rs);
 void restore_unload(struct restore_set *rs);
 
 /* child.c: runs in the new process @index of the tree; never returns.
