@@ -14,6 +14,7 @@ enum {
 	OPT_PIDFILE = 1000,
 	OPT_TCP_ESTABLISHED,
 	OPT_LAZY_PAGES,
+	OPT_CLONE,
 };
 
 static const struct option long_options[] = {
@@ -27,6 +28,7 @@ static const struct option long_options[] = {
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 	{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
+	{ "clone", no_argument, NULL, OPT_CLONE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -122,6 +124,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_LAZY_PAGES:
 			opts->lazy_pages = true;
+			break;
+		case OPT_CLONE:
+			opts->clone = true;
 			break;
 		case 'h':
 			opts->command = "help";
