@@ -160,7 +160,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	return ret;
 }
 
-int cmd_dump(const struct cryo_opts *opts)
+static int dump_here(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
 	struct dump_ctx ctx;
@@ -169,11 +169,6 @@ int cmd_dump(const struct cryo_opts *opts)
 	int ret, thawed;
 	size_t nr;
 
-	if (!opts->pid || !opts->images_dir) {
-		pr_err("dump: %s is required (cryo dump -t PID -D DIR)",
-		       opts->pid ? "-D DIR" : "-t PID");
-		return 1;
-	}
 	inj_set_log(inject_log);
 	if (cryo_notify(opts, "pre-dump", opts->pid))
 		return 1;
@@ -224,4 +219,20 @@ out:
 		image_dir_remove_written(dir);
 	image_dir_close(dir);
 	return ret ? 1 : 0;
+}
+
+int cmd_dump(const struct cryo_opts *opts)
+{
+	bool done = false;
+	int ret;
+
+	if (!opts->pid || !opts->images_dir) {
+		pr_err("dump: %s is required (cryo dump -t PID -D DIR)",
+		       opts->pid ? "-D DIR" : "-t PID");
+		return 1;
+	}
+	ret = dump_below_pid_ns(opts, dump_here, &done);
+	if (ret < 0)
+		return 1;
+	return done ? ret : dump_here(opts);
 }

@@ -111,7 +111,8 @@ void clone_init_run(struct restore_set *rs, const int release[2])
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		_exit(1);
-	close(release_fd);
+	/* In this order: cryo exits once it sees the pipe closed. */
 	prctl(PR_SET_PDEATHSIG, 0);
+	close(release_fd);
 	reap(root);
 }
