@@ -217,7 +217,8 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 
 /* The pid cryo sees of process @index, once it exists: its saved one, but
  * in a clone, where it is found among its parent's children by the pid it
- * has inside. */
+ * has inside (its parent first, when not found yet: a process may report
+ * its children before its own parent reported it). */
 static int find_host_pid(struct restore_run *run, size_t index)
 {
 	struct restore_set *rs = run->rs;
@@ -225,9 +226,17 @@ static int find_host_pid(struct restore_run *run, size_t index)
 	pid_t parent;
 	int ret;
 
-	rs->tasks[index].host_pid = t->pid;
-	if (!run->init)
+	if (!run->init) {
+		rs->tasks[index].host_pid = t->pid;
 		return 0;
+	}
+	if (rs->tasks[index].host_pid)
+		return 0;
+	if (t->parent >= 0 && !rs->tasks[t->parent].host_pid) {
+		ret = find_host_pid(run, (size_t)t->parent);
+		if (ret)
+			return ret;
+	}
 	parent = t->parent < 0 ? run->init : rs->tasks[t->parent].host_pid;
 	ret = ns_find_child(parent, t->pid, &rs->tasks[index].host_pid);
 	if (ret)
@@ -314,7 +323,7 @@ static int take_report(struct restore_run *run, int stage, size_t *count)
 	}
 	(*count)++;
 	/* A clone's root is watched once it exists: its init creates it. */
-	if (stage == RESTORE_STAGE_CREATED && run->pidfds[index] < 0 && watch(run, (size_t)index))
+	if (stage == RESTORE_STAGE_CREATED && index == 0 && run->pidfds[0] < 0 && watch(run, 0))
 		return -ESRCH;
 	if (stage == RESTORE_STAGE_CREATED)
 		return watch_children(run, (size_t)index);
@@ -679,6 +688,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts, pi
 	}
 	*wait_for = child;
 	if (opts->clone) {
+		/* Found as each is watched (find_host_pid()). */
+		for (size_t i = 0; i < nr; i++)
+			rs->tasks[i].host_pid = 0;
 		run.init = child;
 		run.release_fd = release[1];
 		close(release[0]);
