@@ -43,7 +43,13 @@ void print_usage(void)
 	       "                          process with its saved pid inside (side by side)\n"
 	       "      --lazy-pages        restore: private anonymous memory comes in on first\n"
 	       "                          touch and in the background, from a page server\n"
-	       "      --tcp-established   checkpoint established TCP connections\n");
+	       "      --tcp-established   checkpoint established TCP connections\n"
+	       "  -q, --quiet             no progress line (drawn on stderr when it is a terminal)\n"
+	       "      --display-stats     print the time of each stage, how long the tree was\n"
+	       "                          frozen, and the pages scanned, zero and written\n"
+	       "      --stats-file FILE   write the same statistics to FILE as JSON\n"
+	       "      --pid-wait SECONDS  restore: wait this long (default 5) for a zombie that\n"
+	       "                          holds a needed PID to be reaped by its parent\n");
 }
 
 int main(int argc, char **argv)

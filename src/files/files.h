@@ -99,6 +99,9 @@ struct files_namespaces {
 	int (*enter)(void *arg, const struct file_obj *first);
 	int (*leave)(void *arg, const struct file_obj *first);
 	void *arg;
+	/* The mount point of the devpts instance ptys are made in (its
+	 * ptmx); NULL: /dev/pts, through /dev/ptmx. */
+	const char *devpts;
 };
 
 /* In cryo, before it creates any process: opens each file object that the
@@ -126,6 +129,16 @@ int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs
 /* Whether anything waits to be prepared late (a pidfd cryo opens by the
  * saved pid, which only means that process in cryo's pid namespace). */
 bool files_prepared_any_late(const struct files_prepared *p);
+
+/* In the restored session leader @sid, right after setsid() and before it
+ * creates the processes of its session: takes back its controlling
+ * terminal, from the objects cryo prepared. 0 when it had none. */
+int files_take_terminal(const struct files_image *img, const struct files_prepared *prepared,
+			pid_t sid);
+/* The same leader, once every process group of the tree exists: gives its
+ * terminal its foreground process group back. */
+int files_set_foreground(const struct files_image *img, const struct files_prepared *prepared,
+			 pid_t sid);
 
 /* Runs in the restored task, before its memory is replaced: installs each
  * saved fd at its number with its flags, position and contents, from the

@@ -54,6 +54,9 @@ struct cryo_call {
 	child_setup_fn setup;
 	void *setup_arg;
 	const char *log_path;		/* what cryo says is also appended here */
+	/* Run through script(1) on a pty of its own: what the terminal
+	 * showed is what cryo said. */
+	bool on_terminal;
 };
 
 struct cryo_run {
@@ -102,6 +105,9 @@ struct prog {
  * namespaces) in a new temporary directory and waits until it is ready;
  * @setup runs in its child before the exec. A name the table lacks fails. */
 bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *arg);
+/* Like start_prog(), in a session of its own (setsid) whose parent has
+ * exited: adopted by the nearest subreaper, or init. */
+bool start_orphan(struct prog *p, const char *name);
 /* The program must be as it was: alive, untraced, same mappings, no signal
  * blocked but SIGTERM, and running. */
 bool prog_unharmed(struct prog *p);
