@@ -88,6 +88,9 @@ int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cry
 	char byte;
 
 	ret = ns_pid_levels(opts->pid, 0, levels, NS_PID_LEVELS_MAX + 1, &nr);
+	/* No such process: the dump says so, as for any other. */
+	if (ret == -ENOENT || ret == -ESRCH)
+		return 0;
 	if (ret) {
 		pr_err("dump: pid %d: cannot read its pids (/proc/%d/status): %s", opts->pid,
 		       opts->pid, strerror(-ret));

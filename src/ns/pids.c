@@ -47,11 +47,11 @@ int ns_pid_levels(pid_t pid, pid_t tid, pid_t *levels, size_t max, size_t *nr)
 		levels[n++] = (pid_t)value;
 		line = end;
 	}
+	ret = !n || (*end != '\n' && *end != '\0') ? -EIO : 0;
 	free(text);
-	if (!n || (*end != '\n' && *end != '\0'))
-		return -EIO;
-	*nr = n;
-	return 0;
+	if (!ret)
+		*nr = n;
+	return ret;
 }
 
 int ns_pid_inner(pid_t pid, pid_t tid, pid_t *inner)
