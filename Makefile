@@ -210,6 +210,11 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_shell_job
 $(BUILD)/tests/roundtrip/test_shell_job: tests/roundtrip/test_shell_job.c $(RUNNER_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(RUNNER_SRCS)
+# --clone: clones side by side, and the chain of dumps of clones.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_clone
+$(BUILD)/tests/roundtrip/test_clone: tests/roundtrip/test_clone.c $(RUNNER_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(RUNNER_SRCS)
 # The negative tests, and the programs only they start (neg_*): too costly
 # to put through every round-trip cycle.
 NEGATIVE_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/neg_*.c))

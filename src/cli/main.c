@@ -39,6 +39,8 @@ void print_usage(void)
 	       "  -R, --leave-running     keep the tree running after dump\n"
 	       "  -d, --restore-detached  do not wait for the restored tree\n"
 	       "      --pidfile FILE      write the restored root's PID to FILE\n"
+	       "      --clone             restore: into new pid and mount namespaces, each\n"
+	       "                          process with its saved pid inside (side by side)\n"
 	       "      --lazy-pages        restore: private anonymous memory comes in on first\n"
 	       "                          touch and in the background, from a page server\n"
 	       "      --tcp-established   checkpoint established TCP connections\n"

@@ -20,6 +20,7 @@ enum {
 	OPT_DISPLAY_STATS,
 	OPT_STATS_FILE,
 	OPT_PID_WAIT,
+	OPT_CLONE,
 };
 
 static const struct option long_options[] = {
@@ -40,6 +41,7 @@ static const struct option long_options[] = {
 	{ "display-stats", no_argument, NULL, OPT_DISPLAY_STATS },
 	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 	{ "pid-wait", required_argument, NULL, OPT_PID_WAIT },
+	{ "clone", no_argument, NULL, OPT_CLONE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -200,6 +202,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case OPT_PID_WAIT:
 			if (parse_pid_wait(optarg, &opts->pid_wait_ms))
 				return -EINVAL;
+			break;
+		case OPT_CLONE:
+			opts->clone = true;
 			break;
 		case 'h':
 			opts->command = "help";

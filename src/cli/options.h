@@ -27,6 +27,7 @@ struct cryo_opts {
 	/* --ghost-limit SIZE: the largest deleted file dump saves (criu's
 	 * option); 0 when not given: no limit. */
 	uint64_t ghost_limit;
+	bool clone;		/* --clone: restore into new pid and mount namespaces */
 	const char *pidfile;	/* --pidfile */
 	const char *sign_key;	/* --sign-key FILE (cryo's own; criu has none) */
 	bool quiet;		/* -q, --quiet: no progress line */

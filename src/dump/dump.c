@@ -251,7 +251,7 @@ static int report_stats(struct stats *st, const struct cryo_opts *opts)
 	return ret;
 }
 
-int cmd_dump(const struct cryo_opts *opts)
+static int dump_here(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
 	struct sign_key key;
@@ -263,11 +263,6 @@ int cmd_dump(const struct cryo_opts *opts)
 	int ret, thawed;
 	size_t nr;
 
-	if (!opts->pid || !opts->images_dir) {
-		pr_err("dump: %s is required (cryo dump -t PID -D DIR)",
-		       opts->pid ? "-D DIR" : "-t PID");
-		return 1;
-	}
 	inj_set_log(inject_log);
 	if (cryo_notify(opts, "pre-dump", opts->pid))
 		return 1;
@@ -336,4 +331,20 @@ out:
 		ret = -EIO;
 	sign_key_forget(&key);
 	return ret ? 1 : 0;
+}
+
+int cmd_dump(const struct cryo_opts *opts)
+{
+	bool done = false;
+	int ret;
+
+	if (!opts->pid || !opts->images_dir) {
+		pr_err("dump: %s is required (cryo dump -t PID -D DIR)",
+		       opts->pid ? "-D DIR" : "-t PID");
+		return 1;
+	}
+	ret = dump_below_pid_ns(opts, dump_here, &done);
+	if (ret < 0)
+		return 1;
+	return done ? ret : dump_here(opts);
 }

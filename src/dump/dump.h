@@ -4,6 +4,8 @@
 #ifndef CRYO_DUMP_H
 #define CRYO_DUMP_H
 
+#include <stdbool.h>
+
 #include "images/image.h"
 #include "images/sign.h"
 #include "images/proto/core.pb-c.h"
@@ -39,5 +41,13 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid, const struct sig
 /* shared_memory.c: saves the SysV segments the live processes of @tree
  * have attached, or refuses those restore could not make again. */
 int dump_shared_memory(const struct tree *tree, struct image_dir *dir);
+
+/* pid_ns.c: a tree in a pid namespace below cryo's (its root not that
+ * namespace's init) is dumped by a child of cryo's inside it, running
+ * @dump with the root's pid there: *@done is then set and @dump's exit
+ * code returned; *@done stays false for a tree in cryo's pid namespace.
+ * -errno when it cannot be dumped (said). */
+int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cryo_opts *opts),
+		      bool *done);
 
 #endif

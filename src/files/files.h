@@ -131,6 +131,9 @@ void files_prepared_close_early(struct files_prepared *p);
  * process two processes share) in the places kept for them; processes
  * take them from cryo with pidfd_getfd(). */
 int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs, size_t n);
+/* Whether anything waits to be prepared late (a pidfd cryo opens by the
+ * saved pid, which only means that process in cryo's pid namespace). */
+bool files_prepared_any_late(const struct files_prepared *p);
 
 /* In the restored session leader @sid, right after setsid() and before it
  * creates the processes of its session: takes back its controlling

@@ -158,6 +158,7 @@ static int load_task(const struct image_dir *dir, const struct tree_task *t,
 	int ret;
 
 	rt->pid = t->pid;
+	rt->host_pid = t->pid;
 	ret = read_core(dir, rt);
 	if (!ret)
 		ret = check_against_tree(rt, t);

@@ -26,6 +26,9 @@ struct sysv_shm_set;
 /* Everything read from the images for one live process, validated. */
 struct restore_task {
 	pid_t pid;
+	/* The pid cryo sees: pid, but for --clone, whose processes have their
+	 * saved pids only inside the new pid namespace. */
+	pid_t host_pid;
 	struct image *core_img;
 	TaskCore *core;			/* points into core_img */
 	Mm *mm;
@@ -120,6 +123,14 @@ int restore_save_fs_creds(struct restore_fs_creds *saved);
 int restore_take_fs_creds(const TaskCore *core);
 int restore_put_back_fs_creds(struct restore_fs_creds *saved);
 
+/* clone.c: --clone. In cryo: creates the init of the clone, in a new pid
+ * and mount namespace, as fork() returns (-1 and errno on failure). In the
+ * init: mounts /proc, creates the root (which goes on in restore_child()),
+ * waits for cryo's byte on @release[0] (EOF: the restore failed, and it
+ * exits), then reaps orphans and exits with the root's status. */
+pid_t clone_init_create(void);
+void __attribute__((noreturn)) clone_init_run(struct restore_set *rs, const int release[2]);
+
 /* regs_check.c: every thread's registers are ones the kernel takes, its
  * rip in one of @mm's executable mappings; else refused naming @path. */
 int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm);
@@ -159,9 +170,10 @@ int restore_stops(struct restore_set *rs, struct inj_task **seized);
 int restore_check_pidfds(const struct restore_set *rs);
 int restore_thread_pidfds(struct inj_task *task, const struct files_image *files);
 
-/* locks.c: from cryo, in the seized @task (process @pid, paused in its
- * restorer with every fd in place): takes again each lock of @locks that
- * is @pid's to take. */
-int restore_take_locks(struct inj_task *task, pid_t pid, const struct files_locks *locks);
+/* locks.c: from cryo, in the seized @task (process @pid, @host_pid as
+ * cryo sees it, paused in its restorer with every fd in place): takes
+ * again each lock of @locks that is @pid's to take. */
+int restore_take_locks(struct inj_task *task, pid_t pid, pid_t host_pid,
+		       const struct files_locks *locks);
 
 #endif
