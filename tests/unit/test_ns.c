@@ -175,11 +175,29 @@ static pid_t start_unsharer(bool fork_init)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		int alive[2];
+		pid_t init;
+
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (unshare(CLONE_NEWPID) || (fork_init && fork() < 0) ||
-		    write(ready[1], "r", 1) != 1)
+		if (pipe(alive) || unshare(CLONE_NEWPID))
 			_exit(1);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		init = fork_init ? fork() : 1;
+		if (init < 0)
+			_exit(1);
+		if (init == 0) {
+			/* The namespace's init lives as long as the write end its
+			 * parent holds: a parent-death signal set after the fork
+			 * could come too late, and an init left in pause() would
+			 * hold the test's output open forever. */
+			char none;
+
+			close(alive[1]);
+			if (read(alive[0], &none, 1) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
 		pause();
 		_exit(0);
 	}
