@@ -41,7 +41,9 @@ void print_usage(void)
 	       "      --pidfile FILE      write the restored root's PID to FILE\n"
 	       "      --lazy-pages        restore: private anonymous memory comes in on first\n"
 	       "                          touch and in the background, from a page server\n"
-	       "      --tcp-established   checkpoint established TCP connections\n");
+	       "      --tcp-established   checkpoint established TCP connections\n"
+	       "      --network-lock M    nftables (default): drop the connections' packets\n"
+	       "                          while they are dumped or restored; skip: do not\n");
 }
 
 int main(int argc, char **argv)

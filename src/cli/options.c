@@ -13,6 +13,7 @@
 enum {
 	OPT_PIDFILE = 1000,
 	OPT_TCP_ESTABLISHED,
+	OPT_NETWORK_LOCK,
 	OPT_LAZY_PAGES,
 };
 
@@ -26,6 +27,7 @@ static const struct option long_options[] = {
 	{ "restore-detached", no_argument, NULL, 'd' },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+	{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK },
 	{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -119,6 +121,15 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_TCP_ESTABLISHED:
 			opts->tcp_established = true;
+			break;
+		case OPT_NETWORK_LOCK:
+			if (strcmp(optarg, "nftables") && strcmp(optarg, "skip")) {
+				fprintf(stderr, "cryo: --network-lock %s: %s\n", optarg,
+					strcmp(optarg, "iptables") ? "not a method (nftables or skip)" :
+					"iptables is not supported (nftables or skip)");
+				return -EINVAL;
+			}
+			opts->network_lock_skip = !strcmp(optarg, "skip");
 			break;
 		case OPT_LAZY_PAGES:
 			opts->lazy_pages = true;

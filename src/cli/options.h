@@ -18,6 +18,7 @@ struct cryo_opts {
 	bool restore_detached;	/* -d, --restore-detached */
 	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */
+	bool network_lock_skip;	/* --network-lock skip (else nftables) */
 	const char *pidfile;	/* --pidfile */
 	char **args;		/* words after the command */
 	int nargs;

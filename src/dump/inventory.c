@@ -13,6 +13,7 @@
 #include "images/digest.h"
 #include "images/pages.h"
 #include "images/proto/inventory.pb-c.h"
+#include "net/net.h"
 
 #ifndef CRYO_VERSION
 #define CRYO_VERSION "0.1"
@@ -53,7 +54,7 @@ static int digest_written(const struct image_dir *dir, Inventory *inv, struct di
 	return 0;
 }
 
-int dump_write_inventory(struct image_dir *dir, pid_t root_pid)
+int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock)
 {
 	Inventory inv = INVENTORY__INIT;
 	struct digests d = { 0 };
@@ -76,6 +77,9 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid)
 	inv.has_dump_id = true;
 	inv.dump_id.data = dump_id;
 	inv.dump_id.len = sizeof(dump_id);
+	ret = net_lock_save(&inv, hold_lock);
+	if (ret)
+		return ret;
 	/* Every other image durable before the inventory says the set is whole. */
 	ret = image_dir_sync(dir);
 	if (!ret)

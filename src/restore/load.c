@@ -15,6 +15,7 @@
 #include "inject/inject.h"
 #include "ipc/sysv_shm.h"
 #include "mem/mm.h"
+#include "net/net.h"
 #include "restore/restore.h"
 #include "task/task.h"
 
@@ -60,6 +61,8 @@ static int read_inventory(const struct image_dir *dir, pid_t *root_pid)
 		ret = -EXDEV;
 	}
 	*root_pid = inv->root_pid;
+	if (!ret)
+		ret = net_lock_restore(inv);
 	image_free(img);
 	return ret;
 }

@@ -28,6 +28,7 @@
 #include "ipc/sysv_shm.h"
 #include "kabi/kabi.h"
 #include "lazy/lazy.h"
+#include "net/net.h"
 #include "restore/family.h"
 #include "restore/restore.h"
 #include "restorer/args.h"
@@ -510,8 +511,10 @@ static int run_stages(struct restore_run *run)
 	/* Every process is restored and none runs yet, as criu's post-restore. */
 	if (!ret)
 		ret = cryo_notify(run->opts, "post-restore", tree->tasks[0].pid) ? -ECANCELED : 0;
-	if (!ret)
+	if (!ret) {
+		net_lock_end(false);
 		ret = cryo_notify(run->opts, "network-unlock", tree->tasks[0].pid) ? -ECANCELED : 0;
+	}
 	if (!ret)
 		ret = finish_all(run);
 	return ret;
@@ -630,12 +633,16 @@ int cmd_restore(const struct cryo_opts *opts)
 		image_dir_close(dir);
 		return 1;
 	}
+	net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
 	ret = restore_load(dir, opts->shell_job, &rs);
 	image_dir_close(dir);
-	if (ret)
+	if (ret) {
+		net_lock_end(false);
 		return 1;
+	}
 	if (restore_check_creds(&rs)) {
 		restore_unload(&rs);
+		net_lock_end(false);
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
@@ -645,6 +652,7 @@ int cmd_restore(const struct cryo_opts *opts)
 	ret = restore_tree(&rs, opts);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	restore_unload(&rs);
+	net_lock_end(false);
 	if (ret)
 		return 1;
 	if (opts->restore_detached)

@@ -63,6 +63,11 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_signals", .cycles = CYCLES_ALL },
 	{ .name = "prog_sleep", .cycles = CYCLES_ALL },
 	{ .name = "prog_sparse", .cycles = CYCLES_ALL },
+	{
+		.name = "prog_tcp_conn",
+		.cycles = CYCLES_ALL,
+		.dump.options = LIST("--tcp-established"),
+	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
