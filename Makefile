@@ -187,11 +187,16 @@ $(BUILD)/tests/inject/prog_%: tests/inject/prog_%.c
 	$(CC) $(ALL_CFLAGS) -mavx2 -pthread -o $@ $<
 
 # Round trips through the cryo binary: the runner and its test programs.
-ROUNDTRIP_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/prog_*.c))
+ROUNDTRIP_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/prog_*.c)) \
+	$(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/peer_*.c))
 ROUNDTRIP_TESTS := $(BUILD)/tests/roundtrip/test_roundtrip
 $(BUILD)/tests/roundtrip/prog_%: tests/roundtrip/prog_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< tests/roundtrip/prog.c -lrt
+# Peers: programs the runner starts outside the dump (programs.h).
+$(BUILD)/tests/roundtrip/peer_%: tests/roundtrip/peer_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 # Every runner drives the cryo binary through cryo_driver.c and starts the
 # programs of the table in programs.c (a prog_* or neg_* without an entry
 # there fails test_roundtrip).

@@ -36,9 +36,11 @@ int net_lock_connection(const struct sockaddr_storage *local,
  * @hold, hands the lock over to a table that outlives this run and names
  * it in @inv, for the restore to delete. */
 int net_lock_save(Inventory *inv, bool hold);
-/* Locks the connections of @inv (restore) and deletes the dump's table. */
+/* Locks the connections of @inv (restore); the dump's table goes at
+ * net_lock_end(false), so a failed restore (net_lock_end(true)) keeps it. */
 int net_lock_restore(const Inventory *inv);
-/* Unlocks: deletes this run's table, and its held one unless @keep_held. */
+/* Unlocks: deletes this run's table, and unless @keep_held its held one
+ * (dump) or the dump's that it replaced (restore). */
 void net_lock_end(bool keep_held);
 /* The names of stale tables and of held ones, space-separated. */
 int net_lock_list(char *stale_out, size_t stale_size, char *held_out, size_t held_size);

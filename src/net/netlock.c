@@ -32,6 +32,7 @@ static struct {
 	LockedConnection **conns;
 	size_t nr;
 	char held_name[64];
+	char restore_held[64];	/* the dump's held table a restore replaces */
 } lock;
 
 /* Runs @cmd; on failure puts nft's message in @err. */
@@ -235,6 +236,10 @@ void net_lock_end(bool keep_held)
 		delete_table(name, false);
 	}
 	lock.held = false;
+	/* Gone when the images were moved to another host: no matter. */
+	if (lock.restore_held[0] && !keep_held)
+		delete_table(lock.restore_held, true);
+	lock.restore_held[0] = 0;
 	if (lock.table) {
 		table_name(TABLE_RUNNING, getpid(), name, sizeof(name));
 		delete_table(name, false);
@@ -303,8 +308,9 @@ int net_lock_restore(const Inventory *inv)
 			       inv->network_lock_table);
 			return -EBADMSG;
 		}
-		/* Gone when the images were moved to another host: no matter. */
-		delete_table(inv->network_lock_table, true);
+		/* Deleted once the restore succeeded (net_lock_end()). */
+		snprintf(lock.restore_held, sizeof(lock.restore_held), "%s",
+			 inv->network_lock_table);
 	}
 	return ret;
 }

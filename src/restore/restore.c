@@ -637,12 +637,12 @@ int cmd_restore(const struct cryo_opts *opts)
 	ret = restore_load(dir, opts->shell_job, &rs);
 	image_dir_close(dir);
 	if (ret) {
-		net_lock_end(false);
+		net_lock_end(true);
 		return 1;
 	}
 	if (restore_check_creds(&rs)) {
 		restore_unload(&rs);
-		net_lock_end(false);
+		net_lock_end(true);
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
@@ -652,7 +652,8 @@ int cmd_restore(const struct cryo_opts *opts)
 	ret = restore_tree(&rs, opts);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	restore_unload(&rs);
-	net_lock_end(false);
+	/* A failed restore keeps the dump's lock for the next attempt. */
+	net_lock_end(ret != 0);
 	if (ret)
 		return 1;
 	if (opts->restore_detached)
