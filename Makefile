@@ -93,7 +93,7 @@ $(LIBINJECT): $(BUILD)/obj/inject.o
 
 # ---- the cryo tool ----------------------------------------------------------
 # Everything but main.c goes into a core archive that tests link against.
-CORE_DIRS := src/common src/kabi src/net src/images src/ns src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli src/rpc
+CORE_DIRS := src/common src/kabi src/net src/images src/ns src/stats src/mem src/files src/ipc src/task src/tree src/dump src/restore src/lazy src/cli src/rpc
 CORE_SRCS := $(filter-out src/cli/main.c,$(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C) $(RPC_PROTO_C))
@@ -190,7 +190,10 @@ $(BUILD)/tests/inject/prog_%: tests/inject/prog_%.c
 ROUNDTRIP_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/prog_*.c)) \
 	$(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/peer_*.c))
 ROUNDTRIP_TESTS := $(BUILD)/tests/roundtrip/test_roundtrip
-$(BUILD)/tests/roundtrip/prog_%: tests/roundtrip/prog_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
+# The .d of a two-source build names only the last source's headers: the
+# programs' shared headers are listed here.
+$(BUILD)/tests/roundtrip/prog_%: tests/roundtrip/prog_%.c tests/roundtrip/prog.c \
+		$(wildcard tests/roundtrip/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< tests/roundtrip/prog.c -lrt
 # Peers: programs the runner starts outside the dump (programs.h).
@@ -220,7 +223,7 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
 # The runners built on the test harness (tests/lib).
-HARNESS_RUNNERS := test_negative test_freezer test_real
+HARNESS_RUNNERS := test_negative test_freezer test_real test_everyday test_terminals
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -232,6 +235,10 @@ $(BUILD)/tests/roundtrip/test_negative: RUNNER_EXTRA := src/images/crc32c.c -lxx
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
 # Programs from Debian's packages (sh, python3) through dump and restore.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_real
+# Everyday use: dump and restore at once, the progress line, statistics.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_everyday
+# Terminals cryo must refuse: a taken pty index, input it cannot save.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_terminals
 
 # criu's RPC, message by message, against cryo swrk (tests/rpc).
 RPC_TESTS := $(BUILD)/tests/rpc/test_rpc

@@ -43,7 +43,13 @@ void print_usage(void)
 	       "                          touch and in the background, from a page server\n"
 	       "      --tcp-established   checkpoint established TCP connections\n"
 	       "      --network-lock M    nftables (default): drop the connections' packets\n"
-	       "                          while they are dumped or restored; skip: do not\n");
+	       "                          while they are dumped or restored; skip: do not\n"
+	       "  -q, --quiet             no progress line (drawn on stderr when it is a terminal)\n"
+	       "      --display-stats     print the time of each stage, how long the tree was\n"
+	       "                          frozen, and the pages scanned, zero and written\n"
+	       "      --stats-file FILE   write the same statistics to FILE as JSON\n"
+	       "      --pid-wait SECONDS  restore: wait this long (default 5) for a zombie that\n"
+	       "                          holds a needed PID to be reaped by its parent\n");
 }
 
 int main(int argc, char **argv)

@@ -15,6 +15,9 @@ enum {
 	OPT_TCP_ESTABLISHED,
 	OPT_NETWORK_LOCK,
 	OPT_LAZY_PAGES,
+	OPT_DISPLAY_STATS,
+	OPT_STATS_FILE,
+	OPT_PID_WAIT,
 };
 
 static const struct option long_options[] = {
@@ -29,6 +32,10 @@ static const struct option long_options[] = {
 	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 	{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK },
 	{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "display-stats", no_argument, NULL, OPT_DISPLAY_STATS },
+	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+	{ "pid-wait", required_argument, NULL, OPT_PID_WAIT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -72,16 +79,34 @@ static int parse_verbosity(const char *text, int *level)
 	return 0;
 }
 
+/* Seconds, with a fraction if wanted, from 0 to an hour. */
+static int parse_pid_wait(const char *text, int *ms)
+{
+	char *end;
+	double value;
+
+	errno = 0;
+	value = strtod(text, &end);
+	if (!isdigit((unsigned char)text[0]) || errno || *end || value < 0 || value > 3600) {
+		fprintf(stderr, "cryo: --pid-wait: '%s' is not a number of seconds from 0 to 3600\n",
+			text);
+		return -EINVAL;
+	}
+	*ms = (int)(value * 1000 + 0.5);
+	return 0;
+}
+
 int parse_options(int argc, char **argv, struct cryo_opts *opts)
 {
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->verbosity = LOG_WARN;
+	opts->pid_wait_ms = RESTORE_PID_WAIT_MS;
 	optind = 1;
 	opterr = 1;
 	/* Leading '-' keeps positional words in order, so the command can sit anywhere. */
-	while ((c = getopt_long(argc, argv, "-t:D:o:v::jRdh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-t:D:o:v::jRdqh", long_options, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			if (!opts->command) {
@@ -133,6 +158,19 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_LAZY_PAGES:
 			opts->lazy_pages = true;
+			break;
+		case 'q':
+			opts->quiet = true;
+			break;
+		case OPT_DISPLAY_STATS:
+			opts->display_stats = true;
+			break;
+		case OPT_STATS_FILE:
+			opts->stats_file = optarg;
+			break;
+		case OPT_PID_WAIT:
+			if (parse_pid_wait(optarg, &opts->pid_wait_ms))
+				return -EINVAL;
 			break;
 		case 'h':
 			opts->command = "help";

@@ -7,6 +7,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* The default of --pid-wait: a parent (init, here) may take a moment to
+ * reap what dump killed. */
+#define RESTORE_PID_WAIT_MS 5000
+
 struct cryo_opts {
 	const char *command;
 	pid_t pid;		/* -t, --tree */
@@ -20,6 +24,12 @@ struct cryo_opts {
 	bool tcp_established;	/* --tcp-established */
 	bool network_lock_skip;	/* --network-lock skip (else nftables) */
 	const char *pidfile;	/* --pidfile */
+	bool quiet;		/* -q, --quiet: no progress line */
+	bool display_stats;	/* --display-stats */
+	const char *stats_file;	/* --stats-file: the stats as JSON */
+	/* --pid-wait SECONDS: how long restore waits for a zombie that holds
+	 * one of its pids to be reaped (default RESTORE_PID_WAIT_MS). */
+	int pid_wait_ms;
 	char **args;		/* words after the command */
 	int nargs;
 	/* Set by `cryo swrk` (src/rpc), never from the command line: */

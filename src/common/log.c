@@ -69,6 +69,13 @@ static const char *const level_names[] = {
 	[LOG_DEBUG] = "Debug",
 };
 
+static void (*stderr_hook)(void);
+
+void log_set_stderr_hook(void (*hook)(void))
+{
+	stderr_hook = hook;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	int saved_errno = errno;
@@ -99,6 +106,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		fputc('\n', log_file);
 	}
 	if (!log_file || level == LOG_ERROR) {
+		if (stderr_hook)
+			stderr_hook();
 		fputs(level == LOG_ERROR ? "cryo: error: " : "cryo: ", stderr);
 		va_start(ap, fmt);
 		vfprintf(stderr, fmt, ap);

@@ -19,6 +19,7 @@
 #include "mem/mm.h"
 #include "net/net.h"
 #include "parasite/commands.h"
+#include "stats/stats.h"
 #include "task/task.h"
 #include "tree/freezer.h"
 #include "tree/tree.h"
@@ -75,31 +76,57 @@ static int collect_inside(struct inj_task *task, TaskCore *core, uint64_t *brk)
 	return ret ? ret : err;
 }
 
-static int collect_and_write(struct dump_ctx *ctx, struct inj_task *task)
+/* A job-control stop in effect, and whether the parent had seen it. */
+static void note_stop(const struct tree_task *t, TaskCore *core)
 {
+	if (!t->stop_signal)
+		return;
+	core->has_stop_signal = true;
+	core->stop_signal = (uint32_t)t->stop_signal;
+	core->has_stop_reported = t->stop_known;
+	core->stop_reported = t->stop_reported;
+}
+
+static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
+{
+	struct inj_task *task = t->inj;
 	pid_t pid = inj_task_pid(task);
 	TaskCore core = TASK_CORE__INIT;
 	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true,
-					.files = ctx->files };
+					.files = ctx->files, .stats = ctx->stats };
 	struct image_dir *dir = ctx->dir;
+	struct stats *st = ctx->stats;
+	uint64_t began = stats_begin(st, STATS_DUMP_PARASITE);
 	int ret;
 
 	ret = collect_inside(task, &core, &mm_opts.brk);
+	stats_end(st, STATS_DUMP_PARASITE, began);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
 	 * run while the parasite is there: it would show in both, and its
 	 * channel (a unix socket) among the task's fds. */
+	began = stats_begin(st, STATS_DUMP_FILES);
 	if (!ret)
 		ret = files_dump(ctx->files, pid, ctx->opts->shell_job);
+	stats_end(st, STATS_DUMP_FILES, began);
+	began = stats_begin(st, STATS_DUMP_MEMORY);
 	if (!ret)
 		ret = mm_dump_with(task, dir, &mm_opts);
+	stats_end(st, STATS_DUMP_MEMORY, began);
 	/* ptrace reads need every thread stopped: after the cure. */
+	began = stats_begin(st, STATS_DUMP_PARASITE);
 	if (!ret)
 		ret = task_dump_ptrace_attrs(task, &core);
 	if (!ret)
 		ret = dump_regs(task, &core);
+	note_stop(t, &core);
+	stats_end(st, STATS_DUMP_PARASITE, began);
+	began = stats_begin(st, STATS_DUMP_WRITING);
 	if (!ret)
 		ret = write_core(dir, pid, &core);
+	stats_end(st, STATS_DUMP_WRITING, began);
+	if (!ret)
+		stats_task_done(st, 0);
 	dump_regs_free(&core);
 	task_core_free_attrs(&core);
 	return ret;
@@ -133,31 +160,91 @@ static int finish_files(struct dump_ctx *ctx)
 	return ret;
 }
 
+static size_t count_alive_tasks(const struct tree *tree)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < tree->nr; i++)
+		n += tree->tasks[i].state == TREE_ALIVE;
+	return n;
+}
+
+/* For the progress line: what the dump will write, about (anonymous and
+ * shared memory the processes have resident; shared pages count twice). */
+static void estimate_bytes(const struct tree *tree, struct stats *st)
+{
+	for (size_t i = 0; i < tree->nr; i++) {
+		char path[64], line[128];
+		unsigned long long kib;
+		FILE *f;
+
+		if (tree->tasks[i].state != TREE_ALIVE)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/status", tree->tasks[i].pid);
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "RssAnon: %llu", &kib) == 1 ||
+			    sscanf(line, "RssShmem: %llu", &kib) == 1)
+				st->bytes_total += kib * 1024;
+		if (f)
+			fclose(f);
+	}
+	st->bytes_total_estimated = true;
+}
+
 static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
+	struct stats *st = ctx->stats;
 	int ret = tree_read_namespaces(tree);
+	uint64_t t;
 
+	st->tasks_all = count_alive_tasks(tree);
+	if (st->progress)
+		estimate_bytes(tree, st);
 	if (!ret)
 		ret = tree_check(tree, ctx->opts->shell_job);
+	t = stats_begin(st, STATS_DUMP_MEMORY);
 	if (!ret)
 		ret = dump_shared_memory(tree, ctx->dir);
+	stats_end(st, STATS_DUMP_MEMORY, t);
 	if (!ret)
 		ret = tree_find_sharing(tree);
 	if (!ret)
 		ret = start_files(ctx);
+	/* Before any parasite: it runs in the parents it asks. */
+	if (!ret)
+		ret = tree_read_stops(tree);
 
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
-			ret = collect_and_write(ctx, tree->tasks[i].inj);
+			ret = collect_and_write(ctx, &tree->tasks[i]);
+	/* files.img and locks.img, written once for the whole dump. */
+	t = stats_begin(st, STATS_DUMP_FILES);
 	if (!ret)
 		ret = finish_files(ctx);
+	stats_end(st, STATS_DUMP_FILES, t);
+	t = stats_begin(st, STATS_DUMP_WRITING);
 	if (!ret)
 		ret = tree_write(tree, ctx->dir);
 	if (!ret)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, !ctx->opts->leave_running);
+	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
+	return ret;
+}
+
+/* --display-stats and --stats-file, once the dump is over. */
+static int report_stats(struct stats *st, const struct cryo_opts *opts)
+{
+	int ret = 0;
+
+	stats_finish(st);
+	if (opts->display_stats)
+		ret = stats_print(st, stdout);
+	if (opts->stats_file && stats_write_json(st, opts->stats_file) && !ret)
+		ret = -EIO;
 	return ret;
 }
 
@@ -167,6 +254,8 @@ int cmd_dump(const struct cryo_opts *opts)
 	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
+	struct stats st;
+	uint64_t t, frozen_since;
 	int ret, thawed;
 	size_t nr;
 
@@ -181,6 +270,9 @@ int cmd_dump(const struct cryo_opts *opts)
 	ret = image_dir_create(opts->images_dir, &dir);
 	if (ret)
 		return 1;
+	stats_init(&st, STATS_DUMP);
+	progress_start(&st, opts->quiet);
+	frozen_since = t = stats_begin(&st, STATS_DUMP_FREEZING);
 	freezer_freeze(opts->pid, &fz);
 	/* The injection library has said why (no such process, a thread, ...). */
 	ret = tree_seize(opts->pid, &tree);
@@ -190,6 +282,7 @@ int cmd_dump(const struct cryo_opts *opts)
 		tree_release(&tree, false);
 		ret = thawed;
 	}
+	stats_end(&st, STATS_DUMP_FREEZING, t);
 	if (ret) {
 		freezer_restore(&fz);
 		goto out;
@@ -199,7 +292,7 @@ int cmd_dump(const struct cryo_opts *opts)
 	ret = net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
 	if (!ret)
 		ret = cryo_notify(opts, "network-lock", opts->pid);
-	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree };
+	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st };
 	net_tcp_dump_begin(opts->tcp_established);
 	if (!ret)
 		ret = dump_tree(&ctx);
@@ -221,6 +314,7 @@ int cmd_dump(const struct cryo_opts *opts)
 	freezer_restore(&fz);
 	/* Killed (unless -R) while still stopped, so that none runs past the images. */
 	tree_release(&tree, !ret && !opts->leave_running);
+	st.frozen_ns = stats_now() - frozen_since;
 	net_tcp_dump_end(false);
 	/* A killed tree's connections stay locked until their restore. */
 	net_lock_end(!ret && !opts->leave_running);
@@ -233,6 +327,12 @@ out:
 	/* A failed dump leaves none of its files (its log aside). */
 	if (ret)
 		image_dir_remove_written(dir);
+	/* Closing syncs the images to the disk. */
+	t = stats_begin(&st, STATS_DUMP_WRITING);
 	image_dir_close(dir);
+	stats_end(&st, STATS_DUMP_WRITING, t);
+	progress_stop(&st);
+	if (!ret && report_stats(&st, opts))
+		ret = -EIO;
 	return ret ? 1 : 0;
 }

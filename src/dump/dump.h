@@ -11,6 +11,7 @@
 
 struct cryo_opts;
 struct files_dump_set;
+struct stats;
 
 /* One dump, made by cmd_dump() and passed down to every part that
  * collects: what would otherwise be kept between calls in statics. */
@@ -21,6 +22,8 @@ struct dump_ctx {
 	/* The file objects of every process (files.h), written once at the
 	 * end. */
 	struct files_dump_set *files;
+	/* What the dump did, for --display-stats and the progress line. */
+	struct stats *stats;
 };
 
 /* regs.c: fills regs, xstate and sigmask of every ThreadCore of @core. */

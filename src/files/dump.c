@@ -60,8 +60,9 @@ static int obj_dump(struct files_dump_set *set, const struct fd_probe *p,
 	return kind->dump(&d);
 }
 
-/* The task's controlling terminal, from field 7 of /proc/PID/stat. */
-static int read_ctty(pid_t pid, dev_t *out)
+/* The task's session and controlling terminal, from fields 6 and 7 of
+ * /proc/PID/stat. */
+static int read_ctty(pid_t pid, pid_t *sid, dev_t *out)
 {
 	struct proc_stat st;
 	unsigned int tty_nr;
@@ -71,6 +72,7 @@ static int read_ctty(pid_t pid, dev_t *out)
 		pr_err("dump: pid %d: cannot read /proc/%d/stat: %s", pid, pid, strerror(-ret));
 		return ret;
 	}
+	*sid = st.sid;
 	tty_nr = (unsigned int)st.tty_nr;
 	*out = tty_nr ? makedev((tty_nr >> 8) & 0xfff, (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00))
 		      : 0;
@@ -235,10 +237,13 @@ static int dump_fds(struct files_dump_set *set, pid_t pid, bool shell_job, struc
 {
 	struct fd_probe base = { .pid = pid, .shell_job = shell_job };
 	_cleanup_close_ int pidfd = -1;
+	pid_t sid = 0;
 	_cleanup_free_ int *fds = NULL;
 	int ret;
 
-	ret = read_ctty(pid, &base.ctty);
+	ret = read_ctty(pid, &sid, &base.ctty);
+	if (!ret && base.ctty)
+		ret = ctty_note(set, pid, sid, base.ctty, shell_job);
 	if (ret)
 		return ret;
 	pidfd = pidfd_open(pid, 0);

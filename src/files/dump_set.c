@@ -57,6 +57,7 @@ void files_dump_free(struct files_dump_set *set)
 	free(set->buckets);
 	free(set->groups);
 	free(set->pids);
+	free(set->cttys);
 	locks_forget(set);
 	free(set);
 }
@@ -304,6 +305,30 @@ int file_dump_join_group(const struct file_dump *d, uint64_t key)
 	return 0;
 }
 
+/* Asks the kind of group @g whether its members can be made again. */
+static int check_group_members(const struct files_dump_set *set, const struct dump_group *g,
+			       const struct file_kind *kind)
+{
+	_cleanup_free_ FileEntry **members = calloc(g->nr + 1, sizeof(*members));
+	const struct dump_obj *o = &set->objs[g->leader - 1];
+	const char *why;
+	size_t n = 0;
+
+	if (!members)
+		return -ENOMEM;
+	for (size_t i = g->leader - 1; i < set->nr_objs && n < g->nr; i++) {
+		FileEntry *fe = set->objs[i].fe;
+
+		if (fe->id == g->leader || (fe->has_group_of && fe->group_of == g->leader))
+			members[n++] = fe;
+	}
+	why = kind->group_incomplete(members, n);
+	if (!why)
+		return 0;
+	pr_err("dump: pid %d fd %d (%s file %u): %s", o->pid, o->fd, kind->name, g->leader, why);
+	return -EOPNOTSUPP;
+}
+
 /* A group that lacks members: the others are held by processes outside
  * the dump, and restore could not make it again. */
 static int check_groups(const struct files_dump_set *set)
@@ -313,6 +338,12 @@ static int check_groups(const struct files_dump_set *set)
 		const struct file_kind *kind = g->type ? file_kind_of(g->type) : NULL;
 		const struct dump_obj *o;
 
+		if (kind && kind->group_incomplete) {
+			int ret = check_group_members(set, g, kind);
+
+			if (ret)
+				return ret;
+		}
 		if (!kind || !kind->group_size || g->nr == kind->group_size)
 			continue;
 		o = &set->objs[g->leader - 1];
@@ -347,6 +378,8 @@ int files_dump_finish(struct files_dump_set *set, const pid_t *live, size_t n)
 {
 	int ret = check_groups(set);
 
+	if (!ret)
+		ret = ctty_check(set);
 	if (!ret)
 		ret = write_files(set);
 	if (!ret)

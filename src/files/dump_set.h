@@ -43,6 +43,7 @@ struct dump_group {
 };
 
 struct noted_lock;
+struct noted_ctty;
 
 struct files_dump_set {
 	struct image_dir *dir;
@@ -57,6 +58,9 @@ struct files_dump_set {
 	/* The locks the fds reach (locks.c). */
 	struct noted_lock *locks;
 	size_t nr_locks, cap_locks;
+	/* The processes that have a controlling terminal (ctty.c). */
+	struct noted_ctty *cttys;
+	size_t nr_cttys;
 };
 
 /* The bucket of (@dev, @ino), created empty when new; NULL without memory. */
@@ -87,5 +91,11 @@ int locks_note_fd(struct files_dump_set *set, const struct fd_probe *p, uint32_t
  * reached, and writes locks.img. */
 int locks_write(struct files_dump_set *set, const pid_t *live, size_t n);
 void locks_forget(struct files_dump_set *set);
+
+/* ctty.c: notes that @pid of session @sid has terminal @ctty; checks at
+ * the end of the dump that each such terminal is one the dump gives back
+ * (file_kind.restores_ctty), or the shell's (-j, a session outside). */
+int ctty_note(struct files_dump_set *set, pid_t pid, pid_t sid, dev_t ctty, bool shell_job);
+int ctty_check(const struct files_dump_set *set);
 
 #endif

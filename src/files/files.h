@@ -99,6 +99,9 @@ struct files_namespaces {
 	int (*enter)(void *arg, const struct file_obj *first);
 	int (*leave)(void *arg, const struct file_obj *first);
 	void *arg;
+	/* The mount point of the devpts instance ptys are made in (its
+	 * ptmx); NULL: /dev/pts, through /dev/ptmx. */
+	const char *devpts;
 };
 
 /* In cryo, before it creates any process: opens each file object that the
@@ -123,6 +126,16 @@ void files_prepared_close_early(struct files_prepared *p);
  * process two processes share) in the places kept for them; processes
  * take them from cryo with pidfd_getfd(). */
 int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs, size_t n);
+
+/* In the restored session leader @sid, right after setsid() and before it
+ * creates the processes of its session: takes back its controlling
+ * terminal, from the objects cryo prepared. 0 when it had none. */
+int files_take_terminal(const struct files_image *img, const struct files_prepared *prepared,
+			pid_t sid);
+/* The same leader, once every process group of the tree exists: gives its
+ * terminal its foreground process group back. */
+int files_set_foreground(const struct files_image *img, const struct files_prepared *prepared,
+			 pid_t sid);
 
 /* Runs in the restored task, before its memory is replaced: installs each
  * saved fd at its number with its flags, position and contents, from the

@@ -247,6 +247,10 @@ struct restore_ctx {
 	size_t nr_groups;
 };
 
+/* The devpts instance where ptys are made, its mount point: the one the
+ * restore's namespaces name (files_namespaces.devpts), else /dev/pts. */
+const char *restore_devpts(const struct restore_ctx *r);
+
 /* Logs "restore: pid P fd N (KIND file ID): ..." as an error; errno is
  * kept. */
 void restore_err(const struct restore_ctx *r, const struct file_obj *f, const char *fmt, ...)
@@ -334,6 +338,13 @@ struct file_kind {
 	bool inode_shared;
 	/* How many objects one group has (0: any number); see Groups. */
 	unsigned int group_size;
+	/* At the end of the dump, for a group of the kind: why the members
+	 * the dump holds (@members, the leader first) cannot be made again
+	 * (a pty's slave without its master), or NULL. */
+	const char *(*group_incomplete)(FileEntry *const *members, size_t n);
+	/* Whether object @e gives the processes of session @sid their
+	 * controlling terminal @ctty back at restore (a pty's master). */
+	bool (*restores_ctty)(const FileEntry *e, dev_t ctty, pid_t sid);
 	/* Checks the kind's part of a record, if it has more to check than
 	 * the schema says; for an object restore needs, loads its contents. */
 	int (*check)(const struct image_dir *dir, struct files_image *img, struct file_obj *f);
@@ -356,6 +367,10 @@ struct file_kind {
 	 * are closed: once every object of the inode is open, or the restore
 	 * failed. For what closing does not undo (a child to reap). */
 	void (*release_inode)(const struct restore_ctx *r, const struct inode_handle *h);
+	/* The group of @f must exist before the tree, made by cryo, even
+	 * when one process alone needs it (a controlling terminal, which its
+	 * session leader takes before it creates the rest of the session). */
+	bool (*made_before_tree)(const struct files_image *img, const struct file_obj *f);
 	/* Makes every member of a group at once; see Groups. */
 	int (*create_group)(struct restore_ctx *r, const struct file_obj *const *members, size_t n,
 			    int *fds);
@@ -367,6 +382,15 @@ struct file_kind {
 	/* What to call @e's file in messages (its path); NULL: the kind's
 	 * name. */
 	const char *(*describe)(const FileEntry *e);
+	/* In the leader of session @sid, just made (setsid), for each object
+	 * cryo made before the tree (at @fd): makes its terminal the
+	 * session's controlling terminal if it was; 0 when it was not. */
+	int (*take_terminal)(const struct files_image *img, const struct file_obj *f, int fd,
+			     pid_t sid);
+	/* The same leader, once every process group exists: gives the
+	 * terminal its foreground group back. */
+	int (*set_foreground)(const struct files_image *img, const struct file_obj *f, int fd,
+			      pid_t sid);
 	/* The position is restored with lseek(). */
 	bool seekable;
 	/* Restored as a copy of a file that is not the task's (the shell's

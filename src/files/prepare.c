@@ -189,7 +189,8 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 			const struct file_obj *f = &imgs[t]->files[i];
 
 			if (!needed_by(imgs[t], i) || p->fds[i] >= 0 ||
-			    users[file_unit(f) - imgs[t]->files] < 2)
+			    (users[file_unit(f) - imgs[t]->files] < 2 &&
+			     !(f->kind->made_before_tree && f->kind->made_before_tree(imgs[t], f))))
 				continue;
 			opens = f->kind->opened_in_task ? FILE_OPENED_IN_TASK_ONLY :
 							  FILE_OPENED_BEFORE_TREE;

@@ -13,6 +13,7 @@
 #include "net/net.h"
 
 extern const struct file_kind chrdev_kind;
+extern const struct file_kind devtty_kind;
 extern const struct file_kind epoll_kind;
 extern const struct file_kind eventfd_kind;
 extern const struct file_kind inet_socket_kind;	/* src/net */
@@ -20,16 +21,21 @@ extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
 extern const struct file_kind pidfd_kind;
 extern const struct file_kind pipe_kind;
+extern const struct file_kind pty_kind;
 extern const struct file_kind regfile_kind;
 extern const struct file_kind shmem_kind;
 extern const struct file_kind signalfd_kind;
 extern const struct file_kind timerfd_kind;
 extern const struct file_kind tty_kind;
+extern const struct file_kind ttydev_kind;
 
-/* More specific kinds come first: a terminal is a character device, a
- * memfd or shared anonymous memory a regular file. */
+/* More specific kinds come first: a pty and the shell's terminal are
+ * terminals, a terminal a character device, a memfd or shared anonymous memory a regular file. */
 static const struct file_kind *const kinds[] = {
+	&pty_kind,
 	&tty_kind,
+	&devtty_kind,
+	&ttydev_kind,
 	&chrdev_kind,
 	&memfd_kind,
 	&shmem_kind,

@@ -1,7 +1,8 @@
-/* The "tty" kind: a terminal. Only the task's controlling terminal, with
- * --shell-job, is dumped; restore makes it a copy of the restoring cryo's
- * own terminal. Any other terminal (a pty pair of the task's own) fails the
- * dump: pty restore is not done yet. */
+/* The "tty" kind: the task's controlling terminal when dumped with
+ * --shell-job, the shell's terminal, which restore makes a copy of the
+ * restoring cryo's own terminal. Other terminals are other kinds: ptys
+ * whose master is in the dump (pty.c), and terminals reopened by path,
+ * /dev/tty among them (ttydev.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -14,7 +15,8 @@
 static bool tty_recognise(const struct fd_probe *p)
 {
 	/* isatty() is a TCGETS ioctl: it reads, changes nothing. */
-	return S_ISCHR(p->st.st_mode) && !(p->flags & O_PATH) && isatty(p->dup);
+	return p->shell_job && p->ctty && S_ISCHR(p->st.st_mode) && p->st.st_rdev == p->ctty &&
+	       !(p->flags & O_PATH) && isatty(p->dup);
 }
 
 static int tty_dump(const struct file_dump *d)
@@ -22,16 +24,6 @@ static int tty_dump(const struct file_dump *d)
 	const struct fd_probe *p = d->p;
 	TtyFile *t;
 
-	if (!p->shell_job) {
-		pr_fd_err(p, "terminals are not supported; dump with -j/--shell-job to restore the "
-			  "task's controlling terminal as cryo's own");
-		return -EOPNOTSUPP;
-	}
-	if (p->st.st_rdev != p->ctty) {
-		pr_fd_err(p, "terminal %u:%u is not the task's controlling terminal, the only one "
-			  "--shell-job restores", major(p->st.st_rdev), minor(p->st.st_rdev));
-		return -EOPNOTSUPP;
-	}
 	t = malloc(sizeof(*t));
 	if (!t)
 		return -ENOMEM;

@@ -64,6 +64,19 @@ int inj_seize(pid_t pid, struct inj_task **task);
  * task run on as if nothing happened. Frees @task. */
 int inj_release(struct inj_task *task);
 
+/* The signal (SIGSTOP, SIGTSTP, ...) of the job-control stop every thread
+ * was in when seized, 0 when none was, -EAGAIN when only some were (a stop
+ * or a SIGCONT came while seizing). Such a task runs borrowed code all the
+ * same, and the kernel puts the stop back when it is released. */
+int inj_stop_signal(const struct inj_task *task);
+
+/* Puts the seized task in a job-control stop by @sig (SIGSTOP, SIGTSTP,
+ * SIGTTIN or SIGTTOU), complete before this returns: every thread has
+ * taken part, and the parent has been told as for any stop. Each thread
+ * keeps its signal mask, and other pending signals stay pending. The task
+ * stays stopped once released, until a SIGCONT. Not while code is borrowed. */
+int inj_stop(struct inj_task *task, int sig);
+
 pid_t inj_task_pid(const struct inj_task *task);
 int inj_thread_count(const struct inj_task *task);
 pid_t inj_thread_tid(const struct inj_task *task, int index);
@@ -96,14 +109,17 @@ int inj_syscall(struct inj_task *task, long *result, long nr, unsigned long a1,
 
 /* Room for the in/out buffer of inj_thread_syscall(). */
 #define INJ_SCRATCH_MAX 256
-/* An argument of inj_thread_syscall() that stands for the buffer's address. */
+/* An argument of inj_thread_syscall() that stands for the buffer's address,
+ * and one that stands for the address @offset bytes into it. */
 #define INJ_ARG_BUF (~0UL - 0x1000)
+#define INJ_ARG_BUF_AT(offset) (INJ_ARG_BUF + (offset))
 
 /* Runs syscall @nr in thread @tid of the task, any of its threads, and
  * stores its raw return value in @result. @len bytes of @buf (at most
  * INJ_SCRATCH_MAX; none when @len is 0) are copied into scratch memory in
- * the task first, every argument equal to INJ_ARG_BUF is replaced by the
- * address of that memory, and its contents are copied back into @buf
+ * the task first, every argument INJ_ARG_BUF_AT(offset) (offset below @len)
+ * is replaced by that address in the memory, and its contents are copied
+ * back into @buf
  * afterwards: sigaltstack(NULL, INJ_ARG_BUF) reads @tid's alternate stack.
  * The scratch memory and a signal frame of the thread's own state lie below
  * its stack pointer (past the red zone), and the call runs through libc's

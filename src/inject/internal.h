@@ -11,6 +11,8 @@
 
 struct inj_thread {
 	pid_t tid;
+	/* The signal of the job-control stop it was seized in; 0: none. */
+	int stop_signal;
 };
 
 /* One seized process. The "worker" is the thread that runs remote system
@@ -43,6 +45,7 @@ struct inj_task {
 	size_t stack_saved_size;
 	void *stack_saved;
 	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
+	bool stopped;			/* inj_stop() put it in a job-control stop */
 };
 
 /* Messages, formatted and handed to the function set with inj_set_log(). */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inject/internal.h"
@@ -35,9 +36,8 @@ static int read_status_field(const char *path, const char *key, long *value)
 	return ret;
 }
 
-/* A thread that already exited but is not reaped (a zombie leader whose
- * other threads run on) never reports a stop: it must not be waited for. */
-static bool thread_is_dead(pid_t pid, pid_t tid)
+/* The state letter of a thread in /proc/PID/task/TID/stat; 'X' when gone. */
+static char thread_state(pid_t pid, pid_t tid)
 {
 	char path[64], buf[512], *state;
 	FILE *f;
@@ -46,13 +46,42 @@ static bool thread_is_dead(pid_t pid, pid_t tid)
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
 	f = fopen(path, "re");
 	if (!f)
-		return true;
+		return 'X';
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* The state follows the last ')' of the comm field. */
 	state = strrchr(buf, ')');
-	return !state || state[1] != ' ' || state[2] == 'Z' || state[2] == 'X';
+	return state && state[1] == ' ' ? state[2] : 'X';
+}
+
+/* A thread that already exited but is not reaped (a zombie leader whose
+ * other threads run on) never reports a stop: it must not be waited for. */
+static bool thread_is_dead(pid_t pid, pid_t tid)
+{
+	char state = thread_state(pid, tid);
+
+	return state == 'Z' || state == 'X';
+}
+
+/* After the detach of a task in a job-control stop, each thread goes back
+ * into the stop on its own, a moment later: waited for (up to a second),
+ * so that whoever looks next finds it stopped, not about to be. */
+static void wait_stopped_again(const struct inj_task *task)
+{
+	struct timespec nap = { 0, 200000 };
+
+	for (int round = 0; round < 5000; round++) {
+		bool all = true;
+
+		for (int i = 0; all && i < task->nr_threads; i++)
+			all = thread_state(task->pid, task->threads[i].tid) == 'T';
+		if (all)
+			return;
+		nanosleep(&nap, NULL);
+	}
+	inj_warn("pid %d: not all of its threads are back in their stop a second after "
+		 "release (a SIGCONT?)", task->pid);
 }
 
 bool task_is_thread(const struct inj_task *task, pid_t tid)
@@ -78,9 +107,20 @@ static int add_thread(struct inj_task *task, pid_t tid)
 	return 0;
 }
 
+/* A seize stop is a PTRACE_EVENT_STOP: SIGTRAP for our interrupt, or the
+ * signal of a job-control stop in effect (the task stays stopped on detach,
+ * as the kernel puts the stop back). */
+static void note_seize_stop(struct inj_task *task, pid_t tid, int status)
+{
+	int sig = WSTOPSIG(status);
+
+	for (int i = 0; i < task->nr_threads; i++)
+		if (task->threads[i].tid == tid)
+			task->threads[i].stop_signal = sig == SIGTRAP ? 0 : sig;
+}
+
 /* Waits for the stop that PTRACE_INTERRUPT asked for. A signal that was
- * already on its way is delivered first, as it would have been anyway; a
- * job-control stop is a valid stop too (the task stays stopped on detach). */
+ * already on its way is delivered first, as it would have been anyway. */
 static int wait_seize_stop(struct inj_task *task, pid_t tid)
 {
 	for (;;) {
@@ -92,11 +132,48 @@ static int wait_seize_stop(struct inj_task *task, pid_t tid)
 			return -ESRCH;
 		if (!WIFSTOPPED(status))
 			continue;
-		if (status >> 16 == PTRACE_EVENT_STOP)
+		if (status >> 16 == PTRACE_EVENT_STOP) {
+			note_seize_stop(task, tid, status);
 			return 0;
+		}
 		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(status)) < 0)
 			return -errno;
 	}
+}
+
+/* A thread in a job-control stop traps as soon as it is seized (the seize
+ * waits for that). Interrupting it then would leave a second trap pending,
+ * to be met at the first remote syscall: it is only interrupted otherwise.
+ * Returns 1 when it trapped so, 0 when it runs (a signal that stopped it
+ * on its way is delivered), -ESRCH when it exited. */
+static int trapped_at_seize(struct inj_task *task, pid_t tid)
+{
+	int status;
+	pid_t r = waitpid(tid, &status, WNOHANG | __WALL);
+
+	if (r != tid)
+		return 0;
+	if (WIFEXITED(status) || WIFSIGNALED(status))
+		return -ESRCH;
+	if (WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_STOP) {
+		note_seize_stop(task, tid, status);
+		return 1;
+	}
+	if (WIFSTOPPED(status) &&
+	    ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(status)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The pid that traces @tid (TracerPid), 0 if none. */
+static long tracer_of(pid_t pid, pid_t tid)
+{
+	char path[64];
+	long tracer = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	read_status_field(path, "TracerPid", &tracer);
+	return tracer;
 }
 
 static int seize_thread(struct inj_task *task, pid_t tid, long options)
@@ -104,11 +181,19 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options)
 	int ret;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)options) < 0) {
+		long tracer;
+
 		ret = -errno;
 		if (ret == -ESRCH)
 			return 0; /* exited meanwhile: nothing to seize */
-		inj_err("pid %d: cannot seize thread %d: %s%s", task->pid, tid, strerror(-ret),
-			ret == -EPERM ? " (traced by another process, or not permitted)" : "");
+		tracer = ret == -EPERM ? tracer_of(task->pid, tid) : 0;
+		if (tracer > 0)
+			inj_err("pid %d: thread %d is traced by pid %ld (ptrace): a task another "
+				"tracer holds, stopped or not, cannot be seized", task->pid, tid,
+				tracer);
+		else
+			inj_err("pid %d: cannot seize thread %d: %s%s", task->pid, tid,
+				strerror(-ret), ret == -EPERM ? " (not permitted)" : "");
 		return ret;
 	}
 	ret = add_thread(task, tid);
@@ -116,9 +201,13 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options)
 		ptrace(PTRACE_DETACH, tid, NULL, NULL);
 		return ret;
 	}
-	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
+	ret = trapped_at_seize(task, tid);
+	if (ret == 1)
+		return 0;
+	if (!ret && ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
 		return -errno;
-	ret = wait_seize_stop(task, tid);
+	if (!ret)
+		ret = wait_seize_stop(task, tid);
 	if (ret == -ESRCH) {
 		/* The thread exited while being stopped: forget it. */
 		for (int i = 0; i < task->nr_threads; i++)
@@ -260,6 +349,8 @@ int inj_release(struct inj_task *task)
 	/* A SIGSTOP that arrived while we held the worker was suppressed then. */
 	if (task->stop_signal_held)
 		kill(task->pid, SIGSTOP);
+	if (task->stopped || inj_stop_signal(task) > 0)
+		wait_stopped_again(task);
 	free(task->stack_saved);
 	free(task->orig_regs);
 	free(task->threads);
@@ -275,6 +366,16 @@ pid_t inj_task_pid(const struct inj_task *task)
 int inj_thread_count(const struct inj_task *task)
 {
 	return task->nr_threads;
+}
+
+int inj_stop_signal(const struct inj_task *task)
+{
+	int sig = task->nr_threads ? task->threads[0].stop_signal : 0;
+
+	for (int i = 1; i < task->nr_threads; i++)
+		if (task->threads[i].stop_signal != sig)
+			return -EAGAIN;
+	return sig;
 }
 
 pid_t inj_thread_tid(const struct inj_task *task, int index)

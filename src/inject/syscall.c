@@ -76,6 +76,16 @@ static int locate_syscall_site(struct inj_task *task)
 	return 0;
 }
 
+/* An interrupt that was still pending, or a job-control stop taking
+ * effect, traps the worker on its way to the syscall: it goes on. */
+static bool pass_event_stop(struct inj_task *task, int status)
+{
+	if (status >> 16 != PTRACE_EVENT_STOP)
+		return false;
+	ptrace(PTRACE_SYSCALL, task->worker, NULL, NULL);
+	return true;
+}
+
 int step_to_syscall_stop(struct inj_task *task)
 {
 	int status, ret;
@@ -86,7 +96,8 @@ int step_to_syscall_stop(struct inj_task *task)
 		ret = wait_worker_stop(task, &status);
 		if (ret)
 			return ret;
-	} while (hold_worker_sigstop(task, status, PTRACE_SYSCALL));
+	} while (hold_worker_sigstop(task, status, PTRACE_SYSCALL) ||
+		 pass_event_stop(task, status));
 	if (WSTOPSIG(status) != SYSCALL_STOP || status >> 16) {
 		inj_err("pid %d: thread %d stopped with status %#x instead of at a syscall",
 			task->pid, task->worker, status);

@@ -38,7 +38,8 @@ static int run_in_thread(struct inj_task *task, long *result, void *buf, size_t 
 		}
 	}
 	for (int i = 0; i < 6; i++)
-		real_args[i] = args[i] == INJ_ARG_BUF ? scratch : args[i];
+		real_args[i] = args[i] - INJ_ARG_BUF < (len ? len : 1) ?
+				       scratch + (args[i] - INJ_ARG_BUF) : args[i];
 	ret = bootstrap_syscall(task, result, nr, real_args);
 	if (!ret && len)
 		ret = scratch_io(task->pid, scratch, buf, len, false);

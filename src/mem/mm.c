@@ -23,6 +23,7 @@
 #include "mem/pagedump.h"
 #include "mem/pagescan.h"
 #include "mem/vma.h"
+#include "stats/stats.h"
 
 /* Fields 26-28 and 45-51 of /proc/PID/stat. */
 static int read_stat(pid_t pid, Mm *mm)
@@ -127,7 +128,7 @@ static int read_brk(struct inj_task *task, Mm *mm)
 	return 0;
 }
 
-static int copy_pages(pid_t pid, const struct vma_list *vmas, enum pagescan_method method,
+static int copy_pages(pid_t pid, const struct vma_list *vmas, const struct mm_dump_opts *opts,
 		      struct pages_writer *pw)
 {
 	struct page_ranges ranges = { 0 };
@@ -136,12 +137,13 @@ static int copy_pages(pid_t pid, const struct vma_list *vmas, enum pagescan_meth
 	struct pagedump_stats stats;
 	int ret;
 
-	ret = pagescan_open(pid, method, &ps);
+	ret = pagescan_open(pid, opts->scan, &ps);
 	if (ret)
 		return ret;
 	ret = pagedump_open(pid, pw, &pd);
 	if (ret)
 		goto out;
+	pagedump_set_stats(pd, opts->stats);
 	for (size_t i = vmas->nr; i-- > 0;) {
 		if (vmas->resident[i] && vma_pages(vmas->vmas[i]) != VMA_PAGES_NONE) {
 			pagescan_set_end(ps, vmas->vmas[i]->end);
@@ -167,6 +169,11 @@ static int copy_pages(pid_t pid, const struct vma_list *vmas, enum pagescan_meth
 			(unsigned long long)stats.pages_read, (unsigned long long)stats.pages_saved,
 			(unsigned long long)stats.pages_zero,
 			pagescan_method(ps) == PAGESCAN_PAGEMAP ? "/proc/PID/pagemap" : "PAGEMAP_SCAN");
+		if (opts->stats) {
+			opts->stats->pages_zero += stats.pages_zero;
+			opts->stats->pages_written += stats.pages_saved;
+			opts->stats->bytes_written += stats.pages_saved * IMG_PAGE_SIZE;
+		}
 	}
 out:
 	page_ranges_free(&ranges);
@@ -275,7 +282,7 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 	ret = pages_writer_open(dir, pid, &pw);
 	if (ret)
 		goto out;
-	ret = copy_pages(pid, &vmas, opts->scan, pw);
+	ret = copy_pages(pid, &vmas, opts, pw);
 	if (ret) {
 		pages_writer_abort(pw);
 		goto out;

@@ -17,6 +17,8 @@ struct inj_task;
 /* The most auxv words an image may hold; the kernel keeps far fewer. */
 #define MM_AUXV_MAX_WORDS 512
 
+struct stats;
+
 struct mm_dump_opts {
 	enum pagescan_method scan;	/* how present pages are found */
 	/* The program break if the caller knows it (cryo's dump asks the
@@ -24,6 +26,7 @@ struct mm_dump_opts {
 	 * with a remote brk(0). */
 	bool have_brk;
 	uint64_t brk;
+	struct stats *stats;	/* pages counted here too; NULL: not */
 	/* The file objects of the dump, which the files of memfd, deleted-file
 	 * and shared anonymous mappings join (files_dump_mappings()). */
 	struct files_dump_set *files;

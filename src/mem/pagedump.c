@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "mem/pagedump.h"
 #include "mem/vma.h"
+#include "stats/stats.h"
 
 #define PS IMG_PAGE_SIZE
 #define BATCH_MAX_RANGES (PAGEDUMP_BUF_SIZE / PS)
@@ -49,6 +50,7 @@ struct pagedump {
 	struct batch *fill;	/* the one being queued and read */
 	struct iovec *remote;	/* IOV_MAX of them, reused */
 	uint64_t pages_read;
+	struct stats *stats;	/* counted per batch read; NULL: none */
 	/* Written by whoever saves batches; read once the writer is joined. */
 	uint64_t pages_saved, pages_zero;
 
@@ -140,6 +142,11 @@ err_nomem:
 	pagedump_close(pd);
 	pr_err("dump: pid %d: out of memory for a %u-byte page buffer", pid, PAGEDUMP_BUF_SIZE);
 	return -ENOMEM;
+}
+
+void pagedump_set_stats(struct pagedump *pd, struct stats *stats)
+{
+	pd->stats = stats;
 }
 
 /* Waits until the writer has saved what it was given; its error, if any. */
@@ -270,6 +277,7 @@ static int read_remote(struct pagedump *pd, struct batch *b, size_t first, size_
 
 static int read_batch(struct pagedump *pd, struct batch *b)
 {
+	uint64_t read = 0;
 	int ret = 0;
 
 	for (size_t i = 0; i < b->nr && !ret;) {
@@ -286,7 +294,9 @@ static int read_batch(struct pagedump *pd, struct batch *b)
 		i = j;
 	}
 	for (size_t i = 0; i < b->nr; i++)
-		pd->pages_read += b->q[i].len / PS;
+		read += b->q[i].len / PS;
+	pd->pages_read += read;
+	stats_pages_read(pd->stats, read);
 	return ret;
 }
 

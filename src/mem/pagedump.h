@@ -16,6 +16,7 @@
 #define PAGEDUMP_BUF_SIZE (4u << 20)
 
 struct pagedump;
+struct stats;
 
 struct pagedump_stats {
 	uint64_t pages_read;	/* copied out of the task */
@@ -35,6 +36,9 @@ int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t e
 int pagedump_flush(struct pagedump *pd);
 
 void pagedump_get_stats(const struct pagedump *pd, struct pagedump_stats *stats);
+
+/* Pages read are also counted in @stats, batch by batch (NULL: not). */
+void pagedump_set_stats(struct pagedump *pd, struct stats *stats);
 
 /* Frees @pd; the pages writer stays the caller's. */
 void pagedump_close(struct pagedump *pd);

@@ -294,14 +294,9 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 /* Stage 2 of a live process. */
 static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
-	/* The login uid only a process can set for itself, and only with
-	 * cryo's rights: before it takes on the task's file credentials. */
-	int ret = task_restore_loginuid(rs->tasks[index].core);
-
 	/* Its files, mapped ones and its executable are opened (or made) as it
 	 * would open them, never with cryo's rights. */
-	if (!ret)
-		ret = restore_take_fs_creds(rs->tasks[index].core);
+	int ret = restore_take_fs_creds(rs->tasks[index].core);
 
 	if (!ret)
 		ret = rs->tree.tasks[index].shares_files ?
@@ -337,6 +332,13 @@ void restore_child(struct restore_set *rs, size_t index)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
+	/* The login uid only a process can set for itself, and only with
+	 * cryo's rights. In stage 1: its open() takes the lowest free fd,
+	 * which in stage 2 may be a number the owner of a shared fd table is
+	 * installing at that moment (EBUSY, or a descriptor closed under it). */
+	ret = alive ? task_restore_loginuid(rt->core) : 0;
+	if (ret)
+		child_fail(rs, t->pid, ret);
 	ret = family_create(rs, index);
 	if (ret)
 		child_fail(rs, t->pid, ret);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "files/files.h"
 #include "kabi/kabi.h"
 #include "ns/ns.h"
 #include "restore/family.h"
@@ -36,17 +37,22 @@ pid_t family_clone(pid_t pid, uint32_t exit_signal, uint64_t flags)
 	return ret;
 }
 
-/* A session leader makes its session again; a group leader its group. The
- * root of a shell job stays in the caller's session and group. */
-static int make_session_and_group(const struct restore_set *rs, const struct tree_task *t)
+/* A session leader makes its session again, and takes back its controlling
+ * terminal before it creates the processes that inherit it; a group leader
+ * makes its group. The root of a shell job stays in the caller's session
+ * and group. */
+static int make_session_and_group(const struct restore_set *rs, size_t index)
 {
+	const struct tree_task *t = &rs->tree.tasks[index];
+
 	if (tree_in_callers_group(&rs->tree, t, rs->shell_job))
 		return 0;
 	if (t->sid == t->pid) {
 		if (setsid() < 0)
 			return pr_errno_ret("restore: pid %d: cannot make its session (setsid)",
 					    t->pid);
-		return 0;
+		return rs->tasks[index].files ?
+			       files_take_terminal(rs->tasks[index].files, rs->files, t->sid) : 0;
 	}
 	if (t->pgid == t->pid && setpgid(0, 0))
 		return pr_errno_ret("restore: pid %d: cannot make its process group", t->pid);
@@ -91,7 +97,7 @@ int family_create(struct restore_set *rs, size_t index)
 	int ret = create_children(rs, index, true);
 
 	if (!ret)
-		ret = make_session_and_group(rs, &rs->tree.tasks[index]);
+		ret = make_session_and_group(rs, index);
 	if (!ret)
 		ret = create_children(rs, index, false);
 	return ret;
@@ -101,6 +107,14 @@ int family_join_group(const struct restore_set *rs, size_t index)
 {
 	const struct tree_task *t = &rs->tree.tasks[index];
 
+	/* Every group exists now: the session's terminal gets its foreground. */
+	if (t->sid == t->pid && rs->tasks[index].files &&
+	    !tree_in_callers_group(&rs->tree, t, rs->shell_job)) {
+		int ret = files_set_foreground(rs->tasks[index].files, rs->files, t->sid);
+
+		if (ret)
+			return ret;
+	}
 	if (tree_in_callers_group(&rs->tree, t, rs->shell_job) || getpgid(0) == t->pgid)
 		return 0;
 	if (setpgid(0, t->pgid))

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include "restore/family.h"
 #include "restore/restore.h"
 #include "restorer/args.h"
+#include "stats/stats.h"
 
 static const char *const step_names[] = {
 	[RESTORER_STEP_DONE] = "done",
@@ -94,43 +96,8 @@ struct restore_run {
 	pid_t lazy_server;	/* the page server of a lazy restore, 0: none */
 	const struct cryo_opts *opts;
 	struct pollfd *polls;
+	struct stats *stats;
 };
-
-/* A PID is taken by a live task, or by a zombie its parent has not reaped. */
-static int check_pid_free(pid_t pid, pid_t owner)
-{
-	char path[64], comm[64] = "?";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fgets(comm, sizeof(comm), f))
-		comm[strcspn(comm, "\n")] = '\0';
-	fclose(f);
-	if (pid == owner)
-		pr_err("restore: pid %d is taken by a running process (%s): it must be free to "
-		       "restore the process with its own PID", pid, comm);
-	else
-		pr_err("restore: pid %d: its thread %d is taken by a running process (%s)", owner,
-		       pid, comm);
-	return -EBUSY;
-}
-
-static int check_pids_free(const struct tree *tree)
-{
-	for (size_t i = 0; i < tree->nr; i++) {
-		const struct tree_task *t = &tree->tasks[i];
-		int ret = check_pid_free(t->pid, t->pid);
-
-		for (size_t j = 1; !ret && j < t->nr_threads; j++)
-			ret = check_pid_free(t->threads[j], t->pid);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
 
 /* Moves @fd to @base or above, where no restored fd will land. */
 static int lift_fd(int *fd, int base)
@@ -287,8 +254,14 @@ static int take_report(struct restore_run *run, int stage, size_t *count)
 	if (stage == RESTORE_STAGE_CREATED)
 		return watch_children(run, (size_t)index);
 	if (stage == RESTORE_STAGE_DONE) {
+		const struct pages_reader *pages = run->rs->tasks[index].pages;
+		struct stat st;
+
 		run->vdso[index] = r.addr;
 		run->uffd[index] = r.uffd;
+		/* Its restorer has filled its memory from its pages file. */
+		stats_task_done(run->stats, pages && !run->rs->lazy_pages &&
+					    !fstat(pages->pages_fd, &st) ? (uint64_t)st.st_size : 0);
 	}
 	return 0;
 }
@@ -309,10 +282,16 @@ static int wait_stage(struct restore_run *run, int stage, size_t expected)
 			if (run->pidfds[i] >= 0 && !run->may_exit[i])
 				run->polls[n++] = (struct pollfd){ .fd = run->pidfds[i],
 								   .events = POLLIN };
-		if (poll(run->polls, n, -1) < 0) {
+		/* With a progress line, it is redrawn as time passes. */
+		ret = poll(run->polls, n, run->stats->progress ? 100 : -1);
+		if (ret < 0) {
 			if (errno == EINTR)
 				continue;
 			return pr_errno_ret("restore: poll");
+		}
+		if (!ret) {
+			progress_draw(run->stats, false);
+			continue;
 		}
 		/* A failing process reports before it exits: read reports first. */
 		if (run->polls[0].revents) {
@@ -377,7 +356,10 @@ static int finish_all(struct restore_run *run)
 			ret = restore_finish(&rs->tasks[i], run->vdso[i], run->uffd[i], rs->locks, pipe_fds,
 					     &seized[i]);
 	}
-	for (size_t i = 0; seized && i < rs->tree.nr; i++)
+	if (!ret)
+		ret = restore_stops(rs, seized);
+	/* Children first: a parent that runs finds a stopped child stopped. */
+	for (size_t i = rs->tree.nr; seized && i-- > 0;)
 		if (seized[i] && inj_release(seized[i]) && !ret)
 			ret = -EIO;
 	free(seized);
@@ -482,12 +464,15 @@ static int start_page_server(struct restore_run *run)
 	return ret;
 }
 
-static int run_stages(struct restore_run *run)
+static int run_stages(struct restore_run *run, uint64_t began)
 {
 	const struct tree *tree = &run->rs->tree;
+	struct stats *st = run->stats;
 	int ret;
 
 	ret = wait_stage(run, RESTORE_STAGE_CREATED, tree->nr);
+	stats_end(st, STATS_RESTORE_CREATING, began);
+	began = stats_begin(st, STATS_RESTORE_FILES);
 	if (!ret)
 		ret = files_prepare_late(run->rs->files, run->rs->files_imgs,
 					 run->rs->nr_files_imgs);
@@ -497,12 +482,16 @@ static int run_stages(struct restore_run *run)
 		ret = let_on(run, 0, tree->nr);
 	if (!ret)
 		ret = wait_stage(run, RESTORE_STAGE_PREPARED, tree->nr);
+	stats_end(st, STATS_RESTORE_FILES, began);
+	began = stats_begin(st, STATS_RESTORE_MEMORY);
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		run->may_exit[i] = tree->tasks[i].state != TREE_ALIVE;
 	if (!ret)
 		ret = let_on(run, 1, tree->nr);
 	if (!ret)
 		ret = wait_stage(run, RESTORE_STAGE_DONE, count_alive(tree));
+	stats_end(st, STATS_RESTORE_MEMORY, began);
+	began = stats_begin(st, STATS_RESTORE_RESTORER);
 	/* Every restorer has attached its segments. */
 	if (!ret)
 		ret = sysv_shm_finish(run->rs->sysv);
@@ -517,26 +506,33 @@ static int run_stages(struct restore_run *run)
 	}
 	if (!ret)
 		ret = finish_all(run);
+	stats_end(st, STATS_RESTORE_RESTORER, began);
 	return ret;
 }
 
-static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
+static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
+			struct stats *st)
 {
-	struct restore_run run = { .rs = rs, .opts = opts };
+	struct restore_run run = { .rs = rs, .opts = opts, .stats = st };
 	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, ret;
 	size_t nr = rs->tree.nr;
 	pid_t root = rs->tree.tasks[0].pid, child;
+	uint64_t began = stats_begin(st, STATS_RESTORE_PID_WAIT);
 
-	ret = check_pids_free(&rs->tree);
+	ret = restore_wait_pids_free(&rs->tree, opts->pid_wait_ms);
+	stats_end(st, STATS_RESTORE_PID_WAIT, began);
 	/* Lets a test take a PID between this check and the creation. */
 	if (!ret && getenv("CRYO_TEST_STOP_BEFORE_CREATE"))
 		raise(SIGSTOP);
+	began = stats_begin(st, STATS_RESTORE_FILES);
 	if (!ret)
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
 		ret = arrange_fds(rs, pipes);
 	if (!ret)
 		ret = shared_table_setup(rs);
+	stats_end(st, STATS_RESTORE_FILES, began);
+	began = stats_begin(st, STATS_RESTORE_CREATING);
 	run.report_fd = pipes[0][0];
 	run.gate_fd[0] = pipes[1][1];
 	run.gate_fd[1] = pipes[2][1];
@@ -573,7 +569,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts)
 	files_prepared_close_early(rs->files);
 	ret = watch(&run, 0);
 	if (!ret)
-		ret = run_stages(&run);
+		ret = run_stages(&run, began);
 	if (ret) {
 		/* A process blocked at a gate reads EOF and exits by itself. */
 		for (int i = 1; i < 3; i++) {
@@ -609,10 +605,38 @@ out:
 	return ret;
 }
 
+/* For the progress line: the bytes of every pages file (none when a
+ * page server brings them in later). */
+static uint64_t bytes_to_restore(const struct restore_set *rs)
+{
+	uint64_t bytes = 0;
+	struct stat st;
+
+	for (size_t i = 0; !rs->lazy_pages && i < rs->tree.nr; i++)
+		if (rs->tasks[i].pages && !fstat(rs->tasks[i].pages->pages_fd, &st))
+			bytes += (uint64_t)st.st_size;
+	return bytes;
+}
+
+/* --display-stats and --stats-file, once the tree is restored. */
+static int report_stats(struct stats *st, const struct cryo_opts *opts)
+{
+	int ret = 0;
+
+	stats_finish(st);
+	if (opts->display_stats)
+		ret = stats_print(st, stdout);
+	if (opts->stats_file && stats_write_json(st, opts->stats_file) && !ret)
+		ret = -EIO;
+	return ret;
+}
+
 int cmd_restore(const struct cryo_opts *opts)
 {
 	struct image_dir *dir;
 	struct restore_set rs;
+	struct stats st;
+	uint64_t began;
 	pid_t root;
 	int ret;
 
@@ -623,39 +647,54 @@ int cmd_restore(const struct cryo_opts *opts)
 	inj_set_log(inject_log);
 	if (cryo_notify(opts, "pre-restore", 0))
 		return 1;
-	if (image_dir_open(opts->images_dir, &dir))
+	stats_init(&st, STATS_RESTORE);
+	progress_start(&st, opts->quiet);
+	began = stats_begin(&st, STATS_RESTORE_READING);
+	if (image_dir_open(opts->images_dir, &dir)) {
+		progress_stop(&st);
 		return 1;
+	}
 	if (restore_check_image_dir(dir)) {
 		image_dir_close(dir);
+		progress_stop(&st);
 		return 1;
 	}
 	if (opts->lazy_pages && lazy_check_available()) {
 		image_dir_close(dir);
+		progress_stop(&st);
 		return 1;
 	}
 	net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
 	ret = restore_load(dir, opts->shell_job, &rs);
 	image_dir_close(dir);
+	stats_end(&st, STATS_RESTORE_READING, began);
 	if (ret) {
+		progress_stop(&st);
 		net_lock_end(true);
 		return 1;
 	}
 	if (restore_check_creds(&rs)) {
 		restore_unload(&rs);
 		net_lock_end(true);
+		progress_stop(&st);
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
 	root = rs.tree.tasks[0].pid;
+	st.tasks_all = count_alive(&rs.tree);
+	st.bytes_total = bytes_to_restore(&rs);
 	/* Orphans of a failed restore come back to cryo to be reaped. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	ret = restore_tree(&rs, opts);
+	ret = restore_tree(&rs, opts, &st);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	restore_unload(&rs);
 	/* A failed restore keeps the dump's lock for the next attempt. */
 	net_lock_end(ret != 0);
+	progress_stop(&st);
 	if (ret)
 		return 1;
+	/* The tree runs: statistics are no reason to fail it now. */
+	report_stats(&st, opts);
 	if (opts->restore_detached)
 		return 0;
 	return wait_exit_status(root);

@@ -88,6 +88,10 @@ int shared_table_report_fd(const struct restore_set *rs, size_t index);
 int shared_table_own_report_fd(struct restore_set *rs, size_t index);
 int shared_table_open_base(const struct restore_set *rs);
 
+/* pids_free.c: every pid and tid of @tree is free, or becomes free within
+ * @wait_ms (a zombie its parent reaps); -EBUSY, said, otherwise. */
+int restore_wait_pids_free(const struct tree *tree, int wait_ms);
+
 /* trust.c: what a restore trusts and grants. */
 /* The image directory and every file in it: owned by the caller or root,
  * writable by no one else (as ssh's StrictModes); else refused by name. */
@@ -136,6 +140,11 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
  * released. */
 int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **task);
+
+/* stopped.c: from cryo, once every live process is finished and still
+ * held in @seized (by tree index): puts back each saved job-control stop,
+ * as its parent had or had not seen it. */
+int restore_stops(struct restore_set *rs, struct inj_task **seized);
 
 /* pidfds.c: at load, every pidfd names a task the images hold (a thread
  * of a process among them); at finish, from cryo in the seized @task, each

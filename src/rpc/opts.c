@@ -248,6 +248,8 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	if (ret)
 		return ret;
 	a->opts.command = dump ? "dump" : "restore";
+	/* As from the command line: a zombie holding a pid gets its time. */
+	a->opts.pid_wait_ms = RESTORE_PID_WAIT_MS;
 	a->opts.verbosity = o->log_level < LOG_ERROR ? LOG_ERROR :
 			    o->log_level > LOG_DEBUG ? LOG_DEBUG : o->log_level;
 	a->opts.shell_job = o->has_shell_job && o->shell_job;

@@ -392,6 +392,12 @@ static int check_process(const struct where *w, const TaskCore *core)
 	if (core->prctl && core->prctl->pdeath_signal > TASK_NSIG)
 		return invalid(w, "parent-death signal %u is not 0-%d", core->prctl->pdeath_signal,
 			       TASK_NSIG);
+	if (core->has_stop_signal && core->stop_signal != SIGSTOP && core->stop_signal != SIGTSTP &&
+	    core->stop_signal != SIGTTIN && core->stop_signal != SIGTTOU)
+		return invalid(w, "stopped by signal %u, which is no job-control stop signal",
+			       core->stop_signal);
+	if (core->has_stop_reported && !core->has_stop_signal)
+		return invalid(w, "says whether its stop was reported, but it was not stopped");
 	return 0;
 }
 

@@ -4,10 +4,12 @@
  * thread, since a thread's children are listed under it. A child that has
  * exited is a zombie: noted with its wait status, never seized. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -154,15 +156,67 @@ int tree_seize(pid_t root, struct tree *tree)
 	return ret;
 }
 
+/* How long dump waits for the processes it killed to die: SIGKILL is
+ * quick, but a process with much memory takes a while to free it. */
+#define KILLED_WAIT_MS 30000
+
+/* Waits until every process of @pidfds (-1: none) is dead, a zombie or
+ * gone: the pidfd of a process becomes readable once all its threads have
+ * exited. Then a restore only ever waits for their parents to reap them. */
+static void wait_killed(const struct tree *tree, int *pidfds)
+{
+	struct pollfd *polls = calloc(tree->nr + 1, sizeof(*polls));
+	int left_ms = KILLED_WAIT_MS;
+
+	while (polls && left_ms > 0) {
+		nfds_t n = 0;
+		int ret;
+
+		for (size_t i = 0; i < tree->nr; i++)
+			if (pidfds[i] >= 0)
+				polls[n++] = (struct pollfd){ .fd = pidfds[i], .events = POLLIN };
+		if (!n)
+			break;
+		ret = poll(polls, n, 100);
+		if (ret < 0 && errno != EINTR)
+			break;
+		left_ms -= 100;
+		for (nfds_t j = 0; ret > 0 && j < n; j++)
+			for (size_t i = 0; polls[j].revents && i < tree->nr; i++)
+				if (pidfds[i] == polls[j].fd) {
+					close(pidfds[i]);
+					pidfds[i] = -1;
+				}
+	}
+	for (size_t i = 0; i < tree->nr; i++)
+		if (pidfds[i] >= 0) {
+			pr_warn("dump: pid %d was killed but is still not dead after %d s",
+				tree->tasks[i].pid, KILLED_WAIT_MS / 1000);
+			close(pidfds[i]);
+		}
+	free(polls);
+}
+
 void tree_release(struct tree *tree, bool kill_all)
 {
-	/* Killed while still frozen, so that none runs past the images. */
-	for (size_t i = 0; kill_all && i < tree->nr; i++)
+	int *pidfds = kill_all ? malloc(tree->nr * sizeof(*pidfds) + 1) : NULL;
+
+	/* Killed while still frozen, so that none runs past the images; through
+	 * a pidfd taken while it is still held, so the wait is for this very
+	 * process. */
+	for (size_t i = 0; kill_all && i < tree->nr; i++) {
+		if (pidfds)
+			pidfds[i] = tree->tasks[i].inj ?
+					    (int)syscall(SYS_pidfd_open, tree->tasks[i].pid, 0) : -1;
 		if (tree->tasks[i].inj)
 			kill(tree->tasks[i].pid, SIGKILL);
+	}
 	/* Children first, so that no parent runs while a child is still held. */
 	for (size_t i = tree->nr; i-- > 0;)
 		if (tree->tasks[i].inj)
 			inj_release(tree->tasks[i].inj);
+	if (pidfds)
+		wait_killed(tree, pidfds);
+	free(pidfds);
 	tree_free(tree);
 }

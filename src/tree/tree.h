@@ -34,6 +34,9 @@ struct tree_task {
 	struct inj_task *inj;	/* dump: the seized process; NULL for zombies */
 	bool shares_fs;		/* its fs info is its parent's (CLONE_FS) */
 	bool shares_files;	/* its fd table is its parent's (CLONE_FILES) */
+	int stop_signal;	/* dump: its job-control stop's signal; 0: it ran */
+	bool stop_known;	/* dump: its parent is in the tree and was asked: */
+	bool stop_reported;	/* whether the parent has waited for that stop */
 	struct ns_ids ns;	/* its namespaces; all 0 from an image without them */
 	char comm[16];		/* a zombie's name (a live one's is in its core) */
 };
@@ -54,7 +57,8 @@ struct tree {
 int tree_seize(pid_t root, struct tree *tree);
 
 /* Kills the live processes when @kill (a complete dump), then lets every
- * one go and frees the tree. */
+ * one go, waits (30 s at most) until those killed are dead, zombies or
+ * gone, and frees the tree. */
 void tree_release(struct tree *tree, bool kill);
 
 /* Refuses, with the reason, a tree whose sessions and groups restore
@@ -69,6 +73,11 @@ int tree_check(const struct tree *tree, bool shell_job);
  * under a chroot (share.c). */
 int tree_find_sharing(struct tree *tree);
 
+/* Notes which live processes are in a job-control stop and, for those
+ * whose parent is in the tree, whether the parent has seen the stop yet
+ * (a waitid with WNOWAIT run in the parent, which changes nothing). A stop
+ * that some threads were seized in and others not is refused (stops.c). */
+int tree_read_stops(struct tree *tree);
 /* Reads the namespaces of every process into its ns, and refuses, naming
  * the process and the namespace, a tree any of whose processes is in a
  * namespace other than cryo's (namespaces.c). */

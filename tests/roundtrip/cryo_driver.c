@@ -164,8 +164,35 @@ static int env_add(char **envp, int n, const char *const *list)
 	return n;
 }
 
+/* @argv as one sh command line, each word in single quotes; false if it
+ * does not fit. */
+static bool shell_words(char *const *argv, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	for (; *argv; argv++) {
+		if (used + 3 >= size)
+			return false;
+		buf[used++] = '\'';
+		for (const char *ch = *argv; *ch; ch++) {
+			const char *text = *ch == '\'' ? "'\\''" : ch;
+			size_t len = *ch == '\'' ? 4 : 1;
+
+			if (used + len + 3 >= size)
+				return false;
+			memcpy(buf + used, text, len);
+			used += len;
+		}
+		buf[used++] = '\'';
+		buf[used++] = ' ';
+	}
+	buf[used] = '\0';
+	return true;
+}
+
 void cryo_exec(int out_fd, const struct cryo_call *c)
 {
+	static char command[16384];
 	const struct cryo_settings *stage = stage_settings(c);
 	const char *const *extra_env[2] = { c->env, stage ? stage->env : NULL };
 	/* Static: the child's own copy, and no allocation after fork. */
@@ -198,6 +225,14 @@ void cryo_exec(int out_fd, const struct cryo_call *c)
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (c->setup)
 		c->setup(c->setup_arg);
+	if (c->on_terminal) {
+		char *script[] = { "script", "-qfec", command, "/dev/null", NULL };
+
+		if (!shell_words(argv, command, sizeof(command)))
+			_exit(126);
+		execve("/usr/bin/script", script, envp);
+		_exit(127);
+	}
 	execve(cryo_path, argv, envp);
 	_exit(127);
 }
@@ -310,14 +345,16 @@ bool names_pid(const char *text, pid_t pid)
 
 /* Starts test program @name in a new temporary directory and waits until
  * it is ready; @setup runs in its child before the exec. */
-bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *arg)
+/* start_prog(), or with @orphan in a session of its own whose parent
+ * has exited. */
+static bool start(struct prog *p, const char *name, child_setup_fn setup, void *arg, bool orphan)
 {
 	const struct test_program *tp = test_program(name);
 	char pidfile[PATH_MAX], outfile[PATH_MAX], log[PATH_MAX], maps[64];
 	long deadline = now_ms() + WAIT_MS;
 	FILE *f;
 	pid_t child, ready = 0;
-	int status;
+	int status = 0;
 
 	p->pid = 0;
 	p->dir[0] = '\0';
@@ -347,6 +384,14 @@ bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *ar
 		argv[n] = NULL;
 		if (setup)
 			setup(arg);
+		if (orphan) {
+			pid_t grandchild;
+
+			setsid();
+			grandchild = fork();
+			if (grandchild)
+				_exit(grandchild < 0 ? 126 : 0);
+		}
 		dup2(in, 0);
 		dup2(out, 1);
 		dup2(out, 2);
@@ -359,7 +404,9 @@ bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *ar
 	}
 	if (child < 0)
 		return fail_why("fork: %s", strerror(errno));
-	p->pid = child;
+	if (orphan && (!wait_child(child, WAIT_MS, &status) || status))
+		return fail_why("%s: the parent of the orphan failed (status %#x)", name, status);
+	p->pid = orphan ? 0 : child;
 	p->peer = 0;
 	if (tp->peer) {
 		char peer_path[PATH_MAX];
@@ -378,7 +425,7 @@ bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *ar
 			return fail_why("fork: %s", strerror(errno));
 	}
 	while (!ready && now_ms() < deadline) {
-		if (waitpid(child, &status, WNOHANG) == child) {
+		if (!orphan && waitpid(child, &status, WNOHANG) == child) {
 			p->pid = 0;
 			return fail_why("%s exited before it was ready (see %s)", name, log);
 		}
@@ -390,6 +437,8 @@ bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *ar
 		if (!ready)
 			sleep_ms(2);
 	}
+	if (orphan && ready > 0)
+		p->pid = child = ready;
 	if (ready != child)
 		return fail_why("%s did not get ready (pid file says %d, started %d)", name, ready,
 				child);
@@ -429,6 +478,16 @@ bool peer_passes(struct prog *p, char *why, size_t size)
 	snprintf(why, size, "the peer %s: %s", p->program->peer,
 		 line[0] ? line : "no verdict written");
 	return false;
+}
+
+bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *arg)
+{
+	return start(p, name, setup, arg, false);
+}
+
+bool start_orphan(struct prog *p, const char *name)
+{
+	return start(p, name, NULL, NULL, true);
 }
 
 /* The first line of @now that differs from @before. */

@@ -54,6 +54,9 @@ struct cryo_call {
 	child_setup_fn setup;
 	void *setup_arg;
 	const char *log_path;		/* what cryo says is also appended here */
+	/* Run through script(1) on a pty of its own: what the terminal
+	 * showed is what cryo said. */
+	bool on_terminal;
 };
 
 struct cryo_run {
@@ -106,6 +109,9 @@ bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *ar
 /* Ends the program's peer with SIGTERM; its verdict (the file peer.out in
  * the program's directory) must be PASS. True without a peer. */
 bool peer_passes(struct prog *p, char *why, size_t size);
+/* Like start_prog(), in a session of its own (setsid) whose parent has
+ * exited: adopted by the nearest subreaper, or init. */
+bool start_orphan(struct prog *p, const char *name);
 /* The program must be as it was: alive, untraced, same mappings, no signal
  * blocked but SIGTERM, and running. */
 bool prog_unharmed(struct prog *p);

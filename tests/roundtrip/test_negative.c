@@ -299,6 +299,29 @@ out:
 	end_prog(&p);
 }
 
+/* A child its parent holds in a ptrace stop (a debugger's) cannot be seized:
+ * the dump names the tracer, and the parent still traces it, stopped. */
+TEST(dump_of_a_child_its_parent_traces_is_refused_naming_the_tracer)
+{
+	char expect[128], path[PATH_MAX], text[32];
+	unsigned long long tracer = 0;
+	struct prog p = { 0 };
+	pid_t child;
+
+	CHECK_GOTO(start_prog(&p, "neg_traced_child", NULL, NULL), out, "%s", why);
+	pathf(path, "%s/child", p.dir);
+	CHECK_GOTO(read_text(path, text, sizeof(text)) && (child = atoi(text)) > 0, out,
+		   "the program wrote no child pid");
+	snprintf(expect, sizeof(expect), "thread %d is traced by pid %d (ptrace)", child, p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, NULL), out, "%s", why);
+	CHECK_GOTO(status_field(child, "TracerPid", 10, &tracer) && tracer == (unsigned)p.pid,
+		   out, "the child is traced by %llu after the dump, not by its parent %d",
+		   tracer, p.pid);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* ---- a failed dump never harms the dumped process ---------------------------- */
 
 /* A tmpfs of a given size in a mount namespace of its own, held by a child

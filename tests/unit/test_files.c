@@ -763,16 +763,29 @@ TEST(socket_fails_dump_naming_fd)
 			    "): unix stream socket, connected: not supported yet");
 }
 
-static int pty_setup(void)
+/* The test holds the master: the original gets the slave alone. */
+static int outside_master = -1;
+static char outside_slave[64];
+
+static int pty_slave_setup(void)
 {
-	return place(posix_openpt(O_RDWR | O_NOCTTY), 10);
+	close(outside_master);
+	return place(open(outside_slave, O_RDWR | O_NOCTTY), 10);
 }
 
-TEST(terminal_fails_dump_without_shell_job)
+TEST(pty_slave_whose_master_is_outside_fails_dump)
 {
-	expect_dump_refused(pty_setup, false, "dump: pid %d fd 10 (/dev/ptmx): terminals are not "
-			    "supported");
-	expect_dump_refused(pty_setup, true, "is not the task's controlling terminal");
+	int slave;
+	dev_t rdev;
+
+	CHECK(open_pty(&outside_master, &slave, outside_slave, &rdev), "no pty: %s",
+	      strerror(errno));
+	close(slave);
+	expect_dump_refused(pty_slave_setup, false, "its pty's master (/dev/ptmx) is not held by "
+			    "any process of the dump");
+	/* With -j too: it is not the task's controlling terminal. */
+	expect_dump_refused(pty_slave_setup, true, "is not held by any process of the dump");
+	close(outside_master);
 }
 
 /* ---- pidfds ------------------------------------------------------------------------ */

@@ -88,3 +88,29 @@ TEST(bad_input_is_refused)
 	CHECK(parse(&o, 4, zero_pid) == -EINVAL, "0 is not a pid");
 	CHECK(parse(&o, 3, unknown) == -EINVAL, "an unknown option must be refused");
 }
+
+TEST(stats_progress_and_pid_wait_options)
+{
+	const char *const words[] = { "cryo", "restore", "-D", "imgs", "-q", "--display-stats",
+				      "--stats-file", "/tmp/s.json", "--pid-wait", "2.5" };
+	const char *const defaults[] = { "cryo", "restore", "-D", "imgs" };
+	const char *const bad[][5] = {
+		{ "cryo", "restore", "-D", "imgs", "--pid-wait=-1" },
+		{ "cryo", "restore", "-D", "imgs", "--pid-wait=5s" },
+		{ "cryo", "restore", "-D", "imgs", "--pid-wait=3601" },
+		{ "cryo", "restore", "-D", "imgs", "--pid-wait=" },
+	};
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 10, words) == 0, "parse failed");
+	CHECK(o.quiet && o.display_stats, "-q or --display-stats not set");
+	CHECK(o.stats_file && !strcmp(o.stats_file, "/tmp/s.json"), "stats file %s",
+	      o.stats_file ? o.stats_file : "(null)");
+	CHECK(o.pid_wait_ms == 2500, "pid wait %d ms", o.pid_wait_ms);
+	CHECK(parse(&o, 4, defaults) == 0, "parse failed");
+	CHECK(!o.quiet && !o.display_stats && !o.stats_file, "stats options on by default");
+	CHECK(o.pid_wait_ms == RESTORE_PID_WAIT_MS && RESTORE_PID_WAIT_MS >= 1000,
+	      "default pid wait %d ms", o.pid_wait_ms);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(parse(&o, 5, bad[i]) == -EINVAL, "'%s' was taken", bad[i][4]);
+}

@@ -69,6 +69,16 @@ static void robust_list_len_16(struct sample *s) { s->threads[1].robust_list_len
 static void robust_list_null(struct sample *s) { s->threads[1].robust_list = 0; }
 static void robust_list_without_len(struct sample *s) { s->threads[1].has_robust_list_len = false; }
 static void too_many_threads(struct sample *s) { s->core.n_threads = TASK_MAX_THREADS + 1; }
+static void stopped_by_sigkill(struct sample *s)
+{
+	s->core.has_stop_signal = true;
+	s->core.stop_signal = SIGKILL;
+}
+static void stop_reported_but_not_stopped(struct sample *s)
+{
+	s->core.has_stop_reported = true;
+	s->core.stop_reported = true;
+}
 
 static void policy_4(struct sample *s) { s->sched.policy = 4; }
 static void nice_20(struct sample *s) { s->sched.nice = 20; }
@@ -133,6 +143,8 @@ static const struct bad_case bad_cases[] = {
 	{ "robust list at 0", robust_list_null, "thread 4243: robust list of 24 bytes at 0" },
 	{ "robust list without length", robust_list_without_len, "needs both its head and its length" },
 	{ "16385 threads", too_many_threads, "16385 threads, at most 16384" },
+	{ "stopped by SIGKILL", stopped_by_sigkill, "stopped by signal 9, which is no job-control" },
+	{ "stop reported, not stopped", stop_reported_but_not_stopped, "but it was not stopped" },
 };
 
 TEST(valid_core_passes)
@@ -142,6 +154,20 @@ TEST(valid_core_passes)
 	int ret;
 
 	sample_init(&s);
+	CAPTURE_STDERR(err, ret = task_validate(&s.core));
+	CHECK(ret == 0, "refused: %s", err);
+}
+
+TEST(core_of_a_process_stopped_by_sigtstp_passes)
+{
+	struct sample s;
+	char err[512];
+	int ret;
+
+	sample_init(&s);
+	s.core.has_stop_signal = true;
+	s.core.stop_signal = SIGTSTP;
+	s.core.has_stop_reported = true;
 	CAPTURE_STDERR(err, ret = task_validate(&s.core));
 	CHECK(ret == 0, "refused: %s", err);
 }
