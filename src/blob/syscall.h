@@ -104,6 +104,11 @@ static inline long sys_madvise(void *addr, size_t len, int advice)
 	return blob_syscall(__NR_madvise, addr, len, advice, 0, 0, 0);
 }
 
+static inline long sys_mlock2(void *addr, size_t len, unsigned int flags)
+{
+	return blob_syscall(__NR_mlock2, addr, len, flags, 0, 0, 0);
+}
+
 static inline long sys_pread64(int fd, void *buf, size_t len, uint64_t off)
 {
 	return blob_syscall(__NR_pread64, fd, buf, len, off, 0, 0);

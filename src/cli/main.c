@@ -39,17 +39,26 @@ void print_usage(void)
 	       "  -R, --leave-running     keep the tree running after dump\n"
 	       "  -d, --restore-detached  do not wait for the restored tree\n"
 	       "      --pidfile FILE      write the restored root's PID to FILE\n"
+	       "      --clone             restore: into new pid and mount namespaces, each\n"
+	       "                          process with its saved pid inside (side by side)\n"
 	       "      --lazy-pages        restore: private anonymous memory comes in on first\n"
 	       "                          touch and in the background, from a page server\n"
 	       "      --tcp-established   checkpoint established TCP connections\n"
 	       "      --network-lock M    nftables (default): drop the connections' packets\n"
 	       "                          while they are dumped or restored; skip: do not\n"
+	       "      --ext-unix-sk       let unix sockets have peers outside the dump: they\n"
+	       "                          connect again to the peer's name at restore\n"
 	       "  -q, --quiet             no progress line (drawn on stderr when it is a terminal)\n"
 	       "      --display-stats     print the time of each stage, how long the tree was\n"
 	       "                          frozen, and the pages scanned, zero and written\n"
 	       "      --stats-file FILE   write the same statistics to FILE as JSON\n"
 	       "      --pid-wait SECONDS  restore: wait this long (default 5) for a zombie that\n"
-	       "                          holds a needed PID to be reaped by its parent\n");
+	       "                          holds a needed PID to be reaped by its parent\n"
+	       "      --ghost-limit SIZE  dump: refuse a deleted file larger than SIZE\n"
+	       "                          bytes (K, M, G suffixes; default: no limit)\n"
+	       "      --sign-key FILE     dump: sign the set with the key in FILE (32 bytes,\n"
+	       "                          raw or hex, mode 0600); restore: trust only a set\n"
+	       "                          signed with it\n");
 }
 
 int main(int argc, char **argv)

@@ -14,10 +14,14 @@ enum {
 	OPT_PIDFILE = 1000,
 	OPT_TCP_ESTABLISHED,
 	OPT_NETWORK_LOCK,
+	OPT_EXT_UNIX_SK,
 	OPT_LAZY_PAGES,
+	OPT_GHOST_LIMIT,
+	OPT_SIGN_KEY,
 	OPT_DISPLAY_STATS,
 	OPT_STATS_FILE,
 	OPT_PID_WAIT,
+	OPT_CLONE,
 };
 
 static const struct option long_options[] = {
@@ -31,11 +35,15 @@ static const struct option long_options[] = {
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 	{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK },
+	{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 	{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
+	{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
+	{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "display-stats", no_argument, NULL, OPT_DISPLAY_STATS },
 	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 	{ "pid-wait", required_argument, NULL, OPT_PID_WAIT },
+	{ "clone", no_argument, NULL, OPT_CLONE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -53,6 +61,30 @@ static int parse_pid(const char *text, pid_t *pid)
 		return -EINVAL;
 	}
 	*pid = (pid_t)value;
+	return 0;
+}
+
+/* "1048576", "1024K", "1M", "2G", as criu's --ghost-limit takes them. */
+static int parse_size(const char *option, const char *text, uint64_t *size)
+{
+	unsigned long long value;
+	unsigned int shift = 0;
+	char *end;
+
+	errno = 0;
+	value = strtoull(text, &end, 10);
+	if (end[0] && !end[1])
+		shift = end[0] == 'K' || end[0] == 'k' ? 10 : end[0] == 'M' || end[0] == 'm' ? 20 :
+			end[0] == 'G' || end[0] == 'g' ? 30 : 64;
+	else if (end[0])
+		shift = 64;
+	if (!isdigit((unsigned char)text[0]) || errno || shift == 64 ||
+	    value > (UINT64_MAX >> shift)) {
+		fprintf(stderr, "cryo: %s: '%s' is not a size (a number of bytes, or with K, M or G)\n",
+			option, text);
+		return -EINVAL;
+	}
+	*size = (uint64_t)value << shift;
 	return 0;
 }
 
@@ -156,8 +188,18 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			}
 			opts->network_lock_skip = !strcmp(optarg, "skip");
 			break;
+		case OPT_EXT_UNIX_SK:
+			opts->ext_unix_sk = true;
+			break;
 		case OPT_LAZY_PAGES:
 			opts->lazy_pages = true;
+			break;
+		case OPT_GHOST_LIMIT:
+			if (parse_size("--ghost-limit", optarg, &opts->ghost_limit))
+				return -EINVAL;
+			break;
+		case OPT_SIGN_KEY:
+			opts->sign_key = optarg;
 			break;
 		case 'q':
 			opts->quiet = true;
@@ -171,6 +213,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case OPT_PID_WAIT:
 			if (parse_pid_wait(optarg, &opts->pid_wait_ms))
 				return -EINVAL;
+			break;
+		case OPT_CLONE:
+			opts->clone = true;
 			break;
 		case 'h':
 			opts->command = "help";

@@ -5,6 +5,7 @@
 #define CRYO_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The default of --pid-wait: a parent (init, here) may take a moment to
@@ -23,7 +24,13 @@ struct cryo_opts {
 	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */
 	bool network_lock_skip;	/* --network-lock skip (else nftables) */
+	bool ext_unix_sk;	/* --ext-unix-sk */
+	/* --ghost-limit SIZE: the largest deleted file dump saves (criu's
+	 * option); 0 when not given: no limit. */
+	uint64_t ghost_limit;
+	bool clone;		/* --clone: restore into new pid and mount namespaces */
 	const char *pidfile;	/* --pidfile */
+	const char *sign_key;	/* --sign-key FILE (cryo's own; criu has none) */
 	bool quiet;		/* -q, --quiet: no progress line */
 	bool display_stats;	/* --display-stats */
 	const char *stats_file;	/* --stats-file: the stats as JSON */

@@ -142,6 +142,10 @@ static int start_files(struct dump_ctx *ctx)
 
 	if (!ret)
 		ret = files_dump_start(ctx->dir, pids, n, &ctx->files);
+	if (!ret && ctx->opts->ext_unix_sk)
+		files_dump_allow_external_unix(ctx->files);
+	if (!ret)
+		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
 	free(pids);
 	return ret;
 }
@@ -228,7 +232,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = tree_write(tree, ctx->dir);
 	if (!ret)
-		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, !ctx->opts->leave_running);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, !ctx->opts->leave_running,
+					   ctx->sign_key);
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
@@ -248,9 +253,10 @@ static int report_stats(struct stats *st, const struct cryo_opts *opts)
 	return ret;
 }
 
-int cmd_dump(const struct cryo_opts *opts)
+static int dump_here(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
+	struct sign_key key;
 	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
@@ -259,17 +265,17 @@ int cmd_dump(const struct cryo_opts *opts)
 	int ret, thawed;
 	size_t nr;
 
-	if (!opts->pid || !opts->images_dir) {
-		pr_err("dump: %s is required (cryo dump -t PID -D DIR)",
-		       opts->pid ? "-D DIR" : "-t PID");
-		return 1;
-	}
 	inj_set_log(inject_log);
 	if (cryo_notify(opts, "pre-dump", opts->pid))
 		return 1;
-	ret = image_dir_create(opts->images_dir, &dir);
-	if (ret)
+	/* A bad key is refused before the tree is touched. */
+	if (opts->sign_key && sign_key_load(opts->sign_key, &key))
 		return 1;
+	ret = image_dir_create(opts->images_dir, &dir);
+	if (ret) {
+		sign_key_forget(&key);
+		return 1;
+	}
 	stats_init(&st, STATS_DUMP);
 	progress_start(&st, opts->quiet);
 	frozen_since = t = stats_begin(&st, STATS_DUMP_FREEZING);
@@ -292,7 +298,8 @@ int cmd_dump(const struct cryo_opts *opts)
 	ret = net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
 	if (!ret)
 		ret = cryo_notify(opts, "network-lock", opts->pid);
-	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st };
+	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
+				 .sign_key = opts->sign_key ? &key : NULL };
 	net_tcp_dump_begin(opts->tcp_established);
 	if (!ret)
 		ret = dump_tree(&ctx);
@@ -334,5 +341,22 @@ out:
 	progress_stop(&st);
 	if (!ret && report_stats(&st, opts))
 		ret = -EIO;
+	sign_key_forget(&key);
 	return ret ? 1 : 0;
+}
+
+int cmd_dump(const struct cryo_opts *opts)
+{
+	bool done = false;
+	int ret;
+
+	if (!opts->pid || !opts->images_dir) {
+		pr_err("dump: %s is required (cryo dump -t PID -D DIR)",
+		       opts->pid ? "-D DIR" : "-t PID");
+		return 1;
+	}
+	ret = dump_below_pid_ns(opts, dump_here, &done);
+	if (ret < 0)
+		return 1;
+	return done ? ret : dump_here(opts);
 }

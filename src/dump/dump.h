@@ -4,7 +4,10 @@
 #ifndef CRYO_DUMP_H
 #define CRYO_DUMP_H
 
+#include <stdbool.h>
+
 #include "images/image.h"
+#include "images/sign.h"
 #include "images/proto/core.pb-c.h"
 #include "inject/inject.h"
 #include "tree/tree.h"
@@ -22,6 +25,8 @@ struct dump_ctx {
 	/* The file objects of every process (files.h), written once at the
 	 * end. */
 	struct files_dump_set *files;
+	/* --sign-key: the inventory is signed with it; NULL: unsigned. */
+	const struct sign_key *sign_key;
 	/* What the dump did, for --display-stats and the progress line. */
 	struct stats *stats;
 };
@@ -31,10 +36,19 @@ int dump_regs(struct inj_task *task, TaskCore *core);
 void dump_regs_free(TaskCore *core);
 
 /* inventory.c: writes inventory.img, last, once everything else is written. */
-int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock);
+int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock,
+			 const struct sign_key *key);
 
 /* shared_memory.c: saves the SysV segments the live processes of @tree
  * have attached, or refuses those restore could not make again. */
 int dump_shared_memory(const struct tree *tree, struct image_dir *dir);
+
+/* pid_ns.c: a tree in a pid namespace below cryo's (its root not that
+ * namespace's init) is dumped by a child of cryo's inside it, running
+ * @dump with the root's pid there: *@done is then set and @dump's exit
+ * code returned; *@done stays false for a tree in cryo's pid namespace.
+ * -errno when it cannot be dumped (said). */
+int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cryo_opts *opts),
+		      bool *done);
 
 #endif

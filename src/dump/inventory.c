@@ -1,10 +1,10 @@
 /* Writes the inventory of an image set. It goes last: a directory without
- * it is an incomplete dump, and restore refuses it. */
+ * it is an incomplete dump, and restore refuses it. With a key, it is
+ * signed and its digests are BLAKE2b (images/sign.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -12,6 +12,7 @@
 #include "dump/dump.h"
 #include "images/digest.h"
 #include "images/pages.h"
+#include "images/sign.h"
 #include "images/proto/inventory.pb-c.h"
 #include "net/net.h"
 
@@ -21,11 +22,12 @@
 
 struct digests {
 	FileDigest *entries, **list;
-	uint8_t (*bytes)[IMG_DIGEST_SIZE];
+	uint8_t (*bytes)[IMG_DIGEST_MAX];
 };
 
 /* Every file this dump wrote, hashed as it now is on disk. */
-static int digest_written(const struct image_dir *dir, Inventory *inv, struct digests *d)
+static int digest_written(const struct image_dir *dir, Inventory *inv, struct digests *d,
+			  enum image_digest_kind kind)
 {
 	size_t n = dir->nr_written;
 
@@ -40,25 +42,34 @@ static int digest_written(const struct image_dir *dir, Inventory *inv, struct di
 
 		file_digest__init(f);
 		f->name = dir->written[i];
-		ret = image_file_digest(dir, f->name, &f->size, d->bytes[inv->n_files]);
+		ret = image_file_digest(dir, f->name, kind, &f->size, d->bytes[inv->n_files]);
 		/* Written, then removed again (the pages of a task whose mm failed). */
 		if (ret == -ENOENT)
 			continue;
 		if (ret)
 			return ret;
-		f->xxh3_128.data = d->bytes[inv->n_files];
-		f->xxh3_128.len = IMG_DIGEST_SIZE;
+		if (kind == IMG_DIGEST_BLAKE2B_256) {
+			f->has_blake2b_256 = true;
+			f->blake2b_256.data = d->bytes[inv->n_files];
+			f->blake2b_256.len = IMG_BLAKE2B_SIZE;
+		} else {
+			f->has_xxh3_128 = true;
+			f->xxh3_128.data = d->bytes[inv->n_files];
+			f->xxh3_128.len = IMG_XXH3_SIZE;
+		}
 		d->list[inv->n_files++] = f;
 	}
 	inv->files = d->list;
 	return 0;
 }
 
-int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock)
+int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock,
+			 const struct sign_key *key)
 {
+	enum image_digest_kind kind = key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	Inventory inv = INVENTORY__INIT;
 	struct digests d = { 0 };
-	uint8_t dump_id[IMG_DUMP_ID_SIZE];
+	uint8_t mac[SIGN_MAC_SIZE];
 	struct image_writer *w;
 	struct utsname uts;
 	int ret;
@@ -72,18 +83,19 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock)
 	inv.page_size = IMG_PAGE_SIZE;
 	inv.arch = uts.machine;
 	inv.kernel_release = uts.release;
-	if (getrandom(dump_id, sizeof(dump_id), 0) != sizeof(dump_id))
-		return pr_errno_ret("dump: cannot draw the dump's id");
+	/* The id every header of this dump carries (image_dir_create()). */
 	inv.has_dump_id = true;
-	inv.dump_id.data = dump_id;
-	inv.dump_id.len = sizeof(dump_id);
+	inv.dump_id.data = dir->dump_id;
+	inv.dump_id.len = IMG_DUMP_ID_SIZE;
 	ret = net_lock_save(&inv, hold_lock);
 	if (ret)
 		return ret;
 	/* Every other image durable before the inventory says the set is whole. */
 	ret = image_dir_sync(dir);
 	if (!ret)
-		ret = digest_written(dir, &inv, &d);
+		ret = digest_written(dir, &inv, &d, kind);
+	if (!ret && key)
+		ret = image_set_sign(&inv, key, mac);
 	if (!ret)
 		ret = image_open_write(dir, IMG_INVENTORY, 0, &w);
 	if (!ret) {

@@ -1,14 +1,21 @@
 /* The "chrdev" kind: character devices with no state worth saving
  * (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom), reopened by
- * path and checked to be the same device. Terminals are tty.c's. */
+ * path and checked to be the same device, or, for a node unlinked while
+ * open, made again and unlinked. Terminals are tty.c's. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "files/kind.h"
+
+#define DELETED_SUFFIX " (deleted)"
 
 /* The memory devices of major 1 (Documentation/admin-guide/devices.txt). */
 static bool stateless_device(unsigned int maj, unsigned int min)
@@ -25,14 +32,20 @@ static bool chrdev_recognise(const struct fd_probe *p)
 static int chrdev_dump(const struct file_dump *d)
 {
 	const struct fd_probe *p = d->p;
+	size_t len = strlen(p->link), suffix = strlen(DELETED_SUFFIX);
+	bool deleted = false;
 	CharDev *c;
 	struct stat st;
 
 	if (p->link[0] != '/' || lstat(p->link, &st) || !S_ISCHR(st.st_mode) ||
 	    st.st_rdev != p->st.st_rdev) {
-		pr_fd_err(p, "its path no longer names device %u:%u", major(p->st.st_rdev),
-			  minor(p->st.st_rdev));
-		return -ESTALE;
+		deleted = p->link[0] == '/' && p->st.st_nlink == 0 && len > suffix &&
+			  !strcmp(p->link + len - suffix, DELETED_SUFFIX);
+		if (!deleted) {
+			pr_fd_err(p, "its path no longer names device %u:%u",
+				  major(p->st.st_rdev), minor(p->st.st_rdev));
+			return -ESTALE;
+		}
 	}
 	c = malloc(sizeof(*c));
 	if (!c)
@@ -41,7 +54,14 @@ static int chrdev_dump(const struct file_dump *d)
 	d->fe->chrdev = c;
 	c->major = major(p->st.st_rdev);
 	c->minor = minor(p->st.st_rdev);
-	c->path = strdup(p->link);
+	c->path = deleted ? strndup(p->link, len - suffix) : strdup(p->link);
+	if (deleted) {
+		c->has_deleted = c->deleted = true;
+		c->has_mode = c->has_uid = c->has_gid = true;
+		c->mode = p->st.st_mode & 07777;
+		c->uid = p->st.st_uid;
+		c->gid = p->st.st_gid;
+	}
 	return c->path ? 0 : -ENOMEM;
 }
 
@@ -55,7 +75,58 @@ static int chrdev_check(const struct image_dir *dir, struct files_image *img, st
 			 c->minor);
 		return -EBADMSG;
 	}
+	if (c->deleted && (!c->has_mode || c->mode > 07777 || !c->has_uid || !c->has_gid)) {
+		load_err(img, f, "the deleted node %s has no mode or owner", c->path);
+		return -EBADMSG;
+	}
 	return 0;
+}
+
+/* Makes the node again at its old path, or beside it when the name is
+ * taken, opens it, gives it its owner and mode and unlinks it. */
+static int open_deleted(struct restore_ctx *r, const struct file_obj *f)
+{
+	const CharDev *c = f->e->chrdev;
+
+	for (int attempt = 0; attempt < 100; attempt++) {
+		_cleanup_free_ char *name = NULL;
+		uint32_t rnd = 0;
+		int fd, ret = 0;
+
+		if (attempt == 0)
+			name = strdup(c->path);
+		else if (getrandom(&rnd, sizeof(rnd), 0) < 0 ||
+			 asprintf(&name, "%s.cryo-%08x", c->path, rnd) < 0)
+			name = NULL;
+		if (!name)
+			return -ENOMEM;
+		if (mknod(name, S_IFCHR | 0600, makedev(c->major, c->minor))) {
+			if (errno == EEXIST)
+				continue;
+			restore_err(r, f, "cannot make the deleted node %s (%u:%u) again: %s",
+				    name, c->major, c->minor, strerror(errno));
+			return -errno;
+		}
+		fd = open(name, f->e->flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+		if (fd < 0 || fchown(fd, c->uid, c->gid) || fchmod(fd, c->mode)) {
+			ret = -errno;
+			restore_err(r, f, "cannot open the node %s made again, or give it its owner "
+				    "and mode: %s", name, strerror(errno));
+		}
+		if (unlink(name) && !ret) {
+			ret = -errno;
+			restore_err(r, f, "cannot unlink the node %s made again: %s", name,
+				    strerror(errno));
+		}
+		if (ret) {
+			if (fd >= 0)
+				close(fd);
+			return ret;
+		}
+		return fd;
+	}
+	restore_err(r, f, "cannot find a free name beside %s to make the node again", c->path);
+	return -EEXIST;
 }
 
 static int chrdev_open(struct restore_ctx *r, const struct file_obj *f)
@@ -64,6 +135,8 @@ static int chrdev_open(struct restore_ctx *r, const struct file_obj *f)
 	struct stat st;
 	int fd, ret;
 
+	if (c->deleted)
+		return open_deleted(r, f);
 	fd = open(c->path, f->e->flags | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		restore_err(r, f, "cannot open %s: %s", c->path, strerror(errno));

@@ -43,6 +43,16 @@ int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
 	return 0;
 }
 
+void files_dump_allow_external_unix(struct files_dump_set *set)
+{
+	set->ext_unix_sk = true;
+}
+
+bool file_dump_ext_unix_sk(const struct file_dump *d)
+{
+	return d->set->ext_unix_sk;
+}
+
 void files_dump_free(struct files_dump_set *set)
 {
 	if (!set)
@@ -60,6 +70,16 @@ void files_dump_free(struct files_dump_set *set)
 	free(set->cttys);
 	locks_forget(set);
 	free(set);
+}
+
+void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit)
+{
+	set->ghost_limit = limit;
+}
+
+uint64_t file_dump_ghost_limit(const struct file_dump *d)
+{
+	return d->set->ghost_limit;
 }
 
 bool file_dump_has_pid(const struct file_dump *d, pid_t pid)

@@ -58,9 +58,12 @@ struct files_dump_set {
 	/* The locks the fds reach (locks.c). */
 	struct noted_lock *locks;
 	size_t nr_locks, cap_locks;
+	uint64_t ghost_limit;	/* 0: no limit */
 	/* The processes that have a controlling terminal (ctty.c). */
 	struct noted_ctty *cttys;
 	size_t nr_cttys;
+	/* --ext-unix-sk: a unix socket's peer may be outside the dump. */
+	bool ext_unix_sk;
 };
 
 /* The bucket of (@dev, @ino), created empty when new; NULL without memory. */

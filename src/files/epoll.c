@@ -1,7 +1,9 @@
 /* The "epoll" kind: the files an epoll watches, each with its events and
  * data. A watched file is recorded as the task's fd that holds it (checked
  * with kcmp), so restore registers the restored fd: an epoll depends on
- * its targets and is opened after them. */
+ * its targets and is opened after them. A file moved to another fd since
+ * it was registered is found there with kcmp and registered again under
+ * its old number. */
 #include <errno.h>
 #include <linux/kcmp.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -37,20 +40,38 @@ static uint32_t file_at(const struct file_dump *d, int fd)
 	return 0;
 }
 
+/* The task's fd that holds the file of epoll slot @slot now, or -1. */
+static int find_holder(const struct file_dump *d, struct kcmp_epoll_slot *slot, uint32_t *id)
+{
+	pid_t pid = d->p->pid;
+
+	for (size_t i = 0; i < d->nr_fds; i++) {
+		if (!syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, d->fds[i]->fd, slot)) {
+			*id = d->fds[i]->file_id;
+			return d->fds[i]->fd;
+		}
+	}
+	return -1;
+}
+
 static int add_target(const struct file_dump *d, EpollFile *ep, int tfd, unsigned int toff,
 		      uint32_t events, uint64_t data)
 {
 	const struct fd_probe *p = d->p;
 	struct kcmp_epoll_slot slot = { .efd = p->fd, .tfd = tfd, .toff = toff };
+	int held_at = tfd;
 	EpollTarget *t;
 	uint32_t id;
 
-	/* The target registered under number tfd must still be the file at
-	 * tfd: it may have been closed, or the number reused, since. */
+	/* The target registered under number tfd may have been closed, or
+	 * the number reused, since: then some other fd may hold it. */
 	id = file_at(d, tfd);
-	if (!id || syscall(SYS_kcmp, p->pid, p->pid, KCMP_EPOLL_TFD, tfd, &slot) != 0) {
-		pr_fd_err(p, "watches a file registered as fd %d, which no longer holds it: "
-			  "not supported", tfd);
+	if (!id || syscall(SYS_kcmp, p->pid, p->pid, KCMP_EPOLL_TFD, tfd, &slot) != 0)
+		held_at = find_holder(d, &slot, &id);
+	if (held_at < 0) {
+		pr_fd_err(p, "watches a file registered as fd %d that no fd of the process holds "
+			  "any more: only the epoll keeps it, and the kernel gives no way to reach "
+			  "it: not supported", tfd);
 		return -EOPNOTSUPP;
 	}
 	t = malloc(sizeof(*t));
@@ -61,6 +82,10 @@ static int add_target(const struct file_dump *d, EpollFile *ep, int tfd, unsigne
 	t->file_id = id;
 	t->events = events;
 	t->data = data;
+	if (held_at != tfd) {
+		t->has_held_at = true;
+		t->held_at = held_at;
+	}
 	ep->targets[ep->n_targets++] = t;
 	return 0;
 }
@@ -135,6 +160,13 @@ static int epoll_check(const struct image_dir *dir, struct files_image *img, str
 			load_err(img, f, "target fd %d is out of range or twice", sorted[i]->fd);
 			return -EBADMSG;
 		}
+		if (sorted[i]->has_held_at &&
+		    (sorted[i]->held_at < 0 || sorted[i]->held_at >= FILES_FD_LIMIT ||
+		     sorted[i]->held_at == sorted[i]->fd)) {
+			load_err(img, f, "target fd %d is held at fd %d, out of range or itself",
+				 sorted[i]->fd, sorted[i]->held_at);
+			return -EBADMSG;
+		}
 	}
 	return 0;
 }
@@ -150,16 +182,41 @@ static int epoll_deps(struct files_image *img, struct file_obj *f)
 		return -ENOMEM;
 	for (size_t i = 0; i < ep->n_targets; i++) {
 		const EpollTarget *t = ep->targets[i];
-		const struct fd_slot *s = files_slot(img, t->fd);
+		int holder = t->has_held_at ? t->held_at : t->fd;
+		const struct fd_slot *s = files_slot(img, holder);
 
 		if (!s || s->file->e->id != t->file_id || s->file == f) {
-			load_err(img, f, "target fd %d is not file %u in the task's fd table", t->fd,
+			load_err(img, f, "target fd %d is not file %u in the task's fd table", holder,
 				 t->file_id);
 			return -EBADMSG;
 		}
 		f->deps[f->nr_deps++] = s->file;
 	}
 	return 0;
+}
+
+/* Registers the file at @t->held_at under its old number @t->fd, which in
+ * this table may be free or hold another file: a child with a copy of the
+ * fd table puts the file at that number and registers it. An epoll item
+ * lives as long as its file, not its fd, so it outlives the child. Made
+ * without an exit signal, so that no SIGCHLD is left pending. */
+static int add_moved_target(int epfd, const EpollTarget *t, struct epoll_event *ev)
+{
+	int status;
+	pid_t child = (pid_t)syscall(SYS_clone, 0, NULL, NULL, NULL, NULL);
+
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		if (dup2(t->held_at, t->fd) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, t->fd, ev))
+			_exit(errno & 0xff);
+		_exit(0);
+	}
+	if (waitpid(child, &status, __WALL) != child)
+		return -errno;
+	if (!WIFEXITED(status))
+		return -ECHILD;
+	return -WEXITSTATUS(status);
 }
 
 static int epoll_open(struct restore_ctx *r, const struct file_obj *f)
@@ -175,10 +232,13 @@ static int epoll_open(struct restore_ctx *r, const struct file_obj *f)
 	for (size_t i = 0; i < ep->n_targets; i++) {
 		const EpollTarget *t = ep->targets[i];
 		struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
+		int err = 0;
 
-		if (epoll_ctl(fd, EPOLL_CTL_ADD, t->fd, &ev)) {
-			int err = errno;
-
+		if (t->has_held_at)
+			err = -add_moved_target(fd, t, &ev);
+		else if (epoll_ctl(fd, EPOLL_CTL_ADD, t->fd, &ev))
+			err = errno;
+		if (err) {
 			restore_err(r, f, "cannot watch fd %d (events %#x) again: %s", t->fd,
 				    t->events, strerror(err));
 			close(fd);

@@ -24,8 +24,13 @@ struct files_dump_set;
  * task being dumped. 0 or -ENOMEM. */
 int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
 		     struct files_dump_set **out);
+/* --ext-unix-sk: unix sockets of the dump may be connected to peers outside
+ * it (the kind connects them again by name at restore). */
+void files_dump_allow_external_unix(struct files_dump_set *set);
 /* Lets go of @set; NULL is fine. */
 void files_dump_free(struct files_dump_set *set);
+/* The largest deleted file @set saves (--ghost-limit); 0: no limit. */
+void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit);
 
 /* Writes fds-@pid.img and adds the task's file objects to @set (their
  * contents go to file-data-ID.img at once). @pid must be stopped by the
@@ -126,6 +131,9 @@ void files_prepared_close_early(struct files_prepared *p);
  * process two processes share) in the places kept for them; processes
  * take them from cryo with pidfd_getfd(). */
 int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs, size_t n);
+/* Whether anything waits to be prepared late (a pidfd cryo opens by the
+ * saved pid, which only means that process in cryo's pid namespace). */
+bool files_prepared_any_late(const struct files_prepared *p);
 
 /* In the restored session leader @sid, right after setsid() and before it
  * creates the processes of its session: takes back its controlling

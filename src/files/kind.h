@@ -99,9 +99,15 @@ const char *fdinfo_field(const char *text, const char *name);
  * -ENOENT or -EINVAL when absent or malformed, logged against @p. */
 int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *out);
 
+/* The largest deleted file the dump may save (--ghost-limit); 0: no limit. */
+uint64_t file_dump_ghost_limit(const struct file_dump *d);
+
 /* Whether @pid is one of the processes of the dump, or the task being
  * dumped (which always counts). */
 bool file_dump_has_pid(const struct file_dump *d, pid_t pid);
+/* Whether the dump was asked to let unix sockets have peers outside it
+ * (--ext-unix-sk). */
+bool file_dump_ext_unix_sk(const struct file_dump *d);
 /* The processes of the dump, sorted, in *@pids; returns how many. */
 size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
 
@@ -301,6 +307,9 @@ enum file_opened_by_cryo {
  *   which puts a new open file description of each member in fds[i]. The engine gives each member its fd and closes
  *   those no process took. A member has no inode_of, and no object has
  *   one naming a member.
+ * A kind may have open too: then an object in no group (a socket with no
+ * peer in the dump) is opened alone by it, and group_size counts only
+ * objects that are in a group.
  * Where: a group that two processes need is made by cryo before the tree
  * exists (files_prepare()), others in the process that holds it. Either
  * way the making goes through one place (make_in_namespaces() in

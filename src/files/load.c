@@ -137,7 +137,8 @@ static int check_groups(struct files_image *img)
 				 f->inode->e->id);
 			return -EBADMSG;
 		}
-		if (f->group != f || (f->nr_group == 1 && !f->kind->create_group))
+		/* An object in no group: a kind with open makes it alone. */
+		if (f->group != f || (f->nr_group == 1 && (!f->kind->create_group || f->kind->open)))
 			continue;
 		if (!f->kind->create_group) {
 			load_err(img, f, "leads a group of %zu, but its kind makes no groups",

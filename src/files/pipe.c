@@ -1,16 +1,22 @@
 /* The "pipe" kind: one end of a pipe or a FIFO, and the bytes left unread
  * in it, read at dump by tee() into a pipe of cryo's so that nothing is
- * consumed. Restore makes the pipe (or opens the FIFO) once per inode,
- * puts the bytes back, and opens each end from it. */
+ * consumed. Restore makes the pipe (or opens the FIFO, or makes a FIFO
+ * unlinked while open again) once per inode, puts the bytes back, and
+ * opens each end from it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "files/kind.h"
+
+#define DELETED_SUFFIX " (deleted)"
 
 /* F_SETPIPE_SZ takes one page at least; above 1 GiB is not a pipe. */
 #define PIPE_CAPACITY_MIN 4096u
@@ -115,13 +121,23 @@ static int pipe_dump(const struct file_dump *d)
 	pf->ino = p->st.st_ino;
 	pf->capacity = capacity;
 	if (p->link[0] == '/') {
+		size_t len = strlen(p->link), suffix = strlen(DELETED_SUFFIX);
 		struct stat st;
 
-		if (lstat(p->link, &st) || st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino) {
+		if (!lstat(p->link, &st) && st.st_dev == p->st.st_dev && st.st_ino == p->st.st_ino) {
+			pf->fifo_path = strdup(p->link);
+		} else if (p->st.st_nlink == 0 && len > suffix &&
+			   !strcmp(p->link + len - suffix, DELETED_SUFFIX)) {
+			pf->fifo_path = strndup(p->link, len - suffix);
+			pf->has_fifo_deleted = pf->fifo_deleted = true;
+			pf->has_fifo_mode = pf->has_fifo_uid = pf->has_fifo_gid = true;
+			pf->fifo_mode = p->st.st_mode & 07777;
+			pf->fifo_uid = p->st.st_uid;
+			pf->fifo_gid = p->st.st_gid;
+		} else {
 			pr_fd_err(p, "its FIFO's path now names another file, or none");
 			return -ESTALE;
 		}
-		pf->fifo_path = strdup(p->link);
 		if (!pf->fifo_path)
 			return -ENOMEM;
 	}
@@ -142,6 +158,11 @@ static int pipe_check(const struct image_dir *dir, struct files_image *img, stru
 	}
 	if (pf->fifo_path && pf->fifo_path[0] != '/') {
 		load_err(img, f, "FIFO path '%s' is not absolute", pf->fifo_path);
+		return -EBADMSG;
+	}
+	if (pf->fifo_deleted && (!pf->fifo_path || !pf->has_fifo_mode || pf->fifo_mode > 07777 ||
+				 !pf->has_fifo_uid || !pf->has_fifo_gid)) {
+		load_err(img, f, "a deleted FIFO needs its old path, a mode and an owner");
 		return -EBADMSG;
 	}
 	if (f->inode != f && !f->inode->e->pipe->fifo_path != !pf->fifo_path) {
@@ -188,6 +209,55 @@ static const struct file_obj *data_holder(const struct restore_ctx *r, const str
 	return o;
 }
 
+/* Makes a FIFO unlinked while open again: made at its old path, or beside
+ * it when the name is taken, opened, given its mode and owner, unlinked. */
+static int make_deleted_fifo(struct restore_ctx *r, const struct file_obj *f)
+{
+	const PipeFile *pf = f->e->pipe;
+
+	for (int attempt = 0; attempt < 100; attempt++) {
+		_cleanup_free_ char *name = NULL;
+		uint32_t rnd = 0;
+		int fd, ret = 0;
+
+		if (attempt == 0)
+			name = strdup(pf->fifo_path);
+		else if (getrandom(&rnd, sizeof(rnd), 0) < 0 ||
+			 asprintf(&name, "%s.cryo-%08x", pf->fifo_path, rnd) < 0)
+			name = NULL;
+		if (!name)
+			return -ENOMEM;
+		if (mkfifo(name, 0600)) {
+			if (errno == EEXIST)
+				continue;
+			restore_err(r, f, "cannot make the deleted FIFO %s again: %s", name,
+				    strerror(errno));
+			return -errno;
+		}
+		fd = open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || fchown(fd, pf->fifo_uid, pf->fifo_gid) ||
+		    fchmod(fd, pf->fifo_mode)) {
+			ret = -errno;
+			restore_err(r, f, "cannot open the FIFO %s made again, or give it its "
+				    "owner and mode: %s", name, strerror(errno));
+		}
+		if (unlink(name) && !ret) {
+			ret = -errno;
+			restore_err(r, f, "cannot unlink the FIFO %s made again: %s", name,
+				    strerror(errno));
+		}
+		if (ret) {
+			if (fd >= 0)
+				close(fd);
+			return ret;
+		}
+		return fd;
+	}
+	restore_err(r, f, "cannot find a free name beside %s to make the FIFO again",
+		    pf->fifo_path);
+	return -EEXIST;
+}
+
 /* Makes the pipe, or opens the FIFO, with its capacity and saved bytes.
  * The handle reads and writes, so opening either end never blocks. */
 static int pipe_create_inode(struct restore_ctx *r, const struct file_obj *f)
@@ -196,7 +266,11 @@ static int pipe_create_inode(struct restore_ctx *r, const struct file_obj *f)
 	const struct file_obj *holder = data_holder(r, f);
 	int fd, wr = -1, ret = 0;
 
-	if (pf->fifo_path) {
+	if (pf->fifo_deleted) {
+		fd = make_deleted_fifo(r, f);
+		if (fd < 0)
+			return fd;
+	} else if (pf->fifo_path) {
 		struct stat st;
 
 		fd = open(pf->fifo_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);

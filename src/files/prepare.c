@@ -261,6 +261,11 @@ int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs
 	return ret;
 }
 
+bool files_prepared_any_late(const struct files_prepared *p)
+{
+	return p && p->cryo_pidfd >= 0;
+}
+
 void files_prepared_close_early(struct files_prepared *p)
 {
 	for (size_t i = 0; p && i < p->nr; i++)

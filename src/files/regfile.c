@@ -8,12 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "files/kind.h"
 
 #define DELETED_SUFFIX " (deleted)"
+#define NSEC_PER_SEC 1000000000LL
+
+static struct timespec ns_to_timespec(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / NSEC_PER_SEC, .tv_nsec = ns % NSEC_PER_SEC };
+
+	if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += NSEC_PER_SEC;
+	}
+	return ts;
+}
 
 static bool regfile_recognise(const struct fd_probe *p)
 {
@@ -46,8 +60,8 @@ static int find_path(const struct fd_probe *p, char **path, bool *deleted)
 		pr_fd_err(p, "its path now names another file (renamed over, or hidden by a mount)");
 		return -ESTALE;
 	}
-	if (!S_ISREG(p->st.st_mode)) {
-		pr_fd_err(p, "deleted directories and special files are not supported");
+	if (!S_ISREG(p->st.st_mode) && !S_ISDIR(p->st.st_mode)) {
+		pr_fd_err(p, "deleted special files opened with O_PATH are not supported");
 		return -EOPNOTSUPP;
 	}
 	if (p->st.st_nlink) {
@@ -84,6 +98,9 @@ static int regfile_dump(const struct file_dump *d)
 	reg->has_uid = reg->has_gid = true;
 	reg->uid = p->st.st_uid;
 	reg->gid = p->st.st_gid;
+	reg->has_atime_ns = reg->has_mtime_ns = true;
+	reg->atime_ns = p->st.st_atim.tv_sec * NSEC_PER_SEC + p->st.st_atim.tv_nsec;
+	reg->mtime_ns = p->st.st_mtim.tv_sec * NSEC_PER_SEC + p->st.st_mtim.tv_nsec;
 	/* The bytes are saved once, with the first open of the inode. */
 	if (d->nr_same_inode) {
 		const FileEntry *first = d->same_inode[0];
@@ -95,6 +112,15 @@ static int regfile_dump(const struct file_dump *d)
 		d->fe->has_inode_of = true;
 		d->fe->inode_of = first->id;
 		return 0;
+	}
+	/* A removed directory is empty: nothing to save but its metadata. */
+	if (S_ISDIR(p->st.st_mode))
+		return 0;
+	if (file_dump_ghost_limit(d) && reg->size > file_dump_ghost_limit(d)) {
+		pr_fd_err(p, "deleted file of %llu bytes, more than --ghost-limit %llu: not saved",
+			  (unsigned long long)reg->size,
+			  (unsigned long long)file_dump_ghost_limit(d));
+		return -EFBIG;
 	}
 	ret = probe_reopen(p, &fd);
 	if (!ret)
@@ -121,15 +147,15 @@ static int regfile_check(const struct image_dir *dir, struct files_image *img, s
 		}
 		return 0;
 	}
-	if (!S_ISREG(reg->mode) || !reg->has_uid || !reg->has_gid) {
-		load_err(img, f, "a deleted file must be a regular file with an owner");
+	if ((!S_ISREG(reg->mode) && !S_ISDIR(reg->mode)) || !reg->has_uid || !reg->has_gid) {
+		load_err(img, f, "a deleted file must be a regular file or a directory, with an owner");
 		return -EBADMSG;
 	}
 	if (f->inode != f && !f->inode->e->reg->deleted) {
 		load_err(img, f, "is deleted, but file %u of its inode is not", f->inode->e->id);
 		return -EBADMSG;
 	}
-	if (f->inode == f && f->needed)
+	if (f->inode == f && f->needed && S_ISREG(reg->mode))
 		return contents_load(dir, img, f, reg->size, false);
 	return 0;
 }
@@ -150,7 +176,15 @@ static int create_beside(const struct restore_ctx *r, const struct file_obj *f, 
 			name = NULL;
 		if (!name)
 			return -ENOMEM;
-		fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+		if (S_ISDIR(mode)) {
+			fd = mkdir(name, 0700) ? -1 :
+			     open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0 && errno != EEXIST)
+				rmdir(name);
+		} else {
+			fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+				  mode & 07777);
+		}
 		if (fd >= 0) {
 			*created = name;
 			return fd;
@@ -166,7 +200,8 @@ static int create_beside(const struct restore_ctx *r, const struct file_obj *f, 
 	return -EEXIST;
 }
 
-/* Recreates the inode of a deleted file: created, filled, unlinked. */
+/* Recreates the inode of a deleted file: created, filled, unlinked; a
+ * removed directory made and removed again. */
 static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 {
 	const RegFile *reg = first->e->reg;
@@ -176,13 +211,28 @@ static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 	fd = create_beside(r, first, reg->path, reg->mode, &created);
 	if (fd < 0)
 		return fd;
-	ret = contents_restore_file(r, first, fd, reg->size);
+	ret = S_ISDIR(reg->mode) ? 0 : contents_restore_file(r, first, fd, reg->size);
 	if (!ret && (fchown(fd, reg->uid, reg->gid) || fchmod(fd, reg->mode & 07777))) {
 		ret = -errno;
 		restore_err(r, first, "cannot give the recreated %s its owner and mode: %s",
 			    created, strerror(errno));
 	}
-	if (unlink(created) && !ret) {
+	/* Times last: filling the file moved its mtime. UTIME_OMIT keeps
+	 * what an older image did not save. */
+	if (!ret) {
+		struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
+
+		if (reg->has_atime_ns)
+			times[0] = ns_to_timespec(reg->atime_ns);
+		if (reg->has_mtime_ns)
+			times[1] = ns_to_timespec(reg->mtime_ns);
+		if (futimens(fd, times)) {
+			ret = -errno;
+			restore_err(r, first, "cannot give the recreated %s its times: %s", created,
+				    strerror(errno));
+		}
+	}
+	if ((S_ISDIR(reg->mode) ? rmdir(created) : unlink(created)) && !ret) {
 		ret = -errno;
 		restore_err(r, first, "cannot unlink the recreated %s: %s", created,
 			    strerror(errno));

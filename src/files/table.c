@@ -19,6 +19,7 @@ extern const struct file_kind eventfd_kind;
 extern const struct file_kind inet_socket_kind;	/* src/net */
 extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
+extern const struct file_kind netlink_socket_kind;	/* src/net */
 extern const struct file_kind pidfd_kind;
 extern const struct file_kind pipe_kind;
 extern const struct file_kind pty_kind;
@@ -28,6 +29,7 @@ extern const struct file_kind signalfd_kind;
 extern const struct file_kind timerfd_kind;
 extern const struct file_kind tty_kind;
 extern const struct file_kind ttydev_kind;
+extern const struct file_kind unix_socket_kind;	/* src/net */
 
 /* More specific kinds come first: a pty and the shell's terminal are
  * terminals, a terminal a character device, a memfd or shared anonymous memory a regular file. */
@@ -48,6 +50,8 @@ static const struct file_kind *const kinds[] = {
 	&inotify_kind,
 	&pidfd_kind,
 	&inet_socket_kind,
+	&unix_socket_kind,
+	&netlink_socket_kind,
 };
 
 size_t file_kinds(const struct file_kind *const **out)

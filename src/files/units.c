@@ -239,10 +239,12 @@ int restore_open_object(struct restore_ctx *r, const struct file_obj *f)
 {
 	const struct file_kind *kind = f->kind;
 
+	/* A kind with both makes its groups together, and opens an object in
+	 * no group on its own. */
+	if (kind->create_group && (!kind->open || f->group->nr_group > 1 || f->group != f))
+		return restore_group_take(r, f);
 	if (kind->open)
 		return kind->open(r, f);
-	if (kind->create_group)
-		return restore_group_take(r, f);
 	return restore_open_from_inode(r, f);
 }
 

@@ -1,14 +1,16 @@
 /* Binds the files of an image set into one: the inventory lists every
- * other file with its size and XXH3-128 digest (libxxhash), so that a set
- * with a file edited, truncated, missing, added or taken from another dump
- * is refused by name before anything is restored from it. Not a defence
- * against someone who rewrites the inventory too: that needs a key. */
+ * other file with its size and digest (XXH3-128 from libxxhash, or
+ * BLAKE2b-256 from libsodium for a signed set), so that a set with a file
+ * edited, truncated, missing, added or taken from another dump is refused
+ * by name before anything is restored from it. Against someone who
+ * rewrites the inventory too, only the key's MAC helps (sign.c). */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <xxhash.h>
 
 #include "common/cleanup.h"
@@ -34,29 +36,75 @@ static int reopen_direct(const struct image_dir *dir, const char *name, const st
 	return fd;
 }
 
-int image_file_digest(const struct image_dir *dir, const char *name, uint64_t *size,
-		      uint8_t digest[IMG_DIGEST_SIZE])
+size_t image_digest_size(enum image_digest_kind kind)
+{
+	return kind == IMG_DIGEST_BLAKE2B_256 ? IMG_BLAKE2B_SIZE : IMG_XXH3_SIZE;
+}
+
+/* One running hash of either kind. */
+struct hasher {
+	enum image_digest_kind kind;
+	XXH3_state_t *xxh3;
+	crypto_generichash_state blake2b;
+};
+
+static int hasher_init(struct hasher *h, enum image_digest_kind kind)
+{
+	h->kind = kind;
+	h->xxh3 = NULL;
+	if (kind == IMG_DIGEST_BLAKE2B_256) {
+		if (sodium_init() < 0)
+			return -EIO;
+		return crypto_generichash_init(&h->blake2b, NULL, 0, IMG_BLAKE2B_SIZE) ? -EIO : 0;
+	}
+	h->xxh3 = XXH3_createState();
+	if (!h->xxh3)
+		return -ENOMEM;
+	XXH3_128bits_reset(h->xxh3);
+	return 0;
+}
+
+static int hasher_update(struct hasher *h, const void *buf, size_t len)
+{
+	if (h->kind == IMG_DIGEST_BLAKE2B_256)
+		return crypto_generichash_update(&h->blake2b, buf, len) ? -EIO : 0;
+	return XXH3_128bits_update(h->xxh3, buf, len) == XXH_OK ? 0 : -EIO;
+}
+
+static void hasher_final(struct hasher *h, uint8_t digest[IMG_DIGEST_MAX])
+{
+	XXH128_canonical_t canonical;
+
+	if (h->kind == IMG_DIGEST_BLAKE2B_256) {
+		crypto_generichash_final(&h->blake2b, digest, IMG_BLAKE2B_SIZE);
+		return;
+	}
+	XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(h->xxh3));
+	memcpy(digest, canonical.digest, IMG_XXH3_SIZE);
+}
+
+int image_file_digest(const struct image_dir *dir, const char *name, enum image_digest_kind kind,
+		      uint64_t *size, uint8_t digest[IMG_DIGEST_MAX])
 {
 	_cleanup_free_ char *shown = image_dir_file_path(dir, name);
 	_cleanup_free_ uint8_t *buf = aligned_alloc(4096, DIGEST_CHUNK);
 	_cleanup_close_ int fd = -1, direct = -1;
-	XXH3_state_t *state = XXH3_createState();
-	XXH128_canonical_t canonical;
+	struct hasher h;
 	uint64_t done = 0;
 	struct stat st;
-	int ret = 0;
+	int ret;
 
-	if (!shown || !buf || !state) {
-		XXH3_freeState(state);
+	if (!shown || !buf)
 		return -ENOMEM;
-	}
 	fd = image_open_regular(dir->fd, name, shown, &st);
-	if (fd < 0) {
-		XXH3_freeState(state);
+	if (fd < 0)
 		return fd;
+	ret = hasher_init(&h, kind);
+	if (ret) {
+		pr_err("%s: cannot start its digest", shown);
+		return ret;
 	}
 	direct = reopen_direct(dir, name, &st);
-	XXH3_128bits_reset(state);
 	while (!ret && done < (uint64_t)st.st_size) {
 		ssize_t n = pread(direct >= 0 ? direct : fd, buf, DIGEST_CHUNK, (off_t)done);
 
@@ -64,7 +112,7 @@ int image_file_digest(const struct image_dir *dir, const char *name, uint64_t *s
 			continue;
 		if (n <= 0)
 			ret = n ? pr_errno_ret("cannot read %s", shown) : -EIO;
-		else if (XXH3_128bits_update(state, buf, (size_t)n) != XXH_OK)
+		else if (hasher_update(&h, buf, (size_t)n))
 			ret = -EIO;
 		else
 			done += (uint64_t)n;
@@ -74,11 +122,10 @@ int image_file_digest(const struct image_dir *dir, const char *name, uint64_t *s
 	if (direct < 0)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	if (!ret) {
-		XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state));
-		memcpy(digest, canonical.digest, IMG_DIGEST_SIZE);
+		hasher_final(&h, digest);
 		*size = done;
 	}
-	XXH3_freeState(state);
+	XXH3_freeState(h.xxh3);
 	return ret;
 }
 
@@ -90,18 +137,24 @@ static const FileDigest *listed(const Inventory *inv, const char *name)
 	return NULL;
 }
 
-static int check_listed(const struct image_dir *dir, const FileDigest *f)
+static int check_listed(const struct image_dir *dir, const FileDigest *f,
+			enum image_digest_kind kind)
 {
-	uint8_t digest[IMG_DIGEST_SIZE];
+	const ProtobufCBinaryData *want = kind == IMG_DIGEST_BLAKE2B_256 ? &f->blake2b_256 :
+									 &f->xxh3_128;
+	bool present = kind == IMG_DIGEST_BLAKE2B_256 ? f->has_blake2b_256 : f->has_xxh3_128;
+	size_t len = image_digest_size(kind);
+	uint8_t digest[IMG_DIGEST_MAX];
 	uint64_t size;
 	int ret;
 
-	if (f->xxh3_128.len != IMG_DIGEST_SIZE || strchr(f->name, '/') || !f->name[0]) {
-		pr_err("%s/inventory.img: the entry of \"%s\" is not a file name with a %d-byte "
-		       "digest", dir->path, f->name, IMG_DIGEST_SIZE);
+	if (!present || want->len != len || strchr(f->name, '/') || !f->name[0]) {
+		pr_err("%s/inventory.img: the entry of \"%s\" is not a file name with a %zu-byte "
+		       "%s digest", dir->path, f->name, len,
+		       kind == IMG_DIGEST_BLAKE2B_256 ? "BLAKE2b" : "XXH3");
 		return -EBADMSG;
 	}
-	ret = image_file_digest(dir, f->name, &size, digest);
+	ret = image_file_digest(dir, f->name, kind, &size, digest);
 	if (ret == -ENOENT)
 		pr_err("%s/%s: listed in the inventory, missing: an incomplete set", dir->path,
 		       f->name);
@@ -113,7 +166,7 @@ static int check_listed(const struct image_dir *dir, const FileDigest *f)
 		       (unsigned long long)f->size);
 		return -EBADMSG;
 	}
-	if (memcmp(digest, f->xxh3_128.data, IMG_DIGEST_SIZE)) {
+	if (memcmp(digest, want->data, len)) {
 		pr_err("%s/%s: its digest differs from the inventory's: changed since the dump, "
 		       "or from another dump", dir->path, f->name);
 		return -EBADMSG;
@@ -146,6 +199,7 @@ static int check_unlisted(const struct image_dir *dir, const Inventory *inv)
 
 int image_set_verify(const struct image_dir *dir, const Inventory *inv)
 {
+	enum image_digest_kind kind = inv->has_mac ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	int ret = 0;
 
 	if (!inv->n_files || !inv->has_dump_id) {
@@ -154,6 +208,6 @@ int image_set_verify(const struct image_dir *dir, const Inventory *inv)
 		return -EBADMSG;
 	}
 	for (size_t i = 0; !ret && i < inv->n_files; i++)
-		ret = check_listed(dir, inv->files[i]);
+		ret = check_listed(dir, inv->files[i], kind);
 	return ret ? ret : check_unlisted(dir, inv);
 }

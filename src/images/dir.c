@@ -9,6 +9,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "common/cleanup.h"
@@ -28,6 +29,7 @@ static int dir_new(const char *path, int fd, struct image_dir **out)
 	dir->nr_unsynced = 0;
 	dir->written = NULL;
 	dir->nr_written = 0;
+	dir->has_dump_id = false;
 	*out = dir;
 	return 0;
 }
@@ -177,9 +179,17 @@ int image_dir_create(const char *path, struct image_dir **out)
 		ret = remove_stale_at(path, fd);
 	if (!ret)
 		ret = dir_new(path, fd, out);
-	if (!ret)
-		steal_fd(fd);
-	return ret;
+	if (ret)
+		return ret;
+	steal_fd(fd);
+	/* Every file of this dump names it in its header. */
+	if (getrandom((*out)->dump_id, IMG_DUMP_ID_SIZE, 0) != IMG_DUMP_ID_SIZE) {
+		ret = pr_errno_ret("dump: cannot draw the dump's id");
+		image_dir_close(*out);
+		return ret;
+	}
+	(*out)->has_dump_id = true;
+	return 0;
 }
 
 int image_dir_remove_stale(struct image_dir *dir, const char *path)

@@ -6,14 +6,18 @@
 #ifndef CRYO_IMAGES_IMAGE_H
 #define CRYO_IMAGES_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
 #include <protobuf-c/protobuf-c.h>
 
-/* The format version this cryo writes; it reads 1 up to this one. */
-#define IMG_FORMAT_VERSION 1
+/* The format version this cryo writes; it reads 1 up to this one.
+ * 2: every header carries the id of its dump. */
+#define IMG_FORMAT_VERSION 2
+/* The random id of one dump, in every image header and the inventory. */
+#define IMG_DUMP_ID_SIZE 16
 
 /* Records are metadata; anything larger is corruption. */
 #define IMG_RECORD_MAX (16u << 20)
@@ -94,6 +98,11 @@ struct image_dir {
 	/* Every file this run put in place, removed again if it fails. */
 	char **written;
 	size_t nr_written;
+	/* The dump the files belong to: drawn by image_dir_create() and written
+	 * in every header; at restore, set from the inventory and then
+	 * required of every file image_read() reads. */
+	bool has_dump_id;
+	uint8_t dump_id[IMG_DUMP_ID_SIZE];
 };
 
 /* Creates @path (or takes an existing directory) and makes it mode 0700.
@@ -108,6 +117,8 @@ int image_dir_remove_stale(struct image_dir *dir, const char *path);
 void image_dir_remove_written(struct image_dir *dir);
 int image_dir_open(const char *path, struct image_dir **out);
 void image_dir_close(struct image_dir *dir);
+/* "0123...ef": @id in 32 hex digits, in @buf of at least 33 bytes. */
+const char *image_dump_id_text(const uint8_t id[IMG_DUMP_ID_SIZE], char *buf);
 /* Opens image file @name (in @dir_fd) to read: a regular file only, never
  * through a symlink and never blocking on a FIFO put in its place; each
  * refused by the name @shown. Returns the fd, with its stat in *@st. */
@@ -160,12 +171,15 @@ struct image {
 	const struct image_kind_desc *kind;
 	char *path;
 	uint32_t version;
+	bool has_dump_id;	/* format 1 had none */
+	uint8_t dump_id[IMG_DUMP_ID_SIZE];
 	size_t nr_records;
 	struct image_record *records;
 };
 
 /* Reads and checks image @kind of @id in @dir, including its agreement with
- * the other files of the directory (a pagemap with its pages file). */
+ * the other files of the directory (a pagemap with its pages file) and,
+ * once @dir has a dump id, that the file's header names the same dump. */
 int image_read(const struct image_dir *dir, enum image_kind kind, int id, struct image **out);
 
 /* Reads an image file of any kind with records, whatever its name, and

@@ -256,6 +256,12 @@ void json_print_image(FILE *out, const struct image *img, int depth)
 	fputs(",\n", out);
 	indent(out, depth + 1);
 	fprintf(out, "\"version\": %" PRIu32 ",\n", img->version);
+	if (img->has_dump_id) {
+		char id[2 * IMG_DUMP_ID_SIZE + 1];
+
+		indent(out, depth + 1);
+		fprintf(out, "\"dump_id\": \"%s\",\n", image_dump_id_text(img->dump_id, id));
+	}
 	indent(out, depth + 1);
 	fputs("\"records\": [", out);
 	for (size_t i = 0; i < img->nr_records; i++) {

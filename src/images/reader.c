@@ -41,6 +41,7 @@ void image_free(struct image *img)
 static int parse_header(const char *path, const uint8_t *buf, size_t len, uint32_t *version,
 			const struct image_kind_desc **kind)
 {
+	size_t hdr_size, crc_off;
 	uint32_t crc, want;
 
 	if (len == 0) {
@@ -66,14 +67,16 @@ static int parse_header(const char *path, const uint8_t *buf, size_t len, uint32
 			return -EBADMSG;
 		}
 	}
-	if (len < IMG_HDR_SIZE) {
-		image_error(path, len, "file ends inside the %d-byte header", IMG_HDR_SIZE);
+	hdr_size = len >= IMG_HDR_VERSION_OFF + 4 ? img_hdr_size(*version) : IMG_HDR_SIZE;
+	crc_off = hdr_size - 4;
+	if (len < hdr_size) {
+		image_error(path, len, "file ends inside the %zu-byte header", hdr_size);
 		return -EBADMSG;
 	}
-	crc = get_le32(buf + IMG_HDR_CRC_OFF);
-	want = crc32c(0, buf, IMG_HDR_CRC_OFF);
+	crc = get_le32(buf + crc_off);
+	want = crc32c(0, buf, crc_off);
 	if (crc != want) {
-		image_error(path, IMG_HDR_CRC_OFF,
+		image_error(path, crc_off,
 			    "header checksum 0x%08x does not match the header (0x%08x)", crc, want);
 		return -EBADMSG;
 	}
@@ -203,7 +206,10 @@ static int decode(const char *path, const uint8_t *buf, size_t len, enum image_k
 	}
 	img->kind = kind;
 	img->version = version;
-	ret = parse_records(img, buf, len, IMG_HDR_SIZE);
+	img->has_dump_id = version >= 2;
+	if (img->has_dump_id)
+		memcpy(img->dump_id, buf + IMG_HDR_DUMP_ID_OFF, IMG_DUMP_ID_SIZE);
+	ret = parse_records(img, buf, len, img_hdr_size(version));
 	if (ret) {
 		image_free(img);
 		return ret;
@@ -249,12 +255,42 @@ static int read_whole(int fd, const char *path, off_t size, uint8_t **out, size_
 	return 0;
 }
 
+const char *image_dump_id_text(const uint8_t id[IMG_DUMP_ID_SIZE], char *buf)
+{
+	for (int i = 0; i < IMG_DUMP_ID_SIZE; i++)
+		sprintf(buf + 2 * i, "%02x", id[i]);
+	return buf;
+}
+
+/* A file of another dump is refused by name before its digest is even
+ * computed: the set was mixed. */
+static int check_dump_id(const struct image *img, const struct image_dir *dir)
+{
+	char have[2 * IMG_DUMP_ID_SIZE + 1], want[2 * IMG_DUMP_ID_SIZE + 1];
+
+	if (!dir || !dir->has_dump_id)
+		return 0;
+	if (!img->has_dump_id) {
+		image_error(img->path, IMG_HDR_VERSION_OFF, "format %u names no dump (made by an "
+			    "older cryo): cannot be tied to this set, refused", img->version);
+		return -EBADMSG;
+	}
+	if (memcmp(img->dump_id, dir->dump_id, IMG_DUMP_ID_SIZE)) {
+		pr_err("restore: %s: belongs to dump %s, not %s", img->path,
+		       image_dump_id_text(img->dump_id, have), image_dump_id_text(dir->dump_id, want));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 /* Runs the kind's own check on a decoded image and hands it out. */
 static int check_image(struct image *img, const struct image_dir *dir, int id,
 		       struct image **out)
 {
-	int ret = img->kind->check ? img->kind->check(img, dir, id) : 0;
+	int ret = check_dump_id(img, dir);
 
+	if (!ret && img->kind->check)
+		ret = img->kind->check(img, dir, id);
 	if (ret) {
 		image_free(img);
 		return ret;

@@ -200,6 +200,7 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 		memcpy(hdr, IMG_MAGIC, IMG_MAGIC_LEN);
 		put_le32(hdr + IMG_HDR_VERSION_OFF, IMG_FORMAT_VERSION);
 		put_le32(hdr + IMG_HDR_KIND_OFF, k->kind);
+		memcpy(hdr + IMG_HDR_DUMP_ID_OFF, dir->dump_id, IMG_DUMP_ID_SIZE);
 		put_le32(hdr + IMG_HDR_CRC_OFF, crc32c(0, hdr, IMG_HDR_CRC_OFF));
 		writer_append(w, hdr, sizeof(hdr));
 	}

@@ -43,7 +43,22 @@
 #define PAGE_IS_SOFT_DIRTY	(1 << 7)	/* 6.7 */
 #endif
 #ifndef PAGE_IS_GUARD
-#define PAGE_IS_GUARD		(1 << 8)	/* 6.16: MADV_GUARD_INSTALL region */
+#define PAGE_IS_GUARD		(1 << 8)	/* 6.14: MADV_GUARD_INSTALL region */
+#endif
+
+/* PR_SET_THP_DISABLE's flag (6.18): THP only where MADV_HUGEPAGE asks. */
+#ifndef PR_THP_DISABLE_EXCEPT_ADVISED
+#define PR_THP_DISABLE_EXCEPT_ADVISED	(1 << 1)
+#endif
+
+/* mmap() mapping type (6.11): freed under memory pressure, never swapped. */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE		0x08
+#endif
+/* madvise() (6.13): accesses to the range raise SIGSEGV. */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#define MADV_GUARD_REMOVE	103
 #endif
 
 /* pm_scan_arg.flags (6.7) */

@@ -19,8 +19,9 @@ bool lazy_vma(const Vma *v)
 		    v->kind == VMA__KIND__STACK;
 	uint32_t madv = v->has_madvise ? v->madvise : 0;
 
+	/* Locked memory must be resident: the restorer locks it once filled. */
 	return anon && (v->flags & MAP_PRIVATE) && !(v->flags & MAP_SHARED) &&
-	       !v->has_file_id && !(madv & VMA_MADV_WIPEONFORK);
+	       !v->has_file_id && !(madv & (VMA_MADV_WIPEONFORK | VMA_MADV_LOCKED));
 }
 
 static const PagemapEntry *entry(const struct image *pagemap, size_t i)

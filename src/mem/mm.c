@@ -128,6 +128,22 @@ static int read_brk(struct inj_task *task, Mm *mm)
 	return 0;
 }
 
+/* Guard regions hold no pages; restore installs them again (Vma.guards). */
+static int keep_guards(Vma *v, const struct page_ranges *guards)
+{
+	if (!guards->nr)
+		return 0;
+	v->guards = calloc(2 * guards->nr, sizeof(*v->guards));
+	if (!v->guards)
+		return -ENOMEM;
+	for (size_t g = 0; g < guards->nr; g++) {
+		v->guards[2 * g] = guards->v[g].start;
+		v->guards[2 * g + 1] = guards->v[g].end;
+	}
+	v->n_guards = 2 * guards->nr;
+	return 0;
+}
+
 static int copy_pages(pid_t pid, const struct vma_list *vmas, const struct mm_dump_opts *opts,
 		      struct pages_writer *pw)
 {
@@ -151,8 +167,15 @@ static int copy_pages(pid_t pid, const struct vma_list *vmas, const struct mm_du
 		}
 	}
 	for (size_t i = 0; i < vmas->nr && !ret; i++) {
-		const Vma *v = vmas->vmas[i];
+		Vma *v = vmas->vmas[i];
 
+		if (vmas->guarded[i]) {
+			ret = pagescan_guards(ps, v, &ranges);
+			if (!ret)
+				ret = keep_guards(v, &ranges);
+			if (ret)
+				break;
+		}
 		/* smaps already counted the pages: a mapping without any
 		 * (a large reservation) needs no scan at all. */
 		if (!vmas->resident[i] || vma_pages(v) == VMA_PAGES_NONE)

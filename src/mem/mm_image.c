@@ -66,6 +66,27 @@ static bool sysv_name_valid(const char *path)
 	return true;
 }
 
+/* Guard regions: [start, end) pairs, page-aligned, ascending, inside @v. */
+static const char *guards_problem(const Vma *v)
+{
+	uint64_t last = v->start;
+
+	if (v->n_guards % 2)
+		return "guard regions are not start and end pairs";
+	if (v->n_guards && (v->kind == VMA__KIND__SYSV_SHM || v->kind == VMA__KIND__VDSO ||
+			    v->kind == VMA__KIND__VVAR || v->kind == VMA__KIND__VVAR_VCLOCK ||
+			    v->kind == VMA__KIND__VSYSCALL))
+		return "guard regions in a mapping of a kind that cannot have them";
+	for (size_t g = 0; g < v->n_guards; g += 2) {
+		uint64_t start = v->guards[g], end = v->guards[g + 1];
+
+		if (start % PS || end % PS || start < last || start >= end || end > v->end)
+			return "a guard region is unaligned, out of order or outside the mapping";
+		last = end;
+	}
+	return NULL;
+}
+
 /* Returns a description of what is wrong with @v, or NULL. */
 static const char *vma_problem(const Vma *v)
 {
@@ -125,7 +146,11 @@ static const char *vma_problem(const Vma *v)
 		return "invalid anon name";
 	if (v->has_file_writable && v->file_writable && !shared)
 		return "file_writable on a mapping that is not shared";
-	return NULL;
+	if ((v->madvise & VMA_MADV_LOCKONFAULT) && !(v->madvise & VMA_MADV_LOCKED))
+		return "locked on fault but not locked";
+	if ((v->madvise & VMA_MADV_DROPPABLE) && (shared || v->kind != VMA__KIND__ANON))
+		return "MAP_DROPPABLE on a mapping that is not private anonymous memory";
+	return guards_problem(v);
 }
 
 static int check_fields(const char *path, size_t off, const Mm *mm)

@@ -22,7 +22,8 @@
 
 /* What a scan of many mappings at once asks to know of each region: the
  * rules of vma_pages() are applied per mapping afterwards. */
-#define SCAN_CATEGORIES (PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_FILE)
+#define SCAN_CATEGORIES (PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_FILE | \
+			 PAGE_IS_GUARD)
 
 /* Bytes of pagemap per read. One read of a huge mapping's pagemap would
  * exceed the kernel's single-read limit (0x7ffff000): a 1 TiB mapping has
@@ -45,6 +46,10 @@ struct pagescan {
 	bool zero_probed;
 	uint64_t zero_pfn;		/* the shared zero page, 0 if not seen */
 	uint64_t huge_zero_pfn;		/* the huge zero page's first pfn, 0 if not seen */
+	/* PAGE_IS_GUARD, or 0 on a kernel whose PAGEMAP_SCAN lacks it
+	 * (before 6.14): guard markers look swapped there, and reading one
+	 * fails with EIO, so such a dump fails naming the page. */
+	uint64_t guard_category;
 
 	/* One ioctl covers many mappings: its regions, complete for
 	 * [scanned_start, scanned_end), are used up mapping by mapping. */
@@ -93,6 +98,7 @@ int pagescan_open(pid_t pid, enum pagescan_method method, struct pagescan **out)
 	}
 	ps->pid = pid;
 	ps->method = method;
+	ps->guard_category = PAGE_IS_GUARD;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
 	ps->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (ps->pagemap_fd < 0) {
@@ -135,15 +141,23 @@ static int scan_ioctl(struct pagescan *ps, const Vma *vma, enum vma_pages policy
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 	};
 
-	/* Inverted categories must be absent: no zero page, and for private
-	 * file mappings no page of the file itself. */
+	/* Inverted categories must be absent: no guard marker, no zero page,
+	 * and for private file mappings no page of the file itself. */
 	if (policy == VMA_PAGES_ANON)
-		arg.category_mask = arg.category_inverted = PAGE_IS_PFNZERO;
+		arg.category_mask = PAGE_IS_PFNZERO;
 	else if (policy == VMA_PAGES_COW)
-		arg.category_mask = arg.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE;
+		arg.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE;
+	arg.category_mask |= ps->guard_category;
+	arg.category_inverted = arg.category_mask;
 	for (;;) {
 		int n = ioctl(ps->pagemap_fd, PAGEMAP_SCAN, &arg);
 
+		if (n < 0 && errno == EINVAL && ps->guard_category) {
+			ps->guard_category = 0;
+			arg.category_mask &= ~(uint64_t)PAGE_IS_GUARD;
+			arg.category_inverted = arg.category_mask;
+			continue;
+		}
 		if (n < 0)
 			return -errno;
 		for (int i = 0; i < n; i++)
@@ -169,7 +183,7 @@ void pagescan_set_end(struct pagescan *ps, uint64_t end)
 /* The rule of scan_ioctl()'s masks, applied to a region's categories. */
 static bool region_wanted(uint64_t categories, enum vma_pages policy)
 {
-	if (!(categories & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)))
+	if (!(categories & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)) || (categories & PAGE_IS_GUARD))
 		return false;
 	if (policy == VMA_PAGES_SHMEM)
 		return true;
@@ -191,8 +205,15 @@ static int scan_wide(struct pagescan *ps, uint64_t addr, uint64_t vma_end)
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		.return_mask = SCAN_CATEGORIES,
 	};
-	int n = ioctl(ps->pagemap_fd, PAGEMAP_SCAN, &arg);
+	int n;
 
+	arg.return_mask &= ~(uint64_t)PAGE_IS_GUARD | ps->guard_category;
+	n = ioctl(ps->pagemap_fd, PAGEMAP_SCAN, &arg);
+	if (n < 0 && errno == EINVAL && ps->guard_category) {
+		ps->guard_category = 0;
+		arg.return_mask &= ~(uint64_t)PAGE_IS_GUARD;
+		n = ioctl(ps->pagemap_fd, PAGEMAP_SCAN, &arg);
+	}
 	if (n < 0)
 		return -errno;
 	if (arg.walk_end <= addr)
@@ -298,7 +319,7 @@ static bool is_zero_pfn(const struct pagescan *ps, uint64_t pfn)
 /* The same rule as the ioctl's masks in scan_ioctl(). */
 static bool entry_wanted(const struct pagescan *ps, uint64_t e, enum vma_pages policy)
 {
-	if (!(e & (PME_PRESENT | PME_SWAP)))
+	if (!(e & (PME_PRESENT | PME_SWAP)) || (e & PME_GUARD_REGION))
 		return false;
 	if (policy == VMA_PAGES_SHMEM)
 		return true;
@@ -396,6 +417,83 @@ int pagescan_vma(struct pagescan *ps, const Vma *vma, struct page_ranges *out)
 		vma_label(vma, label, sizeof(label));
 		pr_err("dump: pid %d vma %s: cannot find its pages with %s: %s", ps->pid, label,
 		       ps->method == PAGESCAN_PAGEMAP ? "/proc/PID/pagemap" : "PAGEMAP_SCAN",
+		       strerror(-ret));
+	}
+	return ret;
+}
+
+/* ---- guard regions ------------------------------------------------------------ */
+
+static int guards_ioctl(struct pagescan *ps, const Vma *vma, struct page_ranges *out)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = vma->start,
+		.end = vma->end,
+		.vec = (uintptr_t)ps->regions,
+		.vec_len = SCAN_REGIONS,
+		.category_mask = PAGE_IS_GUARD,
+	};
+
+	for (;;) {
+		int n = ioctl(ps->pagemap_fd, PAGEMAP_SCAN, &arg);
+
+		if (n < 0)
+			return -errno;
+		for (int i = 0; i < n; i++)
+			if (ranges_add(out, ps->regions[i].start, ps->regions[i].end))
+				return -ENOMEM;
+		if (arg.walk_end >= arg.end)
+			return 0;
+		if (arg.walk_end <= arg.start)
+			return -EPROTO;
+		arg.start = arg.walk_end;
+	}
+}
+
+static int guards_pagemap(struct pagescan *ps, const Vma *vma, struct page_ranges *out)
+{
+	int ret;
+
+	if (!ps->entries && !(ps->entries = malloc(PAGEMAP_CHUNK)))
+		return -ENOMEM;
+	for (uint64_t addr = vma->start; addr < vma->end;) {
+		uint64_t pages = (vma->end - addr) / IMG_PAGE_SIZE;
+		size_t count = pages < PAGEMAP_CHUNK_ENTRIES ? pages : PAGEMAP_CHUNK_ENTRIES;
+
+		ret = read_entries(ps, addr, count);
+		if (ret)
+			return ret;
+		for (size_t i = 0; i < count; i++) {
+			uint64_t page = addr + i * IMG_PAGE_SIZE;
+
+			if ((ps->entries[i] & PME_GUARD_REGION) &&
+			    ranges_add(out, page, page + IMG_PAGE_SIZE))
+				return -ENOMEM;
+		}
+		addr += count * IMG_PAGE_SIZE;
+	}
+	return 0;
+}
+
+int pagescan_guards(struct pagescan *ps, const Vma *vma, struct page_ranges *out)
+{
+	char label[VMA_LABEL_MAX];
+	int ret;
+
+	out->nr = 0;
+	/* PAGEMAP_SCAN names guard markers from 6.14, pagemap from 6.15. */
+	ret = -EINVAL;
+	if (ps->method != PAGESCAN_PAGEMAP && ps->guard_category)
+		ret = guards_ioctl(ps, vma, out);
+	if (ret == -EINVAL || ret == -ENOTTY) {
+		ps->guard_category = 0;
+		out->nr = 0;
+		ret = guards_pagemap(ps, vma, out);
+	}
+	if (ret) {
+		vma_label(vma, label, sizeof(label));
+		pr_err("dump: pid %d vma %s: cannot find its guard regions: %s", ps->pid, label,
 		       strerror(-ret));
 	}
 	return ret;

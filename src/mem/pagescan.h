@@ -44,4 +44,8 @@ void pagescan_set_end(struct pagescan *ps, uint64_t end);
 /* Replaces the contents of @out with the pages of @vma to save. */
 int pagescan_vma(struct pagescan *ps, const Vma *vma, struct page_ranges *out);
 
+/* Replaces the contents of @out with the guard regions (MADV_GUARD_INSTALL)
+ * of @vma, which pagescan_vma() never lists. */
+int pagescan_guards(struct pagescan *ps, const Vma *vma, struct page_ranges *out);
+
 #endif

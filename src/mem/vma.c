@@ -34,6 +34,10 @@ enum vm_flag {
 	VMF_MERGEABLE = 1 << 11,	/* mg */
 	VMF_SHADOW_STACK = 1 << 12,	/* ss */
 	VMF_UFFD_MISSING = 1 << 13,	/* um */
+	VMF_LOCKED = 1 << 14,		/* lo */
+	VMF_LOCKONFAULT = 1 << 15,	/* lf */
+	VMF_DROPPABLE = 1 << 16,	/* dp */
+	VMF_MAYBE_GUARD = 1 << 17,	/* gu: guard regions were installed (6.18) */
 };
 
 static const struct {
@@ -55,6 +59,10 @@ static const struct {
 	{ "mg", VMF_MERGEABLE, VMA_MADV_MERGEABLE },
 	{ "ss", VMF_SHADOW_STACK, 0 },
 	{ "um", VMF_UFFD_MISSING, 0 },
+	{ "lo", VMF_LOCKED, VMA_MADV_LOCKED },
+	{ "lf", VMF_LOCKONFAULT, VMA_MADV_LOCKONFAULT },
+	{ "dp", VMF_DROPPABLE, VMA_MADV_DROPPABLE },
+	{ "gu", VMF_MAYBE_GUARD, 0 },
 };
 
 /* One smaps entry as read, before it becomes a Vma. */
@@ -377,6 +385,7 @@ static void vma_free(Vma *v)
 		return;
 	free(v->file_path);
 	free(v->anon_name);
+	free(v->guards);
 	free(v);
 }
 
@@ -386,15 +395,17 @@ void vma_list_free(struct vma_list *list)
 		vma_free(list->vmas[i]);
 	free(list->vmas);
 	free(list->resident);
+	free(list->guarded);
 	memset(list, 0, sizeof(*list));
 }
 
-static int list_add(struct vma_list *list, Vma *v, uint64_t resident)
+static int list_add(struct vma_list *list, Vma *v, uint64_t resident, bool guarded)
 {
 	if (list->nr == list->cap) {
 		size_t cap = list->cap ? list->cap * 2 : 64;
 		Vma **vmas = reallocarray(list->vmas, cap, sizeof(*vmas));
 		uint64_t *res;
+		bool *guard;
 
 		if (!vmas)
 			return -ENOMEM;
@@ -403,10 +414,15 @@ static int list_add(struct vma_list *list, Vma *v, uint64_t resident)
 		if (!res)
 			return -ENOMEM;
 		list->resident = res;
+		guard = reallocarray(list->guarded, cap, sizeof(*guard));
+		if (!guard)
+			return -ENOMEM;
+		list->guarded = guard;
 		list->cap = cap;
 	}
 	list->vmas[list->nr] = v;
 	list->resident[list->nr] = resident;
+	list->guarded[list->nr] = guarded;
 	list->nr++;
 	return 0;
 }
@@ -436,7 +452,7 @@ static int finish_entry(pid_t pid, const struct smaps_entry *e, struct vma_list 
 		vma_free(v);
 		return ret;
 	}
-	if (list_add(list, v, (e->rss_kb + e->swap_kb) * 1024)) {
+	if (list_add(list, v, (e->rss_kb + e->swap_kb) * 1024, e->vm_flags & VMF_MAYBE_GUARD)) {
 		vma_free(v);
 		goto err_nomem;
 	}

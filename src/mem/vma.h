@@ -22,7 +22,10 @@
 #define VMA_MADV_NOHUGEPAGE	(1u << 3)	/* "nh": MADV_NOHUGEPAGE */
 #define VMA_MADV_DONTDUMP	(1u << 4)	/* "dd": MADV_DONTDUMP */
 #define VMA_MADV_MERGEABLE	(1u << 5)	/* "mg": MADV_MERGEABLE */
-#define VMA_MADV_ALL		((1u << 6) - 1)
+#define VMA_MADV_LOCKED		(1u << 6)	/* "lo": mlock, MAP_LOCKED */
+#define VMA_MADV_LOCKONFAULT	(1u << 7)	/* "lf": mlock2(MLOCK_ONFAULT), with LOCKED */
+#define VMA_MADV_DROPPABLE	(1u << 8)	/* "dp": mapped with MAP_DROPPABLE (6.11) */
+#define VMA_MADV_ALL		((1u << 9) - 1)
 
 /* The bits Vma.prot and Vma.flags may hold. */
 #define VMA_PROT_ALL	(PROT_READ | PROT_WRITE | PROT_EXEC)
@@ -91,6 +94,9 @@ struct vma_list {
 	/* Per mapping, Rss + Swap from smaps in bytes: 0 means it has no
 	 * page for pagescan to look for. */
 	uint64_t *resident;
+	/* Per mapping, whether smaps says guard regions were installed in
+	 * it ("gu"): pagescan_guards() finds where. */
+	bool *guarded;
 };
 
 /* Reads the mappings of @pid. Refuses, naming the mapping, what dump

@@ -19,6 +19,13 @@
 /* ---- options (options.c) ----------------------------------------------- */
 
 /* Reads every int option of cryo's list that the socket @fd answers into
+ * *@list (allocated, *@n of them): any family's. Logs against @who. */
+int socket_options_dump(int fd, SocketOption ***list, size_t *n, const char *who);
+/* Sets the saved options @list on the new socket @fd, the buffer sizes
+ * only (@buffers) or all but them, each read back; *@what names a failed one. */
+int socket_options_restore(int fd, SocketOption *const *list, size_t n, bool buffers,
+			   const char **what);
+/* Reads every int option of cryo's list that the socket @fd answers into
  * s->options (allocated); an option the kernel does not know for this
  * socket is left out. Logs against @who. */
 int inet_options_dump(int fd, InetSocket *s, const char *who);

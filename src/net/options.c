@@ -1,4 +1,4 @@
-/* The int options of an inet socket: the list cryo saves, reading them at
+/* The int options of a socket (inet or unix): the list cryo saves, reading them at
  * dump, and setting them again at restore where a new socket differs.
  * Addresses, device, timeouts and the queue are the kind's (inet_socket.c). */
 #include <errno.h>
@@ -166,14 +166,14 @@ static bool not_this_sockets(int err)
 	return err == -ENOPROTOOPT || err == -EOPNOTSUPP || err == -EINVAL || err == -ENOTCONN;
 }
 
-int inet_options_dump(int fd, InetSocket *s, const char *who)
+int socket_options_dump(int fd, SocketOption ***out, size_t *nr, const char *who)
 {
 	SocketOption **list = calloc(ARRAY_SIZE(options), sizeof(*list));
 	size_t n = 0;
 
 	if (!list)
 		return -ENOMEM;
-	s->options = list;
+	*out = list;
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 		SocketOption *o;
 		int value, ret = read_option(fd, &options[i], &value);
@@ -193,7 +193,7 @@ int inet_options_dump(int fd, InetSocket *s, const char *who)
 		o->name = options[i].name;
 		o->value = value;
 		list[n++] = o;
-		s->n_options = n;
+		*nr = n;
 	}
 	return 0;
 }
@@ -231,15 +231,21 @@ static int apply(int fd, const struct int_option *o, int value)
 	return ret;
 }
 
-static int restore_some(int fd, const InetSocket *s, bool buffers, const char **what)
+int inet_options_dump(int fd, InetSocket *s, const char *who)
 {
-	for (size_t i = 0; i < s->n_options; i++) {
-		const struct int_option *o = option_of(s->options[i]);
+	return socket_options_dump(fd, &s->options, &s->n_options, who);
+}
+
+static int restore_some(int fd, SocketOption *const *list, size_t n, bool buffers,
+			const char **what)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct int_option *o = option_of(list[i]);
 		int ret;
 
 		if (!o || o->buffer != buffers)
 			continue;
-		ret = apply(fd, o, s->options[i]->value);
+		ret = apply(fd, o, list[i]->value);
 		if (ret) {
 			*what = o->text;
 			return ret;
@@ -248,12 +254,18 @@ static int restore_some(int fd, const InetSocket *s, bool buffers, const char **
 	return 0;
 }
 
+int socket_options_restore(int fd, SocketOption *const *list, size_t n, bool buffers,
+			   const char **what)
+{
+	return restore_some(fd, list, n, buffers, what);
+}
+
 int inet_options_restore(int fd, const InetSocket *s, const char **what)
 {
-	return restore_some(fd, s, false, what);
+	return restore_some(fd, s->options, s->n_options, false, what);
 }
 
 int inet_options_restore_buffers(int fd, const InetSocket *s, const char **what)
 {
-	return restore_some(fd, s, true, what);
+	return restore_some(fd, s->options, s->n_options, true, what);
 }

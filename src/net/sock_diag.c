@@ -116,8 +116,17 @@ static int request(int family, int protocol, const void *bytecode, size_t bc_len
 	h->nlmsg_flags = NLM_F_REQUEST | (one ? 0 : NLM_F_DUMP);
 	h->nlmsg_seq = seq;
 	len = build_request(family, protocol, &req);
-	if (one)
+	if (one && family == AF_UNIX) {
+		/* A unix socket is asked for by inode alone: @one's first
+		 * word, with the cookie left "any". */
+		h->nlmsg_flags &= ~NLM_F_DUMP;
+		req.unix_req.udiag_ino = one->idiag_if;
+		req.unix_req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS |
+					  UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS;
+		req.unix_req.udiag_cookie[0] = req.unix_req.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	} else if (one) {
 		req.inet_req.id = *one;
+	}
 	memcpy(mnl_nlmsg_put_extra_header(h, len), &req, len);
 	if (bc_len)
 		mnl_attr_put(h, INET_DIAG_REQ_BYTECODE, bc_len, bytecode);
@@ -245,4 +254,83 @@ int sock_diag_inet_find(int family, int protocol, const struct sockaddr_storage 
 		return -ENOENT;
 	*out = st;
 	return 0;
+}
+
+struct unix_lookup {
+	uint32_t ino;
+	struct unix_diag_state *out;
+	bool found;
+};
+
+static int unix_match(const struct nlmsghdr *h, void *arg)
+{
+	struct unix_lookup *l = arg;
+	const struct unix_diag_msg *m = mnl_nlmsg_get_payload(h);
+	struct unix_diag_state *o = l->out;
+	const struct nlattr *a;
+
+	if (h->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*m) || m->udiag_ino != l->ino)
+		return 0;
+	memset(o, 0, sizeof(*o));
+	o->type = m->udiag_type;
+	o->state = m->udiag_state;
+	mnl_attr_for_each(a, h, sizeof(*m)) {
+		size_t len = mnl_attr_get_payload_len(a);
+		const void *v = mnl_attr_get_payload(a);
+
+		switch (mnl_attr_get_type(a)) {
+		case UNIX_DIAG_NAME:
+			o->name_len = len < sizeof(o->name) ? len : sizeof(o->name);
+			memcpy(o->name, v, o->name_len);
+			/* A path comes with its terminating 0. */
+			if (o->name_len && o->name[0])
+				o->name_len = strnlen(o->name, o->name_len);
+			break;
+		case UNIX_DIAG_VFS:
+			if (len >= sizeof(struct unix_diag_vfs)) {
+				const struct unix_diag_vfs *vfs = v;
+
+				o->vfs_ino = vfs->udiag_vfs_ino;
+				o->vfs_dev = vfs->udiag_vfs_dev;
+				o->has_vfs = true;
+			}
+			break;
+		case UNIX_DIAG_PEER:
+			if (len >= 4)
+				o->peer_ino = mnl_attr_get_u32(a);
+			o->has_peer = true;
+			break;
+		case UNIX_DIAG_ICONS:
+			o->nr_icons = len / 4;
+			break;
+		case UNIX_DIAG_RQLEN:
+			if (len >= sizeof(struct unix_diag_rqlen)) {
+				const struct unix_diag_rqlen *q = v;
+
+				o->rqueue = q->udiag_rqueue;
+				o->wqueue = q->udiag_wqueue;
+			}
+			break;
+		case UNIX_DIAG_SHUTDOWN:
+			if (len >= 1)
+				o->shutdown = mnl_attr_get_u8(a);
+			break;
+		}
+	}
+	l->found = true;
+	return 1;
+}
+
+int sock_diag_unix_find(uint64_t ino, struct unix_diag_state *out)
+{
+	struct inet_diag_sockid id = { .idiag_if = (uint32_t)ino };
+	struct unix_lookup l = { .ino = (uint32_t)ino, .out = out };
+	int ret;
+
+	if (ino > UINT32_MAX)
+		return -ERANGE;
+	ret = request(AF_UNIX, 0, NULL, 0, &id, unix_match, &l);
+	if (ret)
+		return ret;
+	return l.found ? 0 : -ENOENT;
 }

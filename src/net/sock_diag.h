@@ -37,4 +37,23 @@ int sock_diag_inet_find(int family, int protocol, const struct sockaddr_storage 
 			const struct sockaddr_storage *peer, uint64_t ino,
 			struct inet_diag_state *out);
 
+/* What sock_diag tells of one unix socket. */
+struct unix_diag_state {
+	uint8_t type;		/* SOCK_STREAM, ... */
+	uint8_t state;		/* TCP_LISTEN, TCP_ESTABLISHED, TCP_CLOSE */
+	uint8_t shutdown;	/* sk_shutdown: 1 reading, 2 writing */
+	char name[108];		/* sun_path bytes; a leading 0: abstract */
+	size_t name_len;	/* 0: unbound */
+	bool has_vfs;		/* the inode of its socket file, when bound to a path */
+	uint32_t vfs_ino, vfs_dev;
+	bool has_peer;
+	uint32_t peer_ino;	/* 0: none, or it closed */
+	uint32_t nr_icons;	/* connections waiting in a listener's accept queue */
+	uint32_t rqueue, wqueue;	/* a listener's queue and backlog; else bytes */
+};
+
+/* Finds the unix socket of inode @ino (sock_diag of cryo's network
+ * namespace); -ENOENT when not listed. */
+int sock_diag_unix_find(uint64_t ino, struct unix_diag_state *out);
+
 #endif

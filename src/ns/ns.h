@@ -1,8 +1,8 @@
 /* Namespaces: which ones a task is in (the identity of each, read from
  * /proc/PID/ns/ at dump and saved in pstree.img), the rule that a dump
  * refuses a task outside cryo's own, entering a task's namespace for a
- * moment, and creating a process in new namespaces with chosen pids.
- * Restoring namespaces themselves is not done yet. */
+ * moment, creating a process in new namespaces with chosen pids, and
+ * pids across pid namespaces. */
 #ifndef CRYO_NS_NS_H
 #define CRYO_NS_NS_H
 
@@ -96,5 +96,19 @@ struct ns_clone_args {
  * for other flags or too many levels, EEXIST for a pid in
  * use, EPERM without the capability. */
 pid_t ns_clone(const struct ns_clone_args *args);
+
+/* ---- pids across namespaces (pids.c) -------------------------------------- */
+
+/* The pids of @pid (of its thread @tid when not 0) in every pid namespace
+ * from cryo's down to its own, as NSpid lists them: @levels[0] is the pid
+ * cryo sees, @levels[*nr - 1] its own. -errno without logging. */
+int ns_pid_levels(pid_t pid, pid_t tid, pid_t *levels, size_t max, size_t *nr);
+/* Its pid in its own pid namespace. */
+int ns_pid_inner(pid_t pid, pid_t tid, pid_t *inner);
+/* The child of @parent (a pid cryo sees) whose own pid is @inner, as cryo
+ * sees it in *@pid; -ESRCH when none. */
+int ns_find_child(pid_t parent, pid_t inner, pid_t *pid);
+/* The thread of @pid whose own tid is @inner, as cryo sees it. */
+int ns_find_thread(pid_t pid, pid_t inner, pid_t *tid);
 
 #endif

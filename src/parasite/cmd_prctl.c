@@ -1,5 +1,6 @@
 /* PARASITE_CMD_PRCTL: the prctl state only the task can query about itself:
- * dumpable, parent-death signal, child subreaper and securebits. */
+ * dumpable, parent-death signal, child subreaper, securebits and THP
+ * disabling. */
 #include <asm/errno.h>
 #include <linux/prctl.h>
 
@@ -29,6 +30,10 @@ long cmd_prctl(int sock, const struct inj_msg *req)
 	if (ret < 0)
 		goto fail;
 	state.securebits = (int32_t)ret;
+	ret = blob_syscall(__NR_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0);
+	if (ret < 0)
+		goto fail;
+	state.thp_disable = (int32_t)ret;
 	return channel_reply(sock, req->cmd, 0, &state, sizeof(state), -1);
 fail:
 	return channel_reply(sock, req->cmd, (int32_t)ret, 0, 0, -1);

@@ -70,6 +70,8 @@ struct parasite_prctl {
 	int32_t pdeath_signal;
 	int32_t child_subreaper;
 	int32_t securebits;
+	int32_t thp_disable;
+	int32_t pad;
 };
 
 /* One POSIX timer: the caller sets @id, the parasite the rest (timer_gettime

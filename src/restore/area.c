@@ -122,6 +122,8 @@ static uint32_t madvise_bits(uint32_t vma_madv)
 		{ VMA_MADV_NOHUGEPAGE, RESTORER_MADV_NOHUGEPAGE },
 		{ VMA_MADV_DONTDUMP, RESTORER_MADV_DONTDUMP },
 		{ VMA_MADV_MERGEABLE, RESTORER_MADV_MERGEABLE },
+		{ VMA_MADV_LOCKED, RESTORER_MADV_LOCKED },
+		{ VMA_MADV_LOCKONFAULT, RESTORER_MADV_LOCKONFAULT },
 	};
 	uint32_t bits = 0;
 
@@ -207,6 +209,18 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 			v[n].shm_id = (int32_t)src->file_ino;
 			v[n].shm_size = page_up(src->file_size);
 			v[n].shm_flags = src->has_file_writable && src->file_writable ? 0 : SHM_RDONLY;
+		}
+		/* MAP_DROPPABLE is a mapping type of its own, in MAP_TYPE's place. */
+		if (src->has_madvise && (src->madvise & VMA_MADV_DROPPABLE))
+			v[n].flags = (v[n].flags & ~(uint32_t)MAP_TYPE) | MAP_DROPPABLE;
+		if (src->n_guards) {
+			uint64_t *g = area_alloc(area, src->n_guards * sizeof(*g));
+
+			if (!g)
+				return -ENOMEM;
+			memcpy(g, src->guards, src->n_guards * sizeof(*g));
+			v[n].guards = (uint64_t)(uintptr_t)g;
+			v[n].nr_guards = (uint32_t)(src->n_guards / 2);
 		}
 		/* Shared anonymous memory maps the object restore made for it:
 		 * with MAP_ANONYMOUS the kernel would ignore the fd. */
@@ -444,6 +458,8 @@ static size_t args_size(const struct restore_task *rt, const struct lazy_pins *p
 	size_t n = sizeof(struct restorer_args) + 64 * 8;
 
 	n += rt->mm->n_vmas * sizeof(struct restorer_vma);
+	for (size_t i = 0; i < rt->mm->n_vmas; i++)
+		n += rt->mm->vmas[i]->n_guards * sizeof(uint64_t) + 64;
 	n += count_fills(rt, pins) * sizeof(struct restorer_fill);
 	n += rt->mm->n_auxv * sizeof(uint64_t);
 	n += count_pending(core) * sizeof(struct restorer_signal);

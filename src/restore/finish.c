@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include "common/log.h"
+#include "ns/ns.h"
 #include "inject/inject.h"
 #include "restore/restore.h"
 #include "task/task.h"
@@ -43,7 +44,7 @@ static int check_vdso_placed(const struct restore_task *rt, uint64_t want)
 
 	if (!want)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", rt->pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", rt->host_pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -62,10 +63,30 @@ static int check_vdso_placed(const struct restore_task *rt, uint64_t want)
 	return 0;
 }
 
-static int set_thread_state(struct inj_task *task, const ThreadCore *t)
+/* The tid cryo sees of thread @tid of @rt: another one only in a clone. */
+static int host_tid(const struct restore_task *rt, pid_t tid, pid_t *out)
 {
-	struct inj_regs *regs = aligned_alloc(64, sizeof(*regs));
 	int ret;
+
+	*out = tid;
+	if (rt->host_pid == rt->pid)
+		return 0;
+	if (tid == rt->pid) {
+		*out = rt->host_pid;
+		return 0;
+	}
+	ret = ns_find_thread(rt->host_pid, tid, out);
+	if (ret)
+		pr_err("restore: pid %d thread %d: not found in the clone (/proc/%d/task): %s",
+		       rt->pid, tid, rt->host_pid, strerror(-ret));
+	return ret;
+}
+
+static int set_thread_state(struct inj_task *task, const ThreadCore *t, pid_t tid)
+{
+	int ret;
+
+	struct inj_regs *regs = aligned_alloc(64, sizeof(*regs));
 
 	if (!regs)
 		return -ENOMEM;
@@ -74,13 +95,13 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t)
 	reenter_interrupted_syscall(&regs->gp);
 	memcpy(regs->xstate, t->xstate.data, t->xstate.len);
 	regs->xstate_size = (uint32_t)t->xstate.len;
-	ret = inj_set_regs(task, t->tid, regs);
+	ret = inj_set_regs(task, tid, regs);
 	if (ret)
 		pr_err("restore: pid %d thread %d: the saved registers were refused (%s): was "
 		       "the image made on a CPU with other extended state?", inj_task_pid(task),
 		       t->tid, strerror(-ret));
 	else
-		ret = inj_set_sigmask(task, t->tid, t->sigmask);
+		ret = inj_set_sigmask(task, tid, t->sigmask);
 	free(regs);
 	return ret;
 }
@@ -108,20 +129,27 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 {
 	const TaskCore *core = rt->core;
 	struct inj_task *task;
+	pid_t *tids;
 	long result;
 	int ret;
 
 	ret = check_vdso_placed(rt, vdso_text);
 	if (ret)
 		return ret;
-	ret = inj_seize(rt->pid, &task);
-	if (ret)
+	tids = calloc(core->n_threads + 1, sizeof(*tids));
+	if (!tids)
+		return -ENOMEM;
+	ret = inj_seize(rt->host_pid, &task);
+	if (ret) {
+		free(tids);
 		return ret;
+	}
 	/* The restorer made each thread or failed: anything else is a bug. */
 	if (inj_thread_count(task) != (int)core->n_threads) {
 		pr_err("restore: pid %d: %d threads after the restorer, the image has %zu",
 		       rt->pid, inj_thread_count(task), core->n_threads);
 		inj_release(task);
+		free(tids);
 		return -ESRCH;
 	}
 	ret = inj_syscall(task, &result, SYS_prctl, PR_SET_PDEATHSIG,
@@ -140,13 +168,16 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 	/* Every thread exists, none runs yet: nothing of the restore is slowed
 	 * by an idle policy or a narrow affinity. Before the registers: the
 	 * timer slack is set by a syscall run in each thread. */
+	for (size_t i = 0; !ret && i < core->n_threads; i++)
+		ret = host_tid(rt, core->threads[i]->tid, &tids[i]);
 	if (!ret)
-		ret = task_restore_sched(task, core);
+		ret = task_restore_sched(task, core, tids);
 	/* Last of what runs in the task: no close() of its may drop them. */
 	if (!ret)
-		ret = restore_take_locks(task, rt->pid, locks);
+		ret = restore_take_locks(task, rt->pid, rt->host_pid, locks);
 	for (size_t i = 0; !ret && i < core->n_threads; i++)
-		ret = set_thread_state(task, core->threads[i]);
+		ret = set_thread_state(task, core->threads[i], tids[i]);
+	free(tids);
 	if (ret) {
 		inj_release(task);
 		return ret;

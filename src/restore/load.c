@@ -24,22 +24,10 @@
 #define USER_SS 0x2b
 #define XSAVE_MIN_SIZE (512 + 64)
 
-/* Every file of the set is the one the dump wrote (digests in the
- * inventory), checked once each image was read and found well formed, so
- * that a damaged one is named by its own check first. */
-static int verify_set(const struct image_dir *dir)
-{
-	struct image *img;
-	int ret = image_read(dir, IMG_INVENTORY, 0, &img);
-
-	if (ret)
-		return ret;
-	ret = image_set_verify(dir, (const Inventory *)img->records[0].msg);
-	image_free(img);
-	return ret;
-}
-
-static int read_inventory(const struct image_dir *dir, pid_t *root_pid)
+/* The inventory, read once: its MAC checked against @key (or its lack of
+ * one), and its dump id made the one every other file must carry. */
+static int read_inventory(struct image_dir *dir, const struct sign_key *key,
+			  struct image **out)
 {
 	struct image *img;
 	Inventory *inv;
@@ -55,16 +43,29 @@ static int read_inventory(const struct image_dir *dir, pid_t *root_pid)
 	if (ret)
 		return ret;
 	inv = (Inventory *)img->records[0].msg;
-	if (uname(&uts) == 0 && strcmp(inv->arch, uts.machine)) {
+	ret = image_set_check_signature(img->path, inv, key);
+	if (!ret && (!img->has_dump_id || !inv->has_dump_id ||
+		     inv->dump_id.len != IMG_DUMP_ID_SIZE ||
+		     memcmp(inv->dump_id.data, img->dump_id, IMG_DUMP_ID_SIZE))) {
+		pr_err("restore: %s: its header and its record name different dumps (or none: an "
+		       "older cryo's set): refused", img->path);
+		ret = -EBADMSG;
+	}
+	if (!ret && uname(&uts) == 0 && strcmp(inv->arch, uts.machine)) {
 		pr_err("restore: %s/inventory.img: dumped on %s, this machine is %s", dir->path,
 		       inv->arch, uts.machine);
 		ret = -EXDEV;
 	}
-	*root_pid = inv->root_pid;
 	if (!ret)
 		ret = net_lock_restore(inv);
-	image_free(img);
-	return ret;
+	if (ret) {
+		image_free(img);
+		return ret;
+	}
+	memcpy(dir->dump_id, img->dump_id, IMG_DUMP_ID_SIZE);
+	dir->has_dump_id = true;
+	*out = img;
+	return 0;
 }
 
 static int check_thread(const char *path, const ThreadCore *t)
@@ -160,6 +161,7 @@ static int load_task(const struct image_dir *dir, const struct tree_task *t,
 	int ret;
 
 	rt->pid = t->pid;
+	rt->host_pid = t->pid;
 	ret = read_core(dir, rt);
 	if (!ret)
 		ret = check_against_tree(rt, t);
@@ -244,19 +246,26 @@ static int load_sysv_shm(const struct image_dir *dir, struct restore_set *rs)
 	return ret;
 }
 
-int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs)
+int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
+		 struct restore_set *rs)
 {
-	pid_t root;
+	struct image *inv_img;
+	const Inventory *inv;
 	int ret;
 
 	memset(rs, 0, sizeof(*rs));
 	rs->shell_job = shell_job;
 	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = -1;
-	ret = read_inventory(dir, &root);
-	if (!ret)
-		ret = tree_load(dir, root, shell_job, &rs->tree);
+	ret = read_inventory(dir, key, &inv_img);
 	if (ret)
 		return ret;
+	inv = (const Inventory *)inv_img->records[0].msg;
+	rs->signed_set = inv->has_mac;
+	ret = tree_load(dir, inv->root_pid, shell_job, &rs->tree);
+	if (ret) {
+		image_free(inv_img);
+		return ret;
+	}
 	rs->tasks = calloc(rs->tree.nr, sizeof(*rs->tasks));
 	if (!rs->tasks) {
 		pr_err("restore: out of memory for %zu processes", rs->tree.nr);
@@ -277,8 +286,11 @@ int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set
 		ret = files_locks_load(dir, rs->files_imgs, rs->nr_files_imgs, &rs->locks);
 	if (!ret)
 		ret = load_sysv_shm(dir, rs);
+	/* Every file is the one the dump wrote, checked once each was read and
+	 * found well formed, so that a damaged one is named by its own check. */
 	if (!ret)
-		ret = verify_set(dir);
+		ret = image_set_verify(dir, inv);
+	image_free(inv_img);
 	if (ret)
 		restore_unload(rs);
 	return ret;

@@ -22,7 +22,8 @@ static const char *kind_name(enum files_lock_kind kind)
 	return kind == FILES_LOCK_FLOCK ? "flock" : kind == FILES_LOCK_POSIX ? "POSIX" : "OFD";
 }
 
-static long take_one(struct inj_task *task, const struct files_lock *l, long *result)
+static long take_one(struct inj_task *task, pid_t host_pid, const struct files_lock *l,
+		     long *result)
 {
 	struct flock fl = {
 		.l_type = l->write ? F_WRLCK : F_RDLCK,
@@ -39,10 +40,11 @@ static long take_one(struct inj_task *task, const struct files_lock *l, long *re
 	if (l->kind == FILES_LOCK_FLOCK)
 		return inj_syscall(task, result, SYS_flock, (unsigned long)l->fd,
 				   (l->write ? LOCK_EX : LOCK_SH) | LOCK_NB, 0, 0, 0, 0);
-	return inj_thread_syscall(task, l->pid, result, &fl, sizeof(fl), SYS_fcntl, args);
+	return inj_thread_syscall(task, host_pid, result, &fl, sizeof(fl), SYS_fcntl, args);
 }
 
-int restore_take_locks(struct inj_task *task, pid_t pid, const struct files_locks *locks)
+int restore_take_locks(struct inj_task *task, pid_t pid, pid_t host_pid,
+		       const struct files_locks *locks)
 {
 	for (size_t i = 0; locks && i < locks->nr; i++) {
 		const struct files_lock *l = &locks->locks[i];
@@ -52,7 +54,7 @@ int restore_take_locks(struct inj_task *task, pid_t pid, const struct files_lock
 
 		if (l->pid != pid)
 			continue;
-		ret = (int)take_one(task, l, &result);
+		ret = (int)take_one(task, host_pid, l, &result);
 		if (!ret && result >= 0)
 			continue;
 		if (l->kind != FILES_LOCK_FLOCK && l->end == UINT64_MAX)

@@ -30,6 +30,7 @@
 #include "kabi/kabi.h"
 #include "lazy/lazy.h"
 #include "net/net.h"
+#include "ns/ns.h"
 #include "restore/family.h"
 #include "restore/restore.h"
 #include "restorer/args.h"
@@ -54,6 +55,8 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_WAIT] = "waiting for the thread to set itself up",
 	[RESTORER_STEP_UFFD] = "registering lazy memory with a userfaultfd at",
 	[RESTORER_STEP_SHMAT] = "attaching the SysV segment at",
+	[RESTORER_STEP_GUARD] = "installing a guard region (MADV_GUARD_INSTALL, 6.13) at",
+	[RESTORER_STEP_MLOCK] = "locking (mlock2) the mapping at",
 };
 
 static void inject_log(enum inj_log_level level, const char *message)
@@ -94,6 +97,11 @@ struct restore_run {
 	uint64_t *vdso;		/* where each restorer put the vDSO */
 	int *uffd;		/* each restorer's userfaultfd (lazy), -1: none */
 	pid_t lazy_server;	/* the page server of a lazy restore, 0: none */
+	/* --clone: the init of the new pid namespace (clone.c), cryo's child,
+	 * its pidfd, and the write end of the pipe that releases it. */
+	pid_t init;
+	int init_pidfd;
+	int release_fd;
 	const struct cryo_opts *opts;
 	struct pollfd *polls;
 	struct stats *stats;
@@ -177,11 +185,44 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 	return ret;
 }
 
+/* The pid cryo sees of process @index, once it exists: its saved one, but
+ * in a clone, where it is found among its parent's children by the pid it
+ * has inside (its parent first, when not found yet: a process may report
+ * its children before its own parent reported it). */
+static int find_host_pid(struct restore_run *run, size_t index)
+{
+	struct restore_set *rs = run->rs;
+	const struct tree_task *t = &rs->tree.tasks[index];
+	pid_t parent;
+	int ret;
+
+	if (!run->init) {
+		rs->tasks[index].host_pid = t->pid;
+		return 0;
+	}
+	if (rs->tasks[index].host_pid)
+		return 0;
+	if (t->parent >= 0 && !rs->tasks[t->parent].host_pid) {
+		ret = find_host_pid(run, (size_t)t->parent);
+		if (ret)
+			return ret;
+	}
+	parent = t->parent < 0 ? run->init : rs->tasks[t->parent].host_pid;
+	ret = ns_find_child(parent, t->pid, &rs->tasks[index].host_pid);
+	if (ret)
+		pr_err("restore: pid %d: not found in the clone among the children of pid %d "
+		       "(as cryo sees it): %s", t->pid, parent, strerror(-ret));
+	return ret;
+}
+
 static int watch(struct restore_run *run, size_t index)
 {
 	pid_t pid = run->rs->tree.tasks[index].pid;
+	int ret = find_host_pid(run, index);
 
-	run->pidfds[index] = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (ret)
+		return ret;
+	run->pidfds[index] = (int)syscall(SYS_pidfd_open, run->rs->tasks[index].host_pid, 0);
 	if (run->pidfds[index] < 0) {
 		run->pidfds[index] = -1;
 		return pr_errno_ret("restore: pid %d vanished as it was created", pid);
@@ -251,6 +292,9 @@ static int take_report(struct restore_run *run, int stage, size_t *count)
 		return -EPROTO;
 	}
 	(*count)++;
+	/* A clone's root is watched once it exists: its init creates it. */
+	if (stage == RESTORE_STAGE_CREATED && index == 0 && run->pidfds[0] < 0 && watch(run, 0))
+		return -ESRCH;
 	if (stage == RESTORE_STAGE_CREATED)
 		return watch_children(run, (size_t)index);
 	if (stage == RESTORE_STAGE_DONE) {
@@ -278,6 +322,8 @@ static int wait_stage(struct restore_run *run, int stage, size_t expected)
 		int ret;
 
 		run->polls[0] = (struct pollfd){ .fd = run->report_fd, .events = POLLIN };
+		if (run->init_pidfd >= 0)
+			run->polls[n++] = (struct pollfd){ .fd = run->init_pidfd, .events = POLLIN };
 		for (size_t i = 0; i < tree->nr; i++)
 			if (run->pidfds[i] >= 0 && !run->may_exit[i])
 				run->polls[n++] = (struct pollfd){ .fd = run->pidfds[i],
@@ -303,6 +349,9 @@ static int wait_stage(struct restore_run *run, int stage, size_t expected)
 		for (nfds_t j = 1; j < n; j++) {
 			if (!run->polls[j].revents)
 				continue;
+			if (run->polls[j].fd == run->init_pidfd)
+				pr_err("restore: --clone: the init of the new pid namespace (pid %d) "
+				       "died during the restore", run->init);
 			for (size_t i = 0; i < tree->nr; i++)
 				if (run->pidfds[i] == run->polls[j].fd)
 					pr_err("restore: pid %d died during the restore",
@@ -510,16 +559,101 @@ static int run_stages(struct restore_run *run, uint64_t began)
 	return ret;
 }
 
-static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
-			struct stats *st)
+/* --clone: cryo's part. The init it creates is released by a byte on a
+ * pipe, above every fd a process restores. */
+static int make_release_pipe(const struct restore_set *rs, int release[2])
 {
-	struct restore_run run = { .rs = rs, .opts = opts, .stats = st };
+	int ret = 0;
+
+	if (pipe2(release, O_CLOEXEC))
+		return pr_errno_ret("restore: --clone: cannot make the pipe of the init");
+	for (int i = 0; i < 2 && !ret; i++)
+		ret = lift_fd(&release[i], rs->base);
+	if (!ret && files_prepared_any_late(rs->files)) {
+		/* cryo would open them by the saved pids, which mean other
+		 * processes outside the clone. */
+		pr_err("restore: --clone: a pidfd of a live process that two processes share: "
+		       "not supported with --clone yet");
+		ret = -EOPNOTSUPP;
+	}
+	return ret;
+}
+
+/* Creates the root (or, with --clone, the init that creates it); returns
+ * as fork() does, in cryo the pid it waits for. */
+static pid_t create_root(struct restore_run *run, int pipes[3][2], const int release[2])
+{
+	struct restore_set *rs = run->rs;
+	const struct cryo_opts *opts = run->opts;
+	pid_t root = rs->tree.tasks[0].pid, child;
+
+	/* clone3 takes no exit signal with CLONE_PARENT: the child gets cryo's.
+	 * In a clone, the root's parent is the init, pid 1 inside. */
+	rs->root_parent = opts->clone ? 1 : opts->restore_sibling ? getppid() : getpid();
+	if (opts->clone)
+		child = clone_init_create();
+	else
+		child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
+						family_clone(root, SIGCHLD, 0);
+	if (child == 0) {
+		for (int i = 0; i < 3; i++)
+			close(pipes[i][i == 0 ? 0 : 1]);
+		if (opts->clone)
+			clone_init_run(rs, release);
+		restore_child(rs, 0);
+	}
+	if (child < 0 && opts->clone)
+		pr_errno_ret("restore: --clone: cannot create the new pid and mount namespaces");
+	else if (child < 0)
+		pr_errno_ret("restore: cannot create pid %d%s", root,
+			     errno == EEXIST ? " (taken, perhaps by a zombie not yet reaped)" : "");
+	return child;
+}
+
+/* The restore succeeded: a clone's init goes on without cryo. It closes
+ * its end of the pipe once it no longer dies with cryo, which cryo waits
+ * for (POLLERR: no reader left), so that a cryo that exits at once (-d)
+ * does not take the clone with it. */
+#define RELEASE_MS 10000
+static int release_init(struct restore_run *run)
+{
+	/* No events asked: poll() reports the write end only with POLLERR. */
+	struct pollfd p[2] = {
+		{ .fd = run->release_fd, .events = 0 },
+		{ .fd = run->init_pidfd, .events = POLLIN },
+	};
+	char go = 'g';
+	int n;
+
+	if (!run->init)
+		return 0;
+	if (write(run->release_fd, &go, 1) != 1)
+		return pr_errno_ret("restore: --clone: cannot release the init (pid %d)",
+				    run->init);
+	do
+		n = poll(p, 2, RELEASE_MS);
+	while (n < 0 && errno == EINTR);
+	if (n > 0 && (p[0].revents & POLLERR) && !p[1].revents)
+		return 0;
+	pr_err("restore: --clone: the init (pid %d) %s", run->init,
+	       n > 0 && p[1].revents ? "died as it was released" :
+				      "did not take its release in time");
+	return -ETIMEDOUT;
+}
+
+static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
+			struct stats *st, pid_t *wait_for)
+{
+	struct restore_run run = { .rs = rs, .opts = opts, .stats = st, .init_pidfd = -1,
+				   .release_fd = -1 };
 	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, ret;
+	int release[2] = { -1, -1 };
 	size_t nr = rs->tree.nr;
 	pid_t root = rs->tree.tasks[0].pid, child;
 	uint64_t began = stats_begin(st, STATS_RESTORE_PID_WAIT);
 
-	ret = restore_wait_pids_free(&rs->tree, opts->pid_wait_ms);
+	/* A clone's pid namespace is new: every pid is free in it. */
+	ret = opts->clone ? 0 : restore_wait_pids_free(&rs->tree, opts->pid_wait_ms);
 	stats_end(st, STATS_RESTORE_PID_WAIT, began);
 	/* Lets a test take a PID between this check and the creation. */
 	if (!ret && getenv("CRYO_TEST_STOP_BEFORE_CREATE"))
@@ -529,6 +663,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
 		ret = arrange_fds(rs, pipes);
+	if (!ret && opts->clone)
+		ret = make_release_pipe(rs, release);
 	if (!ret)
 		ret = shared_table_setup(rs);
 	stats_end(st, STATS_RESTORE_FILES, began);
@@ -540,46 +676,59 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	run.may_exit = calloc(nr, sizeof(*run.may_exit));
 	run.vdso = calloc(nr, sizeof(*run.vdso));
 	run.uffd = malloc(nr * sizeof(*run.uffd));
-	run.polls = calloc(nr + 1, sizeof(*run.polls));
+	run.polls = calloc(nr + 2, sizeof(*run.polls));
 	if (!ret && (!run.pidfds || !run.may_exit || !run.vdso || !run.uffd || !run.polls))
 		ret = -ENOMEM;
 	for (size_t i = 0; run.pidfds && run.uffd && i < nr; i++)
 		run.pidfds[i] = run.uffd[i] = -1;
 	if (ret)
 		goto out;
-	/* clone3 takes no exit signal with CLONE_PARENT: the child gets cryo's. */
-	rs->root_parent = opts->restore_sibling ? getppid() : getpid();
-	child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
-					family_clone(root, SIGCHLD, 0);
-	if (child == 0) {
-		for (int i = 0; i < 3; i++)
-			close(pipes[i][i == 0 ? 0 : 1]);
-		restore_child(rs, 0);
-	}
+	child = create_root(&run, pipes, release);
 	if (child < 0) {
-		ret = pr_errno_ret("restore: cannot create pid %d%s", root,
-				   errno == EEXIST ? " (taken, perhaps by a zombie not yet reaped)" :
-						     "");
+		ret = -errno;
 		goto out;
+	}
+	*wait_for = child;
+	if (opts->clone) {
+		/* Found as each is watched (find_host_pid()). */
+		for (size_t i = 0; i < nr; i++)
+			rs->tasks[i].host_pid = 0;
+		run.init = child;
+		run.release_fd = release[1];
+		close(release[0]);
+		release[0] = release[1] = -1;
+		run.init_pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+		if (run.init_pidfd < 0)
+			ret = pr_errno_ret("restore: --clone: the init (pid %d) vanished", child);
 	}
 	/* Only the processes hold the write end now: EOF means all are gone. */
 	close(pipes[0][1]);
 	pipes[0][1] = -1;
 	/* What is opened late stays until the processes have taken it. */
 	files_prepared_close_early(rs->files);
-	ret = watch(&run, 0);
+	if (!ret && !opts->clone)
+		ret = watch(&run, 0);
 	if (!ret)
 		ret = run_stages(&run, began);
+	if (!ret)
+		ret = release_init(&run);
 	if (ret) {
 		/* A process blocked at a gate reads EOF and exits by itself. */
 		for (int i = 1; i < 3; i++) {
 			close(pipes[i][1]);
 			pipes[i][1] = -1;
 		}
-		kill_all(&run, root);
+		/* Killing a clone's init ends every process of its namespace. */
+		kill_all(&run, child);
 		goto out;
 	}
-	pr_info("restore: pid %d restored, with %zu more processes", root, nr - 1);
+	root = rs->tasks[0].host_pid;
+	if (opts->clone)
+		pr_info("restore: pid %d restored as pid %d in a new pid namespace (its init: "
+			"pid %d), with %zu more processes", rs->tree.tasks[0].pid, root, child,
+			nr - 1);
+	else
+		pr_info("restore: pid %d restored, with %zu more processes", root, nr - 1);
 	if (opts->pidfile && write_pidfile(opts->pidfile, root) && !opts->restore_detached)
 		pr_warn("restore: pid %d runs on without its pid file", root);
 	if (cryo_notify(opts, "post-resume", root))
@@ -596,6 +745,13 @@ out:
 	for (int i = 0; i < 6; i++)
 		if (pipes[i / 2][i % 2] >= 0)
 			close(pipes[i / 2][i % 2]);
+	for (int i = 0; i < 2; i++)
+		if (release[i] >= 0)
+			close(release[i]);
+	if (run.release_fd >= 0)
+		close(run.release_fd);
+	if (run.init_pidfd >= 0)
+		close(run.init_pidfd);
 	shared_table_teardown(rs);
 	free(run.pidfds);
 	free(run.may_exit);
@@ -633,15 +789,22 @@ static int report_stats(struct stats *st, const struct cryo_opts *opts)
 
 int cmd_restore(const struct cryo_opts *opts)
 {
-	struct image_dir *dir;
+	struct image_dir *dir = NULL;
 	struct restore_set rs;
+	struct sign_key key;
+	uid_t owner = 0;
 	struct stats st;
 	uint64_t began;
-	pid_t root;
+	pid_t wait_for = 0;
 	int ret;
 
 	if (!opts->images_dir) {
 		pr_err("restore: -D DIR is required (cryo restore -D DIR)");
+		return 1;
+	}
+	if (opts->clone && (opts->lazy_pages || opts->restore_sibling)) {
+		pr_err("restore: --clone with %s: not supported yet",
+		       opts->lazy_pages ? "--lazy-pages" : "the root made cryo's sibling (RPC)");
 		return 1;
 	}
 	inj_set_log(inject_log);
@@ -650,42 +813,40 @@ int cmd_restore(const struct cryo_opts *opts)
 	stats_init(&st, STATS_RESTORE);
 	progress_start(&st, opts->quiet);
 	began = stats_begin(&st, STATS_RESTORE_READING);
-	if (image_dir_open(opts->images_dir, &dir)) {
+	if (opts->sign_key && sign_key_load(opts->sign_key, &key)) {
 		progress_stop(&st);
 		return 1;
 	}
-	if (restore_check_image_dir(dir)) {
-		image_dir_close(dir);
-		progress_stop(&st);
-		return 1;
-	}
-	if (opts->lazy_pages && lazy_check_available()) {
-		image_dir_close(dir);
-		progress_stop(&st);
-		return 1;
-	}
+	ret = image_dir_open(opts->images_dir, &dir);
+	if (!ret)
+		ret = restore_check_image_dir(dir, &owner);
+	if (!ret && opts->lazy_pages)
+		ret = lazy_check_available();
+	/* Connections the dump locked are locked again from here on. */
 	net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
-	ret = restore_load(dir, opts->shell_job, &rs);
-	image_dir_close(dir);
+	if (!ret)
+		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job, &rs);
+	if (dir)
+		image_dir_close(dir);
+	sign_key_forget(&key);
 	stats_end(&st, STATS_RESTORE_READING, began);
 	if (ret) {
 		progress_stop(&st);
 		net_lock_end(true);
 		return 1;
 	}
-	if (restore_check_creds(&rs)) {
+	if (restore_check_creds(&rs, owner)) {
 		restore_unload(&rs);
 		net_lock_end(true);
 		progress_stop(&st);
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
-	root = rs.tree.tasks[0].pid;
 	st.tasks_all = count_alive(&rs.tree);
 	st.bytes_total = bytes_to_restore(&rs);
 	/* Orphans of a failed restore come back to cryo to be reaped. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	ret = restore_tree(&rs, opts, &st);
+	ret = restore_tree(&rs, opts, &st, &wait_for);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	restore_unload(&rs);
 	/* A failed restore keeps the dump's lock for the next attempt. */
@@ -697,5 +858,6 @@ int cmd_restore(const struct cryo_opts *opts)
 	report_stats(&st, opts);
 	if (opts->restore_detached)
 		return 0;
-	return wait_exit_status(root);
+	/* A clone's init exits as the root did. */
+	return wait_exit_status(wait_for);
 }

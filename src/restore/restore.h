@@ -11,6 +11,7 @@
 
 #include "images/image.h"
 #include "images/pages.h"
+#include "images/sign.h"
 #include "images/proto/core.pb-c.h"
 #include "images/proto/mm.pb-c.h"
 #include "tree/tree.h"
@@ -25,6 +26,9 @@ struct sysv_shm_set;
 /* Everything read from the images for one live process, validated. */
 struct restore_task {
 	pid_t pid;
+	/* The pid cryo sees: pid, but for --clone, whose processes have their
+	 * saved pids only inside the new pid namespace. */
+	pid_t host_pid;
 	struct image *core_img;
 	TaskCore *core;			/* points into core_img */
 	Mm *mm;
@@ -38,6 +42,7 @@ struct restore_set {
 	struct tree tree;
 	struct restore_task *tasks;	/* like tree.tasks; filled for live ones */
 	bool shell_job;
+	bool signed_set;	/* its inventory's MAC matched the --sign-key */
 	bool lazy_pages;	/* --lazy-pages: private anonymous memory comes from a page server */
 	/* Fds of cryo that the processes inherit sit at or above it, clear
 	 * of every fd a process restores. */
@@ -94,12 +99,15 @@ int restore_wait_pids_free(const struct tree *tree, int wait_ms);
 
 /* trust.c: what a restore trusts and grants. */
 /* The image directory and every file in it: owned by the caller or root,
- * writable by no one else (as ssh's StrictModes); else refused by name. */
-int restore_check_image_dir(const struct image_dir *dir);
+ * writable by no one else (as ssh's StrictModes); else refused by name.
+ * *@owner: the image's owner, the non-root one among them if any. */
+int restore_check_image_dir(const struct image_dir *dir, uid_t *owner);
 /* Without full privileges (root with CAP_SETUID, CAP_SETGID, CAP_SETPCAP
  * and CAP_SYS_ADMIN), the ids, groups and capabilities each task asks
- * for must be cryo's own. */
-int restore_check_creds(const struct restore_set *rs);
+ * for must be cryo's own. An unsigned set of a non-root @image_owner
+ * may ask only for that uid and its groups (and, from a root cryo, no
+ * capability). */
+int restore_check_creds(const struct restore_set *rs, uid_t image_owner);
 /* The calling thread takes on the supplementary groups, fsuid and fsgid of
  * @core's task, so that the task's files are opened and made as the task
  * would; cryo keeps its own in a restore_fs_creds and puts them back. */
@@ -115,12 +123,21 @@ int restore_save_fs_creds(struct restore_fs_creds *saved);
 int restore_take_fs_creds(const TaskCore *core);
 int restore_put_back_fs_creds(struct restore_fs_creds *saved);
 
+/* clone.c: --clone. In cryo: creates the init of the clone, in a new pid
+ * and mount namespace, as fork() returns (-1 and errno on failure). In the
+ * init: mounts /proc, creates the root (which goes on in restore_child()),
+ * waits for cryo's byte on @release[0] (EOF: the restore failed, and it
+ * exits), then reaps orphans and exits with the root's status. */
+pid_t clone_init_create(void);
+void __attribute__((noreturn)) clone_init_run(struct restore_set *rs, const int release[2]);
+
 /* regs_check.c: every thread's registers are ones the kernel takes, its
  * rip in one of @mm's executable mappings; else refused naming @path. */
 int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm);
 
 /* load.c */
-int restore_load(const struct image_dir *dir, bool shell_job, struct restore_set *rs);
+int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
+		 struct restore_set *rs);
 void restore_unload(struct restore_set *rs);
 
 /* child.c: runs in the new process @index of the tree; never returns.
@@ -153,9 +170,10 @@ int restore_stops(struct restore_set *rs, struct inj_task **seized);
 int restore_check_pidfds(const struct restore_set *rs);
 int restore_thread_pidfds(struct inj_task *task, const struct files_image *files);
 
-/* locks.c: from cryo, in the seized @task (process @pid, paused in its
- * restorer with every fd in place): takes again each lock of @locks that
- * is @pid's to take. */
-int restore_take_locks(struct inj_task *task, pid_t pid, const struct files_locks *locks);
+/* locks.c: from cryo, in the seized @task (process @pid, @host_pid as
+ * cryo sees it, paused in its restorer with every fd in place): takes
+ * again each lock of @locks that is @pid's to take. */
+int restore_take_locks(struct inj_task *task, pid_t pid, pid_t host_pid,
+		       const struct files_locks *locks);
 
 #endif

@@ -1,12 +1,14 @@
 /* What a restore trusts and grants: an image directory and its files only
  * when the caller (or root) owns them and no one else may write them; the
- * credentials an image asks for only when the caller could grant them; and
+ * credentials an image asks for only when the caller could grant them and,
+ * for an unsigned set, a process of the image's owner could hold them; and
  * the task's files opened under the task's own filesystem credentials.
  * Not here: how images are read (images/) or credentials applied (task/). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +43,12 @@ static int check_owner_mode(const char *what, const char *path, const struct sta
 	return 0;
 }
 
-int restore_check_image_dir(const struct image_dir *dir)
+int restore_check_image_dir(const struct image_dir *dir, uid_t *owner)
 {
 	_cleanup_close_ int list_fd = -1;
 	struct dirent *de;
 	struct stat st;
+	uid_t found;
 	int ret;
 	DIR *d;
 
@@ -54,6 +57,8 @@ int restore_check_image_dir(const struct image_dir *dir)
 	ret = check_owner_mode("image directory", dir->path, &st);
 	if (ret)
 		return ret;
+	/* Owners are the caller or root: a non-root one is the caller. */
+	found = st.st_uid;
 	list_fd = openat(dir->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	d = list_fd >= 0 ? fdopendir(list_fd) : NULL;
 	if (!d)
@@ -71,8 +76,12 @@ int restore_check_image_dir(const struct image_dir *dir)
 			ret = pr_errno_ret("restore: cannot stat %s", path);
 		else
 			ret = check_owner_mode("image file", path, &st);
+		if (!ret && st.st_uid)
+			found = st.st_uid;
 	}
 	closedir(d);
+	if (!ret)
+		*owner = found;
 	return ret;
 }
 
@@ -169,30 +178,147 @@ static int check_task_creds(const struct caller_creds *c, pid_t pid, const Creds
 	return 0;
 }
 
-int restore_check_creds(const struct restore_set *rs)
+/* ---- credentials the image's owner could hold ------------------------------------- */
+
+/* The groups of user @uid in the user database (its primary one first). */
+static int read_owner_groups(uid_t uid, gid_t **groups, int *nr)
 {
+	struct passwd *pw = getpwuid(uid);
+	int n = 0;
+
+	if (!pw) {
+		pr_err("restore: the images are owned by uid %u, which the user database does not "
+		       "know: its groups cannot be bounded, refused", uid);
+		return -EPERM;
+	}
+	getgrouplist(pw->pw_name, pw->pw_gid, NULL, &n);
+	*groups = calloc((size_t)n + 1, sizeof(gid_t));
+	if (!*groups)
+		return -ENOMEM;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, *groups, &n) < 0) {
+		free(*groups);
+		pr_err("restore: cannot read the groups of uid %u", uid);
+		return -EIO;
+	}
+	*nr = n;
+	return 0;
+}
+
+static bool in_groups(const gid_t *groups, int nr, uint32_t gid)
+{
+	for (int i = 0; i < nr; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* An unsigned set written by uid @owner (not root) describes processes
+ * that uid could have run: its ids, and groups it is in. Capabilities are
+ * left to the caller bound (check_task_creds), or refused outright when
+ * cryo would grant any. */
+static int check_owner_bound(uid_t owner, bool caller_bound, pid_t pid, const Creds *cr,
+			     const gid_t *groups, int nr_groups)
+{
+	const uint32_t uids[] = { cr->uid, cr->euid, cr->suid, cr->fsuid };
+	const uint32_t gids[] = { cr->gid, cr->egid, cr->sgid, cr->fsgid };
+	uint64_t caps = cr->cap_permitted | cr->cap_effective | cr->cap_inheritable |
+			cr->cap_ambient;
+
+	for (size_t i = 0; i < 4; i++) {
+		if (uids[i] != owner) {
+			pr_err("restore: pid %d: the image asks for uid %u, but its files are owned "
+			       "by uid %u, whose processes cannot hold it: refused", pid, uids[i],
+			       owner);
+			return -EPERM;
+		}
+		if (!in_groups(groups, nr_groups, gids[i])) {
+			pr_err("restore: pid %d: the image asks for gid %u, but its files are owned "
+			       "by uid %u, who is not in that group: refused", pid, gids[i], owner);
+			return -EPERM;
+		}
+	}
+	for (size_t i = 0; i < cr->n_groups; i++) {
+		if (!in_groups(groups, nr_groups, cr->groups[i])) {
+			pr_err("restore: pid %d: the image asks for group %u, but its files are owned "
+			       "by uid %u, who is not in it: refused", pid, cr->groups[i], owner);
+			return -EPERM;
+		}
+	}
+	if (caps && !caller_bound) {
+		pr_err("restore: pid %d: the image asks for capabilities %#llx, but its files are "
+		       "owned by uid %u, and cryo runs as root: refused", pid,
+		       (unsigned long long)caps, owner);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Each live task's credentials through @check; a task without any is
+ * refused, @why saying what would have bounded them. */
+static int check_each_task(const struct restore_set *rs, const char *why,
+			   int (*check)(const void *bound, pid_t pid, const Creds *cr),
+			   const void *bound)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
+		const TaskCore *core = rs->tasks[i].core;
+
+		if (rs->tree.tasks[i].state != TREE_ALIVE)
+			continue;
+		if (!core->creds) {
+			pr_err("restore: pid %d: the image has no credentials, and %s: refused",
+			       rs->tasks[i].pid, why);
+			ret = -EPERM;
+		} else {
+			ret = check(bound, rs->tasks[i].pid, core->creds);
+		}
+	}
+	return ret;
+}
+
+static int check_caller_bound(const void *bound, pid_t pid, const Creds *cr)
+{
+	return check_task_creds(bound, pid, cr);
+}
+
+struct owner_bound {
+	uid_t owner;
+	bool caller_bound;
+	gid_t *groups;
+	int nr_groups;
+};
+
+static int check_owner(const void *bound, pid_t pid, const Creds *cr)
+{
+	const struct owner_bound *b = bound;
+
+	return check_owner_bound(b->owner, b->caller_bound, pid, cr, b->groups, b->nr_groups);
+}
+
+int restore_check_creds(const struct restore_set *rs, uid_t image_owner)
+{
+	struct owner_bound owner = { .owner = image_owner };
 	struct caller_creds c;
 	int ret = read_caller(&c);
 
 	if (ret)
 		return ret;
-	if (!fully_privileged(&c)) {
+	owner.caller_bound = !fully_privileged(&c);
+	if (owner.caller_bound) {
 		pr_info("restore: cryo runs without full privileges: each task gets only "
 			"credentials cryo holds itself");
-		for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
-			const TaskCore *core = rs->tasks[i].core;
-
-			if (rs->tree.tasks[i].state != TREE_ALIVE)
-				continue;
-			if (!core->creds) {
-				pr_err("restore: pid %d: the image has no credentials, and cryo "
-				       "without full privileges grants none of its own: refused",
-				       rs->tasks[i].pid);
-				ret = -EPERM;
-			} else {
-				ret = check_task_creds(&c, rs->tasks[i].pid, core->creds);
-			}
-		}
+		ret = check_each_task(rs, "cryo without full privileges grants none of its own",
+				      check_caller_bound, &c);
+	}
+	/* A set signed by a key holder is theirs to vouch for; an unsigned one
+	 * of a non-root owner grants only what its owner could have. */
+	if (!ret && !rs->signed_set && image_owner) {
+		ret = read_owner_groups(image_owner, &owner.groups, &owner.nr_groups);
+		if (!ret)
+			ret = check_each_task(rs, "its files are owned by a user, not root",
+					      check_owner, &owner);
+		free(owner.groups);
 	}
 	free(c.groups);
 	return ret;

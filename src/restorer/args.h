@@ -22,6 +22,8 @@ struct restorer_vma {
 	uint64_t shm_size;	/* its size rounded up to whole pages */
 	uint32_t shm_flags;	/* SHM_RDONLY or 0 */
 	uint32_t lazy;		/* registered with the userfaultfd (lazy restore) */
+	uint32_t nr_guards;	/* guard regions to install, once filled */
+	uint64_t guards;	/* their [start, end) pairs, in the area */
 };
 
 /* Advice to apply once a mapping is filled; each bit is one MADV_* call. */
@@ -31,6 +33,9 @@ struct restorer_vma {
 #define RESTORER_MADV_NOHUGEPAGE (1u << 3)
 #define RESTORER_MADV_DONTDUMP (1u << 4)
 #define RESTORER_MADV_MERGEABLE (1u << 5)
+/* Not advice: mlock2() last, with MLOCK_ONFAULT for LOCKONFAULT. */
+#define RESTORER_MADV_LOCKED (1u << 6)
+#define RESTORER_MADV_LOCKONFAULT (1u << 7)
 
 /* Page contents to put back: @len bytes at @addr from the pages file at
  * @file_off, or zeros when @file_off is RESTORER_FILL_ZERO. */
@@ -129,6 +134,8 @@ enum restorer_step {
 	RESTORER_STEP_WAIT,
 	RESTORER_STEP_UFFD,
 	RESTORER_STEP_SHMAT,
+	RESTORER_STEP_GUARD,
+	RESTORER_STEP_MLOCK,
 };
 
 /* The stages every process of a restore reports through the one pipe all

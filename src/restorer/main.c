@@ -21,6 +21,9 @@
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102	/* 6.13 */
+#endif
 #define SECBIT_NO_SETUID_FIXUP (1u << 2)
 
 static struct restorer_report report;
@@ -138,7 +141,24 @@ static const struct {
 	{ RESTORER_MADV_MERGEABLE, MADV_MERGEABLE },
 };
 
-/* Final protections and advice, once the contents are in place. */
+/* Guard markers replace whatever the range held: they go in once the
+ * mapping is filled (guard pages hold nothing that was saved anyway). */
+static long install_guards(const struct restorer_vma *v)
+{
+	const uint64_t *g = (const void *)v->guards;
+
+	for (uint32_t i = 0; i < v->nr_guards; i++) {
+		long ret = sys_madvise((void *)g[2 * i], g[2 * i + 1] - g[2 * i],
+				       MADV_GUARD_INSTALL);
+
+		if (ret)
+			return fail(RESTORER_STEP_GUARD, ret, g[2 * i]);
+	}
+	return 0;
+}
+
+/* Final protections and advice, once the contents are in place; locking
+ * last, as it faults every page in (or, on fault, marks the mapping). */
 static long finish_vmas(const struct restorer_args *a)
 {
 	const struct restorer_vma *v = (const void *)a->vmas;
@@ -157,6 +177,15 @@ static long finish_vmas(const struct restorer_args *a)
 			if (ret)
 				return fail(RESTORER_STEP_MADVISE, ret, v[i].start);
 		}
+		ret = install_guards(&v[i]);
+		if (ret)
+			return ret;
+		if (!(v[i].madvise & RESTORER_MADV_LOCKED))
+			continue;
+		ret = sys_mlock2(start, len,
+				 v[i].madvise & RESTORER_MADV_LOCKONFAULT ? MLOCK_ONFAULT : 0);
+		if (ret)
+			return fail(RESTORER_STEP_MLOCK, ret, v[i].start);
 	}
 	return 0;
 }

@@ -19,7 +19,7 @@ static const char *const handled[] = {
 	"tcp_established", "ext_unix_sk", "file_locks", "manage_cgroups", "manage_cgroups_mode",
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
-	"network_lock", "config_file",
+	"network_lock", "config_file", "ghost_limit",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -253,11 +253,12 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	a->opts.verbosity = o->log_level < LOG_ERROR ? LOG_ERROR :
 			    o->log_level > LOG_DEBUG ? LOG_DEBUG : o->log_level;
 	a->opts.shell_job = o->has_shell_job && o->shell_job;
-	/* Dump refuses every socket by name, so these permissions never widen
+	/* Dump refuses established TCP by name, so this permission never widens
 	 * what is dumped; taken as the command line takes --tcp-established. */
 	a->opts.network_lock_skip = o->has_network_lock &&
 				    o->network_lock == CRIU_NETWORK_LOCK_METHOD__SKIP;
 	a->opts.tcp_established = o->has_tcp_established && o->tcp_established;
+	a->opts.ext_unix_sk = o->has_ext_unix_sk && o->ext_unix_sk;
 	/* file_locks: cryo always saves and takes again the tree's file locks. */
 	a->forward_notify = o->has_notify_scripts && o->notify_scripts;
 	if (dump) {
@@ -266,6 +267,8 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 				    "requesting process itself is not supported)");
 		a->opts.pid = o->pid;
 		a->opts.leave_running = o->has_leave_running && o->leave_running;
+		/* As --ghost-limit; 0 is taken as no limit, as on the command line. */
+		a->opts.ghost_limit = o->has_ghost_limit ? o->ghost_limit : 0;
 	} else {
 		/* Detached: the service answers with the root's pid, never waits. */
 		a->opts.restore_detached = true;

@@ -124,6 +124,8 @@ static int dump_prctl(struct inj_parasite *parasite, pid_t pid, TaskCore *core)
 	core->prctl->dumpable = state.dumpable != 0;
 	core->prctl->pdeath_signal = (uint32_t)state.pdeath_signal;
 	core->prctl->child_subreaper = state.child_subreaper != 0;
+	core->prctl->has_thp_disable = true;
+	core->prctl->thp_disable = (uint32_t)state.thp_disable;
 	core->creds->securebits = (uint32_t)state.securebits;
 	return 0;
 }

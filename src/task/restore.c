@@ -119,6 +119,10 @@ static int restore_prctl(const TaskCore *core)
 	if (prctl(PR_SET_PDEATHSIG, p->pdeath_signal, 0, 0, 0))
 		return pr_errno_ret("restore: pid %d: cannot set parent-death signal %u", core->pid,
 				    p->pdeath_signal);
+	/* An mm flag: the restorer replaces the mappings, not the mm. */
+	if (prctl(PR_SET_THP_DISABLE, p->thp_disable & 1, p->thp_disable >> 1, 0, 0))
+		return pr_errno_ret("restore: pid %d: cannot set PR_SET_THP_DISABLE %u (flags %#x)",
+				    core->pid, p->thp_disable & 1, p->thp_disable >> 1);
 	if (prctl(PR_SET_CHILD_SUBREAPER, p->child_subreaper, 0, 0, 0))
 		return pr_errno_ret("restore: pid %d: cannot %s child subreaper", core->pid,
 				    p->child_subreaper ? "become" : "stop being");

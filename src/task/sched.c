@@ -251,16 +251,15 @@ static int set_oom_score_adj(pid_t pid, int value)
 	return 0;
 }
 
-int task_restore_sched(struct inj_task *task, const TaskCore *core)
+int task_restore_sched(struct inj_task *task, const TaskCore *core, const pid_t *tids)
 {
 	int ret = 0;
 
 	for (size_t i = 0; i < core->n_threads && !ret; i++)
 		if (core->threads[i]->sched)
-			ret = restore_thread_sched(task, core->threads[i]->tid,
-						   core->threads[i]->sched);
+			ret = restore_thread_sched(task, tids[i], core->threads[i]->sched);
 	if (!ret && core->has_oom_score_adj)
-		ret = set_oom_score_adj(core->pid, core->oom_score_adj);
+		ret = set_oom_score_adj(inj_task_pid(task), core->oom_score_adj);
 	return ret;
 }
 

@@ -63,8 +63,10 @@ int task_check_sched(const TaskCore *core);
  * register of theirs set yet): each thread's policy, priority, nice, CPU
  * affinity and I/O priority, set by tid, its timer slack by a prctl() run
  * in it, and the process's oom_score_adj. cryo's privileges count, not
- * the task's, so its credentials may already be the saved ones. */
-int task_restore_sched(struct inj_task *task, const TaskCore *core);
+ * the task's, so its credentials may already be the saved ones. @tids:
+ * the tid cryo sees of each of @core's threads (in a clone, not the saved
+ * ones). */
+int task_restore_sched(struct inj_task *task, const TaskCore *core, const pid_t *tids);
 
 /* In the restored task while it still has cryo's credentials: its audit
  * login uid, which only a task may set for itself (CAP_AUDIT_CONTROL). */

@@ -389,6 +389,9 @@ static int check_process(const struct where *w, const TaskCore *core)
 		return invalid(w, "exit signal %u is not 0-%d", core->exit_signal, TASK_NSIG);
 	if (core->has_oom_score_adj && (core->oom_score_adj < -1000 || core->oom_score_adj > 1000))
 		return invalid(w, "oom_score_adj %d is not -1000 to 1000", core->oom_score_adj);
+	if (core->prctl && core->prctl->thp_disable && core->prctl->thp_disable != 1 &&
+	    core->prctl->thp_disable != (1 | PR_THP_DISABLE_EXCEPT_ADVISED << 1))
+		return invalid(w, "THP disable state %u is not 0, 1 or 3", core->prctl->thp_disable);
 	if (core->prctl && core->prctl->pdeath_signal > TASK_NSIG)
 		return invalid(w, "parent-death signal %u is not 0-%d", core->prctl->pdeath_signal,
 			       TASK_NSIG);

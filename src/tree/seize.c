@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -160,6 +162,28 @@ int tree_seize(pid_t root, struct tree *tree)
  * quick, but a process with much memory takes a while to free it. */
 #define KILLED_WAIT_MS 30000
 
+/* Reaps the threads of @pid that died while cryo still traced them: the
+ * kernel keeps a traced thread until its tracer waits for it, and reports
+ * the group leader dead only once every other thread is gone. */
+static void reap_traced_threads(pid_t pid)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		pid_t tid = (pid_t)strtol(d->d_name, NULL, 10);
+
+		if (tid > 0 && tid != pid)
+			waitpid(tid, NULL, __WALL | WNOHANG);
+	}
+	closedir(dir);
+}
+
 /* Waits until every process of @pidfds (-1: none) is dead, a zombie or
  * gone: the pidfd of a process becomes readable once all its threads have
  * exited. Then a restore only ever waits for their parents to reap them. */
@@ -173,8 +197,10 @@ static void wait_killed(const struct tree *tree, int *pidfds)
 		int ret;
 
 		for (size_t i = 0; i < tree->nr; i++)
-			if (pidfds[i] >= 0)
+			if (pidfds[i] >= 0) {
+				reap_traced_threads(tree->tasks[i].pid);
 				polls[n++] = (struct pollfd){ .fd = pidfds[i], .events = POLLIN };
+			}
 		if (!n)
 			break;
 		ret = poll(polls, n, 100);

@@ -18,11 +18,14 @@
  * decoder, the kind checks and the JSON printer. */
 static void fix_checksums(uint8_t *buf, size_t len)
 {
-	size_t off = IMG_HDR_SIZE;
+	size_t off;
 
-	if (len < IMG_HDR_SIZE)
+	if (len < IMG_HDR_VERSION_OFF + 4)
 		return;
-	put_le32(buf + IMG_HDR_CRC_OFF, crc32c(0, buf, IMG_HDR_CRC_OFF));
+	off = img_hdr_size(get_le32(buf + IMG_HDR_VERSION_OFF));
+	if (len < off)
+		return;
+	put_le32(buf + off - 4, crc32c(0, buf, off - 4));
 	while (len - off >= IMG_REC_HDR_SIZE) {
 		uint32_t rlen = get_le32(buf + off);
 

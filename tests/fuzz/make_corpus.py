@@ -41,8 +41,13 @@ def str_field(num, s):
     return varint(num << 3 | 2) + varint(len(b)) + b
 
 
-def image(kind, records, version=1):
+DUMP_ID = bytes(range(16))
+
+
+def image(kind, records, version=2):
     head = b"CRYOIMG\0" + struct.pack("<II", version, kind)
+    if version >= 2:
+        head += DUMP_ID
     out = head + struct.pack("<I", crc32c(head))
     for rec in records:
         length = struct.pack("<I", len(rec))
@@ -63,7 +68,7 @@ def entry(vaddr, nr_pages, state, file_off=None):
     return rec if file_off is None else rec + uint_field(4, file_off)
 
 
-inventory = (uint_field(1, 1) + str_field(2, "0.1") + uint_field(3, 1234) +
+inventory = (uint_field(1, 2) + str_field(2, "0.1") + uint_field(3, 1234) +
              uint_field(4, 1700000000) + uint_field(5, PAGE) + str_field(6, "x86_64") +
              str_field(7, "6.1.0"))
 pagemap = [entry(0x400000, 2, PRESENT, 0), entry(0x402000, 3, ZERO),
@@ -91,12 +96,13 @@ files = {
     "pagemap-empty.img": image(KIND_PAGEMAP, []),
     "pagemap-overlap.img": image(KIND_PAGEMAP, [entry(0x1000, 2, ZERO), entry(0x2000, 1, ZERO)]),
     "inventory-two-records.img": image(KIND_INVENTORY, [inventory, inventory]),
-    "future-version.img": image(KIND_INVENTORY, [inventory], version=2),
-    "truncated.img": image(KIND_PAGEMAP, pagemap)[:45],
+    "future-version.img": image(KIND_INVENTORY, [inventory], version=3),
+    "format-1.img": image(KIND_PAGEMAP, pagemap, version=1),
+    "truncated.img": image(KIND_PAGEMAP, pagemap)[:61],
     "not-an-image.bin": b"hello, fuzzer\n",
 }
 flipped = bytearray(files["pagemap.img"])
-flipped[30] ^= 0x04
+flipped[46] ^= 0x04
 files["pagemap-bitflip.img"] = bytes(flipped)
 
 corpus = pathlib.Path(__file__).resolve().parent / "corpus"

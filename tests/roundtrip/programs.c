@@ -18,6 +18,9 @@ const char *const cycle_names[NR_CYCLES] = { "once", "twice", "thrice", "leave-r
 const struct test_program test_programs[] = {
 	{ .name = "neg_big_memory" },
 	{ .name = "neg_clone_files" },
+	{ .name = "neg_epoll_lost_target" },
+	{ .name = "neg_hugetlb" },
+	{ .name = "neg_hugetlb_memfd" },
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
 	{ .name = "neg_own_ns" },
 	{ .name = "neg_pidfd_thread_shared" },
@@ -32,7 +35,10 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_clone_share", .cycles = CYCLES_ALL },
 	{ .name = "prog_counter", .cycles = CYCLES_ALL },
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
+	{ .name = "prog_epoll_flags", .cycles = CYCLES_ALL },
+	{ .name = "prog_epoll_moved", .cycles = CYCLES_ALL },
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
+	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL },
 	/* Its page counts are checked by test_everyday's statistics test. */
 	{ .name = "prog_known_pages", .cycles = CYCLES_ALL },
 	{
@@ -55,8 +61,10 @@ const struct test_program test_programs[] = {
 		.expect = EXPECT_DUMP_REFUSED_WHILE_LAZY,
 	},
 	{ .name = "prog_locks", .cycles = CYCLES_ALL },
+	{ .name = "prog_mem_advice", .cycles = CYCLES_ALL },
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
+	{ .name = "prog_netlink", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_identity", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_shared", .cycles = CYCLES_ALL },
@@ -86,19 +94,15 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-established"),
 	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
-	{
-		/* Not left running: the client cannot talk to two copies. */
-		.name = "prog_tcp_peer",
-		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
-		.dump.options = LIST("--tcp-established"),
-		.peer = "peer_tcp_client",
-	},
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_ttys", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_seed", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_shared", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
 		/* Every restore is as on a kernel whose vDSO differs. */

@@ -129,12 +129,12 @@ static void enter_cgroup(void *arg)
 /* Runs in the program's child: it moves into the cgroup and holds an fd
  * that cryo refuses to dump. */
 /* How cryo refuses the socket below. */
-#define NETLINK_REFUSED "netlink raw socket (protocol 0): not supported yet"
+#define PACKET_REFUSED "packet raw socket (protocol 0): not supported yet"
 
-static void enter_cgroup_with_a_netlink_socket(void *arg)
+static void enter_cgroup_with_a_packet_socket(void *arg)
 {
 	enter_cgroup(arg);
-	if (socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) < 0)
+	if (socket(AF_PACKET, SOCK_RAW, 0) < 0)
 		_exit(125);
 }
 
@@ -260,19 +260,19 @@ TEST(a_refused_dump_leaves_the_cgroup_as_it_was)
 	struct cryo_run r;
 
 	CHECK_GOTO(cgroup_make(&cg), out, "%s", why);
-	CHECK_GOTO(start_prog(&p, "prog_counter", enter_cgroup_with_a_netlink_socket, &cg), out,
+	CHECK_GOTO(start_prog(&p, "prog_counter", enter_cgroup_with_a_packet_socket, &cg), out,
 		   "%s", why);
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
 	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log");
-	CHECK_GOTO(refused(&r, NETLINK_REFUSED, NULL), out, "%s", why);
+	CHECK_GOTO(refused(&r, PACKET_REFUSED, NULL), out, "%s", why);
 	CHECK_GOTO(log_says(img, "froze cgroup"), out, "%s", why);
 	CHECK_GOTO(cgroup_frozen_is(&cg, 0), out, "after a refused dump: %s", why);
 	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
 	CHECK_GOTO(cgroup_write(&cg, "cgroup.freeze", "1") && cgroup_frozen_is(&cg, 1), out, "%s",
 		   why);
 	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log");
-	CHECK_GOTO(refused(&r, NETLINK_REFUSED, NULL), out, "%s", why);
+	CHECK_GOTO(refused(&r, PACKET_REFUSED, NULL), out, "%s", why);
 	CHECK_GOTO(cgroup_frozen_is(&cg, 1), out, "after a refused dump of a frozen cgroup: %s",
 		   why);
 	CHECK_GOTO(cgroup_write(&cg, "cgroup.freeze", "0") && cgroup_frozen_is(&cg, 0), out, "%s",

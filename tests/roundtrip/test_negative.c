@@ -5,7 +5,8 @@
  * its message, that it leaves no inventory.img and no process behind, and
  * that a dumped program is unharmed: untraced, same mappings, no signal
  * left blocked, still running, and PASS on SIGTERM. It is a child subreaper
- * and ends and reaps every process it started. */
+ * and ends and reaps every process it started. What a restore trusts and
+ * grants (owners, credentials, forged and signed sets) is test_trust.c's. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,13 +40,9 @@
 #include <linux/netlink.h>
 #include <linux/sched.h>
 
-#include <xxhash.h>
-
-#include "images/crc32c.h"
-#include "images/format.h"
-
 #include "cryo_driver.h"
 #include "harness.h"
+#include "image_util.h"
 #include "runner_util.h"
 
 /* The unsupported descriptors sit here in the dumped program. */
@@ -483,16 +482,103 @@ static void put_at_odd_fd(int fd)
 		close(fd);
 }
 
-static void open_unix_socket(void *arg)
+/* A socketpair whose other end a process outside the program holds: a
+ * grandchild that its child left, so it is the runner's (the subreaper),
+ * ended with the program's children. */
+static void open_unix_peer_outside(void *arg)
 {
+	int sv[2];
+	pid_t child;
+
 	(void)arg;
-	put_at_odd_fd(socket(AF_UNIX, SOCK_STREAM, 0));
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		_exit(126);
+	child = fork();
+	if (child < 0)
+		_exit(126);
+	if (child == 0) {
+		if (fork() == 0) {
+			close(sv[0]);
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	waitpid(child, NULL, 0);
+	close(sv[1]);
+	put_at_odd_fd(sv[0]);
 }
 
-static void open_netlink_socket(void *arg)
+/* A unix listener at ODD_FD with a client waiting in its accept queue,
+ * the client above it. */
+static void open_unix_listener_with_a_waiting_connection(void *arg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int listener = socket(AF_UNIX, SOCK_STREAM, 0), client = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	(void)arg;
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "cryo-neg-listener-%d", getpid());
+	len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa.sun_path + 1);
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&sa, len) ||
+	    listen(listener, 4) || connect(client, (struct sockaddr *)&sa, len) ||
+	    fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(client);
+	put_at_odd_fd(listener);
+}
+
+/* A socketpair with an fd in flight (SCM_RIGHTS) queued on the end at
+ * ODD_FD; the other end above it. */
+static void open_unix_with_an_fd_in_flight(void *arg)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int sv[2], null = open("/dev/null", O_RDONLY);
+
+	(void)arg;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &null, sizeof(int));
+	if (null < 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) || sendmsg(sv[1], &msg, 0) != 1 ||
+	    fcntl(sv[1], F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(null);
+	close(sv[1]);
+	put_at_odd_fd(sv[0]);
+}
+
+static void open_packet_socket(void *arg)
 {
 	(void)arg;
-	put_at_odd_fd(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+	put_at_odd_fd(socket(AF_PACKET, SOCK_RAW, 0));
+}
+
+/* A netlink route socket with an answer queued to be read. */
+static void open_netlink_socket_with_a_message_queued(void *arg)
+{
+	struct {
+		struct nlmsghdr h;
+		uint8_t family;
+	} req = { .h = { .nlmsg_len = sizeof(req), .nlmsg_type = 18 /* RTM_GETLINK */,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP } };
+	struct pollfd pfd;
+	int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+
+	(void)arg;
+	if (fd < 0 || send(fd, &req, sizeof(req), 0) != sizeof(req))
+		_exit(126);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&pfd, 1, 2000) != 1)
+		_exit(126);
+	put_at_odd_fd(fd);
 }
 
 /* A TCP connection on loopback, both ends in the program: the accepted end
@@ -554,16 +640,36 @@ static void open_listener_with_a_waiting_connection(void *arg)
 }
 
 /* Each refused by name: family, type and state. */
-TEST(dump_refuses_a_unix_socket_and_the_program_runs_on)
+TEST(dump_refuses_a_unix_socket_whose_peer_is_outside_it_naming_both_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_unix_socket,
-			     "): unix stream socket, not connected: not supported");
+	check_unsupported_fd(open_unix_peer_outside,
+			     "): unix socket unnamed is connected to socket:[");
 }
 
-TEST(dump_refuses_a_netlink_socket_and_the_program_runs_on)
+TEST(dump_refuses_a_unix_listener_with_a_waiting_connection_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_netlink_socket,
-			     "): netlink raw socket (protocol 0): not supported");
+	check_unsupported_fd(open_unix_listener_with_a_waiting_connection,
+			     "): unix listening socket with 1 connection waiting in its accept "
+			     "queue: not supported yet");
+}
+
+TEST(dump_refuses_a_unix_socket_with_an_fd_in_flight_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_unix_with_an_fd_in_flight,
+			     "): fds in flight (SCM_RIGHTS) in its queue: not supported yet");
+}
+
+TEST(dump_refuses_a_packet_socket_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_packet_socket,
+			     "): packet raw socket (protocol 0): not supported");
+}
+
+TEST(dump_refuses_a_netlink_socket_with_a_message_queued_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_netlink_socket_with_a_message_queued,
+			     "): netlink socket (protocol 0) with messages queued to be read: not "
+			     "supported yet");
 }
 
 TEST(dump_refuses_a_tcp_listener_with_a_waiting_connection_and_the_program_runs_on)
@@ -625,6 +731,109 @@ out:
 			fprintf(stderr, "cannot delete table inet %s\n", table);
 	}
 	end_prog(&p);
+}
+
+/* A listener outside the program (a grandchild its child left, the
+ * runner's then) on the abstract name @arg, which counts the connections
+ * it accepts into the file @arg (a path); the program's client at ODD_FD. */
+static void connect_to_outside_listener(void *arg)
+{
+	const char *path = arg;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int listener = socket(AF_UNIX, SOCK_STREAM, 0), client = socket(AF_UNIX, SOCK_STREAM, 0);
+	pid_t child;
+
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "%s", path);
+	len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(path);
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&sa, len) ||
+	    listen(listener, 4))
+		_exit(126);
+	child = fork();
+	if (child == 0) {
+		if (fork() == 0) {
+			int accepted = 0, fd;
+
+			close(client);
+			for (;;) {
+				/* Each connection kept open, so its client stays connected. */
+				if (accept(listener, NULL, NULL) < 0)
+					continue;
+				fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+				if (fd >= 0) {
+					dprintf(fd, "%d", ++accepted);
+					close(fd);
+				}
+			}
+		}
+		_exit(0);
+	}
+	if (child < 0 || waitpid(child, NULL, 0) < 0)
+		_exit(126);
+	close(listener);
+	if (connect(client, (struct sockaddr *)&sa, len))
+		_exit(126);
+	put_at_odd_fd(client);
+}
+
+/* How many connections the outside listener counted in @path, waiting up
+ * to 2 s for @want. */
+static int accepted_count(const char *path, int want)
+{
+	int n = 0;
+
+	for (int i = 0; i < 200 && n < want; i++) {
+		FILE *f = fopen(path, "re");
+
+		if (f) {
+			if (fscanf(f, "%d", &n) != 1)
+				n = 0;
+			fclose(f);
+		}
+		if (n < want)
+			usleep(10000);
+	}
+	return n;
+}
+
+/* Refused without --ext-unix-sk, naming both ends; with it, the restored
+ * socket is connected to the outside listener again (a new connection). */
+TEST(ext_unix_sk_connects_a_socket_to_its_outside_peer_again)
+{
+	char dir[] = "/tmp/cryo-ext-unix-XXXXXX", count[PATH_MAX], img[PATH_MAX];
+	char pid_text[16], pidfile[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid;
+	int status;
+
+	CHECK_GOTO(mkdtemp(dir), out, "mkdtemp: %s", strerror(errno));
+	snprintf(count, sizeof(count), "%s/accepted", dir);
+	CHECK_GOTO(start_prog(&p, "prog_counter", connect_to_outside_listener, count), out, "%s",
+		   why);
+	CHECK_GOTO(accepted_count(count, 1) == 1, out, "the outside listener accepted nothing");
+	CHECK_GOTO(dump_refused_unharmed(&p, "): unix socket unnamed is connected to socket:[",
+					 "which no process of the dump holds"),
+		   out, "%s", why);
+	pathf(img, "%s/img-ext", p.dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--ext-unix-sk");
+	CHECK_GOTO(r.status == 0, out, "the dump with --ext-unix-sk failed (%d): %s", r.status,
+		   r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs on after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore failed (%d): %s", r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(accepted_count(count, 2) == 2, out,
+		   "the restored socket did not connect to the outside listener again");
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	unlink(count);
+	rmdir(dir);
 }
 
 static void open_pidfd_of(void *arg)
@@ -1016,141 +1225,10 @@ out:
 
 /* ---- restore: damaged, missing and conflicting images ------------------------ */
 
-/* Starts test program @prog and dumps it (it is killed), leaving the images
- * in @p->dir/img and the image's pid in @pid. */
-static bool make_image(struct prog *p, const char *prog, char *img, pid_t *pid)
-{
-	char pid_text[16];
-	struct cryo_run r;
-	int status;
-
-	if (!start_prog(p, prog, NULL, NULL))
-		return false;
-	pathf(img, "%s/img", p->dir);
-	snprintf(pid_text, sizeof(pid_text), "%d", p->pid);
-	prog_cryo(&r, p, "dump", "-t", pid_text, "-D", img);
-	if (r.status)
-		return fail_why("the dump to damage failed (%d): %s", r.status, r.out);
-	if (!wait_child(p->pid, WAIT_MS, &status))
-		return fail_why("the program still runs after its dump");
-	*pid = p->pid;
-	p->pid = 0;
-	return true;
-}
-
-/* After a failed restore: no task with the image's pid running our test
- * program, and no child of ours left at all but @keep (restored tasks
- * would be reparented to us). Anything found is ended. */
-static bool nothing_restored(const struct prog *p, pid_t image_pid, pid_t keep)
-{
-	char path[64], exe[PATH_MAX], stat_text[512];
-	bool ok = true;
-	pid_t stray;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", image_pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (image_pid != keep && n > 0) {
-		exe[n] = '\0';
-		if (!strcmp(exe, p->path))
-			ok = fail_why("pid %d runs %s after a failed restore", image_pid, exe);
-	}
-	stray = end_children(keep, stat_text, sizeof(stat_text));
-	if (stray && ok)
-		ok = fail_why("a failed restore left pid %d behind: %.100s", stray, stat_text);
-	return ok;
-}
-
-static bool copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY | O_CLOEXEC);
-	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ssize_t n = 0;
-	bool ok = in >= 0 && out >= 0;
-
-	while (ok && (n = read(in, buf, sizeof(buf))) > 0)
-		ok = write(out, buf, n) == n;
-	if (in >= 0)
-		close(in);
-	if (out >= 0 && close(out))
-		ok = false;
-	return ok && n == 0 ? true : fail_why("cannot copy %s to %s", from, to);
-}
-
-/* A fresh copy of image directory @from in @to (removed first). */
-static bool copy_images(const char *from, const char *to)
-{
-	char src[PATH_MAX], dst[PATH_MAX];
-	struct dirent *de;
-	bool ok = true;
-	DIR *d;
-
-	remove_temp_dir(to);
-	if (mkdir(to, 0700))
-		return fail_why("mkdir %s: %s", to, strerror(errno));
-	d = opendir(from);
-	if (!d)
-		return fail_why("opendir %s: %s", from, strerror(errno));
-	while (ok && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		pathf(src, "%s/%s", from, de->d_name);
-		pathf(dst, "%s/%s", to, de->d_name);
-		ok = copy_file(src, dst);
-	}
-	closedir(d);
-	return ok;
-}
-
-static int compare_names(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* The names of the image files in @dir, sorted. */
-static int list_images(const char *dir, char names[][64], int max)
-{
-	struct dirent *de;
-	int n = 0;
-	DIR *d = opendir(dir);
-
-	while (d && (de = readdir(d)) && n < max) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] != '.' && len > 4 && len < 64 &&
-		    !strcmp(de->d_name + len - 4, ".img"))
-			snprintf(names[n++], 64, "%s", de->d_name);
-	}
-	if (d)
-		closedir(d);
-	qsort(names, n, 64, compare_names);
-	return n;
-}
-
 /* The pages file is raw page data: no header, no checksum. */
 static bool has_header(const char *name)
 {
 	return strncmp(name, "pages-", 6) != 0;
-}
-
-/* Restores @dir, which must be refused with a message holding @key and
- * @key2 (unless NULL); no process may be left behind. @what says what is
- * wrong with the images. */
-static bool restore_refused(const struct prog *p, const char *dir, pid_t image_pid,
-			    const char *what, const char *key, const char *key2)
-{
-	char pidfile[PATH_MAX], cause[sizeof(why)] = "";
-	struct cryo_run r;
-
-	pathf(pidfile, "%s.pid", dir);
-	prog_cryo(&r, p, "restore", "-D", dir, "-d", "--pidfile", pidfile);
-	if (!refused(&r, key, key2, NULL))
-		snprintf(cause, sizeof(cause), "%s", why);
-	/* Even after a wrong success: whatever was restored must go. */
-	if (!nothing_restored(p, image_pid, 0) && !cause[0])
-		snprintf(cause, sizeof(cause), "%s", why);
-	return cause[0] ? fail_why("%s: %s", what, cause) : true;
 }
 
 /* A segment not marked for removal outlives its dumped program: a restore
@@ -1902,376 +1980,5 @@ TEST(stale_temporary_files_of_a_dead_dumper_are_removed)
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);
-	end_prog(&p);
-}
-
-/* ---- the trust model: who owns the images, what a restore grants ---------------- */
-
-#define OTHER_UID 1000
-
-/* Restores a copy of @img after @change(path) made one thing wrong with
- * it: refused with @key naming @path. */
-static bool refused_after(const struct prog *p, const char *img, pid_t image_pid,
-			  const char *name, int (*change)(const char *path), const char *key)
-{
-	char copy[PATH_MAX], path[PATH_MAX];
-
-	pathf(copy, "%s/changed", p->dir);
-	if (!copy_images(img, copy))
-		return false;
-	if (name)
-		pathf(path, "%s/%s", copy, name);
-	else
-		pathf(path, "%s", copy);
-	if (change(path))
-		return fail_why("cannot change %s: %s", path, strerror(errno));
-	return restore_refused(p, copy, image_pid, key, path, key);
-}
-
-static int make_world_writable(const char *path)
-{
-	return chmod(path, 0777);
-}
-
-static int make_file_world_writable(const char *path)
-{
-	return chmod(path, 0666);
-}
-
-static int make_group_writable(const char *path)
-{
-	return chmod(path, 0620);
-}
-
-static int give_to_other_user(const char *path)
-{
-	return chown(path, OTHER_UID, OTHER_UID);
-}
-
-/* As ssh's StrictModes: an image directory or file that another user owns
- * or may write is refused by name before anything is read from it. */
-TEST(restore_refuses_images_another_user_owns_or_may_write)
-{
-	char img[PATH_MAX], core[64];
-	struct prog p = { 0 };
-	pid_t image_pid = 0;
-
-	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
-	snprintf(core, sizeof(core), "core-%d.img", image_pid);
-	CHECK_GOTO(refused_after(&p, img, image_pid, NULL, make_world_writable,
-				 "is writable by everyone"),
-		   out, "directory mode 0777: %s", why);
-	CHECK_GOTO(refused_after(&p, img, image_pid, core, make_file_world_writable,
-				 "is writable by everyone"),
-		   out, "file mode 0666: %s", why);
-	CHECK_GOTO(refused_after(&p, img, image_pid, "inventory.img", make_group_writable,
-				 "is writable by its group"),
-		   out, "file mode 0620: %s", why);
-	CHECK_GOTO(refused_after(&p, img, image_pid, core, give_to_other_user,
-				 "is owned by uid 1000, neither the caller (uid 0) nor root"),
-		   out, "file of uid 1000: %s", why);
-	CHECK_GOTO(refused_after(&p, img, image_pid, NULL, give_to_other_user,
-				 "is owned by uid 1000"),
-		   out, "directory of uid 1000: %s", why);
-out:
-	end_prog(&p);
-}
-
-/* In the child before exec: uid and gid OTHER_UID, no groups, and only
- * CAP_CHECKPOINT_RESTORE (ambient, so that it survives the exec). */
-static void become_unprivileged_restorer(void *arg)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct caps[2] = { { 0 } };
-
-	(void)arg;
-	caps[1].permitted = caps[1].effective = caps[1].inheritable =
-		1u << (CAP_CHECKPOINT_RESTORE - 32);
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(0, NULL) ||
-	    setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
-	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) || syscall(SYS_capset, &hdr, caps) ||
-	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0)) {
-		fprintf(stderr, "test: cannot become uid %d with CAP_CHECKPOINT_RESTORE: %s\n",
-			OTHER_UID, strerror(errno));
-		_exit(125);
-	}
-}
-
-static bool give_tree(const char *dir, uid_t uid)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	bool ok = d && !chown(dir, uid, uid);
-
-	while (ok && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		pathf(path, "%s/%s", dir, de->d_name);
-		ok = !chown(path, uid, uid);
-	}
-	if (d)
-		closedir(d);
-	return ok ? true : fail_why("cannot give %s to uid %u: %s", dir, uid, strerror(errno));
-}
-
-/* cryo with CAP_CHECKPOINT_RESTORE alone, as uid 1000, restoring its own
- * images of a root process: the root ids and capabilities are refused by
- * name before anything is created. */
-TEST(restore_without_full_privileges_grants_only_the_callers_credentials)
-{
-	char img[PATH_MAX], copy[PATH_MAX], expect[64];
-	struct prog p = { 0 };
-	struct cryo_run r;
-	pid_t image_pid = 0;
-
-	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
-	pathf(copy, "%s/own", p.dir);
-	CHECK_GOTO(copy_images(img, copy) && give_tree(copy, OTHER_UID), out, "%s", why);
-	CHECK_GOTO(!chmod(p.dir, 0711), out, "chmod %s: %s", p.dir, strerror(errno));
-	run_cryo_with(&r, become_unprivileged_restorer, NULL, CRYO_ARGS("restore", "-D", copy,
-									 "-d"));
-	snprintf(expect, sizeof(expect), "pid %d: the image asks for uid 0", image_pid);
-	CHECK_GOTO(refused(&r, expect, "without full privileges) may not grant: refused", NULL),
-		   out, "%s", why);
-	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
-out:
-	end_prog(&p);
-}
-
-/* ---- files opened with the task's own credentials -------------------------------- */
-
-/* Set up in the program's child as root, then run as OTHER_UID: a file
- * open at ODD_FD (public, or a deleted one it made in userd/), beside a
- * root-only file (secret) and a root-only directory (rootd/). */
-static void setup_other_user_prog(void *arg)
-{
-	const struct prog *p = arg;
-	char path[PATH_MAX];
-	bool deleted = p->maps[0] == 'd';
-	int fd;
-
-	pathf(path, "%s/secret", p->dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, "root only", 9) != 9)
-		_exit(120);
-	close(fd);
-	pathf(path, "%s/public", p->dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		_exit(121);
-	close(fd);
-	pathf(path, "%s/rootd", p->dir);
-	if (mkdir(path, 0755))
-		_exit(122);
-	pathf(path, "%s/userd", p->dir);
-	if (mkdir(path, 0755) || chown(path, OTHER_UID, OTHER_UID))
-		_exit(123);
-	pathf(path, "%s/prog.out", p->dir);
-	if (chown(p->dir, OTHER_UID, OTHER_UID) || chown(path, OTHER_UID, OTHER_UID))
-		_exit(124);
-	if (setgroups(0, NULL) || setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
-	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID))
-		_exit(125);
-	pathf(path, deleted ? "%s/userd/made" : "%s/public", p->dir);
-	fd = open(path, deleted ? O_RDWR | O_CREAT | O_EXCL : O_RDONLY, 0600);
-	if (fd < 0 || (deleted && (write(fd, "mine", 4) != 4 || unlink(path))))
-		_exit(126);
-	put_at_odd_fd(fd);
-}
-
-/* Replaces every @len bytes @from in the image files of @dir by @to, and
- * puts right the checksum of each record it changed, as a forger would. */
-static bool forge_bytes(const char *dir, const void *from, const void *to, size_t len)
-{
-	char names[64][64], path[PATH_MAX];
-	int n = list_images(dir, names, 64), changed = 0;
-
-	for (int i = 0; i < n; i++) {
-		static uint8_t buf[1 << 20];
-		ssize_t size;
-		int fd;
-
-		pathf(path, "%s/%s", dir, names[i]);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		size = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-		if (size < 0 || (size_t)size >= sizeof(buf)) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		for (size_t off = IMG_HDR_SIZE; off + IMG_REC_HDR_SIZE <= (size_t)size;) {
-			uint32_t rlen = get_le32(buf + off);
-			uint8_t *rec = buf + off + IMG_REC_HDR_SIZE;
-			bool hit = false;
-
-			if (rlen == IMG_END_MARK || off + IMG_REC_HDR_SIZE + rlen > (size_t)size)
-				break;
-			for (uint8_t *at = rec; at + len <= rec + rlen; at++)
-				if (!memcmp(at, from, len)) {
-					memcpy(at, to, len);
-					hit = true;
-				}
-			if (hit) {
-				put_le32(buf + off + 4, crc32c(crc32c(0, buf + off, 4), rec, rlen));
-				changed++;
-			}
-			off += IMG_REC_HDR_SIZE + rlen;
-		}
-		if (pwrite(fd, buf, (size_t)size, 0) != size)
-			changed = -1000;
-		close(fd);
-	}
-	return changed > 0 ? true : fail_why("no record of %s holds the bytes to forge", dir);
-}
-
-/* The XXH3-128 of file @name of @dir, canonical. */
-static bool digest_of(const char *dir, const char *name, XXH128_canonical_t *out)
-{
-	static char buf[1 << 20];
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	pathf(path, "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n < 0 || n == (ssize_t)sizeof(buf))
-		return fail_why("cannot hash %s", path);
-	XXH128_canonicalFromHash(out, XXH3_128bits(buf, (size_t)n));
-	return true;
-}
-
-/* A forger who edits @from into @to and, the digests being keyless,
- * writes the new digests into the inventory too. */
-static bool forge_images(const char *dir, const char *from, const char *to)
-{
-	XXH128_canonical_t before[64], after;
-	char names[64][64];
-	int n = list_images(dir, names, 64);
-
-	for (int i = 0; i < n; i++)
-		if (!digest_of(dir, names[i], &before[i]))
-			return false;
-	if (!forge_bytes(dir, from, to, strlen(from)))
-		return false;
-	for (int i = 0; i < n; i++) {
-		if (!strcmp(names[i], "inventory.img") || !digest_of(dir, names[i], &after))
-			continue;
-		if (memcmp(&after, &before[i], sizeof(after)) &&
-		    !forge_bytes(dir, &before[i], &after, sizeof(after)))
-			return false;
-	}
-	return true;
-}
-
-/* A uid-1000 program with a file open: its image forged so that the fd
- * names a root-only file (or its deleted file is made in a root-only
- * directory) is refused, the file neither opened nor made by cryo's
- * rights; the image as dumped restores and the program passes. */
-static void check_forged_path(const char *from, const char *to, const char *cause)
-{
-	char img[PATH_MAX], forged[PATH_MAX], pidfile[PATH_MAX], pid_text[16], made[PATH_MAX];
-	struct prog p = { 0 };
-	struct cryo_run r;
-	pid_t image_pid;
-	int status;
-
-	p.maps[0] = from[0] == 'u' ? 'd' : 'p';
-	CHECK_GOTO(start_prog(&p, "prog_counter", setup_other_user_prog, &p), out, "%s", why);
-	pathf(img, "%s/img", p.dir);
-	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
-	run_cryo(&r, "dump", "-t", pid_text, "-D", img);
-	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
-	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs after its dump");
-	image_pid = p.pid;
-	p.pid = 0;
-	pathf(forged, "%s/forged", p.dir);
-	CHECK_GOTO(copy_images(img, forged) && forge_images(forged, from, to), out, "%s", why);
-	CHECK_GOTO(restore_refused(&p, forged, image_pid, "forged path", cause, "Permission denied"),
-		   out, "%s", why);
-	pathf(made, "%s/rootd/made", p.dir);
-	CHECK_GOTO(access(made, F_OK), out, "cryo made %s for the uid-1000 image", made);
-	pathf(pidfile, "%s/restored.pid", p.dir);
-	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
-	CHECK_GOTO(r.status == 0, out, "the image as dumped does not restore (%d): %s", r.status,
-		   r.out);
-	p.pid = image_pid;
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
-out:
-	end_prog(&p);
-}
-
-TEST(restore_opens_a_task_file_with_the_tasks_own_credentials)
-{
-	check_forged_path("/public", "/secret", "/secret");
-}
-
-TEST(restore_makes_a_deleted_file_with_the_tasks_own_credentials)
-{
-	check_forged_path("userd/made", "rootd/made", "cannot recreate the deleted file");
-}
-
-/* ---- one set, whole ------------------------------------------------------------ */
-
-static int flip_first_page_byte(const char *path)
-{
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	unsigned char byte;
-	int ret = fd >= 0 && pread(fd, &byte, 1, 100) == 1 ? 0 : -1;
-
-	byte ^= 0x10;
-	if (!ret && pwrite(fd, &byte, 1, 100) != 1)
-		ret = -1;
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
-/* A set whose pages were flipped, or taken from another dump of the
- * same process, or with an image no dump of it wrote, is refused naming
- * the file, before anything is created. */
-TEST(restore_refuses_a_set_that_is_not_one_whole_dump)
-{
-	char img[PATH_MAX], other[PATH_MAX], copy[PATH_MAX], pages[64], core[64], from[PATH_MAX];
-	char to[PATH_MAX], pid_text[16];
-	struct prog p = { 0 };
-	struct cryo_run r;
-	pid_t image_pid = 0;
-	int status;
-
-	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
-	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
-	pathf(other, "%s/other", p.dir);
-	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", other, "-R");
-	CHECK_GOTO(r.status == 0, out, "dump -R failed (%d): %s", r.status, r.out);
-	sleep_ms(50);
-	pathf(img, "%s/img", p.dir);
-	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img);
-	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
-	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs after its dump");
-	image_pid = p.pid;
-	p.pid = 0;
-	snprintf(pages, sizeof(pages), "pages-%d.img", image_pid);
-	snprintf(core, sizeof(core), "core-%d.img", image_pid);
-	CHECK_GOTO(refused_after(&p, img, image_pid, pages, flip_first_page_byte,
-				 "its digest differs from the inventory's"),
-		   out, "a flipped page: %s", why);
-	pathf(copy, "%s/mixed", p.dir);
-	pathf(from, "%s/%s", other, pages);
-	pathf(to, "%s/%s", copy, pages);
-	CHECK_GOTO(copy_images(img, copy) && copy_file(from, to), out, "%s", why);
-	CHECK_GOTO(restore_refused(&p, copy, image_pid, "pages of another dump", to,
-				   "from another dump"),
-		   out, "%s", why);
-	pathf(from, "%s/%s", img, core);
-	pathf(to, "%s/core-1.img", copy);
-	CHECK_GOTO(copy_images(img, copy) && copy_file(from, to), out, "%s", why);
-	CHECK_GOTO(restore_refused(&p, copy, image_pid, "an extra image", to,
-				   "not part of this dump"),
-		   out, "%s", why);
-out:
 	end_prog(&p);
 }

@@ -38,6 +38,8 @@ static void use_roundtrip_programs(void)
 
 static const char *const dump_notes[] = { "pre-dump", "network-lock", "post-dump",
 					  "network-unlock", NULL };
+static const char *const failed_dump_notes[] = { "pre-dump", "network-lock", "network-unlock",
+						 NULL };
 static const char *const restore_notes[] = { "pre-restore", "setup-namespaces", "post-restore",
 					     "network-unlock", "post-resume", NULL };
 
@@ -421,6 +423,40 @@ TEST(refused_notification_fails_the_dump)
 		   resp->cr_errmsg ? resp->cr_errmsg : "(none)");
 	CHECK_GOTO(no_inventory(img), out, "a refused dump left inventory.img");
 	CHECK_GOTO(prog_unharmed(&p), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (resp)
+		criu_resp__free_unpacked(resp, NULL);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	end_prog(&p);
+}
+
+/* ghost_limit as --ghost-limit: prog_ghost_files's deleted file of 64 MiB
+ * is refused under a limit of 1 MiB, named, and the program runs on. */
+TEST(ghost_limit_refuses_a_larger_deleted_file)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts opts = CRIU_OPTS__INIT;
+	CriuResp *resp = NULL;
+	struct prog p;
+	char img[PATH_MAX];
+	int dir_fd = -1, status;
+
+	use_roundtrip_programs();
+	CHECK(start_prog(&p, "prog_ghost_files", NULL, NULL), "%s", why);
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
+	dump_request(&req, &opts, dir_fd, p.pid);
+	opts.has_ghost_limit = true;
+	opts.ghost_limit = 1 << 20;
+	/* The dump fails before post-dump: the network is unlocked at once. */
+	resp = one_request(&req, dir_fd, failed_dump_notes, p.pid, NULL, &status);
+	CHECK_GOTO(resp, out, "%s", why);
+	CHECK_GOTO(!resp->success && has_text(resp->cr_errmsg, "more than --ghost-limit 1048576"),
+		   out, "success %d, message: %s", resp->success,
+		   resp->cr_errmsg ? resp->cr_errmsg : "(none)");
+	CHECK_GOTO(no_inventory(img), out, "a refused dump left inventory.img");
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	if (resp)

@@ -495,11 +495,11 @@ TEST(damaged_files_image_is_refused)
 	CHECK(!write_images(dir, files, 1, fds, 1), "cannot write the images");
 	path = path_join(dir_path, "files.img");
 	buf = read_file(path, &len);
-	CHECK(buf && len > 30, "cannot read %s", path);
-	buf[30] ^= 0x10;
+	CHECK(buf && len > 46, "cannot read %s", path);
+	buf[46] ^= 0x10;
 	CHECK(!write_file(path, buf, len), "cannot write %s", path);
 	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded a damaged files.img");
-	CHECK(strstr(err, "files.img: offset 20: record 0: checksum"), "error: %s", err);
+	CHECK(strstr(err, "files.img: offset 36: record 0: checksum"), "error: %s", err);
 }
 
 TEST(restore_names_fd_and_cause_when_a_file_is_gone)

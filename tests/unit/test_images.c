@@ -394,7 +394,7 @@ TEST(future_version_is_refused_clearly)
 	put_le32(bytes + IMG_HDR_VERSION_OFF, IMG_FORMAT_VERSION + 1);
 	memset(bytes + IMG_HDR_KIND_OFF, 0xee, len - IMG_HDR_KIND_OFF);
 	CHECK(parse_copy(bytes, len, &msg) == -EPROTONOSUPPORT, "accepted");
-	CHECK(strstr(msg, "sample.img: offset 8: format version 2 is newer than this cryo reads (up to 1)"),
+	CHECK(strstr(msg, "sample.img: offset 8: format version 3 is newer than this cryo reads (up to 2)"),
 	      "message: %s", msg);
 }
 
@@ -408,6 +408,28 @@ TEST(version_zero_is_refused)
 	put_le32(bytes + IMG_HDR_SIZE + 4, 0);
 	CHECK(parse_copy(bytes, sizeof(bytes), &msg) == -EBADMSG, "accepted");
 	CHECK(strstr(msg, "offset 8: format version 0"), "message: %s", msg);
+}
+
+/* Format 1 had a 20-byte header without a dump id: still read (cryo show),
+ * and known to name no dump. */
+TEST(format_1_header_without_dump_id_is_read)
+{
+	unsigned char bytes[IMG_V1_HDR_SIZE + IMG_TRAILER_SIZE];
+	struct image *img = NULL;
+	int ret;
+
+	memcpy(bytes, IMG_MAGIC, IMG_MAGIC_LEN);
+	put_le32(bytes + IMG_HDR_VERSION_OFF, 1);
+	put_le32(bytes + IMG_HDR_KIND_OFF, IMG_PAGEMAP);
+	put_le32(bytes + IMG_V1_HDR_CRC_OFF, crc32c(0, bytes, IMG_V1_HDR_CRC_OFF));
+	put_le32(bytes + IMG_V1_HDR_SIZE, IMG_END_MARK);
+	put_le32(bytes + IMG_V1_HDR_SIZE + 4, 0);
+	ret = image_parse("v1.img", bytes, sizeof(bytes), &img);
+	CHECK(ret == 0, "refused: %d", ret);
+	CHECK(img->version == 1 && !img->has_dump_id && img->nr_records == 0,
+	      "version %u, dump id %d, %zu records", img->version, img->has_dump_id,
+	      img->nr_records);
+	image_free(img);
 }
 
 TEST(unknown_kind_is_refused)
@@ -460,7 +482,7 @@ TEST(oversize_record_length_is_refused)
 	put_le32(bytes + IMG_HDR_SIZE, 0xfffffffe);
 	CHECK(parse_copy(bytes, len, &msg) == -EBADMSG, "accepted");
 	snprintf(want, sizeof(want),
-		 "sample.img: offset 20: record length 4294967294 exceeds the %zu bytes left",
+		 "sample.img: offset 36: record length 4294967294 exceeds the %zu bytes left",
 		 len - IMG_HDR_SIZE - IMG_REC_HDR_SIZE);
 	CHECK(strstr(msg, want), "message: %s", msg);
 
@@ -470,7 +492,7 @@ TEST(oversize_record_length_is_refused)
 	forge_header(huge, IMG_FORMAT_VERSION, IMG_PAGEMAP);
 	put_le32(huge + IMG_HDR_SIZE, IMG_RECORD_MAX + 1);
 	CHECK(parse_copy(huge, huge_len, &huge_msg) == -EBADMSG, "accepted");
-	CHECK(strstr(huge_msg, "offset 20: record length 16777217 exceeds the limit"),
+	CHECK(strstr(huge_msg, "offset 36: record length 16777217 exceeds the limit"),
 	      "message: %s", huge_msg);
 }
 
@@ -509,7 +531,7 @@ TEST(undecodable_record_is_refused)
 	put_le32(rec + IMG_REC_HDR_SIZE + sizeof(payload), IMG_END_MARK);
 	put_le32(rec + IMG_REC_HDR_SIZE + sizeof(payload) + 4, 1);
 	CHECK(parse_copy(bytes, sizeof(bytes), &msg) == -EBADMSG, "accepted");
-	CHECK(strstr(msg, "offset 20: record 0 does not decode as a PagemapEntry"), "message: %s",
+	CHECK(strstr(msg, "offset 36: record 0 does not decode as a PagemapEntry"), "message: %s",
 	      msg);
 }
 
@@ -828,7 +850,7 @@ TEST(pagemap_accepts_a_valid_map)
 
 TEST(pagemap_refuses_overlap_and_disorder)
 {
-	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "offset 37: range at 0x2000 overlaps the previous range, which ends at 0x3000",
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "offset 53: range at 0x2000 overlaps the previous range, which ends at 0x3000",
 			      { 0x1000, 2, P, OFF(0) }, { 0x2000, 1, Z, NO_OFF });
 	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "range at 0x1000 comes after the higher range",
 			      { 0x5000, 1, P, OFF(0) }, { 0x1000, 1, P, OFF(PS) });
@@ -913,9 +935,9 @@ TEST(inventory_checks_its_contents)
 		const char *cause;
 	} cases[] = {
 		{ 1, IMG_FORMAT_VERSION, PS, 1, NULL },
-		{ 0, IMG_FORMAT_VERSION, PS, 1, "offset 20: an inventory holds one record, this one holds 0" },
+		{ 0, IMG_FORMAT_VERSION, PS, 1, "offset 36: an inventory holds one record, this one holds 0" },
 		{ 2, IMG_FORMAT_VERSION, PS, 1, "an inventory holds one record, this one holds 2" },
-		{ 1, 7, PS, 1, "offset 20: format version 7 differs from the header's 1" },
+		{ 1, 7, PS, 1, "offset 36: format version 7 differs from the header's 2" },
 		{ 1, IMG_FORMAT_VERSION, 16384, 1, "page size 16384, this cryo handles 4096-byte pages" },
 		{ 1, IMG_FORMAT_VERSION, PS, 0, "root pid 0 is not a process id" },
 	};

@@ -234,6 +234,35 @@ static void memfd_without_file_object(struct sample *s)
 static void bad_anon_name(struct sample *s) { s->vma[V_ANON3].anon_name = "a$b"; }
 static void unaligned_pgoff(struct sample *s) { s->vma[V_FILE].pgoff = 100; }
 static void writable_private(struct sample *s) { s->vma[V_FILE].has_file_writable = s->vma[V_FILE].file_writable = true; }
+static uint64_t guard_words[4];
+static void odd_guards(struct sample *s)
+{
+	guard_words[0] = 0x11000;
+	s->vma[V_ANON].guards = guard_words;
+	s->vma[V_ANON].n_guards = 1;
+}
+static void guard_outside(struct sample *s)
+{
+	guard_words[0] = 0x13000;
+	guard_words[1] = 0x15000;
+	s->vma[V_ANON].guards = guard_words;
+	s->vma[V_ANON].n_guards = 2;
+}
+static void guards_out_of_order(struct sample *s)
+{
+	guard_words[0] = 0x12000;
+	guard_words[1] = 0x13000;
+	guard_words[2] = 0x11000;
+	guard_words[3] = 0x12000;
+	s->vma[V_ANON].guards = guard_words;
+	s->vma[V_ANON].n_guards = 4;
+}
+static void onfault_unlocked(struct sample *s) { s->vma[V_ANON3].madvise |= VMA_MADV_LOCKONFAULT; }
+static void droppable_file(struct sample *s)
+{
+	s->vma[V_FILE].has_madvise = true;
+	s->vma[V_FILE].madvise = VMA_MADV_DROPPABLE;
+}
 static void odd_auxv(struct sample *s) { s->mm.n_auxv = 3; }
 static void auxv_without_null(struct sample *s) { s->auxv[2] = 7; }
 static void auxv_early_null(struct sample *s) { s->auxv[0] = 0; }
@@ -275,6 +304,11 @@ static const struct bad_case bad_cases[] = {
 	DAMAGE(bad_anon_name, "invalid anon name"),
 	DAMAGE(unaligned_pgoff, "invalid file offset"),
 	DAMAGE(writable_private, "file_writable on a mapping that is not shared"),
+	DAMAGE(odd_guards, "guard regions are not start and end pairs"),
+	DAMAGE(guard_outside, "a guard region is unaligned, out of order or outside the mapping"),
+	DAMAGE(guards_out_of_order, "a guard region is unaligned, out of order or outside"),
+	DAMAGE(onfault_unlocked, "locked on fault but not locked"),
+	DAMAGE(droppable_file, "MAP_DROPPABLE on a mapping that is not private anonymous"),
 	DAMAGE(odd_auxv, "auxv of 3 words"),
 	DAMAGE(auxv_without_null, "not pairs ending with AT_NULL"),
 	DAMAGE(auxv_early_null, "AT_NULL at word 0"),

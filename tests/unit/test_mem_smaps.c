@@ -42,7 +42,9 @@ static const char good[] =
 	"20000-24000 r--p 00000000 00:00 0                          [heap]\n"
 	FIELDS("0", "rd mr mw me ac nh")
 	"30000-34000 rw-p 00000000 00:00 0 \n"
-	FIELDS("0", "rd wr mr mw me gd nr")
+	FIELDS("0", "rd wr mr mw me gd nr lo lf gu")
+	"40000-44000 rw-p 00000000 00:00 0 \n"
+	FIELDS("0", "rd wr mr mw me nr wf dd dp")
 	"7ffd0000-7ffd4000 rw-p 00000000 00:00 0                    [stack]\n"
 	FIELDS("16", "rd wr mr mw me gd ac")
 	"7ffe0000-7ffe4000 r--p 00000000 00:00 0                    [vvar]\n"
@@ -62,7 +64,7 @@ TEST(smaps_entries_become_vmas)
 	int ret = parse(good, &list, &log);
 
 	CHECK_GOTO(!ret, out, "parse failed: %s", log);
-	CHECK_GOTO(list.nr == 9, out, "%zu mappings", list.nr);
+	CHECK_GOTO(list.nr == 10, out, "%zu mappings", list.nr);
 
 	v = list.vmas[0];
 	CHECK_GOTO(v->start == 0x10000 && v->end == 0x14000 && v->kind == VMA__KIND__ANON &&
@@ -87,22 +89,29 @@ TEST(smaps_entries_become_vmas)
 	CHECK_GOTO(v->kind == VMA__KIND__ANON &&
 		   v->flags == (MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE), out,
 		   "grows-down, no-reserve anon: flags %#x", v->flags);
-
+	CHECK_GOTO(v->madvise == (VMA_MADV_LOCKED | VMA_MADV_LOCKONFAULT) && list.guarded[3] &&
+		   !list.guarded[2], out, "locked on fault, guarded: madvise %#x", v->madvise);
 	v = list.vmas[4];
+	CHECK_GOTO(v->kind == VMA__KIND__ANON && v->flags == (MAP_PRIVATE | MAP_ANONYMOUS |
+		   MAP_NORESERVE) && v->madvise == (VMA_MADV_DROPPABLE | VMA_MADV_WIPEONFORK |
+		   VMA_MADV_DONTDUMP), out, "droppable: flags %#x madvise %#x", v->flags,
+		   v->madvise);
+
+	v = list.vmas[5];
 	CHECK_GOTO(v->kind == VMA__KIND__STACK &&
 		   v->flags == (MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN), out, "stack");
 
-	CHECK_GOTO(list.vmas[5]->kind == VMA__KIND__VVAR && list.vmas[5]->flags == MAP_PRIVATE &&
-		   list.vmas[6]->kind == VMA__KIND__VVAR_VCLOCK &&
-		   list.vmas[7]->kind == VMA__KIND__VDSO &&
-		   list.vmas[7]->prot == (PROT_READ | PROT_EXEC), out, "vvar, vvar_vclock, vdso");
-	v = list.vmas[8];
+	CHECK_GOTO(list.vmas[6]->kind == VMA__KIND__VVAR && list.vmas[6]->flags == MAP_PRIVATE &&
+		   list.vmas[7]->kind == VMA__KIND__VVAR_VCLOCK &&
+		   list.vmas[8]->kind == VMA__KIND__VDSO &&
+		   list.vmas[8]->prot == (PROT_READ | PROT_EXEC), out, "vvar, vvar_vclock, vdso");
+	v = list.vmas[9];
 	CHECK_GOTO(v->kind == VMA__KIND__VSYSCALL && v->start == VMA_VSYSCALL_START &&
 		   v->prot == PROT_EXEC, out, "vsyscall");
 	CHECK_GOTO(vma_pages(list.vmas[0]) == VMA_PAGES_ANON &&
 		   vma_pages(list.vmas[2]) == VMA_PAGES_ANON &&
-		   vma_pages(list.vmas[5]) == VMA_PAGES_NONE &&
-		   vma_pages(list.vmas[7]) == VMA_PAGES_ALL, out, "which pages to save");
+		   vma_pages(list.vmas[6]) == VMA_PAGES_NONE &&
+		   vma_pages(list.vmas[8]) == VMA_PAGES_ALL, out, "which pages to save");
 out:
 	vma_list_free(&list);
 }

@@ -15,7 +15,7 @@
 static const char *const accepted[] = {
 	"images_dir_fd", "images_dir", "pid", "leave_running", "shell_job", "log_level",
 	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "rst_sibling",
-	"tcp_established", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock",
+	"tcp_established", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock", "ghost_limit",
 };
 
 static bool is_accepted(const char *name)
@@ -156,10 +156,12 @@ TEST(options_reach_cryos_options)
 	o->has_log_level = true;
 	o->log_level = 9;
 	o->log_file = strdup("dump.log");
+	o->has_ghost_limit = true;
+	o->ghost_limit = 4096;
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
 	CHECK_GOTO(!ret, out, "%s", why);
 	CHECK_GOTO(a->opts.pid == 1 && a->opts.leave_running && a->opts.shell_job &&
-		   !a->opts.restore_detached, out, "dump options");
+		   !a->opts.restore_detached && a->opts.ghost_limit == 4096, out, "dump options");
 	CHECK_GOTO(a->opts.verbosity == 4, out, "log level %d", a->opts.verbosity);
 	CHECK_GOTO(!strcmp(a->opts.images_dir, "/tmp") && !strcmp(a->opts.log_file,
 		   "/tmp/dump.log"), out, "dirs %s %s", a->opts.images_dir, a->opts.log_file);

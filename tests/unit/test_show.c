@@ -293,13 +293,14 @@ TEST(show_directory_prints_every_image)
 	CHECK_JSON(out,
 		   "assert sorted(d) == ['inventory.img', 'pagemap-42.img', 'pages-42.img'], d\n"
 		   "inv = d['inventory.img']\n"
-		   "assert inv['kind'] == 'inventory' and inv['version'] == 1, inv\n"
-		   "assert inv['records'] == [{'format_version': 1, 'cryo_version': '0.1-test',\n"
+		   "assert inv['kind'] == 'inventory' and inv['version'] == 2, inv\n"
+		   "assert len(inv['dump_id']) == 32 and inv['dump_id'] == d['pagemap-42.img']['dump_id'], inv\n"
+		   "assert inv['records'] == [{'format_version': 2, 'cryo_version': '0.1-test',\n"
 		   "    'root_pid': 42, 'created': 1700000000, 'page_size': 4096, 'arch': 'x86_64',\n"
 		   "    'kernel_release': '6.1.0-test', 'files': [],\n"
 		   "    'locked_connections': []}], inv\n"
 		   "pm = d['pagemap-42.img']\n"
-		   "assert pm['kind'] == 'pagemap' and pm['version'] == 1, pm\n"
+		   "assert pm['kind'] == 'pagemap' and pm['version'] == 2, pm\n"
 		   "want = [{'vaddr': 0x400000, 'nr_pages': 2, 'state': 'PRESENT', 'file_off': 0},\n"
 		   "        {'vaddr': 0x402000, 'nr_pages': 3, 'state': 'ZERO'},\n"
 		   "        {'vaddr': 0x405000, 'nr_pages': 1, 'state': 'PRESENT', 'file_off': 8192},\n"
@@ -605,9 +606,9 @@ TEST(cryo_show_runs_end_to_end)
 	CHECK_JSON(out, "assert d['inventory.img']['records'][0]['root_pid'] == 42, d\n"
 			"assert d['pages-42.img']['size'] == 20480, d\n");
 	inv = path_join(tmp, "inventory.img");
-	CHECK(inv && !truncate(inv, 30), "truncate");
+	CHECK(inv && !truncate(inv, 46), "truncate");
 	status = exec_show(cryo, inv, &bad_out, &bad_err);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0, "status 0x%x", status);
-	CHECK(!bad_out[0] && strstr(bad_err, "inventory.img: offset 20: record length"),
+	CHECK(!bad_out[0] && strstr(bad_err, "inventory.img: offset 36: record length"),
 	      "stdout \"%s\", stderr \"%s\"", bad_out, bad_err);
 }

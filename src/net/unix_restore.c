@@ -1,0 +1,347 @@
+/* Making unix sockets again: one on its own (socket(), bind, listen,
+ * connect by name) or both ends of a connection at once (socketpair()),
+ * with names and their files, queues, shutdown and options. What is saved
+ * and checked is unix_socket.c's; the queues are unix_queue.c's. */
+#include <errno.h>
+#include <libgen.h>
+#include <linux/filter.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "files/kind.h"
+#include "net/internal.h"
+#include "net/unix_internal.h"
+
+static socklen_t make_addr(const ProtobufCBinaryData *name, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, name->data, name->len);
+	return offsetof(struct sockaddr_un, sun_path) + name->len;
+}
+
+static int set_timeout(int fd, int name, uint64_t us)
+{
+	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+
+	if (!us)
+		return 0;
+	return setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)) ? -errno : 0;
+}
+
+/* Everything set before a name and data: options but the buffers,
+ * timeouts, linger. */
+static int restore_options(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	const UnixSocket *s = f->e->unix_socket;
+	const char *what = "?";
+	int ret = socket_options_restore(fd, s->options, s->n_options, false, &what);
+
+	if (!ret) {
+		what = "SO_RCVTIMEO";
+		ret = set_timeout(fd, SO_RCVTIMEO_OLD, s->rcvtimeo_us);
+	}
+	if (!ret) {
+		what = "SO_SNDTIMEO";
+		ret = set_timeout(fd, SO_SNDTIMEO_OLD, s->sndtimeo_us);
+	}
+	if (!ret && s->has_linger_s) {
+		struct linger linger = { .l_onoff = 1, .l_linger = (int)s->linger_s };
+
+		what = "SO_LINGER";
+		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)))
+			ret = -errno;
+	}
+	if (ret)
+		restore_err(r, f, "cannot set %s as saved: %s", what,
+			    ret == -ERANGE ? "the kernel keeps another value" : strerror(-ret));
+	return ret;
+}
+
+/* Binds where a ghost's path is taken: a free name in the same folder,
+ * unlinked at once. */
+static int bind_ghost_elsewhere(int fd, const char *path, struct sockaddr_un *sa)
+{
+	char copy[sizeof(sa->sun_path) + 1];
+	const char *dir;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	for (int i = 0; i < 100; i++) {
+		int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/.cryo-ghost-%d-%d", dir,
+				 (int)getpid(), i);
+
+		if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
+			return -ENAMETOOLONG;
+		if (!bind(fd, (struct sockaddr *)sa, sizeof(*sa)))
+			return unlink(sa->sun_path) ? -errno : 0;
+		if (errno != EADDRINUSE)
+			return -errno;
+	}
+	return -EADDRINUSE;
+}
+
+/* Removes the socket's old file at @path: only when it is the very file
+ * the dump saw (the original process's socket, now closed). */
+static int remove_old_file(struct restore_ctx *r, const struct file_obj *f, const char *path)
+{
+	const UnixSocket *s = f->e->unix_socket;
+	struct stat st;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode) || !s->has_file_ino || st.st_ino != s->file_ino ||
+	    st.st_dev != s->file_dev) {
+		restore_err(r, f, "cannot bind to %s again: it is another file now", path);
+		return -EEXIST;
+	}
+	if (unlink(path)) {
+		restore_err(r, f, "cannot remove its old socket file %s: %s", path,
+			    strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int restore_name(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	const UnixSocket *s = f->e->unix_socket;
+	struct sockaddr_un sa;
+	socklen_t len;
+	char path[sizeof(sa.sun_path) + 1] = "";
+	int ret;
+
+	/* A connected stream's name is its listener's (an accepted one):
+	 * the listener holds it; see ARCHITECTURE's "not restored". */
+	if (!s->has_name || (s->type != SOCK_DGRAM && (s->connected || s->peer_closed)))
+		return 0;
+	len = make_addr(&s->name, &sa);
+	if (sa.sun_path[0]) {
+		memcpy(path, s->name.data, s->name.len);
+		if (s->ghost) {
+			if (bind(fd, (struct sockaddr *)&sa, len) == 0)
+				ret = unlink(path) ? -errno : 0;
+			else if (errno == EADDRINUSE)
+				ret = bind_ghost_elsewhere(fd, path, &sa);
+			else
+				ret = -errno;
+			if (ret)
+				restore_err(r, f, "cannot bind to %s (deleted) again: %s", path,
+					    strerror(-ret));
+			return ret;
+		}
+		ret = remove_old_file(r, f, path);
+		if (ret)
+			return ret;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, len)) {
+		restore_err(r, f, "cannot bind to %s%.*s again: %s", sa.sun_path[0] ? "" : "@",
+			    (int)s->name.len - !sa.sun_path[0], sa.sun_path + !sa.sun_path[0],
+			    strerror(errno));
+		return -errno;
+	}
+	if (!path[0])
+		return 0;
+	if (s->has_file_mode && chmod(path, s->file_mode)) {
+		restore_err(r, f, "cannot give %s its mode %o: %s", path, s->file_mode,
+			    strerror(errno));
+		return -errno;
+	}
+	if (s->has_file_uid && s->has_file_gid && lchown(path, s->file_uid, s->file_gid)) {
+		restore_err(r, f, "cannot give %s its owner %u:%u: %s", path, s->file_uid,
+			    s->file_gid, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The object of @f with its saved data loaded: @f's own in the process
+ * that holds it, or, when cryo makes it for several processes, the one in
+ * the image of a process with an fd of it; NULL when nothing is queued. */
+static const struct file_obj *data_of(const struct restore_ctx *r, const struct file_obj *f)
+{
+	if (f->nr_chunks || !r->all)
+		return f->nr_chunks ? f : NULL;
+	for (size_t i = 0; i < r->nr_all; i++) {
+		const struct file_obj *o = files_find(r->all[i], f->e->id);
+
+		if (o && o->nr_fds && o->nr_chunks)
+			return o;
+	}
+	return NULL;
+}
+
+static int fill_queue(struct restore_ctx *r, const struct file_obj *f, int fd, int peer)
+{
+	const struct file_obj *holder = data_of(r, f);
+	const char *why = NULL;
+	int ret = holder ? unix_queue_fill(holder, fd, peer, &why) : 0;
+
+	if (ret)
+		restore_err(r, f, "%s: %s", why ? why : "cannot queue its data again",
+			    strerror(-ret));
+	return ret;
+}
+
+/* What comes once the data is queued: shutdown, buffers, peek offset,
+ * filter, owner, and the queue read back. */
+static int finish(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	const UnixSocket *s = f->e->unix_socket;
+	const char *what = "?";
+	struct stat st;
+	int ret;
+
+	if (s->shutdown && shutdown(fd, (int)s->shutdown - 1) && errno != ENOTCONN) {
+		restore_err(r, f, "cannot shut it down again: %s", strerror(errno));
+		return -errno;
+	}
+	ret = socket_options_restore(fd, s->options, s->n_options, true, &what);
+	if (ret) {
+		restore_err(r, f, "cannot set %s as saved: %s", what, strerror(-ret));
+		return ret;
+	}
+	if (s->has_filter) {
+		struct sock_fprog prog = {
+			.len = (unsigned short)(s->filter.len / sizeof(struct sock_filter)),
+			.filter = (struct sock_filter *)s->filter.data,
+		};
+
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) {
+			restore_err(r, f, "cannot attach its filter again: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	if (data_of(r, f)) {
+		ret = unix_queue_check(data_of(r, f), fd, &what);
+		if (ret) {
+			restore_err(r, f, "its queue read back: %s", what);
+			return ret;
+		}
+	}
+	if (s->peek_off != -1 &&
+	    setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &s->peek_off, sizeof(s->peek_off))) {
+		restore_err(r, f, "cannot set its peek offset: %s", strerror(errno));
+		return -errno;
+	}
+	if (s->has_uid && s->has_gid && !fstat(fd, &st) &&
+	    (st.st_uid != s->uid || st.st_gid != s->gid) && fchown(fd, s->uid, s->gid)) {
+		restore_err(r, f, "cannot give it its owner %u:%u: %s", s->uid, s->gid,
+			    strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* A socket whose peer closed: one end of a new pair, its queue sent by
+ * the other, which is then closed. */
+static int open_left_by_peer(struct restore_ctx *r, const struct file_obj *f)
+{
+	const UnixSocket *s = f->e->unix_socket;
+	_cleanup_close_ int other = -1;
+	int sv[2], ret;
+
+	if (socketpair(AF_UNIX, (int)s->type | SOCK_CLOEXEC, 0, sv)) {
+		restore_err(r, f, "cannot make a socketpair: %s", strerror(errno));
+		return -errno;
+	}
+	other = sv[1];
+	ret = restore_options(r, f, sv[0]);
+	if (!ret)
+		ret = restore_name(r, f, sv[0]);
+	if (!ret)
+		ret = fill_queue(r, f, sv[0], other);
+	close(steal_fd(other));
+	if (!ret)
+		ret = finish(r, f, sv[0]);
+	if (ret) {
+		close(sv[0]);
+		return ret;
+	}
+	return sv[0];
+}
+
+int unix_open(struct restore_ctx *r, const struct file_obj *f)
+{
+	const UnixSocket *s = f->e->unix_socket;
+	_cleanup_close_ int fd = -1;
+	struct sockaddr_un sa;
+	int ret;
+
+	if (s->peer_closed)
+		return open_left_by_peer(r, f);
+	fd = socket(AF_UNIX, (int)s->type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		restore_err(r, f, "cannot make a socket: %s", strerror(errno));
+		return -errno;
+	}
+	ret = restore_options(r, f, fd);
+	if (!ret)
+		ret = restore_name(r, f, fd);
+	if (!ret && s->has_backlog && listen(fd, (int)s->backlog)) {
+		ret = -errno;
+		restore_err(r, f, "cannot listen again: %s", strerror(errno));
+	}
+	if (!ret && data_of(r, f) && !s->has_name) {
+		restore_err(r, f, "data queued on an unnamed socket with no peer: nothing can "
+			    "send it again");
+		ret = -EINVAL;
+	}
+	/* Records come from many senders before it is connected: afterwards
+	 * it would take its peer's only. */
+	if (!ret)
+		ret = fill_queue(r, f, fd, -1);
+	if (!ret && s->has_connect_to) {
+		socklen_t len = make_addr(&s->connect_to, &sa);
+
+		if (connect(fd, (struct sockaddr *)&sa, len)) {
+			ret = -errno;
+			restore_err(r, f, "cannot connect to %s%.*s again: %s",
+				    sa.sun_path[0] ? "" : "@",
+				    (int)s->connect_to.len - !sa.sun_path[0],
+				    sa.sun_path + !sa.sun_path[0], strerror(errno));
+		}
+	}
+	if (!ret)
+		ret = finish(r, f, fd);
+	return ret ? ret : steal_fd(fd);
+}
+
+int unix_create_group(struct restore_ctx *r, const struct file_obj *const *members, size_t n,
+		      int *fds)
+{
+	const UnixSocket *s = members[0]->e->unix_socket;
+	int sv[2], ret = 0;
+
+	if (n != 2 || members[1]->e->unix_socket->type != s->type) {
+		restore_err(r, members[0], "a socketpair needs two ends of one type");
+		return -EBADMSG;
+	}
+	if (socketpair(AF_UNIX, (int)s->type | SOCK_CLOEXEC, 0, sv)) {
+		restore_err(r, members[0], "cannot make a socketpair: %s", strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; !ret && i < 2; i++)
+		ret = restore_options(r, members[i], sv[i]);
+	for (size_t i = 0; !ret && i < 2; i++)
+		ret = restore_name(r, members[i], sv[i]);
+	for (size_t i = 0; !ret && i < 2; i++)
+		ret = fill_queue(r, members[i], sv[i], sv[1 - i]);
+	for (size_t i = 0; !ret && i < 2; i++)
+		ret = finish(r, members[i], sv[i]);
+	if (ret) {
+		close(sv[0]);
+		close(sv[1]);
+		return ret;
+	}
+	fds[0] = sv[0];
+	fds[1] = sv[1];
+	return 0;
+}

@@ -1,0 +1,446 @@
+/* The "unix socket" kind: stream, datagram and seqpacket unix sockets,
+ * unbound, bound (path, abstract, autobound, or a path whose file is gone),
+ * listening, connected, shut down, or left by a closed peer, with their
+ * options and queues (unix_queue.c). Both ends of a connection in the
+ * dump are one group, made again by socketpair(); a datagram socket
+ * connected to another that is not connected back connects again by name.
+ * Peers are found by inode through sock_diag, never by fd order. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "files/kind.h"
+#include "net/internal.h"
+#include "net/sock_diag.h"
+#include "net/unix_internal.h"
+
+/* The kernel's sk_state values that sock_diag shows for unix sockets. */
+#define UNIX_ESTABLISHED 1
+#define UNIX_CLOSE 7
+#define UNIX_LISTEN 10
+#define SUN_PATH_MAX 108
+/* The kernel's BPF_MAXINSNS. */
+#define FILTER_MAX_INSNS 4096
+
+static int sockopt_int(int fd, int level, int name, int *out)
+{
+	socklen_t len = sizeof(*out);
+
+	return getsockopt(fd, level, name, out, &len) ? -errno : 0;
+}
+
+static bool unix_recognise(const struct fd_probe *p)
+{
+	int family;
+
+	return S_ISSOCK(p->st.st_mode) && p->fd >= 0 &&
+	       !sockopt_int(p->dup, SOL_SOCKET, SO_DOMAIN, &family) && family == AF_UNIX;
+}
+
+/* "/run/x.sock", "@abstract" or "unnamed", for messages. */
+static const char *name_str(const void *name, size_t len, char *buf, size_t size)
+{
+	const char *n = name;
+
+	if (!len)
+		snprintf(buf, size, "unnamed");
+	else if (n[0])
+		snprintf(buf, size, "%.*s", (int)len, n);
+	else
+		snprintf(buf, size, "@%.*s", (int)len - 1, n + 1);
+	return buf;
+}
+
+/* ---- dump -------------------------------------------------------------------- */
+
+/* Which process of the dump holds an fd of socket @ino: 0 when none. */
+static pid_t holder_of(const struct file_dump *d, uint64_t ino)
+{
+	const pid_t *list;
+	size_t n = file_dump_pids(d, &list);
+	char want[48], dir[64], link[64];
+
+	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)ino);
+	/* The task being dumped first: it always counts, and is the likely
+	 * holder. */
+	for (size_t i = 0; i <= n; i++) {
+		pid_t pid = i ? list[i - 1] : d->p->pid;
+		_cleanup_close_ int dfd = -1;
+		DIR *dp;
+		struct dirent *de;
+		pid_t found = 0;
+
+		if (i && pid == d->p->pid)
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		dp = fdopendir(dfd);
+		if (!dp)
+			continue;
+		dfd = -1;
+		while (!found && (de = readdir(dp))) {
+			ssize_t len = readlinkat(dirfd(dp), de->d_name, link, sizeof(link) - 1);
+
+			if (len > 0 && (link[len] = 0, !strcmp(link, want)))
+				found = pid;
+		}
+		closedir(dp);
+		if (found)
+			return found;
+	}
+	return 0;
+}
+
+static int save_bytes(ProtobufCBinaryData *out, const void *data, size_t len)
+{
+	out->data = malloc(len ? len : 1);
+	if (!out->data)
+		return -ENOMEM;
+	memcpy(out->data, data, len);
+	out->len = len;
+	return 0;
+}
+
+/* The name, and for a path its file: the socket's own (mode, owner) or
+ * gone (a ghost). */
+static int dump_name(const struct fd_probe *p, const struct unix_diag_state *st, UnixSocket *s)
+{
+	char path[SUN_PATH_MAX + 1];
+	struct stat fst;
+	int ret;
+
+	if (!st->name_len)
+		return 0;
+	s->has_name = true;
+	ret = save_bytes(&s->name, st->name, st->name_len);
+	if (ret || !st->name[0])
+		return ret;
+	memcpy(path, st->name, st->name_len);
+	path[st->name_len] = 0;
+	if (path[0] != '/') {
+		pr_fd_err(p, "bound to the relative path %s: not supported yet", path);
+		return -EOPNOTSUPP;
+	}
+	if (!lstat(path, &fst) && S_ISSOCK(fst.st_mode) && st->has_vfs &&
+	    fst.st_ino == st->vfs_ino && major(fst.st_dev) == (st->vfs_dev >> 20) &&
+	    minor(fst.st_dev) == (st->vfs_dev & 0xfffff)) {
+		s->has_file_mode = s->has_file_uid = s->has_file_gid = true;
+		s->file_mode = fst.st_mode & 07777;
+		s->file_uid = fst.st_uid;
+		s->file_gid = fst.st_gid;
+		s->has_file_ino = s->has_file_dev = true;
+		s->file_ino = fst.st_ino;
+		s->file_dev = fst.st_dev;
+		return 0;
+	}
+	s->has_ghost = s->ghost = true;
+	return 0;
+}
+
+/* A peer outside the dump: refused, naming both ends. */
+static int refuse_outside(const struct fd_probe *p, const UnixSocket *s,
+			  const struct unix_diag_state *peer)
+{
+	char a[SUN_PATH_MAX + 2], b[SUN_PATH_MAX + 2];
+
+	pr_fd_err(p, "unix socket %s is connected to socket:[%llu] (%s), which no process of "
+		  "the dump holds: a peer outside the dump is not supported",
+		  name_str(s->name.data, s->name.len, a, sizeof(a)),
+		  (unsigned long long)s->peer_ino,
+		  name_str(peer->name, peer->name_len, b, sizeof(b)));
+	return -EOPNOTSUPP;
+}
+
+/* The peer, by inode: both ends in the dump are a group; a datagram socket
+ * connected to one that is not connected back connects by its name. */
+static int dump_peer(const struct file_dump *d, const struct unix_diag_state *st, UnixSocket *s)
+{
+	const struct fd_probe *p = d->p;
+	struct unix_diag_state peer;
+	int ret;
+
+	if (st->state == UNIX_LISTEN || !st->has_peer || st->state != UNIX_ESTABLISHED)
+		return 0;
+	if (!st->peer_ino) {
+		/* A stream client whose connection waits in a listener's accept
+		 * queue has an embryo for peer, which has no inode yet; a
+		 * closed peer shut the socket down both ways. */
+		if (s->type != SOCK_DGRAM && st->shutdown != 3) {
+			pr_fd_err(p, "connection not yet accepted by its listener: not supported "
+				  "yet");
+			return -EOPNOTSUPP;
+		}
+		s->has_peer_closed = s->peer_closed = true;
+		return 0;
+	}
+	s->has_peer_ino = true;
+	s->peer_ino = st->peer_ino;
+	s->has_connected = s->connected = true;
+	ret = sock_diag_unix_find(st->peer_ino, &peer);
+	if (ret) {
+		pr_fd_err(p, "sock_diag does not show its peer socket:[%u]: %s", st->peer_ino,
+			  strerror(-ret));
+		return ret == -ENOENT ? -ESRCH : ret;
+	}
+	if (!holder_of(d, st->peer_ino)) {
+		if (!file_dump_ext_unix_sk(d))
+			return refuse_outside(p, s, &peer);
+		if (!peer.name_len) {
+			pr_fd_err(p, "its peer outside the dump, socket:[%u], has no name to "
+				  "connect to again", st->peer_ino);
+			return -EOPNOTSUPP;
+		}
+		s->has_external = s->external = true;
+		s->has_connect_to = true;
+		return save_bytes(&s->connect_to, peer.name, peer.name_len);
+	}
+	if (peer.peer_ino == p->st.st_ino)
+		return file_dump_join_group(d, p->st.st_ino < st->peer_ino ? p->st.st_ino :
+									    st->peer_ino);
+	if (!peer.name_len) {
+		pr_fd_err(p, "connected to the unnamed socket:[%u], which is not connected back: "
+			  "cannot be connected again", st->peer_ino);
+		return -EOPNOTSUPP;
+	}
+	s->has_connect_to = true;
+	return save_bytes(&s->connect_to, peer.name, peer.name_len);
+}
+
+static int dump_timeouts_linger_filter(const struct fd_probe *p, UnixSocket *s)
+{
+	struct timeval tv;
+	struct linger linger;
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(p->dup, SOL_SOCKET, SO_RCVTIMEO_OLD, &tv, &len))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_RCVTIMEO", p->pid,
+				    p->name, p->link);
+	s->rcvtimeo_us = (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+	len = sizeof(tv);
+	if (getsockopt(p->dup, SOL_SOCKET, SO_SNDTIMEO_OLD, &tv, &len))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_SNDTIMEO", p->pid,
+				    p->name, p->link);
+	s->sndtimeo_us = (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+	len = sizeof(linger);
+	if (getsockopt(p->dup, SOL_SOCKET, SO_LINGER, &linger, &len))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_LINGER", p->pid,
+				    p->name, p->link);
+	if (linger.l_onoff) {
+		s->has_linger_s = true;
+		s->linger_s = linger.l_linger;
+	}
+	/* SO_GET_FILTER with no room tells the number of instructions. */
+	len = 0;
+	if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, NULL, &len))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read its filter", p->pid,
+				    p->name, p->link);
+	if (len) {
+		size_t bytes = (size_t)len * sizeof(struct sock_filter);
+
+		s->has_filter = true;
+		s->filter.data = malloc(bytes);
+		if (!s->filter.data)
+			return -ENOMEM;
+		s->filter.len = bytes;
+		if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, s->filter.data, &len))
+			return pr_errno_ret("dump: pid %d %s (%s): cannot read its filter",
+					    p->pid, p->name, p->link);
+		s->filter.len = (size_t)len * sizeof(struct sock_filter);
+	}
+	return 0;
+}
+
+static int unix_dump(const struct file_dump *d)
+{
+	const struct fd_probe *p = d->p;
+	struct unix_diag_state st;
+	int type, peek_off, passcred = 0, ret;
+	UnixSocket *s;
+	char who[96];
+
+	if (sockopt_int(p->dup, SOL_SOCKET, SO_TYPE, &type) ||
+	    sockopt_int(p->dup, SOL_SOCKET, SO_PEEK_OFF, &peek_off))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read what socket it is", p->pid,
+				    p->name, p->link);
+	sockopt_int(p->dup, SOL_SOCKET, SO_PASSCRED, &passcred);
+	ret = sock_diag_unix_find(p->st.st_ino, &st);
+	if (ret) {
+		pr_fd_err(p, "sock_diag does not show it (%s): is it in another network "
+			  "namespace?", strerror(-ret));
+		return ret == -ENOENT ? -ESRCH : ret;
+	}
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	unix_socket__init(s);
+	d->fe->unix_socket = s;
+	s->type = type;
+	s->ino = p->st.st_ino;
+	s->shutdown = st.shutdown;
+	s->peek_off = peek_off;
+	s->has_uid = s->has_gid = true;
+	s->uid = p->st.st_uid;
+	s->gid = p->st.st_gid;
+	if (st.state == UNIX_LISTEN) {
+		if (st.nr_icons || st.rqueue) {
+			pr_fd_err(p, "unix listening socket with %u connection%s waiting in its "
+				  "accept queue: not supported yet", st.rqueue,
+				  st.rqueue == 1 ? "" : "s");
+			return -EOPNOTSUPP;
+		}
+		s->has_backlog = true;
+		s->backlog = st.wqueue;
+	}
+	ret = dump_name(p, &st, s);
+	if (!ret)
+		ret = dump_peer(d, &st, s);
+	if (!ret)
+		ret = dump_timeouts_linger_filter(p, s);
+	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
+	if (!ret)
+		ret = socket_options_dump(p->dup, &s->options, &s->n_options, who);
+	/* An unconnected stream or seqpacket socket has nothing to read. */
+	if (!ret && (type == SOCK_DGRAM || s->connected || s->peer_closed))
+		ret = unix_queue_dump(d, s);
+	if (!ret && s->external && d->fe->n_contents + d->fe->contents_in_file) {
+		pr_fd_err(p, "data queued from its peer outside the dump: not restored with "
+			  "--ext-unix-sk");
+		ret = -EOPNOTSUPP;
+	}
+	if (!ret && passcred && d->fe->n_contents + d->fe->contents_in_file) {
+		pr_fd_err(p, "SO_PASSCRED with data queued: the senders' credentials are not "
+			  "saved yet");
+		ret = -EOPNOTSUPP;
+	}
+	return ret;
+}
+
+/* ---- load -------------------------------------------------------------------- */
+
+static const char *record_problem(const UnixSocket *s, uint64_t *queued)
+{
+	*queued = 0;
+	if (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET)
+		return "type is not stream, datagram or seqpacket";
+	if (s->has_name && (!s->name.len || s->name.len > SUN_PATH_MAX ||
+			    (s->name.data[0] && (s->name.data[0] != '/' ||
+						 memchr(s->name.data, 0, s->name.len)))))
+		return "its name is empty, too long, or a path not absolute or with a 0 byte";
+	if ((s->ghost || s->has_file_mode) && (!s->has_name || !s->name.data[0]))
+		return "a socket file without a path name";
+	if (s->has_file_mode && s->file_mode > 07777)
+		return "socket file mode beyond permission bits";
+	if (s->has_backlog && (s->type == SOCK_DGRAM || s->connected || s->peer_closed ||
+			       s->backlog > INT32_MAX))
+		return "a listening socket that is datagram, connected, or with a huge backlog";
+	if (s->has_connect_to && (!s->connected || (s->type != SOCK_DGRAM && !s->external) ||
+				  !s->connect_to.len || s->connect_to.len > SUN_PATH_MAX))
+		return "a name to connect to on a socket neither a connected datagram one nor "
+		       "one with an outside peer";
+	if (s->external && (!s->has_connect_to || s->stream_bytes || s->n_queue))
+		return "an outside peer without a name, or with data queued";
+	if (s->peer_closed && s->connected)
+		return "both connected and left by its peer";
+	if (s->shutdown > 3 || s->peek_off < -1)
+		return "shutdown bits beyond reading and writing, or peek offset below -1";
+	if (s->rcvtimeo_us / 1000000 > INT32_MAX || s->sndtimeo_us / 1000000 > INT32_MAX ||
+	    (s->has_linger_s && s->linger_s > INT32_MAX))
+		return "timeout or linger time out of range";
+	if (s->has_filter && (!s->filter.len || s->filter.len % sizeof(struct sock_filter) ||
+			      s->filter.len / sizeof(struct sock_filter) > FILTER_MAX_INSNS))
+		return "a filter that is no whole number of instructions, or too long";
+	for (size_t i = 0; i < s->n_options; i++)
+		if (!inet_option_known(s->options[i]->level, s->options[i]->name))
+			return "an option cryo does not know";
+	if (s->type == SOCK_STREAM) {
+		if (s->n_queue)
+			return "records queued on a stream socket";
+		*queued = s->stream_bytes;
+		return NULL;
+	}
+	if (s->has_stream_bytes)
+		return "stream bytes on a socket that is not a stream";
+	for (size_t i = 0; i < s->n_queue; i++) {
+		const UnixRecord *r = s->queue[i];
+
+		if (!r->size || (r->has_sender && (!r->sender.len ||
+						   r->sender.len > SUN_PATH_MAX)))
+			return "an empty queued record, or a sender's name empty or too long";
+		*queued += r->size;
+	}
+	return NULL;
+}
+
+static int unix_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
+{
+	const UnixSocket *s = f->e->unix_socket;
+	uint64_t queued;
+	const char *problem = record_problem(s, &queued);
+
+	if (!problem && f->group->nr_group > 2)
+		problem = "a group of more than two unix sockets";
+	if (!problem && f->group->nr_group == 2 && !s->connected)
+		problem = "in a socketpair but not connected";
+	if (!problem && s->connected && !s->has_connect_to && f->group->nr_group != 2)
+		problem = "connected, but neither to a name nor to a member of its group";
+	if (problem) {
+		load_err(img, f, "%s", problem);
+		return -EBADMSG;
+	}
+	if (queued && f->nr_fds)
+		return contents_load(dir, img, f, queued, true);
+	if (!queued && (f->e->n_contents || f->e->contents_in_file)) {
+		load_err(img, f, "contents without queued data");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* A datagram socket that connects by name to another of the same process
+ * needs that one made first. */
+static int unix_deps(struct files_image *img, struct file_obj *f)
+{
+	const UnixSocket *s = f->e->unix_socket;
+
+	if (!s->has_connect_to)
+		return 0;
+	for (size_t i = 0; i < img->nr_files; i++) {
+		const struct file_obj *o = &img->files[i];
+
+		if (o == f || o->e->kind != FILE_ENTRY__KIND__UNIX_SOCKET || !o->nr_fds ||
+		    o->e->unix_socket->ino != s->peer_ino)
+			continue;
+		f->deps = malloc(sizeof(*f->deps));
+		if (!f->deps)
+			return -ENOMEM;
+		f->deps[0] = o;
+		f->nr_deps = 1;
+		break;
+	}
+	return 0;
+}
+
+const struct file_kind unix_socket_kind = {
+	.name = "unix socket",
+	.type = FILE_ENTRY__KIND__UNIX_SOCKET,
+	.recognise = unix_recognise,
+	.dump = unix_dump,
+	.check = unix_check,
+	.deps = unix_deps,
+	.open = unix_open,
+	.create_group = unix_create_group,
+	.group_size = 2,
+};

@@ -1,0 +1,118 @@
+/* `cryo restore --clone`: the small init cryo leaves in the clone's new pid
+ * and mount namespaces. It mounts a /proc of its own, creates the tree's
+ * root with its saved pid inside, and once cryo releases it, reaps orphans
+ * and exits with the root's status (which ends the namespace). It is not
+ * part of the image. Creating the rest of the tree is family.c's. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "kabi/kabi.h"
+#include "ns/ns.h"
+#include "restore/family.h"
+#include "restore/restore.h"
+#include "restorer/args.h"
+
+pid_t clone_init_create(void)
+{
+	struct ns_clone_args args = {
+		.flags = CLONE_NEWPID | CLONE_NEWNS,
+		.exit_signal = SIGCHLD,
+	};
+	pid_t ret = ns_clone(&args);
+
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
+}
+
+static void __attribute__((noreturn)) init_fail(const struct restore_set *rs, int err,
+						const char *what)
+{
+	struct restorer_report report = {
+		.pid = rs->tree.tasks[0].pid, .step = -1, .err = -err,
+	};
+
+	snprintf(report.message, sizeof(report.message),
+		 "restore: --clone: the init of the new pid namespace cannot %s: %s", what,
+		 strerror(err));
+	if (write(rs->report_fd, &report, sizeof(report)) != sizeof(report))
+		_exit(2);
+	_exit(1);
+}
+
+/* The new mount namespace gets no mount back to cryo's (slave: cryo's new
+ * mounts still show), and a /proc of the new pid namespace, so that the
+ * tree and the restore's own code in it see the pids inside. */
+static void make_mounts(const struct restore_set *rs)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+		init_fail(rs, errno, "make its mounts slaves of cryo's");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		init_fail(rs, errno, "mount /proc");
+}
+
+/* Reaps whatever comes to it; exits as the root did, which takes the rest
+ * of the namespace with it. */
+static void __attribute__((noreturn)) reap(pid_t root)
+{
+	for (;;) {
+		int status;
+		pid_t got = waitpid(-1, &status, __WALL);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			_exit(1);
+		if (got == root)
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+}
+
+void clone_init_run(struct restore_set *rs, const int release[2])
+{
+	int release_fd = release[0];
+	pid_t root = rs->tree.tasks[0].pid, child;
+	sigset_t all;
+	ssize_t n;
+	char go;
+
+	/* Until cryo releases it, it dies with cryo, and its namespace too.
+	 * Its parent is outside its namespace: getppid() says 0, so a cryo
+	 * that died before this is seen as EOF on the release pipe, which
+	 * only cryo may hold open for writing. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close(release[1]);
+	prctl(PR_SET_NAME, "cryo-init");
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	make_mounts(rs);
+	child = family_clone(root, SIGCHLD, 0);
+	if (child == 0)
+		restore_child(rs, 0);
+	if (child < 0)
+		init_fail(rs, errno, errno == EEXIST ? "create the root: its pid is taken" :
+						       "create the root");
+	/* Nothing of cryo's stays open in it but what tells it to go on. */
+	if (release_fd > 3 && close_range(3, (unsigned int)release_fd - 1, 0))
+		_exit(1);
+	if (close_range((unsigned int)release_fd + 1, ~0U, 0))
+		_exit(1);
+	do
+		n = read(release_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(1);
+	/* In this order: cryo exits once it sees the pipe closed. */
+	prctl(PR_SET_PDEATHSIG, 0);
+	close(release_fd);
+	reap(root);
+}

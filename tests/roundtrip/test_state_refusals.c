@@ -1,0 +1,144 @@
+/* State that dump refuses by name, with the dumped program unharmed:
+ * hugetlb mappings and hugetlb memfds, an epoll watching a file no fd of
+ * its process holds, and a deleted file over --ghost-limit. The machine may reserve no huge page: the hugetlb
+ * tests reserve two (vm.nr_hugepages) and put the old value back, also
+ * when they fail. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cryo_driver.h"
+#include "harness.h"
+
+#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+
+static long read_nr_hugepages(void)
+{
+	char buf[32] = "";
+	int fd = open(NR_HUGEPAGES, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+static bool write_nr_hugepages(long n)
+{
+	char buf[32];
+	int fd = open(NR_HUGEPAGES, O_WRONLY | O_CLOEXEC);
+	int len = snprintf(buf, sizeof(buf), "%ld\n", n);
+	bool ok = fd >= 0 && write(fd, buf, (size_t)len) == len;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Starts @name with at least two huge pages reserved; *@old gets the value
+ * to put back (-1: nothing to put back). */
+static bool start_with_huge_pages(struct prog *p, const char *name, long *old)
+{
+	long now = read_nr_hugepages();
+
+	*old = -1;
+	if (now < 0)
+		return fail_why("cannot read %s: %s", NR_HUGEPAGES, strerror(errno));
+	if (now < 2) {
+		if (!write_nr_hugepages(2) || read_nr_hugepages() < 2)
+			return fail_why("cannot reserve 2 huge pages through %s", NR_HUGEPAGES);
+		*old = now;
+	}
+	return start_prog(p, name, NULL, NULL);
+}
+
+static void check_refused(const char *name, const char *what)
+{
+	struct prog p = { 0 };
+	char expect[64];
+	long old = -1;
+
+	CHECK_GOTO(start_with_huge_pages(&p, name, &old), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d ", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	if (old >= 0)
+		CHECK(write_nr_hugepages(old) && read_nr_hugepages() == old,
+		      "cannot put %s back to %ld", NR_HUGEPAGES, old);
+}
+
+TEST(dump_refuses_a_hugetlb_mapping_by_name)
+{
+	check_refused("neg_hugetlb", "hugetlb mappings are not supported");
+}
+
+TEST(dump_refuses_a_hugetlb_memfd_by_name)
+{
+	check_refused("neg_hugetlb_memfd", "hugetlb memfds are not supported");
+}
+
+/* The file lives on in a child, but the kernel gives no way to reach it
+ * from the epoll's process. */
+TEST(dump_refuses_an_epoll_target_no_fd_holds)
+{
+	struct prog p = { 0 };
+	char expect[64];
+
+	CHECK_GOTO(start_prog(&p, "neg_epoll_lost_target", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d fd ", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "that no fd of the process holds any more"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* criu's --ghost-limit: a deleted file larger than the limit is refused by
+ * name, and the program is unharmed; with a limit above its size the same
+ * file is saved. prog_ghost_files holds a deleted file of 64 MiB. */
+TEST(ghost_limit_refuses_a_larger_deleted_file)
+{
+	char img[PATH_MAX], inventory[PATH_MAX], pid_text[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "prog_ghost_files", NULL, NULL), out, "%s", why);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	pathf(img, "%s/small", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--ghost-limit", "1M");
+	CHECK_GOTO(r.status > 0 && r.status < 128, out, "dump exited with %d: %s", r.status, r.out);
+	CHECK_GOTO(strstr(r.out, "deleted file of 67108864 bytes, more than --ghost-limit 1048576"),
+		   out, "no reason given: %s", r.out);
+	pathf(inventory, "%s/inventory.img", img);
+	CHECK_GOTO(access(inventory, F_OK) && errno == ENOENT, out, "the refused dump left %s",
+		   inventory);
+	pathf(img, "%s/big", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "-R", "--ghost-limit", "64M");
+	CHECK_GOTO(r.status == 0, out, "dump with a limit of 64M failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+TEST(ghost_limit_that_is_not_a_size_is_a_usage_error)
+{
+	char img[PATH_MAX], pid_text[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "prog_ghost_files", NULL, NULL), out, "%s", why);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	pathf(img, "%s/img", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--ghost-limit", "12Q");
+	CHECK_GOTO(r.status > 0 && r.status < 128 && strstr(r.out, "'12Q' is not a size"), out,
+		   "exit %d: %s", r.status, r.out);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
