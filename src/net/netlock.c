@@ -88,10 +88,12 @@ static char *table_cmds(const char *name, bool create)
 
 	if (!cmd)
 		return NULL;
-	off = (size_t)snprintf(cmd, size, create ? "add table inet %s\n"
-					  "add chain inet %s input { type filter hook input "
-					  "priority raw; policy accept; }\n" : "",
-			       name, name);
+	cmd[0] = '\0';
+	off = create ? (size_t)snprintf(cmd, size,
+					"add table inet %s\nadd chain inet %s input { type "
+					"filter hook input priority raw; policy accept; }\n",
+					name, name) :
+		       0;
 	for (size_t i = 0; i < lock.nr; i++)
 		off += (size_t)snprintf(cmd + off, size - off, "add rule inet %s input %s\n", name,
 					lock.rules[i]);
