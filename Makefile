@@ -15,7 +15,7 @@ CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := -lprotobuf-c -lmnl -lxxhash -lsodium -pthread
+LDLIBS := -lprotobuf-c -lmnl -lnftables -lxxhash -lsodium -pthread
 
 # ---- schemas (protobuf-c): the images', and the RPC's (src/rpc/proto) -------
 PROTOS := $(wildcard src/images/proto/*.proto)
@@ -187,7 +187,8 @@ $(BUILD)/tests/inject/prog_%: tests/inject/prog_%.c
 	$(CC) $(ALL_CFLAGS) -mavx2 -pthread -o $@ $<
 
 # Round trips through the cryo binary: the runner and its test programs.
-ROUNDTRIP_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/prog_*.c))
+ROUNDTRIP_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/prog_*.c)) \
+	$(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/peer_*.c))
 ROUNDTRIP_TESTS := $(BUILD)/tests/roundtrip/test_roundtrip
 # The .d of a two-source build names only the last source's headers: the
 # programs' shared headers are listed here.
@@ -195,6 +196,10 @@ $(BUILD)/tests/roundtrip/prog_%: tests/roundtrip/prog_%.c tests/roundtrip/prog.c
 		$(wildcard tests/roundtrip/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< tests/roundtrip/prog.c -lrt
+# Peers: programs the runner starts outside the dump (programs.h).
+$(BUILD)/tests/roundtrip/peer_%: tests/roundtrip/peer_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 # Every runner drives the cryo binary through cryo_driver.c and starts the
 # programs of the table in programs.c (a prog_* or neg_* without an entry
 # there fails test_roundtrip).

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "images/image.h"
 #include "kabi/features.h"
+#include "net/net.h"
 
 static const char *state_word(const struct feature *f, const struct feature_result *r)
 {
@@ -37,6 +38,24 @@ static void print_verdict(unsigned int unmet, const char *why, unsigned int opti
 		printf("dump and restore cannot work: missing %s\n", why);
 		break;
 	}
+}
+
+/* nftables tables of cryo's network lock: a stale one (its cryo is gone:
+ * the next dump or restore removes it) drops a connection's packets for
+ * nothing; a held one waits for the restore of a dump. */
+static void report_network_locks(void)
+{
+	char stale[512], held[512];
+
+	if (net_lock_list(stale, sizeof(stale), held, sizeof(held)))
+		return;
+	if (stale[0])
+		printf("stale   network lock: nftables table inet %s, left by a cryo that is gone "
+		       "(the next dump or restore removes it)\n", stale);
+	if (held[0])
+		printf("held    network lock: nftables table inet %s, a dump's connections locked "
+		       "until their restore\n", held);
+	fflush(stdout);
 }
 
 int cmd_check(const struct cryo_opts *opts)
@@ -69,6 +88,7 @@ int cmd_check(const struct cryo_opts *opts)
 		/* Probes fork: what is printed must not be buffered into a child. */
 		fflush(stdout);
 	}
+	report_network_locks();
 	unmet = features_unmet(feature_table, feature_count, results, why, sizeof(why));
 	print_verdict(unmet, why, optional_missing);
 	return unmet ? 1 : 0;

@@ -44,6 +44,8 @@ void print_usage(void)
 	       "      --lazy-pages        restore: private anonymous memory comes in on first\n"
 	       "                          touch and in the background, from a page server\n"
 	       "      --tcp-established   checkpoint established TCP connections\n"
+	       "      --network-lock M    nftables (default): drop the connections' packets\n"
+	       "                          while they are dumped or restored; skip: do not\n"
 	       "      --ext-unix-sk       let unix sockets have peers outside the dump: they\n"
 	       "                          connect again to the peer's name at restore\n"
 	       "  -q, --quiet             no progress line (drawn on stderr when it is a terminal)\n"

@@ -13,6 +13,7 @@
 enum {
 	OPT_PIDFILE = 1000,
 	OPT_TCP_ESTABLISHED,
+	OPT_NETWORK_LOCK,
 	OPT_EXT_UNIX_SK,
 	OPT_LAZY_PAGES,
 	OPT_GHOST_LIMIT,
@@ -33,6 +34,7 @@ static const struct option long_options[] = {
 	{ "restore-detached", no_argument, NULL, 'd' },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+	{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK },
 	{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 	{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
 	{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
@@ -176,6 +178,15 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_TCP_ESTABLISHED:
 			opts->tcp_established = true;
+			break;
+		case OPT_NETWORK_LOCK:
+			if (strcmp(optarg, "nftables") && strcmp(optarg, "skip")) {
+				fprintf(stderr, "cryo: --network-lock %s: %s\n", optarg,
+					strcmp(optarg, "iptables") ? "not a method (nftables or skip)" :
+					"iptables is not supported (nftables or skip)");
+				return -EINVAL;
+			}
+			opts->network_lock_skip = !strcmp(optarg, "skip");
 			break;
 		case OPT_EXT_UNIX_SK:
 			opts->ext_unix_sk = true;

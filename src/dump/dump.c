@@ -17,6 +17,7 @@
 #include "dump/dump.h"
 #include "files/files.h"
 #include "mem/mm.h"
+#include "net/net.h"
 #include "parasite/commands.h"
 #include "stats/stats.h"
 #include "task/task.h"
@@ -231,7 +232,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = tree_write(tree, ctx->dir);
 	if (!ret)
-		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->sign_key);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, !ctx->opts->leave_running,
+					   ctx->sign_key);
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
@@ -292,10 +294,13 @@ static int dump_here(const struct cryo_opts *opts)
 		goto out;
 	}
 	nr = tree.nr;
-	/* cryo has no network lock yet: the notification marks the point. */
-	ret = cryo_notify(opts, "network-lock", opts->pid);
+	/* Each connection is locked as it is dumped (net/tcp_conn.c). */
+	ret = net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
+	if (!ret)
+		ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
 				 .sign_key = opts->sign_key ? &key : NULL };
+	net_tcp_dump_begin(opts->tcp_established);
 	if (!ret)
 		ret = dump_tree(&ctx);
 	if (!ret && cryo_notify(opts, "post-dump", opts->pid)) {
@@ -309,10 +314,17 @@ static int dump_here(const struct cryo_opts *opts)
 	if (ret)
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
+	/* Connections the tree keeps leave repair mode before it runs; those
+	 * of a killed tree stay in it until it is dead, and close silently. */
+	if (ret || opts->leave_running)
+		net_tcp_dump_end(true);
 	freezer_restore(&fz);
 	/* Killed (unless -R) while still stopped, so that none runs past the images. */
 	tree_release(&tree, !ret && !opts->leave_running);
 	st.frozen_ns = stats_now() - frozen_since;
+	net_tcp_dump_end(false);
+	/* A killed tree's connections stay locked until their restore. */
+	net_lock_end(!ret && !opts->leave_running);
 	if (ret || opts->leave_running)
 		cryo_notify(opts, "network-unlock", opts->pid);
 	if (!ret)

@@ -36,7 +36,8 @@ int dump_regs(struct inj_task *task, TaskCore *core);
 void dump_regs_free(TaskCore *core);
 
 /* inventory.c: writes inventory.img, last, once everything else is written. */
-int dump_write_inventory(struct image_dir *dir, pid_t root_pid, const struct sign_key *key);
+int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock,
+			 const struct sign_key *key);
 
 /* shared_memory.c: saves the SysV segments the live processes of @tree
  * have attached, or refuses those restore could not make again. */

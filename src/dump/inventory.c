@@ -14,6 +14,7 @@
 #include "images/pages.h"
 #include "images/sign.h"
 #include "images/proto/inventory.pb-c.h"
+#include "net/net.h"
 
 #ifndef CRYO_VERSION
 #define CRYO_VERSION "0.1"
@@ -62,7 +63,8 @@ static int digest_written(const struct image_dir *dir, Inventory *inv, struct di
 	return 0;
 }
 
-int dump_write_inventory(struct image_dir *dir, pid_t root_pid, const struct sign_key *key)
+int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock,
+			 const struct sign_key *key)
 {
 	enum image_digest_kind kind = key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	Inventory inv = INVENTORY__INIT;
@@ -85,6 +87,9 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid, const struct sig
 	inv.has_dump_id = true;
 	inv.dump_id.data = dir->dump_id;
 	inv.dump_id.len = IMG_DUMP_ID_SIZE;
+	ret = net_lock_save(&inv, hold_lock);
+	if (ret)
+		return ret;
 	/* Every other image durable before the inventory says the set is whole. */
 	ret = image_dir_sync(dir);
 	if (!ret)

@@ -62,7 +62,7 @@ static void describe_tcp(int fd, char *buf, size_t size)
 	    tcp_states[info.tcpi_state])
 		state = tcp_states[info.tcpi_state];
 	if (!strcmp(state, "established"))
-		snprintf(buf, size, "TCP established: needs --tcp-established (not supported yet)");
+		snprintf(buf, size, "TCP established: needs --tcp-established");
 	else
 		snprintf(buf, size, "TCP %s: not supported yet", state);
 }

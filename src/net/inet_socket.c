@@ -1,8 +1,9 @@
 /* The "inet socket" kind: UDP and UDP-lite sockets over IPv4 and IPv6 (and
  * v4-mapped on a dual-stack socket), with addresses, shutdown, options,
  * multicast memberships and the queued datagrams with their senders; ICMP (ping) and raw sockets
- * with an empty queue; listening TCP sockets with their backlog. TCP in
- * other states is not taken: the table refuses it by name (describe.c).
+ * with an empty queue; listening TCP sockets with their backlog, and with
+ * --tcp-established established connections (their repair in tcp_conn.c).
+ * TCP in other states is not taken: the table refuses it by name (describe.c).
  * Sockets are dumped after the parasite is cured (dump/dump.c), so its
  * channel is gone by then and never in the fd table that is read. */
 #include <errno.h>
@@ -62,8 +63,12 @@ static bool inet_recognise(const struct fd_probe *p)
 		return false;
 	if (family != AF_INET && family != AF_INET6)
 		return false;
-	if (type == SOCK_STREAM && protocol == IPPROTO_TCP)
-		return tcp_state(p->dup) == TCP_LISTEN;
+	if (type == SOCK_STREAM && protocol == IPPROTO_TCP) {
+		int state = tcp_state(p->dup);
+
+		return state == TCP_LISTEN ||
+		       (state == TCP_ESTABLISHED && tcp_established_allowed());
+	}
 	return type == SOCK_RAW ||
 	       (type == SOCK_DGRAM && (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE ||
 				       protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6));
@@ -235,6 +240,12 @@ static int dump_state(const struct fd_probe *p, InetSocket *s,
 			  "namespace?", strerror(-ret));
 		return ret == -ENOENT ? -ESRCH : ret;
 	}
+	if (s->protocol == IPPROTO_TCP && connected) {
+		/* Read in repair mode by tcp_conn_dump(), which names any state
+		 * but established. */
+		s->shutdown = st->shutdown;
+		return 0;
+	}
 	if (s->protocol == IPPROTO_TCP) {
 		if (st->state != TCP_LISTEN) {
 			pr_fd_err(p, "TCP socket no longer listening (state %u)", st->state);
@@ -368,6 +379,8 @@ static int inet_dump(const struct file_dump *d)
 		ret = inet_options_dump(p->dup, s, who);
 	if (!ret && s->type != SOCK_STREAM)
 		ret = inet_multicast_dump(p->dup, p->pid, s, who);
+	if (!ret && s->protocol == IPPROTO_TCP && connected)
+		ret = tcp_conn_dump(d, s, st.state);
 	if (!ret && s->local_port && is_udp(s))
 		ret = udp_queue_dump(d, s);
 	else if (!ret && (s->type == SOCK_RAW || !is_udp(s)) && s->protocol != IPPROTO_TCP)
@@ -387,7 +400,14 @@ static const char *record_problem(const InetSocket *s, uint64_t *queued)
 	*queued = 0;
 	if (s->family != AF_INET && s->family != AF_INET6)
 		return "family is neither AF_INET nor AF_INET6";
-	if (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP) {
+	if (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP && s->tcp) {
+		const char *problem = tcp_conn_problem(s, queued);
+
+		if (problem || s->n_queue)
+			return problem ? problem : "datagrams on a TCP connection";
+	} else if (s->tcp) {
+		return "a TCP connection on a socket that is not TCP";
+	} else if (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP) {
 		if (!s->has_backlog || !s->local_port || s->has_peer_addr || s->shutdown ||
 		    s->n_queue || s->backlog > INT32_MAX)
 			return "a TCP socket must be listening: bound, with a backlog, no peer, "
@@ -592,6 +612,32 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 	return ret;
 }
 
+/* An established connection (tcp_conn.c), then what taking repair mode off
+ * undid: SO_REUSEADDR (the kernel clears it); a read shutdown. */
+static int restore_tcp(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	const InetSocket *s = f->e->inet_socket;
+	struct sockaddr_storage peer;
+	socklen_t len = inet_sockaddr_make(s->family, &s->peer_addr, s->peer_port,
+					   s->peer_scope_id, &peer);
+	int ret = tcp_conn_restore(r, f, fd, &peer, len);
+
+	for (size_t i = 0; !ret && i < s->n_options; i++) {
+		const SocketOption *o = s->options[i];
+
+		if (o->level == SOL_SOCKET && o->name == SO_REUSEADDR && o->value &&
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &o->value, sizeof(o->value))) {
+			ret = -errno;
+			restore_err(r, f, "cannot set SO_REUSEADDR again: %s", strerror(errno));
+		}
+	}
+	if (!ret && (s->shutdown & 1) && shutdown(fd, SHUT_RD)) {
+		ret = -errno;
+		restore_err(r, f, "cannot shut it down for reading again: %s", strerror(errno));
+	}
+	return ret;
+}
+
 /* The socket is made by cryo's credentials: fchown() gives its inode,
  * and with it the socket's uid (sockfs_setattr), the saved owner. */
 static int restore_owner(struct restore_ctx *r, const struct file_obj *f, int fd)
@@ -626,15 +672,25 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 		return -errno;
 	}
 	ret = restore_options(r, f, fd, false);
+	/* Repair mode before bind(): it lets the connection share the port of
+	 * a listener (the kernel's SK_FORCE_REUSE). */
+	if (!ret && s->tcp) {
+		ret = tcp_conn_repair(fd, true);
+		if (ret)
+			restore_err(r, f, "cannot put the new TCP socket in repair mode (TCP_REPAIR, "
+				    "needs CAP_NET_ADMIN): %s", strerror(-ret));
+	}
 	if (!ret)
 		ret = restore_bind(r, f, fd);
 	if (!ret && s->has_backlog && listen(fd, (int)s->backlog)) {
 		ret = -errno;
 		restore_err(r, f, "cannot listen again: %s", strerror(errno));
 	}
-	if (!ret)
+	if (!ret && s->tcp)
+		ret = restore_tcp(r, f, fd);
+	if (!ret && !s->tcp)
 		ret = udp_queue_restore(r, f, fd);
-	if (!ret)
+	if (!ret && !s->tcp)
 		ret = restore_connection(r, f, fd);
 	if (!ret)
 		ret = restore_options(r, f, fd, true);

@@ -1,6 +1,7 @@
 /* What the parts of the inet socket kind share: its options (options.c),
  * its queue of datagrams (udp_queue.c), raw and ping sockets' peers
- * (raw_peer.c) and the addresses of its image record (address.c). The
+ * (raw_peer.c), established TCP connections (tcp_conn.c) and the
+ * addresses of its image record (address.c). The
  * kind itself is in inet_socket.c, the sock_diag client in sock_diag.c;
  * nothing here is for callers outside src/net. */
 #ifndef CRYO_NET_INTERNAL_H
@@ -102,5 +103,23 @@ int udp_queue_dump(const struct file_dump *d, InetSocket *s);
 /* Queues the saved datagrams of @f on its new bound socket @fd and reads
  * them back to check; logged. */
 int udp_queue_restore(struct restore_ctx *r, const struct file_obj *f, int fd);
+
+/* ---- established TCP connections (tcp_conn.c) ------------------------------- */
+
+/* Whether this dump takes established connections (--tcp-established). */
+bool tcp_established_allowed(void);
+/* Saves the connection of the TCP socket d->p, in @state, in s->tcp and
+ * its queues in d->fe's contents; puts the socket in repair mode until
+ * net_tcp_dump_end(). A state other than established is refused by name. */
+int tcp_conn_dump(const struct file_dump *d, InetSocket *s, unsigned int state);
+/* What is wrong with s->tcp, NULL when sound; *@queued: its queues' bytes. */
+const char *tcp_conn_problem(const InetSocket *s, uint64_t *queued);
+/* Turns repair mode on or off on @fd. */
+int tcp_conn_repair(int fd, bool on);
+/* Restores the connection of @f on its new socket @fd, made in repair
+ * mode and bound: sequence numbers, connect() to @peer, options, queues,
+ * window; then repair off and the unsent data sent. */
+int tcp_conn_restore(struct restore_ctx *r, const struct file_obj *f, int fd,
+		     const struct sockaddr_storage *peer, socklen_t peer_len);
 
 #endif

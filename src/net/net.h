@@ -3,11 +3,46 @@
 #ifndef CRYO_NET_NET_H
 #define CRYO_NET_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
+
+#include "images/proto/inventory.pb-c.h"
 
 /* Writes what the socket @fd is and why cryo refuses it into @buf:
- * "TCP established: needs --tcp-established (not supported yet)",
+ * "TCP established: needs --tcp-established",
  * "unix stream socket, connected: not supported yet". */
 void net_describe_socket(int fd, char *buf, size_t size);
+
+/* Starts a dump's handling of TCP connections: with @established, the
+ * inet kind takes established connections (putting them in repair mode). */
+void net_tcp_dump_begin(bool established);
+/* Ends it: with @repair_off the sockets put in repair mode are taken out
+ * (the tree runs on); without, they are let go as they are, so that a
+ * killed task's connection closes without a packet. */
+void net_tcp_dump_end(bool repair_off);
+
+/* ---- the network lock (netlock.c) ------------------------------------------- */
+
+enum net_lock_mode { NET_LOCK_NFTABLES, NET_LOCK_SKIP };
+
+/* Starts the lock of a dump or restore in @mode: removes the tables of
+ * cryo runs that are gone (cryo_lock_PID). Nothing is locked yet. */
+int net_lock_begin(enum net_lock_mode mode);
+/* Drops the incoming packets of the connection from @local to @peer. */
+int net_lock_connection(const struct sockaddr_storage *local,
+			const struct sockaddr_storage *peer);
+/* Lists the locked connections in @inv (valid until net_lock_end()); with
+ * @hold, hands the lock over to a table that outlives this run and names
+ * it in @inv, for the restore to delete. */
+int net_lock_save(Inventory *inv, bool hold);
+/* Locks the connections of @inv (restore); the dump's table goes at
+ * net_lock_end(false), so a failed restore (net_lock_end(true)) keeps it. */
+int net_lock_restore(const Inventory *inv);
+/* Unlocks: deletes this run's table, and unless @keep_held its held one
+ * (dump) or the dump's that it replaced (restore). */
+void net_lock_end(bool keep_held);
+/* The names of stale tables and of held ones, space-separated. */
+int net_lock_list(char *stale_out, size_t stale_size, char *held_out, size_t held_size);
 
 #endif

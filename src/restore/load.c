@@ -15,6 +15,7 @@
 #include "inject/inject.h"
 #include "ipc/sysv_shm.h"
 #include "mem/mm.h"
+#include "net/net.h"
 #include "restore/restore.h"
 #include "task/task.h"
 
@@ -55,6 +56,8 @@ static int read_inventory(struct image_dir *dir, const struct sign_key *key,
 		       inv->arch, uts.machine);
 		ret = -EXDEV;
 	}
+	if (!ret)
+		ret = net_lock_restore(inv);
 	if (ret) {
 		image_free(img);
 		return ret;

@@ -29,6 +29,7 @@
 #include "ipc/sysv_shm.h"
 #include "kabi/kabi.h"
 #include "lazy/lazy.h"
+#include "net/net.h"
 #include "ns/ns.h"
 #include "restore/family.h"
 #include "restore/restore.h"
@@ -548,8 +549,10 @@ static int run_stages(struct restore_run *run, uint64_t began)
 	/* Every process is restored and none runs yet, as criu's post-restore. */
 	if (!ret)
 		ret = cryo_notify(run->opts, "post-restore", tree->tasks[0].pid) ? -ECANCELED : 0;
-	if (!ret)
+	if (!ret) {
+		net_lock_end(false);
 		ret = cryo_notify(run->opts, "network-unlock", tree->tasks[0].pid) ? -ECANCELED : 0;
+	}
 	if (!ret)
 		ret = finish_all(run);
 	stats_end(st, STATS_RESTORE_RESTORER, began);
@@ -819,6 +822,8 @@ int cmd_restore(const struct cryo_opts *opts)
 		ret = restore_check_image_dir(dir, &owner);
 	if (!ret && opts->lazy_pages)
 		ret = lazy_check_available();
+	/* Connections the dump locked are locked again from here on. */
+	net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
 	if (!ret)
 		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job, &rs);
 	if (dir)
@@ -827,10 +832,12 @@ int cmd_restore(const struct cryo_opts *opts)
 	stats_end(&st, STATS_RESTORE_READING, began);
 	if (ret) {
 		progress_stop(&st);
+		net_lock_end(true);
 		return 1;
 	}
 	if (restore_check_creds(&rs, owner)) {
 		restore_unload(&rs);
+		net_lock_end(true);
 		progress_stop(&st);
 		return 1;
 	}
@@ -842,6 +849,8 @@ int cmd_restore(const struct cryo_opts *opts)
 	ret = restore_tree(&rs, opts, &st, &wait_for);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	restore_unload(&rs);
+	/* A failed restore keeps the dump's lock for the next attempt. */
+	net_lock_end(ret != 0);
 	progress_stop(&st);
 	if (ret)
 		return 1;

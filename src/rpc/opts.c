@@ -224,9 +224,9 @@ static int refuse_unsupported(const CriuOpts *o, char *why, size_t len)
 	if (o->config_file && *o->config_file && !access(o->config_file, F_OK))
 		refuse(why, len, &nr, "config_file", "cryo does not read criu's configuration "
 		       "files");
-	if (o->has_network_lock && o->network_lock != CRIU_NETWORK_LOCK_METHOD__SKIP)
-		refuse(why, len, &nr, "network_lock", "cryo does not lock the network yet (only "
-		       "SKIP is accepted)");
+	if (o->has_network_lock && o->network_lock == CRIU_NETWORK_LOCK_METHOD__IPTABLES)
+		refuse(why, len, &nr, "network_lock", "iptables is not supported (NFTABLES or "
+		       "SKIP)");
 	if (manages_cgroups(o))
 		refuse(why, len, &nr, o->has_manage_cgroups_mode ? "manage_cgroups_mode" :
 		       "manage_cgroups", "cgroups are not dumped or restored yet (set it false, "
@@ -255,6 +255,8 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	a->opts.shell_job = o->has_shell_job && o->shell_job;
 	/* Dump refuses established TCP by name, so this permission never widens
 	 * what is dumped; taken as the command line takes --tcp-established. */
+	a->opts.network_lock_skip = o->has_network_lock &&
+				    o->network_lock == CRIU_NETWORK_LOCK_METHOD__SKIP;
 	a->opts.tcp_established = o->has_tcp_established && o->tcp_established;
 	a->opts.ext_unix_sk = o->has_ext_unix_sk && o->ext_unix_sk;
 	/* file_locks: cryo always saves and takes again the tree's file locks. */

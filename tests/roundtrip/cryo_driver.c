@@ -407,6 +407,23 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 	if (orphan && (!wait_child(child, WAIT_MS, &status) || status))
 		return fail_why("%s: the parent of the orphan failed (status %#x)", name, status);
 	p->pid = orphan ? 0 : child;
+	p->peer = 0;
+	if (tp->peer) {
+		char peer_path[PATH_MAX];
+
+		pathf(peer_path, "%s/%s", bin_dir, tp->peer);
+		p->peer = fork();
+		if (p->peer == 0) {
+			int out = open(log, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+			dup2(out, 1);
+			dup2(out, 2);
+			execl(peer_path, peer_path, "--dir", p->dir, (char *)NULL);
+			_exit(127);
+		}
+		if (p->peer < 0)
+			return fail_why("fork: %s", strerror(errno));
+	}
 	while (!ready && now_ms() < deadline) {
 		if (!orphan && waitpid(child, &status, WNOHANG) == child) {
 			p->pid = 0;
@@ -429,6 +446,38 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 	if (!read_text(maps, p->maps, sizeof(p->maps)))
 		return fail_why("cannot read %s", maps);
 	return true;
+}
+
+bool peer_passes(struct prog *p, char *why, size_t size)
+{
+	char out[PATH_MAX], line[600] = "";
+	int status;
+	FILE *f;
+
+	if (!p->peer)
+		return true;
+	pathf(out, "%s/peer.out", p->dir);
+	kill(p->peer, SIGTERM);
+	if (!wait_child(p->peer, WAIT_MS, &status)) {
+		kill(p->peer, SIGKILL);
+		waitpid(p->peer, NULL, 0);
+		p->peer = 0;
+		snprintf(why, size, "the peer %s did not end after SIGTERM", p->program->peer);
+		return false;
+	}
+	p->peer = 0;
+	f = fopen(out, "re");
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	line[strcspn(line, "\n")] = '\0';
+	if (!strcmp(line, "PASS"))
+		return true;
+	snprintf(why, size, "the peer %s: %s", p->program->peer,
+		 line[0] ? line : "no verdict written");
+	return false;
 }
 
 bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *arg)

@@ -99,12 +99,16 @@ struct prog {
 	char path[PATH_MAX];
 	char dir[PATH_MAX];	/* its pid and out files, and the images */
 	char maps[32768];	/* its /proc/PID/maps once it was ready */
+	pid_t peer;		/* its peer outside the dump (programs.h), 0 for none */
 };
 
 /* Starts test program @name of the table (with its arguments, in its
  * namespaces) in a new temporary directory and waits until it is ready;
  * @setup runs in its child before the exec. A name the table lacks fails. */
 bool start_prog(struct prog *p, const char *name, child_setup_fn setup, void *arg);
+/* Ends the program's peer with SIGTERM; its verdict (the file peer.out in
+ * the program's directory) must be PASS. True without a peer. */
+bool peer_passes(struct prog *p, char *why, size_t size);
 /* Like start_prog(), in a session of its own (setsid) whose parent has
  * exited: adopted by the nearest subreaper, or init. */
 bool start_orphan(struct prog *p, const char *name);

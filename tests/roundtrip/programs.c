@@ -88,6 +88,11 @@ const struct test_program test_programs[] = {
 		.restore.env = LIST("CRYO_TEST_VDSO_PROXY=1"),
 		.expect = EXPECT_VDSO_MOVED,
 	},
+	{
+		.name = "prog_tcp_conn",
+		.cycles = CYCLES_ALL,
+		.dump.options = LIST("--tcp-established"),
+	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },

@@ -46,6 +46,11 @@ struct test_program {
 	/* The CLONE_NEW* namespaces it starts in (unshare() before exec). */
 	unsigned long namespaces;
 	unsigned int expect;		/* enum expect */
+	/* A binary the runner starts beside it, outside the dump, with
+	 * --dir and the program's directory: its other end of a connection.
+	 * After the program's verdict it gets SIGTERM and writes its own to
+	 * peer.out there. */
+	const char *peer;
 };
 
 extern const struct test_program test_programs[];

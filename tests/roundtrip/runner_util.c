@@ -57,6 +57,33 @@ bool reap_all_children(long ms)
 	return false;
 }
 
+bool reap_children_but(pid_t keep, long ms)
+{
+	long deadline = now_ms() + ms;
+	char path[64];
+	int child;
+
+	if (!keep)
+		return reap_all_children(ms);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", getpid());
+	do {
+		FILE *f;
+		bool others = false;
+
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		f = fopen(path, "r");
+		while (f && fscanf(f, "%d", &child) == 1)
+			others |= child != keep;
+		if (f)
+			fclose(f);
+		if (!others)
+			return true;
+		sleep_ms(2);
+	} while (now_ms() < deadline);
+	return false;
+}
+
 void end_all_children(void)
 {
 	long deadline = now_ms() + 5000;

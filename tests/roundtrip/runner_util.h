@@ -16,6 +16,8 @@ void remove_tree(const char *path);
 /* A subreaper's part after a process tree ended: reaps every child that
  * came back to the caller, for up to @ms; false if some still run. */
 bool reap_all_children(long ms);
+/* The same, but child @keep (a program's peer) may go on running. */
+bool reap_children_but(pid_t keep, long ms);
 /* Kills and reaps every child of the caller, and the orphans that come
  * back to it as their parents die (a subreaper's cleanup). */
 void end_all_children(void);

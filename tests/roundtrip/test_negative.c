@@ -682,7 +682,55 @@ TEST(dump_refuses_a_tcp_listener_with_a_waiting_connection_and_the_program_runs_
 TEST(dump_refuses_an_established_tcp_connection_and_the_program_runs_on)
 {
 	check_unsupported_fd(open_tcp_connection,
-			     "): TCP established: needs --tcp-established (not supported yet)");
+			     "): TCP established: needs --tcp-established");
+}
+
+/* Whether nftables has table inet @name. */
+static bool nft_table_exists(const char *name)
+{
+	char cmd[640];
+
+	snprintf(cmd, sizeof(cmd), "nft list table inet %s >/dev/null 2>&1", name);
+	return system(cmd) == 0;
+}
+
+/* A dump killed while it held the network lock leaves its nftables table
+ * (named after its pid) dropping a connection's packets: cryo check must
+ * report it, and the next dump remove it, then lock and unlock its own. */
+TEST(a_network_lock_left_by_a_killed_dump_is_reported_and_cleaned_by_the_next_run)
+{
+	struct prog p = { 0 };
+	struct cryo_run r;
+	char table[64], cmd[512], own[64], img[PATH_MAX + 8], pid[16];
+	pid_t gone = fork();
+
+	if (gone == 0)
+		_exit(0);
+	CHECK(gone > 0 && waitpid(gone, NULL, 0) == gone, "fork: %s", strerror(errno));
+	snprintf(table, sizeof(table), "cryo_lock_%d", gone);
+	snprintf(cmd, sizeof(cmd), "nft 'add table inet %s; add chain inet %s input { type filter "
+		 "hook input priority raw; policy accept; }; add rule inet %s input ip saddr "
+		 "127.0.0.9 tcp dport 9 drop'", table, table, table);
+	CHECK(system(cmd) == 0, "cannot make table %s with nft", table);
+	run_cryo(&r, "check");
+	CHECK_GOTO(strstr(r.out, "stale   network lock: nftables table inet") &&
+		   strstr(r.out, table), out, "cryo check did not report %s: %s", table, r.out);
+	CHECK_GOTO(start_prog(&p, "prog_tcp_conn", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-R", "-o", "dump.log");
+	CHECK_GOTO(r.status == 0, out, "dump failed: %s", r.out);
+	CHECK_GOTO(!nft_table_exists(table), out, "the dump left the stale table %s", table);
+	snprintf(own, sizeof(own), "cryo_lock_%d", r.pid);
+	CHECK_GOTO(!nft_table_exists(own), out, "the dump with -R left its own table %s", own);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (nft_table_exists(table)) {
+		snprintf(cmd, sizeof(cmd), "nft delete table inet %s", table);
+		if (system(cmd))
+			fprintf(stderr, "cannot delete table inet %s\n", table);
+	}
+	end_prog(&p);
 }
 
 /* A listener outside the program (a grandchild its child left, the

@@ -95,7 +95,7 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 	r->p.pid = 0;
 	/* Its killed descendants came back to this subreaper: their pids
 	 * must be free again for the restore. */
-	if (!reap_all_children(WAIT_MS))
+	if (!reap_children_but(r->p.peer, WAIT_MS))
 		return failed(r, "processes of the dumped tree still run after dump");
 	return true;
 }
@@ -299,7 +299,8 @@ static bool restore(struct run *r, const char *img, bool lazy)
 /* Ends the program with SIGTERM and reads its verdict. */
 static bool verdict(struct run *r)
 {
-	char outfile[PATH_MAX], line[600] = "";
+	char outfile[PATH_MAX], line[600] = "", peer_why[600] = "";
+	bool peer_ok;
 	int status;
 	FILE *f;
 
@@ -313,6 +314,8 @@ static bool verdict(struct run *r)
 		return failed(r, "the program did not end after SIGTERM");
 	}
 	r->p.pid = 0;
+	/* The peer, if any, is checked after the program's own verdict. */
+	peer_ok = peer_passes(&r->p, peer_why, sizeof(peer_why));
 	if (!reap_all_children(WAIT_MS))
 		return failed(r, "processes of the program's tree still run after it ended");
 	f = fopen(outfile, "r");
@@ -323,8 +326,11 @@ static bool verdict(struct run *r)
 	}
 	line[strcspn(line, "\n")] = '\0';
 	if (strcmp(line, "PASS"))
-		return failed(r, "%s", line[0] ? line : (WIFSIGNALED(status) ?
-				"killed by a signal, no verdict" : "no verdict written"));
+		return failed(r, "%s%s%s", line[0] ? line : (WIFSIGNALED(status) ?
+				"killed by a signal, no verdict" : "no verdict written"),
+			      peer_ok ? "" : "; ", peer_why);
+	if (!peer_ok)
+		return failed(r, "%s", peer_why);
 	return true;
 }
 

@@ -15,7 +15,7 @@
 static const char *const accepted[] = {
 	"images_dir_fd", "images_dir", "pid", "leave_running", "shell_job", "log_level",
 	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "rst_sibling",
-	"tcp_established", "ext_unix_sk", "file_locks", "pre_dump_mode", "ghost_limit",
+	"tcp_established", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock", "ghost_limit",
 };
 
 static bool is_accepted(const char *name)
@@ -165,6 +165,18 @@ TEST(options_reach_cryos_options)
 	CHECK_GOTO(a->opts.verbosity == 4, out, "log level %d", a->opts.verbosity);
 	CHECK_GOTO(!strcmp(a->opts.images_dir, "/tmp") && !strcmp(a->opts.log_file,
 		   "/tmp/dump.log"), out, "dirs %s %s", a->opts.images_dir, a->opts.log_file);
+
+	o->has_network_lock = true;
+	o->network_lock = CRIU_NETWORK_LOCK_METHOD__SKIP;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.network_lock_skip, out, "network_lock SKIP: %s", why);
+	o->network_lock = CRIU_NETWORK_LOCK_METHOD__IPTABLES;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "network_lock") && strstr(why, "iptables"), out,
+		   "network_lock IPTABLES: %s", why);
+	o->network_lock = CRIU_NETWORK_LOCK_METHOD__NFTABLES;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret && !a->opts.network_lock_skip, out, "network_lock NFTABLES: %s", why);
 
 	o->has_rst_sibling = o->rst_sibling = true;
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
