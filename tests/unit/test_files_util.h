@@ -209,6 +209,8 @@ static inline int wait_child(pid_t pid, bool stopped)
 
 	for (int ms = 0; ms < CHILD_TIMEOUT_MS && got == 0; ms++) {
 		got = waitpid(pid, &status, WNOHANG | (stopped ? WUNTRACED : 0));
+		if (got < 0 && errno == EINTR)
+			got = 0;
 		if (got == 0)
 			usleep(1000);
 	}
@@ -219,12 +221,15 @@ static inline int wait_child(pid_t pid, bool stopped)
 			 CHILD_TIMEOUT_MS / 1000);
 		return -3;
 	}
-	if (got != pid)
+	if (got != pid) {
+		snprintf(shared_msg, MSG_SIZE, "waitpid(%d): %s", pid, strerror(errno));
 		return -2;
+	}
 	if (WIFSTOPPED(status))
 		return -1;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
+	snprintf(shared_msg, MSG_SIZE, "pid %d was killed by signal %d", pid, WTERMSIG(status));
 	return -2;
 }
 
