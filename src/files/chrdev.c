@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -82,51 +81,13 @@ static int chrdev_check(const struct image_dir *dir, struct files_image *img, st
 	return 0;
 }
 
-/* Makes the node again at its old path, or beside it when the name is
- * taken, opens it, gives it its owner and mode and unlinks it. */
+/* A device node deleted while open, made again (no bytes to put back). */
 static int open_deleted(struct restore_ctx *r, const struct file_obj *f)
 {
 	const CharDev *c = f->e->chrdev;
 
-	for (int attempt = 0; attempt < 100; attempt++) {
-		_cleanup_free_ char *name = NULL;
-		uint32_t rnd = 0;
-		int fd, ret = 0;
-
-		if (attempt == 0)
-			name = strdup(c->path);
-		else if (getrandom(&rnd, sizeof(rnd), 0) < 0 ||
-			 asprintf(&name, "%s.cryo-%08x", c->path, rnd) < 0)
-			name = NULL;
-		if (!name)
-			return -ENOMEM;
-		if (mknod(name, S_IFCHR | 0600, makedev(c->major, c->minor))) {
-			if (errno == EEXIST)
-				continue;
-			restore_err(r, f, "cannot make the deleted node %s (%u:%u) again: %s",
-				    name, c->major, c->minor, strerror(errno));
-			return -errno;
-		}
-		fd = open(name, f->e->flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-		if (fd < 0 || fchown(fd, c->uid, c->gid) || fchmod(fd, c->mode)) {
-			ret = -errno;
-			restore_err(r, f, "cannot open the node %s made again, or give it its owner "
-				    "and mode: %s", name, strerror(errno));
-		}
-		if (unlink(name) && !ret) {
-			ret = -errno;
-			restore_err(r, f, "cannot unlink the node %s made again: %s", name,
-				    strerror(errno));
-		}
-		if (ret) {
-			if (fd >= 0)
-				close(fd);
-			return ret;
-		}
-		return fd;
-	}
-	restore_err(r, f, "cannot find a free name beside %s to make the node again", c->path);
-	return -EEXIST;
+	return restore_make_ghost(r, f, c->path, S_IFCHR, makedev(c->major, c->minor),
+				  (int)f->e->flags, c->uid, c->gid, c->mode);
 }
 
 static int chrdev_open(struct restore_ctx *r, const struct file_obj *f)

@@ -275,6 +275,18 @@ int restore_reopen(const struct restore_ctx *r, const struct file_obj *f, int fd
 /* Both of those: what a kind with make_inode and no open of its own gets. */
 int restore_open_from_inode(struct restore_ctx *r, const struct file_obj *f);
 
+/* Makes a deleted file's node again (ghost_node.c): of @type (S_IFREG,
+ * S_IFDIR, S_IFIFO or S_IFCHR with @rdev), at @path or, when that name is
+ * taken, at a free name beside it, and opens it with @flags. The fd, its
+ * name in *@created (to free, still linked), or -errno, logged. */
+int restore_create_beside(const struct restore_ctx *r, const struct file_obj *f,
+			  const char *path, mode_t type, mode_t mode, dev_t rdev, int flags,
+			  char **created);
+/* The same, then given @uid, @gid and @mode and unlinked: a ghost with no
+ * bytes to put back (a FIFO's are the pipe's, a device node has none). */
+int restore_make_ghost(const struct restore_ctx *r, const struct file_obj *f, const char *path,
+		       mode_t type, dev_t rdev, int flags, uid_t uid, gid_t gid, mode_t mode);
+
 /* Writes the saved contents of @holder into the regular file @fd and sets
  * its size. */
 int contents_restore_file(const struct restore_ctx *r, const struct file_obj *holder, int fd,

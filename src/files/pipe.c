@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,53 +208,14 @@ static const struct file_obj *data_holder(const struct restore_ctx *r, const str
 	return o;
 }
 
-/* Makes a FIFO unlinked while open again: made at its old path, or beside
- * it when the name is taken, opened, given its mode and owner, unlinked. */
+/* A FIFO unlinked while open, made again; the handle reads and writes,
+ * so opening it never blocks. */
 static int make_deleted_fifo(struct restore_ctx *r, const struct file_obj *f)
 {
 	const PipeFile *pf = f->e->pipe;
 
-	for (int attempt = 0; attempt < 100; attempt++) {
-		_cleanup_free_ char *name = NULL;
-		uint32_t rnd = 0;
-		int fd, ret = 0;
-
-		if (attempt == 0)
-			name = strdup(pf->fifo_path);
-		else if (getrandom(&rnd, sizeof(rnd), 0) < 0 ||
-			 asprintf(&name, "%s.cryo-%08x", pf->fifo_path, rnd) < 0)
-			name = NULL;
-		if (!name)
-			return -ENOMEM;
-		if (mkfifo(name, 0600)) {
-			if (errno == EEXIST)
-				continue;
-			restore_err(r, f, "cannot make the deleted FIFO %s again: %s", name,
-				    strerror(errno));
-			return -errno;
-		}
-		fd = open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0 || fchown(fd, pf->fifo_uid, pf->fifo_gid) ||
-		    fchmod(fd, pf->fifo_mode)) {
-			ret = -errno;
-			restore_err(r, f, "cannot open the FIFO %s made again, or give it its "
-				    "owner and mode: %s", name, strerror(errno));
-		}
-		if (unlink(name) && !ret) {
-			ret = -errno;
-			restore_err(r, f, "cannot unlink the FIFO %s made again: %s", name,
-				    strerror(errno));
-		}
-		if (ret) {
-			if (fd >= 0)
-				close(fd);
-			return ret;
-		}
-		return fd;
-	}
-	restore_err(r, f, "cannot find a free name beside %s to make the FIFO again",
-		    pf->fifo_path);
-	return -EEXIST;
+	return restore_make_ghost(r, f, pf->fifo_path, S_IFIFO, 0, O_RDWR | O_NONBLOCK,
+				  pf->fifo_uid, pf->fifo_gid, pf->fifo_mode);
 }
 
 /* Makes the pipe, or opens the FIFO, with its capacity and saved bytes.

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -160,46 +159,6 @@ static int regfile_check(const struct image_dir *dir, struct files_image *img, s
 	return 0;
 }
 
-/* Creates @path, or a free name beside it when it is taken again. */
-static int create_beside(const struct restore_ctx *r, const struct file_obj *f, const char *path,
-			 mode_t mode, char **created)
-{
-	for (int attempt = 0; attempt < 100; attempt++) {
-		uint32_t rnd = 0;
-		char *name;
-		int fd;
-
-		if (attempt == 0)
-			name = strdup(path);
-		else if (getrandom(&rnd, sizeof(rnd), 0) < 0 ||
-			 asprintf(&name, "%s.cryo-%08x", path, rnd) < 0)
-			name = NULL;
-		if (!name)
-			return -ENOMEM;
-		if (S_ISDIR(mode)) {
-			fd = mkdir(name, 0700) ? -1 :
-			     open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			if (fd < 0 && errno != EEXIST)
-				rmdir(name);
-		} else {
-			fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-				  mode & 07777);
-		}
-		if (fd >= 0) {
-			*created = name;
-			return fd;
-		}
-		free(name);
-		if (errno != EEXIST) {
-			restore_err(r, f, "cannot recreate the deleted file %s: %s", path,
-				    strerror(errno));
-			return -errno;
-		}
-	}
-	restore_err(r, f, "cannot find a free name beside %s to recreate it", path);
-	return -EEXIST;
-}
-
 /* Recreates the inode of a deleted file: created, filled, unlinked; a
  * removed directory made and removed again. */
 static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
@@ -208,7 +167,8 @@ static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 	_cleanup_free_ char *created = NULL;
 	int fd, ret;
 
-	fd = create_beside(r, first, reg->path, reg->mode, &created);
+	fd = restore_create_beside(r, first, reg->path, reg->mode, reg->mode, 0,
+				   S_ISDIR(reg->mode) ? O_RDONLY | O_DIRECTORY : O_RDWR, &created);
 	if (fd < 0)
 		return fd;
 	ret = S_ISDIR(reg->mode) ? 0 : contents_restore_file(r, first, fd, reg->size);
