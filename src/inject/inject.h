@@ -77,6 +77,12 @@ int inj_stop_signal(const struct inj_task *task);
  * stays stopped once released, until a SIGCONT. Not while code is borrowed. */
 int inj_stop(struct inj_task *task, int sig);
 
+/* Suspends the seccomp filters of every thread until release, so that
+ * the remote syscalls run later (seccomp() installing filters among them)
+ * are not judged by filters installed meanwhile. inj_seize() already does
+ * this for a task that had seccomp when seized. */
+int inj_suspend_seccomp(struct inj_task *task);
+
 pid_t inj_task_pid(const struct inj_task *task);
 int inj_thread_count(const struct inj_task *task);
 pid_t inj_thread_tid(const struct inj_task *task, int index);

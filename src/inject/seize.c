@@ -249,16 +249,45 @@ static int seize_new_threads(struct inj_task *task, long options, int *added)
 }
 
 /* Seccomp filters would judge the system calls we run in the task (and may
- * kill it for them): suspend them while it is seized. */
+ * kill it for them): suspend them while it is seized. Any thread may have
+ * a mode of its own, so each one is asked. */
 static long seize_options(pid_t pid)
 {
 	char path[64];
+	struct dirent *d;
+	DIR *dir;
 	long mode = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (!read_status_field(path, "Seccomp", &mode) && mode != 0)
-		return PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP;
-	return PTRACE_O_TRACESYSGOOD;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return PTRACE_O_TRACESYSGOOD;
+	while (!mode && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/status", pid, d->d_name);
+		if (read_status_field(path, "Seccomp", &mode))
+			mode = 0;
+	}
+	closedir(dir);
+	return mode ? PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP : PTRACE_O_TRACESYSGOOD;
+}
+
+int inj_suspend_seccomp(struct inj_task *task)
+{
+	for (int i = 0; i < task->nr_threads; i++) {
+		pid_t tid = task->threads[i].tid;
+
+		if (ptrace(PTRACE_SETOPTIONS, tid, NULL,
+			   (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) < 0) {
+			int ret = -errno;
+
+			inj_err("pid %d thread %d: cannot suspend seccomp (PTRACE_O_SUSPEND_SECCOMP "
+				"needs CAP_SYS_ADMIN): %s", task->pid, tid, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 static int check_target(pid_t pid)

@@ -175,6 +175,9 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 	/* Last of what runs in the task: no close() of its may drop them. */
 	if (!ret)
 		ret = restore_take_locks(task, rt->pid, rt->host_pid, locks);
+	/* After everything a filter may forbid; suspended until release. */
+	if (!ret)
+		ret = task_restore_seccomp(task, core, tids);
 	for (size_t i = 0; !ret && i < core->n_threads; i++)
 		ret = set_thread_state(task, core->threads[i], tids[i]);
 	free(tids);

@@ -182,10 +182,14 @@ void task_core_free_attrs(TaskCore *core)
 		if (thread->sched)
 			free(thread->sched->affinity.data);
 		free(thread->sched);
+		free(thread->seccomp_chain);
 		free(thread);
 	}
 	free(core->threads);
 	core->threads = NULL;
+	for (size_t i = 0; i < core->n_seccomp_filters; i++)
+		free(core->seccomp_filters[i]->insns.data);
+	free_repeated(core->seccomp_filters, core->n_seccomp_filters);
 	core->n_threads = 0;
 	free_pending(core->shared_pending, core->n_shared_pending);
 	core->shared_pending = NULL;

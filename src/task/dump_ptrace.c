@@ -2,8 +2,8 @@
  * for the whole process, with their siginfo (PTRACE_PEEKSIGINFO, which
  * reads without dequeuing), and each thread's rseq registration
  * (PTRACE_GET_RSEQ_CONFIGURATION); then what each thread tells by a remote
- * syscall of its own (dump_threads.c). Every thread must be in a ptrace
- * stop. */
+ * syscall of its own (dump_threads.c) and its seccomp filters
+ * (dump_seccomp.c). Every thread must be in a ptrace stop. */
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -105,6 +105,8 @@ int task_dump_ptrace_attrs(struct inj_task *task, TaskCore *core)
 	/* Remote syscalls in each thread: also while no parasite runs. */
 	if (!ret)
 		ret = dump_thread_own_state(task, core);
+	if (!ret)
+		ret = dump_seccomp(task, core);
 	if (ret == -ENOMEM)
 		pr_err("dump: pid %d: out of memory while collecting the state of its threads",
 		       pid);

@@ -54,6 +54,10 @@ int dump_proc_attrs(struct inj_task *task, TaskCore *core);
  * and its securebits checked against the main thread's. */
 int dump_thread_own_state(struct inj_task *task, TaskCore *core);
 
+/* dump_seccomp.c: each thread's seccomp mode and filters, the filters
+ * saved once in core->seccomp_filters. */
+int dump_seccomp(struct inj_task *task, TaskCore *core);
+
 /* dump_timers.c: POSIX timers, from /proc/PID/timers and the parasite. */
 int dump_posix_timers(pid_t pid, struct inj_parasite *parasite, TaskCore *core);
 

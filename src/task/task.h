@@ -68,6 +68,12 @@ int task_check_sched(const TaskCore *core);
  * ones). */
 int task_restore_sched(struct inj_task *task, const TaskCore *core, const pid_t *tids);
 
+/* From cryo, in the seized @task, after every other remote syscall and
+ * before the registers: each thread's seccomp filters (shared ones once,
+ * with TSYNC) or strict mode. Suspends seccomp in the task until it is
+ * released. @tids as for task_restore_sched(). */
+int task_restore_seccomp(struct inj_task *task, const TaskCore *core, const pid_t *tids);
+
 /* In the restored task while it still has cryo's credentials: its audit
  * login uid, which only a task may set for itself (CAP_AUDIT_CONTROL). */
 int task_restore_loginuid(const TaskCore *core);

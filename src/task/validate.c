@@ -404,6 +404,48 @@ static int check_process(const struct where *w, const TaskCore *core)
 	return 0;
 }
 
+/* The kernel's BPF_MAXINSNS, and MAX_INSNS_PER_PATH with the 4 it counts
+ * for each filter of a chain (kernel/seccomp.c). */
+#define SECCOMP_FILTER_MAX_INSNS 4096
+#define SECCOMP_PATH_MAX_INSNS 32768
+#define SECCOMP_FLAG_LOG 2u
+
+static int check_seccomp(const struct where *w, const TaskCore *core)
+{
+	for (size_t i = 0; i < core->n_seccomp_filters; i++) {
+		const SeccompFilter *f = core->seccomp_filters[i];
+
+		if (!f->insns.len || f->insns.len % 8 ||
+		    f->insns.len / 8 > SECCOMP_FILTER_MAX_INSNS)
+			return invalid(w, "seccomp filter %zu: %zu bytes are not 1 to %d BPF "
+				       "instructions", i, f->insns.len, SECCOMP_FILTER_MAX_INSNS);
+		if (f->flags & ~SECCOMP_FLAG_LOG)
+			return invalid(w, "seccomp filter %zu: flags %#x, only LOG is saved", i,
+				       f->flags);
+	}
+	for (size_t i = 0; i < core->n_threads; i++) {
+		const ThreadCore *t = core->threads[i];
+		size_t path = 0;
+
+		if (t->seccomp_mode > 2)
+			return invalid(w, "thread %d: seccomp mode %u is none of 0-2", t->tid,
+				       t->seccomp_mode);
+		if ((t->seccomp_mode == 2) != (t->n_seccomp_chain > 0))
+			return invalid(w, "thread %d: seccomp mode %u with %zu filters", t->tid,
+				       t->seccomp_mode, t->n_seccomp_chain);
+		for (size_t j = 0; j < t->n_seccomp_chain; j++) {
+			if (t->seccomp_chain[j] >= core->n_seccomp_filters)
+				return invalid(w, "thread %d: seccomp filter %u of %zu", t->tid,
+					       t->seccomp_chain[j], core->n_seccomp_filters);
+			path += core->seccomp_filters[t->seccomp_chain[j]]->insns.len / 8 + 4;
+		}
+		if (path > SECCOMP_PATH_MAX_INSNS)
+			return invalid(w, "thread %d: seccomp filters of %zu instructions in all, "
+				       "the kernel takes %d", t->tid, path, SECCOMP_PATH_MAX_INSNS);
+	}
+	return 0;
+}
+
 static int validate(const struct where *w, const TaskCore *core)
 {
 	int ret = check_process(w, core);
@@ -427,6 +469,8 @@ static int validate(const struct where *w, const TaskCore *core)
 		ret = check_itimers(w, core);
 	if (!ret)
 		ret = check_posix_timers(w, core);
+	if (!ret)
+		ret = check_seccomp(w, core);
 	return ret;
 }
 
