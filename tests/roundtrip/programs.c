@@ -26,6 +26,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_pidfd_thread_shared" },
 	{ .name = "neg_ping" },
 	{ .name = "neg_pty_full" },
+	{ .name = "neg_seccomp_no_nnp" },
 	{ .name = "neg_sysv_shm" },
 	{ .name = "neg_thread_creds" },
 	{ .name = "neg_traced_child" },
