@@ -167,8 +167,7 @@ static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe
 		goto out;
 	known = FILE_FLAGS_KNOWN | kind->own_flags;
 	if (p.flags & ~known) {
-		pr_fd_err(&p, "open flags %#o are not supported%s", p.flags & ~known,
-			  p.flags & O_ASYNC ? " (O_ASYNC: signal-driven I/O)" : "");
+		pr_fd_err(&p, "open flags %#o are not supported", p.flags & ~known);
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
@@ -178,6 +177,8 @@ static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe
 		goto out;
 	if (!o) {
 		ret = obj_add(set, &p, kind, b, pos, &o);
+		if (!ret)
+			ret = owner_dump(&p, o->fe);
 		if (ret)
 			goto out;
 		if (kind->refers_to_fds) {

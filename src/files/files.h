@@ -190,6 +190,18 @@ struct files_thread_pidfd {
 size_t files_thread_pidfds(const struct files_image *img, struct files_thread_pidfd *out,
 			   size_t max);
 
+/* A file owned by a thread (F_SETOWN_EX F_OWNER_TID), given its owner by
+ * cryo once the threads exist (restore/fd_owners.c): one of its fds. */
+struct files_thread_owner {
+	int fd;
+	pid_t tid;
+};
+
+/* The thread-owned files @img installs (none when its table is another
+ * process's), the first @max of them in @out; returns how many there are. */
+size_t files_thread_owners(const struct files_image *img, struct files_thread_owner *out,
+			   size_t max);
+
 /* ---- file locks (locks.c) ----------------------------------------------------
  * The flock, POSIX and OFD locks the processes hold, in locks.img. Dump
  * finds them in the fdinfo of each fd files_dump() reads and

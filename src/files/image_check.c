@@ -47,8 +47,8 @@ static unsigned int kind_parts(const FileEntry *e)
 	for (unsigned int i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *fd = &d->fields[i];
 
-		if (fd->type == PROTOBUF_C_TYPE_MESSAGE && fd->label == PROTOBUF_C_LABEL_OPTIONAL &&
-		    *(void *const *)((const char *)e + fd->offset))
+		if (fd->id > 15 && fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+		    fd->label == PROTOBUF_C_LABEL_OPTIONAL && *(void *const *)((const char *)e + fd->offset))
 			n++;
 	}
 	return n;
@@ -154,6 +154,9 @@ static const char *entry_problem(const struct image *img, size_t i)
 			return "its inode must be that of an earlier object of its kind, "
 			       "the first opened";
 	}
+	problem = owner_problem(e);
+	if (problem)
+		return problem;
 	problem = group_problem(img, i, e);
 	return problem ? problem : contents_problem(e);
 }

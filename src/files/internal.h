@@ -14,6 +14,12 @@
  * also sets O_ASYNC (locks.c). */
 int locks_check_fd(const struct fd_probe *p);
 
+/* owner.c: the owner, signal and O_ASYNC of an open file. Reads them
+ * through @p's copy into @fe; 0 or -errno, named. */
+int owner_dump(const struct fd_probe *p, FileEntry *fe);
+/* What is wrong with the owner fields of @e, or NULL. */
+const char *owner_problem(const FileEntry *e);
+
 /* ---- restore ----------------------------------------------------------------- */
 
 /* File objects opened by cryo for all processes (prepare.c): the fd of
@@ -35,6 +41,9 @@ int files_prepared_late_fd(const struct files_prepared *p, const struct file_obj
 /* Moves @fd to the lowest free number at or above r->high; the new fd, or
  * -errno (and @fd closed either way). */
 int restore_move_high(const struct restore_ctx *r, int fd);
+/* owner.c: gives @f, installed at @fd (its first fd), its saved owner and
+ * signal, then O_ASYNC; once every process exists. */
+int owner_restore(const struct restore_ctx *r, const struct file_obj *f, int fd);
 /* Gives the new open file description @fd the saved status flags and
  * position of @f, and checks them. */
 int restore_set_state(const struct restore_ctx *r, const struct file_obj *f, int fd);

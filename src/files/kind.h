@@ -26,11 +26,12 @@
 
 /* Status flags a file object may carry in an image: what open() leaves in
  * f_flags. O_TMPFILE without O_DIRECTORY is the kernel's bit for a file
- * made with O_TMPFILE. O_ASYNC is refused at dump. A kind may allow more
+ * made with O_TMPFILE. O_ASYNC goes with the owner (owner.c). A kind may allow more
  * (file_kind.own_flags). */
 #define FILE_FLAGS_KNOWN                                                                \
 	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | KERNEL_O_LARGEFILE | \
-	 O_SYNC | O_DSYNC | O_PATH | O_NOFOLLOW | O_DIRECTORY | (O_TMPFILE & ~O_DIRECTORY))
+	 O_SYNC | O_DSYNC | O_PATH | O_NOFOLLOW | O_DIRECTORY | (O_TMPFILE & ~O_DIRECTORY) |    \
+	 O_ASYNC)
 /* Bits that mean something to some kinds only, which allow them in
  * file_kind.own_flags (O_EXCL: a pidfd's PIDFD_THREAD). The image check,
  * which knows no kind, lets them through; load checks them per kind. */

@@ -120,6 +120,9 @@ static int install(struct restore_ctx *r, const struct file_obj *f)
 			       r->img->pid, target, f->kind->name, f->e->id, strerror(errno));
 		}
 	}
+	/* Not on a file shared with the world outside (cryo's terminal). */
+	if (!ret && f->nr_fds && !f->kind->shares_foreign_file)
+		ret = owner_restore(r, f, f->fds[0]);
 	if (!prepared)
 		close(fd);
 	return ret;

@@ -165,6 +165,8 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 		ret = close_in_task(task, pipe_fds[i], true, "the restore's pipe");
 	if (!ret)
 		ret = restore_thread_pidfds(task, rt->files);
+	if (!ret)
+		ret = restore_thread_owners(task, rt->pid, rt->files);
 	/* Every thread exists, none runs yet: nothing of the restore is slowed
 	 * by an idle policy or a narrow affinity. Before the registers: the
 	 * timer slack is set by a syscall run in each thread. */

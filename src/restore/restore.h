@@ -170,6 +170,11 @@ int restore_stops(struct restore_set *rs, struct inj_task **seized);
 int restore_check_pidfds(const struct restore_set *rs);
 int restore_thread_pidfds(struct inj_task *task, const struct files_image *files);
 
+/* fd_owners.c: gives the files of @files owned by a thread their owner,
+ * by fcntl() in the seized @task (of saved pid @pid), once every thread
+ * exists. */
+int restore_thread_owners(struct inj_task *task, pid_t pid, const struct files_image *files);
+
 /* locks.c: from cryo, in the seized @task (process @pid, @host_pid as
  * cryo sees it, paused in its restorer with every fd in place): takes
  * again each lock of @locks that is @pid's to take. */

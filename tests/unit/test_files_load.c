@@ -272,13 +272,29 @@ TEST(record_without_its_kinds_part_is_refused)
 	expect_refused(files, 1, fds, 1, "unknown kind");
 }
 
-TEST(bad_flags_ids_and_inodes_are_refused)
+TEST(bad_flags_owners_ids_and_inodes_are_refused)
 {
 	FileEntry files[] = { null_entry(1), null_entry(2) };
 	FdEntry fds[] = { fd_entry(0, 1) };
 
-	files[0].flags = O_RDWR | O_ASYNC;
+	FileOwner owner = FILE_OWNER__INIT;
+
+	files[0].flags = O_RDWR | O_CREAT;
 	expect_refused(files, 1, fds, 1, "unknown flags");
+	files[0].flags = O_RDWR | O_ASYNC;
+	files[0].owner = &owner;
+	owner.type = 3;
+	owner.pid = 12;
+	expect_refused(files, 1, fds, 1, "its owner must be a thread, process or group");
+	owner.type = F_OWNER_PGRP;
+	owner.pid = 0;
+	expect_refused(files, 1, fds, 1, "its owner must be a thread, process or group");
+	owner.pid = 12;
+	files[0].has_signal = true;
+	files[0].signal = 65;
+	expect_refused(files, 1, fds, 1, "its signal (F_SETSIG) must be 1-64");
+	files[0].has_signal = false;
+	files[0].owner = NULL;
 	files[0].flags = O_ACCMODE;
 	expect_refused(files, 1, fds, 1, "access mode 3");
 	files[0].flags = O_RDWR;

@@ -90,7 +90,51 @@ static void affinity_empty(struct sample *s) { s->sched.affinity.len = 0; }
 static void ioprio_class_4(struct sample *s) { s->sched.ioprio = 4 << 13; }
 static void oom_score_adj_1001(struct sample *s) { s->core.oom_score_adj = 1001; }
 
+static uint32_t seccomp_chain_0[] = { 0 };
+static uint8_t seccomp_insns[16];
+static SeccompFilter seccomp_filter = SECCOMP_FILTER__INIT;
+static SeccompFilter *seccomp_filters[] = { &seccomp_filter };
+
+/* Thread 4243 in filter mode with one filter of @len bytes. */
+static void seccomp_one_filter(struct sample *s, size_t len)
+{
+	seccomp_filter.insns.data = seccomp_insns;
+	seccomp_filter.insns.len = len;
+	s->core.seccomp_filters = seccomp_filters;
+	s->core.n_seccomp_filters = 1;
+	s->threads[1].has_seccomp_mode = true;
+	s->threads[1].seccomp_mode = 2;
+	s->threads[1].seccomp_chain = seccomp_chain_0;
+	s->threads[1].n_seccomp_chain = 1;
+}
+static void seccomp_mode_3(struct sample *s)
+{
+	seccomp_one_filter(s, 8);
+	s->threads[1].seccomp_mode = 3;
+}
+static void seccomp_strict_with_filters(struct sample *s)
+{
+	seccomp_one_filter(s, 8);
+	s->threads[1].seccomp_mode = 1;
+}
+static void seccomp_filter_12_bytes(struct sample *s) { seccomp_one_filter(s, 12); }
+static void seccomp_filter_missing(struct sample *s)
+{
+	seccomp_one_filter(s, 8);
+	s->core.n_seccomp_filters = 0;
+}
+static void seccomp_flag_tsync(struct sample *s)
+{
+	seccomp_one_filter(s, 8);
+	seccomp_filter.flags = 1;
+}
+
 static const struct bad_case bad_cases[] = {
+	{ "seccomp mode 3", seccomp_mode_3, "thread 4243: seccomp mode 3 is none of 0-2" },
+	{ "strict mode with filters", seccomp_strict_with_filters, "seccomp mode 1 with 1 filters" },
+	{ "a filter of 12 bytes", seccomp_filter_12_bytes, "12 bytes are not 1 to 4096 BPF" },
+	{ "a chain naming a missing filter", seccomp_filter_missing, "seccomp filter 0 of 0" },
+	{ "a filter saved with TSYNC", seccomp_flag_tsync, "flags 0x1, only LOG is saved" },
 	{ "policy 4", policy_4, "thread 4243: scheduling policy 4 is not one" },
 	{ "nice 20", nice_20, "thread 4243: nice 20 is not -20 to 19" },
 	{ "SCHED_FIFO at priority 0", fifo_priority_0, "priority 0 does not go with SCHED_FIFO" },
@@ -181,6 +225,7 @@ TEST(each_bad_value_is_refused_with_a_message)
 		int ret;
 
 		sample_init(&s);
+		seccomp_filter.flags = 0;
 		c->spoil(&s);
 		CAPTURE_STDERR(err, ret = task_validate(&s.core));
 		CHECK(ret == -EINVAL, "%s: accepted (%d)", c->name, ret);
