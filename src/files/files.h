@@ -209,7 +209,7 @@ size_t files_thread_owners(const struct files_image *img, struct files_thread_ow
  * lock no fd reached (a FLOCK held only through a mapping); restore takes
  * each again in its owner (src/restore/locks.c). */
 
-enum files_lock_kind { FILES_LOCK_FLOCK = 1, FILES_LOCK_POSIX, FILES_LOCK_OFD };
+enum files_lock_kind { FILES_LOCK_FLOCK = 1, FILES_LOCK_POSIX, FILES_LOCK_OFD, FILES_LOCK_LEASE };
 
 /* One lock of locks.img, checked against the fd tables. */
 struct files_lock {

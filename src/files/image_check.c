@@ -38,6 +38,16 @@ int fds_image_check(const struct image *img, const struct image_dir *dir, int id
 	return 0;
 }
 
+/* What is wrong with the owner fields of @e (owner.c's), or NULL. */
+static const char *owner_problem(const FileEntry *e)
+{
+	if (e->owner && (e->owner->type > F_OWNER_PGRP || e->owner->pid <= 0))
+		return "its owner must be a thread, process or group (type 0-2) of a pid above 0";
+	if (e->has_signal && (e->signal == 0 || e->signal > 64))
+		return "its signal (F_SETSIG) must be 1-64";
+	return NULL;
+}
+
 /* How many kind parts (the optional sub-messages) @e carries. */
 static unsigned int kind_parts(const FileEntry *e)
 {

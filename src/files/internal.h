@@ -17,8 +17,6 @@ int locks_check_fd(const struct fd_probe *p);
 /* owner.c: the owner, signal and O_ASYNC of an open file. Reads them
  * through @p's copy into @fe; 0 or -errno, named. */
 int owner_dump(const struct fd_probe *p, FileEntry *fe);
-/* What is wrong with the owner fields of @e, or NULL. */
-const char *owner_problem(const FileEntry *e);
 
 /* ---- restore ----------------------------------------------------------------- */
 

@@ -56,7 +56,8 @@ static bool parse_line(const char *text, struct lock_line *l)
 static const char *kind_name(FileLock__Kind kind)
 {
 	return kind == FILE_LOCK__KIND__FLOCK ? "FLOCK" :
-	       kind == FILE_LOCK__KIND__POSIX ? "POSIX" : "OFD";
+	       kind == FILE_LOCK__KIND__POSIX ? "POSIX" :
+	       kind == FILE_LOCK__KIND__LEASE ? "LEASE" : "OFD";
 }
 
 /* The lock of @l as a record; fails, naming the fd, on what cryo cannot
@@ -70,14 +71,22 @@ static int line_to_lock(const struct fd_probe *p, const struct lock_line *l, Fil
 		rec->kind = FILE_LOCK__KIND__POSIX;
 	} else if (!strcmp(l->kind, "OFDLCK")) {
 		rec->kind = FILE_LOCK__KIND__OFD;
-	} else if (!strcmp(l->kind, "LEASE") || !strcmp(l->kind, "DELEG")) {
-		pr_fd_err(p, "holds a lease (F_SETLEASE): leases are not supported");
+	} else if (!strcmp(l->kind, "LEASE")) {
+		/* A lease being broken waits on another process's open(). */
+		if (strcmp(l->mode, "ACTIVE")) {
+			pr_fd_err(p, "holds a lease that is %s (being broken): not supported",
+				  l->mode);
+			return -EOPNOTSUPP;
+		}
+		rec->kind = FILE_LOCK__KIND__LEASE;
+	} else if (!strcmp(l->kind, "DELEG")) {
+		pr_fd_err(p, "holds an NFS delegation: not supported");
 		return -EOPNOTSUPP;
 	} else {
 		pr_fd_err(p, "holds a lock of kind %s: not supported", l->kind);
 		return -EOPNOTSUPP;
 	}
-	if (strcmp(l->mode, "ADVISORY")) {
+	if (rec->kind != FILE_LOCK__KIND__LEASE && strcmp(l->mode, "ADVISORY")) {
 		pr_fd_err(p, "holds a %s lock that is %s: only advisory locks are supported",
 			  l->kind, l->mode);
 		return -EOPNOTSUPP;
@@ -298,7 +307,8 @@ static struct files_image *image_of(struct files_image *const *imgs, size_t n, p
 }
 
 /* Whether the file of @f may carry the lock @l: a read lock needs it
- * open for reading, a write lock for writing (flock needs neither). */
+ * open for reading, a write lock for writing (flock needs neither); a
+ * read lease needs it open read-only, a write lease any way. */
 static bool mode_allows(const FileEntry *e, const FileLock *l)
 {
 	unsigned int acc = e->flags & O_ACCMODE;
@@ -307,6 +317,8 @@ static bool mode_allows(const FileEntry *e, const FileLock *l)
 		return false;
 	if (l->kind == FILE_LOCK__KIND__FLOCK)
 		return true;
+	if (l->kind == FILE_LOCK__KIND__LEASE)
+		return l->type == FILE_LOCK__TYPE__WRITE || acc == O_RDONLY;
 	return l->type == FILE_LOCK__TYPE__WRITE ? acc == O_WRONLY || acc == O_RDWR
 						 : acc == O_RDONLY || acc == O_RDWR;
 }
@@ -332,7 +344,8 @@ static int load_one(const struct image *img, size_t i, struct files_image *const
 	}
 	*out = (struct files_lock){
 		.kind = l->kind == FILE_LOCK__KIND__FLOCK ? FILES_LOCK_FLOCK :
-			l->kind == FILE_LOCK__KIND__POSIX ? FILES_LOCK_POSIX : FILES_LOCK_OFD,
+			l->kind == FILE_LOCK__KIND__POSIX ? FILES_LOCK_POSIX :
+			l->kind == FILE_LOCK__KIND__LEASE ? FILES_LOCK_LEASE : FILES_LOCK_OFD,
 		.write = l->type == FILE_LOCK__TYPE__WRITE,
 		.start = l->start,
 		.end = l->has_end ? l->end : UINT64_MAX,

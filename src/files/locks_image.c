@@ -21,7 +21,7 @@ static uint64_t lock_end(const FileLock *l)
 
 static int check_one(const char *path, size_t off, const FileLock *l)
 {
-	if (l->kind < FILE_LOCK__KIND__FLOCK || l->kind > FILE_LOCK__KIND__OFD ||
+	if (l->kind < FILE_LOCK__KIND__FLOCK || l->kind > FILE_LOCK__KIND__LEASE ||
 	    l->type < FILE_LOCK__TYPE__READ || l->type > FILE_LOCK__TYPE__WRITE) {
 		image_error(path, off, "lock kind %d, type %d: unknown", l->kind, l->type);
 		return -EBADMSG;
@@ -31,9 +31,10 @@ static int check_one(const char *path, size_t off, const FileLock *l)
 			    l->fd, l->file_id);
 		return -EBADMSG;
 	}
-	if (l->kind == FILE_LOCK__KIND__FLOCK && (l->start || l->has_end)) {
-		image_error(path, off, "pid %d fd %d: a flock() lock has no byte range", l->pid,
-			    l->fd);
+	if ((l->kind == FILE_LOCK__KIND__FLOCK || l->kind == FILE_LOCK__KIND__LEASE) &&
+	    (l->start || l->has_end)) {
+		image_error(path, off, "pid %d fd %d: a flock() lock or a lease has no byte range",
+			    l->pid, l->fd);
 		return -EBADMSG;
 	}
 	if (l->start > LOCK_OFFSET_MAX ||

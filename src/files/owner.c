@@ -14,9 +14,6 @@
 
 #include "files/internal.h"
 
-#define OWNER_TYPE_MAX F_OWNER_PGRP
-#define SIGNAL_MAX 64
-
 int owner_dump(const struct fd_probe *p, FileEntry *fe)
 {
 	struct f_owner_ex owner = { 0 };
@@ -46,15 +43,6 @@ int owner_dump(const struct fd_probe *p, FileEntry *fe)
 		fe->signal = (uint32_t)sig;
 	}
 	return 0;
-}
-
-const char *owner_problem(const FileEntry *e)
-{
-	if (e->owner && (e->owner->type > OWNER_TYPE_MAX || e->owner->pid <= 0))
-		return "its owner must be a thread, process or group (type 0-2) of a pid above 0";
-	if (e->has_signal && (e->signal == 0 || e->signal > SIGNAL_MAX))
-		return "its signal (F_SETSIG) must be 1-64";
-	return NULL;
 }
 
 static const char *const owner_names[] = { "thread", "process", "process group" };

@@ -19,7 +19,8 @@
 
 static const char *kind_name(enum files_lock_kind kind)
 {
-	return kind == FILES_LOCK_FLOCK ? "flock" : kind == FILES_LOCK_POSIX ? "POSIX" : "OFD";
+	return kind == FILES_LOCK_FLOCK ? "flock" : kind == FILES_LOCK_POSIX ? "POSIX" :
+	       kind == FILES_LOCK_LEASE ? "lease" : "OFD";
 }
 
 static long take_one(struct inj_task *task, pid_t host_pid, const struct files_lock *l,
@@ -37,6 +38,11 @@ static long take_one(struct inj_task *task, pid_t host_pid, const struct files_l
 		INJ_ARG_BUF,
 	};
 
+	/* Run in the task: a lease needs its fsuid to own the file (or
+	 * CAP_LEASE), and makes the task its owner. */
+	if (l->kind == FILES_LOCK_LEASE)
+		return inj_syscall(task, result, SYS_fcntl, (unsigned long)l->fd, F_SETLEASE,
+				   l->write ? F_WRLCK : F_RDLCK, 0, 0, 0);
 	if (l->kind == FILES_LOCK_FLOCK)
 		return inj_syscall(task, result, SYS_flock, (unsigned long)l->fd,
 				   (l->write ? LOCK_EX : LOCK_SH) | LOCK_NB, 0, 0, 0, 0);
@@ -57,16 +63,23 @@ int restore_take_locks(struct inj_task *task, pid_t pid, pid_t host_pid,
 		ret = (int)take_one(task, host_pid, l, &result);
 		if (!ret && result >= 0)
 			continue;
-		if (l->kind != FILES_LOCK_FLOCK && l->end == UINT64_MAX)
+		if (l->kind != FILES_LOCK_FLOCK && l->kind != FILES_LOCK_LEASE &&
+		    l->end == UINT64_MAX)
 			snprintf(range, sizeof(range), " on bytes %" PRIu64 " to the end", l->start);
-		else if (l->kind != FILES_LOCK_FLOCK)
+		else if (l->kind != FILES_LOCK_FLOCK && l->kind != FILES_LOCK_LEASE)
 			snprintf(range, sizeof(range), " on bytes %" PRIu64 "-%" PRIu64, l->start,
 				 l->end);
 		if (!ret)
 			ret = (int)result;
-		pr_err("restore: pid %d fd %d (%s): cannot take its %s %s lock%s again: %s", pid,
-		       l->fd, l->path, kind_name(l->kind), l->write ? "write" : "read", range,
-		       ret == -EAGAIN || ret == -EACCES ?
+		if (l->kind == FILES_LOCK_LEASE)
+			pr_err("restore: pid %d fd %d (%s): cannot take its %s lease again: %s", pid,
+			       l->fd, l->path, l->write ? "write" : "read",
+			       ret == -EAGAIN ? "the file is open elsewhere in a way the lease "
+						"forbids" : strerror(-ret));
+		else
+			pr_err("restore: pid %d fd %d (%s): cannot take its %s %s lock%s again: %s",
+			       pid, l->fd, l->path, kind_name(l->kind), l->write ? "write" : "read",
+			       range, ret == -EAGAIN || ret == -EACCES ?
 			       "another process holds a conflicting lock now" : strerror(-ret));
 		return ret;
 	}

@@ -62,6 +62,7 @@ const struct test_program test_programs[] = {
 		.restore.env = LIST(LAZY_TRICKLE),
 		.expect = EXPECT_DUMP_REFUSED_WHILE_LAZY,
 	},
+	{ .name = "prog_leases", .cycles = CYCLES_ALL },
 	{ .name = "prog_locks", .cycles = CYCLES_ALL },
 	{ .name = "prog_mem_advice", .cycles = CYCLES_ALL },
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
