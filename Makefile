@@ -359,6 +359,7 @@ bench: all $(BENCH_WORKLOADS) $(BUILD)/bench/run
 
 install: $(CRYO) $(LIBCRYO)
 	install -D -m 0755 $(CRYO) $(DESTDIR)$(PREFIX)/sbin/cryo
+	install -D -m 0644 docs/cryo.8 $(DESTDIR)$(PREFIX)/share/man/man8/cryo.8
 	install -D -m 0755 $(LIBCRYO) $(DESTDIR)$(PREFIX)/lib/libcryo.so.2
 	ln -sf libcryo.so.2 $(DESTDIR)$(PREFIX)/lib/libcryo.so
 	install -D -m 0644 src/lib/criu.h $(DESTDIR)$(PREFIX)/include/cryo/criu.h

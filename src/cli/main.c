@@ -58,7 +58,19 @@ void print_usage(void)
 	       "                          bytes (K, M, G suffixes; default: no limit)\n"
 	       "      --sign-key FILE     dump: sign the set with the key in FILE (32 bytes,\n"
 	       "                          raw or hex, mode 0600); restore: trust only a set\n"
-	       "                          signed with it\n");
+	       "                          signed with it\n"
+	       "  -W, --work-dir DIR      where relative log, pid and stats files go (default -D)\n"
+	       "      --config FILE       read options from FILE (criu's format), after\n"
+	       "                          /etc/criu/default.conf, ~/.criu/default.conf and\n"
+	       "                          $CRIU_CONFIG_FILE; --no-default-config skips the first two\n"
+	       "      --action-script F   run F at each of criu's action points\n"
+	       "                          (CRTOOLS_SCRIPT_ACTION, CRTOOLS_INIT_PID)\n"
+	       "  -S, --restore-sibling   restore: the root becomes a child of cryo's parent (-d)\n"
+	       "      --tcp-close, --skip-in-flight   criu's TCP options, for the sockets part\n"
+	       "      --manage-cgroups=ignore, --root /   the only values taken today\n"
+	       "  -l, --file-locks, --link-remap, --unprivileged, --weak-sysctls, --log-pid\n"
+	       "                          accepted: they change nothing in what cryo does\n"
+	       "  Other criu options are refused by name, with the reason: see cryo(8).\n");
 }
 
 int main(int argc, char **argv)

@@ -22,6 +22,50 @@ enum {
 	OPT_STATS_FILE,
 	OPT_PID_WAIT,
 	OPT_CLONE,
+	OPT_NOOP,		/* accepted: changes nothing in what cryo does */
+	OPT_REFUSED,		/* refused by name, with its reason */
+	OPT_TCP_CLOSE,
+	OPT_SKIP_IN_FLIGHT,
+	OPT_MANAGE_CGROUPS,
+	OPT_ACTION_SCRIPT,
+	OPT_CONFIG,
+	OPT_ROOT,
+};
+
+/* criu's options cryo cannot honour yet, each refused with why. */
+static const struct {
+	const char *name;
+	const char *why;
+} refused[] = {
+	{ "cgroup-root", "cgroups are not restored yet (cgroup membership is cryo's)" },
+	{ "cgroup-props", "cgroups are not restored yet" },
+	{ "cgroup-props-file", "cgroups are not restored yet" },
+	{ "cgroup-dump-controller", "cgroups are not restored yet" },
+	{ "cgroup-yard", "cgroups are not restored yet" },
+	{ "freeze-cgroup", "cryo freezes the tree's own cgroup v2 by itself when it can; "
+			   "naming another one is not supported" },
+	{ "external", "external resources (tty, file, dev, unix, mnt, veth) are not supported: "
+		      "a resource outside the dump is refused by name at dump" },
+	{ "inherit-fd", "inheriting fds at restore is not supported" },
+	{ "evasive-devices", "devices are opened at their saved path only" },
+	{ "track-mem", "pre-dump and memory tracking do not exist yet" },
+	{ "prev-images-dir", "pre-dump and incremental dumps do not exist yet" },
+	{ "auto-dedup", "deduplication needs incremental dumps, which do not exist yet" },
+	{ "page-server", "dumping to a page server is not supported" },
+	{ "status-fd", "there is no page server or lazy-pages daemon mode to be ready" },
+	{ "exec-cmd", "running a command as the restored root's parent is not supported" },
+	{ "timeout", "collecting the tree has no timeout to set (it never waits for tasks)" },
+	{ "leave-stopped", "leaving the dumped tree stopped is not supported" },
+	{ "join-ns", "namespaces are not restored yet" },
+	{ "empty-ns", "namespaces are not restored yet" },
+	{ "lsm-profile", "LSM profiles are not restored" },
+	{ "lsm-mount-context", "mounts are not restored" },
+	{ "skip-mnt", "mounts are not restored" },
+	{ "enable-fs", "mounts are not restored" },
+	{ "stream", "criu-image-streamer is not supported" },
+	{ "cpu-cap", "CPU capabilities are not checked (a foreign xstate is refused at restore)" },
+	{ "ghost-fiemap", "deleted files are always saved sparse (SEEK_DATA/SEEK_HOLE)" },
+	{ "pre-dump-mode", "pre-dump does not exist yet" },
 };
 
 static const struct option long_options[] = {
@@ -45,8 +89,107 @@ static const struct option long_options[] = {
 	{ "pid-wait", required_argument, NULL, OPT_PID_WAIT },
 	{ "clone", no_argument, NULL, OPT_CLONE },
 	{ "help", no_argument, NULL, 'h' },
+	{ "restore-sibling", no_argument, NULL, 'S' },
+	{ "work-dir", required_argument, NULL, 'W' },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+	{ "skip-in-flight", no_argument, NULL, OPT_SKIP_IN_FLIGHT },
+	{ "manage-cgroups", optional_argument, NULL, OPT_MANAGE_CGROUPS },
+	{ "action-script", required_argument, NULL, OPT_ACTION_SCRIPT },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	/* Accepted, changing nothing: cryo always takes file locks again; saves
+	 * every deleted file whole (one with other links is refused by name);
+	 * bounds its own privileges (trust model); restores no sysctl; logs
+	 * every process's messages, each naming its pid, to one file; the
+	 * configuration files are read before parsing (config.c). */
+	{ "file-locks", no_argument, NULL, 'l' },
+	{ "link-remap", no_argument, NULL, OPT_NOOP },
+	{ "unprivileged", no_argument, NULL, OPT_NOOP },
+	{ "weak-sysctls", no_argument, NULL, OPT_NOOP },
+	{ "log-pid", no_argument, NULL, OPT_NOOP },
+	{ "no-default-config", no_argument, NULL, OPT_NOOP },
+	{ "cgroup-root", required_argument, NULL, OPT_REFUSED },
+	{ "cgroup-props", required_argument, NULL, OPT_REFUSED },
+	{ "cgroup-props-file", required_argument, NULL, OPT_REFUSED },
+	{ "cgroup-dump-controller", required_argument, NULL, OPT_REFUSED },
+	{ "cgroup-yard", required_argument, NULL, OPT_REFUSED },
+	{ "freeze-cgroup", required_argument, NULL, OPT_REFUSED },
+	{ "external", required_argument, NULL, OPT_REFUSED },
+	{ "inherit-fd", required_argument, NULL, OPT_REFUSED },
+	{ "evasive-devices", no_argument, NULL, OPT_REFUSED },
+	{ "track-mem", no_argument, NULL, OPT_REFUSED },
+	{ "prev-images-dir", required_argument, NULL, OPT_REFUSED },
+	{ "auto-dedup", no_argument, NULL, OPT_REFUSED },
+	{ "page-server", no_argument, NULL, OPT_REFUSED },
+	{ "status-fd", required_argument, NULL, OPT_REFUSED },
+	{ "exec-cmd", no_argument, NULL, OPT_REFUSED },
+	{ "timeout", required_argument, NULL, OPT_REFUSED },
+	{ "leave-stopped", no_argument, NULL, OPT_REFUSED },
+	{ "join-ns", required_argument, NULL, OPT_REFUSED },
+	{ "empty-ns", required_argument, NULL, OPT_REFUSED },
+	{ "lsm-profile", required_argument, NULL, OPT_REFUSED },
+	{ "lsm-mount-context", required_argument, NULL, OPT_REFUSED },
+	{ "skip-mnt", required_argument, NULL, OPT_REFUSED },
+	{ "enable-fs", required_argument, NULL, OPT_REFUSED },
+	{ "stream", no_argument, NULL, OPT_REFUSED },
+	{ "cpu-cap", optional_argument, NULL, OPT_REFUSED },
+	{ "ghost-fiemap", no_argument, NULL, OPT_REFUSED },
+	{ "pre-dump-mode", required_argument, NULL, OPT_REFUSED },
 	{ NULL, 0, NULL, 0 },
 };
+
+const struct option *cryo_long_options(void)
+{
+	return long_options;
+}
+
+static int refuse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (!strcmp(refused[i].name, name)) {
+			fprintf(stderr, "cryo: --%s: not supported: %s\n", name, refused[i].why);
+			return -EINVAL;
+		}
+	fprintf(stderr, "cryo: --%s: not supported\n", name);
+	return -EINVAL;
+}
+
+static const char *const cgroup_modes[] = { "none", "props", "soft", "full", "strict", "ignore" };
+
+static int parse_manage_cgroups(const char *mode, struct cryo_opts *opts)
+{
+	bool known = false;
+
+	/* Without a mode, criu's default: soft. */
+	if (!mode)
+		mode = "soft";
+	for (size_t i = 0; i < sizeof(cgroup_modes) / sizeof(cgroup_modes[0]); i++)
+		known |= !strcmp(mode, cgroup_modes[i]);
+	if (!known) {
+		fprintf(stderr, "cryo: --manage-cgroups=%s: not a mode (none, props, soft, full, "
+			"strict or ignore)\n", mode);
+		return -EINVAL;
+	}
+	if (strcmp(mode, "ignore")) {
+		fprintf(stderr, "cryo: --manage-cgroups=%s: not supported: cgroups are not restored "
+			"yet (restored processes join cryo's cgroups); only 'ignore' is\n", mode);
+		return -EINVAL;
+	}
+	opts->manage_cgroups = mode;
+	return 0;
+}
+
+/* A relative @name inside --work-dir, in memory kept for the process's
+ * life: slot 0 for the pid file, 1 for the stats file. */
+static const char *in_work_dir(const char *work_dir, const char *name, int slot)
+{
+	static char paths[2][4096];
+
+	if (!name || !work_dir || name[0] == '/' || !strcmp(name, "-"))
+		return name;
+	snprintf(paths[slot], sizeof(paths[slot]), "%s/%s", work_dir, name);
+	return paths[slot];
+}
 
 static int parse_pid(const char *text, pid_t *pid)
 {
@@ -130,15 +273,17 @@ static int parse_pid_wait(const char *text, int *ms)
 
 int parse_options(int argc, char **argv, struct cryo_opts *opts)
 {
-	int c;
+	int c, index;
 
 	memset(opts, 0, sizeof(*opts));
+	if (config_expand(argc, argv, &argc, &argv))
+		return -EINVAL;
 	opts->verbosity = LOG_WARN;
 	opts->pid_wait_ms = RESTORE_PID_WAIT_MS;
 	optind = 1;
 	opterr = 1;
 	/* Leading '-' keeps positional words in order, so the command can sit anywhere. */
-	while ((c = getopt_long(argc, argv, "-t:D:o:v::jRdqh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-t:D:o:v::jRdqhSW:l", long_options, &index)) != -1) {
 		switch (c) {
 		case 1:
 			if (!opts->command) {
@@ -220,12 +365,62 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case 'h':
 			opts->command = "help";
 			break;
+		case 'S':
+			opts->restore_sibling = true;
+			break;
+		case 'W':
+			opts->work_dir = optarg;
+			break;
+		case OPT_ROOT:
+			if (strcmp(optarg, "/")) {
+				fprintf(stderr, "cryo: --root %s: not supported: mounts are not "
+					"restored yet, so only / is a root\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_TCP_CLOSE:
+			opts->tcp_close = true;
+			break;
+		case OPT_SKIP_IN_FLIGHT:
+			opts->skip_in_flight = true;
+			break;
+		case OPT_MANAGE_CGROUPS:
+			if (parse_manage_cgroups(optarg, opts))
+				return -EINVAL;
+			break;
+		case OPT_ACTION_SCRIPT:
+			if (opts->nr_action_scripts == (int)(sizeof(opts->action_scripts) /
+							     sizeof(opts->action_scripts[0]))) {
+				fprintf(stderr, "cryo: --action-script: at most %zu scripts\n",
+					sizeof(opts->action_scripts) /
+						sizeof(opts->action_scripts[0]));
+				return -EINVAL;
+			}
+			opts->action_scripts[opts->nr_action_scripts++] = optarg;
+			opts->notify = action_scripts_notify;
+			opts->notify_arg = opts;
+			break;
+		case 'l':
+		case OPT_NOOP:
+		case OPT_CONFIG:
+			break;
+		case OPT_REFUSED:
+			return refuse(long_options[index].name);
 		default:
 			return -EINVAL;
 		}
 	}
 	if (opts->verbosity > LOG_DEBUG)
 		opts->verbosity = LOG_DEBUG;
+	opts->pidfile = in_work_dir(opts->work_dir, opts->pidfile, 0);
+	opts->stats_file = in_work_dir(opts->work_dir, opts->stats_file, 1);
+	/* A root made cryo's sibling is not cryo's child to wait for. */
+	if (opts->restore_sibling && !opts->restore_detached && opts->command &&
+	    !strcmp(opts->command, "restore")) {
+		fprintf(stderr, "cryo: --restore-sibling needs --restore-detached: cryo cannot "
+			"wait for a root that is not its child\n");
+		return -EINVAL;
+	}
 	if (!opts->command) {
 		fprintf(stderr, "cryo: no command given (try 'cryo --help')\n");
 		return -EINVAL;
@@ -239,9 +434,10 @@ char *log_path(const struct cryo_opts *opts)
 
 	if (!opts->log_file || !strcmp(opts->log_file, "-"))
 		return NULL;
-	if (opts->log_file[0] == '/' || !opts->images_dir)
+	if (opts->log_file[0] == '/' || (!opts->images_dir && !opts->work_dir))
 		return strdup(opts->log_file);
-	if (asprintf(&path, "%s/%s", opts->images_dir, opts->log_file) < 0)
+	if (asprintf(&path, "%s/%s", opts->work_dir ? opts->work_dir : opts->images_dir,
+		     opts->log_file) < 0)
 		return NULL;
 	return path;
 }

@@ -37,10 +37,23 @@ struct cryo_opts {
 	/* --pid-wait SECONDS: how long restore waits for a zombie that holds
 	 * one of its pids to be reaped (default RESTORE_PID_WAIT_MS). */
 	int pid_wait_ms;
+	const char *work_dir;	/* -W, --work-dir: where relative logs, pid and stats
+				 * files go (default: -D) */
+	/* criu's options parsed for the parts that implement them: */
+	bool tcp_close;		/* --tcp-close: established TCP restored closed */
+	bool skip_in_flight;	/* --skip-in-flight: connections not yet accepted */
+	/* --manage-cgroups[=MODE]: only "ignore" (cgroups left alone, cryo's
+	 * behaviour without the option) is accepted today. */
+	const char *manage_cgroups;
+	/* --action-script FILE, each one, run at every notification point
+	 * (action_script.c). */
+	const char *action_scripts[16];
+	int nr_action_scripts;
 	char **args;		/* words after the command */
 	int nargs;
-	/* Set by `cryo swrk` (src/rpc), never from the command line: */
+	/* -S, --restore-sibling (with -d), and rst_sibling of `cryo swrk`: */
 	bool restore_sibling;	/* the restored root is made a child of cryo's parent */
+	/* Set by `cryo swrk` (src/rpc), never from the command line: */
 	/* Called at the points where criu runs its action scripts ("pre-dump",
 	 * "network-lock", "post-dump", "setup-namespaces", "post-restore", ...),
 	 * with the root's pid (0: not known yet). Non-zero fails the dump or
@@ -54,8 +67,21 @@ static inline int cryo_notify(const struct cryo_opts *opts, const char *action, 
 	return opts->notify ? opts->notify(action, pid, opts->notify_arg) : 0;
 }
 
-/* Fills @opts from argv; returns 0, or -EINVAL after printing why. */
+/* Fills @opts from argv, after the words of criu's configuration files
+ * (config.c); returns 0, or -EINVAL after printing why. */
 int parse_options(int argc, char **argv, struct cryo_opts *opts);
+
+/* config.c: @argv with the words of the configuration files put before
+ * its own (argv[0] first), in memory kept for the process's life. */
+int config_expand(int argc, char **argv, int *out_argc, char ***out_argv);
+
+/* action_script.c: the notify() that runs opts->action_scripts; @arg is
+ * the struct cryo_opts. */
+int action_scripts_notify(const char *action, pid_t pid, void *arg);
+
+/* The long options the parser knows, ending with a NULL name (for the test
+ * that the man page names every one). */
+const struct option *cryo_long_options(void);
 
 /* The log path to open: -o as given if absolute, else inside -D. The
  * caller frees the result; NULL means log to stderr. */

@@ -1,0 +1,195 @@
+/* Unit tests of criu's options on cryo's command line (issue 11 item 12):
+ * those accepted, those parsed for the parts that implement them, each
+ * refusal naming its option, configuration files, --work-dir, action
+ * scripts; and that the man page (docs/cryo.8) names every option the
+ * parser knows. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cli/options.h"
+#include "harness.h"
+
+#define CAPTURE(buf, stmt)                                             \
+	do {                                                           \
+		int __saved = dup(STDERR_FILENO);                      \
+		int __fd = memfd_create("stderr", MFD_CLOEXEC);        \
+		ssize_t __n;                                           \
+		fflush(stderr);                                        \
+		dup2(__fd, STDERR_FILENO);                             \
+		stmt;                                                  \
+		fflush(stderr);                                        \
+		dup2(__saved, STDERR_FILENO);                          \
+		close(__saved);                                        \
+		__n = pread(__fd, (buf), sizeof(buf) - 1, 0);          \
+		(buf)[__n > 0 ? __n : 0] = '\0';                       \
+		close(__fd);                                           \
+	} while (0)
+
+static int parse(struct cryo_opts *opts, int argc, const char *const *words)
+{
+	static char *argv[32];
+
+	for (int i = 0; i < argc; i++)
+		argv[i] = (char *)words[i];
+	argv[argc] = NULL;
+	return parse_options(argc, argv, opts);
+}
+
+TEST(criu_options_that_change_nothing_or_are_parsed_are_taken)
+{
+	const char *const words[] = { "cryo", "restore", "-D", "imgs", "-l", "--link-remap",
+				      "--unprivileged", "--weak-sysctls", "--log-pid", "--tcp-close",
+				      "--skip-in-flight", "--manage-cgroups=ignore", "--root", "/",
+				      "-S", "-d", "--no-default-config" };
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 17, words) == 0, "parse failed");
+	CHECK(o.tcp_close && o.skip_in_flight, "--tcp-close or --skip-in-flight not set");
+	CHECK(o.manage_cgroups && !strcmp(o.manage_cgroups, "ignore"), "manage_cgroups %s",
+	      o.manage_cgroups ? o.manage_cgroups : "(null)");
+	CHECK(o.restore_sibling && o.restore_detached, "-S or -d not set");
+}
+
+TEST(each_option_cryo_cannot_honour_is_refused_by_name)
+{
+	static const char *const cases[][3] = {
+		{ "--cgroup-root", "/x", "cgroups are not restored yet" },
+		{ "--freeze-cgroup", "/sys/fs/cgroup/x", "naming another one is not supported" },
+		{ "--external", "unix[12]", "external resources" },
+		{ "--inherit-fd", "fd[3]:pipe:[1]", "inheriting fds" },
+		{ "--evasive-devices", NULL, "saved path only" },
+		{ "--track-mem", NULL, "pre-dump and memory tracking" },
+		{ "--prev-images-dir", "../1", "incremental dumps" },
+		{ "--auto-dedup", NULL, "deduplication" },
+		{ "--status-fd", "3", "not supported" },
+		{ "--exec-cmd", NULL, "not supported" },
+		{ "--timeout", "10", "not supported" },
+		{ "--leave-stopped", NULL, "not supported" },
+		{ "--join-ns", "net:12", "namespaces" },
+		{ "--page-server", NULL, "page server" },
+		{ "--root", "/srv/ct", "only / is a root" },
+		{ "--manage-cgroups", NULL, "only 'ignore' is" },
+		{ "--manage-cgroups=full", NULL, "cgroups are not restored yet" },
+		{ "--manage-cgroups=sometimes", NULL, "not a mode" },
+	};
+	struct cryo_opts o;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *words[] = { "cryo", "dump", "-t", "1", "-D", "x", cases[i][0],
+					cases[i][1] };
+		char name[64];
+		int ret;
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(cases[i][0], "="), cases[i][0]);
+		CAPTURE(err, ret = parse(&o, cases[i][1] ? 8 : 7, words));
+		CHECK(ret == -EINVAL, "%s was accepted", cases[i][0]);
+		CHECK(strstr(err, name) && strstr(err, cases[i][2]), "%s: said \"%s\"", cases[i][0],
+		      err);
+	}
+}
+
+TEST(restore_sibling_without_detach_is_refused)
+{
+	const char *const words[] = { "cryo", "restore", "-D", "imgs", "--restore-sibling" };
+	struct cryo_opts o;
+	char err[512];
+	int ret;
+
+	CAPTURE(err, ret = parse(&o, 5, words));
+	CHECK(ret == -EINVAL && strstr(err, "--restore-sibling needs --restore-detached"), "%d: %s",
+	      ret, err);
+}
+
+TEST(work_dir_holds_relative_logs_pid_and_stats_files)
+{
+	const char *const words[] = { "cryo", "restore", "-D", "imgs", "-W", "/run/w", "-o",
+				      "r.log", "--pidfile", "root.pid", "--stats-file", "s.json",
+				      "-d" };
+	struct cryo_opts o;
+	char *path;
+
+	CHECK(parse(&o, 13, words) == 0, "parse failed");
+	path = log_path(&o);
+	CHECK(path && !strcmp(path, "/run/w/r.log"), "log %s", path ? path : "(null)");
+	free(path);
+	CHECK(!strcmp(o.pidfile, "/run/w/root.pid"), "pid file %s", o.pidfile);
+	CHECK(!strcmp(o.stats_file, "/run/w/s.json"), "stats file %s", o.stats_file);
+}
+
+TEST(configuration_file_words_come_first_and_the_command_line_wins)
+{
+	char path[] = "/tmp/cryo-config-XXXXXX";
+	const char *const words[] = { "cryo", "dump", "-t", "7", "--config", path, "-o",
+				      "cli.log" };
+	const char text[] = "# criu's format\ntcp-established\nlog-file conf.log  # comment\n"
+			    "ghost-limit \"2M\"\n";
+	int fd = mkstemp(path);
+	struct cryo_opts o;
+	char err[512];
+	int ret;
+
+	CHECK(fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1,
+	      "cannot write %s", path);
+	close(fd);
+	CHECK(parse(&o, 8, words) == 0, "parse failed");
+	CHECK(o.tcp_established, "tcp-established from the file not set");
+	CHECK(o.ghost_limit == 2 << 20, "ghost limit %llu", (unsigned long long)o.ghost_limit);
+	CHECK(o.log_file && !strcmp(o.log_file, "cli.log"), "log file %s", o.log_file);
+	unlink(path);
+	CAPTURE(err, ret = parse(&o, 8, words));
+	CHECK(ret == -EINVAL && strstr(err, path), "a missing --config file was taken: %s", err);
+}
+
+TEST(action_scripts_run_with_criu_s_environment)
+{
+	char out[] = "/tmp/cryo-action-XXXXXX", script[256], text[128] = "";
+	const char *words[] = { "cryo", "dump", "-t", "7", "--action-script", script,
+				"--action-script", "exit 3" };
+	int fd = mkstemp(out);
+	struct cryo_opts o;
+	char err[512];
+	int ret;
+
+	CHECK(fd >= 0, "mkstemp");
+	snprintf(script, sizeof(script),
+		 "echo \"$CRTOOLS_SCRIPT_ACTION $CRTOOLS_INIT_PID\" >> %s", out);
+	CHECK(parse(&o, 8, words) == 0 && o.nr_action_scripts == 2 && o.notify, "parse");
+	CAPTURE(err, ret = o.notify("post-dump", 42, o.notify_arg));
+	CHECK(ret == -ECANCELED && strstr(err, "exit 3") && strstr(err, "post-dump"),
+	      "a failing script did not fail the point (%d): %s", ret, err);
+	CHECK(pread(fd, text, sizeof(text) - 1, 0) > 0 && !strcmp(text, "post-dump 42\n"),
+	      "the script wrote \"%s\"", text);
+	close(fd);
+	unlink(out);
+}
+
+TEST(man_page_names_every_option_the_parser_knows)
+{
+	FILE *f = fopen("docs/cryo.8", "re");
+	static char page[256 * 1024];
+	size_t n;
+
+	CHECK(f, "cannot open docs/cryo.8 (run from the top of the tree)");
+	if (!f)
+		return;
+	n = fread(page, 1, sizeof(page) - 1, f);
+	page[n] = '\0';
+	fclose(f);
+	for (const struct option *o = cryo_long_options(); o->name; o++) {
+		char want[96];
+
+		/* groff source spells a dash \-. */
+		snprintf(want, sizeof(want), "\\-\\-%s", o->name);
+		for (char *p = strchr(want + 4, '-'); p; p = strchr(p + 2, '-')) {
+			memmove(p + 1, p, strlen(p) + 1);
+			*p = '\\';
+		}
+		CHECK(strstr(page, want), "the man page lacks %s", want);
+	}
+}
