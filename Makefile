@@ -229,7 +229,7 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
 # The runners built on the test harness (tests/lib).
 HARNESS_RUNNERS := test_negative test_trust test_freezer test_real test_everyday \
-	test_terminals test_state_refusals test_proc_refusals
+	test_terminals test_state_refusals test_proc_refusals test_criu_cli
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -243,6 +243,8 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_state_refusals
 # Per-process state dump refuses by name (issue 11): seccomp it could not
 # give back.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_proc_refusals
+# criu's options through the cryo binary: action scripts, work dir, config.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_cli
 # test_trust forges images as an attacker would, checksums included.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
 $(BUILD)/tests/roundtrip/test_trust: src/images/crc32c.c src/images/format.h
