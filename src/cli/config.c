@@ -67,7 +67,9 @@ static int read_config(const char *path, bool must, struct words *w)
 	FILE *f = fopen(path, "re");
 
 	if (!f) {
-		if (!must && errno == ENOENT)
+		/* A default file that is absent, or not the caller's to read
+		 * (root's home, for a user), is no configuration. */
+		if (!must && (errno == ENOENT || errno == EACCES || errno == ENOTDIR))
 			return 0;
 		fprintf(stderr, "cryo: cannot read the configuration file %s: %s\n", path,
 			strerror(errno));

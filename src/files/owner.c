@@ -19,7 +19,8 @@ int owner_dump(const struct fd_probe *p, FileEntry *fe)
 	struct f_owner_ex owner = { 0 };
 	int sig;
 
-	if (p->fd < 0)
+	/* An O_PATH file has no owner: fcntl() refuses to say (EBADF). */
+	if (p->fd < 0 || (p->flags & O_PATH))
 		return 0;
 	if (fcntl(p->dup, F_GETOWN_EX, &owner) < 0) {
 		pr_fd_err(p, "cannot read its owner (F_GETOWN_EX): %s", strerror(errno));

@@ -452,6 +452,24 @@ static int fill_creds(struct restorer_args *args, struct area *area, const TaskC
 }
 
 /* How much room the arguments need: the arrays plus alignment slack. */
+/* A root other than cryo's: its path, for the restorer's chroot(). Not
+ * done earlier: the restore's own code reads /proc until it jumps. */
+static int fill_root(struct restorer_args *args, struct area *area, const TaskCore *core)
+{
+	size_t len;
+	char *path;
+
+	if (!core->root || !strcmp(core->root, "/"))
+		return 0;
+	len = strlen(core->root) + 1;
+	path = area_alloc(area, len);
+	if (!path)
+		return -ENOMEM;
+	memcpy(path, core->root, len);
+	args->root_path = (uint64_t)(uintptr_t)path;
+	return 0;
+}
+
 static size_t args_size(const struct restore_task *rt, const struct lazy_pins *pins)
 {
 	const TaskCore *core = rt->core;
@@ -465,6 +483,7 @@ static size_t args_size(const struct restore_task *rt, const struct lazy_pins *p
 	n += count_pending(core) * sizeof(struct restorer_signal);
 	n += ((core->creds ? core->creds->n_groups : 0) + 1) * sizeof(uint32_t);
 	n += core->n_threads * (sizeof(struct restorer_thread) + 64 + THREAD_STACK_SIZE);
+	n += (core->root ? strlen(core->root) : 0) + 64 + 1;
 	return page_up(n);
 }
 
@@ -589,6 +608,8 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 		ret = fill_creds(args, &area, rt->core);
 	if (!ret)
 		ret = fill_threads(args, &area, rt->core);
+	if (!ret)
+		ret = fill_root(args, &area, rt->core);
 	vdso_plan_free(&plan);
 	if (ret)
 		return ret;

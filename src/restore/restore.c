@@ -57,6 +57,7 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_SHMAT] = "attaching the SysV segment at",
 	[RESTORER_STEP_GUARD] = "installing a guard region (MADV_GUARD_INSTALL, 6.13) at",
 	[RESTORER_STEP_MLOCK] = "locking (mlock2) the mapping at",
+	[RESTORER_STEP_CHROOT] = "entering its root (chroot)",
 };
 
 static void inject_log(enum inj_log_level level, const char *message)

@@ -136,6 +136,7 @@ enum restorer_step {
 	RESTORER_STEP_SHMAT,
 	RESTORER_STEP_GUARD,
 	RESTORER_STEP_MLOCK,
+	RESTORER_STEP_CHROOT,
 };
 
 /* The stages every process of a restore reports through the one pipe all
@@ -199,6 +200,10 @@ struct restorer_args {
 	/* UFFDIO_API features of the userfaultfd that the VMAs marked lazy
 	 * are registered with (lazy/lazy.h). */
 	uint64_t uffd_features;
+
+	/* The path (from cryo's root) to chroot() into, before the creds;
+	 * 0: cryo's root stays. */
+	uint64_t root_path;
 };
 
 #endif

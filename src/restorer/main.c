@@ -366,6 +366,12 @@ blob_entry(struct restorer_args *a)
 	if (!ret)
 		ret = restore_main_thread(a);
 	sys_close(a->pages_fd);
+	/* While cryo's privileges last; the cwd stays where stage 2 put it. */
+	if (!ret && a->root_path) {
+		ret = blob_syscall(__NR_chroot, a->root_path, 0, 0, 0, 0, 0);
+		if (ret)
+			fail(RESTORER_STEP_CHROOT, ret, 0);
+	}
 	if (!ret) {
 		ret = restore_creds(a);
 		if (ret)

@@ -206,6 +206,8 @@ void task_core_free_attrs(TaskCore *core)
 	core->prctl = NULL;
 	free(core->cwd);
 	core->cwd = NULL;
+	free(core->cwd_ghost);
+	core->cwd_ghost = NULL;
 	free(core->root);
 	core->root = NULL;
 	if (core->comm != protobuf_c_empty_string)

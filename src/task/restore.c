@@ -36,15 +36,67 @@ static int restore_identity(const TaskCore *core)
 	return 0;
 }
 
-/* The cwd first: both paths are as seen from cryo's root, and chroot()
- * leaves the working directory where it is. */
+#define GHOST_NAMES 100
+
+/* A removed cwd: an empty directory with its mode and owner, made at its
+ * old path (or beside it, when the name is taken), entered and removed. */
+static int restore_ghost_cwd(const TaskCore *core)
+{
+	const GhostDir *g = core->cwd_ghost;
+	char name[PATH_MAX + 32];
+
+	for (int i = 0; i < GHOST_NAMES; i++) {
+		if (i)
+			snprintf(name, sizeof(name), "%s.cryo-ghost-%d", core->cwd, i);
+		else
+			snprintf(name, sizeof(name), "%s", core->cwd);
+		if (mkdir(name, 0700)) {
+			if (errno == EEXIST)
+				continue;
+			return pr_errno_ret("restore: pid %d cwd: cannot make the removed directory "
+					    "\"%s\" again", core->pid, name);
+		}
+		if (chown(name, g->uid, g->gid) || chmod(name, g->mode & 07777) || chdir(name)) {
+			int ret = -errno;
+
+			rmdir(name);
+			errno = -ret;
+			return pr_errno_ret("restore: pid %d cwd: cannot give the removed directory "
+					    "\"%s\" made again its owner %u:%u and mode %o, or enter it",
+					    core->pid, name, g->uid, g->gid, g->mode);
+		}
+		if (rmdir(name))
+			return pr_errno_ret("restore: pid %d cwd: cannot remove \"%s\" again",
+					    core->pid, name);
+		return 0;
+	}
+	pr_err("restore: pid %d cwd: no free name beside \"%s\" to make it again", core->pid,
+	       core->cwd);
+	return -EEXIST;
+}
+
+/* The cwd, as seen from cryo's root. The root is the restorer's to enter
+ * (chroot() leaves the cwd where it is): the restore's own code still
+ * reads /proc after this. */
 static int restore_dirs(const TaskCore *core)
 {
-	if (core->cwd && chdir(core->cwd))
+	int ret = core->cwd_ghost ? restore_ghost_cwd(core) : 0;
+
+	if (ret)
+		return ret;
+	if (core->cwd && !core->cwd_ghost && chdir(core->cwd))
 		return pr_errno_ret("restore: pid %d cwd: cannot enter \"%s\"", core->pid, core->cwd);
-	if (core->root && strcmp(core->root, "/") && chroot(core->root))
-		return pr_errno_ret("restore: pid %d root: cannot chroot to \"%s\"", core->pid,
-				    core->root);
+	if (core->root && strcmp(core->root, "/")) {
+		struct stat st;
+
+		if (stat(core->root, &st))
+			return pr_errno_ret("restore: pid %d root: \"%s\"", core->pid, core->root);
+		if (!S_ISDIR(st.st_mode)) {
+			pr_err("restore: pid %d root: \"%s\" is not a directory", core->pid,
+			       core->root);
+			return -ENOTDIR;
+		}
+	}
 	return 0;
 }
 

@@ -452,6 +452,8 @@ static int validate(const struct where *w, const TaskCore *core)
 
 	if (!ret)
 		ret = check_path(w, "cwd", core->cwd);
+	if (!ret && core->cwd_ghost && (!core->cwd || core->cwd_ghost->mode & ~07777u))
+		ret = invalid(w, "a removed cwd needs its path and a mode of permission bits");
 	if (!ret)
 		ret = check_path(w, "root", core->root);
 	if (!ret)

@@ -78,6 +78,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_raw_sockets", .cycles = CYCLES_ALL },
 	{ .name = "prog_regs", .cycles = CYCLES_ALL },
 	{ .name = "prog_sched", .cycles = CYCLES_ALL },
+	{ .name = "prog_root_cwd", .cycles = CYCLES_ALL },
 	{ .name = "prog_seccomp", .cycles = CYCLES_ALL },
 	{ .name = "prog_shmem", .cycles = CYCLES_ALL },
 	{ .name = "prog_signals", .cycles = CYCLES_ALL },

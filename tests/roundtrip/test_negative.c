@@ -874,34 +874,6 @@ out:
 	end_prog(&p);
 }
 
-static void hold_a_lease(void *arg)
-{
-	int fd = open((const char *)arg, O_RDONLY | O_CREAT, 0644);
-
-	put_at_odd_fd(fd);
-	if (fcntl(ODD_FD, F_SETLEASE, F_RDLCK))
-		_exit(125);
-}
-
-/* A lease cannot be taken again on restore: refused naming the fd, and
- * the program runs on with its lease. */
-TEST(dump_refuses_a_lease_and_the_program_runs_on)
-{
-	struct prog p = { 0 };
-	char expect[PATH_MAX + 64], dir[PATH_MAX], file[PATH_MAX];
-
-	CHECK(make_temp_dir(dir), "cannot make a directory for the leased file");
-	pathf(file, "%s/leased", dir);
-	CHECK_GOTO(start_prog(&p, "prog_counter", hold_a_lease, file), out, "%s", why);
-	snprintf(expect, sizeof(expect), "pid %d fd %d (%s)", p.pid, ODD_FD, file);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "leases are not supported"), out, "%s",
-		   why);
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
-out:
-	end_prog(&p);
-	remove_temp_dir(dir);
-}
-
 /* An fd table shared by two siblings (CLONE_FILES | CLONE_PARENT), not by
  * a process and its parent, cannot be built again by restore: refused
  * before anything is written, and the two run on sharing it. */
