@@ -67,7 +67,9 @@ void print_usage(void)
 	       "                          (CRTOOLS_SCRIPT_ACTION, CRTOOLS_INIT_PID)\n"
 	       "  -S, --restore-sibling   restore: the root becomes a child of cryo's parent (-d)\n"
 	       "      --tcp-close, --skip-in-flight   criu's TCP options, for the sockets part\n"
-	       "      --manage-cgroups=ignore, --root /   the only values taken today\n"
+	       "      --manage-cgroups[=M] restore: back into the saved cgroup v2 (none: it\n"
+	       "                          must exist; soft, the default: made if missing)\n"
+	       "      --root /            the only root taken today\n"
 	       "  -l, --file-locks, --link-remap, --unprivileged, --weak-sysctls, --log-pid\n"
 	       "                          accepted: they change nothing in what cryo does\n"
 	       "  Other criu options are refused by name, with the reason: see cryo(8).\n");

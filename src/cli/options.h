@@ -42,8 +42,9 @@ struct cryo_opts {
 	/* criu's options parsed for the parts that implement them: */
 	bool tcp_close;		/* --tcp-close: established TCP restored closed */
 	bool skip_in_flight;	/* --skip-in-flight: connections not yet accepted */
-	/* --manage-cgroups[=MODE]: only "ignore" (cgroups left alone, cryo's
-	 * behaviour without the option) is accepted today. */
+	/* --manage-cgroups[=MODE]: "ignore" (cgroups left alone, cryo's
+	 * behaviour without the option), "none" (back into existing cgroups)
+	 * or "soft" (missing ones made); NULL: ignore. */
 	const char *manage_cgroups;
 	/* --action-script FILE, each one, run at every notification point
 	 * (action_script.c). */

@@ -405,6 +405,8 @@ static int finish_all(struct restore_run *run)
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
 			ret = restore_finish(&rs->tasks[i], run->vdso[i], run->uffd[i], rs->locks, pipe_fds,
 					     &seized[i]);
+		if (!ret && rs->tree.tasks[i].state == TREE_ALIVE)
+			ret = restore_cgroup_join(rs, &rs->tasks[i]);
 	}
 	if (!ret)
 		ret = restore_stops(rs, seized);
@@ -663,6 +665,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (!ret)
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
+		ret = restore_cgroups_prepare(rs, opts->manage_cgroups);
+	if (!ret)
 		ret = arrange_fds(rs, pipes);
 	if (!ret && opts->clone)
 		ret = make_release_pipe(rs, release);
@@ -735,9 +739,10 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (cryo_notify(opts, "post-resume", root))
 		pr_warn("restore: pid %d runs on, though post-resume failed", root);
 out:
-	/* Segments this failed restore made go too. */
+	/* Segments this failed restore made go too, and its cgroups. */
 	if (ret)
 		sysv_shm_remove_created(rs->sysv);
+	restore_cgroups_end(rs, ret != 0);
 	files_prepared_close(rs->files);
 	rs->files = NULL;
 	for (size_t i = 0; run.pidfds && i < nr; i++)

@@ -66,7 +66,17 @@ struct restore_set {
 	 * every fd cryo hands down, and the words that order the group. */
 	int top;
 	struct shared_table_sync *sync;
+	/* --manage-cgroups (cgroups.c); NULL: processes stay in cryo's. */
+	struct restore_cgroups *cgroups;
 };
+
+/* cgroups.c: for --manage-cgroups @mode ("none", "soft"; NULL or "ignore":
+ * nothing), checks or makes every process's cgroup before any is created. */
+int restore_cgroups_prepare(struct restore_set *rs, const char *mode);
+/* Moves @rt (finished, not running yet) into its saved cgroup. */
+int restore_cgroup_join(const struct restore_set *rs, const struct restore_task *rt);
+/* Forgets, and after a failed restore removes, the cgroups it made. */
+void restore_cgroups_end(struct restore_set *rs, bool failed);
 
 /* shared_table.c: fd tables shared between processes (CLONE_FILES). */
 /* The process that restores the table process @index uses: the first of

@@ -208,6 +208,8 @@ void task_core_free_attrs(TaskCore *core)
 	core->cwd = NULL;
 	free(core->cwd_ghost);
 	core->cwd_ghost = NULL;
+	free(core->cgroup);
+	core->cgroup = NULL;
 	free(core->root);
 	core->root = NULL;
 	if (core->comm != protobuf_c_empty_string)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/cgroup2.h"
 #include "common/log.h"
 #include "common/procfs.h"
 #include "common/textfile.h"
@@ -235,6 +236,17 @@ static int dump_dir_link(pid_t pid, const char *name, char **out, TaskCore *core
 	return *out ? 0 : -ENOMEM;
 }
 
+/* Its cgroup v2, for --manage-cgroups at restore; none without cgroup v2. */
+static int dump_cgroup(pid_t pid, TaskCore *core)
+{
+	char path[PATH_MAX];
+
+	if (cgroup2_path_of(pid, path, sizeof(path)))
+		return 0;
+	core->cgroup = strdup(path);
+	return core->cgroup ? 0 : -ENOMEM;
+}
+
 static int dump_personality(pid_t pid, TaskCore *core)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -415,6 +427,8 @@ int dump_proc_attrs(struct inj_task *task, TaskCore *core)
 		ret = dump_dir_link(pid, "cwd", &core->cwd, core);
 	if (!ret)
 		ret = dump_dir_link(pid, "root", &core->root, NULL);
+	if (!ret)
+		ret = dump_cgroup(pid, core);
 	if (!ret)
 		ret = dump_rlimits(pid, core);
 	if (!ret)

@@ -452,6 +452,10 @@ static int validate(const struct where *w, const TaskCore *core)
 
 	if (!ret)
 		ret = check_path(w, "cwd", core->cwd);
+	if (!ret && core->cgroup && (core->cgroup[0] != '/' || strstr(core->cgroup, "/..") ||
+				     strchr(core->cgroup, '\n')))
+		ret = invalid(w, "cgroup \"%.64s\" is not an absolute path without \"..\"",
+			      core->cgroup);
 	if (!ret && core->cwd_ghost && (!core->cwd || core->cwd_ghost->mode & ~07777u))
 		ret = invalid(w, "a removed cwd needs its path and a mode of permission bits");
 	if (!ret)

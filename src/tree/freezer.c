@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/cgroup2.h"
 #include "common/log.h"
 #include "common/procfs.h"
 #include "common/textfile.h"
@@ -25,51 +26,6 @@
 #define FREEZE_WAIT_MS 2000
 /* What cryo tells the guard when the cgroup no longer needs it. */
 #define GUARD_ALL_CLEAR 'c'
-
-/* The mount point of the cgroup v2 hierarchy, with its root at "/". */
-static int find_cgroup2_mount(char *mnt, size_t size)
-{
-	char line[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int ret = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (ret && fgets(line, sizeof(line), f)) {
-		char root[PATH_MAX], point[PATH_MAX], type[64];
-		const char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(sep, " - %63s", type) != 1 || strcmp(type, "cgroup2") ||
-		    sscanf(line, "%*d %*d %*s %4095s %4095s", root, point) != 2 || strcmp(root, "/"))
-			continue;
-		if ((size_t)snprintf(mnt, size, "%s", point) < size)
-			ret = 0;
-	}
-	fclose(f);
-	return ret;
-}
-
-/* The cgroup v2 path of @pid ("/a/b"), from its "0::" line. */
-static int read_cgroup2_path(pid_t pid, char *path, size_t size)
-{
-	char file[64], line[PATH_MAX + 8];
-	FILE *f;
-	int ret = -ENOENT;
-
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
-	f = fopen(file, "re");
-	if (!f)
-		return -errno;
-	while (ret && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		if ((size_t)snprintf(path, size, "%s", line + 3) < size)
-			ret = 0;
-	}
-	fclose(f);
-	return ret;
-}
 
 /* Whether cgroup @inner is @outer or lies below it. */
 static bool cgroup_within(const char *inner, const char *outer)
@@ -189,12 +145,12 @@ static bool pick_cgroup(pid_t root, struct freezer *fz)
 	char mnt[PATH_MAX], mine[PATH_MAX], theirs[PATH_MAX];
 	pid_t stranger;
 
-	if (find_cgroup2_mount(mnt, sizeof(mnt))) {
+	if (cgroup2_mount(mnt, sizeof(mnt))) {
 		pr_debug("dump: no cgroup v2 hierarchy is mounted: freezing with ptrace alone");
 		return false;
 	}
-	if (read_cgroup2_path(root, theirs, sizeof(theirs)) ||
-	    read_cgroup2_path(getpid(), mine, sizeof(mine)))
+	if (cgroup2_path_of(root, theirs, sizeof(theirs)) ||
+	    cgroup2_path_of(getpid(), mine, sizeof(mine)))
 		return false;
 	if (cgroup_within(mine, theirs)) {
 		pr_debug("dump: pid %d shares cgroup %s with cryo: freezing with ptrace alone",

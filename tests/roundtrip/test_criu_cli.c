@@ -2,8 +2,10 @@
  * dump and a restore of prog_counter with --action-script (each point in
  * criu's order, with the root's pid), --work-dir (the log and the pid file
  * land there), a --config file (its log-file taken), and the restored
- * program passes. The parsing itself is tests/unit/test_criu_options. */
+ * program passes; --manage-cgroups puts a process back into its cgroup v2.
+ * The parsing itself is tests/unit/test_criu_options. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,4 +96,88 @@ TEST(a_failing_action_script_fails_the_dump_and_the_program_runs_on)
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
+}
+
+/* The cgroup v2 mount point, from mountinfo. */
+static bool cgroup2_at(char *mnt)
+{
+	char line[4096], point[PATH_MAX];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		if (strstr(line, " - cgroup2 ") &&
+		    sscanf(line, "%*d %*d %*s %*s %4095s", point) == 1) {
+			pathf(mnt, "%s", point);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void enter_cgroup(void *arg)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", (const char *)arg);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		_exit(126);
+	close(fd);
+}
+
+static void remove_cgroups(const char *leaf, const char *base)
+{
+	for (int i = 0; i < 500 && rmdir(leaf) && errno == EBUSY; i++)
+		usleep(10000);
+	rmdir(base);
+}
+
+/* --manage-cgroups: the program's cgroup (two levels below the root) is
+ * removed after the dump; "none" refuses to restore without it, making
+ * nothing; "soft" (the default mode) makes it again and the program is
+ * back in it. */
+TEST(manage_cgroups_puts_the_process_back_into_its_cgroup)
+{
+	char mnt[PATH_MAX / 2], base[PATH_MAX], leaf[PATH_MAX], rel[64], pid_text[16];
+	char img[PATH_MAX], path[PATH_MAX], text[PATH_MAX] = "";
+	struct prog p = { 0 };
+	struct cryo_run r;
+
+	if (!cgroup2_at(mnt)) {
+		printf("SKIP manage_cgroups_puts_the_process_back_into_its_cgroup: no cgroup v2 "
+		       "hierarchy is mounted\n");
+		return;
+	}
+	snprintf(rel, sizeof(rel), "/cryo-test-cli-%d/a", getpid());
+	pathf(base, "%s/cryo-test-cli-%d", mnt, getpid());
+	pathf(leaf, "%s%s", mnt, rel);
+	CHECK_GOTO(!mkdir(base, 0755) && !mkdir(leaf, 0755), out, "cannot make %s: %s", leaf,
+		   strerror(errno));
+	CHECK_GOTO(start_prog(&p, "prog_counter", enter_cgroup, leaf), out, "%s", why);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	pathf(img, "%s/img", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	waitpid(p.pid, NULL, 0);
+	remove_cgroups(leaf, base);
+	CHECK_GOTO(access(base, F_OK), out, "cannot remove %s", base);
+
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--manage-cgroups=none");
+	CHECK_GOTO(r.status > 0 && r.status < 128 && strstr(r.out, rel) &&
+			   strstr(r.out, "does not exist"),
+		   out, "restore with none exited %d: %s", r.status, r.out);
+	CHECK_GOTO(access(base, F_OK), out, "the refused restore made %s", base);
+
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--manage-cgroups");
+	CHECK_GOTO(r.status == 0, out, "restore with soft failed (%d): %s", r.status, r.out);
+	pathf(path, "/proc/%d/cgroup", p.pid);
+	CHECK_GOTO(read_text(path, text, sizeof(text)) && strstr(text, rel), out,
+		   "restored into \"%s\", not %s", text, rel);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	remove_cgroups(leaf, base);
 }

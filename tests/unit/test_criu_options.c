@@ -73,8 +73,9 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 		{ "--join-ns", "net:12", "namespaces" },
 		{ "--page-server", NULL, "page server" },
 		{ "--root", "/srv/ct", "only / is a root" },
-		{ "--manage-cgroups", NULL, "only 'ignore' is" },
-		{ "--manage-cgroups=full", NULL, "cgroups are not restored yet" },
+		{ "--manage-cgroups=full", NULL, "controller settings are not saved yet" },
+		{ "--manage-cgroups=props", NULL, "controller settings are not saved yet" },
+		{ "--manage-cgroups=strict", NULL, "controller settings are not saved yet" },
 		{ "--manage-cgroups=sometimes", NULL, "not a mode" },
 	};
 	struct cryo_opts o;

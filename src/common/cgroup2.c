@@ -1,0 +1,54 @@
+/* Where the cgroup v2 hierarchy is mounted, and which of its cgroups a
+ * process is in: shared by the freezer (src/tree/freezer.c), the dump of a
+ * process's cgroup and its restore. Nothing here changes a cgroup. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/cgroup2.h"
+
+/* The mount point of the cgroup v2 hierarchy, with its root at "/". */
+int cgroup2_mount(char *mnt, size_t size)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (ret && fgets(line, sizeof(line), f)) {
+		char root[PATH_MAX], point[PATH_MAX], type[64];
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(sep, " - %63s", type) != 1 || strcmp(type, "cgroup2") ||
+		    sscanf(line, "%*d %*d %*s %4095s %4095s", root, point) != 2 || strcmp(root, "/"))
+			continue;
+		if ((size_t)snprintf(mnt, size, "%s", point) < size)
+			ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The cgroup v2 path of @pid ("/a/b"), from its "0::" line. */
+int cgroup2_path_of(pid_t pid, char *path, size_t size)
+{
+	char file[64], line[PATH_MAX + 8];
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	while (ret && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if ((size_t)snprintf(path, size, "%s", line + 3) < size)
+			ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
