@@ -451,6 +451,29 @@ static int fill_creds(struct restorer_args *args, struct area *area, const TaskC
 	return 0;
 }
 
+/* The restorer reads the bytes of the pages file no fill takes (a saved
+ * vDSO's pages) through this much room, to hash them. */
+#define VERIFY_SCRATCH (64u << 10)
+
+/* The pages file's digest, checked by the restorer as it reads the file. */
+static int fill_verify(struct restorer_args *args, struct area *area,
+		       const struct restore_task *rt)
+{
+	char *scratch;
+
+	if (!rt->pages_verify)
+		return 0;
+	scratch = area_alloc(area, VERIFY_SCRATCH + PAGE);
+	if (!scratch)
+		return -ENOMEM;
+	args->verify_pages = 1;
+	args->scratch = page_up((uint64_t)(uintptr_t)scratch);
+	args->scratch_size = VERIFY_SCRATCH;
+	args->pages_size = rt->pages_size;
+	memcpy(args->pages_digest, rt->pages_digest, sizeof(args->pages_digest));
+	return 0;
+}
+
 /* How much room the arguments need: the arrays plus alignment slack. */
 static size_t args_size(const struct restore_task *rt, const struct lazy_pins *pins)
 {
@@ -465,6 +488,8 @@ static size_t args_size(const struct restore_task *rt, const struct lazy_pins *p
 	n += count_pending(core) * sizeof(struct restorer_signal);
 	n += ((core->creds ? core->creds->n_groups : 0) + 1) * sizeof(uint32_t);
 	n += core->n_threads * (sizeof(struct restorer_thread) + 64 + THREAD_STACK_SIZE);
+	if (rt->pages_verify && !pins)
+		n += VERIFY_SCRATCH + PAGE;
 	return page_up(n);
 }
 
@@ -589,6 +614,9 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 		ret = fill_creds(args, &area, rt->core);
 	if (!ret)
 		ret = fill_threads(args, &area, rt->core);
+	/* A lazy restore's pages were checked by cryo: the server sends them. */
+	if (!ret && !lazy)
+		ret = fill_verify(args, &area, rt);
 	vdso_plan_free(&plan);
 	if (ret)
 		return ret;
