@@ -531,7 +531,7 @@ static int fill_vdso(struct restorer_args *args, struct area *area,
  * pages at page offsets, as O_DIRECT wants on a disk of 4 KiB blocks or
  * smaller; a filesystem whose fcntl() refuses O_DIRECT is read through the
  * cache. */
-static void read_direct_when_cold(int pages_fd)
+static bool read_direct_when_cold(int pages_fd)
 {
 	struct kabi_cachestat_range range = { 0, 0 };
 	struct kabi_cachestat cs;
@@ -539,12 +539,11 @@ static void read_direct_when_cold(int pages_fd)
 	int flags;
 
 	if (fstat(pages_fd, &st) || !st.st_size || syscall(__NR_cachestat, pages_fd, &range, &cs, 0))
-		return;
+		return false;
 	if (cs.nr_cache * PAGE * 2 > (uint64_t)st.st_size)
-		return;
+		return false;
 	flags = fcntl(pages_fd, F_GETFL);
-	if (flags >= 0)
-		fcntl(pages_fd, F_SETFL, flags | O_DIRECT);
+	return flags >= 0 && !fcntl(pages_fd, F_SETFL, flags | O_DIRECT);
 }
 
 int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds,
@@ -620,8 +619,12 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	vdso_plan_free(&plan);
 	if (ret)
 		return ret;
-	/* Lazy restore's page server reads the file through its own copy. */
-	if (!lazy)
-		read_direct_when_cold(rt->pages->pages_fd);
+	/* Lazy restore's page server reads the file through its own copy. A
+	 * direct read of 512 KiB at a time leaves the disk idle between reads
+	 * (1 GiB from disk: 3.2 s, against 2.0 s read whole, in one bench at
+	 * load 11); 32 MiB at a time took 1.8 s, as the whole read. */
+	args->verify_chunk = 1u << 20;
+	if (!lazy && read_direct_when_cold(rt->pages->pages_fd))
+		args->verify_chunk = 32u << 20;
 	jump(start + RESTORER_BLOB_ENTRY, start + size, args);
 }

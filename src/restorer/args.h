@@ -208,6 +208,10 @@ struct restorer_args {
 	 * before (a signed set, a lazy restore). */
 	uint32_t verify_pages;
 	uint32_t scratch_size;	/* bytes, whole pages */
+	/* Bytes read and hashed at a time: small enough to hash them while
+	 * in the cache, large enough that an O_DIRECT read keeps the disk's
+	 * queue full. */
+	uint64_t verify_chunk;
 	uint64_t scratch;	/* page-aligned, for O_DIRECT */
 	uint64_t pages_size;
 	uint8_t pages_digest[16];

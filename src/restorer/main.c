@@ -79,16 +79,12 @@ static long map_vmas(const struct restorer_args *a)
 	return 0;
 }
 
-/* Read in pieces this large when verifying, so that each is hashed while
- * it is still in the cache. */
-#define VERIFY_CHUNK (512u << 10)
-
 /* @len bytes of the pages file at @off into @dst, hashed on the way when
  * the pages are verified here. */
 static long read_pages(const struct restorer_args *a, char *dst, uint64_t len, uint64_t off)
 {
 	while (len) {
-		uint64_t want = a->verify_pages && len > VERIFY_CHUNK ? VERIFY_CHUNK : len;
+		uint64_t want = a->verify_pages && len > a->verify_chunk ? a->verify_chunk : len;
 		long n = sys_pread64(a->pages_fd, dst, want, off);
 
 		if (n == -EINTR)
