@@ -682,8 +682,8 @@ static void print_row(const char *name, const struct result *cryo,
 				snprintf(cfbuf, sizeof(cfbuf), "%.3f", cf);
 			if (cf > 0 && frz >= 0)
 				snprintf(frz_ratio, sizeof(frz_ratio), "%.2f", frz / cf);
-			printf(" %8.3f (%6.3f) %8s %8.3f (%6.3f) %8.2f %8.2f %8s", cd, cd_min, cfbuf,
-			       cr, cr_min, dump / cd, rest / cr, frz_ratio);
+			printf(" %8.3f (%6.3f) %8s %8.3f (%6.3f) %8.2f %8.2f %8s", cd, cd_min,
+			       cfbuf, cr, cr_min, dump / cd, rest / cr, frz_ratio);
 		}
 	}
 	printf("\n");

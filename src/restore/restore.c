@@ -248,9 +248,9 @@ static int report_failure(const struct restore_run *run, const struct restorer_r
 	int index = tree_find(&run->rs->tree, r->pid);
 
 	if (r->step == RESTORER_STEP_PAGES_DIGEST && index >= 0 && run->rs->tasks[index].pages) {
-		pr_err("restore: pid %d: %s: its digest differs from the inventory's: changed since "
-		       "the dump, or from another dump (found as its pages were read; nothing of "
-		       "the tree ran)", r->pid, run->rs->tasks[index].pages->pages_path);
+		pr_err("restore: pid %d: %s: its digest differs from the inventory's: changed "
+		       "since the dump, or from another dump (found as its pages were read; "
+		       "nothing of the tree ran)", r->pid, run->rs->tasks[index].pages->pages_path);
 		return -EBADMSG;
 	}
 	if (r->step < 0) {
