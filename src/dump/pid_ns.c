@@ -1,15 +1,19 @@
 /* Dumping a tree that lives in a pid namespace below cryo's (a clone that
- * `cryo restore --clone` made, whose init is not dumped): cryo forks a
- * child into the tree's pid and mount namespaces, which dumps the tree by
- * the pids it has there, as if cryo ran inside. Which namespaces a dump
- * may hold is namespaces.c's. */
+ * `cryo restore --clone` made, whose init is not dumped, or a tree whose
+ * root is that init): cryo forks a child into the tree's pid and mount
+ * namespaces, which dumps the tree by the pids it has there, as if cryo
+ * ran inside. Which namespaces a dump may hold is namespaces.c's. */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +22,9 @@
 #include "common/log.h"
 #include "dump/dump.h"
 #include "ns/ns.h"
+
+/* How long cryo waits for a killed init to be dead (its namespace with it). */
+#define KILLED_WAIT_MS 30000
 
 /* Opens /proc/@pid/ns/@name. */
 static int open_ns(pid_t pid, const char *name)
@@ -54,8 +61,35 @@ static int notify_inside(const char *action, pid_t pid, void *arg)
 	return ret;
 }
 
+/* Whether /proc shows the pid namespace this process is in: "self" names
+ * it by its own pid. */
+static bool proc_is_ours(void)
+{
+	char text[16];
+	ssize_t n = readlink("/proc/self", text, sizeof(text) - 1);
+
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	return strtol(text, NULL, 10) == getpid();
+}
+
+/* A tree that shares the /proc of the namespace above (made by
+ * clone(CLONE_NEWPID) alone): the dumping child gets a mount namespace of
+ * its own, a slave copy, with a /proc of the tree's pid namespace. */
+static int mount_own_proc(pid_t pid)
+{
+	if (proc_is_ours())
+		return 0;
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		return pr_errno_ret("dump: pid %d: cannot mount a /proc of its pid namespace in "
+				    "a mount namespace of cryo's own", pid);
+	return 0;
+}
+
 /* In the child: enters the tree's pid namespace's mount namespace view
- * (its /proc shows the pids inside) and dumps @inner. */
+ * (its /proc shows the pids inside, or one is mounted) and dumps @inner. */
 static int __attribute__((noreturn)) dump_inside(const struct cryo_opts *opts, pid_t pid,
 						 pid_t inner, int mnt_fd, int done_fd,
 						 int (*dump)(const struct cryo_opts *opts))
@@ -70,6 +104,8 @@ static int __attribute__((noreturn)) dump_inside(const struct cryo_opts *opts, p
 		pr_errno_ret("dump: pid %d: cannot enter its mount namespace", pid);
 		_exit(1);
 	}
+	if (mount_own_proc(pid) || fchdir(cwd))
+		_exit(1);
 	inside.pid = inner;
 	inside.notify = notify_inside;
 	inside.notify_arg = &in;
@@ -78,12 +114,37 @@ static int __attribute__((noreturn)) dump_inside(const struct cryo_opts *opts, p
 	_exit(dump(&inside));
 }
 
+/* The init of the tree's pid namespace: once the dump inside says it is
+ * complete, cryo kills it (which ends every process of the namespace, the
+ * dumping child too) and waits until it is dead. */
+static void kill_init_when_done(pid_t pid, int root_fd, int done_read, bool *killed)
+{
+	struct pollfd p = { .fd = root_fd, .events = POLLIN };
+	char byte;
+	ssize_t n;
+
+	do
+		n = read(done_read, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return;
+	*killed = true;
+	if (syscall(SYS_pidfd_send_signal, root_fd, SIGKILL, NULL, 0)) {
+		pr_warn("dump: pid %d: cannot kill it: %s", pid, strerror(errno));
+		return;
+	}
+	while (poll(&p, 1, KILLED_WAIT_MS) < 0 && errno == EINTR)
+		;
+}
+
 int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cryo_opts *opts),
 		      bool *done)
 {
 	pid_t levels[NS_PID_LEVELS_MAX + 1], child;
 	_cleanup_close_ int pid_fd = -1, mnt_fd = -1, back = -1, done_read = -1, done_write = -1;
+	_cleanup_close_ int root_fd = -1;
 	int ret, status, done_pipe[2];
+	bool killed = false;
 	size_t nr;
 	char byte;
 
@@ -99,10 +160,11 @@ int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cry
 	*done = nr > 1;
 	if (nr == 1)
 		return 0;
+	/* Its init ignores SIGKILL from inside: cryo kills it from here. */
 	if (levels[nr - 1] == 1) {
-		pr_err("dump: pid %d: the init of its own pid namespace (pid 1 in it): PID "
-		       "namespaces whose init is dumped are not supported yet", opts->pid);
-		return -EOPNOTSUPP;
+		root_fd = (int)syscall(SYS_pidfd_open, opts->pid, 0);
+		if (root_fd < 0)
+			return pr_errno_ret("dump: pid %d: cannot open a pidfd of it", opts->pid);
 	}
 	pid_fd = open_ns(opts->pid, "pid");
 	if (pid_fd < 0)
@@ -129,13 +191,16 @@ int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cry
 		return pr_errno_ret("dump: pid %d: cannot fork into its pid namespace", opts->pid);
 	close(done_write);
 	done_write = -1;
+	if (root_fd >= 0 && !opts->leave_running)
+		kill_init_when_done(opts->pid, root_fd, done_read, &killed);
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
 			return pr_errno_ret("dump: pid %d: lost the dump inside its pid namespace",
 					    opts->pid);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	if (WTERMSIG(status) == SIGKILL && read(done_read, &byte, 1) == 1 && !opts->leave_running)
+	if (WTERMSIG(status) == SIGKILL && !opts->leave_running &&
+	    (killed || read(done_read, &byte, 1) == 1))
 		return 0;
 	pr_err("dump: pid %d: the dump inside its pid namespace was killed by signal %d",
 	       opts->pid, WTERMSIG(status));

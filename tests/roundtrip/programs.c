@@ -94,6 +94,11 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-established"),
 	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
+	/* A pid namespace's init: no lazy restore of one yet. */
+	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	  .namespaces = CLONE_NEWPID },
+	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_ttys", .cycles = CYCLES_ALL },
