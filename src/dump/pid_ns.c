@@ -115,11 +115,10 @@ static int __attribute__((noreturn)) dump_inside(const struct cryo_opts *opts, p
 }
 
 /* The init of the tree's pid namespace: once the dump inside says it is
- * complete, cryo kills it (which ends every process of the namespace, the
- * dumping child too) and waits until it is dead. */
+ * complete, cryo kills it, which ends every process of the namespace, the
+ * dumping child too. The init is dead only once that child is reaped. */
 static void kill_init_when_done(pid_t pid, int root_fd, int done_read, bool *killed)
 {
-	struct pollfd p = { .fd = root_fd, .events = POLLIN };
 	char byte;
 	ssize_t n;
 
@@ -129,12 +128,22 @@ static void kill_init_when_done(pid_t pid, int root_fd, int done_read, bool *kil
 	if (n != 1)
 		return;
 	*killed = true;
-	if (syscall(SYS_pidfd_send_signal, root_fd, SIGKILL, NULL, 0)) {
+	if (syscall(SYS_pidfd_send_signal, root_fd, SIGKILL, NULL, 0))
 		pr_warn("dump: pid %d: cannot kill it: %s", pid, strerror(errno));
-		return;
-	}
-	while (poll(&p, 1, KILLED_WAIT_MS) < 0 && errno == EINTR)
-		;
+}
+
+/* Waits (30 s at most) until the killed init is dead. */
+static void wait_init_dead(pid_t pid, int root_fd)
+{
+	struct pollfd p = { .fd = root_fd, .events = POLLIN };
+	int n;
+
+	do
+		n = poll(&p, 1, KILLED_WAIT_MS);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		pr_warn("dump: pid %d was killed but is still not dead after %d s", pid,
+			KILLED_WAIT_MS / 1000);
 }
 
 int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cryo_opts *opts),
@@ -197,6 +206,8 @@ int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cry
 		if (errno != EINTR)
 			return pr_errno_ret("dump: pid %d: lost the dump inside its pid namespace",
 					    opts->pid);
+	if (killed)
+		wait_init_dead(opts->pid, root_fd);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	if (WTERMSIG(status) == SIGKILL && !opts->leave_running &&

@@ -53,8 +53,9 @@ pid_t pid_ns_root_create(const struct restore_set *rs, bool clone)
 	if (ret > 0 || !own_proc)
 		return ret;
 	/* A slave copy (no mount of its goes back to cryo's), whose /proc
-	 * shows the pids inside. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+	 * shows the pids inside. A namespace cryo made for the tree's own
+	 * mounts is a slave already, and its peer groups must stay. */
+	if (!rs->mnts && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		root_fail(rs, errno, "make its mounts slaves of cryo's");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
 		root_fail(rs, errno, "mount /proc");

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ns/mnt.h"
 #include "cli/commands.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -877,6 +878,13 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
+	/* The tree's processes are born in it, and its files opened there. */
+	if (mnt_restore(rs.mnts)) {
+		restore_unload(&rs);
+		net_lock_end(true);
+		progress_stop(&st);
+		return 1;
+	}
 	st.tasks_all = count_alive(&rs.tree);
 	st.bytes_total = bytes_to_restore(&rs);
 	/* Orphans of a failed restore come back to cryo to be reaped. */

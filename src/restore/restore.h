@@ -18,6 +18,7 @@
 
 struct files_image;
 struct files_locks;
+struct mnt_set;
 struct files_prepared;
 struct inj_task;
 struct shared_table_sync;
@@ -56,6 +57,9 @@ struct restore_set {
 	size_t nr_files_imgs;
 	/* The SysV segments the processes attach, made by cryo. */
 	struct sysv_shm_set *sysv;
+	/* The tree's own mounts (mnt.img), NULL when it was in cryo's
+	 * namespace. */
+	struct mnt_set *mnts;
 	pid_t root_parent;	/* the root's parent: cryo, or cryo's (--restore-sibling) */
 	int report_fd;		/* write end of the one report pipe */
 	/* Read ends of the pipes that let every process past stage 1 and

@@ -97,6 +97,9 @@ const struct test_program test_programs[] = {
 	/* A pid namespace's init: no lazy restore of one yet. */
 	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
 	  .namespaces = CLONE_NEWPID },
+	/* Its own mounts, made again in a new mount namespace. */
+	{ .name = "prog_mntns", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
