@@ -23,6 +23,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_hugetlb_memfd" },
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
 	{ .name = "neg_own_ns" },
+	{ .name = "neg_mount_overlay", .namespaces = CLONE_NEWNS },
 	{ .name = "neg_pidfd_thread_shared" },
 	{ .name = "neg_ping" },
 	{ .name = "neg_pty_full" },
