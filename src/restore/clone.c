@@ -54,7 +54,9 @@ static void __attribute__((noreturn)) init_fail(const struct restore_set *rs, in
  * tree and the restore's own code in it see the pids inside. */
 static void make_mounts(const struct restore_set *rs)
 {
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+	/* A namespace cryo made for the tree's own mounts is a slave of the
+	 * caller's already, and its peer groups must stay (ns/mnt_restore.c). */
+	if (!rs->mnts && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		init_fail(rs, errno, "make its mounts slaves of cryo's");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
 		init_fail(rs, errno, "mount /proc");
