@@ -109,8 +109,8 @@ static int __attribute__((noreturn)) dump_inside(const struct cryo_opts *opts, p
 	inside.pid = inner;
 	inside.notify = notify_inside;
 	inside.notify_arg = &in;
-	pr_info("dump: pid %d is pid %d in its pid namespace: dumped from inside it", pid,
-		inner);
+	pr_info("dump: pid %d is pid %d in its pid namespace: dumped from inside its pid and "
+		"mount namespaces", pid, inner);
 	_exit(dump(&inside));
 }
 
@@ -153,7 +153,7 @@ int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cry
 	_cleanup_close_ int pid_fd = -1, mnt_fd = -1, back = -1, done_read = -1, done_write = -1;
 	_cleanup_close_ int root_fd = -1;
 	int ret, status, done_pipe[2];
-	bool killed = false;
+	bool killed = false, same_mnt = true;
 	size_t nr;
 	char byte;
 
@@ -166,8 +166,12 @@ int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cry
 		       opts->pid, strerror(-ret));
 		return ret;
 	}
-	*done = nr > 1;
-	if (nr == 1)
+	/* A tree in cryo's pid namespace but a mount namespace of its own is
+	 * dumped from inside that one, where its files' paths lead. */
+	if (nr == 1 && ns_same_as_cryo(opts->pid, NS_MNT, "dump", &same_mnt))
+		return 0;
+	*done = nr > 1 || !same_mnt;
+	if (!*done)
 		return 0;
 	/* Its init ignores SIGKILL from inside: cryo kills it from here. */
 	if (levels[nr - 1] == 1) {
@@ -189,12 +193,12 @@ int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cry
 	if (back < 0)
 		return pr_errno_ret("dump: cannot open cryo's own pid namespace");
 	/* cryo's next child is born in the tree's pid namespace. */
-	if (setns(pid_fd, CLONE_NEWPID))
+	if (nr > 1 && setns(pid_fd, CLONE_NEWPID))
 		return pr_errno_ret("dump: pid %d: cannot enter its pid namespace", opts->pid);
 	child = fork();
 	if (child == 0)
 		dump_inside(opts, opts->pid, levels[nr - 1], mnt_fd, done_write, dump);
-	if (setns(back, CLONE_NEWPID))
+	if (nr > 1 && setns(back, CLONE_NEWPID))
 		pr_warn("dump: cannot go back to cryo's own pid namespace: %s", strerror(errno));
 	if (child < 0)
 		return pr_errno_ret("dump: pid %d: cannot fork into its pid namespace", opts->pid);

@@ -24,7 +24,7 @@ int mnt_caller_snapshot(void);
  * namespace than the one mnt_caller_snapshot() noted, writes mnt.img and
  * the files of each tmpfs made again, or refuses, naming the mount, one
  * cryo cannot make: "dump: pid 12: mount 345 (/data, ext4 on /dev/vdb):
- * ...". @pid_ns_init: the root is pid 1 of its pid namespace. */
+ * ...". Nothing is written when every mount is the caller's. */
 int mnt_dump(pid_t pid, uint64_t mnt_ns, struct image_dir *dir);
 
 /* ---- restore --------------------------------------------------------------- */
@@ -45,6 +45,12 @@ int mnt_external_add(const char *spec);
  * created next, are born in it. On failure cryo is left in that namespace,
  * which goes with it. */
 int mnt_restore(const struct mnt_set *set);
+
+/* Once the tree's files are open in the namespace mnt_restore() made: *@fd
+ * (at or above @base) keeps it for the tree's first process, which enters
+ * it (setns), and cryo moves on to a copy of it, so that the /proc that
+ * process mounts there is not cryo's. */
+int mnt_keep_for_tree(int base, int *fd);
 
 extern const struct image_kind_set ns_image_kinds;
 

@@ -279,6 +279,20 @@ static int write_entries(const struct mnt_dump *d, struct image_dir *dir)
 	return image_finish(w);
 }
 
+/* Every mount is the caller's, or a proc that restore leaves to the first
+ * process of a new pid namespace or to cryo's own. */
+static bool nothing_to_make(const struct mnt_dump *d)
+{
+	for (size_t i = 0; i < d->nr; i++) {
+		const MountEntry *e = &d->entries[i];
+
+		if (e->kind != MOUNT_ENTRY__KIND__INHERITED &&
+		    !(e->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(e->fstype, "proc")))
+			return false;
+	}
+	return true;
+}
+
 int mnt_dump(pid_t pid, uint64_t mnt_ns, struct image_dir *dir)
 {
 	struct mnt_dump d = { .pid = pid };
@@ -314,7 +328,9 @@ int mnt_dump(pid_t pid, uint64_t mnt_ns, struct image_dir *dir)
 	for (size_t i = 0; !ret && i < d.nr; i++)
 		if (d.entries[i].has_contents)
 			ret = mnt_tmpfs_dump(&d, i, dir);
-	if (!ret)
+	/* Only mounts restore makes (or a proc its first process makes): no
+	 * namespace is needed for them. */
+	if (!ret && !nothing_to_make(&d))
 		ret = write_entries(&d, dir);
 	if (!ret)
 		pr_info("dump: pid %d: its mount namespace (mnt:[%llu]) has %zu mounts", pid,

@@ -264,3 +264,18 @@ int mnt_restore(const struct mnt_set *set)
 		pr_info("restore: %zu mounts made again in a new mount namespace", made);
 	return ret;
 }
+
+int mnt_keep_for_tree(int base, int *fd)
+{
+	_cleanup_close_ int ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+
+	if (ns < 0)
+		return pr_errno_ret("restore: cannot open the new mount namespace");
+	*fd = fcntl(ns, F_DUPFD_CLOEXEC, base);
+	if (*fd < 0)
+		return pr_errno_ret("restore: cannot move the new mount namespace's fd above %d",
+				    base);
+	if (unshare(CLONE_NEWNS))
+		return pr_errno_ret("restore: cannot make a copy of the new mount namespace");
+	return 0;
+}

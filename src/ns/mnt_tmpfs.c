@@ -118,8 +118,12 @@ int mnt_tmpfs_dump(const struct mnt_dump *d, size_t index, struct image_dir *dir
 		return ret;
 	disk = archive_read_disk_new();
 	out = archive_write_new();
-	if (!disk || !out || fchdir(fd)) {
-		ret = -errno ? -errno : -ENOMEM;
+	if (!disk || !out) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (fchdir(fd)) {
+		ret = -errno;
 		goto out;
 	}
 	archive_read_disk_set_symlink_physical(disk);

@@ -256,7 +256,7 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 
 	memset(rs, 0, sizeof(*rs));
 	rs->shell_job = shell_job;
-	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = -1;
+	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = rs->tree_mnt_fd = -1;
 	ret = read_inventory(dir, key, &inv_img);
 	if (ret)
 		return ret;
@@ -320,6 +320,8 @@ void restore_unload(struct restore_set *rs)
 	free(rs->tasks);
 	sysv_shm_free(rs->sysv);
 	mnt_free(rs->mnts);
+	if (rs->tree_mnt_fd >= 0)
+		close(rs->tree_mnt_fd);
 	tree_free(&rs->tree);
 	memset(rs, 0, sizeof(*rs));
 }

@@ -4,6 +4,7 @@
  * when it is a clone. Not the rest of the tree (family.c), nor the init cryo
  * adds to a clone of another tree (clone.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,8 +39,11 @@ pid_t pid_ns_root_create(const struct restore_set *rs, bool clone)
 {
 	const pid_t init = 1;
 	bool own_proc = rs->tree.own_proc || clone;
+	/* The tree's own mount namespace, which cryo has left, is entered;
+	 * otherwise a copy of cryo's. */
+	bool enter = rs->tree_mnt_fd >= 0;
 	struct ns_clone_args args = {
-		.flags = CLONE_NEWPID | (own_proc ? CLONE_NEWNS : 0),
+		.flags = CLONE_NEWPID | (own_proc && !enter ? CLONE_NEWNS : 0),
 		.exit_signal = SIGCHLD,
 		.set_tid = &init,
 		.nr_set_tid = 1,
@@ -50,8 +54,12 @@ pid_t pid_ns_root_create(const struct restore_set *rs, bool clone)
 		errno = -ret;
 		return -1;
 	}
-	if (ret > 0 || !own_proc)
+	if (ret > 0)
 		return ret;
+	if (enter && (setns(rs->tree_mnt_fd, CLONE_NEWNS) || close(rs->tree_mnt_fd)))
+		root_fail(rs, errno, "enter the mount namespace made for the tree");
+	if (!own_proc)
+		return 0;
 	/* A slave copy (no mount of its goes back to cryo's), whose /proc
 	 * shows the pids inside. A namespace cryo made for the tree's own
 	 * mounts is a slave already, and its peer groups must stay. */

@@ -709,6 +709,14 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		run.pidfds[i] = run.uffd[i] = -1;
 	if (ret)
 		goto out;
+	/* The first process of a new pid namespace mounts its /proc in the
+	 * tree's mount namespace, where the files were opened: cryo keeps its
+	 * own /proc in a copy. */
+	if (rs->mnts && (opts->clone || (ns_init && rs->tree.own_proc)) &&
+	    mnt_keep_for_tree(rs->base, &rs->tree_mnt_fd)) {
+		ret = -EIO;
+		goto out;
+	}
 	child = create_root(&run, pipes, release);
 	if (child < 0) {
 		ret = -errno;

@@ -60,6 +60,10 @@ struct restore_set {
 	/* The tree's own mounts (mnt.img), NULL when it was in cryo's
 	 * namespace. */
 	struct mnt_set *mnts;
+	/* That namespace, when cryo moved on to a copy of it (so that its own
+	 * /proc stays while the first process of a new pid namespace mounts
+	 * one in the tree's): that process enters it. -1: none. */
+	int tree_mnt_fd;
 	pid_t root_parent;	/* the root's parent: cryo, or cryo's (--restore-sibling) */
 	int report_fd;		/* write end of the one report pipe */
 	/* Read ends of the pipes that let every process past stage 1 and

@@ -1,13 +1,15 @@
 /* The namespaces of a tree being dumped: each process's are read (for
- * pstree.img) and must be cryo's own, since restore makes every process
- * in cryo's namespaces. One exception: cryo may run in another mount
- * namespace than the tree (a private copy with a mount for its images, as
- * the full-disk test does), since every file is saved by the path cryo
- * sees and checked to lead to the same file; the tree's processes must
- * still share one. Checked right after seizing, before anything else is
- * collected, so the refusal names the namespace rather than whatever would
- * break first. Each thread is checked too: unshare() in a thread gives it
- * namespaces of its own that its process's links do not show. */
+ * pstree.img) and must be those of the dumping process (cryo, or its child
+ * inside the tree's pid namespace, dump/pid_ns.c), since restore makes
+ * every process in those. One exception: the root's mount namespace may be
+ * another (its mounts are saved, ns/mnt_dump.c), and every file is saved
+ * by the path the dumping process sees and checked to lead to the same
+ * file; the tree's processes must still share one. Checked right after
+ * seizing, before anything else is collected, so the refusal names the
+ * namespace rather than whatever would break first. Each thread is checked
+ * too: unshare() in a thread gives it namespaces of its own that its
+ * process's links do not show. Also whether an init root has a /proc of
+ * its own pid namespace. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

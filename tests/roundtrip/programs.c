@@ -101,6 +101,7 @@ const struct test_program test_programs[] = {
 	/* Its own mounts, made again in a new mount namespace. */
 	{ .name = "prog_mntns", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
+	{ .name = "prog_mntns_only", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
 	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
