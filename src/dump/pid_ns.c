@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "dump/dump.h"
+#include "ns/mnt.h"
 #include "ns/ns.h"
 
 /* How long cryo waits for a killed init to be dead (its namespace with it). */
@@ -169,6 +170,8 @@ int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cry
 	/* A tree in cryo's pid namespace but a mount namespace of its own is
 	 * dumped from inside that one, where its files' paths lead. */
 	if (nr == 1 && ns_same_as_cryo(opts->pid, NS_MNT, "dump", &same_mnt))
+		return 0;
+	if (nr == 1 && !same_mnt && mnt_all_callers(opts->pid, &same_mnt))
 		return 0;
 	*done = nr > 1 || !same_mnt;
 	if (!*done)

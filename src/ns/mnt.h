@@ -20,6 +20,12 @@
  * the tree's; what the tree's mounts are compared with. */
 int mnt_caller_snapshot(void);
 
+/* Whether every mount @pid sees is one of cryo's (noted by
+ * mnt_caller_snapshot()): the same filesystem, folder and mount point. A
+ * namespace cryo made for itself (a private copy with a mount for its
+ * images) holds the tree's mounts, and cryo dumps it from where it is. */
+int mnt_all_callers(pid_t pid, bool *all);
+
 /* When the root @pid (as this process sees it) is in another mount
  * namespace than the one mnt_caller_snapshot() noted, writes mnt.img and
  * the files of each tmpfs made again, or refuses, naming the mount, one

@@ -155,6 +155,31 @@ static struct libmnt_fs *caller_mount(dev_t dev, const char *root, const char *t
 	return found;
 }
 
+int mnt_all_callers(pid_t pid, bool *all)
+{
+	struct libmnt_table *table;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs;
+	char path[64];
+	bool same = true;
+
+	*all = false;
+	if (!caller_table)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	table = mnt_new_table_from_file(path);
+	if (!table)
+		return -errno ? -errno : -ENOMEM;
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	while (it && same && !mnt_table_next_fs(table, it, &fs))
+		caller_mount(mnt_fs_get_devno(fs), mnt_fs_get_root(fs) ? mnt_fs_get_root(fs) : "/",
+			     mnt_fs_get_target(fs), &same);
+	*all = it && same;
+	mnt_free_iter(it);
+	mnt_unref_table(table);
+	return it ? 0 : -ENOMEM;
+}
+
 /* Decides how entry @i (of @n read so far, in @all) is made again. */
 static int classify(struct mnt_dump *d, size_t i, struct libmnt_fs *fs, const char **why)
 {
