@@ -4,7 +4,8 @@
  * its own alone. Each has a tmpfs holding files (modes,
  * an owner, a time, a symlink, a hard link, a folder, a file under a mount
  * on top of it) and an fd open on one, a bind of a folder of that tmpfs, a
- * read-only bind, a shared tmpfs and a slave bind of it. On SIGTERM it
+ * read-only bind, a shared tmpfs and a slave bind of it, and a folder of
+ * the caller's filesystem bound at another place (an external mount). On SIGTERM it
  * reads everything back, checks the read-only mount refuses a write, that
  * a mount made in the shared tmpfs shows in its slave, and that the file
  * hidden under the mount on top is there once that is unmounted. */
@@ -26,7 +27,7 @@
 #define TEXT "files of a tmpfs of its own"
 #define MTIME 1000000000
 
-static char m[4096], bound[4096], ro[4096], sh[4096], sl[4096];
+static char m[4096], bound[4096], ro[4096], sh[4096], sl[4096], host[4096], ext[4096];
 
 static void path(char *buf, const char *name)
 {
@@ -93,10 +94,15 @@ static void setup(bool init)
 	path(ro, "ro");
 	path(sh, "sh");
 	path(sl, "sl");
+	path(host, "host");
+	path(ext, "ext");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    (init && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) ||
 	    mkdir(m, 0755) || mkdir(bound, 0755) || mkdir(ro, 0755) || mkdir(sh, 0755) ||
-	    mkdir(sl, 0755) || mount("cryo-test", m, "tmpfs", MS_NOSUID, "size=4m,mode=0711") ||
+	    mkdir(sl, 0755) || mkdir(host, 0755) || mkdir(ext, 0755) ||
+	    !write_text(f(host, "file"), "host", 0644) ||
+	    mount(host, ext, NULL, MS_BIND, NULL) ||
+	    mount("cryo-test", m, "tmpfs", MS_NOSUID, "size=4m,mode=0711") ||
 	    mkdir(f(m, "sub"), 0750) || !write_text(f(m, "sub/file"), TEXT, 0640) ||
 	    chown(f(m, "sub/file"), 1234, 5678) || utimes(f(m, "sub/file"), times) ||
 	    symlink("sub/file", f(m, "link")) || link(f(m, "sub/file"), f(m, "hard")) ||
@@ -156,6 +162,8 @@ static int mntns_prog_main(int argc, char **argv, bool init)
 	PROG_CHECK(open(f(ro, "new"), O_WRONLY | O_CREAT | O_CLOEXEC, 0600) < 0 &&
 		   errno == EROFS, "the read-only bind took a write");
 	read_is(f(m, "over/top"), "top");
+	/* A folder of the caller's namespace bound in: bound again from it. */
+	read_is(f(ext, "file"), "host");
 	shared = group_of(sh, "shared:");
 	PROG_CHECK(shared && group_of(sl, "master:") == shared, "%s is not a slave of %s "
 		   "(shared:%d, master:%d)", sl, sh, shared, group_of(sl, "master:"));

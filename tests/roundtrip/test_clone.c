@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,6 +99,55 @@ static bool three_clones_beside_the_original(void)
 			ok = fail_why("clone %d failed its checks (status %#x)", i, status);
 		}
 	}
+	ok = ok && prog_passes(&p);
+	end_prog(&p);
+	return ok;
+}
+
+/* A container whose folder of the caller's namespace (prog_mntns's ext,
+ * bound from host) is named again at restore with --external
+ * mnt[MOUNTPOINT]:PATH: the clone shows the other folder there. */
+static bool external_mount_named_at_restore(void)
+{
+	struct prog p;
+	struct cryo_run r;
+	char img[PATH_MAX], other[PATH_MAX], file[PATH_MAX], spec[PATH_MAX * 2 + 16];
+	char seen[PATH_MAX], pidfile[PATH_MAX], pid[16], text[16] = "";
+	pid_t root = 0;
+	FILE *fp;
+	bool ok;
+
+	if (!start_prog(&p, "prog_mntns", NULL, NULL))
+		return false;
+	pathf(img, "%s/img", p.dir);
+	pathf(other, "%s/other", p.dir);
+	pathf(file, "%s/file", other);
+	pathf(pidfile, "%s/clone", p.dir);
+	snprintf(spec, sizeof(spec), "mnt[%s/ext]:%s", p.dir, other);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	ok = (!mkdir(other, 0755) && (fp = fopen(file, "we")) && fputs("host", fp) >= 0 &&
+	      !fclose(fp)) || fail_why("cannot make %s", file);
+	if (ok) {
+		run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+		ok = r.status == 0 || fail_why("dump -R failed: %s", r.out);
+	}
+	if (ok) {
+		run_cryo(&r, "restore", "--clone", "-d", "-D", img, "--pidfile", pidfile,
+			 "--external", spec);
+		ok = (r.status == 0 || fail_why("restore --external %s failed: %s", spec, r.out)) &&
+		     read_pid_file(pidfile, &root);
+	}
+	if (ok) {
+		pathf(seen, "/proc/%d/root%s/ext/file", root, p.dir);
+		pathf(file, "%s/marker", other);
+		fp = fopen(file, "we");
+		ok = (fp && !fclose(fp)) || fail_why("cannot make %s", file);
+		pathf(seen, "/proc/%d/root%s/ext/marker", root, p.dir);
+		ok = ok && (read_text(seen, text, sizeof(text)) ||
+			    fail_why("%s is not there: the clone does not show %s", seen, other));
+	}
+	if (root > 0)
+		kill(root, SIGKILL);
 	ok = ok && prog_passes(&p);
 	end_prog(&p);
 	return ok;
@@ -333,6 +383,7 @@ int main(int argc, char **argv)
 		TEST(chain_of_clones),
 		TEST(clones_of_a_container),
 		TEST(an_init_two_pid_namespaces_down),
+		TEST(external_mount_named_at_restore),
 	};
 #undef TEST
 	int passed = 0, failed = 0;
