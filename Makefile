@@ -15,7 +15,7 @@ CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := -lprotobuf-c -lmnl -lnftables -lxxhash -lsodium -pthread
+LDLIBS := -lprotobuf-c -lmnl -lnftables -lxxhash -lsodium -lmount -larchive -pthread
 
 # ---- schemas (protobuf-c): the images', and the RPC's (src/rpc/proto) -------
 PROTOS := $(wildcard src/images/proto/*.proto)
@@ -297,7 +297,7 @@ FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 # Every part's image checks, and the list that registers them.
 FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
-	src/files/image_check.c src/ipc/sysv_shm_image.c src/ns/image.c src/cli/image_kinds.c \
+	src/files/image_check.c src/ipc/sysv_shm_image.c src/ns/image.c src/ns/mnt_image.c src/cli/image_kinds.c \
 	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "ns/mnt.h"
 #include "common/log.h"
 #include "images/digest.h"
 #include "files/files.h"
@@ -296,7 +297,7 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 
 	memset(rs, 0, sizeof(*rs));
 	rs->shell_job = shell_job;
-	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = -1;
+	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = rs->tree_mnt_fd = -1;
 	ret = read_inventory(dir, key, &inv_img);
 	if (ret)
 		return ret;
@@ -327,6 +328,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		ret = files_locks_load(dir, rs->files_imgs, rs->nr_files_imgs, &rs->locks);
 	if (!ret)
 		ret = load_sysv_shm(dir, rs);
+	if (!ret)
+		ret = mnt_load(dir, &rs->mnts);
 	/* Every file is the one the dump wrote, checked once each was read and
 	 * found well formed, so that a damaged one is named by its own check. */
 	if (!ret)
@@ -357,6 +360,9 @@ void restore_unload(struct restore_set *rs)
 		unload_task(&rs->tasks[i]);
 	free(rs->tasks);
 	sysv_shm_free(rs->sysv);
+	mnt_free(rs->mnts);
+	if (rs->tree_mnt_fd >= 0)
+		close(rs->tree_mnt_fd);
 	tree_free(&rs->tree);
 	memset(rs, 0, sizeof(*rs));
 }
