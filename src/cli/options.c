@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ns/mnt.h"
 #include "cli/options.h"
 #include "common/log.h"
 
@@ -22,6 +23,7 @@ enum {
 	OPT_STATS_FILE,
 	OPT_PID_WAIT,
 	OPT_CLONE,
+	OPT_EXTERNAL,
 	OPT_NOOP,		/* accepted: changes nothing in what cryo does */
 	OPT_REFUSED,		/* refused by name, with its reason */
 	OPT_TCP_CLOSE,
@@ -44,8 +46,6 @@ static const struct {
 	{ "cgroup-yard", "cgroups are not restored yet" },
 	{ "freeze-cgroup", "cryo freezes the tree's own cgroup v2 by itself when it can; "
 			   "naming another one is not supported" },
-	{ "external", "external resources (tty, file, dev, unix, mnt, veth) are not supported: "
-		      "a resource outside the dump is refused by name at dump" },
 	{ "inherit-fd", "inheriting fds at restore is not supported" },
 	{ "evasive-devices", "devices are opened at their saved path only" },
 	{ "track-mem", "pre-dump and memory tracking do not exist yet" },
@@ -59,9 +59,9 @@ static const struct {
 	{ "join-ns", "namespaces are not restored yet" },
 	{ "empty-ns", "namespaces are not restored yet" },
 	{ "lsm-profile", "LSM profiles are not restored" },
-	{ "lsm-mount-context", "mounts are not restored" },
-	{ "skip-mnt", "mounts are not restored" },
-	{ "enable-fs", "mounts are not restored" },
+	{ "lsm-mount-context", "LSM mount contexts are not restored" },
+	{ "skip-mnt", "every mount of the tree is dumped or refused by name" },
+	{ "enable-fs", "filesystems cryo does not restore are refused by name" },
 	{ "stream", "criu-image-streamer is not supported" },
 	{ "cpu-cap", "CPU capabilities are not checked (a foreign xstate is refused at restore)" },
 	{ "ghost-fiemap", "deleted files are always saved sparse (SEEK_DATA/SEEK_HOLE)" },
@@ -88,6 +88,7 @@ static const struct option long_options[] = {
 	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 	{ "pid-wait", required_argument, NULL, OPT_PID_WAIT },
 	{ "clone", no_argument, NULL, OPT_CLONE },
+	{ "external", required_argument, NULL, OPT_EXTERNAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "restore-sibling", no_argument, NULL, 'S' },
 	{ "work-dir", required_argument, NULL, 'W' },
@@ -114,7 +115,6 @@ static const struct option long_options[] = {
 	{ "cgroup-dump-controller", required_argument, NULL, OPT_REFUSED },
 	{ "cgroup-yard", required_argument, NULL, OPT_REFUSED },
 	{ "freeze-cgroup", required_argument, NULL, OPT_REFUSED },
-	{ "external", required_argument, NULL, OPT_REFUSED },
 	{ "inherit-fd", required_argument, NULL, OPT_REFUSED },
 	{ "evasive-devices", no_argument, NULL, OPT_REFUSED },
 	{ "track-mem", no_argument, NULL, OPT_REFUSED },
@@ -363,6 +363,10 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case OPT_CLONE:
 			opts->clone = true;
 			break;
+		case OPT_EXTERNAL:
+			if (mnt_external_add(optarg))
+				return -EINVAL;
+			break;
 		case 'h':
 			opts->command = "help";
 			break;
@@ -374,8 +378,8 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_ROOT:
 			if (strcmp(optarg, "/")) {
-				fprintf(stderr, "cryo: --root %s: not supported: mounts are not "
-					"restored yet, so only / is a root\n", optarg);
+				fprintf(stderr, "cryo: --root %s: not supported: restoring under "
+					"another root is not done yet, so only / is a root\n", optarg);
 				return -EINVAL;
 			}
 			break;

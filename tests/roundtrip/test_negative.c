@@ -938,6 +938,24 @@ out:
 	end_prog(&p);
 }
 
+/* A program in a mount namespace of its own with an overlay mount, which
+ * cryo cannot make again: refused by name (the mount, its kind and source),
+ * and it runs on. */
+TEST(dump_refuses_an_overlay_mount_of_its_own_and_it_runs_on)
+{
+	struct prog p = { 0 };
+	char expect[96], expect2[PATH_MAX + 64];
+
+	CHECK_GOTO(start_prog(&p, "neg_mount_overlay", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d: mount ", p.pid);
+	snprintf(expect2, sizeof(expect2), " (%s/o, overlay on cryo-overlay): cryo makes again "
+		 "only tmpfs", p.dir);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, expect2), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* One open pidfd of a thread (not a main thread), held by two processes of
  * the tree: its holder opens it once threads exist, after the fds, and
  * cannot hand it to the other: the dump is refused by name, and the program

@@ -60,7 +60,7 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 	static const char *const cases[][3] = {
 		{ "--cgroup-root", "/x", "cgroups are not restored yet" },
 		{ "--freeze-cgroup", "/sys/fs/cgroup/x", "naming another one is not supported" },
-		{ "--external", "unix[12]", "external resources" },
+		{ "--external", "unix[12]", "cryo takes mnt[MOUNTPOINT]:PATH" },
 		{ "--inherit-fd", "fd[3]:pipe:[1]", "inheriting fds" },
 		{ "--evasive-devices", NULL, "saved path only" },
 		{ "--track-mem", NULL, "pre-dump and memory tracking" },
