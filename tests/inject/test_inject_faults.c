@@ -109,16 +109,35 @@ static bool read_sigblk(pid_t pid, char *out, size_t size)
 	return found;
 }
 
+/* Whether a mapping of @pid starts at @addr. */
+static bool mapping_at(pid_t pid, unsigned long addr)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strtoul(line, NULL, 16) == addr;
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* A dumper that dies while its parasite runs must not take the task with
- * it: the parasite returns through the saved state's signal frame. */
+ * it, nor leave it the parasite: the parasite returns through a frame that
+ * unmaps its area, then through the saved state's signal frame. */
 TEST(task_survives_a_dumper_killed_while_the_parasite_runs)
 {
 	struct target t = {};
 	char blocked_before[256], blocked_after[256], why[256];
-	int status;
+	int status, base_pipe[2];
+	unsigned long base = 0;
 	pid_t dumper;
 
-	CHECK(start_target(&t) == 0, "prog_busy did not start");
+	CHECK(pipe(base_pipe) == 0, "pipe: %s", strerror(errno));
+	CHECK_GOTO(start_target(&t) == 0, out, "prog_busy did not start");
 	CHECK_GOTO(read_sigblk(t.pid, blocked_before, sizeof(blocked_before)), out, "no SigBlk");
 	dumper = fork();
 	if (dumper == 0) {
@@ -128,16 +147,26 @@ TEST(task_survives_a_dumper_killed_while_the_parasite_runs)
 
 		if (inj_seize(t.pid, &task) || inj_parasite_start(task, &b, &p))
 			_exit(1);
+		base = inj_parasite_base(p);
+		if (write(base_pipe[1], &base, sizeof(base)) != sizeof(base))
+			_exit(1);
 		/* Gone without a word: the kernel detaches the task as it is. */
 		kill(getpid(), SIGKILL);
 	}
 	CHECK_GOTO(dumper > 0 && waitpid(dumper, &status, 0) == dumper, out, "fork failed");
 	CHECK_GOTO(WIFSIGNALED(status), out, "the dumper could not start the parasite");
+	CHECK_GOTO(read(base_pipe[0], &base, sizeof(base)) == sizeof(base), out,
+		   "the dumper did not tell where the parasite was");
 	CHECK_GOTO(target_healthy(&t, 400, why, sizeof(why)), out, "%s", why);
 	CHECK_GOTO(read_sigblk(t.pid, blocked_after, sizeof(blocked_after)) &&
 			   !strcmp(blocked_before, blocked_after),
 		   out, "signal mask was %s now %s", blocked_before, blocked_after);
+	/* On its way back the task unmapped the parasite's area. */
+	CHECK_GOTO(!mapping_at(t.pid, base), out, "the parasite's area at %#lx is still mapped",
+		   base);
 out:
+	close(base_pipe[0]);
+	close(base_pipe[1]);
 	stop_target(&t);
 }
 
