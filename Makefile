@@ -74,6 +74,10 @@ BLOB_HEADERS := $(BUILD)/gen/blobs/parasite-blob.h $(BUILD)/gen/blobs/restorer-b
 # ---- the injection library ------------------------------------------------
 INJECT_SRCS := $(wildcard src/inject/*.c)
 INJECT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(INJECT_SRCS))
+# The /proc readers of src/common, built again into the library (hidden,
+# then local like its own helpers): it stays self-contained.
+INJECT_COMMON_SRCS := src/common/procfs.c src/common/textfile.c
+INJECT_COMMON_OBJS := $(patsubst src/%.c,$(BUILD)/inject-obj/%.o,$(INJECT_COMMON_SRCS))
 LIBINJECT := $(BUILD)/libinject.a
 
 # Built with hidden visibility (inject.h marks what is public), linked into
@@ -81,7 +85,10 @@ LIBINJECT := $(BUILD)/libinject.a
 # archive exports the inj_ names of inject.h and nothing else, so its helpers
 # can never clash with a caller's. scripts/check-exports verifies it.
 $(INJECT_OBJS): ALL_CFLAGS += -fvisibility=hidden
-$(BUILD)/obj/inject.o: $(INJECT_OBJS)
+$(BUILD)/inject-obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
+$(BUILD)/obj/inject.o: $(INJECT_OBJS) $(INJECT_COMMON_OBJS)
 	$(LD) -r -o $@.tmp $^
 	$(OBJCOPY) --localize-hidden $@.tmp $@
 	@rm -f $@.tmp
