@@ -277,6 +277,31 @@ TEST(devices_reopen_by_path)
 	round_trip(devices_setup, devices_verify);
 }
 
+/* ---- no fd at all ----------------------------------------------------------------- */
+
+static int no_fds_setup(void)
+{
+	close_range(0, ~0u, 0);
+	return 0;
+}
+
+/* The original still has none; the restored child (forked from the test,
+ * its stdio open) is checked by round_trip_with() to have no fd below
+ * files_max_fd() the original lacked. */
+static int no_fds_verify(void)
+{
+	if (getsid(0) == getpid() && fcntl(0, F_GETFD) >= 0)
+		return fail("the original has fd 0 again");
+	return 0;
+}
+
+/* A task that closed every fd, stdio included, has an empty table: its
+ * dump sorted a NULL list (the sanitizer build stopped there). */
+TEST(task_without_any_fd_round_trips)
+{
+	round_trip(no_fds_setup, no_fds_verify);
+}
+
 /* ---- terminals ------------------------------------------------------------------ */
 
 static int pty_master = -1, restore_master = -1, restore_slave = -1;
@@ -294,10 +319,11 @@ static bool open_pty(int *master, int *slave, char *name, dev_t *rdev)
 	return true;
 }
 
-/* The original becomes a session leader with the pty as its terminal. */
+/* The original, a session leader with no terminal (run_original), takes
+ * the pty as its terminal. */
 static int shell_setup(void)
 {
-	if (setsid() < 0 || place(open(pty_name, O_RDWR), 10) || dup2(10, 11) != 11)
+	if (getsid(0) != getpid() || place(open(pty_name, O_RDWR), 10) || dup2(10, 11) != 11)
 		return fail("cannot take %s as controlling terminal: %s", pty_name, strerror(errno));
 	return 0;
 }

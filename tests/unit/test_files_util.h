@@ -239,15 +239,19 @@ typedef int (*files_setup_fn)(void);
 typedef int (*files_verify_fn)(void);
 
 /* The original: stdio on /dev/null, nothing else open; sets up, stops,
- * and once continued checks that the dump changed nothing. */
+ * and once continued checks that the dump changed nothing. It leads a
+ * session of its own: stopped in the test's process group, it would get
+ * the kernel's SIGHUP and SIGCONT whenever that group became orphaned (the
+ * shell that started the tests exiting meanwhile), and die or run on in
+ * the middle of its dump. */
 static inline void __attribute__((noreturn)) run_original(files_setup_fn setup,
 							  files_verify_fn verify)
 {
 	int null = open("/dev/null", O_RDWR);
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (null < 0) {
-		fail("no /dev/null");
+	if (null < 0 || setsid() < 0) {
+		fail(null < 0 ? "no /dev/null" : "setsid: %s", strerror(errno));
 		_exit(3);
 	}
 	dup2(null, 0);
