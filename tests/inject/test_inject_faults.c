@@ -91,16 +91,17 @@ __attribute__((constructor)) static void become_subreaper(void)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
-static bool read_sigblk(pid_t pid, char *out, size_t size)
+/* The first line of /proc/@pid/@file that starts with @prefix, into @out. */
+static bool proc_line(pid_t pid, const char *file, const char *prefix, char *out, size_t size)
 {
-	char path[64], line[256];
+	char path[64], line[512];
 	bool found = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
 	f = fopen(path, "r");
 	while (f && !found && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "SigBlk:", 7)) {
+		if (!strncmp(line, prefix, strlen(prefix))) {
 			snprintf(out, size, "%s", line);
 			found = true;
 		}
@@ -109,20 +110,18 @@ static bool read_sigblk(pid_t pid, char *out, size_t size)
 	return found;
 }
 
+static bool read_sigblk(pid_t pid, char *out, size_t size)
+{
+	return proc_line(pid, "status", "SigBlk:", out, size);
+}
+
 /* Whether a mapping of @pid starts at @addr. */
 static bool mapping_at(pid_t pid, unsigned long addr)
 {
-	char path[64], line[512];
-	bool found = false;
-	FILE *f;
+	char start[32], line[512];
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "r");
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strtoul(line, NULL, 16) == addr;
-	if (f)
-		fclose(f);
-	return found;
+	snprintf(start, sizeof(start), "%lx-", addr);
+	return proc_line(pid, "maps", start, line, sizeof(line));
 }
 
 /* A dumper that dies while its parasite runs must not take the task with

@@ -165,7 +165,7 @@ static inline void fill_pattern(unsigned char *buf, size_t len, unsigned int see
 
 /* Sends @len pattern bytes through ECHO and checks they all come back. */
 static inline bool echo_roundtrip(struct inj_parasite *p, size_t len, unsigned int seed, char *why,
-			   size_t why_len)
+				  size_t why_len)
 {
 	unsigned char *in = malloc(len + 1), *out = malloc(len + 1);
 	size_t out_len = 0;

@@ -49,7 +49,7 @@ static inline FdEntry fd_entry(int fd, uint32_t file_id)
 }
 
 static inline int write_records(struct image_dir *dir, enum image_kind kind, int id,
-			 ProtobufCMessage *const *msgs, size_t n)
+				ProtobufCMessage *const *msgs, size_t n)
 {
 	struct image_writer *w;
 	int ret = image_open_write(dir, kind, id, &w);
@@ -64,8 +64,8 @@ static inline int write_records(struct image_dir *dir, enum image_kind kind, int
 }
 
 /* Writes files.img with @files and fds-PID.img with @fds. */
-static inline int write_images(struct image_dir *dir, FileEntry *files, size_t nr_files, FdEntry *fds,
-			size_t nr_fds)
+static inline int write_images(struct image_dir *dir, FileEntry *files, size_t nr_files,
+			       FdEntry *fds, size_t nr_fds)
 {
 	ProtobufCMessage *msgs[16];
 
@@ -80,8 +80,8 @@ static inline int write_images(struct image_dir *dir, FileEntry *files, size_t n
 
 /* Loads the images of @dir_path for a task whose mappings map the files
  * @mapped; 0 or the error, with its message in @err. */
-static inline int load_mapped(const char *dir_path, const struct files_mapping *mapped, size_t nr_mapped,
-		       char *err, size_t size, struct files_image **out)
+static inline int load_mapped(const char *dir_path, const struct files_mapping *mapped,
+			      size_t nr_mapped, char *err, size_t size, struct files_image **out)
 {
 	struct image_dir *dir;
 	int ret;
@@ -103,7 +103,7 @@ static inline int load(const char *dir_path, char *err, size_t size, struct file
 /* Writes @files and @fds, and expects files_load() to refuse them with an
  * error containing @want. */
 static inline void expect_refused(FileEntry *files, size_t nr_files, FdEntry *fds, size_t nr_fds,
-			   const char *want)
+				  const char *want)
 {
 	_cleanup_tree_ char *dir_path = make_temp_dir();
 	_cleanup_image_dir_ struct image_dir *dir = NULL;

@@ -245,7 +245,7 @@ typedef int (*files_verify_fn)(void);
  * shell that started the tests exiting meanwhile), and die or run on in
  * the middle of its dump. */
 static inline void __attribute__((noreturn)) run_original(files_setup_fn setup,
-							  files_verify_fn verify)
+				 files_verify_fn verify)
 {
 	int null = open("/dev/null", O_RDWR);
 
@@ -379,8 +379,8 @@ static inline int count_own_fds(void)
 /* A dump of the files of @pid alone, from files_dump_start() to
  * files_dump_finish(), as cmd_dump does for a tree; @pids are the
  * processes of the dump (pidfds may refer to them). */
-static inline int dump_files_of(pid_t pid, struct image_dir *dir, bool shell_job,
-				const pid_t *pids, size_t n)
+static inline int dump_files_of(pid_t pid, struct image_dir *dir, bool shell_job, const pid_t *pids,
+				size_t n)
 {
 	struct files_dump_set *set;
 	int ret = files_dump_start(dir, pids, n, &set);
@@ -398,8 +398,8 @@ static inline int dump_files_of(pid_t pid, struct image_dir *dir, bool shell_job
 typedef int (*files_prepare_fn)(void);
 
 /* The whole round trip; records failures in the harness. */
-static inline void round_trip_with(files_setup_fn setup, files_verify_fn verify,
-				   bool shell_job, files_prepare_fn prepare)
+static inline void round_trip_with(files_setup_fn setup, files_verify_fn verify, bool shell_job,
+				   files_prepare_fn prepare)
 {
 	_cleanup_tree_ char *dir_path = make_temp_dir();
 	_cleanup_image_dir_ struct image_dir *dir = NULL;

@@ -219,7 +219,7 @@ static inline int write_sample_pages(struct image_dir *dir, int pid)
 
 /* The bytes of a file written into a scratch directory by @write. */
 static inline unsigned char *sample_file(int (*write)(struct image_dir *, int), const char *name,
-				  size_t *len)
+					 size_t *len)
 {
 	_cleanup_tree_ char *tmp = make_temp_dir();
 	_cleanup_image_dir_ struct image_dir *dir = NULL;

@@ -527,7 +527,7 @@ static inline const Vma *find_vma(const Mm *mm, uint64_t start)
 /* The pages of the pagemap within [start, end), as ranges clipped to it,
  * written to @out (at most @max); returns how many. */
 static inline size_t saved_ranges(const struct pages_reader *pr, uint64_t start, uint64_t end,
-			   struct page_range *out, size_t max, bool *zero_seen)
+				  struct page_range *out, size_t max, bool *zero_seen)
 {
 	size_t n = 0;
 
@@ -553,8 +553,9 @@ static inline size_t saved_ranges(const struct pages_reader *pr, uint64_t start,
 
 /* Checks that the saved pages in [start, start + pages) are exactly the
  * page runs in @expect (offsets in pages, pairs of [from, to)). */
-static inline const char *expect_saved(const struct pages_reader *pr, const char *what, uint64_t start,
-				uint64_t pages, const uint64_t *expect, size_t nr_expect)
+static inline const char *expect_saved(const struct pages_reader *pr, const char *what,
+				       uint64_t start, uint64_t pages, const uint64_t *expect,
+				       size_t nr_expect)
 {
 	static char why[256];
 	struct page_range got[16];
