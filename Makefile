@@ -78,6 +78,10 @@ BLOB_HEADERS := $(BUILD)/gen/blobs/parasite-blob.h $(BUILD)/gen/blobs/restorer-b
 # ---- the injection library ------------------------------------------------
 INJECT_SRCS := $(wildcard src/inject/*.c)
 INJECT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(INJECT_SRCS))
+# The /proc readers of src/common, built again into the library (hidden,
+# then local like its own helpers): it stays self-contained.
+INJECT_COMMON_SRCS := src/common/procfs.c src/common/textfile.c
+INJECT_COMMON_OBJS := $(patsubst src/%.c,$(BUILD)/inject-obj/%.o,$(INJECT_COMMON_SRCS))
 LIBINJECT := $(BUILD)/libinject.a
 
 # Built with hidden visibility (inject.h marks what is public), linked into
@@ -85,7 +89,10 @@ LIBINJECT := $(BUILD)/libinject.a
 # archive exports the inj_ names of inject.h and nothing else, so its helpers
 # can never clash with a caller's. scripts/check-exports verifies it.
 $(INJECT_OBJS): ALL_CFLAGS += -fvisibility=hidden
-$(BUILD)/obj/inject.o: $(INJECT_OBJS)
+$(BUILD)/inject-obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
+$(BUILD)/obj/inject.o: $(INJECT_OBJS) $(INJECT_COMMON_OBJS)
 	$(LD) -r -o $@.tmp $^
 	$(OBJCOPY) --localize-hidden $@.tmp $@
 	@rm -f $@.tmp
@@ -225,22 +232,21 @@ $(BUILD)/tests/roundtrip/test_clone: tests/roundtrip/test_clone.c $(RUNNER_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(RUNNER_SRCS)
 # The negative tests, and the programs only they start (neg_*): too costly
-# to put through every round-trip cycle.
+# to put through every round-trip cycle. test_negative.c says what each
+# runner owns.
+NEGATIVE_RUNNERS := test_negative test_neg_fds test_neg_killed test_neg_restore test_neg_pids
 NEGATIVE_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/neg_*.c))
-ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_negative
+ROUNDTRIP_TESTS += $(patsubst %,$(BUILD)/tests/roundtrip/%,$(NEGATIVE_RUNNERS))
 $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
 # The runners built on the test harness (tests/lib).
-HARNESS_RUNNERS := test_negative test_trust test_freezer test_real test_everyday \
+HARNESS_RUNNERS := $(NEGATIVE_RUNNERS) test_trust test_freezer test_real test_everyday \
 	test_terminals test_state_refusals test_proc_refusals test_criu_cli
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(RUNNER_SRCS) $(RUNNER_EXTRA) $(HARNESS_SRCS)
-# test_negative forges images as an attacker would, checksums included.
-$(BUILD)/tests/roundtrip/test_negative: src/images/crc32c.c
-$(BUILD)/tests/roundtrip/test_negative: RUNNER_EXTRA := src/images/crc32c.c -lxxhash
 # What dump refuses by name that a round trip cannot show: hugetlb memory
 # (with huge pages reserved for it), an epoll target no fd holds.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_state_refusals
