@@ -1,6 +1,6 @@
 /* Negative tests (test_negative.c says what they check): what dump refuses
  * in a program's fds and namespaces (sockets it cannot save, a pidfd or a
- * SysV segment reaching outside the dump, a lease, a shared fd table, a
+ * SysV segment reaching outside the dump, a shared fd table, a
  * namespace of its own), each naming the cause while the program runs on;
  * and the network lock and an outside unix peer met again. */
 #include <ctype.h>
