@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "prog.h"
@@ -55,10 +56,12 @@ static void write_file(const char *path, const char *text)
 	char tmp[4096];
 	int fd;
 
-	/* Written aside and renamed, so the reader never sees half a line. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) ||
+	/* Written aside and renamed, so the reader never sees half a line;
+	 * aside under a name of its own: clones of one program share its pid
+	 * and its files, and end at the same moment. */
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, 0644) || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) ||
 	    rename(tmp, path))
 		exit(3);
 }
