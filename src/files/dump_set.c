@@ -53,6 +53,16 @@ bool file_dump_ext_unix_sk(const struct file_dump *d)
 	return d->set->ext_unix_sk;
 }
 
+void files_dump_skip_in_flight(struct files_dump_set *set)
+{
+	set->skip_in_flight = true;
+}
+
+bool file_dump_skip_in_flight(const struct file_dump *d)
+{
+	return d->set->skip_in_flight;
+}
+
 void files_dump_free(struct files_dump_set *set)
 {
 	if (!set)

@@ -64,6 +64,8 @@ struct files_dump_set {
 	size_t nr_cttys;
 	/* --ext-unix-sk: a unix socket's peer may be outside the dump. */
 	bool ext_unix_sk;
+	/* --skip-in-flight. */
+	bool skip_in_flight;
 };
 
 /* The bucket of (@dev, @ino), created empty when new; NULL without memory. */

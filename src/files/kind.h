@@ -108,6 +108,9 @@ bool file_dump_has_pid(const struct file_dump *d, pid_t pid);
 /* Whether the dump was asked to let unix sockets have peers outside it
  * (--ext-unix-sk). */
 bool file_dump_ext_unix_sk(const struct file_dump *d);
+/* Whether connections waiting in a unix listener's accept queue that cannot
+ * be restored may be dropped (--skip-in-flight). */
+bool file_dump_skip_in_flight(const struct file_dump *d);
 /* The processes of the dump, sorted, in *@pids; returns how many. */
 size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
 

@@ -5,6 +5,7 @@
 #define CRYO_NET_UNIX_INTERNAL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "images/proto/unix_socket.pb-c.h"
 
@@ -22,6 +23,21 @@ int unix_queue_dump(const struct file_dump *d, UnixSocket *s);
 int unix_queue_fill(const struct file_obj *f, int fd, int peer, const char **why);
 /* Reads the queue of @fd back and compares it with what @f saved. */
 int unix_queue_check(const struct file_obj *f, int fd, const char **why);
+
+struct unix_diag_state;
+/* Which process of the dump holds an fd of socket @ino: 0 when none. */
+pid_t unix_holder_of(const struct file_dump *d, uint64_t ino);
+/* The listener d->p (state @st): the connections waiting in its accept
+ * queue in s->waiting, and its group with their clients; one that cannot
+ * be made again is refused by name, or dropped with --skip-in-flight
+ * (unix_accept_queue.c). */
+int unix_accept_queue_dump_listener(const struct file_dump *d, const struct unix_diag_state *st,
+				    UnixSocket *s);
+/* The client d->p, whose connection waits in a listener's accept queue:
+ * in the listener's group, or connected again by name to an outside one
+ * (--ext-unix-sk), or, dropped, left by its peer. */
+int unix_accept_queue_dump_client(const struct file_dump *d, const struct unix_diag_state *st,
+				  UnixSocket *s);
 
 struct restore_ctx;
 /* The kind's open and create_group (unix_restore.c). */

@@ -64,8 +64,7 @@ static const char *name_str(const void *name, size_t len, char *buf, size_t size
 
 /* ---- dump -------------------------------------------------------------------- */
 
-/* Which process of the dump holds an fd of socket @ino: 0 when none. */
-static pid_t holder_of(const struct file_dump *d, uint64_t ino)
+pid_t unix_holder_of(const struct file_dump *d, uint64_t ino)
 {
 	const pid_t *list;
 	size_t n = file_dump_pids(d, &list);
@@ -178,11 +177,8 @@ static int dump_peer(const struct file_dump *d, const struct unix_diag_state *st
 		/* A stream client whose connection waits in a listener's accept
 		 * queue has an embryo for peer, which has no inode yet; a
 		 * closed peer shut the socket down both ways. */
-		if (s->type != SOCK_DGRAM && st->shutdown != 3) {
-			pr_fd_err(p, "connection not yet accepted by its listener: not supported "
-				  "yet");
-			return -EOPNOTSUPP;
-		}
+		if (s->type != SOCK_DGRAM && st->shutdown != 3)
+			return unix_accept_queue_dump_client(d, st, s);
 		s->has_peer_closed = s->peer_closed = true;
 		return 0;
 	}
@@ -195,7 +191,7 @@ static int dump_peer(const struct file_dump *d, const struct unix_diag_state *st
 			  strerror(-ret));
 		return ret == -ENOENT ? -ESRCH : ret;
 	}
-	if (!holder_of(d, st->peer_ino)) {
+	if (!unix_holder_of(d, st->peer_ino)) {
 		if (!file_dump_ext_unix_sk(d))
 			return refuse_outside(p, s, &peer);
 		if (!peer.name_len) {
@@ -295,16 +291,12 @@ static int unix_dump(const struct file_dump *d)
 	s->uid = p->st.st_uid;
 	s->gid = p->st.st_gid;
 	if (st.state == UNIX_LISTEN) {
-		if (st.nr_icons || st.rqueue) {
-			pr_fd_err(p, "unix listening socket with %u connection%s waiting in its "
-				  "accept queue: not supported yet", st.rqueue,
-				  st.rqueue == 1 ? "" : "s");
-			return -EOPNOTSUPP;
-		}
 		s->has_backlog = true;
 		s->backlog = st.wqueue;
 	}
 	ret = dump_name(p, &st, s);
+	if (!ret && st.state == UNIX_LISTEN && (st.nr_icons || st.rqueue))
+		ret = unix_accept_queue_dump_listener(d, &st, s);
 	if (!ret)
 		ret = dump_peer(d, &st, s);
 	if (!ret)
@@ -354,6 +346,17 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 		return "an outside peer without a name, or with data queued";
 	if (s->peer_closed && s->connected)
 		return "both connected and left by its peer";
+	if (s->n_waiting && (!s->has_backlog || !s->has_name || s->ghost ||
+			     s->n_waiting > (uint64_t)s->backlog + 1))
+		return "connections waiting on a socket that is not a named listener, or more "
+		       "than its backlog takes";
+	for (size_t i = 0; i < s->n_waiting; i++)
+		if (!s->waiting[i])
+			return "a waiting connection with no client";
+	if (s->has_waiting_on && (s->type == SOCK_DGRAM || s->connected || s->peer_closed ||
+				  s->has_backlog || !s->waiting_on))
+		return "waiting in an accept queue, but a datagram socket, connected, left, or "
+		       "listening";
 	if (s->shutdown > 3 || s->peek_off < -1)
 		return "shutdown bits beyond reading and writing, or peek offset below -1";
 	if (s->rcvtimeo_us / 1000000 > INT32_MAX || s->sndtimeo_us / 1000000 > INT32_MAX ||
@@ -390,12 +393,18 @@ static int unix_check(const struct image_dir *dir, struct files_image *img, stru
 	uint64_t queued;
 	const char *problem = record_problem(s, &queued);
 
-	if (!problem && f->group->nr_group > 2)
-		problem = "a group of more than two unix sockets";
-	if (!problem && f->group->nr_group == 2 && !s->connected)
-		problem = "in a socketpair but not connected";
-	if (!problem && s->connected && !s->has_connect_to && f->group->nr_group != 2)
-		problem = "connected, but neither to a name nor to a member of its group";
+	/* A listener's group holds it and its waiting clients (checked
+	 * whole when made); any other is a socketpair. */
+	if (!problem && !s->n_waiting && !s->has_waiting_on) {
+		if (f->group->nr_group > 2)
+			problem = "a group of more than two unix sockets";
+		else if (f->group->nr_group == 2 && !s->connected)
+			problem = "in a socketpair but not connected";
+		else if (s->connected && !s->has_connect_to && f->group->nr_group != 2)
+			problem = "connected, but neither to a name nor to a member of its group";
+	} else if (s->has_waiting_on && f->group->nr_group < 2) {
+		problem = "waiting in an accept queue, but in no group with its listener";
+	}
 	if (problem) {
 		load_err(img, f, "%s", problem);
 		return -EBADMSG;
@@ -433,6 +442,34 @@ static int unix_deps(struct files_image *img, struct file_obj *f)
 	return 0;
 }
 
+/* A socketpair needs both ends; a listener's group every waiting client
+ * the listener names. */
+static const char *unix_group_incomplete(FileEntry *const *members, size_t n)
+{
+	const UnixSocket *l = NULL;
+	size_t clients = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (members[i]->unix_socket && members[i]->unix_socket->n_waiting)
+			l = members[i]->unix_socket;
+	if (!l)
+		return n == 2 ? NULL : "one end of a socketpair without the other";
+	for (size_t i = 0; i < l->n_waiting; i++) {
+		bool found = false;
+
+		clients++;
+		for (size_t j = 0; j < n && !found; j++) {
+			const UnixSocket *c = members[j]->unix_socket;
+
+			found = c && c->has_waiting_on && c->ino == l->waiting[i];
+		}
+		if (!found)
+			return "a listener without the client of a connection waiting in its "
+			       "accept queue";
+	}
+	return n == clients + 1 ? NULL : "a listener's group with members it does not name";
+}
+
 const struct file_kind unix_socket_kind = {
 	.name = "unix socket",
 	.type = FILE_ENTRY__KIND__UNIX_SOCKET,
@@ -442,5 +479,6 @@ const struct file_kind unix_socket_kind = {
 	.deps = unix_deps,
 	.open = unix_open,
 	.create_group = unix_create_group,
-	.group_size = 2,
+	/* 2 for a socketpair, 1 + its clients for a listener. */
+	.group_incomplete = unix_group_incomplete,
 };

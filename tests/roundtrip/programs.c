@@ -100,6 +100,13 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_udp_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_seed", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_shared", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_accept", .cycles = CYCLES_ALL },
+	{
+		/* The original keeps the connections the dump drops. */
+		.name = "prog_unix_accept_skip",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.dump.options = LIST("--skip-in-flight"),
+	},
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
