@@ -35,7 +35,7 @@ static size_t build_request(int family, int protocol, union diag_req *r)
 		r->unix_req.sdiag_family = AF_UNIX;
 		r->unix_req.udiag_states = ~0u;
 		r->unix_req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS |
-					 UDIAG_SHOW_RQLEN;
+					 UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS;
 		return sizeof(r->unix_req);
 	case AF_INET:
 	case AF_INET6:

@@ -1,8 +1,8 @@
 /* Connections waiting in a unix listener's accept queue, at dump: which
  * clients wait (UNIX_DIAG_ICONS), whether each connection can be made
  * again (its client in the dump, nothing sent yet), and for a waiting
- * client, its listener. The records are unix_socket.c's; restore is
- * unix_restore.c's (make_waiting()). */
+ * client, its listener (the one whose icons hold it). The records are
+ * unix_socket.c's; restore is unix_restore.c's (create_listener_group()). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,48 +11,6 @@
 #include "files/kind.h"
 #include "net/sock_diag.h"
 #include "net/unix_internal.h"
-
-#define UNIX_LISTEN 10
-
-struct scan {
-	/* In: the client whose listener is looked for, or 0; the listener
-	 * whose accept queue is wanted, or 0. */
-	uint32_t client, of;
-	/* Out: the accept queue of @of; the listener of @client (inode,
-	 * name). */
-	uint32_t *icons;
-	size_t nr_icons;
-	bool seen;
-	uint32_t listener;
-	size_t name_len;
-	char name[108];
-};
-
-static int scan_one(uint32_t ino, const struct unix_diag_state *st, void *arg)
-{
-	struct scan *sc = arg;
-
-	if (ino && ino == sc->of && !sc->seen) {
-		sc->seen = true;
-		sc->icons = calloc(st->nr_icons ? st->nr_icons : 1, sizeof(*sc->icons));
-		if (!sc->icons)
-			return -ENOMEM;
-		if (st->nr_icons)
-			memcpy(sc->icons, st->icons, st->nr_icons * sizeof(*sc->icons));
-		sc->nr_icons = st->nr_icons;
-	}
-	if (st->state != UNIX_LISTEN || !sc->client || sc->listener)
-		return 0;
-	for (uint32_t i = 0; i < st->nr_icons; i++) {
-		if (st->icons[i] != sc->client)
-			continue;
-		sc->listener = ino;
-		sc->name_len = st->name_len;
-		memcpy(sc->name, st->name, st->name_len);
-		break;
-	}
-	return 0;
-}
 
 /* Why the connection of @client to a listener cannot be made again, or
  * NULL. A connection not yet accepted has no socket sock_diag lists: what
@@ -65,13 +23,13 @@ static const char *unrestorable(const struct file_dump *d, uint32_t client)
 	if (!client)
 		return "its client has closed, and whether it sent data first cannot be seen "
 		       "(the kernel lists no connection before it is accepted)";
-	if (sock_diag_unix_find(client, &st))
+	if (unix_diag_lookup(d, client, &st))
 		return "sock_diag does not show its client";
 	if (st.wqueue)
 		return "its client has sent data, which cannot be read without accepting the "
 		       "connection (taking it from the task)";
-	if (!unix_holder_of(d, client))
-		return "its client is outside the dump";
+	if (file_dump_holds_socket(d, client) != 1)
+		return "its client is outside the dump (or the dump's fds cannot be read)";
 	return NULL;
 }
 
@@ -90,26 +48,17 @@ int unix_accept_queue_dump_listener(const struct file_dump *d, const struct unix
 {
 	const struct fd_probe *p = d->p;
 	bool skip = file_dump_skip_in_flight(d), clients = false;
-	struct scan sc = { .of = (uint32_t)p->st.st_ino };
 	int ret;
 
-	ret = sock_diag_unix_each(scan_one, &sc);
-	if (ret) {
-		pr_fd_err(p, "sock_diag does not list the connections waiting in its accept queue: "
-			  "%s", strerror(-ret));
-		goto out;
+	if (st->nr_icons && !st->icons) {
+		pr_fd_err(p, "sock_diag does not list the connections waiting in its accept queue");
+		return -ESRCH;
 	}
-	if (!sc.seen) {
-		pr_fd_err(p, "sock_diag does not list it among the unix sockets");
-		ret = -ESRCH;
-		goto out;
-	}
-	ret = -ENOMEM;
-	s->waiting = calloc(sc.nr_icons ? sc.nr_icons : 1, sizeof(*s->waiting));
+	s->waiting = calloc(st->nr_icons ? st->nr_icons : 1, sizeof(*s->waiting));
 	if (!s->waiting)
-		goto out;
-	for (size_t i = 0; i < sc.nr_icons; i++) {
-		uint32_t client = sc.icons[i];
+		return -ENOMEM;
+	for (size_t i = 0; i < st->nr_icons; i++) {
+		uint32_t client = st->icons[i];
 		const char *why = unrestorable(d, client);
 
 		if (why && skip) {
@@ -122,23 +71,18 @@ int unix_accept_queue_dump_listener(const struct file_dump *d, const struct unix
 			pr_fd_err(p, "unix listening socket with a connection from socket:[%u] "
 				  "waiting in its accept queue: %s: not supported (--skip-in-flight "
 				  "drops it)", client, why);
-			ret = -EOPNOTSUPP;
-			goto out;
+			return -EOPNOTSUPP;
 		}
 		s->waiting[s->n_waiting++] = client;
-		clients |= client != 0;
+		clients = true;
 	}
-	ret = 0;
 	if (s->n_waiting && (!st->name_len || s->ghost)) {
 		pr_fd_err(p, "unix listening socket with connections waiting in its accept queue "
 			  "and %s: they cannot be made again", st->name_len ? "its file removed" :
 			  "no name");
-		ret = -EOPNOTSUPP;
+		return -EOPNOTSUPP;
 	}
-	if (!ret && clients)
-		ret = file_dump_join_group(d, p->st.st_ino);
-out:
-	free(sc.icons);
+	ret = clients ? file_dump_join_group(d, p->st.st_ino) : 0;
 	return ret;
 }
 
@@ -146,51 +90,48 @@ int unix_accept_queue_dump_client(const struct file_dump *d, const struct unix_d
 				  UnixSocket *s)
 {
 	const struct fd_probe *p = d->p;
-	struct scan sc = { .client = (uint32_t)p->st.st_ino };
+	struct unix_diag_state lst;
+	uint32_t listener;
 	const char *why = NULL;
-	int ret;
+	int ret, held;
 
-	ret = sock_diag_unix_each(scan_one, &sc);
-	if (ret) {
-		pr_fd_err(p, "sock_diag does not list the unix sockets: %s", strerror(-ret));
-		goto out;
-	}
-	if (!sc.listener) {
+	ret = unix_diag_listener_of(d, (uint32_t)p->st.st_ino, &listener, &lst);
+	if (ret == -ENOENT) {
 		pr_fd_err(p, "connected to a socket with no inode that no listener's accept queue "
 			  "lists: not supported");
-		ret = -EOPNOTSUPP;
-		goto out;
+		return -EOPNOTSUPP;
 	}
+	if (ret)
+		return ret;
+	held = file_dump_holds_socket(d, listener);
+	if (held < 0)
+		return held;
 	if (st->wqueue)
 		why = "it has sent data, which cannot be read without accepting the connection "
 		      "(taking it from its listener)";
-	else if (!unix_holder_of(d, sc.listener) && !file_dump_ext_unix_sk(d))
+	else if (!held && !file_dump_ext_unix_sk(d))
 		why = "its listener is outside the dump (--ext-unix-sk connects it again)";
 	if (why && file_dump_skip_in_flight(d)) {
 		/* Dropped: as if the listener had closed the connection. */
 		pr_info("dump: pid %d %s (%s): --skip-in-flight: its connection waiting in the "
 			"accept queue of socket:[%u] is dropped: %s", p->pid, p->name, p->link,
-			sc.listener, why);
+			listener, why);
 		s->has_peer_closed = s->peer_closed = true;
-		goto out;
+		return 0;
 	}
 	if (why) {
 		pr_fd_err(p, "unix socket waiting in the accept queue of socket:[%u]: %s: not "
-			  "supported (--skip-in-flight drops it)", sc.listener, why);
-		ret = -EOPNOTSUPP;
-		goto out;
+			  "supported (--skip-in-flight drops it)", listener, why);
+		return -EOPNOTSUPP;
 	}
-	if (!unix_holder_of(d, sc.listener)) {
+	if (!held) {
 		/* --ext-unix-sk: a new connection to the outside listener. */
 		s->has_external = s->external = true;
 		s->has_connected = s->connected = true;
 		s->has_connect_to = true;
-		ret = save_bytes(&s->connect_to, sc.name, sc.name_len);
-		goto out;
+		return save_bytes(&s->connect_to, lst.name, lst.name_len);
 	}
 	s->has_waiting_on = true;
-	s->waiting_on = sc.listener;
-	ret = file_dump_join_group(d, sc.listener);
-out:
-	return ret;
+	s->waiting_on = listener;
+	return file_dump_join_group(d, listener);
 }

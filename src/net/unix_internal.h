@@ -25,8 +25,14 @@ int unix_queue_fill(const struct file_obj *f, int fd, int peer, const char **why
 int unix_queue_check(const struct file_obj *f, int fd, const char **why);
 
 struct unix_diag_state;
-/* Which process of the dump holds an fd of socket @ino: 0 when none. */
-pid_t unix_holder_of(const struct file_dump *d, uint64_t ino);
+/* The sock_diag state of the unix socket of inode @ino, from one listing
+ * per dump (unix_diag_table.c); its icons stay valid for the dump.
+ * -ENOENT when not listed. */
+int unix_diag_lookup(const struct file_dump *d, uint64_t ino, struct unix_diag_state *out);
+/* The listener whose accept queue holds the connection of @client: its
+ * inode and state. -ENOENT when none. */
+int unix_diag_listener_of(const struct file_dump *d, uint32_t client, uint32_t *listener,
+			  struct unix_diag_state *out);
 /* The listener d->p (state @st): the connections waiting in its accept
  * queue in s->waiting, and its group with their clients; one that cannot
  * be made again is refused by name, or dropped with --skip-in-flight

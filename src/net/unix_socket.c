@@ -5,7 +5,6 @@
  * dump are one group, made again by socketpair(); a datagram socket
  * connected to another that is not connected back connects again by name.
  * Peers are found by inode through sock_diag, never by fd order. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -63,45 +62,6 @@ static const char *name_str(const void *name, size_t len, char *buf, size_t size
 }
 
 /* ---- dump -------------------------------------------------------------------- */
-
-pid_t unix_holder_of(const struct file_dump *d, uint64_t ino)
-{
-	const pid_t *list;
-	size_t n = file_dump_pids(d, &list);
-	char want[48], dir[64], link[64];
-
-	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)ino);
-	/* The task being dumped first: it always counts, and is the likely
-	 * holder. */
-	for (size_t i = 0; i <= n; i++) {
-		pid_t pid = i ? list[i - 1] : d->p->pid;
-		_cleanup_close_ int dfd = -1;
-		DIR *dp;
-		struct dirent *de;
-		pid_t found = 0;
-
-		if (i && pid == d->p->pid)
-			continue;
-		snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
-		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			continue;
-		dp = fdopendir(dfd);
-		if (!dp)
-			continue;
-		dfd = -1;
-		while (!found && (de = readdir(dp))) {
-			ssize_t len = readlinkat(dirfd(dp), de->d_name, link, sizeof(link) - 1);
-
-			if (len > 0 && (link[len] = 0, !strcmp(link, want)))
-				found = pid;
-		}
-		closedir(dp);
-		if (found)
-			return found;
-	}
-	return 0;
-}
 
 static int save_bytes(ProtobufCBinaryData *out, const void *data, size_t len)
 {
@@ -185,13 +145,16 @@ static int dump_peer(const struct file_dump *d, const struct unix_diag_state *st
 	s->has_peer_ino = true;
 	s->peer_ino = st->peer_ino;
 	s->has_connected = s->connected = true;
-	ret = sock_diag_unix_find(st->peer_ino, &peer);
+	ret = unix_diag_lookup(d, st->peer_ino, &peer);
 	if (ret) {
 		pr_fd_err(p, "sock_diag does not show its peer socket:[%u]: %s", st->peer_ino,
 			  strerror(-ret));
 		return ret == -ENOENT ? -ESRCH : ret;
 	}
-	if (!unix_holder_of(d, st->peer_ino)) {
+	ret = file_dump_holds_socket(d, st->peer_ino);
+	if (ret < 0)
+		return ret;
+	if (!ret) {
 		if (!file_dump_ext_unix_sk(d))
 			return refuse_outside(p, s, &peer);
 		if (!peer.name_len) {
@@ -272,7 +235,7 @@ static int unix_dump(const struct file_dump *d)
 		return pr_errno_ret("dump: pid %d %s (%s): cannot read what socket it is", p->pid,
 				    p->name, p->link);
 	sockopt_int(p->dup, SOL_SOCKET, SO_PASSCRED, &passcred);
-	ret = sock_diag_unix_find(p->st.st_ino, &st);
+	ret = unix_diag_lookup(d, p->st.st_ino, &st);
 	if (ret) {
 		pr_fd_err(p, "sock_diag does not show it (%s): is it in another network "
 			  "namespace?", strerror(-ret));
