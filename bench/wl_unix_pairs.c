@@ -1,7 +1,11 @@
 /* Bench workload: PAIRS (first argument) unix socketpairs across a tree of
  * PROCS (second) processes, the program and PROCS - 1 children. Pair i is
  * stream, datagram or seqpacket in turn; its end a is held by process
- * i % PROCS, its end b by process (i + 1) % PROCS, and each end has 24
+ * i % PROCS, its end b by the same process for an even i and by the next
+ * one, (i + 1) % PROCS, for an odd i. (cryo makes a pair two processes
+ * share before the tree exists and holds it until then: 10,000 such pairs
+ * would need 20,000 fds at once, the hard limit of open files here.) Each
+ * end has 24
  * bytes queued from the other, naming the pair and the end. On SIGTERM
  * the program passes it on; each process reads what its ends hold and
  * checks it, then that nothing more is queued (or EOF: a process that has
@@ -34,11 +38,15 @@ static void message(char *buf, uint64_t pair, int end)
 		 'a' + end);
 }
 
-/* The ends process @proc holds: end a of pair i when i % PROCS is @proc,
- * end b when (i + 1) % PROCS is. */
+static uint64_t owner(uint64_t pair, int end)
+{
+	return (pair + (end ? pair % 2 : 0)) % nr_procs;
+}
+
+/* Whether process @proc holds end @end of pair @pair. */
 static bool holds(uint64_t proc, uint64_t pair, int end)
 {
-	return (pair + (uint64_t)end) % nr_procs == proc;
+	return owner(pair, end) == proc;
 }
 
 static bool check_ends(uint64_t proc)
@@ -216,11 +224,11 @@ int main(int argc, char **argv)
 				return 2;
 		}
 		for (int end = 0; end < 2; end++) {
-			uint64_t owner = (i + (uint64_t)end) % nr_procs;
+			uint64_t to = owner(i, end);
 
-			if (!owner)
+			if (!to)
 				continue;
-			if (!send_end(ctl[owner], i, end, pairs[i][end]))
+			if (!send_end(ctl[to], i, end, pairs[i][end]))
 				return 2;
 			close(pairs[i][end]);
 		}
