@@ -4,6 +4,7 @@
 #ifndef CRYO_NET_UNIX_INTERNAL_H
 #define CRYO_NET_UNIX_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -44,6 +45,15 @@ int unix_accept_queue_dump_listener(const struct file_dump *d, const struct unix
  * (--ext-unix-sk), or, dropped, left by its peer. */
 int unix_accept_queue_dump_client(const struct file_dump *d, const struct unix_diag_state *st,
 				  UnixSocket *s);
+
+struct ucred;
+struct sockaddr;
+/* Sends @len bytes of @data on @sk (to @dest, unless NULL): one message,
+ * or for a @stream as many sends as it takes; with @creds (unless NULL)
+ * as the sender's credentials, a pid no process has being taken by a
+ * placeholder process for the time of the send (unix_creds.c). */
+int unix_send_as(int sk, const void *data, size_t len, const struct ucred *creds,
+		 const struct sockaddr *dest, unsigned int dest_len, bool stream);
 
 struct restore_ctx;
 /* The kind's open and create_group (unix_restore.c). */

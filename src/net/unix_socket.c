@@ -226,7 +226,7 @@ static int unix_dump(const struct file_dump *d)
 {
 	const struct fd_probe *p = d->p;
 	struct unix_diag_state st;
-	int type, peek_off, passcred = 0, ret;
+	int type, peek_off, ret;
 	UnixSocket *s;
 	char who[96];
 
@@ -234,7 +234,6 @@ static int unix_dump(const struct file_dump *d)
 	    sockopt_int(p->dup, SOL_SOCKET, SO_PEEK_OFF, &peek_off))
 		return pr_errno_ret("dump: pid %d %s (%s): cannot read what socket it is", p->pid,
 				    p->name, p->link);
-	sockopt_int(p->dup, SOL_SOCKET, SO_PASSCRED, &passcred);
 	ret = unix_diag_lookup(d, p->st.st_ino, &st);
 	if (ret) {
 		pr_fd_err(p, "sock_diag does not show it (%s): is it in another network "
@@ -273,11 +272,6 @@ static int unix_dump(const struct file_dump *d)
 	if (!ret && s->external && d->fe->n_contents + d->fe->contents_in_file) {
 		pr_fd_err(p, "data queued from its peer outside the dump: not restored with "
 			  "--ext-unix-sk");
-		ret = -EOPNOTSUPP;
-	}
-	if (!ret && passcred && d->fe->n_contents + d->fe->contents_in_file) {
-		pr_fd_err(p, "SO_PASSCRED with data queued: the senders' credentials are not "
-			  "saved yet");
 		ret = -EOPNOTSUPP;
 	}
 	return ret;
@@ -331,13 +325,7 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 	for (size_t i = 0; i < s->n_options; i++)
 		if (!inet_option_known(s->options[i]->level, s->options[i]->name))
 			return "an option cryo does not know";
-	if (s->type == SOCK_STREAM) {
-		if (s->n_queue)
-			return "records queued on a stream socket";
-		*queued = s->stream_bytes;
-		return NULL;
-	}
-	if (s->has_stream_bytes)
+	if (s->type != SOCK_STREAM && s->has_stream_bytes)
 		return "stream bytes on a socket that is not a stream";
 	for (size_t i = 0; i < s->n_queue; i++) {
 		const UnixRecord *r = s->queue[i];
@@ -345,8 +333,20 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 		if (!r->size || (r->has_sender && (!r->sender.len ||
 						   r->sender.len > SUN_PATH_MAX)))
 			return "an empty queued record, or a sender's name empty or too long";
+		if (r->has_pid != r->has_uid || r->has_pid != r->has_gid ||
+		    (r->has_pid && (!r->pid || r->pid > INT32_MAX)))
+			return "a queued record's sender credentials incomplete, or a pid out of "
+			       "range";
+		/* A stream's runs are records only with their credentials. */
+		if (s->type == SOCK_STREAM && (!r->has_pid || r->has_sender))
+			return "a run of a stream's bytes without its sender's credentials, or "
+			       "with a sender's name";
 		*queued += r->size;
 	}
+	if (s->type == SOCK_STREAM && s->n_queue && *queued != s->stream_bytes)
+		return "a stream's runs of bytes that do not add up to its queued bytes";
+	if (s->type == SOCK_STREAM)
+		*queued = s->stream_bytes;
 	return NULL;
 }
 

@@ -107,6 +107,7 @@ const struct test_program test_programs[] = {
 		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
 		.dump.options = LIST("--skip-in-flight"),
 	},
+	{ .name = "prog_unix_creds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },

@@ -554,6 +554,21 @@ static void open_unix_with_an_fd_in_flight(void *arg)
 	put_at_odd_fd(sv[0]);
 }
 
+/* A datagram socketpair with SO_PASSPIDFD (76 since Linux 6.5) on the end
+ * at ODD_FD and a message queued on it; the other end above it. */
+static void open_unix_passpidfd_with_data(void *arg)
+{
+	int sv[2], one = 1;
+
+	(void)arg;
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) ||
+	    setsockopt(sv[0], SOL_SOCKET, 76, &one, sizeof(one)) || send(sv[1], "x", 1, 0) != 1 ||
+	    fcntl(sv[1], F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(sv[1]);
+	put_at_odd_fd(sv[0]);
+}
+
 static void open_packet_socket(void *arg)
 {
 	(void)arg;
@@ -672,6 +687,14 @@ TEST(dump_refuses_a_unix_socket_with_an_fd_in_flight_and_the_program_runs_on)
 {
 	check_unsupported_fd(open_unix_with_an_fd_in_flight,
 			     "): fds in flight (SCM_RIGHTS) in its queue: not supported yet");
+}
+
+/* A peek would give cryo a pidfd per message, which it does not save. */
+TEST(dump_refuses_a_unix_socket_with_so_passpidfd_and_data_queued_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_unix_passpidfd_with_data,
+			     "): SO_PASSPIDFD with data queued (a pidfd per message): not "
+			     "supported yet");
 }
 
 TEST(dump_refuses_a_packet_socket_and_the_program_runs_on)
