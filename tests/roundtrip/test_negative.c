@@ -689,6 +689,36 @@ TEST(dump_refuses_a_unix_socket_with_an_fd_in_flight_and_the_program_runs_on)
 			     "): fds in flight (SCM_RIGHTS) in its queue: not supported yet");
 }
 
+/* A refused dump leaves the queues as they were: the programs check,
+ * after it, that the waiting connection still has its bytes, and that the
+ * message still carries its fd (and that cryo kept no copy of the pipe). */
+static void check_queue_kept(const char *program, const char *what)
+{
+	struct prog p = { 0 };
+	struct cryo_run r = { 0 };
+	char img[PATH_MAX], pid[16];
+
+	CHECK_GOTO(start_prog(&p, program, NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, what, NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+TEST(a_refused_dump_leaves_a_waiting_connection_with_its_data)
+{
+	check_queue_kept("neg_unix_accept_data", "its client has sent data");
+}
+
+TEST(a_refused_dump_leaves_a_message_with_its_fd_in_flight)
+{
+	check_queue_kept("neg_unix_rights", "fds in flight (SCM_RIGHTS) in its queue");
+}
+
 /* A peek would give cryo a pidfd per message, which it does not save. */
 TEST(dump_refuses_a_unix_socket_with_so_passpidfd_and_data_queued_and_the_program_runs_on)
 {
