@@ -66,6 +66,8 @@ static const struct workload workloads[] = {
 	{ "tree of 500 processes, 1 MiB each", "wl_tree", { "500" }, false },
 	{ "64 threads, 1 MiB each", "wl_threads", { "64" }, false },
 	{ "10,000 fds, 2,500 pipe ends", "wl_fds", { "10000", "2500" }, false },
+	{ "10,000 unix socketpairs, data queued, 10 processes (5,000 shared by 2)", "wl_unix_pairs",
+	  { "10000", "10" }, false },
 };
 #define NR_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 

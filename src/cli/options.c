@@ -16,6 +16,7 @@ enum {
 	OPT_TCP_ESTABLISHED,
 	OPT_NETWORK_LOCK,
 	OPT_EXT_UNIX_SK,
+	OPT_SKIP_IN_FLIGHT,
 	OPT_LAZY_PAGES,
 	OPT_GHOST_LIMIT,
 	OPT_SIGN_KEY,
@@ -38,6 +39,7 @@ static const struct option long_options[] = {
 	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 	{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK },
 	{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
+	{ "skip-in-flight", no_argument, NULL, OPT_SKIP_IN_FLIGHT },
 	{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
 	{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
 	{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
@@ -193,6 +195,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_EXT_UNIX_SK:
 			opts->ext_unix_sk = true;
+			break;
+		case OPT_SKIP_IN_FLIGHT:
+			opts->skip_in_flight = true;
 			break;
 		case OPT_LAZY_PAGES:
 			opts->lazy_pages = true;

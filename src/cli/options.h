@@ -25,6 +25,9 @@ struct cryo_opts {
 	bool tcp_established;	/* --tcp-established */
 	bool network_lock_skip;	/* --network-lock skip (else nftables) */
 	bool ext_unix_sk;	/* --ext-unix-sk */
+	/* --skip-in-flight: connections waiting in a unix listener's accept
+	 * queue that cannot be restored are dropped instead of refused. */
+	bool skip_in_flight;
 	/* --ghost-limit SIZE: the largest deleted file dump saves (criu's
 	 * option); 0 when not given: no limit. */
 	uint64_t ghost_limit;

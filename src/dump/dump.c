@@ -146,6 +146,8 @@ static int start_files(struct dump_ctx *ctx)
 		ret = files_dump_start(ctx->dir, pids, n, &ctx->files);
 	if (!ret && ctx->opts->ext_unix_sk)
 		files_dump_allow_external_unix(ctx->files);
+	if (!ret && ctx->opts->skip_in_flight)
+		files_dump_skip_in_flight(ctx->files);
 	if (!ret)
 		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
 	free(pids);

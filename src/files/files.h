@@ -27,6 +27,10 @@ int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
 /* --ext-unix-sk: unix sockets of the dump may be connected to peers outside
  * it (the kind connects them again by name at restore). */
 void files_dump_allow_external_unix(struct files_dump_set *set);
+/* --skip-in-flight: connections waiting in a unix listener's accept queue
+ * that cannot be restored are dropped (their clients then see their peer
+ * closed) instead of failing the dump. */
+void files_dump_skip_in_flight(struct files_dump_set *set);
 /* Lets go of @set; NULL is fine. */
 void files_dump_free(struct files_dump_set *set);
 /* The largest deleted file @set saves (--ghost-limit); 0: no limit. */

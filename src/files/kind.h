@@ -108,6 +108,19 @@ bool file_dump_has_pid(const struct file_dump *d, pid_t pid);
 /* Whether the dump was asked to let unix sockets have peers outside it
  * (--ext-unix-sk). */
 bool file_dump_ext_unix_sk(const struct file_dump *d);
+/* Whether connections waiting in a unix listener's accept queue that cannot
+ * be restored may be dropped (--skip-in-flight). */
+bool file_dump_skip_in_flight(const struct file_dump *d);
+/* 1 when a process of the dump (or the task being dumped) has an fd of the
+ * socket of inode @ino, 0 when none, -errno (logged) when their fds cannot
+ * be read. The fds are read once per dump. */
+int file_dump_holds_socket(const struct file_dump *d, uint64_t ino);
+/* What kind @kind keeps for the whole dump (a table read once, while the
+ * tree is frozen): made by @make at the first call, let go by @drop with
+ * the dump; NULL when @make failed (it logs why), and then made again at
+ * the next call. */
+void *file_dump_kind_state(const struct file_dump *d, FileEntry__Kind kind,
+			   void *(*make)(const struct file_dump *d), void (*drop)(void *state));
 /* The processes of the dump, sorted, in *@pids; returns how many. */
 size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
 

@@ -34,7 +34,8 @@ static size_t build_request(int family, int protocol, union diag_req *r)
 	case AF_UNIX:
 		r->unix_req.sdiag_family = AF_UNIX;
 		r->unix_req.udiag_states = ~0u;
-		r->unix_req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER;
+		r->unix_req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS |
+					 UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS;
 		return sizeof(r->unix_req);
 	case AF_INET:
 	case AF_INET6:
@@ -262,15 +263,16 @@ struct unix_lookup {
 	bool found;
 };
 
-static int unix_match(const struct nlmsghdr *h, void *arg)
+/* The state of the unix socket one reply describes, its inode in *@ino;
+ * -EBADMSG when the reply is too short. */
+static int unix_parse(const struct nlmsghdr *h, uint32_t *ino, struct unix_diag_state *o)
 {
-	struct unix_lookup *l = arg;
 	const struct unix_diag_msg *m = mnl_nlmsg_get_payload(h);
-	struct unix_diag_state *o = l->out;
 	const struct nlattr *a;
 
-	if (h->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*m) || m->udiag_ino != l->ino)
-		return 0;
+	if (h->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*m))
+		return -EBADMSG;
+	*ino = m->udiag_ino;
 	memset(o, 0, sizeof(*o));
 	o->type = m->udiag_type;
 	o->state = m->udiag_state;
@@ -302,6 +304,7 @@ static int unix_match(const struct nlmsghdr *h, void *arg)
 			break;
 		case UNIX_DIAG_ICONS:
 			o->nr_icons = len / 4;
+			o->icons = v;
 			break;
 		case UNIX_DIAG_RQLEN:
 			if (len >= sizeof(struct unix_diag_rqlen)) {
@@ -317,8 +320,45 @@ static int unix_match(const struct nlmsghdr *h, void *arg)
 			break;
 		}
 	}
+	return 0;
+}
+
+static int unix_match(const struct nlmsghdr *h, void *arg)
+{
+	struct unix_lookup *l = arg;
+	struct unix_diag_state st;
+	uint32_t ino;
+
+	if (unix_parse(h, &ino, &st) || ino != l->ino)
+		return 0;
+	st.icons = NULL;
+	*l->out = st;
 	l->found = true;
 	return 1;
+}
+
+struct unix_walk {
+	int (*each)(uint32_t ino, const struct unix_diag_state *st, void *arg);
+	void *arg;
+};
+
+static int unix_walk_one(const struct nlmsghdr *h, void *arg)
+{
+	struct unix_walk *w = arg;
+	struct unix_diag_state st;
+	uint32_t ino;
+
+	if (unix_parse(h, &ino, &st))
+		return 0;
+	return w->each(ino, &st, w->arg);
+}
+
+int sock_diag_unix_each(int (*each)(uint32_t ino, const struct unix_diag_state *st, void *arg),
+			void *arg)
+{
+	struct unix_walk w = { .each = each, .arg = arg };
+
+	return sock_diag_dump(AF_UNIX, 0, unix_walk_one, &w);
 }
 
 int sock_diag_unix_find(uint64_t ino, struct unix_diag_state *out)

@@ -26,6 +26,8 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_mount_overlay", .namespaces = CLONE_NEWNS },
 	{ .name = "neg_pidfd_thread_shared" },
 	{ .name = "neg_ping" },
+	{ .name = "neg_unix_accept_data" },
+	{ .name = "neg_unix_rights" },
 	{ .name = "neg_pty_full" },
 	{ .name = "neg_sysv_shm" },
 	{ .name = "neg_thread_creds" },
@@ -110,6 +112,14 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_udp_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_seed", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_shared", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_accept", .cycles = CYCLES_ALL },
+	{
+		/* The original keeps the connections the dump drops. */
+		.name = "prog_unix_accept_skip",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.dump.options = LIST("--skip-in-flight"),
+	},
+	{ .name = "prog_unix_creds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
