@@ -126,13 +126,13 @@ static int add_rule(const LockedConnection *c, bool from_image)
 	memcpy(copy->local_addr.data, c->local_addr.data, c->local_addr.len);
 	memcpy(copy->peer_addr.data, c->peer_addr.data, c->peer_addr.len);
 	conns[lock.nr] = copy;
+	/* Counted before the table is made, whose commands hold every rule
+	 * counted: the first connection's rule is in it. */
+	lock.nr++;
 	table_name(TABLE_RUNNING, getpid(), name, sizeof(name));
 	if (!lock.table) {
 		cmd = table_cmds(name, true);
-		lock.nr++;
-		lock.table = true;
 	} else {
-		lock.nr++;
 		cmd = malloc(RULE_MAX + 128);
 		if (cmd)
 			snprintf(cmd, RULE_MAX + 128, "add rule inet %s input %s\n", name, rule);
@@ -140,6 +140,8 @@ static int add_rule(const LockedConnection *c, bool from_image)
 	if (!cmd)
 		return -ENOMEM;
 	ret = nft_run(cmd, NULL, 0, err, sizeof(err));
+	if (!ret)
+		lock.table = true;
 	free(cmd);
 	if (ret)
 		pr_err("network lock: cannot add `%s` to nftables table inet %s: %s", rule, name,

@@ -94,6 +94,13 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-established"),
 	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
+	{
+		/* Not left running: the client cannot talk to two copies. */
+		.name = "prog_tcp_peer",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.dump.options = LIST("--tcp-established"),
+		.peer = "peer_tcp_client",
+	},
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_ttys", .cycles = CYCLES_ALL },
