@@ -250,7 +250,7 @@ static bool unsettable(const SocketOption *o)
 		(o->name == IPV6_MULTICAST_HOPS || o->name == IPV6_MULTICAST_IF));
 }
 
-static void drop_unsettable(InetSocket *s)
+void tcp_conn_drop_unsettable(InetSocket *s)
 {
 	size_t j = 0;
 
@@ -298,7 +298,7 @@ int tcp_conn_dump(const struct file_dump *d, InetSocket *s, unsigned int state)
 	tcp_connection__init(t);
 	s->tcp = t;
 	t->state = state;
-	drop_unsettable(s);
+	tcp_conn_drop_unsettable(s);
 	ret = lock_connection(p, s);
 	if (!ret)
 		ret = repair_on(p);

@@ -93,6 +93,13 @@ const struct test_program test_programs[] = {
 		.cycles = CYCLES_ALL,
 		.dump.options = LIST("--tcp-established"),
 	},
+	{
+		/* Not left running: the original's connections stay open. */
+		.name = "prog_tcp_close",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.dump.options = LIST("--tcp-close"),
+		.restore.options = LIST("--tcp-close"),
+	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
 	{
 		/* Not left running: the client cannot talk to two copies. */
