@@ -69,7 +69,7 @@ static bool inet_recognise(const struct fd_probe *p)
 		/* A closed socket is one never connected (or reset): it is
 		 * taken when it has no port (dump_state() refuses one bound). */
 		return state == TCP_LISTEN || state == TCP_CLOSE || tcp_close_mode() ||
-		       (state == TCP_ESTABLISHED && tcp_established_allowed());
+		       (tcp_state_supported((unsigned int)state) && tcp_established_allowed());
 	}
 	return type == SOCK_RAW ||
 	       (type == SOCK_DGRAM && (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE ||

@@ -104,6 +104,22 @@ int udp_queue_dump(const struct file_dump *d, InetSocket *s);
  * them back to check; logged. */
 int udp_queue_restore(struct restore_ctx *r, const struct file_obj *f, int fd);
 
+/* ---- TCP states other than established (tcp_state.c) ------------------------ */
+
+/* The mark (SO_MARK) of the packets restore makes as if from a connection's
+ * peer, which the network lock lets through. */
+#define TCP_PACKET_MARK 0x63727930u
+
+/* Which of its FINs a connection in @state had sent, and received. */
+bool tcp_state_fin_sent(unsigned int state);
+bool tcp_state_fin_received(unsigned int state);
+/* Whether repair mode restores a connection in @state (through established). */
+bool tcp_state_supported(unsigned int state);
+/* Takes the connection on @fd, restored established in repair mode with
+ * its queues and window, to its saved state: its FIN queued (shutdown()),
+ * the peer's FIN and ACK as packets made as if by the peer. */
+int tcp_state_restore(int fd, const InetSocket *s, const TcpConnection *t);
+
 /* ---- TCP connections taken closed (tcp_close.c) ---------------------------- */
 
 /* Whether --tcp-close was given to the dump or restore that runs. */

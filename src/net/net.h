@@ -10,7 +10,7 @@
 #include "images/proto/inventory.pb-c.h"
 
 /* Writes what the socket @fd is and why cryo refuses it into @buf:
- * "TCP established: needs --tcp-established",
+ * "TCP established: needs --tcp-established (or --tcp-close)",
  * "unix stream socket, connected: not supported yet". */
 void net_describe_socket(int fd, char *buf, size_t size);
 

@@ -21,7 +21,7 @@
  * lock then waits for the restore, which names it from the inventory. */
 #define TABLE_RUNNING "cryo_lock_"
 #define TABLE_HELD "cryo_held_"
-/* "ip saddr ADDR ip daddr ADDR tcp sport N tcp dport N drop" at most. */
+/* "ip saddr ADDR ip daddr ADDR tcp sport N tcp dport N meta mark != M drop". */
 #define RULE_MAX 192
 
 static struct {
@@ -73,9 +73,11 @@ static int rule_of(const LockedConnection *c, char *buf, size_t size)
 	    c->peer_port > 65535 || !inet_ntop(af, c->local_addr.data, local, sizeof(local)) ||
 	    !inet_ntop(af, c->peer_addr.data, peer, sizeof(peer)))
 		return -EINVAL;
-	snprintf(buf, size, "%s saddr %s %s daddr %s tcp sport %u tcp dport %u drop",
+	/* The packets restore makes for a connection (tcp_state.c) carry a
+	 * mark of cryo's and pass. */
+	snprintf(buf, size, "%s saddr %s %s daddr %s tcp sport %u tcp dport %u meta mark != 0x%x drop",
 		 af == AF_INET ? "ip" : "ip6", peer, af == AF_INET ? "ip" : "ip6", local,
-		 c->peer_port, c->local_port);
+		 c->peer_port, c->local_port, TCP_PACKET_MARK);
 	return 0;
 }
 

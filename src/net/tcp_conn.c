@@ -161,6 +161,12 @@ static int dump_queues(const struct file_dump *d, InetSocket *s, TcpConnection *
 		ret = ioctl_u32(fd, SIOCOUTQ, &t->send_queued);
 	if (!ret)
 		ret = ioctl_u32(fd, SIOCOUTQNSD, &t->send_unsent);
+	/* A FIN we sent (or queued) counts in SIOCOUTQ (and SIOCOUTQNSD while
+	 * unsent) though it is no byte; SIOCINQ leaves a received one out. */
+	if (!ret && tcp_state_fin_sent(t->state)) {
+		t->send_queued -= t->send_queued > 0;
+		t->send_unsent -= t->send_unsent > 0;
+	}
 	if (!ret && t->send_unsent > t->send_queued)
 		ret = -EIO;
 	if (!ret) {
@@ -285,7 +291,7 @@ int tcp_conn_dump(const struct file_dump *d, InetSocket *s, unsigned int state)
 	TcpConnection *t;
 	int ret;
 
-	if (state != TCP_ESTABLISHED) {
+	if (!tcp_state_supported(state)) {
 		char what[128];
 
 		net_describe_socket(p->dup, what, sizeof(what));
@@ -313,12 +319,14 @@ const char *tcp_conn_problem(const InetSocket *s, uint64_t *queued)
 {
 	const TcpConnection *t = s->tcp;
 
-	if (t->state != 1)
-		return "a TCP connection in a state other than established";
+	if (!tcp_state_supported(t->state))
+		return "a TCP connection in a state other than established, FIN_WAIT1, FIN_WAIT2, "
+		       "CLOSE_WAIT, LAST_ACK and CLOSING";
 	if (!s->has_peer_addr || !s->local_port || !s->peer_port || s->has_backlog)
 		return "a TCP connection needs a local port and a peer, and no backlog";
-	if (s->shutdown & 2)
-		return "an established TCP connection shut down for writing";
+	if (!!(s->shutdown & 2) != tcp_state_fin_sent(t->state))
+		return "a TCP connection shut down for writing in a state that sent no FIN, or "
+		       "the reverse";
 	if (t->send_queued > QUEUE_MAX || t->recv_queued > QUEUE_MAX ||
 	    t->send_unsent > t->send_queued)
 		return "TCP queue sizes out of range";
@@ -394,6 +402,13 @@ static int set_window(int fd, const TcpConnection *t)
 		.rcv_wnd = t->rcv_wnd, .rcv_wup = t->rcv_wup,
 	};
 
+	/* The peer's FIN comes after (tcp_state.c): a window acknowledging it
+	 * is past what the socket has received yet, and refused. */
+	if (tcp_state_fin_received(t->state) && win.rcv_wup == t->recv_seq) {
+		win.rcv_wup--;
+		win.rcv_wnd++;
+	}
+
 	return setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, &win, sizeof(win)) ? -errno : 0;
 }
 
@@ -423,9 +438,12 @@ int tcp_conn_restore(struct restore_ctx *r, const struct file_obj *f, int fd,
 	if (!bytes)
 		return -ENOMEM;
 	contents_copy_runs(bytes, f->chunks, f->nr_chunks);
-	ret = set_seq(fd, TCP_SEND_QUEUE, t->send_seq - t->send_queued);
+	/* Without the FINs, which tcp_state_restore() replays. */
+	ret = set_seq(fd, TCP_SEND_QUEUE,
+		      t->send_seq - tcp_state_fin_sent(t->state) - t->send_queued);
 	if (!ret)
-		ret = set_seq(fd, TCP_RECV_QUEUE, t->recv_seq - t->recv_queued);
+		ret = set_seq(fd, TCP_RECV_QUEUE,
+			      t->recv_seq - tcp_state_fin_received(t->state) - t->recv_queued);
 	/* In repair mode connect() sends nothing: the connection is there. */
 	if (!ret) {
 		what = "connect()";
@@ -458,12 +476,25 @@ int tcp_conn_restore(struct restore_ctx *r, const struct file_obj *f, int fd,
 		if (!ret)
 			ret = set_window(fd, t);
 	}
+	/* Never sent: the kernel sends it now, as it would have; before our
+	 * FIN, if it is queued. */
+	if (!ret && t->state != TCP_ESTABLISHED && t->send_unsent) {
+		what = "the unsent data";
+		ret = tcp_conn_repair(fd, false);
+		if (!ret)
+			ret = write_all(fd, bytes + t->recv_queued + sent, t->send_unsent);
+		if (!ret)
+			ret = tcp_conn_repair(fd, true);
+	}
+	if (!ret && t->state != TCP_ESTABLISHED) {
+		what = "the state after established (the FINs)";
+		ret = tcp_state_restore(fd, s, t);
+	}
 	if (!ret) {
 		what = "TCP_REPAIR off";
 		ret = tcp_conn_repair(fd, false);
 	}
-	/* Never sent: the kernel sends it now, as it would have. */
-	if (!ret) {
+	if (!ret && t->state == TCP_ESTABLISHED) {
 		what = "the unsent data";
 		ret = write_all(fd, bytes + t->recv_queued + sent, t->send_unsent);
 	}
