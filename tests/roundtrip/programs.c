@@ -29,6 +29,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_sysv_shm" },
 	{ .name = "neg_thread_creds" },
 	{ .name = "neg_traced_child" },
+	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
 	{ .name = "neg_udp_port" },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_files", .cycles = CYCLES_ALL },
