@@ -361,6 +361,14 @@ static int inet_dump(const struct file_dump *d)
 		if (!connected && errno != ENOTCONN)
 			return pr_errno_ret("dump: pid %d %s (%s): cannot read its peer", p->pid,
 					    p->name, p->link);
+		/* A connect() in progress has a peer getpeername() does not show. */
+		if (!connected && s->protocol == IPPROTO_TCP && s->local_port &&
+		    tcp_state(p->dup) == TCP_SYN_SENT) {
+			ret = tcp_state_syn_sent_peer(p, s, &local, &peer);
+			if (ret)
+				return ret;
+			connected = true;
+		}
 	}
 	if (connected) {
 		s->has_peer_port = true;

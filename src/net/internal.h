@@ -119,6 +119,10 @@ bool tcp_state_supported(unsigned int state);
  * its queues and window, to its saved state: its FIN queued (shutdown()),
  * the peer's FIN and ACK as packets made as if by the peer. */
 int tcp_state_restore(int fd, const InetSocket *s, const TcpConnection *t);
+struct fd_probe;
+/* The peer of the connection in SYN_SENT of @p (sock_diag's), at @local. */
+int tcp_state_syn_sent_peer(const struct fd_probe *p, const InetSocket *s,
+			    const struct sockaddr_storage *local, struct sockaddr_storage *peer);
 
 /* ---- TCP connections taken closed (tcp_close.c) ---------------------------- */
 

@@ -183,6 +183,8 @@ static int inet_match(const struct nlmsghdr *h, void *arg)
 	l->out->rqueue = m->idiag_rqueue;
 	l->out->wqueue = m->idiag_wqueue;
 	l->out->ifindex = m->id.idiag_if;
+	memcpy(l->out->peer_addr, m->id.idiag_dst, sizeof(l->out->peer_addr));
+	l->out->peer_port = ntohs(m->id.idiag_dport);
 	mnl_attr_for_each(a, h, sizeof(*m)) {
 		if (mnl_attr_get_type(a) == INET_DIAG_SHUTDOWN &&
 		    mnl_attr_get_payload_len(a) >= 1) {

@@ -320,8 +320,10 @@ const char *tcp_conn_problem(const InetSocket *s, uint64_t *queued)
 	const TcpConnection *t = s->tcp;
 
 	if (!tcp_state_supported(t->state))
-		return "a TCP connection in a state other than established, FIN_WAIT1, FIN_WAIT2, "
-		       "CLOSE_WAIT, LAST_ACK and CLOSING";
+		return "a TCP connection in a state other than SYN_SENT, established, FIN_WAIT1, "
+		       "FIN_WAIT2, CLOSE_WAIT, LAST_ACK and CLOSING";
+	if (t->state == TCP_SYN_SENT && (t->send_queued || t->recv_queued))
+		return "a TCP connect() in progress with bytes queued";
 	if (!s->has_peer_addr || !s->local_port || !s->peer_port || s->has_backlog)
 		return "a TCP connection needs a local port and a peer, and no backlog";
 	if (!!(s->shutdown & 2) != tcp_state_fin_sent(t->state))
@@ -424,6 +426,37 @@ static int make_room(int fd, const TcpConnection *t)
 	return 0;
 }
 
+/* A connect() in progress (SYN_SENT): repair mode cannot make one, so the
+ * connect() is done again with repair off, from the same initial sequence
+ * number (the send queue's, less the SYN), not waiting: the peer sees its
+ * SYN again. The task's own connect(), restarted, waits on as before. */
+static int restore_syn_sent(struct restore_ctx *r, const struct file_obj *f, int fd,
+			    const TcpConnection *t, const struct sockaddr_storage *peer,
+			    socklen_t peer_len)
+{
+	const char *what = "the initial sequence number";
+	int flags, ret = set_seq(fd, TCP_SEND_QUEUE, t->send_seq - 1);
+
+	if (!ret) {
+		what = "TCP_REPAIR off";
+		ret = tcp_conn_repair(fd, false);
+	}
+	if (!ret) {
+		what = "connect()";
+		flags = fcntl(fd, F_GETFL);
+		if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK))
+			ret = -errno;
+		else if (connect(fd, (const struct sockaddr *)peer, peer_len) && errno != EINPROGRESS)
+			ret = -errno;
+		if (flags >= 0 && fcntl(fd, F_SETFL, flags) && !ret)
+			ret = -errno;
+	}
+	if (ret)
+		restore_err(r, f, "cannot restore the TCP connect() in progress (SYN_SENT): %s: %s",
+			    what, strerror(-ret));
+	return ret;
+}
+
 int tcp_conn_restore(struct restore_ctx *r, const struct file_obj *f, int fd,
 		     const struct sockaddr_storage *peer, socklen_t peer_len)
 {
@@ -434,6 +467,8 @@ int tcp_conn_restore(struct restore_ctx *r, const struct file_obj *f, int fd,
 	const char *what = "the sequence numbers";
 	int ret;
 
+	if (t->state == TCP_SYN_SENT)
+		return restore_syn_sent(r, f, fd, t, peer, peer_len);
 	bytes = malloc((size_t)t->recv_queued + t->send_queued + 1);
 	if (!bytes)
 		return -ENOMEM;

@@ -16,7 +16,10 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
+#include "files/kind.h"
 #include "net/internal.h"
+#include "net/sock_diag.h"
 
 #define WAIT_STATE_MS 2000
 
@@ -33,8 +36,38 @@ bool tcp_state_fin_received(unsigned int state)
 
 bool tcp_state_supported(unsigned int state)
 {
-	return state == TCP_ESTABLISHED || tcp_state_fin_sent(state) ||
+	return state == TCP_ESTABLISHED || state == TCP_SYN_SENT || tcp_state_fin_sent(state) ||
 	       tcp_state_fin_received(state);
+}
+
+int tcp_state_syn_sent_peer(const struct fd_probe *p, const InetSocket *s,
+			    const struct sockaddr_storage *local, struct sockaddr_storage *peer)
+{
+	struct inet_diag_state st;
+	int ret = sock_diag_inet_find((int)s->family, IPPROTO_TCP, local, NULL, s->ino, &st);
+
+	if (!ret && (st.state != TCP_SYN_SENT || !st.peer_port))
+		ret = -EAGAIN;
+	if (ret) {
+		pr_fd_err(p, "cannot find the peer of its connect() in progress (SYN_SENT) in "
+			  "sock_diag: %s", strerror(-ret));
+		return ret;
+	}
+	memset(peer, 0, sizeof(*peer));
+	peer->ss_family = (sa_family_t)s->family;
+	if (s->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)peer;
+
+		memcpy(&in->sin_addr, st.peer_addr, 4);
+		in->sin_port = htons(st.peer_port);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)peer;
+
+		memcpy(&in6->sin6_addr, st.peer_addr, 16);
+		in6->sin6_port = htons(st.peer_port);
+		in6->sin6_scope_id = s->local_scope_id;
+	}
+	return 0;
 }
 
 /* The connection's two ends as IPv4 (a v4-mapped socket's are on the wire)

@@ -10,10 +10,13 @@
  *   C: server LAST_ACK with 100 bytes unread (its client read everything,
  *      shut down and closed: its end is a TIME_WAIT outside the program);
  *   D: client CLOSING (it got the server's bytes and FIN after sending its
- *      own), server FIN_WAIT1.
+ *      own), server FIN_WAIT1;
+ *   E: client SYN_SENT (a non-blocking connect() whose SYN is dropped), to
+ *      a listener of the program.
  * After restore: each socket is in its state; the table is deleted, and
  * every connection ends as TCP does, every byte arriving once, in order. */
 #include <errno.h>
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,7 +47,7 @@ static const struct family families[] = {
 };
 #define NR_FAMILIES (sizeof(families) / sizeof(families[0]))
 
-enum { PAIR_A, PAIR_B, PAIR_C, PAIR_D, NR_PAIRS };
+enum { PAIR_A, PAIR_B, PAIR_C, PAIR_D, PAIR_E, NR_PAIRS };
 
 struct pair {
 	char what[32];
@@ -243,6 +246,28 @@ static void set_up(const struct family *f, struct pair *pp)
 	undrop(p->sport, p->cport);
 	expect_state(p, p->client, TCP_CLOSING, "client not in CLOSING");
 	expect_state(p, p->server, TCP_FIN_WAIT1, "server not in FIN_WAIT1");
+	/* E: the client's port is known before its SYN, which is dropped. */
+	p = &pp[PAIR_E];
+	snprintf(p->what, sizeof(p->what), "%s E", f->what);
+	{
+		struct sockaddr_storage sa;
+		socklen_t len = make_addr(f, 0, &sa);
+
+		p->listener = socket(f->family, SOCK_STREAM, 0);
+		p->client = socket(f->family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (p->listener < 0 || p->client < 0 ||
+		    bind(p->listener, (struct sockaddr *)&sa, len) || listen(p->listener, 1) ||
+		    bind(p->client, (struct sockaddr *)&sa, len))
+			die(p->what, "bind");
+		p->cport = port_of(p->client);
+		p->sport = port_of(p->listener);
+		drop(p->cport, p->sport);
+		len = make_addr(f, p->sport, &sa);
+		if (!connect(p->client, (struct sockaddr *)&sa, len) || errno != EINPROGRESS)
+			die(p->what, "connect did not wait");
+		p->server = -1;
+		expect_state(p, p->client, TCP_SYN_SENT, "client not in SYN_SENT");
+	}
 }
 
 /* Reads the pattern of direction @dir, then (with @eof) the end: 10 s. */
@@ -293,6 +318,7 @@ static void check(struct pair *pp)
 	check_state(&pp[PAIR_C], pp[PAIR_C].server, TCP_LAST_ACK, "server");
 	check_state(&pp[PAIR_D], pp[PAIR_D].client, TCP_CLOSING, "client");
 	check_state(&pp[PAIR_D], pp[PAIR_D].server, TCP_FIN_WAIT1, "server");
+	check_state(&pp[PAIR_E], pp[PAIR_E].client, TCP_SYN_SENT, "client");
 }
 
 /* With nothing dropped, every connection ends. */
@@ -316,6 +342,24 @@ static void check_ends(struct pair *pp)
 	read_all(p, p->server, 0, true, "server");
 	PROG_CHECK(wait_state(p->client, TCP_CLOSE) && wait_state(p->server, TCP_CLOSE),
 		   "%s: not closed", p->what);
+	p = &pp[PAIR_E];
+	{
+		struct pollfd pfd = { .fd = p->client, .events = POLLOUT };
+		int err = -1;
+		socklen_t len = sizeof(err);
+		char buf[4];
+
+		if (!PROG_CHECK(poll(&pfd, 1, 15000) == 1 &&
+					!getsockopt(p->client, SOL_SOCKET, SO_ERROR, &err, &len) &&
+					!err,
+				"%s: the connect() did not complete (%s)", p->what, strerror(err)))
+			return;
+		p->server = accept(p->listener, NULL, NULL);
+		fcntl(p->client, F_SETFL, 0);
+		PROG_CHECK(p->server >= 0 && send(p->client, "ping", 4, 0) == 4 &&
+				   recv(p->server, buf, 4, MSG_WAITALL) == 4 && !memcmp(buf, "ping", 4),
+			   "%s: the connection does not carry bytes", p->what);
+	}
 }
 
 int main(int argc, char **argv)
