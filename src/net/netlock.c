@@ -36,7 +36,10 @@ static struct {
 	/* One context for the run, made before the dump opens its copies of
 	 * the sockets: its netlink socket keeps a low fd (libnftables waits on
 	 * it with select(), which aborts beyond fd 1023), and each rule costs
-	 * a transaction, not a new context. */
+	 * a transaction, not a new context. The running table is owned by that
+	 * socket (flags owner): no other process may change or delete it, and
+	 * the kernel deletes it when the socket closes, also when cryo is
+	 * killed. */
 	struct nft_ctx *ctx;
 } lock;
 
@@ -99,7 +102,7 @@ static int rule_of(const LockedConnection *c, char *buf, size_t size)
  * the same however many there are; a rule each made every commit rebuild
  * the chain). The packets restore makes for a connection (tcp_state.c)
  * carry a mark of cryo's and pass. */
-static char *table_cmds(const char *name, bool create)
+static char *table_cmds(const char *name, bool create, bool owned)
 {
 	size_t size = 1024 + lock.nr * (RULE_MAX + 64);
 	char *cmd = malloc(size);
@@ -111,7 +114,7 @@ static char *table_cmds(const char *name, bool create)
 	if (create)
 		off = (size_t)snprintf(
 			cmd, size,
-			"add table inet %s\n"
+			"add table inet %s%s\n"
 			"add chain inet %s input { type filter hook input priority raw; "
 			"policy accept; }\n"
 			"add set inet %s conns4 { type ipv4_addr . ipv4_addr . inet_service . "
@@ -122,7 +125,8 @@ static char *table_cmds(const char *name, bool create)
 			"tcp dport @conns4 drop\n"
 			"add rule inet %s input meta mark != 0x%x ip6 saddr . ip6 daddr . tcp sport . "
 			"tcp dport @conns6 drop\n",
-			name, name, name, name, name, TCP_PACKET_MARK, name, TCP_PACKET_MARK);
+			name, owned ? " { flags owner; }" : "", name, name, name, name, TCP_PACKET_MARK,
+			name, TCP_PACKET_MARK);
 	for (size_t i = 0; i < lock.nr; i++)
 		off += (size_t)snprintf(cmd + off, size - off, "add element inet %s %s\n", name,
 					lock.rules[i]);
@@ -138,7 +142,7 @@ static int apply_rules(const char *what)
 
 	table_name(TABLE_RUNNING, getpid(), name, sizeof(name));
 	if (!lock.table) {
-		cmd = table_cmds(name, true);
+		cmd = table_cmds(name, true, true);
 	} else {
 		cmd = malloc(RULE_MAX + 128);
 		if (cmd)
@@ -207,6 +211,16 @@ int net_lock_connection(const struct sockaddr_storage *local, const struct socka
 	return add_rule(&c, false, true);
 }
 
+static bool owned(const char *name)
+{
+	char cmd[128], out[512];
+
+	snprintf(cmd, sizeof(cmd), "list table inet %s\n", name);
+	if (nft_run(cmd, out, sizeof(out), NULL, 0))
+		return false;
+	return strstr(out, "flags owner") != NULL;
+}
+
 /* Whether a table of ours named @name was left by a cryo that is gone. */
 static bool stale(const char *name)
 {
@@ -218,7 +232,12 @@ static bool stale(const char *name)
 	pid = strtol(name + strlen(TABLE_RUNNING), &end, 10);
 	if (*end || pid <= 0 || pid == getpid())
 		return false;
-	return kill((pid_t)pid, 0) && errno == ESRCH;
+	if (!kill((pid_t)pid, 0) || errno != ESRCH)
+		return false;
+	/* A table owned by a live cryo's netlink socket, whose pid this one
+	 * may not see (another pid namespace): not ours to delete, and it
+	 * goes with its owner. */
+	return !owned(name);
 }
 
 int net_lock_list(char *stale_out, size_t stale_size, char *held_out, size_t held_size)
@@ -319,7 +338,7 @@ int net_lock_save(Inventory *inv, bool hold)
 	table_name(TABLE_RUNNING, getpid(), running, sizeof(running));
 	table_name(TABLE_HELD, getpid(), held, sizeof(held));
 	/* One transaction: the held table takes over with no gap. */
-	cmd = table_cmds(held, true);
+	cmd = table_cmds(held, true, false);
 	if (!cmd)
 		return -ENOMEM;
 	off = strlen(cmd);
