@@ -276,6 +276,8 @@ static int dump_here(const struct cryo_opts *opts)
 		sign_key_forget(&key);
 		return 1;
 	}
+	/* The writers take each file's digest as they write it. */
+	dir->digest_kind = opts->sign_key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	stats_init(&st, STATS_DUMP);
 	progress_start(&st, opts->quiet);
 	frozen_since = t = stats_begin(&st, STATS_DUMP_FREEZING);

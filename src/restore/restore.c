@@ -57,6 +57,7 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_SHMAT] = "attaching the SysV segment at",
 	[RESTORER_STEP_GUARD] = "installing a guard region (MADV_GUARD_INSTALL, 6.13) at",
 	[RESTORER_STEP_MLOCK] = "locking (mlock2) the mapping at",
+	[RESTORER_STEP_PAGES_DIGEST] = "checking the pages file's digest",
 };
 
 static void inject_log(enum inj_log_level level, const char *message)
@@ -242,8 +243,16 @@ static int watch_children(struct restore_run *run, size_t index)
 	return ret;
 }
 
-static int report_failure(const struct restorer_report *r)
+static int report_failure(const struct restore_run *run, const struct restorer_report *r)
 {
+	int index = tree_find(&run->rs->tree, r->pid);
+
+	if (r->step == RESTORER_STEP_PAGES_DIGEST && index >= 0 && run->rs->tasks[index].pages) {
+		pr_err("restore: pid %d: %s: its digest differs from the inventory's: changed "
+		       "since the dump, or from another dump (found as its pages were read; "
+		       "nothing of the tree ran)", r->pid, run->rs->tasks[index].pages->pages_path);
+		return -EBADMSG;
+	}
 	if (r->step < 0) {
 		/* A message from the process's own code names it already. */
 		if (!strncmp(r->message, "restore: ", 9))
@@ -284,7 +293,7 @@ static int take_report(struct restore_run *run, int stage, size_t *count)
 		return -EPIPE;
 	}
 	if (r.err)
-		return report_failure(&r);
+		return report_failure(run, &r);
 	index = tree_find(&run->rs->tree, r.pid);
 	if (index < 0 || r.stage != stage) {
 		pr_err("restore: a report of stage %d from pid %d, at stage %d", r.stage, r.pid,
@@ -826,7 +835,8 @@ int cmd_restore(const struct cryo_opts *opts)
 	net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
 	net_tcp_close_begin(opts->tcp_close);
 	if (!ret)
-		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job, &rs);
+		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job,
+				   !opts->lazy_pages, &rs);
 	if (dir)
 		image_dir_close(dir);
 	sign_key_forget(&key);

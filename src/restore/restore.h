@@ -34,6 +34,11 @@ struct restore_task {
 	Mm *mm;
 	struct files_image *files;
 	struct pages_reader *pages;
+	/* The restorer checks the pages file's digest as it reads it (an
+	 * unsigned set, not lazy): its size and XXH3-128 as listed. */
+	bool pages_verify;
+	uint64_t pages_size;
+	uint8_t pages_digest[16];
 };
 
 /* A whole restore: the tree, the images of each live process, and what
@@ -135,9 +140,12 @@ void __attribute__((noreturn)) clone_init_run(struct restore_set *rs, const int 
  * rip in one of @mm's executable mappings; else refused naming @path. */
 int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm);
 
-/* load.c */
+/* load.c. With @pages_in_restorer (an unsigned set restored whole), the
+ * pages files' digests are left to the restorers, which check each as
+ * they read it (restore_task.pages_verify); else every file is hashed
+ * here. */
 int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
-		 struct restore_set *rs);
+		 bool pages_in_restorer, struct restore_set *rs);
 void restore_unload(struct restore_set *rs);
 
 /* child.c: runs in the new process @index of the tree; never returns.

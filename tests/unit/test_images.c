@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "test_images_util.h"
 #include "images/crc32c.h"
+#include "images/digest.h"
 #include "images/format.h"
 #include "images/image.h"
 #include "images/pages.h"
@@ -180,9 +181,12 @@ out:
 
 /* A pages file goes O_DIRECT past its first 4 MiB where the filesystem
  * takes it, and back to the page cache for good at the first unaligned
- * write: the bytes must come out the same every way. */
-static const char *write_pages_mixed(const char *parent)
+ * write: the bytes must come out the same every way, and the digest the
+ * writer took as it wrote (of @kind) must be that of the file. */
+static const char *write_pages_mixed(const char *parent, enum image_digest_kind kind)
 {
+	uint8_t digest[IMG_DIGEST_MAX];
+	uint64_t size;
 	_cleanup_tree_ char *path = NULL;
 	const size_t big = 6u << 20, total = big + 5 * PS;
 	_cleanup_free_ unsigned char *back = malloc(total);
@@ -198,7 +202,12 @@ static const char *write_pages_mixed(const char *parent)
 		return "memory";
 	for (size_t i = 0; i < total + PS; i++)
 		src[i] = (unsigned char)(i * 7 + i / PS);
-	if (image_dir_create(path, &dir) || image_open_write(dir, IMG_PAGES, 1, &w)) {
+	if (image_dir_create(path, &dir)) {
+		why = "open";
+		goto out;
+	}
+	dir->digest_kind = kind;
+	if (image_open_write(dir, IMG_PAGES, 1, &w)) {
 		why = "open";
 		goto out;
 	}
@@ -222,6 +231,11 @@ static const char *write_pages_mixed(const char *parent)
 	    memcmp(back + big + 2 * PS, src + big + 2 * PS + 1, PS) ||
 	    memcmp(back + big + 3 * PS, src + big + 3 * PS, 2 * PS))
 		why = "the pages file does not hold the bytes written";
+	else if (dir->nr_written != 1 || !dir->digests[0].known || dir->digests[0].size != total)
+		why = "the writer noted no digest of the whole file";
+	else if (image_file_digest(dir, "pages-1.img", kind, &size, digest) || size != total ||
+		 memcmp(digest, dir->digests[0].digest, image_digest_size(kind)))
+		why = "the digest the writer took is not the file's";
 out:
 	image_dir_close(dir);
 	free(src);
@@ -255,10 +269,21 @@ TEST(finished_files_are_counted_until_synced)
 TEST(pages_file_is_the_same_direct_or_not)
 {
 	const char *tmp = getenv("TMPDIR");
-	const char *why = write_pages_mixed(tmp ? tmp : "/tmp");
+	const char *why = write_pages_mixed(tmp ? tmp : "/tmp", IMG_DIGEST_XXH3_128);
 
 	CHECK(!why, "on %s: %s", tmp ? tmp : "/tmp", why);
-	why = write_pages_mixed("/dev/shm");
+	why = write_pages_mixed("/dev/shm", IMG_DIGEST_XXH3_128);
+	CHECK(!why, "on /dev/shm: %s", why);
+}
+
+/* The signed set's digests (BLAKE2b) are taken as written too. */
+TEST(writer_digest_is_the_files_blake2b_direct_or_not)
+{
+	const char *tmp = getenv("TMPDIR");
+	const char *why = write_pages_mixed(tmp ? tmp : "/tmp", IMG_DIGEST_BLAKE2B_256);
+
+	CHECK(!why, "on %s: %s", tmp ? tmp : "/tmp", why);
+	why = write_pages_mixed("/dev/shm", IMG_DIGEST_BLAKE2B_256);
 	CHECK(!why, "on /dev/shm: %s", why);
 }
 
