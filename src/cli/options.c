@@ -14,6 +14,7 @@
 enum {
 	OPT_PIDFILE = 1000,
 	OPT_TCP_ESTABLISHED,
+	OPT_TCP_CLOSE,
 	OPT_NETWORK_LOCK,
 	OPT_EXT_UNIX_SK,
 	OPT_SKIP_IN_FLIGHT,
@@ -37,6 +38,7 @@ static const struct option long_options[] = {
 	{ "restore-detached", no_argument, NULL, 'd' },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+	{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 	{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK },
 	{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 	{ "skip-in-flight", no_argument, NULL, OPT_SKIP_IN_FLIGHT },
@@ -183,6 +185,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_TCP_ESTABLISHED:
 			opts->tcp_established = true;
+			break;
+		case OPT_TCP_CLOSE:
+			opts->tcp_close = true;
 			break;
 		case OPT_NETWORK_LOCK:
 			if (strcmp(optarg, "nftables") && strcmp(optarg, "skip")) {

@@ -23,6 +23,7 @@ struct cryo_opts {
 	bool restore_detached;	/* -d, --restore-detached */
 	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */
+	bool tcp_close;		/* --tcp-close: connections dumped and restored closed */
 	bool network_lock_skip;	/* --network-lock skip (else nftables) */
 	bool ext_unix_sk;	/* --ext-unix-sk */
 	/* --skip-in-flight: connections waiting in a unix listener's accept

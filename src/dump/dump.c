@@ -309,6 +309,7 @@ static int dump_here(const struct cryo_opts *opts)
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
 				 .sign_key = opts->sign_key ? &key : NULL };
 	net_tcp_dump_begin(opts->tcp_established);
+	net_tcp_close_begin(opts->tcp_close);
 	if (!ret)
 		ret = dump_tree(&ctx);
 	if (!ret && cryo_notify(opts, "post-dump", opts->pid)) {

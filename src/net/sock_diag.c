@@ -184,6 +184,8 @@ static int inet_match(const struct nlmsghdr *h, void *arg)
 	l->out->rqueue = m->idiag_rqueue;
 	l->out->wqueue = m->idiag_wqueue;
 	l->out->ifindex = m->id.idiag_if;
+	memcpy(l->out->peer_addr, m->id.idiag_dst, sizeof(l->out->peer_addr));
+	l->out->peer_port = ntohs(m->id.idiag_dport);
 	mnl_attr_for_each(a, h, sizeof(*m)) {
 		if (mnl_attr_get_type(a) == INET_DIAG_SHUTDOWN &&
 		    mnl_attr_get_payload_len(a) >= 1) {
@@ -226,6 +228,33 @@ static int udp_lookup(const struct sockaddr_storage *local, const struct sockadd
 	return request(local->ss_family, IPPROTO_UDP, NULL, 0, &id, inet_match, l);
 }
 
+/* Asks for the TCP connection from @local to @peer: the kernel's exact
+ * lookup in its established table (local is "src" here). A v4-mapped one
+ * is in the IPv4 table, which an AF_INET6 request does not search. */
+static int tcp_lookup(const struct sockaddr_storage *local, const struct sockaddr_storage *peer,
+		      struct inet_lookup *l)
+{
+	struct inet_diag_sockid id = { .idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } };
+
+	if (local->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)local, *b = (const void *)peer;
+
+		id.idiag_src[0] = a->sin_addr.s_addr;
+		id.idiag_sport = a->sin_port;
+		id.idiag_dst[0] = b->sin_addr.s_addr;
+		id.idiag_dport = b->sin_port;
+	} else {
+		const struct sockaddr_in6 *a = (const void *)local, *b = (const void *)peer;
+
+		memcpy(id.idiag_src, &a->sin6_addr, 16);
+		id.idiag_sport = a->sin6_port;
+		memcpy(id.idiag_dst, &b->sin6_addr, 16);
+		id.idiag_dport = b->sin6_port;
+		id.idiag_if = a->sin6_scope_id;
+	}
+	return request(local->ss_family, IPPROTO_TCP, NULL, 0, &id, inet_match, l);
+}
+
 int sock_diag_inet_find(int family, int protocol, const struct sockaddr_storage *local,
 			const struct sockaddr_storage *peer, uint64_t ino,
 			struct inet_diag_state *out)
@@ -247,6 +276,10 @@ int sock_diag_inet_find(int family, int protocol, const struct sockaddr_storage 
 	 * SO_REUSEPORT group may answer instead, then the filtered dump. */
 	if (protocol == IPPROTO_UDP && local->ss_family == family)
 		ret = udp_lookup(local, peer, &l);
+	/* A connection of a listener's port: the filtered dump would list
+	 * every other one (quadratic in a server's connections). */
+	if (protocol == IPPROTO_TCP && peer && local->ss_family == family)
+		ret = tcp_lookup(local, peer, &l);
 	if (!l.found)
 		ret = request(family, protocol, filter, sizeof(filter), NULL, inet_match, &l);
 	if (ret)

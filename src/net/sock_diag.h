@@ -27,6 +27,8 @@ struct inet_diag_state {
 	uint32_t rqueue;	/* bytes: unread (UDP: memory charged) */
 	uint32_t wqueue;	/* bytes: unsent (UDP: memory charged) */
 	uint32_t ifindex;	/* the bound device, 0 for none */
+	uint8_t peer_addr[16];	/* idiag_dst: the peer (4 bytes for IPv4) */
+	uint16_t peer_port;	/* host order; 0 for none */
 };
 
 /* Finds the socket of inode @ino among the sockets of @family (AF_INET or

@@ -320,7 +320,7 @@ TEST(dump_refuses_a_tcp_listener_with_a_waiting_connection_and_the_program_runs_
 TEST(dump_refuses_an_established_tcp_connection_and_the_program_runs_on)
 {
 	check_unsupported_fd(open_tcp_connection,
-			     "): TCP established: needs --tcp-established");
+			     "): TCP established: needs --tcp-established (or --tcp-close)");
 }
 
 /* Whether nftables has table inet @name. */

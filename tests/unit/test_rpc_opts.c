@@ -15,8 +15,8 @@
 static const char *const accepted[] = {
 	"images_dir_fd", "images_dir", "pid", "leave_running", "shell_job", "log_level",
 	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "rst_sibling",
-	"tcp_established", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock", "ghost_limit",
-	"tcp_skip_in_flight",
+	"tcp_established", "tcp_close", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock",
+	"ghost_limit", "tcp_skip_in_flight",
 };
 
 static bool is_accepted(const char *name)
