@@ -487,6 +487,64 @@ static bool restored_job_of_a_shell_reads_in_the_foreground(struct run *r)
 	return true;
 }
 
+/* The seed's chain: a job of a shell on terminal a is dumped with -j; a
+ * shell on terminal b runs `cryo restore --clone -j` in the foreground
+ * (without -d: cryo waits for its clone), the restored job answers on b;
+ * the clone is dumped with -j by the pid we see, restored as a clone again
+ * by a new shell on b, three rounds, answering after each. */
+static bool seed_chain_of_clones_keeps_the_terminal(struct run *r)
+{
+	char img[128], pidfile[128], pid[16], line[32], want[48];
+	const char *dump_args[] = { "dump", "-j", "-t", pid, "-D", img, "-o", "dump.log", "-v4",
+				    NULL };
+	struct cryo_call restore = { 0 };
+	pid_t job, seen = 0, cryo_job;
+	int code, status;
+
+	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", r->dir);
+	r->shells[0] = start_shell(r, r->a.slave, exec_echo, NULL, &job);
+	if (r->shells[0] < 0 || !talk(r, &r->a, "one\n", "reply 1: one"))
+		return false;
+	r->program = job;
+	for (int round = 0; round <= 3; round++) {
+		snprintf(pid, sizeof(pid), "%d", round ? seen : job);
+		snprintf(img, sizeof(img), "%s/img%d", r->dir, round);
+		code = run_cryo_on(r, NULL, dump_args);
+		if (code)
+			return code < 0 ? false : failed(r, "round %d: cryo dump -j exited with %d: %s",
+							 round, code,
+							 read_file(r, round ? "img1/dump.log" : "img0/dump.log"));
+		/* The job's shell (then the restoring cryo and its shell) saw the
+		 * job killed. */
+		if (!wait_child(r->shells[0], REPLY_MS, &status))
+			return failed(r, "round %d: the shell of the dumped job did not end", round);
+		r->shells[0] = 0;
+		r->program = 0;
+		if (round == 3)
+			return true;
+		unlink(pidfile);
+		restore.args = CRYO_ARGS("restore", "--clone", "-j", "-D", img, "--pidfile",
+					 pidfile, "-o", "restore.log", "-v4");
+		r->shells[0] = start_shell(r, r->b.slave, exec_cryo, &restore, &cryo_job);
+		if (r->shells[0] < 0)
+			return false;
+		for (long end = now_ms() + CRYO_MS; !(seen = atoi(read_file(r, "restored.pid")));
+		     usleep(5000))
+			if (now_ms() > end || waitpid(r->shells[0], &status, WNOHANG) == r->shells[0])
+				return failed(r, "round %d: cryo restore --clone -j gave no pid file: %s",
+					      round + 1, file_text(strcat(img, "/restore.log")));
+		r->program = seen;
+		if (seen == job)
+			return failed(r, "round %d: the clone's root is pid %d as we see it, the "
+				      "saved pid: not in a pid namespace of its own", round + 1, seen);
+		snprintf(line, sizeof(line), "round%d\n", round + 1);
+		snprintf(want, sizeof(want), "reply %d: round%d", round + 2, round + 1);
+		if (!fds_on(r, seen, r->b.slave) || !talk(r, &r->b, line, want))
+			return false;
+	}
+	return true;
+}
+
 /* ---- running them ----------------------------------------------------------- */
 
 static bool run_one(const char *name, bool (*test)(struct run *))
@@ -536,6 +594,7 @@ int main(int argc, char **argv)
 		TEST(dump_without_j_refuses_the_terminal),
 		TEST(restore_without_j_refuses_the_terminal),
 		TEST(restored_job_of_a_shell_reads_in_the_foreground),
+		TEST(seed_chain_of_clones_keeps_the_terminal),
 	};
 #undef TEST
 	int passed = 0, failed_count = 0;
