@@ -101,6 +101,7 @@ struct files_prepared;
  * caller's, as restore makes no namespaces yet. */
 struct file_obj;
 struct files_namespaces {
+	/* NULL: nothing to enter (only @devpts is said). */
 	int (*enter)(void *arg, const struct file_obj *first);
 	int (*leave)(void *arg, const struct file_obj *first);
 	void *arg;

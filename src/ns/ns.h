@@ -97,6 +97,17 @@ struct ns_clone_args {
  * use, EPERM without the capability. */
 pid_t ns_clone(const struct ns_clone_args *args);
 
+/* ---- a clone's devpts instance (devpts.c) ---------------------------------- */
+
+/* A new devpts instance (ptmxmode=0666), detached: its mount fd, or
+ * -errno (logged). */
+int ns_devpts_make(void);
+/* The path through which cryo reaches the instance of mount fd @mnt. */
+void ns_devpts_path(int mnt, char *path, size_t size);
+/* In a new mount namespace: @mnt on /dev/pts, /dev/ptmx bound to its
+ * ptmx; -errno, not logged. */
+int ns_devpts_attach(int mnt);
+
 /* ---- pids across namespaces (pids.c) -------------------------------------- */
 
 /* The pids of @pid (of its thread @tid when not 0) in every pid namespace

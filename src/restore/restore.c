@@ -138,17 +138,24 @@ static int as_task(void *arg, size_t index)
 static int prepare_files(struct restore_set *rs)
 {
 	struct restore_fs_creds *saved = malloc(sizeof(*saved));
+	struct files_namespaces clone_ns = { .devpts = NULL };
+	char devpts[64];
 	int ret, put_back;
 
 	if (!saved)
 		return -ENOMEM;
+	/* A clone's ptys are made in its own devpts instance. */
+	if (rs->devpts_fd >= 0) {
+		ns_devpts_path(rs->devpts_fd, devpts, sizeof(devpts));
+		clone_ns.devpts = devpts;
+	}
 	ret = restore_save_fs_creds(saved);
 	if (ret) {
 		free(saved);
 		return ret;
 	}
-	ret = files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base, NULL,
-			    as_task, rs, &rs->files);
+	ret = files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base,
+			    clone_ns.devpts ? &clone_ns : NULL, as_task, rs, &rs->files);
 	put_back = restore_put_back_fs_creds(saved);
 	free(saved);
 	return ret ? ret : put_back;
@@ -170,7 +177,10 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 		if (rs->tasks[i].files && files_max_fd(rs->tasks[i].files) >= base)
 			base = files_max_fd(rs->tasks[i].files) + 1;
 	rs->base = base;
-	ret = prepare_files(rs);
+	if (rs->devpts_fd >= 0)
+		ret = lift_fd(&rs->devpts_fd, base);
+	if (!ret)
+		ret = prepare_files(rs);
 	for (int i = 0; i < 3 && !ret; i++)
 		if (pipe2(pipes[i], O_CLOEXEC))
 			ret = pr_errno_ret("restore: cannot make the pipes of the restore");
@@ -659,6 +669,11 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (!ret && getenv("CRYO_TEST_STOP_BEFORE_CREATE"))
 		raise(SIGSTOP);
 	began = stats_begin(st, STATS_RESTORE_FILES);
+	rs->devpts_fd = -1;
+	if (!ret && opts->clone) {
+		rs->devpts_fd = ns_devpts_make();
+		ret = rs->devpts_fd < 0 ? rs->devpts_fd : 0;
+	}
 	if (!ret)
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
@@ -752,6 +767,9 @@ out:
 		close(run.release_fd);
 	if (run.init_pidfd >= 0)
 		close(run.init_pidfd);
+	if (rs->devpts_fd >= 0)
+		close(rs->devpts_fd);
+	rs->devpts_fd = -1;
 	shared_table_teardown(rs);
 	free(run.pidfds);
 	free(run.may_exit);

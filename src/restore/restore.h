@@ -66,6 +66,9 @@ struct restore_set {
 	 * every fd cryo hands down, and the words that order the group. */
 	int top;
 	struct shared_table_sync *sync;
+	/* --clone: the clone's own devpts instance (a detached mount, above
+	 * base) that the init attaches on /dev/pts; -1 without. */
+	int devpts_fd;
 };
 
 /* shared_table.c: fd tables shared between processes (CLONE_FILES). */

@@ -487,6 +487,22 @@ static bool restored_job_of_a_shell_reads_in_the_foreground(struct run *r)
 	return true;
 }
 
+/* The clone of @pid has a devpts instance of its own on /dev/pts: the
+ * terminal it inherited is not found by its path there (criu's "Can't
+ * lookup mount=26 for fd=0 path=/dev/pts/0"). */
+static bool own_devpts(struct run *r, pid_t pid)
+{
+	char path[64];
+	struct stat inside, here;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/pts", pid);
+	if (stat(path, &inside) || stat("/dev/pts", &here))
+		return failed(r, "cannot stat %s or /dev/pts: %s", path, strerror(errno));
+	if (inside.st_dev == here.st_dev)
+		return failed(r, "the clone (pid %d) has the host's devpts on /dev/pts", pid);
+	return true;
+}
+
 /* The seed's chain: a job of a shell on terminal a is dumped with -j; a
  * shell on terminal b runs `cryo restore --clone -j` in the foreground
  * (without -d: cryo waits for its clone), the restored job answers on b;
@@ -537,6 +553,8 @@ static bool seed_chain_of_clones_keeps_the_terminal(struct run *r)
 		if (seen == job)
 			return failed(r, "round %d: the clone's root is pid %d as we see it, the "
 				      "saved pid: not in a pid namespace of its own", round + 1, seen);
+		if (!own_devpts(r, seen))
+			return false;
 		snprintf(line, sizeof(line), "round%d\n", round + 1);
 		snprintf(want, sizeof(want), "reply %d: round%d", round + 2, round + 1);
 		if (!fds_on(r, seen, r->b.slave) || !talk(r, &r->b, line, want))
