@@ -144,8 +144,10 @@ static int start_files(struct dump_ctx *ctx)
 		ret = files_dump_start(ctx->dir, pids, n, &ctx->files);
 	if (!ret && ctx->opts->ext_unix_sk)
 		files_dump_allow_external_unix(ctx->files);
-	if (!ret)
+	if (!ret) {
 		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
+		files_dump_set_tree_devpts(ctx->files, ctx->opts->tree_devpts);
+	}
 	free(pids);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -34,12 +35,68 @@ static char self[PATH_MAX];
 
 /* ---- the program that is dumped --------------------------------------------- */
 
+/* "pty": opens a pty pair whose slave has the device number of its own
+ * terminal (in a clone's own devpts instance, which numbers from 0) and
+ * keeps it; "pair": bytes written to that master are read from its slave.
+ * Both answer with what they found. */
+static int pair_master = -1, pair_slave = -1;
+
+static void open_pair_like_terminal(char *out, size_t size)
+{
+	struct stat term;
+	int held[64], nr = 0;
+
+	if (fstat(0, &term)) {
+		snprintf(out, size, "no terminal");
+		return;
+	}
+	while (nr < 64) {
+		unsigned int index, unlock = 0;
+		int m = open("/dev/ptmx", O_RDWR | O_NOCTTY);
+
+		if (m < 0 || ioctl(m, TIOCGPTN, &index) || ioctl(m, TIOCSPTLCK, &unlock))
+			break;
+		if (index == minor(term.st_rdev)) {
+			pair_master = m;
+			pair_slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+			break;
+		}
+		held[nr++] = m;
+	}
+	while (nr)
+		close(held[--nr]);
+	if (pair_slave < 0) {
+		snprintf(out, size, "no pty %u here", minor(term.st_rdev));
+		return;
+	}
+	snprintf(out, size, "pty %u held", minor(term.st_rdev));
+}
+
+static void check_pair(char *out, size_t size)
+{
+	char got[8] = "";
+	struct termios t;
+
+	if (pair_slave < 0 || tcgetattr(pair_slave, &t)) {
+		snprintf(out, size, "no pair");
+		return;
+	}
+	cfmakeraw(&t);
+	if (tcsetattr(pair_slave, TCSANOW, &t) || write(pair_master, "ab", 2) != 2 ||
+	    read(pair_slave, got, 2) != 2 || strcmp(got, "ab")) {
+		snprintf(out, size, "the pair lost its bytes: '%s'", got);
+		return;
+	}
+	snprintf(out, size, "pair ok");
+}
+
 /* Answers each line of its terminal with "reply N: LINE"; the count lives
- * in memory, so a restored copy goes on counting. "quit" ends it. */
+ * in memory, so a restored copy goes on counting. "quit" ends it; "pty"
+ * and "pair" as above. */
 static int echo_main(void)
 {
 	static unsigned int replies;
-	char line[256], reply[320];
+	char line[256], reply[320], found[64];
 
 	for (;;) {
 		ssize_t n = read(0, line, sizeof(line) - 1);
@@ -53,6 +110,11 @@ static int echo_main(void)
 		line[strcspn(line, "\n")] = '\0';
 		if (!strcmp(line, "quit"))
 			return 0;
+		if (!strcmp(line, "pty") || !strcmp(line, "pair")) {
+			(line[1] == 't' ? open_pair_like_terminal : check_pair)(found,
+										 sizeof(found));
+			snprintf(line, sizeof(line), "%s", found);
+		}
 		len = snprintf(reply, sizeof(reply), "reply %u: %s\n", ++replies, line);
 		if (write(1, reply, len) != len)
 			return 3;
@@ -507,7 +569,10 @@ static bool own_devpts(struct run *r, pid_t pid)
  * shell on terminal b runs `cryo restore --clone -j` in the foreground
  * (without -d: cryo waits for its clone), the restored job answers on b;
  * the clone is dumped with -j by the pid we see, restored as a clone again
- * by a new shell on b, three rounds, answering after each. */
+ * by a new shell on b, three rounds, answering after each. In the first
+ * clone the job opens a pty pair of the clone's devpts whose slave has the
+ * device number of its terminal; the pair must pass bytes in every later
+ * clone. */
 static bool seed_chain_of_clones_keeps_the_terminal(struct run *r)
 {
 	char img[128], pidfile[128], pid[16], line[32], want[48];
@@ -556,8 +621,12 @@ static bool seed_chain_of_clones_keeps_the_terminal(struct run *r)
 		if (!own_devpts(r, seen))
 			return false;
 		snprintf(line, sizeof(line), "round%d\n", round + 1);
-		snprintf(want, sizeof(want), "reply %d: round%d", round + 2, round + 1);
+		snprintf(want, sizeof(want), "reply %d: round%d", 2 * round + 2, round + 1);
 		if (!fds_on(r, seen, r->b.slave) || !talk(r, &r->b, line, want))
+			return false;
+		/* A pty of the clone's own with the terminal's device number:
+		 * the next dump must not take it for the shell's terminal. */
+		if (!talk(r, &r->b, round ? "pair\n" : "pty\n", round ? "pair ok" : " held"))
 			return false;
 	}
 	return true;
