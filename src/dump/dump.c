@@ -234,6 +234,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = tree_write(tree, ctx->dir);
 	if (!ret)
+		ret = ns_own_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
+	if (!ret)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, !ctx->opts->leave_running,
 					   ctx->sign_key);
 	stats_end(st, STATS_DUMP_WRITING, t);

@@ -42,6 +42,8 @@ enum image_kind {
 	IMG_SYSV_SHM = 11,
 	IMG_SYSV_SHM_DATA = 12,
 	IMG_LOCKS = 13,
+	IMG_UTSNS = 16,
+	IMG_TIMENS = 17,
 };
 
 struct image;

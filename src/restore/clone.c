@@ -107,6 +107,10 @@ void clone_init_run(struct restore_set *rs, const int release[2])
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	make_mounts(rs);
+	/* The UTS and time namespaces the tree had of its own: the init is
+	 * in the first, and makes the root in the second. */
+	if (ns_own_make(&rs->own_ns, NULL))
+		init_fail(rs, EINVAL, "make the tree's UTS and time namespaces");
 	child = family_clone(root, SIGCHLD, 0);
 	if (child == 0)
 		restore_child(rs, 0);

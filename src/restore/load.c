@@ -286,6 +286,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		ret = files_locks_load(dir, rs->files_imgs, rs->nr_files_imgs, &rs->locks);
 	if (!ret)
 		ret = load_sysv_shm(dir, rs);
+	if (!ret)
+		ret = ns_own_load(dir, &rs->own_ns);
 	/* Every file is the one the dump wrote, checked once each was read and
 	 * found well formed, so that a damaged one is named by its own check. */
 	if (!ret)

@@ -589,6 +589,28 @@ static int make_release_pipe(const struct restore_set *rs, int release[2])
 	return ret;
 }
 
+/* In the child that becomes the root: the pipes' ends it does not use. */
+static void __attribute__((noreturn)) restore_root(struct restore_set *rs, int pipes[3][2])
+{
+	for (int i = 0; i < 3; i++)
+		close(pipes[i][i == 0 ? 0 : 1]);
+	restore_child(rs, 0);
+}
+
+static pid_t create_clone_init(struct restore_set *rs, int pipes[3][2], const int release[2])
+{
+	pid_t child = clone_init_create();
+
+	if (child == 0) {
+		for (int i = 0; i < 3; i++)
+			close(pipes[i][i == 0 ? 0 : 1]);
+		clone_init_run(rs, release);
+	}
+	if (child < 0)
+		pr_errno_ret("restore: --clone: cannot create the new pid and mount namespaces");
+	return child;
+}
+
 /* Creates the root (or, with --clone, the init that creates it); returns
  * as fork() does, in cryo the pid it waits for. */
 static pid_t create_root(struct restore_run *run, int pipes[3][2], const int release[2])
@@ -596,29 +618,37 @@ static pid_t create_root(struct restore_run *run, int pipes[3][2], const int rel
 	struct restore_set *rs = run->rs;
 	const struct cryo_opts *opts = run->opts;
 	pid_t root = rs->tree.tasks[0].pid, child;
+	struct ns_own_back back;
+	int saved_errno;
 
 	/* clone3 takes no exit signal with CLONE_PARENT: the child gets cryo's.
 	 * In a clone, the root's parent is the init, pid 1 inside. */
 	rs->root_parent = opts->clone ? 1 : opts->restore_sibling ? getppid() : getpid();
 	if (opts->clone)
-		child = clone_init_create();
-	else
-		child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
-						family_clone(root, SIGCHLD, 0);
-	if (child == 0) {
-		for (int i = 0; i < 3; i++)
-			close(pipes[i][i == 0 ? 0 : 1]);
-		if (opts->clone)
-			clone_init_run(rs, release);
-		restore_child(rs, 0);
+		return create_clone_init(rs, pipes, release);
+	/* The root is made in the UTS and time namespaces the tree had of its
+	 * own (a clone's init makes them itself). */
+	if (ns_own_make(&rs->own_ns, &back)) {
+		ns_own_go_back(&back);
+		errno = EINVAL;
+		return -1;
 	}
-	if (child < 0 && opts->clone)
-		pr_errno_ret("restore: --clone: cannot create the new pid and mount namespaces");
-	else if (child < 0)
+	child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
+					family_clone(root, SIGCHLD, 0);
+	if (child == 0)
+		restore_root(rs, pipes);
+	saved_errno = errno;
+	/* Back into cryo's own; failing that, only cryo's messages would
+	 * carry the tree's host name. */
+	if (ns_own_go_back(&back))
+		pr_warn("restore: cryo stays in the namespaces it made for pid %d", root);
+	errno = saved_errno;
+	if (child < 0)
 		pr_errno_ret("restore: cannot create pid %d%s", root,
 			     errno == EEXIST ? " (taken, perhaps by a zombie not yet reaped)" : "");
 	return child;
 }
+
 
 /* The restore succeeded: a clone's init goes on without cryo. It closes
  * its end of the pipe once it no longer dies with cryo, which cryo waits

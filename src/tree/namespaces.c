@@ -1,6 +1,7 @@
 /* The namespaces of a tree being dumped: each process's are read (for
  * pstree.img) and must be cryo's own, since restore makes every process
- * in cryo's namespaces. One exception: cryo may run in another mount
+ * in cryo's namespaces, but for the UTS and time namespaces, which are
+ * made again: every process must be in the root's. One more exception: cryo may run in another mount
  * namespace than the tree (a private copy with a mount for its images, as
  * the full-disk test does), since every file is saved by the path cryo
  * sees and checked to lead to the same file; the tree's processes must
@@ -39,6 +40,13 @@ int tree_read_namespaces(struct tree *tree)
 				(unsigned long long)t->ns.ino[NS_MNT],
 				(unsigned long long)want.ino[NS_MNT]);
 			want.ino[NS_MNT] = t->ns.ino[NS_MNT];
+		}
+		/* UTS and time namespaces are made again (ns/own.c): the
+		 * root's may be its own, and every process must share it. */
+		if (i == 0) {
+			want.ino[NS_UTS] = t->ns.ino[NS_UTS];
+			want.ino[NS_TIME] = t->ns.ino[NS_TIME];
+			want.ino[NS_TIME_FOR_CHILDREN] = t->ns.ino[NS_TIME];
 		}
 		ret = ns_check_dumpable(t->pid, 0, &t->ns, &want);
 		if (ret)

@@ -95,6 +95,7 @@ const struct test_program test_programs[] = {
 	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
+	{ .name = "prog_timens", .cycles = CYCLES_ALL },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_ttys", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_kinds", .cycles = CYCLES_ALL },
@@ -103,6 +104,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
+	{ .name = "prog_uts", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUTS },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
 		/* Every restore is as on a kernel whose vDSO differs. */

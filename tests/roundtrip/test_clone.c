@@ -6,7 +6,8 @@
  * did). The chain: prog_counter dumped, restored as a clone, the clone
  * dumped from outside by the pid we see, restored as a clone, three
  * times over, and still counting. The same for prog_pty, whose ptys each
- * clone gets at their saved indices in a devpts instance of its own. */
+ * clone gets at their saved indices in a devpts instance of its own, and
+ * for prog_uts and prog_timens, whose namespaces each clone makes again. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -174,6 +175,18 @@ static bool chain_of_pty_clones(void)
 	return chain_of("prog_pty");
 }
 
+/* A tree in UTS and time namespaces of its own: each clone makes them
+ * again, its names set and its clocks going on from where they were. */
+static bool chain_of_uts_clones(void)
+{
+	return chain_of("prog_uts");
+}
+
+static bool chain_of_timens_clones(void)
+{
+	return chain_of("prog_timens");
+}
+
 int main(int argc, char **argv)
 {
 #define TEST(fn) { #fn, fn }
@@ -185,6 +198,8 @@ int main(int argc, char **argv)
 		TEST(chain_of_clones),
 		TEST(three_pty_clones_beside_the_original),
 		TEST(chain_of_pty_clones),
+		TEST(chain_of_uts_clones),
+		TEST(chain_of_timens_clones),
 	};
 #undef TEST
 	int passed = 0, failed = 0;
