@@ -97,6 +97,13 @@ int ns_time_load(const struct image_dir *dir, struct ns_own *own)
 	ret = image_read(dir, IMG_TIMENS, 0, &img);
 	if (ret)
 		return ret;
+	/* Refused before anything is made, by name. */
+	if (access("/proc/self/timens_offsets", F_OK)) {
+		image_free(img);
+		pr_err("restore: the tree had a time namespace of its own (timens.img), and this "
+		       "kernel makes none (CONFIG_TIME_NS)");
+		return -EOPNOTSUPP;
+	}
 	t = (const TimeNs *)img->records[0].msg;
 	own->time = true;
 	own->monotonic = (struct timespec){ t->monotonic_sec, t->monotonic_nsec };

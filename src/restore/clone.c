@@ -56,7 +56,8 @@ static void make_devpts(const struct restore_set *rs)
 	int ret = ns_devpts_attach(rs->devpts_fd);
 
 	if (ret)
-		init_fail(rs, -ret, "mount its devpts instance on /dev/pts and bind /dev/ptmx to it");
+		init_fail(rs, -ret, "mount its devpts instance on /dev/pts and bind /dev/ptmx "
+			  "to it");
 	close(rs->devpts_fd);
 }
 

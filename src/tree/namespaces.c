@@ -1,14 +1,15 @@
 /* The namespaces of a tree being dumped: each process's are read (for
  * pstree.img) and must be cryo's own, since restore makes every process
  * in cryo's namespaces, but for the UTS and time namespaces, which are
- * made again: every process must be in the root's. One more exception: cryo may run in another mount
- * namespace than the tree (a private copy with a mount for its images, as
- * the full-disk test does), since every file is saved by the path cryo
- * sees and checked to lead to the same file; the tree's processes must
- * still share one. Checked right after seizing, before anything else is
- * collected, so the refusal names the namespace rather than whatever would
- * break first. Each thread is checked too: unshare() in a thread gives it
- * namespaces of its own that its process's links do not show. */
+ * made again: every process must be in the root's. One more exception:
+ * cryo may run in another mount namespace than the tree (a private copy
+ * with a mount for its images, as the full-disk test does), since every
+ * file is saved by the path cryo sees and checked to lead to the same
+ * file; the tree's processes must still share one. Checked right after
+ * seizing, before anything else is collected, so the refusal names the
+ * namespace rather than whatever would break first. Each thread is
+ * checked too: unshare() in a thread gives it namespaces of its own that
+ * its process's links do not show. */
 #include <errno.h>
 #include <string.h>
 

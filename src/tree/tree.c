@@ -204,9 +204,10 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 			return -EBADMSG;
 		}
 		if (outside_not_the_callers(img, e)) {
-			image_error(img->path, off, "pid %d: group %d, session %d: a group or session "
-				    "outside the dump's pid namespace (0) is the root's, and a group "
-				    "outside is in a session outside", e->pid, e->pgid, e->sid);
+			image_error(img->path, off, "pid %d: group %d, session %d: a group or "
+				    "session outside the dump's pid namespace (0) is the root's, "
+				    "and a group outside is in a session outside", e->pid,
+				    e->pgid, e->sid);
 			return -EBADMSG;
 		}
 		if (e->exit_signal > 64) {

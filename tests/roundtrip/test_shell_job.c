@@ -575,7 +575,7 @@ static bool own_devpts(struct run *r, pid_t pid)
  * clone. */
 static bool seed_chain_of_clones_keeps_the_terminal(struct run *r)
 {
-	char img[128], pidfile[128], pid[16], line[32], want[48];
+	char img[128], pidfile[128], pid[16], line[32], want[48], log[32];
 	const char *dump_args[] = { "dump", "-j", "-t", pid, "-D", img, "-o", "dump.log", "-v4",
 				    NULL };
 	struct cryo_call restore = { 0 };
@@ -590,15 +590,16 @@ static bool seed_chain_of_clones_keeps_the_terminal(struct run *r)
 	for (int round = 0; round <= 3; round++) {
 		snprintf(pid, sizeof(pid), "%d", round ? seen : job);
 		snprintf(img, sizeof(img), "%s/img%d", r->dir, round);
+		snprintf(log, sizeof(log), "img%d/dump.log", round);
 		code = run_cryo_on(r, NULL, dump_args);
 		if (code)
-			return code < 0 ? false : failed(r, "round %d: cryo dump -j exited with %d: %s",
-							 round, code,
-							 read_file(r, round ? "img1/dump.log" : "img0/dump.log"));
+			return code < 0 ? false : failed(r, "round %d: cryo dump -j exited with "
+							 "%d: %s", round, code, read_file(r, log));
 		/* The job's shell (then the restoring cryo and its shell) saw the
 		 * job killed. */
 		if (!wait_child(r->shells[0], REPLY_MS, &status))
-			return failed(r, "round %d: the shell of the dumped job did not end", round);
+			return failed(r, "round %d: the shell of the dumped job did not end",
+				      round);
 		r->shells[0] = 0;
 		r->program = 0;
 		if (round == 3)
@@ -611,13 +612,16 @@ static bool seed_chain_of_clones_keeps_the_terminal(struct run *r)
 			return false;
 		for (long end = now_ms() + CRYO_MS; !(seen = atoi(read_file(r, "restored.pid")));
 		     usleep(5000))
-			if (now_ms() > end || waitpid(r->shells[0], &status, WNOHANG) == r->shells[0])
-				return failed(r, "round %d: cryo restore --clone -j gave no pid file: %s",
-					      round + 1, file_text(strcat(img, "/restore.log")));
+			if (now_ms() > end ||
+			    waitpid(r->shells[0], &status, WNOHANG) == r->shells[0])
+				return failed(r, "round %d: cryo restore --clone -j gave no pid "
+					      "file: %s", round + 1,
+					      file_text(strcat(img, "/restore.log")));
 		r->program = seen;
 		if (seen == job)
 			return failed(r, "round %d: the clone's root is pid %d as we see it, the "
-				      "saved pid: not in a pid namespace of its own", round + 1, seen);
+				      "saved pid: not in a pid namespace of its own", round + 1,
+				      seen);
 		if (!own_devpts(r, seen))
 			return false;
 		snprintf(line, sizeof(line), "round%d\n", round + 1);
