@@ -255,7 +255,7 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 
 	memset(rs, 0, sizeof(*rs));
 	rs->shell_job = shell_job;
-	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = -1;
+	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = rs->devpts_fd = -1;
 	ret = read_inventory(dir, key, &inv_img);
 	if (ret)
 		return ret;
