@@ -42,8 +42,19 @@ void ns_devpts_path(int mnt, char *path, size_t size)
 
 int ns_devpts_attach(int mnt)
 {
-	if (move_mount(mnt, "", AT_FDCWD, "/dev/pts", MOVE_MOUNT_F_EMPTY_PATH))
+	/* A copy made now, in the new namespace, has a mount id above every
+	 * mount the namespace copied, and /proc/PID/mountinfo lists mounts
+	 * by id: it then comes after /dev, its parent, as a dump of the
+	 * clone's mounts expects (ns/mnt_dump.c). */
+	int copy = open_tree(mnt, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+	if (copy < 0)
 		return -errno;
+	if (move_mount(copy, "", AT_FDCWD, "/dev/pts", MOVE_MOUNT_F_EMPTY_PATH)) {
+		close(copy);
+		return -errno;
+	}
+	close(copy);
 	/* A program opens /dev/ptmx: it must reach this instance too. */
 	if (mount("/dev/pts/ptmx", "/dev/ptmx", NULL, MS_BIND, NULL))
 		return -errno;

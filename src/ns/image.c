@@ -124,9 +124,10 @@ static int timens_check(const struct image *img, const struct image_dir *dir, in
 	return 0;
 }
 
-static const struct image_kind_desc ns_kinds[] = {
+static const struct image_kind_desc ns_own_kinds[] = {
 	{ IMG_UTSNS, "utsns", "utsns.img", &uts_ns__descriptor, utsns_check },
 	{ IMG_TIMENS, "timens", "timens.img", &time_ns__descriptor, timens_check },
 };
 
-const struct image_kind_set ns_image_kinds = { "ns", ns_kinds, ARRAY_SIZE(ns_kinds) };
+const struct image_kind_set ns_own_image_kinds = { "ns-own", ns_own_kinds,
+						 ARRAY_SIZE(ns_own_kinds) };

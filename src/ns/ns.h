@@ -103,7 +103,7 @@ pid_t ns_clone(const struct ns_clone_args *args);
 /* ---- namespaces the tree has of its own (own.c, uts.c, time.c) ------------- */
 
 /* utsns.img and timens.img (image.c). */
-extern const struct image_kind_set ns_image_kinds;
+extern const struct image_kind_set ns_own_image_kinds;
 
 #define NS_UTS_NAME_MAX 64
 /* The largest clock value accepted, in seconds: about 292 years. */

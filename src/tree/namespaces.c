@@ -1,21 +1,41 @@
 /* The namespaces of a tree being dumped: each process's are read (for
- * pstree.img) and must be cryo's own, since restore makes every process
- * in cryo's namespaces, but for the UTS and time namespaces, which are
- * made again: every process must be in the root's. One more exception:
- * cryo may run in another mount namespace than the tree (a private copy
- * with a mount for its images, as the full-disk test does), since every
- * file is saved by the path cryo sees and checked to lead to the same
- * file; the tree's processes must still share one. Checked right after
+ * pstree.img) and must be those of the dumping process (cryo, or its child
+ * inside the tree's pid namespace, dump/pid_ns.c), since restore makes
+ * every process in those, but for the UTS and time namespaces, which are
+ * made again (ns/own.c): every process must be in the root's. One more
+ * exception: the root's mount namespace may be another (its mounts are
+ * saved, ns/mnt_dump.c), and every file is saved by the path the dumping
+ * process sees and checked to lead to the same file; the tree's processes must still share one. Checked right after
  * seizing, before anything else is collected, so the refusal names the
- * namespace rather than whatever would break first. Each thread is
- * checked too: unshare() in a thread gives it namespaces of its own that
- * its process's links do not show. */
+ * namespace rather than whatever would break first. Each thread is checked
+ * too: unshare() in a thread gives it namespaces of its own that its
+ * process's links do not show. Also whether an init root has a /proc of
+ * its own pid namespace. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "ns/ns.h"
 #include "tree/tree.h"
+
+/* Whether the /proc the root @pid sees is one of the pid namespace cryo
+ * (the dumping child, in the root's pid namespace) is in: its "self" then
+ * names cryo by the pid cryo has. */
+static bool root_has_own_proc(pid_t pid)
+{
+	char path[64], text[16];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/proc/self", pid);
+	n = readlink(path, text, sizeof(text) - 1);
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	return strtol(text, NULL, 10) == getpid();
+}
 
 int tree_read_namespaces(struct tree *tree)
 {
@@ -52,6 +72,9 @@ int tree_read_namespaces(struct tree *tree)
 		ret = ns_check_dumpable(t->pid, 0, &t->ns, &want);
 		if (ret)
 			return ret;
+		/* The init of its pid namespace, dumped from inside it (dump/pid_ns.c). */
+		if (i == 0 && t->pid == 1)
+			tree->own_proc = root_has_own_proc(t->pid);
 		/* The leader's are the process's; the others may differ. */
 		for (size_t j = 1; j < t->nr_threads; j++) {
 			struct ns_ids thread;
