@@ -5,12 +5,12 @@
  * made again (ns/own.c): every process must be in the root's. One more
  * exception: the root's mount namespace may be another (its mounts are
  * saved, ns/mnt_dump.c), and every file is saved by the path the dumping
- * process sees and checked to lead to the same file; the tree's processes must still share one. Checked right after
- * seizing, before anything else is collected, so the refusal names the
- * namespace rather than whatever would break first. Each thread is checked
- * too: unshare() in a thread gives it namespaces of its own that its
- * process's links do not show. Also whether an init root has a /proc of
- * its own pid namespace. */
+ * process sees and checked to lead to the same file; the tree's processes
+ * must still share one. Checked right after seizing, before anything else
+ * is collected, so the refusal names the namespace rather than whatever
+ * would break first. Each thread is checked too: unshare() in a thread
+ * gives it namespaces of its own that its process's links do not show.
+ * Also whether an init root has a /proc of its own pid namespace. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
