@@ -45,6 +45,11 @@ struct cryo_opts {
 	int nargs;
 	/* Set by `cryo swrk` (src/rpc), never from the command line: */
 	bool restore_sibling;	/* the restored root is made a child of cryo's parent */
+	/* Set by the dump of a clone (dump/pid_ns.c): the devpts instance on
+	 * /dev/pts in the clone's mount namespace when it is not the one cryo
+	 * sees there (the clone's own), else 0. The shell's terminal (-j) was
+	 * made outside and is never on it. */
+	dev_t tree_devpts;
 	/* Called at the points where criu runs its action scripts ("pre-dump",
 	 * "network-lock", "post-dump", "setup-namespaces", "post-restore", ...),
 	 * with the root's pid (0: not known yet). Non-zero fails the dump or

@@ -148,8 +148,10 @@ static int start_files(struct dump_ctx *ctx)
 		files_dump_allow_external_unix(ctx->files);
 	if (!ret && ctx->opts->skip_in_flight)
 		files_dump_skip_in_flight(ctx->files);
-	if (!ret)
+	if (!ret) {
 		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
+		files_dump_set_tree_devpts(ctx->files, ctx->opts->tree_devpts);
+	}
 	free(pids);
 	return ret;
 }
@@ -237,6 +239,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	t = stats_begin(st, STATS_DUMP_WRITING);
 	if (!ret)
 		ret = tree_write(tree, ctx->dir);
+	if (!ret)
+		ret = ns_own_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
 	if (!ret)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, !ctx->opts->leave_running,
 					   ctx->sign_key);

@@ -67,7 +67,17 @@ struct fd_probe {
 	uint64_t pos;
 	bool shell_job;
 	dev_t ctty;		/* the task's controlling terminal; 0 for none */
+	dev_t tree_devpts;	/* files_dump_set_tree_devpts() */
 };
+
+/* With -j, whether the fd is the shell's terminal: the task's controlling
+ * terminal by device number, and not on the tree's own devpts instance,
+ * whose ptys have the same numbers as the shell's instance's. */
+static inline bool probe_is_shell_terminal(const struct fd_probe *p)
+{
+	return p->shell_job && p->ctty && p->st.st_rdev == p->ctty &&
+	       !(p->tree_devpts && p->st.st_dev == p->tree_devpts);
+}
 
 /* Logs "dump: pid P fd N (LINK): ..." as an error. */
 #define pr_fd_err(p, fmt, ...)                                                          \

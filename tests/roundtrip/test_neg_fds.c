@@ -562,12 +562,12 @@ out:
 	end_prog(&p);
 }
 
-/* A child in a UTS namespace of its own: refused by name (the child and
- * the namespace) until namespaces are restored, and the tree runs on. */
+/* A child in a UTS namespace of its own, not the root's: refused by name
+ * (the child and the namespace), and the tree runs on. */
 TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
 {
 	struct prog p = { 0 };
-	char path[64], expect[96];
+	char path[64], expect[160];
 	int child = 0;
 	FILE *f;
 
@@ -580,7 +580,8 @@ TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
 	fclose(f);
 	CHECK_GOTO(child > 0, out, "no child in %s", path);
 	snprintf(expect, sizeof(expect), "dump: pid %d: in its own uts namespace (uts:[", child);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "]): UTS namespaces are not supported yet"),
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "]): every process of a tree must share "
+					 "the root's UTS namespace"),
 		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
