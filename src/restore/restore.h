@@ -81,6 +81,12 @@ struct restore_set {
 	struct shared_table_sync *sync;
 	/* --manage-cgroups (cgroups.c); NULL: processes stay in cryo's. */
 	struct restore_cgroups *cgroups;
+	/* --clone: the clone's own devpts instance (a detached mount, above
+	 * base) that the init attaches on /dev/pts; -1 without. */
+	int devpts_fd;
+	/* The namespaces the tree had of its own (UTS, time), made for the
+	 * root by whoever creates it: cryo, or a clone's init. */
+	struct ns_own own_ns;
 };
 
 /* cgroups.c: for --manage-cgroups @mode ("none", "soft"; NULL or "ignore":
