@@ -72,7 +72,6 @@ void print_usage(void)
 	       "      --action-script F   run F at each of criu's action points\n"
 	       "                          (CRTOOLS_SCRIPT_ACTION, CRTOOLS_INIT_PID)\n"
 	       "  -S, --restore-sibling   restore: the root becomes a child of cryo's parent (-d)\n"
-	       "      --tcp-close, --skip-in-flight   criu's TCP options, for the sockets part\n"
 	       "      --manage-cgroups[=M] restore: back into the saved cgroup v2 (none: it\n"
 	       "                          must exist; soft, the default: made if missing)\n"
 	       "      --root /            the only root taken today\n"

@@ -28,8 +28,6 @@ enum {
 	OPT_EXTERNAL,
 	OPT_NOOP,		/* accepted: changes nothing in what cryo does */
 	OPT_REFUSED,		/* refused by name, with its reason */
-	OPT_TCP_CLOSE,
-	OPT_SKIP_IN_FLIGHT,
 	OPT_MANAGE_CGROUPS,
 	OPT_ACTION_SCRIPT,
 	OPT_CONFIG,
@@ -97,8 +95,6 @@ static const struct option long_options[] = {
 	{ "restore-sibling", no_argument, NULL, 'S' },
 	{ "work-dir", required_argument, NULL, 'W' },
 	{ "root", required_argument, NULL, OPT_ROOT },
-	{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
-	{ "skip-in-flight", no_argument, NULL, OPT_SKIP_IN_FLIGHT },
 	{ "manage-cgroups", optional_argument, NULL, OPT_MANAGE_CGROUPS },
 	{ "action-script", required_argument, NULL, OPT_ACTION_SCRIPT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -392,12 +388,6 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 					"another root is not done yet, so only / is a root\n", optarg);
 				return -EINVAL;
 			}
-			break;
-		case OPT_TCP_CLOSE:
-			opts->tcp_close = true;
-			break;
-		case OPT_SKIP_IN_FLIGHT:
-			opts->skip_in_flight = true;
 			break;
 		case OPT_MANAGE_CGROUPS:
 			if (parse_manage_cgroups(optarg, opts))

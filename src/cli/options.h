@@ -43,9 +43,6 @@ struct cryo_opts {
 	int pid_wait_ms;
 	const char *work_dir;	/* -W, --work-dir: where relative logs, pid and stats
 				 * files go (default: -D) */
-	/* criu's options parsed for the parts that implement them: */
-	bool tcp_close;		/* --tcp-close: established TCP restored closed */
-	bool skip_in_flight;	/* --skip-in-flight: connections not yet accepted */
 	/* --manage-cgroups[=MODE]: "ignore" (cgroups left alone, cryo's
 	 * behaviour without the option), "none" (back into existing cgroups)
 	 * or "soft" (missing ones made); NULL: ignore. */
