@@ -18,6 +18,7 @@
 #include "files/files.h"
 #include "mem/mm.h"
 #include "net/net.h"
+#include "ns/ipc.h"
 #include "parasite/commands.h"
 #include "stats/stats.h"
 #include "task/task.h"
@@ -200,7 +201,7 @@ static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
 	struct stats *st = ctx->stats;
-	int ret = tree_read_namespaces(tree);
+	int ret = tree_read_namespaces(tree), ipc_back = -1;
 	uint64_t t;
 
 	st->tasks_all = count_alive_tasks(tree);
@@ -209,8 +210,14 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = tree_check(tree, ctx->opts->shell_job);
 	t = stats_begin(st, STATS_DUMP_MEMORY);
+	/* A tree's own IPC namespace: cryo is inside while it saves the
+	 * segments. */
+	if (!ret)
+		ret = ipc_ns_dump(tree->tasks[0].pid, ctx->dir, &ipc_back);
 	if (!ret)
 		ret = dump_shared_memory(tree, ctx->dir);
+	if (ipc_back >= 0 && ipc_ns_dump_leave(ipc_back) && !ret)
+		ret = -EIO;
 	stats_end(st, STATS_DUMP_MEMORY, t);
 	if (!ret)
 		ret = tree_find_sharing(tree);

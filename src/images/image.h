@@ -42,6 +42,11 @@ enum image_kind {
 	IMG_SYSV_SHM = 11,
 	IMG_SYSV_SHM_DATA = 12,
 	IMG_LOCKS = 13,
+	/* A tree's own IPC namespace. */
+	IMG_IPC_NS = 20,
+	IMG_SYSV_SEM = 21,
+	IMG_SYSV_MSG = 22,
+	IMG_SYSV_MSG_DATA = 23,
 };
 
 struct image;

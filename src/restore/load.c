@@ -16,6 +16,7 @@
 #include "ipc/sysv_shm.h"
 #include "mem/mm.h"
 #include "net/net.h"
+#include "ns/ipc.h"
 #include "restore/restore.h"
 #include "task/task.h"
 
@@ -285,6 +286,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 	if (!ret)
 		ret = files_locks_load(dir, rs->files_imgs, rs->nr_files_imgs, &rs->locks);
 	if (!ret)
+		ret = ipc_ns_load(dir, &rs->ipc_ns);
+	if (!ret)
 		ret = load_sysv_shm(dir, rs);
 	/* Every file is the one the dump wrote, checked once each was read and
 	 * found well formed, so that a damaged one is named by its own check. */
@@ -316,6 +319,7 @@ void restore_unload(struct restore_set *rs)
 		unload_task(&rs->tasks[i]);
 	free(rs->tasks);
 	sysv_shm_free(rs->sysv);
+	ipc_ns_free(rs->ipc_ns);
 	tree_free(&rs->tree);
 	memset(rs, 0, sizeof(*rs));
 }

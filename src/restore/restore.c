@@ -30,6 +30,7 @@
 #include "kabi/kabi.h"
 #include "lazy/lazy.h"
 #include "net/net.h"
+#include "ns/ipc.h"
 #include "ns/ns.h"
 #include "restore/family.h"
 #include "restore/restore.h"
@@ -659,8 +660,13 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (!ret && getenv("CRYO_TEST_STOP_BEFORE_CREATE"))
 		raise(SIGSTOP);
 	began = stats_begin(st, STATS_RESTORE_FILES);
+	/* The tree's own IPC namespace, if any, holds its segments too. */
+	if (!ret)
+		ret = ipc_ns_make(rs->ipc_ns);
 	if (!ret)
 		ret = sysv_shm_create(rs->sysv);
+	if (!ret)
+		ret = ipc_ns_fill_next_ids(rs->ipc_ns);
 	if (!ret)
 		ret = arrange_fds(rs, pipes);
 	if (!ret && opts->clone)
@@ -737,6 +743,8 @@ out:
 	/* Segments this failed restore made go too. */
 	if (ret)
 		sysv_shm_remove_created(rs->sysv);
+	/* Every process is born: cryo's own IPC namespace again. */
+	ipc_ns_leave(rs->ipc_ns);
 	files_prepared_close(rs->files);
 	rs->files = NULL;
 	for (size_t i = 0; run.pidfds && i < nr; i++)

@@ -1,6 +1,8 @@
 /* The namespaces of a tree being dumped: each process's are read (for
  * pstree.img) and must be cryo's own, since restore makes every process
- * in cryo's namespaces. One exception: cryo may run in another mount
+ * in cryo's namespaces, but for the IPC namespace: the tree may have one
+ * of its own (saved whole, ns/ipc.h), which all its processes and threads
+ * must then share. One exception more: cryo may run in another mount
  * namespace than the tree (a private copy with a mount for its images, as
  * the full-disk test does), since every file is saved by the path cryo
  * sees and checked to lead to the same file; the tree's processes must
@@ -14,6 +16,24 @@
 #include "common/log.h"
 #include "ns/ns.h"
 #include "tree/tree.h"
+
+/* A tree in several IPC namespaces would need one made per process. */
+static int check_ipc(pid_t pid, pid_t tid, const struct ns_ids *ids, const struct ns_ids *want)
+{
+	if (!ids->ino[NS_IPC] || ids->ino[NS_IPC] == want->ino[NS_IPC])
+		return 0;
+	if (tid)
+		pr_err("dump: pid %d thread %d: in another IPC namespace (ipc:[%llu]) than its "
+		       "tree's root (ipc:[%llu]): a tree in several IPC namespaces is not "
+		       "supported", pid, tid, (unsigned long long)ids->ino[NS_IPC],
+		       (unsigned long long)want->ino[NS_IPC]);
+	else
+		pr_err("dump: pid %d: in another IPC namespace (ipc:[%llu]) than its tree's root "
+		       "(ipc:[%llu]): a tree in several IPC namespaces is not supported", pid,
+		       (unsigned long long)ids->ino[NS_IPC],
+		       (unsigned long long)want->ino[NS_IPC]);
+	return -EOPNOTSUPP;
+}
 
 int tree_read_namespaces(struct tree *tree)
 {
@@ -40,7 +60,11 @@ int tree_read_namespaces(struct tree *tree)
 				(unsigned long long)want.ino[NS_MNT]);
 			want.ino[NS_MNT] = t->ns.ino[NS_MNT];
 		}
-		ret = ns_check_dumpable(t->pid, 0, &t->ns, &want);
+		if (i == 0)
+			want.ino[NS_IPC] = t->ns.ino[NS_IPC];
+		ret = check_ipc(t->pid, 0, &t->ns, &want);
+		if (!ret)
+			ret = ns_check_dumpable(t->pid, 0, &t->ns, &want);
 		if (ret)
 			return ret;
 		/* The leader's are the process's; the others may differ. */
@@ -53,7 +77,9 @@ int tree_read_namespaces(struct tree *tree)
 				       t->pid, t->threads[j], strerror(-ret));
 				return ret;
 			}
-			ret = ns_check_dumpable(t->pid, t->threads[j], &thread, &want);
+			ret = check_ipc(t->pid, t->threads[j], &thread, &want);
+			if (!ret)
+				ret = ns_check_dumpable(t->pid, t->threads[j], &thread, &want);
 			if (ret)
 				return ret;
 		}

@@ -39,6 +39,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_epoll_moved", .cycles = CYCLES_ALL },
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
 	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL },
+	{ .name = "prog_ipc_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWIPC },
 	/* Its page counts are checked by test_everyday's statistics test. */
 	{ .name = "prog_known_pages", .cycles = CYCLES_ALL },
 	{

@@ -1,0 +1,240 @@
+/* A program in an IPC namespace of its own (the runner unshares it) that
+ * fills it: limits and *_next_id sysctls set, three semaphore sets of which
+ * the middle one is removed (so the ids have a gap), one with a key, owner
+ * and mode of its own; a message queue with a key holding three messages
+ * of other types and sizes (one empty), its size limit, owner and mode
+ * changed, and an empty private queue; a segment with a key, attached and
+ * filled. On SIGTERM it checks that it is still in a namespace other than
+ * init's and that everything is as it was, in the same ids, then reads the
+ * messages in their order and uses a semaphore. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "prog.h"
+
+#define SEM_KEY 0x5e3a0001
+#define MSG_KEY 0x5e3a0002
+#define SHM_KEY 0x5e3a0003
+#define SEG_SIZE 8192
+#define BIG 5000
+
+union semun {
+	int val;
+	struct semid_ds *buf;
+	unsigned short *array;
+};
+
+static const struct {
+	const char *name, *value;
+} sysctls[] = {
+	{ "kernel/msgmax", "10000" },
+	{ "kernel/msgmnb", "40000" },
+	{ "kernel/sem", "250\t64000\t40\t128" },
+	{ "kernel/shmmni", "1000" },
+	{ "fs/mqueue/msg_max", "20" },
+};
+
+static const unsigned short sem_values[3] = { 1, 7, 32767 };
+
+static struct {
+	long type;
+	char text[BIG];
+} msg;
+
+static int sem_a, sem_gone, sem_b, queue, private_queue, seg_id;
+static char *seg;
+
+static bool write_sysctl(const char *name, const char *value)
+{
+	char path[96];
+	int fd;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", name);
+	fd = open(path, O_WRONLY);
+	ok = fd >= 0 && write(fd, value, strlen(value)) == (ssize_t)strlen(value);
+	if (fd >= 0)
+		close(fd);
+	return PROG_CHECK(ok, "writing %s", path);
+}
+
+static void read_sysctl(const char *name, char *buf, size_t size)
+{
+	char path[96];
+	int fd;
+	ssize_t n = -1;
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0)
+		n = read(fd, buf, size - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+}
+
+static bool send(int q, long type, size_t len, char fill)
+{
+	msg.type = type;
+	memset(msg.text, fill, len);
+	return PROG_CHECK(msgsnd(q, &msg, len, IPC_NOWAIT) == 0, "sending a %zu-byte message",
+			  len);
+}
+
+static bool set_up(void)
+{
+	struct semid_ds sds;
+	struct msqid_ds mds;
+	bool ok = true;
+
+	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
+		ok = ok && write_sysctl(sysctls[i].name, sysctls[i].value);
+	sem_a = semget(SEM_KEY, 3, IPC_CREAT | IPC_EXCL | 0600);
+	sem_gone = semget(IPC_PRIVATE, 1, 0600);
+	sem_b = semget(IPC_PRIVATE, 1, 0600);
+	if (!PROG_CHECK(sem_a >= 0 && sem_gone >= 0 && sem_b >= 0, "making semaphore sets"))
+		return false;
+	semctl(sem_gone, 0, IPC_RMID);
+	ok = ok && PROG_CHECK(semctl(sem_a, 0, SETALL, (union semun){ .array =
+				     (unsigned short *)sem_values }) == 0, "SETALL");
+	ok = ok && PROG_CHECK(semctl(sem_b, 0, SETVAL, (union semun){ .val = 42 }) == 0, "SETVAL");
+	semctl(sem_a, 0, IPC_STAT, (union semun){ .buf = &sds });
+	sds.sem_perm.uid = 1000;
+	sds.sem_perm.gid = 2000;
+	sds.sem_perm.mode = 0640;
+	ok = ok && PROG_CHECK(semctl(sem_a, 0, IPC_SET, (union semun){ .buf = &sds }) == 0,
+			      "IPC_SET of a semaphore set");
+
+	queue = msgget(MSG_KEY, IPC_CREAT | IPC_EXCL | 0600);
+	private_queue = msgget(IPC_PRIVATE, 0600);
+	if (!PROG_CHECK(queue >= 0 && private_queue >= 0, "making message queues"))
+		return false;
+	ok = ok && send(queue, 3, 5, 'h') && send(queue, 1, BIG, 'b') && send(queue, 7, 0, 0);
+	msgctl(queue, IPC_STAT, &mds);
+	mds.msg_qbytes = 20000;
+	mds.msg_perm.uid = 3000;
+	mds.msg_perm.mode = 0604;
+	ok = ok && PROG_CHECK(msgctl(queue, IPC_SET, &mds) == 0, "IPC_SET of a queue");
+
+	seg_id = shmget(SHM_KEY, SEG_SIZE, IPC_CREAT | IPC_EXCL | 0600);
+	seg = seg_id >= 0 ? shmat(seg_id, NULL, 0) : (void *)-1;
+	if (!PROG_CHECK(seg != (void *)-1, "making and attaching a segment"))
+		return false;
+	for (size_t i = 0; i < SEG_SIZE; i++)
+		seg[i] = (char)(i * 7 + 3);
+	/* The next set made takes id 77. */
+	return ok && write_sysctl("kernel/sem_next_id", "77");
+}
+
+/* The kernel's initial IPC namespace always has this inode
+ * (PROC_IPC_INIT_INO). */
+#define INIT_IPC_INO 0xEFFFFFFFUL
+
+static void check_namespace(void)
+{
+	struct stat self;
+
+	if (PROG_CHECK(stat("/proc/self/ns/ipc", &self) == 0, "stat of /proc/self/ns/ipc"))
+		PROG_CHECK(self.st_ino != INIT_IPC_INO, "in the initial IPC namespace");
+}
+
+static void check_sysctls(void)
+{
+	char got[128];
+
+	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
+		read_sysctl(sysctls[i].name, got, sizeof(got));
+		PROG_CHECK(!strcmp(got, sysctls[i].value), "%s is '%s', not '%s'",
+			   sysctls[i].name, got, sysctls[i].value);
+	}
+	read_sysctl("kernel/sem_next_id", got, sizeof(got));
+	PROG_CHECK(!strcmp(got, "77"), "sem_next_id is '%s', not 77", got);
+}
+
+static void check_semaphores(void)
+{
+	unsigned short values[3] = { 0 };
+	struct semid_ds sds;
+	struct sembuf take = { .sem_num = 1, .sem_op = -7, .sem_flg = IPC_NOWAIT };
+
+	PROG_CHECK(semget(SEM_KEY, 0, 0) == sem_a, "key %#x finds set %d", SEM_KEY, sem_a);
+	if (PROG_CHECK(semctl(sem_a, 0, IPC_STAT, (union semun){ .buf = &sds }) == 0,
+		       "IPC_STAT of set %d", sem_a))
+		PROG_CHECK(sds.sem_nsems == 3 && sds.sem_perm.uid == 1000 &&
+			   sds.sem_perm.gid == 2000 && (sds.sem_perm.mode & 0777) == 0640,
+			   "set %d: %lu semaphores, owner %u:%u, mode %o", sem_a,
+			   (unsigned long)sds.sem_nsems, sds.sem_perm.uid, sds.sem_perm.gid,
+			   sds.sem_perm.mode & 0777);
+	semctl(sem_a, 0, GETALL, (union semun){ .array = values });
+	for (int i = 0; i < 3; i++)
+		PROG_CHECK(values[i] == sem_values[i], "semaphore %d is %u, not %u", i, values[i],
+			   sem_values[i]);
+	PROG_CHECK(semctl(sem_b, 0, GETVAL) == 42, "the private set %d's value", sem_b);
+	PROG_CHECK(semctl(sem_gone, 0, IPC_STAT, (union semun){ .buf = &sds }) < 0,
+		   "the removed set %d is back", sem_gone);
+	PROG_CHECK(semop(sem_a, &take, 1) == 0 && semctl(sem_a, 1, GETVAL) == 0,
+		   "taking 7 from semaphore 1");
+}
+
+static void check_messages(void)
+{
+	static const struct {
+		long type;
+		size_t len;
+		char fill;
+	} want[] = { { 3, 5, 'h' }, { 1, BIG, 'b' }, { 7, 0, 0 } };
+	struct msqid_ds mds;
+
+	PROG_CHECK(msgget(MSG_KEY, 0) == queue, "key %#x finds queue %d", MSG_KEY, queue);
+	if (PROG_CHECK(msgctl(queue, IPC_STAT, &mds) == 0, "IPC_STAT of queue %d", queue))
+		PROG_CHECK(mds.msg_qnum == 3 && mds.msg_qbytes == 20000 &&
+			   mds.msg_perm.uid == 3000 && (mds.msg_perm.mode & 0777) == 0604,
+			   "queue %d: %lu messages, limit %lu, uid %u, mode %o", queue,
+			   (unsigned long)mds.msg_qnum, (unsigned long)mds.msg_qbytes,
+			   mds.msg_perm.uid, mds.msg_perm.mode & 0777);
+	for (size_t i = 0; i < 3; i++) {
+		ssize_t n = msgrcv(queue, &msg, sizeof(msg.text), 0, IPC_NOWAIT);
+		bool same = n == (ssize_t)want[i].len && msg.type == want[i].type;
+
+		for (size_t j = 0; same && j < want[i].len; j++)
+			same = msg.text[j] == want[i].fill;
+		PROG_CHECK(same, "message %zu: %zd bytes of type %ld", i, n, msg.type);
+	}
+	if (PROG_CHECK(msgctl(private_queue, IPC_STAT, &mds) == 0, "IPC_STAT of queue %d",
+		       private_queue))
+		PROG_CHECK(mds.msg_qnum == 0, "the private queue holds %lu messages",
+			   (unsigned long)mds.msg_qnum);
+}
+
+static void check_segment(void)
+{
+	bool same = true;
+
+	for (size_t i = 0; i < SEG_SIZE && same; i++)
+		same = PROG_CHECK(seg[i] == (char)(i * 7 + 3), "byte %zu of the segment", i);
+	PROG_CHECK(shmget(SHM_KEY, 0, 0) == seg_id, "key %#x finds segment %d", SHM_KEY, seg_id);
+}
+
+int main(int argc, char **argv)
+{
+	prog_init(argc, argv);
+	if (!set_up())
+		prog_finish();
+	prog_ready();
+	prog_wait_sigterm();
+	check_namespace();
+	check_sysctls();
+	check_semaphores();
+	check_messages();
+	check_segment();
+	prog_finish();
+}
