@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/mount.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
@@ -114,6 +116,57 @@ static int refuse_unattached_segments(const char *who)
 	return 0;
 }
 
+/* The namespace's mqueue filesystem, as a detached mount: it is the one of
+ * the caller's IPC namespace when the context is made, and no mount of
+ * anyone's shows it. */
+static int open_mqueue_fs(void)
+{
+	int fs = fsopen("mqueue", FSOPEN_CLOEXEC), mnt = -1, dir = -1;
+
+	if (fs < 0)
+		return -errno;
+	if (!fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+	if (mnt >= 0)
+		dir = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		dir = -errno;
+	close(fs);
+	if (mnt >= 0)
+		close(mnt);
+	return dir;
+}
+
+/* POSIX message queues live in the namespace as long as it does, fds or
+ * not; saving them is not done yet. */
+static int refuse_posix_queues(const char *who)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int dir = open_mqueue_fs();
+
+	if (dir == -ENODEV)
+		return 0;	/* a kernel without them */
+	if (dir < 0) {
+		pr_err("dump: %s: cannot look at its POSIX message queues (mqueue): %s", who,
+		       strerror(-dir));
+		return dir;
+	}
+	d = fdopendir(dir);
+	if (!d) {
+		close(dir);
+		return pr_errno_ret("dump: %s: cannot list its POSIX message queues", who);
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		pr_err("dump: %s: holds POSIX message queue /%s: POSIX message queues are not "
+		       "supported yet", who, de->d_name);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 int ipc_ns_dump(pid_t root, struct image_dir *dir, int *back)
 {
 	struct ns_ids ids;
@@ -141,6 +194,8 @@ int ipc_ns_dump(pid_t root, struct image_dir *dir, int *back)
 		ret = sysv_msg_dump(dir, who);
 	if (!ret)
 		ret = refuse_unattached_segments(who);
+	if (!ret)
+		ret = refuse_posix_queues(who);
 	if (ret) {
 		ipc_ns_dump_leave(*back);
 		*back = -1;

@@ -966,6 +966,74 @@ out:
 	end_prog(&p);
 }
 
+/* A child in an IPC namespace of its own, apart from its root's: a tree
+ * in several IPC namespaces is refused by name, and it runs on. */
+TEST(dump_refuses_a_tree_in_two_ipc_namespaces_and_it_runs_on)
+{
+	struct prog p = { 0 };
+	char path[64], expect[96];
+	int child = 0;
+	FILE *f;
+
+	CHECK_GOTO(start_prog(&p, "neg_ipc_split", NULL, NULL), out, "%s", why);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p.pid, p.pid);
+	f = fopen(path, "re");
+	CHECK_GOTO(f, out, "cannot open %s", path);
+	if (fscanf(f, "%d", &child) != 1)
+		child = 0;
+	fclose(f);
+	CHECK_GOTO(child > 0, out, "no child in %s", path);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in another IPC namespace (ipc:[", child);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "a tree in several IPC namespaces is not "
+				         "supported"), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+static void set_leftover(void *what)
+{
+	setenv("NEG_IPC_LEFTOVER", what, 1);
+}
+
+/* What a tree's own IPC namespace holds that a dump cannot save yet is
+ * refused by name, and the program runs on with it untouched: a segment
+ * nobody attaches, a POSIX message queue. */
+TEST(dump_refuses_what_a_trees_ipc_namespace_holds_and_cannot_be_saved)
+{
+	static const char *const cases[][2] = {
+		{ "segment", "is attached by no process: a segment of a tree's own IPC namespace" },
+		{ "mqueue", "holds POSIX message queue /cryo-leftover: POSIX message queues are "
+			    "not supported yet" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct prog p = { 0 };
+		char expect[96];
+		bool ok;
+
+		ok = start_prog(&p, "neg_ipc_leftover", set_leftover, (void *)cases[i][0]);
+		snprintf(expect, sizeof(expect), "dump: pid %d's IPC namespace (ipc:[", p.pid);
+		ok = ok && dump_refused_unharmed(&p, expect, cases[i][1]) && prog_passes(&p);
+		end_prog(&p);
+		CHECK(ok, "%s: %s", cases[i][0], why);
+	}
+}
+
+/* An fd of a POSIX message queue: refused by name, and it runs on. */
+TEST(dump_refuses_an_fd_of_a_posix_message_queue_and_it_runs_on)
+{
+	struct prog p = { 0 };
+
+	CHECK_GOTO(start_prog(&p, "neg_mqueue_fd", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, "fd 3 (/cryo-neg-",
+					 "is a POSIX message queue: not supported yet"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 /* One open pidfd of a thread (not a main thread), held by two processes of
  * the tree: its holder opens it once threads exist, after the fds, and
  * cannot hand it to the other: the dump is refused by name, and the program
