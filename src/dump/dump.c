@@ -215,7 +215,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = ipc_ns_dump(tree->tasks[0].pid, ctx->dir, &ipc_back);
 	if (!ret)
-		ret = dump_shared_memory(tree, ctx->dir);
+		ret = dump_shared_memory(tree, ipc_back >= 0, ctx->dir);
 	if (ipc_back >= 0 && ipc_ns_dump_leave(ipc_back) && !ret)
 		ret = -EIO;
 	stats_end(st, STATS_DUMP_MEMORY, t);

@@ -1,6 +1,7 @@
 /* The IPC namespace of a tree that has its own (ns/ipc.h): its sysctls,
  * and the order of things. Dump enters the namespace for the SysV objects
- * (ipc/), reads its sysctls and refuses a segment nobody has attached.
+ * (ipc/: its segments are saved from inside, those nobody attaches too),
+ * reads its sysctls, and refuses POSIX message queues.
  * Restore makes the namespace in cryo itself rather than with a clone flag
  * for the root: its objects must exist, filled by cryo from inside, before
  * any process of the tree does, and every process cryo creates is then
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/mount.h>
-#include <sys/shm.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -24,10 +24,6 @@
 #include "ns/enter.h"
 #include "ns/ipc.h"
 #include "ns/ns.h"
-
-#ifndef SHM_STAT_ANY
-#define SHM_STAT_ANY 15
-#endif
 
 struct ipc_ns_set {
 	struct image *img;	/* ipc-ns.img; NULL: the tree was in cryo's */
@@ -90,30 +86,6 @@ static int write_sysctls(struct image_dir *dir, const char *who)
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);
 	return ret;
-}
-
-/* A segment nobody attaches has no mapping that would find it; saving its
- * whole contents is not done yet. */
-static int refuse_unattached_segments(const char *who)
-{
-	struct shm_info info;
-	int max_index = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
-
-	if (max_index < 0)
-		return pr_errno_ret("dump: %s: cannot list the SysV segments (SHM_INFO)", who);
-	for (int index = 0; index <= max_index; index++) {
-		struct shmid_ds ds;
-		int id = shmctl(index, SHM_STAT_ANY, &ds);
-
-		if (id < 0 || ds.shm_nattch)
-			continue;
-		pr_err("dump: %s: SysV segment %d (key %#x, %zu bytes) is attached by no process: "
-		       "a segment of a tree's own IPC namespace that nobody attaches is not "
-		       "supported yet", who, id, (unsigned int)ds.shm_perm.__key,
-		       (size_t)ds.shm_segsz);
-		return -EOPNOTSUPP;
-	}
-	return 0;
 }
 
 /* The namespace's mqueue filesystem, as a detached mount: it is the one of
@@ -192,8 +164,6 @@ int ipc_ns_dump(pid_t root, struct image_dir *dir, int *back)
 		ret = sysv_sem_dump(dir, who);
 	if (!ret)
 		ret = sysv_msg_dump(dir, who);
-	if (!ret)
-		ret = refuse_unattached_segments(who);
 	if (!ret)
 		ret = refuse_posix_queues(who);
 	if (ret) {

@@ -21,9 +21,9 @@ bool ipc_ns_sysctl_known(const char *name);
 int ipc_ns_image_check(const struct image *img, const struct image_dir *dir, int id);
 
 /* When @root's IPC namespace is not cryo's: enters it, writes ipc-ns.img
- * and the namespace's semaphore sets and message queues, refuses a SysV
- * segment that no process has attached, and stays inside (so that the
- * segments are saved from there) until ipc_ns_dump_leave(*@back). *@back
+ * and the namespace's semaphore sets and message queues, refuses POSIX
+ * message queues, and stays inside (so that all its segments are saved
+ * from there) until ipc_ns_dump_leave(*@back). *@back
  * is -1 when cryo did not move. */
 int ipc_ns_dump(pid_t root, struct image_dir *dir, int *back);
 int ipc_ns_dump_leave(int back);

@@ -4,7 +4,7 @@
  * and mode of its own; a message queue with a key holding three messages
  * of other types and sizes (one empty), its size limit, owner and mode
  * changed, and an empty private queue; a segment with a key, attached and
- * filled. On SIGTERM it checks that it is still in a namespace other than
+ * filled, and one that nobody attaches, filled in part. On SIGTERM it checks that it is still in a namespace other than
  * init's and that everything is as it was, in the same ids, then reads the
  * messages in their order and uses a semaphore. */
 #include <fcntl.h>
@@ -22,6 +22,8 @@
 #define SEM_KEY 0x5e3a0001
 #define MSG_KEY 0x5e3a0002
 #define SHM_KEY 0x5e3a0003
+#define LONE_KEY 0x5e3a0004
+#define LONE_SIZE (64 * 4096)
 #define SEG_SIZE 8192
 #define BIG 5000
 
@@ -48,7 +50,7 @@ static struct {
 	char text[BIG];
 } msg;
 
-static int sem_a, sem_gone, sem_b, queue, private_queue, seg_id;
+static int sem_a, sem_gone, sem_b, queue, private_queue, seg_id, lone_id;
 static char *seg;
 
 static bool write_sysctl(const char *name, const char *value)
@@ -88,6 +90,32 @@ static bool send(int q, long type, size_t len, char fill)
 	memset(msg.text, fill, len);
 	return PROG_CHECK(msgsnd(q, &msg, len, IPC_NOWAIT) == 0, "sending a %zu-byte message",
 			  len);
+}
+
+/* Writes (or with @check, checks) pages 3 and 40 of the lone segment and
+ * a zero in page 10, through an attachment of its own. */
+static bool fill_lone_or_check(bool check)
+{
+	char *at = shmat(lone_id, NULL, 0);
+	bool ok = true;
+
+	if (!PROG_CHECK(at != (void *)-1, "attaching segment %d", lone_id))
+		return false;
+	for (size_t i = 0; i < 4096 && ok; i++) {
+		if (check)
+			ok = PROG_CHECK(at[3 * 4096 + i] == (char)(i + 1) &&
+					at[40 * 4096 + i] == (char)(i + 2) && !at[10 * 4096 + i],
+					"byte %zu of pages 3, 10 and 40 of segment %d", i, lone_id);
+		else
+			at[3 * 4096 + i] = (char)(i + 1), at[40 * 4096 + i] = (char)(i + 2);
+	}
+	shmdt(at);
+	return ok;
+}
+
+static bool fill_lone(void)
+{
+	return fill_lone_or_check(false);
 }
 
 static bool set_up(void)
@@ -131,6 +159,12 @@ static bool set_up(void)
 		return false;
 	for (size_t i = 0; i < SEG_SIZE; i++)
 		seg[i] = (char)(i * 7 + 3);
+	/* Pages 3 and 40 written, the rest holes; then nobody attaches it. */
+	lone_id = shmget(LONE_KEY, LONE_SIZE, IPC_CREAT | IPC_EXCL | 0640);
+	if (!PROG_CHECK(lone_id >= 0, "making a second segment"))
+		return false;
+	if (!fill_lone())
+		return false;
 	/* The next set made takes id 77. */
 	return ok && write_sysctl("kernel/sem_next_id", "77");
 }
@@ -222,6 +256,9 @@ static void check_segment(void)
 	for (size_t i = 0; i < SEG_SIZE && same; i++)
 		same = PROG_CHECK(seg[i] == (char)(i * 7 + 3), "byte %zu of the segment", i);
 	PROG_CHECK(shmget(SHM_KEY, 0, 0) == seg_id, "key %#x finds segment %d", SHM_KEY, seg_id);
+	PROG_CHECK(shmget(LONE_KEY, 0, 0) == lone_id, "key %#x finds segment %d", LONE_KEY,
+		   lone_id);
+	fill_lone_or_check(true);
 }
 
 int main(int argc, char **argv)

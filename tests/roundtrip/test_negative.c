@@ -991,33 +991,21 @@ out:
 	end_prog(&p);
 }
 
-static void set_leftover(void *what)
+/* A POSIX message queue in a tree's own IPC namespace is refused by name,
+ * and the program runs on with it untouched. */
+TEST(dump_refuses_a_posix_message_queue_in_a_trees_ipc_namespace)
 {
-	setenv("NEG_IPC_LEFTOVER", what, 1);
-}
+	struct prog p = { 0 };
+	char expect[96];
 
-/* What a tree's own IPC namespace holds that a dump cannot save yet is
- * refused by name, and the program runs on with it untouched: a segment
- * nobody attaches, a POSIX message queue. */
-TEST(dump_refuses_what_a_trees_ipc_namespace_holds_and_cannot_be_saved)
-{
-	static const char *const cases[][2] = {
-		{ "segment", "is attached by no process: a segment of a tree's own IPC namespace" },
-		{ "mqueue", "holds POSIX message queue /cryo-leftover: POSIX message queues are "
-			    "not supported yet" },
-	};
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct prog p = { 0 };
-		char expect[96];
-		bool ok;
-
-		ok = start_prog(&p, "neg_ipc_leftover", set_leftover, (void *)cases[i][0]);
-		snprintf(expect, sizeof(expect), "dump: pid %d's IPC namespace (ipc:[", p.pid);
-		ok = ok && dump_refused_unharmed(&p, expect, cases[i][1]) && prog_passes(&p);
-		end_prog(&p);
-		CHECK(ok, "%s: %s", cases[i][0], why);
-	}
+	CHECK_GOTO(start_prog(&p, "neg_ipc_leftover", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d's IPC namespace (ipc:[", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "holds POSIX message queue /cryo-leftover: "
+					 "POSIX message queues are not supported yet"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
 }
 
 /* An fd of a POSIX message queue: refused by name, and it runs on. */
