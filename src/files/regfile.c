@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,34 +73,14 @@ static int find_path(const struct fd_probe *p, char **path, bool *deleted)
 	return *path ? 0 : -ENOMEM;
 }
 
-/* The mqueue filesystem's (linux/magic.h). */
-#define MQUEUE_MAGIC 0x19800202
-
-/* A POSIX message queue is a regular file of the mqueue filesystem, whose
- * path ("/name") is not one cryo could open it by. */
-static int refuse_mqueue(const struct fd_probe *p)
-{
-	struct statfs fs;
-
-	if (fstatfs(p->dup, &fs))
-		return pr_errno_ret("dump: pid %d %s (%s): cannot statfs", p->pid, p->name,
-				    p->link);
-	if (fs.f_type != MQUEUE_MAGIC)
-		return 0;
-	pr_fd_err(p, "is a POSIX message queue: not supported yet");
-	return -EOPNOTSUPP;
-}
-
 static int regfile_dump(const struct file_dump *d)
 {
 	const struct fd_probe *p = d->p;
 	_cleanup_close_ int fd = -1;
 	bool deleted;
 	RegFile *reg;
-	int ret = refuse_mqueue(p);
+	int ret;
 
-	if (ret)
-		return ret;
 	reg = malloc(sizeof(*reg));
 	if (!reg)
 		return -ENOMEM;

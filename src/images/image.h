@@ -47,6 +47,8 @@ enum image_kind {
 	IMG_SYSV_SEM = 21,
 	IMG_SYSV_MSG = 22,
 	IMG_SYSV_MSG_DATA = 23,
+	IMG_POSIX_MQ = 24,
+	IMG_POSIX_MQ_DATA = 25,
 };
 
 struct image;

@@ -6,6 +6,7 @@
 #include "files/image_check.h"
 #include "images/proto/filedata.pb-c.h"
 #include "images/proto/sysv_shm.pb-c.h"
+#include "ipc/posix_mq.h"
 #include "ipc/sysv_objects.h"
 #include "ipc/sysv_shm.h"
 #include "ns/ipc.h"
@@ -51,6 +52,9 @@ static const struct image_kind_desc ipc_kinds[] = {
 	  sysv_msg_image_check },
 	{ IMG_SYSV_MSG_DATA, "sysv-msg-data", "sysv-msg-data-%d.img", &sysv_msg__descriptor,
 	  sysv_msg_data_image_check },
+	{ IMG_POSIX_MQ, "posix-mq", "posix-mq.img", &posix_mq__descriptor, posix_mq_image_check },
+	{ IMG_POSIX_MQ_DATA, "posix-mq-data", "posix-mq-data-%d.img", &posix_mq_msg__descriptor,
+	  posix_mq_data_image_check },
 };
 
 const struct image_kind_set ipc_image_kinds = { "ipc", ipc_kinds, ARRAY_SIZE(ipc_kinds) };

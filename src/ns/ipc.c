@@ -1,7 +1,7 @@
 /* The IPC namespace of a tree that has its own (ns/ipc.h): its sysctls,
  * and the order of things. Dump enters the namespace for the SysV objects
- * (ipc/: its segments are saved from inside, those nobody attaches too),
- * reads its sysctls, and refuses POSIX message queues.
+ * and POSIX message queues (ipc/: its segments are saved from inside,
+ * those nobody attaches too) and reads its sysctls.
  * Restore makes the namespace in cryo itself rather than with a clone flag
  * for the root: its objects must exist, filled by cryo from inside, before
  * any process of the tree does, and every process cryo creates is then
@@ -12,14 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/textfile.h"
 #include "images/proto/ipc_ns.pb-c.h"
+#include "ipc/posix_mq.h"
 #include "ipc/sysv_objects.h"
 #include "ns/enter.h"
 #include "ns/ipc.h"
@@ -28,6 +27,7 @@
 struct ipc_ns_set {
 	struct image *img;	/* ipc-ns.img; NULL: the tree was in cryo's */
 	struct sysv_objects *objects;
+	struct posix_mq_set *queues;
 	int back;		/* cryo's own namespace while it is in the new one */
 };
 
@@ -88,57 +88,6 @@ static int write_sysctls(struct image_dir *dir, const char *who)
 	return ret;
 }
 
-/* The namespace's mqueue filesystem, as a detached mount: it is the one of
- * the caller's IPC namespace when the context is made, and no mount of
- * anyone's shows it. */
-static int open_mqueue_fs(void)
-{
-	int fs = fsopen("mqueue", FSOPEN_CLOEXEC), mnt = -1, dir = -1;
-
-	if (fs < 0)
-		return -errno;
-	if (!fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
-		mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
-	if (mnt >= 0)
-		dir = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		dir = -errno;
-	close(fs);
-	if (mnt >= 0)
-		close(mnt);
-	return dir;
-}
-
-/* POSIX message queues live in the namespace as long as it does, fds or
- * not; saving them is not done yet. */
-static int refuse_posix_queues(const char *who)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int dir = open_mqueue_fs();
-
-	if (dir == -ENODEV)
-		return 0;	/* a kernel without them */
-	if (dir < 0) {
-		pr_err("dump: %s: cannot look at its POSIX message queues (mqueue): %s", who,
-		       strerror(-dir));
-		return dir;
-	}
-	d = fdopendir(dir);
-	if (!d) {
-		close(dir);
-		return pr_errno_ret("dump: %s: cannot list its POSIX message queues", who);
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		pr_err("dump: %s: holds POSIX message queue /%s: POSIX message queues are not "
-		       "supported yet", who, de->d_name);
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
 int ipc_ns_dump(pid_t root, struct image_dir *dir, int *back)
 {
 	struct ns_ids ids;
@@ -165,7 +114,7 @@ int ipc_ns_dump(pid_t root, struct image_dir *dir, int *back)
 	if (!ret)
 		ret = sysv_msg_dump(dir, who);
 	if (!ret)
-		ret = refuse_posix_queues(who);
+		ret = posix_mq_dump(dir, who);
 	if (ret) {
 		ipc_ns_dump_leave(*back);
 		*back = -1;
@@ -190,6 +139,7 @@ void ipc_ns_free(struct ipc_ns_set *set)
 		return;
 	ipc_ns_leave(set);
 	sysv_objects_free(set->objects);
+	posix_mq_free(set->queues);
 	image_free(set->img);
 	free(set);
 }
@@ -206,9 +156,12 @@ int ipc_ns_load(const struct image_dir *dir, struct ipc_ns_set **out)
 		ret = image_read(dir, IMG_IPC_NS, 0, &set->img);
 	if (!ret)
 		ret = sysv_objects_load(dir, &set->objects);
-	if (!ret && !set->img && (set->objects->sem_img || set->objects->msg_img)) {
-		pr_err("restore: SysV semaphore sets or message queues are saved without their IPC "
-		       "namespace (ipc-ns.img)");
+	if (!ret)
+		ret = posix_mq_load(dir, &set->queues);
+	if (!ret && !set->img &&
+	    (set->objects->sem_img || set->objects->msg_img || posix_mq_count(set->queues))) {
+		pr_err("restore: SysV semaphore sets, message queues or POSIX message queues are "
+		       "saved without their IPC namespace (ipc-ns.img)");
 		ret = -EBADMSG;
 	}
 	if (ret) {
@@ -276,6 +229,8 @@ int ipc_ns_make(struct ipc_ns_set *set)
 		ret = sysv_sem_create(set->objects);
 	if (!ret)
 		ret = sysv_msg_create(set->objects);
+	if (!ret)
+		ret = posix_mq_create(set->queues);
 	if (!ret)
 		pr_info("restore: the tree's IPC namespace is made");
 	return ret;

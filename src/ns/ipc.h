@@ -21,8 +21,8 @@ bool ipc_ns_sysctl_known(const char *name);
 int ipc_ns_image_check(const struct image *img, const struct image_dir *dir, int id);
 
 /* When @root's IPC namespace is not cryo's: enters it, writes ipc-ns.img
- * and the namespace's semaphore sets and message queues, refuses POSIX
- * message queues, and stays inside (so that all its segments are saved
+ * and the namespace's semaphore sets, message queues and POSIX message
+ * queues, and stays inside (so that all its segments are saved
  * from there) until ipc_ns_dump_leave(*@back). *@back
  * is -1 when cryo did not move. */
 int ipc_ns_dump(pid_t root, struct image_dir *dir, int *back);
@@ -33,7 +33,7 @@ struct ipc_ns_set;
 int ipc_ns_load(const struct image_dir *dir, struct ipc_ns_set **out);
 /* Nothing when the dump has no namespace of its own. Otherwise, in cryo,
  * before any process exists: unshare(CLONE_NEWIPC), the namespace's
- * limits, its semaphore sets and message queues. cryo stays inside until
+ * limits, its semaphore sets, message queues and POSIX message queues. cryo stays inside until
  * ipc_ns_leave(): its children are born there. */
 int ipc_ns_make(struct ipc_ns_set *set);
 /* Once the SysV segments are made: the saved *_next_id values. */

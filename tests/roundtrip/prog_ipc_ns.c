@@ -4,10 +4,14 @@
  * and mode of its own; a message queue with a key holding three messages
  * of other types and sizes (one empty), its size limit, owner and mode
  * changed, and an empty private queue; a segment with a key, attached and
- * filled, and one that nobody attaches, filled in part. On SIGTERM it checks that it is still in a namespace other than
+ * filled, and one that nobody attaches, filled in part; a POSIX message
+ * queue with messages of several priorities, its owner and mode changed,
+ * held by a non-blocking read-only fd, and an empty one that no fd holds. On SIGTERM it checks that it is still in a namespace other than
  * init's and that everything is as it was, in the same ids, then reads the
  * messages in their order and uses a semaphore. */
+#include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +30,17 @@
 #define LONE_SIZE (64 * 4096)
 #define SEG_SIZE 8192
 #define BIG 5000
+
+#define MQ_FULL "/cryo-ipc-full"
+#define MQ_EMPTY "/cryo-ipc-empty"
+
+/* In the order mq_receive() gives them: highest priority, then oldest. */
+static const struct {
+	unsigned int prio;
+	const char *text;
+} mq_messages[] = { { 9, "urgent" }, { 4, "first of 4" }, { 4, "second of 4" }, { 0, "" } };
+
+static mqd_t mq_full;
 
 union semun {
 	int val;
@@ -118,6 +133,70 @@ static bool fill_lone(void)
 	return fill_lone_or_check(false);
 }
 
+static bool set_up_posix_queues(void)
+{
+	struct mq_attr attr = { .mq_maxmsg = 8, .mq_msgsize = 128 };
+	/* Sent out of order; the two of priority 4 in theirs. */
+	static const unsigned int order[] = { 3, 1, 0, 2 };
+	mqd_t q = mq_open(MQ_FULL, O_CREAT | O_EXCL | O_WRONLY, 0600, &attr);
+	bool ok = PROG_CHECK(q >= 0, "making %s", MQ_FULL);
+
+	for (size_t i = 0; ok && i < 4; i++) {
+		unsigned int k = order[i];
+
+		ok = PROG_CHECK(mq_send(q, mq_messages[k].text, strlen(mq_messages[k].text),
+					mq_messages[k].prio) == 0, "sending to %s", MQ_FULL);
+	}
+	ok = ok && PROG_CHECK(fchown(q, 1000, 1001) == 0 && fchmod(q, 0640) == 0,
+			      "owner and mode of %s", MQ_FULL);
+	if (q >= 0)
+		mq_close(q);
+	mq_full = mq_open(MQ_FULL, O_RDONLY | O_NONBLOCK);
+	q = mq_open(MQ_EMPTY, O_CREAT | O_EXCL | O_RDWR, 0604, NULL);
+	ok = ok && PROG_CHECK(mq_full >= 0 && q >= 0, "opening the POSIX queues");
+	if (q >= 0)
+		mq_close(q);
+	return ok;
+}
+
+static void check_posix_queues(void)
+{
+	struct mq_attr attr;
+	struct stat st;
+	char text[128];
+	unsigned int prio;
+	mqd_t q;
+
+	if (PROG_CHECK(mq_getattr(mq_full, &attr) == 0, "mq_getattr of %s", MQ_FULL))
+		PROG_CHECK(attr.mq_flags == O_NONBLOCK && attr.mq_maxmsg == 8 &&
+			   attr.mq_msgsize == 128 && attr.mq_curmsgs == 4,
+			   "%s: flags %#lx, %ld of %ld messages of %ld bytes", MQ_FULL,
+			   attr.mq_flags, attr.mq_curmsgs, attr.mq_maxmsg, attr.mq_msgsize);
+	if (PROG_CHECK(fstat(mq_full, &st) == 0, "fstat of %s", MQ_FULL))
+		PROG_CHECK(st.st_uid == 1000 && st.st_gid == 1001 && (st.st_mode & 0777) == 0640,
+			   "%s: owner %u:%u, mode %o", MQ_FULL, st.st_uid, st.st_gid,
+			   st.st_mode & 0777);
+	for (size_t i = 0; i < 4; i++) {
+		ssize_t n = mq_receive(mq_full, text, sizeof(text), &prio);
+
+		PROG_CHECK(n == (ssize_t)strlen(mq_messages[i].text) &&
+			   !memcmp(text, mq_messages[i].text, (size_t)n) &&
+			   prio == mq_messages[i].prio, "message %zu of %s: %zd bytes, priority %u",
+			   i, MQ_FULL, n, prio);
+	}
+	PROG_CHECK(mq_receive(mq_full, text, sizeof(text), &prio) < 0 && errno == EAGAIN,
+		   "%s is not empty, or its fd blocks", MQ_FULL);
+	q = mq_open(MQ_EMPTY, O_RDONLY | O_NONBLOCK);
+	if (PROG_CHECK(q >= 0, "opening %s by name", MQ_EMPTY)) {
+		PROG_CHECK(mq_getattr(q, &attr) == 0 && attr.mq_curmsgs == 0 &&
+			   attr.mq_maxmsg == 10, "%s: %ld of %ld messages", MQ_EMPTY,
+			   attr.mq_curmsgs, attr.mq_maxmsg);
+		PROG_CHECK(fstat(q, &st) == 0 && (st.st_mode & 0777) == 0604, "mode of %s",
+			   MQ_EMPTY);
+		mq_close(q);
+	}
+}
+
 static bool set_up(void)
 {
 	struct semid_ds sds;
@@ -164,6 +243,8 @@ static bool set_up(void)
 	if (!PROG_CHECK(lone_id >= 0, "making a second segment"))
 		return false;
 	if (!fill_lone())
+		return false;
+	if (!set_up_posix_queues())
 		return false;
 	/* The next set made takes id 77. */
 	return ok && write_sysctl("kernel/sem_next_id", "77");
@@ -273,5 +354,6 @@ int main(int argc, char **argv)
 	check_semaphores();
 	check_messages();
 	check_segment();
+	check_posix_queues();
 	prog_finish();
 }

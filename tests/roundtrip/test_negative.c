@@ -991,31 +991,34 @@ out:
 	end_prog(&p);
 }
 
-/* A POSIX message queue in a tree's own IPC namespace is refused by name,
- * and the program runs on with it untouched. */
-TEST(dump_refuses_a_posix_message_queue_in_a_trees_ipc_namespace)
+/* A POSIX message queue with a notification registered, in a tree's own
+ * IPC namespace, is refused by name, and the program runs on with it
+ * untouched and no notification fired. */
+TEST(dump_refuses_a_posix_message_queue_with_a_notification)
 {
 	struct prog p = { 0 };
 	char expect[96];
 
 	CHECK_GOTO(start_prog(&p, "neg_ipc_leftover", NULL, NULL), out, "%s", why);
 	snprintf(expect, sizeof(expect), "dump: pid %d's IPC namespace (ipc:[", p.pid);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "holds POSIX message queue /cryo-leftover: "
-					 "POSIX message queues are not supported yet"),
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "POSIX message queue /cryo-leftover has a "
+					 "notification registered (mq_notify): not supported"),
 		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
 }
 
-/* An fd of a POSIX message queue: refused by name, and it runs on. */
-TEST(dump_refuses_an_fd_of_a_posix_message_queue_and_it_runs_on)
+/* An fd of a POSIX message queue unlinked while open: refused by name, and
+ * it runs on. */
+TEST(dump_refuses_an_fd_of_an_unlinked_posix_message_queue_and_it_runs_on)
 {
 	struct prog p = { 0 };
 
 	CHECK_GOTO(start_prog(&p, "neg_mqueue_fd", NULL, NULL), out, "%s", why);
 	CHECK_GOTO(dump_refused_unharmed(&p, "fd 3 (/cryo-neg-",
-					 "is a POSIX message queue: not supported yet"),
+					 "is a POSIX message queue unlinked while open: not "
+					 "supported"),
 		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:

@@ -2,13 +2,15 @@
  * names only an IPC namespace's sysctls (restore writes each to
  * /proc/sys/NAME), once each, with numbers for values; semaphore sets and
  * queues have ascending ids and values the kernel takes; messages have a
- * positive type. */
+ * positive type; POSIX queues have plain names, sorted, and limits and
+ * priorities the kernel takes. */
 #include <string.h>
 
 #include "common/log.h"
 #include "harness.h"
 #include "images/image.h"
 #include "images/proto/ipc_ns.pb-c.h"
+#include "ipc/posix_mq.h"
 #include "ipc/sysv_objects.h"
 #include "ns/ipc.h"
 
@@ -127,4 +129,39 @@ TEST(queues_and_messages_are_checked)
 	CHECK(run_check(sysv_msg_data_image_check, messages, 1, errors, sizeof(errors)) < 0,
 	      "took type 0");
 	CHECK(strstr(errors, "not positive"), "said: %s", errors);
+}
+
+TEST(posix_queues_need_plain_sorted_names_and_limits_the_kernel_takes)
+{
+	PosixMq a = POSIX_MQ__INIT, b = POSIX_MQ__INIT;
+	PosixMqMsg m = POSIX_MQ_MSG__INIT;
+	ProtobufCMessage *msgs[2] = { &a.base, &b.base }, *messages[1] = { &m.base };
+	char errors[256];
+
+	a.name = "alpha";
+	a.maxmsg = 10;
+	a.msgsize = 8192;
+	a.mode = 0600;
+	b = a;
+	b.name = "beta";
+	CHECK(!run_check(posix_mq_image_check, msgs, 2, errors, sizeof(errors)), "refused: %s",
+	      errors);
+	b.name = "../beta";
+	CHECK(run_check(posix_mq_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took a name with a slash");
+	CHECK(strstr(errors, "not a queue's name"), "said: %s", errors);
+	b.name = "alpha";
+	CHECK(run_check(posix_mq_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took a name twice");
+	b.name = "beta";
+	b.nr_messages = 11;
+	CHECK(run_check(posix_mq_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took more messages than the queue holds");
+	b.nr_messages = 0;
+	b.msgsize = 0;
+	CHECK(run_check(posix_mq_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took a message size of 0");
+	m.prio = 32768;
+	CHECK(run_check(posix_mq_data_image_check, messages, 1, errors, sizeof(errors)) < 0,
+	      "took priority 32768");
 }
