@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,7 @@ static int dump_queue(struct image_dir *dir, struct image_writer *w, int index,
 	_cleanup_free_ PosixMqMsg *msgs = NULL;
 	_cleanup_free_ uint8_t *texts = NULL;
 	PosixMq rec = POSIX_MQ__INIT;
+	sigset_t all, old;
 	struct mq_attr attr;
 	struct stat st;
 	char path[300];
@@ -206,7 +208,11 @@ static int dump_queue(struct image_dir *dir, struct image_writer *w, int index,
 	}
 	for (long i = 0; i < attr.mq_curmsgs; i++)
 		posix_mq_msg__init(&msgs[i]);
+	/* No signal may end cryo while the messages are out of the queue. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	ret = take_and_put_back(q, &attr, msgs, texts, name, who);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (!ret)
 		ret = write_messages(dir, index, msgs, attr.mq_curmsgs);
 	rec.name = (char *)name;
