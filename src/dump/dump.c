@@ -19,6 +19,7 @@
 #include "mem/mm.h"
 #include "net/net.h"
 #include "ns/ipc.h"
+#include "ns/net.h"
 #include "parasite/commands.h"
 #include "stats/stats.h"
 #include "task/task.h"
@@ -201,7 +202,7 @@ static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
 	struct stats *st = ctx->stats;
-	int ret = tree_read_namespaces(tree), ipc_back = -1;
+	int ret = tree_read_namespaces(tree), ipc_back = -1, net_back = -1;
 	uint64_t t;
 
 	st->tasks_all = count_alive_tasks(tree);
@@ -209,6 +210,10 @@ static int dump_tree(struct dump_ctx *ctx)
 		estimate_bytes(tree, st);
 	if (!ret)
 		ret = tree_check(tree, ctx->opts->shell_job);
+	/* A tree's own network namespace: cryo stays inside to the end, so
+	 * that sock_diag sees its sockets. */
+	if (!ret)
+		ret = net_ns_dump(tree->tasks[0].pid, ctx->dir, &net_back);
 	t = stats_begin(st, STATS_DUMP_MEMORY);
 	/* A tree's own IPC namespace: cryo is inside while it saves the
 	 * segments. */
@@ -244,6 +249,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
+	if (net_back >= 0 && net_ns_dump_leave(net_back) && !ret)
+		ret = -EIO;
 	return ret;
 }
 

@@ -49,6 +49,8 @@ enum image_kind {
 	IMG_SYSV_MSG_DATA = 23,
 	IMG_POSIX_MQ = 24,
 	IMG_POSIX_MQ_DATA = 25,
+	/* A tree's own network namespace. */
+	IMG_NET_NS = 26,
 };
 
 struct image;

@@ -323,8 +323,10 @@ static int make_queue(const PosixMq *r, const struct image *data)
 				    (long long)r->msgsize);
 	for (size_t i = 0; i < data->nr_records && !ret; i++) {
 		const PosixMqMsg *m = (const PosixMqMsg *)data->records[i].msg;
+		/* An empty message's bytes may have no buffer at all. */
+		const char *text = m->text.len ? (const char *)m->text.data : "";
 
-		if (mq_send(q, (const char *)m->text.data, m->text.len, m->prio))
+		if (mq_send(q, text, m->text.len, m->prio))
 			ret = pr_errno_ret("restore: POSIX message queue %s: cannot send message "
 					   "%zu again", path, i);
 	}

@@ -137,7 +137,9 @@ static int send_messages(const struct sysv_msg_queue *q)
 		const SysvMsg *msg = (const SysvMsg *)q->data->records[i].msg;
 
 		m->type = (long)msg->type;
-		memcpy(m->text, msg->text.data, msg->text.len);
+		/* An empty message's bytes may have no buffer at all. */
+		if (msg->text.len)
+			memcpy(m->text, msg->text.data, msg->text.len);
 		if (msgsnd(r->id, m, msg->text.len, IPC_NOWAIT) < 0)
 			return pr_errno_ret("restore: SysV message queue %d: cannot send message "
 					    "%zu (%zu bytes, type %lld) again%s", r->id, i,

@@ -17,6 +17,7 @@
 #include "mem/mm.h"
 #include "net/net.h"
 #include "ns/ipc.h"
+#include "ns/net.h"
 #include "restore/restore.h"
 #include "task/task.h"
 
@@ -288,6 +289,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 	if (!ret)
 		ret = ipc_ns_load(dir, &rs->ipc_ns);
 	if (!ret)
+		ret = net_ns_load(dir, &rs->net_ns);
+	if (!ret)
 		ret = load_sysv_shm(dir, rs);
 	/* Every file is the one the dump wrote, checked once each was read and
 	 * found well formed, so that a damaged one is named by its own check. */
@@ -320,6 +323,7 @@ void restore_unload(struct restore_set *rs)
 	free(rs->tasks);
 	sysv_shm_free(rs->sysv);
 	ipc_ns_free(rs->ipc_ns);
+	net_ns_free(rs->net_ns);
 	tree_free(&rs->tree);
 	memset(rs, 0, sizeof(*rs));
 }

@@ -31,6 +31,7 @@
 #include "lazy/lazy.h"
 #include "net/net.h"
 #include "ns/ipc.h"
+#include "ns/net.h"
 #include "ns/ns.h"
 #include "restore/family.h"
 #include "restore/restore.h"
@@ -660,7 +661,10 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (!ret && getenv("CRYO_TEST_STOP_BEFORE_CREATE"))
 		raise(SIGSTOP);
 	began = stats_begin(st, STATS_RESTORE_FILES);
-	/* The tree's own IPC namespace, if any, holds its segments too. */
+	/* The tree's own IPC namespace, if any, holds its segments too; its
+	 * own network namespace, its sockets. */
+	if (!ret)
+		ret = net_ns_make(rs->net_ns);
 	if (!ret)
 		ret = ipc_ns_make(rs->ipc_ns);
 	if (!ret)
@@ -743,8 +747,9 @@ out:
 	/* Segments this failed restore made go too. */
 	if (ret)
 		sysv_shm_remove_created(rs->sysv);
-	/* Every process is born: cryo's own IPC namespace again. */
+	/* Every process is born: cryo's own namespaces again. */
 	ipc_ns_leave(rs->ipc_ns);
+	net_ns_leave(rs->net_ns);
 	files_prepared_close(rs->files);
 	rs->files = NULL;
 	for (size_t i = 0; run.pidfds && i < nr; i++)

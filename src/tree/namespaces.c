@@ -1,8 +1,8 @@
 /* The namespaces of a tree being dumped: each process's are read (for
  * pstree.img) and must be cryo's own, since restore makes every process
- * in cryo's namespaces, but for the IPC namespace: the tree may have one
- * of its own (saved whole, ns/ipc.h), which all its processes and threads
- * must then share. One exception more: cryo may run in another mount
+ * in cryo's namespaces, but for the IPC and network namespaces: the tree
+ * may have one of its own (ns/ipc.h, ns/net.h), which all its processes
+ * and threads must then share. One exception more: cryo may run in another mount
  * namespace than the tree (a private copy with a mount for its images, as
  * the full-disk test does), since every file is saved by the path cryo
  * sees and checked to lead to the same file; the tree's processes must
@@ -11,28 +11,38 @@
  * break first. Each thread is checked too: unshare() in a thread gives it
  * namespaces of its own that its process's links do not show. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "ns/ns.h"
 #include "tree/tree.h"
 
-/* A tree in several IPC namespaces would need one made per process. */
-static int check_ipc(pid_t pid, pid_t tid, const struct ns_ids *ids, const struct ns_ids *want)
+/* A tree in several IPC or network namespaces would need one made per
+ * process. */
+static int check_one(pid_t pid, pid_t tid, const struct ns_ids *ids, const struct ns_ids *want,
+		     enum ns_kind k, const char *what)
 {
-	if (!ids->ino[NS_IPC] || ids->ino[NS_IPC] == want->ino[NS_IPC])
+	char who[48];
+
+	if (!ids->ino[k] || ids->ino[k] == want->ino[k])
 		return 0;
 	if (tid)
-		pr_err("dump: pid %d thread %d: in another IPC namespace (ipc:[%llu]) than its "
-		       "tree's root (ipc:[%llu]): a tree in several IPC namespaces is not "
-		       "supported", pid, tid, (unsigned long long)ids->ino[NS_IPC],
-		       (unsigned long long)want->ino[NS_IPC]);
+		snprintf(who, sizeof(who), "pid %d thread %d", pid, tid);
 	else
-		pr_err("dump: pid %d: in another IPC namespace (ipc:[%llu]) than its tree's root "
-		       "(ipc:[%llu]): a tree in several IPC namespaces is not supported", pid,
-		       (unsigned long long)ids->ino[NS_IPC],
-		       (unsigned long long)want->ino[NS_IPC]);
+		snprintf(who, sizeof(who), "pid %d", pid);
+	pr_err("dump: %s: in another %s namespace (%s:[%llu]) than its tree's root (%s:[%llu]): "
+	       "a tree in several %s namespaces is not supported", who, what, ns_kind_name(k),
+	       (unsigned long long)ids->ino[k], ns_kind_name(k),
+	       (unsigned long long)want->ino[k], what);
 	return -EOPNOTSUPP;
+}
+
+static int check_ipc(pid_t pid, pid_t tid, const struct ns_ids *ids, const struct ns_ids *want)
+{
+	int ret = check_one(pid, tid, ids, want, NS_IPC, "IPC");
+
+	return ret ? ret : check_one(pid, tid, ids, want, NS_NET, "network");
 }
 
 int tree_read_namespaces(struct tree *tree)
@@ -60,8 +70,10 @@ int tree_read_namespaces(struct tree *tree)
 				(unsigned long long)want.ino[NS_MNT]);
 			want.ino[NS_MNT] = t->ns.ino[NS_MNT];
 		}
-		if (i == 0)
+		if (i == 0) {
 			want.ino[NS_IPC] = t->ns.ino[NS_IPC];
+			want.ino[NS_NET] = t->ns.ino[NS_NET];
+		}
 		ret = check_ipc(t->pid, 0, &t->ns, &want);
 		if (!ret)
 			ret = ns_check_dumpable(t->pid, 0, &t->ns, &want);
