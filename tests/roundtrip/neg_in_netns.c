@@ -1,10 +1,10 @@
 /* A program started in a network namespace of its own (the table of test
  * programs has the runner unshare it before exec) holding what cryo does
- * not restore in one yet, as NEG_NETNS says (set up with ip(8)): "device",
- * a dummy device; "address", an address on the loopback; "route", a route
- * set by hand; "rule", a routing rule; "nft", an nftables table. A dump must refuse it by name,
- * before any parasite runs in it. On SIGTERM it checks that it is still in
- * that namespace. */
+ * not restore in one yet, as NEG_NETNS says (set up with ip(8) or nft(8)):
+ * "device", a bridge; "address", an address on the loopback; "route", a
+ * route set by hand; "rule", a routing rule; "nft", an nftables table. A
+ * dump must refuse it by name, before any parasite runs in it. On SIGTERM
+ * it checks that it is still in that namespace. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

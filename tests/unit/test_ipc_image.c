@@ -3,7 +3,8 @@
  * /proc/sys/NAME), once each, with numbers for values; semaphore sets and
  * queues have ascending ids and values the kernel takes; messages have a
  * positive type; POSIX queues have plain names, sorted, and limits and
- * priorities the kernel takes. */
+ * priorities the kernel takes. And net-ns.img, whose sysctls restore
+ * writes the same way. */
 #include <string.h>
 
 #include "common/log.h"
@@ -12,7 +13,9 @@
 #include "images/proto/ipc_ns.pb-c.h"
 #include "ipc/posix_mq.h"
 #include "ipc/sysv_objects.h"
+#include "images/proto/net_ns.pb-c.h"
 #include "ns/ipc.h"
+#include "ns/net.h"
 
 typedef int (*check_fn)(const struct image *img, const struct image_dir *dir, int id);
 
@@ -164,4 +167,36 @@ TEST(posix_queues_need_plain_sorted_names_and_limits_the_kernel_takes)
 	m.prio = 32768;
 	CHECK(run_check(posix_mq_data_image_check, messages, 1, errors, sizeof(errors)) < 0,
 	      "took priority 32768");
+}
+
+static int check_net(const char *name, const char *value, uint32_t mtu, char *errors,
+		     size_t size)
+{
+	NetSysctl a = NET_SYSCTL__INIT, *list[1] = { &a };
+	NetNs ns = NET_NS__INIT;
+	ProtobufCMessage *msgs[1] = { &ns.base };
+
+	a.name = (char *)name;
+	a.value = (char *)value;
+	ns.sysctls = list;
+	ns.n_sysctls = 1;
+	ns.lo_mtu = mtu;
+	return run_check(net_ns_image_check, msgs, 1, errors, size);
+}
+
+TEST(net_ns_image_takes_the_namespaces_sysctls_and_nothing_else)
+{
+	char errors[256];
+
+	CHECK(!check_net("net/ipv4/ip_local_port_range", "20000\t29999", 65536, errors,
+			 sizeof(errors)), "refused: %s", errors);
+	CHECK(!check_net("net/ipv4/ip_local_reserved_ports", "", 65536, errors, sizeof(errors)),
+	      "refused an empty list: %s", errors);
+	CHECK(check_net("kernel/core_pattern", "1", 65536, errors, sizeof(errors)) < 0,
+	      "took kernel/core_pattern");
+	CHECK(strstr(errors, "not a network namespace's sysctl"), "said: %s", errors);
+	CHECK(check_net("net/ipv4/ip_forward", "|sh", 65536, errors, sizeof(errors)) < 0,
+	      "took a value that is not numbers");
+	CHECK(check_net("net/ipv4/ip_forward", "1", 10, errors, sizeof(errors)) < 0,
+	      "took a loopback MTU of 10");
 }
