@@ -29,6 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "freeze.h"
+#include "reference.h"
+
 #define MIB (1ull << 20)
 #define MAX_RUNS 15
 /* Below this many bytes of pages, fixed costs (exec, seize, parasite) are
@@ -70,6 +73,7 @@ enum outcome { OUT_OK, OUT_UNSUPPORTED, OUT_FAILED };
 
 struct sample {
 	double dump_s, restore_s;
+	double freeze_s;	/* the tree stopped during the dump; < 0: not told */
 	double pass_s;		/* the workload's first pass after restore; < 0: not told */
 	double dump_rss_mib, restore_rss_mib;
 	uint64_t image_bytes, page_bytes;
@@ -426,7 +430,7 @@ static bool run_once(struct run_ctx *c, struct result *r)
 {
 	struct sample *s = &r->s[r->nr];
 	char dump_log[PATH_MAX], restore_log[PATH_MAX], out[PATH_MAX], pid_arg[16];
-	char restored_pidfile[PATH_MAX], verdict[600], buf[64];
+	char restored_pidfile[PATH_MAX], verdict[600], buf[64], stats[PATH_MAX];
 	const char *tp = c->tool->path;
 	bool criu = !strcmp(c->tool->name, "criu");
 	int status;
@@ -435,6 +439,7 @@ static bool run_once(struct run_ctx *c, struct result *r)
 	join(dump_log, sizeof(dump_log), c->work, "dump.log");
 	join(restore_log, sizeof(restore_log), c->work, "restore.log");
 	join(restored_pidfile, sizeof(restored_pidfile), c->work, "restored.pid");
+	join(stats, sizeof(stats), c->work, "dump-stats.json");
 	if (!start_workload(c, r))
 		return false;
 	snprintf(pid_arg, sizeof(pid_arg), "%d", c->pid);
@@ -445,7 +450,7 @@ static bool run_once(struct run_ctx *c, struct result *r)
 	join(out, sizeof(out), c->work, "dump.out");
 	{
 		char *cryo_argv[] = { (char *)tp, "dump", "-t", pid_arg, "-D", c->images,
-				      "-o", dump_log, NULL };
+				      "-o", dump_log, "--stats-file", stats, NULL };
 		char *criu_argv[] = { (char *)tp, "dump", "-t", pid_arg, "-D", c->images,
 				      "-j", "-o", dump_log, NULL };
 
@@ -473,6 +478,7 @@ static bool run_once(struct run_ctx *c, struct result *r)
 		set_why(r, OUT_FAILED, "the dumped workload %d or one of its tree still runs", c->pid);
 		return false;
 	}
+	s->freeze_s = criu ? criu_frozen_seconds(c->images) : cryo_frozen_seconds(stats);
 	image_size(c->images, &s->image_bytes, &s->page_bytes);
 	drop_cached(c->images);
 
@@ -566,43 +572,9 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool memcpy_seconds(uint64_t bytes, double *median, double *min)
-{
-	uint64_t len = bytes < 1024 * MIB ? bytes : 1024 * MIB;
-	double t[MAX_RUNS];
-	uint8_t *src, *dst;
-
-	len = (len + 4095) & ~4095ull;
-	src = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	dst = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED || dst == MAP_FAILED)
-		return false;
-	madvise(src, len, MADV_POPULATE_WRITE);
-	madvise(dst, len, MADV_POPULATE_WRITE);
-	memset(src, 0x5a, len);
-	memset(dst, 0xa5, len);
-	for (int i = 0; i < nr_runs; i++) {
-		double start = now();
-
-		for (uint64_t done = 0; done < bytes; done += len) {
-			uint64_t n = bytes - done < len ? bytes - done : len;
-
-			memcpy(dst, src, n);
-			__asm__ volatile("" : : "r"(dst) : "memory");
-		}
-		t[i] = now() - start;
-	}
-	munmap(src, len);
-	munmap(dst, len);
-	qsort(t, nr_runs, sizeof(t[0]), cmp_double);
-	*median = t[nr_runs / 2];
-	*min = t[0];
-	return true;
-}
-
 /* ---- the table ------------------------------------------------------- */
 
-enum field { F_DUMP, F_RESTORE, F_DUMP_RSS, F_RESTORE_RSS, F_IMAGE, F_PAGES, F_PASS };
+enum field { F_DUMP, F_RESTORE, F_DUMP_RSS, F_RESTORE_RSS, F_IMAGE, F_PAGES, F_PASS, F_FREEZE };
 
 static double field(const struct sample *s, enum field f)
 {
@@ -614,6 +586,7 @@ static double field(const struct sample *s, enum field f)
 	case F_IMAGE: return s->image_bytes / (double)MIB;
 	case F_PAGES: return s->page_bytes;
 	case F_PASS: return s->pass_s;
+	case F_FREEZE: return s->freeze_s;
 	}
 	return 0;
 }
@@ -648,21 +621,22 @@ static const char *fs_name(const char *path)
 
 static void print_header(bool with_criu)
 {
-	printf("%-*s %9s %17s %17s %9s %8s %8s %8s %8s %8s", COL_NAME, "workload", "image MiB",
-	       "dump s (min)", "restore s (min)", "memcpy s", "dump/cp", "rest/cp", "RSS dmp",
-	       "RSS rst", "pass s");
+	printf("%-*s %9s %17s %8s %17s %9s %8s %8s %8s %8s %8s", COL_NAME, "workload",
+	       "image MiB", "dump s (min)", "frozen s", "restore s (min)", "memcpy s", "dump/cp",
+	       "rest/cp", "RSS dmp", "RSS rst", "pass s");
 	if (with_criu)
-		printf(" %17s %17s %8s %8s", "criu dump s", "criu restore s", "dump c/c",
-		       "rest c/c");
+		printf(" %17s %8s %17s %8s %8s %8s", "criu dump s", "frozen s", "criu restore s",
+		       "dump c/c", "rest c/c", "frz c/c");
 	printf("\n");
 }
 
 static void print_row(const char *name, const struct result *cryo,
 		      const struct result *criu, bool *footnote_small)
 {
-	double dump, dump_min, rest, rest_min, img, img_min, rss_d, rss_r, pages, pass, x;
+	double dump, dump_min, rest, rest_min, img, img_min, rss_d, rss_r, pages, pass, frz, x;
 	double cp = 0, cp_min = 0;
 	char ratio_d[16] = "-", ratio_r[16] = "-", cpbuf[16] = "-", passbuf[16] = "-";
+	char frzbuf[16] = "-";
 
 	printf("%-*s ", COL_NAME, name);
 	if (cryo->outcome != OUT_OK) {
@@ -677,9 +651,12 @@ static void print_row(const char *name, const struct result *cryo,
 	stats(cryo, F_RESTORE_RSS, &rss_r, &x);
 	stats(cryo, F_PAGES, &pages, &x);
 	stats(cryo, F_PASS, &pass, &x);
+	stats(cryo, F_FREEZE, &frz, &x);
+	if (frz >= 0)
+		snprintf(frzbuf, sizeof(frzbuf), "%.3f", frz);
 	if (pass >= 0)
 		snprintf(passbuf, sizeof(passbuf), "%.3f", pass);
-	if (pages >= RATIO_MIN_BYTES && memcpy_seconds((uint64_t)pages, &cp, &cp_min)) {
+	if (pages >= RATIO_MIN_BYTES && memcpy_seconds((uint64_t)pages, nr_runs, &cp, &cp_min)) {
 		snprintf(cpbuf, sizeof(cpbuf), "%.4f", cp);
 		snprintf(ratio_d, sizeof(ratio_d), "%.1f", dump / cp);
 		snprintf(ratio_r, sizeof(ratio_r), "%.1f", rest / cp);
@@ -688,10 +665,11 @@ static void print_row(const char *name, const struct result *cryo,
 		snprintf(ratio_r, sizeof(ratio_r), "-");
 		*footnote_small = true;
 	}
-	printf("%9.1f %8.3f (%6.3f) %8.3f (%6.3f) %9s %8s %8s %8.0f %8.0f %8s", img, dump,
-	       dump_min, rest, rest_min, cpbuf, ratio_d, ratio_r, rss_d, rss_r, passbuf);
+	printf("%9.1f %8.3f (%6.3f) %8s %8.3f (%6.3f) %9s %8s %8s %8.0f %8.0f %8s", img, dump,
+	       dump_min, frzbuf, rest, rest_min, cpbuf, ratio_d, ratio_r, rss_d, rss_r, passbuf);
 	if (criu) {
-		double cd, cd_min, cr, cr_min;
+		double cd, cd_min, cr, cr_min, cf;
+		char cfbuf[16] = "-", frz_ratio[16] = "-";
 
 		if (criu->outcome != OUT_OK) {
 			printf("  criu %s: %s", criu->outcome == OUT_UNSUPPORTED ? "refused" : "FAIL",
@@ -699,8 +677,13 @@ static void print_row(const char *name, const struct result *cryo,
 		} else {
 			stats(criu, F_DUMP, &cd, &cd_min);
 			stats(criu, F_RESTORE, &cr, &cr_min);
-			printf(" %8.3f (%6.3f) %8.3f (%6.3f) %8.2f %8.2f", cd, cd_min, cr, cr_min,
-			       dump / cd, rest / cr);
+			stats(criu, F_FREEZE, &cf, &x);
+			if (cf >= 0)
+				snprintf(cfbuf, sizeof(cfbuf), "%.3f", cf);
+			if (cf > 0 && frz >= 0)
+				snprintf(frz_ratio, sizeof(frz_ratio), "%.2f", frz / cf);
+			printf(" %8.3f (%6.3f) %8s %8.3f (%6.3f) %8.2f %8.2f %8s", cd, cd_min,
+			       cfbuf, cr, cr_min, dump / cd, rest / cr, frz_ratio);
 		}
 	}
 	printf("\n");
@@ -793,6 +776,9 @@ int main(int argc, char **argv)
 	}
 	printf("\nimage MiB: every file of the image. dump s, restore s: wall time of the "
 	       "command, from fork to exit.\n"
+	       "frozen s: how long the dump kept the tree stopped (first seize or freeze to "
+	       "release or kill), as the tool reports it\n(cryo --stats-file, criu stats-dump); "
+	       "-: not reported.\n"
 	       "memcpy s: memcpy of as many bytes as the image's pages, between populated "
 	       "buffers, in this run;\n"
 	       "dump/cp, rest/cp: dump and restore time over that. RSS dmp, RSS rst: peak RSS "

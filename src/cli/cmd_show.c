@@ -3,6 +3,7 @@
  * passed the same checks as at restore; nothing is printed unless every
  * file named is valid. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <stdbool.h>
@@ -34,6 +35,24 @@ static int show_pages(FILE *out, const struct image_dir *dir, int id)
 	return 0;
 }
 
+/* A raw file of another kind (a tmpfs archive): its size. */
+static int show_raw(FILE *out, const struct image_dir *dir, const struct image_kind_desc *kind,
+		    int id)
+{
+	char name[64];
+	struct stat st;
+	int ret = image_file_name(kind->kind, id, name, sizeof(name));
+
+	if (ret)
+		return ret;
+	if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return pr_errno_ret("show: cannot stat %s", name);
+	if (image_check_regular(name, st.st_mode))
+		return -EINVAL;
+	fprintf(out, "{\"kind\": \"%s\", \"size\": %lld}", kind->name, (long long)st.st_size);
+	return 0;
+}
+
 /* Shows the file of @kind and @id in @dir. */
 static int show_named(FILE *out, const struct image_dir *dir,
 		      const struct image_kind_desc *kind, int id, int depth)
@@ -43,6 +62,8 @@ static int show_named(FILE *out, const struct image_dir *dir,
 
 	if (kind->kind == IMG_PAGES)
 		return show_pages(out, dir, id);
+	if (!kind->desc)
+		return show_raw(out, dir, kind, id);
 	ret = image_read(dir, kind->kind, id, &img);
 	if (ret)
 		return ret;

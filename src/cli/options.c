@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ns/mnt.h"
 #include "cli/options.h"
 #include "common/log.h"
 
@@ -22,6 +23,7 @@ enum {
 	OPT_STATS_FILE,
 	OPT_PID_WAIT,
 	OPT_CLONE,
+	OPT_EXTERNAL,
 };
 
 static const struct option long_options[] = {
@@ -44,6 +46,7 @@ static const struct option long_options[] = {
 	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 	{ "pid-wait", required_argument, NULL, OPT_PID_WAIT },
 	{ "clone", no_argument, NULL, OPT_CLONE },
+	{ "external", required_argument, NULL, OPT_EXTERNAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -216,6 +219,10 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_CLONE:
 			opts->clone = true;
+			break;
+		case OPT_EXTERNAL:
+			if (mnt_external_add(optarg))
+				return -EINVAL;
 			break;
 		case 'h':
 			opts->command = "help";

@@ -69,11 +69,13 @@ static const char *const level_names[] = {
 	[LOG_DEBUG] = "Debug",
 };
 
-static void (*stderr_hook)(void);
+static void (*stderr_hook)(void *arg);
+static void *stderr_hook_arg;
 
-void log_set_stderr_hook(void (*hook)(void))
+void log_set_stderr_hook(void (*hook)(void *arg), void *arg)
 {
 	stderr_hook = hook;
+	stderr_hook_arg = arg;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
@@ -107,7 +109,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	}
 	if (!log_file || level == LOG_ERROR) {
 		if (stderr_hook)
-			stderr_hook();
+			stderr_hook(stderr_hook_arg);
 		fputs(level == LOG_ERROR ? "cryo: error: " : "cryo: ", stderr);
 		va_start(ap, fmt);
 		vfprintf(stderr, fmt, ap);

@@ -24,9 +24,9 @@ void log_close(void);
  * written anywhere: for a process whose stderr is about to become another's. */
 void log_capture_errors(char *buf, size_t size);
 
-/* @hook runs before each message written to stderr (the progress line
- * clears itself there); NULL for none. */
-void log_set_stderr_hook(void (*hook)(void));
+/* @hook(@arg) runs before each message written to stderr (the progress
+ * line clears itself there); NULL for none. */
+void log_set_stderr_hook(void (*hook)(void *arg), void *arg);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

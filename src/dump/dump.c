@@ -19,7 +19,9 @@
 #include "mem/mm.h"
 #include "net/net.h"
 #include "ns/ipc.h"
+#include "ns/mnt.h"
 #include "ns/net.h"
+#include "ns/ns.h"
 #include "parasite/commands.h"
 #include "stats/stats.h"
 #include "task/task.h"
@@ -210,6 +212,8 @@ static int dump_tree(struct dump_ctx *ctx)
 		estimate_bytes(tree, st);
 	if (!ret)
 		ret = tree_check(tree, ctx->opts->shell_job);
+	if (!ret)
+		ret = mnt_dump(tree->tasks[0].pid, tree->tasks[0].ns.ino[NS_MNT], ctx->dir);
 	/* A tree's own network namespace: cryo stays inside to the end, so
 	 * that sock_diag sees its sockets. */
 	if (!ret)
@@ -290,6 +294,8 @@ static int dump_here(const struct cryo_opts *opts)
 		sign_key_forget(&key);
 		return 1;
 	}
+	/* The writers take each file's digest as they write it. */
+	dir->digest_kind = opts->sign_key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	stats_init(&st, STATS_DUMP);
 	progress_start(&st, opts->quiet);
 	frozen_since = t = stats_begin(&st, STATS_DUMP_FREEZING);
@@ -369,6 +375,10 @@ int cmd_dump(const struct cryo_opts *opts)
 		       opts->pid ? "-D DIR" : "-t PID");
 		return 1;
 	}
+	/* What the tree's mounts are compared with, before cryo enters any
+	 * namespace of the tree. */
+	if (mnt_caller_snapshot())
+		return 1;
 	ret = dump_below_pid_ns(opts, dump_here, &done);
 	if (ret < 0)
 		return 1;

@@ -45,8 +45,8 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock,
  * restore could not make again. */
 int dump_shared_memory(const struct tree *tree, bool whole_ipc_namespace, struct image_dir *dir);
 
-/* pid_ns.c: a tree in a pid namespace below cryo's (its root not that
- * namespace's init) is dumped by a child of cryo's inside it, running
+/* pid_ns.c: a tree in a pid namespace below cryo's (its root that
+ * namespace's init or not) is dumped by a child of cryo's inside it, running
  * @dump with the root's pid there: *@done is then set and @dump's exit
  * code returned; *@done stays false for a tree in cryo's pid namespace.
  * -errno when it cannot be dumped (said). */

@@ -2,9 +2,11 @@
  * it is an incomplete dump, and restore refuses it. With a key, it is
  * signed and its digests are BLAKE2b (images/sign.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -25,7 +27,28 @@ struct digests {
 	uint8_t (*bytes)[IMG_DIGEST_MAX];
 };
 
-/* Every file this dump wrote, hashed as it now is on disk. */
+/* The digest of file @i of the dump: the one its writer took as it wrote,
+ * if the file is still there at that size (a file the dump wrote without a
+ * writer, or changed after, is read back). */
+static int digest_of(const struct image_dir *dir, size_t i, enum image_digest_kind kind,
+		     uint64_t *size, uint8_t digest[IMG_DIGEST_MAX])
+{
+	const struct image_written_digest *w = &dir->digests[i];
+	struct stat st;
+
+	if (w->known && dir->digest_kind == kind) {
+		if (fstatat(dir->fd, dir->written[i], &st, AT_SYMLINK_NOFOLLOW))
+			return -errno;
+		if (S_ISREG(st.st_mode) && (uint64_t)st.st_size == w->size) {
+			*size = w->size;
+			memcpy(digest, w->digest, image_digest_size(kind));
+			return 0;
+		}
+	}
+	return image_file_digest(dir, dir->written[i], kind, size, digest);
+}
+
+/* Every file this dump wrote, with its digest. */
 static int digest_written(const struct image_dir *dir, Inventory *inv, struct digests *d,
 			  enum image_digest_kind kind)
 {
@@ -42,7 +65,7 @@ static int digest_written(const struct image_dir *dir, Inventory *inv, struct di
 
 		file_digest__init(f);
 		f->name = dir->written[i];
-		ret = image_file_digest(dir, f->name, kind, &f->size, d->bytes[inv->n_files]);
+		ret = digest_of(dir, i, kind, &f->size, d->bytes[inv->n_files]);
 		/* Written, then removed again (the pages of a task whose mm failed). */
 		if (ret == -ENOENT)
 			continue;

@@ -121,7 +121,9 @@ static int list_fds(pid_t pid, int **out, size_t *nr)
 	}
 	if (errno)
 		return pr_errno_ret("dump: pid %d: cannot list %s", pid, path);
-	qsort(fds, n, sizeof(*fds), cmp_int);
+	/* A task may have no fd at all: qsort() must not be given NULL. */
+	if (n)
+		qsort(fds, n, sizeof(*fds), cmp_int);
 	*out = steal_ptr(fds);
 	*nr = n;
 	return 0;

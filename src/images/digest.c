@@ -10,12 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sodium.h>
-#include <xxhash.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "images/digest.h"
+#include "images/hasher.h"
 #include "images/image.h"
 
 #define DIGEST_CHUNK (1 << 20)
@@ -36,74 +35,25 @@ static int reopen_direct(const struct image_dir *dir, const char *name, const st
 	return fd;
 }
 
-size_t image_digest_size(enum image_digest_kind kind)
-{
-	return kind == IMG_DIGEST_BLAKE2B_256 ? IMG_BLAKE2B_SIZE : IMG_XXH3_SIZE;
-}
-
-/* One running hash of either kind. */
-struct hasher {
-	enum image_digest_kind kind;
-	XXH3_state_t *xxh3;
-	crypto_generichash_state blake2b;
-};
-
-static int hasher_init(struct hasher *h, enum image_digest_kind kind)
-{
-	h->kind = kind;
-	h->xxh3 = NULL;
-	if (kind == IMG_DIGEST_BLAKE2B_256) {
-		if (sodium_init() < 0)
-			return -EIO;
-		return crypto_generichash_init(&h->blake2b, NULL, 0, IMG_BLAKE2B_SIZE) ? -EIO : 0;
-	}
-	h->xxh3 = XXH3_createState();
-	if (!h->xxh3)
-		return -ENOMEM;
-	XXH3_128bits_reset(h->xxh3);
-	return 0;
-}
-
-static int hasher_update(struct hasher *h, const void *buf, size_t len)
-{
-	if (h->kind == IMG_DIGEST_BLAKE2B_256)
-		return crypto_generichash_update(&h->blake2b, buf, len) ? -EIO : 0;
-	return XXH3_128bits_update(h->xxh3, buf, len) == XXH_OK ? 0 : -EIO;
-}
-
-static void hasher_final(struct hasher *h, uint8_t digest[IMG_DIGEST_MAX])
-{
-	XXH128_canonical_t canonical;
-
-	if (h->kind == IMG_DIGEST_BLAKE2B_256) {
-		crypto_generichash_final(&h->blake2b, digest, IMG_BLAKE2B_SIZE);
-		return;
-	}
-	XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(h->xxh3));
-	memcpy(digest, canonical.digest, IMG_XXH3_SIZE);
-}
-
 int image_file_digest(const struct image_dir *dir, const char *name, enum image_digest_kind kind,
 		      uint64_t *size, uint8_t digest[IMG_DIGEST_MAX])
 {
 	_cleanup_free_ char *shown = image_dir_file_path(dir, name);
 	_cleanup_free_ uint8_t *buf = aligned_alloc(4096, DIGEST_CHUNK);
 	_cleanup_close_ int fd = -1, direct = -1;
-	struct hasher h;
+	struct image_hasher *h;
 	uint64_t done = 0;
 	struct stat st;
-	int ret;
+	int ret = 0;
 
 	if (!shown || !buf)
 		return -ENOMEM;
 	fd = image_open_regular(dir->fd, name, shown, &st);
 	if (fd < 0)
 		return fd;
-	ret = hasher_init(&h, kind);
-	if (ret) {
-		pr_err("%s: cannot start its digest", shown);
-		return ret;
-	}
+	h = image_hasher_new(kind);
+	if (!h)
+		return -ENOMEM;
 	direct = reopen_direct(dir, name, &st);
 	while (!ret && done < (uint64_t)st.st_size) {
 		ssize_t n = pread(direct >= 0 ? direct : fd, buf, DIGEST_CHUNK, (off_t)done);
@@ -112,7 +62,7 @@ int image_file_digest(const struct image_dir *dir, const char *name, enum image_
 			continue;
 		if (n <= 0)
 			ret = n ? pr_errno_ret("cannot read %s", shown) : -EIO;
-		else if (hasher_update(&h, buf, (size_t)n))
+		else if (image_hasher_update(h, buf, (size_t)n))
 			ret = -EIO;
 		else
 			done += (uint64_t)n;
@@ -122,10 +72,11 @@ int image_file_digest(const struct image_dir *dir, const char *name, enum image_
 	if (direct < 0)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	if (!ret) {
-		hasher_final(&h, digest);
+		image_hasher_final(h, digest);
 		*size = done;
+	} else {
+		image_hasher_free(h);
 	}
-	XXH3_freeState(h.xxh3);
 	return ret;
 }
 
@@ -137,8 +88,38 @@ static const FileDigest *listed(const Inventory *inv, const char *name)
 	return NULL;
 }
 
+static int size_mismatch(const struct image_dir *dir, const FileDigest *f, uint64_t size)
+{
+	pr_err("%s/%s: %llu bytes, the inventory says %llu: truncated, grown or from "
+	       "another dump", dir->path, f->name, (unsigned long long)size,
+	       (unsigned long long)f->size);
+	return -EBADMSG;
+}
+
+/* Its size now; its digest is its reader's to check. */
+static int defer_listed(const struct image_dir *dir, const FileDigest *f,
+			struct image_deferred_digest *d)
+{
+	_cleanup_free_ char *shown = image_dir_file_path(dir, f->name);
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (!shown)
+		return -ENOMEM;
+	fd = image_open_regular(dir->fd, f->name, shown, &st);
+	if (fd < 0)
+		return fd;
+	if ((uint64_t)st.st_size != f->size)
+		return size_mismatch(dir, f, (uint64_t)st.st_size);
+	d->listed = true;
+	d->size = f->size;
+	memcpy(d->xxh3, f->xxh3_128.data, IMG_XXH3_SIZE);
+	return 0;
+}
+
 static int check_listed(const struct image_dir *dir, const FileDigest *f,
-			enum image_digest_kind kind)
+			enum image_digest_kind kind, struct image_deferred_digest *deferred,
+			size_t nr_deferred)
 {
 	const ProtobufCBinaryData *want = kind == IMG_DIGEST_BLAKE2B_256 ? &f->blake2b_256 :
 									 &f->xxh3_128;
@@ -154,18 +135,21 @@ static int check_listed(const struct image_dir *dir, const FileDigest *f,
 		       kind == IMG_DIGEST_BLAKE2B_256 ? "BLAKE2b" : "XXH3");
 		return -EBADMSG;
 	}
-	ret = image_file_digest(dir, f->name, kind, &size, digest);
+	ret = 1;
+	for (size_t i = 0; kind == IMG_DIGEST_XXH3_128 && i < nr_deferred; i++)
+		if (!strcmp(deferred[i].name, f->name))
+			ret = defer_listed(dir, f, &deferred[i]);
+	if (ret == 1)
+		ret = image_file_digest(dir, f->name, kind, &size, digest);
+	else if (!ret)
+		return 0;
 	if (ret == -ENOENT)
 		pr_err("%s/%s: listed in the inventory, missing: an incomplete set", dir->path,
 		       f->name);
 	if (ret)
 		return ret;
-	if (size != f->size) {
-		pr_err("%s/%s: %llu bytes, the inventory says %llu: truncated, grown or from "
-		       "another dump", dir->path, f->name, (unsigned long long)size,
-		       (unsigned long long)f->size);
-		return -EBADMSG;
-	}
+	if (size != f->size)
+		return size_mismatch(dir, f, size);
 	if (memcmp(digest, want->data, len)) {
 		pr_err("%s/%s: its digest differs from the inventory's: changed since the dump, "
 		       "or from another dump", dir->path, f->name);
@@ -197,7 +181,8 @@ static int check_unlisted(const struct image_dir *dir, const Inventory *inv)
 	return ret;
 }
 
-int image_set_verify(const struct image_dir *dir, const Inventory *inv)
+int image_set_verify(const struct image_dir *dir, const Inventory *inv,
+		     struct image_deferred_digest *deferred, size_t nr_deferred)
 {
 	enum image_digest_kind kind = inv->has_mac ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	int ret = 0;
@@ -208,6 +193,6 @@ int image_set_verify(const struct image_dir *dir, const Inventory *inv)
 		return -EBADMSG;
 	}
 	for (size_t i = 0; !ret && i < inv->n_files; i++)
-		ret = check_listed(dir, inv->files[i], kind);
+		ret = check_listed(dir, inv->files[i], kind, deferred, nr_deferred);
 	return ret ? ret : check_unlisted(dir, inv);
 }

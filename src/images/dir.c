@@ -29,6 +29,8 @@ static int dir_new(const char *path, int fd, struct image_dir **out)
 	dir->nr_unsynced = 0;
 	dir->written = NULL;
 	dir->nr_written = 0;
+	dir->digests = NULL;
+	dir->digest_kind = IMG_DIGEST_XXH3_128;
 	dir->has_dump_id = false;
 	*out = dir;
 	return 0;
@@ -223,7 +225,9 @@ void image_dir_remove_written(struct image_dir *dir)
 		pr_info("removed the %zu files the failed run had written into %s",
 			dir->nr_written, dir->path);
 	free(dir->written);
+	free(dir->digests);
 	dir->written = NULL;
+	dir->digests = NULL;
 	dir->nr_written = 0;
 }
 
@@ -242,6 +246,7 @@ void image_dir_close(struct image_dir *dir)
 	for (size_t i = 0; i < dir->nr_written; i++)
 		free(dir->written[i]);
 	free(dir->written);
+	free(dir->digests);
 	close(dir->fd);
 	free(dir->path);
 	free(dir);
@@ -258,17 +263,26 @@ char *image_dir_file_path(const struct image_dir *dir, const char *name)
 	return path;
 }
 
-int image_dir_note_unsynced(struct image_dir *dir, const char *name)
+int image_dir_note_unsynced(struct image_dir *dir, const char *name, const uint8_t *digest,
+			    uint64_t size)
 {
 	char **more = reallocarray(dir->written, dir->nr_written + 1, sizeof(*more));
+	struct image_written_digest *d;
 
 	if (more)
 		dir->written = more;
-	if (!more || !(dir->written[dir->nr_written] = strdup(name))) {
+	d = more ? reallocarray(dir->digests, dir->nr_written + 1, sizeof(*d)) : NULL;
+	if (d)
+		dir->digests = d;
+	if (!d || !(dir->written[dir->nr_written] = strdup(name))) {
 		pr_err("out of memory for the files written into %s", dir->path);
 		return -ENOMEM;
 	}
-	dir->nr_written++;
+	d = &dir->digests[dir->nr_written++];
+	d->known = digest != NULL;
+	d->size = size;
+	if (digest)
+		memcpy(d->digest, digest, image_digest_size(dir->digest_kind));
 	if (dir->nr_unsynced < IMG_DIR_FSYNC_MAX) {
 		dir->unsynced[dir->nr_unsynced] = strdup(name);
 		if (!dir->unsynced[dir->nr_unsynced]) {

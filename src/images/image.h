@@ -42,6 +42,8 @@ enum image_kind {
 	IMG_SYSV_SHM = 11,
 	IMG_SYSV_SHM_DATA = 12,
 	IMG_LOCKS = 13,
+	IMG_MNT = 14,
+	IMG_MNT_TMPFS = 15,
 	/* A tree's own IPC namespace. */
 	IMG_IPC_NS = 20,
 	IMG_SYSV_SEM = 21,
@@ -92,6 +94,25 @@ const struct image_kind_desc *image_kind_match(const char *file_name, int *id);
 /* The file name of image @kind for @id, e.g. "pagemap-42.img". */
 int image_file_name(enum image_kind kind, int id, char *buf, size_t size);
 
+/* XXH3-128 (fast, keyless) of an unsigned set; BLAKE2b-256 of a signed
+ * one, where a forged file must not be able to match its digest. */
+enum image_digest_kind {
+	IMG_DIGEST_XXH3_128,
+	IMG_DIGEST_BLAKE2B_256,
+};
+#define IMG_XXH3_SIZE 16
+#define IMG_BLAKE2B_SIZE 32
+#define IMG_DIGEST_MAX 32
+size_t image_digest_size(enum image_digest_kind kind);
+
+/* The digest of a file as its writer wrote it (known: it went through an
+ * image writer whole). */
+struct image_written_digest {
+	bool known;
+	uint64_t size;
+	uint8_t digest[IMG_DIGEST_MAX];
+};
+
 /* Up to this many new files, image_dir_sync() syncs each; past it, the
  * whole filesystem at once. */
 #define IMG_DIR_FSYNC_MAX 64
@@ -107,6 +128,9 @@ struct image_dir {
 	/* Every file this run put in place, removed again if it fails. */
 	char **written;
 	size_t nr_written;
+	/* Their digests, of digest_kind, taken by the writers as they wrote. */
+	struct image_written_digest *digests;
+	enum image_digest_kind digest_kind;
 	/* The dump the files belong to: drawn by image_dir_create() and written
 	 * in every header; at restore, set from the inventory and then
 	 * required of every file image_read() reads. */
@@ -141,8 +165,10 @@ int image_dir_open_file(const struct image_dir *dir, const char *name, struct st
  * entries that name them: an fsync of each when they are few, else one
  * syncfs of the filesystem. */
 int image_dir_sync(struct image_dir *dir);
-/* Counts @name among the files image_dir_sync() must sync. */
-int image_dir_note_unsynced(struct image_dir *dir, const char *name);
+/* Counts @name among the files image_dir_sync() must sync, with the
+ * digest of its @size bytes when @digest is not NULL. */
+int image_dir_note_unsynced(struct image_dir *dir, const char *name, const uint8_t *digest,
+			    uint64_t size);
 
 /* "DIR/NAME" for messages; the caller frees it. NULL (logged) without memory. */
 char *image_dir_file_path(const struct image_dir *dir, const char *name);

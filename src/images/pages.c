@@ -282,9 +282,15 @@ int pages_reader_open(const struct image_dir *dir, int pid, struct pages_reader 
 	if (ret)
 		goto err_free;
 	image_file_name(IMG_PAGES, pid, name, sizeof(name));
+	pr->pages_path = image_dir_file_path(dir, name);
+	if (!pr->pages_path) {
+		ret = -ENOMEM;
+		goto err_pagemap;
+	}
 	pr->pages_fd = image_dir_open_file(dir, name, &st);
 	if (pr->pages_fd < 0) {
 		ret = pr->pages_fd;
+		free(pr->pages_path);
 		goto err_pagemap;
 	}
 	*out = pr;
@@ -302,6 +308,7 @@ void pages_reader_close(struct pages_reader *pr)
 	if (!pr)
 		return;
 	close(pr->pages_fd);
+	free(pr->pages_path);
 	image_free(pr->pagemap);
 	free(pr);
 }

@@ -32,6 +32,7 @@ void pages_writer_abort(struct pages_writer *pw);
 struct pages_reader {
 	struct image *pagemap;	/* PagemapEntry records, all checked */
 	int pages_fd;		/* read each present range at its file_off */
+	char *pages_path;	/* "DIR/pages-PID.img", for messages */
 };
 
 int pages_reader_open(const struct image_dir *dir, int pid, struct pages_reader **out);

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "images/crc32c.h"
 #include "images/format.h"
+#include "images/hasher.h"
 #include "images/image.h"
 
 /* Large enough that the pages file is written in large sequential writes;
@@ -45,6 +46,10 @@ struct image_writer {
 	bool may_direct;	/* a pages file, not yet refused O_DIRECT */
 	bool direct;		/* fd is O_DIRECT */
 	uint64_t written;	/* bytes in the file */
+	/* The file's digest, taken as its bytes go out: they are in memory
+	 * then, and reading gigabytes back after the sync cost as much as
+	 * writing them. */
+	struct image_hasher *hasher;
 	int err;	/* the first error; every later call returns it */
 };
 
@@ -54,6 +59,7 @@ static void writer_free(struct image_writer *w)
 		close(w->fd);
 		unlinkat(w->dir->fd, w->tmp_name, 0);
 	}
+	image_hasher_free(w->hasher);
 	free(w->buf);
 	free(w->tmp_name);
 	free(w->name);
@@ -104,6 +110,8 @@ static int write_all(struct image_writer *w, const void *buf, size_t len)
 		ret = set_direct(w, true);
 	else if (w->direct && !direct_aligned(w, buf, len))
 		ret = set_direct(w, false);
+	if (!ret && image_hasher_update(w->hasher, buf, len))
+		ret = -EIO;
 	if (ret)
 		return ret;
 	while (len) {
@@ -176,7 +184,9 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	w->path = image_dir_file_path(dir, name);
 	if (posix_memalign((void **)&w->buf, DIRECT_ALIGN, IMG_WRITE_BUF))
 		w->buf = NULL;
-	if (!w->name || !w->path || !w->buf || asprintf(&w->tmp_name, ".%s.tmp", name) < 0) {
+	w->hasher = image_hasher_new(dir->digest_kind);
+	if (!w->name || !w->path || !w->buf || !w->hasher ||
+	    asprintf(&w->tmp_name, ".%s.tmp", name) < 0) {
 		w->tmp_name = NULL;
 		writer_free(w);
 		pr_err("out of memory for image %s", name);
@@ -267,6 +277,7 @@ int image_write_raw(struct image_writer *w, const void *buf, size_t len)
 
 int image_finish(struct image_writer *w)
 {
+	uint8_t digest[IMG_DIGEST_MAX];
 	int ret, fd;
 
 	if (!w->err && w->kind->desc) {
@@ -279,6 +290,8 @@ int image_finish(struct image_writer *w)
 	if (!w->err)
 		writer_flush(w);
 	if (!w->err) {
+		image_hasher_final(w->hasher, digest);
+		w->hasher = NULL;
 		/* close() can report a delayed write error (NFS): check it. */
 		fd = w->fd;
 		w->fd = -1;
@@ -286,7 +299,7 @@ int image_finish(struct image_writer *w)
 			writer_fail(w, -errno, "close");
 		else if (renameat(w->dir->fd, w->tmp_name, w->dir->fd, w->name))
 			writer_fail(w, -errno, "rename into place");
-		else if (image_dir_note_unsynced(w->dir, w->name) && !w->err)
+		else if (image_dir_note_unsynced(w->dir, w->name, digest, w->written) && !w->err)
 			w->err = -ENOMEM;
 		if (w->err)
 			unlinkat(w->dir->fd, w->tmp_name, 0);

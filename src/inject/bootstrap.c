@@ -7,13 +7,18 @@
  * points the return back at the trampoline: whenever cryo dies, the task
  * ends in rt_sigreturn through the frame and is itself again.
  * Without such a trampoline, or room on the stack, the vDSO's syscall
- * instruction is used as before. */
+ * instruction is used as before.
+ * Once armed for the parasite's area, the way back goes through a call
+ * frame first: its sigreturn runs munmap(area) at a "syscall; ret" of
+ * libc's, whose ret finds the trampoline at the saved state's frame (its
+ * pretcode), so a task let go while the area may exist never keeps it. */
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 
 #include "inject/internal.h"
@@ -23,8 +28,11 @@
 
 static const unsigned char restore_rt[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f,
 					    0x05 };
+static const unsigned char syscall_ret[] = { 0x0f, 0x05, 0xc3 };
 
-static unsigned long scan_mapping(pid_t pid, unsigned long start, unsigned long end)
+/* The first address of @pattern (no longer than restore_rt) in a mapping. */
+static unsigned long scan_mapping(pid_t pid, unsigned long start, unsigned long end,
+				  const unsigned char *pattern, size_t pattern_len)
 {
 	unsigned char *buf = malloc(SCAN_CHUNK);
 	unsigned long found = 0;
@@ -40,7 +48,7 @@ static unsigned long scan_mapping(pid_t pid, unsigned long start, unsigned long 
 
 		if (n < (ssize_t)sizeof(restore_rt))
 			break;
-		hit = memmem(buf, (size_t)n, restore_rt, sizeof(restore_rt));
+		hit = memmem(buf, (size_t)n, pattern, pattern_len);
 		if (hit)
 			found = at + (unsigned long)(hit - buf);
 		if ((size_t)n < len)
@@ -50,7 +58,8 @@ static unsigned long scan_mapping(pid_t pid, unsigned long start, unsigned long 
 	return found;
 }
 
-/* Finds the trampoline once; 0 when the task has none (no glibc). */
+/* Finds the trampoline (and libc's "syscall; ret") once; 0 when the task
+ * has none (no glibc). */
 static unsigned long find_restore_rt(struct inj_task *task)
 {
 	char path[64], line[512];
@@ -68,8 +77,13 @@ static unsigned long find_restore_rt(struct inj_task *task)
 		char perms[8];
 
 		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) == 3 && perms[0] == 'r' &&
-		    perms[2] == 'x' && strstr(line, "libc"))
-			task->restore_rt = scan_mapping(task->pid, start, end);
+		    perms[2] == 'x' && strstr(line, "libc")) {
+			task->restore_rt = scan_mapping(task->pid, start, end, restore_rt,
+							sizeof(restore_rt));
+			if (task->restore_rt)
+				task->syscall_ret = scan_mapping(task->pid, start, end, syscall_ret,
+								 sizeof(syscall_ret));
+		}
 	}
 	fclose(f);
 	return task->restore_rt;
@@ -98,13 +112,14 @@ static int stack_io(pid_t pid, unsigned long addr, void *buf, size_t len, bool w
 	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
-/* Writes the frame below the stack pointer, and leaves INJ_SCRATCH_MAX
- * bytes of scratch below it, keeping what was there under both. */
+/* Writes the frame below the stack pointer, and leaves room for a call
+ * frame and INJ_SCRATCH_MAX bytes of scratch below it, keeping what was
+ * there under all three. */
 static int place_frame(struct inj_task *task)
 {
 	size_t size = sigframe_size(task->orig_regs);
 	unsigned long addr = (task->orig_regs->gp.rsp - RED_ZONE - size) & ~63UL;
-	unsigned long low = addr - INJ_SCRATCH_MAX;
+	unsigned long low = addr - SIGFRAME_CALL_SIZE - INJ_SCRATCH_MAX;
 	size_t span = addr + size - low;
 	void *frame = aligned_alloc(64, (size + 63) & ~63UL);
 	void *saved = malloc(span);
@@ -138,8 +153,35 @@ int bootstrap_scratch(struct inj_task *task, unsigned long *addr)
 	return 0;
 }
 
+int bootstrap_arm_unmap(struct inj_task *task, unsigned long start, size_t size)
+{
+	unsigned long call_frame, pretcode;
+	unsigned char frame[SIGFRAME_CALL_SIZE] __attribute__((aligned(64)));
+	int ret;
+
+	if (!find_restore_rt(task) || !task->syscall_ret)
+		return -ENOTSUP;
+	ret = task->stack_saved ? 0 : place_frame(task);
+	if (ret)
+		return ret;
+	call_frame = task->stack_frame - SIGFRAME_CALL_SIZE;
+	/* The saved state's frame is returned to by "ret": its pretcode. */
+	pretcode = task->restore_rt;
+	ret = stack_io(task->pid, task->stack_frame, &pretcode, sizeof(pretcode), true);
+	if (!ret)
+		ret = sigframe_build_call(task->orig_regs, task->syscall_ret, task->stack_frame,
+					  SYS_munmap, start, size, frame);
+	if (!ret)
+		ret = stack_io(task->pid, call_frame, frame, sizeof(frame), true);
+	if (ret)
+		return ret;
+	task->unmap_frame = call_frame;
+	return 0;
+}
+
 void bootstrap_put_back_stack(struct inj_task *task)
 {
+	task->unmap_frame = 0;
 	if (!task->stack_saved)
 		return;
 	stack_io(task->pid, task->stack_saved_start, task->stack_saved, task->stack_saved_size,
@@ -157,7 +199,7 @@ int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsign
 	if (!trampoline || (!task->stack_saved && place_frame(task)))
 		return remote_syscall(task, result, nr, args);
 	regs.rip = trampoline;
-	regs.rsp = task->stack_frame + sizeof(uint64_t);
+	regs.rsp = (task->unmap_frame ? task->unmap_frame : task->stack_frame) + sizeof(uint64_t);
 	regs.orig_rax = -1;
 	ret = set_gp(task->worker, &regs);
 	if (!ret)

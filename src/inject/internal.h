@@ -33,15 +33,21 @@ struct inj_task {
 
 	struct inj_parasite *parasite;	/* started and not yet cured */
 	/* While the parasite's area exists, remote syscalls run here: a
-	 * "syscall; rt_sigreturn" gadget whose stack is the saved state's
-	 * frame, so a task let go mid-call returns to itself (0: none). */
+	 * "syscall; rt_sigreturn" gadget whose stack is the call frame that
+	 * unmaps the area (or the saved state's frame in the area), so a task
+	 * let go mid-call returns to itself (0: none). */
 	unsigned long safe_ip, safe_sp;
 	/* bootstrap.c: libc's rt_sigreturn trampoline, and a frame of the
 	 * saved state below the stack pointer with the bytes it covers. */
 	unsigned long restore_rt;
+	unsigned long syscall_ret;	/* libc's "syscall; ret" bytes (0: none) */
 	bool restore_rt_searched;
 	unsigned long stack_frame;
-	unsigned long stack_saved_start;	/* scratch, then the frame */
+	/* While the parasite's area may exist: a frame below stack_frame whose
+	 * sigreturn unmaps the area at syscall_ret, whose ret then returns
+	 * through stack_frame (0: not armed). */
+	unsigned long unmap_frame;
+	unsigned long stack_saved_start;	/* scratch, a call frame, the frame */
 	size_t stack_saved_size;
 	void *stack_saved;
 	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
@@ -59,6 +65,11 @@ void inj_log(enum inj_log_level level, const char *fmt, ...)
 size_t sigframe_size(const struct inj_regs *regs);
 int sigframe_build(const struct inj_regs *regs, uint64_t sigmask, unsigned long frame_addr,
 		   void *buf, size_t size);
+/* A frame whose sigreturn calls @nr(@a0, @a1) at @ip with the stack at @sp
+ * and every signal blocked; SIGFRAME_CALL_SIZE bytes, no xstate. */
+#define SIGFRAME_CALL_SIZE 448
+int sigframe_build_call(const struct inj_regs *regs, unsigned long ip, unsigned long sp, long nr,
+			unsigned long a0, unsigned long a1, void *buf);
 
 /* wait.c: waits for @tid's next wait status, reaping dead siblings meanwhile. */
 int wait_thread(struct inj_task *task, pid_t tid, int *status);
@@ -100,6 +111,10 @@ int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsign
 void bootstrap_put_back_stack(struct inj_task *task);
 /* The INJ_SCRATCH_MAX bytes below that frame (placing it if needed). */
 int bootstrap_scratch(struct inj_task *task, unsigned long *addr);
+/* From now until the stack is put back, every way the task can go back to
+ * itself first unmaps [@start, @start + @size): the parasite's area, mapped
+ * there next. -ENOTSUP when the task lacks libc's two gadgets. */
+int bootstrap_arm_unmap(struct inj_task *task, unsigned long start, size_t size);
 /* seize.c: whether @tid is one of the seized threads. */
 bool task_is_thread(const struct inj_task *task, pid_t tid);
 

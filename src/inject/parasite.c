@@ -67,8 +67,9 @@ static int call_remote(struct inj_task *task, long *result, long nr, unsigned lo
 	int ret = at_gadget ? remote_syscall(task, result, nr, args) :
 			      bootstrap_syscall(task, result, nr, args);
 
-	/* Once the thread waits at the gadget, the stack frame is not needed. */
-	if (at_gadget)
+	/* Once the thread waits at the gadget, the stack frame is not needed,
+	 * unless it is the way back that unmaps the area. */
+	if (at_gadget && !task->unmap_frame)
 		bootstrap_put_back_stack(task);
 	if (!ret && *result < 0 && *result > -4096)
 		return (int)*result;
@@ -149,21 +150,26 @@ static int connect_channel(struct inj_parasite *p, unsigned long args_addr)
 	return p->sock < 0 ? p->sock : 0;
 }
 
-/* Writes the gadget and the saved state's frame into the area; from then
- * on, remote syscalls and the parasite can always fall back to the task. */
+/* Writes the gadget into the area; from then on, remote syscalls and the
+ * parasite can always fall back to the task. Their way back is the stack's
+ * call frame that unmaps the area when bootstrap.c armed it, else a frame
+ * of the saved state written into the area (which then stays behind). */
 static int arm_fallback(struct inj_parasite *p, unsigned long args_addr,
 			unsigned long frame_addr)
 {
 	struct inj_task *task = p->task;
 	size_t size = sigframe_size(task->orig_regs);
-	void *frame = aligned_alloc(64, (size + 63) & ~63UL);
-	int ret;
+	void *frame = NULL;
+	int ret = 0;
 
-	if (!frame)
-		return -ENOMEM;
-	ret = sigframe_build(task->orig_regs, task->orig_sigmask, frame_addr, frame, size);
-	if (!ret)
-		ret = write_remote(task->pid, frame_addr, frame, size);
+	if (!task->unmap_frame) {
+		frame = aligned_alloc(64, (size + 63) & ~63UL);
+		ret = frame ? sigframe_build(task->orig_regs, task->orig_sigmask, frame_addr, frame,
+					     size) :
+			      -ENOMEM;
+		if (!ret)
+			ret = write_remote(task->pid, frame_addr, frame, size);
+	}
 	if (!ret)
 		ret = write_remote(task->pid, args_addr + GADGET_OFFSET, syscall_gadget,
 				   sizeof(syscall_gadget));
@@ -171,8 +177,66 @@ static int arm_fallback(struct inj_parasite *p, unsigned long args_addr,
 	if (ret)
 		return ret;
 	task->safe_ip = args_addr + GADGET_OFFSET;
-	task->safe_sp = frame_addr + sizeof(uint64_t);
+	task->safe_sp = (task->unmap_frame ? task->unmap_frame : frame_addr) + sizeof(uint64_t);
 	return 0;
+}
+
+/* Where the area goes, chosen while no thread of the task runs, so that
+ * the way back can unmap it before it exists: the highest gap, but the one
+ * the stack grows into, with a free page either side; 0 if none. */
+#define AREA_LOWEST 0x10000UL
+#define USER_TOP 0x7ffffffff000UL
+static unsigned long free_range(pid_t pid, size_t size)
+{
+	_cleanup_free_ char *line = NULL;
+	unsigned long prev_end = AREA_LOWEST, found = 0;
+	size_t cap = 0;
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2 || start >= USER_TOP)
+			break;
+		if (start > prev_end && start - prev_end >= size + 2 * AREA_PAGE &&
+		    !strstr(line, "[stack]"))
+			found = start - AREA_PAGE - size;
+		prev_end = end;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Maps the area, at a place the way back unmaps if it can be armed. */
+static int map_area(struct inj_parasite *p)
+{
+	struct inj_task *task = p->task;
+	unsigned long want = free_range(task->pid, p->size);
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	long result;
+	int ret;
+
+	if (want && bootstrap_arm_unmap(task, want, p->size) == 0)
+		flags |= MAP_FIXED_NOREPLACE;
+	else
+		want = 0;
+	inj_debug("pid %d: the parasite's area goes %s%s", task->pid,
+		  want ? "at a place the way back unmaps" : "where the kernel puts it",
+		  want ? "" : " (a dumper killed meanwhile leaves it)");
+	ret = call_remote(task, &result, SYS_mmap, want, p->size,
+			  PROT_READ | PROT_WRITE | PROT_EXEC, flags, (unsigned long)-1, 0);
+	if (ret)
+		return ret;
+	p->base = (unsigned long)result;
+	/* A kernel that takes the flag for a hint may have put it elsewhere. */
+	if (want && p->base != want)
+		ret = bootstrap_arm_unmap(task, p->base, p->size);
+	return ret;
 }
 
 static int start_worker(struct inj_parasite *p, const struct inj_blob *blob,
@@ -225,6 +289,9 @@ static int unload(struct inj_parasite *p)
 		if (err && !ret)
 			ret = err;
 		p->base = 0;
+		/* Later calls return through the saved state's frame alone. */
+		if (!err)
+			p->task->unmap_frame = 0;
 	}
 	return ret;
 }
@@ -242,7 +309,6 @@ int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
 {
 	struct inj_parasite *p;
 	unsigned long args_addr;
-	long result;
 	int ret;
 
 	if (task->parasite)
@@ -263,12 +329,9 @@ int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
 	p->remote_fd = -1;
 	p->size = page_align(blob->mem_size) + ARGS_AREA_SIZE + FRAME_AREA_SIZE + STACK_SIZE;
 
-	ret = call_remote(task, &result, SYS_mmap, 0, p->size,
-			  PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-			  (unsigned long)-1, 0);
+	ret = map_area(p);
 	if (ret)
 		goto err;
-	p->base = (unsigned long)result;
 	args_addr = p->base + page_align(blob->mem_size);
 	ret = write_remote(task->pid, p->base, blob->bytes, blob->size);
 	if (!ret)

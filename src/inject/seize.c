@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
+#include "common/procfs.h"
+#include "common/textfile.h"
 #include "inject/internal.h"
 
 /* Reads one "Key:\tvalue" number from /proc/PID[/task/TID]/status. */
@@ -39,20 +42,14 @@ static int read_status_field(const char *path, const char *key, long *value)
 /* The state letter of a thread in /proc/PID/task/TID/stat; 'X' when gone. */
 static char thread_state(pid_t pid, pid_t tid)
 {
-	char path[64], buf[512], *state;
-	FILE *f;
-	size_t n;
+	_cleanup_free_ char *text = NULL;
+	struct proc_stat st;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	f = fopen(path, "re");
-	if (!f)
+	if (read_text_file(path, &text) || proc_stat_parse(text, &st))
 		return 'X';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The state follows the last ')' of the comm field. */
-	state = strrchr(buf, ')');
-	return state && state[1] == ' ' ? state[2] : 'X';
+	return st.state;
 }
 
 /* A thread that already exited but is not reaped (a zombie leader whose

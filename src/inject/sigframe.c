@@ -3,7 +3,9 @@
  * kernel lets the task go on from wherever it was: the parasite and the
  * remote-syscall gadget then end in rt_sigreturn on this frame, and the task
  * carries on with its own registers, xstate and signal mask. Normally it is
- * never used. Layouts are the kernel's x86_64 rt_sigframe and ucontext. */
+ * never used. A call frame makes the task run one syscall on its way back
+ * (bootstrap.c's unmap of the parasite's area). Layouts are the kernel's
+ * x86_64 rt_sigframe and ucontext. */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 #define FP_XSTATE_MAGIC1 0x46505853u
 #define FP_XSTATE_MAGIC2 0x46505845u
 #define SW_BYTES_OFFSET 464
+#define X86_EFLAGS_TF 0x100UL
+#define X86_EFLAGS_DF 0x400UL
 
 struct frame_sigcontext {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
@@ -100,5 +104,25 @@ int sigframe_build(const struct inj_regs *regs, uint64_t sigmask, unsigned long 
 	sw.xstate_size = xstate_size;
 	memcpy(fp + SW_BYTES_OFFSET, &sw, sizeof(sw));
 	memcpy(fp + xstate_size, &magic2, sizeof(magic2));
+	return 0;
+}
+
+int sigframe_build_call(const struct inj_regs *regs, unsigned long ip, unsigned long sp, long nr,
+			unsigned long a0, unsigned long a1, void *buf)
+{
+	const struct user_regs_struct *r = &regs->gp;
+	struct frame *f = buf;
+
+	_Static_assert(sizeof(struct frame) <= SIGFRAME_CALL_SIZE, "call frame size");
+	memset(buf, 0, SIGFRAME_CALL_SIZE);
+	/* No fpstate: sigreturn clears the FPU; the next frame puts it back. */
+	f->uc.flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	f->uc.mcontext = (struct frame_sigcontext){
+		.rdi = a0, .rsi = a1, .rax = (uint64_t)nr, .rsp = sp, .rip = ip,
+		.eflags = r->eflags & ~(X86_EFLAGS_TF | X86_EFLAGS_DF),
+		.cs = (uint16_t)r->cs, .gs = (uint16_t)r->gs, .fs = (uint16_t)r->fs,
+		.ss = (uint16_t)r->ss,
+	};
+	f->uc.sigmask = ~0ULL;
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* What the parts of the inet socket kind share: its options (options.c),
+/* What the parts of the inet socket kind share (and, with unix_queue.c,
+ * how a queue is peeked): its options (options.c),
  * its queue of datagrams (udp_queue.c), raw and ping sockets' peers
  * (raw_peer.c), established TCP connections (tcp_conn.c) and the
  * addresses of its image record (address.c). The
@@ -7,14 +8,62 @@
 #ifndef CRYO_NET_INTERNAL_H
 #define CRYO_NET_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #include "images/proto/inet_socket.pb-c.h"
+
+/* ---- peeking a queue (udp_queue.c, unix_queue.c) ------------------------ */
+
+/* Peeks start at the queue's head: SO_PEEK_OFF goes to 0, its old value
+ * kept in *@old, since the task must find it as it left it. */
+static inline int peek_offset_from_head(int fd, int *old)
+{
+	socklen_t len = sizeof(*old);
+	int zero = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, old, &len) ||
+	    setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
+		return -errno;
+	return 0;
+}
+
+/* Puts SO_PEEK_OFF back to @old: @ret, or the error of doing so. */
+static inline int peek_offset_put_back(int fd, int old, int ret)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !ret)
+		return -errno;
+	return ret;
+}
+
+/* Appends @len bytes of @data to the queue's bytes *@bytes (*@size of
+ * them, room for *@cap), doubling the room from 64 KiB as needed. */
+static inline int queue_bytes_append(uint8_t **bytes, size_t *size, size_t *cap,
+				     const void *data, size_t len)
+{
+	if (*size + len > *cap) {
+		size_t room = *cap ? *cap * 2 : 65536;
+		uint8_t *b;
+
+		while (room < *size + len)
+			room *= 2;
+		b = realloc(*bytes, room);
+		if (!b)
+			return -ENOMEM;
+		*bytes = b;
+		*cap = room;
+	}
+	memcpy(*bytes + *size, data, len);
+	*size += len;
+	return 0;
+}
 
 /* ---- options (options.c) ----------------------------------------------- */
 

@@ -24,17 +24,15 @@
 int udp_queue_peek(int fd, int (*each)(const struct datagram *dg, void *arg), void *arg)
 {
 	_cleanup_free_ uint8_t *buf = malloc(DATAGRAM_MAX + 1);
-	int old_off, zero = 0, ret = 0;
-	socklen_t len = sizeof(old_off);
+	int old_off, ret;
 
 	if (!buf)
 		return -ENOMEM;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, &len))
-		return -errno;
 	/* With a peek offset each MSG_PEEK moves past the datagram it read,
 	 * so the next one shows the next datagram. */
-	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
-		return -errno;
+	ret = peek_offset_from_head(fd, &old_off);
+	if (ret)
+		return ret;
 	for (;;) {
 		struct datagram dg = { .data = buf };
 		struct iovec iov = { .iov_base = buf, .iov_len = DATAGRAM_MAX + 1 };
@@ -62,10 +60,7 @@ int udp_queue_peek(int fd, int (*each)(const struct datagram *dg, void *arg), vo
 		if (ret)
 			break;
 	}
-	/* The task must find its peek offset as it left it. */
-	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof(old_off)) && !ret)
-		ret = -errno;
-	return ret;
+	return peek_offset_put_back(fd, old_off, ret);
 }
 
 static uint32_t sum_words(uint32_t sum, const void *data, size_t len)
@@ -232,20 +227,8 @@ static int save_datagram(const struct datagram *dg, void *arg)
 	QueuedDatagram *qd, **list;
 	uint32_t scope;
 
-	if (q->size + dg->size > q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 65536;
-		uint8_t *b;
-
-		while (cap < q->size + dg->size)
-			cap *= 2;
-		b = realloc(q->bytes, cap);
-		if (!b)
-			return -ENOMEM;
-		q->bytes = b;
-		q->cap = cap;
-	}
-	memcpy(q->bytes + q->size, dg->data, dg->size);
-	q->size += dg->size;
+	if (queue_bytes_append(&q->bytes, &q->size, &q->cap, dg->data, dg->size))
+		return -ENOMEM;
 	list = reallocarray(s->queue, s->n_queue + 1, sizeof(*list));
 	if (!list)
 		return -ENOMEM;

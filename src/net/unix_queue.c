@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "files/kind.h"
+#include "net/internal.h"
 #include "net/unix_internal.h"
 
 /* A unix datagram is at most the sender's buffer: net.core.wmem_max,
@@ -56,15 +57,14 @@ static int queue_peek(int fd, bool stream, bool read_shut,
 {
 	_cleanup_free_ uint8_t *buf = NULL;
 	size_t cap = 65536;
-	int old_off, zero = 0, ret = 0;
-	socklen_t len = sizeof(old_off);
+	int old_off, ret;
 
 	buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, &len) ||
-	    setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
-		return -errno;
+	ret = peek_offset_from_head(fd, &old_off);
+	if (ret)
+		return ret;
 	for (;;) {
 		struct sockaddr_un sender;
 		union {
@@ -143,9 +143,7 @@ failed:
 			ret = -errno;
 		break;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof(old_off)) && !ret)
-		ret = -errno;
-	return ret;
+	return peek_offset_put_back(fd, old_off, ret);
 }
 
 /* The sun_path bytes of a sender's address; 0 for an unnamed one. */
@@ -179,20 +177,8 @@ static int save_peeked(const struct peeked *pk, void *arg)
 	const char *name;
 	size_t name_len;
 
-	if (q->size + pk->size > q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 65536;
-		uint8_t *b;
-
-		while (cap < q->size + pk->size)
-			cap *= 2;
-		b = realloc(q->bytes, cap);
-		if (!b)
-			return -ENOMEM;
-		q->bytes = b;
-		q->cap = cap;
-	}
-	memcpy(q->bytes + q->size, pk->data, pk->size);
-	q->size += pk->size;
+	if (queue_bytes_append(&q->bytes, &q->size, &q->cap, pk->data, pk->size))
+		return -ENOMEM;
 	if (s->type == SOCK_STREAM)
 		return 0;
 	list = reallocarray(s->queue, s->n_queue + 1, sizeof(*list));

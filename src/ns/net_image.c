@@ -85,4 +85,4 @@ static const struct image_kind_desc net_ns_kinds[] = {
 	{ IMG_NET_NS, "net-ns", "net-ns.img", &net_ns__descriptor, net_ns_image_check },
 };
 
-const struct image_kind_set net_ns_image_kinds = { "ns", net_ns_kinds, ARRAY_SIZE(net_ns_kinds) };
+const struct image_kind_set net_ns_image_kinds = { "net-ns", net_ns_kinds, ARRAY_SIZE(net_ns_kinds) };

@@ -4,6 +4,7 @@
  * and exits with the root's status (which ends the namespace). It is not
  * part of the image. Creating the rest of the tree is family.c's. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,7 +55,12 @@ static void __attribute__((noreturn)) init_fail(const struct restore_set *rs, in
  * tree and the restore's own code in it see the pids inside. */
 static void make_mounts(const struct restore_set *rs)
 {
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+	/* A namespace cryo made for the tree's own mounts is a slave of the
+	 * caller's already, and its peer groups must stay (ns/mnt_restore.c). */
+	if (rs->tree_mnt_fd >= 0 &&
+	    (setns(rs->tree_mnt_fd, CLONE_NEWNS) || close(rs->tree_mnt_fd)))
+		init_fail(rs, errno, "enter the mount namespace made for the tree");
+	if (!rs->mnts && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		init_fail(rs, errno, "make its mounts slaves of cryo's");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
 		init_fail(rs, errno, "mount /proc");

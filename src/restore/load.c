@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "ns/mnt.h"
 #include "common/log.h"
 #include "images/digest.h"
 #include "files/files.h"
@@ -248,8 +249,49 @@ static int load_sysv_shm(const struct image_dir *dir, struct restore_set *rs)
 	return ret;
 }
 
+/* The pages files the restorers will hash as they read them. */
+static int verify_set(const struct image_dir *dir, const Inventory *inv, bool pages_in_restorer,
+		      struct restore_set *rs)
+{
+	struct image_deferred_digest *deferred = NULL;
+	char (*names)[64] = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (pages_in_restorer && !inv->has_mac) {
+		deferred = calloc(rs->tree.nr + 1, sizeof(*deferred));
+		names = calloc(rs->tree.nr + 1, sizeof(*names));
+		if (!deferred || !names) {
+			free(deferred);
+			free(names);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < rs->tree.nr; i++) {
+			if (!rs->tasks[i].pages)
+				continue;
+			image_file_name(IMG_PAGES, rs->tasks[i].pid, names[i], sizeof(names[i]));
+			deferred[n++].name = names[i];
+		}
+	}
+	ret = image_set_verify(dir, inv, deferred, n);
+	for (size_t i = 0, d = 0; !ret && i < rs->tree.nr; i++) {
+		struct restore_task *rt = &rs->tasks[i];
+
+		if (!rt->pages || d >= n)
+			continue;
+		/* Unlisted, it was refused above; listed, it has its digest. */
+		rt->pages_verify = deferred[d].listed;
+		rt->pages_size = deferred[d].size;
+		memcpy(rt->pages_digest, deferred[d].xxh3, sizeof(rt->pages_digest));
+		d++;
+	}
+	free(deferred);
+	free(names);
+	return ret;
+}
+
 int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
-		 struct restore_set *rs)
+		 bool pages_in_restorer, struct restore_set *rs)
 {
 	struct image *inv_img;
 	const Inventory *inv;
@@ -257,7 +299,7 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 
 	memset(rs, 0, sizeof(*rs));
 	rs->shell_job = shell_job;
-	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = -1;
+	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = rs->tree_mnt_fd = -1;
 	ret = read_inventory(dir, key, &inv_img);
 	if (ret)
 		return ret;
@@ -292,10 +334,12 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		ret = net_ns_load(dir, &rs->net_ns);
 	if (!ret)
 		ret = load_sysv_shm(dir, rs);
+	if (!ret)
+		ret = mnt_load(dir, &rs->mnts);
 	/* Every file is the one the dump wrote, checked once each was read and
 	 * found well formed, so that a damaged one is named by its own check. */
 	if (!ret)
-		ret = image_set_verify(dir, inv);
+		ret = verify_set(dir, inv, pages_in_restorer, rs);
 	image_free(inv_img);
 	if (ret)
 		restore_unload(rs);
@@ -322,6 +366,9 @@ void restore_unload(struct restore_set *rs)
 		unload_task(&rs->tasks[i]);
 	free(rs->tasks);
 	sysv_shm_free(rs->sysv);
+	mnt_free(rs->mnts);
+	if (rs->tree_mnt_fd >= 0)
+		close(rs->tree_mnt_fd);
 	ipc_ns_free(rs->ipc_ns);
 	net_ns_free(rs->net_ns);
 	tree_free(&rs->tree);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ns/mnt.h"
 #include "cli/commands.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -59,6 +60,7 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_SHMAT] = "attaching the SysV segment at",
 	[RESTORER_STEP_GUARD] = "installing a guard region (MADV_GUARD_INSTALL, 6.13) at",
 	[RESTORER_STEP_MLOCK] = "locking (mlock2) the mapping at",
+	[RESTORER_STEP_PAGES_DIGEST] = "checking the pages file's digest",
 };
 
 static void inject_log(enum inj_log_level level, const char *message)
@@ -104,6 +106,9 @@ struct restore_run {
 	pid_t init;
 	int init_pidfd;
 	int release_fd;
+	/* The processes' saved pids are those of a new pid namespace (a
+	 * clone, or a root that was the init of its own). */
+	bool inside;
 	const struct cryo_opts *opts;
 	struct pollfd *polls;
 	struct stats *stats;
@@ -198,7 +203,7 @@ static int find_host_pid(struct restore_run *run, size_t index)
 	pid_t parent;
 	int ret;
 
-	if (!run->init) {
+	if (!run->inside) {
 		rs->tasks[index].host_pid = t->pid;
 		return 0;
 	}
@@ -212,8 +217,8 @@ static int find_host_pid(struct restore_run *run, size_t index)
 	parent = t->parent < 0 ? run->init : rs->tasks[t->parent].host_pid;
 	ret = ns_find_child(parent, t->pid, &rs->tasks[index].host_pid);
 	if (ret)
-		pr_err("restore: pid %d: not found in the clone among the children of pid %d "
-		       "(as cryo sees it): %s", t->pid, parent, strerror(-ret));
+		pr_err("restore: pid %d: not found in the new pid namespace among the children "
+		       "of pid %d (as cryo sees it): %s", t->pid, parent, strerror(-ret));
 	return ret;
 }
 
@@ -244,8 +249,16 @@ static int watch_children(struct restore_run *run, size_t index)
 	return ret;
 }
 
-static int report_failure(const struct restorer_report *r)
+static int report_failure(const struct restore_run *run, const struct restorer_report *r)
 {
+	int index = tree_find(&run->rs->tree, r->pid);
+
+	if (r->step == RESTORER_STEP_PAGES_DIGEST && index >= 0 && run->rs->tasks[index].pages) {
+		pr_err("restore: pid %d: %s: its digest differs from the inventory's: changed "
+		       "since the dump, or from another dump (found as its pages were read; "
+		       "nothing of the tree ran)", r->pid, run->rs->tasks[index].pages->pages_path);
+		return -EBADMSG;
+	}
 	if (r->step < 0) {
 		/* A message from the process's own code names it already. */
 		if (!strncmp(r->message, "restore: ", 9))
@@ -286,7 +299,7 @@ static int take_report(struct restore_run *run, int stage, size_t *count)
 		return -EPIPE;
 	}
 	if (r.err)
-		return report_failure(&r);
+		return report_failure(run, &r);
 	index = tree_find(&run->rs->tree, r.pid);
 	if (index < 0 || r.stage != stage) {
 		pr_err("restore: a report of stage %d from pid %d, at stage %d", r.stage, r.pid,
@@ -588,11 +601,16 @@ static pid_t create_root(struct restore_run *run, int pipes[3][2], const int rel
 	struct restore_set *rs = run->rs;
 	const struct cryo_opts *opts = run->opts;
 	pid_t root = rs->tree.tasks[0].pid, child;
+	bool ns_init = restore_root_is_pid_ns_init(rs);
 
 	/* clone3 takes no exit signal with CLONE_PARENT: the child gets cryo's.
-	 * In a clone, the root's parent is the init, pid 1 inside. */
-	rs->root_parent = opts->clone ? 1 : opts->restore_sibling ? getppid() : getpid();
-	if (opts->clone)
+	 * In a clone, the root's parent is the init, pid 1 inside; an init's
+	 * parent is outside its namespace, which getppid() says as 0. */
+	rs->root_parent = ns_init ? 0 : opts->clone ? 1 : opts->restore_sibling ? getppid() :
+										  getpid();
+	if (ns_init)
+		child = pid_ns_root_create(rs, opts->clone);
+	else if (opts->clone)
 		child = clone_init_create();
 	else
 		child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
@@ -600,11 +618,13 @@ static pid_t create_root(struct restore_run *run, int pipes[3][2], const int rel
 	if (child == 0) {
 		for (int i = 0; i < 3; i++)
 			close(pipes[i][i == 0 ? 0 : 1]);
-		if (opts->clone)
+		if (opts->clone && !ns_init)
 			clone_init_run(rs, release);
 		restore_child(rs, 0);
 	}
-	if (child < 0 && opts->clone)
+	if (child < 0 && ns_init)
+		pr_errno_ret("restore: cannot create pid 1 in a new pid namespace");
+	else if (child < 0 && opts->clone)
 		pr_errno_ret("restore: --clone: cannot create the new pid and mount namespaces");
 	else if (child < 0)
 		pr_errno_ret("restore: cannot create pid %d%s", root,
@@ -653,9 +673,18 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	size_t nr = rs->tree.nr;
 	pid_t root = rs->tree.tasks[0].pid, child;
 	uint64_t began = stats_begin(st, STATS_RESTORE_PID_WAIT);
+	bool ns_init = restore_root_is_pid_ns_init(rs);
+	/* cryo adds an init only to a clone of a tree without its own. */
+	bool extra_init = opts->clone && !ns_init;
 
-	/* A clone's pid namespace is new: every pid is free in it. */
-	ret = opts->clone ? 0 : restore_wait_pids_free(&rs->tree, opts->pid_wait_ms);
+	if (ns_init && (opts->lazy_pages || opts->restore_sibling)) {
+		pr_err("restore: pid 1 (the init of its own pid namespace) with %s: not supported "
+		       "yet", opts->lazy_pages ? "--lazy-pages" : "the root made cryo's sibling "
+		       "(RPC)");
+		return -EOPNOTSUPP;
+	}
+	/* A new pid namespace: every pid is free in it. */
+	ret = opts->clone || ns_init ? 0 : restore_wait_pids_free(&rs->tree, opts->pid_wait_ms);
 	stats_end(st, STATS_RESTORE_PID_WAIT, began);
 	/* Lets a test take a PID between this check and the creation. */
 	if (!ret && getenv("CRYO_TEST_STOP_BEFORE_CREATE"))
@@ -673,8 +702,14 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		ret = ipc_ns_fill_next_ids(rs->ipc_ns);
 	if (!ret)
 		ret = arrange_fds(rs, pipes);
-	if (!ret && opts->clone)
+	if (!ret && extra_init)
 		ret = make_release_pipe(rs, release);
+	if (!ret && ns_init && files_prepared_any_late(rs->files)) {
+		/* cryo would open them by the saved pids, which are not its own. */
+		pr_err("restore: pid 1 (the init of its own pid namespace): a pidfd of a live "
+		       "process that two processes share: not supported yet");
+		ret = -EOPNOTSUPP;
+	}
 	if (!ret)
 		ret = shared_table_setup(rs);
 	stats_end(st, STATS_RESTORE_FILES, began);
@@ -693,17 +728,32 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		run.pidfds[i] = run.uffd[i] = -1;
 	if (ret)
 		goto out;
+	/* The first process of a new pid namespace mounts its /proc in the
+	 * tree's mount namespace, where the files were opened: cryo keeps its
+	 * own /proc in a copy. */
+	if (rs->mnts && (opts->clone || (ns_init && rs->tree.own_proc)) &&
+	    mnt_keep_for_tree(rs->base, &rs->tree_mnt_fd)) {
+		ret = -EIO;
+		goto out;
+	}
 	child = create_root(&run, pipes, release);
 	if (child < 0) {
 		ret = -errno;
 		goto out;
 	}
 	*wait_for = child;
-	if (opts->clone) {
+	if (ns_init) {
+		/* The others are found as each is watched (find_host_pid()). */
+		for (size_t i = 1; i < nr; i++)
+			rs->tasks[i].host_pid = 0;
+		rs->tasks[0].host_pid = child;
+		run.inside = true;
+	} else if (opts->clone) {
 		/* Found as each is watched (find_host_pid()). */
 		for (size_t i = 0; i < nr; i++)
 			rs->tasks[i].host_pid = 0;
 		run.init = child;
+		run.inside = true;
 		run.release_fd = release[1];
 		close(release[0]);
 		release[0] = release[1] = -1;
@@ -716,7 +766,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	pipes[0][1] = -1;
 	/* What is opened late stays until the processes have taken it. */
 	files_prepared_close_early(rs->files);
-	if (!ret && !opts->clone)
+	if (!ret && !extra_init)
 		ret = watch(&run, 0);
 	if (!ret)
 		ret = run_stages(&run, began);
@@ -733,7 +783,10 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		goto out;
 	}
 	root = rs->tasks[0].host_pid;
-	if (opts->clone)
+	if (ns_init)
+		pr_info("restore: pid 1 restored as the init of a new pid namespace (pid %d), "
+			"with %zu more processes", root, nr - 1);
+	else if (opts->clone)
 		pr_info("restore: pid %d restored as pid %d in a new pid namespace (its init: "
 			"pid %d), with %zu more processes", rs->tree.tasks[0].pid, root, child,
 			nr - 1);
@@ -838,7 +891,8 @@ int cmd_restore(const struct cryo_opts *opts)
 	/* Connections the dump locked are locked again from here on. */
 	net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
 	if (!ret)
-		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job, &rs);
+		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job,
+				   !opts->lazy_pages, &rs);
 	if (dir)
 		image_dir_close(dir);
 	sign_key_forget(&key);
@@ -855,6 +909,13 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
+	/* The tree's processes are born in it, and its files opened there. */
+	if (mnt_restore(rs.mnts)) {
+		restore_unload(&rs);
+		net_lock_end(true);
+		progress_stop(&st);
+		return 1;
+	}
 	st.tasks_all = count_alive(&rs.tree);
 	st.bytes_total = bytes_to_restore(&rs);
 	/* Orphans of a failed restore come back to cryo to be reaped. */

@@ -18,6 +18,7 @@
 
 struct files_image;
 struct files_locks;
+struct mnt_set;
 struct files_prepared;
 struct inj_task;
 struct shared_table_sync;
@@ -36,6 +37,11 @@ struct restore_task {
 	Mm *mm;
 	struct files_image *files;
 	struct pages_reader *pages;
+	/* The restorer checks the pages file's digest as it reads it (an
+	 * unsigned set, not lazy): its size and XXH3-128 as listed. */
+	bool pages_verify;
+	uint64_t pages_size;
+	uint8_t pages_digest[16];
 };
 
 /* A whole restore: the tree, the images of each live process, and what
@@ -58,6 +64,13 @@ struct restore_set {
 	size_t nr_files_imgs;
 	/* The SysV segments the processes attach, made by cryo. */
 	struct sysv_shm_set *sysv;
+	/* The tree's own mounts (mnt.img), NULL when it was in cryo's
+	 * namespace. */
+	struct mnt_set *mnts;
+	/* That namespace, when cryo moved on to a copy of it (so that its own
+	 * /proc stays while the first process of a new pid namespace mounts
+	 * one in the tree's): that process enters it. -1: none. */
+	int tree_mnt_fd;
 	/* The tree's own IPC namespace, or nothing to make. */
 	struct ipc_ns_set *ipc_ns;
 	/* The tree's own network namespace, or nothing to make. */
@@ -137,13 +150,23 @@ int restore_put_back_fs_creds(struct restore_fs_creds *saved);
 pid_t clone_init_create(void);
 void __attribute__((noreturn)) clone_init_run(struct restore_set *rs, const int release[2]);
 
+/* pid_ns_root.c: whether the root was pid 1 of its pid namespace, and its
+ * creation as the init of a new one, as fork() returns; in the child, the
+ * new mount namespace (with a /proc of its own: when the tree had one, or
+ * with @clone) is ready. */
+bool restore_root_is_pid_ns_init(const struct restore_set *rs);
+pid_t pid_ns_root_create(const struct restore_set *rs, bool clone);
+
 /* regs_check.c: every thread's registers are ones the kernel takes, its
  * rip in one of @mm's executable mappings; else refused naming @path. */
 int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm);
 
-/* load.c */
+/* load.c. With @pages_in_restorer (an unsigned set restored whole), the
+ * pages files' digests are left to the restorers, which check each as
+ * they read it (restore_task.pages_verify); else every file is hashed
+ * here. */
 int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
-		 struct restore_set *rs);
+		 bool pages_in_restorer, struct restore_set *rs);
 void restore_unload(struct restore_set *rs);
 
 /* child.c: runs in the new process @index of the tree; never returns.

@@ -136,6 +136,7 @@ enum restorer_step {
 	RESTORER_STEP_SHMAT,
 	RESTORER_STEP_GUARD,
 	RESTORER_STEP_MLOCK,
+	RESTORER_STEP_PAGES_DIGEST,
 };
 
 /* The stages every process of a restore reports through the one pipe all
@@ -199,6 +200,21 @@ struct restorer_args {
 	/* UFFDIO_API features of the userfaultfd that the VMAs marked lazy
 	 * are registered with (lazy/lazy.h). */
 	uint64_t uffd_features;
+
+	/* With verify_pages, the restorer hashes every byte of the pages file
+	 * (pages_size bytes) with XXH3-128 as it reads it, the bytes no fill
+	 * takes through @scratch, and fails unless the digest is
+	 * @pages_digest, the inventory's. Without, cryo checked the file
+	 * before (a signed set, a lazy restore). */
+	uint32_t verify_pages;
+	uint32_t scratch_size;	/* bytes, whole pages */
+	/* Bytes read and hashed at a time: small enough to hash them while
+	 * in the cache, large enough that an O_DIRECT read keeps the disk's
+	 * queue full. */
+	uint64_t verify_chunk;
+	uint64_t scratch;	/* page-aligned, for O_DIRECT */
+	uint64_t pages_size;
+	uint8_t pages_digest[16];
 };
 
 #endif

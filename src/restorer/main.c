@@ -79,35 +79,81 @@ static long map_vmas(const struct restorer_args *a)
 	return 0;
 }
 
+/* @len bytes of the pages file at @off into @dst, hashed on the way when
+ * the pages are verified here. */
+static long read_pages(const struct restorer_args *a, char *dst, uint64_t len, uint64_t off)
+{
+	while (len) {
+		uint64_t want = a->verify_pages && len > a->verify_chunk ? a->verify_chunk : len;
+		long n = sys_pread64(a->pages_fd, dst, want, off);
+
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			return fail(RESTORER_STEP_FILL, n ? n : -EIO, (uint64_t)dst);
+		if (a->verify_pages)
+			pages_hash_update(dst, (uint64_t)n);
+		dst += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Bytes of the pages file no fill takes (a saved vDSO's pages) count in
+ * its digest all the same: read through the scratch buffer. */
+static long hash_skipped(const struct restorer_args *a, uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		uint64_t len = to - from < a->scratch_size ? to - from : a->scratch_size;
+		long ret = read_pages(a, (char *)a->scratch, len, from);
+
+		if (ret)
+			return ret;
+		from += len;
+	}
+	return 0;
+}
+
 /* Populating a range in bulk is far cheaper than faulting it in page by
- * page while reading, so each range is populated first. */
+ * page while reading, so each range is populated first. The fills come in
+ * file order (the pagemap's check), so one pass hashes the whole file, and
+ * nothing of the task runs before cryo has seen the digest match. */
 static long fill_pages(const struct restorer_args *a)
 {
 	const struct restorer_fill *f = (const void *)a->fills;
+	uint64_t hashed = 0;
+	long ret;
 
+	if (a->verify_pages)
+		pages_hash_begin();
 	for (uint32_t i = 0; i < a->nr_fills; i++) {
 		char *dst = (char *)f[i].addr;
-		uint64_t left = f[i].len, off = f[i].file_off;
+		uint64_t len = f[i].len, off = f[i].file_off;
 
 		if (off == RESTORER_FILL_ZERO) {
-			for (uint64_t j = 0; j < left; j++)
+			for (uint64_t j = 0; j < len; j++)
 				dst[j] = 0;
 			continue;
 		}
-		sys_madvise(dst, left, MADV_POPULATE_WRITE);
-		while (left) {
-			long n = sys_pread64(a->pages_fd, dst, left, off);
-
-			if (n == -EINTR)
-				continue;
-			if (n <= 0)
-				return fail(RESTORER_STEP_FILL, n ? n : -EIO, (uint64_t)dst);
-			dst += n;
-			off += (uint64_t)n;
-			left -= (uint64_t)n;
-		}
+		if (a->verify_pages && off < hashed)
+			return fail(RESTORER_STEP_FILL, -EINVAL, (uint64_t)dst);
+		ret = a->verify_pages ? hash_skipped(a, hashed, off) : 0;
+		if (ret)
+			return ret;
+		sys_madvise(dst, len, MADV_POPULATE_WRITE);
+		ret = read_pages(a, dst, len, off);
+		if (ret)
+			return ret;
+		hashed = off + len;
 	}
-	return 0;
+	if (!a->verify_pages)
+		return 0;
+	ret = hash_skipped(a, hashed, a->pages_size);
+	if (ret)
+		return ret;
+	return pages_hash_matches(a->pages_digest) ? 0 :
+						    fail(RESTORER_STEP_PAGES_DIGEST, -EBADMSG, 0);
 }
 
 /* movabs $target, %rax; jmp *%rax: reaches anywhere, clobbers only rax,

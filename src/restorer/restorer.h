@@ -31,4 +31,9 @@ long wait_threads(const struct restorer_args *a, struct restorer_report *report)
 /* The main thread's entry in the thread table, or 0. */
 const struct restorer_thread *main_thread(const struct restorer_args *a);
 
+/* pages_hash.c: the running XXH3-128 of the pages file, fed in file order. */
+void pages_hash_begin(void);
+void pages_hash_update(const void *buf, uint64_t len);
+int pages_hash_matches(const uint8_t want[16]);
+
 #endif

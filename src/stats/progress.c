@@ -3,9 +3,10 @@
  * place on stderr at most every 100 ms. Drawn from the counters of struct
  * stats as they change (per batch of pages or per process, never per
  * page); with stderr not a terminal, or -q, it is never started and costs
- * a NULL test. Log messages to stderr clear it first. */
+ * a NULL test. Log messages to stderr clear it first (the log's hook is
+ * given the line, which lives in the dump's or restore's struct stats). */
 #include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -17,10 +18,6 @@ struct progress {
 	uint64_t last_draw_ns;
 	bool drawn;		/* the line is on the terminal now */
 };
-
-/* stderr is one per process: so is the line drawn on it. */
-static struct progress the_line;
-static struct progress *active;
 
 static void say(const char *text, size_t len)
 {
@@ -34,11 +31,14 @@ static void say(const char *text, size_t len)
 	}
 }
 
-void progress_clear(void)
+/* The log's hook: the line goes before a message is written to stderr. */
+static void progress_clear(void *arg)
 {
-	if (active && active->drawn) {
+	struct progress *line = arg;
+
+	if (line->drawn) {
 		say("\r\033[K", 4);
-		active->drawn = false;
+		line->drawn = false;
 	}
 }
 
@@ -46,10 +46,10 @@ void progress_start(struct stats *st, bool quiet)
 {
 	if (quiet || !isatty(STDERR_FILENO))
 		return;
-	memset(&the_line, 0, sizeof(the_line));
-	active = &the_line;
-	st->progress = active;
-	log_set_stderr_hook(progress_clear);
+	/* Without memory there is no line, and nothing else is lost. */
+	st->progress = calloc(1, sizeof(*st->progress));
+	if (st->progress)
+		log_set_stderr_hook(progress_clear, st->progress);
 }
 
 /* @bytes as "123.4 MiB". */
@@ -101,8 +101,7 @@ void progress_stop(struct stats *st)
 		return;
 	progress_draw(st, true);
 	say("\n", 1);
-	st->progress->drawn = false;
-	log_set_stderr_hook(NULL);
-	active = NULL;
+	log_set_stderr_hook(NULL, NULL);
+	free(st->progress);
 	st->progress = NULL;
 }

@@ -86,11 +86,9 @@ int stats_write_json(const struct stats *st, const char *path);
 
 /* progress.c: a line on stderr, rewritten in place at most every 100 ms,
  * when stderr is a terminal and !@quiet; otherwise st->progress stays
- * NULL and nothing is ever drawn. */
+ * NULL and nothing is ever drawn. The log clears it before a message. */
 void progress_start(struct stats *st, bool quiet);
 void progress_draw(struct stats *st, bool force);
-/* Clears the line for a message to stderr (the log calls it). */
-void progress_clear(void);
 void progress_stop(struct stats *st);
 
 #endif

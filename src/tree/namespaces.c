@@ -1,18 +1,22 @@
 /* The namespaces of a tree being dumped: each process's are read (for
- * pstree.img) and must be cryo's own, since restore makes every process
- * in cryo's namespaces, but for the IPC and network namespaces: the tree
- * may have one of its own (ns/ipc.h, ns/net.h), which all its processes
- * and threads must then share. One exception more: cryo may run in another mount
- * namespace than the tree (a private copy with a mount for its images, as
- * the full-disk test does), since every file is saved by the path cryo
- * sees and checked to lead to the same file; the tree's processes must
- * still share one. Checked right after seizing, before anything else is
- * collected, so the refusal names the namespace rather than whatever would
- * break first. Each thread is checked too: unshare() in a thread gives it
- * namespaces of its own that its process's links do not show. */
+ * pstree.img) and must be those of the dumping process (cryo, or its child
+ * inside the tree's pid namespace, dump/pid_ns.c), since restore makes
+ * every process in those. Exceptions: the root's mount namespace may be
+ * another (its mounts are saved, ns/mnt_dump.c), and every file is saved
+ * by the path the dumping process sees and checked to lead to the same
+ * file; the tree's processes must still share one. The tree may have an
+ * IPC and a network namespace of its own (ns/ipc.h, ns/net.h), which all
+ * its processes and threads must then share. Checked right after
+ * seizing, before anything else is collected, so the refusal names the
+ * namespace rather than whatever would break first. Each thread is checked
+ * too: unshare() in a thread gives it namespaces of its own that its
+ * process's links do not show. Also whether an init root has a /proc of
+ * its own pid namespace. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "ns/ns.h"
@@ -43,6 +47,22 @@ static int check_ipc(pid_t pid, pid_t tid, const struct ns_ids *ids, const struc
 	int ret = check_one(pid, tid, ids, want, NS_IPC, "IPC");
 
 	return ret ? ret : check_one(pid, tid, ids, want, NS_NET, "network");
+}
+
+/* Whether the /proc the root @pid sees is one of the pid namespace cryo
+ * (the dumping child, in the root's pid namespace) is in: its "self" then
+ * names cryo by the pid cryo has. */
+static bool root_has_own_proc(pid_t pid)
+{
+	char path[64], text[16];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/proc/self", pid);
+	n = readlink(path, text, sizeof(text) - 1);
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	return strtol(text, NULL, 10) == getpid();
 }
 
 int tree_read_namespaces(struct tree *tree)
@@ -79,6 +99,9 @@ int tree_read_namespaces(struct tree *tree)
 			ret = ns_check_dumpable(t->pid, 0, &t->ns, &want);
 		if (ret)
 			return ret;
+		/* The init of its pid namespace, dumped from inside it (dump/pid_ns.c). */
+		if (i == 0 && t->pid == 1)
+			tree->own_proc = root_has_own_proc(t->pid);
 		/* The leader's are the process's; the others may differ. */
 		for (size_t j = 1; j < t->nr_threads; j++) {
 			struct ns_ids thread;

@@ -132,6 +132,8 @@ int tree_write(const struct tree *tree, struct image_dir *dir)
 		e.shares_files = t->shares_files;
 		ns_ids_to_image(&t->ns, &ns);
 		e.ns = &ns;
+		e.has_own_proc = i == 0 && tree->own_proc;
+		e.own_proc = e.has_own_proc;
 		ret = image_write_record(w, &e.base);
 	}
 	if (ret) {
@@ -221,6 +223,11 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 					    e->threads[j]);
 				return -EBADMSG;
 			}
+		}
+		if (e->own_proc && (i || e->pid != 1)) {
+			image_error(img->path, off, "pid %d: only a root that is pid 1 has a /proc "
+				    "of its own", e->pid);
+			return -EBADMSG;
 		}
 		if (check_namespaces(img, i))
 			return -EBADMSG;
@@ -343,6 +350,8 @@ int tree_load(const struct image_dir *dir, pid_t root, bool shell_job, struct tr
 	if (ret)
 		return ret;
 	ret = copy_entries(img, tree);
+	if (!ret)
+		tree->own_proc = ((const PstreeEntry *)img->records[0].msg)->own_proc;
 	if (!ret && (tree->tasks[0].pid != root || tree->tasks[0].state != TREE_ALIVE)) {
 		image_error(img->path, 0, "the first process is %d, not the live root %d",
 			    tree->tasks[0].pid, root);

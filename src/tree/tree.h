@@ -47,6 +47,9 @@ struct tree_task {
 struct tree {
 	struct tree_task *tasks;
 	size_t nr;
+	/* The root is pid 1 of its own pid namespace and its mount namespace
+	 * has a /proc of that namespace (pstree.img's own_proc). */
+	bool own_proc;
 };
 
 /* ---- dump -------------------------------------------------------------------- */

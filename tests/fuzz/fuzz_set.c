@@ -166,7 +166,7 @@ static int load_and_validate(void)
 		return ret;
 	ret = restore_check_image_dir(dir, &owner);
 	if (!ret)
-		ret = restore_load(dir, NULL, false, &rs);
+		ret = restore_load(dir, NULL, false, false, &rs);
 	if (!ret) {
 		ret = restore_check_creds(&rs, owner);
 		restore_unload(&rs);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,10 +22,11 @@
 #include "programs.h"
 #include "runner_util.h"
 
-/* The namespaces start_prog() can make with unshare(): not a PID or user
- * namespace (the first needs a fork, the second id maps). */
+/* The namespaces start_prog() can make: with unshare() before the exec, and
+ * a pid namespace with clone(), the program its init (its pid file then
+ * says 1). Not a user namespace, which needs id maps. */
 #define RUNNER_NAMESPACES (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | \
-			   CLONE_NEWCGROUP)
+			   CLONE_NEWCGROUP | CLONE_NEWPID)
 #define MAX_ARGS 64
 #define MAX_ENV 1024
 
@@ -364,7 +366,7 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 				"(tests/roundtrip/programs.c)", name);
 	if (tp->namespaces & ~(unsigned long)RUNNER_NAMESPACES)
 		return fail_why("%s: the runner cannot start a program in namespaces %#lx (only "
-				"mount, UTS, IPC, network and cgroup ones, with unshare)", name,
+				"mount, UTS, IPC, network, cgroup and pid ones)", name,
 				tp->namespaces & ~(unsigned long)RUNNER_NAMESPACES);
 	if (!make_temp_dir(p->dir))
 		return false;
@@ -372,8 +374,12 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 	pathf(pidfile, "%s/pid", p->dir);
 	pathf(outfile, "%s/out", p->dir);
 	pathf(log, "%s/prog.out", p->dir);
-	child = fork();
+	if (tp->namespaces & CLONE_NEWPID)
+		child = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	else
+		child = fork();
 	if (child == 0) {
+		unsigned long unshared = tp->namespaces & ~(unsigned long)CLONE_NEWPID;
 		const char *argv[MAX_ARGS] = { p->path, "--pidfile", pidfile, "--outfile", outfile };
 		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -395,8 +401,8 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 		dup2(in, 0);
 		dup2(out, 1);
 		dup2(out, 2);
-		if (tp->namespaces && unshare((int)tp->namespaces)) {
-			fprintf(stderr, "test: unshare(%#lx): %s\n", tp->namespaces, strerror(errno));
+		if (unshared && unshare((int)unshared)) {
+			fprintf(stderr, "test: unshare(%#lx): %s\n", unshared, strerror(errno));
 			_exit(124);
 		}
 		execv(p->path, (char *const *)argv);
@@ -439,6 +445,9 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 	}
 	if (orphan && ready > 0)
 		p->pid = child = ready;
+	/* The init of its own pid namespace knows itself as pid 1. */
+	if ((tp->namespaces & CLONE_NEWPID) && ready == 1)
+		ready = child;
 	if (ready != child)
 		return fail_why("%s did not get ready (pid file says %d, started %d)", name, ready,
 				child);

@@ -26,6 +26,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_ipc_split" },
 	{ .name = "neg_mqueue_fd" },
 	{ .name = "neg_own_ns" },
+	{ .name = "neg_mount_overlay", .namespaces = CLONE_NEWNS },
 	{ .name = "neg_pidfd_thread_shared" },
 	{ .name = "neg_ping" },
 	{ .name = "neg_pty_full" },
@@ -99,6 +100,15 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-established"),
 	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
+	/* A pid namespace's init: no lazy restore of one yet. */
+	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	  .namespaces = CLONE_NEWPID },
+	/* Its own mounts, made again in a new mount namespace. */
+	{ .name = "prog_mntns", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
+	{ .name = "prog_mntns_only", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
+	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_ttys", .cycles = CYCLES_ALL },

@@ -1,10 +1,13 @@
 /* Helpers shared by the runners (see runner_util.h). */
 #define _XOPEN_SOURCE 700
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,4 +134,28 @@ bool note_why(char *why, size_t size, const char *fmt, ...)
 	vsnprintf(why, size, fmt, ap);
 	va_end(ap);
 	return false;
+}
+
+/* A thread of @pid other than its leader; 0 if none. */
+pid_t other_thread(pid_t pid)
+{
+	char dir_path[64];
+	struct dirent *de;
+	pid_t tid = 0;
+	DIR *d;
+
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", pid);
+	d = opendir(dir_path);
+	while (d && (de = readdir(d)))
+		if (atoi(de->d_name) > 0 && atoi(de->d_name) != pid)
+			tid = atoi(de->d_name);
+	if (d)
+		closedir(d);
+	return tid;
+}
+
+/* The id of the segment neg_sysv_shm made for @pid, or -1. */
+int sysv_segment_of(pid_t pid)
+{
+	return shmget((key_t)(0x5f000000 | pid), 0, 0);
 }

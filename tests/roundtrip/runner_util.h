@@ -22,6 +22,11 @@ bool reap_children_but(pid_t keep, long ms);
  * back to it as their parents die (a subreaper's cleanup). */
 void end_all_children(void);
 
+/* A thread of @pid other than its leader; 0 if none. */
+pid_t other_thread(pid_t pid);
+/* The id of the SysV segment neg_sysv_shm made for @pid, or -1. */
+int sysv_segment_of(pid_t pid);
+
 /* Keeps the first reason a check failed in @why; always false, so that a
  * check can end with "return note_why(...)". */
 bool note_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -5,12 +5,17 @@
  * another), each passing its own checks (cryo restore exits as the root
  * did). The chain: prog_counter dumped, restored as a clone, the clone
  * dumped from outside by the pid we see, restored as a clone, three
- * times over, and still counting. */
+ * times over, and still counting. A container (prog_mntns) restored as
+ * clones whose init is its own root, and a clone of it dumped again. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,6 +104,225 @@ static bool three_clones_beside_the_original(void)
 	return ok;
 }
 
+/* A container whose folder of the caller's namespace (prog_mntns's ext,
+ * bound from host) is named again at restore with --external
+ * mnt[MOUNTPOINT]:PATH: the clone shows the other folder there. */
+static bool external_mount_named_at_restore(void)
+{
+	struct prog p;
+	struct cryo_run r;
+	char img[PATH_MAX], other[PATH_MAX], file[PATH_MAX], spec[PATH_MAX * 2 + 16];
+	char seen[PATH_MAX], pidfile[PATH_MAX], pid[16], text[16] = "";
+	pid_t root = 0;
+	FILE *fp;
+	bool ok;
+
+	if (!start_prog(&p, "prog_mntns", NULL, NULL))
+		return false;
+	pathf(img, "%s/img", p.dir);
+	pathf(other, "%s/other", p.dir);
+	pathf(file, "%s/file", other);
+	pathf(pidfile, "%s/clone", p.dir);
+	snprintf(spec, sizeof(spec), "mnt[%s/ext]:%s", p.dir, other);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	ok = (!mkdir(other, 0755) && (fp = fopen(file, "we")) && fputs("host", fp) >= 0 &&
+	      !fclose(fp)) || fail_why("cannot make %s", file);
+	if (ok) {
+		run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+		ok = r.status == 0 || fail_why("dump -R failed: %s", r.out);
+	}
+	if (ok) {
+		run_cryo(&r, "restore", "--clone", "-d", "-D", img, "--pidfile", pidfile,
+			 "--external", spec);
+		ok = (r.status == 0 || fail_why("restore --external %s failed: %s", spec, r.out)) &&
+		     read_pid_file(pidfile, &root);
+	}
+	if (ok) {
+		pathf(seen, "/proc/%d/root%s/ext/file", root, p.dir);
+		pathf(file, "%s/marker", other);
+		fp = fopen(file, "we");
+		ok = (fp && !fclose(fp)) || fail_why("cannot make %s", file);
+		pathf(seen, "/proc/%d/root%s/ext/marker", root, p.dir);
+		ok = ok && (read_text(seen, text, sizeof(text)) ||
+			    fail_why("%s is not there: the clone does not show %s", seen, other));
+	}
+	if (root > 0)
+		kill(root, SIGKILL);
+	ok = ok && prog_passes(&p);
+	end_prog(&p);
+	return ok;
+}
+
+/* The pid cryo sees of @pid's parent. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], text[512], *p;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_text(path, text, sizeof(text)) && (p = strrchr(text, ')')))
+		sscanf(p, ") %*c %d", &ppid);
+	return ppid;
+}
+
+/* A container (prog_mntns: pid 1 of its own pid namespace, with its own
+ * mounts) restored as two clones at once: each root is the init of its
+ * clone, with no init of cryo's above it (its parent is the cryo that
+ * restored it), each with its mounts made again; one of them dumped again
+ * and restored as a clone again, which passes its checks too. */
+static bool clones_of_a_container(void)
+{
+	struct prog p;
+	struct cryo_run r;
+	char img[PATH_MAX], img2[PATH_MAX], pid[16], pidfile[CLONES][PATH_MAX];
+	pid_t cryo[CLONES] = { 0 }, root[CLONES] = { 0 };
+	bool ok;
+
+	if (!start_prog(&p, "prog_mntns", NULL, NULL))
+		return false;
+	pathf(img, "%s/img", p.dir);
+	pathf(img2, "%s/img2", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+	ok = r.status == 0 || fail_why("dump -R failed: %s", r.out);
+	for (int i = 0; ok && i < 2; i++) {
+		pathf(pidfile[i], "%s/clone%d", p.dir, i);
+		cryo[i] = cryo_spawn(2, &(struct cryo_call){
+			.args = CRYO_ARGS("restore", "--clone", "-D", img, "--pidfile", pidfile[i]) });
+		ok = cryo[i] > 0 || fail_why("cannot start cryo restore --clone");
+	}
+	for (int i = 0; ok && i < 2; i++)
+		ok = read_pid_file(pidfile[i], &root[i]) && is_clone_of(root[i], 1) &&
+		     (parent_of(root[i]) == cryo[i] ||
+		      fail_why("clone %d: the root's parent is %d, not cryo (%d)", i,
+			       parent_of(root[i]), cryo[i]));
+	/* The second clone, dumped and restored as a clone again. */
+	if (ok) {
+		snprintf(pid, sizeof(pid), "%d", root[1]);
+		run_cryo(&r, "dump", "-t", pid, "-D", img2);
+		ok = r.status == 0 || fail_why("dump of clone 1 (pid %d) failed: %s", root[1], r.out);
+		root[1] = 0;
+		if (cryo[1] > 0)
+			waitpid(cryo[1], NULL, 0);
+		cryo[1] = 0;
+	}
+	if (ok) {
+		pathf(pidfile[2], "%s/clone2", p.dir);
+		cryo[2] = cryo_spawn(2, &(struct cryo_call){
+			.args = CRYO_ARGS("restore", "--clone", "-D", img2, "--pidfile", pidfile[2]) });
+		ok = (cryo[2] > 0 || fail_why("cannot start cryo restore --clone")) &&
+		     read_pid_file(pidfile[2], &root[2]) && is_clone_of(root[2], 1);
+	}
+	for (int i = 0; i < CLONES; i++)
+		if (root[i] > 0)
+			kill(root[i], SIGTERM);
+	for (int i = 0; i < CLONES; i++) {
+		int status;
+
+		if (cryo[i] <= 0)
+			continue;
+		if (!wait_child(cryo[i], WAIT_MS, &status)) {
+			kill_and_reap(cryo[i]);
+			ok = ok && fail_why("clone %d did not end after SIGTERM", i);
+		} else if (ok && (!WIFEXITED(status) || WEXITSTATUS(status))) {
+			ok = fail_why("clone %d failed its checks (status %#x)", i, status);
+		}
+	}
+	ok = ok && prog_passes(&p);
+	end_prog(&p);
+	return ok;
+}
+
+/* The only child of @pid, as cryo sees it; 0 when none (yet). */
+static pid_t child_of(pid_t pid)
+{
+	char path[96], text[64] = "";
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	return read_text(path, text, sizeof(text)) ? (pid_t)atoi(text) : 0;
+}
+
+/* In a child of the test: pid 1 of a new pid namespace (level 1), whose
+ * own child is pid 1 of another one below it (level 2), running @prog. */
+static void __attribute__((noreturn)) two_deep(const char *prog, const char *dir)
+{
+	char pidfile[PATH_MAX], outfile[PATH_MAX];
+	pid_t inner;
+
+	pathf(pidfile, "%s/pid", dir);
+	pathf(outfile, "%s/out", dir);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	inner = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (inner == 0) {
+		execl(prog, prog, "--pidfile", pidfile, "--outfile", outfile, (char *)NULL);
+		_exit(127);
+	}
+	/* It lives until the tree it holds is gone (dumped, killed). */
+	while (inner > 0 && waitpid(inner, NULL, 0) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+/* A pid namespace's init two levels below cryo's (prog_pidns_init under
+ * another init): dumped by the pid cryo sees, restored as the init of a new
+ * pid namespace below the restoring cryo's, where it passes its checks. */
+static bool an_init_two_pid_namespaces_down(void)
+{
+	char dir[PATH_MAX], prog[PATH_MAX], img[PATH_MAX], pidfile[PATH_MAX], outfile[PATH_MAX];
+	char pid[16], line[600] = "";
+	pid_t outer, target = 0, restored = 0;
+	long deadline = now_ms() + WAIT_MS;
+	struct cryo_run r;
+	bool ok = true;
+
+	if (!make_temp_dir(dir))
+		return false;
+	pathf(prog, "%s/prog_pidns_init", bin_dir);
+	pathf(img, "%s/img", dir);
+	pathf(pidfile, "%s/restored", dir);
+	pathf(outfile, "%s/out", dir);
+	outer = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (outer == 0)
+		two_deep(prog, dir);
+	if (outer < 0)
+		ok = fail_why("clone(CLONE_NEWPID): %s", strerror(errno));
+	/* Ready once its pid file says 1 (as it knows itself). */
+	for (bool ready = false; ok && !ready && now_ms() < deadline; sleep_ms(5)) {
+		char path[PATH_MAX], text[16] = "";
+
+		target = child_of(outer);
+		pathf(path, "%s/pid", dir);
+		ready = target && read_text(path, text, sizeof(text)) && atoi(text) == 1;
+		if (!ready)
+			target = 0;
+	}
+	ok = ok && (target > 0 || fail_why("prog_pidns_init did not start two levels down"));
+	if (ok) {
+		snprintf(pid, sizeof(pid), "%d", target);
+		run_cryo(&r, "dump", "-t", pid, "-D", img);
+		ok = r.status == 0 || fail_why("dump of pid %d failed: %s", target, r.out);
+	}
+	if (ok) {
+		run_cryo(&r, "restore", "-d", "-D", img, "--pidfile", pidfile);
+		ok = (r.status == 0 || fail_why("restore failed: %s", r.out)) &&
+		     read_pid_file(pidfile, &restored) && is_clone_of(restored, 1);
+	}
+	if (ok) {
+		kill(restored, SIGTERM);
+		deadline = now_ms() + WAIT_MS;
+		line[0] = '\0';
+		while (!read_text(outfile, line, sizeof(line)) && now_ms() < deadline)
+			sleep_ms(10);
+		line[strcspn(line, "\n")] = '\0';
+		ok = !strcmp(line, "PASS") || fail_why("the restored init says: %s", line);
+	} else if (restored > 0) {
+		kill(restored, SIGKILL);
+	}
+	kill_and_reap(outer);
+	remove_temp_dir(dir);
+	return ok;
+}
+
 static bool chain_of_clones(void)
 {
 	struct prog p;
@@ -157,6 +381,9 @@ int main(int argc, char **argv)
 	} tests[] = {
 		TEST(three_clones_beside_the_original),
 		TEST(chain_of_clones),
+		TEST(clones_of_a_container),
+		TEST(an_init_two_pid_namespaces_down),
+		TEST(external_mount_named_at_restore),
 	};
 #undef TEST
 	int passed = 0, failed = 0;

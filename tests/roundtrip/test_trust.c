@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -347,6 +348,35 @@ static int flip_first_page_byte(const char *path)
 	return ret;
 }
 
+/* Flips a byte of the saved vDSO's first page, found as this runner's
+ * own vDSO (one kernel). Restore never copies those pages into the task
+ * unless it proxies the vDSO: the restorer reads them only for the
+ * digest. */
+static int flip_vdso_page_byte(const char *path)
+{
+	const unsigned char *vdso = (const void *)getauxval(AT_SYSINFO_EHDR);
+	unsigned char page[4096];
+	int fd = open(path, O_RDWR | O_CLOEXEC), ret = -1;
+
+	if (!vdso || fd < 0) {
+		errno = vdso ? errno : ENOENT;
+		goto out;
+	}
+	for (off_t off = 0; pread(fd, page, sizeof(page), off) == (ssize_t)sizeof(page);
+	     off += (off_t)sizeof(page)) {
+		if (memcmp(page, vdso, sizeof(page)))
+			continue;
+		page[200] ^= 0x10;
+		ret = pwrite(fd, &page[200], 1, off + 200) == 1 ? 0 : -1;
+		goto out;
+	}
+	errno = ENOENT;	/* the vDSO's pages are not in the pages file */
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 /* A set whose pages were flipped, or taken from another dump of the
  * same process, or with an image no dump of it wrote, is refused naming
  * the file, before anything is created. */
@@ -376,6 +406,9 @@ TEST(restore_refuses_a_set_that_is_not_one_whole_dump)
 	CHECK_GOTO(refused_after(&p, img, image_pid, pages, flip_first_page_byte,
 				 "its digest differs from the inventory's"),
 		   out, "a flipped page: %s", why);
+	CHECK_GOTO(refused_after(&p, img, image_pid, pages, flip_vdso_page_byte,
+				 "its digest differs from the inventory's"),
+		   out, "a flipped byte of the saved vDSO: %s", why);
 	pathf(copy, "%s/mixed", p.dir);
 	pathf(from, "%s/%s", other, pages);
 	pathf(to, "%s/%s", copy, pages);

@@ -18,8 +18,11 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 
 #include "common/log.h"
 #include "files/files.h"
@@ -170,21 +173,85 @@ static inline int place(int fd, int to)
 	return 0;
 }
 
+/* ---- shared by the round trips' setups and checks ---------------------------- */
+
+static inline bool same_file(int a, int b)
+{
+	return syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, a, b) == 0;
+}
+
+static inline bool same_inode(int a, int b)
+{
+	struct stat x, y;
+
+	return !fstat(a, &x) && !fstat(b, &y) && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* Deterministic bytes: byte @i of stream @seed. */
+static inline void pattern(uint8_t *buf, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 131 + seed * 17 + (i >> 8));
+}
+
+static inline int write_pattern(int fd, size_t len, unsigned int seed)
+{
+	uint8_t *buf = malloc(len);
+	ssize_t n;
+
+	if (!buf)
+		return fail("out of memory");
+	pattern(buf, len, seed);
+	n = write(fd, buf, len);
+	free(buf);
+	return n == (ssize_t)len ? 0 : fail("write of %zu bytes to fd %d: %zd", len, fd, n);
+}
+
+static inline int expect_pattern(int fd, size_t len, unsigned int seed)
+{
+	uint8_t *buf = malloc(len);
+	int ret;
+
+	if (!buf)
+		return fail("out of memory");
+	pattern(buf, len, seed);
+	ret = expect_bytes(fd, buf, len);
+	free(buf);
+	return ret;
+}
+
+/* The test's scratch directory, made before the original starts. */
+static inline bool scratch_begin(void)
+{
+	scratch = make_temp_dir();
+	return scratch != NULL;
+}
+
+static inline void scratch_end(void)
+{
+	remove_tree(scratch);
+	scratch = NULL;
+}
+
 /* ---- the round trip ---------------------------------------------------------- */
 
 typedef int (*files_setup_fn)(void);
 typedef int (*files_verify_fn)(void);
 
 /* The original: stdio on /dev/null, nothing else open; sets up, stops,
- * and once continued checks that the dump changed nothing. */
+ * and once continued checks that the dump changed nothing. It leads a
+ * session of its own: stopped in the test's process group, it would get
+ * the kernel's SIGHUP and SIGCONT whenever that group became orphaned (the
+ * shell that started the tests exiting meanwhile), and die or run on in
+ * the middle of its dump. */
 static inline void __attribute__((noreturn)) run_original(files_setup_fn setup,
-							  files_verify_fn verify)
+				 files_verify_fn verify)
 {
 	int null = open("/dev/null", O_RDWR);
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (null < 0) {
-		fail("no /dev/null");
+	if (null < 0 || setsid() < 0) {
+		fail(null < 0 ? "no /dev/null" : "setsid: %s", strerror(errno));
 		_exit(3);
 	}
 	dup2(null, 0);
@@ -312,8 +379,8 @@ static inline int count_own_fds(void)
 /* A dump of the files of @pid alone, from files_dump_start() to
  * files_dump_finish(), as cmd_dump does for a tree; @pids are the
  * processes of the dump (pidfds may refer to them). */
-static inline int dump_files_of(pid_t pid, struct image_dir *dir, bool shell_job,
-				const pid_t *pids, size_t n)
+static inline int dump_files_of(pid_t pid, struct image_dir *dir, bool shell_job, const pid_t *pids,
+				size_t n)
 {
 	struct files_dump_set *set;
 	int ret = files_dump_start(dir, pids, n, &set);
@@ -331,8 +398,8 @@ static inline int dump_files_of(pid_t pid, struct image_dir *dir, bool shell_job
 typedef int (*files_prepare_fn)(void);
 
 /* The whole round trip; records failures in the harness. */
-static inline void round_trip_with(files_setup_fn setup, files_verify_fn verify,
-				   bool shell_job, files_prepare_fn prepare)
+static inline void round_trip_with(files_setup_fn setup, files_verify_fn verify, bool shell_job,
+				   files_prepare_fn prepare)
 {
 	_cleanup_tree_ char *dir_path = make_temp_dir();
 	_cleanup_image_dir_ struct image_dir *dir = NULL;
@@ -385,6 +452,30 @@ static inline void round_trip_with(files_setup_fn setup, files_verify_fn verify,
 		harness_fail(__FILE__, __LINE__, "the restored child failed (status %d): %s", st,
 			     shared_msg);
 	files_image_free(img);
+}
+
+/* Dumps an original set up by @setup and expects the dump to fail with an
+ * error that contains @want (with "%d" standing for the pid). */
+static inline void expect_dump_refused(files_setup_fn setup, bool shell_job, const char *want_fmt)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	char err[1024], want[256];
+	pid_t pid;
+	int ret;
+
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	pid = start_original(setup, NULL);
+	if (pid < 0)
+		return;
+	log_capture_errors(err, sizeof(err));
+	ret = dump_files_of(pid, dir, shell_job, NULL, 0);
+	log_capture_errors(NULL, 0);
+	kill_child(pid);
+	snprintf(want, sizeof(want), want_fmt, pid);
+	CHECK(ret < 0, "the dump succeeded");
+	CHECK(strstr(err, want), "error '%s' lacks '%s'", err, want);
+	CHECK(!file_exists(dir_path, "files.img"), "files.img was written");
 }
 
 static inline void round_trip(files_setup_fn setup, files_verify_fn verify)

@@ -1,6 +1,7 @@
 /* Helpers shared by the image and show unit tests: scratch directories,
  * capturing what a function prints on a descriptor, whole-file reads and
- * writes, and the sample images both suites check. Header-only because
+ * writes, the sample images both suites check, and forged headers.
+ * Header-only because
  * every tests/unit/test_*.c is its own binary. */
 #ifndef CRYO_TEST_IMAGES_UTIL_H
 #define CRYO_TEST_IMAGES_UTIL_H
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "images/crc32c.h"
+#include "images/format.h"
 #include "images/image.h"
 #include "images/pages.h"
 #include "images/proto/inventory.pb-c.h"
@@ -210,6 +213,49 @@ static inline int write_sample_pages(struct image_dir *dir, int pid)
 		return -EIO;
 	}
 	return pages_writer_finish(pw);
+}
+
+/* ---- sample files and forged headers, for the format tests ---------------- */
+
+/* The bytes of a file written into a scratch directory by @write. */
+static inline unsigned char *sample_file(int (*write)(struct image_dir *, int), const char *name,
+					 size_t *len)
+{
+	_cleanup_tree_ char *tmp = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	_cleanup_free_ char *path = NULL;
+
+	if (!tmp || image_dir_create(tmp, &dir) || write(dir, 7))
+		return NULL;
+	path = path_join(tmp, name);
+	return path ? read_file(path, len) : NULL;
+}
+
+/* Parses @len bytes copied to a buffer of exactly that size, so the
+ * sanitizer sees any read past the end; returns the error and, in *@msg,
+ * what was logged. */
+static inline int parse_copy(const unsigned char *bytes, size_t len, char **msg)
+{
+	unsigned char *copy = malloc(len ? len : 1);
+	struct image *img = NULL;
+	struct capture cap;
+	int ret;
+
+	memcpy(copy, bytes, len);
+	capture_begin(&cap, 2);
+	ret = image_parse("sample.img", copy, len, &img);
+	*msg = capture_end(&cap);
+	image_free(img);
+	free(copy);
+	return ret;
+}
+
+static inline void forge_header(unsigned char *buf, uint32_t version, uint32_t kind)
+{
+	memcpy(buf, IMG_MAGIC, IMG_MAGIC_LEN);
+	put_le32(buf + IMG_HDR_VERSION_OFF, version);
+	put_le32(buf + IMG_HDR_KIND_OFF, kind);
+	put_le32(buf + IMG_HDR_CRC_OFF, crc32c(0, buf, IMG_HDR_CRC_OFF));
 }
 
 #endif

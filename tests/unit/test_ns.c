@@ -269,7 +269,7 @@ static int write_pstree(const char *tmp, const struct ns_ids ids[2])
 		{ .pid = 101, .ppid = 100, .pgid = 100, .sid = 100, .state = TREE_ALIVE,
 		  .exit_signal = SIGCHLD, .parent = 0, .threads = threads[1], .nr_threads = 1 },
 	};
-	struct tree tree = { tasks, 2 };
+	struct tree tree = { .tasks = tasks, .nr = 2 };
 	struct image_dir *dir;
 	int ret = image_dir_create(tmp, &dir);
 
@@ -360,7 +360,7 @@ TEST(dump_refuses_a_thread_in_its_own_uts_namespace)
 	pid_t threads[2] = { getpid(), 0 };
 	struct tree_task task = { .pid = getpid(), .state = TREE_ALIVE, .parent = -1,
 				  .threads = threads, .nr_threads = 2 };
-	struct tree tree = { &task, 1 };
+	struct tree tree = { .tasks = &task, .nr = 1 };
 	char said[512], want[64], byte;
 	pthread_t thread;
 	int ret;

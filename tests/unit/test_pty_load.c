@@ -2,13 +2,10 @@
  * has exactly one master, every member is an end of the same index, the
  * pair's state (termios, session, lock, packet mode, hang-up) is in the
  * master's record only and sound, and a hung-up pty has no slave open. A
- * good pair loads. Images are written by hand, not by a dump. */
-#include "test_files_util.h"
-#include "images/proto/fds.pb-c.h"
-#include "images/proto/files.pb-c.h"
+ * good pair loads. Images are written by hand (test_files_load_util.h), not
+ * by a dump. */
+#include "test_files_load_util.h"
 #include "images/proto/pty.pb-c.h"
-
-#define PID 4242
 
 static uint8_t cc[19];
 
@@ -44,21 +41,6 @@ static void slave(FileEntry *e, PtyFile *pf, uint32_t id, uint32_t index, uint32
 		e->has_group_of = true;
 		e->group_of = group_of;
 	}
-}
-
-static int write_records(struct image_dir *dir, enum image_kind kind, int id,
-			 ProtobufCMessage *const *msgs, size_t n)
-{
-	struct image_writer *w;
-	int ret = image_open_write(dir, kind, id, &w);
-
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = image_write_record(w, msgs[i]);
-	if (ret) {
-		image_abort(w);
-		return ret;
-	}
-	return image_finish(w);
 }
 
 /* Writes @files with an fd (3, 4, ...) for each, and loads them: 0 or the

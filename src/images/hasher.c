@@ -1,0 +1,74 @@
+/* One running digest: XXH3-128 (libxxhash) for an unsigned set, BLAKE2b-256
+ * (libsodium) for a signed one. Knows nothing of files: the writer and the
+ * digest pass feed it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include <xxhash.h>
+
+#include "common/log.h"
+#include "images/hasher.h"
+
+struct image_hasher {
+	enum image_digest_kind kind;
+	XXH3_state_t *xxh3;
+	crypto_generichash_state blake2b;
+};
+
+size_t image_digest_size(enum image_digest_kind kind)
+{
+	return kind == IMG_DIGEST_BLAKE2B_256 ? IMG_BLAKE2B_SIZE : IMG_XXH3_SIZE;
+}
+
+struct image_hasher *image_hasher_new(enum image_digest_kind kind)
+{
+	struct image_hasher *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		goto fail;
+	h->kind = kind;
+	if (kind == IMG_DIGEST_BLAKE2B_256) {
+		if (sodium_init() < 0 ||
+		    crypto_generichash_init(&h->blake2b, NULL, 0, IMG_BLAKE2B_SIZE))
+			goto fail;
+		return h;
+	}
+	h->xxh3 = XXH3_createState();
+	if (!h->xxh3)
+		goto fail;
+	XXH3_128bits_reset(h->xxh3);
+	return h;
+fail:
+	free(h);
+	pr_err("cannot start a file digest (out of memory, or libsodium failed)");
+	return NULL;
+}
+
+int image_hasher_update(struct image_hasher *h, const void *buf, size_t len)
+{
+	if (h->kind == IMG_DIGEST_BLAKE2B_256)
+		return crypto_generichash_update(&h->blake2b, buf, len) ? -EIO : 0;
+	return XXH3_128bits_update(h->xxh3, buf, len) == XXH_OK ? 0 : -EIO;
+}
+
+void image_hasher_final(struct image_hasher *h, uint8_t digest[IMG_DIGEST_MAX])
+{
+	XXH128_canonical_t canonical;
+
+	if (h->kind == IMG_DIGEST_BLAKE2B_256) {
+		crypto_generichash_final(&h->blake2b, digest, IMG_BLAKE2B_SIZE);
+	} else {
+		XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(h->xxh3));
+		memcpy(digest, canonical.digest, IMG_XXH3_SIZE);
+	}
+	image_hasher_free(h);
+}
+
+void image_hasher_free(struct image_hasher *h)
+{
+	if (!h)
+		return;
+	XXH3_freeState(h->xxh3);
+	free(h);
+}

@@ -1,0 +1,63 @@
+/* Mount namespaces: a tree's own mounts, read from /proc/PID/mountinfo at
+ * dump and saved in mnt.img (with the files of each tmpfs), and built again
+ * at restore in a new mount namespace of cryo's, which the tree's processes
+ * are then created in. What is a mount of cryo's own namespace (kept as it
+ * is) and what is made again is decided here. Not the /proc of a new pid
+ * namespace, which its first process mounts (restore/pid_ns_root.c,
+ * restore/clone.c). */
+#ifndef CRYO_NS_MNT_H
+#define CRYO_NS_MNT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "images/image.h"
+
+/* ---- dump ----------------------------------------------------------------- */
+
+/* Notes cryo's own mount table and namespace, before cryo enters any of
+ * the tree's; what the tree's mounts are compared with. */
+int mnt_caller_snapshot(void);
+
+/* Whether every mount @pid sees is one of cryo's (noted by
+ * mnt_caller_snapshot()): the same filesystem, folder and mount point. A
+ * namespace cryo made for itself (a private copy with a mount for its
+ * images) holds the tree's mounts, and cryo dumps it from where it is. */
+int mnt_all_callers(pid_t pid, bool *all);
+
+/* When the root @pid (as this process sees it) is in another mount
+ * namespace than the one mnt_caller_snapshot() noted, writes mnt.img and
+ * the files of each tmpfs made again, or refuses, naming the mount, one
+ * cryo cannot make: "dump: pid 12: mount 345 (/data, ext4 on /dev/vdb):
+ * ...". Nothing is written when every mount is the caller's. */
+int mnt_dump(pid_t pid, uint64_t mnt_ns, struct image_dir *dir);
+
+/* ---- restore --------------------------------------------------------------- */
+
+struct mnt_set;
+
+/* Reads and checks mnt.img and opens the files of its tmpfs mounts; *@out
+ * is NULL for an image without one (the tree was in cryo's namespace). */
+int mnt_load(struct image_dir *dir, struct mnt_set **out);
+void mnt_free(struct mnt_set *set);
+
+/* `--external mnt[MOUNTPOINT]:PATH`: the folder of cryo's namespace bound
+ * at the tree's MOUNTPOINT instead of the one the dump saw. */
+int mnt_external_add(const char *spec);
+
+/* Moves cryo into a new mount namespace, a slave copy of its own, and
+ * makes every mount of @set in it, parents first. The tree's processes,
+ * created next, are born in it. On failure cryo is left in that namespace,
+ * which goes with it. */
+int mnt_restore(const struct mnt_set *set);
+
+/* Once the tree's files are open in the namespace mnt_restore() made: *@fd
+ * (at or above @base) keeps it for the tree's first process, which enters
+ * it (setns), and cryo moves on to a copy of it, so that the /proc that
+ * process mounts there is not cryo's. */
+int mnt_keep_for_tree(int base, int *fd);
+
+extern const struct image_kind_set ns_image_kinds;
+
+#endif

@@ -1,0 +1,367 @@
+/* Dump of a tree's mount namespace: each mount of the root's mountinfo is
+ * one of cryo's own (kept), a new instance of a filesystem cryo can make
+ * (tmpfs, proc, sysfs, devpts, mqueue), or a bind of a folder cryo can
+ * reach (of such a mount, or of cryo's namespace: an external mount);
+ * anything else is refused by name. The files of each tmpfs go into an
+ * archive (mnt_tmpfs.c). Not the restore (mnt_restore.c). */
+#include <errno.h>
+#include <libmount/libmount.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "images/proto/mnt.pb-c.h"
+#include "ns/mnt.h"
+#include "ns/mnt_internal.h"
+#include "ns/ns.h"
+
+static struct libmnt_table *caller_table;
+static uint64_t caller_ns;
+
+int mnt_caller_snapshot(void)
+{
+	struct ns_ids ids;
+	int ret = ns_ids_read(0, &ids);
+
+	if (ret) {
+		pr_err("dump: cannot read cryo's own mount namespace: %s", strerror(-ret));
+		return ret;
+	}
+	caller_ns = ids.ino[NS_MNT];
+	if (caller_table)
+		mnt_unref_table(caller_table);
+	caller_table = mnt_new_table_from_file("/proc/self/mountinfo");
+	if (!caller_table)
+		return pr_errno_ret("dump: cannot read cryo's own mounts (/proc/self/mountinfo)");
+	return 0;
+}
+
+/* The per-mount flags a mount can be given again. */
+#define MNT_KEPT_FLAGS                                                                   \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |     \
+	 MS_RELATIME | MS_STRICTATIME)
+
+/* The kinds of filesystem cryo makes a new instance of. */
+static bool makeable(const char *fstype)
+{
+	static const char *const kinds[] = { "tmpfs", "proc", "sysfs", "devpts", "mqueue" };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(fstype, kinds[i]))
+			return true;
+	return false;
+}
+
+/* "shared:N", "master:N" of mountinfo's optional fields. */
+static int read_propagation(struct libmnt_fs *fs, MountEntry *e, const char **why)
+{
+	const char *opt = mnt_fs_get_optional_fields(fs);
+	unsigned int n;
+
+	while (opt && *opt) {
+		while (*opt == ' ')
+			opt++;
+		if (sscanf(opt, "shared:%u", &n) == 1) {
+			e->has_shared = true;
+			e->shared = n;
+		} else if (sscanf(opt, "master:%u", &n) == 1) {
+			e->has_master = true;
+			e->master = n;
+		} else if (!strncmp(opt, "unbindable", 10)) {
+			*why = "an unbindable mount: not supported yet";
+			return -EOPNOTSUPP;
+		}
+		opt = strchr(opt, ' ');
+	}
+	return 0;
+}
+
+/* The filesystem's own options, as mount(2) takes them back: all but
+ * rw/ro (which is said apart) and the security label, which is the LSM's. */
+static char *fs_data(const char *options, bool *read_only)
+{
+	char *out = calloc(1, options ? strlen(options) + 1 : 1);
+	const char *p = options;
+
+	*read_only = false;
+	while (out && p && *p) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 2 && !strncmp(p, "ro", 2))
+			*read_only = true;
+		else if (!(len == 2 && !strncmp(p, "rw", 2)) &&
+			 !(len == 8 && !strncmp(p, "seclabel", 8))) {
+			if (*out)
+				strcat(out, ",");
+			strncat(out, p, len);
+		}
+		p += len + (p[len] == ',');
+	}
+	return out;
+}
+
+/* Whether @root is @base or a folder below it; *@rest is what follows. */
+static bool below(const char *root, const char *base, const char **rest)
+{
+	size_t len = strlen(base);
+
+	if (!strcmp(base, "/")) {
+		*rest = root;
+		return true;
+	}
+	if (strncmp(root, base, len) || (root[len] && root[len] != '/'))
+		return false;
+	*rest = root + len;
+	return true;
+}
+
+static char *join(const char *dir, const char *rest)
+{
+	char *out = NULL;
+
+	if (!*rest || !strcmp(rest, "/"))
+		return strdup(dir);
+	if (asprintf(&out, "%s%s", strcmp(dir, "/") ? dir : "", rest) < 0)
+		return NULL;
+	return out;
+}
+
+/* A mount of cryo's namespace showing @root of filesystem @dev: at the same
+ * mount point (*@same), or any other whose folder holds it. */
+static struct libmnt_fs *caller_mount(dev_t dev, const char *root, const char *target,
+				      bool *same)
+{
+	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *fs, *found = NULL;
+	const char *rest;
+
+	*same = false;
+	while (it && !mnt_table_next_fs(caller_table, it, &fs)) {
+		if (mnt_fs_get_devno(fs) != dev || !below(root, mnt_fs_get_root(fs), &rest))
+			continue;
+		if (!strcmp(mnt_fs_get_root(fs), root) && !strcmp(mnt_fs_get_target(fs), target)) {
+			found = fs;
+			*same = true;
+			break;
+		}
+		if (!found)
+			found = fs;
+	}
+	mnt_free_iter(it);
+	return found;
+}
+
+int mnt_all_callers(pid_t pid, bool *all)
+{
+	struct libmnt_table *table;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs;
+	char path[64];
+	bool same = true;
+
+	*all = false;
+	if (!caller_table)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	table = mnt_new_table_from_file(path);
+	if (!table)
+		return -errno ? -errno : -ENOMEM;
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	while (it && same && !mnt_table_next_fs(table, it, &fs))
+		caller_mount(mnt_fs_get_devno(fs), mnt_fs_get_root(fs) ? mnt_fs_get_root(fs) : "/",
+			     mnt_fs_get_target(fs), &same);
+	*all = it && same;
+	mnt_free_iter(it);
+	mnt_unref_table(table);
+	return it ? 0 : -ENOMEM;
+}
+
+/* Decides how entry @i (of @n read so far, in @all) is made again. */
+static int classify(struct mnt_dump *d, size_t i, struct libmnt_fs *fs, const char **why)
+{
+	MountEntry *e = &d->entries[i];
+	dev_t dev = mnt_fs_get_devno(fs);
+	struct libmnt_fs *theirs;
+	const char *rest;
+	bool same;
+
+	theirs = caller_mount(dev, e->root, e->mountpoint, &same);
+	if (same) {
+		e->kind = MOUNT_ENTRY__KIND__INHERITED;
+		return 0;
+	}
+	/* A folder of a mount made again before it. */
+	for (size_t j = 0; j < i; j++) {
+		MountEntry *o = &d->entries[j];
+
+		if (d->devs[j] != dev || o->kind == MOUNT_ENTRY__KIND__INHERITED ||
+		    !below(e->root, o->root, &rest))
+			continue;
+		if (o->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(o->fstype, "proc")) {
+			*why = "a bind of a folder of a proc mount: not supported yet";
+			return -EOPNOTSUPP;
+		}
+		e->kind = MOUNT_ENTRY__KIND__BIND;
+		e->has_bind_of = true;
+		e->bind_of = o->id;
+		return 0;
+	}
+	if (theirs) {
+		/* A folder of cryo's namespace bound in: bound again from there. */
+		below(e->root, mnt_fs_get_root(theirs), &rest);
+		e->kind = MOUNT_ENTRY__KIND__BIND;
+		e->bind_path = join(mnt_fs_get_target(theirs), rest);
+		return e->bind_path ? 0 : -ENOMEM;
+	}
+	if (i == 0) {
+		*why = "the root of its mount namespace is not a folder of cryo's namespace "
+		       "(--root is not supported yet)";
+		return -EOPNOTSUPP;
+	}
+	if (!makeable(e->fstype)) {
+		*why = "cryo makes again only tmpfs, proc, sysfs, devpts and mqueue mounts, and "
+		       "binds of folders it can reach (an overlay or a block device's filesystem "
+		       "must be a mount of cryo's namespace)";
+		return -EOPNOTSUPP;
+	}
+	if (strcmp(e->root, "/")) {
+		*why = "a folder of a filesystem whose root is not mounted in the namespace: not "
+		       "supported yet";
+		return -EOPNOTSUPP;
+	}
+	if (!strcmp(e->fstype, "proc") && strcmp(e->mountpoint, "/proc")) {
+		*why = "a proc mount elsewhere than /proc: not supported yet";
+		return -EOPNOTSUPP;
+	}
+	e->kind = MOUNT_ENTRY__KIND__NEW;
+	bool read_only;
+
+	e->data = fs_data(mnt_fs_get_fs_options(fs), &read_only);
+	e->fs_read_only = read_only;
+	e->has_fs_read_only = read_only;
+	e->has_contents = !strcmp(e->fstype, "tmpfs");
+	e->has_has_contents = e->has_contents;
+	return e->data ? 0 : -ENOMEM;
+}
+
+static int read_entry(struct mnt_dump *d, size_t i, struct libmnt_fs *fs, const char **why)
+{
+	MountEntry *e = &d->entries[i];
+	unsigned long flags = 0;
+	const char *source = mnt_fs_get_source(fs);
+
+	mount_entry__init(e);
+	d->devs[i] = mnt_fs_get_devno(fs);
+	e->id = (uint32_t)mnt_fs_get_id(fs);
+	e->parent_id = (uint32_t)mnt_fs_get_parent_id(fs);
+	e->mountpoint = strdup(mnt_fs_get_target(fs));
+	e->fstype = strdup(mnt_fs_get_fstype(fs) ? mnt_fs_get_fstype(fs) : "?");
+	e->root = strdup(mnt_fs_get_root(fs) ? mnt_fs_get_root(fs) : "/");
+	e->source = source ? strdup(source) : NULL;
+	if (!e->mountpoint || !e->fstype || !e->root || (source && !e->source))
+		return -ENOMEM;
+	if (mnt_optstr_get_flags(mnt_fs_get_vfs_options(fs), &flags,
+				 mnt_get_builtin_optmap(MNT_LINUX_MAP)))
+		flags = 0;
+	e->flags = flags & MNT_KEPT_FLAGS;
+	if (read_propagation(fs, e, why))
+		return -EOPNOTSUPP;
+	return classify(d, i, fs, why);
+}
+
+static void free_entries(struct mnt_dump *d)
+{
+	for (size_t i = 0; i < d->nr; i++) {
+		MountEntry *e = &d->entries[i];
+
+		free(e->mountpoint);
+		free(e->fstype);
+		free(e->root);
+		free(e->source);
+		free(e->data);
+		free(e->bind_path);
+	}
+	free(d->entries);
+	free(d->devs);
+}
+
+static int write_entries(const struct mnt_dump *d, struct image_dir *dir)
+{
+	struct image_writer *w = NULL;
+	int ret = image_open_write(dir, IMG_MNT, 0, &w);
+
+	for (size_t i = 0; !ret && i < d->nr; i++)
+		ret = image_write_record(w, &d->entries[i].base);
+	if (ret) {
+		if (w)
+			image_abort(w);
+		return ret;
+	}
+	return image_finish(w);
+}
+
+/* Every mount is the caller's, or a proc that restore leaves to the first
+ * process of a new pid namespace or to cryo's own. */
+static bool nothing_to_make(const struct mnt_dump *d)
+{
+	for (size_t i = 0; i < d->nr; i++) {
+		const MountEntry *e = &d->entries[i];
+
+		if (e->kind != MOUNT_ENTRY__KIND__INHERITED &&
+		    !(e->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(e->fstype, "proc")))
+			return false;
+	}
+	return true;
+}
+
+int mnt_dump(pid_t pid, uint64_t mnt_ns, struct image_dir *dir)
+{
+	struct mnt_dump d = { .pid = pid };
+	struct libmnt_table *table;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs;
+	char path[64];
+	const char *why = NULL;
+	int ret = 0;
+
+	if (!caller_table || mnt_ns == caller_ns)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	table = mnt_new_table_from_file(path);
+	if (!table)
+		return pr_errno_ret("dump: pid %d: cannot read its mounts (%s)", pid, path);
+	d.nr = (size_t)mnt_table_get_nents(table);
+	d.entries = calloc(d.nr + 1, sizeof(*d.entries));
+	d.devs = calloc(d.nr + 1, sizeof(*d.devs));
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	if (!d.entries || !d.devs || !it)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < d.nr && !mnt_table_next_fs(table, it, &fs); i++) {
+		ret = read_entry(&d, i, fs, &why);
+		if (ret && why)
+			pr_err("dump: pid %d: mount %d (%s, %s on %s): %s", pid,
+			       mnt_fs_get_id(fs), mnt_fs_get_target(fs),
+			       mnt_fs_get_fstype(fs) ? mnt_fs_get_fstype(fs) : "?",
+			       mnt_fs_get_source(fs) ? mnt_fs_get_source(fs) : "none", why);
+	}
+	if (ret == -ENOMEM)
+		pr_err("dump: pid %d: out of memory for its mounts", pid);
+	for (size_t i = 0; !ret && i < d.nr; i++)
+		if (d.entries[i].has_contents)
+			ret = mnt_tmpfs_dump(&d, i, dir);
+	/* Only mounts restore makes (or a proc its first process makes): no
+	 * namespace is needed for them. */
+	if (!ret && !nothing_to_make(&d))
+		ret = write_entries(&d, dir);
+	if (!ret)
+		pr_info("dump: pid %d: its mount namespace (mnt:[%llu]) has %zu mounts", pid,
+			(unsigned long long)mnt_ns, d.nr);
+	mnt_free_iter(it);
+	mnt_unref_table(table);
+	free_entries(&d);
+	return ret;
+}

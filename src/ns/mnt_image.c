@@ -1,0 +1,99 @@
+/* The checks of mnt.img that need no other file, apart from any process,
+ * so that the image fuzzer can link them alone; and the kinds of the
+ * namespaces part. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "common/cleanup.h"
+#include "images/proto/mnt.pb-c.h"
+#include "ns/mnt.h"
+
+/* An absolute path none of whose parts is "..". */
+static bool absolute(const char *path)
+{
+	if (!path || path[0] != '/')
+		return false;
+	for (const char *p = path; *p; p += strcspn(p, "/")) {
+		p += strspn(p, "/");
+		if (!strncmp(p, "..", 2) && (p[2] == '/' || !p[2]))
+			return false;
+	}
+	return true;
+}
+
+static const char *check_entry(const struct image *img, size_t i)
+{
+	const MountEntry *e = (const MountEntry *)img->records[i].msg;
+	bool found = false;
+
+	if (!absolute(e->mountpoint) || !absolute(e->root))
+		return "its mount point and folder must be absolute paths without ..";
+	for (size_t j = 0; j < i; j++) {
+		const MountEntry *o = (const MountEntry *)img->records[j].msg;
+
+		if (o->id == e->id)
+			return "its id is used twice";
+		if (o->id == e->parent_id)
+			found = true;
+		if (e->has_bind_of && o->id == e->bind_of && o->kind == MOUNT_ENTRY__KIND__INHERITED)
+			return "it binds a mount that is not made again";
+	}
+	if (i && !found)
+		return "its parent is not listed before it";
+	if (!i && e->kind != MOUNT_ENTRY__KIND__INHERITED)
+		return "the first mount (the namespace's root) must be cryo's";
+	if (e->flags & ~(uint64_t)(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
+				   MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME))
+		return "flags beyond those of a mount";
+	switch (e->kind) {
+	case MOUNT_ENTRY__KIND__INHERITED:
+		break;
+	case MOUNT_ENTRY__KIND__NEW:
+		if (e->has_bind_of || e->bind_path || strcmp(e->root, "/"))
+			return "a new filesystem binds nothing and shows its root";
+		if (e->has_contents && strcmp(e->fstype, "tmpfs"))
+			return "only a tmpfs has files saved";
+		break;
+	case MOUNT_ENTRY__KIND__BIND:
+		if (!e->has_bind_of == !e->bind_path || (e->bind_path && !absolute(e->bind_path)))
+			return "a bind names one mount made again or one absolute path";
+		if (e->has_bind_of) {
+			for (size_t j = 0; j < i; j++)
+				if (((const MountEntry *)img->records[j].msg)->id == e->bind_of)
+					return e->has_contents ? "a bind has no files of its own" :
+								 NULL;
+			return "it binds a mount not listed before it";
+		}
+		break;
+	default:
+		return "unknown kind";
+	}
+	return e->has_contents && e->kind != MOUNT_ENTRY__KIND__NEW ?
+		       "a bind has no files of its own" : NULL;
+}
+
+static int mnt_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	(void)dir;
+	(void)id;
+	for (size_t i = 0; i < img->nr_records; i++) {
+		const MountEntry *e = (const MountEntry *)img->records[i].msg;
+		const char *problem = check_entry(img, i);
+
+		if (problem) {
+			image_error(img->path, img->records[i].offset, "mount %u (%s): %s", e->id,
+				    e->mountpoint, problem);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+static const struct image_kind_desc ns_kinds[] = {
+	{ IMG_MNT, "mnt", "mnt.img", &mount_entry__descriptor, mnt_check },
+	/* A pax archive, read by libarchive, which refuses what is not one. */
+	{ IMG_MNT_TMPFS, "mnt-tmpfs", "mnt-tmpfs-%d.img", NULL, NULL },
+};
+
+const struct image_kind_set ns_image_kinds = { "ns", ns_kinds, ARRAY_SIZE(ns_kinds) };

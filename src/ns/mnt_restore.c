@@ -1,0 +1,281 @@
+/* Restore of a tree's mount namespace (mnt.img): cryo moves into a new
+ * mount namespace, a slave copy of its own (so nothing it mounts reaches
+ * the caller's), and makes every mount the dump did not find in its own
+ * namespace, parents first: new tmpfs (with their files), sysfs, devpts
+ * and mqueue instances with their options, binds of those or of folders
+ * of cryo's namespace (named again by --external mnt[MOUNTPOINT]:PATH),
+ * per-mount flags, and peer groups: shared, and slave of a group made
+ * here. The /proc of a new pid namespace is its first process's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "ns/mnt.h"
+#include "ns/mnt_internal.h"
+
+struct mnt_set {
+	struct image *img;
+	int *contents;		/* the archive of each record, -1: none */
+};
+
+#define MNT_EXTERNALS_MAX 64
+static struct {
+	char *mountpoint, *path;
+} externals[MNT_EXTERNALS_MAX];
+static size_t nr_externals;
+
+int mnt_external_add(const char *spec)
+{
+	const char *close_bracket = strchr(spec, ']');
+
+	if (strncmp(spec, "mnt[", 4) || !close_bracket || close_bracket[1] != ':' ||
+	    close_bracket == spec + 4 || close_bracket[2] != '/') {
+		pr_err("--external %s: cryo takes mnt[MOUNTPOINT]:PATH (an absolute path)", spec);
+		return -EINVAL;
+	}
+	if (nr_externals == MNT_EXTERNALS_MAX) {
+		pr_err("--external %s: more than %d external mounts", spec, MNT_EXTERNALS_MAX);
+		return -E2BIG;
+	}
+	externals[nr_externals].mountpoint = strndup(spec + 4, (size_t)(close_bracket - spec - 4));
+	externals[nr_externals].path = strdup(close_bracket + 2);
+	if (!externals[nr_externals].mountpoint || !externals[nr_externals].path)
+		return -ENOMEM;
+	nr_externals++;
+	return 0;
+}
+
+static const MountEntry *entry(const struct mnt_set *set, size_t i)
+{
+	return (const MountEntry *)set->img->records[i].msg;
+}
+
+void mnt_free(struct mnt_set *set)
+{
+	if (!set)
+		return;
+	for (size_t i = 0; set->contents && i < set->img->nr_records; i++)
+		if (set->contents[i] >= 0)
+			close(set->contents[i]);
+	free(set->contents);
+	image_free(set->img);
+	free(set);
+}
+
+int mnt_load(struct image_dir *dir, struct mnt_set **out)
+{
+	struct mnt_set *set;
+	char name[64];
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	if (faccessat(dir->fd, "mnt.img", F_OK, AT_SYMLINK_NOFOLLOW) && errno == ENOENT)
+		return 0;
+	set = calloc(1, sizeof(*set));
+	if (!set)
+		return -ENOMEM;
+	ret = image_read(dir, IMG_MNT, 0, &set->img);
+	if (ret) {
+		free(set);
+		return ret;
+	}
+	set->contents = malloc((set->img->nr_records + 1) * sizeof(*set->contents));
+	if (!set->contents)
+		ret = -ENOMEM;
+	for (size_t i = 0; set->contents && i < set->img->nr_records; i++)
+		set->contents[i] = -1;
+	for (size_t i = 0; !ret && i < set->img->nr_records; i++) {
+		if (!entry(set, i)->has_contents)
+			continue;
+		ret = image_file_name(IMG_MNT_TMPFS, (int)entry(set, i)->id, name, sizeof(name));
+		if (!ret)
+			ret = set->contents[i] = image_dir_open_file(dir, name, &st);
+		if (ret > 0)
+			ret = 0;
+	}
+	if (ret) {
+		mnt_free(set);
+		return ret;
+	}
+	*out = set;
+	return 0;
+}
+
+/* The folder a bind shows: of cryo's namespace (or the one --external
+ * names), or of a mount made before it. */
+static char *bind_source(const struct mnt_set *set, size_t i)
+{
+	const MountEntry *e = entry(set, i);
+	const char *rest;
+	char *out = NULL;
+
+	for (size_t k = 0; k < nr_externals; k++)
+		if (!strcmp(externals[k].mountpoint, e->mountpoint))
+			return strdup(externals[k].path);
+	if (e->bind_path)
+		return strdup(e->bind_path);
+	for (size_t j = 0; j < i; j++) {
+		const MountEntry *o = entry(set, j);
+		size_t len = strlen(o->root);
+
+		if (o->id != e->bind_of)
+			continue;
+		if (strcmp(o->root, "/") && (strncmp(e->root, o->root, len) ||
+					     (e->root[len] && e->root[len] != '/')))
+			return NULL;
+		rest = strcmp(o->root, "/") ? e->root + len : e->root;
+		if (asprintf(&out, "%s%s", strcmp(o->mountpoint, "/") ? o->mountpoint : "",
+			     strcmp(rest, "/") ? rest : "") < 0)
+			return NULL;
+		return out;
+	}
+	return NULL;
+}
+
+static int fail(const MountEntry *e, const char *what)
+{
+	int err = errno;
+
+	pr_err("restore: mount %u (%s, %s): cannot %s: %s", e->id, e->mountpoint, e->fstype,
+	       what, strerror(err));
+	return -err;
+}
+
+/* A new filesystem, with its files; read-only once they are in. */
+static int make_new(const struct mnt_set *set, size_t i)
+{
+	const MountEntry *e = entry(set, i);
+	unsigned long flags = e->fs_read_only && !e->has_contents ? MS_RDONLY : 0;
+	_cleanup_close_ int dir = -1;
+	int ret;
+
+	if (mount(e->source ? e->source : e->fstype, e->mountpoint, e->fstype, flags,
+		  e->data && *e->data ? e->data : NULL))
+		return fail(e, "mount it");
+	if (set->contents[i] < 0)
+		return 0;
+	dir = open(e->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return fail(e, "open it");
+	ret = mnt_tmpfs_restore(set->contents[i], e->id, dir, e->mountpoint);
+	if (!ret && e->fs_read_only &&
+	    mount(NULL, e->mountpoint, NULL, MS_REMOUNT | MS_RDONLY, e->data))
+		return fail(e, "make its filesystem read-only");
+	return ret;
+}
+
+/* The peer group of the mount @bind_of names, when it was shared. */
+static bool source_group(const struct mnt_set *set, size_t i, uint32_t *group)
+{
+	const MountEntry *e = entry(set, i);
+
+	for (size_t j = 0; e->has_bind_of && j < i; j++)
+		if (entry(set, j)->id == e->bind_of && entry(set, j)->has_shared) {
+			*group = entry(set, j)->shared;
+			return true;
+		}
+	return false;
+}
+
+/* A bind of a shared mount joined its group: it leaves it unless it was
+ * that group's peer or slave; then a group of its own if it was shared. */
+static int set_propagation(const struct mnt_set *set, size_t i)
+{
+	const MountEntry *e = entry(set, i);
+	uint32_t group = 0;
+	bool joined = source_group(set, i, &group);
+
+	if (joined && e->has_master && e->master == group) {
+		if (mount(NULL, e->mountpoint, NULL, MS_SLAVE, NULL))
+			return fail(e, "make it a slave");
+		if (e->has_shared && mount(NULL, e->mountpoint, NULL, MS_SHARED, NULL))
+			return fail(e, "make it shared");
+		return 0;
+	}
+	if (joined && e->has_shared && e->shared == group)
+		return 0;
+	if (mount(NULL, e->mountpoint, NULL, MS_PRIVATE, NULL))
+		return fail(e, "make it private");
+	if (e->has_shared && mount(NULL, e->mountpoint, NULL, MS_SHARED, NULL))
+		return fail(e, "make it shared");
+	return 0;
+}
+
+static int make_one(const struct mnt_set *set, size_t i)
+{
+	const MountEntry *e = entry(set, i);
+	_cleanup_free_ char *source = NULL;
+	int ret;
+
+	if (e->kind == MOUNT_ENTRY__KIND__NEW) {
+		ret = make_new(set, i);
+	} else {
+		source = bind_source(set, i);
+		if (!source) {
+			pr_err("restore: mount %u (%s): the folder it binds is not found", e->id,
+			       e->mountpoint);
+			return -EBADMSG;
+		}
+		ret = mount(source, e->mountpoint, NULL, MS_BIND, NULL) ?
+			      fail(e, "bind the folder it shows") : 0;
+		if (ret)
+			pr_err("restore: mount %u (%s): bound from %s", e->id, e->mountpoint,
+			       source);
+	}
+	if (!ret && e->flags &&
+	    mount(NULL, e->mountpoint, NULL, MS_REMOUNT | MS_BIND | e->flags, NULL))
+		ret = fail(e, "give it its flags");
+	if (!ret)
+		ret = set_propagation(set, i);
+	return ret;
+}
+
+int mnt_restore(const struct mnt_set *set)
+{
+	size_t made = 0;
+	int ret = 0;
+
+	if (!set)
+		return 0;
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+		return pr_errno_ret("restore: cannot make a new mount namespace");
+	for (size_t i = 0; !ret && i < set->img->nr_records; i++) {
+		const MountEntry *e = entry(set, i);
+
+		if (e->kind == MOUNT_ENTRY__KIND__INHERITED)
+			continue;
+		/* The first process of the new pid namespace mounts it, or
+		 * cryo's own serves, when the tree stays in cryo's. */
+		if (e->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(e->fstype, "proc"))
+			continue;
+		ret = make_one(set, i);
+		made++;
+	}
+	if (!ret)
+		pr_info("restore: %zu mounts made again in a new mount namespace", made);
+	return ret;
+}
+
+int mnt_keep_for_tree(int base, int *fd)
+{
+	_cleanup_close_ int ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+
+	if (ns < 0)
+		return pr_errno_ret("restore: cannot open the new mount namespace");
+	*fd = fcntl(ns, F_DUPFD_CLOEXEC, base);
+	if (*fd < 0)
+		return pr_errno_ret("restore: cannot move the new mount namespace's fd above %d",
+				    base);
+	if (unshare(CLONE_NEWNS))
+		return pr_errno_ret("restore: cannot make a copy of the new mount namespace");
+	return 0;
+}

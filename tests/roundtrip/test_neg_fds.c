@@ -1,0 +1,686 @@
+/* Negative tests (test_negative.c says what they check): what dump refuses
+ * in a program's fds and namespaces (sockets it cannot save, a pidfd or a
+ * SysV segment reaching outside the dump, a lease, a shared fd table, a
+ * namespace of its own), each naming the cause while the program runs on;
+ * and the network lock and an outside unix peer met again. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/netlink.h>
+#include <linux/sched.h>
+
+#include "cryo_driver.h"
+#include "harness.h"
+#include "image_util.h"
+#include "runner_util.h"
+
+/* The unsupported descriptors sit here in the dumped program. */
+#define ODD_FD 5
+
+static void put_at_odd_fd(int fd)
+{
+	if (fd < 0 || dup2(fd, ODD_FD) < 0)
+		_exit(126);
+	if (fd != ODD_FD)
+		close(fd);
+}
+
+/* A socketpair whose other end a process outside the program holds: a
+ * grandchild that its child left, so it is the runner's (the subreaper),
+ * ended with the program's children. */
+static void open_unix_peer_outside(void *arg)
+{
+	int sv[2];
+	pid_t child;
+
+	(void)arg;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		_exit(126);
+	child = fork();
+	if (child < 0)
+		_exit(126);
+	if (child == 0) {
+		if (fork() == 0) {
+			close(sv[0]);
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	waitpid(child, NULL, 0);
+	close(sv[1]);
+	put_at_odd_fd(sv[0]);
+}
+
+/* A unix listener at ODD_FD with a client waiting in its accept queue,
+ * the client above it. */
+static void open_unix_listener_with_a_waiting_connection(void *arg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int listener = socket(AF_UNIX, SOCK_STREAM, 0), client = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	(void)arg;
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "cryo-neg-listener-%d", getpid());
+	len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa.sun_path + 1);
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&sa, len) ||
+	    listen(listener, 4) || connect(client, (struct sockaddr *)&sa, len) ||
+	    fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(client);
+	put_at_odd_fd(listener);
+}
+
+/* A socketpair with an fd in flight (SCM_RIGHTS) queued on the end at
+ * ODD_FD; the other end above it. */
+static void open_unix_with_an_fd_in_flight(void *arg)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int sv[2], null = open("/dev/null", O_RDONLY);
+
+	(void)arg;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &null, sizeof(int));
+	if (null < 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) || sendmsg(sv[1], &msg, 0) != 1 ||
+	    fcntl(sv[1], F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(null);
+	close(sv[1]);
+	put_at_odd_fd(sv[0]);
+}
+
+static void open_packet_socket(void *arg)
+{
+	(void)arg;
+	put_at_odd_fd(socket(AF_PACKET, SOCK_RAW, 0));
+}
+
+/* A netlink route socket with an answer queued to be read. */
+static void open_netlink_socket_with_a_message_queued(void *arg)
+{
+	struct {
+		struct nlmsghdr h;
+		uint8_t family;
+	} req = { .h = { .nlmsg_len = sizeof(req), .nlmsg_type = 18 /* RTM_GETLINK */,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP } };
+	struct pollfd pfd;
+	int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+
+	(void)arg;
+	if (fd < 0 || send(fd, &req, sizeof(req), 0) != sizeof(req))
+		_exit(126);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&pfd, 1, 2000) != 1)
+		_exit(126);
+	put_at_odd_fd(fd);
+}
+
+/* A TCP connection on loopback, both ends in the program: the accepted end
+ * at ODD_FD. */
+static void open_tcp_connection(void *arg)
+{
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(lo);
+	int listener = socket(AF_INET, SOCK_STREAM, 0), client = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)arg;
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    listen(listener, 1) || getsockname(listener, (struct sockaddr *)&lo, &len) ||
+	    connect(client, (struct sockaddr *)&lo, sizeof(lo)))
+		_exit(126);
+	/* The client end stays open (so the other is established), above
+	 * ODD_FD: the dump meets ODD_FD first. */
+	if (fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(client);
+	client = accept(listener, NULL, NULL);
+	close(listener);
+	put_at_odd_fd(client);
+}
+
+/* The program gets an fd no kind of cryo's knows: the dump must fail naming
+ * it, and the program must not notice. */
+static void check_unsupported_fd(child_setup_fn open_fd, const char *what)
+{
+	struct prog p = { 0 };
+	char expect[64];
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", open_fd, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "pid %d fd %d (socket:[", p.pid, ODD_FD);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A listening TCP socket at ODD_FD with one connection waiting in its
+ * accept queue; the client end stays open above it. */
+static void open_listener_with_a_waiting_connection(void *arg)
+{
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(lo);
+	int listener = socket(AF_INET, SOCK_STREAM, 0), client = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)arg;
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    listen(listener, 4) || getsockname(listener, (struct sockaddr *)&lo, &len) ||
+	    connect(client, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
+	close(client);
+	put_at_odd_fd(listener);
+}
+
+/* Each refused by name: family, type and state. */
+TEST(dump_refuses_a_unix_socket_whose_peer_is_outside_it_naming_both_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_unix_peer_outside,
+			     "): unix socket unnamed is connected to socket:[");
+}
+
+TEST(dump_refuses_a_unix_listener_with_a_waiting_connection_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_unix_listener_with_a_waiting_connection,
+			     "): unix listening socket with 1 connection waiting in its accept "
+			     "queue: not supported yet");
+}
+
+TEST(dump_refuses_a_unix_socket_with_an_fd_in_flight_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_unix_with_an_fd_in_flight,
+			     "): fds in flight (SCM_RIGHTS) in its queue: not supported yet");
+}
+
+TEST(dump_refuses_a_packet_socket_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_packet_socket,
+			     "): packet raw socket (protocol 0): not supported");
+}
+
+TEST(dump_refuses_a_netlink_socket_with_a_message_queued_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_netlink_socket_with_a_message_queued,
+			     "): netlink socket (protocol 0) with messages queued to be read: not "
+			     "supported yet");
+}
+
+TEST(dump_refuses_a_tcp_listener_with_a_waiting_connection_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_listener_with_a_waiting_connection,
+			     "): TCP listening socket with 1 connection waiting in its accept "
+			     "queue: not supported yet");
+}
+
+TEST(dump_refuses_an_established_tcp_connection_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_tcp_connection,
+			     "): TCP established: needs --tcp-established");
+}
+
+/* Whether nftables has table inet @name. */
+static bool nft_table_exists(const char *name)
+{
+	char cmd[640];
+
+	snprintf(cmd, sizeof(cmd), "nft list table inet %s >/dev/null 2>&1", name);
+	return system(cmd) == 0;
+}
+
+/* A dump killed while it held the network lock leaves its nftables table
+ * (named after its pid) dropping a connection's packets: cryo check must
+ * report it, and the next dump remove it, then lock and unlock its own. */
+TEST(a_network_lock_left_by_a_killed_dump_is_reported_and_cleaned_by_the_next_run)
+{
+	struct prog p = { 0 };
+	struct cryo_run r;
+	char table[64], cmd[512], own[64], img[PATH_MAX + 8], pid[16];
+	pid_t gone = fork();
+
+	if (gone == 0)
+		_exit(0);
+	CHECK(gone > 0 && waitpid(gone, NULL, 0) == gone, "fork: %s", strerror(errno));
+	snprintf(table, sizeof(table), "cryo_lock_%d", gone);
+	snprintf(cmd, sizeof(cmd), "nft 'add table inet %s; add chain inet %s input { type filter "
+		 "hook input priority raw; policy accept; }; add rule inet %s input ip saddr "
+		 "127.0.0.9 tcp dport 9 drop'", table, table, table);
+	CHECK(system(cmd) == 0, "cannot make table %s with nft", table);
+	run_cryo(&r, "check");
+	CHECK_GOTO(strstr(r.out, "stale   network lock: nftables table inet") &&
+		   strstr(r.out, table), out, "cryo check did not report %s: %s", table, r.out);
+	CHECK_GOTO(start_prog(&p, "prog_tcp_conn", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-R", "-o", "dump.log");
+	CHECK_GOTO(r.status == 0, out, "dump failed: %s", r.out);
+	CHECK_GOTO(!nft_table_exists(table), out, "the dump left the stale table %s", table);
+	snprintf(own, sizeof(own), "cryo_lock_%d", r.pid);
+	CHECK_GOTO(!nft_table_exists(own), out, "the dump with -R left its own table %s", own);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (nft_table_exists(table)) {
+		snprintf(cmd, sizeof(cmd), "nft delete table inet %s", table);
+		if (system(cmd))
+			fprintf(stderr, "cannot delete table inet %s\n", table);
+	}
+	end_prog(&p);
+}
+
+/* A listener outside the program (a grandchild its child left, the
+ * runner's then) on the abstract name @arg, which counts the connections
+ * it accepts into the file @arg (a path); the program's client at ODD_FD. */
+static void connect_to_outside_listener(void *arg)
+{
+	const char *path = arg;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int listener = socket(AF_UNIX, SOCK_STREAM, 0), client = socket(AF_UNIX, SOCK_STREAM, 0);
+	pid_t child;
+
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "%s", path);
+	len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(path);
+	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&sa, len) ||
+	    listen(listener, 4))
+		_exit(126);
+	child = fork();
+	if (child == 0) {
+		if (fork() == 0) {
+			int accepted = 0, fd;
+
+			close(client);
+			for (;;) {
+				/* Each connection kept open, so its client stays connected. */
+				if (accept(listener, NULL, NULL) < 0)
+					continue;
+				fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+				if (fd >= 0) {
+					dprintf(fd, "%d", ++accepted);
+					close(fd);
+				}
+			}
+		}
+		_exit(0);
+	}
+	if (child < 0 || waitpid(child, NULL, 0) < 0)
+		_exit(126);
+	close(listener);
+	if (connect(client, (struct sockaddr *)&sa, len))
+		_exit(126);
+	put_at_odd_fd(client);
+}
+
+/* How many connections the outside listener counted in @path, waiting up
+ * to 2 s for @want. */
+static int accepted_count(const char *path, int want)
+{
+	int n = 0;
+
+	for (int i = 0; i < 200 && n < want; i++) {
+		FILE *f = fopen(path, "re");
+
+		if (f) {
+			if (fscanf(f, "%d", &n) != 1)
+				n = 0;
+			fclose(f);
+		}
+		if (n < want)
+			usleep(10000);
+	}
+	return n;
+}
+
+/* Refused without --ext-unix-sk, naming both ends; with it, the restored
+ * socket is connected to the outside listener again (a new connection). */
+TEST(ext_unix_sk_connects_a_socket_to_its_outside_peer_again)
+{
+	char dir[] = "/tmp/cryo-ext-unix-XXXXXX", count[PATH_MAX], img[PATH_MAX];
+	char pid_text[16], pidfile[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid;
+	int status;
+
+	CHECK_GOTO(mkdtemp(dir), out, "mkdtemp: %s", strerror(errno));
+	snprintf(count, sizeof(count), "%s/accepted", dir);
+	CHECK_GOTO(start_prog(&p, "prog_counter", connect_to_outside_listener, count), out, "%s",
+		   why);
+	CHECK_GOTO(accepted_count(count, 1) == 1, out, "the outside listener accepted nothing");
+	CHECK_GOTO(dump_refused_unharmed(&p, "): unix socket unnamed is connected to socket:[",
+					 "which no process of the dump holds"),
+		   out, "%s", why);
+	pathf(img, "%s/img-ext", p.dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--ext-unix-sk");
+	CHECK_GOTO(r.status == 0, out, "the dump with --ext-unix-sk failed (%d): %s", r.status,
+		   r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs on after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore failed (%d): %s", r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(accepted_count(count, 2) == 2, out,
+		   "the restored socket did not connect to the outside listener again");
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	unlink(count);
+	rmdir(dir);
+}
+
+static void open_pidfd_of(void *arg)
+{
+	put_at_odd_fd((int)syscall(SYS_pidfd_open, *(pid_t *)arg, 0));
+	/* pidfd_open() sets O_CLOEXEC, which dup2() onto the same number keeps. */
+	if (fcntl(ODD_FD, F_SETFD, 0))
+		_exit(126);
+}
+
+/* A pidfd of a live process that is not dumped could not be restored (that
+ * process will not be there, or another with its pid): the dump must fail
+ * naming the fd and that process, and neither process may notice. */
+TEST(dump_refuses_a_pidfd_of_a_process_outside_it_and_the_program_runs_on)
+{
+	struct prog p = { 0 };
+	char expect[160];
+	unsigned long long tracer = 1;
+	pid_t outside;
+
+	outside = fork();
+	if (outside == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	CHECK(outside > 0, "fork: %s", strerror(errno));
+	CHECK_GOTO(start_prog(&p, "prog_counter", open_pidfd_of, &outside), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d fd %d (anon_inode:[pidfd]): refers to pid "
+		 "%d, which is not being dumped", p.pid, ODD_FD, outside);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, NULL), out, "%s", why);
+	CHECK_GOTO(waitpid(outside, NULL, WNOHANG) == 0 &&
+			   status_field(outside, "TracerPid", 10, &tracer) && !tracer,
+		   out, "the process outside the dump was disturbed");
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	kill_and_reap(outside);
+	end_prog(&p);
+}
+
+static void hold_a_lease(void *arg)
+{
+	int fd = open((const char *)arg, O_RDONLY | O_CREAT, 0644);
+
+	put_at_odd_fd(fd);
+	if (fcntl(ODD_FD, F_SETLEASE, F_RDLCK))
+		_exit(125);
+}
+
+/* A lease cannot be taken again on restore: refused naming the fd, and
+ * the program runs on with its lease. */
+TEST(dump_refuses_a_lease_and_the_program_runs_on)
+{
+	struct prog p = { 0 };
+	char expect[PATH_MAX + 64], dir[PATH_MAX], file[PATH_MAX];
+
+	CHECK(make_temp_dir(dir), "cannot make a directory for the leased file");
+	pathf(file, "%s/leased", dir);
+	CHECK_GOTO(start_prog(&p, "prog_counter", hold_a_lease, file), out, "%s", why);
+	snprintf(expect, sizeof(expect), "pid %d fd %d (%s)", p.pid, ODD_FD, file);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "leases are not supported"), out, "%s",
+		   why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	remove_temp_dir(dir);
+}
+
+/* An fd table shared by two siblings (CLONE_FILES | CLONE_PARENT), not by
+ * a process and its parent, cannot be built again by restore: refused
+ * before anything is written, and the two run on sharing it. */
+TEST(dump_refuses_an_fd_table_shared_by_siblings)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16];
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "neg_clone_files", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, "share its fd table (CLONE_FILES), but not through a parent that "
+			   "shares it with its child: restore cannot build that", NULL), out, "%s",
+		   why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A child in a UTS namespace of its own: refused by name (the child and
+ * the namespace) until namespaces are restored, and the tree runs on. */
+TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
+{
+	struct prog p = { 0 };
+	char path[64], expect[96];
+	int child = 0;
+	FILE *f;
+
+	CHECK_GOTO(start_prog(&p, "neg_own_ns", NULL, NULL), out, "%s", why);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p.pid, p.pid);
+	f = fopen(path, "re");
+	CHECK_GOTO(f, out, "cannot open %s", path);
+	if (fscanf(f, "%d", &child) != 1)
+		child = 0;
+	fclose(f);
+	CHECK_GOTO(child > 0, out, "no child in %s", path);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in its own uts namespace (uts:[", child);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "]): UTS namespaces are not supported yet"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+static void set_netns_case(void *what)
+{
+	setenv("NEG_NETNS", what, 1);
+}
+
+/* A program in a network namespace of its own holding what cryo does not
+ * restore there yet: refused by name before any parasite runs in it, and it
+ * runs on. */
+TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
+{
+	static const char *const cases[][2] = {
+		{ "device", "has device cryo-b0 (bridge): network devices other than the loopback "
+			    "are not supported yet" },
+		{ "address", "has address 10.7.0.1/24: addresses other than the loopback's own" },
+		{ "route", "has a route set by hand (family 2, table 254, 16-bit destination)" },
+		{ "rule", "has a routing rule set by hand (family 2, priority 100, table 100)" },
+		{ "nft", "has nftables table inet cryo_neg: firewall rules are not supported yet" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct prog p = { 0 };
+		char expect[96];
+		bool ok = start_prog(&p, "neg_in_netns", set_netns_case, (void *)cases[i][0]);
+
+		snprintf(expect, sizeof(expect), "dump: pid %d's network namespace (net:[", p.pid);
+		ok = ok && dump_refused_unharmed(&p, expect, cases[i][1]) && prog_passes(&p);
+		end_prog(&p);
+		CHECK(ok, "%s: %s", cases[i][0], why);
+	}
+}
+
+/* A child in an IPC namespace of its own, apart from its root's: a tree
+ * in several IPC namespaces is refused by name, and it runs on. */
+TEST(dump_refuses_a_tree_in_two_ipc_namespaces_and_it_runs_on)
+{
+	struct prog p = { 0 };
+	char path[64], expect[96];
+	int child = 0;
+	FILE *f;
+
+	CHECK_GOTO(start_prog(&p, "neg_ipc_split", NULL, NULL), out, "%s", why);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p.pid, p.pid);
+	f = fopen(path, "re");
+	CHECK_GOTO(f, out, "cannot open %s", path);
+	if (fscanf(f, "%d", &child) != 1)
+		child = 0;
+	fclose(f);
+	CHECK_GOTO(child > 0, out, "no child in %s", path);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in another IPC namespace (ipc:[", child);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "a tree in several IPC namespaces is not "
+				         "supported"), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A POSIX message queue with a notification registered, in a tree's own
+ * IPC namespace, is refused by name, and the program runs on with it
+ * untouched and no notification fired. */
+TEST(dump_refuses_a_posix_message_queue_with_a_notification)
+{
+	struct prog p = { 0 };
+	char expect[96];
+
+	CHECK_GOTO(start_prog(&p, "neg_ipc_leftover", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d's IPC namespace (ipc:[", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "POSIX message queue /cryo-leftover has a "
+					 "notification registered (mq_notify): not supported"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* An fd of a POSIX message queue unlinked while open: refused by name, and
+ * it runs on. */
+TEST(dump_refuses_an_fd_of_an_unlinked_posix_message_queue_and_it_runs_on)
+{
+	struct prog p = { 0 };
+
+	CHECK_GOTO(start_prog(&p, "neg_mqueue_fd", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, "fd 3 (/cryo-neg-",
+					 "is a POSIX message queue unlinked while open: not "
+					 "supported"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A program in a mount namespace of its own with an overlay mount, which
+ * cryo cannot make again: refused by name (the mount, its kind and source),
+ * and it runs on. */
+TEST(dump_refuses_an_overlay_mount_of_its_own_and_it_runs_on)
+{
+	struct prog p = { 0 };
+	char expect[96], expect2[PATH_MAX + 64];
+
+	CHECK_GOTO(start_prog(&p, "neg_mount_overlay", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d: mount ", p.pid);
+	snprintf(expect2, sizeof(expect2), " (%s/o, overlay on cryo-overlay): cryo makes again "
+		 "only tmpfs", p.dir);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, expect2), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* One open pidfd of a thread (not a main thread), held by two processes of
+ * the tree: its holder opens it once threads exist, after the fds, and
+ * cannot hand it to the other: the dump is refused by name, and the program
+ * runs on. */
+TEST(dump_refuses_a_pidfd_of_a_thread_shared_by_two_processes)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16];
+	struct cryo_run r;
+
+	CHECK_GOTO(start_prog(&p, "neg_pidfd_thread_shared", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, "fd 40 (anon_inode:[pidfd]): the same pidfd as pid ",
+			   "a pidfd shared by two processes is not supported yet"), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A SysV segment also attached by a process outside the dump (here, the
+ * test itself) could not be shared with it again: refused before anything
+ * is written, and the program runs on. */
+TEST(dump_refuses_a_sysv_segment_attached_outside_the_dump)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX], pid[16], expect[96];
+	struct cryo_run r;
+	void *ours = (void *)-1;
+	int id;
+
+	CHECK_GOTO(start_prog(&p, "neg_sysv_shm", NULL, NULL), out, "%s", why);
+	id = sysv_segment_of(p.pid);
+	CHECK_GOTO(id >= 0, out, "the program's segment is not there: %s", strerror(errno));
+	ours = shmat(id, NULL, SHM_RDONLY);
+	CHECK_GOTO(ours != (void *)-1, out, "shmat: %s", strerror(errno));
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img);
+	snprintf(expect, sizeof(expect), "SysV segment %d (key %#x) has 2 attachments, 1 of them "
+		 "in the dump", id, 0x5f000000 | p.pid);
+	CHECK_GOTO(refused(&r, expect, NULL), out, "%s", why);
+	CHECK_GOTO(names_pid(r.out, p.pid), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (ours != (void *)-1)
+		shmdt(ours);
+	if (p.pid && (id = sysv_segment_of(p.pid)) >= 0)
+		shmctl(id, IPC_RMID, NULL);
+	end_prog(&p);
+}
+
+/* SIGKILL to the dumper while it writes a 256 MiB pages file: the kernel
+ * detaches the program, which must run on as if never seized. */

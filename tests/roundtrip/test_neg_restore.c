@@ -1,0 +1,485 @@
+/* Negative tests (test_negative.c says what they check): restores refused
+ * for their images (empty, missing, truncated, bit-flipped, from a newer
+ * format, FIFOs and symlinks planted in place of images) or for what the
+ * host holds now (a SysV key, a UDP port, the ping group range). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/netlink.h>
+#include <linux/sched.h>
+
+#include "cryo_driver.h"
+#include "harness.h"
+#include "image_util.h"
+#include "runner_util.h"
+
+/* ---- restore: damaged, missing and conflicting images ------------------------ */
+
+/* The pages file is raw page data: no header, no checksum. */
+static bool has_header(const char *name)
+{
+	return strncmp(name, "pages-", 6) != 0;
+}
+
+/* A segment not marked for removal outlives its dumped program: a restore
+ * that finds its id taken refuses before it creates anything, and one
+ * after the segment is gone brings it back with its bytes and key. */
+TEST(restore_refuses_a_sysv_segment_that_still_exists)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX], expect[96];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	int id = -1;
+
+	CHECK_GOTO(make_image(&p, "neg_sysv_shm", img, &image_pid), out, "%s", why);
+	id = sysv_segment_of(image_pid);
+	CHECK_GOTO(id >= 0, out, "the segment did not outlive the program: %s", strerror(errno));
+	snprintf(expect, sizeof(expect), "SysV segment %d (key %#x): a segment with that id "
+		 "already exists", id, 0x5f000000 | image_pid);
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "segment still there", expect, NULL), out,
+		   "%s", why);
+	CHECK_GOTO(sysv_segment_of(image_pid) == id, out, "the refused restore touched the "
+		   "segment that was there");
+	CHECK_GOTO(shmctl(id, IPC_RMID, NULL) == 0, out, "ipcrm: %s", strerror(errno));
+	id = -1;
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore after removing the segment failed (%d): %s",
+		   r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (image_pid && (id = sysv_segment_of(image_pid)) >= 0)
+		shmctl(id, IPC_RMID, NULL);
+	end_prog(&p);
+}
+
+/* A segment marked for removal has a private key: another segment may
+ * take its key before the restore (here, one the test makes with
+ * prog_shmem's key), and the restore must still succeed, making the
+ * removed segment without its key. */
+TEST(restore_makes_a_removed_sysv_segment_whose_key_is_taken)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	int taker = -1;
+
+	CHECK_GOTO(make_image(&p, "prog_shmem", img, &image_pid), out, "%s", why);
+	/* Its children's pids must be free again too. */
+	CHECK_GOTO(reap_all_children(WAIT_MS), out, "prog_shmem's children outlive its dump");
+	taker = shmget((key_t)(0x5e000000 | image_pid), 4096, IPC_CREAT | IPC_EXCL | 0600);
+	CHECK_GOTO(taker >= 0, out, "cannot make a segment with prog_shmem's key: %s",
+		   strerror(errno));
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--pidfile", pidfile, "-v3");
+	CHECK_GOTO(r.status == 0, out, "the restore with the removed segment's key taken failed "
+		   "(%d): %s", r.status, r.out);
+	CHECK_GOTO(strstr(r.out, "made with IPC_PRIVATE"), out, "the restore does not say that "
+		   "it made the segment without its key: %s", r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	CHECK_GOTO(shmget((key_t)(0x5e000000 | image_pid), 0, 0) == taker, out, "the key no "
+		   "longer finds the test's segment %d", taker);
+out:
+	if (taker >= 0)
+		shmctl(taker, IPC_RMID, NULL);
+	end_prog(&p);
+}
+
+TEST(restore_from_an_empty_directory_is_refused)
+{
+	char dir[PATH_MAX] = "", img[PATH_MAX];
+	struct cryo_run r;
+
+	CHECK(make_temp_dir(dir), "%s", why);
+	pathf(img, "%s/img", dir);
+	mkdir(img, 0700);
+	run_cryo(&r, "restore", "-D", img, "-d");
+	CHECK_GOTO(refused(&r, img, "has no inventory.img", NULL), out, "%s", why);
+	pathf(img, "%s/missing", dir);
+	run_cryo(&r, "restore", "-D", img, "-d");
+	CHECK_GOTO(refused(&r, img, "No such file or directory", NULL), out, "%s", why);
+out:
+	remove_temp_dir(dir);
+}
+
+TEST(restore_without_any_one_image_file_is_refused)
+{
+	char img[PATH_MAX], copy[PATH_MAX], gone[PATH_MAX], names[32][64];
+	struct prog p = { 0 };
+	pid_t image_pid;
+	int n;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/copy", p.dir);
+	n = list_images(img, names, 32);
+	CHECK_GOTO(n >= 6, out, "only %d image files in %s", n, img);
+	for (int i = 0; i < n; i++) {
+		const char *expect = strcmp(names[i], "inventory.img") ? names[i] :
+									  "has no inventory.img";
+
+		CHECK_GOTO(copy_images(img, copy), out, "%s", why);
+		pathf(gone, "%s/%s", copy, names[i]);
+		unlink(gone);
+		CHECK_GOTO(restore_refused(&p, copy, image_pid, names[i], expect, NULL), out,
+			   "without %s", why);
+	}
+out:
+	end_prog(&p);
+}
+
+TEST(restore_of_truncated_images_is_refused)
+{
+	char img[PATH_MAX], copy[PATH_MAX], path[PATH_MAX], names[32][64], what[128];
+	struct prog p = { 0 };
+	pid_t image_pid;
+	struct stat st;
+	int n;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/copy", p.dir);
+	n = list_images(img, names, 32);
+	for (int i = 0; i < n; i++) {
+		off_t cuts[6];
+		int nr_cuts = 0;
+
+		pathf(path, "%s/%s", img, names[i]);
+		CHECK_GOTO(!stat(path, &st), out, "stat %s: %s", path, strerror(errno));
+		cuts[nr_cuts++] = 0;
+		if (has_header(names[i])) {
+			/* Inside the header, the header alone, half, no trailer, one byte short. */
+			cuts[nr_cuts++] = 10;
+			cuts[nr_cuts++] = 20;
+			cuts[nr_cuts++] = st.st_size / 2;
+			cuts[nr_cuts++] = st.st_size - 8;
+		} else {
+			cuts[nr_cuts++] = st.st_size - 4096;	/* a page lost */
+		}
+		cuts[nr_cuts++] = st.st_size - 1;
+		for (int c = 0; c < nr_cuts; c++) {
+			if (cuts[c] < 0 || cuts[c] >= st.st_size)
+				continue;
+			CHECK_GOTO(copy_images(img, copy), out, "%s", why);
+			pathf(path, "%s/%s", copy, names[i]);
+			CHECK_GOTO(!truncate(path, cuts[c]), out, "truncate %s: %s", path,
+				   strerror(errno));
+			snprintf(what, sizeof(what), "%.63s cut to %lld of %lld bytes", names[i],
+				 (long long)cuts[c], (long long)st.st_size);
+			CHECK_GOTO(restore_refused(&p, copy, image_pid, what, names[i], NULL), out,
+				   "%s", why);
+		}
+	}
+out:
+	end_prog(&p);
+}
+
+static bool flip_bit(const char *path, off_t off, int bit)
+{
+	unsigned char byte;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	bool ok = fd >= 0 && pread(fd, &byte, 1, off) == 1;
+
+	byte ^= 1u << bit;
+	ok = ok && pwrite(fd, &byte, 1, off) == 1;
+	if (fd >= 0)
+		close(fd);
+	return ok ? true : fail_why("cannot flip a bit of %s at %lld", path, (long long)off);
+}
+
+/* A bit flipped in the magic, version, kind, header crc, first record's
+ * length, crc and payload, the middle, the trailer and the last byte of
+ * every file with a header. The pages file carries no checksum (IMAGES.md). */
+TEST(restore_of_bit_flipped_images_is_refused)
+{
+	char img[PATH_MAX], copy[PATH_MAX], path[PATH_MAX], names[32][64], what[128];
+	struct prog p = { 0 };
+	pid_t image_pid;
+	struct stat st;
+	int n, tried = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/copy", p.dir);
+	n = list_images(img, names, 32);
+	for (int i = 0; i < n; i++) {
+		off_t spots[11];
+		int nr_spots = 0;
+
+		if (!has_header(names[i]))
+			continue;
+		pathf(path, "%s/%s", img, names[i]);
+		CHECK_GOTO(!stat(path, &st), out, "stat %s: %s", path, strerror(errno));
+		for (off_t off = 0; off <= 28; off += 4)
+			spots[nr_spots++] = off;
+		spots[nr_spots++] = st.st_size / 2;
+		spots[nr_spots++] = st.st_size - 8;
+		spots[nr_spots++] = st.st_size - 1;
+		for (int s = 0; s < nr_spots; s++) {
+			int bit = (int)(spots[s] % 8);
+
+			if (spots[s] >= st.st_size)
+				continue;
+			CHECK_GOTO(copy_images(img, copy), out, "%s", why);
+			pathf(path, "%s/%s", copy, names[i]);
+			CHECK_GOTO(flip_bit(path, spots[s], bit), out, "%s", why);
+			snprintf(what, sizeof(what), "%.63s with bit %d of byte %lld flipped", names[i],
+				 bit, (long long)spots[s]);
+			CHECK_GOTO(restore_refused(&p, copy, image_pid, what, names[i], NULL), out,
+				   "%s", why);
+			tried++;
+		}
+	}
+	CHECK_GOTO(tried >= 50, out, "only %d flips tried", tried);
+out:
+	end_prog(&p);
+}
+
+/* The format version (a little-endian u32 after the 8-byte magic) of each
+ * file raised by one, as a newer cryo would write it. */
+TEST(restore_of_an_image_from_a_newer_format_is_refused)
+{
+	char img[PATH_MAX], copy[PATH_MAX], path[PATH_MAX], names[32][64], what[128];
+	struct prog p = { 0 };
+	pid_t image_pid;
+	uint8_t version[4];
+	int n, fd;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/copy", p.dir);
+	n = list_images(img, names, 32);
+	for (int i = 0; i < n; i++) {
+		uint32_t v;
+		bool ok;
+
+		if (!has_header(names[i]))
+			continue;
+		CHECK_GOTO(copy_images(img, copy), out, "%s", why);
+		pathf(path, "%s/%s", copy, names[i]);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		ok = fd >= 0 && pread(fd, version, 4, 8) == 4;
+		v = version[0] | version[1] << 8 | version[2] << 16 | (uint32_t)version[3] << 24;
+		v++;
+		for (int b = 0; b < 4; b++)
+			version[b] = (uint8_t)(v >> (8 * b));
+		ok = ok && pwrite(fd, version, 4, 8) == 4;
+		if (fd >= 0)
+			close(fd);
+		CHECK_GOTO(ok, out, "cannot raise the version of %s", path);
+		snprintf(what, sizeof(what), "%.63s at version %u", names[i], v);
+		CHECK_GOTO(restore_refused(&p, copy, image_pid, what, names[i], "use a newer cryo"),
+			   out, "%s", why);
+	}
+out:
+	end_prog(&p);
+}
+
+/* A UDP socket comes back at its port or not at all: with the port taken
+ * (by this test, without SO_REUSEADDR) the restore fails naming it and
+ * leaves nothing; once the port is free again the same image restores. */
+TEST(restore_when_a_udp_port_is_taken_names_it)
+{
+	struct sockaddr_in taken = { .sin_family = AF_INET,
+				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char img[PATH_MAX], path[PATH_MAX], pidfile[PATH_MAX], expect[96];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	unsigned int port = 0;
+	int holder = -1;
+	FILE *f;
+
+	CHECK_GOTO(make_image(&p, "neg_udp_port", img, &image_pid), out, "%s", why);
+	pathf(path, "%s/port", p.dir);
+	f = fopen(path, "r");
+	CHECK_GOTO(f && fscanf(f, "%u", &port) == 1 && port, out, "no port from the program");
+	fclose(f);
+	taken.sin_port = htons((uint16_t)port);
+	holder = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK_GOTO(holder >= 0 && !bind(holder, (struct sockaddr *)&taken, sizeof(taken)), out,
+		   "cannot take port %u: %s", port, strerror(errno));
+	snprintf(expect, sizeof(expect), "cannot bind to 127.0.0.1:%u again: the port is taken",
+		 port);
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "port taken", expect, NULL), out, "%s",
+		   why);
+	close(holder);
+	holder = -1;
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore after freeing the port failed (%d): %s",
+		   r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (holder >= 0)
+		close(holder);
+	end_prog(&p);
+}
+
+#define PING_RANGE "/proc/sys/net/ipv4/ping_group_range"
+
+static bool write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Ping sockets need the group in net.ipv4.ping_group_range, at restore as
+ * when they were made: without it the restore fails naming the setting
+ * and leaves nothing; with it the same image restores and the sockets
+ * answer. The test puts the range back as it found it. */
+TEST(restore_of_ping_sockets_needs_the_group_in_ping_group_range)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX], old[64] = "";
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	FILE *f = fopen(PING_RANGE, "re");
+
+	CHECK_GOTO(f && fgets(old, sizeof(old), f), out, "cannot read " PING_RANGE);
+	CHECK_GOTO(write_text(PING_RANGE, "0 0"), out, "cannot allow group 0 in " PING_RANGE);
+	CHECK_GOTO(make_image(&p, "neg_ping", img, &image_pid), out, "%s", why);
+	CHECK_GOTO(write_text(PING_RANGE, "1 0"), out, "cannot forbid ping sockets");
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "ping forbidden",
+				   "group 0 is outside net.ipv4.ping_group_range", NULL),
+		   out, "%s", why);
+	CHECK_GOTO(write_text(PING_RANGE, "0 0"), out, "cannot allow group 0 in " PING_RANGE);
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore with ping allowed failed (%d): %s", r.status,
+		   r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (f)
+		fclose(f);
+	if (old[0] && !write_text(PING_RANGE, old))
+		fprintf(stderr, "could not put " PING_RANGE " back to %s", old);
+	end_prog(&p);
+}
+
+/* ---- images that are not regular files ---------------------------------------- */
+
+/* Replaces image @name in @dir by a FIFO (@how 'f') or a symlink to
+ * @target (@how 'l'). */
+static bool plant(const char *dir, const char *name, char how, const char *target)
+{
+	char path[PATH_MAX];
+
+	pathf(path, "%s/%s", dir, name);
+	if (unlink(path) && errno != ENOENT)
+		return fail_why("unlink %s: %s", path, strerror(errno));
+	if (how == 'f' ? mkfifo(path, 0600) : symlink(target, path))
+		return fail_why("cannot plant %s: %s", path, strerror(errno));
+	return true;
+}
+
+/* Both restore and show must refuse @dir (no hang: a FIFO opened to read
+ * blocks until a writer comes), naming @name and @cause. */
+static bool refused_by_both(const struct prog *p, const char *dir, pid_t image_pid,
+			    const char *name, const char *cause)
+{
+	char what[128], file[PATH_MAX];
+	struct cryo_run r;
+
+	snprintf(what, sizeof(what), "%s planted", name);
+	pathf(file, "%s/%s", dir, name);
+	if (!restore_refused(p, dir, image_pid, what, file, cause))
+		return false;
+	run_cryo(&r, "show", "-D", dir);
+	if (!refused(&r, file, cause, NULL))
+		return fail_why("show -D with %s: %s", what, why);
+	run_cryo(&r, "show", file);
+	if (!refused(&r, file, cause, NULL))
+		return fail_why("show of %s: %s", what, why);
+	return true;
+}
+
+/* A FIFO in place of core-PID.img or inventory.img, a symlink to /dev/zero
+ * in place of an image or of the pages: each refused by name, at once. */
+TEST(restore_and_show_refuse_fifos_and_symlinks_in_place_of_images)
+{
+	char img[PATH_MAX], copy[PATH_MAX], name[64];
+	struct prog p = { 0 };
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(copy, "%s/planted", p.dir);
+	snprintf(name, sizeof(name), "core-%d.img", image_pid);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, name, 'f', NULL), out, "%s", why);
+	CHECK_GOTO(refused_by_both(&p, copy, image_pid, name, "is a FIFO, not an image file"),
+		   out, "%s", why);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, "inventory.img", 'f', NULL), out, "%s",
+		   why);
+	CHECK_GOTO(refused_by_both(&p, copy, image_pid, "inventory.img",
+				   "is a FIFO, not an image file"),
+		   out, "%s", why);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, name, 'l', "/dev/zero"), out, "%s", why);
+	CHECK_GOTO(refused_by_both(&p, copy, image_pid, name, "is a symbolic link"), out, "%s",
+		   why);
+	snprintf(name, sizeof(name), "pages-%d.img", image_pid);
+	CHECK_GOTO(copy_images(img, copy) && plant(copy, name, 'l', "/dev/zero"), out, "%s", why);
+	pathf(img, "%s/%s", copy, name);
+	CHECK_GOTO(restore_refused(&p, copy, image_pid, "pages a symlink to /dev/zero", img,
+				   "is a symbolic link"),
+		   out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* -D naming a symlink to a good image directory: refused by name, by
+ * restore and show alike (with and without a trailing slash). */
+TEST(restore_and_show_refuse_a_symlinked_image_directory)
+{
+	char img[PATH_MAX], link[PATH_MAX], slash[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_counter", img, &image_pid), out, "%s", why);
+	pathf(link, "%s/link", p.dir);
+	CHECK_GOTO(!symlink(img, link), out, "symlink %s: %s", link, strerror(errno));
+	CHECK_GOTO(restore_refused(&p, link, image_pid, "symlinked -D", link,
+				   "is a symbolic link: refused"),
+		   out, "%s", why);
+	pathf(slash, "%s/", link);
+	CHECK_GOTO(restore_refused(&p, slash, image_pid, "symlinked -D/", link,
+				   "is a symbolic link: refused"),
+		   out, "%s", why);
+	run_cryo(&r, "show", "-D", link);
+	CHECK_GOTO(refused(&r, link, "is a symbolic link: refused", NULL), out, "show: %s", why);
+out:
+	end_prog(&p);
+}
