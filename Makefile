@@ -242,7 +242,7 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
 # The runners built on the test harness (tests/lib).
 HARNESS_RUNNERS := $(NEGATIVE_RUNNERS) test_trust test_freezer test_real test_everyday \
-	test_terminals test_state_refusals
+	test_terminals test_state_refusals test_redis
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -258,6 +258,9 @@ $(BUILD)/tests/roundtrip/test_trust: RUNNER_EXTRA := src/images/crc32c.c -lxxhas
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
 # Programs from Debian's packages (sh, python3) through dump and restore.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_real
+# A real server (Debian's redis-server) whose client outside the dump stays
+# connected across dumps and restores (--tcp-established).
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_redis
 # Everyday use: dump and restore at once, the progress line, statistics.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_everyday
 # Terminals cryo must refuse: a taken pty index, input it cannot save.

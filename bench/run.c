@@ -66,8 +66,17 @@ static const struct workload workloads[] = {
 	{ "tree of 500 processes, 1 MiB each", "wl_tree", { "500" }, false },
 	{ "64 threads, 1 MiB each", "wl_threads", { "64" }, false },
 	{ "10,000 fds, 2,500 pipe ends", "wl_fds", { "10000", "2500" }, false },
+	{ "10,000 unix socketpairs, data queued, 10 processes (5,000 shared by 2)", "wl_unix_pairs",
+	  { "10000", "10" }, false },
+	{ "1,000 TCP connections, 64 KiB unread each end", "wl_tcp", { "1000", "64" }, false },
 };
 #define NR_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+/* One more option both tools' dumps of @w need, or NULL. */
+static const char *dump_option(const struct workload *w)
+{
+	return !strcmp(w->prog, "wl_tcp") ? "--tcp-established" : NULL;
+}
 
 enum outcome { OUT_OK, OUT_UNSUPPORTED, OUT_FAILED };
 
@@ -449,10 +458,11 @@ static bool run_once(struct run_ctx *c, struct result *r)
 		mkdir(c->images, 0700);
 	join(out, sizeof(out), c->work, "dump.out");
 	{
+		char *opt = (char *)dump_option(c->w);
 		char *cryo_argv[] = { (char *)tp, "dump", "-t", pid_arg, "-D", c->images,
-				      "-o", dump_log, "--stats-file", stats, NULL };
+				      "-o", dump_log, "--stats-file", stats, opt, NULL };
 		char *criu_argv[] = { (char *)tp, "dump", "-t", pid_arg, "-D", c->images,
-				      "-j", "-o", dump_log, NULL };
+				      "-j", "-o", dump_log, opt, NULL };
 
 		if (!run_tool(c, criu ? criu_argv : cryo_argv, out, &s->dump_s, &s->dump_rss_mib,
 			      &status)) {

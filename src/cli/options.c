@@ -14,8 +14,10 @@
 enum {
 	OPT_PIDFILE = 1000,
 	OPT_TCP_ESTABLISHED,
+	OPT_TCP_CLOSE,
 	OPT_NETWORK_LOCK,
 	OPT_EXT_UNIX_SK,
+	OPT_SKIP_IN_FLIGHT,
 	OPT_LAZY_PAGES,
 	OPT_GHOST_LIMIT,
 	OPT_SIGN_KEY,
@@ -36,8 +38,10 @@ static const struct option long_options[] = {
 	{ "restore-detached", no_argument, NULL, 'd' },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+	{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 	{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK },
 	{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
+	{ "skip-in-flight", no_argument, NULL, OPT_SKIP_IN_FLIGHT },
 	{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
 	{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
 	{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
@@ -182,6 +186,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case OPT_TCP_ESTABLISHED:
 			opts->tcp_established = true;
 			break;
+		case OPT_TCP_CLOSE:
+			opts->tcp_close = true;
+			break;
 		case OPT_NETWORK_LOCK:
 			if (strcmp(optarg, "nftables") && strcmp(optarg, "skip")) {
 				fprintf(stderr, "cryo: --network-lock %s: %s\n", optarg,
@@ -193,6 +200,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_EXT_UNIX_SK:
 			opts->ext_unix_sk = true;
+			break;
+		case OPT_SKIP_IN_FLIGHT:
+			opts->skip_in_flight = true;
 			break;
 		case OPT_LAZY_PAGES:
 			opts->lazy_pages = true;

@@ -23,8 +23,12 @@ struct cryo_opts {
 	bool restore_detached;	/* -d, --restore-detached */
 	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */
+	bool tcp_close;		/* --tcp-close: connections dumped and restored closed */
 	bool network_lock_skip;	/* --network-lock skip (else nftables) */
 	bool ext_unix_sk;	/* --ext-unix-sk */
+	/* --skip-in-flight: connections waiting in a unix listener's accept
+	 * queue that cannot be restored are dropped instead of refused. */
+	bool skip_in_flight;
 	/* --ghost-limit SIZE: the largest deleted file dump saves (criu's
 	 * option); 0 when not given: no limit. */
 	uint64_t ghost_limit;
@@ -41,6 +45,11 @@ struct cryo_opts {
 	int nargs;
 	/* Set by `cryo swrk` (src/rpc), never from the command line: */
 	bool restore_sibling;	/* the restored root is made a child of cryo's parent */
+	/* Set by the dump of a clone (dump/pid_ns.c): the devpts instance on
+	 * /dev/pts in the clone's mount namespace when it is not the one cryo
+	 * sees there (the clone's own), else 0. The shell's terminal (-j) was
+	 * made outside and is never on it. */
+	dev_t tree_devpts;
 	/* Called at the points where criu runs its action scripts ("pre-dump",
 	 * "network-lock", "post-dump", "setup-namespaces", "post-restore", ...),
 	 * with the root's pid (0: not known yet). Non-zero fails the dump or

@@ -148,8 +148,12 @@ static int start_files(struct dump_ctx *ctx)
 		ret = files_dump_start(ctx->dir, pids, n, &ctx->files);
 	if (!ret && ctx->opts->ext_unix_sk)
 		files_dump_allow_external_unix(ctx->files);
-	if (!ret)
+	if (!ret && ctx->opts->skip_in_flight)
+		files_dump_skip_in_flight(ctx->files);
+	if (!ret) {
 		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
+		files_dump_set_tree_devpts(ctx->files, ctx->opts->tree_devpts);
+	}
 	free(pids);
 	return ret;
 }
@@ -248,6 +252,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = tree_write(tree, ctx->dir);
 	if (!ret)
+		ret = ns_own_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
+	if (!ret)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, !ctx->opts->leave_running,
 					   ctx->sign_key);
 	stats_end(st, STATS_DUMP_WRITING, t);
@@ -321,6 +327,7 @@ static int dump_here(const struct cryo_opts *opts)
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
 				 .sign_key = opts->sign_key ? &key : NULL };
 	net_tcp_dump_begin(opts->tcp_established);
+	net_tcp_close_begin(opts->tcp_close);
 	if (!ret)
 		ret = dump_tree(&ctx);
 	if (!ret && cryo_notify(opts, "post-dump", opts->pid)) {

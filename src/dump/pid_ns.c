@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +99,8 @@ static int __attribute__((noreturn)) dump_inside(const struct cryo_opts *opts, p
 	struct inside_notify in = { opts->notify, opts->notify_arg, done_fd };
 	struct cryo_opts inside = *opts;
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat cryos = { 0 }, trees = { 0 };
+	bool cryos_known = !stat("/dev/pts", &cryos);
 
 	/* setns() of a mount namespace moves the root and cwd to its root:
 	 * the image directory is found again from the cwd kept. */
@@ -105,6 +108,9 @@ static int __attribute__((noreturn)) dump_inside(const struct cryo_opts *opts, p
 		pr_errno_ret("dump: pid %d: cannot enter its mount namespace", pid);
 		_exit(1);
 	}
+	/* A clone's own devpts instance (restore --clone makes one). */
+	if (cryos_known && !stat("/dev/pts", &trees) && trees.st_dev != cryos.st_dev)
+		inside.tree_devpts = trees.st_dev;
 	if (mount_own_proc(pid) || fchdir(cwd))
 		_exit(1);
 	inside.pid = inner;

@@ -159,6 +159,7 @@ static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe
 		return ret;
 	p.shell_job = base->shell_job;
 	p.ctty = base->ctty;
+	p.tree_devpts = set->tree_devpts;
 	kind = file_kind_recognise(&p);
 	if (!kind) {
 		ret = -EOPNOTSUPP;
@@ -223,6 +224,7 @@ static int dump_deferred(struct files_dump_set *set, int pidfd, const struct fd_
 		return ret;
 	p.shell_job = base->shell_job;
 	p.ctty = base->ctty;
+	p.tree_devpts = set->tree_devpts;
 	ret = obj_dump(set, &p, df->kind, &set->objs[df->obj], t->ptrs, t->nr);
 	probe_release(&p);
 	return ret;

@@ -53,6 +53,39 @@ bool file_dump_ext_unix_sk(const struct file_dump *d)
 	return d->set->ext_unix_sk;
 }
 
+void *file_dump_kind_state(const struct file_dump *d, FileEntry__Kind kind,
+			   void *(*make)(const struct file_dump *d), void (*drop)(void *state))
+{
+	struct files_dump_set *set = d->set;
+	struct kind_state *ks;
+
+	for (size_t i = 0; i < set->nr_kind_states; i++)
+		if (set->kind_states[i].kind == kind)
+			return set->kind_states[i].state;
+	if (set->nr_kind_states == sizeof(set->kind_states) / sizeof(set->kind_states[0])) {
+		pr_err("dump: more kinds keep a state for the dump than cryo has room for");
+		return NULL;
+	}
+	ks = &set->kind_states[set->nr_kind_states];
+	ks->state = make(d);
+	if (!ks->state)
+		return NULL;
+	ks->kind = kind;
+	ks->drop = drop;
+	set->nr_kind_states++;
+	return ks->state;
+}
+
+void files_dump_skip_in_flight(struct files_dump_set *set)
+{
+	set->skip_in_flight = true;
+}
+
+bool file_dump_skip_in_flight(const struct file_dump *d)
+{
+	return d->set->skip_in_flight;
+}
+
 void files_dump_free(struct files_dump_set *set)
 {
 	if (!set)
@@ -68,8 +101,16 @@ void files_dump_free(struct files_dump_set *set)
 	free(set->groups);
 	free(set->pids);
 	free(set->cttys);
+	free(set->socket_inos);
+	for (size_t i = 0; i < set->nr_kind_states; i++)
+		set->kind_states[i].drop(set->kind_states[i].state);
 	locks_forget(set);
 	free(set);
+}
+
+void files_dump_set_tree_devpts(struct files_dump_set *set, dev_t devpts)
+{
+	set->tree_devpts = devpts;
 }
 
 void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit)

@@ -59,11 +59,26 @@ struct files_dump_set {
 	struct noted_lock *locks;
 	size_t nr_locks, cap_locks;
 	uint64_t ghost_limit;	/* 0: no limit */
+	dev_t tree_devpts;	/* files_dump_set_tree_devpts() */
 	/* The processes that have a controlling terminal (ctty.c). */
 	struct noted_ctty *cttys;
 	size_t nr_cttys;
 	/* --ext-unix-sk: a unix socket's peer may be outside the dump. */
 	bool ext_unix_sk;
+	/* --skip-in-flight. */
+	bool skip_in_flight;
+	/* The inodes of the sockets the processes hold, sorted, read on
+	 * first use (socket_holders.c). */
+	uint64_t *socket_inos;
+	size_t nr_socket_inos, cap_socket_inos;
+	bool socket_inos_read;
+	/* What kinds keep for the whole dump (file_dump_kind_state()). */
+	struct kind_state {
+		FileEntry__Kind kind;
+		void *state;
+		void (*drop)(void *state);
+	} kind_states[4];
+	size_t nr_kind_states;
 };
 
 /* The bucket of (@dev, @ino), created empty when new; NULL without memory. */

@@ -27,10 +27,18 @@ int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
 /* --ext-unix-sk: unix sockets of the dump may be connected to peers outside
  * it (the kind connects them again by name at restore). */
 void files_dump_allow_external_unix(struct files_dump_set *set);
+/* --skip-in-flight: connections waiting in a unix listener's accept queue
+ * that cannot be restored are dropped (their clients then see their peer
+ * closed) instead of failing the dump. */
+void files_dump_skip_in_flight(struct files_dump_set *set);
 /* Lets go of @set; NULL is fine. */
 void files_dump_free(struct files_dump_set *set);
 /* The largest deleted file @set saves (--ghost-limit); 0: no limit. */
 void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit);
+/* The devpts instance (st_dev) that is the tree's own, a clone's, where
+ * the shell's terminal cannot be though a pty there has its device
+ * number (each instance numbers its ptys from 0); 0: none. */
+void files_dump_set_tree_devpts(struct files_dump_set *set, dev_t devpts);
 
 /* Writes fds-@pid.img and adds the task's file objects to @set (their
  * contents go to file-data-ID.img at once). @pid must be stopped by the
@@ -101,6 +109,7 @@ struct files_prepared;
  * caller's, as restore makes no namespaces yet. */
 struct file_obj;
 struct files_namespaces {
+	/* NULL: nothing to enter (only @devpts is said). */
 	int (*enter)(void *arg, const struct file_obj *first);
 	int (*leave)(void *arg, const struct file_obj *first);
 	void *arg;

@@ -67,7 +67,17 @@ struct fd_probe {
 	uint64_t pos;
 	bool shell_job;
 	dev_t ctty;		/* the task's controlling terminal; 0 for none */
+	dev_t tree_devpts;	/* files_dump_set_tree_devpts() */
 };
+
+/* With -j, whether the fd is the shell's terminal: the task's controlling
+ * terminal by device number, and not on the tree's own devpts instance,
+ * whose ptys have the same numbers as the shell's instance's. */
+static inline bool probe_is_shell_terminal(const struct fd_probe *p)
+{
+	return p->shell_job && p->ctty && p->st.st_rdev == p->ctty &&
+	       !(p->tree_devpts && p->st.st_dev == p->tree_devpts);
+}
 
 /* Logs "dump: pid P fd N (LINK): ..." as an error. */
 #define pr_fd_err(p, fmt, ...)                                                          \
@@ -108,6 +118,19 @@ bool file_dump_has_pid(const struct file_dump *d, pid_t pid);
 /* Whether the dump was asked to let unix sockets have peers outside it
  * (--ext-unix-sk). */
 bool file_dump_ext_unix_sk(const struct file_dump *d);
+/* Whether connections waiting in a unix listener's accept queue that cannot
+ * be restored may be dropped (--skip-in-flight). */
+bool file_dump_skip_in_flight(const struct file_dump *d);
+/* 1 when a process of the dump (or the task being dumped) has an fd of the
+ * socket of inode @ino, 0 when none, -errno (logged) when their fds cannot
+ * be read. The fds are read once per dump. */
+int file_dump_holds_socket(const struct file_dump *d, uint64_t ino);
+/* What kind @kind keeps for the whole dump (a table read once, while the
+ * tree is frozen): made by @make at the first call, let go by @drop with
+ * the dump; NULL when @make failed (it logs why), and then made again at
+ * the next call. */
+void *file_dump_kind_state(const struct file_dump *d, FileEntry__Kind kind,
+			   void *(*make)(const struct file_dump *d), void (*drop)(void *state));
 /* The processes of the dump, sorted, in *@pids; returns how many. */
 size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
 

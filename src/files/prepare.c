@@ -85,7 +85,7 @@ int make_in_namespaces(struct restore_ctx *r, const struct file_obj *first,
 {
 	int ret, left;
 
-	if (!r->ns)
+	if (!r->ns || !r->ns->enter)
 		return make(r, first, arg);
 	ret = r->ns->enter(r->ns->arg, first);
 	if (ret) {

@@ -36,7 +36,7 @@ static bool pty_recognise(const struct fd_probe *p)
 	if (!S_ISCHR(p->st.st_mode) || (p->flags & O_PATH))
 		return false;
 	/* With -j the task's controlling terminal is the shell's (tty.c). */
-	if (p->shell_job && p->st.st_rdev == p->ctty)
+	if (probe_is_shell_terminal(p))
 		return false;
 	return is_master(p->st.st_rdev) || is_slave(p->st.st_rdev);
 }

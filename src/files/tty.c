@@ -15,8 +15,8 @@
 static bool tty_recognise(const struct fd_probe *p)
 {
 	/* isatty() is a TCGETS ioctl: it reads, changes nothing. */
-	return p->shell_job && p->ctty && S_ISCHR(p->st.st_mode) && p->st.st_rdev == p->ctty &&
-	       !(p->flags & O_PATH) && isatty(p->dup);
+	return S_ISCHR(p->st.st_mode) && probe_is_shell_terminal(p) && !(p->flags & O_PATH) &&
+	       isatty(p->dup);
 }
 
 static int tty_dump(const struct file_dump *d)

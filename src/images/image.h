@@ -44,6 +44,8 @@ enum image_kind {
 	IMG_LOCKS = 13,
 	IMG_MNT = 14,
 	IMG_MNT_TMPFS = 15,
+	IMG_UTSNS = 16,
+	IMG_TIMENS = 17,
 	/* A tree's own IPC namespace. */
 	IMG_IPC_NS = 20,
 	IMG_SYSV_SEM = 21,

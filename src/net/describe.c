@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "net/internal.h"
 #include "net/net.h"
 
 static const char *const tcp_states[] = {
@@ -56,13 +57,16 @@ static void describe_tcp(int fd, char *buf, size_t size)
 	struct tcp_info info;
 	socklen_t len = sizeof(info);
 	const char *state = "in an unknown state";
+	bool repairable = false;
 
 	if (!getsockopt(fd, SOL_TCP, TCP_INFO, &info, &len) && len >= 1 &&
 	    info.tcpi_state < sizeof(tcp_states) / sizeof(tcp_states[0]) &&
 	    tcp_states[info.tcpi_state])
 		state = tcp_states[info.tcpi_state];
-	if (!strcmp(state, "established"))
-		snprintf(buf, size, "TCP established: needs --tcp-established");
+	if (len >= 1 && tcp_state_supported(info.tcpi_state))
+		repairable = true;
+	if (repairable)
+		snprintf(buf, size, "TCP %s: needs --tcp-established (or --tcp-close)", state);
 	else
 		snprintf(buf, size, "TCP %s: not supported yet", state);
 }

@@ -66,8 +66,10 @@ static bool inet_recognise(const struct fd_probe *p)
 	if (type == SOCK_STREAM && protocol == IPPROTO_TCP) {
 		int state = tcp_state(p->dup);
 
-		return state == TCP_LISTEN ||
-		       (state == TCP_ESTABLISHED && tcp_established_allowed());
+		/* A closed socket is one never connected (or reset): it is
+		 * taken when it has no port (dump_state() refuses one bound). */
+		return state == TCP_LISTEN || state == TCP_CLOSE || tcp_close_mode() ||
+		       (tcp_state_supported((unsigned int)state) && tcp_established_allowed());
 	}
 	return type == SOCK_RAW ||
 	       (type == SOCK_DGRAM && (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE ||
@@ -227,6 +229,12 @@ static int dump_state(const struct fd_probe *p, InetSocket *s,
 	struct pollfd pfd = { .fd = p->dup, .events = POLLRDHUP };
 	int ret;
 
+	if (s->protocol == IPPROTO_TCP && !connected && s->local_port &&
+	    tcp_state(p->dup) == TCP_CLOSE) {
+		pr_fd_err(p, "closed TCP socket bound to port %u (not listening, not "
+			  "connected): not supported yet", s->local_port);
+		return -EOPNOTSUPP;
+	}
 	if (!s->local_port || !(is_udp(s) || s->protocol == IPPROTO_TCP)) {
 		if (poll(&pfd, 1, 0) < 0)
 			return pr_errno_ret("dump: pid %d %s (%s): cannot poll it", p->pid,
@@ -353,6 +361,14 @@ static int inet_dump(const struct file_dump *d)
 		if (!connected && errno != ENOTCONN)
 			return pr_errno_ret("dump: pid %d %s (%s): cannot read its peer", p->pid,
 					    p->name, p->link);
+		/* A connect() in progress has a peer getpeername() does not show. */
+		if (!connected && s->protocol == IPPROTO_TCP && s->local_port &&
+		    tcp_state(p->dup) == TCP_SYN_SENT) {
+			ret = tcp_state_syn_sent_peer(p, s, &local, &peer);
+			if (ret)
+				return ret;
+			connected = true;
+		}
 	}
 	if (connected) {
 		s->has_peer_port = true;
@@ -380,7 +396,7 @@ static int inet_dump(const struct file_dump *d)
 	if (!ret && s->type != SOCK_STREAM)
 		ret = inet_multicast_dump(p->dup, p->pid, s, who);
 	if (!ret && s->protocol == IPPROTO_TCP && connected)
-		ret = tcp_conn_dump(d, s, st.state);
+		ret = tcp_close_mode() ? tcp_closed_dump(p, s) : tcp_conn_dump(d, s, st.state);
 	if (!ret && s->local_port && is_udp(s))
 		ret = udp_queue_dump(d, s);
 	else if (!ret && (s->type == SOCK_RAW || !is_udp(s)) && s->protocol != IPPROTO_TCP)
@@ -405,8 +421,14 @@ static const char *record_problem(const InetSocket *s, uint64_t *queued)
 
 		if (problem || s->n_queue)
 			return problem ? problem : "datagrams on a TCP connection";
-	} else if (s->tcp) {
-		return "a TCP connection on a socket that is not TCP";
+	} else if (s->tcp || s->has_tcp_closed) {
+		if (s->tcp || s->type != SOCK_STREAM || s->protocol != IPPROTO_TCP)
+			return "a TCP connection on a socket that is not TCP";
+		if (!s->tcp_closed || !s->has_peer_addr || s->has_backlog || s->n_queue)
+			return "a closed TCP connection needs a peer, and no backlog or datagrams";
+	} else if (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP && !s->has_backlog) {
+		if (s->local_port || s->has_peer_addr || s->n_queue)
+			return "a closed TCP socket has no port, no peer and no datagrams";
 	} else if (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP) {
 		if (!s->has_backlog || !s->local_port || s->has_peer_addr || s->shutdown ||
 		    s->n_queue || s->backlog > INT32_MAX)
@@ -659,6 +681,7 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 {
 	const InetSocket *s = f->e->inet_socket;
 	_cleanup_close_ int fd = -1;
+	bool closed = tcp_restored_closed(s);
 	int ret;
 
 	fd = socket((int)s->family, (int)s->type | SOCK_CLOEXEC, (int)s->protocol);
@@ -674,23 +697,25 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 	ret = restore_options(r, f, fd, false);
 	/* Repair mode before bind(): it lets the connection share the port of
 	 * a listener (the kernel's SK_FORCE_REUSE). */
-	if (!ret && s->tcp) {
+	if (!ret && s->tcp && !closed) {
 		ret = tcp_conn_repair(fd, true);
 		if (ret)
 			restore_err(r, f, "cannot put the new TCP socket in repair mode (TCP_REPAIR, "
 				    "needs CAP_NET_ADMIN): %s", strerror(-ret));
 	}
-	if (!ret)
+	if (!ret && !closed)
 		ret = restore_bind(r, f, fd);
 	if (!ret && s->has_backlog && listen(fd, (int)s->backlog)) {
 		ret = -errno;
 		restore_err(r, f, "cannot listen again: %s", strerror(errno));
 	}
-	if (!ret && s->tcp)
+	if (!ret && closed)
+		ret = tcp_closed_restore(r, f, fd);
+	else if (!ret && s->tcp)
 		ret = restore_tcp(r, f, fd);
-	if (!ret && !s->tcp)
+	if (!ret && !s->tcp && !closed)
 		ret = udp_queue_restore(r, f, fd);
-	if (!ret && !s->tcp)
+	if (!ret && !s->tcp && !closed)
 		ret = restore_connection(r, f, fd);
 	if (!ret)
 		ret = restore_options(r, f, fd, true);
@@ -701,7 +726,8 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 	}
 	if (!ret)
 		ret = restore_owner(r, f, fd);
-	if (!ret)
+	/* A closed connection is not bound: its old address is not its own. */
+	if (!ret && !closed)
 		ret = check_addresses(r, f, fd);
 	return ret ? ret : steal_fd(fd);
 }

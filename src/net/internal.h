@@ -153,6 +153,40 @@ int udp_queue_dump(const struct file_dump *d, InetSocket *s);
  * them back to check; logged. */
 int udp_queue_restore(struct restore_ctx *r, const struct file_obj *f, int fd);
 
+/* ---- TCP states other than established (tcp_state.c) ------------------------ */
+
+/* The mark (SO_MARK) of the packets restore makes as if from a connection's
+ * peer, which the network lock lets through. */
+#define TCP_PACKET_MARK 0x63727930u
+
+/* Which of its FINs a connection in @state had sent, and received. */
+bool tcp_state_fin_sent(unsigned int state);
+bool tcp_state_fin_received(unsigned int state);
+/* Whether repair mode restores a connection in @state (through established). */
+bool tcp_state_supported(unsigned int state);
+/* Takes the connection on @fd, restored established in repair mode with
+ * its queues and window, to its saved state: its FIN queued (shutdown()),
+ * the peer's FIN and ACK as packets made as if by the peer. */
+int tcp_state_restore(int fd, const InetSocket *s, const TcpConnection *t);
+struct fd_probe;
+/* The peer of the connection in SYN_SENT of @p (sock_diag's), at @local. */
+int tcp_state_syn_sent_peer(const struct fd_probe *p, const InetSocket *s,
+			    const struct sockaddr_storage *local, struct sockaddr_storage *peer);
+
+/* ---- TCP connections taken closed (tcp_close.c) ---------------------------- */
+
+/* Whether --tcp-close was given to the dump or restore that runs. */
+bool tcp_close_mode(void);
+struct fd_probe;
+/* Saves the connection of @p as closed: its addresses and options only. */
+int tcp_closed_dump(const struct fd_probe *p, InetSocket *s);
+/* Whether the record @s is restored as a closed socket: dumped closed, or a
+ * connection restored with --tcp-close. */
+bool tcp_restored_closed(const InetSocket *s);
+/* Shuts the new socket @fd of a closed connection down both ways: reads
+ * see the end of the stream, writes fail with EPIPE. */
+int tcp_closed_restore(struct restore_ctx *r, const struct file_obj *f, int fd);
+
 /* ---- established TCP connections (tcp_conn.c) ------------------------------- */
 
 /* Whether this dump takes established connections (--tcp-established). */
@@ -163,6 +197,9 @@ bool tcp_established_allowed(void);
 int tcp_conn_dump(const struct file_dump *d, InetSocket *s, unsigned int state);
 /* What is wrong with s->tcp, NULL when sound; *@queued: its queues' bytes. */
 const char *tcp_conn_problem(const InetSocket *s, uint64_t *queued);
+/* Drops the options a connection answers that a socket cannot take back
+ * (TCP_MAXSEG, the multicast settings an accepted socket took). */
+void tcp_conn_drop_unsettable(InetSocket *s);
 /* Turns repair mode on or off on @fd. */
 int tcp_conn_repair(int fd, bool on);
 /* Restores the connection of @f on its new socket @fd, made in repair

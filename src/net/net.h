@@ -10,7 +10,7 @@
 #include "images/proto/inventory.pb-c.h"
 
 /* Writes what the socket @fd is and why cryo refuses it into @buf:
- * "TCP established: needs --tcp-established",
+ * "TCP established: needs --tcp-established (or --tcp-close)",
  * "unix stream socket, connected: not supported yet". */
 void net_describe_socket(int fd, char *buf, size_t size);
 
@@ -21,6 +21,10 @@ void net_tcp_dump_begin(bool established);
  * (the tree runs on); without, they are let go as they are, so that a
  * killed task's connection closes without a packet. */
 void net_tcp_dump_end(bool repair_off);
+/* --tcp-close, for the dump or restore that runs: a dump takes TCP
+ * connections in any state without reading them (no repair mode, no lock);
+ * a restore makes every connection a closed socket (tcp_close.c). */
+void net_tcp_close_begin(bool close);
 
 /* ---- the network lock (netlock.c) ------------------------------------------- */
 

@@ -21,7 +21,7 @@
  * lock then waits for the restore, which names it from the inventory. */
 #define TABLE_RUNNING "cryo_lock_"
 #define TABLE_HELD "cryo_held_"
-/* "ip saddr ADDR ip daddr ADDR tcp sport N tcp dport N drop" at most. */
+/* "conns6 { ADDR . ADDR . PORT . PORT }" at most. */
 #define RULE_MAX 192
 
 static struct {
@@ -33,18 +33,35 @@ static struct {
 	size_t nr;
 	char held_name[64];
 	char restore_held[64];	/* the dump's held table a restore replaces */
+	/* One context for the run, made before the dump opens its copies of
+	 * the sockets: its netlink socket keeps a low fd (libnftables waits on
+	 * it with select(), which aborts beyond fd 1023), and each rule costs
+	 * a transaction, not a new context. The running table is owned by that
+	 * socket (flags owner): no other process may change or delete it, and
+	 * the kernel deletes it when the socket closes, also when cryo is
+	 * killed. */
+	struct nft_ctx *ctx;
 } lock;
+
+static struct nft_ctx *ctx_new(void)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (ctx) {
+		nft_ctx_buffer_output(ctx);
+		nft_ctx_buffer_error(ctx);
+	}
+	return ctx;
+}
 
 /* Runs @cmd; on failure puts nft's message in @err. */
 static int nft_run(const char *cmd, char *out, size_t out_size, char *err, size_t err_size)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx = lock.ctx ? lock.ctx : ctx_new();
 	int ret;
 
 	if (!ctx)
 		return -ENOMEM;
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
 	ret = nft_run_cmd_from_buffer(ctx, cmd) ? -EIO : 0;
 	if (out)
 		snprintf(out, out_size, "%s", nft_ctx_get_output_buffer(ctx));
@@ -53,7 +70,8 @@ static int nft_run(const char *cmd, char *out, size_t out_size, char *err, size_
 
 		snprintf(err, err_size, "%.*s", (int)strcspn(e, "\n"), e);
 	}
-	nft_ctx_free(ctx);
+	if (ctx != lock.ctx)
+		nft_ctx_free(ctx);
 	return ret;
 }
 
@@ -62,7 +80,8 @@ static void table_name(const char *prefix, pid_t pid, char *buf, size_t size)
 	snprintf(buf, size, "%s%d", prefix, (int)pid);
 }
 
-/* The match of a connection's incoming packets: from its peer to it. */
+/* A connection's incoming packets (from its peer to it) as an element of
+ * the set of its family: "conns4 { PEER . LOCAL . PEER_PORT . LOCAL_PORT }". */
 static int rule_of(const LockedConnection *c, char *buf, size_t size)
 {
 	char local[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
@@ -73,39 +92,81 @@ static int rule_of(const LockedConnection *c, char *buf, size_t size)
 	    c->peer_port > 65535 || !inet_ntop(af, c->local_addr.data, local, sizeof(local)) ||
 	    !inet_ntop(af, c->peer_addr.data, peer, sizeof(peer)))
 		return -EINVAL;
-	snprintf(buf, size, "%s saddr %s %s daddr %s tcp sport %u tcp dport %u drop",
-		 af == AF_INET ? "ip" : "ip6", peer, af == AF_INET ? "ip" : "ip6", local,
+	snprintf(buf, size, "conns%c { %s . %s . %u . %u }", af == AF_INET ? '4' : '6', peer, local,
 		 c->peer_port, c->local_port);
 	return 0;
 }
 
-/* The commands that make table @name with every locked rule. */
-static char *table_cmds(const char *name, bool create)
+/* The commands that make table @name with every locked connection: one
+ * rule a family whose set holds the connections (adding one to a set costs
+ * the same however many there are; a rule each made every commit rebuild
+ * the chain). The packets restore makes for a connection (tcp_state.c)
+ * carry a mark of cryo's and pass. */
+static char *table_cmds(const char *name, bool create, bool owned)
 {
-	size_t size = 256 + lock.nr * (RULE_MAX + 64);
+	size_t size = 1024 + lock.nr * (RULE_MAX + 64);
 	char *cmd = malloc(size);
-	size_t off;
+	size_t off = 0;
 
 	if (!cmd)
 		return NULL;
 	cmd[0] = '\0';
-	off = create ? (size_t)snprintf(cmd, size,
-					"add table inet %s\nadd chain inet %s input { type "
-					"filter hook input priority raw; policy accept; }\n",
-					name, name) :
-		       0;
+	if (create)
+		off = (size_t)snprintf(
+			cmd, size,
+			"add table inet %s%s\n"
+			"add chain inet %s input { type filter hook input priority raw; "
+			"policy accept; }\n"
+			"add set inet %s conns4 { type ipv4_addr . ipv4_addr . inet_service . "
+			"inet_service; }\n"
+			"add set inet %s conns6 { type ipv6_addr . ipv6_addr . inet_service . "
+			"inet_service; }\n"
+			"add rule inet %s input meta mark != 0x%x ip saddr . ip daddr . tcp sport . "
+			"tcp dport @conns4 drop\n"
+			"add rule inet %s input meta mark != 0x%x ip6 saddr . ip6 daddr . tcp sport . "
+			"tcp dport @conns6 drop\n",
+			name, owned ? " { flags owner; }" : "", name, name, name, name, TCP_PACKET_MARK,
+			name, TCP_PACKET_MARK);
 	for (size_t i = 0; i < lock.nr; i++)
-		off += (size_t)snprintf(cmd + off, size - off, "add rule inet %s input %s\n", name,
+		off += (size_t)snprintf(cmd + off, size - off, "add element inet %s %s\n", name,
 					lock.rules[i]);
 	return cmd;
 }
 
-static int add_rule(const LockedConnection *c, bool from_image)
+/* Makes this run's table with every rule counted, or adds the last one;
+ * @what names the rules in a message. */
+static int apply_rules(const char *what)
 {
-	char rule[RULE_MAX], name[64], err[256] = "", *cmd;
+	char name[64], err[256] = "", *cmd;
+	int ret;
+
+	table_name(TABLE_RUNNING, getpid(), name, sizeof(name));
+	if (!lock.table) {
+		cmd = table_cmds(name, true, true);
+	} else {
+		cmd = malloc(RULE_MAX + 128);
+		if (cmd)
+			snprintf(cmd, RULE_MAX + 128, "add element inet %s %s\n", name,
+				 lock.rules[lock.nr - 1]);
+	}
+	if (!cmd)
+		return -ENOMEM;
+	ret = nft_run(cmd, NULL, 0, err, sizeof(err));
+	if (!ret)
+		lock.table = true;
+	free(cmd);
+	if (ret)
+		pr_err("network lock: cannot add %s to nftables table inet %s: %s", what, name,
+		       err);
+	return ret;
+}
+
+/* Counts the rule of @c, and with @apply adds it to the table. */
+static int add_rule(const LockedConnection *c, bool from_image, bool apply)
+{
+	char rule[RULE_MAX], what[RULE_MAX + 8];
 	char **rules;
 	LockedConnection **conns, *copy;
-	int ret;
 
 	if (rule_of(c, rule, sizeof(rule)))
 		return from_image ? -EBADMSG : -EINVAL;
@@ -126,25 +187,11 @@ static int add_rule(const LockedConnection *c, bool from_image)
 	memcpy(copy->local_addr.data, c->local_addr.data, c->local_addr.len);
 	memcpy(copy->peer_addr.data, c->peer_addr.data, c->peer_addr.len);
 	conns[lock.nr] = copy;
-	table_name(TABLE_RUNNING, getpid(), name, sizeof(name));
-	if (!lock.table) {
-		cmd = table_cmds(name, true);
-		lock.nr++;
-		lock.table = true;
-	} else {
-		lock.nr++;
-		cmd = malloc(RULE_MAX + 128);
-		if (cmd)
-			snprintf(cmd, RULE_MAX + 128, "add rule inet %s input %s\n", name, rule);
-	}
-	if (!cmd)
-		return -ENOMEM;
-	ret = nft_run(cmd, NULL, 0, err, sizeof(err));
-	free(cmd);
-	if (ret)
-		pr_err("network lock: cannot add `%s` to nftables table inet %s: %s", rule, name,
-		       err);
-	return ret;
+	/* Counted before the table is made, whose commands hold every rule
+	 * counted: the first connection's rule is in it. */
+	lock.nr++;
+	snprintf(what, sizeof(what), "`%s`", rule);
+	return apply ? apply_rules(what) : 0;
 }
 
 int net_lock_connection(const struct sockaddr_storage *local, const struct sockaddr_storage *peer)
@@ -161,7 +208,17 @@ int net_lock_connection(const struct sockaddr_storage *local, const struct socka
 	inet_sockaddr_split(peer, true, p, &plen, &c.peer_port, &scope);
 	c.local_addr = (ProtobufCBinaryData){ .len = llen, .data = l };
 	c.peer_addr = (ProtobufCBinaryData){ .len = plen, .data = p };
-	return add_rule(&c, false);
+	return add_rule(&c, false, true);
+}
+
+static bool owned(const char *name)
+{
+	char cmd[128], out[512];
+
+	snprintf(cmd, sizeof(cmd), "list table inet %s\n", name);
+	if (nft_run(cmd, out, sizeof(out), NULL, 0))
+		return false;
+	return strstr(out, "flags owner") != NULL;
 }
 
 /* Whether a table of ours named @name was left by a cryo that is gone. */
@@ -175,7 +232,12 @@ static bool stale(const char *name)
 	pid = strtol(name + strlen(TABLE_RUNNING), &end, 10);
 	if (*end || pid <= 0 || pid == getpid())
 		return false;
-	return kill((pid_t)pid, 0) && errno == ESRCH;
+	if (!kill((pid_t)pid, 0) || errno != ESRCH)
+		return false;
+	/* A table owned by a live cryo's netlink socket, whose pid this one
+	 * may not see (another pid namespace): not ours to delete, and it
+	 * goes with its owner. */
+	return !owned(name);
 }
 
 int net_lock_list(char *stale_out, size_t stale_size, char *held_out, size_t held_size)
@@ -219,6 +281,8 @@ int net_lock_begin(enum net_lock_mode mode)
 	char stale_tables[1024], *name, *save = NULL;
 
 	lock.mode = mode;
+	if (mode != NET_LOCK_SKIP && !lock.ctx)
+		lock.ctx = ctx_new();
 	if (mode == NET_LOCK_SKIP || net_lock_list(stale_tables, sizeof(stale_tables), NULL, 0))
 		return 0;
 	for (name = strtok_r(stale_tables, " ", &save); name; name = strtok_r(NULL, " ", &save)) {
@@ -256,6 +320,9 @@ void net_lock_end(bool keep_held)
 	lock.rules = NULL;
 	lock.conns = NULL;
 	lock.nr = 0;
+	if (lock.ctx)
+		nft_ctx_free(lock.ctx);
+	lock.ctx = NULL;
 }
 
 int net_lock_save(Inventory *inv, bool hold)
@@ -271,7 +338,7 @@ int net_lock_save(Inventory *inv, bool hold)
 	table_name(TABLE_RUNNING, getpid(), running, sizeof(running));
 	table_name(TABLE_HELD, getpid(), held, sizeof(held));
 	/* One transaction: the held table takes over with no gap. */
-	cmd = table_cmds(held, true);
+	cmd = table_cmds(held, true, false);
 	if (!cmd)
 		return -ENOMEM;
 	off = strlen(cmd);
@@ -297,11 +364,14 @@ int net_lock_restore(const Inventory *inv)
 {
 	int ret = 0;
 
-	/* Skipped: the held table still goes, or it would drop them forever. */
+	/* Skipped: the held table still goes, or it would drop them forever.
+	 * One transaction makes the table with them all. */
 	for (size_t i = 0; !ret && lock.mode != NET_LOCK_SKIP && i < inv->n_locked_connections; i++)
-		ret = add_rule(inv->locked_connections[i], true);
+		ret = add_rule(inv->locked_connections[i], true, false);
 	if (ret == -EBADMSG)
 		pr_err("restore: inventory.img: a locked connection's addresses are malformed");
+	if (!ret && lock.nr && !lock.table)
+		ret = apply_rules("the rules of the dump's connections");
 	if (!ret && inv->network_lock_table) {
 		if (strncmp(inv->network_lock_table, TABLE_HELD, strlen(TABLE_HELD)) ||
 		    strspn(inv->network_lock_table + strlen(TABLE_HELD), "0123456789") !=

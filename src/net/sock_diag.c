@@ -34,7 +34,8 @@ static size_t build_request(int family, int protocol, union diag_req *r)
 	case AF_UNIX:
 		r->unix_req.sdiag_family = AF_UNIX;
 		r->unix_req.udiag_states = ~0u;
-		r->unix_req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER;
+		r->unix_req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS |
+					 UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS;
 		return sizeof(r->unix_req);
 	case AF_INET:
 	case AF_INET6:
@@ -183,6 +184,8 @@ static int inet_match(const struct nlmsghdr *h, void *arg)
 	l->out->rqueue = m->idiag_rqueue;
 	l->out->wqueue = m->idiag_wqueue;
 	l->out->ifindex = m->id.idiag_if;
+	memcpy(l->out->peer_addr, m->id.idiag_dst, sizeof(l->out->peer_addr));
+	l->out->peer_port = ntohs(m->id.idiag_dport);
 	mnl_attr_for_each(a, h, sizeof(*m)) {
 		if (mnl_attr_get_type(a) == INET_DIAG_SHUTDOWN &&
 		    mnl_attr_get_payload_len(a) >= 1) {
@@ -225,6 +228,33 @@ static int udp_lookup(const struct sockaddr_storage *local, const struct sockadd
 	return request(local->ss_family, IPPROTO_UDP, NULL, 0, &id, inet_match, l);
 }
 
+/* Asks for the TCP connection from @local to @peer: the kernel's exact
+ * lookup in its established table (local is "src" here). A v4-mapped one
+ * is in the IPv4 table, which an AF_INET6 request does not search. */
+static int tcp_lookup(const struct sockaddr_storage *local, const struct sockaddr_storage *peer,
+		      struct inet_lookup *l)
+{
+	struct inet_diag_sockid id = { .idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } };
+
+	if (local->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)local, *b = (const void *)peer;
+
+		id.idiag_src[0] = a->sin_addr.s_addr;
+		id.idiag_sport = a->sin_port;
+		id.idiag_dst[0] = b->sin_addr.s_addr;
+		id.idiag_dport = b->sin_port;
+	} else {
+		const struct sockaddr_in6 *a = (const void *)local, *b = (const void *)peer;
+
+		memcpy(id.idiag_src, &a->sin6_addr, 16);
+		id.idiag_sport = a->sin6_port;
+		memcpy(id.idiag_dst, &b->sin6_addr, 16);
+		id.idiag_dport = b->sin6_port;
+		id.idiag_if = a->sin6_scope_id;
+	}
+	return request(local->ss_family, IPPROTO_TCP, NULL, 0, &id, inet_match, l);
+}
+
 int sock_diag_inet_find(int family, int protocol, const struct sockaddr_storage *local,
 			const struct sockaddr_storage *peer, uint64_t ino,
 			struct inet_diag_state *out)
@@ -246,6 +276,10 @@ int sock_diag_inet_find(int family, int protocol, const struct sockaddr_storage 
 	 * SO_REUSEPORT group may answer instead, then the filtered dump. */
 	if (protocol == IPPROTO_UDP && local->ss_family == family)
 		ret = udp_lookup(local, peer, &l);
+	/* A connection of a listener's port: the filtered dump would list
+	 * every other one (quadratic in a server's connections). */
+	if (protocol == IPPROTO_TCP && peer && local->ss_family == family)
+		ret = tcp_lookup(local, peer, &l);
 	if (!l.found)
 		ret = request(family, protocol, filter, sizeof(filter), NULL, inet_match, &l);
 	if (ret)
@@ -262,15 +296,16 @@ struct unix_lookup {
 	bool found;
 };
 
-static int unix_match(const struct nlmsghdr *h, void *arg)
+/* The state of the unix socket one reply describes, its inode in *@ino;
+ * -EBADMSG when the reply is too short. */
+static int unix_parse(const struct nlmsghdr *h, uint32_t *ino, struct unix_diag_state *o)
 {
-	struct unix_lookup *l = arg;
 	const struct unix_diag_msg *m = mnl_nlmsg_get_payload(h);
-	struct unix_diag_state *o = l->out;
 	const struct nlattr *a;
 
-	if (h->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*m) || m->udiag_ino != l->ino)
-		return 0;
+	if (h->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*m))
+		return -EBADMSG;
+	*ino = m->udiag_ino;
 	memset(o, 0, sizeof(*o));
 	o->type = m->udiag_type;
 	o->state = m->udiag_state;
@@ -302,6 +337,7 @@ static int unix_match(const struct nlmsghdr *h, void *arg)
 			break;
 		case UNIX_DIAG_ICONS:
 			o->nr_icons = len / 4;
+			o->icons = v;
 			break;
 		case UNIX_DIAG_RQLEN:
 			if (len >= sizeof(struct unix_diag_rqlen)) {
@@ -317,8 +353,45 @@ static int unix_match(const struct nlmsghdr *h, void *arg)
 			break;
 		}
 	}
+	return 0;
+}
+
+static int unix_match(const struct nlmsghdr *h, void *arg)
+{
+	struct unix_lookup *l = arg;
+	struct unix_diag_state st;
+	uint32_t ino;
+
+	if (unix_parse(h, &ino, &st) || ino != l->ino)
+		return 0;
+	st.icons = NULL;
+	*l->out = st;
 	l->found = true;
 	return 1;
+}
+
+struct unix_walk {
+	int (*each)(uint32_t ino, const struct unix_diag_state *st, void *arg);
+	void *arg;
+};
+
+static int unix_walk_one(const struct nlmsghdr *h, void *arg)
+{
+	struct unix_walk *w = arg;
+	struct unix_diag_state st;
+	uint32_t ino;
+
+	if (unix_parse(h, &ino, &st))
+		return 0;
+	return w->each(ino, &st, w->arg);
+}
+
+int sock_diag_unix_each(int (*each)(uint32_t ino, const struct unix_diag_state *st, void *arg),
+			void *arg)
+{
+	struct unix_walk w = { .each = each, .arg = arg };
+
+	return sock_diag_dump(AF_UNIX, 0, unix_walk_one, &w);
 }
 
 int sock_diag_unix_find(uint64_t ino, struct unix_diag_state *out)

@@ -27,6 +27,8 @@ struct inet_diag_state {
 	uint32_t rqueue;	/* bytes: unread (UDP: memory charged) */
 	uint32_t wqueue;	/* bytes: unsent (UDP: memory charged) */
 	uint32_t ifindex;	/* the bound device, 0 for none */
+	uint8_t peer_addr[16];	/* idiag_dst: the peer (4 bytes for IPv4) */
+	uint16_t peer_port;	/* host order; 0 for none */
 };
 
 /* Finds the socket of inode @ino among the sockets of @family (AF_INET or
@@ -50,10 +52,21 @@ struct unix_diag_state {
 	uint32_t peer_ino;	/* 0: none, or it closed */
 	uint32_t nr_icons;	/* connections waiting in a listener's accept queue */
 	uint32_t rqueue, wqueue;	/* a listener's queue and backlog; else bytes */
+	/* The inodes of the clients whose connections wait in a listener's
+	 * accept queue, oldest first (0: a client that closed); nr_icons of
+	 * them. Only in a sock_diag_unix_each() callback, else NULL. */
+	const uint32_t *icons;
 };
 
 /* Finds the unix socket of inode @ino (sock_diag of cryo's network
  * namespace); -ENOENT when not listed. */
 int sock_diag_unix_find(uint64_t ino, struct unix_diag_state *out);
+
+/* Calls @each for every unix socket of cryo's network namespace with its
+ * inode and state, including the connections not yet accepted (inode 0,
+ * named as their listener, their peer the client). @each returns 0 to go
+ * on, 1 to stop, or -errno. */
+int sock_diag_unix_each(int (*each)(uint32_t ino, const struct unix_diag_state *st, void *arg),
+			void *arg);
 
 #endif

@@ -162,6 +162,12 @@ static int dump_queues(const struct file_dump *d, InetSocket *s, TcpConnection *
 		ret = ioctl_u32(fd, SIOCOUTQ, &t->send_queued);
 	if (!ret)
 		ret = ioctl_u32(fd, SIOCOUTQNSD, &t->send_unsent);
+	/* A FIN we sent (or queued) counts in SIOCOUTQ (and SIOCOUTQNSD while
+	 * unsent) though it is no byte; SIOCINQ leaves a received one out. */
+	if (!ret && tcp_state_fin_sent(t->state)) {
+		t->send_queued -= t->send_queued > 0;
+		t->send_unsent -= t->send_unsent > 0;
+	}
 	if (!ret && t->send_unsent > t->send_queued)
 		ret = -EIO;
 	if (!ret) {
@@ -251,7 +257,7 @@ static bool unsettable(const SocketOption *o)
 		(o->name == IPV6_MULTICAST_HOPS || o->name == IPV6_MULTICAST_IF));
 }
 
-static void drop_unsettable(InetSocket *s)
+void tcp_conn_drop_unsettable(InetSocket *s)
 {
 	size_t j = 0;
 
@@ -293,7 +299,7 @@ int tcp_conn_dump(const struct file_dump *d, InetSocket *s, unsigned int state)
 		return -EOPNOTSUPP;
 	}
 
-	if (state != TCP_ESTABLISHED) {
+	if (!tcp_state_supported(state)) {
 		char what[128];
 
 		net_describe_socket(p->dup, what, sizeof(what));
@@ -306,7 +312,7 @@ int tcp_conn_dump(const struct file_dump *d, InetSocket *s, unsigned int state)
 	tcp_connection__init(t);
 	s->tcp = t;
 	t->state = state;
-	drop_unsettable(s);
+	tcp_conn_drop_unsettable(s);
 	ret = lock_connection(p, s);
 	if (!ret)
 		ret = repair_on(p);
@@ -321,12 +327,16 @@ const char *tcp_conn_problem(const InetSocket *s, uint64_t *queued)
 {
 	const TcpConnection *t = s->tcp;
 
-	if (t->state != 1)
-		return "a TCP connection in a state other than established";
+	if (!tcp_state_supported(t->state))
+		return "a TCP connection in a state other than SYN_SENT, established, FIN_WAIT1, "
+		       "FIN_WAIT2, CLOSE_WAIT, LAST_ACK and CLOSING";
+	if (t->state == TCP_SYN_SENT && (t->send_queued || t->recv_queued))
+		return "a TCP connect() in progress with bytes queued";
 	if (!s->has_peer_addr || !s->local_port || !s->peer_port || s->has_backlog)
 		return "a TCP connection needs a local port and a peer, and no backlog";
-	if (s->shutdown & 2)
-		return "an established TCP connection shut down for writing";
+	if (!!(s->shutdown & 2) != tcp_state_fin_sent(t->state))
+		return "a TCP connection shut down for writing in a state that sent no FIN, or "
+		       "the reverse";
 	if (t->send_queued > QUEUE_MAX || t->recv_queued > QUEUE_MAX ||
 	    t->send_unsent > t->send_queued)
 		return "TCP queue sizes out of range";
@@ -402,6 +412,13 @@ static int set_window(int fd, const TcpConnection *t)
 		.rcv_wnd = t->rcv_wnd, .rcv_wup = t->rcv_wup,
 	};
 
+	/* The peer's FIN comes after (tcp_state.c): a window acknowledging it
+	 * is past what the socket has received yet, and refused. */
+	if (tcp_state_fin_received(t->state) && win.rcv_wup == t->recv_seq) {
+		win.rcv_wup--;
+		win.rcv_wnd++;
+	}
+
 	return setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, &win, sizeof(win)) ? -errno : 0;
 }
 
@@ -417,6 +434,37 @@ static int make_room(int fd, const TcpConnection *t)
 	return 0;
 }
 
+/* A connect() in progress (SYN_SENT): repair mode cannot make one, so the
+ * connect() is done again with repair off, from the same initial sequence
+ * number (the send queue's, less the SYN), not waiting: the peer sees its
+ * SYN again. The task's own connect(), restarted, waits on as before. */
+static int restore_syn_sent(struct restore_ctx *r, const struct file_obj *f, int fd,
+			    const TcpConnection *t, const struct sockaddr_storage *peer,
+			    socklen_t peer_len)
+{
+	const char *what = "the initial sequence number";
+	int flags, ret = set_seq(fd, TCP_SEND_QUEUE, t->send_seq - 1);
+
+	if (!ret) {
+		what = "TCP_REPAIR off";
+		ret = tcp_conn_repair(fd, false);
+	}
+	if (!ret) {
+		what = "connect()";
+		flags = fcntl(fd, F_GETFL);
+		if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK))
+			ret = -errno;
+		else if (connect(fd, (const struct sockaddr *)peer, peer_len) && errno != EINPROGRESS)
+			ret = -errno;
+		if (flags >= 0 && fcntl(fd, F_SETFL, flags) && !ret)
+			ret = -errno;
+	}
+	if (ret)
+		restore_err(r, f, "cannot restore the TCP connect() in progress (SYN_SENT): %s: %s",
+			    what, strerror(-ret));
+	return ret;
+}
+
 int tcp_conn_restore(struct restore_ctx *r, const struct file_obj *f, int fd,
 		     const struct sockaddr_storage *peer, socklen_t peer_len)
 {
@@ -427,13 +475,18 @@ int tcp_conn_restore(struct restore_ctx *r, const struct file_obj *f, int fd,
 	const char *what = "the sequence numbers";
 	int ret;
 
+	if (t->state == TCP_SYN_SENT)
+		return restore_syn_sent(r, f, fd, t, peer, peer_len);
 	bytes = malloc((size_t)t->recv_queued + t->send_queued + 1);
 	if (!bytes)
 		return -ENOMEM;
 	contents_copy_runs(bytes, f->chunks, f->nr_chunks);
-	ret = set_seq(fd, TCP_SEND_QUEUE, t->send_seq - t->send_queued);
+	/* Without the FINs, which tcp_state_restore() replays. */
+	ret = set_seq(fd, TCP_SEND_QUEUE,
+		      t->send_seq - tcp_state_fin_sent(t->state) - t->send_queued);
 	if (!ret)
-		ret = set_seq(fd, TCP_RECV_QUEUE, t->recv_seq - t->recv_queued);
+		ret = set_seq(fd, TCP_RECV_QUEUE,
+			      t->recv_seq - tcp_state_fin_received(t->state) - t->recv_queued);
 	/* In repair mode connect() sends nothing: the connection is there. */
 	if (!ret) {
 		what = "connect()";
@@ -466,12 +519,25 @@ int tcp_conn_restore(struct restore_ctx *r, const struct file_obj *f, int fd,
 		if (!ret)
 			ret = set_window(fd, t);
 	}
+	/* Never sent: the kernel sends it now, as it would have; before our
+	 * FIN, if it is queued. */
+	if (!ret && t->state != TCP_ESTABLISHED && t->send_unsent) {
+		what = "the unsent data";
+		ret = tcp_conn_repair(fd, false);
+		if (!ret)
+			ret = write_all(fd, bytes + t->recv_queued + sent, t->send_unsent);
+		if (!ret)
+			ret = tcp_conn_repair(fd, true);
+	}
+	if (!ret && t->state != TCP_ESTABLISHED) {
+		what = "the state after established (the FINs)";
+		ret = tcp_state_restore(fd, s, t);
+	}
 	if (!ret) {
 		what = "TCP_REPAIR off";
 		ret = tcp_conn_repair(fd, false);
 	}
-	/* Never sent: the kernel sends it now, as it would have. */
-	if (!ret) {
+	if (!ret && t->state == TCP_ESTABLISHED) {
 		what = "the unsent data";
 		ret = write_all(fd, bytes + t->recv_queued + sent, t->send_unsent);
 	}

@@ -4,7 +4,9 @@
 #ifndef CRYO_NET_UNIX_INTERNAL_H
 #define CRYO_NET_UNIX_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "images/proto/unix_socket.pb-c.h"
 
@@ -22,6 +24,36 @@ int unix_queue_dump(const struct file_dump *d, UnixSocket *s);
 int unix_queue_fill(const struct file_obj *f, int fd, int peer, const char **why);
 /* Reads the queue of @fd back and compares it with what @f saved. */
 int unix_queue_check(const struct file_obj *f, int fd, const char **why);
+
+struct unix_diag_state;
+/* The sock_diag state of the unix socket of inode @ino, from one listing
+ * per dump (unix_diag_table.c); its icons stay valid for the dump.
+ * -ENOENT when not listed. */
+int unix_diag_lookup(const struct file_dump *d, uint64_t ino, struct unix_diag_state *out);
+/* The listener whose accept queue holds the connection of @client: its
+ * inode and state. -ENOENT when none. */
+int unix_diag_listener_of(const struct file_dump *d, uint32_t client, uint32_t *listener,
+			  struct unix_diag_state *out);
+/* The listener d->p (state @st): the connections waiting in its accept
+ * queue in s->waiting, and its group with their clients; one that cannot
+ * be made again is refused by name, or dropped with --skip-in-flight
+ * (unix_accept_queue.c). */
+int unix_accept_queue_dump_listener(const struct file_dump *d, const struct unix_diag_state *st,
+				    UnixSocket *s);
+/* The client d->p, whose connection waits in a listener's accept queue:
+ * in the listener's group, or connected again by name to an outside one
+ * (--ext-unix-sk), or, dropped, left by its peer. */
+int unix_accept_queue_dump_client(const struct file_dump *d, const struct unix_diag_state *st,
+				  UnixSocket *s);
+
+struct ucred;
+struct sockaddr;
+/* Sends @len bytes of @data on @sk (to @dest, unless NULL): one message,
+ * or for a @stream as many sends as it takes; with @creds (unless NULL)
+ * as the sender's credentials, a pid no process has being taken by a
+ * placeholder process for the time of the send (unix_creds.c). */
+int unix_send_as(int sk, const void *data, size_t len, const struct ucred *creds,
+		 const struct sockaddr *dest, unsigned int dest_len, bool stream);
 
 struct restore_ctx;
 /* The kind's open and create_group (unix_restore.c). */

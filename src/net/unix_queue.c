@@ -20,29 +20,52 @@
  * doubled, or more with SO_SNDBUFFORCE; cryo takes up to 8 MiB. */
 #define UNIX_RECORD_MAX (8u << 20)
 
+/* The kernel's SCM_PIDFD (6.5), whose fd a peek installs too. */
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+
 struct peeked {
 	const uint8_t *data;
 	size_t size;
 	const struct sockaddr_un *sender;
 	socklen_t sender_len;
+	bool has_creds;		/* SO_PASSCRED: its sender's credentials */
+	struct ucred creds;
 };
 
-/* Refuses what a queue cannot be saved with: fds in flight. Closes the
- * copies the peek gave cryo. */
-static int control_problem(struct msghdr *msg, const char **why)
+/* Takes the sender's credentials from @msg into @pk, and refuses what a
+ * queue cannot be saved with: fds in flight, any other control message.
+ * Closes the fds the peek gave cryo. */
+static int read_control(struct msghdr *msg, struct peeked *pk, const char **why)
 {
 	int ret = 0;
 
+	pk->has_creds = false;
 	if (msg->msg_flags & MSG_CTRUNC) {
 		*why = "a message carries more control data than cryo reads";
 		ret = -EOPNOTSUPP;
 	}
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		bool fds = c->cmsg_level == SOL_SOCKET &&
+			   (c->cmsg_type == SCM_RIGHTS || c->cmsg_type == SCM_PIDFD);
+
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(pk->creds))) {
+			memcpy(&pk->creds, CMSG_DATA(c), sizeof(pk->creds));
+			pk->has_creds = true;
 			continue;
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+		}
+		for (size_t i = 0; fds && i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
 			close(((int *)CMSG_DATA(c))[i]);
-		*why = "fds in flight (SCM_RIGHTS) in its queue: not supported yet";
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			*why = "fds in flight (SCM_RIGHTS) in its queue: not supported yet";
+		else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_PIDFD)
+			*why = "SO_PASSPIDFD with data queued (a pidfd per message): not supported "
+			       "yet";
+		else
+			*why = "a queued message with a control message cryo does not save "
+			       "(SO_PASSSEC?): not supported yet";
 		ret = -EOPNOTSUPP;
 	}
 	return ret;
@@ -126,14 +149,14 @@ static int queue_peek(int fd, bool stream, bool read_shut,
 			continue;
 		if (n < 0)
 			goto failed;
-		ret = control_problem(&msg, why);
+		pk = (struct peeked){ .data = buf, .size = n, .sender = &sender,
+				      .sender_len = msg.msg_namelen };
+		ret = read_control(&msg, &pk, why);
 		if (ret)
 			break;
 		/* A stream's end (its peer closed or reading was shut down). */
 		if (n == 0 && stream)
 			break;
-		pk = (struct peeked){ .data = buf, .size = n, .sender = &sender,
-				      .sender_len = msg.msg_namelen };
 		ret = each(&pk, arg);
 		if (ret)
 			break;
@@ -174,12 +197,13 @@ static int save_peeked(const struct peeked *pk, void *arg)
 	struct queue_dump *q = arg;
 	UnixSocket *s = q->s;
 	UnixRecord *rec, **list;
-	const char *name;
+	const char *name = NULL;
 	size_t name_len;
 
 	if (queue_bytes_append(&q->bytes, &q->size, &q->cap, pk->data, pk->size))
 		return -ENOMEM;
-	if (s->type == SOCK_STREAM)
+	/* A stream's runs are records only with their senders' credentials. */
+	if (s->type == SOCK_STREAM && !pk->has_creds)
 		return 0;
 	list = reallocarray(s->queue, s->n_queue + 1, sizeof(*list));
 	if (!list)
@@ -191,7 +215,13 @@ static int save_peeked(const struct peeked *pk, void *arg)
 	unix_record__init(rec);
 	list[s->n_queue++] = rec;
 	rec->size = pk->size;
-	name_len = sender_name(pk, &name);
+	if (pk->has_creds) {
+		rec->has_pid = rec->has_uid = rec->has_gid = true;
+		rec->pid = (uint32_t)pk->creds.pid;
+		rec->uid = pk->creds.uid;
+		rec->gid = pk->creds.gid;
+	}
+	name_len = s->type == SOCK_STREAM ? 0 : sender_name(pk, &name);
 	if (name_len) {
 		rec->has_sender = true;
 		rec->sender.data = malloc(name_len);
@@ -254,6 +284,14 @@ static socklen_t make_addr(const ProtobufCBinaryData *name, struct sockaddr_un *
 	return offsetof(struct sockaddr_un, sun_path) + name->len;
 }
 
+static const struct ucred *record_creds(const UnixRecord *rec, struct ucred *out)
+{
+	if (!rec->has_pid)
+		return NULL;
+	*out = (struct ucred){ .pid = (pid_t)rec->pid, .uid = rec->uid, .gid = rec->gid };
+	return out;
+}
+
 /* Sends one record to @dest from a socket of its own, bound to its
  * sender's name when it had one (the name must be free then). */
 static int send_from_sender(const UnixSocket *s, const UnixRecord *rec, const uint8_t *data,
@@ -261,8 +299,9 @@ static int send_from_sender(const UnixSocket *s, const UnixRecord *rec, const ui
 {
 	_cleanup_close_ int sk = socket(AF_UNIX, (int)s->type | SOCK_CLOEXEC, 0);
 	struct sockaddr_un from;
+	struct ucred creds;
 	bool path = false;
-	int ret = 0;
+	int ret;
 
 	if (sk < 0)
 		return -errno;
@@ -275,11 +314,10 @@ static int send_from_sender(const UnixSocket *s, const UnixRecord *rec, const ui
 			return -errno;
 		}
 	}
-	if (sendto(sk, data, rec->size, MSG_DONTWAIT, (const struct sockaddr *)dest, dest_len) !=
-	    (ssize_t)rec->size) {
+	ret = unix_send_as(sk, data, rec->size, record_creds(rec, &creds),
+			   (const struct sockaddr *)dest, dest_len, false);
+	if (ret)
 		*why = "cannot queue a record again";
-		ret = -errno;
-	}
 	if (path)
 		unlink(from.sun_path);
 	return ret;
@@ -292,7 +330,7 @@ int unix_queue_fill(const struct file_obj *f, int fd, int peer, const char **why
 	struct sockaddr_un self;
 	socklen_t self_len = sizeof(self);
 	size_t size = 0, at = 0;
-	int big = 64 << 20;
+	int big = 64 << 20, ret;
 
 	if (!f->nr_chunks)
 		return 0;
@@ -303,31 +341,27 @@ int unix_queue_fill(const struct file_obj *f, int fd, int peer, const char **why
 	 * all, before the saved sizes are set. */
 	if (peer >= 0 && setsockopt(peer, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)))
 		return -errno;
-	if (s->type == SOCK_STREAM) {
-		while (at < size) {
-			ssize_t n = send(peer, bytes + at, size - at, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				*why = "cannot queue its bytes again";
-				return n < 0 ? -errno : -EIO;
-			}
-			at += n;
-		}
-		return 0;
+	/* A stream's bytes with no senders' credentials: one run. */
+	if (s->type == SOCK_STREAM && !s->n_queue) {
+		ret = unix_send_as(peer, bytes, size, NULL, NULL, 0, true);
+		if (ret)
+			*why = "cannot queue its bytes again";
+		return ret;
 	}
 	if (peer < 0 && getsockname(fd, (struct sockaddr *)&self, &self_len))
 		return -errno;
 	for (size_t i = 0; i < s->n_queue; i++) {
 		const UnixRecord *rec = s->queue[i];
-		int ret;
+		struct ucred creds;
 
 		if (peer >= 0) {
-			if (send(peer, bytes + at, rec->size, MSG_DONTWAIT | MSG_NOSIGNAL) !=
-			    (ssize_t)rec->size) {
-				*why = "cannot queue a record again";
-				return -errno;
+			ret = unix_send_as(peer, bytes + at, rec->size, record_creds(rec, &creds),
+					   NULL, 0, s->type == SOCK_STREAM);
+			if (ret) {
+				*why = rec->has_pid && ret == -EPERM ?
+				       "cannot queue a record again with its sender's credentials" :
+				       "cannot queue a record again";
+				return ret;
 			}
 		} else {
 			ret = send_from_sender(s, rec, bytes + at, &self, self_len, why);
@@ -349,7 +383,7 @@ struct queue_check {
 static int compare_peeked(const struct peeked *pk, void *arg)
 {
 	struct queue_check *c = arg;
-	const char *name;
+	const char *name = NULL;
 	size_t name_len;
 	const UnixRecord *rec;
 
@@ -358,13 +392,19 @@ static int compare_peeked(const struct peeked *pk, void *arg)
 		return -EIO;
 	}
 	c->at += pk->size;
-	if (c->s->type == SOCK_STREAM)
+	if (c->s->type == SOCK_STREAM && !c->s->n_queue)
 		return 0;
 	rec = c->next < c->s->n_queue ? c->s->queue[c->next] : NULL;
 	c->next++;
-	name_len = sender_name(pk, &name);
+	name_len = c->s->type == SOCK_STREAM ? 0 : sender_name(pk, &name);
 	if (!rec || rec->size != pk->size) {
 		c->differs = "a queued record's size differs";
+		return -EIO;
+	}
+	if (rec->has_pid != pk->has_creds ||
+	    (rec->has_pid && ((uint32_t)pk->creds.pid != rec->pid || pk->creds.uid != rec->uid ||
+			      pk->creds.gid != rec->gid))) {
+		c->differs = "a queued record's sender credentials differ";
 		return -EIO;
 	}
 	if (rec->has_sender != (name_len != 0) ||
@@ -387,7 +427,7 @@ int unix_queue_check(const struct file_obj *f, int fd, const char **why)
 		return -ENOMEM;
 	c.bytes = bytes;
 	ret = queue_peek(fd, s->type == SOCK_STREAM, s->shutdown & 1, compare_peeked, &c, why);
-	if (!ret && (c.at != c.size || (s->type != SOCK_STREAM && c.next != s->n_queue))) {
+	if (!ret && (c.at != c.size || c.next != s->n_queue)) {
 		c.differs = "fewer bytes or records are queued than were saved";
 		ret = -EIO;
 	}

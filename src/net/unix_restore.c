@@ -3,6 +3,7 @@
  * with names and their files, queues, shutdown and options. What is saved
  * and checked is unix_socket.c's; the queues are unix_queue.c's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <linux/filter.h>
 #include <stdio.h>
@@ -268,6 +269,128 @@ static int open_left_by_peer(struct restore_ctx *r, const struct file_obj *f)
 	return sv[0];
 }
 
+/* Connects @fd to the listener @l's name, which must have room: the
+ * connection then waits in its accept queue. */
+static int connect_to_listener(struct restore_ctx *r, const struct file_obj *l,
+			       const struct file_obj *f, int fd)
+{
+	const UnixSocket *ls = l->e->unix_socket;
+	struct sockaddr_un sa;
+	socklen_t len = make_addr(&ls->name, &sa);
+	int flags = fcntl(fd, F_GETFL);
+
+	/* Never blocks the restore: a full queue fails it. */
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) ||
+	    connect(fd, (struct sockaddr *)&sa, len) || fcntl(fd, F_SETFL, flags)) {
+		restore_err(r, f, "cannot connect again to the listener %s%.*s (file %u), in "
+			    "whose accept queue it waited: %s", sa.sun_path[0] ? "" : "@",
+			    (int)ls->name.len - !sa.sun_path[0], sa.sun_path + !sa.sun_path[0],
+			    l->e->id, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The connections waiting in the accept queue of the listener @l (made
+ * and listening), in their order: each client of @members connects again,
+ * its new fd into @fds. */
+static int make_waiting(struct restore_ctx *r, const struct file_obj *l,
+			const struct file_obj *const *members, size_t n, int *fds)
+{
+	const UnixSocket *ls = l->e->unix_socket;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < ls->n_waiting; i++) {
+		const struct file_obj *c = NULL;
+		size_t j;
+		int fd;
+
+		for (j = 0; j < n; j++) {
+			const UnixSocket *cs = members[j]->e->unix_socket;
+
+			if (cs->has_waiting_on && cs->waiting_on == ls->ino &&
+			    cs->ino == ls->waiting[i] && fds[j] < 0) {
+				c = members[j];
+				break;
+			}
+		}
+		if (!c) {
+			restore_err(r, l, "the client socket:[%llu] waiting in its accept queue "
+				    "is not in its group", (unsigned long long)ls->waiting[i]);
+			return -EBADMSG;
+		}
+		if (c->e->unix_socket->type != ls->type) {
+			restore_err(r, c, "waits in the accept queue of a listener of another "
+				    "type");
+			return -EBADMSG;
+		}
+		fd = socket(AF_UNIX, (int)ls->type | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			restore_err(r, c, "cannot make a socket: %s", strerror(errno));
+			return -errno;
+		}
+		ret = restore_options(r, c, fd);
+		if (!ret)
+			ret = restore_name(r, c, fd);
+		if (!ret)
+			ret = connect_to_listener(r, l, c, fd);
+		if (!ret)
+			ret = finish(r, c, fd);
+		if (ret)
+			close(fd);
+		else
+			fds[j] = fd;
+	}
+	return ret;
+}
+
+/* A listener and the clients waiting in its accept queue: the listener
+ * first, then each client connects again in the saved order. */
+static int create_listener_group(struct restore_ctx *r, const struct file_obj *const *members,
+				 size_t n, int *fds)
+{
+	const struct file_obj *l = NULL;
+	size_t at = 0, clients = 0;
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = -1;
+		if (members[i]->e->unix_socket->n_waiting) {
+			if (l) {
+				restore_err(r, members[i], "a second listener in one group");
+				return -EBADMSG;
+			}
+			l = members[i];
+			at = i;
+		} else if (members[i]->e->unix_socket->has_waiting_on) {
+			clients++;
+		}
+	}
+	if (!l || clients + 1 != n) {
+		restore_err(r, members[0], "a group with no listener, or with members that are "
+			    "neither it nor its waiting clients");
+		return -EBADMSG;
+	}
+	ret = unix_open(r, l);
+	if (ret < 0)
+		return ret;
+	fds[at] = ret;
+	ret = make_waiting(r, l, members, n, fds);
+	for (size_t i = 0; !ret && i < n; i++) {
+		if (fds[i] < 0) {
+			restore_err(r, members[i], "not named by its listener's accept queue");
+			ret = -EBADMSG;
+		}
+	}
+	if (ret) {
+		for (size_t i = 0; i < n; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		return ret;
+	}
+	return 0;
+}
+
 int unix_open(struct restore_ctx *r, const struct file_obj *f)
 {
 	const UnixSocket *s = f->e->unix_socket;
@@ -320,6 +443,10 @@ int unix_create_group(struct restore_ctx *r, const struct file_obj *const *membe
 	const UnixSocket *s = members[0]->e->unix_socket;
 	int sv[2], ret = 0;
 
+	for (size_t i = 0; i < n; i++)
+		if (members[i]->e->unix_socket->n_waiting ||
+		    members[i]->e->unix_socket->has_waiting_on)
+			return create_listener_group(r, members, n, fds);
 	if (n != 2 || members[1]->e->unix_socket->type != s->type) {
 		restore_err(r, members[0], "a socketpair needs two ends of one type");
 		return -EBADMSG;

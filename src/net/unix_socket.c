@@ -5,7 +5,6 @@
  * dump are one group, made again by socketpair(); a datagram socket
  * connected to another that is not connected back connects again by name.
  * Peers are found by inode through sock_diag, never by fd order. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -63,46 +62,6 @@ static const char *name_str(const void *name, size_t len, char *buf, size_t size
 }
 
 /* ---- dump -------------------------------------------------------------------- */
-
-/* Which process of the dump holds an fd of socket @ino: 0 when none. */
-static pid_t holder_of(const struct file_dump *d, uint64_t ino)
-{
-	const pid_t *list;
-	size_t n = file_dump_pids(d, &list);
-	char want[48], dir[64], link[64];
-
-	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)ino);
-	/* The task being dumped first: it always counts, and is the likely
-	 * holder. */
-	for (size_t i = 0; i <= n; i++) {
-		pid_t pid = i ? list[i - 1] : d->p->pid;
-		_cleanup_close_ int dfd = -1;
-		DIR *dp;
-		struct dirent *de;
-		pid_t found = 0;
-
-		if (i && pid == d->p->pid)
-			continue;
-		snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
-		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			continue;
-		dp = fdopendir(dfd);
-		if (!dp)
-			continue;
-		dfd = -1;
-		while (!found && (de = readdir(dp))) {
-			ssize_t len = readlinkat(dirfd(dp), de->d_name, link, sizeof(link) - 1);
-
-			if (len > 0 && (link[len] = 0, !strcmp(link, want)))
-				found = pid;
-		}
-		closedir(dp);
-		if (found)
-			return found;
-	}
-	return 0;
-}
 
 static int save_bytes(ProtobufCBinaryData *out, const void *data, size_t len)
 {
@@ -178,24 +137,24 @@ static int dump_peer(const struct file_dump *d, const struct unix_diag_state *st
 		/* A stream client whose connection waits in a listener's accept
 		 * queue has an embryo for peer, which has no inode yet; a
 		 * closed peer shut the socket down both ways. */
-		if (s->type != SOCK_DGRAM && st->shutdown != 3) {
-			pr_fd_err(p, "connection not yet accepted by its listener: not supported "
-				  "yet");
-			return -EOPNOTSUPP;
-		}
+		if (s->type != SOCK_DGRAM && st->shutdown != 3)
+			return unix_accept_queue_dump_client(d, st, s);
 		s->has_peer_closed = s->peer_closed = true;
 		return 0;
 	}
 	s->has_peer_ino = true;
 	s->peer_ino = st->peer_ino;
 	s->has_connected = s->connected = true;
-	ret = sock_diag_unix_find(st->peer_ino, &peer);
+	ret = unix_diag_lookup(d, st->peer_ino, &peer);
 	if (ret) {
 		pr_fd_err(p, "sock_diag does not show its peer socket:[%u]: %s", st->peer_ino,
 			  strerror(-ret));
 		return ret == -ENOENT ? -ESRCH : ret;
 	}
-	if (!holder_of(d, st->peer_ino)) {
+	ret = file_dump_holds_socket(d, st->peer_ino);
+	if (ret < 0)
+		return ret;
+	if (!ret) {
 		if (!file_dump_ext_unix_sk(d))
 			return refuse_outside(p, s, &peer);
 		if (!peer.name_len) {
@@ -267,7 +226,7 @@ static int unix_dump(const struct file_dump *d)
 {
 	const struct fd_probe *p = d->p;
 	struct unix_diag_state st;
-	int type, peek_off, passcred = 0, ret;
+	int type, peek_off, ret;
 	UnixSocket *s;
 	char who[96];
 
@@ -275,8 +234,7 @@ static int unix_dump(const struct file_dump *d)
 	    sockopt_int(p->dup, SOL_SOCKET, SO_PEEK_OFF, &peek_off))
 		return pr_errno_ret("dump: pid %d %s (%s): cannot read what socket it is", p->pid,
 				    p->name, p->link);
-	sockopt_int(p->dup, SOL_SOCKET, SO_PASSCRED, &passcred);
-	ret = sock_diag_unix_find(p->st.st_ino, &st);
+	ret = unix_diag_lookup(d, p->st.st_ino, &st);
 	if (ret) {
 		pr_fd_err(p, "sock_diag does not show it (%s): is it in another network "
 			  "namespace?", strerror(-ret));
@@ -295,16 +253,12 @@ static int unix_dump(const struct file_dump *d)
 	s->uid = p->st.st_uid;
 	s->gid = p->st.st_gid;
 	if (st.state == UNIX_LISTEN) {
-		if (st.nr_icons || st.rqueue) {
-			pr_fd_err(p, "unix listening socket with %u connection%s waiting in its "
-				  "accept queue: not supported yet", st.rqueue,
-				  st.rqueue == 1 ? "" : "s");
-			return -EOPNOTSUPP;
-		}
 		s->has_backlog = true;
 		s->backlog = st.wqueue;
 	}
 	ret = dump_name(p, &st, s);
+	if (!ret && st.state == UNIX_LISTEN && (st.nr_icons || st.rqueue))
+		ret = unix_accept_queue_dump_listener(d, &st, s);
 	if (!ret)
 		ret = dump_peer(d, &st, s);
 	if (!ret)
@@ -318,11 +272,6 @@ static int unix_dump(const struct file_dump *d)
 	if (!ret && s->external && d->fe->n_contents + d->fe->contents_in_file) {
 		pr_fd_err(p, "data queued from its peer outside the dump: not restored with "
 			  "--ext-unix-sk");
-		ret = -EOPNOTSUPP;
-	}
-	if (!ret && passcred && d->fe->n_contents + d->fe->contents_in_file) {
-		pr_fd_err(p, "SO_PASSCRED with data queued: the senders' credentials are not "
-			  "saved yet");
 		ret = -EOPNOTSUPP;
 	}
 	return ret;
@@ -354,6 +303,17 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 		return "an outside peer without a name, or with data queued";
 	if (s->peer_closed && s->connected)
 		return "both connected and left by its peer";
+	if (s->n_waiting && (!s->has_backlog || !s->has_name || s->ghost ||
+			     s->n_waiting > (uint64_t)s->backlog + 1))
+		return "connections waiting on a socket that is not a named listener, or more "
+		       "than its backlog takes";
+	for (size_t i = 0; i < s->n_waiting; i++)
+		if (!s->waiting[i])
+			return "a waiting connection with no client";
+	if (s->has_waiting_on && (s->type == SOCK_DGRAM || s->connected || s->peer_closed ||
+				  s->has_backlog || !s->waiting_on))
+		return "waiting in an accept queue, but a datagram socket, connected, left, or "
+		       "listening";
 	if (s->shutdown > 3 || s->peek_off < -1)
 		return "shutdown bits beyond reading and writing, or peek offset below -1";
 	if (s->rcvtimeo_us / 1000000 > INT32_MAX || s->sndtimeo_us / 1000000 > INT32_MAX ||
@@ -365,13 +325,7 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 	for (size_t i = 0; i < s->n_options; i++)
 		if (!inet_option_known(s->options[i]->level, s->options[i]->name))
 			return "an option cryo does not know";
-	if (s->type == SOCK_STREAM) {
-		if (s->n_queue)
-			return "records queued on a stream socket";
-		*queued = s->stream_bytes;
-		return NULL;
-	}
-	if (s->has_stream_bytes)
+	if (s->type != SOCK_STREAM && s->has_stream_bytes)
 		return "stream bytes on a socket that is not a stream";
 	for (size_t i = 0; i < s->n_queue; i++) {
 		const UnixRecord *r = s->queue[i];
@@ -379,8 +333,20 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 		if (!r->size || (r->has_sender && (!r->sender.len ||
 						   r->sender.len > SUN_PATH_MAX)))
 			return "an empty queued record, or a sender's name empty or too long";
+		if (r->has_pid != r->has_uid || r->has_pid != r->has_gid ||
+		    (r->has_pid && (!r->pid || r->pid > INT32_MAX)))
+			return "a queued record's sender credentials incomplete, or a pid out of "
+			       "range";
+		/* A stream's runs are records only with their credentials. */
+		if (s->type == SOCK_STREAM && (!r->has_pid || r->has_sender))
+			return "a run of a stream's bytes without its sender's credentials, or "
+			       "with a sender's name";
 		*queued += r->size;
 	}
+	if (s->type == SOCK_STREAM && s->n_queue && *queued != s->stream_bytes)
+		return "a stream's runs of bytes that do not add up to its queued bytes";
+	if (s->type == SOCK_STREAM)
+		*queued = s->stream_bytes;
 	return NULL;
 }
 
@@ -390,12 +356,18 @@ static int unix_check(const struct image_dir *dir, struct files_image *img, stru
 	uint64_t queued;
 	const char *problem = record_problem(s, &queued);
 
-	if (!problem && f->group->nr_group > 2)
-		problem = "a group of more than two unix sockets";
-	if (!problem && f->group->nr_group == 2 && !s->connected)
-		problem = "in a socketpair but not connected";
-	if (!problem && s->connected && !s->has_connect_to && f->group->nr_group != 2)
-		problem = "connected, but neither to a name nor to a member of its group";
+	/* A listener's group holds it and its waiting clients (checked
+	 * whole when made); any other is a socketpair. */
+	if (!problem && !s->n_waiting && !s->has_waiting_on) {
+		if (f->group->nr_group > 2)
+			problem = "a group of more than two unix sockets";
+		else if (f->group->nr_group == 2 && !s->connected)
+			problem = "in a socketpair but not connected";
+		else if (s->connected && !s->has_connect_to && f->group->nr_group != 2)
+			problem = "connected, but neither to a name nor to a member of its group";
+	} else if (s->has_waiting_on && f->group->nr_group < 2) {
+		problem = "waiting in an accept queue, but in no group with its listener";
+	}
 	if (problem) {
 		load_err(img, f, "%s", problem);
 		return -EBADMSG;
@@ -433,6 +405,34 @@ static int unix_deps(struct files_image *img, struct file_obj *f)
 	return 0;
 }
 
+/* A socketpair needs both ends; a listener's group every waiting client
+ * the listener names. */
+static const char *unix_group_incomplete(FileEntry *const *members, size_t n)
+{
+	const UnixSocket *l = NULL;
+	size_t clients = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (members[i]->unix_socket && members[i]->unix_socket->n_waiting)
+			l = members[i]->unix_socket;
+	if (!l)
+		return n == 2 ? NULL : "one end of a socketpair without the other";
+	for (size_t i = 0; i < l->n_waiting; i++) {
+		bool found = false;
+
+		clients++;
+		for (size_t j = 0; j < n && !found; j++) {
+			const UnixSocket *c = members[j]->unix_socket;
+
+			found = c && c->has_waiting_on && c->ino == l->waiting[i];
+		}
+		if (!found)
+			return "a listener without the client of a connection waiting in its "
+			       "accept queue";
+	}
+	return n == clients + 1 ? NULL : "a listener's group with members it does not name";
+}
+
 const struct file_kind unix_socket_kind = {
 	.name = "unix socket",
 	.type = FILE_ENTRY__KIND__UNIX_SOCKET,
@@ -442,5 +442,6 @@ const struct file_kind unix_socket_kind = {
 	.deps = unix_deps,
 	.open = unix_open,
 	.create_group = unix_create_group,
-	.group_size = 2,
+	/* 2 for a socketpair, 1 + its clients for a listener. */
+	.group_incomplete = unix_group_incomplete,
 };

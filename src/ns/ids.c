@@ -19,17 +19,20 @@ static const struct {
 	/* For the links of the namespace a task's next children go to: the
 	 * kind's own link, and the unshare() that makes the two differ. */
 	const char *children_of, *unshare;
+	/* Made again at restore (own.c), shared by every process: what
+	 * differs is the root's (tree/namespaces.c). */
+	bool root_own;
 } kinds[NS_NR_KINDS] = {
 	[NS_PID] = { "PID" },
 	[NS_PID_FOR_CHILDREN] = { "PID", "pid", "CLONE_NEWPID" },
 	[NS_MNT] = { "mount" },
 	[NS_NET] = { "network" },
 	[NS_IPC] = { "IPC" },
-	[NS_UTS] = { "UTS" },
+	[NS_UTS] = { "UTS", .root_own = true },
 	[NS_USER] = { "user" },
 	[NS_CGROUP] = { "cgroup" },
-	[NS_TIME] = { "time" },
-	[NS_TIME_FOR_CHILDREN] = { "time", "time", "CLONE_NEWTIME" },
+	[NS_TIME] = { "time", .root_own = true },
+	[NS_TIME_FOR_CHILDREN] = { "time", "time", "CLONE_NEWTIME", true },
 };
 
 /* /proc/self for pid 0, /proc/PID/task/TID for a thread. */
@@ -119,7 +122,12 @@ int ns_check_dumpable(pid_t pid, pid_t tid, const struct ns_ids *ids,
 
 		if (!ino || !want->ino[k] || ino == want->ino[k])
 			continue;
-		if (kinds[k].unshare)
+		if (kinds[k].root_own && !kinds[k].unshare)
+			pr_err("dump: %s: in its own %s namespace (%s:[%llu]), not the root's "
+			       "(%s:[%llu]): every process of a tree must share the root's %s "
+			       "namespace", who, ns_kind_name(k), ns_kind_name(k), ino,
+			       ns_kind_name(k), (unsigned long long)want->ino[k], kinds[k].what);
+		else if (kinds[k].unshare)
 			pr_err("dump: %s: makes its children in its own %s namespace "
 			       "(%s:[%llu], after unshare(%s)): %s namespaces are not supported "
 			       "yet", who, kinds[k].children_of, ns_kind_name(k), ino,

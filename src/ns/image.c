@@ -2,8 +2,12 @@
  * (NsIds): to and from struct ns_ids, and the checks restore makes before
  * it trusts them. Nothing here touches a
  * process, so the image fuzzer links it alone. */
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
+#include "common/cleanup.h"
+#include "images/proto/own_ns.pb-c.h"
 #include "ns/ns.h"
 
 /* Where each kind lives in NsIds: its has_ flag and its value. */
@@ -70,3 +74,60 @@ int ns_ids_zero_in_image(const NsIds *msg)
 			return k;
 	return -1;
 }
+
+/* ---- utsns.img and timens.img --------------------------------------------- */
+
+static int one_record(const struct image *img)
+{
+	if (img->nr_records == 1)
+		return 0;
+	image_error(img->path, 0, "%zu records, not one", img->nr_records);
+	return -EBADMSG;
+}
+
+static int utsns_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	const UtsNs *u;
+
+	(void)dir;
+	(void)id;
+	if (one_record(img))
+		return -EBADMSG;
+	u = (const UtsNs *)img->records[0].msg;
+	if (strlen(u->nodename) > NS_UTS_NAME_MAX || strlen(u->domainname) > NS_UTS_NAME_MAX) {
+		image_error(img->path, img->records[0].offset, "a host or domain name longer "
+			    "than %d bytes", NS_UTS_NAME_MAX);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int timens_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	const TimeNs *t;
+
+	(void)dir;
+	(void)id;
+	if (one_record(img))
+		return -EBADMSG;
+	t = (const TimeNs *)img->records[0].msg;
+	/* A clock never reads below 0, and the kernel keeps its offsets
+	 * within about a tenth of KTIME_MAX's seconds. */
+	if (t->monotonic_sec < 0 || t->boottime_sec < 0 || t->monotonic_nsec >= 1000000000u ||
+	    t->boottime_nsec >= 1000000000u || t->monotonic_sec > NS_TIME_SEC_MAX ||
+	    t->boottime_sec > NS_TIME_SEC_MAX) {
+		image_error(img->path, img->records[0].offset, "a clock out of range (monotonic "
+			    "%lld.%09u, boottime %lld.%09u)", (long long)t->monotonic_sec,
+			    t->monotonic_nsec, (long long)t->boottime_sec, t->boottime_nsec);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static const struct image_kind_desc ns_own_kinds[] = {
+	{ IMG_UTSNS, "utsns", "utsns.img", &uts_ns__descriptor, utsns_check },
+	{ IMG_TIMENS, "timens", "timens.img", &time_ns__descriptor, timens_check },
+};
+
+const struct image_kind_set ns_own_image_kinds = { "ns-own", ns_own_kinds,
+						 ARRAY_SIZE(ns_own_kinds) };

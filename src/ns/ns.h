@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <time.h>
+
+#include "images/image.h"
 #include "images/proto/ns.pb-c.h"
 
 /* The links of /proc/PID/ns, in the order of NsIds's fields. */
@@ -96,6 +99,63 @@ struct ns_clone_args {
  * for other flags or too many levels, EEXIST for a pid in
  * use, EPERM without the capability. */
 pid_t ns_clone(const struct ns_clone_args *args);
+
+/* ---- namespaces the tree has of its own (own.c, uts.c, time.c) ------------- */
+
+/* utsns.img and timens.img (image.c). */
+extern const struct image_kind_set ns_own_image_kinds;
+
+#define NS_UTS_NAME_MAX 64
+/* The largest clock value accepted, in seconds: about 292 years. */
+#define NS_TIME_SEC_MAX (9223372036LL)
+
+/* What restore makes again of the namespaces a tree had of its own: every
+ * process of a dump shares the root's, which may be other than cryo's. */
+struct ns_own {
+	bool uts;
+	char nodename[NS_UTS_NAME_MAX + 1], domainname[NS_UTS_NAME_MAX + 1];
+	bool time;
+	/* The tree's clocks at dump, as it saw them. */
+	struct timespec monotonic, boottime;
+};
+
+/* At dump: writes utsns.img and timens.img for the namespaces of the root
+ * @pid (@ids) that are not cryo's. */
+int ns_own_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir);
+/* At restore: reads them (absent: the tree was in cryo's). */
+int ns_own_load(const struct image_dir *dir, struct ns_own *own);
+/* Whether @own asks for any namespace. */
+bool ns_own_any(const struct ns_own *own);
+/* In the process about to create the root: makes the namespaces @own
+ * says, filled, for the root to be created in (a new UTS namespace the
+ * caller enters too; a new time namespace for its children, its offsets
+ * set so that the clocks go on from where they were). With @back, the
+ * caller's own namespaces are kept there for ns_own_go_back(); -errno,
+ * logged. */
+struct ns_own_back {
+	int uts, time;	/* fds of the caller's namespaces; -1: not left */
+};
+int ns_own_make(const struct ns_own *own, struct ns_own_back *back);
+/* Back into the namespaces @back kept, whatever happened. */
+int ns_own_go_back(struct ns_own_back *back);
+/* uts.c and time.c: one kind each. */
+int ns_uts_dump(pid_t pid, struct image_dir *dir);
+int ns_uts_load(const struct image_dir *dir, struct ns_own *own);
+int ns_uts_make(const struct ns_own *own);
+int ns_time_dump(pid_t pid, struct image_dir *dir);
+int ns_time_load(const struct image_dir *dir, struct ns_own *own);
+int ns_time_make(const struct ns_own *own);
+
+/* ---- a clone's devpts instance (devpts.c) ---------------------------------- */
+
+/* A new devpts instance (ptmxmode=0666), detached: its mount fd, or
+ * -errno (logged). */
+int ns_devpts_make(void);
+/* The path through which cryo reaches the instance of mount fd @mnt. */
+void ns_devpts_path(int mnt, char *path, size_t size);
+/* In a new mount namespace: @mnt on /dev/pts, /dev/ptmx bound to its
+ * ptmx; -errno, not logged. */
+int ns_devpts_attach(int mnt);
 
 /* ---- pids across namespaces (pids.c) -------------------------------------- */
 

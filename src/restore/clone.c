@@ -50,6 +50,18 @@ static void __attribute__((noreturn)) init_fail(const struct restore_set *rs, in
 	_exit(1);
 }
 
+/* The clone's own devpts instance, where cryo made its ptys, on /dev/pts:
+ * their indices are the clone's. The tree must not inherit its fd. */
+static void make_devpts(const struct restore_set *rs)
+{
+	int ret = ns_devpts_attach(rs->devpts_fd);
+
+	if (ret)
+		init_fail(rs, -ret, "mount its devpts instance on /dev/pts and bind /dev/ptmx "
+			  "to it");
+	close(rs->devpts_fd);
+}
+
 /* The new mount namespace gets no mount back to cryo's (slave: cryo's new
  * mounts still show), and a /proc of the new pid namespace, so that the
  * tree and the restore's own code in it see the pids inside. */
@@ -64,6 +76,8 @@ static void make_mounts(const struct restore_set *rs)
 		init_fail(rs, errno, "make its mounts slaves of cryo's");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
 		init_fail(rs, errno, "mount /proc");
+	if (rs->devpts_fd >= 0)
+		make_devpts(rs);
 }
 
 /* Reaps whatever comes to it; exits as the root did, which takes the rest
@@ -101,6 +115,10 @@ void clone_init_run(struct restore_set *rs, const int release[2])
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	make_mounts(rs);
+	/* The UTS and time namespaces the tree had of its own: the init is
+	 * in the first, and makes the root in the second. */
+	if (ns_own_make(&rs->own_ns, NULL))
+		init_fail(rs, EINVAL, "make the tree's UTS and time namespaces");
 	child = family_clone(root, SIGCHLD, 0);
 	if (child == 0)
 		restore_child(rs, 0);

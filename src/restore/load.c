@@ -300,6 +300,7 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 	memset(rs, 0, sizeof(*rs));
 	rs->shell_job = shell_job;
 	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = rs->tree_mnt_fd = -1;
+	rs->devpts_fd = -1;
 	ret = read_inventory(dir, key, &inv_img);
 	if (ret)
 		return ret;
@@ -336,6 +337,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		ret = load_sysv_shm(dir, rs);
 	if (!ret)
 		ret = mnt_load(dir, &rs->mnts);
+	if (!ret)
+		ret = ns_own_load(dir, &rs->own_ns);
 	/* Every file is the one the dump wrote, checked once each was read and
 	 * found well formed, so that a damaged one is named by its own check. */
 	if (!ret)

@@ -145,17 +145,24 @@ static int as_task(void *arg, size_t index)
 static int prepare_files(struct restore_set *rs)
 {
 	struct restore_fs_creds *saved = malloc(sizeof(*saved));
+	struct files_namespaces clone_ns = { .devpts = NULL };
+	char devpts[64];
 	int ret, put_back;
 
 	if (!saved)
 		return -ENOMEM;
+	/* A clone's ptys are made in its own devpts instance. */
+	if (rs->devpts_fd >= 0) {
+		ns_devpts_path(rs->devpts_fd, devpts, sizeof(devpts));
+		clone_ns.devpts = devpts;
+	}
 	ret = restore_save_fs_creds(saved);
 	if (ret) {
 		free(saved);
 		return ret;
 	}
-	ret = files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base, NULL,
-			    as_task, rs, &rs->files);
+	ret = files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base,
+			    clone_ns.devpts ? &clone_ns : NULL, as_task, rs, &rs->files);
 	put_back = restore_put_back_fs_creds(saved);
 	free(saved);
 	return ret ? ret : put_back;
@@ -177,7 +184,10 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 		if (rs->tasks[i].files && files_max_fd(rs->tasks[i].files) >= base)
 			base = files_max_fd(rs->tasks[i].files) + 1;
 	rs->base = base;
-	ret = prepare_files(rs);
+	if (rs->devpts_fd >= 0)
+		ret = lift_fd(&rs->devpts_fd, base);
+	if (!ret)
+		ret = prepare_files(rs);
 	for (int i = 0; i < 3 && !ret; i++)
 		if (pipe2(pipes[i], O_CLOEXEC))
 			ret = pr_errno_ret("restore: cannot make the pipes of the restore");
@@ -594,6 +604,28 @@ static int make_release_pipe(const struct restore_set *rs, int release[2])
 	return ret;
 }
 
+/* In the child that becomes the root: the pipes' ends it does not use. */
+static void __attribute__((noreturn)) restore_root(struct restore_set *rs, int pipes[3][2])
+{
+	for (int i = 0; i < 3; i++)
+		close(pipes[i][i == 0 ? 0 : 1]);
+	restore_child(rs, 0);
+}
+
+static pid_t create_clone_init(struct restore_set *rs, int pipes[3][2], const int release[2])
+{
+	pid_t child = clone_init_create();
+
+	if (child == 0) {
+		for (int i = 0; i < 3; i++)
+			close(pipes[i][i == 0 ? 0 : 1]);
+		clone_init_run(rs, release);
+	}
+	if (child < 0)
+		pr_errno_ret("restore: --clone: cannot create the new pid and mount namespaces");
+	return child;
+}
+
 /* Creates the root (or, with --clone, the init that creates it); returns
  * as fork() does, in cryo the pid it waits for. */
 static pid_t create_root(struct restore_run *run, int pipes[3][2], const int release[2])
@@ -602,35 +634,44 @@ static pid_t create_root(struct restore_run *run, int pipes[3][2], const int rel
 	const struct cryo_opts *opts = run->opts;
 	pid_t root = rs->tree.tasks[0].pid, child;
 	bool ns_init = restore_root_is_pid_ns_init(rs);
+	struct ns_own_back back;
+	int saved_errno;
 
 	/* clone3 takes no exit signal with CLONE_PARENT: the child gets cryo's.
 	 * In a clone, the root's parent is the init, pid 1 inside; an init's
 	 * parent is outside its namespace, which getppid() says as 0. */
 	rs->root_parent = ns_init ? 0 : opts->clone ? 1 : opts->restore_sibling ? getppid() :
 										  getpid();
+	if (opts->clone && !ns_init)
+		return create_clone_init(rs, pipes, release);
+	/* The root is made in the UTS and time namespaces the tree had of its
+	 * own (a clone's init makes them itself). */
+	if (ns_own_make(&rs->own_ns, &back)) {
+		ns_own_go_back(&back);
+		errno = EINVAL;
+		return -1;
+	}
 	if (ns_init)
 		child = pid_ns_root_create(rs, opts->clone);
-	else if (opts->clone)
-		child = clone_init_create();
 	else
 		child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
 						family_clone(root, SIGCHLD, 0);
-	if (child == 0) {
-		for (int i = 0; i < 3; i++)
-			close(pipes[i][i == 0 ? 0 : 1]);
-		if (opts->clone && !ns_init)
-			clone_init_run(rs, release);
-		restore_child(rs, 0);
-	}
+	if (child == 0)
+		restore_root(rs, pipes);
+	saved_errno = errno;
+	/* Back into cryo's own; failing that, only cryo's messages would
+	 * carry the tree's host name. */
+	if (ns_own_go_back(&back))
+		pr_warn("restore: cryo stays in the namespaces it made for pid %d", root);
+	errno = saved_errno;
 	if (child < 0 && ns_init)
 		pr_errno_ret("restore: cannot create pid 1 in a new pid namespace");
-	else if (child < 0 && opts->clone)
-		pr_errno_ret("restore: --clone: cannot create the new pid and mount namespaces");
 	else if (child < 0)
 		pr_errno_ret("restore: cannot create pid %d%s", root,
 			     errno == EEXIST ? " (taken, perhaps by a zombie not yet reaped)" : "");
 	return child;
 }
+
 
 /* The restore succeeded: a clone's init goes on without cryo. It closes
  * its end of the pipe once it no longer dies with cryo, which cryo waits
@@ -690,6 +731,13 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (!ret && getenv("CRYO_TEST_STOP_BEFORE_CREATE"))
 		raise(SIGSTOP);
 	began = stats_begin(st, STATS_RESTORE_FILES);
+	rs->devpts_fd = -1;
+	/* A clone gets a devpts instance of its own, unless the tree brings
+	 * its own mounts (ns/mnt_restore.c) or is itself an init. */
+	if (!ret && extra_init && !rs->mnts) {
+		rs->devpts_fd = ns_devpts_make();
+		ret = rs->devpts_fd < 0 ? rs->devpts_fd : 0;
+	}
 	/* The tree's own IPC namespace, if any, holds its segments too; its
 	 * own network namespace, its sockets. */
 	if (!ret)
@@ -818,6 +866,9 @@ out:
 		close(run.release_fd);
 	if (run.init_pidfd >= 0)
 		close(run.init_pidfd);
+	if (rs->devpts_fd >= 0)
+		close(rs->devpts_fd);
+	rs->devpts_fd = -1;
 	shared_table_teardown(rs);
 	free(run.pidfds);
 	free(run.may_exit);
@@ -890,6 +941,7 @@ int cmd_restore(const struct cryo_opts *opts)
 		ret = lazy_check_available();
 	/* Connections the dump locked are locked again from here on. */
 	net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
+	net_tcp_close_begin(opts->tcp_close);
 	if (!ret)
 		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job,
 				   !opts->lazy_pages, &rs);

@@ -85,6 +85,12 @@ struct restore_set {
 	 * every fd cryo hands down, and the words that order the group. */
 	int top;
 	struct shared_table_sync *sync;
+	/* --clone: the clone's own devpts instance (a detached mount, above
+	 * base) that the init attaches on /dev/pts; -1 without. */
+	int devpts_fd;
+	/* The namespaces the tree had of its own (UTS, time), made for the
+	 * root by whoever creates it: cryo, or a clone's init. */
+	struct ns_own own_ns;
 };
 
 /* shared_table.c: fd tables shared between processes (CLONE_FILES). */

@@ -1,17 +1,18 @@
 /* The namespaces of a tree being dumped: each process's are read (for
  * pstree.img) and must be those of the dumping process (cryo, or its child
  * inside the tree's pid namespace, dump/pid_ns.c), since restore makes
- * every process in those. Exceptions: the root's mount namespace may be
- * another (its mounts are saved, ns/mnt_dump.c), and every file is saved
- * by the path the dumping process sees and checked to lead to the same
- * file; the tree's processes must still share one. The tree may have an
- * IPC and a network namespace of its own (ns/ipc.h, ns/net.h), which all
- * its processes and threads must then share. Checked right after
- * seizing, before anything else is collected, so the refusal names the
- * namespace rather than whatever would break first. Each thread is checked
- * too: unshare() in a thread gives it namespaces of its own that its
- * process's links do not show. Also whether an init root has a /proc of
- * its own pid namespace. */
+ * every process in those, but for the UTS and time namespaces, which are
+ * made again (ns/own.c): every process must be in the root's. The tree
+ * may also have an IPC and a network namespace of its own (ns/ipc.h,
+ * ns/net.h), which all its processes and threads must then share. One more
+ * exception: the root's mount namespace may be another (its mounts are
+ * saved, ns/mnt_dump.c), and every file is saved by the path the dumping
+ * process sees and checked to lead to the same file; the tree's processes
+ * must still share one. Checked right after seizing, before anything else
+ * is collected, so the refusal names the namespace rather than whatever
+ * would break first. Each thread is checked too: unshare() in a thread
+ * gives it namespaces of its own that its process's links do not show.
+ * Also whether an init root has a /proc of its own pid namespace. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +91,13 @@ int tree_read_namespaces(struct tree *tree)
 				(unsigned long long)want.ino[NS_MNT]);
 			want.ino[NS_MNT] = t->ns.ino[NS_MNT];
 		}
+		/* UTS and time namespaces are made again (ns/own.c): the
+		 * root's may be its own, and every process must share it; so
+		 * may its IPC and network namespaces (ns/ipc.c, ns/net.c). */
 		if (i == 0) {
+			want.ino[NS_UTS] = t->ns.ino[NS_UTS];
+			want.ino[NS_TIME] = t->ns.ino[NS_TIME];
+			want.ino[NS_TIME_FOR_CHILDREN] = t->ns.ino[NS_TIME];
 			want.ino[NS_IPC] = t->ns.ino[NS_IPC];
 			want.ino[NS_NET] = t->ns.ino[NS_NET];
 		}

@@ -175,6 +175,18 @@ static int check_namespaces(const struct image *img, size_t i)
 	return 0;
 }
 
+/* A group or session outside the pid namespace the dump ran in (a clone's
+ * root in the caller's, with -j) reads as 0 there: only the root's group and
+ * session may be so, as the caller's, and a group outside is in a session
+ * outside. */
+static bool outside_not_the_callers(const struct image *img, const PstreeEntry *e)
+{
+	const PstreeEntry *root = (const PstreeEntry *)img->records[0].msg;
+
+	return (e->sid == 0 && root->sid != 0) || (e->pgid == 0 && root->pgid != 0) ||
+	       (e->pgid == 0 && e->sid != 0);
+}
+
 int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 {
 	(void)dir;
@@ -188,9 +200,16 @@ int pstree_check(const struct image *img, const struct image_dir *dir, int id)
 		size_t off = img->records[i].offset;
 		bool zombie = e->state == PSTREE_ENTRY__STATE__ZOMBIE;
 
-		if (e->pid <= 0 || e->ppid < 0 || e->pgid <= 0 || e->sid <= 0) {
+		if (e->pid <= 0 || e->ppid < 0 || e->pgid < 0 || e->sid < 0) {
 			image_error(img->path, off, "pid %d, parent %d, group %d, session %d: not "
 				    "process ids", e->pid, e->ppid, e->pgid, e->sid);
+			return -EBADMSG;
+		}
+		if (outside_not_the_callers(img, e)) {
+			image_error(img->path, off, "pid %d: group %d, session %d: a group or "
+				    "session outside the dump's pid namespace (0) is the root's, "
+				    "and a group outside is in a session outside", e->pid,
+				    e->pgid, e->sid);
 			return -EBADMSG;
 		}
 		if (e->exit_signal > 64) {

@@ -1,6 +1,7 @@
 /* A program whose child is in a UTS namespace of its own (unshare, then a
- * hostname of its own). cryo does not restore namespaces yet, so a dump
- * must refuse it, naming the child and the namespace. On SIGTERM the
+ * hostname of its own). cryo restores one UTS namespace, the root's, for
+ * the whole tree, so a dump must refuse it, naming the child and the
+ * namespace. On SIGTERM the
  * program checks that the child is still in its own namespace and still
  * sees its own hostname. */
 #include <sched.h>

@@ -29,10 +29,13 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_mount_overlay", .namespaces = CLONE_NEWNS },
 	{ .name = "neg_pidfd_thread_shared" },
 	{ .name = "neg_ping" },
+	{ .name = "neg_unix_accept_data" },
+	{ .name = "neg_unix_rights" },
 	{ .name = "neg_pty_full" },
 	{ .name = "neg_sysv_shm" },
 	{ .name = "neg_thread_creds" },
 	{ .name = "neg_traced_child" },
+	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
 	{ .name = "neg_udp_port" },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_files", .cycles = CYCLES_ALL },
@@ -99,6 +102,13 @@ const struct test_program test_programs[] = {
 		.cycles = CYCLES_ALL,
 		.dump.options = LIST("--tcp-established"),
 	},
+	{
+		/* Not left running: the original's connections stay open. */
+		.name = "prog_tcp_close",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.dump.options = LIST("--tcp-close"),
+		.restore.options = LIST("--tcp-close"),
+	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
 	/* A pid namespace's init: no lazy restore of one yet. */
 	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
@@ -109,15 +119,39 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_mntns_only", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
 	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
+	{
+		/* Not left running: the original's check deletes the drops that
+		 * hold the states, so a copy restored after it moves on at once. */
+		.name = "prog_tcp_states",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.dump.options = LIST("--tcp-established"),
+	},
+	{
+		/* Not left running: the client cannot talk to two copies. */
+		.name = "prog_tcp_peer",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.dump.options = LIST("--tcp-established"),
+		.peer = "peer_tcp_client",
+	},
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
+	{ .name = "prog_timens", .cycles = CYCLES_ALL },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_ttys", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_seed", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_shared", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_accept", .cycles = CYCLES_ALL },
+	{
+		/* The original keeps the connections the dump drops. */
+		.name = "prog_unix_accept_skip",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.dump.options = LIST("--skip-in-flight"),
+	},
+	{ .name = "prog_unix_creds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
+	{ .name = "prog_uts", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUTS },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
 		/* Every restore is as on a kernel whose vDSO differs. */

@@ -5,7 +5,10 @@
  * another), each passing its own checks (cryo restore exits as the root
  * did). The chain: prog_counter dumped, restored as a clone, the clone
  * dumped from outside by the pid we see, restored as a clone, three
- * times over, and still counting. A container (prog_mntns) restored as
+ * times over, and still counting; the same for prog_pty, whose ptys each
+ * clone gets at their saved indices in a devpts instance of its own, and
+ * for prog_uts and prog_timens, whose namespaces each clone makes again.
+ * A container (prog_mntns) restored as
  * clones whose init is its own root, and a clone of it dumped again. */
 #include <errno.h>
 #include <sched.h>
@@ -61,7 +64,7 @@ static bool is_clone_of(pid_t seen, pid_t saved)
 	return true;
 }
 
-static bool three_clones_beside_the_original(void)
+static bool three_clones_of(const char *name)
 {
 	struct prog p;
 	struct cryo_run r;
@@ -69,7 +72,7 @@ static bool three_clones_beside_the_original(void)
 	pid_t cryo[CLONES] = { 0 }, root[CLONES] = { 0 };
 	bool ok;
 
-	if (!start_prog(&p, "prog_tree", NULL, NULL))
+	if (!start_prog(&p, name, NULL, NULL))
 		return false;
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
@@ -83,13 +86,14 @@ static bool three_clones_beside_the_original(void)
 	}
 	for (int i = 0; ok && i < CLONES; i++)
 		ok = read_pid_file(pidfile[i], &root[i]) && is_clone_of(root[i], p.pid);
-	for (int i = 0; i < CLONES; i++)
-		if (root[i] > 0)
-			kill(root[i], SIGTERM);
-	/* cryo restore exits as the root did: 0 when it passed its checks. */
+	/* cryo restore exits as the root did: 0 when it passed its checks.
+	 * One at a time: every clone writes its verdict through the same
+	 * temporary file. */
 	for (int i = 0; i < CLONES; i++) {
 		int status;
 
+		if (root[i] > 0)
+			kill(root[i], SIGTERM);
 		if (cryo[i] <= 0)
 			continue;
 		if (!wait_child(cryo[i], WAIT_MS, &status)) {
@@ -323,7 +327,7 @@ static bool an_init_two_pid_namespaces_down(void)
 	return ok;
 }
 
-static bool chain_of_clones(void)
+static bool chain_of(const char *name)
 {
 	struct prog p;
 	struct cryo_run r;
@@ -331,7 +335,7 @@ static bool chain_of_clones(void)
 	pid_t saved, seen = 0;
 	bool ok;
 
-	if (!start_prog(&p, "prog_counter", NULL, NULL))
+	if (!start_prog(&p, name, NULL, NULL))
 		return false;
 	saved = p.pid;
 	snprintf(pid, sizeof(pid), "%d", p.pid);
@@ -372,6 +376,42 @@ static bool chain_of_clones(void)
 	return ok;
 }
 
+static bool three_clones_beside_the_original(void)
+{
+	return three_clones_of("prog_tree");
+}
+
+static bool chain_of_clones(void)
+{
+	return chain_of("prog_counter");
+}
+
+/* prog_pty's ptys come back at their saved indices in each clone's own
+ * devpts instance while the original holds those indices in the host's. */
+static bool three_pty_clones_beside_the_original(void)
+{
+	return three_clones_of("prog_pty");
+}
+
+/* A clone whose ptys are in its own devpts instance is dumped and cloned
+ * again, three times. */
+static bool chain_of_pty_clones(void)
+{
+	return chain_of("prog_pty");
+}
+
+/* A tree in UTS and time namespaces of its own: each clone makes them
+ * again, its names set and its clocks going on from where they were. */
+static bool chain_of_uts_clones(void)
+{
+	return chain_of("prog_uts");
+}
+
+static bool chain_of_timens_clones(void)
+{
+	return chain_of("prog_timens");
+}
+
 int main(int argc, char **argv)
 {
 #define TEST(fn) { #fn, fn }
@@ -381,6 +421,10 @@ int main(int argc, char **argv)
 	} tests[] = {
 		TEST(three_clones_beside_the_original),
 		TEST(chain_of_clones),
+		TEST(three_pty_clones_beside_the_original),
+		TEST(chain_of_pty_clones),
+		TEST(chain_of_uts_clones),
+		TEST(chain_of_timens_clones),
 		TEST(clones_of_a_container),
 		TEST(an_init_two_pid_namespaces_down),
 		TEST(external_mount_named_at_restore),

@@ -79,20 +79,19 @@ static void open_unix_peer_outside(void *arg)
 	put_at_odd_fd(sv[0]);
 }
 
-/* A unix listener at ODD_FD with a client waiting in its accept queue,
- * the client above it. */
+/* A unix listener at ODD_FD with a client waiting in its accept queue
+ * that has sent bytes (@arg non-NULL: then closed), the client above it. */
 static void open_unix_listener_with_a_waiting_connection(void *arg)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	socklen_t len;
 	int listener = socket(AF_UNIX, SOCK_STREAM, 0), client = socket(AF_UNIX, SOCK_STREAM, 0);
 
-	(void)arg;
 	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "cryo-neg-listener-%d", getpid());
 	len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa.sun_path + 1);
 	if (listener < 0 || client < 0 || bind(listener, (struct sockaddr *)&sa, len) ||
 	    listen(listener, 4) || connect(client, (struct sockaddr *)&sa, len) ||
-	    fcntl(client, F_DUPFD, ODD_FD + 10) < 0)
+	    send(client, "sent", 4, 0) != 4 || (!arg && fcntl(client, F_DUPFD, ODD_FD + 10) < 0))
 		_exit(126);
 	close(client);
 	put_at_odd_fd(listener);
@@ -121,6 +120,21 @@ static void open_unix_with_an_fd_in_flight(void *arg)
 	    fcntl(sv[1], F_DUPFD, ODD_FD + 10) < 0)
 		_exit(126);
 	close(null);
+	close(sv[1]);
+	put_at_odd_fd(sv[0]);
+}
+
+/* A datagram socketpair with SO_PASSPIDFD (76 since Linux 6.5) on the end
+ * at ODD_FD and a message queued on it; the other end above it. */
+static void open_unix_passpidfd_with_data(void *arg)
+{
+	int sv[2], one = 1;
+
+	(void)arg;
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) ||
+	    setsockopt(sv[0], SOL_SOCKET, 76, &one, sizeof(one)) || send(sv[1], "x", 1, 0) != 1 ||
+	    fcntl(sv[1], F_DUPFD, ODD_FD + 10) < 0)
+		_exit(126);
 	close(sv[1]);
 	put_at_odd_fd(sv[0]);
 }
@@ -177,17 +191,22 @@ static void open_tcp_connection(void *arg)
 
 /* The program gets an fd no kind of cryo's knows: the dump must fail naming
  * it, and the program must not notice. */
-static void check_unsupported_fd(child_setup_fn open_fd, const char *what)
+static void check_unsupported_fd_arg(child_setup_fn open_fd, void *arg, const char *what)
 {
 	struct prog p = { 0 };
 	char expect[64];
 
-	CHECK_GOTO(start_prog(&p, "prog_counter", open_fd, NULL), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "prog_counter", open_fd, arg), out, "%s", why);
 	snprintf(expect, sizeof(expect), "pid %d fd %d (socket:[", p.pid, ODD_FD);
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
+}
+
+static void check_unsupported_fd(child_setup_fn open_fd, const char *what)
+{
+	check_unsupported_fd_arg(open_fd, NULL, what);
 }
 
 /* A listening TCP socket at ODD_FD with one connection waiting in its
@@ -216,17 +235,66 @@ TEST(dump_refuses_a_unix_socket_whose_peer_is_outside_it_naming_both_and_the_pro
 			     "): unix socket unnamed is connected to socket:[");
 }
 
-TEST(dump_refuses_a_unix_listener_with_a_waiting_connection_and_the_program_runs_on)
+/* What a waiting connection's client sent is in no socket cryo can read
+ * without accepting it: refused, the queue left as it was. */
+TEST(dump_refuses_a_unix_listener_whose_waiting_client_sent_data_and_the_program_runs_on)
 {
 	check_unsupported_fd(open_unix_listener_with_a_waiting_connection,
-			     "): unix listening socket with 1 connection waiting in its accept "
-			     "queue: not supported yet");
+			     "waiting in its accept queue: its client has sent data, which cannot "
+			     "be read without accepting the connection (taking it from the task): "
+			     "not supported (--skip-in-flight drops it)");
+}
+
+TEST(dump_refuses_a_unix_listener_whose_waiting_client_closed_and_the_program_runs_on)
+{
+	check_unsupported_fd_arg(open_unix_listener_with_a_waiting_connection, "closed",
+				 "): unix listening socket with a connection from socket:[0] waiting "
+				 "in its accept queue: its client has closed, and whether it sent "
+				 "data first cannot be seen");
 }
 
 TEST(dump_refuses_a_unix_socket_with_an_fd_in_flight_and_the_program_runs_on)
 {
 	check_unsupported_fd(open_unix_with_an_fd_in_flight,
 			     "): fds in flight (SCM_RIGHTS) in its queue: not supported yet");
+}
+
+/* A refused dump leaves the queues as they were: the programs check,
+ * after it, that the waiting connection still has its bytes, and that the
+ * message still carries its fd (and that cryo kept no copy of the pipe). */
+static void check_queue_kept(const char *program, const char *what)
+{
+	struct prog p = { 0 };
+	struct cryo_run r = { 0 };
+	char img[PATH_MAX], pid[16];
+
+	CHECK_GOTO(start_prog(&p, program, NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img);
+	CHECK_GOTO(refused(&r, what, NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+TEST(a_refused_dump_leaves_a_waiting_connection_with_its_data)
+{
+	check_queue_kept("neg_unix_accept_data", "its client has sent data");
+}
+
+TEST(a_refused_dump_leaves_a_message_with_its_fd_in_flight)
+{
+	check_queue_kept("neg_unix_rights", "fds in flight (SCM_RIGHTS) in its queue");
+}
+
+/* A peek would give cryo a pidfd per message, which it does not save. */
+TEST(dump_refuses_a_unix_socket_with_so_passpidfd_and_data_queued_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_unix_passpidfd_with_data,
+			     "): SO_PASSPIDFD with data queued (a pidfd per message): not "
+			     "supported yet");
 }
 
 TEST(dump_refuses_a_packet_socket_and_the_program_runs_on)
@@ -252,7 +320,7 @@ TEST(dump_refuses_a_tcp_listener_with_a_waiting_connection_and_the_program_runs_
 TEST(dump_refuses_an_established_tcp_connection_and_the_program_runs_on)
 {
 	check_unsupported_fd(open_tcp_connection,
-			     "): TCP established: needs --tcp-established");
+			     "): TCP established: needs --tcp-established (or --tcp-close)");
 }
 
 /* Whether nftables has table inet @name. */
@@ -494,12 +562,12 @@ out:
 	end_prog(&p);
 }
 
-/* A child in a UTS namespace of its own: refused by name (the child and
- * the namespace) until namespaces are restored, and the tree runs on. */
+/* A child in a UTS namespace of its own, not the root's: refused by name
+ * (the child and the namespace), and the tree runs on. */
 TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
 {
 	struct prog p = { 0 };
-	char path[64], expect[96];
+	char path[64], expect[160];
 	int child = 0;
 	FILE *f;
 
@@ -512,7 +580,8 @@ TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
 	fclose(f);
 	CHECK_GOTO(child > 0, out, "no child in %s", path);
 	snprintf(expect, sizeof(expect), "dump: pid %d: in its own uts namespace (uts:[", child);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "]): UTS namespaces are not supported yet"),
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "]): every process of a tree must share "
+					 "the root's UTS namespace"),
 		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:

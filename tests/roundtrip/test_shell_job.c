@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -34,12 +35,68 @@ static char self[PATH_MAX];
 
 /* ---- the program that is dumped --------------------------------------------- */
 
+/* "pty": opens a pty pair whose slave has the device number of its own
+ * terminal (in a clone's own devpts instance, which numbers from 0) and
+ * keeps it; "pair": bytes written to that master are read from its slave.
+ * Both answer with what they found. */
+static int pair_master = -1, pair_slave = -1;
+
+static void open_pair_like_terminal(char *out, size_t size)
+{
+	struct stat term;
+	int held[64], nr = 0;
+
+	if (fstat(0, &term)) {
+		snprintf(out, size, "no terminal");
+		return;
+	}
+	while (nr < 64) {
+		unsigned int index, unlock = 0;
+		int m = open("/dev/ptmx", O_RDWR | O_NOCTTY);
+
+		if (m < 0 || ioctl(m, TIOCGPTN, &index) || ioctl(m, TIOCSPTLCK, &unlock))
+			break;
+		if (index == minor(term.st_rdev)) {
+			pair_master = m;
+			pair_slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+			break;
+		}
+		held[nr++] = m;
+	}
+	while (nr)
+		close(held[--nr]);
+	if (pair_slave < 0) {
+		snprintf(out, size, "no pty %u here", minor(term.st_rdev));
+		return;
+	}
+	snprintf(out, size, "pty %u held", minor(term.st_rdev));
+}
+
+static void check_pair(char *out, size_t size)
+{
+	char got[8] = "";
+	struct termios t;
+
+	if (pair_slave < 0 || tcgetattr(pair_slave, &t)) {
+		snprintf(out, size, "no pair");
+		return;
+	}
+	cfmakeraw(&t);
+	if (tcsetattr(pair_slave, TCSANOW, &t) || write(pair_master, "ab", 2) != 2 ||
+	    read(pair_slave, got, 2) != 2 || strcmp(got, "ab")) {
+		snprintf(out, size, "the pair lost its bytes: '%s'", got);
+		return;
+	}
+	snprintf(out, size, "pair ok");
+}
+
 /* Answers each line of its terminal with "reply N: LINE"; the count lives
- * in memory, so a restored copy goes on counting. "quit" ends it. */
+ * in memory, so a restored copy goes on counting. "quit" ends it; "pty"
+ * and "pair" as above. */
 static int echo_main(void)
 {
 	static unsigned int replies;
-	char line[256], reply[320];
+	char line[256], reply[320], found[64];
 
 	for (;;) {
 		ssize_t n = read(0, line, sizeof(line) - 1);
@@ -53,6 +110,11 @@ static int echo_main(void)
 		line[strcspn(line, "\n")] = '\0';
 		if (!strcmp(line, "quit"))
 			return 0;
+		if (!strcmp(line, "pty") || !strcmp(line, "pair")) {
+			(line[1] == 't' ? open_pair_like_terminal : check_pair)(found,
+										 sizeof(found));
+			snprintf(line, sizeof(line), "%s", found);
+		}
 		len = snprintf(reply, sizeof(reply), "reply %u: %s\n", ++replies, line);
 		if (write(1, reply, len) != len)
 			return 3;
@@ -487,6 +549,93 @@ static bool restored_job_of_a_shell_reads_in_the_foreground(struct run *r)
 	return true;
 }
 
+/* The clone of @pid has a devpts instance of its own on /dev/pts: the
+ * terminal it inherited is not found by its path there (criu's "Can't
+ * lookup mount=26 for fd=0 path=/dev/pts/0"). */
+static bool own_devpts(struct run *r, pid_t pid)
+{
+	char path[64];
+	struct stat inside, here;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/pts", pid);
+	if (stat(path, &inside) || stat("/dev/pts", &here))
+		return failed(r, "cannot stat %s or /dev/pts: %s", path, strerror(errno));
+	if (inside.st_dev == here.st_dev)
+		return failed(r, "the clone (pid %d) has the host's devpts on /dev/pts", pid);
+	return true;
+}
+
+/* The seed's chain: a job of a shell on terminal a is dumped with -j; a
+ * shell on terminal b runs `cryo restore --clone -j` in the foreground
+ * (without -d: cryo waits for its clone), the restored job answers on b;
+ * the clone is dumped with -j by the pid we see, restored as a clone again
+ * by a new shell on b, three rounds, answering after each. In the first
+ * clone the job opens a pty pair of the clone's devpts whose slave has the
+ * device number of its terminal; the pair must pass bytes in every later
+ * clone. */
+static bool seed_chain_of_clones_keeps_the_terminal(struct run *r)
+{
+	char img[128], pidfile[128], pid[16], line[32], want[48], log[32];
+	const char *dump_args[] = { "dump", "-j", "-t", pid, "-D", img, "-o", "dump.log", "-v4",
+				    NULL };
+	struct cryo_call restore = { 0 };
+	pid_t job, seen = 0, cryo_job;
+	int code, status;
+
+	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", r->dir);
+	r->shells[0] = start_shell(r, r->a.slave, exec_echo, NULL, &job);
+	if (r->shells[0] < 0 || !talk(r, &r->a, "one\n", "reply 1: one"))
+		return false;
+	r->program = job;
+	for (int round = 0; round <= 3; round++) {
+		snprintf(pid, sizeof(pid), "%d", round ? seen : job);
+		snprintf(img, sizeof(img), "%s/img%d", r->dir, round);
+		snprintf(log, sizeof(log), "img%d/dump.log", round);
+		code = run_cryo_on(r, NULL, dump_args);
+		if (code)
+			return code < 0 ? false : failed(r, "round %d: cryo dump -j exited with "
+							 "%d: %s", round, code, read_file(r, log));
+		/* The job's shell (then the restoring cryo and its shell) saw the
+		 * job killed. */
+		if (!wait_child(r->shells[0], REPLY_MS, &status))
+			return failed(r, "round %d: the shell of the dumped job did not end",
+				      round);
+		r->shells[0] = 0;
+		r->program = 0;
+		if (round == 3)
+			return true;
+		unlink(pidfile);
+		restore.args = CRYO_ARGS("restore", "--clone", "-j", "-D", img, "--pidfile",
+					 pidfile, "-o", "restore.log", "-v4");
+		r->shells[0] = start_shell(r, r->b.slave, exec_cryo, &restore, &cryo_job);
+		if (r->shells[0] < 0)
+			return false;
+		for (long end = now_ms() + CRYO_MS; !(seen = atoi(read_file(r, "restored.pid")));
+		     usleep(5000))
+			if (now_ms() > end ||
+			    waitpid(r->shells[0], &status, WNOHANG) == r->shells[0])
+				return failed(r, "round %d: cryo restore --clone -j gave no pid "
+					      "file: %s", round + 1,
+					      file_text(strcat(img, "/restore.log")));
+		r->program = seen;
+		if (seen == job)
+			return failed(r, "round %d: the clone's root is pid %d as we see it, the "
+				      "saved pid: not in a pid namespace of its own", round + 1,
+				      seen);
+		if (!own_devpts(r, seen))
+			return false;
+		snprintf(line, sizeof(line), "round%d\n", round + 1);
+		snprintf(want, sizeof(want), "reply %d: round%d", 2 * round + 2, round + 1);
+		if (!fds_on(r, seen, r->b.slave) || !talk(r, &r->b, line, want))
+			return false;
+		/* A pty of the clone's own with the terminal's device number:
+		 * the next dump must not take it for the shell's terminal. */
+		if (!talk(r, &r->b, round ? "pair\n" : "pty\n", round ? "pair ok" : " held"))
+			return false;
+	}
+	return true;
+}
+
 /* ---- running them ----------------------------------------------------------- */
 
 static bool run_one(const char *name, bool (*test)(struct run *))
@@ -536,6 +685,7 @@ int main(int argc, char **argv)
 		TEST(dump_without_j_refuses_the_terminal),
 		TEST(restore_without_j_refuses_the_terminal),
 		TEST(restored_job_of_a_shell_reads_in_the_foreground),
+		TEST(seed_chain_of_clones_keeps_the_terminal),
 	};
 #undef TEST
 	int passed = 0, failed_count = 0;

@@ -3,7 +3,8 @@
  * its children's), clone3 with CLONE_NEWPID and a set_tid array of two
  * levels (a real child in a new pid namespace with the pids chosen inside
  * and out), a thread's own namespace, entering a task's namespace and
- * coming back, and the ids in pstree.img. Needs root. */
+ * coming back, the ids in pstree.img, and a group and session outside the
+ * dump's pid namespace (0) for the root's only. Needs root. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -260,14 +261,20 @@ TEST(ns_clone_refuses_what_it_cannot_make)
 
 /* ---- pstree.img ---------------------------------------------------------- */
 
-static int write_pstree(const char *tmp, const struct ns_ids ids[2])
+/* Groups and sessions { root's, child's } of write_pstree_ids(). */
+struct groups {
+	pid_t pgid[2], sid[2];
+};
+
+static int write_pstree_ids(const char *tmp, const struct ns_ids ids[2], const struct groups *g)
 {
 	pid_t threads[2][1] = { { 100 }, { 101 } };
 	struct tree_task tasks[2] = {
-		{ .pid = 100, .ppid = 1, .pgid = 100, .sid = 100, .state = TREE_ALIVE,
+		{ .pid = 100, .ppid = 1, .pgid = g->pgid[0], .sid = g->sid[0], .state = TREE_ALIVE,
 		  .exit_signal = SIGCHLD, .parent = -1, .threads = threads[0], .nr_threads = 1 },
-		{ .pid = 101, .ppid = 100, .pgid = 100, .sid = 100, .state = TREE_ALIVE,
-		  .exit_signal = SIGCHLD, .parent = 0, .threads = threads[1], .nr_threads = 1 },
+		{ .pid = 101, .ppid = 100, .pgid = g->pgid[1], .sid = g->sid[1],
+		  .state = TREE_ALIVE, .exit_signal = SIGCHLD, .parent = 0,
+		  .threads = threads[1], .nr_threads = 1 },
 	};
 	struct tree tree = { .tasks = tasks, .nr = 2 };
 	struct image_dir *dir;
@@ -284,8 +291,16 @@ static int write_pstree(const char *tmp, const struct ns_ids ids[2])
 	return ret;
 }
 
+static int write_pstree(const char *tmp, const struct ns_ids ids[2])
+{
+	static const struct groups own = { { 100, 100 }, { 100, 100 } };
+
+	return write_pstree_ids(tmp, ids, &own);
+}
+
 /* tree_load() of @tmp; its error in @said. */
-static int load_pstree(const char *tmp, struct tree *tree, char *said, size_t size)
+static int load_pstree_as(const char *tmp, bool shell_job, struct tree *tree, char *said,
+			  size_t size)
 {
 	struct image_dir *dir;
 	int ret = image_dir_open(tmp, &dir);
@@ -294,10 +309,45 @@ static int load_pstree(const char *tmp, struct tree *tree, char *said, size_t si
 		return ret;
 	said[0] = '\0';
 	log_capture_errors(said, size);
-	ret = tree_load(dir, 100, false, tree);
+	ret = tree_load(dir, 100, shell_job, tree);
 	log_capture_errors(NULL, 0);
 	image_dir_close(dir);
 	return ret;
+}
+
+static int load_pstree(const char *tmp, struct tree *tree, char *said, size_t size)
+{
+	return load_pstree_as(tmp, false, tree, said, size);
+}
+
+/* A clone's root in the caller's group and session (-j) reads 0 for both
+ * in its pid namespace: kept as 0, for the root's only. */
+TEST(pstree_takes_a_group_and_session_outside_for_the_roots_only)
+{
+	static const struct groups callers = { { 0, 0 }, { 0, 0 } },
+				   childs_only = { { 100, 100 }, { 100, 0 } },
+				   group_without_session = { { 0, 0 }, { 5, 5 } };
+	_cleanup_tree_ char *a = make_temp_dir(), *b = make_temp_dir(), *c = make_temp_dir();
+	struct tree tree;
+	char said[512];
+	int ret;
+
+	CHECK(a && b && c, "scratch directories");
+	CHECK(!write_pstree_ids(a, NULL, &callers), "write");
+	CHECK(!load_pstree_as(a, true, &tree, said, sizeof(said)), "refused with -j: %s", said);
+	CHECK(tree_in_callers_group(&tree, &tree.tasks[1], true), "the child left the caller's "
+	      "group");
+	tree_free(&tree);
+	CHECK(load_pstree_as(a, false, &tree, said, sizeof(said)) < 0, "loaded without -j");
+	CHECK(strstr(said, "-j/--shell-job"), "said: %s", said);
+
+	CHECK(!write_pstree_ids(b, NULL, &childs_only), "write");
+	CHECK(load_pstree_as(b, true, &tree, said, sizeof(said)) == -EBADMSG,
+	      "a child's session outside loaded while the root's is inside");
+	CHECK(!write_pstree_ids(c, NULL, &group_without_session), "write");
+	ret = load_pstree_as(c, true, &tree, said, sizeof(said));
+	CHECK(ret == -EBADMSG, "a group outside in a session inside gave %d: %s", ret, said);
+	CHECK(strstr(said, "outside the dump's pid namespace"), "said: %s", said);
 }
 
 TEST(pstree_keeps_namespace_ids_and_refuses_mixed_ones)

@@ -15,7 +15,8 @@
 static const char *const accepted[] = {
 	"images_dir_fd", "images_dir", "pid", "leave_running", "shell_job", "log_level",
 	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "rst_sibling",
-	"tcp_established", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock", "ghost_limit",
+	"tcp_established", "tcp_close", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock",
+	"ghost_limit", "tcp_skip_in_flight",
 };
 
 static bool is_accepted(const char *name)
@@ -165,6 +166,12 @@ TEST(options_reach_cryos_options)
 	CHECK_GOTO(a->opts.verbosity == 4, out, "log level %d", a->opts.verbosity);
 	CHECK_GOTO(!strcmp(a->opts.images_dir, "/tmp") && !strcmp(a->opts.log_file,
 		   "/tmp/dump.log"), out, "dirs %s %s", a->opts.images_dir, a->opts.log_file);
+
+	CHECK_GOTO(!a->opts.skip_in_flight, out, "skip_in_flight without tcp_skip_in_flight");
+	o->has_tcp_skip_in_flight = o->tcp_skip_in_flight = true;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.skip_in_flight, out, "tcp_skip_in_flight: %s", why);
+	o->has_tcp_skip_in_flight = o->tcp_skip_in_flight = false;
 
 	o->has_network_lock = true;
 	o->network_lock = CRIU_NETWORK_LOCK_METHOD__SKIP;

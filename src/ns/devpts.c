@@ -1,0 +1,62 @@
+/* A devpts instance of a clone's own: made by cryo as a detached mount
+ * (so that the ptys cryo makes before the tree land in it), then attached
+ * on /dev/pts, with /dev/ptmx bound to its ptmx, by the clone's init in
+ * its new mount namespace. Which ptys are made where is files/pty_make.c's;
+ * the rest of a mount tree is not this file's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "ns/ns.h"
+
+int ns_devpts_make(void)
+{
+	_cleanup_close_ int fs = fsopen("devpts", FSOPEN_CLOEXEC);
+	int mnt;
+
+	if (fs < 0)
+		return pr_errno_ret("restore: --clone: cannot make a devpts instance (fsopen)");
+	/* Every mount of devpts is a new instance since 4.7; newinstance says
+	 * so to older kernels. Anyone may open its ptmx, as /dev/ptmx. */
+	if (fsconfig(fs, FSCONFIG_SET_FLAG, "newinstance", NULL, 0) ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0620", 0) ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		return pr_errno_ret("restore: --clone: cannot configure a devpts instance "
+				    "(newinstance,ptmxmode=0666,mode=0620)");
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		return pr_errno_ret("restore: --clone: cannot mount a devpts instance (fsmount)");
+	return mnt;
+}
+
+void ns_devpts_path(int mnt, char *path, size_t size)
+{
+	snprintf(path, size, "/proc/self/fd/%d", mnt);
+}
+
+int ns_devpts_attach(int mnt)
+{
+	/* A copy made now, in the new namespace, has a mount id above every
+	 * mount the namespace copied, and /proc/PID/mountinfo lists mounts
+	 * by id: it then comes after /dev, its parent, as a dump of the
+	 * clone's mounts expects (ns/mnt_dump.c). */
+	int copy = open_tree(mnt, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+	if (copy < 0)
+		return -errno;
+	if (move_mount(copy, "", AT_FDCWD, "/dev/pts", MOVE_MOUNT_F_EMPTY_PATH)) {
+		close(copy);
+		return -errno;
+	}
+	close(copy);
+	/* A program opens /dev/ptmx: it must reach this instance too. */
+	if (mount("/dev/pts/ptmx", "/dev/ptmx", NULL, MS_BIND, NULL))
+		return -errno;
+	return 0;
+}
