@@ -18,7 +18,9 @@
 #include "files/files.h"
 #include "mem/mm.h"
 #include "net/net.h"
+#include "ns/ipc.h"
 #include "ns/mnt.h"
+#include "ns/net.h"
 #include "ns/ns.h"
 #include "parasite/commands.h"
 #include "stats/stats.h"
@@ -206,7 +208,7 @@ static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
 	struct stats *st = ctx->stats;
-	int ret = tree_read_namespaces(tree);
+	int ret = tree_read_namespaces(tree), ipc_back = -1, net_back = -1;
 	uint64_t t;
 
 	st->tasks_all = count_alive_tasks(tree);
@@ -216,9 +218,19 @@ static int dump_tree(struct dump_ctx *ctx)
 		ret = tree_check(tree, ctx->opts->shell_job);
 	if (!ret)
 		ret = mnt_dump(tree->tasks[0].pid, tree->tasks[0].ns.ino[NS_MNT], ctx->dir);
-	t = stats_begin(st, STATS_DUMP_MEMORY);
+	/* A tree's own network namespace: cryo stays inside to the end, so
+	 * that sock_diag sees its sockets. */
 	if (!ret)
-		ret = dump_shared_memory(tree, ctx->dir);
+		ret = net_ns_dump(tree->tasks[0].pid, ctx->dir, &net_back);
+	t = stats_begin(st, STATS_DUMP_MEMORY);
+	/* A tree's own IPC namespace: cryo is inside while it saves the
+	 * segments. */
+	if (!ret)
+		ret = ipc_ns_dump(tree->tasks[0].pid, ctx->dir, &ipc_back);
+	if (!ret)
+		ret = dump_shared_memory(tree, ipc_back >= 0, ctx->dir);
+	if (ipc_back >= 0 && ipc_ns_dump_leave(ipc_back) && !ret)
+		ret = -EIO;
 	stats_end(st, STATS_DUMP_MEMORY, t);
 	if (!ret)
 		ret = tree_find_sharing(tree);
@@ -247,6 +259,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
+	if (net_back >= 0 && net_ns_dump_leave(net_back) && !ret)
+		ret = -EIO;
 	return ret;
 }
 

@@ -40,8 +40,10 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock,
 			 const struct sign_key *key);
 
 /* shared_memory.c: saves the SysV segments the live processes of @tree
- * have attached, or refuses those restore could not make again. */
-int dump_shared_memory(const struct tree *tree, struct image_dir *dir);
+ * have attached (with @whole_ipc_namespace, those nobody attaches in the
+ * tree's own IPC namespace too, which cryo is in), or refuses those
+ * restore could not make again. */
+int dump_shared_memory(const struct tree *tree, bool whole_ipc_namespace, struct image_dir *dir);
 
 /* pid_ns.c: a tree in a pid namespace below cryo's (its root that
  * namespace's init or not) is dumped by a child of cryo's inside it, running

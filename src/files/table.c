@@ -19,6 +19,7 @@ extern const struct file_kind eventfd_kind;
 extern const struct file_kind inet_socket_kind;	/* src/net */
 extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
+extern const struct file_kind mqueue_kind;	/* src/ipc */
 extern const struct file_kind netlink_socket_kind;	/* src/net */
 extern const struct file_kind pidfd_kind;
 extern const struct file_kind pipe_kind;
@@ -32,7 +33,8 @@ extern const struct file_kind ttydev_kind;
 extern const struct file_kind unix_socket_kind;	/* src/net */
 
 /* More specific kinds come first: a pty and the shell's terminal are
- * terminals, a terminal a character device, a memfd or shared anonymous memory a regular file. */
+ * terminals, a terminal a character device, a memfd, shared anonymous memory or a
+ * POSIX message queue a regular file. */
 static const struct file_kind *const kinds[] = {
 	&pty_kind,
 	&tty_kind,
@@ -41,6 +43,7 @@ static const struct file_kind *const kinds[] = {
 	&chrdev_kind,
 	&memfd_kind,
 	&shmem_kind,
+	&mqueue_kind,
 	&regfile_kind,
 	&pipe_kind,
 	&eventfd_kind,

@@ -46,6 +46,15 @@ enum image_kind {
 	IMG_MNT_TMPFS = 15,
 	IMG_UTSNS = 16,
 	IMG_TIMENS = 17,
+	/* A tree's own IPC namespace. */
+	IMG_IPC_NS = 20,
+	IMG_SYSV_SEM = 21,
+	IMG_SYSV_MSG = 22,
+	IMG_SYSV_MSG_DATA = 23,
+	IMG_POSIX_MQ = 24,
+	IMG_POSIX_MQ_DATA = 25,
+	/* A tree's own network namespace. */
+	IMG_NET_NS = 26,
 };
 
 struct image;

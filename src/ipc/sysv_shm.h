@@ -16,10 +16,12 @@
 
 /* Writes the segments that any of the live processes @pids has attached,
  * and their mapped bytes, into @dir; writes nothing when there is none.
+ * With @whole_namespace (a tree's own IPC namespace, which cryo is in),
+ * also every segment of the namespace that nobody attaches, whole.
  * Refuses (naming pid and mapping) what restore could not make again: a
  * segment of another IPC namespace, one attached by processes outside the
  * dump, one locked in memory (SHM_LOCK). */
-int sysv_shm_dump(const pid_t *pids, size_t n, struct image_dir *dir);
+int sysv_shm_dump(const pid_t *pids, size_t n, bool whole_namespace, struct image_dir *dir);
 
 /* The checks of sysv-shm.img that need no other file (the image registry
  * runs them): ids ascending, sizes, modes. */

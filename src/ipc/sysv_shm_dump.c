@@ -2,13 +2,16 @@
  * attached, found in their /proc/PID/maps (a mapping named
  * "/SYSVkey (deleted)" whose inode is the segment's id), described by
  * shmctl(IPC_STAT) and read through /proc/PID/map_files, so that no
- * process of the dump is touched and no attachment is added. */
+ * process of the dump is touched and no attachment is added. With a tree's
+ * own IPC namespace, also every segment of it that nobody attaches: cryo
+ * attaches it read-only for a moment and saves it whole. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -122,6 +125,11 @@ static int describe(const struct segment *seg, SysvShm *rec)
 		return pr_errno_ret("dump: pid %d mapping %" PRIx64 "-%" PRIx64 ": cannot read "
 				    "SysV segment %d (key %#x)", seg->pid, seg->start, seg->end,
 				    seg->id, seg->key);
+	if (!seg->nr_vmas && ds.shm_nattch) {
+		pr_err("dump: SysV segment %d (key %#x) of the tree's IPC namespace was attached "
+		       "while the dump ran", seg->id, seg->key);
+		return -EBUSY;
+	}
 	if (ds.shm_perm.mode & SHM_LOCKED) {
 		pr_err("dump: pid %d mapping %" PRIx64 "-%" PRIx64 ": SysV segment %d is locked in "
 		       "memory (SHM_LOCK), which is not supported", seg->pid, seg->start, seg->end,
@@ -147,6 +155,33 @@ static int describe(const struct segment *seg, SysvShm *rec)
 }
 
 /* The bytes of the mapped parts of @seg, holes left out. */
+/* A segment nobody attaches: cryo attaches it read-only and saves all of
+ * it but its holes; the attachment goes at once (only shm_atime and
+ * shm_lpid keep a trace of it). */
+static int write_unattached(const struct segment *seg, const SysvShm *rec,
+			    struct image_dir *dir)
+{
+	struct byte_range whole = { 0, rec->size };
+	_cleanup_close_ int fd = -1;
+	char path[96], who[96];
+	void *at = shmat(seg->id, NULL, SHM_RDONLY);
+	int ret;
+
+	snprintf(who, sizeof(who), "SysV segment %d (key %#x), attached by no process", seg->id,
+		 seg->key);
+	if (at == (void *)-1)
+		return pr_errno_ret("dump: %s: cannot attach it to read it", who);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)at,
+		 (unsigned long)at + (unsigned long)((rec->size + 4095) & ~4095ULL));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		ret = pr_errno_ret("dump: %s: cannot open it through %s", who, path);
+	else
+		ret = contents_dump_to_image(dir, IMG_SYSV_SHM_DATA, seg->id, fd, &whole, 1, who);
+	shmdt(at);
+	return ret;
+}
+
 static int write_data(const pid_t *pids, size_t n, const struct segment *seg,
 		      const SysvShm *rec, struct image_dir *dir)
 {
@@ -157,6 +192,8 @@ static int write_data(const pid_t *pids, size_t n, const struct segment *seg,
 	char path[96], who[128];
 	int ret;
 
+	if (!seg->nr_vmas)
+		return write_unattached(seg, rec, dir);
 	snprintf(who, sizeof(who), "pid %d mapping %" PRIx64 "-%" PRIx64 " (SysV segment %d)",
 		 seg->pid, seg->start, seg->end, seg->id);
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, seg->pid,
@@ -196,7 +233,37 @@ static int cmp_id(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-int sysv_shm_dump(const pid_t *pids, size_t n, struct image_dir *dir)
+#ifndef SHM_STAT_ANY
+#define SHM_STAT_ANY 15
+#endif
+
+/* Adds every segment of cryo's IPC namespace that nobody attaches. */
+static int add_unattached(struct segments *s)
+{
+	struct shm_info info;
+	int max_index = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
+
+	if (max_index < 0)
+		return pr_errno_ret("dump: cannot list the SysV segments (SHM_INFO)");
+	for (int index = 0; index <= max_index; index++) {
+		struct shmid_ds ds;
+		int id = shmctl(index, SHM_STAT_ANY, &ds);
+		struct segment *seg;
+
+		if (id < 0 || ds.shm_nattch)
+			continue;
+		seg = find_or_add(s, id);
+		if (!seg) {
+			pr_err("dump: out of memory for the SysV segments");
+			return -ENOMEM;
+		}
+		if (seg->id < 0)
+			*seg = (struct segment){ id, (uint32_t)ds.shm_perm.__key, 0, 0, 0, 0 };
+	}
+	return 0;
+}
+
+int sysv_shm_dump(const pid_t *pids, size_t n, bool whole_namespace, struct image_dir *dir)
 {
 	struct segments segs = { 0 };
 	SysvShm *recs = NULL;
@@ -204,6 +271,8 @@ int sysv_shm_dump(const pid_t *pids, size_t n, struct image_dir *dir)
 
 	for (size_t i = 0; i < n && !ret; i++)
 		ret = scan_process(pids[i], &segs);
+	if (!ret && whole_namespace)
+		ret = add_unattached(&segs);
 	if (ret || !segs.nr)
 		goto out;
 	qsort(segs.v, segs.nr, sizeof(*segs.v), cmp_id);

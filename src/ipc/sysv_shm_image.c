@@ -6,7 +6,10 @@
 #include "files/image_check.h"
 #include "images/proto/filedata.pb-c.h"
 #include "images/proto/sysv_shm.pb-c.h"
+#include "ipc/posix_mq.h"
+#include "ipc/sysv_objects.h"
 #include "ipc/sysv_shm.h"
+#include "ns/ipc.h"
 
 /* No mapping can reach past the end of user space (47 bits). */
 #define SEGMENT_MAX (1ULL << 47)
@@ -37,11 +40,21 @@ int sysv_shm_image_check(const struct image *img, const struct image_dir *dir, i
 	return 0;
 }
 
-/* A segment's bytes are runs as a file object's contents are. */
+/* A segment's bytes are runs as a file object's contents are. The sets,
+ * queues and sysctls of a tree's own IPC namespace go with them. */
 static const struct image_kind_desc ipc_kinds[] = {
 	{ IMG_SYSV_SHM, "sysv-shm", "sysv-shm.img", &sysv_shm__descriptor, sysv_shm_image_check },
 	{ IMG_SYSV_SHM_DATA, "sysv-shm-data", "sysv-shm-data-%d.img", &file_chunk__descriptor,
 	  file_data_image_check },
+	{ IMG_IPC_NS, "ipc-ns", "ipc-ns.img", &ipc_ns__descriptor, ipc_ns_image_check },
+	{ IMG_SYSV_SEM, "sysv-sem", "sysv-sem.img", &sysv_sem__descriptor, sysv_sem_image_check },
+	{ IMG_SYSV_MSG, "sysv-msg", "sysv-msg.img", &sysv_msg_queue__descriptor,
+	  sysv_msg_image_check },
+	{ IMG_SYSV_MSG_DATA, "sysv-msg-data", "sysv-msg-data-%d.img", &sysv_msg__descriptor,
+	  sysv_msg_data_image_check },
+	{ IMG_POSIX_MQ, "posix-mq", "posix-mq.img", &posix_mq__descriptor, posix_mq_image_check },
+	{ IMG_POSIX_MQ_DATA, "posix-mq-data", "posix-mq-data-%d.img", &posix_mq_msg__descriptor,
+	  posix_mq_data_image_check },
 };
 
 const struct image_kind_set ipc_image_kinds = { "ipc", ipc_kinds, ARRAY_SIZE(ipc_kinds) };

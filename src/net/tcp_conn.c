@@ -19,6 +19,7 @@
 #include "files/kind.h"
 #include "net/internal.h"
 #include "net/net.h"
+#include "ns/net.h"
 
 /* The Linux TCP option codes TCP_REPAIR_OPTIONS takes. */
 #define OPT_MSS 2
@@ -290,6 +291,13 @@ int tcp_conn_dump(const struct file_dump *d, InetSocket *s, unsigned int state)
 	const struct fd_probe *p = d->p;
 	TcpConnection *t;
 	int ret;
+
+	/* The network lock's table lives in cryo's own namespace. */
+	if (net_ns_dump_inside()) {
+		pr_fd_err(p, "a TCP connection in the tree's own network namespace: not supported "
+			  "yet");
+		return -EOPNOTSUPP;
+	}
 
 	if (!tcp_state_supported(state)) {
 		char what[128];

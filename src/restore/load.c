@@ -17,6 +17,8 @@
 #include "ipc/sysv_shm.h"
 #include "mem/mm.h"
 #include "net/net.h"
+#include "ns/ipc.h"
+#include "ns/net.h"
 #include "restore/restore.h"
 #include "task/task.h"
 
@@ -328,6 +330,10 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 	if (!ret)
 		ret = files_locks_load(dir, rs->files_imgs, rs->nr_files_imgs, &rs->locks);
 	if (!ret)
+		ret = ipc_ns_load(dir, &rs->ipc_ns);
+	if (!ret)
+		ret = net_ns_load(dir, &rs->net_ns);
+	if (!ret)
 		ret = load_sysv_shm(dir, rs);
 	if (!ret)
 		ret = mnt_load(dir, &rs->mnts);
@@ -366,6 +372,8 @@ void restore_unload(struct restore_set *rs)
 	mnt_free(rs->mnts);
 	if (rs->tree_mnt_fd >= 0)
 		close(rs->tree_mnt_fd);
+	ipc_ns_free(rs->ipc_ns);
+	net_ns_free(rs->net_ns);
 	tree_free(&rs->tree);
 	memset(rs, 0, sizeof(*rs));
 }

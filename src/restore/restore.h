@@ -23,6 +23,8 @@ struct files_prepared;
 struct inj_task;
 struct shared_table_sync;
 struct sysv_shm_set;
+struct ipc_ns_set;
+struct net_ns_set;
 
 /* Everything read from the images for one live process, validated. */
 struct restore_task {
@@ -69,6 +71,10 @@ struct restore_set {
 	 * /proc stays while the first process of a new pid namespace mounts
 	 * one in the tree's): that process enters it. -1: none. */
 	int tree_mnt_fd;
+	/* The tree's own IPC namespace, or nothing to make. */
+	struct ipc_ns_set *ipc_ns;
+	/* The tree's own network namespace, or nothing to make. */
+	struct net_ns_set *net_ns;
 	pid_t root_parent;	/* the root's parent: cryo, or cryo's (--restore-sibling) */
 	int report_fd;		/* write end of the one report pipe */
 	/* Read ends of the pipes that let every process past stage 1 and

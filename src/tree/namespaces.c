@@ -2,7 +2,9 @@
  * pstree.img) and must be those of the dumping process (cryo, or its child
  * inside the tree's pid namespace, dump/pid_ns.c), since restore makes
  * every process in those, but for the UTS and time namespaces, which are
- * made again (ns/own.c): every process must be in the root's. One more
+ * made again (ns/own.c): every process must be in the root's. The tree
+ * may also have an IPC and a network namespace of its own (ns/ipc.h,
+ * ns/net.h), which all its processes and threads must then share. One more
  * exception: the root's mount namespace may be another (its mounts are
  * saved, ns/mnt_dump.c), and every file is saved by the path the dumping
  * process sees and checked to lead to the same file; the tree's processes
@@ -20,6 +22,33 @@
 #include "common/log.h"
 #include "ns/ns.h"
 #include "tree/tree.h"
+
+/* A tree in several IPC or network namespaces would need one made per
+ * process. */
+static int check_one(pid_t pid, pid_t tid, const struct ns_ids *ids, const struct ns_ids *want,
+		     enum ns_kind k, const char *what)
+{
+	char who[48];
+
+	if (!ids->ino[k] || ids->ino[k] == want->ino[k])
+		return 0;
+	if (tid)
+		snprintf(who, sizeof(who), "pid %d thread %d", pid, tid);
+	else
+		snprintf(who, sizeof(who), "pid %d", pid);
+	pr_err("dump: %s: in another %s namespace (%s:[%llu]) than its tree's root (%s:[%llu]): "
+	       "a tree in several %s namespaces is not supported", who, what, ns_kind_name(k),
+	       (unsigned long long)ids->ino[k], ns_kind_name(k),
+	       (unsigned long long)want->ino[k], what);
+	return -EOPNOTSUPP;
+}
+
+static int check_ipc(pid_t pid, pid_t tid, const struct ns_ids *ids, const struct ns_ids *want)
+{
+	int ret = check_one(pid, tid, ids, want, NS_IPC, "IPC");
+
+	return ret ? ret : check_one(pid, tid, ids, want, NS_NET, "network");
+}
 
 /* Whether the /proc the root @pid sees is one of the pid namespace cryo
  * (the dumping child, in the root's pid namespace) is in: its "self" then
@@ -63,13 +92,18 @@ int tree_read_namespaces(struct tree *tree)
 			want.ino[NS_MNT] = t->ns.ino[NS_MNT];
 		}
 		/* UTS and time namespaces are made again (ns/own.c): the
-		 * root's may be its own, and every process must share it. */
+		 * root's may be its own, and every process must share it; so
+		 * may its IPC and network namespaces (ns/ipc.c, ns/net.c). */
 		if (i == 0) {
 			want.ino[NS_UTS] = t->ns.ino[NS_UTS];
 			want.ino[NS_TIME] = t->ns.ino[NS_TIME];
 			want.ino[NS_TIME_FOR_CHILDREN] = t->ns.ino[NS_TIME];
+			want.ino[NS_IPC] = t->ns.ino[NS_IPC];
+			want.ino[NS_NET] = t->ns.ino[NS_NET];
 		}
-		ret = ns_check_dumpable(t->pid, 0, &t->ns, &want);
+		ret = check_ipc(t->pid, 0, &t->ns, &want);
+		if (!ret)
+			ret = ns_check_dumpable(t->pid, 0, &t->ns, &want);
 		if (ret)
 			return ret;
 		/* The init of its pid namespace, dumped from inside it (dump/pid_ns.c). */
@@ -85,7 +119,9 @@ int tree_read_namespaces(struct tree *tree)
 				       t->pid, t->threads[j], strerror(-ret));
 				return ret;
 			}
-			ret = ns_check_dumpable(t->pid, t->threads[j], &thread, &want);
+			ret = check_ipc(t->pid, t->threads[j], &thread, &want);
+			if (!ret)
+				ret = ns_check_dumpable(t->pid, t->threads[j], &thread, &want);
 			if (ret)
 				return ret;
 		}

@@ -1,9 +1,14 @@
 /* A program started in a network namespace of its own (the table of test
- * programs has the runner unshare it before exec). cryo does not restore
- * namespaces yet, so a dump must refuse it by name, before any parasite
- * runs in it. On SIGTERM it checks that it is still in that namespace. */
+ * programs has the runner unshare it before exec) holding what cryo does
+ * not restore in one yet, as NEG_NETNS says (set up with ip(8) or nft(8)):
+ * "device", a bridge; "address", an address on the loopback; "route", a
+ * route set by hand; "rule", a routing rule; "nft", an nftables table. A
+ * dump must refuse it by name, before any parasite runs in it. On SIGTERM
+ * it checks that it is still in that namespace. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,9 +20,23 @@ int main(int argc, char **argv)
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 	struct stat start, now, parent;
 	char path[64];
+	static const char *const setups[][2] = {
+		{ "device", "ip link add cryo-b0 type bridge" },
+		{ "address", "ip link set lo up && ip addr add 10.7.0.1/24 dev lo" },
+		{ "route", "ip link set lo up && ip route add 10.8.0.0/16 dev lo" },
+		{ "rule", "ip rule add priority 100 from 10.9.0.0/16 table 100" },
+		{ "nft", "nft add table inet cryo_neg" },
+	};
+	const char *what = getenv("NEG_NETNS");
 	sigset_t term;
+	size_t i;
 
 	prog_init(argc, argv);
+	for (i = 0; what && i < sizeof(setups) / sizeof(setups[0]); i++)
+		if (!strcmp(what, setups[i][0]))
+			break;
+	if (!what || i == sizeof(setups) / sizeof(setups[0]) || system(setups[i][1]))
+		return 1;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", getppid());
 	if (stat("/proc/self/ns/net", &start) || stat(path, &parent) ||
 	    start.st_ino == parent.st_ino)

@@ -23,6 +23,9 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_hugetlb" },
 	{ .name = "neg_hugetlb_memfd" },
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
+	{ .name = "neg_ipc_leftover", .namespaces = CLONE_NEWIPC },
+	{ .name = "neg_ipc_split" },
+	{ .name = "neg_mqueue_fd" },
 	{ .name = "neg_own_ns" },
 	{ .name = "neg_mount_overlay", .namespaces = CLONE_NEWNS },
 	{ .name = "neg_pidfd_thread_shared" },
@@ -46,6 +49,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_fd_owner", .cycles = CYCLES_ALL },
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
 	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL },
+	{ .name = "prog_ipc_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWIPC },
 	/* Its page counts are checked by test_everyday's statistics test. */
 	{ .name = "prog_known_pages", .cycles = CYCLES_ALL },
 	{
@@ -72,6 +76,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_mem_advice", .cycles = CYCLES_ALL },
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
+	{ .name = "prog_net_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_netlink", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_identity", .cycles = CYCLES_ALL },

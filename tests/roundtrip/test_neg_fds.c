@@ -560,17 +560,90 @@ out:
 	end_prog(&p);
 }
 
-/* A program in a network namespace of its own: refused by name before any
- * parasite runs in it, and it runs on. */
-TEST(dump_refuses_a_program_in_its_own_net_namespace_and_it_runs_on)
+static void set_netns_case(void *what)
+{
+	setenv("NEG_NETNS", what, 1);
+}
+
+/* A program in a network namespace of its own holding what cryo does not
+ * restore there yet: refused by name before any parasite runs in it, and it
+ * runs on. */
+TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
+{
+	static const char *const cases[][2] = {
+		{ "device", "has device cryo-b0 (bridge): network devices other than the loopback "
+			    "are not supported yet" },
+		{ "address", "has address 10.7.0.1/24: addresses other than the loopback's own" },
+		{ "route", "has a route set by hand (family 2, table 254, 16-bit destination)" },
+		{ "rule", "has a routing rule set by hand (family 2, priority 100, table 100)" },
+		{ "nft", "has nftables table inet cryo_neg: firewall rules are not supported yet" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct prog p = { 0 };
+		char expect[96];
+		bool ok = start_prog(&p, "neg_in_netns", set_netns_case, (void *)cases[i][0]);
+
+		snprintf(expect, sizeof(expect), "dump: pid %d's network namespace (net:[", p.pid);
+		ok = ok && dump_refused_unharmed(&p, expect, cases[i][1]) && prog_passes(&p);
+		end_prog(&p);
+		CHECK(ok, "%s: %s", cases[i][0], why);
+	}
+}
+
+/* A child in an IPC namespace of its own, apart from its root's: a tree
+ * in several IPC namespaces is refused by name, and it runs on. */
+TEST(dump_refuses_a_tree_in_two_ipc_namespaces_and_it_runs_on)
+{
+	struct prog p = { 0 };
+	char path[64], expect[96];
+	int child = 0;
+	FILE *f;
+
+	CHECK_GOTO(start_prog(&p, "neg_ipc_split", NULL, NULL), out, "%s", why);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p.pid, p.pid);
+	f = fopen(path, "re");
+	CHECK_GOTO(f, out, "cannot open %s", path);
+	if (fscanf(f, "%d", &child) != 1)
+		child = 0;
+	fclose(f);
+	CHECK_GOTO(child > 0, out, "no child in %s", path);
+	snprintf(expect, sizeof(expect), "dump: pid %d: in another IPC namespace (ipc:[", child);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "a tree in several IPC namespaces is not "
+				         "supported"), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A POSIX message queue with a notification registered, in a tree's own
+ * IPC namespace, is refused by name, and the program runs on with it
+ * untouched and no notification fired. */
+TEST(dump_refuses_a_posix_message_queue_with_a_notification)
 {
 	struct prog p = { 0 };
 	char expect[96];
 
-	CHECK_GOTO(start_prog(&p, "neg_in_netns", NULL, NULL), out, "%s", why);
-	snprintf(expect, sizeof(expect), "dump: pid %d: in its own net namespace (net:[", p.pid);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect,
-					 "]): network namespaces are not supported yet"),
+	CHECK_GOTO(start_prog(&p, "neg_ipc_leftover", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d's IPC namespace (ipc:[", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "POSIX message queue /cryo-leftover has a "
+					 "notification registered (mq_notify): not supported"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* An fd of a POSIX message queue unlinked while open: refused by name, and
+ * it runs on. */
+TEST(dump_refuses_an_fd_of_an_unlinked_posix_message_queue_and_it_runs_on)
+{
+	struct prog p = { 0 };
+
+	CHECK_GOTO(start_prog(&p, "neg_mqueue_fd", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, "fd 3 (/cryo-neg-",
+					 "is a POSIX message queue unlinked while open: not "
+					 "supported"),
 		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:

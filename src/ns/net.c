@@ -1,0 +1,242 @@
+/* A tree's own network namespace (ns/net.h): dump from inside it, its
+ * loopback and sysctls, and restore in a namespace cryo makes for itself,
+ * as for IPC namespaces (ns/ipc.c): sockets made by cryo before the tree
+ * and by each process are then all made inside it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/textfile.h"
+#include "images/proto/net_ns.pb-c.h"
+#include "ns/enter.h"
+#include "ns/net.h"
+#include "ns/ns.h"
+
+struct net_ns_set {
+	struct image *img;	/* NULL: the tree was in cryo's */
+	int back;		/* cryo's own namespace while it is in the new one */
+};
+
+static bool dump_inside;
+
+bool net_ns_dump_inside(void)
+{
+	return dump_inside;
+}
+
+/* The loopback's flags and MTU, through an ioctl socket of this namespace. */
+static int loopback(bool set, bool *up, unsigned int *mtu, const char *who)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr))
+		return pr_errno_ret("%s: cannot read the loopback's flags", who);
+	if (!set) {
+		*up = ifr.ifr_flags & IFF_UP;
+		if (ioctl(s, SIOCGIFMTU, &ifr))
+			return pr_errno_ret("%s: cannot read the loopback's MTU", who);
+		*mtu = (unsigned int)ifr.ifr_mtu;
+		return 0;
+	}
+	ifr.ifr_mtu = (int)*mtu;
+	if (ioctl(s, SIOCSIFMTU, &ifr))
+		return pr_errno_ret("%s: cannot set the loopback's MTU to %u", who, *mtu);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		return pr_errno_ret("%s: cannot read the loopback's flags", who);
+	ifr.ifr_flags = (short)(*up ? ifr.ifr_flags | IFF_UP : ifr.ifr_flags & ~IFF_UP);
+	if (ioctl(s, SIOCSIFFLAGS, &ifr))
+		return pr_errno_ret("%s: cannot bring the loopback %s", who, *up ? "up" : "down");
+	return 0;
+}
+
+/* ---- dump ---------------------------------------------------------------- */
+
+static int write_image(struct image_dir *dir, const char *who)
+{
+	NetSysctl recs[64], *ptrs[64];
+	char *texts[64] = { NULL };
+	NetNs ns = NET_NS__INIT;
+	struct image_writer *w;
+	size_t n = 0;
+	unsigned int mtu;
+	bool up;
+	int ret = loopback(false, &up, &mtu, who);
+
+	for (size_t i = 0; !ret && net_ns_sysctls[i] && n < ARRAY_SIZE(recs); i++) {
+		char path[128], *nl;
+
+		snprintf(path, sizeof(path), "/proc/sys/%s", net_ns_sysctls[i]);
+		ret = read_text_file(path, &texts[n]);
+		if (ret == -ENOENT) {
+			ret = 0;	/* a kernel without it */
+			continue;
+		}
+		if (ret) {
+			pr_err("dump: %s: cannot read %s: %s", who, path, strerror(-ret));
+			break;
+		}
+		nl = strchr(texts[n], '\n');
+		if (nl)
+			*nl = '\0';
+		net_sysctl__init(&recs[n]);
+		recs[n].name = (char *)net_ns_sysctls[i];
+		recs[n].value = texts[n];
+		ptrs[n] = &recs[n];
+		n++;
+	}
+	ns.lo_up = up;
+	ns.lo_mtu = mtu;
+	ns.n_sysctls = n;
+	ns.sysctls = ptrs;
+	if (!ret)
+		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
+	if (!ret) {
+		ret = image_write_record(w, &ns.base);
+		if (ret)
+			image_abort(w);
+		else
+			ret = image_finish(w);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+	return ret;
+}
+
+int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
+{
+	struct ns_ids ids;
+	char who[96];
+	bool same;
+	int ret = ns_same_as_cryo(root, NS_NET, "dump", &same);
+
+	*back = -1;
+	if (ret || same)
+		return ret;
+	ret = ns_ids_read(root, &ids);
+	if (ret)
+		return pr_errno_ret("dump: pid %d: cannot read its namespaces", root);
+	snprintf(who, sizeof(who), "pid %d's network namespace (net:[%llu])", root,
+		 (unsigned long long)ids.ino[NS_NET]);
+	ret = ns_enter(root, "net", CLONE_NEWNET, back);
+	if (ret) {
+		pr_err("dump: %s: cannot enter it: %s", who, strerror(-ret));
+		return ret;
+	}
+	dump_inside = true;
+	ret = net_ns_refuse_unsaved(who);
+	if (!ret)
+		ret = write_image(dir, who);
+	if (ret) {
+		net_ns_dump_leave(*back);
+		*back = -1;
+	}
+	return ret;
+}
+
+int net_ns_dump_leave(int back)
+{
+	int ret = ns_leave(back, CLONE_NEWNET);
+
+	dump_inside = false;
+	if (ret)
+		pr_err("dump: cannot go back to cryo's own network namespace: %s", strerror(-ret));
+	return ret;
+}
+
+/* ---- restore ------------------------------------------------------------- */
+
+void net_ns_free(struct net_ns_set *set)
+{
+	if (!set)
+		return;
+	net_ns_leave(set);
+	image_free(set->img);
+	free(set);
+}
+
+int net_ns_load(const struct image_dir *dir, struct net_ns_set **out)
+{
+	struct net_ns_set *set = calloc(1, sizeof(*set));
+	int ret = 0;
+
+	if (!set)
+		return -ENOMEM;
+	set->back = -1;
+	if (!faccessat(dir->fd, "net-ns.img", F_OK, 0) || errno != ENOENT)
+		ret = image_read(dir, IMG_NET_NS, 0, &set->img);
+	if (ret) {
+		net_ns_free(set);
+		return ret;
+	}
+	*out = set;
+	return 0;
+}
+
+static int write_sysctl(const NetSysctl *s)
+{
+	char path[128];
+	size_t len = strlen(s->value);
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", s->name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	/* An empty list is written as a newline. */
+	if (fd < 0 || write(fd, len ? s->value : "\n", len ? len : 1) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		pr_err("restore: network namespace: cannot set %s to '%s': %s", path, s->value,
+		       strerror(-ret));
+	return ret;
+}
+
+int net_ns_make(struct net_ns_set *set)
+{
+	const NetNs *ns;
+	unsigned int mtu;
+	bool up;
+	int ret;
+
+	if (!set || !set->img)
+		return 0;
+	ns = (const NetNs *)set->img->records[0].msg;
+	set->back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (set->back < 0)
+		return pr_errno_ret("restore: cannot open cryo's own network namespace");
+	if (unshare(CLONE_NEWNET)) {
+		ret = pr_errno_ret("restore: cannot make the tree's network namespace");
+		close(set->back);
+		set->back = -1;
+		return ret;
+	}
+	up = ns->lo_up;
+	mtu = ns->lo_mtu;
+	ret = loopback(true, &up, &mtu, "restore: network namespace");
+	for (size_t i = 0; !ret && i < ns->n_sysctls; i++)
+		ret = write_sysctl(ns->sysctls[i]);
+	if (!ret)
+		pr_info("restore: the tree's network namespace is made");
+	return ret;
+}
+
+void net_ns_leave(struct net_ns_set *set)
+{
+	if (!set || set->back < 0)
+		return;
+	if (setns(set->back, CLONE_NEWNET))
+		pr_warn("restore: cannot go back to cryo's own network namespace: %s",
+			strerror(errno));
+	close(set->back);
+	set->back = -1;
+}

@@ -1,0 +1,88 @@
+/* The sysctls a network namespace saves, and the check of net-ns.img,
+ * apart from any process, so that the image fuzzer can link them alone. */
+#include <errno.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "images/proto/net_ns.pb-c.h"
+#include "ns/net.h"
+
+/* Each is the reader's or writer's namespace's. */
+const char *const net_ns_sysctls[] = {
+	"net/ipv4/ip_forward", "net/ipv4/ping_group_range", "net/ipv4/ip_local_port_range",
+	"net/ipv4/ip_local_reserved_ports", "net/ipv4/ip_unprivileged_port_start",
+	"net/ipv4/ip_default_ttl", "net/ipv4/ip_no_pmtu_disc",
+	"net/ipv4/tcp_keepalive_time", "net/ipv4/tcp_keepalive_intvl",
+	"net/ipv4/tcp_keepalive_probes", "net/ipv4/tcp_fin_timeout", "net/ipv4/tcp_syncookies",
+	"net/ipv4/tcp_tw_reuse", "net/ipv4/tcp_timestamps", "net/ipv4/tcp_sack",
+	"net/ipv4/tcp_window_scaling", "net/ipv4/tcp_ecn", "net/ipv4/tcp_rmem",
+	"net/ipv4/tcp_wmem", "net/ipv4/tcp_syn_retries", "net/ipv4/tcp_synack_retries",
+	"net/ipv4/tcp_retries2", "net/ipv4/tcp_max_syn_backlog", "net/ipv4/udp_rmem_min",
+	"net/ipv4/udp_wmem_min", "net/ipv4/icmp_echo_ignore_all",
+	"net/ipv4/conf/all/forwarding", "net/ipv4/conf/default/forwarding",
+	"net/ipv4/conf/all/rp_filter", "net/ipv4/conf/default/rp_filter",
+	"net/ipv6/conf/all/disable_ipv6", "net/ipv6/conf/default/disable_ipv6",
+	"net/ipv6/conf/lo/disable_ipv6", "net/ipv6/conf/all/forwarding",
+	"net/core/somaxconn", "net/unix/max_dgram_qlen",
+	NULL,
+};
+
+#define VALUE_MAX 256
+
+static bool known(const char *name)
+{
+	for (size_t i = 0; net_ns_sysctls[i]; i++)
+		if (!strcmp(name, net_ns_sysctls[i]))
+			return true;
+	return false;
+}
+
+static const char *sysctl_problem(const NetNs *ns, size_t i)
+{
+	const NetSysctl *s = ns->sysctls[i];
+	size_t len = strlen(s->value);
+
+	if (!known(s->name))
+		return "not a network namespace's sysctl that cryo saves";
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(ns->sysctls[j]->name, s->name))
+			return "saved twice";
+	/* ip_local_reserved_ports is a list, and may be empty. */
+	if (len > VALUE_MAX || strspn(s->value, "0123456789 \t-,") != len)
+		return "its value is not numbers";
+	return NULL;
+}
+
+int net_ns_image_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	const NetNs *ns;
+
+	(void)dir;
+	(void)id;
+	if (img->nr_records != 1) {
+		image_error(img->path, 0, "%zu records, where one is expected", img->nr_records);
+		return -EBADMSG;
+	}
+	ns = (const NetNs *)img->records[0].msg;
+	if (ns->lo_mtu < 68) {
+		image_error(img->path, img->records[0].offset, "loopback MTU %u is below 68",
+			    ns->lo_mtu);
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < ns->n_sysctls; i++) {
+		const char *problem = sysctl_problem(ns, i);
+
+		if (problem) {
+			image_error(img->path, img->records[0].offset, "sysctl %zu (%.64s): %s", i,
+				    ns->sysctls[i]->name, problem);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+static const struct image_kind_desc net_ns_kinds[] = {
+	{ IMG_NET_NS, "net-ns", "net-ns.img", &net_ns__descriptor, net_ns_image_check },
+};
+
+const struct image_kind_set net_ns_image_kinds = { "net-ns", net_ns_kinds, ARRAY_SIZE(net_ns_kinds) };

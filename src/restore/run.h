@@ -1,0 +1,52 @@
+/* What one restore holds in cryo while it leads the processes through
+ * their stages (restore.c creates the tree, stages.c runs the stages,
+ * watches every process and ends them all on a failure). Private to
+ * src/restore. */
+#ifndef CRYO_RESTORE_RUN_H
+#define CRYO_RESTORE_RUN_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cli/options.h"
+#include "restore/restore.h"
+#include "stats/stats.h"
+
+/* Everything the run of one restore holds in cryo. */
+struct restore_run {
+	struct restore_set *rs;
+	int report_fd;		/* read end */
+	int gate_fd[2];		/* write ends */
+	int *pidfds;		/* per process; -1 until it is known to exist */
+	bool *may_exit;		/* zombies and helpers, once let go */
+	uint64_t *vdso;		/* where each restorer put the vDSO */
+	int *uffd;		/* each restorer's userfaultfd (lazy), -1: none */
+	pid_t lazy_server;	/* the page server of a lazy restore, 0: none */
+	/* --clone: the init of the new pid namespace (clone.c), cryo's child,
+	 * its pidfd, and the write end of the pipe that releases it. */
+	pid_t init;
+	int init_pidfd;
+	int release_fd;
+	/* The processes' saved pids are those of a new pid namespace (a
+	 * clone, or a root that was the init of its own). */
+	bool inside;
+	const struct cryo_opts *opts;
+	struct pollfd *polls;
+	struct stats *stats;
+};
+
+/* The pid cryo sees of process @index (a clone's processes are found by
+ * the pid they have inside), or -errno. */
+int find_host_pid(struct restore_run *run, size_t index);
+/* Opens a pidfd of process @index and watches it from now on. */
+int watch(struct restore_run *run, size_t index);
+/* Leads every process through the stages, from created to released. */
+int run_stages(struct restore_run *run, uint64_t began);
+/* How many processes of @tree are alive (not zombies or helpers). */
+size_t count_alive(const struct tree *tree);
+/* Kills and reaps every process of the restore, known or reparented. */
+void kill_all(struct restore_run *run, pid_t root);
+
+#endif

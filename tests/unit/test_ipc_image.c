@@ -1,0 +1,202 @@
+/* The checks of a tree's IPC namespace's images on their own: ipc-ns.img
+ * names only an IPC namespace's sysctls (restore writes each to
+ * /proc/sys/NAME), once each, with numbers for values; semaphore sets and
+ * queues have ascending ids and values the kernel takes; messages have a
+ * positive type; POSIX queues have plain names, sorted, and limits and
+ * priorities the kernel takes. And net-ns.img, whose sysctls restore
+ * writes the same way. */
+#include <string.h>
+
+#include "common/log.h"
+#include "harness.h"
+#include "images/image.h"
+#include "images/proto/ipc_ns.pb-c.h"
+#include "ipc/posix_mq.h"
+#include "ipc/sysv_objects.h"
+#include "images/proto/net_ns.pb-c.h"
+#include "ns/ipc.h"
+#include "ns/net.h"
+
+typedef int (*check_fn)(const struct image *img, const struct image_dir *dir, int id);
+
+/* @check over the @nr records @msgs, its error kept in @errors. */
+static int run_check(check_fn check, ProtobufCMessage **msgs, size_t nr, char *errors,
+		     size_t size)
+{
+	struct image_record records[4];
+	struct image img = { .path = "x.img", .nr_records = nr, .records = records };
+	int ret;
+
+	for (size_t i = 0; i < nr; i++)
+		records[i] = (struct image_record){ i * 16, msgs[i] };
+	errors[0] = '\0';
+	log_capture_errors(errors, size);
+	ret = check(&img, NULL, 3);
+	log_capture_errors(NULL, 0);
+	return ret;
+}
+
+static int check_sysctls(const char *name1, const char *value1, const char *name2,
+			 const char *value2, char *errors, size_t size)
+{
+	IpcSysctl a = IPC_SYSCTL__INIT, b = IPC_SYSCTL__INIT, *list[2] = { &a, &b };
+	IpcNs ns = IPC_NS__INIT;
+	ProtobufCMessage *msgs[1] = { &ns.base };
+
+	a.name = (char *)name1;
+	a.value = (char *)value1;
+	b.name = (char *)name2;
+	b.value = (char *)value2;
+	ns.sysctls = list;
+	ns.n_sysctls = 2;
+	return run_check(ipc_ns_image_check, msgs, 1, errors, size);
+}
+
+TEST(ipc_ns_image_takes_the_namespaces_sysctls_and_nothing_else)
+{
+	char errors[256];
+
+	CHECK(!check_sysctls("kernel/sem", "250\t64000\t40\t128", "kernel/msg_next_id", "-1",
+			     errors, sizeof(errors)), "refused: %s", errors);
+	CHECK(check_sysctls("kernel/sem", "1", "kernel/core_pattern", "1", errors,
+			    sizeof(errors)) < 0, "took kernel/core_pattern");
+	CHECK(strstr(errors, "not an IPC namespace's sysctl"), "said: %s", errors);
+	CHECK(check_sysctls("kernel/../kernel/msgmax", "1", "kernel/sem", "1", errors,
+			    sizeof(errors)) < 0, "took a path with ..");
+	CHECK(check_sysctls("kernel/msgmax", "1", "kernel/msgmax", "2", errors,
+			    sizeof(errors)) < 0, "took a sysctl twice");
+	CHECK(strstr(errors, "saved twice"), "said: %s", errors);
+	CHECK(check_sysctls("kernel/msgmax", "1\n2", "kernel/sem", "1", errors,
+			    sizeof(errors)) < 0, "took a value with a newline");
+	CHECK(strstr(errors, "not numbers"), "said: %s", errors);
+}
+
+TEST(semaphore_sets_must_be_ascending_with_values_the_kernel_takes)
+{
+	uint32_t values[2] = { 1, 32767 }, too_big[1] = { 32768 };
+	SysvSem a = SYSV_SEM__INIT, b = SYSV_SEM__INIT;
+	ProtobufCMessage *msgs[2] = { &a.base, &b.base };
+	char errors[256];
+
+	a.id = 3;
+	a.n_values = 2;
+	a.values = values;
+	a.mode = 0640;
+	b = a;
+	b.id = 65539;
+	CHECK(!run_check(sysv_sem_image_check, msgs, 2, errors, sizeof(errors)), "refused: %s",
+	      errors);
+	b.id = 3;
+	CHECK(run_check(sysv_sem_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took one id twice");
+	b.id = 9;
+	b.n_values = 1;
+	b.values = too_big;
+	CHECK(run_check(sysv_sem_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took 32768");
+	CHECK(strstr(errors, "SEMVMX"), "said: %s", errors);
+	b.n_values = 0;
+	CHECK(run_check(sysv_sem_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took an empty set");
+	b.n_values = 2;
+	b.values = values;
+	b.mode = 01777;
+	CHECK(run_check(sysv_sem_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took the sticky bit");
+}
+
+TEST(queues_and_messages_are_checked)
+{
+	SysvMsgQueue q = SYSV_MSG_QUEUE__INIT;
+	SysvMsg m = SYSV_MSG__INIT;
+	ProtobufCMessage *queues[1] = { &q.base }, *messages[1] = { &m.base };
+	char errors[256];
+
+	q.id = 0;
+	q.qbytes = 16384;
+	q.nr_messages = 1;
+	q.nr_bytes = 5;
+	CHECK(!run_check(sysv_msg_image_check, queues, 1, errors, sizeof(errors)), "refused: %s",
+	      errors);
+	q.nr_messages = 0;
+	CHECK(run_check(sysv_msg_image_check, queues, 1, errors, sizeof(errors)) < 0,
+	      "took bytes without a message");
+	q.nr_messages = 1;
+	q.qbytes = 1ULL << 40;
+	CHECK(run_check(sysv_msg_image_check, queues, 1, errors, sizeof(errors)) < 0,
+	      "took a size limit of 2^40");
+	m.type = 1;
+	CHECK(!run_check(sysv_msg_data_image_check, messages, 1, errors, sizeof(errors)),
+	      "refused: %s", errors);
+	m.type = 0;
+	CHECK(run_check(sysv_msg_data_image_check, messages, 1, errors, sizeof(errors)) < 0,
+	      "took type 0");
+	CHECK(strstr(errors, "not positive"), "said: %s", errors);
+}
+
+TEST(posix_queues_need_plain_sorted_names_and_limits_the_kernel_takes)
+{
+	PosixMq a = POSIX_MQ__INIT, b = POSIX_MQ__INIT;
+	PosixMqMsg m = POSIX_MQ_MSG__INIT;
+	ProtobufCMessage *msgs[2] = { &a.base, &b.base }, *messages[1] = { &m.base };
+	char errors[256];
+
+	a.name = "alpha";
+	a.maxmsg = 10;
+	a.msgsize = 8192;
+	a.mode = 0600;
+	b = a;
+	b.name = "beta";
+	CHECK(!run_check(posix_mq_image_check, msgs, 2, errors, sizeof(errors)), "refused: %s",
+	      errors);
+	b.name = "../beta";
+	CHECK(run_check(posix_mq_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took a name with a slash");
+	CHECK(strstr(errors, "not a queue's name"), "said: %s", errors);
+	b.name = "alpha";
+	CHECK(run_check(posix_mq_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took a name twice");
+	b.name = "beta";
+	b.nr_messages = 11;
+	CHECK(run_check(posix_mq_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took more messages than the queue holds");
+	b.nr_messages = 0;
+	b.msgsize = 0;
+	CHECK(run_check(posix_mq_image_check, msgs, 2, errors, sizeof(errors)) < 0,
+	      "took a message size of 0");
+	m.prio = 32768;
+	CHECK(run_check(posix_mq_data_image_check, messages, 1, errors, sizeof(errors)) < 0,
+	      "took priority 32768");
+}
+
+static int check_net(const char *name, const char *value, uint32_t mtu, char *errors,
+		     size_t size)
+{
+	NetSysctl a = NET_SYSCTL__INIT, *list[1] = { &a };
+	NetNs ns = NET_NS__INIT;
+	ProtobufCMessage *msgs[1] = { &ns.base };
+
+	a.name = (char *)name;
+	a.value = (char *)value;
+	ns.sysctls = list;
+	ns.n_sysctls = 1;
+	ns.lo_mtu = mtu;
+	return run_check(net_ns_image_check, msgs, 1, errors, size);
+}
+
+TEST(net_ns_image_takes_the_namespaces_sysctls_and_nothing_else)
+{
+	char errors[256];
+
+	CHECK(!check_net("net/ipv4/ip_local_port_range", "20000\t29999", 65536, errors,
+			 sizeof(errors)), "refused: %s", errors);
+	CHECK(!check_net("net/ipv4/ip_local_reserved_ports", "", 65536, errors, sizeof(errors)),
+	      "refused an empty list: %s", errors);
+	CHECK(check_net("kernel/core_pattern", "1", 65536, errors, sizeof(errors)) < 0,
+	      "took kernel/core_pattern");
+	CHECK(strstr(errors, "not a network namespace's sysctl"), "said: %s", errors);
+	CHECK(check_net("net/ipv4/ip_forward", "|sh", 65536, errors, sizeof(errors)) < 0,
+	      "took a value that is not numbers");
+	CHECK(check_net("net/ipv4/ip_forward", "1", 10, errors, sizeof(errors)) < 0,
+	      "took a loopback MTU of 10");
+}
