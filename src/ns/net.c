@@ -12,6 +12,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/netlink.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -61,8 +62,9 @@ static int loopback(bool set, bool *up, unsigned int *mtu, const char *who)
 
 /* ---- dump ---------------------------------------------------------------- */
 
-static int write_image(struct image_dir *dir, const char *who)
+static int write_image(struct image_dir *dir, const char *who, const struct net_walk *rtnl)
 {
+	ProtobufCBinaryData *msgs = calloc(rtnl->n + 1, sizeof(*msgs));
 	NetSysctl recs[64], *ptrs[64];
 	char *texts[64] = { NULL };
 	NetNs ns = NET_NS__INIT;
@@ -98,6 +100,16 @@ static int write_image(struct image_dir *dir, const char *who)
 	ns.lo_mtu = mtu;
 	ns.n_sysctls = n;
 	ns.sysctls = ptrs;
+	ns.has_lo_index = true;
+	ns.lo_index = rtnl->lo_index;
+	if (!msgs && !ret)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < rtnl->n; i++) {
+		msgs[i].data = (uint8_t *)rtnl->msgs[i];
+		msgs[i].len = ((const struct nlmsghdr *)rtnl->msgs[i])->nlmsg_len;
+	}
+	ns.n_rtnl = rtnl->n;
+	ns.rtnl = msgs;
 	if (!ret)
 		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
 	if (!ret) {
@@ -109,11 +121,13 @@ static int write_image(struct image_dir *dir, const char *who)
 	}
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);
+	free(msgs);
 	return ret;
 }
 
 int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
 {
+	struct net_walk rtnl = { 0 };
 	struct ns_ids ids;
 	char who[96];
 	bool same;
@@ -134,8 +148,15 @@ int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
 	}
 	dump_inside = true;
 	ret = net_ns_refuse_unsaved(who);
+	rtnl.who = who;
+	rtnl.lo_index = if_nametoindex("lo");
+	if (!ret && !rtnl.lo_index)
+		ret = pr_errno_ret("dump: %s: no loopback", who);
 	if (!ret)
-		ret = write_image(dir, who);
+		ret = net_rtnl_collect(&rtnl);
+	if (!ret)
+		ret = write_image(dir, who, &rtnl);
+	net_walk_free(&rtnl);
 	if (ret) {
 		net_ns_dump_leave(*back);
 		*back = -1;
@@ -223,8 +244,12 @@ int net_ns_make(struct net_ns_set *set)
 	up = ns->lo_up;
 	mtu = ns->lo_mtu;
 	ret = loopback(true, &up, &mtu, "restore: network namespace");
+	/* Sysctls first: forwarding and disable_ipv6 decide what addresses and
+	 * routes may be. Then addresses, routes, rules, as saved. */
 	for (size_t i = 0; !ret && i < ns->n_sysctls; i++)
 		ret = write_sysctl(ns->sysctls[i]);
+	if (!ret)
+		ret = net_rtnl_restore(ns);
 	if (!ret)
 		pr_info("restore: the tree's network namespace is made");
 	return ret;

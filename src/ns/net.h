@@ -1,7 +1,7 @@
 /* A tree's own network namespace, as far as cryo restores one yet: its
- * loopback (up or down, MTU) and its sysctls (net-ns.img); anything else it
- * holds (another device, an address, route or rule set by hand, an
- * nftables table) is refused at dump by name. Dump runs inside it from the
+ * loopback (up or down, MTU), its addresses, the routes and rules set by
+ * hand, and its sysctls (net-ns.img); anything else it holds (another
+ * device, an nftables table) is refused at dump by name. Dump runs inside it from the
  * start to the end (ns_enter), so that every sock_diag query sees the
  * tree's sockets; restore makes it in cryo itself (unshare) before any
  * socket or process, and every process cryo creates is born in it. */
@@ -9,9 +9,13 @@
 #define CRYO_NS_NET_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <libmnl/libmnl.h>
 
 #include "images/image.h"
+#include "images/proto/net_ns.pb-c.h"
 
 /* The sysctls saved, by path below /proc/sys, NULL-terminated. */
 extern const char *const net_ns_sysctls[];
@@ -33,6 +37,31 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out);
 int net_ns_make(struct net_ns_set *set);
 void net_ns_leave(struct net_ns_set *set);
 void net_ns_free(struct net_ns_set *set);
+
+/* net_rtnl_check.c: which attributes of an RTM_NEWADDR, RTM_NEWROUTE or
+ * RTM_NEWRULE are saved, dropped (information only) or refused, and the
+ * problem of one saved message (NULL: none); *@order is the type of the
+ * one before (0 at first), so that they stay in order. */
+enum rtnl_attr_use { RTNL_ATTR_KEEP, RTNL_ATTR_DROP, RTNL_ATTR_REFUSE };
+enum rtnl_attr_use net_rtnl_attr_use(uint16_t msg_type, uint16_t type);
+const char *net_rtnl_problem(const void *buf, size_t len, uint32_t lo_index, uint16_t *order);
+
+/* net_rtnl.c: a walk over rtnetlink dumps of the namespace cryo is in. */
+struct net_walk {
+	const char *who;	/* the namespace, for messages */
+	int ret;		/* the first refusal, -errno */
+	uint32_t lo_index;
+	char **msgs;		/* collected requests, each its nlmsg_len long */
+	size_t n;
+};
+int net_rtnl_walk(uint16_t type, uint8_t family, size_t hdr_len, mnl_cb_t cb,
+		  struct net_walk *w);
+/* Addresses, then routes, then rules, but the kernel's own, into w->msgs;
+ * refuses by name what cannot be sent again. */
+int net_rtnl_collect(struct net_walk *w);
+void net_walk_free(struct net_walk *w);
+/* Sends @ns's messages in the namespace cryo is in. */
+int net_rtnl_restore(const NetNs *ns);
 
 /* net_refuse.c: fails, naming it, on anything of the namespace cryo is in
  * that net-ns.img does not hold; @who names the namespace. */

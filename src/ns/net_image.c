@@ -56,6 +56,7 @@ static const char *sysctl_problem(const NetNs *ns, size_t i)
 int net_ns_image_check(const struct image *img, const struct image_dir *dir, int id)
 {
 	const NetNs *ns;
+	uint16_t order = 0;
 
 	(void)dir;
 	(void)id;
@@ -68,6 +69,17 @@ int net_ns_image_check(const struct image *img, const struct image_dir *dir, int
 		image_error(img->path, img->records[0].offset, "loopback MTU %u is below 68",
 			    ns->lo_mtu);
 		return -EBADMSG;
+	}
+	for (size_t i = 0; i < ns->n_rtnl; i++) {
+		const char *problem = !ns->has_lo_index ? "no loopback index is saved" :
+				      net_rtnl_problem(ns->rtnl[i].data, ns->rtnl[i].len,
+						       ns->lo_index, &order);
+
+		if (problem) {
+			image_error(img->path, img->records[0].offset, "rtnetlink message %zu: %s",
+				    i, problem);
+			return -EBADMSG;
+		}
 	}
 	for (size_t i = 0; i < ns->n_sysctls; i++) {
 		const char *problem = sysctl_problem(ns, i);

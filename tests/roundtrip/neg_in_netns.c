@@ -1,8 +1,8 @@
 /* A program started in a network namespace of its own (the table of test
  * programs has the runner unshare it before exec) holding what cryo does
  * not restore in one yet, as NEG_NETNS says (set up with ip(8) or nft(8)):
- * "device", a bridge; "address", an address on the loopback; "route", a
- * route set by hand; "rule", a routing rule; "nft", an nftables table. A
+ * "device", a bridge; "nexthop", a nexthop object and a route through it;
+ * "nft", an nftables table. A
  * dump must refuse it by name, before any parasite runs in it. On SIGTERM
  * it checks that it is still in that namespace. */
 #include <signal.h>
@@ -22,9 +22,8 @@ int main(int argc, char **argv)
 	char path[64];
 	static const char *const setups[][2] = {
 		{ "device", "ip link add cryo-b0 type bridge" },
-		{ "address", "ip link set lo up && ip addr add 10.7.0.1/24 dev lo" },
-		{ "route", "ip link set lo up && ip route add 10.8.0.0/16 dev lo" },
-		{ "rule", "ip rule add priority 100 from 10.9.0.0/16 table 100" },
+		{ "nexthop", "ip link set lo up && ip nexthop add id 7 dev lo && "
+			     "ip route add 10.8.0.0/16 nhid 7" },
 		{ "nft", "nft add table inet cryo_neg" },
 	};
 	const char *what = getenv("NEG_NETNS");

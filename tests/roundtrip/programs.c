@@ -77,6 +77,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_net_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	{ .name = "prog_net_routes", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_netlink", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_identity", .cycles = CYCLES_ALL },

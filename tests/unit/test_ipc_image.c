@@ -4,7 +4,8 @@
  * queues have ascending ids and values the kernel takes; messages have a
  * positive type; POSIX queues have plain names, sorted, and limits and
  * priorities the kernel takes. And net-ns.img, whose sysctls restore
- * writes the same way. */
+ * writes the same way, and its rtnetlink messages (addresses, routes,
+ * rules), which restore sends to the kernel. */
 #include <string.h>
 
 #include "common/log.h"
@@ -16,6 +17,8 @@
 #include "images/proto/net_ns.pb-c.h"
 #include "ns/ipc.h"
 #include "ns/net.h"
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
 
 typedef int (*check_fn)(const struct image *img, const struct image_dir *dir, int id);
 
@@ -199,4 +202,66 @@ TEST(net_ns_image_takes_the_namespaces_sysctls_and_nothing_else)
 	      "took a value that is not numbers");
 	CHECK(check_net("net/ipv4/ip_forward", "1", 10, errors, sizeof(errors)) < 0,
 	      "took a loopback MTU of 10");
+}
+
+/* An RTM_NEWADDR of 10.1.2.3/24 on @index, with one more attribute of
+ * @extra_type (0: none) and @extra_len bytes, into @buf; its length. */
+static size_t address_message(char *buf, uint32_t index, uint16_t extra_type, size_t extra_len)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	static const uint8_t addr[4] = { 10, 1, 2, 3 }, zeros[16];
+
+	nlh->nlmsg_type = RTM_NEWADDR;
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = 24;
+	ifa->ifa_index = index;
+	mnl_attr_put(nlh, IFA_LOCAL, 4, addr);
+	mnl_attr_put_strz(nlh, IFA_LABEL, "lo:x");
+	if (extra_type)
+		mnl_attr_put(nlh, extra_type, extra_len, zeros);
+	return nlh->nlmsg_len;
+}
+
+static int check_rtnl(char *buf, size_t len, char *errors, size_t size)
+{
+	ProtobufCBinaryData msg = { len, (uint8_t *)buf };
+	NetNs ns = NET_NS__INIT;
+	ProtobufCMessage *msgs[1] = { &ns.base };
+
+	ns.lo_mtu = 65536;
+	ns.has_lo_index = true;
+	ns.lo_index = 1;
+	ns.n_rtnl = 1;
+	ns.rtnl = &msg;
+	return run_check(net_ns_image_check, msgs, 1, errors, size);
+}
+
+TEST(net_ns_image_takes_only_loopback_addresses_with_attributes_cryo_restores)
+{
+	char errors[256], buf[256];
+	size_t len = address_message(buf, 1, 0, 0);
+
+	CHECK(!check_rtnl(buf, len, errors, sizeof(errors)), "refused: %s", errors);
+	len = address_message(buf, 2, 0, 0);
+	CHECK(check_rtnl(buf, len, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "on a device other than the loopback"), "said: %s", errors);
+	len = address_message(buf, 1, IFA_MULTICAST, 4);
+	CHECK(check_rtnl(buf, len, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "an attribute cryo does not restore"), "said: %s", errors);
+	len = address_message(buf, 1, IFA_FLAGS, 2);
+	CHECK(check_rtnl(buf, len, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "not of 4 bytes"), "said: %s", errors);
+	len = address_message(buf, 1, 0, 0);
+	/* An attribute header that says 8 bytes, of which 4 are there. */
+	((struct nlmsghdr *)buf)->nlmsg_len += 4;
+	memcpy(buf + len, &(struct nlattr){ .nla_len = 8, .nla_type = IFA_FLAGS }, 4);
+	CHECK(check_rtnl(buf, len + 4, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "runs past its end"), "said: %s", errors);
+	CHECK(check_rtnl(buf, len, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "its length is not its header's"), "said: %s", errors);
+	len = address_message(buf, 1, 0, 0);
+	((struct nlmsghdr *)buf)->nlmsg_type = RTM_NEWLINK;
+	CHECK(check_rtnl(buf, len, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "not an address, a route or a rule"), "said: %s", errors);
 }
