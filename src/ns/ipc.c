@@ -16,13 +16,13 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
-#include "common/textfile.h"
 #include "images/proto/ipc_ns.pb-c.h"
 #include "ipc/posix_mq.h"
 #include "ipc/sysv_objects.h"
 #include "ns/enter.h"
 #include "ns/ipc.h"
 #include "ns/ns.h"
+#include "ns/sysctl.h"
 
 struct ipc_ns_set {
 	struct image *img;	/* ipc-ns.img; NULL: the tree was in cryo's */
@@ -50,22 +50,14 @@ static int write_sysctls(struct image_dir *dir, const char *who)
 	int ret = 0;
 
 	for (size_t i = 0; ipc_ns_sysctls[i] && n < ARRAY_SIZE(recs) && !ret; i++) {
-		char path[96], *nl;
-
-		snprintf(path, sizeof(path), "/proc/sys/%s", ipc_ns_sysctls[i]);
-		ret = read_text_file(path, &texts[n]);
+		ret = ns_sysctl_read(who, ipc_ns_sysctls[i], &texts[n]);
 		if (ret == -ENOENT) {
 			/* A kernel without it (no POSIX message queues). */
 			ret = 0;
 			continue;
 		}
-		if (ret) {
-			pr_err("dump: %s: cannot read %s: %s", who, path, strerror(-ret));
+		if (ret)
 			break;
-		}
-		nl = strchr(texts[n], '\n');
-		if (nl)
-			*nl = '\0';
 		ipc_sysctl__init(&recs[n]);
 		recs[n].name = (char *)ipc_ns_sysctls[i];
 		recs[n].value = texts[n];
@@ -172,24 +164,6 @@ int ipc_ns_load(const struct image_dir *dir, struct ipc_ns_set **out)
 	return 0;
 }
 
-static int write_sysctl(const IpcSysctl *s)
-{
-	char path[96];
-	size_t len = strlen(s->value);
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "/proc/sys/%s", s->name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, s->value, len) != (ssize_t)len)
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (ret)
-		pr_err("restore: IPC namespace: cannot set %s to %s: %s", path, s->value,
-		       strerror(-ret));
-	return ret;
-}
-
 /* The limits (@next_ids false) or the *_next_id values (true). */
 static int write_sysctls_of(const struct ipc_ns_set *set, bool next_ids)
 {
@@ -202,7 +176,8 @@ static int write_sysctls_of(const struct ipc_ns_set *set, bool next_ids)
 		if (is_next_id(ns->sysctls[i]->name) != next_ids ||
 		    (next_ids && !strcmp(ns->sysctls[i]->value, "-1")))
 			continue;
-		ret = write_sysctl(ns->sysctls[i]);
+		ret = ns_sysctl_write("IPC namespace", ns->sysctls[i]->name,
+				     ns->sysctls[i]->value);
 		if (ret)
 			return ret;
 	}

@@ -16,11 +16,11 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
-#include "common/textfile.h"
 #include "images/proto/net_ns.pb-c.h"
 #include "ns/enter.h"
 #include "ns/net.h"
 #include "ns/ns.h"
+#include "ns/sysctl.h"
 
 struct net_ns_set {
 	struct image *img;	/* NULL: the tree was in cryo's */
@@ -75,21 +75,13 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	int ret = loopback(false, &up, &mtu, who);
 
 	for (size_t i = 0; !ret && net_ns_sysctls[i] && n < ARRAY_SIZE(recs); i++) {
-		char path[128], *nl;
-
-		snprintf(path, sizeof(path), "/proc/sys/%s", net_ns_sysctls[i]);
-		ret = read_text_file(path, &texts[n]);
+		ret = ns_sysctl_read(who, net_ns_sysctls[i], &texts[n]);
 		if (ret == -ENOENT) {
 			ret = 0;	/* a kernel without it */
 			continue;
 		}
-		if (ret) {
-			pr_err("dump: %s: cannot read %s: %s", who, path, strerror(-ret));
+		if (ret)
 			break;
-		}
-		nl = strchr(texts[n], '\n');
-		if (nl)
-			*nl = '\0';
 		net_sysctl__init(&recs[n]);
 		recs[n].name = (char *)net_ns_sysctls[i];
 		recs[n].value = texts[n];
@@ -203,25 +195,6 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out)
 	return 0;
 }
 
-static int write_sysctl(const NetSysctl *s)
-{
-	char path[128];
-	size_t len = strlen(s->value);
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "/proc/sys/%s", s->name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	/* An empty list is written as a newline. */
-	if (fd < 0 || write(fd, len ? s->value : "\n", len ? len : 1) < 0)
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (ret)
-		pr_err("restore: network namespace: cannot set %s to '%s': %s", path, s->value,
-		       strerror(-ret));
-	return ret;
-}
-
 int net_ns_make(struct net_ns_set *set)
 {
 	const NetNs *ns;
@@ -247,7 +220,8 @@ int net_ns_make(struct net_ns_set *set)
 	/* Sysctls first: forwarding and disable_ipv6 decide what addresses and
 	 * routes may be. Then addresses, routes, rules, as saved. */
 	for (size_t i = 0; !ret && i < ns->n_sysctls; i++)
-		ret = write_sysctl(ns->sysctls[i]);
+		ret = ns_sysctl_write("network namespace", ns->sysctls[i]->name,
+				     ns->sysctls[i]->value);
 	if (!ret)
 		ret = net_rtnl_restore(ns);
 	if (!ret)
