@@ -170,12 +170,6 @@ static int parse_manage_cgroups(const char *mode, struct cryo_opts *opts)
 			"strict or ignore)\n", mode);
 		return -EINVAL;
 	}
-	/* props, full and strict restore controller settings, not saved yet. */
-	if (strcmp(mode, "ignore") && strcmp(mode, "none") && strcmp(mode, "soft")) {
-		fprintf(stderr, "cryo: --manage-cgroups=%s: not supported: controller settings are "
-			"not saved yet; 'ignore', 'none' and 'soft' (membership) are\n", mode);
-		return -EINVAL;
-	}
 	opts->manage_cgroups = mode;
 	return 0;
 }

@@ -43,9 +43,9 @@ struct cryo_opts {
 	int pid_wait_ms;
 	const char *work_dir;	/* -W, --work-dir: where relative logs, pid and stats
 				 * files go (default: -D) */
-	/* --manage-cgroups[=MODE]: "ignore" (cgroups left alone, cryo's
-	 * behaviour without the option), "none" (back into existing cgroups)
-	 * or "soft" (missing ones made); NULL: ignore. */
+	/* --manage-cgroups[=MODE]: criu's modes, "ignore" (cgroups left
+	 * alone, cryo's behaviour without the option), "none", "props",
+	 * "soft", "full", "strict" (restore/cgroups.c); NULL: ignore. */
 	const char *manage_cgroups;
 	/* --action-script FILE, each one, run at every notification point
 	 * (action_script.c). */

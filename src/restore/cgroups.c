@@ -1,10 +1,13 @@
-/* --manage-cgroups at restore, for cgroup v2 membership: each restored
- * process goes back into the cgroup it was in (TaskCore.cgroup), moved by
- * cryo through cgroup.procs before it runs. "none": every cgroup must
- * exist; "soft": missing ones are made (and removed again if the restore
- * fails). Controller settings are not saved, so a cgroup made here has
- * the defaults (said as a warning). Without the option, or with
- * "ignore", processes stay in cryo's cgroup. */
+/* --manage-cgroups at restore, for cgroup v2: each restored process goes
+ * back into the cgroup it was in (TaskCore.cgroup), moved by cryo through
+ * cgroup.procs before it runs, and the tree's own cgroups get their saved
+ * settings (cgroups.img, written by cgroup_props.c) by criu's modes:
+ * "none": all must exist, no setting is written; "props": all must exist,
+ * settings are written; "soft": missing ones are made and set, existing
+ * ones left alone; "full": missing ones made, all set; "strict": all must
+ * exist with the saved settings. What restore made or changed is undone if
+ * it fails. Without the option, or with "ignore", processes stay in
+ * cryo's cgroup. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +19,7 @@
 
 #include "common/cgroup2.h"
 #include "common/log.h"
+#include "restore/cgroup_props.h"
 #include "restore/restore.h"
 
 #define CGROUPS_CREATED_MAX 256
@@ -24,6 +28,7 @@ struct restore_cgroups {
 	char mnt[PATH_MAX];
 	char *created[CGROUPS_CREATED_MAX];	/* in the order made */
 	size_t nr_created;
+	struct cgroup_undo *undo;	/* settings changed in existing cgroups */
 };
 
 static bool is_dir(const char *path)
@@ -50,16 +55,15 @@ static int make_cgroup(struct restore_cgroups *cg, pid_t pid, const char *cgroup
 			if (mkdir(path, 0755) || cg->nr_created == CGROUPS_CREATED_MAX) {
 				int ret = errno ? -errno : -E2BIG;
 
-				pr_err("restore: pid %d: cannot make its cgroup %s: %s", pid, path,
-				       strerror(-ret));
+				pr_err("restore: cannot make the cgroup %s (for %s %d): %s", path,
+				       pid ? "pid" : "the tree's cgroups, pid", pid, strerror(-ret));
 				return ret;
 			}
 			cg->created[cg->nr_created] = strdup(path);
 			if (!cg->created[cg->nr_created])
 				return -ENOMEM;
 			cg->nr_created++;
-			pr_warn("restore: pid %d: made cgroup %s, with default controller settings "
-				"(they are not saved yet)", pid, path);
+			pr_info("restore: pid %d: made cgroup %s", pid, path);
 		}
 		if (!slash)
 			break;
@@ -68,10 +72,56 @@ static int make_cgroup(struct restore_cgroups *cg, pid_t pid, const char *cgroup
 	return 0;
 }
 
+/* Whether a missing cgroup is an error in @mode, said if so. */
+static int refuse_missing(const char *mode, pid_t pid, const char *cgroup)
+{
+	if (strcmp(mode, "none") && strcmp(mode, "props") && strcmp(mode, "strict"))
+		return 0;
+	if (pid)
+		pr_err("restore: pid %d: its cgroup %s does not exist (--manage-cgroups=%s "
+		       "needs it)", pid, cgroup, mode);
+	else
+		pr_err("restore: cgroup %s does not exist (--manage-cgroups=%s needs it)",
+		       cgroup, mode);
+	return -ENOENT;
+}
+
+/* The saved settings of the tree's own cgroups, by @mode; parents come
+ * before their children in cgroups.img. */
+static int restore_settings(struct restore_cgroups *cg, const struct image *img,
+			    const char *mode)
+{
+	int ret = 0;
+
+	/* "none" writes no setting: only the processes' cgroups count. */
+	if (!strcmp(mode, "none"))
+		return 0;
+	for (size_t i = 0; !ret && img && i < img->nr_records; i++) {
+		const CgroupEntry *e = (const CgroupEntry *)img->records[i].msg;
+		char path[2 * PATH_MAX];
+		bool made = false;
+
+		snprintf(path, sizeof(path), "%s%s", cg->mnt, e->path);
+		if (!is_dir(path)) {
+			ret = refuse_missing(mode, 0, e->path);
+			if (!ret)
+				ret = make_cgroup(cg, 0, e->path);
+			made = true;
+		}
+		if (ret || (!made && !strcmp(mode, "soft")))
+			continue;
+		if (!strcmp(mode, "strict"))
+			ret = cgroup_props_compare(path, e);
+		else
+			ret = cgroup_props_write(path, e, made ? NULL : &cg->undo);
+	}
+	return ret;
+}
+
 int restore_cgroups_prepare(struct restore_set *rs, const char *mode)
 {
 	struct restore_cgroups *cg;
-	int ret = 0;
+	int ret;
 
 	if (!mode || !strcmp(mode, "ignore"))
 		return 0;
@@ -83,6 +133,8 @@ int restore_cgroups_prepare(struct restore_set *rs, const char *mode)
 		pr_err("restore: --manage-cgroups=%s: no cgroup v2 hierarchy is mounted", mode);
 		return -ENOENT;
 	}
+	ret = restore_settings(cg, rs->cgroup_img, mode);
+	/* Then the cgroups without saved settings (not the tree's own). */
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
 		const TaskCore *core = rs->tasks[i].core;
 		char path[2 * PATH_MAX];
@@ -92,13 +144,9 @@ int restore_cgroups_prepare(struct restore_set *rs, const char *mode)
 		snprintf(path, sizeof(path), "%s%s", cg->mnt, core->cgroup);
 		if (is_dir(path))
 			continue;
-		if (!strcmp(mode, "none")) {
-			pr_err("restore: pid %d: its cgroup %s does not exist "
-			       "(--manage-cgroups=none needs it)", core->pid, core->cgroup);
-			ret = -ENOENT;
-		} else {
+		ret = refuse_missing(mode, core->pid, core->cgroup);
+		if (!ret)
 			ret = make_cgroup(cg, core->pid, core->cgroup);
-		}
 	}
 	return ret;
 }
@@ -136,6 +184,7 @@ void restore_cgroups_end(struct restore_set *rs, bool failed)
 				cg->created[i], strerror(errno));
 		free(cg->created[i]);
 	}
+	cgroup_props_undo(cg->undo, failed);
 	free(cg);
 	rs->cgroups = NULL;
 }
