@@ -75,6 +75,7 @@ void print_usage(void)
 	       "      --manage-cgroups[=M] restore: back into the saved cgroup v2, settings\n"
 	       "                          by criu's modes none, props, soft (default), full,\n"
 	       "                          strict, ignore\n"
+	       "      --cgroup-root PATH  restore: the root process's cgroup goes to PATH\n"
 	       "      --root /            the only root taken today\n"
 	       "  -l, --file-locks, --link-remap, --unprivileged, --weak-sysctls, --log-pid\n"
 	       "                          accepted: they change nothing in what cryo does\n"

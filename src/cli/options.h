@@ -47,6 +47,9 @@ struct cryo_opts {
 	 * alone, cryo's behaviour without the option), "none", "props",
 	 * "soft", "full", "strict" (restore/cgroups.c); NULL: ignore. */
 	const char *manage_cgroups;
+	/* --cgroup-root PATH: where the root process's cgroup (and those
+	 * below it) go at restore; NULL: where they were. */
+	const char *cgroup_root;
 	/* --action-script FILE, each one, run at every notification point
 	 * (action_script.c). */
 	const char *action_scripts[16];

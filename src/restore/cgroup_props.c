@@ -143,11 +143,11 @@ int cgroup_props_write(const char *dir, const CgroupEntry *e, struct cgroup_undo
 		if (!ret && undo && strcmp(s->file, "cgroup.type"))
 			ret = note_undo(undo, file, undo_value(s, old, value, sizeof(value)));
 		if (ret) {
-			pr_err("restore: cgroup %s: cannot set %s to '%s': %s", e->path, s->file,
+			pr_err("restore: cgroup %s: cannot set %s to '%s': %s", dir, s->file,
 			       s->value, strerror(-ret));
 			return ret;
 		}
-		pr_debug("restore: cgroup %s: %s set to '%s' (was '%s')", e->path, s->file,
+		pr_debug("restore: cgroup %s: %s set to '%s' (was '%s')", dir, s->file,
 			 s->value, old);
 	}
 	return 0;
@@ -164,13 +164,13 @@ int cgroup_props_compare(const char *dir, const CgroupEntry *e)
 		ret = read_value(file, found, sizeof(found));
 		if (ret) {
 			pr_err("restore: cgroup %s: cannot read %s (saved '%s'): %s "
-			       "(--manage-cgroups=strict)", e->path, s->file, s->value,
+			       "(--manage-cgroups=strict)", dir, s->file, s->value,
 			       strerror(-ret));
 			return -EEXIST;
 		}
 		if (strcmp(found, s->value)) {
 			pr_err("restore: cgroup %s: %s is '%s', not the saved '%s' "
-			       "(--manage-cgroups=strict)", e->path, s->file, found, s->value);
+			       "(--manage-cgroups=strict)", dir, s->file, found, s->value);
 			return -EEXIST;
 		}
 	}

@@ -29,7 +29,26 @@ struct restore_cgroups {
 	char *created[CGROUPS_CREATED_MAX];	/* in the order made */
 	size_t nr_created;
 	struct cgroup_undo *undo;	/* settings changed in existing cgroups */
+	/* --cgroup-root: the root process's cgroup @from, and those below
+	 * it, go below @to instead; @to NULL: where they were. */
+	char from[PATH_MAX];
+	const char *to;
 };
+
+/* Where cgroup @path goes at restore (into @buf, or @path itself); NULL
+ * for one outside the moved subtree, when there is one. */
+static const char *placed(const struct restore_cgroups *cg, const char *path, char *buf,
+			  size_t size)
+{
+	size_t len = strcmp(cg->from, "/") ? strlen(cg->from) : 0;
+
+	if (!cg->to)
+		return path;
+	if (strncmp(path, cg->from, len) || (path[len] && path[len] != '/'))
+		return NULL;
+	snprintf(buf, size, "%s%s", strcmp(cg->to, "/") || !path[len] ? cg->to : "", path + len);
+	return buf;
+}
 
 static bool is_dir(const char *path)
 {
@@ -98,14 +117,18 @@ static int restore_settings(struct restore_cgroups *cg, const struct image *img,
 		return 0;
 	for (size_t i = 0; !ret && img && i < img->nr_records; i++) {
 		const CgroupEntry *e = (const CgroupEntry *)img->records[i].msg;
-		char path[2 * PATH_MAX];
+		char path[2 * PATH_MAX], buf[PATH_MAX];
+		const char *where = placed(cg, e->path, buf, sizeof(buf));
 		bool made = false;
 
-		snprintf(path, sizeof(path), "%s%s", cg->mnt, e->path);
+		/* Above the root process's, with --cgroup-root: not the tree's. */
+		if (!where)
+			continue;
+		snprintf(path, sizeof(path), "%s%s", cg->mnt, where);
 		if (!is_dir(path)) {
-			ret = refuse_missing(mode, 0, e->path);
+			ret = refuse_missing(mode, 0, where);
 			if (!ret)
-				ret = make_cgroup(cg, 0, e->path);
+				ret = make_cgroup(cg, 0, where);
 			made = true;
 		}
 		if (ret || (!made && !strcmp(mode, "soft")))
@@ -118,7 +141,7 @@ static int restore_settings(struct restore_cgroups *cg, const struct image *img,
 	return ret;
 }
 
-int restore_cgroups_prepare(struct restore_set *rs, const char *mode)
+int restore_cgroups_prepare(struct restore_set *rs, const char *mode, const char *root)
 {
 	struct restore_cgroups *cg;
 	int ret;
@@ -133,20 +156,34 @@ int restore_cgroups_prepare(struct restore_set *rs, const char *mode)
 		pr_err("restore: --manage-cgroups=%s: no cgroup v2 hierarchy is mounted", mode);
 		return -ENOENT;
 	}
+	if (root) {
+		const TaskCore *core = rs->tree.nr ? rs->tasks[0].core : NULL;
+
+		if (!core || !core->cgroup) {
+			pr_err("restore: --cgroup-root %s: the dump saved no cgroup v2 of the root "
+			       "process", root);
+			return -ENOENT;
+		}
+		snprintf(cg->from, sizeof(cg->from), "%s", core->cgroup);
+		cg->to = root;
+	}
 	ret = restore_settings(cg, rs->cgroup_img, mode);
 	/* Then the cgroups without saved settings (not the tree's own). */
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
 		const TaskCore *core = rs->tasks[i].core;
-		char path[2 * PATH_MAX];
+		char path[2 * PATH_MAX], buf[PATH_MAX];
+		const char *where;
 
 		if (rs->tree.tasks[i].state != TREE_ALIVE || !core || !core->cgroup)
 			continue;
-		snprintf(path, sizeof(path), "%s%s", cg->mnt, core->cgroup);
+		where = placed(cg, core->cgroup, buf, sizeof(buf));
+		where = where ? where : core->cgroup;
+		snprintf(path, sizeof(path), "%s%s", cg->mnt, where);
 		if (is_dir(path))
 			continue;
-		ret = refuse_missing(mode, core->pid, core->cgroup);
+		ret = refuse_missing(mode, core->pid, where);
 		if (!ret)
-			ret = make_cgroup(cg, core->pid, core->cgroup);
+			ret = make_cgroup(cg, core->pid, where);
 	}
 	return ret;
 }
@@ -154,12 +191,15 @@ int restore_cgroups_prepare(struct restore_set *rs, const char *mode)
 int restore_cgroup_join(const struct restore_set *rs, const struct restore_task *rt)
 {
 	const struct restore_cgroups *cg = rs->cgroups;
-	char path[2 * PATH_MAX + 16], pid[16];
+	char path[2 * PATH_MAX + 16], buf[PATH_MAX], pid[16];
+	const char *where;
 	int fd, len, ret = 0;
 
 	if (!cg || !rt->core->cgroup)
 		return 0;
-	snprintf(path, sizeof(path), "%s%s/cgroup.procs", cg->mnt, rt->core->cgroup);
+	where = placed(cg, rt->core->cgroup, buf, sizeof(buf));
+	where = where ? where : rt->core->cgroup;
+	snprintf(path, sizeof(path), "%s%s/cgroup.procs", cg->mnt, where);
 	len = snprintf(pid, sizeof(pid), "%d", rt->host_pid);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, pid, (size_t)len) != len)
@@ -168,7 +208,7 @@ int restore_cgroup_join(const struct restore_set *rs, const struct restore_task 
 		close(fd);
 	if (ret)
 		pr_err("restore: pid %d: cannot go back into its cgroup %s: %s", rt->pid,
-		       rt->core->cgroup, strerror(-ret));
+		       where, strerror(-ret));
 	return ret;
 }
 

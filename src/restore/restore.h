@@ -99,8 +99,10 @@ struct restore_set {
 
 /* cgroups.c: for --manage-cgroups @mode (criu's: "none", "props", "soft",
  * "full", "strict"; NULL or "ignore": nothing), checks, makes and sets
- * (cgroups.img) every process's cgroup before any process is created. */
-int restore_cgroups_prepare(struct restore_set *rs, const char *mode);
+ * (cgroups.img) every process's cgroup before any process is created.
+ * @root (--cgroup-root): the root process's cgroup, and those below it,
+ * are put there instead; NULL: where they were. */
+int restore_cgroups_prepare(struct restore_set *rs, const char *mode, const char *root);
 /* Moves @rt (finished, not running yet) into its saved cgroup. */
 int restore_cgroup_join(const struct restore_set *rs, const struct restore_task *rt);
 /* Forgets, and after a failed restore removes, the cgroups it made. */

@@ -243,8 +243,11 @@ static bool restored_with_settings(struct prog *p, pid_t pid, const char *img, c
 	char opt[64], path[PATH_MAX], text[PATH_MAX] = "";
 	struct cryo_run r;
 
-	snprintf(opt, sizeof(opt), "--manage-cgroups=%s", mode);
-	prog_cryo(&r, p, "restore", "-D", img, "-d", opt);
+	snprintf(opt, sizeof(opt), "--manage-cgroups=%.*s", (int)strcspn(mode, " "), mode);
+	if (strstr(mode, "--cgroup-root"))
+		prog_cryo(&r, p, "restore", "-D", img, "-d", opt, "--cgroup-root", rel);
+	else
+		prog_cryo(&r, p, "restore", "-D", img, "-d", opt);
 	if (r.status != 0)
 		return fail_why("restore with %s failed (%d): %s", mode, r.status, r.out);
 	p->pid = pid;
@@ -266,7 +269,7 @@ static bool restored_with_settings(struct prog *p, pid_t pid, const char *img, c
 TEST(manage_cgroups_restores_controller_settings)
 {
 	char mnt[PATH_MAX / 2], base[PATH_MAX], leaf[PATH_MAX], rel[64], pid_text[16];
-	char img[PATH_MAX], enable[32], path[PATH_MAX], text[64] = "";
+	char img[PATH_MAX], enable[32], path[PATH_MAX], text[64] = "", moved[PATH_MAX] = "";
 	struct prog p = { 0 };
 	struct cryo_run r;
 	pid_t pid = 0;
@@ -314,7 +317,16 @@ TEST(manage_cgroups_restores_controller_settings)
 	CHECK_GOTO(restored_with_settings(&p, pid, img, "full", rel, leaf, enable), out, "%s", why);
 	CHECK_GOTO(write_file(path, "3"), out, "cannot reset %s", path);
 	CHECK_GOTO(restored_with_settings(&p, pid, img, "props", rel, leaf, enable), out, "%s", why);
+
+	/* --cgroup-root: the root process's cgroup is made at another path,
+	 * with its settings. */
+	snprintf(rel, sizeof(rel), "/cryo-test-cgroot-%d", getpid());
+	pathf(moved, "%s%s", mnt, rel);
+	CHECK_GOTO(restored_with_settings(&p, pid, img, "soft --cgroup-root", rel, moved, ""), out,
+		   "%s", why);
 out:
 	end_prog(&p);
 	remove_cgroups(leaf, base);
+	if (moved[0])
+		remove_cgroups(moved, moved);
 }

@@ -74,7 +74,8 @@ TEST(each_of_criu_cgroup_modes_is_taken)
 TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 {
 	static const char *const cases[][3] = {
-		{ "--cgroup-root", "/x", "cgroups are not restored yet" },
+		{ "--cgroup-root", "/x", "needs --manage-cgroups" },
+		{ "--cgroup-root", "cpu:/x", "a root for controller 'cpu'" },
 		{ "--freeze-cgroup", "/sys/fs/cgroup/x", "naming another one is not supported" },
 		{ "--external", "unix[12]", "cryo takes mnt[MOUNTPOINT]:PATH" },
 		{ "--inherit-fd", "fd[3]:pipe:[1]", "inheriting fds" },
