@@ -312,7 +312,8 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests
 # Every part's image checks, and the list that registers them.
 FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
 	src/files/image_check.c src/ipc/sysv_shm_image.c src/ipc/sysv_objects_image.c src/ns/image.c src/ns/mnt_image.c \
-	src/ns/ipc_image.c src/ns/net_image.c src/ns/net_rtnl_check.c src/cli/image_kinds.c \
+	src/ns/ipc_image.c src/ns/net_image.c src/ns/net_rtnl_check.c src/task/cgroup_image.c \
+	src/cli/image_kinds.c \
 	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)

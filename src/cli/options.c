@@ -29,6 +29,7 @@ enum {
 	OPT_NOOP,		/* accepted: changes nothing in what cryo does */
 	OPT_REFUSED,		/* refused by name, with its reason */
 	OPT_MANAGE_CGROUPS,
+	OPT_CGROUP_ROOT,
 	OPT_ACTION_SCRIPT,
 	OPT_CONFIG,
 	OPT_ROOT,
@@ -39,7 +40,6 @@ static const struct {
 	const char *name;
 	const char *why;
 } refused[] = {
-	{ "cgroup-root", "cgroups are not restored yet (cgroup membership is cryo's)" },
 	{ "cgroup-props", "cgroups are not restored yet" },
 	{ "cgroup-props-file", "cgroups are not restored yet" },
 	{ "cgroup-dump-controller", "cgroups are not restored yet" },
@@ -109,7 +109,7 @@ static const struct option long_options[] = {
 	{ "weak-sysctls", no_argument, NULL, OPT_NOOP },
 	{ "log-pid", no_argument, NULL, OPT_NOOP },
 	{ "no-default-config", no_argument, NULL, OPT_NOOP },
-	{ "cgroup-root", required_argument, NULL, OPT_REFUSED },
+	{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 	{ "cgroup-props", required_argument, NULL, OPT_REFUSED },
 	{ "cgroup-props-file", required_argument, NULL, OPT_REFUSED },
 	{ "cgroup-dump-controller", required_argument, NULL, OPT_REFUSED },
@@ -170,13 +170,27 @@ static int parse_manage_cgroups(const char *mode, struct cryo_opts *opts)
 			"strict or ignore)\n", mode);
 		return -EINVAL;
 	}
-	/* props, full and strict restore controller settings, not saved yet. */
-	if (strcmp(mode, "ignore") && strcmp(mode, "none") && strcmp(mode, "soft")) {
-		fprintf(stderr, "cryo: --manage-cgroups=%s: not supported: controller settings are "
-			"not saved yet; 'ignore', 'none' and 'soft' (membership) are\n", mode);
+	opts->manage_cgroups = mode;
+	return 0;
+}
+
+/* --cgroup-root [CONTROLLER:]PATH: cgroup v2 has one hierarchy, so a
+ * controller's own root (cgroup v1's) is refused by name. */
+static int parse_cgroup_root(const char *arg, struct cryo_opts *opts)
+{
+	const char *colon = strchr(arg, ':');
+
+	if (colon && (!strchr(arg, '/') || colon < strchr(arg, '/'))) {
+		fprintf(stderr, "cryo: --cgroup-root %s: a root for controller '%.*s': not "
+			"supported: cryo restores cgroup v2, one hierarchy (give PATH alone)\n",
+			arg, (int)(colon - arg), arg);
 		return -EINVAL;
 	}
-	opts->manage_cgroups = mode;
+	if (arg[0] != '/') {
+		fprintf(stderr, "cryo: --cgroup-root %s: not an absolute cgroup path\n", arg);
+		return -EINVAL;
+	}
+	opts->cgroup_root = arg;
 	return 0;
 }
 
@@ -393,6 +407,10 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			if (parse_manage_cgroups(optarg, opts))
 				return -EINVAL;
 			break;
+		case OPT_CGROUP_ROOT:
+			if (parse_cgroup_root(optarg, opts))
+				return -EINVAL;
+			break;
 		case OPT_ACTION_SCRIPT:
 			if (opts->nr_action_scripts == (int)(sizeof(opts->action_scripts) /
 							     sizeof(opts->action_scripts[0]))) {
@@ -424,6 +442,12 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 	    !strcmp(opts->command, "restore")) {
 		fprintf(stderr, "cryo: --restore-sibling needs --restore-detached: cryo cannot "
 			"wait for a root that is not its child\n");
+		return -EINVAL;
+	}
+	if (opts->cgroup_root && (!opts->manage_cgroups || !strcmp(opts->manage_cgroups,
+								   "ignore"))) {
+		fprintf(stderr, "cryo: --cgroup-root needs --manage-cgroups (a mode other than "
+			"ignore)\n");
 		return -EINVAL;
 	}
 	if (!opts->command) {

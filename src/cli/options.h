@@ -43,10 +43,13 @@ struct cryo_opts {
 	int pid_wait_ms;
 	const char *work_dir;	/* -W, --work-dir: where relative logs, pid and stats
 				 * files go (default: -D) */
-	/* --manage-cgroups[=MODE]: "ignore" (cgroups left alone, cryo's
-	 * behaviour without the option), "none" (back into existing cgroups)
-	 * or "soft" (missing ones made); NULL: ignore. */
+	/* --manage-cgroups[=MODE]: criu's modes, "ignore" (cgroups left
+	 * alone, cryo's behaviour without the option), "none", "props",
+	 * "soft", "full", "strict" (restore/cgroups.c); NULL: ignore. */
 	const char *manage_cgroups;
+	/* --cgroup-root PATH: where the root process's cgroup (and those
+	 * below it) go at restore; NULL: where they were. */
+	const char *cgroup_root;
 	/* --action-script FILE, each one, run at every notification point
 	 * (action_script.c). */
 	const char *action_scripts[16];

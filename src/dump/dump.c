@@ -24,6 +24,7 @@
 #include "ns/ns.h"
 #include "parasite/commands.h"
 #include "stats/stats.h"
+#include "task/cgroup_settings.h"
 #include "task/task.h"
 #include "tree/freezer.h"
 #include "tree/tree.h"
@@ -253,6 +254,8 @@ static int dump_tree(struct dump_ctx *ctx)
 		ret = tree_write(tree, ctx->dir);
 	if (!ret)
 		ret = ns_own_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
+	if (!ret)
+		ret = cgroup_settings_dump(tree, ctx->dir);
 	if (!ret)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, !ctx->opts->leave_running,
 					   ctx->sign_key);

@@ -55,6 +55,8 @@ enum image_kind {
 	IMG_POSIX_MQ_DATA = 25,
 	/* A tree's own network namespace. */
 	IMG_NET_NS = 26,
+	/* The controller settings of the tree's own cgroups. */
+	IMG_CGROUPS = 27,
 };
 
 struct image;

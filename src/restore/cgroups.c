@@ -1,10 +1,13 @@
-/* --manage-cgroups at restore, for cgroup v2 membership: each restored
- * process goes back into the cgroup it was in (TaskCore.cgroup), moved by
- * cryo through cgroup.procs before it runs. "none": every cgroup must
- * exist; "soft": missing ones are made (and removed again if the restore
- * fails). Controller settings are not saved, so a cgroup made here has
- * the defaults (said as a warning). Without the option, or with
- * "ignore", processes stay in cryo's cgroup. */
+/* --manage-cgroups at restore, for cgroup v2: each restored process goes
+ * back into the cgroup it was in (TaskCore.cgroup), moved by cryo through
+ * cgroup.procs before it runs, and the tree's own cgroups get their saved
+ * settings (cgroups.img, written by cgroup_props.c) by criu's modes:
+ * "none": all must exist, no setting is written; "props": all must exist,
+ * settings are written; "soft": missing ones are made and set, existing
+ * ones left alone; "full": missing ones made, all set; "strict": all must
+ * exist with the saved settings. What restore made or changed is undone if
+ * it fails. Without the option, or with "ignore", processes stay in
+ * cryo's cgroup. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +19,7 @@
 
 #include "common/cgroup2.h"
 #include "common/log.h"
+#include "restore/cgroup_props.h"
 #include "restore/restore.h"
 
 #define CGROUPS_CREATED_MAX 256
@@ -24,7 +28,27 @@ struct restore_cgroups {
 	char mnt[PATH_MAX];
 	char *created[CGROUPS_CREATED_MAX];	/* in the order made */
 	size_t nr_created;
+	struct cgroup_undo *undo;	/* settings changed in existing cgroups */
+	/* --cgroup-root: the root process's cgroup @from, and those below
+	 * it, go below @to instead; @to NULL: where they were. */
+	char from[PATH_MAX];
+	const char *to;
 };
+
+/* Where cgroup @path goes at restore (into @buf, or @path itself); NULL
+ * for one outside the moved subtree, when there is one. */
+static const char *placed(const struct restore_cgroups *cg, const char *path, char *buf,
+			  size_t size)
+{
+	size_t len = strcmp(cg->from, "/") ? strlen(cg->from) : 0;
+
+	if (!cg->to)
+		return path;
+	if (strncmp(path, cg->from, len) || (path[len] && path[len] != '/'))
+		return NULL;
+	snprintf(buf, size, "%s%s", strcmp(cg->to, "/") || !path[len] ? cg->to : "", path + len);
+	return buf;
+}
 
 static bool is_dir(const char *path)
 {
@@ -50,16 +74,15 @@ static int make_cgroup(struct restore_cgroups *cg, pid_t pid, const char *cgroup
 			if (mkdir(path, 0755) || cg->nr_created == CGROUPS_CREATED_MAX) {
 				int ret = errno ? -errno : -E2BIG;
 
-				pr_err("restore: pid %d: cannot make its cgroup %s: %s", pid, path,
-				       strerror(-ret));
+				pr_err("restore: cannot make the cgroup %s (for %s %d): %s", path,
+				       pid ? "pid" : "the tree's cgroups, pid", pid, strerror(-ret));
 				return ret;
 			}
 			cg->created[cg->nr_created] = strdup(path);
 			if (!cg->created[cg->nr_created])
 				return -ENOMEM;
 			cg->nr_created++;
-			pr_warn("restore: pid %d: made cgroup %s, with default controller settings "
-				"(they are not saved yet)", pid, path);
+			pr_info("restore: pid %d: made cgroup %s", pid, path);
 		}
 		if (!slash)
 			break;
@@ -68,10 +91,60 @@ static int make_cgroup(struct restore_cgroups *cg, pid_t pid, const char *cgroup
 	return 0;
 }
 
-int restore_cgroups_prepare(struct restore_set *rs, const char *mode)
+/* Whether a missing cgroup is an error in @mode, said if so. */
+static int refuse_missing(const char *mode, pid_t pid, const char *cgroup)
+{
+	if (strcmp(mode, "none") && strcmp(mode, "props") && strcmp(mode, "strict"))
+		return 0;
+	if (pid)
+		pr_err("restore: pid %d: its cgroup %s does not exist (--manage-cgroups=%s "
+		       "needs it)", pid, cgroup, mode);
+	else
+		pr_err("restore: cgroup %s does not exist (--manage-cgroups=%s needs it)",
+		       cgroup, mode);
+	return -ENOENT;
+}
+
+/* The saved settings of the tree's own cgroups, by @mode; parents come
+ * before their children in cgroups.img. */
+static int restore_settings(struct restore_cgroups *cg, const struct image *img,
+			    const char *mode)
+{
+	int ret = 0;
+
+	/* "none" writes no setting: only the processes' cgroups count. */
+	if (!strcmp(mode, "none"))
+		return 0;
+	for (size_t i = 0; !ret && img && i < img->nr_records; i++) {
+		const CgroupEntry *e = (const CgroupEntry *)img->records[i].msg;
+		char path[2 * PATH_MAX], buf[PATH_MAX];
+		const char *where = placed(cg, e->path, buf, sizeof(buf));
+		bool made = false;
+
+		/* Above the root process's, with --cgroup-root: not the tree's. */
+		if (!where)
+			continue;
+		snprintf(path, sizeof(path), "%s%s", cg->mnt, where);
+		if (!is_dir(path)) {
+			ret = refuse_missing(mode, 0, where);
+			if (!ret)
+				ret = make_cgroup(cg, 0, where);
+			made = true;
+		}
+		if (ret || (!made && !strcmp(mode, "soft")))
+			continue;
+		if (!strcmp(mode, "strict"))
+			ret = cgroup_props_compare(path, e);
+		else
+			ret = cgroup_props_write(path, e, made ? NULL : &cg->undo);
+	}
+	return ret;
+}
+
+int restore_cgroups_prepare(struct restore_set *rs, const char *mode, const char *root)
 {
 	struct restore_cgroups *cg;
-	int ret = 0;
+	int ret;
 
 	if (!mode || !strcmp(mode, "ignore"))
 		return 0;
@@ -83,22 +156,34 @@ int restore_cgroups_prepare(struct restore_set *rs, const char *mode)
 		pr_err("restore: --manage-cgroups=%s: no cgroup v2 hierarchy is mounted", mode);
 		return -ENOENT;
 	}
+	if (root) {
+		const TaskCore *core = rs->tree.nr ? rs->tasks[0].core : NULL;
+
+		if (!core || !core->cgroup) {
+			pr_err("restore: --cgroup-root %s: the dump saved no cgroup v2 of the root "
+			       "process", root);
+			return -ENOENT;
+		}
+		snprintf(cg->from, sizeof(cg->from), "%s", core->cgroup);
+		cg->to = root;
+	}
+	ret = restore_settings(cg, rs->cgroup_img, mode);
+	/* Then the cgroups without saved settings (not the tree's own). */
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
 		const TaskCore *core = rs->tasks[i].core;
-		char path[2 * PATH_MAX];
+		char path[2 * PATH_MAX], buf[PATH_MAX];
+		const char *where;
 
 		if (rs->tree.tasks[i].state != TREE_ALIVE || !core || !core->cgroup)
 			continue;
-		snprintf(path, sizeof(path), "%s%s", cg->mnt, core->cgroup);
+		where = placed(cg, core->cgroup, buf, sizeof(buf));
+		where = where ? where : core->cgroup;
+		snprintf(path, sizeof(path), "%s%s", cg->mnt, where);
 		if (is_dir(path))
 			continue;
-		if (!strcmp(mode, "none")) {
-			pr_err("restore: pid %d: its cgroup %s does not exist "
-			       "(--manage-cgroups=none needs it)", core->pid, core->cgroup);
-			ret = -ENOENT;
-		} else {
-			ret = make_cgroup(cg, core->pid, core->cgroup);
-		}
+		ret = refuse_missing(mode, core->pid, where);
+		if (!ret)
+			ret = make_cgroup(cg, core->pid, where);
 	}
 	return ret;
 }
@@ -106,12 +191,15 @@ int restore_cgroups_prepare(struct restore_set *rs, const char *mode)
 int restore_cgroup_join(const struct restore_set *rs, const struct restore_task *rt)
 {
 	const struct restore_cgroups *cg = rs->cgroups;
-	char path[2 * PATH_MAX + 16], pid[16];
+	char path[2 * PATH_MAX + 16], buf[PATH_MAX], pid[16];
+	const char *where;
 	int fd, len, ret = 0;
 
 	if (!cg || !rt->core->cgroup)
 		return 0;
-	snprintf(path, sizeof(path), "%s%s/cgroup.procs", cg->mnt, rt->core->cgroup);
+	where = placed(cg, rt->core->cgroup, buf, sizeof(buf));
+	where = where ? where : rt->core->cgroup;
+	snprintf(path, sizeof(path), "%s%s/cgroup.procs", cg->mnt, where);
 	len = snprintf(pid, sizeof(pid), "%d", rt->host_pid);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, pid, (size_t)len) != len)
@@ -120,7 +208,7 @@ int restore_cgroup_join(const struct restore_set *rs, const struct restore_task 
 		close(fd);
 	if (ret)
 		pr_err("restore: pid %d: cannot go back into its cgroup %s: %s", rt->pid,
-		       rt->core->cgroup, strerror(-ret));
+		       where, strerror(-ret));
 	return ret;
 }
 
@@ -136,6 +224,7 @@ void restore_cgroups_end(struct restore_set *rs, bool failed)
 				cg->created[i], strerror(errno));
 		free(cg->created[i]);
 	}
+	cgroup_props_undo(cg->undo, failed);
 	free(cg);
 	rs->cgroups = NULL;
 }

@@ -339,6 +339,9 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		ret = mnt_load(dir, &rs->mnts);
 	if (!ret)
 		ret = ns_own_load(dir, &rs->own_ns);
+	/* The tree's own cgroups' settings, used by --manage-cgroups. */
+	if (!ret && !faccessat(dir->fd, "cgroups.img", F_OK, 0))
+		ret = image_read(dir, IMG_CGROUPS, 0, &rs->cgroup_img);
 	/* Every file is the one the dump wrote, checked once each was read and
 	 * found well formed, so that a damaged one is named by its own check. */
 	if (!ret)
@@ -374,6 +377,8 @@ void restore_unload(struct restore_set *rs)
 		close(rs->tree_mnt_fd);
 	ipc_ns_free(rs->ipc_ns);
 	net_ns_free(rs->net_ns);
+	if (rs->cgroup_img)
+		image_free(rs->cgroup_img);
 	tree_free(&rs->tree);
 	memset(rs, 0, sizeof(*rs));
 }

@@ -321,7 +321,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (!ret)
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
-		ret = restore_cgroups_prepare(rs, opts->manage_cgroups);
+		ret = restore_cgroups_prepare(rs, opts->manage_cgroups, opts->cgroup_root);
 	if (!ret)
 		ret = ipc_ns_fill_next_ids(rs->ipc_ns);
 	if (!ret)

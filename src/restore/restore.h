@@ -87,6 +87,8 @@ struct restore_set {
 	struct shared_table_sync *sync;
 	/* --manage-cgroups (cgroups.c); NULL: processes stay in cryo's. */
 	struct restore_cgroups *cgroups;
+	/* cgroups.img: the tree's own cgroups' settings; NULL without. */
+	struct image *cgroup_img;
 	/* --clone: the clone's own devpts instance (a detached mount, above
 	 * base) that the init attaches on /dev/pts; -1 without. */
 	int devpts_fd;
@@ -95,9 +97,12 @@ struct restore_set {
 	struct ns_own own_ns;
 };
 
-/* cgroups.c: for --manage-cgroups @mode ("none", "soft"; NULL or "ignore":
- * nothing), checks or makes every process's cgroup before any is created. */
-int restore_cgroups_prepare(struct restore_set *rs, const char *mode);
+/* cgroups.c: for --manage-cgroups @mode (criu's: "none", "props", "soft",
+ * "full", "strict"; NULL or "ignore": nothing), checks, makes and sets
+ * (cgroups.img) every process's cgroup before any process is created.
+ * @root (--cgroup-root): the root process's cgroup, and those below it,
+ * are put there instead; NULL: where they were. */
+int restore_cgroups_prepare(struct restore_set *rs, const char *mode, const char *root);
 /* Moves @rt (finished, not running yet) into its saved cgroup. */
 int restore_cgroup_join(const struct restore_set *rs, const struct restore_task *rt);
 /* Forgets, and after a failed restore removes, the cgroups it made. */

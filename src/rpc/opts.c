@@ -180,11 +180,20 @@ static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_a
 	return 0;
 }
 
-static bool manages_cgroups(const CriuOpts *o)
+/* criu's reading of manage_cgroups (true: soft) and manage_cgroups_mode
+ * (which wins), as the --manage-cgroups mode; NULL: cgroups left alone. */
+static const char *cgroup_mode(const CriuOpts *o)
 {
-	if (o->has_manage_cgroups_mode)
-		return o->manage_cgroups_mode != CRIU_CG_MODE__IGNORE;
-	return o->has_manage_cgroups && o->manage_cgroups;
+	static const char *const modes[] = {
+		[CRIU_CG_MODE__IGNORE] = "ignore", [CRIU_CG_MODE__CG_NONE] = "none",
+		[CRIU_CG_MODE__PROPS] = "props", [CRIU_CG_MODE__SOFT] = "soft",
+		[CRIU_CG_MODE__FULL] = "full", [CRIU_CG_MODE__STRICT] = "strict",
+		[CRIU_CG_MODE__DEFAULT] = "soft",
+	};
+
+	if (o->has_manage_cgroups_mode && (unsigned int)o->manage_cgroups_mode < 7)
+		return modes[o->manage_cgroups_mode];
+	return o->has_manage_cgroups && o->manage_cgroups ? "soft" : NULL;
 }
 
 /* Adds option @name to the refusal in @why: the first with its reason,
@@ -226,10 +235,8 @@ static int refuse_unsupported(const CriuOpts *o, char *why, size_t len)
 	if (o->has_network_lock && o->network_lock == CRIU_NETWORK_LOCK_METHOD__IPTABLES)
 		refuse(why, len, &nr, "network_lock", "iptables is not supported (NFTABLES or "
 		       "SKIP)");
-	if (manages_cgroups(o))
-		refuse(why, len, &nr, o->has_manage_cgroups_mode ? "manage_cgroups_mode" :
-		       "manage_cgroups", "cgroups are not dumped or restored yet (set it false, "
-		       "or its mode IGNORE)");
+	if (o->has_manage_cgroups_mode && (unsigned int)o->manage_cgroups_mode > 6)
+		refuse(why, len, &nr, "manage_cgroups_mode", "not one of criu's modes");
 	return nr ? -EOPNOTSUPP : 0;
 }
 
@@ -276,6 +283,8 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 		/* Detached: the service answers with the root's pid, never waits. */
 		a->opts.restore_detached = true;
 		a->opts.restore_sibling = o->has_rst_sibling && o->rst_sibling;
+		/* As --manage-cgroups; a dump saves the cgroups in any mode. */
+		a->opts.manage_cgroups = cgroup_mode(o);
 	}
 	return 0;
 }

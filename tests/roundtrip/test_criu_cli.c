@@ -181,3 +181,152 @@ out:
 	end_prog(&p);
 	remove_cgroups(leaf, base);
 }
+
+/* The controllers of @mnt's root among memory and pids, as "+memory +pids". */
+static void v2_controllers(const char *mnt, char *enable, size_t size)
+{
+	char path[PATH_MAX], text[512] = "";
+
+	pathf(path, "%s/cgroup.subtree_control", mnt);
+	read_text(path, text, sizeof(text));
+	snprintf(enable, size, "%s%s%s", strstr(text, "memory") ? "+memory" : "",
+		 strstr(text, "memory") && strstr(text, "pids") ? " " : "",
+		 strstr(text, "pids") ? "+pids" : "");
+}
+
+/* @base, with @enable in its subtree_control, and @leaf below it with
+ * cgroup.max.descendants @descendants (and memory.max, pids.max when
+ * enabled). */
+static bool make_set_cgroups(const char *base, const char *leaf, const char *enable,
+			     const char *descendants)
+{
+	char path[PATH_MAX];
+	bool ok = !mkdir(base, 0755);
+
+	pathf(path, "%s/cgroup.subtree_control", base);
+	ok = ok && (!enable[0] || write_file(path, enable)) && !mkdir(leaf, 0755);
+	pathf(path, "%s/cgroup.max.descendants", leaf);
+	ok = ok && write_file(path, descendants);
+	pathf(path, "%s/memory.max", leaf);
+	ok = ok && (!strstr(enable, "memory") || write_file(path, "67108864"));
+	pathf(path, "%s/pids.max", leaf);
+	return ok && (!strstr(enable, "pids") || write_file(path, "50"));
+}
+
+/* @leaf has the settings the dump saw; "" or the first that differs. */
+static const char *differing_setting(const char *leaf, const char *enable)
+{
+	static const char *const want[][2] = {
+		{ "cgroup.max.descendants", "7" }, { "memory.max", "67108864" }, { "pids.max", "50" },
+	};
+	char path[PATH_MAX], text[64];
+
+	for (size_t i = 0; i < 3; i++) {
+		if (i && !strstr(enable, i == 1 ? "memory" : "pids"))
+			continue;
+		pathf(path, "%s/%s", leaf, want[i][0]);
+		text[0] = '\0';
+		read_text(path, text, sizeof(text));
+		text[strcspn(text, "\n")] = '\0';
+		if (strcmp(text, want[i][1]))
+			return want[i][0];
+	}
+	return "";
+}
+
+/* A restore with @mode: the program is back in @rel, @leaf has the saved
+ * settings, and the program passes (then ends: the next restore needs
+ * its pid). */
+static bool restored_with_settings(struct prog *p, pid_t pid, const char *img, const char *mode,
+				   const char *rel, const char *leaf, const char *enable)
+{
+	char opt[64], path[PATH_MAX], text[PATH_MAX] = "";
+	struct cryo_run r;
+
+	snprintf(opt, sizeof(opt), "--manage-cgroups=%.*s", (int)strcspn(mode, " "), mode);
+	if (strstr(mode, "--cgroup-root"))
+		prog_cryo(&r, p, "restore", "-D", img, "-d", opt, "--cgroup-root", rel);
+	else
+		prog_cryo(&r, p, "restore", "-D", img, "-d", opt);
+	if (r.status != 0)
+		return fail_why("restore with %s failed (%d): %s", mode, r.status, r.out);
+	p->pid = pid;
+	pathf(path, "/proc/%d/cgroup", pid);
+	if (!read_text(path, text, sizeof(text)) || !strstr(text, rel))
+		return fail_why("%s restored into \"%s\", not %s", mode, text, rel);
+	if (differing_setting(leaf, enable)[0])
+		return fail_why("%s: %s/%s is not the saved value", mode, leaf,
+				differing_setting(leaf, enable));
+	return prog_passes(p);
+}
+
+/* --manage-cgroups with controller settings: the program's cgroup has
+ * cgroup.max.descendants 7 (and memory.max, pids.max where those
+ * controllers are on cgroup v2). "soft" remakes the removed cgroups with
+ * their settings; "strict" refuses them missing, and refuses them present
+ * with another value, by name, changing nothing; "full" and "props" set
+ * the saved values on existing cgroups. */
+TEST(manage_cgroups_restores_controller_settings)
+{
+	char mnt[PATH_MAX / 2], base[PATH_MAX], leaf[PATH_MAX], rel[64], pid_text[16];
+	char img[PATH_MAX], enable[32], path[PATH_MAX], text[64] = "", moved[PATH_MAX] = "";
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t pid = 0;
+
+	if (!cgroup2_at(mnt)) {
+		printf("SKIP manage_cgroups_restores_controller_settings: no cgroup v2 "
+		       "hierarchy is mounted\n");
+		return;
+	}
+	v2_controllers(mnt, enable, sizeof(enable));
+	if (!strstr(enable, "memory") || !strstr(enable, "pids"))
+		printf("NOTE manage_cgroups_restores_controller_settings: memory or pids is not "
+		       "on cgroup v2 here: their settings are not tested\n");
+	snprintf(rel, sizeof(rel), "/cryo-test-cg-%d/a", getpid());
+	pathf(base, "%s/cryo-test-cg-%d", mnt, getpid());
+	pathf(leaf, "%s%s", mnt, rel);
+	CHECK_GOTO(make_set_cgroups(base, leaf, enable, "7"), out, "cannot make %s: %s", leaf,
+		   strerror(errno));
+	CHECK_GOTO(start_prog(&p, "prog_counter", enter_cgroup, leaf), out, "%s", why);
+	pid = p.pid;
+	snprintf(pid_text, sizeof(pid_text), "%d", pid);
+	pathf(img, "%s/img", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	waitpid(pid, NULL, 0);
+	p.pid = 0;
+	remove_cgroups(leaf, base);
+
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--manage-cgroups=strict");
+	CHECK_GOTO(r.status > 0 && r.status < 128 && strstr(r.out, "does not exist"), out,
+		   "strict into missing cgroups exited %d: %s", r.status, r.out);
+	CHECK_GOTO(access(base, F_OK), out, "the refused restore made %s", base);
+	CHECK_GOTO(restored_with_settings(&p, pid, img, "soft", rel, leaf, enable), out, "%s", why);
+	remove_cgroups(leaf, base);
+
+	/* Existing cgroups with another cgroup.max.descendants. */
+	CHECK_GOTO(make_set_cgroups(base, leaf, enable, "3"), out, "cannot make %s", leaf);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--manage-cgroups=strict");
+	CHECK_GOTO(r.status > 0 && r.status < 128 && strstr(r.out, rel) &&
+			   strstr(r.out, "cgroup.max.descendants is '3', not the saved '7'"),
+		   out, "strict over a differing cgroup exited %d: %s", r.status, r.out);
+	pathf(path, "%s/cgroup.max.descendants", leaf);
+	CHECK_GOTO(read_text(path, text, sizeof(text)) && !strcmp(text, "3\n") && !access(leaf, F_OK),
+		   out, "the refused restore changed %s (%s)", leaf, text);
+	CHECK_GOTO(restored_with_settings(&p, pid, img, "full", rel, leaf, enable), out, "%s", why);
+	CHECK_GOTO(write_file(path, "3"), out, "cannot reset %s", path);
+	CHECK_GOTO(restored_with_settings(&p, pid, img, "props", rel, leaf, enable), out, "%s", why);
+
+	/* --cgroup-root: the root process's cgroup is made at another path,
+	 * with its settings. */
+	snprintf(rel, sizeof(rel), "/cryo-test-cgroot-%d", getpid());
+	pathf(moved, "%s%s", mnt, rel);
+	CHECK_GOTO(restored_with_settings(&p, pid, img, "soft --cgroup-root", rel, moved, ""), out,
+		   "%s", why);
+out:
+	end_prog(&p);
+	remove_cgroups(leaf, base);
+	if (moved[0])
+		remove_cgroups(moved, moved);
+}

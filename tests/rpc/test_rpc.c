@@ -245,8 +245,8 @@ TEST(unsupported_options_are_refused_by_name)
 			opts.root = "/var/empty-root";
 			break;
 		default:
-			name = "manage_cgroups";
-			opts.has_manage_cgroups = opts.manage_cgroups = true;
+			name = "freeze_cgroup";
+			opts.freeze_cgroup = "/sys/fs/cgroup/unified/x";
 			break;
 		}
 		resp = one_request(&req, dir_fd, NULL, 0, NULL, &status);

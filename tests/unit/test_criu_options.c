@@ -55,10 +55,27 @@ TEST(criu_options_that_change_nothing_or_are_parsed_are_taken)
 	CHECK(o.restore_sibling && o.restore_detached, "-S or -d not set");
 }
 
+TEST(each_of_criu_cgroup_modes_is_taken)
+{
+	static const char *const modes[] = { "none", "props", "soft", "full", "strict", "ignore" };
+	struct cryo_opts o;
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char opt[64];
+		const char *words[] = { "cryo", "restore", "-D", "imgs", opt };
+
+		snprintf(opt, sizeof(opt), "--manage-cgroups=%s", modes[i]);
+		CHECK(parse(&o, 5, words) == 0, "%s refused", opt);
+		CHECK(o.manage_cgroups && !strcmp(o.manage_cgroups, modes[i]), "%s: mode %s", opt,
+		      o.manage_cgroups ? o.manage_cgroups : "(null)");
+	}
+}
+
 TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 {
 	static const char *const cases[][3] = {
-		{ "--cgroup-root", "/x", "cgroups are not restored yet" },
+		{ "--cgroup-root", "/x", "needs --manage-cgroups" },
+		{ "--cgroup-root", "cpu:/x", "a root for controller 'cpu'" },
 		{ "--freeze-cgroup", "/sys/fs/cgroup/x", "naming another one is not supported" },
 		{ "--external", "unix[12]", "cryo takes mnt[MOUNTPOINT]:PATH" },
 		{ "--inherit-fd", "fd[3]:pipe:[1]", "inheriting fds" },
@@ -73,9 +90,6 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 		{ "--join-ns", "net:12", "namespaces" },
 		{ "--page-server", NULL, "page server" },
 		{ "--root", "/srv/ct", "only / is a root" },
-		{ "--manage-cgroups=full", NULL, "controller settings are not saved yet" },
-		{ "--manage-cgroups=props", NULL, "controller settings are not saved yet" },
-		{ "--manage-cgroups=strict", NULL, "controller settings are not saved yet" },
 		{ "--manage-cgroups=sometimes", NULL, "not a mode" },
 	};
 	struct cryo_opts o;

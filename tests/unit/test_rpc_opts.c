@@ -16,7 +16,7 @@ static const char *const accepted[] = {
 	"images_dir_fd", "images_dir", "pid", "leave_running", "shell_job", "log_level",
 	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "rst_sibling",
 	"tcp_established", "tcp_close", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock",
-	"ghost_limit", "tcp_skip_in_flight",
+	"ghost_limit", "tcp_skip_in_flight", "manage_cgroups", "manage_cgroups_mode",
 };
 
 static bool is_accepted(const char *name)
@@ -189,6 +189,22 @@ TEST(options_reach_cryos_options)
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
 	CHECK_GOTO(!ret && a->opts.restore_detached && a->opts.restore_sibling &&
 		   !a->opts.leave_running, out, "restore options: %s", why);
+
+	CHECK_GOTO(!a->opts.manage_cgroups, out, "a cgroup mode without manage_cgroups");
+	o->has_manage_cgroups = o->manage_cgroups = true;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.manage_cgroups && !strcmp(a->opts.manage_cgroups, "soft"), out,
+		   "manage_cgroups: %s", why);
+	o->has_manage_cgroups_mode = true;
+	o->manage_cgroups_mode = CRIU_CG_MODE__STRICT;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.manage_cgroups && !strcmp(a->opts.manage_cgroups, "strict"),
+		   out, "manage_cgroups_mode STRICT: %s", why);
+	o->manage_cgroups_mode = CRIU_CG_MODE__IGNORE;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.manage_cgroups && !strcmp(a->opts.manage_cgroups, "ignore"),
+		   out, "manage_cgroups_mode IGNORE: %s", why);
+	o->has_manage_cgroups_mode = o->has_manage_cgroups = o->manage_cgroups = false;
 
 	free(o->log_file);
 	o->log_file = strdup("../escape.log");
