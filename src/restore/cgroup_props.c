@@ -153,30 +153,6 @@ int cgroup_props_write(const char *dir, const CgroupEntry *e, struct cgroup_undo
 	return 0;
 }
 
-int cgroup_props_compare(const char *dir, const CgroupEntry *e)
-{
-	for (size_t i = 0; i < e->n_settings; i++) {
-		const CgroupSetting *s = e->settings[i];
-		char file[PATH_MAX * 2 + 64], found[VALUE_MAX];
-		int ret;
-
-		snprintf(file, sizeof(file), "%s/%s", dir, s->file);
-		ret = read_value(file, found, sizeof(found));
-		if (ret) {
-			pr_err("restore: cgroup %s: cannot read %s (saved '%s'): %s "
-			       "(--manage-cgroups=strict)", dir, s->file, s->value,
-			       strerror(-ret));
-			return -EEXIST;
-		}
-		if (strcmp(found, s->value)) {
-			pr_err("restore: cgroup %s: %s is '%s', not the saved '%s' "
-			       "(--manage-cgroups=strict)", dir, s->file, found, s->value);
-			return -EEXIST;
-		}
-	}
-	return 0;
-}
-
 void cgroup_props_undo(struct cgroup_undo *undo, bool failed)
 {
 	while (undo) {

@@ -15,10 +15,6 @@ struct cgroup_undo;
  * the values they replace. Fails naming the cgroup, file and value. */
 int cgroup_props_write(const char *dir, const CgroupEntry *e, struct cgroup_undo **undo);
 
-/* 0 when cgroup @dir has each of @e's settings; -EEXIST (named) when one
- * differs or is missing. */
-int cgroup_props_compare(const char *dir, const CgroupEntry *e);
-
 /* After a failed restore (@failed), writes back the old values, newest
  * first; frees the list either way. */
 void cgroup_props_undo(struct cgroup_undo *undo, bool failed);

@@ -4,9 +4,9 @@
  * settings (cgroups.img, written by cgroup_props.c) by criu's modes:
  * "none": all must exist, no setting is written; "props": all must exist,
  * settings are written; "soft": missing ones are made and set, existing
- * ones left alone; "full": missing ones made, all set; "strict": all must
- * exist with the saved settings. What restore made or changed is undone if
- * it fails. Without the option, or with "ignore", processes stay in
+ * ones left alone; "full": missing ones made, all set; "strict" (criu's):
+ * every one made anew with its settings, and one that exists already fails
+ * the restore. What restore made or changed is undone if it fails. Without the option, or with "ignore", processes stay in
  * cryo's cgroup. */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,7 +94,7 @@ static int make_cgroup(struct restore_cgroups *cg, pid_t pid, const char *cgroup
 /* Whether a missing cgroup is an error in @mode, said if so. */
 static int refuse_missing(const char *mode, pid_t pid, const char *cgroup)
 {
-	if (strcmp(mode, "none") && strcmp(mode, "props") && strcmp(mode, "strict"))
+	if (strcmp(mode, "none") && strcmp(mode, "props"))
 		return 0;
 	if (pid)
 		pr_err("restore: pid %d: its cgroup %s does not exist (--manage-cgroups=%s "
@@ -130,13 +130,14 @@ static int restore_settings(struct restore_cgroups *cg, const struct image *img,
 			if (!ret)
 				ret = make_cgroup(cg, 0, where);
 			made = true;
+		} else if (!strcmp(mode, "strict")) {
+			pr_err("restore: cgroup %s exists already (--manage-cgroups=strict makes "
+			       "each of the tree's own cgroups anew)", where);
+			ret = -EEXIST;
 		}
 		if (ret || (!made && !strcmp(mode, "soft")))
 			continue;
-		if (!strcmp(mode, "strict"))
-			ret = cgroup_props_compare(path, e);
-		else
-			ret = cgroup_props_write(path, e, made ? NULL : &cg->undo);
+		ret = cgroup_props_write(path, e, made ? NULL : &cg->undo);
 	}
 	return ret;
 }
