@@ -32,35 +32,55 @@ struct peeked {
 	socklen_t sender_len;
 	bool has_creds;		/* SO_PASSCRED: its sender's credentials */
 	struct ucred creds;
+	/* SCM_RIGHTS: cryo's copies of the message's fds in flight, which
+	 * queue_peek() closes once @each has seen them. */
+	const int *rights;
+	size_t nr_rights;
 };
 
-/* Takes the sender's credentials from @msg into @pk, and refuses what a
- * queue cannot be saved with: fds in flight, any other control message.
- * Closes the fds the peek gave cryo. */
+/* Closes the copies of fds in flight a peek gave cryo (SCM_RIGHTS, and
+ * SCM_PIDFD's pidfd): cryo must keep none of the task's files. */
+static void close_peeked_fds(struct msghdr *msg)
+{
+	if (msg->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET ||
+		    (c->cmsg_type != SCM_RIGHTS && c->cmsg_type != SCM_PIDFD))
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+			close(((int *)CMSG_DATA(c))[i]);
+	}
+}
+
+/* Takes the sender's credentials and the fds in flight from @msg into
+ * @pk, and refuses what a queue cannot be saved with: a pidfd, any other
+ * control message. @each decides on the fds in flight. */
 static int read_control(struct msghdr *msg, struct peeked *pk, const char **why)
 {
 	int ret = 0;
 
 	pk->has_creds = false;
+	pk->rights = NULL;
+	pk->nr_rights = 0;
 	if (msg->msg_flags & MSG_CTRUNC) {
 		*why = "a message carries more control data than cryo reads";
 		ret = -EOPNOTSUPP;
 	}
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
-		bool fds = c->cmsg_level == SOL_SOCKET &&
-			   (c->cmsg_type == SCM_RIGHTS || c->cmsg_type == SCM_PIDFD);
-
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(pk->creds))) {
 			memcpy(&pk->creds, CMSG_DATA(c), sizeof(pk->creds));
 			pk->has_creds = true;
 			continue;
 		}
-		for (size_t i = 0; fds && i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-			close(((int *)CMSG_DATA(c))[i]);
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			*why = "fds in flight (SCM_RIGHTS) in its queue: not supported yet";
-		else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_PIDFD)
+		/* One message carries one SCM_RIGHTS (the kernel's unix_attach_fds()). */
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && !pk->rights) {
+			pk->rights = (const int *)CMSG_DATA(c);
+			pk->nr_rights = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			continue;
+		}
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_PIDFD)
 			*why = "SO_PASSPIDFD with data queued (a pidfd per message): not supported "
 			       "yet";
 		else
@@ -152,12 +172,14 @@ static int queue_peek(int fd, bool stream, bool read_shut,
 		pk = (struct peeked){ .data = buf, .size = n, .sender = &sender,
 				      .sender_len = msg.msg_namelen };
 		ret = read_control(&msg, &pk, why);
-		if (ret)
-			break;
 		/* A stream's end (its peer closed or reading was shut down). */
-		if (n == 0 && stream)
+		if (!ret && n == 0 && stream) {
+			close_peeked_fds(&msg);
 			break;
-		ret = each(&pk, arg);
+		}
+		if (!ret)
+			ret = each(&pk, arg);
+		close_peeked_fds(&msg);
 		if (ret)
 			break;
 		continue;
@@ -190,7 +212,30 @@ struct queue_dump {
 	UnixSocket *s;
 	uint8_t *bytes;
 	size_t size, cap;
+	size_t messages;	/* peeked so far */
+	char refused[512];	/* why the queue cannot be saved, naming a file in flight */
 };
+
+/* Refuses a message with fds in flight, naming the first one's file (its
+ * /proc/self/fd link: a path, pipe:[N], socket:[N], ...), so the user
+ * sees what the task has in flight. */
+static int refuse_rights(struct queue_dump *q, const struct peeked *pk)
+{
+	char link[64], target[256];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", pk->rights[0]);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		snprintf(target, sizeof(target), "an fd whose file cannot be read: %s",
+			 strerror(errno));
+	else
+		target[n] = 0;
+	snprintf(q->refused, sizeof(q->refused),
+		 "fds in flight (SCM_RIGHTS) in its queue (message %zu carries %zu, the first "
+		 "%s): not supported yet", q->messages, pk->nr_rights, target);
+	return -EOPNOTSUPP;
+}
 
 static int save_peeked(const struct peeked *pk, void *arg)
 {
@@ -200,6 +245,9 @@ static int save_peeked(const struct peeked *pk, void *arg)
 	const char *name = NULL;
 	size_t name_len;
 
+	q->messages++;
+	if (pk->nr_rights)
+		return refuse_rights(q, pk);
 	if (queue_bytes_append(&q->bytes, &q->size, &q->cap, pk->data, pk->size))
 		return -ENOMEM;
 	/* A stream's runs are records only with their senders' credentials. */
@@ -240,7 +288,9 @@ int unix_queue_dump(const struct file_dump *d, UnixSocket *s)
 	const char *why = NULL;
 	int ret = queue_peek(p->dup, s->type == SOCK_STREAM, s->shutdown & 1, save_peeked, &q, &why);
 
-	if (ret && why)
+	if (ret && q.refused[0])
+		pr_fd_err(p, "%s", q.refused);
+	else if (ret && why)
 		pr_fd_err(p, "%s", why);
 	else if (ret)
 		pr_fd_err(p, "cannot read its queue: %s", strerror(-ret));
@@ -387,6 +437,11 @@ static int compare_peeked(const struct peeked *pk, void *arg)
 	size_t name_len;
 	const UnixRecord *rec;
 
+	/* Restore queues none: one would be the kernel's or another's. */
+	if (pk->nr_rights) {
+		c->differs = "a queued record carries fds in flight, which none was saved with";
+		return -EIO;
+	}
 	if (c->at + pk->size > c->size || memcmp(c->bytes + c->at, pk->data, pk->size)) {
 		c->differs = "its queued bytes differ";
 		return -EIO;
