@@ -342,8 +342,9 @@ BENCH_WORKLOADS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/wl_*.c
 $(BUILD)/bench/wl_%: bench/wl_%.c bench/pattern.h tests/roundtrip/prog.c tests/roundtrip/prog.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/roundtrip -pthread -o $@ $< tests/roundtrip/prog.c
-BENCH_RUN_SRCS := bench/run.c bench/freeze.c bench/reference.c
-$(BUILD)/bench/run: $(BENCH_RUN_SRCS) bench/freeze.h bench/reference.h
+BENCH_RUN_SRCS := bench/run.c bench/workloads.c bench/runner.c bench/report.c bench/freeze.c \
+	bench/reference.c
+$(BUILD)/bench/run: $(BENCH_RUN_SRCS) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_RUN_SRCS)
 # Images go under /var/tmp (on disk), and the memory workloads run again

@@ -4,6 +4,7 @@
  * and exits with the root's status (which ends the namespace). It is not
  * part of the image. Creating the rest of the tree is family.c's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,6 +81,19 @@ static void make_mounts(const struct restore_set *rs)
 		make_devpts(rs);
 }
 
+/* Its stdin, stdout and stderr on /dev/null (closed when it cannot be
+ * opened: the init says nothing once the root exists). */
+static void quiet_stdio(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	for (int fd = 0; fd <= 2; fd++)
+		if (null < 0 || dup2(null, fd) < 0)
+			close(fd);
+	if (null > 2)
+		close(null);
+}
+
 /* Reaps whatever comes to it; exits as the root did, which takes the rest
  * of the namespace with it. */
 static void __attribute__((noreturn)) reap(pid_t root)
@@ -125,7 +139,10 @@ void clone_init_run(struct restore_set *rs, const int release[2])
 	if (child < 0)
 		init_fail(rs, errno, errno == EEXIST ? "create the root: its pid is taken" :
 						       "create the root");
-	/* Nothing of cryo's stays open in it but what tells it to go on. */
+	/* Nothing of cryo's stays open in it but what tells it to go on: not
+	 * cryo's stdio either (the root has its own by now), or a reader of a
+	 * pipe from `cryo restore -d` would wait for the clone to end. */
+	quiet_stdio();
 	if (release_fd > 3 && close_range(3, (unsigned int)release_fd - 1, 0))
 		_exit(1);
 	if (close_range((unsigned int)release_fd + 1, ~0U, 0))

@@ -111,6 +111,29 @@ static int watch_children(struct restore_run *run, size_t index)
 	return ret;
 }
 
+/* A message of a process's own code, naming the process once: its code may
+ * have said "restore: ", "pid N: ", both or neither (a mapping's path), and
+ * "pid N" with more of its own ("pid N fd 3 (...): ") stays as it is. */
+static void print_child_failure(const struct restorer_report *r)
+{
+	const char *rest = r->message[0] ? r->message : strerror(-r->err);
+	char tag[24];
+	int len = snprintf(tag, sizeof(tag), "pid %d", r->pid);
+
+	for (;;) {
+		if (!strncmp(rest, "restore: ", 9))
+			rest += 9;
+		else if (!strncmp(rest, tag, (size_t)len) && !strncmp(rest + len, ": ", 2))
+			rest += len + 2;
+		else
+			break;
+	}
+	if (!strncmp(rest, tag, (size_t)len) && rest[len] == ' ')
+		pr_err("restore: %s", rest);
+	else
+		pr_err("restore: %s: %s", tag, rest);
+}
+
 static int report_failure(const struct restore_run *run, const struct restorer_report *r)
 {
 	int index = tree_find(&run->rs->tree, r->pid);
@@ -122,12 +145,7 @@ static int report_failure(const struct restore_run *run, const struct restorer_r
 		return -EBADMSG;
 	}
 	if (r->step < 0) {
-		/* A message from the process's own code names it already. */
-		if (!strncmp(r->message, "restore: ", 9))
-			pr_err("%s", r->message);
-		else
-			pr_err("restore: pid %d: %s", r->pid,
-			       r->message[0] ? r->message : strerror(-r->err));
+		print_child_failure(r);
 	} else {
 		size_t step = (size_t)r->step;
 		char who[48], addr[24] = "";

@@ -9,8 +9,11 @@
  * clone gets at their saved indices in a devpts instance of its own, and
  * for prog_uts and prog_timens, whose namespaces each clone makes again.
  * A container (prog_mntns) restored as
- * clones whose init is its own root, and a clone of it dumped again. */
+ * clones whose init is its own root, and a clone of it dumped again. A
+ * clone restored with -d leaves no end of cryo's stdout open in it. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -327,6 +330,64 @@ static bool an_init_two_pid_namespaces_down(void)
 	return ok;
 }
 
+/* `cryo restore --clone -d ... | cat`: once cryo has exited, nothing of
+ * the clone (its init, the tree) holds cryo's stdout or stderr, so a
+ * reader of the pipe sees EOF; the clone runs on. */
+static bool detached_clone_leaves_the_pipe(void)
+{
+	struct prog p;
+	struct cryo_run r;
+	char img[PATH_MAX], pidfile[PATH_MAX], pid[16], out[4096];
+	int pipefd[2] = { -1, -1 }, status;
+	size_t used = 0;
+	pid_t cryo = 0, root = 0;
+	bool ok, eof = false;
+
+	if (!start_prog(&p, "prog_counter", NULL, NULL))
+		return false;
+	pathf(img, "%s/img", p.dir);
+	pathf(pidfile, "%s/clone", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+	ok = r.status == 0 || fail_why("dump -R failed: %s", r.out);
+	ok = ok && (!pipe2(pipefd, O_CLOEXEC) || fail_why("pipe: %s", strerror(errno)));
+	if (ok) {
+		cryo = cryo_spawn(pipefd[1], &(struct cryo_call){
+			.args = CRYO_ARGS("restore", "--clone", "-d", "-D", img, "--pidfile",
+					  pidfile) });
+		close(pipefd[1]);
+		ok = (cryo > 0 && wait_child(cryo, WAIT_MS, &status)) ||
+		     fail_why("cryo restore --clone -d did not exit");
+		ok = ok && ((WIFEXITED(status) && !WEXITSTATUS(status)) ||
+			    fail_why("cryo restore --clone -d failed (status %#x)", status));
+		cryo = 0;
+	}
+	/* Bounded: a reader left waiting is the failure. */
+	for (long deadline = now_ms() + WAIT_MS; ok && !eof && now_ms() < deadline;) {
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 20) <= 0)
+			continue;
+		n = read(pipefd[0], out + used, sizeof(out) - 1 - used);
+		eof = n <= 0;
+		used += n > 0 ? (size_t)n : 0;
+		if (used == sizeof(out) - 1)
+			used = 0;
+	}
+	out[used] = '\0';
+	ok = ok && (eof || fail_why("cryo exited but its stdout stays open (said: %.200s)", out));
+	ok = ok && read_pid_file(pidfile, &root) && is_clone_of(root, p.pid) &&
+	     (!kill(root, 0) || fail_why("the clone (pid %d) is gone", root));
+	if (root > 0)
+		kill(root, SIGKILL);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	ok = ok && prog_passes(&p);
+	end_prog(&p);
+	return ok;
+}
+
 static bool chain_of(const char *name)
 {
 	struct prog p;
@@ -428,6 +489,7 @@ int main(int argc, char **argv)
 		TEST(clones_of_a_container),
 		TEST(an_init_two_pid_namespaces_down),
 		TEST(external_mount_named_at_restore),
+		TEST(detached_clone_leaves_the_pipe),
 	};
 #undef TEST
 	int passed = 0, failed = 0;

@@ -1,7 +1,8 @@
 /* Negative tests (test_negative.c says what they check): restores refused
  * for their images (empty, missing, truncated, bit-flipped, from a newer
  * format, FIFOs and symlinks planted in place of images) or for what the
- * host holds now (a SysV key, a UDP port, the ping group range). */
+ * host holds now (a SysV key, a UDP port, the ping group range, a mapped
+ * file gone: its message names the pid once). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -386,6 +387,39 @@ TEST(restore_when_a_tcp_port_is_taken_names_it)
 out:
 	if (holder >= 0)
 		close(holder);
+	end_prog(&p);
+}
+
+/* A failure in a process's own code names the process once, whatever that
+ * code said: a file prog_memory maps, moved away before the restore, fails
+ * it with exactly one line, "restore: pid N: mapping A-B: cannot open PATH:
+ * ...", and leaves nothing. */
+TEST(restore_of_a_mapping_whose_file_is_gone_names_the_pid_once)
+{
+	char img[PATH_MAX], file[PATH_MAX], moved[PATH_MAX], pidfile[PATH_MAX];
+	char expect[sizeof(((struct cryo_run *)0)->out)];
+	unsigned long long start = 0, end = 0;
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	const char *line;
+
+	CHECK_GOTO(make_image(&p, "prog_memory", img, &image_pid), out, "%s", why);
+	pathf(file, "%s/private-file", p.dir);
+	pathf(moved, "%s/moved", p.dir);
+	CHECK_GOTO(!rename(file, moved), out, "rename %s: %s", file, strerror(errno));
+	pathf(pidfile, "%s.pid", img);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(refused(&r, file, NULL), out, "%s", why);
+	line = strstr(r.out, ": mapping 0x");
+	CHECK_GOTO(line && sscanf(line, ": mapping %llx-%llx", &start, &end) == 2, out,
+		   "no mapping named: %s", r.out);
+	snprintf(expect, sizeof(expect),
+		 "cryo: error: restore: pid %d: mapping %#llx-%#llx: cannot open %s: "
+		 "No such file or directory\n", image_pid, start, end, file);
+	CHECK_GOTO(!strcmp(r.out, expect), out, "said \"%s\", not \"%s\"", r.out, expect);
+	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
+out:
 	end_prog(&p);
 }
 
