@@ -218,7 +218,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = tree_check(tree, ctx->opts->shell_job);
 	if (!ret)
-		ret = mnt_dump(tree->tasks[0].pid, tree->tasks[0].ns.ino[NS_MNT], ctx->dir);
+		ret = mnt_dump(ctx->mnt_caller, tree->tasks[0].pid, tree->tasks[0].ns.ino[NS_MNT], ctx->dir);
 	/* A tree's own network namespace: cryo stays inside to the end, so
 	 * that sock_diag sees its sockets. */
 	if (!ret)
@@ -280,7 +280,7 @@ static int report_stats(struct stats *st, const struct cryo_opts *opts)
 	return ret;
 }
 
-static int dump_here(const struct cryo_opts *opts)
+static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *caller)
 {
 	struct image_dir *dir = NULL;
 	struct sign_key key;
@@ -328,7 +328,7 @@ static int dump_here(const struct cryo_opts *opts)
 	if (!ret)
 		ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
-				 .sign_key = opts->sign_key ? &key : NULL };
+				 .sign_key = opts->sign_key ? &key : NULL, .mnt_caller = caller };
 	net_tcp_dump_begin(opts->tcp_established);
 	net_tcp_close_begin(opts->tcp_close);
 	if (!ret)
@@ -377,6 +377,7 @@ out:
 
 int cmd_dump(const struct cryo_opts *opts)
 {
+	struct mnt_caller caller = { 0 };
 	bool done = false;
 	int ret;
 
@@ -387,10 +388,13 @@ int cmd_dump(const struct cryo_opts *opts)
 	}
 	/* What the tree's mounts are compared with, before cryo enters any
 	 * namespace of the tree. */
-	if (mnt_caller_snapshot())
+	if (mnt_caller_snapshot(&caller)) {
+		mnt_caller_free(&caller);
 		return 1;
-	ret = dump_below_pid_ns(opts, dump_here, &done);
-	if (ret < 0)
-		return 1;
-	return done ? ret : dump_here(opts);
+	}
+	ret = dump_below_pid_ns(opts, &caller, dump_here, &done);
+	if (ret >= 0 && !done)
+		ret = dump_here(opts, &caller);
+	mnt_caller_free(&caller);
+	return ret < 0 ? 1 : ret;
 }

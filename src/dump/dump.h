@@ -12,6 +12,8 @@
 #include "inject/inject.h"
 #include "tree/tree.h"
 
+struct mnt_caller;
+
 struct cryo_opts;
 struct files_dump_set;
 struct stats;
@@ -29,6 +31,8 @@ struct dump_ctx {
 	const struct sign_key *sign_key;
 	/* What the dump did, for --display-stats and the progress line. */
 	struct stats *stats;
+	/* cryo's own mounts, what the tree's are compared with. */
+	const struct mnt_caller *mnt_caller;
 };
 
 /* regs.c: fills regs, xstate and sigmask of every ThreadCore of @core. */
@@ -50,7 +54,8 @@ int dump_shared_memory(const struct tree *tree, bool whole_ipc_namespace, struct
  * @dump with the root's pid there: *@done is then set and @dump's exit
  * code returned; *@done stays false for a tree in cryo's pid namespace.
  * -errno when it cannot be dumped (said). */
-int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cryo_opts *opts),
+int dump_below_pid_ns(const struct cryo_opts *opts, const struct mnt_caller *caller,
+		      int (*dump)(const struct cryo_opts *opts, const struct mnt_caller *caller),
 		      bool *done);
 
 #endif

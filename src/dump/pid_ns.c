@@ -94,7 +94,9 @@ static int mount_own_proc(pid_t pid)
  * (its /proc shows the pids inside, or one is mounted) and dumps @inner. */
 static int __attribute__((noreturn)) dump_inside(const struct cryo_opts *opts, pid_t pid,
 						 pid_t inner, int mnt_fd, int done_fd,
-						 int (*dump)(const struct cryo_opts *opts))
+						 const struct mnt_caller *caller,
+						 int (*dump)(const struct cryo_opts *opts,
+							     const struct mnt_caller *caller))
 {
 	struct inside_notify in = { opts->notify, opts->notify_arg, done_fd };
 	struct cryo_opts inside = *opts;
@@ -118,7 +120,7 @@ static int __attribute__((noreturn)) dump_inside(const struct cryo_opts *opts, p
 	inside.notify_arg = &in;
 	pr_info("dump: pid %d is pid %d in its pid namespace: dumped from inside its pid and "
 		"mount namespaces", pid, inner);
-	_exit(dump(&inside));
+	_exit(dump(&inside, caller));
 }
 
 /* The init of the tree's pid namespace: once the dump inside says it is
@@ -153,7 +155,8 @@ static void wait_init_dead(pid_t pid, int root_fd)
 			KILLED_WAIT_MS / 1000);
 }
 
-int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cryo_opts *opts),
+int dump_below_pid_ns(const struct cryo_opts *opts, const struct mnt_caller *caller,
+		      int (*dump)(const struct cryo_opts *opts, const struct mnt_caller *caller),
 		      bool *done)
 {
 	pid_t levels[NS_PID_LEVELS_MAX + 1], child;
@@ -177,7 +180,7 @@ int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cry
 	 * dumped from inside that one, where its files' paths lead. */
 	if (nr == 1 && ns_same_as_cryo(opts->pid, NS_MNT, "dump", &same_mnt))
 		return 0;
-	if (nr == 1 && !same_mnt && mnt_all_callers(opts->pid, &same_mnt))
+	if (nr == 1 && !same_mnt && mnt_all_callers(caller, opts->pid, &same_mnt))
 		return 0;
 	*done = nr > 1 || !same_mnt;
 	if (!*done)
@@ -206,7 +209,7 @@ int dump_below_pid_ns(const struct cryo_opts *opts, int (*dump)(const struct cry
 		return pr_errno_ret("dump: pid %d: cannot enter its pid namespace", opts->pid);
 	child = fork();
 	if (child == 0)
-		dump_inside(opts, opts->pid, levels[nr - 1], mnt_fd, done_write, dump);
+		dump_inside(opts, opts->pid, levels[nr - 1], mnt_fd, done_write, caller, dump);
 	if (nr > 1 && setns(back, CLONE_NEWPID))
 		pr_warn("dump: cannot go back to cryo's own pid namespace: %s", strerror(errno));
 	if (child < 0)

@@ -16,22 +16,32 @@
 
 /* ---- dump ----------------------------------------------------------------- */
 
-/* Notes cryo's own mount table and namespace, before cryo enters any of
- * the tree's; what the tree's mounts are compared with. */
-int mnt_caller_snapshot(void);
+struct libmnt_table;
+
+/* cryo's own mount table and namespace, noted before cryo enters any of
+ * the tree's: what the tree's mounts are compared with. Owned by the
+ * dump (cmd_dump) and inherited by a dumper it forks into the tree's
+ * namespaces. */
+struct mnt_caller {
+	struct libmnt_table *table;
+	uint64_t ns;
+};
+
+int mnt_caller_snapshot(struct mnt_caller *c);
+void mnt_caller_free(struct mnt_caller *c);
 
 /* Whether every mount @pid sees is one of cryo's (noted by
  * mnt_caller_snapshot()): the same filesystem, folder and mount point. A
  * namespace cryo made for itself (a private copy with a mount for its
  * images) holds the tree's mounts, and cryo dumps it from where it is. */
-int mnt_all_callers(pid_t pid, bool *all);
+int mnt_all_callers(const struct mnt_caller *c, pid_t pid, bool *all);
 
 /* When the root @pid (as this process sees it) is in another mount
- * namespace than the one mnt_caller_snapshot() noted, writes mnt.img and
+ * namespace than @c (mnt_caller_snapshot()), writes mnt.img and
  * the files of each tmpfs made again, or refuses, naming the mount, one
  * cryo cannot make: "dump: pid 12: mount 345 (/data, ext4 on /dev/vdb):
  * ...". Nothing is written when every mount is the caller's. */
-int mnt_dump(pid_t pid, uint64_t mnt_ns, struct image_dir *dir);
+int mnt_dump(const struct mnt_caller *c, pid_t pid, uint64_t mnt_ns, struct image_dir *dir);
 
 /* ---- restore --------------------------------------------------------------- */
 

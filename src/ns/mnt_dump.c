@@ -19,10 +19,7 @@
 #include "ns/mnt_internal.h"
 #include "ns/ns.h"
 
-static struct libmnt_table *caller_table;
-static uint64_t caller_ns;
-
-int mnt_caller_snapshot(void)
+int mnt_caller_snapshot(struct mnt_caller *c)
 {
 	struct ns_ids ids;
 	int ret = ns_ids_read(0, &ids);
@@ -31,13 +28,18 @@ int mnt_caller_snapshot(void)
 		pr_err("dump: cannot read cryo's own mount namespace: %s", strerror(-ret));
 		return ret;
 	}
-	caller_ns = ids.ino[NS_MNT];
-	if (caller_table)
-		mnt_unref_table(caller_table);
-	caller_table = mnt_new_table_from_file("/proc/self/mountinfo");
-	if (!caller_table)
+	c->ns = ids.ino[NS_MNT];
+	c->table = mnt_new_table_from_file("/proc/self/mountinfo");
+	if (!c->table)
 		return pr_errno_ret("dump: cannot read cryo's own mounts (/proc/self/mountinfo)");
 	return 0;
+}
+
+void mnt_caller_free(struct mnt_caller *c)
+{
+	if (c->table)
+		mnt_unref_table(c->table);
+	c->table = NULL;
 }
 
 /* The per-mount flags a mount can be given again. */
@@ -132,15 +134,15 @@ static char *join(const char *dir, const char *rest)
 
 /* A mount of cryo's namespace showing @root of filesystem @dev: at the same
  * mount point (*@same), or any other whose folder holds it. */
-static struct libmnt_fs *caller_mount(dev_t dev, const char *root, const char *target,
-				      bool *same)
+static struct libmnt_fs *caller_mount(const struct mnt_caller *c, dev_t dev, const char *root,
+				      const char *target, bool *same)
 {
 	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
 	struct libmnt_fs *fs, *found = NULL;
 	const char *rest;
 
 	*same = false;
-	while (it && !mnt_table_next_fs(caller_table, it, &fs)) {
+	while (it && !mnt_table_next_fs(c->table, it, &fs)) {
 		if (mnt_fs_get_devno(fs) != dev || !below(root, mnt_fs_get_root(fs), &rest))
 			continue;
 		if (!strcmp(mnt_fs_get_root(fs), root) && !strcmp(mnt_fs_get_target(fs), target)) {
@@ -155,7 +157,7 @@ static struct libmnt_fs *caller_mount(dev_t dev, const char *root, const char *t
 	return found;
 }
 
-int mnt_all_callers(pid_t pid, bool *all)
+int mnt_all_callers(const struct mnt_caller *c, pid_t pid, bool *all)
 {
 	struct libmnt_table *table;
 	struct libmnt_iter *it;
@@ -164,7 +166,7 @@ int mnt_all_callers(pid_t pid, bool *all)
 	bool same = true;
 
 	*all = false;
-	if (!caller_table)
+	if (!c->table)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
 	table = mnt_new_table_from_file(path);
@@ -172,7 +174,7 @@ int mnt_all_callers(pid_t pid, bool *all)
 		return -errno ? -errno : -ENOMEM;
 	it = mnt_new_iter(MNT_ITER_FORWARD);
 	while (it && same && !mnt_table_next_fs(table, it, &fs))
-		caller_mount(mnt_fs_get_devno(fs), mnt_fs_get_root(fs) ? mnt_fs_get_root(fs) : "/",
+		caller_mount(c, mnt_fs_get_devno(fs), mnt_fs_get_root(fs) ? mnt_fs_get_root(fs) : "/",
 			     mnt_fs_get_target(fs), &same);
 	*all = it && same;
 	mnt_free_iter(it);
@@ -189,7 +191,7 @@ static int classify(struct mnt_dump *d, size_t i, struct libmnt_fs *fs, const ch
 	const char *rest;
 	bool same;
 
-	theirs = caller_mount(dev, e->root, e->mountpoint, &same);
+	theirs = caller_mount(d->caller, dev, e->root, e->mountpoint, &same);
 	if (same) {
 		e->kind = MOUNT_ENTRY__KIND__INHERITED;
 		return 0;
@@ -318,9 +320,9 @@ static bool nothing_to_make(const struct mnt_dump *d)
 	return true;
 }
 
-int mnt_dump(pid_t pid, uint64_t mnt_ns, struct image_dir *dir)
+int mnt_dump(const struct mnt_caller *c, pid_t pid, uint64_t mnt_ns, struct image_dir *dir)
 {
-	struct mnt_dump d = { .pid = pid };
+	struct mnt_dump d = { .caller = c, .pid = pid };
 	struct libmnt_table *table;
 	struct libmnt_iter *it;
 	struct libmnt_fs *fs;
@@ -328,7 +330,7 @@ int mnt_dump(pid_t pid, uint64_t mnt_ns, struct image_dir *dir)
 	const char *why = NULL;
 	int ret = 0;
 
-	if (!caller_table || mnt_ns == caller_ns)
+	if (!c->table || mnt_ns == c->ns)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
 	table = mnt_new_table_from_file(path);

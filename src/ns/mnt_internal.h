@@ -10,6 +10,7 @@
 #include "images/proto/mnt.pb-c.h"
 
 struct mnt_dump {
+	const struct mnt_caller *caller;
 	pid_t pid;		/* the root, as the dumping process sees it */
 	MountEntry *entries;	/* in mountinfo's order */
 	dev_t *devs;		/* each one's filesystem */
