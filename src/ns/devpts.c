@@ -1,10 +1,13 @@
 /* A devpts instance of a clone's own: made by cryo as a detached mount
  * (so that the ptys cryo makes before the tree land in it), then attached
  * on /dev/pts, with /dev/ptmx bound to its ptmx, by the clone's init in
- * its new mount namespace. Which ptys are made where is files/pty_make.c's;
- * the rest of a mount tree is not this file's. */
+ * its new mount namespace; and where a pty's instance is mounted at dump.
+ * Which ptys are made where is files/pty_make.c's; the rest of a mount
+ * tree is not this file's. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libmount/libmount.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -59,4 +62,29 @@ int ns_devpts_attach(int mnt)
 	if (mount("/dev/pts/ptmx", "/dev/ptmx", NULL, MS_BIND, NULL))
 		return -errno;
 	return 0;
+}
+
+int ns_devpts_mountpoint(dev_t dev, char **mountpoint)
+{
+	struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *fs;
+	int ret = -ENOENT;
+
+	*mountpoint = NULL;
+	if (!table || !it)
+		ret = -ENOMEM;
+	/* Its root: a bind of one of its folders cannot reach its ptmx. */
+	while (ret == -ENOENT && !mnt_table_next_fs(table, it, &fs)) {
+		if (mnt_fs_get_devno(fs) != dev || !mnt_fs_get_fstype(fs) ||
+		    strcmp(mnt_fs_get_fstype(fs), "devpts") || !mnt_fs_get_root(fs) ||
+		    strcmp(mnt_fs_get_root(fs), "/"))
+			continue;
+		*mountpoint = strdup(mnt_fs_get_target(fs));
+		ret = *mountpoint ? 0 : -ENOMEM;
+	}
+	mnt_free_iter(it);
+	if (table)
+		mnt_unref_table(table);
+	return ret;
 }
