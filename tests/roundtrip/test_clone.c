@@ -67,6 +67,36 @@ static bool is_clone_of(pid_t seen, pid_t saved)
 	return true;
 }
 
+/* The mode= of the devpts instance on /dev/pts that @pid sees. */
+static bool devpts_mode(pid_t pid, char *mode, size_t size)
+{
+	char path[64], line[4096], target[4096];
+	const char *at = NULL;
+	FILE *mi;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	mi = fopen(path, "re");
+	*mode = '\0';
+	while (mi && fgets(line, sizeof(line), mi))
+		if (sscanf(line, "%*d %*d %*s %*s %4095s", target) == 1 &&
+		    !strcmp(target, "/dev/pts") && (at = strstr(line, ",mode=")))
+			snprintf(mode, size, "%.*s", (int)strcspn(at + 6, ",\n"), at + 6);
+	if (mi)
+		fclose(mi);
+	return *mode || fail_why("pid %d: no devpts with a mode on /dev/pts", pid);
+}
+
+/* A clone's own devpts instance has the mode of the caller's. */
+static bool clone_devpts_like_callers(pid_t root)
+{
+	char theirs[32], ours[32];
+
+	return devpts_mode(root, theirs, sizeof(theirs)) &&
+	       devpts_mode(getpid(), ours, sizeof(ours)) &&
+	       (!strcmp(theirs, ours) ||
+		fail_why("the clone's /dev/pts has mode=%s, cryo's mode=%s", theirs, ours));
+}
+
 static bool three_clones_of(const char *name)
 {
 	struct prog p;
@@ -88,7 +118,8 @@ static bool three_clones_of(const char *name)
 		ok = cryo[i] > 0 || fail_why("cannot start cryo restore --clone");
 	}
 	for (int i = 0; ok && i < CLONES; i++)
-		ok = read_pid_file(pidfile[i], &root[i]) && is_clone_of(root[i], p.pid);
+		ok = read_pid_file(pidfile[i], &root[i]) && is_clone_of(root[i], p.pid) &&
+		     clone_devpts_like_callers(root[i]);
 	/* cryo restore exits as the root did: 0 when it passed its checks.
 	 * One at a time: every clone writes its verdict through the same
 	 * temporary file. */
