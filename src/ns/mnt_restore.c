@@ -265,6 +265,38 @@ int mnt_restore(const struct mnt_set *set)
 	return ret;
 }
 
+/* The tree's /proc (made again, not cryo's), or NULL. */
+static const MountEntry *own_proc(const struct mnt_set *set)
+{
+	for (size_t i = 0; set && i < set->img->nr_records; i++) {
+		const MountEntry *e = entry(set, i);
+
+		if (e->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(e->fstype, "proc"))
+			return e;
+	}
+	return NULL;
+}
+
+int mnt_proc_mount(const struct mnt_set *set)
+{
+	const MountEntry *e = own_proc(set);
+	unsigned long flags = e ? e->flags : MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+	if (mount("proc", "/proc", "proc", flags, e && e->data && *e->data ? e->data : NULL))
+		return -errno;
+	return 0;
+}
+
+void mnt_proc_warn_kept(const struct mnt_set *set)
+{
+	const MountEntry *e = own_proc(set);
+
+	if (e && e->data && *e->data)
+		pr_warn("restore: mount %u (/proc, proc): its options %s are not made again: the "
+			"tree is in cryo's pid namespace, whose /proc (cryo's own) it gets",
+			e->id, e->data);
+}
+
 int mnt_keep_for_tree(int base, int *fd)
 {
 	_cleanup_close_ int ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);

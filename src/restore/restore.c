@@ -298,6 +298,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		       "(RPC)");
 		return -EOPNOTSUPP;
 	}
+	/* Its /proc is cryo's own: options it had are said to be lost. */
+	if (!opts->clone && !ns_init)
+		mnt_proc_warn_kept(rs->mnts);
 	/* A new pid namespace: every pid is free in it. */
 	ret = opts->clone || ns_init ? 0 : restore_wait_pids_free(&rs->tree, opts->pid_wait_ms);
 	stats_end(st, STATS_RESTORE_PID_WAIT, began);
