@@ -126,6 +126,8 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_mntns_only", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
 	/* Ptys of devpts instances of its own mounts. */
 	{ .name = "prog_mntns_pty", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
+	/* Started by test_clone, which makes a shared mount for it. */
+	{ .name = "prog_mntns_slave", .namespaces = CLONE_NEWNS },
 	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{
