@@ -117,7 +117,8 @@ const struct test_program test_programs[] = {
 		.restore.options = LIST("--tcp-close"),
 	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
-	/* A pid namespace's init: no lazy restore of one yet. */
+	/* A pid namespace's init (and prog_mntns, prog_pidns_proc): restore
+	 * refuses --lazy-pages for one, which test_neg_restore checks. */
 	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
 	  .namespaces = CLONE_NEWPID },
 	/* Its own mounts, made again in a new mount namespace. */
