@@ -292,16 +292,6 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	/* cryo adds an init only to a clone of a tree without its own. */
 	bool extra_init = opts->clone && !ns_init;
 
-	if (ns_init && opts->lazy_pages) {
-		/* A fault reports the faulting thread's id in its own pid
-		 * namespace: the page server, in cryo's, would take a child
-		 * forked inside for another process. */
-		pr_err("restore: pid 1 (the init of its own pid namespace) with --lazy-pages: not "
-		       "supported: the page server knows the processes it serves by the pids cryo "
-		       "sees, and a fault of a child forked inside names it by its pid inside; "
-		       "restore without --lazy-pages");
-		return -EOPNOTSUPP;
-	}
 	if (ns_init && opts->restore_sibling) {
 		pr_err("restore: pid 1 (the init of its own pid namespace) with the root made "
 		       "cryo's sibling (RPC): not supported yet");

@@ -117,19 +117,18 @@ const struct test_program test_programs[] = {
 		.restore.options = LIST("--tcp-close"),
 	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
-	/* A pid namespace's init (and prog_mntns, prog_pidns_proc): restore
-	 * refuses --lazy-pages for one, which test_neg_restore checks. */
-	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	/* A pid namespace's init. */
+	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWPID },
 	/* Its own mounts, made again in a new mount namespace. */
-	{ .name = "prog_mntns", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	{ .name = "prog_mntns", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{ .name = "prog_mntns_only", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
 	/* Ptys of devpts instances of its own mounts. */
 	{ .name = "prog_mntns_pty", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
 	/* Started by test_clone, which makes a shared mount for it. */
 	{ .name = "prog_mntns_slave", .namespaces = CLONE_NEWNS },
-	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{
 		/* Not left running: the original's check deletes the drops that

@@ -2,8 +2,7 @@
  * for their images (empty, missing, truncated, bit-flipped, from a newer
  * format, FIFOs and symlinks planted in place of images) or for what the
  * host holds now (a SysV key, a UDP port, the ping group range, a mapped
- * file gone: its message names the pid once), and --lazy-pages for the
- * init of a pid namespace, with its reason. */
+ * file gone: its message names the pid once). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -562,30 +561,4 @@ TEST(restore_and_show_refuse_a_symlinked_image_directory)
 	CHECK_GOTO(refused(&r, link, "is a symbolic link: refused", NULL), out, "show: %s", why);
 out:
 	end_prog(&p);
-}
-
-/* The pid namespace inits (and a container's, with its mounts) cannot be
- * restored lazily: refused before anything is made, saying why. */
-TEST(lazy_restore_of_a_pid_namespace_init_is_refused_with_its_reason)
-{
-	static const char *const names[] = { "prog_pidns_init", "prog_pidns_proc", "prog_mntns" };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		char img[PATH_MAX], pidfile[PATH_MAX];
-		struct prog p = { 0 };
-		struct cryo_run r;
-		pid_t image_pid = 0;
-
-		CHECK_GOTO(make_image(&p, names[i], img, &image_pid), next, "%s: %s", names[i],
-			   why);
-		pathf(pidfile, "%s.pid", img);
-		prog_cryo(&r, &p, "restore", "-D", img, "-d", "--lazy-pages", "--pidfile",
-			  pidfile);
-		CHECK_GOTO(refused(&r, "pid 1 (the init of its own pid namespace) with "
-				   "--lazy-pages: not supported: the page server", "pid inside",
-				   NULL), next, "%s: %s", names[i], why);
-		CHECK_GOTO(nothing_restored(&p, image_pid, 0), next, "%s: %s", names[i], why);
-next:
-		end_prog(&p);
-	}
 }
