@@ -27,13 +27,6 @@ struct net_ns_set {
 	int back;		/* cryo's own namespace while it is in the new one */
 };
 
-static bool dump_inside;
-
-bool net_ns_dump_inside(void)
-{
-	return dump_inside;
-}
-
 /* The loopback's flags and MTU, through an ioctl socket of this namespace. */
 static int loopback(bool set, bool *up, unsigned int *mtu, const char *who)
 {
@@ -138,7 +131,6 @@ int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
 		pr_err("dump: %s: cannot enter it: %s", who, strerror(-ret));
 		return ret;
 	}
-	dump_inside = true;
 	ret = net_ns_refuse_unsaved(who);
 	rtnl.who = who;
 	rtnl.lo_index = if_nametoindex("lo");
@@ -160,7 +152,6 @@ int net_ns_dump_leave(int back)
 {
 	int ret = ns_leave(back, CLONE_NEWNET);
 
-	dump_inside = false;
 	if (ret)
 		pr_err("dump: cannot go back to cryo's own network namespace: %s", strerror(-ret));
 	return ret;
@@ -227,6 +218,11 @@ int net_ns_make(struct net_ns_set *set)
 	if (!ret)
 		pr_info("restore: the tree's network namespace is made");
 	return ret;
+}
+
+bool net_ns_own(const struct net_ns_set *set)
+{
+	return set && set->img;
 }
 
 void net_ns_leave(struct net_ns_set *set)

@@ -27,8 +27,6 @@ extern const struct image_kind_set net_ns_image_kinds;
  * net_ns_dump_leave(*@back) (-1: it did not move). */
 int net_ns_dump(pid_t root, struct image_dir *dir, int *back);
 int net_ns_dump_leave(int back);
-/* Whether the dump runs inside a tree's own network namespace. */
-bool net_ns_dump_inside(void);
 
 struct net_ns_set;
 int net_ns_load(const struct image_dir *dir, struct net_ns_set **out);
@@ -36,6 +34,8 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out);
  * loopback and the sysctls; cryo stays inside until net_ns_leave(). */
 int net_ns_make(struct net_ns_set *set);
 void net_ns_leave(struct net_ns_set *set);
+/* Whether @set holds a network namespace of the tree's own. */
+bool net_ns_own(const struct net_ns_set *set);
 void net_ns_free(struct net_ns_set *set);
 
 /* net_rtnl_check.c: which attributes of an RTM_NEWADDR, RTM_NEWROUTE or
