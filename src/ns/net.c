@@ -61,6 +61,7 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	NetSysctl recs[64], *ptrs[64];
 	char *texts[64] = { NULL };
 	NetNs ns = NET_NS__INIT;
+	NetDevice **devs = NULL;
 	struct image_writer *w;
 	size_t n = 0;
 	unsigned int mtu;
@@ -95,6 +96,13 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	}
 	ns.n_rtnl = rtnl->n;
 	ns.rtnl = msgs;
+	devs = calloc(rtnl->n_devs + 1, sizeof(*devs));
+	if (!devs && !ret)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < rtnl->n_devs; i++)
+		devs[i] = &rtnl->devs[i].rec;
+	ns.n_devices = rtnl->n_devs;
+	ns.devices = devs;
 	if (!ret)
 		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
 	if (!ret) {
@@ -107,6 +115,7 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);
 	free(msgs);
+	free(devs);
 	return ret;
 }
 
@@ -136,6 +145,8 @@ int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
 	rtnl.lo_index = if_nametoindex("lo");
 	if (!ret && !rtnl.lo_index)
 		ret = pr_errno_ret("dump: %s: no loopback", who);
+	if (!ret)
+		ret = net_link_collect(&rtnl);
 	if (!ret)
 		ret = net_rtnl_collect(&rtnl);
 	if (!ret)
@@ -196,6 +207,9 @@ int net_ns_make(struct net_ns_set *set)
 	if (!set || !set->img)
 		return 0;
 	ns = (const NetNs *)set->img->records[0].msg;
+	ret = net_link_check_externals(ns);
+	if (ret)
+		return ret;
 	set->back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (set->back < 0)
 		return pr_errno_ret("restore: cannot open cryo's own network namespace");
@@ -213,6 +227,8 @@ int net_ns_make(struct net_ns_set *set)
 	for (size_t i = 0; !ret && i < ns->n_sysctls; i++)
 		ret = ns_sysctl_write("network namespace", ns->sysctls[i]->name,
 				     ns->sysctls[i]->value);
+	if (!ret)
+		ret = net_link_restore(ns, set->back);
 	if (!ret)
 		ret = net_rtnl_restore(ns);
 	if (!ret)

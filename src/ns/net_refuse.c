@@ -1,5 +1,5 @@
 /* What a tree's own network namespace may hold for cryo to restore it:
- * the loopback alone as a device, no nexthop object, no nftables table; read over
+ * the loopback and veth ends as devices, no nexthop object, no nftables table; read over
  * rtnetlink (libmnl) and libnftables in the namespace cryo is in. What an
  * address, route or rule cannot hold is net_rtnl.c's to refuse. */
 #include <errno.h>
@@ -54,9 +54,12 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 		if (info[IFLA_INFO_KIND])
 			kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
 	}
+	/* Saved by net_link.c. */
+	if (!strcmp(kind, "veth"))
+		return MNL_CB_OK;
 	if (!w->ret) {
 		pr_err("dump: %s: has device %s (%s): network devices other than the loopback "
-		       "are not supported yet", w->who, name, kind);
+		       "and veth are not supported yet", w->who, name, kind);
 		w->ret = -EOPNOTSUPP;
 	}
 	return MNL_CB_OK;

@@ -16,6 +16,7 @@
 #include <net/if.h>
 
 #include "common/log.h"
+#include "kabi/kabi.h"
 #include "ns/net.h"
 
 int net_rtnl_walk(uint16_t type, uint8_t family, size_t hdr_len, mnl_cb_t cb,
@@ -121,6 +122,16 @@ static void addr_text(uint8_t family, const struct nlattr *a, char *text, size_t
 		inet_ntop(family, mnl_attr_get_payload(a), text, (socklen_t)size);
 }
 
+static bool saved_device(const struct net_walk *w, uint32_t index)
+{
+	if (index == w->lo_index)
+		return true;
+	for (size_t i = 0; i < w->n_devs; i++)
+		if (w->devs[i].rec.index == index)
+			return true;
+	return false;
+}
+
 static int on_addr(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
@@ -146,9 +157,14 @@ static int on_addr(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	addr_text(ifa->ifa_family, a, text, sizeof(text));
 	snprintf(text + strlen(text), sizeof(text) - strlen(text), "/%u", ifa->ifa_prefixlen);
-	if (ifa->ifa_index != w->lo_index) {
-		pr_err("dump: %s: has address %s on device %u, not the loopback: not supported yet",
-		       w->who, text, ifa->ifa_index);
+	/* A veth's link-local address, which the kernel makes again from
+	 * its saved hardware address. */
+	if (tb[IFA_PROTO] && mnl_attr_get_payload_len(tb[IFA_PROTO]) == 1 &&
+	    mnl_attr_get_u8(tb[IFA_PROTO]) == IFA_PROTO_KERNEL_LL)
+		return MNL_CB_OK;
+	if (!saved_device(w, ifa->ifa_index)) {
+		pr_err("dump: %s: has address %s on device %u, not one cryo saves: not supported "
+		       "yet", w->who, text, ifa->ifa_index);
 		w->ret = -EOPNOTSUPP;
 		return MNL_CB_OK;
 	}
@@ -237,8 +253,11 @@ void net_walk_free(struct net_walk *w)
 	for (size_t i = 0; i < w->n; i++)
 		free(w->msgs[i]);
 	free(w->msgs);
+	free(w->devs);
 	w->msgs = NULL;
 	w->n = 0;
+	w->devs = NULL;
+	w->n_devs = 0;
 }
 
 /* ---- restore ------------------------------------------------------------- */
@@ -249,9 +268,7 @@ static const char *what(const struct nlmsghdr *nlh)
 	       nlh->nlmsg_type == RTM_NEWROUTE ? "route" : "rule";
 }
 
-/* The kernel's answer to request @seq: 0, or -errno with its extended
- * acknowledgement's text in @why. */
-static int answer(const void *buf, size_t len, uint32_t seq, char *why, size_t why_size)
+int net_rtnl_answer(const void *buf, size_t len, uint32_t seq, char *why, size_t why_size)
 {
 	const struct nlmsghdr *nlh = buf;
 	const struct nlmsgerr *err;
@@ -278,9 +295,9 @@ static int answer(const void *buf, size_t len, uint32_t seq, char *why, size_t w
 	return err->error < 0 ? err->error : -EPROTO;
 }
 
-/* Sends one saved message with the loopback's index of this namespace,
+/* Sends one saved message with the devices' indices of this namespace,
  * and waits for the kernel's answer. */
-static int send_one(struct mnl_socket *nl, const ProtobufCBinaryData *msg, uint32_t lo_index,
+static int send_one(struct mnl_socket *nl, const NetNs *ns, const ProtobufCBinaryData *msg,
 		    uint32_t seq, char *why, size_t why_size)
 {
 	uint32_t buf[2048];
@@ -295,32 +312,34 @@ static int send_one(struct mnl_socket *nl, const ProtobufCBinaryData *msg, uint3
 	nlh->nlmsg_seq = seq;
 	nlh->nlmsg_pid = 0;
 	if (nlh->nlmsg_type == RTM_NEWADDR) {
-		((struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_index = lo_index;
+		struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+		ifa->ifa_index = net_link_index(ns, ifa->ifa_index);
 	} else if (nlh->nlmsg_type == RTM_NEWROUTE) {
 		mnl_attr_for_each(a, nlh, sizeof(struct rtmsg))
-			if (mnl_attr_get_type(a) == RTA_OIF)
-				memcpy(mnl_attr_get_payload(a), &lo_index, 4);
+			if (mnl_attr_get_type(a) == RTA_OIF) {
+				uint32_t now = net_link_index(ns, mnl_attr_get_u32(a));
+
+				memcpy(mnl_attr_get_payload(a), &now, 4);
+			}
 	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 	if (n < 0)
 		return -errno;
-	return answer(buf, (size_t)n, seq, why, why_size);
+	return net_rtnl_answer(buf, (size_t)n, seq, why, why_size);
 }
 
 int net_rtnl_restore(const NetNs *ns)
 {
 	struct mnl_socket *nl;
-	uint32_t lo_index = if_nametoindex("lo");
 	bool *done;
 	size_t left = ns->n_rtnl;
 	int ret = 0, tries = 0;
 
 	if (!ns->n_rtnl)
 		return 0;
-	if (!lo_index)
-		return pr_errno_ret("restore: network namespace: no loopback");
 	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	done = calloc(ns->n_rtnl, sizeof(*done));
 	if (!nl || !done || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
@@ -344,8 +363,7 @@ int net_rtnl_restore(const NetNs *ns)
 
 			if (done[i])
 				continue;
-			err = send_one(nl, &ns->rtnl[i], lo_index, (uint32_t)i + 1, why,
-				       sizeof(why));
+			err = send_one(nl, ns, &ns->rtnl[i], (uint32_t)i + 1, why, sizeof(why));
 			if (!err) {
 				done[i] = true;
 				left--;

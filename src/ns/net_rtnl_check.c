@@ -92,7 +92,17 @@ static bool is_u32(uint16_t msg_type, uint16_t type)
 	       type == FRA_SUPPRESS_IFGROUP || type == FRA_FLOW;
 }
 
-const char *net_rtnl_problem(const void *buf, size_t len, uint32_t lo_index, uint16_t *order)
+bool net_ns_has_index(const NetNs *ns, uint32_t index)
+{
+	if (ns->has_lo_index && index == ns->lo_index)
+		return true;
+	for (size_t i = 0; i < ns->n_devices; i++)
+		if (ns->devices[i]->index == index)
+			return true;
+	return false;
+}
+
+const char *net_rtnl_problem(const void *buf, size_t len, const NetNs *ns, uint16_t *order)
 {
 	const struct nlmsghdr *nlh = buf;
 	const struct nlattr *a;
@@ -114,8 +124,8 @@ const char *net_rtnl_problem(const void *buf, size_t len, uint32_t lo_index, uin
 	if (family != AF_INET && family != AF_INET6)
 		return "neither IPv4 nor IPv6";
 	if (nlh->nlmsg_type == RTM_NEWADDR &&
-	    ((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_index != lo_index)
-		return "on a device other than the loopback";
+	    !net_ns_has_index(ns, ((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_index))
+		return "on a device not saved";
 	at = MNL_NLMSG_HDRLEN + MNL_ALIGN(hdr);
 	a = (const struct nlattr *)((const char *)buf + at);
 	left = (int)(len - at);
@@ -133,8 +143,8 @@ const char *net_rtnl_problem(const void *buf, size_t len, uint32_t lo_index, uin
 		if (is_u32(nlh->nlmsg_type, type) && plen != 4)
 			return "a number attribute not of 4 bytes";
 		if (nlh->nlmsg_type == RTM_NEWROUTE && type == RTA_OIF &&
-		    mnl_attr_get_u32(a) != lo_index)
-			return "a route through a device other than the loopback";
+		    !net_ns_has_index(ns, mnl_attr_get_u32(a)))
+			return "a route through a device not saved";
 	}
 	return NULL;
 }

@@ -573,7 +573,7 @@ TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
 {
 	static const char *const cases[][2] = {
 		{ "device", "has device cryo-b0 (bridge): network devices other than the loopback "
-			    "are not supported yet" },
+			    "and veth are not supported yet" },
 		{ "nexthop", "has nexthop object 7: nexthop objects are not supported yet" },
 		{ "nft", "has nftables table inet cryo_neg: firewall rules are not supported yet" },
 	};
