@@ -55,7 +55,8 @@ static int loopback(bool set, bool *up, unsigned int *mtu, const char *who)
 
 /* ---- dump ---------------------------------------------------------------- */
 
-static int write_image(struct image_dir *dir, const char *who, const struct net_walk *rtnl)
+static int write_image(struct image_dir *dir, const char *who, const struct net_walk *rtnl,
+		       char *ruleset)
 {
 	ProtobufCBinaryData *msgs = calloc(rtnl->n + 1, sizeof(*msgs));
 	NetSysctl recs[64], *ptrs[64];
@@ -103,6 +104,7 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 		devs[i] = &rtnl->devs[i].rec;
 	ns.n_devices = rtnl->n_devs;
 	ns.devices = devs;
+	ns.nft_ruleset = ruleset;
 	if (!ret)
 		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
 	if (!ret) {
@@ -122,6 +124,7 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
 {
 	struct net_walk rtnl = { 0 };
+	char *ruleset = NULL;
 	struct ns_ids ids;
 	char who[96];
 	bool same;
@@ -150,7 +153,10 @@ int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
 	if (!ret)
 		ret = net_rtnl_collect(&rtnl);
 	if (!ret)
-		ret = write_image(dir, who, &rtnl);
+		ret = net_nft_dump(who, &ruleset);
+	if (!ret)
+		ret = write_image(dir, who, &rtnl, ruleset);
+	free(ruleset);
 	net_walk_free(&rtnl);
 	if (ret) {
 		net_ns_dump_leave(*back);
@@ -231,6 +237,8 @@ int net_ns_make(struct net_ns_set *set)
 		ret = net_link_restore(ns, set->back);
 	if (!ret)
 		ret = net_rtnl_restore(ns);
+	if (!ret)
+		ret = net_nft_restore(ns->nft_ruleset);
 	if (!ret)
 		pr_info("restore: the tree's network namespace is made");
 	return ret;

@@ -91,6 +91,12 @@ int net_link_restore(const NetNs *ns, int outer_ns);
 /* The index now of what was device @index at dump (0: none). */
 uint32_t net_link_index(const NetNs *ns, uint32_t index);
 
+/* net_nft.c: the nftables ruleset of the namespace cryo is in, as nft's
+ * text (*@out NULL when empty), refused by name when a table is owned by a
+ * process or the text does not read back; and loaded again. */
+int net_nft_dump(const char *who, char **out);
+int net_nft_restore(const char *ruleset);
+
 /* net_refuse.c: fails, naming it, on anything of the namespace cryo is in
  * that net-ns.img does not hold; @who names the namespace. */
 int net_ns_refuse_unsaved(const char *who);

@@ -12,6 +12,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
@@ -207,6 +208,32 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* Entries set by hand (ip neigh add: NUD_PERMANENT); the kernel learns
+ * the others again. */
+static int on_neigh(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[RTA_MAX + 1] = { NULL };
+	struct net_walk *w = data;
+	char text[INET6_ADDRSTRLEN + 32];
+
+	if (w->ret || !(ndm->ndm_state & NUD_PERMANENT) || ndm->ndm_flags & NTF_PROXY ||
+	    (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6))
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ndm), attr_table, tb);
+	addr_text(ndm->ndm_family, tb[NDA_DST], text, sizeof(text));
+	snprintf(text + strlen(text), sizeof(text) - strlen(text), " on device %d",
+		 ndm->ndm_ifindex);
+	if (!saved_device(w, (uint32_t)ndm->ndm_ifindex)) {
+		pr_err("dump: %s: has neighbour %s, not one cryo saves: not supported yet",
+		       w->who, text);
+		w->ret = -EOPNOTSUPP;
+		return MNL_CB_OK;
+	}
+	keep(nlh, sizeof(*ndm), RTM_NEWNEIGH, "neighbour", text, w);
+	return MNL_CB_OK;
+}
+
 static int on_rule(const struct nlmsghdr *nlh, void *data)
 {
 	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
@@ -242,6 +269,8 @@ int net_rtnl_collect(struct net_walk *w)
 	if (!ret)
 		ret = net_rtnl_walk(RTM_GETROUTE, AF_UNSPEC, sizeof(struct rtmsg), on_route, w);
 	if (!ret)
+		ret = net_rtnl_walk(RTM_GETNEIGH, AF_UNSPEC, sizeof(struct ndmsg), on_neigh, w);
+	if (!ret)
 		ret = net_rtnl_walk(RTM_GETRULE, AF_INET, sizeof(struct fib_rule_hdr), on_rule, w);
 	if (!ret)
 		ret = net_rtnl_walk(RTM_GETRULE, AF_INET6, sizeof(struct fib_rule_hdr), on_rule, w);
@@ -265,7 +294,8 @@ void net_walk_free(struct net_walk *w)
 static const char *what(const struct nlmsghdr *nlh)
 {
 	return nlh->nlmsg_type == RTM_NEWADDR ? "address" :
-	       nlh->nlmsg_type == RTM_NEWROUTE ? "route" : "rule";
+	       nlh->nlmsg_type == RTM_NEWROUTE ? "route" :
+	       nlh->nlmsg_type == RTM_NEWNEIGH ? "neighbour" : "rule";
 }
 
 int net_rtnl_answer(const void *buf, size_t len, uint32_t seq, char *why, size_t why_size)
@@ -315,6 +345,10 @@ static int send_one(struct mnl_socket *nl, const NetNs *ns, const ProtobufCBinar
 		struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 
 		ifa->ifa_index = net_link_index(ns, ifa->ifa_index);
+	} else if (nlh->nlmsg_type == RTM_NEWNEIGH) {
+		struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+
+		ndm->ndm_ifindex = (int)net_link_index(ns, (uint32_t)ndm->ndm_ifindex);
 	} else if (nlh->nlmsg_type == RTM_NEWROUTE) {
 		mnl_attr_for_each(a, nlh, sizeof(struct rtmsg))
 			if (mnl_attr_get_type(a) == RTA_OIF) {

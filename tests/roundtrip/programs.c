@@ -78,6 +78,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_net_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_routes", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	{ .name = "prog_net_filter", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_tcp", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET,
 	  .dump.options = LIST("--tcp-established") },
 	{

@@ -575,7 +575,7 @@ TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
 		{ "device", "has device cryo-b0 (bridge): network devices other than the loopback "
 			    "and veth are not supported yet" },
 		{ "nexthop", "has nexthop object 7: nexthop objects are not supported yet" },
-		{ "nft", "has nftables table inet cryo_neg: firewall rules are not supported yet" },
+		{ "nft", "nftables table inet cryo_neg is owned by a process (flags owner)" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
