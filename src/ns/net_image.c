@@ -61,8 +61,17 @@ static const char *device_problem(const NetNs *ns, size_t i)
 
 	if (!len || len >= 16 || strpbrk(d->name, "/: \t\n"))
 		return "not a device name";
-	if (strcmp(d->kind, "veth"))
+	bool bridge = !strcmp(d->kind, "bridge");
+
+	if (!bridge && strcmp(d->kind, "veth"))
 		return "not a kind of device cryo restores";
+	if (bridge && (d->has_peer_index || d->has_master_index))
+		return "a bridge with a peer or a bridge of its own";
+	if (!bridge && (d->has_br_forward_delay || d->has_br_hello_time || d->has_br_max_age ||
+			d->has_br_ageing_time || d->has_br_stp_state || d->has_br_priority))
+		return "a veth with a bridge's settings";
+	if (d->has_br_priority && d->br_priority > 65535)
+		return "a bridge priority over 65535";
 	if (d->mtu < 68 || d->mtu > 65535)
 		return "its MTU is not between 68 and 65535";
 	if (d->has_mac && d->mac.len != 6)
@@ -80,6 +89,11 @@ static const char *device_problem(const NetNs *ns, size_t i)
 	}
 	if (d->has_peer_index && peers != 1)
 		return "its peer inside is not a device that names it as its peer";
+	for (size_t j = 0; d->has_master_index && j < ns->n_devices; j++)
+		if (ns->devices[j]->index == d->master_index && !strcmp(ns->devices[j]->kind, "bridge"))
+			return NULL;
+	if (d->has_master_index)
+		return "its bridge is not a saved bridge";
 	return NULL;
 }
 

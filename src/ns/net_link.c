@@ -1,8 +1,8 @@
 /* The devices of a tree's own network namespace other than the loopback:
- * veth ends, saved (name, MTU, MAC address, up) at dump and made again at
- * restore, a pair inside whole, an end whose peer is outside with that
- * peer made in cryo's namespace under the name --external veth[IN]:OUT
- * gives. Their addresses and routes are net_rtnl.c's; other kinds of
+ * veth ends and bridges, saved (name, MTU, MAC address, up; a bridge's
+ * settings, a veth's bridge) at dump and made again at restore, a pair
+ * inside whole, an end whose peer is outside with that peer made in cryo's
+ * namespace under the name --external veth[IN]:OUT gives. Their addresses and routes are net_rtnl.c's; other kinds of
  * devices are refused by net_refuse.c. */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +14,9 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "ns/net.h"
@@ -109,6 +112,16 @@ static bool u32_attr(const struct nlattr *a, uint32_t *v)
 	return true;
 }
 
+static int br_attr(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (type <= IFLA_BR_MAX)
+		tb[type] = a;
+	return MNL_CB_OK;
+}
+
 static void refuse(struct net_walk *w, const char *name, const char *why)
 {
 	if (!w->ret)
@@ -121,9 +134,11 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[IFLA_MAX + 1] = { NULL }, *info[IFLA_INFO_MAX + 1] = { NULL };
 	struct net_walk *w = data;
+	const struct nlattr *br[IFLA_BR_MAX + 1] = { NULL };
 	struct net_dev *devs, *d;
 	const char *name;
-	uint32_t mtu, peer;
+	uint32_t mtu, peer = 0;
+	bool bridge;
 
 	if (w->ret)
 		return MNL_CB_OK;
@@ -136,13 +151,25 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 	/* net_refuse.c refused every other kind. */
 	if (tb[IFLA_LINKINFO])
 		mnl_attr_parse_nested(tb[IFLA_LINKINFO], info_attr, info);
-	if (!info[IFLA_INFO_KIND] || strcmp(mnl_attr_get_str(info[IFLA_INFO_KIND]), "veth"))
+	if (!info[IFLA_INFO_KIND])
 		return MNL_CB_OK;
-	if (tb[IFLA_MASTER]) {
-		refuse(w, name, "a port of another device (a bridge's): not supported yet");
+	bridge = !strcmp(mnl_attr_get_str(info[IFLA_INFO_KIND]), "bridge");
+	if (!bridge && strcmp(mnl_attr_get_str(info[IFLA_INFO_KIND]), "veth"))
+		return MNL_CB_OK;
+	if (bridge && tb[IFLA_MASTER]) {
+		refuse(w, name, "a bridge that is a port of another device: not supported yet");
 		return MNL_CB_OK;
 	}
-	if (!u32_attr(tb[IFLA_MTU], &mtu) || !u32_attr(tb[IFLA_LINK], &peer) ||
+	if (bridge && info[IFLA_INFO_DATA])
+		mnl_attr_parse_nested(info[IFLA_INFO_DATA], br_attr, br);
+	if (bridge && br[IFLA_BR_VLAN_FILTERING] &&
+	    mnl_attr_get_payload_len(br[IFLA_BR_VLAN_FILTERING]) == 1 &&
+	    mnl_attr_get_u8(br[IFLA_BR_VLAN_FILTERING])) {
+		refuse(w, name, "a bridge with VLAN filtering (its VLAN tables are not saved): not "
+		       "supported yet");
+		return MNL_CB_OK;
+	}
+	if (!u32_attr(tb[IFLA_MTU], &mtu) || (!bridge && !u32_attr(tb[IFLA_LINK], &peer)) ||
 	    (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) != 6)) {
 		refuse(w, name, "rtnetlink did not say its MTU, peer and address");
 		return MNL_CB_OK;
@@ -157,7 +184,7 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 	memset(d, 0, sizeof(*d));
 	net_device__init(&d->rec);
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	snprintf(d->kind, sizeof(d->kind), "veth");
+	snprintf(d->kind, sizeof(d->kind), bridge ? "bridge" : "veth");
 	d->rec.index = (uint32_t)ifm->ifi_index;
 	d->rec.name = d->name;
 	d->rec.kind = d->kind;
@@ -168,6 +195,21 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 		d->rec.has_mac = true;
 		d->rec.mac = (ProtobufCBinaryData){ .len = 6, .data = d->mac };
 	}
+	if (bridge) {
+		d->rec.has_br_forward_delay = u32_attr(br[IFLA_BR_FORWARD_DELAY],
+						       &d->rec.br_forward_delay);
+		d->rec.has_br_hello_time = u32_attr(br[IFLA_BR_HELLO_TIME], &d->rec.br_hello_time);
+		d->rec.has_br_max_age = u32_attr(br[IFLA_BR_MAX_AGE], &d->rec.br_max_age);
+		d->rec.has_br_ageing_time = u32_attr(br[IFLA_BR_AGEING_TIME],
+						     &d->rec.br_ageing_time);
+		d->rec.has_br_stp_state = u32_attr(br[IFLA_BR_STP_STATE], &d->rec.br_stp_state);
+		if (br[IFLA_BR_PRIORITY] && mnl_attr_get_payload_len(br[IFLA_BR_PRIORITY]) == 2) {
+			d->rec.has_br_priority = true;
+			d->rec.br_priority = mnl_attr_get_u16(br[IFLA_BR_PRIORITY]);
+		}
+		return MNL_CB_OK;
+	}
+	d->rec.has_master_index = u32_attr(tb[IFLA_MASTER], &d->rec.master_index);
 	/* The peer is in another namespace when the kernel names one. */
 	if (!tb[IFLA_LINK_NETNSID]) {
 		d->rec.has_peer_index = true;
@@ -185,6 +227,19 @@ int net_link_collect(struct net_walk *w)
 		w->devs[i].rec.name = w->devs[i].name;
 		w->devs[i].rec.kind = w->devs[i].kind;
 		w->devs[i].rec.mac.data = w->devs[i].mac;
+	}
+	/* A port's master must be a bridge saved here. */
+	for (size_t i = 0; !ret && i < w->n_devs; i++) {
+		const NetDevice *d = &w->devs[i].rec;
+		bool found = false;
+
+		for (size_t j = 0; d->has_master_index && j < w->n_devs; j++)
+			found |= w->devs[j].rec.index == d->master_index &&
+				 !strcmp(w->devs[j].kind, "bridge");
+		if (d->has_master_index && !found) {
+			refuse(w, d->name, "a port of a device other than a bridge: not supported yet");
+			ret = w->ret;
+		}
 	}
 	return ret;
 }
@@ -283,6 +338,77 @@ static int make_veth_outside(struct rtnl *r, const NetDevice *d, int outer_ns)
 	}
 }
 
+static int make_bridge(struct rtnl *r, const NetDevice *d)
+{
+	uint32_t buf[512];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlattr *linkinfo, *data;
+	char why[256];
+	int ret;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, d->name);
+	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	if (d->has_br_forward_delay)
+		mnl_attr_put_u32(nlh, IFLA_BR_FORWARD_DELAY, d->br_forward_delay);
+	if (d->has_br_hello_time)
+		mnl_attr_put_u32(nlh, IFLA_BR_HELLO_TIME, d->br_hello_time);
+	if (d->has_br_max_age)
+		mnl_attr_put_u32(nlh, IFLA_BR_MAX_AGE, d->br_max_age);
+	if (d->has_br_ageing_time)
+		mnl_attr_put_u32(nlh, IFLA_BR_AGEING_TIME, d->br_ageing_time);
+	if (d->has_br_stp_state)
+		mnl_attr_put_u32(nlh, IFLA_BR_STP_STATE, d->br_stp_state);
+	if (d->has_br_priority)
+		mnl_attr_put_u16(nlh, IFLA_BR_PRIORITY, (uint16_t)d->br_priority);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, linkinfo);
+	ret = request(r, nlh, why, sizeof(why));
+	if (ret)
+		pr_err("restore: network namespace: cannot make bridge %s: %s%s", d->name,
+		       strerror(-ret), why);
+	return ret;
+}
+
+/* Sets on device @d its bridge @master (when @master), and its MTU and MAC
+ * address when they are not what it has: a bridge takes both from its
+ * ports unless they were set, so they are set only after the ports. */
+static int set_link(struct rtnl *r, const NetDevice *d, const NetDevice *master)
+{
+	uint32_t buf[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	struct ifreq ifr = { 0 };
+	char why[256];
+	int ret, s;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifm->ifi_index = (int)if_nametoindex(d->name);
+	if (!ifm->ifi_index)
+		return pr_errno_ret("restore: network namespace: device %s is gone", d->name);
+	if (master)
+		mnl_attr_put_u32(nlh, IFLA_MASTER, if_nametoindex(master->name));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->name);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (!master && s >= 0 && !ioctl(s, SIOCGIFMTU, &ifr) && (uint32_t)ifr.ifr_mtu != d->mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, d->mtu);
+	if (!master && d->has_mac && s >= 0 && !ioctl(s, SIOCGIFHWADDR, &ifr) &&
+	    memcmp(ifr.ifr_hwaddr.sa_data, d->mac.data, 6))
+		mnl_attr_put(nlh, IFLA_ADDRESS, 6, d->mac.data);
+	if (s >= 0)
+		close(s);
+	ret = request(r, nlh, why, sizeof(why));
+	if (ret)
+		pr_err("restore: network namespace: cannot set %s%s%s: %s%s", d->name,
+		       master ? " as a port of " : "'s MTU and address", master ? master->name : "",
+		       strerror(-ret), why);
+	return ret;
+}
+
 static int set_up(struct rtnl *r, const NetDevice *d)
 {
 	uint32_t buf[256];
@@ -296,10 +422,10 @@ static int set_up(struct rtnl *r, const NetDevice *d)
 	ifm->ifi_flags = IFF_UP;
 	ifm->ifi_change = IFF_UP;
 	if (!ifm->ifi_index)
-		return pr_errno_ret("restore: network namespace: veth %s is gone", d->name);
+		return pr_errno_ret("restore: network namespace: device %s is gone", d->name);
 	ret = request(r, nlh, why, sizeof(why));
 	if (ret)
-		pr_err("restore: network namespace: cannot bring veth %s up: %s%s", d->name,
+		pr_err("restore: network namespace: cannot bring %s up: %s%s", d->name,
 		       strerror(-ret), why);
 	return ret;
 }
@@ -315,7 +441,8 @@ static const NetDevice *device_at(const NetNs *ns, uint32_t index)
 int net_link_check_externals(const NetNs *ns)
 {
 	for (size_t i = 0; i < ns->n_devices; i++)
-		if (!ns->devices[i]->has_peer_index && !outside_name(ns->devices[i]->name)) {
+		if (!strcmp(ns->devices[i]->kind, "veth") && !ns->devices[i]->has_peer_index &&
+		    !outside_name(ns->devices[i]->name)) {
 			pr_err("restore: network namespace: veth %s has its peer outside the "
 			       "namespace: --external veth[%s]:NAME names the end to make in "
 			       "cryo's", ns->devices[i]->name, ns->devices[i]->name);
@@ -335,15 +462,28 @@ int net_link_restore(const NetNs *ns, int outer_ns)
 	if (!r.nl || mnl_socket_bind(r.nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_setsockopt(r.nl, NETLINK_EXT_ACK, &(int){ 1 }, sizeof(int)) < 0)
 		ret = pr_errno_ret("restore: network namespace: cannot open rtnetlink");
-	/* A pair inside is made once, by its end of the lower index. */
+	/* Bridges first; then veths, a pair inside made once, by its end of
+	 * the lower index; then the ports put in their bridges. */
+	for (size_t i = 0; !ret && i < ns->n_devices; i++)
+		if (!strcmp(ns->devices[i]->kind, "bridge"))
+			ret = make_bridge(&r, ns->devices[i]);
 	for (size_t i = 0; !ret && i < ns->n_devices; i++) {
 		const NetDevice *d = ns->devices[i];
 
+		if (!strcmp(d->kind, "bridge"))
+			continue;
 		if (!d->has_peer_index)
 			ret = make_veth_outside(&r, d, outer_ns);
 		else if (d->index < d->peer_index)
 			ret = make_veth(&r, d, device_at(ns, d->peer_index), NULL, outer_ns, true);
 	}
+	for (size_t i = 0; !ret && i < ns->n_devices; i++)
+		if (ns->devices[i]->has_master_index)
+			ret = set_link(&r, ns->devices[i],
+				       device_at(ns, ns->devices[i]->master_index));
+	for (size_t i = 0; !ret && i < ns->n_devices; i++)
+		if (!strcmp(ns->devices[i]->kind, "bridge"))
+			ret = set_link(&r, ns->devices[i], NULL);
 	for (size_t i = 0; !ret && i < ns->n_devices; i++)
 		if (ns->devices[i]->up)
 			ret = set_up(&r, ns->devices[i]);

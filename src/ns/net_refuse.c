@@ -1,5 +1,5 @@
 /* What a tree's own network namespace may hold for cryo to restore it:
- * the loopback and veth ends as devices, no nexthop object; read over
+ * the loopback, veth ends and bridges as devices, no nexthop object; read over
  * rtnetlink (libmnl) in the namespace cryo is in. What an
  * address, route or rule cannot hold is net_rtnl.c's to refuse. */
 #include <errno.h>
@@ -54,11 +54,11 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 			kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
 	}
 	/* Saved by net_link.c. */
-	if (!strcmp(kind, "veth"))
+	if (!strcmp(kind, "veth") || !strcmp(kind, "bridge"))
 		return MNL_CB_OK;
 	if (!w->ret) {
-		pr_err("dump: %s: has device %s (%s): network devices other than the loopback "
-		       "and veth are not supported yet", w->who, name, kind);
+		pr_err("dump: %s: has device %s (%s): network devices other than the loopback, "
+		       "veth and bridge are not supported yet", w->who, name, kind);
 		w->ret = -EOPNOTSUPP;
 	}
 	return MNL_CB_OK;

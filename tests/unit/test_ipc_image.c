@@ -290,7 +290,7 @@ TEST(net_ns_image_takes_addresses_on_saved_veths_and_checks_them)
 	dev.mtu = 1500;
 	CHECK(!run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)), "refused: %s",
 	      errors);
-	dev.kind = "bridge";
+	dev.kind = "tun";
 	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
 	      strstr(errors, "not a kind of device cryo restores"), "said: %s", errors);
 	dev.kind = "veth";
