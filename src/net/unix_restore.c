@@ -173,7 +173,8 @@ static const struct file_obj *data_of(const struct restore_ctx *r, const struct 
 	for (size_t i = 0; i < r->nr_all; i++) {
 		const struct file_obj *o = files_find(r->all[i], f->e->id);
 
-		if (o && o->nr_fds && o->nr_chunks)
+		/* Loaded where the socket is needed: an fd, or in flight. */
+		if (o && o->nr_chunks)
 			return o;
 	}
 	return NULL;
@@ -183,7 +184,7 @@ static int fill_queue(struct restore_ctx *r, const struct file_obj *f, int fd, i
 {
 	const struct file_obj *holder = data_of(r, f);
 	const char *why = NULL;
-	int ret = holder ? unix_queue_fill(holder, fd, peer, &why) : 0;
+	int ret = holder ? unix_queue_fill(r, holder, fd, peer, &why) : 0;
 
 	if (ret)
 		restore_err(r, f, "%s: %s", why ? why : "cannot queue its data again",
@@ -221,7 +222,7 @@ static int finish(struct restore_ctx *r, const struct file_obj *f, int fd)
 		}
 	}
 	if (data_of(r, f)) {
-		ret = unix_queue_check(data_of(r, f), fd, &what);
+		ret = unix_queue_check(r, data_of(r, f), fd, &what);
 		if (ret) {
 			restore_err(r, f, "its queue read back: %s", what);
 			return ret;
