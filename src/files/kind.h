@@ -146,9 +146,8 @@ int file_dump_join_group(const struct file_dump *d, uint64_t key);
  * of the dump as a task's fd would be, or found among those dumped (the
  * same open file description is one object, whoever holds it); its id in
  * *@id. cryo keeps a copy until the dump ends. @where names the message in
- * errors ("message 3, fd 2 of 4"). A kind without in_flight_ok, or a file
- * that is d->p itself or a member of its group (a cycle), is refused by
- * name. */
+ * errors ("message 3 (fd 2 of 4)"). A kind without in_flight_ok is
+ * refused by name. */
 int file_dump_in_flight(const struct file_dump *d, int fd, const char *where, uint32_t *id);
 /* Whether the socket of inode @ino is in flight in a queue dumped so far. */
 bool file_dump_socket_in_flight(const struct file_dump *d, uint64_t ino);

@@ -14,6 +14,14 @@ struct file_dump;
 struct file_obj;
 
 struct restore_ctx;
+/* The sockets being made together (a socketpair, or one socket alone):
+ * an fd in flight that is one of them (a socket in its own queue or its
+ * peer's) is sent from here, since the engine has none of them yet. */
+struct unix_made {
+	const struct file_obj *const *members;
+	const int *fds;
+	size_t n;
+};
 /* Saves what is queued to be read on d->p (a stream's bytes, or every
  * record with its sender and its fds in flight, which become objects of
  * the dump) in @s and d->fe's contents; logged. */
@@ -21,13 +29,14 @@ int unix_queue_dump(const struct file_dump *d, UnixSocket *s);
 /* Queues the saved data of @f on its new socket @fd again: sent from
  * @peer (the other end of its socketpair), or, with @peer -1, from a new
  * socket per record bound to the record's sender and sent to @fd's name;
- * each record with its fds in flight, opened through @r. *@why says what
+ * each record with its fds in flight: one of @made, or opened through @r. *@why says what
  * failed. */
-int unix_queue_fill(struct restore_ctx *r, const struct file_obj *f, int fd, int peer,
-		    const char **why);
+int unix_queue_fill(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		    int fd, int peer, const char **why);
 /* Reads the queue of @fd back and compares it with what @f saved, the
  * fds in flight too (kcmp with those @r sent). */
-int unix_queue_check(struct restore_ctx *r, const struct file_obj *f, int fd, const char **why);
+int unix_queue_check(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		     int fd, const char **why);
 
 /* Calls @fn with each fd in flight queued on @fd (cryo's copies, closed
  * after), without taking anything out; stops at a nonzero return. */

@@ -379,13 +379,24 @@ static const struct ucred *record_creds(const UnixRecord *rec, struct ucred *out
 	return out;
 }
 
-/* The fds to send with @rec, opened (or found) by the engine, which owns
- * them; in @fds, room for rec->n_rights. */
-static int record_rights(struct restore_ctx *r, const struct file_obj *f, const UnixRecord *rec,
-			 int *fds, struct unix_rights *out)
+/* The fd of object @id in flight on @f: a socket being made with it, or
+ * the engine's, which opens it once and owns it. */
+static int right_fd(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		    uint32_t id)
+{
+	for (size_t i = 0; made && i < made->n; i++)
+		if (made->members[i]->e->id == id)
+			return made->fds[i];
+	return restore_in_flight_fd(r, f, id);
+}
+
+/* The fds to send with @rec; in @fds, room for rec->n_rights. */
+static int record_rights(struct restore_ctx *r, const struct unix_made *made,
+			 const struct file_obj *f, const UnixRecord *rec, int *fds,
+			 struct unix_rights *out)
 {
 	for (size_t i = 0; i < rec->n_rights; i++) {
-		fds[i] = restore_in_flight_fd(r, f, rec->rights[i]);
+		fds[i] = right_fd(r, made, f, rec->rights[i]);
 		if (fds[i] < 0)
 			return fds[i];
 	}
@@ -396,7 +407,8 @@ static int record_rights(struct restore_ctx *r, const struct file_obj *f, const 
 /* Sends @rec (its @data) on @sk, to @dest unless NULL. A stream's fds go
  * with its last byte: the kernel gives a reader the bytes queued before a
  * message with fds together with it, so the saved run ends there. */
-static int send_record(struct restore_ctx *r, const struct file_obj *f, int sk,
+static int send_record(struct restore_ctx *r, const struct unix_made *made,
+		       const struct file_obj *f, int sk,
 		       const UnixRecord *rec, const uint8_t *data,
 		       const struct sockaddr_un *dest, socklen_t dest_len, const char **why)
 {
@@ -412,7 +424,7 @@ static int send_record(struct restore_ctx *r, const struct file_obj *f, int sk,
 		fds = calloc(rec->n_rights, sizeof(*fds));
 		if (!fds)
 			return -ENOMEM;
-		ret = record_rights(r, f, rec, fds, &rights);
+		ret = record_rights(r, made, f, rec, fds, &rights);
 		if (ret) {
 			*why = "cannot open an fd in flight to send it again";
 			return ret;
@@ -435,7 +447,8 @@ static int send_record(struct restore_ctx *r, const struct file_obj *f, int sk,
 
 /* Sends one record to @dest from a socket of its own, bound to its
  * sender's name when it had one (the name must be free then). */
-static int send_from_sender(struct restore_ctx *r, const struct file_obj *f,
+static int send_from_sender(struct restore_ctx *r, const struct unix_made *made,
+			    const struct file_obj *f,
 			    const UnixRecord *rec, const uint8_t *data,
 			    const struct sockaddr_un *dest, socklen_t dest_len, const char **why)
 {
@@ -456,14 +469,14 @@ static int send_from_sender(struct restore_ctx *r, const struct file_obj *f,
 			return -errno;
 		}
 	}
-	ret = send_record(r, f, sk, rec, data, dest, dest_len, why);
+	ret = send_record(r, made, f, sk, rec, data, dest, dest_len, why);
 	if (path)
 		unlink(from.sun_path);
 	return ret;
 }
 
-int unix_queue_fill(struct restore_ctx *r, const struct file_obj *f, int fd, int peer,
-		    const char **why)
+int unix_queue_fill(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		    int fd, int peer, const char **why)
 {
 	const UnixSocket *s = f->e->unix_socket;
 	_cleanup_free_ uint8_t *bytes = NULL;
@@ -494,9 +507,9 @@ int unix_queue_fill(struct restore_ctx *r, const struct file_obj *f, int fd, int
 		const UnixRecord *rec = s->queue[i];
 
 		if (peer >= 0)
-			ret = send_record(r, f, peer, rec, bytes + at, NULL, 0, why);
+			ret = send_record(r, made, f, peer, rec, bytes + at, NULL, 0, why);
 		else
-			ret = send_from_sender(r, f, rec, bytes + at, &self, self_len, why);
+			ret = send_from_sender(r, made, f, rec, bytes + at, &self, self_len, why);
 		if (ret)
 			return ret;
 		at += rec->size;
@@ -506,6 +519,7 @@ int unix_queue_fill(struct restore_ctx *r, const struct file_obj *f, int fd, int
 
 struct queue_check {
 	struct restore_ctx *r;
+	const struct unix_made *made;
 	const struct file_obj *f;
 	const UnixSocket *s;
 	const uint8_t *bytes;
@@ -523,7 +537,7 @@ static int compare_rights(struct queue_check *c, const UnixRecord *rec, const st
 		return -EIO;
 	}
 	for (size_t i = 0; i < rec->n_rights; i++) {
-		int sent = restore_in_flight_fd(c->r, c->f, rec->rights[i]);
+		int sent = right_fd(c->r, c->made, c->f, rec->rights[i]);
 
 		if (sent < 0)
 			return sent;
@@ -576,11 +590,12 @@ static int compare_peeked(const struct peeked *pk, void *arg)
 	return compare_rights(c, rec, pk);
 }
 
-int unix_queue_check(struct restore_ctx *r, const struct file_obj *f, int fd, const char **why)
+int unix_queue_check(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		     int fd, const char **why)
 {
 	const UnixSocket *s = f->e->unix_socket;
 	_cleanup_free_ uint8_t *bytes = NULL;
-	struct queue_check c = { .r = r, .f = f, .s = s };
+	struct queue_check c = { .r = r, .made = made, .f = f, .s = s };
 	int ret;
 
 	bytes = saved_bytes(f, &c.size);

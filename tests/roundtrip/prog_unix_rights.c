@@ -9,7 +9,9 @@
  *   read end whose write end the program holds, then "ghi";
  * - seqpacket: a record with the other end of a socketpair made before
  *   the carriers, so that its held end is dumped before the queue that
- *   carries its peer.
+ *   carries its peer;
+ * - cycles: a datagram socket with a message carrying itself, and a stream
+ *   socket whose queue carries its own peer, which no process holds.
  * After restore every fd reads what it should, and the sockets talk. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "prog.h"
@@ -83,7 +86,8 @@ static bool reads(int fd, const char *what, const char *want)
 int main(int argc, char **argv)
 {
 	int dg[2], st[2], sq[2], early[2], pair[2], both[2], p1[2], p2[2], file, mfd, efd;
-	int got[MAX_FDS];
+	int self[2], peer[2], got[MAX_FDS];
+	struct stat a, b;
 	char path[256];
 	uint64_t v;
 
@@ -94,7 +98,8 @@ int main(int argc, char **argv)
 	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, dg) || socketpair(AF_UNIX, SOCK_STREAM, 0, st) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sq) ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, pair) ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, both) || pipe(p1) || pipe(p2))
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, both) || pipe(p1) || pipe(p2) ||
+	    socketpair(AF_UNIX, SOCK_DGRAM, 0, self) || socketpair(AF_UNIX, SOCK_STREAM, 0, peer))
 		return 1;
 	snprintf(path, sizeof(path), "%s/file", prog_dir());
 	file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -113,7 +118,9 @@ int main(int argc, char **argv)
 	    !send_with(dg[1], "a pair", (int[]){ both[0], both[1] }, 2) ||
 	    !send_with(st[1], "abc", NULL, 0) ||
 	    !send_with(st[1], "def", (int[]){ efd, p2[0] }, 2) ||
-	    !send_with(st[1], "ghi", NULL, 0) || !send_with(sq[1], "early", (int[]){ early[1] }, 1))
+	    !send_with(st[1], "ghi", NULL, 0) || !send_with(sq[1], "early", (int[]){ early[1] }, 1) ||
+	    !send_with(self[1], "itself", (int[]){ self[0] }, 1) ||
+	    !send_with(peer[1], "its peer", (int[]){ peer[1] }, 1))
 		return 1;
 	close(p1[0]);
 	close(p1[1]);
@@ -124,6 +131,7 @@ int main(int argc, char **argv)
 	close(early[1]);
 	close(both[0]);
 	close(both[1]);
+	close(peer[1]);
 	prog_ready();
 	prog_wait_sigterm();
 
@@ -180,6 +188,18 @@ int main(int argc, char **argv)
 		reads(got[0], "the early socket in flight", "early");
 		PROG_CHECK(write(early[0], "again", 5) == 5, "the early held end cannot send");
 		reads(got[0], "the early socket in flight", "again");
+		close(got[0]);
+	}
+	if (recv_with(self[0], "the message carrying its socket", "itself", got, 1)) {
+		PROG_CHECK(!fstat(got[0], &a) && !fstat(self[0], &b) && a.st_ino == b.st_ino,
+			   "the socket in its own queue is another socket");
+		PROG_CHECK(write(self[1], "to itself", 9) == 9, "cannot send to itself");
+		reads(got[0], "the socket from its own queue", "to itself");
+		close(got[0]);
+	}
+	if (recv_with(peer[0], "the message carrying its peer", "its peer", got, 1)) {
+		PROG_CHECK(write(got[0], "from the peer", 13) == 13, "its peer cannot send");
+		reads(peer[0], "the socket whose queue carried its peer", "from the peer");
 		close(got[0]);
 	}
 	prog_finish();

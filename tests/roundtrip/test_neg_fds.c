@@ -137,20 +137,24 @@ static void open_unix_with_an_epoll_in_flight(void *arg)
 	put_at_odd_fd(sv[0]);
 }
 
-/* A datagram socketpair whose end at ODD_FD has a message queued that
- * carries that very end ("self"), or the other end (its peer). */
-static void open_unix_in_flight_in_a_cycle(void *arg)
+/* Two socketpairs: the end at ODD_FD has a message queued carrying the
+ * second pair's far end, whose near end (above ODD_FD) has one carrying
+ * the first pair's far end: a cycle of two pairs. */
+static void open_unix_pairs_in_flight_in_a_cycle(void *arg)
 {
-	bool self = !strcmp(arg, "self");
-	int sv[2];
+	int a[2], b[2];
 
-	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
+	(void)arg;
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, a) || socketpair(AF_UNIX, SOCK_DGRAM, 0, b))
 		_exit(126);
-	send_rights(sv[1], &sv[self ? 0 : 1], 1);
-	if (fcntl(sv[1], F_DUPFD, ODD_FD + 10) < 0)
+	send_rights(a[1], &b[1], 1);
+	send_rights(b[1], &a[1], 1);
+	if (fcntl(b[0], F_DUPFD, ODD_FD + 10) < 0)
 		_exit(126);
-	close(sv[1]);
-	put_at_odd_fd(sv[0]);
+	close(a[1]);
+	close(b[1]);
+	close(b[0]);
+	put_at_odd_fd(a[0]);
 }
 
 /* A datagram socketpair with SO_PASSPIDFD (76 since Linux 6.5) on the end
@@ -282,9 +286,8 @@ TEST(dump_refuses_a_unix_listener_whose_waiting_client_closed_and_the_program_ru
 				 "data first cannot be seen");
 }
 
-/* Fds in flight are saved, but for a kind cryo cannot send again, or a
- * socket that carries itself or its peer: refused, naming socket, message
- * and the fd in flight. */
+/* Fds in flight are saved, but for a kind cryo cannot send again:
+ * refused, naming socket, message and the fd in flight. */
 TEST(dump_refuses_an_fd_in_flight_it_cannot_send_again_naming_message_and_kind)
 {
 	check_unsupported_fd(open_unix_with_an_epoll_in_flight,
@@ -292,17 +295,22 @@ TEST(dump_refuses_an_fd_in_flight_it_cannot_send_again_naming_message_and_kind)
 			     "flight: not supported yet");
 }
 
-TEST(dump_refuses_a_unix_socket_in_flight_in_its_own_queue_and_the_program_runs_on)
+/* A socket in its own queue or its peer's round-trips (prog_unix_rights);
+ * a longer cycle would need a group made while it is made: refused at the
+ * end of the dump, naming the socket where it closes. */
+TEST(dump_refuses_two_socketpairs_in_flight_in_each_others_queues_and_the_program_runs_on)
 {
-	check_unsupported_fd_arg(open_unix_in_flight_in_a_cycle, "self",
-				 "] in flight, the receiving socket itself: not supported yet");
-}
+	struct prog p = { 0 };
+	char expect[64];
 
-TEST(dump_refuses_a_unix_socket_in_flight_in_its_peers_queue_and_the_program_runs_on)
-{
-	check_unsupported_fd_arg(open_unix_in_flight_in_a_cycle, "peer",
-				 "] in flight, a socket made together with the receiving one (its "
-				 "peer): not supported yet");
+	CHECK_GOTO(start_prog(&p, "prog_counter", open_unix_pairs_in_flight_in_a_cycle, NULL), out,
+		   "%s", why);
+	snprintf(expect, sizeof(expect), "pid %d fd %d (unix socket file ", p.pid, ODD_FD);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "sockets in flight carry each other in a "
+					 "cycle through it"), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
 }
 
 /* A refused dump leaves the queues as they were: the programs check,
