@@ -121,7 +121,8 @@ int file_dump_in_flight(const struct file_dump *d, int fd, const char *where, ui
 	shown = p;
 	shown.pid = d->p->pid;
 	snprintf(shown.name, sizeof(shown.name), "%.12s %.34s", d->p->name, where);
-	kind = file_kind_recognise(&p);
+	/* Its refusal, if no kind takes it, names the task and the message. */
+	kind = file_kind_recognise(&shown);
 	if (!kind) {
 		ret = -EOPNOTSUPP;
 	} else if (!kind->in_flight_ok) {
