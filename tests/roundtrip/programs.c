@@ -172,6 +172,8 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_creds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_rights", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_rights_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_uts", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUTS },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
