@@ -138,6 +138,7 @@ enum restorer_step {
 	RESTORER_STEP_MLOCK,
 	RESTORER_STEP_CHROOT,
 	RESTORER_STEP_PAGES_DIGEST,
+	RESTORER_STEP_USERNS,
 };
 
 /* The stages every process of a restore reports through the one pipe all
@@ -219,6 +220,10 @@ struct restorer_args {
 	uint64_t scratch;	/* page-aligned, for O_DIRECT */
 	uint64_t pages_size;
 	uint8_t pages_digest[16];
+	/* The tree's user namespace, entered before the threads are made and
+	 * the credentials (ids inside it) set; -1: cryo's. */
+	int32_t userns_fd;
+	uint32_t reserved3;
 };
 
 #endif

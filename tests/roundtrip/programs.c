@@ -25,6 +25,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
 	{ .name = "neg_ipc_leftover", .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_ipc_split" },
+	{ .name = "neg_userns", .namespaces = CLONE_NEWUSER },
 	{ .name = "neg_mqueue_fd" },
 	{ .name = "neg_own_ns" },
 	{ .name = "neg_mount_overlay", .namespaces = CLONE_NEWNS },
@@ -158,6 +159,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
+	{ .name = "prog_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },
 	{ .name = "prog_uts", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUTS },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
