@@ -200,7 +200,14 @@ int ipc_ns_make(struct ipc_ns_set *set, const struct ns_user_set *userns)
 		set->back = -1;
 		return ret;
 	}
-	ret = write_sysctls_of(set, false);
+	/* In a namespace of the tree's user namespace, only its root may
+	 * write them (ipc_permissions()). */
+	ret = ns_user_become_root(userns, false);
+	if (!ret) {
+		ret = write_sysctls_of(set, false);
+		if (ns_user_become_root(userns, true) && !ret)
+			ret = pr_errno_ret("restore: cannot take cryo's own ids back");
+	}
 	if (!ret)
 		ret = sysv_sem_create(set->objects);
 	if (!ret)

@@ -62,9 +62,10 @@ static int owned_kinds(pid_t pid, const struct ns_ids *ids, const struct ns_ids 
 		uint64_t owner;
 		int ret;
 
-		/* cryo's own, but for the pid namespace: a dump from inside it
-		 * (dump/pid_ns.c) sees the tree's as its own. */
-		if (!ids->ino[k] || (ids->ino[k] == cryos->ino[k] && k != NS_PID))
+		/* Every kind, cryo's too: a dump from inside the tree's pid
+		 * namespace (dump/pid_ns.c), or inside its network namespace,
+		 * sees the tree's as its own. */
+		if (!ids->ino[k])
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns_kind_name(k));
 		ret = ns_ioctl_ino(path, NS_GET_USERNS, &owner);
@@ -342,6 +343,26 @@ int ns_user_check_owner(const struct ns_user_set *set, uid_t owner, const gid_t 
 	return 0;
 }
 
+int ns_user_become_root(const struct ns_user_set *set, bool back)
+{
+	uint32_t uid = 0, gid = 0;
+
+	if (!set || (geteuid() != 0 && !back))
+		return 0;
+	if (back)
+		return setresuid(-1, 0, -1) || setresgid(-1, 0, -1) ? -errno : 0;
+	for (size_t i = 0; i < set->nr_uid; i++)
+		if (set->uid[i].inside == 0)
+			uid = set->uid[i].outside;
+	for (size_t i = 0; i < set->nr_gid; i++)
+		if (set->gid[i].inside == 0)
+			gid = set->gid[i].outside;
+	if (setresgid(-1, gid, -1) || setresuid(-1, uid, -1))
+		return pr_errno_ret("restore: cannot take the user namespace's root (uid %u gid %u)",
+				    uid, gid);
+	return 0;
+}
+
 int ns_user_inside(const struct ns_user_set *set, bool gid, uint32_t outside, uint32_t *inside)
 {
 	const struct ns_user_extent *map = gid ? set->gid : set->uid;
@@ -576,5 +597,20 @@ int ns_user_unshare(const struct ns_user_set *set, int flags)
 		if (a.flags & (1 << bit))
 			ret = enter_helpers(h.pid, 1 << bit);
 	helper_end(&h);
+	return ret;
+}
+
+int ns_user_copy_mounts(const struct ns_user_set *set)
+{
+	int ret;
+
+	if (!set || !(set->owned_kinds & CLONE_NEWNS))
+		return 0;
+	/* The kernel makes the copy's mounts slaves of cryo's: a less
+	 * privileged namespace never propagates back. */
+	ret = ns_user_unshare(set, CLONE_NEWNS);
+	if (ret)
+		pr_err("restore: cannot make a mount namespace in the tree's user namespace: %s",
+		       strerror(-ret));
 	return ret;
 }

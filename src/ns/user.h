@@ -68,6 +68,14 @@ void ns_user_close(struct ns_user_set *set);
 /* unshare(@flags) for cryo, but the kinds @set owns are made inside it
  * (by a child) and entered: cryo stays in its own user namespace. */
 int ns_user_unshare(const struct ns_user_set *set, int flags);
+/* cryo's euid and egid become those of @set's root as cryo sees them, for
+ * what the kernel lets only that root do (an IPC namespace's sysctls);
+ * with @back, root again. Nothing without @set or when cryo is not root. */
+int ns_user_become_root(const struct ns_user_set *set, bool back);
+/* For a tree without mounts of its own to make (no mnt.img) whose mount
+ * namespace belonged to its user namespace: a copy of cryo's, made inside
+ * it, which cryo enters. */
+int ns_user_copy_mounts(const struct ns_user_set *set);
 /* The id inside of @outside (a uid with @gid false); -ERANGE unmapped. */
 int ns_user_inside(const struct ns_user_set *set, bool gid, uint32_t outside, uint32_t *inside);
 /* The fd a process enters the namespace by; -1 with none. */

@@ -546,7 +546,8 @@ int cmd_restore(const struct cryo_opts *opts)
 	 * it. The tree's processes are born in its mount namespace, and its
 	 * files opened there. */
 	rs.own_ns.userns = rs.userns;
-	if (ns_user_make(rs.userns, 3) || mnt_restore(rs.mnts, rs.userns)) {
+	if (ns_user_make(rs.userns, 3) || mnt_restore(rs.mnts, rs.userns) ||
+	    (!rs.mnts && ns_user_copy_mounts(rs.userns))) {
 		restore_unload(&rs);
 		net_lock_end(true);
 		progress_stop(&st);
