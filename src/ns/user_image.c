@@ -72,6 +72,11 @@ static int cgroupns_check(const struct image *img, const struct image_dir *dir, 
 		return -EBADMSG;
 	}
 	c = (const CgroupNs *)img->records[0].msg;
+	if (c->n_roots > 32) {
+		image_error(img->path, img->records[0].offset, "%zu hierarchies, more than 32",
+			    c->n_roots);
+		return -EBADMSG;
+	}
 	for (size_t i = 0; i < c->n_roots; i++) {
 		const CgroupNsRoot *r = c->roots[i];
 

@@ -17,6 +17,7 @@
 #include "ipc/sysv_shm.h"
 #include "mem/mm.h"
 #include "net/net.h"
+#include "ns/cgroup_ns.h"
 #include "ns/ipc.h"
 #include "ns/net.h"
 #include "ns/user.h"
@@ -342,6 +343,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		ret = ns_own_load(dir, &rs->own_ns);
 	if (!ret)
 		ret = ns_user_load(dir, &rs->userns);
+	if (!ret)
+		ret = ns_cgroup_load(dir, &rs->cgroup_ns);
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		rs->tasks[i].userns = rs->userns;
 	/* The tree's own cgroups' settings, used by --manage-cgroups. */
@@ -384,6 +387,8 @@ void restore_unload(struct restore_set *rs)
 	net_ns_free(rs->net_ns);
 	ns_user_free(rs->userns);
 	rs->userns = NULL;
+	ns_cgroup_free(rs->cgroup_ns);
+	rs->cgroup_ns = NULL;
 	if (rs->cgroup_img)
 		image_free(rs->cgroup_img);
 	tree_free(&rs->tree);

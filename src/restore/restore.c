@@ -29,6 +29,7 @@
 #include "kabi/kabi.h"
 #include "lazy/lazy.h"
 #include "net/net.h"
+#include "ns/cgroup_ns.h"
 #include "ns/ipc.h"
 #include "ns/mnt.h"
 #include "ns/net.h"
@@ -326,6 +327,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
 		ret = restore_cgroups_prepare(rs, opts->manage_cgroups, opts->cgroup_root);
+	/* In the cgroups made: every process is born in it. */
+	if (!ret)
+		ret = ns_cgroup_make(rs->cgroup_ns, rs->userns);
 	if (!ret)
 		ret = ipc_ns_fill_next_ids(rs->ipc_ns);
 	if (!ret)
@@ -432,6 +436,7 @@ out:
 	/* Every process is born: cryo's own namespaces again. */
 	ipc_ns_leave(rs->ipc_ns);
 	net_ns_leave(rs->net_ns);
+	ns_cgroup_leave(rs->cgroup_ns);
 	files_prepared_close(rs->files);
 	rs->files = NULL;
 	for (size_t i = 0; run.pidfds && i < nr; i++)

@@ -100,6 +100,8 @@ struct restore_set {
 	struct ns_own own_ns;
 	/* The tree's own user namespace (userns.img), NULL without. */
 	struct ns_user_set *userns;
+	/* The tree's own cgroup namespace (cgroupns.img), NULL without. */
+	struct ns_cgroup_set *cgroup_ns;
 };
 
 /* cgroups.c: for --manage-cgroups @mode (criu's: "none", "props", "soft",

@@ -50,6 +50,8 @@ static int check_ipc(pid_t pid, pid_t tid, const struct ns_ids *ids, const struc
 
 	if (!ret)
 		ret = check_one(pid, tid, ids, want, NS_USER, "user");
+	if (!ret)
+		ret = check_one(pid, tid, ids, want, NS_CGROUP, "cgroup");
 	return ret ? ret : check_one(pid, tid, ids, want, NS_NET, "network");
 }
 
@@ -109,6 +111,8 @@ int tree_read_namespaces(struct tree *tree)
 			if (ret)
 				return ret;
 			want.ino[NS_USER] = t->ns.ino[NS_USER];
+			/* And its cgroup namespace (ns/cgroup_ns.c). */
+			want.ino[NS_CGROUP] = t->ns.ino[NS_CGROUP];
 		}
 		if (t->nr_threads > 1 && !threads_ok) {
 			pr_err("dump: pid %d: has %zu threads in its own user namespace "

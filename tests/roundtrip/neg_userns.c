@@ -1,8 +1,9 @@
 /* A program in a user namespace of its own (the runner's, root mapped to
  * 100000) in a shape dump refuses, chosen by NEG_USERNS_MODE: "nested" (it
  * unshares a second user namespace, two levels below cryo's), "split" (its
- * child does), "threads" (a thread, without a pid namespace of that user
- * namespace). On SIGTERM it checks it is still so. */
+ * child does), "cgroup-split" (its child unshares a cgroup namespace),
+ * "threads" (a thread, without a pid namespace of that user namespace). On
+ * SIGTERM it checks it is still so. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -53,17 +54,17 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "nested")) {
 		if (unshare(CLONE_NEWUSER))
 			prog_fail("unshare(CLONE_NEWUSER): %s", strerror(errno));
-	} else if (!strcmp(mode, "split")) {
+	} else if (!strcmp(mode, "split") || !strcmp(mode, "cgroup-split")) {
 		if (pipe(ready))
 			return 1;
 		pid = fork();
 		if (pid == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (unshare(CLONE_NEWUSER))
+			if (unshare(strcmp(mode, "split") ? CLONE_NEWCGROUP : CLONE_NEWUSER))
 				_exit(2);
 			prog_child_ready(ready);
 			prog_wait_sigterm();
-			_exit(in_unmapped_ns() ? 0 : 1);
+			_exit(!strcmp(mode, "split") && !in_unmapped_ns() ? 1 : 0);
 		}
 		close(ready[1]);
 		while (read(ready[0], &byte, 1) > 0)
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
 		if (pthread_create(&thread, NULL, idle, NULL))
 			prog_fail("pthread_create failed");
 	} else {
-		prog_fail("NEG_USERNS_MODE '%s': not nested, split or threads", mode);
+		prog_fail("NEG_USERNS_MODE '%s': not nested, split, cgroup-split or threads", mode);
 	}
 	prog_ready();
 	/* Running, as the runner checks: a 1 ms wait at a time. */

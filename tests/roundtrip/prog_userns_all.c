@@ -1,6 +1,6 @@
 /* Round-trip program: a tree as root in a user namespace of its own with
- * UTS, IPC, network and mount namespaces that belong to it (the runner
- * unshares them together). After restore each of them still belongs to its
+ * UTS, IPC, network, mount and cgroup namespaces that belong to it (the
+ * runner unshares them together). After restore each of them still belongs to its
  * user namespace, and root inside still rules them: it renames the host,
  * takes the loopback down and up, makes a SysV semaphore set and mounts a
  * tmpfs, in its process and in a child. */
@@ -23,7 +23,7 @@
 
 static bool owned_by_own_userns(const char *who)
 {
-	static const char *const kinds[] = { "uts", "ipc", "net", "mnt" };
+	static const char *const kinds[] = { "uts", "ipc", "net", "mnt", "cgroup" };
 	struct stat user, owner;
 	char path[64];
 

@@ -41,6 +41,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
 	{ .name = "neg_udp_port" },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
+	{ .name = "prog_cgroupns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWCGROUP },
 	{ .name = "prog_clone_files", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_share", .cycles = CYCLES_ALL },
 	{ .name = "prog_counter", .cycles = CYCLES_ALL },
@@ -161,7 +162,8 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },
 	{ .name = "prog_userns_all", .cycles = CYCLES_ALL,
-	  .namespaces = CLONE_NEWUSER | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS },
+	  .namespaces = CLONE_NEWUSER | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS |
+			CLONE_NEWCGROUP },
 	{ .name = "prog_uts", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUTS },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{

@@ -1,8 +1,9 @@
-/* Negative tests (test_negative.c says what they check) of user
- * namespaces: the shapes dump refuses by name, the tree running on
- * unharmed (a user namespace two levels below cryo's, a tree in two, threads
- * without a pid namespace of the user namespace), and a restore whose maps
- * reach beyond the ids of the images' owner. */
+/* Negative tests (test_negative.c says what they check) of user and
+ * cgroup namespaces: the shapes dump refuses by name, the tree running on
+ * unharmed (a user namespace two levels below cryo's, a tree in two user or
+ * two cgroup namespaces, threads without a pid namespace of the user
+ * namespace), and a restore whose maps reach beyond the ids of the images'
+ * owner. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -48,6 +49,12 @@ TEST(dump_refuses_a_tree_in_two_user_namespaces_and_it_runs_on)
 {
 	CHECK(refused_in_mode("split", "in another user namespace (user:[",
 			      "a tree in several user namespaces is not supported"), "%s", why);
+}
+
+TEST(dump_refuses_a_tree_in_two_cgroup_namespaces_and_it_runs_on)
+{
+	CHECK(refused_in_mode("cgroup-split", "in another cgroup namespace (cgroup:[",
+			      "a tree in several cgroup namespaces is not supported"), "%s", why);
 }
 
 TEST(dump_refuses_threads_in_a_user_namespace_without_its_pid_namespace)
