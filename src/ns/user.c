@@ -462,7 +462,7 @@ static int helper_start(struct ns_helper *h, int (*fn)(const void *arg), const v
 static int helper_run(struct ns_helper *h)
 {
 	char byte = 0;
-	int status;
+	int status = 0;
 
 	if (write(h->go, &byte, 1) == 1 && read(h->done, &byte, 1) == 1)
 		return 0;
@@ -594,8 +594,8 @@ int ns_user_unshare(const struct ns_user_set *set, int flags)
 		return ret;
 	ret = helper_run(&h);
 	for (int bit = 0; !ret && bit < 32; bit++)
-		if (a.flags & (1 << bit))
-			ret = enter_helpers(h.pid, 1 << bit);
+		if ((uint32_t)a.flags & (1u << bit))
+			ret = enter_helpers(h.pid, (int)(1u << bit));
 	helper_end(&h);
 	return ret;
 }
