@@ -220,10 +220,14 @@ struct restorer_args {
 	uint64_t scratch;	/* page-aligned, for O_DIRECT */
 	uint64_t pages_size;
 	uint8_t pages_digest[16];
+	/* Fill present ranges of at least RESTORER_COPY_FILL_MIN bytes by
+	 * UFFDIO_COPY from a mapping of the pages file (a file read through
+	 * the page cache; an O_DIRECT one is read straight into memory). */
+	uint32_t fill_copy;
 	/* The tree's user namespace, entered before the threads are made and
 	 * the credentials (ids inside it) set; -1: cryo's. */
 	int32_t userns_fd;
-	uint32_t reserved3;
 };
+#define RESTORER_COPY_FILL_MIN (256u << 10)
 
 #endif
