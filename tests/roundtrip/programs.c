@@ -25,6 +25,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
 	{ .name = "neg_ipc_leftover", .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_ipc_split" },
+	{ .name = "neg_userns", .namespaces = CLONE_NEWUSER },
 	{ .name = "neg_mqueue_fd" },
 	{ .name = "neg_own_ns" },
 	{ .name = "neg_mount_overlay", .namespaces = CLONE_NEWNS },
@@ -40,6 +41,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
 	{ .name = "neg_udp_port" },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
+	{ .name = "prog_cgroupns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWCGROUP },
 	{ .name = "prog_clone_files", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_share", .cycles = CYCLES_ALL },
 	{ .name = "prog_counter", .cycles = CYCLES_ALL },
@@ -175,6 +177,10 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_rights", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_rights_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
+	{ .name = "prog_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },
+	{ .name = "prog_userns_all", .cycles = CYCLES_ALL,
+	  .namespaces = CLONE_NEWUSER | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS |
+			CLONE_NEWCGROUP },
 	{ .name = "prog_uts", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUTS },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
