@@ -39,6 +39,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_traced_child" },
 	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
 	{ .name = "neg_udp_port" },
+	{ .name = "prog_aio", .cycles = CYCLES_ALL },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_files", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_share", .cycles = CYCLES_ALL },
