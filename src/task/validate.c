@@ -371,6 +371,11 @@ static int check_path(const struct where *w, const char *what, const char *path)
 	return 0;
 }
 
+static bool cgroup_path_valid(const char *path)
+{
+	return path[0] == '/' && !strstr(path, "/..") && !strchr(path, '\n');
+}
+
 static int check_process(const struct where *w, const TaskCore *core)
 {
 	if (core->pid <= 0)
@@ -452,10 +457,17 @@ static int validate(const struct where *w, const TaskCore *core)
 
 	if (!ret)
 		ret = check_path(w, "cwd", core->cwd);
-	if (!ret && core->cgroup && (core->cgroup[0] != '/' || strstr(core->cgroup, "/..") ||
-				     strchr(core->cgroup, '\n')))
+	if (!ret && core->cgroup && !cgroup_path_valid(core->cgroup))
 		ret = invalid(w, "cgroup \"%.64s\" is not an absolute path without \"..\"",
 			      core->cgroup);
+	for (size_t i = 0; !ret && i < core->n_threads; i++) {
+		const char *cg = core->threads[i]->cgroup;
+
+		if (cg && (!core->cgroup || !cgroup_path_valid(cg)))
+			ret = invalid(w, "thread %d: cgroup \"%.64s\" is not an absolute path "
+				      "without \"..\", or its process has none", core->threads[i]->tid,
+				      cg);
+	}
 	if (!ret && core->cwd_ghost && (!core->cwd || core->cwd_ghost->mode & ~07777u))
 		ret = invalid(w, "a removed cwd needs its path and a mode of permission bits");
 	if (!ret)
