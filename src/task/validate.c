@@ -167,6 +167,11 @@ static int check_thread(const struct where *w, const ThreadCore *t)
 	return 0;
 }
 
+static bool cgroup_path_valid(const char *path)
+{
+	return path[0] == '/' && !strstr(path, "/..") && !strchr(path, '\n');
+}
+
 static int check_threads(const struct where *w, const TaskCore *core)
 {
 	bool has_main = false;
@@ -180,6 +185,12 @@ static int check_threads(const struct where *w, const TaskCore *core)
 		ret = check_thread(w, core->threads[i]);
 		if (ret)
 			return ret;
+		/* Restore moves a thread into its own cgroup after its process. */
+		if (core->threads[i]->cgroup &&
+		    (!core->cgroup || !cgroup_path_valid(core->threads[i]->cgroup)))
+			return invalid(w, "thread %d: cgroup \"%.64s\" is not an absolute path "
+				       "without \"..\", or its process has none",
+				       core->threads[i]->tid, core->threads[i]->cgroup);
 		for (size_t j = 0; j < i; j++)
 			if (core->threads[j]->tid == core->threads[i]->tid)
 				return invalid(w, "thread %d appears twice", core->threads[i]->tid);
@@ -371,11 +382,6 @@ static int check_path(const struct where *w, const char *what, const char *path)
 	return 0;
 }
 
-static bool cgroup_path_valid(const char *path)
-{
-	return path[0] == '/' && !strstr(path, "/..") && !strchr(path, '\n');
-}
-
 static int check_process(const struct where *w, const TaskCore *core)
 {
 	if (core->pid <= 0)
@@ -460,14 +466,6 @@ static int validate(const struct where *w, const TaskCore *core)
 	if (!ret && core->cgroup && !cgroup_path_valid(core->cgroup))
 		ret = invalid(w, "cgroup \"%.64s\" is not an absolute path without \"..\"",
 			      core->cgroup);
-	for (size_t i = 0; !ret && i < core->n_threads; i++) {
-		const char *cg = core->threads[i]->cgroup;
-
-		if (cg && (!core->cgroup || !cgroup_path_valid(cg)))
-			ret = invalid(w, "thread %d: cgroup \"%.64s\" is not an absolute path "
-				      "without \"..\", or its process has none", core->threads[i]->tid,
-				      cg);
-	}
 	if (!ret && core->cwd_ghost && (!core->cwd || core->cwd_ghost->mode & ~07777u))
 		ret = invalid(w, "a removed cwd needs its path and a mode of permission bits");
 	if (!ret)
