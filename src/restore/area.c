@@ -211,6 +211,14 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 			v[n].shm_size = page_up(src->file_size);
 			v[n].shm_flags = src->has_file_writable && src->file_writable ? 0 : SHM_RDONLY;
 		}
+		/* An AIO ring takes its pages in anonymous memory, which the
+		 * restorer replaces with a new ring (restorer/aio.c). */
+		if (src->kind == VMA__KIND__AIO) {
+			v[n].flags = MAP_PRIVATE | MAP_ANONYMOUS;
+			v[n].aio_nr = src->aio_nr;
+			v[n].aio_head = src->aio_head;
+			v[n].aio_tail = src->aio_tail;
+		}
 		/* MAP_DROPPABLE is a mapping type of its own, in MAP_TYPE's place. */
 		if (src->has_madvise && (src->madvise & VMA_MADV_DROPPABLE))
 			v[n].flags = (v[n].flags & ~(uint32_t)MAP_TYPE) | MAP_DROPPABLE;

@@ -185,6 +185,21 @@ static long fill_pages(const struct restorer_args *a)
 						    fail(RESTORER_STEP_PAGES_DIGEST, -EBADMSG, 0);
 }
 
+/* Once their pages are in: AIO rings before any advice or protection
+ * applies to the mappings that replace them. */
+static long restore_aio_rings(const struct restorer_args *a)
+{
+	const struct restorer_vma *v = (const void *)a->vmas;
+
+	for (uint32_t i = 0; i < a->nr_vmas; i++) {
+		long ret = v[i].aio_nr ? restore_aio_ring(&v[i]) : 0;
+
+		if (ret)
+			return fail(RESTORER_STEP_AIO, ret, v[i].start);
+	}
+	return 0;
+}
+
 /* movabs $target, %rax; jmp *%rax: reaches anywhere, clobbers only rax,
  * which the calling convention leaves free at a function's entry. */
 static void patch_vdso_entries(const struct restorer_args *a)
@@ -440,6 +455,8 @@ blob_entry(struct restorer_args *a)
 		ret = map_vmas(a);
 	if (!ret)
 		ret = fill_pages(a);
+	if (!ret)
+		ret = restore_aio_rings(a);
 	if (!ret)
 		patch_vdso_entries(a);
 	if (!ret)
