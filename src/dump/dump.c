@@ -5,13 +5,17 @@
  * untouched; only a complete dump ends with inventory.img, and only then
  * are the processes killed (unless -R). */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "dump/blobs.h"
 #include "dump/dump.h"
@@ -222,7 +226,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	/* A tree's own network namespace: cryo stays inside to the end, so
 	 * that sock_diag sees its sockets. */
 	if (!ret)
-		ret = net_ns_dump(tree->tasks[0].pid, ctx->dir, &net_back);
+		ret = net_ns_dump(tree->tasks[0].pid, ctx->dir, ctx->opts->empty_ns & CLONE_NEWNET,
+				  &net_back);
 	t = stats_begin(st, STATS_DUMP_MEMORY);
 	/* A tree's own IPC namespace: cryo is inside while it saves the
 	 * segments. */
@@ -298,7 +303,9 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	/* A bad key is refused before the tree is touched. */
 	if (opts->sign_key && sign_key_load(opts->sign_key, &key))
 		return 1;
-	ret = image_dir_create(opts->images_dir, &dir);
+	ret = opts->root && opts->images_dir_fd >= 0 ?
+		      image_dir_create_fd(opts->images_dir_fd, opts->images_dir, &dir) :
+		      image_dir_create(opts->images_dir, &dir);
 	if (ret) {
 		sign_key_forget(&key);
 		return 1;
@@ -375,9 +382,11 @@ out:
 	return ret ? 1 : 0;
 }
 
-int cmd_dump(const struct cryo_opts *opts)
+int cmd_dump(const struct cryo_opts *given)
 {
 	struct mnt_caller caller = { 0 };
+	struct cryo_opts copy = *given, *opts = &copy;
+	_cleanup_close_ int images_fd = -1;
 	bool done = false;
 	int ret;
 
@@ -388,9 +397,23 @@ int cmd_dump(const struct cryo_opts *opts)
 	}
 	/* What the tree's mounts are compared with, before cryo enters any
 	 * namespace of the tree. */
-	if (mnt_caller_snapshot(&caller)) {
+	if (mnt_caller_snapshot(&caller) ||
+	    mnt_caller_set_runtime(&caller, opts->root, opts->ext_mnt, opts->nr_ext_mnt)) {
 		mnt_caller_free(&caller);
 		return 1;
+	}
+	/* A container's dumper enters its root, where -D leads elsewhere. */
+	copy.images_dir_fd = -1;
+	if (opts->root) {
+		if ((mkdir(opts->images_dir, 0700) && errno != EEXIST) ||
+		    (images_fd = open(opts->images_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				      O_CLOEXEC)) < 0) {
+			pr_err("dump: cannot open image directory %s: %s", opts->images_dir,
+			       strerror(errno));
+			mnt_caller_free(&caller);
+			return 1;
+		}
+		copy.images_dir_fd = images_fd;
 	}
 	ret = dump_below_pid_ns(opts, &caller, dump_here, &done);
 	if (ret >= 0 && !done)

@@ -226,7 +226,7 @@ static pid_t create_root(struct restore_run *run, int pipes[3][2], const int rel
 		return -1;
 	}
 	if (ns_init)
-		child = pid_ns_root_create(rs, opts->clone);
+		child = pid_ns_root_create(rs, opts->clone, opts->restore_sibling);
 	else
 		child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
 						family_clone(root, SIGCHLD, 0);
@@ -292,10 +292,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	/* cryo adds an init only to a clone of a tree without its own. */
 	bool extra_init = opts->clone && !ns_init;
 
-	if (ns_init && (opts->lazy_pages || opts->restore_sibling)) {
-		pr_err("restore: pid 1 (the init of its own pid namespace) with %s: not supported "
-		       "yet", opts->lazy_pages ? "--lazy-pages" : "the root made cryo's sibling "
-		       "(RPC)");
+	if (ns_init && opts->lazy_pages) {
+		pr_err("restore: pid 1 (the init of its own pid namespace) with --lazy-pages: not "
+		       "supported yet");
 		return -EOPNOTSUPP;
 	}
 	/* A new pid namespace: every pid is free in it. */
@@ -481,6 +480,35 @@ static int report_stats(struct stats *st, const struct cryo_opts *opts)
 	return ret;
 }
 
+/* criu's ext_mnt (key -> folder) and inherit_fd of a runtime, and checks: a root of
+ * its own, or mounts below /proc, need the tree's pid namespace init,
+ * which mounts that /proc and moves into the root (pid_ns_root.c). */
+static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *opts)
+{
+	char spec[2 * PATH_MAX];
+	int ret = 0;
+
+	for (int i = 0; !ret && i < opts->nr_ext_mnt; i++) {
+		snprintf(spec, sizeof(spec), "mnt[%s]:%s", opts->ext_mnt[i].key,
+			 opts->ext_mnt[i].val);
+		ret = mnt_external_add(spec);
+	}
+	for (int i = 0; !ret && i < opts->nr_inherit_fd; i++) {
+		unsigned long long ino = 0;
+
+		sscanf(opts->inherit_fd[i].key, "pipe:[%llu]", &ino);
+		ret = files_pipe_inherit(ino, opts->inherit_fd[i].fd);
+	}
+	if (opts->empty_ns & CLONE_NEWNET)
+		net_ns_make_empty(rs->net_ns);
+	if (!ret && mnt_has_below_proc(rs->mnts) && !restore_root_is_pid_ns_init(rs)) {
+		pr_err("restore: the tree has mounts below its /proc, which only the init of "
+		       "its own pid namespace can make again");
+		ret = -EOPNOTSUPP;
+	}
+	return ret;
+}
+
 int cmd_restore(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
@@ -539,7 +567,8 @@ int cmd_restore(const struct cryo_opts *opts)
 	}
 	rs.lazy_pages = opts->lazy_pages;
 	/* The tree's processes are born in it, and its files opened there. */
-	if (mnt_restore(rs.mnts)) {
+	if (restore_runtime_opts(&rs, opts) || mnt_restore(rs.mnts, opts->root) ||
+	    files_restore_set_root(mnt_root(rs.mnts))) {
 		restore_unload(&rs);
 		net_lock_end(true);
 		progress_stop(&st);
