@@ -4,6 +4,7 @@
 #ifndef CRYO_OPTIONS_H
 #define CRYO_OPTIONS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -70,6 +71,10 @@ struct cryo_opts {
 	 * namespace, where the path leads elsewhere; -1: not opened. */
 	int images_dir_fd;
 	const char *freeze_cgroup;	/* freeze_cgroup: a v1 freezer or v2 cgroup folder */
+	/* With freeze_cgroup: the v2 cgroup cmd_dump found to freeze the tree
+	 * with (freezer_find_given()), and its path; -1: ptrace alone. */
+	int freeze_fd;
+	char freeze_path[PATH_MAX];
 	unsigned int empty_ns;		/* empty_ns: CLONE_NEWNET, the runtime fills it */
 	/* ext_mnt: at dump, mount point -> key; at restore, key -> folder. */
 	struct opt_pair {

@@ -315,7 +315,10 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	stats_init(&st, STATS_DUMP);
 	progress_start(&st, opts->quiet);
 	frozen_since = t = stats_begin(&st, STATS_DUMP_FREEZING);
-	freezer_freeze(opts->pid, &fz);
+	if (opts->freeze_cgroup && opts->freeze_fd >= 0)
+		freezer_freeze_given(opts->pid, opts->freeze_fd, opts->freeze_path, &fz);
+	else
+		freezer_freeze(opts->pid, &fz);
 	/* The injection library has said why (no such process, a thread, ...). */
 	ret = tree_seize(opts->pid, &tree);
 	/* Seized tasks stay stopped; the parasite needs them thawed. */
@@ -382,6 +385,41 @@ out:
 	return ret ? 1 : 0;
 }
 
+/* criu's root and freeze_cgroup (RPC): the tree's root folder, and a
+ * freezer cgroup, or the dump is refused naming them. */
+static int check_runtime_opts(struct cryo_opts *opts, const struct mnt_caller *caller)
+{
+	_cleanup_close_ int dir = -1;
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", opts->pid);
+	if (opts->root && (stat(path, &st) || st.st_dev != caller->root_dev ||
+			   st.st_ino != caller->root_ino)) {
+		pr_err("dump: pid %d: root %s (criu's root) is not its root folder", opts->pid,
+		       opts->root);
+		return -EINVAL;
+	}
+	if (!opts->freeze_cgroup)
+		return 0;
+	dir = open(opts->freeze_cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 || (faccessat(dir, "freezer.state", F_OK, 0) &&
+			faccessat(dir, "cgroup.freeze", F_OK, 0))) {
+		pr_err("dump: freeze_cgroup %s: not a cgroup with a freezer (freezer.state or "
+		       "cgroup.freeze)", opts->freeze_cgroup);
+		return -EINVAL;
+	}
+	/* Found here: the dumper runs in the tree's namespaces, whose cgroup
+	 * mounts are the container's. The v1 freezer is not driven: its
+	 * frozen tasks take no ptrace stop until thawed. */
+	opts->freeze_fd = freezer_find_given(opts->pid, opts->freeze_cgroup, opts->freeze_path,
+					     sizeof(opts->freeze_path));
+	if (opts->freeze_fd < 0)
+		pr_info("dump: pid %d: freeze_cgroup %s: no cgroup v2 freezer for the tree; "
+			"ptrace stops it", opts->pid, opts->freeze_cgroup);
+	return 0;
+}
+
 int cmd_dump(const struct cryo_opts *given)
 {
 	struct mnt_caller caller = { 0 };
@@ -402,6 +440,11 @@ int cmd_dump(const struct cryo_opts *given)
 		mnt_caller_free(&caller);
 		return 1;
 	}
+	copy.freeze_fd = -1;
+	if (check_runtime_opts(&copy, &caller)) {
+		mnt_caller_free(&caller);
+		return 1;
+	}
 	/* A container's dumper enters its root, where -D leads elsewhere. */
 	copy.images_dir_fd = -1;
 	if (opts->root) {
@@ -419,5 +462,7 @@ int cmd_dump(const struct cryo_opts *given)
 	if (ret >= 0 && !done)
 		ret = dump_here(opts, &caller);
 	mnt_caller_free(&caller);
+	if (copy.freeze_fd >= 0)
+		close(copy.freeze_fd);
 	return ret < 0 ? 1 : ret;
 }
