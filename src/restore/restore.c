@@ -315,6 +315,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	 * own network namespace, its sockets. */
 	if (!ret)
 		ret = net_ns_make(rs->net_ns);
+	/* Its connections are locked inside it, before any socket is made. */
+	if (!ret && net_ns_own(rs->net_ns))
+		ret = net_lock_enter_netns();
 	if (!ret)
 		ret = ipc_ns_make(rs->ipc_ns);
 	if (!ret)

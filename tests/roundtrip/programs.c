@@ -78,6 +78,17 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_net_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_routes", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	{ .name = "prog_net_filter", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	{ .name = "prog_net_tcp", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET,
+	  .dump.options = LIST("--tcp-established") },
+	{
+		/* Not left running: the peer ends with the original's verdict. */
+		.name = "prog_net_veth",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.namespaces = CLONE_NEWNET,
+		.restore.options = LIST("--external", "veth[cvi]:cryo-vo0"),
+		.peer = "peer_veth",
+	},
 	{ .name = "prog_netlink", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_identity", .cycles = CYCLES_ALL },

@@ -572,10 +572,10 @@ static void set_netns_case(void *what)
 TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
 {
 	static const char *const cases[][2] = {
-		{ "device", "has device cryo-b0 (bridge): network devices other than the loopback "
-			    "are not supported yet" },
+		{ "device", "has device cryo-t0 (tun): network devices other than the loopback, "
+			    "veth and bridge are not supported yet" },
 		{ "nexthop", "has nexthop object 7: nexthop objects are not supported yet" },
-		{ "nft", "has nftables table inet cryo_neg: firewall rules are not supported yet" },
+		{ "nft", "nftables table inet cryo_neg is owned by a process (flags owner)" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
