@@ -8,6 +8,8 @@
 #ifndef CRYO_NS_MNT_H
 #define CRYO_NS_MNT_H
 
+struct ns_user_set;
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -74,18 +76,25 @@ int mnt_external_add(const char *spec);
  * makes every mount of @set in it, parents first. The tree's processes,
  * created next, are born in it. On failure cryo is left in that namespace,
  * which goes with it. */
-int mnt_restore(struct mnt_set *set, const char *root);
+int mnt_restore(struct mnt_set *set, const char *root, const struct ns_user_set *userns);
 
 /* @root (criu's root, runc's rootfs) is where the tree's mounts go when its
  * namespace had the root its dump was given; mnt_root() says it, NULL
  * otherwise. The first process of the tree's new pid namespace, in that
  * namespace, then mounts its /proc and the mounts below it
- * (mnt_restore_proc(), -errno) and moves into the root
+ * (mnt_proc_mount(), -errno) and moves into the root
  * (mnt_enter_root(): pivot_root, the old root detached). */
 const char *mnt_root(const struct mnt_set *set);
 bool mnt_has_below_proc(const struct mnt_set *set);
-int mnt_restore_proc(const struct mnt_set *set);
 int mnt_enter_root(const struct mnt_set *set);
+/* In the first process of a new pid namespace, in the tree's mount
+ * namespace: a /proc of that pid namespace, with the flags and options
+ * (hidepid=, subset=pid, gid=) of the tree's own (@set may be NULL);
+ * -errno, not logged. */
+int mnt_proc_mount(const struct mnt_set *set);
+/* For a tree left in cryo's pid namespace: says (a warning) that its
+ * /proc's options are not made again, if it had any. */
+void mnt_proc_warn_kept(const struct mnt_set *set);
 
 /* Once the tree's files are open in the namespace mnt_restore() made: *@fd
  * (at or above @base) keeps it for the tree's first process, which enters

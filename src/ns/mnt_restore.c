@@ -5,9 +5,11 @@
  * and mqueue instances with their options, binds of those or of folders
  * of cryo's namespace (named again by --external mnt[MOUNTPOINT]:PATH),
  * per-mount flags, and peer groups: shared, and slave of a group made
- * here. The /proc of a new pid namespace is its first process's. */
+ * here or of one of the caller's namespace. The /proc of a new pid
+ * namespace is its first process's (mounted with mnt_proc_mount()). */
 #include <errno.h>
 #include <fcntl.h>
+#include <libmount/libmount.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "ns/mnt.h"
+#include "ns/user.h"
 #include "ns/mnt_internal.h"
 
 struct mnt_set {
@@ -200,13 +203,66 @@ static bool source_group(const struct mnt_set *set, size_t i, uint32_t *group)
 	return false;
 }
 
+/* Whether peer group @group is one of the tree's own (a mount of it is
+ * made here), not one of the caller's namespace. */
+static bool group_made_here(const struct mnt_set *set, uint32_t group)
+{
+	for (size_t j = 0; j < set->img->nr_records; j++)
+		if (entry(set, j)->has_shared && entry(set, j)->shared == group &&
+		    entry(set, j)->kind != MOUNT_ENTRY__KIND__INHERITED)
+			return true;
+	return false;
+}
+
+/* The peer group the mount on top at @mountpoint is a slave of, 0: none. */
+static uint32_t master_now(const char *mountpoint)
+{
+	struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+	struct libmnt_fs *fs = table ? mnt_table_find_target(table, mountpoint,
+							     MNT_ITER_BACKWARD) : NULL;
+	const char *opt = fs ? mnt_fs_get_optional_fields(fs) : NULL;
+	const char *at = opt ? strstr(opt, "master:") : NULL;
+	uint32_t group = at ? (uint32_t)strtoul(at + 7, NULL, 10) : 0;
+
+	if (table)
+		mnt_unref_table(table);
+	return group;
+}
+
+/* A slave of a group of the caller's namespace: bound from a folder of a
+ * mount of that group (a slave of it in this namespace, a slave copy of
+ * cryo's), it is a slave of it again when the group still propagates
+ * there; else it is made private, which is said. True when it is kept. */
+static bool callers_slave_kept(const struct mnt_set *set, size_t i)
+{
+	const MountEntry *e = entry(set, i);
+	uint32_t now;
+
+	if (!e->has_master || e->kind == MOUNT_ENTRY__KIND__NEW || group_made_here(set, e->master))
+		return false;
+	now = master_now(e->mountpoint);
+	if (now == e->master)
+		return true;
+	pr_warn("restore: mount %u (%s): it was a slave of peer group %u of cryo's namespace, "
+		"which the folder it is bound from no longer propagates from (%s): made private",
+		e->id, e->mountpoint, e->master, now ? "another group does" : "no group does");
+	return false;
+}
+
 /* A bind of a shared mount joined its group: it leaves it unless it was
- * that group's peer or slave; then a group of its own if it was shared. */
+ * that group's peer or slave; then a group of its own if it was shared. A
+ * slave of a group of the caller's stays one (callers_slave_kept()). */
 static int set_propagation(const struct mnt_set *set, size_t i)
 {
 	const MountEntry *e = entry(set, i);
 	uint32_t group = 0;
 	bool joined = source_group(set, i, &group);
+
+	if (callers_slave_kept(set, i)) {
+		if (e->has_shared && mount(NULL, e->mountpoint, NULL, MS_SHARED, NULL))
+			return fail(e, "make it shared");
+		return 0;
+	}
 
 	if (joined && e->has_master && e->master == group) {
 		if (mount(NULL, set->where[i], NULL, MS_SLAVE, NULL))
@@ -304,14 +360,14 @@ static int place(struct mnt_set *set, const char *root)
 	return 0;
 }
 
-int mnt_restore(struct mnt_set *set, const char *root)
+int mnt_restore(struct mnt_set *set, const char *root, const struct ns_user_set *userns)
 {
 	size_t made = 0;
 	int ret = 0;
 
 	if (!set)
 		return 0;
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+	if (ns_user_unshare(userns, CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		return pr_errno_ret("restore: cannot make a new mount namespace");
 	ret = place(set, root);
 	/* The caller's root folder (runc's bind of the rootfs) stays when the
@@ -350,13 +406,28 @@ const char *mnt_root(const struct mnt_set *set)
 	return set ? set->root : NULL;
 }
 
-int mnt_restore_proc(const struct mnt_set *set)
+/* The tree's /proc (made again, not cryo's), or NULL. */
+static const MountEntry *own_proc(const struct mnt_set *set)
 {
+	for (size_t i = 0; set && i < set->img->nr_records; i++) {
+		const MountEntry *e = entry(set, i);
+
+		if (is_new_proc(e))
+			return e;
+	}
+	return NULL;
+}
+
+int mnt_proc_mount(const struct mnt_set *set)
+{
+	const MountEntry *e = own_proc(set);
+	unsigned long flags = e ? e->flags : MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char proc[PATH_MAX];
 	int ret = 0;
 
+	/* Below the tree's root, when it had one of its own (criu's root). */
 	snprintf(proc, sizeof(proc), "%s/proc", set && set->root ? set->root : "");
-	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+	if (mount("proc", proc, "proc", flags, e && e->data && *e->data ? e->data : NULL))
 		return -errno;
 	for (size_t i = 0; set && !ret && i < set->img->nr_records; i++)
 		if (under_proc(set, i) && !is_new_proc(entry(set, i)))
@@ -374,6 +445,16 @@ int mnt_enter_root(const struct mnt_set *set)
 	    umount2(".", MNT_DETACH) || chdir("/"))
 		return -errno;
 	return 0;
+}
+
+void mnt_proc_warn_kept(const struct mnt_set *set)
+{
+	const MountEntry *e = own_proc(set);
+
+	if (e && e->data && *e->data)
+		pr_warn("restore: mount %u (/proc, proc): its options %s are not made again: the "
+			"tree is in cryo's pid namespace, whose /proc (cryo's own) it gets",
+			e->id, e->data);
 }
 
 int mnt_keep_for_tree(int base, int *fd)

@@ -111,12 +111,15 @@ extern const struct image_kind_set ns_own_image_kinds;
 
 /* What restore makes again of the namespaces a tree had of its own: every
  * process of a dump shares the root's, which may be other than cryo's. */
+struct ns_user_set;
 struct ns_own {
 	bool uts;
 	char nodename[NS_UTS_NAME_MAX + 1], domainname[NS_UTS_NAME_MAX + 1];
 	bool time;
 	/* The tree's clocks at dump, as it saw them. */
 	struct timespec monotonic, boottime;
+	/* Restore: the tree's user namespace, which may own the UTS one. */
+	const struct ns_user_set *userns;
 };
 
 /* At dump: writes utsns.img and timens.img for the namespaces of the root
@@ -156,6 +159,9 @@ void ns_devpts_path(int mnt, char *path, size_t size);
 /* In a new mount namespace: @mnt on /dev/pts, /dev/ptmx bound to its
  * ptmx; -errno, not logged. */
 int ns_devpts_attach(int mnt);
+/* The mount point (to free) of the first mount of devpts instance @dev
+ * showing its root, in the caller's mount namespace; -ENOENT: none. */
+int ns_devpts_mountpoint(dev_t dev, char **mountpoint);
 
 /* ---- pids across namespaces (pids.c) -------------------------------------- */
 

@@ -69,12 +69,13 @@ pid_t pid_ns_root_create(const struct restore_set *rs, bool clone, bool sibling)
 	 * mounts is a slave already, and its peer groups must stay. */
 	if (!rs->mnts && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		root_fail(rs, errno, "make its mounts slaves of cryo's");
-	/* In the tree's root, when it had one of its own (criu's root). */
-	errno = -mnt_restore_proc(rs->mnts);
-	if (errno)
-		root_fail(rs, errno, "mount /proc and the mounts below it");
-	errno = -mnt_enter_root(rs->mnts);
-	if (errno)
-		root_fail(rs, errno, "move into the tree's root folder (pivot_root)");
+	/* With the options of the tree's own, if it had one, and the mounts
+	 * below it; in the tree's root when it had one (criu's root). */
+	ret = mnt_proc_mount(rs->mnts);
+	if (ret)
+		root_fail(rs, -ret, "mount /proc and the mounts below it");
+	ret = mnt_enter_root(rs->mnts);
+	if (ret)
+		root_fail(rs, -ret, "move into the tree's root folder (pivot_root)");
 	return 0;
 }

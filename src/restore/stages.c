@@ -51,6 +51,7 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_GUARD] = "installing a guard region (MADV_GUARD_INSTALL, 6.13) at",
 	[RESTORER_STEP_MLOCK] = "locking (mlock2) the mapping at",
 	[RESTORER_STEP_CHROOT] = "entering its root (chroot)",
+	[RESTORER_STEP_USERNS] = "entering its user namespace",
 	[RESTORER_STEP_PAGES_DIGEST] = "checking the pages file's digest",
 };
 
@@ -395,7 +396,8 @@ static int start_page_server(struct restore_run *run)
 		if (run->uffd[i] < 0 || rs->tree.tasks[i].state != TREE_ALIVE)
 			continue;
 		tasks[n++] = (struct lazy_task){
-			.pid = rs->tasks[i].pid,
+			.pid = rs->tasks[i].host_pid,
+			.pid_ns_below = run->inside,
 			.pidfd = run->pidfds[i],
 			.remote_uffd = run->uffd[i],
 			.mm = rs->tasks[i].mm,

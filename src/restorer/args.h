@@ -138,6 +138,7 @@ enum restorer_step {
 	RESTORER_STEP_MLOCK,
 	RESTORER_STEP_CHROOT,
 	RESTORER_STEP_PAGES_DIGEST,
+	RESTORER_STEP_USERNS,
 };
 
 /* The stages every process of a restore reports through the one pipe all
@@ -223,6 +224,9 @@ struct restorer_args {
 	 * UFFDIO_COPY from a mapping of the pages file (a file read through
 	 * the page cache; an O_DIRECT one is read straight into memory). */
 	uint32_t fill_copy;
+	/* The tree's user namespace, entered before the threads are made and
+	 * the credentials (ids inside it) set; -1: cryo's. */
+	int32_t userns_fd;
 };
 #define RESTORER_COPY_FILL_MIN (256u << 10)
 

@@ -25,6 +25,7 @@
 #define MADV_GUARD_INSTALL 102	/* 6.13 */
 #endif
 #define SECBIT_NO_SETUID_FIXUP (1u << 2)
+#define USERNS_CLONE_FLAG 0x10000000 /* CLONE_NEWUSER */
 
 static struct restorer_report report;
 
@@ -388,7 +389,8 @@ long restore_creds(const struct restorer_args *a)
 		ret = restore_inheritable_and_ambient(c);
 	if (!ret)
 		ret = drop_bounding_caps(c);
-	if (!ret)
+	/* In a user namespace they were set before it was entered. */
+	if (!ret && a->userns_fd < 0)
 		ret = sys_setgroups(c->nr_groups, (const uint32_t *)c->groups);
 	if (!ret)
 		ret = sys_setresgid(c->gid, c->egid, c->sgid);
@@ -406,6 +408,24 @@ long restore_creds(const struct restorer_args *a)
 	if (!ret)
 		ret = sys_prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0);
 	return ret;
+}
+
+/*
+ * Into the tree's user namespace: while the task is alone (the kernel
+ * refuses a process with threads) and still has cryo's rights, which
+ * setgroups needs when the namespace denies it; the ids and capabilities
+ * inside are set with the credentials.
+ */
+static long enter_userns(const struct restorer_args *a)
+{
+	long ret = 0;
+
+	if (a->has_creds)
+		ret = sys_setgroups(a->creds.nr_groups, (const uint32_t *)a->creds.groups);
+	if (!ret)
+		ret = blob_syscall(__NR_setns, a->userns_fd, USERNS_CLONE_FLAG, 0, 0, 0, 0);
+	sys_close(a->userns_fd);
+	return ret ? fail(RESTORER_STEP_USERNS, ret, 0) : 0;
 }
 
 __attribute__((section(".text.entry"), used, noreturn)) void
@@ -429,6 +449,8 @@ blob_entry(struct restorer_args *a)
 		ret = lazy_vmas(a);
 	if (!ret)
 		ret = restore_mm(a);
+	if (!ret && a->userns_fd >= 0)
+		ret = enter_userns(a);
 	/* The threads need the memory back, and the power to be created
 	 * with their tids: before the credentials. */
 	if (!ret)

@@ -25,6 +25,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
 	{ .name = "neg_ipc_leftover", .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_ipc_split" },
+	{ .name = "neg_userns", .namespaces = CLONE_NEWUSER },
 	{ .name = "neg_mqueue_fd" },
 	{ .name = "neg_own_ns" },
 	{ .name = "neg_mount_overlay", .namespaces = CLONE_NEWNS },
@@ -40,6 +41,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
 	{ .name = "neg_udp_port" },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
+	{ .name = "prog_cgroupns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWCGROUP },
 	{ .name = "prog_clone_files", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_share", .cycles = CYCLES_ALL },
 	{ .name = "prog_counter", .cycles = CYCLES_ALL },
@@ -128,14 +130,18 @@ const struct test_program test_programs[] = {
 		.restore.options = LIST("--tcp-close"),
 	},
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
-	/* A pid namespace's init: no lazy restore of one yet. */
-	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	/* A pid namespace's init. */
+	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWPID },
 	/* Its own mounts, made again in a new mount namespace. */
-	{ .name = "prog_mntns", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	{ .name = "prog_mntns", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{ .name = "prog_mntns_only", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
-	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	/* Ptys of devpts instances of its own mounts. */
+	{ .name = "prog_mntns_pty", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
+	/* Started by test_clone, which makes a shared mount for it. */
+	{ .name = "prog_mntns_slave", .namespaces = CLONE_NEWNS },
+	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{
 		/* Not left running: the original's check deletes the drops that
@@ -168,7 +174,13 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_creds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_rights", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_rights_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
+	{ .name = "prog_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },
+	{ .name = "prog_userns_all", .cycles = CYCLES_ALL,
+	  .namespaces = CLONE_NEWUSER | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS |
+			CLONE_NEWCGROUP },
 	{ .name = "prog_uts", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUTS },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
