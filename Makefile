@@ -281,6 +281,12 @@ $(BUILD)/tests/rpc/test_rpc: tests/rpc/test_rpc.c tests/rpc/rpc_client.h $(RPC_C
 	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/roundtrip -o $@ $< $(RPC_CLIENT) \
 		$(RUNNER_SRCS) $(HARNESS_SRCS) -lprotobuf-c
 
+# runc end to end: a container checkpointed and restored twice through cryo.
+RPC_TESTS += $(BUILD)/tests/rpc/test_runc
+$(BUILD)/tests/rpc/test_runc: tests/rpc/test_runc.c $(HARNESS_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS)
+
 # A program written against libcriu's API (src/lib/criu.h), linked to libcryo.
 RPC_TESTS += $(BUILD)/tests/rpc/test_libcriu
 $(BUILD)/tests/rpc/test_libcriu: tests/rpc/test_libcriu.c src/lib/criu.h $(LIBCRYO) $(RUNNER_DEPS) \

@@ -4,6 +4,7 @@
 #ifndef CRYO_OPTIONS_H
 #define CRYO_OPTIONS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -63,6 +64,24 @@ struct cryo_opts {
 	 * sees there (the clone's own), else 0. The shell's terminal (-j) was
 	 * made outside and is never on it. */
 	dev_t tree_devpts;
+	/* Set by `cryo swrk` from criu's RPC options (rpc/opts.c), for a
+	 * container runtime (runc): */
+	const char *root;		/* root: the tree's root folder, as cryo sees it */
+	/* With root: -D opened by cmd_dump before it enters the tree's mount
+	 * namespace, where the path leads elsewhere; -1: not opened. */
+	int images_dir_fd;
+	const char *freeze_cgroup;	/* freeze_cgroup: a v1 freezer or v2 cgroup folder */
+	/* With freeze_cgroup: the v2 cgroup cmd_dump found to freeze the tree
+	 * with (freezer_find_given()), and its path; -1: ptrace alone. */
+	int freeze_fd;
+	char freeze_path[PATH_MAX];
+	unsigned int empty_ns;		/* empty_ns: CLONE_NEWNET, the runtime fills it */
+	/* ext_mnt: at dump, mount point -> key; at restore, key -> folder. */
+	struct opt_pair {
+		const char *key, *val;
+		int fd;			/* inherit_fd: the fd of cryo's */
+	} ext_mnt[64], inherit_fd[16];
+	int nr_ext_mnt, nr_inherit_fd;
 	/* Set by `cryo swrk` (src/rpc), or by --action-script (action_script.c): */
 	/* Called at the points where criu runs its action scripts ("pre-dump",
 	 * "network-lock", "post-dump", "setup-namespaces", "post-restore", ...),

@@ -5,13 +5,17 @@
  * untouched; only a complete dump ends with inventory.img, and only then
  * are the processes killed (unless -R). */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "dump/blobs.h"
 #include "dump/dump.h"
@@ -224,7 +228,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	/* A tree's own network namespace: cryo stays inside to the end, so
 	 * that sock_diag sees its sockets. */
 	if (!ret)
-		ret = net_ns_dump(tree->tasks[0].pid, ctx->dir, &net_back);
+		ret = net_ns_dump(tree->tasks[0].pid, ctx->dir, ctx->opts->empty_ns & CLONE_NEWNET,
+				  &net_back);
 	/* Its connections are then locked by a table of that namespace. */
 	if (!ret && net_back >= 0)
 		ret = net_lock_enter_netns();
@@ -307,7 +312,9 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	/* A bad key is refused before the tree is touched. */
 	if (opts->sign_key && sign_key_load(opts->sign_key, &key))
 		return 1;
-	ret = image_dir_create(opts->images_dir, &dir);
+	ret = opts->root && opts->images_dir_fd >= 0 ?
+		      image_dir_create_fd(opts->images_dir_fd, opts->images_dir, &dir) :
+		      image_dir_create(opts->images_dir, &dir);
 	if (ret) {
 		sign_key_forget(&key);
 		return 1;
@@ -317,7 +324,10 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	stats_init(&st, STATS_DUMP);
 	progress_start(&st, opts->quiet);
 	frozen_since = t = stats_begin(&st, STATS_DUMP_FREEZING);
-	freezer_freeze(opts->pid, &fz);
+	if (opts->freeze_cgroup && opts->freeze_fd >= 0)
+		freezer_freeze_given(opts->pid, opts->freeze_fd, opts->freeze_path, &fz);
+	else
+		freezer_freeze(opts->pid, &fz);
 	/* The injection library has said why (no such process, a thread, ...). */
 	ret = tree_seize(opts->pid, &tree);
 	/* Seized tasks stay stopped; the parasite needs them thawed. */
@@ -384,9 +394,46 @@ out:
 	return ret ? 1 : 0;
 }
 
-int cmd_dump(const struct cryo_opts *opts)
+/* criu's root and freeze_cgroup (RPC): the tree's root folder, and a
+ * freezer cgroup, or the dump is refused naming them. */
+static int check_runtime_opts(struct cryo_opts *opts, const struct mnt_caller *caller)
+{
+	_cleanup_close_ int dir = -1;
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", opts->pid);
+	if (opts->root && (stat(path, &st) || st.st_dev != caller->root_dev ||
+			   st.st_ino != caller->root_ino)) {
+		pr_err("dump: pid %d: root %s (criu's root) is not its root folder", opts->pid,
+		       opts->root);
+		return -EINVAL;
+	}
+	if (!opts->freeze_cgroup)
+		return 0;
+	dir = open(opts->freeze_cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 || (faccessat(dir, "freezer.state", F_OK, 0) &&
+			faccessat(dir, "cgroup.freeze", F_OK, 0))) {
+		pr_err("dump: freeze_cgroup %s: not a cgroup with a freezer (freezer.state or "
+		       "cgroup.freeze)", opts->freeze_cgroup);
+		return -EINVAL;
+	}
+	/* Found here: the dumper runs in the tree's namespaces, whose cgroup
+	 * mounts are the container's. The v1 freezer is not driven: its
+	 * frozen tasks take no ptrace stop until thawed. */
+	opts->freeze_fd = freezer_find_given(opts->pid, opts->freeze_cgroup, opts->freeze_path,
+					     sizeof(opts->freeze_path));
+	if (opts->freeze_fd < 0)
+		pr_info("dump: pid %d: freeze_cgroup %s: no cgroup v2 freezer for the tree; "
+			"ptrace stops it", opts->pid, opts->freeze_cgroup);
+	return 0;
+}
+
+int cmd_dump(const struct cryo_opts *given)
 {
 	struct mnt_caller caller = { 0 };
+	struct cryo_opts copy = *given, *opts = &copy;
+	_cleanup_close_ int images_fd = -1;
 	bool done = false;
 	int ret;
 
@@ -397,13 +444,34 @@ int cmd_dump(const struct cryo_opts *opts)
 	}
 	/* What the tree's mounts are compared with, before cryo enters any
 	 * namespace of the tree. */
-	if (mnt_caller_snapshot(&caller)) {
+	if (mnt_caller_snapshot(&caller) ||
+	    mnt_caller_set_runtime(&caller, opts->root, opts->ext_mnt, opts->nr_ext_mnt)) {
 		mnt_caller_free(&caller);
 		return 1;
+	}
+	copy.freeze_fd = -1;
+	if (check_runtime_opts(&copy, &caller)) {
+		mnt_caller_free(&caller);
+		return 1;
+	}
+	/* A container's dumper enters its root, where -D leads elsewhere. */
+	copy.images_dir_fd = -1;
+	if (opts->root) {
+		if ((mkdir(opts->images_dir, 0700) && errno != EEXIST) ||
+		    (images_fd = open(opts->images_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				      O_CLOEXEC)) < 0) {
+			pr_err("dump: cannot open image directory %s: %s", opts->images_dir,
+			       strerror(errno));
+			mnt_caller_free(&caller);
+			return 1;
+		}
+		copy.images_dir_fd = images_fd;
 	}
 	ret = dump_below_pid_ns(opts, &caller, dump_here, &done);
 	if (ret >= 0 && !done)
 		ret = dump_here(opts, &caller);
 	mnt_caller_free(&caller);
+	if (copy.freeze_fd >= 0)
+		close(copy.freeze_fd);
 	return ret < 0 ? 1 : ret;
 }

@@ -35,6 +35,14 @@ void files_dump_skip_in_flight(struct files_dump_set *set);
 void files_dump_free(struct files_dump_set *set);
 /* The largest deleted file @set saves (--ghost-limit); 0: no limit. */
 void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit);
+
+/* Restore: the pipe whose inode was @ino at dump is the caller's fd @fd
+ * (criu's inherit_fd pipe:[INODE], runc's stdio), not a new pipe. */
+int files_pipe_inherit(uint64_t ino, int fd);
+
+/* Restore: the saved paths of the tree's files name files below @root
+ * (criu's root, the container's; NULL: cryo's own root). */
+int files_restore_set_root(const char *root);
 /* The devpts instance (st_dev) that is the tree's own, a clone's, where
  * the shell's terminal cannot be though a pty there has its device
  * number (each instance numbers its ptys from 0); 0: none. */

@@ -314,6 +314,9 @@ void restore_err(const struct restore_ctx *r, const struct file_obj *f, const ch
 /* For file_kind.make_inode: keeps @fd (and @fd2, or -1) as the handle of
  * @f's inode; they are moved high, and closed once every object of the
  * inode is installed. Takes both fds, also on failure. */
+/* open(2) of a saved path, below the tree's root when it had one of its own
+ * (files_restore_set_root()): what a kind opens by path goes through it. */
+int restore_open_path(const char *path, int flags);
 int restore_add_inode(struct restore_ctx *r, const struct file_obj *f, int fd, int fd2);
 /* The handle of @f's inode: the one kept, or made now by the kind's
  * make_inode (once per inode); NULL on failure, logged. */

@@ -163,14 +163,23 @@ static int remove_stale_at(const char *path, int fd)
 int image_dir_create(const char *path, struct image_dir **out)
 {
 	_cleanup_close_ int fd = -1;
-	struct stat st;
-	int ret;
 
 	if (mkdir(path, 0700) && errno != EEXIST)
 		return pr_errno_ret("cannot create image directory %s", path);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return pr_errno_ret("cannot open image directory %s", path);
+	return image_dir_create_fd(fd, path, out);
+}
+
+int image_dir_create_fd(int dir_fd, const char *path, struct image_dir **out)
+{
+	_cleanup_close_ int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+	struct stat st;
+	int ret;
+
+	if (fd < 0)
+		return pr_errno_ret("cannot use image directory %s", path);
 	if (fstat(fd, &st))
 		return pr_errno_ret("cannot stat image directory %s", path);
 	/* An existing directory, or the umask, may have left it open to others. */

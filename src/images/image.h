@@ -150,6 +150,9 @@ struct image_dir {
  * second writer is refused, and the temporary files of one that died are
  * removed (image_dir_remove_stale()). */
 int image_dir_create(const char *path, struct image_dir **out);
+/* The same for directory @dir_fd (duplicated; @path names it in messages):
+ * for a dumper in a mount namespace where the path leads elsewhere. */
+int image_dir_create_fd(int dir_fd, const char *path, struct image_dir **out);
 /* Removes the temporary image files (".NAME.tmp") a dumper that died left
  * in @dir, unless a live one holds its lock; with @dir NULL, opens @path. */
 int image_dir_remove_stale(struct image_dir *dir, const char *path);

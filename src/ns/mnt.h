@@ -27,7 +27,21 @@ struct libmnt_table;
 struct mnt_caller {
 	struct libmnt_table *table;
 	uint64_t ns;
+	/* criu's root (RPC): the folder the tree's namespace has as its root,
+	 * as cryo sees it; 0s when not given. */
+	dev_t root_dev;
+	ino_t root_ino;
+	const char *root;
+	/* criu's ext_mnt at dump: the tree's mount point -> the key restore
+	 * is given its folder by (runc: the mount point again). */
+	const struct opt_pair *ext;
+	int nr_ext;
 };
+
+struct opt_pair;
+/* Notes criu's root (@root may be NULL) and ext_mnt pairs in @c. */
+int mnt_caller_set_runtime(struct mnt_caller *c, const char *root, const struct opt_pair *ext,
+			   int nr_ext);
 
 int mnt_caller_snapshot(struct mnt_caller *c);
 void mnt_caller_free(struct mnt_caller *c);
@@ -62,8 +76,17 @@ int mnt_external_add(const char *spec);
  * makes every mount of @set in it, parents first. The tree's processes,
  * created next, are born in it. On failure cryo is left in that namespace,
  * which goes with it. */
-int mnt_restore(const struct mnt_set *set, const struct ns_user_set *userns);
+int mnt_restore(struct mnt_set *set, const char *root, const struct ns_user_set *userns);
 
+/* @root (criu's root, runc's rootfs) is where the tree's mounts go when its
+ * namespace had the root its dump was given; mnt_root() says it, NULL
+ * otherwise. The first process of the tree's new pid namespace, in that
+ * namespace, then mounts its /proc and the mounts below it
+ * (mnt_proc_mount(), -errno) and moves into the root
+ * (mnt_enter_root(): pivot_root, the old root detached). */
+const char *mnt_root(const struct mnt_set *set);
+bool mnt_has_below_proc(const struct mnt_set *set);
+int mnt_enter_root(const struct mnt_set *set);
 /* In the first process of a new pid namespace, in the tree's mount
  * namespace: a /proc of that pid namespace, with the flags and options
  * (hidepid=, subset=pid, gid=) of the tree's own (@set may be NULL);

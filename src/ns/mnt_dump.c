@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "common/cleanup.h"
+#include "cli/options.h"
 #include "common/log.h"
 #include "images/proto/mnt.pb-c.h"
 #include "ns/mnt.h"
@@ -32,6 +34,23 @@ int mnt_caller_snapshot(struct mnt_caller *c)
 	c->table = mnt_new_table_from_file("/proc/self/mountinfo");
 	if (!c->table)
 		return pr_errno_ret("dump: cannot read cryo's own mounts (/proc/self/mountinfo)");
+	return 0;
+}
+
+int mnt_caller_set_runtime(struct mnt_caller *c, const char *root, const struct opt_pair *ext,
+			   int nr_ext)
+{
+	struct stat st;
+
+	c->ext = ext;
+	c->nr_ext = nr_ext;
+	if (!root)
+		return 0;
+	if (stat(root, &st))
+		return pr_errno_ret("dump: root %s: cannot stat it", root);
+	c->root = root;
+	c->root_dev = st.st_dev;
+	c->root_ino = st.st_ino;
 	return 0;
 }
 
@@ -182,6 +201,21 @@ int mnt_all_callers(const struct mnt_caller *c, pid_t pid, bool *all)
 	return it ? 0 : -ENOMEM;
 }
 
+static int classify_root(struct mnt_dump *d, MountEntry *e, const char **why)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", d->pid);
+	if (strcmp(e->mountpoint, "/") || stat(path, &st) || st.st_dev != d->caller->root_dev ||
+	    st.st_ino != d->caller->root_ino) {
+		*why = "the root of its mount namespace is not the root folder the caller gave";
+		return -EOPNOTSUPP;
+	}
+	e->kind = MOUNT_ENTRY__KIND__ROOT;
+	return 0;
+}
+
 /* Decides how entry @i (of @n read so far, in @all) is made again. */
 static int classify(struct mnt_dump *d, size_t i, struct libmnt_fs *fs, const char **why)
 {
@@ -191,8 +225,19 @@ static int classify(struct mnt_dump *d, size_t i, struct libmnt_fs *fs, const ch
 	const char *rest;
 	bool same;
 
+	/* The given root: the tree's "/" (this process is in the tree's
+	 * namespace, or the root is cryo's) must be that folder. */
+	if (i == 0 && d->caller->root)
+		return classify_root(d, e, why);
+	for (int k = 0; k < d->caller->nr_ext; k++)
+		if (!strcmp(d->caller->ext[k].key, e->mountpoint)) {
+			e->kind = MOUNT_ENTRY__KIND__BIND;
+			e->ext_key = strdup(d->caller->ext[k].val);
+			return e->ext_key ? 0 : -ENOMEM;
+		}
 	theirs = caller_mount(d->caller, dev, e->root, e->mountpoint, &same);
-	if (same) {
+	/* Below a given root, no mount point is one of cryo's. */
+	if (same && !d->caller->root) {
 		e->kind = MOUNT_ENTRY__KIND__INHERITED;
 		return 0;
 	}
@@ -203,10 +248,6 @@ static int classify(struct mnt_dump *d, size_t i, struct libmnt_fs *fs, const ch
 		if (d->devs[j] != dev || o->kind == MOUNT_ENTRY__KIND__INHERITED ||
 		    !below(e->root, o->root, &rest))
 			continue;
-		if (o->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(o->fstype, "proc")) {
-			*why = "a bind of a folder of a proc mount: not supported yet";
-			return -EOPNOTSUPP;
-		}
 		e->kind = MOUNT_ENTRY__KIND__BIND;
 		e->has_bind_of = true;
 		e->bind_of = o->id;
@@ -286,6 +327,7 @@ static void free_entries(struct mnt_dump *d)
 		free(e->source);
 		free(e->data);
 		free(e->bind_path);
+		free(e->ext_key);
 	}
 	free(d->entries);
 	free(d->devs);

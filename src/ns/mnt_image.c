@@ -41,8 +41,10 @@ static const char *check_entry(const struct image *img, size_t i)
 	}
 	if (i && !found)
 		return "its parent is not listed before it";
-	if (!i && e->kind != MOUNT_ENTRY__KIND__INHERITED)
-		return "the first mount (the namespace's root) must be cryo's";
+	if (!i && e->kind != MOUNT_ENTRY__KIND__INHERITED && e->kind != MOUNT_ENTRY__KIND__ROOT)
+		return "the first mount (the namespace's root) must be cryo's or the given root";
+	if (i && e->kind == MOUNT_ENTRY__KIND__ROOT)
+		return "only the first mount is the namespace's root";
 	if (e->flags & ~(uint64_t)(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
 				   MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME))
 		return "flags beyond those of a mount";
@@ -55,7 +57,16 @@ static const char *check_entry(const struct image *img, size_t i)
 		if (e->has_contents && strcmp(e->fstype, "tmpfs"))
 			return "only a tmpfs has files saved";
 		break;
+	case MOUNT_ENTRY__KIND__ROOT:
+		if (strcmp(e->mountpoint, "/") || e->has_bind_of || e->bind_path || e->ext_key)
+			return "the root is at / and binds nothing";
+		break;
 	case MOUNT_ENTRY__KIND__BIND:
+		if (e->ext_key) {
+			if (!*e->ext_key || e->has_bind_of || e->bind_path)
+				return "an external mount has a key and nothing else to bind";
+			break;
+		}
 		if (!e->has_bind_of == !e->bind_path || (e->bind_path && !absolute(e->bind_path)))
 			return "a bind names one mount made again or one absolute path";
 		if (e->has_bind_of) {

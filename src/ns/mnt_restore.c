@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -27,6 +28,10 @@
 struct mnt_set {
 	struct image *img;
 	int *contents;		/* the archive of each record, -1: none */
+	/* Where each record is mounted: its mount point, below the root the
+	 * caller gave (criu's root) when the tree's root was one (ROOT). */
+	char **where;
+	const char *root;
 };
 
 #define MNT_EXTERNALS_MAX 64
@@ -69,6 +74,9 @@ void mnt_free(struct mnt_set *set)
 		if (set->contents[i] >= 0)
 			close(set->contents[i]);
 	free(set->contents);
+	for (size_t i = 0; set->where && i < set->img->nr_records; i++)
+		free(set->where[i]);
+	free(set->where);
 	image_free(set->img);
 	free(set);
 }
@@ -122,8 +130,14 @@ static char *bind_source(const struct mnt_set *set, size_t i)
 	char *out = NULL;
 
 	for (size_t k = 0; k < nr_externals; k++)
-		if (!strcmp(externals[k].mountpoint, e->mountpoint))
+		if (!strcmp(externals[k].mountpoint, e->ext_key ? e->ext_key : e->mountpoint))
 			return strdup(externals[k].path);
+	if (e->ext_key) {
+		pr_err("restore: mount %u (%s): external mount '%s': the caller gives no folder for "
+		       "it (criu's ext_mnt, --external mnt[%s]:PATH)", e->id, e->mountpoint,
+		       e->ext_key, e->ext_key);
+		return NULL;
+	}
 	if (e->bind_path)
 		return strdup(e->bind_path);
 	for (size_t j = 0; j < i; j++) {
@@ -136,7 +150,7 @@ static char *bind_source(const struct mnt_set *set, size_t i)
 					     (e->root[len] && e->root[len] != '/')))
 			return NULL;
 		rest = strcmp(o->root, "/") ? e->root + len : e->root;
-		if (asprintf(&out, "%s%s", strcmp(o->mountpoint, "/") ? o->mountpoint : "",
+		if (asprintf(&out, "%s%s", strcmp(set->where[j], "/") ? set->where[j] : "",
 			     strcmp(rest, "/") ? rest : "") < 0)
 			return NULL;
 		return out;
@@ -161,17 +175,17 @@ static int make_new(const struct mnt_set *set, size_t i)
 	_cleanup_close_ int dir = -1;
 	int ret;
 
-	if (mount(e->source ? e->source : e->fstype, e->mountpoint, e->fstype, flags,
+	if (mount(e->source ? e->source : e->fstype, set->where[i], e->fstype, flags,
 		  e->data && *e->data ? e->data : NULL))
 		return fail(e, "mount it");
 	if (set->contents[i] < 0)
 		return 0;
-	dir = open(e->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = open(set->where[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return fail(e, "open it");
 	ret = mnt_tmpfs_restore(set->contents[i], e->id, dir, e->mountpoint);
 	if (!ret && e->fs_read_only &&
-	    mount(NULL, e->mountpoint, NULL, MS_REMOUNT | MS_RDONLY, e->data))
+	    mount(NULL, set->where[i], NULL, MS_REMOUNT | MS_RDONLY, e->data))
 		return fail(e, "make its filesystem read-only");
 	return ret;
 }
@@ -251,17 +265,17 @@ static int set_propagation(const struct mnt_set *set, size_t i)
 	}
 
 	if (joined && e->has_master && e->master == group) {
-		if (mount(NULL, e->mountpoint, NULL, MS_SLAVE, NULL))
+		if (mount(NULL, set->where[i], NULL, MS_SLAVE, NULL))
 			return fail(e, "make it a slave");
-		if (e->has_shared && mount(NULL, e->mountpoint, NULL, MS_SHARED, NULL))
+		if (e->has_shared && mount(NULL, set->where[i], NULL, MS_SHARED, NULL))
 			return fail(e, "make it shared");
 		return 0;
 	}
 	if (joined && e->has_shared && e->shared == group)
 		return 0;
-	if (mount(NULL, e->mountpoint, NULL, MS_PRIVATE, NULL))
+	if (mount(NULL, set->where[i], NULL, MS_PRIVATE, NULL))
 		return fail(e, "make it private");
-	if (e->has_shared && mount(NULL, e->mountpoint, NULL, MS_SHARED, NULL))
+	if (e->has_shared && mount(NULL, set->where[i], NULL, MS_SHARED, NULL))
 		return fail(e, "make it shared");
 	return 0;
 }
@@ -281,21 +295,72 @@ static int make_one(const struct mnt_set *set, size_t i)
 			       e->mountpoint);
 			return -EBADMSG;
 		}
-		ret = mount(source, e->mountpoint, NULL, MS_BIND, NULL) ?
+		ret = mount(source, set->where[i], NULL, MS_BIND, NULL) ?
 			      fail(e, "bind the folder it shows") : 0;
 		if (ret)
 			pr_err("restore: mount %u (%s): bound from %s", e->id, e->mountpoint,
 			       source);
 	}
 	if (!ret && e->flags &&
-	    mount(NULL, e->mountpoint, NULL, MS_REMOUNT | MS_BIND | e->flags, NULL))
+	    mount(NULL, set->where[i], NULL, MS_REMOUNT | MS_BIND | e->flags, NULL))
 		ret = fail(e, "give it its flags");
 	if (!ret)
 		ret = set_propagation(set, i);
 	return ret;
 }
 
-int mnt_restore(const struct mnt_set *set, const struct ns_user_set *userns)
+/* The proc mount itself, which its namespace's first process mounts. */
+static bool is_new_proc(const MountEntry *e)
+{
+	return e->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(e->fstype, "proc");
+}
+
+/* Whether record @i is made by the first process of the tree's new pid
+ * namespace, once it has mounted its /proc: that proc mount and those below
+ * it (runc's read-only and masked folders of /proc). */
+static bool under_proc(const struct mnt_set *set, size_t i)
+{
+	const MountEntry *e = entry(set, i);
+
+	for (size_t j = 0; j <= i; j++) {
+		const MountEntry *p = entry(set, j);
+		size_t len = strlen(p->mountpoint);
+
+		if (is_new_proc(p) && !strncmp(e->mountpoint, p->mountpoint, len) &&
+		    (!e->mountpoint[len] || e->mountpoint[len] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* Where each record goes: below @root when the tree's root was one. */
+static int place(struct mnt_set *set, const char *root)
+{
+	bool has_root = set->img->nr_records &&
+			entry(set, 0)->kind == MOUNT_ENTRY__KIND__ROOT;
+
+	if (has_root && !root) {
+		pr_err("restore: the tree's mount namespace had the root its dump was given "
+		       "(criu's root): give one again");
+		return -EINVAL;
+	}
+	set->root = has_root ? root : NULL;
+	set->where = calloc(set->img->nr_records + 1, sizeof(*set->where));
+	if (!set->where)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->img->nr_records; i++) {
+		const char *mp = entry(set, i)->mountpoint;
+
+		if (asprintf(&set->where[i], "%s%s", set->root ? set->root : "",
+			     set->root && !strcmp(mp, "/") ? "" : mp) < 0) {
+			set->where[i] = NULL;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int mnt_restore(struct mnt_set *set, const char *root, const struct ns_user_set *userns)
 {
 	size_t made = 0;
 	int ret = 0;
@@ -304,21 +369,41 @@ int mnt_restore(const struct mnt_set *set, const struct ns_user_set *userns)
 		return 0;
 	if (ns_user_unshare(userns, CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		return pr_errno_ret("restore: cannot make a new mount namespace");
+	ret = place(set, root);
+	/* The caller's root folder (runc's bind of the rootfs) stays when the
+	 * caller unmounts it: the tree's namespace lets nothing in. */
+	if (!ret && set->root && (mount(NULL, set->root, NULL, MS_PRIVATE, NULL)))
+		ret = pr_errno_ret("restore: root %s: cannot make it a private mount (it must "
+				   "be a mount point)", set->root);
 	for (size_t i = 0; !ret && i < set->img->nr_records; i++) {
 		const MountEntry *e = entry(set, i);
 
-		if (e->kind == MOUNT_ENTRY__KIND__INHERITED)
+		if (e->kind == MOUNT_ENTRY__KIND__INHERITED || e->kind == MOUNT_ENTRY__KIND__ROOT)
 			continue;
 		/* The first process of the new pid namespace mounts it, or
 		 * cryo's own serves, when the tree stays in cryo's. */
-		if (e->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(e->fstype, "proc"))
+		if (under_proc(set, i))
 			continue;
 		ret = make_one(set, i);
 		made++;
 	}
 	if (!ret)
-		pr_info("restore: %zu mounts made again in a new mount namespace", made);
+		pr_info("restore: %zu mounts made again in a new mount namespace%s%s", made,
+			set->root ? " below " : "", set->root ? set->root : "");
 	return ret;
+}
+
+bool mnt_has_below_proc(const struct mnt_set *set)
+{
+	for (size_t i = 0; set && i < set->img->nr_records; i++)
+		if (under_proc(set, i) && !is_new_proc(entry(set, i)))
+			return true;
+	return false;
+}
+
+const char *mnt_root(const struct mnt_set *set)
+{
+	return set ? set->root : NULL;
 }
 
 /* The tree's /proc (made again, not cryo's), or NULL. */
@@ -327,7 +412,7 @@ static const MountEntry *own_proc(const struct mnt_set *set)
 	for (size_t i = 0; set && i < set->img->nr_records; i++) {
 		const MountEntry *e = entry(set, i);
 
-		if (e->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(e->fstype, "proc"))
+		if (is_new_proc(e))
 			return e;
 	}
 	return NULL;
@@ -337,8 +422,27 @@ int mnt_proc_mount(const struct mnt_set *set)
 {
 	const MountEntry *e = own_proc(set);
 	unsigned long flags = e ? e->flags : MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char proc[PATH_MAX];
+	int ret = 0;
 
-	if (mount("proc", "/proc", "proc", flags, e && e->data && *e->data ? e->data : NULL))
+	/* Below the tree's root, when it had one of its own (criu's root). */
+	snprintf(proc, sizeof(proc), "%s/proc", set && set->root ? set->root : "");
+	if (mount("proc", proc, "proc", flags, e && e->data && *e->data ? e->data : NULL))
+		return -errno;
+	for (size_t i = 0; set && !ret && i < set->img->nr_records; i++)
+		if (under_proc(set, i) && !is_new_proc(entry(set, i)))
+			ret = make_one(set, i);
+	return ret;
+}
+
+int mnt_enter_root(const struct mnt_set *set)
+{
+	if (!set || !set->root)
+		return 0;
+	/* pivot_root(".", "."): the old root goes on top of the new one,
+	 * and is detached at once; nothing of cryo's stays reachable. */
+	if (chdir(set->root) || syscall(SYS_pivot_root, ".", ".") ||
+	    umount2(".", MNT_DETACH) || chdir("/"))
 		return -errno;
 	return 0;
 }

@@ -26,6 +26,7 @@
 struct net_ns_set {
 	struct image *img;	/* NULL: the tree was in cryo's */
 	int back;		/* cryo's own namespace while it is in the new one */
+	bool empty;		/* without img: a new one left empty (criu's empty_ns) */
 };
 
 /* The loopback's flags and MTU, through an ioctl socket of this namespace. */
@@ -122,7 +123,7 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	return ret;
 }
 
-int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
+int net_ns_dump(pid_t root, struct image_dir *dir, bool empty, int *back)
 {
 	struct net_walk rtnl = { 0 };
 	char *ruleset = NULL;
@@ -143,6 +144,11 @@ int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
 	if (ret) {
 		pr_err("dump: %s: cannot enter it: %s", who, strerror(-ret));
 		return ret;
+	}
+	/* criu's empty_ns: the runtime makes and fills it again (runc). */
+	if (empty) {
+		pr_info("dump: %s: not saved (empty_ns: its owner fills it again)", who);
+		return 0;
 	}
 	ret = net_ns_refuse_unsaved(who);
 	rtnl.who = who;
@@ -186,6 +192,12 @@ void net_ns_free(struct net_ns_set *set)
 	free(set);
 }
 
+void net_ns_make_empty(struct net_ns_set *set)
+{
+	if (set && !set->img)
+		set->empty = true;
+}
+
 int net_ns_load(const struct image_dir *dir, struct net_ns_set **out)
 {
 	struct net_ns_set *set = calloc(1, sizeof(*set));
@@ -211,12 +223,13 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns)
 	bool up;
 	int ret;
 
-	if (!set || !set->img)
+	if (!set || (!set->img && !set->empty))
 		return 0;
-	ns = (const NetNs *)set->img->records[0].msg;
-	ret = net_link_check_externals(ns);
-	if (ret)
-		return ret;
+	if (set->img) {
+		ret = net_link_check_externals((const NetNs *)set->img->records[0].msg);
+		if (ret)
+			return ret;
+	}
 	set->back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (set->back < 0)
 		return pr_errno_ret("restore: cannot open cryo's own network namespace");
@@ -226,6 +239,12 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns)
 		set->back = -1;
 		return ret;
 	}
+	if (!set->img) {
+		pr_info("restore: the tree's network namespace is made empty (empty_ns: its "
+			"owner fills it)");
+		return 0;
+	}
+	ns = (const NetNs *)set->img->records[0].msg;
 	up = ns->lo_up;
 	mtu = ns->lo_mtu;
 	ret = loopback(true, &up, &mtu, "restore: network namespace");

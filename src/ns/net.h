@@ -27,14 +27,18 @@ extern const struct image_kind_set net_ns_image_kinds;
 
 /* When @root's network namespace is not cryo's: enters it, refuses what
  * cannot be restored and writes net-ns.img; cryo stays inside until
- * net_ns_dump_leave(*@back) (-1: it did not move). */
-int net_ns_dump(pid_t root, struct image_dir *dir, int *back);
+ * net_ns_dump_leave(*@back) (-1: it did not move). @empty (criu's empty_ns):
+ * entered only, nothing saved or refused: its owner fills it again. */
+int net_ns_dump(pid_t root, struct image_dir *dir, bool empty, int *back);
 int net_ns_dump_leave(int back);
 
 struct net_ns_set;
 int net_ns_load(const struct image_dir *dir, struct net_ns_set **out);
 /* Nothing without net-ns.img. Otherwise: unshare(CLONE_NEWNET), the
  * loopback and the sysctls; cryo stays inside until net_ns_leave(). */
+/* criu's empty_ns at restore: a tree whose namespace was not saved (its
+ * dump had empty_ns) gets a new one left empty, which its owner fills. */
+void net_ns_make_empty(struct net_ns_set *set);
 int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns);
 void net_ns_leave(struct net_ns_set *set);
 /* Whether @set holds a network namespace of the tree's own. */

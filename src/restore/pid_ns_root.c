@@ -36,7 +36,7 @@ static void __attribute__((noreturn)) root_fail(const struct restore_set *rs, in
 	_exit(1);
 }
 
-pid_t pid_ns_root_create(const struct restore_set *rs, bool clone)
+pid_t pid_ns_root_create(const struct restore_set *rs, bool clone, bool sibling)
 {
 	const pid_t init = 1;
 	bool own_proc = rs->tree.own_proc || clone;
@@ -44,8 +44,11 @@ pid_t pid_ns_root_create(const struct restore_set *rs, bool clone)
 	 * otherwise a copy of cryo's. */
 	bool enter = rs->tree_mnt_fd >= 0;
 	struct ns_clone_args args = {
-		.flags = CLONE_NEWPID | (own_proc && !enter ? CLONE_NEWNS : 0),
-		.exit_signal = SIGCHLD,
+		/* A sibling of cryo (rst_sibling: runc's child) takes cryo's
+		 * exit signal, so clone3 is given none. */
+		.flags = CLONE_NEWPID | (own_proc && !enter ? CLONE_NEWNS : 0) |
+			 (sibling ? CLONE_PARENT : 0),
+		.exit_signal = sibling ? 0 : SIGCHLD,
 		.set_tid = &init,
 		.nr_set_tid = 1,
 	};
@@ -66,9 +69,13 @@ pid_t pid_ns_root_create(const struct restore_set *rs, bool clone)
 	 * mounts is a slave already, and its peer groups must stay. */
 	if (!rs->mnts && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		root_fail(rs, errno, "make its mounts slaves of cryo's");
-	/* With the options of the tree's own, if it had one. */
+	/* With the options of the tree's own, if it had one, and the mounts
+	 * below it; in the tree's root when it had one (criu's root). */
 	ret = mnt_proc_mount(rs->mnts);
 	if (ret)
-		root_fail(rs, -ret, "mount /proc");
+		root_fail(rs, -ret, "mount /proc and the mounts below it");
+	ret = mnt_enter_root(rs->mnts);
+	if (ret)
+		root_fail(rs, -ret, "move into the tree's root folder (pivot_root)");
 	return 0;
 }

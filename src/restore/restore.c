@@ -231,7 +231,7 @@ static pid_t create_root(struct restore_run *run, int pipes[3][2], const int rel
 		return -1;
 	}
 	if (ns_init)
-		child = pid_ns_root_create(rs, opts->clone);
+		child = pid_ns_root_create(rs, opts->clone, opts->restore_sibling);
 	else
 		child = opts->restore_sibling ? family_clone(root, 0, CLONE_PARENT) :
 						family_clone(root, SIGCHLD, 0);
@@ -297,11 +297,6 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	/* cryo adds an init only to a clone of a tree without its own. */
 	bool extra_init = opts->clone && !ns_init;
 
-	if (ns_init && opts->restore_sibling) {
-		pr_err("restore: pid 1 (the init of its own pid namespace) with the root made "
-		       "cryo's sibling (RPC): not supported yet");
-		return -EOPNOTSUPP;
-	}
 	/* Its /proc is cryo's own: options it had are said to be lost. */
 	if (!opts->clone && !ns_init)
 		mnt_proc_warn_kept(rs->mnts);
@@ -495,6 +490,35 @@ static int report_stats(struct stats *st, const struct cryo_opts *opts)
 	return ret;
 }
 
+/* criu's ext_mnt (key -> folder) and inherit_fd of a runtime, and checks: a root of
+ * its own, or mounts below /proc, need the tree's pid namespace init,
+ * which mounts that /proc and moves into the root (pid_ns_root.c). */
+static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *opts)
+{
+	char spec[2 * PATH_MAX];
+	int ret = 0;
+
+	for (int i = 0; !ret && i < opts->nr_ext_mnt; i++) {
+		snprintf(spec, sizeof(spec), "mnt[%s]:%s", opts->ext_mnt[i].key,
+			 opts->ext_mnt[i].val);
+		ret = mnt_external_add(spec);
+	}
+	for (int i = 0; !ret && i < opts->nr_inherit_fd; i++) {
+		unsigned long long ino = 0;
+
+		sscanf(opts->inherit_fd[i].key, "pipe:[%llu]", &ino);
+		ret = files_pipe_inherit(ino, opts->inherit_fd[i].fd);
+	}
+	if (opts->empty_ns & CLONE_NEWNET)
+		net_ns_make_empty(rs->net_ns);
+	if (!ret && mnt_has_below_proc(rs->mnts) && !restore_root_is_pid_ns_init(rs)) {
+		pr_err("restore: the tree has mounts below its /proc, which only the init of "
+		       "its own pid namespace can make again");
+		ret = -EOPNOTSUPP;
+	}
+	return ret;
+}
+
 int cmd_restore(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
@@ -556,8 +580,10 @@ int cmd_restore(const struct cryo_opts *opts)
 	 * it. The tree's processes are born in its mount namespace, and its
 	 * files opened there. */
 	rs.own_ns.userns = rs.userns;
-	if (ns_user_make(rs.userns, 3) || mnt_restore(rs.mnts, rs.userns) ||
-	    (!rs.mnts && ns_user_copy_mounts(rs.userns))) {
+	if (restore_runtime_opts(&rs, opts) || ns_user_make(rs.userns, 3) ||
+	    mnt_restore(rs.mnts, opts->root, rs.userns) ||
+	    (!rs.mnts && ns_user_copy_mounts(rs.userns)) ||
+	    files_restore_set_root(mnt_root(rs.mnts))) {
 		restore_unload(&rs);
 		net_lock_end(true);
 		progress_stop(&st);

@@ -183,9 +183,10 @@ void __attribute__((noreturn)) clone_init_run(struct restore_set *rs, const int 
 /* pid_ns_root.c: whether the root was pid 1 of its pid namespace, and its
  * creation as the init of a new one, as fork() returns; in the child, the
  * new mount namespace (with a /proc of its own: when the tree had one, or
- * with @clone) is ready. */
+ * with @clone) is ready. @sibling: made cryo's sibling (CLONE_PARENT,
+ * rst_sibling). */
 bool restore_root_is_pid_ns_init(const struct restore_set *rs);
-pid_t pid_ns_root_create(const struct restore_set *rs, bool clone);
+pid_t pid_ns_root_create(const struct restore_set *rs, bool clone, bool sibling);
 
 /* regs_check.c: every thread's registers are ones the kernel takes, its
  * rip in one of @mm's executable mappings; else refused naming @path. */

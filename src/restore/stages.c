@@ -413,6 +413,16 @@ static int start_page_server(struct restore_run *run)
 	return ret;
 }
 
+/* The root's pid as cryo sees it, which the notifications carry (runc
+ * takes it for the container's init): the saved one but in a new pid
+ * namespace. */
+static pid_t root_seen(const struct restore_run *run)
+{
+	pid_t seen = run->rs->tasks[0].host_pid;
+
+	return seen ? seen : run->rs->tree.tasks[0].pid;
+}
+
 int run_stages(struct restore_run *run, uint64_t began)
 {
 	const struct tree *tree = &run->rs->tree;
@@ -426,7 +436,7 @@ int run_stages(struct restore_run *run, uint64_t began)
 		ret = files_prepare_late(run->rs->files, run->rs->files_imgs,
 					 run->rs->nr_files_imgs);
 	if (!ret)
-		ret = cryo_notify(run->opts, "setup-namespaces", tree->tasks[0].pid) ? -ECANCELED : 0;
+		ret = cryo_notify(run->opts, "setup-namespaces", root_seen(run)) ? -ECANCELED : 0;
 	if (!ret)
 		ret = let_on(run, 0, tree->nr);
 	if (!ret)
@@ -448,10 +458,10 @@ int run_stages(struct restore_run *run, uint64_t began)
 		ret = start_page_server(run);
 	/* Every process is restored and none runs yet, as criu's post-restore. */
 	if (!ret)
-		ret = cryo_notify(run->opts, "post-restore", tree->tasks[0].pid) ? -ECANCELED : 0;
+		ret = cryo_notify(run->opts, "post-restore", root_seen(run)) ? -ECANCELED : 0;
 	if (!ret) {
 		net_lock_end(false);
-		ret = cryo_notify(run->opts, "network-unlock", tree->tasks[0].pid) ? -ECANCELED : 0;
+		ret = cryo_notify(run->opts, "network-unlock", root_seen(run)) ? -ECANCELED : 0;
 	}
 	if (!ret)
 		ret = finish_all(run);

@@ -3,13 +3,16 @@
  * fields this file does not handle are found through the schema's
  * descriptor, so an option added to rpc.proto is refused until handled. */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
+#include "common/textfile.h"
 #include "rpc/rpc.h"
 
 /* Options handled below, explicitly. */
@@ -18,6 +21,9 @@ static const char *const handled[] = {
 	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "root", "rst_sibling",
 	"tcp_established", "tcp_close", "ext_unix_sk", "tcp_skip_in_flight", "file_locks",
 	"manage_cgroups", "manage_cgroups_mode",
+	/* What runc sets on every checkpoint and restore (runtime_opts()). */
+	"ext_mnt", "empty_ns", "freeze_cgroup", "orphan_pts_master", "inherit_fd", "cg_root",
+	"evasive_devices",
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
 	"network_lock", "config_file", "ghost_limit",
@@ -30,15 +36,10 @@ static const struct {
 } reasons[] = {
 	{ "external", "external resources (mounts, namespaces) need mount namespaces, which cryo "
 		      "does not restore yet" },
-	{ "ext_mnt", "external mounts need mount namespaces, which cryo does not restore yet" },
-	{ "join_ns", "joining namespaces is not supported yet" },
-	{ "empty_ns", "namespaces are not dumped or restored yet" },
-	{ "inherit_fd", "replacing a resource by an fd of the caller is not supported yet" },
-	{ "orphan_pts_master", "a terminal whose master is outside the tree is not supported yet" },
+	{ "join_ns", "joining namespaces is not supported yet (runc sends it for a namespace "
+		     "given by path in config.json)" },
 	{ "lsm_profile", "LSM profiles are not set at restore yet" },
 	{ "lsm_mount_context", "LSM mount contexts are not set at restore yet" },
-	{ "cg_root", "cgroups are not dumped or restored yet" },
-	{ "freeze_cgroup", "freezing a given cgroup is not supported: cryo finds the tree's own" },
 	{ "lazy_pages", "lazy restore is not available through RPC yet (cryo restore --lazy-pages)" },
 	{ "ps", "the page server is not supported" },
 	{ "parent_img", "incremental dumps are not supported yet" },
@@ -209,6 +210,87 @@ static void refuse(char *why, size_t len, unsigned int *nr, const char *name, co
 			 name);
 }
 
+/* Whether the comma-separated list @list (of @len bytes) holds @word; an
+ * empty @word matches an empty list only (cgroup v2's "0::" line). */
+static bool list_has(const char *list, size_t len, const char *word)
+{
+	size_t wlen = strlen(word);
+
+	if (!wlen)
+		return !len;
+	for (const char *p = list; p < list + len;) {
+		size_t n = strcspn(p, ",:");
+
+		if (n == wlen && !strncmp(p, word, n))
+			return true;
+		p += n + 1;
+	}
+	return false;
+}
+
+/* Whether every cg_root entry names the cgroup cryo itself is in for that
+ * controller ("" or none: cgroup v2), as runc's are: it moves cryo into
+ * the container's cgroups before it sends the request. */
+static bool cg_root_is_callers(const CriuOpts *o)
+{
+	_cleanup_free_ char *text = NULL;
+
+	if (read_text_file("/proc/self/cgroup", &text))
+		return false;
+	for (size_t i = 0; i < o->n_cg_root; i++) {
+		const char *ctrl = o->cg_root[i]->ctrl ? o->cg_root[i]->ctrl : "";
+		bool found = false;
+
+		for (char *line = text; line && *line && !found;) {
+			char *end = strchr(line, '\n'), *ctrls = strchr(line, ':');
+			char *path = ctrls ? strchr(ctrls + 1, ':') : NULL;
+
+			if (end)
+				*end = '\0';
+			if (path && list_has(ctrls + 1, (size_t)(path - ctrls - 1), ctrl))
+				found = !strcmp(path + 1, o->cg_root[i]->path);
+			if (end)
+				*end = '\n';
+			line = end ? end + 1 : NULL;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* ext_mnt, inherit_fd and cg_root entries cryo cannot take, named in @why. */
+static void refuse_runtime_lists(const CriuOpts *o, char *why, size_t len, unsigned int *nr)
+{
+	unsigned int inode;
+	char c;
+
+	for (size_t i = 0; i < o->n_ext_mnt; i++)
+		if (o->ext_mnt[i]->key[0] != '/' || !*o->ext_mnt[i]->val) {
+			refuse(why, len, nr, "ext_mnt", "a key must be a mount point (absolute) and "
+			       "a value not empty");
+			break;
+		}
+	if (o->n_ext_mnt > ARRAY_SIZE(((struct cryo_opts *)0)->ext_mnt))
+		refuse(why, len, nr, "ext_mnt", "too many entries");
+	/* criu's pipe:[INODE] keys (runc's stdio); other keys are other kinds. */
+	for (size_t i = 0; i < o->n_inherit_fd; i++)
+		if (sscanf(o->inherit_fd[i]->key, "pipe:[%u%c", &inode, &c) != 2 || c != ']' ||
+		    strchr(o->inherit_fd[i]->key, ']')[1] || o->inherit_fd[i]->fd < 0) {
+			refuse(why, len, nr, "inherit_fd", "only pipe:[INODE] keys with an fd are "
+			       "supported");
+			break;
+		}
+	if (o->n_inherit_fd > ARRAY_SIZE(((struct cryo_opts *)0)->inherit_fd))
+		refuse(why, len, nr, "inherit_fd", "too many entries");
+	/* runc names the cgroups it put cryo in; with cgroups left alone the
+	 * restored processes stay in cryo's, which are those. */
+	if (o->n_cg_root && cgroup_mode(o) && strcmp(cgroup_mode(o), "ignore") &&
+	    !cg_root_is_callers(o))
+		refuse(why, len, nr, "cg_root", "other cgroups than cryo's own are supported "
+		       "only with manage_cgroups_mode IGNORE");
+}
+
 /* Every option of @o that cryo cannot honour, named in @why. */
 static int refuse_unsupported(const CriuOpts *o, char *why, size_t len)
 {
@@ -223,11 +305,17 @@ static int refuse_unsupported(const CriuOpts *o, char *why, size_t len)
 		if (!is_handled(f->name) && field_asks(&o->base, f))
 			refuse(why, len, &nr, f->name, reason(f->name));
 	}
-	if (o->root && *o->root && strcmp(o->root, "/")) {
-		snprintf(root_why, sizeof(root_why), "restoring into another root (%s) needs mount "
-			 "namespaces, which cryo does not restore yet", o->root);
+	if (o->root && *o->root && o->root[0] != '/') {
+		snprintf(root_why, sizeof(root_why), "'%s' is not an absolute path", o->root);
 		refuse(why, len, &nr, "root", root_why);
 	}
+	if (o->freeze_cgroup && *o->freeze_cgroup && o->freeze_cgroup[0] != '/')
+		refuse(why, len, &nr, "freeze_cgroup", "not an absolute path");
+	/* runc's empty_ns is its network namespace, whose devices it sets up. */
+	if (o->has_empty_ns && o->empty_ns & ~(uint32_t)CLONE_NEWNET)
+		refuse(why, len, &nr, "empty_ns", "only CLONE_NEWNET (a network namespace the "
+		       "runtime fills) is supported");
+	refuse_runtime_lists(o, why, len, &nr);
 	/* runc names one whether or not it exists: only an existing one asks. */
 	if (o->config_file && *o->config_file && !access(o->config_file, F_OK))
 		refuse(why, len, &nr, "config_file", "cryo does not read criu's configuration "
@@ -238,6 +326,39 @@ static int refuse_unsupported(const CriuOpts *o, char *why, size_t len)
 	if (o->has_manage_cgroups_mode && (unsigned int)o->manage_cgroups_mode > 6)
 		refuse(why, len, &nr, "manage_cgroups_mode", "not one of criu's modes");
 	return nr ? -EOPNOTSUPP : 0;
+}
+
+/* root, freeze_cgroup, empty_ns, ext_mnt, inherit_fd: what a container
+ * runtime sets. */
+static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool dump,
+			    struct rpc_action *a, char *why, size_t len)
+{
+	struct cryo_opts *c = &a->opts;
+
+	if (o->root && *o->root && strcmp(o->root, "/"))
+		c->root = o->root;
+	if (dump && o->freeze_cgroup && *o->freeze_cgroup)
+		c->freeze_cgroup = o->freeze_cgroup;
+	c->empty_ns = o->has_empty_ns ? o->empty_ns : 0;
+	for (size_t i = 0; i < o->n_ext_mnt; i++) {
+		c->ext_mnt[i].key = o->ext_mnt[i]->key;
+		c->ext_mnt[i].val = o->ext_mnt[i]->val;
+	}
+	c->nr_ext_mnt = (int)o->n_ext_mnt;
+	/* Fds cryo inherited from the client that started it, as criu's. */
+	if (o->n_inherit_fd && !conn->swrk)
+		return fail(why, len, -EOPNOTSUPP, "option inherit_fd: only through `cryo swrk` "
+			    "(an fd cryo inherited from its client)");
+	for (size_t i = 0; i < o->n_inherit_fd; i++) {
+		c->inherit_fd[i].key = o->inherit_fd[i]->key;
+		c->inherit_fd[i].fd = o->inherit_fd[i]->fd;
+	}
+	c->nr_inherit_fd = (int)o->n_inherit_fd;
+	/* Processes placed by the mode go below the cgroup runc put cryo in. */
+	for (size_t i = 0; !dump && i < o->n_cg_root; i++)
+		if (!o->cg_root[i]->ctrl || !*o->cg_root[i]->ctrl)
+			c->cgroup_root = o->cg_root[i]->path;
+	return 0;
 }
 
 int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType type,
@@ -271,6 +392,9 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	a->opts.skip_in_flight = o->has_tcp_skip_in_flight && o->tcp_skip_in_flight;
 	/* file_locks: cryo always saves and takes again the tree's file locks. */
 	a->forward_notify = o->has_notify_scripts && o->notify_scripts;
+	ret = map_runtime_opts(conn, o, dump, a, why, len);
+	if (ret)
+		return ret;
 	if (dump) {
 		if (!o->has_pid || o->pid <= 0)
 			return fail(why, len, -EINVAL, "option pid: not given (dumping the "

@@ -24,6 +24,7 @@
 struct rpc_conn {
 	int sk;
 	pid_t fd_owner;
+	bool swrk;	/* cryo was started by the client: inherit_fd names cryo's fds */
 };
 
 /* What a DUMP or RESTORE request asks, as cryo's options. */

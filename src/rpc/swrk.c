@@ -211,5 +211,6 @@ int cmd_swrk(const struct cryo_opts *opts)
 	}
 	conn.sk = (int)fd;
 	conn.fd_owner = rpc_peer_pid(conn.sk);
+	conn.swrk = true;
 	return rpc_serve(&conn) ? 1 : 0;
 }

@@ -225,10 +225,10 @@ static void stop_guard(struct freezer *fz)
 	fz->guard = -1;
 }
 
+static void freeze_picked(pid_t root, struct freezer *fz);
+
 void freezer_freeze(pid_t root, struct freezer *fz)
 {
-	int waited;
-
 	fz->dir_fd = fz->guard_fd = -1;
 	fz->root = root;
 	fz->thawed = false;
@@ -236,6 +236,49 @@ void freezer_freeze(pid_t root, struct freezer *fz)
 		freezer_forget(fz);
 		return;
 	}
+	freeze_picked(root, fz);
+}
+
+int freezer_find_given(pid_t root, const char *given, char *path, size_t size)
+{
+	char mnt[PATH_MAX], theirs[PATH_MAX], mine[PATH_MAX];
+	int fd = open(given, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0 && !faccessat(fd, "cgroup.freeze", W_OK, 0)) {
+		snprintf(path, size, "%s", given);
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	/* A v1 freezer (runc's on a hybrid layout): the tree's own v2 cgroup. */
+	if (cgroup2_mount(mnt, sizeof(mnt)) || cgroup2_path_of(root, theirs, sizeof(theirs)) ||
+	    cgroup2_path_of(getpid(), mine, sizeof(mine)) || cgroup_within(mine, theirs) ||
+	    (size_t)snprintf(path, size, "%s%s", mnt, theirs) >= size)
+		return -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && faccessat(fd, "cgroup.freeze", W_OK, 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void freezer_freeze_given(pid_t root, int dir_fd, const char *path, struct freezer *fz)
+{
+	fz->guard_fd = -1;
+	fz->root = root;
+	fz->thawed = false;
+	snprintf(fz->path, sizeof(fz->path), "%s", path);
+	fz->dir_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+	if (fz->dir_fd < 0)
+		return;
+	freeze_picked(root, fz);
+}
+
+static void freeze_picked(pid_t root, struct freezer *fz)
+{
+	int waited;
+
 	fz->was_frozen = freeze_requested(fz);
 	if (!fz->was_frozen) {
 		start_guard(fz);

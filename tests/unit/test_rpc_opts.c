@@ -3,6 +3,7 @@
  * effect or makes the request fail with a message naming it. Walks the
  * schema's descriptor, so a field added to rpc.proto is covered at once. */
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,11 @@ static const char *const accepted[] = {
 	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "rst_sibling",
 	"tcp_established", "tcp_close", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock",
 	"ghost_limit", "tcp_skip_in_flight", "manage_cgroups", "manage_cgroups_mode",
+	/* runc's: a pty master cryo never meets
+	 * (a terminal's slave without its master is refused at dump); device
+	 * paths cryo checks anyway; cgroups runc put cryo in, with cgroups
+	 * not managed (as criu, they then change nothing). */
+	"orphan_pts_master", "evasive_devices", "cg_root",
 };
 
 static bool is_accepted(const char *name)
@@ -139,6 +145,77 @@ TEST(every_option_has_its_effect_or_is_refused_by_name)
 	/* criu's schema has about 70 options; most ask for what cryo lacks. */
 	CHECK_GOTO(refused > 40, out, "only %u options refused", refused);
 out:
+	close(dir_fd);
+	free(a);
+}
+
+static ExtMountMap *ext_mnt(const char *key, const char *val)
+{
+	ExtMountMap *m = malloc(sizeof(*m));
+
+	ext_mount_map__init(m);
+	m->key = strdup(key);
+	m->val = strdup(val);
+	return m;
+}
+
+/* What runc sets on every checkpoint and restore reaches cryo's options;
+ * what cryo cannot take of them is refused by name. */
+TEST(runcs_options_reach_cryos_options)
+{
+	struct rpc_conn conn = { .fd_owner = getpid() }, swrk = { .fd_owner = getpid(),
+								  .swrk = true };
+	struct rpc_action *a = malloc(sizeof(*a));
+	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CriuOpts *o = base_opts(dir_fd);
+	InheritFd *inh = malloc(sizeof(*inh));
+	char why[RPC_ERRMSG_MAX] = "";
+	int ret;
+
+	o->root = strdup("/srv/rootfs");
+	o->freeze_cgroup = strdup("/sys/fs/cgroup/freezer/c1");
+	o->has_empty_ns = true;
+	o->empty_ns = CLONE_NEWNET;
+	o->n_ext_mnt = 2;
+	o->ext_mnt = malloc(2 * sizeof(*o->ext_mnt));
+	o->ext_mnt[0] = ext_mnt("/etc/hosts", "/etc/hosts");
+	o->ext_mnt[1] = ext_mnt("/proc/keys", "/dev/null");
+	o->has_orphan_pts_master = o->orphan_pts_master = true;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret, out, "%s", why);
+	CHECK_GOTO(!strcmp(a->opts.root, "/srv/rootfs") &&
+		   !strcmp(a->opts.freeze_cgroup, "/sys/fs/cgroup/freezer/c1") &&
+		   a->opts.empty_ns == CLONE_NEWNET && a->opts.nr_ext_mnt == 2 &&
+		   !strcmp(a->opts.ext_mnt[1].key, "/proc/keys") &&
+		   !strcmp(a->opts.ext_mnt[1].val, "/dev/null"), out, "runc's dump options");
+
+	inherit_fd__init(inh);
+	inh->key = strdup("pipe:[4242]");
+	inh->fd = 1;
+	o->n_inherit_fd = 1;
+	o->inherit_fd = malloc(sizeof(*o->inherit_fd));
+	o->inherit_fd[0] = inh;
+	ret = rpc_map_opts(&swrk, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.nr_inherit_fd == 1 && a->opts.inherit_fd[0].fd == 1 &&
+		   !a->opts.freeze_cgroup, out, "runc's restore options: %s", why);
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "inherit_fd"), out, "inherit_fd through a service: %s",
+		   why);
+	free(inh->key);
+	inh->key = strdup("tty[88:0]");
+	ret = rpc_map_opts(&swrk, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "inherit_fd"), out, "inherit_fd of a tty: %s", why);
+
+	o->empty_ns = CLONE_NEWNET | CLONE_NEWIPC;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "empty_ns"), out, "empty_ns of IPC: %s", why);
+	o->empty_ns = CLONE_NEWNET;
+	free(o->root);
+	o->root = strdup("rootfs");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "root"), out, "a relative root: %s", why);
+out:
+	protobuf_c_message_free_unpacked(&o->base, NULL);
 	close(dir_fd);
 	free(a);
 }

@@ -1,0 +1,301 @@
+/* runc end to end through `cryo swrk`: Debian's runc runs an OCI bundle the
+ * test makes (a busybox-static root filesystem, a shell loop counting into
+ * a file of the rootfs beside a child), and `runc --criu cryo checkpoint`
+ * and `restore -d` bring it back twice: the count goes on from where it
+ * stopped, with the same pids inside and the child alive. Skipped, with
+ * the reason, without runc or busybox. The container, its state, cgroups
+ * and the bundle go at the end. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define RUNC "/usr/sbin/runc"
+#define BUSYBOX "/bin/busybox"
+/* The service: a child, and a count with the shell's and the child's pid
+ * and whether the child still runs, one line every 50 ms. */
+#define SERVICE                                                                     \
+	"sleep 1000 & c=$!; i=0; while :; do i=$((i+1)); "                          \
+	"if kill -0 $c 2>/dev/null; then s=alive; else s=dead; fi; "               \
+	"echo \"$i $$ $c $s\" >> /tmp/count; sleep 0.05; done"
+
+struct bundle {
+	char dir[64];		/* the bundle; its rootfs inside */
+	char state[96];		/* runc's --root, the test's own */
+	char id[64];
+	char cryo[PATH_MAX + 16];
+	int out[2];		/* the container's stdout and stderr */
+};
+
+/* One line of the count: its number, the shell's pid and the child's. */
+struct count {
+	long n;
+	int shell, child;
+	char state[16];
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Runs argv with stdout and stderr on @out_fd (or a log of the bundle);
+ * its exit status, -1 if it could not run. */
+static int run(const struct bundle *b, int out_fd, const char *const *argv)
+{
+	char log[PATH_MAX + 16];
+	int status, fd;
+	pid_t pid;
+
+	snprintf(log, sizeof(log), "%s/runc.log", b->dir);
+	pid = fork();
+	if (pid == 0) {
+		fd = out_fd >= 0 ? out_fd : open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		dup2(open("/dev/null", O_RDONLY), 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+#define RUN(b, fd, ...) run(b, fd, (const char *const[]){ __VA_ARGS__, NULL })
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[4 * PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* The last whole line of the count; false if there is none yet. */
+static bool last_count(const struct bundle *b, struct count *c)
+{
+	char path[PATH_MAX + 32], line[128], last[128] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/rootfs/tmp/count", b->dir);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (strchr(line, '\n'))
+			snprintf(last, sizeof(last), "%s", line);
+	fclose(f);
+	return sscanf(last, "%ld %d %d %15s", &c->n, &c->shell, &c->child, c->state) == 4;
+}
+
+/* The line numbered @n, if written. */
+static bool count_line(const struct bundle *b, long n, struct count *c)
+{
+	char path[PATH_MAX + 32], line[128];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/rootfs/tmp/count", b->dir);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%ld %d %d %15s", &c->n, &c->shell, &c->child, c->state) ==
+				4 && c->n == n;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Waits up to @secs for the count to pass @above. */
+static bool count_passes(const struct bundle *b, long above, double secs, struct count *c)
+{
+	for (double until = now() + secs; now() < until; usleep(20000))
+		if (last_count(b, c) && c->n > above)
+			return true;
+	return false;
+}
+
+static bool image_written(const char *images)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/inventory.img", images);
+	return !access(path, F_OK);
+}
+
+/* Whether runc's output (runc.log of the bundle) has @what. */
+static bool log_has(const struct bundle *b, const char *what)
+{
+	return !sh("grep -q '%s' %s/runc.log", what, b->dir);
+}
+
+/* config.json from `runc spec`, with the service, no terminal, a writable
+ * root: the values runc spec writes are replaced as text. */
+static bool edit_spec(const struct bundle *b)
+{
+	char path[PATH_MAX + 16], *text, *args, *end, *out;
+	struct stat st;
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/config.json", b->dir);
+	f = fopen(path, "re");
+	if (!f || fstat(fileno(f), &st))
+		return false;
+	text = calloc(1, st.st_size + 1);
+	ok = text && fread(text, 1, st.st_size, f) == (size_t)st.st_size;
+	fclose(f);
+	args = ok ? strstr(text, "\"args\": [") : NULL;
+	end = args ? strchr(args, ']') : NULL;
+	out = calloc(1, st.st_size + 2 * sizeof(SERVICE) + 64);
+	if (!end || !out || !strstr(text, "\"terminal\": true") ||
+	    !strstr(text, "\"readonly\": true")) {
+		free(text);
+		free(out);
+		return false;
+	}
+	memcpy(out, text, args - text);
+	strcat(out, "\"args\": [\"sh\", \"-c\", \"");
+	/* The service's quotes, escaped for JSON. */
+	for (const char *s = SERVICE; *s; s++) {
+		size_t len = strlen(out);
+
+		if (*s == '"' || *s == '\\')
+			out[len++] = '\\';
+		out[len] = *s;
+	}
+	strcat(out, "\"]");
+	strcat(out, end + 1);
+	memcpy(strstr(out, "\"terminal\": true"), "\"terminal\":false", 16);
+	memcpy(strstr(out, "\"readonly\": true"), "\"readonly\":false", 16);
+	f = fopen(path, "we");
+	ok = f && fputs(out, f) >= 0;
+	if (f && fclose(f))
+		ok = false;
+	free(text);
+	free(out);
+	return ok;
+}
+
+static bool make_bundle(struct bundle *b)
+{
+	char self[PATH_MAX - 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	/* build/tests/rpc/test_runc -> build/cryo */
+	*strrchr(self, '/') = '\0';
+	snprintf(b->cryo, sizeof(b->cryo), "%s/../../cryo", self);
+	if (getenv("CRYO"))
+		snprintf(b->cryo, sizeof(b->cryo), "%s", getenv("CRYO"));
+	snprintf(b->dir, sizeof(b->dir), "/tmp/cryo-runc-XXXXXX");
+	if (!mkdtemp(b->dir))
+		return false;
+	snprintf(b->state, sizeof(b->state), "%s/state", b->dir);
+	snprintf(b->id, sizeof(b->id), "cryo-test-%d", getpid());
+	if (sh("mkdir -p %s/rootfs/bin %s/rootfs/tmp %s/rootfs/proc %s/rootfs/sys %s/rootfs/dev "
+	       "&& cp " BUSYBOX " %s/rootfs/bin/ && chroot %s/rootfs /bin/busybox --install -s /bin",
+	       b->dir, b->dir, b->dir, b->dir, b->dir, b->dir, b->dir))
+		return false;
+	if (RUN(b, -1, RUNC, "spec", "--bundle", b->dir))
+		return false;
+	return edit_spec(b);
+}
+
+static void remove_bundle(struct bundle *b)
+{
+	RUN(b, -1, RUNC, "--root", b->state, "kill", b->id, "KILL");
+	usleep(100000);
+	RUN(b, -1, RUNC, "--root", b->state, "delete", "-f", b->id);
+	if (b->out[0] >= 0)
+		close(b->out[0]);
+	if (b->out[1] >= 0)
+		close(b->out[1]);
+	/* The log first, where a failure's reasons are. */
+	if (harness_failed())
+		sh("cat %s/runc.log %s/img*/*.log >&2 2>/dev/null", b->dir, b->dir);
+	sh("rm -rf %s", b->dir);
+}
+
+TEST(runc_checkpoints_and_restores_a_container_twice_and_it_counts_on)
+{
+	struct bundle b = { .out = { -1, -1 } };
+	struct count before, after, first;
+	char images[PATH_MAX + 16];
+
+	if (access(RUNC, X_OK) || access(BUSYBOX, X_OK)) {
+		harness_skip("needs " RUNC " and " BUSYBOX " (Debian's runc and busybox-static)");
+		return;
+	}
+	CHECK(!pipe2(b.out, O_CLOEXEC), "pipe: %s", strerror(errno));
+	CHECK_GOTO(make_bundle(&b), out, "cannot make the bundle in %s", b.dir);
+	/* stdout and stderr a pipe, as a runtime's caller gives: inherit_fd. */
+	CHECK_GOTO(!RUN(&b, b.out[1], RUNC, "--root", b.state, "run", "-d", "--bundle", b.dir,
+			b.id), out, "runc run failed");
+	CHECK_GOTO(count_passes(&b, 5, 10, &first), out, "the service does not count");
+	CHECK_GOTO(first.shell == 1 && first.child > 1, out, "pids %d and %d inside", first.shell,
+		   first.child);
+	/* --leave-running: images, and the service never stops. */
+	snprintf(images, sizeof(images), "%s/img-running", b.dir);
+	CHECK_GOTO(!RUN(&b, -1, RUNC, "--root", b.state, "--criu", b.cryo, "checkpoint",
+			"--leave-running", "--image-path", images, b.id), out,
+		   "runc checkpoint --leave-running failed");
+	CHECK_GOTO(last_count(&b, &before) && count_passes(&b, before.n + 3, 10, &after), out,
+		   "the count stopped after checkpoint --leave-running");
+	CHECK_GOTO(image_written(images), out, "no inventory.img after --leave-running");
+	/* --pre-dump: cryo has none: FEATURE_CHECK answers MemTrack false, and runc
+	 * 1.1.5 says "CRIU is missing features" (a PRE_DUMP request is refused
+	 * by name, test_rpc). */
+	snprintf(images, sizeof(images), "%s/img-pre", b.dir);
+	CHECK_GOTO(RUN(&b, -1, RUNC, "--root", b.state, "--criu", b.cryo, "checkpoint",
+		       "--pre-dump", "--image-path", images, b.id), out,
+		   "runc checkpoint --pre-dump succeeded");
+	CHECK_GOTO(log_has(&b, "missing features") || log_has(&b, "PRE_DUMP"), out,
+		   "the pre-dump refusal does not name it");
+	CHECK_GOTO(last_count(&b, &before) && count_passes(&b, before.n + 3, 10, &after), out,
+		   "the count stopped after a refused pre-dump");
+	for (int round = 1; round <= 2; round++) {
+		snprintf(images, sizeof(images), "%s/img%d", b.dir, round);
+		CHECK_GOTO(!RUN(&b, -1, RUNC, "--root", b.state, "--criu", b.cryo, "checkpoint",
+				"--image-path", images, b.id), out,
+			   "round %d: runc checkpoint failed", round);
+		CHECK_GOTO(last_count(&b, &before), out, "round %d: no count", round);
+		usleep(300000);
+		CHECK_GOTO(last_count(&b, &after) && after.n == before.n, out,
+			   "round %d: the count went on after the checkpoint (%ld, %ld)", round,
+			   before.n, after.n);
+		CHECK_GOTO(!RUN(&b, b.out[1], RUNC, "--root", b.state, "--criu", b.cryo, "restore",
+				"-d", "--image-path", images, "--bundle", b.dir, b.id), out,
+			   "round %d: runc restore failed", round);
+		/* The next number, not 1 again: the service was not restarted. */
+		CHECK_GOTO(count_passes(&b, before.n + 2, 10, &after), out,
+			   "round %d: the count stays at %ld after the restore", round, before.n);
+		CHECK_GOTO(count_line(&b, before.n + 1, &after), out,
+			   "round %d: no line %ld after %ld", round, before.n + 1, before.n);
+		CHECK_GOTO(after.shell == first.shell && after.child == first.child &&
+				   !strcmp(after.state, "alive"), out,
+			   "round %d: after the restore, shell %d child %d (%s), were %d and %d",
+			   round, after.shell, after.child, after.state, first.shell, first.child);
+	}
+out:
+	remove_bundle(&b);
+}
