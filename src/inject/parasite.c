@@ -4,6 +4,7 @@
  * the blob's entry on the area's own stack. Curing reverses every step. */
 #include <elf.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -12,10 +13,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -81,7 +84,14 @@ static int call_remote(struct inj_task *task, long *result, long nr, unsigned lo
 static int listen_in_task_netns(pid_t pid, struct sockaddr_un *addr, socklen_t *addr_len)
 {
 	static unsigned int counter;
+	uint64_t nonce = 0;
 	int sock, back, ret, left;
+
+	/* Pids alone may repeat: two cryos dumping the inits of two pid
+	 * namespaces that share a network namespace both see pid 1, and
+	 * themselves by small pids of their own namespaces. */
+	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+		nonce = (uint64_t)time(NULL);
 
 	ret = ns_enter(pid, "net", CLONE_NEWNET, &back);
 	if (ret)
@@ -91,7 +101,7 @@ static int listen_in_task_netns(pid_t pid, struct sockaddr_un *addr, socklen_t *
 	/* sun_path[0] stays '\0': an abstract name, nothing on any filesystem. */
 	*addr_len = offsetof(struct sockaddr_un, sun_path) + 1 +
 		    snprintf(addr->sun_path + 1, sizeof(addr->sun_path) - 1,
-			     "cryo-inject-%d-%d-%u", getpid(), pid, counter++);
+			     "cryo-inject-%d-%d-%u-%016" PRIx64, getpid(), pid, counter++, nonce);
 	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0 || bind(sock, (struct sockaddr *)addr, *addr_len) || listen(sock, 1))
 		ret = -errno;
