@@ -231,4 +231,10 @@ struct kabi_cachestat {
 #define TCP_CA_NAME_MAX 16
 #endif
 
+/* ---- packet sockets ------------------------------------------------------- */
+/* The size of the virtio-net header a packet socket adds (6.2). */
+#ifndef PACKET_VNET_HDR_SZ
+#define PACKET_VNET_HDR_SZ	24
+#endif
+
 #endif

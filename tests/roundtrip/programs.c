@@ -79,6 +79,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_net_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_routes", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_netlink", .cycles = CYCLES_ALL },
+	{ .name = "prog_packet", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_identity", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_shared", .cycles = CYCLES_ALL },
@@ -116,6 +117,7 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-close"),
 		.restore.options = LIST("--tcp-close"),
 	},
+	{ .name = "prog_tcp_bound", .cycles = CYCLES_ALL },
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
 	/* A pid namespace's init: no lazy restore of one yet. */
 	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
