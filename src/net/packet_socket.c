@@ -1,7 +1,7 @@
-/* The "packet socket" kind: AF_PACKET raw and datagram sockets with their
- * bound interface (saved by name) and protocol, memberships, fanout group,
- * classic filter and options. Rings (mmap'd) and queued packets are refused
- * by name; SOCK_PACKET is left to net_describe_socket()'s refusal. */
+/* The "packet socket" kind: AF_PACKET raw and datagram sockets (and the
+ * old SOCK_PACKET ones) with their bound interface (saved by name) and
+ * protocol, memberships, fanout group, classic filter and options. Rings
+ * (mmap'd) and queued packets are refused by name. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +56,7 @@ static bool packet_recognise(const struct fd_probe *p)
 	return S_ISSOCK(p->st.st_mode) && p->fd >= 0 &&
 	       !sockopt_int(p->dup, SOL_SOCKET, SO_DOMAIN, &family) && family == AF_PACKET &&
 	       !sockopt_int(p->dup, SOL_SOCKET, SO_TYPE, &type) &&
-	       (type == SOCK_RAW || type == SOCK_DGRAM);
+	       (type == SOCK_RAW || type == SOCK_DGRAM || type == SOCK_PACKET);
 }
 
 static bool packet_option_known(uint32_t name)
@@ -242,6 +242,11 @@ static int packet_dump(const struct file_dump *d)
 	s->ino = p->st.st_ino;
 	s->protocol = local.sll_protocol;
 	s->ifindex = (uint32_t)local.sll_ifindex;
+	if (type == SOCK_PACKET) {
+		/* Its getsockname() gives the interface's name alone. */
+		s->protocol = st->protocol;
+		s->ifindex = st->ifindex;
+	}
 	s->copy_thresh = st->copy_thresh;
 	s->has_uid = s->has_gid = true;
 	s->uid = p->st.st_uid;
@@ -251,7 +256,7 @@ static int packet_dump(const struct file_dump *d)
 	if (!ret)
 		ret = dump_memberships(p, st, s);
 	free(st);
-	if (!ret)
+	if (!ret && type != SOCK_PACKET)
 		ret = dump_fanout(p, s);
 	if (!ret)
 		ret = dump_packet_options(p, s);
@@ -286,8 +291,11 @@ static const char *packet_problem(const PacketSocket *s)
 {
 	unsigned int mode = (s->fanout >> 16) & 0xff;
 
-	if (s->type != SOCK_RAW && s->type != SOCK_DGRAM)
-		return "type is neither raw nor datagram";
+	if (s->type != SOCK_RAW && s->type != SOCK_DGRAM && s->type != SOCK_PACKET)
+		return "type is neither raw, datagram nor SOCK_PACKET";
+	if (s->type == SOCK_PACKET && (s->n_memberships || s->has_fanout ||
+				       s->n_packet_options || s->copy_thresh))
+		return "a SOCK_PACKET socket with packet options, memberships or fanout";
 	if (s->protocol > 0xffff)
 		return "a protocol beyond 16 bits";
 	if (s->ifindex > INT32_MAX || !s->ifindex != !s->ifname ||
@@ -403,12 +411,35 @@ static int find_interface(struct restore_ctx *r, const struct file_obj *f, const
 	return (int)index;
 }
 
+/* A SOCK_PACKET socket is bound by the interface's name (struct sockaddr's
+ * 14 bytes), its protocol kept from socket(). */
+static int bind_by_name(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	const PacketSocket *s = f->e->packet_socket;
+	struct sockaddr sa = { .sa_family = AF_PACKET };
+
+	if (strlen(s->ifname) >= sizeof(sa.sa_data)) {
+		restore_err(r, f, "interface name %s is too long for a SOCK_PACKET socket",
+			    s->ifname);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sa_data, s->ifname, strlen(s->ifname));
+	if (bind(fd, &sa, sizeof(sa))) {
+		restore_err(r, f, "cannot bind to interface %s again: %s", s->ifname,
+			    strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int restore_bind(struct restore_ctx *r, const struct file_obj *f, int fd)
 {
 	const PacketSocket *s = f->e->packet_socket;
 	struct sockaddr_ll sa = { .sll_family = AF_PACKET,
 				  .sll_protocol = (unsigned short)s->protocol };
 
+	if (s->type == SOCK_PACKET)
+		return s->ifindex ? bind_by_name(r, f, fd) : 0;
 	if (!s->ifindex && !s->protocol)
 		return 0;
 	if (s->ifindex) {
@@ -506,9 +537,14 @@ static int restore_filter(struct restore_ctx *r, const struct file_obj *f, int f
 static int packet_open(struct restore_ctx *r, const struct file_obj *f)
 {
 	const PacketSocket *s = f->e->packet_socket;
-	/* Protocol 0: it receives nothing until bind() gives it its own. */
-	_cleanup_close_ int fd = socket(AF_PACKET, (int)s->type | SOCK_CLOEXEC, 0);
+	/* Protocol 0: it receives nothing until bind() gives it its own. A
+	 * SOCK_PACKET socket takes it from socket() only: what it receives
+	 * before the filter that takes nothing is on is read out. */
+	bool spkt = s->type == SOCK_PACKET;
+	_cleanup_close_ int fd = socket(AF_PACKET, (int)s->type | SOCK_CLOEXEC,
+					spkt ? (int)s->protocol : 0);
 	const char *what = "?";
+	char c;
 	int ret;
 
 	if (fd < 0) {
@@ -521,6 +557,8 @@ static int packet_open(struct restore_ctx *r, const struct file_obj *f)
 			    strerror(-ret));
 		return ret;
 	}
+	while (spkt && recv(fd, &c, 1, MSG_DONTWAIT | MSG_TRUNC) >= 0)
+		;
 	ret = restore_options(r, f, fd);
 	if (!ret)
 		ret = restore_bind(r, f, fd);

@@ -446,6 +446,7 @@ static int packet_match(const struct nlmsghdr *h, void *arg)
 	if (h->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*m) || m->pdiag_ino != l->ino)
 		return 0;
 	memset(o, 0, sizeof(*o));
+	o->protocol = htons(m->pdiag_num);
 	mnl_attr_for_each(a, h, sizeof(*m)) {
 		size_t len = mnl_attr_get_payload_len(a);
 
@@ -454,6 +455,7 @@ static int packet_match(const struct nlmsghdr *h, void *arg)
 			if (len >= sizeof(struct packet_diag_info)) {
 				const struct packet_diag_info *info = mnl_attr_get_payload(a);
 
+				o->ifindex = info->pdi_index;
 				o->copy_thresh = info->pdi_copy_thresh;
 				o->flags = info->pdi_flags;
 			}

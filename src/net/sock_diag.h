@@ -77,6 +77,8 @@ struct packet_diag_member {
 	uint8_t addr[32];
 };
 struct packet_diag_state {
+	uint16_t protocol;	/* the one it receives, network byte order */
+	uint32_t ifindex;	/* the bound interface, 0 for none */
 	uint32_t copy_thresh;	/* PACKET_COPY_THRESH, which no getsockopt reads */
 	uint32_t flags;		/* PDI_RUNNING, ... */
 	bool rx_ring, tx_ring;	/* PACKET_RX_RING, PACKET_TX_RING set up */

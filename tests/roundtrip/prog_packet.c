@@ -6,10 +6,10 @@
  * threshold, a locked filter, a 2 s receive timeout, mark, priority and
  * receive buffer; a datagram socket bound to lo for 0x88b6 with
  * PACKET_TIMESTAMP; an unbound raw one with a 12-byte vnet header,
- * PACKET_LOSS, PACKET_RESERVE and TPACKET_V2. On SIGTERM: every option read
- * back, the memberships with their counts (sock_diag), the filter the same
- * and still locked, and a frame each socket sends to lo received by the
- * other. */
+ * PACKET_LOSS, PACKET_RESERVE and TPACKET_V2; a SOCK_PACKET one for 0x88b7
+ * bound to lo by name. On SIGTERM: every option read back, the memberships
+ * with their counts (sock_diag), the filter the same and still locked, and
+ * frames sent to lo received by the raw, datagram and SOCK_PACKET ones. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
@@ -33,6 +33,7 @@
 #endif
 #define ETH_RAW 0x88b5
 #define ETH_DGRAM 0x88b6
+#define ETH_SPKT 0x88b7
 #define FANOUT_ID 4321
 #define FANOUT_VALUE (FANOUT_ID | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16)
 
@@ -167,9 +168,9 @@ static void check_filter(int fd)
 }
 
 /* Sends a frame of @ethertype from @from to lo's address, and checks that
- * @to receives it (with auxdata when @aux). */
-static void send_and_receive(int from, bool raw_from, int to, bool aux, int lo, int ethertype,
-			     const char *what)
+ * @to receives it after @header bytes (with auxdata when @aux). */
+static void send_and_receive(int from, bool raw_from, int to, size_t header, bool aux, int lo,
+			     int ethertype, const char *what)
 {
 	unsigned char frame[64] = { 0 }, got[128], control[256];
 	struct sockaddr_ll dest = { .sll_family = AF_PACKET, .sll_ifindex = lo,
@@ -195,8 +196,7 @@ static void send_and_receive(int from, bool raw_from, int to, bool aux, int lo, 
 		prog_fail("%s: nothing received: %s", what, strerror(errno));
 		return;
 	}
-	/* A raw receiver sees the Ethernet header, a datagram one does not. */
-	off = aux ? 14 : 0;
+	off = header;
 	PROG_CHECK((size_t)n >= off + strlen(payload) &&
 			   !memcmp(got + off, payload, strlen(payload)),
 		   "%s: received %zd other bytes", what, n);
@@ -213,14 +213,18 @@ int main(int argc, char **argv)
 	struct timeval tv = { 2, 0 }, tv_now;
 	struct sock_fprog prog = { .len = sizeof(filter) / sizeof(filter[0]), .filter = filter };
 	socklen_t len = sizeof(tv_now);
-	int lo, raw, dgram, vnet, rcv_now;
+	struct sockaddr spkt_name = { .sa_family = AF_PACKET, .sa_data = "lo" }, spkt_now;
+	int lo, raw, dgram, vnet, spkt, rcv_now;
 
 	prog_init(argc, argv);
 	lo = (int)if_nametoindex("lo");
 	raw = socket(AF_PACKET, SOCK_RAW, 0);
 	dgram = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_DGRAM));
 	vnet = socket(AF_PACKET, SOCK_RAW, 0);
-	if (!lo || raw < 0 || dgram < 0 || vnet < 0 ||
+	spkt = socket(AF_PACKET, SOCK_PACKET, htons(ETH_SPKT));
+	if (!lo || raw < 0 || dgram < 0 || vnet < 0 || spkt < 0 ||
+	    bind(spkt, &spkt_name, sizeof(spkt_name)) ||
+	    setsockopt(spkt, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
 	    set_int(raw, SOL_PACKET, PACKET_AUXDATA, 1) ||
 	    set_int(raw, SOL_PACKET, PACKET_ORIGDEV, 1) ||
 	    set_int(raw, SOL_PACKET, PACKET_QDISC_BYPASS, 1) ||
@@ -270,9 +274,14 @@ int main(int argc, char **argv)
 	PROG_CHECK(get_int(vnet, SOL_PACKET, PACKET_LOSS) == 1, "PACKET_LOSS");
 	PROG_CHECK(get_int(vnet, SOL_PACKET, PACKET_RESERVE) == 64, "PACKET_RESERVE");
 	PROG_CHECK(get_int(vnet, SOL_PACKET, PACKET_VERSION) == TPACKET_V2, "PACKET_VERSION");
+	len = sizeof(spkt_now);
+	PROG_CHECK(!getsockname(spkt, &spkt_now, &len) && !strcmp(spkt_now.sa_data, "lo") &&
+			   get_int(spkt, SOL_SOCKET, SO_TYPE) == SOCK_PACKET,
+		   "SOCK_PACKET: not bound to lo");
 	check_filter(raw);
-	send_and_receive(dgram, false, raw, true, lo, ETH_RAW, "datagram to raw");
-	send_and_receive(raw, true, dgram, false, lo, ETH_DGRAM, "raw to datagram");
+	send_and_receive(dgram, false, raw, 14, true, lo, ETH_RAW, "datagram to raw");
+	send_and_receive(raw, true, dgram, 0, false, lo, ETH_DGRAM, "raw to datagram");
+	send_and_receive(raw, true, spkt, 14, false, lo, ETH_SPKT, "raw to SOCK_PACKET");
 	check_memberships(raw, lo);
 	prog_finish();
 }

@@ -173,11 +173,6 @@ static void open_packet_socket_with_a_frame_queued(void *arg)
 	put_at_odd_fd(fd);
 }
 
-static void open_sock_packet_socket(void *arg)
-{
-	(void)arg;
-	put_at_odd_fd(socket(AF_PACKET, SOCK_PACKET, 0));
-}
 
 /* A netlink route socket with an answer queued to be read. */
 static void open_netlink_socket_with_a_message_queued(void *arg)
@@ -344,12 +339,6 @@ TEST(dump_refuses_a_packet_socket_with_a_frame_queued_and_the_program_runs_on)
 {
 	check_unsupported_fd(open_packet_socket_with_a_frame_queued,
 			     "): AF_PACKET with packets queued to be read: not supported yet");
-}
-
-TEST(dump_refuses_a_sock_packet_socket_and_the_program_runs_on)
-{
-	check_unsupported_fd(open_sock_packet_socket,
-			     "): packet SOCK_PACKET socket (protocol 0): not supported yet");
 }
 
 TEST(dump_refuses_a_netlink_socket_with_a_message_queued_and_the_program_runs_on)
