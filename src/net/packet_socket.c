@@ -177,8 +177,14 @@ static int dump_timeouts_filter(const struct fd_probe *p, PacketSocket *s)
 	s->sndtimeo_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
 	/* SO_GET_FILTER with no room tells the number of instructions. */
 	len = 0;
-	if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, NULL, &len))
+	if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, NULL, &len)) {
+		/* An eBPF program (SO_ATTACH_BPF) has no classic form to give. */
+		if (errno == EACCES || errno == EINVAL) {
+			pr_fd_err(p, "AF_PACKET with an eBPF filter (SO_ATTACH_BPF): not supported");
+			return -EOPNOTSUPP;
+		}
 		return -errno;
+	}
 	if (len) {
 		s->has_filter = true;
 		s->filter.data = malloc((size_t)len * sizeof(struct sock_filter));
@@ -231,6 +237,12 @@ static int packet_dump(const struct file_dump *d)
 		pr_fd_err(p, "AF_PACKET with packets queued to be read: not supported yet");
 		return -EOPNOTSUPP;
 	}
+	/* The kernel unbinds a socket whose interface goes away (index -1). */
+	if ((type == SOCK_PACKET ? (int)st->ifindex : local.sll_ifindex) < 0) {
+		free(st);
+		pr_fd_err(p, "AF_PACKET bound to an interface that was removed: not supported");
+		return -EOPNOTSUPP;
+	}
 	s = malloc(sizeof(*s));
 	if (!s) {
 		free(st);
@@ -262,7 +274,7 @@ static int packet_dump(const struct file_dump *d)
 		ret = dump_packet_options(p, s);
 	if (!ret)
 		ret = socket_options_dump(p->dup, &s->options, &s->n_options, who);
-	if (!ret && (ret = dump_timeouts_filter(p, s)))
+	if (!ret && (ret = dump_timeouts_filter(p, s)) && ret != -EOPNOTSUPP)
 		pr_err("dump: %s: cannot read its timeouts or filter: %s", who, strerror(-ret));
 	return ret;
 }
