@@ -180,7 +180,8 @@ static int dump_timeouts_filter(const struct fd_probe *p, PacketSocket *s)
 	if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, NULL, &len)) {
 		/* An eBPF program (SO_ATTACH_BPF) has no classic form to give. */
 		if (errno == EACCES || errno == EINVAL) {
-			pr_fd_err(p, "AF_PACKET with an eBPF filter (SO_ATTACH_BPF): not supported");
+			pr_fd_err(p, "AF_PACKET with an eBPF filter (SO_ATTACH_BPF): not "
+				  "supported");
 			return -EOPNOTSUPP;
 		}
 		return -errno;
@@ -221,8 +222,9 @@ static int packet_dump(const struct file_dump *d)
 	ret = sock_diag_packet_find(p->st.st_ino, st);
 	if (ret) {
 		free(st);
-		pr_fd_err(p, "sock_diag does not list this packet socket: %s", strerror(-ret));
-		return ret;
+		pr_fd_err(p, "sock_diag does not show this packet socket (%s): is it in another "
+			  "network namespace?", strerror(-ret));
+		return ret == -ENOENT ? -ESRCH : ret;
 	}
 	if (st->rx_ring || st->tx_ring) {
 		pr_fd_err(p, "AF_PACKET with %s: not supported",
@@ -480,7 +482,8 @@ static int restore_memberships(struct restore_ctx *r, const struct file_obj *f, 
 		mr.ifindex = find_interface(r, f, m->ifname, "a membership's");
 		if (mr.ifindex < 0)
 			return mr.ifindex;
-		memcpy(mr.addr, m->addr.data, m->addr.len);
+		if (m->addr.len)
+			memcpy(mr.addr, m->addr.data, m->addr.len);
 		for (uint32_t n = 0; n < m->count; n++) {
 			if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
 				restore_err(r, f, "cannot add its membership of type %u on %s "

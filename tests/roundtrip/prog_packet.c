@@ -7,7 +7,8 @@
  * receive buffer; a datagram socket bound to lo for 0x88b6 with
  * PACKET_TIMESTAMP; an unbound raw one with a 12-byte vnet header,
  * PACKET_LOSS, PACKET_RESERVE and TPACKET_V2; a SOCK_PACKET one for 0x88b7
- * bound to lo by name. On SIGTERM: every option read back, the memberships
+ * bound to lo by name. Each receiving socket's filter takes only frames
+ * that carry the program's pid, so that other runs' frames are not queued. On SIGTERM: every option read back, the memberships
  * with their counts (sock_diag), the filter the same and still locked, and
  * frames sent to lo received by the raw, datagram and SOCK_PACKET ones. */
 #include <arpa/inet.h>
@@ -39,13 +40,48 @@
 
 static const unsigned char mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb };
 
-/* Takes frames of ethertype ETH_RAW only: its ethertype at offset 12. */
-static struct sock_filter filter[] = {
-	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_RAW, 0, 1),
-	BPF_STMT(BPF_RET | BPF_K, 0x40000),
-	BPF_STMT(BPF_RET | BPF_K, 0),
-};
+/* Every frame this program sends starts its payload with its pid: other
+ * runs of it (a suite running beside another) send on lo too, and the
+ * filters keep their frames out of this one's queues. */
+static uint32_t token;
+
+/* The raw socket's filter: ethertype ETH_RAW (offset 12) and the token
+ * (offset 14); made in main(). */
+static struct sock_filter filter[6];
+
+/* Takes frames whose ethertype at 12 is @ethertype (when @header) and
+ * whose payload, after @header bytes, starts with the token. */
+static void make_filter(struct sock_filter *f, int header, int ethertype)
+{
+	int n = 0;
+
+	if (header) {
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12);
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						      (uint32_t)ethertype, 0, 3);
+	}
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)header);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(token), 0, 1);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0x40000);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+}
+
+static int attach(int fd, struct sock_filter *f, int header, int ethertype)
+{
+	struct sock_fprog prog = { .len = header ? 6 : 4, .filter = f };
+
+	make_filter(f, header, ethertype);
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+/* Reads out what a socket took before its filter was on. */
+static void drain(int fd)
+{
+	char c;
+
+	while (recv(fd, &c, 1, MSG_DONTWAIT) >= 0)
+		;
+}
 
 static int get_int(int fd, int level, int name)
 {
@@ -130,7 +166,8 @@ static int membership_count(int fd, int ifindex, int type)
 				if (a->rta_type != PACKET_DIAG_MCLIST)
 					continue;
 				for (size_t i = 0; i < RTA_PAYLOAD(a) / sizeof(*mc); i++)
-					if ((int)mc[i].pdmc_index == ifindex && mc[i].pdmc_type == type)
+					if ((int)mc[i].pdmc_index == ifindex &&
+					    mc[i].pdmc_type == type)
 						count = (int)mc[i].pdmc_count;
 			}
 		}
@@ -175,7 +212,7 @@ static void send_and_receive(int from, bool raw_from, int to, size_t header, boo
 	unsigned char frame[64] = { 0 }, got[128], control[256];
 	struct sockaddr_ll dest = { .sll_family = AF_PACKET, .sll_ifindex = lo,
 				    .sll_protocol = htons((uint16_t)ethertype), .sll_halen = 6 };
-	const char *payload = "cryo packet";
+	unsigned char payload[16] = "....cryo packet";
 	size_t off = raw_from ? 14 : 0;
 	struct iovec iov = { got, sizeof(got) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
@@ -186,7 +223,8 @@ static void send_and_receive(int from, bool raw_from, int to, size_t header, boo
 		frame[12] = (unsigned char)(ethertype >> 8);
 		frame[13] = (unsigned char)ethertype;
 	}
-	memcpy(frame + off, payload, strlen(payload));
+	memcpy(payload, &token, sizeof(token));
+	memcpy(frame + off, payload, sizeof(payload));
 	if (sendto(from, frame, off + 46, 0, (struct sockaddr *)&dest, sizeof(dest)) < 0) {
 		prog_fail("%s: send: %s", what, strerror(errno));
 		return;
@@ -197,8 +235,8 @@ static void send_and_receive(int from, bool raw_from, int to, size_t header, boo
 		return;
 	}
 	off = header;
-	PROG_CHECK((size_t)n >= off + strlen(payload) &&
-			   !memcmp(got + off, payload, strlen(payload)),
+	PROG_CHECK((size_t)n >= off + sizeof(payload) &&
+			   !memcmp(got + off, payload, sizeof(payload)),
 		   "%s: received %zd other bytes", what, n);
 	if (aux) {
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
@@ -211,19 +249,21 @@ static void send_and_receive(int from, bool raw_from, int to, size_t header, boo
 int main(int argc, char **argv)
 {
 	struct timeval tv = { 2, 0 }, tv_now;
-	struct sock_fprog prog = { .len = sizeof(filter) / sizeof(filter[0]), .filter = filter };
+	struct sock_filter dgram_filter[4], spkt_filter[6];
 	socklen_t len = sizeof(tv_now);
 	struct sockaddr spkt_name = { .sa_family = AF_PACKET, .sa_data = "lo" }, spkt_now;
 	int lo, raw, dgram, vnet, spkt, rcv_now;
 
 	prog_init(argc, argv);
+	token = htonl((uint32_t)getpid());
 	lo = (int)if_nametoindex("lo");
 	raw = socket(AF_PACKET, SOCK_RAW, 0);
-	dgram = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_DGRAM));
+	dgram = socket(AF_PACKET, SOCK_DGRAM, 0);
 	vnet = socket(AF_PACKET, SOCK_RAW, 0);
+	/* SOCK_PACKET takes its protocol at socket() only, and receives at once. */
 	spkt = socket(AF_PACKET, SOCK_PACKET, htons(ETH_SPKT));
 	if (!lo || raw < 0 || dgram < 0 || vnet < 0 || spkt < 0 ||
-	    bind(spkt, &spkt_name, sizeof(spkt_name)) ||
+	    attach(spkt, spkt_filter, 14, ETH_SPKT) || bind(spkt, &spkt_name, sizeof(spkt_name)) ||
 	    setsockopt(spkt, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
 	    set_int(raw, SOL_PACKET, PACKET_AUXDATA, 1) ||
 	    set_int(raw, SOL_PACKET, PACKET_ORIGDEV, 1) ||
@@ -233,21 +273,21 @@ int main(int argc, char **argv)
 	    set_int(raw, SOL_SOCKET, SO_MARK, 77) || set_int(raw, SOL_SOCKET, SO_PRIORITY, 5) ||
 	    set_int(raw, SOL_SOCKET, SO_RCVBUF, 300000) ||
 	    setsockopt(raw, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    bind_lo(raw, lo, ETH_RAW) ||
+	    attach(raw, filter, 14, ETH_RAW) || bind_lo(raw, lo, ETH_RAW) ||
 	    membership(raw, PACKET_ADD_MEMBERSHIP, lo, PACKET_MR_PROMISC, NULL) ||
 	    membership(raw, PACKET_ADD_MEMBERSHIP, lo, PACKET_MR_MULTICAST, mcast) ||
 	    membership(raw, PACKET_ADD_MEMBERSHIP, lo, PACKET_MR_MULTICAST, mcast) ||
 	    set_int(raw, SOL_PACKET, PACKET_FANOUT, FANOUT_VALUE) ||
-	    setsockopt(raw, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
 	    set_int(raw, SOL_SOCKET, SO_LOCK_FILTER, 1) ||
 	    set_int(dgram, SOL_PACKET, PACKET_TIMESTAMP, 1) ||
 	    setsockopt(dgram, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    bind_lo(dgram, lo, ETH_DGRAM) || set_int(vnet, SOL_PACKET, PACKET_VNET_HDR, 1) ||
+	    attach(dgram, dgram_filter, 0, 0) || bind_lo(dgram, lo, ETH_DGRAM) || set_int(vnet, SOL_PACKET, PACKET_VNET_HDR, 1) ||
 	    set_int(vnet, SOL_PACKET, PACKET_VNET_HDR_SZ, 12) ||
 	    set_int(vnet, SOL_PACKET, PACKET_LOSS, 1) ||
 	    set_int(vnet, SOL_PACKET, PACKET_RESERVE, 64) ||
 	    set_int(vnet, SOL_PACKET, PACKET_VERSION, TPACKET_V2))
 		return 1;
+	drain(spkt);
 	rcv_now = get_int(raw, SOL_SOCKET, SO_RCVBUF);
 	prog_ready();
 	prog_wait_sigterm();
