@@ -193,6 +193,12 @@ int image_write_record(struct image_writer *w, const ProtobufCMessage *msg);
  * and @len whole pages keep it direct, anything else returns it to the
  * page cache for good. */
 int image_write_raw(struct image_writer *w, const void *buf, size_t len);
+/* From now on the writer of this raw image hashes nothing: the caller
+ * hands every byte it will write to image_hash_raw(), in file order, from
+ * one thread, possibly ahead of the writes and from another thread than
+ * theirs (the page dump hashes beside the copy, not beside the write). */
+int image_hash_by_caller(struct image_writer *w);
+int image_hash_raw(struct image_writer *w, const void *buf, size_t len);
 /* Writes the trailer, renames into place and frees @w, whatever the
  * outcome. The file is not durable until image_dir_sync(): one sync of the
  * whole set costs far less than one per file. */

@@ -216,6 +216,16 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 	return 0;
 }
 
+int pages_hash_by_caller(struct pages_writer *pw)
+{
+	return image_hash_by_caller(pw->pages);
+}
+
+int pages_hash(struct pages_writer *pw, const void *data, uint64_t nr_pages)
+{
+	return image_hash_raw(pw->pages, data, nr_pages * IMG_PAGE_SIZE);
+}
+
 int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data)
 {
 	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, data);

@@ -19,6 +19,12 @@
 struct pages_writer;
 
 int pages_writer_open(struct image_dir *dir, int pid, struct pages_writer **out);
+/* After pages_hash_by_caller(), before any write, the pages file's digest
+ * is no longer taken by pages_write(): every page it is given goes to
+ * pages_hash() first, in the same order, from one thread (which may run
+ * ahead of the writes, in another thread). */
+int pages_hash_by_caller(struct pages_writer *pw);
+int pages_hash(struct pages_writer *pw, const void *data, uint64_t nr_pages);
 /* Saves @nr_pages pages at @vaddr whose bytes are at @data. */
 int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data);
 /* Records @nr_pages pages at @vaddr that read as zeros. */

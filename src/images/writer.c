@@ -45,6 +45,7 @@ struct image_writer {
 	uint32_t nr_records;
 	bool may_direct;	/* a pages file, not yet refused O_DIRECT */
 	bool direct;		/* fd is O_DIRECT */
+	bool caller_hashes;	/* image_hash_by_caller() */
 	uint64_t written;	/* bytes in the file */
 	/* The file's digest, taken as its bytes go out: they are in memory
 	 * then, and reading gigabytes back after the sync cost as much as
@@ -110,7 +111,7 @@ static int write_all(struct image_writer *w, const void *buf, size_t len)
 		ret = set_direct(w, true);
 	else if (w->direct && !direct_aligned(w, buf, len))
 		ret = set_direct(w, false);
-	if (!ret && image_hasher_update(w->hasher, buf, len))
+	if (!ret && !w->caller_hashes && image_hasher_update(w->hasher, buf, len))
 		ret = -EIO;
 	if (ret)
 		return ret;
@@ -273,6 +274,26 @@ int image_write_raw(struct image_writer *w, const void *buf, size_t len)
 		return w->err = -EINVAL;
 	}
 	return writer_append(w, buf, len);
+}
+
+int image_hash_by_caller(struct image_writer *w)
+{
+	/* A header or trailer would be written unseen by the caller. */
+	if (w->kind->desc || w->written || w->used) {
+		pr_err("%s: only a raw image not yet written can be hashed by its caller", w->path);
+		return w->err = -EINVAL;
+	}
+	w->caller_hashes = true;
+	return 0;
+}
+
+int image_hash_raw(struct image_writer *w, const void *buf, size_t len)
+{
+	if (image_hasher_update(w->hasher, buf, len)) {
+		pr_err("%s: its digest failed", w->path);
+		return -EIO;
+	}
+	return 0;
 }
 
 int image_finish(struct image_writer *w)

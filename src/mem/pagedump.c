@@ -3,10 +3,12 @@
  * iovec limit allows (or through /proc/PID/mem where the mapping is not
  * readable), checked for zeros, and handed to the pages writer in order.
  * Two buffers take turns once a task has more than one buffer of pages: a
- * writer thread checks and writes one while this thread reads the next,
- * so the copy out of the task overlaps the write (the two halves cost
- * about the same). process_vm_readv and writes need no ptrace, so any
- * thread may do them. */
+ * writer thread writes one while this thread reads the next, so the copy
+ * out of the task overlaps the write. The digest of the pages file is
+ * taken here, right after each read while the bytes are in the cache, not
+ * beside the write: the writer's half was the longer (1 GiB into tmpfs:
+ * 59% of the samples against 41%, XXH3 7.5% of them). process_vm_readv and
+ * writes need no ptrace, so any thread may do them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -132,6 +134,11 @@ int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out)
 	pd->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pd->mem_fd < 0) {
 		ret = pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
+		pagedump_close(pd);
+		return ret;
+	}
+	ret = pages_hash_by_caller(pw);
+	if (ret) {
 		pagedump_close(pd);
 		return ret;
 	}
@@ -275,6 +282,9 @@ static int read_remote(struct pagedump *pd, struct batch *b, size_t first, size_
 	return 0;
 }
 
+static int hash_batch(struct pagedump *pd, const struct batch *b);
+
+/* Reads every range queued in @b, then feeds their digest. */
 static int read_batch(struct pagedump *pd, struct batch *b)
 {
 	uint64_t read = 0;
@@ -297,7 +307,7 @@ static int read_batch(struct pagedump *pd, struct batch *b)
 		read += b->q[i].len / PS;
 	pd->pages_read += read;
 	stats_pages_read(pd->stats, read);
-	return ret;
+	return ret ? ret : hash_batch(pd, b);
 }
 
 static bool page_is_zero(const uint8_t *page)
@@ -312,6 +322,39 @@ static bool page_is_zero(const uint8_t *page)
 	return true;
 }
 
+/* The end of the run of zero or non-zero pages that starts at page @i of
+ * @data; *@zero says which. Hashing and saving cut the same runs. */
+static uint64_t run_end(const uint8_t *data, uint64_t i, uint64_t pages, bool *zero)
+{
+	uint64_t run = i + 1;
+
+	*zero = page_is_zero(data + i * PS);
+	while (run < pages && page_is_zero(data + run * PS) == *zero)
+		run++;
+	return run;
+}
+
+/* Feeds the digest with the pages of @b that save_batch() will write, in
+ * the same order: the non-zero ones. */
+static int hash_batch(struct pagedump *pd, const struct batch *b)
+{
+	int ret = 0;
+
+	for (size_t k = 0; k < b->nr && !ret; k++) {
+		const uint8_t *data = b->buf + b->q[k].buf_off;
+		uint64_t pages = b->q[k].len / PS;
+
+		for (uint64_t i = 0, run; i < pages && !ret; i = run) {
+			bool zero;
+
+			run = run_end(data, i, pages, &zero);
+			if (!zero)
+				ret = pages_hash(pd->pw, data + i * PS, run - i);
+		}
+	}
+	return ret;
+}
+
 /* Hands the bytes of @r to the pages writer, run by run of zero or
  * non-zero pages. */
 static int save_range(struct pagedump *pd, const struct batch *b, const struct queued_range *r)
@@ -322,11 +365,9 @@ static int save_range(struct pagedump *pd, const struct batch *b, const struct q
 	int ret = 0;
 
 	for (uint64_t i = 0; i < pages && !ret;) {
-		bool zero = page_is_zero(data + i * PS);
-		uint64_t run = i + 1;
+		bool zero;
+		uint64_t run = run_end(data, i, pages, &zero);
 
-		while (run < pages && page_is_zero(data + run * PS) == zero)
-			run++;
 		if (!zero) {
 			ret = pages_write(pd->pw, r->addr + i * PS, run - i, data + i * PS);
 			pd->pages_saved += run - i;

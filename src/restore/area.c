@@ -645,7 +645,10 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	 * (1 GiB from disk: 3.2 s, against 2.0 s read whole, in one bench at
 	 * load 11); 32 MiB at a time took 1.8 s, as the whole read. */
 	args->verify_chunk = 1u << 20;
-	if (!lazy && read_direct_when_cold(rt->pages->pages_fd))
+	args->fill_copy = 1;
+	if (!lazy && read_direct_when_cold(rt->pages->pages_fd)) {
 		args->verify_chunk = 32u << 20;
+		args->fill_copy = 0;
+	}
 	jump(start + RESTORER_BLOB_ENTRY, start + size, args);
 }

@@ -219,6 +219,11 @@ struct restorer_args {
 	uint64_t scratch;	/* page-aligned, for O_DIRECT */
 	uint64_t pages_size;
 	uint8_t pages_digest[16];
+	/* Fill present ranges of at least RESTORER_COPY_FILL_MIN bytes by
+	 * UFFDIO_COPY from a mapping of the pages file (a file read through
+	 * the page cache; an O_DIRECT one is read straight into memory). */
+	uint32_t fill_copy;
 };
+#define RESTORER_COPY_FILL_MIN (256u << 10)
 
 #endif

@@ -115,6 +115,30 @@ static long hash_skipped(const struct restorer_args *a, uint64_t from, uint64_t 
 	return 0;
 }
 
+/* One present range from the pages file: by UFFDIO_COPY where the range
+ * is large and userfaultfd takes it (no page zeroed first), else populated
+ * in bulk (far cheaper than a fault per page while reading) and read into.
+ * @uffd is opened at the first range that wants it; -1 until then, or
+ * for good once userfaultfd is refused (the reads then do it all). */
+static long fill_range(const struct restorer_args *a, long *uffd, char *dst, uint64_t len,
+		       uint64_t off)
+{
+	uint64_t done = 0;
+	long ret;
+
+	if (a->fill_copy && len >= RESTORER_COPY_FILL_MIN && *uffd == -1)
+		*uffd = copy_fill_open();
+	if (a->fill_copy && len >= RESTORER_COPY_FILL_MIN && *uffd >= 0) {
+		ret = copy_fill_range(*uffd, a, dst, len, off, &done);
+		if (ret == -ENOTRECOVERABLE)
+			return fail(RESTORER_STEP_FILL, ret, (uint64_t)dst);
+		if (!ret)
+			return 0;
+	}
+	sys_madvise(dst + done, len - done, MADV_POPULATE_WRITE);
+	return read_pages(a, dst + done, len - done, off + done);
+}
+
 /* Populating a range in bulk is far cheaper than faulting it in page by
  * page while reading, so each range is populated first. The fills come in
  * file order (the pagemap's check), so one pass hashes the whole file, and
@@ -123,7 +147,7 @@ static long fill_pages(const struct restorer_args *a)
 {
 	const struct restorer_fill *f = (const void *)a->fills;
 	uint64_t hashed = 0;
-	long ret;
+	long uffd = -1, ret = 0;
 
 	if (a->verify_pages)
 		pages_hash_begin();
@@ -136,17 +160,21 @@ static long fill_pages(const struct restorer_args *a)
 				dst[j] = 0;
 			continue;
 		}
-		if (a->verify_pages && off < hashed)
-			return fail(RESTORER_STEP_FILL, -EINVAL, (uint64_t)dst);
+		if (a->verify_pages && off < hashed) {
+			ret = fail(RESTORER_STEP_FILL, -EINVAL, (uint64_t)dst);
+			break;
+		}
 		ret = a->verify_pages ? hash_skipped(a, hashed, off) : 0;
+		if (!ret)
+			ret = fill_range(a, &uffd, dst, len, off);
 		if (ret)
-			return ret;
-		sys_madvise(dst, len, MADV_POPULATE_WRITE);
-		ret = read_pages(a, dst, len, off);
-		if (ret)
-			return ret;
+			break;
 		hashed = off + len;
 	}
+	if (uffd >= 0)
+		sys_close((int)uffd);
+	if (ret)
+		return ret;
 	if (!a->verify_pages)
 		return 0;
 	ret = hash_skipped(a, hashed, a->pages_size);

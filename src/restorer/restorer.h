@@ -31,6 +31,15 @@ long wait_threads(const struct restorer_args *a, struct restorer_report *report)
 /* The main thread's entry in the thread table, or 0. */
 const struct restorer_thread *main_thread(const struct restorer_args *a);
 
+/* fill_copy.c: a userfaultfd for copy_fill_range(), or -errno. */
+long copy_fill_open(void);
+/* Fills @len bytes at @dst from the pages file at @off by UFFDIO_COPY,
+ * hashing them when a->verify_pages; *@done says how many bytes are filled
+ * (and hashed). 0, or -errno with the rest left to the caller, or
+ * -ENOTRECOVERABLE when the range could not be unregistered. */
+long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64_t len,
+		     uint64_t off, uint64_t *done);
+
 /* pages_hash.c: the running XXH3-128 of the pages file, fed in file order. */
 void pages_hash_begin(void);
 void pages_hash_update(const void *buf, uint64_t len);

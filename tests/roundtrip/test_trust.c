@@ -426,6 +426,41 @@ out:
 	end_prog(&p);
 }
 
+/* Flips the byte in the middle of the pages file. */
+static int flip_middle_page_byte(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	unsigned char byte;
+	int ret = fd >= 0 && !fstat(fd, &st) && st.st_size > 1 &&
+		  pread(fd, &byte, 1, st.st_size / 2) == 1 ? 0 : -1;
+
+	byte ^= 0x10;
+	if (!ret && pwrite(fd, &byte, 1, st.st_size / 2) != 1)
+		ret = -1;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* A flipped byte in a range the restorer fills by UFFDIO_COPY (256 KiB
+ * or more) is caught as one in a range it reads: prog_memory's 10 MiB heap
+ * and 4 MiB area are most of its pages file, so its middle lies in one. */
+TEST(restore_refuses_a_flipped_byte_in_a_large_range)
+{
+	char img[PATH_MAX], pages[64];
+	struct prog p = { 0 };
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_memory", img, &image_pid), out, "%s", why);
+	snprintf(pages, sizeof(pages), "pages-%d.img", image_pid);
+	CHECK_GOTO(refused_after(&p, img, image_pid, pages, flip_middle_page_byte,
+				 "its digest differs from the inventory's"),
+		   out, "a flipped byte in the middle: %s", why);
+out:
+	end_prog(&p);
+}
+
 /* A file of another dump of the same process, even one whose digest the
  * inventory never saw, is refused by the dump id in its header. */
 TEST(restore_refuses_a_file_whose_header_names_another_dump)

@@ -1,0 +1,100 @@
+/* Filling a range of restored memory by UFFDIO_COPY from a mapping of the
+ * pages file: the kernel allocates each page and copies into it, where
+ * MADV_POPULATE_WRITE then pread() zeroed every page before copying over it.
+ * Only what userfaultfd takes (private anonymous and shmem mappings that
+ * hold no page yet); the caller reads the rest its own way. Lazy restore's
+ * userfaultfd is uffd.c's, not this one. */
+#include <asm/errno.h>
+#include <asm/fcntl.h>
+#include <linux/ioctl.h>
+#include <linux/mman.h>
+#include <linux/userfaultfd.h>
+
+#include "blob/syscall.h"
+#include "restorer/restorer.h"
+
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+
+static long sys_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return blob_syscall(__NR_ioctl, fd, cmd, arg, 0, 0, 0);
+}
+
+long copy_fill_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	/* User-mode faults only: a fault of the kernel's in a registered
+	 * range fails with EFAULT instead of waiting for a handler that
+	 * never comes. */
+	long fd = blob_syscall(__NR_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY, 0, 0, 0, 0, 0);
+	long ret;
+
+	if (fd < 0)
+		return fd;
+	ret = sys_ioctl((int)fd, UFFDIO_API, &api);
+	if (ret) {
+		sys_close((int)fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Copies from @src to @dst, @chunk bytes at a time, each chunk hashed
+ * right after while still in the cache; the bytes done go to *@done. */
+static long copy_chunks(int uffd, char *dst, const char *src, uint64_t len, uint64_t chunk,
+			int hash, uint64_t *done)
+{
+	while (*done < len) {
+		uint64_t want = len - *done < chunk ? len - *done : chunk;
+		struct uffdio_copy copy = {
+			.dst = (uint64_t)(dst + *done),
+			.src = (uint64_t)(src + *done),
+			.len = want,
+			.mode = UFFDIO_COPY_MODE_DONTWAKE,
+		};
+		long ret = sys_ioctl(uffd, UFFDIO_COPY, &copy);
+
+		/* EAGAIN: a part was copied (copy.copy bytes), go on from there. */
+		if (ret && ret != -EAGAIN)
+			return ret;
+		if (copy.copy <= 0)
+			return copy.copy ? copy.copy : -EAGAIN;
+		if (hash)
+			pages_hash_update(dst + *done, (uint64_t)copy.copy);
+		*done += (uint64_t)copy.copy;
+	}
+	return 0;
+}
+
+long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64_t len,
+		     uint64_t off, uint64_t *done)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (uint64_t)dst, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	struct uffdio_range range = { .start = (uint64_t)dst, .len = len };
+	void *src;
+	long ret;
+
+	*done = 0;
+	ret = sys_ioctl((int)uffd, UFFDIO_REGISTER, &reg);
+	if (ret)
+		return ret;
+	/* Populated up front: a copy from a page not mapped yet takes the
+	 * kernel's slow path, page by page. */
+	src = sys_mmap(0, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, a->pages_fd, (long)off);
+	if (blob_is_err((unsigned long)src)) {
+		ret = (long)src;
+	} else {
+		ret = copy_chunks((int)uffd, dst, src, len, a->verify_chunk, (int)a->verify_pages,
+				  done);
+		sys_munmap(src, len);
+	}
+	/* A range left registered would hang the task at its first fault. */
+	if (sys_ioctl((int)uffd, UFFDIO_UNREGISTER, &range))
+		return -ENOTRECOVERABLE;
+	return ret;
+}
