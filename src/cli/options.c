@@ -10,6 +10,7 @@
 #include "ns/mnt.h"
 #include "cli/options.h"
 #include "common/log.h"
+#include "ns/net.h"
 
 enum {
 	OPT_PIDFILE = 1000,
@@ -26,6 +27,7 @@ enum {
 	OPT_PID_WAIT,
 	OPT_CLONE,
 	OPT_EXTERNAL,
+	OPT_VETH_PAIR,
 	OPT_NOOP,		/* accepted: changes nothing in what cryo does */
 	OPT_REFUSED,		/* refused by name, with its reason */
 	OPT_MANAGE_CGROUPS,
@@ -91,6 +93,7 @@ static const struct option long_options[] = {
 	{ "pid-wait", required_argument, NULL, OPT_PID_WAIT },
 	{ "clone", no_argument, NULL, OPT_CLONE },
 	{ "external", required_argument, NULL, OPT_EXTERNAL },
+	{ "veth-pair", required_argument, NULL, OPT_VETH_PAIR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "restore-sibling", no_argument, NULL, 'S' },
 	{ "work-dir", required_argument, NULL, 'W' },
@@ -384,7 +387,12 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			opts->clone = true;
 			break;
 		case OPT_EXTERNAL:
-			if (mnt_external_add(optarg))
+			if (strncmp(optarg, "veth[", 5) ? mnt_external_add(optarg) :
+							   net_veth_external_add(optarg))
+				return -EINVAL;
+			break;
+		case OPT_VETH_PAIR:
+			if (net_veth_external_add(optarg))
 				return -EINVAL;
 			break;
 		case 'h':

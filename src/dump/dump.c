@@ -223,6 +223,9 @@ static int dump_tree(struct dump_ctx *ctx)
 	 * that sock_diag sees its sockets. */
 	if (!ret)
 		ret = net_ns_dump(tree->tasks[0].pid, ctx->dir, &net_back);
+	/* Its connections are then locked by a table of that namespace. */
+	if (!ret && net_back >= 0)
+		ret = net_lock_enter_netns();
 	t = stats_begin(st, STATS_DUMP_MEMORY);
 	/* A tree's own IPC namespace: cryo is inside while it saves the
 	 * segments. */

@@ -64,20 +64,21 @@ static int notify_inside(const char *action, pid_t pid, void *arg)
 }
 
 /* Whether /proc shows the pid namespace this process is in: "self" names
- * it by its own pid. */
+ * it by its own pid; and all of it: a tree's /proc with subset=pid has no
+ * /proc/sys, /proc/locks, ... that the dump reads. */
 static bool proc_is_ours(void)
 {
 	char text[16];
 	ssize_t n = readlink("/proc/self", text, sizeof(text) - 1);
 
-	if (n <= 0)
+	if (n <= 0 || access("/proc/sys", F_OK))
 		return false;
 	text[n] = '\0';
 	return strtol(text, NULL, 10) == getpid();
 }
 
 /* A tree that shares the /proc of the namespace above (made by
- * clone(CLONE_NEWPID) alone): the dumping child gets a mount namespace of
+ * clone(CLONE_NEWPID) alone), or whose /proc is a subset: the dumping child gets a mount namespace of
  * its own, a slave copy, with a /proc of the tree's pid namespace. */
 static int mount_own_proc(pid_t pid)
 {

@@ -115,6 +115,7 @@ static int chrdev_open(struct restore_ctx *r, const struct file_obj *f)
 const struct file_kind chrdev_kind = {
 	.name = "chrdev",
 	.type = FILE_ENTRY__KIND__CHRDEV,
+	.in_flight_ok = true,
 	.recognise = chrdev_recognise,
 	.dump = chrdev_dump,
 	.check = chrdev_check,

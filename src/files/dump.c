@@ -23,9 +23,8 @@
 #include "files/probe.h"
 
 /* The kind dumps @o, a new object, seeing the other objects of its inode. */
-static int obj_dump(struct files_dump_set *set, const struct fd_probe *p,
-		    const struct file_kind *kind, struct dump_obj *o, FdEntry *const *fds,
-		    size_t nr_fds)
+int obj_dump(struct files_dump_set *set, const struct fd_probe *p, const struct file_kind *kind,
+	     struct dump_obj *o, FdEntry *const *fds, size_t nr_fds)
 {
 	struct inode_bucket *b = bucket_get(set, p->st.st_dev, p->st.st_ino);
 	_cleanup_free_ FileEntry **same = NULL;

@@ -39,6 +39,7 @@ int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
 	}
 	set->nr_pids = n;
 	set->dir = dir;
+	set->self_pidfd = -1;
 	*out = set;
 	return 0;
 }
@@ -105,6 +106,7 @@ void files_dump_free(struct files_dump_set *set)
 	for (size_t i = 0; i < set->nr_kind_states; i++)
 		set->kind_states[i].drop(set->kind_states[i].state);
 	locks_forget(set);
+	in_flight_forget(set);
 	free(set);
 }
 
@@ -439,6 +441,8 @@ int files_dump_finish(struct files_dump_set *set, const pid_t *live, size_t n)
 {
 	int ret = check_groups(set);
 
+	if (!ret)
+		ret = in_flight_check_cycles(set);
 	if (!ret)
 		ret = ctty_check(set);
 	if (!ret)

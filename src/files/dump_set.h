@@ -72,6 +72,15 @@ struct files_dump_set {
 	uint64_t *socket_inos;
 	size_t nr_socket_inos, cap_socket_inos;
 	bool socket_inos_read;
+	/* Fds in flight (in_flight.c): cryo's copies of the files that are
+	 * objects of the dump from a queue only (kcmp compares later fds
+	 * with them), a pidfd of cryo to probe them, and the inodes of the
+	 * sockets among them, unsorted. */
+	int *flying_fds;
+	size_t nr_flying_fds;
+	int self_pidfd;
+	uint64_t *flying_socks;
+	size_t nr_flying_socks;
 	/* What kinds keep for the whole dump (file_dump_kind_state()). */
 	struct kind_state {
 		FileEntry__Kind kind;
@@ -96,6 +105,17 @@ int obj_new(struct files_dump_set *set, const struct fd_probe *p, const struct f
 	    struct dump_obj **out);
 int obj_add(struct files_dump_set *set, const struct fd_probe *p, const struct file_kind *kind,
 	    struct inode_bucket *b, size_t pos, struct dump_obj **out);
+/* dump.c: the kind dumps @o, a new object of @p, seeing the other objects
+ * of its inode (and @fds, the task's table, for kinds that refer to it). */
+int obj_dump(struct files_dump_set *set, const struct fd_probe *p, const struct file_kind *kind,
+	     struct dump_obj *o, FdEntry *const *fds, size_t nr_fds);
+/* in_flight.c: lets go of cryo's copies of files in flight. */
+void in_flight_forget(struct files_dump_set *set);
+/* in_flight.c: fails, naming one, when sockets in flight carry each other
+ * in a cycle of groups (a socket in its own or its peer's queue is fine):
+ * restore fills a group's queues while it makes it. */
+int in_flight_check_cycles(const struct files_dump_set *set);
+
 /* The object a mapping of @b's inode is opened from at restore: the one
  * that holds the inode's contents; 0 when the inode has no object yet. */
 uint32_t inode_holder(const struct files_dump_set *set, const struct inode_bucket *b,

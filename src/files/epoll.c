@@ -152,8 +152,11 @@ static int epoll_check(const struct image_dir *dir, struct files_image *img, str
 	sorted = malloc((ep->n_targets + 1) * sizeof(*sorted));
 	if (!sorted)
 		return -ENOMEM;
-	memcpy(sorted, ep->targets, ep->n_targets * sizeof(*sorted));
-	qsort(sorted, ep->n_targets, sizeof(*sorted), cmp_target_fd);
+	/* An epoll with no targets has none to copy (NULL, not to memcpy). */
+	if (ep->n_targets) {
+		memcpy(sorted, ep->targets, ep->n_targets * sizeof(*sorted));
+		qsort(sorted, ep->n_targets, sizeof(*sorted), cmp_target_fd);
+	}
 	for (size_t i = 0; i < ep->n_targets; i++) {
 		if (sorted[i]->fd < 0 || sorted[i]->fd >= FILES_FD_LIMIT ||
 		    (i > 0 && sorted[i]->fd == sorted[i - 1]->fd)) {

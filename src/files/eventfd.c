@@ -71,6 +71,7 @@ static int eventfd_open(struct restore_ctx *r, const struct file_obj *f)
 const struct file_kind eventfd_kind = {
 	.name = "eventfd",
 	.type = FILE_ENTRY__KIND__EVENTFD,
+	.in_flight_ok = true,
 	.recognise = eventfd_recognise,
 	.dump = eventfd_dump,
 	.check = eventfd_check,

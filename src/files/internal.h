@@ -73,6 +73,18 @@ static inline const struct file_obj *file_unit(const struct file_obj *f)
 	return f->inode->group;
 }
 
+/* ---- files in flight (in_flight.c) ------------------------------------------ */
+
+/* At load, after the fds are linked: marks in flight (and needed) every
+ * object a socket the task needs carries, and what those carry. */
+int in_flight_link(struct files_image *img);
+/* The fd kept in @r for object @id, opened for a queue; -1 when none. */
+int restore_kept_fd(const struct restore_ctx *r, uint32_t id);
+/* Keeps @fd (of @f) in @r until it is released; takes @fd, also on failure. */
+int restore_keep_fd(struct restore_ctx *r, const struct file_obj *f, int fd);
+/* Closes the fds kept. */
+void restore_kept_release(struct restore_ctx *r);
+
 /* ---- the table of kinds (table.c) ------------------------------------------- */
 
 /* The kind that recognises @p; NULL (and logged, naming the fd) if none. */

@@ -141,6 +141,17 @@ size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
  * group, the others get FileEntry.group_of. See "Groups" below. */
 int file_dump_join_group(const struct file_dump *d, uint64_t key);
 
+/* Fds in flight (in_flight.c): @fd, cryo's own copy of a file that a
+ * message queued on d->p carries (SCM_RIGHTS, from a peek), made an object
+ * of the dump as a task's fd would be, or found among those dumped (the
+ * same open file description is one object, whoever holds it); its id in
+ * *@id. cryo keeps a copy until the dump ends. @where names the message in
+ * errors ("message 3 (fd 2 of 4)"). A kind without in_flight_ok is
+ * refused by name. */
+int file_dump_in_flight(const struct file_dump *d, int fd, const char *where, uint32_t *id);
+/* Whether the socket of inode @ino is in flight in a queue dumped so far. */
+bool file_dump_socket_in_flight(const struct file_dump *d, uint64_t ino);
+
 /* (A whole procfs file: read_text_file(), common/textfile.h.) */
 
 /* Opens a new open file description of @p's file, read-only (to read
@@ -173,8 +184,11 @@ struct file_obj {
 	struct file_obj *group;
 	size_t nr_group;
 	/* Restore needs it: an fd of the task refers to it, or it is the
-	 * inode of one that does. */
+	 * inode of one that does, or it is in flight (below). */
 	bool needed;
+	/* A message of a socket the task restores carries it (SCM_RIGHTS):
+	 * it is opened to be sent again, whether or not an fd holds it. */
+	bool in_flight;
 	/* A mapping of the task opens it, or it is the inode of one that
 	 * does: needed even when the fds are another process's table. */
 	bool mapped;
@@ -267,6 +281,17 @@ struct restore_ctx {
 		size_t left;	/* objects still to open from it */
 	} *inodes;
 	size_t nr_inodes;
+	/* Objects opened to be sent in flight (restore_in_flight_fd()), kept
+	 * until the context is released; @depth guards against cycles. */
+	struct kept_fd {
+		uint32_t id;
+		int fd;
+	} *kept;
+	size_t nr_kept;
+	unsigned int in_flight_depth;
+	/* In cryo's files_prepare(): what it prepares, where an object in
+	 * flight is put when it is opened for a queue. */
+	struct files_prepared *preparing;
 	/* Groups made so far: the fd made for each member not yet taken. */
 	struct group_handle {
 		const struct file_obj *leader;
@@ -310,6 +335,12 @@ int restore_create_beside(const struct restore_ctx *r, const struct file_obj *f,
  * bytes to put back (a FIFO's are the pipe's, a device node has none). */
 int restore_make_ghost(const struct restore_ctx *r, const struct file_obj *f, const char *path,
 		       mode_t type, dev_t rdev, int flags, uid_t uid, gid_t gid, mode_t mode);
+
+/* An fd of the object @id, which a message queued on @carrier carries in
+ * flight, to send it again: the one opened for it in this restore (by
+ * cryo or here), or opened now with its saved flags and position. The
+ * engine owns it (closed with the context); -errno, logged. */
+int restore_in_flight_fd(struct restore_ctx *r, const struct file_obj *carrier, uint32_t id);
 
 /* Writes the saved contents of @holder into the regular file @fd and sets
  * its size. */
@@ -377,6 +408,13 @@ struct file_kind {
 	 * exists (a pidfd of a live one: prepared late, when two processes
 	 * share it). Either way processes may share it. */
 	enum file_opened_by_cryo (*opened_by_cryo)(const FileEntry *e);
+	/* Its files may be in flight in a unix socket's queue: dumped from
+	 * cryo's copy, opened at restore by whoever fills the queue. */
+	bool in_flight_ok;
+	/* The ids of the objects @e carries in flight (a socket's queued
+	 * SCM_RIGHTS), each given to @fn in order; stops at the first
+	 * nonzero return. */
+	int (*each_in_flight)(const FileEntry *e, int (*fn)(void *arg, uint32_t id), void *arg);
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */

@@ -307,6 +307,8 @@ int files_load(const struct image_dir *dir, int pid, const struct files_mapping 
 		ret = link_fds(img);
 	if (!ret)
 		ret = link_mappings(img, mapped, nr_mapped);
+	if (!ret)
+		ret = in_flight_link(img);
 	for (size_t i = 0; i < img->nr_files && !ret; i++)
 		if (img->files[i].kind->check)
 			ret = img->files[i].kind->check(dir, img, &img->files[i]);

@@ -132,6 +132,7 @@ static uint64_t memfd_mapped_limit(const FileEntry *e)
 const struct file_kind memfd_kind = {
 	.name = "memfd",
 	.type = FILE_ENTRY__KIND__MEMFD,
+	.in_flight_ok = true,
 	.recognise = memfd_recognise,
 	.dump = memfd_dump,
 	.check = memfd_check,

@@ -183,7 +183,8 @@ static int pipe_check(const struct image_dir *dir, struct files_image *img, stru
 			return -EBADMSG;
 		}
 	}
-	return f->nr_fds ? contents_load(dir, img, f, pf->data_size, true) : 0;
+	/* Loaded where the task opens it: an fd, or in flight. */
+	return f->nr_fds || f->in_flight ? contents_load(dir, img, f, pf->data_size, true) : 0;
 }
 
 static const struct file_obj *holder_in(const struct files_image *img, const struct file_obj *f)
@@ -191,7 +192,8 @@ static const struct file_obj *holder_in(const struct files_image *img, const str
 	for (size_t i = 0; i < img->nr_files; i++) {
 		const struct file_obj *o = &img->files[i];
 
-		if (o->inode->e->id == f->inode->e->id && o->nr_fds && o->e->pipe->has_data_size)
+		if (o->inode->e->id == f->inode->e->id && (o->nr_fds || o->in_flight) &&
+		    o->e->pipe->has_data_size)
 			return o;
 	}
 	return NULL;
@@ -297,6 +299,7 @@ static int pipe_open(struct restore_ctx *r, const struct file_obj *f)
 const struct file_kind pipe_kind = {
 	.name = "pipe",
 	.type = FILE_ENTRY__KIND__PIPE,
+	.in_flight_ok = true,
 	.recognise = pipe_recognise,
 	.dump = pipe_dump,
 	.check = pipe_check,

@@ -173,6 +173,7 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 	}
 	p->cryo_pidfd = -1;
 	p->nr = nr_files;
+	r.preparing = p;
 	users = count_users(imgs, n, nr_files);
 	if (!users)
 		ret = pr_errno_ret("restore: out of memory for the file objects");

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "files/kind.h"
 #include "files/pty.h"
+#include "ns/ns.h"
 
 /* The kernel's pty.max cannot exceed this many indices. */
 #define PTY_INDEX_MAX (1u << 20)
@@ -108,6 +109,33 @@ static int dump_session(const struct file_dump *d, PtyFile *pf, int fd)
 	return 0;
 }
 
+/* The devpts instance the pair belongs to, by the mount that shows it:
+ * the slave's inode is in it (the master's may be /dev/ptmx's). An O_PATH
+ * open of the slave opens no tty, so the master sees no hang-up. */
+static int dump_instance(const struct fd_probe *p, PtyFile *pf)
+{
+	_cleanup_close_ int peer = ioctl(p->dup, TIOCGPTPEER, O_PATH | O_CLOEXEC);
+	struct stat st;
+	int ret;
+
+	if (peer < 0 || fstat(peer, &st))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot reach the slave of pty %u",
+				    p->pid, p->name, p->link, pf->index);
+	ret = ns_devpts_mountpoint(st.st_dev, &pf->devpts);
+	if (ret == -ENOENT)
+		pr_fd_err(p, "pty %u belongs to a devpts instance (%u:%u) that no mount of its "
+			  "mount namespace shows: cryo could not make it again there", pf->index,
+			  major(st.st_dev), minor(st.st_dev));
+	else if (ret)
+		pr_fd_err(p, "cannot read the mounts for the devpts instance of pty %u: %s",
+			  pf->index, strerror(-ret));
+	if (!ret && !strcmp(pf->devpts, "/dev/pts")) {
+		free(pf->devpts);
+		pf->devpts = NULL;
+	}
+	return ret == -ENOENT ? -EOPNOTSUPP : ret;
+}
+
 static int dump_master(const struct file_dump *d, PtyFile *pf)
 {
 	const struct fd_probe *p = d->p;
@@ -123,6 +151,9 @@ static int dump_master(const struct file_dump *d, PtyFile *pf)
 	pf->has_packet_mode = pf->has_locked = pf->has_slave_closed = true;
 	pf->packet_mode = packet;
 	pf->locked = locked;
+	ret = dump_instance(p, pf);
+	if (ret)
+		return ret;
 	pf->termios = malloc(sizeof(*pf->termios));
 	if (!pf->termios)
 		return -ENOMEM;
@@ -243,6 +274,11 @@ static int pty_check(const struct image_dir *dir, struct files_image *img, struc
 	if (!pf->master && (pf->has_session || pf->has_packet_mode || pf->has_locked ||
 			    pf->has_slave_closed)) {
 		load_err(img, f, "a slave carries the pair's state");
+		return -EBADMSG;
+	}
+	if (pf->devpts && (!pf->master || pf->devpts[0] != '/' || strstr(pf->devpts, ".."))) {
+		load_err(img, f, "devpts instance '%s': an absolute path without .., of a master",
+			 pf->devpts);
 		return -EBADMSG;
 	}
 	if (pf->has_session && (pf->session <= 0 || pf->foreground < 0)) {

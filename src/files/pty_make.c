@@ -1,5 +1,6 @@
 /* Restore of the pty kind (pty.c): makes a pair again at its saved /dev/pts
- * index in the devpts instance restore names (restore_devpts()), with its
+ * index in its devpts instance (the tree's own, where the dump saw it, or
+ * the one restore names: restore_devpts()), with its
  * state and queued bytes, and gives a session leader the slave as its
  * controlling terminal and the terminal its foreground group. What is
  * saved, and checked at load, is pty.c's. */
@@ -32,6 +33,18 @@ static const struct file_obj *master_of(const struct file_obj *const *members, s
 	return NULL;
 }
 
+/* The mount point of the devpts instance @f's pair is made in: a clone's
+ * own (restore names it: the tree brought no mounts), else the one of the
+ * tree's own mounts the dump saw it in, else /dev/pts. */
+static const char *instance(const struct restore_ctx *r, const struct file_obj *f)
+{
+	const char *named = restore_devpts(r);
+
+	if (strcmp(named, "/dev/pts") || !f->e->pty->devpts)
+		return named;
+	return f->e->pty->devpts;
+}
+
 /*
  * The kernel gives a new master the lowest free index and has no call to
  * ask for one: masters are opened, and held, until the saved index comes
@@ -40,7 +53,7 @@ static const struct file_obj *master_of(const struct file_obj *const *members, s
  */
 static int open_at_index(struct restore_ctx *r, const struct file_obj *f, unsigned int index)
 {
-	const char *devpts = restore_devpts(r);
+	const char *devpts = instance(r, f);
 	char slave[PATH_MAX], ptmx[PATH_MAX];
 	int *held = calloc(PTY_OPEN_TRIES, sizeof(*held));
 	size_t nr = 0;

@@ -253,6 +253,7 @@ static const char *regfile_describe(const FileEntry *e)
 const struct file_kind regfile_kind = {
 	.name = "reg",
 	.type = FILE_ENTRY__KIND__REG,
+	.in_flight_ok = true,
 	.recognise = regfile_recognise,
 	.dump = regfile_dump,
 	.check = regfile_check,

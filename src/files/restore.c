@@ -82,6 +82,12 @@ static int install(struct restore_ctx *r, const struct file_obj *f)
 	int late = files_prepared_late_fd(r->prepared, f, r->img);
 	bool prepared = fd >= 0;
 
+	/* Opened already to be sent in flight: the same open file. */
+	if (!prepared && f->in_flight) {
+		fd = restore_kept_fd(r, f->e->id);
+		prepared = fd >= 0;
+	}
+
 	if (late >= 0) {
 		/* cryo opened it once every process existed: the copy this
 		 * process inherited is the placeholder, cryo's is the file. */
@@ -123,6 +129,9 @@ static int install(struct restore_ctx *r, const struct file_obj *f)
 	/* Not on a file shared with the world outside (cryo's terminal). */
 	if (!ret && f->nr_fds && !f->kind->shares_foreign_file)
 		ret = owner_restore(r, f, f->fds[0]);
+	/* A queue not filled yet will send it. */
+	if (!prepared && !ret && f->in_flight)
+		return restore_keep_fd(r, f, fd);
 	if (!prepared)
 		close(fd);
 	return ret;

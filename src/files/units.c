@@ -168,10 +168,7 @@ static int make_group(struct restore_ctx *r, const struct file_obj *leader, void
 	(void)arg;
 	g.members = calloc(g.nr + 1, sizeof(*g.members));
 	g.fds = malloc((g.nr + 1) * sizeof(*g.fds));
-	bigger = reallocarray(r->groups, r->nr_groups + 1, sizeof(*bigger));
-	if (bigger)
-		r->groups = bigger;
-	if (!g.members || !g.fds || !bigger) {
+	if (!g.members || !g.fds) {
 		group_handle_free(&g);
 		restore_err(r, leader, "out of memory for its group");
 		return -ENOMEM;
@@ -196,7 +193,16 @@ static int make_group(struct restore_ctx *r, const struct file_obj *leader, void
 			restore_err(r, g.members[i], "its group gave it no fd: %s", strerror(-ret));
 		}
 	}
+	/* Only now: making it may make others (a socket in flight in its
+	 * queue), which add to r->groups. */
+	bigger = ret ? NULL : reallocarray(r->groups, r->nr_groups + 1, sizeof(*bigger));
+	if (bigger)
+		r->groups = bigger;
+	else if (!ret)
+		ret = -ENOMEM;
 	if (ret) {
+		if (ret == -ENOMEM)
+			restore_err(r, leader, "out of memory for its group");
 		group_handle_free(&g);
 		return ret;
 	}
@@ -263,4 +269,5 @@ void restore_ctx_release(struct restore_ctx *r)
 	if (r->tty >= 0)
 		close(r->tty);
 	r->tty = -1;
+	restore_kept_release(r);
 }

@@ -237,4 +237,9 @@ struct kabi_cachestat {
 #define PACKET_VNET_HDR_SZ	24
 #endif
 
+/* ifa_proto of an IPv6 link-local address the kernel made (6.3). */
+#ifndef IFA_PROTO_KERNEL_LL
+#define IFA_PROTO_KERNEL_LL 3
+#endif
+
 #endif

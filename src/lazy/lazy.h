@@ -66,7 +66,10 @@ int lazy_check_available(void);
 
 /* One restored process whose restorer registered its memory. */
 struct lazy_task {
-	pid_t pid;
+	pid_t pid;		/* as cryo sees it */
+	/* In a pid namespace below cryo's (an init's tree): the thread ids
+	 * faults report are its, not cryo's. */
+	bool pid_ns_below;
 	int pidfd;
 	int remote_uffd;	/* the userfaultfd's number in the process */
 	const Mm *mm;
@@ -91,6 +94,7 @@ struct lazy_space {
 	int pages_fd;
 	pid_t pid;		/* 0: a child forked after the restore, until it faults */
 	pid_t parent;		/* for a child: the process it was forked from */
+	bool pid_ns_below;	/* lazy_task's: a fault's thread id names no pid of ours */
 	struct pending pending;
 };
 

@@ -301,6 +301,7 @@ static int follow_fork(struct server *srv, size_t i, int uffd)
 		.uffd = uffd,
 		.pages_fd = parent->s.pages_fd,
 		.parent = parent->s.pid ? parent->s.pid : parent->s.parent,
+		.pid_ns_below = parent->s.pid_ns_below,
 	};
 	int ret;
 
@@ -330,8 +331,9 @@ static int handle_msg(struct server *srv, size_t i, const struct uffd_msg *m)
 
 		/* A forked child is known from its first fault on, to be
 		 * killed by pid should serving fail. The thread id is in the
-		 * faulting task's pid namespace, cryo's own (none is restored). */
-		if (!sp->s.pid && m->arg.pagefault.feat.ptid)
+		 * faulting task's pid namespace: below cryo's, it stays
+		 * unknown and is found under its parent (kill_all()). */
+		if (!sp->s.pid && !sp->s.pid_ns_below && m->arg.pagefault.feat.ptid)
 			sp->s.pid = lazy_tgid_of((pid_t)m->arg.pagefault.feat.ptid);
 
 		ret = serve_fault(srv, sp, m->arg.pagefault.address, write);

@@ -92,7 +92,8 @@ static void __attribute__((noreturn)) server_main(const struct lazy_task *tasks,
 		struct lazy_pins pins;
 
 		spaces[i] = (struct lazy_space){ .uffd = uffds[i], .pages_fd = tasks[i].pages_fd,
-						 .pid = tasks[i].pid };
+						 .pid = tasks[i].pid,
+						 .pid_ns_below = tasks[i].pid_ns_below };
 		pending_init(&spaces[i].pending);
 		ret = lazy_pins_make(tasks[i].core, &pins);
 		if (!ret)

@@ -41,8 +41,17 @@ int net_lock_connection(const struct sockaddr_storage *local,
  * it in @inv, for the restore to delete. */
 int net_lock_save(Inventory *inv, bool hold);
 /* Locks the connections of @inv (restore); the dump's table goes at
- * net_lock_end(false), so a failed restore (net_lock_end(true)) keeps it. */
-int net_lock_restore(const Inventory *inv);
+ * net_lock_end(false), so a failed restore (net_lock_end(true)) keeps it.
+ * With @in_own_netns the tree has a network namespace of its own: the
+ * connections are only counted, and locked by net_lock_enter_netns(). */
+int net_lock_restore(const Inventory *inv, bool in_own_netns);
+/* Moves the lock into the network namespace cryo has just entered (dump)
+ * or made (restore), before any connection of it is locked there: a new
+ * libnftables context, whose netlink socket belongs to that namespace, and
+ * at restore the table of the connections counted. No held table is made
+ * there at dump: it would die with the tree's namespace, and nothing
+ * reaches a restored one before the tree runs but through its lock. */
+int net_lock_enter_netns(void);
 /* Unlocks: deletes this run's table, and unless @keep_held its held one
  * (dump) or the dump's that it replaced (restore). */
 void net_lock_end(bool keep_held);

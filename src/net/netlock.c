@@ -28,6 +28,7 @@ static struct {
 	enum net_lock_mode mode;
 	bool table;		/* our running table exists */
 	bool held;		/* our held table exists (dump) */
+	bool in_netns;		/* the context is in a tree's own network namespace */
 	char **rules;		/* the match of each locked connection */
 	LockedConnection **conns;
 	size_t nr;
@@ -320,6 +321,7 @@ void net_lock_end(bool keep_held)
 	lock.rules = NULL;
 	lock.conns = NULL;
 	lock.nr = 0;
+	lock.in_netns = false;
 	if (lock.ctx)
 		nft_ctx_free(lock.ctx);
 	lock.ctx = NULL;
@@ -333,7 +335,8 @@ int net_lock_save(Inventory *inv, bool hold)
 
 	inv->n_locked_connections = lock.nr;
 	inv->locked_connections = lock.conns;
-	if (!lock.table || !hold)
+	/* A table in the tree's own namespace would die with it. */
+	if (!lock.table || !hold || lock.in_netns)
 		return 0;
 	table_name(TABLE_RUNNING, getpid(), running, sizeof(running));
 	table_name(TABLE_HELD, getpid(), held, sizeof(held));
@@ -360,7 +363,24 @@ int net_lock_save(Inventory *inv, bool hold)
 	return 0;
 }
 
-int net_lock_restore(const Inventory *inv)
+int net_lock_enter_netns(void)
+{
+	if (lock.mode == NET_LOCK_SKIP)
+		return 0;
+	if (lock.table || lock.held) {
+		pr_err("network lock: a table already exists in cryo's own network namespace");
+		return -EBUSY;
+	}
+	if (lock.ctx)
+		nft_ctx_free(lock.ctx);
+	lock.ctx = ctx_new();
+	if (!lock.ctx)
+		return -ENOMEM;
+	lock.in_netns = true;
+	return lock.nr ? apply_rules("the rules of the dump's connections") : 0;
+}
+
+int net_lock_restore(const Inventory *inv, bool in_own_netns)
 {
 	int ret = 0;
 
@@ -370,7 +390,7 @@ int net_lock_restore(const Inventory *inv)
 		ret = add_rule(inv->locked_connections[i], true, false);
 	if (ret == -EBADMSG)
 		pr_err("restore: inventory.img: a locked connection's addresses are malformed");
-	if (!ret && lock.nr && !lock.table)
+	if (!ret && lock.nr && !lock.table && !in_own_netns)
 		ret = apply_rules("the rules of the dump's connections");
 	if (!ret && inv->network_lock_table) {
 		if (strncmp(inv->network_lock_table, TABLE_HELD, strlen(TABLE_HELD)) ||

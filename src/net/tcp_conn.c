@@ -292,13 +292,6 @@ int tcp_conn_dump(const struct file_dump *d, InetSocket *s, unsigned int state)
 	TcpConnection *t;
 	int ret;
 
-	/* The network lock's table lives in cryo's own namespace. */
-	if (net_ns_dump_inside()) {
-		pr_fd_err(p, "a TCP connection in the tree's own network namespace: not supported "
-			  "yet");
-		return -EOPNOTSUPP;
-	}
-
 	if (!tcp_state_supported(state)) {
 		char what[128];
 

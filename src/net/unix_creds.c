@@ -60,37 +60,58 @@ static void placeholder_end(pid_t child, int hold)
 		;
 }
 
+/* The most fds one message carries (the kernel's SCM_MAX_FD). */
+#define RIGHTS_MAX 253
+
 static ssize_t send_once(int sk, const void *data, size_t len, const struct ucred *creds,
-			 const struct sockaddr *dest, socklen_t dest_len)
+			 const struct unix_rights *rights, const struct sockaddr *dest,
+			 socklen_t dest_len)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * RIGHTS_MAX)];
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	struct msghdr msg = { .msg_name = (void *)dest, .msg_namelen = dest ? dest_len : 0,
 			      .msg_iov = &iov, .msg_iovlen = 1 };
+	size_t nr = rights ? rights->nr : 0;
 	struct cmsghdr *c;
 
+	if (nr > RIGHTS_MAX) {
+		errno = ETOOMANYREFS;
+		return -1;
+	}
+	memset(&control, 0, sizeof(control));
+	msg.msg_control = control.buf;
+	msg.msg_controllen = (creds ? CMSG_SPACE(sizeof(*creds)) : 0) +
+			     (nr ? CMSG_SPACE(sizeof(int) * nr) : 0);
+	if (!msg.msg_controllen)
+		msg.msg_control = NULL;
+	c = msg.msg_controllen ? CMSG_FIRSTHDR(&msg) : NULL;
 	if (creds) {
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_CREDENTIALS;
 		c->cmsg_len = CMSG_LEN(sizeof(*creds));
 		memcpy(CMSG_DATA(c), creds, sizeof(*creds));
+		c = CMSG_NXTHDR(&msg, c);
+	}
+	if (nr) {
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nr);
+		memcpy(CMSG_DATA(c), rights->fds, sizeof(int) * nr);
 	}
 	return sendmsg(sk, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 static int send_all(int sk, const uint8_t *data, size_t len, const struct ucred *creds,
-		    const struct sockaddr *dest, socklen_t dest_len, bool stream)
+		    const struct unix_rights *rights, const struct sockaddr *dest,
+		    socklen_t dest_len, bool stream)
 {
 	size_t at = 0;
 
 	do {
-		ssize_t n = send_once(sk, data + at, len - at, creds, dest, dest_len);
+		ssize_t n = send_once(sk, data + at, len - at, creds, rights, dest, dest_len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -101,24 +122,27 @@ static int send_all(int sk, const uint8_t *data, size_t len, const struct ucred 
 		if (n == 0 && len)
 			return -EIO;
 		at += n;
+		/* The fds went with the first part. */
+		rights = NULL;
 	} while (at < len);
 	return 0;
 }
 
 int unix_send_as(int sk, const void *data, size_t len, const struct ucred *creds,
-		 const struct sockaddr *dest, unsigned int dest_len, bool stream)
+		 const struct unix_rights *rights, const struct sockaddr *dest,
+		 unsigned int dest_len, bool stream)
 {
 	int hold[2], ret;
 	pid_t child;
 
-	ret = send_all(sk, data, len, creds, dest, dest_len, stream);
+	ret = send_all(sk, data, len, creds, rights, dest, dest_len, stream);
 	if (ret != -ESRCH || !creds)
 		return ret;
 	/* No process has the sender's pid now. */
 	child = placeholder_start(creds->pid, hold);
 	if (child < 0)
 		return child;
-	ret = send_all(sk, data, len, creds, dest, dest_len, stream);
+	ret = send_all(sk, data, len, creds, rights, dest, dest_len, stream);
 	placeholder_end(child, hold[1]);
 	return ret;
 }

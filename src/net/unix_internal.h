@@ -13,17 +13,38 @@
 struct file_dump;
 struct file_obj;
 
+struct restore_ctx;
+/* The sockets being made together (a socketpair, or one socket alone):
+ * an fd in flight that is one of them (a socket in its own queue or its
+ * peer's) is sent from here, since the engine has none of them yet. */
+struct unix_made {
+	const struct file_obj *const *members;
+	const int *fds;
+	size_t n;
+};
 /* Saves what is queued to be read on d->p (a stream's bytes, or every
- * record with its sender) in @s and d->fe's contents; logged. Fds in
- * flight are refused by name. */
+ * record with its sender and its fds in flight, which become objects of
+ * the dump) in @s and d->fe's contents; logged. */
 int unix_queue_dump(const struct file_dump *d, UnixSocket *s);
 /* Queues the saved data of @f on its new socket @fd again: sent from
  * @peer (the other end of its socketpair), or, with @peer -1, from a new
- * socket per record bound to the record's sender and sent to @fd's name.
- * *@why says what failed. */
-int unix_queue_fill(const struct file_obj *f, int fd, int peer, const char **why);
-/* Reads the queue of @fd back and compares it with what @f saved. */
-int unix_queue_check(const struct file_obj *f, int fd, const char **why);
+ * socket per record bound to the record's sender and sent to @fd's name;
+ * each record with its fds in flight: one of @made, or opened through @r. *@why says what
+ * failed. */
+int unix_queue_fill(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		    int fd, int peer, const char **why);
+/* Reads the queue of @fd back and compares it with what @f saved, the
+ * fds in flight too (kcmp with those @r sent). */
+int unix_queue_check(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		     int fd, const char **why);
+
+/* Calls @fn with each fd in flight queued on @fd (cryo's copies, closed
+ * after), without taking anything out; stops at a nonzero return. */
+int unix_queue_each_right(int fd, bool stream, int (*fn)(int fd, void *arg), void *arg);
+/* 1 when the socket of inode @ino is in flight in a queue of a unix socket
+ * a process of the dump holds (or of a socket in flight there), 0 when
+ * not, -errno (logged) when the queues cannot be read (unix_in_flight.c). */
+int unix_in_flight_find(const struct file_dump *d, uint64_t ino);
 
 struct unix_diag_state;
 /* The sock_diag state of the unix socket of inode @ino, from one listing
@@ -48,12 +69,19 @@ int unix_accept_queue_dump_client(const struct file_dump *d, const struct unix_d
 
 struct ucred;
 struct sockaddr;
+/* Fds to send in flight with a message (SCM_RIGHTS). */
+struct unix_rights {
+	const int *fds;
+	size_t nr;
+};
 /* Sends @len bytes of @data on @sk (to @dest, unless NULL): one message,
- * or for a @stream as many sends as it takes; with @creds (unless NULL)
- * as the sender's credentials, a pid no process has being taken by a
- * placeholder process for the time of the send (unix_creds.c). */
+ * or for a @stream as many sends as it takes, @rights (unless NULL) with
+ * the first; with @creds (unless NULL) as the sender's credentials, a pid
+ * no process has being taken by a placeholder process for the time of the
+ * send (unix_creds.c). */
 int unix_send_as(int sk, const void *data, size_t len, const struct ucred *creds,
-		 const struct sockaddr *dest, unsigned int dest_len, bool stream);
+		 const struct unix_rights *rights, const struct sockaddr *dest,
+		 unsigned int dest_len, bool stream);
 
 struct restore_ctx;
 /* The kind's open and create_group (unix_restore.c). */

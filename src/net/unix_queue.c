@@ -1,13 +1,17 @@
 /* The data queued to be read on a unix socket: read at dump through the
  * task's socket without taking anything out (MSG_PEEK with SO_PEEK_OFF,
  * put back as it was), saved as the object's contents (a stream's bytes,
- * or each record with its sender), and queued again at restore by a
- * sender socket, then read back to check. The socket itself is
- * unix_socket.c's. */
+ * or each record with its sender and the ids of its fds in flight, which
+ * the files engine dumps from the peek's copies), and queued again at
+ * restore by a sender socket, then read back to check. The socket itself
+ * is unix_socket.c's. */
 #include <errno.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -191,6 +195,32 @@ failed:
 	return peek_offset_put_back(fd, old_off, ret);
 }
 
+struct rights_walk {
+	int (*fn)(int fd, void *arg);
+	void *arg;
+};
+
+static int walk_rights(const struct peeked *pk, void *arg)
+{
+	const struct rights_walk *w = arg;
+
+	for (size_t i = 0; i < pk->nr_rights; i++) {
+		int ret = w->fn(pk->rights[i], w->arg);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int unix_queue_each_right(int fd, bool stream, int (*fn)(int fd, void *arg), void *arg)
+{
+	struct rights_walk w = { .fn = fn, .arg = arg };
+	const char *why = NULL;
+
+	return queue_peek(fd, stream, false, walk_rights, &w, &why);
+}
+
 /* The sun_path bytes of a sender's address; 0 for an unnamed one. */
 static size_t sender_name(const struct peeked *pk, const char **name)
 {
@@ -209,32 +239,34 @@ static size_t sender_name(const struct peeked *pk, const char **name)
 }
 
 struct queue_dump {
+	const struct file_dump *d;
 	UnixSocket *s;
 	uint8_t *bytes;
 	size_t size, cap;
 	size_t messages;	/* peeked so far */
-	char refused[512];	/* why the queue cannot be saved, naming a file in flight */
+	bool any_control;	/* a record has credentials or fds in flight */
 };
 
-/* Refuses a message with fds in flight, naming the first one's file (its
- * /proc/self/fd link: a path, pipe:[N], socket:[N], ...), so the user
- * sees what the task has in flight. */
-static int refuse_rights(struct queue_dump *q, const struct peeked *pk)
+/* The fds in flight of a message, in order: objects of the dump (the
+ * engine's; a kind that cannot be in flight is refused by name there). */
+static int save_rights(struct queue_dump *q, const struct peeked *pk, UnixRecord *rec)
 {
-	char link[64], target[256];
-	ssize_t n;
+	rec->rights = calloc(pk->nr_rights, sizeof(*rec->rights));
+	if (!rec->rights)
+		return -ENOMEM;
+	for (size_t i = 0; i < pk->nr_rights; i++) {
+		char where[64];
+		uint32_t id;
+		int ret;
 
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", pk->rights[0]);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		snprintf(target, sizeof(target), "an fd whose file cannot be read: %s",
-			 strerror(errno));
-	else
-		target[n] = 0;
-	snprintf(q->refused, sizeof(q->refused),
-		 "fds in flight (SCM_RIGHTS) in its queue (message %zu carries %zu, the first "
-		 "%s): not supported yet", q->messages, pk->nr_rights, target);
-	return -EOPNOTSUPP;
+		snprintf(where, sizeof(where), "message %zu (fd %zu of %zu)", q->messages, i + 1,
+			 pk->nr_rights);
+		ret = file_dump_in_flight(q->d, pk->rights[i], where, &id);
+		if (ret)
+			return ret;
+		rec->rights[rec->n_rights++] = id;
+	}
+	return 0;
 }
 
 static int save_peeked(const struct peeked *pk, void *arg)
@@ -246,13 +278,10 @@ static int save_peeked(const struct peeked *pk, void *arg)
 	size_t name_len;
 
 	q->messages++;
-	if (pk->nr_rights)
-		return refuse_rights(q, pk);
 	if (queue_bytes_append(&q->bytes, &q->size, &q->cap, pk->data, pk->size))
 		return -ENOMEM;
-	/* A stream's runs are records only with their senders' credentials. */
-	if (s->type == SOCK_STREAM && !pk->has_creds)
-		return 0;
+	/* A stream's runs are records too, kept only when one has its
+	 * sender's credentials or fds in flight (unix_queue_dump()). */
 	list = reallocarray(s->queue, s->n_queue + 1, sizeof(*list));
 	if (!list)
 		return -ENOMEM;
@@ -269,6 +298,7 @@ static int save_peeked(const struct peeked *pk, void *arg)
 		rec->uid = pk->creds.uid;
 		rec->gid = pk->creds.gid;
 	}
+	q->any_control |= pk->has_creds || pk->nr_rights;
 	name_len = s->type == SOCK_STREAM ? 0 : sender_name(pk, &name);
 	if (name_len) {
 		rec->has_sender = true;
@@ -278,27 +308,34 @@ static int save_peeked(const struct peeked *pk, void *arg)
 		memcpy(rec->sender.data, name, name_len);
 		rec->sender.len = name_len;
 	}
-	return 0;
+	return pk->nr_rights ? save_rights(q, pk, rec) : 0;
 }
 
 int unix_queue_dump(const struct file_dump *d, UnixSocket *s)
 {
 	const struct fd_probe *p = d->p;
-	struct queue_dump q = { .s = s };
+	struct queue_dump q = { .d = d, .s = s };
 	const char *why = NULL;
 	int ret = queue_peek(p->dup, s->type == SOCK_STREAM, s->shutdown & 1, save_peeked, &q, &why);
 
-	if (ret && q.refused[0])
-		pr_fd_err(p, "%s", q.refused);
-	else if (ret && why)
+	/* A refused fd in flight is named where it is refused. */
+	if (ret && why)
 		pr_fd_err(p, "%s", why);
-	else if (ret)
+	else if (ret && ret != -EOPNOTSUPP && ret != -EINVAL && ret != -ENOMEM)
 		pr_fd_err(p, "cannot read its queue: %s", strerror(-ret));
-	else if (q.size)
+	else if (!ret && q.size)
 		ret = contents_dump_bytes(d, q.bytes, q.size);
 	if (!ret && s->type == SOCK_STREAM) {
 		s->has_stream_bytes = true;
 		s->stream_bytes = q.size;
+		/* Plain bytes: one run, no records. */
+		if (!q.any_control) {
+			for (size_t i = 0; i < s->n_queue; i++)
+				unix_record__free_unpacked(s->queue[i], NULL);
+			free(s->queue);
+			s->queue = NULL;
+			s->n_queue = 0;
+		}
 	}
 	free(q.bytes);
 	return ret;
@@ -342,14 +379,82 @@ static const struct ucred *record_creds(const UnixRecord *rec, struct ucred *out
 	return out;
 }
 
+/* The fd of object @id in flight on @f: a socket being made with it, or
+ * the engine's, which opens it once and owns it. */
+static int right_fd(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		    uint32_t id)
+{
+	for (size_t i = 0; made && i < made->n; i++)
+		if (made->members[i]->e->id == id)
+			return made->fds[i];
+	return restore_in_flight_fd(r, f, id);
+}
+
+/* The fds to send with @rec; in @fds, room for rec->n_rights. */
+static int record_rights(struct restore_ctx *r, const struct unix_made *made,
+			 const struct file_obj *f, const UnixRecord *rec, int *fds,
+			 struct unix_rights *out)
+{
+	for (size_t i = 0; i < rec->n_rights; i++) {
+		fds[i] = right_fd(r, made, f, rec->rights[i]);
+		if (fds[i] < 0)
+			return fds[i];
+	}
+	*out = (struct unix_rights){ .fds = fds, .nr = rec->n_rights };
+	return 0;
+}
+
+/* Sends @rec (its @data) on @sk, to @dest unless NULL. A stream's fds go
+ * with its last byte: the kernel gives a reader the bytes queued before a
+ * message with fds together with it, so the saved run ends there. */
+static int send_record(struct restore_ctx *r, const struct unix_made *made,
+		       const struct file_obj *f, int sk,
+		       const UnixRecord *rec, const uint8_t *data,
+		       const struct sockaddr_un *dest, socklen_t dest_len, const char **why)
+{
+	const UnixSocket *s = f->e->unix_socket;
+	bool stream = s->type == SOCK_STREAM;
+	struct unix_rights rights = { 0 };
+	_cleanup_free_ int *fds = NULL;
+	struct ucred creds;
+	size_t head = 0;
+	int ret;
+
+	if (rec->n_rights) {
+		fds = calloc(rec->n_rights, sizeof(*fds));
+		if (!fds)
+			return -ENOMEM;
+		ret = record_rights(r, made, f, rec, fds, &rights);
+		if (ret) {
+			*why = "cannot open an fd in flight to send it again";
+			return ret;
+		}
+		head = stream ? rec->size - 1 : 0;
+	}
+	ret = head ? unix_send_as(sk, data, head, record_creds(rec, &creds), NULL,
+				  (const struct sockaddr *)dest, dest_len, true) : 0;
+	if (!ret)
+		ret = unix_send_as(sk, data + head, rec->size - head, record_creds(rec, &creds),
+				   rec->n_rights ? &rights : NULL, (const struct sockaddr *)dest,
+				   dest_len, stream);
+	if (ret)
+		*why = rec->has_pid && ret == -EPERM ?
+		       "cannot queue a record again with its sender's credentials" :
+		       rec->n_rights ? "cannot queue a record again with its fds in flight" :
+		       "cannot queue a record again";
+	return ret;
+}
+
 /* Sends one record to @dest from a socket of its own, bound to its
  * sender's name when it had one (the name must be free then). */
-static int send_from_sender(const UnixSocket *s, const UnixRecord *rec, const uint8_t *data,
+static int send_from_sender(struct restore_ctx *r, const struct unix_made *made,
+			    const struct file_obj *f,
+			    const UnixRecord *rec, const uint8_t *data,
 			    const struct sockaddr_un *dest, socklen_t dest_len, const char **why)
 {
+	const UnixSocket *s = f->e->unix_socket;
 	_cleanup_close_ int sk = socket(AF_UNIX, (int)s->type | SOCK_CLOEXEC, 0);
 	struct sockaddr_un from;
-	struct ucred creds;
 	bool path = false;
 	int ret;
 
@@ -364,16 +469,14 @@ static int send_from_sender(const UnixSocket *s, const UnixRecord *rec, const ui
 			return -errno;
 		}
 	}
-	ret = unix_send_as(sk, data, rec->size, record_creds(rec, &creds),
-			   (const struct sockaddr *)dest, dest_len, false);
-	if (ret)
-		*why = "cannot queue a record again";
+	ret = send_record(r, made, f, sk, rec, data, dest, dest_len, why);
 	if (path)
 		unlink(from.sun_path);
 	return ret;
 }
 
-int unix_queue_fill(const struct file_obj *f, int fd, int peer, const char **why)
+int unix_queue_fill(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		    int fd, int peer, const char **why)
 {
 	const UnixSocket *s = f->e->unix_socket;
 	_cleanup_free_ uint8_t *bytes = NULL;
@@ -393,7 +496,7 @@ int unix_queue_fill(const struct file_obj *f, int fd, int peer, const char **why
 		return -errno;
 	/* A stream's bytes with no senders' credentials: one run. */
 	if (s->type == SOCK_STREAM && !s->n_queue) {
-		ret = unix_send_as(peer, bytes, size, NULL, NULL, 0, true);
+		ret = unix_send_as(peer, bytes, size, NULL, NULL, NULL, 0, true);
 		if (ret)
 			*why = "cannot queue its bytes again";
 		return ret;
@@ -402,33 +505,49 @@ int unix_queue_fill(const struct file_obj *f, int fd, int peer, const char **why
 		return -errno;
 	for (size_t i = 0; i < s->n_queue; i++) {
 		const UnixRecord *rec = s->queue[i];
-		struct ucred creds;
 
-		if (peer >= 0) {
-			ret = unix_send_as(peer, bytes + at, rec->size, record_creds(rec, &creds),
-					   NULL, 0, s->type == SOCK_STREAM);
-			if (ret) {
-				*why = rec->has_pid && ret == -EPERM ?
-				       "cannot queue a record again with its sender's credentials" :
-				       "cannot queue a record again";
-				return ret;
-			}
-		} else {
-			ret = send_from_sender(s, rec, bytes + at, &self, self_len, why);
-			if (ret)
-				return ret;
-		}
+		if (peer >= 0)
+			ret = send_record(r, made, f, peer, rec, bytes + at, NULL, 0, why);
+		else
+			ret = send_from_sender(r, made, f, rec, bytes + at, &self, self_len, why);
+		if (ret)
+			return ret;
 		at += rec->size;
 	}
 	return 0;
 }
 
 struct queue_check {
+	struct restore_ctx *r;
+	const struct unix_made *made;
+	const struct file_obj *f;
 	const UnixSocket *s;
 	const uint8_t *bytes;
 	size_t size, at, next;
 	const char *differs;
 };
+
+/* The fds a record carries are the very files sent (kcmp), in order. */
+static int compare_rights(struct queue_check *c, const UnixRecord *rec, const struct peeked *pk)
+{
+	pid_t self = getpid();
+
+	if (rec->n_rights != pk->nr_rights) {
+		c->differs = "a queued record carries another number of fds in flight";
+		return -EIO;
+	}
+	for (size_t i = 0; i < rec->n_rights; i++) {
+		int sent = right_fd(c->r, c->made, c->f, rec->rights[i]);
+
+		if (sent < 0)
+			return sent;
+		if (syscall(SYS_kcmp, self, self, KCMP_FILE, pk->rights[i], sent) != 0) {
+			c->differs = "a queued record carries another file in flight";
+			return -EIO;
+		}
+	}
+	return 0;
+}
 
 static int compare_peeked(const struct peeked *pk, void *arg)
 {
@@ -437,18 +556,19 @@ static int compare_peeked(const struct peeked *pk, void *arg)
 	size_t name_len;
 	const UnixRecord *rec;
 
-	/* Restore queues none: one would be the kernel's or another's. */
-	if (pk->nr_rights) {
-		c->differs = "a queued record carries fds in flight, which none was saved with";
-		return -EIO;
-	}
 	if (c->at + pk->size > c->size || memcmp(c->bytes + c->at, pk->data, pk->size)) {
 		c->differs = "its queued bytes differ";
 		return -EIO;
 	}
 	c->at += pk->size;
-	if (c->s->type == SOCK_STREAM && !c->s->n_queue)
+	if (c->s->type == SOCK_STREAM && !c->s->n_queue) {
+		if (pk->nr_rights) {
+			c->differs = "a queued run carries fds in flight, which none was saved "
+				     "with";
+			return -EIO;
+		}
 		return 0;
+	}
 	rec = c->next < c->s->n_queue ? c->s->queue[c->next] : NULL;
 	c->next++;
 	name_len = c->s->type == SOCK_STREAM ? 0 : sender_name(pk, &name);
@@ -467,14 +587,15 @@ static int compare_peeked(const struct peeked *pk, void *arg)
 		c->differs = "a queued record's sender differs";
 		return -EIO;
 	}
-	return 0;
+	return compare_rights(c, rec, pk);
 }
 
-int unix_queue_check(const struct file_obj *f, int fd, const char **why)
+int unix_queue_check(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		     int fd, const char **why)
 {
 	const UnixSocket *s = f->e->unix_socket;
 	_cleanup_free_ uint8_t *bytes = NULL;
-	struct queue_check c = { .s = s };
+	struct queue_check c = { .r = r, .made = made, .f = f, .s = s };
 	int ret;
 
 	bytes = saved_bytes(f, &c.size);

@@ -173,17 +173,19 @@ static const struct file_obj *data_of(const struct restore_ctx *r, const struct 
 	for (size_t i = 0; i < r->nr_all; i++) {
 		const struct file_obj *o = files_find(r->all[i], f->e->id);
 
-		if (o && o->nr_fds && o->nr_chunks)
+		/* Loaded where the socket is needed: an fd, or in flight. */
+		if (o && o->nr_chunks)
 			return o;
 	}
 	return NULL;
 }
 
-static int fill_queue(struct restore_ctx *r, const struct file_obj *f, int fd, int peer)
+static int fill_queue(struct restore_ctx *r, const struct unix_made *made,
+		      const struct file_obj *f, int fd, int peer)
 {
 	const struct file_obj *holder = data_of(r, f);
 	const char *why = NULL;
-	int ret = holder ? unix_queue_fill(holder, fd, peer, &why) : 0;
+	int ret = holder ? unix_queue_fill(r, made, holder, fd, peer, &why) : 0;
 
 	if (ret)
 		restore_err(r, f, "%s: %s", why ? why : "cannot queue its data again",
@@ -193,7 +195,8 @@ static int fill_queue(struct restore_ctx *r, const struct file_obj *f, int fd, i
 
 /* What comes once the data is queued: shutdown, buffers, peek offset,
  * filter, owner, and the queue read back. */
-static int finish(struct restore_ctx *r, const struct file_obj *f, int fd)
+static int finish(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		  int fd)
 {
 	const UnixSocket *s = f->e->unix_socket;
 	const char *what = "?";
@@ -221,7 +224,7 @@ static int finish(struct restore_ctx *r, const struct file_obj *f, int fd)
 		}
 	}
 	if (data_of(r, f)) {
-		ret = unix_queue_check(data_of(r, f), fd, &what);
+		ret = unix_queue_check(r, made, data_of(r, f), fd, &what);
 		if (ret) {
 			restore_err(r, f, "its queue read back: %s", what);
 			return ret;
@@ -248,6 +251,7 @@ static int open_left_by_peer(struct restore_ctx *r, const struct file_obj *f)
 	const UnixSocket *s = f->e->unix_socket;
 	_cleanup_close_ int other = -1;
 	int sv[2], ret;
+	struct unix_made alone = { .members = &f, .fds = sv, .n = 1 };
 
 	if (socketpair(AF_UNIX, (int)s->type | SOCK_CLOEXEC, 0, sv)) {
 		restore_err(r, f, "cannot make a socketpair: %s", strerror(errno));
@@ -258,10 +262,10 @@ static int open_left_by_peer(struct restore_ctx *r, const struct file_obj *f)
 	if (!ret)
 		ret = restore_name(r, f, sv[0]);
 	if (!ret)
-		ret = fill_queue(r, f, sv[0], other);
+		ret = fill_queue(r, &alone, f, sv[0], other);
 	close(steal_fd(other));
 	if (!ret)
-		ret = finish(r, f, sv[0]);
+		ret = finish(r, &alone, f, sv[0]);
 	if (ret) {
 		close(sv[0]);
 		return ret;
@@ -335,7 +339,8 @@ static int make_waiting(struct restore_ctx *r, const struct file_obj *l,
 		if (!ret)
 			ret = connect_to_listener(r, l, c, fd);
 		if (!ret)
-			ret = finish(r, c, fd);
+			ret = finish(r, &(struct unix_made){ .members = &c, .fds = &fd, .n = 1 }, c,
+				     fd);
 		if (ret)
 			close(fd);
 		else
@@ -395,6 +400,7 @@ int unix_open(struct restore_ctx *r, const struct file_obj *f)
 {
 	const UnixSocket *s = f->e->unix_socket;
 	_cleanup_close_ int fd = -1;
+	struct unix_made alone = { .members = &f, .fds = &fd, .n = 1 };
 	struct sockaddr_un sa;
 	int ret;
 
@@ -420,7 +426,7 @@ int unix_open(struct restore_ctx *r, const struct file_obj *f)
 	/* Records come from many senders before it is connected: afterwards
 	 * it would take its peer's only. */
 	if (!ret)
-		ret = fill_queue(r, f, fd, -1);
+		ret = fill_queue(r, &alone, f, fd, -1);
 	if (!ret && s->has_connect_to) {
 		socklen_t len = make_addr(&s->connect_to, &sa);
 
@@ -433,7 +439,7 @@ int unix_open(struct restore_ctx *r, const struct file_obj *f)
 		}
 	}
 	if (!ret)
-		ret = finish(r, f, fd);
+		ret = finish(r, &alone, f, fd);
 	return ret ? ret : steal_fd(fd);
 }
 
@@ -442,6 +448,7 @@ int unix_create_group(struct restore_ctx *r, const struct file_obj *const *membe
 {
 	const UnixSocket *s = members[0]->e->unix_socket;
 	int sv[2], ret = 0;
+	struct unix_made made = { .members = members, .fds = sv, .n = 2 };
 
 	for (size_t i = 0; i < n; i++)
 		if (members[i]->e->unix_socket->n_waiting ||
@@ -460,9 +467,9 @@ int unix_create_group(struct restore_ctx *r, const struct file_obj *const *membe
 	for (size_t i = 0; !ret && i < 2; i++)
 		ret = restore_name(r, members[i], sv[i]);
 	for (size_t i = 0; !ret && i < 2; i++)
-		ret = fill_queue(r, members[i], sv[i], sv[1 - i]);
+		ret = fill_queue(r, &made, members[i], sv[i], sv[1 - i]);
 	for (size_t i = 0; !ret && i < 2; i++)
-		ret = finish(r, members[i], sv[i]);
+		ret = finish(r, &made, members[i], sv[i]);
 	if (ret) {
 		close(sv[0]);
 		close(sv[1]);

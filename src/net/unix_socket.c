@@ -29,6 +29,8 @@
 #define UNIX_CLOSE 7
 #define UNIX_LISTEN 10
 #define SUN_PATH_MAX 108
+/* The kernel's SCM_MAX_FD: fds one message carries. */
+#define UNIX_RIGHTS_MAX 253
 /* The kernel's BPF_MAXINSNS. */
 #define FILTER_MAX_INSNS 4096
 
@@ -152,6 +154,12 @@ static int dump_peer(const struct file_dump *d, const struct unix_diag_state *st
 		return ret == -ENOENT ? -ESRCH : ret;
 	}
 	ret = file_dump_holds_socket(d, st->peer_ino);
+	if (ret < 0)
+		return ret;
+	/* A peer in flight is the dump's too. */
+	if (!ret)
+		ret = file_dump_socket_in_flight(d, st->peer_ino) ||
+		      unix_in_flight_find(d, st->peer_ino);
 	if (ret < 0)
 		return ret;
 	if (!ret) {
@@ -337,10 +345,10 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 		    (r->has_pid && (!r->pid || r->pid > INT32_MAX)))
 			return "a queued record's sender credentials incomplete, or a pid out of "
 			       "range";
-		/* A stream's runs are records only with their credentials. */
-		if (s->type == SOCK_STREAM && (!r->has_pid || r->has_sender))
-			return "a run of a stream's bytes without its sender's credentials, or "
-			       "with a sender's name";
+		if (s->type == SOCK_STREAM && r->has_sender)
+			return "a run of a stream's bytes with a sender's name";
+		if (r->n_rights > UNIX_RIGHTS_MAX)
+			return "a queued record with more fds in flight than one message carries";
 		*queued += r->size;
 	}
 	if (s->type == SOCK_STREAM && s->n_queue && *queued != s->stream_bytes)
@@ -372,7 +380,8 @@ static int unix_check(const struct image_dir *dir, struct files_image *img, stru
 		load_err(img, f, "%s", problem);
 		return -EBADMSG;
 	}
-	if (queued && f->nr_fds)
+	/* Needed: an fd holds it, or it is in flight. */
+	if (queued && f->needed)
 		return contents_load(dir, img, f, queued, true);
 	if (!queued && (f->e->n_contents || f->e->contents_in_file)) {
 		load_err(img, f, "contents without queued data");
@@ -433,6 +442,20 @@ static const char *unix_group_incomplete(FileEntry *const *members, size_t n)
 	return n == clients + 1 ? NULL : "a listener's group with members it does not name";
 }
 
+static int unix_each_in_flight(const FileEntry *e, int (*fn)(void *arg, uint32_t id), void *arg)
+{
+	const UnixSocket *s = e->unix_socket;
+
+	for (size_t i = 0; s && i < s->n_queue; i++)
+		for (size_t j = 0; j < s->queue[i]->n_rights; j++) {
+			int ret = fn(arg, s->queue[i]->rights[j]);
+
+			if (ret)
+				return ret;
+		}
+	return 0;
+}
+
 const struct file_kind unix_socket_kind = {
 	.name = "unix socket",
 	.type = FILE_ENTRY__KIND__UNIX_SOCKET,
@@ -440,6 +463,8 @@ const struct file_kind unix_socket_kind = {
 	.dump = unix_dump,
 	.check = unix_check,
 	.deps = unix_deps,
+	.in_flight_ok = true,
+	.each_in_flight = unix_each_in_flight,
 	.open = unix_open,
 	.create_group = unix_create_group,
 	/* 2 for a socketpair, 1 + its clients for a listener. */

@@ -1,10 +1,13 @@
 /* A devpts instance of a clone's own: made by cryo as a detached mount
  * (so that the ptys cryo makes before the tree land in it), then attached
  * on /dev/pts, with /dev/ptmx bound to its ptmx, by the clone's init in
- * its new mount namespace. Which ptys are made where is files/pty_make.c's;
- * the rest of a mount tree is not this file's. */
+ * its new mount namespace; and where a pty's instance is mounted at dump.
+ * Which ptys are made where is files/pty_make.c's; the rest of a mount
+ * tree is not this file's. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libmount/libmount.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -14,21 +17,56 @@
 #include "common/log.h"
 #include "ns/ns.h"
 
+/* The options of cryo's /dev/pts (the instance the tree's ptys were in,
+ * when it is the same host) that a new one takes: new ptys' owner group
+ * and mode, and the most it holds. Not ptmxmode: see ns_devpts_make(). */
+static int copy_callers_options(int fs)
+{
+	static const char *const kept[] = { "uid", "gid", "mode", "max" };
+	struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+	struct libmnt_fs *pts = table ? mnt_table_find_target(table, "/dev/pts",
+							      MNT_ITER_BACKWARD) : NULL;
+	const char *opts = pts ? mnt_fs_get_fs_options(pts) : NULL;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && opts && i < sizeof(kept) / sizeof(kept[0]); i++) {
+		char *value = NULL, *copy;
+		size_t len = 0;
+
+		if (mnt_optstr_get_option(opts, kept[i], &value, &len) || !value)
+			continue;
+		copy = strndup(value, len);
+		if (!copy || fsconfig(fs, FSCONFIG_SET_STRING, kept[i], copy, 0))
+			ret = copy ? pr_errno_ret("restore: --clone: cannot give a devpts instance "
+						  "%s=%s (cryo's /dev/pts has it)", kept[i], copy) :
+				     -ENOMEM;
+		free(copy);
+	}
+	if (table)
+		mnt_unref_table(table);
+	return ret;
+}
+
 int ns_devpts_make(void)
 {
 	_cleanup_close_ int fs = fsopen("devpts", FSOPEN_CLOEXEC);
-	int mnt;
+	int mnt, ret;
 
 	if (fs < 0)
 		return pr_errno_ret("restore: --clone: cannot make a devpts instance (fsopen)");
 	/* Every mount of devpts is a new instance since 4.7; newinstance says
-	 * so to older kernels. Anyone may open its ptmx, as /dev/ptmx. */
+	 * so to older kernels. Anyone may open its ptmx, as /dev/ptmx (bound
+	 * to it) lets anyone; mode 0620 unless cryo's instance says else. */
 	if (fsconfig(fs, FSCONFIG_SET_FLAG, "newinstance", NULL, 0) ||
 	    fsconfig(fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0620", 0) ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0620", 0))
 		return pr_errno_ret("restore: --clone: cannot configure a devpts instance "
 				    "(newinstance,ptmxmode=0666,mode=0620)");
+	ret = copy_callers_options(fs);
+	if (ret)
+		return ret;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		return pr_errno_ret("restore: --clone: cannot make a devpts instance");
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
 	if (mnt < 0)
 		return pr_errno_ret("restore: --clone: cannot mount a devpts instance (fsmount)");
@@ -59,4 +97,29 @@ int ns_devpts_attach(int mnt)
 	if (mount("/dev/pts/ptmx", "/dev/ptmx", NULL, MS_BIND, NULL))
 		return -errno;
 	return 0;
+}
+
+int ns_devpts_mountpoint(dev_t dev, char **mountpoint)
+{
+	struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *fs;
+	int ret = -ENOENT;
+
+	*mountpoint = NULL;
+	if (!table || !it)
+		ret = -ENOMEM;
+	/* Its root: a bind of one of its folders cannot reach its ptmx. */
+	while (ret == -ENOENT && !mnt_table_next_fs(table, it, &fs)) {
+		if (mnt_fs_get_devno(fs) != dev || !mnt_fs_get_fstype(fs) ||
+		    strcmp(mnt_fs_get_fstype(fs), "devpts") || !mnt_fs_get_root(fs) ||
+		    strcmp(mnt_fs_get_root(fs), "/"))
+			continue;
+		*mountpoint = strdup(mnt_fs_get_target(fs));
+		ret = *mountpoint ? 0 : -ENOMEM;
+	}
+	mnt_free_iter(it);
+	if (table)
+		mnt_unref_table(table);
+	return ret;
 }

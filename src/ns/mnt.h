@@ -62,6 +62,15 @@ int mnt_external_add(const char *spec);
  * which goes with it. */
 int mnt_restore(const struct mnt_set *set);
 
+/* In the first process of a new pid namespace, in the tree's mount
+ * namespace: a /proc of that pid namespace, with the flags and options
+ * (hidepid=, subset=pid, gid=) of the tree's own (@set may be NULL);
+ * -errno, not logged. */
+int mnt_proc_mount(const struct mnt_set *set);
+/* For a tree left in cryo's pid namespace: says (a warning) that its
+ * /proc's options are not made again, if it had any. */
+void mnt_proc_warn_kept(const struct mnt_set *set);
+
 /* Once the tree's files are open in the namespace mnt_restore() made: *@fd
  * (at or above @base) keeps it for the tree's first process, which enters
  * it (setns), and cryo moves on to a copy of it, so that the /proc that

@@ -306,15 +306,17 @@ static int write_entries(const struct mnt_dump *d, struct image_dir *dir)
 	return image_finish(w);
 }
 
-/* Every mount is the caller's, or a proc that restore leaves to the first
- * process of a new pid namespace or to cryo's own. */
+/* Every mount is the caller's, or a proc without options (hidepid=,
+ * subset=, gid=) that restore leaves to the first process of a new pid
+ * namespace or to cryo's own. */
 static bool nothing_to_make(const struct mnt_dump *d)
 {
 	for (size_t i = 0; i < d->nr; i++) {
 		const MountEntry *e = &d->entries[i];
 
 		if (e->kind != MOUNT_ENTRY__KIND__INHERITED &&
-		    !(e->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(e->fstype, "proc")))
+		    !(e->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(e->fstype, "proc") &&
+		      !*e->data))
 			return false;
 	}
 	return true;

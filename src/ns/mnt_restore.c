@@ -5,9 +5,11 @@
  * and mqueue instances with their options, binds of those or of folders
  * of cryo's namespace (named again by --external mnt[MOUNTPOINT]:PATH),
  * per-mount flags, and peer groups: shared, and slave of a group made
- * here. The /proc of a new pid namespace is its first process's. */
+ * here or of one of the caller's namespace. The /proc of a new pid
+ * namespace is its first process's (mounted with mnt_proc_mount()). */
 #include <errno.h>
 #include <fcntl.h>
+#include <libmount/libmount.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,13 +188,66 @@ static bool source_group(const struct mnt_set *set, size_t i, uint32_t *group)
 	return false;
 }
 
+/* Whether peer group @group is one of the tree's own (a mount of it is
+ * made here), not one of the caller's namespace. */
+static bool group_made_here(const struct mnt_set *set, uint32_t group)
+{
+	for (size_t j = 0; j < set->img->nr_records; j++)
+		if (entry(set, j)->has_shared && entry(set, j)->shared == group &&
+		    entry(set, j)->kind != MOUNT_ENTRY__KIND__INHERITED)
+			return true;
+	return false;
+}
+
+/* The peer group the mount on top at @mountpoint is a slave of, 0: none. */
+static uint32_t master_now(const char *mountpoint)
+{
+	struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+	struct libmnt_fs *fs = table ? mnt_table_find_target(table, mountpoint,
+							     MNT_ITER_BACKWARD) : NULL;
+	const char *opt = fs ? mnt_fs_get_optional_fields(fs) : NULL;
+	const char *at = opt ? strstr(opt, "master:") : NULL;
+	uint32_t group = at ? (uint32_t)strtoul(at + 7, NULL, 10) : 0;
+
+	if (table)
+		mnt_unref_table(table);
+	return group;
+}
+
+/* A slave of a group of the caller's namespace: bound from a folder of a
+ * mount of that group (a slave of it in this namespace, a slave copy of
+ * cryo's), it is a slave of it again when the group still propagates
+ * there; else it is made private, which is said. True when it is kept. */
+static bool callers_slave_kept(const struct mnt_set *set, size_t i)
+{
+	const MountEntry *e = entry(set, i);
+	uint32_t now;
+
+	if (!e->has_master || e->kind == MOUNT_ENTRY__KIND__NEW || group_made_here(set, e->master))
+		return false;
+	now = master_now(e->mountpoint);
+	if (now == e->master)
+		return true;
+	pr_warn("restore: mount %u (%s): it was a slave of peer group %u of cryo's namespace, "
+		"which the folder it is bound from no longer propagates from (%s): made private",
+		e->id, e->mountpoint, e->master, now ? "another group does" : "no group does");
+	return false;
+}
+
 /* A bind of a shared mount joined its group: it leaves it unless it was
- * that group's peer or slave; then a group of its own if it was shared. */
+ * that group's peer or slave; then a group of its own if it was shared. A
+ * slave of a group of the caller's stays one (callers_slave_kept()). */
 static int set_propagation(const struct mnt_set *set, size_t i)
 {
 	const MountEntry *e = entry(set, i);
 	uint32_t group = 0;
 	bool joined = source_group(set, i, &group);
+
+	if (callers_slave_kept(set, i)) {
+		if (e->has_shared && mount(NULL, e->mountpoint, NULL, MS_SHARED, NULL))
+			return fail(e, "make it shared");
+		return 0;
+	}
 
 	if (joined && e->has_master && e->master == group) {
 		if (mount(NULL, e->mountpoint, NULL, MS_SLAVE, NULL))
@@ -263,6 +318,38 @@ int mnt_restore(const struct mnt_set *set)
 	if (!ret)
 		pr_info("restore: %zu mounts made again in a new mount namespace", made);
 	return ret;
+}
+
+/* The tree's /proc (made again, not cryo's), or NULL. */
+static const MountEntry *own_proc(const struct mnt_set *set)
+{
+	for (size_t i = 0; set && i < set->img->nr_records; i++) {
+		const MountEntry *e = entry(set, i);
+
+		if (e->kind == MOUNT_ENTRY__KIND__NEW && !strcmp(e->fstype, "proc"))
+			return e;
+	}
+	return NULL;
+}
+
+int mnt_proc_mount(const struct mnt_set *set)
+{
+	const MountEntry *e = own_proc(set);
+	unsigned long flags = e ? e->flags : MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+	if (mount("proc", "/proc", "proc", flags, e && e->data && *e->data ? e->data : NULL))
+		return -errno;
+	return 0;
+}
+
+void mnt_proc_warn_kept(const struct mnt_set *set)
+{
+	const MountEntry *e = own_proc(set);
+
+	if (e && e->data && *e->data)
+		pr_warn("restore: mount %u (/proc, proc): its options %s are not made again: the "
+			"tree is in cryo's pid namespace, whose /proc (cryo's own) it gets",
+			e->id, e->data);
 }
 
 int mnt_keep_for_tree(int base, int *fd)

@@ -27,13 +27,6 @@ struct net_ns_set {
 	int back;		/* cryo's own namespace while it is in the new one */
 };
 
-static bool dump_inside;
-
-bool net_ns_dump_inside(void)
-{
-	return dump_inside;
-}
-
 /* The loopback's flags and MTU, through an ioctl socket of this namespace. */
 static int loopback(bool set, bool *up, unsigned int *mtu, const char *who)
 {
@@ -62,12 +55,14 @@ static int loopback(bool set, bool *up, unsigned int *mtu, const char *who)
 
 /* ---- dump ---------------------------------------------------------------- */
 
-static int write_image(struct image_dir *dir, const char *who, const struct net_walk *rtnl)
+static int write_image(struct image_dir *dir, const char *who, const struct net_walk *rtnl,
+		       char *ruleset)
 {
 	ProtobufCBinaryData *msgs = calloc(rtnl->n + 1, sizeof(*msgs));
 	NetSysctl recs[64], *ptrs[64];
 	char *texts[64] = { NULL };
 	NetNs ns = NET_NS__INIT;
+	NetDevice **devs = NULL;
 	struct image_writer *w;
 	size_t n = 0;
 	unsigned int mtu;
@@ -102,6 +97,14 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	}
 	ns.n_rtnl = rtnl->n;
 	ns.rtnl = msgs;
+	devs = calloc(rtnl->n_devs + 1, sizeof(*devs));
+	if (!devs && !ret)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < rtnl->n_devs; i++)
+		devs[i] = &rtnl->devs[i].rec;
+	ns.n_devices = rtnl->n_devs;
+	ns.devices = devs;
+	ns.nft_ruleset = ruleset;
 	if (!ret)
 		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
 	if (!ret) {
@@ -114,12 +117,14 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);
 	free(msgs);
+	free(devs);
 	return ret;
 }
 
 int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
 {
 	struct net_walk rtnl = { 0 };
+	char *ruleset = NULL;
 	struct ns_ids ids;
 	char who[96];
 	bool same;
@@ -138,16 +143,20 @@ int net_ns_dump(pid_t root, struct image_dir *dir, int *back)
 		pr_err("dump: %s: cannot enter it: %s", who, strerror(-ret));
 		return ret;
 	}
-	dump_inside = true;
 	ret = net_ns_refuse_unsaved(who);
 	rtnl.who = who;
 	rtnl.lo_index = if_nametoindex("lo");
 	if (!ret && !rtnl.lo_index)
 		ret = pr_errno_ret("dump: %s: no loopback", who);
 	if (!ret)
+		ret = net_link_collect(&rtnl);
+	if (!ret)
 		ret = net_rtnl_collect(&rtnl);
 	if (!ret)
-		ret = write_image(dir, who, &rtnl);
+		ret = net_nft_dump(who, &ruleset);
+	if (!ret)
+		ret = write_image(dir, who, &rtnl, ruleset);
+	free(ruleset);
 	net_walk_free(&rtnl);
 	if (ret) {
 		net_ns_dump_leave(*back);
@@ -160,7 +169,6 @@ int net_ns_dump_leave(int back)
 {
 	int ret = ns_leave(back, CLONE_NEWNET);
 
-	dump_inside = false;
 	if (ret)
 		pr_err("dump: cannot go back to cryo's own network namespace: %s", strerror(-ret));
 	return ret;
@@ -205,6 +213,9 @@ int net_ns_make(struct net_ns_set *set)
 	if (!set || !set->img)
 		return 0;
 	ns = (const NetNs *)set->img->records[0].msg;
+	ret = net_link_check_externals(ns);
+	if (ret)
+		return ret;
 	set->back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (set->back < 0)
 		return pr_errno_ret("restore: cannot open cryo's own network namespace");
@@ -223,10 +234,19 @@ int net_ns_make(struct net_ns_set *set)
 		ret = ns_sysctl_write("network namespace", ns->sysctls[i]->name,
 				     ns->sysctls[i]->value);
 	if (!ret)
+		ret = net_link_restore(ns, set->back);
+	if (!ret)
 		ret = net_rtnl_restore(ns);
+	if (!ret)
+		ret = net_nft_restore(ns->nft_ruleset);
 	if (!ret)
 		pr_info("restore: the tree's network namespace is made");
 	return ret;
+}
+
+bool net_ns_own(const struct net_ns_set *set)
+{
+	return set && set->img;
 }
 
 void net_ns_leave(struct net_ns_set *set)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <net/if.h>
 #include <libmnl/libmnl.h>
 
 #include "images/image.h"
@@ -27,8 +28,6 @@ extern const struct image_kind_set net_ns_image_kinds;
  * net_ns_dump_leave(*@back) (-1: it did not move). */
 int net_ns_dump(pid_t root, struct image_dir *dir, int *back);
 int net_ns_dump_leave(int back);
-/* Whether the dump runs inside a tree's own network namespace. */
-bool net_ns_dump_inside(void);
 
 struct net_ns_set;
 int net_ns_load(const struct image_dir *dir, struct net_ns_set **out);
@@ -36,6 +35,8 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out);
  * loopback and the sysctls; cryo stays inside until net_ns_leave(). */
 int net_ns_make(struct net_ns_set *set);
 void net_ns_leave(struct net_ns_set *set);
+/* Whether @set holds a network namespace of the tree's own. */
+bool net_ns_own(const struct net_ns_set *set);
 void net_ns_free(struct net_ns_set *set);
 
 /* net_rtnl_check.c: which attributes of an RTM_NEWADDR, RTM_NEWROUTE or
@@ -44,7 +45,16 @@ void net_ns_free(struct net_ns_set *set);
  * one before (0 at first), so that they stay in order. */
 enum rtnl_attr_use { RTNL_ATTR_KEEP, RTNL_ATTR_DROP, RTNL_ATTR_REFUSE };
 enum rtnl_attr_use net_rtnl_attr_use(uint16_t msg_type, uint16_t type);
-const char *net_rtnl_problem(const void *buf, size_t len, uint32_t lo_index, uint16_t *order);
+const char *net_rtnl_problem(const void *buf, size_t len, const NetNs *ns, uint16_t *order);
+/* Whether @index is the loopback's or a saved device's in @ns. */
+bool net_ns_has_index(const NetNs *ns, uint32_t index);
+
+/* A device saved, with the storage its record points into. */
+struct net_dev {
+	NetDevice rec;
+	char name[IFNAMSIZ], kind[8];
+	uint8_t mac[6];
+};
 
 /* net_rtnl.c: a walk over rtnetlink dumps of the namespace cryo is in. */
 struct net_walk {
@@ -53,6 +63,8 @@ struct net_walk {
 	uint32_t lo_index;
 	char **msgs;		/* collected requests, each its nlmsg_len long */
 	size_t n;
+	struct net_dev *devs;	/* devices saved (net_link.c), collected first */
+	size_t n_devs;
 };
 int net_rtnl_walk(uint16_t type, uint8_t family, size_t hdr_len, mnl_cb_t cb,
 		  struct net_walk *w);
@@ -60,8 +72,30 @@ int net_rtnl_walk(uint16_t type, uint8_t family, size_t hdr_len, mnl_cb_t cb,
  * refuses by name what cannot be sent again. */
 int net_rtnl_collect(struct net_walk *w);
 void net_walk_free(struct net_walk *w);
-/* Sends @ns's messages in the namespace cryo is in. */
+/* Sends @ns's messages in the namespace cryo is in, its devices made. */
 int net_rtnl_restore(const NetNs *ns);
+/* The kernel's answer to request @seq: 0, or -errno with its extended
+ * acknowledgement's text in @why. */
+int net_rtnl_answer(const void *buf, size_t len, uint32_t seq, char *why, size_t why_size);
+
+/* net_link.c: veth devices. --external veth[IN]:OUT or IN=OUT
+ * (--veth-pair) names the end to make in cryo's namespace. */
+int net_veth_external_add(const char *spec);
+/* Saves the namespace's veth ends into w->devs. */
+int net_link_collect(struct net_walk *w);
+/* Fails, naming it, on a veth whose peer is outside and not named. */
+int net_link_check_externals(const NetNs *ns);
+/* Makes @ns's devices in the namespace cryo is in; an outside peer goes
+ * into the namespace of @outer_ns. */
+int net_link_restore(const NetNs *ns, int outer_ns);
+/* The index now of what was device @index at dump (0: none). */
+uint32_t net_link_index(const NetNs *ns, uint32_t index);
+
+/* net_nft.c: the nftables ruleset of the namespace cryo is in, as nft's
+ * text (*@out NULL when empty), refused by name when a table is owned by a
+ * process or the text does not read back; and loaded again. */
+int net_nft_dump(const char *who, char **out);
+int net_nft_restore(const char *ruleset);
 
 /* net_refuse.c: fails, naming it, on anything of the namespace cryo is in
  * that net-ns.img does not hold; @who names the namespace. */

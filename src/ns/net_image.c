@@ -53,6 +53,50 @@ static const char *sysctl_problem(const NetNs *ns, size_t i)
 	return NULL;
 }
 
+static const char *device_problem(const NetNs *ns, size_t i)
+{
+	const NetDevice *d = ns->devices[i];
+	size_t len = strlen(d->name);
+	size_t peers = 0;
+
+	if (!len || len >= 16 || strpbrk(d->name, "/: \t\n"))
+		return "not a device name";
+	bool bridge = !strcmp(d->kind, "bridge");
+
+	if (!bridge && strcmp(d->kind, "veth"))
+		return "not a kind of device cryo restores";
+	if (bridge && (d->has_peer_index || d->has_master_index))
+		return "a bridge with a peer or a bridge of its own";
+	if (!bridge && (d->has_br_forward_delay || d->has_br_hello_time || d->has_br_max_age ||
+			d->has_br_ageing_time || d->has_br_stp_state || d->has_br_priority))
+		return "a veth with a bridge's settings";
+	if (d->has_br_priority && d->br_priority > 65535)
+		return "a bridge priority over 65535";
+	if (d->mtu < 68 || d->mtu > 65535)
+		return "its MTU is not between 68 and 65535";
+	if (d->has_mac && d->mac.len != 6)
+		return "its hardware address is not of 6 bytes";
+	if (!ns->has_lo_index || d->index == ns->lo_index)
+		return "its index is the loopback's";
+	for (size_t j = 0; j < ns->n_devices; j++) {
+		const NetDevice *o = ns->devices[j];
+
+		if (j != i && (o->index == d->index || !strcmp(o->name, d->name)))
+			return "its index or name is another's";
+		if (d->has_peer_index && o->index == d->peer_index && j != i &&
+		    o->has_peer_index && o->peer_index == d->index)
+			peers++;
+	}
+	if (d->has_peer_index && peers != 1)
+		return "its peer inside is not a device that names it as its peer";
+	for (size_t j = 0; d->has_master_index && j < ns->n_devices; j++)
+		if (ns->devices[j]->index == d->master_index && !strcmp(ns->devices[j]->kind, "bridge"))
+			return NULL;
+	if (d->has_master_index)
+		return "its bridge is not a saved bridge";
+	return NULL;
+}
+
 int net_ns_image_check(const struct image *img, const struct image_dir *dir, int id)
 {
 	const NetNs *ns;
@@ -72,12 +116,21 @@ int net_ns_image_check(const struct image *img, const struct image_dir *dir, int
 	}
 	for (size_t i = 0; i < ns->n_rtnl; i++) {
 		const char *problem = !ns->has_lo_index ? "no loopback index is saved" :
-				      net_rtnl_problem(ns->rtnl[i].data, ns->rtnl[i].len,
-						       ns->lo_index, &order);
+				      net_rtnl_problem(ns->rtnl[i].data, ns->rtnl[i].len, ns,
+						       &order);
 
 		if (problem) {
 			image_error(img->path, img->records[0].offset, "rtnetlink message %zu: %s",
 				    i, problem);
+			return -EBADMSG;
+		}
+	}
+	for (size_t i = 0; i < ns->n_devices; i++) {
+		const char *problem = device_problem(ns, i);
+
+		if (problem) {
+			image_error(img->path, img->records[0].offset, "device %zu (%.16s): %s", i,
+				    ns->devices[i]->name, problem);
 			return -EBADMSG;
 		}
 	}

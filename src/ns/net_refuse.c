@@ -1,6 +1,6 @@
 /* What a tree's own network namespace may hold for cryo to restore it:
- * the loopback alone as a device, no nexthop object, no nftables table; read over
- * rtnetlink (libmnl) and libnftables in the namespace cryo is in. What an
+ * the loopback, veth ends and bridges as devices, no nexthop object; read over
+ * rtnetlink (libmnl) in the namespace cryo is in. What an
  * address, route or rule cannot hold is net_rtnl.c's to refuse. */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,6 @@
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <nftables/libnftables.h>
 
 #include "common/log.h"
 #include "ns/net.h"
@@ -54,9 +53,12 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 		if (info[IFLA_INFO_KIND])
 			kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
 	}
+	/* Saved by net_link.c. */
+	if (!strcmp(kind, "veth") || !strcmp(kind, "bridge"))
+		return MNL_CB_OK;
 	if (!w->ret) {
-		pr_err("dump: %s: has device %s (%s): network devices other than the loopback "
-		       "are not supported yet", w->who, name, kind);
+		pr_err("dump: %s: has device %s (%s): network devices other than the loopback, "
+		       "veth and bridge are not supported yet", w->who, name, kind);
 		w->ret = -EOPNOTSUPP;
 	}
 	return MNL_CB_OK;
@@ -80,34 +82,6 @@ static int on_nexthop(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* nftables tables (iptables-nft's too); iptables-legacy is not seen. */
-static int refuse_nft_tables(const char *who)
-{
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	const char *out;
-	int ret = 0;
-
-	if (!nft)
-		return -ENOMEM;
-	if (nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft) ||
-	    nft_run_cmd_from_buffer(nft, "list tables")) {
-		pr_err("dump: %s: cannot list its nftables tables", who);
-		ret = -EIO;
-	} else {
-		out = nft_ctx_get_output_buffer(nft);
-		if (out && strstr(out, "table ")) {
-			char first[128] = "";
-
-			sscanf(strstr(out, "table "), "table %127[^\n]", first);
-			pr_err("dump: %s: has nftables table %s: firewall rules are not supported "
-			       "yet", who, first);
-			ret = -EOPNOTSUPP;
-		}
-	}
-	nft_ctx_free(nft);
-	return ret;
-}
-
 int net_ns_refuse_unsaved(const char *who)
 {
 	struct net_walk w = { .who = who };
@@ -115,7 +89,5 @@ int net_ns_refuse_unsaved(const char *who)
 
 	if (!ret)
 		ret = net_rtnl_walk(RTM_GETNEXTHOP, AF_UNSPEC, sizeof(struct nhmsg), on_nexthop, &w);
-	if (!ret)
-		ret = refuse_nft_tables(who);
 	return ret;
 }

@@ -12,10 +12,12 @@
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
 #include "common/log.h"
+#include "kabi/kabi.h"
 #include "ns/net.h"
 
 int net_rtnl_walk(uint16_t type, uint8_t family, size_t hdr_len, mnl_cb_t cb,
@@ -121,6 +123,16 @@ static void addr_text(uint8_t family, const struct nlattr *a, char *text, size_t
 		inet_ntop(family, mnl_attr_get_payload(a), text, (socklen_t)size);
 }
 
+static bool saved_device(const struct net_walk *w, uint32_t index)
+{
+	if (index == w->lo_index)
+		return true;
+	for (size_t i = 0; i < w->n_devs; i++)
+		if (w->devs[i].rec.index == index)
+			return true;
+	return false;
+}
+
 static int on_addr(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
@@ -146,9 +158,14 @@ static int on_addr(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	addr_text(ifa->ifa_family, a, text, sizeof(text));
 	snprintf(text + strlen(text), sizeof(text) - strlen(text), "/%u", ifa->ifa_prefixlen);
-	if (ifa->ifa_index != w->lo_index) {
-		pr_err("dump: %s: has address %s on device %u, not the loopback: not supported yet",
-		       w->who, text, ifa->ifa_index);
+	/* A veth's link-local address, which the kernel makes again from
+	 * its saved hardware address. */
+	if (tb[IFA_PROTO] && mnl_attr_get_payload_len(tb[IFA_PROTO]) == 1 &&
+	    mnl_attr_get_u8(tb[IFA_PROTO]) == IFA_PROTO_KERNEL_LL)
+		return MNL_CB_OK;
+	if (!saved_device(w, ifa->ifa_index)) {
+		pr_err("dump: %s: has address %s on device %u, not one cryo saves: not supported "
+		       "yet", w->who, text, ifa->ifa_index);
 		w->ret = -EOPNOTSUPP;
 		return MNL_CB_OK;
 	}
@@ -191,6 +208,32 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* Entries set by hand (ip neigh add: NUD_PERMANENT); the kernel learns
+ * the others again. */
+static int on_neigh(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[RTA_MAX + 1] = { NULL };
+	struct net_walk *w = data;
+	char text[INET6_ADDRSTRLEN + 32];
+
+	if (w->ret || !(ndm->ndm_state & NUD_PERMANENT) || ndm->ndm_flags & NTF_PROXY ||
+	    (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6))
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ndm), attr_table, tb);
+	addr_text(ndm->ndm_family, tb[NDA_DST], text, sizeof(text));
+	snprintf(text + strlen(text), sizeof(text) - strlen(text), " on device %d",
+		 ndm->ndm_ifindex);
+	if (!saved_device(w, (uint32_t)ndm->ndm_ifindex)) {
+		pr_err("dump: %s: has neighbour %s, not one cryo saves: not supported yet",
+		       w->who, text);
+		w->ret = -EOPNOTSUPP;
+		return MNL_CB_OK;
+	}
+	keep(nlh, sizeof(*ndm), RTM_NEWNEIGH, "neighbour", text, w);
+	return MNL_CB_OK;
+}
+
 static int on_rule(const struct nlmsghdr *nlh, void *data)
 {
 	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
@@ -226,6 +269,8 @@ int net_rtnl_collect(struct net_walk *w)
 	if (!ret)
 		ret = net_rtnl_walk(RTM_GETROUTE, AF_UNSPEC, sizeof(struct rtmsg), on_route, w);
 	if (!ret)
+		ret = net_rtnl_walk(RTM_GETNEIGH, AF_UNSPEC, sizeof(struct ndmsg), on_neigh, w);
+	if (!ret)
 		ret = net_rtnl_walk(RTM_GETRULE, AF_INET, sizeof(struct fib_rule_hdr), on_rule, w);
 	if (!ret)
 		ret = net_rtnl_walk(RTM_GETRULE, AF_INET6, sizeof(struct fib_rule_hdr), on_rule, w);
@@ -237,8 +282,11 @@ void net_walk_free(struct net_walk *w)
 	for (size_t i = 0; i < w->n; i++)
 		free(w->msgs[i]);
 	free(w->msgs);
+	free(w->devs);
 	w->msgs = NULL;
 	w->n = 0;
+	w->devs = NULL;
+	w->n_devs = 0;
 }
 
 /* ---- restore ------------------------------------------------------------- */
@@ -246,12 +294,11 @@ void net_walk_free(struct net_walk *w)
 static const char *what(const struct nlmsghdr *nlh)
 {
 	return nlh->nlmsg_type == RTM_NEWADDR ? "address" :
-	       nlh->nlmsg_type == RTM_NEWROUTE ? "route" : "rule";
+	       nlh->nlmsg_type == RTM_NEWROUTE ? "route" :
+	       nlh->nlmsg_type == RTM_NEWNEIGH ? "neighbour" : "rule";
 }
 
-/* The kernel's answer to request @seq: 0, or -errno with its extended
- * acknowledgement's text in @why. */
-static int answer(const void *buf, size_t len, uint32_t seq, char *why, size_t why_size)
+int net_rtnl_answer(const void *buf, size_t len, uint32_t seq, char *why, size_t why_size)
 {
 	const struct nlmsghdr *nlh = buf;
 	const struct nlmsgerr *err;
@@ -278,9 +325,9 @@ static int answer(const void *buf, size_t len, uint32_t seq, char *why, size_t w
 	return err->error < 0 ? err->error : -EPROTO;
 }
 
-/* Sends one saved message with the loopback's index of this namespace,
+/* Sends one saved message with the devices' indices of this namespace,
  * and waits for the kernel's answer. */
-static int send_one(struct mnl_socket *nl, const ProtobufCBinaryData *msg, uint32_t lo_index,
+static int send_one(struct mnl_socket *nl, const NetNs *ns, const ProtobufCBinaryData *msg,
 		    uint32_t seq, char *why, size_t why_size)
 {
 	uint32_t buf[2048];
@@ -295,32 +342,38 @@ static int send_one(struct mnl_socket *nl, const ProtobufCBinaryData *msg, uint3
 	nlh->nlmsg_seq = seq;
 	nlh->nlmsg_pid = 0;
 	if (nlh->nlmsg_type == RTM_NEWADDR) {
-		((struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_index = lo_index;
+		struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+		ifa->ifa_index = net_link_index(ns, ifa->ifa_index);
+	} else if (nlh->nlmsg_type == RTM_NEWNEIGH) {
+		struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+
+		ndm->ndm_ifindex = (int)net_link_index(ns, (uint32_t)ndm->ndm_ifindex);
 	} else if (nlh->nlmsg_type == RTM_NEWROUTE) {
 		mnl_attr_for_each(a, nlh, sizeof(struct rtmsg))
-			if (mnl_attr_get_type(a) == RTA_OIF)
-				memcpy(mnl_attr_get_payload(a), &lo_index, 4);
+			if (mnl_attr_get_type(a) == RTA_OIF) {
+				uint32_t now = net_link_index(ns, mnl_attr_get_u32(a));
+
+				memcpy(mnl_attr_get_payload(a), &now, 4);
+			}
 	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 	if (n < 0)
 		return -errno;
-	return answer(buf, (size_t)n, seq, why, why_size);
+	return net_rtnl_answer(buf, (size_t)n, seq, why, why_size);
 }
 
 int net_rtnl_restore(const NetNs *ns)
 {
 	struct mnl_socket *nl;
-	uint32_t lo_index = if_nametoindex("lo");
 	bool *done;
 	size_t left = ns->n_rtnl;
 	int ret = 0, tries = 0;
 
 	if (!ns->n_rtnl)
 		return 0;
-	if (!lo_index)
-		return pr_errno_ret("restore: network namespace: no loopback");
 	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	done = calloc(ns->n_rtnl, sizeof(*done));
 	if (!nl || !done || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
@@ -344,8 +397,7 @@ int net_rtnl_restore(const NetNs *ns)
 
 			if (done[i])
 				continue;
-			err = send_one(nl, &ns->rtnl[i], lo_index, (uint32_t)i + 1, why,
-				       sizeof(why));
+			err = send_one(nl, ns, &ns->rtnl[i], (uint32_t)i + 1, why, sizeof(why));
 			if (!err) {
 				done[i] = true;
 				left--;

@@ -8,6 +8,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
 #include "common/cleanup.h"
@@ -48,6 +49,12 @@ enum rtnl_attr_use net_rtnl_attr_use(uint16_t msg_type, uint16_t type)
 			return RTNL_ATTR_DROP;
 		return in(type, route_keep, ARRAY_SIZE(route_keep)) ? RTNL_ATTR_KEEP :
 			RTNL_ATTR_REFUSE;
+	case RTM_NEWNEIGH:
+		/* Ages, probes and extended flags: the kernel's. */
+		if (type == NDA_CACHEINFO || type == NDA_PROBES || type == NDA_FLAGS_EXT)
+			return RTNL_ATTR_DROP;
+		return type == NDA_DST || type == NDA_LLADDR || type == NDA_PROTOCOL ?
+			RTNL_ATTR_KEEP : RTNL_ATTR_REFUSE;
 	case RTM_NEWRULE:
 		if (type == FRA_PAD)
 			return RTNL_ATTR_DROP;
@@ -64,6 +71,8 @@ static size_t family_header(uint16_t msg_type)
 		return sizeof(struct ifaddrmsg);
 	case RTM_NEWROUTE:
 		return sizeof(struct rtmsg);
+	case RTM_NEWNEIGH:
+		return sizeof(struct ndmsg);
 	case RTM_NEWRULE:
 		return sizeof(struct fib_rule_hdr);
 	}
@@ -77,6 +86,8 @@ static bool is_address(uint16_t msg_type, uint16_t type)
 	if (msg_type == RTM_NEWROUTE)
 		return type == RTA_DST || type == RTA_SRC || type == RTA_GATEWAY ||
 		       type == RTA_PREFSRC;
+	if (msg_type == RTM_NEWNEIGH)
+		return type == NDA_DST;
 	return type == FRA_DST || type == FRA_SRC;
 }
 
@@ -92,7 +103,17 @@ static bool is_u32(uint16_t msg_type, uint16_t type)
 	       type == FRA_SUPPRESS_IFGROUP || type == FRA_FLOW;
 }
 
-const char *net_rtnl_problem(const void *buf, size_t len, uint32_t lo_index, uint16_t *order)
+bool net_ns_has_index(const NetNs *ns, uint32_t index)
+{
+	if (ns->has_lo_index && index == ns->lo_index)
+		return true;
+	for (size_t i = 0; i < ns->n_devices; i++)
+		if (ns->devices[i]->index == index)
+			return true;
+	return false;
+}
+
+const char *net_rtnl_problem(const void *buf, size_t len, const NetNs *ns, uint16_t *order)
 {
 	const struct nlmsghdr *nlh = buf;
 	const struct nlattr *a;
@@ -104,9 +125,9 @@ const char *net_rtnl_problem(const void *buf, size_t len, uint32_t lo_index, uin
 		return "its length is not its header's, or is over 4096";
 	hdr = family_header(nlh->nlmsg_type);
 	if (!hdr)
-		return "not an address, a route or a rule";
+		return "not an address, a route, a neighbour or a rule";
 	if (nlh->nlmsg_type < *order)
-		return "out of order (addresses, then routes, then rules)";
+		return "out of order (addresses, then routes, then neighbours, then rules)";
 	*order = nlh->nlmsg_type;
 	if (len < MNL_NLMSG_HDRLEN + MNL_ALIGN(hdr))
 		return "shorter than its family header";
@@ -114,8 +135,11 @@ const char *net_rtnl_problem(const void *buf, size_t len, uint32_t lo_index, uin
 	if (family != AF_INET && family != AF_INET6)
 		return "neither IPv4 nor IPv6";
 	if (nlh->nlmsg_type == RTM_NEWADDR &&
-	    ((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_index != lo_index)
-		return "on a device other than the loopback";
+	    !net_ns_has_index(ns, ((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_index))
+		return "on a device not saved";
+	if (nlh->nlmsg_type == RTM_NEWNEIGH &&
+	    !net_ns_has_index(ns, (uint32_t)((const struct ndmsg *)mnl_nlmsg_get_payload(nlh))->ndm_ifindex))
+		return "a neighbour on a device not saved";
 	at = MNL_NLMSG_HDRLEN + MNL_ALIGN(hdr);
 	a = (const struct nlattr *)((const char *)buf + at);
 	left = (int)(len - at);
@@ -130,11 +154,13 @@ const char *net_rtnl_problem(const void *buf, size_t len, uint32_t lo_index, uin
 			return "an attribute cryo does not restore";
 		if (is_address(nlh->nlmsg_type, type) && plen != (family == AF_INET ? 4 : 16))
 			return "an address of the wrong length";
+		if (nlh->nlmsg_type == RTM_NEWNEIGH && type == NDA_LLADDR && plen > 32)
+			return "a hardware address over 32 bytes";
 		if (is_u32(nlh->nlmsg_type, type) && plen != 4)
 			return "a number attribute not of 4 bytes";
 		if (nlh->nlmsg_type == RTM_NEWROUTE && type == RTA_OIF &&
-		    mnl_attr_get_u32(a) != lo_index)
-			return "a route through a device other than the loopback";
+		    !net_ns_has_index(ns, mnl_attr_get_u32(a)))
+			return "a route through a device not saved";
 	}
 	return NULL;
 }

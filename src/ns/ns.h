@@ -156,6 +156,9 @@ void ns_devpts_path(int mnt, char *path, size_t size);
 /* In a new mount namespace: @mnt on /dev/pts, /dev/ptmx bound to its
  * ptmx; -errno, not logged. */
 int ns_devpts_attach(int mnt);
+/* The mount point (to free) of the first mount of devpts instance @dev
+ * showing its root, in the caller's mount namespace; -ENOENT: none. */
+int ns_devpts_mountpoint(dev_t dev, char **mountpoint);
 
 /* ---- pids across namespaces (pids.c) -------------------------------------- */
 

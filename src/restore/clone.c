@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "kabi/kabi.h"
+#include "ns/mnt.h"
 #include "ns/ns.h"
 #include "restore/family.h"
 #include "restore/restore.h"
@@ -68,6 +69,8 @@ static void make_devpts(const struct restore_set *rs)
  * tree and the restore's own code in it see the pids inside. */
 static void make_mounts(const struct restore_set *rs)
 {
+	int ret;
+
 	/* A namespace cryo made for the tree's own mounts is a slave of the
 	 * caller's already, and its peer groups must stay (ns/mnt_restore.c). */
 	if (rs->tree_mnt_fd >= 0 &&
@@ -75,8 +78,10 @@ static void make_mounts(const struct restore_set *rs)
 		init_fail(rs, errno, "enter the mount namespace made for the tree");
 	if (!rs->mnts && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		init_fail(rs, errno, "make its mounts slaves of cryo's");
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
-		init_fail(rs, errno, "mount /proc");
+	/* With the options of the tree's own, if it had one. */
+	ret = mnt_proc_mount(rs->mnts);
+	if (ret)
+		init_fail(rs, -ret, "mount /proc");
 	if (rs->devpts_fd >= 0)
 		make_devpts(rs);
 }

@@ -60,7 +60,7 @@ static int read_inventory(struct image_dir *dir, const struct sign_key *key,
 		ret = -EXDEV;
 	}
 	if (!ret)
-		ret = net_lock_restore(inv);
+		ret = net_lock_restore(inv, !faccessat(dir->fd, "net-ns.img", F_OK, 0));
 	if (ret) {
 		image_free(img);
 		return ret;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kabi/kabi.h"
+#include "ns/mnt.h"
 #include "ns/ns.h"
 #include "restore/restore.h"
 #include "restorer/args.h"
@@ -65,7 +66,9 @@ pid_t pid_ns_root_create(const struct restore_set *rs, bool clone)
 	 * mounts is a slave already, and its peer groups must stay. */
 	if (!rs->mnts && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		root_fail(rs, errno, "make its mounts slaves of cryo's");
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
-		root_fail(rs, errno, "mount /proc");
+	/* With the options of the tree's own, if it had one. */
+	ret = mnt_proc_mount(rs->mnts);
+	if (ret)
+		root_fail(rs, -ret, "mount /proc");
 	return 0;
 }

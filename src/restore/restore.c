@@ -292,12 +292,14 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	/* cryo adds an init only to a clone of a tree without its own. */
 	bool extra_init = opts->clone && !ns_init;
 
-	if (ns_init && (opts->lazy_pages || opts->restore_sibling)) {
-		pr_err("restore: pid 1 (the init of its own pid namespace) with %s: not supported "
-		       "yet", opts->lazy_pages ? "--lazy-pages" : "the root made cryo's sibling "
-		       "(RPC)");
+	if (ns_init && opts->restore_sibling) {
+		pr_err("restore: pid 1 (the init of its own pid namespace) with the root made "
+		       "cryo's sibling (RPC): not supported yet");
 		return -EOPNOTSUPP;
 	}
+	/* Its /proc is cryo's own: options it had are said to be lost. */
+	if (!opts->clone && !ns_init)
+		mnt_proc_warn_kept(rs->mnts);
 	/* A new pid namespace: every pid is free in it. */
 	ret = opts->clone || ns_init ? 0 : restore_wait_pids_free(&rs->tree, opts->pid_wait_ms);
 	stats_end(st, STATS_RESTORE_PID_WAIT, began);
@@ -316,6 +318,9 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	 * own network namespace, its sockets. */
 	if (!ret)
 		ret = net_ns_make(rs->net_ns);
+	/* Its connections are locked inside it, before any socket is made. */
+	if (!ret && net_ns_own(rs->net_ns))
+		ret = net_lock_enter_netns();
 	if (!ret)
 		ret = ipc_ns_make(rs->ipc_ns);
 	if (!ret)

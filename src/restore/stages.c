@@ -395,7 +395,8 @@ static int start_page_server(struct restore_run *run)
 		if (run->uffd[i] < 0 || rs->tree.tasks[i].state != TREE_ALIVE)
 			continue;
 		tasks[n++] = (struct lazy_task){
-			.pid = rs->tasks[i].pid,
+			.pid = rs->tasks[i].host_pid,
+			.pid_ns_below = run->inside,
 			.pidfd = run->pidfds[i],
 			.remote_uffd = run->uffd[i],
 			.mm = rs->tasks[i].mm,

@@ -1,8 +1,8 @@
 /* A program started in a network namespace of its own (the table of test
  * programs has the runner unshare it before exec) holding what cryo does
  * not restore in one yet, as NEG_NETNS says (set up with ip(8) or nft(8)):
- * "device", a bridge; "nexthop", a nexthop object and a route through it;
- * "nft", an nftables table. A
+ * "device", a tun device; "nexthop", a nexthop object and a route through it;
+ * "nft", an nftables table owned by a process (flags owner). A
  * dump must refuse it by name, before any parasite runs in it. On SIGTERM
  * it checks that it is still in that namespace. */
 #include <signal.h>
@@ -21,10 +21,14 @@ int main(int argc, char **argv)
 	struct stat start, now, parent;
 	char path[64];
 	static const char *const setups[][2] = {
-		{ "device", "ip link add cryo-b0 type bridge" },
+		{ "device", "ip tuntap add dev cryo-t0 mode tun" },
 		{ "nexthop", "ip link set lo up && ip nexthop add id 7 dev lo && "
 			     "ip route add 10.8.0.0/16 nhid 7" },
-		{ "nft", "nft add table inet cryo_neg" },
+		/* Owned by an nft left running outside the tree, until the
+		 * runner ends it. */
+		{ "nft", "(echo 'add table inet cryo_neg { flags owner; }'; exec sleep 1000) | "
+			 "nft -i >/dev/null 2>&1 & for i in $(seq 200); do "
+			 "nft list tables | grep -q cryo_neg && exit 0; sleep 0.05; done; exit 1" },
 	};
 	const char *what = getenv("NEG_NETNS");
 	sigset_t term;

@@ -4,7 +4,8 @@
  * (its parent exited and was reaped), a zombie with exit code 7 and a
  * thread. On SIGTERM it checks that it is still pid 1, that the child and
  * the orphan report the same pids inside and it as their parent, that the
- * zombie's status is there, and that the thread lives. */
+ * zombie's status is there, and that the thread lives; prog_pidns_proc's
+ * /proc keeps its options (hidepid=invisible,subset=pid). */
 #ifndef CRYO_TESTS_PIDNS_PROG_H
 #define CRYO_TESTS_PIDNS_PROG_H
 
@@ -81,6 +82,26 @@ static pid_t pidns_proc_parent(pid_t pid)
 	return ppid;
 }
 
+#define PIDNS_PROC_OPTIONS "hidepid=invisible,subset=pid"
+
+/* Its /proc shows only pids (subset=pid) and has both options. */
+static void pidns_check_proc_options(void)
+{
+	char line[4096], mp[4096];
+	bool hidepid = false, subset = false;
+	FILE *mi = fopen("/proc/self/mountinfo", "re");
+
+	while (mi && fgets(line, sizeof(line), mi))
+		if (sscanf(line, "%*d %*d %*s %*s %4095s", mp) == 1 && !strcmp(mp, "/proc")) {
+			hidepid = strstr(line, ",hidepid=invisible");
+			subset = strstr(line, ",subset=pid");
+		}
+	if (mi)
+		fclose(mi);
+	PROG_CHECK(hidepid && subset, "its /proc lost %s", PIDNS_PROC_OPTIONS);
+	PROG_CHECK(access("/proc/sys", F_OK) && errno == ENOENT, "its /proc shows /proc/sys");
+}
+
 static int pidns_prog_main(int argc, char **argv, bool own_proc)
 {
 	int report[2], orphan_pipe[2], status;
@@ -95,7 +116,8 @@ static int pidns_prog_main(int argc, char **argv, bool own_proc)
 	/* As `unshare --pid --fork --mount-proc` does; the runner made the
 	 * mount namespace, whose mounts must not reach the runner's. */
 	if (own_proc && (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-			 mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))) {
+			 mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			       PIDNS_PROC_OPTIONS))) {
 		prog_fail("cannot mount a /proc of its own: %s", strerror(errno));
 		prog_finish();
 	}
@@ -153,6 +175,7 @@ static int pidns_prog_main(int argc, char **argv, bool own_proc)
 			   "its /proc is not of its pid namespace (self: %s)", self);
 		PROG_CHECK(pidns_proc_parent(orphan) == 1, "/proc says the orphan %d has parent "
 			   "%d", orphan, pidns_proc_parent(orphan));
+		pidns_check_proc_options();
 	}
 	kill(child, SIGTERM);
 	kill(orphan, SIGTERM);

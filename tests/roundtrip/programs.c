@@ -78,6 +78,17 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_net_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_routes", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	{ .name = "prog_net_filter", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	{ .name = "prog_net_tcp", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET,
+	  .dump.options = LIST("--tcp-established") },
+	{
+		/* Not left running: the peer ends with the original's verdict. */
+		.name = "prog_net_veth",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.namespaces = CLONE_NEWNET,
+		.restore.options = LIST("--external", "veth[cvi]:cryo-vo0"),
+		.peer = "peer_veth",
+	},
 	{ .name = "prog_netlink", .cycles = CYCLES_ALL },
 	{ .name = "prog_packet", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
@@ -119,14 +130,18 @@ const struct test_program test_programs[] = {
 	},
 	{ .name = "prog_tcp_bound", .cycles = CYCLES_ALL },
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
-	/* A pid namespace's init: no lazy restore of one yet. */
-	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	/* A pid namespace's init. */
+	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWPID },
 	/* Its own mounts, made again in a new mount namespace. */
-	{ .name = "prog_mntns", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	{ .name = "prog_mntns", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{ .name = "prog_mntns_only", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
-	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	/* Ptys of devpts instances of its own mounts. */
+	{ .name = "prog_mntns_pty", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
+	/* Started by test_clone, which makes a shared mount for it. */
+	{ .name = "prog_mntns_slave", .namespaces = CLONE_NEWNS },
+	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{
 		/* Not left running: the original's check deletes the drops that
@@ -159,6 +174,8 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_creds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_rights", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_rights_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_uts", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUTS },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },

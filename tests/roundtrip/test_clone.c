@@ -10,7 +10,9 @@
  * for prog_uts and prog_timens, whose namespaces each clone makes again.
  * A container (prog_mntns) restored as
  * clones whose init is its own root, and a clone of it dumped again. A
- * clone restored with -d leaves no end of cryo's stdout open in it. */
+ * clone restored with -d leaves no end of cryo's stdout open in it. And,
+ * restored in place, a slave of a peer group of the caller's namespace
+ * (prog_mntns_slave) stays one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -67,6 +70,36 @@ static bool is_clone_of(pid_t seen, pid_t saved)
 	return true;
 }
 
+/* The mode= of the devpts instance on /dev/pts that @pid sees. */
+static bool devpts_mode(pid_t pid, char *mode, size_t size)
+{
+	char path[64], line[4096], target[4096];
+	const char *at = NULL;
+	FILE *mi;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	mi = fopen(path, "re");
+	*mode = '\0';
+	while (mi && fgets(line, sizeof(line), mi))
+		if (sscanf(line, "%*d %*d %*s %*s %4095s", target) == 1 &&
+		    !strcmp(target, "/dev/pts") && (at = strstr(line, ",mode=")))
+			snprintf(mode, size, "%.*s", (int)strcspn(at + 6, ",\n"), at + 6);
+	if (mi)
+		fclose(mi);
+	return *mode || fail_why("pid %d: no devpts with a mode on /dev/pts", pid);
+}
+
+/* A clone's own devpts instance has the mode of the caller's. */
+static bool clone_devpts_like_callers(pid_t root)
+{
+	char theirs[32], ours[32];
+
+	return devpts_mode(root, theirs, sizeof(theirs)) &&
+	       devpts_mode(getpid(), ours, sizeof(ours)) &&
+	       (!strcmp(theirs, ours) ||
+		fail_why("the clone's /dev/pts has mode=%s, cryo's mode=%s", theirs, ours));
+}
+
 static bool three_clones_of(const char *name)
 {
 	struct prog p;
@@ -88,7 +121,8 @@ static bool three_clones_of(const char *name)
 		ok = cryo[i] > 0 || fail_why("cannot start cryo restore --clone");
 	}
 	for (int i = 0; ok && i < CLONES; i++)
-		ok = read_pid_file(pidfile[i], &root[i]) && is_clone_of(root[i], p.pid);
+		ok = read_pid_file(pidfile[i], &root[i]) && is_clone_of(root[i], p.pid) &&
+		     clone_devpts_like_callers(root[i]);
 	/* cryo restore exits as the root did: 0 when it passed its checks.
 	 * One at a time: every clone writes its verdict through the same
 	 * temporary file. */
@@ -156,6 +190,93 @@ static bool external_mount_named_at_restore(void)
 	if (root > 0)
 		kill(root, SIGKILL);
 	ok = ok && prog_passes(&p);
+	end_prog(&p);
+	return ok;
+}
+
+/* In the program's child, before its unshare: a shared tmpfs at DIR/src
+ * of the runner's namespace, which the program's copy is a peer of. */
+static void shared_src(void *arg)
+{
+	const struct prog *p = arg;
+	char src[PATH_MAX + 8];
+
+	snprintf(src, sizeof(src), "%s/src", p->dir);
+	if (mkdir(src, 0755) || mount("cryo-test", src, "tmpfs", 0, "size=1m") ||
+	    mount(NULL, src, NULL, MS_SHARED, NULL))
+		_exit(125);
+}
+
+/* A slave of a peer group of the caller's namespace (prog_mntns_slave)
+ * comes back a slave of it, dumped and restored twice; a mount made in
+ * the group afterwards reaches it. */
+static bool slave_of_a_callers_peer_group(void)
+{
+	struct prog p = { .pid = 0 };
+	struct cryo_run r;
+	char img[PATH_MAX], src[PATH_MAX], late[PATH_MAX], file[PATH_MAX], pid[16];
+	bool ok = start_prog(&p, "prog_mntns_slave", shared_src, &p);
+	int status;
+	FILE *fp;
+
+	pathf(src, "%s/src", p.dir);
+	pathf(late, "%s/late", src);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	for (int round = 0; ok && round < 2; round++) {
+		pathf(img, "%s/img%d", p.dir, round);
+		run_cryo(&r, "dump", "-t", pid, "-D", img);
+		ok = r.status == 0 || fail_why("dump %d failed: %s", round, r.out);
+		/* Killed by the dump: reaped, so that its pid is free. */
+		ok = ok && (wait_child(p.pid, WAIT_MS, &status) ||
+			    fail_why("pid %d was not killed by dump %d", p.pid, round));
+		if (ok)
+			run_cryo(&r, "restore", "-d", "-D", img);
+		ok = ok && (r.status == 0 || fail_why("restore %d failed: %s", round, r.out));
+		ok = ok && (!strstr(r.out, "made private") ||
+			    fail_why("restore %d: %s", round, r.out));
+	}
+	if (ok) {
+		pathf(file, "%s/x", late);
+		ok = (!mkdir(late, 0755) && !mount("cryo-test", late, "tmpfs", 0, "size=1m") &&
+		      (fp = fopen(file, "we")) && fputs("late", fp) >= 0 && !fclose(fp)) ||
+		     fail_why("cannot mount %s: %s", late, strerror(errno));
+	}
+	ok = ok && prog_passes(&p);
+	umount2(late, MNT_DETACH);
+	umount2(src, MNT_DETACH);
+	end_prog(&p);
+	return ok;
+}
+
+/* The group is gone at restore (src unmounted): the slave is made
+ * private, and restore says so, naming the mount and the group. */
+static bool slave_of_a_gone_group_is_made_private_and_said(void)
+{
+	struct prog p = { .pid = 0 };
+	struct cryo_run r;
+	char img[PATH_MAX], src[PATH_MAX], pid[16], want[PATH_MAX + 64];
+	bool ok = start_prog(&p, "prog_mntns_slave", shared_src, &p);
+	int status;
+
+	pathf(src, "%s/src", p.dir);
+	pathf(img, "%s/img", p.dir);
+	pathf(want, "(%s/dst): it was a slave of peer group", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	if (ok) {
+		run_cryo(&r, "dump", "-t", pid, "-D", img);
+		ok = r.status == 0 || fail_why("dump failed: %s", r.out);
+	}
+	ok = ok && (wait_child(p.pid, WAIT_MS, &status) ||
+		    fail_why("pid %d was not killed by the dump", p.pid));
+	ok = ok && (!umount2(src, 0) || fail_why("umount %s: %s", src, strerror(errno)));
+	if (ok)
+		run_cryo(&r, "restore", "-d", "-D", img);
+	ok = ok && (r.status == 0 || fail_why("restore failed: %s", r.out)) &&
+	     ((strstr(r.out, want) && strstr(r.out, "made private")) ||
+	      fail_why("restore did not say '%s ... made private': %s", want, r.out));
+	if (p.pid > 0)
+		kill(p.pid, SIGKILL);
+	umount2(src, MNT_DETACH);
 	end_prog(&p);
 	return ok;
 }
@@ -490,6 +611,8 @@ int main(int argc, char **argv)
 		TEST(an_init_two_pid_namespaces_down),
 		TEST(external_mount_named_at_restore),
 		TEST(detached_clone_leaves_the_pipe),
+		TEST(slave_of_a_callers_peer_group),
+		TEST(slave_of_a_gone_group_is_made_private_and_said),
 	};
 #undef TEST
 	int passed = 0, failed = 0;

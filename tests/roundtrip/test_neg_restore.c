@@ -2,7 +2,8 @@
  * for their images (empty, missing, truncated, bit-flipped, from a newer
  * format, FIFOs and symlinks planted in place of images) or for what the
  * host holds now (a SysV key, a UDP port, the ping group range, a mapped
- * file gone: its message names the pid once). */
+ * file gone: its message names the pid once; a veth whose outer end is not
+ * named). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -602,6 +603,33 @@ TEST(restore_and_show_refuse_a_symlinked_image_directory)
 		   out, "%s", why);
 	run_cryo(&r, "show", "-D", link);
 	CHECK_GOTO(refused(&r, link, "is a symbolic link: refused", NULL), out, "show: %s", why);
+out:
+	end_prog(&p);
+}
+
+/* A tree's own network namespace with a veth whose peer is outside
+ * (prog_net_veth, its peer made by peer_veth): restored without naming
+ * the outer end, refused by name, nothing left; with criu's older spelling
+ * --veth-pair IN=OUT it comes back and talks across it. */
+TEST(restore_of_a_veth_with_its_peer_outside_needs_the_outer_name)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "prog_net_veth", img, &image_pid), out, "%s", why);
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(refused(&r, "veth cvi has its peer outside the namespace",
+			   "--external veth[cvi]:NAME", NULL), out, "%s", why);
+	CHECK_GOTO(nothing_restored(&p, image_pid, p.peer), out, "%s", why);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile, "--veth-pair",
+		 "cvi=cryo-vo0");
+	CHECK_GOTO(r.status == 0, out, "the restore with --veth-pair failed (%d): %s", r.status,
+		   r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
 }

@@ -148,3 +148,23 @@ TEST(the_pairs_state_must_be_the_masters_and_sound)
 	master(&e[0], &pf[0], &t, 1, 1u << 20);
 	CHECK(refused_with(e, 1, "pty index 1048576 is out of range"), "%s", shared_msg);
 }
+
+TEST(a_pairs_devpts_instance_is_a_masters_absolute_path)
+{
+	FileEntry e[2];
+	PtyFile pf[2];
+	PtyTermios t;
+	char err[1024] = "", where[] = "/run/pts", relative[] = "pts", up[] = "/a/../pts";
+
+	master(&e[0], &pf[0], &t, 1, 7);
+	slave(&e[1], &pf[1], 2, 7, 1);
+	pf[0].devpts = where;
+	CHECK(!write_and_load(e, 2, err, sizeof(err)), "refused: %s", err);
+	pf[0].devpts = relative;
+	CHECK(refused_with(e, 2, "devpts instance 'pts'"), "%s", shared_msg);
+	pf[0].devpts = up;
+	CHECK(refused_with(e, 2, "devpts instance '/a/../pts'"), "%s", shared_msg);
+	master(&e[0], &pf[0], &t, 1, 7);
+	pf[1].devpts = where;
+	CHECK(refused_with(e, 2, "devpts instance '/run/pts'"), "%s", shared_msg);
+}

@@ -1,0 +1,428 @@
+/* Files in flight: the fds a message queued on a socket carries
+ * (SCM_RIGHTS), which no fd table may hold. At dump each is an object of
+ * the dump made from cryo's own copy (a peek's), kept until the dump ends
+ * so that kcmp finds it again; at load the objects a task's sockets carry
+ * are marked needed; at restore they are opened once, by whoever fills
+ * the queue, and kept until the context goes. Reading and filling the
+ * queues is the socket kind's (src/net/unix_queue.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "files/dump_set.h"
+#include "files/probe.h"
+
+/* ---- dump -------------------------------------------------------------------- */
+
+static int keep_flying(struct files_dump_set *set, int fd, const struct stat *st)
+{
+	int *fds = reallocarray(set->flying_fds, set->nr_flying_fds + 1, sizeof(*fds));
+	uint64_t *socks;
+
+	if (!fds)
+		return -ENOMEM;
+	set->flying_fds = fds;
+	fds[set->nr_flying_fds++] = fd;
+	if (!S_ISSOCK(st->st_mode))
+		return 0;
+	socks = reallocarray(set->flying_socks, set->nr_flying_socks + 1, sizeof(*socks));
+	if (!socks)
+		return -ENOMEM;
+	set->flying_socks = socks;
+	socks[set->nr_flying_socks++] = st->st_ino;
+	return 0;
+}
+
+void in_flight_forget(struct files_dump_set *set)
+{
+	for (size_t i = 0; i < set->nr_flying_fds; i++)
+		close(set->flying_fds[i]);
+	free(set->flying_fds);
+	free(set->flying_socks);
+	set->flying_fds = NULL;
+	set->flying_socks = NULL;
+	set->nr_flying_fds = set->nr_flying_socks = 0;
+	if (set->self_pidfd >= 0)
+		close(set->self_pidfd);
+	set->self_pidfd = -1;
+}
+
+bool file_dump_socket_in_flight(const struct file_dump *d, uint64_t ino)
+{
+	for (size_t i = 0; i < d->set->nr_flying_socks; i++)
+		if (d->set->flying_socks[i] == ino)
+			return true;
+	return false;
+}
+
+/* Finds or makes the object of @p (cryo's copy at p->fd); the kind dumps
+ * a new one through @shown, which names it after the message. */
+static int find_or_dump(struct files_dump_set *set, struct fd_probe *p,
+			const struct fd_probe *shown, const struct file_kind *kind, uint32_t *id)
+{
+	struct inode_bucket *b = bucket_get(set, p->st.st_dev, p->st.st_ino);
+	struct dump_obj *o;
+	size_t pos = 0;
+	int ret;
+
+	ret = b ? bucket_search(set, b, p, &pos, &o) : -ENOMEM;
+	if (ret)
+		return ret;
+	if (o) {
+		*id = o->fe->id;
+		if (o->fe->kind == kind->type)
+			return 0;
+		pr_fd_err(shown, "the same open file as pid %d fd %d, but taken as %s", o->pid,
+			  o->fd, kind->name);
+		return -EINVAL;
+	}
+	ret = obj_add(set, p, kind, b, pos, &o);
+	if (ret)
+		return ret;
+	*id = o->fe->id;
+	/* From here cryo's copy is the object's, for kcmp: kept to the end. */
+	ret = keep_flying(set, p->fd, &p->st);
+	if (ret)
+		return ret;
+	p->fd = -1;
+	ret = owner_dump(shown, o->fe);
+	/* The kind may dump more in flight, which moves set->objs. */
+	return ret ? ret : obj_dump(set, shown, kind, o, NULL, 0);
+}
+
+int file_dump_in_flight(const struct file_dump *d, int fd, const char *where, uint32_t *id)
+{
+	struct files_dump_set *set = d->set;
+	const struct file_kind *kind;
+	struct fd_probe p, shown;
+	int copy, ret;
+
+	if (set->self_pidfd < 0) {
+		set->self_pidfd = pidfd_open(getpid(), 0);
+		if (set->self_pidfd < 0)
+			return pr_errno_ret("dump: cannot open a pidfd of cryo to read fds in "
+					    "flight");
+	}
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (copy < 0)
+		return pr_errno_ret("dump: pid %d %s: cannot keep a copy of an fd in flight",
+				    d->p->pid, d->p->name);
+	ret = probe_fd(set->self_pidfd, getpid(), copy, &p);
+	if (ret) {
+		close(copy);
+		return ret;
+	}
+	/* Messages name the task and the message, not cryo's copy. */
+	shown = p;
+	shown.pid = d->p->pid;
+	snprintf(shown.name, sizeof(shown.name), "%.12s %.34s", d->p->name, where);
+	/* Its refusal, if no kind takes it, names the task and the message. */
+	kind = file_kind_recognise(&shown);
+	if (!kind) {
+		ret = -EOPNOTSUPP;
+	} else if (!kind->in_flight_ok) {
+		pr_fd_err(d->p, "%s carries %s (%s) in flight: not supported yet", where,
+			  kind->name, p.link);
+		ret = -EOPNOTSUPP;
+	} else if (p.flags & ~(FILE_FLAGS_KNOWN | kind->own_flags)) {
+		pr_fd_err(d->p, "%s carries %s in flight with open flags %#o: not supported",
+			  where, p.link, p.flags & ~(FILE_FLAGS_KNOWN | kind->own_flags));
+		ret = -EOPNOTSUPP;
+	} else {
+		ret = find_or_dump(set, &p, &shown, kind, id);
+	}
+	if (p.fd >= 0)
+		close(p.fd);
+	if (ret == -ENOMEM)
+		pr_fd_err(d->p, "%s: out of memory", where);
+	probe_release(&p);
+	return ret;
+}
+
+/* ---- cycles, at the end of the dump ------------------------------------------------ */
+
+/* The group an object is made in: its leader's id, or its own. */
+static uint32_t unit_of(const struct files_dump_set *set, uint32_t id)
+{
+	const FileEntry *fe = set->objs[id - 1].fe;
+
+	return fe->has_group_of ? fe->group_of : fe->id;
+}
+
+struct edges {
+	const struct files_dump_set *set;
+	uint32_t from;
+	uint32_t (*list)[2];
+	size_t nr;
+};
+
+static int add_edge(void *arg, uint32_t id)
+{
+	struct edges *e = arg;
+	uint32_t (*bigger)[2];
+	uint32_t to;
+
+	if (!id || id > e->set->nr_objs)
+		return -EINVAL;
+	to = unit_of(e->set, id);
+	/* A socket in its own queue or its peer's is sent from the group
+	 * being made. */
+	if (to == e->from)
+		return 0;
+	bigger = reallocarray(e->list, e->nr + 1, sizeof(*bigger));
+	if (!bigger)
+		return -ENOMEM;
+	e->list = bigger;
+	e->list[e->nr][0] = e->from;
+	e->list[e->nr++][1] = to;
+	return 0;
+}
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const uint32_t *x = a, *y = b;
+
+	return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* Depth-first from @unit: 1 on the way, 2 done. Returns the unit found on
+ * the way again (a cycle), or 0. */
+static uint32_t visit(const struct edges *e, uint8_t *state, uint32_t unit)
+{
+	size_t lo = 0, hi = e->nr;
+
+	state[unit] = 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e->list[mid][0] < unit)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < e->nr && e->list[i][0] == unit; i++) {
+		uint32_t to = e->list[i][1], found;
+
+		if (state[to] == 1)
+			return to;
+		if (!state[to] && (found = visit(e, state, to)))
+			return found;
+	}
+	state[unit] = 2;
+	return 0;
+}
+
+int in_flight_check_cycles(const struct files_dump_set *set)
+{
+	struct edges e = { .set = set };
+	_cleanup_free_ uint8_t *state = NULL;
+	uint32_t found = 0;
+	int ret = 0;
+
+	if (!set->nr_flying_socks)
+		return 0;
+	for (size_t i = 0; i < set->nr_objs && !ret; i++) {
+		const FileEntry *fe = set->objs[i].fe;
+		const struct file_kind *kind = file_kind_of(fe->kind);
+
+		if (!kind || !kind->each_in_flight)
+			continue;
+		e.from = unit_of(set, fe->id);
+		ret = kind->each_in_flight(fe, add_edge, &e);
+	}
+	state = calloc(set->nr_objs + 1, 1);
+	if (!ret && !state)
+		ret = -ENOMEM;
+	if (!ret && e.nr)
+		qsort(e.list, e.nr, sizeof(*e.list), cmp_edge);
+	for (size_t i = 0; !ret && !found && i < e.nr; i++)
+		if (!state[e.list[i][0]])
+			found = visit(&e, state, e.list[i][0]);
+	free(e.list);
+	if (ret)
+		return ret;
+	if (found) {
+		const struct dump_obj *o = &set->objs[found - 1];
+
+		const char *kind = file_kind_of(o->fe->kind)->name;
+		static const char why[] = "sockets in flight carry each other in a cycle through it "
+					  "(its queue, or its peer's, carries a socket whose queue "
+					  "carries ... it again): not supported yet";
+
+		/* An object seen in flight only was first met as cryo's copy. */
+		if (o->pid == getpid())
+			pr_err("dump: %s file %u, in flight only: %s", kind, found, why);
+		else
+			pr_err("dump: pid %d fd %d (%s file %u): %s", o->pid, o->fd, kind, found,
+			       why);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* ---- load -------------------------------------------------------------------- */
+
+struct mark {
+	struct files_image *img;
+	struct file_obj *carrier;
+	bool changed;
+};
+
+static int mark_one(void *arg, uint32_t id)
+{
+	struct mark *m = arg;
+	struct file_obj *f = files_find(m->img, id);
+
+	if (!f || !f->kind->in_flight_ok) {
+		load_err(m->img, m->carrier, "carries file %u in flight, which is %s", id,
+			 f ? "of a kind that cannot be in flight" : "not in files.img");
+		return -EBADMSG;
+	}
+	if (f->in_flight)
+		return 0;
+	f->in_flight = f->needed = f->inode->needed = true;
+	if (!f->nr_fds)
+		f->inode->nr_inode_users++;
+	m->changed = true;
+	return 0;
+}
+
+/* Whether the task needs @f's group: an fd holds a member, or one is in
+ * flight. Its queues are filled where the group is made, which may be
+ * cryo when another process holds the other end: every process that needs
+ * the group then needs what its queues carry, so that cryo, seeing it
+ * shared, makes those objects too (the other end of a pipe in flight with
+ * them). */
+static void mark_groups(const struct files_image *img, bool *group_needed)
+{
+	for (size_t i = 0; i < img->nr_files; i++) {
+		const struct file_obj *f = &img->files[i];
+
+		if (f->nr_fds || f->in_flight)
+			group_needed[f->group - img->files] = true;
+	}
+}
+
+int in_flight_link(struct files_image *img)
+{
+	struct mark m = { .img = img, .changed = true };
+	_cleanup_free_ bool *seen = calloc(img->nr_files + 1, sizeof(*seen));
+	_cleanup_free_ bool *group_needed = calloc(img->nr_files + 1, sizeof(*group_needed));
+
+	if (!seen || !group_needed)
+		return -ENOMEM;
+	/* What a socket in flight carries is in flight too: until nothing
+	 * new is marked. */
+	while (m.changed) {
+		m.changed = false;
+		mark_groups(img, group_needed);
+		for (size_t i = 0; i < img->nr_files; i++) {
+			struct file_obj *f = &img->files[i];
+			int ret;
+
+			if (seen[i] || !f->kind->each_in_flight ||
+			    !group_needed[f->group - img->files])
+				continue;
+			seen[i] = true;
+			m.carrier = f;
+			ret = f->kind->each_in_flight(f->e, mark_one, &m);
+			if (ret)
+				return ret;
+			m.changed = true;
+		}
+	}
+	return 0;
+}
+
+/* ---- restore ----------------------------------------------------------------- */
+
+int restore_kept_fd(const struct restore_ctx *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->nr_kept; i++)
+		if (r->kept[i].id == id)
+			return r->kept[i].fd;
+	return -1;
+}
+
+int restore_keep_fd(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	struct kept_fd *k = reallocarray(r->kept, r->nr_kept + 1, sizeof(*k));
+
+	if (!k) {
+		close(fd);
+		restore_err(r, f, "out of memory to keep it for a queue");
+		return -ENOMEM;
+	}
+	r->kept = k;
+	k[r->nr_kept++] = (struct kept_fd){ .id = f->e->id, .fd = fd };
+	return 0;
+}
+
+/* A socket carrying one that carries ... the first: the kind would make
+ * the first again while making it. Dump refuses the short cycles. */
+#define IN_FLIGHT_DEPTH_MAX 16
+
+int restore_in_flight_fd(struct restore_ctx *r, const struct file_obj *carrier, uint32_t id)
+{
+	const struct file_obj *f = files_find(r->img, id);
+	size_t i;
+	int fd, ret;
+
+	if (!f || !f->in_flight) {
+		restore_err(r, carrier, "file %u in flight was not loaded for it", id);
+		return -EINVAL;
+	}
+	i = (size_t)(f - r->img->files);
+	fd = restore_kept_fd(r, id);
+	if (fd < 0)
+		fd = files_prepared_fd(r->prepared, f, r->img);
+	if (fd < 0 && r->preparing && i < r->preparing->nr)
+		fd = r->preparing->fds[i];
+	if (fd >= 0)
+		return fd;
+	if (r->in_flight_depth >= IN_FLIGHT_DEPTH_MAX) {
+		restore_err(r, carrier, "file %u in flight: sockets in flight carry each other "
+			    "more than %d deep (a cycle): not supported", id, IN_FLIGHT_DEPTH_MAX);
+		return -ELOOP;
+	}
+	r->in_flight_depth++;
+	fd = restore_open_object(r, f);
+	r->in_flight_depth--;
+	if (fd < 0)
+		return fd;
+	fd = restore_move_high(r, fd);
+	if (fd < 0) {
+		restore_err(r, f, "cannot move it above fd %d: %s", r->high - 1, strerror(-fd));
+		return fd;
+	}
+	ret = restore_set_state(r, f, fd);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	/* cryo's: inherited by the processes, which install it from there. */
+	if (r->preparing && i < r->preparing->nr) {
+		r->preparing->fds[i] = fd;
+		return fd;
+	}
+	if (restore_keep_fd(r, f, fd))
+		return -ENOMEM;
+	/* An object with fds lets go of its inode once installed. */
+	if (!f->nr_fds)
+		restore_release_inode(r, f);
+	return fd;
+}
+
+void restore_kept_release(struct restore_ctx *r)
+{
+	for (size_t i = 0; i < r->nr_kept; i++)
+		close(r->kept[i].fd);
+	free(r->kept);
+	r->kept = NULL;
+	r->nr_kept = 0;
+}

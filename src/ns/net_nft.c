@@ -1,0 +1,120 @@
+/* The nftables ruleset of a tree's own network namespace (iptables-nft's
+ * tables are nftables tables too), read at dump as nft's text through
+ * libnftables inside it, checked to read back, and loaded again in the
+ * new namespace at restore. The network lock's own tables are netlock.c's
+ * and are never part of it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <nftables/libnftables.h>
+
+#include "common/log.h"
+#include "ns/net.h"
+
+static struct nft_ctx *ctx_new(void)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (nft && (nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft))) {
+		nft_ctx_free(nft);
+		nft = NULL;
+	}
+	return nft;
+}
+
+/* The first line of nft's error buffer. */
+static void first_error(struct nft_ctx *nft, char *buf, size_t size)
+{
+	const char *e = nft_ctx_get_error_buffer(nft);
+
+	snprintf(buf, size, "%.*s", e ? (int)strcspn(e, "\n") : 0, e ? e : "");
+}
+
+/* The first table of @ruleset marked "flags owner", or NULL: such a table
+ * belongs to a process's netlink socket and goes when that closes. */
+static const char *owned_table(const char *ruleset, char *name, size_t size)
+{
+	const char *start = ruleset;
+
+	while (start) {
+		const char *next = strstr(start, "\ntable "), *owner = strstr(start, "flags owner");
+
+		if (!strncmp(start, "table ", 6) && owner && (!next || owner < next)) {
+			snprintf(name, size, "%.*s", (int)strcspn(start + 6, "{\n") - 1, start + 6);
+			return name;
+		}
+		start = next ? next + 1 : NULL;
+	}
+	return NULL;
+}
+
+int net_nft_dump(const char *who, char **out)
+{
+	struct nft_ctx *nft = ctx_new();
+	char err[256], name[128];
+	const char *text;
+	int ret = 0;
+
+	*out = NULL;
+	if (!nft)
+		return -ENOMEM;
+	if (nft_run_cmd_from_buffer(nft, "list ruleset")) {
+		first_error(nft, err, sizeof(err));
+		pr_err("dump: %s: cannot list its nftables ruleset: %s", who, err);
+		nft_ctx_free(nft);
+		return -EIO;
+	}
+	text = nft_ctx_get_output_buffer(nft);
+	if (text && owned_table(text, name, sizeof(name))) {
+		pr_err("dump: %s: nftables table %s is owned by a process (flags owner): it goes "
+		       "with that process's socket and cannot be restored", who, name);
+		ret = -EOPNOTSUPP;
+	}
+	if (!ret && text && text[0])
+		*out = strdup(text);
+	if (!ret && text && text[0] && !*out)
+		ret = -ENOMEM;
+	nft_ctx_free(nft);
+	/* What nft lists, it must read back: checked without a commit. */
+	if (!ret && *out) {
+		nft = ctx_new();
+		if (!nft)
+			ret = -ENOMEM;
+		else
+			nft_ctx_set_dry_run(nft, true);
+		if (nft && nft_run_cmd_from_buffer(nft, *out)) {
+			first_error(nft, err, sizeof(err));
+			pr_err("dump: %s: its nftables ruleset does not read back (%s): a table "
+			       "cryo cannot restore", who, err);
+			ret = -EOPNOTSUPP;
+		}
+		if (nft)
+			nft_ctx_free(nft);
+	}
+	if (ret) {
+		free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+int net_nft_restore(const char *ruleset)
+{
+	struct nft_ctx *nft;
+	char err[256];
+	int ret = 0;
+
+	if (!ruleset || !ruleset[0])
+		return 0;
+	nft = ctx_new();
+	if (!nft)
+		return -ENOMEM;
+	if (nft_run_cmd_from_buffer(nft, ruleset)) {
+		first_error(nft, err, sizeof(err));
+		pr_err("restore: network namespace: cannot load its nftables ruleset: %s", err);
+		ret = -EIO;
+	}
+	nft_ctx_free(nft);
+	return ret;
+}
