@@ -234,7 +234,8 @@ $(BUILD)/tests/roundtrip/test_clone: tests/roundtrip/test_clone.c $(RUNNER_DEPS)
 # The negative tests, and the programs only they start (neg_*): too costly
 # to put through every round-trip cycle. test_negative.c says what each
 # runner owns.
-NEGATIVE_RUNNERS := test_negative test_neg_fds test_neg_killed test_neg_restore test_neg_pids
+NEGATIVE_RUNNERS := test_negative test_neg_fds test_neg_killed test_neg_restore test_neg_pids \
+	test_neg_userns
 NEGATIVE_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/neg_*.c))
 ROUNDTRIP_TESTS += $(patsubst %,$(BUILD)/tests/roundtrip/%,$(NEGATIVE_RUNNERS))
 $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
@@ -313,6 +314,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests
 FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
 	src/files/image_check.c src/ipc/sysv_shm_image.c src/ipc/sysv_objects_image.c src/ns/image.c src/ns/mnt_image.c \
 	src/ns/ipc_image.c src/ns/net_image.c src/ns/net_rtnl_check.c src/task/cgroup_image.c \
+	src/ns/user_image.c \
 	src/cli/image_kinds.c \
 	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)

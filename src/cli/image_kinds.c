@@ -11,6 +11,7 @@
 #include "ns/mnt.h"
 #include "ns/net.h"
 #include "ns/ns.h"
+#include "ns/user.h"
 #include "task/cgroup_settings.h"
 #include "task/task.h"
 #include "tree/tree.h"
@@ -21,6 +22,7 @@ int cryo_register_image_kinds(void)
 		&task_image_kinds, &mem_image_kinds, &files_image_kinds,
 		&tree_image_kinds, &ipc_image_kinds, &ns_image_kinds, &ns_own_image_kinds,
 		&net_ns_image_kinds, &cgroup_image_kinds,
+		&ns_user_image_kinds,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {

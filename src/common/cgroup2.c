@@ -31,14 +31,13 @@ int cgroup2_mount(char *mnt, size_t size)
 	return ret;
 }
 
-/* The cgroup v2 path of @pid ("/a/b"), from its "0::" line. */
-int cgroup2_path_of(pid_t pid, char *path, size_t size)
+/* The cgroup v2 path ("/a/b") of the "0::" line of @file. */
+static int path_in(const char *file, char *path, size_t size)
 {
-	char file[64], line[PATH_MAX + 8];
+	char line[PATH_MAX + 8];
 	FILE *f;
 	int ret = -ENOENT;
 
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
 	f = fopen(file, "re");
 	if (!f)
 		return -errno;
@@ -51,4 +50,20 @@ int cgroup2_path_of(pid_t pid, char *path, size_t size)
 	}
 	fclose(f);
 	return ret;
+}
+
+int cgroup2_path_of(pid_t pid, char *path, size_t size)
+{
+	char file[64];
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	return path_in(file, path, size);
+}
+
+int cgroup2_path_of_thread(pid_t pid, pid_t tid, char *path, size_t size)
+{
+	char file[96];
+
+	snprintf(file, sizeof(file), "/proc/%d/task/%d/cgroup", pid, tid);
+	return path_in(file, path, size);
 }

@@ -14,4 +14,7 @@ int cgroup2_mount(char *mnt, size_t size);
  * -ENOENT when it has none. */
 int cgroup2_path_of(pid_t pid, char *path, size_t size);
 
+/* The same for thread @tid of process @pid. */
+int cgroup2_path_of_thread(pid_t pid, pid_t tid, char *path, size_t size);
+
 #endif

@@ -18,10 +18,12 @@
 #include "files/files.h"
 #include "mem/mm.h"
 #include "net/net.h"
+#include "ns/cgroup_ns.h"
 #include "ns/ipc.h"
 #include "ns/mnt.h"
 #include "ns/net.h"
 #include "ns/ns.h"
+#include "ns/user.h"
 #include "parasite/commands.h"
 #include "stats/stats.h"
 #include "task/cgroup_settings.h"
@@ -257,6 +259,10 @@ static int dump_tree(struct dump_ctx *ctx)
 		ret = tree_write(tree, ctx->dir);
 	if (!ret)
 		ret = ns_own_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
+	if (!ret)
+		ret = ns_user_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
+	if (!ret)
+		ret = ns_cgroup_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
 	if (!ret)
 		ret = cgroup_settings_dump(tree, ctx->dir);
 	if (!ret)

@@ -14,10 +14,9 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/textfile.h"
+#include "files/fhandle.h"
 #include "files/kind.h"
 
-#define HANDLE_BYTES_MAX 128	/* MAX_HANDLE_SZ */
 /* Getting a watch descriptor back costs one add and remove per number
  * skipped: bound it. */
 #define INOTIFY_WD_MAX (1 << 24)
@@ -40,7 +39,7 @@ static bool inotify_recognise(const struct fd_probe *p)
 static int parse_watch(const struct fd_probe *p, const char *line, struct watch *w)
 {
 	unsigned int ignored, bytes;
-	int type, hex_at = 0;
+	int type, hex_at = 0, ret;
 
 	if (sscanf(line, "inotify wd:%x ino:%lx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x "
 			 "fhandle-type:%x f_handle:%n", &w->wd, &w->ino, &w->sdev, &w->mask,
@@ -48,108 +47,21 @@ static int parse_watch(const struct fd_probe *p, const char *line, struct watch 
 		pr_fd_err(p, "watch without a file handle (the file system has none?): %.80s", line);
 		return -EOPNOTSUPP;
 	}
-	if (bytes > HANDLE_BYTES_MAX) {
-		pr_fd_err(p, "watch wd %d: file handle of %u bytes is too long", w->wd, bytes);
-		return -EINVAL;
-	}
-	w->fh = malloc(sizeof(*w->fh) + bytes);
-	if (!w->fh)
-		return -ENOMEM;
-	w->fh->handle_bytes = bytes;
-	w->fh->handle_type = type;
-	for (unsigned int i = 0; i < bytes; i++) {
-		unsigned int byte;
-
-		if (sscanf(line + hex_at + 2 * i, "%2x", &byte) != 1) {
-			pr_fd_err(p, "watch wd %d: malformed file handle", w->wd);
-			return -EINVAL;
-		}
-		w->fh->f_handle[i] = byte;
-	}
-	return 0;
+	ret = fhandle_parse(line + hex_at, bytes, type, &w->fh);
+	if (ret == -EINVAL)
+		pr_fd_err(p, "watch wd %d: malformed file handle of %u bytes", w->wd, bytes);
+	return ret;
 }
 
-/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0');
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
-/* Opens the watched file through mount @mount_point of the task and
- * finds the path it is at; 0 when found. */
-static int path_through(const struct fd_probe *p, const struct watch *w, const char *mount_point,
-			char **out)
-{
-	_cleanup_close_ int mount_fd = -1, fd = -1;
-	char path[PATH_MAX + 64], link[PATH_MAX + 1];
-	struct stat st;
-	ssize_t len;
-
-	snprintf(path, sizeof(path), "/proc/%d/root%s", p->pid, mount_point);
-	mount_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (mount_fd < 0)
-		return -errno;
-	fd = open_by_handle_at(mount_fd, w->fh, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	len = readlink(path, link, sizeof(link) - 1);
-	if (len < 0)
-		return -errno;
-	link[len] = '\0';
-	if (link[0] != '/' || lstat(link, &st) || st.st_ino != w->ino ||
-	    major(st.st_dev) != w->sdev >> 20 || minor(st.st_dev) != (w->sdev & 0xfffff))
-		return -ESTALE;
-	*out = strdup(link);
-	return *out ? 0 : -ENOMEM;
-}
-
-/* The path of the file @w watches, tried through each mount of its file
- * system (a bind mount may not reach it). */
+/* The path of the file @w watches (fhandle.h). */
 static int watch_path(const struct fd_probe *p, const struct watch *w, char **out)
 {
-	_cleanup_free_ char *mountinfo = NULL;
-	char path[64], dev[32];
-	int ret, last = -ENOENT;
+	int ret = fhandle_path(p->pid, w->ino, w->sdev, w->fh, out);
 
-	snprintf(path, sizeof(path), "/proc/%d/mountinfo", p->pid);
-	ret = read_text_file(path, &mountinfo);
-	if (ret) {
-		pr_fd_err(p, "cannot read %s: %s", path, strerror(-ret));
-		return ret;
-	}
-	snprintf(dev, sizeof(dev), " %u:%u ", w->sdev >> 20, w->sdev & 0xfffff);
-	for (char *line = strtok(mountinfo, "\n"); line; line = strtok(NULL, "\n")) {
-		char *at = strstr(line, dev), *mount_point, *end;
-
-		/* "ID PARENT MAJ:MIN ROOT MOUNT_POINT ...": dev is field 3. */
-		if (!at || at != strchr(strchr(line, ' ') + 1, ' '))
-			continue;
-		mount_point = strchr(at + strlen(dev), ' ');
-		if (!mount_point)
-			continue;
-		end = strchr(++mount_point, ' ');
-		if (end)
-			*end = '\0';
-		unescape(mount_point);
-		last = path_through(p, w, mount_point, out);
-		if (!last)
-			return 0;
-	}
-	pr_fd_err(p, "cannot find the path of watch wd %d (inode %lu on %u:%u): %s", w->wd, w->ino,
-		  w->sdev >> 20, w->sdev & 0xfffff, strerror(-last));
-	return last;
+	if (ret)
+		pr_fd_err(p, "cannot find the path of watch wd %d (inode %lu on %u:%u): %s", w->wd,
+			  w->ino, w->sdev >> 20, w->sdev & 0xfffff, strerror(-ret));
+	return ret;
 }
 
 static int add_watch(const struct fd_probe *p, InotifyFile *in, const char *line)

@@ -16,6 +16,7 @@ extern const struct file_kind chrdev_kind;
 extern const struct file_kind devtty_kind;
 extern const struct file_kind epoll_kind;
 extern const struct file_kind eventfd_kind;
+extern const struct file_kind fanotify_kind;
 extern const struct file_kind inet_socket_kind;	/* src/net */
 extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
@@ -52,6 +53,7 @@ static const struct file_kind *const kinds[] = {
 	&signalfd_kind,
 	&timerfd_kind,
 	&inotify_kind,
+	&fanotify_kind,
 	&pidfd_kind,
 	&inet_socket_kind,
 	&unix_socket_kind,

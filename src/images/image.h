@@ -57,6 +57,9 @@ enum image_kind {
 	IMG_NET_NS = 26,
 	/* The controller settings of the tree's own cgroups. */
 	IMG_CGROUPS = 27,
+	/* A tree's own user namespace, and its own cgroup namespace's root. */
+	IMG_USERNS = 34,
+	IMG_CGROUPNS = 35,
 };
 
 struct image;

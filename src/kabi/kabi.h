@@ -220,6 +220,25 @@ struct kabi_cachestat {
 	__u64 nr_recently_evicted;
 };
 
+/* ---- AIO rings (fs/aio.c: kernel-internal, in no uapi header) -------------- */
+/* An io_setup() context is a ring mapped at the context's id: this header,
+ * then struct io_event slots. The kernel writes tail; user space may move
+ * head to reap. Its pseudo filesystem's statfs magic is the ring's magic. */
+#define KABI_AIO_RING_MAGIC		0xa10a10a1
+#define KABI_AIO_RING_COMPAT_FEATURES	1
+#define KABI_AIO_RING_INCOMPAT_FEATURES	0
+struct kabi_aio_ring {
+	__u32 id;		/* the context's index in the mm's table */
+	__u32 nr;		/* event slots */
+	__u32 head;
+	__u32 tail;
+	__u32 magic;
+	__u32 compat_features;
+	__u32 incompat_features;
+	__u32 header_length;	/* sizeof(struct kabi_aio_ring) */
+};
+#define KABI_AIO_EVENT_SIZE	32	/* sizeof(struct io_event) */
+
 /* ---- capabilities ----------------------------------------------------------- */
 #ifndef CAP_CHECKPOINT_RESTORE
 #define CAP_CHECKPOINT_RESTORE	40	/* 5.9 */

@@ -19,6 +19,7 @@
 #include "files/files.h"
 #include "images/pages.h"
 #include "inject/inject.h"
+#include "mem/aio.h"
 #include "mem/mm.h"
 #include "mem/pagedump.h"
 #include "mem/pagescan.h"
@@ -306,6 +307,8 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 	if (ret)
 		goto out;
 	ret = copy_pages(pid, &vmas, opts, pw);
+	if (!ret)
+		ret = aio_rings_unchanged(pid, &vmas);
 	if (ret) {
 		pages_writer_abort(pw);
 		goto out;

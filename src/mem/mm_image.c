@@ -14,6 +14,7 @@
 #include "images/image.h"
 #include "images/pages.h"
 #include "images/proto/pagemap.pb-c.h"
+#include "kabi/kabi.h"
 #include "mem/mm.h"
 #include "mem/vma.h"
 
@@ -87,12 +88,32 @@ static const char *guards_problem(const Vma *v)
 	return NULL;
 }
 
+/* An AIO ring: shared, with the size its mapping gives and a head and
+ * tail inside it; no other kind has those fields. */
+static const char *aio_problem(const Vma *v)
+{
+	uint64_t slots;
+
+	if (v->kind != VMA__KIND__AIO)
+		return v->has_aio_nr || v->has_aio_head || v->has_aio_tail ?
+			       "AIO ring fields on a mapping that is no AIO ring" : NULL;
+	if (!(v->flags & MAP_SHARED) || (v->flags & ~(uint32_t)(MAP_SHARED | MAP_NORESERVE)) ||
+	    v->n_guards)
+		return "an AIO ring not mapped shared, or with other flags or guards";
+	if (!v->has_aio_nr || !v->has_aio_head || !v->has_aio_tail)
+		return "an AIO ring without its size, head and tail";
+	slots = (v->end - v->start - sizeof(struct kabi_aio_ring)) / KABI_AIO_EVENT_SIZE;
+	if (v->aio_nr != slots || v->aio_head >= v->aio_nr || v->aio_tail >= v->aio_nr)
+		return "an AIO ring whose size does not fit its mapping, or head or tail past it";
+	return NULL;
+}
+
 /* Returns a description of what is wrong with @v, or NULL. */
 static const char *vma_problem(const Vma *v)
 {
 	bool shared = v->flags & MAP_SHARED;
 
-	if (v->kind < VMA__KIND__ANON || v->kind > VMA__KIND__SYSV_SHM)
+	if (v->kind < VMA__KIND__ANON || v->kind > VMA__KIND__AIO)
 		return "unknown kind";
 	if (v->start % PS || v->end % PS)
 		return "not page-aligned";
@@ -150,6 +171,8 @@ static const char *vma_problem(const Vma *v)
 		return "locked on fault but not locked";
 	if ((v->madvise & VMA_MADV_DROPPABLE) && (shared || v->kind != VMA__KIND__ANON))
 		return "MAP_DROPPABLE on a mapping that is not private anonymous memory";
+	if (aio_problem(v))
+		return aio_problem(v);
 	return guards_problem(v);
 }
 

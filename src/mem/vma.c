@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "mem/aio.h"
 #include "mem/vma.h"
 
 #define DELETED_SUFFIX " (deleted)"
@@ -88,6 +89,7 @@ void vma_label(const Vma *vma, char *buf, size_t size)
 	case VMA__KIND__VSYSCALL: name = "[vsyscall]"; break;
 	case VMA__KIND__MEMFD: name = "memfd:"; break;
 	case VMA__KIND__SYSV_SHM: name = "SysV shm "; break;
+	case VMA__KIND__AIO: name = "[aio]"; break;
 	default: break;
 	}
 	if (vma->anon_name)
@@ -368,6 +370,10 @@ static int vma_from_entry(pid_t pid, const struct smaps_entry *e, Vma *v)
 			return -EOPNOTSUPP;
 		}
 		return ret;
+	}
+	if (aio_is_ring(pid, e->start, e->end, name)) {
+		v->kind = VMA__KIND__AIO;
+		return aio_ring_read(pid, v);
 	}
 	if (name[0] == '/')
 		return classify_file(pid, e, false, label, v);

@@ -79,6 +79,9 @@ static inline enum vma_pages vma_pages(const Vma *vma)
 	case VMA__KIND__SYSV_SHM:
 		return VMA_PAGES_NONE;
 	case VMA__KIND__VDSO:
+	/* An AIO ring: its header and events, for the restorer to copy
+	 * into a new ring (restorer/aio.c). */
+	case VMA__KIND__AIO:
 		return VMA_PAGES_ALL;
 	default:
 		return VMA_PAGES_NONE;

@@ -22,6 +22,7 @@
 #include "ns/enter.h"
 #include "ns/ipc.h"
 #include "ns/ns.h"
+#include "ns/user.h"
 #include "ns/sysctl.h"
 
 struct ipc_ns_set {
@@ -184,7 +185,7 @@ static int write_sysctls_of(const struct ipc_ns_set *set, bool next_ids)
 	return 0;
 }
 
-int ipc_ns_make(struct ipc_ns_set *set)
+int ipc_ns_make(struct ipc_ns_set *set, const struct ns_user_set *userns)
 {
 	int ret;
 
@@ -193,13 +194,20 @@ int ipc_ns_make(struct ipc_ns_set *set)
 	set->back = open("/proc/thread-self/ns/ipc", O_RDONLY | O_CLOEXEC);
 	if (set->back < 0)
 		return pr_errno_ret("restore: cannot open cryo's own IPC namespace");
-	if (unshare(CLONE_NEWIPC)) {
+	if (ns_user_unshare(userns, CLONE_NEWIPC)) {
 		ret = pr_errno_ret("restore: cannot make the tree's IPC namespace");
 		close(set->back);
 		set->back = -1;
 		return ret;
 	}
-	ret = write_sysctls_of(set, false);
+	/* In a namespace of the tree's user namespace, only its root may
+	 * write them (ipc_permissions()). */
+	ret = ns_user_become_root(userns, false);
+	if (!ret) {
+		ret = write_sysctls_of(set, false);
+		if (ns_user_become_root(userns, true) && !ret)
+			ret = pr_errno_ret("restore: cannot take cryo's own ids back");
+	}
 	if (!ret)
 		ret = sysv_sem_create(set->objects);
 	if (!ret)

@@ -7,6 +7,8 @@
 #ifndef CRYO_NS_IPC_H
 #define CRYO_NS_IPC_H
 
+struct ns_user_set;
+
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -35,7 +37,7 @@ int ipc_ns_load(const struct image_dir *dir, struct ipc_ns_set **out);
  * before any process exists: unshare(CLONE_NEWIPC), the namespace's
  * limits, its semaphore sets, message queues and POSIX message queues. cryo stays inside until
  * ipc_ns_leave(): its children are born there. */
-int ipc_ns_make(struct ipc_ns_set *set);
+int ipc_ns_make(struct ipc_ns_set *set, const struct ns_user_set *userns);
 /* Once the SysV segments are made: the saved *_next_id values. */
 int ipc_ns_fill_next_ids(struct ipc_ns_set *set);
 /* Takes cryo back to its own IPC namespace (nothing if it never left).

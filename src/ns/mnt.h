@@ -8,6 +8,8 @@
 #ifndef CRYO_NS_MNT_H
 #define CRYO_NS_MNT_H
 
+struct ns_user_set;
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -60,7 +62,7 @@ int mnt_external_add(const char *spec);
  * makes every mount of @set in it, parents first. The tree's processes,
  * created next, are born in it. On failure cryo is left in that namespace,
  * which goes with it. */
-int mnt_restore(const struct mnt_set *set);
+int mnt_restore(const struct mnt_set *set, const struct ns_user_set *userns);
 
 /* In the first process of a new pid namespace, in the tree's mount
  * namespace: a /proc of that pid namespace, with the flags and options

@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "ns/mnt.h"
+#include "ns/user.h"
 #include "ns/mnt_internal.h"
 
 struct mnt_set {
@@ -294,14 +295,14 @@ static int make_one(const struct mnt_set *set, size_t i)
 	return ret;
 }
 
-int mnt_restore(const struct mnt_set *set)
+int mnt_restore(const struct mnt_set *set, const struct ns_user_set *userns)
 {
 	size_t made = 0;
 	int ret = 0;
 
 	if (!set)
 		return 0;
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+	if (ns_user_unshare(userns, CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		return pr_errno_ret("restore: cannot make a new mount namespace");
 	for (size_t i = 0; !ret && i < set->img->nr_records; i++) {
 		const MountEntry *e = entry(set, i);

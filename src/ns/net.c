@@ -20,6 +20,7 @@
 #include "ns/enter.h"
 #include "ns/net.h"
 #include "ns/ns.h"
+#include "ns/user.h"
 #include "ns/sysctl.h"
 
 struct net_ns_set {
@@ -203,7 +204,7 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out)
 	return 0;
 }
 
-int net_ns_make(struct net_ns_set *set)
+int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns)
 {
 	const NetNs *ns;
 	unsigned int mtu;
@@ -219,7 +220,7 @@ int net_ns_make(struct net_ns_set *set)
 	set->back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (set->back < 0)
 		return pr_errno_ret("restore: cannot open cryo's own network namespace");
-	if (unshare(CLONE_NEWNET)) {
+	if (ns_user_unshare(userns, CLONE_NEWNET)) {
 		ret = pr_errno_ret("restore: cannot make the tree's network namespace");
 		close(set->back);
 		set->back = -1;

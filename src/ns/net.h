@@ -8,6 +8,8 @@
 #ifndef CRYO_NS_NET_H
 #define CRYO_NS_NET_H
 
+struct ns_user_set;
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +35,7 @@ struct net_ns_set;
 int net_ns_load(const struct image_dir *dir, struct net_ns_set **out);
 /* Nothing without net-ns.img. Otherwise: unshare(CLONE_NEWNET), the
  * loopback and the sysctls; cryo stays inside until net_ns_leave(). */
-int net_ns_make(struct net_ns_set *set);
+int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns);
 void net_ns_leave(struct net_ns_set *set);
 /* Whether @set holds a network namespace of the tree's own. */
 bool net_ns_own(const struct net_ns_set *set);

@@ -180,6 +180,7 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 	struct net_walk *w = data;
 	char text[INET6_ADDRSTRLEN + 8], name[INET6_ADDRSTRLEN + 32];
 	unsigned int table = rtm->rtm_table;
+	size_t kept;
 
 	/* The kernel's own: those of its addresses, and IPv6 multicast. */
 	if (rtm->rtm_protocol == RTPROT_KERNEL || w->ret || rtm->rtm_flags & RTM_F_CLONED ||
@@ -204,7 +205,14 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 		w->ret = -EOPNOTSUPP;
 		return MNL_CB_OK;
 	}
+	kept = w->n;
 	keep(nlh, sizeof(*rtm), RTM_NEWROUTE, "route", name, w);
+	/* The next hop's state (dead, link down: a veth whose peer is down),
+	 * offload and trap are the kernel's to say, and a request with them
+	 * is refused ("Invalid rtm_flags"); onlink and pervasive are asked. */
+	if (w->n > kept)
+		((struct rtmsg *)mnl_nlmsg_get_payload((struct nlmsghdr *)w->msgs[kept]))
+			->rtm_flags &= RTNH_F_ONLINK | RTNH_F_PERVASIVE;
 	return MNL_CB_OK;
 }
 

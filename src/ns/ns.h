@@ -111,12 +111,15 @@ extern const struct image_kind_set ns_own_image_kinds;
 
 /* What restore makes again of the namespaces a tree had of its own: every
  * process of a dump shares the root's, which may be other than cryo's. */
+struct ns_user_set;
 struct ns_own {
 	bool uts;
 	char nodename[NS_UTS_NAME_MAX + 1], domainname[NS_UTS_NAME_MAX + 1];
 	bool time;
 	/* The tree's clocks at dump, as it saw them. */
 	struct timespec monotonic, boottime;
+	/* Restore: the tree's user namespace, which may own the UTS one. */
+	const struct ns_user_set *userns;
 };
 
 /* At dump: writes utsns.img and timens.img for the namespaces of the root

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "images/proto/own_ns.pb-c.h"
 #include "ns/ns.h"
+#include "ns/user.h"
 
 /* The names as @pid sees them: cryo steps into its namespace and back. */
 static int read_names(pid_t pid, struct utsname *u)
@@ -80,7 +81,7 @@ int ns_uts_load(const struct image_dir *dir, struct ns_own *own)
 
 int ns_uts_make(const struct ns_own *own)
 {
-	if (unshare(CLONE_NEWUTS))
+	if (ns_user_unshare(own->userns, CLONE_NEWUTS))
 		return pr_errno_ret("restore: cannot make a UTS namespace (unshare)");
 	if (sethostname(own->nodename, strlen(own->nodename)))
 		return pr_errno_ret("restore: cannot set the host name '%s' in the new UTS "

@@ -20,6 +20,7 @@
 #include "kabi/kabi.h"
 #include "lazy/lazy.h"
 #include "mem/vma.h"
+#include "ns/user.h"
 #include "restore/restore.h"
 #include "restore/vdso.h"
 #include "restorer/args.h"
@@ -209,6 +210,14 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 			v[n].shm_id = (int32_t)src->file_ino;
 			v[n].shm_size = page_up(src->file_size);
 			v[n].shm_flags = src->has_file_writable && src->file_writable ? 0 : SHM_RDONLY;
+		}
+		/* An AIO ring takes its pages in anonymous memory, which the
+		 * restorer replaces with a new ring (restorer/aio.c). */
+		if (src->kind == VMA__KIND__AIO) {
+			v[n].flags = MAP_PRIVATE | MAP_ANONYMOUS;
+			v[n].aio_nr = src->aio_nr;
+			v[n].aio_head = src->aio_head;
+			v[n].aio_tail = src->aio_tail;
 		}
 		/* MAP_DROPPABLE is a mapping type of its own, in MAP_TYPE's place. */
 		if (src->has_madvise && (src->madvise & VMA_MADV_DROPPABLE))
@@ -420,8 +429,28 @@ static uint32_t last_cap(void)
 	return cap;
 }
 
-static int fill_creds(struct restorer_args *args, struct area *area, const TaskCore *core)
+/* The ids of a task in the tree's user namespace, as it sees them there,
+ * where the restorer sets them. Its groups are set before it enters, as
+ * cryo sees them: setgroups may be denied inside. */
+static int ids_inside(const struct restore_task *rt, struct restorer_creds *c)
 {
+	uint32_t *uids[] = { &c->uid, &c->euid, &c->suid, &c->fsuid };
+	uint32_t *gids[] = { &c->gid, &c->egid, &c->sgid, &c->fsgid };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (ns_user_inside(rt->userns, false, *uids[i], uids[i]) ||
+		    ns_user_inside(rt->userns, true, *gids[i], gids[i])) {
+			pr_err("restore: pid %d: uid %u or gid %u has no id in its user namespace",
+			       rt->pid, *uids[i], *gids[i]);
+			return -ERANGE;
+		}
+	}
+	return 0;
+}
+
+static int fill_creds(struct restorer_args *args, struct area *area, const struct restore_task *rt)
+{
+	const TaskCore *core = rt->core;
 	const Creds *c = core->creds;
 	uint32_t *groups;
 
@@ -448,7 +477,7 @@ static int fill_creds(struct restorer_args *args, struct area *area, const TaskC
 		.last_cap = last_cap(),
 		.dumpable = core->prctl ? core->prctl->dumpable : 1,
 	};
-	return 0;
+	return ns_user_fd(rt->userns) >= 0 ? ids_inside(rt, &args->creds) : 0;
 }
 
 /* The restorer reads the bytes of the pages file no fill takes (a saved
@@ -616,6 +645,7 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	args->pid = rt->pid;
 	args->tid = rt->pid;
 	args->uffd_features = LAZY_UFFD_FEATURES;
+	args->userns_fd = ns_user_fd(rt->userns);
 
 	ret = fill_pages(args, &area, rt, &plan, lazy ? &pins : NULL);
 	lazy_pins_free(&pins);
@@ -629,7 +659,7 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	if (!ret)
 		ret = fill_signals(args, &area, rt->core);
 	if (!ret)
-		ret = fill_creds(args, &area, rt->core);
+		ret = fill_creds(args, &area, rt);
 	if (!ret)
 		ret = fill_threads(args, &area, rt->core);
 	if (!ret)

@@ -1,6 +1,7 @@
 /* --manage-cgroups at restore, for cgroup v2: each restored process goes
  * back into the cgroup it was in (TaskCore.cgroup), moved by cryo through
- * cgroup.procs before it runs, and the tree's own cgroups get their saved
+ * cgroup.procs before it runs (a thread in a threaded cgroup of its own,
+ * ThreadCore.cgroup, then through cgroup.threads), and the tree's own cgroups get their saved
  * settings (cgroups.img, written by cgroup_props.c) by criu's modes:
  * "none": all must exist, no setting is written; "props": all must exist,
  * settings are written; "soft": missing ones are made and set, existing
@@ -8,6 +9,7 @@
  * every one made anew with its settings, and one that exists already fails
  * the restore. What restore made or changed is undone if it fails. Without the option, or with "ignore", processes stay in
  * cryo's cgroup. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -142,6 +144,23 @@ static int restore_settings(struct restore_cgroups *cg, const struct image *img,
 	return ret;
 }
 
+/* Makes saved cgroup @cgroup of process @pid where it goes, when missing
+ * and the mode allows. */
+static int ensure_cgroup(struct restore_cgroups *cg, const char *mode, pid_t pid,
+			 const char *cgroup)
+{
+	char path[2 * PATH_MAX], buf[PATH_MAX];
+	const char *where = placed(cg, cgroup, buf, sizeof(buf));
+	int ret;
+
+	where = where ? where : cgroup;
+	snprintf(path, sizeof(path), "%s%s", cg->mnt, where);
+	if (is_dir(path))
+		return 0;
+	ret = refuse_missing(mode, pid, where);
+	return ret ? ret : make_cgroup(cg, pid, where);
+}
+
 int restore_cgroups_prepare(struct restore_set *rs, const char *mode, const char *root)
 {
 	struct restore_cgroups *cg;
@@ -169,23 +188,83 @@ int restore_cgroups_prepare(struct restore_set *rs, const char *mode, const char
 		cg->to = root;
 	}
 	ret = restore_settings(cg, rs->cgroup_img, mode);
-	/* Then the cgroups without saved settings (not the tree's own). */
+	/* Then the cgroups without saved settings (not the tree's own), of
+	 * processes and of threads in threaded cgroups of their own. */
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
 		const TaskCore *core = rs->tasks[i].core;
-		char path[2 * PATH_MAX], buf[PATH_MAX];
-		const char *where;
 
 		if (rs->tree.tasks[i].state != TREE_ALIVE || !core || !core->cgroup)
 			continue;
-		where = placed(cg, core->cgroup, buf, sizeof(buf));
-		where = where ? where : core->cgroup;
-		snprintf(path, sizeof(path), "%s%s", cg->mnt, where);
-		if (is_dir(path))
-			continue;
-		ret = refuse_missing(mode, core->pid, where);
-		if (!ret)
-			ret = make_cgroup(cg, core->pid, where);
+		ret = ensure_cgroup(cg, mode, core->pid, core->cgroup);
+		for (size_t t = 0; !ret && t < core->n_threads; t++)
+			if (core->threads[t]->cgroup)
+				ret = ensure_cgroup(cg, mode, core->pid, core->threads[t]->cgroup);
 	}
+	return ret;
+}
+
+/* The tid cryo sees of thread @tid of @rt: itself, unless the tree has a
+ * pid namespace of its own, where the last NSpid of a thread's status says
+ * which it is. */
+static pid_t host_tid(const struct restore_task *rt, pid_t tid)
+{
+	char dir_path[64], status[128], line[256];
+	pid_t found = -ESRCH;
+	struct dirent *e;
+	DIR *dir;
+
+	if (rt->host_pid == rt->pid)
+		return tid;
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", rt->host_pid);
+	dir = opendir(dir_path);
+	while (dir && found < 0 && (e = readdir(dir))) {
+		FILE *f;
+
+		snprintf(status, sizeof(status), "%s/%.16s/status", dir_path, e->d_name);
+		f = fopen(status, "re");
+		while (f && fgets(line, sizeof(line), f)) {
+			char *last;
+
+			if (strncmp(line, "NSpid:", 6))
+				continue;
+			last = strrchr(line, '\t');
+			if (last && atoi(last + 1) == tid)
+				found = (pid_t)atoi(e->d_name);
+		}
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+/* Moves thread @t, which the process's move took along, into its own
+ * threaded cgroup (cgroup.threads). */
+static int join_thread(const struct restore_cgroups *cg, const struct restore_task *rt,
+		       const ThreadCore *t)
+{
+	char path[2 * PATH_MAX + 16], buf[PATH_MAX], tid[16];
+	const char *where = placed(cg, t->cgroup, buf, sizeof(buf));
+	pid_t host = host_tid(rt, t->tid);
+	int fd, len, ret = 0;
+
+	where = where ? where : t->cgroup;
+	if (host < 0) {
+		pr_err("restore: pid %d thread %d: not found to move into its cgroup %s", rt->pid,
+		       t->tid, where);
+		return host;
+	}
+	snprintf(path, sizeof(path), "%s%s/cgroup.threads", cg->mnt, where);
+	len = snprintf(tid, sizeof(tid), "%d", host);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, tid, (size_t)len) != len)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		pr_err("restore: pid %d thread %d: cannot go back into its threaded cgroup %s: %s",
+		       rt->pid, t->tid, where, strerror(-ret));
 	return ret;
 }
 
@@ -210,6 +289,9 @@ int restore_cgroup_join(const struct restore_set *rs, const struct restore_task 
 	if (ret)
 		pr_err("restore: pid %d: cannot go back into its cgroup %s: %s", rt->pid,
 		       where, strerror(-ret));
+	for (size_t t = 0; !ret && t < rt->core->n_threads; t++)
+		if (rt->core->threads[t]->cgroup)
+			ret = join_thread(cg, rt, rt->core->threads[t]);
 	return ret;
 }
 

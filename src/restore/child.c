@@ -11,6 +11,7 @@
  * is reported and ends the process, and cryo then ends all of them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include "common/log.h"
 #include "files/files.h"
+#include "ns/user.h"
 #include "restore/family.h"
 #include "restore/restore.h"
 #include "restorer/args.h"
@@ -238,6 +240,7 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 	keep[n++] = rs->gate_fd[1];
 	keep[n++] = rt->pages->pages_fd;
 	keep[n++] = exe_fd;
+	keep[n++] = ns_user_fd(rs->userns);
 	for (size_t i = 0; i < rt->mm->n_vmas; i++)
 		keep[n++] = vma_fds[i];
 	for (size_t i = index + 1; members && i < rs->tree.nr; i++)
@@ -296,7 +299,8 @@ static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, in
 {
 	/* Its files, mapped ones and its executable are opened (or made) as it
 	 * would open them, never with cryo's rights. */
-	int ret = restore_take_fs_creds(rs->tasks[index].core);
+	int ret = restore_take_fs_creds(rs->tasks[index].core,
+					rs->userns && rs->userns->fs_caps_off);
 
 	if (!ret)
 		ret = rs->tree.tasks[index].shares_files ?
@@ -351,6 +355,10 @@ void restore_child(struct restore_set *rs, size_t index)
 		child_fail(rs, t->pid, ret);
 	stage_done(rs, t->pid, RESTORE_STAGE_PREPARED);
 
+	/* A zombie was in the tree's user namespace too; it has no threads or
+	 * credentials to set first. */
+	if (!alive && ns_user_fd(rs->userns) >= 0 && setns(ns_user_fd(rs->userns), CLONE_NEWUSER))
+		child_fail(rs, t->pid, -errno);
 	if (!alive)
 		family_leave(t);
 	ret = family_settle(rs, index);

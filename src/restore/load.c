@@ -17,8 +17,10 @@
 #include "ipc/sysv_shm.h"
 #include "mem/mm.h"
 #include "net/net.h"
+#include "ns/cgroup_ns.h"
 #include "ns/ipc.h"
 #include "ns/net.h"
+#include "ns/user.h"
 #include "restore/restore.h"
 #include "task/task.h"
 
@@ -339,6 +341,12 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		ret = mnt_load(dir, &rs->mnts);
 	if (!ret)
 		ret = ns_own_load(dir, &rs->own_ns);
+	if (!ret)
+		ret = ns_user_load(dir, &rs->userns);
+	if (!ret)
+		ret = ns_cgroup_load(dir, &rs->cgroup_ns);
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		rs->tasks[i].userns = rs->userns;
 	/* The tree's own cgroups' settings, used by --manage-cgroups. */
 	if (!ret && !faccessat(dir->fd, "cgroups.img", F_OK, 0))
 		ret = image_read(dir, IMG_CGROUPS, 0, &rs->cgroup_img);
@@ -377,6 +385,10 @@ void restore_unload(struct restore_set *rs)
 		close(rs->tree_mnt_fd);
 	ipc_ns_free(rs->ipc_ns);
 	net_ns_free(rs->net_ns);
+	ns_user_free(rs->userns);
+	rs->userns = NULL;
+	ns_cgroup_free(rs->cgroup_ns);
+	rs->cgroup_ns = NULL;
 	if (rs->cgroup_img)
 		image_free(rs->cgroup_img);
 	tree_free(&rs->tree);

@@ -29,10 +29,12 @@
 #include "kabi/kabi.h"
 #include "lazy/lazy.h"
 #include "net/net.h"
+#include "ns/cgroup_ns.h"
 #include "ns/ipc.h"
 #include "ns/mnt.h"
 #include "ns/net.h"
 #include "ns/ns.h"
+#include "ns/user.h"
 #include "restore/family.h"
 #include "restore/restore.h"
 #include "restore/run.h"
@@ -90,7 +92,8 @@ static int as_task(void *arg, size_t index)
 
 	for (size_t i = 0; i < rs->tree.nr; i++)
 		if (rs->tasks[i].files && index-- == 0)
-			return restore_take_fs_creds(rs->tasks[i].core);
+			return restore_take_fs_creds(rs->tasks[i].core,
+						     rs->userns && rs->userns->fs_caps_off);
 	return -EINVAL;
 }
 
@@ -142,6 +145,8 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 	rs->base = base;
 	if (rs->devpts_fd >= 0)
 		ret = lift_fd(&rs->devpts_fd, base);
+	if (!ret && ns_user_fd(rs->userns) >= 0)
+		ret = lift_fd(&rs->userns->fd, base);
 	if (!ret)
 		ret = prepare_files(rs);
 	for (int i = 0; i < 3 && !ret; i++)
@@ -317,16 +322,19 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	/* The tree's own IPC namespace, if any, holds its segments too; its
 	 * own network namespace, its sockets. */
 	if (!ret)
-		ret = net_ns_make(rs->net_ns);
+		ret = net_ns_make(rs->net_ns, rs->userns);
 	/* Its connections are locked inside it, before any socket is made. */
 	if (!ret && net_ns_own(rs->net_ns))
 		ret = net_lock_enter_netns();
 	if (!ret)
-		ret = ipc_ns_make(rs->ipc_ns);
+		ret = ipc_ns_make(rs->ipc_ns, rs->userns);
 	if (!ret)
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
 		ret = restore_cgroups_prepare(rs, opts->manage_cgroups, opts->cgroup_root);
+	/* In the cgroups made: every process is born in it. */
+	if (!ret)
+		ret = ns_cgroup_make(rs->cgroup_ns, rs->userns);
 	if (!ret)
 		ret = ipc_ns_fill_next_ids(rs->ipc_ns);
 	if (!ret)
@@ -433,6 +441,7 @@ out:
 	/* Every process is born: cryo's own namespaces again. */
 	ipc_ns_leave(rs->ipc_ns);
 	net_ns_leave(rs->net_ns);
+	ns_cgroup_leave(rs->cgroup_ns);
 	files_prepared_close(rs->files);
 	rs->files = NULL;
 	for (size_t i = 0; run.pidfds && i < nr; i++)
@@ -543,8 +552,12 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
-	/* The tree's processes are born in it, and its files opened there. */
-	if (mnt_restore(rs.mnts)) {
+	/* The tree's user namespace first: the others it owns are made inside
+	 * it. The tree's processes are born in its mount namespace, and its
+	 * files opened there. */
+	rs.own_ns.userns = rs.userns;
+	if (ns_user_make(rs.userns, 3) || mnt_restore(rs.mnts, rs.userns) ||
+	    (!rs.mnts && ns_user_copy_mounts(rs.userns))) {
 		restore_unload(&rs);
 		net_lock_end(true);
 		progress_stop(&st);

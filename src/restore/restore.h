@@ -42,6 +42,9 @@ struct restore_task {
 	bool pages_verify;
 	uint64_t pages_size;
 	uint8_t pages_digest[16];
+	/* The user namespace it enters before its threads and credentials,
+	 * NULL for cryo's. */
+	const struct ns_user_set *userns;
 };
 
 /* A whole restore: the tree, the images of each live process, and what
@@ -95,6 +98,10 @@ struct restore_set {
 	/* The namespaces the tree had of its own (UTS, time), made for the
 	 * root by whoever creates it: cryo, or a clone's init. */
 	struct ns_own own_ns;
+	/* The tree's own user namespace (userns.img), NULL without. */
+	struct ns_user_set *userns;
+	/* The tree's own cgroup namespace (cgroupns.img), NULL without. */
+	struct ns_cgroup_set *cgroup_ns;
 };
 
 /* cgroups.c: for --manage-cgroups @mode (criu's: "none", "props", "soft",
@@ -160,7 +167,9 @@ struct restore_fs_creds {
 	gid_t groups[RESTORE_MAX_GROUPS];
 };
 int restore_save_fs_creds(struct restore_fs_creds *saved);
-int restore_take_fs_creds(const TaskCore *core);
+/* @no_caps: without the task's file capabilities (held in its user
+ * namespace only). */
+int restore_take_fs_creds(const TaskCore *core, bool no_caps);
 int restore_put_back_fs_creds(struct restore_fs_creds *saved);
 
 /* clone.c: --clone. In cryo: creates the init of the clone, in a new pid

@@ -51,7 +51,9 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_GUARD] = "installing a guard region (MADV_GUARD_INSTALL, 6.13) at",
 	[RESTORER_STEP_MLOCK] = "locking (mlock2) the mapping at",
 	[RESTORER_STEP_CHROOT] = "entering its root (chroot)",
+	[RESTORER_STEP_USERNS] = "entering its user namespace",
 	[RESTORER_STEP_PAGES_DIGEST] = "checking the pages file's digest",
+	[RESTORER_STEP_AIO] = "making the AIO context again (io_setup, the ring moved into place) at",
 };
 
 /* The pid cryo sees of process @index, once it exists: its saved one, but

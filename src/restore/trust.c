@@ -20,6 +20,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "ns/user.h"
 #include "restore/restore.h"
 
 /* As ssh's StrictModes: owned by the caller or root, writable by no one else. */
@@ -284,6 +285,8 @@ static int check_caller_bound(const void *bound, pid_t pid, const Creds *cr)
 
 struct owner_bound {
 	uid_t owner;
+	/* Capabilities are the caller's to bound, or held inside the tree's
+	 * user namespace only. */
 	bool caller_bound;
 	gid_t *groups;
 	int nr_groups;
@@ -304,6 +307,20 @@ int restore_check_creds(const struct restore_set *rs, uid_t image_owner)
 
 	if (ret)
 		return ret;
+	/* A user namespace of an unsigned set of a user maps only onto ids
+	 * that user holds: said first, by its maps. */
+	if (!rs->signed_set && image_owner && rs->userns) {
+		ret = read_owner_groups(image_owner, &owner.groups, &owner.nr_groups);
+		if (!ret)
+			ret = ns_user_check_owner(rs->userns, image_owner, owner.groups,
+						  owner.nr_groups);
+		free(owner.groups);
+		owner.groups = NULL;
+		if (ret) {
+			free(c.groups);
+			return ret;
+		}
+	}
 	owner.caller_bound = !fully_privileged(&c);
 	if (owner.caller_bound) {
 		pr_info("restore: cryo runs without full privileges: each task gets only "
@@ -315,6 +332,13 @@ int restore_check_creds(const struct restore_set *rs, uid_t image_owner)
 	 * of a non-root owner grants only what its owner could have. */
 	if (!ret && !rs->signed_set && image_owner) {
 		ret = read_owner_groups(image_owner, &owner.groups, &owner.nr_groups);
+		/* The capabilities a user namespace of the owner's ids gives
+		 * hold inside it; files are opened without them (outside it,
+		 * they would be cryo's). */
+		if (!ret && rs->userns) {
+			owner.caller_bound = true;
+			rs->userns->fs_caps_off = true;
+		}
 		if (!ret)
 			ret = check_each_task(rs, "its files are owned by a user, not root",
 					      check_owner, &owner);
@@ -380,7 +404,7 @@ int restore_save_fs_creds(struct restore_fs_creds *saved)
 	return 0;
 }
 
-int restore_take_fs_creds(const TaskCore *core)
+int restore_take_fs_creds(const TaskCore *core, bool no_caps)
 {
 	const Creds *cr = core->creds;
 
@@ -404,8 +428,9 @@ int restore_take_fs_creds(const TaskCore *core)
 	}
 	/* A nonzero fsuid dropped CAP_DAC_OVERRIDE and the other file
 	 * capabilities, and a zero one kept cryo's: either way they become the
-	 * task's, so opens, creates and chowns are checked as its own. */
-	return take_fs_caps(core->pid, cr->cap_effective);
+	 * task's, so opens, creates and chowns are checked as its own. With
+	 * @no_caps none: the task's hold only inside its user namespace. */
+	return take_fs_caps(core->pid, no_caps ? 0 : cr->cap_effective);
 }
 
 int restore_put_back_fs_creds(struct restore_fs_creds *saved)

@@ -24,6 +24,13 @@ struct restorer_vma {
 	uint32_t lazy;		/* registered with the userfaultfd (lazy restore) */
 	uint32_t nr_guards;	/* guard regions to install, once filled */
 	uint64_t guards;	/* their [start, end) pairs, in the area */
+	/* An AIO ring (aio_nr > 0): mapped private anonymous to take its saved
+	 * pages, then replaced by a new ring of aio_nr events with that head
+	 * and tail and those events (restorer/aio.c). */
+	uint32_t aio_nr;
+	uint32_t aio_head;
+	uint32_t aio_tail;
+	uint32_t reserved;
 };
 
 /* Advice to apply once a mapping is filled; each bit is one MADV_* call. */
@@ -138,6 +145,8 @@ enum restorer_step {
 	RESTORER_STEP_MLOCK,
 	RESTORER_STEP_CHROOT,
 	RESTORER_STEP_PAGES_DIGEST,
+	RESTORER_STEP_USERNS,
+	RESTORER_STEP_AIO,
 };
 
 /* The stages every process of a restore reports through the one pipe all
@@ -223,6 +232,9 @@ struct restorer_args {
 	 * UFFDIO_COPY from a mapping of the pages file (a file read through
 	 * the page cache; an O_DIRECT one is read straight into memory). */
 	uint32_t fill_copy;
+	/* The tree's user namespace, entered before the threads are made and
+	 * the credentials (ids inside it) set; -1: cryo's. */
+	int32_t userns_fd;
 };
 #define RESTORER_COPY_FILL_MIN (256u << 10)
 

@@ -25,6 +25,7 @@
 #define MADV_GUARD_INSTALL 102	/* 6.13 */
 #endif
 #define SECBIT_NO_SETUID_FIXUP (1u << 2)
+#define USERNS_CLONE_FLAG 0x10000000 /* CLONE_NEWUSER */
 
 static struct restorer_report report;
 
@@ -182,6 +183,21 @@ static long fill_pages(const struct restorer_args *a)
 		return ret;
 	return pages_hash_matches(a->pages_digest) ? 0 :
 						    fail(RESTORER_STEP_PAGES_DIGEST, -EBADMSG, 0);
+}
+
+/* Once their pages are in: AIO rings before any advice or protection
+ * applies to the mappings that replace them. */
+static long restore_aio_rings(const struct restorer_args *a)
+{
+	const struct restorer_vma *v = (const void *)a->vmas;
+
+	for (uint32_t i = 0; i < a->nr_vmas; i++) {
+		long ret = v[i].aio_nr ? restore_aio_ring(&v[i]) : 0;
+
+		if (ret)
+			return fail(RESTORER_STEP_AIO, ret, v[i].start);
+	}
+	return 0;
 }
 
 /* movabs $target, %rax; jmp *%rax: reaches anywhere, clobbers only rax,
@@ -388,7 +404,8 @@ long restore_creds(const struct restorer_args *a)
 		ret = restore_inheritable_and_ambient(c);
 	if (!ret)
 		ret = drop_bounding_caps(c);
-	if (!ret)
+	/* In a user namespace they were set before it was entered. */
+	if (!ret && a->userns_fd < 0)
 		ret = sys_setgroups(c->nr_groups, (const uint32_t *)c->groups);
 	if (!ret)
 		ret = sys_setresgid(c->gid, c->egid, c->sgid);
@@ -408,6 +425,24 @@ long restore_creds(const struct restorer_args *a)
 	return ret;
 }
 
+/*
+ * Into the tree's user namespace: while the task is alone (the kernel
+ * refuses a process with threads) and still has cryo's rights, which
+ * setgroups needs when the namespace denies it; the ids and capabilities
+ * inside are set with the credentials.
+ */
+static long enter_userns(const struct restorer_args *a)
+{
+	long ret = 0;
+
+	if (a->has_creds)
+		ret = sys_setgroups(a->creds.nr_groups, (const uint32_t *)a->creds.groups);
+	if (!ret)
+		ret = blob_syscall(__NR_setns, a->userns_fd, USERNS_CLONE_FLAG, 0, 0, 0, 0);
+	sys_close(a->userns_fd);
+	return ret ? fail(RESTORER_STEP_USERNS, ret, 0) : 0;
+}
+
 __attribute__((section(".text.entry"), used, noreturn)) void
 blob_entry(struct restorer_args *a)
 {
@@ -421,6 +456,8 @@ blob_entry(struct restorer_args *a)
 	if (!ret)
 		ret = fill_pages(a);
 	if (!ret)
+		ret = restore_aio_rings(a);
+	if (!ret)
 		patch_vdso_entries(a);
 	if (!ret)
 		ret = finish_vmas(a);
@@ -429,6 +466,8 @@ blob_entry(struct restorer_args *a)
 		ret = lazy_vmas(a);
 	if (!ret)
 		ret = restore_mm(a);
+	if (!ret && a->userns_fd >= 0)
+		ret = enter_userns(a);
 	/* The threads need the memory back, and the power to be created
 	 * with their tids: before the credentials. */
 	if (!ret)

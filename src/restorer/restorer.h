@@ -17,6 +17,11 @@ long register_lazy_vmas(const struct restorer_args *a, int32_t *uffd, uint64_t *
  * place, which holds nothing of the task yet; 0 or -errno. */
 long attach_sysv_shm(const struct restorer_vma *v);
 
+/* aio.c: replaces the anonymous mapping @v that holds a saved AIO ring's
+ * pages by a new context's ring, at the same address (the context's id),
+ * with the same head, tail and events; 0 or -errno. */
+long restore_aio_ring(const struct restorer_vma *v);
+
 /* threads.c */
 /* What a thread sets for itself: sigaltstack, clear_child_tid, robust list,
  * rseq, name. On failure, 0 or -errno with *step and *addr saying where. */

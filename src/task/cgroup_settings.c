@@ -2,9 +2,11 @@
  * cgroups.img at dump. Which cgroup a process is in is TaskCore.cgroup's
  * (dump_proc.c); the image's checks are cgroup_image.c's; restoring the
  * settings is restore/cgroup_props.c's. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,6 +128,28 @@ static int write_entry(struct image_writer *w, const char *mnt, const char *path
 	return image_write_record(w, &e.base);
 }
 
+/* The cgroups of @pid's threads that are threaded cgroups of their own. */
+static int add_threads(struct cgroup_list *l, pid_t pid, const char *cryo_path)
+{
+	char dir_path[64], path[PATH_MAX], process[PATH_MAX];
+	struct dirent *e;
+	DIR *dir;
+	int ret = 0;
+
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", pid);
+	if (cgroup2_path_of(pid, process, sizeof(process)) || !(dir = opendir(dir_path)))
+		return 0;
+	while (!ret && (e = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		if (tid > 0 && !cgroup2_path_of_thread(pid, tid, path, sizeof(path)) &&
+		    strcmp(path, process))
+			ret = add_with_ancestors(l, path, cryo_path);
+	}
+	closedir(dir);
+	return ret;
+}
+
 int cgroup_settings_dump(const struct tree *tree, struct image_dir *dir)
 {
 	char mnt[PATH_MAX], cryo_path[PATH_MAX], path[PATH_MAX];
@@ -140,6 +164,9 @@ int cgroup_settings_dump(const struct tree *tree, struct image_dir *dir)
 		if (tree->tasks[i].state == TREE_ALIVE &&
 		    !cgroup2_path_of(tree->tasks[i].pid, path, sizeof(path)))
 			ret = add_with_ancestors(&l, path, cryo_path);
+	for (size_t i = 0; !ret && i < tree->nr; i++)
+		if (tree->tasks[i].state == TREE_ALIVE)
+			ret = add_threads(&l, tree->tasks[i].pid, cryo_path);
 	/* Parents sort before their children: restore makes them in order. */
 	qsort(l.paths, l.nr, sizeof(l.paths[0]), by_path);
 	if (!ret && l.nr)

@@ -183,6 +183,7 @@ void task_core_free_attrs(TaskCore *core)
 			free(thread->sched->affinity.data);
 		free(thread->sched);
 		free(thread->seccomp_chain);
+		free(thread->cgroup);
 		free(thread);
 	}
 	free(core->threads);

@@ -4,12 +4,15 @@
  * that very thread (inj_thread_syscall); and its robust futex list, which get_robust_list
  * reads from outside. Every thread must be in a ptrace stop, with no
  * parasite running. Credentials from procfs are compared in dump_proc.c. */
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/cgroup2.h"
 #include "common/log.h"
 #include "kabi/kabi.h"
 #include "task/internal.h"
@@ -126,6 +129,18 @@ static int dump_timer_slack(struct inj_task *task, ThreadCore *thread)
 	return ret;
 }
 
+/* A thread in a cgroup v2 other than its process's: a threaded cgroup. */
+static int dump_thread_cgroup(pid_t pid, ThreadCore *thread)
+{
+	char process[PATH_MAX], own[PATH_MAX];
+
+	if (cgroup2_path_of(pid, process, sizeof(process)) ||
+	    cgroup2_path_of_thread(pid, thread->tid, own, sizeof(own)) || !strcmp(process, own))
+		return 0;
+	thread->cgroup = strdup(own);
+	return thread->cgroup ? 0 : -ENOMEM;
+}
+
 int dump_thread_own_state(struct inj_task *task, TaskCore *core)
 {
 	pid_t pid = inj_task_pid(task);
@@ -145,6 +160,8 @@ int dump_thread_own_state(struct inj_task *task, TaskCore *core)
 			ret = dump_robust_list(pid, thread);
 		if (!ret)
 			ret = dump_timer_slack(task, thread);
+		if (!ret)
+			ret = dump_thread_cgroup(pid, thread);
 	}
 	return ret;
 }

@@ -167,6 +167,11 @@ static int check_thread(const struct where *w, const ThreadCore *t)
 	return 0;
 }
 
+static bool cgroup_path_valid(const char *path)
+{
+	return path[0] == '/' && !strstr(path, "/..") && !strchr(path, '\n');
+}
+
 static int check_threads(const struct where *w, const TaskCore *core)
 {
 	bool has_main = false;
@@ -180,6 +185,12 @@ static int check_threads(const struct where *w, const TaskCore *core)
 		ret = check_thread(w, core->threads[i]);
 		if (ret)
 			return ret;
+		/* Restore moves a thread into its own cgroup after its process. */
+		if (core->threads[i]->cgroup &&
+		    (!core->cgroup || !cgroup_path_valid(core->threads[i]->cgroup)))
+			return invalid(w, "thread %d: cgroup \"%.64s\" is not an absolute path "
+				       "without \"..\", or its process has none",
+				       core->threads[i]->tid, core->threads[i]->cgroup);
 		for (size_t j = 0; j < i; j++)
 			if (core->threads[j]->tid == core->threads[i]->tid)
 				return invalid(w, "thread %d appears twice", core->threads[i]->tid);
@@ -452,8 +463,7 @@ static int validate(const struct where *w, const TaskCore *core)
 
 	if (!ret)
 		ret = check_path(w, "cwd", core->cwd);
-	if (!ret && core->cgroup && (core->cgroup[0] != '/' || strstr(core->cgroup, "/..") ||
-				     strchr(core->cgroup, '\n')))
+	if (!ret && core->cgroup && !cgroup_path_valid(core->cgroup))
 		ret = invalid(w, "cgroup \"%.64s\" is not an absolute path without \"..\"",
 			      core->cgroup);
 	if (!ret && core->cwd_ghost && (!core->cwd || core->cwd_ghost->mode & ~07777u))

@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "ns/ns.h"
+#include "ns/user.h"
 #include "tree/tree.h"
 
 /* A tree in several IPC or network namespaces would need one made per
@@ -47,6 +48,10 @@ static int check_ipc(pid_t pid, pid_t tid, const struct ns_ids *ids, const struc
 {
 	int ret = check_one(pid, tid, ids, want, NS_IPC, "IPC");
 
+	if (!ret)
+		ret = check_one(pid, tid, ids, want, NS_USER, "user");
+	if (!ret)
+		ret = check_one(pid, tid, ids, want, NS_CGROUP, "cgroup");
 	return ret ? ret : check_one(pid, tid, ids, want, NS_NET, "network");
 }
 
@@ -69,6 +74,7 @@ static bool root_has_own_proc(pid_t pid)
 int tree_read_namespaces(struct tree *tree)
 {
 	struct ns_ids want;
+	bool threads_ok = true;
 	int ret = ns_ids_read(0, &want);
 
 	if (ret) {
@@ -100,6 +106,20 @@ int tree_read_namespaces(struct tree *tree)
 			want.ino[NS_TIME_FOR_CHILDREN] = t->ns.ino[NS_TIME];
 			want.ino[NS_IPC] = t->ns.ino[NS_IPC];
 			want.ino[NS_NET] = t->ns.ino[NS_NET];
+			/* And its user namespace (ns/user.c). */
+			ret = ns_user_check_root(t->pid, &t->ns, &threads_ok);
+			if (ret)
+				return ret;
+			want.ino[NS_USER] = t->ns.ino[NS_USER];
+			/* And its cgroup namespace (ns/cgroup_ns.c). */
+			want.ino[NS_CGROUP] = t->ns.ino[NS_CGROUP];
+		}
+		if (t->nr_threads > 1 && !threads_ok) {
+			pr_err("dump: pid %d: has %zu threads in its own user namespace "
+			       "(user:[%llu]) without a pid namespace of that user namespace: "
+			       "their tids could not be chosen from inside: not supported yet",
+			       t->pid, t->nr_threads, (unsigned long long)t->ns.ino[NS_USER]);
+			return -EOPNOTSUPP;
 		}
 		ret = check_ipc(t->pid, 0, &t->ns, &want);
 		if (!ret)

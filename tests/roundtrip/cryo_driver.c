@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,15 +25,63 @@
 
 /* The namespaces start_prog() can make: with unshare() before the exec, and
  * a pid namespace with clone(), the program its init (its pid file then
- * says 1). Not a user namespace, which needs id maps. */
+ * says 1). A user namespace maps root to RUNNER_USERNS_ROOT outside (made
+ * first, the others it unshares with it belong to it). */
 #define RUNNER_NAMESPACES (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | \
-			   CLONE_NEWCGROUP | CLONE_NEWPID)
+			   CLONE_NEWCGROUP | CLONE_NEWPID | CLONE_NEWUSER)
+#define RUNNER_USERNS_ROOT 100000
+#define RUNNER_USERNS_IDS 65536
 #define MAX_ARGS 64
 #define MAX_ENV 1024
 
 char bin_dir[PATH_MAX], cryo_path[PATH_MAX];
 /* Why the last helper that returned false did so. */
 char why[4096];
+
+/* In the program's child, before the exec: unshare(@flags) with a user
+ * namespace among them, whose maps a helper forked before writes from
+ * outside; then root inside. Exits on failure. */
+static void enter_user_namespace(unsigned long flags)
+{
+	static const char *const files[] = { "uid_map", "gid_map" };
+	pid_t self = getpid(), writer;
+	int sync[2], status;
+	char byte = 'u';
+
+	if (pipe(sync))
+		_exit(124);
+	writer = fork();
+	if (writer == 0) {
+		char path[64], map[64];
+
+		close(sync[1]);
+		if (read(sync[0], &byte, 1) != 1)
+			_exit(1);
+		snprintf(map, sizeof(map), "0 %d %d\n", RUNNER_USERNS_ROOT, RUNNER_USERNS_IDS);
+		for (int i = 0; i < 2; i++) {
+			int fd;
+
+			snprintf(path, sizeof(path), "/proc/%d/%s", self, files[i]);
+			fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map))
+				_exit(2);
+			close(fd);
+		}
+		_exit(0);
+	}
+	close(sync[0]);
+	if (writer < 0 || unshare((int)flags) || write(sync[1], &byte, 1) != 1) {
+		fprintf(stderr, "test: unshare(%#lx): %s\n", flags, strerror(errno));
+		_exit(124);
+	}
+	close(sync[1]);
+	if (waitpid(writer, &status, 0) != writer || status || setgroups(0, NULL) ||
+	    setresgid(0, 0, 0) || setresuid(0, 0, 0)) {
+		fprintf(stderr, "test: cannot map root in the user namespace (%#x): %s\n", status,
+			strerror(errno));
+		_exit(124);
+	}
+}
 
 bool fail_why(const char *fmt, ...)
 {
@@ -366,10 +415,14 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 				"(tests/roundtrip/programs.c)", name);
 	if (tp->namespaces & ~(unsigned long)RUNNER_NAMESPACES)
 		return fail_why("%s: the runner cannot start a program in namespaces %#lx (only "
-				"mount, UTS, IPC, network, cgroup and pid ones)", name,
+				"mount, UTS, IPC, network, cgroup, pid and user ones)", name,
 				tp->namespaces & ~(unsigned long)RUNNER_NAMESPACES);
 	if (!make_temp_dir(p->dir))
 		return false;
+	/* Root inside writes its files there. */
+	if ((tp->namespaces & CLONE_NEWUSER) &&
+	    chown(p->dir, RUNNER_USERNS_ROOT, RUNNER_USERNS_ROOT))
+		return fail_why("chown %s: %s", p->dir, strerror(errno));
 	pathf(p->path, "%s/%s", bin_dir, name);
 	pathf(pidfile, "%s/pid", p->dir);
 	pathf(outfile, "%s/out", p->dir);
@@ -401,7 +454,11 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 		dup2(in, 0);
 		dup2(out, 1);
 		dup2(out, 2);
-		if (unshared && unshare((int)unshared)) {
+		if (unshared & CLONE_NEWUSER) {
+			if (fchown(out, RUNNER_USERNS_ROOT, RUNNER_USERNS_ROOT))
+				_exit(124);
+			enter_user_namespace(unshared);
+		} else if (unshared && unshare((int)unshared)) {
 			fprintf(stderr, "test: unshare(%#lx): %s\n", unshared, strerror(errno));
 			_exit(124);
 		}

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	char path[4096], out[4096], cmd[128], failure[256] = "";
-	long echoed = 0;
+	long echoed = 0, config_failures = 0;
 	bool made = false;
 	int sk = socket(AF_INET, SOCK_DGRAM, 0);
 	FILE *f;
@@ -77,8 +77,11 @@ int main(int argc, char **argv)
 			}
 			fclose(f);
 		}
+		/* The old end goes away a little after the dumped namespace dies,
+		 * maybe between the look and the add: fail only if it lasts. */
 		if (made && if_nametoindex(OUTER) && !configured() &&
-		    system("ip addr add 10.55.0.1/24 dev " OUTER " && ip link set " OUTER " up"))
+		    system("ip addr add 10.55.0.1/24 dev " OUTER " 2>/dev/null && "
+			   "ip link set " OUTER " up") && ++config_failures > 100)
 			snprintf(failure, sizeof(failure), "cannot configure " OUTER);
 		if (poll(&pfd, 1, 20) == 1) {
 			struct sockaddr_in from;

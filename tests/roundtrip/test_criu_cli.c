@@ -4,6 +4,7 @@
  * land there), a --config file (its log-file taken), and the restored
  * program passes; --manage-cgroups puts a process back into its cgroup v2.
  * The parsing itself is tests/unit/test_criu_options. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -328,4 +329,92 @@ out:
 	remove_cgroups(leaf, base);
 	if (moved[0])
 		remove_cgroups(moved, moved);
+}
+
+/* Writes @text into @file of cgroup @dir. */
+static bool write_cgroup_file(const char *dir, const char *file, const char *text)
+{
+	char path[PATH_MAX];
+	int fd;
+	bool ok;
+
+	pathf(path, "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* A thread of @pid other than the main one; 0 when none. */
+static pid_t other_thread(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	pid_t tid = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && !tid && (e = readdir(dir)))
+		if (atoi(e->d_name) > 0 && atoi(e->d_name) != pid)
+			tid = atoi(e->d_name);
+	if (dir)
+		closedir(dir);
+	return tid;
+}
+
+/* --manage-cgroups with a thread in a threaded cgroup of its own (issue
+ * 11): the program is in a "domain threaded" cgroup, one of its threads in
+ * a threaded child of it. Both are removed after the dump; restore makes
+ * them again (the child threaded) and puts the process and that thread
+ * each back where it was. */
+TEST(manage_cgroups_puts_a_thread_back_into_its_threaded_cgroup)
+{
+	char mnt[PATH_MAX / 2], base[PATH_MAX], leaf[PATH_MAX], rel[64], pid_text[16];
+	char img[PATH_MAX], path[PATH_MAX], text[PATH_MAX] = "", tid_text[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t tid;
+
+	if (!cgroup2_at(mnt)) {
+		printf("SKIP manage_cgroups_puts_a_thread_back_into_its_threaded_cgroup: no cgroup "
+		       "v2 hierarchy is mounted\n");
+		return;
+	}
+	snprintf(rel, sizeof(rel), "/cryo-test-thr-%d/t", getpid());
+	pathf(base, "%s/cryo-test-thr-%d", mnt, getpid());
+	pathf(leaf, "%s%s", mnt, rel);
+	CHECK_GOTO(!mkdir(base, 0755) && !mkdir(leaf, 0755) &&
+			   write_cgroup_file(leaf, "cgroup.type", "threaded"),
+		   out, "cannot make the threaded cgroup %s: %s", leaf, strerror(errno));
+	CHECK_GOTO(start_prog(&p, "prog_fd_owner", enter_cgroup, base), out, "%s", why);
+	tid = other_thread(p.pid);
+	snprintf(tid_text, sizeof(tid_text), "%d", tid);
+	CHECK_GOTO(tid > 0 && write_cgroup_file(leaf, "cgroup.threads", tid_text), out,
+		   "cannot move thread %d into %s: %s", tid, leaf, strerror(errno));
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	pathf(img, "%s/img", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	waitpid(p.pid, NULL, 0);
+	remove_cgroups(leaf, base);
+	CHECK_GOTO(access(base, F_OK), out, "cannot remove %s", base);
+
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--manage-cgroups=soft");
+	CHECK_GOTO(r.status == 0, out, "restore failed (%d): %s", r.status, r.out);
+	pathf(path, "/proc/%d/task/%d/cgroup", p.pid, tid);
+	CHECK_GOTO(read_text(path, text, sizeof(text)) && strstr(text, rel), out,
+		   "thread %d restored into \"%s\", not %s", tid, text, rel);
+	pathf(path, "/proc/%d/cgroup", p.pid);
+	CHECK_GOTO(read_text(path, text, sizeof(text)) && !strstr(text, "/t\n") &&
+			   strstr(text, "/cryo-test-thr-"),
+		   out, "the process restored into \"%s\", not its domain cgroup", text);
+	pathf(path, "%s/cgroup.type", leaf);
+	CHECK_GOTO(read_text(path, text, sizeof(text)) && !strncmp(text, "threaded", 8), out,
+		   "the remade %s is of type \"%s\"", leaf, text);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	remove_cgroups(leaf, base);
 }

@@ -1,6 +1,7 @@
 /* Per-process state that dump refuses by name, with the dumped program
  * unharmed (issue 11): seccomp filters the kernel would not let the
- * thread install again, fanotify groups, a lease being broken. (A lease
+ * thread install again, a fanotify mark of a mount namespace, a lease
+ * being broken. (A lease
  * that is not being broken is saved: prog_leases.) */
 #include <fcntl.h>
 #include <limits.h>
@@ -35,9 +36,10 @@ TEST(dump_refuses_seccomp_filters_a_thread_could_not_install_again)
 					    "without CAP_SYS_ADMIN");
 }
 
-TEST(dump_refuses_a_fanotify_group_by_name)
+TEST(dump_refuses_a_fanotify_mark_of_a_mount_namespace_by_name)
 {
-	check_refused("neg_fanotify", false, "fanotify files are not supported");
+	check_refused("neg_fanotify", false, "fanotify marks of a mount namespace (FAN_MARK_MNTNS) "
+					     "are not supported");
 }
 
 #define LEASE_FD 5

@@ -263,6 +263,32 @@ static void droppable_file(struct sample *s)
 	s->vma[V_FILE].has_madvise = true;
 	s->vma[V_FILE].madvise = VMA_MADV_DROPPABLE;
 }
+/* The shared file mapping made an AIO ring of 0x2000 bytes: 255 events. */
+static void aio_ring(struct sample *s, uint32_t nr, uint32_t head, uint32_t tail)
+{
+	Vma *v = &s->vma[V_SHARED];
+
+	v->kind = VMA__KIND__AIO;
+	v->file_path = NULL;
+	v->has_pgoff = v->has_file_dev = v->has_file_ino = v->has_file_size = false;
+	v->has_file_writable = false;
+	v->has_aio_nr = v->has_aio_head = v->has_aio_tail = true;
+	v->aio_nr = nr;
+	v->aio_head = head;
+	v->aio_tail = tail;
+}
+static void aio_ring_wrong_size(struct sample *s) { aio_ring(s, 127, 0, 0); }
+static void aio_ring_tail_past_end(struct sample *s) { aio_ring(s, 255, 3, 255); }
+static void aio_ring_private(struct sample *s)
+{
+	aio_ring(s, 255, 0, 0);
+	s->vma[V_SHARED].flags = MAP_PRIVATE;
+}
+static void aio_fields_on_anon(struct sample *s)
+{
+	s->vma[V_ANON].has_aio_nr = true;
+	s->vma[V_ANON].aio_nr = 127;
+}
 static void odd_auxv(struct sample *s) { s->mm.n_auxv = 3; }
 static void auxv_without_null(struct sample *s) { s->auxv[2] = 7; }
 static void auxv_early_null(struct sample *s) { s->auxv[0] = 0; }
@@ -309,6 +335,10 @@ static const struct bad_case bad_cases[] = {
 	DAMAGE(guards_out_of_order, "a guard region is unaligned, out of order or outside"),
 	DAMAGE(onfault_unlocked, "locked on fault but not locked"),
 	DAMAGE(droppable_file, "MAP_DROPPABLE on a mapping that is not private anonymous"),
+	DAMAGE(aio_ring_wrong_size, "an AIO ring whose size does not fit its mapping"),
+	DAMAGE(aio_ring_tail_past_end, "an AIO ring whose size does not fit its mapping, or head or tail past it"),
+	DAMAGE(aio_ring_private, "an AIO ring not mapped shared"),
+	DAMAGE(aio_fields_on_anon, "AIO ring fields on a mapping that is no AIO ring"),
 	DAMAGE(odd_auxv, "auxv of 3 words"),
 	DAMAGE(auxv_without_null, "not pairs ending with AT_NULL"),
 	DAMAGE(auxv_early_null, "AT_NULL at word 0"),

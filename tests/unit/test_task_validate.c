@@ -66,6 +66,7 @@ static void uid_minus_one(struct sample *s) { s->creds.euid = (uint32_t)-1; }
 static void pid_zero(struct sample *s) { s->core.pid = 0; }
 static void clear_tid_kernel(struct sample *s) { s->threads[1].clear_child_tid = 1ULL << 63; }
 static void robust_list_len_16(struct sample *s) { s->threads[1].robust_list_len = 16; }
+static void thread_cgroup_up(struct sample *s) { s->threads[1].cgroup = (char *)"/a/../b"; }
 static void robust_list_null(struct sample *s) { s->threads[1].robust_list = 0; }
 static void robust_list_without_len(struct sample *s) { s->threads[1].has_robust_list_len = false; }
 static void too_many_threads(struct sample *s) { s->core.n_threads = TASK_MAX_THREADS + 1; }
@@ -130,6 +131,7 @@ static void seccomp_flag_tsync(struct sample *s)
 }
 
 static const struct bad_case bad_cases[] = {
+	{ "a thread cgroup with ..", thread_cgroup_up, "thread 4243: cgroup \"/a/../b\" is not" },
 	{ "seccomp mode 3", seccomp_mode_3, "thread 4243: seccomp mode 3 is none of 0-2" },
 	{ "strict mode with filters", seccomp_strict_with_filters, "seccomp mode 1 with 1 filters" },
 	{ "a filter of 12 bytes", seccomp_filter_12_bytes, "12 bytes are not 1 to 4096 BPF" },

@@ -1,0 +1,356 @@
+/* A tree's own cgroup namespace: its root on each hierarchy is found at
+ * dump from the root process's cgroups as cryo sees them and as it sees
+ * them itself (cryo steps into its cgroup namespace to read them), and
+ * made again at restore by a child that joins those cgroups and unshares
+ * (inside the tree's user namespace when that owns it). Not the tree's
+ * cgroups themselves: restore/cgroups.c's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "images/proto/user_ns.pb-c.h"
+#include "ns/cgroup_ns.h"
+#include "ns/user.h"
+
+#define CG_MAX_HIERARCHIES 32
+
+struct cg_line {
+	unsigned int hierarchy;
+	char controllers[256];
+	char path[PATH_MAX];
+};
+
+struct ns_cgroup_set {
+	struct image *img;
+	int back;	/* cryo's own cgroup namespace while it is in the tree's */
+};
+
+/* The lines of /proc/@pid/cgroup as the calling process's cgroup
+ * namespace shows them. */
+static int read_lines(pid_t pid, struct cg_line *lines, size_t *nr)
+{
+	char file[64], text[PATH_MAX + 300];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	*nr = 0;
+	while (*nr < CG_MAX_HIERARCHIES && fgets(text, sizeof(text), f)) {
+		struct cg_line *l = &lines[*nr];
+		char *colon1 = strchr(text, ':'), *colon2 = colon1 ? strchr(colon1 + 1, ':') : NULL;
+
+		if (!colon2)
+			continue;
+		text[strcspn(text, "\n")] = '\0';
+		*colon1 = *colon2 = '\0';
+		l->hierarchy = (unsigned int)strtoul(text, NULL, 10);
+		snprintf(l->controllers, sizeof(l->controllers), "%s", colon1 + 1);
+		snprintf(l->path, sizeof(l->path), "%s", colon2 + 1);
+		(*nr)++;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The root process's lines as it sees them: cryo enters its cgroup
+ * namespace for the read, and comes back. */
+static int read_inside(pid_t pid, struct cg_line *lines, size_t *nr)
+{
+	_cleanup_close_ int mine = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int theirs = -1;
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/cgroup", pid);
+	theirs = open(path, O_RDONLY | O_CLOEXEC);
+	if (mine < 0 || theirs < 0)
+		return pr_errno_ret("dump: pid %d: cannot open its cgroup namespace", pid);
+	if (setns(theirs, CLONE_NEWCGROUP))
+		return pr_errno_ret("dump: pid %d: cannot enter its cgroup namespace", pid);
+	ret = read_lines(pid, lines, nr);
+	if (setns(mine, CLONE_NEWCGROUP))
+		return pr_errno_ret("dump: cannot go back to cryo's cgroup namespace");
+	if (ret)
+		pr_err("dump: pid %d: cannot read its cgroups: %s", pid, strerror(-ret));
+	return ret;
+}
+
+/* The namespace's root on one hierarchy: @out less its tail @in, which is
+ * "/" at the root itself. */
+static int root_of(pid_t pid, const struct cg_line *out, const struct cg_line *in, char *root,
+		   size_t size)
+{
+	size_t lo = strlen(out->path), li = strlen(in->path);
+
+	if (!strcmp(in->path, "/")) {
+		snprintf(root, size, "%s", out->path);
+		return 0;
+	}
+	if (!strncmp(in->path, "/..", 3) || li > lo || strcmp(out->path + lo - li, in->path)) {
+		pr_err("dump: pid %d: its cgroup on hierarchy %u is %s as it sees it, %s as cryo "
+		       "does: outside its cgroup namespace's root, which cannot be found", pid,
+		       out->hierarchy, in->path, out->path);
+		return -EOPNOTSUPP;
+	}
+	snprintf(root, size, "%.*s", (int)(lo - li), out->path);
+	if (!root[0])
+		snprintf(root, size, "/");
+	return 0;
+}
+
+int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
+{
+	struct cg_line *out = NULL, *in = NULL;
+	CgroupNsRoot roots[CG_MAX_HIERARCHIES], *ptrs[CG_MAX_HIERARCHIES];
+	char paths[CG_MAX_HIERARCHIES][PATH_MAX];
+	struct image_writer *w = NULL;
+	CgroupNs msg = CGROUP_NS__INIT;
+	size_t nr_out = 0, nr_in = 0;
+	struct ns_ids cryos;
+	int ret = ns_ids_read(0, &cryos);
+
+	if (ret || !ids->ino[NS_CGROUP] || ids->ino[NS_CGROUP] == cryos.ino[NS_CGROUP])
+		return ret;
+	out = calloc(CG_MAX_HIERARCHIES, sizeof(*out));
+	in = calloc(CG_MAX_HIERARCHIES, sizeof(*in));
+	ret = out && in ? read_lines(pid, out, &nr_out) : -ENOMEM;
+	if (ret)
+		pr_err("dump: pid %d: cannot read its cgroups: %s", pid, strerror(-ret));
+	if (!ret)
+		ret = read_inside(pid, in, &nr_in);
+	if (!ret && nr_in != nr_out) {
+		pr_err("dump: pid %d: %zu cgroup hierarchies as it sees them, %zu as cryo does",
+		       pid, nr_in, nr_out);
+		ret = -EIO;
+	}
+	for (size_t i = 0; !ret && i < nr_out; i++) {
+		ret = root_of(pid, &out[i], &in[i], paths[i], sizeof(paths[i]));
+		cgroup_ns_root__init(&roots[i]);
+		roots[i].hierarchy = out[i].hierarchy;
+		roots[i].controllers = out[i].controllers;
+		roots[i].path = paths[i];
+		ptrs[i] = &roots[i];
+	}
+	msg.n_roots = nr_out;
+	msg.roots = ptrs;
+	if (!ret)
+		ret = image_open_write(dir, IMG_CGROUPNS, 0, &w);
+	if (!ret)
+		ret = image_write_record(w, &msg.base);
+	if (!ret)
+		pr_info("dump: pid %d: its own cgroup namespace, rooted at %s on the unified "
+			"hierarchy (%zu hierarchies)", pid, nr_out ? paths[nr_out - 1] : "?", nr_out);
+	free(out);
+	free(in);
+	if (ret) {
+		if (w)
+			image_abort(w);
+		return ret;
+	}
+	return image_finish(w);
+}
+
+int ns_cgroup_load(const struct image_dir *dir, struct ns_cgroup_set **out)
+{
+	struct ns_cgroup_set *set;
+	int ret;
+
+	*out = NULL;
+	if (faccessat(dir->fd, "cgroupns.img", F_OK, 0) && errno == ENOENT)
+		return 0;
+	set = calloc(1, sizeof(*set));
+	if (!set)
+		return -ENOMEM;
+	set->back = -1;
+	ret = image_read(dir, IMG_CGROUPNS, 0, &set->img);
+	if (ret) {
+		free(set);
+		return ret;
+	}
+	*out = set;
+	return 0;
+}
+
+void ns_cgroup_free(struct ns_cgroup_set *set)
+{
+	if (!set)
+		return;
+	ns_cgroup_leave(set);
+	image_free(set->img);
+	free(set);
+}
+
+/* Whether every controller of @want (comma-separated: "cpu,cpuacct",
+ * "name=systemd") is among @opts, a cgroup v1 mount's super options. */
+static bool has_controllers(const char *opts, const char *want)
+{
+	char copy[256], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", want);
+	for (char *c = strtok_r(copy, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+		size_t len = strlen(c);
+		const char *at = opts;
+		bool found = false;
+
+		while (!found && (at = strstr(at, c))) {
+			found = (at == opts || at[-1] == ',') && (!at[len] || at[len] == ',');
+			at += len;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* The mount point of the hierarchy of @r (v2 for "0::"), its root "/". */
+static int hierarchy_mount(const CgroupNsRoot *r, char *mnt, size_t size)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (ret && fgets(line, sizeof(line), f)) {
+		char root[PATH_MAX], point[PATH_MAX], type[64], opts[1024] = "";
+		const char *sep = strstr(line, " - ");
+		bool v2 = r->hierarchy == 0 && !r->controllers[0];
+
+		if (!sep || sscanf(sep, " - %63s %*s %1023s", type, opts) < 1 ||
+		    sscanf(line, "%*d %*d %*s %4095s %4095s", root, point) != 2 || strcmp(root, "/"))
+			continue;
+		if (v2 ? strcmp(type, "cgroup2") :
+			 strcmp(type, "cgroup") || !has_controllers(opts, r->controllers))
+			continue;
+		if ((size_t)snprintf(mnt, size, "%s", point) < size)
+			ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+struct join_arg {
+	const CgroupNs *ns;
+	int userns;
+};
+
+/* In the child: into each root cgroup, then its own namespace there. */
+static int join_and_unshare(const struct join_arg *a)
+{
+	char mnt[PATH_MAX], path[PATH_MAX * 2 + 32], pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	for (size_t i = 0; i < a->ns->n_roots; i++) {
+		const CgroupNsRoot *r = a->ns->roots[i];
+		_cleanup_close_ int fd = -1;
+
+		if (hierarchy_mount(r, mnt, sizeof(mnt)))
+			return -ENOENT;
+		snprintf(path, sizeof(path), "%s%s/cgroup.procs", mnt, r->path);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid))
+			return -errno;
+	}
+	if (a->userns >= 0 && setns(a->userns, CLONE_NEWUSER))
+		return -errno;
+	return unshare(CLONE_NEWCGROUP) ? -errno : 0;
+}
+
+/* Names the root cgroups that are missing, for the refusal. */
+static void say_missing(const CgroupNs *ns)
+{
+	char mnt[PATH_MAX], path[PATH_MAX * 2];
+
+	for (size_t i = 0; i < ns->n_roots; i++) {
+		const CgroupNsRoot *r = ns->roots[i];
+
+		if (hierarchy_mount(r, mnt, sizeof(mnt))) {
+			pr_err("restore: the tree's cgroup namespace has its root on hierarchy %u "
+			       "(%s), which is not mounted here", r->hierarchy,
+			       r->controllers[0] ? r->controllers : "unified");
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s%s", mnt, r->path);
+		if (access(path, F_OK))
+			pr_err("restore: the tree's cgroup namespace has its root at %s, which does "
+			       "not exist (--manage-cgroups makes the tree's cgroups)", path);
+	}
+}
+
+int ns_cgroup_make(struct ns_cgroup_set *set, const struct ns_user_set *userns)
+{
+	struct join_arg a;
+	char path[64], byte = 0;
+	int sync[2], ret = 0, status = 0, fd;
+	pid_t child;
+
+	if (!set)
+		return 0;
+	a.ns = (const CgroupNs *)set->img->records[0].msg;
+	a.userns = userns && (userns->owned_kinds & CLONE_NEWCGROUP) ? ns_user_fd(userns) : -1;
+	set->back = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+	if (set->back < 0)
+		return pr_errno_ret("restore: cannot open cryo's own cgroup namespace");
+	if (pipe2(sync, O_CLOEXEC))
+		return pr_errno_ret("restore: cannot make a pipe for the cgroup namespace");
+	child = fork();
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(sync[0]);
+		ret = join_and_unshare(&a);
+		if (ret)
+			_exit(-ret & 0xff);
+		if (write(sync[1], &byte, 1) != 1)
+			_exit(EIO);
+		/* Until cryo has entered its namespace. */
+		pause();
+		_exit(0);
+	}
+	close(sync[1]);
+	if (child < 0 || read(sync[0], &byte, 1) != 1)
+		ret = -EIO;
+	close(sync[0]);
+	snprintf(path, sizeof(path), "/proc/%d/ns/cgroup", child);
+	fd = ret ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (!ret && (fd < 0 || setns(fd, CLONE_NEWCGROUP)))
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+	}
+	if (!ret) {
+		pr_info("restore: the tree's cgroup namespace is made (%zu hierarchies)",
+			a.ns->n_roots);
+		return 0;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status))
+		ret = -WEXITSTATUS(status);
+	say_missing(a.ns);
+	pr_err("restore: cannot make the tree's cgroup namespace: %s", strerror(-ret));
+	return ret;
+}
+
+void ns_cgroup_leave(struct ns_cgroup_set *set)
+{
+	if (!set || set->back < 0)
+		return;
+	if (setns(set->back, CLONE_NEWCGROUP))
+		pr_warn("restore: cannot go back to cryo's own cgroup namespace: %s",
+			strerror(errno));
+	close(set->back);
+	set->back = -1;
+}
