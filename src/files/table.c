@@ -22,6 +22,7 @@ extern const struct file_kind inotify_kind;
 extern const struct file_kind memfd_kind;
 extern const struct file_kind mqueue_kind;	/* src/ipc */
 extern const struct file_kind netlink_socket_kind;	/* src/net */
+extern const struct file_kind packet_socket_kind;	/* src/net */
 extern const struct file_kind pidfd_kind;
 extern const struct file_kind pipe_kind;
 extern const struct file_kind pty_kind;
@@ -57,6 +58,7 @@ static const struct file_kind *const kinds[] = {
 	&inet_socket_kind,
 	&unix_socket_kind,
 	&netlink_socket_kind,
+	&packet_socket_kind,
 };
 
 size_t file_kinds(const struct file_kind *const **out)

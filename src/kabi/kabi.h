@@ -250,6 +250,12 @@ struct kabi_aio_ring {
 #define TCP_CA_NAME_MAX 16
 #endif
 
+/* ---- packet sockets ------------------------------------------------------- */
+/* The size of the virtio-net header a packet socket adds (6.2). */
+#ifndef PACKET_VNET_HDR_SZ
+#define PACKET_VNET_HDR_SZ	24
+#endif
+
 /* ifa_proto of an IPv6 link-local address the kernel made (6.3). */
 #ifndef IFA_PROTO_KERNEL_LL
 #define IFA_PROTO_KERNEL_LL 3

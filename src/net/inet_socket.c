@@ -66,8 +66,8 @@ static bool inet_recognise(const struct fd_probe *p)
 	if (type == SOCK_STREAM && protocol == IPPROTO_TCP) {
 		int state = tcp_state(p->dup);
 
-		/* A closed socket is one never connected (or reset): it is
-		 * taken when it has no port (dump_state() refuses one bound). */
+		/* A closed socket is one never connected (or reset), bound
+		 * to a port or not. */
 		return state == TCP_LISTEN || state == TCP_CLOSE || tcp_close_mode() ||
 		       (tcp_state_supported((unsigned int)state) && tcp_established_allowed());
 	}
@@ -226,16 +226,14 @@ static int dump_state(const struct fd_probe *p, InetSocket *s,
 		      struct inet_diag_state *st)
 {
 	bool connected = peer != NULL;
+	/* A TCP socket bound and closed (bind() alone) is in no table the
+	 * lookup walks: like an unbound one, it is polled. */
+	bool bound_closed = s->protocol == IPPROTO_TCP && !connected && s->local_port &&
+			    tcp_state(p->dup) == TCP_CLOSE;
 	struct pollfd pfd = { .fd = p->dup, .events = POLLRDHUP };
 	int ret;
 
-	if (s->protocol == IPPROTO_TCP && !connected && s->local_port &&
-	    tcp_state(p->dup) == TCP_CLOSE) {
-		pr_fd_err(p, "closed TCP socket bound to port %u (not listening, not "
-			  "connected): not supported yet", s->local_port);
-		return -EOPNOTSUPP;
-	}
-	if (!s->local_port || !(is_udp(s) || s->protocol == IPPROTO_TCP)) {
+	if (!s->local_port || !(is_udp(s) || s->protocol == IPPROTO_TCP) || bound_closed) {
 		if (poll(&pfd, 1, 0) < 0)
 			return pr_errno_ret("dump: pid %d %s (%s): cannot poll it", p->pid,
 					    p->name, p->link);
@@ -427,8 +425,8 @@ static const char *record_problem(const InetSocket *s, uint64_t *queued)
 		if (!s->tcp_closed || !s->has_peer_addr || s->has_backlog || s->n_queue)
 			return "a closed TCP connection needs a peer, and no backlog or datagrams";
 	} else if (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP && !s->has_backlog) {
-		if (s->local_port || s->has_peer_addr || s->n_queue)
-			return "a closed TCP socket has no port, no peer and no datagrams";
+		if (s->has_peer_addr || s->n_queue)
+			return "a closed TCP socket has no peer and no datagrams";
 	} else if (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP) {
 		if (!s->has_backlog || !s->local_port || s->has_peer_addr || s->shutdown ||
 		    s->n_queue || s->backlog > INT32_MAX)

@@ -45,7 +45,8 @@ static size_t build_request(int family, int protocol, union diag_req *r)
 		return sizeof(r->inet_req);
 	case AF_PACKET:
 		r->packet_req.sdiag_family = AF_PACKET;
-		r->packet_req.pdiag_show = PACKET_SHOW_INFO;
+		r->packet_req.pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MCLIST |
+					   PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT;
 		return sizeof(r->packet_req);
 	default:
 		r->netlink_req.sdiag_family = AF_NETLINK;
@@ -403,6 +404,92 @@ int sock_diag_unix_find(uint64_t ino, struct unix_diag_state *out)
 	if (ino > UINT32_MAX)
 		return -ERANGE;
 	ret = request(AF_UNIX, 0, NULL, 0, &id, unix_match, &l);
+	if (ret)
+		return ret;
+	return l.found ? 0 : -ENOENT;
+}
+
+struct packet_lookup {
+	uint32_t ino;
+	struct packet_diag_state *out;
+	bool found;
+};
+
+static void packet_members(const struct nlattr *a, struct packet_diag_state *o)
+{
+	const struct packet_diag_mclist *mc = mnl_attr_get_payload(a);
+	size_t n = mnl_attr_get_payload_len(a) / sizeof(*mc);
+
+	for (size_t i = 0; i < n; i++) {
+		struct packet_diag_member *m = &o->members[o->nr_members];
+
+		if (o->nr_members == PACKET_DIAG_MEMBERS_MAX) {
+			o->too_many_members = true;
+			return;
+		}
+		m->ifindex = mc[i].pdmc_index;
+		m->count = mc[i].pdmc_count;
+		m->type = mc[i].pdmc_type;
+		m->alen = mc[i].pdmc_alen < sizeof(m->addr) ? mc[i].pdmc_alen : sizeof(m->addr);
+		memcpy(m->addr, mc[i].pdmc_addr, m->alen);
+		o->nr_members++;
+	}
+}
+
+static int packet_match(const struct nlmsghdr *h, void *arg)
+{
+	const struct packet_diag_msg *m = mnl_nlmsg_get_payload(h);
+	struct packet_lookup *l = arg;
+	struct packet_diag_state *o = l->out;
+	const struct nlattr *a;
+
+	if (h->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*m) || m->pdiag_ino != l->ino)
+		return 0;
+	memset(o, 0, sizeof(*o));
+	o->protocol = htons(m->pdiag_num);
+	mnl_attr_for_each(a, h, sizeof(*m)) {
+		size_t len = mnl_attr_get_payload_len(a);
+
+		switch (mnl_attr_get_type(a)) {
+		case PACKET_DIAG_INFO:
+			if (len >= sizeof(struct packet_diag_info)) {
+				const struct packet_diag_info *info = mnl_attr_get_payload(a);
+
+				o->ifindex = info->pdi_index;
+				o->copy_thresh = info->pdi_copy_thresh;
+				o->flags = info->pdi_flags;
+			}
+			break;
+		case PACKET_DIAG_MCLIST:
+			packet_members(a, o);
+			break;
+		case PACKET_DIAG_RX_RING:
+			o->rx_ring = true;
+			break;
+		case PACKET_DIAG_TX_RING:
+			o->tx_ring = true;
+			break;
+		case PACKET_DIAG_FANOUT:
+			if (len >= 4) {
+				o->has_fanout = true;
+				o->fanout = mnl_attr_get_u32(a);
+			}
+			break;
+		}
+	}
+	l->found = true;
+	return 1;
+}
+
+int sock_diag_packet_find(uint64_t ino, struct packet_diag_state *out)
+{
+	struct packet_lookup l = { .ino = (uint32_t)ino, .out = out };
+	int ret;
+
+	if (ino > UINT32_MAX)
+		return -ERANGE;
+	/* The kernel answers packet sockets by dump only: they are few. */
+	ret = sock_diag_dump(AF_PACKET, 0, packet_match, &l);
 	if (ret)
 		return ret;
 	return l.found ? 0 : -ENOENT;

@@ -69,4 +69,28 @@ int sock_diag_unix_find(uint64_t ino, struct unix_diag_state *out);
 int sock_diag_unix_each(int (*each)(uint32_t ino, const struct unix_diag_state *st, void *arg),
 			void *arg);
 
+/* What sock_diag tells of one packet socket (PACKET_DIAG_*). */
+#define PACKET_DIAG_MEMBERS_MAX 64
+struct packet_diag_member {
+	uint32_t ifindex, count;
+	uint16_t type, alen;
+	uint8_t addr[32];
+};
+struct packet_diag_state {
+	uint16_t protocol;	/* the one it receives, network byte order */
+	uint32_t ifindex;	/* the bound interface, 0 for none */
+	uint32_t copy_thresh;	/* PACKET_COPY_THRESH, which no getsockopt reads */
+	uint32_t flags;		/* PDI_RUNNING, ... */
+	bool rx_ring, tx_ring;	/* PACKET_RX_RING, PACKET_TX_RING set up */
+	bool has_fanout;
+	uint32_t fanout;	/* id | type << 16 | flags << 24 */
+	size_t nr_members;	/* PACKET_ADD_MEMBERSHIP entries */
+	struct packet_diag_member members[PACKET_DIAG_MEMBERS_MAX];
+	bool too_many_members;
+};
+
+/* Finds the packet socket of inode @ino (sock_diag of cryo's network
+ * namespace); -ENOENT when not listed. */
+int sock_diag_packet_find(uint64_t ino, struct packet_diag_state *out);
+
 #endif

@@ -94,6 +94,7 @@ const struct test_program test_programs[] = {
 		.peer = "peer_veth",
 	},
 	{ .name = "prog_netlink", .cycles = CYCLES_ALL },
+	{ .name = "prog_packet", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_identity", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_shared", .cycles = CYCLES_ALL },
@@ -131,6 +132,7 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-close"),
 		.restore.options = LIST("--tcp-close"),
 	},
+	{ .name = "prog_tcp_bound", .cycles = CYCLES_ALL },
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
 	/* A pid namespace's init. */
 	{ .name = "prog_pidns_init", .cycles = CYCLES_ALL,

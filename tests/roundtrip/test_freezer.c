@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <unistd.h>
 
@@ -128,13 +129,18 @@ static void enter_cgroup(void *arg)
 
 /* Runs in the program's child: it moves into the cgroup and holds an fd
  * that cryo refuses to dump. */
-/* How cryo refuses the socket below. */
-#define PACKET_REFUSED "packet raw socket (protocol 0): not supported yet"
+/* How cryo refuses the socket below: a packet socket with an RX ring. */
+#define PACKET_REFUSED "AF_PACKET with an RX ring: not supported"
 
 static void enter_cgroup_with_a_packet_socket(void *arg)
 {
+	struct tpacket_req req = { .tp_block_size = 4096, .tp_block_nr = 1,
+				   .tp_frame_size = 2048, .tp_frame_nr = 2 };
+	int fd;
+
 	enter_cgroup(arg);
-	if (socket(AF_PACKET, SOCK_RAW, 0) < 0)
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
 		_exit(125);
 }
 

@@ -31,9 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/sched.h>
 
@@ -172,11 +174,38 @@ static void open_unix_passpidfd_with_data(void *arg)
 	put_at_odd_fd(sv[0]);
 }
 
-static void open_packet_socket(void *arg)
+/* A packet socket with an mmap'd ring of its own (PACKET_RX_RING or
+ * PACKET_TX_RING, the option number in @arg). */
+static void open_packet_socket_with_a_ring(void *arg)
 {
-	(void)arg;
-	put_at_odd_fd(socket(AF_PACKET, SOCK_RAW, 0));
+	struct tpacket_req req = { .tp_block_size = 4096, .tp_block_nr = 1,
+				   .tp_frame_size = 2048, .tp_frame_nr = 2 };
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, (int)(intptr_t)arg, &req, sizeof(req)))
+		_exit(126);
+	put_at_odd_fd(fd);
 }
+
+/* A packet socket bound to lo for an experimental ethertype, with a frame
+ * it sent itself queued to be read. */
+static void open_packet_socket_with_a_frame_queued(void *arg)
+{
+	int lo = (int)if_nametoindex("lo");
+	struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_ifindex = lo,
+				  .sll_protocol = htons(0x88b5), .sll_halen = 6 };
+	unsigned char frame[60] = { [12] = 0x88, [13] = 0xb5 };
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	(void)arg;
+	if (!lo || fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    poll(&pfd, 1, 2000) != 1)
+		_exit(126);
+	put_at_odd_fd(fd);
+}
+
 
 /* A netlink route socket with an answer queued to be read. */
 static void open_netlink_socket_with_a_message_queued(void *arg)
@@ -351,10 +380,18 @@ TEST(dump_refuses_a_unix_socket_with_so_passpidfd_and_data_queued_and_the_progra
 			     "supported yet");
 }
 
-TEST(dump_refuses_a_packet_socket_and_the_program_runs_on)
+TEST(dump_refuses_a_packet_socket_with_a_ring_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_packet_socket,
-			     "): packet raw socket (protocol 0): not supported");
+	check_unsupported_fd_arg(open_packet_socket_with_a_ring, (void *)(intptr_t)PACKET_TX_RING,
+			     "): AF_PACKET with a TX ring: not supported");
+	check_unsupported_fd_arg(open_packet_socket_with_a_ring, (void *)(intptr_t)PACKET_RX_RING,
+			     "): AF_PACKET with an RX ring: not supported");
+}
+
+TEST(dump_refuses_a_packet_socket_with_a_frame_queued_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_packet_socket_with_a_frame_queued,
+			     "): AF_PACKET with packets queued to be read: not supported yet");
 }
 
 TEST(dump_refuses_a_netlink_socket_with_a_message_queued_and_the_program_runs_on)

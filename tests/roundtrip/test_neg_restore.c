@@ -346,6 +346,49 @@ out:
 	end_prog(&p);
 }
 
+/* The same for a TCP socket bound and closed (prog_tcp_bound's IPv4 one,
+ * with SO_REUSEADDR): a socket of this test bound to its port without
+ * SO_REUSEADDR makes the restore fail naming the port; once it is closed
+ * the same image restores. */
+TEST(restore_when_a_bound_tcp_port_is_taken_names_it)
+{
+	struct sockaddr_in taken = { .sin_family = AF_INET,
+				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char img[PATH_MAX], path[PATH_MAX], pidfile[PATH_MAX], expect[96];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	unsigned int port = 0;
+	int holder = -1;
+	FILE *f;
+
+	CHECK_GOTO(make_image(&p, "prog_tcp_bound", img, &image_pid), out, "%s", why);
+	pathf(path, "%s/port", p.dir);
+	f = fopen(path, "r");
+	CHECK_GOTO(f && fscanf(f, "%u", &port) == 1 && port, out, "no port from the program");
+	fclose(f);
+	taken.sin_port = htons((uint16_t)port);
+	holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_GOTO(holder >= 0 && !bind(holder, (struct sockaddr *)&taken, sizeof(taken)), out,
+		   "cannot take port %u: %s", port, strerror(errno));
+	snprintf(expect, sizeof(expect), "cannot bind to 127.0.0.1:%u again: the port is taken",
+		 port);
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "port taken", expect, NULL), out, "%s",
+		   why);
+	close(holder);
+	holder = -1;
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "the restore after freeing the port failed (%d): %s",
+		   r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (holder >= 0)
+		close(holder);
+	end_prog(&p);
+}
+
 /* The same for a TCP listener and the connection it accepted (dumped with
  * --tcp-established, the tree killed): the port taken by a listener of this
  * test, the restore fails naming it and leaves nothing; the lock the dump

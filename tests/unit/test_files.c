@@ -5,6 +5,7 @@
  * positions, contents and kernel state; fds cryo cannot restore fail the
  * dump by name. Anonymous kinds are test_files_anon.c's, pidfds and fds
  * shared by tasks test_files_pidfd.c's. */
+#include <linux/if_packet.h>
 #include <linux/kcmp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -365,20 +366,24 @@ out:
 
 /* ---- fds cryo refuses ------------------------------------------------------------- */
 
-/* A socket of a family no kind takes (packet). */
+/* A socket its kind refuses: a packet socket with an RX ring (memory it
+ * shares with the kernel). */
 static int socket_setup(void)
 {
+	struct tpacket_req req = { .tp_block_size = 4096, .tp_block_nr = 1,
+				   .tp_frame_size = 2048, .tp_frame_nr = 2 };
 	int fd = socket(AF_PACKET, SOCK_RAW, 0);
 
-	if (fd < 0 || place(fd, 10))
-		return fail("packet socket: %s", strerror(errno));
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) ||
+	    place(fd, 10))
+		return fail("packet socket with a ring: %s", strerror(errno));
 	return 0;
 }
 
 TEST(socket_fails_dump_naming_fd)
 {
 	expect_dump_refused(socket_setup, false, "dump: pid %d fd 10 (socket:[");
-	expect_dump_refused(socket_setup, false, "): packet raw socket (protocol 0): not supported");
+	expect_dump_refused(socket_setup, false, "): AF_PACKET with an RX ring: not supported");
 }
 
 /* The test holds the master: the original gets the slave alone. */
