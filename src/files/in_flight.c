@@ -385,6 +385,14 @@ int restore_in_flight_fd(struct restore_ctx *r, const struct file_obj *carrier, 
 		fd = r->preparing->fds[i];
 	if (fd >= 0)
 		return fd;
+	if (r->preparing && f->kind->opened_in_task &&
+	    (!f->kind->opened_by_cryo || f->kind->opened_by_cryo(f->e) != FILE_OPENED_BEFORE_TREE)) {
+		restore_err(r, carrier, "carries %s file %u in flight, which can be opened only "
+			    "once the processes exist, but two processes share the sockets, so cryo "
+			    "fills the queue before it makes them: not supported yet",
+			    f->kind->name, id);
+		return -EOPNOTSUPP;
+	}
 	if (r->in_flight_depth >= IN_FLIGHT_DEPTH_MAX) {
 		restore_err(r, carrier, "file %u in flight: sockets in flight carry each other "
 			    "more than %d deep (a cycle): not supported", id, IN_FLIGHT_DEPTH_MAX);

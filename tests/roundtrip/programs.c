@@ -179,6 +179,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_rights", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_rights_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_rights_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },
