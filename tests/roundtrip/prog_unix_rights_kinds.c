@@ -1,11 +1,16 @@
 /* Fds in flight (SCM_RIGHTS) of the kinds made from their own dump: one
  * datagram carries a UDP socket with a datagram queued, an armed timerfd,
- * a pidfd of a child and an inotify watching a folder; the program holds
- * none of them. After restore it receives them and uses each: the UDP
- * socket reads its datagram and another sent to its address, the timer
- * keeps its interval and runs, the pidfd kills and reaps the child, the
- * inotify reports a file made in the folder. */
+ * a pidfd of a child and an inotify watching a folder; a second a TCP
+ * listener, a signalfd, a bound netlink route socket and a packet socket;
+ * the program holds none of them. After restore it receives them and uses
+ * each: the UDP socket reads its datagram and another sent to its address,
+ * the timer keeps its interval and runs, the pidfd kills and reaps the
+ * child, the inotify reports a file made in the folder, the listener
+ * accepts a connection, the signalfd reads a signal, the netlink socket
+ * keeps its port id and answers a link dump, the packet socket is one. */
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +18,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/pidfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -163,15 +169,121 @@ static void check_inotify(int ifd, const char *dir)
 	unlink(path);
 }
 
+static void check_listener(int sk, const struct sockaddr_in *addr)
+{
+	int client = socket(AF_INET, SOCK_STREAM, 0), conn = -1;
+	char buf[8];
+
+	if (!link_is(sk, "the TCP listener", "socket:["))
+		return;
+	if (PROG_CHECK(client >= 0 && !connect(client, (const struct sockaddr *)addr,
+					       sizeof(*addr)),
+		       "cannot connect to the TCP listener in flight")) {
+		conn = accept(sk, NULL, NULL);
+		PROG_CHECK(conn >= 0 && write(client, "tcp", 3) == 3 &&
+				   read(conn, buf, sizeof(buf)) == 3 && !memcmp(buf, "tcp", 3),
+			   "the TCP listener in flight accepts no working connection");
+	}
+	/* The client closes first, so its end, not the listener's port,
+	 * waits in TIME_WAIT: the image of the original, left running, binds
+	 * that port again. */
+	if (client >= 0)
+		close(client);
+	if (conn >= 0)
+		close(conn);
+}
+
+static void check_signalfd(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (!link_is(sfd, "the signalfd", "anon_inode:[signalfd]"))
+		return;
+	PROG_CHECK(!raise(SIGUSR1) && read(sfd, &si, sizeof(si)) == sizeof(si) &&
+			   si.ssi_signo == SIGUSR1,
+		   "the signalfd in flight does not read SIGUSR1");
+}
+
+static void check_netlink(int nl, uint32_t port)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = { .h = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 } };
+	struct sockaddr_nl now;
+	socklen_t len = sizeof(now);
+	union {
+		char buf[16384];
+		struct nlmsghdr h;
+	} u;
+	ssize_t n;
+
+	if (!link_is(nl, "the netlink socket", "socket:["))
+		return;
+	PROG_CHECK(!getsockname(nl, (struct sockaddr *)&now, &len) && now.nl_pid == port,
+		   "the netlink socket in flight has port id %u, not %u", now.nl_pid, port);
+	n = send(nl, &req, sizeof(req), 0) == sizeof(req) ? recv(nl, u.buf, sizeof(u.buf), 0)
+							    : -1;
+	PROG_CHECK(n >= (ssize_t)sizeof(u.h) && u.h.nlmsg_type == RTM_NEWLINK,
+		   "the netlink socket in flight answers no link dump (%zd bytes)", n);
+}
+
+static void check_packet(int pk)
+{
+	int domain = 0, type = 0;
+	socklen_t len = sizeof(int);
+
+	if (!link_is(pk, "the packet socket", "socket:["))
+		return;
+	getsockopt(pk, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+	len = sizeof(int);
+	getsockopt(pk, SOL_SOCKET, SO_TYPE, &type, &len);
+	PROG_CHECK(domain == AF_PACKET && type == SOCK_DGRAM,
+		   "the packet socket in flight is of domain %d, type %d", domain, type);
+}
+
+/* The second message: a TCP listener, a signalfd, a netlink socket, a
+ * packet socket. */
+static bool send_sockets(int sk, struct sockaddr_in *addr, uint32_t *port)
+{
+	struct sockaddr_nl nla = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	socklen_t len = sizeof(*addr), nlen = sizeof(nla);
+	int tcp = socket(AF_INET, SOCK_STREAM, 0);
+	int nl = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	int pk = socket(AF_PACKET, SOCK_DGRAM, 0);
+	sigset_t usr1;
+	int sfd;
+	bool ok;
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sfd = signalfd(-1, &usr1, SFD_NONBLOCK);
+	ok = tcp >= 0 && nl >= 0 && pk >= 0 && sfd >= 0 && !sigprocmask(SIG_BLOCK, &usr1, NULL) &&
+	     !bind(tcp, (struct sockaddr *)addr, sizeof(*addr)) && !listen(tcp, 4) &&
+	     !getsockname(tcp, (struct sockaddr *)addr, &len) &&
+	     !bind(nl, (struct sockaddr *)&nla, sizeof(nla)) &&
+	     !getsockname(nl, (struct sockaddr *)&nla, &nlen) &&
+	     send_fds(sk, "four sockets", (int[]){ tcp, sfd, nl, pk }, NR_FDS);
+	*port = nla.nl_pid;
+	close(tcp);
+	close(nl);
+	close(pk);
+	close(sfd);
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET,
 				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in tcp_addr = addr;
 	struct itimerspec its = { .it_value.tv_sec = TIMER_VALUE_S,
 				  .it_interval.tv_sec = TIMER_INTERVAL_S };
 	socklen_t len = sizeof(addr);
 	int dg[2], udp, out, tfd, pfd, ifd, got[NR_FDS];
 	char dir[256];
+	uint32_t port;
 	pid_t child;
 
 	prog_init(argc, argv);
@@ -199,7 +311,8 @@ int main(int argc, char **argv)
 	    getsockname(udp, (struct sockaddr *)&addr, &len) ||
 	    sendto(out, "queued", 6, 0, (struct sockaddr *)&addr, sizeof(addr)) != 6 ||
 	    timerfd_settime(tfd, 0, &its, NULL) || inotify_add_watch(ifd, dir, IN_CREATE) < 0 ||
-	    !send_fds(dg[1], "four kinds", (int[]){ udp, tfd, pfd, ifd }, NR_FDS)) {
+	    !send_fds(dg[1], "four kinds", (int[]){ udp, tfd, pfd, ifd }, NR_FDS) ||
+	    !send_sockets(dg[1], &tcp_addr, &port)) {
 		kill(child, SIGKILL);
 		return 1;
 	}
@@ -216,6 +329,14 @@ int main(int argc, char **argv)
 		check_timer(got[1]);
 		check_pidfd(got[2], child);
 		check_inotify(got[3], dir);
+		for (int i = 0; i < NR_FDS; i++)
+			close(got[i]);
+	}
+	if (recv_fds(dg[0], "four sockets", got, NR_FDS)) {
+		check_listener(got[0], &tcp_addr);
+		check_signalfd(got[1]);
+		check_netlink(got[2], port);
+		check_packet(got[3]);
 		for (int i = 0; i < NR_FDS; i++)
 			close(got[i]);
 	}
