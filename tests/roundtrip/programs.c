@@ -187,6 +187,11 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_rights", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_rights_kinds", .cycles = CYCLES_ALL },
+	{
+		.name = "prog_unix_rights_tcp",
+		.cycles = CYCLES_ALL,
+		.dump.options = LIST("--tcp-established"),
+	},
 	{ .name = "prog_unix_rights_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },
