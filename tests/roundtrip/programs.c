@@ -198,6 +198,11 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_userns_all", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWUSER | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS |
 			CLONE_NEWCGROUP },
+	/* A whole container: its pid namespace is its user namespace's. Lazy
+	 * restore is refused for it (test_neg_userns). */
+	{ .name = "prog_container", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	  .namespaces = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+			CLONE_NEWNS | CLONE_NEWCGROUP },
 	{ .name = "prog_uts", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUTS },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{
