@@ -1,27 +1,35 @@
-/* Round-trip program: socket filters and IP-level filters. A UDP socket
+/* Round-trip program, in a network namespace of its own (lo up, ping
+ * sockets allowed): socket filters and IP-level filters. A UDP socket
  * whose classic filter drops one sender port, with a datagram from that
- * port queued before the filter came; a UDP socket, a TCP listener, a raw
- * ICMP socket and a unix datagram socket with a filter, some locked
- * (SO_LOCK_FILTER); a UDP socket with IP_OPTIONS; a raw ICMPv6 socket
- * whose ICMP6_FILTER passes echo replies only. After restore: SO_GET_FILTER,
- * the locks, the options as before, the early datagram still queued, and
- * the filter still drops the port while another sender gets through. */
+ * port queued before the filter came; a UDP socket, a TCP listener, an
+ * established connection (one end's filter inherited from the listener),
+ * a ping socket, a raw ICMP socket and a unix datagram socket with a
+ * filter, some locked (SO_LOCK_FILTER); a UDP socket with IP_OPTIONS; a
+ * raw ICMPv6 socket whose ICMP6_FILTER passes echo replies only. After
+ * restore: SO_GET_FILTER, the locks, the options as before, the early
+ * datagram still queued, the filter still drops the port while another
+ * sender gets through, data crosses the connection and a ping is answered. */
 #include <errno.h>
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <linux/filter.h>
+#include <net/if.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "prog.h"
 
-enum { FILTERED, BANNED, ALLOWED, LOCKED, LISTENER, RAW, UNIX_A, UNIX_B, OPTS, ICMP6, NR_FDS };
+enum { FILTERED, BANNED, ALLOWED, LOCKED, LISTENER, RAW, UNIX_A, UNIX_B, OPTS, ICMP6, CLIENT,
+       SERVER, PING, NR_FDS };
 
 static const char *const names[NR_FDS] = {
 	[FILTERED] = "UDP socket with a port filter", [BANNED] = "banned sender",
@@ -29,6 +37,8 @@ static const char *const names[NR_FDS] = {
 	[LISTENER] = "TCP listener with a filter", [RAW] = "raw ICMP socket with a filter",
 	[UNIX_A] = "unix socket with a locked filter", [UNIX_B] = "unix peer",
 	[OPTS] = "UDP socket with IP_OPTIONS", [ICMP6] = "raw ICMPv6 socket",
+	[CLIENT] = "TCP client with a locked filter", [SERVER] = "accepted TCP socket",
+	[PING] = "ping socket with a filter",
 };
 
 static int fds[NR_FDS];
@@ -37,6 +47,8 @@ static struct sock_filter port_filter[4];
 static struct sock_filter take_all[] = { BPF_STMT(BPF_RET | BPF_K, 0xffffffff) };
 /* Takes the first 64 bytes of each. */
 static struct sock_filter take_64[] = { BPF_STMT(BPF_RET | BPF_K, 64) };
+/* Takes the first 256 KiB of each: all of a TCP segment. */
+static struct sock_filter take_256k[] = { BPF_STMT(BPF_RET | BPF_K, 0x40000) };
 static const uint8_t ip_opts[8] = { IPOPT_NOOP, IPOPT_NOOP, IPOPT_NOOP, IPOPT_NOOP,
 				    IPOPT_NOOP, IPOPT_NOOP, IPOPT_NOOP, IPOPT_END };
 static struct icmp6_filter icmp6_filter;
@@ -76,11 +88,47 @@ static void send_to(int from, int to, const char *msg)
 		die(names[from]);
 }
 
+/* lo up, and ping sockets for group 0, in the program's namespace. */
+static void set_up_namespace(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	int fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY);
+
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr))
+		die("lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr))
+		die("lo up");
+	if (fd < 0 || write(fd, "0 0", 3) != 3)
+		die("ping_group_range");
+	close(fd);
+	close(s);
+}
+
+/* A connection to the listener, both ends here: the accepted end inherits
+ * the listener's filter. */
+static void connect_pair(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port_of(fds[LISTENER])),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	fds[CLIENT] = socket(AF_INET, SOCK_STREAM, 0);
+	if (fds[CLIENT] < 0 || connect(fds[CLIENT], (struct sockaddr *)&a, sizeof(a)))
+		die(names[CLIENT]);
+	fds[SERVER] = accept(fds[LISTENER], NULL, NULL);
+	if (fds[SERVER] < 0)
+		die(names[SERVER]);
+}
+
 static void set_up(void)
 {
 	struct sockaddr_in lo = { .sin_family = AF_INET,
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int sv[2];
+
+	set_up_namespace();
+	fds[PING] = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
 
 	for (int i = FILTERED; i <= LOCKED; i++)
 		fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
@@ -93,7 +141,7 @@ static void set_up(void)
 	fds[UNIX_A] = sv[0];
 	fds[UNIX_B] = sv[1];
 	for (int i = 0; i < NR_FDS; i++)
-		if (fds[i] < 0)
+		if (fds[i] < 0 && i != CLIENT && i != SERVER)
 			die(names[i]);
 	for (int i = FILTERED; i <= LISTENER; i++)
 		if (bind(fds[i], (struct sockaddr *)&lo, sizeof(lo)))
@@ -110,7 +158,10 @@ static void set_up(void)
 	port_filter[3] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffff);
 	attach(FILTERED, port_filter, 4, false);
 	attach(LOCKED, take_all, 1, true);
-	attach(LISTENER, take_64, 1, false);
+	attach(LISTENER, take_256k, 1, false);
+	connect_pair();
+	attach(CLIENT, take_all, 1, true);
+	attach(PING, take_64, 1, false);
 	attach(RAW, take_64, 1, true);
 	attach(UNIX_A, take_all, 1, true);
 	if (send(fds[UNIX_B], "unix", 4, 0) != 4)
@@ -139,6 +190,25 @@ static bool same_filter(int i, const struct sock_filter *insns, socklen_t n, int
 	getsockopt(fds[i], SOL_SOCKET, SO_LOCK_FILTER, &lock, &lock_len);
 	return PROG_CHECK(lock == locked, "%s: SO_LOCK_FILTER is %d, not %d", names[i], lock,
 			  locked);
+}
+
+/* An echo request through the ping socket is answered through its filter. */
+static bool ping_answered(void)
+{
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct icmphdr req = { .type = ICMP_ECHO, .un.echo.sequence = htons(5) };
+	struct icmphdr reply = { 0 };
+	struct timeval tv = { 2, 0 };
+
+	setsockopt(fds[PING], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(fds[PING], &req, sizeof(req), 0, (struct sockaddr *)&lo, sizeof(lo)) !=
+	    sizeof(req))
+		return prog_fail("%s: cannot send: %s", names[PING], strerror(errno));
+	if (recv(fds[PING], &reply, sizeof(reply), 0) != sizeof(reply))
+		return prog_fail("%s: no echo reply: %s", names[PING], strerror(errno));
+	return PROG_CHECK(reply.type == ICMP_ECHOREPLY && reply.un.echo.sequence == htons(5),
+			  "%s: the reply is not ours", names[PING]);
 }
 
 static bool receives(int i, const char *want, int flags)
@@ -184,7 +254,10 @@ int main(int argc, char **argv)
 
 	same_filter(FILTERED, port_filter, 4, 0);
 	same_filter(LOCKED, take_all, 1, 1);
-	same_filter(LISTENER, take_64, 1, 0);
+	same_filter(LISTENER, take_256k, 1, 0);
+	same_filter(SERVER, take_256k, 1, 0);
+	same_filter(CLIENT, take_all, 1, 1);
+	same_filter(PING, take_64, 1, 0);
 	same_filter(RAW, take_64, 1, 1);
 	same_filter(UNIX_A, take_all, 1, 1);
 	same_filter(UNIX_B, NULL, 0, 0);
@@ -202,5 +275,10 @@ int main(int argc, char **argv)
 	else
 		PROG_CHECK(!memcmp(&f6, &icmp6_filter, sizeof(f6)), "ICMP6_FILTER changed");
 	port_filter_works();
+	if (send(fds[CLIENT], "tcp", 3, 0) == 3)
+		receives(SERVER, "tcp", 0);
+	else
+		prog_fail("%s: cannot send: %s", names[CLIENT], strerror(errno));
+	ping_answered();
 	prog_finish();
 }
