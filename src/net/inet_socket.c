@@ -107,8 +107,10 @@ static void describe(const InetSocket *s, char *buf, size_t size)
 
 /* ---- dump ------------------------------------------------------------------- */
 
-/* Packets queued on a ping or raw socket cannot be queued again as they
- * were yet (they would reach every raw socket of their protocol). */
+/* Packets queued on a ping or raw socket cannot be queued again soundly:
+ * sent again to the socket, each would reach every raw socket of its
+ * protocol in the namespace too, and the kernel's own handler of it (an
+ * echo request is answered, a TCP segment reset). */
 static int refuse_queued(const struct fd_probe *p, const InetSocket *s)
 {
 	char what[64], byte;
@@ -124,40 +126,9 @@ static int refuse_queued(const struct fd_probe *p, const InetSocket *s)
 	return -EOPNOTSUPP;
 }
 
-static int refuse_icmp6_filter(const struct fd_probe *p, const InetSocket *s)
+/* What cryo cannot give back yet: corked data. */
+static int refuse_corked(const struct fd_probe *p, const struct inet_diag_state *st)
 {
-	uint32_t filter[8] = { 0 }, pass_all[8] = { 0 };
-	socklen_t len = sizeof(filter);
-
-	if (s->family != AF_INET6 || s->type != SOCK_RAW || s->protocol != IPPROTO_ICMPV6)
-		return 0;
-	if (getsockopt(p->dup, SOL_ICMPV6, ICMP6_FILTER, filter, &len))
-		return pr_errno_ret("dump: pid %d %s (%s): cannot read its ICMPv6 filter", p->pid,
-				    p->name, p->link);
-	if (memcmp(filter, pass_all, sizeof(filter))) {
-		pr_fd_err(p, "raw ICMPv6 socket with an ICMP6_FILTER: not supported yet");
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
-/* What cryo cannot give back yet: a filter, IP options, corked data. */
-static int refuse_unsupported(const struct fd_probe *p, const struct inet_diag_state *st)
-{
-	struct sock_fprog prog = { 0 };
-	socklen_t len = 0;
-	uint8_t ip_opts[40];
-
-	/* With length 0 the kernel answers with the filter's length. */
-	if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, &prog, &len) || len) {
-		pr_fd_err(p, "socket filter (SO_ATTACH_FILTER or BPF): not supported yet");
-		return -EOPNOTSUPP;
-	}
-	len = sizeof(ip_opts);
-	if (!getsockopt(p->dup, SOL_IP, IP_OPTIONS, ip_opts, &len) && len) {
-		pr_fd_err(p, "IP options (IP_OPTIONS): not supported yet");
-		return -EOPNOTSUPP;
-	}
 	if (st && st->wqueue) {
 		pr_fd_err(p, "UDP socket with %u bytes corked or not yet sent: not supported yet",
 			  st->wqueue);
@@ -390,9 +361,9 @@ static int inet_dump(const struct file_dump *d)
 	}
 	ret = dump_state(d, p, s, &local, connected ? &peer : NULL, &st);
 	if (!ret)
-		ret = refuse_unsupported(p, s->local_port && is_udp(s) ? &st : NULL);
+		ret = refuse_corked(p, s->local_port && is_udp(s) ? &st : NULL);
 	if (!ret)
-		ret = refuse_icmp6_filter(p, s);
+		ret = inet_filters_dump(p, s);
 	if (!ret)
 		ret = dump_device_and_timeouts(p, s);
 	if (!ret)
@@ -500,6 +471,8 @@ static int inet_check(const struct image_dir *dir, struct files_image *img, stru
 	uint64_t queued;
 	const char *problem = record_problem(s, &queued);
 
+	if (!problem)
+		problem = inet_filters_problem(s);
 	if (problem) {
 		load_err(img, f, "%s", problem);
 		return -EBADMSG;
@@ -603,6 +576,8 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 		ret = inet_options_restore_buffers(fd, s, &what);
 	} else {
 		ret = inet_options_restore(fd, s, &what);
+		if (!ret)
+			ret = inet_ip_filters_restore(fd, s, &what);
 		if (!ret && s->bound_device) {
 			what = "SO_BINDTODEVICE";
 			if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, s->bound_device,
@@ -689,6 +664,7 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 	const InetSocket *s = f->e->inet_socket;
 	_cleanup_close_ int fd = -1;
 	bool closed = tcp_restored_closed(s);
+	const char *what = "?";
 	int ret;
 
 	fd = socket((int)s->family, (int)s->type | SOCK_CLOEXEC, (int)s->protocol);
@@ -722,6 +698,10 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 		ret = restore_tcp(r, f, fd);
 	if (!ret && !s->tcp && !closed)
 		ret = udp_queue_restore(r, f, fd);
+	/* After the queue: its datagrams passed the filter once (or came
+	 * before it), and must not meet it again. */
+	if (!ret && (ret = inet_sock_filter_restore(fd, s, &what)))
+		restore_err(r, f, "cannot set %s again: %s", what, strerror(-ret));
 	if (!ret && !s->tcp && !closed)
 		ret = restore_connection(r, f, fd);
 	if (!ret)

@@ -116,6 +116,20 @@ void inet_sockaddr_split(const struct sockaddr_storage *sa, bool unmap, uint8_t 
 int inet_addr_save(const struct sockaddr_storage *sa, bool unmap, ProtobufCBinaryData *out,
 		   uint32_t *port, uint32_t *scope);
 
+/* ---- filters and IP options (inet_filters.c) ------------------------------ */
+
+struct fd_probe;
+/* Saves the socket filter and its lock, IP_OPTIONS and a raw ICMPv6
+ * socket's ICMP6_FILTER into @s; an eBPF filter is refused by name. */
+int inet_filters_dump(const struct fd_probe *p, InetSocket *s);
+/* What is wrong with the saved filters and IP options, or NULL. */
+const char *inet_filters_problem(const InetSocket *s);
+/* Sets IP_OPTIONS and ICMP6_FILTER again; *@what names a failed one. */
+int inet_ip_filters_restore(int fd, const InetSocket *s, const char **what);
+/* Attaches the socket filter again and locks it: after the queue is
+ * refilled, which it could otherwise filter away. */
+int inet_sock_filter_restore(int fd, const InetSocket *s, const char **what);
+
 /* ---- raw and ping sockets (raw_peer.c) ------------------------------------- */
 
 /* Whether the raw (or with @ping, ping) socket of inode @ino, of task

@@ -18,11 +18,11 @@
 #include "files/kind.h"
 #include "net/internal.h"
 #include "net/sock_diag.h"
+#include "net/sock_filter.h"
 
 #ifndef SOL_PACKET
 #define SOL_PACKET 263
 #endif
-#define FILTER_MAX_INSNS 4096
 #define MEMBERSHIP_COUNT_MAX 4096
 #define FANOUT_FLAG_UNIQUEID_BIT ((uint32_t)PACKET_FANOUT_FLAG_UNIQUEID << 16)
 
@@ -166,7 +166,8 @@ static int dump_timeouts_filter(const struct fd_probe *p, PacketSocket *s)
 {
 	struct timeval tv;
 	socklen_t len = sizeof(tv);
-	int locked;
+	bool locked;
+	int ret;
 
 	if (getsockopt(p->dup, SOL_SOCKET, SO_RCVTIMEO_OLD, &tv, &len))
 		return -errno;
@@ -175,30 +176,11 @@ static int dump_timeouts_filter(const struct fd_probe *p, PacketSocket *s)
 	if (getsockopt(p->dup, SOL_SOCKET, SO_SNDTIMEO_OLD, &tv, &len))
 		return -errno;
 	s->sndtimeo_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
-	/* SO_GET_FILTER with no room tells the number of instructions. */
-	len = 0;
-	if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, NULL, &len)) {
-		/* An eBPF program (SO_ATTACH_BPF) has no classic form to give. */
-		if (errno == EACCES || errno == EINVAL) {
-			pr_fd_err(p, "AF_PACKET with an eBPF filter (SO_ATTACH_BPF): not "
-				  "supported");
-			return -EOPNOTSUPP;
-		}
-		return -errno;
-	}
-	if (len) {
-		s->has_filter = true;
-		s->filter.data = malloc((size_t)len * sizeof(struct sock_filter));
-		if (!s->filter.data)
-			return -ENOMEM;
-		if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, s->filter.data, &len))
-			return -errno;
-		s->filter.len = (size_t)len * sizeof(struct sock_filter);
-	}
-	if (sockopt_int(p->dup, SOL_SOCKET, SO_LOCK_FILTER, &locked))
-		return -errno;
-	s->has_filter_locked = locked != 0;
-	s->filter_locked = locked != 0;
+	ret = sock_filter_dump(p, &s->has_filter, &s->filter, &locked);
+	if (ret)
+		return ret;
+	s->has_filter_locked = locked;
+	s->filter_locked = locked;
 	return 0;
 }
 
@@ -304,6 +286,8 @@ static const char *membership_problem(const PacketMembership *m)
 static const char *packet_problem(const PacketSocket *s)
 {
 	unsigned int mode = (s->fanout >> 16) & 0xff;
+	const char *filter_problem = sock_filter_problem(s->has_filter, &s->filter,
+							 s->filter_locked);
 
 	if (s->type != SOCK_RAW && s->type != SOCK_DGRAM && s->type != SOCK_PACKET)
 		return "type is neither raw, datagram nor SOCK_PACKET";
@@ -318,11 +302,8 @@ static const char *packet_problem(const PacketSocket *s)
 	if (s->has_fanout && (!s->fanout || mode > PACKET_FANOUT_QM ||
 			      mode == PACKET_FANOUT_CBPF || mode == PACKET_FANOUT_EBPF))
 		return "a fanout mode cryo cannot restore";
-	if (s->has_filter && (!s->filter.len || s->filter.len % sizeof(struct sock_filter) ||
-			      s->filter.len / sizeof(struct sock_filter) > FILTER_MAX_INSNS))
-		return "a filter that is no whole number of instructions, or too long";
-	if (s->filter_locked && !s->has_filter)
-		return "a locked filter that is not there";
+	if (filter_problem)
+		return filter_problem;
 	if (s->rcvtimeo_us > INT32_MAX * 1000000ull || s->sndtimeo_us > INT32_MAX * 1000000ull)
 		return "a timeout out of range";
 	for (size_t i = 0; i < s->n_memberships; i++) {
@@ -522,31 +503,20 @@ static int filter_nothing(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ? -errno : 0;
 }
 
+/* The filter that takes nothing comes off first when the socket had none. */
 static int restore_filter(struct restore_ctx *r, const struct file_obj *f, int fd)
 {
 	const PacketSocket *s = f->e->packet_socket;
+	const char *what = "its filter (SO_DETACH_FILTER)";
 	int one = 1, ret = 0;
 
-	if (s->has_filter) {
-		struct sock_fprog prog = {
-			.len = (unsigned short)(s->filter.len / sizeof(struct sock_filter)),
-			.filter = (struct sock_filter *)s->filter.data,
-		};
-
-		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
-			ret = -errno;
-	} else if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &one, sizeof(one))) {
+	if (!s->has_filter && setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &one, sizeof(one)))
 		ret = -errno;
-	}
-	if (ret) {
-		restore_err(r, f, "cannot attach its filter again: %s", strerror(-ret));
-		return ret;
-	}
-	if (s->filter_locked && setsockopt(fd, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one))) {
-		restore_err(r, f, "cannot lock its filter again: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
+	if (!ret)
+		ret = sock_filter_restore(fd, s->has_filter, &s->filter, s->filter_locked, &what);
+	if (ret)
+		restore_err(r, f, "cannot set %s again: %s", what, strerror(-ret));
+	return ret;
 }
 
 static int packet_open(struct restore_ctx *r, const struct file_obj *f)

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <linux/filter.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "common/cleanup.h"
 #include "files/kind.h"
 #include "net/internal.h"
+#include "net/sock_filter.h"
 #include "net/unix_internal.h"
 
 static socklen_t make_addr(const ProtobufCBinaryData *name, struct sockaddr_un *sa)
@@ -212,16 +212,10 @@ static int finish(struct restore_ctx *r, const struct unix_made *made, const str
 		restore_err(r, f, "cannot set %s as saved: %s", what, strerror(-ret));
 		return ret;
 	}
-	if (s->has_filter) {
-		struct sock_fprog prog = {
-			.len = (unsigned short)(s->filter.len / sizeof(struct sock_filter)),
-			.filter = (struct sock_filter *)s->filter.data,
-		};
-
-		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) {
-			restore_err(r, f, "cannot attach its filter again: %s", strerror(errno));
-			return -errno;
-		}
+	ret = sock_filter_restore(fd, s->has_filter, &s->filter, s->filter_locked, &what);
+	if (ret) {
+		restore_err(r, f, "cannot set %s again: %s", what, strerror(-ret));
+		return ret;
 	}
 	if (data_of(r, f)) {
 		ret = unix_queue_check(r, made, data_of(r, f), fd, &what);

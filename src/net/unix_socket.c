@@ -7,7 +7,6 @@
  * Peers are found by inode through sock_diag, never by fd order. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/filter.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "files/kind.h"
 #include "net/internal.h"
 #include "net/sock_diag.h"
+#include "net/sock_filter.h"
 #include "net/unix_internal.h"
 
 /* The kernel's sk_state values that sock_diag shows for unix sockets. */
@@ -32,7 +32,6 @@
 /* The kernel's SCM_MAX_FD: fds one message carries. */
 #define UNIX_RIGHTS_MAX 253
 /* The kernel's BPF_MAXINSNS. */
-#define FILTER_MAX_INSNS 4096
 
 static int sockopt_int(int fd, int level, int name, int *out)
 {
@@ -191,6 +190,8 @@ static int dump_timeouts_linger_filter(const struct fd_probe *p, UnixSocket *s)
 	struct timeval tv;
 	struct linger linger;
 	socklen_t len = sizeof(tv);
+	bool locked;
+	int ret;
 
 	if (getsockopt(p->dup, SOL_SOCKET, SO_RCVTIMEO_OLD, &tv, &len))
 		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_RCVTIMEO", p->pid,
@@ -209,25 +210,12 @@ static int dump_timeouts_linger_filter(const struct fd_probe *p, UnixSocket *s)
 		s->has_linger_s = true;
 		s->linger_s = linger.l_linger;
 	}
-	/* SO_GET_FILTER with no room tells the number of instructions. */
-	len = 0;
-	if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, NULL, &len))
-		return pr_errno_ret("dump: pid %d %s (%s): cannot read its filter", p->pid,
-				    p->name, p->link);
-	if (len) {
-		size_t bytes = (size_t)len * sizeof(struct sock_filter);
-
-		s->has_filter = true;
-		s->filter.data = malloc(bytes);
-		if (!s->filter.data)
-			return -ENOMEM;
-		s->filter.len = bytes;
-		if (getsockopt(p->dup, SOL_SOCKET, SO_GET_FILTER, s->filter.data, &len))
-			return pr_errno_ret("dump: pid %d %s (%s): cannot read its filter",
-					    p->pid, p->name, p->link);
-		s->filter.len = (size_t)len * sizeof(struct sock_filter);
+	ret = sock_filter_dump(p, &s->has_filter, &s->filter, &locked);
+	if (!ret && locked) {
+		s->has_filter_locked = true;
+		s->filter_locked = true;
 	}
-	return 0;
+	return ret;
 }
 
 static int unix_dump(const struct file_dump *d)
@@ -327,9 +315,8 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 	if (s->rcvtimeo_us / 1000000 > INT32_MAX || s->sndtimeo_us / 1000000 > INT32_MAX ||
 	    (s->has_linger_s && s->linger_s > INT32_MAX))
 		return "timeout or linger time out of range";
-	if (s->has_filter && (!s->filter.len || s->filter.len % sizeof(struct sock_filter) ||
-			      s->filter.len / sizeof(struct sock_filter) > FILTER_MAX_INSNS))
-		return "a filter that is no whole number of instructions, or too long";
+	if (sock_filter_problem(s->has_filter, &s->filter, s->filter_locked))
+		return sock_filter_problem(s->has_filter, &s->filter, s->filter_locked);
 	for (size_t i = 0; i < s->n_options; i++)
 		if (!inet_option_known(s->options[i]->level, s->options[i]->name))
 			return "an option cryo does not know";

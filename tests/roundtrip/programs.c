@@ -109,6 +109,8 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_seccomp", .cycles = CYCLES_ALL },
 	{ .name = "prog_shmem", .cycles = CYCLES_ALL },
 	{ .name = "prog_signals", .cycles = CYCLES_ALL },
+	{ .name = "prog_sock_filter", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET,
+	  .dump.options = LIST("--tcp-established") },
 	{ .name = "prog_sleep", .cycles = CYCLES_ALL },
 	{ .name = "prog_sparse", .cycles = CYCLES_ALL },
 	{ .name = "prog_stopped", .cycles = CYCLES_ALL },

@@ -127,10 +127,16 @@ TEST(a_packet_socket_record_loads)
 
 	packet_record(&r);
 	CHECK(load_record(&r, err, sizeof(err)) == 0, "refused: %s", err);
+	/* The kernel locks a socket with no filter too: nothing can be attached. */
+	packet_record(&r);
+	r.s.has_filter = false;
+	r.s.has_filter_locked = r.s.filter_locked = true;
+	CHECK(load_record(&r, err, sizeof(err)) == 0, "locked with no filter refused: %s", err);
 }
 
 TEST(bad_packet_socket_records_are_refused)
 {
+	static struct sock_filter too_long[4097];
 	struct packet_record r;
 
 	packet_record(&r);
@@ -170,9 +176,8 @@ TEST(bad_packet_socket_records_are_refused)
 	expect_refused(&r, "a filter that is no whole number of instructions");
 
 	packet_record(&r);
-	r.s.has_filter = false;
-	r.s.has_filter_locked = r.s.filter_locked = true;
-	expect_refused(&r, "a locked filter that is not there");
+	r.s.filter = (ProtobufCBinaryData){ sizeof(too_long), (uint8_t *)too_long };
+	expect_refused(&r, "a filter that is no whole number of instructions, or too long");
 
 	packet_record(&r);
 	r.o.name = 9999;
