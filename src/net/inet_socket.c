@@ -221,7 +221,7 @@ static int dump_linger_and_congestion(const struct fd_probe *p, InetSocket *s)
  * in no table, nor are ping and raw sockets (sock_diag has no ping, and
  * raw_diag is a module of its own): for them only poll() tells whether
  * reading was shut down. */
-static int dump_state(const struct fd_probe *p, InetSocket *s,
+static int dump_state(const struct file_dump *d, const struct fd_probe *p, InetSocket *s,
 		      const struct sockaddr_storage *local, const struct sockaddr_storage *peer,
 		      struct inet_diag_state *st)
 {
@@ -257,11 +257,20 @@ static int dump_state(const struct fd_probe *p, InetSocket *s,
 			pr_fd_err(p, "TCP socket no longer listening (state %u)", st->state);
 			return -EAGAIN;
 		}
-		/* A listener's queues are its accept queue and its backlog. */
-		if (st->rqueue) {
+		/* A listener's queues are its accept queue and its backlog. Only
+		 * accept() reaches a waiting connection, and nothing puts one
+		 * back: the kernel makes them only from a handshake, whose
+		 * sequence numbers it picks itself. As criu, --skip-in-flight
+		 * leaves them out (their clients get a reset once restored). */
+		if (st->rqueue && file_dump_skip_in_flight(d)) {
+			pr_info("dump: pid %d %s (%s): --skip-in-flight: %u connection%s waiting "
+				"in its accept queue left out", p->pid, p->name, p->link,
+				st->rqueue, st->rqueue == 1 ? "" : "s");
+		} else if (st->rqueue) {
 			pr_fd_err(p, "TCP listening socket with %u connection%s waiting in its "
-				  "accept queue: not supported yet", st->rqueue,
-				  st->rqueue == 1 ? "" : "s");
+				  "accept queue: not supported (the kernel has no way to put a "
+				  "connection back into an accept queue; --skip-in-flight leaves "
+				  "them out)", st->rqueue, st->rqueue == 1 ? "" : "s");
 			return -EOPNOTSUPP;
 		}
 		s->has_backlog = true;
@@ -379,7 +388,7 @@ static int inet_dump(const struct file_dump *d)
 			s->peer_scope_id = scope;
 		}
 	}
-	ret = dump_state(p, s, &local, connected ? &peer : NULL, &st);
+	ret = dump_state(d, p, s, &local, connected ? &peer : NULL, &st);
 	if (!ret)
 		ret = refuse_unsupported(p, s->local_port && is_udp(s) ? &st : NULL);
 	if (!ret)

@@ -91,6 +91,10 @@ int net_veth_external_add(const char *spec);
 const char *net_veth_external_outside(const char *inside);
 /* Saves the namespace's veth ends into w->devs. */
 int net_link_collect(struct net_walk *w);
+/* mnl_attr_parse() callbacks filling a table of a link's attributes and of
+ * its IFLA_LINKINFO (net_refuse.c reads the same). */
+int net_link_attr(const struct nlattr *a, void *data);
+int net_link_info_attr(const struct nlattr *a, void *data);
 /* Fails, naming it, on a veth whose peer is outside and not named. */
 int net_link_check_externals(const NetNs *ns);
 /* Makes @ns's devices in the namespace cryo is in; an outside peer goes

@@ -89,7 +89,7 @@ const char *net_veth_external_outside(const char *inside)
 
 /* ---- dump ---------------------------------------------------------------- */
 
-static int link_attr(const struct nlattr *a, void *data)
+int net_link_attr(const struct nlattr *a, void *data)
 {
 	const struct nlattr **tb = data;
 	int type = mnl_attr_get_type(a);
@@ -99,7 +99,7 @@ static int link_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-static int info_attr(const struct nlattr *a, void *data)
+int net_link_info_attr(const struct nlattr *a, void *data)
 {
 	const struct nlattr **tb = data;
 	int type = mnl_attr_get_type(a);
@@ -147,7 +147,7 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 
 	if (w->ret)
 		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*ifm), link_attr, tb);
+	mnl_attr_parse(nlh, sizeof(*ifm), net_link_attr, tb);
 	if (!tb[IFLA_IFNAME] || mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING))
 		return MNL_CB_OK;
 	name = mnl_attr_get_str(tb[IFLA_IFNAME]);
@@ -155,7 +155,7 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	/* net_refuse.c refused every other kind. */
 	if (tb[IFLA_LINKINFO])
-		mnl_attr_parse_nested(tb[IFLA_LINKINFO], info_attr, info);
+		mnl_attr_parse_nested(tb[IFLA_LINKINFO], net_link_info_attr, info);
 	if (!info[IFLA_INFO_KIND])
 		return MNL_CB_OK;
 	bridge = !strcmp(mnl_attr_get_str(info[IFLA_INFO_KIND]), "bridge");

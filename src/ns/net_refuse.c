@@ -17,26 +17,6 @@
 
 /* ---- links ---- */
 
-static int link_attr(const struct nlattr *a, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(a);
-
-	if (type <= IFLA_MAX && mnl_attr_type_valid(a, IFLA_MAX) >= 0)
-		tb[type] = a;
-	return MNL_CB_OK;
-}
-
-static int info_attr(const struct nlattr *a, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(a);
-
-	if (type <= IFLA_INFO_MAX)
-		tb[type] = a;
-	return MNL_CB_OK;
-}
-
 static int on_link(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
@@ -44,12 +24,12 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 	struct net_walk *w = data;
 	const char *name, *kind = "no kind";
 
-	mnl_attr_parse(nlh, sizeof(*ifm), link_attr, tb);
+	mnl_attr_parse(nlh, sizeof(*ifm), net_link_attr, tb);
 	name = tb[IFLA_IFNAME] ? mnl_attr_get_str(tb[IFLA_IFNAME]) : "?";
 	if (ifm->ifi_flags & IFF_LOOPBACK && !strcmp(name, "lo"))
 		return MNL_CB_OK;
 	if (tb[IFLA_LINKINFO]) {
-		mnl_attr_parse_nested(tb[IFLA_LINKINFO], info_attr, info);
+		mnl_attr_parse_nested(tb[IFLA_LINKINFO], net_link_info_attr, info);
 		if (info[IFLA_INFO_KIND])
 			kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
 	}

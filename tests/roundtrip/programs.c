@@ -132,6 +132,12 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-close"),
 		.restore.options = LIST("--tcp-close"),
 	},
+	{
+		/* The original keeps the connection the dump leaves out. */
+		.name = "prog_tcp_accept_skip",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.dump.options = LIST("--tcp-established", "--skip-in-flight"),
+	},
 	{ .name = "prog_tcp_bound", .cycles = CYCLES_ALL },
 	{ .name = "prog_tcp_listen", .cycles = CYCLES_ALL },
 	/* A pid namespace's init. */
