@@ -442,8 +442,6 @@ int files_dump_finish(struct files_dump_set *set, const pid_t *live, size_t n)
 	int ret = check_groups(set);
 
 	if (!ret)
-		ret = in_flight_check_cycles(set);
-	if (!ret)
 		ret = ctty_check(set);
 	if (!ret)
 		ret = write_files(set);

@@ -111,10 +111,6 @@ int obj_dump(struct files_dump_set *set, const struct fd_probe *p, const struct 
 	     struct dump_obj *o, FdEntry *const *fds, size_t nr_fds);
 /* in_flight.c: lets go of cryo's copies of files in flight. */
 void in_flight_forget(struct files_dump_set *set);
-/* in_flight.c: fails, naming one, when sockets in flight carry each other
- * in a cycle of groups (a socket in its own or its peer's queue is fine):
- * restore fills a group's queues while it makes it. */
-int in_flight_check_cycles(const struct files_dump_set *set);
 
 /* The object a mapping of @b's inode is opened from at restore: the one
  * that holds the inode's contents; 0 when the inode has no object yet. */

@@ -144,127 +144,6 @@ int file_dump_in_flight(const struct file_dump *d, int fd, const char *where, ui
 	return ret;
 }
 
-/* ---- cycles, at the end of the dump ------------------------------------------------ */
-
-/* The group an object is made in: its leader's id, or its own. */
-static uint32_t unit_of(const struct files_dump_set *set, uint32_t id)
-{
-	const FileEntry *fe = set->objs[id - 1].fe;
-
-	return fe->has_group_of ? fe->group_of : fe->id;
-}
-
-struct edges {
-	const struct files_dump_set *set;
-	uint32_t from;
-	uint32_t (*list)[2];
-	size_t nr;
-};
-
-static int add_edge(void *arg, uint32_t id)
-{
-	struct edges *e = arg;
-	uint32_t (*bigger)[2];
-	uint32_t to;
-
-	if (!id || id > e->set->nr_objs)
-		return -EINVAL;
-	to = unit_of(e->set, id);
-	/* A socket in its own queue or its peer's is sent from the group
-	 * being made. */
-	if (to == e->from)
-		return 0;
-	bigger = reallocarray(e->list, e->nr + 1, sizeof(*bigger));
-	if (!bigger)
-		return -ENOMEM;
-	e->list = bigger;
-	e->list[e->nr][0] = e->from;
-	e->list[e->nr++][1] = to;
-	return 0;
-}
-
-static int cmp_edge(const void *a, const void *b)
-{
-	const uint32_t *x = a, *y = b;
-
-	return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : (x[1] > y[1]) - (x[1] < y[1]);
-}
-
-/* Depth-first from @unit: 1 on the way, 2 done. Returns the unit found on
- * the way again (a cycle), or 0. */
-static uint32_t visit(const struct edges *e, uint8_t *state, uint32_t unit)
-{
-	size_t lo = 0, hi = e->nr;
-
-	state[unit] = 1;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (e->list[mid][0] < unit)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < e->nr && e->list[i][0] == unit; i++) {
-		uint32_t to = e->list[i][1], found;
-
-		if (state[to] == 1)
-			return to;
-		if (!state[to] && (found = visit(e, state, to)))
-			return found;
-	}
-	state[unit] = 2;
-	return 0;
-}
-
-int in_flight_check_cycles(const struct files_dump_set *set)
-{
-	struct edges e = { .set = set };
-	_cleanup_free_ uint8_t *state = NULL;
-	uint32_t found = 0;
-	int ret = 0;
-
-	if (!set->nr_flying_socks)
-		return 0;
-	for (size_t i = 0; i < set->nr_objs && !ret; i++) {
-		const FileEntry *fe = set->objs[i].fe;
-		const struct file_kind *kind = file_kind_of(fe->kind);
-
-		if (!kind || !kind->each_in_flight)
-			continue;
-		e.from = unit_of(set, fe->id);
-		ret = kind->each_in_flight(fe, add_edge, &e);
-	}
-	state = calloc(set->nr_objs + 1, 1);
-	if (!ret && !state)
-		ret = -ENOMEM;
-	if (!ret && e.nr)
-		qsort(e.list, e.nr, sizeof(*e.list), cmp_edge);
-	for (size_t i = 0; !ret && !found && i < e.nr; i++)
-		if (!state[e.list[i][0]])
-			found = visit(&e, state, e.list[i][0]);
-	free(e.list);
-	if (ret)
-		return ret;
-	if (found) {
-		const struct dump_obj *o = &set->objs[found - 1];
-
-		const char *kind = file_kind_of(o->fe->kind)->name;
-		static const char why[] = "sockets in flight carry each other in a cycle through it "
-					  "(its queue, or its peer's, carries a socket whose queue "
-					  "carries ... it again): not supported yet";
-
-		/* An object seen in flight only was first met as cryo's copy. */
-		if (o->pid == getpid())
-			pr_err("dump: %s file %u, in flight only: %s", kind, found, why);
-		else
-			pr_err("dump: pid %d fd %d (%s file %u): %s", o->pid, o->fd, kind, found,
-			       why);
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
 /* ---- load -------------------------------------------------------------------- */
 
 struct mark {
@@ -363,8 +242,9 @@ int restore_keep_fd(struct restore_ctx *r, const struct file_obj *f, int fd)
 	return 0;
 }
 
-/* A socket carrying one that carries ... the first: the kind would make
- * the first again while making it. Dump refuses the short cycles. */
+/* Groups made each while filling the last's queue: a guard against an
+ * image that would make them without end (the kind sends a socket of a
+ * group being made from that group, so a real cycle stops there). */
 #define IN_FLIGHT_DEPTH_MAX 16
 
 int restore_in_flight_fd(struct restore_ctx *r, const struct file_obj *carrier, uint32_t id)
@@ -385,9 +265,17 @@ int restore_in_flight_fd(struct restore_ctx *r, const struct file_obj *carrier, 
 		fd = r->preparing->fds[i];
 	if (fd >= 0)
 		return fd;
+	if (r->preparing && f->kind->opened_in_task &&
+	    (!f->kind->opened_by_cryo || f->kind->opened_by_cryo(f->e) != FILE_OPENED_BEFORE_TREE)) {
+		restore_err(r, carrier, "carries %s file %u in flight, which can be opened only "
+			    "once the processes exist, but two processes share the sockets, so cryo "
+			    "fills the queue before it makes them: not supported yet",
+			    f->kind->name, id);
+		return -EOPNOTSUPP;
+	}
 	if (r->in_flight_depth >= IN_FLIGHT_DEPTH_MAX) {
 		restore_err(r, carrier, "file %u in flight: sockets in flight carry each other "
-			    "more than %d deep (a cycle): not supported", id, IN_FLIGHT_DEPTH_MAX);
+			    "more than %d deep: not supported", id, IN_FLIGHT_DEPTH_MAX);
 		return -ELOOP;
 	}
 	r->in_flight_depth++;

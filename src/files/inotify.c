@@ -212,4 +212,5 @@ const struct file_kind inotify_kind = {
 	.dump = inotify_dump,
 	.check = inotify_check,
 	.open = inotify_open,
+	.in_flight_ok = true,
 };

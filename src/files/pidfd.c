@@ -450,4 +450,5 @@ const struct file_kind pidfd_kind = {
 	.opened_in_task = true,
 	.opened_by_cryo = pidfd_opened_by_cryo,
 	.inode_shared = true,
+	.in_flight_ok = true,
 };

@@ -54,4 +54,5 @@ const struct file_kind signalfd_kind = {
 	.recognise = signalfd_recognise,
 	.dump = signalfd_dump,
 	.open = signalfd_open,
+	.in_flight_ok = true,
 };

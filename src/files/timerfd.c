@@ -152,4 +152,5 @@ const struct file_kind timerfd_kind = {
 	.dump = timerfd_dump,
 	.check = timerfd_check,
 	.open = timerfd_open,
+	.in_flight_ok = true,
 };

@@ -504,7 +504,7 @@ static int inet_check(const struct image_dir *dir, struct files_image *img, stru
 		load_err(img, f, "%s", problem);
 		return -EBADMSG;
 	}
-	if (queued && f->nr_fds)
+	if (queued && (f->nr_fds || f->in_flight))
 		return contents_load(dir, img, f, queued, true);
 	if (!queued && (f->e->n_contents || f->e->contents_in_file)) {
 		load_err(img, f, "contents without queued datagrams");
@@ -746,4 +746,5 @@ const struct file_kind inet_socket_kind = {
 	.dump = inet_dump,
 	.check = inet_check,
 	.open = inet_open,
+	.in_flight_ok = true,
 };

@@ -249,4 +249,5 @@ const struct file_kind netlink_socket_kind = {
 	.dump = netlink_dump,
 	.check = netlink_check,
 	.open = netlink_open,
+	.in_flight_ok = true,
 };

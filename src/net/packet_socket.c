@@ -605,4 +605,5 @@ const struct file_kind packet_socket_kind = {
 	.dump = packet_dump,
 	.check = packet_check,
 	.open = packet_open,
+	.in_flight_ok = true,
 };

@@ -21,6 +21,9 @@ struct unix_made {
 	const struct file_obj *const *members;
 	const int *fds;
 	size_t n;
+	/* Set by unix_queue.c: the group whose queue was being filled when
+	 * this one was made (a cycle of groups in each other's queues). */
+	const struct unix_made *outer;
 };
 /* Saves what is queued to be read on d->p (a stream's bytes, or every
  * record with its sender and its fds in flight, which become objects of

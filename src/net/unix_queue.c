@@ -379,14 +379,22 @@ static const struct ucred *record_creds(const UnixRecord *rec, struct ucred *out
 	return out;
 }
 
-/* The fd of object @id in flight on @f: a socket being made with it, or
+/* The groups whose queues are being filled or checked, innermost first.
+ * Filling one may make another, for a socket in flight in its queue, whose
+ * own queue may carry a socket of the first (a cycle): that one is sent
+ * from here, since the engine gets the first group's fds only once it is
+ * made. Queues are filled one at a time, so one chain serves a process. */
+static const struct unix_made *filling;
+
+/* The fd of object @id in flight on @f: a socket of a group being made, or
  * the engine's, which opens it once and owns it. */
 static int right_fd(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
 		    uint32_t id)
 {
-	for (size_t i = 0; made && i < made->n; i++)
-		if (made->members[i]->e->id == id)
-			return made->fds[i];
+	for (const struct unix_made *m = made; m; m = m->outer)
+		for (size_t i = 0; i < m->n; i++)
+			if (m->members[i]->e->id == id)
+				return m->fds[i];
 	return restore_in_flight_fd(r, f, id);
 }
 
@@ -475,8 +483,8 @@ static int send_from_sender(struct restore_ctx *r, const struct unix_made *made,
 	return ret;
 }
 
-int unix_queue_fill(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
-		    int fd, int peer, const char **why)
+static int fill(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		int fd, int peer, const char **why)
 {
 	const UnixSocket *s = f->e->unix_socket;
 	_cleanup_free_ uint8_t *bytes = NULL;
@@ -590,8 +598,8 @@ static int compare_peeked(const struct peeked *pk, void *arg)
 	return compare_rights(c, rec, pk);
 }
 
-int unix_queue_check(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
-		     int fd, const char **why)
+static int check(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		 int fd, const char **why)
 {
 	const UnixSocket *s = f->e->unix_socket;
 	_cleanup_free_ uint8_t *bytes = NULL;
@@ -610,4 +618,43 @@ int unix_queue_check(struct restore_ctx *r, const struct unix_made *made, const 
 	if (c.differs)
 		*why = c.differs;
 	return ret;
+}
+
+/* @made joins the chain of groups being filled for the time of @step. */
+static int in_chain(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		    int fd, int peer, const char **why,
+		    int (*step)(struct restore_ctx *r, const struct unix_made *made,
+				const struct file_obj *f, int fd, int peer, const char **why))
+{
+	struct unix_made link = { .outer = filling };
+	int ret;
+
+	if (made) {
+		link.members = made->members;
+		link.fds = made->fds;
+		link.n = made->n;
+	}
+	filling = &link;
+	ret = step(r, &link, f, fd, peer, why);
+	filling = link.outer;
+	return ret;
+}
+
+static int check_step(struct restore_ctx *r, const struct unix_made *made,
+		      const struct file_obj *f, int fd, int peer, const char **why)
+{
+	(void)peer;
+	return check(r, made, f, fd, why);
+}
+
+int unix_queue_fill(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		    int fd, int peer, const char **why)
+{
+	return in_chain(r, made, f, fd, peer, why, fill);
+}
+
+int unix_queue_check(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
+		     int fd, const char **why)
+{
+	return in_chain(r, made, f, fd, -1, why, check_step);
 }

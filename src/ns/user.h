@@ -7,6 +7,7 @@
 #ifndef CRYO_NS_USER_H
 #define CRYO_NS_USER_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -76,6 +77,13 @@ int ns_user_become_root(const struct ns_user_set *set, bool back);
  * namespace belonged to its user namespace: a copy of cryo's, made inside
  * it, which cryo enters. */
 int ns_user_copy_mounts(const struct ns_user_set *set);
+/* Whether the tree's processes are born inside @set: its pid namespace is
+ * the user namespace's, whose init only a process inside may create
+ * (restore/pid_ns_root.c), and every other process descends from it. */
+static inline bool ns_user_born_inside(const struct ns_user_set *set)
+{
+	return set && (set->owned_kinds & CLONE_NEWPID);
+}
 /* The id inside of @outside (a uid with @gid false); -ERANGE unmapped. */
 int ns_user_inside(const struct ns_user_set *set, bool gid, uint32_t outside, uint32_t *inside);
 /* The fd a process enters the namespace by; -1 with none. */

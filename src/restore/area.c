@@ -579,16 +579,35 @@ static int fill_vdso(struct restorer_args *args, struct area *area,
  * pages at page offsets, as O_DIRECT wants on a disk of 4 KiB blocks or
  * smaller; a filesystem whose fcntl() refuses O_DIRECT is read through the
  * cache. */
-static bool read_direct_when_cold(int pages_fd)
+static int pages_cold(int pages_fd, bool *cold)
 {
 	struct kabi_cachestat_range range = { 0, 0 };
 	struct kabi_cachestat cs;
 	struct stat st;
-	int flags;
 
 	if (fstat(pages_fd, &st) || !st.st_size || syscall(__NR_cachestat, pages_fd, &range, &cs, 0))
+		return -errno;
+	*cold = cs.nr_cache * PAGE * 2 <= (uint64_t)st.st_size;
+	return 0;
+}
+
+bool restore_pages_cold(int pages_fd)
+{
+	bool cold = false;
+
+	return !pages_cold(pages_fd, &cold) && cold;
+}
+
+/* @cold_at_load: what cryo found, for a process whose cachestat() is
+ * refused (one born in its user namespace, where the file is not its). */
+static bool read_direct_when_cold(int pages_fd, bool cold_at_load)
+{
+	bool cold = cold_at_load;
+	int flags;
+
+	if (pages_cold(pages_fd, &cold) && !cold_at_load)
 		return false;
-	if (cs.nr_cache * PAGE * 2 > (uint64_t)st.st_size)
+	if (!cold)
 		return false;
 	flags = fcntl(pages_fd, F_GETFL);
 	return flags >= 0 && !fcntl(pages_fd, F_SETFL, flags | O_DIRECT);
@@ -646,6 +665,7 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	args->tid = rt->pid;
 	args->uffd_features = LAZY_UFFD_FEATURES;
 	args->userns_fd = ns_user_fd(rt->userns);
+	args->born_in_userns = ns_user_born_inside(rt->userns);
 
 	ret = fill_pages(args, &area, rt, &plan, lazy ? &pins : NULL);
 	lazy_pins_free(&pins);
@@ -676,7 +696,7 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	 * load 11); 32 MiB at a time took 1.8 s, as the whole read. */
 	args->verify_chunk = 1u << 20;
 	args->fill_copy = 1;
-	if (!lazy && read_direct_when_cold(rt->pages->pages_fd)) {
+	if (!lazy && read_direct_when_cold(rt->pages->pages_fd, rt->pages_cold)) {
 		args->verify_chunk = 32u << 20;
 		args->fill_copy = 0;
 	}

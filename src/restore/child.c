@@ -299,8 +299,10 @@ static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, in
 {
 	/* Its files, mapped ones and its executable are opened (or made) as it
 	 * would open them, never with cryo's rights. */
-	int ret = restore_take_fs_creds(rs->tasks[index].core,
-					rs->userns && rs->userns->fs_caps_off);
+	int ret = ns_user_born_inside(rs->userns) ?
+			  restore_take_fs_creds_inside(rs->tasks[index].core, rs->userns) :
+			  restore_take_fs_creds(rs->tasks[index].core,
+						rs->userns && rs->userns->fs_caps_off);
 
 	if (!ret)
 		ret = rs->tree.tasks[index].shares_files ?
@@ -357,7 +359,8 @@ void restore_child(struct restore_set *rs, size_t index)
 
 	/* A zombie was in the tree's user namespace too; it has no threads or
 	 * credentials to set first. */
-	if (!alive && ns_user_fd(rs->userns) >= 0 && setns(ns_user_fd(rs->userns), CLONE_NEWUSER))
+	if (!alive && ns_user_fd(rs->userns) >= 0 && !ns_user_born_inside(rs->userns) &&
+	    setns(ns_user_fd(rs->userns), CLONE_NEWUSER))
 		child_fail(rs, t->pid, -errno);
 	if (!alive)
 		family_leave(t);

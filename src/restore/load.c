@@ -180,6 +180,8 @@ static int load_task(const struct image_dir *dir, const struct tree_task *t,
 		ret = load_files(dir, rt);
 	if (!ret)
 		ret = pages_reader_open(dir, rt->pid, &rt->pages);
+	if (!ret)
+		rt->pages_cold = restore_pages_cold(rt->pages->pages_fd);
 	return ret;
 }
 

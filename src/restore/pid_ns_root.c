@@ -1,22 +1,28 @@
 /* A tree whose root was pid 1 of its own pid namespace: the root is created
  * as the init of a new one (pid 1 inside, the kernel's choice outside), in
  * a new mount namespace with a /proc of its own when the tree had one or
- * when it is a clone. Not the rest of the tree (family.c), nor the init cryo
+ * when it is a clone; from inside the tree's user namespace when that owns
+ * the pid namespace. Not the rest of the tree (family.c), nor the init cryo
  * adds to a clone of another tree (clone.c). */
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "kabi/kabi.h"
 #include "ns/mnt.h"
 #include "ns/ns.h"
+#include "ns/user.h"
 #include "restore/restore.h"
 #include "restorer/args.h"
+#include "task/task.h"
 
 bool restore_root_is_pid_ns_init(const struct restore_set *rs)
 {
@@ -36,6 +42,48 @@ static void __attribute__((noreturn)) root_fail(const struct restore_set *rs, in
 	_exit(1);
 }
 
+/* In a short-lived child of cryo: what the root keeps of cryo's rights
+ * (its login uid and groups, which only a process outside may set), then
+ * into the user namespace, whose pid namespace the kernel makes owned by
+ * its creator's: the root is made there, cryo's child by CLONE_PARENT.
+ * Returns the root's pid in cryo, 0 in the root, -errno. */
+static pid_t create_inside(const struct restore_set *rs, struct ns_clone_args *args)
+{
+	const Creds *cr = rs->tasks[0].core->creds;
+	int sync[2], status;
+	pid_t helper, got = -EIO;
+
+	if (pipe2(sync, O_CLOEXEC))
+		return -errno;
+	helper = fork();
+	if (helper == 0) {
+		pid_t ret = task_restore_loginuid(rs->tasks[0].core);
+
+		close(sync[0]);
+		if (!ret && cr && setgroups(cr->n_groups, (const gid_t *)cr->groups))
+			ret = -errno;
+		if (!ret && setns(ns_user_fd(rs->userns), CLONE_NEWUSER))
+			ret = -errno;
+		args->flags |= CLONE_PARENT;
+		args->exit_signal = 0;
+		if (!ret)
+			ret = ns_clone(args);
+		if (ret == 0) {
+			close(sync[1]);
+			return 0;
+		}
+		_exit(write(sync[1], &ret, sizeof(ret)) == sizeof(ret) ? 0 : 1);
+	}
+	close(sync[1]);
+	if (helper > 0 && read(sync[0], &got, sizeof(got)) != sizeof(got))
+		got = -EIO;
+	close(sync[0]);
+	if (helper < 0)
+		return -errno;
+	waitpid(helper, &status, 0);
+	return got;
+}
+
 pid_t pid_ns_root_create(const struct restore_set *rs, bool clone, bool sibling)
 {
 	const pid_t init = 1;
@@ -52,8 +100,16 @@ pid_t pid_ns_root_create(const struct restore_set *rs, bool clone, bool sibling)
 		.set_tid = &init,
 		.nr_set_tid = 1,
 	};
-	pid_t ret = ns_clone(&args);
+	bool inside = ns_user_born_inside(rs->userns);
+	pid_t ret;
 
+	if (inside && sibling) {
+		pr_err("restore: a pid namespace of the tree's user namespace with its init made "
+		       "cryo's sibling (restore_sibling): not supported");
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	ret = inside ? create_inside(rs, &args) : ns_clone(&args);
 	if (ret < 0) {
 		errno = -ret;
 		return -1;

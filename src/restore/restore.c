@@ -569,7 +569,15 @@ int cmd_restore(const struct cryo_opts *opts)
 		net_lock_end(true);
 		return 1;
 	}
-	if (restore_check_creds(&rs, owner)) {
+	/* The kernel lets only CAP_SYS_PTRACE of the initial user namespace
+	 * follow forks with a userfaultfd (UFFD_FEATURE_EVENT_FORK). */
+	if (opts->lazy_pages && ns_user_born_inside(rs.userns)) {
+		pr_err("restore: --lazy-pages: the tree's pid namespace belongs to its user "
+		       "namespace, where its processes are born and cannot follow their forks "
+		       "with a userfaultfd: not supported");
+		ret = -EOPNOTSUPP;
+	}
+	if (ret || restore_check_creds(&rs, owner)) {
 		restore_unload(&rs);
 		net_lock_end(true);
 		progress_stop(&st);

@@ -45,6 +45,8 @@ struct restore_task {
 	/* The user namespace it enters before its threads and credentials,
 	 * NULL for cryo's. */
 	const struct ns_user_set *userns;
+	/* Its pages file was mostly outside the page cache when loaded. */
+	bool pages_cold;
 };
 
 /* A whole restore: the tree, the images of each live process, and what
@@ -170,6 +172,10 @@ int restore_save_fs_creds(struct restore_fs_creds *saved);
 /* @no_caps: without the task's file capabilities (held in its user
  * namespace only). */
 int restore_take_fs_creds(const TaskCore *core, bool no_caps);
+/* The same for a process born inside the tree's user namespace @set
+ * (ns_user_born_inside()): its ids there, its groups already its own. */
+struct ns_user_set;
+int restore_take_fs_creds_inside(const TaskCore *core, const struct ns_user_set *set);
 int restore_put_back_fs_creds(struct restore_fs_creds *saved);
 
 /* clone.c: --clone. In cryo: creates the init of the clone, in a new pid
@@ -206,6 +212,8 @@ void __attribute__((noreturn)) restore_child(struct restore_set *rs, size_t inde
 
 /* area.c: builds the restorer's area in the new task and jumps into it;
  * with @lazy, what lazy.h serves lazily is left empty and registered. */
+/* Whether the pages file @pages_fd is mostly outside the page cache. */
+bool restore_pages_cold(int pages_fd);
 int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds,
 		   bool lazy);
 

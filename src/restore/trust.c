@@ -433,6 +433,57 @@ int restore_take_fs_creds(const TaskCore *core, bool no_caps)
 	return take_fs_caps(core->pid, no_caps ? 0 : cr->cap_effective);
 }
 
+/* The groups a process born in its user namespace has (the root's, from
+ * the process that made it outside) must be its own: setgroups may be
+ * denied inside. */
+static int groups_are(const Creds *cr)
+{
+	gid_t now[RESTORE_MAX_GROUPS];
+	int nr = getgroups(RESTORE_MAX_GROUPS, now);
+
+	if (nr < 0 || (size_t)nr != cr->n_groups)
+		return -EPERM;
+	for (size_t i = 0; i < cr->n_groups; i++) {
+		bool found = false;
+
+		for (int j = 0; j < nr && !found; j++)
+			found = now[j] == cr->groups[i];
+		if (!found)
+			return -EPERM;
+	}
+	return 0;
+}
+
+int restore_take_fs_creds_inside(const TaskCore *core, const struct ns_user_set *set)
+{
+	const Creds *cr = core->creds;
+	uint32_t fsuid, fsgid;
+
+	if (!cr)
+		return 0;
+	if (groups_are(cr)) {
+		pr_err("restore: pid %d: its supplementary groups differ from its pid namespace "
+		       "init's, which it is born with inside its user namespace: not supported",
+		       core->pid);
+		return -EOPNOTSUPP;
+	}
+	if (ns_user_inside(set, false, cr->fsuid, &fsuid) ||
+	    ns_user_inside(set, true, cr->fsgid, &fsgid)) {
+		pr_err("restore: pid %d: its fsuid %u or fsgid %u has no id in its user namespace",
+		       core->pid, cr->fsuid, cr->fsgid);
+		return -ERANGE;
+	}
+	setfsgid(fsgid);
+	setfsuid(fsuid);
+	if ((uid_t)setfsuid((uid_t)-1) != fsuid || (gid_t)setfsgid((gid_t)-1) != fsgid) {
+		pr_err("restore: pid %d: cannot take on its fsuid %u and fsgid %u inside its user "
+		       "namespace", core->pid, fsuid, fsgid);
+		return -EPERM;
+	}
+	/* Its capabilities hold there, where it is. */
+	return take_fs_caps(core->pid, cr->cap_effective);
+}
+
 int restore_put_back_fs_creds(struct restore_fs_creds *saved)
 {
 	setfsuid(saved->fsuid);

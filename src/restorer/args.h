@@ -235,6 +235,9 @@ struct restorer_args {
 	/* The tree's user namespace, entered before the threads are made and
 	 * the credentials (ids inside it) set; -1: cryo's. */
 	int32_t userns_fd;
+	/* Born inside it (its pid namespace is the user namespace's): the fd
+	 * is only closed, and the groups are those it was born with. */
+	int32_t born_in_userns;
 };
 #define RESTORER_COPY_FILL_MIN (256u << 10)
 

@@ -405,7 +405,7 @@ long restore_creds(const struct restorer_args *a)
 	if (!ret)
 		ret = drop_bounding_caps(c);
 	/* In a user namespace they were set before it was entered. */
-	if (!ret && a->userns_fd < 0)
+	if (!ret && a->userns_fd < 0 && !a->born_in_userns)
 		ret = sys_setgroups(c->nr_groups, (const uint32_t *)c->groups);
 	if (!ret)
 		ret = sys_setresgid(c->gid, c->egid, c->sgid);
@@ -435,6 +435,10 @@ static long enter_userns(const struct restorer_args *a)
 {
 	long ret = 0;
 
+	if (a->born_in_userns) {
+		sys_close(a->userns_fd);
+		return 0;
+	}
 	if (a->has_creds)
 		ret = sys_setgroups(a->creds.nr_groups, (const uint32_t *)a->creds.groups);
 	if (!ret)

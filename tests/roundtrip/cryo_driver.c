@@ -26,7 +26,9 @@
 /* The namespaces start_prog() can make: with unshare() before the exec, and
  * a pid namespace with clone(), the program its init (its pid file then
  * says 1). A user namespace maps root to RUNNER_USERNS_ROOT outside (made
- * first, the others it unshares with it belong to it). */
+ * first, the others it unshares with it belong to it; with a pid namespace
+ * both are cloned together, so that the pid namespace is the user
+ * namespace's, as `unshare --user --pid --fork` makes it). */
 #define RUNNER_NAMESPACES (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | \
 			   CLONE_NEWCGROUP | CLONE_NEWPID | CLONE_NEWUSER)
 #define RUNNER_USERNS_ROOT 100000
@@ -394,6 +396,43 @@ bool names_pid(const char *text, pid_t pid)
 
 /* ---- the dumped programs ---------------------------------------------------- */
 
+/* The runner writes the maps of @child, cloned with its user namespace,
+ * and tells it on @sync; false when it cannot. */
+static bool map_cloned_user_namespace(pid_t child, int sync)
+{
+	static const char *const files[] = { "uid_map", "gid_map" };
+	char path[64], map[64];
+	bool ok = true;
+
+	snprintf(map, sizeof(map), "0 %d %d\n", RUNNER_USERNS_ROOT, RUNNER_USERNS_IDS);
+	for (int i = 0; i < 2 && ok; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%d/%s", child, files[i]);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		ok = fd >= 0 && write(fd, map, strlen(map)) == (ssize_t)strlen(map);
+		if (fd >= 0)
+			close(fd);
+	}
+	ok = ok && write(sync, "u", 1) == 1;
+	close(sync);
+	return ok;
+}
+
+/* In the child cloned with its user namespace: root inside once mapped. */
+static void become_root_when_mapped(int sync)
+{
+	char byte;
+
+	if (read(sync, &byte, 1) != 1 || setgroups(0, NULL) || setresgid(0, 0, 0) ||
+	    setresuid(0, 0, 0)) {
+		fprintf(stderr, "test: cannot become root in the cloned user namespace: %s\n",
+			strerror(errno));
+		_exit(124);
+	}
+	close(sync);
+}
+
 /* Starts test program @name in a new temporary directory and waits until
  * it is ready; @setup runs in its child before the exec. */
 /* start_prog(), or with @orphan in a session of its own whose parent
@@ -405,7 +444,8 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 	long deadline = now_ms() + WAIT_MS;
 	FILE *f;
 	pid_t child, ready = 0;
-	int status = 0;
+	int status = 0, sync[2] = { -1, -1 };
+	bool user_pid;
 
 	p->pid = 0;
 	p->dir[0] = '\0';
@@ -427,12 +467,31 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 	pathf(pidfile, "%s/pid", p->dir);
 	pathf(outfile, "%s/out", p->dir);
 	pathf(log, "%s/prog.out", p->dir);
+	user_pid = (tp->namespaces & CLONE_NEWUSER) && (tp->namespaces & CLONE_NEWPID);
+	/* Made here: the child, born in its user namespace, could not give
+	 * it to root inside. */
+	if (user_pid) {
+		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (out < 0 || fchown(out, RUNNER_USERNS_ROOT, RUNNER_USERNS_ROOT) ||
+		    pipe2(sync, O_CLOEXEC))
+			return fail_why("%s: %s", log, strerror(errno));
+		close(out);
+	}
 	if (tp->namespaces & CLONE_NEWPID)
-		child = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+		child = (pid_t)syscall(SYS_clone,
+				       CLONE_NEWPID | (user_pid ? CLONE_NEWUSER : 0) | SIGCHLD,
+				       NULL, NULL, NULL, NULL);
 	else
 		child = fork();
 	if (child == 0) {
 		unsigned long unshared = tp->namespaces & ~(unsigned long)CLONE_NEWPID;
+
+		if (user_pid) {
+			close(sync[1]);
+			become_root_when_mapped(sync[0]);
+			unshared &= ~(unsigned long)CLONE_NEWUSER;
+		}
 		const char *argv[MAX_ARGS] = { p->path, "--pidfile", pidfile, "--outfile", outfile };
 		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -464,6 +523,16 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 		}
 		execv(p->path, (char *const *)argv);
 		_exit(127);
+	}
+	if (user_pid) {
+		close(sync[0]);
+		if (child > 0 && !map_cloned_user_namespace(child, sync[1])) {
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			return fail_why("%s: cannot write the maps of its user namespace", name);
+		}
+		if (child < 0)
+			close(sync[1]);
 	}
 	if (child < 0)
 		return fail_why("fork: %s", strerror(errno));

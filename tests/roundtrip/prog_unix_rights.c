@@ -11,7 +11,10 @@
  *   the carriers, so that its held end is dumped before the queue that
  *   carries its peer;
  * - cycles: a datagram socket with a message carrying itself, and a stream
- *   socket whose queue carries its own peer, which no process holds.
+ *   socket whose queue carries its own peer, which no process holds; two
+ *   datagram pairs each carrying the other's far end, and three seqpacket
+ *   pairs carrying one another's far ends in a ring (the far ends no
+ *   process holds).
  * After restore every fd reads what it should, and the sockets talk. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,7 +89,7 @@ static bool reads(int fd, const char *what, const char *want)
 int main(int argc, char **argv)
 {
 	int dg[2], st[2], sq[2], early[2], pair[2], both[2], p1[2], p2[2], file, mfd, efd;
-	int self[2], peer[2], got[MAX_FDS];
+	int self[2], peer[2], got[MAX_FDS], ca[2], cb[2], ring[3][2];
 	struct stat a, b;
 	char path[256];
 	uint64_t v;
@@ -101,6 +104,11 @@ int main(int argc, char **argv)
 	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, both) || pipe(p1) || pipe(p2) ||
 	    socketpair(AF_UNIX, SOCK_DGRAM, 0, self) || socketpair(AF_UNIX, SOCK_STREAM, 0, peer))
 		return 1;
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, ca) || socketpair(AF_UNIX, SOCK_DGRAM, 0, cb))
+		return 1;
+	for (int i = 0; i < 3; i++)
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ring[i]))
+			return 1;
 	snprintf(path, sizeof(path), "%s/file", prog_dir());
 	file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	mfd = memfd_create("in-flight", 0);
@@ -120,8 +128,19 @@ int main(int argc, char **argv)
 	    !send_with(st[1], "def", (int[]){ efd, p2[0] }, 2) ||
 	    !send_with(st[1], "ghi", NULL, 0) || !send_with(sq[1], "early", (int[]){ early[1] }, 1) ||
 	    !send_with(self[1], "itself", (int[]){ self[0] }, 1) ||
-	    !send_with(peer[1], "its peer", (int[]){ peer[1] }, 1))
+	    !send_with(peer[1], "its peer", (int[]){ peer[1] }, 1) ||
+	    !send_with(ca[1], "b's far end", (int[]){ cb[1] }, 1) ||
+	    !send_with(cb[1], "a's far end", (int[]){ ca[1] }, 1))
 		return 1;
+	for (int i = 0; i < 3; i++)
+		if (!send_with(ring[i][1], "next", (int[]){ ring[(i + 1) % 3][1] }, 1))
+			return 1;
+	close(ca[1]);
+	close(cb[1]);
+	for (int i = 0; i < 3; i++) {
+		close(ring[i][1]);
+		ring[i][1] = -1;
+	}
 	close(p1[0]);
 	close(p1[1]);
 	close(p2[0]);
@@ -201,6 +220,26 @@ int main(int argc, char **argv)
 		PROG_CHECK(write(got[0], "from the peer", 13) == 13, "its peer cannot send");
 		reads(peer[0], "the socket whose queue carried its peer", "from the peer");
 		close(got[0]);
+	}
+	/* Each far end in flight talks to its near end, held. */
+	if (recv_with(ca[0], "pair a's message", "b's far end", got, 1)) {
+		PROG_CHECK(write(got[0], "to b", 4) == 4, "b's far end cannot send");
+		reads(cb[0], "pair b's near end", "a's far end");
+		reads(cb[0], "pair b's near end", "to b");
+		close(got[0]);
+	}
+	for (int i = 0; i < 3; i++) {
+		int next = (i + 1) % 3;
+
+		if (!recv_with(ring[i][0], "a ring pair's message", "next", got, 1))
+			continue;
+		PROG_CHECK(write(got[0], "hop", 3) == 3, "ring end %d cannot send", next);
+		ring[next][1] = got[0];
+	}
+	for (int i = 0; i < 3; i++) {
+		reads(ring[i][0], "a ring pair's near end", "hop");
+		if (ring[i][1] >= 0)
+			close(ring[i][1]);
 	}
 	prog_finish();
 }

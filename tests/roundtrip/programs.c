@@ -33,6 +33,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_ping" },
 	{ .name = "neg_unix_accept_data" },
 	{ .name = "neg_unix_rights" },
+	{ .name = "neg_unix_rights_pidfd" },
 	{ .name = "neg_pty_full" },
 	{ .name = "neg_seccomp_no_nnp" },
 	{ .name = "neg_sysv_shm" },
@@ -185,12 +186,23 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_rights", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_rights_kinds", .cycles = CYCLES_ALL },
+	{
+		.name = "prog_unix_rights_tcp",
+		.cycles = CYCLES_ALL,
+		.dump.options = LIST("--tcp-established"),
+	},
 	{ .name = "prog_unix_rights_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },
 	{ .name = "prog_userns_all", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWUSER | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS |
 			CLONE_NEWCGROUP },
+	/* A whole container: its pid namespace is its user namespace's. Lazy
+	 * restore is refused for it (test_neg_userns). */
+	{ .name = "prog_container", .cycles = CYCLES_ALL & ~CYCLE_LAZY,
+	  .namespaces = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+			CLONE_NEWNS | CLONE_NEWCGROUP },
 	{ .name = "prog_uts", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUTS },
 	{ .name = "prog_vdso", .cycles = CYCLES_ALL },
 	{

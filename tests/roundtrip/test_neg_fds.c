@@ -139,26 +139,6 @@ static void open_unix_with_an_epoll_in_flight(void *arg)
 	put_at_odd_fd(sv[0]);
 }
 
-/* Two socketpairs: the end at ODD_FD has a message queued carrying the
- * second pair's far end, whose near end (above ODD_FD) has one carrying
- * the first pair's far end: a cycle of two pairs. */
-static void open_unix_pairs_in_flight_in_a_cycle(void *arg)
-{
-	int a[2], b[2];
-
-	(void)arg;
-	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, a) || socketpair(AF_UNIX, SOCK_DGRAM, 0, b))
-		_exit(126);
-	send_rights(a[1], &b[1], 1);
-	send_rights(b[1], &a[1], 1);
-	if (fcntl(b[0], F_DUPFD, ODD_FD + 10) < 0)
-		_exit(126);
-	close(a[1]);
-	close(b[1]);
-	close(b[0]);
-	put_at_odd_fd(a[0]);
-}
-
 /* A datagram socketpair with SO_PASSPIDFD (76 since Linux 6.5) on the end
  * at ODD_FD and a message queued on it; the other end above it. */
 static void open_unix_passpidfd_with_data(void *arg)
@@ -322,24 +302,6 @@ TEST(dump_refuses_an_fd_in_flight_it_cannot_send_again_naming_message_and_kind)
 	check_unsupported_fd(open_unix_with_an_epoll_in_flight,
 			     "): message 1 (fd 2 of 2) carries epoll (anon_inode:[eventpoll]) in "
 			     "flight: not supported yet");
-}
-
-/* A socket in its own queue or its peer's round-trips (prog_unix_rights);
- * a longer cycle would need a group made while it is made: refused at the
- * end of the dump, naming the socket where it closes. */
-TEST(dump_refuses_two_socketpairs_in_flight_in_each_others_queues_and_the_program_runs_on)
-{
-	struct prog p = { 0 };
-	char expect[64];
-
-	CHECK_GOTO(start_prog(&p, "prog_counter", open_unix_pairs_in_flight_in_a_cycle, NULL), out,
-		   "%s", why);
-	snprintf(expect, sizeof(expect), "pid %d fd %d (unix socket file ", p.pid, ODD_FD);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "sockets in flight carry each other in a "
-					 "cycle through it"), out, "%s", why);
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
-out:
-	end_prog(&p);
 }
 
 /* A refused dump leaves the queues as they were: the programs check,

@@ -3,7 +3,7 @@
  * format, FIFOs and symlinks planted in place of images) or for what the
  * host holds now (a SysV key, a UDP port, the ping group range, a mapped
  * file gone: its message names the pid once; a veth whose outer end is not
- * named). */
+ * named; a pidfd of a live child in flight in a pair two processes share). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -343,6 +343,26 @@ TEST(restore_when_a_udp_port_is_taken_names_it)
 out:
 	if (holder >= 0)
 		close(holder);
+	end_prog(&p);
+}
+
+/* A pidfd of a live child in flight in a pair both processes hold: cryo
+ * fills the queue before the child exists, so the restore is refused naming
+ * the pidfd, and nothing is left (neg_unix_rights_pidfd). */
+TEST(restore_of_a_pidfd_in_flight_in_a_shared_pair_names_it)
+{
+	char img[PATH_MAX];
+	struct prog p = { 0 };
+	pid_t image_pid = 0;
+
+	CHECK_GOTO(make_image(&p, "neg_unix_rights_pidfd", img, &image_pid), out, "%s", why);
+	/* The child the dump killed comes back to us, the subreaper. */
+	CHECK_GOTO(reap_all_children(5000), out, "the program's child still runs after its dump");
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "pidfd in flight",
+				   "carries pidfd file",
+				   "can be opened only once the processes exist"),
+		   out, "%s", why);
+out:
 	end_prog(&p);
 }
 

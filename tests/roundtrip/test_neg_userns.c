@@ -2,8 +2,9 @@
  * cgroup namespaces: the shapes dump refuses by name, the tree running on
  * unharmed (a user namespace two levels below cryo's, a tree in two user or
  * two cgroup namespaces, threads without a pid namespace of the user
- * namespace), and a restore whose maps reach beyond the ids of the images'
- * owner. */
+ * namespace), a restore whose maps reach beyond the ids of the images'
+ * owner, and a lazy restore of a container whose pid namespace is its user
+ * namespace's. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -119,6 +120,35 @@ TEST(restore_refuses_maps_beyond_the_image_owners_ids)
 	run_cryo_with(&r, become_privileged_user, NULL, CRYO_ARGS("restore", "-D", img, "-d"));
 	CHECK_GOTO(refused(&r, "userns.img: its uid_map maps 0-65535 onto 100000-165535",
 			   "owned by uid 1000, who holds only uid 1000: refused", NULL),
+		   out, "%s (status %d)", why, r.status);
+	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* The container's processes are born in its user namespace, where a
+ * userfaultfd cannot follow their forks: --lazy-pages is refused by name,
+ * before anything is created. */
+TEST(restore_refuses_a_lazy_container_whose_pid_namespace_is_its_user_namespaces)
+{
+	char img[PATH_MAX], pid_text[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	int status;
+
+	CHECK_GOTO(start_prog(&p, "prog_container", NULL, NULL), out, "%s", why);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	pathf(img, "%s/img", p.dir);
+	run_cryo(&r, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the container runs after its dump");
+	image_pid = p.pid;
+	p.pid = 0;
+	run_cryo(&r, "restore", "-D", img, "-d", "--lazy-pages");
+	CHECK_GOTO(refused(&r, "restore: --lazy-pages: the tree's pid namespace belongs to its user "
+			   "namespace", "cannot follow their forks with a userfaultfd: not supported",
+			   NULL),
 		   out, "%s (status %d)", why, r.status);
 	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
 out:
