@@ -241,8 +241,11 @@ static const char *pty_group_incomplete(FileEntry *const *members, size_t n)
 	for (size_t i = 0; i < n; i++)
 		masters += members[i]->pty->master;
 	if (!masters)
-		return "its pty's master (/dev/ptmx) is not held by any process of the dump (the "
-		       "shell's terminal is restored with -j/--shell-job)";
+		return "its pty's master (/dev/ptmx) is not held by any process of the dump: a "
+		       "terminal whose master is outside is not supported, as a container's "
+		       "terminal whose master is the runtime's (runc's \"terminal\": true, "
+		       "criu's orphan_pts_master); the shell's terminal is restored with "
+		       "-j/--shell-job";
 	return NULL;
 }
 

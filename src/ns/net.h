@@ -87,6 +87,8 @@ int net_rtnl_answer(const void *buf, size_t len, uint32_t seq, char *why, size_t
 /* net_link.c: veth devices. --external veth[IN]:OUT or IN=OUT
  * (--veth-pair) names the end to make in cryo's namespace. */
 int net_veth_external_add(const char *spec);
+/* The outside name given for the inside end @inside; NULL if none. */
+const char *net_veth_external_outside(const char *inside);
 /* Saves the namespace's veth ends into w->devs. */
 int net_link_collect(struct net_walk *w);
 /* mnl_attr_parse() callbacks filling a table of a link's attributes and of

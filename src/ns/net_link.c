@@ -82,6 +82,11 @@ static const char *outside_name(const char *inside)
 	return NULL;
 }
 
+const char *net_veth_external_outside(const char *inside)
+{
+	return outside_name(inside);
+}
+
 /* ---- dump ---------------------------------------------------------------- */
 
 int net_link_attr(const struct nlattr *a, void *data)

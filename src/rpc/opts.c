@@ -3,6 +3,7 @@
  * fields this file does not handle are found through the schema's
  * descriptor, so an option added to rpc.proto is refused until handled. */
 #include <errno.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/textfile.h"
+#include "ns/net.h"
 #include "rpc/rpc.h"
 
 /* Options handled below, explicitly. */
@@ -24,6 +26,8 @@ static const char *const handled[] = {
 	/* What runc sets on every checkpoint and restore (runtime_opts()). */
 	"ext_mnt", "empty_ns", "freeze_cgroup", "orphan_pts_master", "inherit_fd", "cg_root",
 	"evasive_devices",
+	/* Veth ends whose peers are outside: --external veth[IN]:OUT. */
+	"veths",
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
 	"network_lock", "config_file", "ghost_limit",
@@ -45,7 +49,6 @@ static const struct {
 	{ "parent_img", "incremental dumps are not supported yet" },
 	{ "track_mem", "incremental dumps (memory tracking) are not supported yet" },
 	{ "auto_dedup", "incremental dumps are not supported yet" },
-	{ "veths", "network namespaces are not restored yet" },
 	{ "unix_sk_ino", "unix sockets are not supported yet" },
 };
 
@@ -354,6 +357,18 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 		c->inherit_fd[i].fd = o->inherit_fd[i]->fd;
 	}
 	c->nr_inherit_fd = (int)o->n_inherit_fd;
+	for (size_t i = 0; i < o->n_veths; i++) {
+		char spec[2 * IFNAMSIZ + 16];
+
+		/* Both are required strings, but proto2 lets a peer leave them out. */
+		snprintf(spec, sizeof(spec), "veth[%.*s]:%.*s", IFNAMSIZ,
+			 o->veths[i]->if_in ? o->veths[i]->if_in : "", IFNAMSIZ,
+			 o->veths[i]->if_out ? o->veths[i]->if_out : "");
+		if (net_veth_external_add(spec))
+			return fail(why, len, -EINVAL, "option veths: %s: each end a device name "
+				    "(at most %d characters, no '/', ' ' or ':')", spec,
+				    IFNAMSIZ - 1);
+	}
 	/* Processes placed by the mode go below the cgroup runc put cryo in. */
 	for (size_t i = 0; !dump && i < o->n_cg_root; i++)
 		if (!o->cg_root[i]->ctrl || !*o->cg_root[i]->ctrl)

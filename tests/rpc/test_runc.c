@@ -10,10 +10,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -146,9 +149,9 @@ static bool log_has(const struct bundle *b, const char *what)
 	return !sh("grep -q '%s' %s/runc.log", what, b->dir);
 }
 
-/* config.json from `runc spec`, with the service, no terminal, a writable
- * root: the values runc spec writes are replaced as text. */
-static bool edit_spec(const struct bundle *b)
+/* config.json from `runc spec`, with @service, a terminal or not, a
+ * writable root: the values runc spec writes are replaced as text. */
+static bool edit_spec(const struct bundle *b, const char *service, bool terminal)
 {
 	char path[PATH_MAX + 16], *text, *args, *end, *out;
 	struct stat st;
@@ -164,7 +167,7 @@ static bool edit_spec(const struct bundle *b)
 	fclose(f);
 	args = ok ? strstr(text, "\"args\": [") : NULL;
 	end = args ? strchr(args, ']') : NULL;
-	out = calloc(1, st.st_size + 2 * sizeof(SERVICE) + 64);
+	out = calloc(1, st.st_size + 2 * strlen(service) + 64);
 	if (!end || !out || !strstr(text, "\"terminal\": true") ||
 	    !strstr(text, "\"readonly\": true")) {
 		free(text);
@@ -174,7 +177,7 @@ static bool edit_spec(const struct bundle *b)
 	memcpy(out, text, args - text);
 	strcat(out, "\"args\": [\"sh\", \"-c\", \"");
 	/* The service's quotes, escaped for JSON. */
-	for (const char *s = SERVICE; *s; s++) {
+	for (const char *s = service; *s; s++) {
 		size_t len = strlen(out);
 
 		if (*s == '"' || *s == '\\')
@@ -183,7 +186,8 @@ static bool edit_spec(const struct bundle *b)
 	}
 	strcat(out, "\"]");
 	strcat(out, end + 1);
-	memcpy(strstr(out, "\"terminal\": true"), "\"terminal\":false", 16);
+	if (!terminal)
+		memcpy(strstr(out, "\"terminal\": true"), "\"terminal\":false", 16);
 	memcpy(strstr(out, "\"readonly\": true"), "\"readonly\":false", 16);
 	f = fopen(path, "we");
 	ok = f && fputs(out, f) >= 0;
@@ -194,7 +198,7 @@ static bool edit_spec(const struct bundle *b)
 	return ok;
 }
 
-static bool make_bundle(struct bundle *b)
+static bool make_bundle(struct bundle *b, const char *service, bool terminal)
 {
 	char self[PATH_MAX - 16];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -218,7 +222,7 @@ static bool make_bundle(struct bundle *b)
 		return false;
 	if (RUN(b, -1, RUNC, "spec", "--bundle", b->dir))
 		return false;
-	return edit_spec(b);
+	return edit_spec(b, service, terminal);
 }
 
 static void remove_bundle(struct bundle *b)
@@ -247,7 +251,7 @@ TEST(runc_checkpoints_and_restores_a_container_twice_and_it_counts_on)
 		return;
 	}
 	CHECK(!pipe2(b.out, O_CLOEXEC), "pipe: %s", strerror(errno));
-	CHECK_GOTO(make_bundle(&b), out, "cannot make the bundle in %s", b.dir);
+	CHECK_GOTO(make_bundle(&b, SERVICE, false), out, "cannot make the bundle in %s", b.dir);
 	/* stdout and stderr a pipe, as a runtime's caller gives: inherit_fd. */
 	CHECK_GOTO(!RUN(&b, b.out[1], RUNC, "--root", b.state, "run", "-d", "--bundle", b.dir,
 			b.id), out, "runc run failed");
@@ -297,5 +301,101 @@ TEST(runc_checkpoints_and_restores_a_container_twice_and_it_counts_on)
 			   round, after.shell, after.child, after.state, first.shell, first.child);
 	}
 out:
+	remove_bundle(&b);
+}
+
+/* The pty master runc sends to the console socket @listener once it made
+ * the container's terminal; -1 if none came. */
+static int receive_console(int listener)
+{
+	char cmsg_buf[CMSG_SPACE(sizeof(int))] = { 0 }, byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cmsg_buf,
+			      .msg_controllen = sizeof(cmsg_buf) };
+	struct pollfd pfd = { .fd = listener, .events = POLLIN };
+	struct cmsghdr *cmsg;
+	int conn, fd = -1;
+
+	if (poll(&pfd, 1, 5000) != 1)
+		return -1;
+	conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+	if (conn < 0)
+		return -1;
+	cmsg = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
+	close(conn);
+	return fd;
+}
+
+/* Types @line into the terminal's master and waits up to 5 s for the
+ * shell's answer "got LINE". */
+static bool terminal_answers(int master, const char *line)
+{
+	char want[64], seen[1024] = "";
+	size_t used = 0;
+
+	snprintf(want, sizeof(want), "got %s", line);
+	if (dprintf(master, "%s\n", line) < 0)
+		return false;
+	for (double until = now() + 5; now() < until && !strstr(seen, want);) {
+		struct pollfd pfd = { .fd = master, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) != 1)
+			continue;
+		n = read(master, seen + used, sizeof(seen) - 1 - used);
+		if (n <= 0)
+			return false;
+		used += (size_t)n;
+		seen[used] = '\0';
+		if (used == sizeof(seen) - 1)
+			used = 0;
+	}
+	return strstr(seen, want);
+}
+
+/* "terminal": true: the container's pty master is runc's (sent to the
+ * console socket), outside the dump. cryo cannot make such a pair again
+ * (criu's orphan_pts_master), so the checkpoint is refused by name and the
+ * container goes on answering. */
+TEST(runc_checkpoint_of_a_terminal_container_is_refused_by_name)
+{
+	struct bundle b = { .out = { -1, -1 } };
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char images[PATH_MAX + 16];
+	int listener = -1, master = -1;
+
+	if (access(RUNC, X_OK) || access(BUSYBOX, X_OK)) {
+		harness_skip("needs " RUNC " and " BUSYBOX " (Debian's runc and busybox-static)");
+		return;
+	}
+	CHECK_GOTO(make_bundle(&b, "while read l; do echo got $l; done", true), out,
+		   "cannot make the bundle in %s", b.dir);
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/console.sock", b.dir);
+	listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_GOTO(listener >= 0 && !bind(listener, (struct sockaddr *)&addr, sizeof(addr)) &&
+			   !listen(listener, 1), out, "console socket: %s", strerror(errno));
+	CHECK_GOTO(!RUN(&b, -1, RUNC, "--root", b.state, "run", "-d", "--console-socket",
+			addr.sun_path, "--bundle", b.dir, b.id), out, "runc run failed");
+	master = receive_console(listener);
+	CHECK_GOTO(master >= 0, out, "runc sent no pty master to the console socket");
+	CHECK_GOTO(terminal_answers(master, "one"), out, "the container's shell does not answer");
+	snprintf(images, sizeof(images), "%s/img", b.dir);
+	CHECK_GOTO(RUN(&b, -1, RUNC, "--root", b.state, "--criu", b.cryo, "checkpoint",
+		       "--image-path", images, b.id), out,
+		   "runc checkpoint of a terminal container succeeded");
+	/* runc's own output names the log, where cryo's reason is. */
+	CHECK_GOTO(log_has(&b, "log file: dump.log") &&
+			   !sh("grep -q 'whose master is the runtime' %s/dump.log", images), out,
+		   "the refusal does not name the container's terminal");
+	CHECK_GOTO(!image_written(images), out, "a refused checkpoint left inventory.img");
+	CHECK_GOTO(terminal_answers(master, "two"), out,
+		   "the container's shell no longer answers after the refused checkpoint");
+out:
+	if (master >= 0)
+		close(master);
+	if (listener >= 0)
+		close(listener);
 	remove_bundle(&b);
 }

@@ -2,6 +2,7 @@
  * of the schema, set to a value that asks for something, either takes
  * effect or makes the request fail with a message naming it. Walks the
  * schema's descriptor, so a field added to rpc.proto is covered at once. */
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ns/net.h"
 #include "rpc/rpc.h"
 
 /* Fields a request may set and cryo honours (or, for file_locks and the
@@ -23,6 +25,8 @@ static const char *const accepted[] = {
 	 * paths cryo checks anyway; cgroups runc put cryo in, with cgroups
 	 * not managed (as criu, they then change nothing). */
 	"orphan_pts_master", "evasive_devices", "cg_root",
+	/* Taken as --external veth[IN]:OUT. */
+	"veths",
 };
 
 static bool is_accepted(const char *name)
@@ -214,6 +218,54 @@ TEST(runcs_options_reach_cryos_options)
 	o->root = strdup("rootfs");
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
 	CHECK_GOTO(ret && strstr(why, "root"), out, "a relative root: %s", why);
+out:
+	protobuf_c_message_free_unpacked(&o->base, NULL);
+	close(dir_fd);
+	free(a);
+}
+
+static CriuVethPair *veth_pair(const char *in, const char *out)
+{
+	CriuVethPair *v = malloc(sizeof(*v));
+
+	criu_veth_pair__init(v);
+	v->if_in = strdup(in);
+	v->if_out = strdup(out);
+	return v;
+}
+
+/* criu's veths are --veth-pair IN=OUT: the end inside whose peer is made
+ * outside under that name. */
+TEST(veths_name_the_outside_ends)
+{
+	struct rpc_conn conn = { .fd_owner = getpid() };
+	struct rpc_action *a = malloc(sizeof(*a));
+	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CriuOpts *o = base_opts(dir_fd);
+	char why[RPC_ERRMSG_MAX] = "";
+	int ret;
+
+	CHECK_GOTO(!net_veth_external_outside("rpcv0"), out, "rpcv0 named before the request");
+	o->n_veths = 2;
+	o->veths = malloc(2 * sizeof(*o->veths));
+	o->veths[0] = veth_pair("rpcv0", "rpch0");
+	o->veths[1] = veth_pair("rpcv1", "rpch1");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret, out, "veths refused: %s", why);
+	CHECK_GOTO(net_veth_external_outside("rpcv0") &&
+		   !strcmp(net_veth_external_outside("rpcv0"), "rpch0") &&
+		   net_veth_external_outside("rpcv1") &&
+		   !strcmp(net_veth_external_outside("rpcv1"), "rpch1"), out,
+		   "the outside names are not the ones given");
+	free(o->veths[1]->if_out);
+	o->veths[1]->if_out = strdup("a-name-longer-than-ifnamsiz");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(ret == -EINVAL && strstr(why, "veths"), out, "a too long name: %d %s", ret,
+		   why);
+	free(o->veths[1]->if_out);
+	o->veths[1]->if_out = strdup("h:1");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "veths"), out, "a name with ':': %s", why);
 out:
 	protobuf_c_message_free_unpacked(&o->base, NULL);
 	close(dir_fd);
