@@ -140,8 +140,9 @@ static int refuse_corked(const struct fd_probe *p, const struct inet_diag_state 
 static int dump_device_and_timeouts(const struct fd_probe *p, InetSocket *s)
 {
 	char dev[IFNAMSIZ + 1] = "";
-	struct timeval tv;
 	socklen_t len = IFNAMSIZ;
+	const char *what;
+	int ret;
 
 	if (getsockopt(p->dup, SOL_SOCKET, SO_BINDTODEVICE, dev, &len))
 		return pr_errno_ret("dump: pid %d %s (%s): cannot read its device", p->pid,
@@ -151,17 +152,11 @@ static int dump_device_and_timeouts(const struct fd_probe *p, InetSocket *s)
 		if (!s->bound_device)
 			return -ENOMEM;
 	}
-	len = sizeof(tv);
-	if (getsockopt(p->dup, SOL_SOCKET, SO_RCVTIMEO_OLD, &tv, &len))
-		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_RCVTIMEO", p->pid,
-				    p->name, p->link);
-	s->rcvtimeo_us = (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-	len = sizeof(tv);
-	if (getsockopt(p->dup, SOL_SOCKET, SO_SNDTIMEO_OLD, &tv, &len))
-		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_SNDTIMEO", p->pid,
-				    p->name, p->link);
-	s->sndtimeo_us = (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-	return 0;
+	ret = socket_timeouts_dump(p->dup, &s->rcvtimeo_us, &s->sndtimeo_us, &what);
+	if (ret)
+		pr_err("dump: pid %d %s (%s): cannot read %s: %s", p->pid, p->name, p->link, what,
+		       strerror(-ret));
+	return ret;
 }
 
 /* SO_LINGER, and for TCP its congestion control. */
@@ -488,15 +483,6 @@ static int inet_check(const struct image_dir *dir, struct files_image *img, stru
 
 /* ---- restore ---------------------------------------------------------------- */
 
-static int set_timeout(int fd, int name, uint64_t us)
-{
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
-
-	if (!us)
-		return 0;
-	return setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)) ? -errno : 0;
-}
-
 static int restore_bind(struct restore_ctx *r, const struct file_obj *f, int fd)
 {
 	const InetSocket *s = f->e->inet_socket;
@@ -585,12 +571,7 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 				ret = -errno;
 		}
 		if (!ret) {
-			what = "SO_RCVTIMEO";
-			ret = set_timeout(fd, SO_RCVTIMEO_OLD, s->rcvtimeo_us);
-		}
-		if (!ret) {
-			what = "SO_SNDTIMEO";
-			ret = set_timeout(fd, SO_SNDTIMEO_OLD, s->sndtimeo_us);
+			ret = socket_timeouts_restore(fd, s->rcvtimeo_us, s->sndtimeo_us, &what);
 		}
 		if (!ret && s->has_linger_s) {
 			struct linger linger = { .l_onoff = 1, .l_linger = (int)s->linger_s };

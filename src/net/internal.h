@@ -74,6 +74,10 @@ int socket_options_dump(int fd, SocketOption ***list, size_t *n, const char *who
  * only (@buffers) or all but them, each read back; *@what names a failed one. */
 int socket_options_restore(int fd, SocketOption *const *list, size_t n, bool buffers,
 			   const char **what);
+/* SO_RCVTIMEO and SO_SNDTIMEO in microseconds, 0 for none (any family's);
+ * *@what names the one that failed. Restore leaves a 0 unset. */
+int socket_timeouts_dump(int fd, uint64_t *rcv_us, uint64_t *snd_us, const char **what);
+int socket_timeouts_restore(int fd, uint64_t rcv_us, uint64_t snd_us, const char **what);
 /* Reads every int option of cryo's list that the socket @fd answers into
  * s->options (allocated); an option the kernel does not know for this
  * socket is left out. Logs against @who. */

@@ -10,6 +10,7 @@
 #include <linux/icmp.h>
 #include <linux/in6.h>	/* IPV6_FLOWINFO and IPV6_HDRINCL, which glibc lacks */
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -270,4 +271,50 @@ int inet_options_restore(int fd, const InetSocket *s, const char **what)
 int inet_options_restore_buffers(int fd, const InetSocket *s, const char **what)
 {
 	return restore_some(fd, s->options, s->n_options, true, what);
+}
+
+static int read_timeout(int fd, int name, uint64_t *us)
+{
+	struct timeval tv;
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, name, &tv, &len))
+		return -errno;
+	*us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+	return 0;
+}
+
+int socket_timeouts_dump(int fd, uint64_t *rcv_us, uint64_t *snd_us, const char **what)
+{
+	int ret;
+
+	*what = "SO_RCVTIMEO";
+	ret = read_timeout(fd, SO_RCVTIMEO_OLD, rcv_us);
+	if (!ret) {
+		*what = "SO_SNDTIMEO";
+		ret = read_timeout(fd, SO_SNDTIMEO_OLD, snd_us);
+	}
+	return ret;
+}
+
+static int set_timeout(int fd, int name, uint64_t us)
+{
+	struct timeval tv = { .tv_sec = (time_t)(us / 1000000), .tv_usec = us % 1000000 };
+
+	if (!us)
+		return 0;
+	return setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)) ? -errno : 0;
+}
+
+int socket_timeouts_restore(int fd, uint64_t rcv_us, uint64_t snd_us, const char **what)
+{
+	int ret;
+
+	*what = "SO_RCVTIMEO";
+	ret = set_timeout(fd, SO_RCVTIMEO_OLD, rcv_us);
+	if (!ret) {
+		*what = "SO_SNDTIMEO";
+		ret = set_timeout(fd, SO_SNDTIMEO_OLD, snd_us);
+	}
+	return ret;
 }

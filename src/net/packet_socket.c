@@ -164,18 +164,12 @@ static int dump_fanout(const struct fd_probe *p, PacketSocket *s)
 
 static int dump_timeouts_filter(const struct fd_probe *p, PacketSocket *s)
 {
-	struct timeval tv;
-	socklen_t len = sizeof(tv);
+	const char *what;
 	bool locked;
-	int ret;
+	int ret = socket_timeouts_dump(p->dup, &s->rcvtimeo_us, &s->sndtimeo_us, &what);
 
-	if (getsockopt(p->dup, SOL_SOCKET, SO_RCVTIMEO_OLD, &tv, &len))
-		return -errno;
-	s->rcvtimeo_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
-	len = sizeof(tv);
-	if (getsockopt(p->dup, SOL_SOCKET, SO_SNDTIMEO_OLD, &tv, &len))
-		return -errno;
-	s->sndtimeo_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+	if (ret)
+		return ret;
 	ret = sock_filter_dump(p, &s->has_filter, &s->filter, &locked);
 	if (ret)
 		return ret;
@@ -355,15 +349,6 @@ static int restore_packet_options(const PacketSocket *s, int fd, const char **wh
 	return 0;
 }
 
-static int set_timeout(int fd, int name, uint64_t us)
-{
-	struct timeval tv = { .tv_sec = (time_t)(us / 1000000), .tv_usec = us % 1000000 };
-
-	if (!us)
-		return 0;
-	return setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)) ? -errno : 0;
-}
-
 /* Options, packet options, copy threshold and timeouts: all before bind(). */
 static int restore_options(struct restore_ctx *r, const struct file_obj *f, int fd)
 {
@@ -380,12 +365,7 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 			ret = -errno;
 	}
 	if (!ret) {
-		what = "SO_RCVTIMEO";
-		ret = set_timeout(fd, SO_RCVTIMEO_OLD, s->rcvtimeo_us);
-	}
-	if (!ret) {
-		what = "SO_SNDTIMEO";
-		ret = set_timeout(fd, SO_SNDTIMEO_OLD, s->sndtimeo_us);
+		ret = socket_timeouts_restore(fd, s->rcvtimeo_us, s->sndtimeo_us, &what);
 	}
 	if (ret)
 		restore_err(r, f, "cannot set %s as saved: %s", what,

@@ -28,15 +28,6 @@ static socklen_t make_addr(const ProtobufCBinaryData *name, struct sockaddr_un *
 	return offsetof(struct sockaddr_un, sun_path) + name->len;
 }
 
-static int set_timeout(int fd, int name, uint64_t us)
-{
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
-
-	if (!us)
-		return 0;
-	return setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)) ? -errno : 0;
-}
-
 /* Everything set before a name and data: options but the buffers,
  * timeouts, linger. */
 static int restore_options(struct restore_ctx *r, const struct file_obj *f, int fd)
@@ -46,12 +37,7 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 	int ret = socket_options_restore(fd, s->options, s->n_options, false, &what);
 
 	if (!ret) {
-		what = "SO_RCVTIMEO";
-		ret = set_timeout(fd, SO_RCVTIMEO_OLD, s->rcvtimeo_us);
-	}
-	if (!ret) {
-		what = "SO_SNDTIMEO";
-		ret = set_timeout(fd, SO_SNDTIMEO_OLD, s->sndtimeo_us);
+		ret = socket_timeouts_restore(fd, s->rcvtimeo_us, s->sndtimeo_us, &what);
 	}
 	if (!ret && s->has_linger_s) {
 		struct linger linger = { .l_onoff = 1, .l_linger = (int)s->linger_s };

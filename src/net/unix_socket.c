@@ -187,22 +187,17 @@ static int dump_peer(const struct file_dump *d, const struct unix_diag_state *st
 
 static int dump_timeouts_linger_filter(const struct fd_probe *p, UnixSocket *s)
 {
-	struct timeval tv;
 	struct linger linger;
-	socklen_t len = sizeof(tv);
+	socklen_t len = sizeof(linger);
+	const char *what;
 	bool locked;
-	int ret;
+	int ret = socket_timeouts_dump(p->dup, &s->rcvtimeo_us, &s->sndtimeo_us, &what);
 
-	if (getsockopt(p->dup, SOL_SOCKET, SO_RCVTIMEO_OLD, &tv, &len))
-		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_RCVTIMEO", p->pid,
-				    p->name, p->link);
-	s->rcvtimeo_us = (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-	len = sizeof(tv);
-	if (getsockopt(p->dup, SOL_SOCKET, SO_SNDTIMEO_OLD, &tv, &len))
-		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_SNDTIMEO", p->pid,
-				    p->name, p->link);
-	s->sndtimeo_us = (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-	len = sizeof(linger);
+	if (ret) {
+		pr_err("dump: pid %d %s (%s): cannot read %s: %s", p->pid, p->name, p->link, what,
+		       strerror(-ret));
+		return ret;
+	}
 	if (getsockopt(p->dup, SOL_SOCKET, SO_LINGER, &linger, &len))
 		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_LINGER", p->pid,
 				    p->name, p->link);
