@@ -82,9 +82,14 @@ void print_usage(void)
 	       "  Other criu options are refused by name, with the reason: see cryo(8).\n");
 }
 
+static void release_opts(struct cryo_opts *opts)
+{
+	ns_externals_free(&opts->externals);
+}
+
 int main(int argc, char **argv)
 {
-	struct cryo_opts opts;
+	struct cryo_opts opts __attribute__((cleanup(release_opts))) = { 0 };
 	_cleanup_free_ char *log_file = NULL;
 
 	if (parse_options(argc, argv, &opts))

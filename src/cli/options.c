@@ -7,10 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ns/mnt.h"
 #include "cli/options.h"
 #include "common/log.h"
-#include "ns/net.h"
 
 enum {
 	OPT_PIDFILE = 1000,
@@ -387,12 +385,11 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			opts->clone = true;
 			break;
 		case OPT_EXTERNAL:
-			if (strncmp(optarg, "veth[", 5) ? mnt_external_add(optarg) :
-							   net_veth_external_add(optarg))
+			if (ns_external_add(&opts->externals, optarg))
 				return -EINVAL;
 			break;
 		case OPT_VETH_PAIR:
-			if (net_veth_external_add(optarg))
+			if (ns_veth_pair_add(&opts->externals, optarg))
 				return -EINVAL;
 			break;
 		case 'h':

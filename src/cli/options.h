@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ns/externals.h"
+
 /* The default of --pid-wait: a parent (init, here) may take a moment to
  * reap what dump killed. */
 #define RESTORE_PID_WAIT_MS 5000
@@ -82,6 +84,8 @@ struct cryo_opts {
 		int fd;			/* inherit_fd: the fd of cryo's */
 	} ext_mnt[64], inherit_fd[16];
 	int nr_ext_mnt, nr_inherit_fd;
+	/* --external mnt[...]:PATH and veth[...]:OUT, --veth-pair, RPC veths. */
+	struct ns_externals externals;
 	/* Set by `cryo swrk` (src/rpc), or by --action-script (action_script.c): */
 	/* Called at the points where criu runs its action scripts ("pre-dump",
 	 * "network-lock", "post-dump", "setup-namespaces", "post-restore", ...),

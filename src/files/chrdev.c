@@ -98,7 +98,7 @@ static int chrdev_open(struct restore_ctx *r, const struct file_obj *f)
 
 	if (c->deleted)
 		return open_deleted(r, f);
-	fd = restore_open_path(c->path, f->e->flags | O_CLOEXEC | O_NOCTTY);
+	fd = restore_open_path(r, c->path, f->e->flags | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		restore_err(r, f, "cannot open %s: %s", c->path, strerror(errno));
 		return -errno;

@@ -36,13 +36,23 @@ void files_dump_free(struct files_dump_set *set);
 /* The largest deleted file @set saves (--ghost-limit); 0: no limit. */
 void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit);
 
-/* Restore: the pipe whose inode was @ino at dump is the caller's fd @fd
- * (criu's inherit_fd pipe:[INODE], runc's stdio), not a new pipe. */
-int files_pipe_inherit(uint64_t ino, int fd);
+/* What the caller of a restore gives every opening of the tree's files,
+ * in cryo and in each process (files_prepare() keeps it for them). */
+struct files_restore_env {
+	/* The saved paths name files below it (criu's root, the container's);
+	 * -1: cryo's own root. */
+	int root_fd;
+	/* The caller's fds that stand for the pipes of those inodes at dump
+	 * (criu's inherit_fd pipe:[INODE], runc's stdio), not new pipes. */
+	struct files_inherited_pipe {
+		uint64_t ino;
+		int fd;
+	} *pipes;
+	size_t nr_pipes;
+};
 
-/* Restore: the saved paths of the tree's files name files below @root
- * (criu's root, the container's; NULL: cryo's own root). */
-int files_restore_set_root(const char *root);
+/* Opens @root (NULL: none, root_fd stays -1) as @env's root. */
+int files_env_set_root(struct files_restore_env *env, const char *root);
 /* The devpts instance (st_dev) that is the tree's own, a clone's, where
  * the shell's terminal cannot be though a pty there has its device
  * number (each instance numbers its ptys from 0); 0: none. */
@@ -135,7 +145,8 @@ struct files_namespaces {
  * (an epoll, made of its own fds) is left to it, and may not be shared;
  * a pidfd of a reaped process is not one (cryo makes it too). */
 int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
-		  const struct files_namespaces *ns, int (*as_task)(void *arg, size_t index),
+		  const struct files_namespaces *ns, const struct files_restore_env *env,
+		  int (*as_task)(void *arg, size_t index),
 		  void *arg, struct files_prepared **out);
 /* Closes every prepared fd (cryo, once the processes have them; and each
  * process, once its own fds are installed). */

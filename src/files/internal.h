@@ -30,6 +30,8 @@ struct files_prepared {
 	 * it from cryo with pidfd_getfd() through @cryo_pidfd. */
 	bool *late;
 	int cryo_pidfd;		/* -1 when nothing is late */
+	/* The caller's, for every context that opens with these (NULL: none). */
+	const struct files_restore_env *env;
 };
 
 /* The fd in cryo of @f of @img, prepared late; -1 when it is not. */

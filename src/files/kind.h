@@ -268,6 +268,8 @@ struct restore_ctx {
 	const struct files_prepared *prepared;
 	/* Where objects are made (NULL: where the caller is). */
 	const struct files_namespaces *ns;
+	/* The caller's root and inherited pipes (NULL: none). */
+	const struct files_restore_env *env;
 	/* Temporaries live at or above it, clear of the fds being restored. */
 	int high;
 	/* The restoring cryo's terminal (a copy), or -1. */
@@ -315,8 +317,8 @@ void restore_err(const struct restore_ctx *r, const struct file_obj *f, const ch
  * @f's inode; they are moved high, and closed once every object of the
  * inode is installed. Takes both fds, also on failure. */
 /* open(2) of a saved path, below the tree's root when it had one of its own
- * (files_restore_set_root()): what a kind opens by path goes through it. */
-int restore_open_path(const char *path, int flags);
+ * (r->env): what a kind opens by path goes through it. */
+int restore_open_path(const struct restore_ctx *r, const char *path, int flags);
 int restore_add_inode(struct restore_ctx *r, const struct file_obj *f, int fd, int fd2);
 /* The handle of @f's inode: the one kept, or made now by the kind's
  * make_inode (once per inode); NULL on failure, logged. */

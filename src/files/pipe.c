@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "files/files.h"
 #include "files/kind.h"
 
 #define DELETED_SUFFIX " (deleted)"
@@ -210,29 +211,12 @@ static const struct file_obj *data_holder(const struct restore_ctx *r, const str
 	return o;
 }
 
-/* criu's inherit_fd with a pipe:[INODE] key: the caller's fd stands for the
- * pipe of that inode at dump (runc's stdio of a container). */
-#define PIPES_INHERITED_MAX 16
-static struct {
-	uint64_t ino;
-	int fd;
-} inherited[PIPES_INHERITED_MAX];
-static size_t nr_inherited;
-
-int files_pipe_inherit(uint64_t ino, int fd)
+/* The caller's fd that stands for this pipe (criu's inherit_fd), or -1. */
+static int inherited_fd(const struct restore_ctx *r, const PipeFile *pf)
 {
-	if (nr_inherited == PIPES_INHERITED_MAX)
-		return -E2BIG;
-	inherited[nr_inherited].ino = ino;
-	inherited[nr_inherited++].fd = fd;
-	return 0;
-}
-
-static int inherited_fd(const PipeFile *pf)
-{
-	for (size_t i = 0; !pf->fifo_path && i < nr_inherited; i++)
-		if (inherited[i].ino == pf->ino)
-			return inherited[i].fd;
+	for (size_t i = 0; r->env && !pf->fifo_path && i < r->env->nr_pipes; i++)
+		if (r->env->pipes[i].ino == pf->ino)
+			return r->env->pipes[i].fd;
 	return -1;
 }
 
@@ -255,11 +239,11 @@ static int pipe_create_inode(struct restore_ctx *r, const struct file_obj *f)
 	int fd, wr = -1, ret = 0;
 
 	/* The caller's own pipe: its bytes and capacity are the caller's. */
-	if (inherited_fd(pf) >= 0) {
-		fd = fcntl(inherited_fd(pf), F_DUPFD_CLOEXEC, 0);
+	if (inherited_fd(r, pf) >= 0) {
+		fd = fcntl(inherited_fd(r, pf), F_DUPFD_CLOEXEC, 0);
 		if (fd < 0) {
 			restore_err(r, f, "cannot take the inherited fd %d for pipe:[%llu]: %s",
-				    inherited_fd(pf), (unsigned long long)pf->ino, strerror(errno));
+				    inherited_fd(r, pf), (unsigned long long)pf->ino, strerror(errno));
 			return -errno;
 		}
 		return restore_add_inode(r, f, fd, -1);
@@ -271,7 +255,7 @@ static int pipe_create_inode(struct restore_ctx *r, const struct file_obj *f)
 	} else if (pf->fifo_path) {
 		struct stat st;
 
-		fd = restore_open_path(pf->fifo_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		fd = restore_open_path(r, pf->fifo_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			restore_err(r, f, "cannot open the FIFO %s: %s", pf->fifo_path,
 				    strerror(errno));
@@ -319,7 +303,7 @@ static int pipe_open(struct restore_ctx *r, const struct file_obj *f)
 	if (!h)
 		return -EIO;
 	/* The very open file the caller gave, as criu does. */
-	if (inherited_fd(f->e->pipe) >= 0) {
+	if (inherited_fd(r, f->e->pipe) >= 0) {
 		int fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
 
 		return fd < 0 ? -errno : fd;

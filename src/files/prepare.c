@@ -154,10 +154,11 @@ static int prepare_one(struct restore_ctx *r, const struct file_obj *f, int *out
 }
 
 int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int base,
-		  const struct files_namespaces *ns, int (*as_task)(void *arg, size_t index),
-		  void *arg, struct files_prepared **out)
+		  const struct files_namespaces *ns, const struct files_restore_env *env,
+		  int (*as_task)(void *arg, size_t index), void *arg, struct files_prepared **out)
 {
-	struct restore_ctx r = { .high = base, .tty = -1, .all = imgs, .nr_all = n, .ns = ns };
+	struct restore_ctx r = { .high = base, .tty = -1, .all = imgs, .nr_all = n, .ns = ns,
+				 .env = env };
 	size_t nr_files = n ? imgs[0]->nr_files : 0, *users = NULL;
 	struct files_prepared *p = calloc(1, sizeof(*p));
 	enum file_opened_by_cryo opens;
@@ -172,6 +173,7 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 		return -ENOMEM;
 	}
 	p->cryo_pidfd = -1;
+	p->env = env;
 	p->nr = nr_files;
 	r.preparing = p;
 	users = count_users(imgs, n, nr_files);
@@ -233,7 +235,7 @@ int files_prepared_late_fd(const struct files_prepared *p, const struct file_obj
 
 int files_prepare_late(struct files_prepared *p, struct files_image *const *imgs, size_t n)
 {
-	struct restore_ctx r = { .high = 0, .tty = -1, .all = imgs, .nr_all = n };
+	struct restore_ctx r = { .high = 0, .tty = -1, .all = imgs, .nr_all = n, .env = p->env };
 	int ret = 0;
 
 	for (size_t i = 0; p && i < p->nr && !ret; i++) {

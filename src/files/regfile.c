@@ -215,7 +215,7 @@ static int regfile_open(struct restore_ctx *r, const struct file_obj *f)
 		return restore_open_from_inode(r, f);
 	if (!S_ISDIR(reg->mode))
 		flags &= ~O_DIRECTORY;
-	fd = restore_open_path(reg->path, flags | O_CLOEXEC | O_NOCTTY);
+	fd = restore_open_path(r, reg->path, flags | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		restore_err(r, f, "cannot open %s: %s", reg->path, strerror(errno));
 		return -errno;

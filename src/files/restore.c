@@ -233,7 +233,7 @@ int files_restore(const struct files_image *img, const struct files_prepared *pr
 		  bool shell_job)
 {
 	struct restore_ctx r = { .img = img, .high = files_max_fd(img) + 1, .tty = -1,
-				 .prepared = prepared };
+				 .prepared = prepared, .env = prepared ? prepared->env : NULL };
 	int ret;
 
 	ret = files_check_restorable(img, shell_job);
@@ -298,7 +298,8 @@ static int open_mapping(struct restore_ctx *r, struct files_mapping *m)
 int files_open_mappings(const struct files_image *img, const struct files_prepared *prepared,
 			struct files_mapping *maps, size_t n, int base)
 {
-	struct restore_ctx r = { .img = img, .high = base, .tty = -1, .prepared = prepared };
+	struct restore_ctx r = { .img = img, .high = base, .tty = -1, .prepared = prepared,
+				 .env = prepared ? prepared->env : NULL };
 	int ret = 0;
 	size_t i;
 

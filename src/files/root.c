@@ -13,15 +13,12 @@
 #include "files/files.h"
 #include "files/kind.h"
 
-/* Inherited by the tree's processes, whose root is that folder by then. */
-static int root_fd = -1;
-
-int files_restore_set_root(const char *root)
+int files_env_set_root(struct files_restore_env *env, const char *root)
 {
 	if (!root)
 		return 0;
-	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root_fd < 0)
+	env->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (env->root_fd < 0)
 		return pr_errno_ret("restore: root %s: cannot open it", root);
 	return 0;
 }
@@ -33,12 +30,12 @@ int files_restore_set_root(const char *root)
 	 O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | \
 	 O_SYNC | O_PATH)
 
-int restore_open_path(const char *path, int flags)
+int restore_open_path(const struct restore_ctx *r, const char *path, int flags)
 {
 	struct open_how how = { .flags = (unsigned int)(flags & OPEN_FLAGS),
 				.resolve = RESOLVE_IN_ROOT };
 
-	if (root_fd < 0 || path[0] != '/')
+	if (!r->env || r->env->root_fd < 0 || path[0] != '/')
 		return open(path, flags);
-	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	return (int)syscall(SYS_openat2, r->env->root_fd, path, &how, sizeof(how));
 }

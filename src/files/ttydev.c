@@ -98,7 +98,7 @@ static int by_path_open(struct restore_ctx *r, const struct file_obj *f)
 	struct stat st;
 	int fd, ret;
 
-	fd = restore_open_path(c->path, (f->e->flags & O_ACCMODE) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	fd = restore_open_path(r, c->path, (f->e->flags & O_ACCMODE) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		restore_err(r, f, "cannot open the terminal %s: %s", c->path, strerror(errno));
 		return -errno;

@@ -68,15 +68,15 @@ struct mnt_set;
 int mnt_load(struct image_dir *dir, struct mnt_set **out);
 void mnt_free(struct mnt_set *set);
 
-/* `--external mnt[MOUNTPOINT]:PATH`: the folder of cryo's namespace bound
- * at the tree's MOUNTPOINT instead of the one the dump saw. */
-int mnt_external_add(const char *spec);
-
 /* Moves cryo into a new mount namespace, a slave copy of its own, and
  * makes every mount of @set in it, parents first. The tree's processes,
  * created next, are born in it. On failure cryo is left in that namespace,
  * which goes with it. */
-int mnt_restore(struct mnt_set *set, const char *root, const struct ns_user_set *userns);
+struct ns_externals;
+/* A bind whose mount point or ext_mnt key @externals names (--external
+ * mnt[KEY]:PATH) is bound from that folder of cryo's namespace. */
+int mnt_restore(struct mnt_set *set, const char *root, const struct ns_user_set *userns,
+		const struct ns_externals *externals);
 
 /* @root (criu's root, runc's rootfs) is where the tree's mounts go when its
  * namespace had the root its dump was given; mnt_root() says it, NULL

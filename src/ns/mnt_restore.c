@@ -21,6 +21,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "ns/externals.h"
 #include "ns/mnt.h"
 #include "ns/user.h"
 #include "ns/mnt_internal.h"
@@ -32,34 +33,8 @@ struct mnt_set {
 	 * caller gave (criu's root) when the tree's root was one (ROOT). */
 	char **where;
 	const char *root;
+	const struct ns_externals *externals;	/* --external mnt[KEY]:PATH */
 };
-
-#define MNT_EXTERNALS_MAX 64
-static struct {
-	char *mountpoint, *path;
-} externals[MNT_EXTERNALS_MAX];
-static size_t nr_externals;
-
-int mnt_external_add(const char *spec)
-{
-	const char *close_bracket = strchr(spec, ']');
-
-	if (strncmp(spec, "mnt[", 4) || !close_bracket || close_bracket[1] != ':' ||
-	    close_bracket == spec + 4 || close_bracket[2] != '/') {
-		pr_err("--external %s: cryo takes mnt[MOUNTPOINT]:PATH (an absolute path)", spec);
-		return -EINVAL;
-	}
-	if (nr_externals == MNT_EXTERNALS_MAX) {
-		pr_err("--external %s: more than %d external mounts", spec, MNT_EXTERNALS_MAX);
-		return -E2BIG;
-	}
-	externals[nr_externals].mountpoint = strndup(spec + 4, (size_t)(close_bracket - spec - 4));
-	externals[nr_externals].path = strdup(close_bracket + 2);
-	if (!externals[nr_externals].mountpoint || !externals[nr_externals].path)
-		return -ENOMEM;
-	nr_externals++;
-	return 0;
-}
 
 static const MountEntry *entry(const struct mnt_set *set, size_t i)
 {
@@ -129,9 +104,10 @@ static char *bind_source(const struct mnt_set *set, size_t i)
 	const char *rest;
 	char *out = NULL;
 
-	for (size_t k = 0; k < nr_externals; k++)
-		if (!strcmp(externals[k].mountpoint, e->ext_key ? e->ext_key : e->mountpoint))
-			return strdup(externals[k].path);
+	const char *given = ns_external_mnt(set->externals, e->ext_key ? e->ext_key : e->mountpoint);
+
+	if (given)
+		return strdup(given);
 	if (e->ext_key) {
 		pr_err("restore: mount %u (%s): external mount '%s': the caller gives no folder for "
 		       "it (criu's ext_mnt, --external mnt[%s]:PATH)", e->id, e->mountpoint,
@@ -360,13 +336,15 @@ static int place(struct mnt_set *set, const char *root)
 	return 0;
 }
 
-int mnt_restore(struct mnt_set *set, const char *root, const struct ns_user_set *userns)
+int mnt_restore(struct mnt_set *set, const char *root, const struct ns_user_set *userns,
+		const struct ns_externals *externals)
 {
 	size_t made = 0;
 	int ret = 0;
 
 	if (!set)
 		return 0;
+	set->externals = externals;
 	if (ns_user_unshare(userns, CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		return pr_errno_ret("restore: cannot make a new mount namespace");
 	ret = place(set, root);

@@ -216,7 +216,8 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out)
 	return 0;
 }
 
-int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns)
+int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
+		const struct ns_externals *externals)
 {
 	const NetNs *ns;
 	unsigned int mtu;
@@ -226,7 +227,8 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns)
 	if (!set || (!set->img && !set->empty))
 		return 0;
 	if (set->img) {
-		ret = net_link_check_externals((const NetNs *)set->img->records[0].msg);
+		ret = net_link_check_externals((const NetNs *)set->img->records[0].msg,
+					       externals);
 		if (ret)
 			return ret;
 	}
@@ -254,7 +256,7 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns)
 		ret = ns_sysctl_write("network namespace", ns->sysctls[i]->name,
 				     ns->sysctls[i]->value);
 	if (!ret)
-		ret = net_link_restore(ns, set->back);
+		ret = net_link_restore(ns, set->back, externals);
 	if (!ret)
 		ret = net_rtnl_restore(ns);
 	if (!ret)

@@ -39,7 +39,9 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out);
 /* criu's empty_ns at restore: a tree whose namespace was not saved (its
  * dump had empty_ns) gets a new one left empty, which its owner fills. */
 void net_ns_make_empty(struct net_ns_set *set);
-int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns);
+struct ns_externals;
+int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
+		const struct ns_externals *externals);
 void net_ns_leave(struct net_ns_set *set);
 /* Whether @set holds a network namespace of the tree's own. */
 bool net_ns_own(const struct net_ns_set *set);
@@ -84,22 +86,20 @@ int net_rtnl_restore(const NetNs *ns);
  * acknowledgement's text in @why. */
 int net_rtnl_answer(const void *buf, size_t len, uint32_t seq, char *why, size_t why_size);
 
-/* net_link.c: veth devices. --external veth[IN]:OUT or IN=OUT
- * (--veth-pair) names the end to make in cryo's namespace. */
-int net_veth_external_add(const char *spec);
-/* The outside name given for the inside end @inside; NULL if none. */
-const char *net_veth_external_outside(const char *inside);
+/* net_link.c: veth devices and bridges. */
+struct ns_externals;
 /* Saves the namespace's veth ends into w->devs. */
 int net_link_collect(struct net_walk *w);
 /* mnl_attr_parse() callbacks filling a table of a link's attributes and of
  * its IFLA_LINKINFO (net_refuse.c reads the same). */
 int net_link_attr(const struct nlattr *a, void *data);
 int net_link_info_attr(const struct nlattr *a, void *data);
-/* Fails, naming it, on a veth whose peer is outside and not named. */
-int net_link_check_externals(const NetNs *ns);
+/* Fails, naming it, on a veth whose peer is outside and not named in
+ * @externals (--external veth[IN]:OUT). */
+int net_link_check_externals(const NetNs *ns, const struct ns_externals *externals);
 /* Makes @ns's devices in the namespace cryo is in; an outside peer goes
- * into the namespace of @outer_ns. */
-int net_link_restore(const NetNs *ns, int outer_ns);
+ * into the namespace of @outer_ns, with its name from @externals. */
+int net_link_restore(const NetNs *ns, int outer_ns, const struct ns_externals *externals);
 /* The index now of what was device @index at dump (0: none). */
 uint32_t net_link_index(const NetNs *ns, uint32_t index);
 

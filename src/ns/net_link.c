@@ -19,73 +19,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "ns/externals.h"
 #include "ns/net.h"
-
-#define VETH_EXTERNALS_MAX 64
-
-static struct {
-	char *inside, *outside;
-} externals[VETH_EXTERNALS_MAX];
-static size_t nr_externals;
-
-static bool name_ok(const char *name, size_t len)
-{
-	return len && len < IFNAMSIZ && !memchr(name, '/', len) && !memchr(name, ' ', len) &&
-	       !memchr(name, ':', len);
-}
-
-int net_veth_external_add(const char *spec)
-{
-	const char *in, *sep, *out;
-	size_t in_len;
-
-	/* criu's two spellings: veth[IN]:OUT and (--veth-pair) IN=OUT. */
-	if (!strncmp(spec, "veth[", 5)) {
-		in = spec + 5;
-		sep = strchr(in, ']');
-		if (!sep || sep[1] != ':') {
-			sep = NULL;
-		} else {
-			in_len = (size_t)(sep - in);
-			out = sep + 2;
-		}
-	} else {
-		in = spec;
-		sep = strchr(spec, '=');
-		if (sep) {
-			in_len = (size_t)(sep - in);
-			out = sep + 1;
-		}
-	}
-	if (!sep || !name_ok(in, in_len) || !name_ok(out, strlen(out))) {
-		pr_err("%s: cryo takes veth[INSIDE]:OUTSIDE (--external) or INSIDE=OUTSIDE "
-		       "(--veth-pair), each a device name", spec);
-		return -EINVAL;
-	}
-	if (nr_externals == VETH_EXTERNALS_MAX) {
-		pr_err("%s: more than %d veth devices named", spec, VETH_EXTERNALS_MAX);
-		return -E2BIG;
-	}
-	externals[nr_externals].inside = strndup(in, in_len);
-	externals[nr_externals].outside = strdup(out);
-	if (!externals[nr_externals].inside || !externals[nr_externals].outside)
-		return -ENOMEM;
-	nr_externals++;
-	return 0;
-}
-
-static const char *outside_name(const char *inside)
-{
-	for (size_t i = 0; i < nr_externals; i++)
-		if (!strcmp(externals[i].inside, inside))
-			return externals[i].outside;
-	return NULL;
-}
-
-const char *net_veth_external_outside(const char *inside)
-{
-	return outside_name(inside);
-}
 
 /* ---- dump ---------------------------------------------------------------- */
 
@@ -254,6 +189,7 @@ int net_link_collect(struct net_walk *w)
 struct rtnl {
 	struct mnl_socket *nl;
 	uint32_t seq;
+	const struct ns_externals *externals;	/* the outer ends' names */
 };
 
 /* Sends @nlh and waits for its acknowledgement; the kernel's reason in @why. */
@@ -330,7 +266,7 @@ static int make_veth(struct rtnl *r, const NetDevice *d, const NetDevice *peer,
  * from the kernel's cleanup work. Tried again for up to two seconds. */
 static int make_veth_outside(struct rtnl *r, const NetDevice *d, int outer_ns)
 {
-	const char *outside = outside_name(d->name);
+	const char *outside = ns_external_veth(r->externals, d->name);
 	int ret;
 
 	for (int tries = 0;; tries++) {
@@ -443,11 +379,11 @@ static const NetDevice *device_at(const NetNs *ns, uint32_t index)
 	return NULL;
 }
 
-int net_link_check_externals(const NetNs *ns)
+int net_link_check_externals(const NetNs *ns, const struct ns_externals *externals)
 {
 	for (size_t i = 0; i < ns->n_devices; i++)
 		if (!strcmp(ns->devices[i]->kind, "veth") && !ns->devices[i]->has_peer_index &&
-		    !outside_name(ns->devices[i]->name)) {
+		    !ns_external_veth(externals, ns->devices[i]->name)) {
 			pr_err("restore: network namespace: veth %s has its peer outside the "
 			       "namespace: --external veth[%s]:NAME names the end to make in "
 			       "cryo's", ns->devices[i]->name, ns->devices[i]->name);
@@ -456,9 +392,9 @@ int net_link_check_externals(const NetNs *ns)
 	return 0;
 }
 
-int net_link_restore(const NetNs *ns, int outer_ns)
+int net_link_restore(const NetNs *ns, int outer_ns, const struct ns_externals *externals)
 {
-	struct rtnl r = { .seq = (uint32_t)time(NULL) };
+	struct rtnl r = { .seq = (uint32_t)time(NULL), .externals = externals };
 	int ret = 0;
 
 	if (!ns->n_devices)

@@ -304,7 +304,7 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 	memset(rs, 0, sizeof(*rs));
 	rs->shell_job = shell_job;
 	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = rs->tree_mnt_fd = -1;
-	rs->devpts_fd = -1;
+	rs->devpts_fd = rs->files_env.root_fd = -1;
 	ret = read_inventory(dir, key, &inv_img);
 	if (ret)
 		return ret;
@@ -385,6 +385,13 @@ void restore_unload(struct restore_set *rs)
 	mnt_free(rs->mnts);
 	if (rs->tree_mnt_fd >= 0)
 		close(rs->tree_mnt_fd);
+	if (rs->files_env.root_fd >= 0)
+		close(rs->files_env.root_fd);
+	free(rs->files_env.pipes);
+	for (size_t i = rs->externals_own_from; i < rs->externals.nr_mnt; i++) {
+		free(rs->externals.mnt[i].key);
+		free(rs->externals.mnt[i].val);
+	}
 	ipc_ns_free(rs->ipc_ns);
 	net_ns_free(rs->net_ns);
 	ns_user_free(rs->userns);

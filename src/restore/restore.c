@@ -121,7 +121,8 @@ static int prepare_files(struct restore_set *rs)
 		return ret;
 	}
 	ret = files_prepare(rs->files_imgs, rs->nr_files_imgs, rs->shell_job, rs->base,
-			    clone_ns.devpts ? &clone_ns : NULL, as_task, rs, &rs->files);
+			    clone_ns.devpts ? &clone_ns : NULL, &rs->files_env, as_task, rs,
+			    &rs->files);
 	put_back = restore_put_back_fs_creds(saved);
 	free(saved);
 	return ret ? ret : put_back;
@@ -147,6 +148,11 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 		ret = lift_fd(&rs->devpts_fd, base);
 	if (!ret && ns_user_fd(rs->userns) >= 0)
 		ret = lift_fd(&rs->userns->fd, base);
+	/* A restored fd of the same number would put another file there. */
+	if (!ret && rs->files_env.root_fd >= 0)
+		ret = lift_fd(&rs->files_env.root_fd, base);
+	for (size_t i = 0; !ret && i < rs->files_env.nr_pipes; i++)
+		ret = lift_fd(&rs->files_env.pipes[i].fd, base);
 	if (!ret)
 		ret = prepare_files(rs);
 	for (int i = 0; i < 3 && !ret; i++)
@@ -317,7 +323,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	/* The tree's own IPC namespace, if any, holds its segments too; its
 	 * own network namespace, its sockets. */
 	if (!ret)
-		ret = net_ns_make(rs->net_ns, rs->userns);
+		ret = net_ns_make(rs->net_ns, rs->userns, &rs->externals);
 	/* Its connections are locked inside it, before any socket is made. */
 	if (!ret && net_ns_own(rs->net_ns))
 		ret = net_lock_enter_netns();
@@ -498,16 +504,24 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 	char spec[2 * PATH_MAX];
 	int ret = 0;
 
+	rs->externals = opts->externals;
+	rs->externals_own_from = rs->externals.nr_mnt;
 	for (int i = 0; !ret && i < opts->nr_ext_mnt; i++) {
 		snprintf(spec, sizeof(spec), "mnt[%s]:%s", opts->ext_mnt[i].key,
 			 opts->ext_mnt[i].val);
-		ret = mnt_external_add(spec);
+		ret = ns_external_add(&rs->externals, spec);
+	}
+	if (!ret && opts->nr_inherit_fd) {
+		rs->files_env.pipes = calloc((size_t)opts->nr_inherit_fd,
+					     sizeof(*rs->files_env.pipes));
+		ret = rs->files_env.pipes ? 0 : -ENOMEM;
 	}
 	for (int i = 0; !ret && i < opts->nr_inherit_fd; i++) {
 		unsigned long long ino = 0;
 
 		sscanf(opts->inherit_fd[i].key, "pipe:[%llu]", &ino);
-		ret = files_pipe_inherit(ino, opts->inherit_fd[i].fd);
+		rs->files_env.pipes[rs->files_env.nr_pipes++] =
+			(struct files_inherited_pipe){ .ino = ino, .fd = opts->inherit_fd[i].fd };
 	}
 	if (opts->empty_ns & CLONE_NEWNET)
 		net_ns_make_empty(rs->net_ns);
@@ -589,9 +603,9 @@ int cmd_restore(const struct cryo_opts *opts)
 	 * files opened there. */
 	rs.own_ns.userns = rs.userns;
 	if (restore_runtime_opts(&rs, opts) || ns_user_make(rs.userns, 3) ||
-	    mnt_restore(rs.mnts, opts->root, rs.userns) ||
+	    mnt_restore(rs.mnts, opts->root, rs.userns, &rs.externals) ||
 	    (!rs.mnts && ns_user_copy_mounts(rs.userns)) ||
-	    files_restore_set_root(mnt_root(rs.mnts))) {
+	    files_env_set_root(&rs.files_env, mnt_root(rs.mnts))) {
 		restore_unload(&rs);
 		net_lock_end(true);
 		progress_stop(&st);

@@ -9,9 +9,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "files/files.h"
 #include "images/image.h"
 #include "images/pages.h"
 #include "images/sign.h"
+#include "ns/externals.h"
 #include "images/proto/core.pb-c.h"
 #include "images/proto/mm.pb-c.h"
 #include "tree/tree.h"
@@ -94,6 +96,13 @@ struct restore_set {
 	struct restore_cgroups *cgroups;
 	/* cgroups.img: the tree's own cgroups' settings; NULL without. */
 	struct image *cgroup_img;
+	/* The root and inherited pipes every opening of files uses; its fds
+	 * are lifted above base with the others. */
+	struct files_restore_env files_env;
+	/* The run's --external names, and runc's ext_mnt from @externals_own_from
+	 * on (the set's own strings); passed to the mount and network restore. */
+	struct ns_externals externals;
+	size_t externals_own_from;
 	/* --clone: the clone's own devpts instance (a detached mount, above
 	 * base) that the init attaches on /dev/pts; -1 without. */
 	int devpts_fd;

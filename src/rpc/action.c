@@ -184,5 +184,6 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		ans->resp.restore = &ans->restore;
 	}
 out:
+	ns_externals_free(&a->opts.externals);
 	free(a);
 }

@@ -14,7 +14,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/textfile.h"
-#include "ns/net.h"
+#include "ns/externals.h"
 #include "rpc/rpc.h"
 
 /* Options handled below, explicitly. */
@@ -364,7 +364,7 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 		snprintf(spec, sizeof(spec), "veth[%.*s]:%.*s", IFNAMSIZ,
 			 o->veths[i]->if_in ? o->veths[i]->if_in : "", IFNAMSIZ,
 			 o->veths[i]->if_out ? o->veths[i]->if_out : "");
-		if (net_veth_external_add(spec))
+		if (ns_external_add(&c->externals, spec))
 			return fail(why, len, -EINVAL, "option veths: %s: each end a device name "
 				    "(at most %d characters, no '/', ' ' or ':')", spec,
 				    IFNAMSIZ - 1);

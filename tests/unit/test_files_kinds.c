@@ -160,7 +160,7 @@ TEST(group_two_processes_share_is_made_once_by_cryo_inside_its_namespaces)
 	calls[0] = '\0';
 	make_image(&img_a, files_a, slots_a, nums_a, 1001, 5, -1);
 	make_image(&img_b, files_b, slots_b, nums_b, 1002, -1, 5);
-	CHECK(!files_prepare(imgs, 2, false, 200, &ns, NULL, NULL, &prep), "files_prepare failed");
+	CHECK(!files_prepare(imgs, 2, false, 200, &ns, NULL, NULL, NULL, &prep), "files_prepare failed");
 	end0 = files_prepared_fd(prep, &files_a[0], &img_a);
 	end1 = files_prepared_fd(prep, &files_b[1], &img_b);
 	CHECK_GOTO(!strcmp(calls, "enter(1) create(2:1,2) leave(1) "), out,

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "ns/net.h"
+#include "ns/externals.h"
 #include "rpc/rpc.h"
 
 /* Fields a request may set and cryo honours (or, for file_locks and the
@@ -137,6 +137,7 @@ TEST(every_option_has_its_effect_or_is_refused_by_name)
 		set_asking(o, f, dir_fd);
 		ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
 		protobuf_c_message_free_unpacked(&o->base, NULL);
+		ns_externals_free(&a->opts.externals);
 		if (is_accepted(f->name)) {
 			CHECK_GOTO(!ret, out, "option %s refused: %s", f->name, why);
 			continue;
@@ -245,28 +246,31 @@ TEST(veths_name_the_outside_ends)
 	char why[RPC_ERRMSG_MAX] = "";
 	int ret;
 
-	CHECK_GOTO(!net_veth_external_outside("rpcv0"), out, "rpcv0 named before the request");
 	o->n_veths = 2;
 	o->veths = malloc(2 * sizeof(*o->veths));
 	o->veths[0] = veth_pair("rpcv0", "rpch0");
 	o->veths[1] = veth_pair("rpcv1", "rpch1");
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
 	CHECK_GOTO(!ret, out, "veths refused: %s", why);
-	CHECK_GOTO(net_veth_external_outside("rpcv0") &&
-		   !strcmp(net_veth_external_outside("rpcv0"), "rpch0") &&
-		   net_veth_external_outside("rpcv1") &&
-		   !strcmp(net_veth_external_outside("rpcv1"), "rpch1"), out,
+	CHECK_GOTO(ns_external_veth(&a->opts.externals, "rpcv0") &&
+		   !strcmp(ns_external_veth(&a->opts.externals, "rpcv0"), "rpch0") &&
+		   ns_external_veth(&a->opts.externals, "rpcv1") &&
+		   !strcmp(ns_external_veth(&a->opts.externals, "rpcv1"), "rpch1") &&
+		   !ns_external_veth(&a->opts.externals, "rpcv2"), out,
 		   "the outside names are not the ones given");
+	ns_externals_free(&a->opts.externals);
 	free(o->veths[1]->if_out);
 	o->veths[1]->if_out = strdup("a-name-longer-than-ifnamsiz");
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
 	CHECK_GOTO(ret == -EINVAL && strstr(why, "veths"), out, "a too long name: %d %s", ret,
 		   why);
+	ns_externals_free(&a->opts.externals);
 	free(o->veths[1]->if_out);
 	o->veths[1]->if_out = strdup("h:1");
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
 	CHECK_GOTO(ret && strstr(why, "veths"), out, "a name with ':': %s", why);
 out:
+	ns_externals_free(&a->opts.externals);
 	protobuf_c_message_free_unpacked(&o->base, NULL);
 	close(dir_fd);
 	free(a);

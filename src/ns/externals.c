@@ -1,0 +1,110 @@
+/* criu's --external specs for mounts and veth ends, checked and kept in a
+ * struct ns_externals (the run's options); ns/mnt_restore.c and
+ * ns/net_link.c look names up in it. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "ns/externals.h"
+
+static int add(struct ns_external *list, size_t *nr, const char *key, size_t key_len,
+	       const char *val, const char *spec)
+{
+	if (*nr == NS_EXTERNALS_MAX) {
+		pr_err("--external %s: more than %d of its kind", spec, NS_EXTERNALS_MAX);
+		return -E2BIG;
+	}
+	list[*nr].key = strndup(key, key_len);
+	list[*nr].val = strdup(val);
+	if (!list[*nr].key || !list[*nr].val) {
+		free(list[*nr].key);
+		free(list[*nr].val);
+		return -ENOMEM;
+	}
+	(*nr)++;
+	return 0;
+}
+
+static bool device_name_ok(const char *name, size_t len)
+{
+	return len && len < IFNAMSIZ && !memchr(name, '/', len) && !memchr(name, ' ', len) &&
+	       !memchr(name, ':', len);
+}
+
+static int add_veth(struct ns_externals *x, const char *in, size_t in_len, const char *out,
+		    const char *spec)
+{
+	if (!device_name_ok(in, in_len) || !device_name_ok(out, strlen(out))) {
+		pr_err("%s: cryo takes veth[INSIDE]:OUTSIDE (--external) or INSIDE=OUTSIDE "
+		       "(--veth-pair), each a device name", spec);
+		return -EINVAL;
+	}
+	return add(x->veth, &x->nr_veth, in, in_len, out, spec);
+}
+
+int ns_external_add(struct ns_externals *x, const char *spec)
+{
+	const char *close_bracket = strchr(spec, ']');
+	bool veth = !strncmp(spec, "veth[", 5);
+	size_t open_len = veth ? 5 : 4;
+
+	if ((!veth && strncmp(spec, "mnt[", 4)) || !close_bracket || close_bracket[1] != ':' ||
+	    close_bracket == spec + open_len || (!veth && close_bracket[2] != '/')) {
+		pr_err("--external %s: cryo takes mnt[MOUNTPOINT]:PATH (an absolute path) or "
+		       "veth[INSIDE]:OUTSIDE", spec);
+		return -EINVAL;
+	}
+	if (veth)
+		return add_veth(x, spec + 5, (size_t)(close_bracket - spec - 5), close_bracket + 2,
+				spec);
+	return add(x->mnt, &x->nr_mnt, spec + 4, (size_t)(close_bracket - spec - 4),
+		   close_bracket + 2, spec);
+}
+
+int ns_veth_pair_add(struct ns_externals *x, const char *spec)
+{
+	const char *sep = strchr(spec, '=');
+
+	if (!sep) {
+		pr_err("%s: cryo takes veth[INSIDE]:OUTSIDE (--external) or INSIDE=OUTSIDE "
+		       "(--veth-pair), each a device name", spec);
+		return -EINVAL;
+	}
+	return add_veth(x, spec, (size_t)(sep - spec), sep + 1, spec);
+}
+
+static const char *find(const struct ns_external *list, size_t nr, const char *key)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (!strcmp(list[i].key, key))
+			return list[i].val;
+	return NULL;
+}
+
+const char *ns_external_mnt(const struct ns_externals *x, const char *key)
+{
+	return x ? find(x->mnt, x->nr_mnt, key) : NULL;
+}
+
+const char *ns_external_veth(const struct ns_externals *x, const char *inside)
+{
+	return x ? find(x->veth, x->nr_veth, inside) : NULL;
+}
+
+static void free_list(struct ns_external *list, size_t *nr)
+{
+	for (size_t i = 0; i < *nr; i++) {
+		free(list[i].key);
+		free(list[i].val);
+	}
+	*nr = 0;
+}
+
+void ns_externals_free(struct ns_externals *x)
+{
+	free_list(x->mnt, &x->nr_mnt);
+	free_list(x->veth, &x->nr_veth);
+}

@@ -1,0 +1,31 @@
+/* criu's --external specs for namespaces: mounts (mnt[KEY]:PATH) and veth
+ * ends (veth[IN]:OUT, --veth-pair IN=OUT), parsed into the list the run's
+ * options hold and restore passes down. Not what is done with them. */
+#ifndef CRYO_NS_EXTERNALS_H
+#define CRYO_NS_EXTERNALS_H
+
+#include <stddef.h>
+
+#define NS_EXTERNALS_MAX 64
+
+struct ns_externals {
+	/* mnt: a mount point or ext_mnt key -> the caller's folder bound there;
+	 * veth: the end inside -> the end made in cryo's namespace. */
+	struct ns_external {
+		char *key, *val;
+	} mnt[NS_EXTERNALS_MAX], veth[NS_EXTERNALS_MAX];
+	size_t nr_mnt, nr_veth;
+};
+
+/* Adds --external @spec (mnt[...]:PATH or veth[...]:OUT); -EINVAL (logged)
+ * for any other form. */
+int ns_external_add(struct ns_externals *x, const char *spec);
+/* Adds --veth-pair IN=OUT. */
+int ns_veth_pair_add(struct ns_externals *x, const char *spec);
+/* Frees every name @x holds; @x is empty after. */
+void ns_externals_free(struct ns_externals *x);
+/* The value for @key, or NULL. */
+const char *ns_external_mnt(const struct ns_externals *x, const char *key);
+const char *ns_external_veth(const struct ns_externals *x, const char *inside);
+
+#endif
