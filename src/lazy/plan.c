@@ -166,14 +166,15 @@ size_t lazy_eager_fills(const Mm *mm, const struct lazy_pins *pins,
 				piece_end = mm->vmas[v]->end;
 		}
 		if (!lazy) {
-			out[n++] = (struct restorer_fill){ addr, piece_end - addr,
-							   fill->file_off + (addr - fill->addr) };
+			out[n++] = (struct restorer_fill){
+				.addr = addr, .len = piece_end - addr,
+				.file_off = fill->file_off + (addr - fill->addr) };
 		} else {
 			for (size_t p = pin_at(pins, addr); p < pins->nr && pins->pages[p] < piece_end;
 			     p++)
 				out[n++] = (struct restorer_fill){
-					pins->pages[p], PAGE,
-					fill->file_off + (pins->pages[p] - fill->addr) };
+					.addr = pins->pages[p], .len = PAGE,
+					.file_off = fill->file_off + (pins->pages[p] - fill->addr) };
 		}
 		addr = piece_end;
 	}
@@ -181,7 +182,7 @@ size_t lazy_eager_fills(const Mm *mm, const struct lazy_pins *pins,
 }
 
 int lazy_pending_make(const Mm *mm, const struct image *pagemap, const struct lazy_pins *pins,
-		      struct pending *p)
+		      const struct cow_premap *premaps, size_t nr_premaps, struct pending *p)
 {
 	int ret = 0;
 
@@ -209,5 +210,7 @@ int lazy_pending_make(const Mm *mm, const struct image *pagemap, const struct la
 	}
 	for (size_t k = 0; !ret && k < pins->nr; k++)
 		ret = pending_remove(p, pins->pages[k], pins->pages[k] + PAGE);
+	for (size_t k = 0; !ret && k < nr_premaps; k++)
+		ret = pending_remove(p, mm->vmas[premaps[k].vma]->start, mm->vmas[premaps[k].vma]->end);
 	return ret;
 }

@@ -30,6 +30,12 @@ struct mm_dump_opts {
 	/* The file objects of the dump, which the files of memfd, deleted-file
 	 * and shared anonymous mappings join (files_dump_mappings()). */
 	struct files_dump_set *files;
+	/* The task's parent when it is a live process of the dump: pages
+	 * shared with it since fork() are saved IN_PARENT (mem/cow.h). 0: none. */
+	pid_t parent;
+	/* It has live children in the dump: its pages are read unpinned
+	 * too, so that it keeps the frames they share with it. */
+	bool has_children;
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into
