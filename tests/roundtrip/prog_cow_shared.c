@@ -47,20 +47,27 @@ static int writer_of(int level, size_t page)
 	return 0;
 }
 
-static bool frames(pid_t pid, const char *area, uint64_t *out)
+/* @len bytes at @off of /proc/@pid/@file. */
+static bool read_proc(pid_t pid, const char *file, void *buf, size_t len, off_t off)
 {
 	char path[64];
-	int fd;
 	ssize_t n;
+	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return prog_fail("cannot open %s: %s", path, strerror(errno));
-	n = pread(fd, out, PAGES * sizeof(*out), (off_t)((uintptr_t)area / PAGE * sizeof(*out)));
+	n = pread(fd, buf, len, off);
 	close(fd);
-	if (n != PAGES * (ssize_t)sizeof(*out))
-		return prog_fail("cannot read %s", path);
+	return n == (ssize_t)len ? true : prog_fail("cannot read %s: %s", path, strerror(errno));
+}
+
+static bool frames(pid_t pid, const char *area, uint64_t *out)
+{
+	if (!read_proc(pid, "pagemap", out, PAGES * sizeof(*out),
+		       (off_t)((uintptr_t)area / PAGE * sizeof(*out))))
+		return false;
 	for (size_t i = 0; i < PAGES; i++) {
 		if (!(out[i] & PRESENT) || !(out[i] & PFN_MASK))
 			return prog_fail("pid %d: page %zu is not present or has no frame number "
@@ -95,18 +102,9 @@ static bool same_frames(const char *what, const uint64_t *a, const uint64_t *b, 
 static bool bytes_right(pid_t pid, int level, char *area)
 {
 	static char copy[PAGES * PAGE];
-	char path[64];
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return prog_fail("cannot open %s: %s", path, strerror(errno));
-	n = pread(fd, copy, sizeof(copy), (off_t)(uintptr_t)area);
-	close(fd);
-	if (n != (ssize_t)sizeof(copy))
-		return prog_fail("cannot read the area of pid %d: %s", pid, strerror(errno));
+	if (!read_proc(pid, "mem", copy, sizeof(copy), (off_t)(uintptr_t)area))
+		return false;
 	for (size_t p = 0; p < PAGES; p++) {
 		const uint64_t *w = (const uint64_t *)(copy + p * PAGE);
 
