@@ -137,13 +137,22 @@ void cow_parent_close(struct cow_parent *cp)
 	free(cp);
 }
 
-/* Whether the parent maps @v's range as one mapping of its kind. */
+/* Whether the parent maps @v's range as one mapping of its kind (its
+ * maps come in address order). */
 static bool parent_has(const struct cow_parent *cp, const Vma *v)
 {
-	for (size_t i = 0; i < cp->nr; i++)
-		if (cp->vmas[i].start == v->start && cp->vmas[i].end == v->end)
-			return cp->vmas[i].heap == (v->kind == VMA__KIND__HEAP);
-	return false;
+	size_t lo = 0, hi = cp->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp->vmas[mid].start < v->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < cp->nr && cp->vmas[lo].start == v->start && cp->vmas[lo].end == v->end &&
+	       cp->vmas[lo].heap == (v->kind == VMA__KIND__HEAP);
 }
 
 static int read_entries(int fd, pid_t pid, uint64_t addr, size_t n, uint64_t *out)

@@ -181,13 +181,13 @@ static size_t count_fills(const struct restore_task *rt, const struct lazy_pins 
 	return rt->pages->pagemap->nr_records + premap_cuts;
 }
 
-/* Where mapping @index was filled before the fork (cow.c); 0: it was not. */
-static uint64_t premapped_at(const struct restore_task *rt, size_t index)
+/* Where mapping @index was filled before the fork (cow.c); 0: it was not.
+ * Asked in mapping order: *@p is the cursor in the premaps, also in order. */
+static uint64_t premapped_at(const struct restore_task *rt, size_t *p, size_t index)
 {
-	for (size_t i = 0; i < rt->nr_premaps; i++)
-		if (rt->premaps[i].vma == index)
-			return rt->premaps[i].slot;
-	return 0;
+	while (*p < rt->nr_premaps && rt->premaps[*p].vma < index)
+		(*p)++;
+	return *p < rt->nr_premaps && rt->premaps[*p].vma == index ? rt->premaps[*p].slot : 0;
 }
 
 static int fill_vmas(struct restorer_args *args, struct area *area, const struct restore_task *rt,
@@ -196,7 +196,7 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 {
 	const Mm *mm = rt->mm;
 	struct restorer_vma *v = area_alloc(area, mm->n_vmas * sizeof(*v));
-	size_t n = 0, f = 0;
+	size_t n = 0, f = 0, pm = 0;
 
 	if (!v && mm->n_vmas)
 		return -ENOMEM;
@@ -218,7 +218,7 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 			.madvise = madvise_bits(src->has_madvise ? src->madvise : 0),
 			.has_fills = f < nr_fills && fills[f].addr < src->end,
 			.shm_id = -1,
-			.premap_at = premapped_at(rt, i),
+			.premap_at = premapped_at(rt, &pm, i),
 		};
 		v[n].lazy = lazy && !v[n].premap_at && lazy_vma_registered(mm, i, rt->pages->pagemap);
 		/* A SysV segment is attached, not mapped: its id is the inode,

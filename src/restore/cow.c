@@ -46,13 +46,20 @@ static size_t first_entry_above(const struct image *pagemap, uint64_t addr)
 	return lo;
 }
 
-/* The mapping of @mm holding @addr; n_vmas if none. */
+/* The mapping of @mm holding @addr (they are sorted); n_vmas if none. */
 static size_t vma_holding(const Mm *mm, uint64_t addr)
 {
-	for (size_t i = 0; i < mm->n_vmas; i++)
-		if (mm->vmas[i]->start <= addr && addr < mm->vmas[i]->end)
-			return i;
-	return mm->n_vmas;
+	size_t lo = 0, hi = mm->n_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mm->vmas[mid]->end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < mm->n_vmas && mm->vmas[lo]->start <= addr ? lo : mm->n_vmas;
 }
 
 /* Whether every page of [@addr, @end) has a saved page in @pagemap: its
