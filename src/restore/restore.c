@@ -519,6 +519,12 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 	for (int i = 0; !ret && i < opts->nr_inherit_fd; i++) {
 		unsigned long long ino = 0;
 
+		/* Other keys name namespaces (runc's extRootNetNS). */
+		if (strncmp(opts->inherit_fd[i].key, "pipe:[", 6)) {
+			ret = ns_external_fd_add(&rs->externals, opts->inherit_fd[i].key,
+						 opts->inherit_fd[i].fd);
+			continue;
+		}
 		sscanf(opts->inherit_fd[i].key, "pipe:[%llu]", &ino);
 		rs->files_env.pipes[rs->files_env.nr_pipes++] =
 			(struct files_inherited_pipe){ .ino = ino, .fd = opts->inherit_fd[i].fd };

@@ -276,6 +276,55 @@ out:
 	free(a);
 }
 
+/* runc's for a network namespace given by path (podman's bridge): the
+ * namespace's inode and key at dump, the key and the namespace's fd at
+ * restore. Any other external is refused by name. */
+TEST(an_external_network_namespace_is_named_at_dump_and_given_at_restore)
+{
+	struct rpc_conn conn = { .fd_owner = getpid() };
+	struct rpc_conn swrk = { .fd_owner = getpid(), .swrk = true };
+	struct rpc_action *a = malloc(sizeof(*a));
+	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CriuOpts *o = base_opts(dir_fd);
+	InheritFd *inh = malloc(sizeof(*inh));
+	char why[RPC_ERRMSG_MAX] = "";
+	int ret;
+
+	o->n_external = 1;
+	o->external = malloc(sizeof(*o->external));
+	o->external[0] = strdup("net[4026532999]:extRootNetNS");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret, out, "net[INODE]:KEY refused: %s", why);
+	CHECK_GOTO(ns_external_net(&a->opts.externals, 4026532999ULL) &&
+		   !strcmp(ns_external_net(&a->opts.externals, 4026532999ULL), "extRootNetNS") &&
+		   !ns_external_net(&a->opts.externals, 4026532998ULL), out,
+		   "the namespace's key is not the one given");
+	ns_externals_free(&a->opts.externals);
+	free(o->external[0]);
+	o->external[0] = strdup("pid[4026532999]:extRootPidNS");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret == -EOPNOTSUPP && strstr(why, "external"), out, "a pid namespace: %s",
+		   why);
+	ns_externals_free(&a->opts.externals);
+	free(o->external[0]);
+	o->n_external = 0;
+	inherit_fd__init(inh);
+	inh->key = strdup("extRootNetNS");
+	inh->fd = 1;
+	o->n_inherit_fd = 1;
+	o->inherit_fd = malloc(sizeof(*o->inherit_fd));
+	o->inherit_fd[0] = inh;
+	ret = rpc_map_opts(&swrk, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.nr_inherit_fd == 1 &&
+		   !strcmp(a->opts.inherit_fd[0].key, "extRootNetNS"), out,
+		   "a namespace's key in inherit_fd: %s", why);
+out:
+	ns_externals_free(&a->opts.externals);
+	protobuf_c_message_free_unpacked(&o->base, NULL);
+	close(dir_fd);
+	free(a);
+}
+
 TEST(options_reach_cryos_options)
 {
 	struct rpc_conn conn = { .fd_owner = getpid() };
