@@ -288,6 +288,13 @@ $(BUILD)/tests/rpc/test_runc: tests/rpc/test_runc.c $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS)
 
+# podman end to end: a container of a local image checkpointed and restored
+# through runc and cryo, on a bridge twice, exported and imported.
+RPC_TESTS += $(BUILD)/tests/rpc/test_podman
+$(BUILD)/tests/rpc/test_podman: tests/rpc/test_podman.c $(HARNESS_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS)
+
 # A program written against libcriu's API (src/lib/criu.h), linked to libcryo.
 RPC_TESTS += $(BUILD)/tests/rpc/test_libcriu
 $(BUILD)/tests/rpc/test_libcriu: tests/rpc/test_libcriu.c src/lib/criu.h $(LIBCRYO) $(RUNNER_DEPS) \
