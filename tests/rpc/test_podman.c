@@ -344,6 +344,29 @@ static bool counts_on(const struct podman_env *e, const char *name, long before)
 	return true;
 }
 
+/* The container's pid 1's seccomp filters and capabilities, from its
+ * status: "Seccomp: 2 filters 1 CapEff ...". */
+static bool confinement(const struct podman_env *e, const char *name, char *out, size_t size)
+{
+	char pid[32] = "", cmd[160], line[128];
+	size_t used = 0;
+	FILE *p;
+
+	if (podman(e, pid, sizeof(pid), "inspect -f '{{.State.Pid}}' %s", name) || atoi(pid) <= 0)
+		return false;
+	snprintf(cmd, sizeof(cmd), "grep -E '^(Seccomp|Seccomp_filters|CapEff|CapPrm|CapBnd):' "
+		 "/proc/%d/status", atoi(pid));
+	p = popen(cmd, "re");
+	if (!p)
+		return false;
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), p) && used < size) {
+		line[strcspn(line, "\n")] = ' ';
+		used += (size_t)snprintf(out + used, size - used, "%s", line);
+	}
+	return !pclose(p) && strstr(out, "Seccomp:\t2");
+}
+
 static bool have_podman(void)
 {
 	if (!access(PODMAN, X_OK) && !access(RUNC, X_OK) && !access(BUSYBOX, X_OK))
@@ -356,7 +379,7 @@ static bool have_podman(void)
 TEST(podman_checkpoints_and_restores_a_container_on_its_bridge_twice_and_by_export)
 {
 	struct podman_env e = { 0 };
-	char ip[64] = "", tar[PATH_MAX], imported[80];
+	char ip[64] = "", tar[PATH_MAX], imported[80], confined[256], now_confined[256];
 	long before;
 
 	if (!have_podman())
@@ -367,6 +390,9 @@ TEST(podman_checkpoints_and_restores_a_container_on_its_bridge_twice_and_by_expo
 	CHECK_GOTO(count_passes(&e, e.name, 5, 10), out, "the service does not count");
 	CHECK_GOTO(container_ip(&e, e.name, ip, sizeof(ip)), out, "no address on the bridge");
 	CHECK_GOTO(listener_answers(ip), out, "the listener at %s does not answer", ip);
+	/* podman's default seccomp profile, and no CAP_SYS_ADMIN. */
+	CHECK_GOTO(confinement(&e, e.name, confined, sizeof(confined)), out,
+		   "no seccomp filter in the container: %s", confined);
 	for (int round = 1; round <= 2; round++) {
 		CHECK_GOTO(checkpoint(&e, e.name, "", &before), out, "round %d", round);
 		CHECK_GOTO(!podman(&e, NULL, 0, "container restore %s", e.name), out,
@@ -375,6 +401,10 @@ TEST(podman_checkpoints_and_restores_a_container_on_its_bridge_twice_and_by_expo
 		CHECK_GOTO(container_ip(&e, e.name, ip, sizeof(ip)) && listener_answers(ip), out,
 			   "round %d: the listener at %s does not answer after the restore",
 			   round, ip);
+		CHECK_GOTO(confinement(&e, e.name, now_confined, sizeof(now_confined)) &&
+				   !strcmp(confined, now_confined), out,
+			   "round %d: after the restore: %s; before: %s", round, now_confined,
+			   confined);
 	}
 	/* Exported, removed, imported under another name. */
 	snprintf(tar, sizeof(tar), "--export=%s/checkpoint.tar.gz", e.dir);
