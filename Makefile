@@ -284,14 +284,14 @@ $(BUILD)/tests/rpc/test_rpc: tests/rpc/test_rpc.c tests/rpc/rpc_client.h $(RPC_C
 
 # runc end to end: a container checkpointed and restored twice through cryo.
 RPC_TESTS += $(BUILD)/tests/rpc/test_runc
-$(BUILD)/tests/rpc/test_runc: tests/rpc/test_runc.c $(HARNESS_SRCS)
+$(BUILD)/tests/rpc/test_runc: tests/rpc/test_runc.c tests/rpc/container_util.h $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS)
 
 # podman end to end: a container of a local image checkpointed and restored
 # through runc and cryo, on a bridge twice, exported and imported.
 RPC_TESTS += $(BUILD)/tests/rpc/test_podman
-$(BUILD)/tests/rpc/test_podman: tests/rpc/test_podman.c $(HARNESS_SRCS)
+$(BUILD)/tests/rpc/test_podman: tests/rpc/test_podman.c tests/rpc/container_util.h $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS)
 

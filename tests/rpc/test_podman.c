@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container_util.h"
 #include "harness.h"
 
 #define PODMAN "/usr/bin/podman"
@@ -56,26 +57,6 @@ struct podman_env {
 	char name[64];			/* the container's */
 	char cryo[PATH_MAX];
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4 * PATH_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 /* Runs podman with @args (a shell word list), its errors appended to
  * podman.log; its first line of output in @out (may be NULL). The exit
@@ -129,18 +110,9 @@ static int write_file(const char *path, const char *text)
  * caller's). */
 static bool configure(struct podman_env *e)
 {
-	char path[PATH_MAX], text[4096], self[PATH_MAX - 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char path[PATH_MAX], text[4096];
 
-	if (n <= 0)
-		return false;
-	self[n] = '\0';
-	/* build/tests/rpc/test_podman -> build/cryo */
-	*strrchr(self, '/') = '\0';
-	snprintf(e->cryo, sizeof(e->cryo), "%s/../../cryo", self);
-	if (getenv("CRYO"))
-		snprintf(e->cryo, sizeof(e->cryo), "%s", getenv("CRYO"));
-	if (!realpath(e->cryo, path))
+	if (!cryo_path(e->cryo, sizeof(e->cryo)) || !realpath(e->cryo, path))
 		return false;
 	snprintf(e->cryo, sizeof(e->cryo), "%s", path);
 	snprintf(text, sizeof(text),
