@@ -20,7 +20,7 @@ LDLIBS := -lprotobuf-c -lmnl -lnftables -lxxhash -lsodium -lmount -larchive -pth
 # ---- schemas (protobuf-c): the images', and the RPC's (src/rpc/proto) -------
 PROTOS := $(wildcard src/images/proto/*.proto)
 PROTO_C := $(patsubst src/images/proto/%.proto,$(BUILD)/gen/images/proto/%.pb-c.c,$(PROTOS))
-RPC_PROTO_C := $(BUILD)/gen/rpc/proto/rpc.pb-c.c
+RPC_PROTO_C := $(BUILD)/gen/rpc/proto/rpc.pb-c.c $(BUILD)/gen/rpc/proto/criu_stats.pb-c.c
 PROTO_H := $(PROTO_C:.c=.h) $(RPC_PROTO_C:.c=.h)
 
 # Generated sources are kept, not deleted as intermediates after a build.

@@ -145,7 +145,6 @@ static int fd_dir_path(const struct rpc_conn *conn, int fd, const char *option, 
 static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_action *a,
 		    char *why, size_t len)
 {
-	char work_dir[PATH_MAX];
 	int ret;
 
 	if (o->images_dir_fd >= 0)
@@ -163,13 +162,14 @@ static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_a
 	a->opts.images_dir = a->images_dir;
 	/* The work directory holds the log (cryo writes nothing else there). */
 	if (o->has_work_dir_fd && o->work_dir_fd >= 0) {
-		ret = fd_dir_path(conn, o->work_dir_fd, "work_dir_fd", work_dir, sizeof(work_dir),
-				  why, len);
+		ret = fd_dir_path(conn, o->work_dir_fd, "work_dir_fd", a->work_dir,
+				  sizeof(a->work_dir), why, len);
 		if (ret)
 			return ret;
 	} else {
-		snprintf(work_dir, sizeof(work_dir), "%s", a->images_dir);
+		snprintf(a->work_dir, sizeof(a->work_dir), "%s", a->images_dir);
 	}
+
 	if (o->has_log_to_stderr && o->log_to_stderr)
 		return 0;
 	if (!o->log_file || !*o->log_file)
@@ -178,7 +178,7 @@ static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_a
 	if (strchr(o->log_file, '/'))
 		return fail(why, len, -EINVAL, "option log_file: '%s' has a '/': give a name in "
 			    "the work directory", o->log_file);
-	if (snprintf(a->log_file, sizeof(a->log_file), "%s/%s", work_dir, o->log_file) >=
+	if (snprintf(a->log_file, sizeof(a->log_file), "%s/%s", a->work_dir, o->log_file) >=
 	    (int)sizeof(a->log_file))
 		return fail(why, len, -ENAMETOOLONG, "option log_file: path too long");
 	a->opts.log_file = a->log_file;

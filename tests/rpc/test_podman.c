@@ -59,16 +59,17 @@ struct podman_env {
 };
 
 /* Runs podman with @args (a shell word list), its errors appended to
- * podman.log; its first line of output in @out (may be NULL). The exit
- * status, -1 if it could not run. */
+ * podman.log; its output in @out (may be NULL), without the last newline.
+ * The exit status, -1 if it could not run. */
 static int podman(const struct podman_env *e, char *out, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static int podman(const struct podman_env *e, char *out, size_t size, const char *fmt, ...)
 {
-	char args[2 * PATH_MAX], cmd[4 * PATH_MAX], log[PATH_MAX - 64], line[512] = "";
+	char args[2 * PATH_MAX], cmd[4 * PATH_MAX], log[PATH_MAX - 64];
+	size_t used = 0;
 	va_list ap;
 	FILE *p;
-	int status;
+	int status, c;
 
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
@@ -83,13 +84,15 @@ static int podman(const struct podman_env *e, char *out, size_t size, const char
 	p = popen(cmd, "re");
 	if (!p)
 		return -1;
-	if (fgets(line, sizeof(line), p))
-		line[strcspn(line, "\n")] = '\0';
-	while (fgetc(p) != EOF)
-		;
+	while ((c = fgetc(p)) != EOF)
+		if (out && used + 1 < size)
+			out[used++] = (char)c;
 	status = pclose(p);
-	if (out)
-		snprintf(out, size, "%s", line);
+	if (out && size) {
+		out[used] = '\0';
+		if (used && out[used - 1] == '\n')
+			out[used - 1] = '\0';
+	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -288,10 +291,18 @@ static bool state_is(const struct podman_env *e, const char *name, const char *w
 static bool checkpoint(const struct podman_env *e, const char *name, const char *how,
 		       long *before)
 {
+	char out[4096];
+
 	*before = last_count(e, name);
-	if (podman(e, NULL, 0, "container checkpoint %s %s", how, name)) {
+	if (podman(e, out, sizeof(out), "container checkpoint %s %s", how, name)) {
 		harness_fail(__FILE__, __LINE__, "podman container checkpoint %s %s failed", how,
 			     name);
+		return false;
+	}
+	if (strstr(how, "--print-stats") && (!strstr(out, "\"frozen_time\"") ||
+					     !strstr(out, "\"pages_written\""))) {
+		harness_fail(__FILE__, __LINE__, "checkpoint --print-stats shows no criu "
+			     "statistics: %s", out);
 		return false;
 	}
 	if (!state_is(e, name, "exited") || last_count(e, name) >= 0) {
@@ -352,6 +363,7 @@ TEST(podman_checkpoints_and_restores_a_container_on_its_bridge_twice_and_by_expo
 {
 	struct podman_env e = { 0 };
 	char ip[64] = "", tar[PATH_MAX], imported[80], confined[256], now_confined[256];
+	char stats[4096];
 	long before;
 
 	if (!have_podman())
@@ -366,9 +378,15 @@ TEST(podman_checkpoints_and_restores_a_container_on_its_bridge_twice_and_by_expo
 	CHECK_GOTO(confinement(&e, e.name, confined, sizeof(confined)), out,
 		   "no seccomp filter in the container: %s", confined);
 	for (int round = 1; round <= 2; round++) {
-		CHECK_GOTO(checkpoint(&e, e.name, "", &before), out, "round %d", round);
-		CHECK_GOTO(!podman(&e, NULL, 0, "container restore %s", e.name), out,
+		/* Round 2 shows criu's statistics, which cryo writes as criu. */
+		CHECK_GOTO(checkpoint(&e, e.name, round == 2 ? "--print-stats" : "", &before), out,
+			   "round %d", round);
+		CHECK_GOTO(!podman(&e, stats, sizeof(stats), "container restore %s %s",
+				   round == 2 ? "--print-stats" : "", e.name), out,
 			   "round %d: podman container restore failed", round);
+		CHECK_GOTO(round == 1 || (strstr(stats, "\"forking_time\"") &&
+					  strstr(stats, "\"pages_restored\"")), out,
+			   "restore --print-stats shows no criu statistics: %s", stats);
 		CHECK_GOTO(counts_on(&e, e.name, before), out, "round %d", round);
 		CHECK_GOTO(container_ip(&e, e.name, ip, sizeof(ip)) && listener_answers(ip), out,
 			   "round %d: the listener at %s does not answer after the restore",
@@ -382,6 +400,9 @@ TEST(podman_checkpoints_and_restores_a_container_on_its_bridge_twice_and_by_expo
 	snprintf(tar, sizeof(tar), "--export=%s/checkpoint.tar.gz", e.dir);
 	snprintf(imported, sizeof(imported), "%s-imported", e.name);
 	CHECK_GOTO(checkpoint(&e, e.name, tar, &before), out, "export");
+	/* podman puts criu's stats-dump in the export, and says so when it lacks it. */
+	CHECK_GOTO(sh("grep -q stats-dump %s/podman.log", e.dir), out,
+		   "podman found no stats-dump to export");
 	CHECK_GOTO(!podman(&e, NULL, 0, "rm -f -t 0 %s", e.name) && !state_is(&e, e.name, "exited"),
 		   out, "podman rm failed");
 	CHECK_GOTO(!podman(&e, NULL, 0, "container restore --import=%s --name %s", tar + 9,
