@@ -9,6 +9,7 @@
 #include "images/pages.h"
 #include "images/proto/pagemap.pb-c.h"
 #include "lazy/lazy.h"
+#include "mem/mm.h"
 #include "mem/vma.h"
 
 #define PAGE ((uint64_t)IMG_PAGE_SIZE)
@@ -105,22 +106,6 @@ void lazy_pins_free(struct lazy_pins *pins)
 	pins->nr = 0;
 }
 
-/* The mapping holding @addr, or the first one above it; n_vmas if none. */
-static size_t vma_at(const Mm *mm, uint64_t addr)
-{
-	size_t lo = 0, hi = mm->n_vmas;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (mm->vmas[mid]->end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* The first pin at or above @addr. */
 static size_t pin_at(const struct lazy_pins *pins, uint64_t addr)
 {
@@ -155,7 +140,7 @@ size_t lazy_eager_fills(const Mm *mm, const struct lazy_pins *pins,
 		out[0] = *fill;
 		return 1;
 	}
-	for (size_t v = vma_at(mm, addr); addr < end; v++) {
+	for (size_t v = mm_vma_at(mm, addr); addr < end; v++) {
 		uint64_t piece_end = end;
 		bool lazy = false;
 
@@ -192,7 +177,7 @@ int lazy_pending_make(const Mm *mm, const struct image *pagemap, const struct la
 
 		if (e->state != PAGEMAP_ENTRY__STATE__PRESENT)
 			continue;
-		for (size_t v = vma_at(mm, addr); !ret && addr < end; v++) {
+		for (size_t v = mm_vma_at(mm, addr); !ret && addr < end; v++) {
 			uint64_t piece_end = end;
 			bool lazy = false;
 

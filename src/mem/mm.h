@@ -49,6 +49,9 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
  * Free the result with mm_free(). */
 int mm_load(const struct image_dir *dir, int pid, Mm **out);
 void mm_free(Mm *mm);
+/* The mapping of @mm (checked: sorted, not overlapping) holding @addr, or
+ * the first one above it; n_vmas if none. */
+size_t mm_vma_at(const Mm *mm, uint64_t addr);
 
 /* The checks of an mm image that need no other file: one record, mm
  * fields, auxv, and each mapping (alignment, order, kind, prot, flags,

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "images/proto/pagemap.pb-c.h"
 #include "mem/cow.h"
+#include "mem/mm.h"
 #include "restore/restore.h"
 
 #define PS ((uint64_t)IMG_PAGE_SIZE)
@@ -46,20 +47,12 @@ static size_t first_entry_above(const struct image *pagemap, uint64_t addr)
 	return lo;
 }
 
-/* The mapping of @mm holding @addr (they are sorted); n_vmas if none. */
+/* The mapping of @mm holding @addr; n_vmas if none. */
 static size_t vma_holding(const Mm *mm, uint64_t addr)
 {
-	size_t lo = 0, hi = mm->n_vmas;
+	size_t i = mm_vma_at(mm, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (mm->vmas[mid]->end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < mm->n_vmas && mm->vmas[lo]->start <= addr ? lo : mm->n_vmas;
+	return i < mm->n_vmas && mm->vmas[i]->start <= addr ? i : mm->n_vmas;
 }
 
 /* Whether every page of [@addr, @end) has a saved page in @pagemap: its
