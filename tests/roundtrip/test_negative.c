@@ -9,7 +9,8 @@
  * (fds and namespaces dump refuses), test_neg_killed.c (dumps that fail or
  * die midway), test_neg_restore.c (damaged and planted images),
  * test_neg_pids.c (pids taken before or during a restore), test_neg_sockets.c
- * (socket filters dump refuses), test_neg_userns.c
+ * (socket filters dump refuses), test_neg_netlock.c (the iptables network
+ * lock a killed dump leaves), test_neg_userns.c
  * (user namespaces dump refuses, maps beyond the owner's ids). What a restore
  * trusts and grants is test_trust.c's. */
 #include <ctype.h>

@@ -1,0 +1,480 @@
+/* The network lock by iptables, criu's way: a chain of cryo's own in the
+ * filter table of each family, jumped to first from INPUT, a DROP rule a
+ * connection, installed by iptables-restore and ip6tables-restore (as PATH
+ * names them: Debian's alternatives make them iptables-nft or -legacy) with
+ * the rules on stdin. Which connections, and when, is netlock.c's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "net/internal.h"
+#include "net/netlock.h"
+
+/* "-A NAME -s ADDR -d ADDR -p tcp -m tcp --sport P --dport P -m mark ! --mark M -j DROP" */
+#define RULE_MAX 256
+/* Where a program is looked for when PATH lacks it: root's sbin folders,
+ * which a service's or a runtime's PATH often leaves out. */
+#define SBIN_DIRS "/usr/local/sbin:/usr/sbin:/sbin"
+
+static const char *const restore_program[2] = { "iptables-restore", "ip6tables-restore" };
+static const char *const save_program[2] = { "iptables-save", "ip6tables-save" };
+
+static int family_index(int af)
+{
+	return af == AF_INET ? 0 : 1;
+}
+
+/* Finds @name in PATH, then in SBIN_DIRS. */
+static int find_program(const char *name, char *path, size_t size)
+{
+	const char *env = getenv("PATH");
+	char dirs[4096], *dir, *save = NULL;
+
+	snprintf(dirs, sizeof(dirs), "%s:%s", env ? env : "", SBIN_DIRS);
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(path, size, "%s/%s", dir, name);
+		if (!access(path, X_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static void read_all(int fd, char **buf, size_t *len, size_t *cap)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (*len + 4096 + 1 > *cap) {
+			char *bigger = realloc(*buf, *cap * 2 + 4096 + 1);
+
+			if (!bigger)
+				return;
+			*buf = bigger;
+			*cap = *cap * 2 + 4096 + 1;
+		}
+		n = read(fd, *buf + *len, *cap - *len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	(*buf)[*len] = '\0';
+}
+
+/* Runs @program (looked up) in the lock's network namespace with @input on
+ * its stdin; its stdout in *@out (malloc'd) when asked, the first line of
+ * its stderr in @err when it fails. */
+static int run_program(struct netlock *l, const char *program, const char *arg1, const char *arg2,
+		       const char *input, char **out, char *err, size_t err_size)
+{
+	int in[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 }, status, ret = 0;
+	char path[4096 + 64], *text = NULL, *errs = NULL;
+	size_t len = 0, cap = 0, elen = 0, ecap = 0;
+	pid_t child;
+
+	if (find_program(program, path, sizeof(path))) {
+		snprintf(err, err_size, "%s not found in PATH nor in %s (Debian's iptables package)",
+			 program, SBIN_DIRS);
+		return -ENOENT;
+	}
+	/* A socket, not a pipe: a program that stops reading fails the send
+	 * with EPIPE instead of killing cryo with SIGPIPE. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) || pipe2(pout, O_CLOEXEC) ||
+	    pipe2(perr, O_CLOEXEC)) {
+		ret = -errno;
+		goto out;
+	}
+	child = fork();
+	if (child < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (child == 0) {
+		sigset_t all;
+		int null = open("/dev/null", O_WRONLY);
+
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if ((l->ipt_netns >= 0 && setns(l->ipt_netns, CLONE_NEWNET)) ||
+		    dup2(in[1], 0) < 0 || dup2(out ? pout[1] : null, 1) < 0 || dup2(perr[1], 2) < 0)
+			_exit(126);
+		close_range(3, ~0U, 0);
+		execl(path, program, arg1, arg2, (char *)NULL);
+		_exit(127);
+	}
+	close(in[1]);
+	close(pout[1]);
+	close(perr[1]);
+	in[1] = pout[1] = perr[1] = -1;
+	for (size_t off = 0, total = input ? strlen(input) : 0; off < total;) {
+		ssize_t n = send(in[0], input + off, total - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(in[0]);
+	in[0] = -1;
+	if (out)
+		read_all(pout[0], &text, &len, &cap);
+	read_all(perr[0], &errs, &elen, &ecap);
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR) {
+			ret = -errno;
+			goto out;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		if (errs && errs[0])
+			snprintf(err, err_size, "%s: %.*s", program, (int)strcspn(errs, "\n"), errs);
+		else
+			snprintf(err, err_size, "%s: %s %d", program,
+				 WIFEXITED(status) ? "exit status" : "signal",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		ret = -EIO;
+	} else if (out) {
+		*out = text;
+		text = NULL;
+		if (!*out)
+			ret = -ENOMEM;
+	}
+out:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (pout[i] >= 0)
+			close(pout[i]);
+		if (perr[i] >= 0)
+			close(perr[i]);
+	}
+	free(text);
+	free(errs);
+	return ret;
+}
+
+/* Commits @script (one table's lines, without COMMIT) in family @f. */
+static int commit(struct netlock *l, int f, char *script, char *err, size_t err_size)
+{
+	strcat(script, "COMMIT\n");
+	return run_program(l, restore_program[f], "-w", "--noflush", script, NULL, err, err_size);
+}
+
+/* The filter table of family @f, as iptables-save prints it, in *@out. */
+static int save_filter(struct netlock *l, int f, char **out, char *err, size_t err_size)
+{
+	char *all = NULL, *start, *end;
+	int ret = run_program(l, save_program[f], NULL, NULL, NULL, &all, err, err_size);
+
+	if (ret)
+		return ret;
+	start = strstr(all, "*filter\n");
+	end = start ? strstr(start, "\nCOMMIT\n") : NULL;
+	if (end)
+		end[1] = '\0';
+	*out = strdup(start ? start : "");
+	free(all);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Whether @filter (a save of a filter table) has chain @name. */
+static bool has_chain(const char *filter, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *line = filter; line; line = strchr(line, '\n')) {
+		line += line != filter;
+		if (line[0] == ':' && !strncmp(line + 1, name, n) && line[1 + n] == ' ')
+			return true;
+	}
+	return false;
+}
+
+static bool jumps_to(const char *line, const char *name)
+{
+	const char *j = strstr(line, " -j ");
+
+	return !strncmp(line, "-A ", 3) && j && !strcmp(j + 4, name);
+}
+
+/* Appends the lines that make chain @name, jumped to first from INPUT,
+ * with the rules of connections @from.. of family @f. */
+static void append_chain(struct netlock *l, int f, const char *name, size_t from, bool make,
+			 char *script, size_t size)
+{
+	size_t off = strlen(script);
+
+	if (make)
+		off += (size_t)snprintf(script + off, size - off, ":%s - [0:0]\n-I INPUT 1 -j %s\n",
+					name, name);
+	for (size_t i = from; i < l->nr; i++) {
+		struct netlock_match m;
+
+		if (netlock_match_of(l->conns[i], &m) || family_index(m.af) != f)
+			continue;
+		off += (size_t)snprintf(script + off, size - off,
+					"-A %s -s %s -d %s -p tcp -m tcp --sport %u --dport %u "
+					"-m mark ! --mark 0x%x -j DROP\n", name, m.peer, m.local,
+					m.peer_port, m.local_port, TCP_PACKET_MARK);
+	}
+}
+
+static bool has_family(struct netlock *l, int f, size_t from)
+{
+	for (size_t i = from; i < l->nr; i++) {
+		struct netlock_match m;
+
+		if (!netlock_match_of(l->conns[i], &m) && family_index(m.af) == f)
+			return true;
+	}
+	return false;
+}
+
+static char *script_new(struct netlock *l, size_t from)
+{
+	size_t size = 1024 + (l->nr - from) * RULE_MAX;
+	char *script = malloc(size);
+
+	if (script)
+		snprintf(script, size, "*filter\n");
+	return script;
+}
+
+/* Chains are made in a family when its first connection comes. */
+static int ipt_add(struct netlock *l, const char *name, size_t from, bool owned, char *err,
+		   size_t err_size)
+{
+	size_t size = 1024 + (l->nr - from) * RULE_MAX;
+	int ret = 0;
+
+	(void)owned;	/* the running chain is owned by the run's socket (ipt_open()) */
+	for (int f = 0; !ret && f < 2; f++) {
+		char *script;
+
+		if (!has_family(l, f, from))
+			continue;
+		script = script_new(l, from);
+		if (!script)
+			return -ENOMEM;
+		append_chain(l, f, name, l->ipt_chain[f] ? from : 0, !l->ipt_chain[f], script, size);
+		ret = commit(l, f, script, err, err_size);
+		free(script);
+		if (!ret)
+			l->ipt_chain[f] = true;
+	}
+	return ret;
+}
+
+/* The lines that delete chain @name of @filter (a save of a filter
+ * table) and every jump to it. */
+static void append_delete(const char *filter, const char *name, char *script, size_t size)
+{
+	char *copy = strdup(filter), *line, *save = NULL;
+	size_t off = strlen(script);
+
+	for (line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (jumps_to(line, name))
+			off += (size_t)snprintf(script + off, size - off, "-D%s\n", line + 2);
+	off += (size_t)snprintf(script + off, size - off, "-F %s\n-X %s\n", name, name);
+	free(copy);
+}
+
+/* Per family, in one commit: the held chain made and jumped to, then the
+ * running one deleted. */
+static int ipt_hand_over(struct netlock *l, const char *running, const char *held, char *err,
+			 size_t err_size)
+{
+	size_t size = 2048 + l->nr * RULE_MAX;
+	int ret = 0;
+
+	for (int f = 0; !ret && f < 2; f++) {
+		char *script, *filter = NULL;
+
+		if (!l->ipt_chain[f])
+			continue;
+		ret = save_filter(l, f, &filter, err, err_size);
+		script = ret ? NULL : malloc(size + strlen(filter));
+		if (script) {
+			snprintf(script, size, "*filter\n");
+			append_chain(l, f, held, 0, true, script, size);
+			append_delete(filter, running, script, size + strlen(filter));
+			ret = commit(l, f, script, err, err_size);
+		} else if (!ret) {
+			ret = -ENOMEM;
+		}
+		free(script);
+		free(filter);
+		if (!ret)
+			l->ipt_chain[f] = false;
+	}
+	return ret;
+}
+
+/* In each family whose filter table has it. */
+static int ipt_remove(struct netlock *l, const char *name, char *err, size_t err_size)
+{
+	int ret = 0;
+
+	for (int f = 0; f < 2; f++) {
+		char *filter = NULL, *script;
+		int r = save_filter(l, f, &filter, err, err_size);
+
+		if (!r && !has_chain(filter, name)) {
+			free(filter);
+			continue;
+		}
+		script = r ? NULL : malloc(strlen(filter) + 1024);
+		if (script) {
+			snprintf(script, strlen(filter) + 1024, "*filter\n");
+			append_delete(filter, name, script, strlen(filter) + 1024);
+			r = commit(l, f, script, err, err_size);
+		} else if (!r) {
+			r = -ENOMEM;
+		}
+		free(script);
+		free(filter);
+		if (!r)
+			l->ipt_chain[f] = false;
+		ret = ret ? ret : r;
+	}
+	return ret;
+}
+
+static int ipt_list(struct netlock *l, char *out, size_t size)
+{
+	char err[256];
+
+	out[0] = '\0';
+	for (int f = 0; f < 2; f++) {
+		char *filter = NULL, *line, *save = NULL;
+		int ret = save_filter(l, f, &filter, err, sizeof(err));
+
+		if (ret == -ENOENT)
+			return ret;
+		if (ret)
+			continue;
+		for (line = strtok_r(filter, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			size_t n = strcspn(line, " ");
+			char name[64];
+
+			if (line[0] != ':' || n < 2 || n > sizeof(name))
+				continue;
+			snprintf(name, sizeof(name), "%.*s", (int)n - 1, line + 1);
+			if ((strncmp(name, netlock_ipt.running, strlen(netlock_ipt.running)) &&
+			     strncmp(name, netlock_ipt.held, strlen(netlock_ipt.held))))
+				continue;
+			/* Made in both families: named once. */
+			if (!strstr(out, name))
+				snprintf(out + strlen(out), size - strlen(out), "%s%s",
+					 out[0] ? " " : "", name);
+		}
+		free(filter);
+	}
+	return 0;
+}
+
+/* "@cryo-netlock-NAME", the abstract name a run holds while chain NAME is
+ * its own: the kernel lets it go when cryo dies, killed or not. */
+static socklen_t owner_address(const char *name, struct sockaddr_un *sa)
+{
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "cryo-netlock-%s", name);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa->sun_path + 1));
+}
+
+static bool ipt_owned(struct netlock *l, const char *name)
+{
+	struct sockaddr_un sa;
+	socklen_t len = owner_address(name, &sa);
+	int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool taken;
+
+	(void)l;
+	if (probe < 0)
+		return true;
+	taken = bind(probe, (struct sockaddr *)&sa, len) && errno == EADDRINUSE;
+	close(probe);
+	return taken;
+}
+
+static int ipt_open(struct netlock *l)
+{
+	char name[64], path[4096 + 64];
+	struct sockaddr_un sa;
+	socklen_t len;
+
+	for (int f = 0; f < 2; f++)
+		if (find_program(restore_program[f], path, sizeof(path))) {
+			pr_err("network lock: --network-lock iptables needs %s, not found in PATH "
+			       "nor in %s (Debian's iptables package)", restore_program[f],
+			       SBIN_DIRS);
+			return -ENOENT;
+		}
+	l->ipt_netns = -1;
+	if (l->ipt_owner >= 0)
+		return 0;
+	snprintf(name, sizeof(name), "%s%d", netlock_ipt.running, (int)getpid());
+	len = owner_address(name, &sa);
+	l->ipt_owner = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (l->ipt_owner < 0)
+		return pr_errno_ret("network lock: cannot make the socket that owns iptables "
+				    "chain %s", name);
+	if (bind(l->ipt_owner, (struct sockaddr *)&sa, len)) {
+		int ret = -errno;
+
+		close(l->ipt_owner);
+		l->ipt_owner = -1;
+		pr_err("network lock: iptables chain %s is owned by another cryo of the same pid "
+		       "(in another pid namespace): %s", name, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/* Programs run from now on in the namespace cryo is in, also once cryo
+ * has left it. */
+static int ipt_enter_netns(struct netlock *l)
+{
+	if (l->ipt_netns >= 0)
+		close(l->ipt_netns);
+	l->ipt_netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (l->ipt_netns < 0)
+		return pr_errno_ret("network lock: cannot open the network namespace cryo entered");
+	l->ipt_chain[0] = l->ipt_chain[1] = false;
+	return 0;
+}
+
+static void ipt_close(struct netlock *l)
+{
+	if (l->ipt_netns >= 0)
+		close(l->ipt_netns);
+	if (l->ipt_owner >= 0)
+		close(l->ipt_owner);
+	l->ipt_netns = l->ipt_owner = -1;
+	l->ipt_chain[0] = l->ipt_chain[1] = false;
+}
+
+const struct netlock_backend netlock_ipt = {
+	.kind = "iptables chain",
+	.running = "CRYO_LOCK_",
+	.held = "CRYO_HELD_",
+	.open = ipt_open,
+	.enter_netns = ipt_enter_netns,
+	.close = ipt_close,
+	.add = ipt_add,
+	.hand_over = ipt_hand_over,
+	.remove = ipt_remove,
+	.list = ipt_list,
+	.owned = ipt_owned,
+};
