@@ -5,26 +5,20 @@
  * the rules on stdin. Which connections, and when, is netlock.c's. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/spawn.h"
 #include "net/internal.h"
 #include "net/netlock.h"
 
 /* "-A NAME -s ADDR -d ADDR -p tcp -m tcp --sport P --dport P -m mark ! --mark M -j DROP" */
 #define RULE_MAX 256
-/* Where a program is looked for when PATH lacks it: root's sbin folders,
- * which a service's or a runtime's PATH often leaves out. */
-#define SBIN_DIRS "/usr/local/sbin:/usr/sbin:/sbin"
-
 static const char *const restore_program[2] = { "iptables-restore", "ip6tables-restore" };
 static const char *const save_program[2] = { "iptables-save", "ip6tables-save" };
 
@@ -33,133 +27,17 @@ static int family_index(int af)
 	return af == AF_INET ? 0 : 1;
 }
 
-/* Finds @name in PATH, then in SBIN_DIRS. */
-static int find_program(const char *name, char *path, size_t size)
-{
-	const char *env = getenv("PATH");
-	char dirs[4096], *dir, *save = NULL;
-
-	snprintf(dirs, sizeof(dirs), "%s:%s", env ? env : "", SBIN_DIRS);
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		snprintf(path, size, "%s/%s", dir, name);
-		if (!access(path, X_OK))
-			return 0;
-	}
-	return -ENOENT;
-}
-
-static void read_all(int fd, char **buf, size_t *len, size_t *cap)
-{
-	ssize_t n;
-
-	for (;;) {
-		if (*len + 4096 + 1 > *cap) {
-			char *bigger = realloc(*buf, *cap * 2 + 4096 + 1);
-
-			if (!bigger)
-				return;
-			*buf = bigger;
-			*cap = *cap * 2 + 4096 + 1;
-		}
-		n = read(fd, *buf + *len, *cap - *len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		*len += (size_t)n;
-	}
-	(*buf)[*len] = '\0';
-}
-
-/* Runs @program (looked up) in the lock's network namespace with @input on
- * its stdin; its stdout in *@out (malloc'd) when asked, the first line of
- * its stderr in @err when it fails. */
-static int run_program(struct netlock *l, const char *program, const char *arg1, const char *arg2,
+/* Runs @program in the lock's network namespace with @input on its stdin,
+ * its stdout in *@out when asked. */
+static int run_program(struct netlock *l, const char *program, const char *const *args,
 		       const char *input, char **out, char *err, size_t err_size)
 {
-	int in[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 }, status, ret = 0;
-	char path[4096 + 64], *text = NULL, *errs = NULL;
-	size_t len = 0, cap = 0, elen = 0, ecap = 0;
-	pid_t child;
+	struct spawn_call c = { .program = program, .args = args, .netns_fd = l->ipt_netns,
+				.input = input, .out = out, .err = err, .err_size = err_size };
+	int ret = spawn_run(&c);
 
-	if (find_program(program, path, sizeof(path))) {
-		snprintf(err, err_size, "%s not found in PATH nor in %s (Debian's iptables package)",
-			 program, SBIN_DIRS);
-		return -ENOENT;
-	}
-	/* A socket, not a pipe: a program that stops reading fails the send
-	 * with EPIPE instead of killing cryo with SIGPIPE. */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) || pipe2(pout, O_CLOEXEC) ||
-	    pipe2(perr, O_CLOEXEC)) {
-		ret = -errno;
-		goto out;
-	}
-	child = fork();
-	if (child < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (child == 0) {
-		sigset_t all;
-		int null = open("/dev/null", O_WRONLY);
-
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		if ((l->ipt_netns >= 0 && setns(l->ipt_netns, CLONE_NEWNET)) ||
-		    dup2(in[1], 0) < 0 || dup2(out ? pout[1] : null, 1) < 0 || dup2(perr[1], 2) < 0)
-			_exit(126);
-		close_range(3, ~0U, 0);
-		execl(path, program, arg1, arg2, (char *)NULL);
-		_exit(127);
-	}
-	close(in[1]);
-	close(pout[1]);
-	close(perr[1]);
-	in[1] = pout[1] = perr[1] = -1;
-	for (size_t off = 0, total = input ? strlen(input) : 0; off < total;) {
-		ssize_t n = send(in[0], input + off, total - off, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(in[0]);
-	in[0] = -1;
-	if (out)
-		read_all(pout[0], &text, &len, &cap);
-	read_all(perr[0], &errs, &elen, &ecap);
-	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR) {
-			ret = -errno;
-			goto out;
-		}
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		if (errs && errs[0])
-			snprintf(err, err_size, "%s: %.*s", program, (int)strcspn(errs, "\n"), errs);
-		else
-			snprintf(err, err_size, "%s: %s %d", program,
-				 WIFEXITED(status) ? "exit status" : "signal",
-				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		ret = -EIO;
-	} else if (out) {
-		*out = text;
-		text = NULL;
-		if (!*out)
-			ret = -ENOMEM;
-	}
-out:
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (pout[i] >= 0)
-			close(pout[i]);
-		if (perr[i] >= 0)
-			close(perr[i]);
-	}
-	free(text);
-	free(errs);
+	if (ret == -ENOENT)
+		snprintf(err + strlen(err), err_size - strlen(err), " (Debian's iptables package)");
 	return ret;
 }
 
@@ -167,14 +45,16 @@ out:
 static int commit(struct netlock *l, int f, char *script, char *err, size_t err_size)
 {
 	strcat(script, "COMMIT\n");
-	return run_program(l, restore_program[f], "-w", "--noflush", script, NULL, err, err_size);
+	static const char *const args[] = { "-w", "--noflush", NULL };
+
+	return run_program(l, restore_program[f], args, script, NULL, err, err_size);
 }
 
 /* The filter table of family @f, as iptables-save prints it, in *@out. */
 static int save_filter(struct netlock *l, int f, char **out, char *err, size_t err_size)
 {
 	char *all = NULL, *start, *end;
-	int ret = run_program(l, save_program[f], NULL, NULL, NULL, &all, err, err_size);
+	int ret = run_program(l, save_program[f], NULL, NULL, &all, err, err_size);
 
 	if (ret)
 		return ret;
@@ -415,10 +295,10 @@ static int ipt_open(struct netlock *l)
 	socklen_t len;
 
 	for (int f = 0; f < 2; f++)
-		if (find_program(restore_program[f], path, sizeof(path))) {
+		if (spawn_find(restore_program[f], path, sizeof(path))) {
 			pr_err("network lock: --network-lock iptables needs %s, not found in PATH "
 			       "nor in %s (Debian's iptables package)", restore_program[f],
-			       SBIN_DIRS);
+			       SPAWN_SBIN_DIRS);
 			return -ENOENT;
 		}
 	l->ipt_netns = -1;

@@ -143,6 +143,15 @@ int net_ns_image_check(const struct image *img, const struct image_dir *dir, int
 			return -EBADMSG;
 		}
 	}
+	for (size_t i = 0; i < ns->n_iptables; i++) {
+		const char *problem = net_ipt_problem(ns, i);
+
+		if (problem) {
+			image_error(img->path, img->records[0].offset, "iptables ruleset %zu: %s", i,
+				    problem);
+			return -EBADMSG;
+		}
+	}
 	return 0;
 }
 

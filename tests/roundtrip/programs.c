@@ -84,6 +84,9 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_net_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_routes", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_filter", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	/* Rules of iptables-nft and iptables-legacy. */
+	{ .name = "prog_net_iptables", .needs = "iptables-legacy-save", .cycles = CYCLES_ALL,
+	  .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_tcp", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET,
 	  .dump.options = LIST("--tcp-established") },
 	/* The network lock by iptables, in the tree's own namespace. */
