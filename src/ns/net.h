@@ -109,6 +109,9 @@ uint32_t net_link_index(const NetNs *ns, uint32_t index);
  * process or the text does not read back; and loaded again. */
 int net_nft_dump(const char *who, const char *managed, char **out);
 int net_nft_restore(const char *ruleset);
+/* Whether the namespace cryo is in has an nftables table of family ip or
+ * ip6 (one iptables-nft may manage). */
+bool net_nft_has_ip_tables(void);
 
 /* net_iptables.c: the iptables rulesets of the namespace cryo is in, of
  * iptables-nft (whose tables it names in @managed, "ip filter\n...") and of

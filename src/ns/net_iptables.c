@@ -75,6 +75,9 @@ static int save_kind(const char *who, const struct ipt_kind *k, NetIptables **re
 	int ret;
 
 	*rec = NULL;
+	/* iptables-nft's tables are nftables tables of family ip or ip6. */
+	if (!k->legacy && !net_nft_has_ip_tables())
+		return 0;
 	/* x_tables make a table of a namespace only when it is first used. */
 	if (k->legacy) {
 		ret = read_text_file(k->names, &names);
@@ -89,7 +92,7 @@ static int save_kind(const char *who, const struct ipt_kind *k, NetIptables **re
 	ret = spawn_run(&c);
 	if (ret == -ENOENT && !k->legacy) {
 		/* Its tables are then in the nft text, where they still filter. */
-		pr_warn("dump: %s: %s is not installed: tables iptables-nft manages are saved as "
+		pr_info("dump: %s: %s is not installed: tables iptables-nft manages are saved as "
 			"nftables tables, which iptables-nft will not manage after restore", who,
 			k->save);
 		return 0;

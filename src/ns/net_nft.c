@@ -140,6 +140,21 @@ int net_nft_dump(const char *who, const char *managed, char **out)
 	return ret;
 }
 
+bool net_nft_has_ip_tables(void)
+{
+	struct nft_ctx *nft = ctx_new();
+	const char *text;
+	bool has = true;	/* when unsure, iptables-nft-save is asked */
+
+	if (nft && !nft_run_cmd_from_buffer(nft, "list tables")) {
+		text = nft_ctx_get_output_buffer(nft);
+		has = text && (!strncmp(text, "table ip", 8) || strstr(text, "\ntable ip"));
+	}
+	if (nft)
+		nft_ctx_free(nft);
+	return has;
+}
+
 int net_nft_restore(const char *ruleset)
 {
 	struct nft_ctx *nft;
