@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "stats/stats.h"
 #include "net/internal.h"
 #include "net/net.h"
 #include "net/netlock.h"
@@ -50,10 +51,12 @@ static int apply_rules(const char *what)
 {
 	const struct netlock_backend *b = lock.backend;
 	char name[64], err[256] = "";
+	uint64_t began = stats_now();
 	int ret;
 
 	lock_name(b->running, getpid(), name, sizeof(name));
 	ret = b->add(&lock, name, lock.table ? lock.nr - 1 : 0, true, err, sizeof(err));
+	lock.lock_ns += stats_now() - began;
 	if (!ret)
 		lock.table = true;
 	else
@@ -226,18 +229,27 @@ void net_lock_end(bool keep_held)
 	if (lock.restore_held[0] && !keep_held) {
 		const struct netlock_backend *of = held_backend(lock.restore_held);
 		struct netlock other = { .ipt_owner = -1, .ipt_netns = -1 };
+		uint64_t began = stats_now();
 
 		if (of == b)
 			delete_lock(b, lock.restore_held, true);
 		else if (of)
 			of->remove(&other, lock.restore_held, name, sizeof(name));
+		lock.unlock_ns += stats_now() - began;
 	}
 	lock.restore_held[0] = 0;
 	if (b && lock.table) {
+		uint64_t began = stats_now();
+
 		lock_name(b->running, getpid(), name, sizeof(name));
 		delete_lock(b, name, false);
 		lock.table = false;
+		lock.unlock_ns += stats_now() - began;
 	}
+	if (b && lock.nr)
+		pr_info("network lock: %zu connections by %s: %.1f ms to lock, %.1f ms to unlock",
+			lock.nr, b->kind, lock.lock_ns / 1e6, lock.unlock_ns / 1e6);
+	lock.lock_ns = lock.unlock_ns = 0;
 	for (size_t i = 0; i < lock.nr; i++)
 		free(lock.conns[i]);
 	free(lock.conns);
@@ -253,6 +265,7 @@ int net_lock_save(Inventory *inv, bool hold)
 {
 	const struct netlock_backend *b = lock.backend;
 	char running[64], held[64], err[256] = "";
+	uint64_t began;
 	int ret;
 
 	inv->n_locked_connections = lock.nr;
@@ -262,7 +275,9 @@ int net_lock_save(Inventory *inv, bool hold)
 		return 0;
 	lock_name(b->running, getpid(), running, sizeof(running));
 	lock_name(b->held, getpid(), held, sizeof(held));
+	began = stats_now();
 	ret = b->hand_over(&lock, running, held, err, sizeof(err));
+	lock.lock_ns += stats_now() - began;
 	if (ret) {
 		pr_err("network lock: cannot hand %s %s over to %s: %s", b->kind, running, held,
 		       err);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -26,6 +27,7 @@ struct netlock {
 	size_t nr;
 	char held_name[64];
 	char restore_held[64];	/* the dump's held lock a restore replaces */
+	uint64_t lock_ns, unlock_ns;	/* spent installing and removing rules (log) */
 	/* nftables: one context for the run (see netlock_nft.c). */
 	struct nft_ctx *nft;
 	/* iptables: the abstract unix socket whose name says that this run

@@ -120,33 +120,24 @@ static bool has_family(struct netlock *l, int f, size_t from)
 	return false;
 }
 
-static char *script_new(struct netlock *l, size_t from)
-{
-	size_t size = 1024 + (l->nr - from) * RULE_MAX;
-	char *script = malloc(size);
-
-	if (script)
-		snprintf(script, size, "*filter\n");
-	return script;
-}
-
 /* Chains are made in a family when its first connection comes. */
 static int ipt_add(struct netlock *l, const char *name, size_t from, bool owned, char *err,
 		   size_t err_size)
 {
-	size_t size = 1024 + (l->nr - from) * RULE_MAX;
 	int ret = 0;
 
 	(void)owned;	/* the running chain is owned by the run's socket (ipt_open()) */
 	for (int f = 0; !ret && f < 2; f++) {
+		size_t first = l->ipt_chain[f] ? from : 0, size = 1024 + (l->nr - first) * RULE_MAX;
 		char *script;
 
 		if (!has_family(l, f, from))
 			continue;
-		script = script_new(l, from);
+		script = malloc(size);
 		if (!script)
 			return -ENOMEM;
-		append_chain(l, f, name, l->ipt_chain[f] ? from : 0, !l->ipt_chain[f], script, size);
+		snprintf(script, size, "*filter\n");
+		append_chain(l, f, name, first, !l->ipt_chain[f], script, size);
 		ret = commit(l, f, script, err, err_size);
 		free(script);
 		if (!ret)
@@ -170,6 +161,24 @@ static void append_delete(const char *filter, const char *name, char *script, si
 	free(copy);
 }
 
+/* The lines that delete this run's own chain @name of family @f, whose
+ * one jump it made: no save needed. */
+static void append_delete_own(const char *name, char *script, size_t size)
+{
+	size_t off = strlen(script);
+
+	snprintf(script + off, size - off, "-D INPUT -j %s\n-F %s\n-X %s\n", name, name, name);
+}
+
+/* Whether @name is this run's running chain. */
+static bool own_chain(const char *name)
+{
+	char own[64];
+
+	snprintf(own, sizeof(own), "%s%d", netlock_ipt.running, (int)getpid());
+	return !strcmp(name, own);
+}
+
 /* Per family, in one commit: the held chain made and jumped to, then the
  * running one deleted. */
 static int ipt_hand_over(struct netlock *l, const char *running, const char *held, char *err,
@@ -179,53 +188,69 @@ static int ipt_hand_over(struct netlock *l, const char *running, const char *hel
 	int ret = 0;
 
 	for (int f = 0; !ret && f < 2; f++) {
-		char *script, *filter = NULL;
+		char *script;
 
 		if (!l->ipt_chain[f])
 			continue;
-		ret = save_filter(l, f, &filter, err, err_size);
-		script = ret ? NULL : malloc(size + strlen(filter));
-		if (script) {
-			snprintf(script, size, "*filter\n");
-			append_chain(l, f, held, 0, true, script, size);
-			append_delete(filter, running, script, size + strlen(filter));
-			ret = commit(l, f, script, err, err_size);
-		} else if (!ret) {
-			ret = -ENOMEM;
-		}
+		script = malloc(size);
+		if (!script)
+			return -ENOMEM;
+		snprintf(script, size, "*filter\n");
+		append_chain(l, f, held, 0, true, script, size);
+		append_delete_own(running, script, size);
+		ret = commit(l, f, script, err, err_size);
 		free(script);
-		free(filter);
 		if (!ret)
 			l->ipt_chain[f] = false;
 	}
 	return ret;
 }
 
-/* In each family whose filter table has it. */
+/* Chain @name of another run (stale, or a dump's held one) in family @f,
+ * with every jump to it that a save of the filter table shows. */
+static int remove_found(struct netlock *l, int f, const char *name, char *err, size_t err_size)
+{
+	char *filter = NULL, *script;
+	size_t size;
+	int ret = save_filter(l, f, &filter, err, err_size);
+
+	if (ret || !has_chain(filter, name)) {
+		free(filter);
+		return ret;
+	}
+	size = strlen(filter) + 1024;
+	script = malloc(size);
+	if (script) {
+		snprintf(script, size, "*filter\n");
+		append_delete(filter, name, script, size);
+		ret = commit(l, f, script, err, err_size);
+	} else {
+		ret = -ENOMEM;
+	}
+	free(script);
+	free(filter);
+	return ret;
+}
+
+/* In each family that has it: this run's own chain where it made it, with
+ * the one jump it made; another's as a save shows it. */
 static int ipt_remove(struct netlock *l, const char *name, char *err, size_t err_size)
 {
 	int ret = 0;
 
 	for (int f = 0; f < 2; f++) {
-		char *filter = NULL, *script;
-		int r = save_filter(l, f, &filter, err, err_size);
+		char own[1024] = "*filter\n";
+		int r;
 
-		if (!r && !has_chain(filter, name)) {
-			free(filter);
-			continue;
+		if (!own_chain(name)) {
+			r = remove_found(l, f, name, err, err_size);
+		} else if (l->ipt_chain[f]) {
+			append_delete_own(name, own, sizeof(own));
+			r = commit(l, f, own, err, err_size);
+			l->ipt_chain[f] = r != 0;
+		} else {
+			r = 0;
 		}
-		script = r ? NULL : malloc(strlen(filter) + 1024);
-		if (script) {
-			snprintf(script, strlen(filter) + 1024, "*filter\n");
-			append_delete(filter, name, script, strlen(filter) + 1024);
-			r = commit(l, f, script, err, err_size);
-		} else if (!r) {
-			r = -ENOMEM;
-		}
-		free(script);
-		free(filter);
-		if (!r)
-			l->ipt_chain[f] = false;
 		ret = ret ? ret : r;
 	}
 	return ret;
