@@ -116,12 +116,12 @@ bool net_nft_has_ip_tables(void);
 /* net_iptables.c: the iptables rulesets of the namespace cryo is in, of
  * iptables-nft (whose tables it names in @managed, "ip filter\n...") and of
  * iptables-legacy (refused by name when its tables exist and
- * iptables-legacy-save is missing); the problem of record @i of @ns (NULL:
- * none); and loaded again, after the nftables ruleset. */
+ * iptables-legacy-save is missing); and loaded again, after the nftables
+ * ruleset. Each under NET_IPT_SAVE_MAX: more is not a hand-made firewall. */
+#define NET_IPT_SAVE_MAX (16u << 20)
 int net_ipt_dump(const char *who, NetIptables ***out, size_t *n, char *managed,
 		 size_t managed_size);
 void net_ipt_free(NetIptables **recs, size_t n);
-const char *net_ipt_problem(const NetNs *ns, size_t i);
 int net_ipt_restore(const NetNs *ns);
 
 /* net_refuse.c: fails, naming it, on anything of the namespace cryo is in

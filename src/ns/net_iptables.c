@@ -15,8 +15,6 @@
 #include "common/textfile.h"
 #include "ns/net.h"
 
-/* A ruleset under 16 MiB: more is not a hand-made firewall. */
-#define SAVE_MAX (16u << 20)
 
 struct ipt_kind {
 	const char *save, *restore;
@@ -102,7 +100,7 @@ static int save_kind(const char *who, const struct ipt_kind *k, NetIptables **re
 		       "(Debian's iptables package): they cannot be saved", who, names, k->save);
 	else if (ret)
 		pr_err("dump: %s: %s failed: %s", who, k->save, err);
-	else if (strlen(text) > SAVE_MAX)
+	else if (strlen(text) > NET_IPT_SAVE_MAX)
 		ret = -EFBIG;
 	free(names);
 	if (!ret && strchr(text, '*')) {
@@ -151,20 +149,6 @@ void net_ipt_free(NetIptables **recs, size_t n)
 	free_records(recs, n);
 }
 
-const char *net_ipt_problem(const NetNs *ns, size_t i)
-{
-	const NetIptables *r = ns->iptables[i];
-
-	if (!kind_of(r))
-		return "not IPv4 or IPv6";
-	if (!r->save[0] || strlen(r->save) > SAVE_MAX)
-		return "its ruleset is empty or over 16 MiB";
-	for (size_t j = 0; j < i; j++)
-		if (ns->iptables[j]->family == r->family && ns->iptables[j]->legacy == r->legacy)
-			return "a second ruleset of the same family and kind";
-	return NULL;
-}
-
 int net_ipt_restore(const NetNs *ns)
 {
 	static const char *const args[] = { "-w", "-c", NULL };
@@ -173,6 +157,9 @@ int net_ipt_restore(const NetNs *ns)
 	for (size_t i = 0; !ret && i < ns->n_iptables; i++) {
 		const struct ipt_kind *k = kind_of(ns->iptables[i]);
 		char err[256] = "";
+
+		if (!k)
+			return -EBADMSG;	/* the image check refuses it */
 		struct spawn_call c = { .program = k->restore, .args = args, .netns_fd = -1,
 					.input = ns->iptables[i]->save, .err = err,
 					.err_size = sizeof(err) };
