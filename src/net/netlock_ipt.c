@@ -19,6 +19,7 @@
 
 /* "-A NAME -s ADDR -d ADDR -p tcp -m tcp --sport P --dport P -m mark ! --mark M -j DROP" */
 #define RULE_MAX 256
+
 static const char *const restore_program[2] = { "iptables-restore", "ip6tables-restore" };
 static const char *const save_program[2] = { "iptables-save", "ip6tables-save" };
 
@@ -44,9 +45,9 @@ static int run_program(struct netlock *l, const char *program, const char *const
 /* Commits @script (one table's lines, without COMMIT) in family @f. */
 static int commit(struct netlock *l, int f, char *script, char *err, size_t err_size)
 {
-	strcat(script, "COMMIT\n");
 	static const char *const args[] = { "-w", "--noflush", NULL };
 
+	strcat(script, "COMMIT\n");
 	return run_program(l, restore_program[f], args, script, NULL, err, err_size);
 }
 
@@ -161,8 +162,8 @@ static void append_delete(const char *filter, const char *name, char *script, si
 	free(copy);
 }
 
-/* The lines that delete this run's own chain @name of family @f, whose
- * one jump it made: no save needed. */
+/* The lines that delete this run's own chain @name, whose one jump it
+ * made: no save needed. */
 static void append_delete_own(const char *name, char *script, size_t size)
 {
 	size_t off = strlen(script);
