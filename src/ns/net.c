@@ -61,7 +61,7 @@ static int loopback(bool set, bool *up, unsigned int *mtu, const char *who)
 /* ---- dump ---------------------------------------------------------------- */
 
 static int write_image(struct image_dir *dir, const char *who, const struct net_walk *rtnl,
-		       char *ruleset)
+		       char *ruleset, NetIptables **ipt, size_t n_ipt)
 {
 	ProtobufCBinaryData *msgs = calloc(rtnl->n + 1, sizeof(*msgs));
 	NetSysctl recs[64], *ptrs[64];
@@ -110,6 +110,8 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	ns.n_devices = rtnl->n_devs;
 	ns.devices = devs;
 	ns.nft_ruleset = ruleset;
+	ns.iptables = ipt;
+	ns.n_iptables = n_ipt;
 	if (!ret)
 		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
 	if (!ret) {
@@ -152,7 +154,9 @@ int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
 		const struct ns_externals *externals, int *back)
 {
 	struct net_walk rtnl = { 0 };
-	char *ruleset = NULL;
+	char *ruleset = NULL, managed[512];
+	NetIptables **ipt = NULL;
+	size_t n_ipt = 0;
 	struct ns_ids ids;
 	char who[96];
 	bool same;
@@ -195,10 +199,13 @@ int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
 	if (!ret)
 		ret = net_rtnl_collect(&rtnl);
 	if (!ret)
-		ret = net_nft_dump(who, &ruleset);
+		ret = net_ipt_dump(who, &ipt, &n_ipt, managed, sizeof(managed));
 	if (!ret)
-		ret = write_image(dir, who, &rtnl, ruleset);
+		ret = net_nft_dump(who, managed, &ruleset);
+	if (!ret)
+		ret = write_image(dir, who, &rtnl, ruleset, ipt, n_ipt);
 	free(ruleset);
+	net_ipt_free(ipt, n_ipt);
 	net_walk_free(&rtnl);
 	if (ret) {
 		net_ns_dump_leave(*back);
@@ -329,6 +336,8 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 		ret = net_rtnl_restore(ns);
 	if (!ret)
 		ret = net_nft_restore(ns->nft_ruleset);
+	if (!ret)
+		ret = net_ipt_restore(ns);
 	if (!ret)
 		pr_info("restore: the tree's network namespace is made");
 	return ret;

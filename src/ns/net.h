@@ -109,10 +109,25 @@ int net_link_restore(const NetNs *ns, int outer_ns, const struct ns_externals *e
 uint32_t net_link_index(const NetNs *ns, uint32_t index);
 
 /* net_nft.c: the nftables ruleset of the namespace cryo is in, as nft's
- * text (*@out NULL when empty), refused by name when a table is owned by a
+ * text (*@out NULL when empty) but for the tables @managed names ("ip
+ * filter\n...": net_ipt_dump()'s), refused by name when a table is owned by a
  * process or the text does not read back; and loaded again. */
-int net_nft_dump(const char *who, char **out);
+int net_nft_dump(const char *who, const char *managed, char **out);
 int net_nft_restore(const char *ruleset);
+/* Whether the namespace cryo is in has an nftables table of family ip or
+ * ip6 (one iptables-nft may manage). */
+bool net_nft_has_ip_tables(void);
+
+/* net_iptables.c: the iptables rulesets of the namespace cryo is in, of
+ * iptables-nft (whose tables it names in @managed, "ip filter\n...") and of
+ * iptables-legacy (refused by name when its tables exist and
+ * iptables-legacy-save is missing); and loaded again, after the nftables
+ * ruleset. Each under NET_IPT_SAVE_MAX: more is not a hand-made firewall. */
+#define NET_IPT_SAVE_MAX (16u << 20)
+int net_ipt_dump(const char *who, NetIptables ***out, size_t *n, char *managed,
+		 size_t managed_size);
+void net_ipt_free(NetIptables **recs, size_t n);
+int net_ipt_restore(const NetNs *ns);
 
 /* net_refuse.c: fails, naming it, on anything of the namespace cryo is in
  * that net-ns.img does not hold; @who names the namespace. */

@@ -97,6 +97,22 @@ static const char *device_problem(const NetNs *ns, size_t i)
 	return NULL;
 }
 
+/* The problem of iptables ruleset @i of @ns (its text is iptables-restore's
+ * to parse, in the new namespace only), or NULL. */
+static const char *iptables_problem(const NetNs *ns, size_t i)
+{
+	const NetIptables *r = ns->iptables[i];
+
+	if (r->family != 4 && r->family != 6)
+		return "not IPv4 or IPv6";
+	if (!r->save[0] || strlen(r->save) > NET_IPT_SAVE_MAX)
+		return "its ruleset is empty or over 16 MiB";
+	for (size_t j = 0; j < i; j++)
+		if (ns->iptables[j]->family == r->family && ns->iptables[j]->legacy == r->legacy)
+			return "a second ruleset of the same family and kind";
+	return NULL;
+}
+
 int net_ns_image_check(const struct image *img, const struct image_dir *dir, int id)
 {
 	const NetNs *ns;
@@ -110,7 +126,7 @@ int net_ns_image_check(const struct image *img, const struct image_dir *dir, int
 	}
 	ns = (const NetNs *)img->records[0].msg;
 	if (ns->external_key && (!*ns->external_key || ns->n_rtnl || ns->n_devices ||
-				 ns->n_sysctls || ns->nft_ruleset)) {
+				 ns->n_sysctls || ns->nft_ruleset || ns->n_iptables)) {
 		image_error(img->path, img->records[0].offset, "an external namespace (key '%s') "
 			    "with saved contents or an empty key", ns->external_key);
 		return -EBADMSG;
@@ -146,6 +162,15 @@ int net_ns_image_check(const struct image *img, const struct image_dir *dir, int
 		if (problem) {
 			image_error(img->path, img->records[0].offset, "sysctl %zu (%.64s): %s", i,
 				    ns->sysctls[i]->name, problem);
+			return -EBADMSG;
+		}
+	}
+	for (size_t i = 0; i < ns->n_iptables; i++) {
+		const char *problem = iptables_problem(ns, i);
+
+		if (problem) {
+			image_error(img->path, img->records[0].offset, "iptables ruleset %zu: %s", i,
+				    problem);
 			return -EBADMSG;
 		}
 	}

@@ -562,7 +562,8 @@ int cmd_restore(const struct cryo_opts *opts)
 	if (!ret && opts->lazy_pages)
 		ret = lazy_check_available();
 	/* Connections the dump locked are locked again from here on. */
-	net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
+	if (!ret)
+		ret = net_lock_begin(opts->network_lock);
 	net_tcp_close_begin(opts->tcp_close);
 	if (!ret)
 		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job,

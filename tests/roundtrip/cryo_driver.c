@@ -463,7 +463,7 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 	if ((tp->namespaces & CLONE_NEWUSER) &&
 	    chown(p->dir, RUNNER_USERNS_ROOT, RUNNER_USERNS_ROOT))
 		return fail_why("chown %s: %s", p->dir, strerror(errno));
-	pathf(p->path, "%s/%s", bin_dir, name);
+	pathf(p->path, "%s/%s", bin_dir, tp->binary ? tp->binary : name);
 	pathf(pidfile, "%s/pid", p->dir);
 	pathf(outfile, "%s/out", p->dir);
 	pathf(log, "%s/prog.out", p->dir);

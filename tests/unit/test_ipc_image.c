@@ -299,3 +299,37 @@ TEST(net_ns_image_takes_addresses_on_saved_veths_and_checks_them)
 	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
 	      strstr(errors, "its peer inside is not a device"), "said: %s", errors);
 }
+
+static int check_iptables(NetIptables *a, NetIptables *b, char *errors, size_t size)
+{
+	NetIptables *list[2] = { a, b };
+	NetNs ns = NET_NS__INIT;
+	ProtobufCMessage *msgs[1] = { &ns.base };
+
+	ns.lo_mtu = 65536;
+	ns.iptables = list;
+	ns.n_iptables = b ? 2 : 1;
+	return run_check(net_ns_image_check, msgs, 1, errors, size);
+}
+
+TEST(net_ns_image_takes_one_iptables_ruleset_per_family_and_kind)
+{
+	NetIptables a = NET_IPTABLES__INIT, b = NET_IPTABLES__INIT;
+	char errors[256];
+
+	a.family = 4;
+	a.save = "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
+	b = a;
+	b.legacy = true;
+	CHECK(!check_iptables(&a, &b, errors, sizeof(errors)), "refused: %s", errors);
+	b.legacy = false;
+	CHECK(check_iptables(&a, &b, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "a second ruleset of the same family and kind"), "said: %s", errors);
+	a.family = 5;
+	CHECK(check_iptables(&a, NULL, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "not IPv4 or IPv6"), "said: %s", errors);
+	a.family = 6;
+	a.save = "";
+	CHECK(check_iptables(&a, NULL, errors, sizeof(errors)) < 0 && strstr(errors, "empty"),
+	      "said: %s", errors);
+}
