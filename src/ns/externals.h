@@ -4,6 +4,7 @@
 #ifndef CRYO_NS_EXTERNALS_H
 #define CRYO_NS_EXTERNALS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define NS_EXTERNALS_MAX 64
@@ -15,6 +16,9 @@ struct ns_externals {
 		char *key, *val;
 	} mnt[NS_EXTERNALS_MAX], veth[NS_EXTERNALS_MAX];
 	size_t nr_mnt, nr_veth;
+	/* A veth end outside that no spec names gets a free name (--clone:
+	 * the original's end keeps its own). */
+	bool veth_free_names;
 };
 
 /* Adds --external @spec (mnt[...]:PATH or veth[...]:OUT); -EINVAL (logged)
