@@ -123,9 +123,11 @@ static bool open_sockets(uint64_t proc, int *fds)
 		struct sockaddr_in a = loopback(port_of(proc, i));
 		int s = socket(AF_INET, (is_tcp(i) ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
 
-		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) || (is_tcp(i) && listen(s, 4)))
+		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
+		    (is_tcp(i) && listen(s, 4)))
 			return prog_fail("process %llu: socket on port %d: %s",
-					 (unsigned long long)proc, port_of(proc, i), strerror(errno));
+					 (unsigned long long)proc, port_of(proc, i),
+					 strerror(errno));
 		fds[i] = s;
 	}
 	return true;

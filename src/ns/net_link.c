@@ -281,8 +281,8 @@ static int make_veth_outside(struct rtnl *r, const NetDevice *d, int outer_ns)
 				"is %s (a clone, and no --external veth[%s]:NAME)", d->name,
 				free_name, d->name);
 		else if (ret != -EEXIST)
-			pr_err("restore: network namespace: cannot make veth %s with its peer %s in "
-			       "cryo's namespace: %s", d->name, free_name, strerror(-ret));
+			pr_err("restore: network namespace: cannot make veth %s with its peer %s "
+			       "in cryo's namespace: %s", d->name, free_name, strerror(-ret));
 		if (ret != -EEXIST)
 			return ret;
 	}

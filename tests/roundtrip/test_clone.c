@@ -438,10 +438,11 @@ static bool clones_of_a_whole_container(void)
 	}
 	for (int i = 0; ok && i < 2; i++) {
 		pathf(pidfile[i], "%s/clone%d", p.dir, i);
+		/* The first names its end; the second gets a free name (its
+		 * list ends at the NULL). */
 		cryo[i] = cryo_spawn(2, &(struct cryo_call){
-			.args = i ? CRYO_ARGS("restore", "--clone", "-D", img, "--pidfile", pidfile[i]) :
-				    CRYO_ARGS("restore", "--clone", "-D", img, "--pidfile", pidfile[i],
-					      "--external", ext[0]) });
+			.args = CRYO_ARGS("restore", "--clone", "-D", img, "--pidfile", pidfile[i],
+					  i ? NULL : "--external", ext[0]) });
 		ok = (cryo[i] > 0 || fail_why("cannot start cryo restore --clone")) &&
 		     read_pid_file(pidfile[i], &root[i]) && is_clone_of(root[i], 1) &&
 		     (parent_of(root[i]) == cryo[i] ||
@@ -449,10 +450,12 @@ static bool clones_of_a_whole_container(void)
 			       parent_of(root[i]), cryo[i]));
 	}
 	ok = ok && ((netns_of(root[0]) && netns_of(root[0]) != netns_of(p.pid) &&
-		     netns_of(root[1]) != netns_of(p.pid) && netns_of(root[1]) != netns_of(root[0])) ||
+		     netns_of(root[1]) != netns_of(p.pid) &&
+		     netns_of(root[1]) != netns_of(root[0])) ||
 		    fail_why("the clones and the original share a network namespace"));
 	ok = ok && ((if_nametoindex(v.named) && if_nametoindex(v.free1)) ||
-		    fail_why("the clones' veth ends %s and %s are not both there", v.named, v.free1));
+		    fail_why("the clones' veth ends %s and %s are not both there", v.named,
+			     v.free1));
 	ok = ok && (if_nametoindex(v.outside) == v.outside_index ||
 		    fail_why("the original's %s was index %u, now %u", v.outside, v.outside_index,
 			     if_nametoindex(v.outside)));
