@@ -217,7 +217,7 @@ $(BUILD)/tests/roundtrip/peer_%: tests/roundtrip/peer_%.c
 RUNNER_SRCS := tests/roundtrip/cryo_driver.c tests/roundtrip/programs.c \
 	tests/roundtrip/runner_util.c tests/roundtrip/image_util.c
 RUNNER_DEPS := $(RUNNER_SRCS) tests/roundtrip/cryo_driver.h tests/roundtrip/programs.h \
-	tests/roundtrip/runner_util.h tests/roundtrip/image_util.h
+	tests/roundtrip/runner_util.h tests/roundtrip/image_util.h tests/roundtrip/userns_maps.h
 $(BUILD)/tests/roundtrip/test_roundtrip: tests/roundtrip/test_roundtrip.c $(RUNNER_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(RUNNER_SRCS)
@@ -359,7 +359,7 @@ $(BUILD)/tests/fuzz/fuzz_set: tests/fuzz/fuzz_set.c $(FUZZ_CORE_OBJS) $(LIBINJEC
 # ---- benchmarks (bench/, never part of the tests) ----------------------------
 # The workloads speak the round-trip protocol of tests/roundtrip/prog.c.
 BENCH_WORKLOADS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/wl_*.c))
-$(BUILD)/bench/wl_%: bench/wl_%.c bench/pattern.h tests/roundtrip/prog.c tests/roundtrip/prog.h
+$(BUILD)/bench/wl_%: bench/wl_%.c bench/pattern.h bench/answers.h tests/roundtrip/userns_maps.h tests/roundtrip/prog.c tests/roundtrip/prog.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/roundtrip -pthread -o $@ $< tests/roundtrip/prog.c
 BENCH_RUN_SRCS := bench/run.c bench/workloads.c bench/runner.c bench/report.c bench/freeze.c \

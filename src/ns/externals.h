@@ -6,6 +6,7 @@
 #ifndef CRYO_NS_EXTERNALS_H
 #define CRYO_NS_EXTERNALS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define NS_EXTERNALS_MAX 64
@@ -22,6 +23,9 @@ struct ns_externals {
 	  net[NS_EXTERNALS_MAX], ns_fd[NS_EXTERNALS_MAX];
 	int ns_fd_fd[NS_EXTERNALS_MAX];
 	size_t nr_mnt, nr_veth, nr_net, nr_ns_fd;
+	/* A veth end outside that no spec names gets a free name (--clone:
+	 * the original's end keeps its own). */
+	bool veth_free_names;
 };
 
 /* Adds --external @spec (mnt[...]:PATH, veth[...]:OUT or net[INODE]:KEY);

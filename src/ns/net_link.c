@@ -2,8 +2,9 @@
  * veth ends and bridges, saved (name, MTU, MAC address, up; a bridge's
  * settings, a veth's bridge) at dump and made again at restore, a pair
  * inside whole, an end whose peer is outside with that peer made in cryo's
- * namespace under the name --external veth[IN]:OUT gives. Their addresses and routes are net_rtnl.c's; other kinds of
- * devices are refused by net_refuse.c. */
+ * namespace under the name --external veth[IN]:OUT gives (a clone's, a
+ * free one without). Their addresses and routes are net_rtnl.c's; other
+ * kinds of devices are refused by net_refuse.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,13 +264,29 @@ static int make_veth(struct rtnl *r, const NetDevice *d, const NetDevice *peer,
 
 /* The outer end's name may still be the dumped tree's own end for a
  * moment: a namespace whose last process died deletes its devices later,
- * from the kernel's cleanup work. Tried again for up to two seconds. */
+ * from the kernel's cleanup work. Tried again for up to two seconds. A
+ * clone's end that no --external names takes the first free name of
+ * INSIDE-cN instead: the original's end is never taken from it. */
 static int make_veth_outside(struct rtnl *r, const NetDevice *d, int outer_ns)
 {
 	const char *outside = ns_external_veth(r->externals, d->name);
+	char free_name[IFNAMSIZ];
 	int ret;
 
-	for (int tries = 0;; tries++) {
+	for (unsigned int n = 0; !outside && n < 1000; n++) {
+		snprintf(free_name, sizeof(free_name), "%.*s-c%u", IFNAMSIZ - 6, d->name, n);
+		ret = make_veth(r, d, NULL, free_name, outer_ns, false);
+		if (!ret)
+			pr_warn("restore: network namespace: veth %s: its end in cryo's namespace "
+				"is %s (a clone, and no --external veth[%s]:NAME)", d->name,
+				free_name, d->name);
+		else if (ret != -EEXIST)
+			pr_err("restore: network namespace: cannot make veth %s with its peer %s "
+			       "in cryo's namespace: %s", d->name, free_name, strerror(-ret));
+		if (ret != -EEXIST)
+			return ret;
+	}
+	for (int tries = 0; outside; tries++) {
 		bool last = tries == 200;
 
 		ret = make_veth(r, d, NULL, outside, outer_ns, last);
@@ -277,6 +294,9 @@ static int make_veth_outside(struct rtnl *r, const NetDevice *d, int outer_ns)
 			return ret;
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	}
+	pr_err("restore: network namespace: veth %s: no free name %.*s-cN in cryo's namespace",
+	       d->name, IFNAMSIZ - 6, d->name);
+	return -EEXIST;
 }
 
 static int make_bridge(struct rtnl *r, const NetDevice *d)
@@ -383,7 +403,8 @@ int net_link_check_externals(const NetNs *ns, const struct ns_externals *externa
 {
 	for (size_t i = 0; i < ns->n_devices; i++)
 		if (!strcmp(ns->devices[i]->kind, "veth") && !ns->devices[i]->has_peer_index &&
-		    !ns_external_veth(externals, ns->devices[i]->name)) {
+		    !ns_external_veth(externals, ns->devices[i]->name) &&
+		    !(externals && externals->veth_free_names)) {
 			pr_err("restore: network namespace: veth %s has its peer outside the "
 			       "namespace: --external veth[%s]:NAME names the end to make in "
 			       "cryo's", ns->devices[i]->name, ns->devices[i]->name);

@@ -493,6 +493,7 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 
 	rs->externals = opts->externals;
 	rs->externals_own_from = rs->externals.nr_mnt;
+	rs->externals.veth_free_names = opts->clone;
 	for (int i = 0; !ret && i < opts->nr_ext_mnt; i++) {
 		snprintf(spec, sizeof(spec), "mnt[%s]:%s", opts->ext_mnt[i].key,
 			 opts->ext_mnt[i].val);

@@ -200,6 +200,7 @@ const struct test_program test_programs[] = {
 	},
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens", .cycles = CYCLES_ALL },
+	{ .name = "prog_timens_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_ttys", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_kinds", .cycles = CYCLES_ALL },
