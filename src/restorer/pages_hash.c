@@ -12,8 +12,11 @@
 
 #include "restorer/restorer.h"
 
-static XXH3_state_t state;
-static int use_avx2;
+/* The blob's one digest, and which update feeds it. */
+static struct {
+	XXH3_state_t state;
+	int avx2;
+} digest;
 
 static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
@@ -44,17 +47,17 @@ static int cpu_has_avx2(void)
 
 void pages_hash_begin(void)
 {
-	XXH3_INITSTATE(&state);
-	XXH3_128bits_reset(&state);
-	use_avx2 = cpu_has_avx2();
+	XXH3_INITSTATE(&digest.state);
+	XXH3_128bits_reset(&digest.state);
+	digest.avx2 = cpu_has_avx2();
 }
 
 void pages_hash_update(const void *buf, uint64_t len)
 {
-	if (use_avx2)
-		pages_hash_update_avx2(&state, buf, len);
+	if (digest.avx2)
+		pages_hash_update_avx2(&digest.state, buf, len);
 	else
-		XXH3_128bits_update(&state, buf, (size_t)len);
+		XXH3_128bits_update(&digest.state, buf, (size_t)len);
 }
 
 int pages_hash_matches(const uint8_t want[16])
@@ -62,7 +65,7 @@ int pages_hash_matches(const uint8_t want[16])
 	XXH128_canonical_t got;
 	int diff = 0;
 
-	XXH128_canonicalFromHash(&got, XXH3_128bits_digest(&state));
+	XXH128_canonicalFromHash(&got, XXH3_128bits_digest(&digest.state));
 	for (int i = 0; i < 16; i++)
 		diff |= got.digest[i] ^ want[i];
 	return !diff;
