@@ -66,7 +66,9 @@ TEST(restorer_digest_is_xxh3_128_with_sse2_and_avx2)
 
 TEST(restorer_takes_avx2_where_the_cpu_has_it)
 {
+	int has_avx2 = !!__builtin_cpu_supports("avx2");
+
 	pages_hash_begin();
-	CHECK(digest.avx2 == !!__builtin_cpu_supports("avx2"), "the restorer chose %s, the CPU has %s",
-	      digest.avx2 ? "AVX2" : "SSE2", __builtin_cpu_supports("avx2") ? "AVX2" : "no AVX2");
+	CHECK(digest.avx2 == has_avx2, "the restorer chose %s, the CPU has %s",
+	      digest.avx2 ? "AVX2" : "SSE2", has_avx2 ? "AVX2" : "no AVX2");
 }
