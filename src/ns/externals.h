@@ -1,5 +1,6 @@
-/* criu's --external specs for namespaces: mounts (mnt[KEY]:PATH) and veth
- * ends (veth[IN]:OUT, --veth-pair IN=OUT), parsed into the list the run's
+/* criu's --external specs for namespaces: mounts (mnt[KEY]:PATH), veth
+ * ends (veth[IN]:OUT, --veth-pair IN=OUT) and the lower devices of macvlans
+ * and ipvlans (macvlan[IN]:LOWER, ipvlan[IN]:LOWER), parsed into the list the run's
  * options hold and restore passes down. Not what is done with them. */
 #ifndef CRYO_NS_EXTERNALS_H
 #define CRYO_NS_EXTERNALS_H
@@ -10,14 +11,16 @@
 
 struct ns_externals {
 	/* mnt: a mount point or ext_mnt key -> the caller's folder bound there;
-	 * veth: the end inside -> the end made in cryo's namespace. */
+	 * veth: the end inside -> the end made in cryo's namespace;
+	 * lower: "KIND:INSIDE" (macvlan or ipvlan) -> its lower device there. */
 	struct ns_external {
 		char *key, *val;
-	} mnt[NS_EXTERNALS_MAX], veth[NS_EXTERNALS_MAX];
-	size_t nr_mnt, nr_veth;
+	} mnt[NS_EXTERNALS_MAX], veth[NS_EXTERNALS_MAX], lower[NS_EXTERNALS_MAX];
+	size_t nr_mnt, nr_veth, nr_lower;
 };
 
-/* Adds --external @spec (mnt[...]:PATH or veth[...]:OUT); -EINVAL (logged)
+/* Adds --external @spec (mnt[...]:PATH, veth[...]:OUT, macvlan[...]:LOWER
+ * or ipvlan[...]:LOWER); -EINVAL (logged)
  * for any other form. */
 int ns_external_add(struct ns_externals *x, const char *spec);
 /* Adds --veth-pair IN=OUT. */
@@ -27,5 +30,7 @@ void ns_externals_free(struct ns_externals *x);
 /* The value for @key, or NULL. */
 const char *ns_external_mnt(const struct ns_externals *x, const char *key);
 const char *ns_external_veth(const struct ns_externals *x, const char *inside);
+/* The lower device named for the @kind ("macvlan", "ipvlan") @inside. */
+const char *ns_external_lower(const struct ns_externals *x, const char *kind, const char *inside);
 
 #endif

@@ -626,7 +626,7 @@ TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
 {
 	static const char *const cases[][2] = {
 		{ "device", "has device cryo-t0 (tun): network devices other than the loopback, "
-			    "veth and bridge are not supported yet" },
+			    "veth, bridge, dummy, macvlan and ipvlan are not supported yet" },
 		{ "nexthop", "has nexthop object 7: nexthop objects are not supported yet" },
 		{ "nft", "nftables table inet cryo_neg is owned by a process (flags owner)" },
 	};
