@@ -131,11 +131,17 @@ int net_dev_collect(struct net_walk *w);
 /* Fails, naming it, on a macvlan or ipvlan whose lower device is outside
  * and not named in @externals (--external macvlan[IN]:LOWER). */
 int net_dev_check_externals(const NetNs *ns, const struct ns_externals *externals);
-/* Makes @ns's dummies (before any other kind: they may be ports or lower
- * devices), then its macvlans and ipvlans (after every other kind), one
+/* Makes @ns's dummies and tuns (before any other kind: they may be ports or
+ * lower devices), then its macvlans and ipvlans (after every other kind), one
  * whose lower device is outside made from @outer_ns (cryo's). */
 int net_dev_make_dummies(struct rtnl *r, const NetNs *ns);
 int net_dev_make_vlans(struct rtnl *r, const NetNs *ns, int outer_ns);
+
+/* net_tun.c: persistent tun/tap devices no process holds. */
+/* Saves @d's tun settings from its IFLA_INFO_DATA, or refuses it. */
+void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr *info_data);
+/* Makes tun @d in the namespace cryo is in (MTU and address not set). */
+int net_tun_make(const NetDevice *d);
 
 /* net_devconf.c: the per-device sysctls (net/ipv{4,6}/conf/DEV/KEY) of the
  * namespace cryo is in: read for all, default, the loopback and @devs

@@ -1,6 +1,7 @@
-/* Dummies, macvlans and ipvlans of a tree's own network namespace: saved
- * (with what every device saves; a macvlan's or ipvlan's mode, flags and
- * lower device) and made again at restore, a lower device outside made
+/* Dummies, macvlans and ipvlans of a tree's own network namespace (and
+ * what every kind saves; tuns' own settings are net_tun.c's): saved (a
+ * macvlan's or ipvlan's mode, flags and lower device) and made again at
+ * restore, a lower device outside made
  * over the one of cryo's namespace that --external macvlan[IN]:LOWER (or
  * ipvlan[...]) names. The order of making and other kinds are net_link.c's. */
 #include <errno.h>
@@ -137,13 +138,16 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 	if (!info[IFLA_INFO_KIND])
 		return MNL_CB_OK;
 	kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
-	if (strcmp(kind, "dummy") && strcmp(kind, "macvlan") && strcmp(kind, "ipvlan"))
+	if (strcmp(kind, "dummy") && strcmp(kind, "macvlan") && strcmp(kind, "ipvlan") &&
+	    strcmp(kind, "tun"))
 		return MNL_CB_OK;
 	d = net_dev_add(w, ifm, tb, kind);
 	if (!d)
 		return MNL_CB_OK;
 	d->rec.has_master_index = net_link_u32(tb[IFLA_MASTER], &d->rec.master_index);
-	if (!strcmp(kind, "dummy"))
+	if (!strcmp(kind, "tun"))
+		net_tun_settings(w, d, info[IFLA_INFO_DATA]);
+	if (!strcmp(kind, "dummy") || !strcmp(kind, "tun"))
 		return MNL_CB_OK;
 	if (info[IFLA_INFO_DATA])
 		mnl_attr_parse_nested(info[IFLA_INFO_DATA], data_attr, settings);
@@ -244,6 +248,8 @@ int net_dev_make_dummies(struct rtnl *r, const NetNs *ns)
 	for (size_t i = 0; !ret && i < ns->n_devices; i++)
 		if (!strcmp(ns->devices[i]->kind, "dummy"))
 			ret = make(r, ns->devices[i], 0, -1);
+		else if (!strcmp(ns->devices[i]->kind, "tun"))
+			ret = net_tun_make(ns->devices[i]);
 	return ret;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <linux/if_link.h>
+#include <linux/if_tun.h>
 
 #include "common/cleanup.h"
 #include "images/proto/net_ns.pb-c.h"
@@ -86,6 +87,24 @@ static const char *dev_sysctl_problem(const NetNs *ns, size_t i)
 	return NULL;
 }
 
+#define TUN_FLAGS (IFF_TUN | IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)
+
+/* What of a tun's settings is wrong, NULL: nothing. */
+static const char *tun_problem(const NetDevice *d)
+{
+	bool tun = !strcmp(d->kind, "tun");
+	uint32_t type = d->tun_flags & (IFF_TUN | IFF_TAP);
+
+	if (!tun)
+		return d->has_tun_flags || d->has_tun_owner || d->has_tun_group ?
+		       "a device other than a tun with a tun's settings" : NULL;
+	if (!d->has_tun_flags || (d->tun_flags & ~TUN_FLAGS) || (type != IFF_TUN && type != IFF_TAP))
+		return "a tun whose flags are not one cryo restores";
+	if (type == IFF_TUN && d->has_mac)
+		return "a tun (not tap) with a MAC address";
+	return NULL;
+}
+
 /* What of a macvlan's or ipvlan's settings is wrong, NULL: nothing. */
 static const char *vlan_problem(const NetNs *ns, const NetDevice *d)
 {
@@ -128,10 +147,12 @@ static const char *device_problem(const NetNs *ns, size_t i)
 	bool bridge = !strcmp(d->kind, "bridge"), veth = !strcmp(d->kind, "veth");
 	const char *problem = vlan_problem(ns, d);
 
+	if (!problem)
+		problem = tun_problem(d);
 	if (problem)
 		return problem;
 	if (!bridge && !veth && strcmp(d->kind, "dummy") && strcmp(d->kind, "macvlan") &&
-	    strcmp(d->kind, "ipvlan"))
+	    strcmp(d->kind, "ipvlan") && strcmp(d->kind, "tun"))
 		return "not a kind of device cryo restores";
 	if (!veth && d->has_peer_index)
 		return "a device other than a veth with a peer";

@@ -423,8 +423,9 @@ int net_link_restore(const NetNs *ns, int outer_ns, const struct ns_externals *e
 		if (ns->devices[i]->has_master_index)
 			ret = set_link(&r, ns->devices[i],
 				       device_at(ns, ns->devices[i]->master_index));
+	/* A tun is made by /dev/net/tun, which takes no MTU nor address. */
 	for (size_t i = 0; !ret && i < ns->n_devices; i++)
-		if (!strcmp(ns->devices[i]->kind, "bridge"))
+		if (!strcmp(ns->devices[i]->kind, "bridge") || !strcmp(ns->devices[i]->kind, "tun"))
 			ret = set_link(&r, ns->devices[i], NULL);
 	for (size_t i = 0; !ret && i < ns->n_devices; i++)
 		if (ns->devices[i]->up)

@@ -3,7 +3,10 @@
  * MAC address, up, 10.61.0.1/24 and a route through 10.61.0.2) and cvd1
  * (down), the macvlan cmi0 over cvd0 (private mode, MTU 1300, its own MAC
  * address, up, 10.64.0.1/24) and the macvlan cmp0 over cvd1 (passthru
- * mode, nopromisc, down); and per-device sysctls off their defaults, of
+ * mode, nopromisc, down); the persistent tap ctp0 (no packet information,
+ * virtio header, multiqueue, user 1234, group 5678, MTU 1450, its own MAC
+ * address, up) and tun ctn0 (with packet information, down), which no
+ * process holds; and per-device sysctls off their defaults, of
  * IPv4 and IPv6, of all, default, the loopback and the devices. (This
  * kernel has neither dummy nor ipvlan devices: the lower devices are
  * veths.) After restore:
@@ -18,7 +21,7 @@
 #include "prog.h"
 
 static struct netdev devices[] = { { .name = "cvd0" }, { .name = "cvd1" }, { .name = "cmi0" },
-				   { .name = "cmp0" } };
+				   { .name = "cmp0" }, { .name = "ctp0" }, { .name = "ctn0" } };
 #define NR_DEVICES (sizeof(devices) / sizeof(devices[0]))
 
 /* Each off its default; cvd0's arp_ignore is not, while default's is. */
@@ -35,10 +38,11 @@ static const char *const sysctls[][2] = {
 	{ "net/ipv6/conf/default/hop_limit", "44" },
 };
 
-/* Each device's name (with its lower device or peer) and macvlan mode. */
+/* Each device's name (with its lower device or peer), macvlan mode and
+ * tun settings. */
 #define LINKS_CMD "ip -d -o link show | awk -F': ' '{ m = match($0, " \
-		  "/macvlan mode [a-z]+( nopromisc)?/); print $2, m ? substr($0, RSTART, " \
-		  "RLENGTH) : \"\" }' | sort"
+		  "/macvlan mode [a-z]+( nopromisc)?|tun type .* persist on( user [0-9]+)?" \
+		  "( group [0-9]+)?/); print $2, m ? substr($0, RSTART, RLENGTH) : \"\" }' | sort"
 /* linkdown follows the carrier, which comes a moment after a device is up. */
 #define ROUTES_CMD \
 	"ip -4 route show table all | grep -v '^local\\|^broadcast' | sed 's/ linkdown//'"
@@ -63,15 +67,21 @@ static bool write_sysctl(const char *name, const char *value)
 
 static bool setup(void)
 {
-	if (!PROG_CHECK(!system("ip link set lo up && ip link add cvd0 type veth peer name cvd1 && "
+	if (!PROG_CHECK(!system("ip link set lo up && "
+				"ip link add cvd0 type veth peer name cvd1 && "
 				"ip link set cvd0 mtu 1400 address 02:00:00:00:01:10 up && "
 				"ip addr add 10.61.0.1/24 dev cvd0 && "
 				"ip route add 10.62.0.0/24 via 10.61.0.2 && "
 				"ip link add cmi0 link cvd0 type macvlan mode private && "
 				"ip link set cmi0 mtu 1300 address 02:00:00:00:01:20 up && "
 				"ip addr add 10.64.0.1/24 dev cmi0 && "
-				"ip link add cmp0 link cvd1 type macvlan mode passthru nopromisc"),
-			"making cvd0, cvd1, cmi0 and cmp0"))
+				"ip link add cmp0 link cvd1 type macvlan mode passthru "
+				"nopromisc && "
+				"ip tuntap add dev ctp0 mode tap user 1234 group 5678 vnet_hdr "
+				"multi_queue && "
+				"ip link set ctp0 mtu 1450 address 02:00:00:00:01:30 up && "
+				"ip tuntap add dev ctn0 mode tun pi"),
+			"making cvd0, cvd1, cmi0, cmp0, ctp0 and ctn0"))
 		return false;
 	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
 		if (!write_sysctl(sysctls[i][0], sysctls[i][1]))
@@ -83,9 +93,12 @@ static bool setup(void)
 	run_text(ROUTES_CMD, routes, sizeof(routes));
 	run_text(CONF_CMD, conf, sizeof(conf));
 	return PROG_CHECK(strstr(links, "cmi0@cvd0") && strstr(links, "macvlan mode private") &&
-			  strstr(links, "cmp0@cvd1") && strstr(links, "passthru nopromisc"),
-			  "links: %s", links) &&
-	       PROG_CHECK(devices[0].up && !devices[1].up && devices[2].up && !devices[3].up,
+			  strstr(links, "cmp0@cvd1") && strstr(links, "passthru nopromisc") &&
+			  strstr(links, "tun type tap pi off vnet_hdr on multi_queue") &&
+			  strstr(links, "user 1234 group 5678") &&
+			  strstr(links, "tun type tun pi on"), "links: %s", links) &&
+	       PROG_CHECK(devices[0].up && !devices[1].up && devices[2].up && !devices[3].up &&
+			  devices[4].up && !devices[5].up,
 			  "devices not up or down as set");
 }
 

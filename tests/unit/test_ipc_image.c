@@ -290,7 +290,7 @@ TEST(net_ns_image_takes_addresses_on_saved_veths_and_checks_them)
 	dev.mtu = 1500;
 	CHECK(!run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)), "refused: %s",
 	      errors);
-	dev.kind = "tun";
+	dev.kind = "ifb";
 	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
 	      strstr(errors, "not a kind of device cryo restores"), "said: %s", errors);
 	dev.kind = "veth";
@@ -301,8 +301,9 @@ TEST(net_ns_image_takes_addresses_on_saved_veths_and_checks_them)
 }
 
 /* A macvlan over a saved veth, or over a device outside (no lower index),
- * with per-device sysctls of it: taken; a bad mode, a lower device not
- * saved, a sysctl of a device not saved or a path out of conf/: refused. */
+ * with per-device sysctls of it, and a tap: taken; a bad mode, a lower
+ * device not saved, a sysctl of a device not saved or a path out of
+ * conf/, bad tun flags or a veth with them: refused. */
 TEST(net_ns_image_checks_macvlans_and_per_device_sysctls)
 {
 	char errors[256];
@@ -356,4 +357,22 @@ TEST(net_ns_image_checks_macvlans_and_per_device_sysctls)
 	s.name = "net/ipv4/conf/all/forwarding";
 	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
 	      strstr(errors, "a namespace-wide sysctl"), "said: %s", errors);
+	/* A persistent tap: its flags are TUNSETIFF's, and only a tun's. */
+	s.name = "net/ipv6/conf/mv0/hop_limit";
+	mv = (NetDevice)NET_DEVICE__INIT;
+	mv.index = 6;
+	mv.name = "mv0";
+	mv.kind = "tun";
+	mv.mtu = 1500;
+	mv.has_tun_flags = true;
+	mv.tun_flags = 0x1002;	/* IFF_TAP | IFF_NO_PI */
+	CHECK(!run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)), "refused a tap: %s",
+	      errors);
+	mv.tun_flags = 0x0003;	/* both tun and tap */
+	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "a tun whose flags"), "said: %s", errors);
+	mv.tun_flags = 0x1002;
+	veth.has_tun_flags = true;
+	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "other than a tun with a tun's settings"), "said: %s", errors);
 }
