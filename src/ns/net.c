@@ -68,8 +68,9 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	char *texts[64] = { NULL };
 	NetNs ns = NET_NS__INIT;
 	NetDevice **devs = NULL;
+	NetSysctl *devconf = NULL, **devconf_ptrs = NULL;
 	struct image_writer *w;
-	size_t n = 0;
+	size_t n = 0, n_devconf = 0;
 	unsigned int mtu;
 	bool up;
 	int ret = loopback(false, &up, &mtu, who);
@@ -113,6 +114,15 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	ns.iptables = ipt;
 	ns.n_iptables = n_ipt;
 	if (!ret)
+		ret = net_devconf_dump(who, rtnl->devs, rtnl->n_devs, &devconf, &n_devconf);
+	devconf_ptrs = calloc(n_devconf + 1, sizeof(*devconf_ptrs));
+	if (!devconf_ptrs && !ret)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < n_devconf; i++)
+		devconf_ptrs[i] = &devconf[i];
+	ns.n_dev_sysctls = n_devconf;
+	ns.dev_sysctls = devconf_ptrs;
+	if (!ret)
 		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
 	if (!ret) {
 		ret = image_write_record(w, &ns.base);
@@ -123,6 +133,12 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	}
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);
+	for (size_t i = 0; i < n_devconf; i++) {
+		free(devconf[i].name);
+		free(devconf[i].value);
+	}
+	free(devconf);
+	free(devconf_ptrs);
 	free(msgs);
 	free(devs);
 	return ret;
@@ -304,6 +320,9 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 	if (set->img) {
 		ret = net_link_check_externals((const NetNs *)set->img->records[0].msg,
 					       externals);
+		if (!ret)
+			ret = net_dev_check_externals((const NetNs *)set->img->records[0].msg,
+						      externals);
 		if (ret)
 			return ret;
 	}
@@ -332,6 +351,10 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 				     ns->sysctls[i]->value);
 	if (!ret)
 		ret = net_link_restore(ns, set->back, externals);
+	/* Per-device ones once the devices are: disable_ipv6 again decides
+	 * what addresses may be. */
+	if (!ret)
+		ret = net_devconf_restore(ns);
 	if (!ret)
 		ret = net_rtnl_restore(ns);
 	if (!ret)

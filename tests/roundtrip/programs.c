@@ -81,6 +81,15 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_mem_advice", .cycles = CYCLES_ALL },
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
+	{ .name = "prog_net_devices", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	{
+		/* Not left running: the peer ends with the original's verdict. */
+		.name = "prog_net_macvlan",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.namespaces = CLONE_NEWNET,
+		.restore.options = LIST("--external", "macvlan[cmv0]:cryo-mvp0"),
+		.peer = "peer_macvlan",
+	},
 	{ .name = "prog_net_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_routes", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_filter", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },

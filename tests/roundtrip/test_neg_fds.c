@@ -632,8 +632,10 @@ static void set_netns_case(void *what)
 TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
 {
 	static const char *const cases[][2] = {
-		{ "device", "has device cryo-t0 (tun): network devices other than the loopback, "
-			    "veth and bridge are not supported yet" },
+		{ "device", "has device cryo-t0 (ifb): network devices other than the loopback, "
+			    "veth, bridge, dummy, macvlan, ipvlan and tun are not supported yet" },
+		{ "tunfd", "device cryo-t1: a tun/tap device held by an open /dev/net/tun (its "
+			   "fds are not saved): not supported yet" },
 		{ "nexthop", "has nexthop object 7: nexthop objects are not supported yet" },
 		{ "nft", "nftables table inet cryo_neg is owned by a process (flags owner)" },
 	};
