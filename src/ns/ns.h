@@ -162,6 +162,20 @@ int ns_devpts_attach(int mnt);
 /* The mount point (to free) of the first mount of devpts instance @dev
  * showing its root, in the caller's mount namespace; -ENOENT: none. */
 int ns_devpts_mountpoint(dev_t dev, char **mountpoint);
+/* The kernel gives a new master the lowest free index and has no call to
+ * ask for one: opens @ptmx (with @flags, O_NOCTTY, O_CLOEXEC), holding
+ * the masters it gets, until one has @index; the others are closed again.
+ * The master, -EEXIST when the index is taken or beyond reach (*@got: the
+ * index the kernel gave last), or -errno of open or ioctl; not logged. */
+int ns_devpts_open_index(const char *ptmx, unsigned int index, int flags, unsigned int *got);
+/* A pty master held since a bind of its slave was made before the pty's
+ * pair was (runc's /dev/console, before the container's terminal): the
+ * files' restore takes it for the pair at that index (mnt_held_ptys()). */
+struct ns_held_pty {
+	unsigned int index;
+	dev_t devpts;		/* its instance */
+	int fd;
+};
 
 /* ---- pids across namespaces (pids.c) -------------------------------------- */
 

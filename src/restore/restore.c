@@ -153,6 +153,8 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 		ret = lift_fd(&rs->files_env.root_fd, base);
 	for (size_t i = 0; !ret && i < rs->files_env.nr_pipes; i++)
 		ret = lift_fd(&rs->files_env.pipes[i].fd, base);
+	for (size_t i = 0; !ret && i < rs->files_env.nr_held_ptys; i++)
+		ret = lift_fd(&rs->files_env.held_ptys[i].fd, base);
 	if (!ret)
 		ret = prepare_files(rs);
 	for (int i = 0; i < 3 && !ret; i++)
@@ -523,6 +525,8 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 		rs->files_env.pipes[rs->files_env.nr_pipes++] =
 			(struct files_inherited_pipe){ .ino = ino, .fd = opts->inherit_fd[i].fd };
 	}
+	rs->files_env.pts_master = opts->pts_master;
+	rs->files_env.pts_master_arg = opts->notify_arg;
 	if (opts->empty_ns & CLONE_NEWNET)
 		net_ns_make_empty(rs->net_ns);
 	if (!ret && mnt_has_below_proc(rs->mnts) && !restore_root_is_pid_ns_init(rs)) {
@@ -611,6 +615,7 @@ int cmd_restore(const struct cryo_opts *opts)
 		progress_stop(&st);
 		return 1;
 	}
+	rs.files_env.held_ptys = mnt_held_ptys(rs.mnts, &rs.files_env.nr_held_ptys);
 	st.tasks_all = count_alive(&rs.tree);
 	st.bytes_total = bytes_to_restore(&rs);
 	/* Orphans of a failed restore come back to cryo to be reaped. */

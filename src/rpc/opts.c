@@ -343,6 +343,7 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 	if (dump && o->freeze_cgroup && *o->freeze_cgroup)
 		c->freeze_cgroup = o->freeze_cgroup;
 	c->empty_ns = o->has_empty_ns ? o->empty_ns : 0;
+	c->orphan_pts_master = o->has_orphan_pts_master && o->orphan_pts_master;
 	for (size_t i = 0; i < o->n_ext_mnt; i++) {
 		c->ext_mnt[i].key = o->ext_mnt[i]->key;
 		c->ext_mnt[i].val = o->ext_mnt[i]->val;
