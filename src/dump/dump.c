@@ -231,7 +231,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	 * that sock_diag sees its sockets. */
 	if (!ret)
 		ret = net_ns_dump(tree->tasks[0].pid, ctx->dir, ctx->opts->empty_ns & CLONE_NEWNET,
-				  &net_back);
+				  &ctx->opts->externals, &net_back);
 	/* Its connections are then locked by a table of that namespace. */
 	if (!ret && net_back >= 0)
 		ret = net_lock_enter_netns();

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "ns/externals.h"
 
@@ -45,16 +47,39 @@ static int add_veth(struct ns_externals *x, const char *in, size_t in_len, const
 	return add(x->veth, &x->nr_veth, in, in_len, out, spec);
 }
 
+/* net[INODE]:KEY, as runc sends for a network namespace given by path. */
+static int add_net(struct ns_externals *x, const char *spec)
+{
+	unsigned long long ino;
+	char *end;
+
+	errno = 0;
+	ino = strtoull(spec + 4, &end, 10);
+	if (errno || end == spec + 4 || end[0] != ']' || end[1] != ':' || !end[2] || !ino) {
+		pr_err("--external %s: cryo takes net[INODE]:KEY, the inode of a network "
+		       "namespace and a key", spec);
+		return -EINVAL;
+	}
+	if (x->nr_net == ARRAY_SIZE(x->net)) {
+		pr_err("--external %s: more than %zu of its kind", spec, ARRAY_SIZE(x->net));
+		return -E2BIG;
+	}
+	return add(x->net, &x->nr_net, spec + 4, (size_t)(end - spec - 4), end + 2, spec);
+}
+
 int ns_external_add(struct ns_externals *x, const char *spec)
 {
 	const char *close_bracket = strchr(spec, ']');
 	bool veth = !strncmp(spec, "veth[", 5);
 	size_t open_len = veth ? 5 : 4;
 
+	if (!strncmp(spec, "net[", 4))
+		return add_net(x, spec);
 	if ((!veth && strncmp(spec, "mnt[", 4)) || !close_bracket || close_bracket[1] != ':' ||
 	    close_bracket == spec + open_len || (!veth && close_bracket[2] != '/')) {
-		pr_err("--external %s: cryo takes mnt[MOUNTPOINT]:PATH (an absolute path) or "
-		       "veth[INSIDE]:OUTSIDE", spec);
+		pr_err("--external %s: cryo takes mnt[MOUNTPOINT]:PATH (an absolute path), "
+		       "veth[INSIDE]:OUTSIDE or net[INODE]:KEY (dev[], tty[], unix[] and the "
+		       "other kinds of criu are not supported)", spec);
 		return -EINVAL;
 	}
 	if (veth)
@@ -94,6 +119,81 @@ const char *ns_external_veth(const struct ns_externals *x, const char *inside)
 	return x ? find(x->veth, x->nr_veth, inside) : NULL;
 }
 
+const char *ns_external_net(const struct ns_externals *x, unsigned long long ino)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), "%llu", ino);
+	return x ? find(x->net, x->nr_net, key) : NULL;
+}
+
+int ns_external_fd_add(struct ns_externals *x, const char *key, int fd)
+{
+	if (x->nr_fds == ARRAY_SIZE(x->fds)) {
+		pr_err("inherit_fd %s: more than %zu namespaces", key, ARRAY_SIZE(x->fds));
+		return -E2BIG;
+	}
+	x->fds[x->nr_fds].key = strdup(key);
+	if (!x->fds[x->nr_fds].key)
+		return -ENOMEM;
+	x->fds[x->nr_fds++].fd = fd;
+	return 0;
+}
+
+int ns_external_fd(const struct ns_externals *x, const char *key)
+{
+	for (size_t i = 0; x && i < x->nr_fds; i++)
+		if (!strcmp(x->fds[i].key, key))
+			return x->fds[i].fd;
+	return -1;
+}
+
+int ns_join_add(struct ns_externals *x, const char *spec)
+{
+	static const char *const kinds[] = { "net", "ipc", "uts" };
+	const char *colon = strchr(spec, ':'), *path, *comma;
+	char proc[64], kind[8] = "";
+	size_t len = colon ? (size_t)(colon - spec) : 0;
+	bool known = false;
+	char *end;
+	long pid;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (len == strlen(kinds[i]) && !strncmp(spec, kinds[i], len))
+			known = true;
+	if (!colon || !colon[1] || !known) {
+		pr_err("--join-ns %s: cryo joins net, ipc or uts namespaces, given as NS:PATH or "
+		       "NS:PID (criu's user, mnt, time and cgroup ones are not supported)", spec);
+		return -EINVAL;
+	}
+	memcpy(kind, spec, len);
+	path = colon + 1;
+	comma = strchr(path, ',');
+	if (comma) {
+		pr_err("--join-ns %s: extra options are a user namespace's, which cryo does not "
+		       "join", spec);
+		return -EINVAL;
+	}
+	if (ns_join_path(x, kind)) {
+		pr_err("--join-ns %s: a %s namespace to join is given twice", spec, kind);
+		return -EINVAL;
+	}
+	pid = strtol(path, &end, 10);
+	if (!*end && pid > 0) {
+		snprintf(proc, sizeof(proc), "/proc/%ld/ns/%s", pid, kind);
+		path = proc;
+	} else if (path[0] != '/') {
+		pr_err("--join-ns %s: give an absolute path or a pid", spec);
+		return -EINVAL;
+	}
+	return add(x->join, &x->nr_join, kind, len, path, spec);
+}
+
+const char *ns_join_path(const struct ns_externals *x, const char *kind)
+{
+	return x ? find(x->join, x->nr_join, kind) : NULL;
+}
+
 static void free_list(struct ns_external *list, size_t *nr)
 {
 	for (size_t i = 0; i < *nr; i++) {
@@ -107,4 +207,9 @@ void ns_externals_free(struct ns_externals *x)
 {
 	free_list(x->mnt, &x->nr_mnt);
 	free_list(x->veth, &x->nr_veth);
+	free_list(x->net, &x->nr_net);
+	free_list(x->join, &x->nr_join);
+	for (size_t i = 0; i < x->nr_fds; i++)
+		free(x->fds[i].key);
+	x->nr_fds = 0;
 }

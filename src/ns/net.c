@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "images/proto/net_ns.pb-c.h"
 #include "ns/enter.h"
+#include "ns/externals.h"
 #include "ns/net.h"
 #include "ns/ns.h"
 #include "ns/user.h"
@@ -27,6 +28,7 @@ struct net_ns_set {
 	struct image *img;	/* NULL: the tree was in cryo's */
 	int back;		/* cryo's own namespace while it is in the new one */
 	bool empty;		/* without img: a new one left empty (criu's empty_ns) */
+	bool joined;		/* an existing one entered (ns/join.c), not made */
 };
 
 /* The loopback's flags and MTU, through an ioctl socket of this namespace. */
@@ -123,8 +125,37 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	return ret;
 }
 
-int net_ns_dump(pid_t root, struct image_dir *dir, bool empty, int *back)
+/* net-ns.img of a namespace external at dump: its key, and the loopback
+ * as the record needs it. */
+static int write_external(struct image_dir *dir, const char *who, const char *key)
 {
+	NetNs ns = NET_NS__INIT;
+	struct image_writer *w;
+	unsigned int mtu;
+	bool up;
+	int ret = loopback(false, &up, &mtu, who);
+
+	ns.lo_up = up;
+	ns.lo_mtu = mtu;
+	ns.external_key = (char *)key;
+	if (!ret)
+		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
+	if (!ret) {
+		ret = image_write_record(w, &ns.base);
+		if (ret)
+			image_abort(w);
+		else
+			ret = image_finish(w);
+	}
+	if (!ret)
+		pr_info("dump: %s: external (net[...]:%s): not saved", who, key);
+	return ret;
+}
+
+int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
+		const struct ns_externals *externals, int *back)
+{
+	const char *key;
 	struct net_walk rtnl = { 0 };
 	char *ruleset = NULL;
 	struct ns_ids ids;
@@ -143,6 +174,17 @@ int net_ns_dump(pid_t root, struct image_dir *dir, bool empty, int *back)
 	ret = ns_enter(root, "net", CLONE_NEWNET, back);
 	if (ret) {
 		pr_err("dump: %s: cannot enter it: %s", who, strerror(-ret));
+		return ret;
+	}
+	/* External (runc's namespace given by path, which it also sends as
+	 * empty_ns): restore joins the one given for its key. */
+	key = ns_external_net(externals, (unsigned long long)ids.ino[NS_NET]);
+	if (key) {
+		ret = write_external(dir, who, key);
+		if (ret) {
+			net_ns_dump_leave(*back);
+			*back = -1;
+		}
 		return ret;
 	}
 	/* criu's empty_ns: the runtime makes and fills it again (runc). */
@@ -216,6 +258,44 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out)
 	return 0;
 }
 
+/* The tree joins an existing namespace: the one --join-ns names, or the
+ * one the caller gives (inherit_fd) for the key it was external under. */
+static int join(struct net_ns_set *set, const struct ns_externals *externals, const char *key)
+{
+	int fd = ns_join_open(externals, "net", CLONE_NEWNET), ret = 0;
+	bool given = fd >= 0;
+
+	if (fd == -ENOENT && key) {
+		fd = ns_external_fd(externals, key);
+		if (fd < 0) {
+			pr_err("restore: the tree's network namespace was external at dump "
+			       "(net[INODE]:%s): the caller gives none for it (criu's inherit_fd "
+			       "%s, --inherit-fd fd[N]:%s, or --join-ns net:PATH)", key, key, key);
+			return -EINVAL;
+		}
+		ret = ns_join_check(fd, CLONE_NEWNET, key);
+	}
+	if (fd < 0)
+		return fd;
+	set->back = ret ? -1 : open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (!ret && set->back < 0)
+		ret = pr_errno_ret("restore: cannot open cryo's own network namespace");
+	if (!ret && setns(fd, CLONE_NEWNET))
+		ret = pr_errno_ret("restore: cannot enter the network namespace to join (%s)",
+				   given ? ns_join_path(externals, "net") : key);
+	if (given)
+		close(fd);
+	if (ret && set->back >= 0) {
+		close(set->back);
+		set->back = -1;
+	}
+	set->joined = !ret;
+	if (!ret)
+		pr_info("restore: the tree joins an existing network namespace (%s): not made, "
+			"not filled", given ? ns_join_path(externals, "net") : key);
+	return ret;
+}
+
 int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 		const struct ns_externals *externals)
 {
@@ -224,6 +304,10 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 	bool up;
 	int ret;
 
+	if (set && (ns_join_path(externals, "net") ||
+		    (set->img && ((const NetNs *)set->img->records[0].msg)->external_key)))
+		return join(set, externals, set->img ? ((const NetNs *)set->img->records[0].msg)
+							       ->external_key : NULL);
 	if (!set || (!set->img && !set->empty))
 		return 0;
 	if (set->img) {
@@ -268,7 +352,7 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 
 bool net_ns_own(const struct net_ns_set *set)
 {
-	return set && set->img;
+	return set && set->img && !set->joined;
 }
 
 void net_ns_leave(struct net_ns_set *set)

@@ -29,7 +29,11 @@ extern const struct image_kind_set net_ns_image_kinds;
  * cannot be restored and writes net-ns.img; cryo stays inside until
  * net_ns_dump_leave(*@back) (-1: it did not move). @empty (criu's empty_ns):
  * entered only, nothing saved or refused: its owner fills it again. */
-int net_ns_dump(pid_t root, struct image_dir *dir, bool empty, int *back);
+/* A namespace @externals names (net[INODE]:KEY) is entered and only its key
+ * saved: restore joins the one the caller gives for it. */
+struct ns_externals;
+int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
+		const struct ns_externals *externals, int *back);
 int net_ns_dump_leave(int back);
 
 struct net_ns_set;

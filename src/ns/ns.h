@@ -149,6 +149,18 @@ int ns_time_dump(pid_t pid, struct image_dir *dir);
 int ns_time_load(const struct image_dir *dir, struct ns_own *own);
 int ns_time_make(const struct ns_own *own);
 
+/* ---- joining existing namespaces (join.c) ----------------------------------- */
+
+struct ns_externals;
+/* Whether @fd is a namespace of @type (CLONE_NEW*); -EINVAL (logged,
+ * naming @what) if not. */
+int ns_join_check(int fd, int type, const char *what);
+/* An fd of the namespace of @kind (of @type) to join, checked; -ENOENT
+ * when none is to be joined; another -errno (logged) on failure. */
+int ns_join_open(const struct ns_externals *x, const char *kind, int type);
+/* Enters it: 1 when joined, 0 when none is to be, -errno (logged). */
+int ns_join_enter(const struct ns_externals *x, const char *kind, int type);
+
 /* ---- a clone's devpts instance (devpts.c) ---------------------------------- */
 
 /* A new devpts instance (ptmxmode=0666), detached: its mount fd, or

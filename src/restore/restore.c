@@ -521,10 +521,26 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 	for (int i = 0; !ret && i < opts->nr_inherit_fd; i++) {
 		unsigned long long ino = 0;
 
-		sscanf(opts->inherit_fd[i].key, "pipe:[%llu]", &ino);
+		/* Another key names a namespace external at dump (net[INODE]:KEY). */
+		if (sscanf(opts->inherit_fd[i].key, "pipe:[%llu]", &ino) != 1) {
+			ret = ns_external_fd_add(&rs->externals, opts->inherit_fd[i].key,
+						 opts->inherit_fd[i].fd);
+			continue;
+		}
 		rs->files_env.pipes[rs->files_env.nr_pipes++] =
 			(struct files_inherited_pipe){ .ino = ino, .fd = opts->inherit_fd[i].fd };
 	}
+	/* Namespaces joined (--join-ns): cryo enters them, and the tree is
+	 * born there; the network one is net_ns_make()'s. */
+	if (!ret)
+		ret = ns_join_enter(&rs->externals, "uts", CLONE_NEWUTS);
+	if (ret > 0)
+		rs->own_ns.uts = false;
+	if (ret >= 0)
+		ret = ns_join_enter(&rs->externals, "ipc", CLONE_NEWIPC);
+	if (ret > 0)
+		ipc_ns_forget(rs->ipc_ns);
+	ret = ret > 0 ? 0 : ret;
 	rs->files_env.pts_master = opts->pts_master;
 	rs->files_env.pts_master_arg = opts->notify_arg;
 	if (opts->empty_ns & CLONE_NEWNET)

@@ -28,6 +28,8 @@ static const char *const handled[] = {
 	"evasive_devices",
 	/* Veth ends whose peers are outside: --external veth[IN]:OUT. */
 	"veths",
+	/* --external mnt[]/veth[]/net[] (runc's net[INODE]:KEY), --join-ns. */
+	"external", "join_ns",
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
 	"network_lock", "config_file", "ghost_limit",
@@ -38,10 +40,6 @@ static const struct {
 	const char *name;
 	const char *why;
 } reasons[] = {
-	{ "external", "external resources (mounts, namespaces) need mount namespaces, which cryo "
-		      "does not restore yet" },
-	{ "join_ns", "joining namespaces is not supported yet (runc sends it for a namespace "
-		     "given by path in config.json)" },
 	{ "lsm_profile", "LSM profiles are not set at restore yet" },
 	{ "lsm_mount_context", "LSM mount contexts are not set at restore yet" },
 	{ "lazy_pages", "lazy restore is not available through RPC yet (cryo restore --lazy-pages)" },
@@ -276,14 +274,22 @@ static void refuse_runtime_lists(const CriuOpts *o, char *why, size_t len, unsig
 		}
 	if (o->n_ext_mnt > ARRAY_SIZE(((struct cryo_opts *)0)->ext_mnt))
 		refuse(why, len, nr, "ext_mnt", "too many entries");
-	/* criu's pipe:[INODE] keys (runc's stdio); other keys are other kinds. */
-	for (size_t i = 0; i < o->n_inherit_fd; i++)
-		if (sscanf(o->inherit_fd[i]->key, "pipe:[%u%c", &inode, &c) != 2 || c != ']' ||
-		    strchr(o->inherit_fd[i]->key, ']')[1] || o->inherit_fd[i]->fd < 0) {
-			refuse(why, len, nr, "inherit_fd", "only pipe:[INODE] keys with an fd are "
+	/* criu's pipe:[INODE] keys (runc's stdio), and the key of a namespace
+	 * external at dump (runc's extRootNetNS); other kinds' keys have a
+	 * '[' (file:[...], socket:[...]). */
+	for (size_t i = 0; i < o->n_inherit_fd; i++) {
+		const char *key = o->inherit_fd[i]->key;
+		bool pipe = sscanf(key, "pipe:[%u%c", &inode, &c) == 2 && c == ']' &&
+			    !strchr(key, ']')[1];
+
+		if ((!pipe && (!*key || strchr(key, '[') || strchr(key, '/'))) ||
+		    o->inherit_fd[i]->fd < 0) {
+			refuse(why, len, nr, "inherit_fd", "only pipe:[INODE] keys, and the key of a "
+			       "namespace external at dump (net[INODE]:KEY), with an fd are "
 			       "supported");
 			break;
 		}
+	}
 	if (o->n_inherit_fd > ARRAY_SIZE(((struct cryo_opts *)0)->inherit_fd))
 		refuse(why, len, nr, "inherit_fd", "too many entries");
 	/* runc names the cgroups it put cryo in; with cgroups left alone the
@@ -369,6 +375,26 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 			return fail(why, len, -EINVAL, "option veths: %s: each end a device name "
 				    "(at most %d characters, no '/', ' ' or ':')", spec,
 				    IFNAMSIZ - 1);
+	}
+	for (size_t i = 0; i < o->n_external; i++)
+		if (ns_external_add(&c->externals, o->external[i]))
+			return fail(why, len, -EOPNOTSUPP, "option external: '%s': cryo takes "
+				    "mnt[KEY]:PATH, veth[IN]:OUT and net[INODE]:KEY (criu's dev[], "
+				    "tty[], unix[] and others are not supported)", o->external[i]);
+	/* As criu: namespaces are joined at restore; a dump has none to join. */
+	if (dump && o->n_join_ns)
+		return fail(why, len, -EINVAL, "option join_ns: namespaces are joined at restore, "
+			    "not at dump");
+	for (size_t i = 0; !dump && i < o->n_join_ns; i++) {
+		char spec[PATH_MAX + 64];
+		const JoinNamespace *j = o->join_ns[i];
+
+		snprintf(spec, sizeof(spec), "%s:%s%s%s", j->ns ? j->ns : "",
+			 j->ns_file ? j->ns_file : "", j->extra_opt && *j->extra_opt ? "," : "",
+			 j->extra_opt && *j->extra_opt ? j->extra_opt : "");
+		if (ns_join_add(&c->externals, spec))
+			return fail(why, len, -EOPNOTSUPP, "option join_ns: '%s': cryo joins net, ipc "
+				    "and uts namespaces given by path, without extra options", spec);
 	}
 	/* Processes placed by the mode go below the cgroup runc put cryo in. */
 	for (size_t i = 0; !dump && i < o->n_cg_root; i++)

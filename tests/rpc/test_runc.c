@@ -304,6 +304,127 @@ out:
 	remove_bundle(&b);
 }
 
+/* Replaces the first @from in the bundle's config.json with @to. */
+static bool spec_replace(const struct bundle *b, const char *from, const char *to)
+{
+	char path[PATH_MAX + 16], text[65536], *at;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/config.json", b->dir);
+	f = fopen(path, "re");
+	n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	at = strstr(text, from);
+	if (!at || n + strlen(to) >= sizeof(text))
+		return false;
+	f = fopen(path, "we");
+	if (!f)
+		return false;
+	fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	return !fclose(f);
+}
+
+/* The container's init as the host sees it (`runc state`), 0 if none. */
+static pid_t container_pid(const struct bundle *b)
+{
+	char path[PATH_MAX + 16], text[4096] = "", *at;
+	size_t n;
+	int fd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/state.json", b->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0;
+	RUN(b, fd, RUNC, "--root", b->state, "state", b->id);
+	close(fd);
+	f = fopen(path, "re");
+	n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	at = strstr(text, "\"pid\": ");
+	return at ? (pid_t)atoi(at + 7) : 0;
+}
+
+/* Whether @pid's namespace @kind is the one at @path. */
+static bool in_namespace(pid_t pid, const char *kind, const char *path)
+{
+	char own[64];
+	struct stat a, b;
+
+	snprintf(own, sizeof(own), "/proc/%d/ns/%s", pid, kind);
+	return !stat(own, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/* config.json names an existing network namespace and UTS namespace by
+ * path. runc's checkpoint marks the network one external (net[INODE]:
+ * extRootNetNS) and its restore gives it back as an inherit_fd, and the
+ * UTS one as join_ns: the restored container is in those very namespaces,
+ * which cryo neither made nor filled, twice. */
+TEST(runc_restores_a_container_into_its_namespaces_given_by_path)
+{
+	struct bundle b = { .out = { -1, -1 } };
+	char netns[64], uts[80], with_path[160], images[PATH_MAX + 16];
+	struct count before, after;
+	bool made_netns = false, made_uts = false;
+	pid_t pid;
+
+	if (access(RUNC, X_OK) || access(BUSYBOX, X_OK) || access("/usr/sbin/ip", X_OK)) {
+		harness_skip("needs " RUNC ", " BUSYBOX " and /usr/sbin/ip");
+		return;
+	}
+	snprintf(netns, sizeof(netns), "/run/netns/cryo-runc-%d", getpid());
+	snprintf(uts, sizeof(uts), "%s.uts", netns);
+	CHECK_GOTO(!pipe2(b.out, O_CLOEXEC), out, "pipe: %s", strerror(errno));
+	CHECK_GOTO(make_bundle(&b, SERVICE, false), out, "cannot make the bundle in %s", b.dir);
+	made_netns = !sh("ip netns add %s && ip -n %s link set lo up", strrchr(netns, '/') + 1,
+			 strrchr(netns, '/') + 1);
+	CHECK_GOTO(made_netns, out, "ip netns add failed");
+	made_uts = !sh("touch %s && unshare --uts=%s hostname joined-host", uts, uts);
+	CHECK_GOTO(made_uts, out, "cannot make a UTS namespace at %s", uts);
+	snprintf(with_path, sizeof(with_path), "\"type\": \"network\", \"path\": \"%s\"", netns);
+	CHECK_GOTO(spec_replace(&b, "\"type\": \"network\"", with_path), out,
+		   "cannot name the network namespace in config.json");
+	snprintf(with_path, sizeof(with_path), "\"type\": \"uts\", \"path\": \"%s\"", uts);
+	CHECK_GOTO(spec_replace(&b, "\"type\": \"uts\"", with_path), out,
+		   "cannot name the UTS namespace in config.json");
+	CHECK_GOTO(!RUN(&b, b.out[1], RUNC, "--root", b.state, "run", "-d", "--bundle", b.dir,
+			b.id), out, "runc run failed");
+	CHECK_GOTO(count_passes(&b, 3, 10, &after), out, "the service does not count");
+	pid = container_pid(&b);
+	CHECK_GOTO(pid > 0 && in_namespace(pid, "net", netns) && in_namespace(pid, "uts", uts),
+		   out, "runc did not start pid %d in the namespaces named", pid);
+	for (int round = 1; round <= 2; round++) {
+		snprintf(images, sizeof(images), "%s/img%d", b.dir, round);
+		CHECK_GOTO(!RUN(&b, -1, RUNC, "--root", b.state, "--criu", b.cryo, "checkpoint",
+				"--image-path", images, b.id), out, "round %d: runc checkpoint failed",
+			   round);
+		CHECK_GOTO(last_count(&b, &before), out, "round %d: no count", round);
+		CHECK_GOTO(!RUN(&b, b.out[1], RUNC, "--root", b.state, "--criu", b.cryo, "restore",
+				"-d", "--image-path", images, "--bundle", b.dir, b.id), out,
+			   "round %d: runc restore failed", round);
+		CHECK_GOTO(count_passes(&b, before.n + 2, 10, &after), out,
+			   "round %d: the count stays at %ld after the restore", round, before.n);
+		pid = container_pid(&b);
+		CHECK_GOTO(pid > 0 && in_namespace(pid, "net", netns), out,
+			   "round %d: the restored pid %d is not in %s", round, pid, netns);
+		CHECK_GOTO(in_namespace(pid, "uts", uts), out,
+			   "round %d: the restored pid %d is not in the UTS namespace %s", round,
+			   pid, uts);
+	}
+out:
+	remove_bundle(&b);
+	if (made_uts)
+		sh("umount %s", uts);
+	unlink(uts);
+	if (made_netns)
+		sh("ip netns del %s", strrchr(netns, '/') + 1);
+}
+
 /* The pty master runc sends to the console socket @listener once it made
  * the container's terminal; -1 if none came. */
 static int receive_console(int listener)
