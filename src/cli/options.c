@@ -28,6 +28,7 @@ enum {
 	OPT_CLONE,
 	OPT_EXTERNAL,
 	OPT_JOIN_NS,
+	OPT_LSM_PROFILE,
 	OPT_INHERIT_FD,
 	OPT_VETH_PAIR,
 	OPT_NOOP,		/* accepted: changes nothing in what cryo does */
@@ -60,7 +61,6 @@ static const struct {
 	{ "timeout", "collecting the tree has no timeout to set (it never waits for tasks)" },
 	{ "leave-stopped", "leaving the dumped tree stopped is not supported" },
 	{ "empty-ns", "empty namespaces for action scripts to fill are not supported" },
-	{ "lsm-profile", "LSM profiles are not restored" },
 	{ "lsm-mount-context", "LSM mount contexts are not restored" },
 	{ "skip-mnt", "every mount of the tree is dumped or refused by name" },
 	{ "enable-fs", "filesystems cryo does not restore are refused by name" },
@@ -130,7 +130,7 @@ static const struct option long_options[] = {
 	{ "leave-stopped", no_argument, NULL, OPT_REFUSED },
 	{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
 	{ "empty-ns", required_argument, NULL, OPT_REFUSED },
-	{ "lsm-profile", required_argument, NULL, OPT_REFUSED },
+	{ "lsm-profile", required_argument, NULL, OPT_LSM_PROFILE },
 	{ "lsm-mount-context", required_argument, NULL, OPT_REFUSED },
 	{ "skip-mnt", required_argument, NULL, OPT_REFUSED },
 	{ "enable-fs", required_argument, NULL, OPT_REFUSED },
@@ -414,6 +414,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case OPT_EXTERNAL:
 			if (ns_external_add(&opts->externals, optarg))
 				return -EINVAL;
+			break;
+		case OPT_LSM_PROFILE:
+			opts->lsm_profile = optarg;
 			break;
 		case OPT_JOIN_NS:
 			if (ns_join_add(&opts->externals, optarg))

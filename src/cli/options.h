@@ -89,6 +89,9 @@ struct cryo_opts {
 	 * pair's master is handed to pts_master(fd, notify_arg), the RPC's
 	 * "orphan-pts-master" notification. */
 	bool orphan_pts_master;
+	/* --lsm-profile TYPE:NAME, RPC lsm_profile: the LSM label every restored
+	 * task gets instead of its saved one (restore). */
+	const char *lsm_profile;
 	int (*pts_master)(int fd, void *arg);
 	/* --external mnt[...]:PATH and veth[...]:OUT, --veth-pair, RPC veths. */
 	struct ns_externals externals;

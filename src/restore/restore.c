@@ -34,6 +34,7 @@
 #include "ns/mnt.h"
 #include "ns/net.h"
 #include "ns/ns.h"
+#include "task/task.h"
 #include "ns/user.h"
 #include "restore/family.h"
 #include "restore/restore.h"
@@ -529,6 +530,15 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 		}
 		rs->files_env.pipes[rs->files_env.nr_pipes++] =
 			(struct files_inherited_pipe){ .ino = ino, .fd = opts->inherit_fd[i].fd };
+	}
+	/* LSM labels: the caller's for every task, else each task's saved one. */
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
+		const TaskCore *core = rs->tasks[i].core;
+		const char *label = opts->lsm_profile ? opts->lsm_profile :
+				    core && core->creds ? core->creds->lsm_profile : NULL;
+
+		if (rs->tree.tasks[i].state == TREE_ALIVE && label && *label)
+			ret = lsm_label_check_settable(rs->tasks[i].pid, label, opts->lsm_profile);
 	}
 	/* Namespaces joined (--join-ns): cryo enters them, and the tree is
 	 * born there; the network one is net_ns_make()'s. */

@@ -30,6 +30,8 @@ static const char *const handled[] = {
 	"veths",
 	/* --external mnt[]/veth[]/net[] (runc's net[INODE]:KEY), --join-ns. */
 	"external", "join_ns",
+	/* Checked at restore against the host's LSMs (task/lsm.c). */
+	"lsm_profile",
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
 	"network_lock", "config_file", "ghost_limit",
@@ -40,7 +42,6 @@ static const struct {
 	const char *name;
 	const char *why;
 } reasons[] = {
-	{ "lsm_profile", "LSM profiles are not set at restore yet" },
 	{ "lsm_mount_context", "LSM mount contexts are not set at restore yet" },
 	{ "lazy_pages", "lazy restore is not available through RPC yet (cryo restore --lazy-pages)" },
 	{ "ps", "the page server is not supported" },
@@ -350,6 +351,12 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 		c->freeze_cgroup = o->freeze_cgroup;
 	c->empty_ns = o->has_empty_ns ? o->empty_ns : 0;
 	c->orphan_pts_master = o->has_orphan_pts_master && o->orphan_pts_master;
+	/* criu reads it at restore; a dump has no label to set. */
+	if (!dump && o->lsm_profile && *o->lsm_profile)
+		c->lsm_profile = o->lsm_profile;
+	else if (dump && o->lsm_profile && *o->lsm_profile)
+		return fail(why, len, -EINVAL, "option lsm_profile: a restore option (the label "
+			    "the restored tasks get), not a dump's");
 	for (size_t i = 0; i < o->n_ext_mnt; i++) {
 		c->ext_mnt[i].key = o->ext_mnt[i]->key;
 		c->ext_mnt[i].val = o->ext_mnt[i]->val;

@@ -222,7 +222,7 @@ TEST(unsupported_options_are_refused_by_name)
 	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
 	pathf(img, "%s/img", p.dir);
 	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 9; i++) {
 		CriuReq req = CRIU_REQ__INIT;
 		CriuOpts opts = CRIU_OPTS__INIT;
 		char *external[] = { "mnt[]:/x" }, *dev[] = { "dev[1:2]:x" };
@@ -273,6 +273,11 @@ TEST(unsupported_options_are_refused_by_name)
 			join.ns_file = "/proc/self/ns/mnt";
 			opts.n_join_ns = 1;
 			opts.join_ns = joins;
+			break;
+		case 8:
+			/* A label is set at restore, not at dump. */
+			name = "lsm_profile";
+			opts.lsm_profile = "apparmor:cryo-test";
 			break;
 		case 7:
 			/* A file's key: only pipes' and namespaces' are taken. */
@@ -685,6 +690,7 @@ TEST(join_ns_restores_into_existing_namespaces)
 {
 	static const char *const killing_dump_notes[] = { "pre-dump", "network-lock",
 							   "post-dump", NULL };
+	static const char *const pre_restore_only[] = { "pre-restore", NULL };
 	JoinNamespace net = JOIN_NAMESPACE__INIT, uts = JOIN_NAMESPACE__INIT;
 	JoinNamespace *joins[] = { &net, &uts };
 	CriuReq req = CRIU_REQ__INIT;
@@ -725,6 +731,17 @@ TEST(join_ns_restores_into_existing_namespaces)
 	net.ns_file = netns;
 	uts.ns = "uts";
 	uts.ns_file = utsns;
+	/* No LSM labels processes on this host: a label asked is refused. */
+	opts.lsm_profile = "apparmor:cryo-test";
+	resp = one_request(&req, dir_fd, pre_restore_only, pid, NULL, &status);
+	if (access("/sys/kernel/security/lsm", F_OK) && !access("/proc/self/attr/current", F_OK))
+		CHECK_GOTO(resp && !resp->success && has_text(resp->cr_errmsg, "lsm_profile") &&
+				   has_text(resp->cr_errmsg, "no LSM"), out,
+			   "RESTORE with lsm_profile: %s", resp ? resp->cr_errmsg : why);
+	CHECK_GOTO(resp && !resp->success && (kill(pid, 0) && errno == ESRCH), out,
+		   "a restore with an LSM label cryo cannot set was not refused");
+	criu_resp__free_unpacked(resp, NULL);
+	opts.lsm_profile = NULL;
 	opts.n_join_ns = 2;
 	opts.join_ns = joins;
 	resp = one_request(&req, dir_fd, restore_notes, pid, NULL, &status);
