@@ -1,6 +1,7 @@
-/* criu's --external specs for mounts and veth ends, checked and kept in a
- * struct ns_externals (the run's options); ns/mnt_restore.c and
- * ns/net_link.c look names up in it. */
+/* criu's --external specs for mounts, veth ends and network namespaces,
+ * and the namespaces given by key, checked and kept in a struct
+ * ns_externals (the run's options); ns/mnt_restore.c, ns/net_link.c and
+ * ns/net.c look names up in it. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdbool.h>
@@ -47,24 +48,19 @@ static int add_veth(struct ns_externals *x, const char *in, size_t in_len, const
 	return add(x->veth, &x->nr_veth, in, in_len, out, spec);
 }
 
-/* net[INODE]:KEY, as runc sends for a network namespace given by path. */
+/* net[INODE]:KEY: a network namespace left to its owner, named by inode. */
 static int add_net(struct ns_externals *x, const char *spec)
 {
-	unsigned long long ino;
-	char *end;
+	const char *close_bracket = strchr(spec, ']');
+	size_t digits = strspn(spec + 4, "0123456789");
 
-	errno = 0;
-	ino = strtoull(spec + 4, &end, 10);
-	if (errno || end == spec + 4 || end[0] != ']' || end[1] != ':' || !end[2] || !ino) {
-		pr_err("--external %s: cryo takes net[INODE]:KEY, the inode of a network "
-		       "namespace and a key", spec);
+	if (!digits || spec + 4 + digits != close_bracket || close_bracket[1] != ':' ||
+	    !close_bracket[2]) {
+		pr_err("--external %s: cryo takes net[INODE]:KEY (the namespace's inode, a key "
+		       "not empty)", spec);
 		return -EINVAL;
 	}
-	if (x->nr_net == ARRAY_SIZE(x->net)) {
-		pr_err("--external %s: more than %zu of its kind", spec, ARRAY_SIZE(x->net));
-		return -E2BIG;
-	}
-	return add(x->net, &x->nr_net, spec + 4, (size_t)(end - spec - 4), end + 2, spec);
+	return add(x->net, &x->nr_net, spec + 4, digits, close_bracket + 2, spec);
 }
 
 int ns_external_add(struct ns_externals *x, const char *spec)
@@ -78,8 +74,7 @@ int ns_external_add(struct ns_externals *x, const char *spec)
 	if ((!veth && strncmp(spec, "mnt[", 4)) || !close_bracket || close_bracket[1] != ':' ||
 	    close_bracket == spec + open_len || (!veth && close_bracket[2] != '/')) {
 		pr_err("--external %s: cryo takes mnt[MOUNTPOINT]:PATH (an absolute path), "
-		       "veth[INSIDE]:OUTSIDE or net[INODE]:KEY (dev[], tty[], unix[] and the "
-		       "other kinds of criu are not supported)", spec);
+		       "veth[INSIDE]:OUTSIDE or net[INODE]:KEY", spec);
 		return -EINVAL;
 	}
 	if (veth)
@@ -121,7 +116,7 @@ const char *ns_external_veth(const struct ns_externals *x, const char *inside)
 
 const char *ns_external_net(const struct ns_externals *x, unsigned long long ino)
 {
-	char key[32];
+	char key[24];
 
 	snprintf(key, sizeof(key), "%llu", ino);
 	return x ? find(x->net, x->nr_net, key) : NULL;
@@ -129,31 +124,27 @@ const char *ns_external_net(const struct ns_externals *x, unsigned long long ino
 
 int ns_external_fd_add(struct ns_externals *x, const char *key, int fd)
 {
-	if (x->nr_fds == ARRAY_SIZE(x->fds)) {
-		pr_err("inherit_fd %s: more than %zu namespaces", key, ARRAY_SIZE(x->fds));
-		return -E2BIG;
-	}
-	x->fds[x->nr_fds].key = strdup(key);
-	if (!x->fds[x->nr_fds].key)
-		return -ENOMEM;
-	x->fds[x->nr_fds++].fd = fd;
-	return 0;
+	int ret = add(x->ns_fd, &x->nr_ns_fd, key, strlen(key), "", key);
+
+	if (!ret)
+		x->ns_fd_fd[x->nr_ns_fd - 1] = fd;
+	return ret;
 }
 
 int ns_external_fd(const struct ns_externals *x, const char *key)
 {
-	for (size_t i = 0; x && i < x->nr_fds; i++)
-		if (!strcmp(x->fds[i].key, key))
-			return x->fds[i].fd;
+	for (size_t i = 0; x && i < x->nr_ns_fd; i++)
+		if (!strcmp(x->ns_fd[i].key, key))
+			return x->ns_fd_fd[i];
 	return -1;
 }
 
 int ns_join_add(struct ns_externals *x, const char *spec)
 {
 	static const char *const kinds[] = { "net", "ipc", "uts" };
-	const char *colon = strchr(spec, ':'), *path, *comma;
-	char proc[64], kind[8] = "";
+	const char *colon = strchr(spec, ':'), *path;
 	size_t len = colon ? (size_t)(colon - spec) : 0;
+	char proc[64], kind[8] = "";
 	bool known = false;
 	char *end;
 	long pid;
@@ -168,8 +159,7 @@ int ns_join_add(struct ns_externals *x, const char *spec)
 	}
 	memcpy(kind, spec, len);
 	path = colon + 1;
-	comma = strchr(path, ',');
-	if (comma) {
+	if (strchr(path, ',')) {
 		pr_err("--join-ns %s: extra options are a user namespace's, which cryo does not "
 		       "join", spec);
 		return -EINVAL;
@@ -208,8 +198,6 @@ void ns_externals_free(struct ns_externals *x)
 	free_list(x->mnt, &x->nr_mnt);
 	free_list(x->veth, &x->nr_veth);
 	free_list(x->net, &x->nr_net);
+	free_list(x->ns_fd, &x->nr_ns_fd);
 	free_list(x->join, &x->nr_join);
-	for (size_t i = 0; i < x->nr_fds; i++)
-		free(x->fds[i].key);
-	x->nr_fds = 0;
 }

@@ -1,9 +1,8 @@
 /* criu's --external specs for namespaces: mounts (mnt[KEY]:PATH), veth
  * ends (veth[IN]:OUT, --veth-pair IN=OUT) and network namespaces
- * (net[INODE]:KEY), the fds given for such keys (inherit_fd), and the
- * namespaces to join (--join-ns, RPC join_ns), parsed into the lists the
- * run's options hold and restore passes down. Not what is done with them
- * (ns/join.c, net.c, mnt_restore.c, net_link.c). */
+ * (net[INODE]:KEY), and the namespaces a caller gives under a KEY at
+ * restore (criu's inherit_fd), kept in the list the run's options hold and
+ * restore passes down. Not what is done with them. */
 #ifndef CRYO_NS_EXTERNALS_H
 #define CRYO_NS_EXTERNALS_H
 
@@ -16,18 +15,16 @@ struct ns_externals {
 	 * veth: the end inside -> the end made in cryo's namespace. */
 	struct ns_external {
 		char *key, *val;
-	} mnt[NS_EXTERNALS_MAX], veth[NS_EXTERNALS_MAX];
-	size_t nr_mnt, nr_veth;
-	/* net: the inode of a network namespace (decimal) -> its key; join:
-	 * a kind ("net", "ipc", "uts") -> the file of the namespace to join. */
-	struct ns_external net[4], join[4];
-	size_t nr_net, nr_join;
-	/* inherit_fd of a namespace's key: the caller's fd of it (not owned). */
-	struct ns_external_fd {
-		char *key;
-		int fd;
-	} fds[4];
-	size_t nr_fds;
+	} mnt[NS_EXTERNALS_MAX], veth[NS_EXTERNALS_MAX],
+	/* net: a network namespace's inode (decimal) -> the key it is given
+	 * back under; ns_fd: a key -> the caller's namespace fd (fd: not
+	 * owned). */
+	  net[NS_EXTERNALS_MAX], ns_fd[NS_EXTERNALS_MAX],
+	/* join: a kind ("net", "ipc", "uts") -> the file of the namespace to
+	 * join at restore (--join-ns, RPC join_ns; ns/join.c). */
+	  join[4];
+	int ns_fd_fd[NS_EXTERNALS_MAX];
+	size_t nr_mnt, nr_veth, nr_net, nr_ns_fd, nr_join;
 };
 
 /* Adds --external @spec (mnt[...]:PATH, veth[...]:OUT or net[INODE]:KEY);
@@ -40,12 +37,11 @@ void ns_externals_free(struct ns_externals *x);
 /* The value for @key, or NULL. */
 const char *ns_external_mnt(const struct ns_externals *x, const char *key);
 const char *ns_external_veth(const struct ns_externals *x, const char *inside);
-/* The key of network namespace @ino given as external (net[INODE]:KEY),
- * or NULL. */
+/* The key of the network namespace of inode @ino, or NULL. */
 const char *ns_external_net(const struct ns_externals *x, unsigned long long ino);
-/* inherit_fd KEY: @fd stands for the namespace external under @key. */
+/* Adds the caller's namespace @fd given under @key; the fd stays the caller's. */
 int ns_external_fd_add(struct ns_externals *x, const char *key, int fd);
-/* The fd given for @key, or -1. */
+/* The fd given under @key, or -1. */
 int ns_external_fd(const struct ns_externals *x, const char *key);
 /* criu's --join-ns NS:PATH[,EXTRA] (@spec), or RPC join_ns (@spec built
  * from it): net, ipc or uts, a path or a pid (/proc/PID/ns/NS), no extra

@@ -1,7 +1,8 @@
 /* A tree's own network namespace (ns/net.h): dump from inside it, its
  * loopback and sysctls, and restore in a namespace cryo makes for itself,
  * as for IPC namespaces (ns/ipc.c): sockets made by cryo before the tree
- * and by each process are then all made inside it. */
+ * and by each process are then all made inside it. One the caller keeps
+ * (external) is only named at dump, and joined at restore. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -13,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
+#include <linux/nsfs.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -28,7 +30,6 @@ struct net_ns_set {
 	struct image *img;	/* NULL: the tree was in cryo's */
 	int back;		/* cryo's own namespace while it is in the new one */
 	bool empty;		/* without img: a new one left empty (criu's empty_ns) */
-	bool joined;		/* an existing one entered (ns/join.c), not made */
 };
 
 /* The loopback's flags and MTU, through an ioctl socket of this namespace. */
@@ -125,37 +126,31 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	return ret;
 }
 
-/* net-ns.img of a namespace external at dump: its key, and the loopback
- * as the record needs it. */
+/* A namespace the caller keeps: only its key, so that restore joins the
+ * one given under it. */
 static int write_external(struct image_dir *dir, const char *who, const char *key)
 {
 	NetNs ns = NET_NS__INIT;
 	struct image_writer *w;
-	unsigned int mtu;
-	bool up;
-	int ret = loopback(false, &up, &mtu, who);
+	int ret;
 
-	ns.lo_up = up;
-	ns.lo_mtu = mtu;
+	ns.lo_mtu = 65536;
 	ns.external_key = (char *)key;
-	if (!ret)
-		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
-	if (!ret) {
-		ret = image_write_record(w, &ns.base);
-		if (ret)
-			image_abort(w);
-		else
-			ret = image_finish(w);
+	pr_info("dump: %s: not saved (external: its owner gives it back as %s)", who, key);
+	ret = image_open_write(dir, IMG_NET_NS, 0, &w);
+	if (ret)
+		return ret;
+	ret = image_write_record(w, &ns.base);
+	if (ret) {
+		image_abort(w);
+		return ret;
 	}
-	if (!ret)
-		pr_info("dump: %s: external (net[...]:%s): not saved", who, key);
-	return ret;
+	return image_finish(w);
 }
 
 int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
 		const struct ns_externals *externals, int *back)
 {
-	const char *key;
 	struct net_walk rtnl = { 0 };
 	char *ruleset = NULL;
 	struct ns_ids ids;
@@ -176,11 +171,9 @@ int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
 		pr_err("dump: %s: cannot enter it: %s", who, strerror(-ret));
 		return ret;
 	}
-	/* External (runc's namespace given by path, which it also sends as
-	 * empty_ns): restore joins the one given for its key. */
-	key = ns_external_net(externals, (unsigned long long)ids.ino[NS_NET]);
-	if (key) {
-		ret = write_external(dir, who, key);
+	/* First: runc sends empty_ns with every external one. */
+	if (ns_external_net(externals, ids.ino[NS_NET])) {
+		ret = write_external(dir, who, ns_external_net(externals, ids.ino[NS_NET]));
 		if (ret) {
 			net_ns_dump_leave(*back);
 			*back = -1;
@@ -258,41 +251,54 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out)
 	return 0;
 }
 
-/* The tree joins an existing namespace: the one --join-ns names, or the
- * one the caller gives (inherit_fd) for the key it was external under. */
-static int join(struct net_ns_set *set, const struct ns_externals *externals, const char *key)
+/* Into the existing namespace @fd (@what: where it came from), the way back
+ * kept as for a new one. */
+static int enter_existing(struct net_ns_set *set, int fd, const char *what)
 {
-	int fd = ns_join_open(externals, "net", CLONE_NEWNET), ret = 0;
-	bool given = fd >= 0;
+	set->back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (set->back < 0)
+		return pr_errno_ret("restore: cannot open cryo's own network namespace");
+	if (setns(fd, CLONE_NEWNET)) {
+		int ret = pr_errno_ret("restore: cannot enter the network namespace given as %s",
+				       what);
 
-	if (fd == -ENOENT && key) {
-		fd = ns_external_fd(externals, key);
-		if (fd < 0) {
-			pr_err("restore: the tree's network namespace was external at dump "
-			       "(net[INODE]:%s): the caller gives none for it (criu's inherit_fd "
-			       "%s, --inherit-fd fd[N]:%s, or --join-ns net:PATH)", key, key, key);
-			return -EINVAL;
-		}
-		ret = ns_join_check(fd, CLONE_NEWNET, key);
-	}
-	if (fd < 0)
-		return fd;
-	set->back = ret ? -1 : open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (!ret && set->back < 0)
-		ret = pr_errno_ret("restore: cannot open cryo's own network namespace");
-	if (!ret && setns(fd, CLONE_NEWNET))
-		ret = pr_errno_ret("restore: cannot enter the network namespace to join (%s)",
-				   given ? ns_join_path(externals, "net") : key);
-	if (given)
-		close(fd);
-	if (ret && set->back >= 0) {
 		close(set->back);
 		set->back = -1;
+		return ret;
 	}
-	set->joined = !ret;
-	if (!ret)
-		pr_info("restore: the tree joins an existing network namespace (%s): not made, "
-			"not filled", given ? ns_join_path(externals, "net") : key);
+	pr_info("restore: the tree's network namespace is the one given as %s (not made, not "
+		"filled)", what);
+	return 0;
+}
+
+/* The namespace the caller gives under the key the dump saved. */
+static int join_external(struct net_ns_set *set, const char *key,
+			 const struct ns_externals *externals)
+{
+	int fd = ns_external_fd(externals, key);
+
+	if (fd < 0) {
+		pr_err("restore: the tree's network namespace was external at dump (%s): none is "
+		       "given under that key (criu's inherit_fd %s)", key, key);
+		return -ENOENT;
+	}
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+		pr_err("restore: inherit_fd %s (fd %d): not a network namespace", key, fd);
+		return -EINVAL;
+	}
+	return enter_existing(set, fd, key);
+}
+
+/* The namespace --join-ns (RPC join_ns) names (ns/join.c): joined whatever
+ * the dump saved, which is not made. */
+static int join_named(struct net_ns_set *set, const struct ns_externals *externals)
+{
+	int fd = ns_join_open(externals, "net", CLONE_NEWNET), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = enter_existing(set, fd, ns_join_path(externals, "net"));
+	close(fd);
 	return ret;
 }
 
@@ -304,12 +310,13 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 	bool up;
 	int ret;
 
-	if (set && (ns_join_path(externals, "net") ||
-		    (set->img && ((const NetNs *)set->img->records[0].msg)->external_key)))
-		return join(set, externals, set->img ? ((const NetNs *)set->img->records[0].msg)
-							       ->external_key : NULL);
+	if (set && ns_join_path(externals, "net"))
+		return join_named(set, externals);
 	if (!set || (!set->img && !set->empty))
 		return 0;
+	ns = set->img ? (const NetNs *)set->img->records[0].msg : NULL;
+	if (ns && ns->external_key)
+		return join_external(set, ns->external_key, externals);
 	if (set->img) {
 		ret = net_link_check_externals((const NetNs *)set->img->records[0].msg,
 					       externals);
@@ -352,7 +359,7 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 
 bool net_ns_own(const struct net_ns_set *set)
 {
-	return set && set->img && !set->joined;
+	return set && set->img;
 }
 
 void net_ns_leave(struct net_ns_set *set)

@@ -28,13 +28,16 @@ static const char *const handled[] = {
 	"evasive_devices",
 	/* Veth ends whose peers are outside: --external veth[IN]:OUT. */
 	"veths",
-	/* --external mnt[]/veth[]/net[] (runc's net[INODE]:KEY), --join-ns. */
-	"external", "join_ns",
+	/* --join-ns (net, ipc, uts). */
+	"join_ns",
 	/* Checked at restore against the host's LSMs (task/lsm.c). */
 	"lsm_profile",
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
 	"network_lock", "config_file", "ghost_limit",
+	/* runc's for a network namespace given by path (podman's netavark
+	 * one): net[INODE]:extRootNetNS at dump, inherit_fd at restore. */
+	"external",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -143,7 +146,6 @@ static int fd_dir_path(const struct rpc_conn *conn, int fd, const char *option, 
 static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_action *a,
 		    char *why, size_t len)
 {
-	char work_dir[PATH_MAX];
 	int ret;
 
 	if (o->images_dir_fd >= 0)
@@ -161,13 +163,14 @@ static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_a
 	a->opts.images_dir = a->images_dir;
 	/* The work directory holds the log (cryo writes nothing else there). */
 	if (o->has_work_dir_fd && o->work_dir_fd >= 0) {
-		ret = fd_dir_path(conn, o->work_dir_fd, "work_dir_fd", work_dir, sizeof(work_dir),
-				  why, len);
+		ret = fd_dir_path(conn, o->work_dir_fd, "work_dir_fd", a->work_dir,
+				  sizeof(a->work_dir), why, len);
 		if (ret)
 			return ret;
 	} else {
-		snprintf(work_dir, sizeof(work_dir), "%s", a->images_dir);
+		snprintf(a->work_dir, sizeof(a->work_dir), "%s", a->images_dir);
 	}
+
 	if (o->has_log_to_stderr && o->log_to_stderr)
 		return 0;
 	if (!o->log_file || !*o->log_file)
@@ -176,7 +179,7 @@ static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_a
 	if (strchr(o->log_file, '/'))
 		return fail(why, len, -EINVAL, "option log_file: '%s' has a '/': give a name in "
 			    "the work directory", o->log_file);
-	if (snprintf(a->log_file, sizeof(a->log_file), "%s/%s", work_dir, o->log_file) >=
+	if (snprintf(a->log_file, sizeof(a->log_file), "%s/%s", a->work_dir, o->log_file) >=
 	    (int)sizeof(a->log_file))
 		return fail(why, len, -ENAMETOOLONG, "option log_file: path too long");
 	a->opts.log_file = a->log_file;
@@ -275,22 +278,26 @@ static void refuse_runtime_lists(const CriuOpts *o, char *why, size_t len, unsig
 		}
 	if (o->n_ext_mnt > ARRAY_SIZE(((struct cryo_opts *)0)->ext_mnt))
 		refuse(why, len, nr, "ext_mnt", "too many entries");
-	/* criu's pipe:[INODE] keys (runc's stdio), and the key of a namespace
-	 * external at dump (runc's extRootNetNS); other kinds' keys have a
-	 * '[' (file:[...], socket:[...]). */
+	/* criu's pipe:[INODE] keys (runc's stdio), or a name (a namespace's
+	 * key, runc's extRootNetNS); other keys are other kinds of files. */
 	for (size_t i = 0; i < o->n_inherit_fd; i++) {
 		const char *key = o->inherit_fd[i]->key;
-		bool pipe = sscanf(key, "pipe:[%u%c", &inode, &c) == 2 && c == ']' &&
-			    !strchr(key, ']')[1];
+		bool named = *key && !key[strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+						      "qrstuvwxyz0123456789_-")];
 
-		if ((!pipe && (!*key || strchr(key, '[') || strchr(key, '/'))) ||
-		    o->inherit_fd[i]->fd < 0) {
-			refuse(why, len, nr, "inherit_fd", "only pipe:[INODE] keys, and the key of a "
-			       "namespace external at dump (net[INODE]:KEY), with an fd are "
-			       "supported");
+		if ((!named && (sscanf(key, "pipe:[%u%c", &inode, &c) != 2 || c != ']' ||
+				strchr(key, ']')[1])) || o->inherit_fd[i]->fd < 0) {
+			refuse(why, len, nr, "inherit_fd", "only pipe:[INODE] keys and namespace "
+			       "keys (names) with an fd are supported");
 			break;
 		}
 	}
+	for (size_t i = 0; i < o->n_external; i++)
+		if (strncmp(o->external[i], "net[", 4)) {
+			refuse(why, len, nr, "external", "only net[INODE]:KEY (a network namespace "
+			       "its owner keeps) is supported");
+			break;
+		}
 	if (o->n_inherit_fd > ARRAY_SIZE(((struct cryo_opts *)0)->inherit_fd))
 		refuse(why, len, nr, "inherit_fd", "too many entries");
 	/* runc names the cgroups it put cryo in; with cgroups left alone the
@@ -371,6 +378,10 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 		c->inherit_fd[i].fd = o->inherit_fd[i]->fd;
 	}
 	c->nr_inherit_fd = (int)o->n_inherit_fd;
+	for (size_t i = 0; i < o->n_external; i++)
+		if (ns_external_add(&c->externals, o->external[i]))
+			return fail(why, len, -EINVAL, "option external: %s: cryo takes "
+				    "net[INODE]:KEY", o->external[i]);
 	for (size_t i = 0; i < o->n_veths; i++) {
 		char spec[2 * IFNAMSIZ + 16];
 
@@ -383,11 +394,6 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 				    "(at most %d characters, no '/', ' ' or ':')", spec,
 				    IFNAMSIZ - 1);
 	}
-	for (size_t i = 0; i < o->n_external; i++)
-		if (ns_external_add(&c->externals, o->external[i]))
-			return fail(why, len, -EOPNOTSUPP, "option external: '%s': cryo takes "
-				    "mnt[KEY]:PATH, veth[IN]:OUT and net[INODE]:KEY (criu's dev[], "
-				    "tty[], unix[] and others are not supported)", o->external[i]);
 	/* As criu: namespaces are joined at restore; a dump has none to join. */
 	if (dump && o->n_join_ns)
 		return fail(why, len, -EINVAL, "option join_ns: namespaces are joined at restore, "
