@@ -322,7 +322,7 @@ static bool pty_restores_ctty(const FileEntry *e, dev_t ctty, pid_t sid)
 	const PtyFile *pf = e->pty;
 
 	return (pf->master || pf->orphan) && pf->has_session && pf->session == sid &&
-	       ctty == makedev(PTY_SLAVE_MAJOR_FIRST + pf->index / 256, pf->index % 256);
+	       ctty == makedev(PTY_SLAVE_MAJOR_FIRST, pf->index);
 }
 
 /* ---- load ---------------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "container_util.h"
+#include "session_util.h"
 #include "harness.h"
 
 #define RUNC "/usr/sbin/runc"
@@ -322,16 +323,6 @@ static pid_t container_pid(const struct bundle *b)
 	return at ? (pid_t)atoi(at + 7) : 0;
 }
 
-/* Whether @pid's namespace @kind is the one at @path. */
-static bool in_namespace(pid_t pid, const char *kind, const char *path)
-{
-	char own[64];
-	struct stat a, b;
-
-	snprintf(own, sizeof(own), "/proc/%d/ns/%s", pid, kind);
-	return !stat(own, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-}
-
 /* config.json names an existing network namespace and UTS namespace by
  * path. runc's checkpoint marks the network one external (net[INODE]:
  * extRootNetNS) and its restore gives it back as an inherit_fd, and the
@@ -419,33 +410,6 @@ static int receive_console(int listener)
 		memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
 	close(conn);
 	return fd;
-}
-
-/* Types @line into the terminal's master and waits up to 5 s for the
- * shell's answer "got LINE". */
-static bool terminal_answers(int master, const char *line)
-{
-	char want[64], seen[1024] = "";
-	size_t used = 0;
-
-	snprintf(want, sizeof(want), "got %s", line);
-	if (dprintf(master, "%s\n", line) < 0)
-		return false;
-	for (double until = now() + 5; now() < until && !strstr(seen, want);) {
-		struct pollfd pfd = { .fd = master, .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&pfd, 1, 100) != 1)
-			continue;
-		n = read(master, seen + used, sizeof(seen) - 1 - used);
-		if (n <= 0)
-			return false;
-		used += (size_t)n;
-		seen[used] = '\0';
-		if (used == sizeof(seen) - 1)
-			used = 0;
-	}
-	return strstr(seen, want);
 }
 
 /* "terminal": true: the container's pty master is runc's (sent to the
