@@ -67,6 +67,8 @@ struct files_dump_set {
 	bool ext_unix_sk;
 	/* --skip-in-flight. */
 	bool skip_in_flight;
+	/* orphan_pts_master: a pty's master may be outside the dump. */
+	bool orphan_pts;
 	/* The inodes of the sockets the processes hold, sorted, read on
 	 * first use (socket_holders.c). */
 	uint64_t *socket_inos;

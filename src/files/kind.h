@@ -122,6 +122,9 @@ bool file_dump_ext_unix_sk(const struct file_dump *d);
 /* Whether connections waiting in a unix listener's accept queue that cannot
  * be restored may be dropped (--skip-in-flight). */
 bool file_dump_skip_in_flight(const struct file_dump *d);
+/* Whether a pty's slave may be saved without its master (RPC
+ * orphan_pts_master: a container runtime's console). */
+bool file_dump_orphan_pts(const struct file_dump *d);
 /* 1 when a process of the dump (or the task being dumped) has an fd of the
  * socket of inode @ino, 0 when none, -errno (logged) when their fds cannot
  * be read. The fds are read once per dump. */
