@@ -96,6 +96,7 @@ const struct test_program test_programs[] = {
 	},
 	{ .name = "prog_netlink", .cycles = CYCLES_ALL },
 	{ .name = "prog_packet", .cycles = CYCLES_ALL },
+	{ .name = "prog_packet_ring", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_identity", .cycles = CYCLES_ALL },
 	{ .name = "prog_pidfd_shared", .cycles = CYCLES_ALL },

@@ -154,19 +154,6 @@ static void open_unix_passpidfd_with_data(void *arg)
 	put_at_odd_fd(sv[0]);
 }
 
-/* A packet socket with an mmap'd ring of its own (PACKET_RX_RING or
- * PACKET_TX_RING, the option number in @arg). */
-static void open_packet_socket_with_a_ring(void *arg)
-{
-	struct tpacket_req req = { .tp_block_size = 4096, .tp_block_nr = 1,
-				   .tp_frame_size = 2048, .tp_frame_nr = 2 };
-	int fd = socket(AF_PACKET, SOCK_RAW, 0);
-
-	if (fd < 0 || setsockopt(fd, SOL_PACKET, (int)(intptr_t)arg, &req, sizeof(req)))
-		_exit(126);
-	put_at_odd_fd(fd);
-}
-
 /* A packet socket bound to lo for an experimental ethertype, with a frame
  * it sent itself queued to be read. */
 static void open_packet_socket_with_a_frame_queued(void *arg)
@@ -340,14 +327,6 @@ TEST(dump_refuses_a_unix_socket_with_so_passpidfd_and_data_queued_and_the_progra
 	check_unsupported_fd(open_unix_passpidfd_with_data,
 			     "): SO_PASSPIDFD with data queued (a pidfd per message): not "
 			     "supported yet");
-}
-
-TEST(dump_refuses_a_packet_socket_with_a_ring_and_the_program_runs_on)
-{
-	check_unsupported_fd_arg(open_packet_socket_with_a_ring, (void *)(intptr_t)PACKET_TX_RING,
-			     "): AF_PACKET with a TX ring: not supported");
-	check_unsupported_fd_arg(open_packet_socket_with_a_ring, (void *)(intptr_t)PACKET_RX_RING,
-			     "): AF_PACKET with an RX ring: not supported");
 }
 
 TEST(dump_refuses_a_packet_socket_with_a_frame_queued_and_the_program_runs_on)
