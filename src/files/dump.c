@@ -273,6 +273,8 @@ static int dump_fds(struct files_dump_set *set, pid_t pid, bool shell_job, struc
 		ret = dump_one(set, pidfd, &base, t, i);
 	for (size_t i = 0; i < t->nr_deferred && !ret; i++)
 		ret = dump_deferred(set, pidfd, &base, t, &t->deferred[i]);
+	if (!ret)
+		ret = in_flight_dump_later(set, pid, t->ptrs, t->nr);
 	return ret;
 }
 

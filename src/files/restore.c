@@ -244,6 +244,8 @@ int files_restore(const struct files_image *img, const struct files_prepared *pr
 				   r.high - 1);
 	if (!ret)
 		ret = install_all(&r);
+	if (!ret)
+		ret = restore_kept_ready(&r);
 	/* Left over only when the restore failed. */
 	restore_ctx_release(&r);
 	if (!ret)

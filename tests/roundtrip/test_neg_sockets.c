@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 
 #include "cryo_driver.h"
@@ -186,4 +187,55 @@ TEST(dump_refuses_a_packet_tx_ring_with_every_frame_sent_and_the_program_runs_on
 	check_refused(open_tx_ring_all_sent, NULL,
 			   "): TX ring gone round with every frame sent: the frame the kernel "
 			   "sends next cannot be told: not supported");
+}
+
+/* A datagram socketpair whose end at ODD_FD has a message queued carrying
+ * a pipe's read end and an epoll watching it, the pipe end held by no fd
+ * (it lives in flight only): the epoll's target has no fd to be named by. */
+static void open_epoll_in_flight_watching_a_file_in_flight(void *arg)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
+		struct cmsghdr align;
+	} control = { 0 };
+	struct msghdr msg = { .msg_iov = &(struct iovec){ .iov_base = "y", .iov_len = 1 },
+			      .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int sv[2], p[2], ep = epoll_create1(0);
+
+	(void)arg;
+	if (ep < 0 || pipe(p) || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &(struct epoll_event){ .events = EPOLLIN }))
+		_exit(126);
+	*c = (struct cmsghdr){ .cmsg_len = CMSG_LEN(sizeof(int) * 2), .cmsg_level = SOL_SOCKET,
+			       .cmsg_type = SCM_RIGHTS };
+	memcpy(CMSG_DATA(c), (int[]){ p[0], ep }, sizeof(int) * 2);
+	if (sendmsg(sv[1], &msg, 0) != 1)
+		_exit(126);
+	close(p[0]);
+	close(ep);
+	if (dup2(sv[0], ODD_FD) < 0)
+		_exit(126);
+	if (sv[0] != ODD_FD)
+		close(sv[0]);
+}
+
+TEST(dump_refuses_an_epoll_in_flight_watching_a_file_only_in_flight_and_the_program_runs_on)
+{
+	struct prog p = { 0 };
+	char expect[96];
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", open_epoll_in_flight_watching_a_file_in_flight,
+			      NULL),
+		   out, "%s", why);
+	snprintf(expect, sizeof(expect), "pid %d fd %d message 1 (fd 2 of 2) (anon_inode:[eventpoll])",
+		 p.pid, ODD_FD);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect,
+					 "that no fd of the process holds any more: only the epoll "
+					 "(or a message in flight) keeps it"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
 }
