@@ -195,8 +195,9 @@ static int rx_blocks_head(const struct fd_probe *p, const PacketRing *ring, cons
 	}
 	memcpy(&b, mem + (size_t)*head * ring->block_size, sizeof(b));
 	if (b.hdr.bh1.block_status & TP_STATUS_USER) {
-		pr_fd_err(p, "TPACKET_V3 RX ring whose every block is the process's (the kernel "
-			  "waits for block %u): not supported", (*head + 1) % ring->block_nr);
+		pr_fd_err(p, "TPACKET_V3 RX ring whose kernel waits for block %u, still the "
+			  "process's (the queue is frozen): not supported",
+			  (*head + 1) % ring->block_nr);
 		return -EOPNOTSUPP;
 	}
 	if (b.hdr.bh1.num_pkts) {

@@ -1,4 +1,5 @@
 /* Round-trip program: packet sockets with mapped rings, on the loopback.
+ * A raw socket with a TPACKET_V1 RX ring: frame 0 read, 1 and 2 unread.
  * A raw socket with a TPACKET_V2 RX ring of 16 frames: frames 0-5 taken,
  * read and given back (5 came from the TX ring), 6-8 unread. A raw socket with a
  * TPACKET_V3 RX ring: block 0 retired with one frame in it, unread, the
@@ -31,6 +32,7 @@
 #define ETHERTYPE 0x88b5
 #define TAG_V2 0x7632
 #define TAG_V3 0x7633
+#define TAG_V1 0x7631
 #define FRAME_LEN 64
 
 /* V2 RX: 4 blocks of 4 frames. */
@@ -56,7 +58,7 @@ struct ring {
 	unsigned int next;	/* the frame or block the program reads next */
 };
 
-static struct ring v2, v3, tx;
+static struct ring v1, v2, v3, tx;
 static int sender;
 
 /* Takes frames of ETHERTYPE whose payload starts with the token, then @tag. */
@@ -136,6 +138,11 @@ static struct tpacket2_hdr *v2_frame(unsigned int i)
 	return (struct tpacket2_hdr *)(v2.mem + (size_t)i * V2_FRAME);
 }
 
+static struct tpacket_hdr *v1_frame(unsigned int i)
+{
+	return (struct tpacket_hdr *)(v1.mem + (size_t)i * V2_FRAME);
+}
+
 static struct tpacket_block_desc *v3_block(unsigned int i)
 {
 	return (struct tpacket_block_desc *)(v3.mem + (size_t)i * V3_BLOCK);
@@ -175,6 +182,22 @@ static void v2_read(uint32_t seq, const char *when)
 		   frame_seq((uint8_t *)h + h->tp_mac, TAG_V2), seq);
 	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 	v2.next = (v2.next + 1) % V2_FRAMES;
+}
+
+/* The same for the V1 ring (its status word a long; the kernel sets the
+ * low bits). */
+static void v1_read(uint32_t seq, const char *when)
+{
+	struct tpacket_hdr *h = v1_frame(v1.next);
+
+	if (!PROG_CHECK(wait_user((uint32_t *)&h->tp_status), "%s: V1 frame %u not filled",
+			when, v1.next))
+		return;
+	PROG_CHECK(frame_seq((uint8_t *)h + h->tp_mac, TAG_V1) == seq,
+		   "%s: V1 frame %u has seq %u, not %u", when, v1.next,
+		   frame_seq((uint8_t *)h + h->tp_mac, TAG_V1), seq);
+	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	v1.next = (v1.next + 1) % V2_FRAMES;
 }
 
 /* Reads the V3 block the program reads next: one frame of ours, @seq. */
@@ -242,11 +265,19 @@ static void setup(void)
 	sender = socket(AF_PACKET, SOCK_RAW, 0);
 	v2.fd = make_socket(TPACKET_V2, PACKET_RX_RING, &req2, sizeof(req2), TAG_V2);
 	v3.fd = make_socket(TPACKET_V3, PACKET_RX_RING, &req3, sizeof(req3), TAG_V3);
-	if (!PROG_CHECK(sender >= 0 && v2.fd >= 0 && v3.fd >= 0, "sockets: %s",
+	v1.fd = make_socket(TPACKET_V1, PACKET_RX_RING, &req2, sizeof(req2), TAG_V1);
+	if (!PROG_CHECK(sender >= 0 && v1.fd >= 0 && v2.fd >= 0 && v3.fd >= 0, "sockets: %s",
 			strerror(errno)) ||
-	    !PROG_CHECK(map_ring(&v2, V2_FRAMES * V2_FRAME) && map_ring(&v3, V3_BLOCK * V3_BLOCKS),
+	    !PROG_CHECK(map_ring(&v2, V2_FRAMES * V2_FRAME) &&
+				map_ring(&v3, V3_BLOCK * V3_BLOCKS) &&
+				map_ring(&v1, V2_FRAMES * V2_FRAME),
 			"mmap: %s", strerror(errno)))
 		return;
+	/* V1: frame 0 read, 1 and 2 unread. */
+	for (uint32_t seq = 20; seq < 23; seq++)
+		PROG_CHECK(!send_frame(TAG_V1, seq), "send V1 %u: %s", seq, strerror(errno));
+	v1_read(20, "setup");
+	PROG_CHECK(wait_user((uint32_t *)&v1_frame(2)->tp_status), "setup: V1 frame 2 not filled");
 	/* The TX socket receives nothing: its filter takes no frame. */
 	tx.fd = socket(AF_PACKET, SOCK_RAW, 0);
 	if (!PROG_CHECK(tx.fd >= 0 &&
@@ -277,7 +308,7 @@ static void setup(void)
 
 int main(int argc, char **argv)
 {
-	uintptr_t at[3];
+	uintptr_t at[4];
 
 	prog_init(argc, argv);
 	token = (uint32_t)getpid();
@@ -295,13 +326,19 @@ int main(int argc, char **argv)
 	at[0] = mapped_at(v2.fd);
 	at[1] = mapped_at(v3.fd);
 	at[2] = mapped_at(tx.fd);
+	at[3] = mapped_at(v1.fd);
 	prog_ready();
 	prog_wait_sigterm();
 
 	PROG_CHECK(mapped_at(v2.fd) == at[0] && at[0] == (uintptr_t)v2.mem &&
 			   mapped_at(v3.fd) == at[1] && at[1] == (uintptr_t)v3.mem &&
-			   mapped_at(tx.fd) == at[2] && at[2] == (uintptr_t)tx.mem,
+			   mapped_at(tx.fd) == at[2] && at[2] == (uintptr_t)tx.mem &&
+			   mapped_at(v1.fd) == at[3] && at[3] == (uintptr_t)v1.mem,
 		   "rings mapped elsewhere");
+	v1_read(21, "after");
+	v1_read(22, "after");
+	PROG_CHECK(!send_frame(TAG_V1, 23), "send V1 23: %s", strerror(errno));
+	v1_read(23, "after");
 	for (uint32_t seq = 10; seq < 13; seq++)
 		v2_read(seq, "after");
 	PROG_CHECK(load_status(&tx_frame(1)->tp_status) == TP_STATUS_SEND_REQUEST,
