@@ -169,35 +169,34 @@ static bool wait_user(const volatile uint32_t *status)
 	return false;
 }
 
-/* Reads the V2 frame the program reads next: it must be ours with @seq. */
+/* Reads frame @i of a V1 or V2 ring (@status, its status word's low
+ * half, and @mac, its tp_mac): it must be ours with @seq; then gives it
+ * back and moves @r on. */
+static void frame_read(struct ring *r, uint8_t *frame, volatile uint32_t *status,
+		       const volatile uint16_t *mac, uint32_t tag, uint32_t seq, const char *when)
+{
+	if (!PROG_CHECK(wait_user(status), "%s: frame %u (tag %#x) not filled (status %#x)", when,
+			r->next, tag, *status))
+		return;
+	PROG_CHECK(frame_seq(frame + *mac, tag) == seq, "%s: frame %u (tag %#x) has seq %u, not %u",
+		   when, r->next, tag, frame_seq(frame + *mac, tag), seq);
+	__atomic_store_n(status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	r->next = (r->next + 1) % V2_FRAMES;
+}
+
 static void v2_read(uint32_t seq, const char *when)
 {
 	struct tpacket2_hdr *h = v2_frame(v2.next);
 
-	if (!PROG_CHECK(wait_user(&h->tp_status), "%s: V2 frame %u not filled (status %#x)",
-			when, v2.next, h->tp_status))
-		return;
-	PROG_CHECK(frame_seq((uint8_t *)h + h->tp_mac, TAG_V2) == seq,
-		   "%s: V2 frame %u has seq %u, not %u", when, v2.next,
-		   frame_seq((uint8_t *)h + h->tp_mac, TAG_V2), seq);
-	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-	v2.next = (v2.next + 1) % V2_FRAMES;
+	frame_read(&v2, (uint8_t *)h, &h->tp_status, &h->tp_mac, TAG_V2, seq, when);
 }
 
-/* The same for the V1 ring (its status word a long; the kernel sets the
- * low bits). */
+/* The V1 status word is a long, of which the kernel sets the low bits. */
 static void v1_read(uint32_t seq, const char *when)
 {
 	struct tpacket_hdr *h = v1_frame(v1.next);
 
-	if (!PROG_CHECK(wait_user((uint32_t *)&h->tp_status), "%s: V1 frame %u not filled",
-			when, v1.next))
-		return;
-	PROG_CHECK(frame_seq((uint8_t *)h + h->tp_mac, TAG_V1) == seq,
-		   "%s: V1 frame %u has seq %u, not %u", when, v1.next,
-		   frame_seq((uint8_t *)h + h->tp_mac, TAG_V1), seq);
-	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-	v1.next = (v1.next + 1) % V2_FRAMES;
+	frame_read(&v1, (uint8_t *)h, (uint32_t *)&h->tp_status, &h->tp_mac, TAG_V1, seq, when);
 }
 
 /* Reads the V3 block the program reads next: one frame of ours, @seq. */

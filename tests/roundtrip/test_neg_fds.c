@@ -317,6 +317,15 @@ TEST(a_refused_dump_leaves_a_waiting_connection_with_its_data)
 	check_queue_kept("neg_unix_accept_data", "its client has sent data");
 }
 
+/* A packet ring kept by its mapping alone: its socket has no fd to be
+ * named by (test_neg_sockets.c has the other ring refusals). */
+TEST(dump_refuses_a_packet_ring_no_fd_holds_and_the_program_runs_on)
+{
+	check_queue_kept("neg_packet_ring_unheld",
+			 "maps a socket that no fd of the dump holds as a packet socket (a ring "
+			 "kept by its mapping alone): not supported");
+}
+
 TEST(a_refused_dump_leaves_a_message_with_its_fd_in_flight)
 {
 	check_queue_kept("neg_unix_rights", "carries fanotify (anon_inode:[fanotify]) in flight");
