@@ -20,7 +20,7 @@ LDLIBS := -lprotobuf-c -lmnl -lnftables -lxxhash -lsodium -lmount -larchive -pth
 # ---- schemas (protobuf-c): the images', and the RPC's (src/rpc/proto) -------
 PROTOS := $(wildcard src/images/proto/*.proto)
 PROTO_C := $(patsubst src/images/proto/%.proto,$(BUILD)/gen/images/proto/%.pb-c.c,$(PROTOS))
-RPC_PROTO_C := $(BUILD)/gen/rpc/proto/rpc.pb-c.c
+RPC_PROTO_C := $(BUILD)/gen/rpc/proto/rpc.pb-c.c $(BUILD)/gen/rpc/proto/criu_stats.pb-c.c
 PROTO_H := $(PROTO_C:.c=.h) $(RPC_PROTO_C:.c=.h)
 
 # Generated sources are kept, not deleted as intermediates after a build.
@@ -284,7 +284,14 @@ $(BUILD)/tests/rpc/test_rpc: tests/rpc/test_rpc.c tests/rpc/rpc_client.h $(RPC_C
 
 # runc end to end: a container checkpointed and restored twice through cryo.
 RPC_TESTS += $(BUILD)/tests/rpc/test_runc
-$(BUILD)/tests/rpc/test_runc: tests/rpc/test_runc.c $(HARNESS_SRCS)
+$(BUILD)/tests/rpc/test_runc: tests/rpc/test_runc.c tests/rpc/container_util.h $(HARNESS_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS)
+
+# podman end to end: a container of a local image checkpointed and restored
+# through runc and cryo, on a bridge twice, exported and imported.
+RPC_TESTS += $(BUILD)/tests/rpc/test_podman
+$(BUILD)/tests/rpc/test_podman: tests/rpc/test_podman.c tests/rpc/container_util.h $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS)
 

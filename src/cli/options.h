@@ -41,6 +41,12 @@ struct cryo_opts {
 	bool quiet;		/* -q, --quiet: no progress line */
 	bool display_stats;	/* --display-stats */
 	const char *stats_file;	/* --stats-file: the stats as JSON */
+	/* Set by `cryo swrk`: criu's stats-dump (written before post-dump) or
+	 * stats-restore go into the folder of this fd (its work directory,
+	 * opened before a dump enters the tree's mount namespace), for
+	 * podman's --print-stats and exports. */
+	bool criu_stats;
+	int criu_stats_fd;
 	/* --pid-wait SECONDS: how long restore waits for a zombie that holds
 	 * one of its pids to be reaped (default RESTORE_PID_WAIT_MS). */
 	int pid_wait_ms;

@@ -229,7 +229,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	 * that sock_diag sees its sockets. */
 	if (!ret)
 		ret = net_ns_dump(tree->tasks[0].pid, ctx->dir, ctx->opts->empty_ns & CLONE_NEWNET,
-				  &net_back);
+				  &ctx->opts->externals, &net_back);
 	/* Its connections are then locked by a table of that namespace. */
 	if (!ret && net_back >= 0)
 		ret = net_lock_enter_netns();
@@ -277,19 +277,6 @@ static int dump_tree(struct dump_ctx *ctx)
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
 	if (net_back >= 0 && net_ns_dump_leave(net_back) && !ret)
-		ret = -EIO;
-	return ret;
-}
-
-/* --display-stats and --stats-file, once the dump is over. */
-static int report_stats(struct stats *st, const struct cryo_opts *opts)
-{
-	int ret = 0;
-
-	stats_finish(st);
-	if (opts->display_stats)
-		ret = stats_print(st, stdout);
-	if (opts->stats_file && stats_write_json(st, opts->stats_file) && !ret)
 		ret = -EIO;
 	return ret;
 }
@@ -352,6 +339,12 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	net_tcp_close_begin(opts->tcp_close);
 	if (!ret)
 		ret = dump_tree(&ctx);
+	/* criu's statistics, for its RPC clients: before post-dump, after which
+	 * a tree with a pid namespace of its own takes this dumper with it. */
+	if (!ret && opts->criu_stats) {
+		st.frozen_ns = stats_now() - frozen_since;
+		stats_write_criu(&st, opts->criu_stats_fd);
+	}
 	if (!ret && cryo_notify(opts, "post-dump", opts->pid)) {
 		/* A dump its caller refused must not look complete. */
 		char name[64];
@@ -388,7 +381,7 @@ out:
 	image_dir_close(dir);
 	stats_end(&st, STATS_DUMP_WRITING, t);
 	progress_stop(&st);
-	if (!ret && report_stats(&st, opts))
+	if (!ret && stats_report(&st, opts->display_stats, opts->stats_file))
 		ret = -EIO;
 	sign_key_forget(&key);
 	return ret ? 1 : 0;

@@ -302,10 +302,16 @@ static int pipe_open(struct restore_ctx *r, const struct file_obj *f)
 
 	if (!h)
 		return -EIO;
-	/* The very open file the caller gave, as criu does. */
+	/* The very open file the caller gave; opened again through /proc with
+	 * the saved flags (as criu does) when its access mode is another: a
+	 * runtime may give a pipe end that reads and writes (podman's conmon
+	 * gives O_RDWR for an end the container only wrote to). */
 	if (inherited_fd(r, f->e->pipe) >= 0) {
-		int fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+		int mode = fcntl(h->fd, F_GETFL), fd;
 
+		if (mode >= 0 && (mode & O_ACCMODE) != (int)(f->e->flags & O_ACCMODE))
+			return restore_reopen(r, f, h->fd);
+		fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
 		return fd < 0 ? -errno : fd;
 	}
 	/* Only the ends pipe2() made lack O_LARGEFILE: open() adds it to an

@@ -1,9 +1,11 @@
-/* criu's --external specs for mounts and veth ends, checked and kept in a
- * struct ns_externals (the run's options); ns/mnt_restore.c and
- * ns/net_link.c look names up in it. */
+/* criu's --external specs for mounts, veth ends and network namespaces,
+ * and the namespaces given by key, checked and kept in a struct
+ * ns_externals (the run's options); ns/mnt_restore.c, ns/net_link.c and
+ * ns/net.c look names up in it. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,16 +47,33 @@ static int add_veth(struct ns_externals *x, const char *in, size_t in_len, const
 	return add(x->veth, &x->nr_veth, in, in_len, out, spec);
 }
 
+/* net[INODE]:KEY: a network namespace left to its owner, named by inode. */
+static int add_net(struct ns_externals *x, const char *spec)
+{
+	const char *close_bracket = strchr(spec, ']');
+	size_t digits = strspn(spec + 4, "0123456789");
+
+	if (!digits || spec + 4 + digits != close_bracket || close_bracket[1] != ':' ||
+	    !close_bracket[2]) {
+		pr_err("--external %s: cryo takes net[INODE]:KEY (the namespace's inode, a key "
+		       "not empty)", spec);
+		return -EINVAL;
+	}
+	return add(x->net, &x->nr_net, spec + 4, digits, close_bracket + 2, spec);
+}
+
 int ns_external_add(struct ns_externals *x, const char *spec)
 {
 	const char *close_bracket = strchr(spec, ']');
 	bool veth = !strncmp(spec, "veth[", 5);
 	size_t open_len = veth ? 5 : 4;
 
+	if (!strncmp(spec, "net[", 4))
+		return add_net(x, spec);
 	if ((!veth && strncmp(spec, "mnt[", 4)) || !close_bracket || close_bracket[1] != ':' ||
 	    close_bracket == spec + open_len || (!veth && close_bracket[2] != '/')) {
-		pr_err("--external %s: cryo takes mnt[MOUNTPOINT]:PATH (an absolute path) or "
-		       "veth[INSIDE]:OUTSIDE", spec);
+		pr_err("--external %s: cryo takes mnt[MOUNTPOINT]:PATH (an absolute path), "
+		       "veth[INSIDE]:OUTSIDE or net[INODE]:KEY", spec);
 		return -EINVAL;
 	}
 	if (veth)
@@ -94,6 +113,31 @@ const char *ns_external_veth(const struct ns_externals *x, const char *inside)
 	return x ? find(x->veth, x->nr_veth, inside) : NULL;
 }
 
+const char *ns_external_net(const struct ns_externals *x, unsigned long long ino)
+{
+	char key[24];
+
+	snprintf(key, sizeof(key), "%llu", ino);
+	return x ? find(x->net, x->nr_net, key) : NULL;
+}
+
+int ns_external_fd_add(struct ns_externals *x, const char *key, int fd)
+{
+	int ret = add(x->ns_fd, &x->nr_ns_fd, key, strlen(key), "", key);
+
+	if (!ret)
+		x->ns_fd_fd[x->nr_ns_fd - 1] = fd;
+	return ret;
+}
+
+int ns_external_fd(const struct ns_externals *x, const char *key)
+{
+	for (size_t i = 0; x && i < x->nr_ns_fd; i++)
+		if (!strcmp(x->ns_fd[i].key, key))
+			return x->ns_fd_fd[i];
+	return -1;
+}
+
 static void free_list(struct ns_external *list, size_t *nr)
 {
 	for (size_t i = 0; i < *nr; i++) {
@@ -107,4 +151,6 @@ void ns_externals_free(struct ns_externals *x)
 {
 	free_list(x->mnt, &x->nr_mnt);
 	free_list(x->veth, &x->nr_veth);
+	free_list(x->net, &x->nr_net);
+	free_list(x->ns_fd, &x->nr_ns_fd);
 }

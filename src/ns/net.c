@@ -1,7 +1,8 @@
 /* A tree's own network namespace (ns/net.h): dump from inside it, its
  * loopback and sysctls, and restore in a namespace cryo makes for itself,
  * as for IPC namespaces (ns/ipc.c): sockets made by cryo before the tree
- * and by each process are then all made inside it. */
+ * and by each process are then all made inside it. One the caller keeps
+ * (external) is only named at dump, and joined at restore. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -13,11 +14,13 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
+#include <linux/nsfs.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "images/proto/net_ns.pb-c.h"
 #include "ns/enter.h"
+#include "ns/externals.h"
 #include "ns/net.h"
 #include "ns/ns.h"
 #include "ns/user.h"
@@ -123,7 +126,30 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	return ret;
 }
 
-int net_ns_dump(pid_t root, struct image_dir *dir, bool empty, int *back)
+/* A namespace the caller keeps: only its key, so that restore joins the
+ * one given under it. */
+static int write_external(struct image_dir *dir, const char *who, const char *key)
+{
+	NetNs ns = NET_NS__INIT;
+	struct image_writer *w;
+	int ret;
+
+	ns.lo_mtu = 65536;
+	ns.external_key = (char *)key;
+	pr_info("dump: %s: not saved (external: its owner gives it back as %s)", who, key);
+	ret = image_open_write(dir, IMG_NET_NS, 0, &w);
+	if (ret)
+		return ret;
+	ret = image_write_record(w, &ns.base);
+	if (ret) {
+		image_abort(w);
+		return ret;
+	}
+	return image_finish(w);
+}
+
+int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
+		const struct ns_externals *externals, int *back)
 {
 	struct net_walk rtnl = { 0 };
 	char *ruleset = NULL;
@@ -143,6 +169,15 @@ int net_ns_dump(pid_t root, struct image_dir *dir, bool empty, int *back)
 	ret = ns_enter(root, "net", CLONE_NEWNET, back);
 	if (ret) {
 		pr_err("dump: %s: cannot enter it: %s", who, strerror(-ret));
+		return ret;
+	}
+	/* First: runc sends empty_ns with every external one. */
+	if (ns_external_net(externals, ids.ino[NS_NET])) {
+		ret = write_external(dir, who, ns_external_net(externals, ids.ino[NS_NET]));
+		if (ret) {
+			net_ns_dump_leave(*back);
+			*back = -1;
+		}
 		return ret;
 	}
 	/* criu's empty_ns: the runtime makes and fills it again (runc). */
@@ -216,6 +251,36 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out)
 	return 0;
 }
 
+/* The namespace the caller gives under the key the dump saved. */
+static int join_external(struct net_ns_set *set, const char *key,
+			 const struct ns_externals *externals)
+{
+	int fd = ns_external_fd(externals, key);
+
+	if (fd < 0) {
+		pr_err("restore: the tree's network namespace was external at dump (%s): none is "
+		       "given under that key (criu's inherit_fd %s)", key, key);
+		return -ENOENT;
+	}
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+		pr_err("restore: inherit_fd %s (fd %d): not a network namespace", key, fd);
+		return -EINVAL;
+	}
+	set->back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (set->back < 0)
+		return pr_errno_ret("restore: cannot open cryo's own network namespace");
+	if (setns(fd, CLONE_NEWNET)) {
+		int ret = pr_errno_ret("restore: cannot enter the network namespace given as %s",
+				       key);
+
+		close(set->back);
+		set->back = -1;
+		return ret;
+	}
+	pr_info("restore: the tree's network namespace is the one given as %s", key);
+	return 0;
+}
+
 int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 		const struct ns_externals *externals)
 {
@@ -226,6 +291,9 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 
 	if (!set || (!set->img && !set->empty))
 		return 0;
+	ns = set->img ? (const NetNs *)set->img->records[0].msg : NULL;
+	if (ns && ns->external_key)
+		return join_external(set, ns->external_key, externals);
 	if (set->img) {
 		ret = net_link_check_externals((const NetNs *)set->img->records[0].msg,
 					       externals);

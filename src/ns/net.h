@@ -28,18 +28,23 @@ extern const struct image_kind_set net_ns_image_kinds;
 /* When @root's network namespace is not cryo's: enters it, refuses what
  * cannot be restored and writes net-ns.img; cryo stays inside until
  * net_ns_dump_leave(*@back) (-1: it did not move). @empty (criu's empty_ns):
- * entered only, nothing saved or refused: its owner fills it again. */
-int net_ns_dump(pid_t root, struct image_dir *dir, bool empty, int *back);
+ * entered only, nothing saved or refused: its owner fills it again. One
+ * @externals names (net[INODE]:KEY): only its key is saved, and restore
+ * joins the namespace given under it. */
+struct ns_externals;
+int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
+		const struct ns_externals *externals, int *back);
 int net_ns_dump_leave(int back);
 
 struct net_ns_set;
 int net_ns_load(const struct image_dir *dir, struct net_ns_set **out);
 /* Nothing without net-ns.img. Otherwise: unshare(CLONE_NEWNET), the
- * loopback and the sysctls; cryo stays inside until net_ns_leave(). */
+ * loopback and the sysctls, or setns() into the namespace @externals
+ * gives under the saved external key; cryo stays inside until
+ * net_ns_leave(). */
 /* criu's empty_ns at restore: a tree whose namespace was not saved (its
  * dump had empty_ns) gets a new one left empty, which its owner fills. */
 void net_ns_make_empty(struct net_ns_set *set);
-struct ns_externals;
 int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 		const struct ns_externals *externals);
 void net_ns_leave(struct net_ns_set *set);

@@ -109,6 +109,12 @@ int net_ns_image_check(const struct image *img, const struct image_dir *dir, int
 		return -EBADMSG;
 	}
 	ns = (const NetNs *)img->records[0].msg;
+	if (ns->external_key && (!*ns->external_key || ns->n_rtnl || ns->n_devices ||
+				 ns->n_sysctls || ns->nft_ruleset)) {
+		image_error(img->path, img->records[0].offset, "an external namespace (key '%s') "
+			    "with saved contents or an empty key", ns->external_key);
+		return -EBADMSG;
+	}
 	if (ns->lo_mtu < 68) {
 		image_error(img->path, img->records[0].offset, "loopback MTU %u is below 68",
 			    ns->lo_mtu);

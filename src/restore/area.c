@@ -5,6 +5,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "restore/restore.h"
 #include "restore/vdso.h"
 #include "restorer/args.h"
+#include "task/task.h"
 
 #define PAGE 4096UL
 #define STACK_SIZE (64UL * 1024)
@@ -477,6 +479,11 @@ static int fill_creds(struct restorer_args *args, struct area *area, const struc
 		.last_cap = last_cap(),
 		.dumpable = core->prctl ? core->prctl->dumpable : 1,
 	};
+	/* Taken away again by cryo once the seccomp filters are in. */
+	if (task_seccomp_needs_admin(core)) {
+		args->creds.cap_effective |= 1ULL << CAP_SYS_ADMIN;
+		args->creds.cap_permitted |= 1ULL << CAP_SYS_ADMIN;
+	}
 	return ns_user_fd(rt->userns) >= 0 ? ids_inside(rt, &args->creds) : 0;
 }
 

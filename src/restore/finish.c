@@ -110,7 +110,7 @@ static int set_thread_state(struct inj_task *task, const ThreadCore *t, pid_t ti
  * closed is fine. */
 static int close_in_task(struct inj_task *task, int fd, bool may_be_gone, const char *what)
 {
-	long result;
+	long result = 0;
 	int ret;
 
 	if (fd < 0)
@@ -152,13 +152,8 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 		free(tids);
 		return -ESRCH;
 	}
-	ret = inj_syscall(task, &result, SYS_prctl, PR_SET_PDEATHSIG,
-			  core->prctl ? core->prctl->pdeath_signal : 0, 0, 0, 0, 0);
-	if (!ret && result)
-		ret = (int)result;
 	/* The page server holds the userfaultfd now: the fd table is as saved. */
-	if (!ret)
-		ret = close_in_task(task, uffd, false, "its userfaultfd");
+	ret = close_in_task(task, uffd, false, "its userfaultfd");
 	/* The restorer may be stopped between its report and its close of the
 	 * pipe, and the gate's fd stayed open past the last stage. */
 	for (int i = 0; !ret && i < 2; i++)
@@ -180,6 +175,13 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 	/* After everything a filter may forbid; suspended until release. */
 	if (!ret)
 		ret = task_restore_seccomp(task, core, tids);
+	/* After the seccomp filters, which may leave CAP_SYS_ADMIN until they
+	 * are in: a cryo that dies before still takes the task with it. */
+	if (!ret)
+		ret = inj_syscall(task, &result, SYS_prctl, PR_SET_PDEATHSIG,
+				  core->prctl ? core->prctl->pdeath_signal : 0, 0, 0, 0, 0);
+	if (!ret && result)
+		ret = (int)result;
 	for (size_t i = 0; !ret && i < core->n_threads; i++)
 		ret = set_thread_state(task, core->threads[i], tids[i]);
 	free(tids);

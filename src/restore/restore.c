@@ -483,19 +483,6 @@ static uint64_t bytes_to_restore(const struct restore_set *rs)
 	return bytes;
 }
 
-/* --display-stats and --stats-file, once the tree is restored. */
-static int report_stats(struct stats *st, const struct cryo_opts *opts)
-{
-	int ret = 0;
-
-	stats_finish(st);
-	if (opts->display_stats)
-		ret = stats_print(st, stdout);
-	if (opts->stats_file && stats_write_json(st, opts->stats_file) && !ret)
-		ret = -EIO;
-	return ret;
-}
-
 /* criu's ext_mnt (key -> folder) and inherit_fd of a runtime, and checks: a root of
  * its own, or mounts below /proc, need the tree's pid namespace init,
  * which mounts that /proc and moves into the root (pid_ns_root.c). */
@@ -519,6 +506,12 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 	for (int i = 0; !ret && i < opts->nr_inherit_fd; i++) {
 		unsigned long long ino = 0;
 
+		/* Other keys name namespaces (runc's extRootNetNS). */
+		if (strncmp(opts->inherit_fd[i].key, "pipe:[", 6)) {
+			ret = ns_external_fd_add(&rs->externals, opts->inherit_fd[i].key,
+						 opts->inherit_fd[i].fd);
+			continue;
+		}
 		sscanf(opts->inherit_fd[i].key, "pipe:[%llu]", &ino);
 		rs->files_env.pipes[rs->files_env.nr_pipes++] =
 			(struct files_inherited_pipe){ .ino = ino, .fd = opts->inherit_fd[i].fd };
@@ -624,7 +617,9 @@ int cmd_restore(const struct cryo_opts *opts)
 	if (ret)
 		return 1;
 	/* The tree runs: statistics are no reason to fail it now. */
-	report_stats(&st, opts);
+	stats_report(&st, opts->display_stats, opts->stats_file);
+	if (opts->criu_stats)
+		stats_write_criu(&st, opts->criu_stats_fd);
 	if (opts->restore_detached)
 		return 0;
 	/* A clone's init exits as the root did. */

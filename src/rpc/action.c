@@ -153,6 +153,10 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		log_refusal(a->opts.log_file, errmsg);
 		goto out;
 	}
+	/* As criu: its statistics file, which podman reads, goes to the work
+	 * directory; opened here, since a dump ends in the tree's mounts. */
+	a->opts.criu_stats_fd = open(a->work_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	a->opts.criu_stats = a->opts.criu_stats_fd >= 0;
 	ctx.forward = a->forward_notify;
 	a->opts.notify = notify_client;
 	a->opts.notify_arg = &ctx;
@@ -184,6 +188,8 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		ans->resp.restore = &ans->restore;
 	}
 out:
+	if (a->opts.criu_stats)
+		close(a->opts.criu_stats_fd);
 	ns_externals_free(&a->opts.externals);
 	free(a);
 }

@@ -31,6 +31,9 @@ static const char *const handled[] = {
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
 	"network_lock", "config_file", "ghost_limit",
+	/* runc's for a network namespace given by path (podman's netavark
+	 * one): net[INODE]:extRootNetNS at dump, inherit_fd at restore. */
+	"external",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -38,8 +41,6 @@ static const struct {
 	const char *name;
 	const char *why;
 } reasons[] = {
-	{ "external", "external resources (mounts, namespaces) need mount namespaces, which cryo "
-		      "does not restore yet" },
 	{ "join_ns", "joining namespaces is not supported yet (runc sends it for a namespace "
 		     "given by path in config.json)" },
 	{ "lsm_profile", "LSM profiles are not set at restore yet" },
@@ -144,7 +145,6 @@ static int fd_dir_path(const struct rpc_conn *conn, int fd, const char *option, 
 static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_action *a,
 		    char *why, size_t len)
 {
-	char work_dir[PATH_MAX];
 	int ret;
 
 	if (o->images_dir_fd >= 0)
@@ -162,13 +162,14 @@ static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_a
 	a->opts.images_dir = a->images_dir;
 	/* The work directory holds the log (cryo writes nothing else there). */
 	if (o->has_work_dir_fd && o->work_dir_fd >= 0) {
-		ret = fd_dir_path(conn, o->work_dir_fd, "work_dir_fd", work_dir, sizeof(work_dir),
-				  why, len);
+		ret = fd_dir_path(conn, o->work_dir_fd, "work_dir_fd", a->work_dir,
+				  sizeof(a->work_dir), why, len);
 		if (ret)
 			return ret;
 	} else {
-		snprintf(work_dir, sizeof(work_dir), "%s", a->images_dir);
+		snprintf(a->work_dir, sizeof(a->work_dir), "%s", a->images_dir);
 	}
+
 	if (o->has_log_to_stderr && o->log_to_stderr)
 		return 0;
 	if (!o->log_file || !*o->log_file)
@@ -177,7 +178,7 @@ static int map_dirs(const struct rpc_conn *conn, const CriuOpts *o, struct rpc_a
 	if (strchr(o->log_file, '/'))
 		return fail(why, len, -EINVAL, "option log_file: '%s' has a '/': give a name in "
 			    "the work directory", o->log_file);
-	if (snprintf(a->log_file, sizeof(a->log_file), "%s/%s", work_dir, o->log_file) >=
+	if (snprintf(a->log_file, sizeof(a->log_file), "%s/%s", a->work_dir, o->log_file) >=
 	    (int)sizeof(a->log_file))
 		return fail(why, len, -ENAMETOOLONG, "option log_file: path too long");
 	a->opts.log_file = a->log_file;
@@ -276,12 +277,24 @@ static void refuse_runtime_lists(const CriuOpts *o, char *why, size_t len, unsig
 		}
 	if (o->n_ext_mnt > ARRAY_SIZE(((struct cryo_opts *)0)->ext_mnt))
 		refuse(why, len, nr, "ext_mnt", "too many entries");
-	/* criu's pipe:[INODE] keys (runc's stdio); other keys are other kinds. */
-	for (size_t i = 0; i < o->n_inherit_fd; i++)
-		if (sscanf(o->inherit_fd[i]->key, "pipe:[%u%c", &inode, &c) != 2 || c != ']' ||
-		    strchr(o->inherit_fd[i]->key, ']')[1] || o->inherit_fd[i]->fd < 0) {
-			refuse(why, len, nr, "inherit_fd", "only pipe:[INODE] keys with an fd are "
-			       "supported");
+	/* criu's pipe:[INODE] keys (runc's stdio), or a name (a namespace's
+	 * key, runc's extRootNetNS); other keys are other kinds of files. */
+	for (size_t i = 0; i < o->n_inherit_fd; i++) {
+		const char *key = o->inherit_fd[i]->key;
+		bool named = *key && !key[strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+						      "qrstuvwxyz0123456789_-")];
+
+		if ((!named && (sscanf(key, "pipe:[%u%c", &inode, &c) != 2 || c != ']' ||
+				strchr(key, ']')[1])) || o->inherit_fd[i]->fd < 0) {
+			refuse(why, len, nr, "inherit_fd", "only pipe:[INODE] keys and namespace "
+			       "keys (names) with an fd are supported");
+			break;
+		}
+	}
+	for (size_t i = 0; i < o->n_external; i++)
+		if (strncmp(o->external[i], "net[", 4)) {
+			refuse(why, len, nr, "external", "only net[INODE]:KEY (a network namespace "
+			       "its owner keeps) is supported");
 			break;
 		}
 	if (o->n_inherit_fd > ARRAY_SIZE(((struct cryo_opts *)0)->inherit_fd))
@@ -357,6 +370,10 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 		c->inherit_fd[i].fd = o->inherit_fd[i]->fd;
 	}
 	c->nr_inherit_fd = (int)o->n_inherit_fd;
+	for (size_t i = 0; i < o->n_external; i++)
+		if (ns_external_add(&c->externals, o->external[i]))
+			return fail(why, len, -EINVAL, "option external: %s: cryo takes "
+				    "net[INODE]:KEY", o->external[i]);
 	for (size_t i = 0; i < o->n_veths; i++) {
 		char spec[2 * IFNAMSIZ + 16];
 

@@ -32,6 +32,7 @@ struct rpc_action {
 	struct cryo_opts opts;
 	bool forward_notify;	/* notify_scripts: the client is told */
 	char images_dir[PATH_MAX];
+	char work_dir[PATH_MAX];	/* work_dir_fd's, else images_dir */
 	char log_file[PATH_MAX];
 };
 

@@ -169,3 +169,15 @@ int stats_write_json(const struct stats *st, const char *path)
 		       st->journey == STATS_DUMP ? "dump" : "restore", path, strerror(-ret));
 	return ret;
 }
+
+int stats_report(struct stats *st, bool display, const char *json_path)
+{
+	int ret = 0;
+
+	stats_finish(st);
+	if (display)
+		ret = stats_print(st, stdout);
+	if (json_path && stats_write_json(st, json_path) && !ret)
+		ret = -EIO;
+	return ret;
+}

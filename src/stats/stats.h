@@ -83,6 +83,14 @@ void stats_finish(struct stats *st);
  * (--stats-file); 0 or -errno. */
 int stats_print(const struct stats *st, FILE *out);
 int stats_write_json(const struct stats *st, const char *path);
+/* Once the journey is over: stats_finish(), then the stats shown when
+ * @display (--display-stats), written as JSON to @json_path when given
+ * (--stats-file); -EIO when either failed. */
+int stats_report(struct stats *st, bool display, const char *json_path);
+/* criu_stats.c: criu's statistics file of the journey (stats-dump or
+ * stats-restore) in the folder @dir_fd, for criu's RPC clients; 0 or
+ * -errno (logged). A failure fails nothing: the journey is whole by then. */
+int stats_write_criu(const struct stats *st, int dir_fd);
 
 /* progress.c: a line on stderr, rewritten in place at most every 100 ms,
  * when stderr is a terminal and !@quiet; otherwise st->progress stays

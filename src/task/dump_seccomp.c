@@ -17,8 +17,6 @@
 #include "task/internal.h"
 #include "task/task.h"
 
-#define CAP_SYS_ADMIN_BIT 21
-
 struct seccomp_meta {
 	uint64_t filter_off;
 	uint64_t flags;
@@ -127,29 +125,6 @@ static int dump_filters(pid_t pid, TaskCore *core, ThreadCore *thread)
 	return 0;
 }
 
-/*
- * A filter goes back by seccomp() in the restored thread, which the kernel
- * allows with no_new_privs or CAP_SYS_ADMIN only: a thread that has
- * neither any more (it installed its filters before dropping the
- * capability) could not get them back.
- */
-static int check_installable(pid_t pid, pid_t tid, const char *status)
-{
-	uint64_t nnp = 0, cap_eff = 0;
-
-	if (status_number(status, "NoNewPrivs", 10, &nnp) ||
-	    status_number(status, "CapEff", 16, &cap_eff)) {
-		pr_err("dump: pid %d thread %d: no NoNewPrivs or CapEff in its status", pid, tid);
-		return -EIO;
-	}
-	if (nnp || (cap_eff & (1ULL << CAP_SYS_ADMIN_BIT)))
-		return 0;
-	pr_err("dump: pid %d thread %d: seccomp filters without no_new_privs, in a thread "
-	       "without CAP_SYS_ADMIN: the kernel would not let it install them again",
-	       pid, tid);
-	return -EOPNOTSUPP;
-}
-
 int dump_seccomp(struct inj_task *task, TaskCore *core)
 {
 	pid_t pid = inj_task_pid(task);
@@ -172,8 +147,6 @@ int dump_seccomp(struct inj_task *task, TaskCore *core)
 			       "(%" PRIu64 ")", pid, tid, mode);
 			ret = -EIO;
 		}
-		if (!ret && mode == SECCOMP_MODE_FILTER)
-			ret = check_installable(pid, tid, status);
 		free(status);
 		if (ret || mode == SECCOMP_MODE_DISABLED)
 			continue;

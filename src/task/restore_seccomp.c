@@ -6,8 +6,11 @@
  * SECCOMP_FILTER_FLAG_TSYNC, so the threads hold the same filters as
  * before; the rest are installed by each thread alone. Filters are
  * suspended (PTRACE_O_SUSPEND_SECCOMP) while cryo holds the task, so no
- * filter judges the calls that follow. Reading them is dump_seccomp.c's. */
+ * filter judges the calls that follow. A thread that needs CAP_SYS_ADMIN
+ * to install them gets its saved capabilities after. Reading them is
+ * dump_seccomp.c's. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <string.h>
@@ -25,6 +28,51 @@ static bool has_seccomp(const TaskCore *core)
 		if (core->threads[i]->seccomp_mode)
 			return true;
 	return false;
+}
+
+bool task_seccomp_needs_admin(const TaskCore *core)
+{
+	bool filters = false;
+
+	for (size_t i = 0; i < core->n_threads; i++)
+		filters |= core->threads[i]->seccomp_mode == SECCOMP_MODE_FILTER;
+	return filters && core->creds && !(core->prctl && core->prctl->no_new_privs) &&
+	       !(core->creds->cap_effective & (1ULL << CAP_SYS_ADMIN));
+}
+
+/* Each thread's saved capability sets, by a capset() run in it: the
+ * restorer left CAP_SYS_ADMIN for the filters (the other sets are saved
+ * once per process, as every thread's). Dropping needs no privilege. */
+static int drop_admin(struct inj_task *task, const TaskCore *core, const pid_t *tids)
+{
+	const Creds *c = core->creds;
+	struct {
+		struct __user_cap_header_struct header;
+		struct __user_cap_data_struct data[2];
+	} caps = {
+		{ _LINUX_CAPABILITY_VERSION_3, 0 },
+		{ { (uint32_t)c->cap_effective, (uint32_t)c->cap_permitted,
+		    (uint32_t)c->cap_inheritable },
+		  { (uint32_t)(c->cap_effective >> 32), (uint32_t)(c->cap_permitted >> 32),
+		    (uint32_t)(c->cap_inheritable >> 32) } },
+	};
+	const unsigned long args[6] = { INJ_ARG_BUF, INJ_ARG_BUF_AT(sizeof(caps.header)) };
+
+	for (size_t i = 0; i < core->n_threads; i++) {
+		long result;
+		int ret = inj_thread_syscall(task, tids[i], &result, &caps, sizeof(caps),
+					     SYS_capset, args);
+
+		if (!ret && result)
+			ret = (int)result;
+		if (ret) {
+			pr_err("restore: pid %d thread %d: cannot set its saved capabilities after "
+			       "its seccomp filters: %s", core->pid, core->threads[i]->tid,
+			       strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 /* How many of the oldest filters every thread holds: installed once, with
@@ -171,6 +219,8 @@ int task_restore_seccomp(struct inj_task *task, const TaskCore *core, const pid_
 		ret = place_filters(task, core, core->pid, addrs, &map, &map_len);
 	if (!ret)
 		ret = install_all(task, core, tids, addrs);
+	if (!ret && task_seccomp_needs_admin(core))
+		ret = drop_admin(task, core, tids);
 	free(addrs);
 	if (map) {
 		int err = inj_syscall(task, &result, SYS_munmap, map, map_len, 0, 0, 0, 0);

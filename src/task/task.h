@@ -68,9 +68,18 @@ int task_check_sched(const TaskCore *core);
  * ones). */
 int task_restore_sched(struct inj_task *task, const TaskCore *core, const pid_t *tids);
 
+/* Whether a thread of @core holds seccomp filters with neither no_new_privs
+ * nor CAP_SYS_ADMIN in its saved effective set (a container's: its runtime
+ * installed them before dropping the capability). The kernel lets such a
+ * thread install filters only with CAP_SYS_ADMIN, so the restorer leaves
+ * it in the effective and permitted sets and task_restore_seccomp() takes
+ * it away once the filters are in. */
+bool task_seccomp_needs_admin(const TaskCore *core);
+
 /* From cryo, in the seized @task, after every other remote syscall and
  * before the registers: each thread's seccomp filters (shared ones once,
- * with TSYNC) or strict mode. Suspends seccomp in the task until it is
+ * with TSYNC) or strict mode, then, when task_seccomp_needs_admin(), each
+ * thread's saved capability sets. Suspends seccomp in the task until it is
  * released. @tids as for task_restore_sched(). */
 int task_restore_seccomp(struct inj_task *task, const TaskCore *core, const pid_t *tids);
 

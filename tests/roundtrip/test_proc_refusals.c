@@ -1,6 +1,5 @@
 /* Per-process state that dump refuses by name, with the dumped program
- * unharmed (issue 11): seccomp filters the kernel would not let the
- * thread install again, a fanotify mark of a mount namespace, a lease
+ * unharmed (issue 11): a fanotify mark of a mount namespace, a lease
  * being broken. (A lease
  * that is not being broken is saved: prog_leases.) */
 #include <fcntl.h>
@@ -28,12 +27,6 @@ static void check_refused(const char *name, bool thread, const char *what)
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
-}
-
-TEST(dump_refuses_seccomp_filters_a_thread_could_not_install_again)
-{
-	check_refused("neg_seccomp_no_nnp", true, "seccomp filters without no_new_privs, in a thread "
-					    "without CAP_SYS_ADMIN");
 }
 
 TEST(dump_refuses_a_fanotify_mark_of_a_mount_namespace_by_name)

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container_util.h"
 #include "harness.h"
 
 #define RUNC "/usr/sbin/runc"
@@ -47,14 +48,6 @@ struct count {
 	char state[16];
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Runs argv with stdout and stderr on @out_fd (or a log of the bundle);
  * its exit status, -1 if it could not run. */
 static int run(const struct bundle *b, int out_fd, const char *const *argv)
@@ -79,18 +72,6 @@ static int run(const struct bundle *b, int out_fd, const char *const *argv)
 }
 
 #define RUN(b, fd, ...) run(b, fd, (const char *const[]){ __VA_ARGS__, NULL })
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4 * PATH_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 /* The last whole line of the count; false if there is none yet. */
 static bool last_count(const struct bundle *b, struct count *c)
@@ -200,17 +181,8 @@ static bool edit_spec(const struct bundle *b, const char *service, bool terminal
 
 static bool make_bundle(struct bundle *b, const char *service, bool terminal)
 {
-	char self[PATH_MAX - 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0)
+	if (!cryo_path(b->cryo, sizeof(b->cryo)))
 		return false;
-	self[n] = '\0';
-	/* build/tests/rpc/test_runc -> build/cryo */
-	*strrchr(self, '/') = '\0';
-	snprintf(b->cryo, sizeof(b->cryo), "%s/../../cryo", self);
-	if (getenv("CRYO"))
-		snprintf(b->cryo, sizeof(b->cryo), "%s", getenv("CRYO"));
 	snprintf(b->dir, sizeof(b->dir), "/tmp/cryo-runc-XXXXXX");
 	if (!mkdtemp(b->dir))
 		return false;

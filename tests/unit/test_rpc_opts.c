@@ -164,6 +164,17 @@ static ExtMountMap *ext_mnt(const char *key, const char *val)
 	return m;
 }
 
+/* @o's one inherit_fd: @inh, with @key and @fd; @o frees it. */
+static void give_inherit_fd(CriuOpts *o, InheritFd *inh, const char *key, int fd)
+{
+	inherit_fd__init(inh);
+	inh->key = strdup(key);
+	inh->fd = fd;
+	o->n_inherit_fd = 1;
+	o->inherit_fd = malloc(sizeof(*o->inherit_fd));
+	o->inherit_fd[0] = inh;
+}
+
 /* What runc sets on every checkpoint and restore reaches cryo's options;
  * what cryo cannot take of them is refused by name. */
 TEST(runcs_options_reach_cryos_options)
@@ -194,12 +205,7 @@ TEST(runcs_options_reach_cryos_options)
 		   !strcmp(a->opts.ext_mnt[1].key, "/proc/keys") &&
 		   !strcmp(a->opts.ext_mnt[1].val, "/dev/null"), out, "runc's dump options");
 
-	inherit_fd__init(inh);
-	inh->key = strdup("pipe:[4242]");
-	inh->fd = 1;
-	o->n_inherit_fd = 1;
-	o->inherit_fd = malloc(sizeof(*o->inherit_fd));
-	o->inherit_fd[0] = inh;
+	give_inherit_fd(o, inh, "pipe:[4242]", 1);
 	ret = rpc_map_opts(&swrk, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
 	CHECK_GOTO(!ret && a->opts.nr_inherit_fd == 1 && a->opts.inherit_fd[0].fd == 1 &&
 		   !a->opts.freeze_cgroup, out, "runc's restore options: %s", why);
@@ -236,13 +242,16 @@ static CriuVethPair *veth_pair(const char *in, const char *out)
 }
 
 /* criu's veths are --veth-pair IN=OUT: the end inside whose peer is made
- * outside under that name. */
-TEST(veths_name_the_outside_ends)
+ * outside under that name; a network namespace outside is named by its
+ * inode at dump and given by key at restore. */
+TEST(veths_and_network_namespaces_name_what_is_outside)
 {
 	struct rpc_conn conn = { .fd_owner = getpid() };
+	struct rpc_conn swrk = { .fd_owner = getpid(), .swrk = true };
 	struct rpc_action *a = malloc(sizeof(*a));
 	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CriuOpts *o = base_opts(dir_fd);
+	InheritFd *inh = malloc(sizeof(*inh));
 	char why[RPC_ERRMSG_MAX] = "";
 	int ret;
 
@@ -269,6 +278,36 @@ TEST(veths_name_the_outside_ends)
 	o->veths[1]->if_out = strdup("h:1");
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
 	CHECK_GOTO(ret && strstr(why, "veths"), out, "a name with ':': %s", why);
+	ns_externals_free(&a->opts.externals);
+	for (size_t i = 0; i < o->n_veths; i++)
+		protobuf_c_message_free_unpacked(&o->veths[i]->base, NULL);
+	o->n_veths = 0;
+	/* runc's for a network namespace given by path (podman's bridge): the
+	 * namespace's inode and key at dump, the key and the namespace's fd at
+	 * restore. Any other external is refused by name. */
+	o->n_external = 1;
+	o->external = malloc(sizeof(*o->external));
+	o->external[0] = strdup("net[4026532999]:extRootNetNS");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret, out, "net[INODE]:KEY refused: %s", why);
+	CHECK_GOTO(ns_external_net(&a->opts.externals, 4026532999ULL) &&
+		   !strcmp(ns_external_net(&a->opts.externals, 4026532999ULL), "extRootNetNS") &&
+		   !ns_external_net(&a->opts.externals, 4026532998ULL), out,
+		   "the namespace's key is not the one given");
+	ns_externals_free(&a->opts.externals);
+	free(o->external[0]);
+	o->external[0] = strdup("pid[4026532999]:extRootPidNS");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret == -EOPNOTSUPP && strstr(why, "external"), out, "a pid namespace: %s",
+		   why);
+	ns_externals_free(&a->opts.externals);
+	free(o->external[0]);
+	o->n_external = 0;
+	give_inherit_fd(o, inh, "extRootNetNS", 1);
+	ret = rpc_map_opts(&swrk, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.nr_inherit_fd == 1 &&
+		   !strcmp(a->opts.inherit_fd[0].key, "extRootNetNS"), out,
+		   "a namespace's key in inherit_fd: %s", why);
 out:
 	ns_externals_free(&a->opts.externals);
 	protobuf_c_message_free_unpacked(&o->base, NULL);
