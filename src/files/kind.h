@@ -423,6 +423,10 @@ struct file_kind {
 	 * SCM_RIGHTS), each given to @fn in order; stops at the first
 	 * nonzero return. */
 	int (*each_in_flight)(const FileEntry *e, int (*fn)(void *arg, uint32_t id), void *arg);
+	/* For an object opened to be sent in flight (@fd, kept in @r): called
+	 * once the task's fds are installed, for what needs them (an epoll
+	 * watches its targets). */
+	int (*in_flight_ready)(struct restore_ctx *r, const struct file_obj *f, int fd);
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */
