@@ -183,6 +183,9 @@ struct file_obj {
 	 * itself included (1 when in no group). */
 	struct file_obj *group;
 	size_t nr_group;
+	/* The next member of its group, by id (NULL after the last); the
+	 * leader's last_in_group is where load appends the next one. */
+	struct file_obj *next_in_group, *last_in_group;
 	/* Restore needs it: an fd of the task refers to it, or it is the
 	 * inode of one that does, or it is in flight (below). */
 	bool needed;

@@ -108,6 +108,11 @@ static void link_entry(struct files_image *img, size_t i)
 	f->inode = f->e->has_inode_of ? files_find(img, f->e->inode_of) : f;
 	f->group = f->e->has_group_of ? files_find(img, f->e->group_of) : f;
 	f->group->nr_group++;
+	/* Objects come by id and a group's leader first: appending keeps
+	 * its members in that order. */
+	if (f->group != f)
+		f->group->last_in_group->next_in_group = f;
+	f->group->last_in_group = f;
 }
 
 /* What the image check could not say without the kinds: the kind is one
