@@ -221,7 +221,8 @@ struct fd_slot {
 struct files_image {
 	int pid;
 	struct image *fds_img;
-	struct image *files_img;
+	const struct image *files_img;	/* shared by the processes: the caller's */
+	struct image *own_files_img;	/* files_load()'s, freed with it */
 	struct fd_slot *fds;		/* sorted by fd */
 	size_t nr_fds;
 	struct file_obj *files;		/* sorted by id */
