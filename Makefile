@@ -236,7 +236,8 @@ $(BUILD)/tests/roundtrip/test_clone: tests/roundtrip/test_clone.c $(RUNNER_DEPS)
 # runner owns.
 NEGATIVE_RUNNERS := test_negative test_neg_fds test_neg_killed test_neg_restore test_neg_pids \
 	test_neg_sockets \
-	test_neg_userns
+	test_neg_userns \
+	test_neg_cow
 NEGATIVE_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/neg_*.c))
 ROUNDTRIP_TESTS += $(patsubst %,$(BUILD)/tests/roundtrip/%,$(NEGATIVE_RUNNERS))
 $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
@@ -261,6 +262,9 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_cli
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
 $(BUILD)/tests/roundtrip/test_trust: src/images/crc32c.c src/images/format.h
 $(BUILD)/tests/roundtrip/test_trust: RUNNER_EXTRA := src/images/crc32c.c -lxxhash
+# test_neg_cow rewrites pagemaps, checksums included.
+$(BUILD)/tests/roundtrip/test_neg_cow: src/images/crc32c.c src/images/format.h
+$(BUILD)/tests/roundtrip/test_neg_cow: RUNNER_EXTRA := src/images/crc32c.c
 # The cgroup v2 freezer: trees in a cgroup of their own.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_freezer
 # Programs from Debian's packages (sh, python3) through dump and restore.

@@ -105,11 +105,18 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	TaskCore core = TASK_CORE__INIT;
 	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true,
 					.files = ctx->files, .stats = ctx->stats };
+	const struct tree_task *parent = t->parent >= 0 ? &ctx->tree->tasks[t->parent] : NULL;
 	struct image_dir *dir = ctx->dir;
 	struct stats *st = ctx->stats;
 	uint64_t began = stats_begin(st, STATS_DUMP_PARASITE);
 	int ret;
 
+	if (parent && parent->state == TREE_ALIVE && parent->inj)
+		mm_opts.parent = inj_task_pid(parent->inj);
+	for (size_t i = (size_t)(t - ctx->tree->tasks) + 1; i < ctx->tree->nr; i++)
+		if (ctx->tree->tasks[i].parent == t - ctx->tree->tasks &&
+		    ctx->tree->tasks[i].state == TREE_ALIVE)
+			mm_opts.has_children = true;
 	ret = collect_inside(task, &core, &mm_opts.brk);
 	stats_end(st, STATS_DUMP_PARASITE, began);
 	/* Files before memory: a mapped memfd or deleted file the task also

@@ -69,8 +69,10 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 		}
 		return 0;
 	case PAGEMAP_ENTRY__STATE__ZERO:
+	case PAGEMAP_ENTRY__STATE__IN_PARENT:
 		if (e->has_file_off) {
-			image_error(path, off, "zero range at 0x%llx has a file offset",
+			image_error(path, off, "%s range at 0x%llx has a file offset",
+				    e->state == PAGEMAP_ENTRY__STATE__ZERO ? "zero" : "in-parent",
 				    (unsigned long long)e->vaddr);
 			return -EBADMSG;
 		}
@@ -234,6 +236,11 @@ int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, cons
 int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
 {
 	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__ZERO, NULL);
+}
+
+int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
+{
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT, NULL);
 }
 
 int pages_writer_finish(struct pages_writer *pw)

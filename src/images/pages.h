@@ -29,6 +29,8 @@ int pages_hash(struct pages_writer *pw, const void *data, uint64_t nr_pages);
 int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data);
 /* Records @nr_pages pages at @vaddr that read as zeros. */
 int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
+/* Records @nr_pages pages at @vaddr that are its parent's frames (IN_PARENT). */
+int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
 /* Finishes the pages file, then the pagemap, and frees @pw. On failure
  * neither file is left under its final name. */
 int pages_writer_finish(struct pages_writer *pw);

@@ -21,6 +21,7 @@
 #include "images/proto/mm.pb-c.h"
 #include "kabi/kabi.h"
 #include "lazy/pending.h"
+#include "mem/cow.h"
 #include "restorer/args.h"
 
 /* The userfaultfd events the page server follows (UFFDIO_API features). */
@@ -54,9 +55,10 @@ size_t lazy_fills_max(const Mm *mm, const struct image *pagemap, const struct la
  * @in; returns their number. */
 size_t lazy_eager_fills(const Mm *mm, const struct lazy_pins *pins,
 			const struct restorer_fill *in, struct restorer_fill *out);
-/* The pages the page server serves for one process. */
+/* The pages the page server serves for one process: none of the
+ * mappings in @premaps (mem/cow.h), which it filled before its fork. */
 int lazy_pending_make(const Mm *mm, const struct image *pagemap, const struct lazy_pins *pins,
-		      struct pending *p);
+		      const struct cow_premap *premaps, size_t nr_premaps, struct pending *p);
 
 /* ---- start.c ------------------------------------------------------------------- */
 
@@ -76,6 +78,8 @@ struct lazy_task {
 	const TaskCore *core;
 	const struct image *pagemap;
 	int pages_fd;
+	const struct cow_premap *premaps;
+	size_t nr_premaps;
 };
 
 /* Takes each process's userfaultfd (pidfd_getfd) and forks the page

@@ -9,6 +9,7 @@
 #include "images/pages.h"
 #include "images/proto/pagemap.pb-c.h"
 #include "lazy/lazy.h"
+#include "mem/mm.h"
 #include "mem/vma.h"
 
 #define PAGE ((uint64_t)IMG_PAGE_SIZE)
@@ -105,22 +106,6 @@ void lazy_pins_free(struct lazy_pins *pins)
 	pins->nr = 0;
 }
 
-/* The mapping holding @addr, or the first one above it; n_vmas if none. */
-static size_t vma_at(const Mm *mm, uint64_t addr)
-{
-	size_t lo = 0, hi = mm->n_vmas;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (mm->vmas[mid]->end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* The first pin at or above @addr. */
 static size_t pin_at(const struct lazy_pins *pins, uint64_t addr)
 {
@@ -155,7 +140,7 @@ size_t lazy_eager_fills(const Mm *mm, const struct lazy_pins *pins,
 		out[0] = *fill;
 		return 1;
 	}
-	for (size_t v = vma_at(mm, addr); addr < end; v++) {
+	for (size_t v = mm_vma_at(mm, addr); addr < end; v++) {
 		uint64_t piece_end = end;
 		bool lazy = false;
 
@@ -166,14 +151,15 @@ size_t lazy_eager_fills(const Mm *mm, const struct lazy_pins *pins,
 				piece_end = mm->vmas[v]->end;
 		}
 		if (!lazy) {
-			out[n++] = (struct restorer_fill){ addr, piece_end - addr,
-							   fill->file_off + (addr - fill->addr) };
+			out[n++] = (struct restorer_fill){
+				.addr = addr, .len = piece_end - addr,
+				.file_off = fill->file_off + (addr - fill->addr) };
 		} else {
 			for (size_t p = pin_at(pins, addr); p < pins->nr && pins->pages[p] < piece_end;
 			     p++)
 				out[n++] = (struct restorer_fill){
-					pins->pages[p], PAGE,
-					fill->file_off + (pins->pages[p] - fill->addr) };
+					.addr = pins->pages[p], .len = PAGE,
+					.file_off = fill->file_off + (pins->pages[p] - fill->addr) };
 		}
 		addr = piece_end;
 	}
@@ -181,7 +167,7 @@ size_t lazy_eager_fills(const Mm *mm, const struct lazy_pins *pins,
 }
 
 int lazy_pending_make(const Mm *mm, const struct image *pagemap, const struct lazy_pins *pins,
-		      struct pending *p)
+		      const struct cow_premap *premaps, size_t nr_premaps, struct pending *p)
 {
 	int ret = 0;
 
@@ -191,7 +177,7 @@ int lazy_pending_make(const Mm *mm, const struct image *pagemap, const struct la
 
 		if (e->state != PAGEMAP_ENTRY__STATE__PRESENT)
 			continue;
-		for (size_t v = vma_at(mm, addr); !ret && addr < end; v++) {
+		for (size_t v = mm_vma_at(mm, addr); !ret && addr < end; v++) {
 			uint64_t piece_end = end;
 			bool lazy = false;
 
@@ -209,5 +195,7 @@ int lazy_pending_make(const Mm *mm, const struct image *pagemap, const struct la
 	}
 	for (size_t k = 0; !ret && k < pins->nr; k++)
 		ret = pending_remove(p, pins->pages[k], pins->pages[k] + PAGE);
+	for (size_t k = 0; !ret && k < nr_premaps; k++)
+		ret = pending_remove(p, mm->vmas[premaps[k].vma]->start, mm->vmas[premaps[k].vma]->end);
 	return ret;
 }

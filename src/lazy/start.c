@@ -98,6 +98,7 @@ static void __attribute__((noreturn)) server_main(const struct lazy_task *tasks,
 		ret = lazy_pins_make(tasks[i].core, &pins);
 		if (!ret)
 			ret = lazy_pending_make(tasks[i].mm, tasks[i].pagemap, &pins,
+						tasks[i].premaps, tasks[i].nr_premaps,
 						&spaces[i].pending);
 		lazy_pins_free(&pins);
 	}

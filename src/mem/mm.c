@@ -20,6 +20,7 @@
 #include "images/pages.h"
 #include "inject/inject.h"
 #include "mem/aio.h"
+#include "mem/cow.h"
 #include "mem/mm.h"
 #include "mem/pagedump.h"
 #include "mem/pagescan.h"
@@ -149,18 +150,23 @@ static int copy_pages(pid_t pid, const struct vma_list *vmas, const struct mm_du
 		      struct pages_writer *pw)
 {
 	struct page_ranges ranges = { 0 };
+	struct cow_parent *cp = NULL;
 	struct pagescan *ps = NULL;
 	struct pagedump *pd = NULL;
 	struct pagedump_stats stats;
 	int ret;
 
-	ret = pagescan_open(pid, opts->scan, &ps);
+	ret = opts->parent ? cow_parent_open(pid, opts->parent, &cp) : 0;
+	if (!ret)
+		ret = pagescan_open(pid, opts->scan, &ps);
 	if (ret)
-		return ret;
+		goto out;
 	ret = pagedump_open(pid, pw, &pd);
 	if (ret)
 		goto out;
 	pagedump_set_stats(pd, opts->stats);
+	if (opts->parent || opts->has_children)
+		pagedump_read_unpinned(pd);
 	for (size_t i = vmas->nr; i-- > 0;) {
 		if (vmas->resident[i] && vma_pages(vmas->vmas[i]) != VMA_PAGES_NONE) {
 			pagescan_set_end(ps, vmas->vmas[i]->end);
@@ -183,15 +189,16 @@ static int copy_pages(pid_t pid, const struct vma_list *vmas, const struct mm_du
 			continue;
 		ret = pagescan_vma(ps, v, &ranges);
 		for (size_t r = 0; r < ranges.nr && !ret; r++)
-			ret = pagedump_add(pd, v, ranges.v[r].start, ranges.v[r].end);
+			ret = cow_parent_add(cp, pd, v, ranges.v[r].start, ranges.v[r].end);
 	}
 	if (!ret)
 		ret = pagedump_flush(pd);
 	if (!ret) {
 		pagedump_get_stats(pd, &stats);
-		pr_info("dump: pid %d: %llu pages read, %llu saved, %llu zero (found with %s)", pid,
+		pr_info("dump: pid %d: %llu pages read, %llu saved, %llu zero, %llu its parent's "
+			"(found with %s)", pid,
 			(unsigned long long)stats.pages_read, (unsigned long long)stats.pages_saved,
-			(unsigned long long)stats.pages_zero,
+			(unsigned long long)stats.pages_zero, (unsigned long long)stats.pages_in_parent,
 			pagescan_method(ps) == PAGESCAN_PAGEMAP ? "/proc/PID/pagemap" : "PAGEMAP_SCAN");
 		if (opts->stats) {
 			opts->stats->pages_zero += stats.pages_zero;
@@ -203,6 +210,7 @@ out:
 	page_ranges_free(&ranges);
 	pagedump_close(pd);
 	pagescan_close(ps);
+	cow_parent_close(cp);
 	return ret;
 }
 

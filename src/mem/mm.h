@@ -30,6 +30,12 @@ struct mm_dump_opts {
 	/* The file objects of the dump, which the files of memfd, deleted-file
 	 * and shared anonymous mappings join (files_dump_mappings()). */
 	struct files_dump_set *files;
+	/* The task's parent when it is a live process of the dump: pages
+	 * shared with it since fork() are saved IN_PARENT (mem/cow.h). 0: none. */
+	pid_t parent;
+	/* It has live children in the dump: its pages are read unpinned
+	 * too, so that it keeps the frames they share with it. */
+	bool has_children;
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into
@@ -43,6 +49,9 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
  * Free the result with mm_free(). */
 int mm_load(const struct image_dir *dir, int pid, Mm **out);
 void mm_free(Mm *mm);
+/* The mapping of @mm (checked: sorted, not overlapping) holding @addr, or
+ * the first one above it; n_vmas if none. */
+size_t mm_vma_at(const Mm *mm, uint64_t addr);
 
 /* The checks of an mm image that need no other file: one record, mm
  * fields, auxv, and each mapping (alignment, order, kind, prot, flags,

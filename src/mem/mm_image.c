@@ -309,6 +309,21 @@ int mm_load(const struct image_dir *dir, int pid, Mm **out)
 	return ret;
 }
 
+size_t mm_vma_at(const Mm *mm, uint64_t addr)
+{
+	size_t lo = 0, hi = mm->n_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mm->vmas[mid]->end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void mm_free(Mm *mm)
 {
 	if (mm)

@@ -34,6 +34,7 @@ struct queued_range {
 	uint64_t len;
 	size_t buf_off;
 	const Vma *vma;
+	bool in_parent;		/* the parent's frames: only zero runs are kept */
 };
 
 /* One buffer of pages and the ranges they came from. */
@@ -53,8 +54,9 @@ struct pagedump {
 	struct iovec *remote;	/* IOV_MAX of them, reused */
 	uint64_t pages_read;
 	struct stats *stats;	/* counted per batch read; NULL: none */
+	bool unpinned;		/* read all through /proc/PID/mem: see pagedump_read_unpinned() */
 	/* Written by whoever saves batches; read once the writer is joined. */
-	uint64_t pages_saved, pages_zero;
+	uint64_t pages_saved, pages_zero, pages_in_parent;
 
 	/* The writer thread, started at the first full buffer. */
 	bool writer_started;
@@ -156,6 +158,11 @@ void pagedump_set_stats(struct pagedump *pd, struct stats *stats)
 	pd->stats = stats;
 }
 
+void pagedump_read_unpinned(struct pagedump *pd)
+{
+	pd->unpinned = true;
+}
+
 /* Waits until the writer has saved what it was given; its error, if any. */
 static int writer_wait_idle(struct pagedump *pd)
 {
@@ -201,6 +208,7 @@ void pagedump_get_stats(const struct pagedump *pd, struct pagedump_stats *stats)
 	stats->pages_read = pd->pages_read;
 	stats->pages_saved = pd->pages_saved;
 	stats->pages_zero = pd->pages_zero;
+	stats->pages_in_parent = pd->pages_in_parent;
 }
 
 static int read_error(struct pagedump *pd, const struct queued_range *r, uint64_t addr, int err)
@@ -293,7 +301,7 @@ static int read_batch(struct pagedump *pd, struct batch *b)
 	for (size_t i = 0; i < b->nr && !ret;) {
 		size_t j = i;
 
-		if (!(b->q[i].vma->prot & PROT_READ)) {
+		if (pd->unpinned || !(b->q[i].vma->prot & PROT_READ)) {
 			ret = read_through_mem(pd, b, &b->q[i], 0);
 			i++;
 			continue;
@@ -344,6 +352,8 @@ static int hash_batch(struct pagedump *pd, const struct batch *b)
 		const uint8_t *data = b->buf + b->q[k].buf_off;
 		uint64_t pages = b->q[k].len / PS;
 
+		if (b->q[k].in_parent)
+			continue;
 		for (uint64_t i = 0, run; i < pages && !ret; i = run) {
 			bool zero;
 
@@ -368,7 +378,10 @@ static int save_range(struct pagedump *pd, const struct batch *b, const struct q
 		bool zero;
 		uint64_t run = run_end(data, i, pages, &zero);
 
-		if (!zero) {
+		if (!zero && r->in_parent) {
+			ret = pages_write_in_parent(pd->pw, r->addr + i * PS, run - i);
+			pd->pages_in_parent += run - i;
+		} else if (!zero) {
 			ret = pages_write(pd->pw, r->addr + i * PS, run - i, data + i * PS);
 			pd->pages_saved += run - i;
 		} else {
@@ -466,7 +479,8 @@ int pagedump_flush(struct pagedump *pd)
 	return ret;
 }
 
-int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end)
+static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
+		       bool in_parent)
 {
 	while (start < end) {
 		struct batch *b = pd->fill;
@@ -479,6 +493,7 @@ int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t e
 		r->len = len;
 		r->buf_off = b->used;
 		r->vma = vma;
+		r->in_parent = in_parent;
 		b->used += len;
 		start += len;
 		if (b->used == PAGEDUMP_BUF_SIZE || b->nr == BATCH_MAX_RANGES) {
@@ -490,4 +505,17 @@ int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t e
 		}
 	}
 	return 0;
+}
+
+int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end)
+{
+	return queue_range(pd, vma, start, end, false);
+}
+
+/* Read all the same: a page that reads as zeros stays out of the image
+ * as in any private anonymous mapping, so that an IN_PARENT page always
+ * has a saved one in the parent (its zero page is shared too). */
+int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end)
+{
+	return queue_range(pd, vma, start, end, true);
 }

@@ -22,6 +22,7 @@ struct pagedump_stats {
 	uint64_t pages_read;	/* copied out of the task */
 	uint64_t pages_saved;	/* written to the pages file */
 	uint64_t pages_zero;	/* found to hold only zeros: not stored */
+	uint64_t pages_in_parent;	/* the parent's frames: not stored (IN_PARENT) */
 };
 
 int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out);
@@ -32,6 +33,10 @@ int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out);
  * zero ranges elsewhere. Copies a batch whenever the buffer is full. */
 int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end);
 
+/* The same for pages that are the parent's frames at the same addresses
+ * (shared copy-on-write since fork): recorded IN_PARENT, no bytes saved. */
+int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end);
+
 /* Copies what is still queued. */
 int pagedump_flush(struct pagedump *pd);
 
@@ -39,6 +44,13 @@ void pagedump_get_stats(const struct pagedump *pd, struct pagedump_stats *stats)
 
 /* Pages read are also counted in @stats, batch by batch (NULL: not). */
 void pagedump_set_stats(struct pagedump *pd, struct stats *stats);
+
+/* process_vm_readv() pins the pages it reads, and the kernel unshares a
+ * page shared copy-on-write with another process before pinning it: the
+ * task would come out of its dump with copies. For a task that shares
+ * pages with its parent or children, everything is read through
+ * /proc/PID/mem instead, which does not pin. */
+void pagedump_read_unpinned(struct pagedump *pd);
 
 /* Frees @pd; the pages writer stays the caller's. */
 void pagedump_close(struct pagedump *pd);

@@ -51,18 +51,23 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Collects what is occupied now (/proc/self/maps) and after (the saved VMAs). */
-static struct range *occupied_ranges(const Mm *mm, size_t *count)
+/* Collects what is occupied now (/proc/self/maps) and after (the saved
+ * VMAs of each of @mms). */
+static struct range *occupied_ranges(const Mm *const *mms, size_t nr_mms, size_t *count)
 {
-	size_t cap = mm->n_vmas + 256, n = 0;
-	struct range *r = malloc(cap * sizeof(*r));
+	size_t cap = 256, n = 0;
+	struct range *r;
 	char line[512];
 	FILE *f;
 
+	for (size_t m = 0; m < nr_mms; m++)
+		cap += mms[m]->n_vmas;
+	r = malloc(cap * sizeof(*r));
 	if (!r)
 		return NULL;
-	for (size_t i = 0; i < mm->n_vmas; i++)
-		r[n++] = (struct range){ mm->vmas[i]->start, mm->vmas[i]->end };
+	for (size_t m = 0; m < nr_mms; m++)
+		for (size_t i = 0; i < mms[m]->n_vmas; i++)
+			r[n++] = (struct range){ mms[m]->vmas[i]->start, mms[m]->vmas[i]->end };
 	f = fopen("/proc/self/maps", "re");
 	if (!f) {
 		free(r);
@@ -91,12 +96,11 @@ static struct range *occupied_ranges(const Mm *mm, size_t *count)
 	return r;
 }
 
-/* The highest gap of @size bytes, one guard page away from its neighbours. */
-static uint64_t find_area(const Mm *mm, uint64_t size, uint64_t task_size)
+uint64_t restore_find_gap(const Mm *const *mms, size_t nr_mms, uint64_t size)
 {
 	size_t n;
-	struct range *r = occupied_ranges(mm, &n);
-	uint64_t limit = task_size, found = 0;
+	struct range *r = occupied_ranges(mms, nr_mms, &n);
+	uint64_t limit = TASK_SIZE_4LEVEL, found = 0;
 
 	if (!r)
 		return 0;
@@ -168,12 +172,24 @@ static void *area_alloc(struct area *a, size_t size)
 	return p;
 }
 
-/* A lazy restore cuts fills at mapping boundaries and adds the pinned pages. */
+/* A lazy restore cuts fills at mapping boundaries and adds the pinned
+ * pages; a premapped mapping cuts a range in up to three. */
 static size_t count_fills(const struct restore_task *rt, const struct lazy_pins *pins)
 {
+	size_t premap_cuts = 2 * rt->nr_premaps;
+
 	if (pins)
-		return lazy_fills_max(rt->mm, rt->pages->pagemap, pins);
-	return rt->pages->pagemap->nr_records;
+		return lazy_fills_max(rt->mm, rt->pages->pagemap, pins) + premap_cuts;
+	return rt->pages->pagemap->nr_records + premap_cuts;
+}
+
+/* Where mapping @index was filled before the fork (cow.c); 0: it was not.
+ * Asked in mapping order: *@p is the cursor in the premaps, also in order. */
+static uint64_t premapped_at(const struct restore_task *rt, size_t *p, size_t index)
+{
+	while (*p < rt->nr_premaps && rt->premaps[*p].vma < index)
+		(*p)++;
+	return *p < rt->nr_premaps && rt->premaps[*p].vma == index ? rt->premaps[*p].slot : 0;
 }
 
 static int fill_vmas(struct restorer_args *args, struct area *area, const struct restore_task *rt,
@@ -182,7 +198,7 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 {
 	const Mm *mm = rt->mm;
 	struct restorer_vma *v = area_alloc(area, mm->n_vmas * sizeof(*v));
-	size_t n = 0, f = 0;
+	size_t n = 0, f = 0, pm = 0;
 
 	if (!v && mm->n_vmas)
 		return -ENOMEM;
@@ -204,8 +220,9 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 			.madvise = madvise_bits(src->has_madvise ? src->madvise : 0),
 			.has_fills = f < nr_fills && fills[f].addr < src->end,
 			.shm_id = -1,
-			.lazy = lazy && lazy_vma_registered(mm, i, rt->pages->pagemap),
+			.premap_at = premapped_at(rt, &pm, i),
 		};
+		v[n].lazy = lazy && !v[n].premap_at && lazy_vma_registered(mm, i, rt->pages->pagemap);
 		/* A SysV segment is attached, not mapped: its id is the inode,
 		 * its size the file's (checked against sysv-shm.img at load). */
 		if (src->kind == VMA__KIND__SYSV_SHM) {
@@ -260,9 +277,29 @@ static bool zero_by_itself(const Vma *v)
 		v->kind == VMA__KIND__STACK);
 }
 
+/* Cuts [@addr, @end) of a range at the premapped mappings: the part from
+ * @addr that is, or is not, inside one (*@in_place); @p is the cursor. */
+static uint64_t premap_cut(const struct restore_task *rt, size_t *p, uint64_t addr, uint64_t end,
+			   bool *in_place)
+{
+	const Vma *v;
+
+	while (*p < rt->nr_premaps && rt->mm->vmas[rt->premaps[*p].vma]->end <= addr)
+		(*p)++;
+	*in_place = false;
+	if (*p == rt->nr_premaps)
+		return end;
+	v = rt->mm->vmas[rt->premaps[*p].vma];
+	if (v->start > addr)
+		return v->start < end ? v->start : end;
+	*in_place = true;
+	return v->end < end ? v->end : end;
+}
+
 /* Present ranges read from the pages file; zero ranges as zero_by_itself()
- * says. With @pins, a lazy restore: what lazy.h leaves to the page server
- * is not filled. */
+ * says; those in premapped mappings were read in stage 1 and are only
+ * hashed; IN_PARENT ones came with the premap. With @pins, a lazy restore:
+ * what lazy.h leaves to the page server is not filled. */
 static int fill_pages(struct restorer_args *args, struct area *area, const struct restore_task *rt,
 		      const struct vdso_plan *plan, const struct lazy_pins *pins)
 {
@@ -270,29 +307,41 @@ static int fill_pages(struct restorer_args *args, struct area *area, const struc
 	const struct pages_reader *pr = rt->pages;
 	size_t max = count_fills(rt, pins);
 	struct restorer_fill *fills = area_alloc(area, max * sizeof(*fills));
-	size_t n = 0, v = 0;
+	size_t n = 0, v = 0, p = 0;
 
 	if (!fills && max)
 		return -ENOMEM;
 	for (size_t i = 0; i < pr->pagemap->nr_records; i++) {
 		const PagemapEntry *e = (const PagemapEntry *)pr->pagemap->records[i].msg;
-		uint64_t len = e->nr_pages * IMG_PAGE_SIZE;
+		uint64_t end = e->vaddr + e->nr_pages * IMG_PAGE_SIZE;
 
 		while (v < mm->n_vmas && mm->vmas[v]->end <= e->vaddr)
 			v++;
 		/* The saved vDSO's pages are only needed for a proxy. */
 		if (v < mm->n_vmas && !restored_by_us(mm->vmas[v], plan))
 			continue;
+		if (e->state == PAGEMAP_ENTRY__STATE__IN_PARENT)
+			continue;
 		if (e->state == PAGEMAP_ENTRY__STATE__ZERO && v < mm->n_vmas &&
 		    zero_by_itself(mm->vmas[v]))
 			continue;
-		fills[n] = (struct restorer_fill){
-			.addr = e->vaddr,
-			.len = len,
-			.file_off = e->state == PAGEMAP_ENTRY__STATE__PRESENT ? e->file_off :
-										 RESTORER_FILL_ZERO,
-		};
-		n += pins ? lazy_eager_fills(mm, pins, &fills[n], &fills[n]) : 1;
+		for (uint64_t addr = e->vaddr, cut; addr < end; addr = cut) {
+			bool in_place;
+
+			cut = premap_cut(rt, &p, addr, end, &in_place);
+			fills[n] = (struct restorer_fill){
+				.addr = addr,
+				.len = cut - addr,
+				.file_off = e->state == PAGEMAP_ENTRY__STATE__PRESENT ?
+						    e->file_off + (addr - e->vaddr) :
+						    RESTORER_FILL_ZERO,
+				.in_place = in_place,
+			};
+			/* A premapped zero range is zeros already. */
+			if (in_place && e->state != PAGEMAP_ENTRY__STATE__PRESENT)
+				continue;
+			n += pins && !in_place ? lazy_eager_fills(mm, pins, &fills[n], &fills[n]) : 1;
+		}
 	}
 	args->fills = (uint64_t)(uintptr_t)fills;
 	args->nr_fills = (uint32_t)n;
@@ -646,7 +695,7 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	       page_up((plan.saved_size / sizeof(Elf64_Sym) + 1) * sizeof(struct restorer_patch));
 	/* A proxied vDSO needs a free place for the new one: right above the area. */
 	room = size + (plan.proxy ? PAGE + plan.block_size : 0);
-	start = find_area(rt->mm, room, TASK_SIZE_4LEVEL);
+	start = restore_find_gap((const Mm *const *)&rt->mm, 1, room);
 	if (!start) {
 		pr_err("restore: pid %d: no room for the restorer (%#lx bytes)", rt->pid,
 		       (unsigned long)room);

@@ -345,7 +345,10 @@ void restore_child(struct restore_set *rs, size_t index)
 	ret = alive ? task_restore_loginuid(rt->core) : 0;
 	if (ret)
 		child_fail(rs, t->pid, ret);
-	ret = family_create(rs, index);
+	/* Before the children: they inherit the memory they share with it. */
+	ret = alive ? restore_cow_premap(rs, index) : 0;
+	if (!ret)
+		ret = family_create(rs, index);
 	if (ret)
 		child_fail(rs, t->pid, ret);
 	stage_done(rs, t->pid, RESTORE_STAGE_CREATED);

@@ -327,6 +327,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
 			ret = load_task(dir, rs->file_objects, &rs->tree.tasks[i], &rs->tasks[i]);
 	if (!ret)
+		ret = restore_cow_plan(rs);
+	if (!ret)
 		ret = check_shared_fs(rs);
 	if (!ret)
 		ret = check_shared_files(rs);
@@ -379,6 +381,7 @@ static void unload_task(struct restore_task *rt)
 
 void restore_unload(struct restore_set *rs)
 {
+	restore_cow_unplan(rs);
 	files_locks_free(rs->locks);
 	free(rs->files_imgs);
 	for (size_t i = 0; rs->tasks && i < rs->tree.nr; i++)

@@ -16,6 +16,7 @@
 #include "ns/externals.h"
 #include "images/proto/core.pb-c.h"
 #include "images/proto/mm.pb-c.h"
+#include "mem/cow.h"
 #include "tree/tree.h"
 
 struct files_image;
@@ -49,6 +50,10 @@ struct restore_task {
 	const struct ns_user_set *userns;
 	/* Its pages file was mostly outside the page cache when loaded. */
 	bool pages_cold;
+	/* The mappings it fills before creating its children (cow.c), in
+	 * address order; the restorer moves them into place. */
+	struct cow_premap *premaps;
+	size_t nr_premaps;
 };
 
 /* A whole restore: the tree, the images of each live process, and what
@@ -115,7 +120,19 @@ struct restore_set {
 	struct ns_user_set *userns;
 	/* The tree's own cgroup namespace (cgroupns.img), NULL without. */
 	struct ns_cgroup_set *cgroup_ns;
+	/* Where processes fill the memory their children share (cow.c): kept
+	 * free in cryo (PROT_NONE) from load to unload; 0: none. */
+	uint64_t cow_region, cow_region_size;
 };
+
+/* cow.c: pages shared copy-on-write since fork (mem/cow.h). At load,
+ * checks every IN_PARENT page against the parent's mappings and pages,
+ * picks each premapped mapping's slot and keeps the region free. */
+int restore_cow_plan(struct restore_set *rs);
+void restore_cow_unplan(struct restore_set *rs);
+/* Stage 1, in process @index before it creates its children: maps and
+ * fills its premapped mappings (an inherited one: only its own pages). */
+int restore_cow_premap(const struct restore_set *rs, size_t index);
 
 /* cgroups.c: for --manage-cgroups @mode (criu's: "none", "props", "soft",
  * "full", "strict"; NULL or "ignore": nothing), checks, makes and sets
@@ -225,6 +242,11 @@ void __attribute__((noreturn)) restore_child(struct restore_set *rs, size_t inde
  * with @lazy, what lazy.h serves lazily is left empty and registered. */
 /* Whether the pages file @pages_fd is mostly outside the page cache. */
 bool restore_pages_cold(int pages_fd);
+
+/* The highest gap of @size bytes, a page clear of its neighbours, below
+ * the top of 4-level user space, that neither cryo's mappings now nor the
+ * saved mappings of any of @mms occupy; 0: none. */
+uint64_t restore_find_gap(const Mm *const *mms, size_t nr_mms, uint64_t size);
 int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds,
 		   bool lazy);
 

@@ -405,6 +405,8 @@ static int start_page_server(struct restore_run *run)
 			.core = rs->tasks[i].core,
 			.pagemap = rs->tasks[i].pages->pagemap,
 			.pages_fd = rs->tasks[i].pages->pages_fd,
+			.premaps = rs->tasks[i].premaps,
+			.nr_premaps = rs->tasks[i].nr_premaps,
 		};
 	}
 	ret = n ? lazy_server_start(tasks, n, log, log_get_level(), &run->lazy_server) : 0;

@@ -31,6 +31,9 @@ struct restorer_vma {
 	uint32_t aio_head;
 	uint32_t aio_tail;
 	uint32_t reserved;
+	/* Mapped and filled before the restore's fork of the children (pages
+	 * they share): moved from here to start, never mapped anew; 0: none. */
+	uint64_t premap_at;
 };
 
 /* Advice to apply once a mapping is filled; each bit is one MADV_* call. */
@@ -50,6 +53,10 @@ struct restorer_fill {
 	uint64_t addr;
 	uint64_t len;
 	uint64_t file_off;
+	/* The pages are there already (a premapped mapping, read before the
+	 * fork): only hashed, from memory, in the file's order. */
+	uint32_t in_place;
+	uint32_t reserved;
 };
 #define RESTORER_FILL_ZERO (~0ULL)
 

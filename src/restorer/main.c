@@ -38,12 +38,58 @@ static long fail(enum restorer_step step, long err, uint64_t addr)
 	return err;
 }
 
+/* Unmaps [@from, @to) but the area. */
+static long unmap_around_area(const struct restorer_args *a, uint64_t from, uint64_t to)
+{
+	long ret = 0;
+
+	if (from < a->area_start && from < to)
+		ret = sys_munmap((void *)from, (to < a->area_start ? to : a->area_start) - from);
+	if (from < a->area_end)
+		from = a->area_end;
+	if (!ret && from < to)
+		ret = sys_munmap((void *)from, to - from);
+	return ret;
+}
+
+/* Mappings filled before the fork (pages the children share) go to their
+ * places first, keeping their pages: the region they were filled in is
+ * clear of every saved mapping, so no move lands on one not moved yet. */
+static long move_premapped(const struct restorer_args *a)
+{
+	const struct restorer_vma *v = (const void *)a->vmas;
+
+	for (uint32_t i = 0; i < a->nr_vmas; i++) {
+		uint64_t len = v[i].end - v[i].start;
+		long addr;
+
+		if (!v[i].premap_at)
+			continue;
+		addr = (long)sys_mremap((void *)v[i].premap_at, len, len,
+					MREMAP_MAYMOVE | MREMAP_FIXED, (void *)v[i].start);
+		if (blob_is_err((unsigned long)addr))
+			return fail(RESTORER_STEP_MAP, addr, v[i].start);
+		if ((uint64_t)addr != v[i].start)
+			return fail(RESTORER_STEP_MAP, -EFAULT, v[i].start);
+	}
+	return 0;
+}
+
+/* Everything but the area and the premapped mappings, now in place. */
 static long unmap_all_but_area(const struct restorer_args *a)
 {
-	long ret = sys_munmap((void *)0, a->area_start);
+	const struct restorer_vma *v = (const void *)a->vmas;
+	uint64_t from = 0;
+	long ret = 0;
 
-	if (!ret && a->task_size > a->area_end)
-		ret = sys_munmap((void *)a->area_end, a->task_size - a->area_end);
+	for (uint32_t i = 0; !ret && i < a->nr_vmas; i++) {
+		if (!v[i].premap_at)
+			continue;
+		ret = unmap_around_area(a, from, v[i].start);
+		from = v[i].end;
+	}
+	if (!ret && a->task_size > from)
+		ret = unmap_around_area(a, from, a->task_size);
 	return ret ? fail(RESTORER_STEP_UNMAP, ret, 0) : 0;
 }
 
@@ -56,6 +102,8 @@ static long map_vmas(const struct restorer_args *a)
 		int prot = (int)v[i].prot;
 		void *addr;
 
+		if (v[i].premap_at)
+			continue;
 		if (v[i].shm_id >= 0) {
 			long ret = attach_sysv_shm(&v[i]);
 
@@ -166,7 +214,10 @@ static long fill_pages(const struct restorer_args *a)
 			break;
 		}
 		ret = a->verify_pages ? hash_skipped(a, hashed, off) : 0;
-		if (!ret)
+		/* Read before the fork: what was read is what is hashed. */
+		if (!ret && f[i].in_place && a->verify_pages)
+			pages_hash_update(dst, len);
+		else if (!ret && !f[i].in_place)
 			ret = fill_range(a, &uffd, dst, len, off);
 		if (ret)
 			break;
@@ -453,7 +504,9 @@ blob_entry(struct restorer_args *a)
 	long ret;
 
 	report.uffd = -1;
-	ret = unmap_all_but_area(a);
+	ret = move_premapped(a);
+	if (!ret)
+		ret = unmap_all_but_area(a);
 
 	if (!ret)
 		ret = map_vmas(a);

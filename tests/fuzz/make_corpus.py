@@ -10,7 +10,7 @@ KIND_INVENTORY, KIND_PAGEMAP = 1, 2
 KIND_FDS, KIND_FILES, KIND_FILE_DATA = 6, 7, 8
 KIND_PSTREE = 10
 FILE_KIND_PIDFD = 11
-PRESENT, ZERO = 1, 2
+PRESENT, ZERO, IN_PARENT = 1, 2, 3
 
 
 def crc32c(data):
@@ -94,6 +94,8 @@ files = {
     "inventory.img": image(KIND_INVENTORY, [inventory]),
     "pagemap.img": image(KIND_PAGEMAP, pagemap),
     "pagemap-empty.img": image(KIND_PAGEMAP, []),
+    "pagemap-in-parent.img": image(KIND_PAGEMAP, [entry(0x400000, 2, PRESENT, 0),
+                                                  entry(0x402000, 4, IN_PARENT)]),
     "pagemap-overlap.img": image(KIND_PAGEMAP, [entry(0x1000, 2, ZERO), entry(0x2000, 1, ZERO)]),
     "inventory-two-records.img": image(KIND_INVENTORY, [inventory, inventory]),
     "future-version.img": image(KIND_INVENTORY, [inventory], version=3),

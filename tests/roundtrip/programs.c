@@ -46,6 +46,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_clone_files", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_share", .cycles = CYCLES_ALL },
 	{ .name = "prog_counter", .cycles = CYCLES_ALL },
+	{ .name = "prog_cow_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_flags", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_moved", .cycles = CYCLES_ALL },

@@ -32,6 +32,7 @@ struct entry {
 
 #define P PAGEMAP_ENTRY__STATE__PRESENT
 #define Z PAGEMAP_ENTRY__STATE__ZERO
+#define IP PAGEMAP_ENTRY__STATE__IN_PARENT
 
 /* Writes @entries as pagemap-1.img with a pages file of @pages_size bytes
  * and reads it back; returns the error and, in *@msg, what was logged. */
@@ -98,9 +99,11 @@ TEST(pagemap_accepts_a_valid_map)
 		{ 0x3000, 1, Z, NO_OFF },		/* adjacent, other state */
 		{ 0x4000, 1, P, OFF(3 * PS) },	/* a gap in the file is allowed */
 		{ 0x7fff0000, 1, P, OFF(4 * PS) },
+		{ 0x7fff1000, 3, IP, NO_OFF },	/* the parent's: no bytes here */
+		{ 0x7fff4000, 1, P, OFF(5 * PS) },
 	};
 	_cleanup_free_ char *msg = NULL;
-	int ret = read_pagemap(valid, ARRAY_SIZE(valid), 5 * PS, &msg);
+	int ret = read_pagemap(valid, ARRAY_SIZE(valid), 6 * PS, &msg);
 
 	CHECK(ret == 0, "refused: %d: %s", ret, msg);
 }
@@ -128,7 +131,13 @@ TEST(pagemap_refuses_unaligned_and_impossible_ranges)
 			      { 0xfffffffffffff000ull, 2, Z, NO_OFF });
 	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has no valid file offset",
 			      { 0x1000, 2, P, OFF(0xfffffffffffff000ull) });
-	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has unknown state 3", { 0x1000, 1, 3, NO_OFF });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "in-parent range at 0x1000 has a file offset",
+			      { 0x1000, 1, IP, OFF(0) });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "range at 0x1800 is not page-aligned",
+			      { 0x1800, 1, IP, NO_OFF });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "overlaps the previous range",
+			      { 0x1000, 2, P, OFF(0) }, { 0x2000, 1, IP, NO_OFF });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has unknown state 4", { 0x1000, 1, 4, NO_OFF });
 }
 
 TEST(pagemap_refuses_pages_beyond_the_pages_file)
