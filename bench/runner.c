@@ -62,6 +62,11 @@ static pid_t spawn(char *const argv[], const char *out)
 
 		if (in < 0 || fd < 0 || dup2(in, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(127);
+		/* Nothing more: a container's workload must hold only its own. */
+		if (in > 2)
+			close(in);
+		if (fd > 2)
+			close(fd);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -246,12 +251,17 @@ static void drop_cached(const char *dir)
 }
 
 /* The first error line of a failed command: the one cryo prints on stderr,
- * or criu's in its log; the prefix up to "error: " is left out. */
+ * or criu's in its log, but its rlimit one, which it goes on after (here
+ * it cannot raise RLIMIT_NOFILE, in every run); the prefix up to "error: "
+ * is left out. criu's first line may only say that a child it ran failed
+ * ("exited, status=2"): the next one, which says what that child did, is
+ * added. */
 static void error_line(const char *out, const char *log, char *why, size_t size)
 {
 	const char *files[] = { out, log };
 	char buf[65536];
 
+	why[0] = '\0';
 	for (size_t f = 0; f < 2; f++) {
 		char *line, *save = NULL;
 
@@ -259,18 +269,21 @@ static void error_line(const char *out, const char *log, char *why, size_t size)
 			continue;
 		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			char *e = strstr(line, "error: ");
+			size_t used = strlen(why);
 
 			if (e) {
 				snprintf(why, size, "%s", e + 7);
 				return;
 			}
-			if ((e = strstr(line, "Error"))) {
-				snprintf(why, size, "%s", e);
+			if (!(e = strstr(line, "Error")) || strstr(e, "rlimit: "))
+				continue;
+			snprintf(why + used, size - used, "%s%s", used ? " / " : "", e);
+			if (!strstr(e, "exited, status="))
 				return;
-			}
 		}
 	}
-	snprintf(why, size, "no error message (see %s)", log);
+	if (!why[0])
+		snprintf(why, size, "no error message (see %s)", log);
 }
 /* ---- one checkpoint and restore --------------------------------------- */
 

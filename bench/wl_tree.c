@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "answers.h"
 #include "pattern.h"
 
 static void __attribute__((noreturn)) child(int answer_fd, uint64_t index)
@@ -32,32 +33,6 @@ static void __attribute__((noreturn)) child(int answer_fd, uint64_t index)
 	if (write(answer_fd, &c, 1) != 1)
 		_exit(2);
 	_exit(ok ? 0 : 1);
-}
-
-/* Reads @n answer bytes, each of which must be @want; false on a wrong one
- * or after 60 s of silence. */
-static bool read_answers(int fd, uint64_t n, char want)
-{
-	char buf[512];
-
-	while (n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t got;
-
-		if (poll(&p, 1, 60000) <= 0)
-			return prog_fail("%llu children did not answer '%c'", (unsigned long long)n,
-					 want);
-		got = read(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return prog_fail("reading the children's answers: %zd", got);
-		for (ssize_t i = 0; i < got; i++)
-			if (buf[i] != want)
-				return prog_fail("a child answered '%c', not '%c'", buf[i], want);
-		n -= got;
-	}
-	return true;
 }
 
 int main(int argc, char **argv)
@@ -91,17 +66,6 @@ int main(int argc, char **argv)
 	prog_ready();
 	prog_wait_sigterm();
 	pattern_check(mem, MIB, 0, "the tree's root");
-	for (uint64_t i = 1; i < count; i++)
-		if (kill(kids[i], SIGTERM))
-			prog_fail("child %d is gone", kids[i]);
-	read_answers(answers[0], count - 1, 'P');
-	for (uint64_t i = 1; i < count; i++) {
-		int status;
-
-		if (waitpid(kids[i], &status, 0) != kids[i])
-			prog_fail("child %d cannot be reaped", kids[i]);
-		else if (!WIFEXITED(status) || WEXITSTATUS(status))
-			prog_fail("child %d ended with status 0x%x", kids[i], status);
-	}
+	stop_children(kids, count, answers[0]);
 	prog_finish();
 }

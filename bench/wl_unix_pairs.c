@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "answers.h"
 #include "pattern.h"
 
 static const int types[3] = { SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET };
@@ -142,31 +143,6 @@ static void __attribute__((noreturn)) child(int answer_fd, int ctl, uint64_t pro
 	_exit(ok ? 0 : 1);
 }
 
-/* Reads @n answer bytes, each of which must be @want. */
-static bool read_answers(int fd, uint64_t n, char want)
-{
-	char buf[512];
-
-	while (n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t got;
-
-		if (poll(&p, 1, 60000) <= 0)
-			return prog_fail("%llu children did not answer '%c'", (unsigned long long)n,
-					 want);
-		got = read(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return prog_fail("reading the children's answers: %zd", got);
-		for (ssize_t i = 0; i < got; i++)
-			if (buf[i] != want)
-				return prog_fail("a child answered '%c', not '%c'", buf[i], want);
-		n -= got;
-	}
-	return true;
-}
-
 int main(int argc, char **argv)
 {
 	struct rlimit lim;
@@ -243,17 +219,6 @@ int main(int argc, char **argv)
 	prog_ready();
 	prog_wait_sigterm();
 	check_ends(0);
-	for (uint64_t p = 1; p < nr_procs; p++)
-		if (kill(kids[p], SIGTERM))
-			prog_fail("child %d is gone", kids[p]);
-	read_answers(answers[0], nr_procs - 1, 'P');
-	for (uint64_t p = 1; p < nr_procs; p++) {
-		int status;
-
-		if (waitpid(kids[p], &status, 0) != kids[p])
-			prog_fail("child %d cannot be reaped", kids[p]);
-		else if (!WIFEXITED(status) || WEXITSTATUS(status))
-			prog_fail("child %d ended with status 0x%x", kids[p], status);
-	}
+	stop_children(kids, nr_procs, answers[0]);
 	prog_finish();
 }

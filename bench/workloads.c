@@ -20,6 +20,8 @@ const struct workload workloads[] = {
 	{ "10,000 unix socketpairs, data queued, 10 processes (5,000 shared by 2)", "wl_unix_pairs",
 	  { "10000", "10" }, false },
 	{ "1,000 TCP connections, 64 KiB unread each end", "wl_tcp", { "1000", "64" }, false },
+	{ "container of 50 processes (user, net, mount, UTS, IPC namespaces), 10 sockets each",
+	  "wl_container", { "50", "10" }, false },
 };
 const size_t nr_workloads = sizeof(workloads) / sizeof(workloads[0]);
 

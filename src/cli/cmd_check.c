@@ -40,21 +40,28 @@ static void print_verdict(unsigned int unmet, const char *why, unsigned int opti
 	}
 }
 
-/* nftables tables of cryo's network lock: a stale one (its cryo is gone:
- * the next dump or restore removes it) drops a connection's packets for
+/* Locks of cryo's network lock, nftables tables and iptables chains (when
+ * iptables is installed): a stale one (its cryo is gone: the next dump or
+ * restore with that method removes it) drops a connection's packets for
  * nothing; a held one waits for the restore of a dump. */
 static void report_network_locks(void)
 {
+	static const enum net_lock_mode modes[] = { NET_LOCK_NFTABLES, NET_LOCK_IPTABLES };
 	char stale[512], held[512];
 
-	if (net_lock_list(stale, sizeof(stale), held, sizeof(held)))
-		return;
-	if (stale[0])
-		printf("stale   network lock: nftables table inet %s, left by a cryo that is gone "
-		       "(the next dump or restore removes it)\n", stale);
-	if (held[0])
-		printf("held    network lock: nftables table inet %s, a dump's connections locked "
-		       "until their restore\n", held);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		const char *kind = net_lock_kind(modes[i]);
+
+		if (net_lock_list(modes[i], stale, sizeof(stale), held, sizeof(held)))
+			continue;
+		if (stale[0])
+			printf("stale   network lock: %s %s, left by a cryo that is gone (the next "
+			       "dump or restore with --network-lock %s removes it)\n", kind, stale,
+			       modes[i] == NET_LOCK_IPTABLES ? "iptables" : "nftables");
+		if (held[0])
+			printf("held    network lock: %s %s, a dump's connections locked until their "
+			       "restore\n", kind, held);
+	}
 	fflush(stdout);
 }
 

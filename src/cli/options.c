@@ -9,6 +9,7 @@
 
 #include "cli/options.h"
 #include "common/log.h"
+#include "net/net.h"
 
 enum {
 	OPT_PIDFILE = 1000,
@@ -344,13 +345,15 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			opts->tcp_close = true;
 			break;
 		case OPT_NETWORK_LOCK:
-			if (strcmp(optarg, "nftables") && strcmp(optarg, "skip")) {
-				fprintf(stderr, "cryo: --network-lock %s: %s\n", optarg,
-					strcmp(optarg, "iptables") ? "not a method (nftables or skip)" :
-					"iptables is not supported (nftables or skip)");
+			if (strcmp(optarg, "nftables") && strcmp(optarg, "iptables") &&
+			    strcmp(optarg, "skip")) {
+				fprintf(stderr, "cryo: --network-lock %s: not a method (nftables, "
+					"iptables or skip)\n", optarg);
 				return -EINVAL;
 			}
-			opts->network_lock_skip = !strcmp(optarg, "skip");
+			opts->network_lock = !strcmp(optarg, "skip")	   ? NET_LOCK_SKIP :
+					     !strcmp(optarg, "iptables") ? NET_LOCK_IPTABLES :
+									   NET_LOCK_NFTABLES;
 			break;
 		case OPT_EXT_UNIX_SK:
 			opts->ext_unix_sk = true;

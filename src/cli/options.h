@@ -27,7 +27,7 @@ struct cryo_opts {
 	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */
 	bool tcp_close;		/* --tcp-close: connections dumped and restored closed */
-	bool network_lock_skip;	/* --network-lock skip (else nftables) */
+	int network_lock;	/* --network-lock: enum net_lock_mode (net/net.h) */
 	bool ext_unix_sk;	/* --ext-unix-sk */
 	/* --skip-in-flight: connections waiting in a unix listener's accept
 	 * queue that cannot be restored are dropped instead of refused. */

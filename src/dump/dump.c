@@ -337,7 +337,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	}
 	nr = tree.nr;
 	/* Each connection is locked as it is dumped (net/tcp_conn.c). */
-	ret = net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
+	ret = net_lock_begin(opts->network_lock);
 	if (!ret)
 		ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,

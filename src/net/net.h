@@ -28,10 +28,13 @@ void net_tcp_close_begin(bool close);
 
 /* ---- the network lock (netlock.c) ------------------------------------------- */
 
-enum net_lock_mode { NET_LOCK_NFTABLES, NET_LOCK_SKIP };
+/* --network-lock: nftables (the default), iptables (criu's fallback) or none. */
+enum net_lock_mode { NET_LOCK_NFTABLES, NET_LOCK_IPTABLES, NET_LOCK_SKIP };
 
-/* Starts the lock of a dump or restore in @mode: removes the tables of
- * cryo runs that are gone (cryo_lock_PID). Nothing is locked yet. */
+/* Starts the lock of a dump or restore in @mode: removes the locks of that
+ * method left by cryo runs that are gone (nftables table inet
+ * cryo_lock_PID, iptables chain CRYO_LOCK_PID). Nothing is locked yet.
+ * Fails when @mode's program is missing (iptables-restore). */
 int net_lock_begin(enum net_lock_mode mode);
 /* Drops the incoming packets of the connection from @local to @peer. */
 int net_lock_connection(const struct sockaddr_storage *local,
@@ -47,15 +50,20 @@ int net_lock_save(Inventory *inv, bool hold);
 int net_lock_restore(const Inventory *inv, bool in_own_netns);
 /* Moves the lock into the network namespace cryo has just entered (dump)
  * or made (restore), before any connection of it is locked there: a new
- * libnftables context, whose netlink socket belongs to that namespace, and
- * at restore the table of the connections counted. No held table is made
+ * libnftables context, whose netlink socket belongs to that namespace (or
+ * the namespace iptables-restore is run in from then on), and at restore
+ * the lock of the connections counted. No held table is made
  * there at dump: it would die with the tree's namespace, and nothing
  * reaches a restored one before the tree runs but through its lock. */
 int net_lock_enter_netns(void);
 /* Unlocks: deletes this run's table, and unless @keep_held its held one
  * (dump) or the dump's that it replaced (restore). */
 void net_lock_end(bool keep_held);
-/* The names of stale tables and of held ones, space-separated. */
-int net_lock_list(char *stale_out, size_t stale_size, char *held_out, size_t held_size);
+/* The names of the stale locks and of the held ones of @mode,
+ * space-separated; -ENOENT when its program is missing. */
+int net_lock_list(enum net_lock_mode mode, char *stale_out, size_t stale_size, char *held_out,
+		  size_t held_size);
+/* "nftables table inet", "iptables chain": what a lock of @mode is. */
+const char *net_lock_kind(enum net_lock_mode mode);
 
 #endif

@@ -1,7 +1,8 @@
-/* criu's --external specs for mounts, veth ends and network namespaces,
- * and the namespaces given by key, checked and kept in a struct
- * ns_externals (the run's options); ns/mnt_restore.c, ns/net_link.c and
- * ns/net.c look names up in it. */
+/* criu's --external specs for mounts, veth ends, the lower devices of
+ * macvlans and ipvlans and network namespaces, and the namespaces given by
+ * key, checked and kept in a struct ns_externals (the run's options);
+ * ns/mnt_restore.c, ns/net_link.c, ns/net_devices.c and ns/net.c look
+ * names up in it. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdbool.h>
@@ -47,6 +48,24 @@ static int add_veth(struct ns_externals *x, const char *in, size_t in_len, const
 	return add(x->veth, &x->nr_veth, in, in_len, out, spec);
 }
 
+/* macvlan[IN]:LOWER or ipvlan[IN]:LOWER, kept as "KIND:IN" -> LOWER. */
+static int add_lower(struct ns_externals *x, const char *spec, size_t kind_len)
+{
+	const char *close_bracket = strchr(spec, ']');
+	const char *in = spec + kind_len + 1;
+	size_t in_len = close_bracket ? (size_t)(close_bracket - in) : 0;
+	char key[48];
+
+	if (!close_bracket || close_bracket[1] != ':' || !device_name_ok(in, in_len) ||
+	    !device_name_ok(close_bracket + 2, strlen(close_bracket + 2))) {
+		pr_err("--external %s: cryo takes %.*s[INSIDE]:LOWER, each a device name", spec,
+		       (int)kind_len, spec);
+		return -EINVAL;
+	}
+	snprintf(key, sizeof(key), "%.*s:%.*s", (int)kind_len, spec, (int)in_len, in);
+	return add(x->lower, &x->nr_lower, key, strlen(key), close_bracket + 2, spec);
+}
+
 /* net[INODE]:KEY: a network namespace left to its owner, named by inode. */
 static int add_net(struct ns_externals *x, const char *spec)
 {
@@ -68,12 +87,17 @@ int ns_external_add(struct ns_externals *x, const char *spec)
 	bool veth = !strncmp(spec, "veth[", 5);
 	size_t open_len = veth ? 5 : 4;
 
+	if (!strncmp(spec, "macvlan[", 8))
+		return add_lower(x, spec, 7);
+	if (!strncmp(spec, "ipvlan[", 7))
+		return add_lower(x, spec, 6);
 	if (!strncmp(spec, "net[", 4))
 		return add_net(x, spec);
 	if ((!veth && strncmp(spec, "mnt[", 4)) || !close_bracket || close_bracket[1] != ':' ||
 	    close_bracket == spec + open_len || (!veth && close_bracket[2] != '/')) {
 		pr_err("--external %s: cryo takes mnt[MOUNTPOINT]:PATH (an absolute path), "
-		       "veth[INSIDE]:OUTSIDE or net[INODE]:KEY", spec);
+		       "veth[INSIDE]:OUTSIDE, macvlan[INSIDE]:LOWER, ipvlan[INSIDE]:LOWER or "
+		       "net[INODE]:KEY", spec);
 		return -EINVAL;
 	}
 	if (veth)
@@ -111,6 +135,14 @@ const char *ns_external_mnt(const struct ns_externals *x, const char *key)
 const char *ns_external_veth(const struct ns_externals *x, const char *inside)
 {
 	return x ? find(x->veth, x->nr_veth, inside) : NULL;
+}
+
+const char *ns_external_lower(const struct ns_externals *x, const char *kind, const char *inside)
+{
+	char key[48];
+
+	snprintf(key, sizeof(key), "%s:%s", kind, inside);
+	return x ? find(x->lower, x->nr_lower, key) : NULL;
 }
 
 const char *ns_external_net(const struct ns_externals *x, unsigned long long ino)
@@ -151,6 +183,7 @@ void ns_externals_free(struct ns_externals *x)
 {
 	free_list(x->mnt, &x->nr_mnt);
 	free_list(x->veth, &x->nr_veth);
+	free_list(x->lower, &x->nr_lower);
 	free_list(x->net, &x->nr_net);
 	free_list(x->ns_fd, &x->nr_ns_fd);
 }

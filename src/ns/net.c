@@ -61,15 +61,16 @@ static int loopback(bool set, bool *up, unsigned int *mtu, const char *who)
 /* ---- dump ---------------------------------------------------------------- */
 
 static int write_image(struct image_dir *dir, const char *who, const struct net_walk *rtnl,
-		       char *ruleset)
+		       char *ruleset, NetIptables **ipt, size_t n_ipt)
 {
 	ProtobufCBinaryData *msgs = calloc(rtnl->n + 1, sizeof(*msgs));
 	NetSysctl recs[64], *ptrs[64];
 	char *texts[64] = { NULL };
 	NetNs ns = NET_NS__INIT;
 	NetDevice **devs = NULL;
+	NetSysctl *devconf = NULL, **devconf_ptrs = NULL;
 	struct image_writer *w;
-	size_t n = 0;
+	size_t n = 0, n_devconf = 0;
 	unsigned int mtu;
 	bool up;
 	int ret = loopback(false, &up, &mtu, who);
@@ -110,6 +111,17 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	ns.n_devices = rtnl->n_devs;
 	ns.devices = devs;
 	ns.nft_ruleset = ruleset;
+	ns.iptables = ipt;
+	ns.n_iptables = n_ipt;
+	if (!ret)
+		ret = net_devconf_dump(who, rtnl->devs, rtnl->n_devs, &devconf, &n_devconf);
+	devconf_ptrs = calloc(n_devconf + 1, sizeof(*devconf_ptrs));
+	if (!devconf_ptrs && !ret)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < n_devconf; i++)
+		devconf_ptrs[i] = &devconf[i];
+	ns.n_dev_sysctls = n_devconf;
+	ns.dev_sysctls = devconf_ptrs;
 	if (!ret)
 		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
 	if (!ret) {
@@ -121,6 +133,12 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	}
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);
+	for (size_t i = 0; i < n_devconf; i++) {
+		free(devconf[i].name);
+		free(devconf[i].value);
+	}
+	free(devconf);
+	free(devconf_ptrs);
 	free(msgs);
 	free(devs);
 	return ret;
@@ -152,7 +170,9 @@ int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
 		const struct ns_externals *externals, int *back)
 {
 	struct net_walk rtnl = { 0 };
-	char *ruleset = NULL;
+	char *ruleset = NULL, managed[512];
+	NetIptables **ipt = NULL;
+	size_t n_ipt = 0;
 	struct ns_ids ids;
 	char who[96];
 	bool same;
@@ -195,10 +215,13 @@ int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
 	if (!ret)
 		ret = net_rtnl_collect(&rtnl);
 	if (!ret)
-		ret = net_nft_dump(who, &ruleset);
+		ret = net_ipt_dump(who, &ipt, &n_ipt, managed, sizeof(managed));
 	if (!ret)
-		ret = write_image(dir, who, &rtnl, ruleset);
+		ret = net_nft_dump(who, managed, &ruleset);
+	if (!ret)
+		ret = write_image(dir, who, &rtnl, ruleset, ipt, n_ipt);
 	free(ruleset);
+	net_ipt_free(ipt, n_ipt);
 	net_walk_free(&rtnl);
 	if (ret) {
 		net_ns_dump_leave(*back);
@@ -297,6 +320,9 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 	if (set->img) {
 		ret = net_link_check_externals((const NetNs *)set->img->records[0].msg,
 					       externals);
+		if (!ret)
+			ret = net_dev_check_externals((const NetNs *)set->img->records[0].msg,
+						      externals);
 		if (ret)
 			return ret;
 	}
@@ -325,10 +351,16 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 				     ns->sysctls[i]->value);
 	if (!ret)
 		ret = net_link_restore(ns, set->back, externals);
+	/* Per-device ones once the devices are: disable_ipv6 again decides
+	 * what addresses may be. */
+	if (!ret)
+		ret = net_devconf_restore(ns);
 	if (!ret)
 		ret = net_rtnl_restore(ns);
 	if (!ret)
 		ret = net_nft_restore(ns->nft_ruleset);
+	if (!ret)
+		ret = net_ipt_restore(ns);
 	if (!ret)
 		pr_info("restore: the tree's network namespace is made");
 	return ret;

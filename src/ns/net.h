@@ -93,6 +93,22 @@ int net_rtnl_answer(const void *buf, size_t len, uint32_t seq, char *why, size_t
 
 /* net_link.c: veth devices and bridges. */
 struct ns_externals;
+/* An rtnetlink socket of the namespace being made, for restore. */
+struct rtnl {
+	struct mnl_socket *nl;
+	uint32_t seq;
+	const struct ns_externals *externals;	/* the outer ends' names */
+};
+/* Sends @nlh on @r and waits for its acknowledgement; the kernel's reason
+ * in @why. */
+int net_link_request(struct rtnl *r, struct nlmsghdr *nlh, char *why, size_t why_size);
+/* An RTM_NEWLINK request in @buf making device @name (NLM_F_EXCL), for
+ * the caller's attributes to follow. */
+struct nlmsghdr *net_link_new(void *buf, const char *name);
+/* Refuses device @name at dump (the walk's first refusal is said). */
+void net_link_refuse(struct net_walk *w, const char *name, const char *why);
+/* Whether @a is a u32 attribute, its value in *@v. */
+bool net_link_u32(const struct nlattr *a, uint32_t *v);
 /* Saves the namespace's veth ends into w->devs. */
 int net_link_collect(struct net_walk *w);
 /* mnl_attr_parse() callbacks filling a table of a link's attributes and of
@@ -108,11 +124,58 @@ int net_link_restore(const NetNs *ns, int outer_ns, const struct ns_externals *e
 /* The index now of what was device @index at dump (0: none). */
 uint32_t net_link_index(const NetNs *ns, uint32_t index);
 
+/* net_devices.c: dummies, macvlans and ipvlans. */
+struct ifinfomsg;
+/* Adds to w->devs device @ifm of @kind with what every kind saves (name,
+ * index, MTU, MAC address, up); NULL when refused or out of memory (in
+ * w->ret). */
+struct net_dev *net_dev_add(struct net_walk *w, const struct ifinfomsg *ifm,
+			    const struct nlattr **tb, const char *kind);
+/* Saves the namespace's dummies, macvlans and ipvlans into w->devs. */
+int net_dev_collect(struct net_walk *w);
+/* Fails, naming it, on a macvlan or ipvlan whose lower device is outside
+ * and not named in @externals (--external macvlan[IN]:LOWER). */
+int net_dev_check_externals(const NetNs *ns, const struct ns_externals *externals);
+/* Makes @ns's dummies and tuns (before any other kind: they may be ports or
+ * lower devices), then its macvlans and ipvlans (after every other kind), one
+ * whose lower device is outside made from @outer_ns (cryo's). */
+int net_dev_make_dummies(struct rtnl *r, const NetNs *ns);
+int net_dev_make_vlans(struct rtnl *r, const NetNs *ns, int outer_ns);
+
+/* net_tun.c: persistent tun/tap devices no process holds. */
+/* Saves @d's tun settings from its IFLA_INFO_DATA, or refuses it. */
+void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr *info_data);
+/* Makes tun @d in the namespace cryo is in (MTU and address not set). */
+int net_tun_make(const NetDevice *d);
+
+/* net_devconf.c: the per-device sysctls (net/ipv{4,6}/conf/DEV/KEY) of the
+ * namespace cryo is in: read for all, default, the loopback and @devs
+ * into @out (*@n of them, the caller frees each value and name), and
+ * written back, each only when it differs. */
+int net_devconf_dump(const char *who, const struct net_dev *devs, size_t n_devs,
+		     NetSysctl **out, size_t *n);
+int net_devconf_restore(const NetNs *ns);
+
 /* net_nft.c: the nftables ruleset of the namespace cryo is in, as nft's
- * text (*@out NULL when empty), refused by name when a table is owned by a
+ * text (*@out NULL when empty) but for the tables @managed names ("ip
+ * filter\n...": net_ipt_dump()'s), refused by name when a table is owned by a
  * process or the text does not read back; and loaded again. */
-int net_nft_dump(const char *who, char **out);
+int net_nft_dump(const char *who, const char *managed, char **out);
 int net_nft_restore(const char *ruleset);
+/* Whether the namespace cryo is in has an nftables table of family ip or
+ * ip6 (one iptables-nft may manage). */
+bool net_nft_has_ip_tables(void);
+
+/* net_iptables.c: the iptables rulesets of the namespace cryo is in, of
+ * iptables-nft (whose tables it names in @managed, "ip filter\n...") and of
+ * iptables-legacy (refused by name when its tables exist and
+ * iptables-legacy-save is missing); and loaded again, after the nftables
+ * ruleset. Each under NET_IPT_SAVE_MAX: more is not a hand-made firewall. */
+#define NET_IPT_SAVE_MAX (16u << 20)
+int net_ipt_dump(const char *who, NetIptables ***out, size_t *n, char *managed,
+		 size_t managed_size);
+void net_ipt_free(NetIptables **recs, size_t n);
+int net_ipt_restore(const NetNs *ns);
 
 /* net_refuse.c: fails, naming it, on anything of the namespace cryo is in
  * that net-ns.img does not hold; @who names the namespace. */

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include <linux/if_link.h>
+#include <linux/if_tun.h>
+
 #include "common/cleanup.h"
 #include "images/proto/net_ns.pb-c.h"
 #include "ns/net.h"
@@ -53,6 +56,86 @@ static const char *sysctl_problem(const NetNs *ns, size_t i)
 	return NULL;
 }
 
+/* A per-device sysctl: net/ipv{4,6}/conf/DEV/KEY, DEV all, default, lo or
+ * a saved device, KEY a word; none of the namespace-wide ones. */
+static const char *dev_sysctl_problem(const NetNs *ns, size_t i)
+{
+	const NetSysctl *s = ns->dev_sysctls[i];
+	bool prefix = !strncmp(s->name, "net/ipv4/conf/", 14) ||
+		      !strncmp(s->name, "net/ipv6/conf/", 14);
+	const char *dev = prefix ? s->name + 14 : s->name, *key = strchr(dev, '/');
+	size_t dev_len = key ? (size_t)(key - dev) : 0, len = strlen(s->value);
+	bool known_dev = false;
+
+	if (!prefix || !key || !key[1] || strlen(key + 1) > 64 ||
+	    strspn(key + 1, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key + 1))
+		return "not a per-device sysctl";
+	for (size_t j = 0; j < ns->n_devices; j++)
+		known_dev |= strlen(ns->devices[j]->name) == dev_len &&
+			     !strncmp(ns->devices[j]->name, dev, dev_len);
+	if (!known_dev && (dev_len != 3 || strncmp(dev, "all", 3)) &&
+	    (dev_len != 7 || strncmp(dev, "default", 7)) && (dev_len != 2 || strncmp(dev, "lo", 2)))
+		return "not of all, default, the loopback or a saved device";
+	if (known(s->name))
+		return "a namespace-wide sysctl";
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(ns->dev_sysctls[j]->name, s->name))
+			return "saved twice";
+	/* stable_secret is an IPv6 address. */
+	if (len > VALUE_MAX || strspn(s->value, "0123456789abcdefABCDEF: \t-") != len)
+		return "its value is not numbers";
+	return NULL;
+}
+
+#define TUN_FLAGS (IFF_TUN | IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)
+
+/* What of a tun's settings is wrong, NULL: nothing. */
+static const char *tun_problem(const NetDevice *d)
+{
+	bool tun = !strcmp(d->kind, "tun");
+	uint32_t type = d->tun_flags & (IFF_TUN | IFF_TAP);
+
+	if (!tun)
+		return d->has_tun_flags || d->has_tun_owner || d->has_tun_group ?
+		       "a device other than a tun with a tun's settings" : NULL;
+	if (!d->has_tun_flags || (d->tun_flags & ~TUN_FLAGS) || (type != IFF_TUN && type != IFF_TAP))
+		return "a tun whose flags are not one cryo restores";
+	if (type == IFF_TUN && d->has_mac)
+		return "a tun (not tap) with a MAC address";
+	return NULL;
+}
+
+/* What of a macvlan's or ipvlan's settings is wrong, NULL: nothing. */
+static const char *vlan_problem(const NetNs *ns, const NetDevice *d)
+{
+	bool macvlan = !strcmp(d->kind, "macvlan"), ipvlan = !strcmp(d->kind, "ipvlan");
+
+	if (!macvlan && !ipvlan)
+		return d->has_lower_index || d->has_macvlan_mode || d->has_macvlan_flags ||
+		       d->has_ipvlan_mode || d->has_ipvlan_flags ?
+		       "a device other than a macvlan or ipvlan with their settings" : NULL;
+	if (macvlan && (!d->has_macvlan_mode || d->has_ipvlan_mode || d->has_ipvlan_flags ||
+			(d->macvlan_mode != MACVLAN_MODE_PRIVATE &&
+			 d->macvlan_mode != MACVLAN_MODE_VEPA &&
+			 d->macvlan_mode != MACVLAN_MODE_BRIDGE &&
+			 d->macvlan_mode != MACVLAN_MODE_PASSTHRU) ||
+			d->macvlan_flags > (MACVLAN_FLAG_NOPROMISC | MACVLAN_FLAG_NODST)))
+		return "a macvlan whose mode or flags are not one cryo restores";
+	if (ipvlan && (!d->has_ipvlan_mode || d->has_macvlan_mode || d->has_macvlan_flags ||
+		       d->has_mac || d->ipvlan_mode >= IPVLAN_MODE_MAX ||
+		       d->ipvlan_flags > (IPVLAN_F_PRIVATE | IPVLAN_F_VEPA)))
+		return "an ipvlan whose mode, flags or address are not one cryo restores";
+	if (d->has_lower_index) {
+		for (size_t j = 0; j < ns->n_devices; j++)
+			if (ns->devices[j] != d && ns->devices[j]->index == d->lower_index &&
+			    strcmp(ns->devices[j]->kind, "macvlan") &&
+			    strcmp(ns->devices[j]->kind, "ipvlan"))
+				return NULL;
+		return "its lower device is not a saved device other than a macvlan or ipvlan";
+	}
+	return NULL;
+}
+
 static const char *device_problem(const NetNs *ns, size_t i)
 {
 	const NetDevice *d = ns->devices[i];
@@ -61,15 +144,23 @@ static const char *device_problem(const NetNs *ns, size_t i)
 
 	if (!len || len >= 16 || strpbrk(d->name, "/: \t\n"))
 		return "not a device name";
-	bool bridge = !strcmp(d->kind, "bridge");
+	bool bridge = !strcmp(d->kind, "bridge"), veth = !strcmp(d->kind, "veth");
+	const char *problem = vlan_problem(ns, d);
 
-	if (!bridge && strcmp(d->kind, "veth"))
+	if (!problem)
+		problem = tun_problem(d);
+	if (problem)
+		return problem;
+	if (!bridge && !veth && strcmp(d->kind, "dummy") && strcmp(d->kind, "macvlan") &&
+	    strcmp(d->kind, "ipvlan") && strcmp(d->kind, "tun"))
 		return "not a kind of device cryo restores";
-	if (bridge && (d->has_peer_index || d->has_master_index))
-		return "a bridge with a peer or a bridge of its own";
+	if (!veth && d->has_peer_index)
+		return "a device other than a veth with a peer";
+	if (bridge && d->has_master_index)
+		return "a bridge with a bridge of its own";
 	if (!bridge && (d->has_br_forward_delay || d->has_br_hello_time || d->has_br_max_age ||
 			d->has_br_ageing_time || d->has_br_stp_state || d->has_br_priority))
-		return "a veth with a bridge's settings";
+		return "a device other than a bridge with a bridge's settings";
 	if (d->has_br_priority && d->br_priority > 65535)
 		return "a bridge priority over 65535";
 	if (d->mtu < 68 || d->mtu > 65535)
@@ -97,6 +188,22 @@ static const char *device_problem(const NetNs *ns, size_t i)
 	return NULL;
 }
 
+/* The problem of iptables ruleset @i of @ns (its text is iptables-restore's
+ * to parse, in the new namespace only), or NULL. */
+static const char *iptables_problem(const NetNs *ns, size_t i)
+{
+	const NetIptables *r = ns->iptables[i];
+
+	if (r->family != 4 && r->family != 6)
+		return "not IPv4 or IPv6";
+	if (!r->save[0] || strlen(r->save) > NET_IPT_SAVE_MAX)
+		return "its ruleset is empty or over 16 MiB";
+	for (size_t j = 0; j < i; j++)
+		if (ns->iptables[j]->family == r->family && ns->iptables[j]->legacy == r->legacy)
+			return "a second ruleset of the same family and kind";
+	return NULL;
+}
+
 int net_ns_image_check(const struct image *img, const struct image_dir *dir, int id)
 {
 	const NetNs *ns;
@@ -110,7 +217,7 @@ int net_ns_image_check(const struct image *img, const struct image_dir *dir, int
 	}
 	ns = (const NetNs *)img->records[0].msg;
 	if (ns->external_key && (!*ns->external_key || ns->n_rtnl || ns->n_devices ||
-				 ns->n_sysctls || ns->nft_ruleset)) {
+				 ns->n_sysctls || ns->nft_ruleset || ns->n_iptables)) {
 		image_error(img->path, img->records[0].offset, "an external namespace (key '%s') "
 			    "with saved contents or an empty key", ns->external_key);
 		return -EBADMSG;
@@ -146,6 +253,24 @@ int net_ns_image_check(const struct image *img, const struct image_dir *dir, int
 		if (problem) {
 			image_error(img->path, img->records[0].offset, "sysctl %zu (%.64s): %s", i,
 				    ns->sysctls[i]->name, problem);
+			return -EBADMSG;
+		}
+	}
+	for (size_t i = 0; i < ns->n_iptables; i++) {
+		const char *problem = iptables_problem(ns, i);
+
+		if (problem) {
+			image_error(img->path, img->records[0].offset, "iptables ruleset %zu: %s", i,
+				    problem);
+			return -EBADMSG;
+		}
+	}
+	for (size_t i = 0; i < ns->n_dev_sysctls; i++) {
+		const char *problem = dev_sysctl_problem(ns, i);
+
+		if (problem) {
+			image_error(img->path, img->records[0].offset, "device sysctl %zu (%.64s): "
+				    "%s", i, ns->dev_sysctls[i]->name, problem);
 			return -EBADMSG;
 		}
 	}

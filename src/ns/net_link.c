@@ -2,8 +2,10 @@
  * veth ends and bridges, saved (name, MTU, MAC address, up; a bridge's
  * settings, a veth's bridge) at dump and made again at restore, a pair
  * inside whole, an end whose peer is outside with that peer made in cryo's
- * namespace under the name --external veth[IN]:OUT gives. Their addresses and routes are net_rtnl.c's; other kinds of
- * devices are refused by net_refuse.c. */
+ * namespace under the name --external veth[IN]:OUT gives (a clone's, a
+ * free one without); the order in which every kind is made. Dummies,
+ * macvlans and ipvlans are net_devices.c's, addresses and routes
+ * net_rtnl.c's; other kinds of devices are refused by net_refuse.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +46,7 @@ int net_link_info_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-static bool u32_attr(const struct nlattr *a, uint32_t *v)
+bool net_link_u32(const struct nlattr *a, uint32_t *v)
 {
 	if (!a || mnl_attr_get_payload_len(a) != 4)
 		return false;
@@ -62,7 +64,7 @@ static int br_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-static void refuse(struct net_walk *w, const char *name, const char *why)
+void net_link_refuse(struct net_walk *w, const char *name, const char *why)
 {
 	if (!w->ret)
 		pr_err("dump: %s: device %s: %s", w->who, name, why);
@@ -75,9 +77,9 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *tb[IFLA_MAX + 1] = { NULL }, *info[IFLA_INFO_MAX + 1] = { NULL };
 	struct net_walk *w = data;
 	const struct nlattr *br[IFLA_BR_MAX + 1] = { NULL };
-	struct net_dev *devs, *d;
+	struct net_dev *d;
 	const char *name;
-	uint32_t mtu, peer = 0;
+	uint32_t peer = 0;
 	bool bridge;
 
 	if (w->ret)
@@ -97,7 +99,8 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 	if (!bridge && strcmp(mnl_attr_get_str(info[IFLA_INFO_KIND]), "veth"))
 		return MNL_CB_OK;
 	if (bridge && tb[IFLA_MASTER]) {
-		refuse(w, name, "a bridge that is a port of another device: not supported yet");
+		net_link_refuse(w, name, "a bridge that is a port of another device: not supported "
+				"yet");
 		return MNL_CB_OK;
 	}
 	if (bridge && info[IFLA_INFO_DATA])
@@ -105,51 +108,33 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 	if (bridge && br[IFLA_BR_VLAN_FILTERING] &&
 	    mnl_attr_get_payload_len(br[IFLA_BR_VLAN_FILTERING]) == 1 &&
 	    mnl_attr_get_u8(br[IFLA_BR_VLAN_FILTERING])) {
-		refuse(w, name, "a bridge with VLAN filtering (its VLAN tables are not saved): not "
-		       "supported yet");
+		net_link_refuse(w, name, "a bridge with VLAN filtering (its VLAN tables are not "
+				"saved): not supported yet");
 		return MNL_CB_OK;
 	}
-	if (!u32_attr(tb[IFLA_MTU], &mtu) || (!bridge && !u32_attr(tb[IFLA_LINK], &peer)) ||
-	    (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) != 6)) {
-		refuse(w, name, "rtnetlink did not say its MTU, peer and address");
+	if (!bridge && !net_link_u32(tb[IFLA_LINK], &peer)) {
+		net_link_refuse(w, name, "rtnetlink did not say its peer");
 		return MNL_CB_OK;
 	}
-	devs = realloc(w->devs, (w->n_devs + 1) * sizeof(*devs));
-	if (!devs) {
-		w->ret = -ENOMEM;
+	d = net_dev_add(w, ifm, tb, bridge ? "bridge" : "veth");
+	if (!d)
 		return MNL_CB_OK;
-	}
-	w->devs = devs;
-	d = &devs[w->n_devs++];
-	memset(d, 0, sizeof(*d));
-	net_device__init(&d->rec);
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	snprintf(d->kind, sizeof(d->kind), bridge ? "bridge" : "veth");
-	d->rec.index = (uint32_t)ifm->ifi_index;
-	d->rec.name = d->name;
-	d->rec.kind = d->kind;
-	d->rec.mtu = mtu;
-	d->rec.up = ifm->ifi_flags & IFF_UP;
-	if (tb[IFLA_ADDRESS]) {
-		memcpy(d->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
-		d->rec.has_mac = true;
-		d->rec.mac = (ProtobufCBinaryData){ .len = 6, .data = d->mac };
-	}
 	if (bridge) {
-		d->rec.has_br_forward_delay = u32_attr(br[IFLA_BR_FORWARD_DELAY],
+		d->rec.has_br_forward_delay = net_link_u32(br[IFLA_BR_FORWARD_DELAY],
 						       &d->rec.br_forward_delay);
-		d->rec.has_br_hello_time = u32_attr(br[IFLA_BR_HELLO_TIME], &d->rec.br_hello_time);
-		d->rec.has_br_max_age = u32_attr(br[IFLA_BR_MAX_AGE], &d->rec.br_max_age);
-		d->rec.has_br_ageing_time = u32_attr(br[IFLA_BR_AGEING_TIME],
+		d->rec.has_br_hello_time = net_link_u32(br[IFLA_BR_HELLO_TIME],
+							&d->rec.br_hello_time);
+		d->rec.has_br_max_age = net_link_u32(br[IFLA_BR_MAX_AGE], &d->rec.br_max_age);
+		d->rec.has_br_ageing_time = net_link_u32(br[IFLA_BR_AGEING_TIME],
 						     &d->rec.br_ageing_time);
-		d->rec.has_br_stp_state = u32_attr(br[IFLA_BR_STP_STATE], &d->rec.br_stp_state);
+		d->rec.has_br_stp_state = net_link_u32(br[IFLA_BR_STP_STATE], &d->rec.br_stp_state);
 		if (br[IFLA_BR_PRIORITY] && mnl_attr_get_payload_len(br[IFLA_BR_PRIORITY]) == 2) {
 			d->rec.has_br_priority = true;
 			d->rec.br_priority = mnl_attr_get_u16(br[IFLA_BR_PRIORITY]);
 		}
 		return MNL_CB_OK;
 	}
-	d->rec.has_master_index = u32_attr(tb[IFLA_MASTER], &d->rec.master_index);
+	d->rec.has_master_index = net_link_u32(tb[IFLA_MASTER], &d->rec.master_index);
 	/* The peer is in another namespace when the kernel names one. */
 	if (!tb[IFLA_LINK_NETNSID]) {
 		d->rec.has_peer_index = true;
@@ -162,6 +147,8 @@ int net_link_collect(struct net_walk *w)
 {
 	int ret = net_rtnl_walk(RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), on_link, w);
 
+	if (!ret)
+		ret = net_dev_collect(w);
 	/* The pointers into the array are set once it no longer moves. */
 	for (size_t i = 0; i < w->n_devs; i++) {
 		w->devs[i].rec.name = w->devs[i].name;
@@ -177,7 +164,8 @@ int net_link_collect(struct net_walk *w)
 			found |= w->devs[j].rec.index == d->master_index &&
 				 !strcmp(w->devs[j].kind, "bridge");
 		if (d->has_master_index && !found) {
-			refuse(w, d->name, "a port of a device other than a bridge: not supported yet");
+			net_link_refuse(w, d->name, "a port of a device other than a bridge: not "
+					"supported yet");
 			ret = w->ret;
 		}
 	}
@@ -186,14 +174,7 @@ int net_link_collect(struct net_walk *w)
 
 /* ---- restore ------------------------------------------------------------- */
 
-struct rtnl {
-	struct mnl_socket *nl;
-	uint32_t seq;
-	const struct ns_externals *externals;	/* the outer ends' names */
-};
-
-/* Sends @nlh and waits for its acknowledgement; the kernel's reason in @why. */
-static int request(struct rtnl *r, struct nlmsghdr *nlh, char *why, size_t why_size)
+int net_link_request(struct rtnl *r, struct nlmsghdr *nlh, char *why, size_t why_size)
 {
 	uint32_t buf[2048];
 	ssize_t n;
@@ -249,7 +230,7 @@ static int make_veth(struct rtnl *r, const NetDevice *d, const NetDevice *peer,
 	mnl_attr_nest_end(nlh, peer_attr);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, linkinfo);
-	ret = request(r, nlh, why, sizeof(why));
+	ret = net_link_request(r, nlh, why, sizeof(why));
 	if (!report)
 		return ret;
 	if (ret && peer)
@@ -263,13 +244,29 @@ static int make_veth(struct rtnl *r, const NetDevice *d, const NetDevice *peer,
 
 /* The outer end's name may still be the dumped tree's own end for a
  * moment: a namespace whose last process died deletes its devices later,
- * from the kernel's cleanup work. Tried again for up to two seconds. */
+ * from the kernel's cleanup work. Tried again for up to two seconds. A
+ * clone's end that no --external names takes the first free name of
+ * INSIDE-cN instead: the original's end is never taken from it. */
 static int make_veth_outside(struct rtnl *r, const NetDevice *d, int outer_ns)
 {
 	const char *outside = ns_external_veth(r->externals, d->name);
+	char free_name[IFNAMSIZ];
 	int ret;
 
-	for (int tries = 0;; tries++) {
+	for (unsigned int n = 0; !outside && n < 1000; n++) {
+		snprintf(free_name, sizeof(free_name), "%.*s-c%u", IFNAMSIZ - 6, d->name, n);
+		ret = make_veth(r, d, NULL, free_name, outer_ns, false);
+		if (!ret)
+			pr_warn("restore: network namespace: veth %s: its end in cryo's namespace "
+				"is %s (a clone, and no --external veth[%s]:NAME)", d->name,
+				free_name, d->name);
+		else if (ret != -EEXIST)
+			pr_err("restore: network namespace: cannot make veth %s with its peer %s "
+			       "in cryo's namespace: %s", d->name, free_name, strerror(-ret));
+		if (ret != -EEXIST)
+			return ret;
+	}
+	for (int tries = 0; outside; tries++) {
 		bool last = tries == 200;
 
 		ret = make_veth(r, d, NULL, outside, outer_ns, last);
@@ -277,20 +274,30 @@ static int make_veth_outside(struct rtnl *r, const NetDevice *d, int outer_ns)
 			return ret;
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	}
+	pr_err("restore: network namespace: veth %s: no free name %.*s-cN in cryo's namespace",
+	       d->name, IFNAMSIZ - 6, d->name);
+	return -EEXIST;
+}
+
+struct nlmsghdr *net_link_new(void *buf, const char *name)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return nlh;
 }
 
 static int make_bridge(struct rtnl *r, const NetDevice *d)
 {
 	uint32_t buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = net_link_new(buf, d->name);
 	struct nlattr *linkinfo, *data;
 	char why[256];
 	int ret;
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, d->name);
 	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -308,7 +315,7 @@ static int make_bridge(struct rtnl *r, const NetDevice *d)
 		mnl_attr_put_u16(nlh, IFLA_BR_PRIORITY, (uint16_t)d->br_priority);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, linkinfo);
-	ret = request(r, nlh, why, sizeof(why));
+	ret = net_link_request(r, nlh, why, sizeof(why));
 	if (ret)
 		pr_err("restore: network namespace: cannot make bridge %s: %s%s", d->name,
 		       strerror(-ret), why);
@@ -342,7 +349,7 @@ static int set_link(struct rtnl *r, const NetDevice *d, const NetDevice *master)
 		mnl_attr_put(nlh, IFLA_ADDRESS, 6, d->mac.data);
 	if (s >= 0)
 		close(s);
-	ret = request(r, nlh, why, sizeof(why));
+	ret = net_link_request(r, nlh, why, sizeof(why));
 	if (ret)
 		pr_err("restore: network namespace: cannot set %s%s%s: %s%s", d->name,
 		       master ? " as a port of " : "'s MTU and address", master ? master->name : "",
@@ -364,7 +371,15 @@ static int set_up(struct rtnl *r, const NetDevice *d)
 	ifm->ifi_change = IFF_UP;
 	if (!ifm->ifi_index)
 		return pr_errno_ret("restore: network namespace: device %s is gone", d->name);
-	ret = request(r, nlh, why, sizeof(why));
+	/* A macvlan with the MAC address of the dumped tree's own, over the
+	 * same lower device, cannot be up before that one is deleted, by the
+	 * kernel's cleanup of the dead namespace: tried again for 2 s. */
+	for (int tries = 0; tries < 200; tries++) {
+		ret = net_link_request(r, nlh, why, sizeof(why));
+		if (ret != -EADDRINUSE)
+			break;
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
 	if (ret)
 		pr_err("restore: network namespace: cannot bring %s up: %s%s", d->name,
 		       strerror(-ret), why);
@@ -383,7 +398,8 @@ int net_link_check_externals(const NetNs *ns, const struct ns_externals *externa
 {
 	for (size_t i = 0; i < ns->n_devices; i++)
 		if (!strcmp(ns->devices[i]->kind, "veth") && !ns->devices[i]->has_peer_index &&
-		    !ns_external_veth(externals, ns->devices[i]->name)) {
+		    !ns_external_veth(externals, ns->devices[i]->name) &&
+		    !(externals && externals->veth_free_names)) {
 			pr_err("restore: network namespace: veth %s has its peer outside the "
 			       "namespace: --external veth[%s]:NAME names the end to make in "
 			       "cryo's", ns->devices[i]->name, ns->devices[i]->name);
@@ -403,27 +419,33 @@ int net_link_restore(const NetNs *ns, int outer_ns, const struct ns_externals *e
 	if (!r.nl || mnl_socket_bind(r.nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_setsockopt(r.nl, NETLINK_EXT_ACK, &(int){ 1 }, sizeof(int)) < 0)
 		ret = pr_errno_ret("restore: network namespace: cannot open rtnetlink");
-	/* Bridges first; then veths, a pair inside made once, by its end of
-	 * the lower index; then the ports put in their bridges. */
+	/* Dummies and bridges first; then veths, a pair inside made once, by
+	 * its end of the lower index; then macvlans and ipvlans over any of
+	 * those; then the ports put in their bridges. */
+	if (!ret)
+		ret = net_dev_make_dummies(&r, ns);
 	for (size_t i = 0; !ret && i < ns->n_devices; i++)
 		if (!strcmp(ns->devices[i]->kind, "bridge"))
 			ret = make_bridge(&r, ns->devices[i]);
 	for (size_t i = 0; !ret && i < ns->n_devices; i++) {
 		const NetDevice *d = ns->devices[i];
 
-		if (!strcmp(d->kind, "bridge"))
+		if (strcmp(d->kind, "veth"))
 			continue;
 		if (!d->has_peer_index)
 			ret = make_veth_outside(&r, d, outer_ns);
 		else if (d->index < d->peer_index)
 			ret = make_veth(&r, d, device_at(ns, d->peer_index), NULL, outer_ns, true);
 	}
+	if (!ret)
+		ret = net_dev_make_vlans(&r, ns, outer_ns);
 	for (size_t i = 0; !ret && i < ns->n_devices; i++)
 		if (ns->devices[i]->has_master_index)
 			ret = set_link(&r, ns->devices[i],
 				       device_at(ns, ns->devices[i]->master_index));
+	/* A tun is made by /dev/net/tun, which takes no MTU nor address. */
 	for (size_t i = 0; !ret && i < ns->n_devices; i++)
-		if (!strcmp(ns->devices[i]->kind, "bridge"))
+		if (!strcmp(ns->devices[i]->kind, "bridge") || !strcmp(ns->devices[i]->kind, "tun"))
 			ret = set_link(&r, ns->devices[i], NULL);
 	for (size_t i = 0; !ret && i < ns->n_devices; i++)
 		if (ns->devices[i]->up)

@@ -1,8 +1,8 @@
-/* The nftables ruleset of a tree's own network namespace (iptables-nft's
- * tables are nftables tables too), read at dump as nft's text through
- * libnftables inside it, checked to read back, and loaded again in the
- * new namespace at restore. The network lock's own tables are netlock.c's
- * and are never part of it. */
+/* The nftables ruleset of a tree's own network namespace, read at dump as
+ * nft's text through libnftables inside it, checked to read back, and
+ * loaded again in the new namespace at restore. The tables iptables-nft
+ * manages are net_iptables.c's (saved as iptables-nft-save prints them);
+ * the network lock's own tables are netlock.c's: neither is part of it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +49,41 @@ static const char *owned_table(const char *ruleset, char *name, size_t size)
 	return NULL;
 }
 
-int net_nft_dump(const char *who, char **out)
+/* Whether @managed ("ip filter\nip6 nat\n...") has the table of the line
+ * "table FAMILY NAME {" at @line. */
+static bool is_managed(const char *line, const char *managed)
+{
+	const char *family = line + 6, *name = family + strcspn(family, " \n");
+	char want[160];
+
+	if (*name != ' ')
+		return false;
+	name++;
+	snprintf(want, sizeof(want), "\n%.*s %.*s\n", (int)(name - 1 - family), family,
+		 (int)strcspn(name, " {\n"), name);
+	return !strncmp(managed, want + 1, strlen(want + 1)) || strstr(managed, want);
+}
+
+/* Takes the tables @managed names out of @text: a table is its "table
+ * FAMILY NAME {" line to the next "}" line. */
+static void strip_tables(char *text, const char *managed)
+{
+	char *line = text, *end;
+
+	while (line && *line) {
+		if (!strncmp(line, "table ", 6) && is_managed(line, managed) &&
+		    (end = strstr(line, "\n}\n"))) {
+			end += 3;
+			end += *end == '\n';
+			memmove(line, end, strlen(end) + 1);
+			continue;
+		}
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+}
+
+int net_nft_dump(const char *who, const char *managed, char **out)
 {
 	struct nft_ctx *nft = ctx_new();
 	char err[256], name[128];
@@ -71,10 +105,17 @@ int net_nft_dump(const char *who, char **out)
 		       "with that process's socket and cannot be restored", who, name);
 		ret = -EOPNOTSUPP;
 	}
-	if (!ret && text && text[0])
+	if (!ret && text && text[0]) {
 		*out = strdup(text);
-	if (!ret && text && text[0] && !*out)
-		ret = -ENOMEM;
+		if (*out)
+			strip_tables(*out, managed);
+		if (*out && !(*out)[strspn(*out, "\n")]) {
+			free(*out);
+			*out = NULL;
+		} else if (!*out) {
+			ret = -ENOMEM;
+		}
+	}
 	nft_ctx_free(nft);
 	/* What nft lists, it must read back: checked without a commit. */
 	if (!ret && *out) {
@@ -97,6 +138,21 @@ int net_nft_dump(const char *who, char **out)
 		*out = NULL;
 	}
 	return ret;
+}
+
+bool net_nft_has_ip_tables(void)
+{
+	struct nft_ctx *nft = ctx_new();
+	const char *text;
+	bool has = true;	/* when unsure, iptables-nft-save is asked */
+
+	if (nft && !nft_run_cmd_from_buffer(nft, "list tables")) {
+		text = nft_ctx_get_output_buffer(nft);
+		has = text && (!strncmp(text, "table ip", 8) || strstr(text, "\ntable ip"));
+	}
+	if (nft)
+		nft_ctx_free(nft);
+	return has;
 }
 
 int net_nft_restore(const char *ruleset)

@@ -1,5 +1,6 @@
 /* What a tree's own network namespace may hold for cryo to restore it:
- * the loopback, veth ends and bridges as devices, no nexthop object; read over
+ * the loopback, veth ends, bridges, dummies, macvlans, ipvlans and tuns
+ * as devices, no nexthop object; read over
  * rtnetlink (libmnl) in the namespace cryo is in. What an
  * address, route or rule cannot hold is net_rtnl.c's to refuse. */
 #include <errno.h>
@@ -33,12 +34,14 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 		if (info[IFLA_INFO_KIND])
 			kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
 	}
-	/* Saved by net_link.c. */
-	if (!strcmp(kind, "veth") || !strcmp(kind, "bridge"))
+	/* Saved by net_link.c and net_devices.c. */
+	if (!strcmp(kind, "veth") || !strcmp(kind, "bridge") || !strcmp(kind, "dummy") ||
+	    !strcmp(kind, "macvlan") || !strcmp(kind, "ipvlan") || !strcmp(kind, "tun"))
 		return MNL_CB_OK;
 	if (!w->ret) {
 		pr_err("dump: %s: has device %s (%s): network devices other than the loopback, "
-		       "veth and bridge are not supported yet", w->who, name, kind);
+		       "veth, bridge, dummy, macvlan, ipvlan and tun are not supported yet",
+		       w->who, name, kind);
 		w->ret = -EOPNOTSUPP;
 	}
 	return MNL_CB_OK;

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "images/proto/own_ns.pb-c.h"
 #include "ns/ns.h"
+#include "ns/user.h"
 
 #define NSEC_PER_SEC 1000000000LL
 
@@ -129,15 +130,12 @@ int ns_time_make(const struct ns_own *own)
 	long long mine[2], mono, boot;
 	char text[128];
 	int len, ret;
-	_cleanup_close_ int fd = -1;
 
 	ret = read_offsets("/proc/self/timens_offsets", &mine[0], &mine[1]);
 	if (ret) {
 		pr_err("restore: cannot read cryo's time namespace offsets: %s", strerror(-ret));
 		return ret;
 	}
-	if (unshare(CLONE_NEWTIME))
-		return pr_errno_ret("restore: cannot make a time namespace (unshare)");
 	/* The saved clock less what the clock of the initial namespace reads
 	 * now: the offset that makes the new namespace read the saved value. */
 	mono = own->monotonic.tv_sec * NSEC_PER_SEC + own->monotonic.tv_nsec -
@@ -145,10 +143,10 @@ int ns_time_make(const struct ns_own *own)
 	boot = own->boottime.tv_sec * NSEC_PER_SEC + own->boottime.tv_nsec -
 	       (now_ns(CLOCK_BOOTTIME) - mine[1]);
 	len = format_offset(text, sizeof(text), "monotonic", mono);
-	len += format_offset(text + len, sizeof(text) - len, "boottime", boot);
-	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, text, len) != len)
-		return pr_errno_ret("restore: cannot set the offsets of the new time namespace "
-				    "(%.*s)", len - 1, text);
-	return 0;
+	format_offset(text + len, sizeof(text) - len, "boottime", boot);
+	/* Made inside the tree's user namespace when that one owned it. */
+	ret = ns_user_make_time(own->userns, text);
+	if (ret)
+		pr_err("restore: cannot make a time namespace: %s", strerror(-ret));
+	return ret;
 }

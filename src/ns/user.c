@@ -91,30 +91,6 @@ static int owned_kinds(pid_t pid, const struct ns_ids *ids, const struct ns_ids 
 	return 0;
 }
 
-/* What restore cannot make yet inside a user namespace. */
-static int refuse_owned(pid_t pid, const struct ns_ids *ids, uint32_t owned)
-{
-	static const struct {
-		int flag;
-		const char *what;
-	} not_yet[] = {
-		/* Its offsets are written before any process enters, by a
-		 * process inside it: the pid namespace's init is born there. */
-		{ CLONE_NEWTIME, "time" },
-	};
-
-	for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++) {
-		if (!(owned & (uint32_t)not_yet[i].flag))
-			continue;
-		pr_err("dump: pid %d: its %s namespace belongs to its user namespace "
-		       "(user:[%llu]): a %s namespace made inside a user namespace is not "
-		       "supported yet", pid, not_yet[i].what,
-		       (unsigned long long)ids->ino[NS_USER], not_yet[i].what);
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
 int ns_user_check_root(pid_t pid, const struct ns_ids *ids, bool *threads_ok)
 {
 	struct ns_ids cryos;
@@ -145,8 +121,6 @@ int ns_user_check_root(pid_t pid, const struct ns_ids *ids, bool *threads_ok)
 		return -EOPNOTSUPP;
 	}
 	ret = owned_kinds(pid, ids, &cryos, &owned);
-	if (!ret)
-		ret = refuse_owned(pid, ids, owned);
 	/* A thread's tid is chosen once its process is inside, which takes
 	 * a pid namespace of the user namespace's own. */
 	*threads_ok = !ret && (owned & CLONE_NEWPID);
@@ -556,6 +530,7 @@ static int enter_helpers(pid_t pid, int flag)
 		{ CLONE_NEWNS, "mnt" },   { CLONE_NEWNET, "net" },
 		{ CLONE_NEWIPC, "ipc" },  { CLONE_NEWUTS, "uts" },
 		{ CLONE_NEWPID, "pid_for_children" }, { CLONE_NEWCGROUP, "cgroup" },
+		{ CLONE_NEWTIME, "time_for_children" },
 	};
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int fd = -1;
@@ -576,7 +551,28 @@ static int enter_helpers(pid_t pid, int flag)
 	return -EINVAL;
 }
 
-int ns_user_unshare(const struct ns_user_set *set, int flags)
+/* A new time namespace's offsets, written through @pid's (0: cryo's)
+ * timens_offsets before any process enters it, which freezes them. */
+static int write_time_offsets(pid_t pid, const char *offsets)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(offsets);
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/timens_offsets", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/timens_offsets");
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, offsets, len) != (ssize_t)len)
+		return pr_errno_ret("restore: cannot set the offsets of the new time namespace "
+				    "(%.*s)", (int)strcspn(offsets, "\n"), offsets);
+	return 0;
+}
+
+/* ns_user_unshare(), and with @offsets the new time namespace's offsets
+ * written before cryo enters it. */
+static int unshare_and_enter(const struct ns_user_set *set, int flags, const char *offsets)
 {
 	struct unshare_arg a = { ns_user_fd(set), 0 };
 	int mine = flags, ret;
@@ -587,17 +583,32 @@ int ns_user_unshare(const struct ns_user_set *set, int flags)
 	mine &= ~a.flags;
 	if (mine && unshare(mine))
 		return -errno;
+	if (offsets && (mine & CLONE_NEWTIME) && (ret = write_time_offsets(0, offsets)))
+		return ret;
 	if (!a.flags)
 		return 0;
 	ret = helper_start(&h, unshare_inside, &a);
 	if (ret)
 		return ret;
 	ret = helper_run(&h);
+	/* The helper only made it for its children: nothing is in it yet. */
+	if (!ret && offsets && (a.flags & CLONE_NEWTIME))
+		ret = write_time_offsets(h.pid, offsets);
 	for (int bit = 0; !ret && bit < 32; bit++)
 		if ((uint32_t)a.flags & (1u << bit))
 			ret = enter_helpers(h.pid, (int)(1u << bit));
 	helper_end(&h);
 	return ret;
+}
+
+int ns_user_unshare(const struct ns_user_set *set, int flags)
+{
+	return unshare_and_enter(set, flags, NULL);
+}
+
+int ns_user_make_time(const struct ns_user_set *set, const char *offsets)
+{
+	return unshare_and_enter(set, CLONE_NEWTIME, offsets);
 }
 
 int ns_user_copy_mounts(const struct ns_user_set *set)

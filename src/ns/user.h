@@ -69,6 +69,10 @@ void ns_user_close(struct ns_user_set *set);
 /* unshare(@flags) for cryo, but the kinds @set owns are made inside it
  * (by a child) and entered: cryo stays in its own user namespace. */
 int ns_user_unshare(const struct ns_user_set *set, int flags);
+/* A new time namespace for cryo's children, made inside @set when @set
+ * owns one, its @offsets ("monotonic S N\nboottime S N\n") written
+ * before cryo enters it (setns: cryo is in it too, not only its children). */
+int ns_user_make_time(const struct ns_user_set *set, const char *offsets);
 /* cryo's euid and egid become those of @set's root as cryo sees them, for
  * what the kernel lets only that root do (an IPC namespace's sysctls);
  * with @back, root again. Nothing without @set or when cryo is not root. */

@@ -493,6 +493,7 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 
 	rs->externals = opts->externals;
 	rs->externals_own_from = rs->externals.nr_mnt;
+	rs->externals.veth_free_names = opts->clone;
 	for (int i = 0; !ret && i < opts->nr_ext_mnt; i++) {
 		snprintf(spec, sizeof(spec), "mnt[%s]:%s", opts->ext_mnt[i].key,
 			 opts->ext_mnt[i].val);
@@ -562,7 +563,8 @@ int cmd_restore(const struct cryo_opts *opts)
 	if (!ret && opts->lazy_pages)
 		ret = lazy_check_available();
 	/* Connections the dump locked are locked again from here on. */
-	net_lock_begin(opts->network_lock_skip ? NET_LOCK_SKIP : NET_LOCK_NFTABLES);
+	if (!ret)
+		ret = net_lock_begin(opts->network_lock);
 	net_tcp_close_begin(opts->tcp_close);
 	if (!ret)
 		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job,

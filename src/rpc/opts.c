@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/textfile.h"
+#include "net/net.h"
 #include "ns/externals.h"
 #include "rpc/rpc.h"
 
@@ -336,9 +337,6 @@ static int refuse_unsupported(const CriuOpts *o, char *why, size_t len)
 	if (o->config_file && *o->config_file && !access(o->config_file, F_OK))
 		refuse(why, len, &nr, "config_file", "cryo does not read criu's configuration "
 		       "files");
-	if (o->has_network_lock && o->network_lock == CRIU_NETWORK_LOCK_METHOD__IPTABLES)
-		refuse(why, len, &nr, "network_lock", "iptables is not supported (NFTABLES or "
-		       "SKIP)");
 	if (o->has_manage_cgroups_mode && (unsigned int)o->manage_cgroups_mode > 6)
 		refuse(why, len, &nr, "manage_cgroups_mode", "not one of criu's modes");
 	return nr ? -EOPNOTSUPP : 0;
@@ -414,8 +412,11 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	a->opts.shell_job = o->has_shell_job && o->shell_job;
 	/* Dump refuses established TCP by name, so this permission never widens
 	 * what is dumped; taken as the command line takes --tcp-established. */
-	a->opts.network_lock_skip = o->has_network_lock &&
-				    o->network_lock == CRIU_NETWORK_LOCK_METHOD__SKIP;
+	if (o->has_network_lock)
+		a->opts.network_lock =
+			o->network_lock == CRIU_NETWORK_LOCK_METHOD__SKIP     ? NET_LOCK_SKIP :
+			o->network_lock == CRIU_NETWORK_LOCK_METHOD__IPTABLES ? NET_LOCK_IPTABLES :
+										 NET_LOCK_NFTABLES;
 	a->opts.tcp_established = o->has_tcp_established && o->tcp_established;
 	a->opts.tcp_close = o->has_tcp_close && o->tcp_close;
 	a->opts.ext_unix_sk = o->has_ext_unix_sk && o->ext_unix_sk;

@@ -22,6 +22,7 @@
 #include "cryo_driver.h"
 #include "programs.h"
 #include "runner_util.h"
+#include "userns_maps.h"
 
 /* The namespaces start_prog() can make: with unshare() before the exec, and
  * a pid namespace with clone(), the program its init (its pid file then
@@ -45,42 +46,11 @@ char why[4096];
  * outside; then root inside. Exits on failure. */
 static void enter_user_namespace(unsigned long flags)
 {
-	static const char *const files[] = { "uid_map", "gid_map" };
-	pid_t self = getpid(), writer;
-	int sync[2], status;
-	char byte = 'u';
+	int ret = userns_enter(flags, RUNNER_USERNS_ROOT, RUNNER_USERNS_IDS);
 
-	if (pipe(sync))
-		_exit(124);
-	writer = fork();
-	if (writer == 0) {
-		char path[64], map[64];
-
-		close(sync[1]);
-		if (read(sync[0], &byte, 1) != 1)
-			_exit(1);
-		snprintf(map, sizeof(map), "0 %d %d\n", RUNNER_USERNS_ROOT, RUNNER_USERNS_IDS);
-		for (int i = 0; i < 2; i++) {
-			int fd;
-
-			snprintf(path, sizeof(path), "/proc/%d/%s", self, files[i]);
-			fd = open(path, O_WRONLY | O_CLOEXEC);
-			if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map))
-				_exit(2);
-			close(fd);
-		}
-		_exit(0);
-	}
-	close(sync[0]);
-	if (writer < 0 || unshare((int)flags) || write(sync[1], &byte, 1) != 1) {
-		fprintf(stderr, "test: unshare(%#lx): %s\n", flags, strerror(errno));
-		_exit(124);
-	}
-	close(sync[1]);
-	if (waitpid(writer, &status, 0) != writer || status || setgroups(0, NULL) ||
-	    setresgid(0, 0, 0) || setresuid(0, 0, 0)) {
-		fprintf(stderr, "test: cannot map root in the user namespace (%#x): %s\n", status,
-			strerror(errno));
+	if (ret) {
+		fprintf(stderr, "test: unshare(%#lx) as root of a user namespace: %s\n", flags,
+			strerror(-ret));
 		_exit(124);
 	}
 }
@@ -400,21 +370,9 @@ bool names_pid(const char *text, pid_t pid)
  * and tells it on @sync; false when it cannot. */
 static bool map_cloned_user_namespace(pid_t child, int sync)
 {
-	static const char *const files[] = { "uid_map", "gid_map" };
-	char path[64], map[64];
-	bool ok = true;
+	bool ok = !userns_write_maps(child, RUNNER_USERNS_ROOT, RUNNER_USERNS_IDS) &&
+		  write(sync, "u", 1) == 1;
 
-	snprintf(map, sizeof(map), "0 %d %d\n", RUNNER_USERNS_ROOT, RUNNER_USERNS_IDS);
-	for (int i = 0; i < 2 && ok; i++) {
-		int fd;
-
-		snprintf(path, sizeof(path), "/proc/%d/%s", child, files[i]);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		ok = fd >= 0 && write(fd, map, strlen(map)) == (ssize_t)strlen(map);
-		if (fd >= 0)
-			close(fd);
-	}
-	ok = ok && write(sync, "u", 1) == 1;
 	close(sync);
 	return ok;
 }
@@ -463,7 +421,7 @@ static bool start(struct prog *p, const char *name, child_setup_fn setup, void *
 	if ((tp->namespaces & CLONE_NEWUSER) &&
 	    chown(p->dir, RUNNER_USERNS_ROOT, RUNNER_USERNS_ROOT))
 		return fail_why("chown %s: %s", p->dir, strerror(errno));
-	pathf(p->path, "%s/%s", bin_dir, name);
+	pathf(p->path, "%s/%s", bin_dir, tp->binary ? tp->binary : name);
 	pathf(pidfile, "%s/pid", p->dir);
 	pathf(outfile, "%s/out", p->dir);
 	pathf(log, "%s/prog.out", p->dir);

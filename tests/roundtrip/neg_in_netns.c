@@ -1,11 +1,16 @@
 /* A program started in a network namespace of its own (the table of test
  * programs has the runner unshare it before exec) holding what cryo does
  * not restore in one yet, as NEG_NETNS says (set up with ip(8) or nft(8)):
- * "device", a tun device; "nexthop", a nexthop object and a route through it;
+ * "device", an ifb device; "tunfd", a tap that the program's open
+ * /dev/net/tun holds; "nexthop", a nexthop object and a route through it;
  * "nft", an nftables table owned by a process (flags owner). A
  * dump must refuse it by name, before any parasite runs in it. On SIGTERM
  * it checks that it is still in that namespace. */
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +26,9 @@ int main(int argc, char **argv)
 	struct stat start, now, parent;
 	char path[64];
 	static const char *const setups[][2] = {
-		{ "device", "ip tuntap add dev cryo-t0 mode tun" },
+		{ "device", "ip link add cryo-t0 type ifb" },
+		/* A tap that only the program's fd holds, made below. */
+		{ "tunfd", "true" },
 		{ "nexthop", "ip link set lo up && ip nexthop add id 7 dev lo && "
 			     "ip route add 10.8.0.0/16 nhid 7" },
 		/* Owned by an nft left running outside the tree, until the
@@ -40,6 +47,13 @@ int main(int argc, char **argv)
 			break;
 	if (!what || i == sizeof(setups) / sizeof(setups[0]) || system(setups[i][1]))
 		return 1;
+	if (!strcmp(what, "tunfd")) {
+		struct ifreq ifr = { .ifr_name = "cryo-t1", .ifr_flags = IFF_TAP | IFF_NO_PI };
+		int tun = open("/dev/net/tun", O_RDWR);
+
+		if (tun < 0 || ioctl(tun, TUNSETIFF, &ifr))
+			return 1;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", getppid());
 	if (stat("/proc/self/ns/net", &start) || stat(path, &parent) ||
 	    start.st_ino == parent.st_ino)

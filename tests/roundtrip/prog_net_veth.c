@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netdev_prog.h"
 #include "prog.h"
 
 #define PEER_PORT 47400
@@ -29,11 +30,9 @@
 #define BRIDGE_CMD "ip -d link show cbr0 | grep -o 'forward_delay [0-9]* .*priority [0-9]*'; " \
 		   "ip -o link show master cbr0 | cut -d' ' -f2"
 
-static struct {
-	const char *name;
-	int mtu;
-	unsigned char mac[6];
-} devices[] = { { .name = "cv0" }, { .name = "cv1" }, { .name = "cvi" }, { .name = "cbr0" } };
+static struct netdev devices[] = { { .name = "cv0" }, { .name = "cv1" }, { .name = "cvi" },
+				   { .name = "cbr0" } };
+#define NR_DEVICES (sizeof(devices) / sizeof(devices[0]))
 
 static int sk;
 static char addrs[2048], routes[2048], bridge[512];
@@ -42,35 +41,6 @@ static char addrs[2048], routes[2048], bridge[512];
  * a little after each restore, not something restored. */
 #define ROUTES_CMD \
 	"ip -4 route show table all | grep -v '^local\\|^broadcast' | sed 's/ linkdown//'"
-
-static void run_text(const char *cmd, char *out, size_t size)
-{
-	FILE *f = popen(cmd, "r");
-	size_t n = f ? fread(out, 1, size - 1, f) : 0;
-
-	out[n] = '\0';
-	if (f)
-		pclose(f);
-}
-
-/* The device's MTU, MAC address and IFF_UP, through ioctls. */
-static bool device(const char *name, int *mtu, unsigned char mac[6], bool *up)
-{
-	struct ifreq ifr = { 0 };
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	bool ok;
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ok = s >= 0 && !ioctl(s, SIOCGIFMTU, &ifr);
-	*mtu = ifr.ifr_mtu;
-	ok = ok && !ioctl(s, SIOCGIFHWADDR, &ifr);
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	ok = ok && !ioctl(s, SIOCGIFFLAGS, &ifr);
-	*up = ifr.ifr_flags & IFF_UP;
-	if (s >= 0)
-		close(s);
-	return ok;
-}
 
 /* Sends a datagram to the peer every 100 ms until it comes back (5 s). */
 static bool echoed(const char *what)
@@ -95,7 +65,6 @@ static bool setup(void)
 	struct sockaddr_in local = { .sin_family = AF_INET };
 	char path[4096];
 	FILE *f;
-	bool up;
 
 	snprintf(path, sizeof(path), "%s/early-pid", prog_dir());
 	if (!PROG_CHECK(!system("ip link set lo up && ip link add cv0 type veth peer name cv1 && "
@@ -119,9 +88,10 @@ static bool setup(void)
 				"ip addr add 10.55.0.2/24 dev cvi && "
 				"ip route add 10.58.0.0/24 via 10.55.0.1"), "setting cvi up"))
 		return false;
-	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
-		if (!PROG_CHECK(device(devices[i].name, &devices[i].mtu, devices[i].mac, &up) && up,
-				"%s is not up", devices[i].name))
+	if (!netdevs_read(devices, NR_DEVICES))
+		return false;
+	for (size_t i = 0; i < NR_DEVICES; i++)
+		if (!PROG_CHECK(devices[i].up, "%s is not up", devices[i].name))
 			return false;
 	PROG_CHECK(devices[0].mtu == 1400 && devices[2].mtu == 1450, "MTUs not set");
 	local.sin_addr.s_addr = htonl(0x0a370002);
@@ -138,37 +108,14 @@ static bool setup(void)
 
 static void check(void)
 {
-	char now[2048];
-
-	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
-		unsigned char mac[6];
-		int mtu = 0;
-		bool up = false;
-
-		if (!PROG_CHECK(device(devices[i].name, &mtu, mac, &up), "%s is gone",
-				devices[i].name))
-			continue;
-		PROG_CHECK(mtu == devices[i].mtu, "%s: MTU %d", devices[i].name, mtu);
-		PROG_CHECK(up, "%s is down", devices[i].name);
-		PROG_CHECK(!memcmp(mac, devices[i].mac, 6), "%s: another MAC address",
-			   devices[i].name);
-	}
-	run_text(BRIDGE_CMD, now, sizeof(now));
-	PROG_CHECK(!strcmp(now, bridge), "bridge: [%s] against [%s]", now, bridge);
-	run_text("ip -o -4 addr show | awk '{print $2, $4}' | sort", now, sizeof(now));
-	PROG_CHECK(!strcmp(now, addrs), "addresses differ: [%s] against [%s]", now, addrs);
-	run_text(ROUTES_CMD, now, sizeof(now));
-	PROG_CHECK(!strcmp(now, routes), "routes differ: [%s] against [%s]", now, routes);
+	netdevs_check(devices, NR_DEVICES);
+	same_text("bridge", BRIDGE_CMD, bridge);
+	same_text("addresses", "ip -o -4 addr show | awk '{print $2, $4}' | sort", addrs);
+	same_text("routes", ROUTES_CMD, routes);
 	echoed("after the restore");
 }
 
 int main(int argc, char **argv)
 {
-	prog_init(argc, argv);
-	if (!setup())
-		prog_finish();
-	prog_ready();
-	prog_wait_sigterm();
-	check();
-	prog_finish();
+	return netdev_prog_main(argc, argv, setup, check);
 }

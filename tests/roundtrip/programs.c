@@ -81,11 +81,28 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_mem_advice", .cycles = CYCLES_ALL },
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
+	{ .name = "prog_net_devices", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	{
+		/* Not left running: the peer ends with the original's verdict. */
+		.name = "prog_net_macvlan",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.namespaces = CLONE_NEWNET,
+		.restore.options = LIST("--external", "macvlan[cmv0]:cryo-mvp0"),
+		.peer = "peer_macvlan",
+	},
 	{ .name = "prog_net_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_routes", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_filter", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	/* Rules of iptables-nft and iptables-legacy. */
+	{ .name = "prog_net_iptables", .needs = "iptables-legacy-save", .cycles = CYCLES_ALL,
+	  .namespaces = CLONE_NEWNET },
 	{ .name = "prog_net_tcp", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET,
 	  .dump.options = LIST("--tcp-established") },
+	/* The network lock by iptables, in the tree's own namespace. */
+	{ .name = "prog_net_tcp_iptables", .binary = "prog_net_tcp", .needs = "iptables-restore",
+	  .args = LIST("iptables"), .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET,
+	  .dump.options = LIST("--tcp-established", "--network-lock", "iptables"),
+	  .restore.options = LIST("--network-lock", "iptables") },
 	{
 		/* Not left running: the peer ends with the original's verdict. */
 		.name = "prog_net_veth",
@@ -130,6 +147,15 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-established"),
 	},
 	{
+		/* The network lock by iptables: local connections. */
+		.name = "prog_tcp_conn_iptables",
+		.binary = "prog_tcp_conn",
+		.needs = "iptables-restore",
+		.cycles = CYCLES_ALL,
+		.dump.options = LIST("--tcp-established", "--network-lock", "iptables"),
+		.restore.options = LIST("--network-lock", "iptables"),
+	},
+	{
 		/* Not left running: the original's connections stay open. */
 		.name = "prog_tcp_close",
 		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
@@ -171,8 +197,19 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-established"),
 		.peer = "peer_tcp_client",
 	},
+	{
+		/* The network lock by iptables, the peer outside the dump. */
+		.name = "prog_tcp_peer_iptables",
+		.binary = "prog_tcp_peer",
+		.needs = "iptables-restore",
+		.cycles = CYCLES_ALL & ~CYCLE_LEAVE_RUNNING,
+		.dump.options = LIST("--tcp-established", "--network-lock", "iptables"),
+		.restore.options = LIST("--network-lock", "iptables"),
+		.peer = "peer_tcp_client",
+	},
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens", .cycles = CYCLES_ALL },
+	{ .name = "prog_timens_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },
 	{ .name = "prog_ttys", .cycles = CYCLES_ALL },
 	{ .name = "prog_udp_kinds", .cycles = CYCLES_ALL },

@@ -51,6 +51,12 @@ struct test_program {
 	 * After the program's verdict it gets SIGTERM and writes its own to
 	 * peer.out there. */
 	const char *peer;
+	/* The binary it runs when not its own name: another entry's, run
+	 * with other settings (a variant). */
+	const char *binary;
+	/* A program cryo runs for it (found in PATH or /usr/sbin): without
+	 * it the test is skipped, saying so. */
+	const char *needs;
 };
 
 extern const struct test_program test_programs[];

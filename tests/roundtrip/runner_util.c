@@ -2,11 +2,14 @@
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -158,4 +161,26 @@ pid_t other_thread(pid_t pid)
 int sysv_segment_of(pid_t pid)
 {
 	return shmget((key_t)(0x5f000000 | pid), 0, 0);
+}
+
+int enter_private_netns(void)
+{
+	int saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), err;
+
+	if (saved < 0)
+		return -errno;
+	if (unshare(CLONE_NEWNET) || system("ip link set lo up")) {
+		err = errno ? -errno : -EIO;
+		leave_private_netns(saved);
+		return err;
+	}
+	return saved;
+}
+
+void leave_private_netns(int saved)
+{
+	if (setns(saved, CLONE_NEWNET))
+		fprintf(stderr, "test: cannot go back to the runner's network namespace: %s\n",
+			strerror(errno));
+	close(saved);
 }

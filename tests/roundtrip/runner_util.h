@@ -27,6 +27,13 @@ pid_t other_thread(pid_t pid);
 /* The id of the SysV segment neg_sysv_shm made for @pid, or -1. */
 int sysv_segment_of(pid_t pid);
 
+/* Moves the caller into a new network namespace with its loopback up, so
+ * that what a test plants there (a stale lock table) is seen by no other
+ * cryo on the machine: the fd of the namespace it left, or -errno. */
+int enter_private_netns(void);
+/* Back into namespace @saved (from enter_private_netns()), closing it. */
+void leave_private_netns(int saved);
+
 /* Keeps the first reason a check failed in @why; always false, so that a
  * check can end with "return note_why(...)". */
 bool note_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

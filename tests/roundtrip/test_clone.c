@@ -7,9 +7,12 @@
  * dumped from outside by the pid we see, restored as a clone, three
  * times over, and still counting; the same for prog_pty, whose ptys each
  * clone gets at their saved indices in a devpts instance of its own, and
- * for prog_uts and prog_timens, whose namespaces each clone makes again.
- * A container (prog_mntns) restored as
- * clones whose init is its own root, and a clone of it dumped again. A
+ * for prog_uts and prog_timens (and prog_timens_userns, whose time
+ * namespace is made inside its user namespace), whose namespaces each
+ * clone makes again. A container (prog_mntns) restored as
+ * clones whose init is its own root, and a clone of it dumped again; a
+ * whole container (prog_container) with a veth to ours, cloned beside it,
+ * each clone's end outside named or free, never the original's. A
  * clone restored with -d leaves no end of cryo's stdout open in it. And,
  * restored in place, a slave of a peer group of the caller's namespace
  * (prog_mntns_slave) stays one. */
@@ -27,6 +30,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <net/if.h>
 
 #include "cryo_driver.h"
 #include "runner_util.h"
@@ -68,6 +72,40 @@ static bool is_clone_of(pid_t seen, pid_t saved)
 	if (seen == saved || last != saved)
 		return fail_why("pid %d: its pid inside is %ld, not the saved %d", seen, last, saved);
 	return true;
+}
+
+/* The pid cryo sees of @pid's parent. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], text[512], *p;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_text(path, text, sizeof(text)) && (p = strrchr(text, ')')))
+		sscanf(p, ") %*c %d", &ppid);
+	return ppid;
+}
+
+/* One at a time (every clone writes its verdict through the same file):
+ * SIGTERM to each root, then the cryo restore that holds it must exit 0,
+ * as its root did. @ok, false when one failed. */
+static bool end_clones(const pid_t *cryo, const pid_t *root, int nr, bool ok)
+{
+	for (int i = 0; i < nr; i++) {
+		int status;
+
+		if (root[i] > 0)
+			kill(root[i], SIGTERM);
+		if (cryo[i] <= 0)
+			continue;
+		if (!wait_child(cryo[i], WAIT_MS, &status)) {
+			kill_and_reap(cryo[i]);
+			ok = ok && fail_why("clone %d did not end after SIGTERM", i);
+		} else if (ok && (!WIFEXITED(status) || WEXITSTATUS(status))) {
+			ok = fail_why("clone %d failed its checks (status %#x)", i, status);
+		}
+	}
+	return ok;
 }
 
 /* The mode= of the devpts instance on /dev/pts that @pid sees. */
@@ -123,24 +161,8 @@ static bool three_clones_of(const char *name)
 	for (int i = 0; ok && i < CLONES; i++)
 		ok = read_pid_file(pidfile[i], &root[i]) && is_clone_of(root[i], p.pid) &&
 		     clone_devpts_like_callers(root[i]);
-	/* cryo restore exits as the root did: 0 when it passed its checks.
-	 * One at a time: every clone writes its verdict through the same
-	 * temporary file. */
-	for (int i = 0; i < CLONES; i++) {
-		int status;
-
-		if (root[i] > 0)
-			kill(root[i], SIGTERM);
-		if (cryo[i] <= 0)
-			continue;
-		if (!wait_child(cryo[i], WAIT_MS, &status)) {
-			kill_and_reap(cryo[i]);
-			ok = ok && fail_why("clone %d did not end after SIGTERM", i);
-		} else if (ok && (!WIFEXITED(status) || WEXITSTATUS(status))) {
-			ok = fail_why("clone %d failed its checks (status %#x)", i, status);
-		}
-	}
-	ok = ok && prog_passes(&p);
+	/* cryo restore exits as the root did: 0 when it passed its checks. */
+	ok = end_clones(cryo, root, CLONES, ok) && prog_passes(&p);
 	end_prog(&p);
 	return ok;
 }
@@ -281,16 +303,27 @@ static bool slave_of_a_gone_group_is_made_private_and_said(void)
 	return ok;
 }
 
-/* The pid cryo sees of @pid's parent. */
-static pid_t parent_of(pid_t pid)
+/* The second of a container's clones (@cryo[1], @root[1]) dumped and
+ * restored as a clone again, @cryo[2] and @root[2]: its init is pid 1. */
+static bool clone_of_a_clone(const struct prog *p, pid_t *cryo, pid_t *root)
 {
-	char path[64], text[512], *p;
-	int ppid = 0;
+	char img[PATH_MAX], pidfile[PATH_MAX], pid[16];
+	struct cryo_run r;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_text(path, text, sizeof(text)) && (p = strrchr(text, ')')))
-		sscanf(p, ") %*c %d", &ppid);
-	return ppid;
+	pathf(img, "%s/img2", p->dir);
+	pathf(pidfile, "%s/clone2", p->dir);
+	snprintf(pid, sizeof(pid), "%d", root[1]);
+	run_cryo(&r, "dump", "-t", pid, "-D", img);
+	if (r.status)
+		return fail_why("dump of clone 1 (pid %d) failed: %s", root[1], r.out);
+	root[1] = 0;
+	if (cryo[1] > 0)
+		waitpid(cryo[1], NULL, 0);
+	cryo[1] = 0;
+	cryo[2] = cryo_spawn(2, &(struct cryo_call){
+		.args = CRYO_ARGS("restore", "--clone", "-D", img, "--pidfile", pidfile) });
+	return (cryo[2] > 0 || fail_why("cannot start cryo restore --clone")) &&
+	       read_pid_file(pidfile, &root[2]) && is_clone_of(root[2], 1);
 }
 
 /* A container (prog_mntns: pid 1 of its own pid namespace, with its own
@@ -302,14 +335,13 @@ static bool clones_of_a_container(void)
 {
 	struct prog p;
 	struct cryo_run r;
-	char img[PATH_MAX], img2[PATH_MAX], pid[16], pidfile[CLONES][PATH_MAX];
+	char img[PATH_MAX], pid[16], pidfile[CLONES][PATH_MAX];
 	pid_t cryo[CLONES] = { 0 }, root[CLONES] = { 0 };
 	bool ok;
 
 	if (!start_prog(&p, "prog_mntns", NULL, NULL))
 		return false;
 	pathf(img, "%s/img", p.dir);
-	pathf(img2, "%s/img2", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
 	run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
 	ok = r.status == 0 || fail_why("dump -R failed: %s", r.out);
@@ -324,39 +356,111 @@ static bool clones_of_a_container(void)
 		     (parent_of(root[i]) == cryo[i] ||
 		      fail_why("clone %d: the root's parent is %d, not cryo (%d)", i,
 			       parent_of(root[i]), cryo[i]));
-	/* The second clone, dumped and restored as a clone again. */
-	if (ok) {
-		snprintf(pid, sizeof(pid), "%d", root[1]);
-		run_cryo(&r, "dump", "-t", pid, "-D", img2);
-		ok = r.status == 0 || fail_why("dump of clone 1 (pid %d) failed: %s", root[1], r.out);
-		root[1] = 0;
-		if (cryo[1] > 0)
-			waitpid(cryo[1], NULL, 0);
-		cryo[1] = 0;
-	}
-	if (ok) {
-		pathf(pidfile[2], "%s/clone2", p.dir);
-		cryo[2] = cryo_spawn(2, &(struct cryo_call){
-			.args = CRYO_ARGS("restore", "--clone", "-D", img2, "--pidfile", pidfile[2]) });
-		ok = (cryo[2] > 0 || fail_why("cannot start cryo restore --clone")) &&
-		     read_pid_file(pidfile[2], &root[2]) && is_clone_of(root[2], 1);
-	}
-	for (int i = 0; i < CLONES; i++)
-		if (root[i] > 0)
-			kill(root[i], SIGTERM);
-	for (int i = 0; i < CLONES; i++) {
-		int status;
+	ok = ok && clone_of_a_clone(&p, cryo, root);
+	ok = end_clones(cryo, root, CLONES, ok) && prog_passes(&p);
+	end_prog(&p);
+	return ok;
+}
 
-		if (cryo[i] <= 0)
-			continue;
-		if (!wait_child(cryo[i], WAIT_MS, &status)) {
-			kill_and_reap(cryo[i]);
-			ok = ok && fail_why("clone %d did not end after SIGTERM", i);
-		} else if (ok && (!WIFEXITED(status) || WEXITSTATUS(status))) {
-			ok = fail_why("clone %d failed its checks (status %#x)", i, status);
-		}
+/* The inode of @pid's network namespace; 0 when it cannot be read. */
+static ino_t netns_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	return stat(path, &st) ? 0 : st.st_ino;
+}
+
+/* The names of the veth a container holds: @inside in its network
+ * namespace, its peer in ours named @inside-c0, the first name a clone
+ * without --external would try: clones must leave it to the original. */
+struct ct_veth {
+	char inside[IFNAMSIZ], outside[IFNAMSIZ], named[IFNAMSIZ], free1[IFNAMSIZ];
+	unsigned int outside_index;
+};
+
+static bool add_container_veth(struct ct_veth *v, pid_t pid)
+{
+	int id = getpid() % 100000;
+	char cmd[256];
+
+	snprintf(v->inside, sizeof(v->inside), "ct%d", id);
+	snprintf(v->outside, sizeof(v->outside), "ct%d-c0", id);
+	snprintf(v->named, sizeof(v->named), "ct%d-x", id);
+	snprintf(v->free1, sizeof(v->free1), "ct%d-c1", id);
+	snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name %s netns %d", v->outside,
+		 v->inside, pid);
+	if (system(cmd))
+		return fail_why("'%s' failed", cmd);
+	v->outside_index = if_nametoindex(v->outside);
+	return v->outside_index || fail_why("%s is not there", v->outside);
+}
+
+/* A whole container (prog_container: user, pid, mount, network, UTS, IPC
+ * and cgroup namespaces, a UDP service, a tmpfs file, a child, a thread)
+ * with a veth whose peer is ours, restored as two clones while it runs:
+ * one names its veth's end with --external, the other gets a free name,
+ * not the original's end, which keeps its index. Each clone's init is
+ * pid 1 of its own, in a network namespace of its own, and passes its
+ * checks (its /proc, its file, its datagram); a clone that names the
+ * original's end is refused and leaves nothing behind. One clone is
+ * dumped and restored as a clone again. The original passes its checks. */
+static bool clones_of_a_whole_container(void)
+{
+	struct prog p;
+	struct cryo_run r;
+	struct ct_veth v = { .outside_index = 0 };
+	char img[PATH_MAX], pid[16], pidfile[CLONES][PATH_MAX];
+	char ext[2][64];
+	pid_t cryo[CLONES] = { 0 }, root[CLONES] = { 0 };
+	bool ok;
+
+	if (!start_prog(&p, "prog_container", NULL, NULL))
+		return false;
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	ok = add_container_veth(&v, p.pid);
+	snprintf(ext[0], sizeof(ext[0]), "veth[%s]:%s", v.inside, v.named);
+	snprintf(ext[1], sizeof(ext[1]), "veth[%s]:%s", v.inside, v.outside);
+	if (ok) {
+		run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+		ok = r.status == 0 || fail_why("dump -R failed: %s", r.out);
 	}
-	ok = ok && prog_passes(&p);
+	/* The original's end named at restore: refused, nothing left. */
+	if (ok) {
+		pathf(pidfile[0], "%s/stolen", p.dir);
+		run_cryo(&r, "restore", "--clone", "-D", img, "--pidfile", pidfile[0], "--external",
+			 ext[1]);
+		ok = (r.status != 0 && strstr(r.out, v.outside)) ||
+		     fail_why("a clone took the original's %s: %s", v.outside, r.out);
+		ok = ok && (access(pidfile[0], F_OK) || fail_why("the refused clone left a pid"));
+	}
+	for (int i = 0; ok && i < 2; i++) {
+		pathf(pidfile[i], "%s/clone%d", p.dir, i);
+		/* The first names its end; the second gets a free name (its
+		 * list ends at the NULL). */
+		cryo[i] = cryo_spawn(2, &(struct cryo_call){
+			.args = CRYO_ARGS("restore", "--clone", "-D", img, "--pidfile", pidfile[i],
+					  i ? NULL : "--external", ext[0]) });
+		ok = (cryo[i] > 0 || fail_why("cannot start cryo restore --clone")) &&
+		     read_pid_file(pidfile[i], &root[i]) && is_clone_of(root[i], 1) &&
+		     (parent_of(root[i]) == cryo[i] ||
+		      fail_why("clone %d: the root's parent is %d, not cryo (%d)", i,
+			       parent_of(root[i]), cryo[i]));
+	}
+	ok = ok && ((netns_of(root[0]) && netns_of(root[0]) != netns_of(p.pid) &&
+		     netns_of(root[1]) != netns_of(p.pid) &&
+		     netns_of(root[1]) != netns_of(root[0])) ||
+		    fail_why("the clones and the original share a network namespace"));
+	ok = ok && ((if_nametoindex(v.named) && if_nametoindex(v.free1)) ||
+		    fail_why("the clones' veth ends %s and %s are not both there", v.named,
+			     v.free1));
+	ok = ok && (if_nametoindex(v.outside) == v.outside_index ||
+		    fail_why("the original's %s was index %u, now %u", v.outside, v.outside_index,
+			     if_nametoindex(v.outside)));
+	ok = ok && clone_of_a_clone(&p, cryo, root);
+	ok = end_clones(cryo, root, CLONES, ok) && prog_passes(&p);
 	end_prog(&p);
 	return ok;
 }
@@ -594,6 +698,12 @@ static bool chain_of_timens_clones(void)
 	return chain_of("prog_timens");
 }
 
+/* The same, its time namespace its user namespace's: made inside it. */
+static bool chain_of_timens_userns_clones(void)
+{
+	return chain_of("prog_timens_userns");
+}
+
 int main(int argc, char **argv)
 {
 #define TEST(fn) { #fn, fn }
@@ -607,7 +717,9 @@ int main(int argc, char **argv)
 		TEST(chain_of_pty_clones),
 		TEST(chain_of_uts_clones),
 		TEST(chain_of_timens_clones),
+		TEST(chain_of_timens_userns_clones),
 		TEST(clones_of_a_container),
+		TEST(clones_of_a_whole_container),
 		TEST(an_init_two_pid_namespaces_down),
 		TEST(external_mount_named_at_restore),
 		TEST(detached_clone_leaves_the_pipe),

@@ -10,7 +10,8 @@
  * die midway), test_neg_restore.c (damaged and planted images),
  * test_neg_pids.c (pids taken before or during a restore), test_neg_cow.c
  * (a page shared with a parent that saved none), test_neg_sockets.c
- * (socket filters dump refuses), test_neg_userns.c
+ * (socket filters dump refuses), test_neg_netlock.c (the iptables network
+ * lock a killed dump leaves), test_neg_userns.c
  * (user namespaces dump refuses, maps beyond the owner's ids). What a restore
  * trusts and grants is test_trust.c's. */
 #include <ctype.h>

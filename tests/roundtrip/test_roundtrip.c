@@ -452,7 +452,8 @@ static int table_mismatches(int argc, char **argv)
 	for (size_t i = 0; i < nr_test_programs; i++) {
 		char path[PATH_MAX];
 
-		pathf(path, "%s/%s", bin_dir, test_programs[i].name);
+		pathf(path, "%s/%s", bin_dir,
+		      test_programs[i].binary ? test_programs[i].binary : test_programs[i].name);
 		if (access(path, X_OK)) {
 			printf("FAIL %s: in the table, but %s: %s\n", test_programs[i].name, path,
 			       strerror(errno));
@@ -468,10 +469,25 @@ static int table_mismatches(int argc, char **argv)
 	return bad;
 }
 
+/* Whether @program is in PATH or root's sbin folders, where cryo looks. */
+static bool installed(const char *program)
+{
+	char dirs[4096], path[PATH_MAX], *dir, *save = NULL;
+
+	snprintf(dirs, sizeof(dirs), "%s:/usr/local/sbin:/usr/sbin:/sbin",
+		 getenv("PATH") ? getenv("PATH") : "");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		pathf(path, "%s/%s", dir, program);
+		if (!access(path, X_OK))
+			return true;
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cycles_env = getenv("CYCLES");
-	int passed = 0, failed_count;
+	int passed = 0, skipped = 0, failed_count;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	failed_count = table_mismatches(argc, argv);
@@ -480,6 +496,11 @@ int main(int argc, char **argv)
 
 		if (!selected(tp->name, argc, argv))
 			continue;
+		if (tp->needs && !installed(tp->needs)) {
+			printf("SKIP %s: needs %s, which is not installed\n", tp->name, tp->needs);
+			skipped++;
+			continue;
+		}
 		for (int c = 0; c < NR_CYCLES; c++) {
 			if (!(tp->cycles & (1u << c)) ||
 			    (cycles_env && !strstr(cycles_env, cycle_names[c])))
@@ -493,6 +514,9 @@ int main(int argc, char **argv)
 	/* Anything else that ended up ours is reaped before we go. */
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
-	printf("%d passed, %d failed\n", passed, failed_count);
+	if (skipped)
+		printf("%d passed, %d failed, %d skipped\n", passed, failed_count, skipped);
+	else
+		printf("%d passed, %d failed\n", passed, failed_count);
 	return failed_count ? 1 : 0;
 }

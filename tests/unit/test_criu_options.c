@@ -78,6 +78,7 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 		{ "--cgroup-root", "cpu:/x", "a root for controller 'cpu'" },
 		{ "--freeze-cgroup", "/sys/fs/cgroup/x", "naming another one is not supported" },
 		{ "--external", "unix[12]", "cryo takes mnt[MOUNTPOINT]:PATH" },
+		{ "--external", "macvlan[mv0]:a/b", "cryo takes macvlan[INSIDE]:LOWER" },
 		{ "--inherit-fd", "fd[3]:pipe:[1]", "inheriting fds" },
 		{ "--evasive-devices", NULL, "saved path only" },
 		{ "--track-mem", NULL, "pre-dump and memory tracking" },

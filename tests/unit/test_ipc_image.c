@@ -290,7 +290,7 @@ TEST(net_ns_image_takes_addresses_on_saved_veths_and_checks_them)
 	dev.mtu = 1500;
 	CHECK(!run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)), "refused: %s",
 	      errors);
-	dev.kind = "tun";
+	dev.kind = "ifb";
 	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
 	      strstr(errors, "not a kind of device cryo restores"), "said: %s", errors);
 	dev.kind = "veth";
@@ -298,4 +298,115 @@ TEST(net_ns_image_takes_addresses_on_saved_veths_and_checks_them)
 	dev.peer_index = 6;
 	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
 	      strstr(errors, "its peer inside is not a device"), "said: %s", errors);
+}
+
+static int check_iptables(NetIptables *a, NetIptables *b, char *errors, size_t size)
+{
+	NetIptables *list[2] = { a, b };
+	NetNs ns = NET_NS__INIT;
+	ProtobufCMessage *msgs[1] = { &ns.base };
+
+	ns.lo_mtu = 65536;
+	ns.iptables = list;
+	ns.n_iptables = b ? 2 : 1;
+	return run_check(net_ns_image_check, msgs, 1, errors, size);
+}
+
+TEST(net_ns_image_takes_one_iptables_ruleset_per_family_and_kind)
+{
+	NetIptables a = NET_IPTABLES__INIT, b = NET_IPTABLES__INIT;
+	char errors[256];
+
+	a.family = 4;
+	a.save = "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
+	b = a;
+	b.legacy = true;
+	CHECK(!check_iptables(&a, &b, errors, sizeof(errors)), "refused: %s", errors);
+	b.legacy = false;
+	CHECK(check_iptables(&a, &b, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "a second ruleset of the same family and kind"), "said: %s", errors);
+	a.family = 5;
+	CHECK(check_iptables(&a, NULL, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "not IPv4 or IPv6"), "said: %s", errors);
+	a.family = 6;
+	a.save = "";
+	CHECK(check_iptables(&a, NULL, errors, sizeof(errors)) < 0 && strstr(errors, "empty"),
+	      "said: %s", errors);
+}
+
+/* A macvlan over a saved veth, or over a device outside (no lower index),
+ * with per-device sysctls of it, and a tap: taken; a bad mode, a lower
+ * device not saved, a sysctl of a device not saved or a path out of
+ * conf/, bad tun flags or a veth with them: refused. */
+TEST(net_ns_image_checks_macvlans_and_per_device_sysctls)
+{
+	char errors[256];
+	NetDevice veth = NET_DEVICE__INIT, mv = NET_DEVICE__INIT, *devs[2] = { &veth, &mv };
+	NetSysctl s = NET_SYSCTL__INIT, *sysctls[1] = { &s };
+	NetNs ns = NET_NS__INIT;
+	ProtobufCMessage *msgs[1] = { &ns.base };
+
+	ns.lo_mtu = 65536;
+	ns.has_lo_index = true;
+	ns.lo_index = 1;
+	ns.n_devices = 2;
+	ns.devices = devs;
+	veth = (NetDevice)NET_DEVICE__INIT;
+	veth.index = 5;
+	veth.name = "ve0";
+	veth.kind = "veth";
+	veth.mtu = 1500;
+	mv.index = 6;
+	mv.name = "mv0";
+	mv.kind = "macvlan";
+	mv.mtu = 1500;
+	mv.has_macvlan_mode = true;
+	mv.macvlan_mode = 4;	/* bridge */
+	mv.has_lower_index = true;
+	mv.lower_index = 5;
+	ns.n_dev_sysctls = 1;
+	ns.dev_sysctls = sysctls;
+	s.name = "net/ipv6/conf/mv0/hop_limit";
+	s.value = "33";
+	CHECK(!run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)), "refused: %s",
+	      errors);
+	mv.has_lower_index = false;
+	CHECK(!run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)),
+	      "refused one over a device outside: %s", errors);
+	mv.has_lower_index = true;
+	mv.lower_index = 7;
+	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "its lower device is not a saved device"), "said: %s", errors);
+	mv.lower_index = 5;
+	mv.macvlan_mode = 16;	/* source: its address list is not saved */
+	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "mode or flags"), "said: %s", errors);
+	mv.macvlan_mode = 4;
+	s.name = "net/ipv6/conf/eth9/hop_limit";
+	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "not of all, default"), "said: %s", errors);
+	s.name = "net/ipv6/conf/mv0/../../../../kernel/core_pattern";
+	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "not a per-device sysctl"), "said: %s", errors);
+	s.name = "net/ipv4/conf/all/forwarding";
+	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "a namespace-wide sysctl"), "said: %s", errors);
+	/* A persistent tap: its flags are TUNSETIFF's, and only a tun's. */
+	s.name = "net/ipv6/conf/mv0/hop_limit";
+	mv = (NetDevice)NET_DEVICE__INIT;
+	mv.index = 6;
+	mv.name = "mv0";
+	mv.kind = "tun";
+	mv.mtu = 1500;
+	mv.has_tun_flags = true;
+	mv.tun_flags = 0x1002;	/* IFF_TAP | IFF_NO_PI */
+	CHECK(!run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)), "refused a tap: %s",
+	      errors);
+	mv.tun_flags = 0x0003;	/* both tun and tap */
+	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "a tun whose flags"), "said: %s", errors);
+	mv.tun_flags = 0x1002;
+	veth.has_tun_flags = true;
+	CHECK(run_check(net_ns_image_check, msgs, 1, errors, sizeof(errors)) < 0 &&
+	      strstr(errors, "other than a tun with a tun's settings"), "said: %s", errors);
 }

@@ -6,6 +6,7 @@
 
 #include "cli/options.h"
 #include "common/log.h"
+#include "net/net.h"
 #include "harness.h"
 
 /* getopt permutes and keeps pointers into argv, so each test gets its own copy. */
@@ -113,4 +114,20 @@ TEST(stats_progress_and_pid_wait_options)
 	      "default pid wait %d ms", o.pid_wait_ms);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK(parse(&o, 5, bad[i]) == -EINVAL, "'%s' was taken", bad[i][4]);
+}
+
+TEST(network_lock_methods_are_criu_s)
+{
+	const char *const ipt[] = { "cryo", "dump", "--network-lock", "iptables" };
+	const char *const nft[] = { "cryo", "dump", "--network-lock", "nftables" };
+	const char *const skip[] = { "cryo", "dump", "--network-lock", "skip" };
+	const char *const none[] = { "cryo", "dump" };
+	const char *const bad[] = { "cryo", "dump", "--network-lock", "ebpf" };
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 4, ipt) == 0 && o.network_lock == NET_LOCK_IPTABLES, "iptables");
+	CHECK(parse(&o, 4, nft) == 0 && o.network_lock == NET_LOCK_NFTABLES, "nftables");
+	CHECK(parse(&o, 4, skip) == 0 && o.network_lock == NET_LOCK_SKIP, "skip");
+	CHECK(parse(&o, 2, none) == 0 && o.network_lock == NET_LOCK_NFTABLES, "the default");
+	CHECK(parse(&o, 4, bad) == -EINVAL, "a method criu lacks must be refused");
 }

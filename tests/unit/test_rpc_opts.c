@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "net/net.h"
 #include "ns/externals.h"
 #include "rpc/rpc.h"
 
@@ -348,14 +349,16 @@ TEST(options_reach_cryos_options)
 	o->has_network_lock = true;
 	o->network_lock = CRIU_NETWORK_LOCK_METHOD__SKIP;
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
-	CHECK_GOTO(!ret && a->opts.network_lock_skip, out, "network_lock SKIP: %s", why);
+	CHECK_GOTO(!ret && a->opts.network_lock == NET_LOCK_SKIP, out, "network_lock SKIP: %s",
+		   why);
 	o->network_lock = CRIU_NETWORK_LOCK_METHOD__IPTABLES;
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
-	CHECK_GOTO(ret && strstr(why, "network_lock") && strstr(why, "iptables"), out,
+	CHECK_GOTO(!ret && a->opts.network_lock == NET_LOCK_IPTABLES, out,
 		   "network_lock IPTABLES: %s", why);
 	o->network_lock = CRIU_NETWORK_LOCK_METHOD__NFTABLES;
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
-	CHECK_GOTO(!ret && !a->opts.network_lock_skip, out, "network_lock NFTABLES: %s", why);
+	CHECK_GOTO(!ret && a->opts.network_lock == NET_LOCK_NFTABLES, out,
+		   "network_lock NFTABLES: %s", why);
 
 	o->has_rst_sibling = o->rst_sibling = true;
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));

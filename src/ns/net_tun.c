@@ -1,0 +1,137 @@
+/* Persistent tun and tap devices of a tree's own network namespace that no
+ * process holds: saved (tun or tap, packet information, virtio header,
+ * multiqueue, owner, group) and made again through /dev/net/tun at
+ * restore. One that an open /dev/net/tun holds is refused by name: those
+ * fds are not a kind cryo saves yet. What every device saves, and when it
+ * is made, are net_devices.c's and net_link.c's. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/textfile.h"
+#include "ns/net.h"
+
+static int tun_attr(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (type <= IFLA_TUN_MAX)
+		tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static bool u8_attr(const struct nlattr *a, uint8_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) != 1)
+		return false;
+	*v = mnl_attr_get_u8(a);
+	return true;
+}
+
+/* Whether an open /dev/net/tun of any process is attached to device
+ * @name (its fdinfo says "iff:\tNAME"): the link's message counts the
+ * queues of a multiqueue device only. A device of that name in another
+ * namespace counts too, which refuses more, never less. */
+static bool held_by_a_process(const char *name)
+{
+	_cleanup_closedir_ DIR *proc = opendir("/proc");
+	char want[IFNAMSIZ + 8];
+	struct dirent *p;
+	bool held = false;
+
+	snprintf(want, sizeof(want), "iff:\t%s\n", name);
+	while (proc && !held && (p = readdir(proc))) {
+		char path[600], target[32], *info;
+		_cleanup_closedir_ DIR *fds = NULL;
+		struct dirent *f;
+		ssize_t n;
+
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		fds = opendir(path);
+		while (fds && !held && (f = readdir(fds))) {
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name, f->d_name);
+			n = readlink(path, target, sizeof(target) - 1);
+			if (n != 12 || memcmp(target, "/dev/net/tun", 12))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", p->d_name, f->d_name);
+			if (read_text_file(path, &info))
+				continue;
+			held = strstr(info, want);
+			free(info);
+		}
+	}
+	return held;
+}
+
+void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr *info_data)
+{
+	const struct nlattr *tb[IFLA_TUN_MAX + 1] = { NULL };
+	uint8_t type, pi, vnet_hdr, persist, multi_queue;
+	uint32_t queues = 0, disabled = 0;
+	NetDevice *r = &d->rec;
+
+	if (info_data)
+		mnl_attr_parse_nested(info_data, tun_attr, tb);
+	if (!u8_attr(tb[IFLA_TUN_TYPE], &type) || !u8_attr(tb[IFLA_TUN_PI], &pi) ||
+	    !u8_attr(tb[IFLA_TUN_VNET_HDR], &vnet_hdr) || !u8_attr(tb[IFLA_TUN_PERSIST], &persist) ||
+	    !u8_attr(tb[IFLA_TUN_MULTI_QUEUE], &multi_queue) ||
+	    (multi_queue && (!net_link_u32(tb[IFLA_TUN_NUM_QUEUES], &queues) ||
+			     !net_link_u32(tb[IFLA_TUN_NUM_DISABLED_QUEUES], &disabled))) ||
+	    (type != IFF_TUN && type != IFF_TAP)) {
+		net_link_refuse(w, d->name, "rtnetlink did not say its tun settings");
+		return;
+	}
+	if (queues || disabled || !persist || held_by_a_process(d->name)) {
+		net_link_refuse(w, d->name, "a tun/tap device held by an open /dev/net/tun (its "
+				"fds are not saved): not supported yet");
+		return;
+	}
+	r->has_tun_flags = true;
+	r->tun_flags = type | (pi ? 0 : IFF_NO_PI) | (vnet_hdr ? IFF_VNET_HDR : 0) |
+		       (multi_queue ? IFF_MULTI_QUEUE : 0);
+	r->has_tun_owner = net_link_u32(tb[IFLA_TUN_OWNER], &r->tun_owner);
+	r->has_tun_group = net_link_u32(tb[IFLA_TUN_GROUP], &r->tun_group);
+}
+
+/* Made by the namespace cryo is in (/dev/net/tun takes the opener's); its
+ * MTU and MAC address are net_link.c's to set after. */
+int net_tun_make(const NetDevice *d)
+{
+	struct ifreq ifr = { .ifr_flags = (short)d->tun_flags };
+	_cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	const char *step = "open /dev/net/tun";
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->name);
+	if (fd >= 0) {
+		step = "TUNSETIFF";
+		if (!ioctl(fd, TUNSETIFF, &ifr))
+			step = d->has_tun_owner &&
+			       ioctl(fd, TUNSETOWNER, (unsigned long)d->tun_owner) ?
+			       "TUNSETOWNER" : NULL;
+		if (!step)
+			step = d->has_tun_group &&
+			       ioctl(fd, TUNSETGROUP, (unsigned long)d->tun_group) ?
+			       "TUNSETGROUP" : NULL;
+		if (!step)
+			step = ioctl(fd, TUNSETPERSIST, 1UL) ? "TUNSETPERSIST" : NULL;
+	}
+	if (step)
+		return pr_errno_ret("restore: network namespace: cannot make tun %s (flags %#x): "
+				    "%s", d->name, d->tun_flags, step);
+	return 0;
+}
