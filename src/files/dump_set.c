@@ -378,9 +378,10 @@ int file_dump_join_group(const struct file_dump *d, uint64_t key)
 	return 0;
 }
 
-/* Asks the kind of group @g whether its members can be made again. */
+/* Asks the kind of group @g whether its members can be made again; @next
+ * chains each member to the next one of its group (by index, 0 ends). */
 static int check_group_members(const struct files_dump_set *set, const struct dump_group *g,
-			       const struct file_kind *kind)
+			       const struct file_kind *kind, const uint32_t *next)
 {
 	_cleanup_free_ FileEntry **members = calloc(g->nr + 1, sizeof(*members));
 	const struct dump_obj *o = &set->objs[g->leader - 1];
@@ -389,11 +390,10 @@ static int check_group_members(const struct files_dump_set *set, const struct du
 
 	if (!members)
 		return -ENOMEM;
-	for (size_t i = g->leader - 1; i < set->nr_objs && n < g->nr; i++) {
-		FileEntry *fe = set->objs[i].fe;
-
-		if (fe->id == g->leader || (fe->has_group_of && fe->group_of == g->leader))
-			members[n++] = fe;
+	for (size_t i = g->leader - 1; n < g->nr; i = next[i]) {
+		members[n++] = set->objs[i].fe;
+		if (!next[i])
+			break;
 	}
 	why = kind->group_incomplete(members, n);
 	if (!why)
@@ -402,18 +402,47 @@ static int check_group_members(const struct files_dump_set *set, const struct du
 	return -EOPNOTSUPP;
 }
 
+/* Chains the members of each group in one pass, so that finding them is
+ * not a walk of every object per group (a tree of 10,000 socketpairs). */
+static int chain_group_members(const struct files_dump_set *set, uint32_t **next_out)
+{
+	_cleanup_free_ uint32_t *last = calloc(set->nr_objs + 1, sizeof(*last));
+	uint32_t *next = calloc(set->nr_objs + 1, sizeof(*next));
+
+	if (!last || !next) {
+		free(next);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < set->nr_objs; i++) {
+		const FileEntry *fe = set->objs[i].fe;
+		size_t leader = fe->has_group_of ? fe->group_of - 1 : i;
+
+		if (leader >= set->nr_objs)
+			continue;
+		if (leader != i)
+			next[last[leader] ? last[leader] : leader] = (uint32_t)i;
+		last[leader] = leader != i ? (uint32_t)i : 0;
+	}
+	*next_out = next;
+	return 0;
+}
+
 /* A group that lacks members: the others are held by processes outside
  * the dump, and restore could not make it again. */
 static int check_groups(const struct files_dump_set *set)
 {
+	_cleanup_free_ uint32_t *next = NULL;
+
 	for (size_t i = 0; i < set->cap_groups; i++) {
 		const struct dump_group *g = &set->groups[i];
 		const struct file_kind *kind = g->type ? file_kind_of(g->type) : NULL;
 		const struct dump_obj *o;
 
 		if (kind && kind->group_incomplete) {
-			int ret = check_group_members(set, g, kind);
+			int ret = next ? 0 : chain_group_members(set, &next);
 
+			if (!ret)
+				ret = check_group_members(set, g, kind, next);
 			if (ret)
 				return ret;
 		}

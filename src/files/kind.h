@@ -186,6 +186,9 @@ struct file_obj {
 	 * itself included (1 when in no group). */
 	struct file_obj *group;
 	size_t nr_group;
+	/* The next member of its group, by id (NULL after the last); the
+	 * leader's last_in_group is where load appends the next one. */
+	struct file_obj *next_in_group, *last_in_group;
 	/* Restore needs it: an fd of the task refers to it, or it is the
 	 * inode of one that does, or it is in flight (below). */
 	bool needed;
@@ -221,7 +224,8 @@ struct fd_slot {
 struct files_image {
 	int pid;
 	struct image *fds_img;
-	struct image *files_img;
+	const struct image *files_img;	/* shared by the processes: the caller's */
+	struct image *own_files_img;	/* files_load()'s, freed with it */
 	struct fd_slot *fds;		/* sorted by fd */
 	size_t nr_fds;
 	struct file_obj *files;		/* sorted by id */

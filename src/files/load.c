@@ -74,7 +74,7 @@ void files_image_free(struct files_image *img)
 	free(img->files);
 	free(img->fds);
 	image_free(img->fds_img);
-	image_free(img->files_img);
+	image_free(img->own_files_img);
 	free(img);
 }
 
@@ -108,6 +108,11 @@ static void link_entry(struct files_image *img, size_t i)
 	f->inode = f->e->has_inode_of ? files_find(img, f->e->inode_of) : f;
 	f->group = f->e->has_group_of ? files_find(img, f->e->group_of) : f;
 	f->group->nr_group++;
+	/* Objects come by id and a group's leader first: appending keeps
+	 * its members in that order. */
+	if (f->group != f)
+		f->group->last_in_group->next_in_group = f;
+	f->group->last_in_group = f;
 }
 
 /* What the image check could not say without the kinds: the kind is one
@@ -156,7 +161,7 @@ static int check_groups(struct files_image *img)
 
 static int load_files(struct files_image *img)
 {
-	struct image *fi = img->files_img;
+	const struct image *fi = img->files_img;
 
 	img->files = calloc(fi->nr_records + 1, sizeof(*img->files));
 	if (!img->files) {
@@ -281,8 +286,19 @@ static int link_mappings(struct files_image *img, const struct files_mapping *ma
 	return 0;
 }
 
-int files_load(const struct image_dir *dir, int pid, const struct files_mapping *mapped,
-	       size_t nr_mapped, struct files_image **out)
+int files_objects_read(const struct image_dir *dir, struct image **out)
+{
+	int ret = image_read(dir, IMG_FILES, 0, out);
+
+	if (!ret && (ret = files_image_check(*out, dir, 0))) {
+		image_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+int files_load_from(const struct image_dir *dir, const struct image *objects, int pid,
+		    const struct files_mapping *mapped, size_t nr_mapped, struct files_image **out)
 {
 	struct files_image *img = calloc(1, sizeof(*img));
 	int ret;
@@ -295,10 +311,7 @@ int files_load(const struct image_dir *dir, int pid, const struct files_mapping 
 	ret = image_read(dir, IMG_FDS, pid, &img->fds_img);
 	if (!ret)
 		ret = fds_image_check(img->fds_img, dir, pid);
-	if (!ret)
-		ret = image_read(dir, IMG_FILES, 0, &img->files_img);
-	if (!ret)
-		ret = files_image_check(img->files_img, dir, 0);
+	img->files_img = objects;
 	if (!ret)
 		ret = load_files(img);
 	if (!ret)
@@ -321,4 +334,19 @@ int files_load(const struct image_dir *dir, int pid, const struct files_mapping 
 	}
 	*out = img;
 	return 0;
+}
+
+int files_load(const struct image_dir *dir, int pid, const struct files_mapping *mapped,
+	       size_t nr_mapped, struct files_image **out)
+{
+	struct image *objects = NULL;
+	int ret = files_objects_read(dir, &objects);
+
+	if (!ret)
+		ret = files_load_from(dir, objects, pid, mapped, nr_mapped, out);
+	if (ret)
+		image_free(objects);
+	else
+		(*out)->own_files_img = objects;
+	return ret;
 }

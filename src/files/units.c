@@ -173,11 +173,11 @@ static int make_group(struct restore_ctx *r, const struct file_obj *leader, void
 		restore_err(r, leader, "out of memory for its group");
 		return -ENOMEM;
 	}
-	/* The objects are sorted by id: the leader, which has the lowest,
-	 * comes first. */
-	for (size_t i = 0; i < img->nr_files && n < g.nr; i++)
-		if (img->files[i].group->e->id == leader->e->id)
-			g.members[n++] = &img->files[i];
+	/* The members as this image links them, the leader first (by id:
+	 * the leader may come from another process's image). */
+	for (const struct file_obj *m = files_find(img, leader->e->id); m && n < g.nr;
+	     m = m->next_in_group)
+		g.members[n++] = m;
 	for (size_t i = 0; i < g.nr; i++)
 		g.fds[i] = -1;
 	if (n != g.nr) {

