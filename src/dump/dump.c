@@ -220,6 +220,22 @@ static void estimate_bytes(const struct tree *tree, struct stats *st)
 	st->bytes_total_estimated = true;
 }
 
+static int lock_connections(const struct tree *tree)
+{
+	pid_t *pids = calloc(tree->nr ? tree->nr : 1, sizeof(*pids));
+	size_t nr = 0;
+	int ret;
+
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < tree->nr; i++)
+		if (tree->tasks[i].state == TREE_ALIVE)
+			pids[nr++] = tree->tasks[i].pid;
+	ret = net_lock_tree(pids, nr);
+	free(pids);
+	return ret;
+}
+
 static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
@@ -260,6 +276,10 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = tree_read_stops(tree);
 
+	/* Every connection of the tree locked in one run, before any is
+	 * put in repair mode or read. */
+	if (!ret)
+		ret = lock_connections(tree);
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
 			ret = collect_and_write(ctx, &tree->tasks[i]);
@@ -338,7 +358,8 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 		goto out;
 	}
 	nr = tree.nr;
-	/* Each connection is locked as it is dumped (net/tcp_conn.c). */
+	/* The tree's connections are locked before the files are dumped
+	 * (lock_connections()), any other as it is dumped (net/tcp_conn.c). */
 	ret = net_lock_begin(opts->network_lock);
 	if (!ret)
 		ret = cryo_notify(opts, "network-lock", opts->pid);

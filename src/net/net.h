@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "images/proto/inventory.pb-c.h"
 
@@ -39,6 +40,18 @@ int net_lock_begin(enum net_lock_mode mode);
 /* Drops the incoming packets of the connection from @local to @peer. */
 int net_lock_connection(const struct sockaddr_storage *local,
 			const struct sockaddr_storage *peer);
+/* Whether a method was chosen (not --network-lock skip). */
+bool net_lock_active(void);
+/* Locks the connections from @locals[i] to @peers[i] in one run (one
+ * nftables transaction, one iptables-restore a family); those locked
+ * already are skipped, as net_lock_connection() then skips these. */
+int net_lock_connections(const struct sockaddr_storage *locals,
+			 const struct sockaddr_storage *peers, size_t nr);
+/* Locks, in one run, every TCP connection the processes @pids hold
+ * (sock_diag of the network namespace cryo is in, matched to the socket
+ * inodes of their fds), before any is dumped; with --tcp-established
+ * only, and not with --tcp-close (netlock_tree.c). */
+int net_lock_tree(const pid_t *pids, size_t nr);
 /* Lists the locked connections in @inv (valid until net_lock_end()); with
  * @hold, hands the lock over to a table that outlives this run and names
  * it in @inv, for the restore to delete. */

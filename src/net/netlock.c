@@ -45,9 +45,9 @@ int netlock_match_of(const LockedConnection *c, struct netlock_match *m)
 	return 0;
 }
 
-/* Makes this run's lock with every connection counted, or adds the last
- * one; @what names them in a message. */
-static int apply_rules(const char *what)
+/* Makes this run's lock with every connection counted, or adds those from
+ * @from on; @what names them in a message. */
+static int apply_rules(const char *what, size_t from)
 {
 	const struct netlock_backend *b = lock.backend;
 	char name[64], err[256] = "";
@@ -55,13 +55,31 @@ static int apply_rules(const char *what)
 	int ret;
 
 	lock_name(b->running, getpid(), name, sizeof(name));
-	ret = b->add(&lock, name, lock.table ? lock.nr - 1 : 0, true, err, sizeof(err));
+	ret = b->add(&lock, name, lock.table ? from : 0, true, err, sizeof(err));
 	lock.lock_ns += stats_now() - began;
+	lock.runs++;
 	if (!ret)
 		lock.table = true;
 	else
 		pr_err("network lock: cannot add %s to %s %s: %s", what, b->kind, name, err);
 	return ret;
+}
+
+static bool same_connection(const LockedConnection *a, const LockedConnection *b)
+{
+	return a->local_port == b->local_port && a->peer_port == b->peer_port &&
+	       a->local_addr.len == b->local_addr.len && a->peer_addr.len == b->peer_addr.len &&
+	       !memcmp(a->local_addr.data, b->local_addr.data, a->local_addr.len) &&
+	       !memcmp(a->peer_addr.data, b->peer_addr.data, a->peer_addr.len);
+}
+
+/* Whether @c is locked already (by net_lock_connections() at dump). */
+static bool counted(const LockedConnection *c)
+{
+	for (size_t i = 0; i < lock.nr; i++)
+		if (same_connection(lock.conns[i], c))
+			return true;
+	return false;
 }
 
 /* Counts connection @c, and with @apply locks it. */
@@ -73,6 +91,8 @@ static int add_rule(const LockedConnection *c, bool from_image, bool apply)
 
 	if (netlock_match_of(c, &m))
 		return from_image ? -EBADMSG : -EINVAL;
+	if (!from_image && counted(c))
+		return 0;
 	conns = realloc(lock.conns, (lock.nr + 1) * sizeof(*conns));
 	if (conns)
 		lock.conns = conns;
@@ -92,24 +112,47 @@ static int add_rule(const LockedConnection *c, bool from_image, bool apply)
 	lock.nr++;
 	snprintf(what, sizeof(what), "the connection from %s port %u to %s port %u", m.peer,
 		 m.peer_port, m.local, m.local_port);
-	return apply ? apply_rules(what) : 0;
+	return apply ? apply_rules(what, lock.nr - 1) : 0;
 }
 
-int net_lock_connection(const struct sockaddr_storage *local, const struct sockaddr_storage *peer)
+/* Counts the connection from @local to @peer, and with @apply locks it. */
+static int add_pair(const struct sockaddr_storage *local, const struct sockaddr_storage *peer,
+		    bool apply)
 {
 	LockedConnection c = LOCKED_CONNECTION__INIT;
 	uint8_t l[16], p[16];
 	size_t llen, plen;
 	uint32_t scope;
 
-	if (!lock.backend)
-		return 0;
 	/* A v4-mapped connection is IPv4 on the wire. */
 	inet_sockaddr_split(local, true, l, &llen, &c.local_port, &scope);
 	inet_sockaddr_split(peer, true, p, &plen, &c.peer_port, &scope);
 	c.local_addr = (ProtobufCBinaryData){ .len = llen, .data = l };
 	c.peer_addr = (ProtobufCBinaryData){ .len = plen, .data = p };
-	return add_rule(&c, false, true);
+	return add_rule(&c, false, apply);
+}
+
+int net_lock_connection(const struct sockaddr_storage *local, const struct sockaddr_storage *peer)
+{
+	return lock.backend ? add_pair(local, peer, true) : 0;
+}
+
+bool net_lock_active(void)
+{
+	return lock.backend;
+}
+
+int net_lock_connections(const struct sockaddr_storage *locals,
+			 const struct sockaddr_storage *peers, size_t nr)
+{
+	size_t from = lock.nr;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && lock.backend && i < nr; i++)
+		ret = add_pair(&locals[i], &peers[i], false);
+	if (!ret && lock.nr > from)
+		ret = apply_rules("the tree's connections", from);
+	return ret;
 }
 
 static const struct netlock_backend *backend_of(enum net_lock_mode mode)
@@ -247,9 +290,11 @@ void net_lock_end(bool keep_held)
 		lock.unlock_ns += stats_now() - began;
 	}
 	if (b && lock.nr)
-		pr_info("network lock: %zu connections by %s: %.1f ms to lock, %.1f ms to unlock",
-			lock.nr, b->kind, lock.lock_ns / 1e6, lock.unlock_ns / 1e6);
+		pr_info("network lock: %zu connections by %s: %.1f ms to lock (%u %s), %.1f ms "
+			"to unlock", lock.nr, b->kind, lock.lock_ns / 1e6, lock.runs,
+			lock.runs == 1 ? "run" : "runs", lock.unlock_ns / 1e6);
 	lock.lock_ns = lock.unlock_ns = 0;
+	lock.runs = 0;
 	for (size_t i = 0; i < lock.nr; i++)
 		free(lock.conns[i]);
 	free(lock.conns);
@@ -305,7 +350,7 @@ int net_lock_enter_netns(void)
 	if (ret)
 		return ret;
 	lock.in_netns = true;
-	return lock.nr ? apply_rules("the dump's connections") : 0;
+	return lock.nr ? apply_rules("the dump's connections", 0) : 0;
 }
 
 int net_lock_restore(const Inventory *inv, bool in_own_netns)
@@ -319,7 +364,7 @@ int net_lock_restore(const Inventory *inv, bool in_own_netns)
 	if (ret == -EBADMSG)
 		pr_err("restore: inventory.img: a locked connection's addresses are malformed");
 	if (!ret && lock.nr && !lock.table && !in_own_netns)
-		ret = apply_rules("the dump's connections");
+		ret = apply_rules("the dump's connections", 0);
 	if (!ret && inv->network_lock_table) {
 		if (!held_backend(inv->network_lock_table)) {
 			pr_err("restore: inventory.img: network lock '%s' is not one of cryo's",

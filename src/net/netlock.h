@@ -28,6 +28,7 @@ struct netlock {
 	char held_name[64];
 	char restore_held[64];	/* the dump's held lock a restore replaces */
 	uint64_t lock_ns, unlock_ns;	/* spent installing and removing rules (log) */
+	unsigned int runs;		/* transactions or programs run to lock (log) */
 	/* nftables: one context for the run (see netlock_nft.c). */
 	struct nft_ctx *nft;
 	/* iptables: the abstract unix socket whose name says that this run

@@ -210,6 +210,12 @@ const struct test_program test_programs[] = {
 		.restore.options = LIST("--network-lock", "iptables"),
 		.peer = "peer_tcp_client",
 	},
+	{
+		/* Two processes' connections, locked by the dump in one run. */
+		.name = "prog_tcp_tree",
+		.cycles = CYCLES_ALL,
+		.dump.options = LIST("--tcp-established"),
+	},
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },

@@ -1,8 +1,9 @@
-/* Negative tests of the network lock by iptables (--network-lock iptables):
- * a dump killed while its chain drops a connection's packets leaves it
- * stale; cryo check names it and the next run with the same method removes
- * it. The nftables lock's are in test_neg_fds.c. Skipped, saying so, when
- * iptables is not installed. */
+/* Tests of the network lock by iptables (--network-lock iptables): a dump
+ * killed while its chain drops a connection's packets leaves it stale; cryo
+ * check names it and the next run with the same method removes it. The
+ * nftables lock's are in test_neg_fds.c. Skipped, saying so, when iptables
+ * is not installed. And, by both methods, a dump locks the connections of a
+ * whole tree in one run. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -116,4 +117,44 @@ out:
 		delete_chain(own);
 	end_prog(&next);
 	end_prog(&p);
+}
+
+/* Dumps prog_tcp_tree (-R) with lock @method: its log must say that the
+ * four connections of its two processes were locked in one run. */
+static void tree_locked_in_one_run(const char *method)
+{
+	struct prog p = { 0 };
+	struct cryo_run r;
+	char img[PATH_MAX + 8], path[PATH_MAX + 16], pid[16], want[128];
+	char *log = malloc(1 << 20);
+
+	CHECK_GOTO(log, out, "out of memory");
+	CHECK_GOTO(start_prog(&p, "prog_tcp_tree", NULL, NULL), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-R", "--tcp-established",
+		  "--network-lock", method, "-v4", "-o", "dump.log");
+	CHECK_GOTO(r.status == 0, out, "dump with --network-lock %s failed: %s", method, r.out);
+	pathf(path, "%s/dump.log", img);
+	CHECK_GOTO(read_text(path, log, 1 << 20), out, "cannot read %s", path);
+	snprintf(want, sizeof(want), "network lock: 4 connections by %s",
+		 strcmp(method, "iptables") ? "nftables" : "iptables");
+	CHECK_GOTO(strstr(log, want) && strstr(strstr(log, want), "to lock (1 run)"), out,
+		   "%s does not say '%s: ... to lock (1 run)'", path, want);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	free(log);
+	end_prog(&p);
+}
+
+TEST(a_tree_of_two_processes_is_locked_by_one_iptables_restore)
+{
+	if (iptables_missing(__func__))
+		return;
+	tree_locked_in_one_run("iptables");
+}
+
+TEST(a_tree_of_two_processes_is_locked_by_one_nftables_transaction)
+{
+	tree_locked_in_one_run("nftables");
 }
