@@ -2,12 +2,14 @@
  * before or after the command word, as with criu. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/options.h"
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "net/net.h"
 
@@ -26,6 +28,9 @@ enum {
 	OPT_PID_WAIT,
 	OPT_CLONE,
 	OPT_EXTERNAL,
+	OPT_JOIN_NS,
+	OPT_LSM_PROFILE,
+	OPT_INHERIT_FD,
 	OPT_VETH_PAIR,
 	OPT_NOOP,		/* accepted: changes nothing in what cryo does */
 	OPT_REFUSED,		/* refused by name, with its reason */
@@ -47,7 +52,6 @@ static const struct {
 	{ "cgroup-yard", "cgroups are not restored yet" },
 	{ "freeze-cgroup", "cryo freezes the tree's own cgroup v2 by itself when it can; "
 			   "naming another one is not supported" },
-	{ "inherit-fd", "inheriting fds at restore is not supported" },
 	{ "evasive-devices", "devices are opened at their saved path only" },
 	{ "track-mem", "pre-dump and memory tracking do not exist yet" },
 	{ "prev-images-dir", "pre-dump and incremental dumps do not exist yet" },
@@ -57,9 +61,7 @@ static const struct {
 	{ "exec-cmd", "running a command as the restored root's parent is not supported" },
 	{ "timeout", "collecting the tree has no timeout to set (it never waits for tasks)" },
 	{ "leave-stopped", "leaving the dumped tree stopped is not supported" },
-	{ "join-ns", "joining existing namespaces is not supported" },
 	{ "empty-ns", "empty namespaces for action scripts to fill are not supported" },
-	{ "lsm-profile", "LSM profiles are not restored" },
 	{ "lsm-mount-context", "LSM mount contexts are not restored" },
 	{ "skip-mnt", "every mount of the tree is dumped or refused by name" },
 	{ "enable-fs", "filesystems cryo does not restore are refused by name" },
@@ -117,7 +119,7 @@ static const struct option long_options[] = {
 	{ "cgroup-dump-controller", required_argument, NULL, OPT_REFUSED },
 	{ "cgroup-yard", required_argument, NULL, OPT_REFUSED },
 	{ "freeze-cgroup", required_argument, NULL, OPT_REFUSED },
-	{ "inherit-fd", required_argument, NULL, OPT_REFUSED },
+	{ "inherit-fd", required_argument, NULL, OPT_INHERIT_FD },
 	{ "evasive-devices", no_argument, NULL, OPT_REFUSED },
 	{ "track-mem", no_argument, NULL, OPT_REFUSED },
 	{ "prev-images-dir", required_argument, NULL, OPT_REFUSED },
@@ -127,9 +129,9 @@ static const struct option long_options[] = {
 	{ "exec-cmd", no_argument, NULL, OPT_REFUSED },
 	{ "timeout", required_argument, NULL, OPT_REFUSED },
 	{ "leave-stopped", no_argument, NULL, OPT_REFUSED },
-	{ "join-ns", required_argument, NULL, OPT_REFUSED },
+	{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
 	{ "empty-ns", required_argument, NULL, OPT_REFUSED },
-	{ "lsm-profile", required_argument, NULL, OPT_REFUSED },
+	{ "lsm-profile", required_argument, NULL, OPT_LSM_PROFILE },
 	{ "lsm-mount-context", required_argument, NULL, OPT_REFUSED },
 	{ "skip-mnt", required_argument, NULL, OPT_REFUSED },
 	{ "enable-fs", required_argument, NULL, OPT_REFUSED },
@@ -288,6 +290,31 @@ static int parse_pid_wait(const char *text, int *ms)
 	return 0;
 }
 
+/* criu's --inherit-fd fd[N]:KEY: cryo's fd N stands for what dump saved
+ * as KEY (pipe:[INODE], or a namespace external at dump, net[INODE]:KEY). */
+static int parse_inherit_fd(struct cryo_opts *opts, const char *spec)
+{
+	int fd, used = 0;
+
+	if (sscanf(spec, "fd[%d]:%n", &fd, &used) != 1 || !used || fd < 0 || !spec[used] ||
+	    (strncmp(spec + used, "pipe:[", 6) && strpbrk(spec + used, "[/"))) {
+		pr_err("--inherit-fd %s: cryo takes fd[N]:pipe:[INODE] or fd[N]:KEY (the key of a "
+		       "namespace external at dump)", spec);
+		return -EINVAL;
+	}
+	if (fcntl(fd, F_GETFD) < 0) {
+		pr_err("--inherit-fd %s: cryo has no fd %d", spec, fd);
+		return -EBADF;
+	}
+	if (opts->nr_inherit_fd == ARRAY_SIZE(opts->inherit_fd)) {
+		pr_err("--inherit-fd %s: too many", spec);
+		return -E2BIG;
+	}
+	opts->inherit_fd[opts->nr_inherit_fd].key = spec + used;
+	opts->inherit_fd[opts->nr_inherit_fd++].fd = fd;
+	return 0;
+}
+
 int parse_options(int argc, char **argv, struct cryo_opts *opts)
 {
 	int c, index;
@@ -389,6 +416,17 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_EXTERNAL:
 			if (ns_external_add(&opts->externals, optarg))
+				return -EINVAL;
+			break;
+		case OPT_LSM_PROFILE:
+			opts->lsm_profile = optarg;
+			break;
+		case OPT_JOIN_NS:
+			if (ns_join_add(&opts->externals, optarg))
+				return -EINVAL;
+			break;
+		case OPT_INHERIT_FD:
+			if (parse_inherit_fd(opts, optarg))
 				return -EINVAL;
 			break;
 		case OPT_VETH_PAIR:

@@ -90,6 +90,15 @@ struct cryo_opts {
 		int fd;			/* inherit_fd: the fd of cryo's */
 	} ext_mnt[64], inherit_fd[16];
 	int nr_ext_mnt, nr_inherit_fd;
+	/* orphan_pts_master: at dump, a pty whose master is outside the dump
+	 * (a runtime's console) is saved from its slaves; at restore, the new
+	 * pair's master is handed to pts_master(fd, notify_arg), the RPC's
+	 * "orphan-pts-master" notification. */
+	bool orphan_pts_master;
+	/* --lsm-profile TYPE:NAME, RPC lsm_profile: the LSM label every restored
+	 * task gets instead of its saved one (restore). */
+	const char *lsm_profile;
+	int (*pts_master)(int fd, void *arg);
 	/* --external mnt[...]:PATH and veth[...]:OUT, --veth-pair, RPC veths. */
 	struct ns_externals externals;
 	/* Set by `cryo swrk` (src/rpc), or by --action-script (action_script.c): */

@@ -53,6 +53,7 @@ int proc_stat_parse(const char *text, struct proc_stat *st)
 	st->pgid = (pid_t)f[5];
 	st->sid = (pid_t)f[6];
 	st->tty_nr = (int)f[7];
+	st->tpgid = (pid_t)f[8];
 	st->start_code = f[26];
 	st->end_code = f[27];
 	st->start_stack = f[28];

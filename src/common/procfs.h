@@ -11,6 +11,7 @@ struct proc_stat {
 	pid_t ppid, pgid, sid;	/* 4-6 */
 	char comm[16];		/* 2: its name, as PR_SET_NAME set it */
 	int tty_nr;		/* 7: the controlling terminal, encoded; 0 for none */
+	pid_t tpgid;		/* 8: its foreground process group; -1 for none */
 	uint32_t exit_signal;	/* 38 */
 	int exit_code;		/* 52: a zombie's wait status */
 	/* The mm fields: 26-28, 45-51 (0 when the reader may not ptrace). */

@@ -164,6 +164,8 @@ static int start_files(struct dump_ctx *ctx)
 		files_dump_allow_external_unix(ctx->files);
 	if (!ret && ctx->opts->skip_in_flight)
 		files_dump_skip_in_flight(ctx->files);
+	if (!ret && ctx->opts->orphan_pts_master)
+		files_dump_allow_orphan_pts(ctx->files);
 	if (!ret) {
 		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
 		files_dump_set_tree_devpts(ctx->files, ctx->opts->tree_devpts);

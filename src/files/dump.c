@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +273,8 @@ static int dump_fds(struct files_dump_set *set, pid_t pid, bool shell_job, struc
 		ret = dump_one(set, pidfd, &base, t, i);
 	for (size_t i = 0; i < t->nr_deferred && !ret; i++)
 		ret = dump_deferred(set, pidfd, &base, t, &t->deferred[i]);
+	if (!ret)
+		ret = in_flight_dump_later(set, pid, t->ptrs, t->nr);
 	return ret;
 }
 
@@ -292,14 +295,56 @@ static int write_fds(struct image_dir *dir, pid_t pid, const struct task_fds *t)
 	return image_finish(w);
 }
 
+/* A socket's mapping (a packet socket's rings): a socket cannot be opened
+ * through its map_files link, so the mapping takes the object an fd of
+ * the dump made of it, which saved the rings. */
+static int dump_socket_mapping(struct files_dump_set *set, pid_t pid, struct files_mapping *m,
+			       const char *path)
+{
+	const struct file_kind *kind = file_kind_of(FILE_ENTRY__KIND__PACKET_SOCKET);
+	struct inode_bucket *b;
+	struct stat st;
+	uint64_t size;
+
+	if (stat(path, &st))
+		return pr_errno_ret("dump: pid %d mapping %" PRIx64 "..%" PRIx64 ": cannot stat "
+				    "its socket", pid, m->start, m->end);
+	b = bucket_get(set, st.st_dev, st.st_ino);
+	if (!b)
+		return -ENOMEM;
+	m->file_id = inode_holder(set, b, FILE_ENTRY__KIND__PACKET_SOCKET);
+	if (!m->file_id) {
+		pr_err("dump: pid %d mapping %" PRIx64 "..%" PRIx64 " (socket:[%lu]): maps a "
+		       "socket that no fd of the dump holds as a packet socket (a ring kept by "
+		       "its mapping alone): not supported", pid, m->start, m->end,
+		       (unsigned long)st.st_ino);
+		return -EOPNOTSUPP;
+	}
+	size = kind->mapped_limit(set->objs[m->file_id - 1].fe);
+	if (m->pgoff || m->end - m->start != size) {
+		pr_err("dump: pid %d mapping %" PRIx64 "..%" PRIx64 " (socket:[%lu]): maps part "
+		       "of its rings (%llu bytes): the kernel maps them only whole: not supported",
+		       pid, m->start, m->end, (unsigned long)st.st_ino, (unsigned long long)size);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int dump_mapping(struct files_dump_set *set, pid_t pid, struct files_mapping *m)
 {
 	const struct file_kind *kind;
 	struct inode_bucket *b;
 	struct dump_obj *o;
 	struct fd_probe p;
+	char path[96], link[32];
+	ssize_t len;
 	int ret;
 
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m->start,
+		 m->end);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len > 0 && !strncmp(link, "socket:[", strlen("socket:[")))
+		return dump_socket_mapping(set, pid, m, path);
 	ret = probe_mapping(pid, m->start, m->end, &p);
 	if (ret)
 		return ret;

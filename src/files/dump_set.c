@@ -87,6 +87,16 @@ bool file_dump_skip_in_flight(const struct file_dump *d)
 	return d->set->skip_in_flight;
 }
 
+void files_dump_allow_orphan_pts(struct files_dump_set *set)
+{
+	set->orphan_pts = true;
+}
+
+bool file_dump_orphan_pts(const struct file_dump *d)
+{
+	return d->set->orphan_pts;
+}
+
 void files_dump_free(struct files_dump_set *set)
 {
 	if (!set)

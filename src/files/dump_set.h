@@ -67,6 +67,8 @@ struct files_dump_set {
 	bool ext_unix_sk;
 	/* --skip-in-flight. */
 	bool skip_in_flight;
+	/* orphan_pts_master: a pty's master may be outside the dump. */
+	bool orphan_pts;
 	/* The inodes of the sockets the processes hold, sorted, read on
 	 * first use (socket_holders.c). */
 	uint64_t *socket_inos;
@@ -81,6 +83,15 @@ struct files_dump_set {
 	int self_pidfd;
 	uint64_t *flying_socks;
 	size_t nr_flying_socks;
+	/* Objects in flight of a kind that refers to fds (an epoll): dumped
+	 * once the fd table of the task whose queue carries them is. */
+	struct flying_later {
+		size_t obj;		/* in objs */
+		int fd;			/* cryo's copy, one of flying_fds */
+		pid_t pid;
+		char name[48];		/* the probe's name, naming the message */
+	} *flying_later;
+	size_t nr_flying_later;
 	/* What kinds keep for the whole dump (file_dump_kind_state()). */
 	struct kind_state {
 		FileEntry__Kind kind;
@@ -111,6 +122,9 @@ int obj_dump(struct files_dump_set *set, const struct fd_probe *p, const struct 
 	     struct dump_obj *o, FdEntry *const *fds, size_t nr_fds);
 /* in_flight.c: lets go of cryo's copies of files in flight. */
 void in_flight_forget(struct files_dump_set *set);
+/* Dumps the objects in flight in @pid's queues whose kind refers to fds,
+ * now that its fd table @fds (sorted, file ids set) is complete. */
+int in_flight_dump_later(struct files_dump_set *set, pid_t pid, FdEntry *const *fds, size_t nr);
 
 /* The object a mapping of @b's inode is opened from at restore: the one
  * that holds the inode's contents; 0 when the inode has no object yet. */

@@ -3,7 +3,8 @@
  * with kcmp), so restore registers the restored fd: an epoll depends on
  * its targets and is opened after them. A file moved to another fd since
  * it was registered is found there with kcmp and registered again under
- * its old number. */
+ * its old number. An epoll in flight is dumped once the task's fd table
+ * is, and at restore watches its targets once they are installed. */
 #include <errno.h>
 #include <linux/kcmp.h>
 #include <stdio.h>
@@ -40,13 +41,18 @@ static uint32_t file_at(const struct file_dump *d, int fd)
 	return 0;
 }
 
+/* Whether the task's fd @fd holds the file of epoll slot @slot, whose efd
+ * is cryo's copy of the epoll (for one in flight, the only one there is). */
+static bool holds_target(const struct file_dump *d, int fd, struct kcmp_epoll_slot *slot)
+{
+	return !syscall(SYS_kcmp, d->p->pid, getpid(), KCMP_EPOLL_TFD, fd, slot);
+}
+
 /* The task's fd that holds the file of epoll slot @slot now, or -1. */
 static int find_holder(const struct file_dump *d, struct kcmp_epoll_slot *slot, uint32_t *id)
 {
-	pid_t pid = d->p->pid;
-
 	for (size_t i = 0; i < d->nr_fds; i++) {
-		if (!syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, d->fds[i]->fd, slot)) {
+		if (holds_target(d, d->fds[i]->fd, slot)) {
 			*id = d->fds[i]->file_id;
 			return d->fds[i]->fd;
 		}
@@ -58,7 +64,7 @@ static int add_target(const struct file_dump *d, EpollFile *ep, int tfd, unsigne
 		      uint32_t events, uint64_t data)
 {
 	const struct fd_probe *p = d->p;
-	struct kcmp_epoll_slot slot = { .efd = p->fd, .tfd = tfd, .toff = toff };
+	struct kcmp_epoll_slot slot = { .efd = p->dup, .tfd = tfd, .toff = toff };
 	int held_at = tfd;
 	EpollTarget *t;
 	uint32_t id;
@@ -66,12 +72,12 @@ static int add_target(const struct file_dump *d, EpollFile *ep, int tfd, unsigne
 	/* The target registered under number tfd may have been closed, or
 	 * the number reused, since: then some other fd may hold it. */
 	id = file_at(d, tfd);
-	if (!id || syscall(SYS_kcmp, p->pid, p->pid, KCMP_EPOLL_TFD, tfd, &slot) != 0)
+	if (!id || !holds_target(d, tfd, &slot))
 		held_at = find_holder(d, &slot, &id);
 	if (held_at < 0) {
 		pr_fd_err(p, "watches a file registered as fd %d that no fd of the process holds "
-			  "any more: only the epoll keeps it, and the kernel gives no way to reach "
-			  "it: not supported", tfd);
+			  "any more: only the epoll (or a message in flight) keeps it, and the "
+			  "kernel gives no way to reach it: not supported", tfd);
 		return -EOPNOTSUPP;
 	}
 	t = malloc(sizeof(*t));
@@ -222,33 +228,69 @@ static int add_moved_target(int epfd, const EpollTarget *t, struct epoll_event *
 	return -WEXITSTATUS(status);
 }
 
-static int epoll_open(struct restore_ctx *r, const struct file_obj *f)
+/* Watches the targets of @f again on @epfd; one already watched (by the
+ * open of an epoll the task also holds) is left as it is. */
+static int add_targets(struct restore_ctx *r, const struct file_obj *f, int epfd)
 {
 	const EpollFile *ep = f->e->epoll;
-	int fd;
 
-	fd = epoll_create1(EPOLL_CLOEXEC);
-	if (fd < 0) {
-		restore_err(r, f, "cannot create an epoll: %s", strerror(errno));
-		return -errno;
-	}
 	for (size_t i = 0; i < ep->n_targets; i++) {
 		const EpollTarget *t = ep->targets[i];
 		struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
 		int err = 0;
 
 		if (t->has_held_at)
-			err = -add_moved_target(fd, t, &ev);
-		else if (epoll_ctl(fd, EPOLL_CTL_ADD, t->fd, &ev))
+			err = -add_moved_target(epfd, t, &ev);
+		else if (epoll_ctl(epfd, EPOLL_CTL_ADD, t->fd, &ev))
 			err = errno;
-		if (err) {
+		if (err && err != EEXIST) {
 			restore_err(r, f, "cannot watch fd %d (events %#x) again: %s", t->fd,
 				    t->events, strerror(err));
-			close(fd);
 			return -err;
 		}
 	}
+	return 0;
+}
+
+/* An epoll opened to be sent in flight comes before the task's fds: it
+ * watches its targets once they are installed (epoll_in_flight_ready()). */
+static int epoll_open(struct restore_ctx *r, const struct file_obj *f)
+{
+	int fd, ret;
+
+	fd = epoll_create1(EPOLL_CLOEXEC);
+	if (fd < 0) {
+		restore_err(r, f, "cannot create an epoll: %s", strerror(errno));
+		return -errno;
+	}
+	if (r->in_flight_depth)
+		return fd;
+	ret = add_targets(r, f, fd);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
 	return fd;
+}
+
+/* Its targets are files of the task's table, checked here for an epoll
+ * only in flight (deps checks those the task holds). */
+static int epoll_in_flight_ready(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	const EpollFile *ep = f->e->epoll;
+
+	for (size_t i = 0; i < ep->n_targets; i++) {
+		const EpollTarget *t = ep->targets[i];
+		int holder = t->has_held_at ? t->held_at : t->fd;
+		const struct fd_slot *s = files_slot(r->img, holder);
+
+		if (!s || s->file->e->id != t->file_id) {
+			restore_err(r, f, "in flight, watches file %u at fd %d, which the task's fd "
+				    "table does not hold there", t->file_id, holder);
+			return -EBADMSG;
+		}
+	}
+	return add_targets(r, f, fd);
 }
 
 const struct file_kind epoll_kind = {
@@ -261,4 +303,6 @@ const struct file_kind epoll_kind = {
 	.check = epoll_check,
 	.deps = epoll_deps,
 	.open = epoll_open,
+	.in_flight_ok = true,
+	.in_flight_ready = epoll_in_flight_ready,
 };

@@ -31,6 +31,10 @@ void files_dump_allow_external_unix(struct files_dump_set *set);
  * that cannot be restored are dropped (their clients then see their peer
  * closed) instead of failing the dump. */
 void files_dump_skip_in_flight(struct files_dump_set *set);
+/* RPC orphan_pts_master: a pty whose master is outside the dump (a
+ * container runtime's console) is saved from its slaves, for restore to
+ * make a new pair and hand its master to the caller. */
+void files_dump_allow_orphan_pts(struct files_dump_set *set);
 /* Lets go of @set; NULL is fine. */
 void files_dump_free(struct files_dump_set *set);
 /* The largest deleted file @set saves (--ghost-limit); 0: no limit. */
@@ -49,6 +53,15 @@ struct files_restore_env {
 		int fd;
 	} *pipes;
 	size_t nr_pipes;
+	/* Takes the master of a new pair made for a pty whose master was
+	 * outside the dump (RPC orphan_pts_master: sent to the client); NULL:
+	 * such a pty cannot be restored. */
+	int (*pts_master)(int fd, void *arg);
+	void *pts_master_arg;
+	/* Masters the mounts' restore holds (mnt_held_ptys()): a pair is made
+	 * from one of them when it has its instance and index. */
+	struct ns_held_pty *held_ptys;
+	size_t nr_held_ptys;
 };
 
 /* Opens @root (NULL: none, root_fd stays -1) as @env's root. */

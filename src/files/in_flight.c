@@ -44,9 +44,11 @@ void in_flight_forget(struct files_dump_set *set)
 		close(set->flying_fds[i]);
 	free(set->flying_fds);
 	free(set->flying_socks);
+	free(set->flying_later);
 	set->flying_fds = NULL;
 	set->flying_socks = NULL;
-	set->nr_flying_fds = set->nr_flying_socks = 0;
+	set->flying_later = NULL;
+	set->nr_flying_fds = set->nr_flying_socks = set->nr_flying_later = 0;
 	if (set->self_pidfd >= 0)
 		close(set->self_pidfd);
 	set->self_pidfd = -1;
@@ -60,6 +62,22 @@ bool file_dump_socket_in_flight(const struct file_dump *d, uint64_t ino)
 	return false;
 }
 
+/* An object in flight that refers to fds waits for the task's whole fd
+ * table (in_flight_dump_later()). */
+static int dump_later(struct files_dump_set *set, size_t obj, int fd, const struct fd_probe *shown)
+{
+	struct flying_later *l = reallocarray(set->flying_later, set->nr_flying_later + 1,
+					      sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	set->flying_later = l;
+	l += set->nr_flying_later++;
+	*l = (struct flying_later){ .obj = obj, .fd = fd, .pid = shown->pid };
+	memcpy(l->name, shown->name, sizeof(l->name));
+	return 0;
+}
+
 /* Finds or makes the object of @p (cryo's copy at p->fd); the kind dumps
  * a new one through @shown, which names it after the message. */
 static int find_or_dump(struct files_dump_set *set, struct fd_probe *p,
@@ -68,7 +86,7 @@ static int find_or_dump(struct files_dump_set *set, struct fd_probe *p,
 	struct inode_bucket *b = bucket_get(set, p->st.st_dev, p->st.st_ino);
 	struct dump_obj *o;
 	size_t pos = 0;
-	int ret;
+	int copy, ret;
 
 	ret = b ? bucket_search(set, b, p, &pos, &o) : -ENOMEM;
 	if (ret)
@@ -86,13 +104,39 @@ static int find_or_dump(struct files_dump_set *set, struct fd_probe *p,
 		return ret;
 	*id = o->fe->id;
 	/* From here cryo's copy is the object's, for kcmp: kept to the end. */
-	ret = keep_flying(set, p->fd, &p->st);
+	copy = p->fd;
+	ret = keep_flying(set, copy, &p->st);
 	if (ret)
 		return ret;
 	p->fd = -1;
 	ret = owner_dump(shown, o->fe);
+	if (!ret && kind->refers_to_fds)
+		return dump_later(set, (size_t)(o - set->objs), copy, shown);
 	/* The kind may dump more in flight, which moves set->objs. */
 	return ret ? ret : obj_dump(set, shown, kind, o, NULL, 0);
+}
+
+int in_flight_dump_later(struct files_dump_set *set, pid_t pid, FdEntry *const *fds, size_t nr)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < set->nr_flying_later && !ret; i++) {
+		const struct flying_later *l = &set->flying_later[i];
+		struct dump_obj *o = &set->objs[l->obj];
+		struct fd_probe p;
+
+		if (l->pid != pid)
+			continue;
+		ret = probe_fd(set->self_pidfd, getpid(), l->fd, &p);
+		if (ret)
+			break;
+		/* Messages name the task and the message, as when it was met. */
+		p.pid = pid;
+		memcpy(p.name, l->name, sizeof(p.name));
+		ret = obj_dump(set, &p, file_kind_of(o->fe->kind), o, fds, nr);
+		probe_release(&p);
+	}
+	return ret;
 }
 
 int file_dump_in_flight(const struct file_dump *d, int fd, const char *where, uint32_t *id)
@@ -304,6 +348,21 @@ int restore_in_flight_fd(struct restore_ctx *r, const struct file_obj *carrier, 
 	if (!f->nr_fds)
 		restore_release_inode(r, f);
 	return fd;
+}
+
+int restore_kept_ready(struct restore_ctx *r)
+{
+	for (size_t i = 0; i < r->nr_kept; i++) {
+		const struct file_obj *f = files_find(r->img, r->kept[i].id);
+		int ret;
+
+		if (!f || !f->kind->in_flight_ready)
+			continue;
+		ret = f->kind->in_flight_ready(r, f, r->kept[i].fd);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 void restore_kept_release(struct restore_ctx *r)

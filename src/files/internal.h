@@ -86,6 +86,8 @@ int restore_kept_fd(const struct restore_ctx *r, uint32_t id);
 int restore_keep_fd(struct restore_ctx *r, const struct file_obj *f, int fd);
 /* Closes the fds kept. */
 void restore_kept_release(struct restore_ctx *r);
+/* Once the task's fds are installed: each kept object's in_flight_ready. */
+int restore_kept_ready(struct restore_ctx *r);
 
 /* ---- the table of kinds (table.c) ------------------------------------------- */
 

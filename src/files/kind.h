@@ -122,6 +122,9 @@ bool file_dump_ext_unix_sk(const struct file_dump *d);
 /* Whether connections waiting in a unix listener's accept queue that cannot
  * be restored may be dropped (--skip-in-flight). */
 bool file_dump_skip_in_flight(const struct file_dump *d);
+/* Whether a pty's slave may be saved without its master (RPC
+ * orphan_pts_master: a container runtime's console). */
+bool file_dump_orphan_pts(const struct file_dump *d);
 /* 1 when a process of the dump (or the task being dumped) has an fd of the
  * socket of inode @ino, 0 when none, -errno (logged) when their fds cannot
  * be read. The fds are read once per dump. */
@@ -420,6 +423,10 @@ struct file_kind {
 	 * SCM_RIGHTS), each given to @fn in order; stops at the first
 	 * nonzero return. */
 	int (*each_in_flight)(const FileEntry *e, int (*fn)(void *arg, uint32_t id), void *arg);
+	/* For an object opened to be sent in flight (@fd, kept in @r): called
+	 * once the task's fds are installed, for what needs them (an epoll
+	 * watches its targets). */
+	int (*in_flight_ready)(struct restore_ctx *r, const struct file_obj *f, int fd);
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/procfs.h"
 #include "files/kind.h"
 #include "files/pty.h"
 #include "ns/ns.h"
@@ -109,23 +110,16 @@ static int dump_session(const struct file_dump *d, PtyFile *pf, int fd)
 	return 0;
 }
 
-/* The devpts instance the pair belongs to, by the mount that shows it:
- * the slave's inode is in it (the master's may be /dev/ptmx's). An O_PATH
- * open of the slave opens no tty, so the master sees no hang-up. */
-static int dump_instance(const struct fd_probe *p, PtyFile *pf)
+/* The devpts instance @devpts (the slave's st_dev) the pair belongs to, by
+ * the mount that shows it. */
+static int dump_instance(const struct fd_probe *p, PtyFile *pf, dev_t devpts)
 {
-	_cleanup_close_ int peer = ioctl(p->dup, TIOCGPTPEER, O_PATH | O_CLOEXEC);
-	struct stat st;
-	int ret;
+	int ret = ns_devpts_mountpoint(devpts, &pf->devpts);
 
-	if (peer < 0 || fstat(peer, &st))
-		return pr_errno_ret("dump: pid %d %s (%s): cannot reach the slave of pty %u",
-				    p->pid, p->name, p->link, pf->index);
-	ret = ns_devpts_mountpoint(st.st_dev, &pf->devpts);
 	if (ret == -ENOENT)
 		pr_fd_err(p, "pty %u belongs to a devpts instance (%u:%u) that no mount of its "
 			  "mount namespace shows: cryo could not make it again there", pf->index,
-			  major(st.st_dev), minor(st.st_dev));
+			  major(devpts), minor(devpts));
 	else if (ret)
 		pr_fd_err(p, "cannot read the mounts for the devpts instance of pty %u: %s",
 			  pf->index, strerror(-ret));
@@ -134,6 +128,34 @@ static int dump_instance(const struct fd_probe *p, PtyFile *pf)
 		pf->devpts = NULL;
 	}
 	return ret == -ENOENT ? -EOPNOTSUPP : ret;
+}
+
+/* The slave's inode is in the pair's instance (the master's may be
+ * /dev/ptmx's). An O_PATH open of the slave opens no tty, so the master
+ * sees no hang-up. */
+static int dump_master_instance(const struct fd_probe *p, PtyFile *pf)
+{
+	_cleanup_close_ int peer = ioctl(p->dup, TIOCGPTPEER, O_PATH | O_CLOEXEC);
+	struct stat st;
+
+	if (peer < 0 || fstat(peer, &st))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot reach the slave of pty %u",
+				    p->pid, p->name, p->link, pf->index);
+	return dump_instance(p, pf, st.st_dev);
+}
+
+static int dump_termios(const struct fd_probe *p, PtyFile *pf)
+{
+	int ret;
+
+	pf->termios = malloc(sizeof(*pf->termios));
+	if (!pf->termios)
+		return -ENOMEM;
+	pty_termios__init(pf->termios);
+	ret = pty_termios_get(p->dup, pf->termios);
+	if (ret)
+		pr_fd_err(p, "cannot read the termios of pty %u: %s", pf->index, strerror(-ret));
+	return ret;
 }
 
 static int dump_master(const struct file_dump *d, PtyFile *pf)
@@ -151,18 +173,11 @@ static int dump_master(const struct file_dump *d, PtyFile *pf)
 	pf->has_packet_mode = pf->has_locked = pf->has_slave_closed = true;
 	pf->packet_mode = packet;
 	pf->locked = locked;
-	ret = dump_instance(p, pf);
+	ret = dump_master_instance(p, pf);
+	if (!ret)
+		ret = dump_termios(p, pf);
 	if (ret)
 		return ret;
-	pf->termios = malloc(sizeof(*pf->termios));
-	if (!pf->termios)
-		return -ENOMEM;
-	pty_termios__init(pf->termios);
-	ret = pty_termios_get(p->dup, pf->termios);
-	if (ret) {
-		pr_fd_err(p, "cannot read the termios of pty %u: %s", index, strerror(-ret));
-		return ret;
-	}
 	ret = dump_session(d, pf, p->dup);
 	if (ret)
 		return ret;
@@ -187,6 +202,46 @@ static int dump_master(const struct file_dump *d, PtyFile *pf)
 	return ret;
 }
 
+/* With orphan_pts_master, a slave carries the pair's state in case its
+ * master is outside the dump (pty_group_incomplete() drops it otherwise):
+ * the session is that of the holder whose controlling terminal it is,
+ * read from /proc (only the session's own processes may ask the slave). */
+static int dump_orphan_state(const struct fd_probe *p, PtyFile *pf)
+{
+	struct proc_stat st;
+	int ret = dump_instance(p, pf, p->st.st_dev);
+
+	if (!ret)
+		ret = dump_termios(p, pf);
+	if (ret || p->ctty != p->st.st_rdev)
+		return ret;
+	ret = proc_stat_read(p->pid, &st);
+	if (ret) {
+		pr_err("dump: pid %d: cannot read /proc/%d/stat: %s", p->pid, p->pid,
+		       strerror(-ret));
+		return ret;
+	}
+	pf->has_session = pf->has_foreground = true;
+	pf->session = st.sid;
+	pf->foreground = st.tpgid > 0 ? st.tpgid : 0;
+	return 0;
+}
+
+/* What dump_orphan_state() saved, once the master is known to be in the
+ * dump after all. */
+static void drop_orphan_state(PtyFile *pf)
+{
+	if (!pf->orphan)
+		return;
+	pf->orphan = pf->has_session = pf->has_foreground = false;
+	pf->session = pf->foreground = 0;
+	free(pf->devpts);
+	pf->devpts = NULL;
+	if (pf->termios)
+		pty_termios__free_unpacked(pf->termios, NULL);
+	pf->termios = NULL;
+}
+
 static int dump_slave(const struct file_dump *d, PtyFile *pf)
 {
 	const struct fd_probe *p = d->p;
@@ -198,6 +253,12 @@ static int dump_slave(const struct file_dump *d, PtyFile *pf)
 	/* devpts gives slave N the device 136:N (minors are 20 bits); the
 	 * majors after 136 come from the days of 8-bit minors. */
 	pf->index = (major(p->st.st_rdev) - PTY_SLAVE_MAJOR_FIRST) * 256 + minor(p->st.st_rdev);
+	if (file_dump_orphan_pts(d)) {
+		pf->has_orphan = pf->orphan = true;
+		ret = dump_orphan_state(p, pf);
+		if (ret)
+			return ret;
+	}
 	ret = pty_queue_count(p->dup, &queued);
 	if (ret || !queued)
 		return ret;
@@ -234,26 +295,33 @@ static int pty_dump(const struct file_dump *d)
 	return ret;
 }
 
+/* A group without its master is kept with orphan_pts_master (its slaves
+ * carry the pair's state); with the master, the slaves' copy goes. */
 static const char *pty_group_incomplete(FileEntry *const *members, size_t n)
 {
 	size_t masters = 0;
 
 	for (size_t i = 0; i < n; i++)
 		masters += members[i]->pty->master;
-	if (!masters)
-		return "its pty's master (/dev/ptmx) is not held by any process of the dump: a "
-		       "terminal whose master is outside is not supported, as a container's "
-		       "terminal whose master is the runtime's (runc's \"terminal\": true, "
-		       "criu's orphan_pts_master); the shell's terminal is restored with "
-		       "-j/--shell-job";
-	return NULL;
+	if (masters) {
+		for (size_t i = 0; i < n; i++)
+			drop_orphan_state(members[i]->pty);
+		return NULL;
+	}
+	if (n && members[0]->pty->orphan)
+		return NULL;
+	return "its pty's master (/dev/ptmx) is not held by any process of the dump: a "
+	       "terminal whose master is outside is kept only with criu's orphan_pts_master, "
+	       "which a container runtime sets for its terminal (runc's \"terminal\": true) "
+	       "and which hands the restored pair's master back to it; the shell's terminal "
+	       "is restored with -j/--shell-job";
 }
 
 static bool pty_restores_ctty(const FileEntry *e, dev_t ctty, pid_t sid)
 {
 	const PtyFile *pf = e->pty;
 
-	return pf->master && pf->has_session && pf->session == sid &&
+	return (pf->master || pf->orphan) && pf->has_session && pf->session == sid &&
 	       ctty == makedev(PTY_SLAVE_MAJOR_FIRST, pf->index);
 }
 
@@ -262,24 +330,29 @@ static bool pty_restores_ctty(const FileEntry *e, dev_t ctty, pid_t sid)
 static int pty_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
 {
 	const PtyFile *pf = f->e->pty;
-	size_t masters = 0, slaves = 0;
+	/* The pair's state: the master's, or an orphan slave's. */
+	bool carrier = pf->master || pf->orphan;
+	size_t masters = 0, slaves = 0, orphans = 0;
 
 	if (pf->index >= PTY_INDEX_MAX) {
 		load_err(img, f, "pty index %u is out of range", pf->index);
 		return -EBADMSG;
 	}
-	if (pf->master != (pf->termios != NULL) ||
-	    (pf->master && !pty_termios_valid(pf->termios))) {
-		load_err(img, f, "the pty's termios are %s", pf->master ? "invalid" : "not the "
+	if (pf->master && pf->orphan) {
+		load_err(img, f, "a master marked as an orphan slave");
+		return -EBADMSG;
+	}
+	if (carrier != (pf->termios != NULL) || (carrier && !pty_termios_valid(pf->termios))) {
+		load_err(img, f, "the pty's termios are %s", carrier ? "invalid" : "not the "
 			 "master's to carry");
 		return -EBADMSG;
 	}
-	if (!pf->master && (pf->has_session || pf->has_packet_mode || pf->has_locked ||
-			    pf->has_slave_closed)) {
+	if (!pf->master && ((pf->has_session && !pf->orphan) || pf->has_packet_mode ||
+			    pf->has_locked || pf->has_slave_closed)) {
 		load_err(img, f, "a slave carries the pair's state");
 		return -EBADMSG;
 	}
-	if (pf->devpts && (!pf->master || pf->devpts[0] != '/' || strstr(pf->devpts, ".."))) {
+	if (pf->devpts && (!carrier || pf->devpts[0] != '/' || strstr(pf->devpts, ".."))) {
 		load_err(img, f, "devpts instance '%s': an absolute path without .., of a master",
 			 pf->devpts);
 		return -EBADMSG;
@@ -306,8 +379,15 @@ static int pty_check(const struct image_dir *dir, struct files_image *img, struc
 		}
 		masters += m->e->pty->master;
 		slaves += !m->e->pty->master;
+		orphans += m->e->pty->orphan;
 	}
-	if (masters != 1) {
+	/* An orphan group is its slaves alone, each of them marked. */
+	if (orphans && (masters || orphans != slaves)) {
+		load_err(img, f, "pty %u has %zu orphan slaves among %zu slaves and %zu masters",
+			 pf->index, orphans, slaves, masters);
+		return -EBADMSG;
+	}
+	if (masters != 1 && !orphans) {
 		load_err(img, f, "its group has %zu masters of pty %u", masters, pf->index);
 		return -EBADMSG;
 	}
@@ -327,7 +407,10 @@ static bool pty_made_before_tree(const struct files_image *img, const struct fil
 	for (size_t i = 0; i < img->nr_files; i++) {
 		const struct file_obj *m = &img->files[i];
 
-		if (m->group == f->group && m->e->pty->master && m->e->pty->has_session)
+		if (m->group == f->group && m->e->pty->has_session)
+			return true;
+		/* Its master goes to the caller from cryo's process. */
+		if (m->group == f->group && m->e->pty->orphan)
 			return true;
 	}
 	return false;

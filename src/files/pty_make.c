@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,9 @@
 #include <unistd.h>
 
 #include "files/kind.h"
+#include "files/files.h"
 #include "files/pty.h"
-
-/* How many masters one restore may open to reach an index: the kernel's
- * default kernel.pty.max. */
-#define PTY_OPEN_TRIES 4096
+#include "ns/ns.h"
 
 /* The master of @f's group, and its index in @members, or NULL. */
 static const struct file_obj *master_of(const struct file_obj *const *members, size_t n,
@@ -45,75 +44,62 @@ static const char *instance(const struct restore_ctx *r, const struct file_obj *
 	return f->e->pty->devpts;
 }
 
-/*
- * The kernel gives a new master the lowest free index and has no call to
- * ask for one: masters are opened, and held, until the saved index comes
- * up; the others are closed again. An index taken now fails the restore,
- * naming it, before anything is made.
- */
+/* The master held since a bind of the pair's slave was made (the mounts
+ * come first: runc's /dev/console), for @index in the instance at @devpts;
+ * -1: none. */
+static int held_master(const struct restore_ctx *r, const char *devpts, unsigned int index)
+{
+	struct stat st;
+
+	if (!r->env || !r->env->nr_held_ptys || stat(devpts, &st))
+		return -1;
+	for (size_t i = 0; i < r->env->nr_held_ptys; i++) {
+		const struct ns_held_pty *h = &r->env->held_ptys[i];
+
+		if (h->index == index && h->devpts == st.st_dev && h->fd >= 0)
+			return h->fd;
+	}
+	return -1;
+}
+
+/* The master of a new pty at the saved index (ns_devpts_open_index()). An
+ * index taken now fails the restore, naming it, before anything is made. */
 static int open_at_index(struct restore_ctx *r, const struct file_obj *f, unsigned int index)
 {
 	const char *devpts = instance(r, f);
-	char slave[PATH_MAX], ptmx[PATH_MAX];
-	int *held = calloc(PTY_OPEN_TRIES, sizeof(*held));
-	size_t nr = 0;
-	int fd = -1, ret = 0, waits = 0;
+	char slave[PATH_MAX + 16], ptmx[PATH_MAX + 16], in_root[PATH_MAX];
+	unsigned int got = 0;
 	struct stat st;
+	int fd;
 
+	/* Below the tree's own root (a container's), where its instance is. */
+	if (r->env && r->env->root_fd >= 0 && devpts[0] == '/') {
+		snprintf(in_root, sizeof(in_root), "/proc/self/fd/%d%s", r->env->root_fd, devpts);
+		devpts = in_root;
+	}
+	fd = held_master(r, devpts, index);
+	if (fd >= 0) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, r->high);
+		if (fd < 0)
+			restore_err(r, f, "cannot copy the master of pty %u: %s", index,
+				    strerror(errno));
+		return fd < 0 ? -errno : fd;
+	}
 	snprintf(slave, sizeof(slave), "%s/%u", devpts, index);
 	/* /dev/ptmx for the usual instance, so that the master's link reads
 	 * as it did. */
-	snprintf(ptmx, sizeof(ptmx), "%s", strcmp(devpts, "/dev/pts") ? devpts : "/dev");
-	strncat(ptmx, "/ptmx", sizeof(ptmx) - strlen(ptmx) - 1);
-	if (!held) {
-		restore_err(r, f, "out of memory");
-		return -ENOMEM;
-	}
+	snprintf(ptmx, sizeof(ptmx), "%s/ptmx", strcmp(devpts, "/dev/pts") ? devpts : "/dev");
 	if (!lstat(slave, &st)) {
 		restore_err(r, f, "pty index %u is taken: %s exists", index, slave);
-		ret = -EEXIST;
+		return -EEXIST;
 	}
-	while (!ret) {
-		unsigned int got;
-		int m = open(ptmx, (f->e->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
-
-		if (m < 0) {
-			ret = -errno;
-			restore_err(r, f, "cannot open %s for pty %u: %s", ptmx, index,
-				    strerror(errno));
-			break;
-		}
-		if (ioctl(m, TIOCGPTN, &got)) {
-			ret = -errno;
-			close(m);
-			restore_err(r, f, "cannot read the index of a new pty: %s", strerror(-ret));
-			break;
-		}
-		if (got == index) {
-			fd = m;
-			break;
-		}
-		/* A pty just closed gives its index back a moment later. */
-		if (got > index && waits++ < 100) {
-			close(m);
-			while (nr)
-				close(held[--nr]);
-			usleep(10 * 1000);
-			continue;
-		}
-		if (got > index || nr == PTY_OPEN_TRIES) {
-			close(m);
-			restore_err(r, f, "pty index %u cannot be had: the kernel gave %u (taken "
-				    "meanwhile, or beyond kernel.pty.max)", index, got);
-			ret = -EEXIST;
-			break;
-		}
-		held[nr++] = m;
-	}
-	while (nr)
-		close(held[--nr]);
-	free(held);
-	return ret ? ret : fd;
+	fd = ns_devpts_open_index(ptmx, index, f->e->flags & O_ACCMODE, &got);
+	if (fd == -EEXIST)
+		restore_err(r, f, "pty index %u cannot be had: the kernel gave %u (taken "
+			    "meanwhile, or beyond kernel.pty.max)", index, got);
+	else if (fd < 0)
+		restore_err(r, f, "cannot open %s for pty %u: %s", ptmx, index, strerror(-fd));
+	return fd;
 }
 
 /* The object of @f's id whose saved bytes are loaded: the process's own,
@@ -217,6 +203,54 @@ static int make_state(struct restore_ctx *r, const struct file_obj *const *membe
 	return ret;
 }
 
+/* A pair whose master was outside the dump (orphan_pts_master): made at
+ * the saved index with the first slave's copy of its state, its slaves
+ * opened, and its master handed to the caller (runc passes it on to the
+ * console socket) and closed here. */
+static int create_orphan(struct restore_ctx *r, const struct file_obj *const *members, size_t n,
+			 int *fds)
+{
+	const struct file_obj *f = members[0];
+	const PtyFile *pf = f->e->pty;
+	int master, zero = 0, ret = 0;
+	bool input_done = false;
+
+	if (!r->env || !r->env->pts_master) {
+		restore_err(r, f, "pty %u was a terminal whose master was outside the dump (a "
+			    "container runtime's, saved with orphan_pts_master): only a restore "
+			    "through cryo swrk with orphan_pts_master and notify_scripts, which "
+			    "hands the new master to the caller, can make it again", pf->index);
+		return -EOPNOTSUPP;
+	}
+	master = open_at_index(r, f, pf->index);
+	if (master < 0)
+		return master;
+	if (ioctl(master, TIOCSPTLCK, &zero))
+		ret = -errno;
+	if (!ret)
+		ret = pty_termios_set(master, pf->termios);
+	for (size_t i = 0; i < n && !ret; i++) {
+		fds[i] = open_slave(master, members[i]->e->flags);
+		ret = fds[i] < 0 ? fds[i] : 0;
+	}
+	/* Every open of the slave carries the same bytes: queued once. */
+	for (size_t i = 0; i < n && !ret && !input_done; i++) {
+		if (!members[i]->e->pty->data_size)
+			continue;
+		ret = push_saved(r, members[i], fds[i], fds[i]);
+		input_done = true;
+	}
+	for (size_t i = 0; i < n && !ret; i++)
+		if (members[i]->e->pty->exclusive && ioctl(fds[i], TIOCEXCL))
+			ret = -errno;
+	if (ret)
+		restore_err(r, f, "cannot make pty %u again: %s", pf->index, strerror(-ret));
+	else
+		ret = r->env->pts_master(master, r->env->pts_master_arg);
+	close(master);
+	return ret;
+}
+
 int pty_create_group(struct restore_ctx *r, const struct file_obj *const *members, size_t n,
 		     int *fds)
 {
@@ -224,6 +258,15 @@ int pty_create_group(struct restore_ctx *r, const struct file_obj *const *member
 	const struct file_obj *mf = master_of(members, n, &at);
 	int zero = 0, ret;
 
+	if (!mf && n && members[0]->e->pty->orphan) {
+		ret = create_orphan(r, members, n, fds);
+		for (size_t i = 0; ret && i < n; i++)
+			if (fds[i] >= 0) {
+				close(fds[i]);
+				fds[i] = -1;
+			}
+		return ret;
+	}
 	if (!mf) {
 		restore_err(r, members[0], "its pty has no master");
 		return -EBADMSG;
@@ -253,8 +296,15 @@ int pty_take_terminal(const struct files_image *img, const struct file_obj *f, i
 	const PtyFile *m = f->e->pty;
 	int slave = -1, zero = 0, one = 1, ret = 0;
 
-	if (!m->master || !m->has_session || m->session != sid)
+	if (!m->has_session || m->session != sid)
 		return 0;
+	/* An orphan slave: the caller holds the master. */
+	if (m->orphan) {
+		if (ioctl(fd, TIOCSCTTY, 0))
+			return pr_errno_ret("restore: pid %d: cannot take pty %u as the controlling "
+					    "terminal of its session", img->pid, m->index);
+		return 0;
+	}
 	/* Through a new open of the slave, as a prepared one may be none of
 	 * the session leader's; a locked pty is unlocked for the moment. */
 	if (m->locked && ioctl(fd, TIOCSPTLCK, &zero))
@@ -279,12 +329,20 @@ int pty_set_foreground(const struct files_image *img, const struct file_obj *f, 
 {
 	const PtyFile *m = f->e->pty;
 	pid_t pgrp = m->foreground;
+	sigset_t ttou, old;
+	int ret = 0;
 
-	if (!m->master || !m->has_session || m->session != sid || !pgrp)
+	if (!m->has_session || m->session != sid || !pgrp)
 		return 0;
-	/* Through the master: the caller's controlling terminal is the slave. */
+	/* Through the master: the caller's controlling terminal is the slave.
+	 * Through an orphan slave, the leader's own terminal, with SIGTTOU
+	 * blocked: the leader may not be in the foreground group. */
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
 	if (ioctl(fd, TIOCSPGRP, &pgrp))
-		return pr_errno_ret("restore: pid %d: cannot make group %d the foreground of pty %u",
-				    img->pid, pgrp, m->index);
-	return 0;
+		ret = pr_errno_ret("restore: pid %d: cannot make group %d the foreground of pty %u",
+				   img->pid, pgrp, m->index);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return ret;
 }

@@ -244,6 +244,8 @@ int files_restore(const struct files_image *img, const struct files_prepared *pr
 				   r.high - 1);
 	if (!ret)
 		ret = install_all(&r);
+	if (!ret)
+		ret = restore_kept_ready(&r);
 	/* Left over only when the restore failed. */
 	restore_ctx_release(&r);
 	if (!ret)
@@ -278,7 +280,12 @@ static int open_mapping(struct restore_ctx *r, struct files_mapping *m)
 		from = h->fd;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", from);
-	fd = open(path, (m->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+	/* A socket (a packet socket's rings) cannot be opened again: its
+	 * own open file is mapped. */
+	if (f->e->kind == FILE_ENTRY__KIND__PACKET_SOCKET)
+		fd = fcntl(from, F_DUPFD_CLOEXEC, 0);
+	else
+		fd = open(path, (m->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		restore_err(r, f, "cannot open it for the mapping %#llx-%#llx (%s): %s",
 			    (unsigned long long)m->start, (unsigned long long)m->end, path,

@@ -76,7 +76,7 @@ static const char *guards_problem(const Vma *v)
 		return "guard regions are not start and end pairs";
 	if (v->n_guards && (v->kind == VMA__KIND__SYSV_SHM || v->kind == VMA__KIND__VDSO ||
 			    v->kind == VMA__KIND__VVAR || v->kind == VMA__KIND__VVAR_VCLOCK ||
-			    v->kind == VMA__KIND__VSYSCALL))
+			    v->kind == VMA__KIND__VSYSCALL || v->kind == VMA__KIND__PACKET_RING))
 		return "guard regions in a mapping of a kind that cannot have them";
 	for (size_t g = 0; g < v->n_guards; g += 2) {
 		uint64_t start = v->guards[g], end = v->guards[g + 1];
@@ -113,7 +113,7 @@ static const char *vma_problem(const Vma *v)
 {
 	bool shared = v->flags & MAP_SHARED;
 
-	if (v->kind < VMA__KIND__ANON || v->kind > VMA__KIND__AIO)
+	if (v->kind < VMA__KIND__ANON || v->kind > VMA__KIND__PACKET_RING)
 		return "unknown kind";
 	if (v->start % PS || v->end % PS)
 		return "not page-aligned";
@@ -136,6 +136,9 @@ static const char *vma_problem(const Vma *v)
 		return "shared, which its kind cannot be";
 	if (!shared && v->kind == VMA__KIND__SYSV_SHM)
 		return "SysV shared memory mapped private";
+	if (v->kind == VMA__KIND__PACKET_RING &&
+	    (!shared || v->pgoff || (v->flags & ~(uint32_t)(MAP_SHARED | MAP_NORESERVE))))
+		return "a packet ring not mapped shared from offset 0";
 	if ((v->flags & MAP_GROWSDOWN) && (shared || v->kind == VMA__KIND__HEAP ||
 					   is_kernel_kind(v->kind)))
 		return "MAP_GROWSDOWN, which its kind cannot have";

@@ -90,6 +90,7 @@ void vma_label(const Vma *vma, char *buf, size_t size)
 	case VMA__KIND__MEMFD: name = "memfd:"; break;
 	case VMA__KIND__SYSV_SHM: name = "SysV shm "; break;
 	case VMA__KIND__AIO: name = "[aio]"; break;
+	case VMA__KIND__PACKET_RING: name = "packet ring"; break;
 	default: break;
 	}
 	if (vma->anon_name)
@@ -282,6 +283,29 @@ static int classify_file(pid_t pid, const struct smaps_entry *e, bool shared_ano
 	return 0;
 }
 
+/* A socket's mapping: only a packet socket's rings can be mapped. The
+ * socket's object (its fd's) holds the rings' bytes; files/dump.c names
+ * it by inode. */
+static int classify_socket(pid_t pid, const struct smaps_entry *e, const char *label, Vma *v)
+{
+	struct mapped_file f;
+	int ret = stat_mapped_file(pid, e, label, &f);
+
+	if (ret)
+		return ret;
+	if (!(v->flags & MAP_SHARED) || e->pgoff) {
+		pr_err("dump: pid %d vma %s: a socket mapped private or from an offset: not "
+		       "supported", pid, label);
+		return -EOPNOTSUPP;
+	}
+	v->kind = VMA__KIND__PACKET_RING;
+	v->has_pgoff = v->has_file_dev = v->has_file_ino = true;
+	v->pgoff = 0;
+	v->file_dev = f.st.st_dev;
+	v->file_ino = f.st.st_ino;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	Vma__Kind kind;
@@ -377,6 +401,8 @@ static int vma_from_entry(pid_t pid, const struct smaps_entry *e, Vma *v)
 	}
 	if (name[0] == '/')
 		return classify_file(pid, e, false, label, v);
+	if (has_prefix(name, "socket:["))
+		return classify_socket(pid, e, label, v);
 	pr_err("dump: pid %d vma %s: unsupported kind of mapping", pid, label);
 	return -EOPNOTSUPP;
 

@@ -50,10 +50,12 @@ enum vma_pages {
 
 /* Whether @v maps a file object of files.img (Vma.file_id): a memfd, a
  * deleted file or shared anonymous memory, which have no path to map them
- * from at restore, so their inode is saved whole with the files. */
+ * from at restore, so their inode is saved whole with the files; or a
+ * packet socket's rings, saved with the socket. */
 static inline bool vma_has_file_object(const Vma *v)
 {
 	return v->kind == VMA__KIND__DELETED_FILE || v->kind == VMA__KIND__MEMFD ||
+	       v->kind == VMA__KIND__PACKET_RING ||
 	       (v->kind == VMA__KIND__ANON && (v->flags & MAP_SHARED));
 }
 
@@ -77,6 +79,8 @@ static inline enum vma_pages vma_pages(const Vma *vma)
 	case VMA__KIND__MEMFD:
 		return shared ? VMA_PAGES_NONE : VMA_PAGES_COW;
 	case VMA__KIND__SYSV_SHM:
+	/* A packet ring's bytes are saved with its socket (packet_ring.c). */
+	case VMA__KIND__PACKET_RING:
 		return VMA_PAGES_NONE;
 	case VMA__KIND__VDSO:
 	/* An AIO ring: its header and events, for the restorer to copy

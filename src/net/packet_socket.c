@@ -1,7 +1,7 @@
 /* The "packet socket" kind: AF_PACKET raw and datagram sockets (and the
  * old SOCK_PACKET ones) with their bound interface (saved by name) and
- * protocol, memberships, fanout group, classic filter and options. Rings
- * (mmap'd) and queued packets are refused by name. */
+ * protocol, memberships, fanout group, classic filter and options; its
+ * rings are packet_ring.c's. Queued packets are refused by name. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "files/kind.h"
 #include "net/internal.h"
+#include "net/packet_ring.h"
 #include "net/sock_diag.h"
 #include "net/sock_filter.h"
 
@@ -184,7 +185,7 @@ static int packet_dump(const struct file_dump *d)
 	struct sockaddr_ll local = { 0 };
 	socklen_t len = sizeof(local);
 	struct packet_diag_state *st;
-	int type, ret;
+	int type, version = 0, ret;
 	PacketSocket *s;
 	char who[96], c;
 
@@ -201,12 +202,6 @@ static int packet_dump(const struct file_dump *d)
 		pr_fd_err(p, "sock_diag does not show this packet socket (%s): is it in another "
 			  "network namespace?", strerror(-ret));
 		return ret == -ENOENT ? -ESRCH : ret;
-	}
-	if (st->rx_ring || st->tx_ring) {
-		pr_fd_err(p, "AF_PACKET with %s: not supported",
-			  st->tx_ring ? "a TX ring" : "an RX ring");
-		free(st);
-		return -EOPNOTSUPP;
 	}
 	/* A peek takes nothing out. A packet cannot be queued again without
 	 * sending it on the interface, to every other listener too. */
@@ -245,6 +240,10 @@ static int packet_dump(const struct file_dump *d)
 	ret = s->ifindex ? dump_ifname(p, s->ifindex, &s->ifname) : 0;
 	if (!ret)
 		ret = dump_memberships(p, st, s);
+	if (!ret && (st->rx_ring || st->tx_ring))
+		ret = sockopt_int(p->dup, SOL_PACKET, PACKET_VERSION, &version);
+	if (!ret && (st->rx_ring || st->tx_ring))
+		ret = packet_rings_dump(p, st, version, s);
 	free(st);
 	if (!ret && type != SOCK_PACKET)
 		ret = dump_fanout(p, s);
@@ -277,6 +276,15 @@ static const char *membership_problem(const PacketMembership *m)
 	return NULL;
 }
 
+/* The TPACKET version saved with the options (V1 when none was). */
+static int saved_version(const PacketSocket *s)
+{
+	for (size_t i = 0; i < s->n_packet_options; i++)
+		if (s->packet_options[i]->name == PACKET_VERSION)
+			return s->packet_options[i]->value;
+	return TPACKET_V1;
+}
+
 static const char *packet_problem(const PacketSocket *s)
 {
 	unsigned int mode = (s->fanout >> 16) & 0xff;
@@ -298,6 +306,8 @@ static const char *packet_problem(const PacketSocket *s)
 		return "a fanout mode cryo cannot restore";
 	if (filter_problem)
 		return filter_problem;
+	if (packet_rings_problem(s, saved_version(s)))
+		return packet_rings_problem(s, saved_version(s));
 	if (s->rcvtimeo_us > INT32_MAX * 1000000ull || s->sndtimeo_us > INT32_MAX * 1000000ull)
 		return "a timeout out of range";
 	for (size_t i = 0; i < s->n_memberships; i++) {
@@ -475,7 +485,7 @@ static int restore_fanout(struct restore_ctx *r, const struct file_obj *f, int f
 
 /* While the socket is made, a filter that takes nothing: once bound it
  * receives, and its own filter must apply from the first packet it keeps. */
-static int filter_nothing(int fd)
+int packet_filter_nothing(int fd)
 {
 	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog prog = { .len = 1, .filter = &drop };
@@ -499,6 +509,24 @@ static int restore_filter(struct restore_ctx *r, const struct file_obj *f, int f
 	return ret;
 }
 
+/* After the options (version, reserve), before bind(): see packet_ring.c. */
+static int restore_rings(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	const PacketSocket *s = f->e->packet_socket;
+	const char *what = "?";
+	int ret = packet_rings_restore(s, fd, saved_version(s), &what);
+
+	if (ret)
+		restore_err(r, f, "cannot set up %s again: %s", what, strerror(-ret));
+	return ret;
+}
+
+/* Its mapping is the rings, whole (the kernel maps nothing less). */
+static uint64_t packet_mapped_limit(const FileEntry *e)
+{
+	return e->packet_socket ? packet_rings_size(e->packet_socket) : 0;
+}
+
 static int packet_open(struct restore_ctx *r, const struct file_obj *f)
 {
 	const PacketSocket *s = f->e->packet_socket;
@@ -516,7 +544,7 @@ static int packet_open(struct restore_ctx *r, const struct file_obj *f)
 		restore_err(r, f, "cannot make a packet socket: %s", strerror(errno));
 		return -errno;
 	}
-	ret = filter_nothing(fd);
+	ret = packet_filter_nothing(fd);
 	if (ret) {
 		restore_err(r, f, "cannot attach a filter for the time it is made: %s",
 			    strerror(-ret));
@@ -525,6 +553,8 @@ static int packet_open(struct restore_ctx *r, const struct file_obj *f)
 	while (spkt && recv(fd, &c, 1, MSG_DONTWAIT | MSG_TRUNC) >= 0)
 		;
 	ret = restore_options(r, f, fd);
+	if (!ret)
+		ret = restore_rings(r, f, fd);
 	if (!ret)
 		ret = restore_bind(r, f, fd);
 	if (!ret)
@@ -555,5 +585,6 @@ const struct file_kind packet_socket_kind = {
 	.dump = packet_dump,
 	.check = packet_check,
 	.open = packet_open,
+	.mapped_limit = packet_mapped_limit,
 	.in_flight_ok = true,
 };

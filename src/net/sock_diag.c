@@ -465,9 +465,13 @@ static int packet_match(const struct nlmsghdr *h, void *arg)
 			break;
 		case PACKET_DIAG_RX_RING:
 			o->rx_ring = true;
+			if (len >= sizeof(o->rx_req))
+				memcpy(&o->rx_req, mnl_attr_get_payload(a), sizeof(o->rx_req));
 			break;
 		case PACKET_DIAG_TX_RING:
 			o->tx_ring = true;
+			if (len >= sizeof(o->tx_req))
+				memcpy(&o->tx_req, mnl_attr_get_payload(a), sizeof(o->tx_req));
 			break;
 		case PACKET_DIAG_FANOUT:
 			if (len >= 4) {

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <linux/netlink.h>
+#include <linux/packet_diag.h>
 
 /* Called for each SOCK_DIAG_BY_FAMILY reply of a dump; returns 0 to go on,
  * 1 to stop early (the rest of the dump is read and dropped), or -errno. */
@@ -82,6 +83,7 @@ struct packet_diag_state {
 	uint32_t copy_thresh;	/* PACKET_COPY_THRESH, which no getsockopt reads */
 	uint32_t flags;		/* PDI_RUNNING, ... */
 	bool rx_ring, tx_ring;	/* PACKET_RX_RING, PACKET_TX_RING set up */
+	struct packet_diag_ring rx_req, tx_req;	/* their geometry */
 	bool has_fanout;
 	uint32_t fanout;	/* id | type << 16 | flags << 24 */
 	size_t nr_members;	/* PACKET_ADD_MEMBERSHIP entries */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -122,4 +123,52 @@ int ns_devpts_mountpoint(dev_t dev, char **mountpoint)
 	if (table)
 		mnt_unref_table(table);
 	return ret;
+}
+
+/* How many masters one call may hold to reach an index: the kernel's
+ * default kernel.pty.max. */
+#define PTY_OPEN_TRIES 4096
+
+int ns_devpts_open_index(const char *ptmx, unsigned int index, int flags, unsigned int *got)
+{
+	_cleanup_free_ int *held = calloc(PTY_OPEN_TRIES, sizeof(*held));
+	size_t nr = 0;
+	int fd = -1, ret = 0, waits = 0;
+
+	if (!held)
+		return -ENOMEM;
+	while (!ret) {
+		int m = open(ptmx, flags | O_NOCTTY | O_CLOEXEC);
+
+		if (m < 0) {
+			ret = -errno;
+			break;
+		}
+		if (ioctl(m, TIOCGPTN, got)) {
+			ret = -errno;
+			close(m);
+			break;
+		}
+		if (*got == index) {
+			fd = m;
+			break;
+		}
+		/* A pty just closed gives its index back a moment later. */
+		if (*got > index && waits++ < 100) {
+			close(m);
+			while (nr)
+				close(held[--nr]);
+			usleep(10 * 1000);
+			continue;
+		}
+		if (*got > index || nr == PTY_OPEN_TRIES) {
+			close(m);
+			ret = -EEXIST;
+			break;
+		}
+		held[nr++] = m;
+	}
+	while (nr)
+		close(held[--nr]);
+	return ret ? ret : fd;
 }

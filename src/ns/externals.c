@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "ns/externals.h"
 
@@ -170,6 +171,51 @@ int ns_external_fd(const struct ns_externals *x, const char *key)
 	return -1;
 }
 
+int ns_join_add(struct ns_externals *x, const char *spec)
+{
+	static const char *const kinds[] = { "net", "ipc", "uts" };
+	const char *colon = strchr(spec, ':'), *path;
+	size_t len = colon ? (size_t)(colon - spec) : 0;
+	char proc[64], kind[8] = "";
+	bool known = false;
+	char *end;
+	long pid;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (len == strlen(kinds[i]) && !strncmp(spec, kinds[i], len))
+			known = true;
+	if (!colon || !colon[1] || !known) {
+		pr_err("--join-ns %s: cryo joins net, ipc or uts namespaces, given as NS:PATH or "
+		       "NS:PID (criu's user, mnt, time and cgroup ones are not supported)", spec);
+		return -EINVAL;
+	}
+	memcpy(kind, spec, len);
+	path = colon + 1;
+	if (strchr(path, ',')) {
+		pr_err("--join-ns %s: extra options are a user namespace's, which cryo does not "
+		       "join", spec);
+		return -EINVAL;
+	}
+	if (ns_join_path(x, kind)) {
+		pr_err("--join-ns %s: a %s namespace to join is given twice", spec, kind);
+		return -EINVAL;
+	}
+	pid = strtol(path, &end, 10);
+	if (!*end && pid > 0) {
+		snprintf(proc, sizeof(proc), "/proc/%ld/ns/%s", pid, kind);
+		path = proc;
+	} else if (path[0] != '/') {
+		pr_err("--join-ns %s: give an absolute path or a pid", spec);
+		return -EINVAL;
+	}
+	return add(x->join, &x->nr_join, kind, len, path, spec);
+}
+
+const char *ns_join_path(const struct ns_externals *x, const char *kind)
+{
+	return x ? find(x->join, x->nr_join, kind) : NULL;
+}
+
 static void free_list(struct ns_external *list, size_t *nr)
 {
 	for (size_t i = 0; i < *nr; i++) {
@@ -186,4 +232,5 @@ void ns_externals_free(struct ns_externals *x)
 	free_list(x->lower, &x->nr_lower);
 	free_list(x->net, &x->nr_net);
 	free_list(x->ns_fd, &x->nr_ns_fd);
+	free_list(x->join, &x->nr_join);
 }

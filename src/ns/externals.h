@@ -22,9 +22,12 @@ struct ns_externals {
 	/* net: a network namespace's inode (decimal) -> the key it is given
 	 * back under; ns_fd: a key -> the caller's namespace fd (fd: not
 	 * owned). */
-	  net[NS_EXTERNALS_MAX], ns_fd[NS_EXTERNALS_MAX], lower[NS_EXTERNALS_MAX];
+	  net[NS_EXTERNALS_MAX], ns_fd[NS_EXTERNALS_MAX], lower[NS_EXTERNALS_MAX],
+	/* join: a kind ("net", "ipc", "uts") -> the file of the namespace to
+	 * join at restore (--join-ns, RPC join_ns; ns/join.c). */
+	  join[4];
 	int ns_fd_fd[NS_EXTERNALS_MAX];
-	size_t nr_mnt, nr_veth, nr_net, nr_ns_fd, nr_lower;
+	size_t nr_mnt, nr_veth, nr_net, nr_ns_fd, nr_lower, nr_join;
 	/* A veth end outside that no spec names gets a free name (--clone:
 	 * the original's end keeps its own). */
 	bool veth_free_names;
@@ -49,5 +52,11 @@ const char *ns_external_net(const struct ns_externals *x, unsigned long long ino
 int ns_external_fd_add(struct ns_externals *x, const char *key, int fd);
 /* The fd given under @key, or -1. */
 int ns_external_fd(const struct ns_externals *x, const char *key);
+/* criu's --join-ns NS:PATH[,EXTRA] (@spec), or RPC join_ns (@spec built
+ * from it): net, ipc or uts, a path or a pid (/proc/PID/ns/NS), no extra
+ * options (those are a user namespace's); -EINVAL (logged) else. */
+int ns_join_add(struct ns_externals *x, const char *spec);
+/* The file of the namespace of @kind to join, or NULL. */
+const char *ns_join_path(const struct ns_externals *x, const char *kind);
 
 #endif

@@ -137,6 +137,16 @@ void ipc_ns_free(struct ipc_ns_set *set)
 	free(set);
 }
 
+void ipc_ns_forget(struct ipc_ns_set *set)
+{
+	if (!set || !set->img)
+		return;
+	pr_info("restore: the tree's IPC namespace and its objects are not made: it joins "
+		"another");
+	image_free(set->img);
+	set->img = NULL;
+}
+
 int ipc_ns_load(const struct image_dir *dir, struct ipc_ns_set **out)
 {
 	struct ipc_ns_set *set = calloc(1, sizeof(*set));

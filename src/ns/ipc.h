@@ -44,5 +44,8 @@ int ipc_ns_fill_next_ids(struct ipc_ns_set *set);
  * A failed restore's namespace dies with its last process. */
 void ipc_ns_leave(struct ipc_ns_set *set);
 void ipc_ns_free(struct ipc_ns_set *set);
+/* The tree joins an existing IPC namespace (--join-ns): its own, and the
+ * objects in it, are not made. */
+void ipc_ns_forget(struct ipc_ns_set *set);
 
 #endif

@@ -91,7 +91,10 @@ int mnt_enter_root(const struct mnt_set *set);
  * namespace: a /proc of that pid namespace, with the flags and options
  * (hidepid=, subset=pid, gid=) of the tree's own (@set may be NULL);
  * -errno, not logged. */
-int mnt_proc_mount(const struct mnt_set *set);
+int mnt_proc_mount(struct mnt_set *set);
+/* The pty masters mnt_restore() opened to bind a slave before the files'
+ * restore makes its pair (struct ns_held_pty); the set keeps them. */
+struct ns_held_pty *mnt_held_ptys(struct mnt_set *set, size_t *nr);
 /* For a tree left in cryo's pid namespace: says (a warning) that its
  * /proc's options are not made again, if it had any. */
 void mnt_proc_warn_kept(const struct mnt_set *set);

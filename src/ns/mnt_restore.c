@@ -34,6 +34,9 @@ struct mnt_set {
 	char **where;
 	const char *root;
 	const struct ns_externals *externals;	/* --external mnt[KEY]:PATH */
+	/* Masters of ptys made for a bind of their slave (hold_pty()). */
+	struct ns_held_pty *held;
+	size_t nr_held;
 };
 
 static const MountEntry *entry(const struct mnt_set *set, size_t i)
@@ -52,6 +55,10 @@ void mnt_free(struct mnt_set *set)
 	for (size_t i = 0; set->where && i < set->img->nr_records; i++)
 		free(set->where[i]);
 	free(set->where);
+	for (size_t i = 0; i < set->nr_held; i++)
+		if (set->held[i].fd >= 0)
+			close(set->held[i].fd);
+	free(set->held);
 	image_free(set->img);
 	free(set);
 }
@@ -256,7 +263,49 @@ static int set_propagation(const struct mnt_set *set, size_t i)
 	return 0;
 }
 
-static int make_one(const struct mnt_set *set, size_t i)
+/* A bind of a pty's slave of a devpts instance made here (runc binds the
+ * container's terminal on /dev/console), made before the pair is: the pty
+ * is opened at that index now, its master held for the files' restore
+ * (mnt_held_ptys()). 0 when @i is no such bind, else -errno (logged). */
+static int hold_pty(struct mnt_set *set, size_t i)
+{
+	const MountEntry *e = entry(set, i);
+	struct ns_held_pty *more;
+	unsigned int index, got = 0;
+	char ptmx[PATH_MAX], c;
+	struct stat st;
+	int fd;
+
+	for (size_t j = 0; j < i; j++) {
+		const MountEntry *o = entry(set, j);
+
+		if (o->id != e->bind_of || !o->fstype || strcmp(o->fstype, "devpts") ||
+		    strcmp(o->root, "/") || sscanf(e->root, "/%u%c", &index, &c) != 1)
+			continue;
+		snprintf(ptmx, sizeof(ptmx), "%s/ptmx", set->where[j]);
+		if (stat(set->where[j], &st))
+			return pr_errno_ret("restore: mount %u (%s): cannot reach its devpts at %s",
+					    e->id, e->mountpoint, set->where[j]);
+		fd = ns_devpts_open_index(ptmx, index, O_RDWR, &got);
+		if (fd < 0) {
+			pr_err("restore: mount %u (%s): cannot make pty %u to bind it: %s", e->id,
+			       e->mountpoint, index, fd == -EEXIST ? "its index is taken" :
+			       strerror(-fd));
+			return fd;
+		}
+		more = reallocarray(set->held, set->nr_held + 1, sizeof(*more));
+		if (!more) {
+			close(fd);
+			return -ENOMEM;
+		}
+		set->held = more;
+		set->held[set->nr_held++] = (struct ns_held_pty){ index, st.st_dev, fd };
+		return 1;
+	}
+	return 0;
+}
+
+static int make_one(struct mnt_set *set, size_t i)
 {
 	const MountEntry *e = entry(set, i);
 	_cleanup_free_ char *source = NULL;
@@ -271,8 +320,18 @@ static int make_one(const struct mnt_set *set, size_t i)
 			       e->mountpoint);
 			return -EBADMSG;
 		}
-		ret = mount(source, set->where[i], NULL, MS_BIND, NULL) ?
-			      fail(e, "bind the folder it shows") : 0;
+		bool bound = !mount(source, set->where[i], NULL, MS_BIND, NULL);
+
+		ret = 0;
+		/* A pty's slave exists once its pair does. */
+		if (!bound && errno == ENOENT && e->has_bind_of) {
+			ret = hold_pty(set, i);
+			bound = ret > 0 && !mount(source, set->where[i], NULL, MS_BIND, NULL);
+			if (!ret)
+				errno = ENOENT;
+		}
+		if (ret >= 0)
+			ret = bound ? 0 : fail(e, "bind the folder it shows");
 		if (ret)
 			pr_err("restore: mount %u (%s): bound from %s", e->id, e->mountpoint,
 			       source);
@@ -396,7 +455,13 @@ static const MountEntry *own_proc(const struct mnt_set *set)
 	return NULL;
 }
 
-int mnt_proc_mount(const struct mnt_set *set)
+struct ns_held_pty *mnt_held_ptys(struct mnt_set *set, size_t *nr)
+{
+	*nr = set ? set->nr_held : 0;
+	return set ? set->held : NULL;
+}
+
+int mnt_proc_mount(struct mnt_set *set)
 {
 	const MountEntry *e = own_proc(set);
 	unsigned long flags = e ? e->flags : MS_NOSUID | MS_NODEV | MS_NOEXEC;

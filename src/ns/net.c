@@ -276,6 +276,26 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out)
 	return 0;
 }
 
+/* Into the existing namespace @fd (@what: where it came from), the way back
+ * kept as for a new one. */
+static int enter_existing(struct net_ns_set *set, int fd, const char *what)
+{
+	set->back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (set->back < 0)
+		return pr_errno_ret("restore: cannot open cryo's own network namespace");
+	if (setns(fd, CLONE_NEWNET)) {
+		int ret = pr_errno_ret("restore: cannot enter the network namespace given as %s",
+				       what);
+
+		close(set->back);
+		set->back = -1;
+		return ret;
+	}
+	pr_info("restore: the tree's network namespace is the one given as %s (not made, not "
+		"filled)", what);
+	return 0;
+}
+
 /* The namespace the caller gives under the key the dump saved. */
 static int join_external(struct net_ns_set *set, const char *key,
 			 const struct ns_externals *externals)
@@ -291,19 +311,20 @@ static int join_external(struct net_ns_set *set, const char *key,
 		pr_err("restore: inherit_fd %s (fd %d): not a network namespace", key, fd);
 		return -EINVAL;
 	}
-	set->back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (set->back < 0)
-		return pr_errno_ret("restore: cannot open cryo's own network namespace");
-	if (setns(fd, CLONE_NEWNET)) {
-		int ret = pr_errno_ret("restore: cannot enter the network namespace given as %s",
-				       key);
+	return enter_existing(set, fd, key);
+}
 
-		close(set->back);
-		set->back = -1;
-		return ret;
-	}
-	pr_info("restore: the tree's network namespace is the one given as %s", key);
-	return 0;
+/* The namespace --join-ns (RPC join_ns) names (ns/join.c): joined whatever
+ * the dump saved, which is not made. */
+static int join_named(struct net_ns_set *set, const struct ns_externals *externals)
+{
+	int fd = ns_join_open(externals, "net", CLONE_NEWNET), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = enter_existing(set, fd, ns_join_path(externals, "net"));
+	close(fd);
+	return ret;
 }
 
 int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
@@ -314,6 +335,8 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 	bool up;
 	int ret;
 
+	if (set && ns_join_path(externals, "net"))
+		return join_named(set, externals);
 	if (!set || (!set->img && !set->empty))
 		return 0;
 	ns = set->img ? (const NetNs *)set->img->records[0].msg : NULL;

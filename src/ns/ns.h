@@ -149,6 +149,18 @@ int ns_time_dump(pid_t pid, struct image_dir *dir);
 int ns_time_load(const struct image_dir *dir, struct ns_own *own);
 int ns_time_make(const struct ns_own *own);
 
+/* ---- joining existing namespaces (join.c) ----------------------------------- */
+
+struct ns_externals;
+/* Whether @fd is a namespace of @type (CLONE_NEW*); -EINVAL (logged,
+ * naming @what) if not. */
+int ns_join_check(int fd, int type, const char *what);
+/* An fd of the namespace of @kind (of @type) to join, checked; -ENOENT
+ * when none is to be joined; another -errno (logged) on failure. */
+int ns_join_open(const struct ns_externals *x, const char *kind, int type);
+/* Enters it: 1 when joined, 0 when none is to be, -errno (logged). */
+int ns_join_enter(const struct ns_externals *x, const char *kind, int type);
+
 /* ---- a clone's devpts instance (devpts.c) ---------------------------------- */
 
 /* A new devpts instance (ptmxmode=0666), detached: its mount fd, or
@@ -162,6 +174,20 @@ int ns_devpts_attach(int mnt);
 /* The mount point (to free) of the first mount of devpts instance @dev
  * showing its root, in the caller's mount namespace; -ENOENT: none. */
 int ns_devpts_mountpoint(dev_t dev, char **mountpoint);
+/* The kernel gives a new master the lowest free index and has no call to
+ * ask for one: opens @ptmx (with @flags, O_NOCTTY, O_CLOEXEC), holding
+ * the masters it gets, until one has @index; the others are closed again.
+ * The master, -EEXIST when the index is taken or beyond reach (*@got: the
+ * index the kernel gave last), or -errno of open or ioctl; not logged. */
+int ns_devpts_open_index(const char *ptmx, unsigned int index, int flags, unsigned int *got);
+/* A pty master held since a bind of its slave was made before the pty's
+ * pair was (runc's /dev/console, before the container's terminal): the
+ * files' restore takes it for the pair at that index (mnt_held_ptys()). */
+struct ns_held_pty {
+	unsigned int index;
+	dev_t devpts;		/* its instance */
+	int fd;
+};
 
 /* ---- pids across namespaces (pids.c) -------------------------------------- */
 

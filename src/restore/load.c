@@ -395,6 +395,12 @@ void restore_unload(struct restore_set *rs)
 		free(rs->externals.mnt[i].key);
 		free(rs->externals.mnt[i].val);
 	}
+	/* The namespaces' inherit_fd keys are the set's own too. */
+	for (size_t i = 0; i < rs->externals.nr_ns_fd; i++) {
+		free(rs->externals.ns_fd[i].key);
+		free(rs->externals.ns_fd[i].val);
+	}
+	rs->externals.nr_ns_fd = 0;
 	ipc_ns_free(rs->ipc_ns);
 	net_ns_free(rs->net_ns);
 	ns_user_free(rs->userns);

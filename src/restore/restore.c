@@ -34,6 +34,7 @@
 #include "ns/mnt.h"
 #include "ns/net.h"
 #include "ns/ns.h"
+#include "task/task.h"
 #include "ns/user.h"
 #include "restore/family.h"
 #include "restore/restore.h"
@@ -153,6 +154,8 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 		ret = lift_fd(&rs->files_env.root_fd, base);
 	for (size_t i = 0; !ret && i < rs->files_env.nr_pipes; i++)
 		ret = lift_fd(&rs->files_env.pipes[i].fd, base);
+	for (size_t i = 0; !ret && i < rs->files_env.nr_held_ptys; i++)
+		ret = lift_fd(&rs->files_env.held_ptys[i].fd, base);
 	if (!ret)
 		ret = prepare_files(rs);
 	for (int i = 0; i < 3 && !ret; i++)
@@ -517,6 +520,28 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 		rs->files_env.pipes[rs->files_env.nr_pipes++] =
 			(struct files_inherited_pipe){ .ino = ino, .fd = opts->inherit_fd[i].fd };
 	}
+	/* LSM labels: the caller's for every task, else each task's saved one. */
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
+		const TaskCore *core = rs->tasks[i].core;
+		const char *label = opts->lsm_profile ? opts->lsm_profile :
+				    core && core->creds ? core->creds->lsm_profile : NULL;
+
+		if (rs->tree.tasks[i].state == TREE_ALIVE && label && *label)
+			ret = lsm_label_check_settable(rs->tasks[i].pid, label, opts->lsm_profile);
+	}
+	/* Namespaces joined (--join-ns): cryo enters them, and the tree is
+	 * born there; the network one is net_ns_make()'s. */
+	if (!ret)
+		ret = ns_join_enter(&rs->externals, "uts", CLONE_NEWUTS);
+	if (ret > 0)
+		rs->own_ns.uts = false;
+	if (ret >= 0)
+		ret = ns_join_enter(&rs->externals, "ipc", CLONE_NEWIPC);
+	if (ret > 0)
+		ipc_ns_forget(rs->ipc_ns);
+	ret = ret > 0 ? 0 : ret;
+	rs->files_env.pts_master = opts->pts_master;
+	rs->files_env.pts_master_arg = opts->notify_arg;
 	if (opts->empty_ns & CLONE_NEWNET)
 		net_ns_make_empty(rs->net_ns);
 	if (!ret && mnt_has_below_proc(rs->mnts) && !restore_root_is_pid_ns_init(rs)) {
@@ -606,6 +631,7 @@ int cmd_restore(const struct cryo_opts *opts)
 		progress_stop(&st);
 		return 1;
 	}
+	rs.files_env.held_ptys = mnt_held_ptys(rs.mnts, &rs.files_env.nr_held_ptys);
 	st.tasks_all = count_alive(&rs.tree);
 	st.bytes_total = bytes_to_restore(&rs);
 	/* Orphans of a failed restore come back to cryo to be reaped. */

@@ -23,27 +23,23 @@ struct notify_ctx {
 	pid_t root;		/* the root's pid, as the last notification said */
 };
 
-/* Sends one notification and waits for the client's ack, as criu does. */
-static int notify_client(const char *action, pid_t pid, void *arg)
+/* Sends one notification, with @fd attached when >= 0, and waits for the
+ * client's ack, as criu does. */
+static int notify_send(struct notify_ctx *ctx, const char *action, pid_t pid, int fd)
 {
-	struct notify_ctx *ctx = arg;
 	CriuResp resp = CRIU_RESP__INIT;
 	CriuNotify note = CRIU_NOTIFY__INIT;
 	ProtobufCMessage *msg;
 	CriuReq *ack;
 	int ret;
 
-	if (pid > 0)
-		ctx->root = pid;
-	if (!ctx->forward)
-		return 0;
 	resp.type = CRIU_REQ_TYPE__NOTIFY;
 	resp.success = true;
 	resp.notify = &note;
 	note.script = (char *)action;
 	note.has_pid = pid > 0;
 	note.pid = pid;
-	ret = rpc_send(ctx->conn->sk, &resp.base, -1);
+	ret = rpc_send(ctx->conn->sk, &resp.base, fd);
 	if (ret) {
 		pr_err("cannot send notification %s: %s", action, strerror(-ret));
 		return ret;
@@ -64,6 +60,22 @@ static int notify_client(const char *action, pid_t pid, void *arg)
 					"reported a failure");
 	protobuf_c_message_free_unpacked(msg, NULL);
 	return ret;
+}
+
+static int notify_client(const char *action, pid_t pid, void *arg)
+{
+	struct notify_ctx *ctx = arg;
+
+	if (pid > 0)
+		ctx->root = pid;
+	return ctx->forward ? notify_send(ctx, action, pid, -1) : 0;
+}
+
+/* orphan_pts_master: the master of the pair made for the container's
+ * terminal goes to the client (runc passes it on to its console socket). */
+static int send_pts_master(int fd, void *arg)
+{
+	return notify_send(arg, "orphan-pts-master", 0, fd);
 }
 
 /* While a request runs, cryo's stderr (where every error goes) is a memfd,
@@ -160,6 +172,10 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 	ctx.forward = a->forward_notify;
 	a->opts.notify = notify_client;
 	a->opts.notify_arg = &ctx;
+	/* As criu: the master goes out as a notification, so only to a client
+	 * that takes them. */
+	if (!dump && a->opts.orphan_pts_master && ctx.forward)
+		a->opts.pts_master = send_pts_master;
 	ret = capture_start(&cap);
 	if (ret) {
 		snprintf(errmsg, RPC_ERRMSG_MAX, "%s: cannot capture cryo's errors: %s",

@@ -29,6 +29,10 @@ static const char *const handled[] = {
 	"evasive_devices",
 	/* Veth ends whose peers are outside: --external veth[IN]:OUT. */
 	"veths",
+	/* --join-ns (net, ipc, uts). */
+	"join_ns",
+	/* Checked at restore against the host's LSMs (task/lsm.c). */
+	"lsm_profile",
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
 	"network_lock", "config_file", "ghost_limit",
@@ -42,9 +46,6 @@ static const struct {
 	const char *name;
 	const char *why;
 } reasons[] = {
-	{ "join_ns", "joining namespaces is not supported yet (runc sends it for a namespace "
-		     "given by path in config.json)" },
-	{ "lsm_profile", "LSM profiles are not set at restore yet" },
 	{ "lsm_mount_context", "LSM mount contexts are not set at restore yet" },
 	{ "lazy_pages", "lazy restore is not available through RPC yet (cryo restore --lazy-pages)" },
 	{ "ps", "the page server is not supported" },
@@ -354,6 +355,13 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 	if (dump && o->freeze_cgroup && *o->freeze_cgroup)
 		c->freeze_cgroup = o->freeze_cgroup;
 	c->empty_ns = o->has_empty_ns ? o->empty_ns : 0;
+	c->orphan_pts_master = o->has_orphan_pts_master && o->orphan_pts_master;
+	/* criu reads it at restore; a dump has no label to set. */
+	if (!dump && o->lsm_profile && *o->lsm_profile)
+		c->lsm_profile = o->lsm_profile;
+	else if (dump && o->lsm_profile && *o->lsm_profile)
+		return fail(why, len, -EINVAL, "option lsm_profile: a restore option (the label "
+			    "the restored tasks get), not a dump's");
 	for (size_t i = 0; i < o->n_ext_mnt; i++) {
 		c->ext_mnt[i].key = o->ext_mnt[i]->key;
 		c->ext_mnt[i].val = o->ext_mnt[i]->val;
@@ -383,6 +391,21 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 			return fail(why, len, -EINVAL, "option veths: %s: each end a device name "
 				    "(at most %d characters, no '/', ' ' or ':')", spec,
 				    IFNAMSIZ - 1);
+	}
+	/* As criu: namespaces are joined at restore; a dump has none to join. */
+	if (dump && o->n_join_ns)
+		return fail(why, len, -EINVAL, "option join_ns: namespaces are joined at restore, "
+			    "not at dump");
+	for (size_t i = 0; !dump && i < o->n_join_ns; i++) {
+		char spec[PATH_MAX + 64];
+		const JoinNamespace *j = o->join_ns[i];
+
+		snprintf(spec, sizeof(spec), "%s:%s%s%s", j->ns ? j->ns : "",
+			 j->ns_file ? j->ns_file : "", j->extra_opt && *j->extra_opt ? "," : "",
+			 j->extra_opt && *j->extra_opt ? j->extra_opt : "");
+		if (ns_join_add(&c->externals, spec))
+			return fail(why, len, -EOPNOTSUPP, "option join_ns: '%s': cryo joins net, ipc "
+				    "and uts namespaces given by path, without extra options", spec);
 	}
 	/* Processes placed by the mode go below the cgroup runc put cryo in. */
 	for (size_t i = 0; !dump && i < o->n_cg_root; i++)

@@ -16,6 +16,7 @@
 #include "common/procfs.h"
 #include "common/textfile.h"
 #include "task/internal.h"
+#include "task/task.h"
 
 int proc_read(pid_t pid, const char *name, char **text)
 {
@@ -164,6 +165,10 @@ static int dump_status(pid_t pid, TaskCore *core)
 	creds__init(core->creds);
 	prctl_state__init(core->prctl);
 	ret = parse_creds(buf, core->creds);
+	if (ret == -ENOMEM)
+		return ret;
+	if (!ret)
+		ret = lsm_label_dump(pid, core->creds);
 	if (ret == -ENOMEM)
 		return ret;
 	if (!ret && (!status_field(buf, "Umask") ||

@@ -87,4 +87,13 @@ int task_restore_seccomp(struct inj_task *task, const TaskCore *core, const pid_
  * login uid, which only a task may set for itself (CAP_AUDIT_CONTROL). */
 int task_restore_loginuid(const TaskCore *core);
 
+/* lsm.c: the LSM label of @pid (/proc/PID/attr/current) into
+ * @creds->lsm_profile; nothing where no LSM labels processes, or for
+ * AppArmor's "unconfined". */
+int lsm_label_dump(pid_t pid, Creds *creds);
+/* At restore, for the label @pid gets (@given: the caller's lsm_profile,
+ * else the saved one): -EOPNOTSUPP, naming the reason, as cryo sets none
+ * yet; where no LSM labels processes the reason says so. */
+int lsm_label_check_settable(pid_t pid, const char *label, bool given);
+
 #endif

@@ -231,6 +231,20 @@ static int check_sigactions(const struct where *w, const TaskCore *core)
 	return 0;
 }
 
+/* An LSM label as dump saves it (task/lsm.c): not empty, printable, below
+ * the 4096 bytes /proc's attr files give. */
+static bool lsm_label_valid(const char *label)
+{
+	size_t len = strlen(label);
+
+	if (!len || len >= 4096)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)label[i] < 0x20 || label[i] == 0x7f)
+			return false;
+	return true;
+}
+
 static int check_creds(const struct where *w, const Creds *c)
 {
 	const uint32_t ids[] = { c->uid, c->euid, c->suid, c->fsuid,
@@ -254,6 +268,8 @@ static int check_creds(const struct where *w, const Creds *c)
 			       (unsigned long long)c->cap_ambient);
 	if (c->securebits & ~SECUREBITS_KNOWN)
 		return invalid(w, "creds: unknown securebits %#x", c->securebits);
+	if (c->lsm_profile && !lsm_label_valid(c->lsm_profile))
+		return invalid(w, "creds: the LSM label is empty, too long or not printable");
 	return 0;
 }
 

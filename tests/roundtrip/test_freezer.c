@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -129,19 +130,26 @@ static void enter_cgroup(void *arg)
 
 /* Runs in the program's child: it moves into the cgroup and holds an fd
  * that cryo refuses to dump. */
-/* How cryo refuses the socket below: a packet socket with an RX ring. */
-#define PACKET_REFUSED "AF_PACKET with an RX ring: not supported"
+/* How cryo refuses the socket below: a packet socket with a TX ring whose
+ * every frame was written and none waits to be sent. */
+#define PACKET_REFUSED "TX ring gone round with every frame sent"
 
 static void enter_cgroup_with_a_packet_socket(void *arg)
 {
 	struct tpacket_req req = { .tp_block_size = 4096, .tp_block_nr = 1,
 				   .tp_frame_size = 2048, .tp_frame_nr = 2 };
+	struct tpacket_hdr *mem;
 	int fd;
 
 	enter_cgroup(arg);
 	fd = socket(AF_PACKET, SOCK_RAW, 0);
-	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)))
 		_exit(125);
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		_exit(125);
+	mem->tp_len = ((struct tpacket_hdr *)((char *)mem + 2048))->tp_len = 60;
+	munmap(mem, 4096);
 }
 
 static bool log_has(const char *img, const char *what)

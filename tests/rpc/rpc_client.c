@@ -66,19 +66,24 @@ bool swrk_send(struct swrk *s, const CriuReq *req)
 	return ret ? fail_why("sending a request: %s", strerror(-ret)) : true;
 }
 
-CriuResp *swrk_recv(struct swrk *s)
+CriuResp *swrk_recv_fd(struct swrk *s, int *fd)
 {
 	ProtobufCMessage *msg;
 	struct timeval tv = { .tv_sec = CRYO_MS / 1000 };
 	int ret;
 
 	setsockopt(s->sk, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	ret = rpc_recv(s->sk, &criu_resp__descriptor, &msg, NULL);
+	ret = rpc_recv(s->sk, &criu_resp__descriptor, &msg, fd);
 	if (ret) {
 		fail_why("no answer from cryo swrk: %s", strerror(-ret));
 		return NULL;
 	}
 	return (CriuResp *)msg;
+}
+
+CriuResp *swrk_recv(struct swrk *s)
+{
+	return swrk_recv_fd(s, NULL);
 }
 
 CriuResp *swrk_call(struct swrk *s, const CriuReq *req)

@@ -22,6 +22,8 @@ int swrk_stop(struct swrk *s);
 bool swrk_send(struct swrk *s, const CriuReq *req);
 /* The next answer, or NULL (the reason is in why); free with criu_resp__free_unpacked. */
 CriuResp *swrk_recv(struct swrk *s);
+/* As swrk_recv(), with the fd sent beside the answer in *@fd (-1: none). */
+CriuResp *swrk_recv_fd(struct swrk *s, int *fd);
 /* Sends @req and returns the first answer. */
 CriuResp *swrk_call(struct swrk *s, const CriuReq *req);
 /* Acks a notification, with @success. */

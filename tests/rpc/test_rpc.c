@@ -3,15 +3,20 @@
  * a RESTORE from the same images directory fd, each with its notifications
  * in criu's order and acked, after which the restored program passes;
  * requests and options cryo cannot serve refused by name, with the program
- * unharmed; a notification the client refuses fails the dump. */
+ * unharmed; a notification the client refuses fails the dump; a terminal
+ * whose master the client holds comes back on a new master handed over
+ * with the orphan-pts-master notification. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +25,7 @@
 #include "harness.h"
 #include "rpc_client.h"
 #include "runner_util.h"
+#include "session_util.h"
 
 #define PROG "prog_counter"
 
@@ -217,10 +223,12 @@ TEST(unsupported_options_are_refused_by_name)
 	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
 	pathf(img, "%s/img", p.dir);
 	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 9; i++) {
 		CriuReq req = CRIU_REQ__INIT;
 		CriuOpts opts = CRIU_OPTS__INIT;
-		char *external[] = { "mnt[]:/x" };
+		char *external[] = { "mnt[]:/x" }, *dev[] = { "dev[1:2]:x" };
+		JoinNamespace join = JOIN_NAMESPACE__INIT, *joins[] = { &join };
+		InheritFd inherit = INHERIT_FD__INIT, *inherits[] = { &inherit };
 		const char *name;
 		CriuResp *resp;
 		int status;
@@ -236,13 +244,40 @@ TEST(unsupported_options_are_refused_by_name)
 			opts.has_track_mem = opts.track_mem = true;
 			break;
 		case 1:
+		case 4:
+			/* An empty key (1), criu's other kinds of externals (4). */
 			name = "external";
 			opts.n_external = 1;
-			opts.external = external;
+			opts.external = i == 1 ? external : dev;
 			break;
 		case 2:
 			name = "root";
 			opts.root = "/var/empty-root";
+			break;
+		case 5:
+		case 6:
+			/* Joined at restore only (5); a mount namespace never (6). */
+			name = "join_ns";
+			if (i == 6)
+				req.type = CRIU_REQ_TYPE__RESTORE;
+			join.ns = i == 5 ? "uts" : "mnt";
+			join.ns_file = i == 5 ? "/proc/self/ns/uts" : "/proc/self/ns/mnt";
+			opts.n_join_ns = 1;
+			opts.join_ns = joins;
+			break;
+		case 8:
+			/* A label is set at restore, not at dump. */
+			name = "lsm_profile";
+			opts.lsm_profile = "apparmor:cryo-test";
+			break;
+		case 7:
+			/* A file's key: only pipes' and namespaces' are taken. */
+			name = "inherit_fd";
+			req.type = CRIU_REQ_TYPE__RESTORE;
+			inherit.key = "file:[12]";
+			inherit.fd = 2;
+			opts.n_inherit_fd = 1;
+			opts.inherit_fd = inherits;
 			break;
 		default:
 			name = "freeze_cgroup";
@@ -464,4 +499,216 @@ out:
 	if (dir_fd >= 0)
 		close(dir_fd);
 	end_prog(&p);
+}
+
+/* A shell in a session of its own whose terminal's master the test holds:
+ * its pid, and the master in *@master. */
+static pid_t start_terminal_shell(int *master)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	pid_t pid;
+
+	if (m < 0 || grantpt(m) || unlockpt(m))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int s;
+
+		setsid();
+		s = open(ptsname(m), O_RDWR);
+		if (s < 0 || ioctl(s, TIOCSCTTY, 0))
+			_exit(127);
+		dup2(s, 0);
+		dup2(s, 1);
+		dup2(s, 2);
+		if (s > 2)
+			close(s);
+		execl("/bin/sh", "sh", "-c", "while read l; do echo got $l; done", (char *)NULL);
+		_exit(127);
+	}
+	*master = m;
+	return pid;
+}
+
+/* RESTORE with notifications acked; the fd of the orphan-pts-master one
+ * goes to *@master. */
+static CriuResp *restore_taking_master(const CriuReq *req, int dir_fd, int *master)
+{
+	struct swrk s;
+	CriuResp *resp = NULL;
+
+	*master = -1;
+	if (!swrk_start(&s, dir_fd))
+		return NULL;
+	if (swrk_send(&s, req))
+		for (;;) {
+			int fd = -1;
+
+			resp = swrk_recv_fd(&s, &fd);
+			if (!resp || resp->type != CRIU_REQ_TYPE__NOTIFY)
+				break;
+			if (resp->notify && resp->notify->script &&
+			    !strcmp(resp->notify->script, "orphan-pts-master") && *master < 0)
+				*master = fd;
+			else if (fd >= 0)
+				close(fd);
+			criu_resp__free_unpacked(resp, NULL);
+			resp = NULL;
+			if (!swrk_ack(&s, true))
+				break;
+		}
+	swrk_stop(&s);
+	return resp;
+}
+
+/* A session's terminal whose master is the client's (a runtime's console):
+ * refused at dump without orphan_pts_master and at restore without it;
+ * with it, the restore makes a new pair, sends its master with the
+ * orphan-pts-master notification (SCM_RIGHTS), and the shell answers on it. */
+TEST(orphan_pts_master_hands_the_new_terminal_master_to_the_client)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts opts = CRIU_OPTS__INIT;
+	static const char *const killing_dump_notes[] = { "pre-dump", "network-lock",
+							   "post-dump", NULL };
+	CriuResp *resp = NULL;
+	char img[] = "/tmp/cryo-rpc-pty-XXXXXX";
+	int master = -1, dir_fd = -1, status;
+	pid_t pid;
+
+	CHECK(mkdtemp(img), "mkdtemp: %s", strerror(errno));
+	pid = start_terminal_shell(&master);
+	CHECK_GOTO(pid > 0 && terminal_answers(master, "one"), out, "the shell does not answer");
+	dir_fd = open_dir(img);
+	dump_request(&req, &opts, dir_fd, pid);
+	resp = one_request(&req, dir_fd, failed_dump_notes, pid, NULL, &status);
+	CHECK_GOTO(resp && !resp->success && has_text(resp->cr_errmsg, "orphan_pts_master"), out,
+		   "DUMP without orphan_pts_master: %s", resp ? resp->cr_errmsg : why);
+	criu_resp__free_unpacked(resp, NULL);
+	CHECK_GOTO(terminal_answers(master, "two"), out, "the refused dump harmed the shell");
+	opts.has_orphan_pts_master = opts.orphan_pts_master = true;
+	resp = one_request(&req, dir_fd, killing_dump_notes, pid, NULL, &status);
+	CHECK_GOTO(resp && resp->success, out, "DUMP with orphan_pts_master: %s",
+		   resp ? resp->cr_errmsg : why);
+	criu_resp__free_unpacked(resp, NULL);
+	resp = NULL;
+	CHECK_GOTO(!kill(pid, 0) || errno == ESRCH, out, "kill");
+	waitpid(pid, &status, 0);
+	/* Its index is free again once the old master is closed. */
+	close(master);
+	master = -1;
+	memset(&opts, 0, sizeof(opts));
+	criu_opts__init(&opts);
+	req.type = CRIU_REQ_TYPE__RESTORE;
+	opts.images_dir_fd = dir_fd;
+	opts.log_file = "restore.log";
+	opts.has_notify_scripts = opts.notify_scripts = true;
+	resp = restore_taking_master(&req, dir_fd, &master);
+	CHECK_GOTO(resp && !resp->success && has_text(resp->cr_errmsg, "orphan_pts_master") &&
+			   master < 0, out, "RESTORE without orphan_pts_master: %s",
+		   resp ? resp->cr_errmsg : why);
+	CHECK_GOTO(kill(pid, 0) && errno == ESRCH, out, "a refused restore left pid %d", pid);
+	criu_resp__free_unpacked(resp, NULL);
+	opts.has_orphan_pts_master = opts.orphan_pts_master = true;
+	resp = restore_taking_master(&req, dir_fd, &master);
+	CHECK_GOTO(resp && resp->success && resp->restore && resp->restore->pid == pid, out,
+		   "RESTORE with orphan_pts_master: %s", resp ? resp->cr_errmsg : why);
+	CHECK_GOTO(master >= 0, out, "no fd came with the orphan-pts-master notification");
+	CHECK_GOTO(terminal_answers(master, "three"), out,
+		   "the restored shell does not answer on the new master");
+out:
+	if (resp)
+		criu_resp__free_unpacked(resp, NULL);
+	if (pid > 0)
+		kill_and_reap(pid);
+	if (master >= 0)
+		close(master);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	remove_tree(img);
+}
+
+/* RESTORE with join_ns net and uts: the program is restored into those
+ * existing namespaces (made by the test, bound to files), not into new ones
+ * nor cryo's, and passes. */
+TEST(join_ns_restores_into_existing_namespaces)
+{
+	static const char *const killing_dump_notes[] = { "pre-dump", "network-lock",
+							   "post-dump", NULL };
+	static const char *const pre_restore_only[] = { "pre-restore", NULL };
+	JoinNamespace net = JOIN_NAMESPACE__INIT, uts = JOIN_NAMESPACE__INIT;
+	JoinNamespace *joins[] = { &net, &uts };
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts opts = CRIU_OPTS__INIT;
+	CriuResp *resp = NULL;
+	char img[PATH_MAX], netns[64], utsns[80], cmd[256];
+	bool made_net = false, made_uts = false;
+	int dir_fd = -1, status;
+	struct prog p;
+	pid_t pid;
+
+	use_roundtrip_programs();
+	snprintf(netns, sizeof(netns), "/run/netns/cryo-rpc-%d", getpid());
+	snprintf(utsns, sizeof(utsns), "%s.uts", netns);
+	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
+	pid = p.pid;
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
+	snprintf(cmd, sizeof(cmd), "ip netns add %s && ip -n %s link set lo up",
+		 strrchr(netns, '/') + 1, strrchr(netns, '/') + 1);
+	made_net = !system(cmd);
+	CHECK_GOTO(made_net, out, "ip netns add failed");
+	snprintf(cmd, sizeof(cmd), "touch %s && unshare --uts=%s hostname joined-host", utsns,
+		 utsns);
+	made_uts = !system(cmd);
+	CHECK_GOTO(made_uts, out, "cannot make a UTS namespace at %s", utsns);
+	dump_request(&req, &opts, dir_fd, pid);
+	resp = one_request(&req, dir_fd, killing_dump_notes, pid, NULL, &status);
+	CHECK_GOTO(resp && resp->success, out, "DUMP: %s", resp ? resp->cr_errmsg : why);
+	criu_resp__free_unpacked(resp, NULL);
+	resp = NULL;
+	p.pid = 0;
+	CHECK_GOTO(wait_child(pid, 5000, &status), out, "the dumped program did not end");
+	memset(&opts, 0, sizeof(opts));
+	criu_opts__init(&opts);
+	req.type = CRIU_REQ_TYPE__RESTORE;
+	opts.images_dir_fd = dir_fd;
+	opts.log_file = "restore.log";
+	opts.has_notify_scripts = opts.notify_scripts = true;
+	net.ns = "net";
+	net.ns_file = netns;
+	uts.ns = "uts";
+	uts.ns_file = utsns;
+	/* No LSM labels processes on this host: a label asked is refused. */
+	opts.lsm_profile = "apparmor:cryo-test";
+	resp = one_request(&req, dir_fd, pre_restore_only, pid, NULL, &status);
+	if (access("/sys/kernel/security/lsm", F_OK) && !access("/proc/self/attr/current", F_OK))
+		CHECK_GOTO(resp && !resp->success && has_text(resp->cr_errmsg, "lsm_profile") &&
+				   has_text(resp->cr_errmsg, "no LSM"), out,
+			   "RESTORE with lsm_profile: %s", resp ? resp->cr_errmsg : why);
+	CHECK_GOTO(resp && !resp->success && (kill(pid, 0) && errno == ESRCH), out,
+		   "a restore with an LSM label cryo cannot set was not refused");
+	criu_resp__free_unpacked(resp, NULL);
+	opts.lsm_profile = NULL;
+	opts.n_join_ns = 2;
+	opts.join_ns = joins;
+	resp = one_request(&req, dir_fd, restore_notes, pid, NULL, &status);
+	CHECK_GOTO(resp && resp->success, out, "RESTORE: %s", resp ? resp->cr_errmsg : why);
+	p.pid = pid;
+	CHECK_GOTO(in_namespace(pid, "net", netns) && in_namespace(pid, "uts", utsns), out,
+		   "the restored pid %d is not in the namespaces joined", pid);
+	CHECK_GOTO(prog_passes(&p), out, "the restored program: %s", why);
+out:
+	if (resp)
+		criu_resp__free_unpacked(resp, NULL);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	end_prog(&p);
+	snprintf(cmd, sizeof(cmd), "umount %s", utsns);
+	if (made_uts && system(cmd))
+		fprintf(stderr, "cannot unmount %s\n", utsns);
+	unlink(utsns);
+	snprintf(cmd, sizeof(cmd), "ip netns del %s", strrchr(netns, '/') + 1);
+	if (made_net && system(cmd))
+		fprintf(stderr, "cannot delete %s\n", netns);
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "container_util.h"
+#include "session_util.h"
 #include "harness.h"
 
 #define RUNC "/usr/sbin/runc"
@@ -276,6 +277,117 @@ out:
 	remove_bundle(&b);
 }
 
+/* Replaces the first @from in the bundle's config.json with @to. */
+static bool spec_replace(const struct bundle *b, const char *from, const char *to)
+{
+	char path[PATH_MAX + 16], text[65536], *at;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/config.json", b->dir);
+	f = fopen(path, "re");
+	n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	at = strstr(text, from);
+	if (!at || n + strlen(to) >= sizeof(text))
+		return false;
+	f = fopen(path, "we");
+	if (!f)
+		return false;
+	fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	return !fclose(f);
+}
+
+/* The container's init as the host sees it (`runc state`), 0 if none. */
+static pid_t container_pid(const struct bundle *b)
+{
+	char path[PATH_MAX + 16], text[4096] = "", *at;
+	size_t n;
+	int fd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/state.json", b->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0;
+	RUN(b, fd, RUNC, "--root", b->state, "state", b->id);
+	close(fd);
+	f = fopen(path, "re");
+	n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	at = strstr(text, "\"pid\": ");
+	return at ? (pid_t)atoi(at + 7) : 0;
+}
+
+/* config.json names an existing network namespace and UTS namespace by
+ * path. runc's checkpoint marks the network one external (net[INODE]:
+ * extRootNetNS) and its restore gives it back as an inherit_fd, and the
+ * UTS one as join_ns: the restored container is in those very namespaces,
+ * which cryo neither made nor filled, twice. */
+TEST(runc_restores_a_container_into_its_namespaces_given_by_path)
+{
+	struct bundle b = { .out = { -1, -1 } };
+	char netns[64], uts[80], with_path[160], images[PATH_MAX + 16];
+	struct count before, after;
+	bool made_netns = false, made_uts = false;
+	pid_t pid;
+
+	if (access(RUNC, X_OK) || access(BUSYBOX, X_OK) || access("/usr/sbin/ip", X_OK)) {
+		harness_skip("needs " RUNC ", " BUSYBOX " and /usr/sbin/ip");
+		return;
+	}
+	snprintf(netns, sizeof(netns), "/run/netns/cryo-runc-%d", getpid());
+	snprintf(uts, sizeof(uts), "%s.uts", netns);
+	CHECK_GOTO(!pipe2(b.out, O_CLOEXEC), out, "pipe: %s", strerror(errno));
+	CHECK_GOTO(make_bundle(&b, SERVICE, false), out, "cannot make the bundle in %s", b.dir);
+	made_netns = !sh("ip netns add %s && ip -n %s link set lo up", strrchr(netns, '/') + 1,
+			 strrchr(netns, '/') + 1);
+	CHECK_GOTO(made_netns, out, "ip netns add failed");
+	made_uts = !sh("touch %s && unshare --uts=%s hostname joined-host", uts, uts);
+	CHECK_GOTO(made_uts, out, "cannot make a UTS namespace at %s", uts);
+	snprintf(with_path, sizeof(with_path), "\"type\": \"network\", \"path\": \"%s\"", netns);
+	CHECK_GOTO(spec_replace(&b, "\"type\": \"network\"", with_path), out,
+		   "cannot name the network namespace in config.json");
+	snprintf(with_path, sizeof(with_path), "\"type\": \"uts\", \"path\": \"%s\"", uts);
+	CHECK_GOTO(spec_replace(&b, "\"type\": \"uts\"", with_path), out,
+		   "cannot name the UTS namespace in config.json");
+	CHECK_GOTO(!RUN(&b, b.out[1], RUNC, "--root", b.state, "run", "-d", "--bundle", b.dir,
+			b.id), out, "runc run failed");
+	CHECK_GOTO(count_passes(&b, 3, 10, &after), out, "the service does not count");
+	pid = container_pid(&b);
+	CHECK_GOTO(pid > 0 && in_namespace(pid, "net", netns) && in_namespace(pid, "uts", uts),
+		   out, "runc did not start pid %d in the namespaces named", pid);
+	for (int round = 1; round <= 2; round++) {
+		snprintf(images, sizeof(images), "%s/img%d", b.dir, round);
+		CHECK_GOTO(!RUN(&b, -1, RUNC, "--root", b.state, "--criu", b.cryo, "checkpoint",
+				"--image-path", images, b.id), out, "round %d: runc checkpoint failed",
+			   round);
+		CHECK_GOTO(last_count(&b, &before), out, "round %d: no count", round);
+		CHECK_GOTO(!RUN(&b, b.out[1], RUNC, "--root", b.state, "--criu", b.cryo, "restore",
+				"-d", "--image-path", images, "--bundle", b.dir, b.id), out,
+			   "round %d: runc restore failed", round);
+		CHECK_GOTO(count_passes(&b, before.n + 2, 10, &after), out,
+			   "round %d: the count stays at %ld after the restore", round, before.n);
+		pid = container_pid(&b);
+		CHECK_GOTO(pid > 0 && in_namespace(pid, "net", netns), out,
+			   "round %d: the restored pid %d is not in %s", round, pid, netns);
+		CHECK_GOTO(in_namespace(pid, "uts", uts), out,
+			   "round %d: the restored pid %d is not in the UTS namespace %s", round,
+			   pid, uts);
+	}
+out:
+	remove_bundle(&b);
+	if (made_uts)
+		sh("umount %s", uts);
+	unlink(uts);
+	if (made_netns)
+		sh("ip netns del %s", strrchr(netns, '/') + 1);
+}
+
 /* The pty master runc sends to the console socket @listener once it made
  * the container's terminal; -1 if none came. */
 static int receive_console(int listener)
@@ -300,42 +412,17 @@ static int receive_console(int listener)
 	return fd;
 }
 
-/* Types @line into the terminal's master and waits up to 5 s for the
- * shell's answer "got LINE". */
-static bool terminal_answers(int master, const char *line)
-{
-	char want[64], seen[1024] = "";
-	size_t used = 0;
-
-	snprintf(want, sizeof(want), "got %s", line);
-	if (dprintf(master, "%s\n", line) < 0)
-		return false;
-	for (double until = now() + 5; now() < until && !strstr(seen, want);) {
-		struct pollfd pfd = { .fd = master, .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&pfd, 1, 100) != 1)
-			continue;
-		n = read(master, seen + used, sizeof(seen) - 1 - used);
-		if (n <= 0)
-			return false;
-		used += (size_t)n;
-		seen[used] = '\0';
-		if (used == sizeof(seen) - 1)
-			used = 0;
-	}
-	return strstr(seen, want);
-}
-
 /* "terminal": true: the container's pty master is runc's (sent to the
- * console socket), outside the dump. cryo cannot make such a pair again
- * (criu's orphan_pts_master), so the checkpoint is refused by name and the
- * container goes on answering. */
-TEST(runc_checkpoint_of_a_terminal_container_is_refused_by_name)
+ * console socket), outside the dump. runc sets orphan_pts_master: cryo saves
+ * the pty from its slave, and at restore makes a new pair, gives the shell
+ * the slave and hands the master back with the "orphan-pts-master"
+ * notification, which runc passes on to the console socket given to
+ * `runc restore`. The shell answers through each new master, twice. */
+TEST(runc_terminal_container_is_restored_twice_and_answers_on_the_new_master)
 {
 	struct bundle b = { .out = { -1, -1 } };
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char images[PATH_MAX + 16];
+	char images[PATH_MAX + 16], line[32];
 	int listener = -1, master = -1;
 
 	if (access(RUNC, X_OK) || access(BUSYBOX, X_OK)) {
@@ -352,18 +439,24 @@ TEST(runc_checkpoint_of_a_terminal_container_is_refused_by_name)
 			addr.sun_path, "--bundle", b.dir, b.id), out, "runc run failed");
 	master = receive_console(listener);
 	CHECK_GOTO(master >= 0, out, "runc sent no pty master to the console socket");
-	CHECK_GOTO(terminal_answers(master, "one"), out, "the container's shell does not answer");
-	snprintf(images, sizeof(images), "%s/img", b.dir);
-	CHECK_GOTO(RUN(&b, -1, RUNC, "--root", b.state, "--criu", b.cryo, "checkpoint",
-		       "--image-path", images, b.id), out,
-		   "runc checkpoint of a terminal container succeeded");
-	/* runc's own output names the log, where cryo's reason is. */
-	CHECK_GOTO(log_has(&b, "log file: dump.log") &&
-			   !sh("grep -q 'whose master is the runtime' %s/dump.log", images), out,
-		   "the refusal does not name the container's terminal");
-	CHECK_GOTO(!image_written(images), out, "a refused checkpoint left inventory.img");
-	CHECK_GOTO(terminal_answers(master, "two"), out,
-		   "the container's shell no longer answers after the refused checkpoint");
+	CHECK_GOTO(terminal_answers(master, "zero"), out, "the container's shell does not answer");
+	for (int round = 1; round <= 2; round++) {
+		snprintf(images, sizeof(images), "%s/img%d", b.dir, round);
+		CHECK_GOTO(!RUN(&b, -1, RUNC, "--root", b.state, "--criu", b.cryo, "checkpoint",
+				"--image-path", images, b.id), out,
+			   "round %d: runc checkpoint of a terminal container failed", round);
+		close(master);
+		master = -1;
+		CHECK_GOTO(!RUN(&b, -1, RUNC, "--root", b.state, "--criu", b.cryo, "restore",
+				"-d", "--console-socket", addr.sun_path, "--image-path", images,
+				"--bundle", b.dir, b.id), out, "round %d: runc restore failed", round);
+		master = receive_console(listener);
+		CHECK_GOTO(master >= 0, out, "round %d: no new pty master came to the console "
+			   "socket", round);
+		snprintf(line, sizeof(line), "round%d", round);
+		CHECK_GOTO(terminal_answers(master, line), out,
+			   "round %d: the restored shell does not answer on the new master", round);
+	}
 out:
 	if (master >= 0)
 		close(master);

@@ -55,6 +55,32 @@ TEST(criu_options_that_change_nothing_or_are_parsed_are_taken)
 	CHECK(o.restore_sibling && o.restore_detached, "-S or -d not set");
 }
 
+/* --join-ns NS:PATH or NS:PID, --external net[INODE]:KEY and --inherit-fd
+ * fd[N]:KEY land in the run's options. */
+TEST(namespaces_to_join_and_their_keys_are_taken)
+{
+	const char *const words[] = { "cryo", "restore", "-D", "imgs", "--join-ns", "uts:1",
+				      "--join-ns", "net:/run/netns/x", "--external",
+				      "net[4026531840]:extRootNetNS", "--inherit-fd",
+				      "fd[2]:extRootNetNS" };
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 12, words) == 0, "parse failed");
+	CHECK(ns_join_path(&o.externals, "uts") &&
+	      !strcmp(ns_join_path(&o.externals, "uts"), "/proc/1/ns/uts"), "uts: %s",
+	      ns_join_path(&o.externals, "uts") ? ns_join_path(&o.externals, "uts") : "none");
+	CHECK(ns_join_path(&o.externals, "net") &&
+	      !strcmp(ns_join_path(&o.externals, "net"), "/run/netns/x"), "net not taken");
+	CHECK(!ns_join_path(&o.externals, "ipc"), "ipc joined unasked");
+	CHECK(ns_external_net(&o.externals, 4026531840ULL) &&
+	      !strcmp(ns_external_net(&o.externals, 4026531840ULL), "extRootNetNS"),
+	      "net[...] not taken");
+	CHECK(!ns_external_net(&o.externals, 4026531841ULL), "another inode matched");
+	CHECK(o.nr_inherit_fd == 1 && o.inherit_fd[0].fd == 2 &&
+	      !strcmp(o.inherit_fd[0].key, "extRootNetNS"), "--inherit-fd not taken");
+	ns_externals_free(&o.externals);
+}
+
 TEST(each_of_criu_cgroup_modes_is_taken)
 {
 	static const char *const modes[] = { "none", "props", "soft", "full", "strict", "ignore" };
@@ -79,7 +105,7 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 		{ "--freeze-cgroup", "/sys/fs/cgroup/x", "naming another one is not supported" },
 		{ "--external", "unix[12]", "cryo takes mnt[MOUNTPOINT]:PATH" },
 		{ "--external", "macvlan[mv0]:a/b", "cryo takes macvlan[INSIDE]:LOWER" },
-		{ "--inherit-fd", "fd[3]:pipe:[1]", "inheriting fds" },
+		{ "--inherit-fd", "fd[3]:tty[1:2]", "cryo takes fd[N]:pipe:[INODE]" },
 		{ "--evasive-devices", NULL, "saved path only" },
 		{ "--track-mem", NULL, "pre-dump and memory tracking" },
 		{ "--prev-images-dir", "../1", "incremental dumps" },
@@ -88,7 +114,10 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 		{ "--exec-cmd", NULL, "not supported" },
 		{ "--timeout", "10", "not supported" },
 		{ "--leave-stopped", NULL, "not supported" },
-		{ "--join-ns", "net:12", "namespaces" },
+		{ "--join-ns", "mnt:/x", "cryo joins net, ipc or uts" },
+		{ "--join-ns", "user:/x,0,0", "cryo joins net, ipc or uts" },
+		{ "--join-ns", "uts:/x,opt", "extra options" },
+		{ "--external", "dev[1:2]:x", "net[INODE]:KEY" },
 		{ "--page-server", NULL, "page server" },
 		{ "--root", "/srv/ct", "only / is a root" },
 		{ "--manage-cgroups=sometimes", NULL, "not a mode" },

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -366,24 +367,30 @@ out:
 
 /* ---- fds cryo refuses ------------------------------------------------------------- */
 
-/* A socket its kind refuses: a packet socket with an RX ring (memory it
- * shares with the kernel). */
+/* A socket its kind refuses: a packet socket with a TX ring whose every
+ * frame has been written and none waits to be sent (where the kernel
+ * sends next cannot be told). */
 static int socket_setup(void)
 {
 	struct tpacket_req req = { .tp_block_size = 4096, .tp_block_nr = 1,
 				   .tp_frame_size = 2048, .tp_frame_nr = 2 };
 	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+	struct tpacket_hdr *mem;
 
-	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) ||
-	    place(fd, 10))
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)))
 		return fail("packet socket with a ring: %s", strerror(errno));
-	return 0;
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return fail("mapping its ring: %s", strerror(errno));
+	mem->tp_len = ((struct tpacket_hdr *)((char *)mem + 2048))->tp_len = 60;
+	munmap(mem, 4096);
+	return place(fd, 10);
 }
 
 TEST(socket_fails_dump_naming_fd)
 {
 	expect_dump_refused(socket_setup, false, "dump: pid %d fd 10 (socket:[");
-	expect_dump_refused(socket_setup, false, "): AF_PACKET with an RX ring: not supported");
+	expect_dump_refused(socket_setup, false, "): TX ring gone round with every frame sent");
 }
 
 /* The test holds the master: the original gets the slave alone. */

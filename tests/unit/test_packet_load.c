@@ -191,3 +191,49 @@ TEST(bad_packet_socket_records_are_refused)
 	r.s.type = SOCK_PACKET;
 	expect_refused(&r, "a SOCK_PACKET socket with packet options, memberships or fanout");
 }
+
+/* @r with an RX ring of one 4096-byte block of two frames, head at frame 1,
+ * its bytes in @data. */
+static void add_ring(struct packet_record *r, PacketRing *ring, uint8_t *data)
+{
+	packet_ring__init(ring);
+	ring->block_size = 4096;
+	ring->block_nr = 1;
+	ring->frame_size = 2048;
+	ring->frame_nr = 2;
+	ring->head = 1;
+	ring->data = (ProtobufCBinaryData){ 4096, data };
+	r->s.rx_ring = ring;
+}
+
+TEST(packet_ring_records_are_checked)
+{
+	static uint8_t data[8192];
+	struct packet_record r;
+	PacketRing ring;
+	char err[1024] = "";
+
+	packet_record(&r);
+	add_ring(&r, &ring, data);
+	CHECK(load_record(&r, err, sizeof(err)) == 0, "a sound ring refused: %s", err);
+
+	add_ring(&r, &ring, data);
+	ring.block_size = 4000;
+	expect_refused(&r, "a ring whose geometry the kernel would not take");
+
+	add_ring(&r, &ring, data);
+	ring.frame_nr = 3;
+	expect_refused(&r, "a ring whose frame count or head does not fit its blocks");
+
+	add_ring(&r, &ring, data);
+	ring.head = 2;
+	expect_refused(&r, "a ring whose frame count or head does not fit its blocks");
+
+	add_ring(&r, &ring, data);
+	ring.data.len = 8192;
+	expect_refused(&r, "a ring whose saved bytes are not its size");
+
+	add_ring(&r, &ring, data);
+	r.s.protocol = 0;
+	expect_refused(&r, "an RX ring that took packets on a socket with no protocol");
+}

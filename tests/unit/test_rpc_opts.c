@@ -21,9 +21,8 @@ static const char *const accepted[] = {
 	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "rst_sibling",
 	"tcp_established", "tcp_close", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock",
 	"ghost_limit", "tcp_skip_in_flight", "manage_cgroups", "manage_cgroups_mode",
-	/* runc's: a pty master cryo never meets
-	 * (a terminal's slave without its master is refused at dump); device
-	 * paths cryo checks anyway; cgroups runc put cryo in, with cgroups
+	/* runc's: a terminal's slave without its master is saved from its
+	 * slaves (orphan_pts_master); device paths cryo checks anyway; cgroups runc put cryo in, with cgroups
 	 * not managed (as criu, they then change nothing). */
 	"orphan_pts_master", "evasive_devices", "cg_root",
 	/* Taken as --external veth[IN]:OUT. */

@@ -11,7 +11,7 @@
 #include "test_files_util.h"
 #include "images/proto/fds.pb-c.h"
 #include "images/proto/files.pb-c.h"
-#include "images/proto/epoll.pb-c.h"
+#include "images/proto/fanotify.pb-c.h"
 #include "images/proto/unix_socket.pb-c.h"
 
 #define PID 4343
@@ -140,7 +140,7 @@ TEST(bad_accept_queue_records_are_refused)
 }
 
 /* A connected datagram pair (files 1 and 2, fds 3 and 4) whose file 1 has
- * one byte queued carrying file @right in flight, and an epoll (file 3,
+ * one byte queued carrying file @right in flight, and a fanotify (file 3,
  * fd 5): 0, or the error with its message in @err. */
 static int load_rights(uint32_t right, char *err, size_t size)
 {
@@ -150,7 +150,7 @@ static int load_rights(uint32_t right, char *err, size_t size)
 	FileEntry e[3];
 	UnixSocket s[2];
 	UnixRecord rec = UNIX_RECORD__INIT, *queue[1] = { &rec };
-	EpollFile ep = EPOLL_FILE__INIT;
+	FanotifyFile fan = FANOTIFY_FILE__INIT;
 	FileChunk chunk = FILE_CHUNK__INIT, *chunks[1] = { &chunk };
 	FdEntry fd[3] = { FD_ENTRY__INIT, FD_ENTRY__INIT, FD_ENTRY__INIT };
 	ProtobufCMessage *files[3] = { &e[0].base, &e[1].base, &e[2].base };
@@ -160,7 +160,7 @@ static int load_rights(uint32_t right, char *err, size_t size)
 	for (int i = 0; i < 3; i++) {
 		file_entry__init(&e[i]);
 		e[i].id = i + 1;
-		e[i].kind = i < 2 ? FILE_ENTRY__KIND__UNIX_SOCKET : FILE_ENTRY__KIND__EPOLL;
+		e[i].kind = i < 2 ? FILE_ENTRY__KIND__UNIX_SOCKET : FILE_ENTRY__KIND__FANOTIFY;
 		e[i].flags = O_RDWR;
 		fd[i].fd = 3 + i;
 		fd[i].file_id = i + 1;
@@ -177,7 +177,7 @@ static int load_rights(uint32_t right, char *err, size_t size)
 	}
 	e[1].has_group_of = true;
 	e[1].group_of = 1;
-	e[2].epoll = &ep;
+	e[2].fanotify = &fan;
 	rec.size = 1;
 	rec.n_rights = 1;
 	rec.rights = &right;
@@ -208,5 +208,5 @@ TEST(fds_in_flight_must_be_objects_that_may_be_in_flight)
 	err[0] = 0;
 	CHECK(load_rights(3, err, sizeof(err)) < 0 &&
 	      strstr(err, "carries file 3 in flight, which is of a kind that cannot be in flight"),
-	      "a record carrying an epoll: '%s'", err);
+	      "a record carrying a fanotify: '%s'", err);
 }
