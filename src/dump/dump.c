@@ -253,7 +253,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	/* A tree's own network namespace: cryo stays inside to the end, so
 	 * that sock_diag sees its sockets. */
 	if (!ret)
-		ret = net_ns_dump(tree->tasks[0].pid, ctx->dir, ctx->opts->empty_ns & CLONE_NEWNET,
+		ret = net_ns_dump(tree, ctx->dir, ctx->opts->empty_ns & CLONE_NEWNET,
 				  &ctx->opts->externals, &net_back);
 	/* Its connections are then locked by a table of that namespace. */
 	if (!ret && net_back >= 0)

@@ -32,6 +32,7 @@ extern const struct file_kind signalfd_kind;
 extern const struct file_kind timerfd_kind;
 extern const struct file_kind tty_kind;
 extern const struct file_kind ttydev_kind;
+extern const struct file_kind tun_kind;	/* src/net */
 extern const struct file_kind unix_socket_kind;	/* src/net */
 
 /* More specific kinds come first: a pty and the shell's terminal are
@@ -43,6 +44,7 @@ static const struct file_kind *const kinds[] = {
 	&devtty_kind,
 	&ttydev_kind,
 	&chrdev_kind,
+	&tun_kind,
 	&memfd_kind,
 	&shmem_kind,
 	&mqueue_kind,

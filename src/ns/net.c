@@ -25,6 +25,7 @@
 #include "ns/ns.h"
 #include "ns/user.h"
 #include "ns/sysctl.h"
+#include "tree/tree.h"
 
 struct net_ns_set {
 	struct image *img;	/* NULL: the tree was in cryo's */
@@ -166,10 +167,11 @@ static int write_external(struct image_dir *dir, const char *who, const char *ke
 	return image_finish(w);
 }
 
-int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
+int net_ns_dump(const struct tree *tree, struct image_dir *dir, bool empty,
 		const struct ns_externals *externals, int *back)
 {
-	struct net_walk rtnl = { 0 };
+	struct net_walk rtnl = { .tree = tree };
+	pid_t root = tree->tasks[0].pid;
 	char *ruleset = NULL, managed[512];
 	NetIptables **ipt = NULL;
 	size_t n_ipt = 0;

@@ -25,14 +25,15 @@ extern const char *const net_ns_sysctls[];
 int net_ns_image_check(const struct image *img, const struct image_dir *dir, int id);
 extern const struct image_kind_set net_ns_image_kinds;
 
-/* When @root's network namespace is not cryo's: enters it, refuses what
+/* When the network namespace of @tree's root is not cryo's: enters it, refuses what
  * cannot be restored and writes net-ns.img; cryo stays inside until
  * net_ns_dump_leave(*@back) (-1: it did not move). @empty (criu's empty_ns):
  * entered only, nothing saved or refused: its owner fills it again. One
  * @externals names (net[INODE]:KEY): only its key is saved, and restore
  * joins the namespace given under it. */
 struct ns_externals;
-int net_ns_dump(pid_t root, struct image_dir *dir, bool empty,
+struct tree;
+int net_ns_dump(const struct tree *tree, struct image_dir *dir, bool empty,
 		const struct ns_externals *externals, int *back);
 int net_ns_dump_leave(int back);
 
@@ -78,6 +79,7 @@ struct net_walk {
 	size_t n;
 	struct net_dev *devs;	/* devices saved (net_link.c), collected first */
 	size_t n_devs;
+	const struct tree *tree;	/* the dumped processes: a tun's holders */
 };
 int net_rtnl_walk(uint16_t type, uint8_t family, size_t hdr_len, mnl_cb_t cb,
 		  struct net_walk *w);

@@ -1,9 +1,10 @@
-/* Persistent tun and tap devices of a tree's own network namespace that no
- * process holds: saved (tun or tap, packet information, virtio header,
- * multiqueue, owner, group) and made again through /dev/net/tun at
- * restore. One that an open /dev/net/tun holds is refused by name: those
- * fds are not a kind cryo saves yet. What every device saves, and when it
- * is made, are net_devices.c's and net_link.c's. */
+/* Tun and tap devices of a tree's own network namespace: saved (tun or
+ * tap, packet information, virtio header, multiqueue, owner, group) and
+ * made again, persistent, through /dev/net/tun at restore; the fds that
+ * held one are the "tun" fd kind's (net/tun_file.c), which attach to it
+ * and let it go with them. One held by a process outside the tree is
+ * refused by name. What every device saves, and when it is made, are
+ * net_devices.c's and net_link.c's. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "common/log.h"
 #include "common/textfile.h"
 #include "ns/net.h"
+#include "tree/tree.h"
 
 static int tun_attr(const struct nlattr *a, void *data)
 {
@@ -41,16 +43,24 @@ static bool u8_attr(const struct nlattr *a, uint8_t *v)
 	return true;
 }
 
-/* Whether an open /dev/net/tun of any process is attached to device
- * @name (its fdinfo says "iff:\tNAME"): the link's message counts the
- * queues of a multiqueue device only. A device of that name in another
- * namespace counts too, which refuses more, never less. */
-static bool held_by_a_process(const char *name)
+static bool in_tree(const struct tree *tree, pid_t pid)
+{
+	for (size_t i = 0; tree && i < tree->nr; i++)
+		if (tree->tasks[i].pid == pid)
+			return true;
+	return false;
+}
+
+/* The first process outside @tree with an open /dev/net/tun attached to
+ * device @name (its fdinfo says "iff:\tNAME"), 0 for none: their fds are
+ * not saved. A device of that name in another namespace counts too, which
+ * refuses more, never less. */
+static pid_t held_outside(const struct tree *tree, const char *name)
 {
 	_cleanup_closedir_ DIR *proc = opendir("/proc");
 	char want[IFNAMSIZ + 8];
 	struct dirent *p;
-	bool held = false;
+	pid_t held = 0;
 
 	snprintf(want, sizeof(want), "iff:\t%s\n", name);
 	while (proc && !held && (p = readdir(proc))) {
@@ -59,7 +69,7 @@ static bool held_by_a_process(const char *name)
 		struct dirent *f;
 		ssize_t n;
 
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+		if (p->d_name[0] < '1' || p->d_name[0] > '9' || in_tree(tree, atoi(p->d_name)))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
 		fds = opendir(path);
@@ -71,7 +81,7 @@ static bool held_by_a_process(const char *name)
 			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", p->d_name, f->d_name);
 			if (read_text_file(path, &info))
 				continue;
-			held = strstr(info, want);
+			held = strstr(info, want) ? atoi(p->d_name) : 0;
 			free(info);
 		}
 	}
@@ -84,6 +94,8 @@ void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr
 	uint8_t type, pi, vnet_hdr, persist, multi_queue;
 	uint32_t queues = 0, disabled = 0;
 	NetDevice *r = &d->rec;
+	char why[160];
+	pid_t holder;
 
 	if (info_data)
 		mnl_attr_parse_nested(info_data, tun_attr, tb);
@@ -96,9 +108,11 @@ void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr
 		net_link_refuse(w, d->name, "rtnetlink did not say its tun settings");
 		return;
 	}
-	if (queues || disabled || !persist || held_by_a_process(d->name)) {
-		net_link_refuse(w, d->name, "a tun/tap device held by an open /dev/net/tun (its "
-				"fds are not saved): not supported yet");
+	holder = held_outside(w->tree, d->name);
+	if (holder) {
+		snprintf(why, sizeof(why), "a tun/tap device held by an open /dev/net/tun of pid "
+			 "%d, outside the dumped tree: not supported", holder);
+		net_link_refuse(w, d->name, why);
 		return;
 	}
 	r->has_tun_flags = true;

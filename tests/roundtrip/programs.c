@@ -84,6 +84,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_net_devices", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	{ .name = "prog_net_tun_fd", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{
 		/* Not left running: the peer ends with the original's verdict. */
 		.name = "prog_net_macvlan",
