@@ -122,7 +122,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_pty", .cycles = CYCLES_ALL },
 	{ .name = "prog_pty_lines", .cycles = CYCLES_ALL },
 	{ .name = "prog_pty_session", .cycles = CYCLES_ALL },
-	{ .name = "prog_raw_sockets", .cycles = CYCLES_ALL },
+	{ .name = "prog_raw_sockets", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
 	{ .name = "prog_regs", .cycles = CYCLES_ALL },
 	{ .name = "prog_sched", .cycles = CYCLES_ALL },
 	{ .name = "prog_root_cwd", .cycles = CYCLES_ALL },
