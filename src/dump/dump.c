@@ -72,7 +72,7 @@ static int read_brk(struct inj_task *task, struct inj_parasite *parasite, uint64
 
 /* What only the task itself can tell, through the parasite; this goes
  * first, so that the rest needs no remote code in the task at all. */
-static int collect_inside(struct inj_task *task, TaskCore *core, uint64_t *brk)
+static int collect_inside(struct inj_task *task, TaskCore *core, struct mm_dump_opts *mm_opts)
 {
 	struct inj_parasite *parasite;
 	int ret, err;
@@ -82,7 +82,11 @@ static int collect_inside(struct inj_task *task, TaskCore *core, uint64_t *brk)
 		return ret;
 	ret = task_dump_attrs(task, parasite, core);
 	if (!ret)
-		ret = read_brk(task, parasite, brk);
+		ret = read_brk(task, parasite, &mm_opts->brk);
+	/* The area is a mapping made after the freeze. */
+	if (!ret)
+		ret = mm_read_mlockall(inj_task_pid(task), inj_parasite_base(parasite),
+				       &mm_opts->mlockall);
 	err = inj_parasite_cure(parasite);
 	return ret ? ret : err;
 }
@@ -117,7 +121,7 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 		if (ctx->tree->tasks[i].parent == t - ctx->tree->tasks &&
 		    ctx->tree->tasks[i].state == TREE_ALIVE)
 			mm_opts.has_children = true;
-	ret = collect_inside(task, &core, &mm_opts.brk);
+	ret = collect_inside(task, &core, &mm_opts);
 	stats_end(st, STATS_DUMP_PARASITE, began);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -283,6 +284,19 @@ static void remove_image(struct image_dir *dir, enum image_kind kind, int pid)
 		unlinkat(dir->fd, name, 0);
 }
 
+int mm_read_mlockall(pid_t pid, uint64_t fresh, uint32_t *mcl)
+{
+	uint32_t madvise = 0;
+	int ret = vma_madvise_at(pid, fresh, &madvise);
+
+	if (ret)
+		return ret;
+	*mcl = 0;
+	if (madvise & VMA_MADV_LOCKED)
+		*mcl = MCL_FUTURE | (madvise & VMA_MADV_LOCKONFAULT ? MCL_ONFAULT : 0);
+	return 0;
+}
+
 int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_dump_opts *opts)
 {
 	pid_t pid = inj_task_pid(task);
@@ -303,6 +317,8 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 		mm.brk = opts->brk;
 	else if (!ret)
 		ret = read_brk(task, &mm);
+	mm.has_mlockall = opts->mlockall != 0;
+	mm.mlockall = opts->mlockall;
 	if (!ret && mm.brk < mm.start_brk) {
 		pr_err("dump: pid %d: the program break %#llx is below the heap start %#llx", pid,
 		       (unsigned long long)mm.brk, (unsigned long long)mm.start_brk);

@@ -26,6 +26,8 @@ struct mm_dump_opts {
 	 * with a remote brk(0). */
 	bool have_brk;
 	uint64_t brk;
+	/* MCL_FUTURE [| MCL_ONFAULT] in effect (mm_read_mlockall()); 0: none. */
+	uint32_t mlockall;
 	struct stats *stats;	/* pages counted here too; NULL: not */
 	/* The file objects of the dump, which the files of memfd, deleted-file
 	 * and shared anonymous mappings join (files_dump_mappings()). */
@@ -42,6 +44,11 @@ struct mm_dump_opts {
  * @dir. On failure none of them is left under its final name. The files
  * of memfd and deleted-file mappings join opts->files, after files_dump()
  * of the task. */
+/* The mm's default flags, which mlockall(MCL_FUTURE) sets: no interface
+ * reads them, but every new mapping takes them, so the smaps VmFlags of
+ * @fresh, a mapping made in @pid after it was frozen, show them. */
+int mm_read_mlockall(pid_t pid, uint64_t fresh, uint32_t *mcl);
+
 int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_dump_opts *opts);
 
 /* Reads mm-@pid.img of @dir and checks it, and its pagemap against its

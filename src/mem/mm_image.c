@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -200,6 +201,12 @@ static int check_fields(const char *path, size_t off, const Mm *mm)
 				    (unsigned long long)spans[i].end);
 			return -EBADMSG;
 		}
+	}
+	if (mm->has_mlockall && mm->mlockall && mm->mlockall != MCL_FUTURE &&
+	    mm->mlockall != (MCL_FUTURE | MCL_ONFAULT)) {
+		image_error(path, off, "mlockall flags %#x are not MCL_FUTURE with or without "
+			    "MCL_ONFAULT", mm->mlockall);
+		return -EBADMSG;
 	}
 	if (mm->start_stack > VMA_USER_END) {
 		image_error(path, off, "the stack start 0x%llx is outside user space",

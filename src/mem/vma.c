@@ -580,3 +580,31 @@ int vma_list_read(pid_t pid, struct vma_list *out)
 		setvbuf(f, buf, _IOFBF, SMAPS_BUF);
 	return vma_list_parse(pid, f, out);
 }
+
+int vma_madvise_at(pid_t pid, uint64_t addr, uint32_t *madvise)
+{
+	_cleanup_free_ char *line = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	struct smaps_entry e;
+	bool in_it = false;
+	char path[64];
+	size_t cap = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
+	while (getline(&line, &cap, f) > 0) {
+		memset(&e, 0, sizeof(e));
+		if (parse_header(line, &e)) {
+			in_it = e.start <= addr && addr < e.end;
+		} else if (in_it && has_prefix(line, "VmFlags:")) {
+			*madvise = madvise_bits(parse_vm_flags(line + strlen("VmFlags:")));
+			return 0;
+		}
+	}
+	if (ferror(f))
+		return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
+	pr_err("dump: pid %d: %s shows no VmFlags for the mapping at %#" PRIx64, pid, path, addr);
+	return -EIO;
+}

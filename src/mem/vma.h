@@ -116,6 +116,10 @@ int vma_list_read(pid_t pid, struct vma_list *list);
 int vma_list_parse(pid_t pid, FILE *smaps, struct vma_list *list);
 void vma_list_free(struct vma_list *list);
 
+/* The Vma.madvise bits of the mapping of @pid holding @addr, from its
+ * smaps VmFlags; -EIO when no mapping holds it. */
+int vma_madvise_at(pid_t pid, uint64_t addr, uint32_t *madvise);
+
 /* "7f0000000000..7f0000021000 [heap]", for messages. */
 void vma_label(const Vma *vma, char *buf, size_t size);
 #define VMA_LABEL_MAX 320

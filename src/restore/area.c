@@ -372,6 +372,7 @@ static int fill_mm(struct restorer_args *args, struct area *area, const Mm *mm, 
 		.auxv_size = (uint32_t)(mm->n_auxv * sizeof(uint64_t)),
 		.exe_fd = (uint32_t)exe_fd,
 	};
+	args->mlockall = mm->has_mlockall ? mm->mlockall : 0;
 	return 0;
 }
 

@@ -154,6 +154,7 @@ enum restorer_step {
 	RESTORER_STEP_PAGES_DIGEST,
 	RESTORER_STEP_USERNS,
 	RESTORER_STEP_AIO,
+	RESTORER_STEP_MLOCKALL,
 };
 
 /* The stages every process of a restore reports through the one pipe all
@@ -245,6 +246,10 @@ struct restorer_args {
 	/* Born inside it (its pid namespace is the user namespace's): the fd
 	 * is only closed, and the groups are those it was born with. */
 	int32_t born_in_userns;
+	/* mlockall() these flags (MCL_FUTURE [| MCL_ONFAULT]) once the
+	 * mappings are done; 0: not. */
+	uint32_t mlockall;
+	uint32_t reserved3;
 };
 #define RESTORER_COPY_FILL_MIN (256u << 10)
 

@@ -521,6 +521,12 @@ blob_entry(struct restorer_args *a)
 	/* Nothing may touch the lazy mappings from here until the task runs. */
 	if (!ret)
 		ret = lazy_vmas(a);
+	/* Last of the memory: the mappings made so far are not to be locked. */
+	if (!ret && a->mlockall) {
+		ret = blob_syscall(__NR_mlockall, a->mlockall, 0, 0, 0, 0, 0);
+		if (ret)
+			fail(RESTORER_STEP_MLOCKALL, ret, 0);
+	}
 	if (!ret)
 		ret = restore_mm(a);
 	if (!ret && a->userns_fd >= 0)

@@ -71,6 +71,7 @@ int task_thread_sched(ThreadCore *t);
  * is at most 8192 on x86_64. */
 #define TASK_AFFINITY_MAX_BYTES (8192 / 8)
 #define TASK_TIMER_SLACK_MAX (1ULL << 62)
+#define TASK_UCLAMP_MAX 1024		/* SCHED_CAPACITY_SCALE */
 /* Policies the installed headers may lack: SCHED_DEADLINE (3.14) and
  * SCHED_EXT (6.12: a BPF scheduler's, SCHED_NORMAL without one). */
 #define TASK_POLICY_DEADLINE 6

@@ -1,5 +1,6 @@
 /* Scheduling and accounting state: per thread the policy and its
- * parameters (sched_getattr), CPU affinity, I/O priority and timer slack;
+ * parameters (sched_getattr), utilization clamps, CPU affinity, I/O priority
+ * and timer slack;
  * per process oom_score_adj and the audit login uid. Dump reads them from
  * outside (syscalls that take a tid, and procfs), but the timer slack,
  * which each thread reads itself (dump_threads.c); restore sets them from
@@ -45,7 +46,21 @@ static int read_proc_number(pid_t tid, const char *name, long long *out)
 	return 0;
 }
 
-static int dump_thread_sched(pid_t pid, pid_t tid, SchedState *s)
+/* Whether this kernel clamps utilization (CONFIG_UCLAMP_TASK): one does
+ * refuse an out-of-range clamp with EINVAL, before changing anything; one
+ * without refuses any clamp with EOPNOTSUPP. */
+static bool kernel_has_uclamp(void)
+{
+	struct sched_attr attr = {
+		.size = sizeof(attr),
+		.sched_flags = SCHED_FLAG_KEEP_ALL | SCHED_FLAG_UTIL_CLAMP_MIN,
+		.sched_util_min = TASK_UCLAMP_MAX + 1,
+	};
+
+	return syscall(SYS_sched_setattr, 0, &attr, 0) && errno == EINVAL;
+}
+
+static int dump_thread_sched(pid_t pid, pid_t tid, bool uclamp, SchedState *s)
 {
 	struct sched_attr attr = { 0 };
 	uint8_t mask[TASK_AFFINITY_MAX_BYTES];
@@ -67,6 +82,10 @@ static int dump_thread_sched(pid_t pid, pid_t tid, SchedState *s)
 	s->runtime = attr.sched_runtime;
 	s->deadline = attr.sched_deadline;
 	s->period = attr.sched_period;
+	/* Without uclamp, sched_getattr() shows 0 for both. */
+	s->has_util_min = s->has_util_max = uclamp;
+	s->util_min = uclamp ? attr.sched_util_min : 0;
+	s->util_max = uclamp ? attr.sched_util_max : 0;
 	/* The kernel copies out its whole cpumask and returns its size. */
 	n = syscall(SYS_sched_getaffinity, tid, sizeof(mask), mask);
 	if (n < 0)
@@ -102,6 +121,7 @@ int dump_sched(struct inj_task *task, TaskCore *core)
 {
 	pid_t pid = inj_task_pid(task);
 	char buf[64];
+	bool uclamp = kernel_has_uclamp();
 	long long value;
 	int ret;
 
@@ -111,7 +131,7 @@ int dump_sched(struct inj_task *task, TaskCore *core)
 
 		if (!t || task_thread_sched(t))
 			return -ENOMEM;
-		ret = dump_thread_sched(pid, tid, t->sched);
+		ret = dump_thread_sched(pid, tid, uclamp, t->sched);
 		if (ret)
 			return ret;
 	}
@@ -199,6 +219,40 @@ static int set_timer_slack(struct inj_task *task, pid_t tid, uint64_t slack)
 	return ret;
 }
 
+/* Clamps the thread already has (the defaults, unless set) are left alone,
+ * so that defaults keep following the sched_util_clamp_* sysctls. */
+static int set_uclamp(pid_t pid, pid_t tid, const SchedState *s)
+{
+	struct sched_attr now = { 0 }, attr = {
+		.size = sizeof(attr),
+		.sched_flags = SCHED_FLAG_KEEP_ALL | SCHED_FLAG_UTIL_CLAMP,
+		.sched_util_min = s->util_min,
+		.sched_util_max = s->util_max,
+	};
+	/* What every thread has where nothing was set: a real-time one's
+	 * minimum is sched_util_clamp_min_rt_default, 1024 unless changed. */
+	bool defaults = s->util_max == TASK_UCLAMP_MAX &&
+			s->util_min == (task_policy_is_rt(s->policy) ? TASK_UCLAMP_MAX : 0);
+
+	if (syscall(SYS_sched_getattr, tid, &now, sizeof(now), 0))
+		return pr_errno_ret("restore: pid %d thread %d: cannot read its utilization clamps",
+				    pid, tid);
+	if (now.sched_util_min == s->util_min && now.sched_util_max == s->util_max)
+		return 0;
+	if (!syscall(SYS_sched_setattr, tid, &attr, 0))
+		return 0;
+	if (errno == EOPNOTSUPP && defaults)
+		return 0;
+	if (errno == EOPNOTSUPP) {
+		pr_err("restore: pid %d thread %d: cannot set its utilization clamps (min %u, max "
+		       "%u): this kernel has no uclamp (CONFIG_UCLAMP_TASK)", pid, tid,
+		       s->util_min, s->util_max);
+		return -EOPNOTSUPP;
+	}
+	return pr_errno_ret("restore: pid %d thread %d: cannot set its utilization clamps (min "
+			    "%u, max %u)", pid, tid, s->util_min, s->util_max);
+}
+
 static int restore_thread_sched(struct inj_task *task, pid_t tid, const SchedState *s)
 {
 	pid_t pid = inj_task_pid(task);
@@ -222,6 +276,11 @@ static int restore_thread_sched(struct inj_task *task, pid_t tid, const SchedSta
 		return pr_errno_ret("restore: pid %d thread %d: cannot set %s (priority %u, nice "
 				    "%d)", pid, tid, task_policy_name(s->policy), s->priority,
 				    s->nice);
+	if (s->has_util_min) {
+		ret = set_uclamp(pid, tid, s);
+		if (ret)
+			return ret;
+	}
 	/* sched_setattr() sets the nice of SCHED_OTHER and BATCH only, but the
 	 * kernel keeps one for every policy (and shows it). */
 	if (setpriority(PRIO_PROCESS, tid, s->nice))

@@ -107,6 +107,10 @@ static const char *sched_invalid(const SchedState *s, char *buf, size_t size)
 			 TASK_AFFINITY_MAX_BYTES);
 	else if (class > IOPRIO_CLASS_IDLE || (s->ioprio & ~(uint32_t)0xffff))
 		snprintf(buf, size, "I/O priority %#x is not a class and its data", s->ioprio);
+	else if (s->has_util_min != s->has_util_max || s->util_min > TASK_UCLAMP_MAX ||
+		 s->util_max > TASK_UCLAMP_MAX)
+		snprintf(buf, size, "utilization clamps (min %u, max %u) are not both 0 to %d",
+			 s->util_min, s->util_max, TASK_UCLAMP_MAX);
 	else if (s->timer_slack_ns > TASK_TIMER_SLACK_MAX)
 		snprintf(buf, size, "timer slack %llu ns is out of range",
 			 (unsigned long long)s->timer_slack_ns);

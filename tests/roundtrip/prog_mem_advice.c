@@ -1,8 +1,9 @@
 /* Memory state beyond the bytes: mlock, mlock2(MLOCK_ONFAULT) and
  * MAP_LOCKED areas, a MAP_DROPPABLE area, guard regions installed with
- * MADV_GUARD_INSTALL, PR_SET_THP_DISABLE, and a sealed memfd of an odd size
+ * MADV_GUARD_INSTALL, PR_SET_THP_DISABLE, a sealed memfd of an odd size
  * holding an executable that is run with execveat after restore (no
- * "Text file busy"). Each is checked in smaps VmFlags, pagemap or by use. */
+ * "Text file busy"), and mlockall(MCL_FUTURE | MCL_ONFAULT), which a mapping
+ * made after restore shows. Each is checked in smaps VmFlags, pagemap or by use. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -188,7 +189,7 @@ static bool runs_from_memfd(int fd)
 
 int main(int argc, char **argv)
 {
-	char *locked, *onfault, *map_locked, *droppable, *guarded;
+	char *locked, *onfault, *map_locked, *droppable, *guarded, *fresh;
 	int exe_fd;
 	off_t exe_size;
 	struct stat st;
@@ -215,6 +216,11 @@ int main(int argc, char **argv)
 	exe_fd = executable_memfd(&exe_size);
 	if (exe_fd < 0) {
 		perror("executable memfd");
+		return 1;
+	}
+	/* Last: the mappings above are not to be locked by it. */
+	if (mlockall(MCL_FUTURE | MCL_ONFAULT)) {
+		perror("mlockall");
 		return 1;
 	}
 	prog_ready();
@@ -251,5 +257,11 @@ int main(int argc, char **argv)
 		   "memfd seals %#x", fcntl(exe_fd, F_GET_SEALS));
 	PROG_CHECK((fcntl(exe_fd, F_GETFL) & O_ACCMODE) == O_RDONLY, "memfd fd is not read-only");
 	runs_from_memfd(exe_fd);
+	fresh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (PROG_CHECK(fresh != MAP_FAILED, "mmap after restore: %s", strerror(errno))) {
+		check_flags("a mapping made after restore (mlockall MCL_FUTURE | MCL_ONFAULT)",
+			    fresh, "lo lf", "");
+		munmap(fresh, PAGE);
+	}
 	prog_finish();
 }

@@ -4,7 +4,9 @@
  * thread SCHED_IDLE at nice 3 on the last CPU, I/O class idle, slack
  * 777777 ns; a third SCHED_FIFO priority 10 with reset-on-fork, nice -2, on
  * every CPU, I/O class real-time level 4. The process has oom_score_adj 321
- * and login uid 4321. After restore every value is checked, the timer slack
+ * and login uid 4321. The main thread's utilization clamps are 100..900
+ * where the kernel has uclamp (CONFIG_UCLAMP_TASK; without, it shows 0..0
+ * and must still after restore). After restore every value is checked, the timer slack
  * by each thread itself (PR_GET_TIMERSLACK), the rest by tid. */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,7 +62,11 @@ static struct thread_want want[NR_THREADS] = {
 			  IOPRIO_PRIO_VALUE(IOPRIO_CLASS_RT, 4), 0 },
 };
 
+#define UTIL_MIN 100
+#define UTIL_MAX 900
+
 static long nr_cpus;
+static bool uclamp;		/* the kernel has it, and the main thread's are set */
 static atomic_int asked;	/* bumped to ask every thread for its slack */
 
 static void __attribute__((noreturn)) die(const char *what)
@@ -145,6 +151,21 @@ static long read_proc(const char *name)
 	return n > 0 ? strtol(text, NULL, 10) : -1;
 }
 
+static void set_uclamp(void)
+{
+	struct sched_attr attr = { .size = sizeof(attr),
+				   .sched_flags = SCHED_FLAG_KEEP_ALL | SCHED_FLAG_UTIL_CLAMP,
+				   .sched_util_min = UTIL_MIN, .sched_util_max = UTIL_MAX };
+
+	if (!syscall(SYS_sched_setattr, 0, &attr, 0))
+		uclamp = true;
+	else if (errno != EOPNOTSUPP)
+		die("sched_setattr with utilization clamps");
+	else
+		fprintf(stderr, "prog_sched: no uclamp in this kernel: its clamps are checked "
+			"to stay 0..0\n");
+}
+
 static void setup(void)
 {
 	pthread_t t;
@@ -154,6 +175,7 @@ static void setup(void)
 	/* Root may set it (CAP_AUDIT_CONTROL), and change it later. */
 	write_proc("loginuid", LOGINUID);
 	apply(&want[MAIN]);
+	set_uclamp();
 	for (int i = IDLE_THREAD; i < NR_THREADS; i++)
 		if (pthread_create(&t, NULL, thread_main, &want[i]))
 			die("pthread_create");
@@ -185,6 +207,12 @@ static void check_thread(const struct thread_want *w)
 	PROG_CHECK(!sched_getaffinity(w->tid, sizeof(set), &set) && CPU_EQUAL(&set, &expect),
 		   "%s: CPU affinity has %d CPUs, want %d", w->what, CPU_COUNT(&set),
 		   CPU_COUNT(&expect));
+	if (w == &want[MAIN])
+		PROG_CHECK(uclamp ? attr.sched_util_min == UTIL_MIN && attr.sched_util_max == UTIL_MAX
+				  : !attr.sched_util_min && !attr.sched_util_max,
+			   "%s: utilization clamps %u..%u, want %u..%u", w->what,
+			   attr.sched_util_min, attr.sched_util_max, uclamp ? UTIL_MIN : 0,
+			   uclamp ? UTIL_MAX : 0);
 	ioprio = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, w->tid);
 	PROG_CHECK(ioprio == (long)w->ioprio, "%s: I/O priority %#lx, want %#x", w->what, ioprio,
 		   w->ioprio);
