@@ -17,6 +17,7 @@
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <sys/ioctl.h>
 
 #include "common/cleanup.h"
@@ -88,7 +89,8 @@ static pid_t held_outside(const struct tree *tree, const char *name)
 	return held;
 }
 
-void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr *info_data)
+void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr *info_data,
+		      unsigned short link_type)
 {
 	const struct nlattr *tb[IFLA_TUN_MAX + 1] = { NULL };
 	uint8_t type, pi, vnet_hdr, persist, multi_queue;
@@ -106,6 +108,14 @@ void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr
 			     !net_link_u32(tb[IFLA_TUN_NUM_DISABLED_QUEUES], &disabled))) ||
 	    (type != IFF_TUN && type != IFF_TAP)) {
 		net_link_refuse(w, d->name, "rtnetlink did not say its tun settings");
+		return;
+	}
+	/* TUNSETLINK's type is not saved: a device made again would have the
+	 * kind's own (none for tun, Ethernet for tap). */
+	if (link_type != (type == IFF_TUN ? ARPHRD_NONE : ARPHRD_ETHER)) {
+		snprintf(why, sizeof(why), "a link type set by TUNSETLINK (%u): not supported yet",
+			 link_type);
+		net_link_refuse(w, d->name, why);
 		return;
 	}
 	holder = held_outside(w->tree, d->name);

@@ -4,7 +4,8 @@
  * "device", an ifb device; "tunfd", a tap that the program's open
  * /dev/net/tun holds, with a packet (an ARP request) queued on it; "tunout",
  * a tap held by a process outside the tree (a grandchild left to the
- * runner); "nexthop", a nexthop object and a route through it;
+ * runner); "tunlink", a persistent tap of another link type (TUNSETLINK);
+ * "nexthop", a nexthop object and a route through it;
  * "nft", an nftables table owned by a process (flags owner). A
  * dump must refuse it by name, before any parasite runs in it. On SIGTERM
  * it checks that it is still in that namespace. */
@@ -13,6 +14,7 @@
 #include <poll.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
@@ -79,6 +81,8 @@ int main(int argc, char **argv)
 		 * the ARP request asked for is queued. */
 		{ "tunfd", "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6" },
 		{ "tunout", "true" },
+		/* A persistent tap of another link type, made below. */
+		{ "tunlink", "true" },
 		{ "nexthop", "ip link set lo up && ip nexthop add id 7 dev lo && "
 			     "ip route add 10.8.0.0/16 nhid 7" },
 		/* Owned by an nft left running outside the tree, until the
@@ -109,6 +113,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(what, "tunout") && tun_held_outside() < 0)
 		return 1;
+	if (!strcmp(what, "tunlink")) {
+		struct ifreq ifr = { .ifr_name = "cryo-t3", .ifr_flags = IFF_TAP | IFF_NO_PI };
+		int fd = open("/dev/net/tun", O_RDWR);
+
+		if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETLINK, ARPHRD_NONE) ||
+		    ioctl(fd, TUNSETPERSIST, 1))
+			return 1;
+		close(fd);
+	}
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", getppid());
 	if (stat("/proc/self/ns/net", &start) || stat(path, &parent) ||
 	    start.st_ino == parent.st_ino)

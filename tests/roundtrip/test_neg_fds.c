@@ -630,6 +630,8 @@ TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
 					       "saved): not supported" },
 		{ "tunout", NULL, "device cryo-t2: a tun/tap device held by an open "
 				  "/dev/net/tun of pid " },
+		{ "tunlink", NULL, "device cryo-t3: a link type set by TUNSETLINK (65534): not "
+				   "supported yet" },
 		{ "nexthop", NULL, "has nexthop object 7: nexthop objects are not supported yet" },
 		{ "nft", NULL, "nftables table inet cryo_neg is owned by a process (flags owner)" },
 	};
