@@ -361,6 +361,22 @@ static bool start_workload(struct run_ctx *c, struct result *r)
 	return true;
 }
 
+/* A criu that failed between its dump (which kills the tree and keeps
+ * its connections locked for the restore) and the end of its restore
+ * leaves its lock: DROP rules marked with criu's 0xC114 in INPUT and
+ * OUTPUT of each family's filter table. Removed, so that no run's
+ * firewall rules outlive it. */
+static void remove_criu_lock(void)
+{
+	static const char *const script =
+		"for t in iptables ip6tables; do command -v $t-save >/dev/null || continue; "
+		"$t-save -t filter 2>/dev/null | grep -i -e '--mark 0xc114' | "
+		"sed 's/^-A /-D /' | while read -r rule; do $t -w -t filter $rule; done; done";
+
+	if (system(script))
+		fprintf(stderr, "bench: cannot remove the network lock criu left\n");
+}
+
 /* One run: start the workload, dump it, restore it, check it. Returns
  * false when the workload must not be run again (refused or failed). */
 static bool run_once(struct run_ctx *c, struct result *r)
@@ -480,6 +496,8 @@ void run_workload(const struct tool *tool, const struct workload *w, const char 
 		join(c.outfile, sizeof(c.outfile), c.work, "prog.out");
 		c.pid = 0;
 		more = run_once(&c, r);
+		if (!more && !strcmp(tool->name, "criu"))
+			remove_criu_lock();
 		if (more)
 			fprintf(stderr, "  %s %s run %d: dump %.3f s, restore %.3f s\n", tool->name,
 				w->name, i + 1, r->s[r->nr - 1].dump_s, r->s[r->nr - 1].restore_s);
