@@ -147,7 +147,7 @@ int net_dev_make_vlans(struct rtnl *r, const NetNs *ns, int outer_ns);
 /* net_tun.c: persistent tun/tap devices no process holds. */
 /* Saves @d's tun settings from its IFLA_INFO_DATA, or refuses it. */
 void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr *info_data,
-		      unsigned short link_type);
+		      unsigned short link_type, const struct nlattr *carrier);
 /* Makes tun @d in the namespace cryo is in (MTU and address not set). */
 int net_tun_make(const NetDevice *d);
 

@@ -146,7 +146,7 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	d->rec.has_master_index = net_link_u32(tb[IFLA_MASTER], &d->rec.master_index);
 	if (!strcmp(kind, "tun"))
-		net_tun_settings(w, d, info[IFLA_INFO_DATA], ifm->ifi_type);
+		net_tun_settings(w, d, info[IFLA_INFO_DATA], ifm->ifi_type, tb[IFLA_CARRIER]);
 	if (!strcmp(kind, "dummy") || !strcmp(kind, "tun"))
 		return MNL_CB_OK;
 	if (info[IFLA_INFO_DATA])

@@ -52,9 +52,9 @@ static bool in_tree(const struct tree *tree, pid_t pid)
 	return false;
 }
 
-/* The first process outside @tree with an open /dev/net/tun attached to
- * device @name (its fdinfo says "iff:\tNAME"), 0 for none: their fds are
- * not saved. A device of that name in another namespace counts too, which
+/* The first process outside @tree (NULL: any process) with an open
+ * /dev/net/tun attached to device @name (its fdinfo says "iff:\tNAME"), 0
+ * for none: fds outside the tree are not saved. A device of that name in another namespace counts too, which
  * refuses more, never less. */
 static pid_t held_outside(const struct tree *tree, const char *name)
 {
@@ -90,10 +90,10 @@ static pid_t held_outside(const struct tree *tree, const char *name)
 }
 
 void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr *info_data,
-		      unsigned short link_type)
+		      unsigned short link_type, const struct nlattr *carrier)
 {
 	const struct nlattr *tb[IFLA_TUN_MAX + 1] = { NULL };
-	uint8_t type, pi, vnet_hdr, persist, multi_queue;
+	uint8_t type, pi, vnet_hdr, persist, multi_queue, carrier_on;
 	uint32_t queues = 0, disabled = 0;
 	NetDevice *r = &d->rec;
 	char why[160];
@@ -116,6 +116,14 @@ void net_tun_settings(struct net_walk *w, struct net_dev *d, const struct nlattr
 		snprintf(why, sizeof(why), "a link type set by TUNSETLINK (%u): not supported yet",
 			 link_type);
 		net_link_refuse(w, d->name, why);
+		return;
+	}
+	/* The kernel turns the carrier on while a queue is attached and off
+	 * otherwise; one TUNSETCARRIER turned off is not saved. */
+	if (u8_attr(carrier, &carrier_on) && !carrier_on &&
+	    (multi_queue ? queues > 0 : held_outside(NULL, d->name) != 0)) {
+		net_link_refuse(w, d->name, "a carrier turned off by TUNSETCARRIER while a "
+					    "queue is attached: not supported yet");
 		return;
 	}
 	holder = held_outside(w->tree, d->name);

@@ -5,6 +5,7 @@
  * /dev/net/tun holds, with a packet (an ARP request) queued on it; "tunout",
  * a tap held by a process outside the tree (a grandchild left to the
  * runner); "tunlink", a persistent tap of another link type (TUNSETLINK);
+ * "tuncarrier", a tap the program holds with its carrier turned off;
  * "nexthop", a nexthop object and a route through it;
  * "nft", an nftables table owned by a process (flags owner). A
  * dump must refuse it by name, before any parasite runs in it. On SIGTERM
@@ -83,6 +84,8 @@ int main(int argc, char **argv)
 		{ "tunout", "true" },
 		/* A persistent tap of another link type, made below. */
 		{ "tunlink", "true" },
+		/* A tap the program's fd holds, its carrier turned off. */
+		{ "tuncarrier", "true" },
 		{ "nexthop", "ip link set lo up && ip nexthop add id 7 dev lo && "
 			     "ip route add 10.8.0.0/16 nhid 7" },
 		/* Owned by an nft left running outside the tree, until the
@@ -113,6 +116,13 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(what, "tunout") && tun_held_outside() < 0)
 		return 1;
+	if (!strcmp(what, "tuncarrier")) {
+		struct ifreq ifr = { .ifr_name = "cryo-t4", .ifr_flags = IFF_TAP | IFF_NO_PI };
+		int fd = open("/dev/net/tun", O_RDWR), off = 0;
+
+		if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETCARRIER, &off))
+			return 1;
+	}
 	if (!strcmp(what, "tunlink")) {
 		struct ifreq ifr = { .ifr_name = "cryo-t3", .ifr_flags = IFF_TAP | IFF_NO_PI };
 		int fd = open("/dev/net/tun", O_RDWR);

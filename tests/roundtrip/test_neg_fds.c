@@ -632,6 +632,8 @@ TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
 				  "/dev/net/tun of pid " },
 		{ "tunlink", NULL, "device cryo-t3: a link type set by TUNSETLINK (65534): not "
 				   "supported yet" },
+		{ "tuncarrier", NULL, "device cryo-t4: a carrier turned off by TUNSETCARRIER "
+				      "while a queue is attached: not supported yet" },
 		{ "nexthop", NULL, "has nexthop object 7: nexthop objects are not supported yet" },
 		{ "nft", NULL, "nftables table inet cryo_neg is owned by a process (flags owner)" },
 	};
