@@ -741,3 +741,17 @@ __attribute__((constructor)) static void setup(void)
 		pathf(cryo_path, "%s", getenv("CRYO"));
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
+
+bool socket_dump_refused(child_setup_fn open_fd, void *arg, int fd, const char *what)
+{
+	struct prog p = { 0 };
+	char expect[64];
+	bool ok = start_prog(&p, "prog_counter", open_fd, arg);
+
+	if (ok) {
+		snprintf(expect, sizeof(expect), "pid %d fd %d (socket:[", p.pid, fd);
+		ok = dump_refused_unharmed(&p, expect, what) && prog_passes(&p);
+	}
+	end_prog(&p);
+	return ok;
+}

@@ -123,6 +123,9 @@ bool prog_passes(struct prog *p);
  * holding @key (and @key2 unless NULL), leave no inventory.img, and leave
  * the program unharmed. */
 bool dump_refused_unharmed(struct prog *p, const char *key, const char *key2);
+/* prog_counter, given by @open_fd a socket at @fd: a dump must fail naming
+ * "pid P fd FD (socket:[" and @what, and the program run on unharmed. */
+bool socket_dump_refused(child_setup_fn open_fd, void *arg, int fd, const char *what);
 /* Ends and reaps every child of ours but @keep. Returns the first found,
  * or 0, with its /proc/PID/stat line in @seen. */
 pid_t end_children(pid_t keep, char *seen, size_t size);

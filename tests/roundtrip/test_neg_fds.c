@@ -223,15 +223,7 @@ static void open_tcp_connection(void *arg)
  * it, and the program must not notice. */
 static void check_unsupported_fd_arg(child_setup_fn open_fd, void *arg, const char *what)
 {
-	struct prog p = { 0 };
-	char expect[64];
-
-	CHECK_GOTO(start_prog(&p, "prog_counter", open_fd, arg), out, "%s", why);
-	snprintf(expect, sizeof(expect), "pid %d fd %d (socket:[", p.pid, ODD_FD);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
-out:
-	end_prog(&p);
+	CHECK(socket_dump_refused(open_fd, arg, ODD_FD, what), "%s", why);
 }
 
 static void check_unsupported_fd(child_setup_fn open_fd, const char *what)
