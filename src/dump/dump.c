@@ -115,8 +115,10 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	uint64_t began = stats_begin(st, STATS_DUMP_PARASITE);
 	int ret;
 
-	if (parent && parent->state == TREE_ALIVE && parent->inj)
+	if (parent && parent->state == TREE_ALIVE && parent->inj) {
 		mm_opts.parent = inj_task_pid(parent->inj);
+		inj_task_offer_sites(task, parent->inj);
+	}
 	for (size_t i = (size_t)(t - ctx->tree->tasks) + 1; i < ctx->tree->nr; i++)
 		if (ctx->tree->tasks[i].parent == t - ctx->tree->tasks &&
 		    ctx->tree->tasks[i].state == TREE_ALIVE)

@@ -83,6 +83,13 @@ int inj_stop(struct inj_task *task, int sig);
  * this for a task that had seccomp when seized. */
 int inj_suspend_seccomp(struct inj_task *task);
 
+/* Offers @task the places where @like (seized before: its parent, forked
+ * without exec, has libc at the same address) found libc's rt_sigreturn
+ * trampoline and "syscall; ret": each is taken only if @task has the same
+ * bytes there, in an executable mapping of libc, and libc is scanned as
+ * before otherwise. Saves a scan of libc's text per process of a tree. */
+void inj_task_offer_sites(struct inj_task *task, const struct inj_task *like);
+
 pid_t inj_task_pid(const struct inj_task *task);
 int inj_thread_count(const struct inj_task *task);
 pid_t inj_thread_tid(const struct inj_task *task, int index);
