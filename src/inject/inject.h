@@ -143,6 +143,21 @@ int inj_syscall(struct inj_task *task, long *result, long nr, unsigned long a1,
 int inj_thread_syscall(struct inj_task *task, pid_t tid, long *result, void *buf, size_t len,
 		       long nr, const unsigned long args[6]);
 
+/* One call of inj_thread_syscalls(): as inj_thread_syscall()'s arguments. */
+struct inj_call {
+	long nr;
+	unsigned long args[6];
+	void *buf;
+	size_t len;
+	long result;
+};
+
+/* Runs @n calls in order in thread @tid, as inj_thread_syscall() runs one,
+ * with the thread borrowed once for all of them: each borrowing costs a
+ * ptrace stop more than the calls themselves. Stops at the first call that
+ * cannot be run (not one that returns an error: see each result). */
+int inj_thread_syscalls(struct inj_task *task, pid_t tid, struct inj_call *calls, size_t n);
+
 /* Maps @blob into the task, connects a channel to it and starts it on its
  * own stack with all signals blocked. */
 int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
