@@ -171,6 +171,9 @@ int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
 int inj_parasite_call(struct inj_parasite *parasite, uint32_t cmd, const void *in,
 		      size_t in_len, void *out, size_t out_cap, size_t *out_len, int *fd);
 
+/* The thread the parasite runs in (the task's main thread while it lives). */
+pid_t inj_parasite_thread(const struct inj_parasite *parasite);
+
 /* Where the parasite sits in the task (for callers that check the layout). */
 unsigned long inj_parasite_base(const struct inj_parasite *parasite);
 size_t inj_parasite_size(const struct inj_parasite *parasite);

@@ -1,8 +1,9 @@
 /* Dump of the per-thread state that only the thread itself can tell: its
  * alternate signal stack, its clear_child_tid (PR_GET_TID_ADDRESS), its
  * securebits and its timer slack, read by one batch of remote syscalls run
- * in that very thread (inj_thread_syscalls); and its robust futex list,
- * which get_robust_list reads from outside. Every thread must be in a ptrace stop, with no
+ * in that very thread (inj_thread_syscalls), or for the thread the parasite
+ * runs in, by the parasite (PARASITE_CMD_THREAD_STATE); and its robust
+ * futex list, which get_robust_list reads from outside. Every thread must be in a ptrace stop, with no
  * parasite running. Credentials from procfs are compared in dump_proc.c. */
 #include <limits.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "common/cgroup2.h"
 #include "common/log.h"
 #include "kabi/kabi.h"
+#include "parasite/commands.h"
 #include "task/internal.h"
 #include "task/task.h"
 
@@ -88,19 +90,50 @@ static int read_own_state(struct inj_task *task, const TaskCore *core, pid_t tid
 	return 0;
 }
 
-/* No alternate stack (SS_DISABLE) means no entry. */
-static int keep_altstack(const struct kernel_stack *stack, ThreadCore *thread)
+/* Keeps what the thread told (no alternate stack, SS_DISABLE, means no
+ * entry); its clear_child_tid marks its own state as read. */
+static int keep_own_state(ThreadCore *thread, uint64_t sp, int32_t flags, uint64_t size,
+			  uint64_t clear_tid, uint64_t slack)
 {
-	if (stack->flags & SS_DISABLE)
-		return 0;
-	thread->altstack = malloc(sizeof(*thread->altstack));
-	if (!thread->altstack)
+	if (!(flags & SS_DISABLE)) {
+		thread->altstack = malloc(sizeof(*thread->altstack));
+		if (!thread->altstack)
+			return -ENOMEM;
+		sig_alt_stack__init(thread->altstack);
+		thread->altstack->sp = sp;
+		thread->altstack->flags = (uint32_t)flags;
+		thread->altstack->size = size;
+	}
+	/* Its own timer slack (not /proc/TID: see sched.c). */
+	if (task_thread_sched(thread))
 		return -ENOMEM;
-	sig_alt_stack__init(thread->altstack);
-	thread->altstack->sp = stack->sp;
-	thread->altstack->flags = (uint32_t)stack->flags;
-	thread->altstack->size = stack->size;
+	thread->sched->timer_slack_ns = slack;
+	thread->has_clear_child_tid = true;
+	thread->clear_child_tid = clear_tid;
 	return 0;
+}
+
+int dump_thread_state_inside(struct inj_parasite *parasite, TaskCore *core)
+{
+	pid_t tid = inj_parasite_thread(parasite);
+	struct parasite_thread_state state;
+	ThreadCore *thread = task_thread_get(core, tid);
+	size_t got = 0;
+	int ret;
+
+	if (!thread)
+		return -ENOMEM;
+	ret = inj_parasite_call(parasite, PARASITE_CMD_THREAD_STATE, NULL, 0, &state,
+				sizeof(state), &got, NULL);
+	if (!ret && got != sizeof(state))
+		ret = -EPROTO;
+	if (ret) {
+		pr_err("dump: pid %d thread %d: cannot read its sigaltstack, clear_child_tid and "
+		       "timer slack through the parasite: %s", core->pid, tid, strerror(-ret));
+		return ret;
+	}
+	return keep_own_state(thread, state.altstack.sp, state.altstack.flags,
+			      state.altstack.size, state.clear_child_tid, state.timer_slack_ns);
 }
 
 static int dump_robust_list(pid_t pid, ThreadCore *thread)
@@ -139,19 +172,16 @@ int dump_thread_own_state(struct inj_task *task, TaskCore *core)
 
 		if (!thread)
 			return -ENOMEM;
-		ret = read_own_state(task, core, thread->tid, &own);
-		if (!ret)
-			ret = keep_altstack(&own.stack, thread);
-		if (!ret) {
-			thread->has_clear_child_tid = true;
-			thread->clear_child_tid = own.clear_tid;
-			ret = dump_robust_list(pid, thread);
+		/* The parasite's thread told its own already. */
+		if (!thread->has_clear_child_tid) {
+			ret = read_own_state(task, core, thread->tid, &own);
+			if (!ret)
+				ret = keep_own_state(thread, own.stack.sp, own.stack.flags,
+						     own.stack.size, own.clear_tid,
+						     (uint64_t)own.slack);
 		}
-		/* Its own timer slack (not /proc/TID: see sched.c). */
 		if (!ret)
-			ret = task_thread_sched(thread) ? -ENOMEM : 0;
-		if (!ret)
-			thread->sched->timer_slack_ns = (uint64_t)own.slack;
+			ret = dump_robust_list(pid, thread);
 		if (!ret)
 			ret = dump_thread_cgroup(pid, thread);
 	}
