@@ -454,8 +454,9 @@ int contents_restore_huge(const struct restore_ctx *r, const struct file_obj *ho
 			ret = -errno;
 			restore_err(r, holder, "cannot map %llu bytes of it at offset %llu to fill "
 				    "it: %s%s", (unsigned long long)len, (unsigned long long)from,
-				    strerror(-ret), ret == -ENOMEM ? " (not enough free huge pages: "
-				    "see /proc/sys/vm/nr_hugepages)" : "");
+				    strerror(-ret),
+				    ret == -ENOMEM ? " (not enough free huge pages: see "
+						     "/proc/sys/vm/nr_hugepages)" : "");
 			return ret;
 		}
 		memcpy(mem + (c->offset - from), c->data.data, c->data.len);

@@ -186,8 +186,9 @@ static int shmem_create_inode(struct restore_ctx *r, const struct file_obj *firs
 	mem = mmap(NULL, size, PROT_NONE, flags, -1, 0);
 	if (mem == MAP_FAILED) {
 		ret = -errno;
-		restore_err(r, first, "cannot make shared anonymous memory of %" PRIu64 " bytes%s: %s",
-			    size, s->has_huge_page_size ? " (MAP_HUGETLB)" : "", strerror(-ret));
+		restore_err(r, first,
+			    "cannot make shared anonymous memory of %" PRIu64 " bytes%s: %s", size,
+			    s->has_huge_page_size ? " (MAP_HUGETLB)" : "", strerror(-ret));
 		return ret;
 	}
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)mem,

@@ -261,8 +261,8 @@ static int classify_file(pid_t pid, const struct smaps_entry *e, bool shared_ano
 		if (!(v->flags & MAP_SHARED))
 			return 0;
 	} else if (f.hugetlbfs && !(deleted && has_prefix(f.path, "/memfd:"))) {
-		pr_err("dump: pid %d vma %s: files on a hugetlbfs mount (%s) are not supported", pid,
-		       label, f.path);
+		pr_err("dump: pid %d vma %s: files on a hugetlbfs mount (%s) are not supported",
+		       pid, label, f.path);
 		return -EOPNOTSUPP;
 	} else if (f.shmem && (v->flags & MAP_SHARED) &&
 		   (shared_anon_name || !strcmp(f.path, "/dev/zero" DELETED_SUFFIX))) {
@@ -563,7 +563,8 @@ static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
 			e.rss_kb = kb;
 		} else if (has_prefix(line, "Swap:") && parse_kb(line + strlen("Swap:"), &kb)) {
 			e.swap_kb = kb;
-		} else if ((has_prefix(line, "Shared_Hugetlb:") || has_prefix(line, "Private_Hugetlb:")) &&
+		} else if ((has_prefix(line, "Shared_Hugetlb:") ||
+			    has_prefix(line, "Private_Hugetlb:")) &&
 			   parse_kb(strchr(line, ':') + 1, &kb)) {
 			e.hugetlb_kb += kb;
 		} else if (has_prefix(line, "KernelPageSize:") &&
