@@ -618,6 +618,7 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
+	restore_pick_filler(&rs);
 	/* The tree's user namespace first: the others it owns are made inside
 	 * it. The tree's processes are born in its mount namespace, and its
 	 * files opened there. */

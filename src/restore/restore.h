@@ -54,6 +54,9 @@ struct restore_task {
 	 * address order; the restorer moves them into place. */
 	struct cow_premap *premaps;
 	size_t nr_premaps;
+	/* cryo copies part of its memory while its restorer copies the rest
+	 * (filler.c). */
+	bool filler;
 };
 
 /* A whole restore: the tree, the images of each live process, and what
@@ -233,6 +236,15 @@ int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm
 int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
 		 bool pages_in_restorer, struct restore_set *rs);
 void restore_unload(struct restore_set *rs);
+
+/* filler.c: marks the task whose memory cryo helps fill, if any: the
+ * largest, when there are two cores and it is large. */
+void restore_pick_filler(struct restore_set *rs);
+/* Copies cryo's segments of the fills the restorer of @rt (watched through
+ * @pidfd) registered, as its RESTORE_STAGE_FILLER report @r says; 0 (also
+ * when the task died meanwhile: the stages name that) or -errno, named. */
+struct restorer_report;
+int restore_filler_copy(const struct restore_task *rt, int pidfd, const struct restorer_report *r);
 
 /* child.c: runs in the new process @index of the tree; never returns.
  * Failures are reported through rs->report_fd like the restorer's. */

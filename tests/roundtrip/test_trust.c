@@ -461,6 +461,58 @@ out:
 	end_prog(&p);
 }
 
+/* Where cryo's filler copied first, as its log of a clean restore said. */
+static unsigned long long filler_first;
+
+static int flip_filler_byte(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	off_t at = (off_t)filler_first + 4096 + 7;
+	unsigned char byte;
+	int ret = fd >= 0 && pread(fd, &byte, 1, at) == 1 ? 0 : -1;
+
+	byte ^= 0x10;
+	if (!ret && pwrite(fd, &byte, 1, at) != 1)
+		ret = -1;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* cryo's filler copies every other 4 MiB of a large range into the task
+ * (forced on by CRYO_TEST_FILLER for prog_memory's 14 MiB): the memory
+ * comes back whole, and a byte flipped in the part cryo copied is caught,
+ * since the restorer hashes cryo's pages from memory as well. */
+TEST(restore_refuses_a_flipped_byte_in_the_part_cryos_filler_copies)
+{
+	char img[PATH_MAX], clean[PATH_MAX], pages[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	const char *said;
+
+	setenv("CRYO_TEST_FILLER", "1", 1);
+	CHECK_GOTO(make_image(&p, "prog_memory", img, &image_pid), out, "%s", why);
+	pathf(clean, "%s/clean", p.dir);
+	CHECK_GOTO(copy_images(img, clean), out, "%s", why);
+	prog_cryo(&r, &p, "restore", "-D", clean, "-d", "-v4");
+	CHECK_GOTO(r.status == 0, out, "the restore with the filler failed (%d): %s", r.status,
+		   r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "restored with the filler: %s", why);
+	said = strstr(r.out, "cryo's filler copied ");
+	CHECK_GOTO(said && sscanf(said, "cryo's filler copied %*u bytes, the first at file "
+				  "offset %llx", &filler_first) == 1,
+		   out, "no filler at work in the log: %s", r.out);
+	snprintf(pages, sizeof(pages), "pages-%d.img", image_pid);
+	CHECK_GOTO(refused_after(&p, img, image_pid, pages, flip_filler_byte,
+				 "its digest differs from the inventory's"),
+		   out, "a flipped byte in cryo's part: %s", why);
+out:
+	unsetenv("CRYO_TEST_FILLER");
+	end_prog(&p);
+}
+
 /* A file of another dump of the same process, even one whose digest the
  * inventory never saw, is refused by the dump id in its header. */
 TEST(restore_refuses_a_file_whose_header_names_another_dump)
