@@ -78,6 +78,15 @@ static inline uint64_t restorer_filler_segment_end(uint64_t file_off, uint64_t e
 
 	return next < end ? next : end;
 }
+/* Whether cryo owns a segment of [@file_off, +@len): only then is a fill
+ * shared, so the restorer holds its userfaultfd open until cryo took it
+ * and copied (it waits on cryo's pages before closing it). */
+static inline int restorer_filler_shares(uint64_t file_off, uint64_t len)
+{
+	uint64_t end = file_off + len;
+
+	return restorer_filler_owns(file_off) || restorer_filler_segment_end(file_off, end) < end;
+}
 
 /* A jump written at @addr to @target: an entry point of a saved vDSO sent
  * on to the same function of this kernel's vDSO. */

@@ -105,11 +105,12 @@ long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64
 	return ret;
 }
 
-/* The fills a filler may share: those copy_fill_range() would take. */
+/* The fills a filler may share: those copy_fill_range() would take, with
+ * a part that is cryo's. */
 static int filler_may_take(const struct restorer_args *a, const struct restorer_fill *f)
 {
 	return a->fill_copy && f->len >= RESTORER_COPY_FILL_MIN && !f->in_place &&
-	       f->file_off != RESTORER_FILL_ZERO;
+	       f->file_off != RESTORER_FILL_ZERO && restorer_filler_shares(f->file_off, f->len);
 }
 
 long filler_begin(const struct restorer_args *a, long *uffd)
