@@ -56,9 +56,14 @@ struct restorer_fill {
 	/* The pages are there already (a premapped mapping, read before the
 	 * fork): only hashed, from memory, in the file's order. */
 	uint32_t in_place;
+	/* Hugetlb memory: read into as it is, neither UFFDIO_COPY (which
+	 * wants whole huge pages) nor populated (the reads fault each huge
+	 * page in once). */
+	uint32_t plain;
 	/* Set by the restorer: registered with the userfaultfd it hands to
 	 * cryo, which fills the segments restorer_filler_owns() gives it. */
 	uint32_t by_filler;
+	uint32_t reserved;
 };
 #define RESTORER_FILL_ZERO (~0ULL)
 

@@ -109,7 +109,7 @@ long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64
  * a part that is cryo's. */
 static int filler_may_take(const struct restorer_args *a, const struct restorer_fill *f)
 {
-	return a->fill_copy && f->len >= RESTORER_COPY_FILL_MIN && !f->in_place &&
+	return a->fill_copy && f->len >= RESTORER_COPY_FILL_MIN && !f->in_place && !f->plain &&
 	       f->file_off != RESTORER_FILL_ZERO && restorer_filler_shares(f->file_off, f->len);
 }
 
