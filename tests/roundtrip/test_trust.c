@@ -334,18 +334,24 @@ TEST(restore_makes_a_deleted_file_with_the_tasks_own_credentials)
 
 /* ---- one set, whole ------------------------------------------------------------ */
 
-static int flip_first_page_byte(const char *path)
+/* Flips one bit of the byte at @at of @path. */
+static int flip_byte_at(const char *path, off_t at)
 {
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	unsigned char byte;
-	int ret = fd >= 0 && pread(fd, &byte, 1, 100) == 1 ? 0 : -1;
+	int ret = fd >= 0 && pread(fd, &byte, 1, at) == 1 ? 0 : -1;
 
 	byte ^= 0x10;
-	if (!ret && pwrite(fd, &byte, 1, 100) != 1)
+	if (!ret && pwrite(fd, &byte, 1, at) != 1)
 		ret = -1;
 	if (fd >= 0)
 		close(fd);
 	return ret;
+}
+
+static int flip_first_page_byte(const char *path)
+{
+	return flip_byte_at(path, 100);
 }
 
 /* Flips a byte of the saved vDSO's first page, found as this runner's
@@ -429,18 +435,9 @@ out:
 /* Flips the byte in the middle of the pages file. */
 static int flip_middle_page_byte(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC);
 	struct stat st;
-	unsigned char byte;
-	int ret = fd >= 0 && !fstat(fd, &st) && st.st_size > 1 &&
-		  pread(fd, &byte, 1, st.st_size / 2) == 1 ? 0 : -1;
 
-	byte ^= 0x10;
-	if (!ret && pwrite(fd, &byte, 1, st.st_size / 2) != 1)
-		ret = -1;
-	if (fd >= 0)
-		close(fd);
-	return ret;
+	return stat(path, &st) || st.st_size < 2 ? -1 : flip_byte_at(path, st.st_size / 2);
 }
 
 /* A flipped byte in a range the restorer fills by UFFDIO_COPY (256 KiB
@@ -466,17 +463,7 @@ static unsigned long long filler_first;
 
 static int flip_filler_byte(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	off_t at = (off_t)filler_first + 4096 + 7;
-	unsigned char byte;
-	int ret = fd >= 0 && pread(fd, &byte, 1, at) == 1 ? 0 : -1;
-
-	byte ^= 0x10;
-	if (!ret && pwrite(fd, &byte, 1, at) != 1)
-		ret = -1;
-	if (fd >= 0)
-		close(fd);
-	return ret;
+	return flip_byte_at(path, (off_t)filler_first + 4096 + 7);
 }
 
 /* cryo's filler copies every other 4 MiB of a large range into the task
