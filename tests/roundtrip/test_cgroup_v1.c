@@ -278,6 +278,24 @@ static bool restored_in_place(const struct prog *p, const struct hierarchies *h,
 	       has_value(h->cpu, rel, "cpu.shares", "512");
 }
 
+/* The hierarchies set up, @name started in @named_rel (and the pids and
+ * cpu cgroups), and dumped. */
+static bool placed_and_dumped(struct hierarchies *h, struct prog *p, const char *name,
+			      const char *named_rel)
+{
+	return setup(h) && start_placed(p, name, h, NULL, named_rel) && dump(p);
+}
+
+/* Restored with @mode, back in its cgroups with its settings, passing. */
+static bool comes_back(struct prog *p, const struct hierarchies *h, const char *mode,
+		      const char *named_rel)
+{
+	struct cryo_run r;
+
+	return restore(p, &r, mode, NULL, NULL) && restored_in_place(p, h, named_rel) &&
+	       prog_passes(p);
+}
+
 static void remove_all(const struct hierarchies *h)
 {
 	char base[PATH_MAX];
@@ -298,9 +316,7 @@ TEST(soft_restore_makes_removed_v1_cgroups_again)
 	struct prog p = { 0 };
 	struct cryo_run r;
 
-	CHECK_GOTO(setup(&h), out, "%s", why);
-	CHECK_GOTO(start_placed(&p, "prog_counter", &h, NULL, "/a/b"), out, "%s", why);
-	CHECK_GOTO(dump(&p), out, "%s", why);
+	CHECK_GOTO(placed_and_dumped(&h, &p, "prog_counter", "/a/b"), out, "%s", why);
 	remove_all(&h);
 	pathf(named_a, "%s/a", h.named);
 	CHECK_GOTO(access(named_a, F_OK), out, "cannot remove %s", named_a);
@@ -311,9 +327,7 @@ TEST(soft_restore_makes_removed_v1_cgroups_again)
 		   out, "restore with none exited %d: %s", r.status, r.out);
 	CHECK_GOTO(access(named_a, F_OK), out, "the refused restore made %s", named_a);
 
-	CHECK_GOTO(restore(&p, &r, "soft", NULL, NULL), out, "%s", why);
-	CHECK_GOTO(restored_in_place(&p, &h, "/a/b"), out, "%s", why);
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	CHECK_GOTO(comes_back(&p, &h, "soft", "/a/b"), out, "%s", why);
 out:
 	end_prog(&p);
 	teardown(&h);
@@ -331,9 +345,7 @@ TEST(props_writes_saved_v1_settings_and_strict_refuses_existing_cgroups)
 
 	base_of(base);
 	pathf(rel, "%s/c", base);
-	CHECK_GOTO(setup(&h), out, "%s", why);
-	CHECK_GOTO(start_placed(&p, "prog_counter", &h, NULL, "/a/b"), out, "%s", why);
-	CHECK_GOTO(dump(&p), out, "%s", why);
+	CHECK_GOTO(placed_and_dumped(&h, &p, "prog_counter", "/a/b"), out, "%s", why);
 	CHECK_GOTO(set_value(h.pids, rel, "pids.max", "60") &&
 			   set_value(h.cpu, rel, "cpu.shares", "1024"),
 		   out, "%s", why);
@@ -345,9 +357,7 @@ TEST(props_writes_saved_v1_settings_and_strict_refuses_existing_cgroups)
 			   has_value(h.cpu, rel, "cpu.shares", "1024"),
 		   out, "the refused restore changed a setting: %s", why);
 
-	CHECK_GOTO(restore(&p, &r, "props", NULL, NULL), out, "%s", why);
-	CHECK_GOTO(restored_in_place(&p, &h, "/a/b"), out, "%s", why);
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	CHECK_GOTO(comes_back(&p, &h, "props", "/a/b"), out, "%s", why);
 out:
 	end_prog(&p);
 	teardown(&h);
@@ -363,9 +373,7 @@ TEST(cgroup_root_of_one_hierarchy_places_the_process_there)
 	struct prog p = { 0 };
 	struct cryo_run r;
 
-	CHECK_GOTO(setup(&h), out, "%s", why);
-	CHECK_GOTO(start_placed(&p, "prog_counter", &h, NULL, "/a/b"), out, "%s", why);
-	CHECK_GOTO(dump(&p), out, "%s", why);
+	CHECK_GOTO(placed_and_dumped(&h, &p, "prog_counter", "/a/b"), out, "%s", why);
 	remove_all(&h);
 
 	pathf(root, "%s:/other", h.name);

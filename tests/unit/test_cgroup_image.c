@@ -23,9 +23,6 @@ static int read_hierarchies(const struct hierarchy *h, size_t n, char **msg)
 	_cleanup_tree_ char *tmp = make_temp_dir();
 	_cleanup_image_dir_ struct image_dir *dir = NULL;
 	struct image_writer *w;
-	struct image *img = NULL;
-	struct capture cap;
-	int ret;
 
 	*msg = NULL;
 	if (!tmp || image_dir_create(tmp, &dir) || image_open_write(dir, IMG_CGROUPS_V1, 0, &w))
@@ -58,13 +55,7 @@ static int read_hierarchies(const struct hierarchy *h, size_t n, char **msg)
 		}
 		image_write_record(w, &rec.base);
 	}
-	if (image_finish(w))
-		return -EIO;
-	capture_begin(&cap, 2);
-	ret = image_read(dir, IMG_CGROUPS_V1, 0, &img);
-	*msg = capture_end(&cap);
-	image_free(img);
-	return ret;
+	return image_finish_and_read(w, dir, IMG_CGROUPS_V1, 0, msg);
 }
 
 TEST(sane_v1_hierarchies_load)
