@@ -253,19 +253,22 @@ static int prepare_v2(struct restore_cgroups *cg, const struct restore_set *rs,
 	return ret;
 }
 
-/* A --cgroup-root naming a controller no saved hierarchy has changes
- * nothing, as in criu (runc names every one it put cryo in): said. */
+/* A --cgroup-root that meets no saved hierarchy (one naming a controller
+ * none has, or any with none saved) changes nothing, as in criu (runc
+ * names every hierarchy it put cryo in): said. */
 static void say_unused_roots(const struct restore_cgroups *cg,
 			     const struct cgroup_root_opt *roots, size_t nr_roots)
 {
 	for (size_t i = 0; i < nr_roots; i++) {
-		bool used = roots[i].any || (cg->has_v2 && root_names(&roots[i], ""));
+		bool used = roots[i].any ? cg->has_v2 || cg->nr_v1 :
+					   cg->has_v2 && root_names(&roots[i], "");
 
 		for (size_t j = 0; !used && j < cg->nr_v1; j++)
 			used = root_names(&roots[i], cg->v1[j].controllers);
 		if (!used)
-			pr_warn("restore: --cgroup-root %s:%s: the dump saved no hierarchy of that "
-				"controller: not used", roots[i].controller, roots[i].path);
+			pr_warn("restore: --cgroup-root %s%s%s: the dump saved no cgroup of %s: "
+				"not used", roots[i].controller, roots[i].any ? "" : ":",
+				roots[i].path, roots[i].any ? "the tree" : "that controller");
 	}
 }
 
