@@ -335,7 +335,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (!ret)
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
-		ret = restore_cgroups_prepare(rs, opts->manage_cgroups, opts->cgroup_root);
+		ret = restore_cgroups_prepare(rs, opts->manage_cgroups, opts->cgroup_roots,
+					      opts->nr_cgroup_roots);
 	/* In the cgroups made: every process is born in it. */
 	if (!ret)
 		ret = ns_cgroup_make(rs->cgroup_ns, rs->userns);
