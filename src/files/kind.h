@@ -112,6 +112,9 @@ int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *o
 
 /* The largest deleted file the dump may save (--ghost-limit); 0: no limit. */
 uint64_t file_dump_ghost_limit(const struct file_dump *d);
+/* Whether a file unlinked from its path that other links keep may be saved
+ * through a link dump makes to it (--link-remap). */
+bool file_dump_link_remap(const struct file_dump *d);
 
 /* Whether @pid is one of the processes of the dump, or the task being
  * dumped (which always counts). */

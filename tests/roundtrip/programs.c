@@ -25,6 +25,8 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
 	{ .name = "neg_ipc_leftover", .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_ipc_split" },
+	/* prog_ghost_files, dumped with no option (test_state_refusals). */
+	{ .name = "neg_link_remap", .binary = "prog_ghost_files" },
 	{ .name = "neg_userns", .namespaces = CLONE_NEWUSER },
 	{ .name = "neg_mqueue_fd" },
 	{ .name = "neg_own_ns" },
@@ -55,7 +57,8 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_fanotify", .cycles = CYCLES_ALL },
 	{ .name = "prog_fd_owner", .cycles = CYCLES_ALL },
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
-	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL },
+	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL,
+	  .dump.options = LIST("--link-remap") },
 	{ .name = "prog_ipc_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWIPC },
 	/* Its page counts are checked by test_everyday's statistics test. */
 	{ .name = "prog_known_pages", .cycles = CYCLES_ALL },
