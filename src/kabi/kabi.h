@@ -123,6 +123,11 @@ struct pm_scan_arg {
 #define UFFD_FEATURE_MOVE		(1 << 16)	/* 6.8: UFFDIO_MOVE */
 #endif
 
+/* ---- fanotify: marks of a mount namespace (6.14) ---------------------------- */
+#ifndef FAN_MARK_MNTNS
+#define FAN_MARK_MNTNS 0x00000110
+#endif
+
 /* ---- ptrace ----------------------------------------------------------------- */
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 /* 5.13. Spelled with glibc's struct name (glibc 2.35 has both), so callers

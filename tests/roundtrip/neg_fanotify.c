@@ -1,8 +1,10 @@
-/* A program holding a fanotify group that watches its mount namespace
- * (FAN_MARK_MNTNS, 6.14), a mark cryo cannot restore: its dump must be
- * refused by name and leave it whole. On SIGTERM it checks the group
- * still has its mark, as fdinfo shows. */
+/* A program holding a fanotify group that watches a mount namespace
+ * (FAN_MARK_MNTNS, 6.14) other than its own: the one it left with
+ * unshare(CLONE_NEWNS), which is outside the dump, so cryo cannot make it
+ * again: its dump must be refused by name and leave it whole. On SIGTERM
+ * it checks the group still has its mark, as fdinfo shows. */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,12 +45,14 @@ int main(int argc, char **argv)
 {
 	struct timespec tick = { 0, 1000000 };
 	sigset_t term;
-	int group;
+	int group, left;
 
 	prog_init(argc, argv);
+	left = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	group = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_MNT | FAN_NONBLOCK, O_RDONLY);
-	if (group < 0 || fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_MNTNS, FAN_MNT_ATTACH,
-				       AT_FDCWD, "/proc/self/ns/mnt") || !has_mntns_mark(group))
+	if (left < 0 || unshare(CLONE_NEWNS) || group < 0 ||
+	    fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_MNTNS, FAN_MNT_ATTACH, left, NULL) ||
+	    close(left) || !has_mntns_mark(group))
 		return 1;
 	prog_ready();
 	sigemptyset(&term);
