@@ -43,6 +43,15 @@ static FanotifyMark *new_mark(FanotifyFile *fa)
 	return m;
 }
 
+static void set_mark(FanotifyMark *m, FanotifyMark__Type type, unsigned int mflags,
+		     unsigned int mask, unsigned int ignored)
+{
+	m->type = type;
+	m->mflags = mflags;
+	m->mask = mask;
+	m->ignored_mask = ignored;
+}
+
 /* "fanotify ino:... sdev:... mflags:... mask:... ignored_mask:... fhandle-...". */
 static int inode_mark(const struct fd_probe *p, const char *line, FanotifyMark *m)
 {
@@ -63,10 +72,7 @@ static int inode_mark(const struct fd_probe *p, const char *line, FanotifyMark *
 		pr_fd_err(p, "inode mark on inode %lu: malformed file handle", ino);
 		return ret;
 	}
-	m->type = FANOTIFY_MARK__TYPE__INODE;
-	m->mflags = mflags;
-	m->mask = mask;
-	m->ignored_mask = ignored;
+	set_mark(m, FANOTIFY_MARK__TYPE__INODE, mflags, mask, ignored);
 	ret = fhandle_path(p->pid, ino, sdev, fh, &m->path);
 	if (ret)
 		pr_fd_err(p, "cannot find the path of the marked inode %lu on %u:%u: %s", ino,
@@ -100,12 +106,9 @@ static int mntns_mark(const struct fd_probe *p, const char *line, FanotifyMark *
 			  (unsigned long)st.st_ino);
 		return -EOPNOTSUPP;
 	}
-	m->type = FANOTIFY_MARK__TYPE__MNTNS;
+	set_mark(m, FANOTIFY_MARK__TYPE__MNTNS, mflags, mask, ignored);
 	m->has_mnt_ns = true;
 	m->mnt_ns = ns;
-	m->mflags = mflags;
-	m->mask = mask;
-	m->ignored_mask = ignored;
 	m->path = strdup(OWN_MNT_NS);
 	return m->path ? 0 : -ENOMEM;
 }
@@ -118,19 +121,16 @@ static int mount_or_fs_mark(const struct fd_probe *p, const char *line, Fanotify
 
 	if (sscanf(line, "fanotify mnt_id:%x mflags:%x mask:%x ignored_mask:%x", &id, &mflags,
 		   &mask, &ignored) == 4) {
-		m->type = FANOTIFY_MARK__TYPE__MOUNT;
+		set_mark(m, FANOTIFY_MARK__TYPE__MOUNT, mflags, mask, ignored);
 		ret = mount_id_path(p->pid, (int)id, &m->path);
 	} else if (sscanf(line, "fanotify sdev:%x mflags:%x mask:%x ignored_mask:%x", &id,
 			  &mflags, &mask, &ignored) == 4) {
-		m->type = FANOTIFY_MARK__TYPE__FILESYSTEM;
+		set_mark(m, FANOTIFY_MARK__TYPE__FILESYSTEM, mflags, mask, ignored);
 		ret = fs_dev_path(p->pid, id, &m->path);
 	} else {
 		pr_fd_err(p, "fanotify mark of an unknown kind: %.80s", line);
 		return -EOPNOTSUPP;
 	}
-	m->mflags = mflags;
-	m->mask = mask;
-	m->ignored_mask = ignored;
 	if (ret)
 		pr_fd_err(p, "cannot find the %s %#x of a fanotify mark in the task's mounts: %s",
 			  m->type == FANOTIFY_MARK__TYPE__MOUNT ? "mount" : "filesystem", id,

@@ -127,6 +127,14 @@ struct pm_scan_arg {
 #ifndef FAN_MARK_MNTNS
 #define FAN_MARK_MNTNS 0x00000110
 #endif
+/* fanotify_init(): events name mounts; what such a mark may ask for. */
+#ifndef FAN_REPORT_MNT
+#define FAN_REPORT_MNT 0x00004000
+#endif
+#ifndef FAN_MNT_ATTACH
+#define FAN_MNT_ATTACH 0x01000000
+#define FAN_MNT_DETACH 0x02000000
+#endif
 
 /* ---- ptrace ----------------------------------------------------------------- */
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION

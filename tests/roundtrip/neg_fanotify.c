@@ -12,17 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kabi/kabi.h"
 #include "prog.h"
 
-#ifndef FAN_REPORT_MNT
-#define FAN_REPORT_MNT 0x00004000
-#endif
-#ifndef FAN_MARK_MNTNS
-#define FAN_MARK_MNTNS 0x00000110
-#endif
-#ifndef FAN_MNT_ATTACH
-#define FAN_MNT_ATTACH 0x01000000
-#endif
 
 /* Whether the group's fdinfo shows a mark of the mount namespace. */
 static bool has_mntns_mark(int group)

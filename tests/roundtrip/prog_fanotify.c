@@ -18,20 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kabi/kabi.h"
 #include "prog.h"
 
 #define WANTED (FAN_OPEN | FAN_MODIFY | FAN_CLOSE_WRITE)
 
-#ifndef FAN_REPORT_MNT
-#define FAN_REPORT_MNT 0x00004000
-#endif
-#ifndef FAN_MARK_MNTNS
-#define FAN_MARK_MNTNS 0x00000110
-#endif
-#ifndef FAN_MNT_ATTACH
-#define FAN_MNT_ATTACH 0x01000000
-#define FAN_MNT_DETACH 0x02000000
-#endif
 
 static int group, mnt_group;
 
