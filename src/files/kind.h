@@ -434,6 +434,11 @@ struct file_kind {
 	 * once the task's fds are installed, for what needs them (an epoll
 	 * watches its targets). */
 	int (*in_flight_ready)(struct restore_ctx *r, const struct file_obj *f, int fd);
+	/* For an object cryo made before the tree because several processes
+	 * hold it: called in each of them as it installs it, after its deps,
+	 * for what only one can finish (an epoll's targets, in the table of
+	 * the process they are of). */
+	int (*shared_ready)(struct restore_ctx *r, const struct file_obj *f, int fd);
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */

@@ -53,6 +53,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_flags", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_moved", .cycles = CYCLES_ALL },
+	{ .name = "prog_epoll_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_in_flight", .cycles = CYCLES_ALL },
 	{ .name = "prog_fanotify", .cycles = CYCLES_ALL },
 	{ .name = "prog_fd_owner", .cycles = CYCLES_ALL },
