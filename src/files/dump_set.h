@@ -61,6 +61,7 @@ struct files_dump_set {
 	uint64_t ghost_limit;	/* 0: no limit */
 	bool link_remap;	/* --link-remap */
 	dev_t tree_devpts;	/* files_dump_set_tree_devpts() */
+	struct net_run *net;	/* files_dump_set_net() */
 	/* The processes that have a controlling terminal (ctty.c). */
 	struct noted_ctty *cttys;
 	size_t nr_cttys;
