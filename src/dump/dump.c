@@ -174,6 +174,8 @@ static int start_files(struct dump_ctx *ctx)
 		files_dump_allow_orphan_pts(ctx->files);
 	if (!ret) {
 		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
+		if (ctx->opts->link_remap)
+			files_dump_allow_link_remap(ctx->files);
 		files_dump_set_tree_devpts(ctx->files, ctx->opts->tree_devpts);
 		files_dump_set_net(ctx->files, ctx->net);
 	}
