@@ -3,7 +3,8 @@
  * securebits and its timer slack, each read by a remote syscall run in
  * that very thread (inj_thread_syscall); and its robust futex list, which get_robust_list
  * reads from outside. Every thread must be in a ptrace stop, with no
- * parasite running. Credentials from procfs are compared in dump_proc.c. */
+ * parasite running. The rest of a thread's credentials is read from procfs
+ * in dump_proc.c. */
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -80,23 +81,26 @@ static int dump_clear_tid(struct inj_task *task, ThreadCore *thread)
 	return 0;
 }
 
-/* Securebits live in each thread's credentials: they must match the main
- * thread's, which the parasite read (restore gives every thread those). */
-static int check_securebits(struct inj_task *task, const TaskCore *core, pid_t tid)
+/* Securebits live in each thread's credentials and only the thread can
+ * read its own. With them a thread's credentials (dump_proc.c) are whole,
+ * and kept only when they differ from the main thread's, whose securebits
+ * the parasite read. */
+static int dump_thread_securebits(struct inj_task *task, const TaskCore *core,
+				  ThreadCore *thread)
 {
 	long bits;
 	int ret;
 
-	if (!core->creds || tid == core->pid)
+	if (!thread->creds)
 		return 0;
-	ret = thread_call(task, tid, "securebits", &bits, NULL, 0, SYS_prctl,
+	ret = thread_call(task, thread->tid, "securebits", &bits, NULL, 0, SYS_prctl,
 			  PR_GET_SECUREBITS, 0);
 	if (ret)
 		return ret;
-	if ((uint32_t)bits != core->creds->securebits) {
-		pr_err("dump: pid %d thread %d: its securebits %#lx differ from the main thread's %#x: threads with credentials of their own are not supported",
-		       core->pid, tid, bits, core->creds->securebits);
-		return -EOPNOTSUPP;
+	thread->creds->securebits = (uint32_t)bits;
+	if (task_creds_equal(thread->creds, core->creds)) {
+		task_creds_free(thread->creds);
+		thread->creds = NULL;
 	}
 	return 0;
 }
@@ -151,7 +155,7 @@ int dump_thread_own_state(struct inj_task *task, TaskCore *core)
 
 		if (!thread)
 			return -ENOMEM;
-		ret = check_securebits(task, core, thread->tid);
+		ret = dump_thread_securebits(task, core, thread);
 		if (!ret)
 			ret = dump_altstack(task, thread);
 		if (!ret)

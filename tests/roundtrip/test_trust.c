@@ -32,6 +32,7 @@
 #include "harness.h"
 #include "image_util.h"
 #include "runner_util.h"
+#include "trust_util.h"
 
 /* The file a uid-1000 program holds open sits here. */
 #define ODD_FD 5
@@ -115,24 +116,6 @@ static void become_unprivileged_restorer(void *arg)
 	}
 }
 
-static bool give_tree(const char *dir, uid_t uid)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	bool ok = d && !chown(dir, uid, uid);
-
-	while (ok && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		pathf(path, "%s/%s", dir, de->d_name);
-		ok = !chown(path, uid, uid);
-	}
-	if (d)
-		closedir(d);
-	return ok ? true : fail_why("cannot give %s to uid %u: %s", dir, uid, strerror(errno));
-}
-
 /* cryo with CAP_CHECKPOINT_RESTORE alone, as uid 1000, restoring its own
  * images of a root process: the root ids and capabilities are refused by
  * name before anything is created. */
@@ -196,70 +179,6 @@ static void setup_other_user_prog(void *arg)
 	if (fd < 0 || (deleted && (write(fd, "mine", 4) != 4 || unlink(path))))
 		_exit(126);
 	put_at_odd_fd(fd);
-}
-
-/* Replaces every @len bytes @from in the image files of @dir by @to, and
- * puts right the checksum of each record it changed, as a forger would. */
-static bool forge_bytes(const char *dir, const void *from, const void *to, size_t len)
-{
-	char names[64][64], path[PATH_MAX];
-	int n = list_images(dir, names, 64), changed = 0;
-
-	for (int i = 0; i < n; i++) {
-		static uint8_t buf[1 << 20];
-		ssize_t size;
-		int fd;
-
-		pathf(path, "%s/%s", dir, names[i]);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		size = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-		if (size < 0 || (size_t)size >= sizeof(buf)) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		for (size_t off = IMG_HDR_SIZE; off + IMG_REC_HDR_SIZE <= (size_t)size;) {
-			uint32_t rlen = get_le32(buf + off);
-			uint8_t *rec = buf + off + IMG_REC_HDR_SIZE;
-			bool hit = false;
-
-			if (rlen == IMG_END_MARK || off + IMG_REC_HDR_SIZE + rlen > (size_t)size)
-				break;
-			for (uint8_t *at = rec; at + len <= rec + rlen; at++)
-				if (!memcmp(at, from, len)) {
-					memcpy(at, to, len);
-					hit = true;
-				}
-			if (hit) {
-				put_le32(buf + off + 4, crc32c(crc32c(0, buf + off, 4), rec, rlen));
-				changed++;
-			}
-			off += IMG_REC_HDR_SIZE + rlen;
-		}
-		if (pwrite(fd, buf, (size_t)size, 0) != size)
-			changed = -1000;
-		close(fd);
-	}
-	return changed > 0 ? true : fail_why("no record of %s holds the bytes to forge", dir);
-}
-
-/* The XXH3-128 of file @name of @dir, canonical. */
-static bool digest_of(const char *dir, const char *name, XXH128_canonical_t *out)
-{
-	static char buf[1 << 20];
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	pathf(path, "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n < 0 || n == (ssize_t)sizeof(buf))
-		return fail_why("cannot hash %s", path);
-	XXH128_canonicalFromHash(out, XXH3_128bits(buf, (size_t)n));
-	return true;
 }
 
 /* A forger who edits @from into @to and, the digests being keyless,
@@ -733,26 +652,6 @@ static void become_other_user_in_group_0(void *arg)
 	    setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
 	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID))
 		_exit(125);
-}
-
-/* cryo as uid 1000, in group 0 too, with CAP_CHECKPOINT_RESTORE alone. */
-static void become_restorer_in_group_0(void *arg)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct caps[2] = { { 0 } };
-	const gid_t groups[] = { 0 };
-
-	(void)arg;
-	caps[1].permitted = caps[1].effective = caps[1].inheritable =
-		1u << (CAP_CHECKPOINT_RESTORE - 32);
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(1, groups) ||
-	    setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
-	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) || syscall(SYS_capset, &hdr, caps) ||
-	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0)) {
-		fprintf(stderr, "test: cannot become uid %d in group 0: %s\n", OTHER_UID,
-			strerror(errno));
-		_exit(125);
-	}
 }
 
 /* An unsigned set owned by uid 1000 asks for group 0: cryo itself is in
