@@ -194,8 +194,8 @@ static bool forged_thread_refused(const struct prog *p, const char *img, pid_t i
 	if (!copy_images(img, copy) || !forge_thread_creds(copy, image_pid, forge, &tid) ||
 	    !give_tree(copy, OTHER_UID))
 		return false;
-	run_cryo_with(&r, become_restorer_in_group_0, NULL, CRYO_ARGS("restore", "-D", copy,
-									"-d"));
+	run_cryo_with(&r, become_unprivileged_restorer, (void *)&root_group_id,
+		      CRYO_ARGS("restore", "-D", copy, "-d"));
 	snprintf(expect, sizeof(expect), "pid %d thread %d: the image asks for %s", image_pid,
 		 tid, asks);
 	return refused(&r, expect, why_refused, NULL) && nothing_restored(p, image_pid, 0);
@@ -203,20 +203,12 @@ static bool forged_thread_refused(const struct prog *p, const char *img, pid_t i
 
 TEST(restore_grants_a_thread_no_credentials_its_process_could_not_have)
 {
-	char img[PATH_MAX], pidfile[PATH_MAX], pid_text[16];
+	char img[PATH_MAX];
 	struct prog p = { 0 };
-	struct cryo_run r;
 	pid_t image_pid = 0;
-	int status;
 
-	CHECK_GOTO(start_prog(&p, "neg_thread_creds", become_other_user, &p), out, "%s", why);
-	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
-	pathf(img, "%s/img", p.dir);
-	run_cryo(&r, "dump", "-t", pid_text, "-D", img);
-	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
-	CHECK_GOTO(wait_child(p.pid, WAIT_MS, &status), out, "the program runs after its dump");
-	image_pid = p.pid;
-	p.pid = 0;
+	CHECK_GOTO(make_image_as(&p, "neg_thread_creds", become_other_user, &p, img, &image_pid),
+		   out, "%s", why);
 	CHECK_GOTO(!chmod(p.dir, 0711), out, "chmod %s: %s", p.dir, strerror(errno));
 	CHECK_GOTO(forged_thread_refused(&p, img, image_pid, forge_uid_0, "uid 0",
 					 "without full privileges) may not grant: refused"),
@@ -225,12 +217,7 @@ TEST(restore_grants_a_thread_no_credentials_its_process_could_not_have)
 	CHECK_GOTO(forged_thread_refused(&p, img, image_pid, forge_group_0, "group 0",
 					 "owned by uid 1000, who is not in it: refused"),
 		   out, "the thread's groups forged to 0: %s", why);
-	pathf(pidfile, "%s/restored.pid", p.dir);
-	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
-	CHECK_GOTO(r.status == 0, out, "the image as dumped does not restore (%d): %s", r.status,
-		   r.out);
-	p.pid = image_pid;
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	CHECK_GOTO(restores_as_dumped(&p, img, image_pid), out, "%s", why);
 out:
 	end_prog(&p);
 }

@@ -38,7 +38,8 @@ bool give_tree(const char *dir, uid_t uid)
 	return ok ? true : fail_why("cannot give %s to uid %u: %s", dir, uid, strerror(errno));
 }
 
-bool forge_bytes(const char *dir, const void *from, const void *to, size_t len)
+bool forge_bytes(const char *dir, const char *only, const void *from, const void *to,
+		 size_t len)
 {
 	char names[64][64], path[PATH_MAX];
 	int n = list_images(dir, names, 64), changed = 0;
@@ -48,6 +49,8 @@ bool forge_bytes(const char *dir, const void *from, const void *to, size_t len)
 		ssize_t size;
 		int fd;
 
+		if (only && strcmp(names[i], only))
+			continue;
 		pathf(path, "%s/%s", dir, names[i]);
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		size = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
@@ -99,21 +102,34 @@ bool digest_of(const char *dir, const char *name, XXH128_canonical_t *out)
 	return true;
 }
 
-void become_restorer_in_group_0(void *arg)
+const gid_t root_group_id = 0;
+
+void become_unprivileged_restorer(void *group)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct caps[2] = { { 0 } };
-	const gid_t groups[] = { 0 };
 
-	(void)arg;
 	caps[1].permitted = caps[1].effective = caps[1].inheritable =
 		1u << (CAP_CHECKPOINT_RESTORE - 32);
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(1, groups) ||
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(group ? 1 : 0, group) ||
 	    setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
 	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) || syscall(SYS_capset, &hdr, caps) ||
 	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0)) {
-		fprintf(stderr, "test: cannot become uid %d in group 0: %s\n", OTHER_UID,
-			strerror(errno));
+		fprintf(stderr, "test: cannot become uid %d%s with CAP_CHECKPOINT_RESTORE: %s\n",
+			OTHER_UID, group ? " in one group" : "", strerror(errno));
 		_exit(125);
 	}
+}
+
+bool restores_as_dumped(struct prog *p, const char *img, pid_t image_pid)
+{
+	char pidfile[PATH_MAX];
+	struct cryo_run r;
+
+	pathf(pidfile, "%s/restored.pid", p->dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	if (r.status)
+		return fail_why("the image as dumped does not restore (%d): %s", r.status, r.out);
+	p->pid = image_pid;
+	return prog_passes(p);
 }
