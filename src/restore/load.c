@@ -136,6 +136,7 @@ static int load_files(const struct image_dir *dir, const struct image *objects,
 		mapped[n].start = v->start;
 		mapped[n].end = v->end;
 		mapped[n].pgoff = v->pgoff;
+		mapped[n].huge_page_size = v->has_huge_page_size ? v->huge_page_size : 0;
 		mapped[n++].file_id = v->file_id;
 	}
 	ret = files_load_from(dir, objects, rt->pid, mapped, n, &rt->files);

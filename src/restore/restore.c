@@ -611,7 +611,7 @@ int cmd_restore(const struct cryo_opts *opts)
 		       "with a userfaultfd: not supported");
 		ret = -EOPNOTSUPP;
 	}
-	if (ret || restore_check_creds(&rs, owner)) {
+	if (ret || restore_check_creds(&rs, owner) || restore_check_huge_pages(&rs)) {
 		restore_unload(&rs);
 		net_lock_end(&net, true);
 		progress_stop(&st);

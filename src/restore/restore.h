@@ -188,6 +188,10 @@ int restore_check_image_dir(const struct image_dir *dir, uid_t *owner);
  * may ask only for that uid and its groups (and, from a root cryo, no
  * capability). */
 int restore_check_creds(const struct restore_set *rs, uid_t image_owner);
+/* Whether the pools of huge pages can take the tree's hugetlb mappings;
+ * -ENOMEM naming a mapping, the pages needed and the sysctl to raise when
+ * not (hugetlb_pool.c). Before anything is made. */
+int restore_check_huge_pages(const struct restore_set *rs);
 /* The calling thread takes on the supplementary groups, fsuid and fsgid of
  * @core's task, so that the task's files are opened and made as the task
  * would; cryo keeps its own in a restore_fs_creds and puts them back. */
