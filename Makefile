@@ -260,7 +260,7 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 # The runners built on the test harness (tests/lib).
 HARNESS_RUNNERS := $(NEGATIVE_RUNNERS) test_trust test_freezer test_real test_everyday \
 	test_terminals test_state_refusals test_redis test_proc_refusals test_criu_cli \
-	test_cgroup_v1
+	test_cgroup_v1 test_trust_threads
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -276,8 +276,18 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_proc_refusals
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_cli
 # test_trust forges images as an attacker would, checksums included.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
-$(BUILD)/tests/roundtrip/test_trust: src/images/crc32c.c src/images/format.h
-$(BUILD)/tests/roundtrip/test_trust: RUNNER_EXTRA := src/images/crc32c.c -lxxhash
+TRUST_SRCS := src/images/crc32c.c tests/roundtrip/trust_util.c
+$(BUILD)/tests/roundtrip/test_trust: $(TRUST_SRCS) src/images/format.h tests/roundtrip/trust_util.h
+$(BUILD)/tests/roundtrip/test_trust: RUNNER_EXTRA := $(TRUST_SRCS) -lxxhash
+# test_trust_threads forges a thread's credentials in a core image and the
+# inventory that lists it, through their schemas.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust_threads
+TRUST_THREADS_PROTO := $(BUILD)/gen/images/proto/core.pb-c.c \
+	$(BUILD)/gen/images/proto/inventory.pb-c.c
+$(BUILD)/tests/roundtrip/test_trust_threads: $(TRUST_SRCS) tests/roundtrip/trust_util.h \
+	$(TRUST_THREADS_PROTO) | $(PROTO_H)
+$(BUILD)/tests/roundtrip/test_trust_threads: RUNNER_EXTRA := $(TRUST_SRCS) \
+	$(TRUST_THREADS_PROTO) -lprotobuf-c -lxxhash
 # --manage-cgroups on cgroup v1 hierarchies: a named one of its own, pids, cpu.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_cgroup_v1
 $(BUILD)/tests/roundtrip/test_cgroup_v1: src/common/cgroup1.c src/common/cgroup1.h

@@ -1,11 +1,10 @@
 /* Builds the restorer's area inside the new task and jumps into it. The area
  * (blob, arguments, stack) must survive the restorer unmapping everything
  * else, so it goes in a gap that neither the saved mappings nor the task's
- * current ones (cryo's own) occupy. */
+ * current ones (cryo's own) occupy. The credentials in it are area_creds.c's. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "mem/hugetlb.h"
 #include "mem/vma.h"
 #include "ns/user.h"
+#include "restore/area.h"
 #include "restore/restore.h"
 #include "restore/vdso.h"
 #include "restorer/args.h"
@@ -155,22 +155,6 @@ static bool restored_by_us(const Vma *v, const struct vdso_plan *plan)
 	if (!kernel_area(v))
 		return true;
 	return plan->proxy && v->kind != VMA__KIND__VSYSCALL;
-}
-
-/* The area's bump allocator for the argument arrays. */
-struct area {
-	char *next;
-	char *end;
-};
-
-static void *area_alloc(struct area *a, size_t size)
-{
-	char *p = (char *)(((uintptr_t)a->next + 63) & ~63UL);
-
-	if (p + size > a->end)
-		return NULL;
-	a->next = p + size;
-	return p;
 }
 
 /* A lazy restore cuts fills at mapping boundaries and adds the pinned
@@ -475,75 +459,6 @@ static int fill_threads(struct restorer_args *args, struct area *area, const Tas
 	return 0;
 }
 
-static uint32_t last_cap(void)
-{
-	unsigned int cap = 40;
-	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-
-	if (f) {
-		if (fscanf(f, "%u", &cap) != 1)
-			cap = 40;
-		fclose(f);
-	}
-	return cap;
-}
-
-/* The ids of a task in the tree's user namespace, as it sees them there,
- * where the restorer sets them. Its groups are set before it enters, as
- * cryo sees them: setgroups may be denied inside. */
-static int ids_inside(const struct restore_task *rt, struct restorer_creds *c)
-{
-	uint32_t *uids[] = { &c->uid, &c->euid, &c->suid, &c->fsuid };
-	uint32_t *gids[] = { &c->gid, &c->egid, &c->sgid, &c->fsgid };
-
-	for (size_t i = 0; i < 4; i++) {
-		if (ns_user_inside(rt->userns, false, *uids[i], uids[i]) ||
-		    ns_user_inside(rt->userns, true, *gids[i], gids[i])) {
-			pr_err("restore: pid %d: uid %u or gid %u has no id in its user namespace",
-			       rt->pid, *uids[i], *gids[i]);
-			return -ERANGE;
-		}
-	}
-	return 0;
-}
-
-static int fill_creds(struct restorer_args *args, struct area *area, const struct restore_task *rt)
-{
-	const TaskCore *core = rt->core;
-	const Creds *c = core->creds;
-	uint32_t *groups;
-
-	if (!c)
-		return 0;
-	groups = area_alloc(area, (c->n_groups + 1) * sizeof(uint32_t));
-	if (!groups)
-		return -ENOMEM;
-	/* protobuf-c leaves an empty array NULL, which memcpy may not take. */
-	if (c->n_groups)
-		memcpy(groups, c->groups, c->n_groups * sizeof(uint32_t));
-	args->has_creds = 1;
-	args->creds = (struct restorer_creds){
-		.uid = c->uid, .euid = c->euid, .suid = c->suid, .fsuid = c->fsuid,
-		.gid = c->gid, .egid = c->egid, .sgid = c->sgid, .fsgid = c->fsgid,
-		.nr_groups = (uint32_t)c->n_groups,
-		.securebits = c->securebits,
-		.groups = (uint64_t)(uintptr_t)groups,
-		.cap_inheritable = c->cap_inheritable,
-		.cap_permitted = c->cap_permitted,
-		.cap_effective = c->cap_effective,
-		.cap_bounding = c->cap_bounding,
-		.cap_ambient = c->cap_ambient,
-		.last_cap = last_cap(),
-		.dumpable = core->prctl ? core->prctl->dumpable : 1,
-	};
-	/* Taken away again by cryo once the seccomp filters are in. */
-	if (task_seccomp_needs_admin(core)) {
-		args->creds.cap_effective |= 1ULL << CAP_SYS_ADMIN;
-		args->creds.cap_permitted |= 1ULL << CAP_SYS_ADMIN;
-	}
-	return ns_user_fd(rt->userns) >= 0 ? ids_inside(rt, &args->creds) : 0;
-}
-
 /* The restorer reads the bytes of the pages file no fill takes (a saved
  * vDSO's pages) through this much room, to hash them. */
 #define VERIFY_SCRATCH (64u << 10)
@@ -597,7 +512,7 @@ static size_t args_size(const struct restore_task *rt, const struct lazy_pins *p
 	n += count_fills(rt, pins) * sizeof(struct restorer_fill);
 	n += rt->mm->n_auxv * sizeof(uint64_t);
 	n += count_pending(core) * sizeof(struct restorer_signal);
-	n += ((core->creds ? core->creds->n_groups : 0) + 1) * sizeof(uint32_t);
+	n += area_creds_room(core);
 	n += core->n_threads * (sizeof(struct restorer_thread) + 64 + THREAD_STACK_SIZE);
 	n += (core->root ? strlen(core->root) : 0) + 64 + 1;
 	if (rt->pages_verify && !pins)
@@ -743,9 +658,10 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	if (!ret)
 		ret = fill_signals(args, &area, rt->core);
 	if (!ret)
-		ret = fill_creds(args, &area, rt);
-	if (!ret)
 		ret = fill_threads(args, &area, rt->core);
+	if (!ret)
+		ret = area_fill_creds(args, (struct restorer_thread *)(uintptr_t)args->threads,
+				      &area, rt);
 	if (!ret)
 		ret = fill_root(args, &area, rt->core);
 	/* A lazy restore's pages were checked by cryo: the server sends them. */

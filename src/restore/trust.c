@@ -141,8 +141,8 @@ static bool has_gid(const struct caller_creds *c, uint32_t id)
 }
 
 /* Without full privileges, cryo grants only what it holds itself, as
- * criu's --unprivileged does. */
-static int check_task_creds(const struct caller_creds *c, pid_t pid, const Creds *cr)
+ * criu's --unprivileged does. @who: "pid N", or "pid N thread M". */
+static int check_task_creds(const struct caller_creds *c, const char *who, const Creds *cr)
 {
 	const uint32_t uids[] = { cr->uid, cr->euid, cr->suid, cr->fsuid };
 	const uint32_t gids[] = { cr->gid, cr->egid, cr->sgid, cr->fsgid };
@@ -151,28 +151,28 @@ static int check_task_creds(const struct caller_creds *c, pid_t pid, const Creds
 
 	for (size_t i = 0; i < 4; i++) {
 		if (!has_uid(c, uids[i])) {
-			pr_err("restore: pid %d: the image asks for uid %u, which cryo (uid %u, "
-			       "without full privileges) may not grant: refused", pid, uids[i],
+			pr_err("restore: %s: the image asks for uid %u, which cryo (uid %u, "
+			       "without full privileges) may not grant: refused", who, uids[i],
 			       c->uid[1]);
 			return -EPERM;
 		}
 		if (!has_gid(c, gids[i])) {
-			pr_err("restore: pid %d: the image asks for gid %u, which cryo (gid %u, "
-			       "without full privileges) may not grant: refused", pid, gids[i],
+			pr_err("restore: %s: the image asks for gid %u, which cryo (gid %u, "
+			       "without full privileges) may not grant: refused", who, gids[i],
 			       c->gid[1]);
 			return -EPERM;
 		}
 	}
 	for (size_t i = 0; i < cr->n_groups; i++) {
 		if (!has_gid(c, cr->groups[i])) {
-			pr_err("restore: pid %d: the image asks for group %u, which cryo is not in: "
-			       "refused", pid, cr->groups[i]);
+			pr_err("restore: %s: the image asks for group %u, which cryo is not in: "
+			       "refused", who, cr->groups[i]);
 			return -EPERM;
 		}
 	}
 	if (caps & ~c->permitted) {
-		pr_err("restore: pid %d: the image asks for capabilities %#llx beyond cryo's own "
-		       "(%#llx): refused", pid, (unsigned long long)(caps & ~c->permitted),
+		pr_err("restore: %s: the image asks for capabilities %#llx beyond cryo's own "
+		       "(%#llx): refused", who, (unsigned long long)(caps & ~c->permitted),
 		       (unsigned long long)c->permitted);
 		return -EPERM;
 	}
@@ -217,7 +217,7 @@ static bool in_groups(const gid_t *groups, int nr, uint32_t gid)
  * that uid could have run: its ids, and groups it is in. Capabilities are
  * left to the caller bound (check_task_creds), or refused outright when
  * cryo would grant any. */
-static int check_owner_bound(uid_t owner, bool caller_bound, pid_t pid, const Creds *cr,
+static int check_owner_bound(uid_t owner, bool caller_bound, const char *who, const Creds *cr,
 			     const gid_t *groups, int nr_groups)
 {
 	const uint32_t uids[] = { cr->uid, cr->euid, cr->suid, cr->fsuid };
@@ -227,60 +227,69 @@ static int check_owner_bound(uid_t owner, bool caller_bound, pid_t pid, const Cr
 
 	for (size_t i = 0; i < 4; i++) {
 		if (uids[i] != owner) {
-			pr_err("restore: pid %d: the image asks for uid %u, but its files are owned "
-			       "by uid %u, whose processes cannot hold it: refused", pid, uids[i],
+			pr_err("restore: %s: the image asks for uid %u, but its files are owned "
+			       "by uid %u, whose processes cannot hold it: refused", who, uids[i],
 			       owner);
 			return -EPERM;
 		}
 		if (!in_groups(groups, nr_groups, gids[i])) {
-			pr_err("restore: pid %d: the image asks for gid %u, but its files are owned "
-			       "by uid %u, who is not in that group: refused", pid, gids[i], owner);
+			pr_err("restore: %s: the image asks for gid %u, but its files are owned "
+			       "by uid %u, who is not in that group: refused", who, gids[i], owner);
 			return -EPERM;
 		}
 	}
 	for (size_t i = 0; i < cr->n_groups; i++) {
 		if (!in_groups(groups, nr_groups, cr->groups[i])) {
-			pr_err("restore: pid %d: the image asks for group %u, but its files are owned "
-			       "by uid %u, who is not in it: refused", pid, cr->groups[i], owner);
+			pr_err("restore: %s: the image asks for group %u, but its files are owned "
+			       "by uid %u, who is not in it: refused", who, cr->groups[i], owner);
 			return -EPERM;
 		}
 	}
 	if (caps && !caller_bound) {
-		pr_err("restore: pid %d: the image asks for capabilities %#llx, but its files are "
-		       "owned by uid %u, and cryo runs as root: refused", pid,
+		pr_err("restore: %s: the image asks for capabilities %#llx, but its files are "
+		       "owned by uid %u, and cryo runs as root: refused", who,
 		       (unsigned long long)caps, owner);
 		return -EPERM;
 	}
 	return 0;
 }
 
-/* Each live task's credentials through @check; a task without any is
- * refused, @why saying what would have bounded them. */
+/* Each live task's credentials through @check, and each of its threads'
+ * own; a task without any is refused, @why saying what would have bounded
+ * them. */
 static int check_each_task(const struct restore_set *rs, const char *why,
-			   int (*check)(const void *bound, pid_t pid, const Creds *cr),
+			   int (*check)(const void *bound, const char *who, const Creds *cr),
 			   const void *bound)
 {
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
 		const TaskCore *core = rs->tasks[i].core;
+		char who[48];
 
 		if (rs->tree.tasks[i].state != TREE_ALIVE)
 			continue;
 		if (!core->creds) {
 			pr_err("restore: pid %d: the image has no credentials, and %s: refused",
 			       rs->tasks[i].pid, why);
-			ret = -EPERM;
-		} else {
-			ret = check(bound, rs->tasks[i].pid, core->creds);
+			return -EPERM;
+		}
+		snprintf(who, sizeof(who), "pid %d", rs->tasks[i].pid);
+		ret = check(bound, who, core->creds);
+		for (size_t t = 0; !ret && t < core->n_threads; t++) {
+			if (!core->threads[t]->creds)
+				continue;
+			snprintf(who, sizeof(who), "pid %d thread %d", rs->tasks[i].pid,
+				 core->threads[t]->tid);
+			ret = check(bound, who, core->threads[t]->creds);
 		}
 	}
 	return ret;
 }
 
-static int check_caller_bound(const void *bound, pid_t pid, const Creds *cr)
+static int check_caller_bound(const void *bound, const char *who, const Creds *cr)
 {
-	return check_task_creds(bound, pid, cr);
+	return check_task_creds(bound, who, cr);
 }
 
 struct owner_bound {
@@ -292,11 +301,11 @@ struct owner_bound {
 	int nr_groups;
 };
 
-static int check_owner(const void *bound, pid_t pid, const Creds *cr)
+static int check_owner(const void *bound, const char *who, const Creds *cr)
 {
 	const struct owner_bound *b = bound;
 
-	return check_owner_bound(b->owner, b->caller_bound, pid, cr, b->groups, b->nr_groups);
+	return check_owner_bound(b->owner, b->caller_bound, who, cr, b->groups, b->nr_groups);
 }
 
 int restore_check_creds(const struct restore_set *rs, uid_t image_owner)

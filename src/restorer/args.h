@@ -130,6 +130,11 @@ struct restorer_creds {
 	uint64_t cap_inheritable, cap_permitted, cap_effective, cap_bounding, cap_ambient;
 	uint32_t last_cap;	/* highest capability this kernel knows */
 	uint32_t dumpable;
+	/* A thread's groups, other than its process's: set even in a user
+	 * namespace (then as ids inside it), where the process's were set
+	 * before it was entered. */
+	uint32_t own_groups;
+	uint32_t reserved;
 };
 
 /* One thread of the task, the main one included: what it sets for itself in
@@ -154,6 +159,9 @@ struct restorer_thread {
 	uint64_t rseq_abi;	/* 0: no rseq registration */
 	uint32_t rseq_len;
 	uint32_t rseq_sig;
+	uint64_t creds;		/* its own struct restorer_creds; 0: the process's */
+	uint32_t no_new_privs;	/* sets it (the process did not for every thread) */
+	uint32_t reserved;
 	char comm[16];		/* "": keeps the name it inherits (the process's) */
 };
 
@@ -188,6 +196,7 @@ enum restorer_step {
 	RESTORER_STEP_USERNS,
 	RESTORER_STEP_AIO,
 	RESTORER_STEP_MLOCKALL,
+	RESTORER_STEP_NO_NEW_PRIVS,
 };
 
 /* The stages every process of a restore reports through the one pipe all

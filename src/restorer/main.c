@@ -392,7 +392,9 @@ static long queue_signals(const struct restorer_args *a)
 	return 0;
 }
 
-/* The main thread's sigaltstack, clear_child_tid, robust list, rseq, name. */
+/* The main thread's sigaltstack, clear_child_tid, robust list, rseq, name and,
+ * when the process did not set it for every thread, no_new_privs: after the
+ * threads are made, so that those without it do not inherit it. */
 static long restore_main_thread(const struct restorer_args *a)
 {
 	const struct restorer_thread *t = main_thread(a);
@@ -460,9 +462,8 @@ static long restore_inheritable_and_ambient(const struct restorer_creds *c)
  * need CAP_SETPCAP) and then the saved capability sets are put in place.
  * Every thread runs this for itself: credentials are per thread.
  */
-long restore_creds(const struct restorer_args *a)
+long restore_creds(const struct restorer_args *a, const struct restorer_creds *c)
 {
-	const struct restorer_creds *c = &a->creds;
 	struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 	long ret;
@@ -474,8 +475,8 @@ long restore_creds(const struct restorer_args *a)
 		ret = restore_inheritable_and_ambient(c);
 	if (!ret)
 		ret = drop_bounding_caps(c);
-	/* In a user namespace they were set before it was entered. */
-	if (!ret && a->userns_fd < 0 && !a->born_in_userns)
+	/* In a user namespace the process's were set before it was entered. */
+	if (!ret && ((a->userns_fd < 0 && !a->born_in_userns) || c->own_groups))
 		ret = sys_setgroups(c->nr_groups, (const uint32_t *)c->groups);
 	if (!ret)
 		ret = sys_setresgid(c->gid, c->egid, c->sgid);
@@ -568,7 +569,7 @@ blob_entry(struct restorer_args *a)
 			fail(RESTORER_STEP_CHROOT, ret, 0);
 	}
 	if (!ret) {
-		ret = restore_creds(a);
+		ret = restore_creds(a, &a->creds);
 		if (ret)
 			fail(RESTORER_STEP_CREDS, ret, 0);
 	}

@@ -4,9 +4,10 @@
 
 #include "restorer/args.h"
 
-/* main.c: takes on the saved credentials in the calling thread (raw
- * setresuid and the like act on it alone); 0 or -errno. */
-long restore_creds(const struct restorer_args *a);
+/* main.c: takes on the saved credentials @c (the process's, a->creds, or
+ * a thread's own) in the calling thread (raw setresuid and the like act on
+ * it alone); 0 or -errno. */
+long restore_creds(const struct restorer_args *a, const struct restorer_creds *c);
 
 /* uffd.c: in a lazy restore, registers the mappings marked lazy with a
  * new userfaultfd, whose number goes to *@uffd (untouched when none is
@@ -24,7 +25,7 @@ long restore_aio_ring(const struct restorer_vma *v);
 
 /* threads.c */
 /* What a thread sets for itself: sigaltstack, clear_child_tid, robust list,
- * rseq, name. On failure, 0 or -errno with *step and *addr saying where. */
+ * rseq, name, no_new_privs. On failure, 0 or -errno with *step and *addr saying where. */
 long thread_own_state(const struct restorer_thread *t, int32_t *step, uint64_t *addr);
 /* Creates every thread but the main one with its tid; each sets its own
  * state and credentials, says so and pauses. On failure, the step, errno,

@@ -1,7 +1,8 @@
 /* The threads of a restored task, in the restorer: the main thread creates
  * every other one with clone3 and its saved tid, each on a small stack in
  * the area; each sets what only it can set for itself (sigaltstack,
- * clear_child_tid, robust list, rseq, name, credentials), says it is ready
+ * clear_child_tid, robust list, rseq, name, no_new_privs, credentials: its
+ * own or the process's), says it is ready
  * through a futex word and pauses, with every signal blocked, until cryo
  * gives it its registers and signal mask. Not here: the registers, which
  * cryo sets through ptrace. */
@@ -115,6 +116,14 @@ long thread_own_state(const struct restorer_thread *t, int32_t *step, uint64_t *
 			return ret;
 		}
 	}
+	if (t->no_new_privs) {
+		ret = sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		if (ret) {
+			*step = RESTORER_STEP_NO_NEW_PRIVS;
+			*addr = 0;
+			return ret;
+		}
+	}
 	return 0;
 }
 
@@ -125,7 +134,8 @@ static void __attribute__((noreturn, used)) thread_main(struct restorer_thread *
 	long ret = thread_own_state(t, &step, &addr);
 
 	if (!ret) {
-		ret = restore_creds(the_args);
+		ret = restore_creds(the_args, t->creds ? (const struct restorer_creds *)t->creds :
+							 &the_args->creds);
 		if (ret)
 			step = RESTORER_STEP_CREDS;
 	}

@@ -173,6 +173,15 @@ static void free_pending(PendingSignal **pending, size_t n)
 		(n) = 0;                            \
 	} while (0)
 
+void task_creds_free(Creds *creds)
+{
+	if (!creds)
+		return;
+	free(creds->groups);
+	free(creds->lsm_profile);
+	free(creds);
+}
+
 void task_core_free_attrs(TaskCore *core)
 {
 	for (size_t i = 0; i < core->n_threads; i++) {
@@ -187,6 +196,7 @@ void task_core_free_attrs(TaskCore *core)
 		free(thread->sched);
 		free(thread->seccomp_chain);
 		free(thread->cgroup);
+		task_creds_free(thread->creds);
 		free(thread);
 	}
 	free(core->threads);
@@ -202,9 +212,7 @@ void task_core_free_attrs(TaskCore *core)
 	free_repeated(core->rlimits, core->n_rlimits);
 	free_repeated(core->itimers, core->n_itimers);
 	free_repeated(core->posix_timers, core->n_posix_timers);
-	if (core->creds)
-		free(core->creds->groups);
-	free(core->creds);
+	task_creds_free(core->creds);
 	core->creds = NULL;
 	free(core->prctl);
 	core->prctl = NULL;

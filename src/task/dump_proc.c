@@ -168,7 +168,7 @@ static int dump_status(pid_t pid, TaskCore *core)
 	if (ret == -ENOMEM)
 		return ret;
 	if (!ret)
-		ret = lsm_label_dump(pid, core->creds);
+		ret = lsm_label_dump(pid, pid, core->creds);
 	if (ret == -ENOMEM)
 		return ret;
 	if (!ret && (!status_field(buf, "Umask") ||
@@ -330,56 +330,68 @@ bad:
 	return -EIO;
 }
 
-/* Credentials are per thread in the kernel, but a restore gives every
- * thread the main thread's: a thread whose ids, groups, capabilities or
- * no_new_privs differ is refused, by name. */
-static int check_thread_creds(pid_t pid, pid_t tid, const TaskCore *core)
+bool task_creds_equal(const Creds *a, const Creds *b)
 {
+	return a->uid == b->uid && a->euid == b->euid && a->suid == b->suid &&
+	       a->fsuid == b->fsuid && a->gid == b->gid && a->egid == b->egid &&
+	       a->sgid == b->sgid && a->fsgid == b->fsgid &&
+	       a->cap_inheritable == b->cap_inheritable && a->cap_permitted == b->cap_permitted &&
+	       a->cap_effective == b->cap_effective && a->cap_bounding == b->cap_bounding &&
+	       a->cap_ambient == b->cap_ambient && a->securebits == b->securebits &&
+	       a->n_groups == b->n_groups &&
+	       (!a->n_groups || !memcmp(a->groups, b->groups, a->n_groups * sizeof(uint32_t))) &&
+	       !strcmp(a->lsm_profile ? a->lsm_profile : "", b->lsm_profile ? b->lsm_profile : "");
+}
+
+/* Credentials are per thread in the kernel (a raw setresuid, setfsuid,
+ * setgroups or capset acts on the calling thread only), and so is
+ * no_new_privs. A thread's are read here into its own Creds, which stay
+ * only if they differ from the main thread's once its securebits, which
+ * only it can tell, are known (dump_threads.c); its no_new_privs is saved
+ * when it differs. An LSM label of its own is refused: none is restored. */
+static int dump_thread_creds(pid_t pid, ThreadCore *thread, const TaskCore *core)
+{
+	const char *main_label = core->creds->lsm_profile ? core->creds->lsm_profile : "";
 	_cleanup_free_ char *buf = NULL;
-	char name[64];
-	Creds creds = CREDS__INIT;
-	const Creds *main_creds = core->creds;
 	const char *nnp;
-	bool same;
+	char name[64];
 	int ret;
 
-	snprintf(name, sizeof(name), "task/%d/status", tid);
+	snprintf(name, sizeof(name), "task/%d/status", thread->tid);
 	ret = proc_read(pid, name, &buf);
 	if (ret)
 		return ret;
-	ret = parse_creds(buf, &creds);
-	if (ret) {
-		free(creds.groups);
-		if (ret == -ENOMEM)
-			return ret;
-		pr_err("dump: pid %d thread %d: cannot parse the ids and capabilities in /proc/%d/task/%d/status",
-		       pid, tid, pid, tid);
-		return ret;
-	}
+	thread->creds = malloc(sizeof(*thread->creds));
+	if (!thread->creds)
+		return -ENOMEM;
+	creds__init(thread->creds);
+	ret = parse_creds(buf, thread->creds);
 	nnp = status_field(buf, "NoNewPrivs");
-	same = creds.uid == main_creds->uid && creds.euid == main_creds->euid &&
-	       creds.suid == main_creds->suid && creds.fsuid == main_creds->fsuid &&
-	       creds.gid == main_creds->gid && creds.egid == main_creds->egid &&
-	       creds.sgid == main_creds->sgid && creds.fsgid == main_creds->fsgid &&
-	       creds.cap_inheritable == main_creds->cap_inheritable &&
-	       creds.cap_permitted == main_creds->cap_permitted &&
-	       creds.cap_effective == main_creds->cap_effective &&
-	       creds.cap_bounding == main_creds->cap_bounding &&
-	       creds.cap_ambient == main_creds->cap_ambient &&
-	       creds.n_groups == main_creds->n_groups &&
-	       (!creds.n_groups ||
-		!memcmp(creds.groups, main_creds->groups, creds.n_groups * sizeof(uint32_t))) &&
-	       nnp && (strtol(nnp, NULL, 10) != 0) == core->prctl->no_new_privs;
-	if (!same)
-		pr_err("dump: pid %d thread %d: its credentials (uid %u euid %u gid %u egid %u, capabilities, groups or no_new_privs) differ from the main thread's (uid %u euid %u gid %u egid %u): threads with credentials of their own are not supported",
-		       pid, tid, creds.uid, creds.euid, creds.gid, creds.egid, main_creds->uid,
-		       main_creds->euid, main_creds->gid, main_creds->egid);
-	free(creds.groups);
-	return same ? 0 : -EOPNOTSUPP;
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret || !nnp) {
+		pr_err("dump: pid %d thread %d: cannot parse the ids, capabilities or NoNewPrivs in /proc/%d/task/%d/status",
+		       pid, thread->tid, pid, thread->tid);
+		return -EIO;
+	}
+	ret = lsm_label_dump(pid, thread->tid, thread->creds);
+	if (ret)
+		return ret;
+	if (strcmp(thread->creds->lsm_profile ? thread->creds->lsm_profile : "", main_label)) {
+		pr_err("dump: pid %d thread %d: its LSM label \"%s\" differs from the main thread's \"%s\": a thread's own label is not supported",
+		       pid, thread->tid, thread->creds->lsm_profile ? thread->creds->lsm_profile : "",
+		       main_label);
+		return -EOPNOTSUPP;
+	}
+	if ((strtol(nnp, NULL, 10) != 0) != core->prctl->no_new_privs) {
+		thread->has_no_new_privs = true;
+		thread->no_new_privs = !core->prctl->no_new_privs;
+	}
+	return 0;
 }
 
 /* One ThreadCore per thread, with the thread's comm when it differs from
- * the process's; every thread's credentials checked against the main one's. */
+ * the process's, and every other thread's credentials and no_new_privs. */
 static int dump_threads(struct inj_task *task, TaskCore *core)
 {
 	pid_t pid = inj_task_pid(task);
@@ -394,7 +406,7 @@ static int dump_threads(struct inj_task *task, TaskCore *core)
 		if (!thread)
 			return -ENOMEM;
 		if (tid != pid) {
-			ret = check_thread_creds(pid, tid, core);
+			ret = dump_thread_creds(pid, thread, core);
 			if (ret)
 				return ret;
 		}

@@ -3,8 +3,9 @@
  * securebits and its timer slack, read by one batch of remote syscalls run
  * in that very thread (inj_thread_syscalls), or for the thread the parasite
  * runs in, by the parasite (PARASITE_CMD_THREAD_STATE); and its robust
- * futex list, which get_robust_list reads from outside. Every thread must be in a ptrace stop, with no
- * parasite running. Credentials from procfs are compared in dump_proc.c. */
+ * futex list, which get_robust_list reads from outside. Every thread must be
+ * in a ptrace stop, with no parasite running. The rest of a thread's
+ * credentials is read from procfs in dump_proc.c. */
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -50,9 +51,9 @@ struct own_state {
 	long slack, securebits;
 };
 
-/* Securebits live in each thread's credentials: they must match the main
- * thread's, which the parasite read (restore gives every thread those); the
- * main thread's need no call. */
+/* The thread's own state. Securebits live in each thread's credentials
+ * and only the thread can read its own; the main thread's, which the
+ * parasite read, need no call. */
 static int read_own_state(struct inj_task *task, const TaskCore *core, pid_t tid,
 			  struct own_state *own)
 {
@@ -82,12 +83,20 @@ static int read_own_state(struct inj_task *task, const TaskCore *core, pid_t tid
 	own->slack = calls[CALL_SLACK].result;
 	own->securebits = n > CALL_SECUREBITS ? calls[CALL_SECUREBITS].result :
 						core->creds ? core->creds->securebits : 0;
-	if (core->creds && (uint32_t)own->securebits != core->creds->securebits) {
-		pr_err("dump: pid %d thread %d: its securebits %#lx differ from the main thread's %#x: threads with credentials of their own are not supported",
-		       core->pid, tid, own->securebits, core->creds->securebits);
-		return -EOPNOTSUPP;
-	}
 	return 0;
+}
+
+/* With its securebits a thread's credentials (dump_proc.c) are whole, and
+ * kept only when they differ from the main thread's. */
+static void keep_own_securebits(const TaskCore *core, ThreadCore *thread, long securebits)
+{
+	if (!thread->creds)
+		return;
+	thread->creds->securebits = (uint32_t)securebits;
+	if (task_creds_equal(thread->creds, core->creds)) {
+		task_creds_free(thread->creds);
+		thread->creds = NULL;
+	}
 }
 
 /* Keeps what the thread told (no alternate stack, SS_DISABLE, means no
@@ -179,6 +188,8 @@ int dump_thread_own_state(struct inj_task *task, TaskCore *core)
 				ret = keep_own_state(thread, own.stack.sp, own.stack.flags,
 						     own.stack.size, own.clear_tid,
 						     (uint64_t)own.slack);
+			if (!ret)
+				keep_own_securebits(core, thread, own.securebits);
 		}
 		if (!ret)
 			ret = dump_robust_list(pid, thread);

@@ -47,11 +47,18 @@ ThreadCore *task_thread_get(TaskCore *core, pid_t tid);
 /* "RLIMIT_NOFILE" for resource 7, for messages. */
 const char *task_rlimit_name(uint32_t resource);
 
-/* dump_proc.c: everything procfs tells about the process. */
+/* dump_proc.c: everything procfs tells about the process and its threads
+ * (each thread's credentials without their securebits). */
 int dump_proc_attrs(struct inj_task *task, TaskCore *core);
 
+/* Whether two credentials are the same, LSM label included. */
+bool task_creds_equal(const Creds *a, const Creds *b);
+/* Frees @creds and what it holds; NULL is fine. */
+void task_creds_free(Creds *creds);
+
 /* dump_threads.c: each thread's sigaltstack, clear_child_tid, robust list,
- * and its securebits checked against the main thread's. */
+ * and its securebits, its own credentials dropped when they then equal the
+ * main thread's. */
 int dump_thread_own_state(struct inj_task *task, TaskCore *core);
 /* The same state of the parasite's own thread (sigaltstack, clear_child_tid,
  * timer slack), asked of the parasite: dump_thread_own_state() skips it. */

@@ -43,17 +43,18 @@ static bool no_label(int err)
 	return err == -EINVAL || err == -ENOENT || err == -EOPNOTSUPP;
 }
 
-int lsm_label_dump(pid_t pid, Creds *creds)
+int lsm_label_dump(pid_t pid, pid_t tid, Creds *creds)
 {
 	char path[64], *label;
 	int ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/attr/current", pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/attr/current", pid, tid);
 	ret = read_label(path, &label);
 	if (no_label(ret))
 		return 0;
 	if (ret)
-		return pr_errno_ret("dump: pid %d: cannot read its LSM label (%s)", pid, path);
+		return pr_errno_ret("dump: pid %d thread %d: cannot read its LSM label (%s)", pid,
+				    tid, path);
 	/* AppArmor's "unconfined" is no profile (as criu). */
 	if (label && !strcmp(label, "unconfined")) {
 		free(label);

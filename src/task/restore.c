@@ -178,11 +178,13 @@ static int restore_prctl(const TaskCore *core)
 	if (prctl(PR_SET_CHILD_SUBREAPER, p->child_subreaper, 0, 0, 0))
 		return pr_errno_ret("restore: pid %d: cannot %s child subreaper", core->pid,
 				    p->child_subreaper ? "become" : "stop being");
-	if (p->no_new_privs) {
+	/* Threads inherit it: set here only when every thread has it, else
+	 * by each thread that has it, in the restorer. */
+	if (task_nnp_every_thread(core)) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 			return pr_errno_ret("restore: pid %d: cannot set no_new_privs", core->pid);
 	} else if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) {
-		pr_err("restore: pid %d: no_new_privs is set in cryo and can never be cleared, but the task did not have it",
+		pr_err("restore: pid %d: no_new_privs is set in cryo and can never be cleared, but the task (or one of its threads) did not have it",
 		       core->pid);
 		return -EPERM;
 	}

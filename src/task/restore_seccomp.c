@@ -32,33 +32,38 @@ static bool has_seccomp(const TaskCore *core)
 
 bool task_seccomp_needs_admin(const TaskCore *core)
 {
-	bool filters = false;
+	if (!core->creds)
+		return false;
+	for (size_t i = 0; i < core->n_threads; i++) {
+		const ThreadCore *t = core->threads[i];
 
-	for (size_t i = 0; i < core->n_threads; i++)
-		filters |= core->threads[i]->seccomp_mode == SECCOMP_MODE_FILTER;
-	return filters && core->creds && !(core->prctl && core->prctl->no_new_privs) &&
-	       !(core->creds->cap_effective & (1ULL << CAP_SYS_ADMIN));
+		if (t->seccomp_mode == SECCOMP_MODE_FILTER && !task_thread_nnp(core, t) &&
+		    !(task_thread_creds(core, t)->cap_effective & (1ULL << CAP_SYS_ADMIN)))
+			return true;
+	}
+	return false;
 }
 
-/* Each thread's saved capability sets, by a capset() run in it: the
- * restorer left CAP_SYS_ADMIN for the filters (the other sets are saved
- * once per process, as every thread's). Dropping needs no privilege. */
+/* Each thread's saved capability sets (its own, or the process's), by a
+ * capset() run in it: the restorer left CAP_SYS_ADMIN for the filters.
+ * Dropping needs no privilege. */
 static int drop_admin(struct inj_task *task, const TaskCore *core, const pid_t *tids)
 {
-	const Creds *c = core->creds;
-	struct {
-		struct __user_cap_header_struct header;
-		struct __user_cap_data_struct data[2];
-	} caps = {
-		{ _LINUX_CAPABILITY_VERSION_3, 0 },
-		{ { (uint32_t)c->cap_effective, (uint32_t)c->cap_permitted,
-		    (uint32_t)c->cap_inheritable },
-		  { (uint32_t)(c->cap_effective >> 32), (uint32_t)(c->cap_permitted >> 32),
-		    (uint32_t)(c->cap_inheritable >> 32) } },
-	};
-	const unsigned long args[6] = { INJ_ARG_BUF, INJ_ARG_BUF_AT(sizeof(caps.header)) };
+	const unsigned long args[6] = { INJ_ARG_BUF,
+					INJ_ARG_BUF_AT(sizeof(struct __user_cap_header_struct)) };
 
 	for (size_t i = 0; i < core->n_threads; i++) {
+		const Creds *c = task_thread_creds(core, core->threads[i]);
+		struct {
+			struct __user_cap_header_struct header;
+			struct __user_cap_data_struct data[2];
+		} caps = {
+			{ _LINUX_CAPABILITY_VERSION_3, 0 },
+			{ { (uint32_t)c->cap_effective, (uint32_t)c->cap_permitted,
+			    (uint32_t)c->cap_inheritable },
+			  { (uint32_t)(c->cap_effective >> 32), (uint32_t)(c->cap_permitted >> 32),
+			    (uint32_t)(c->cap_inheritable >> 32) } },
+		};
 		long result;
 		int ret = inj_thread_syscall(task, tids[i], &result, &caps, sizeof(caps),
 					     SYS_capset, args);

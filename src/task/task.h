@@ -18,14 +18,15 @@
 /* Fills @core from procfs and through @parasite (running in @task): ids,
  * comm, personality, umask, exit signal, cwd and root, creds, rlimits,
  * signal actions, itimers, POSIX timers, prctl state, and one ThreadCore
- * per thread with its tid and comm; refuses threads whose credentials
- * differ. Leaves regs, xstate and sigmask of each thread to their owner. */
+ * per thread with its tid, comm and, where they differ from the main
+ * thread's, its credentials and no_new_privs. Leaves regs, xstate and
+ * sigmask of each thread to their owner. */
 int task_dump_attrs(struct inj_task *task, struct inj_parasite *parasite, TaskCore *core);
 
 /* Fills what only ptrace shows: pending signals of each thread and of the
  * process, and each thread's rseq registration; and by remote syscalls in
- * each thread its sigaltstack, clear_child_tid and robust list, refusing
- * securebits that differ between threads. ptrace needs every thread
+ * each thread its sigaltstack, clear_child_tid, robust list and
+ * securebits (which complete its own credentials). ptrace needs every thread
  * in a ptrace stop, and the thread that runs a parasite is not: call this
  * while no parasite runs in @task (before inj_parasite_start() or after
  * inj_parasite_cure()). Finds or adds the ThreadCore of each thread, so it
@@ -54,6 +55,32 @@ extern const struct image_kind_set task_image_kinds;
  * and leaves them blocked: the handlers it installs point into memory that
  * is not there yet. */
 int task_restore_attrs(const TaskCore *core);
+
+/* The credentials thread @t is restored with: its own, else the process's
+ * (the main thread's); NULL when the image has none. */
+static inline const Creds *task_thread_creds(const TaskCore *core, const ThreadCore *t)
+{
+	return t->creds ? t->creds : core->creds;
+}
+
+/* Whether thread @t has no_new_privs: its own value, else the process's. */
+static inline bool task_thread_nnp(const TaskCore *core, const ThreadCore *t)
+{
+	if (t->has_no_new_privs)
+		return t->no_new_privs;
+	return core->prctl && core->prctl->no_new_privs;
+}
+
+/* Whether every thread has no_new_privs: then the process sets it before
+ * its threads are made, and they inherit it; else each thread that has it
+ * sets it itself, in the restorer. */
+static inline bool task_nnp_every_thread(const TaskCore *core)
+{
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (!task_thread_nnp(core, core->threads[i]))
+			return false;
+	return core->prctl && core->prctl->no_new_privs;
+}
 
 /* Refuses, naming it, a scheduling state this machine cannot give back
  * (an affinity naming a CPU it does not have); before anything is made. */
@@ -87,10 +114,10 @@ int task_restore_seccomp(struct inj_task *task, const TaskCore *core, const pid_
  * login uid, which only a task may set for itself (CAP_AUDIT_CONTROL). */
 int task_restore_loginuid(const TaskCore *core);
 
-/* lsm.c: the LSM label of @pid (/proc/PID/attr/current) into
- * @creds->lsm_profile; nothing where no LSM labels processes, or for
- * AppArmor's "unconfined". */
-int lsm_label_dump(pid_t pid, Creds *creds);
+/* lsm.c: the LSM label of thread @tid of @pid (/proc/PID/task/TID/
+ * attr/current; the process's for @tid = @pid) into @creds->lsm_profile;
+ * nothing where no LSM labels processes, or for AppArmor's "unconfined". */
+int lsm_label_dump(pid_t pid, pid_t tid, Creds *creds);
 /* At restore, for the label @pid gets (@given: the caller's lsm_profile,
  * else the saved one): -EOPNOTSUPP, naming the reason, as cryo sets none
  * yet; where no LSM labels processes the reason says so. */

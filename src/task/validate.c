@@ -176,6 +176,33 @@ static bool cgroup_path_valid(const char *path)
 	return path[0] == '/' && !strstr(path, "/..") && !strchr(path, '\n');
 }
 
+static int check_creds(const struct where *w, const char *who, const Creds *c);
+
+/* A thread's own credentials and no_new_privs stand beside the process's,
+ * which are the main thread's; an LSM label of its own is never saved. */
+static int check_thread_creds(const struct where *w, const TaskCore *core, const ThreadCore *t)
+{
+	const char *label, *main_label;
+	char who[48];
+
+	if (!t->creds && !t->has_no_new_privs)
+		return 0;
+	if (t->tid == core->pid)
+		return invalid(w, "thread %d: the main thread's credentials and no_new_privs are "
+			       "the process's, not its own", t->tid);
+	if ((t->creds && !core->creds) || (t->has_no_new_privs && !core->prctl))
+		return invalid(w, "thread %d: credentials or no_new_privs of its own, but the "
+			       "process has none", t->tid);
+	if (!t->creds)
+		return 0;
+	label = t->creds->lsm_profile ? t->creds->lsm_profile : "";
+	main_label = core->creds->lsm_profile ? core->creds->lsm_profile : "";
+	if (strcmp(label, main_label))
+		return invalid(w, "thread %d: an LSM label other than its main thread's", t->tid);
+	snprintf(who, sizeof(who), "thread %d creds", t->tid);
+	return check_creds(w, who, t->creds);
+}
+
 static int check_threads(const struct where *w, const TaskCore *core)
 {
 	bool has_main = false;
@@ -187,6 +214,8 @@ static int check_threads(const struct where *w, const TaskCore *core)
 		return invalid(w, "%zu threads, at most %d", core->n_threads, TASK_MAX_THREADS);
 	for (size_t i = 0; i < core->n_threads; i++) {
 		ret = check_thread(w, core->threads[i]);
+		if (!ret)
+			ret = check_thread_creds(w, core, core->threads[i]);
 		if (ret)
 			return ret;
 		/* Restore moves a thread into its own cgroup after its process. */
@@ -249,31 +278,32 @@ static bool lsm_label_valid(const char *label)
 	return true;
 }
 
-static int check_creds(const struct where *w, const Creds *c)
+/* @who: "creds", or "thread N creds". */
+static int check_creds(const struct where *w, const char *who, const Creds *c)
 {
 	const uint32_t ids[] = { c->uid, c->euid, c->suid, c->fsuid,
 				 c->gid, c->egid, c->sgid, c->fsgid };
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		if (ids[i] == (uint32_t)-1)
-			return invalid(w, "creds: user or group id -1 is not an id");
+			return invalid(w, "%s: user or group id -1 is not an id", who);
 	if (c->n_groups > MAX_GROUPS)
-		return invalid(w, "creds: %zu supplementary groups, at most %d", c->n_groups,
+		return invalid(w, "%s: %zu supplementary groups, at most %d", who, c->n_groups,
 			       MAX_GROUPS);
 	for (size_t i = 0; i < c->n_groups; i++)
 		if (c->groups[i] == (uint32_t)-1)
-			return invalid(w, "creds: supplementary group -1 is not an id");
+			return invalid(w, "%s: supplementary group -1 is not an id", who);
 	if (c->cap_effective & ~c->cap_permitted)
-		return invalid(w, "creds: effective capabilities %#llx are not all permitted (%#llx)",
-			       (unsigned long long)c->cap_effective,
+		return invalid(w, "%s: effective capabilities %#llx are not all permitted (%#llx)",
+			       who, (unsigned long long)c->cap_effective,
 			       (unsigned long long)c->cap_permitted);
 	if (c->cap_ambient & ~(c->cap_permitted & c->cap_inheritable))
-		return invalid(w, "creds: ambient capabilities %#llx are not all permitted and inheritable",
-			       (unsigned long long)c->cap_ambient);
+		return invalid(w, "%s: ambient capabilities %#llx are not all permitted and inheritable",
+			       who, (unsigned long long)c->cap_ambient);
 	if (c->securebits & ~SECUREBITS_KNOWN)
-		return invalid(w, "creds: unknown securebits %#x", c->securebits);
+		return invalid(w, "%s: unknown securebits %#x", who, c->securebits);
 	if (c->lsm_profile && !lsm_label_valid(c->lsm_profile))
-		return invalid(w, "creds: the LSM label is empty, too long or not printable");
+		return invalid(w, "%s: the LSM label is empty, too long or not printable", who);
 	return 0;
 }
 
@@ -498,7 +528,7 @@ static int validate(const struct where *w, const TaskCore *core)
 	if (!ret)
 		ret = check_sigactions(w, core);
 	if (!ret && core->creds)
-		ret = check_creds(w, core->creds);
+		ret = check_creds(w, "creds", core->creds);
 	if (!ret)
 		ret = check_rlimits(w, core);
 	if (!ret)

@@ -6,7 +6,7 @@ import pathlib
 import struct
 
 PAGE = 4096
-KIND_INVENTORY, KIND_PAGEMAP = 1, 2
+KIND_INVENTORY, KIND_PAGEMAP, KIND_CORE = 1, 2, 4
 KIND_FDS, KIND_FILES, KIND_FILE_DATA = 6, 7, 8
 KIND_PSTREE = 10
 KIND_CGROUPS_V1 = 28
@@ -106,7 +106,32 @@ cgroups_v1 = [cgroup_v1("cpu,cpuacct", [(100, 0, "/a/b")],
               cgroup_v1("devices", [(100, 0, "/d")],
                         [("/d", [("devices.list", "c 1:3 rwm\nb *:* m")])])]
 
+# A task core whose second thread has credentials and no_new_privs of its
+# own (ThreadCore fields 16 and 17).
+regs = b"".join(uint_field(n, {17: 0x401000, 18: 0x33, 19: 0x246, 21: 0x2b}.get(n, 0))
+                for n in range(1, 28))
+
+
+def creds(uid, groups):
+    ids = b"".join(uint_field(n, uid if n <= 4 else 0) for n in range(1, 9))
+    caps = b"".join(uint_field(n, 0x1ffffffffff if n == 13 else 0) for n in range(10, 16))
+    return ids + b"".join(uint_field(9, g) for g in groups) + caps
+
+
+def thread(tid, own=b""):
+    return (uint_field(1, tid) + bytes_field(2, regs) + bytes_field(3, bytes(576)) +
+            uint_field(4, 0) + own)
+
+
+prctl = uint_field(1, 1) + uint_field(2, 0) + uint_field(3, 0) + uint_field(4, 0)
+core = (uint_field(1, 100) + uint_field(2, 1) + uint_field(3, 100) + uint_field(4, 100) +
+        str_field(5, "seed") + uint_field(6, 0) + uint_field(7, 0o22) + uint_field(8, 17) +
+        bytes_field(9, thread(100)) +
+        bytes_field(9, thread(101, bytes_field(16, creds(1000, [5, 6])) + uint_field(17, 1))) +
+        bytes_field(12, creds(0, [])) + bytes_field(16, prctl))
+
 files = {
+    "core-threads.img": image(KIND_CORE, [core]),
     "cgroups-v1.img": image(KIND_CGROUPS_V1, cgroups_v1),
     "pstree.img": image(KIND_PSTREE, pstree),
     "fds.img": image(KIND_FDS, fds),

@@ -13,6 +13,9 @@
 /* Starts test program @prog and dumps it (it is killed), leaving the images
  * in @p->dir/img and the image's pid in @pid. */
 bool make_image(struct prog *p, const char *prog, char *img, pid_t *pid);
+/* The same, with @setup(@arg) run in the program's child before exec. */
+bool make_image_as(struct prog *p, const char *prog, child_setup_fn setup, void *arg, char *img,
+		   pid_t *pid);
 /* After a failed restore: nothing of @image_pid runs, no child but @keep. */
 bool nothing_restored(const struct prog *p, pid_t image_pid, pid_t keep);
 bool copy_file(const char *from, const char *to);

@@ -1,62 +1,54 @@
-/* A program one thread of which has credentials of its own (a raw
- * setresuid, which acts on the calling thread only), for the negative
- * tests: its dump must be refused, naming the thread, and leave it whole.
- * On SIGTERM it checks that the thread still runs with its own uid. */
+/* A program one thread of which has credentials of its own: keep-caps in
+ * its securebits (PR_SET_KEEPCAPS, which any user may set and which acts on
+ * the calling thread only). test_trust_threads runs it as uid 1000 and
+ * forges that thread's credentials in its image. On SIGTERM the thread
+ * checks it still has keep-caps, and the main thread that it has not. */
+#include <linux/futex.h>
+#include <linux/securebits.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <string.h>
+#include <stdatomic.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "prog.h"
 
-#define THREAD_UID 65534
+static atomic_int ready, go, thread_bits;
 
-static volatile pid_t thread_tid;
-static volatile int thread_ready;
-
-static void *own_creds(void *arg)
+static void *keep_caps(void *arg)
 {
 	(void)arg;
-	if (syscall(SYS_setresuid, THREAD_UID, THREAD_UID, THREAD_UID))
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)) {
+		atomic_store(&ready, -1);
 		return NULL;
-	thread_tid = (pid_t)syscall(SYS_gettid);
-	__atomic_store_n(&thread_ready, 1, __ATOMIC_SEQ_CST);
-	for (;;)
-		pause();
+	}
+	atomic_store(&ready, 1);
+	while (!atomic_load(&go))
+		syscall(SYS_futex, &go, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	atomic_store(&thread_bits, prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	struct timespec tick = { 0, 1000000 };
-	char path[64], line[256];
-	unsigned int uid = 0;
 	pthread_t thread;
-	sigset_t term;
-	FILE *f;
 
 	prog_init(argc, argv);
-	if (pthread_create(&thread, NULL, own_creds, NULL))
+	if (pthread_create(&thread, NULL, keep_caps, NULL))
 		return 1;
-	while (!__atomic_load_n(&thread_ready, __ATOMIC_SEQ_CST))
-		nanosleep(&tick, NULL);
+	while (!atomic_load(&ready))
+		usleep(1000);
+	if (atomic_load(&ready) < 0)
+		return 1;
 	prog_ready();
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	/* Counts in 1 ms steps, so the test sees it keep running. */
-	while (sigtimedwait(&term, NULL, &tick) != SIGTERM)
-		;
-	snprintf(path, sizeof(path), "/proc/self/task/%d/status", thread_tid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Uid:", 4))
-			sscanf(line + 4, "%u", &uid);
-	if (f)
-		fclose(f);
-	PROG_CHECK(f && uid == THREAD_UID, "thread %d: uid %u, not %d", thread_tid, uid,
-		   THREAD_UID);
-	PROG_CHECK(getuid() == 0, "the main thread's uid is %u", getuid());
+	prog_wait_sigterm();
+	atomic_store(&go, 1);
+	syscall(SYS_futex, &go, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	pthread_join(thread, NULL);
+	PROG_CHECK(atomic_load(&thread_bits) == SECBIT_KEEP_CAPS, "the thread's securebits are %#x",
+		   atomic_load(&thread_bits));
+	PROG_CHECK(prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) == 0, "the main thread's securebits are %#x",
+		   prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+	PROG_CHECK(getuid() == 1000, "uid %u, not 1000", getuid());
 	prog_finish();
 }

@@ -268,23 +268,6 @@ out:
 	remove_temp_dir(dir);
 }
 
-/* A thread with credentials of its own cannot be restored as it was. */
-TEST(dump_of_a_thread_with_its_own_credentials_is_refused)
-{
-	char expect[64];
-	struct prog p = { 0 };
-	pid_t tid;
-
-	CHECK_GOTO(start_prog(&p, "neg_thread_creds", NULL, NULL), out, "%s", why);
-	tid = other_thread(p.pid);
-	CHECK_GOTO(tid > 0, out, "pid %d has no second thread", p.pid);
-	snprintf(expect, sizeof(expect), "pid %d thread %d: its credentials", p.pid, tid);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "not supported"), out, "%s", why);
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
-out:
-	end_prog(&p);
-}
-
 /* A child its parent holds in a ptrace stop (a debugger's) cannot be seized:
  * the dump names the tracer, and the parent still traces it, stopped. */
 TEST(dump_of_a_child_its_parent_traces_is_refused_naming_the_tracer)

@@ -32,6 +32,7 @@
 #include "harness.h"
 #include "image_util.h"
 #include "runner_util.h"
+#include "trust_util.h"
 
 /* The file a uid-1000 program holds open sits here. */
 #define ODD_FD 5
@@ -93,44 +94,6 @@ TEST(restore_refuses_images_another_user_owns_or_may_write)
 		   out, "directory of uid 1000: %s", why);
 out:
 	end_prog(&p);
-}
-
-/* In the child before exec: uid and gid OTHER_UID, no groups, and only
- * CAP_CHECKPOINT_RESTORE (ambient, so that it survives the exec). */
-static void become_unprivileged_restorer(void *arg)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct caps[2] = { { 0 } };
-
-	(void)arg;
-	caps[1].permitted = caps[1].effective = caps[1].inheritable =
-		1u << (CAP_CHECKPOINT_RESTORE - 32);
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(0, NULL) ||
-	    setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
-	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) || syscall(SYS_capset, &hdr, caps) ||
-	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0)) {
-		fprintf(stderr, "test: cannot become uid %d with CAP_CHECKPOINT_RESTORE: %s\n",
-			OTHER_UID, strerror(errno));
-		_exit(125);
-	}
-}
-
-static bool give_tree(const char *dir, uid_t uid)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	bool ok = d && !chown(dir, uid, uid);
-
-	while (ok && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		pathf(path, "%s/%s", dir, de->d_name);
-		ok = !chown(path, uid, uid);
-	}
-	if (d)
-		closedir(d);
-	return ok ? true : fail_why("cannot give %s to uid %u: %s", dir, uid, strerror(errno));
 }
 
 /* cryo with CAP_CHECKPOINT_RESTORE alone, as uid 1000, restoring its own
@@ -198,70 +161,6 @@ static void setup_other_user_prog(void *arg)
 	put_at_odd_fd(fd);
 }
 
-/* Replaces every @len bytes @from in the image files of @dir by @to, and
- * puts right the checksum of each record it changed, as a forger would. */
-static bool forge_bytes(const char *dir, const void *from, const void *to, size_t len)
-{
-	char names[64][64], path[PATH_MAX];
-	int n = list_images(dir, names, 64), changed = 0;
-
-	for (int i = 0; i < n; i++) {
-		static uint8_t buf[1 << 20];
-		ssize_t size;
-		int fd;
-
-		pathf(path, "%s/%s", dir, names[i]);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		size = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-		if (size < 0 || (size_t)size >= sizeof(buf)) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		for (size_t off = IMG_HDR_SIZE; off + IMG_REC_HDR_SIZE <= (size_t)size;) {
-			uint32_t rlen = get_le32(buf + off);
-			uint8_t *rec = buf + off + IMG_REC_HDR_SIZE;
-			bool hit = false;
-
-			if (rlen == IMG_END_MARK || off + IMG_REC_HDR_SIZE + rlen > (size_t)size)
-				break;
-			for (uint8_t *at = rec; at + len <= rec + rlen; at++)
-				if (!memcmp(at, from, len)) {
-					memcpy(at, to, len);
-					hit = true;
-				}
-			if (hit) {
-				put_le32(buf + off + 4, crc32c(crc32c(0, buf + off, 4), rec, rlen));
-				changed++;
-			}
-			off += IMG_REC_HDR_SIZE + rlen;
-		}
-		if (pwrite(fd, buf, (size_t)size, 0) != size)
-			changed = -1000;
-		close(fd);
-	}
-	return changed > 0 ? true : fail_why("no record of %s holds the bytes to forge", dir);
-}
-
-/* The XXH3-128 of file @name of @dir, canonical. */
-static bool digest_of(const char *dir, const char *name, XXH128_canonical_t *out)
-{
-	static char buf[1 << 20];
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	pathf(path, "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n < 0 || n == (ssize_t)sizeof(buf))
-		return fail_why("cannot hash %s", path);
-	XXH128_canonicalFromHash(out, XXH3_128bits(buf, (size_t)n));
-	return true;
-}
-
 /* A forger who edits @from into @to and, the digests being keyless,
  * writes the new digests into the inventory too. */
 static bool forge_images(const char *dir, const char *from, const char *to)
@@ -273,13 +172,13 @@ static bool forge_images(const char *dir, const char *from, const char *to)
 	for (int i = 0; i < n; i++)
 		if (!digest_of(dir, names[i], &before[i]))
 			return false;
-	if (!forge_bytes(dir, from, to, strlen(from)))
+	if (!forge_bytes(dir, NULL, from, to, strlen(from)))
 		return false;
 	for (int i = 0; i < n; i++) {
 		if (!strcmp(names[i], "inventory.img") || !digest_of(dir, names[i], &after))
 			continue;
 		if (memcmp(&after, &before[i], sizeof(after)) &&
-		    !forge_bytes(dir, &before[i], &after, sizeof(after)))
+		    !forge_bytes(dir, NULL, &before[i], &after, sizeof(after)))
 			return false;
 	}
 	return true;
@@ -291,7 +190,7 @@ static bool forge_images(const char *dir, const char *from, const char *to)
  * rights; the image as dumped restores and the program passes. */
 static void check_forged_path(const char *from, const char *to, const char *cause)
 {
-	char img[PATH_MAX], forged[PATH_MAX], pidfile[PATH_MAX], pid_text[16], made[PATH_MAX];
+	char img[PATH_MAX], forged[PATH_MAX], pid_text[16], made[PATH_MAX];
 	struct prog p = { 0 };
 	struct cryo_run r;
 	pid_t image_pid;
@@ -312,12 +211,7 @@ static void check_forged_path(const char *from, const char *to, const char *caus
 		   out, "%s", why);
 	pathf(made, "%s/rootd/made", p.dir);
 	CHECK_GOTO(access(made, F_OK), out, "cryo made %s for the uid-1000 image", made);
-	pathf(pidfile, "%s/restored.pid", p.dir);
-	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
-	CHECK_GOTO(r.status == 0, out, "the image as dumped does not restore (%d): %s", r.status,
-		   r.out);
-	p.pid = image_pid;
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	CHECK_GOTO(restores_as_dumped(&p, img, image_pid), out, "%s", why);
 out:
 	end_prog(&p);
 }
@@ -660,40 +554,6 @@ static bool signed_restore_refused(const struct prog *p, const char *dir, pid_t 
 	return nothing_restored(p, image_pid, 0);
 }
 
-/* Replaces @from by @to in every record of the inventory of @dir and puts
- * its checksums right: a forger without the key. */
-static bool forge_inventory(const char *dir, const char *from, const char *to)
-{
-	char path[PATH_MAX];
-	static uint8_t buf[1 << 16];
-	size_t len = strlen(from);
-	ssize_t size;
-	bool hit = false;
-	int fd;
-
-	pathf(path, "%s/inventory.img", dir);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	size = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-	for (size_t off = IMG_HDR_SIZE; size > 0 && off + IMG_REC_HDR_SIZE <= (size_t)size;) {
-		uint32_t rlen = get_le32(buf + off);
-		uint8_t *rec = buf + off + IMG_REC_HDR_SIZE;
-
-		if (rlen == IMG_END_MARK || off + IMG_REC_HDR_SIZE + rlen > (size_t)size)
-			break;
-		for (uint8_t *at = rec; at + len <= rec + rlen; at++)
-			if (!memcmp(at, from, len)) {
-				memcpy(at, to, len);
-				hit = true;
-			}
-		put_le32(buf + off + 4, crc32c(crc32c(0, buf + off, 4), rec, rlen));
-		off += IMG_REC_HDR_SIZE + rlen;
-	}
-	if (hit && pwrite(fd, buf, (size_t)size, 0) != size)
-		hit = false;
-	if (fd >= 0)
-		close(fd);
-	return hit ? true : fail_why("cannot forge %s", path);
-}
 
 /* --sign-key: a key of the wrong mode is refused before the program is
  * touched; a signed set restores only with its key (raw or hex), and is
@@ -740,7 +600,8 @@ TEST(signed_set_restores_only_with_its_key)
 					  "the set is not signed, and a sign key was given"),
 		   out, "%s", why);
 	pathf(forged, "%s/forged", p.dir);
-	CHECK_GOTO(copy_images(signed_img, forged) && forge_inventory(forged, "x86_64", "x86_65"),
+	CHECK_GOTO(copy_images(signed_img, forged) &&
+			   forge_bytes(forged, "inventory.img", "x86_64", "x86_65", 6),
 		   out, "%s", why);
 	CHECK_GOTO(signed_restore_refused(&p, forged, image_pid, raw,
 					  "its MAC does not match the key"),
@@ -774,26 +635,6 @@ static void become_other_user_in_group_0(void *arg)
 		_exit(125);
 }
 
-/* cryo as uid 1000, in group 0 too, with CAP_CHECKPOINT_RESTORE alone. */
-static void become_restorer_in_group_0(void *arg)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct caps[2] = { { 0 } };
-	const gid_t groups[] = { 0 };
-
-	(void)arg;
-	caps[1].permitted = caps[1].effective = caps[1].inheritable =
-		1u << (CAP_CHECKPOINT_RESTORE - 32);
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(1, groups) ||
-	    setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
-	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) || syscall(SYS_capset, &hdr, caps) ||
-	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0)) {
-		fprintf(stderr, "test: cannot become uid %d in group 0: %s\n", OTHER_UID,
-			strerror(errno));
-		_exit(125);
-	}
-}
-
 /* An unsigned set owned by uid 1000 asks for group 0: cryo itself is in
  * group 0 (so the caller's bound would grant it), but uid 1000 is not, so
  * no process of the image's owner could hold it: refused by name. */
@@ -817,8 +658,8 @@ TEST(unsigned_set_grants_only_what_its_owner_could_hold)
 	pathf(copy, "%s/own", p.dir);
 	CHECK_GOTO(copy_images(img, copy) && give_tree(copy, OTHER_UID), out, "%s", why);
 	CHECK_GOTO(!chmod(p.dir, 0711), out, "chmod %s: %s", p.dir, strerror(errno));
-	run_cryo_with(&r, become_restorer_in_group_0, NULL, CRYO_ARGS("restore", "-D", copy,
-									"-d"));
+	run_cryo_with(&r, become_unprivileged_restorer, (void *)&root_group_id,
+		      CRYO_ARGS("restore", "-D", copy, "-d"));
 	snprintf(expect, sizeof(expect), "pid %d: the image asks for group 0", image_pid);
 	CHECK_GOTO(refused(&r, expect, "owned by uid 1000, who is not in it: refused", NULL), out,
 		   "%s", why);

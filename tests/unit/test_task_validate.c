@@ -130,7 +130,53 @@ static void seccomp_flag_tsync(struct sample *s)
 	seccomp_filter.flags = 1;
 }
 
+/* Thread @thread of the sample with credentials of its own: uid 1000. */
+static Creds thread_creds;
+static void own_creds(struct sample *s, size_t thread)
+{
+	thread_creds = s->creds;
+	thread_creds.uid = thread_creds.euid = thread_creds.suid = thread_creds.fsuid = 1000;
+	s->threads[thread].creds = &thread_creds;
+}
+static void thread_uid_minus_one(struct sample *s)
+{
+	own_creds(s, 1);
+	thread_creds.fsuid = (uint32_t)-1;
+}
+static void thread_ambient_not_permitted(struct sample *s)
+{
+	own_creds(s, 1);
+	thread_creds.cap_ambient = 0x100;
+}
+static void thread_creds_without_process_creds(struct sample *s)
+{
+	own_creds(s, 1);
+	s->core.creds = NULL;
+}
+static void thread_label_of_its_own(struct sample *s)
+{
+	own_creds(s, 1);
+	thread_creds.lsm_profile = (char *)"other";
+}
+static void main_thread_own_creds(struct sample *s) { own_creds(s, 0); }
+static void main_thread_own_nnp(struct sample *s)
+{
+	s->threads[0].has_no_new_privs = true;
+	s->threads[0].no_new_privs = true;
+}
+
 static const struct bad_case bad_cases[] = {
+	{ "a thread's uid -1", thread_uid_minus_one, "thread 4243 creds: user or group id -1" },
+	{ "a thread's ambient caps not permitted", thread_ambient_not_permitted,
+	  "thread 4243 creds: ambient capabilities 0x100" },
+	{ "a thread's creds without the process's", thread_creds_without_process_creds,
+	  "thread 4243: credentials or no_new_privs of its own, but the process has none" },
+	{ "a thread's own LSM label", thread_label_of_its_own,
+	  "thread 4243: an LSM label other than its main thread's" },
+	{ "the main thread's own creds", main_thread_own_creds,
+	  "thread 4242: the main thread's credentials and no_new_privs are the process's" },
+	{ "the main thread's own no_new_privs", main_thread_own_nnp,
+	  "thread 4242: the main thread's credentials" },
 	{ "a thread cgroup with ..", thread_cgroup_up, "thread 4243: cgroup \"/a/../b\" is not" },
 	{ "seccomp mode 3", seccomp_mode_3, "thread 4243: seccomp mode 3 is none of 0-2" },
 	{ "strict mode with filters", seccomp_strict_with_filters, "seccomp mode 1 with 1 filters" },
@@ -214,6 +260,20 @@ TEST(core_of_a_process_stopped_by_sigtstp_passes)
 	s.core.has_stop_signal = true;
 	s.core.stop_signal = SIGTSTP;
 	s.core.has_stop_reported = true;
+	CAPTURE_STDERR(err, ret = task_validate(&s.core));
+	CHECK(ret == 0, "refused: %s", err);
+}
+
+TEST(core_with_a_thread_of_its_own_credentials_passes)
+{
+	struct sample s;
+	char err[512];
+	int ret;
+
+	sample_init(&s);
+	own_creds(&s, 1);
+	s.threads[1].has_no_new_privs = true;
+	s.threads[1].no_new_privs = true;
 	CAPTURE_STDERR(err, ret = task_validate(&s.core));
 	CHECK(ret == 0, "refused: %s", err);
 }
