@@ -149,6 +149,13 @@ int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
 int inj_parasite_call(struct inj_parasite *parasite, uint32_t cmd, const void *in,
 		      size_t in_len, void *out, size_t out_cap, size_t *out_len, int *fd);
 
+/* The same with @send_fd passed to the parasite along with the command
+ * (SCM_RIGHTS): the task holds a copy of that open file until the
+ * parasite closes it. No fd comes back. */
+int inj_parasite_call_with_fd(struct inj_parasite *parasite, uint32_t cmd, int send_fd,
+			      const void *in, size_t in_len, void *out, size_t out_cap,
+			      size_t *out_len);
+
 /* Where the parasite sits in the task (for callers that check the layout). */
 unsigned long inj_parasite_base(const struct inj_parasite *parasite);
 size_t inj_parasite_size(const struct inj_parasite *parasite);
