@@ -174,6 +174,7 @@ static int start_files(struct dump_ctx *ctx)
 	if (!ret) {
 		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
 		files_dump_set_tree_devpts(ctx->files, ctx->opts->tree_devpts);
+		files_dump_set_net(ctx->files, ctx->net);
 	}
 	free(pids);
 	return ret;
@@ -225,7 +226,7 @@ static void estimate_bytes(const struct tree *tree, struct stats *st)
 	st->bytes_total_estimated = true;
 }
 
-static int lock_connections(const struct tree *tree)
+static int lock_connections(struct net_run *net, const struct tree *tree)
 {
 	pid_t *pids = calloc(tree->nr ? tree->nr : 1, sizeof(*pids));
 	size_t nr = 0;
@@ -236,7 +237,7 @@ static int lock_connections(const struct tree *tree)
 	for (size_t i = 0; i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
 			pids[nr++] = tree->tasks[i].pid;
-	ret = net_lock_tree(pids, nr);
+	ret = net_lock_tree(net, pids, nr);
 	free(pids);
 	return ret;
 }
@@ -262,7 +263,7 @@ static int dump_tree(struct dump_ctx *ctx)
 				  &ctx->opts->externals, &net_back);
 	/* Its connections are then locked by a table of that namespace. */
 	if (!ret && net_back >= 0)
-		ret = net_lock_enter_netns();
+		ret = net_lock_enter_netns(ctx->net);
 	t = stats_begin(st, STATS_DUMP_MEMORY);
 	/* A tree's own IPC namespace: cryo is inside while it saves the
 	 * segments. */
@@ -284,7 +285,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	/* Every connection of the tree locked in one run, before any is
 	 * put in repair mode or read. */
 	if (!ret)
-		ret = lock_connections(tree);
+		ret = lock_connections(ctx->net, tree);
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
 			ret = collect_and_write(ctx, &tree->tasks[i]);
@@ -305,8 +306,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = cgroup_settings_dump(tree, ctx->dir);
 	if (!ret)
-		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, !ctx->opts->leave_running,
-					   ctx->sign_key);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net,
+					   !ctx->opts->leave_running, ctx->sign_key);
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
@@ -319,6 +320,8 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 {
 	struct image_dir *dir = NULL;
 	struct sign_key key;
+	struct net_run net = { .tcp_established = opts->tcp_established,
+			       .tcp_close = opts->tcp_close };
 	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
@@ -365,13 +368,12 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	nr = tree.nr;
 	/* The tree's connections are locked before the files are dumped
 	 * (lock_connections()), any other as it is dumped (net/tcp_conn.c). */
-	ret = net_lock_begin(opts->network_lock);
+	ret = net_lock_begin(&net, opts->network_lock);
 	if (!ret)
 		ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
-				 .sign_key = opts->sign_key ? &key : NULL, .mnt_caller = caller };
-	net_tcp_dump_begin(opts->tcp_established);
-	net_tcp_close_begin(opts->tcp_close);
+				 .sign_key = opts->sign_key ? &key : NULL, .mnt_caller = caller,
+				 .net = &net };
 	if (!ret)
 		ret = dump_tree(&ctx);
 	/* criu's statistics, for its RPC clients: before post-dump, after which
@@ -394,14 +396,14 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	/* Connections the tree keeps leave repair mode before it runs; those
 	 * of a killed tree stay in it until it is dead, and close silently. */
 	if (ret || opts->leave_running)
-		net_tcp_dump_end(true);
+		net_tcp_dump_end(&net, true);
 	freezer_restore(&fz);
 	/* Killed (unless -R) while still stopped, so that none runs past the images. */
 	tree_release(&tree, !ret && !opts->leave_running);
 	st.frozen_ns = stats_now() - frozen_since;
-	net_tcp_dump_end(false);
+	net_tcp_dump_end(&net, false);
 	/* A killed tree's connections stay locked until their restore. */
-	net_lock_end(!ret && !opts->leave_running);
+	net_lock_end(&net, !ret && !opts->leave_running);
 	if (ret || opts->leave_running)
 		cryo_notify(opts, "network-unlock", opts->pid);
 	if (!ret)

@@ -33,15 +33,20 @@ struct dump_ctx {
 	struct stats *stats;
 	/* cryo's own mounts, what the tree's are compared with. */
 	const struct mnt_caller *mnt_caller;
+	/* TCP connections and the network lock (net/net.h). */
+	struct net_run *net;
 };
 
 /* regs.c: fills regs, xstate and sigmask of every ThreadCore of @core. */
 int dump_regs(struct inj_task *task, TaskCore *core);
 void dump_regs_free(TaskCore *core);
 
-/* inventory.c: writes inventory.img, last, once everything else is written. */
-int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock,
-			 const struct sign_key *key);
+struct net_run;
+/* inventory.c: writes inventory.img, last, once everything else is written;
+ * it lists @net's locked connections, and with @hold_lock hands the lock
+ * over to one that outlives the dump. */
+int dump_write_inventory(struct image_dir *dir, pid_t root_pid, struct net_run *net,
+			 bool hold_lock, const struct sign_key *key);
 
 /* shared_memory.c: saves the SysV segments the live processes of @tree
  * have attached (with @whole_ipc_namespace, those nobody attaches in the

@@ -69,6 +69,7 @@ struct fd_probe {
 	bool shell_job;
 	dev_t ctty;		/* the task's controlling terminal; 0 for none */
 	dev_t tree_devpts;	/* files_dump_set_tree_devpts() */
+	struct net_run *net;	/* files_dump_set_net(); NULL: none */
 };
 
 /* With -j, whether the fd is the shell's terminal: the task's controlling

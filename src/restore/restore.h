@@ -123,6 +123,9 @@ struct restore_set {
 	/* Where processes fill the memory their children share (cow.c): kept
 	 * free in cryo (PROT_NONE) from load to unload; 0: none. */
 	uint64_t cow_region, cow_region_size;
+	/* The network lock (net/net.h): the dump's connections are locked
+	 * again at load and unlocked once every process is restored. */
+	struct net_run *net;
 };
 
 /* cow.c: pages shared copy-on-write since fork (mem/cow.h). At load,
@@ -231,7 +234,7 @@ int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm
  * they read it (restore_task.pages_verify); else every file is hashed
  * here. */
 int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
-		 bool pages_in_restorer, struct restore_set *rs);
+		 bool pages_in_restorer, struct net_run *net, struct restore_set *rs);
 void restore_unload(struct restore_set *rs);
 
 /* child.c: runs in the new process @index of the tree; never returns.
