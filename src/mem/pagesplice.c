@@ -179,7 +179,10 @@ int pagesplice_open(struct inj_parasite *parasite, pid_t pid, struct pages_write
 	ps->pipe_rd = ps->pipe_wr = ps->devnull = -1;
 	pthread_mutex_init(&ps->lock, NULL);
 	pthread_cond_init(&ps->cond, NULL);
-	ps->arg = aligned_alloc(64, ARG_SIZE);
+	/* 64-byte aligned, as the XXH3 state at its start wants (and
+	 * aligned_alloc() would want a size of whole 64-byte blocks). */
+	if (posix_memalign((void **)&ps->arg, 64, ARG_SIZE))
+		ps->arg = NULL;
 	ps->arg_vma = calloc(PARASITE_VMSPLICE_MAX_RANGES, sizeof(*ps->arg_vma));
 	if (!ps->arg || !ps->arg_vma) {
 		ret = -ENOMEM;
