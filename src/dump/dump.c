@@ -306,6 +306,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = cgroup_settings_dump(tree, ctx->dir);
 	if (!ret)
+		ret = cgroup_v1_dump(tree, ctx->dir);
+	if (!ret)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net,
 					   !ctx->opts->leave_running, ctx->sign_key);
 	stats_end(st, STATS_DUMP_WRITING, t);

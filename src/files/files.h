@@ -97,6 +97,7 @@ int files_dump_finish(struct files_dump_set *set, const pid_t *live, size_t n);
 struct files_mapping {
 	uint64_t start, end;	/* the mapping, as /proc/PID/map_files names it */
 	uint64_t pgoff;		/* at load: where in its inode it starts, in bytes */
+	uint64_t huge_page_size; /* at load: hugetlb's page size, 0 for ordinary pages */
 	uint32_t file_id;	/* the file object of its inode */
 	bool writable;		/* at restore: opened read-write, else read-only */
 	int fd;			/* at restore: the file opened for it */
