@@ -67,13 +67,14 @@ $(BUILD)/blob-embed/$(1).o: $(BUILD)/blobs/$(1).bin
 endef
 $(eval $(call blob_rules,parasite))
 $(eval $(call blob_rules,restorer))
-# The restorer's digest of the pages it reads runs XXH3 with SSE2 (and lets
-# the compiler inline small memcpys): several times the scalar speed.
-$(BUILD)/blob-obj/restorer/restorer/pages_hash.o: BLOB_CFLAGS := \
+# The blobs' XXH3 (the restorer's digest of the pages it reads, the
+# parasite's of the pages it splices) runs with SSE2 (and lets the compiler
+# inline small memcpys): several times the scalar speed.
+$(BUILD)/blob-obj/parasite/blob/xxh3.o $(BUILD)/blob-obj/restorer/blob/xxh3.o: BLOB_CFLAGS := \
 	$(filter-out -mgeneral-regs-only -fno-builtin,$(BLOB_CFLAGS)) -msse2
 # Its AVX2 twin, taken when the CPU and the kernel's XSAVE state allow it
-# (pages_hash.c decides at run time): three times the SSE2 speed in cache.
-$(BUILD)/blob-obj/restorer/restorer/pages_hash_avx2.o: BLOB_CFLAGS := \
+# (blob_cpu_has_avx2() at run time): three times the SSE2 speed in cache.
+$(BUILD)/blob-obj/parasite/blob/xxh3_avx2.o $(BUILD)/blob-obj/restorer/blob/xxh3_avx2.o: BLOB_CFLAGS := \
 	$(filter-out -mgeneral-regs-only -fno-builtin,$(BLOB_CFLAGS)) -mavx2
 
 BLOB_EMBEDS := $(BUILD)/blob-embed/parasite.o $(BUILD)/blob-embed/restorer.o
@@ -193,18 +194,18 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(UNIT_SETUP) $(LIBCORE_SA
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(UNIT_SETUP) $(BLOB_EMBEDS) $(LIBCORE_SAN) $(LIBINJECT) $(UNIT_EXTRA) $(LDLIBS)
 # The restorer's digest, built hosted with its AVX2 twin beside it. XXH3
 # reads its secret unaligned, which is fine on x86 but not to UBSan.
-$(BUILD)/tests/unit/pages_hash_avx2.o: src/restorer/pages_hash_avx2.c
+$(BUILD)/tests/unit/xxh3_avx2.o: src/blob/xxh3_avx2.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -mavx2 -c $< -o $@
-$(BUILD)/tests/unit/test_pages_hash: $(BUILD)/tests/unit/pages_hash_avx2.o
-$(BUILD)/tests/unit/test_pages_hash: UNIT_EXTRA := $(BUILD)/tests/unit/pages_hash_avx2.o
+$(BUILD)/tests/unit/test_pages_hash: $(BUILD)/tests/unit/xxh3_avx2.o
+$(BUILD)/tests/unit/test_pages_hash: UNIT_EXTRA := $(BUILD)/tests/unit/xxh3_avx2.o
 $(BUILD)/tests/unit/test_pages_hash: SAN_FLAGS += -fno-sanitize=alignment
 
 INJECT_TESTS := $(patsubst tests/inject/%.c,$(BUILD)/tests/inject/%,$(wildcard tests/inject/test_*.c))
 INJECT_PROGS := $(patsubst tests/inject/%.c,$(BUILD)/tests/inject/%,$(wildcard tests/inject/prog_*.c))
 $(BUILD)/tests/inject/test_%: tests/inject/test_%.c $(HARNESS_SRCS) $(LIBINJECT) $(BLOB_EMBEDS) | $(BLOB_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(BLOB_EMBEDS) $(LIBINJECT)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ $< $(HARNESS_SRCS) $(BLOB_EMBEDS) $(LIBINJECT) -lxxhash
 $(BUILD)/tests/inject/prog_%: tests/inject/prog_%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -mavx2 -pthread -o $@ $<

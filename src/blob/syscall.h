@@ -199,6 +199,22 @@ static inline __attribute__((noreturn)) void sys_rt_sigreturn_at(uint64_t sp)
 	__builtin_unreachable();
 }
 
+static inline long sys_vmsplice(int fd, const void *iov, unsigned long nr_segs, unsigned int flags)
+{
+	return blob_syscall(__NR_vmsplice, fd, iov, nr_segs, flags, 0, 0);
+}
+
+static inline long sys_rt_sigpending(uint64_t *set)
+{
+	return blob_syscall(__NR_rt_sigpending, set, sizeof(*set), 0, 0, 0, 0);
+}
+
+/* With a zero @timeout, takes a pending signal of @set without waiting. */
+static inline long sys_rt_sigtimedwait(const uint64_t *set, const void *timeout)
+{
+	return blob_syscall(__NR_rt_sigtimedwait, set, 0, timeout, sizeof(*set), 0, 0);
+}
+
 /* True when a raw return value is an error (-4095..-1), as the kernel defines it. */
 static inline int blob_is_err(unsigned long ret)
 {

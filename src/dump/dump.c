@@ -108,7 +108,8 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	pid_t pid = inj_task_pid(task);
 	TaskCore core = TASK_CORE__INIT;
 	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true,
-					.files = ctx->files, .stats = ctx->stats };
+					.files = ctx->files, .stats = ctx->stats,
+					.parasite_blob = parasite_blob() };
 	const struct tree_task *parent = t->parent >= 0 ? &ctx->tree->tasks[t->parent] : NULL;
 	struct image_dir *dir = ctx->dir;
 	struct stats *st = ctx->stats;

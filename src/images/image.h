@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/stat.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -219,6 +220,16 @@ int image_write_raw(struct image_writer *w, const void *buf, size_t len);
  * theirs (the page dump hashes beside the copy, not beside the write). */
 int image_hash_by_caller(struct image_writer *w);
 int image_hash_raw(struct image_writer *w, const void *buf, size_t len);
+/* The caller's running digest, handed to code that feeds it elsewhere (the
+ * parasite) and taken back: image_hasher_export(), image_hasher_import(). */
+int image_hash_export(struct image_writer *w, void *state, size_t size);
+int image_hash_import(struct image_writer *w, const void *state, size_t size);
+/* Moves up to @max bytes from the pipe @pipe_fd to the end of a raw image
+ * hashed by its caller, in one splice (O_DIRECT as for image_write_raw()
+ * when the pipe holds whole pages): the bytes moved, 0 once the pipe is
+ * empty with no writer left, -EAGAIN when it is empty (it never waits:
+ * poll first), or -errno. Not beside any other write. */
+ssize_t image_splice_raw(struct image_writer *w, int pipe_fd, size_t max);
 /* Writes the trailer, renames into place and frees @w, whatever the
  * outcome. The file is not durable until image_dir_sync(): one sync of the
  * whole set costs far less than one per file. */

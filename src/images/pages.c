@@ -176,6 +176,7 @@ err_free:
 	return ret;
 }
 
+/* @data NULL for a present range: its bytes come through pages_splice(). */
 static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		     PagemapEntry__State state, const void *data)
 {
@@ -189,7 +190,7 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		       (unsigned long long)pw->vaddr_end);
 		return -EINVAL;
 	}
-	if (state == PAGEMAP_ENTRY__STATE__PRESENT) {
+	if (state == PAGEMAP_ENTRY__STATE__PRESENT && data) {
 		ret = image_write_raw(pw->pages, data, len);
 		if (ret)
 			return ret;
@@ -226,6 +227,26 @@ int pages_hash_by_caller(struct pages_writer *pw)
 int pages_hash(struct pages_writer *pw, const void *data, uint64_t nr_pages)
 {
 	return image_hash_raw(pw->pages, data, nr_pages * IMG_PAGE_SIZE);
+}
+
+int pages_hash_export(struct pages_writer *pw, void *state, size_t size)
+{
+	return image_hash_export(pw->pages, state, size);
+}
+
+int pages_hash_import(struct pages_writer *pw, const void *state, size_t size)
+{
+	return image_hash_import(pw->pages, state, size);
+}
+
+int pages_note_spliced(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
+{
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL);
+}
+
+ssize_t pages_splice(struct pages_writer *pw, int pipe_fd, size_t max)
+{
+	return image_splice_raw(pw->pages, pipe_fd, max);
 }
 
 int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data)

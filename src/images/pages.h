@@ -5,6 +5,7 @@
 #define CRYO_IMAGES_PAGES_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "images/image.h"
 
@@ -25,6 +26,16 @@ int pages_writer_open(struct image_dir *dir, int pid, struct pages_writer **out)
  * ahead of the writes, in another thread). */
 int pages_hash_by_caller(struct pages_writer *pw);
 int pages_hash(struct pages_writer *pw, const void *data, uint64_t nr_pages);
+/* The digest as pages_hash() feeds it, handed to the parasite and back
+ * (image_hash_export()); XXH3 only (-EOPNOTSUPP for a signed set). */
+int pages_hash_export(struct pages_writer *pw, void *state, size_t size);
+int pages_hash_import(struct pages_writer *pw, const void *state, size_t size);
+/* Records @nr_pages pages at @vaddr whose bytes come through
+ * pages_splice(), in the same order as every other present range. */
+int pages_note_spliced(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
+/* Moves up to @max bytes from @pipe_fd into the pages file
+ * (image_splice_raw()). Not beside pages_write(): the two take turns. */
+ssize_t pages_splice(struct pages_writer *pw, int pipe_fd, size_t max);
 /* Saves @nr_pages pages at @vaddr whose bytes are at @data. */
 int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data);
 /* Records @nr_pages pages at @vaddr that read as zeros. */

@@ -296,6 +296,54 @@ int image_hash_raw(struct image_writer *w, const void *buf, size_t len)
 	return 0;
 }
 
+int image_hash_export(struct image_writer *w, void *state, size_t size)
+{
+	return image_hasher_export(w->hasher, state, size);
+}
+
+int image_hash_import(struct image_writer *w, const void *state, size_t size)
+{
+	return image_hasher_import(w->hasher, state, size);
+}
+
+ssize_t image_splice_raw(struct image_writer *w, int pipe_fd, size_t max)
+{
+	int ret = 0;
+
+	if (w->err)
+		return w->err;
+	if (w->kind->desc || !w->caller_hashes) {
+		pr_err("%s: only a raw image its caller hashes can take spliced bytes", w->path);
+		return w->err = -EINVAL;
+	}
+	/* What was appended before goes first. */
+	if (w->used && writer_flush(w))
+		return w->err;
+	if (w->may_direct && !w->direct && w->written >= DIRECT_AFTER && !(w->written % DIRECT_ALIGN))
+		ret = set_direct(w, true);
+	if (ret)
+		return writer_fail(w, ret, "write");
+	for (;;) {
+		ssize_t n = splice(pipe_fd, NULL, w->fd, NULL, max, SPLICE_F_NONBLOCK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* A filesystem may refuse a direct write it let us ask for. */
+		if (n < 0 && errno == EINVAL && w->direct) {
+			ret = set_direct(w, false);
+			if (ret)
+				return writer_fail(w, ret, "write");
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN)
+			return -EAGAIN;
+		if (n < 0)
+			return writer_fail(w, -errno, "splice into");
+		w->written += n;
+		return n;
+	}
+}
+
 int image_finish(struct image_writer *w)
 {
 	uint8_t digest[IMG_DIGEST_MAX];

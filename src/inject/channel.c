@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/scm_rights.h"
 #include "inject/internal.h"
 #include "inject/parasite-abi.h"
 
@@ -129,10 +130,14 @@ static int recv_exact(struct inj_parasite *p, void *buf, size_t len, int *fd)
 	return 0;
 }
 
-static int send_exact(struct inj_parasite *p, struct iovec *iov, int iovcnt)
+/* Sends every byte of @iov; @fd (if >= 0) rides on the first bytes. */
+static int send_exact(struct inj_parasite *p, struct iovec *iov, int iovcnt, int fd)
 {
+	union scm_one_fd control;
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = iovcnt };
 
+	if (fd >= 0)
+		scm_attach_fd(&msg, &control, fd);
 	while (msg.msg_iovlen) {
 		ssize_t n = sendmsg(p->sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 
@@ -143,6 +148,9 @@ static int send_exact(struct inj_parasite *p, struct iovec *iov, int iovcnt)
 				return ret;
 			continue;
 		}
+		/* The fd went with the first bytes; never send it twice. */
+		msg.msg_control = NULL;
+		msg.msg_controllen = 0;
 		while (msg.msg_iovlen && (size_t)n >= msg.msg_iov->iov_len) {
 			n -= msg.msg_iov->iov_len;
 			msg.msg_iov++;
@@ -156,8 +164,8 @@ static int send_exact(struct inj_parasite *p, struct iovec *iov, int iovcnt)
 	return 0;
 }
 
-int inj_parasite_call(struct inj_parasite *p, uint32_t cmd, const void *in, size_t in_len,
-		      void *out, size_t out_cap, size_t *out_len, int *fd)
+static int call(struct inj_parasite *p, uint32_t cmd, int send_fd, const void *in, size_t in_len,
+		void *out, size_t out_cap, size_t *out_len, int *fd)
 {
 	struct inj_msg request = { .cmd = cmd, .len = in_len }, reply;
 	struct iovec iov[2] = { { &request, sizeof(request) }, { (void *)in, in_len } };
@@ -169,7 +177,7 @@ int inj_parasite_call(struct inj_parasite *p, uint32_t cmd, const void *in, size
 		return -EPIPE;
 	if (cmd == INJ_CMD_FINI || in_len > INJ_MSG_MAX)
 		return -EINVAL;
-	ret = send_exact(p, iov, in_len ? 2 : 1);
+	ret = send_exact(p, iov, in_len ? 2 : 1, send_fd);
 	if (!ret)
 		ret = recv_exact(p, &reply, sizeof(reply), &got_fd);
 	if (ret)
@@ -206,11 +214,25 @@ broken:
 	goto out;
 }
 
+int inj_parasite_call(struct inj_parasite *p, uint32_t cmd, const void *in, size_t in_len,
+		      void *out, size_t out_cap, size_t *out_len, int *fd)
+{
+	return call(p, cmd, -1, in, in_len, out, out_cap, out_len, fd);
+}
+
+int inj_parasite_call_with_fd(struct inj_parasite *p, uint32_t cmd, int send_fd, const void *in,
+			      size_t in_len, void *out, size_t out_cap, size_t *out_len)
+{
+	if (send_fd < 0)
+		return -EBADF;
+	return call(p, cmd, send_fd, in, in_len, out, out_cap, out_len, NULL);
+}
+
 int channel_finish(struct inj_parasite *p)
 {
 	struct inj_msg fini = { .cmd = INJ_CMD_FINI }, reply;
 	struct iovec iov = { &fini, sizeof(fini) };
-	int ret = send_exact(p, &iov, 1);
+	int ret = send_exact(p, &iov, 1, -1);
 
 	/* The answer says the parasite is idle in its next read, where the
 	 * injector takes the thread back; no more bytes may follow it. */

@@ -171,6 +171,12 @@ int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
 int inj_parasite_call(struct inj_parasite *parasite, uint32_t cmd, const void *in,
 		      size_t in_len, void *out, size_t out_cap, size_t *out_len, int *fd);
 
+/* The same with @send_fd passed to the parasite along with the command
+ * (SCM_RIGHTS): the task holds a copy of that open file until the
+ * parasite closes it. No fd comes back. */
+int inj_parasite_call_with_fd(struct inj_parasite *parasite, uint32_t cmd, int send_fd,
+			      const void *in, size_t in_len, void *out, size_t out_cap,
+			      size_t *out_len);
 /* The thread the parasite runs in (the task's main thread while it lives). */
 pid_t inj_parasite_thread(const struct inj_parasite *parasite);
 

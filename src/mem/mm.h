@@ -12,6 +12,7 @@
 #include "mem/pagescan.h"
 
 struct files_dump_set;
+struct inj_blob;
 struct inj_task;
 
 /* The most auxv words an image may hold; the kernel keeps far fewer. */
@@ -38,6 +39,9 @@ struct mm_dump_opts {
 	/* It has live children in the dump: its pages are read unpinned
 	 * too, so that it keeps the frames they share with it. */
 	bool has_children;
+	/* cryo's parasite: with it, a task with much private anonymous
+	 * memory has those pages vmspliced (mem/pagesplice.h). NULL: not. */
+	const struct inj_blob *parasite_blob;
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into

@@ -23,6 +23,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "mem/pagedump.h"
+#include "mem/pagesplice.h"
 #include "mem/vma.h"
 #include "stats/stats.h"
 
@@ -55,6 +56,9 @@ struct pagedump {
 	uint64_t pages_read;
 	struct stats *stats;	/* counted per batch read; NULL: none */
 	bool unpinned;		/* read all through /proc/PID/mem: see pagedump_read_unpinned() */
+	/* The parasite's way (pagesplice.c) for what it takes; it and the
+	 * buffered path take turns on the pages file, each flushed first. */
+	struct pagesplice *splice;
 	/* Written by whoever saves batches; read once the writer is joined. */
 	uint64_t pages_saved, pages_zero, pages_in_parent;
 
@@ -192,6 +196,7 @@ void pagedump_close(struct pagedump *pd)
 {
 	if (!pd)
 		return;
+	pagesplice_close(pd->splice);
 	writer_stop(pd);
 	if (pd->mem_fd >= 0)
 		close(pd->mem_fd);
@@ -209,6 +214,14 @@ void pagedump_get_stats(const struct pagedump *pd, struct pagedump_stats *stats)
 	stats->pages_saved = pd->pages_saved;
 	stats->pages_zero = pd->pages_zero;
 	stats->pages_in_parent = pd->pages_in_parent;
+	if (pd->splice)
+		pagesplice_counts(pd->splice, &stats->pages_read, &stats->pages_saved,
+				  &stats->pages_zero);
+}
+
+int pagedump_splice_through(struct pagedump *pd, struct inj_parasite *parasite)
+{
+	return pagesplice_open(parasite, pd->pid, pd->pw, pd->stats, &pd->splice);
 }
 
 static int read_error(struct pagedump *pd, const struct queued_range *r, uint64_t addr, int err)
@@ -465,10 +478,14 @@ static int hand_to_writer(struct pagedump *pd)
 	return 0;
 }
 
-int pagedump_flush(struct pagedump *pd)
+/* Reads and saves what the buffered path has queued, and waits for it. */
+static int flush_buffered(struct pagedump *pd)
 {
-	int ret = read_batch(pd, pd->fill);
+	int ret;
 
+	if (!pd->fill->nr)
+		return pd->writer_started ? writer_wait_idle(pd) : 0;
+	ret = read_batch(pd, pd->fill);
 	if (ret)
 		return ret;
 	if (!pd->writer_started)
@@ -479,9 +496,40 @@ int pagedump_flush(struct pagedump *pd)
 	return ret;
 }
 
+int pagedump_flush(struct pagedump *pd)
+{
+	int ret = flush_buffered(pd);
+
+	if (!ret && pd->splice)
+		ret = pagesplice_flush(pd->splice);
+	return ret;
+}
+
+/* The parasite reads from inside the task, where a fault would kill it:
+ * only private anonymous memory (no file to shrink under it). Not for a
+ * task that shares pages copy-on-write with its parent or children: those
+ * are read unpinned on purpose, and what vmsplice's references do to the
+ * sharing is not checked. */
+static bool spliced(const struct pagedump *pd, const Vma *vma, bool in_parent)
+{
+	return pd->splice && !pd->unpinned && !in_parent && vma_pages(vma) == VMA_PAGES_ANON &&
+	       (vma->prot & PROT_READ);
+}
+
 static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
 		       bool in_parent)
 {
+	int ret;
+
+	if (spliced(pd, vma, in_parent)) {
+		ret = flush_buffered(pd);
+		return ret ? ret : pagesplice_add(pd->splice, vma, start, end);
+	}
+	if (pd->splice) {
+		ret = pagesplice_flush(pd->splice);
+		if (ret)
+			return ret;
+	}
 	while (start < end) {
 		struct batch *b = pd->fill;
 		uint64_t room = PAGEDUMP_BUF_SIZE - b->used;

@@ -15,6 +15,7 @@
  * to stay in the caches between the read and the write. */
 #define PAGEDUMP_BUF_SIZE (4u << 20)
 
+struct inj_parasite;
 struct pagedump;
 struct stats;
 
@@ -51,6 +52,13 @@ void pagedump_set_stats(struct pagedump *pd, struct stats *stats);
  * pages with its parent or children, everything is read through
  * /proc/PID/mem instead, which does not pin. */
 void pagedump_read_unpinned(struct pagedump *pd);
+
+/* From now on the pages of private anonymous, readable mappings go
+ * through @parasite (pagesplice.h): vmspliced by the task into a pipe and
+ * spliced into the pages file, one copy fewer. -EOPNOTSUPP for a set
+ * whose digest the parasite cannot take; @pd then goes on as before. The
+ * parasite must outlive pagedump_flush(). */
+int pagedump_splice_through(struct pagedump *pd, struct inj_parasite *parasite);
 
 /* Frees @pd; the pages writer stays the caller's. */
 void pagedump_close(struct pagedump *pd);

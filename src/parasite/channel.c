@@ -35,25 +35,58 @@ struct k_cmsg_fd {
 #define K_SCM_RIGHTS 1
 #define K_MSG_NOSIGNAL 0x4000
 
-long channel_recv(int sock, void *buf, size_t len)
+#define K_MSG_CMSG_CLOEXEC 0x40000000
+
+/* Takes the fd of an SCM_RIGHTS message into *@fd, or closes it if one
+ * came already: a command carries one fd at most, and the buffer holds
+ * one (the kernel closes any more). */
+static void take_fd(const struct k_cmsg_fd *c, size_t controllen, int *fd)
 {
+	if (controllen < sizeof(*c) - sizeof(int) || c->level != K_SOL_SOCKET ||
+	    c->type != K_SCM_RIGHTS || c->len != sizeof(*c) - sizeof(int))
+		return;
+	if (*fd < 0)
+		*fd = c->fd;
+	else
+		sys_close(c->fd);
+}
+
+long channel_recv_fd(int sock, void *buf, size_t len, int *fd)
+{
+	struct k_cmsg_fd control;
 	char *p = buf;
 
+	if (fd)
+		*fd = -1;
 	while (len) {
 		struct k_iovec iov = { p, len };
 		struct k_msghdr msg = { .iov = &iov, .iovlen = 1 };
-		long n = sys_recvmsg(sock, &msg, 0);
+		long n;
 
+		if (fd) {
+			msg.control = &control;
+			msg.controllen = sizeof(control);
+		}
+		n = sys_recvmsg(sock, &msg, fd ? K_MSG_CMSG_CLOEXEC : 0);
 		if (n == -EINTR)
 			continue;
 		if (n < 0)
 			return n;
 		if (n == 0)
 			return -EPIPE;
+		/* A descriptor the task had no room for (RLIMIT_NOFILE) is
+		 * dropped by the kernel (MSG_CTRUNC): *fd stays -1. */
+		if (fd && msg.controllen)
+			take_fd(&control, msg.controllen, fd);
 		p += n;
 		len -= n;
 	}
 	return 0;
+}
+
+long channel_recv(int sock, void *buf, size_t len)
+{
+	return channel_recv_fd(sock, buf, len, 0);
 }
 
 static long send_all(int sock, struct k_iovec *iov, size_t iovlen, int fd)

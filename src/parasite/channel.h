@@ -10,6 +10,8 @@
 
 /* Reads exactly @len bytes; -EPIPE when the injector went away. */
 long channel_recv(int sock, void *buf, size_t len);
+/* The same, and the fd that came with them in *@fd (-1 if none). */
+long channel_recv_fd(int sock, void *buf, size_t len, int *fd);
 /* Sends a reply header with @len bytes of payload and, if @fd >= 0, the fd. */
 long channel_reply(int sock, uint32_t cmd, int32_t status, const void *data, uint64_t len,
 		   int fd);

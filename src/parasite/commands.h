@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "blob/xxh3.h"
 #include "inject/parasite-abi.h"
 
 enum parasite_cmd {
@@ -27,6 +28,38 @@ enum parasite_cmd {
 	PARASITE_CMD_POSIX_TIMERS,
 	/* no argument -> uint64_t: the current program break, brk(0). */
 	PARASITE_CMD_BRK,
+	/* struct parasite_vmsplice_arg and a pipe's write end attached ->
+	 * struct parasite_vmsplice_reply, the non-zero pages in the pipe. */
+	PARASITE_CMD_VMSPLICE_PAGES,
+};
+
+/* PARASITE_CMD_VMSPLICE_PAGES: ranges of the task's private anonymous,
+ * readable memory, in address order. Each page is checked for zeros; the
+ * others are fed to the digest and vmspliced (never gifted: the task keeps
+ * them) into the pipe, in order, which the caller splices into the pages
+ * file meanwhile. */
+#define PARASITE_VMSPLICE_MAX_RANGES 4096u
+#define PARASITE_VMSPLICE_MAX_PAGES 16384u	/* 64 MiB a command */
+
+struct parasite_page_range {
+	uint64_t addr;
+	uint64_t len;	/* whole pages */
+};
+
+struct parasite_vmsplice_arg {
+	/* The pages file's running XXH3 (libxxhash's XXH3_state_t, made
+	 * self-contained: blob/xxh3.h); first, so 64-byte aligned. */
+	uint8_t digest[BLOB_XXH3_STATE_SIZE];
+	uint64_t nr_ranges;
+	struct parasite_page_range ranges[];
+};
+
+struct parasite_vmsplice_reply {
+	uint8_t digest[BLOB_XXH3_STATE_SIZE];	/* fed with every page spliced */
+	uint64_t pages_spliced;
+	/* One bit a page of the ranges, in order: set for a zero page, which
+	 * is not spliced. Only the words the ranges need are sent. */
+	uint64_t zero[PARASITE_VMSPLICE_MAX_PAGES / 64];
 };
 
 struct parasite_checksum_arg {

@@ -10,7 +10,7 @@
 #include "parasite/commands.h"
 #include "parasite/handlers.h"
 
-static long dispatch(int sock, const struct inj_msg *req, void *arg)
+static long dispatch(int sock, const struct inj_msg *req, void *arg, int fd)
 {
 	switch (req->cmd) {
 	case PARASITE_CMD_ECHO:
@@ -31,35 +31,46 @@ static long dispatch(int sock, const struct inj_msg *req, void *arg)
 		return cmd_posix_timers(sock, req, arg);
 	case PARASITE_CMD_BRK:
 		return cmd_brk(sock, req);
+	case PARASITE_CMD_VMSPLICE_PAGES:
+		return cmd_vmsplice_pages(sock, req, arg, fd);
 	default:
 		return channel_reply(sock, req->cmd, -ENOSYS, 0, 0, -1);
 	}
 }
 
 /* Receives one command's argument into a buffer mapped for it, runs it and
- * unmaps the buffer. Returns < 0 when the channel itself broke. */
-static long serve_one(int sock, const struct inj_msg *req)
+ * unmaps the buffer; @fd, the one that came with the command (or -1), is
+ * the command's to use and closed here, whatever happened, so that the
+ * task never keeps it. Returns < 0 when the channel itself broke. */
+static long serve_one(int sock, const struct inj_msg *req, int fd)
 {
 	void *arg = 0;
 	size_t map_len = 0;
 	long ret;
 
-	if (req->len > INJ_MSG_MAX)
-		return -EMSGSIZE;
+	if (req->len > INJ_MSG_MAX) {
+		ret = -EMSGSIZE;
+		goto out;
+	}
 	if (req->len) {
 		map_len = (req->len + 4095) & ~4095UL;
 		arg = sys_mmap(0, map_len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (blob_is_err((unsigned long)arg))
-			return (long)arg;
+		if (blob_is_err((unsigned long)arg)) {
+			ret = (long)arg;
+			map_len = 0;
+			goto out;
+		}
 		ret = channel_recv(sock, arg, req->len);
 		if (ret)
 			goto out;
 	}
-	ret = dispatch(sock, req, arg);
+	ret = dispatch(sock, req, arg, fd);
 out:
 	if (map_len)
 		sys_munmap(arg, map_len);
+	if (fd >= 0)
+		sys_close(fd);
 	return ret;
 }
 
@@ -72,14 +83,21 @@ blob_entry(struct inj_parasite_args *args)
 	 * read or reply that fails means the injector is gone. */
 	for (;;) {
 		struct inj_msg req;
+		int fd;
 		long ret;
 
-		if (channel_recv(sock, &req, sizeof(req)))
+		if (channel_recv_fd(sock, &req, sizeof(req), &fd)) {
+			if (fd >= 0)
+				sys_close(fd);
 			break;
-		if (req.cmd == INJ_CMD_FINI)
+		}
+		if (req.cmd == INJ_CMD_FINI) {
+			if (fd >= 0)
+				sys_close(fd);
 			ret = channel_reply(sock, INJ_CMD_FINI, 0, 0, 0, -1);
-		else
-			ret = serve_one(sock, &req);
+		} else {
+			ret = serve_one(sock, &req, fd);
+		}
 		if (ret < 0)
 			break;
 	}

@@ -60,7 +60,5 @@ long filler_end(const struct restorer_args *a, long uffd);
 void pages_hash_begin(void);
 void pages_hash_update(const void *buf, uint64_t len);
 int pages_hash_matches(const uint8_t want[16]);
-/* pages_hash_avx2.c: the same update built with AVX2, on pages_hash.c's state. */
-void pages_hash_update_avx2(void *state, const void *buf, uint64_t len);
 
 #endif

@@ -7,15 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/scm_rights.h"
 #include "rpc/wire.h"
 
 int rpc_send(int sk, const ProtobufCMessage *msg, int fd)
 {
 	size_t len = protobuf_c_message_get_packed_size(msg);
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
+	union scm_one_fd control;
 	struct iovec iov;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	uint8_t *buf;
@@ -29,18 +27,8 @@ int rpc_send(int sk, const ProtobufCMessage *msg, int fd)
 	protobuf_c_message_pack(msg, buf);
 	iov.iov_base = buf;
 	iov.iov_len = len;
-	if (fd >= 0) {
-		struct cmsghdr *cmsg;
-
-		memset(&control, 0, sizeof(control));
-		mh.msg_control = control.buf;
-		mh.msg_controllen = sizeof(control.buf);
-		cmsg = CMSG_FIRSTHDR(&mh);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
+	if (fd >= 0)
+		scm_attach_fd(&mh, &control, fd);
 	do
 		sent = sendmsg(sk, &mh, MSG_NOSIGNAL);
 	while (sent < 0 && errno == EINTR);

@@ -3,6 +3,11 @@
  * parasite's channel and commands. The long run of infect/cure cycles is
  * test_inject_cycles.c's; targets killed or stopped meanwhile
  * test_inject_faults.c's. */
+#include <stdbool.h>
+
+#define XXH_STATIC_LINKING_ONLY	/* the state's layout: it goes to the parasite */
+#include <xxhash.h>
+
 #include "test_inject_target.h"
 
 TEST(seize_refuses_self_missing_and_thread_ids)
@@ -262,6 +267,103 @@ TEST(parasite_commands_checksum_sigactions_and_fd)
 out:
 	if (fd >= 0)
 		close(fd);
+	if (task)
+		inj_release(task);
+	stop_target(&t);
+}
+
+static bool read_remote(pid_t pid, unsigned long addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+/* The entries of /proc/PID/fd, "." and ".." aside. */
+static int count_fds(pid_t pid)
+{
+	struct dirent **names;
+	char path[64];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	n = scandir(path, &names, NULL, NULL);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	if (n >= 0)
+		free(names);
+	return n - 2;
+}
+
+/* A pipe passed along with a command (inj_parasite_call_with_fd()) reaches
+ * the parasite, which vmsplices the target's non-zero pages into it, says
+ * which were zero, feeds the XXH3 state it was given, and closes its copy. */
+TEST(parasite_vmsplices_pages_into_a_pipe_passed_to_it)
+{
+	enum { PAGES = 8 };
+	struct target t = {};
+	struct inj_task *task = NULL;
+	struct inj_parasite *p = NULL;
+	static struct {
+		struct parasite_vmsplice_arg a;
+		struct parasite_page_range r;
+	} arg __attribute__((aligned(64)));
+	static struct parasite_vmsplice_reply reply;
+	static uint8_t inside[PAGES * 4096], spliced[PAGES * 4096], want[PAGES * 4096];
+	XXH3_state_t *state = XXH3_createState();
+	unsigned long start, end;
+	size_t len = 0, nr_want = 0;
+	int pipefd[2] = { -1, -1 }, fds, ret;
+	ssize_t got;
+
+	CHECK(state && pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) == 0, "no pipe or state");
+	CHECK(start_target(&t) == 0, "prog_busy did not start");
+	CHECK_GOTO(inj_seize(t.pid, &task) == 0, out, "seize failed");
+	struct inj_blob b = blob();
+	CHECK_GOTO(inj_parasite_start(task, &b, &p) == 0, out, "parasite did not start");
+	CHECK_GOTO(first_writable_region(t.pid, &start, &end), out, "no writable mapping");
+	/* The same self-contained state cryo hands over (images/hasher.c). */
+	XXH3_128bits_reset(state);
+	memcpy(state->customSecret, state->extSecret, sizeof(state->customSecret));
+	state->extSecret = NULL;
+	memcpy(arg.a.digest, state, sizeof(arg.a.digest));
+	arg.a.nr_ranges = 1;
+	arg.r = (struct parasite_page_range){ start, (end - start) / 4096 < PAGES ? end - start :
+										    PAGES * 4096 };
+	ret = inj_parasite_call(p, PARASITE_CMD_VMSPLICE_PAGES, &arg, sizeof(arg), &reply,
+				sizeof(reply), &len, NULL);
+	CHECK_GOTO(ret == -EBADF, out, "without a pipe the command gave %d, not -EBADF", ret);
+	fds = count_fds(t.pid);
+	ret = inj_parasite_call_with_fd(p, PARASITE_CMD_VMSPLICE_PAGES, pipefd[1], &arg,
+					sizeof(arg), &reply, sizeof(reply), &len);
+	CHECK_GOTO(ret == 0, out, "the vmsplice command failed: %d", ret);
+	CHECK_GOTO(count_fds(t.pid) == fds, out, "the target kept the pipe: %d fds, %d before",
+		   count_fds(t.pid), fds);
+	CHECK_GOTO(read_remote(t.pid, start, inside, arg.r.len), out, "cannot read the target");
+	for (size_t i = 0; i < arg.r.len / 4096; i++) {
+		bool zero = reply.zero[0] >> i & 1, is_zero = true;
+
+		for (size_t k = 0; k < 4096; k++)
+			is_zero &= !inside[i * 4096 + k];
+		CHECK_GOTO(zero == is_zero, out, "page %zu: reported %s, it is %s", i,
+			   zero ? "zero" : "not zero", is_zero ? "zero" : "not zero");
+		if (!zero)
+			memcpy(want + nr_want++ * 4096, inside + i * 4096, 4096);
+	}
+	CHECK_GOTO(reply.pages_spliced == nr_want, out, "%llu pages spliced, %zu not zero",
+		   (unsigned long long)reply.pages_spliced, nr_want);
+	got = read(pipefd[0], spliced, sizeof(spliced));
+	CHECK_GOTO(got == (ssize_t)(nr_want * 4096) && !memcmp(spliced, want, got), out,
+		   "the pipe held %zd bytes, not the %zu non-zero pages", got, nr_want);
+	memcpy(state, reply.digest, sizeof(reply.digest));
+	CHECK_GOTO(XXH3_128bits_digest(state).low64 == XXH3_128bits(want, got).low64, out,
+		   "the digest the parasite fed is not XXH3 of the pages it spliced");
+	CHECK_GOTO(inj_parasite_cure(p) == 0, out, "cure failed");
+	p = NULL;
+out:
+	close(pipefd[0]);
+	close(pipefd[1]);
+	XXH3_freeState(state);
 	if (task)
 		inj_release(task);
 	stop_target(&t);

@@ -48,6 +48,10 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_clone_files", .cycles = CYCLES_ALL },
 	{ .name = "prog_clone_share", .cycles = CYCLES_ALL },
 	{ .name = "prog_counter", .cycles = CYCLES_ALL },
+	/* 20 MiB written on every tick: enough to go through the parasite's
+	 * vmsplice (mem/pagesplice.c), and changed right after a release. */
+	{ .name = "prog_counter_pages", .binary = "prog_counter", .args = LIST("pages", "20"),
+	  .cycles = CYCLES_ALL },
 	{ .name = "prog_cow_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_flags", .cycles = CYCLES_ALL },

@@ -1,15 +1,19 @@
-/* The restorer's pages digest (src/restorer/pages_hash.c and its AVX2 twin)
+/* The restorer's pages digest (src/restorer/pages_hash.c, blob/xxh3*.c)
  * against libxxhash: the same XXH3-128 whichever update runs, alone or
  * alternating on one state, and the CPU check agrees with the compiler's.
  * A digest that differed would fail every restore, or pass a damaged one. */
+#include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
 #include "harness.h"
+#include "images/hasher.h"
 
-/* The blob file itself, built hosted: its state and CPU check are static. */
+/* The blob files themselves, built hosted: the state is static. */
+#include "blob/xxh3.c"
 #include "restorer/pages_hash.c"
 
 #define BYTES (3u << 20)
@@ -71,4 +75,37 @@ TEST(restorer_takes_avx2_where_the_cpu_has_it)
 	pages_hash_begin();
 	CHECK(digest.avx2 == has_avx2, "the restorer chose %s, the CPU has %s",
 	      digest.avx2 ? "AVX2" : "SSE2", has_avx2 ? "AVX2" : "no AVX2");
+}
+
+/* The dump's digest of a pages file is libxxhash's, fed in cryo, then by
+ * the parasite (blob/xxh3.c) for the pages it splices, then in cryo again:
+ * the state crosses address spaces, so it must not point into either. */
+TEST(pages_digest_goes_from_libxxhash_to_the_blob_and_back)
+{
+	uint8_t *buf = sample();
+	struct image_hasher *h = image_hasher_new(IMG_DIGEST_XXH3_128);
+	uint8_t state[BLOB_XXH3_STATE_SIZE] __attribute__((aligned(64)));
+	uint8_t got[IMG_DIGEST_MAX];
+	XXH128_canonical_t want;
+	uint32_t buffered;
+
+	CHECK(buf && h, "out of memory");
+	XXH128_canonicalFromHash(&want, XXH3_128bits(buf, BYTES));
+	/* Uneven pieces, so that the state holds buffered bytes at each turn. */
+	CHECK(!image_hasher_update(h, buf, 1000), "libxxhash refused bytes");
+	CHECK(!image_hasher_export(h, state, sizeof(state)), "the state was not handed out");
+	CHECK(!((XXH3_state_t *)state)->extSecret, "the state handed out points at a secret");
+	blob_xxh3_update(state, buf + 1000, PAGE * 100, __builtin_cpu_supports("avx2"));
+	CHECK(!image_hasher_import(h, state, sizeof(state)), "the state was not taken back");
+	CHECK(!image_hasher_update(h, buf + 1000 + PAGE * 100, BYTES - 1000 - PAGE * 100),
+	      "libxxhash refused bytes");
+	/* A damaged state is refused, and the digest keeps its own. */
+	CHECK(!image_hasher_export(h, state, sizeof(state)), "the state was not handed out");
+	buffered = 100000;
+	memcpy(state + offsetof(XXH3_state_t, bufferedSize), &buffered, sizeof(buffered));
+	CHECK(image_hasher_import(h, state, sizeof(state)) == -EPROTO,
+	      "a state with 100000 bytes buffered was taken");
+	image_hasher_final(h, got);
+	CHECK(!memcmp(got, want.digest, 16), "the digest fed in turns differs from libxxhash's");
+	free(buf);
 }

@@ -1,5 +1,5 @@
-/* The AVX2 build of the restorer's XXH3 update, and nothing else: the state
- * and the choice between this and the SSE2 one are pages_hash.c's. The
+/* The AVX2 build of the blobs' XXH3 update, and nothing else: the state and
+ * the choice between this and the SSE2 one are the caller's (xxh3.h). The
  * state's layout does not depend on the vector width, so either update may
  * feed it. */
 #define XXH_INLINE_ALL
@@ -7,9 +7,9 @@
 #define XXH_NO_STDLIB
 #include <xxhash.h>
 
-#include "restorer/restorer.h"
+#include "blob/xxh3.h"
 
-void pages_hash_update_avx2(void *state, const void *buf, uint64_t len)
+void blob_xxh3_update_avx2(void *state, const void *buf, uint64_t len)
 {
 	XXH3_128bits_update(state, buf, (size_t)len);
 }
