@@ -13,6 +13,7 @@
 
 struct files_dump_set;
 struct inj_task;
+struct precopy_task;
 
 /* The most auxv words an image may hold; the kernel keeps far fewer. */
 #define MM_AUXV_MAX_WORDS 512
@@ -38,6 +39,10 @@ struct mm_dump_opts {
 	/* It has live children in the dump: its pages are read unpinned
 	 * too, so that it keeps the frames they share with it. */
 	bool has_children;
+	/* Its pre-copy state (mem/precopy.h): its pages go to a scratch
+	 * store, and those copied unwritten before it froze are not read
+	 * again. NULL: dumped the usual way. */
+	struct precopy_task *precopy;
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into

@@ -257,6 +257,21 @@ static const struct netlock_backend *held_backend(const char *name)
 	return NULL;
 }
 
+void net_lock_lift(void)
+{
+	const struct netlock_backend *b = lock.backend;
+	char name[64];
+
+	if (b && lock.table) {
+		uint64_t began = stats_now();
+
+		lock_name(b->running, getpid(), name, sizeof(name));
+		delete_lock(b, name, false);
+		lock.table = false;
+		lock.unlock_ns += stats_now() - began;
+	}
+}
+
 void net_lock_end(bool keep_held)
 {
 	const struct netlock_backend *b = lock.backend;
@@ -281,14 +296,7 @@ void net_lock_end(bool keep_held)
 		lock.unlock_ns += stats_now() - began;
 	}
 	lock.restore_held[0] = 0;
-	if (b && lock.table) {
-		uint64_t began = stats_now();
-
-		lock_name(b->running, getpid(), name, sizeof(name));
-		delete_lock(b, name, false);
-		lock.table = false;
-		lock.unlock_ns += stats_now() - began;
-	}
+	net_lock_lift();
 	if (b && lock.nr)
 		pr_info("network lock: %zu connections by %s: %.1f ms to lock (%u %s), %.1f ms "
 			"to unlock", lock.nr, b->kind, lock.lock_ns / 1e6, lock.runs,
