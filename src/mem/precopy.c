@@ -21,10 +21,10 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/textfile.h"
 #include "images/proto/pagemap.pb-c.h"
 #include "inject/inject.h"
 #include "kabi/kabi.h"
-#include "mem/cow.h"
 #include "mem/pagedump.h"
 #include "mem/precopy_internal.h"
 #include "mem/vma.h"
@@ -165,21 +165,38 @@ static int add_armed(struct precopy_task *pt, uint64_t start, uint64_t end)
 	return 0;
 }
 
-static int arm_mappings(struct precopy_task *pt, const struct vma_list *vmas, bool has_parent)
+/* Whether a line of /proc/PID/maps is private anonymous memory: no file,
+ * private, and no name or one of the kernel's names for such memory. */
+static bool maps_line_anon(const char *perms, unsigned long inode, const char *name)
 {
-	int ret = 0;
+	return perms[3] == 'p' && !inode &&
+	       (!*name || !strcmp(name, "[heap]") || !strcmp(name, "[stack]") ||
+		!strncmp(name, "[anon:", 6));
+}
 
-	for (size_t i = 0; i < vmas->nr && !ret; i++) {
-		const Vma *v = vmas->vmas[i];
+/* Arms the private anonymous mappings /proc/PID/maps lists: smaps would
+ * walk every page table of the task for its counts, while it is frozen. */
+static int arm_mappings(struct precopy_task *pt)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64];
+	int ret;
 
-		if (!vmas->resident[i] || vma_pages(v) != VMA_PAGES_ANON)
+	snprintf(path, sizeof(path), "/proc/%d/maps", pt->pid);
+	ret = read_text_file(path, &text);
+	if (ret)
+		return ret;
+	for (char *line = text, *next; *line && !ret; line = next) {
+		unsigned long start, end, inode;
+		char perms[5];
+		int name_at = 0;
+
+		next = strchr(line, '\n');
+		next = next ? (*next = 0, next + 1) : line + strlen(line);
+		if (sscanf(line, "%lx-%lx %4s %*x %*s %lu %n", &start, &end, perms, &inode,
+			   &name_at) < 4 || !name_at || !maps_line_anon(perms, inode, line + name_at))
 			continue;
-		/* What a child may share with its parent since fork() is
-		 * compared frame by frame while frozen (cow.h), to be saved
-		 * IN_PARENT: a copy taken before would be saved twice. */
-		if (has_parent && cow_vma_inheritable(v))
-			continue;
-		ret = arm_range(pt->uffd, pt->pagemap_fd, v->start, v->end);
+		ret = arm_range(pt->uffd, pt->pagemap_fd, start, end);
 		/* Registered by another userfaultfd, or a kind the kernel
 		 * will not protect: copied while frozen. */
 		if (ret == -EBUSY || ret == -EINVAL) {
@@ -187,7 +204,7 @@ static int arm_mappings(struct precopy_task *pt, const struct vma_list *vmas, bo
 			continue;
 		}
 		if (!ret)
-			ret = add_armed(pt, v->start, v->end);
+			ret = add_armed(pt, start, end);
 	}
 	return ret;
 }
@@ -250,15 +267,19 @@ static int grow_tasks(struct precopy *pc)
 int precopy_arm(struct precopy *pc, struct inj_task *task, bool has_parent, bool unpinned)
 {
 	pid_t pid = inj_task_pid(task);
-	struct vma_list vmas = { 0 };
 	struct precopy_task *pt;
 	char path[64];
-	int ret = grow_tasks(pc);
+	int ret;
 
-	if (ret)
-		return ret;
-	/* A mapping dump refuses is refused now, by the same words. */
-	ret = vma_list_read(pid, &vmas);
+	/* What a child may share with its parent since fork() is compared
+	 * frame by frame while frozen (cow.h), to be saved IN_PARENT: a copy
+	 * taken before would be saved twice over. */
+	if (has_parent) {
+		pr_info("dump: pid %d: pre-copy left out: it may share pages with its parent",
+			pid);
+		return 0;
+	}
+	ret = grow_tasks(pc);
 	if (ret)
 		return ret;
 	pt = &pc->tasks[pc->nr];
@@ -282,30 +303,25 @@ int precopy_arm(struct precopy *pc, struct inj_task *task, bool has_parent, bool
 	ret = take_uffd(task, pt->pidfd, &pt->uffd);
 	if (ret) {
 		task_drop(pt, "userfaultfd", ret);
-		ret = 0;
-		goto out;
+		return 0;
 	}
 	ret = enable_async_wp(pt->uffd);
 	if (ret) {
 		task_drop(pt, "this kernel's userfaultfd has no async write protection", ret);
-		ret = 0;
-		goto out;
+		return 0;
 	}
 	ret = note_syscalls(pt, task);
 	if (!ret)
-		ret = arm_mappings(pt, &vmas, has_parent);
+		ret = arm_mappings(pt);
 	if (ret || !pt->nr_armed) {
 		task_drop(pt, ret ? "arming the write protection" : "no mapping to track",
 			  ret ? ret : -ENOENT);
-		ret = 0;
-		goto out;
+		return 0;
 	}
 	pc->nr++;
-	pt = NULL;
+	return 0;
 out:
-	if (pt && ret)
-		task_free(pt);
-	vma_list_free(&vmas);
+	task_free(pt);
 	return ret;
 }
 
