@@ -201,29 +201,41 @@ static int write_data(struct pages_writer *pw, const void *data, uint64_t len)
 	return 0;
 }
 
-/* The finished last range: a pagemap record, or a scratch range. */
-static int put_pending(struct pages_writer *pw)
+int pages_scratch_push(struct pages_scratch *s, const struct pages_scratch_range *r)
 {
-	struct pages_scratch *s = pw->scratch;
+	struct pages_scratch_range *last = s->nr ? &s->v[s->nr - 1] : NULL;
+	uint64_t len = last ? last->nr_pages * IMG_PAGE_SIZE : 0;
 
-	if (!s)
-		return image_write_record(pw->pagemap, &pw->pending.base);
+	if (last && last->state == r->state && last->vaddr + len == r->vaddr &&
+	    (r->state != PAGEMAP_ENTRY__STATE__PRESENT || last->file_off + len == r->file_off)) {
+		last->nr_pages += r->nr_pages;
+		return 0;
+	}
 	if (s->nr == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 256;
 		struct pages_scratch_range *v = reallocarray(s->v, cap, sizeof(*v));
 
 		if (!v) {
-			pr_err("pid %d: out of memory for %zu scratch page ranges", pw->pid, cap);
+			pr_err("out of memory for %zu scratch page ranges", cap);
 			return -ENOMEM;
 		}
 		s->v = v;
 		s->cap = cap;
 	}
-	s->v[s->nr++] = (struct pages_scratch_range){ .vaddr = pw->pending.vaddr,
-						      .nr_pages = pw->pending.nr_pages,
-						      .file_off = pw->pending.file_off,
-						      .state = pw->pending.state };
+	s->v[s->nr++] = *r;
 	return 0;
+}
+
+/* The finished last range: a pagemap record, or a scratch range. */
+static int put_pending(struct pages_writer *pw)
+{
+	struct pages_scratch_range r = { .vaddr = pw->pending.vaddr,
+					 .nr_pages = pw->pending.nr_pages,
+					 .file_off = pw->pending.file_off,
+					 .state = pw->pending.state };
+
+	return pw->scratch ? pages_scratch_push(pw->scratch, &r) :
+			     image_write_record(pw->pagemap, &pw->pending.base);
 }
 
 static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,

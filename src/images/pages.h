@@ -58,6 +58,9 @@ int pages_scratch_open(struct image_dir *dir, int pid, struct pages_writer **out
  * ranges to @out, which pages_scratch_free() releases. */
 int pages_scratch_finish(struct pages_writer *pw, struct pages_scratch *out);
 void pages_scratch_free(struct pages_scratch *s);
+/* Appends @r, above every range of @s, merged with the last where it
+ * continues it (in memory and, present, in the file). */
+int pages_scratch_push(struct pages_scratch *s, const struct pages_scratch_range *r);
 
 /* ---- reading -------------------------------------------------------------- */
 struct pages_reader {

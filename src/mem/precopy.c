@@ -21,6 +21,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "common/textfile.h"
 #include "images/proto/pagemap.pb-c.h"
 #include "inject/inject.h"
@@ -61,8 +62,8 @@ static void task_free(struct precopy_task *pt)
 		close(pt->pagemap_fd);
 	pages_scratch_free(&pt->first);
 	pages_scratch_free(&pt->frozen);
+	pages_scratch_free(&pt->kept);
 	free(pt->armed);
-	free(pt->kept);
 	free(pt->syscalls);
 	memset(pt, 0, sizeof(*pt));
 	pt->uffd = pt->pidfd = pt->pagemap_fd = -1;
@@ -268,7 +269,6 @@ int precopy_arm(struct precopy *pc, struct inj_task *task, bool has_parent, bool
 {
 	pid_t pid = inj_task_pid(task);
 	struct precopy_task *pt;
-	char path[64];
 	int ret;
 
 	/* What a child may share with its parent since fork() is compared
@@ -288,16 +288,16 @@ int precopy_arm(struct precopy *pc, struct inj_task *task, bool has_parent, bool
 	pt->dir = pc->dir;
 	pt->unpinned = unpinned;
 	pt->uffd = pt->pagemap_fd = -1;
-	pt->first.fd = pt->frozen.fd = -1;
+	pt->first.fd = pt->frozen.fd = pt->kept.fd = -1;
 	pt->pidfd = pidfd_open(pid, 0);
 	if (pt->pidfd < 0) {
 		ret = pr_errno_ret("dump: pid %d: cannot open a pidfd", pid);
 		goto out;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	pt->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	pt->pagemap_fd = proc_open(pid, "pagemap");
 	if (pt->pagemap_fd < 0) {
-		ret = pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
+		ret = pt->pagemap_fd;
+		pr_err("dump: pid %d: cannot open /proc/%d/pagemap: %s", pid, pid, strerror(-ret));
 		goto out;
 	}
 	ret = take_uffd(task, pt->pidfd, &pt->uffd);
@@ -447,25 +447,10 @@ static size_t first_range_after(const struct pages_scratch *s, uint64_t addr)
 
 static int push_kept(struct precopy_task *pt, uint64_t start, uint64_t end, uint64_t off)
 {
-	struct precopy_kept *last = pt->nr_kept ? &pt->kept[pt->nr_kept - 1] : NULL;
+	struct pages_scratch_range r = { .vaddr = start, .nr_pages = (end - start) / PS,
+					 .file_off = off, .state = PAGEMAP_ENTRY__STATE__PRESENT };
 
-	if (last && last->end == start && last->off + (start - last->start) == off) {
-		last->end = end;
-		return 0;
-	}
-	if (pt->nr_kept == pt->cap_kept) {
-		size_t cap = pt->cap_kept ? 2 * pt->cap_kept : 256;
-		struct precopy_kept *v = reallocarray(pt->kept, cap, sizeof(*v));
-
-		if (!v) {
-			pr_err("dump: pid %d: out of memory for %zu pre-copied ranges", pt->pid, cap);
-			return -ENOMEM;
-		}
-		pt->kept = v;
-		pt->cap_kept = cap;
-	}
-	pt->kept[pt->nr_kept++] = (struct precopy_kept){ start, end, off };
-	return 0;
+	return pages_scratch_push(&pt->kept, &r);
 }
 
 /* Splits [@s, @e), pages to save that nobody wrote since the arming, into

@@ -14,11 +14,6 @@ struct precopy_syscall {
 	struct user_regs_struct gp;
 };
 
-/* Pages [start, end) the merge takes from the first store at @off. */
-struct precopy_kept {
-	uint64_t start, end, off;
-};
-
 struct precopy_task {
 	pid_t pid;
 	struct image_dir *dir;
@@ -32,8 +27,9 @@ struct precopy_task {
 	bool first_done;
 	struct pages_scratch frozen;	/* the frozen pass */
 	bool frozen_done;
-	struct precopy_kept *kept;	/* ascending, disjoint from frozen's */
-	size_t nr_kept, cap_kept;
+	/* What the merge takes from the first store (fd unused): ascending,
+	 * disjoint from frozen's ranges. */
+	struct pages_scratch kept;
 	struct precopy_syscall *syscalls;	/* see precopy_fix_restart() */
 	size_t nr_syscalls;
 };

@@ -77,15 +77,15 @@ static int merge_task(struct precopy_task *pt, uint8_t *buf, struct stats *st)
 	uint64_t kept = 0;
 	int ret = pages_writer_open(pt->dir, pt->pid, &m.pw);
 
-	while (!ret && (f < pt->frozen.nr || k < pt->nr_kept)) {
-		if (k == pt->nr_kept ||
-		    (f < pt->frozen.nr && pt->frozen.v[f].vaddr < pt->kept[k].start)) {
+	while (!ret && (f < pt->frozen.nr || k < pt->kept.nr)) {
+		const struct pages_scratch_range *r = k < pt->kept.nr ? &pt->kept.v[k] : NULL;
+
+		if (!r || (f < pt->frozen.nr && pt->frozen.v[f].vaddr < r->vaddr)) {
 			ret = copy_frozen_range(&m, &pt->frozen.v[f++]);
 			continue;
 		}
-		ret = copy_present(&m, pt->first.fd, pt->kept[k].start,
-				   (pt->kept[k].end - pt->kept[k].start) / PS, pt->kept[k].off);
-		kept += (pt->kept[k].end - pt->kept[k].start) / PS;
+		ret = copy_present(&m, pt->first.fd, r->vaddr, r->nr_pages, r->file_off);
+		kept += r->nr_pages;
 		k++;
 	}
 	if (ret) {

@@ -92,21 +92,28 @@ static void check_snapshot(void)
 	}
 }
 
+/* @n pages of private anonymous memory, each one touched (zeros). */
+static void *anon_pages(size_t n)
+{
+	void *p = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0, n * PAGE);
+	return p;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t thread;
 	uint64_t from;
 
 	prog_init(argc, argv);
-	firsts = mmap(NULL, NR_PAIRS * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		      -1, 0);
-	seconds = mmap(NULL, NR_PAIRS * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-	emptied = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (firsts == MAP_FAILED || seconds == MAP_FAILED || emptied == MAP_FAILED)
+	firsts = anon_pages(NR_PAIRS);
+	seconds = anon_pages(NR_PAIRS);
+	emptied = anon_pages(1);
+	if (!firsts || !seconds || !emptied)
 		return 2;
-	memset(firsts, 0, NR_PAIRS * PAGE);
-	memset(seconds, 0, NR_PAIRS * PAGE);
 	if (pthread_create(&thread, NULL, writer, NULL))
 		return 2;
 	while (atomic_load(&rounds_done) < 3)
