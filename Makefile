@@ -229,7 +229,8 @@ $(BUILD)/tests/roundtrip/peer_%: tests/roundtrip/peer_%.c
 RUNNER_SRCS := tests/roundtrip/cryo_driver.c tests/roundtrip/programs.c \
 	tests/roundtrip/runner_util.c tests/roundtrip/image_util.c
 RUNNER_DEPS := $(RUNNER_SRCS) tests/roundtrip/cryo_driver.h tests/roundtrip/programs.h \
-	tests/roundtrip/runner_util.h tests/roundtrip/image_util.h tests/roundtrip/userns_maps.h
+	tests/roundtrip/runner_util.h tests/roundtrip/image_util.h tests/roundtrip/userns_maps.h \
+	tests/roundtrip/hugepages_util.h
 $(BUILD)/tests/roundtrip/test_roundtrip: tests/roundtrip/test_roundtrip.c $(RUNNER_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(RUNNER_SRCS)
@@ -249,7 +250,8 @@ $(BUILD)/tests/roundtrip/test_clone: tests/roundtrip/test_clone.c $(RUNNER_DEPS)
 NEGATIVE_RUNNERS := test_negative test_neg_fds test_neg_killed test_neg_restore test_neg_pids \
 	test_neg_sockets test_neg_netlock \
 	test_neg_userns \
-	test_neg_cow
+	test_neg_cow \
+	test_neg_hugetlb
 NEGATIVE_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/neg_*.c))
 ROUNDTRIP_TESTS += $(patsubst %,$(BUILD)/tests/roundtrip/%,$(NEGATIVE_RUNNERS))
 $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
@@ -262,8 +264,9 @@ $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roun
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(RUNNER_SRCS) $(RUNNER_EXTRA) $(HARNESS_SRCS)
-# What dump refuses by name that a round trip cannot show: hugetlb memory
-# (with huge pages reserved for it), an epoll target no fd holds.
+# What dump refuses by name that a round trip cannot show: a file on a
+# hugetlbfs mount (with huge pages reserved for it), an epoll target no fd
+# holds.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_state_refusals
 # Per-process state dump refuses by name (issue 11): seccomp it could not
 # give back.

@@ -188,6 +188,7 @@ static int start_files(struct dump_ctx *ctx)
 	if (!ret) {
 		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
 		files_dump_set_tree_devpts(ctx->files, ctx->opts->tree_devpts);
+		files_dump_set_net(ctx->files, ctx->net);
 	}
 	free(pids);
 	return ret;
@@ -248,7 +249,7 @@ static void estimate_bytes(const struct tree *tree, struct stats *st)
 	st->bytes_total_estimated = true;
 }
 
-static int lock_connections(const struct tree *tree)
+static int lock_connections(struct net_run *net, const struct tree *tree)
 {
 	pid_t *pids = calloc(tree->nr ? tree->nr : 1, sizeof(*pids));
 	size_t nr = 0;
@@ -259,7 +260,7 @@ static int lock_connections(const struct tree *tree)
 	for (size_t i = 0; i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
 			pids[nr++] = tree->tasks[i].pid;
-	ret = net_lock_tree(pids, nr);
+	ret = net_lock_tree(net, pids, nr);
 	free(pids);
 	return ret;
 }
@@ -285,7 +286,7 @@ static int dump_tree(struct dump_ctx *ctx)
 				  &ctx->opts->externals, &net_back);
 	/* Its connections are then locked by a table of that namespace. */
 	if (!ret && net_back >= 0)
-		ret = net_lock_enter_netns();
+		ret = net_lock_enter_netns(ctx->net);
 	t = stats_begin(st, STATS_DUMP_MEMORY);
 	/* A tree's own IPC namespace: cryo is inside while it saves the
 	 * segments. */
@@ -307,7 +308,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	/* Every connection of the tree locked in one run, before any is
 	 * put in repair mode or read. */
 	if (!ret)
-		ret = lock_connections(tree);
+		ret = lock_connections(ctx->net, tree);
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
 			ret = collect_and_write(ctx, &tree->tasks[i]);
@@ -329,8 +330,8 @@ static int dump_tree(struct dump_ctx *ctx)
 		ret = cgroup_settings_dump(tree, ctx->dir);
 	/* A pre-copy dump's pages stores are only written after the release. */
 	if (!ret && !ctx->precopy)
-		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, !ctx->opts->leave_running,
-					   ctx->sign_key);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net,
+					   !ctx->opts->leave_running, ctx->sign_key);
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
@@ -426,23 +427,23 @@ static int pre_copy(const struct cryo_opts *opts, struct image_dir *dir, struct 
  * stopped, so that none runs past the images. With @inventory_due (the
  * inventory comes after: pre-copy) its connections flow again, but the
  * network lock keeps their list for the inventory. */
-static void release_tree(const struct cryo_opts *opts, struct freezer *fz, struct tree *tree,
-			 struct stats *st, const struct frozen_span *frozen, int ret,
-			 bool inventory_due)
+static void release_tree(const struct cryo_opts *opts, struct net_run *net, struct freezer *fz,
+			 struct tree *tree, struct stats *st, const struct frozen_span *frozen,
+			 int ret, bool inventory_due)
 {
 	/* Connections the tree keeps leave repair mode before it runs; those
 	 * of a killed tree stay in it until it is dead, and close silently. */
 	if (ret || opts->leave_running)
-		net_tcp_dump_end(true);
+		net_tcp_dump_end(net, true);
 	freezer_restore(fz);
 	tree_release(tree, !ret && !opts->leave_running);
 	st->frozen_ns = frozen->before + stats_now() - frozen->since;
-	net_tcp_dump_end(false);
+	net_tcp_dump_end(net, false);
 	/* A killed tree's connections stay locked until their restore. */
 	if (inventory_due)
-		net_lock_lift();
+		net_lock_lift(net);
 	else
-		net_lock_end(!ret && !opts->leave_running);
+		net_lock_end(net, !ret && !opts->leave_running);
 	if (ret || opts->leave_running)
 		cryo_notify(opts, "network-unlock", opts->pid);
 }
@@ -455,7 +456,7 @@ static int finish_pre_copy(struct dump_ctx *ctx)
 	int ret = precopy_finish(ctx->precopy, ctx->stats);
 
 	if (!ret)
-		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, false, ctx->sign_key);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net, false, ctx->sign_key);
 	stats_end(ctx->stats, STATS_DUMP_WRITING, t);
 	return ret;
 }
@@ -466,6 +467,8 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	struct precopy *pc = NULL;
 	struct frozen_span frozen = { 0 };
 	struct sign_key key;
+	struct net_run net = { .tcp_established = opts->tcp_established,
+			       .tcp_close = opts->tcp_close };
 	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
@@ -505,22 +508,20 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	/* The tree's connections are locked before the files are dumped
 	 * (lock_connections()), any other as it is dumped (net/tcp_conn.c). */
 	if (!ret)
-		ret = net_lock_begin(opts->network_lock);
+		ret = net_lock_begin(&net, opts->network_lock);
 	if (!ret)
 		ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
 				 .sign_key = opts->sign_key ? &key : NULL, .mnt_caller = caller,
-				 .precopy = pc };
-	net_tcp_dump_begin(opts->tcp_established);
-	net_tcp_close_begin(opts->tcp_close);
+				 .net = &net, .precopy = pc };
 	if (!ret)
 		ret = dump_tree(&ctx);
 	/* Pre-copy: the tree runs on while its pages are merged. */
 	if (!ret && pc) {
-		release_tree(opts, &fz, &tree, &st, &frozen, ret, true);
+		release_tree(opts, &net, &fz, &tree, &st, &frozen, ret, true);
 		released = true;
 		ret = finish_pre_copy(&ctx);
-		net_lock_end(false);
+		net_lock_end(&net, false);
 	}
 	/* criu's statistics, for its RPC clients: before post-dump, after which
 	 * a tree with a pid namespace of its own takes this dumper with it. */
@@ -541,7 +542,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
 	if (!released)
-		release_tree(opts, &fz, &tree, &st, &frozen, ret, false);
+		release_tree(opts, &net, &fz, &tree, &st, &frozen, ret, false);
 	if (!ret)
 		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,
 			opts->images_dir);

@@ -36,6 +36,8 @@ struct dump_ctx {
 	struct stats *stats;
 	/* cryo's own mounts, what the tree's are compared with. */
 	const struct mnt_caller *mnt_caller;
+	/* TCP connections and the network lock (net/net.h). */
+	struct net_run *net;
 	/* The pre-copy pass's state (mem/precopy.h); NULL: none. */
 	struct precopy *precopy;
 };
@@ -45,9 +47,12 @@ struct dump_ctx {
 int dump_regs(struct inj_task *task, TaskCore *core, const struct precopy_task *pt);
 void dump_regs_free(TaskCore *core);
 
-/* inventory.c: writes inventory.img, last, once everything else is written. */
-int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock,
-			 const struct sign_key *key);
+struct net_run;
+/* inventory.c: writes inventory.img, last, once everything else is written;
+ * it lists @net's locked connections, and with @hold_lock hands the lock
+ * over to one that outlives the dump. */
+int dump_write_inventory(struct image_dir *dir, pid_t root_pid, struct net_run *net,
+			 bool hold_lock, const struct sign_key *key);
 
 /* shared_memory.c: saves the SysV segments the live processes of @tree
  * have attached (with @whole_ipc_namespace, those nobody attaches in the

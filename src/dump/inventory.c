@@ -86,8 +86,8 @@ static int digest_written(const struct image_dir *dir, Inventory *inv, struct di
 	return 0;
 }
 
-int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock,
-			 const struct sign_key *key)
+int dump_write_inventory(struct image_dir *dir, pid_t root_pid, struct net_run *net,
+			 bool hold_lock, const struct sign_key *key)
 {
 	enum image_digest_kind kind = key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	Inventory inv = INVENTORY__INIT;
@@ -110,7 +110,7 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid, bool hold_lock,
 	inv.has_dump_id = true;
 	inv.dump_id.data = dir->dump_id;
 	inv.dump_id.len = IMG_DUMP_ID_SIZE;
-	ret = net_lock_save(&inv, hold_lock);
+	ret = net_lock_save(net, &inv, hold_lock);
 	if (ret)
 		return ret;
 	/* Every other image durable before the inventory says the set is whole. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -19,6 +20,7 @@
 struct run_sink {
 	FileEntry *fe;
 	struct image_writer *w;		/* NULL: into the record */
+	bool skip_zeros;		/* runs all of zeros are holes (hugetlbfs) */
 	char who[256];
 };
 
@@ -84,6 +86,11 @@ static int sink_close(struct run_sink *s, int ret)
 	return image_finish(s->w);
 }
 
+static bool all_zero(const uint8_t *buf, size_t len)
+{
+	return !len || (!buf[0] && !memcmp(buf, buf + 1, len - 1));
+}
+
 /* Saves [@start, @end) of @fd, in runs. */
 static int dump_range(struct run_sink *s, int fd, uint8_t *buf, uint64_t start, uint64_t end)
 {
@@ -106,7 +113,7 @@ static int dump_range(struct run_sink *s, int fd, uint8_t *buf, uint64_t start, 
 			}
 			got += n;
 		}
-		ret = sink_put(s, start, buf, want);
+		ret = s->skip_zeros && all_zero(buf, want) ? 0 : sink_put(s, start, buf, want);
 		if (ret)
 			return ret;
 		start += want;
@@ -161,8 +168,8 @@ static int walk_ranges(struct run_sink *s, int fd, const struct byte_range *rang
 	return ret;
 }
 
-int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_range *ranges,
-			 size_t n)
+static int dump_ranges(const struct file_dump *d, int fd, const struct byte_range *ranges,
+		       size_t n, bool skip_zeros)
 {
 	struct run_sink s;
 	uint64_t total = 0;
@@ -170,6 +177,7 @@ int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_ra
 
 	/* The total first: small contents stay in the record. */
 	sink_init(&s, d);
+	s.skip_zeros = skip_zeros;
 	for (size_t i = 0; i < n && !ret; i++)
 		ret = walk_data(&s, false, fd, ranges[i].start, ranges[i].end, NULL, &total);
 	if (ret)
@@ -178,6 +186,18 @@ int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_ra
 	if (ret)
 		return ret;
 	return sink_close(&s, walk_ranges(&s, fd, ranges, n));
+}
+
+int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_range *ranges,
+			 size_t n)
+{
+	return dump_ranges(d, fd, ranges, n, false);
+}
+
+int contents_dump_huge(const struct file_dump *d, int fd, const struct byte_range *ranges,
+		       size_t n)
+{
+	return dump_ranges(d, fd, ranges, n, true);
 }
 
 int contents_dump_to_image(struct image_dir *dir, enum image_kind kind, int id, int fd,
@@ -383,8 +403,8 @@ static int write_all(int fd, const uint8_t *buf, size_t len, uint64_t offset, bo
 	return 0;
 }
 
-int contents_restore_file(const struct restore_ctx *r, const struct file_obj *holder, int fd,
-			  uint64_t size)
+static int set_size(const struct restore_ctx *r, const struct file_obj *holder, int fd,
+		    uint64_t size)
 {
 	if (ftruncate(fd, size)) {
 		int ret = -errno;
@@ -393,6 +413,16 @@ int contents_restore_file(const struct restore_ctx *r, const struct file_obj *ho
 			    (unsigned long long)size, strerror(-ret));
 		return ret;
 	}
+	return 0;
+}
+
+int contents_restore_file(const struct restore_ctx *r, const struct file_obj *holder, int fd,
+			  uint64_t size)
+{
+	int ret = set_size(r, holder, fd, size);
+
+	if (ret)
+		return ret;
 	for (size_t i = 0; i < holder->nr_chunks; i++) {
 		const FileChunk *c = holder->chunks[i];
 		int ret = write_all(fd, c->data.data, c->data.len, c->offset, true);
@@ -402,6 +432,35 @@ int contents_restore_file(const struct restore_ctx *r, const struct file_obj *ho
 				    (unsigned long long)c->offset, strerror(-ret));
 			return ret;
 		}
+	}
+	return 0;
+}
+
+int contents_restore_huge(const struct restore_ctx *r, const struct file_obj *holder, int fd,
+			  uint64_t size, uint64_t huge_page_size)
+{
+	int ret = set_size(r, holder, fd, size);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < holder->nr_chunks; i++) {
+		const FileChunk *c = holder->chunks[i];
+		uint64_t from = c->offset / huge_page_size * huge_page_size;
+		uint64_t len = (c->offset + c->data.len + huge_page_size - 1) / huge_page_size *
+				       huge_page_size - from;
+		uint8_t *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)from);
+
+		if (mem == MAP_FAILED) {
+			ret = -errno;
+			restore_err(r, holder, "cannot map %llu bytes of it at offset %llu to fill "
+				    "it: %s%s", (unsigned long long)len, (unsigned long long)from,
+				    strerror(-ret),
+				    ret == -ENOMEM ? " (not enough free huge pages: see "
+						     "/proc/sys/vm/nr_hugepages)" : "");
+			return ret;
+		}
+		memcpy(mem + (c->offset - from), c->data.data, c->data.len);
+		munmap(mem, len);
 	}
 	return 0;
 }

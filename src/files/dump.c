@@ -160,6 +160,7 @@ static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe
 	p.shell_job = base->shell_job;
 	p.ctty = base->ctty;
 	p.tree_devpts = set->tree_devpts;
+	p.net = set->net;
 	kind = file_kind_recognise(&p);
 	if (!kind) {
 		ret = -EOPNOTSUPP;
@@ -226,6 +227,7 @@ static int dump_deferred(struct files_dump_set *set, int pidfd, const struct fd_
 	p.shell_job = base->shell_job;
 	p.ctty = base->ctty;
 	p.tree_devpts = set->tree_devpts;
+	p.net = set->net;
 	ret = obj_dump(set, &p, df->kind, &set->objs[df->obj], t->ptrs, t->nr);
 	probe_release(&p);
 	return ret;

@@ -125,6 +125,11 @@ void files_dump_set_tree_devpts(struct files_dump_set *set, dev_t devpts)
 	set->tree_devpts = devpts;
 }
 
+void files_dump_set_net(struct files_dump_set *set, struct net_run *net)
+{
+	set->net = net;
+}
+
 void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit)
 {
 	set->ghost_limit = limit;

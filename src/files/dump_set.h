@@ -60,6 +60,7 @@ struct files_dump_set {
 	size_t nr_locks, cap_locks;
 	uint64_t ghost_limit;	/* 0: no limit */
 	dev_t tree_devpts;	/* files_dump_set_tree_devpts() */
+	struct net_run *net;	/* files_dump_set_net() */
 	/* The processes that have a controlling terminal (ctty.c). */
 	struct noted_ctty *cttys;
 	size_t nr_cttys;

@@ -62,6 +62,8 @@ struct files_restore_env {
 	 * from one of them when it has its instance and index. */
 	struct ns_held_pty *held_ptys;
 	size_t nr_held_ptys;
+	/* --tcp-close: every TCP connection is made a closed socket. */
+	bool tcp_close;
 };
 
 /* Opens @root (NULL: none, root_fd stays -1) as @env's root. */
@@ -70,6 +72,10 @@ int files_env_set_root(struct files_restore_env *env, const char *root);
  * the shell's terminal cannot be though a pty there has its device
  * number (each instance numbers its ptys from 0); 0: none. */
 void files_dump_set_tree_devpts(struct files_dump_set *set, dev_t devpts);
+/* The dump's handling of TCP connections and its network lock (net/net.h),
+ * which the socket kinds reach through struct fd_probe. */
+struct net_run;
+void files_dump_set_net(struct files_dump_set *set, struct net_run *net);
 
 /* Writes fds-@pid.img and adds the task's file objects to @set (their
  * contents go to file-data-ID.img at once). @pid must be stopped by the
@@ -91,6 +97,7 @@ int files_dump_finish(struct files_dump_set *set, const pid_t *live, size_t n);
 struct files_mapping {
 	uint64_t start, end;	/* the mapping, as /proc/PID/map_files names it */
 	uint64_t pgoff;		/* at load: where in its inode it starts, in bytes */
+	uint64_t huge_page_size; /* at load: hugetlb's page size, 0 for ordinary pages */
 	uint32_t file_id;	/* the file object of its inode */
 	bool writable;		/* at restore: opened read-write, else read-only */
 	int fd;			/* at restore: the file opened for it */

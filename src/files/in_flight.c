@@ -132,6 +132,7 @@ int in_flight_dump_later(struct files_dump_set *set, pid_t pid, FdEntry *const *
 			break;
 		/* Messages name the task and the message, as when it was met. */
 		p.pid = pid;
+		p.net = set->net;
 		memcpy(p.name, l->name, sizeof(p.name));
 		ret = obj_dump(set, &p, file_kind_of(o->fe->kind), o, fds, nr);
 		probe_release(&p);
@@ -161,6 +162,7 @@ int file_dump_in_flight(const struct file_dump *d, int fd, const char *where, ui
 		close(copy);
 		return ret;
 	}
+	p.net = set->net;
 	/* Messages name the task and the message, not cryo's copy. */
 	shown = p;
 	shown.pid = d->p->pid;

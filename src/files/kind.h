@@ -69,6 +69,7 @@ struct fd_probe {
 	bool shell_job;
 	dev_t ctty;		/* the task's controlling terminal; 0 for none */
 	dev_t tree_devpts;	/* files_dump_set_tree_devpts() */
+	struct net_run *net;	/* files_dump_set_net(); NULL: none */
 };
 
 /* With -j, whether the fd is the shell's terminal: the task's controlling
@@ -168,6 +169,11 @@ int contents_dump_file(const struct file_dump *d, int fd, uint64_t size);
  * parts of shared memory that processes map. */
 int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_range *ranges,
 			 size_t n);
+/* The same for a file on hugetlbfs, where every byte reads as data (no
+ * SEEK_HOLE) and reading a hole makes no page: runs of zeros are left out,
+ * so that restore makes no page the original did not have with data. */
+int contents_dump_huge(const struct file_dump *d, int fd, const struct byte_range *ranges,
+		       size_t n);
 /* Saves @len bytes from @buf (pipe data) the same way. */
 int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len);
 
@@ -358,6 +364,11 @@ int restore_in_flight_fd(struct restore_ctx *r, const struct file_obj *carrier, 
  * its size. */
 int contents_restore_file(const struct restore_ctx *r, const struct file_obj *holder, int fd,
 			  uint64_t size);
+/* The same for a file on hugetlbfs, which has no write(): each run is
+ * copied through a shared mapping of the huge pages it covers, which
+ * reserves those pages and no others. */
+int contents_restore_huge(const struct restore_ctx *r, const struct file_obj *holder, int fd,
+			  uint64_t size, uint64_t huge_page_size);
 /* Writes the saved bytes of @holder into the pipe through @fd. */
 int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *holder, int fd);
 
@@ -457,6 +468,10 @@ struct file_kind {
 	 * inode cannot be mapped this way (a file that is not deleted). NULL:
 	 * the kind is never mapped so. */
 	uint64_t (*mapped_limit)(const FileEntry *e);
+	/* The huge page size of the hugetlbfs inode whose first object is @e,
+	 * 0 for ordinary pages: its mappings must have the same. NULL: the
+	 * kind is never hugetlb. */
+	uint64_t (*huge_page_size)(const FileEntry *e);
 	/* Makes the inode of @first, the first object of an inode that has no
 	 * path (a memfd, a pipe, a deleted file), with its saved contents,
 	 * and keeps it with restore_add_inode(); the engine calls it once per

@@ -255,7 +255,7 @@ static int link_mappings(struct files_image *img, const struct files_mapping *ma
 	for (size_t i = 0; i < n; i++) {
 		const struct files_mapping *m = &mapped[i];
 		struct file_obj *f = files_find(img, m->file_id);
-		uint64_t size;
+		uint64_t size, hps;
 
 		if (!f) {
 			image_error(img->files_img->path, 0, "a mapping of pid %d refers to "
@@ -276,6 +276,14 @@ static int link_mappings(struct files_image *img, const struct files_mapping *ma
 				 (unsigned long long)m->start, (unsigned long long)m->end,
 				 (unsigned long long)(m->end - m->start),
 				 (unsigned long long)m->pgoff, (unsigned long long)size);
+			return -EBADMSG;
+		}
+		hps = f->kind->huge_page_size ? f->kind->huge_page_size(f->inode->e) : 0;
+		if (hps != m->huge_page_size) {
+			load_err(img, f, "pid %d mapping %#llx-%#llx has pages of %llu bytes, not "
+				 "its object's %llu (0: ordinary pages)", img->pid,
+				 (unsigned long long)m->start, (unsigned long long)m->end,
+				 (unsigned long long)m->huge_page_size, (unsigned long long)hps);
 			return -EBADMSG;
 		}
 		f->needed = true;

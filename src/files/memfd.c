@@ -1,6 +1,6 @@
-/* The "memfd" kind: its name, size, mode, seals and bytes. Restore makes a
- * new memfd once per inode, fills it, then seals it, and opens every
- * object of the inode from it. Hugetlb memfds are not supported. */
+/* The "memfd" kind: its name, size, mode, seals, huge page size (hugetlb)
+ * and bytes. Restore makes a new memfd once per inode, fills it, then
+ * seals it, and opens every object of the inode from it. */
 #include <errno.h>
 #include <linux/magic.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "files/kind.h"
+#include "mem/hugetlb.h"
 
 #define MEMFD_PREFIX "/memfd:"
 #define DELETED_SUFFIX " (deleted)"
@@ -38,10 +39,6 @@ static int memfd_dump(const struct file_dump *d)
 	if (fstatfs(p->dup, &fs))
 		return pr_errno_ret("dump: pid %d %s (%s): cannot statfs", p->pid, p->name,
 				    p->link);
-	if (fs.f_type == HUGETLBFS_MAGIC) {
-		pr_fd_err(p, "hugetlb memfds are not supported");
-		return -EOPNOTSUPP;
-	}
 	seals = fcntl(p->dup, F_GET_SEALS);
 	if (seals < 0)
 		return pr_errno_ret("dump: pid %d %s (%s): cannot read its seals", p->pid, p->name,
@@ -57,6 +54,11 @@ static int memfd_dump(const struct file_dump *d)
 	m->size = p->st.st_size;
 	m->mode = p->st.st_mode & 07777;
 	m->seals = seals;
+	/* hugetlbfs gives its page size as the block size. */
+	if (fs.f_type == HUGETLBFS_MAGIC) {
+		m->has_huge_page_size = true;
+		m->huge_page_size = (uint64_t)fs.f_bsize;
+	}
 	/* The bytes are saved once, with the first open of the inode. */
 	if (d->nr_same_inode) {
 		d->fe->has_inode_of = true;
@@ -66,6 +68,11 @@ static int memfd_dump(const struct file_dump *d)
 	ret = probe_reopen(p, &fd);
 	if (ret)
 		return ret;
+	if (m->has_huge_page_size) {
+		struct byte_range whole = { 0, m->size };
+
+		return contents_dump_huge(d, fd, &whole, 1);
+	}
 	return contents_dump_file(d, fd, m->size);
 }
 
@@ -82,6 +89,12 @@ static int memfd_check(const struct image_dir *dir, struct files_image *img, str
 			 (unsigned long long)m->size, m->mode);
 		return -EBADMSG;
 	}
+	if (m->has_huge_page_size && !huge_page_size_valid(m->huge_page_size, m->size)) {
+		load_err(img, f, "huge page size %llu is not a power of two from 64 KiB to 1 GiB "
+			 "that divides its size %llu", (unsigned long long)m->huge_page_size,
+			 (unsigned long long)m->size);
+		return -EBADMSG;
+	}
 	if (f->inode == f && f->needed)
 		return contents_load(dir, img, f, m->size, false);
 	return 0;
@@ -91,14 +104,21 @@ static int memfd_check(const struct image_dir *dir, struct files_image *img, str
 static int memfd_create_inode(struct restore_ctx *r, const struct file_obj *first)
 {
 	const MemfdFile *m = first->e->memfd;
+	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 	int fd, seals, ret = 0;
 
-	fd = memfd_create(m->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (m->has_huge_page_size)
+		flags |= MFD_HUGETLB | huge_page_size_flag(m->huge_page_size, MFD_HUGE_SHIFT);
+	fd = memfd_create(m->name, flags);
 	if (fd < 0) {
-		restore_err(r, first, "cannot create memfd '%s': %s", m->name, strerror(errno));
-		return -errno;
+		ret = -errno;
+		restore_err(r, first, "cannot create memfd '%s'%s: %s", m->name,
+			    m->has_huge_page_size ? " (MFD_HUGETLB)" : "", strerror(-ret));
+		return ret;
 	}
-	ret = contents_restore_file(r, first, fd, m->size);
+	ret = m->has_huge_page_size ?
+		      contents_restore_huge(r, first, fd, m->size, m->huge_page_size) :
+		      contents_restore_file(r, first, fd, m->size);
 	if (!ret && fchmod(fd, m->mode)) {
 		ret = -errno;
 		restore_err(r, first, "cannot set mode %o: %s", m->mode, strerror(errno));
@@ -129,6 +149,11 @@ static uint64_t memfd_mapped_limit(const FileEntry *e)
 	return UINT64_MAX;
 }
 
+static uint64_t memfd_huge_page_size(const FileEntry *e)
+{
+	return e->memfd->has_huge_page_size ? e->memfd->huge_page_size : 0;
+}
+
 const struct file_kind memfd_kind = {
 	.name = "memfd",
 	.type = FILE_ENTRY__KIND__MEMFD,
@@ -138,6 +163,7 @@ const struct file_kind memfd_kind = {
 	.check = memfd_check,
 	.make_inode = memfd_create_inode,
 	.mapped_limit = memfd_mapped_limit,
+	.huge_page_size = memfd_huge_page_size,
 	.inode_shared = true,
 	.seekable = true,
 };

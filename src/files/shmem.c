@@ -5,19 +5,26 @@
  * the dump maps, once per object. Restore makes the object the same way
  * (a shared anonymous mmap of its size), takes an fd of it through
  * /proc/self/map_files, fills it and lets the mapping go; every process
- * then maps that one object, at its own addresses and offsets. */
+ * then maps that one object, at its own addresses and offsets. With
+ * MAP_HUGETLB it is a file of the kernel's hugetlbfs mount of its page
+ * size ("/anon_hugepage (deleted)"), made and filled the same way but
+ * through mappings (hugetlbfs has no write()). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "files/kind.h"
+#include "mem/hugetlb.h"
 
 #define SHMEM_LINK "/dev/zero (deleted)"
+#define HUGE_LINK "/anon_hugepage (deleted)"
 #define PAGE 4096u
 
 /* The device of the kernel's internal shmem mount, which every shared
@@ -51,12 +58,24 @@ static int shmem_dev(dev_t *out)
 	return 0;
 }
 
+/* The huge page size of a hugetlbfs file (its block size), 0 for any
+ * other file. */
+static uint64_t huge_page_size_of(int fd)
+{
+	struct statfs fs;
+
+	return !fstatfs(fd, &fs) && fs.f_type == HUGETLBFS_MAGIC ? (uint64_t)fs.f_bsize : 0;
+}
+
 static bool shmem_recognise(const struct fd_probe *p)
 {
 	dev_t dev = 0;
 
-	return S_ISREG(p->st.st_mode) && p->st.st_nlink == 0 && !strcmp(p->link, SHMEM_LINK) &&
-	       !shmem_dev(&dev) && p->st.st_dev == dev;
+	if (!S_ISREG(p->st.st_mode) || p->st.st_nlink)
+		return false;
+	if (!strcmp(p->link, HUGE_LINK))
+		return huge_page_size_of(p->dup) != 0;
+	return !strcmp(p->link, SHMEM_LINK) && !shmem_dev(&dev) && p->st.st_dev == dev;
 }
 
 /* The processes whose mappings count: those of the dump, and the task. */
@@ -95,6 +114,8 @@ static int shmem_dump(const struct file_dump *d)
 	shmem_file__init(s);
 	d->fe->shmem = s;
 	s->size = p->st.st_size;
+	s->huge_page_size = huge_page_size_of(p->dup);
+	s->has_huge_page_size = s->huge_page_size != 0;
 	if (d->nr_same_inode) {
 		d->fe->has_inode_of = true;
 		d->fe->inode_of = d->same_inode[0]->id;
@@ -111,7 +132,9 @@ static int shmem_dump(const struct file_dump *d)
 		pr_fd_err(p, "out of memory for the mapped parts of the object");
 	if (!ret)
 		ret = probe_reopen(p, &fd);
-	if (!ret)
+	if (!ret && s->has_huge_page_size)
+		ret = contents_dump_huge(d, fd, ranges, nr_ranges);
+	else if (!ret)
 		ret = contents_dump_ranges(d, fd, ranges, nr_ranges);
 	return ret;
 }
@@ -122,6 +145,16 @@ static int shmem_check(const struct image_dir *dir, struct files_image *img, str
 
 	if (!s->size || s->size % PAGE || s->size > INT64_MAX) {
 		load_err(img, f, "size %" PRIu64 " is not a whole number of pages", s->size);
+		return -EBADMSG;
+	}
+	if (s->has_huge_page_size && !huge_page_size_valid(s->huge_page_size, s->size)) {
+		load_err(img, f, "huge page size %" PRIu64 " is not a power of two from 64 KiB "
+			 "to 1 GiB that divides its size %" PRIu64, s->huge_page_size, s->size);
+		return -EBADMSG;
+	}
+	if (f->inode != f && f->inode->e->shmem->huge_page_size != s->huge_page_size) {
+		load_err(img, f, "huge page size differs from that of file %u, its inode",
+			 f->inode->e->id);
 		return -EBADMSG;
 	}
 	if (f->inode != f && f->inode->e->shmem->size != s->size) {
@@ -138,18 +171,24 @@ static int shmem_check(const struct image_dir *dir, struct files_image *img, str
  * it the same; the mapping is only a way to reach it. */
 static int shmem_create_inode(struct restore_ctx *r, const struct file_obj *first)
 {
-	uint64_t size = first->e->shmem->size;
+	const ShmemFile *s = first->e->shmem;
+	uint64_t size = s->size;
+	int flags = MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE;
 	char path[96];
 	void *mem;
 	int fd, ret;
 
 	/* MAP_NORESERVE: an object that is mostly holes need not be charged
-	 * in full before it is filled. */
-	mem = mmap(NULL, size, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	 * in full before it is filled (nor huge pages reserved: the fill and
+	 * the processes' mappings reserve what they map). */
+	if (s->has_huge_page_size)
+		flags |= MAP_HUGETLB | (int)huge_page_size_flag(s->huge_page_size, MAP_HUGE_SHIFT);
+	mem = mmap(NULL, size, PROT_NONE, flags, -1, 0);
 	if (mem == MAP_FAILED) {
 		ret = -errno;
-		restore_err(r, first, "cannot make shared anonymous memory of %" PRIu64 " bytes: %s",
-			    size, strerror(-ret));
+		restore_err(r, first,
+			    "cannot make shared anonymous memory of %" PRIu64 " bytes%s: %s", size,
+			    s->has_huge_page_size ? " (MAP_HUGETLB)" : "", strerror(-ret));
 		return ret;
 	}
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)mem,
@@ -159,7 +198,9 @@ static int shmem_create_inode(struct restore_ctx *r, const struct file_obj *firs
 	if (ret)
 		restore_err(r, first, "cannot open it through %s: %s", path, strerror(-ret));
 	munmap(mem, size);
-	if (!ret)
+	if (!ret && s->has_huge_page_size)
+		ret = contents_restore_huge(r, first, fd, size, s->huge_page_size);
+	else if (!ret)
 		ret = contents_restore_file(r, first, fd, size);
 	if (ret) {
 		if (fd >= 0)
@@ -175,6 +216,11 @@ static uint64_t shmem_mapped_limit(const FileEntry *e)
 	return e->shmem->size;
 }
 
+static uint64_t shmem_huge_page_size(const FileEntry *e)
+{
+	return e->shmem->huge_page_size;
+}
+
 const struct file_kind shmem_kind = {
 	.name = "shmem",
 	.type = FILE_ENTRY__KIND__SHMEM,
@@ -183,6 +229,7 @@ const struct file_kind shmem_kind = {
 	.check = shmem_check,
 	.make_inode = shmem_create_inode,
 	.mapped_limit = shmem_mapped_limit,
+	.huge_page_size = shmem_huge_page_size,
 	.inode_shared = true,
 	.seekable = true,
 };

@@ -55,6 +55,13 @@
 #ifndef MAP_DROPPABLE
 #define MAP_DROPPABLE		0x08
 #endif
+/* memfd_create() huge page sizes (4.14): linux/memfd.h has it, but
+ * clashes with glibc's sys/mman.h; it is HUGETLB_FLAG_ENCODE_SHIFT, as
+ * MAP_HUGE_SHIFT is. */
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT		26
+#endif
+
 /* madvise() (6.13): accesses to the range raise SIGSEGV. */
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL	102

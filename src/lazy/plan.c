@@ -20,9 +20,12 @@ bool lazy_vma(const Vma *v)
 		    v->kind == VMA__KIND__STACK;
 	uint32_t madv = v->has_madvise ? v->madvise : 0;
 
-	/* Locked memory must be resident: the restorer locks it once filled. */
+	/* Locked memory must be resident: the restorer locks it once filled.
+	 * Hugetlb memory is filled by the restorer too: a page server's
+	 * copies of 256 KiB cannot make a huge page. */
 	return anon && (v->flags & MAP_PRIVATE) && !(v->flags & MAP_SHARED) &&
-	       !v->has_file_id && !(madv & (VMA_MADV_WIPEONFORK | VMA_MADV_LOCKED));
+	       !v->has_file_id && !v->has_huge_page_size &&
+	       !(madv & (VMA_MADV_WIPEONFORK | VMA_MADV_LOCKED));
 }
 
 static const PagemapEntry *entry(const struct image *pagemap, size_t i)
@@ -153,7 +156,8 @@ size_t lazy_eager_fills(const Mm *mm, const struct lazy_pins *pins,
 		if (!lazy) {
 			out[n++] = (struct restorer_fill){
 				.addr = addr, .len = piece_end - addr,
-				.file_off = fill->file_off + (addr - fill->addr) };
+				.file_off = fill->file_off + (addr - fill->addr),
+				.plain = fill->plain };
 		} else {
 			for (size_t p = pin_at(pins, addr); p < pins->nr && pins->pages[p] < piece_end;
 			     p++)

@@ -41,15 +41,15 @@ struct cow_parent {
 
 /* A mapping whose pages a child may have from its parent and get back
  * through it: private anonymous memory a fork copies as it is (advice is
- * applied by the restorer, after the fork; a droppable mapping is made as
- * one by its own mmap, so it is never premapped). */
+ * applied by the restorer, after the fork; a droppable or hugetlb mapping
+ * is made as one by its own mmap, so it is never premapped). */
 bool cow_vma_inheritable(const Vma *v)
 {
 	uint32_t madv = v->has_madvise ? v->madvise : 0;
 
 	return (v->kind == VMA__KIND__ANON || v->kind == VMA__KIND__HEAP) &&
 	       (v->flags & MAP_PRIVATE) && !(v->flags & MAP_GROWSDOWN) && !v->has_file_id &&
-	       !(madv & VMA_MADV_DROPPABLE);
+	       !v->has_huge_page_size && !(madv & VMA_MADV_DROPPABLE);
 }
 
 /* The parent's private anonymous mappings from /proc/PPID/maps: no inode,

@@ -17,6 +17,7 @@
 #include "images/proto/pagemap.pb-c.h"
 #include "kabi/kabi.h"
 #include "mem/mm.h"
+#include "mem/hugetlb.h"
 #include "mem/vma.h"
 
 /* The kernel's limits: memfd names (MFD_NAME_MAX_LEN), anon vma names
@@ -109,6 +110,26 @@ static const char *aio_problem(const Vma *v)
 	return NULL;
 }
 
+/* A hugetlb mapping: anonymous memory or a memfd, aligned to its page
+ * size, which is a power of two from 64 KiB to 1 GiB. */
+static const char *huge_problem(const Vma *v)
+{
+	uint64_t hps = v->huge_page_size;
+
+	if (!v->has_huge_page_size)
+		return NULL;
+	if (!huge_page_size_valid(hps, 0))
+		return "a huge page size that is not a power of two from 64 KiB to 1 GiB";
+	if (v->kind != VMA__KIND__ANON && v->kind != VMA__KIND__MEMFD)
+		return "hugetlb, which its kind cannot be";
+	if (v->start % hps || v->end % hps || (v->has_pgoff && v->pgoff % hps))
+		return "hugetlb, not aligned to its huge page size";
+	if (v->n_guards || (v->flags & MAP_GROWSDOWN) ||
+	    (v->has_madvise && (v->madvise & VMA_MADV_DROPPABLE)))
+		return "hugetlb with guard regions, MAP_GROWSDOWN or MAP_DROPPABLE";
+	return NULL;
+}
+
 /* Returns a description of what is wrong with @v, or NULL. */
 static const char *vma_problem(const Vma *v)
 {
@@ -177,6 +198,8 @@ static const char *vma_problem(const Vma *v)
 		return "MAP_DROPPABLE on a mapping that is not private anonymous memory";
 	if (aio_problem(v))
 		return aio_problem(v);
+	if (huge_problem(v))
+		return huge_problem(v);
 	return guards_problem(v);
 }
 

@@ -18,6 +18,8 @@
 #include "mem/vma.h"
 
 #define DELETED_SUFFIX " (deleted)"
+/* The file behind MAP_ANONYMOUS | MAP_HUGETLB memory, private or shared. */
+#define ANON_HUGEPAGE_PATH "/anon_hugepage" DELETED_SUFFIX
 
 /* The VmFlags codes we act on; see proc(5). */
 enum vm_flag {
@@ -72,6 +74,8 @@ struct smaps_entry {
 	char perms[5];
 	char *name;		/* the text after the inode column */
 	uint64_t rss_kb, swap_kb;
+	uint64_t hugetlb_kb;		/* Shared_ + Private_Hugetlb, which Rss leaves out */
+	uint64_t kernel_page_kb;	/* KernelPageSize: the huge page size of hugetlb */
 	unsigned vm_flags;
 	bool has_vm_flags;
 };
@@ -93,6 +97,8 @@ void vma_label(const Vma *vma, char *buf, size_t size)
 	case VMA__KIND__PACKET_RING: name = "packet ring"; break;
 	default: break;
 	}
+	if (vma->has_huge_page_size && !*name && !vma->file_path)
+		name = "hugetlb";
 	if (vma->anon_name)
 		snprintf(buf, size, "%" PRIx64 "..%" PRIx64 " [anon:%s]", vma->start, vma->end,
 			 vma->anon_name);
@@ -179,6 +185,7 @@ struct mapped_file {
 	char path[PATH_MAX + sizeof(DELETED_SUFFIX)];
 	struct stat st;
 	bool shmem;
+	bool hugetlbfs;
 };
 
 static int stat_mapped_file(pid_t pid, const struct smaps_entry *e, const char *label,
@@ -203,6 +210,7 @@ static int stat_mapped_file(pid_t pid, const struct smaps_entry *e, const char *
 		return pr_errno_ret("dump: pid %d vma %s: cannot stat the mapped file through %s",
 				    pid, label, link);
 	f->shmem = sfs.f_type == TMPFS_MAGIC;
+	f->hugetlbfs = sfs.f_type == HUGETLBFS_MAGIC;
 	return 0;
 }
 
@@ -246,14 +254,24 @@ static int classify_file(pid_t pid, const struct smaps_entry *e, bool shared_ano
 	if (ret)
 		return ret;
 	deleted = has_suffix(f.path, DELETED_SUFFIX);
-	if (f.shmem && (v->flags & MAP_SHARED) &&
-	    (shared_anon_name || !strcmp(f.path, "/dev/zero" DELETED_SUFFIX))) {
+	if (f.hugetlbfs && !strcmp(f.path, ANON_HUGEPAGE_PATH)) {
+		v->kind = VMA__KIND__ANON;
+		v->flags |= MAP_ANONYMOUS;
+		/* Private: pages of its own, saved as any anonymous memory's. */
+		if (!(v->flags & MAP_SHARED))
+			return 0;
+	} else if (f.hugetlbfs && !(deleted && has_prefix(f.path, "/memfd:"))) {
+		pr_err("dump: pid %d vma %s: files on a hugetlbfs mount (%s) are not supported",
+		       pid, label, f.path);
+		return -EOPNOTSUPP;
+	} else if (f.shmem && (v->flags & MAP_SHARED) &&
+		   (shared_anon_name || !strcmp(f.path, "/dev/zero" DELETED_SUFFIX))) {
 		v->kind = VMA__KIND__ANON;
 		v->flags |= MAP_ANONYMOUS;
 	} else if (f.shmem && is_sysv_name(f.path)) {
 		v->kind = VMA__KIND__SYSV_SHM;
 		v->file_path = strdup_cut(f.path, cut);
-	} else if (f.shmem && deleted && has_prefix(f.path, "/memfd:")) {
+	} else if ((f.shmem || f.hugetlbfs) && deleted && has_prefix(f.path, "/memfd:")) {
 		v->kind = VMA__KIND__MEMFD;
 		v->file_path = strndup(f.path + strlen("/memfd:"),
 				       strlen(f.path) - strlen("/memfd:") - cut);
@@ -340,9 +358,17 @@ static int vma_from_entry(pid_t pid, const struct smaps_entry *e, Vma *v)
 	snprintf(label, sizeof(label), "%" PRIx64 "..%" PRIx64 "%s%s", e->start, e->end,
 		 *name ? " " : "", name);
 
+	/* Hugetlb memory is a file on a hugetlbfs mount, the kernel's own
+	 * for MAP_ANONYMOUS and memfds; the page size is the mapping's. */
 	if (e->vm_flags & VMF_HUGETLB) {
-		pr_err("dump: pid %d vma %s: hugetlb mappings are not supported", pid, label);
-		return -EOPNOTSUPP;
+		if (e->kernel_page_kb <= 4 || name[0] != '/') {
+			pr_err("dump: pid %d vma %s: hugetlb mapping with a page size of %" PRIu64
+			       " kB and no hugetlbfs file", pid, label, e->kernel_page_kb);
+			return -EIO;
+		}
+		v->has_huge_page_size = true;
+		v->huge_page_size = e->kernel_page_kb * 1024;
+		return classify_file(pid, e, false, label, v);
 	}
 	if (e->vm_flags & VMF_SHADOW_STACK) {
 		pr_err("dump: pid %d vma %s: shadow stacks are not supported", pid, label);
@@ -484,7 +510,8 @@ static int finish_entry(pid_t pid, const struct smaps_entry *e, struct vma_list 
 		vma_free(v);
 		return ret;
 	}
-	if (list_add(list, v, (e->rss_kb + e->swap_kb) * 1024, e->vm_flags & VMF_MAYBE_GUARD)) {
+	if (list_add(list, v, (e->rss_kb + e->swap_kb + e->hugetlb_kb) * 1024,
+		     e->vm_flags & VMF_MAYBE_GUARD)) {
 		vma_free(v);
 		goto err_nomem;
 	}
@@ -536,6 +563,13 @@ static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
 			e.rss_kb = kb;
 		} else if (has_prefix(line, "Swap:") && parse_kb(line + strlen("Swap:"), &kb)) {
 			e.swap_kb = kb;
+		} else if ((has_prefix(line, "Shared_Hugetlb:") ||
+			    has_prefix(line, "Private_Hugetlb:")) &&
+			   parse_kb(strchr(line, ':') + 1, &kb)) {
+			e.hugetlb_kb += kb;
+		} else if (has_prefix(line, "KernelPageSize:") &&
+			   parse_kb(line + strlen("KernelPageSize:"), &kb)) {
+			e.kernel_page_kb = kb;
 		} else if (has_prefix(line, "VmFlags:")) {
 			e.vm_flags = parse_vm_flags(line + strlen("VmFlags:"));
 			e.has_vm_flags = true;

@@ -107,8 +107,8 @@ struct vma_list {
 };
 
 /* Reads the mappings of @pid. Refuses, naming the mapping, what dump
- * cannot save faithfully: hugetlb, device (VM_IO/VM_PFNMAP) and
- * unknown special mappings. */
+ * cannot save faithfully: files on a hugetlbfs mount, device
+ * (VM_IO/VM_PFNMAP) and unknown special mappings. */
 int vma_list_read(pid_t pid, struct vma_list *list);
 
 /* The same from smaps text already open as @smaps; file-backed mappings

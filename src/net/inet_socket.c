@@ -68,8 +68,8 @@ static bool inet_recognise(const struct fd_probe *p)
 
 		/* A closed socket is one never connected (or reset), bound
 		 * to a port or not. */
-		return state == TCP_LISTEN || state == TCP_CLOSE || tcp_close_mode() ||
-		       (tcp_state_supported((unsigned int)state) && tcp_established_allowed());
+		return state == TCP_LISTEN || state == TCP_CLOSE || tcp_close_mode(p) ||
+		       (tcp_state_supported((unsigned int)state) && tcp_established_allowed(p));
 	}
 	return type == SOCK_RAW ||
 	       (type == SOCK_DGRAM && (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE ||
@@ -369,7 +369,7 @@ static int inet_dump(const struct file_dump *d)
 	if (!ret && s->type != SOCK_STREAM)
 		ret = inet_multicast_dump(p->dup, p->pid, s, who);
 	if (!ret && s->protocol == IPPROTO_TCP && connected)
-		ret = tcp_close_mode() ? tcp_closed_dump(p, s) : tcp_conn_dump(d, s, st.state);
+		ret = tcp_close_mode(p) ? tcp_closed_dump(p, s) : tcp_conn_dump(d, s, st.state);
 	if (!ret && s->local_port && is_udp(s))
 		ret = udp_queue_dump(d, s);
 	else if (!ret && (s->type == SOCK_RAW || !is_udp(s)) && s->protocol != IPPROTO_TCP)
@@ -644,7 +644,7 @@ static int inet_open(struct restore_ctx *r, const struct file_obj *f)
 {
 	const InetSocket *s = f->e->inet_socket;
 	_cleanup_close_ int fd = -1;
-	bool closed = tcp_restored_closed(s);
+	bool closed = tcp_restored_closed(r, s);
 	const char *what = "?";
 	int ret;
 

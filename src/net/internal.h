@@ -193,22 +193,22 @@ int tcp_state_syn_sent_peer(const struct fd_probe *p, const InetSocket *s,
 
 /* ---- TCP connections taken closed (tcp_close.c) ---------------------------- */
 
-/* Whether --tcp-close was given to the dump or restore that runs. */
-bool tcp_close_mode(void);
 struct fd_probe;
+/* Whether --tcp-close was given to the dump of @p. */
+bool tcp_close_mode(const struct fd_probe *p);
 /* Saves the connection of @p as closed: its addresses and options only. */
 int tcp_closed_dump(const struct fd_probe *p, InetSocket *s);
 /* Whether the record @s is restored as a closed socket: dumped closed, or a
  * connection restored with --tcp-close. */
-bool tcp_restored_closed(const InetSocket *s);
+bool tcp_restored_closed(const struct restore_ctx *r, const InetSocket *s);
 /* Shuts the new socket @fd of a closed connection down both ways: reads
  * see the end of the stream, writes fail with EPIPE. */
 int tcp_closed_restore(struct restore_ctx *r, const struct file_obj *f, int fd);
 
 /* ---- established TCP connections (tcp_conn.c) ------------------------------- */
 
-/* Whether this dump takes established connections (--tcp-established). */
-bool tcp_established_allowed(void);
+/* Whether the dump of @p takes established connections (--tcp-established). */
+bool tcp_established_allowed(const struct fd_probe *p);
 /* Saves the connection of the TCP socket d->p, in @state, in s->tcp and
  * its queues in d->fe's contents; puts the socket in repair mode until
  * net_tcp_dump_end(). A state other than established is refused by name. */

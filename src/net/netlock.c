@@ -23,7 +23,7 @@
  * pid runs, and HELD_PID when a dump by that pid ended with its tree
  * killed: the lock then waits for the restore, which names it from the
  * inventory. */
-static struct netlock lock = { .ipt_owner = -1, .ipt_netns = -1 };
+#define NETLOCK_INIT { .ipt_owner = -1, .ipt_netns = -1 }
 
 static const struct netlock_backend *const backends[] = { &netlock_nft, &netlock_ipt };
 
@@ -47,19 +47,19 @@ int netlock_match_of(const LockedConnection *c, struct netlock_match *m)
 
 /* Makes this run's lock with every connection counted, or adds those from
  * @from on; @what names them in a message. */
-static int apply_rules(const char *what, size_t from)
+static int apply_rules(struct netlock *l, const char *what, size_t from)
 {
-	const struct netlock_backend *b = lock.backend;
+	const struct netlock_backend *b = l->backend;
 	char name[64], err[256] = "";
 	uint64_t began = stats_now();
 	int ret;
 
 	lock_name(b->running, getpid(), name, sizeof(name));
-	ret = b->add(&lock, name, lock.table ? from : 0, true, err, sizeof(err));
-	lock.lock_ns += stats_now() - began;
-	lock.runs++;
+	ret = b->add(l, name, l->table ? from : 0, true, err, sizeof(err));
+	l->lock_ns += stats_now() - began;
+	l->runs++;
 	if (!ret)
-		lock.table = true;
+		l->table = true;
 	else
 		pr_err("network lock: cannot add %s to %s %s: %s", what, b->kind, name, err);
 	return ret;
@@ -74,16 +74,16 @@ static bool same_connection(const LockedConnection *a, const LockedConnection *b
 }
 
 /* Whether @c is locked already (by net_lock_connections() at dump). */
-static bool counted(const LockedConnection *c)
+static bool counted(const struct netlock *l, const LockedConnection *c)
 {
-	for (size_t i = 0; i < lock.nr; i++)
-		if (same_connection(lock.conns[i], c))
+	for (size_t i = 0; i < l->nr; i++)
+		if (same_connection(l->conns[i], c))
 			return true;
 	return false;
 }
 
 /* Counts connection @c, and with @apply locks it. */
-static int add_rule(const LockedConnection *c, bool from_image, bool apply)
+static int add_rule(struct netlock *l, const LockedConnection *c, bool from_image, bool apply)
 {
 	struct netlock_match m;
 	char what[INET6_ADDRSTRLEN * 2 + 64];
@@ -91,11 +91,11 @@ static int add_rule(const LockedConnection *c, bool from_image, bool apply)
 
 	if (netlock_match_of(c, &m))
 		return from_image ? -EBADMSG : -EINVAL;
-	if (!from_image && counted(c))
+	if (!from_image && counted(l, c))
 		return 0;
-	conns = realloc(lock.conns, (lock.nr + 1) * sizeof(*conns));
+	conns = realloc(l->conns, (l->nr + 1) * sizeof(*conns));
 	if (conns)
-		lock.conns = conns;
+		l->conns = conns;
 	copy = malloc(sizeof(*copy) + 32);
 	if (!conns || !copy) {
 		free(copy);
@@ -106,52 +106,54 @@ static int add_rule(const LockedConnection *c, bool from_image, bool apply)
 	copy->peer_addr.data = (uint8_t *)(copy + 1) + 16;
 	memcpy(copy->local_addr.data, c->local_addr.data, c->local_addr.len);
 	memcpy(copy->peer_addr.data, c->peer_addr.data, c->peer_addr.len);
-	conns[lock.nr] = copy;
+	conns[l->nr] = copy;
 	/* Counted before the lock is made, which holds every connection
 	 * counted: the first connection is in it. */
-	lock.nr++;
+	l->nr++;
 	snprintf(what, sizeof(what), "the connection from %s port %u to %s port %u", m.peer,
 		 m.peer_port, m.local, m.local_port);
-	return apply ? apply_rules(what, lock.nr - 1) : 0;
+	return apply ? apply_rules(l, what, l->nr - 1) : 0;
 }
 
 /* Counts the connection from @local to @peer, and with @apply locks it. */
-static int add_pair(const struct sockaddr_storage *local, const struct sockaddr_storage *peer,
-		    bool apply)
+static int add_pair(struct netlock *l, const struct sockaddr_storage *local,
+		    const struct sockaddr_storage *peer, bool apply)
 {
 	LockedConnection c = LOCKED_CONNECTION__INIT;
-	uint8_t l[16], p[16];
+	uint8_t la[16], pa[16];
 	size_t llen, plen;
 	uint32_t scope;
 
 	/* A v4-mapped connection is IPv4 on the wire. */
-	inet_sockaddr_split(local, true, l, &llen, &c.local_port, &scope);
-	inet_sockaddr_split(peer, true, p, &plen, &c.peer_port, &scope);
-	c.local_addr = (ProtobufCBinaryData){ .len = llen, .data = l };
-	c.peer_addr = (ProtobufCBinaryData){ .len = plen, .data = p };
-	return add_rule(&c, false, apply);
+	inet_sockaddr_split(local, true, la, &llen, &c.local_port, &scope);
+	inet_sockaddr_split(peer, true, pa, &plen, &c.peer_port, &scope);
+	c.local_addr = (ProtobufCBinaryData){ .len = llen, .data = la };
+	c.peer_addr = (ProtobufCBinaryData){ .len = plen, .data = pa };
+	return add_rule(l, &c, false, apply);
 }
 
-int net_lock_connection(const struct sockaddr_storage *local, const struct sockaddr_storage *peer)
+int net_lock_connection(struct net_run *n, const struct sockaddr_storage *local,
+			const struct sockaddr_storage *peer)
 {
-	return lock.backend ? add_pair(local, peer, true) : 0;
+	return net_lock_active(n) ? add_pair(n->lock, local, peer, true) : 0;
 }
 
-bool net_lock_active(void)
+bool net_lock_active(const struct net_run *n)
 {
-	return lock.backend;
+	return n->lock && n->lock->backend;
 }
 
-int net_lock_connections(const struct sockaddr_storage *locals,
+int net_lock_connections(struct net_run *n, const struct sockaddr_storage *locals,
 			 const struct sockaddr_storage *peers, size_t nr)
 {
-	size_t from = lock.nr;
+	struct netlock *l = n->lock;
+	size_t from = l ? l->nr : 0;
 	int ret = 0;
 
-	for (size_t i = 0; !ret && lock.backend && i < nr; i++)
-		ret = add_pair(&locals[i], &peers[i], false);
-	if (!ret && lock.nr > from)
-		ret = apply_rules("the tree's connections", from);
+	for (size_t i = 0; !ret && net_lock_active(n) && i < nr; i++)
+		ret = add_pair(l, &locals[i], &peers[i], false);
+	if (!ret && l && l->nr > from)
+		ret = apply_rules(l, "the tree's connections", from);
 	return ret;
 }
 
@@ -169,7 +171,7 @@ const char *net_lock_kind(enum net_lock_mode mode)
 }
 
 /* Whether lock @name of @b was left by a cryo that is gone. */
-static bool stale(const struct netlock_backend *b, const char *name)
+static bool stale(struct netlock *l, const struct netlock_backend *b, const char *name)
 {
 	char *end;
 	long pid;
@@ -183,7 +185,7 @@ static bool stale(const struct netlock_backend *b, const char *name)
 		return false;
 	/* Owned by a live cryo whose pid this one may not see (another pid
 	 * namespace): not ours to delete, and it goes with its owner. */
-	return !b->owned(&lock, name);
+	return !b->owned(l, name);
 }
 
 static void append_name(char *out, size_t size, const char *name)
@@ -191,8 +193,9 @@ static void append_name(char *out, size_t size, const char *name)
 	snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " " : "", name);
 }
 
-int net_lock_list(enum net_lock_mode mode, char *stale_out, size_t stale_size, char *held_out,
-		  size_t held_size)
+/* net_lock_list() through @l, a run's lock or one made for the call. */
+static int list_locks(struct netlock *l, enum net_lock_mode mode, char *stale_out,
+		      size_t stale_size, char *held_out, size_t held_size)
 {
 	const struct netlock_backend *b = backend_of(mode);
 	char names[8192], *name, *save = NULL;
@@ -204,11 +207,11 @@ int net_lock_list(enum net_lock_mode mode, char *stale_out, size_t stale_size, c
 		held_out[0] = 0;
 	if (!b)
 		return 0;
-	ret = b->list(&lock, names, sizeof(names));
+	ret = b->list(l, names, sizeof(names));
 	if (ret)
 		return ret;
 	for (name = strtok_r(names, " ", &save); name; name = strtok_r(NULL, " ", &save)) {
-		if (stale(b, name) && stale_out)
+		if (stale(l, b, name) && stale_out)
 			append_name(stale_out, stale_size, name);
 		else if (!strncmp(name, b->held, strlen(b->held)) && held_out)
 			append_name(held_out, held_size, name);
@@ -216,30 +219,46 @@ int net_lock_list(enum net_lock_mode mode, char *stale_out, size_t stale_size, c
 	return 0;
 }
 
-static void delete_lock(const struct netlock_backend *b, const char *name, bool quiet)
+int net_lock_list(enum net_lock_mode mode, char *stale_out, size_t stale_size, char *held_out,
+		  size_t held_size)
 {
+	struct netlock l = NETLOCK_INIT;
+
+	return list_locks(&l, mode, stale_out, stale_size, held_out, held_size);
+}
+
+static void delete_lock(struct netlock *l, const char *name, bool quiet)
+{
+	const struct netlock_backend *b = l->backend;
 	char err[256] = "";
 
-	if (b->remove(&lock, name, err, sizeof(err)) && !quiet)
+	if (b->remove(l, name, err, sizeof(err)) && !quiet)
 		pr_err("network lock: cannot delete %s %s: %s", b->kind, name, err);
 }
 
-int net_lock_begin(enum net_lock_mode mode)
+int net_lock_begin(struct net_run *n, enum net_lock_mode mode)
 {
 	char stale_locks[1024], *name, *save = NULL;
+	struct netlock *l = malloc(sizeof(*l));
 	int ret;
 
-	lock.mode = mode;
-	lock.backend = backend_of(mode);
-	if (!lock.backend)
+	/* Made in every mode: a restore without a lock still deletes the
+	 * dump's held one. */
+	if (!l)
+		return -ENOMEM;
+	*l = (struct netlock)NETLOCK_INIT;
+	n->lock = l;
+	l->mode = mode;
+	l->backend = backend_of(mode);
+	if (!l->backend)
 		return 0;
-	ret = lock.backend->open(&lock);
-	if (ret || net_lock_list(mode, stale_locks, sizeof(stale_locks), NULL, 0))
+	ret = l->backend->open(l);
+	if (ret || list_locks(l, mode, stale_locks, sizeof(stale_locks), NULL, 0))
 		return ret;
 	for (name = strtok_r(stale_locks, " ", &save); name; name = strtok_r(NULL, " ", &save)) {
 		pr_info("network lock: removing %s %s, left by a cryo that is gone",
-			lock.backend->kind, name);
-		delete_lock(lock.backend, name, false);
+			l->backend->kind, name);
+		delete_lock(l, name, false);
 	}
 	return 0;
 }
@@ -257,122 +276,125 @@ static const struct netlock_backend *held_backend(const char *name)
 	return NULL;
 }
 
-void net_lock_lift(void)
+void net_lock_lift(struct net_run *n)
 {
-	const struct netlock_backend *b = lock.backend;
+	struct netlock *l = n->lock;
+	const struct netlock_backend *b = l ? l->backend : NULL;
 	char name[64];
 
-	if (b && lock.table) {
+	if (b && l->table) {
 		uint64_t began = stats_now();
 
 		lock_name(b->running, getpid(), name, sizeof(name));
-		delete_lock(b, name, false);
-		lock.table = false;
-		lock.unlock_ns += stats_now() - began;
+		delete_lock(l, name, false);
+		l->table = false;
+		l->unlock_ns += stats_now() - began;
 	}
 }
 
-void net_lock_end(bool keep_held)
+void net_lock_end(struct net_run *n, bool keep_held)
 {
-	const struct netlock_backend *b = lock.backend;
+	struct netlock *l = n->lock;
+	const struct netlock_backend *b = l ? l->backend : NULL;
 	char name[64];
 
-	if (b && lock.held && !keep_held) {
+	if (!l)
+		return;
+	if (b && l->held && !keep_held) {
 		lock_name(b->held, getpid(), name, sizeof(name));
-		delete_lock(b, name, false);
+		delete_lock(l, name, false);
 	}
-	lock.held = false;
 	/* Gone when the images were moved to another host: no matter. It may
 	 * be of the other method than this restore's. */
-	if (lock.restore_held[0] && !keep_held) {
-		const struct netlock_backend *of = held_backend(lock.restore_held);
-		struct netlock other = { .ipt_owner = -1, .ipt_netns = -1 };
+	if (l->restore_held[0] && !keep_held) {
+		const struct netlock_backend *of = held_backend(l->restore_held);
+		struct netlock other = NETLOCK_INIT;
 		uint64_t began = stats_now();
 
 		if (of == b)
-			delete_lock(b, lock.restore_held, true);
+			delete_lock(l, l->restore_held, true);
 		else if (of)
-			of->remove(&other, lock.restore_held, name, sizeof(name));
-		lock.unlock_ns += stats_now() - began;
+			of->remove(&other, l->restore_held, name, sizeof(name));
+		l->unlock_ns += stats_now() - began;
 	}
-	lock.restore_held[0] = 0;
-	net_lock_lift();
-	if (b && lock.nr)
+	net_lock_lift(n);
+	if (b && l->nr)
 		pr_info("network lock: %zu connections by %s: %.1f ms to lock (%u %s), %.1f ms "
-			"to unlock", lock.nr, b->kind, lock.lock_ns / 1e6, lock.runs,
-			lock.runs == 1 ? "run" : "runs", lock.unlock_ns / 1e6);
-	lock.lock_ns = lock.unlock_ns = 0;
-	lock.runs = 0;
-	for (size_t i = 0; i < lock.nr; i++)
-		free(lock.conns[i]);
-	free(lock.conns);
-	lock.conns = NULL;
-	lock.nr = 0;
-	lock.in_netns = false;
+			"to unlock", l->nr, b->kind, l->lock_ns / 1e6, l->runs,
+			l->runs == 1 ? "run" : "runs", l->unlock_ns / 1e6);
+	for (size_t i = 0; i < l->nr; i++)
+		free(l->conns[i]);
+	free(l->conns);
 	if (b)
-		b->close(&lock);
-	lock.backend = NULL;
+		b->close(l);
+	free(l);
+	n->lock = NULL;
 }
 
-int net_lock_save(Inventory *inv, bool hold)
+int net_lock_save(struct net_run *n, Inventory *inv, bool hold)
 {
-	const struct netlock_backend *b = lock.backend;
+	struct netlock *l = n->lock;
+	const struct netlock_backend *b = l ? l->backend : NULL;
 	char running[64], held[64], err[256] = "";
 	uint64_t began;
 	int ret;
 
-	inv->n_locked_connections = lock.nr;
-	inv->locked_connections = lock.conns;
+	if (!l)
+		return 0;
+	inv->n_locked_connections = l->nr;
+	inv->locked_connections = l->conns;
 	/* A lock in the tree's own namespace would die with it. */
-	if (!b || !lock.table || !hold || lock.in_netns)
+	if (!b || !l->table || !hold || l->in_netns)
 		return 0;
 	lock_name(b->running, getpid(), running, sizeof(running));
 	lock_name(b->held, getpid(), held, sizeof(held));
 	began = stats_now();
-	ret = b->hand_over(&lock, running, held, err, sizeof(err));
-	lock.lock_ns += stats_now() - began;
+	ret = b->hand_over(l, running, held, err, sizeof(err));
+	l->lock_ns += stats_now() - began;
 	if (ret) {
 		pr_err("network lock: cannot hand %s %s over to %s: %s", b->kind, running, held,
 		       err);
 		return ret;
 	}
-	lock.table = false;
-	lock.held = true;
-	snprintf(lock.held_name, sizeof(lock.held_name), "%s", held);
-	inv->network_lock_table = lock.held_name;
+	l->table = false;
+	l->held = true;
+	snprintf(l->held_name, sizeof(l->held_name), "%s", held);
+	inv->network_lock_table = l->held_name;
 	return 0;
 }
 
-int net_lock_enter_netns(void)
+int net_lock_enter_netns(struct net_run *n)
 {
+	struct netlock *l = n->lock;
 	int ret;
 
-	if (!lock.backend)
+	if (!net_lock_active(n))
 		return 0;
-	if (lock.table || lock.held) {
+	if (l->table || l->held) {
 		pr_err("network lock: a %s already exists in cryo's own network namespace",
-		       lock.backend->kind);
+		       l->backend->kind);
 		return -EBUSY;
 	}
-	ret = lock.backend->enter_netns(&lock);
+	ret = l->backend->enter_netns(l);
 	if (ret)
 		return ret;
-	lock.in_netns = true;
-	return lock.nr ? apply_rules("the dump's connections", 0) : 0;
+	l->in_netns = true;
+	return l->nr ? apply_rules(l, "the dump's connections", 0) : 0;
 }
 
-int net_lock_restore(const Inventory *inv, bool in_own_netns)
+int net_lock_restore(struct net_run *n, const Inventory *inv, bool in_own_netns)
 {
+	struct netlock *l = n->lock;
 	int ret = 0;
 
 	/* Skipped: the held lock still goes, or it would drop them forever.
 	 * One transaction makes the lock with them all. */
-	for (size_t i = 0; !ret && lock.backend && i < inv->n_locked_connections; i++)
-		ret = add_rule(inv->locked_connections[i], true, false);
+	for (size_t i = 0; !ret && net_lock_active(n) && i < inv->n_locked_connections; i++)
+		ret = add_rule(l, inv->locked_connections[i], true, false);
 	if (ret == -EBADMSG)
 		pr_err("restore: inventory.img: a locked connection's addresses are malformed");
-	if (!ret && lock.nr && !lock.table && !in_own_netns)
-		ret = apply_rules("the dump's connections", 0);
+	if (!ret && l && l->nr && !l->table && !in_own_netns)
+		ret = apply_rules(l, "the dump's connections", 0);
 	if (!ret && inv->network_lock_table) {
 		if (!held_backend(inv->network_lock_table)) {
 			pr_err("restore: inventory.img: network lock '%s' is not one of cryo's",
@@ -380,8 +402,9 @@ int net_lock_restore(const Inventory *inv, bool in_own_netns)
 			return -EBADMSG;
 		}
 		/* Deleted once the restore succeeded (net_lock_end()). */
-		snprintf(lock.restore_held, sizeof(lock.restore_held), "%s",
-			 inv->network_lock_table);
+		if (l)
+			snprintf(l->restore_held, sizeof(l->restore_held), "%s",
+				 inv->network_lock_table);
 	}
 	return ret;
 }

@@ -125,7 +125,7 @@ static int take_connection(const struct nlmsghdr *h, void *arg)
 	return 0;
 }
 
-int net_lock_tree(const pid_t *pids, size_t nr)
+int net_lock_tree(struct net_run *n, const pid_t *pids, size_t nr)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct tree_conns tc = { 0 };
@@ -133,7 +133,7 @@ int net_lock_tree(const pid_t *pids, size_t nr)
 
 	/* Without --tcp-established no connection is dumped; with
 	 * --tcp-close none is read, so none is locked. */
-	if (!net_lock_active() || !tcp_established_allowed() || tcp_close_mode())
+	if (!net_lock_active(n) || !n->tcp_established || n->tcp_close)
 		return 0;
 	for (size_t i = 0; !ret && i < nr; i++)
 		ret = read_socket_inodes(pids[i], &tc);
@@ -148,7 +148,7 @@ int net_lock_tree(const pid_t *pids, size_t nr)
 		}
 	}
 	if (!ret && tc.nr) {
-		ret = net_lock_connections(tc.locals, tc.peers, tc.nr);
+		ret = net_lock_connections(n, tc.locals, tc.peers, tc.nr);
 		if (ret)
 			pr_err("dump: cannot lock the tree's %zu TCP connections (--network-lock "
 			       "skip goes without): %s", tc.nr, strerror(-ret));

@@ -5,20 +5,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "files/files.h"
 #include "files/kind.h"
 #include "net/internal.h"
 #include "net/net.h"
 
-static bool close_mode;
-
-void net_tcp_close_begin(bool close)
+bool tcp_close_mode(const struct fd_probe *p)
 {
-	close_mode = close;
-}
-
-bool tcp_close_mode(void)
-{
-	return close_mode;
+	return p->net && p->net->tcp_close;
 }
 
 /* Nothing of the connection is read: it is neither locked nor put in
@@ -32,9 +26,9 @@ int tcp_closed_dump(const struct fd_probe *p, InetSocket *s)
 	return 0;
 }
 
-bool tcp_restored_closed(const InetSocket *s)
+bool tcp_restored_closed(const struct restore_ctx *r, const InetSocket *s)
 {
-	return (s->has_tcp_closed && s->tcp_closed) || (s->tcp && close_mode);
+	return (s->has_tcp_closed && s->tcp_closed) || (s->tcp && r->env && r->env->tcp_close);
 }
 
 /* A new socket shut down both ways: the kernel answers ENOTCONN but sets

@@ -31,36 +31,25 @@
  * buffers (net.core.*mem_max) are far below. */
 #define QUEUE_MAX (1u << 30)
 
-/* The dump's state: whether established connections may be taken, and the
- * copies of the sockets it put in repair mode. Closing a copy while the
- * task is dead and the socket still in repair mode sends nothing. */
-struct repaired {
+/* A copy of a socket the dump put in repair mode (struct net_run).
+ * Closing it while the task is dead and the socket still in repair mode
+ * sends nothing. */
+struct tcp_repaired {
 	int fd;
 	int reuse;	/* SO_REUSEADDR, which leaving repair mode clears */
 };
 
-static struct {
-	bool established;
-	struct repaired *socks;
-	size_t nr;
-} repair;
-
-void net_tcp_dump_begin(bool established)
+bool tcp_established_allowed(const struct fd_probe *p)
 {
-	repair.established = established;
+	return p->net && p->net->tcp_established;
 }
 
-bool tcp_established_allowed(void)
-{
-	return repair.established;
-}
-
-void net_tcp_dump_end(bool repair_off)
+void net_tcp_dump_end(struct net_run *n, bool repair_off)
 {
 	int off = TCP_REPAIR_OFF;
 
-	for (size_t i = 0; i < repair.nr; i++) {
-		struct repaired *r = &repair.socks[i];
+	for (size_t i = 0; i < n->nr_repaired; i++) {
+		struct tcp_repaired *r = &n->repaired[i];
 
 		if (repair_off && (setsockopt(r->fd, SOL_TCP, TCP_REPAIR, &off, sizeof(off)) ||
 				   setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &r->reuse,
@@ -69,9 +58,9 @@ void net_tcp_dump_end(bool repair_off)
 			       strerror(errno));
 		close(r->fd);
 	}
-	free(repair.socks);
-	repair.socks = NULL;
-	repair.nr = 0;
+	free(n->repaired);
+	n->repaired = NULL;
+	n->nr_repaired = 0;
 }
 
 /* Puts the socket in repair mode and keeps a copy, so that the end of the
@@ -81,12 +70,13 @@ static int repair_on(const struct fd_probe *p)
 {
 	int on = TCP_REPAIR_ON, reuse = 0, copy;
 	socklen_t len = sizeof(reuse);
-	struct repaired *socks;
+	struct net_run *n = p->net;
+	struct tcp_repaired *socks;
 
-	socks = realloc(repair.socks, (repair.nr + 1) * sizeof(*socks));
+	socks = realloc(n->repaired, (n->nr_repaired + 1) * sizeof(*socks));
 	if (!socks)
 		return -ENOMEM;
-	repair.socks = socks;
+	n->repaired = socks;
 	if (getsockopt(p->dup, SOL_SOCKET, SO_REUSEADDR, &reuse, &len))
 		return pr_errno_ret("dump: pid %d %s (%s): cannot read SO_REUSEADDR", p->pid,
 				    p->name, p->link);
@@ -102,7 +92,7 @@ static int repair_on(const struct fd_probe *p)
 			  "CAP_NET_ADMIN): %s", strerror(-err));
 		return err;
 	}
-	repair.socks[repair.nr++] = (struct repaired){ .fd = copy, .reuse = reuse };
+	n->repaired[n->nr_repaired++] = (struct tcp_repaired){ .fd = copy, .reuse = reuse };
 	return 0;
 }
 
@@ -279,7 +269,7 @@ static int lock_connection(const struct fd_probe *p, const InetSocket *s)
 
 	inet_sockaddr_make(s->family, &s->local_addr, s->local_port, s->local_scope_id, &local);
 	inet_sockaddr_make(s->family, &s->peer_addr, s->peer_port, s->peer_scope_id, &peer);
-	ret = net_lock_connection(&local, &peer);
+	ret = net_lock_connection(p->net, &local, &peer);
 	if (ret)
 		pr_fd_err(p, "cannot lock the TCP connection (--network-lock skip goes "
 			  "without): %s", strerror(-ret));

@@ -241,6 +241,14 @@ static int hierarchy_mount(const CgroupNsRoot *r, char *mnt, size_t size)
 	return ret;
 }
 
+/* A v1 hierarchy mounted once and no longer lives on while processes are
+ * in it (every process is in its root, and none can be moved); a
+ * namespace rooted at its root needs nothing there. */
+static bool unmounted_at_root(const CgroupNsRoot *r)
+{
+	return r->controllers[0] && !strcmp(r->path, "/");
+}
+
 struct join_arg {
 	const CgroupNs *ns;
 	int userns;
@@ -256,8 +264,11 @@ static int join_and_unshare(const struct join_arg *a)
 		const CgroupNsRoot *r = a->ns->roots[i];
 		_cleanup_close_ int fd = -1;
 
-		if (hierarchy_mount(r, mnt, sizeof(mnt)))
+		if (hierarchy_mount(r, mnt, sizeof(mnt))) {
+			if (unmounted_at_root(r))
+				continue;
 			return -ENOENT;
+		}
 		snprintf(path, sizeof(path), "%s%s/cgroup.procs", mnt, r->path);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid))
@@ -277,6 +288,8 @@ static void say_missing(const CgroupNs *ns)
 		const CgroupNsRoot *r = ns->roots[i];
 
 		if (hierarchy_mount(r, mnt, sizeof(mnt))) {
+			if (unmounted_at_root(r))
+				continue;
 			pr_err("restore: the tree's cgroup namespace has its root on hierarchy %u "
 			       "(%s), which is not mounted here", r->hierarchy,
 			       r->controllers[0] ? r->controllers : "unified");

@@ -20,6 +20,7 @@
 #include "images/proto/pagemap.pb-c.h"
 #include "kabi/kabi.h"
 #include "lazy/lazy.h"
+#include "mem/hugetlb.h"
 #include "mem/vma.h"
 #include "ns/user.h"
 #include "restore/restore.h"
@@ -254,6 +255,11 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 		 * with MAP_ANONYMOUS the kernel would ignore the fd. */
 		if (v[n].fd >= 0)
 			v[n].flags &= ~(uint32_t)MAP_ANONYMOUS;
+		/* Private hugetlb memory: its page size in the flags (a hugetlbfs
+		 * file mapped has its own). */
+		else if (src->has_huge_page_size)
+			v[n].flags |= MAP_HUGETLB |
+				      huge_page_size_flag(src->huge_page_size, MAP_HUGE_SHIFT);
 		if (kernel_area(src)) {
 			v[n].fd = -1;
 			v[n].pgoff = 0;
@@ -336,6 +342,7 @@ static int fill_pages(struct restorer_args *args, struct area *area, const struc
 						    e->file_off + (addr - e->vaddr) :
 						    RESTORER_FILL_ZERO,
 				.in_place = in_place,
+				.plain = v < mm->n_vmas && mm->vmas[v]->has_huge_page_size,
 			};
 			/* A premapped zero range is zeros already. */
 			if (in_place && e->state != PAGEMAP_ENTRY__STATE__PRESENT)

@@ -32,7 +32,7 @@
 /* The inventory, read once: its MAC checked against @key (or its lack of
  * one), and its dump id made the one every other file must carry. */
 static int read_inventory(struct image_dir *dir, const struct sign_key *key,
-			  struct image **out)
+			  struct net_run *net, struct image **out)
 {
 	struct image *img;
 	Inventory *inv;
@@ -62,7 +62,7 @@ static int read_inventory(struct image_dir *dir, const struct sign_key *key,
 		ret = -EXDEV;
 	}
 	if (!ret)
-		ret = net_lock_restore(inv, !faccessat(dir->fd, "net-ns.img", F_OK, 0));
+		ret = net_lock_restore(net, inv, !faccessat(dir->fd, "net-ns.img", F_OK, 0));
 	if (ret) {
 		image_free(img);
 		return ret;
@@ -136,6 +136,7 @@ static int load_files(const struct image_dir *dir, const struct image *objects,
 		mapped[n].start = v->start;
 		mapped[n].end = v->end;
 		mapped[n].pgoff = v->pgoff;
+		mapped[n].huge_page_size = v->has_huge_page_size ? v->huge_page_size : 0;
 		mapped[n++].file_id = v->file_id;
 	}
 	ret = files_load_from(dir, objects, rt->pid, mapped, n, &rt->files);
@@ -296,7 +297,7 @@ static int verify_set(const struct image_dir *dir, const Inventory *inv, bool pa
 }
 
 int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
-		 bool pages_in_restorer, struct restore_set *rs)
+		 bool pages_in_restorer, struct net_run *net, struct restore_set *rs)
 {
 	struct image *inv_img;
 	const Inventory *inv;
@@ -306,7 +307,9 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 	rs->shell_job = shell_job;
 	rs->report_fd = rs->gate_fd[0] = rs->gate_fd[1] = rs->tree_mnt_fd = -1;
 	rs->devpts_fd = rs->files_env.root_fd = -1;
-	ret = read_inventory(dir, key, &inv_img);
+	rs->net = net;
+	rs->files_env.tcp_close = net->tcp_close;
+	ret = read_inventory(dir, key, net, &inv_img);
 	if (ret)
 		return ret;
 	inv = (const Inventory *)inv_img->records[0].msg;

@@ -329,7 +329,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		ret = net_ns_make(rs->net_ns, rs->userns, &rs->externals);
 	/* Its connections are locked inside it, before any socket is made. */
 	if (!ret && net_ns_own(rs->net_ns))
-		ret = net_lock_enter_netns();
+		ret = net_lock_enter_netns(rs->net);
 	if (!ret)
 		ret = ipc_ns_make(rs->ipc_ns, rs->userns);
 	if (!ret)
@@ -555,6 +555,7 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 int cmd_restore(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
+	struct net_run net = { .tcp_close = opts->tcp_close };
 	struct restore_set rs;
 	struct sign_key key;
 	uid_t owner = 0;
@@ -589,18 +590,17 @@ int cmd_restore(const struct cryo_opts *opts)
 		ret = lazy_check_available();
 	/* Connections the dump locked are locked again from here on. */
 	if (!ret)
-		ret = net_lock_begin(opts->network_lock);
-	net_tcp_close_begin(opts->tcp_close);
+		ret = net_lock_begin(&net, opts->network_lock);
 	if (!ret)
 		ret = restore_load(dir, opts->sign_key ? &key : NULL, opts->shell_job,
-				   !opts->lazy_pages, &rs);
+				   !opts->lazy_pages, &net, &rs);
 	if (dir)
 		image_dir_close(dir);
 	sign_key_forget(&key);
 	stats_end(&st, STATS_RESTORE_READING, began);
 	if (ret) {
 		progress_stop(&st);
-		net_lock_end(true);
+		net_lock_end(&net, true);
 		return 1;
 	}
 	/* The kernel lets only CAP_SYS_PTRACE of the initial user namespace
@@ -611,9 +611,9 @@ int cmd_restore(const struct cryo_opts *opts)
 		       "with a userfaultfd: not supported");
 		ret = -EOPNOTSUPP;
 	}
-	if (ret || restore_check_creds(&rs, owner)) {
+	if (ret || restore_check_creds(&rs, owner) || restore_check_huge_pages(&rs)) {
 		restore_unload(&rs);
-		net_lock_end(true);
+		net_lock_end(&net, true);
 		progress_stop(&st);
 		return 1;
 	}
@@ -627,7 +627,7 @@ int cmd_restore(const struct cryo_opts *opts)
 	    (!rs.mnts && ns_user_copy_mounts(rs.userns)) ||
 	    files_env_set_root(&rs.files_env, mnt_root(rs.mnts))) {
 		restore_unload(&rs);
-		net_lock_end(true);
+		net_lock_end(&net, true);
 		progress_stop(&st);
 		return 1;
 	}
@@ -640,7 +640,7 @@ int cmd_restore(const struct cryo_opts *opts)
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	restore_unload(&rs);
 	/* A failed restore keeps the dump's lock for the next attempt. */
-	net_lock_end(ret != 0);
+	net_lock_end(&net, ret != 0);
 	progress_stop(&st);
 	if (ret)
 		return 1;

@@ -123,6 +123,9 @@ struct restore_set {
 	/* Where processes fill the memory their children share (cow.c): kept
 	 * free in cryo (PROT_NONE) from load to unload; 0: none. */
 	uint64_t cow_region, cow_region_size;
+	/* The network lock (net/net.h): the dump's connections are locked
+	 * again at load and unlocked once every process is restored. */
+	struct net_run *net;
 };
 
 /* cow.c: pages shared copy-on-write since fork (mem/cow.h). At load,
@@ -185,6 +188,10 @@ int restore_check_image_dir(const struct image_dir *dir, uid_t *owner);
  * may ask only for that uid and its groups (and, from a root cryo, no
  * capability). */
 int restore_check_creds(const struct restore_set *rs, uid_t image_owner);
+/* Whether the pools of huge pages can take the tree's hugetlb mappings;
+ * -ENOMEM naming a mapping, the pages needed and the sysctl to raise when
+ * not (hugetlb_pool.c). Before anything is made. */
+int restore_check_huge_pages(const struct restore_set *rs);
 /* The calling thread takes on the supplementary groups, fsuid and fsgid of
  * @core's task, so that the task's files are opened and made as the task
  * would; cryo keeps its own in a restore_fs_creds and puts them back. */
@@ -231,7 +238,7 @@ int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm
  * they read it (restore_task.pages_verify); else every file is hashed
  * here. */
 int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
-		 bool pages_in_restorer, struct restore_set *rs);
+		 bool pages_in_restorer, struct net_run *net, struct restore_set *rs);
 void restore_unload(struct restore_set *rs);
 
 /* child.c: runs in the new process @index of the tree; never returns.

@@ -463,7 +463,7 @@ int run_stages(struct restore_run *run, uint64_t began)
 	if (!ret)
 		ret = cryo_notify(run->opts, "post-restore", root_seen(run)) ? -ECANCELED : 0;
 	if (!ret) {
-		net_lock_end(false);
+		net_lock_end(run->rs->net, false);
 		ret = cryo_notify(run->opts, "network-unlock", root_seen(run)) ? -ECANCELED : 0;
 	}
 	if (!ret)

@@ -56,7 +56,10 @@ struct restorer_fill {
 	/* The pages are there already (a premapped mapping, read before the
 	 * fork): only hashed, from memory, in the file's order. */
 	uint32_t in_place;
-	uint32_t reserved;
+	/* Hugetlb memory: read into as it is, neither UFFDIO_COPY (which
+	 * wants whole huge pages) nor populated (the reads fault each huge
+	 * page in once). */
+	uint32_t plain;
 };
 #define RESTORER_FILL_ZERO (~0ULL)
 

@@ -170,11 +170,13 @@ static long hash_skipped(const struct restorer_args *a, uint64_t from, uint64_t 
  * @uffd is opened at the first range that wants it; -1 until then, or
  * for good once userfaultfd is refused (the reads then do it all). */
 static long fill_range(const struct restorer_args *a, long *uffd, char *dst, uint64_t len,
-		       uint64_t off)
+		       uint64_t off, uint32_t plain)
 {
 	uint64_t done = 0;
 	long ret;
 
+	if (plain)
+		return read_pages(a, dst, len, off);
 	if (a->fill_copy && len >= RESTORER_COPY_FILL_MIN && *uffd == -1)
 		*uffd = copy_fill_open();
 	if (a->fill_copy && len >= RESTORER_COPY_FILL_MIN && *uffd >= 0) {
@@ -218,7 +220,7 @@ static long fill_pages(const struct restorer_args *a)
 		if (!ret && f[i].in_place && a->verify_pages)
 			pages_hash_update(dst, len);
 		else if (!ret && !f[i].in_place)
-			ret = fill_range(a, &uffd, dst, len, off);
+			ret = fill_range(a, &uffd, dst, len, off, f[i].plain);
 		if (ret)
 			break;
 		hashed = off + len;

@@ -23,6 +23,7 @@
 #include "images/format.h"
 #include "images/image.h"
 #include "images/proto/inventory.pb-c.h"
+#include "net/net.h"
 #include "restore/restore.h"
 
 #define MAX_FILES 32
@@ -158,6 +159,7 @@ static void forge_inventory(const char *name, const uint8_t *bytes, size_t len)
 static int load_and_validate(void)
 {
 	struct image_dir *dir;
+	struct net_run net = { 0 };
 	struct restore_set rs;
 	uid_t owner = 0;
 	int ret = image_dir_open(scratch, &dir);
@@ -166,7 +168,7 @@ static int load_and_validate(void)
 		return ret;
 	ret = restore_check_image_dir(dir, &owner);
 	if (!ret)
-		ret = restore_load(dir, NULL, false, false, &rs);
+		ret = restore_load(dir, NULL, false, false, &net, &rs);
 	if (!ret) {
 		ret = restore_check_creds(&rs, owner);
 		restore_unload(&rs);

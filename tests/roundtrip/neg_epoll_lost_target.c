@@ -30,15 +30,7 @@ int main(int argc, char **argv)
 		return 1;
 	close(fds[0]);
 	prog_ready();
-	for (;;) {
-		sigset_t pending;
-
-		sigpending(&pending);
-		if (sigismember(&pending, SIGTERM))
-			break;
-		usleep(10000);
-	}
-	prog_wait_sigterm();
+	prog_run_until_sigterm();
 	/* While the child still holds the read end, the only reader. */
 	PROG_CHECK(write(fds[1], "x", 1) == 1 && epoll_wait(ep, &ev, 1, 0) == 1 && ev.data.u64 == 7,
 		   "the epoll no longer reports the pipe");

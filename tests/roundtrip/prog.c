@@ -90,6 +90,19 @@ void prog_wait_sigterm(void)
 		;
 }
 
+void prog_run_until_sigterm(void)
+{
+	for (;;) {
+		sigset_t pending;
+
+		sigpending(&pending);
+		if (sigismember(&pending, SIGTERM))
+			break;
+		usleep(10000);
+	}
+	prog_wait_sigterm();
+}
+
 void prog_child_ready(int ready_pipe[2])
 {
 	char byte = 'r';

@@ -16,6 +16,9 @@ void prog_ready(void);
 /* Blocks until SIGTERM arrives (in any process of the program: the mask
  * prog_init() set is inherited). */
 void prog_wait_sigterm(void);
+/* The same, but running meanwhile: a context switch every 10 ms, which a
+ * refusal test watches for to know the program was left running. */
+void prog_run_until_sigterm(void);
 /* A child of a tree-shaped program says it is set up: one byte into
  * @ready_pipe, whose both ends it then closes, so the parent reading it
  * sees EOF once every child has said so. */

@@ -20,8 +20,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_clone_files" },
 	{ .name = "neg_epoll_lost_target" },
 	{ .name = "neg_fanotify" },
-	{ .name = "neg_hugetlb" },
-	{ .name = "neg_hugetlb_memfd" },
+	{ .name = "neg_hugetlbfs_file" },
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
 	{ .name = "neg_ipc_leftover", .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_ipc_split" },
@@ -56,6 +55,8 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_fd_owner", .cycles = CYCLES_ALL },
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
 	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL },
+	/* 9 pages; 10 restored (the child's copy of a private page). */
+	{ .name = "prog_hugetlb", .cycles = CYCLES_ALL, .huge_pages = 16 },
 	{ .name = "prog_ipc_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWIPC },
 	/* Its page counts are checked by test_everyday's statistics test. */
 	{ .name = "prog_known_pages", .cycles = CYCLES_ALL },

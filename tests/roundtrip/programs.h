@@ -60,6 +60,9 @@ struct test_program {
 	/* A program cryo runs for it (found in PATH or /usr/sbin): without
 	 * it the test is skipped, saying so. */
 	const char *needs;
+	/* 2 MiB huge pages it needs in the pool (vm.nr_hugepages): the
+	 * runner raises the pool around it and puts the old size back. */
+	long huge_pages;
 };
 
 extern const struct test_program test_programs[];

@@ -3,7 +3,9 @@
  * check names it and the next run with the same method removes it. The
  * nftables lock's are in test_neg_fds.c. Skipped, saying so, when iptables
  * is not installed. And, by both methods, a dump locks the connections of a
- * whole tree in one run. */
+ * whole tree in one run. The iptables tests run in a network namespace of
+ * their own: iptables-nft makes the filter tables it touches, which would
+ * outlive them in the runner's. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -81,9 +83,12 @@ TEST(an_iptables_lock_left_by_a_killed_dump_is_reported_and_cleaned_by_the_next_
 	struct prog p = { 0 }, next = { 0 };
 	struct cryo_run r;
 	char img[PATH_MAX + 8], script[PATH_MAX + 8], pid[16], chain[64] = "", own[64] = "";
+	int netns;
 
 	if (iptables_missing(__func__))
 		return;
+	netns = enter_private_netns();
+	CHECK(netns >= 0, "cannot make a network namespace: %s", strerror(-netns));
 	CHECK_GOTO(start_prog(&p, "prog_tcp_conn", NULL, NULL), out, "%s", why);
 	pathf(img, "%s/img", p.dir);
 	pathf(script, "%s/kill-cryo.sh", p.dir);
@@ -117,6 +122,7 @@ out:
 		delete_chain(own);
 	end_prog(&next);
 	end_prog(&p);
+	leave_private_netns(netns);
 }
 
 /* Dumps prog_tcp_tree (-R) with lock @method: its log must say that the
@@ -149,9 +155,14 @@ out:
 
 TEST(a_tree_of_two_processes_is_locked_by_one_iptables_restore)
 {
+	int netns;
+
 	if (iptables_missing(__func__))
 		return;
+	netns = enter_private_netns();
+	CHECK(netns >= 0, "cannot make a network namespace: %s", strerror(-netns));
 	tree_locked_in_one_run("iptables");
+	leave_private_netns(netns);
 }
 
 TEST(a_tree_of_two_processes_is_locked_by_one_nftables_transaction)

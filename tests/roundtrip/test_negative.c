@@ -12,7 +12,8 @@
  * (a page shared with a parent that saved none), test_neg_sockets.c
  * (socket filters dump refuses), test_neg_netlock.c (the iptables network
  * lock a killed dump leaves), test_neg_userns.c
- * (user namespaces dump refuses, maps beyond the owner's ids). What a restore
+ * (user namespaces dump refuses, maps beyond the owner's ids),
+ * test_neg_hugetlb.c (too few huge pages at restore). What a restore
  * trusts and grants is test_trust.c's. */
 #include <ctype.h>
 #include <dirent.h>

@@ -25,6 +25,7 @@
 
 #include "kabi/kabi.h"
 #include "cryo_driver.h"
+#include "hugepages_util.h"
 #include "programs.h"
 #include "runner_util.h"
 
@@ -396,16 +397,41 @@ static void show_tail(const char *dir, const char *name)
 static bool run_one(const struct test_program *tp, const char *cycle)
 {
 	struct run *r = calloc(1, sizeof(*r));
-	bool ok;
+	long old_huge_pages = -1;
+	int netns = -1;
+	bool ok = false;
 
 	if (!r) {
 		printf("FAIL %s/%s: out of memory\n", tp->name, cycle);
 		return false;
 	}
+	/* iptables-nft makes the filter tables it touches, which would
+	 * outlive the test in the runner's network namespace. */
+	if (tp->needs && strstr(tp->needs, "iptables")) {
+		netns = enter_private_netns();
+		if (netns < 0) {
+			printf("FAIL %s/%s: cannot make a network namespace: %s\n", tp->name, cycle,
+			       strerror(-netns));
+			free(r);
+			return false;
+		}
+	}
 	r->tp = tp;
 	r->cycle = cycle;
-	ok = run_cycle(r);
+	if (tp->huge_pages && !hugepages_raise(tp->huge_pages, &old_huge_pages))
+		snprintf(r->why, sizeof(r->why), "cannot raise %s to %ld pages", NR_HUGEPAGES,
+			 tp->huge_pages);
+	else
+		ok = run_cycle(r);
 	end_all_children();
+	if (netns >= 0)
+		leave_private_netns(netns);
+	/* Once its processes are gone: their pages are free again. */
+	if (old_huge_pages >= 0 && !hugepages_set(old_huge_pages)) {
+		printf("FAIL %s/%s: cannot put %s back to %ld\n", tp->name, cycle, NR_HUGEPAGES,
+		       old_huge_pages);
+		ok = false;
+	}
 	if (ok) {
 		printf("PASS %s/%s\n", tp->name, cycle);
 	} else {

@@ -1,86 +1,53 @@
-/* State that dump refuses by name, with the dumped program unharmed:
- * hugetlb mappings and hugetlb memfds, an epoll watching a file no fd of
- * its process holds, and a deleted file over --ghost-limit. The machine may reserve no huge page: the hugetlb
- * tests reserve two (vm.nr_hugepages) and put the old value back, also
- * when they fail. */
+/* State that dump refuses by name, with the dumped program unharmed: a
+ * file on a hugetlbfs mount, an epoll watching a file no fd of its process
+ * holds, and a deleted file over --ghost-limit. The machine may reserve no
+ * huge page: the hugetlbfs test reserves two (vm.nr_hugepages) and puts
+ * the old value back, also when it fails. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "cryo_driver.h"
+#include "hugepages_util.h"
 #include "harness.h"
 
-#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
-
-static long read_nr_hugepages(void)
-{
-	char buf[32] = "";
-	int fd = open(NR_HUGEPAGES, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	return n > 0 ? strtol(buf, NULL, 10) : -1;
-}
-
-static bool write_nr_hugepages(long n)
-{
-	char buf[32];
-	int fd = open(NR_HUGEPAGES, O_WRONLY | O_CLOEXEC);
-	int len = snprintf(buf, sizeof(buf), "%ld\n", n);
-	bool ok = fd >= 0 && write(fd, buf, (size_t)len) == len;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-/* Starts @name with at least two huge pages reserved; *@old gets the value
- * to put back (-1: nothing to put back). */
+/* Starts @name with at least two huge pages in the pool; *@old gets the
+ * value to put back (-1: nothing to put back). */
 static bool start_with_huge_pages(struct prog *p, const char *name, long *old)
 {
-	long now = read_nr_hugepages();
-
-	*old = -1;
-	if (now < 0)
-		return fail_why("cannot read %s: %s", NR_HUGEPAGES, strerror(errno));
-	if (now < 2) {
-		if (!write_nr_hugepages(2) || read_nr_hugepages() < 2)
-			return fail_why("cannot reserve 2 huge pages through %s", NR_HUGEPAGES);
-		*old = now;
-	}
+	if (!hugepages_raise(2, old))
+		return fail_why("cannot raise %s to 2 pages", NR_HUGEPAGES);
 	return start_prog(p, name, NULL, NULL);
 }
 
-static void check_refused(const char *name, const char *what)
+/* hugetlbfs holds a file's bytes on its own, as tmpfs does, but its
+ * files cannot be written (only mapped): not saved yet. The program mounts
+ * hugetlbfs in its folder, which the test unmounts. */
+TEST(dump_refuses_a_file_on_a_hugetlbfs_mount_by_name)
 {
 	struct prog p = { 0 };
-	char expect[64];
+	char expect[64], mnt[PATH_MAX];
 	long old = -1;
 
-	CHECK_GOTO(start_with_huge_pages(&p, name, &old), out, "%s", why);
+	CHECK_GOTO(start_with_huge_pages(&p, "neg_hugetlbfs_file", &old), out, "%s", why);
 	snprintf(expect, sizeof(expect), "dump: pid %d ", p.pid);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "files on a hugetlbfs mount"), out, "%s",
+		   why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
+	/* Detached while the program still maps its file: it goes with it. */
+	if (p.dir[0]) {
+		pathf(mnt, "%s/huge", p.dir);
+		umount2(mnt, MNT_DETACH);
+	}
 	end_prog(&p);
 	if (old >= 0)
-		CHECK(write_nr_hugepages(old) && read_nr_hugepages() == old,
-		      "cannot put %s back to %ld", NR_HUGEPAGES, old);
-}
-
-TEST(dump_refuses_a_hugetlb_mapping_by_name)
-{
-	check_refused("neg_hugetlb", "hugetlb mappings are not supported");
-}
-
-TEST(dump_refuses_a_hugetlb_memfd_by_name)
-{
-	check_refused("neg_hugetlb_memfd", "hugetlb memfds are not supported");
+		CHECK(hugepages_set(old), "cannot put %s back to %ld", NR_HUGEPAGES, old);
 }
 
 /* The file lives on in a child, but the kernel gives no way to reach it

@@ -1,6 +1,7 @@
 /* The smaps parser on crafted text without file-backed mappings (those
  * are tested on a real process in test_mem.c): every VmFlags code we read,
- * and what this kernel cannot show (anon names, hugetlb, device memory). */
+ * and what this kernel cannot show (anon names, hugetlb without its file,
+ * device memory). */
 #include <errno.h>
 #include <string.h>
 
@@ -124,7 +125,7 @@ TEST(unsupported_mappings_are_refused)
 		const char *why;
 	} cases[] = {
 		{ "10000-210000 rw-p 00000000 00:00 0 \n" FIELDS("0", "rd wr mr mw me ht"),
-		  "10000..210000: hugetlb mappings are not supported" },
+		  "10000..210000: hugetlb mapping with a page size of 4 kB and no hugetlbfs file" },
 		{ "10000-14000 r--p 00000000 00:00 0 \n" FIELDS("0", "rd mr mw me ss"),
 		  "10000..14000: shadow stacks are not supported" },
 		{ "10000-14000 rw-p 00000000 00:00 0 \n" FIELDS("0", "rd wr mr mw me pf io"),
