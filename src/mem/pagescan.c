@@ -160,11 +160,17 @@ static int scan_ioctl(struct pagescan *ps, const Vma *vma, enum vma_pages policy
 		}
 		if (n < 0)
 			return -errno;
-		for (int i = 0; i < n; i++)
-			if (page_ranges_push(out, ps->regions[i].start, ps->regions[i].end))
-				return -ENOMEM;
 		/* The walk stops early when the regions are used up; it goes on
-		 * from where it stopped. */
+		 * from where it stopped. The last region may reach past that
+		 * point (seen on 6.18 with alternating categories): the rest of
+		 * it is scanned again. */
+		for (int i = 0; i < n; i++) {
+			uint64_t end = ps->regions[i].end < arg.walk_end ? ps->regions[i].end :
+									   arg.walk_end;
+
+			if (ps->regions[i].start < end && page_ranges_push(out, ps->regions[i].start, end))
+				return -ENOMEM;
+		}
 		if (arg.walk_end >= arg.end)
 			return 0;
 		if (arg.walk_end <= arg.start)

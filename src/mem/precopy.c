@@ -523,12 +523,15 @@ int precopy_scan_vma(struct precopy_task *pt, const Vma *v, struct page_ranges *
 					    pt->pid, (unsigned long long)arg.start);
 		for (long i = 0; i < n && !ret; i++) {
 			const struct page_region *r = &regions[i];
+			/* When the regions run out, the last one may reach past
+			 * walk_end with the categories of its start (seen on 6.18):
+			 * what lies past walk_end is scanned again next. */
+			uint64_t end = r->end < arg.walk_end ? r->end : arg.walk_end;
 
-			if (r->categories & PAGE_IS_PFNZERO)
+			if ((r->categories & PAGE_IS_PFNZERO) || r->start >= end)
 				continue;
-			ret = r->categories & PAGE_IS_WRITTEN ?
-				      page_ranges_push(out, r->start, r->end) :
-				      split_unwritten(pt, r->start, r->end, out);
+			ret = r->categories & PAGE_IS_WRITTEN ? page_ranges_push(out, r->start, end) :
+								 split_unwritten(pt, r->start, end, out);
 		}
 		if (arg.walk_end <= arg.start)
 			return -EIO;
