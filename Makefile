@@ -259,7 +259,8 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/roundtrip/prog.c
 # The runners built on the test harness (tests/lib).
 HARNESS_RUNNERS := $(NEGATIVE_RUNNERS) test_trust test_freezer test_real test_everyday \
-	test_terminals test_state_refusals test_redis test_proc_refusals test_criu_cli
+	test_terminals test_state_refusals test_redis test_proc_refusals test_criu_cli \
+	test_cgroup_v1
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -277,6 +278,10 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_cli
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
 $(BUILD)/tests/roundtrip/test_trust: src/images/crc32c.c src/images/format.h
 $(BUILD)/tests/roundtrip/test_trust: RUNNER_EXTRA := src/images/crc32c.c -lxxhash
+# --manage-cgroups on cgroup v1 hierarchies: a named one of its own, pids, cpu.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_cgroup_v1
+$(BUILD)/tests/roundtrip/test_cgroup_v1: src/common/cgroup1.c src/common/cgroup1.h
+$(BUILD)/tests/roundtrip/test_cgroup_v1: RUNNER_EXTRA := src/common/cgroup1.c
 # test_neg_cow rewrites pagemaps, checksums included.
 $(BUILD)/tests/roundtrip/test_neg_cow: src/images/crc32c.c src/images/format.h
 $(BUILD)/tests/roundtrip/test_neg_cow: RUNNER_EXTRA := src/images/crc32c.c

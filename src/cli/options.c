@@ -182,23 +182,36 @@ static int parse_manage_cgroups(const char *mode, struct cryo_opts *opts)
 	return 0;
 }
 
-/* --cgroup-root [CONTROLLER:]PATH: cgroup v2 has one hierarchy, so a
- * controller's own root (cgroup v1's) is refused by name. */
+/* --cgroup-root [CONTROLLER:]PATH, criu's: a root for the hierarchies of
+ * CONTROLLER ("cpu", "cpu,cpuacct", "name=systemd"; "" the unified one),
+ * or without one for every hierarchy that has none of its own. */
 static int parse_cgroup_root(const char *arg, struct cryo_opts *opts)
 {
-	const char *colon = strchr(arg, ':');
+	const char *colon = strchr(arg, ':'), *path = arg;
+	struct cgroup_root_opt *r;
 
-	if (colon && (!strchr(arg, '/') || colon < strchr(arg, '/'))) {
-		fprintf(stderr, "cryo: --cgroup-root %s: a root for controller '%.*s': not "
-			"supported: cryo restores cgroup v2, one hierarchy (give PATH alone)\n",
-			arg, (int)(colon - arg), arg);
-		return -EINVAL;
-	}
-	if (arg[0] != '/') {
+	if (colon && (!strchr(arg, '/') || colon < strchr(arg, '/')))
+		path = colon + 1;
+	else
+		colon = NULL;
+	if (path[0] != '/') {
 		fprintf(stderr, "cryo: --cgroup-root %s: not an absolute cgroup path\n", arg);
 		return -EINVAL;
 	}
-	opts->cgroup_root = arg;
+	if (opts->nr_cgroup_roots == CGROUP_ROOTS_MAX) {
+		fprintf(stderr, "cryo: --cgroup-root %s: more than %d roots\n", arg,
+			CGROUP_ROOTS_MAX);
+		return -EINVAL;
+	}
+	if (colon && (size_t)(colon - arg) >= sizeof(opts->cgroup_roots[0].controller)) {
+		fprintf(stderr, "cryo: --cgroup-root %s: controller too long\n", arg);
+		return -EINVAL;
+	}
+	r = &opts->cgroup_roots[opts->nr_cgroup_roots++];
+	r->path = path;
+	r->any = !colon;
+	snprintf(r->controller, sizeof(r->controller), "%.*s", colon ? (int)(colon - arg) : 0,
+		 arg);
 	return 0;
 }
 
@@ -500,7 +513,7 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			"wait for a root that is not its child\n");
 		return -EINVAL;
 	}
-	if (opts->cgroup_root && (!opts->manage_cgroups || !strcmp(opts->manage_cgroups,
+	if (opts->nr_cgroup_roots && (!opts->manage_cgroups || !strcmp(opts->manage_cgroups,
 								   "ignore"))) {
 		fprintf(stderr, "cryo: --cgroup-root needs --manage-cgroups (a mode other than "
 			"ignore)\n");

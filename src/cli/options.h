@@ -14,6 +14,8 @@
 /* The default of --pid-wait: a parent (init, here) may take a moment to
  * reap what dump killed. */
 #define RESTORE_PID_WAIT_MS 5000
+/* --cgroup-root options taken (one per hierarchy, and one for all). */
+#define CGROUP_ROOTS_MAX 16
 
 struct cryo_opts {
 	const char *command;
@@ -59,9 +61,17 @@ struct cryo_opts {
 	 * alone, cryo's behaviour without the option), "none", "props",
 	 * "soft", "full", "strict" (restore/cgroups.c); NULL: ignore. */
 	const char *manage_cgroups;
-	/* --cgroup-root PATH: where the root process's cgroup (and those
-	 * below it) go at restore; NULL: where they were. */
-	const char *cgroup_root;
+	/* --cgroup-root [CONTROLLER:]PATH, each one: where the root
+	 * process's cgroup (and those below it) go at restore, in the
+	 * hierarchies of CONTROLLER (criu's meaning: "cpu", "name=systemd";
+	 * "" the unified one), or, without one, in every hierarchy that has
+	 * no root of its own (restore/cgroups.c). */
+	struct cgroup_root_opt {
+		bool any;		/* no CONTROLLER: every hierarchy */
+		char controller[128];
+		const char *path;
+	} cgroup_roots[CGROUP_ROOTS_MAX];
+	size_t nr_cgroup_roots;
 	/* --action-script FILE, each one, run at every notification point
 	 * (action_script.c). */
 	const char *action_scripts[16];

@@ -6,29 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/cgroup1.h"
 #include "common/cgroup2.h"
 
-/* The mount point of the cgroup v2 hierarchy, with its root at "/". */
 int cgroup2_mount(char *mnt, size_t size)
 {
-	char line[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int ret = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (ret && fgets(line, sizeof(line), f)) {
-		char root[PATH_MAX], point[PATH_MAX], type[64];
-		const char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(sep, " - %63s", type) != 1 || strcmp(type, "cgroup2") ||
-		    sscanf(line, "%*d %*d %*s %4095s %4095s", root, point) != 2 || strcmp(root, "/"))
-			continue;
-		if ((size_t)snprintf(mnt, size, "%s", point) < size)
-			ret = 0;
-	}
-	fclose(f);
-	return ret;
+	return cgroup_hierarchy_mount("", mnt, size);
 }
 
 /* The cgroup v2 path ("/a/b") of the "0::" line of @file. */

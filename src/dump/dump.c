@@ -328,6 +328,8 @@ static int dump_tree(struct dump_ctx *ctx)
 		ret = ns_cgroup_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
 	if (!ret)
 		ret = cgroup_settings_dump(tree, ctx->dir);
+	if (!ret)
+		ret = cgroup_v1_dump(tree, ctx->dir);
 	/* A pre-copy dump's pages stores are only written after the release. */
 	if (!ret && !ctx->precopy)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net,

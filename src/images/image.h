@@ -57,6 +57,8 @@ enum image_kind {
 	IMG_NET_NS = 26,
 	/* The controller settings of the tree's own cgroups. */
 	IMG_CGROUPS = 27,
+	/* The tree's cgroup v1 hierarchies: membership and settings. */
+	IMG_CGROUPS_V1 = 28,
 	/* A tree's own user namespace, and its own cgroup namespace's root. */
 	IMG_USERNS = 34,
 	IMG_CGROUPNS = 35,

@@ -16,57 +16,21 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "common/cgroup1.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "images/proto/user_ns.pb-c.h"
 #include "ns/cgroup_ns.h"
 #include "ns/user.h"
 
-#define CG_MAX_HIERARCHIES 32
-
-struct cg_line {
-	unsigned int hierarchy;
-	char controllers[256];
-	char path[PATH_MAX];
-};
-
 struct ns_cgroup_set {
 	struct image *img;
 	int back;	/* cryo's own cgroup namespace while it is in the tree's */
 };
 
-/* The lines of /proc/@pid/cgroup as the calling process's cgroup
- * namespace shows them. */
-static int read_lines(pid_t pid, struct cg_line *lines, size_t *nr)
-{
-	char file[64], text[PATH_MAX + 300];
-	FILE *f;
-
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
-	f = fopen(file, "re");
-	if (!f)
-		return -errno;
-	*nr = 0;
-	while (*nr < CG_MAX_HIERARCHIES && fgets(text, sizeof(text), f)) {
-		struct cg_line *l = &lines[*nr];
-		char *colon1 = strchr(text, ':'), *colon2 = colon1 ? strchr(colon1 + 1, ':') : NULL;
-
-		if (!colon2)
-			continue;
-		text[strcspn(text, "\n")] = '\0';
-		*colon1 = *colon2 = '\0';
-		l->hierarchy = (unsigned int)strtoul(text, NULL, 10);
-		snprintf(l->controllers, sizeof(l->controllers), "%s", colon1 + 1);
-		snprintf(l->path, sizeof(l->path), "%s", colon2 + 1);
-		(*nr)++;
-	}
-	fclose(f);
-	return 0;
-}
-
 /* The root process's lines as it sees them: cryo enters its cgroup
  * namespace for the read, and comes back. */
-static int read_inside(pid_t pid, struct cg_line *lines, size_t *nr)
+static int read_inside(pid_t pid, struct cgroup_line *lines, size_t *nr)
 {
 	_cleanup_close_ int mine = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int theirs = -1;
@@ -79,7 +43,7 @@ static int read_inside(pid_t pid, struct cg_line *lines, size_t *nr)
 		return pr_errno_ret("dump: pid %d: cannot open its cgroup namespace", pid);
 	if (setns(theirs, CLONE_NEWCGROUP))
 		return pr_errno_ret("dump: pid %d: cannot enter its cgroup namespace", pid);
-	ret = read_lines(pid, lines, nr);
+	ret = cgroup_lines_read(pid, 0, lines, nr);
 	if (setns(mine, CLONE_NEWCGROUP))
 		return pr_errno_ret("dump: cannot go back to cryo's cgroup namespace");
 	if (ret)
@@ -89,8 +53,8 @@ static int read_inside(pid_t pid, struct cg_line *lines, size_t *nr)
 
 /* The namespace's root on one hierarchy: @out less its tail @in, which is
  * "/" at the root itself. */
-static int root_of(pid_t pid, const struct cg_line *out, const struct cg_line *in, char *root,
-		   size_t size)
+static int root_of(pid_t pid, const struct cgroup_line *out, const struct cgroup_line *in,
+		   char *root, size_t size)
 {
 	size_t lo = strlen(out->path), li = strlen(in->path);
 
@@ -112,9 +76,9 @@ static int root_of(pid_t pid, const struct cg_line *out, const struct cg_line *i
 
 int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
 {
-	struct cg_line *out = NULL, *in = NULL;
-	CgroupNsRoot roots[CG_MAX_HIERARCHIES], *ptrs[CG_MAX_HIERARCHIES];
-	char paths[CG_MAX_HIERARCHIES][PATH_MAX];
+	struct cgroup_line *out = NULL, *in = NULL;
+	CgroupNsRoot roots[CGROUP_HIERARCHIES_MAX], *ptrs[CGROUP_HIERARCHIES_MAX];
+	char paths[CGROUP_HIERARCHIES_MAX][PATH_MAX];
 	struct image_writer *w = NULL;
 	CgroupNs msg = CGROUP_NS__INIT;
 	size_t nr_out = 0, nr_in = 0;
@@ -123,9 +87,9 @@ int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
 
 	if (ret || !ids->ino[NS_CGROUP] || ids->ino[NS_CGROUP] == cryos.ino[NS_CGROUP])
 		return ret;
-	out = calloc(CG_MAX_HIERARCHIES, sizeof(*out));
-	in = calloc(CG_MAX_HIERARCHIES, sizeof(*in));
-	ret = out && in ? read_lines(pid, out, &nr_out) : -ENOMEM;
+	out = calloc(CGROUP_HIERARCHIES_MAX, sizeof(*out));
+	in = calloc(CGROUP_HIERARCHIES_MAX, sizeof(*in));
+	ret = out && in ? cgroup_lines_read(pid, 0, out, &nr_out) : -ENOMEM;
 	if (ret)
 		pr_err("dump: pid %d: cannot read its cgroups: %s", pid, strerror(-ret));
 	if (!ret)
@@ -192,53 +156,10 @@ void ns_cgroup_free(struct ns_cgroup_set *set)
 	free(set);
 }
 
-/* Whether every controller of @want (comma-separated: "cpu,cpuacct",
- * "name=systemd") is among @opts, a cgroup v1 mount's super options. */
-static bool has_controllers(const char *opts, const char *want)
-{
-	char copy[256], *save = NULL;
-
-	snprintf(copy, sizeof(copy), "%s", want);
-	for (char *c = strtok_r(copy, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
-		size_t len = strlen(c);
-		const char *at = opts;
-		bool found = false;
-
-		while (!found && (at = strstr(at, c))) {
-			found = (at == opts || at[-1] == ',') && (!at[len] || at[len] == ',');
-			at += len;
-		}
-		if (!found)
-			return false;
-	}
-	return true;
-}
-
 /* The mount point of the hierarchy of @r (v2 for "0::"), its root "/". */
 static int hierarchy_mount(const CgroupNsRoot *r, char *mnt, size_t size)
 {
-	char line[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int ret = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (ret && fgets(line, sizeof(line), f)) {
-		char root[PATH_MAX], point[PATH_MAX], type[64], opts[1024] = "";
-		const char *sep = strstr(line, " - ");
-		bool v2 = r->hierarchy == 0 && !r->controllers[0];
-
-		if (!sep || sscanf(sep, " - %63s %*s %1023s", type, opts) < 1 ||
-		    sscanf(line, "%*d %*d %*s %4095s %4095s", root, point) != 2 || strcmp(root, "/"))
-			continue;
-		if (v2 ? strcmp(type, "cgroup2") :
-			 strcmp(type, "cgroup") || !has_controllers(opts, r->controllers))
-			continue;
-		if ((size_t)snprintf(mnt, size, "%s", point) < size)
-			ret = 0;
-	}
-	fclose(f);
-	return ret;
+	return cgroup_hierarchy_mount(r->hierarchy == 0 ? "" : r->controllers, mnt, size);
 }
 
 /* A v1 hierarchy mounted once and no longer lives on while processes are

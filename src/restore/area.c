@@ -764,5 +764,6 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 		args->verify_chunk = 32u << 20;
 		args->fill_copy = 0;
 	}
+	args->filler = rt->filler && !lazy && args->fill_copy;
 	jump(start + RESTORER_BLOB_ENTRY, start + size, args);
 }

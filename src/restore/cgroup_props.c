@@ -32,12 +32,13 @@ static int read_value(const char *file, char *value, size_t size)
 	close(fd);
 	if (n < 0)
 		return -errno;
+	while (n > 0 && value[n - 1] == '\n')
+		n--;
 	value[n] = '\0';
-	value[strcspn(value, "\n")] = '\0';
 	return 0;
 }
 
-static int write_value(const char *file, const char *value)
+static int write_one(const char *file, const char *value)
 {
 	int fd = open(file, O_WRONLY | O_CLOEXEC);
 	ssize_t n;
@@ -51,6 +52,50 @@ static int write_value(const char *file, const char *value)
 	else if ((size_t)n != strlen(value))
 		ret = -EIO;
 	close(fd);
+	return ret;
+}
+
+/* A v1 cgroup's devices.list is written as criu does: all denied, then
+ * each rule allowed, one write each (the kernel reads one a write). */
+static int write_devices(const char *list_file, const char *rules)
+{
+	char dir[PATH_MAX * 2 + 64], file[PATH_MAX * 2 + 80], rule[64];
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(list_file, '/') - list_file), list_file);
+	snprintf(file, sizeof(file), "%s/devices.deny", dir);
+	ret = write_one(file, "a");
+	snprintf(file, sizeof(file), "%s/devices.allow", dir);
+	for (const char *l = rules; !ret && *l;) {
+		size_t len = strcspn(l, "\n");
+
+		snprintf(rule, sizeof(rule), "%.*s", (int)len, l);
+		ret = write_one(file, rule);
+		l += len + (l[len] == '\n');
+	}
+	return ret;
+}
+
+static int write_value(const char *file, const char *value)
+{
+	const char *base = strrchr(file, '/');
+
+	if (base && !strcmp(base, "/devices.list"))
+		return write_devices(file, value);
+	return write_one(file, value);
+}
+
+int cgroup_props_inherit(const char *dir, const char *file)
+{
+	char path[PATH_MAX * 2 + 64], value[VALUE_MAX];
+	size_t len = (size_t)(strrchr(dir, '/') - dir);
+	int ret;
+
+	snprintf(path, sizeof(path), "%.*s/%s", (int)len, dir, file);
+	ret = read_value(path, value, sizeof(value));
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (!ret)
+		ret = write_one(path, value);
 	return ret;
 }
 

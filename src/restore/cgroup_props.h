@@ -15,6 +15,9 @@ struct cgroup_undo;
  * the values they replace. Fails naming the cgroup, file and value. */
 int cgroup_props_write(const char *dir, const CgroupEntry *e, struct cgroup_undo **undo);
 
+/* Copies @file ("cpuset.cpus") of the parent of cgroup @dir into it. */
+int cgroup_props_inherit(const char *dir, const char *file);
+
 /* After a failed restore (@failed), writes back the old values, newest
  * first; frees the list either way. */
 void cgroup_props_undo(struct cgroup_undo *undo, bool failed);

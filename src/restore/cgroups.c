@@ -1,14 +1,15 @@
-/* --manage-cgroups at restore, for cgroup v2: each restored process goes
- * back into the cgroup it was in (TaskCore.cgroup), moved by cryo through
- * cgroup.procs before it runs (a thread in a threaded cgroup of its own,
- * ThreadCore.cgroup, then through cgroup.threads), and the tree's own cgroups get their saved
- * settings (cgroups.img, written by cgroup_props.c) by criu's modes:
- * "none": all must exist, no setting is written; "props": all must exist,
- * settings are written; "soft": missing ones are made and set, existing
- * ones left alone; "full": missing ones made, all set; "strict" (criu's):
- * every one made anew with its settings, and one that exists already fails
- * the restore. What restore made or changed is undone if it fails. Without the option, or with "ignore", processes stay in
- * cryo's cgroup. */
+/* --manage-cgroups at restore: each restored process goes back into the
+ * cgroups it was in, moved by cryo before it runs (cg_move()), and the
+ * tree's own cgroups get their saved settings (written by cgroup_props.c)
+ * by criu's modes: "none": all must exist, no setting is written;
+ * "props": all must exist, settings are written; "soft": missing ones are
+ * made and set, existing ones left alone; "full": missing ones made, all
+ * set; "strict" (criu's): every one made anew with its settings, and one
+ * that exists already fails the restore. What restore made or changed is
+ * undone if it fails. Without the option, or with "ignore", processes stay
+ * in cryo's cgroups. This file: those steps for any hierarchy, and the
+ * unified one (TaskCore.cgroup, a thread's in a threaded cgroup of its own
+ * ThreadCore.cgroup, cgroups.img); the v1 ones are cgroups_v1.c's. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,37 +20,81 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/options.h"
 #include "common/cgroup2.h"
 #include "common/log.h"
 #include "restore/cgroup_props.h"
-#include "restore/restore.h"
+#include "restore/cgroups.h"
 
-#define CGROUPS_CREATED_MAX 256
-
-struct restore_cgroups {
-	char mnt[PATH_MAX];
-	char *created[CGROUPS_CREATED_MAX];	/* in the order made */
-	size_t nr_created;
-	struct cgroup_undo *undo;	/* settings changed in existing cgroups */
-	/* --cgroup-root: the root process's cgroup @from, and those below
-	 * it, go below @to instead; @to NULL: where they were. */
-	char from[PATH_MAX];
-	const char *to;
-};
+/* " in cgroup v1 hierarchy X" for a v1 hierarchy's messages, as two
+ * "%s" arguments; nothing for the unified one. */
+#define IN_HIERARCHY(h) (h)->controllers[0] ? " in cgroup v1 hierarchy " : "", (h)->controllers
 
 /* Where cgroup @path goes at restore (into @buf, or @path itself); NULL
  * for one outside the moved subtree, when there is one. */
-static const char *placed(const struct restore_cgroups *cg, const char *path, char *buf,
+static const char *placed(const struct cg_hierarchy *h, const char *path, char *buf,
 			  size_t size)
 {
-	size_t len = strcmp(cg->from, "/") ? strlen(cg->from) : 0;
+	size_t len = strcmp(h->from, "/") ? strlen(h->from) : 0;
 
-	if (!cg->to)
+	if (!h->to)
 		return path;
-	if (strncmp(path, cg->from, len) || (path[len] && path[len] != '/'))
+	if (strncmp(path, h->from, len) || (path[len] && path[len] != '/'))
 		return NULL;
-	snprintf(buf, size, "%s%s", strcmp(cg->to, "/") || !path[len] ? cg->to : "", path + len);
+	snprintf(buf, size, "%s%s", strcmp(h->to, "/") || !path[len] ? h->to : "", path + len);
 	return buf;
+}
+
+const char *cg_placed(const struct cg_hierarchy *h, const char *path, char *buf, size_t size)
+{
+	const char *where = placed(h, path, buf, size);
+
+	return where ? where : path;
+}
+
+/* Whether --cgroup-root @r names a controller of hierarchy @controllers
+ * (criu's: "" names the unified one). */
+static bool root_names(const struct cgroup_root_opt *r, const char *controllers)
+{
+	if (!controllers[0] || !r->controller[0])
+		return !controllers[0] && !r->controller[0];
+	return cgroup_controllers_meet(r->controller, controllers);
+}
+
+int cg_pick_root(struct cg_hierarchy *h, const struct cgroup_root_opt *roots, size_t nr_roots,
+		 const char *root_cgroup)
+{
+	const char *named = NULL, *any = NULL;
+
+	for (size_t i = 0; i < nr_roots; i++) {
+		const struct cgroup_root_opt *r = &roots[i];
+
+		if (r->any) {
+			any = r->path;
+			continue;
+		}
+		if (!root_names(r, h->controllers))
+			continue;
+		if (named && strcmp(named, r->path)) {
+			pr_err("restore: --cgroup-root: two roots, %s and %s, for one "
+			       "hierarchy (%s)", named, r->path,
+			       h->controllers[0] ? h->controllers : "cgroup v2");
+			return -EINVAL;
+		}
+		named = r->path;
+	}
+	h->to = named ? named : any;
+	if (!h->to)
+		return 0;
+	if (!root_cgroup) {
+		pr_err("restore: --cgroup-root %s: the dump saved no cgroup of the root "
+		       "process%s%s", h->to, IN_HIERARCHY(h));
+		return -ENOENT;
+	}
+	snprintf(h->from, sizeof(h->from), "%s", root_cgroup);
+	pr_info("restore: cgroup %s%s%s and those below it go to %s", h->from, IN_HIERARCHY(h),
+		h->to);
+	return 0;
 }
 
 static bool is_dir(const char *path)
@@ -59,13 +104,38 @@ static bool is_dir(const char *path)
 	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
-/* Makes @path (under the mount) and its missing parents, noting each. */
-static int make_cgroup(struct restore_cgroups *cg, pid_t pid, const char *cgroup)
+/* Makes cgroup @path (its full path) and notes it. A new cpuset v1
+ * cgroup has neither CPUs nor memory nodes, and no process could join
+ * it: it takes its parent's, until its saved ones are written. */
+static int make_one(struct restore_cgroups *cg, const char *path, bool cpuset)
 {
-	char path[2 * PATH_MAX];
-	size_t base = strlen(cg->mnt);
+	int ret;
 
-	snprintf(path, sizeof(path), "%s%s", cg->mnt, cgroup);
+	if (cg->nr_created == CGROUPS_CREATED_MAX)
+		return -E2BIG;
+	if (mkdir(path, 0755))
+		return -errno;
+	cg->created[cg->nr_created] = strdup(path);
+	if (!cg->created[cg->nr_created]) {
+		rmdir(path);
+		return -ENOMEM;
+	}
+	cg->nr_created++;
+	if (!cpuset)
+		return 0;
+	ret = cgroup_props_inherit(path, "cpuset.cpus");
+	return ret ? ret : cgroup_props_inherit(path, "cpuset.mems");
+}
+
+/* Makes @cgroup (under the mount) and its missing parents. */
+static int make_cgroup(struct restore_cgroups *cg, const struct cg_hierarchy *h, pid_t pid,
+		       const char *cgroup)
+{
+	bool cpuset = cgroup_controllers_meet("cpuset", h->controllers);
+	char path[2 * PATH_MAX];
+	size_t base = strlen(h->mnt);
+
+	snprintf(path, sizeof(path), "%s%s", h->mnt, cgroup);
 	/* Each prefix ending at a '/' after the mount point's, then the whole. */
 	for (char *slash = strchr(path + base + 1, '/');; slash = strchr(slash + 1, '/')) {
 		char saved = slash ? *slash : '\0';
@@ -73,17 +143,14 @@ static int make_cgroup(struct restore_cgroups *cg, pid_t pid, const char *cgroup
 		if (slash)
 			*slash = '\0';
 		if (!is_dir(path) && strlen(path) > base) {
-			if (mkdir(path, 0755) || cg->nr_created == CGROUPS_CREATED_MAX) {
-				int ret = errno ? -errno : -E2BIG;
+			int ret = make_one(cg, path, cpuset);
 
-				pr_err("restore: cannot make the cgroup %s (for %s %d): %s", path,
+			if (ret) {
+				pr_err("restore: cannot make the cgroup %s%s%s (for %s %d): %s",
+				       path, IN_HIERARCHY(h),
 				       pid ? "pid" : "the tree's cgroups, pid", pid, strerror(-ret));
 				return ret;
 			}
-			cg->created[cg->nr_created] = strdup(path);
-			if (!cg->created[cg->nr_created])
-				return -ENOMEM;
-			cg->nr_created++;
 			pr_info("restore: pid %d: made cgroup %s", pid, path);
 		}
 		if (!slash)
@@ -94,74 +161,119 @@ static int make_cgroup(struct restore_cgroups *cg, pid_t pid, const char *cgroup
 }
 
 /* Whether a missing cgroup is an error in @mode, said if so. */
-static int refuse_missing(const char *mode, pid_t pid, const char *cgroup)
+static int refuse_missing(const char *mode, const struct cg_hierarchy *h, pid_t pid,
+			  const char *cgroup)
 {
 	if (strcmp(mode, "none") && strcmp(mode, "props"))
 		return 0;
 	if (pid)
-		pr_err("restore: pid %d: its cgroup %s does not exist (--manage-cgroups=%s "
-		       "needs it)", pid, cgroup, mode);
+		pr_err("restore: pid %d: its cgroup %s%s%s does not exist (--manage-cgroups=%s "
+		       "needs it)", pid, cgroup, IN_HIERARCHY(h), mode);
 	else
-		pr_err("restore: cgroup %s does not exist (--manage-cgroups=%s needs it)",
-		       cgroup, mode);
+		pr_err("restore: cgroup %s%s%s does not exist (--manage-cgroups=%s needs it)",
+		       cgroup, IN_HIERARCHY(h), mode);
 	return -ENOENT;
 }
 
-/* The saved settings of the tree's own cgroups, by @mode; parents come
- * before their children in cgroups.img. */
-static int restore_settings(struct restore_cgroups *cg, const struct image *img,
-			    const char *mode)
+int cg_settle(struct restore_cgroups *cg, const struct cg_hierarchy *h, const CgroupEntry *e)
 {
+	char path[2 * PATH_MAX], buf[PATH_MAX];
+	const char *where = placed(h, e->path, buf, sizeof(buf));
+	bool made = false;
 	int ret = 0;
 
-	/* "none" writes no setting: only the processes' cgroups count. */
-	if (!strcmp(mode, "none"))
+	/* "none" writes no setting: only the processes' cgroups count; above
+	 * the root process's, with --cgroup-root: not the tree's. */
+	if (!strcmp(cg->mode, "none") || !where)
 		return 0;
-	for (size_t i = 0; !ret && img && i < img->nr_records; i++) {
-		const CgroupEntry *e = (const CgroupEntry *)img->records[i].msg;
-		char path[2 * PATH_MAX], buf[PATH_MAX];
-		const char *where = placed(cg, e->path, buf, sizeof(buf));
-		bool made = false;
+	snprintf(path, sizeof(path), "%s%s", h->mnt, where);
+	if (!is_dir(path)) {
+		ret = refuse_missing(cg->mode, h, 0, where);
+		if (!ret)
+			ret = make_cgroup(cg, h, 0, where);
+		made = true;
+	} else if (!strcmp(cg->mode, "strict")) {
+		pr_err("restore: cgroup %s%s%s exists already (--manage-cgroups=strict makes "
+		       "each of the tree's own cgroups anew)", where, IN_HIERARCHY(h));
+		ret = -EEXIST;
+	}
+	if (ret || (!made && !strcmp(cg->mode, "soft")))
+		return ret;
+	return cgroup_props_write(path, e, made ? NULL : &cg->undo);
+}
 
-		/* Above the root process's, with --cgroup-root: not the tree's. */
-		if (!where)
+int cg_ensure(struct restore_cgroups *cg, const struct cg_hierarchy *h, pid_t pid,
+	      const char *cgroup)
+{
+	char path[2 * PATH_MAX], buf[PATH_MAX];
+	const char *where = cg_placed(h, cgroup, buf, sizeof(buf));
+	int ret;
+
+	snprintf(path, sizeof(path), "%s%s", h->mnt, where);
+	if (is_dir(path))
+		return 0;
+	ret = refuse_missing(cg->mode, h, pid, where);
+	return ret ? ret : make_cgroup(cg, h, pid, where);
+}
+
+/* The unified hierarchy, when the dump saved cgroups there: the saved
+ * settings of the tree's own cgroups (parents first in cgroups.img),
+ * then the cgroups of processes and of threads in threaded ones. */
+static int prepare_v2(struct restore_cgroups *cg, const struct restore_set *rs,
+		      const struct cgroup_root_opt *roots, size_t nr_roots)
+{
+	const TaskCore *root = rs->tree.nr ? rs->tasks[0].core : NULL;
+	struct cg_hierarchy *h = &cg->v2;
+	bool saved = rs->cgroup_img != NULL;
+	int ret;
+
+	for (size_t i = 0; i < rs->tree.nr; i++)
+		saved |= rs->tasks[i].core && rs->tasks[i].core->cgroup;
+	if (!saved)
+		return 0;
+	h->controllers = "";
+	if (cgroup2_mount(h->mnt, sizeof(h->mnt))) {
+		pr_err("restore: --manage-cgroups=%s: no cgroup v2 hierarchy is mounted", cg->mode);
+		return -ENOENT;
+	}
+	cg->has_v2 = true;
+	ret = cg_pick_root(h, roots, nr_roots, root ? root->cgroup : NULL);
+	for (size_t i = 0; !ret && rs->cgroup_img && i < rs->cgroup_img->nr_records; i++)
+		ret = cg_settle(cg, h, (const CgroupEntry *)rs->cgroup_img->records[i].msg);
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
+		const TaskCore *core = rs->tasks[i].core;
+
+		if (rs->tree.tasks[i].state != TREE_ALIVE || !core || !core->cgroup)
 			continue;
-		snprintf(path, sizeof(path), "%s%s", cg->mnt, where);
-		if (!is_dir(path)) {
-			ret = refuse_missing(mode, 0, where);
-			if (!ret)
-				ret = make_cgroup(cg, 0, where);
-			made = true;
-		} else if (!strcmp(mode, "strict")) {
-			pr_err("restore: cgroup %s exists already (--manage-cgroups=strict makes "
-			       "each of the tree's own cgroups anew)", where);
-			ret = -EEXIST;
-		}
-		if (ret || (!made && !strcmp(mode, "soft")))
-			continue;
-		ret = cgroup_props_write(path, e, made ? NULL : &cg->undo);
+		ret = cg_ensure(cg, h, core->pid, core->cgroup);
+		for (size_t t = 0; !ret && t < core->n_threads; t++)
+			if (core->threads[t]->cgroup)
+				ret = cg_ensure(cg, h, core->pid, core->threads[t]->cgroup);
 	}
 	return ret;
 }
 
-/* Makes saved cgroup @cgroup of process @pid where it goes, when missing
- * and the mode allows. */
-static int ensure_cgroup(struct restore_cgroups *cg, const char *mode, pid_t pid,
-			 const char *cgroup)
+/* A --cgroup-root that meets no saved hierarchy (one naming a controller
+ * none has, or any with none saved) changes nothing, as in criu (runc
+ * names every hierarchy it put cryo in): said. */
+static void say_unused_roots(const struct restore_cgroups *cg,
+			     const struct cgroup_root_opt *roots, size_t nr_roots)
 {
-	char path[2 * PATH_MAX], buf[PATH_MAX];
-	const char *where = placed(cg, cgroup, buf, sizeof(buf));
-	int ret;
+	for (size_t i = 0; i < nr_roots; i++) {
+		bool used = roots[i].any ? cg->has_v2 || cg->nr_v1 :
+					   cg->has_v2 && root_names(&roots[i], "");
 
-	where = where ? where : cgroup;
-	snprintf(path, sizeof(path), "%s%s", cg->mnt, where);
-	if (is_dir(path))
-		return 0;
-	ret = refuse_missing(mode, pid, where);
-	return ret ? ret : make_cgroup(cg, pid, where);
+		for (size_t j = 0; !used && j < cg->nr_v1; j++)
+			used = root_names(&roots[i], cg->v1[j].controllers);
+		if (!used)
+			pr_warn("restore: --cgroup-root %s%s%s: the dump saved no cgroup of %s: "
+				"not used", roots[i].controller, roots[i].any ? "" : ":",
+				roots[i].path, roots[i].any ? "the tree" : "that controller");
+	}
 }
 
-int restore_cgroups_prepare(struct restore_set *rs, const char *mode, const char *root)
+int restore_cgroups_prepare(struct restore_set *rs, const char *mode,
+			    const struct cgroup_root_opt *roots, size_t nr_roots)
 {
 	struct restore_cgroups *cg;
 	int ret;
@@ -172,47 +284,24 @@ int restore_cgroups_prepare(struct restore_set *rs, const char *mode, const char
 	if (!cg)
 		return -ENOMEM;
 	rs->cgroups = cg;
-	if (cgroup2_mount(cg->mnt, sizeof(cg->mnt))) {
-		pr_err("restore: --manage-cgroups=%s: no cgroup v2 hierarchy is mounted", mode);
-		return -ENOENT;
-	}
-	if (root) {
-		const TaskCore *core = rs->tree.nr ? rs->tasks[0].core : NULL;
-
-		if (!core || !core->cgroup) {
-			pr_err("restore: --cgroup-root %s: the dump saved no cgroup v2 of the root "
-			       "process", root);
-			return -ENOENT;
-		}
-		snprintf(cg->from, sizeof(cg->from), "%s", core->cgroup);
-		cg->to = root;
-	}
-	ret = restore_settings(cg, rs->cgroup_img, mode);
-	/* Then the cgroups without saved settings (not the tree's own), of
-	 * processes and of threads in threaded cgroups of their own. */
-	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
-		const TaskCore *core = rs->tasks[i].core;
-
-		if (rs->tree.tasks[i].state != TREE_ALIVE || !core || !core->cgroup)
-			continue;
-		ret = ensure_cgroup(cg, mode, core->pid, core->cgroup);
-		for (size_t t = 0; !ret && t < core->n_threads; t++)
-			if (core->threads[t]->cgroup)
-				ret = ensure_cgroup(cg, mode, core->pid, core->threads[t]->cgroup);
-	}
+	cg->mode = mode;
+	ret = prepare_v2(cg, rs, roots, nr_roots);
+	if (!ret)
+		ret = cgroups_v1_prepare(cg, rs, roots, nr_roots);
+	if (!ret)
+		say_unused_roots(cg, roots, nr_roots);
 	return ret;
 }
 
-/* The tid cryo sees of thread @tid of @rt: itself, unless the tree has a
- * pid namespace of its own, where the last NSpid of a thread's status says
- * which it is. */
-static pid_t host_tid(const struct restore_task *rt, pid_t tid)
+pid_t cg_host_tid(const struct restore_task *rt, pid_t tid)
 {
 	char dir_path[64], status[128], line[256];
 	pid_t found = -ESRCH;
 	struct dirent *e;
 	DIR *dir;
 
+	/* Itself, unless the tree has a pid namespace of its own, where the
+	 * last NSpid of a thread's status says which it is. */
 	if (rt->host_pid == rt->pid)
 		return tid;
 	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", rt->host_pid);
@@ -239,60 +328,51 @@ static pid_t host_tid(const struct restore_task *rt, pid_t tid)
 	return found;
 }
 
-/* Moves thread @t, which the process's move took along, into its own
- * threaded cgroup (cgroup.threads). */
-static int join_thread(const struct restore_cgroups *cg, const struct restore_task *rt,
-		       const ThreadCore *t)
+int cg_move(const struct cg_hierarchy *h, const char *cgroup, const char *file, pid_t id,
+	    pid_t pid, pid_t tid)
 {
-	char path[2 * PATH_MAX + 16], buf[PATH_MAX], tid[16];
-	const char *where = placed(cg, t->cgroup, buf, sizeof(buf));
-	pid_t host = host_tid(rt, t->tid);
+	char path[2 * PATH_MAX + 32], buf[PATH_MAX], text[16];
+	const char *where = cg_placed(h, cgroup, buf, sizeof(buf));
 	int fd, len, ret = 0;
 
-	where = where ? where : t->cgroup;
-	if (host < 0) {
-		pr_err("restore: pid %d thread %d: not found to move into its cgroup %s", rt->pid,
-		       t->tid, where);
-		return host;
+	if (id < 0) {
+		pr_err("restore: pid %d thread %d: not found to move into its cgroup %s%s%s", pid,
+		       tid, where, IN_HIERARCHY(h));
+		return id;
 	}
-	snprintf(path, sizeof(path), "%s%s/cgroup.threads", cg->mnt, where);
-	len = snprintf(tid, sizeof(tid), "%d", host);
+	snprintf(path, sizeof(path), "%s%s/%s", h->mnt, where, file);
+	len = snprintf(text, sizeof(text), "%d", id);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, tid, (size_t)len) != len)
+	if (fd < 0 || write(fd, text, (size_t)len) != len)
 		ret = -errno;
 	if (fd >= 0)
 		close(fd);
-	if (ret)
-		pr_err("restore: pid %d thread %d: cannot go back into its threaded cgroup %s: %s",
-		       rt->pid, t->tid, where, strerror(-ret));
+	if (ret && tid)
+		pr_err("restore: pid %d thread %d: cannot go back into its cgroup %s%s%s: %s", pid,
+		       tid, where, IN_HIERARCHY(h), strerror(-ret));
+	else if (ret)
+		pr_err("restore: pid %d: cannot go back into its cgroup %s%s%s: %s", pid, where,
+		       IN_HIERARCHY(h), strerror(-ret));
 	return ret;
 }
 
 int restore_cgroup_join(const struct restore_set *rs, const struct restore_task *rt)
 {
 	const struct restore_cgroups *cg = rs->cgroups;
-	char path[2 * PATH_MAX + 16], buf[PATH_MAX], pid[16];
-	const char *where;
-	int fd, len, ret = 0;
+	const TaskCore *core = rt->core;
+	int ret = 0;
 
-	if (!cg || !rt->core->cgroup)
+	if (!cg)
 		return 0;
-	where = placed(cg, rt->core->cgroup, buf, sizeof(buf));
-	where = where ? where : rt->core->cgroup;
-	snprintf(path, sizeof(path), "%s%s/cgroup.procs", cg->mnt, where);
-	len = snprintf(pid, sizeof(pid), "%d", rt->host_pid);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, pid, (size_t)len) != len)
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (ret)
-		pr_err("restore: pid %d: cannot go back into its cgroup %s: %s", rt->pid,
-		       where, strerror(-ret));
-	for (size_t t = 0; !ret && t < rt->core->n_threads; t++)
-		if (rt->core->threads[t]->cgroup)
-			ret = join_thread(cg, rt, rt->core->threads[t]);
-	return ret;
+	if (cg->has_v2 && core->cgroup)
+		ret = cg_move(&cg->v2, core->cgroup, "cgroup.procs", rt->host_pid, rt->pid, 0);
+	/* A thread the process's move took along, into its threaded cgroup. */
+	for (size_t t = 0; !ret && cg->has_v2 && t < core->n_threads; t++)
+		if (core->threads[t]->cgroup)
+			ret = cg_move(&cg->v2, core->threads[t]->cgroup, "cgroup.threads",
+				      cg_host_tid(rt, core->threads[t]->tid), rt->pid,
+				      core->threads[t]->tid);
+	return ret ? ret : cgroups_v1_join(cg, rt);
 }
 
 void restore_cgroups_end(struct restore_set *rs, bool failed)

@@ -360,6 +360,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 	/* The tree's own cgroups' settings, used by --manage-cgroups. */
 	if (!ret && !faccessat(dir->fd, "cgroups.img", F_OK, 0))
 		ret = image_read(dir, IMG_CGROUPS, 0, &rs->cgroup_img);
+	if (!ret && !faccessat(dir->fd, "cgroups_v1.img", F_OK, 0))
+		ret = image_read(dir, IMG_CGROUPS_V1, 0, &rs->cgroup_v1_img);
 	/* Every file is the one the dump wrote, checked once each was read and
 	 * found well formed, so that a damaged one is named by its own check. */
 	if (!ret)
@@ -417,6 +419,8 @@ void restore_unload(struct restore_set *rs)
 	rs->cgroup_ns = NULL;
 	if (rs->cgroup_img)
 		image_free(rs->cgroup_img);
+	if (rs->cgroup_v1_img)
+		image_free(rs->cgroup_v1_img);
 	tree_free(&rs->tree);
 	memset(rs, 0, sizeof(*rs));
 }

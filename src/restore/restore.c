@@ -335,7 +335,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (!ret)
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
-		ret = restore_cgroups_prepare(rs, opts->manage_cgroups, opts->cgroup_root);
+		ret = restore_cgroups_prepare(rs, opts->manage_cgroups, opts->cgroup_roots,
+					      opts->nr_cgroup_roots);
 	/* In the cgroups made: every process is born in it. */
 	if (!ret)
 		ret = ns_cgroup_make(rs->cgroup_ns, rs->userns);
@@ -618,6 +619,7 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
+	restore_pick_filler(&rs);
 	/* The tree's user namespace first: the others it owns are made inside
 	 * it. The tree's processes are born in its mount namespace, and its
 	 * files opened there. */

@@ -54,6 +54,9 @@ struct restore_task {
 	 * address order; the restorer moves them into place. */
 	struct cow_premap *premaps;
 	size_t nr_premaps;
+	/* cryo copies part of its memory while its restorer copies the rest
+	 * (filler.c). */
+	bool filler;
 };
 
 /* A whole restore: the tree, the images of each live process, and what
@@ -103,6 +106,8 @@ struct restore_set {
 	struct restore_cgroups *cgroups;
 	/* cgroups.img: the tree's own cgroups' settings; NULL without. */
 	struct image *cgroup_img;
+	/* cgroups_v1.img: the tree's v1 hierarchies; NULL without. */
+	struct image *cgroup_v1_img;
 	/* The root and inherited pipes every opening of files uses; its fds
 	 * are lifted above base with the others. */
 	struct files_restore_env files_env;
@@ -139,11 +144,13 @@ int restore_cow_premap(const struct restore_set *rs, size_t index);
 
 /* cgroups.c: for --manage-cgroups @mode (criu's: "none", "props", "soft",
  * "full", "strict"; NULL or "ignore": nothing), checks, makes and sets
- * (cgroups.img) every process's cgroup before any process is created.
- * @root (--cgroup-root): the root process's cgroup, and those below it,
- * are put there instead; NULL: where they were. */
-int restore_cgroups_prepare(struct restore_set *rs, const char *mode, const char *root);
-/* Moves @rt (finished, not running yet) into its saved cgroup. */
+ * (cgroups.img, cgroups_v1.img) every process's cgroups before any process
+ * is created. @roots (--cgroup-root): the root process's cgroup, and
+ * those below it, are put there instead in the hierarchies they name. */
+struct cgroup_root_opt;
+int restore_cgroups_prepare(struct restore_set *rs, const char *mode,
+			    const struct cgroup_root_opt *roots, size_t nr_roots);
+/* Moves @rt (finished, not running yet) into its saved cgroups. */
 int restore_cgroup_join(const struct restore_set *rs, const struct restore_task *rt);
 /* Forgets, and after a failed restore removes, the cgroups it made. */
 void restore_cgroups_end(struct restore_set *rs, bool failed);
@@ -240,6 +247,15 @@ int restore_check_registers(const char *path, const TaskCore *core, const Mm *mm
 int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
 		 bool pages_in_restorer, struct net_run *net, struct restore_set *rs);
 void restore_unload(struct restore_set *rs);
+
+/* filler.c: marks the task whose memory cryo helps fill, if any: the
+ * largest, when there are two cores and it is large. */
+void restore_pick_filler(struct restore_set *rs);
+/* Copies cryo's segments of the fills the restorer of @rt (watched through
+ * @pidfd) registered, as its RESTORE_STAGE_FILLER report @r says; 0 (also
+ * when the task died meanwhile: the stages name that) or -errno, named. */
+struct restorer_report;
+int restore_filler_copy(const struct restore_task *rt, int pidfd, const struct restorer_report *r);
 
 /* child.c: runs in the new process @index of the tree; never returns.
  * Failures are reported through rs->report_fd like the restorer's. */

@@ -184,6 +184,9 @@ static int take_report(struct restore_run *run, int stage, size_t *count)
 	if (r.err)
 		return report_failure(run, &r);
 	index = tree_find(&run->rs->tree, r.pid);
+	/* Not a stage: a restorer waits for cryo's part of its memory. */
+	if (index >= 0 && stage == RESTORE_STAGE_DONE && r.stage == RESTORE_STAGE_FILLER)
+		return restore_filler_copy(&run->rs->tasks[index], run->pidfds[index], &r);
 	if (index < 0 || r.stage != stage) {
 		pr_err("restore: a report of stage %d from pid %d, at stage %d", r.stage, r.pid,
 		       stage);

@@ -60,8 +60,38 @@ struct restorer_fill {
 	 * wants whole huge pages) nor populated (the reads fault each huge
 	 * page in once). */
 	uint32_t plain;
+	/* Set by the restorer: registered with the userfaultfd it hands to
+	 * cryo, which fills the segments restorer_filler_owns() gives it. */
+	uint32_t by_filler;
+	uint32_t reserved;
 };
 #define RESTORER_FILL_ZERO (~0ULL)
+
+/* With a filler (args.filler), a registered fill is cut at multiples of
+ * RESTORER_FILLER_SEGMENT in the pages file; cryo copies the segments
+ * this says are its own, the restorer the others, so no page is copied
+ * twice and both sides tell them apart with no list. */
+#define RESTORER_FILLER_SEGMENT (4ULL << 20)
+static inline int restorer_filler_owns(uint64_t file_off)
+{
+	return (file_off / RESTORER_FILLER_SEGMENT) % 2 == 1;
+}
+/* The end of the segment holding @file_off, at most @end. */
+static inline uint64_t restorer_filler_segment_end(uint64_t file_off, uint64_t end)
+{
+	uint64_t next = (file_off / RESTORER_FILLER_SEGMENT + 1) * RESTORER_FILLER_SEGMENT;
+
+	return next < end ? next : end;
+}
+/* Whether cryo owns a segment of [@file_off, +@len): only then is a fill
+ * shared, so the restorer holds its userfaultfd open until cryo took it
+ * and copied (it waits on cryo's pages before closing it). */
+static inline int restorer_filler_shares(uint64_t file_off, uint64_t len)
+{
+	uint64_t end = file_off + len;
+
+	return restorer_filler_owns(file_off) || restorer_filler_segment_end(file_off, end) < end;
+}
 
 /* A jump written at @addr to @target: an entry point of a saved vDSO sent
  * on to the same function of this kernel's vDSO. */
@@ -166,6 +196,9 @@ enum restorer_stage {
 	RESTORE_STAGE_CREATED = 1,	/* its session, group and children exist */
 	RESTORE_STAGE_PREPARED,		/* files and attributes are in place */
 	RESTORE_STAGE_DONE,		/* the restorer has finished: cryo takes over */
+	/* Not a stage: the restorer registered the fills marked by_filler
+	 * with @uffd and waits for cryo to copy its segments (restore/filler.c). */
+	RESTORE_STAGE_FILLER,
 };
 
 /* Written whole (smaller than PIPE_BUF), so reports of many processes
@@ -178,7 +211,10 @@ struct restorer_report {
 	uint64_t addr;		/* the mapping or page concerned; when done,
 				 * where the [vdso] now is (0: none) */
 	int32_t tid;		/* the thread that failed, 0: the task as a whole */
-	int32_t uffd;		/* when done: the userfaultfd of a lazy restore, -1: none */
+	int32_t uffd;		/* when done: the userfaultfd of a lazy restore, -1: none;
+				 * RESTORE_STAGE_FILLER: the filler's */
+	uint32_t nr_fills;	/* RESTORE_STAGE_FILLER: the fill table, at @addr */
+	uint32_t reserved;
 	char message[256];	/* the error the restore code logged, if any */
 };
 
@@ -252,7 +288,10 @@ struct restorer_args {
 	/* mlockall() these flags (MCL_FUTURE [| MCL_ONFAULT]) once the
 	 * mappings are done; 0: not. */
 	uint32_t mlockall;
-	uint32_t reserved3;
+	/* cryo fills part of the large copy fills (RESTORER_FILLER_SEGMENT)
+	 * on another core while the restorer fills the rest; the restorer
+	 * still hashes every byte, in file order, from the task's memory. */
+	uint32_t filler;
 };
 #define RESTORER_COPY_FILL_MIN (256u << 10)
 

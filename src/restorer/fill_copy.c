@@ -2,8 +2,10 @@
  * pages file: the kernel allocates each page and copies into it, where
  * MADV_POPULATE_WRITE then pread() zeroed every page before copying over it.
  * Only what userfaultfd takes (private anonymous and shmem mappings that
- * hold no page yet); the caller reads the rest its own way. Lazy restore's
- * userfaultfd is uffd.c's, not this one. */
+ * hold no page yet); the caller reads the rest its own way. With a filler,
+ * cryo copies every other segment of the large ranges through the same
+ * userfaultfd (restore/filler.c is its half). Lazy restore's userfaultfd is
+ * uffd.c's, not this one. */
 #include <asm/errno.h>
 #include <asm/fcntl.h>
 #include <linux/ioctl.h>
@@ -16,6 +18,10 @@
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY 1
 #endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#define PAGE 4096UL
 
 static long sys_ioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -97,4 +103,93 @@ long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64
 	if (sys_ioctl((int)uffd, UFFDIO_UNREGISTER, &range))
 		return -ENOTRECOVERABLE;
 	return ret;
+}
+
+/* The fills a filler may share: those copy_fill_range() would take, with
+ * a part that is cryo's. */
+static int filler_may_take(const struct restorer_args *a, const struct restorer_fill *f)
+{
+	return a->fill_copy && f->len >= RESTORER_COPY_FILL_MIN && !f->in_place && !f->plain &&
+	       f->file_off != RESTORER_FILL_ZERO && restorer_filler_shares(f->file_off, f->len);
+}
+
+long filler_begin(const struct restorer_args *a, long *uffd)
+{
+	struct restorer_fill *f = (void *)a->fills;
+	struct restorer_report r = { .pid = a->pid, .stage = RESTORE_STAGE_FILLER };
+	uint32_t nr = 0;
+
+	*uffd = copy_fill_open();
+	if (*uffd < 0)
+		return 0;	/* the reads do it all, as without a filler */
+	for (uint32_t i = 0; i < a->nr_fills; i++) {
+		struct uffdio_register reg = {
+			.range = { .start = f[i].addr, .len = f[i].len },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+
+		/* A range userfaultfd refuses is read by the restorer alone. */
+		f[i].by_filler = filler_may_take(a, &f[i]) &&
+				 !sys_ioctl((int)*uffd, UFFDIO_REGISTER, &reg);
+		nr += f[i].by_filler;
+	}
+	if (!nr)
+		return 0;
+	r.uffd = (int32_t)*uffd;
+	r.addr = a->fills;
+	r.nr_fills = a->nr_fills;
+	return sys_write(a->report_fd, &r, sizeof(r)) == sizeof(r) ? 0 : -EPIPE;
+}
+
+/* cryo's segment at @dst: hashed, or each page read, so that every page is
+ * known to be in before the task runs. A page cryo has not copied yet
+ * faults and waits until its UFFDIO_COPY wakes it. */
+static void take_filled(const struct restorer_args *a, const char *dst, uint64_t len)
+{
+	if (a->verify_pages) {
+		pages_hash_update(dst, len);
+		return;
+	}
+	for (uint64_t i = 0; i < len; i += PAGE)
+		(void)*(const volatile char *)(dst + i);
+}
+
+long filler_fill(const struct restorer_args *a, long uffd, const struct restorer_fill *f)
+{
+	uint64_t end = f->file_off + f->len;
+	char *src = sys_mmap(0, f->len, PROT_READ, MAP_PRIVATE, a->pages_fd, (long)f->file_off);
+	long ret = 0;
+
+	if (blob_is_err((unsigned long)src))
+		return (long)src;
+	for (uint64_t off = f->file_off, cut; !ret && off < end; off = cut) {
+		char *dst = (char *)f->addr + (off - f->file_off);
+		uint64_t done = 0;
+
+		cut = restorer_filler_segment_end(off, end);
+		if (restorer_filler_owns(off)) {
+			take_filled(a, dst, cut - off);
+			continue;
+		}
+		/* See copy_fill_range(): the copy wants its source mapped. */
+		ret = sys_madvise(src + (off - f->file_off), cut - off, MADV_POPULATE_READ);
+		if (!ret)
+			ret = copy_chunks((int)uffd, dst, src + (off - f->file_off), cut - off,
+					  a->verify_chunk, (int)a->verify_pages, &done);
+	}
+	sys_munmap(src, f->len);
+	return ret;
+}
+
+long filler_end(const struct restorer_args *a, long uffd)
+{
+	const struct restorer_fill *f = (const void *)a->fills;
+
+	for (uint32_t i = 0; i < a->nr_fills; i++) {
+		struct uffdio_range range = { .start = f[i].addr, .len = f[i].len };
+
+		if (f[i].by_filler && sys_ioctl((int)uffd, UFFDIO_UNREGISTER, &range))
+			return -ENOTRECOVERABLE;
+	}
+	return 0;
 }

@@ -190,6 +190,14 @@ static long fill_range(const struct restorer_args *a, long *uffd, char *dst, uin
 	return read_pages(a, dst + done, len - done, off + done);
 }
 
+/* A range cryo fills every other segment of (args.filler). */
+static long fill_shared(const struct restorer_args *a, long uffd, const struct restorer_fill *f)
+{
+	long ret = filler_fill(a, uffd, f);
+
+	return ret ? fail(RESTORER_STEP_FILL, ret, f->addr) : 0;
+}
+
 /* Populating a range in bulk is far cheaper than faulting it in page by
  * page while reading, so each range is populated first. The fills come in
  * file order (the pagemap's check), so one pass hashes the whole file, and
@@ -202,6 +210,11 @@ static long fill_pages(const struct restorer_args *a)
 
 	if (a->verify_pages)
 		pages_hash_begin();
+	if (a->filler) {
+		ret = filler_begin(a, &uffd);
+		if (ret)
+			return fail(RESTORER_STEP_FILL, ret, 0);
+	}
 	for (uint32_t i = 0; i < a->nr_fills; i++) {
 		char *dst = (char *)f[i].addr;
 		uint64_t len = f[i].len, off = f[i].file_off;
@@ -219,12 +232,16 @@ static long fill_pages(const struct restorer_args *a)
 		/* Read before the fork: what was read is what is hashed. */
 		if (!ret && f[i].in_place && a->verify_pages)
 			pages_hash_update(dst, len);
+		else if (!ret && f[i].by_filler)
+			ret = fill_shared(a, uffd, &f[i]);
 		else if (!ret && !f[i].in_place)
 			ret = fill_range(a, &uffd, dst, len, off, f[i].plain);
 		if (ret)
 			break;
 		hashed = off + len;
 	}
+	if (!ret && a->filler && uffd >= 0 && filler_end(a, uffd))
+		ret = fail(RESTORER_STEP_FILL, -ENOTRECOVERABLE, 0);
 	if (uffd >= 0)
 		sys_close((int)uffd);
 	if (ret)

@@ -45,6 +45,16 @@ long copy_fill_open(void);
 long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64_t len,
 		     uint64_t off, uint64_t *done);
 
+/* fill_copy.c, with a filler (args.filler): opens *@uffd, registers the
+ * fills it may share (marking them by_filler) and tells cryo through the
+ * report pipe; 0 or -errno (*@uffd -1: no userfaultfd, nothing shared). */
+long filler_begin(const struct restorer_args *a, long *uffd);
+/* Fills the restorer's segments of @f, hashing or reading cryo's ones in
+ * file order as they come in; 0 or -errno. */
+long filler_fill(const struct restorer_args *a, long uffd, const struct restorer_fill *f);
+/* Unregisters every shared fill, once all is in: 0 or -ENOTRECOVERABLE. */
+long filler_end(const struct restorer_args *a, long uffd);
+
 /* pages_hash.c: the running XXH3-128 of the pages file, fed in file order. */
 void pages_hash_begin(void);
 void pages_hash_update(const void *buf, uint64_t len);

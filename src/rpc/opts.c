@@ -13,7 +13,6 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
-#include "common/textfile.h"
 #include "net/net.h"
 #include "ns/externals.h"
 #include "rpc/rpc.h"
@@ -216,56 +215,7 @@ static void refuse(char *why, size_t len, unsigned int *nr, const char *name, co
 			 name);
 }
 
-/* Whether the comma-separated list @list (of @len bytes) holds @word; an
- * empty @word matches an empty list only (cgroup v2's "0::" line). */
-static bool list_has(const char *list, size_t len, const char *word)
-{
-	size_t wlen = strlen(word);
-
-	if (!wlen)
-		return !len;
-	for (const char *p = list; p < list + len;) {
-		size_t n = strcspn(p, ",:");
-
-		if (n == wlen && !strncmp(p, word, n))
-			return true;
-		p += n + 1;
-	}
-	return false;
-}
-
-/* Whether every cg_root entry names the cgroup cryo itself is in for that
- * controller ("" or none: cgroup v2), as runc's are: it moves cryo into
- * the container's cgroups before it sends the request. */
-static bool cg_root_is_callers(const CriuOpts *o)
-{
-	_cleanup_free_ char *text = NULL;
-
-	if (read_text_file("/proc/self/cgroup", &text))
-		return false;
-	for (size_t i = 0; i < o->n_cg_root; i++) {
-		const char *ctrl = o->cg_root[i]->ctrl ? o->cg_root[i]->ctrl : "";
-		bool found = false;
-
-		for (char *line = text; line && *line && !found;) {
-			char *end = strchr(line, '\n'), *ctrls = strchr(line, ':');
-			char *path = ctrls ? strchr(ctrls + 1, ':') : NULL;
-
-			if (end)
-				*end = '\0';
-			if (path && list_has(ctrls + 1, (size_t)(path - ctrls - 1), ctrl))
-				found = !strcmp(path + 1, o->cg_root[i]->path);
-			if (end)
-				*end = '\n';
-			line = end ? end + 1 : NULL;
-		}
-		if (!found)
-			return false;
-	}
-	return true;
-}
-
-/* ext_mnt, inherit_fd and cg_root entries cryo cannot take, named in @why. */
+/* ext_mnt and inherit_fd entries cryo cannot take, named in @why. */
 static void refuse_runtime_lists(const CriuOpts *o, char *why, size_t len, unsigned int *nr)
 {
 	unsigned int inode;
@@ -301,12 +251,6 @@ static void refuse_runtime_lists(const CriuOpts *o, char *why, size_t len, unsig
 		}
 	if (o->n_inherit_fd > ARRAY_SIZE(((struct cryo_opts *)0)->inherit_fd))
 		refuse(why, len, nr, "inherit_fd", "too many entries");
-	/* runc names the cgroups it put cryo in; with cgroups left alone the
-	 * restored processes stay in cryo's, which are those. */
-	if (o->n_cg_root && cgroup_mode(o) && strcmp(cgroup_mode(o), "ignore") &&
-	    !cg_root_is_callers(o))
-		refuse(why, len, nr, "cg_root", "other cgroups than cryo's own are supported "
-		       "only with manage_cgroups_mode IGNORE");
 }
 
 /* Every option of @o that cryo cannot honour, named in @why. */
@@ -407,10 +351,25 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 			return fail(why, len, -EOPNOTSUPP, "option join_ns: '%s': cryo joins net, ipc "
 				    "and uts namespaces given by path, without extra options", spec);
 	}
-	/* Processes placed by the mode go below the cgroup runc put cryo in. */
-	for (size_t i = 0; !dump && i < o->n_cg_root; i++)
-		if (!o->cg_root[i]->ctrl || !*o->cg_root[i]->ctrl)
-			c->cgroup_root = o->cg_root[i]->path;
+	/* As --cgroup-root [CTRL:]PATH: runc names the cgroups it put cryo
+	 * in, one entry per controller ("" the unified hierarchy). */
+	if (!dump && o->n_cg_root > CGROUP_ROOTS_MAX)
+		return fail(why, len, -EINVAL, "option cg_root: more than %d entries",
+			    CGROUP_ROOTS_MAX);
+	for (size_t i = 0; !dump && i < o->n_cg_root; i++) {
+		struct cgroup_root_opt *r = &c->cgroup_roots[c->nr_cgroup_roots++];
+
+		if (o->cg_root[i]->path[0] != '/' || (o->cg_root[i]->ctrl &&
+		    strlen(o->cg_root[i]->ctrl) >= sizeof(r->controller)))
+			return fail(why, len, -EINVAL, "option cg_root: '%s:%s': the path must be "
+				    "absolute and the controller below %zu bytes",
+				    o->cg_root[i]->ctrl ? o->cg_root[i]->ctrl : "",
+				    o->cg_root[i]->path, sizeof(r->controller));
+		r->path = o->cg_root[i]->path;
+		r->any = !o->cg_root[i]->ctrl;
+		snprintf(r->controller, sizeof(r->controller), "%s",
+			 r->any ? "" : o->cg_root[i]->ctrl);
+	}
 	return 0;
 }
 

@@ -1,10 +1,15 @@
-/* cgroups.img's list of saved files and its checks, apart from the dump
- * (cgroup_settings.c) so that the image fuzzer links them alone. */
+/* cgroups.img's and cgroups_v1.img's lists of saved files and their
+ * checks, apart from the dumps (cgroup_settings.c, cgroup_v1.c) so that
+ * the image fuzzer links them alone. */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/cgroup1.h"
 #include "common/cleanup.h"
 #include "images/proto/cgroup.pb-c.h"
 #include "task/cgroup_settings.h"
@@ -17,9 +22,30 @@ const char *const cgroup_setting_files[] = {
 _Static_assert(ARRAY_SIZE(cgroup_setting_files) == CGROUP_NR_SETTING_FILES,
 	       "the count of saved files");
 
+/* Each controller's files come after those it needs: cpuset's before any
+ * process may join, memory's limit before memsw's (which must not be
+ * below it). A file counts only in a hierarchy of its controller. */
+const char *const cgroup_v1_setting_files[] = {
+	"cpuset.cpus", "cpuset.mems", "cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us",
+	"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
+	"memory.swappiness", "pids.max", "blkio.weight", "devices.list",
+};
+_Static_assert(ARRAY_SIZE(cgroup_v1_setting_files) == CGROUP_V1_NR_SETTING_FILES,
+	       "the count of saved v1 files");
+
+bool cgroup_v1_file_applies(const char *file, const char *controllers)
+{
+	char controller[32];
+
+	snprintf(controller, sizeof(controller), "%.*s", (int)strcspn(file, "."), file);
+	return cgroup_controllers_meet(controller, controllers);
+}
+
 /* Absolute, every component a name: no empty one, "." or "..". */
 static bool path_is_sane(const char *p)
 {
+	if (!p)
+		return false;
 	if (p[0] != '/' || strlen(p) >= PATH_MAX / 2)
 		return false;
 	for (const char *c = p + 1;; c = strchr(c, '/') + 1) {
@@ -32,12 +58,71 @@ static bool path_is_sane(const char *p)
 	}
 }
 
-static int setting_index(const char *file)
+static int setting_index(const char *file, const char *const *files, unsigned int nr)
 {
-	for (unsigned int i = 0; i < CGROUP_NR_SETTING_FILES; i++)
-		if (!strcmp(cgroup_setting_files[i], file))
+	for (unsigned int i = 0; i < nr; i++)
+		if (!strcmp(files[i], file))
 			return (int)i;
 	return -1;
+}
+
+/* One line of devices.list: "TYPE MAJOR:MINOR ACCESS", TYPE a, b or c,
+ * each number or "*", ACCESS of r, w and m. */
+static bool device_rule_is_sane(const char *line, size_t len)
+{
+	char type, major[16], minor[16], access[8], rest;
+	char copy[64];
+
+	if (len >= sizeof(copy))
+		return false;
+	snprintf(copy, sizeof(copy), "%.*s", (int)len, line);
+	if (sscanf(copy, "%c %15[0-9*]:%15[0-9*] %7[rwm]%c", &type, major, minor, access,
+		   &rest) != 4)
+		return false;
+	return (type == 'a' || type == 'b' || type == 'c') && copy[1] == ' ';
+}
+
+/* A value of one line; devices.list's, lines of device rules. */
+static bool value_is_sane(const char *file, const char *value)
+{
+	if (strlen(value) >= CGROUP_VALUE_MAX)
+		return false;
+	if (strcmp(file, "devices.list"))
+		return !strchr(value, '\n');
+	for (const char *l = value;; l += strcspn(l, "\n") + 1) {
+		if (!device_rule_is_sane(l, strcspn(l, "\n")))
+			return false;
+		if (!l[strcspn(l, "\n")])
+			return true;
+	}
+}
+
+/* Record @i's cgroup @e: a clean path, each setting one of @files (of
+ * @controllers' when given: v1), once, with a sane value. */
+static int check_entry(const struct image *img, size_t i, const CgroupEntry *e,
+		       const char *const *files, unsigned int nr_files, const char *controllers)
+{
+	unsigned int seen = 0;
+
+	if (!path_is_sane(e->path)) {
+		image_error(img->path, img->records[i].offset, "cgroup %.64s: not a clean "
+			    "absolute path", e->path);
+		return -EBADMSG;
+	}
+	for (size_t s = 0; s < e->n_settings; s++) {
+		const CgroupSetting *set = e->settings[s];
+		int k = setting_index(set->file, files, nr_files);
+
+		if (k < 0 || (seen & (1u << k)) || !value_is_sane(set->file, set->value) ||
+		    (controllers && !cgroup_v1_file_applies(set->file, controllers))) {
+			image_error(img->path, img->records[i].offset, "cgroup %s: setting "
+				    "'%.64s': unknown, repeated, of another controller or a bad "
+				    "value", e->path, set->file);
+			return -EBADMSG;
+		}
+		seen |= 1u << k;
+	}
+	return 0;
 }
 
 static int cgroups_check(const struct image *img, const struct image_dir *dir, int id)
@@ -45,33 +130,111 @@ static int cgroups_check(const struct image *img, const struct image_dir *dir, i
 	(void)dir;
 	(void)id;
 	for (size_t i = 0; i < img->nr_records; i++) {
-		const CgroupEntry *e = (const CgroupEntry *)img->records[i].msg;
-		unsigned int seen = 0;
+		int ret = check_entry(img, i, (const CgroupEntry *)img->records[i].msg,
+				      cgroup_setting_files, CGROUP_NR_SETTING_FILES, NULL);
 
-		if (!path_is_sane(e->path)) {
-			image_error(img->path, img->records[i].offset, "cgroup %zu: path '%.64s' "
-				    "is not a clean absolute path", i, e->path);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* "cpu,cpuacct" or "name=x": words of lower-case letters, digits and
+ * '_', or one name= (the kernel takes one name a hierarchy). */
+static bool controllers_are_sane(const char *c)
+{
+	static const char controller_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
+	static const char name_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "0123456789_.-";
+	bool named = false;
+
+	if (strlen(c) >= sizeof(((struct cgroup_line *)0)->controllers))
+		return false;
+	for (const char *w = c;;) {
+		size_t len = strcspn(w, ",");
+		bool is_name = len > 5 && !strncmp(w, "name=", 5);
+		const char *word = is_name ? w + 5 : w;
+		size_t word_len = is_name ? len - 5 : len;
+
+		if (!word_len || (is_name && named) ||
+		    strspn(word, is_name ? name_chars : controller_chars) < word_len)
+			return false;
+		named |= is_name;
+		if (!w[len])
+			return true;
+		w += len + 1;
+	}
+}
+
+static int by_member(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Each process once, each of its threads once, with a clean path. */
+static int check_members(const struct image *img, size_t i, const CgroupV1Hierarchy *h)
+{
+	int64_t *keys = calloc(h->n_members ? h->n_members : 1, sizeof(*keys));
+	int ret = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (size_t m = 0; !ret && m < h->n_members; m++) {
+		const CgroupV1Member *mb = h->members[m];
+
+		if (mb->pid <= 0 || (mb->has_tid && mb->tid <= 0) ||
+		    (strcmp(mb->path, "/") && !path_is_sane(mb->path)))
+			ret = -EBADMSG;
+		keys[m] = (int64_t)mb->pid << 32 | (uint32_t)(mb->has_tid ? mb->tid : 0);
+	}
+	qsort(keys, h->n_members, sizeof(*keys), by_member);
+	for (size_t m = 1; !ret && m < h->n_members; m++)
+		if (keys[m] == keys[m - 1])
+			ret = -EBADMSG;
+	free(keys);
+	if (ret)
+		image_error(img->path, img->records[i].offset, "hierarchy %s: a member with a bad "
+			    "pid, tid or path, or listed twice", h->controllers);
+	return ret;
+}
+
+static int cgroups_v1_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	(void)dir;
+	(void)id;
+	for (size_t i = 0; i < img->nr_records; i++) {
+		const CgroupV1Hierarchy *h = (const CgroupV1Hierarchy *)img->records[i].msg;
+		int ret = 0;
+
+		if (!controllers_are_sane(h->controllers)) {
+			image_error(img->path, img->records[i].offset, "hierarchy '%.64s': not "
+				    "controllers or one name", h->controllers);
 			return -EBADMSG;
 		}
-		for (size_t s = 0; s < e->n_settings; s++) {
-			const CgroupSetting *set = e->settings[s];
-			int k = setting_index(set->file);
-
-			if (k < 0 || (seen & (1u << k)) || strlen(set->value) >= CGROUP_VALUE_MAX ||
-			    strchr(set->value, '\n')) {
-				image_error(img->path, img->records[i].offset, "cgroup %s: setting "
-					    "'%.64s': unknown, repeated or a bad value", e->path,
-					    set->file);
+		for (size_t j = 0; j < i; j++)
+			if (cgroup_controllers_meet(h->controllers, ((const CgroupV1Hierarchy *)
+					img->records[j].msg)->controllers)) {
+				image_error(img->path, img->records[i].offset, "hierarchy "
+					    "%s: shares a controller with an earlier one",
+					    h->controllers);
 				return -EBADMSG;
 			}
-			seen |= 1u << k;
-		}
+		ret = check_members(img, i, h);
+		for (size_t c = 0; !ret && c < h->n_cgroups; c++)
+			ret = check_entry(img, i, h->cgroups[c], cgroup_v1_setting_files,
+					  CGROUP_V1_NR_SETTING_FILES, h->controllers);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
 
 static const struct image_kind_desc cgroup_kinds[] = {
 	{ IMG_CGROUPS, "cgroups", "cgroups.img", &cgroup_entry__descriptor, cgroups_check },
+	{ IMG_CGROUPS_V1, "cgroups_v1", "cgroups_v1.img", &cgroup_v1_hierarchy__descriptor,
+	  cgroups_v1_check },
 };
 
 const struct image_kind_set cgroup_image_kinds = { "cgroup", cgroup_kinds,

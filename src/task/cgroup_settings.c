@@ -17,9 +17,6 @@
 #include "images/proto/cgroup.pb-c.h"
 #include "task/cgroup_settings.h"
 
-/* More would be a tree spread over an unusual number of cgroups. */
-#define CGROUPS_MAX 256
-
 bool cgroup_is_own(const char *path, const char *cryo_path)
 {
 	size_t len = strlen(path);
@@ -28,11 +25,6 @@ bool cgroup_is_own(const char *path, const char *cryo_path)
 		return false;
 	return !(!strncmp(cryo_path, path, len) && cryo_path[len] == '/');
 }
-
-struct cgroup_list {
-	char *paths[CGROUPS_MAX];
-	size_t nr;
-};
 
 static int add_path(struct cgroup_list *l, const char *path)
 {
@@ -48,8 +40,7 @@ static int add_path(struct cgroup_list *l, const char *path)
 	return l->paths[l->nr++] ? 0 : -ENOMEM;
 }
 
-/* @path and each of its ancestors that is the tree's own. */
-static int add_with_ancestors(struct cgroup_list *l, const char *path, const char *cryo_path)
+int cgroup_list_add_own(struct cgroup_list *l, const char *path, const char *cryo_path)
 {
 	char p[PATH_MAX];
 	int ret = 0;
@@ -71,6 +62,18 @@ static int by_path(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void cgroup_list_sort(struct cgroup_list *l)
+{
+	qsort(l->paths, l->nr, sizeof(l->paths[0]), by_path);
+}
+
+void cgroup_list_free(struct cgroup_list *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		free(l->paths[i]);
+	l->nr = 0;
+}
+
 /* The value of @file of cgroup @dirfd, without its final newline; 1 when
  * the cgroup has no such file (its controller is not enabled there). */
 static int read_setting(int dirfd, const char *file, char *value, size_t size)
@@ -86,46 +89,94 @@ static int read_setting(int dirfd, const char *file, char *value, size_t size)
 		return -errno;
 	if ((size_t)n == size - 1)
 		return -E2BIG;
+	while (n > 0 && value[n - 1] == '\n')
+		n--;
 	value[n] = '\0';
-	value[strcspn(value, "\n")] = '\0';
+	return 0;
+}
+
+void cgroup_entry_free(CgroupEntry *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n_settings; i++) {
+		free(e->settings[i]->value);
+		free(e->settings[i]);
+	}
+	free(e->settings);
+	free(e->path);
+	free(e);
+}
+
+/* Adds @file = @value to @e. */
+static int add_setting(CgroupEntry *e, const char *file, const char *value)
+{
+	CgroupSetting *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	cgroup_setting__init(s);
+	s->file = (char *)file;
+	s->value = strdup(value);
+	if (!s->value) {
+		free(s);
+		return -ENOMEM;
+	}
+	e->settings[e->n_settings++] = s;
+	return 0;
+}
+
+int cgroup_entry_read(const char *mnt, const char *path, const char *const *files, size_t nr,
+		      CgroupEntry **out)
+{
+	_cleanup_free_ char *value = malloc(CGROUP_VALUE_MAX);
+	char dir[2 * PATH_MAX];
+	_cleanup_close_ int dirfd = -1;
+	CgroupEntry *e = calloc(1, sizeof(*e));
+	int ret = 0;
+
+	if (e)
+		cgroup_entry__init(e);
+	if (!e || !value || !(e->path = strdup(path)) ||
+	    !(e->settings = calloc(nr ? nr : 1, sizeof(*e->settings)))) {
+		cgroup_entry_free(e);
+		return -ENOMEM;
+	}
+	snprintf(dir, sizeof(dir), "%s%s", mnt, path);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		ret = pr_errno_ret("dump: cgroup %s: cannot open %s", path, dir);
+	for (size_t i = 0; !ret && i < nr; i++) {
+		ret = read_setting(dirfd, files[i], value, CGROUP_VALUE_MAX);
+		if (ret < 0) {
+			pr_err("dump: cgroup %s: cannot read %s: %s", path, files[i],
+			       strerror(-ret));
+			break;
+		}
+		/* Absent, empty (inherited) or the default type: nothing to set. */
+		if (!ret && value[0] &&
+		    (strcmp(files[i], "cgroup.type") || strcmp(value, "domain")))
+			ret = add_setting(e, files[i], value);
+		ret = ret > 0 ? 0 : ret;
+	}
+	if (ret) {
+		cgroup_entry_free(e);
+		return ret;
+	}
+	pr_info("dump: cgroup %s (%s): %zu controller settings", path, mnt, e->n_settings);
+	*out = e;
 	return 0;
 }
 
 static int write_entry(struct image_writer *w, const char *mnt, const char *path)
 {
-	CgroupSetting settings[CGROUP_NR_SETTING_FILES], *ptrs[CGROUP_NR_SETTING_FILES];
-	static char values[CGROUP_NR_SETTING_FILES][CGROUP_VALUE_MAX];
-	CgroupEntry e = CGROUP_ENTRY__INIT;
-	char dir[2 * PATH_MAX];
-	_cleanup_close_ int dirfd = -1;
-	int ret;
+	CgroupEntry *e = NULL;
+	int ret = cgroup_entry_read(mnt, path, cgroup_setting_files, CGROUP_NR_SETTING_FILES, &e);
 
-	snprintf(dir, sizeof(dir), "%s%s", mnt, path);
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return pr_errno_ret("dump: cgroup %s: cannot open %s", path, dir);
-	e.path = (char *)path;
-	e.settings = ptrs;
-	for (size_t i = 0; i < CGROUP_NR_SETTING_FILES; i++) {
-		const char *file = cgroup_setting_files[i];
-
-		ret = read_setting(dirfd, file, values[i], sizeof(values[i]));
-		if (ret < 0) {
-			pr_err("dump: cgroup %s: cannot read %s: %s", path, file, strerror(-ret));
-			return ret;
-		}
-		/* Absent, empty (inherited) or the default type: nothing to set. */
-		if (ret || !values[i][0] || (!strcmp(file, "cgroup.type") &&
-					     !strcmp(values[i], "domain")))
-			continue;
-		cgroup_setting__init(&settings[e.n_settings]);
-		settings[e.n_settings].file = (char *)file;
-		settings[e.n_settings].value = values[i];
-		ptrs[e.n_settings] = &settings[e.n_settings];
-		e.n_settings++;
-	}
-	pr_info("dump: cgroup %s: %zu controller settings", path, e.n_settings);
-	return image_write_record(w, &e.base);
+	if (!ret)
+		ret = image_write_record(w, &e->base);
+	cgroup_entry_free(e);
+	return ret;
 }
 
 /* The cgroups of @pid's threads that are threaded cgroups of their own. */
@@ -144,7 +195,7 @@ static int add_threads(struct cgroup_list *l, pid_t pid, const char *cryo_path)
 
 		if (tid > 0 && !cgroup2_path_of_thread(pid, tid, path, sizeof(path)) &&
 		    strcmp(path, process))
-			ret = add_with_ancestors(l, path, cryo_path);
+			ret = cgroup_list_add_own(l, path, cryo_path);
 	}
 	closedir(dir);
 	return ret;
@@ -163,19 +214,18 @@ int cgroup_settings_dump(const struct tree *tree, struct image_dir *dir)
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE &&
 		    !cgroup2_path_of(tree->tasks[i].pid, path, sizeof(path)))
-			ret = add_with_ancestors(&l, path, cryo_path);
+			ret = cgroup_list_add_own(&l, path, cryo_path);
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
 			ret = add_threads(&l, tree->tasks[i].pid, cryo_path);
 	/* Parents sort before their children: restore makes them in order. */
-	qsort(l.paths, l.nr, sizeof(l.paths[0]), by_path);
+	cgroup_list_sort(&l);
 	if (!ret && l.nr)
 		ret = image_open_write(dir, IMG_CGROUPS, 0, &w);
 	for (size_t i = 0; !ret && i < l.nr; i++)
 		ret = write_entry(w, mnt, l.paths[i]);
 	if (w)
 		ret = ret ? (image_abort(w), ret) : image_finish(w);
-	for (size_t i = 0; i < l.nr; i++)
-		free(l.paths[i]);
+	cgroup_list_free(&l);
 	return ret;
 }

@@ -9,6 +9,7 @@ PAGE = 4096
 KIND_INVENTORY, KIND_PAGEMAP = 1, 2
 KIND_FDS, KIND_FILES, KIND_FILE_DATA = 6, 7, 8
 KIND_PSTREE = 10
+KIND_CGROUPS_V1 = 28
 FILE_KIND_PIDFD = 11
 PRESENT, ZERO, IN_PARENT = 1, 2, 3
 
@@ -86,7 +87,27 @@ pstree = [uint_field(1, 100) + uint_field(2, 1) + uint_field(3, 100) + uint_fiel
           uint_field(1, 101) + uint_field(2, 100) + uint_field(3, 100) + uint_field(4, 100) +
           uint_field(5, 1) + uint_field(6, 17) + uint_field(8, 101) + bytes_field(11, ns_ids)]
 
+def cgroup_v1(controllers, members, cgroups):
+    rec = str_field(1, controllers)
+    for pid, tid, path in members:
+        rec += bytes_field(2, uint_field(1, pid) + (uint_field(2, tid) if tid else b"") +
+                           str_field(3, path))
+    for path, settings in cgroups:
+        rec += bytes_field(3, str_field(1, path) + b"".join(
+            bytes_field(2, str_field(1, f) + str_field(2, v)) for f, v in settings))
+    return rec
+
+
+cgroups_v1 = [cgroup_v1("cpu,cpuacct", [(100, 0, "/a/b")],
+                        [("/a", [("cpu.shares", "512")]),
+                         ("/a/b", [("cpu.cfs_period_us", "100000"),
+                                   ("cpu.cfs_quota_us", "-1")])]),
+              cgroup_v1("name=systemd", [(100, 0, "/"), (100, 101, "/t")], []),
+              cgroup_v1("devices", [(100, 0, "/d")],
+                        [("/d", [("devices.list", "c 1:3 rwm\nb *:* m")])])]
+
 files = {
+    "cgroups-v1.img": image(KIND_CGROUPS_V1, cgroups_v1),
     "pstree.img": image(KIND_PSTREE, pstree),
     "fds.img": image(KIND_FDS, fds),
     "files.img": image(KIND_FILES, [pidfd_file]),

@@ -4,7 +4,6 @@
  * land there), a --config file (its log-file taken), and the restored
  * program passes; --manage-cgroups puts a process back into its cgroup v2.
  * The parsing itself is tests/unit/test_criu_options. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 
 #include "cryo_driver.h"
 #include "harness.h"
+#include "runner_util.h"
 
 static bool write_file(const char *path, const char *text)
 {
@@ -344,24 +344,6 @@ static bool write_cgroup_file(const char *dir, const char *file, const char *tex
 	if (fd >= 0)
 		close(fd);
 	return ok;
-}
-
-/* A thread of @pid other than the main one; 0 when none. */
-static pid_t other_thread(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	pid_t tid = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	while (dir && !tid && (e = readdir(dir)))
-		if (atoi(e->d_name) > 0 && atoi(e->d_name) != pid)
-			tid = atoi(e->d_name);
-	if (dir)
-		closedir(dir);
-	return tid;
 }
 
 /* --manage-cgroups with a thread in a threaded cgroup of its own (issue

@@ -334,18 +334,24 @@ TEST(restore_makes_a_deleted_file_with_the_tasks_own_credentials)
 
 /* ---- one set, whole ------------------------------------------------------------ */
 
-static int flip_first_page_byte(const char *path)
+/* Flips one bit of the byte at @at of @path. */
+static int flip_byte_at(const char *path, off_t at)
 {
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	unsigned char byte;
-	int ret = fd >= 0 && pread(fd, &byte, 1, 100) == 1 ? 0 : -1;
+	int ret = fd >= 0 && pread(fd, &byte, 1, at) == 1 ? 0 : -1;
 
 	byte ^= 0x10;
-	if (!ret && pwrite(fd, &byte, 1, 100) != 1)
+	if (!ret && pwrite(fd, &byte, 1, at) != 1)
 		ret = -1;
 	if (fd >= 0)
 		close(fd);
 	return ret;
+}
+
+static int flip_first_page_byte(const char *path)
+{
+	return flip_byte_at(path, 100);
 }
 
 /* Flips a byte of the saved vDSO's first page, found as this runner's
@@ -429,18 +435,9 @@ out:
 /* Flips the byte in the middle of the pages file. */
 static int flip_middle_page_byte(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC);
 	struct stat st;
-	unsigned char byte;
-	int ret = fd >= 0 && !fstat(fd, &st) && st.st_size > 1 &&
-		  pread(fd, &byte, 1, st.st_size / 2) == 1 ? 0 : -1;
 
-	byte ^= 0x10;
-	if (!ret && pwrite(fd, &byte, 1, st.st_size / 2) != 1)
-		ret = -1;
-	if (fd >= 0)
-		close(fd);
-	return ret;
+	return stat(path, &st) || st.st_size < 2 ? -1 : flip_byte_at(path, st.st_size / 2);
 }
 
 /* A flipped byte in a range the restorer fills by UFFDIO_COPY (256 KiB
@@ -458,6 +455,48 @@ TEST(restore_refuses_a_flipped_byte_in_a_large_range)
 				 "its digest differs from the inventory's"),
 		   out, "a flipped byte in the middle: %s", why);
 out:
+	end_prog(&p);
+}
+
+/* Where cryo's filler copied first, as its log of a clean restore said. */
+static unsigned long long filler_first;
+
+static int flip_filler_byte(const char *path)
+{
+	return flip_byte_at(path, (off_t)filler_first + 4096 + 7);
+}
+
+/* cryo's filler copies every other 4 MiB of a large range into the task
+ * (forced on by CRYO_TEST_FILLER for prog_memory's 14 MiB): the memory
+ * comes back whole, and a byte flipped in the part cryo copied is caught,
+ * since the restorer hashes cryo's pages from memory as well. */
+TEST(restore_refuses_a_flipped_byte_in_the_part_cryos_filler_copies)
+{
+	char img[PATH_MAX], clean[PATH_MAX], pages[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	const char *said;
+
+	setenv("CRYO_TEST_FILLER", "1", 1);
+	CHECK_GOTO(make_image(&p, "prog_memory", img, &image_pid), out, "%s", why);
+	pathf(clean, "%s/clean", p.dir);
+	CHECK_GOTO(copy_images(img, clean), out, "%s", why);
+	prog_cryo(&r, &p, "restore", "-D", clean, "-d", "-v4");
+	CHECK_GOTO(r.status == 0, out, "the restore with the filler failed (%d): %s", r.status,
+		   r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "restored with the filler: %s", why);
+	said = strstr(r.out, "cryo's filler copied ");
+	CHECK_GOTO(said && sscanf(said, "cryo's filler copied %*u bytes, the first at file "
+				  "offset %llx", &filler_first) == 1,
+		   out, "no filler at work in the log: %s", r.out);
+	snprintf(pages, sizeof(pages), "pages-%d.img", image_pid);
+	CHECK_GOTO(refused_after(&p, img, image_pid, pages, flip_filler_byte,
+				 "its digest differs from the inventory's"),
+		   out, "a flipped byte in cryo's part: %s", why);
+out:
+	unsetenv("CRYO_TEST_FILLER");
 	end_prog(&p);
 }
 

@@ -97,11 +97,31 @@ TEST(each_of_criu_cgroup_modes_is_taken)
 	}
 }
 
+/* criu's --cgroup-root [CONTROLLER:]PATH, each one kept: a root for the
+ * hierarchies of a controller, or for every other one. */
+TEST(cgroup_roots_by_controller_are_taken)
+{
+	const char *const words[] = { "cryo", "restore", "-D", "imgs", "--manage-cgroups",
+				      "--cgroup-root", "name=systemd:/a", "--cgroup-root",
+				      "cpu,cpuacct:/b/c", "--cgroup-root", "/d" };
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 11, words) == 0, "refused");
+	CHECK(o.nr_cgroup_roots == 3, "%zu roots", o.nr_cgroup_roots);
+	CHECK(!o.cgroup_roots[0].any && !strcmp(o.cgroup_roots[0].controller, "name=systemd") &&
+	      !strcmp(o.cgroup_roots[0].path, "/a"), "first root: %s:%s",
+	      o.cgroup_roots[0].controller, o.cgroup_roots[0].path);
+	CHECK(!strcmp(o.cgroup_roots[1].controller, "cpu,cpuacct") &&
+	      !strcmp(o.cgroup_roots[1].path, "/b/c"), "second root: %s:%s",
+	      o.cgroup_roots[1].controller, o.cgroup_roots[1].path);
+	CHECK(o.cgroup_roots[2].any && !strcmp(o.cgroup_roots[2].path, "/d"), "third root");
+}
+
 TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 {
 	static const char *const cases[][3] = {
 		{ "--cgroup-root", "/x", "needs --manage-cgroups" },
-		{ "--cgroup-root", "cpu:/x", "a root for controller 'cpu'" },
+		{ "--cgroup-root", "cpu:x", "not an absolute cgroup path" },
 		{ "--freeze-cgroup", "/sys/fs/cgroup/x", "naming another one is not supported" },
 		{ "--external", "unix[12]", "cryo takes mnt[MOUNTPOINT]:PATH" },
 		{ "--external", "macvlan[mv0]:a/b", "cryo takes macvlan[INSIDE]:LOWER" },

@@ -42,9 +42,6 @@ static int read_pagemap(const struct entry *entries, size_t n, uint64_t pages_si
 	_cleanup_image_dir_ struct image_dir *dir = NULL;
 	_cleanup_free_ unsigned char *zeros = calloc(1, pages_size + 1);
 	struct image_writer *w;
-	struct image *img = NULL;
-	struct capture cap;
-	int ret;
 
 	*msg = NULL;
 	if (!tmp || !zeros || image_dir_create(tmp, &dir))
@@ -64,13 +61,7 @@ static int read_pagemap(const struct entry *entries, size_t n, uint64_t pages_si
 	if (image_finish(w) || image_open_write(dir, IMG_PAGES, 1, &w))
 		return -EIO;
 	image_write_raw(w, zeros, pages_size);
-	if (image_finish(w))
-		return -EIO;
-	capture_begin(&cap, 2);
-	ret = image_read(dir, IMG_PAGEMAP, 1, &img);
-	*msg = capture_end(&cap);
-	image_free(img);
-	return ret;
+	return image_finish_and_read(w, dir, IMG_PAGEMAP, 1, msg);
 }
 
 /* The pagemap must be refused, with @where and @cause in the message. */
@@ -174,22 +165,13 @@ static int read_inventory(const Inventory *inv, size_t copies, char **msg)
 	_cleanup_tree_ char *tmp = make_temp_dir();
 	_cleanup_image_dir_ struct image_dir *dir = NULL;
 	struct image_writer *w;
-	struct image *img = NULL;
-	struct capture cap;
-	int ret;
 
 	*msg = NULL;
 	if (!tmp || image_dir_create(tmp, &dir) || image_open_write(dir, IMG_INVENTORY, 0, &w))
 		return -EIO;
 	for (size_t i = 0; i < copies; i++)
 		image_write_record(w, &inv->base);
-	if (image_finish(w))
-		return -EIO;
-	capture_begin(&cap, 2);
-	ret = image_read(dir, IMG_INVENTORY, 0, &img);
-	*msg = capture_end(&cap);
-	image_free(img);
-	return ret;
+	return image_finish_and_read(w, dir, IMG_INVENTORY, 0, msg);
 }
 
 TEST(inventory_checks_its_contents)

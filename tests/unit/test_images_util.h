@@ -106,6 +106,25 @@ static inline char *capture_end(struct capture *c)
 	return text;
 }
 
+/* Finishes @w, then reads image @kind @id of @dir back through its
+ * checks: their error, and in *@msg what they said (the caller frees it). */
+static inline int image_finish_and_read(struct image_writer *w, struct image_dir *dir,
+					enum image_kind kind, int id, char **msg)
+{
+	struct image *img = NULL;
+	struct capture cap;
+	int ret;
+
+	*msg = NULL;
+	if (image_finish(w))
+		return -EIO;
+	capture_begin(&cap, 2);
+	ret = image_read(dir, kind, id, &img);
+	*msg = capture_end(&cap);
+	image_free(img);
+	return ret;
+}
+
 /* The whole file at @path, or NULL; *@len is set. */
 static inline unsigned char *read_file(const char *path, size_t *len)
 {

@@ -380,6 +380,32 @@ TEST(options_reach_cryos_options)
 		   out, "manage_cgroups_mode IGNORE: %s", why);
 	o->has_manage_cgroups_mode = o->has_manage_cgroups = o->manage_cgroups = false;
 
+	/* cg_root as --cgroup-root: a controller's ("" the unified
+	 * hierarchy's), or none for every hierarchy; a relative path refused. */
+	o->n_cg_root = 3;
+	o->cg_root = calloc(3, sizeof(*o->cg_root));
+	for (size_t i = 0; i < 3; i++) {
+		o->cg_root[i] = malloc(sizeof(*o->cg_root[i]));
+		cgroup_root__init(o->cg_root[i]);
+		o->cg_root[i]->ctrl = i < 2 ? strdup(i ? "" : "name=systemd") : NULL;
+		o->cg_root[i]->path = strdup(i ? "/b" : "/a");
+	}
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.nr_cgroup_roots == 3 &&
+		   !strcmp(a->opts.cgroup_roots[0].controller, "name=systemd") &&
+		   !a->opts.cgroup_roots[1].any && !a->opts.cgroup_roots[1].controller[0] &&
+		   a->opts.cgroup_roots[2].any && !strcmp(a->opts.cgroup_roots[2].path, "/b"),
+		   out, "cg_root: %s", why);
+	o->cg_root[2]->path[0] = 'x';
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "cg_root") && strstr(why, "absolute"), out,
+		   "a relative cg_root: %s", why);
+	for (size_t i = 0; i < 3; i++)
+		protobuf_c_message_free_unpacked(&o->cg_root[i]->base, NULL);
+	free(o->cg_root);
+	o->cg_root = NULL;
+	o->n_cg_root = 0;
+
 	free(o->log_file);
 	o->log_file = strdup("../escape.log");
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));

@@ -1,0 +1,225 @@
+/* The tree's cgroup v1 hierarchies at dump (cgroups_v1.img): in each one
+ * mounted here, every live process's cgroup and each thread's that is not
+ * its process's, and the settings of the tree's own cgroups there (not
+ * cryo's or an ancestor of it, as for v2). Restoring them is
+ * restore/cgroups_v1.c's; the image's checks are cgroup_image.c's. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cgroup1.h"
+#include "common/log.h"
+#include "task/cgroup_settings.h"
+
+/* One v1 hierarchy while the dump gathers it. */
+struct v1_hierarchy {
+	struct cgroup_line cryo;	/* its controllers, and cryo's cgroup there */
+	char mnt[PATH_MAX];
+	CgroupV1Member *members;
+	size_t nr_members, cap;
+	bool differs;			/* some member is not in cryo's cgroup */
+	struct cgroup_list own;
+};
+
+struct v1_dump {
+	struct v1_hierarchy h[CGROUP_HIERARCHIES_MAX];
+	size_t nr;
+	struct cgroup_line lines[CGROUP_HIERARCHIES_MAX];	/* a task's, read */
+	struct cgroup_line process[CGROUP_HIERARCHIES_MAX];	/* its process's */
+	size_t nr_process;
+};
+
+static int add_member(struct v1_hierarchy *h, pid_t pid, pid_t tid, const char *path)
+{
+	CgroupV1Member *m;
+
+	if (h->nr_members == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 64;
+		CgroupV1Member *more = realloc(h->members, cap * sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		h->members = more;
+		h->cap = cap;
+	}
+	m = &h->members[h->nr_members];
+	cgroup_v1_member__init(m);
+	m->pid = pid;
+	m->has_tid = tid > 0;
+	m->tid = tid;
+	m->path = strdup(path);
+	if (!m->path)
+		return -ENOMEM;
+	h->nr_members++;
+	h->differs |= strcmp(path, h->cryo.path) != 0;
+	return 0;
+}
+
+/* The line of @lines (@nr) of hierarchy @controllers; NULL if none. */
+static const struct cgroup_line *line_of(const struct cgroup_line *lines, size_t nr,
+					 const char *controllers)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (lines[i].hierarchy && !strcmp(lines[i].controllers, controllers))
+			return &lines[i];
+	return NULL;
+}
+
+/* Adds process @pid (@tid 0) or its thread @tid to each hierarchy; a
+ * thread only where it is not in its process's cgroup. */
+static int add_task(struct v1_dump *d, pid_t pid, pid_t tid)
+{
+	size_t nr;
+	int ret = cgroup_lines_read(pid, tid, tid ? d->lines : d->process, &nr);
+
+	if (ret == -ENOENT && tid)
+		return 0;	/* a thread that is gone: a zombie's */
+	if (ret)
+		return pr_errno_ret("dump: pid %d: cannot read the cgroups of %s %d", pid,
+				    tid ? "thread" : "process", tid ? tid : pid);
+	if (!tid)
+		d->nr_process = nr;
+	for (size_t i = 0; !ret && i < d->nr; i++) {
+		struct v1_hierarchy *h = &d->h[i];
+		const struct cgroup_line *l = line_of(tid ? d->lines : d->process, nr,
+						      h->cryo.controllers);
+		const struct cgroup_line *p = line_of(d->process, d->nr_process,
+						      h->cryo.controllers);
+
+		if (!l || !p) {
+			pr_err("dump: pid %d: %s %d has no cgroup in hierarchy %s", pid,
+			       tid ? "thread" : "process", tid ? tid : pid, h->cryo.controllers);
+			return -EIO;
+		}
+		if (!tid || strcmp(l->path, p->path))
+			ret = add_member(h, pid, tid, l->path);
+	}
+	return ret;
+}
+
+static int add_threads(struct v1_dump *d, pid_t pid)
+{
+	char dir_path[64];
+	struct dirent *e;
+	DIR *dir;
+	int ret = 0;
+
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", pid);
+	dir = opendir(dir_path);
+	if (!dir)
+		return pr_errno_ret("dump: pid %d: cannot list its threads", pid);
+	while (!ret && (e = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		if (tid > 0 && tid != pid)
+			ret = add_task(d, pid, tid);
+	}
+	closedir(dir);
+	return ret;
+}
+
+/* The hierarchies cryo is in that are mounted here. */
+static int find_hierarchies(struct v1_dump *d)
+{
+	size_t nr;
+	int ret = cgroup_lines_read(getpid(), 0, d->lines, &nr);
+
+	if (ret)
+		return pr_errno_ret("dump: cannot read cryo's own cgroups");
+	for (size_t i = 0; i < nr; i++) {
+		struct v1_hierarchy *h = &d->h[d->nr];
+
+		if (!d->lines[i].hierarchy)
+			continue;
+		h->cryo = d->lines[i];
+		if (cgroup_hierarchy_mount(h->cryo.controllers, h->mnt, sizeof(h->mnt))) {
+			pr_info("dump: cgroup v1 hierarchy %s is not mounted here: not saved",
+				h->cryo.controllers);
+			continue;
+		}
+		d->nr++;
+	}
+	return 0;
+}
+
+/* The record of @h: its members, and its own cgroups with the settings of
+ * its controllers. */
+static int write_hierarchy(struct image_writer *w, struct v1_hierarchy *h)
+{
+	const char *files[CGROUP_V1_NR_SETTING_FILES];
+	CgroupV1Member **members = calloc(h->nr_members, sizeof(*members));
+	CgroupEntry **cgroups = NULL;
+	CgroupV1Hierarchy rec = CGROUP_V1_HIERARCHY__INIT;
+	size_t nr_files = 0;
+	int ret = members ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < CGROUP_V1_NR_SETTING_FILES; i++)
+		if (cgroup_v1_file_applies(cgroup_v1_setting_files[i], h->cryo.controllers))
+			files[nr_files++] = cgroup_v1_setting_files[i];
+	for (size_t i = 0; !ret && i < h->nr_members; i++) {
+		members[i] = &h->members[i];
+		ret = cgroup_list_add_own(&h->own, h->members[i].path, h->cryo.path);
+	}
+	cgroup_list_sort(&h->own);
+	if (!ret && h->own.nr && !(cgroups = calloc(h->own.nr, sizeof(*cgroups))))
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < h->own.nr; i++) {
+		ret = cgroup_entry_read(h->mnt, h->own.paths[i], files, nr_files, &cgroups[i]);
+		rec.n_cgroups += !ret;
+	}
+	rec.controllers = h->cryo.controllers;
+	rec.members = members;
+	rec.n_members = h->nr_members;
+	rec.cgroups = cgroups;
+	if (!ret)
+		ret = image_write_record(w, &rec.base);
+	if (!ret)
+		pr_info("dump: cgroup v1 hierarchy %s: %zu members, %zu cgroups of the tree's own",
+			h->cryo.controllers, h->nr_members, rec.n_cgroups);
+	for (size_t i = 0; i < rec.n_cgroups; i++)
+		cgroup_entry_free(cgroups[i]);
+	free(cgroups);
+	free(members);
+	return ret;
+}
+
+static void free_dump(struct v1_dump *d)
+{
+	for (size_t i = 0; i < d->nr; i++) {
+		for (size_t m = 0; m < d->h[i].nr_members; m++)
+			free(d->h[i].members[m].path);
+		free(d->h[i].members);
+		cgroup_list_free(&d->h[i].own);
+	}
+	free(d);
+}
+
+int cgroup_v1_dump(const struct tree *tree, struct image_dir *dir)
+{
+	struct v1_dump *d = calloc(1, sizeof(*d));
+	struct image_writer *w = NULL;
+	bool any = false;
+	int ret = d ? find_hierarchies(d) : -ENOMEM;
+
+	for (size_t i = 0; !ret && d->nr && i < tree->nr; i++)
+		if (tree->tasks[i].state == TREE_ALIVE) {
+			ret = add_task(d, tree->tasks[i].pid, 0);
+			if (!ret)
+				ret = add_threads(d, tree->tasks[i].pid);
+		}
+	for (size_t i = 0; !ret && d && i < d->nr; i++)
+		any |= d->h[i].differs;
+	if (!ret && any)
+		ret = image_open_write(dir, IMG_CGROUPS_V1, 0, &w);
+	for (size_t i = 0; !ret && any && i < d->nr; i++)
+		if (d->h[i].differs)
+			ret = write_hierarchy(w, &d->h[i]);
+	if (w)
+		ret = ret ? (image_abort(w), ret) : image_finish(w);
+	if (d)
+		free_dump(d);
+	return ret;
+}
