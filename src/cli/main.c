@@ -80,7 +80,9 @@ void print_usage(void)
 	       "      --cgroup-root [CTRL:]PATH  restore: the root process's cgroup goes to PATH\n"
 	       "                          (in CTRL's hierarchy: cpu, name=systemd, ...)\n"
 	       "      --root /            the only root taken today\n"
-	       "  -l, --file-locks, --link-remap, --unprivileged, --weak-sysctls, --log-pid\n"
+	       "      --link-remap        dump: a file unlinked from its path that other links\n"
+	       "                          keep is saved through a hidden link made beside it\n"
+	       "  -l, --file-locks, --unprivileged, --weak-sysctls, --log-pid\n"
 	       "                          accepted: they change nothing in what cryo does\n"
 	       "  Other criu options are refused by name, with the reason: see cryo(8).\n");
 }

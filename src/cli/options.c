@@ -39,6 +39,7 @@ enum {
 	OPT_ACTION_SCRIPT,
 	OPT_CONFIG,
 	OPT_ROOT,
+	OPT_LINK_REMAP,
 	OPT_PRE_COPY,
 	OPT_NO_PRE_COPY,
 };
@@ -106,13 +107,12 @@ static const struct option long_options[] = {
 	{ "manage-cgroups", optional_argument, NULL, OPT_MANAGE_CGROUPS },
 	{ "action-script", required_argument, NULL, OPT_ACTION_SCRIPT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
-	/* Accepted, changing nothing: cryo always takes file locks again; saves
-	 * every deleted file whole (one with other links is refused by name);
+	/* Accepted, changing nothing: cryo always takes file locks again;
 	 * bounds its own privileges (trust model); restores no sysctl; logs
 	 * every process's messages, each naming its pid, to one file; the
 	 * configuration files are read before parsing (config.c). */
 	{ "file-locks", no_argument, NULL, 'l' },
-	{ "link-remap", no_argument, NULL, OPT_NOOP },
+	{ "link-remap", no_argument, NULL, OPT_LINK_REMAP },
 	{ "unprivileged", no_argument, NULL, OPT_NOOP },
 	{ "weak-sysctls", no_argument, NULL, OPT_NOOP },
 	{ "log-pid", no_argument, NULL, OPT_NOOP },
@@ -413,6 +413,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_LAZY_PAGES:
 			opts->lazy_pages = true;
+			break;
+		case OPT_LINK_REMAP:
+			opts->link_remap = true;
 			break;
 		case OPT_GHOST_LIMIT:
 			if (parse_size("--ghost-limit", optarg, &opts->ghost_limit))

@@ -40,6 +40,10 @@ struct cryo_opts {
 	/* --ghost-limit SIZE: the largest deleted file dump saves (criu's
 	 * option); 0 when not given: no limit. */
 	uint64_t ghost_limit;
+	/* --link-remap: a file open by a path that was unlinked while other
+	 * links keep it is saved through a hidden link dump makes beside it
+	 * (criu's option); without it, such a file is refused. */
+	bool link_remap;
 	bool clone;		/* --clone: restore into new pid and mount namespaces */
 	const char *pidfile;	/* --pidfile */
 	const char *sign_key;	/* --sign-key FILE (cryo's own; criu has none) */

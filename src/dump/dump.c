@@ -134,8 +134,10 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	uint64_t began = stats_begin(st, STATS_DUMP_PARASITE);
 	int ret;
 
-	if (live_parent(ctx->tree, t))
+	if (live_parent(ctx->tree, t)) {
 		mm_opts.parent = inj_task_pid(ctx->tree->tasks[t->parent].inj);
+		inj_task_offer_sites(task, ctx->tree->tasks[t->parent].inj);
+	}
 	ret = collect_inside(task, &core, &mm_opts);
 	stats_end(st, STATS_DUMP_PARASITE, began);
 	/* Files before memory: a mapped memfd or deleted file the task also
@@ -187,6 +189,8 @@ static int start_files(struct dump_ctx *ctx)
 		files_dump_allow_orphan_pts(ctx->files);
 	if (!ret) {
 		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
+		if (ctx->opts->link_remap)
+			files_dump_allow_link_remap(ctx->files);
 		files_dump_set_tree_devpts(ctx->files, ctx->opts->tree_devpts);
 		files_dump_set_net(ctx->files, ctx->net);
 	}

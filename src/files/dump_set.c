@@ -140,6 +140,16 @@ uint64_t file_dump_ghost_limit(const struct file_dump *d)
 	return d->set->ghost_limit;
 }
 
+void files_dump_allow_link_remap(struct files_dump_set *set)
+{
+	set->link_remap = true;
+}
+
+bool file_dump_link_remap(const struct file_dump *d)
+{
+	return d->set->link_remap;
+}
+
 bool file_dump_has_pid(const struct file_dump *d, pid_t pid)
 {
 	const struct files_dump_set *set = d->set;

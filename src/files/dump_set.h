@@ -59,6 +59,7 @@ struct files_dump_set {
 	struct noted_lock *locks;
 	size_t nr_locks, cap_locks;
 	uint64_t ghost_limit;	/* 0: no limit */
+	bool link_remap;	/* --link-remap */
 	dev_t tree_devpts;	/* files_dump_set_tree_devpts() */
 	struct net_run *net;	/* files_dump_set_net() */
 	/* The processes that have a controlling terminal (ctty.c). */

@@ -4,7 +4,9 @@
  * its targets and is opened after them. A file moved to another fd since
  * it was registered is found there with kcmp and registered again under
  * its old number. An epoll in flight is dumped once the task's fd table
- * is, and at restore watches its targets once they are installed. */
+ * is, and at restore watches its targets once they are installed. One that
+ * several processes hold is made empty by cryo, and the process whose
+ * table its targets are of watches them once its fds are installed. */
 #include <errno.h>
 #include <linux/kcmp.h>
 #include <stdio.h>
@@ -120,6 +122,8 @@ static int epoll_dump(const struct file_dump *d)
 		return -ENOMEM;
 	epoll_file__init(ep);
 	d->fe->epoll = ep;
+	ep->has_targets_of = true;
+	ep->targets_of = d->p->pid;
 	ep->targets = calloc(lines + 1, sizeof(*ep->targets));
 	if (!ep->targets)
 		return -ENOMEM;
@@ -180,11 +184,21 @@ static int epoll_check(const struct image_dir *dir, struct files_image *img, str
 	return 0;
 }
 
+/* Whether the targets' fds are of @img's table (always, but for another
+ * holder of an epoll several processes share). */
+static bool targets_in(const struct files_image *img, const EpollFile *ep)
+{
+	return !ep->has_targets_of || ep->targets_of == img->pid;
+}
+
 /* Its targets, installed before it; only the task that holds it can say
- * what they are. */
+ * what they are. Another holder's table has nothing to do with them. */
 static int epoll_deps(struct files_image *img, struct file_obj *f)
 {
 	const EpollFile *ep = f->e->epoll;
+
+	if (!targets_in(img, ep))
+		return 0;
 
 	f->deps = calloc(ep->n_targets + 1, sizeof(*f->deps));
 	if (!f->deps)
@@ -253,7 +267,8 @@ static int add_targets(struct restore_ctx *r, const struct file_obj *f, int epfd
 }
 
 /* An epoll opened to be sent in flight comes before the task's fds: it
- * watches its targets once they are installed (epoll_in_flight_ready()). */
+ * watches its targets once they are installed (epoll_in_flight_ready()).
+ * So does one cryo makes for several processes (epoll_shared_ready()). */
 static int epoll_open(struct restore_ctx *r, const struct file_obj *f)
 {
 	int fd, ret;
@@ -263,7 +278,7 @@ static int epoll_open(struct restore_ctx *r, const struct file_obj *f)
 		restore_err(r, f, "cannot create an epoll: %s", strerror(errno));
 		return -errno;
 	}
-	if (r->in_flight_depth)
+	if (r->in_flight_depth || r->preparing)
 		return fd;
 	ret = add_targets(r, f, fd);
 	if (ret) {
@@ -293,6 +308,20 @@ static int epoll_in_flight_ready(struct restore_ctx *r, const struct file_obj *f
 	return add_targets(r, f, fd);
 }
 
+/* In each process that holds an epoll cryo made: the one whose table the
+ * targets are of watches them. */
+static int epoll_shared_ready(struct restore_ctx *r, const struct file_obj *f, int fd)
+{
+	return targets_in(r->img, f->e->epoll) ? epoll_in_flight_ready(r, f, fd) : 0;
+}
+
+/* Several processes may share one: cryo makes it, empty, before the tree. */
+static enum file_opened_by_cryo epoll_opened_by_cryo(const FileEntry *e)
+{
+	(void)e;
+	return FILE_OPENED_BEFORE_TREE;
+}
+
 const struct file_kind epoll_kind = {
 	.name = "epoll",
 	.type = FILE_ENTRY__KIND__EPOLL,
@@ -300,6 +329,8 @@ const struct file_kind epoll_kind = {
 	.dump = epoll_dump,
 	.refers_to_fds = true,
 	.opened_in_task = true,
+	.opened_by_cryo = epoll_opened_by_cryo,
+	.shared_ready = epoll_shared_ready,
 	.check = epoll_check,
 	.deps = epoll_deps,
 	.open = epoll_open,

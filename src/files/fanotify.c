@@ -1,7 +1,7 @@
 /* The "fanotify" kind: a group's fanotify_init() flags and event flags and
- * its marks (inode marks by file handle, mount and filesystem marks, each
- * with its mask, ignored mask and flags), all read from fdinfo. Restore
- * makes the group and adds each mark again. Events queued and not read are
+ * its marks (inode marks by file handle, mount, filesystem and mount
+ * namespace marks, each with its mask, ignored mask and flags), all read
+ * from fdinfo. Restore makes the group and adds each mark again. Events queued and not read are
  * dropped, as criu does (a warning names them). */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -42,6 +43,15 @@ static FanotifyMark *new_mark(FanotifyFile *fa)
 	return m;
 }
 
+static void set_mark(FanotifyMark *m, FanotifyMark__Type type, unsigned int mflags,
+		     unsigned int mask, unsigned int ignored)
+{
+	m->type = type;
+	m->mflags = mflags;
+	m->mask = mask;
+	m->ignored_mask = ignored;
+}
+
 /* "fanotify ino:... sdev:... mflags:... mask:... ignored_mask:... fhandle-...". */
 static int inode_mark(const struct fd_probe *p, const char *line, FanotifyMark *m)
 {
@@ -62,15 +72,45 @@ static int inode_mark(const struct fd_probe *p, const char *line, FanotifyMark *
 		pr_fd_err(p, "inode mark on inode %lu: malformed file handle", ino);
 		return ret;
 	}
-	m->type = FANOTIFY_MARK__TYPE__INODE;
-	m->mflags = mflags;
-	m->mask = mask;
-	m->ignored_mask = ignored;
+	set_mark(m, FANOTIFY_MARK__TYPE__INODE, mflags, mask, ignored);
 	ret = fhandle_path(p->pid, ino, sdev, fh, &m->path);
 	if (ret)
 		pr_fd_err(p, "cannot find the path of the marked inode %lu on %u:%u: %s", ino,
 			  sdev >> 20, sdev & 0xfffff, strerror(-ret));
 	return ret;
+}
+
+#define OWN_MNT_NS "/proc/self/ns/mnt"
+
+/* "fanotify mnt_ns:INODE ...": only the holder's own mount namespace is
+ * one restore makes again (the tree's, or the caller's it shares). */
+static int mntns_mark(const struct fd_probe *p, const char *line, FanotifyMark *m)
+{
+	unsigned int mflags, mask, ignored;
+	unsigned long long ns;
+	char path[64];
+	struct stat st;
+
+	if (sscanf(line, "fanotify mnt_ns:%llu mflags:%x mask:%x ignored_mask:%x", &ns, &mflags,
+		   &mask, &ignored) != 4) {
+		pr_fd_err(p, "cannot parse a mount namespace mark: %.80s", line);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", p->pid);
+	if (stat(path, &st))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot stat %s", p->pid, p->name,
+				    p->link, path);
+	if (st.st_ino != ns) {
+		pr_fd_err(p, "marks mount namespace mnt:[%llu], not its process's own (mnt:[%lu]): "
+			  "a mount namespace outside the dump: not supported", ns,
+			  (unsigned long)st.st_ino);
+		return -EOPNOTSUPP;
+	}
+	set_mark(m, FANOTIFY_MARK__TYPE__MNTNS, mflags, mask, ignored);
+	m->has_mnt_ns = true;
+	m->mnt_ns = ns;
+	m->path = strdup(OWN_MNT_NS);
+	return m->path ? 0 : -ENOMEM;
 }
 
 /* "fanotify mnt_id:..." or "fanotify sdev:..." (a filesystem). */
@@ -81,22 +121,16 @@ static int mount_or_fs_mark(const struct fd_probe *p, const char *line, Fanotify
 
 	if (sscanf(line, "fanotify mnt_id:%x mflags:%x mask:%x ignored_mask:%x", &id, &mflags,
 		   &mask, &ignored) == 4) {
-		m->type = FANOTIFY_MARK__TYPE__MOUNT;
+		set_mark(m, FANOTIFY_MARK__TYPE__MOUNT, mflags, mask, ignored);
 		ret = mount_id_path(p->pid, (int)id, &m->path);
 	} else if (sscanf(line, "fanotify sdev:%x mflags:%x mask:%x ignored_mask:%x", &id,
 			  &mflags, &mask, &ignored) == 4) {
-		m->type = FANOTIFY_MARK__TYPE__FILESYSTEM;
+		set_mark(m, FANOTIFY_MARK__TYPE__FILESYSTEM, mflags, mask, ignored);
 		ret = fs_dev_path(p->pid, id, &m->path);
-	} else if (!strncmp(line, "fanotify mnt_ns:", strlen("fanotify mnt_ns:"))) {
-		pr_fd_err(p, "fanotify marks of a mount namespace (FAN_MARK_MNTNS) are not supported");
-		return -EOPNOTSUPP;
 	} else {
 		pr_fd_err(p, "fanotify mark of an unknown kind: %.80s", line);
 		return -EOPNOTSUPP;
 	}
-	m->mflags = mflags;
-	m->mask = mask;
-	m->ignored_mask = ignored;
 	if (ret)
 		pr_fd_err(p, "cannot find the %s %#x of a fanotify mark in the task's mounts: %s",
 			  m->type == FANOTIFY_MARK__TYPE__MOUNT ? "mount" : "filesystem", id,
@@ -139,8 +173,12 @@ static int fanotify_dump(const struct file_dump *d)
 		m = new_mark(fa);
 		if (!m)
 			return -ENOMEM;
-		ret = !strncmp(line + 1, "fanotify ino:", strlen("fanotify ino:")) ?
-			      inode_mark(p, line + 1, m) : mount_or_fs_mark(p, line + 1, m);
+		if (!strncmp(line + 1, "fanotify ino:", strlen("fanotify ino:")))
+			ret = inode_mark(p, line + 1, m);
+		else if (!strncmp(line + 1, "fanotify mnt_ns:", strlen("fanotify mnt_ns:")))
+			ret = mntns_mark(p, line + 1, m);
+		else
+			ret = mount_or_fs_mark(p, line + 1, m);
 		/* A required string must not stay NULL, even in a failed record. */
 		if (!m->path && !(m->path = strdup("")))
 			return -ENOMEM;
@@ -164,9 +202,10 @@ static int fanotify_check(const struct image_dir *dir, struct files_image *img,
 	for (size_t i = 0; i < fa->n_marks; i++) {
 		const FanotifyMark *m = fa->marks[i];
 
-		if (m->type < FANOTIFY_MARK__TYPE__INODE || m->type > FANOTIFY_MARK__TYPE__FILESYSTEM ||
+		if (m->type < FANOTIFY_MARK__TYPE__INODE || m->type > FANOTIFY_MARK__TYPE__MNTNS ||
 		    m->path[0] != '/' || (m->mflags & ~FANOTIFY_MFLAGS_KNOWN) ||
-		    !(m->mask | m->ignored_mask)) {
+		    !(m->mask | m->ignored_mask) ||
+		    ((m->type == FANOTIFY_MARK__TYPE__MNTNS) != !strcmp(m->path, OWN_MNT_NS))) {
 			load_err(img, f, "fanotify mark %zu: type %d, path '%s' not absolute, flags "
 				 "%#x unknown or no mask", i, m->type, m->path, m->mflags);
 			return -EBADMSG;
@@ -182,6 +221,8 @@ static unsigned int mark_type_flag(const FanotifyMark *m)
 		return FAN_MARK_MOUNT;
 	case FANOTIFY_MARK__TYPE__FILESYSTEM:
 		return FAN_MARK_FILESYSTEM;
+	case FANOTIFY_MARK__TYPE__MNTNS:
+		return FAN_MARK_MNTNS;
 	default:
 		return FAN_MARK_DONT_FOLLOW;	/* the very inode, even a symlink */
 	}
@@ -195,6 +236,15 @@ static int restore_mark(const struct restore_ctx *r, const struct file_obj *f, i
 	unsigned int base = FAN_MARK_ADD | mark_type_flag(m) | (m->mflags & FAN_MARK_EVICTABLE);
 	unsigned int ignore = (m->mflags & FAN_MARK_IGNORE) ? FAN_MARK_IGNORE :
 			      FAN_MARK_IGNORED_MASK | (m->mflags & FAN_MARK_IGNORED_SURV_MODIFY);
+
+	/* cryo makes a group two processes share in its own namespaces,
+	 * which need not be the tree's (its own, or a --clone's). */
+	if (m->type == FANOTIFY_MARK__TYPE__MNTNS && r->preparing) {
+		restore_err(r, f, "a group that marks its mount namespace (mnt:[%llu] at dump), "
+			    "shared by several processes: not supported",
+			    (unsigned long long)m->mnt_ns);
+		return -EOPNOTSUPP;
+	}
 
 	if (m->mask && fanotify_mark(fd, base, m->mask, AT_FDCWD, m->path)) {
 		restore_err(r, f, "cannot mark %s (mask %#llx) again: %s", m->path,

@@ -39,6 +39,9 @@ void files_dump_allow_orphan_pts(struct files_dump_set *set);
 void files_dump_free(struct files_dump_set *set);
 /* The largest deleted file @set saves (--ghost-limit); 0: no limit. */
 void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit);
+/* --link-remap: a file whose path was unlinked while other links keep it
+ * is saved through a hidden link made beside it (link_remap.c). */
+void files_dump_allow_link_remap(struct files_dump_set *set);
 
 /* What the caller of a restore gives every opening of the tree's files,
  * in cryo and in each process (files_prepare() keeps it for them). */

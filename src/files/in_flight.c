@@ -311,8 +311,11 @@ int restore_in_flight_fd(struct restore_ctx *r, const struct file_obj *carrier, 
 		fd = r->preparing->fds[i];
 	if (fd >= 0)
 		return fd;
+	/* A kind a process finishes (shared_ready: an epoll's targets) is
+	 * finished only when its fds hold it. */
 	if (r->preparing && f->kind->opened_in_task &&
-	    (!f->kind->opened_by_cryo || f->kind->opened_by_cryo(f->e) != FILE_OPENED_BEFORE_TREE)) {
+	    (!f->kind->opened_by_cryo || f->kind->shared_ready ||
+	     f->kind->opened_by_cryo(f->e) != FILE_OPENED_BEFORE_TREE)) {
 		restore_err(r, carrier, "carries %s file %u in flight, which can be opened only "
 			    "once the processes exist, but two processes share the sockets, so cryo "
 			    "fills the queue before it makes them: not supported yet",

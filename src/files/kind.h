@@ -113,6 +113,9 @@ int fdinfo_u64(const struct fd_probe *p, const char *name, int base, uint64_t *o
 
 /* The largest deleted file the dump may save (--ghost-limit); 0: no limit. */
 uint64_t file_dump_ghost_limit(const struct file_dump *d);
+/* Whether a file unlinked from its path that other links keep may be saved
+ * through a link dump makes to it (--link-remap). */
+bool file_dump_link_remap(const struct file_dump *d);
 
 /* Whether @pid is one of the processes of the dump, or the task being
  * dumped (which always counts). */
@@ -442,6 +445,11 @@ struct file_kind {
 	 * once the task's fds are installed, for what needs them (an epoll
 	 * watches its targets). */
 	int (*in_flight_ready)(struct restore_ctx *r, const struct file_obj *f, int fd);
+	/* For an object cryo made before the tree because several processes
+	 * hold it: called in each of them as it installs it, after its deps,
+	 * for what only one can finish (an epoll's targets, in the table of
+	 * the process they are of). */
+	int (*shared_ready)(struct restore_ctx *r, const struct file_obj *f, int fd);
 	/* Several objects may be opens of one inode that has no path to
 	 * reopen it by (a pipe, a memfd, a deleted file): dump shows it the
 	 * earlier ones (file_dump.same_inode). */

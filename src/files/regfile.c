@@ -1,7 +1,8 @@
 /* The "reg" kind: files opened by path (regular files, directories, and
  * anything opened with O_PATH), reopened by path with their flags and
- * position; and regular files deleted while open, whose bytes are saved
- * and which restore recreates, fills and unlinks again. */
+ * position; regular files deleted while open, whose bytes are saved and
+ * which restore recreates, fills and unlinks again; and, with --link-remap,
+ * files unlinked from their path that other links keep (link_remap.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "files/kind.h"
+#include "files/link_remap.h"
 
 #define DELETED_SUFFIX " (deleted)"
 #define NSEC_PER_SEC 1000000000LL
@@ -39,13 +41,19 @@ static bool same_inode(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
+enum path_state {
+	PATH_REACHED,		/* the file is at its path */
+	PATH_DELETED,		/* no link is left: its bytes are saved */
+	PATH_UNLINKED,		/* other links keep it: a link remap */
+};
+
 /* The path the file is open at; for a deleted file, the path it had. */
-static int find_path(const struct fd_probe *p, char **path, bool *deleted)
+static int find_path(const struct fd_probe *p, char **path, enum path_state *state)
 {
 	size_t len = strlen(p->link), suffix = strlen(DELETED_SUFFIX);
 	struct stat st;
 
-	*deleted = false;
+	*state = PATH_REACHED;
 	if (p->link[0] != '/') {
 		pr_fd_err(p, "is not reachable by a path");
 		return -EOPNOTSUPP;
@@ -63,21 +71,46 @@ static int find_path(const struct fd_probe *p, char **path, bool *deleted)
 		pr_fd_err(p, "deleted special files opened with O_PATH are not supported");
 		return -EOPNOTSUPP;
 	}
-	if (p->st.st_nlink) {
-		pr_fd_err(p, "this path was unlinked but the file has %lu other links: not supported",
+	*state = p->st.st_nlink ? PATH_UNLINKED : PATH_DELETED;
+	*path = strndup(p->link, len - suffix);
+	return *path ? 0 : -ENOMEM;
+}
+
+/* A regular file unlinked from its path that other links keep: one link
+ * remap per inode, made for its first object; the others open the inode
+ * from there. */
+static int dump_unlinked(const struct file_dump *d, RegFile *reg)
+{
+	const struct fd_probe *p = d->p;
+
+	if (!S_ISREG(p->st.st_mode)) {
+		pr_fd_err(p, "this path was unlinked but the file has %lu other links, and is not "
+			  "a regular file: not supported", (unsigned long)p->st.st_nlink);
+		return -EOPNOTSUPP;
+	}
+	if (!file_dump_link_remap(d)) {
+		pr_fd_err(p, "this path was unlinked but the file has %lu other links: dump with "
+			  "--link-remap to save it through a link made beside it",
 			  (unsigned long)p->st.st_nlink);
 		return -EOPNOTSUPP;
 	}
-	*deleted = true;
-	*path = strndup(p->link, len - suffix);
-	return *path ? 0 : -ENOMEM;
+	for (size_t i = 0; i < d->nr_same_inode; i++) {
+		const FileEntry *other = d->same_inode[i];
+
+		if (other->kind == FILE_ENTRY__KIND__REG && other->reg->link_remap) {
+			d->fe->has_inode_of = true;
+			d->fe->inode_of = other->id;
+			return 0;
+		}
+	}
+	return link_remap_make(d, reg->path, &reg->link_remap);
 }
 
 static int regfile_dump(const struct file_dump *d)
 {
 	const struct fd_probe *p = d->p;
 	_cleanup_close_ int fd = -1;
-	bool deleted;
+	enum path_state state;
 	RegFile *reg;
 	int ret;
 
@@ -86,12 +119,14 @@ static int regfile_dump(const struct file_dump *d)
 		return -ENOMEM;
 	reg_file__init(reg);
 	d->fe->reg = reg;
-	ret = find_path(p, &reg->path, &deleted);
+	ret = find_path(p, &reg->path, &state);
 	if (ret)
 		return ret;
 	reg->mode = p->st.st_mode;
 	reg->size = p->st.st_size;
-	if (!deleted)
+	if (state == PATH_UNLINKED)
+		return dump_unlinked(d, reg);
+	if (state == PATH_REACHED)
 		return 0;
 	reg->has_deleted = reg->deleted = true;
 	reg->has_uid = reg->has_gid = true;
@@ -139,8 +174,14 @@ static int regfile_check(const struct image_dir *dir, struct files_image *img, s
 		load_err(img, f, "size %llu is out of range", (unsigned long long)reg->size);
 		return -EBADMSG;
 	}
+	if (reg->link_remap && (reg->deleted || !S_ISREG(reg->mode) || f->e->has_inode_of ||
+				!link_remap_path_ok(reg->link_remap))) {
+		load_err(img, f, "link remap '%s' is not a link dump makes to a regular file, or "
+			 "the file is deleted, or not the first of its inode", reg->link_remap);
+		return -EBADMSG;
+	}
 	if (!reg->deleted) {
-		if (f->e->has_inode_of) {
+		if (f->e->has_inode_of && !f->inode->e->reg->link_remap) {
 			load_err(img, f, "a file opened by path shares no inode");
 			return -EBADMSG;
 		}
@@ -160,13 +201,16 @@ static int regfile_check(const struct image_dir *dir, struct files_image *img, s
 }
 
 /* Recreates the inode of a deleted file: created, filled, unlinked; a
- * removed directory made and removed again. */
+ * removed directory made and removed again. Or opens the inode of a file
+ * unlinked from its path through its link remap. */
 static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 {
 	const RegFile *reg = first->e->reg;
 	_cleanup_free_ char *created = NULL;
 	int fd, ret;
 
+	if (reg->link_remap)
+		return link_remap_open(r, first);
 	fd = restore_create_beside(r, first, reg->path, reg->mode, reg->mode, 0,
 				   S_ISDIR(reg->mode) ? O_RDONLY | O_DIRECTORY : O_RDWR, &created);
 	if (fd < 0)
@@ -211,7 +255,7 @@ static int regfile_open(struct restore_ctx *r, const struct file_obj *f)
 	struct stat st;
 	int fd, ret;
 
-	if (reg->deleted)
+	if (reg->deleted || reg->link_remap || f->e->has_inode_of)
 		return restore_open_from_inode(r, f);
 	if (!S_ISDIR(reg->mode))
 		flags &= ~O_DIRECTORY;
@@ -238,11 +282,11 @@ static int regfile_open(struct restore_ctx *r, const struct file_obj *f)
 	return fd;
 }
 
-/* Only a deleted file is mapped from its object; it may be mapped past
- * its end, as any file. */
+/* Only a deleted or unlinked file is mapped from its object; it may be
+ * mapped past its end, as any file. */
 static uint64_t regfile_mapped_limit(const FileEntry *e)
 {
-	return e->reg->deleted ? UINT64_MAX : 0;
+	return e->reg->deleted || e->reg->link_remap ? UINT64_MAX : 0;
 }
 
 static const char *regfile_describe(const FileEntry *e)

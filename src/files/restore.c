@@ -80,7 +80,7 @@ static int install(struct restore_ctx *r, const struct file_obj *f)
 {
 	int fd = files_prepared_fd(r->prepared, f, r->img), ret = 0;
 	int late = files_prepared_late_fd(r->prepared, f, r->img);
-	bool prepared = fd >= 0;
+	bool prepared = fd >= 0, from_cryo = fd >= 0;
 
 	/* Opened already to be sent in flight: the same open file. */
 	if (!prepared && f->in_flight) {
@@ -126,6 +126,8 @@ static int install(struct restore_ctx *r, const struct file_obj *f)
 			       r->img->pid, target, f->kind->name, f->e->id, strerror(errno));
 		}
 	}
+	if (!ret && from_cryo && f->kind->shared_ready)
+		ret = f->kind->shared_ready(r, f, fd);
 	/* Not on a file shared with the world outside (cryo's terminal). */
 	if (!ret && f->nr_fds && !f->kind->shares_foreign_file)
 		ret = owner_restore(r, f, f->fds[0]);

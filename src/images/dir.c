@@ -29,6 +29,8 @@ static int dir_new(const char *path, int fd, struct image_dir **out)
 	dir->nr_unsynced = 0;
 	dir->written = NULL;
 	dir->nr_written = 0;
+	dir->outside = NULL;
+	dir->nr_outside = 0;
 	dir->digests = NULL;
 	dir->digest_kind = IMG_DIGEST_XXH3_128;
 	dir->has_dump_id = false;
@@ -222,8 +224,41 @@ int image_dir_remove_stale(struct image_dir *dir, const char *path)
 	return ret;
 }
 
+int image_dir_note_outside(struct image_dir *dir, int dir_fd, const char *name)
+{
+	struct image_outside_file *more = reallocarray(dir->outside, dir->nr_outside + 1,
+						       sizeof(*more));
+
+	if (more)
+		dir->outside = more;
+	if (!more || !(more[dir->nr_outside].name = strdup(name))) {
+		close(dir_fd);
+		pr_err("out of memory for the files made beside the images of %s", dir->path);
+		return -ENOMEM;
+	}
+	more[dir->nr_outside++].dir_fd = dir_fd;
+	return 0;
+}
+
+static void forget_outside(struct image_dir *dir, bool remove)
+{
+	for (size_t i = 0; i < dir->nr_outside; i++) {
+		struct image_outside_file *o = &dir->outside[i];
+
+		if (remove && unlinkat(o->dir_fd, o->name, 0) && errno != ENOENT)
+			pr_warn("cannot remove %s, made by the failed run: %s", o->name,
+				strerror(errno));
+		close(o->dir_fd);
+		free(o->name);
+	}
+	free(dir->outside);
+	dir->outside = NULL;
+	dir->nr_outside = 0;
+}
+
 void image_dir_remove_written(struct image_dir *dir)
 {
+	forget_outside(dir, true);
 	for (size_t i = 0; i < dir->nr_written; i++) {
 		if (unlinkat(dir->fd, dir->written[i], 0) && errno != ENOENT)
 			pr_warn("cannot remove %s/%s of the failed run: %s", dir->path,
@@ -252,6 +287,7 @@ void image_dir_close(struct image_dir *dir)
 	if (!dir)
 		return;
 	forget_unsynced(dir);
+	forget_outside(dir, false);
 	for (size_t i = 0; i < dir->nr_written; i++)
 		free(dir->written[i]);
 	free(dir->written);

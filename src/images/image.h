@@ -137,6 +137,14 @@ struct image_dir {
 	/* Every file this run put in place, removed again if it fails. */
 	char **written;
 	size_t nr_written;
+	/* Files this run made outside it that its images name (a link remap,
+	 * files/link_remap.c): each a directory fd and a name in it, removed
+	 * too if the run fails. */
+	struct image_outside_file {
+		int dir_fd;
+		char *name;
+	} *outside;
+	size_t nr_outside;
 	/* Their digests, of digest_kind, taken by the writers as they wrote. */
 	struct image_written_digest *digests;
 	enum image_digest_kind digest_kind;
@@ -158,8 +166,12 @@ int image_dir_create_fd(int dir_fd, const char *path, struct image_dir **out);
 /* Removes the temporary image files (".NAME.tmp") a dumper that died left
  * in @dir, unless a live one holds its lock; with @dir NULL, opens @path. */
 int image_dir_remove_stale(struct image_dir *dir, const char *path);
-/* A failed run: removes every file it put in place in @dir. */
+/* A failed run: removes every file it put in place in @dir, and those it
+ * noted outside it. */
 void image_dir_remove_written(struct image_dir *dir);
+/* Notes @name in directory @dir_fd (taken, also on failure), a file this
+ * run made outside @dir, to remove if the run fails. */
+int image_dir_note_outside(struct image_dir *dir, int dir_fd, const char *name);
 int image_dir_open(const char *path, struct image_dir **out);
 void image_dir_close(struct image_dir *dir);
 /* "0123...ef": @id in 32 hex digits, in @buf of at least 33 bytes. */

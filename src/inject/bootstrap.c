@@ -61,6 +61,44 @@ static unsigned long scan_mapping(pid_t pid, unsigned long start, unsigned long 
 	return found;
 }
 
+/* Whether @addr, inside [@start, @end), holds @pattern in the task. */
+static bool holds_pattern(pid_t pid, unsigned long start, unsigned long end, unsigned long addr,
+			  const unsigned char *pattern, size_t pattern_len)
+{
+	unsigned char buf[sizeof(restore_rt)];
+	struct iovec local = { buf, pattern_len }, remote = { (void *)addr, pattern_len };
+
+	if (addr < start || addr >= end || end - addr < pattern_len)
+		return false;
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)pattern_len &&
+	       !memcmp(buf, pattern, pattern_len);
+}
+
+/* The offered sites when this mapping holds both, else a scan of it. */
+static void find_in_mapping(struct inj_task *task, unsigned long start, unsigned long end)
+{
+	if (holds_pattern(task->pid, start, end, task->offered_restore_rt, restore_rt,
+			  sizeof(restore_rt)) &&
+	    holds_pattern(task->pid, start, end, task->offered_syscall_ret, syscall_ret,
+			  sizeof(syscall_ret))) {
+		task->restore_rt = task->offered_restore_rt;
+		task->syscall_ret = task->offered_syscall_ret;
+		return;
+	}
+	task->restore_rt = scan_mapping(task->pid, start, end, restore_rt, sizeof(restore_rt));
+	if (task->restore_rt)
+		task->syscall_ret = scan_mapping(task->pid, start, end, syscall_ret,
+						 sizeof(syscall_ret));
+}
+
+void inj_task_offer_sites(struct inj_task *task, const struct inj_task *like)
+{
+	if (task->restore_rt_searched || !like->restore_rt || !like->syscall_ret)
+		return;
+	task->offered_restore_rt = like->restore_rt;
+	task->offered_syscall_ret = like->syscall_ret;
+}
+
 /* Finds the trampoline (and libc's "syscall; ret") once; 0 when the task
  * has none (no glibc). */
 static unsigned long find_restore_rt(struct inj_task *task)
@@ -80,13 +118,8 @@ static unsigned long find_restore_rt(struct inj_task *task)
 		char perms[8];
 
 		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) == 3 && perms[0] == 'r' &&
-		    perms[2] == 'x' && strstr(line, "libc")) {
-			task->restore_rt = scan_mapping(task->pid, start, end, restore_rt,
-							sizeof(restore_rt));
-			if (task->restore_rt)
-				task->syscall_ret = scan_mapping(task->pid, start, end, syscall_ret,
-								 sizeof(syscall_ret));
-		}
+		    perms[2] == 'x' && strstr(line, "libc"))
+			find_in_mapping(task, start, end);
 	}
 	fclose(f);
 	return task->restore_rt;

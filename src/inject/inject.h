@@ -83,6 +83,13 @@ int inj_stop(struct inj_task *task, int sig);
  * this for a task that had seccomp when seized. */
 int inj_suspend_seccomp(struct inj_task *task);
 
+/* Offers @task the places where @like (seized before: its parent, forked
+ * without exec, has libc at the same address) found libc's rt_sigreturn
+ * trampoline and "syscall; ret": each is taken only if @task has the same
+ * bytes there, in an executable mapping of libc, and libc is scanned as
+ * before otherwise. Saves a scan of libc's text per process of a tree. */
+void inj_task_offer_sites(struct inj_task *task, const struct inj_task *like);
+
 pid_t inj_task_pid(const struct inj_task *task);
 int inj_thread_count(const struct inj_task *task);
 pid_t inj_thread_tid(const struct inj_task *task, int index);
@@ -136,6 +143,21 @@ int inj_syscall(struct inj_task *task, long *result, long nr, unsigned long a1,
 int inj_thread_syscall(struct inj_task *task, pid_t tid, long *result, void *buf, size_t len,
 		       long nr, const unsigned long args[6]);
 
+/* One call of inj_thread_syscalls(): as inj_thread_syscall()'s arguments. */
+struct inj_call {
+	long nr;
+	unsigned long args[6];
+	void *buf;
+	size_t len;
+	long result;
+};
+
+/* Runs @n calls in order in thread @tid, as inj_thread_syscall() runs one,
+ * with the thread borrowed once for all of them: each borrowing costs a
+ * ptrace stop more than the calls themselves. Stops at the first call that
+ * cannot be run (not one that returns an error: see each result). */
+int inj_thread_syscalls(struct inj_task *task, pid_t tid, struct inj_call *calls, size_t n);
+
 /* Maps @blob into the task, connects a channel to it and starts it on its
  * own stack with all signals blocked. */
 int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
@@ -148,6 +170,9 @@ int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,
  * none). Returns the parasite's status for the command (0 or -errno). */
 int inj_parasite_call(struct inj_parasite *parasite, uint32_t cmd, const void *in,
 		      size_t in_len, void *out, size_t out_cap, size_t *out_len, int *fd);
+
+/* The thread the parasite runs in (the task's main thread while it lives). */
+pid_t inj_parasite_thread(const struct inj_parasite *parasite);
 
 /* Where the parasite sits in the task (for callers that check the layout). */
 unsigned long inj_parasite_base(const struct inj_parasite *parasite);

@@ -42,6 +42,8 @@ struct inj_task {
 	unsigned long restore_rt;
 	unsigned long syscall_ret;	/* libc's "syscall; ret" bytes (0: none) */
 	bool restore_rt_searched;
+	/* Offered by inj_task_offer_sites(), checked before use (0: none). */
+	unsigned long offered_restore_rt, offered_syscall_ret;
 	unsigned long stack_frame;
 	/* While the parasite's area may exist: a frame below stack_frame whose
 	 * sigreturn unmaps the area at syscall_ret, whose ret then returns

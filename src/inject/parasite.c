@@ -392,6 +392,11 @@ out:
 	return ret;
 }
 
+pid_t inj_parasite_thread(const struct inj_parasite *p)
+{
+	return p->task->worker;
+}
+
 unsigned long inj_parasite_base(const struct inj_parasite *p)
 {
 	return p->base;

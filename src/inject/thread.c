@@ -46,8 +46,7 @@ static int run_in_thread(struct inj_task *task, long *result, void *buf, size_t 
 	return ret;
 }
 
-int inj_thread_syscall(struct inj_task *task, pid_t tid, long *result, void *buf, size_t len,
-		       long nr, const unsigned long args[6])
+int inj_thread_syscalls(struct inj_task *task, pid_t tid, struct inj_call *calls, size_t n)
 {
 	pid_t worker = task->worker;
 	int ret, err;
@@ -59,20 +58,37 @@ int inj_thread_syscall(struct inj_task *task, pid_t tid, long *result, void *buf
 	}
 	if (!task_is_thread(task, tid))
 		return -ESRCH;
-	if (len > INJ_SCRATCH_MAX)
-		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (calls[i].len > INJ_SCRATCH_MAX)
+			return -EINVAL;
 	task->worker = tid;
 	ret = prepare_worker(task);
-	if (!ret) {
-		ret = run_in_thread(task, result, buf, len, nr, args);
+	for (size_t i = 0; !ret && i < n; i++) {
+		ret = run_in_thread(task, &calls[i].result, calls[i].buf, calls[i].len,
+				    calls[i].nr, calls[i].args);
 		if (ret)
 			inj_err("pid %d thread %d: remote syscall %ld failed: %s", task->pid, tid,
-				nr, strerror(-ret));
-		/* Given back at once, its stack bytes too, as inj_syscall() does. */
+				calls[i].nr, strerror(-ret));
+	}
+	/* Given back at once, its stack bytes too, as inj_syscall() does. */
+	if (task->hijacked) {
 		err = restore_worker(task);
 		if (!ret)
 			ret = err;
 	}
 	task->worker = worker;
+	return ret;
+}
+
+int inj_thread_syscall(struct inj_task *task, pid_t tid, long *result, void *buf, size_t len,
+		       long nr, const unsigned long args[6])
+{
+	struct inj_call call = { .nr = nr, .buf = buf, .len = len };
+	int ret;
+
+	memcpy(call.args, args, sizeof(call.args));
+	ret = inj_thread_syscalls(task, tid, &call, 1);
+	if (!ret)
+		*result = call.result;
 	return ret;
 }

@@ -130,6 +130,19 @@ struct pm_scan_arg {
 #define UFFD_FEATURE_MOVE		(1 << 16)	/* 6.8: UFFDIO_MOVE */
 #endif
 
+/* ---- fanotify: marks of a mount namespace (6.14) ---------------------------- */
+#ifndef FAN_MARK_MNTNS
+#define FAN_MARK_MNTNS 0x00000110
+#endif
+/* fanotify_init(): events name mounts; what such a mark may ask for. */
+#ifndef FAN_REPORT_MNT
+#define FAN_REPORT_MNT 0x00004000
+#endif
+#ifndef FAN_MNT_ATTACH
+#define FAN_MNT_ATTACH 0x01000000
+#define FAN_MNT_DETACH 0x02000000
+#endif
+
 /* ---- ptrace ----------------------------------------------------------------- */
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 /* 5.13. Spelled with glibc's struct name (glibc 2.35 has both), so callers

@@ -19,8 +19,8 @@ enum parasite_cmd {
 	PARASITE_CMD_SEND_FD,
 	/* no argument -> struct parasite_itimers (getitimer of each timer). */
 	PARASITE_CMD_ITIMERS,
-	/* no argument -> struct parasite_sigaltstack of the thread it runs in. */
-	PARASITE_CMD_SIGALTSTACK,
+	/* no argument -> struct parasite_thread_state of the thread it runs in. */
+	PARASITE_CMD_THREAD_STATE,
 	/* no argument -> struct parasite_prctl. */
 	PARASITE_CMD_PRCTL,
 	/* struct parasite_posix_timer[n] with .id set -> the same array filled. */
@@ -62,6 +62,13 @@ struct parasite_sigaltstack {
 	int32_t flags;
 	uint32_t pad;
 	uint64_t size;
+};
+
+/* The per-thread state of the thread the parasite runs in. */
+struct parasite_thread_state {
+	struct parasite_sigaltstack altstack;
+	uint64_t clear_child_tid;	/* PR_GET_TID_ADDRESS */
+	uint64_t timer_slack_ns;	/* PR_GET_TIMERSLACK */
 };
 
 /* What the task's prctl(PR_GET_*) calls return. */

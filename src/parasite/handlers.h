@@ -9,7 +9,7 @@ long cmd_checksum(int sock, const struct inj_msg *req, const void *arg);
 long cmd_sigactions(int sock, const struct inj_msg *req);
 long cmd_send_fd(int sock, const struct inj_msg *req, const void *arg);
 long cmd_itimers(int sock, const struct inj_msg *req);
-long cmd_sigaltstack(int sock, const struct inj_msg *req);
+long cmd_thread_state(int sock, const struct inj_msg *req);
 long cmd_prctl(int sock, const struct inj_msg *req);
 long cmd_posix_timers(int sock, const struct inj_msg *req, void *arg);
 long cmd_brk(int sock, const struct inj_msg *req);

@@ -23,8 +23,8 @@ static long dispatch(int sock, const struct inj_msg *req, void *arg)
 		return cmd_send_fd(sock, req, arg);
 	case PARASITE_CMD_ITIMERS:
 		return cmd_itimers(sock, req);
-	case PARASITE_CMD_SIGALTSTACK:
-		return cmd_sigaltstack(sock, req);
+	case PARASITE_CMD_THREAD_STATE:
+		return cmd_thread_state(sock, req);
 	case PARASITE_CMD_PRCTL:
 		return cmd_prctl(sock, req);
 	case PARASITE_CMD_POSIX_TIMERS:

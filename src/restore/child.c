@@ -373,6 +373,11 @@ void restore_child(struct restore_set *rs, size_t index)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	if (!ret)
 		ret = unregister_libc_rseq();
+	/* Past the last gate: a process whose fd table is its own alone closes
+	 * it here, which leaves cryo's finish no remote close. The members of
+	 * a shared table may still be about to read it: cryo closes it there. */
+	if (!ret && !t->shares_files && !shared_table_members(&rs->tree, index))
+		close(rs->gate_fd[1]);
 	if (!ret)
 		ret = restorer_enter(rt, rs->report_fd, exe_fd, vma_fds, rs->lazy_pages);
 	child_fail(rs, t->pid, ret);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -167,28 +168,21 @@ static int report_failure(const struct restore_run *run, const struct restorer_r
 	return r->err ? r->err : -EIO;
 }
 
-/* Takes one report in; fails on an error report or a report that makes
- * no sense at this stage. */
-static int take_report(struct restore_run *run, int stage, size_t *count)
+/* Takes one report; fails on an error report or a report that makes no
+ * sense at this stage. */
+static int take_report(struct restore_run *run, const struct restorer_report *r, int stage,
+		       size_t *count)
 {
-	struct restorer_report r;
-	ssize_t n = read(run->report_fd, &r, sizeof(r));
 	int index;
 
-	if (n < 0 && errno == EINTR)
-		return 0;
-	if (n != sizeof(r)) {
-		pr_err("restore: a process broke the report pipe");
-		return -EPIPE;
-	}
-	if (r.err)
-		return report_failure(run, &r);
-	index = tree_find(&run->rs->tree, r.pid);
+	if (r->err)
+		return report_failure(run, r);
+	index = tree_find(&run->rs->tree, r->pid);
 	/* Not a stage: a restorer waits for cryo's part of its memory. */
-	if (index >= 0 && stage == RESTORE_STAGE_DONE && r.stage == RESTORE_STAGE_FILLER)
-		return restore_filler_copy(&run->rs->tasks[index], run->pidfds[index], &r);
-	if (index < 0 || r.stage != stage) {
-		pr_err("restore: a report of stage %d from pid %d, at stage %d", r.stage, r.pid,
+	if (index >= 0 && stage == RESTORE_STAGE_DONE && r->stage == RESTORE_STAGE_FILLER)
+		return restore_filler_copy(&run->rs->tasks[index], run->pidfds[index], r);
+	if (index < 0 || r->stage != stage) {
+		pr_err("restore: a report of stage %d from pid %d, at stage %d", r->stage, r->pid,
 		       stage);
 		return -EPROTO;
 	}
@@ -202,13 +196,35 @@ static int take_report(struct restore_run *run, int stage, size_t *count)
 		const struct pages_reader *pages = run->rs->tasks[index].pages;
 		struct stat st;
 
-		run->vdso[index] = r.addr;
-		run->uffd[index] = r.uffd;
+		run->vdso[index] = r->addr;
+		run->uffd[index] = r->uffd;
 		/* Its restorer has filled its memory from its pages file. */
 		stats_task_done(run->stats, pages && !run->rs->lazy_pages &&
 					    !fstat(pages->pages_fd, &st) ? (uint64_t)st.st_size : 0);
 	}
 	return 0;
+}
+
+/* Takes in every report waiting in the pipe, up to a pipe's atomic write
+ * each: a poll of every pidfd per report made a tree's stages quadratic.
+ * Each report is one write of less than PIPE_BUF, so a read of whole
+ * reports' size returns whole reports. */
+#define REPORTS_AT_ONCE (PIPE_BUF / sizeof(struct restorer_report))
+static int take_reports(struct restore_run *run, int stage, size_t *count)
+{
+	struct restorer_report batch[REPORTS_AT_ONCE];
+	ssize_t n = read(run->report_fd, batch, sizeof(batch));
+	int ret = 0;
+
+	if (n < 0 && errno == EINTR)
+		return 0;
+	if (n <= 0 || n % sizeof(batch[0])) {
+		pr_err("restore: a process broke the report pipe");
+		return -EPIPE;
+	}
+	for (size_t i = 0; !ret && i < (size_t)n / sizeof(batch[0]); i++)
+		ret = take_report(run, &batch[i], stage, count);
+	return ret;
 }
 
 /* Waits until @expected processes reported @stage; any death that is not
@@ -242,7 +258,7 @@ static int wait_stage(struct restore_run *run, int stage, size_t expected)
 		}
 		/* A failing process reports before it exits: read reports first. */
 		if (run->polls[0].revents) {
-			ret = take_report(run, stage, &count);
+			ret = take_reports(run, stage, &count);
 			if (ret)
 				return ret;
 			continue;

@@ -34,7 +34,7 @@ static const char *const handled[] = {
 	"lsm_profile",
 	/* Only PRE_DUMP reads it, and that request is refused by name. */
 	"pre_dump_mode",
-	"network_lock", "config_file", "ghost_limit",
+	"network_lock", "config_file", "ghost_limit", "link_remap",
 	/* runc's for a network namespace given by path (podman's netavark
 	 * one): net[INODE]:extRootNetNS at dump, inherit_fd at restore. */
 	"external",
@@ -418,6 +418,7 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 		a->opts.leave_running = o->has_leave_running && o->leave_running;
 		/* As --ghost-limit; 0 is taken as no limit, as on the command line. */
 		a->opts.ghost_limit = o->has_ghost_limit ? o->ghost_limit : 0;
+		a->opts.link_remap = o->has_link_remap && o->link_remap;
 	} else {
 		/* Detached: the service answers with the root's pid, never waits. */
 		a->opts.restore_detached = true;

@@ -1,5 +1,6 @@
 /* task_dump_attrs(): the order of the attribute collectors, the ones that
- * ask the parasite (signal actions, itimers, prctl state), and
+ * ask the parasite (signal actions, itimers, prctl state; its own thread's
+ * state is dump_threads.c's), and
  * freeing what they allocated. procfs is read in dump_proc.c, POSIX timers
  * in dump_timers.c, ptrace-only state in dump_ptrace.c. */
 #include <signal.h>
@@ -146,6 +147,8 @@ int task_dump_attrs(struct inj_task *task, struct inj_parasite *parasite, TaskCo
 		ret = dump_posix_timers(pid, parasite, core);
 	if (!ret)
 		ret = dump_sched(task, core);
+	if (!ret)
+		ret = dump_thread_state_inside(parasite, core);
 	if (ret == -ENOMEM)
 		pr_err("dump: pid %d: out of memory while collecting its attributes", pid);
 	return ret;

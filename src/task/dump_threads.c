@@ -1,8 +1,9 @@
 /* Dump of the per-thread state that only the thread itself can tell: its
  * alternate signal stack, its clear_child_tid (PR_GET_TID_ADDRESS), its
- * securebits and its timer slack, each read by a remote syscall run in
- * that very thread (inj_thread_syscall); and its robust futex list, which get_robust_list
- * reads from outside. Every thread must be in a ptrace stop, with no
+ * securebits and its timer slack, read by one batch of remote syscalls run
+ * in that very thread (inj_thread_syscalls), or for the thread the parasite
+ * runs in, by the parasite (PARASITE_CMD_THREAD_STATE); and its robust
+ * futex list, which get_robust_list reads from outside. Every thread must be in a ptrace stop, with no
  * parasite running. Credentials from procfs are compared in dump_proc.c. */
 #include <limits.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "common/cgroup2.h"
 #include "common/log.h"
 #include "kabi/kabi.h"
+#include "parasite/commands.h"
 #include "task/internal.h"
 #include "task/task.h"
 
@@ -30,75 +32,108 @@ struct kernel_stack {
 	uint64_t size;
 };
 
-static int thread_call(struct inj_task *task, pid_t tid, const char *what, long *result,
-		       void *buf, size_t len, long nr, unsigned long a1, unsigned long a2)
-{
-	const unsigned long args[6] = { a1, a2 };
-	int ret = inj_thread_syscall(task, tid, result, buf, len, nr, args);
+/* What each thread tells only from inside, read by one batch of remote
+ * calls in it (the thread is borrowed once: each borrowing costs a ptrace
+ * stop of its own, and a process of 64 threads paid 64 times 4 of them). */
+enum own_call { CALL_ALTSTACK, CALL_CLEAR_TID, CALL_SLACK, CALL_SECUREBITS, NR_OWN_CALLS };
 
-	if (!ret && *result < 0 && *result > -4096)
-		ret = (int)*result;
-	if (ret)
-		pr_err("dump: pid %d thread %d: cannot read its %s: %s", inj_task_pid(task), tid,
-		       what, strerror(-ret));
-	return ret;
-}
+static const char *const own_call_names[NR_OWN_CALLS] = {
+	[CALL_ALTSTACK] = "sigaltstack",
+	[CALL_CLEAR_TID] = "clear_child_tid (PR_GET_TID_ADDRESS)",
+	[CALL_SLACK] = "timer slack (PR_GET_TIMERSLACK)",
+	[CALL_SECUREBITS] = "securebits",
+};
 
-/* No entry means no alternate stack (SS_DISABLE). */
-static int dump_altstack(struct inj_task *task, ThreadCore *thread)
-{
-	struct kernel_stack stack = {};
-	long result;
-	int ret;
-
-	ret = thread_call(task, thread->tid, "sigaltstack", &result, &stack, sizeof(stack),
-			  SYS_sigaltstack, 0, INJ_ARG_BUF);
-	if (ret || (stack.flags & SS_DISABLE))
-		return ret;
-	thread->altstack = malloc(sizeof(*thread->altstack));
-	if (!thread->altstack)
-		return -ENOMEM;
-	sig_alt_stack__init(thread->altstack);
-	thread->altstack->sp = stack.sp;
-	thread->altstack->flags = (uint32_t)stack.flags;
-	thread->altstack->size = stack.size;
-	return 0;
-}
-
-static int dump_clear_tid(struct inj_task *task, ThreadCore *thread)
-{
-	uint64_t addr = 0;
-	long result;
-	int ret;
-
-	ret = thread_call(task, thread->tid, "clear_child_tid (PR_GET_TID_ADDRESS)", &result,
-			  &addr, sizeof(addr), SYS_prctl, PR_GET_TID_ADDRESS, INJ_ARG_BUF);
-	if (ret)
-		return ret;
-	thread->has_clear_child_tid = true;
-	thread->clear_child_tid = addr;
-	return 0;
-}
+struct own_state {
+	struct kernel_stack stack;
+	uint64_t clear_tid;
+	long slack, securebits;
+};
 
 /* Securebits live in each thread's credentials: they must match the main
- * thread's, which the parasite read (restore gives every thread those). */
-static int check_securebits(struct inj_task *task, const TaskCore *core, pid_t tid)
+ * thread's, which the parasite read (restore gives every thread those); the
+ * main thread's need no call. */
+static int read_own_state(struct inj_task *task, const TaskCore *core, pid_t tid,
+			  struct own_state *own)
 {
-	long bits;
-	int ret;
+	struct inj_call calls[NR_OWN_CALLS] = {
+		[CALL_ALTSTACK] = { .nr = SYS_sigaltstack, .args = { 0, INJ_ARG_BUF },
+				    .buf = &own->stack, .len = sizeof(own->stack) },
+		[CALL_CLEAR_TID] = { .nr = SYS_prctl, .args = { PR_GET_TID_ADDRESS, INJ_ARG_BUF },
+				     .buf = &own->clear_tid, .len = sizeof(own->clear_tid) },
+		[CALL_SLACK] = { .nr = SYS_prctl, .args = { PR_GET_TIMERSLACK } },
+		[CALL_SECUREBITS] = { .nr = SYS_prctl, .args = { PR_GET_SECUREBITS } },
+	};
+	size_t n = core->creds && tid != core->pid ? NR_OWN_CALLS : CALL_SECUREBITS;
+	int ret = inj_thread_syscalls(task, tid, calls, n);
 
-	if (!core->creds || tid == core->pid)
-		return 0;
-	ret = thread_call(task, tid, "securebits", &bits, NULL, 0, SYS_prctl,
-			  PR_GET_SECUREBITS, 0);
-	if (ret)
+	if (ret) {
+		pr_err("dump: pid %d thread %d: cannot read its sigaltstack, clear_child_tid, "
+		       "timer slack and securebits: %s", inj_task_pid(task), tid, strerror(-ret));
 		return ret;
-	if ((uint32_t)bits != core->creds->securebits) {
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (calls[i].result < 0 && calls[i].result > -4096) {
+			pr_err("dump: pid %d thread %d: cannot read its %s: %s", inj_task_pid(task),
+			       tid, own_call_names[i], strerror((int)-calls[i].result));
+			return (int)calls[i].result;
+		}
+	}
+	own->slack = calls[CALL_SLACK].result;
+	own->securebits = n > CALL_SECUREBITS ? calls[CALL_SECUREBITS].result :
+						core->creds ? core->creds->securebits : 0;
+	if (core->creds && (uint32_t)own->securebits != core->creds->securebits) {
 		pr_err("dump: pid %d thread %d: its securebits %#lx differ from the main thread's %#x: threads with credentials of their own are not supported",
-		       core->pid, tid, bits, core->creds->securebits);
+		       core->pid, tid, own->securebits, core->creds->securebits);
 		return -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+/* Keeps what the thread told (no alternate stack, SS_DISABLE, means no
+ * entry); its clear_child_tid marks its own state as read. */
+static int keep_own_state(ThreadCore *thread, uint64_t sp, int32_t flags, uint64_t size,
+			  uint64_t clear_tid, uint64_t slack)
+{
+	if (!(flags & SS_DISABLE)) {
+		thread->altstack = malloc(sizeof(*thread->altstack));
+		if (!thread->altstack)
+			return -ENOMEM;
+		sig_alt_stack__init(thread->altstack);
+		thread->altstack->sp = sp;
+		thread->altstack->flags = (uint32_t)flags;
+		thread->altstack->size = size;
+	}
+	/* Its own timer slack (not /proc/TID: see sched.c). */
+	if (task_thread_sched(thread))
+		return -ENOMEM;
+	thread->sched->timer_slack_ns = slack;
+	thread->has_clear_child_tid = true;
+	thread->clear_child_tid = clear_tid;
+	return 0;
+}
+
+int dump_thread_state_inside(struct inj_parasite *parasite, TaskCore *core)
+{
+	pid_t tid = inj_parasite_thread(parasite);
+	struct parasite_thread_state state;
+	ThreadCore *thread = task_thread_get(core, tid);
+	size_t got = 0;
+	int ret;
+
+	if (!thread)
+		return -ENOMEM;
+	ret = inj_parasite_call(parasite, PARASITE_CMD_THREAD_STATE, NULL, 0, &state,
+				sizeof(state), &got, NULL);
+	if (!ret && got != sizeof(state))
+		ret = -EPROTO;
+	if (ret) {
+		pr_err("dump: pid %d thread %d: cannot read its sigaltstack, clear_child_tid and "
+		       "timer slack through the parasite: %s", core->pid, tid, strerror(-ret));
+		return ret;
+	}
+	return keep_own_state(thread, state.altstack.sp, state.altstack.flags,
+			      state.altstack.size, state.clear_child_tid, state.timer_slack_ns);
 }
 
 static int dump_robust_list(pid_t pid, ThreadCore *thread)
@@ -112,21 +147,6 @@ static int dump_robust_list(pid_t pid, ThreadCore *thread)
 	thread->robust_list = head;
 	thread->robust_list_len = len;
 	return 0;
-}
-
-/* The thread reads its own timer slack (not /proc/TID: see sched.c). */
-static int dump_timer_slack(struct inj_task *task, ThreadCore *thread)
-{
-	long slack;
-	int ret;
-
-	if (task_thread_sched(thread))
-		return -ENOMEM;
-	ret = thread_call(task, thread->tid, "timer slack (PR_GET_TIMERSLACK)", &slack, NULL, 0,
-			  SYS_prctl, PR_GET_TIMERSLACK, 0);
-	if (!ret)
-		thread->sched->timer_slack_ns = (uint64_t)slack;
-	return ret;
 }
 
 /* A thread in a cgroup v2 other than its process's: a threaded cgroup. */
@@ -148,18 +168,20 @@ int dump_thread_own_state(struct inj_task *task, TaskCore *core)
 
 	for (int i = 0; !ret && i < inj_thread_count(task); i++) {
 		ThreadCore *thread = task_thread_get(core, inj_thread_tid(task, i));
+		struct own_state own = { 0 };
 
 		if (!thread)
 			return -ENOMEM;
-		ret = check_securebits(task, core, thread->tid);
-		if (!ret)
-			ret = dump_altstack(task, thread);
-		if (!ret)
-			ret = dump_clear_tid(task, thread);
+		/* The parasite's thread told its own already. */
+		if (!thread->has_clear_child_tid) {
+			ret = read_own_state(task, core, thread->tid, &own);
+			if (!ret)
+				ret = keep_own_state(thread, own.stack.sp, own.stack.flags,
+						     own.stack.size, own.clear_tid,
+						     (uint64_t)own.slack);
+		}
 		if (!ret)
 			ret = dump_robust_list(pid, thread);
-		if (!ret)
-			ret = dump_timer_slack(task, thread);
 		if (!ret)
 			ret = dump_thread_cgroup(pid, thread);
 	}

@@ -53,6 +53,9 @@ int dump_proc_attrs(struct inj_task *task, TaskCore *core);
 /* dump_threads.c: each thread's sigaltstack, clear_child_tid, robust list,
  * and its securebits checked against the main thread's. */
 int dump_thread_own_state(struct inj_task *task, TaskCore *core);
+/* The same state of the parasite's own thread (sigaltstack, clear_child_tid,
+ * timer slack), asked of the parasite: dump_thread_own_state() skips it. */
+int dump_thread_state_inside(struct inj_parasite *parasite, TaskCore *core);
 
 /* dump_seccomp.c: each thread's seccomp mode and filters, the filters
  * saved once in core->seccomp_filters. */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/ioprio.h>
 #include <linux/sched.h>
 #include <linux/sched/types.h>
@@ -219,6 +220,21 @@ static int set_timer_slack(struct inj_task *task, pid_t tid, uint64_t slack)
 	return ret;
 }
 
+/* Whether a restored thread already has @slack, so that no remote call
+ * (a hijack and two ptrace stops of the thread, the most of a small
+ * process's finish) is needed: every restored thread descends from cryo
+ * without exec and inherits its slack at clone, and keeps it unless it was
+ * ever real-time (the kernel zeroes the slack of a real-time thread),
+ * which it was not when cryo is not. */
+static bool has_slack_already(uint64_t slack)
+{
+	long policy = syscall(SYS_sched_getscheduler, 0);
+
+	if (policy < 0 || task_policy_is_rt((uint32_t)policy) || policy == TASK_POLICY_DEADLINE)
+		return false;
+	return slack <= INT_MAX && prctl(PR_GET_TIMERSLACK) == (int)slack;
+}
+
 /* Clamps the thread already has (the defaults, unless set) are left alone,
  * so that defaults keep following the sched_util_clamp_* sysctls. */
 static int set_uclamp(pid_t pid, pid_t tid, const SchedState *s)
@@ -291,7 +307,8 @@ static int restore_thread_sched(struct inj_task *task, pid_t tid, const SchedSta
 				    "data %u", pid, tid, s->ioprio >> IOPRIO_CLASS_SHIFT,
 				    s->ioprio & ((1u << IOPRIO_CLASS_SHIFT) - 1));
 	/* A real-time thread has no slack: the kernel ignores what is set. */
-	if (!task_policy_is_rt(s->policy) && s->policy != TASK_POLICY_DEADLINE)
+	if (!task_policy_is_rt(s->policy) && s->policy != TASK_POLICY_DEADLINE &&
+	    !has_slack_already(s->timer_slack_ns))
 		return set_timer_slack(task, tid, s->timer_slack_ns);
 	return 0;
 }

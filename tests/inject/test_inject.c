@@ -101,7 +101,8 @@ out:
 }
 
 /* Every thread answers its own gettid and its own set_tid_address value,
- * through scratch memory below its stack, and the busy target carries on
+ * through scratch memory below its stack, alone and in one batch
+ * (inj_thread_syscalls), and the busy target carries on
  * unharmed (its blocked calls resume as if never touched). */
 TEST(thread_syscalls_run_in_the_thread_asked_for)
 {
@@ -129,6 +130,19 @@ TEST(thread_syscalls_run_in_the_thread_asked_for)
 			CHECK_GOTO(inj_thread_syscall(task, tid, &ret, &addr, sizeof(addr),
 						      SYS_prctl, get_tid_address) == 0 && ret == 0,
 				   out, "PR_GET_TID_ADDRESS in thread %d gave %ld", tid, ret);
+			/* The same two in one batch, the thread borrowed once. */
+			unsigned long batched = 0;
+			struct inj_call calls[2] = {
+				{ .nr = SYS_gettid },
+				{ .nr = SYS_prctl, .args = { 40, INJ_ARG_BUF }, .buf = &batched,
+				  .len = sizeof(batched) },
+			};
+
+			CHECK_GOTO(inj_thread_syscalls(task, tid, calls, 2) == 0 &&
+					   calls[0].result == tid && calls[1].result == 0 &&
+					   batched == addr,
+				   out, "a batch in thread %d gave %ld, %ld, %#lx (alone: %#lx)", tid,
+				   calls[0].result, calls[1].result, batched, addr);
 			/* glibc points each thread's at its own descriptor. */
 			for (int j = 0; j < i; j++)
 				CHECK_GOTO(addrs[j] != addr, out,

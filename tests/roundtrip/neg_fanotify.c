@@ -1,8 +1,10 @@
-/* A program holding a fanotify group that watches its mount namespace
- * (FAN_MARK_MNTNS, 6.14), a mark cryo cannot restore: its dump must be
- * refused by name and leave it whole. On SIGTERM it checks the group
- * still has its mark, as fdinfo shows. */
+/* A program holding a fanotify group that watches a mount namespace
+ * (FAN_MARK_MNTNS, 6.14) other than its own: the one it left with
+ * unshare(CLONE_NEWNS), which is outside the dump, so cryo cannot make it
+ * again: its dump must be refused by name and leave it whole. On SIGTERM
+ * it checks the group still has its mark, as fdinfo shows. */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,17 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kabi/kabi.h"
 #include "prog.h"
 
-#ifndef FAN_REPORT_MNT
-#define FAN_REPORT_MNT 0x00004000
-#endif
-#ifndef FAN_MARK_MNTNS
-#define FAN_MARK_MNTNS 0x00000110
-#endif
-#ifndef FAN_MNT_ATTACH
-#define FAN_MNT_ATTACH 0x01000000
-#endif
 
 /* Whether the group's fdinfo shows a mark of the mount namespace. */
 static bool has_mntns_mark(int group)
@@ -43,12 +37,14 @@ int main(int argc, char **argv)
 {
 	struct timespec tick = { 0, 1000000 };
 	sigset_t term;
-	int group;
+	int group, left;
 
 	prog_init(argc, argv);
+	left = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	group = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_MNT | FAN_NONBLOCK, O_RDONLY);
-	if (group < 0 || fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_MNTNS, FAN_MNT_ATTACH,
-				       AT_FDCWD, "/proc/self/ns/mnt") || !has_mntns_mark(group))
+	if (left < 0 || unshare(CLONE_NEWNS) || group < 0 ||
+	    fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_MNTNS, FAN_MNT_ATTACH, left, NULL) ||
+	    close(left) || !has_mntns_mark(group))
 		return 1;
 	prog_ready();
 	sigemptyset(&term);

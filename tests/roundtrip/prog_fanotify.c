@@ -3,21 +3,28 @@
  * survives modification), the mount it is on (FAN_CLOSE_WRITE) and that
  * filesystem (FAN_MODIFY). After restore the group's marks, as fdinfo
  * shows them, must be the ones it had, and writing a file of the
- * directory must bring all three events, opening the ignored one none. */
+ * directory must bring all three events, opening the ignored one none.
+ * And a group of mount events (FAN_REPORT_MNT) that marks its own mount
+ * namespace (FAN_MARK_MNTNS, 6.14): after restore it marks the namespace
+ * the program is in, and a tmpfs mounted in its folder is reported. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "kabi/kabi.h"
 #include "prog.h"
 
 #define WANTED (FAN_OPEN | FAN_MODIFY | FAN_CLOSE_WRITE)
 
-static int group;
+
+static int group, mnt_group;
 
 static int cmp_lines(const void *a, const void *b)
 {
@@ -86,6 +93,53 @@ static unsigned events_on(const char *path, unsigned wanted)
 	return seen;
 }
 
+/* The mount group's mark: of the namespace the program is in now. */
+static void check_mntns_mark(void)
+{
+	char path[64], line[512], want[128];
+	bool found = false;
+	struct stat ns;
+	FILE *f;
+
+	if (!PROG_CHECK(stat("/proc/self/ns/mnt", &ns) == 0, "stat the mount namespace"))
+		return;
+	snprintf(want, sizeof(want), "fanotify mnt_ns:%lu mflags:0 mask:%x ignored_mask:0\n",
+		 (unsigned long)ns.st_ino, FAN_MNT_ATTACH | FAN_MNT_DETACH);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", mnt_group);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		found |= !strcmp(line, want);
+	if (f)
+		fclose(f);
+	PROG_CHECK(found, "the mount group has no mark '%.*s'", (int)strlen(want) - 1, want);
+}
+
+/* A tmpfs mounted in the folder brings FAN_MNT_ATTACH to the mount group. */
+static void check_mount_event(void)
+{
+	struct timespec tick = { 0, 10000000 };
+	char dir[4096], buf[4096];
+	unsigned seen = 0;
+
+	snprintf(dir, sizeof(dir), "%s/mnt", prog_dir());
+	while (read(mnt_group, buf, sizeof(buf)) > 0)
+		;
+	if (!PROG_CHECK((mkdir(dir, 0700) == 0 || errno == EEXIST) &&
+			mount("cryo-test", dir, "tmpfs", 0, "size=64k") == 0, "mount %s: %m", dir))
+		return;
+	for (int tries = 0; tries < 100 && !(seen & FAN_MNT_ATTACH); tries++) {
+		ssize_t n = read(mnt_group, buf, sizeof(buf));
+		struct fanotify_event_metadata *e = (void *)buf;
+
+		if (n <= 0)
+			nanosleep(&tick, NULL);
+		for (; n > 0 && FAN_EVENT_OK(e, n); e = FAN_EVENT_NEXT(e, n))
+			seen |= (unsigned)e->mask;
+	}
+	umount2(dir, MNT_DETACH);
+	PROG_CHECK(seen & FAN_MNT_ATTACH, "no mount event (%#x) for a tmpfs on %s", seen, dir);
+}
+
 static void drain(void)
 {
 	char buf[4096];
@@ -119,6 +173,12 @@ int main(int argc, char **argv)
 	    fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_MODIFY, AT_FDCWD,
 			  prog_dir()))
 		return 1;
+	mnt_group = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_MNT | FAN_NONBLOCK | FAN_CLOEXEC,
+				  O_RDONLY);
+	if (mnt_group < 0 || fanotify_mark(mnt_group, FAN_MARK_ADD | FAN_MARK_MNTNS,
+					   FAN_MNT_ATTACH | FAN_MNT_DETACH, AT_FDCWD,
+					   "/proc/self/ns/mnt"))
+		return 1;
 	before = mark_lines();
 	if (!before || !strstr(before, "mnt_id:") || !strstr(before, "ignored_mask:20 "))
 		return 1;
@@ -141,5 +201,7 @@ int main(int argc, char **argv)
 	seen = events_on(quiet, FAN_OPEN);
 	PROG_CHECK(!(seen & FAN_OPEN), "an open of %s, whose opens are ignored, was reported",
 		   quiet);
+	check_mntns_mark();
+	check_mount_event();
 	prog_finish();
 }

@@ -2,11 +2,16 @@
  * just their bytes: mode, owner, modification time to the nanosecond, and
  * holes (a 64 MiB file with data in two places must stay sparse). And a
  * FIFO unlinked while open, with a reader, a writer and unread bytes, and
- * a node of /dev/zero unlinked while open, and a removed directory. */
+ * a node of /dev/zero unlinked while open, and a removed directory. And
+ * (dumped with --link-remap) files unlinked from their path while another
+ * link keeps them, one held by an fd, one by a shared mapping alone: the
+ * same inode as that link after restore. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -21,6 +26,112 @@
 static const struct timespec mtime = { .tv_sec = 1234567890, .tv_nsec = 123456789 };
 
 static int fifo_rd = -1, fifo_wr = -1;
+
+static int unlinked_fd = -1;
+static char *unlinked_map;
+
+/* NAME made with bytes @text, linked as NAME.other, NAME unlinked; its fd. */
+static int make_unlinked_file(const char *name, const char *text)
+{
+	char path[4096], other[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", prog_dir(), name);
+	snprintf(other, sizeof(other), "%s/%s.other", prog_dir(), name);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0640);
+	if (fd < 0 || pwrite(fd, text, strlen(text), 0) != (ssize_t)strlen(text) ||
+	    ftruncate(fd, 4096) || link(path, other) || unlink(path))
+		return -1;
+	return fd;
+}
+
+static bool make_unlinked(void)
+{
+	int fd;
+
+	unlinked_fd = make_unlinked_file("linked", "by fd");
+	fd = make_unlinked_file("mapped", "by mapping");
+	if (unlinked_fd < 0 || fd < 0)
+		return false;
+	unlinked_map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return unlinked_map != MAP_FAILED;
+}
+
+/* The links of @st's inode: its other link and the link remaps of a dump
+ * that left the program running (restore removes them). */
+static nlink_t links_expected(const struct stat *st)
+{
+	nlink_t n = 1;
+	struct dirent *e;
+	DIR *dir = opendir(prog_dir());
+	struct stat other;
+
+	while (dir && (e = readdir(dir)))
+		if (!strncmp(e->d_name, ".cryo-link-remap.", 17) &&
+		    !fstatat(dirfd(dir), e->d_name, &other, 0) && other.st_ino == st->st_ino &&
+		    other.st_dev == st->st_dev)
+			n++;
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+/* @was and @now are of one length. A dump that left the program running
+ * let it write @now, which its restored copy then reads. */
+static void check_unlinked_file(const char *name, int fd, const char *was, const char *now)
+{
+	char other[4096], buf[16] = "";
+	size_t len = strlen(was);
+	struct stat st, ost;
+	int ofd;
+
+	snprintf(other, sizeof(other), "%s/%s.other", prog_dir(), name);
+	if (!PROG_CHECK(fstat(fd, &st) == 0 && stat(other, &ost) == 0, "stat %s", name))
+		return;
+	PROG_CHECK(st.st_ino == ost.st_ino && st.st_dev == ost.st_dev,
+		   "%s is not the inode of its other link", name);
+	PROG_CHECK(st.st_nlink == links_expected(&st) && (st.st_mode & 07777) == 0640,
+		   "%s: %lu links, mode %o", name, (unsigned long)st.st_nlink, st.st_mode);
+	ofd = open(other, O_RDONLY);
+	PROG_CHECK(ofd >= 0 && pread(ofd, buf, len, 0) == (ssize_t)len &&
+		   (!memcmp(buf, was, len) || !memcmp(buf, now, len)), "%s held '%s'", name, buf);
+	if (fd == unlinked_fd) {
+		char link[4096 + 32], proc[64], expect[4096];
+		ssize_t n;
+
+		/* Restore gives the link its old name again before removing it. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		snprintf(expect, sizeof(expect), "/%s (deleted)", name);
+		n = readlink(proc, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		PROG_CHECK(n > (ssize_t)strlen(expect) &&
+			   !strcmp(link + n - strlen(expect), expect), "fd of %s shows %s", name,
+			   link);
+		PROG_CHECK(pwrite(fd, now, len, 0) == (ssize_t)len, "write %s", name);
+	}
+	else
+		memcpy(unlinked_map, now, len);
+	PROG_CHECK(pread(ofd, buf, len, 0) == (ssize_t)len && !memcmp(buf, now, len),
+		   "a write to %s is not seen through its other link: '%s'", name, buf);
+	close(ofd);
+}
+
+static void check_unlinked(void)
+{
+	char path[128];
+	int fd;
+
+	check_unlinked_file("linked", unlinked_fd, "by fd", "fd ok");
+	/* The mapping's file, through /proc/self/map_files: no fd holds it. */
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)unlinked_map,
+		 (unsigned long)unlinked_map + 4096);
+	fd = open(path, O_RDONLY);
+	if (PROG_CHECK(fd >= 0, "open the mapping's file"))
+		check_unlinked_file("mapped", fd, "by mapping", "map again!");
+	if (fd >= 0)
+		close(fd);
+}
 
 static bool make_deleted_fifo(void)
 {
@@ -113,6 +224,12 @@ int main(int argc, char **argv)
 	int fd;
 
 	prog_init(argc, argv);
+	/* First, so that its fd is dumped before the large ghost (a dump
+	 * refused by --ghost-limit must remove the link it made). */
+	if (!make_unlinked()) {
+		perror("setting up the unlinked files");
+		return 1;
+	}
 	snprintf(path, sizeof(path), "%s/ghost", prog_dir());
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd < 0 || pwrite(fd, "head", 4, 0) != 4 || pwrite(fd, "tail", 4, TAIL) != 4 ||
@@ -155,5 +272,6 @@ int main(int argc, char **argv)
 	check_deleted_fifo();
 	check_deleted_zero();
 	check_removed_dir();
+	check_unlinked();
 	prog_finish();
 }

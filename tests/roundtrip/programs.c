@@ -24,6 +24,8 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
 	{ .name = "neg_ipc_leftover", .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_ipc_split" },
+	/* prog_ghost_files, dumped with no option (test_state_refusals). */
+	{ .name = "neg_link_remap", .binary = "prog_ghost_files" },
 	{ .name = "neg_userns", .namespaces = CLONE_NEWUSER },
 	{ .name = "neg_mqueue_fd" },
 	{ .name = "neg_own_ns" },
@@ -50,11 +52,13 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_flags", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_moved", .cycles = CYCLES_ALL },
+	{ .name = "prog_epoll_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_in_flight", .cycles = CYCLES_ALL },
 	{ .name = "prog_fanotify", .cycles = CYCLES_ALL },
 	{ .name = "prog_fd_owner", .cycles = CYCLES_ALL },
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
-	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL },
+	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL,
+	  .dump.options = LIST("--link-remap") },
 	/* 9 pages; 10 restored (the child's copy of a private page). */
 	{ .name = "prog_hugetlb", .cycles = CYCLES_ALL, .huge_pages = 16 },
 	{ .name = "prog_ipc_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWIPC },

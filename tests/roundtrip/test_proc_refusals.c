@@ -1,5 +1,6 @@
 /* Per-process state that dump refuses by name, with the dumped program
- * unharmed (issue 11): a fanotify mark of a mount namespace, a lease
+ * unharmed (issue 11): a fanotify mark of a mount namespace outside the
+ * dump, a lease
  * being broken. (A lease
  * that is not being broken is saved: prog_leases.) */
 #include <fcntl.h>
@@ -29,10 +30,9 @@ out:
 	end_prog(&p);
 }
 
-TEST(dump_refuses_a_fanotify_mark_of_a_mount_namespace_by_name)
+TEST(dump_refuses_a_fanotify_mark_of_a_mount_namespace_outside_the_dump_by_name)
 {
-	check_refused("neg_fanotify", false, "fanotify marks of a mount namespace (FAN_MARK_MNTNS) "
-					     "are not supported");
+	check_refused("neg_fanotify", false, "a mount namespace outside the dump: not supported");
 }
 
 #define LEASE_FD 5

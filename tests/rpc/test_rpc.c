@@ -468,7 +468,8 @@ out:
 }
 
 /* ghost_limit as --ghost-limit: prog_ghost_files's deleted file of 64 MiB
- * is refused under a limit of 1 MiB, named, and the program runs on. */
+ * is refused under a limit of 1 MiB, named, and the program runs on. With
+ * link_remap as --link-remap, which its unlinked files (fd 3 first) need. */
 TEST(ghost_limit_refuses_a_larger_deleted_file)
 {
 	CriuReq req = CRIU_REQ__INIT;
@@ -485,6 +486,7 @@ TEST(ghost_limit_refuses_a_larger_deleted_file)
 	dump_request(&req, &opts, dir_fd, p.pid);
 	opts.has_ghost_limit = true;
 	opts.ghost_limit = 1 << 20;
+	opts.has_link_remap = opts.link_remap = true;
 	/* The dump fails before post-dump: the network is unlocked at once. */
 	resp = one_request(&req, dir_fd, failed_dump_notes, p.pid, NULL, &status);
 	CHECK_GOTO(resp, out, "%s", why);

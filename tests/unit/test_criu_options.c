@@ -49,7 +49,8 @@ TEST(criu_options_that_change_nothing_or_are_parsed_are_taken)
 	struct cryo_opts o;
 
 	CHECK(parse(&o, 17, words) == 0, "parse failed");
-	CHECK(o.tcp_close && o.skip_in_flight, "--tcp-close or --skip-in-flight not set");
+	CHECK(o.tcp_close && o.skip_in_flight && o.link_remap,
+	      "--tcp-close, --skip-in-flight or --link-remap not set");
 	CHECK(o.manage_cgroups && !strcmp(o.manage_cgroups, "ignore"), "manage_cgroups %s",
 	      o.manage_cgroups ? o.manage_cgroups : "(null)");
 	CHECK(o.restore_sibling && o.restore_detached, "-S or -d not set");

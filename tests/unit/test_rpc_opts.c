@@ -20,7 +20,7 @@ static const char *const accepted[] = {
 	"images_dir_fd", "images_dir", "pid", "leave_running", "shell_job", "log_level",
 	"log_file", "work_dir_fd", "log_to_stderr", "notify_scripts", "rst_sibling",
 	"tcp_established", "tcp_close", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock",
-	"ghost_limit", "tcp_skip_in_flight", "manage_cgroups", "manage_cgroups_mode",
+	"ghost_limit", "tcp_skip_in_flight", "manage_cgroups", "manage_cgroups_mode", "link_remap",
 	/* runc's: a terminal's slave without its master is saved from its
 	 * slaves (orphan_pts_master); device paths cryo checks anyway; cgroups runc put cryo in, with cgroups
 	 * not managed (as criu, they then change nothing). */
@@ -331,10 +331,12 @@ TEST(options_reach_cryos_options)
 	o->log_file = strdup("dump.log");
 	o->has_ghost_limit = true;
 	o->ghost_limit = 4096;
+	o->has_link_remap = o->link_remap = true;
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
 	CHECK_GOTO(!ret, out, "%s", why);
 	CHECK_GOTO(a->opts.pid == 1 && a->opts.leave_running && a->opts.shell_job &&
-		   !a->opts.restore_detached && a->opts.ghost_limit == 4096, out, "dump options");
+		   !a->opts.restore_detached && a->opts.ghost_limit == 4096 && a->opts.link_remap,
+		   out, "dump options");
 	CHECK_GOTO(a->opts.verbosity == 4, out, "log level %d", a->opts.verbosity);
 	CHECK_GOTO(!strcmp(a->opts.images_dir, "/tmp") && !strcmp(a->opts.log_file,
 		   "/tmp/dump.log"), out, "dirs %s %s", a->opts.images_dir, a->opts.log_file);
