@@ -84,21 +84,24 @@ int main(int argc, char **argv)
 
 		if (only && !strstr(w->name, only))
 			continue;
-		/* Memory workloads: each place again with --lazy-pages (cryo only). */
-		for (int run = 0; run < 4; run++) {
-			bool in_memory = run & 1, lazy = run & 2;
+		/* Memory workloads: each place again with --lazy-pages (cryo only),
+		 * and in memory with -R (the frozen column is what a live
+		 * service feels). */
+		for (int run = 0; run < 8; run++) {
+			bool in_memory = run & 1, lazy = run & 2, running = run & 4;
 			const char *parent = in_memory ? memory_parent : image_parent;
 			char name[128];
 
-			if ((in_memory || lazy) && !w->memory)
+			if ((in_memory || lazy || running) && !w->memory)
 				continue;
-			if (in_memory && !memory_parent)
+			if ((in_memory && !memory_parent) || (running && (!in_memory || lazy)))
 				continue;
-			snprintf(name, sizeof(name), "%s%s%s", w->name, in_memory ? " [-m]" : "",
-				 lazy ? " [lazy]" : "");
-			run_workload(&cryo, w, bench_bin, parent, lazy, nr_runs, &res_cryo);
+			snprintf(name, sizeof(name), "%s%s%s%s", w->name, in_memory ? " [-m]" : "",
+				 lazy ? " [lazy]" : "", running ? " [-R]" : "");
+			run_workload(&cryo, w, bench_bin, parent, lazy, running, nr_runs,
+				     &res_cryo);
 			if (criu_path && !lazy)
-				run_workload(&criu, w, bench_bin, parent, false, nr_runs,
+				run_workload(&criu, w, bench_bin, parent, false, running, nr_runs,
 					     &res_criu);
 			print_row(name, &res_cryo, criu_path && !lazy ? &res_criu : NULL, nr_runs,
 				  &small);
@@ -117,6 +120,7 @@ int main(int argc, char **argv)
 	       "buffers, in this run;\n"
 	       "dump/cp, rest/cp: dump and restore time over that. RSS dmp, RSS rst: peak RSS "
 	       "of the cryo process in MiB (wait4).\n"
+	       "[-R]: dumped with --leave-running, the original killed after the dump.\n"
 	       "[lazy]: restored with --lazy-pages (the memory comes in from a page server). "
 	       "pass s: the workload's first pass\n"
 	       "over its memory after the restore (the check of every word), as it timed it.\n");

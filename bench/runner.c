@@ -292,6 +292,7 @@ struct run_ctx {
 	const struct workload *w;
 	const char *bench_bin;	/* where the workload programs are */
 	bool lazy;		/* restore --lazy-pages */
+	bool leave_running;	/* dump -R; the original is killed after */
 	char work[PATH_MAX];	/* pid file, out file, logs */
 	char images[PATH_MAX];
 	char pidfile[PATH_MAX], outfile[PATH_MAX];
@@ -403,10 +404,13 @@ static bool run_once(struct run_ctx *c, struct result *r)
 	join(out, sizeof(out), c->work, "dump.out");
 	{
 		char *opt = (char *)dump_option(c->w);
+		char *running = c->leave_running ? "-R" : NULL;
 		char *cryo_argv[] = { (char *)tp, "dump", "-t", pid_arg, "-D", c->images,
-				      "-o", dump_log, "--stats-file", stats, opt, NULL };
+				      "-o", dump_log, "--stats-file", stats, opt ? opt : running,
+				      opt ? running : NULL, NULL };
 		char *criu_argv[] = { (char *)tp, "dump", "-t", pid_arg, "-D", c->images,
-				      "-j", "-o", dump_log, opt, NULL };
+				      "-j", "-o", dump_log, opt ? opt : running,
+				      opt ? running : NULL, NULL };
 
 		if (!run_tool(c, criu ? criu_argv : cryo_argv, out, &s->dump_s, &s->dump_rss_mib,
 			      &status)) {
@@ -427,7 +431,9 @@ static bool run_once(struct run_ctx *c, struct result *r)
 		}
 	}
 	/* The original is killed once its images are complete, with all its
-	 * tree; only they can be our children now. */
+	 * tree (here, after a dump with -R); only they can be our children now. */
+	if (c->leave_running)
+		kill_workload(c->pid);
 	if (!reap_all(10000)) {
 		set_why(r, OUT_FAILED, "the dumped workload %d or one of its tree still runs", c->pid);
 		return false;
@@ -478,9 +484,10 @@ static bool run_once(struct run_ctx *c, struct result *r)
 }
 
 void run_workload(const struct tool *tool, const struct workload *w, const char *bench_bin,
-		  const char *parent, bool lazy, int nr_runs, struct result *r)
+		  const char *parent, bool lazy, bool leave_running, int nr_runs, struct result *r)
 {
-	struct run_ctx c = { .tool = tool, .w = w, .bench_bin = bench_bin, .lazy = lazy };
+	struct run_ctx c = { .tool = tool, .w = w, .bench_bin = bench_bin, .lazy = lazy,
+			     .leave_running = leave_running };
 
 	memset(r, 0, sizeof(*r));
 	for (int i = 0; i < nr_runs; i++) {

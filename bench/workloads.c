@@ -9,6 +9,7 @@ const struct workload workloads[] = {
 	{ "anon 256 MiB", "wl_anon", { "256" }, true },
 	{ "anon 1 GiB", "wl_anon", { "1024" }, true },
 	{ "anon 4 GiB", "wl_anon", { "4096" }, true },
+	{ "anon 1 GiB, 1% of pages written a second", "wl_anon", { "1024", "1" }, true },
 	{ "1 TiB PROT_NONE, 4 windows, 16 MiB", "wl_sparse", { "windows" }, false },
 	{ "1 TiB NORESERVE rw, 16 MiB scattered", "wl_sparse", { "scattered" }, false },
 	{ "10,000 mappings", "wl_maps", { "10000" }, false },

@@ -40,6 +40,8 @@ enum {
 	OPT_CONFIG,
 	OPT_ROOT,
 	OPT_LINK_REMAP,
+	OPT_PRE_COPY,
+	OPT_NO_PRE_COPY,
 };
 
 /* criu's options cryo cannot honour yet, each refused with why. */
@@ -79,6 +81,8 @@ static const struct option long_options[] = {
 	{ "verbosity", optional_argument, NULL, 'v' },
 	{ "shell-job", no_argument, NULL, 'j' },
 	{ "leave-running", no_argument, NULL, 'R' },
+	{ "pre-copy", no_argument, NULL, OPT_PRE_COPY },
+	{ "no-pre-copy", no_argument, NULL, OPT_NO_PRE_COPY },
 	{ "restore-detached", no_argument, NULL, 'd' },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
@@ -371,6 +375,12 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case 'R':
 			opts->leave_running = true;
+			break;
+		case OPT_PRE_COPY:
+			opts->pre_copy = 1;
+			break;
+		case OPT_NO_PRE_COPY:
+			opts->pre_copy = -1;
 			break;
 		case 'd':
 			opts->restore_detached = true;

@@ -25,6 +25,9 @@ struct cryo_opts {
 	int verbosity;		/* -v[N], --verbosity */
 	bool shell_job;		/* -j, --shell-job */
 	bool leave_running;	/* -R, --leave-running */
+	/* With -R: --pre-copy (1: always), --no-pre-copy (-1: never), or 0:
+	 * when the tree has PRECOPY_MIN_BYTES of anonymous memory. */
+	int pre_copy;
 	bool restore_detached;	/* -d, --restore-detached */
 	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */

@@ -1,7 +1,10 @@
 /* /proc/PID/stat: the comm in field 2 may hold spaces and parentheses, so
  * the fields are counted from its last ')'. Every field up to the last one
- * cryo uses must be a number, or the whole file is refused. */
+ * cryo uses must be a number, or the whole file is refused. Also the one
+ * way to open another /proc/PID file. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,4 +83,14 @@ int proc_stat_read(pid_t pid, struct proc_stat *st)
 	if (ret)
 		return ret;
 	return proc_stat_parse(text, st);
+}
+
+int proc_open(pid_t pid, const char *name)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }

@@ -24,6 +24,10 @@ struct proc_stat {
  * expected format) without logging. */
 int proc_stat_read(pid_t pid, struct proc_stat *st);
 
+/* Opens /proc/@pid/@name read-only (close-on-exec): the fd, or -errno
+ * without logging (the caller names what it wanted it for). */
+int proc_open(pid_t pid, const char *name);
+
 /* Parses the text of a stat file; -EIO when it is not one. */
 int proc_stat_parse(const char *text, struct proc_stat *st);
 

@@ -21,6 +21,7 @@
 #include "dump/dump.h"
 #include "files/files.h"
 #include "mem/mm.h"
+#include "mem/precopy.h"
 #include "net/net.h"
 #include "ns/cgroup_ns.h"
 #include "ns/ipc.h"
@@ -102,6 +103,23 @@ static void note_stop(const struct tree_task *t, TaskCore *core)
 	core->stop_reported = t->stop_reported;
 }
 
+/* Whether @t shares frames copy-on-write with a live parent or child of
+ * the dump: then its pages are read unpinned (mm_dump_opts). */
+static bool live_parent(const struct tree *tree, const struct tree_task *t)
+{
+	const struct tree_task *parent = t->parent >= 0 ? &tree->tasks[t->parent] : NULL;
+
+	return parent && parent->state == TREE_ALIVE && parent->inj;
+}
+
+static bool live_children(const struct tree *tree, const struct tree_task *t)
+{
+	for (size_t i = (size_t)(t - tree->tasks) + 1; i < tree->nr; i++)
+		if (tree->tasks[i].parent == t - tree->tasks && tree->tasks[i].state == TREE_ALIVE)
+			return true;
+	return false;
+}
+
 static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 {
 	struct inj_task *task = t->inj;
@@ -109,21 +127,18 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	TaskCore core = TASK_CORE__INIT;
 	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true,
 					.files = ctx->files, .stats = ctx->stats,
-					.parasite_blob = parasite_blob() };
-	const struct tree_task *parent = t->parent >= 0 ? &ctx->tree->tasks[t->parent] : NULL;
+					.parasite_blob = parasite_blob(),
+					.has_children = live_children(ctx->tree, t),
+					.precopy = precopy_task(ctx->precopy, pid) };
 	struct image_dir *dir = ctx->dir;
 	struct stats *st = ctx->stats;
 	uint64_t began = stats_begin(st, STATS_DUMP_PARASITE);
 	int ret;
 
-	if (parent && parent->state == TREE_ALIVE && parent->inj) {
-		mm_opts.parent = inj_task_pid(parent->inj);
-		inj_task_offer_sites(task, parent->inj);
+	if (live_parent(ctx->tree, t)) {
+		mm_opts.parent = inj_task_pid(ctx->tree->tasks[t->parent].inj);
+		inj_task_offer_sites(task, ctx->tree->tasks[t->parent].inj);
 	}
-	for (size_t i = (size_t)(t - ctx->tree->tasks) + 1; i < ctx->tree->nr; i++)
-		if (ctx->tree->tasks[i].parent == t - ctx->tree->tasks &&
-		    ctx->tree->tasks[i].state == TREE_ALIVE)
-			mm_opts.has_children = true;
 	ret = collect_inside(task, &core, &mm_opts);
 	stats_end(st, STATS_DUMP_PARASITE, began);
 	/* Files before memory: a mapped memfd or deleted file the task also
@@ -143,7 +158,7 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	if (!ret)
 		ret = task_dump_ptrace_attrs(task, &core);
 	if (!ret)
-		ret = dump_regs(task, &core);
+		ret = dump_regs(task, &core, mm_opts.precopy);
 	note_stop(t, &core);
 	stats_end(st, STATS_DUMP_PARASITE, began);
 	began = stats_begin(st, STATS_DUMP_WRITING);
@@ -207,10 +222,12 @@ static size_t count_alive_tasks(const struct tree *tree)
 	return n;
 }
 
-/* For the progress line: what the dump will write, about (anonymous and
- * shared memory the processes have resident; shared pages count twice). */
-static void estimate_bytes(const struct tree *tree, struct stats *st)
+/* Anonymous (and with @shmem, shared) memory the live processes have
+ * resident; shared pages count twice. */
+static uint64_t resident_bytes(const struct tree *tree, bool shmem)
 {
+	uint64_t bytes = 0;
+
 	for (size_t i = 0; i < tree->nr; i++) {
 		char path[64], line[128];
 		unsigned long long kib;
@@ -222,11 +239,18 @@ static void estimate_bytes(const struct tree *tree, struct stats *st)
 		f = fopen(path, "re");
 		while (f && fgets(line, sizeof(line), f))
 			if (sscanf(line, "RssAnon: %llu", &kib) == 1 ||
-			    sscanf(line, "RssShmem: %llu", &kib) == 1)
-				st->bytes_total += kib * 1024;
+			    (shmem && sscanf(line, "RssShmem: %llu", &kib) == 1))
+				bytes += kib * 1024;
 		if (f)
 			fclose(f);
 	}
+	return bytes;
+}
+
+/* For the progress line: what the dump will write, about. */
+static void estimate_bytes(const struct tree *tree, struct stats *st)
+{
+	st->bytes_total += resident_bytes(tree, true);
 	st->bytes_total_estimated = true;
 }
 
@@ -311,7 +335,8 @@ static int dump_tree(struct dump_ctx *ctx)
 		ret = cgroup_settings_dump(tree, ctx->dir);
 	if (!ret)
 		ret = cgroup_v1_dump(tree, ctx->dir);
-	if (!ret)
+	/* A pre-copy dump's pages stores are only written after the release. */
+	if (!ret && !ctx->precopy)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net,
 					   !ctx->opts->leave_running, ctx->sign_key);
 	stats_end(st, STATS_DUMP_WRITING, t);
@@ -322,9 +347,132 @@ static int dump_tree(struct dump_ctx *ctx)
 	return ret;
 }
 
+/* Freezes (with the tree's cgroup v2 freezer where it has one) and seizes
+ * the tree; on failure nothing stays frozen or seized. */
+static int seize_tree(const struct cryo_opts *opts, struct freezer *fz, struct tree *tree)
+{
+	int ret, thawed;
+
+	if (opts->freeze_cgroup && opts->freeze_fd >= 0)
+		freezer_freeze_given(opts->pid, opts->freeze_fd, opts->freeze_path, fz);
+	else
+		freezer_freeze(opts->pid, fz);
+	/* The injection library has said why (no such process, a thread, ...). */
+	ret = tree_seize(opts->pid, tree);
+	/* Seized tasks stay stopped; the parasite needs them thawed. */
+	thawed = freezer_thaw(fz);
+	if (!ret && thawed) {
+		tree_release(tree, false);
+		ret = thawed;
+	}
+	if (ret)
+		freezer_restore(fz);
+	return ret;
+}
+
+static bool wants_pre_copy(const struct cryo_opts *opts, const struct tree *tree)
+{
+	if (!opts->leave_running || opts->pre_copy < 0)
+		return false;
+	return opts->pre_copy > 0 || resident_bytes(tree, false) >= PRECOPY_MIN_BYTES;
+}
+
+/* The frozen span of a dump: the tree is stopped from @since, and was for
+ * @before already in the pre-copy's first freeze. */
+struct frozen_span {
+	uint64_t since, before;
+};
+
+/* The pre-copy pass (mem/precopy.h): arms write tracking in the seized
+ * tree, lets it run while every page is copied, then seizes it again.
+ * Returns with the tree seized, and *@out NULL when no process could be
+ * armed (nothing else changed). On failure *@held says whether the tree is
+ * still seized. */
+static int pre_copy(const struct cryo_opts *opts, struct image_dir *dir, struct freezer *fz,
+		    struct tree *tree, struct stats *st, struct frozen_span *frozen,
+		    struct precopy **out, bool *held)
+{
+	struct precopy *pc;
+	int ret = precopy_new(dir, &pc);
+	uint64_t t;
+
+	*held = true;
+	for (size_t i = 0; !ret && i < tree->nr; i++) {
+		const struct tree_task *task = &tree->tasks[i];
+
+		if (task->state == TREE_ALIVE)
+			ret = precopy_arm(pc, task->inj, live_parent(tree, task),
+					  live_parent(tree, task) || live_children(tree, task));
+	}
+	if (ret || !precopy_armed(pc)) {
+		precopy_free(pc);
+		return ret;
+	}
+	freezer_restore(fz);
+	tree_release(tree, false);
+	frozen->before = stats_now() - frozen->since;
+	t = stats_begin(st, STATS_DUMP_MEMORY);
+	precopy_first_pass(pc);
+	stats_end(st, STATS_DUMP_MEMORY, t);
+	pr_info("dump: pid %d: pre-copy: %zu processes armed, stopped %llu ms; their pages copied "
+		"while they ran in %llu ms", opts->pid, precopy_armed(pc),
+		(unsigned long long)frozen->before / 1000000,
+		(unsigned long long)(stats_now() - t) / 1000000);
+	frozen->since = t = stats_begin(st, STATS_DUMP_FREEZING);
+	ret = seize_tree(opts, fz, tree);
+	stats_end(st, STATS_DUMP_FREEZING, t);
+	if (ret) {
+		*held = false;
+		precopy_free(pc);
+		return ret;
+	}
+	*out = pc;
+	return 0;
+}
+
+/* Lets the tree go: killed (unless -R, or the dump failed) while still
+ * stopped, so that none runs past the images. With @inventory_due (the
+ * inventory comes after: pre-copy) its connections flow again, but the
+ * network lock keeps their list for the inventory. */
+static void release_tree(const struct cryo_opts *opts, struct net_run *net, struct freezer *fz,
+			 struct tree *tree, struct stats *st, const struct frozen_span *frozen,
+			 int ret, bool inventory_due)
+{
+	/* Connections the tree keeps leave repair mode before it runs; those
+	 * of a killed tree stay in it until it is dead, and close silently. */
+	if (ret || opts->leave_running)
+		net_tcp_dump_end(net, true);
+	freezer_restore(fz);
+	tree_release(tree, !ret && !opts->leave_running);
+	st->frozen_ns = frozen->before + stats_now() - frozen->since;
+	net_tcp_dump_end(net, false);
+	/* A killed tree's connections stay locked until their restore. */
+	if (inventory_due)
+		net_lock_lift(net);
+	else
+		net_lock_end(net, !ret && !opts->leave_running);
+	if (ret || opts->leave_running)
+		cryo_notify(opts, "network-unlock", opts->pid);
+}
+
+/* A pre-copy dump, once its tree runs again: the pages stores, then the
+ * inventory that makes the set complete. */
+static int finish_pre_copy(struct dump_ctx *ctx)
+{
+	uint64_t t = stats_begin(ctx->stats, STATS_DUMP_WRITING);
+	int ret = precopy_finish(ctx->precopy, ctx->stats);
+
+	if (!ret)
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net, false, ctx->sign_key);
+	stats_end(ctx->stats, STATS_DUMP_WRITING, t);
+	return ret;
+}
+
 static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *caller)
 {
 	struct image_dir *dir = NULL;
+	struct precopy *pc = NULL;
+	struct frozen_span frozen = { 0 };
 	struct sign_key key;
 	struct net_run net = { .tcp_established = opts->tcp_established,
 			       .tcp_close = opts->tcp_close };
@@ -332,8 +480,9 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	struct freezer fz;
 	struct tree tree;
 	struct stats st;
-	uint64_t t, frozen_since;
-	int ret, thawed;
+	bool held = true, released = false;
+	uint64_t t;
+	int ret;
 	size_t nr;
 
 	inj_set_log(inject_log);
@@ -353,39 +502,39 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	dir->digest_kind = opts->sign_key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	stats_init(&st, STATS_DUMP);
 	progress_start(&st, opts->quiet);
-	frozen_since = t = stats_begin(&st, STATS_DUMP_FREEZING);
-	if (opts->freeze_cgroup && opts->freeze_fd >= 0)
-		freezer_freeze_given(opts->pid, opts->freeze_fd, opts->freeze_path, &fz);
-	else
-		freezer_freeze(opts->pid, &fz);
-	/* The injection library has said why (no such process, a thread, ...). */
-	ret = tree_seize(opts->pid, &tree);
-	/* Seized tasks stay stopped; the parasite needs them thawed. */
-	thawed = freezer_thaw(&fz);
-	if (!ret && thawed) {
-		tree_release(&tree, false);
-		ret = thawed;
-	}
+	frozen.since = t = stats_begin(&st, STATS_DUMP_FREEZING);
+	ret = seize_tree(opts, &fz, &tree);
 	stats_end(&st, STATS_DUMP_FREEZING, t);
-	if (ret) {
-		freezer_restore(&fz);
+	if (ret)
 		goto out;
-	}
+	if (wants_pre_copy(opts, &tree))
+		ret = pre_copy(opts, dir, &fz, &tree, &st, &frozen, &pc, &held);
+	if (!held)
+		goto out;
 	nr = tree.nr;
 	/* The tree's connections are locked before the files are dumped
 	 * (lock_connections()), any other as it is dumped (net/tcp_conn.c). */
-	ret = net_lock_begin(&net, opts->network_lock);
+	if (!ret)
+		ret = net_lock_begin(&net, opts->network_lock);
 	if (!ret)
 		ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
 				 .sign_key = opts->sign_key ? &key : NULL, .mnt_caller = caller,
-				 .net = &net };
+				 .net = &net, .precopy = pc };
 	if (!ret)
 		ret = dump_tree(&ctx);
+	/* Pre-copy: the tree runs on while its pages are merged. */
+	if (!ret && pc) {
+		release_tree(opts, &net, &fz, &tree, &st, &frozen, ret, true);
+		released = true;
+		ret = finish_pre_copy(&ctx);
+		net_lock_end(&net, false);
+	}
 	/* criu's statistics, for its RPC clients: before post-dump, after which
 	 * a tree with a pid namespace of its own takes this dumper with it. */
 	if (!ret && opts->criu_stats) {
-		st.frozen_ns = stats_now() - frozen_since;
+		if (!released)
+			st.frozen_ns = frozen.before + stats_now() - frozen.since;
 		stats_write_criu(&st, opts->criu_stats_fd);
 	}
 	if (!ret && cryo_notify(opts, "post-dump", opts->pid)) {
@@ -399,23 +548,13 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	if (ret)
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
-	/* Connections the tree keeps leave repair mode before it runs; those
-	 * of a killed tree stay in it until it is dead, and close silently. */
-	if (ret || opts->leave_running)
-		net_tcp_dump_end(&net, true);
-	freezer_restore(&fz);
-	/* Killed (unless -R) while still stopped, so that none runs past the images. */
-	tree_release(&tree, !ret && !opts->leave_running);
-	st.frozen_ns = stats_now() - frozen_since;
-	net_tcp_dump_end(&net, false);
-	/* A killed tree's connections stay locked until their restore. */
-	net_lock_end(&net, !ret && !opts->leave_running);
-	if (ret || opts->leave_running)
-		cryo_notify(opts, "network-unlock", opts->pid);
+	if (!released)
+		release_tree(opts, &net, &fz, &tree, &st, &frozen, ret, false);
 	if (!ret)
 		pr_info("dump: pid %d and %zu more processes dumped into %s", opts->pid, nr - 1,
 			opts->images_dir);
 out:
+	precopy_free(pc);
 	/* A failed dump leaves none of its files (its log aside). */
 	if (ret)
 		image_dir_remove_written(dir);

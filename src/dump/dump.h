@@ -20,6 +20,9 @@ struct stats;
 
 /* One dump, made by cmd_dump() and passed down to every part that
  * collects: what would otherwise be kept between calls in statics. */
+struct precopy;
+struct precopy_task;
+
 struct dump_ctx {
 	const struct cryo_opts *opts;
 	struct image_dir *dir;
@@ -35,10 +38,13 @@ struct dump_ctx {
 	const struct mnt_caller *mnt_caller;
 	/* TCP connections and the network lock (net/net.h). */
 	struct net_run *net;
+	/* The pre-copy pass's state (mem/precopy.h); NULL: none. */
+	struct precopy *precopy;
 };
 
-/* regs.c: fills regs, xstate and sigmask of every ThreadCore of @core. */
-int dump_regs(struct inj_task *task, TaskCore *core);
+/* regs.c: fills regs, xstate and sigmask of every ThreadCore of @core
+ * (with @pt, its pre-copy state: precopy_fix_restart()). */
+int dump_regs(struct inj_task *task, TaskCore *core, const struct precopy_task *pt);
 void dump_regs_free(TaskCore *core);
 
 struct net_run;

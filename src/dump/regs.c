@@ -7,9 +7,11 @@
 
 #include "common/log.h"
 #include "dump/dump.h"
+#include "mem/precopy.h"
 #include "task/user_regs.h"
 
-static int dump_thread_regs(struct inj_task *task, ThreadCore *thread)
+static int dump_thread_regs(struct inj_task *task, ThreadCore *thread,
+			    const struct precopy_task *pt)
 {
 	struct inj_regs *regs = aligned_alloc(64, sizeof(*regs));
 	int ret;
@@ -30,6 +32,7 @@ static int dump_thread_regs(struct inj_task *task, ThreadCore *thread)
 		ret = -ENOMEM;
 		goto out;
 	}
+	precopy_fix_restart(pt, thread->tid, &regs->gp);
 	user_regs_to_image(&regs->gp, thread->regs);
 	memcpy(thread->xstate.data, regs->xstate, regs->xstate_size);
 	thread->xstate.len = regs->xstate_size;
@@ -38,10 +41,10 @@ out:
 	return ret;
 }
 
-int dump_regs(struct inj_task *task, TaskCore *core)
+int dump_regs(struct inj_task *task, TaskCore *core, const struct precopy_task *pt)
 {
 	for (size_t i = 0; i < core->n_threads; i++) {
-		int ret = dump_thread_regs(task, core->threads[i]);
+		int ret = dump_thread_regs(task, core->threads[i], pt);
 
 		if (ret)
 			return ret;

@@ -1,11 +1,15 @@
 /* The pages store: writing a task's pages as a pagemap plus a raw pages
  * file, and checking a pagemap before anything trusts it (alignment, order,
- * overlap, and that present pages lie within the pages file). */
+ * overlap, and that present pages lie within the pages file). The same
+ * writer fills scratch stores (unnamed files) for a pre-copy dump. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -147,6 +151,7 @@ struct pages_writer {
 	bool has_pending;
 	uint64_t vaddr_end;	/* where the last range ended */
 	uint64_t file_off;	/* bytes in the pages file so far */
+	struct pages_scratch *scratch;	/* a scratch store: no image writers */
 };
 
 int pages_writer_open(struct image_dir *dir, int pid, struct pages_writer **out)
@@ -176,6 +181,63 @@ err_free:
 	return ret;
 }
 
+/* The bytes of a present range: into the pages image, or the scratch file. */
+static int write_data(struct pages_writer *pw, const void *data, uint64_t len)
+{
+	uint64_t done = 0;
+
+	if (!pw->scratch)
+		return image_write_raw(pw->pages, data, len);
+	while (done < len) {
+		ssize_t n = pwrite(pw->scratch->fd, (const char *)data + done, len - done,
+				   (off_t)(pw->file_off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return pr_errno_ret("pid %d: cannot write the pre-copy scratch file", pw->pid);
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
+int pages_scratch_push(struct pages_scratch *s, const struct pages_scratch_range *r)
+{
+	struct pages_scratch_range *last = s->nr ? &s->v[s->nr - 1] : NULL;
+	uint64_t len = last ? last->nr_pages * IMG_PAGE_SIZE : 0;
+
+	if (last && last->state == r->state && last->vaddr + len == r->vaddr &&
+	    (r->state != PAGEMAP_ENTRY__STATE__PRESENT || last->file_off + len == r->file_off)) {
+		last->nr_pages += r->nr_pages;
+		return 0;
+	}
+	if (s->nr == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		struct pages_scratch_range *v = reallocarray(s->v, cap, sizeof(*v));
+
+		if (!v) {
+			pr_err("out of memory for %zu scratch page ranges", cap);
+			return -ENOMEM;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->nr++] = *r;
+	return 0;
+}
+
+/* The finished last range: a pagemap record, or a scratch range. */
+static int put_pending(struct pages_writer *pw)
+{
+	struct pages_scratch_range r = { .vaddr = pw->pending.vaddr,
+					 .nr_pages = pw->pending.nr_pages,
+					 .file_off = pw->pending.file_off,
+					 .state = pw->pending.state };
+
+	return pw->scratch ? pages_scratch_push(pw->scratch, &r) :
+			     image_write_record(pw->pagemap, &pw->pending.base);
+}
+
 /* @data NULL for a present range: its bytes come through pages_splice(). */
 static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		     PagemapEntry__State state, const void *data)
@@ -191,7 +253,7 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		return -EINVAL;
 	}
 	if (state == PAGEMAP_ENTRY__STATE__PRESENT && data) {
-		ret = image_write_raw(pw->pages, data, len);
+		ret = write_data(pw, data, len);
 		if (ret)
 			return ret;
 	}
@@ -201,7 +263,7 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		pw->pending.nr_pages += nr_pages;
 	} else {
 		if (pw->has_pending) {
-			ret = image_write_record(pw->pagemap, &pw->pending.base);
+			ret = put_pending(pw);
 			if (ret)
 				return ret;
 		}
@@ -221,12 +283,12 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 
 int pages_hash_by_caller(struct pages_writer *pw)
 {
-	return image_hash_by_caller(pw->pages);
+	return pw->scratch ? 0 : image_hash_by_caller(pw->pages);
 }
 
 int pages_hash(struct pages_writer *pw, const void *data, uint64_t nr_pages)
 {
-	return image_hash_raw(pw->pages, data, nr_pages * IMG_PAGE_SIZE);
+	return pw->scratch ? 0 : image_hash_raw(pw->pages, data, nr_pages * IMG_PAGE_SIZE);
 }
 
 int pages_hash_export(struct pages_writer *pw, void *state, size_t size)
@@ -241,6 +303,9 @@ int pages_hash_import(struct pages_writer *pw, const void *state, size_t size)
 
 int pages_note_spliced(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
 {
+	/* The pipe's bytes go to the pages file: never under pre-copy. */
+	if (pw->scratch)
+		return -EINVAL;
 	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL);
 }
 
@@ -297,9 +362,85 @@ void pages_writer_abort(struct pages_writer *pw)
 {
 	if (!pw)
 		return;
+	if (pw->scratch) {
+		pages_scratch_free(pw->scratch);
+		free(pw->scratch);
+		free(pw);
+		return;
+	}
 	image_abort(pw->pages);
 	image_abort(pw->pagemap);
 	free(pw);
+}
+
+/* ---- scratch stores ------------------------------------------------------ */
+
+/* An unnamed file where the filesystem makes one; else a name removed at
+ * once. Either way nothing is left if cryo dies. */
+static int open_scratch_file(struct image_dir *dir, int pid)
+{
+	char name[64];
+	int fd = openat(dir->fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd >= 0 ? fd : pr_errno_ret("pid %d: cannot make a scratch file in %s", pid,
+						   dir->path);
+	snprintf(name, sizeof(name), ".pre-copy-%d.scratch", pid);
+	fd = openat(dir->fd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return pr_errno_ret("pid %d: cannot make %s in %s", pid, name, dir->path);
+	unlinkat(dir->fd, name, 0);
+	return fd;
+}
+
+int pages_scratch_open(struct image_dir *dir, int pid, struct pages_writer **out)
+{
+	struct pages_writer *pw = calloc(1, sizeof(*pw));
+
+	if (pw)
+		pw->scratch = calloc(1, sizeof(*pw->scratch));
+	if (!pw || !pw->scratch) {
+		free(pw);
+		pr_err("pid %d: out of memory for a scratch pages store", pid);
+		return -ENOMEM;
+	}
+	pw->dir = dir;
+	pw->pid = pid;
+	pw->scratch->fd = open_scratch_file(dir, pid);
+	if (pw->scratch->fd < 0) {
+		int ret = pw->scratch->fd;
+
+		free(pw->scratch);
+		free(pw);
+		return ret;
+	}
+	*out = pw;
+	return 0;
+}
+
+int pages_scratch_finish(struct pages_writer *pw, struct pages_scratch *out)
+{
+	int ret = pw->has_pending ? put_pending(pw) : 0;
+
+	if (ret) {
+		pages_writer_abort(pw);
+		return ret;
+	}
+	*out = *pw->scratch;
+	free(pw->scratch);
+	free(pw);
+	return 0;
+}
+
+void pages_scratch_free(struct pages_scratch *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
 }
 
 /* ---- reading ------------------------------------------------------------- */

@@ -47,6 +47,32 @@ int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_p
 int pages_writer_finish(struct pages_writer *pw);
 void pages_writer_abort(struct pages_writer *pw);
 
+/* ---- scratch stores ----------------------------------------------------------
+ * The same writer into an unnamed file of the image directory (gone when
+ * its fd closes, so never left behind), with its ranges kept in memory:
+ * the passes of a pre-copy dump (mem/precopy.h) collect pages there and
+ * merge them into the task's pages store afterwards. Nothing is hashed. */
+struct pages_scratch_range {
+	uint64_t vaddr, nr_pages;
+	uint64_t file_off;	/* PRESENT only */
+	int state;		/* PagemapEntry__State */
+};
+
+struct pages_scratch {
+	int fd;
+	size_t nr, cap;
+	struct pages_scratch_range *v;	/* ascending, adjacent ones merged */
+};
+
+int pages_scratch_open(struct image_dir *dir, int pid, struct pages_writer **out);
+/* Ends the writing (freeing @pw, also on failure) and hands its file and
+ * ranges to @out, which pages_scratch_free() releases. */
+int pages_scratch_finish(struct pages_writer *pw, struct pages_scratch *out);
+void pages_scratch_free(struct pages_scratch *s);
+/* Appends @r, above every range of @s, merged with the last where it
+ * continues it (in memory and, present, in the file). */
+int pages_scratch_push(struct pages_scratch *s, const struct pages_scratch_range *r);
+
 /* ---- reading -------------------------------------------------------------- */
 struct pages_reader {
 	struct image *pagemap;	/* PagemapEntry records, all checked */

@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "mem/cow.h"
 #include "mem/pagedump.h"
 #include "mem/vma.h"
@@ -94,7 +95,6 @@ static int read_parent_maps(struct cow_parent *cp)
 int cow_parent_open(pid_t pid, pid_t ppid, struct cow_parent **out)
 {
 	struct cow_parent *cp = calloc(1, sizeof(*cp));
-	char path[64];
 	int ret;
 
 	*out = NULL;
@@ -103,16 +103,12 @@ int cow_parent_open(pid_t pid, pid_t ppid, struct cow_parent **out)
 	cp->pid = pid;
 	cp->ppid = ppid;
 	cp->parent_pagemap_fd = -1;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	cp->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (cp->pagemap_fd < 0) {
-		ret = pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
-		goto err;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", ppid);
-	cp->parent_pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (cp->parent_pagemap_fd < 0) {
-		ret = pr_errno_ret("dump: pid %d: cannot open its parent's %s", pid, path);
+	cp->pagemap_fd = proc_open(pid, "pagemap");
+	cp->parent_pagemap_fd = cp->pagemap_fd < 0 ? -1 : proc_open(ppid, "pagemap");
+	if (cp->pagemap_fd < 0 || cp->parent_pagemap_fd < 0) {
+		ret = cp->pagemap_fd < 0 ? cp->pagemap_fd : cp->parent_pagemap_fd;
+		pr_err("dump: pid %d: cannot open /proc/%d/pagemap: %s", pid,
+		       cp->pagemap_fd < 0 ? pid : ppid, strerror(-ret));
 		goto err;
 	}
 	ret = read_parent_maps(cp);

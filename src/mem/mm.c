@@ -25,6 +25,7 @@
 #include "mem/mm.h"
 #include "mem/pagedump.h"
 #include "mem/pagescan.h"
+#include "mem/precopy.h"
 #include "mem/vma.h"
 #include "stats/stats.h"
 
@@ -147,6 +148,25 @@ static int keep_guards(Vma *v, const struct page_ranges *guards)
 	return 0;
 }
 
+/* Lets one PAGEMAP_SCAN cover the mappings with pages from @i on, up to
+ * one whose pages pre-copy scans itself (a wide scan would walk them
+ * twice). Returns the index where the next such run starts. */
+static size_t set_wide_scan(struct pagescan *ps, const struct vma_list *vmas, size_t i,
+			    const struct precopy_task *pt)
+{
+	uint64_t end = 0;
+
+	for (; i < vmas->nr; i++) {
+		if (!vmas->resident[i] || vma_pages(vmas->vmas[i]) == VMA_PAGES_NONE)
+			continue;
+		if (pt && precopy_tracks(pt, vmas->vmas[i], vmas->guarded[i]))
+			break;
+		end = vmas->vmas[i]->end;
+	}
+	pagescan_set_end(ps, end);
+	return i;
+}
+
 /* A parasite of its own for the pages costs a few milliseconds to start;
  * the copy it saves is about 0.2 s a GiB, so it pays from about this much
  * private anonymous memory on. */
@@ -164,7 +184,8 @@ static int start_splice(struct inj_task *task, const struct vma_list *vmas,
 	int ret;
 
 	*out = NULL;
-	if (!opts->parasite_blob || opts->parent || opts->has_children)
+	/* Pre-copy's pages go to its scratch store, through the writer. */
+	if (!opts->parasite_blob || opts->parent || opts->has_children || opts->precopy)
 		return 0;
 	for (size_t i = 0; i < vmas->nr; i++)
 		if (vma_pages(vmas->vmas[i]) == VMA_PAGES_ANON && (vmas->vmas[i]->prot & PROT_READ))
@@ -211,13 +232,7 @@ static int copy_pages(struct inj_task *task, const struct vma_list *vmas,
 	ret = start_splice(task, vmas, opts, pd, &parasite);
 	if (ret)
 		goto out;
-	for (size_t i = vmas->nr; i-- > 0;) {
-		if (vmas->resident[i] && vma_pages(vmas->vmas[i]) != VMA_PAGES_NONE) {
-			pagescan_set_end(ps, vmas->vmas[i]->end);
-			break;
-		}
-	}
-	for (size_t i = 0; i < vmas->nr && !ret; i++) {
+	for (size_t i = 0, wide_from = 0; i < vmas->nr && !ret; i++) {
 		Vma *v = vmas->vmas[i];
 
 		if (vmas->guarded[i]) {
@@ -231,7 +246,13 @@ static int copy_pages(struct inj_task *task, const struct vma_list *vmas,
 		 * (a large reservation) needs no scan at all. */
 		if (!vmas->resident[i] || vma_pages(v) == VMA_PAGES_NONE)
 			continue;
-		ret = pagescan_vma(ps, v, &ranges);
+		if (opts->precopy && precopy_tracks(opts->precopy, v, vmas->guarded[i])) {
+			ret = precopy_scan_vma(opts->precopy, v, &ranges);
+		} else {
+			if (i >= wide_from)
+				wide_from = set_wide_scan(ps, vmas, i, opts->precopy);
+			ret = pagescan_vma(ps, v, &ranges);
+		}
 		for (size_t r = 0; r < ranges.nr && !ret; r++)
 			ret = cow_parent_add(cp, pd, v, ranges.v[r].start, ranges.v[r].end);
 	}
@@ -374,7 +395,8 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 	if (ret)
 		goto out;
 
-	ret = pages_writer_open(dir, pid, &pw);
+	ret = opts->precopy ? precopy_frozen_open(opts->precopy, &pw) :
+			      pages_writer_open(dir, pid, &pw);
 	if (ret)
 		goto out;
 	ret = copy_pages(task, &vmas, opts, pw);
@@ -384,7 +406,8 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 		pages_writer_abort(pw);
 		goto out;
 	}
-	ret = pages_writer_finish(pw);
+	/* A pre-copied task's pages store is written after the release. */
+	ret = opts->precopy ? precopy_frozen_done(opts->precopy, pw) : pages_writer_finish(pw);
 	if (ret)
 		goto out;
 

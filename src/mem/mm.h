@@ -14,6 +14,7 @@
 struct files_dump_set;
 struct inj_blob;
 struct inj_task;
+struct precopy_task;
 
 /* The most auxv words an image may hold; the kernel keeps far fewer. */
 #define MM_AUXV_MAX_WORDS 512
@@ -42,6 +43,10 @@ struct mm_dump_opts {
 	/* cryo's parasite: with it, a task with much private anonymous
 	 * memory has those pages vmspliced (mem/pagesplice.h). NULL: not. */
 	const struct inj_blob *parasite_blob;
+	/* Its pre-copy state (mem/precopy.h): its pages go to a scratch
+	 * store, and those copied unwritten before it froze are not read
+	 * again. NULL: dumped the usual way. */
+	struct precopy_task *precopy;
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into

@@ -65,7 +65,7 @@ void page_ranges_free(struct page_ranges *ranges)
 	memset(ranges, 0, sizeof(*ranges));
 }
 
-static int ranges_add(struct page_ranges *r, uint64_t start, uint64_t end)
+int page_ranges_push(struct page_ranges *r, uint64_t start, uint64_t end)
 {
 	if (r->nr && r->v[r->nr - 1].end == start) {
 		r->v[r->nr - 1].end = end;
@@ -160,11 +160,17 @@ static int scan_ioctl(struct pagescan *ps, const Vma *vma, enum vma_pages policy
 		}
 		if (n < 0)
 			return -errno;
-		for (int i = 0; i < n; i++)
-			if (ranges_add(out, ps->regions[i].start, ps->regions[i].end))
-				return -ENOMEM;
 		/* The walk stops early when the regions are used up; it goes on
-		 * from where it stopped. */
+		 * from where it stopped. The last region may reach past that
+		 * point (seen on 6.18 with alternating categories): the rest of
+		 * it is scanned again. */
+		for (int i = 0; i < n; i++) {
+			uint64_t end = ps->regions[i].end < arg.walk_end ? ps->regions[i].end :
+									   arg.walk_end;
+
+			if (ps->regions[i].start < end && page_ranges_push(out, ps->regions[i].start, end))
+				return -ENOMEM;
+		}
 		if (arg.walk_end >= arg.end)
 			return 0;
 		if (arg.walk_end <= arg.start)
@@ -252,7 +258,7 @@ static int scan_ioctl_wide(struct pagescan *ps, const Vma *vma, enum vma_pages p
 				ps->next_region = i + 1;
 				continue;
 			}
-			if (region_wanted(r->categories, policy) && ranges_add(out, start, end))
+			if (region_wanted(r->categories, policy) && page_ranges_push(out, start, end))
 				return -ENOMEM;
 		}
 		addr = upto;
@@ -368,7 +374,7 @@ static int scan_pagemap(struct pagescan *ps, const Vma *vma, enum vma_pages poli
 			uint64_t page = addr + i * IMG_PAGE_SIZE;
 
 			if (entry_wanted(ps, ps->entries[i], policy) &&
-			    ranges_add(out, page, page + IMG_PAGE_SIZE))
+			    page_ranges_push(out, page, page + IMG_PAGE_SIZE))
 				return -ENOMEM;
 		}
 		addr += count * IMG_PAGE_SIZE;
@@ -386,7 +392,7 @@ int pagescan_vma(struct pagescan *ps, const Vma *vma, struct page_ranges *out)
 	if (policy == VMA_PAGES_NONE)
 		return 0;
 	if (policy == VMA_PAGES_ALL)
-		return ranges_add(out, vma->start, vma->end) ? -ENOMEM : 0;
+		return page_ranges_push(out, vma->start, vma->end) ? -ENOMEM : 0;
 	if (ps->method != PAGESCAN_PAGEMAP) {
 		if (ps->scan_end && !ps->wide_failed) {
 			ret = scan_ioctl_wide(ps, vma, policy, out);
@@ -441,7 +447,7 @@ static int guards_ioctl(struct pagescan *ps, const Vma *vma, struct page_ranges 
 		if (n < 0)
 			return -errno;
 		for (int i = 0; i < n; i++)
-			if (ranges_add(out, ps->regions[i].start, ps->regions[i].end))
+			if (page_ranges_push(out, ps->regions[i].start, ps->regions[i].end))
 				return -ENOMEM;
 		if (arg.walk_end >= arg.end)
 			return 0;
@@ -468,7 +474,7 @@ static int guards_pagemap(struct pagescan *ps, const Vma *vma, struct page_range
 			uint64_t page = addr + i * IMG_PAGE_SIZE;
 
 			if ((ps->entries[i] & PME_GUARD_REGION) &&
-			    ranges_add(out, page, page + IMG_PAGE_SIZE))
+			    page_ranges_push(out, page, page + IMG_PAGE_SIZE))
 				return -ENOMEM;
 		}
 		addr += count * IMG_PAGE_SIZE;

@@ -27,6 +27,9 @@ struct page_ranges {
 };
 
 void page_ranges_free(struct page_ranges *ranges);
+/* Appends [@start, @end), above every range of @r, merged with the last
+ * when adjacent; -ENOMEM when there is no room. */
+int page_ranges_push(struct page_ranges *r, uint64_t start, uint64_t end);
 
 struct pagescan;
 

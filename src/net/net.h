@@ -87,6 +87,10 @@ int net_lock_enter_netns(struct net_run *n);
 /* Unlocks: deletes this run's table, and unless @keep_held its held one
  * (dump) or the dump's that it replaced (restore). */
 void net_lock_end(struct net_run *n, bool keep_held);
+/* Deletes this run's table only, keeping the list of connections for
+ * net_lock_save(): a pre-copy dump lets its tree run before it writes
+ * the inventory. net_lock_end() still ends the lock. */
+void net_lock_lift(struct net_run *n);
 /* The names of the stale locks and of the held ones of @mode,
  * space-separated; -ENOENT when its program is missing. */
 int net_lock_list(enum net_lock_mode mode, char *stale_out, size_t stale_size, char *held_out,

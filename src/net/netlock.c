@@ -276,6 +276,22 @@ static const struct netlock_backend *held_backend(const char *name)
 	return NULL;
 }
 
+void net_lock_lift(struct net_run *n)
+{
+	struct netlock *l = n->lock;
+	const struct netlock_backend *b = l ? l->backend : NULL;
+	char name[64];
+
+	if (b && l->table) {
+		uint64_t began = stats_now();
+
+		lock_name(b->running, getpid(), name, sizeof(name));
+		delete_lock(l, name, false);
+		l->table = false;
+		l->unlock_ns += stats_now() - began;
+	}
+}
+
 void net_lock_end(struct net_run *n, bool keep_held)
 {
 	struct netlock *l = n->lock;
@@ -301,13 +317,7 @@ void net_lock_end(struct net_run *n, bool keep_held)
 			of->remove(&other, l->restore_held, name, sizeof(name));
 		l->unlock_ns += stats_now() - began;
 	}
-	if (b && l->table) {
-		uint64_t began = stats_now();
-
-		lock_name(b->running, getpid(), name, sizeof(name));
-		delete_lock(l, name, false);
-		l->unlock_ns += stats_now() - began;
-	}
+	net_lock_lift(n);
 	if (b && l->nr)
 		pr_info("network lock: %zu connections by %s: %.1f ms to lock (%u %s), %.1f ms "
 			"to unlock", l->nr, b->kind, l->lock_ns / 1e6, l->runs,

@@ -227,6 +227,7 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-established"),
 	},
 	{ .name = "prog_thread_creds", .cycles = CYCLES_ALL },
+	{ .name = "prog_precopy_writes", .cycles = CYCLES_ALL, .expect = EXPECT_PRE_COPIED },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },

@@ -30,6 +30,9 @@ enum expect {
 	/* Its page server is made to fail: the program and what it forked
 	 * must die by SIGKILL, none writing a verdict. */
 	EXPECT_KILLED_WHEN_SERVING_FAILS = 1 << 2,
+	/* Its dump with -R must have copied its pages while it ran (every
+	 * program's is asked to, with --pre-copy): dump.log says so. */
+	EXPECT_PRE_COPIED = 1 << 3,
 };
 
 /* What cryo needs, at one stage, for one program. */

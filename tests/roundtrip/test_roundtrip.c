@@ -72,12 +72,16 @@ static bool read_pid(const char *path, pid_t *pid, long ms)
 	return false;
 }
 
-/* Dumps the program into @img; without -R it must be gone afterwards. */
+/* Whether a line of the file at @path holds @text. */
+static bool file_has_line(const char *path, const char *text);
+
+/* Dumps the program into @img; without -R it must be gone afterwards. With
+ * -R the pages are copied while it runs, whatever its size (--pre-copy). */
 static bool dump(struct run *r, const char *img, bool leave_running)
 {
-	char dir[PATH_MAX], pid[16];
+	char dir[PATH_MAX], pid[16], log[PATH_MAX + 16];
 	const char *args[] = { "dump", "-t", pid, "-D", dir, "-o", "dump.log", "-v4",
-			       leave_running ? "-R" : NULL, NULL };
+			       leave_running ? "-R" : NULL, leave_running ? "--pre-copy" : NULL, NULL };
 	struct cryo_run out;
 	int code, status;
 
@@ -89,6 +93,10 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 	if (leave_running) {
 		if (kill(r->p.pid, 0))
 			return failed(r, "the program died in a dump with -R");
+		snprintf(log, sizeof(log), "%s/dump.log", dir);
+		if ((r->tp->expect & EXPECT_PRE_COPIED) &&
+		    !file_has_line(log, "pages from the pass while it ran"))
+			return failed(r, "its pages were not copied while it ran (see %s)", log);
 		return true;
 	}
 	if (!wait_child(r->p.pid, WAIT_MS, &status))

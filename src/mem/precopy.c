@@ -1,0 +1,541 @@
+/* Pre-copy (precopy.h): arming write tracking in a frozen process, the
+ * first pass while it runs, and the bookkeeping of its frozen pass. The
+ * write tracking is an async userfaultfd (UFFD_FEATURE_WP_ASYNC): a write
+ * to a protected page is resolved by the kernel alone, which clears the
+ * page's uffd-wp bit, and PAGEMAP_SCAN reports pages without it as
+ * PAGE_IS_WRITTEN. Only pages present when armed are protected (arming
+ * holes would fill page tables over whole reservations); a page made or
+ * refilled since has no bit, reads as written, and is copied while frozen.
+ * The merge of the two stores is precopy_merge.c's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/procfs.h"
+#include "common/textfile.h"
+#include "images/proto/pagemap.pb-c.h"
+#include "inject/inject.h"
+#include "kabi/kabi.h"
+#include "mem/pagedump.h"
+#include "mem/precopy_internal.h"
+#include "mem/vma.h"
+
+#define PS IMG_PAGE_SIZE
+/* page_region entries per PAGEMAP_SCAN of unwritten pages. */
+#define SCAN_REGIONS 1024
+
+int precopy_new(struct image_dir *dir, struct precopy **out)
+{
+	struct precopy *pc = calloc(1, sizeof(*pc));
+
+	if (!pc) {
+		pr_err("dump: out of memory for the pre-copy state");
+		return -ENOMEM;
+	}
+	pc->dir = dir;
+	*out = pc;
+	return 0;
+}
+
+size_t precopy_armed(const struct precopy *pc)
+{
+	return pc ? pc->nr : 0;
+}
+
+static void task_free(struct precopy_task *pt)
+{
+	if (pt->uffd >= 0)
+		close(pt->uffd);
+	if (pt->pidfd >= 0)
+		close(pt->pidfd);
+	if (pt->pagemap_fd >= 0)
+		close(pt->pagemap_fd);
+	pages_scratch_free(&pt->first);
+	pages_scratch_free(&pt->frozen);
+	pages_scratch_free(&pt->kept);
+	free(pt->armed);
+	free(pt->syscalls);
+	memset(pt, 0, sizeof(*pt));
+	pt->uffd = pt->pidfd = pt->pagemap_fd = -1;
+}
+
+/* Leaves @pt out of the pre-copy: it is dumped the usual way. */
+static void task_drop(struct precopy_task *pt, const char *why, int err)
+{
+	pr_info("dump: pid %d: pre-copy left out (%s: %s); its pages are copied while frozen",
+		pt->pid, why, strerror(-err));
+	task_free(pt);
+}
+
+void precopy_free(struct precopy *pc)
+{
+	if (!pc)
+		return;
+	for (size_t i = 0; i < pc->nr; i++)
+		task_free(&pc->tasks[i]);
+	free(pc->tasks);
+	free(pc);
+}
+
+/* ---- arming (frozen) ---------------------------------------------------- */
+
+/* A userfaultfd made by the task itself (it belongs to the task's mm),
+ * taken into cryo by pidfd_getfd; the task's own fd is closed again, so it
+ * is never dumped, and the tracking dies with cryo. User-mode only: no
+ * privilege is needed, and async write faults never reach the handler. */
+static int take_uffd(struct inj_task *task, int pidfd, int *uffd)
+{
+	pid_t pid = inj_task_pid(task);
+	long fd, closed;
+	int ret, err;
+
+	ret = inj_syscall(task, &fd, SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY,
+			  0, 0, 0, 0, 0);
+	if (ret)
+		return ret;
+	if (fd < 0)
+		return (int)fd;
+	*uffd = pidfd_getfd(pidfd, (int)fd, 0);
+	err = *uffd < 0 ? -errno : 0;
+	ret = inj_syscall(task, &closed, SYS_close, (unsigned long)fd, 0, 0, 0, 0, 0);
+	if (!ret && closed)
+		ret = (int)closed;
+	if (ret) {
+		pr_err("dump: pid %d: cannot close the userfaultfd %ld made for pre-copy: %s", pid,
+		       fd, strerror(-ret));
+		return ret;
+	}
+	return err;
+}
+
+static int enable_async_wp(int uffd)
+{
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
+
+	if (ioctl(uffd, UFFDIO_API, &api))
+		return -errno;
+	return (api.features & UFFD_FEATURE_WP_ASYNC) ? 0 : -EOPNOTSUPP;
+}
+
+/* Registers [@start, @end) for write protection and protects the pages
+ * present or swapped there now (not the holes: see the top). */
+static int arm_range(int uffd, int pagemap_fd, uint64_t start, uint64_t end)
+{
+	struct uffdio_register reg = { .range = { start, end - start },
+				       .mode = UFFDIO_REGISTER_MODE_WP };
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.start = start,
+		.end = end,
+		.category_mask = PAGE_IS_WRITTEN,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return -errno;
+	while (arg.start < end) {
+		if (ioctl(pagemap_fd, PAGEMAP_SCAN, &arg) < 0)
+			return -errno;
+		if (arg.walk_end <= arg.start)
+			return -EIO;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}
+
+static int add_armed(struct precopy_task *pt, uint64_t start, uint64_t end)
+{
+	struct page_range *v = reallocarray(pt->armed, pt->nr_armed + 1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	pt->armed = v;
+	v[pt->nr_armed++] = (struct page_range){ start, end };
+	return 0;
+}
+
+/* Whether a line of /proc/PID/maps is private anonymous memory: no file,
+ * private, and no name or one of the kernel's names for such memory. */
+static bool maps_line_anon(const char *perms, unsigned long inode, const char *name)
+{
+	return perms[3] == 'p' && !inode &&
+	       (!*name || !strcmp(name, "[heap]") || !strcmp(name, "[stack]") ||
+		!strncmp(name, "[anon:", 6));
+}
+
+/* Arms the private anonymous mappings /proc/PID/maps lists: smaps would
+ * walk every page table of the task for its counts, while it is frozen. */
+static int arm_mappings(struct precopy_task *pt)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pt->pid);
+	ret = read_text_file(path, &text);
+	if (ret)
+		return ret;
+	for (char *line = text, *next; *line && !ret; line = next) {
+		unsigned long start, end, inode;
+		char perms[5];
+		int name_at = 0;
+
+		next = strchr(line, '\n');
+		next = next ? (*next = 0, next + 1) : line + strlen(line);
+		if (sscanf(line, "%lx-%lx %4s %*x %*s %lu %n", &start, &end, perms, &inode,
+			   &name_at) < 4 || !name_at || !maps_line_anon(perms, inode, line + name_at))
+			continue;
+		ret = arm_range(pt->uffd, pt->pagemap_fd, start, end);
+		/* Registered by another userfaultfd, or a kind the kernel
+		 * will not protect: copied while frozen. */
+		if (ret == -EBUSY || ret == -EINVAL) {
+			ret = 0;
+			continue;
+		}
+		if (!ret)
+			ret = add_armed(pt, start, end);
+	}
+	return ret;
+}
+
+/* The threads of @task seized inside an interruptible system call. */
+static int note_syscalls(struct precopy_task *pt, struct inj_task *task)
+{
+	_cleanup_free_ struct inj_regs *regs = aligned_alloc(64, sizeof(*regs));
+	int nr = inj_thread_count(task);
+
+	pt->syscalls = calloc(nr > 0 ? (size_t)nr : 1, sizeof(*pt->syscalls));
+	if (!regs || !pt->syscalls)
+		return -ENOMEM;
+	for (int i = 0; i < nr; i++) {
+		pid_t tid = inj_thread_tid(task, i);
+		int ret = inj_get_regs(task, tid, regs);
+
+		if (ret)
+			return ret;
+		if (inj_syscall_interrupted(&regs->gp) &&
+		    regs->gp.orig_rax != (unsigned long)__NR_restart_syscall)
+			pt->syscalls[pt->nr_syscalls++] = (struct precopy_syscall){ tid, regs->gp };
+	}
+	return 0;
+}
+
+void precopy_fix_restart(const struct precopy_task *pt, pid_t tid, struct user_regs_struct *gp)
+{
+	if (!pt || gp->orig_rax != (unsigned long)__NR_restart_syscall ||
+	    !inj_syscall_interrupted(gp))
+		return;
+	for (size_t i = 0; i < pt->nr_syscalls; i++) {
+		const struct user_regs_struct *was = &pt->syscalls[i].gp;
+
+		if (pt->syscalls[i].tid != tid || was->rip != gp->rip || was->rdi != gp->rdi ||
+		    was->rsi != gp->rsi || was->rdx != gp->rdx || was->r10 != gp->r10 ||
+		    was->r8 != gp->r8 || was->r9 != gp->r9)
+			continue;
+		gp->orig_rax = was->orig_rax;
+		return;
+	}
+}
+
+static int grow_tasks(struct precopy *pc)
+{
+	struct precopy_task *v;
+
+	if (pc->nr < pc->cap)
+		return 0;
+	v = reallocarray(pc->tasks, pc->cap ? 2 * pc->cap : 8, sizeof(*v));
+	if (!v) {
+		pr_err("dump: out of memory for the pre-copy state");
+		return -ENOMEM;
+	}
+	pc->tasks = v;
+	pc->cap = pc->cap ? 2 * pc->cap : 8;
+	return 0;
+}
+
+int precopy_arm(struct precopy *pc, struct inj_task *task, bool has_parent, bool unpinned)
+{
+	pid_t pid = inj_task_pid(task);
+	struct precopy_task *pt;
+	int ret;
+
+	/* What a child may share with its parent since fork() is compared
+	 * frame by frame while frozen (cow.h), to be saved IN_PARENT: a copy
+	 * taken before would be saved twice over. */
+	if (has_parent) {
+		pr_info("dump: pid %d: pre-copy left out: it may share pages with its parent",
+			pid);
+		return 0;
+	}
+	ret = grow_tasks(pc);
+	if (ret)
+		return ret;
+	pt = &pc->tasks[pc->nr];
+	memset(pt, 0, sizeof(*pt));
+	pt->pid = pid;
+	pt->dir = pc->dir;
+	pt->unpinned = unpinned;
+	pt->uffd = pt->pagemap_fd = -1;
+	pt->first.fd = pt->frozen.fd = pt->kept.fd = -1;
+	pt->pidfd = pidfd_open(pid, 0);
+	if (pt->pidfd < 0) {
+		ret = pr_errno_ret("dump: pid %d: cannot open a pidfd", pid);
+		goto out;
+	}
+	pt->pagemap_fd = proc_open(pid, "pagemap");
+	if (pt->pagemap_fd < 0) {
+		ret = pt->pagemap_fd;
+		pr_err("dump: pid %d: cannot open /proc/%d/pagemap: %s", pid, pid, strerror(-ret));
+		goto out;
+	}
+	ret = take_uffd(task, pt->pidfd, &pt->uffd);
+	if (ret) {
+		task_drop(pt, "userfaultfd", ret);
+		return 0;
+	}
+	ret = enable_async_wp(pt->uffd);
+	if (ret) {
+		task_drop(pt, "this kernel's userfaultfd has no async write protection", ret);
+		return 0;
+	}
+	ret = note_syscalls(pt, task);
+	if (!ret)
+		ret = arm_mappings(pt);
+	if (ret || !pt->nr_armed) {
+		task_drop(pt, ret ? "arming the write protection" : "no mapping to track",
+			  ret ? ret : -ENOENT);
+		return 0;
+	}
+	pc->nr++;
+	return 0;
+out:
+	task_free(pt);
+	return ret;
+}
+
+/* ---- the first pass (running) -------------------------------------------- */
+
+static int copy_task(struct precopy *pc, struct precopy_task *pt)
+{
+	struct page_ranges ranges = { 0 };
+	struct vma_list vmas = { 0 };
+	struct pages_writer *pw = NULL;
+	struct pagescan *ps = NULL;
+	struct pagedump *pd = NULL;
+	size_t a = 0;
+	int ret;
+
+	ret = vma_list_read(pt->pid, &vmas);
+	if (!ret)
+		ret = pages_scratch_open(pc->dir, pt->pid, &pw);
+	if (!ret)
+		ret = pagescan_open(pt->pid, PAGESCAN_AUTO, &ps);
+	if (!ret)
+		ret = pagedump_open(pt->pid, pw, &pd);
+	if (!ret && pt->unpinned)
+		pagedump_read_unpinned(pd);
+	for (size_t i = 0; i < vmas.nr && !ret; i++) {
+		const Vma *v = vmas.vmas[i];
+
+		if (!vmas.resident[i] || vma_pages(v) != VMA_PAGES_ANON)
+			continue;
+		while (a < pt->nr_armed && pt->armed[a].end <= v->start)
+			a++;
+		if (a == pt->nr_armed || pt->armed[a].start >= v->end)
+			continue;
+		ret = pagescan_vma(ps, v, &ranges);
+		/* Only pages protected since the arming can be trusted later. */
+		for (size_t r = 0; r < ranges.nr && !ret; r++) {
+			for (size_t k = a; k < pt->nr_armed && pt->armed[k].start < ranges.v[r].end &&
+					   !ret; k++) {
+				uint64_t s = ranges.v[r].start > pt->armed[k].start ?
+						     ranges.v[r].start : pt->armed[k].start;
+				uint64_t e = ranges.v[r].end < pt->armed[k].end ? ranges.v[r].end :
+										  pt->armed[k].end;
+
+				if (s < e)
+					ret = pagedump_add(pd, v, s, e);
+			}
+		}
+	}
+	if (!ret)
+		ret = pagedump_flush(pd);
+	pagedump_close(pd);
+	pagescan_close(ps);
+	page_ranges_free(&ranges);
+	vma_list_free(&vmas);
+	if (ret) {
+		pages_writer_abort(pw);
+		return ret;
+	}
+	return pages_scratch_finish(pw, &pt->first);
+}
+
+void precopy_first_pass(struct precopy *pc)
+{
+	for (size_t i = 0; i < pc->nr; i++) {
+		struct precopy_task *pt = &pc->tasks[i];
+		int ret = copy_task(pc, pt);
+
+		if (ret)
+			task_drop(pt, "the copy while it ran", ret);
+		else
+			pt->first_done = true;
+	}
+}
+
+/* ---- the frozen pass ----------------------------------------------------- */
+
+struct precopy_task *precopy_task(struct precopy *pc, pid_t pid)
+{
+	for (size_t i = 0; pc && i < pc->nr; i++) {
+		struct precopy_task *pt = &pc->tasks[i];
+
+		if (pt->pid != pid || !pt->first_done)
+			continue;
+		/* The pid of a process that exited may have been reused. */
+		if (pidfd_send_signal(pt->pidfd, 0, NULL, 0)) {
+			task_drop(pt, "not the process armed", -errno);
+			return NULL;
+		}
+		return pt;
+	}
+	return NULL;
+}
+
+int precopy_frozen_open(struct precopy_task *pt, struct pages_writer **out)
+{
+	return pages_scratch_open(pt->dir, pt->pid, out);
+}
+
+int precopy_frozen_done(struct precopy_task *pt, struct pages_writer *pw)
+{
+	int ret = pages_scratch_finish(pw, &pt->frozen);
+
+	if (!ret)
+		pt->frozen_done = true;
+	return ret;
+}
+
+/* The first of the first pass's ranges that ends after @addr. */
+static size_t first_range_after(const struct pages_scratch *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].vaddr + s->v[mid].nr_pages * PS <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int push_kept(struct precopy_task *pt, uint64_t start, uint64_t end, uint64_t off)
+{
+	struct pages_scratch_range r = { .vaddr = start, .nr_pages = (end - start) / PS,
+					 .file_off = off, .state = PAGEMAP_ENTRY__STATE__PRESENT };
+
+	return pages_scratch_push(&pt->kept, &r);
+}
+
+/* Splits [@s, @e), pages to save that nobody wrote since the arming, into
+ * those the first pass holds (kept, at their offset in its store) and the
+ * rest (into @rest: zeros then, or not there). */
+static int split_unwritten(struct precopy_task *pt, uint64_t s, uint64_t e,
+			   struct page_ranges *rest)
+{
+	const struct pages_scratch *first = &pt->first;
+	uint64_t at = s;
+	int ret = 0;
+
+	for (size_t f = first_range_after(first, s); f < first->nr && at < e && !ret; f++) {
+		const struct pages_scratch_range *r = &first->v[f];
+		uint64_t rs = r->vaddr, re = r->vaddr + r->nr_pages * PS;
+		uint64_t ks = rs > at ? rs : at, ke = re < e ? re : e;
+
+		if (rs >= e)
+			break;
+		if (r->state != PAGEMAP_ENTRY__STATE__PRESENT || ks >= ke)
+			continue;
+		if (ks > at)
+			ret = page_ranges_push(rest, at, ks);
+		if (!ret)
+			ret = push_kept(pt, ks, ke, r->file_off + (ks - rs));
+		at = ke;
+	}
+	if (!ret && at < e)
+		ret = page_ranges_push(rest, at, e);
+	return ret;
+}
+
+bool precopy_tracks(const struct precopy_task *pt, const Vma *v, bool guarded)
+{
+	size_t f;
+
+	/* Guard regions read as swapped pages to a scan not told of them:
+	 * such a mapping is scanned the usual way, and copied while frozen. */
+	if (guarded || vma_pages(v) != VMA_PAGES_ANON)
+		return false;
+	f = first_range_after(&pt->first, v->start);
+	return f < pt->first.nr && pt->first.v[f].vaddr < v->end;
+}
+
+/* One PAGEMAP_SCAN gives both the pages to save (those of
+ * pagescan_vma(): present or swapped, not the zero page) and whether each
+ * was written since the arming. */
+int precopy_scan_vma(struct precopy_task *pt, const Vma *v, struct page_ranges *out)
+{
+	_cleanup_free_ struct page_region *regions = calloc(SCAN_REGIONS, sizeof(*regions));
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = v->start,
+		.end = v->end,
+		.vec = (uint64_t)(uintptr_t)regions,
+		.vec_len = SCAN_REGIONS,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
+	};
+	int ret = 0;
+
+	out->nr = 0;
+	if (!regions)
+		return -ENOMEM;
+	while (arg.start < v->end && !ret) {
+		long n = ioctl(pt->pagemap_fd, PAGEMAP_SCAN, &arg);
+
+		if (n < 0)
+			return pr_errno_ret("dump: pid %d: PAGEMAP_SCAN of written pages at 0x%llx",
+					    pt->pid, (unsigned long long)arg.start);
+		for (long i = 0; i < n && !ret; i++) {
+			const struct page_region *r = &regions[i];
+			/* When the regions run out, the last one may reach past
+			 * walk_end with the categories of its start (seen on 6.18):
+			 * what lies past walk_end is scanned again next. */
+			uint64_t end = r->end < arg.walk_end ? r->end : arg.walk_end;
+
+			if ((r->categories & PAGE_IS_PFNZERO) || r->start >= end)
+				continue;
+			ret = r->categories & PAGE_IS_WRITTEN ? page_ranges_push(out, r->start, end) :
+								 split_unwritten(pt, r->start, end, out);
+		}
+		if (arg.walk_end <= arg.start)
+			return -EIO;
+		arg.start = arg.walk_end;
+	}
+	return ret;
+}

@@ -1,0 +1,130 @@
+/* The end of a pre-copy dump, after the release: the tracking stopped, and
+ * each process's pages store written from its two scratch stores in
+ * address order (the frozen pass's ranges, and the first pass's pages kept
+ * unwritten), so that the image is an ordinary one: restore knows nothing
+ * of pre-copy. Arming and the passes are precopy.c's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "images/proto/pagemap.pb-c.h"
+#include "mem/precopy_internal.h"
+#include "stats/stats.h"
+
+#define PS IMG_PAGE_SIZE
+/* The copy's buffer: page-aligned, so that the pages file may go O_DIRECT. */
+#define MERGE_BUF (4u << 20)
+
+struct merge {
+	struct precopy_task *pt;
+	struct pages_writer *pw;
+	uint8_t *buf;
+};
+
+/* Pages [@vaddr, +@nr_pages) whose bytes are at @off of scratch file @fd. */
+static int copy_present(struct merge *m, int fd, uint64_t vaddr, uint64_t nr_pages, uint64_t off)
+{
+	while (nr_pages) {
+		uint64_t n = nr_pages < MERGE_BUF / PS ? nr_pages : MERGE_BUF / PS;
+		uint64_t done = 0;
+		int ret;
+
+		while (done < n * PS) {
+			ssize_t r = pread(fd, m->buf + done, n * PS - done, (off_t)(off + done));
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return pr_errno_ret("dump: pid %d: cannot read back pre-copied pages at "
+						    "0x%llx", m->pt->pid,
+						    (unsigned long long)(vaddr + done));
+			done += (uint64_t)r;
+		}
+		ret = pages_write(m->pw, vaddr, n, m->buf);
+		if (ret)
+			return ret;
+		/* Read once: freed at once, so that a store in memory (tmpfs)
+		 * never holds the pages twice over. */
+		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)(n * PS));
+		vaddr += n * PS;
+		off += n * PS;
+		nr_pages -= n;
+	}
+	return 0;
+}
+
+static int copy_frozen_range(struct merge *m, const struct pages_scratch_range *r)
+{
+	switch (r->state) {
+	case PAGEMAP_ENTRY__STATE__PRESENT:
+		return copy_present(m, m->pt->frozen.fd, r->vaddr, r->nr_pages, r->file_off);
+	case PAGEMAP_ENTRY__STATE__ZERO:
+		return pages_write_zero(m->pw, r->vaddr, r->nr_pages);
+	case PAGEMAP_ENTRY__STATE__IN_PARENT:
+		return pages_write_in_parent(m->pw, r->vaddr, r->nr_pages);
+	default:
+		return -EINVAL;
+	}
+}
+
+static int merge_task(struct precopy_task *pt, uint8_t *buf, struct stats *st)
+{
+	struct merge m = { .pt = pt, .buf = buf };
+	size_t f = 0, k = 0;
+	uint64_t kept = 0;
+	int ret = pages_writer_open(pt->dir, pt->pid, &m.pw);
+
+	while (!ret && (f < pt->frozen.nr || k < pt->kept.nr)) {
+		const struct pages_scratch_range *r = k < pt->kept.nr ? &pt->kept.v[k] : NULL;
+
+		if (!r || (f < pt->frozen.nr && pt->frozen.v[f].vaddr < r->vaddr)) {
+			ret = copy_frozen_range(&m, &pt->frozen.v[f++]);
+			continue;
+		}
+		ret = copy_present(&m, pt->first.fd, r->vaddr, r->nr_pages, r->file_off);
+		kept += r->nr_pages;
+		k++;
+	}
+	if (ret) {
+		pages_writer_abort(m.pw);
+		return ret;
+	}
+	ret = pages_writer_finish(m.pw);
+	if (!ret && st) {
+		st->pages_written += kept;
+		st->bytes_written += kept * PS;
+	}
+	if (!ret)
+		pr_info("dump: pid %d: pre-copy: %llu pages from the pass while it ran, %zu ranges "
+			"from the frozen pass", pt->pid, (unsigned long long)kept, pt->frozen.nr);
+	return ret;
+}
+
+int precopy_finish(struct precopy *pc, struct stats *st)
+{
+	uint8_t *buf;
+	int ret = 0;
+
+	if (!pc)
+		return 0;
+	/* Closing a userfaultfd unregisters its ranges and clears their
+	 * protection: the processes run unhindered from here on. */
+	for (size_t i = 0; i < pc->nr; i++) {
+		if (pc->tasks[i].uffd >= 0)
+			close(pc->tasks[i].uffd);
+		pc->tasks[i].uffd = -1;
+	}
+	buf = mmap(NULL, MERGE_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		pr_err("dump: out of memory for the pre-copy merge buffer");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < pc->nr && !ret; i++)
+		if (pc->tasks[i].frozen_done)
+			ret = merge_task(&pc->tasks[i], buf, st);
+	munmap(buf, MERGE_BUF);
+	return ret;
+}
