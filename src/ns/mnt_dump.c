@@ -241,6 +241,12 @@ static int classify(struct mnt_dump *d, size_t i, struct libmnt_fs *fs, const ch
 		e->kind = MOUNT_ENTRY__KIND__INHERITED;
 		return 0;
 	}
+	if (e->root[0] != '/') {
+		*why = "a namespace file or another object with no folder is bound on it (an "
+		       "`ip netns` mount is one): not supported yet unless cryo's namespace has "
+		       "it at the same place";
+		return -EOPNOTSUPP;
+	}
 	/* A folder of a mount made again before it. */
 	for (size_t j = 0; j < i; j++) {
 		MountEntry *o = &d->entries[j];

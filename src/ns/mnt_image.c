@@ -27,7 +27,10 @@ static const char *check_entry(const struct image *img, size_t i)
 	const MountEntry *e = (const MountEntry *)img->records[i].msg;
 	bool found = false;
 
-	if (!absolute(e->mountpoint) || !absolute(e->root))
+	/* An inherited mount's folder is not used: it may be a namespace
+	 * file's ("net:[N]", an `ip netns` mount in a copied namespace). */
+	if (!absolute(e->mountpoint) ||
+	    (e->kind != MOUNT_ENTRY__KIND__INHERITED && !absolute(e->root)))
 		return "its mount point and folder must be absolute paths without ..";
 	for (size_t j = 0; j < i; j++) {
 		const MountEntry *o = (const MountEntry *)img->records[j].msg;

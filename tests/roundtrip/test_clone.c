@@ -216,6 +216,44 @@ static bool external_mount_named_at_restore(void)
 	return ok;
 }
 
+/* A namespace file bound in the caller's namespace (as `ip netns add`
+ * does) is in the copy a container's mount namespace starts from: it is
+ * inherited at restore (its mountinfo folder, "net:[N]", is no path). */
+static bool namespace_file_mount_of_the_caller_is_inherited(void)
+{
+	char file[PATH_MAX] = "", img[PATH_MAX], pidfile[PATH_MAX], pid[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t root = 0;
+	bool ok;
+
+	snprintf(file, sizeof(file), "/tmp/cryo-test-netns-%d", getpid());
+	ok = (close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) == 0 &&
+	      !mount("/proc/self/ns/net", file, NULL, MS_BIND, NULL)) ||
+	     fail_why("cannot bind a network namespace file on %s: %s", file, strerror(errno));
+	ok = ok && start_prog(&p, "prog_mntns", NULL, NULL);
+	if (ok) {
+		pathf(img, "%s/img", p.dir);
+		pathf(pidfile, "%s/clone", p.dir);
+		snprintf(pid, sizeof(pid), "%d", p.pid);
+		run_cryo(&r, "dump", "-t", pid, "-D", img, "-R");
+		ok = r.status == 0 || fail_why("dump -R failed: %s", r.out);
+	}
+	if (ok) {
+		run_cryo(&r, "restore", "--clone", "-d", "-D", img, "--pidfile", pidfile);
+		ok = (r.status == 0 || fail_why("restore --clone failed: %s", r.out)) &&
+		     read_pid_file(pidfile, &root);
+	}
+	if (root > 0)
+		kill(root, SIGKILL);
+	ok = ok && prog_passes(&p);
+	if (p.pid > 0)
+		end_prog(&p);
+	umount2(file, MNT_DETACH);
+	unlink(file);
+	return ok;
+}
+
 /* In the program's child, before its unshare: a shared tmpfs at DIR/src
  * of the runner's namespace, which the program's copy is a peer of. */
 static void shared_src(void *arg)
@@ -722,6 +760,7 @@ int main(int argc, char **argv)
 		TEST(clones_of_a_whole_container),
 		TEST(an_init_two_pid_namespaces_down),
 		TEST(external_mount_named_at_restore),
+		TEST(namespace_file_mount_of_the_caller_is_inherited),
 		TEST(detached_clone_leaves_the_pipe),
 		TEST(slave_of_a_callers_peer_group),
 		TEST(slave_of_a_gone_group_is_made_private_and_said),
