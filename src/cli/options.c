@@ -522,6 +522,13 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			"ignore)\n");
 		return -EINVAL;
 	}
+	/* Pre-copy lets the tree run while its pages are copied: only a
+	 * dump that leaves it running can. */
+	if (opts->pre_copy > 0 && !opts->leave_running) {
+		fprintf(stderr, "cryo: --pre-copy needs --leave-running (-R): a dump that "
+			"kills its tree keeps it stopped to the end\n");
+		return -EINVAL;
+	}
 	if (!opts->command) {
 		fprintf(stderr, "cryo: no command given (try 'cryo --help')\n");
 		return -EINVAL;

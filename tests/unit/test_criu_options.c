@@ -172,6 +172,18 @@ TEST(restore_sibling_without_detach_is_refused)
 	      ret, err);
 }
 
+TEST(pre_copy_without_leave_running_is_refused)
+{
+	const char *const words[] = { "cryo", "dump", "-t", "1", "-D", "imgs", "--pre-copy" };
+	struct cryo_opts o;
+	char err[512];
+	int ret;
+
+	CAPTURE(err, ret = parse(&o, 7, words));
+	CHECK(ret == -EINVAL && strstr(err, "--pre-copy needs --leave-running"), "%d: %s", ret,
+	      err);
+}
+
 TEST(work_dir_holds_relative_logs_pid_and_stats_files)
 {
 	const char *const words[] = { "cryo", "restore", "-D", "imgs", "-W", "/run/w", "-o",
