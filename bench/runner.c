@@ -447,8 +447,9 @@ static bool run_once(struct run_ctx *c, struct result *r)
 		char *cryo_argv[] = { (char *)tp, "restore", "-D", c->images, "-d", "--pidfile",
 				      restored_pidfile, "-o", restore_log,
 				      c->lazy ? "--lazy-pages" : NULL, NULL };
+		/* criu wants --tcp-established at restore too. */
 		char *criu_argv[] = { (char *)tp, "restore", "-D", c->images, "-j", "-d",
-				      "-o", restore_log, NULL };
+				      "-o", restore_log, (char *)dump_option(c->w), NULL };
 
 		if (!run_tool(c, criu ? criu_argv : cryo_argv, out, &s->restore_s,
 			      &s->restore_rss_mib, &status)) {
