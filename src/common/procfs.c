@@ -2,6 +2,7 @@
  * the fields are counted from its last ')'. Every field up to the last one
  * cryo uses must be a number, or the whole file is refused. Also the one
  * way to open another /proc/PID file. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -93,4 +94,25 @@ int proc_open(pid_t pid, const char *name)
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+int proc_each_thread(pid_t pid, int (*fn)(pid_t tid, void *arg), void *arg)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while (!ret && (e = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		if (tid > 0)
+			ret = fn(tid, arg);
+	}
+	closedir(dir);
+	return ret;
 }

@@ -28,6 +28,11 @@ int proc_stat_read(pid_t pid, struct proc_stat *st);
  * without logging (the caller names what it wanted it for). */
 int proc_open(pid_t pid, const char *name);
 
+/* Calls @fn for each thread of @pid (/proc/@pid/task), the main thread
+ * included, until it returns nonzero, which is returned; -errno without
+ * logging when the list cannot be read. */
+int proc_each_thread(pid_t pid, int (*fn)(pid_t tid, void *arg), void *arg);
+
 /* Parses the text of a stat file; -EIO when it is not one. */
 int proc_stat_parse(const char *text, struct proc_stat *st);
 

@@ -10,7 +10,6 @@
  * in cryo's cgroups. This file: those steps for any hierarchy, and the
  * unified one (TaskCore.cgroup, a thread's in a threaded cgroup of its own
  * ThreadCore.cgroup, cgroups.img); the v1 ones are cgroups_v1.c's. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +22,7 @@
 #include "cli/options.h"
 #include "common/cgroup2.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "restore/cgroup_props.h"
 #include "restore/cgroups.h"
 
@@ -293,39 +293,42 @@ int restore_cgroups_prepare(struct restore_set *rs, const char *mode,
 	return ret;
 }
 
+struct host_tid_arg {
+	pid_t pid, tid;	/* the process as cryo sees it; the thread as the tree does */
+};
+
+/* @host when the last NSpid of its status is the tid looked for. */
+static int host_tid_match(pid_t host, void *arg)
+{
+	const struct host_tid_arg *a = arg;
+	char status[96], line[256];
+	FILE *f;
+	int found = 0;
+
+	snprintf(status, sizeof(status), "/proc/%d/task/%d/status", a->pid, host);
+	f = fopen(status, "re");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *last = strrchr(line, '\t');
+
+		if (!strncmp(line, "NSpid:", 6) && last && atoi(last + 1) == a->tid)
+			found = host;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 pid_t cg_host_tid(const struct restore_task *rt, pid_t tid)
 {
-	char dir_path[64], status[128], line[256];
-	pid_t found = -ESRCH;
-	struct dirent *e;
-	DIR *dir;
+	struct host_tid_arg a = { .pid = rt->host_pid, .tid = tid };
+	int found;
 
 	/* Itself, unless the tree has a pid namespace of its own, where the
 	 * last NSpid of a thread's status says which it is. */
 	if (rt->host_pid == rt->pid)
 		return tid;
-	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", rt->host_pid);
-	dir = opendir(dir_path);
-	while (dir && found < 0 && (e = readdir(dir))) {
-		FILE *f;
-
-		snprintf(status, sizeof(status), "%s/%.16s/status", dir_path, e->d_name);
-		f = fopen(status, "re");
-		while (f && fgets(line, sizeof(line), f)) {
-			char *last;
-
-			if (strncmp(line, "NSpid:", 6))
-				continue;
-			last = strrchr(line, '\t');
-			if (last && atoi(last + 1) == tid)
-				found = (pid_t)atoi(e->d_name);
-		}
-		if (f)
-			fclose(f);
-	}
-	if (dir)
-		closedir(dir);
-	return found;
+	found = proc_each_thread(rt->host_pid, host_tid_match, &a);
+	return found > 0 ? found : -ESRCH;
 }
 
 int cg_move(const struct cg_hierarchy *h, const char *cgroup, const char *file, pid_t id,

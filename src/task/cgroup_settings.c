@@ -2,7 +2,6 @@
  * cgroups.img at dump. Which cgroup a process is in is TaskCore.cgroup's
  * (dump_proc.c); the image's checks are cgroup_image.c's; restoring the
  * settings is restore/cgroup_props.c's. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,6 +13,7 @@
 #include "common/cgroup2.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "images/proto/cgroup.pb-c.h"
 #include "task/cgroup_settings.h"
 
@@ -179,26 +179,34 @@ static int write_entry(struct image_writer *w, const char *mnt, const char *path
 	return ret;
 }
 
+struct thread_arg {
+	struct cgroup_list *l;
+	pid_t pid;
+	const char *process, *cryo_path;
+};
+
+static int add_thread(pid_t tid, void *arg)
+{
+	const struct thread_arg *a = arg;
+	char path[PATH_MAX];
+
+	if (cgroup2_path_of_thread(a->pid, tid, path, sizeof(path)) || !strcmp(path, a->process))
+		return 0;
+	return cgroup_list_add_own(a->l, path, a->cryo_path);
+}
+
 /* The cgroups of @pid's threads that are threaded cgroups of their own. */
 static int add_threads(struct cgroup_list *l, pid_t pid, const char *cryo_path)
 {
-	char dir_path[64], path[PATH_MAX], process[PATH_MAX];
-	struct dirent *e;
-	DIR *dir;
-	int ret = 0;
+	char process[PATH_MAX];
+	struct thread_arg a = { .l = l, .pid = pid, .process = process, .cryo_path = cryo_path };
+	int ret;
 
-	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", pid);
-	if (cgroup2_path_of(pid, process, sizeof(process)) || !(dir = opendir(dir_path)))
+	if (cgroup2_path_of(pid, process, sizeof(process)))
 		return 0;
-	while (!ret && (e = readdir(dir))) {
-		pid_t tid = (pid_t)atoi(e->d_name);
-
-		if (tid > 0 && !cgroup2_path_of_thread(pid, tid, path, sizeof(path)) &&
-		    strcmp(path, process))
-			ret = cgroup_list_add_own(l, path, cryo_path);
-	}
-	closedir(dir);
-	return ret;
+	ret = proc_each_thread(pid, add_thread, &a);
+	/* A process gone meanwhile has no threads to add. */
+	return ret == -ENOENT ? 0 : ret;
 }
 
 int cgroup_settings_dump(const struct tree *tree, struct image_dir *dir)

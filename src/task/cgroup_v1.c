@@ -3,7 +3,7 @@
  * its process's, and the settings of the tree's own cgroups there (not
  * cryo's or an ancestor of it, as for v2). Restoring them is
  * restore/cgroups_v1.c's; the image's checks are cgroup_image.c's. */
-#include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #include "common/cgroup1.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "task/cgroup_settings.h"
 
 /* One v1 hierarchy while the dump gathers it. */
@@ -100,24 +101,27 @@ static int add_task(struct v1_dump *d, pid_t pid, pid_t tid)
 	return ret;
 }
 
+struct thread_arg {
+	struct v1_dump *d;
+	pid_t pid;
+	bool listed;	/* the list was read: add_task() said what failed */
+};
+
+static int add_thread(pid_t tid, void *arg)
+{
+	struct thread_arg *a = arg;
+
+	a->listed = true;
+	return tid == a->pid ? 0 : add_task(a->d, a->pid, tid);
+}
+
 static int add_threads(struct v1_dump *d, pid_t pid)
 {
-	char dir_path[64];
-	struct dirent *e;
-	DIR *dir;
-	int ret = 0;
+	struct thread_arg a = { .d = d, .pid = pid };
+	int ret = proc_each_thread(pid, add_thread, &a);
 
-	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", pid);
-	dir = opendir(dir_path);
-	if (!dir)
-		return pr_errno_ret("dump: pid %d: cannot list its threads", pid);
-	while (!ret && (e = readdir(dir))) {
-		pid_t tid = (pid_t)atoi(e->d_name);
-
-		if (tid > 0 && tid != pid)
-			ret = add_task(d, pid, tid);
-	}
-	closedir(dir);
+	if (ret && !a.listed)
+		pr_err("dump: pid %d: cannot list its threads: %s", pid, strerror(-ret));
 	return ret;
 }
 
