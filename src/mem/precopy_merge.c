@@ -15,35 +15,29 @@
 #include "stats/stats.h"
 
 #define PS IMG_PAGE_SIZE
-/* The copy's buffer: page-aligned, so that the pages file may go O_DIRECT. */
-#define MERGE_BUF (4u << 20)
+/* How much of a scratch file is mapped at once. */
+#define MERGE_WINDOW (4u << 20)
 
 struct merge {
 	struct precopy_task *pt;
 	struct pages_writer *pw;
-	uint8_t *buf;
 };
 
-/* Pages [@vaddr, +@nr_pages) whose bytes are at @off of scratch file @fd. */
+/* Pages [@vaddr, +@nr_pages) whose bytes are at @off of scratch file @fd,
+ * written from a mapping of it: its cached pages, with no copy into a
+ * buffer first (page-aligned, so the pages file may go O_DIRECT). */
 static int copy_present(struct merge *m, int fd, uint64_t vaddr, uint64_t nr_pages, uint64_t off)
 {
 	while (nr_pages) {
-		uint64_t n = nr_pages < MERGE_BUF / PS ? nr_pages : MERGE_BUF / PS;
-		uint64_t done = 0;
+		uint64_t n = nr_pages < MERGE_WINDOW / PS ? nr_pages : MERGE_WINDOW / PS;
+		void *src = mmap(NULL, n * PS, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)off);
 		int ret;
 
-		while (done < n * PS) {
-			ssize_t r = pread(fd, m->buf + done, n * PS - done, (off_t)(off + done));
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				return pr_errno_ret("dump: pid %d: cannot read back pre-copied pages at "
-						    "0x%llx", m->pt->pid,
-						    (unsigned long long)(vaddr + done));
-			done += (uint64_t)r;
-		}
-		ret = pages_write(m->pw, vaddr, n, m->buf);
+		if (src == MAP_FAILED)
+			return pr_errno_ret("dump: pid %d: cannot map back pre-copied pages at 0x%llx",
+					    m->pt->pid, (unsigned long long)vaddr);
+		ret = pages_write(m->pw, vaddr, n, src);
+		munmap(src, n * PS);
 		if (ret)
 			return ret;
 		/* Read once: freed at once, so that a store in memory (tmpfs)
@@ -70,9 +64,9 @@ static int copy_frozen_range(struct merge *m, const struct pages_scratch_range *
 	}
 }
 
-static int merge_task(struct precopy_task *pt, uint8_t *buf, struct stats *st)
+static int merge_task(struct precopy_task *pt, struct stats *st)
 {
-	struct merge m = { .pt = pt, .buf = buf };
+	struct merge m = { .pt = pt };
 	size_t f = 0, k = 0;
 	uint64_t kept = 0;
 	int ret = pages_writer_open(pt->dir, pt->pid, &m.pw);
@@ -105,7 +99,6 @@ static int merge_task(struct precopy_task *pt, uint8_t *buf, struct stats *st)
 
 int precopy_finish(struct precopy *pc, struct stats *st)
 {
-	uint8_t *buf;
 	int ret = 0;
 
 	if (!pc)
@@ -117,14 +110,8 @@ int precopy_finish(struct precopy *pc, struct stats *st)
 			close(pc->tasks[i].uffd);
 		pc->tasks[i].uffd = -1;
 	}
-	buf = mmap(NULL, MERGE_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED) {
-		pr_err("dump: out of memory for the pre-copy merge buffer");
-		return -ENOMEM;
-	}
 	for (size_t i = 0; i < pc->nr && !ret; i++)
 		if (pc->tasks[i].frozen_done)
-			ret = merge_task(&pc->tasks[i], buf, st);
-	munmap(buf, MERGE_BUF);
+			ret = merge_task(&pc->tasks[i], st);
 	return ret;
 }
