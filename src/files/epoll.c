@@ -3,11 +3,15 @@
  * with kcmp), so restore registers the restored fd: an epoll depends on
  * its targets and is opened after them. A file moved to another fd since
  * it was registered is found there with kcmp and registered again under
- * its old number. An epoll in flight is dumped once the task's fd table
- * is, and at restore watches its targets once they are installed. One that
- * several processes hold is made empty by cryo, and the process whose
- * table its targets are of watches them once its fds are installed. */
+ * its old number; one that only another process of the dump holds is
+ * found in its table (file_dump_find_holder()) and borrowed at restore
+ * (borrow.c) to be registered the same way. An epoll in flight is dumped
+ * once the task's fd table is, and at restore watches its targets once
+ * they are installed. One that several processes hold is made empty by
+ * cryo, and the process whose table its targets are of watches them once
+ * its fds are installed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,12 +66,43 @@ static int find_holder(const struct file_dump *d, struct kcmp_epoll_slot *slot, 
 	return -1;
 }
 
+/* How fd @fd of @pid orders against the file of epoll slot @arg (cryo's
+ * copy of the epoll): kcmp orders the two as it orders open files. */
+static int order_against_target(void *arg, pid_t pid, int fd)
+{
+	long r = syscall(SYS_kcmp, pid, getpid(), KCMP_EPOLL_TFD, fd, arg);
+
+	return r < 0 ? -errno : r > 2 ? -EINVAL : (int)r;
+}
+
+static int new_target(EpollFile *ep, int tfd, uint32_t id, uint32_t events, uint64_t data,
+		      EpollTarget **out)
+{
+	EpollTarget *t = malloc(sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	epoll_target__init(t);
+	t->fd = tfd;
+	t->file_id = id;
+	t->events = events;
+	t->data = data;
+	ep->targets[ep->n_targets++] = t;
+	*out = t;
+	return 0;
+}
+
+/* Registration @tfd (the @toff-th under that number), of the file of inode
+ * @ino, found in the task's table or, when no fd of it holds the file any
+ * more, in another process's. */
 static int add_target(const struct file_dump *d, EpollFile *ep, int tfd, unsigned int toff,
-		      uint32_t events, uint64_t data)
+		      uint64_t ino, uint32_t events, uint64_t data)
 {
 	const struct fd_probe *p = d->p;
 	struct kcmp_epoll_slot slot = { .efd = p->dup, .tfd = tfd, .toff = toff };
-	int held_at = tfd;
+	struct file_holder other;
+	int held_at = tfd, ret;
+	char what[64];
 	EpollTarget *t;
 	uint32_t id;
 
@@ -76,25 +111,29 @@ static int add_target(const struct file_dump *d, EpollFile *ep, int tfd, unsigne
 	id = file_at(d, tfd);
 	if (!id || !holds_target(d, tfd, &slot))
 		held_at = find_holder(d, &slot, &id);
-	if (held_at < 0) {
-		pr_fd_err(p, "watches a file registered as fd %d that no fd of the process holds "
-			  "any more: only the epoll (or a message in flight) keeps it, and the "
-			  "kernel gives no way to reach it: not supported", tfd);
+	if (held_at >= 0) {
+		ret = new_target(ep, tfd, id, events, data, &t);
+		if (!ret && held_at != tfd) {
+			t->has_held_at = true;
+			t->held_at = held_at;
+		}
+		return ret;
+	}
+	snprintf(what, sizeof(what), "watches a file registered as fd %d", tfd);
+	ret = file_dump_find_holder(d, ino, order_against_target, &slot, what, &other);
+	if (ret == -ENOENT) {
+		pr_fd_err(p, "%s that no process of the dump holds in its fd table: only the epoll "
+			  "(a message in flight, or a mapping) keeps it, and the kernel gives no "
+			  "way to reach it from there: not supported", what);
 		return -EOPNOTSUPP;
 	}
-	t = malloc(sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	epoll_target__init(t);
-	t->fd = tfd;
-	t->file_id = id;
-	t->events = events;
-	t->data = data;
-	if (held_at != tfd) {
-		t->has_held_at = true;
-		t->held_at = held_at;
-	}
-	ep->targets[ep->n_targets++] = t;
+	if (!ret)
+		ret = new_target(ep, tfd, other.id, events, data, &t);
+	if (ret)
+		return ret;
+	t->has_held_at = t->has_held_by = true;
+	t->held_at = other.fd;
+	t->held_by = other.pid;
 	return 0;
 }
 
@@ -128,60 +167,34 @@ static int epoll_dump(const struct file_dump *d)
 	if (!ep->targets)
 		return -ENOMEM;
 	for (line = d->p->fdinfo; (line = strstr(line, "tfd:")); line++) {
-		unsigned long long data;
+		unsigned long long data, ino;
 		unsigned int events;
+		long long pos;
 		int tfd;
 
 		if (line != d->p->fdinfo && line[-1] != '\n')
 			continue;
-		if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 ||
-		    ep->n_targets == lines) {
+		if (sscanf(line, "tfd: %d events: %x data: %llx pos:%lli ino:%llx", &tfd, &events,
+			   &data, &pos, &ino) != 5 || ep->n_targets == lines) {
 			pr_fd_err(d->p, "cannot parse fdinfo line: %.80s", line);
 			return -EINVAL;
 		}
-		ret = add_target(d, ep, tfd, same_fd_before(ep, tfd), events, data);
+		ret = add_target(d, ep, tfd, same_fd_before(ep, tfd), ino, events, data);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-static int cmp_target_fd(const void *a, const void *b)
+/* By fd number, then file: one number may be registered for two files
+ * (one moved away since), but not twice for one. */
+static int cmp_target(const void *a, const void *b)
 {
-	int x = (*(EpollTarget *const *)a)->fd, y = (*(EpollTarget *const *)b)->fd;
+	const EpollTarget *x = *(EpollTarget *const *)a, *y = *(EpollTarget *const *)b;
 
-	return x < y ? -1 : x > y;
-}
-
-static int epoll_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
-{
-	const EpollFile *ep = f->e->epoll;
-	_cleanup_free_ EpollTarget **sorted = NULL;
-
-	(void)dir;
-	sorted = malloc((ep->n_targets + 1) * sizeof(*sorted));
-	if (!sorted)
-		return -ENOMEM;
-	/* An epoll with no targets has none to copy (NULL, not to memcpy). */
-	if (ep->n_targets) {
-		memcpy(sorted, ep->targets, ep->n_targets * sizeof(*sorted));
-		qsort(sorted, ep->n_targets, sizeof(*sorted), cmp_target_fd);
-	}
-	for (size_t i = 0; i < ep->n_targets; i++) {
-		if (sorted[i]->fd < 0 || sorted[i]->fd >= FILES_FD_LIMIT ||
-		    (i > 0 && sorted[i]->fd == sorted[i - 1]->fd)) {
-			load_err(img, f, "target fd %d is out of range or twice", sorted[i]->fd);
-			return -EBADMSG;
-		}
-		if (sorted[i]->has_held_at &&
-		    (sorted[i]->held_at < 0 || sorted[i]->held_at >= FILES_FD_LIMIT ||
-		     sorted[i]->held_at == sorted[i]->fd)) {
-			load_err(img, f, "target fd %d is held at fd %d, out of range or itself",
-				 sorted[i]->fd, sorted[i]->held_at);
-			return -EBADMSG;
-		}
-	}
-	return 0;
+	if (x->fd != y->fd)
+		return x->fd < y->fd ? -1 : 1;
+	return x->file_id < y->file_id ? -1 : x->file_id > y->file_id;
 }
 
 /* Whether the targets' fds are of @img's table (always, but for another
@@ -191,8 +204,70 @@ static bool targets_in(const struct files_image *img, const EpollFile *ep)
 	return !ep->has_targets_of || ep->targets_of == img->pid;
 }
 
+static int check_target(struct files_image *img, struct file_obj *f, const EpollTarget *t)
+{
+	const EpollFile *ep = f->e->epoll;
+
+	if (t->has_held_at &&
+	    (t->held_at < 0 || t->held_at >= FILES_FD_LIMIT ||
+	     (t->held_at == t->fd && !t->has_held_by))) {
+		load_err(img, f, "target fd %d is held at fd %d, out of range or itself", t->fd,
+			 t->held_at);
+		return -EBADMSG;
+	}
+	if (!t->has_held_by)
+		return 0;
+	if (!t->has_held_at || t->held_by <= 0 ||
+	    (ep->has_targets_of && t->held_by == ep->targets_of)) {
+		load_err(img, f, "target fd %d is held by pid %d (fd %s), not another process",
+			 t->fd, t->held_by, t->has_held_at ? "given" : "missing");
+		return -EBADMSG;
+	}
+	/* The process that registers it borrows it from its holder. */
+	return f->needed && targets_in(img, ep) ? files_borrow(img, f, t->file_id) : 0;
+}
+
+static int epoll_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
+{
+	const EpollFile *ep = f->e->epoll;
+	_cleanup_free_ EpollTarget **sorted = NULL;
+	int ret;
+
+	(void)dir;
+	sorted = malloc((ep->n_targets + 1) * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	/* An epoll with no targets has none to copy (NULL, not to memcpy). */
+	if (ep->n_targets) {
+		memcpy(sorted, ep->targets, ep->n_targets * sizeof(*sorted));
+		qsort(sorted, ep->n_targets, sizeof(*sorted), cmp_target);
+	}
+	for (size_t i = 0; i < ep->n_targets; i++) {
+		if (sorted[i]->fd < 0 || sorted[i]->fd >= FILES_FD_LIMIT ||
+		    (i > 0 && !cmp_target(&sorted[i], &sorted[i - 1]))) {
+			load_err(img, f, "target fd %d (file %u) is out of range or twice",
+				 sorted[i]->fd, sorted[i]->file_id);
+			return -EBADMSG;
+		}
+		ret = check_target(img, f, sorted[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Whether target @t is one of the task's own fds, which @img must hold
+ * as file t->file_id (another process holds a borrowed one). */
+static bool own_target_in(const struct files_image *img, const EpollTarget *t)
+{
+	const struct fd_slot *s = files_slot(img, t->has_held_at ? t->held_at : t->fd);
+
+	return s && s->file->e->id == t->file_id;
+}
+
 /* Its targets, installed before it; only the task that holds it can say
- * what they are. Another holder's table has nothing to do with them. */
+ * what they are. Another holder's table has nothing to do with them, nor
+ * has a target borrowed from another process (cryo opens it before any). */
 static int epoll_deps(struct files_image *img, struct file_obj *f)
 {
 	const EpollFile *ep = f->e->epoll;
@@ -208,7 +283,9 @@ static int epoll_deps(struct files_image *img, struct file_obj *f)
 		int holder = t->has_held_at ? t->held_at : t->fd;
 		const struct fd_slot *s = files_slot(img, holder);
 
-		if (!s || s->file->e->id != t->file_id || s->file == f) {
+		if (t->has_held_by)
+			continue;
+		if (!own_target_in(img, t) || s->file == f) {
 			load_err(img, f, "target fd %d is not file %u in the task's fd table", holder,
 				 t->file_id);
 			return -EBADMSG;
@@ -218,12 +295,12 @@ static int epoll_deps(struct files_image *img, struct file_obj *f)
 	return 0;
 }
 
-/* Registers the file at @t->held_at under its old number @t->fd, which in
- * this table may be free or hold another file: a child with a copy of the
- * fd table puts the file at that number and registers it. An epoll item
- * lives as long as its file, not its fd, so it outlives the child. Made
- * without an exit signal, so that no SIGCHLD is left pending. */
-static int add_moved_target(int epfd, const EpollTarget *t, struct epoll_event *ev)
+/* Registers the file at @from under number @fd, which in this table may be
+ * free or hold another file: a child with a copy of the fd table puts the
+ * file at that number and registers it. An epoll item lives as long as
+ * its file, not its fd, so it outlives the child. Made without an exit
+ * signal, so that no SIGCHLD is left pending. */
+static int add_under(int epfd, int from, int fd, struct epoll_event *ev)
 {
 	int status;
 	pid_t child = (pid_t)syscall(SYS_clone, 0, NULL, NULL, NULL, NULL);
@@ -231,7 +308,10 @@ static int add_moved_target(int epfd, const EpollTarget *t, struct epoll_event *
 	if (child < 0)
 		return -errno;
 	if (child == 0) {
-		if (dup2(t->held_at, t->fd) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, t->fd, ev))
+		/* The number may be the epoll's own, which then moves aside. */
+		if (epfd == fd)
+			epfd = fcntl(epfd, F_DUPFD_CLOEXEC, 0);
+		if (epfd < 0 || dup2(from, fd) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev))
 			_exit(errno & 0xff);
 		_exit(0);
 	}
@@ -251,10 +331,15 @@ static int add_targets(struct restore_ctx *r, const struct file_obj *f, int epfd
 	for (size_t i = 0; i < ep->n_targets; i++) {
 		const EpollTarget *t = ep->targets[i];
 		struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
-		int err = 0;
+		int from = t->has_held_at ? t->held_at : t->fd, err = 0;
 
-		if (t->has_held_at)
-			err = -add_moved_target(epfd, t, &ev);
+		if (t->has_held_by) {
+			from = restore_borrowed_fd(r, f, t->file_id);
+			if (from < 0)
+				return from;
+		}
+		if (from != t->fd)
+			err = -add_under(epfd, from, t->fd, &ev);
 		else if (epoll_ctl(epfd, EPOLL_CTL_ADD, t->fd, &ev))
 			err = errno;
 		if (err && err != EEXIST) {
@@ -296,12 +381,11 @@ static int epoll_in_flight_ready(struct restore_ctx *r, const struct file_obj *f
 
 	for (size_t i = 0; i < ep->n_targets; i++) {
 		const EpollTarget *t = ep->targets[i];
-		int holder = t->has_held_at ? t->held_at : t->fd;
-		const struct fd_slot *s = files_slot(r->img, holder);
 
-		if (!s || s->file->e->id != t->file_id) {
+		if (!t->has_held_by && !own_target_in(r->img, t)) {
 			restore_err(r, f, "in flight, watches file %u at fd %d, which the task's fd "
-				    "table does not hold there", t->file_id, holder);
+				    "table does not hold there", t->file_id,
+				    t->has_held_at ? t->held_at : t->fd);
 			return -EBADMSG;
 		}
 	}

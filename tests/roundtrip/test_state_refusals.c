@@ -1,6 +1,6 @@
 /* State that dump refuses by name, with the dumped program unharmed: a
- * file on a hugetlbfs mount, an epoll watching a file no fd of its process
- * holds, a deleted file over --ghost-limit, and a file unlinked from its
+ * file on a hugetlbfs mount, an epoll watching a file no process of the
+ * tree holds, a deleted file over --ghost-limit, and a file unlinked from its
  * path that other links keep, without --link-remap (and the links
  * --link-remap makes, gone after a restore or a failed dump). The machine
  * may reserve no huge page: the hugetlbfs test reserves two
@@ -54,16 +54,18 @@ out:
 		CHECK(hugepages_set(old), "cannot put %s back to %ld", NR_HUGEPAGES, old);
 }
 
-/* The file lives on in a child, but the kernel gives no way to reach it
- * from the epoll's process. */
-TEST(dump_refuses_an_epoll_target_no_fd_holds)
+/* The file lives on in a message in flight only: no fd table of the tree
+ * holds it, and the kernel gives no way to reach it from the epoll. */
+TEST(dump_refuses_an_epoll_target_no_process_holds)
 {
 	struct prog p = { 0 };
 	char expect[64];
 
 	CHECK_GOTO(start_prog(&p, "neg_epoll_lost_target", NULL, NULL), out, "%s", why);
 	snprintf(expect, sizeof(expect), "dump: pid %d fd ", p.pid);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "that no fd of the process holds any more"),
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "that no process of the dump holds in its "
+					 "fd table: only the epoll (a message in flight, or a "
+					 "mapping) keeps it"),
 		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
