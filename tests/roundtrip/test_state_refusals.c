@@ -1,6 +1,6 @@
 /* State that dump refuses by name, with the dumped program unharmed: a
  * file on a hugetlbfs mount, an epoll watching a file no process of the
- * tree holds, a deleted file over --ghost-limit, and a file unlinked from its
+ * tree holds or one only its holder can open (a thread's pidfd), a deleted file over --ghost-limit, and a file unlinked from its
  * path that other links keep, without --link-remap (and the links
  * --link-remap makes, gone after a restore or a failed dump). The machine
  * may reserve no huge page: the hugetlbfs test reserves two
@@ -66,6 +66,23 @@ TEST(dump_refuses_an_epoll_target_no_process_holds)
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, "that no process of the dump holds in its "
 					 "fd table: only the epoll (a message in flight, or a "
 					 "mapping) keeps it"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* The file only a child holds is a thread's pidfd, which only its holder
+ * can open at restore: cryo cannot open it for the epoll's process too. */
+TEST(dump_refuses_an_epoll_target_only_its_holder_can_open)
+{
+	struct prog p = { 0 };
+	char expect[64];
+
+	CHECK_GOTO(start_prog(&p, "neg_epoll_thread_pidfd", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d fd ", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "a pidfd (anon_inode:[pidfd]) that only its "
+					 "own process can open: not supported"),
 		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
