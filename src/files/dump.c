@@ -239,7 +239,7 @@ out:
 	return ret;
 }
 
-int file_dump_find_holder(const struct file_dump *d, uint64_t ino,
+int file_dump_find_holder(const struct file_dump *d, uint64_t ino, int hint,
 			  int (*order)(void *arg, pid_t pid, int fd), void *arg, const char *what,
 			  struct file_holder *out)
 {
@@ -253,12 +253,23 @@ int file_dump_find_holder(const struct file_dump *d, uint64_t ino,
 	bool made;
 	int fd, ret;
 
-	ret = fd_holders_find(set, d->p->pid, ino, order, arg, &base.pid, &fd);
+	ret = fd_holders_find(set, d->p->pid, ino, hint, order, arg, &base.pid, &fd);
 	if (ret == -ENOENT)
 		return ret;
 	if (ret) {
 		pr_fd_err(d->p, "%s: cannot tell which process holds it: %s", what, strerror(-ret));
 		return ret;
+	}
+	/* The task's own: its table is dumped already. */
+	for (size_t i = 0; base.pid == d->p->pid && i < d->nr_fds; i++)
+		if (d->fds[i]->fd == fd) {
+			*out = (struct file_holder){ .pid = base.pid, .fd = fd,
+						     .id = d->fds[i]->file_id };
+			return 0;
+		}
+	if (base.pid == d->p->pid) {
+		pr_fd_err(d->p, "%s: its fd %d holds it, but is not in its table", what, fd);
+		return -ESTALE;
 	}
 	ret = read_ctty(base.pid, &sid, &base.ctty);
 	if (ret)

@@ -143,9 +143,10 @@ int in_flight_dump_later(struct files_dump_set *set, pid_t pid, FdEntry *const *
 
 /* fd_holders.c: a process of the dump (or @task) and its fd, on inode
  * @ino, whose file @order says is the one wanted: it returns 0 for that
- * file, 1 for a file before it in kcmp's order, 2 after, or -errno.
+ * file, 1 for a file before it in kcmp's order, 2 after, or -errno. The
+ * fds of @task are asked first, then those at number @hint (unless -1).
  * -ENOENT when none holds it. */
-int fd_holders_find(struct files_dump_set *set, pid_t task, uint64_t ino,
+int fd_holders_find(struct files_dump_set *set, pid_t task, uint64_t ino, int hint,
 		    int (*order)(void *arg, pid_t pid, int fd), void *arg, pid_t *pid, int *fd);
 
 /* The object a mapping of @b's inode is opened from at restore: the one

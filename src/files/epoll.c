@@ -54,18 +54,6 @@ static bool holds_target(const struct file_dump *d, int fd, struct kcmp_epoll_sl
 	return !syscall(SYS_kcmp, d->p->pid, getpid(), KCMP_EPOLL_TFD, fd, slot);
 }
 
-/* The task's fd that holds the file of epoll slot @slot now, or -1. */
-static int find_holder(const struct file_dump *d, struct kcmp_epoll_slot *slot, uint32_t *id)
-{
-	for (size_t i = 0; i < d->nr_fds; i++) {
-		if (holds_target(d, d->fds[i]->fd, slot)) {
-			*id = d->fds[i]->file_id;
-			return d->fds[i]->fd;
-		}
-	}
-	return -1;
-}
-
 /* How fd @fd of @pid orders against the file of epoll slot @arg (cryo's
  * copy of the epoll): kcmp orders the two as it orders open files. */
 static int order_against_target(void *arg, pid_t pid, int fd)
@@ -101,26 +89,18 @@ static int add_target(const struct file_dump *d, EpollFile *ep, int tfd, unsigne
 	const struct fd_probe *p = d->p;
 	struct kcmp_epoll_slot slot = { .efd = p->dup, .tfd = tfd, .toff = toff };
 	struct file_holder other;
-	int held_at = tfd, ret;
 	char what[64];
 	EpollTarget *t;
 	uint32_t id;
+	int ret;
 
-	/* The target registered under number tfd may have been closed, or
-	 * the number reused, since: then some other fd may hold it. */
 	id = file_at(d, tfd);
-	if (!id || !holds_target(d, tfd, &slot))
-		held_at = find_holder(d, &slot, &id);
-	if (held_at >= 0) {
-		ret = new_target(ep, tfd, id, events, data, &t);
-		if (!ret && held_at != tfd) {
-			t->has_held_at = true;
-			t->held_at = held_at;
-		}
-		return ret;
-	}
+	if (id && holds_target(d, tfd, &slot))
+		return new_target(ep, tfd, id, events, data, &t);
+	/* The number was closed, or reused, since it was registered: another
+	 * fd of the task, or another process's, may hold the file. */
 	snprintf(what, sizeof(what), "watches a file registered as fd %d", tfd);
-	ret = file_dump_find_holder(d, ino, order_against_target, &slot, what, &other);
+	ret = file_dump_find_holder(d, ino, tfd, order_against_target, &slot, what, &other);
 	if (ret == -ENOENT) {
 		pr_fd_err(p, "%s that no process of the dump holds in its fd table: only the epoll "
 			  "(a message in flight, or a mapping) keeps it, and the kernel gives no "
@@ -131,9 +111,12 @@ static int add_target(const struct file_dump *d, EpollFile *ep, int tfd, unsigne
 		ret = new_target(ep, tfd, other.id, events, data, &t);
 	if (ret)
 		return ret;
-	t->has_held_at = t->has_held_by = true;
+	t->has_held_at = true;
 	t->held_at = other.fd;
-	t->held_by = other.pid;
+	if (other.pid != p->pid) {
+		t->has_held_by = true;
+		t->held_by = other.pid;
+	}
 	return 0;
 }
 
@@ -295,31 +278,86 @@ static int epoll_deps(struct files_image *img, struct file_obj *f)
 	return 0;
 }
 
-/* Registers the file at @from under number @fd, which in this table may be
- * free or hold another file: a child with a copy of the fd table puts the
- * file at that number and registers it. An epoll item lives as long as
- * its file, not its fd, so it outlives the child. Made without an exit
- * signal, so that no SIGCHLD is left pending. */
-static int add_under(int epfd, int from, int fd, struct epoll_event *ev)
+static int cmp_int(const void *a, const void *b)
 {
-	int status;
-	pid_t child = (pid_t)syscall(SYS_clone, 0, NULL, NULL, NULL, NULL);
+	int x = *(const int *)a, y = *(const int *)b;
 
-	if (child < 0)
-		return -errno;
-	if (child == 0) {
-		/* The number may be the epoll's own, which then moves aside. */
-		if (epfd == fd)
-			epfd = fcntl(epfd, F_DUPFD_CLOEXEC, 0);
-		if (epfd < 0 || dup2(from, fd) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev))
+	return x < y ? -1 : x > y;
+}
+
+/* In the child of add_away(): @fd moved above every number the targets
+ * use (@high) when it is one of them (@numbers, sorted), so that putting
+ * a file at a number does not close what is still needed. */
+static int aside(int fd, const int *numbers, size_t n, int high)
+{
+	if (!bsearch(&fd, numbers, n, sizeof(*numbers), cmp_int))
+		return fd;
+	return fcntl(fd, F_DUPFD_CLOEXEC, high);
+}
+
+/* The child: registers each target i with @from[i] >= 0 under its number. */
+static int __attribute__((noreturn)) register_away(int epfd, const EpollFile *ep, int *from,
+						   int *numbers, size_t n, int high)
+{
+	epfd = aside(epfd, numbers, n, high);
+	for (size_t i = 0; epfd >= 0 && i < ep->n_targets; i++)
+		if (from[i] >= 0 && (from[i] = aside(from[i], numbers, n, high)) < 0)
 			_exit(errno & 0xff);
-		_exit(0);
+	if (epfd < 0)
+		_exit(errno & 0xff);
+	for (size_t i = 0; i < ep->n_targets; i++) {
+		const EpollTarget *t = ep->targets[i];
+		struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
+
+		if (from[i] < 0)
+			continue;
+		if (dup2(from[i], t->fd) < 0 ||
+		    (epoll_ctl(epfd, EPOLL_CTL_ADD, t->fd, &ev) && errno != EEXIST))
+			_exit(errno & 0xff);
 	}
-	if (waitpid(child, &status, __WALL) != child)
-		return -errno;
-	if (!WIFEXITED(status))
-		return -ECHILD;
-	return -WEXITSTATUS(status);
+	_exit(0);
+}
+
+/* Registers each target i of @f with @from[i] >= 0 (the fd that holds its
+ * file here) under its number, which in this table may be free or hold
+ * another file: one child with a copy of the fd table puts each file at
+ * its number in turn and registers it. An epoll item lives as long as its
+ * file, not its fd, so it outlives the child. Made without an exit
+ * signal, so that no SIGCHLD is left pending. */
+static int add_away(struct restore_ctx *r, const struct file_obj *f, int epfd, int *from,
+		    size_t away)
+{
+	const EpollFile *ep = f->e->epoll;
+	_cleanup_free_ int *numbers = malloc((away + 1) * sizeof(*numbers));
+	int high = epfd, status, first = -1, err;
+	size_t n = 0;
+	pid_t child;
+
+	if (!numbers)
+		return -ENOMEM;
+	for (size_t i = 0; i < ep->n_targets; i++) {
+		if (from[i] < 0)
+			continue;
+		numbers[n++] = ep->targets[i]->fd;
+		high = high > from[i] ? high : from[i];
+		high = high > ep->targets[i]->fd ? high : ep->targets[i]->fd;
+		first = first < 0 ? ep->targets[i]->fd : first;
+	}
+	qsort(numbers, n, sizeof(*numbers), cmp_int);
+	child = (pid_t)syscall(SYS_clone, 0, NULL, NULL, NULL, NULL);
+	if (child == 0)
+		register_away(epfd, ep, from, numbers, n, high + 1);
+	err = child < 0 ? errno : 0;
+	if (!err && waitpid(child, &status, __WALL) != child)
+		err = errno;
+	if (!err && !WIFEXITED(status))
+		err = ECHILD;
+	if (!err)
+		err = WEXITSTATUS(status);
+	if (err)
+		restore_err(r, f, "cannot watch again the %zu files registered under numbers that "
+			    "no longer hold them (fd %d first): %s", n, first, strerror(err));
+	return -err;
 }
 
 /* Watches the targets of @f again on @epfd; one already watched (by the
@@ -327,28 +365,30 @@ static int add_under(int epfd, int from, int fd, struct epoll_event *ev)
 static int add_targets(struct restore_ctx *r, const struct file_obj *f, int epfd)
 {
 	const EpollFile *ep = f->e->epoll;
+	_cleanup_free_ int *from = malloc((ep->n_targets + 1) * sizeof(*from));
+	size_t away = 0;
 
+	if (!from)
+		return -ENOMEM;
 	for (size_t i = 0; i < ep->n_targets; i++) {
 		const EpollTarget *t = ep->targets[i];
 		struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
-		int from = t->has_held_at ? t->held_at : t->fd, err = 0;
+		int fd = t->has_held_at ? t->held_at : t->fd;
 
 		if (t->has_held_by) {
-			from = restore_borrowed_fd(r, f, t->file_id);
-			if (from < 0)
-				return from;
+			fd = restore_borrowed_fd(r, f, t->file_id);
+			if (fd < 0)
+				return fd;
 		}
-		if (from != t->fd)
-			err = -add_under(epfd, from, t->fd, &ev);
-		else if (epoll_ctl(epfd, EPOLL_CTL_ADD, t->fd, &ev))
-			err = errno;
-		if (err && err != EEXIST) {
+		from[i] = fd == t->fd ? -1 : fd;
+		away += fd != t->fd;
+		if (fd == t->fd && epoll_ctl(epfd, EPOLL_CTL_ADD, t->fd, &ev) && errno != EEXIST) {
 			restore_err(r, f, "cannot watch fd %d (events %#x) again: %s", t->fd,
-				    t->events, strerror(err));
-			return -err;
+				    t->events, strerror(errno));
+			return -errno;
 		}
 	}
-	return 0;
+	return away ? add_away(r, f, epfd, from, away) : 0;
 }
 
 /* An epoll opened to be sent in flight comes before the task's fds: it

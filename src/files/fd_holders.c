@@ -149,28 +149,50 @@ static int cmp_open_file(const void *a, const void *b)
 /* Runs this short are searched one by one rather than sorted. */
 #define HOLDERS_SCAN_MAX 8
 
-int fd_holders_find(struct files_dump_set *set, pid_t task, uint64_t ino,
+/* Asks @order about the fds of [@lo, @hi) one by one (with @task, only
+ * those of that process; with @hint >= 0, only those at that number): 0
+ * and *@at when one is the file wanted. */
+static int scan(const struct files_dump_set *set, size_t lo, size_t hi, pid_t task, int hint,
+		int (*order)(void *arg, pid_t pid, int fd), void *arg, size_t *at)
+{
+	for (size_t i = lo; i < hi; i++) {
+		int r;
+
+		if ((task && set->holders[i].pid != task) ||
+		    (hint >= 0 && set->holders[i].fd != hint))
+			continue;
+		r = order(arg, set->holders[i].pid, set->holders[i].fd);
+		if (r <= 0) {
+			*at = i;
+			return r;
+		}
+	}
+	return -ENOENT;
+}
+
+int fd_holders_find(struct files_dump_set *set, pid_t task, uint64_t ino, int hint,
 		    int (*order)(void *arg, pid_t pid, int fd), void *arg, pid_t *pid, int *fd)
 {
-	size_t lo, hi;
+	size_t lo, hi, at;
 	int ret = holders_read(set, task), r;
 
 	if (ret)
 		return ret;
 	hi = inode_run(set, ino, &lo);
-	if (hi - lo <= HOLDERS_SCAN_MAX) {
-		for (size_t i = lo; i < hi; i++) {
-			r = order(arg, set->holders[i].pid, set->holders[i].fd);
-			if (r < 0)
-				return r;
-			if (r == 0) {
-				*pid = set->holders[i].pid;
-				*fd = set->holders[i].fd;
-				return 0;
-			}
-		}
-		return -ENOENT;
+	/* Each question may cost the kernel a walk of the whole epoll: the
+	 * task's own fds first, then the number it held the file at (a child
+	 * inherited it there). */
+	r = scan(set, lo, hi, task, -1, order, arg, &at);
+	if (r == -ENOENT && hint >= 0)
+		r = scan(set, lo, hi, 0, hint, order, arg, &at);
+	if (r == -ENOENT && hi - lo <= HOLDERS_SCAN_MAX)
+		r = scan(set, lo, hi, 0, -1, order, arg, &at);
+	if (r == 0) {
+		*pid = set->holders[at].pid;
+		*fd = set->holders[at].fd;
 	}
+	if (r != -ENOENT || hi - lo <= HOLDERS_SCAN_MAX)
+		return r;
 	/* Many fds of one inode (every eventfd shares one): sorted in
 	 * kcmp's order once, then each file is a binary search. */
 	if (!set->holders[lo].ordered) {

@@ -142,19 +142,22 @@ void *file_dump_kind_state(const struct file_dump *d, FileEntry__Kind kind,
 /* The processes of the dump, sorted, in *@pids; returns how many. */
 size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
 
-/* For a file that no fd of the task holds (an epoll's target whose fds it
- * closed): a process of the dump whose fd holds it, by the inode number
- * @ino, and its object (made now if new, as when that process's fds are
- * dumped). @order compares that process's fd @fd with the file wanted: 0
- * for it, 1 for a file before it in kcmp's order, 2 after, or -errno.
+/* For a file that is not where the task had it (an epoll's target moved
+ * to another fd, or whose fds the task closed): the fd of the task that
+ * holds it, else of another process of the dump, found among the fds on
+ * inode @ino, and its object (for another process's fd, made now if new,
+ * as when that process's fds are dumped). @order compares process @pid's
+ * fd @fd with the file wanted: 0 for it, 1 for a file before it in kcmp's
+ * order, 2 after, or -errno; in other processes fds at number @hint
+ * (where the task had it: a child inherited it there) are asked first.
  * -ENOENT, not logged, when no process holds it; a kind that only its own
- * process can open is refused, naming @what. */
+ * process can open, held by another, is refused, naming @what. */
 struct file_holder {
 	pid_t pid;
 	int fd;
 	uint32_t id;
 };
-int file_dump_find_holder(const struct file_dump *d, uint64_t ino,
+int file_dump_find_holder(const struct file_dump *d, uint64_t ino, int hint,
 			  int (*order)(void *arg, pid_t pid, int fd), void *arg, const char *what,
 			  struct file_holder *out);
 
