@@ -5,9 +5,7 @@
  * epoll by name. On SIGTERM the program checks the epoll still watches the
  * pidfd (it lists it), and ends the child. */
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -15,22 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "parked_thread.h"
 #include "prog.h"
-
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
-
-static _Atomic pid_t thread_tid;
-
-static void *park(void *arg)
-{
-	(void)arg;
-	thread_tid = gettid();
-	for (;;)
-		pause();
-	return NULL;
-}
 
 /* Whether @ep's fdinfo lists a registration under @tfd. */
 static bool lists(int ep, int tfd)
@@ -55,15 +39,13 @@ static bool lists(int ep, int tfd)
 int main(int argc, char **argv)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	pthread_t thread;
-	pid_t holder;
+	pid_t holder, thread_tid;
 	int ep, fd;
 
 	prog_init(argc, argv);
-	if (pthread_create(&thread, NULL, park, NULL))
+	thread_tid = park_a_thread();
+	if (thread_tid < 0)
 		return 1;
-	while (!thread_tid)
-		usleep(1000);
 	fd = pidfd_open(thread_tid, PIDFD_THREAD);
 	ep = epoll_create1(0);
 	if (fd < 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
