@@ -30,6 +30,7 @@
 
 struct parent_vma {
 	uint64_t start, end;
+	bool growsdown;
 	uint64_t *claimed;	/* a bit a page given to one of the child's pages */
 };
 
@@ -66,44 +67,73 @@ bool cow_vma_inheritable(const Vma *v)
 	       !(madv & VMA_MADV_DROPPABLE);
 }
 
-/* The parent's private anonymous mappings from /proc/PPID/maps: no inode,
- * no path but [heap], [stack] or an anon name. */
+/* Whether smaps VmFlags @flags (" rd wr mr ...") hold @code. */
+static bool has_vm_flag(const char *flags, const char *code)
+{
+	for (const char *at = strstr(flags, code); at; at = strstr(at + 1, code))
+		if (at[-1] == ' ' && (at[2] == ' ' || at[2] == '\n' || !at[2]))
+			return true;
+	return false;
+}
+
+static int push_parent_vma(struct cow_parent *cp, size_t *cap, const struct parent_vma *pv)
+{
+	if (cp->nr == *cap) {
+		size_t more_cap = *cap * 2 + 16;
+		struct parent_vma *more = reallocarray(cp->vmas, more_cap, sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		cp->vmas = more;
+		*cap = more_cap;
+	}
+	cp->vmas[cp->nr++] = *pv;
+	return 0;
+}
+
+/* The parent's mappings that cow_vma_inheritable() would take, from
+ * /proc/PPID/smaps (maps shows no VmFlags): no inode, private, no path but
+ * [heap], [stack] or an anon name, neither droppable nor hugetlb. */
 static int read_parent_maps(struct cow_parent *cp)
 {
+	_cleanup_free_ char *buf = malloc(1 << 20);
+	_cleanup_fclose_ FILE *f = NULL;
+	struct parent_vma pv = { 0 };
 	char path[64], line[4096];
+	bool candidate = false;
 	size_t cap = 0;
-	FILE *f;
+	int ret = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", cp->ppid);
+	snprintf(path, sizeof(path), "/proc/%d/smaps", cp->ppid);
 	f = fopen(path, "re");
 	if (!f)
 		return pr_errno_ret("dump: pid %d: cannot open its parent's %s", cp->pid, path);
-	while (fgets(line, sizeof(line), f)) {
+	if (buf)
+		setvbuf(f, buf, _IOFBF, 1 << 20);
+	while (!ret && fgets(line, sizeof(line), f)) {
 		unsigned long start, end, ino;
 		char perms[8], name[64] = "";
 		int n = 0;
 
+		if (!strncmp(line, "VmFlags:", 8)) {
+			pv.growsdown = has_vm_flag(line, "gd");
+			if (candidate && !has_vm_flag(line, "dp") && !has_vm_flag(line, "ht"))
+				ret = push_parent_vma(cp, &cap, &pv);
+			candidate = false;
+			continue;
+		}
 		if (sscanf(line, "%lx-%lx %7s %*x %*x:%*x %lu %n", &start, &end, perms, &ino, &n) <
 		    4)
 			continue;
 		sscanf(line + n, "%63s", name);
-		if (ino || perms[3] != 'p' || (name[0] && strcmp(name, "[heap]") &&
-					       strcmp(name, "[stack]") && strncmp(name, "[anon:", 6)))
-			continue;
-		if (cp->nr == cap) {
-			struct parent_vma *more = realloc(cp->vmas, (cap = cap * 2 + 16) *
-								    sizeof(*more));
-
-			if (!more) {
-				fclose(f);
-				return -ENOMEM;
-			}
-			cp->vmas = more;
-		}
-		cp->vmas[cp->nr++] = (struct parent_vma){ .start = start, .end = end };
+		candidate = !ino && perms[3] == 'p' &&
+			    (!name[0] || !strcmp(name, "[heap]") || !strcmp(name, "[stack]") ||
+			     !strncmp(name, "[anon:", 6));
+		pv = (struct parent_vma){ .start = start, .end = end };
 	}
-	fclose(f);
-	return 0;
+	if (!ret && ferror(f))
+		ret = pr_errno_ret("dump: pid %d: cannot read its parent's %s", cp->pid, path);
+	return ret;
 }
 
 int cow_parent_open(pid_t pid, pid_t ppid, struct cow_parent **out)
@@ -168,18 +198,18 @@ static size_t parent_vma_at(const struct cow_parent *cp, uint64_t addr)
 	return lo < cp->nr && cp->vmas[lo].start <= addr ? lo : cp->nr;
 }
 
-/* Gives the parent's page at @addr to one page of the child: false if it
- * is no private anonymous page of the parent's, or given already (a frame
- * KSM merged may be mapped twice), so that restore never moves one parent
- * page to two places. */
-static int claim(struct cow_parent *cp, uint64_t addr, bool *ok)
+/* Gives the parent's page at @addr to one page of the child's mapping @v:
+ * false if it is no page of a mapping the restore can share (growing down
+ * as @v does), or given already (a frame KSM merged may be mapped twice),
+ * so that restore never moves one parent page to two places. */
+static int claim(struct cow_parent *cp, const Vma *v, uint64_t addr, bool *ok)
 {
 	size_t k = parent_vma_at(cp, addr);
 	struct parent_vma *pv = &cp->vmas[k];
 	uint64_t page;
 
 	*ok = false;
-	if (k == cp->nr)
+	if (k == cp->nr || pv->growsdown != !!(v->flags & MAP_GROWSDOWN))
 		return 0;
 	if (!pv->claimed) {
 		pv->claimed = calloc((pv->end - pv->start) / PS / 64 + 1, sizeof(uint64_t));
@@ -307,17 +337,18 @@ static int index_find(struct cow_parent *cp, uint64_t mine, uint64_t *addr)
 	return 0;
 }
 
-/* Where the parent maps page @addr of the child, whose entry is @mine and
- * the parent's entry at the same address @parents; 0: it has it not. */
-static int parent_addr_of(struct cow_parent *cp, uint64_t addr, uint64_t mine, uint64_t parents,
-			  uint64_t *out)
+/* Where the parent maps page @addr of the child's mapping @v, whose entry
+ * is @mine and the parent's entry at the same address @parents; 0: it has
+ * it not. */
+static int parent_addr_of(struct cow_parent *cp, const Vma *v, uint64_t addr, uint64_t mine,
+			  uint64_t parents, uint64_t *out)
 {
 	bool ok = false;
 	int ret = 0;
 
 	*out = 0;
 	if (same_frame(mine, parents))
-		ret = claim(cp, addr, &ok);
+		ret = claim(cp, v, addr, &ok);
 	if (!ret && ok) {
 		*out = addr;
 		return 0;
@@ -326,7 +357,7 @@ static int parent_addr_of(struct cow_parent *cp, uint64_t addr, uint64_t mine, u
 		return ret;
 	ret = index_find(cp, mine, out);
 	if (!ret && *out)
-		ret = claim(cp, *out, &ok);
+		ret = claim(cp, v, *out, &ok);
 	if (!ok)
 		*out = 0;
 	return ret;
@@ -362,7 +393,7 @@ int cow_parent_add(struct cow_parent *cp, struct pagedump *pd, const Vma *v, uin
 			uint64_t addr = start + i * PS, parent;
 			uint64_t run_next = run_parent ? run_parent + (addr - run_start) : 0;
 
-			ret = parent_addr_of(cp, addr, mine[i], parents[i], &parent);
+			ret = parent_addr_of(cp, v, addr, mine[i], parents[i], &parent);
 			if (ret || parent == run_next)
 				continue;
 			ret = add_run(pd, v, run_start, addr, run_parent);
