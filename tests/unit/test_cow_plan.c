@@ -27,13 +27,15 @@ struct range {
 };
 
 /* One process: a private anonymous mapping of @vma_pages pages at AREA +
- * @vma_first pages, and its pagemap (present ranges backed by a pages file). */
+ * @vma_first pages (two mappings, cut @cut pages in, when @cut is not 0),
+ * and its pagemap (present ranges backed by a pages file). */
 struct proc {
 	int parent;
 	uint64_t vma_pages;
 	struct range ranges[4];
 	size_t nr_ranges;
 	uint64_t vma_first;
+	uint64_t cut;
 };
 
 static int write_pagemap(struct image_dir *dir, int pid, const struct proc *p)
@@ -54,21 +56,31 @@ static int write_pagemap(struct image_dir *dir, int pid, const struct proc *p)
 	return ret ? (pages_writer_abort(pw), ret) : pages_writer_finish(pw);
 }
 
-static Mm *make_mm(uint64_t first, uint64_t pages)
+static Vma *make_vma(uint64_t first, uint64_t pages)
 {
-	Mm *mm = calloc(1, sizeof(*mm));
 	Vma *v = calloc(1, sizeof(*v));
 
-	mm__init(mm);
 	vma__init(v);
 	v->start = AREA + first * PS;
 	v->end = v->start + pages * PS;
 	v->kind = VMA__KIND__ANON;
 	v->prot = PROT_READ | PROT_WRITE;
 	v->flags = MAP_PRIVATE | MAP_ANONYMOUS;
-	mm->vmas = calloc(1, sizeof(*mm->vmas));
-	mm->vmas[0] = v;
-	mm->n_vmas = 1;
+	return v;
+}
+
+static Mm *make_mm(const struct proc *p)
+{
+	Mm *mm = calloc(1, sizeof(*mm));
+
+	mm__init(mm);
+	mm->vmas = calloc(2, sizeof(*mm->vmas));
+	if (p->cut) {
+		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first, p->cut);
+		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first + p->cut, p->vma_pages - p->cut);
+	} else {
+		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first, p->vma_pages);
+	}
 	return mm;
 }
 
@@ -77,7 +89,8 @@ static void free_set(struct restore_set *rs)
 	restore_cow_unplan(rs);
 	for (size_t i = 0; i < rs->tree.nr; i++) {
 		pages_reader_close(rs->tasks[i].pages);
-		free(rs->tasks[i].mm->vmas[0]);
+		for (size_t j = 0; j < rs->tasks[i].mm->n_vmas; j++)
+			free(rs->tasks[i].mm->vmas[j]);
 		free(rs->tasks[i].mm->vmas);
 		free(rs->tasks[i].mm);
 	}
@@ -107,7 +120,7 @@ static int plan(const struct proc *procs, size_t n, struct restore_set *rs, char
 		rs->tree.tasks[i] = (struct tree_task){ .pid = pid, .parent = procs[i].parent,
 							.state = TREE_ALIVE };
 		rs->tasks[i].pid = pid;
-		rs->tasks[i].mm = make_mm(procs[i].vma_first, procs[i].vma_pages);
+		rs->tasks[i].mm = make_mm(&procs[i]);
 		if (write_pagemap(dir, pid, &procs[i]) ||
 		    pages_reader_open(dir, pid, &rs->tasks[i].pages))
 			return -EIO;
@@ -167,9 +180,9 @@ static void check_pieces(const struct restore_set *rs, size_t i, const struct wa
 TEST(an_inherited_mapping_takes_its_parents_slot_down_to_a_grandchild)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0 },
-		{ 0, PAGES, { { 0, 5, IP, 0 }, { 5, 1, P, 0 }, { 6, PAGES - 6, IP, 0 } }, 3, 0 },
-		{ 1, PAGES, { { 0, 9, IP, 0 }, { 9, 1, P, 0 }, { 10, PAGES - 10, IP, 0 } }, 3, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 5, IP, 0 }, { 5, 1, P, 0 }, { 6, PAGES - 6, IP, 0 } }, 3, 0, 0 },
+		{ 1, PAGES, { { 0, 9, IP, 0 }, { 9, 1, P, 0 }, { 10, PAGES - 10, IP, 0 } }, 3, 0, 0 },
 	};
 	static const struct want_piece inherited[] = { { 0, PAGES, 0 } };
 	_cleanup_free_ char *msg = NULL;
@@ -188,31 +201,39 @@ TEST(an_inherited_mapping_takes_its_parents_slot_down_to_a_grandchild)
 }
 
 /* A child's mapping that is a part of its parent's (munmap, mprotect), or
- * the parent's moved (mremap), or more than it (grown, merged): the parent's
- * part is one inherited piece at the parent's address, the rest its own. */
+ * the parent's moved (mremap), or more than it (grown): the parent's part is
+ * one inherited piece at the parent's address, the rest its own; one over
+ * two of the parent's (merged) has a piece of each. */
 TEST(a_moved_cut_or_grown_mapping_takes_the_parents_pages_where_they_are)
 {
 	static const struct proc cut[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0 },
-		{ 0, 32, { { 16, 3, IP, 0 }, { 19, 1, P, 0 }, { 20, 28, IP, 0 } }, 3, 16 },
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, 32, { { 16, 3, IP, 0 }, { 19, 1, P, 0 }, { 20, 28, IP, 0 } }, 3, 16, 0 },
 	};
 	static const struct want_piece cut_want[] = { { 16, 48, 16 } };
 	static const struct proc moved[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0 },
-		{ 0, PAGES, { { 128, 7, IP, -128 }, { 136, PAGES - 8, IP, -128 } }, 2, 128 },
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 128, 7, IP, -128 }, { 136, PAGES - 8, IP, -128 } }, 2, 128, 0 },
 	};
 	static const struct want_piece moved_want[] = { { 128, 128 + PAGES, 0 } };
 	static const struct proc grown[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0 },
-		{ 0, 2 * PAGES, { { 2, PAGES - 4, IP, 0 }, { PAGES + 1, 1, P, 0 } }, 2, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, 2 * PAGES, { { 2, PAGES - 4, IP, 0 }, { PAGES + 1, 1, P, 0 } }, 2, 0, 0 },
 	};
 	static const struct want_piece grown_want[] = { { 0, PAGES, 0 },
 							{ PAGES, 2 * PAGES, ~0ULL } };
+	static const struct proc merged[] = {
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 32 },
+		{ 0, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0, 0 },
+	};
+	/* The parent's second mapping has its own slot, a page past the first's. */
+	static const struct want_piece merged_want[] = { { 0, 32, 0 }, { 32, PAGES, 33 } };
 	struct {
 		const struct proc *procs;
 		const struct want_piece *want;
 		size_t nr_want;
-	} cases[] = { { cut, cut_want, 1 }, { moved, moved_want, 1 }, { grown, grown_want, 2 } };
+	} cases[] = { { cut, cut_want, 1 }, { moved, moved_want, 1 }, { grown, grown_want, 2 },
+		      { merged, merged_want, 2 } };
 
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		_cleanup_free_ char *msg = NULL;
@@ -229,8 +250,8 @@ TEST(a_moved_cut_or_grown_mapping_takes_the_parents_pages_where_they_are)
 TEST(a_process_sharing_nothing_is_not_premapped)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0 },
-		{ 0, PAGES, { { 0, PAGES, P, 0 } }, 1, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
 	};
 	_cleanup_free_ char *msg = NULL;
 	struct restore_set rs;
@@ -245,8 +266,8 @@ TEST(a_process_sharing_nothing_is_not_premapped)
 TEST(in_parent_pages_without_a_parent_page_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, 32, P, 0 } }, 1, 0 },
-		{ 0, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0 },
+		{ -1, PAGES, { { 0, 32, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0, 0 },
 	};
 
 	CHECK_REFUSED(procs, "pid 101: pages at 0x10000000-0x10040000 are its parent's "
@@ -257,8 +278,8 @@ TEST(in_parent_pages_without_a_parent_page_are_refused)
 TEST(in_parent_pages_outside_the_parents_mappings_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0 },
-		{ 0, 2 * PAGES, { { 0, 2 * PAGES, IP, 0 } }, 1, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, 2 * PAGES, { { 0, 2 * PAGES, IP, 0 } }, 1, 0, 0 },
 	};
 
 	CHECK_REFUSED(procs, "pid 101: pages at 0x10040000 are its parent's (IN_PARENT), but its "
@@ -269,8 +290,8 @@ TEST(in_parent_pages_outside_the_parents_mappings_are_refused)
 TEST(two_pages_taking_one_page_of_the_parents_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0 },
-		{ 0, PAGES, { { 0, 8, IP, 0 }, { 8, 8, IP, -8 } }, 2, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, IP, 0 }, { 8, 8, IP, -8 } }, 2, 0, 0 },
 	};
 
 	CHECK_REFUSED(procs, "pid 101: pages at 0x10000000 and at 0x10008000 are the same page of "
@@ -280,7 +301,7 @@ TEST(two_pages_taking_one_page_of_the_parents_are_refused)
 TEST(in_parent_pages_of_the_root_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0 },
+		{ -1, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0, 0 },
 	};
 
 	CHECK_REFUSED(procs, "pid 100: pages at 0x10000000 are its parent's (IN_PARENT), and it "
