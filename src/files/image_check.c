@@ -114,6 +114,8 @@ static const char *contents_problem(const FileEntry *e)
 
 	if (e->contents_in_file && e->n_contents)
 		return "contents both in the record and in a file";
+	if (e->has_contents_at && !e->contents_in_file)
+		return "an offset in file-queues.img for contents kept in the record";
 	for (size_t i = 0; i < e->n_contents; i++) {
 		problem = run_problem(e->contents[i], &end);
 		if (problem)
@@ -209,11 +211,39 @@ int file_data_image_check(const struct image *img, const struct image_dir *dir, 
 	return 0;
 }
 
+/* Each object's runs follow each other from 0: a run at another offset
+ * continues the one before it. */
+static int file_queues_image_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	uint64_t end = 0;
+
+	(void)dir;
+	(void)id;
+	for (size_t i = 0; i < img->nr_records; i++) {
+		const FileChunk *c = (const FileChunk *)img->records[i].msg;
+		const char *problem;
+
+		if (c->offset == 0)
+			end = 0;
+		problem = c->offset != end ? "a run must start an object (offset 0) or follow "
+					     "the one before" : run_problem(c, &end);
+		if (problem) {
+			image_error(img->path, img->records[i].offset,
+				    "run %zu (offset %llu, %zu bytes): %s", i,
+				    (unsigned long long)c->offset, c->data.len, problem);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
 static const struct image_kind_desc files_kinds[] = {
 	{ IMG_FDS, "fds", "fds-%d.img", &fd_entry__descriptor, fds_image_check },
 	{ IMG_FILES, "files", "files.img", &file_entry__descriptor, files_image_check },
 	{ IMG_FILE_DATA, "file-data", "file-data-%d.img", &file_chunk__descriptor,
 	  file_data_image_check },
+	{ IMG_FILE_QUEUES, "file-queues", "file-queues.img", &file_chunk__descriptor,
+	  file_queues_image_check },
 	{ IMG_LOCKS, "locks", "locks.img", &file_lock__descriptor, locks_check },
 };
 

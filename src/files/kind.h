@@ -44,6 +44,9 @@
  * when they add up to no more than FILE_INLINE_MAX. */
 #define FILE_CHUNK_MAX (1u << 20)
 #define FILE_INLINE_MAX (64u << 10)
+/* The most contents bytes one dump keeps in files.img's records: they are
+ * held in memory until it is written, and read whole at restore. */
+#define FILE_INLINE_BUDGET (4u << 20)
 /* Fd numbers an image may use: the kernel's default fs.nr_open. */
 #define FILES_FD_LIMIT (1 << 20)
 
@@ -220,6 +223,12 @@ struct file_obj {
 	const FileChunk **chunks;
 	size_t nr_chunks;
 	struct image *data;	/* shared: let go with contents_put() */
+	/* Queued bytes in file-queues.img (FileEntry.contents_at): checked at
+	 * load, not kept (nr_chunks counts their runs); read again through
+	 * this fd, its process image's, by contents_view_open(). NULL
+	 * otherwise. */
+	const int *queues_fd;
+	uint64_t queued_size;
 };
 
 struct fd_slot {
@@ -238,6 +247,7 @@ struct files_image {
 	struct fd_slot *fds;		/* sorted by fd */
 	size_t nr_fds;
 	struct file_obj *files;		/* sorted by id */
+	int queues_fd;			/* file-queues.img, or -1 */
 	size_t nr_files;
 	/* Its fds are another process's table (CLONE_FILES), restored by
 	 * that one: they need no object of their own. */
@@ -259,11 +269,24 @@ const struct fd_slot *files_slot(const struct files_image *img, int fd);
  * f->chunks and checks them: runs sorted, not overlapping, within @size
  * bytes; with @stream, following each other from 0 and filling all @size
  * bytes (pipe data). A file-data image is read once for all the objects
- * (of every process) that load it. */
+ * (of every process) that load it. Queued bytes in file-queues.img are
+ * checked and not kept: see contents_view_open(). */
 int contents_load(const struct image_dir *dir, const struct files_image *img,
 		  struct file_obj *f, uint64_t size, bool stream);
 /* Lets go of what contents_load() took for @f. */
 void contents_put(struct file_obj *f);
+
+struct restore_ctx;
+/* The runs of @f's saved contents, for as long as a restore writes them
+ * back: f->chunks, or those of its data file read and checked again. */
+struct contents_view {
+	const FileChunk *const *chunks;
+	size_t nr_chunks;
+	FileChunk **own;		/* read for the view, or NULL */
+};
+int contents_view_open(const struct restore_ctx *r, const struct file_obj *f,
+		       struct contents_view *v);
+void contents_view_close(struct contents_view *v);
 
 /* ---- restore ----------------------------------------------------------------- */
 

@@ -4,11 +4,13 @@
  * matches its kind, inodes shared only within a kind, the files mappings
  * refer to, then each kind's own checks. Restoring is in restore.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "files/image_check.h"
 #include "files/internal.h"
@@ -71,6 +73,8 @@ void files_image_free(struct files_image *img)
 		free(img->files[i].deps);
 		contents_put(&img->files[i]);
 	}
+	if (img->queues_fd >= 0)
+		close(img->queues_fd);
 	free(img->files);
 	free(img->fds);
 	image_free(img->fds_img);
@@ -294,6 +298,40 @@ static int link_mappings(struct files_image *img, const struct files_mapping *ma
 	return 0;
 }
 
+int files_lift_queues(struct files_image *img, int base)
+{
+	int moved;
+
+	if (img->queues_fd < 0)
+		return 0;
+	moved = fcntl(img->queues_fd, F_DUPFD_CLOEXEC, base);
+	if (moved < 0)
+		return pr_errno_ret("restore: pid %d: cannot move the fd of file-queues.img above %d",
+				    img->pid, base);
+	close(img->queues_fd);
+	img->queues_fd = moved;
+	return 0;
+}
+
+/* file-queues.img, when an object of the dump has its queued bytes there:
+ * opened now, while cryo may (the restore reads it from the processes,
+ * under their credentials, and from inside their namespaces), above the
+ * fds files_restore() installs. */
+static int open_queues(const struct image_dir *dir, struct files_image *img)
+{
+	int ret;
+
+	for (size_t i = 0; i < img->nr_files; i++) {
+		if (!img->files[i].e->has_contents_at)
+			continue;
+		ret = image_open_records(dir, IMG_FILE_QUEUES, 0, &img->queues_fd);
+		if (!ret && img->queues_fd <= files_max_fd(img))
+			ret = files_lift_queues(img, files_max_fd(img) + 1);
+		return ret;
+	}
+	return 0;
+}
+
 int files_objects_read(const struct image_dir *dir, struct image **out)
 {
 	int ret = image_read(dir, IMG_FILES, 0, out);
@@ -316,6 +354,7 @@ int files_load_from(const struct image_dir *dir, const struct image *objects, in
 		return -ENOMEM;
 	}
 	img->pid = pid;
+	img->queues_fd = -1;
 	ret = image_read(dir, IMG_FDS, pid, &img->fds_img);
 	if (!ret)
 		ret = fds_image_check(img->fds_img, dir, pid);
@@ -330,6 +369,8 @@ int files_load_from(const struct image_dir *dir, const struct image *objects, in
 		ret = link_mappings(img, mapped, nr_mapped);
 	if (!ret)
 		ret = in_flight_link(img);
+	if (!ret)
+		ret = open_queues(dir, img);
 	for (size_t i = 0; i < img->nr_files && !ret; i++)
 		if (img->files[i].kind->check)
 			ret = img->files[i].kind->check(dir, img, &img->files[i]);
