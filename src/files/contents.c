@@ -434,17 +434,24 @@ static int read_queue_runs(int fd, const FileEntry *e, uint64_t size, FileChunk 
 static int load_queued(const struct files_image *img, struct file_obj *f, uint64_t size)
 {
 	char why[256];
+	size_t runs;
 	int ret;
 
 	if (img->queues_fd < 0) {
 		load_err(img, f, "its contents are in file-queues.img, which was not opened");
 		return -EBADMSG;
 	}
-	ret = read_queue_runs(img->queues_fd, f->e, size, NULL, &f->nr_chunks, why, sizeof(why));
+	if (size > UINT32_MAX) {
+		load_err(img, f, "%llu bytes queued: more than any queue holds",
+			 (unsigned long long)size);
+		return -EBADMSG;
+	}
+	ret = read_queue_runs(img->queues_fd, f->e, size, NULL, &runs, why, sizeof(why));
 	if (ret) {
 		load_err(img, f, "%s", why);
 		return ret;
 	}
+	f->nr_chunks = (uint32_t)runs;
 	f->queues_fd = &img->queues_fd;
 	f->queued_size = size;
 	return 0;

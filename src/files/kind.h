@@ -189,18 +189,38 @@ int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len);
 struct file_obj {
 	const FileEntry *e;
 	const struct file_kind *kind;
-	size_t offset;			/* of its record in files.img */
 	/* The first object of the same inode (FileEntry.inode_of); itself
 	 * when it is that first object or has none. */
 	struct file_obj *inode;
 	/* The first object of its group (FileEntry.group_of); itself when it
-	 * leads the group or is in none. The leader counts the members,
-	 * itself included (1 when in no group). */
+	 * leads the group or is in none. */
 	struct file_obj *group;
-	size_t nr_group;
-	/* The next member of its group, by id (NULL after the last); the
-	 * leader's last_in_group is where load appends the next one. */
-	struct file_obj *next_in_group, *last_in_group;
+	/* The next member of its group, by id (NULL after the last). */
+	struct file_obj *next_in_group;
+	int *fds;			/* the task's fds that refer to it, ascending */
+	/* Objects whose fds must be installed before it is opened. */
+	const struct file_obj **deps;
+	/* Its saved contents, checked: runs in the record or in @data (its
+	 * file-data-ID.img, NULL when in the record). */
+	const FileChunk **chunks;
+	struct image *data;	/* shared: let go with contents_put() */
+	/* Queued bytes in file-queues.img (FileEntry.contents_at): checked at
+	 * load, not kept (nr_chunks counts their runs); read again through
+	 * this fd, its process image's, by contents_view_open(). NULL
+	 * otherwise. */
+	const int *queues_fd;
+	/* Every process's image has one of these for each object of the dump
+	 * (10 processes of 20,000 sockets: 200,000), hence the narrow counts. */
+	uint32_t offset;		/* of its record in files.img (at most 1 GiB) */
+	/* The leader counts the members, itself included (1 when in no group). */
+	uint32_t nr_group;
+	uint32_t nr_fds;
+	/* Of an inode's first object: how many objects the task opens from
+	 * the inode, so restore can let go of it after the last. */
+	uint32_t nr_inode_users;
+	uint32_t nr_deps;
+	uint32_t nr_chunks;
+	uint32_t queued_size;		/* with queues_fd */
 	/* Restore needs it: an fd of the task refers to it, or it is the
 	 * inode of one that does, or it is in flight (below). */
 	bool needed;
@@ -210,25 +230,6 @@ struct file_obj {
 	/* A mapping of the task opens it, or it is the inode of one that
 	 * does: needed even when the fds are another process's table. */
 	bool mapped;
-	int *fds;			/* the task's fds that refer to it, ascending */
-	size_t nr_fds;
-	/* Of an inode's first object: how many objects the task opens from
-	 * the inode, so restore can let go of it after the last. */
-	size_t nr_inode_users;
-	/* Objects whose fds must be installed before it is opened. */
-	const struct file_obj **deps;
-	size_t nr_deps;
-	/* Its saved contents, checked: runs in the record or in @data (its
-	 * file-data-ID.img, NULL when in the record). */
-	const FileChunk **chunks;
-	size_t nr_chunks;
-	struct image *data;	/* shared: let go with contents_put() */
-	/* Queued bytes in file-queues.img (FileEntry.contents_at): checked at
-	 * load, not kept (nr_chunks counts their runs); read again through
-	 * this fd, its process image's, by contents_view_open(). NULL
-	 * otherwise. */
-	const int *queues_fd;
-	uint64_t queued_size;
 };
 
 struct fd_slot {

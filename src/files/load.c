@@ -112,11 +112,12 @@ static void link_entry(struct files_image *img, size_t i)
 	f->inode = f->e->has_inode_of ? files_find(img, f->e->inode_of) : f;
 	f->group = f->e->has_group_of ? files_find(img, f->e->group_of) : f;
 	f->group->nr_group++;
-	/* Objects come by id and a group's leader first: appending keeps
-	 * its members in that order. */
-	if (f->group != f)
-		f->group->last_in_group->next_in_group = f;
-	f->group->last_in_group = f;
+	/* Called by descending id, and a group's leader comes first: putting
+	 * each member right after the leader leaves them in id order. */
+	if (f->group != f) {
+		f->next_in_group = f->group->next_in_group;
+		f->group->next_in_group = f;
+	}
 }
 
 /* What the image check could not say without the kinds: the kind is one
@@ -150,12 +151,12 @@ static int check_groups(struct files_image *img)
 		if (f->group != f || (f->nr_group == 1 && (!f->kind->create_group || f->kind->open)))
 			continue;
 		if (!f->kind->create_group) {
-			load_err(img, f, "leads a group of %zu, but its kind makes no groups",
+			load_err(img, f, "leads a group of %u, but its kind makes no groups",
 				 f->nr_group);
 			return -EBADMSG;
 		}
 		if (size && f->nr_group != size) {
-			load_err(img, f, "leads a group of %zu objects; its kind makes %u at once",
+			load_err(img, f, "leads a group of %u objects; its kind makes %u at once",
 				 f->nr_group, size);
 			return -EBADMSG;
 		}
@@ -181,8 +182,8 @@ static int load_files(struct files_image *img)
 	for (size_t i = 0; i < fi->nr_records; i++)
 		if (check_kind(img, i))
 			return -EBADMSG;
-	for (size_t i = 0; i < fi->nr_records; i++)
-		link_entry(img, i);
+	for (size_t i = fi->nr_records; i > 0; i--)
+		link_entry(img, i - 1);
 	return check_groups(img);
 }
 
