@@ -191,16 +191,23 @@ int files_image_check(const struct image *img, const struct image_dir *dir, int 
 	return 0;
 }
 
-int file_data_image_check(const struct image *img, const struct image_dir *dir, int id)
+/* The runs of a data image: of one object (file-data-ID.img), sorted and
+ * not overlapping; of many (@objects, file-queues.img), each object's
+ * from 0, every other run following the one before. */
+static int runs_check(const struct image *img, bool objects)
 {
 	uint64_t end = 0;
 
-	(void)dir;
-	(void)id;
 	for (size_t i = 0; i < img->nr_records; i++) {
 		const FileChunk *c = (const FileChunk *)img->records[i].msg;
-		const char *problem = run_problem(c, &end);
+		const char *problem = NULL;
 
+		if (objects && c->offset == 0)
+			end = 0;
+		if (objects && c->offset != end)
+			problem = "a run must start an object (offset 0) or follow the one before";
+		if (!problem)
+			problem = run_problem(c, &end);
 		if (problem) {
 			image_error(img->path, img->records[i].offset,
 				    "run %zu (offset %llu, %zu bytes): %s", i,
@@ -211,30 +218,18 @@ int file_data_image_check(const struct image *img, const struct image_dir *dir, 
 	return 0;
 }
 
-/* Each object's runs follow each other from 0: a run at another offset
- * continues the one before it. */
-static int file_queues_image_check(const struct image *img, const struct image_dir *dir, int id)
+int file_data_image_check(const struct image *img, const struct image_dir *dir, int id)
 {
-	uint64_t end = 0;
-
 	(void)dir;
 	(void)id;
-	for (size_t i = 0; i < img->nr_records; i++) {
-		const FileChunk *c = (const FileChunk *)img->records[i].msg;
-		const char *problem;
+	return runs_check(img, false);
+}
 
-		if (c->offset == 0)
-			end = 0;
-		problem = c->offset != end ? "a run must start an object (offset 0) or follow "
-					     "the one before" : run_problem(c, &end);
-		if (problem) {
-			image_error(img->path, img->records[i].offset,
-				    "run %zu (offset %llu, %zu bytes): %s", i,
-				    (unsigned long long)c->offset, c->data.len, problem);
-			return -EBADMSG;
-		}
-	}
-	return 0;
+static int file_queues_image_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	(void)dir;
+	(void)id;
+	return runs_check(img, true);
 }
 
 static const struct image_kind_desc files_kinds[] = {

@@ -329,26 +329,35 @@ int image_read_file(const char *path, struct image **out)
 	return image_parse(path, buf, len, out);
 }
 
-int image_read(const struct image_dir *dir, enum image_kind kind, int id, struct image **out)
+/* Opens image @kind of @id in @dir: the fd, its path in *@path (freed by
+ * the caller) and its stat in *@st. */
+static int open_in_dir(const struct image_dir *dir, enum image_kind kind, int id, char **path,
+		       struct stat *st)
 {
 	const struct image_kind_desc *k = image_kind_get(kind);
-	_cleanup_free_ uint8_t *buf = NULL;
-	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int fd = -1;
-	struct image *img;
-	struct stat st;
 	char name[64];
-	size_t len;
-	int ret;
 
 	if (!k || !k->desc || image_file_name(kind, id, name, sizeof(name))) {
 		pr_err("no image with records of kind %d, id %d", kind, id);
 		return -EINVAL;
 	}
-	path = image_dir_file_path(dir, name);
-	if (!path)
+	*path = image_dir_file_path(dir, name);
+	if (!*path)
 		return -ENOMEM;
-	fd = image_open_regular(dir->fd, name, path, &st);
+	return image_open_regular(dir->fd, name, *path, st);
+}
+
+int image_read(const struct image_dir *dir, enum image_kind kind, int id, struct image **out)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	struct image *img;
+	struct stat st;
+	size_t len;
+	int ret;
+
+	fd = open_in_dir(dir, kind, id, &path, &st);
 	if (fd < 0)
 		return fd;
 	ret = read_whole(fd, path, st.st_size, &buf, &len);
@@ -369,16 +378,10 @@ int image_open_records(const struct image_dir *dir, enum image_kind kind, int id
 	struct image img = { 0 };
 	struct stat st;
 	uint32_t version;
-	char name[64];
 	ssize_t n;
 	int ret;
 
-	if (image_file_name(kind, id, name, sizeof(name)))
-		return -EINVAL;
-	path = image_dir_file_path(dir, name);
-	if (!path)
-		return -ENOMEM;
-	fd = image_open_regular(dir->fd, name, path, &st);
+	fd = open_in_dir(dir, kind, id, &path, &st);
 	if (fd < 0)
 		return fd;
 	n = pread(fd, hdr, sizeof(hdr), 0);
