@@ -194,24 +194,31 @@ err_free:
 	return ret;
 }
 
-/* The bytes of a present range: into the pages image, or the scratch file. */
-static int write_data(struct pages_writer *pw, const void *data, uint64_t len)
+/* @len bytes at @off of @fd, a pre-copy store's file; @what names it. */
+static int pwrite_all(const struct pages_writer *pw, int fd, const void *data, uint64_t len,
+		      uint64_t off, const char *what)
 {
 	uint64_t done = 0;
 
-	if (!pw->scratch)
-		return image_write_raw(pw->pages, data, len);
 	while (done < len) {
-		ssize_t n = pwrite(pw->scratch->fd, (const char *)data + done, len - done,
-				   (off_t)(pw->file_off + done));
+		ssize_t n = pwrite(fd, (const char *)data + done, len - done, (off_t)(off + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return pr_errno_ret("pid %d: cannot write the pre-copy scratch file", pw->pid);
+			return pr_errno_ret("pid %d: cannot write %s", pw->pid, what);
 		done += (uint64_t)n;
 	}
 	return 0;
+}
+
+/* The bytes of a present range: into the pages image, or the scratch file
+ * (or the pages file in place) at the next offset. */
+static int write_data(struct pages_writer *pw, const void *data, uint64_t len)
+{
+	if (!pw->scratch)
+		return image_write_raw(pw->pages, data, len);
+	return pwrite_all(pw, pw->scratch->fd, data, len, pw->file_off, "a pre-copy pages store");
 }
 
 int pages_scratch_push(struct pages_scratch *s, const struct pages_scratch_range *r)
@@ -572,13 +579,11 @@ static int zero_gap(struct pages_writer *pw, const char *zeros, size_t zlen, uin
 		return 0;
 	while (start < end) {
 		size_t n = end - start < zlen ? end - start : zlen;
-		ssize_t w = pwrite(pw->inplace_fd, zeros, n, (off_t)start);
+		int ret = pwrite_all(pw, pw->inplace_fd, zeros, n, start, "a gap of its pages file");
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return pr_errno_ret("pid %d: cannot clear a gap of its pages file", pw->pid);
-		start += (uint64_t)w;
+		if (ret)
+			return ret;
+		start += n;
 	}
 	return 0;
 }
