@@ -357,7 +357,8 @@ static int reserve_room(struct pagedump *pd, struct pages_writer *pw, uint64_t *
 	return ret;
 }
 
-/* The pages of armed mapping @v, from @a on among pt->armed. */
+/* The pages of mapping @v within its armed ranges (from @a on among
+ * pt->armed): only pages protected since the arming can be trusted later. */
 static int copy_armed(struct precopy_task *pt, struct pagedump *pd, const Vma *v, size_t a,
 		      const struct page_ranges *ranges)
 {
