@@ -122,6 +122,9 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 		if ((r->tp->expect & EXPECT_PRE_COPIED) &&
 		    !file_has_line(log, "pages from the pass while it ran"))
 			return failed(r, "its pages were not copied while it ran (see %s)", log);
+		if ((r->tp->expect & EXPECT_PRE_COPY_MOVED) &&
+		    !file_has_line(log, "of the pass while it ran moved past its bytes"))
+			return failed(r, "no pre-copied page was moved (see %s)", log);
 		return true;
 	}
 	if (!wait_child(r->p.pid, WAIT_MS, &status))
