@@ -107,7 +107,7 @@ struct vma_list {
 };
 
 /* Reads the mappings of @pid. Refuses, naming the mapping, what dump
- * cannot save faithfully: files on a hugetlbfs mount, device
+ * cannot save faithfully: SysV SHM_HUGETLB segments, device
  * (VM_IO/VM_PFNMAP) and unknown special mappings. */
 int vma_list_read(pid_t pid, struct vma_list *list);
 
