@@ -7,11 +7,13 @@
  * pool (vm.nr_hugepages) is put back to its old size and the program's
  * hugetlbfs mount unmounted, also when a check fails. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "cryo_driver.h"
 #include "harness.h"
@@ -94,11 +96,13 @@ static bool empty_dir(const char *path)
 
 /* The images hold what a hugetlbfs mount kept (its files by path, its
  * deleted files' bytes): without it, the restore fails naming a file of
- * it, and what it recreated on the folder left below (no longer
- * hugetlbfs) is gone again. */
+ * it. With files of those names in the folder left below it, the
+ * deleted file recreated there is refused for not being on hugetlbfs, and
+ * gone again: only the two files the test made are left. */
 TEST(restore_without_the_hugetlbfs_mount_names_a_file_and_leaves_nothing)
 {
-	char img[PATH_MAX], mnt[PATH_MAX], key[96];
+	static const char *const by_path[] = { "private", "shared" };
+	char img[PATH_MAX], mnt[PATH_MAX], path[PATH_MAX + 64], key[96];
 	struct prog p = { 0 };
 	pid_t image_pid;
 	long old = -1;
@@ -112,6 +116,21 @@ TEST(restore_without_the_hugetlbfs_mount_names_a_file_and_leaves_nothing)
 	snprintf(key, sizeof(key), "restore: pid %d ", image_pid);
 	CHECK_GOTO(restore_refused(&p, img, image_pid, "no hugetlbfs mount", key, mnt), out,
 		   "%s", why);
+	CHECK_GOTO(empty_dir(mnt), out, "%s", why);
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", mnt, by_path[i]);
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		CHECK_GOTO(fd >= 0 && !close(fd), out, "cannot make %s", path);
+	}
+	snprintf(path, sizeof(path), "was on a hugetlbfs mount, but %s/ghost is not", mnt);
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "tmpfs for hugetlbfs", key, path), out,
+		   "%s", why);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", mnt, by_path[i]);
+		CHECK_GOTO(!unlink(path), out, "%s is gone", path);
+	}
 	CHECK_GOTO(empty_dir(mnt), out, "%s", why);
 out:
 	end_prog(&p);
