@@ -38,6 +38,8 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_pty_full" },
 	{ .name = "neg_sysv_shm" },
 	{ .name = "neg_sysv_shm_hugetlb" },
+	{ .name = "neg_sysv_shm_hugetlb_unattached", .binary = "neg_sysv_shm_hugetlb",
+	  .args = LIST("unattached"), .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_thread_creds" },
 	{ .name = "neg_traced_child" },
 	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },

@@ -29,16 +29,20 @@ static bool start_with_huge_pages(struct prog *p, const char *name, long *old)
 }
 
 /* SysV segments are saved through tmpfs, which a SHM_HUGETLB segment is
- * not on: it would come back of small pages. The segment is marked for
- * removal, so it goes with the program. */
-TEST(dump_refuses_a_sysv_segment_of_huge_pages_by_name)
+ * not on: it would come back of small pages. Attached (marked for
+ * removal, so it goes with the program), or only in the tree's own IPC
+ * namespace (which goes with it). */
+static void refuses_sysv_huge(const char *name, bool attached)
 {
 	struct prog p = { 0 };
 	char expect[64];
 	long old = -1;
 
-	CHECK_GOTO(start_with_huge_pages(&p, "neg_sysv_shm_hugetlb", &old), out, "%s", why);
-	snprintf(expect, sizeof(expect), "dump: pid %d vma ", p.pid);
+	CHECK_GOTO(start_with_huge_pages(&p, name, &old), out, "%s", why);
+	if (attached)
+		snprintf(expect, sizeof(expect), "dump: pid %d vma ", p.pid);
+	else
+		snprintf(expect, sizeof(expect), "attached by no process");
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, "SysV shared memory with SHM_HUGETLB"), out,
 		   "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
@@ -46,6 +50,12 @@ out:
 	end_prog(&p);
 	if (old >= 0)
 		CHECK(hugepages_set(old), "cannot put %s back to %ld", NR_HUGEPAGES, old);
+}
+
+TEST(dump_refuses_a_sysv_segment_of_huge_pages_by_name)
+{
+	refuses_sysv_huge("neg_sysv_shm_hugetlb", true);
+	refuses_sysv_huge("neg_sysv_shm_hugetlb_unattached", false);
 }
 
 /* The file lives on in a child, but the kernel gives no way to reach it
