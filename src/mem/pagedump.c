@@ -379,12 +379,10 @@ static int hash_batch(struct pagedump *pd, const struct batch *b)
 }
 
 /* Hands the bytes of @r to the pages writer, run by run of zero or
- * non-zero pages. Zero runs of private anonymous memory are left out (it
- * reads as zeros by itself), but not of hugetlb's: a huge page written
- * with zeros only is one the process holds, made again at restore. */
+ * non-zero pages. */
 static int save_range(struct pagedump *pd, const struct batch *b, const struct queued_range *r)
 {
-	bool keep_zero = vma_pages(r->vma) != VMA_PAGES_ANON || r->vma->has_huge_page_size;
+	bool keep_zero = vma_keeps_zero_pages(r->vma);
 	const uint8_t *data = b->buf + r->buf_off;
 	uint64_t pages = r->len / PS;
 	int ret = 0;

@@ -12,9 +12,12 @@
  * mapping's Private_Hugetlb (pages never touched stay untouched, the page
  * of zeros is there), the memfd's seals, size and name, that parent and
  * child still share both objects, and that the files' mappings are the
- * files' (see hugetlbfs_check()). */
+ * files' (see hugetlbfs_check()). With "alone", no child, and 16 MiB of
+ * ordinary memory more: dump reads the private memory through the
+ * parasite (vmsplice, from 16 MiB), not /proc/PID/mem. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@
 
 #define HUGE (2ul << 20)
 #define PRIVATE_PAGES 4
+#define SPLICED (16ul << 20)
 #define CHILD_WROTE 'c'
 #define PARENT_WROTE 'p'
 
@@ -256,14 +260,23 @@ static void __attribute__((noreturn)) child_main(volatile unsigned char *shm,
 
 int main(int argc, char **argv)
 {
-	unsigned char *shm, *priv, *map_a, *map_b, *early;
+	unsigned char *shm, *priv, *map_a, *map_b, *early, *plain = NULL;
 	struct hugetlbfs_files files;
 	char link[64], target[128] = "";
 	int fd, status, seals;
 	struct stat st;
-	pid_t child;
+	pid_t child = 0;
+	bool alone;
 
 	prog_init(argc, argv);
+	alone = optind < argc && !strcmp(argv[optind], "alone");
+	if (alone) {
+		plain = mmap(NULL, SPLICED, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			     -1, 0);
+		if (plain == MAP_FAILED)
+			return 1;
+		fill(plain, SPLICED, 6);
+	}
 	shm = mmap(NULL, 2 * HUGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB,
 		   -1, 0);
 	fd = memfd_create("huge", MFD_HUGETLB | MFD_ALLOW_SEALING | MFD_CLOEXEC);
@@ -287,18 +300,21 @@ int main(int argc, char **argv)
 	fill(shm, HUGE, 1);
 	fill(map_a, HUGE, 2);
 	fill(early, HUGE, 5);
-	child = fork();
+	if (!alone)
+		child = fork();
 	if (child < 0)
 		return 1;
-	if (child == 0)
+	if (!alone && child == 0)
 		child_main(shm, map_a, early);
-	/* After the fork: the child has no copy of it. Page 0 full, page 2
-	 * written in its first 4 KiB only, pages 1 and 3 never touched. */
+	/* After the fork: the child has no copy of it. Page 0 full, page 1
+	 * written with zeros, page 2 written in its first 4 KiB only, page 3
+	 * never touched. */
 	priv = mmap(NULL, PRIVATE_PAGES * HUGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (priv == MAP_FAILED) {
 		perror("prog_hugetlb: private MAP_HUGETLB");
-		kill(child, SIGKILL);
+		if (child > 0)
+			kill(child, SIGKILL);
 		return 1;
 	}
 	fill(priv, HUGE, 3);
@@ -306,7 +322,8 @@ int main(int argc, char **argv)
 	memset(priv + HUGE, 0, HUGE);
 	if (!hugetlbfs_setup(&files)) {
 		perror("prog_hugetlb: the files of a hugetlbfs mount");
-		kill(child, SIGKILL);
+		if (child > 0)
+			kill(child, SIGKILL);
 		return 1;
 	}
 	prog_ready();
@@ -345,6 +362,10 @@ int main(int argc, char **argv)
 	PROG_CHECK(map_b[100] == map_a[100], "the memfd's second mapping does not see the first");
 	map_a[100] ^= 0xff;
 	hugetlbfs_check(&files);
+	if (alone) {
+		holds(plain, SPLICED, 6, "ordinary memory");
+		prog_finish();
+	}
 
 	/* Still shared with the child, both ways. */
 	shm[HUGE - 1] = PARENT_WROTE;
