@@ -330,6 +330,11 @@ static int fill_pages(struct restorer_args *args, struct area *area, const struc
 				.in_place = in_place,
 				.plain = v < mm->n_vmas && mm->vmas[v]->has_huge_page_size,
 			};
+			/* Zeros of private hugetlb memory only make its pages. */
+			fills[n].touch_only = fills[n].plain &&
+					      fills[n].file_off == RESTORER_FILL_ZERO &&
+					      mm->vmas[v]->kind == VMA__KIND__ANON &&
+					      (mm->vmas[v]->flags & MAP_PRIVATE);
 			/* A premapped zero range is zeros already. */
 			if (in_place && e->state != PAGEMAP_ENTRY__STATE__PRESENT)
 				continue;
