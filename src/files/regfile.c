@@ -1,7 +1,8 @@
 /* The "reg" kind: files opened by path (regular files, directories, and
  * anything opened with O_PATH), reopened by path with their flags and
  * position; regular files deleted while open, whose bytes are saved and
- * which restore recreates, fills and unlinks again; and, with --link-remap,
+ * which restore recreates, fills (by mapping, on hugetlbfs) and unlinks
+ * again; and, with --link-remap,
  * files unlinked from their path that other links keep (link_remap.c). */
 #include <errno.h>
 #include <fcntl.h>
