@@ -420,7 +420,7 @@ static int hash_batch(struct pagedump *pd, const struct batch *b)
  * non-zero pages. */
 static int save_range(struct pagedump *pd, const struct batch *b, const struct queued_range *r)
 {
-	bool keep_zero = vma_pages(r->vma) != VMA_PAGES_ANON;
+	bool keep_zero = vma_keeps_zero_pages(r->vma);
 	const uint8_t *data = b->buf + r->buf_off;
 	uint64_t pages = r->len / PS;
 	int ret = 0;
