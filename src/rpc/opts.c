@@ -356,8 +356,8 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 	/* As --cgroup-props[-file], --cgroup-dump-controller (at dump: criu
 	 * reads them there only) and --cgroup-yard (both). */
 	if (o->n_cgroup_dump_controller > CGROUP_DUMP_CONTROLLERS_MAX)
-		return fail(why, len, -EINVAL, "option cgroup_dump_controller: more than %d entries",
-			    CGROUP_DUMP_CONTROLLERS_MAX);
+		return fail(why, len, -EINVAL, "option cgroup_dump_controller: more than %d "
+			    "entries", CGROUP_DUMP_CONTROLLERS_MAX);
 	if (dump) {
 		c->cgroup_props = o->cgroup_props && *o->cgroup_props ? o->cgroup_props : NULL;
 		c->cgroup_props_file = o->cgroup_props_file && *o->cgroup_props_file ?

@@ -1,8 +1,9 @@
 /* criu's cgroup options of a dump made into a plan: the files saved per
  * controller (--cgroup-props, --cgroup-props-file: criu's simplified YAML
  * against cryo's defaults), the hierarchies saved (--cgroup-dump-controller)
- * and the yard they are read through (--cgroup-yard). Reading the cgroups
- * is cgroup_settings.c's and cgroup_v1.c's. */
+ * and the mounts they are read through (cryo's, or --cgroup-yard's), opened
+ * before the dump enters the tree's namespaces. Reading the cgroups is
+ * cgroup_settings.c's and cgroup_v1.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -110,9 +111,9 @@ static int parse_files(struct props_text *t, struct props_entry *e)
 				   e->controller);
 		if (strncmp(f, e->controller, len) || f[len] != '.' ||
 		    !cgroup_file_is_setting(f))
-			return bad(t, "controller %s: '%s' is not one of its settings (cgroup.procs, "
-				   "tasks, devices.allow/deny, *.kill, *.freeze and freezer.state are "
-				   "not settings)", e->controller, f);
+			return bad(t, "controller %s: '%s' is not one of its settings "
+				   "(cgroup.procs, tasks, devices.allow/deny, *.kill, *.freeze "
+				   "and freezer.state are not settings)", e->controller, f);
 		if (e->nr == CGROUP_PLAN_FILES_MAX)
 			return bad(t, "controller %s: more than %d properties", e->controller,
 				   CGROUP_PLAN_FILES_MAX);
@@ -215,8 +216,39 @@ static void defaults(struct cgroup_files *f, const char *const *files, size_t nr
 		f->names[f->nr] = files[f->nr];
 }
 
-/* Each of cryo's hierarchies that is saved, found in the yard. */
-static int find_yard(struct cgroup_dump_plan *plan)
+/* @y's mounts: its folder in the yard, else every one of mountinfo; each
+ * opened (one that cannot be is left out, said). */
+static int find_mounts_of(const struct cgroup_dump_plan *plan,
+			  struct cgroup_hierarchy_mounts *y)
+{
+	char name[256], path[PATH_MAX + 300];
+	struct cgroup_mounts *ms = &y->mounts;
+	size_t kept = 0;
+
+	cgroup_yard_name(y->controllers, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/%s", plan->yard ? plan->yard : "", name);
+	if (plan->yard ? cgroup_mounts_at(y->controllers, path, ms) :
+			 cgroup_mounts_find(y->controllers, ms))
+		return 0;
+	for (size_t i = 0; i < ms->nr; i++) {
+		struct cgroup_mount *m = &ms->m[i];
+
+		m->fd = open(m->point, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (m->fd < 0) {
+			pr_info("dump: cgroup hierarchy %s: cannot open its mount %s: %s: not used",
+				y->controllers[0] ? y->controllers : "v2", m->point, strerror(errno));
+			continue;
+		}
+		pr_info("dump: cgroup hierarchy %s: root %s at %s (fd %d)",
+			y->controllers[0] ? y->controllers : "v2", m->root, m->point, m->fd);
+		ms->m[kept++] = *m;
+	}
+	ms->nr = kept;
+	return 0;
+}
+
+/* The mounts of each of cryo's hierarchies that is saved. */
+static int find_mounts(struct cgroup_dump_plan *plan)
 {
 	struct cgroup_line lines[CGROUP_HIERARCHIES_MAX];
 	size_t nr;
@@ -224,29 +256,44 @@ static int find_yard(struct cgroup_dump_plan *plan)
 
 	if (ret)
 		return pr_errno_ret("dump: cannot read cryo's own cgroups");
-	plan->yard_dirs = calloc(nr ? nr : 1, sizeof(*plan->yard_dirs));
-	if (!plan->yard_dirs)
+	plan->hierarchies = calloc(nr ? nr : 1, sizeof(*plan->hierarchies));
+	if (!plan->hierarchies)
 		return -ENOMEM;
-	for (size_t i = 0; i < nr; i++) {
-		struct cgroup_yard_dir *y = &plan->yard_dirs[plan->nr_yard_dirs++];
-		char name[256], path[PATH_MAX + 300];
+	for (size_t i = 0; !ret && i < nr; i++) {
+		struct cgroup_hierarchy_mounts *y = &plan->hierarchies[plan->nr_hierarchies];
 
-		y->fd = -1;
+		if (!cgroup_plan_saves(plan, lines[i].controllers))
+			continue;
 		snprintf(y->controllers, sizeof(y->controllers), "%s", lines[i].controllers);
-		if (!cgroup_plan_saves(plan, y->controllers))
-			continue;
-		cgroup_yard_name(y->controllers, name, sizeof(name));
-		snprintf(path, sizeof(path), "%s/%s", plan->yard, name);
-		if (cgroup_mounts_at(y->controllers, path, &y->mounts))
-			continue;
-		y->fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (y->fd < 0)
-			return pr_errno_ret("dump: --cgroup-yard: cannot open %s", path);
-		snprintf(y->mounts.m[0].point, PATH_MAX, "/proc/self/fd/%d", y->fd);
-		pr_info("dump: --cgroup-yard: hierarchy %s at %s (root %s)",
-			y->controllers[0] ? y->controllers : "cgroup v2", path, y->mounts.m[0].root);
+		plan->nr_hierarchies++;
+		ret = find_mounts_of(plan, y);
 	}
-	return 0;
+	return ret;
+}
+
+/* A --cgroup-dump-controller name that is no hierarchy cryo is in saves
+ * nothing (criu's names are exact: "cpu,cpuacct", not "cpu"): said. */
+static void say_unknown_controllers(const struct cgroup_dump_plan *plan)
+{
+	struct cgroup_line lines[CGROUP_HIERARCHIES_MAX];
+	char known[1024] = "";
+	size_t nr, used = 0;
+
+	if (!plan->nr_controllers || cgroup_lines_read(getpid(), 0, lines, &nr))
+		return;
+	for (size_t i = 0; i < nr && used < sizeof(known); i++)
+		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+					 i ? ", " : "", lines[i].hierarchy ?
+					 lines[i].controllers : "unified");
+	for (size_t c = 0; c < plan->nr_controllers; c++) {
+		bool found = !strcmp(plan->controllers[c], "unified");
+
+		for (size_t i = 0; i < nr && !found; i++)
+			found = !strcmp(plan->controllers[c], lines[i].controllers);
+		if (!found)
+			pr_warn("dump: --cgroup-dump-controller %s: no such hierarchy (cryo's are "
+				"%s): it saves nothing", plan->controllers[c], known);
+	}
 }
 
 /* Applies the text of --cgroup-props (@i 0) or of its file (1). */
@@ -283,8 +330,10 @@ int cgroup_plan_make(const struct cryo_opts *opts, struct cgroup_dump_plan *plan
 		else
 			ret = apply_text(plan, 1, what);
 	}
-	if (!ret && plan->yard)
-		ret = find_yard(plan);
+	if (!ret)
+		say_unknown_controllers(plan);
+	if (!ret)
+		ret = find_mounts(plan);
 	if (ret)
 		cgroup_plan_free(plan);
 	return ret;
@@ -292,12 +341,15 @@ int cgroup_plan_make(const struct cryo_opts *opts, struct cgroup_dump_plan *plan
 
 void cgroup_plan_free(struct cgroup_dump_plan *plan)
 {
-	for (size_t i = 0; i < plan->nr_yard_dirs; i++) {
-		cgroup_mounts_free(&plan->yard_dirs[i].mounts);
-		if (plan->yard_dirs[i].fd >= 0)
-			close(plan->yard_dirs[i].fd);
+	for (size_t i = 0; i < plan->nr_hierarchies; i++) {
+		struct cgroup_mounts *ms = &plan->hierarchies[i].mounts;
+
+		for (size_t m = 0; m < ms->nr; m++)
+			if (ms->m[m].fd >= 0)
+				close(ms->m[m].fd);
+		cgroup_mounts_free(ms);
 	}
-	free(plan->yard_dirs);
+	free(plan->hierarchies);
 	free(plan->texts[0]);
 	free(plan->texts[1]);
 	memset(plan, 0, sizeof(*plan));
@@ -329,12 +381,12 @@ int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controll
 {
 	char name[256];
 
-	if (!plan || !plan->yard)
-		return cgroup_mounts_find(controllers, out);
-	for (size_t i = 0; i < plan->nr_yard_dirs; i++)
-		if (!strcmp(plan->yard_dirs[i].controllers, controllers) &&
-		    plan->yard_dirs[i].mounts.nr)
-			return copy_mounts(&plan->yard_dirs[i].mounts, out);
+	for (size_t i = 0; i < plan->nr_hierarchies; i++)
+		if (!strcmp(plan->hierarchies[i].controllers, controllers) &&
+		    plan->hierarchies[i].mounts.nr)
+			return copy_mounts(&plan->hierarchies[i].mounts, out);
+	if (!plan->yard)
+		return -ENOENT;
 	cgroup_yard_name(controllers, name, sizeof(name));
 	pr_err("dump: --cgroup-yard %s: no mount of %s%s at %s/%s (mount it there, or leave it "
 	       "out with --cgroup-dump-controller)", plan->yard,

@@ -23,12 +23,14 @@ struct cgroup_files {
 	size_t nr;
 };
 
-/* A hierarchy's folder in --cgroup-yard, found before the dump enters any
- * namespace of the tree: reached through /proc/self/fd/@fd from anywhere. */
-struct cgroup_yard_dir {
+/* The mounts of one of cryo's hierarchies, found in cryo's mount namespace
+ * (or its folder in --cgroup-yard) before the dump enters any namespace of
+ * the tree, each with an fd of its folder: the dump reaches them through
+ * /proc/self/fd/N from the tree's mount namespace too, where a container's
+ * binds may not reach the tree's cgroups. */
+struct cgroup_hierarchy_mounts {
 	char controllers[256];
-	struct cgroup_mounts mounts;	/* none: not in the yard */
-	int fd;
+	struct cgroup_mounts mounts;	/* none: not mounted (not in the yard) */
 };
 
 struct cgroup_dump_plan {
@@ -37,8 +39,8 @@ struct cgroup_dump_plan {
 	const char *const *controllers;	/* --cgroup-dump-controller; none: every one */
 	size_t nr_controllers;
 	const char *yard;
-	struct cgroup_yard_dir *yard_dirs;
-	size_t nr_yard_dirs;
+	struct cgroup_hierarchy_mounts *hierarchies;
+	size_t nr_hierarchies;
 };
 
 /* The plan of @opts' options; fails (said) on a bad --cgroup-props. */
@@ -51,10 +53,10 @@ void cgroup_plan_free(struct cgroup_dump_plan *plan);
  * for cgroup v2), as criu. */
 bool cgroup_plan_saves(const struct cgroup_dump_plan *plan, const char *controllers);
 
-/* The mounts the dump reads hierarchy @controllers through (freed by the
- * caller): its folder in the yard, else those of mountinfo. -ENOENT
- * without a yard when it is not mounted; -EINVAL (said) when the yard has
- * no mount of it. */
+/* The mounts the dump reads hierarchy @controllers through (a copy, freed
+ * by the caller; their fds stay the plan's): its folder in the yard, else
+ * those of cryo's mountinfo. -ENOENT without a yard when it is not
+ * mounted; -EINVAL (said) when the yard has no mount of it. */
 int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controllers,
 		       struct cgroup_mounts *out);
 

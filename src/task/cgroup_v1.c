@@ -139,8 +139,8 @@ static int find_hierarchies(struct v1_dump *d, const struct cgroup_dump_plan *pl
 		if (!d->lines[i].hierarchy)
 			continue;
 		if (!cgroup_plan_saves(plan, d->lines[i].controllers)) {
-			pr_info("dump: cgroup v1 hierarchy %s: not saved (--cgroup-dump-controller)",
-				d->lines[i].controllers);
+			pr_info("dump: cgroup v1 hierarchy %s: not saved "
+				"(--cgroup-dump-controller)", d->lines[i].controllers);
 			continue;
 		}
 		d->h[d->nr++].cryo = d->lines[i];
@@ -198,7 +198,8 @@ static int find_mounts(struct v1_dump *d, const struct cgroup_dump_plan *plan)
 {
 	for (size_t i = 0; i < d->nr; i++) {
 		struct v1_hierarchy *h = &d->h[i];
-		int ret = h->differs ? cgroup_plan_mounts(plan, h->cryo.controllers, &h->mounts) : 0;
+		int ret = h->differs ? cgroup_plan_mounts(plan, h->cryo.controllers,
+							  &h->mounts) : 0;
 
 		if (ret == -ENOENT) {
 			pr_info("dump: cgroup v1 hierarchy %s is not mounted here: not saved",
