@@ -162,7 +162,7 @@ static int add_mount(struct cgroup_mounts *ms, const char *point, const char *ro
 	if ((size_t)snprintf(more[ms->nr].point, PATH_MAX, "%s", point) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	snprintf(more[ms->nr].root, PATH_MAX, "%s", root);
-	more[ms->nr].fd = -1;
+	more[ms->nr].root_fd = -1;
 	ms->nr++;
 	return 0;
 }
@@ -240,18 +240,19 @@ int cgroup_mounts_reach(const struct cgroup_mounts *ms, const char *cgroup, char
 			size_t size)
 {
 	for (size_t i = 0; i < ms->nr; i++) {
-		char by_fd[32];
-		const char *rest, *point = ms->m[i].point;
+		char by_fd[32] = "";
+		const char *rest;
+		int len;
 
 		if (!is_below(cgroup, ms->m[i].root, &rest))
 			continue;
-		if (ms->m[i].fd >= 0) {
-			snprintf(by_fd, sizeof(by_fd), "/proc/self/fd/%d", ms->m[i].fd);
-			point = by_fd;
-		}
-		if ((size_t)snprintf(dir, size, "%s%s", point, rest) >= size)
+		if (ms->m[i].root_fd >= 0)
+			snprintf(by_fd, sizeof(by_fd), "/proc/self/fd/%d", ms->m[i].root_fd);
+		len = snprintf(dir, size, "%s%s", by_fd, ms->m[i].point);
+		if (len < 0 || (size_t)snprintf(dir, size, "%s%s%s", by_fd, ms->m[i].point, rest) >=
+				       size)
 			return -ENAMETOOLONG;
-		return (int)strlen(point);
+		return len;
 	}
 	return -ENOENT;
 }

@@ -32,9 +32,10 @@ int cgroup_hierarchy_mount(const char *controllers, char *mnt, size_t size);
 struct cgroup_mount {
 	char point[PATH_MAX];
 	char root[PATH_MAX];
-	/* An fd of its folder the caller opened, reached through
-	 * /proc/self/fd/N from any mount namespace; -1: by @point. */
-	int fd;
+	/* An fd of the root folder of the mount namespace @point is in,
+	 * which the caller opened: @point is reached through
+	 * /proc/self/fd/N/@point from any mount namespace; -1: this one. */
+	int root_fd;
 };
 struct cgroup_mounts {
 	struct cgroup_mount *m;
@@ -49,9 +50,9 @@ int cgroup_mounts_find(const char *controllers, struct cgroup_mounts *out);
 int cgroup_mounts_at(const char *controllers, const char *point, struct cgroup_mounts *out);
 void cgroup_mounts_free(struct cgroup_mounts *ms);
 /* The folder of @cgroup ("/a/b", as /proc/PID/cgroup shows it) through
- * the first of @ms whose root is it or an ancestor (by its fd when it has
- * one): the length of its mount point's part of @dir; -ENOENT when no
- * mount reaches it. */
+ * the first of @ms whose root is it or an ancestor (through its root_fd
+ * when it has one): the length of its mount point's part of @dir; -ENOENT
+ * when no mount reaches it. */
 int cgroup_mounts_reach(const struct cgroup_mounts *ms, const char *cgroup, char *dir,
 			size_t size);
 /* Whether @cgroup is above the root of one of @ms (an ancestor of it). */

@@ -613,7 +613,7 @@ static int check_runtime_opts(struct cryo_opts *opts, const struct mnt_caller *c
 
 int cmd_dump(const struct cryo_opts *given)
 {
-	struct cgroup_dump_plan plan __attribute__((cleanup(cgroup_plan_free))) = { 0 };
+	struct cgroup_dump_plan plan __attribute__((cleanup(cgroup_plan_free))) = { .root_fd = -1 };
 	struct mnt_caller caller = { 0 };
 	struct cryo_opts copy = *given, *opts = &copy;
 	_cleanup_close_ int images_fd = -1;

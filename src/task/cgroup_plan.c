@@ -1,7 +1,7 @@
 /* criu's cgroup options of a dump made into a plan: the files saved per
  * controller (--cgroup-props, --cgroup-props-file: criu's simplified YAML
  * against cryo's defaults), the hierarchies saved (--cgroup-dump-controller)
- * and the mounts they are read through (cryo's, or --cgroup-yard's), opened
+ * and the mounts they are read through (cryo's, or --cgroup-yard's), found
  * before the dump enters the tree's namespaces. Reading the cgroups is
  * cgroup_settings.c's and cgroup_v1.c's. */
 #include <errno.h>
@@ -216,35 +216,24 @@ static void defaults(struct cgroup_files *f, const char *const *files, size_t nr
 		f->names[f->nr] = files[f->nr];
 }
 
-/* @y's mounts: its folder in the yard, else every one of mountinfo; each
- * opened (one that cannot be is left out, said). */
-static int find_mounts_of(const struct cgroup_dump_plan *plan,
-			  struct cgroup_hierarchy_mounts *y)
+/* @y's mounts: its folder in the yard, else every one of mountinfo, each
+ * reached through cryo's root folder. */
+static void find_mounts_of(const struct cgroup_dump_plan *plan,
+			   struct cgroup_hierarchy_mounts *y)
 {
 	char name[256], path[PATH_MAX + 300];
 	struct cgroup_mounts *ms = &y->mounts;
-	size_t kept = 0;
 
 	cgroup_yard_name(y->controllers, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", plan->yard ? plan->yard : "", name);
 	if (plan->yard ? cgroup_mounts_at(y->controllers, path, ms) :
 			 cgroup_mounts_find(y->controllers, ms))
-		return 0;
+		return;
 	for (size_t i = 0; i < ms->nr; i++) {
-		struct cgroup_mount *m = &ms->m[i];
-
-		m->fd = open(m->point, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (m->fd < 0) {
-			pr_info("dump: cgroup hierarchy %s: cannot open its mount %s: %s: not used",
-				y->controllers[0] ? y->controllers : "v2", m->point, strerror(errno));
-			continue;
-		}
-		pr_info("dump: cgroup hierarchy %s: root %s at %s (fd %d)",
-			y->controllers[0] ? y->controllers : "v2", m->root, m->point, m->fd);
-		ms->m[kept++] = *m;
+		ms->m[i].root_fd = plan->root_fd;
+		pr_info("dump: cgroup hierarchy %s: root %s at %s",
+			y->controllers[0] ? y->controllers : "v2", ms->m[i].root, ms->m[i].point);
 	}
-	ms->nr = kept;
-	return 0;
 }
 
 /* The mounts of each of cryo's hierarchies that is saved. */
@@ -256,19 +245,22 @@ static int find_mounts(struct cgroup_dump_plan *plan)
 
 	if (ret)
 		return pr_errno_ret("dump: cannot read cryo's own cgroups");
+	plan->root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (plan->root_fd < 0)
+		return pr_errno_ret("dump: cannot open cryo's root folder");
 	plan->hierarchies = calloc(nr ? nr : 1, sizeof(*plan->hierarchies));
 	if (!plan->hierarchies)
 		return -ENOMEM;
-	for (size_t i = 0; !ret && i < nr; i++) {
+	for (size_t i = 0; i < nr; i++) {
 		struct cgroup_hierarchy_mounts *y = &plan->hierarchies[plan->nr_hierarchies];
 
 		if (!cgroup_plan_saves(plan, lines[i].controllers))
 			continue;
 		snprintf(y->controllers, sizeof(y->controllers), "%s", lines[i].controllers);
 		plan->nr_hierarchies++;
-		ret = find_mounts_of(plan, y);
+		find_mounts_of(plan, y);
 	}
-	return ret;
+	return 0;
 }
 
 /* A --cgroup-dump-controller name that is no hierarchy cryo is in saves
@@ -313,6 +305,7 @@ int cgroup_plan_make(const struct cryo_opts *opts, struct cgroup_dump_plan *plan
 	int ret = 0;
 
 	memset(plan, 0, sizeof(*plan));
+	plan->root_fd = -1;
 	defaults(&plan->v2, cgroup_setting_files, CGROUP_NR_SETTING_FILES);
 	defaults(&plan->v1, cgroup_v1_setting_files, CGROUP_V1_NR_SETTING_FILES);
 	plan->controllers = opts->cgroup_dump_controllers;
@@ -341,18 +334,15 @@ int cgroup_plan_make(const struct cryo_opts *opts, struct cgroup_dump_plan *plan
 
 void cgroup_plan_free(struct cgroup_dump_plan *plan)
 {
-	for (size_t i = 0; i < plan->nr_hierarchies; i++) {
-		struct cgroup_mounts *ms = &plan->hierarchies[i].mounts;
-
-		for (size_t m = 0; m < ms->nr; m++)
-			if (ms->m[m].fd >= 0)
-				close(ms->m[m].fd);
-		cgroup_mounts_free(ms);
-	}
+	for (size_t i = 0; i < plan->nr_hierarchies; i++)
+		cgroup_mounts_free(&plan->hierarchies[i].mounts);
 	free(plan->hierarchies);
+	if (plan->root_fd >= 0)
+		close(plan->root_fd);
 	free(plan->texts[0]);
 	free(plan->texts[1]);
 	memset(plan, 0, sizeof(*plan));
+	plan->root_fd = -1;
 }
 
 bool cgroup_plan_saves(const struct cgroup_dump_plan *plan, const char *controllers)

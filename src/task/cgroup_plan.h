@@ -25,9 +25,10 @@ struct cgroup_files {
 
 /* The mounts of one of cryo's hierarchies, found in cryo's mount namespace
  * (or its folder in --cgroup-yard) before the dump enters any namespace of
- * the tree, each with an fd of its folder: the dump reaches them through
- * /proc/self/fd/N from the tree's mount namespace too, where a container's
- * binds may not reach the tree's cgroups. */
+ * the tree: the dump reaches them through an fd of cryo's root folder
+ * (/proc/self/fd/N/POINT) from the tree's mount namespace too, where a
+ * container's binds may not reach the tree's cgroups. No mount is held
+ * open: others may unmount theirs meanwhile. */
 struct cgroup_hierarchy_mounts {
 	char controllers[256];
 	struct cgroup_mounts mounts;	/* none: not mounted (not in the yard) */
@@ -41,9 +42,11 @@ struct cgroup_dump_plan {
 	const char *yard;
 	struct cgroup_hierarchy_mounts *hierarchies;
 	size_t nr_hierarchies;
+	int root_fd;			/* cryo's "/", O_PATH */
 };
 
-/* The plan of @opts' options; fails (said) on a bad --cgroup-props. */
+/* The plan of @opts' options; fails (said) on a bad --cgroup-props. A
+ * plan not made yet is { .root_fd = -1 }; cgroup_plan_free() takes both. */
 int cgroup_plan_make(const struct cryo_opts *opts, struct cgroup_dump_plan *plan);
 void cgroup_plan_free(struct cgroup_dump_plan *plan);
 
@@ -54,7 +57,7 @@ void cgroup_plan_free(struct cgroup_dump_plan *plan);
 bool cgroup_plan_saves(const struct cgroup_dump_plan *plan, const char *controllers);
 
 /* The mounts the dump reads hierarchy @controllers through (a copy, freed
- * by the caller; their fds stay the plan's): its folder in the yard, else
+ * by the caller; the root fd stays the plan's): its folder in the yard, else
  * those of cryo's mountinfo. -ENOENT without a yard when it is not
  * mounted; -EINVAL (said) when the yard has no mount of it. */
 int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controllers,

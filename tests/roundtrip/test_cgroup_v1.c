@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -591,9 +592,11 @@ out:
 }
 
 /* criu's --cgroup-yard: the named hierarchy mounted again in a yard, at
- * the folder of its name; a dump of it alone reads it there, a restore
- * through an empty yard is refused naming the folder it lacks, and one
- * through the yard puts the process back. */
+ * the folder of its name; a dump that needs the pids and cpu hierarchies
+ * too is refused naming the yard, and the program runs on; a dump of the
+ * named one alone reads it there, a restore through an empty yard is
+ * refused naming the folder it lacks, and one through the yard puts the
+ * process back. */
 TEST(cgroup_yard_holds_the_hierarchies_dump_and_restore_use)
 {
 	char yard[PATH_MAX] = "", empty[PATH_MAX] = "", dir[PATH_MAX] = "", opts[96];
@@ -609,6 +612,13 @@ TEST(cgroup_yard_holds_the_hierarchies_dump_and_restore_use)
 		   "cannot mount %s at %s: %s", h.name, dir, strerror(errno));
 	mounted = true;
 	CHECK_GOTO(start_placed(&p, "prog_counter", &h, NULL, "/a/b"), out, "%s", why);
+	/* pids and cpu, which the program's cgroups need, are not in it. */
+	CHECK_GOTO(!dump_with(&p, &r, "--cgroup-yard", yard, NULL, NULL) &&
+			   refused(&r, "--cgroup-yard", "no mount of cgroup v1 hierarchy",
+				   "--cgroup-dump-controller", NULL),
+		   out, "a dump through a yard without pids and cpu exited %d: %s", r.status,
+		   r.out);
+	CHECK_GOTO(kill(p.pid, 0) == 0, out, "the refused dump ended the program");
 	CHECK_GOTO(dump_with(&p, &r, "--cgroup-yard", yard, "--cgroup-dump-controller", h.name),
 		   out, "%s", why);
 	remove_all(&h);
