@@ -292,7 +292,8 @@ $(BUILD)/tests/roundtrip/test_trust_threads: RUNNER_EXTRA := $(TRUST_SRCS) \
 # --manage-cgroups on cgroup v1 hierarchies: a named one of its own, pids, cpu.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_cgroup_v1
 $(BUILD)/tests/roundtrip/test_cgroup_v1: src/common/cgroup1.c src/common/cgroup1.h
-$(BUILD)/tests/roundtrip/test_cgroup_v1: RUNNER_EXTRA := src/common/cgroup1.c
+$(BUILD)/tests/roundtrip/test_cgroup_v1: RUNNER_EXTRA := src/common/cgroup1.c src/common/procfs.c \
+	src/common/textfile.c
 # test_neg_cow rewrites pagemaps, checksums included.
 $(BUILD)/tests/roundtrip/test_neg_cow: src/images/crc32c.c src/images/format.h
 $(BUILD)/tests/roundtrip/test_neg_cow: RUNNER_EXTRA := src/images/crc32c.c

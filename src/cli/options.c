@@ -36,6 +36,10 @@ enum {
 	OPT_REFUSED,		/* refused by name, with its reason */
 	OPT_MANAGE_CGROUPS,
 	OPT_CGROUP_ROOT,
+	OPT_CGROUP_PROPS,
+	OPT_CGROUP_PROPS_FILE,
+	OPT_CGROUP_DUMP_CONTROLLER,
+	OPT_CGROUP_YARD,
 	OPT_ACTION_SCRIPT,
 	OPT_CONFIG,
 	OPT_ROOT,
@@ -49,10 +53,6 @@ static const struct {
 	const char *name;
 	const char *why;
 } refused[] = {
-	{ "cgroup-props", "cgroups are not restored yet" },
-	{ "cgroup-props-file", "cgroups are not restored yet" },
-	{ "cgroup-dump-controller", "cgroups are not restored yet" },
-	{ "cgroup-yard", "cgroups are not restored yet" },
 	{ "freeze-cgroup", "cryo freezes the tree's own cgroup v2 by itself when it can; "
 			   "naming another one is not supported" },
 	{ "evasive-devices", "devices are opened at their saved path only" },
@@ -118,10 +118,10 @@ static const struct option long_options[] = {
 	{ "log-pid", no_argument, NULL, OPT_NOOP },
 	{ "no-default-config", no_argument, NULL, OPT_NOOP },
 	{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
-	{ "cgroup-props", required_argument, NULL, OPT_REFUSED },
-	{ "cgroup-props-file", required_argument, NULL, OPT_REFUSED },
-	{ "cgroup-dump-controller", required_argument, NULL, OPT_REFUSED },
-	{ "cgroup-yard", required_argument, NULL, OPT_REFUSED },
+	{ "cgroup-props", required_argument, NULL, OPT_CGROUP_PROPS },
+	{ "cgroup-props-file", required_argument, NULL, OPT_CGROUP_PROPS_FILE },
+	{ "cgroup-dump-controller", required_argument, NULL, OPT_CGROUP_DUMP_CONTROLLER },
+	{ "cgroup-yard", required_argument, NULL, OPT_CGROUP_YARD },
 	{ "freeze-cgroup", required_argument, NULL, OPT_REFUSED },
 	{ "inherit-fd", required_argument, NULL, OPT_INHERIT_FD },
 	{ "evasive-devices", no_argument, NULL, OPT_REFUSED },
@@ -483,6 +483,23 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			if (parse_cgroup_root(optarg, opts))
 				return -EINVAL;
 			break;
+		case OPT_CGROUP_PROPS:
+			opts->cgroup_props = optarg;
+			break;
+		case OPT_CGROUP_PROPS_FILE:
+			opts->cgroup_props_file = optarg;
+			break;
+		case OPT_CGROUP_DUMP_CONTROLLER:
+			if (opts->nr_cgroup_dump_controllers == CGROUP_DUMP_CONTROLLERS_MAX) {
+				fprintf(stderr, "cryo: --cgroup-dump-controller: at most %d\n",
+					CGROUP_DUMP_CONTROLLERS_MAX);
+				return -EINVAL;
+			}
+			opts->cgroup_dump_controllers[opts->nr_cgroup_dump_controllers++] = optarg;
+			break;
+		case OPT_CGROUP_YARD:
+			opts->cgroup_yard = optarg;
+			break;
 		case OPT_ACTION_SCRIPT:
 			if (opts->nr_action_scripts == (int)(sizeof(opts->action_scripts) /
 							     sizeof(opts->action_scripts[0]))) {
@@ -522,6 +539,12 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			"ignore)\n");
 		return -EINVAL;
 	}
+	/* criu takes them at restore too, where they change nothing. */
+	if ((opts->cgroup_props || opts->cgroup_props_file || opts->nr_cgroup_dump_controllers) &&
+	    opts->command && !strcmp(opts->command, "restore"))
+		fprintf(stderr, "cryo: --cgroup-props, --cgroup-props-file and "
+			"--cgroup-dump-controller choose what a dump saves: restore writes what "
+			"it saved\n");
 	/* Pre-copy lets the tree run while its pages are copied: only a
 	 * dump that leaves it running can. */
 	if (opts->pre_copy > 0 && !opts->leave_running) {

@@ -16,6 +16,10 @@
 #define RESTORE_PID_WAIT_MS 5000
 /* --cgroup-root options taken (one per hierarchy, and one for all). */
 #define CGROUP_ROOTS_MAX 16
+/* --cgroup-dump-controller options taken. */
+#define CGROUP_DUMP_CONTROLLERS_MAX 32
+
+struct cgroup_dump_plan;
 
 struct cryo_opts {
 	const char *command;
@@ -76,6 +80,18 @@ struct cryo_opts {
 		const char *path;
 	} cgroup_roots[CGROUP_ROOTS_MAX];
 	size_t nr_cgroup_roots;
+	/* criu's, at dump: --cgroup-props STRING and --cgroup-props-file
+	 * FILE (which files of each controller are saved, criu's simplified
+	 * YAML), --cgroup-dump-controller NAME, each (only the hierarchies
+	 * named are saved); at dump and restore: --cgroup-yard PATH (each
+	 * hierarchy is at PATH/NAME, not found in mountinfo). See
+	 * task/cgroup_plan.c and restore/cgroups.c. */
+	const char *cgroup_props, *cgroup_props_file;
+	const char *cgroup_dump_controllers[CGROUP_DUMP_CONTROLLERS_MAX];
+	size_t nr_cgroup_dump_controllers;
+	const char *cgroup_yard;
+	/* Set by cmd_dump from those. */
+	const struct cgroup_dump_plan *cgroup_plan;
 	/* --action-script FILE, each one, run at every notification point
 	 * (action_script.c). */
 	const char *action_scripts[16];

@@ -27,6 +27,42 @@ int cgroup_lines_read(pid_t pid, pid_t tid, struct cgroup_line *lines, size_t *n
  * @controllers ("" the unified one); -ENOENT when none is mounted. */
 int cgroup_hierarchy_mount(const char *controllers, char *mnt, size_t size);
 
+/* The mounts of one hierarchy: its root ("/"), or a cgroup below it, at
+ * a mount point. */
+struct cgroup_mount {
+	char point[PATH_MAX];
+	char root[PATH_MAX];
+	/* An fd of the root folder of the mount namespace @point is in,
+	 * which the caller opened: @point is reached through
+	 * /proc/self/fd/N/@point from any mount namespace; -1: this one. */
+	int root_fd;
+};
+struct cgroup_mounts {
+	struct cgroup_mount *m;
+	size_t nr;
+};
+
+/* Every mount of hierarchy @controllers in /proc/self/mountinfo, those of
+ * its root first; -ENOENT when none. Freed by cgroup_mounts_free(). */
+int cgroup_mounts_find(const char *controllers, struct cgroup_mounts *out);
+/* The mount of hierarchy @controllers at @point (--cgroup-yard's
+ * folders); -ENOENT when there is none of it there. */
+int cgroup_mounts_at(const char *controllers, const char *point, struct cgroup_mounts *out);
+void cgroup_mounts_free(struct cgroup_mounts *ms);
+/* The folder of @cgroup ("/a/b", as /proc/PID/cgroup shows it) through
+ * the first of @ms whose root is it or an ancestor (through its root_fd
+ * when it has one): the length of its mount point's part of @dir; -ENOENT
+ * when no mount reaches it. */
+int cgroup_mounts_reach(const struct cgroup_mounts *ms, const char *cgroup, char *dir,
+			size_t size);
+/* Whether @cgroup is above the root of one of @ms (an ancestor of it). */
+bool cgroup_mounts_above(const struct cgroup_mounts *ms, const char *cgroup);
+/* "ROOT at POINT, ..." of @ms, for messages. */
+void cgroup_mounts_say_roots(const struct cgroup_mounts *ms, char *text, size_t size);
+/* criu's folder of hierarchy @controllers in a --cgroup-yard: the
+ * controllers ("cpu,cpuacct"), a name without "name=", "unified" for v2. */
+void cgroup_yard_name(const char *controllers, char *name, size_t size);
+
 /* Whether the comma-separated lists @a and @b share a word. */
 bool cgroup_controllers_meet(const char *a, const char *b);
 

@@ -1,4 +1,5 @@
-/* The one reader of /proc/PID/stat, shared by dump and restore. */
+/* The one reader of /proc/PID/stat, shared by dump and restore, and small
+ * helpers for other /proc files (threads, mountinfo escapes). */
 #ifndef CRYO_COMMON_PROCFS_H
 #define CRYO_COMMON_PROCFS_H
 
@@ -35,5 +36,8 @@ int proc_each_thread(pid_t pid, int (*fn)(pid_t tid, void *arg), void *arg);
 
 /* Parses the text of a stat file; -EIO when it is not one. */
 int proc_stat_parse(const char *text, struct proc_stat *st);
+
+/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
+void proc_mountinfo_unescape(char *s);
 
 #endif

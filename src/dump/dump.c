@@ -31,6 +31,7 @@
 #include "ns/user.h"
 #include "parasite/commands.h"
 #include "stats/stats.h"
+#include "task/cgroup_plan.h"
 #include "task/cgroup_settings.h"
 #include "task/task.h"
 #include "tree/freezer.h"
@@ -165,6 +166,7 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	if (!ret)
 		ret = dump_regs(task, &core, mm_opts.precopy);
 	note_stop(t, &core);
+	cgroup_plan_strip(ctx->opts->cgroup_plan, &core);
 	stats_end(st, STATS_DUMP_PARASITE, began);
 	began = stats_begin(st, STATS_DUMP_WRITING);
 	if (!ret)
@@ -337,9 +339,9 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = ns_cgroup_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
 	if (!ret)
-		ret = cgroup_settings_dump(tree, ctx->dir);
+		ret = cgroup_settings_dump(tree, ctx->dir, ctx->opts->cgroup_plan);
 	if (!ret)
-		ret = cgroup_v1_dump(tree, ctx->dir);
+		ret = cgroup_v1_dump(tree, ctx->dir, ctx->opts->cgroup_plan);
 	/* A pre-copy dump's pages stores are only written after the release. */
 	if (!ret && !ctx->precopy)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net,
@@ -611,6 +613,7 @@ static int check_runtime_opts(struct cryo_opts *opts, const struct mnt_caller *c
 
 int cmd_dump(const struct cryo_opts *given)
 {
+	struct cgroup_dump_plan plan __attribute__((cleanup(cgroup_plan_free))) = { .root_fd = -1 };
 	struct mnt_caller caller = { 0 };
 	struct cryo_opts copy = *given, *opts = &copy;
 	_cleanup_close_ int images_fd = -1;
@@ -622,6 +625,11 @@ int cmd_dump(const struct cryo_opts *given)
 		       opts->pid ? "-D DIR" : "-t PID");
 		return 1;
 	}
+	/* criu's cgroup options, and its yard, before cryo enters any
+	 * namespace of the tree. */
+	if (cgroup_plan_make(opts, &plan))
+		return 1;
+	copy.cgroup_plan = &plan;
 	/* What the tree's mounts are compared with, before cryo enters any
 	 * namespace of the tree. */
 	if (mnt_caller_snapshot(&caller) ||

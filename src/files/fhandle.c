@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/procfs.h"
 #include "common/textfile.h"
 #include "files/fhandle.h"
 
@@ -37,23 +38,6 @@ int fhandle_parse(const char *hex, unsigned int bytes, int type, struct file_han
 	}
 	*out = fh;
 	return 0;
-}
-
-/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0');
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
 }
 
 /* One line of mountinfo: "ID PARENT MAJ:MIN ROOT MOUNT_POINT ...", split
@@ -82,8 +66,8 @@ static bool split_mount_line(char *line, struct mount_line *m)
 	end = strchr(m->mount_point, ' ');
 	if (end)
 		*end = '\0';
-	unescape(m->root);
-	unescape(m->mount_point);
+	proc_mountinfo_unescape(m->root);
+	proc_mountinfo_unescape(m->mount_point);
 	return true;
 }
 

@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "cli/options.h"
-#include "common/cgroup2.h"
 #include "common/log.h"
 #include "common/procfs.h"
 #include "restore/cgroup_props.h"
@@ -97,6 +96,52 @@ int cg_pick_root(struct cg_hierarchy *h, const struct cgroup_root_opt *roots, si
 	return 0;
 }
 
+int cg_find_mounts(const struct restore_cgroups *cg, struct cg_hierarchy *h)
+{
+	char name[256], path[PATH_MAX + 300];
+	int ret;
+
+	if (!cg->yard) {
+		ret = cgroup_mounts_find(h->controllers, &h->mounts);
+		if (ret && h->controllers[0])
+			pr_err("restore: the tree was in cgroup v1 hierarchy %s, which is not "
+			       "mounted here (--manage-cgroups=%s needs it; =ignore leaves cgroups "
+			       "alone)", h->controllers, cg->mode);
+		else if (ret)
+			pr_err("restore: --manage-cgroups=%s: no cgroup v2 hierarchy is mounted",
+			       cg->mode);
+		return ret;
+	}
+	cgroup_yard_name(h->controllers, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/%s", cg->yard, name);
+	ret = cgroup_mounts_at(h->controllers, path, &h->mounts);
+	if (ret) {
+		pr_err("restore: --cgroup-yard %s: %s is not a mount of %s%s (cryo mounts nothing "
+		       "into a yard: mount it there)", cg->yard, path,
+		       h->controllers[0] ? "cgroup v1 hierarchy " : "cgroup v2", h->controllers);
+		return -ENOENT;
+	}
+	pr_info("restore: --cgroup-yard: %s%s at %s (root %s)",
+		h->controllers[0] ? "cgroup v1 hierarchy " : "cgroup v2", h->controllers, path,
+		h->mounts.m[0].root);
+	return 0;
+}
+
+/* The folder of cgroup @where (where it goes) of @h: the length of the
+ * mount point it is reached through; -ENOENT (said) when none reaches it. */
+static int cg_dir(const struct cg_hierarchy *h, const char *where, char *dir, size_t size)
+{
+	char roots[1024];
+	int ret = cgroup_mounts_reach(&h->mounts, where, dir, size);
+
+	if (ret != -ENOENT)
+		return ret;
+	cgroup_mounts_say_roots(&h->mounts, roots, sizeof(roots));
+	pr_err("restore: cgroup %s%s%s: no mount of it here reaches it (mounted: %s)", where,
+	       IN_HIERARCHY(h), roots);
+	return ret;
+}
+
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -127,22 +172,24 @@ static int make_one(struct restore_cgroups *cg, const char *path, bool cpuset)
 	return ret ? ret : cgroup_props_inherit(path, "cpuset.mems");
 }
 
-/* Makes @cgroup (under the mount) and its missing parents. */
+/* Makes @cgroup (under the mount that reaches it) and its missing parents. */
 static int make_cgroup(struct restore_cgroups *cg, const struct cg_hierarchy *h, pid_t pid,
 		       const char *cgroup)
 {
 	bool cpuset = cgroup_controllers_meet("cpuset", h->controllers);
 	char path[2 * PATH_MAX];
-	size_t base = strlen(h->mnt);
+	int base = cg_dir(h, cgroup, path, sizeof(path));
 
-	snprintf(path, sizeof(path), "%s%s", h->mnt, cgroup);
+	/* The mount's own folder is there. */
+	if (base < 0 || !path[base])
+		return base < 0 ? base : 0;
 	/* Each prefix ending at a '/' after the mount point's, then the whole. */
 	for (char *slash = strchr(path + base + 1, '/');; slash = strchr(slash + 1, '/')) {
 		char saved = slash ? *slash : '\0';
 
 		if (slash)
 			*slash = '\0';
-		if (!is_dir(path) && strlen(path) > base) {
+		if (!is_dir(path) && strlen(path) > (size_t)base) {
 			int ret = make_one(cg, path, cpuset);
 
 			if (ret) {
@@ -186,7 +233,10 @@ int cg_settle(struct restore_cgroups *cg, const struct cg_hierarchy *h, const Cg
 	 * the root process's, with --cgroup-root: not the tree's. */
 	if (!strcmp(cg->mode, "none") || !where)
 		return 0;
-	snprintf(path, sizeof(path), "%s%s", h->mnt, where);
+	ret = cg_dir(h, where, path, sizeof(path));
+	if (ret < 0)
+		return ret;
+	ret = 0;
 	if (!is_dir(path)) {
 		ret = refuse_missing(cg->mode, h, 0, where);
 		if (!ret)
@@ -207,9 +257,10 @@ int cg_ensure(struct restore_cgroups *cg, const struct cg_hierarchy *h, pid_t pi
 {
 	char path[2 * PATH_MAX], buf[PATH_MAX];
 	const char *where = cg_placed(h, cgroup, buf, sizeof(buf));
-	int ret;
+	int ret = cg_dir(h, where, path, sizeof(path));
 
-	snprintf(path, sizeof(path), "%s%s", h->mnt, where);
+	if (ret < 0)
+		return ret;
 	if (is_dir(path))
 		return 0;
 	ret = refuse_missing(cg->mode, h, pid, where);
@@ -232,10 +283,8 @@ static int prepare_v2(struct restore_cgroups *cg, const struct restore_set *rs,
 	if (!saved)
 		return 0;
 	h->controllers = "";
-	if (cgroup2_mount(h->mnt, sizeof(h->mnt))) {
-		pr_err("restore: --manage-cgroups=%s: no cgroup v2 hierarchy is mounted", cg->mode);
+	if (cg_find_mounts(cg, h))
 		return -ENOENT;
-	}
 	cg->has_v2 = true;
 	ret = cg_pick_root(h, roots, nr_roots, root ? root->cgroup : NULL);
 	for (size_t i = 0; !ret && rs->cgroup_img && i < rs->cgroup_img->nr_records; i++)
@@ -273,7 +322,7 @@ static void say_unused_roots(const struct restore_cgroups *cg,
 }
 
 int restore_cgroups_prepare(struct restore_set *rs, const char *mode,
-			    const struct cgroup_root_opt *roots, size_t nr_roots)
+			    const struct cgroup_root_opt *roots, size_t nr_roots, const char *yard)
 {
 	struct restore_cgroups *cg;
 	int ret;
@@ -285,6 +334,7 @@ int restore_cgroups_prepare(struct restore_set *rs, const char *mode,
 		return -ENOMEM;
 	rs->cgroups = cg;
 	cg->mode = mode;
+	cg->yard = yard;
 	ret = prepare_v2(cg, rs, roots, nr_roots);
 	if (!ret)
 		ret = cgroups_v1_prepare(cg, rs, roots, nr_roots);
@@ -343,7 +393,11 @@ int cg_move(const struct cg_hierarchy *h, const char *cgroup, const char *file, 
 		       tid, where, IN_HIERARCHY(h));
 		return id;
 	}
-	snprintf(path, sizeof(path), "%s%s/%s", h->mnt, where, file);
+	ret = cg_dir(h, where, path, sizeof(path) - 32);
+	if (ret < 0)
+		return ret;
+	ret = 0;
+	snprintf(path + strlen(path), 32, "/%s", file);
 	len = snprintf(text, sizeof(text), "%d", id);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, text, (size_t)len) != len)
@@ -391,6 +445,9 @@ void restore_cgroups_end(struct restore_set *rs, bool failed)
 		free(cg->created[i]);
 	}
 	cgroup_props_undo(cg->undo, failed);
+	cgroup_mounts_free(&cg->v2.mounts);
+	for (size_t i = 0; i < cg->nr_v1; i++)
+		cgroup_mounts_free(&cg->v1[i].mounts);
 	free(cg);
 	rs->cgroups = NULL;
 }

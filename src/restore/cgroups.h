@@ -17,7 +17,7 @@ struct cgroup_root_opt;
 
 struct cg_hierarchy {
 	const char *controllers;	/* a v1 one's ("cpu", "name=x"); "" the unified */
-	char mnt[PATH_MAX];
+	struct cgroup_mounts mounts;	/* where its cgroups are reached */
 	/* --cgroup-root: the root process's cgroup @from, and those below
 	 * it, go below @to instead; @to NULL: where they were. */
 	char from[PATH_MAX];
@@ -29,6 +29,7 @@ struct cg_hierarchy {
 
 struct restore_cgroups {
 	const char *mode;	/* criu's: none, props, soft, full, strict */
+	const char *yard;	/* --cgroup-yard; NULL: mounts found in mountinfo */
 	struct cg_hierarchy v2;
 	bool has_v2;
 	struct cg_hierarchy v1[CGROUP_HIERARCHIES_MAX];
@@ -38,6 +39,9 @@ struct restore_cgroups {
 	struct cgroup_undo *undo;	/* settings changed in existing cgroups */
 };
 
+/* @h's mounts: at --cgroup-yard's folder of it, else all in mountinfo;
+ * -ENOENT (said) when it has none. */
+int cg_find_mounts(const struct restore_cgroups *cg, struct cg_hierarchy *h);
 /* Where saved cgroup @path of @h goes (into @buf, or @path itself). */
 const char *cg_placed(const struct cg_hierarchy *h, const char *path, char *buf, size_t size);
 /* @h's --cgroup-root among @roots (one naming a controller of it, else

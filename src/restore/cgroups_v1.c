@@ -47,12 +47,8 @@ static int prepare_hierarchy(struct restore_cgroups *cg, const struct restore_se
 	const CgroupV1Member *root = rs->tree.nr ? member_of(saved, rs->tasks[0].pid, 0) : NULL;
 	int ret;
 
-	if (cgroup_hierarchy_mount(saved->controllers, h->mnt, sizeof(h->mnt))) {
-		pr_err("restore: the tree was in cgroup v1 hierarchy %s, which is not mounted here "
-		       "(--manage-cgroups=%s needs it; =ignore leaves cgroups alone)",
-		       saved->controllers, cg->mode);
+	if (cg_find_mounts(cg, h))
 		return -ENOENT;
-	}
 	ret = cg_pick_root(h, roots, nr_roots, root ? root->path : NULL);
 	for (size_t i = 0; !ret && i < saved->n_cgroups; i++)
 		ret = cg_settle(cg, h, saved->cgroups[i]);

@@ -339,7 +339,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		ret = sysv_shm_create(rs->sysv);
 	if (!ret)
 		ret = restore_cgroups_prepare(rs, opts->manage_cgroups, opts->cgroup_roots,
-					      opts->nr_cgroup_roots);
+					      opts->nr_cgroup_roots, opts->cgroup_yard);
 	/* In the cgroups made: every process is born in it. */
 	if (!ret)
 		ret = ns_cgroup_make(rs->cgroup_ns, rs->userns);

@@ -149,10 +149,12 @@ size_t restore_cow_first_entry_above(const struct image *pagemap, uint64_t addr)
  * "full", "strict"; NULL or "ignore": nothing), checks, makes and sets
  * (cgroups.img, cgroups_v1.img) every process's cgroups before any process
  * is created. @roots (--cgroup-root): the root process's cgroup, and
- * those below it, are put there instead in the hierarchies they name. */
+ * those below it, are put there instead in the hierarchies they name.
+ * @yard (--cgroup-yard): each hierarchy is mounted at @yard/NAME, not
+ * found in mountinfo; NULL: found there. */
 struct cgroup_root_opt;
 int restore_cgroups_prepare(struct restore_set *rs, const char *mode,
-			    const struct cgroup_root_opt *roots, size_t nr_roots);
+			    const struct cgroup_root_opt *roots, size_t nr_roots, const char *yard);
 /* Moves @rt (finished, not running yet) into its saved cgroups. */
 int restore_cgroup_join(const struct restore_set *rs, const struct restore_task *rt);
 /* Forgets, and after a failed restore removes, the cgroups it made. */

@@ -38,6 +38,8 @@ static const char *const handled[] = {
 	/* runc's for a network namespace given by path (podman's netavark
 	 * one): net[INODE]:extRootNetNS at dump, inherit_fd at restore. */
 	"external",
+	/* criu's cgroup options: what a dump saves, and the yard. */
+	"cgroup_props", "cgroup_props_file", "cgroup_dump_controller", "cgroup_yard",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -351,6 +353,20 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 			return fail(why, len, -EOPNOTSUPP, "option join_ns: '%s': cryo joins net, ipc "
 				    "and uts namespaces given by path, without extra options", spec);
 	}
+	/* As --cgroup-props[-file], --cgroup-dump-controller (at dump: criu
+	 * reads them there only) and --cgroup-yard (both). */
+	if (o->n_cgroup_dump_controller > CGROUP_DUMP_CONTROLLERS_MAX)
+		return fail(why, len, -EINVAL, "option cgroup_dump_controller: more than %d "
+			    "entries", CGROUP_DUMP_CONTROLLERS_MAX);
+	if (dump) {
+		c->cgroup_props = o->cgroup_props && *o->cgroup_props ? o->cgroup_props : NULL;
+		c->cgroup_props_file = o->cgroup_props_file && *o->cgroup_props_file ?
+					       o->cgroup_props_file : NULL;
+		for (size_t i = 0; i < o->n_cgroup_dump_controller; i++)
+			c->cgroup_dump_controllers[i] = o->cgroup_dump_controller[i];
+		c->nr_cgroup_dump_controllers = o->n_cgroup_dump_controller;
+	}
+	c->cgroup_yard = o->cgroup_yard && *o->cgroup_yard ? o->cgroup_yard : NULL;
 	/* As --cgroup-root [CTRL:]PATH: runc names the cgroups it put cryo
 	 * in, one entry per controller ("" the unified hierarchy). */
 	if (!dump && o->n_cg_root > CGROUP_ROOTS_MAX)

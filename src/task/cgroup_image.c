@@ -58,12 +58,25 @@ static bool path_is_sane(const char *p)
 	}
 }
 
-static int setting_index(const char *file, const char *const *files, unsigned int nr)
+/* Files that hold no setting to give back: membership, the freezers, a
+ * kill switch, the device rules' writers (devices.list is the setting). */
+static const char *const not_settings[] = {
+	"cgroup.procs", "cgroup.threads", "cgroup.kill", "cgroup.freeze", "cgroup.events",
+	"cgroup.stat", "cgroup.controllers", "freezer.state", "devices.allow", "devices.deny",
+};
+
+bool cgroup_file_is_setting(const char *name)
 {
-	for (unsigned int i = 0; i < nr; i++)
-		if (!strcmp(files[i], file))
-			return (int)i;
-	return -1;
+	size_t len = strlen(name);
+
+	if (!len || len >= 64 || !strchr(name, '.') || name[0] == '.' || name[len - 1] == '.' ||
+	    strstr(name, "..") ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.") != len)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(not_settings); i++)
+		if (!strcmp(name, not_settings[i]))
+			return false;
+	return true;
 }
 
 /* One line of devices.list: "TYPE MAJOR:MINOR ACCESS", TYPE a, b or c,
@@ -97,30 +110,35 @@ static bool value_is_sane(const char *file, const char *value)
 	}
 }
 
-/* Record @i's cgroup @e: a clean path, each setting one of @files (of
+/* Record @i's cgroup @e: a clean path, each setting a settable file (of
  * @controllers' when given: v1), once, with a sane value. */
 static int check_entry(const struct image *img, size_t i, const CgroupEntry *e,
-		       const char *const *files, unsigned int nr_files, const char *controllers)
+		       const char *controllers)
 {
-	unsigned int seen = 0;
-
 	if (!path_is_sane(e->path)) {
 		image_error(img->path, img->records[i].offset, "cgroup %.64s: not a clean "
 			    "absolute path", e->path);
 		return -EBADMSG;
 	}
+	if (e->n_settings > CGROUP_SETTINGS_MAX) {
+		image_error(img->path, img->records[i].offset, "cgroup %s: %zu settings, at most "
+			    "%d", e->path, e->n_settings, CGROUP_SETTINGS_MAX);
+		return -EBADMSG;
+	}
 	for (size_t s = 0; s < e->n_settings; s++) {
 		const CgroupSetting *set = e->settings[s];
-		int k = setting_index(set->file, files, nr_files);
+		bool repeated = false;
 
-		if (k < 0 || (seen & (1u << k)) || !value_is_sane(set->file, set->value) ||
+		for (size_t k = 0; k < s && !repeated; k++)
+			repeated = !strcmp(e->settings[k]->file, set->file);
+		if (repeated || !cgroup_file_is_setting(set->file) ||
+		    !value_is_sane(set->file, set->value) ||
 		    (controllers && !cgroup_v1_file_applies(set->file, controllers))) {
 			image_error(img->path, img->records[i].offset, "cgroup %s: setting "
-				    "'%.64s': unknown, repeated, of another controller or a bad "
-				    "value", e->path, set->file);
+				    "'%.64s': not a setting, repeated, of another controller or a "
+				    "bad value", e->path, set->file);
 			return -EBADMSG;
 		}
-		seen |= 1u << k;
 	}
 	return 0;
 }
@@ -130,8 +148,7 @@ static int cgroups_check(const struct image *img, const struct image_dir *dir, i
 	(void)dir;
 	(void)id;
 	for (size_t i = 0; i < img->nr_records; i++) {
-		int ret = check_entry(img, i, (const CgroupEntry *)img->records[i].msg,
-				      cgroup_setting_files, CGROUP_NR_SETTING_FILES, NULL);
+		int ret = check_entry(img, i, (const CgroupEntry *)img->records[i].msg, NULL);
 
 		if (ret)
 			return ret;
@@ -223,8 +240,7 @@ static int cgroups_v1_check(const struct image *img, const struct image_dir *dir
 			}
 		ret = check_members(img, i, h);
 		for (size_t c = 0; !ret && c < h->n_cgroups; c++)
-			ret = check_entry(img, i, h->cgroups[c], cgroup_v1_setting_files,
-					  CGROUP_V1_NR_SETTING_FILES, h->controllers);
+			ret = check_entry(img, i, h->cgroups[c], h->controllers);
 		if (ret)
 			return ret;
 	}

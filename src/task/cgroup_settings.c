@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cgroup2.h"
@@ -15,6 +16,7 @@
 #include "common/log.h"
 #include "common/procfs.h"
 #include "images/proto/cgroup.pb-c.h"
+#include "task/cgroup_plan.h"
 #include "task/cgroup_settings.h"
 
 bool cgroup_is_own(const char *path, const char *cryo_path)
@@ -75,16 +77,23 @@ void cgroup_list_free(struct cgroup_list *l)
 }
 
 /* The value of @file of cgroup @dirfd, without its final newline; 1 when
- * the cgroup has no such file (its controller is not enabled there). */
+ * the cgroup has no such file (its controller is not enabled there);
+ * -EROFS for a file nobody may write (not a setting); -ENOTSUP for a
+ * value of several lines restore could not write back. */
 static int read_setting(int dirfd, const char *file, char *value, size_t size)
 {
-	int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+	bool rules = !strcmp(file, "devices.list");
+	struct stat st;
 	ssize_t n;
 
 	if (fd < 0)
 		return errno == ENOENT ? 1 : -errno;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!(st.st_mode & 0222) && !rules)
+		return -EROFS;
 	n = read(fd, value, size - 1);
-	close(fd);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n == size - 1)
@@ -92,7 +101,7 @@ static int read_setting(int dirfd, const char *file, char *value, size_t size)
 	while (n > 0 && value[n - 1] == '\n')
 		n--;
 	value[n] = '\0';
-	return 0;
+	return !rules && strchr(value, '\n') ? -ENOTSUP : 0;
 }
 
 void cgroup_entry_free(CgroupEntry *e)
@@ -126,11 +135,10 @@ static int add_setting(CgroupEntry *e, const char *file, const char *value)
 	return 0;
 }
 
-int cgroup_entry_read(const char *mnt, const char *path, const char *const *files, size_t nr,
+int cgroup_entry_read(const char *dir, const char *path, const char *const *files, size_t nr,
 		      CgroupEntry **out)
 {
 	_cleanup_free_ char *value = malloc(CGROUP_VALUE_MAX);
-	char dir[2 * PATH_MAX];
 	_cleanup_close_ int dirfd = -1;
 	CgroupEntry *e = calloc(1, sizeof(*e));
 	int ret = 0;
@@ -142,12 +150,17 @@ int cgroup_entry_read(const char *mnt, const char *path, const char *const *file
 		cgroup_entry_free(e);
 		return -ENOMEM;
 	}
-	snprintf(dir, sizeof(dir), "%s%s", mnt, path);
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		ret = pr_errno_ret("dump: cgroup %s: cannot open %s", path, dir);
 	for (size_t i = 0; !ret && i < nr; i++) {
 		ret = read_setting(dirfd, files[i], value, CGROUP_VALUE_MAX);
+		if (ret == -EROFS || ret == -ENOTSUP) {
+			pr_err("dump: cgroup %s: %s %s: not a setting restore can write back",
+			       path, files[i], ret == -EROFS ? "is read-only" :
+			       "holds several lines");
+			break;
+		}
 		if (ret < 0) {
 			pr_err("dump: cgroup %s: cannot read %s: %s", path, files[i],
 			       strerror(-ret));
@@ -163,17 +176,40 @@ int cgroup_entry_read(const char *mnt, const char *path, const char *const *file
 		cgroup_entry_free(e);
 		return ret;
 	}
-	pr_info("dump: cgroup %s (%s): %zu controller settings", path, mnt, e->n_settings);
+	pr_info("dump: cgroup %s (%s): %zu controller settings", path, dir, e->n_settings);
 	*out = e;
 	return 0;
 }
 
-static int write_entry(struct image_writer *w, const char *mnt, const char *path)
+int cgroup_entry_read_through(const struct cgroup_mounts *ms, const char *hierarchy,
+			      const char *path, const char *const *files, size_t nr,
+			      CgroupEntry **out)
+{
+	char dir[2 * PATH_MAX], roots[1024];
+	int ret = cgroup_mounts_reach(ms, path, dir, sizeof(dir));
+
+	*out = NULL;
+	if (ret >= 0)
+		return cgroup_entry_read(dir, path, files, nr, out);
+	cgroup_mounts_say_roots(ms, roots, sizeof(roots));
+	if (ret == -ENOENT && cgroup_mounts_above(ms, path)) {
+		pr_info("dump: cgroup %s%s%s is above the roots of its mounts (%s): its settings "
+			"are not saved", path, hierarchy[0] ? " in cgroup v1 hierarchy " : "",
+			hierarchy, roots);
+		return 0;
+	}
+	pr_err("dump: cgroup %s%s%s: no mount reaches it (mounted: %s)", path,
+	       hierarchy[0] ? " in cgroup v1 hierarchy " : " of cgroup v2", hierarchy, roots);
+	return ret;
+}
+
+static int write_entry(struct image_writer *w, const struct cgroup_mounts *ms,
+		       const struct cgroup_files *files, const char *path)
 {
 	CgroupEntry *e = NULL;
-	int ret = cgroup_entry_read(mnt, path, cgroup_setting_files, CGROUP_NR_SETTING_FILES, &e);
+	int ret = cgroup_entry_read_through(ms, "", path, files->names, files->nr, &e);
 
-	if (!ret)
+	if (!ret && e)
 		ret = image_write_record(w, &e->base);
 	cgroup_entry_free(e);
 	return ret;
@@ -209,15 +245,29 @@ static int add_threads(struct cgroup_list *l, pid_t pid, const char *cryo_path)
 	return ret == -ENOENT ? 0 : ret;
 }
 
-int cgroup_settings_dump(const struct tree *tree, struct image_dir *dir)
+void cgroup_plan_strip(const struct cgroup_dump_plan *plan, TaskCore *core)
 {
-	char mnt[PATH_MAX], cryo_path[PATH_MAX], path[PATH_MAX];
+	if (cgroup_plan_saves(plan, ""))
+		return;
+	free(core->cgroup);
+	core->cgroup = NULL;
+	for (size_t t = 0; t < core->n_threads; t++) {
+		free(core->threads[t]->cgroup);
+		core->threads[t]->cgroup = NULL;
+	}
+}
+
+int cgroup_settings_dump(const struct tree *tree, struct image_dir *dir,
+			 const struct cgroup_dump_plan *plan)
+{
+	char cryo_path[PATH_MAX], path[PATH_MAX];
 	struct cgroup_list l = { .nr = 0 };
+	struct cgroup_mounts ms = { 0 };
 	struct image_writer *w = NULL;
 	int ret = 0;
 
-	if (cgroup2_mount(mnt, sizeof(mnt)) || cgroup2_path_of(getpid(), cryo_path,
-							      sizeof(cryo_path)))
+	if (!cgroup_plan_saves(plan, "") || cgroup2_path_of(getpid(), cryo_path,
+							    sizeof(cryo_path)))
 		return 0;
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE &&
@@ -228,12 +278,21 @@ int cgroup_settings_dump(const struct tree *tree, struct image_dir *dir)
 			ret = add_threads(&l, tree->tasks[i].pid, cryo_path);
 	/* Parents sort before their children: restore makes them in order. */
 	cgroup_list_sort(&l);
+	if (!ret && l.nr) {
+		ret = cgroup_plan_mounts(plan, "", &ms);
+		/* Without cgroup v2 mounted, only the paths are saved. */
+		if (ret == -ENOENT) {
+			cgroup_list_free(&l);
+			return 0;
+		}
+	}
 	if (!ret && l.nr)
 		ret = image_open_write(dir, IMG_CGROUPS, 0, &w);
 	for (size_t i = 0; !ret && i < l.nr; i++)
-		ret = write_entry(w, mnt, l.paths[i]);
+		ret = write_entry(w, &ms, &plan->v2, l.paths[i]);
 	if (w)
 		ret = ret ? (image_abort(w), ret) : image_finish(w);
+	cgroup_mounts_free(&ms);
 	cgroup_list_free(&l);
 	return ret;
 }

@@ -1,5 +1,6 @@
 /* The tree's cgroup v1 hierarchies at dump (cgroups_v1.img): in each one
- * mounted here, every live process's cgroup and each thread's that is not
+ * mounted here (at its root, or binds of a cgroup below it) or in the
+ * --cgroup-yard, every live process's cgroup and each thread's that is not
  * its process's, and the settings of the tree's own cgroups there (not
  * cryo's or an ancestor of it, as for v2). Restoring them is
  * restore/cgroups_v1.c's; the image's checks are cgroup_image.c's. */
@@ -13,12 +14,13 @@
 #include "common/cgroup1.h"
 #include "common/log.h"
 #include "common/procfs.h"
+#include "task/cgroup_plan.h"
 #include "task/cgroup_settings.h"
 
 /* One v1 hierarchy while the dump gathers it. */
 struct v1_hierarchy {
 	struct cgroup_line cryo;	/* its controllers, and cryo's cgroup there */
-	char mnt[PATH_MAX];
+	struct cgroup_mounts mounts;
 	CgroupV1Member *members;
 	size_t nr_members, cap;
 	bool differs;			/* some member is not in cryo's cgroup */
@@ -125,8 +127,8 @@ static int add_threads(struct v1_dump *d, pid_t pid)
 	return ret;
 }
 
-/* The hierarchies cryo is in that are mounted here. */
-static int find_hierarchies(struct v1_dump *d)
+/* The v1 hierarchies cryo is in that @plan saves. */
+static int find_hierarchies(struct v1_dump *d, const struct cgroup_dump_plan *plan)
 {
 	size_t nr;
 	int ret = cgroup_lines_read(getpid(), 0, d->lines, &nr);
@@ -134,35 +136,33 @@ static int find_hierarchies(struct v1_dump *d)
 	if (ret)
 		return pr_errno_ret("dump: cannot read cryo's own cgroups");
 	for (size_t i = 0; i < nr; i++) {
-		struct v1_hierarchy *h = &d->h[d->nr];
-
 		if (!d->lines[i].hierarchy)
 			continue;
-		h->cryo = d->lines[i];
-		if (cgroup_hierarchy_mount(h->cryo.controllers, h->mnt, sizeof(h->mnt))) {
-			pr_info("dump: cgroup v1 hierarchy %s is not mounted here: not saved",
-				h->cryo.controllers);
+		if (!cgroup_plan_saves(plan, d->lines[i].controllers)) {
+			pr_info("dump: cgroup v1 hierarchy %s: not saved "
+				"(--cgroup-dump-controller)", d->lines[i].controllers);
 			continue;
 		}
-		d->nr++;
+		d->h[d->nr++].cryo = d->lines[i];
 	}
 	return 0;
 }
 
 /* The record of @h: its members, and its own cgroups with the settings of
- * its controllers. */
-static int write_hierarchy(struct image_writer *w, struct v1_hierarchy *h)
+ * its controllers among @plan's files. */
+static int write_hierarchy(struct image_writer *w, struct v1_hierarchy *h,
+			   const struct cgroup_dump_plan *plan)
 {
-	const char *files[CGROUP_V1_NR_SETTING_FILES];
+	const char *files[CGROUP_PLAN_FILES_MAX];
 	CgroupV1Member **members = calloc(h->nr_members, sizeof(*members));
 	CgroupEntry **cgroups = NULL;
 	CgroupV1Hierarchy rec = CGROUP_V1_HIERARCHY__INIT;
 	size_t nr_files = 0;
 	int ret = members ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < CGROUP_V1_NR_SETTING_FILES; i++)
-		if (cgroup_v1_file_applies(cgroup_v1_setting_files[i], h->cryo.controllers))
-			files[nr_files++] = cgroup_v1_setting_files[i];
+	for (size_t i = 0; i < plan->v1.nr; i++)
+		if (cgroup_v1_file_applies(plan->v1.names[i], h->cryo.controllers))
+			files[nr_files++] = plan->v1.names[i];
 	for (size_t i = 0; !ret && i < h->nr_members; i++) {
 		members[i] = &h->members[i];
 		ret = cgroup_list_add_own(&h->own, h->members[i].path, h->cryo.path);
@@ -171,8 +171,10 @@ static int write_hierarchy(struct image_writer *w, struct v1_hierarchy *h)
 	if (!ret && h->own.nr && !(cgroups = calloc(h->own.nr, sizeof(*cgroups))))
 		ret = -ENOMEM;
 	for (size_t i = 0; !ret && i < h->own.nr; i++) {
-		ret = cgroup_entry_read(h->mnt, h->own.paths[i], files, nr_files, &cgroups[i]);
-		rec.n_cgroups += !ret;
+		ret = cgroup_entry_read_through(&h->mounts, h->cryo.controllers, h->own.paths[i],
+						files, nr_files, &cgroups[rec.n_cgroups]);
+		/* One above the mounts' roots is left out. */
+		rec.n_cgroups += !ret && cgroups[rec.n_cgroups];
 	}
 	rec.controllers = h->cryo.controllers;
 	rec.members = members;
@@ -190,6 +192,26 @@ static int write_hierarchy(struct image_writer *w, struct v1_hierarchy *h)
 	return ret;
 }
 
+/* The mounts of each hierarchy whose members are not all in cryo's
+ * cgroup; one that is not mounted is not saved (said). */
+static int find_mounts(struct v1_dump *d, const struct cgroup_dump_plan *plan)
+{
+	for (size_t i = 0; i < d->nr; i++) {
+		struct v1_hierarchy *h = &d->h[i];
+		int ret = h->differs ? cgroup_plan_mounts(plan, h->cryo.controllers,
+							  &h->mounts) : 0;
+
+		if (ret == -ENOENT) {
+			pr_info("dump: cgroup v1 hierarchy %s is not mounted here: not saved",
+				h->cryo.controllers);
+			h->differs = false;
+		} else if (ret) {
+			return ret;
+		}
+	}
+	return 0;
+}
+
 static void free_dump(struct v1_dump *d)
 {
 	for (size_t i = 0; i < d->nr; i++) {
@@ -197,16 +219,18 @@ static void free_dump(struct v1_dump *d)
 			free(d->h[i].members[m].path);
 		free(d->h[i].members);
 		cgroup_list_free(&d->h[i].own);
+		cgroup_mounts_free(&d->h[i].mounts);
 	}
 	free(d);
 }
 
-int cgroup_v1_dump(const struct tree *tree, struct image_dir *dir)
+int cgroup_v1_dump(const struct tree *tree, struct image_dir *dir,
+		   const struct cgroup_dump_plan *plan)
 {
 	struct v1_dump *d = calloc(1, sizeof(*d));
 	struct image_writer *w = NULL;
 	bool any = false;
-	int ret = d ? find_hierarchies(d) : -ENOMEM;
+	int ret = d ? find_hierarchies(d, plan) : -ENOMEM;
 
 	for (size_t i = 0; !ret && d->nr && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE) {
@@ -214,13 +238,15 @@ int cgroup_v1_dump(const struct tree *tree, struct image_dir *dir)
 			if (!ret)
 				ret = add_threads(d, tree->tasks[i].pid);
 		}
+	if (!ret)
+		ret = find_mounts(d, plan);
 	for (size_t i = 0; !ret && d && i < d->nr; i++)
 		any |= d->h[i].differs;
 	if (!ret && any)
 		ret = image_open_write(dir, IMG_CGROUPS_V1, 0, &w);
 	for (size_t i = 0; !ret && any && i < d->nr; i++)
 		if (d->h[i].differs)
-			ret = write_hierarchy(w, &d->h[i]);
+			ret = write_hierarchy(w, &d->h[i], plan);
 	if (w)
 		ret = ret ? (image_abort(w), ret) : image_finish(w);
 	if (d)

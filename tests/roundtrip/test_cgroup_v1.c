@@ -2,11 +2,14 @@
  * the cryo binary: a named hierarchy the test mounts itself
  * (name=cryotestPID, unmounted at the end) and the pids and cpu controller
  * hierarchies, which must be mounted (this machine's hybrid layout; a
- * missing one fails the test, naming it). Every cgroup made is removed,
- * leaf first. The v2 cases are test_criu_cli's. */
+ * missing one fails the test, naming it); a bind of a subtree of the named
+ * one (a container's view), criu's --cgroup-dump-controller,
+ * --cgroup-props-file and --cgroup-yard. Every cgroup and mount made is
+ * removed, leaf first. The v2 cases are test_criu_cli's. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,19 +236,32 @@ static bool start_placed(struct prog *p, const char *name, const struct hierarch
 	return start_prog(p, name, enter_places, &pl);
 }
 
-/* Dumps @p (it ends). */
-static bool dump(struct prog *p)
+/* Dumps @p (it ends), with @opt1 @arg1 @opt2 @arg2 when not NULL: true
+ * when it succeeded, else @r says why. */
+static bool dump_with(struct prog *p, struct cryo_run *r, const char *opt1, const char *arg1,
+		      const char *opt2, const char *arg2)
 {
 	char img[PATH_MAX], pid_text[16];
-	struct cryo_run r;
 
 	snprintf(pid_text, sizeof(pid_text), "%d", p->pid);
 	pathf(img, "%s/img", p->dir);
-	prog_cryo(&r, p, "dump", "-t", pid_text, "-D", img);
-	if (r.status != 0)
-		return fail_why("dump failed (%d): %s", r.status, r.out);
+	if (opt2)
+		prog_cryo(r, p, "dump", "-t", pid_text, "-D", img, opt1, arg1, opt2, arg2);
+	else if (opt1)
+		prog_cryo(r, p, "dump", "-t", pid_text, "-D", img, opt1, arg1);
+	else
+		prog_cryo(r, p, "dump", "-t", pid_text, "-D", img);
+	if (r->status != 0)
+		return fail_why("dump failed (%d): %s", r->status, r->out);
 	waitpid(p->pid, NULL, 0);
 	return true;
+}
+
+static bool dump(struct prog *p)
+{
+	struct cryo_run r;
+
+	return dump_with(p, &r, NULL, NULL, NULL, NULL);
 }
 
 /* Restores @p with @mode (and @opt @arg when not NULL): true when it
@@ -462,5 +478,166 @@ out:
 		remove_cgroups(mnt2, "");
 		unmount_named(mnt2, name2);
 	}
+	teardown(&h);
+}
+
+/* A bind of cgroup /a of the named hierarchy at @bind, its root mount
+ * gone (a container's view: mountinfo's root is /a). */
+static bool bind_subtree(const struct hierarchies *h, const char *bind)
+{
+	char a[PATH_MAX];
+
+	pathf(a, "%s/a", h->named);
+	if (mount(a, bind, NULL, MS_BIND, NULL))
+		return fail_why("cannot bind %s at %s: %s", a, bind, strerror(errno));
+	if (umount2(h->named, 0))
+		return fail_why("cannot unmount %s: %s", h->named, strerror(errno));
+	return true;
+}
+
+/* The named hierarchy's root mounted again at its place, the bind gone. */
+static void unbind_subtree(const struct hierarchies *h, const char *bind, bool bound)
+{
+	char opts[96];
+
+	snprintf(opts, sizeof(opts), "none,%s", h->name);
+	if (bound && mount("cgroup", h->named, "cgroup", 0, opts))
+		harness_fail(__FILE__, __LINE__, "cannot mount %s again at %s: %s", h->name,
+			     h->named, strerror(errno));
+	if (bound)
+		umount2(bind, 0);
+	rmdir(bind);
+}
+
+/* Only a bind of /a is mounted (mountinfo's root /a): a process in /a/b
+ * is dumped through it, its cgroup is removed, and restore makes it again
+ * through the bind and puts the process back; one in /c, which the bind
+ * does not reach, is refused by name and runs on. */
+TEST(a_v1_hierarchy_mounted_only_below_its_root_is_found_through_that_bind)
+{
+	char bind[PATH_MAX] = "", leaf[PATH_MAX];
+	struct hierarchies h;
+	struct prog p = { 0 }, q = { 0 };
+	struct cryo_run r;
+	bool bound = false;
+
+	CHECK_GOTO(setup(&h) && make_temp_dir(bind), out, "%s", why);
+	CHECK_GOTO(start_placed(&p, "prog_counter", &h, NULL, "/a/b") &&
+			   start_placed(&q, "prog_counter", &h, NULL, "/c"),
+		   out, "%s", why);
+	CHECK_GOTO(bound = bind_subtree(&h, bind), out, "%s", why);
+
+	CHECK_GOTO(!dump_with(&q, &r, NULL, NULL, NULL, NULL) &&
+			   refused(&r, "cgroup /c in cgroup v1 hierarchy", h.name,
+				   "no mount reaches it", NULL),
+		   out, "a dump of a cgroup no mount reaches exited %d: %s", r.status, r.out);
+	CHECK_GOTO(prog_passes(&q), out, "%s", why);
+
+	CHECK_GOTO(dump(&p), out, "%s", why);
+	pathf(leaf, "%s/b", bind);
+	for (int i = 0; i < 500 && rmdir(leaf) && errno == EBUSY; i++)
+		usleep(10000);
+	CHECK_GOTO(access(leaf, F_OK), out, "cannot remove %s", leaf);
+	CHECK_GOTO(comes_back(&p, &h, "soft", "/a/b"), out, "%s", why);
+	CHECK_GOTO(!access(leaf, F_OK), out, "%s was not made through the bind", leaf);
+out:
+	end_prog(&p);
+	end_prog(&q);
+	unbind_subtree(&h, bind, bound);
+	teardown(&h);
+}
+
+/* criu's --cgroup-dump-controller (only cpu saved: not pids, not the
+ * named hierarchy) and --cgroup-props-file (cpu's files replaced by
+ * cpu.cfs_quota_us alone; pids' merged with nothing): the image shows it,
+ * and restore with "full" over a changed cpu.shares leaves it changed,
+ * puts the process back into its cpu cgroup and leaves it in the named
+ * hierarchy's root, cryo's cgroup there. */
+TEST(dump_controllers_and_props_file_choose_what_is_saved)
+{
+	char props[PATH_MAX], show[PATH_MAX], base[PATH_MAX], rel[PATH_MAX];
+	struct hierarchies h;
+	struct prog p = { 0 };
+	struct cryo_run r;
+	FILE *f;
+
+	base_of(base);
+	pathf(rel, "%s/c", base);
+	CHECK_GOTO(setup(&h) && start_placed(&p, "prog_counter", &h, NULL, "/a/b"), out, "%s",
+		   why);
+	pathf(props, "%s/props.yaml", p.dir);
+	f = fopen(props, "we");
+	CHECK_GOTO(f && fputs("\"cpu\":\n - \"strategy\": \"replace\"\n - \"properties\": "
+			      "[\"cpu.cfs_quota_us\"]\n\"pids\":\n - \"strategy\": "
+			      "\"merge\"\n - \"properties\": []\n", f) >= 0 && !fclose(f),
+		   out, "cannot write %s", props);
+	CHECK_GOTO(dump_with(&p, &r, "--cgroup-dump-controller", "cpu", "--cgroup-props-file",
+			     props), out, "%s", why);
+	pathf(show, "%s/img/cgroups_v1.img", p.dir);
+	prog_cryo(&r, &p, "show", show);
+	CHECK_GOTO(r.status == 0 && strstr(r.out, "cpu.cfs_quota_us") &&
+			   !strstr(r.out, "cpu.shares") && !strstr(r.out, h.name) &&
+			   !strstr(r.out, "pids.max"),
+		   out, "the image of a dump of cpu alone, without cpu.shares: %s", r.out);
+	CHECK_GOTO(set_value(h.cpu, rel, "cpu.shares", "1024"), out, "%s", why);
+
+	CHECK_GOTO(restore(&p, &r, "full", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(is_in(p.pid, 0, "cpu", rel) && is_in(p.pid, 0, h.name, "/") &&
+			   has_value(h.cpu, rel, "cpu.shares", "1024"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	teardown(&h);
+}
+
+/* criu's --cgroup-yard: the named hierarchy mounted again in a yard, at
+ * the folder of its name; a dump that needs the pids and cpu hierarchies
+ * too is refused naming the yard, and the program runs on; a dump of the
+ * named one alone reads it there, a restore through an empty yard is
+ * refused naming the folder it lacks, and one through the yard puts the
+ * process back. */
+TEST(cgroup_yard_holds_the_hierarchies_dump_and_restore_use)
+{
+	char yard[PATH_MAX] = "", empty[PATH_MAX] = "", dir[PATH_MAX] = "", opts[96];
+	struct hierarchies h;
+	struct prog p = { 0 };
+	struct cryo_run r;
+	bool mounted = false;
+
+	CHECK_GOTO(setup(&h) && make_temp_dir(yard) && make_temp_dir(empty), out, "%s", why);
+	pathf(dir, "%s/%s", yard, h.name + strlen("name="));
+	snprintf(opts, sizeof(opts), "none,%s", h.name);
+	CHECK_GOTO(!mkdir(dir, 0700) && !mount("cgroup", dir, "cgroup", 0, opts), out,
+		   "cannot mount %s at %s: %s", h.name, dir, strerror(errno));
+	mounted = true;
+	CHECK_GOTO(start_placed(&p, "prog_counter", &h, NULL, "/a/b"), out, "%s", why);
+	/* pids and cpu, which the program's cgroups need, are not in it. */
+	CHECK_GOTO(!dump_with(&p, &r, "--cgroup-yard", yard, NULL, NULL) &&
+			   refused(&r, "--cgroup-yard", "no mount of cgroup v1 hierarchy",
+				   "--cgroup-dump-controller", NULL),
+		   out, "a dump through a yard without pids and cpu exited %d: %s", r.status,
+		   r.out);
+	CHECK_GOTO(kill(p.pid, 0) == 0, out, "the refused dump ended the program");
+	CHECK_GOTO(dump_with(&p, &r, "--cgroup-yard", yard, "--cgroup-dump-controller", h.name),
+		   out, "%s", why);
+	remove_all(&h);
+
+	CHECK_GOTO(!restore(&p, &r, "soft", "--cgroup-yard", empty) &&
+			   refused(&r, "--cgroup-yard", h.name + strlen("name="),
+				   "is not a mount of cgroup v1 hierarchy", NULL),
+		   out, "a restore through an empty yard exited %d: %s", r.status, r.out);
+	CHECK_GOTO(restore(&p, &r, "soft", "--cgroup-yard", yard), out, "%s", why);
+	CHECK_GOTO(is_in(p.pid, 0, h.name, "/a/b") && prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	if (mounted)
+		umount2(dir, 0);
+	if (dir[0])
+		rmdir(dir);
+	if (yard[0])
+		rmdir(yard);
+	if (empty[0])
+		rmdir(empty);
 	teardown(&h);
 }

@@ -2,8 +2,10 @@
  * dump and a restore of prog_counter with --action-script (each point in
  * criu's order, with the root's pid), --work-dir (the log and the pid file
  * land there), a --config file (its log-file taken), and the restored
- * program passes; --manage-cgroups puts a process back into its cgroup v2.
- * The parsing itself is tests/unit/test_criu_options. */
+ * program passes; --manage-cgroups puts a process back into its cgroup v2,
+ * --cgroup-props chooses the settings saved. The parsing itself is
+ * tests/unit/test_criu_options; the v1 hierarchies, --cgroup-yard and
+ * --cgroup-dump-controller are test_cgroup_v1's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -395,6 +397,76 @@ TEST(manage_cgroups_puts_a_thread_back_into_its_threaded_cgroup)
 	pathf(path, "%s/cgroup.type", leaf);
 	CHECK_GOTO(read_text(path, text, sizeof(text)) && !strncmp(text, "threaded", 8), out,
 		   "the remade %s is of type \"%s\"", leaf, text);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	remove_cgroups(leaf, base);
+}
+
+/* @file of cgroup @dir is @want. */
+static bool cgroup_file_is(const char *dir, const char *file, const char *want)
+{
+	char path[PATH_MAX], text[64] = "";
+
+	pathf(path, "%s/%s", dir, file);
+	read_text(path, text, sizeof(text));
+	text[strcspn(text, "\n")] = '\0';
+	return !strcmp(text, want) || fail_why("%s is '%s', not %s", path, text, want);
+}
+
+/* criu's --cgroup-props: a text it would not take fails the dump, naming
+ * the option, and the program runs on; one that replaces the core files
+ * saved ("cgroup") by cgroup.max.depth alone saves that (cryo show) and
+ * not cgroup.max.descendants, so restore with "full" over changed values
+ * puts back the depth and leaves the other as it is. */
+TEST(cgroup_props_choose_the_saved_v2_settings)
+{
+	char mnt[PATH_MAX / 2], base[PATH_MAX], leaf[PATH_MAX], pid_text[16], img[PATH_MAX];
+	char show[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+
+	if (!cgroup2_at(mnt)) {
+		printf("SKIP cgroup_props_choose_the_saved_v2_settings: no cgroup v2 hierarchy is "
+		       "mounted\n");
+		return;
+	}
+	pathf(base, "%s/cryo-test-props-%d", mnt, getpid());
+	pathf(leaf, "%s/a", base);
+	CHECK_GOTO(!mkdir(base, 0755) && !mkdir(leaf, 0755) &&
+			   write_cgroup_file(leaf, "cgroup.max.descendants", "7") &&
+			   write_cgroup_file(leaf, "cgroup.max.depth", "3"),
+		   out, "cannot make %s: %s", leaf, strerror(errno));
+	CHECK_GOTO(start_prog(&p, "prog_counter", enter_cgroup, leaf), out, "%s", why);
+	snprintf(pid_text, sizeof(pid_text), "%d", p.pid);
+	pathf(img, "%s/img", p.dir);
+
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--cgroup-props",
+		  "\"cgroup\":\n - \"strategy\": \"swap\"\n - \"properties\": []");
+	CHECK_GOTO(r.status > 0 && r.status < 128 && strstr(r.out, "--cgroup-props") &&
+			   strstr(r.out, "strategy"),
+		   out, "a dump with bad props exited %d: %s", r.status, r.out);
+	CHECK_GOTO(kill(p.pid, 0) == 0, out, "the refused dump ended the program");
+
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--cgroup-props",
+		  "\"cgroup\":\n - \"strategy\": \"replace\"\n - \"properties\": "
+		  "[\"cgroup.max.depth\"]\n");
+	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
+	waitpid(p.pid, NULL, 0);
+	pathf(show, "%s/cgroups.img", img);
+	prog_cryo(&r, &p, "show", show);
+	CHECK_GOTO(r.status == 0 && strstr(r.out, "cgroup.max.depth") &&
+			   !strstr(r.out, "cgroup.max.descendants"),
+		   out, "cgroups.img of a dump that saves cgroup.max.depth alone: %s", r.out);
+	CHECK_GOTO(write_cgroup_file(leaf, "cgroup.max.descendants", "5") &&
+			   write_cgroup_file(leaf, "cgroup.max.depth", "9"),
+		   out, "cannot change %s", leaf);
+
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--manage-cgroups=full");
+	CHECK_GOTO(r.status == 0, out, "restore failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(cgroup_file_is(leaf, "cgroup.max.depth", "3") &&
+			   cgroup_file_is(leaf, "cgroup.max.descendants", "5"),
+		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);

@@ -1,5 +1,6 @@
 /* Unit tests of cgroups_v1.img's checks (task/cgroup_image.c): a sane set
- * of hierarchies loads; each kind of damage is refused, naming it. */
+ * of hierarchies loads (a setting --cgroup-props chose too); each kind of
+ * damage is refused, naming it. */
 #include "harness.h"
 #include "test_images_util.h"
 #include "images/proto/cgroup.pb-c.h"
@@ -65,6 +66,7 @@ TEST(sane_v1_hierarchies_load)
 		  "512" },
 		{ .controllers = "name=systemd", .members = { { 10, 0, "/" } } },
 		{ "devices", { { 10, 0, "/d" } }, "/d", "devices.list", "c 1:3 rwm\na *:* r" },
+		{ "memory", { { 10, 0, "/m" } }, "/m", "memory.oom_control", "1" },
 	};
 	_cleanup_free_ char *msg = NULL;
 	int ret = read_hierarchies(h, ARRAY_SIZE(h), &msg);
@@ -94,7 +96,9 @@ TEST(damaged_v1_hierarchies_are_refused_by_name)
 		{ { M("pids", { 10, 0, "/a/../b" }) }, 1, "or path" },
 		{ { S("pids", "/a", "cpu.shares", "5") }, 1,
 		  "of another controller" },
-		{ { S("pids", "/a", "pids.current", "5") }, 1, "unknown" },
+		{ { S("pids", "/a", "cgroup.procs", "5") }, 1, "not a setting" },
+		{ { S("devices", "/a", "devices.allow", "a") }, 1, "not a setting" },
+		{ { S("pids", "/a", "pids/../../x", "5") }, 1, "not a setting" },
 		{ { S("pids", "/a", "pids.max", "5\n6") }, 1, "a bad value" },
 		{ { S("devices", "/a", "devices.list", "x 1:3 rwm") }, 1,
 		  "a bad value" },

@@ -1,8 +1,8 @@
 /* Unit tests of criu's options on cryo's command line (issue 11 item 12):
  * those accepted, those parsed for the parts that implement them, each
  * refusal naming its option, configuration files, --work-dir, action
- * scripts; and that the man page (docs/cryo.8) names every option the
- * parser knows. */
+ * scripts; criu's --cgroup-props format and its strategies; and that the
+ * man page (docs/cryo.8) names every option the parser knows. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 
 #include "cli/options.h"
 #include "harness.h"
+#include "task/cgroup_plan.h"
 
 #define CAPTURE(buf, stmt)                                             \
 	do {                                                           \
@@ -269,5 +270,69 @@ TEST(man_page_names_every_option_the_parser_knows)
 			*p = '\\';
 		}
 		CHECK(strstr(page, want), "the man page lacks %s", want);
+	}
+}
+
+/* @f as "a b c", for messages and comparisons. */
+static const char *joined(const struct cgroup_files *f, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < f->nr && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? " " : "",
+					 f->names[i]);
+	return buf;
+}
+
+/* criu's --cgroup-props: "replace" puts a controller's files where its
+ * first one was, "merge" adds them after its last, an unknown controller's
+ * go last; cgroup v1 and v2 lists each take the same text. */
+TEST(cgroup_props_replace_and_merge_a_controllers_files)
+{
+	char spec[] = "\"cpu\":\n - \"strategy\": \"replace\"\n - \"properties\": "
+		      "[\"cpu.idle\", \"cpu.shares\"]\n\"pids\":\n - \"strategy\": \"merge\"\n"
+		      " - \"properties\": [\"pids.max\", \"pids.extra\"]\n\"rdma\":\n"
+		      " - \"strategy\": \"merge\"\n - \"properties\": [\"rdma.max\"]\n";
+	struct cgroup_files v2 = { { "cgroup.type", "cpu.max", "cpu.weight", "pids.max",
+				     "cgroup.subtree_control" }, 5 };
+	struct cgroup_files v1 = { { "cpuset.cpus", "cpu.shares", "cpu.cfs_quota_us",
+				     "memory.limit_in_bytes" }, 4 };
+	char why[256] = "", text[512];
+
+	CHECK(!cgroup_props_apply(spec, &v2, &v1, why, sizeof(why)), "refused: %s", why);
+	CHECK(!strcmp(joined(&v2, text, sizeof(text)), "cgroup.type cpu.idle cpu.shares pids.max "
+		      "pids.extra cgroup.subtree_control rdma.max"), "v2: %s", text);
+	CHECK(!strcmp(joined(&v1, text, sizeof(text)), "cpuset.cpus cpu.idle cpu.shares "
+		      "memory.limit_in_bytes pids.max pids.extra rdma.max"), "v1: %s", text);
+}
+
+/* A text criu would not take, or a property that is not a setting of its
+ * controller, is refused saying where and what. */
+TEST(cgroup_props_that_are_not_criu_s_format_are_refused)
+{
+	static const char *const cases[][2] = {
+		{ "\"cpu\":\n - \"strategy\": \"both\"\n - \"properties\": []", "strategy" },
+		{ "\"cpu\":\n - \"properties\": []", "strategy" },
+		{ "\"cpu\":\n - \"strategy\": \"merge\"\n - \"properties\": [\"memory.max\"]",
+		  "not one of its settings" },
+		{ "\"cgroup\":\n - \"strategy\": \"merge\"\n - \"properties\": "
+		  "[\"cgroup.procs\"]", "not one of its settings" },
+		{ "\"pids\":\n - \"strategy\": \"merge\"\n - \"properties\": "
+		  "[\"pids.max/../x\"]", "not one of its settings" },
+		{ "\"cpu\":\n - \"strategy\": \"merge\"\n - \"properties\": [\"cpu.max\"",
+		  "no ']'" },
+		{ "cpu:\n - \"strategy\": \"merge\"", "controller" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cgroup_files v2 = { { "cpu.max" }, 1 }, v1 = { { "cpu.shares" }, 1 };
+		char spec[256], why[256] = "";
+		int ret;
+
+		snprintf(spec, sizeof(spec), "%s", cases[i][0]);
+		ret = cgroup_props_apply(spec, &v2, &v1, why, sizeof(why));
+		CHECK(ret == -EINVAL && strstr(why, cases[i][1]) && strstr(why, "at byte"),
+		      "case %zu: %d: %s", i, ret, why);
 	}
 }

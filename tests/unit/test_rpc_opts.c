@@ -27,6 +27,8 @@ static const char *const accepted[] = {
 	"orphan_pts_master", "evasive_devices", "cg_root",
 	/* Taken as --external veth[IN]:OUT. */
 	"veths",
+	/* criu's cgroup options: what a dump saves, and the yard. */
+	"cgroup_props", "cgroup_props_file", "cgroup_dump_controller", "cgroup_yard",
 };
 
 static bool is_accepted(const char *name)
@@ -340,6 +342,22 @@ TEST(options_reach_cryos_options)
 	CHECK_GOTO(a->opts.verbosity == 4, out, "log level %d", a->opts.verbosity);
 	CHECK_GOTO(!strcmp(a->opts.images_dir, "/tmp") && !strcmp(a->opts.log_file,
 		   "/tmp/dump.log"), out, "dirs %s %s", a->opts.images_dir, a->opts.log_file);
+
+	/* criu's cgroup options, as --cgroup-props, --cgroup-props-file,
+	 * --cgroup-dump-controller, --cgroup-yard. */
+	o->cgroup_props = strdup("\"cpu\": - \"strategy\": \"merge\" - \"properties\": []");
+	o->cgroup_props_file = strdup("/etc/props.yaml");
+	o->cgroup_yard = strdup("/run/yard");
+	o->n_cgroup_dump_controller = 1;
+	o->cgroup_dump_controller = malloc(sizeof(char *));
+	o->cgroup_dump_controller[0] = strdup("cpu,cpuacct");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.cgroup_props && strstr(a->opts.cgroup_props, "merge") &&
+			   !strcmp(a->opts.cgroup_props_file, "/etc/props.yaml") &&
+			   !strcmp(a->opts.cgroup_yard, "/run/yard") &&
+			   a->opts.nr_cgroup_dump_controllers == 1 &&
+			   !strcmp(a->opts.cgroup_dump_controllers[0], "cpu,cpuacct"),
+		   out, "cgroup options: %s", why);
 
 	CHECK_GOTO(!a->opts.skip_in_flight, out, "skip_in_flight without tcp_skip_in_flight");
 	o->has_tcp_skip_in_flight = o->tcp_skip_in_flight = true;
