@@ -4,7 +4,8 @@
  * prog_leases), and a cwd no path reaches: on a detached tmpfs, hidden
  * under a mount, on a detached read-only bind whose folder only a
  * writable mount reaches, a removed directory whose folder was removed
- * too (prog_root_cwd has those that are saved). */
+ * too or that was a detached mount's root (prog_root_cwd has those that
+ * are saved). */
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -92,7 +93,13 @@ out:
 
 /* What each cwd case makes in its folder (the program's child, before the
  * exec, in a mount namespace of its own that goes with the program). */
-enum lost_cwd { CWD_DETACHED_TMPFS, CWD_HIDDEN, CWD_DETACHED_READ_ONLY, CWD_IN_REMOVED_FOLDER };
+enum lost_cwd {
+	CWD_DETACHED_TMPFS,
+	CWD_HIDDEN,
+	CWD_DETACHED_READ_ONLY,
+	CWD_IN_REMOVED_FOLDER,
+	CWD_REMOVED_DETACHED_ROOT,
+};
 
 struct lost_cwd_setup {
 	enum lost_cwd kind;
@@ -124,6 +131,10 @@ static bool lost_cwd_make(const struct lost_cwd_setup *s)
 		       !chdir(b) && !umount2(a, MNT_DETACH);
 	case CWD_IN_REMOVED_FOLDER:
 		return !mkdir(b, 0755) && !chdir(b) && !rmdir(b) && !rmdir(a);
+	case CWD_REMOVED_DETACHED_ROOT:
+		snprintf(b, sizeof(b), "%s/bound", s->dir);
+		return !mkdir(b, 0755) && !mount(a, b, NULL, MS_BIND, NULL) && !chdir(b) &&
+		       !umount2(b, MNT_DETACH) && !rmdir(a);
 	}
 	return false;
 }
@@ -173,4 +184,10 @@ TEST(dump_refuses_a_cwd_on_a_detached_read_only_bind_and_the_program_runs_on)
 TEST(dump_refuses_a_removed_cwd_whose_folder_was_removed_too_and_the_program_runs_on)
 {
 	check_cwd_refused(CWD_IN_REMOVED_FOLDER, "was in a folder removed too");
+}
+
+/* Its folder, ".." of the detached mount's root, is that root itself. */
+TEST(dump_refuses_a_removed_cwd_that_was_a_detached_mounts_root_and_the_program_runs_on)
+{
+	check_cwd_refused(CWD_REMOVED_DETACHED_ROOT, "was the root of a detached mount");
 }
