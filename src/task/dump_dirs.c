@@ -3,7 +3,8 @@
  * another mount of its filesystem gives (the mount it was entered through
  * was detached, or is another namespace's), and for a removed directory
  * (a ghost, made again at restore) its old name under its parent's path.
- * What no path reaches is refused, saying why. Restore is restore.c's. */
+ * What no path reaches is refused, saying why, and so is a thread's own
+ * cwd or root. Restore is restore.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -182,13 +183,43 @@ static int dump_dir(struct dir_link *d, char **out, GhostDir **ghost)
 	return find_dir(d, shown, out);
 }
 
-int dump_dirs(pid_t pid, TaskCore *core)
+/* A thread that did unshare(CLONE_FS) may have a cwd or root of its own:
+ * restore makes every thread share its process's. */
+static int check_thread_dirs(struct inj_task *task, const struct dir_link *process)
 {
+	for (int i = 0; i < inj_thread_count(task); i++) {
+		pid_t tid = inj_thread_tid(task, i);
+		char link[64];
+		struct stat st;
+
+		if (tid == process->pid)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%d/task/%d/%s", process->pid, tid,
+			 process->name);
+		if (stat(link, &st))
+			return pr_errno_ret("dump: pid %d thread %d: cannot stat %s", process->pid,
+					    tid, link);
+		if (!same_inode(&st, &process->st)) {
+			pr_err("dump: pid %d thread %d: a %s of its own (it unshared its fs info, "
+			       "unshare(CLONE_FS)): not supported", process->pid, tid, process->name);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+int dump_dirs(struct inj_task *task, TaskCore *core)
+{
+	pid_t pid = inj_task_pid(task);
 	struct dir_link cwd = { .pid = pid, .name = "cwd" }, root = { .pid = pid, .name = "root" };
 	int ret = dump_dir(&cwd, &core->cwd, &core->cwd_ghost);
 
 	if (!ret)
 		ret = dump_dir(&root, &core->root, &core->root_ghost);
+	if (!ret)
+		ret = check_thread_dirs(task, &cwd);
+	if (!ret)
+		ret = check_thread_dirs(task, &root);
 	/* chroot(dir) then chdir("/"): one removed directory, made once. */
 	if (!ret && core->root_ghost && same_inode(&cwd.st, &root.st)) {
 		free(core->cwd_ghost);

@@ -388,7 +388,7 @@ int dump_proc_attrs(struct inj_task *task, TaskCore *core)
 	if (!ret)
 		ret = dump_personality(pid, core);
 	if (!ret)
-		ret = dump_dirs(pid, core);
+		ret = dump_dirs(task, core);
 	if (!ret)
 		ret = dump_cgroup(pid, core);
 	if (!ret)

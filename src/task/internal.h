@@ -53,8 +53,8 @@ int dump_proc_attrs(struct inj_task *task, TaskCore *core);
 
 /* dump_dirs.c: the cwd and root as paths from the dumping process's root,
  * or as ghosts when removed; refused, saying why, when no path reaches
- * them. */
-int dump_dirs(pid_t pid, TaskCore *core);
+ * them or a thread has its own. */
+int dump_dirs(struct inj_task *task, TaskCore *core);
 
 /* Whether two credentials are the same, LSM label included. */
 bool task_creds_equal(const Creds *a, const Creds *b);

@@ -39,6 +39,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_pty_full" },
 	{ .name = "neg_sysv_shm" },
 	{ .name = "neg_thread_creds" },
+	{ .name = "neg_thread_cwd" },
 	{ .name = "neg_traced_child" },
 	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
 	{ .name = "neg_udp_port" },

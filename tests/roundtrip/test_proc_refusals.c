@@ -5,7 +5,7 @@
  * under a mount, on a detached read-only bind whose folder only a
  * writable mount reaches, a removed directory whose folder was removed
  * too or that was a detached mount's root (prog_root_cwd has those that
- * are saved). */
+ * are saved), and a thread's own cwd. */
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -19,7 +19,7 @@
 #include "cryo_driver.h"
 #include "harness.h"
 
-/* @thread: the refusal names the main thread, else an fd. */
+/* @thread: the refusal names a thread, else an fd. */
 static void check_refused(const char *name, bool thread, const char *what)
 {
 	struct prog p = { 0 };
@@ -27,7 +27,7 @@ static void check_refused(const char *name, bool thread, const char *what)
 
 	CHECK_GOTO(start_prog(&p, name, NULL, NULL), out, "%s", why);
 	if (thread)
-		snprintf(expect, sizeof(expect), "dump: pid %d thread %d: ", p.pid, p.pid);
+		snprintf(expect, sizeof(expect), "dump: pid %d thread ", p.pid);
 	else
 		snprintf(expect, sizeof(expect), "dump: pid %d fd ", p.pid);
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
@@ -190,4 +190,10 @@ TEST(dump_refuses_a_removed_cwd_whose_folder_was_removed_too_and_the_program_run
 TEST(dump_refuses_a_removed_cwd_that_was_a_detached_mounts_root_and_the_program_runs_on)
 {
 	check_cwd_refused(CWD_REMOVED_DETACHED_ROOT, "was the root of a detached mount");
+}
+
+/* Restore makes every thread share its process's fs info. */
+TEST(dump_refuses_a_threads_own_cwd_and_the_program_runs_on)
+{
+	check_refused("neg_thread_cwd", true, "a cwd of its own (it unshared its fs info");
 }
