@@ -218,7 +218,9 @@ static long fill_pages(const struct restorer_args *a)
 		uint64_t len = f[i].len, off = f[i].file_off;
 
 		if (off == RESTORER_FILL_ZERO) {
-			for (uint64_t j = 0; j < len; j++)
+			uint64_t step = f[i].touch_only ? 4096 : 1;
+
+			for (uint64_t j = 0; j < len; j += step)
 				dst[j] = 0;
 			continue;
 		}
@@ -596,8 +598,11 @@ blob_entry(struct restorer_args *a)
 		if (ret)
 			fail(RESTORER_STEP_CREDS, ret, 0);
 	}
-	if (!ret)
+	if (!ret) {
 		report.addr = a->vdso_text;
+		report.area_start = a->area_start;
+		report.area_end = a->area_end;
+	}
 	report.pid = a->pid;
 	report.stage = RESTORE_STAGE_DONE;
 	sys_write(a->report_fd, &report, sizeof(report));

@@ -21,7 +21,6 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_epoll_lost_target" },
 	{ .name = "neg_epoll_thread_pidfd" },
 	{ .name = "neg_fanotify" },
-	{ .name = "neg_hugetlbfs_file" },
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
 	{ .name = "neg_ipc_leftover", .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_ipc_split" },
@@ -39,6 +38,9 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_unix_rights_pidfd" },
 	{ .name = "neg_pty_full" },
 	{ .name = "neg_sysv_shm" },
+	{ .name = "neg_sysv_shm_hugetlb" },
+	{ .name = "neg_sysv_shm_hugetlb_unattached", .binary = "neg_sysv_shm_hugetlb",
+	  .args = LIST("unattached"), .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_thread_creds" },
 	{ .name = "neg_thread_cwd" },
 	{ .name = "neg_traced_child" },
@@ -65,8 +67,12 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
 	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL,
 	  .dump.options = LIST("--link-remap") },
-	/* 9 pages; 10 restored (the child's copy of a private page). */
-	{ .name = "prog_hugetlb", .cycles = CYCLES_ALL, .huge_pages = 16 },
+	/* 10 pages, 11 restored (the child's copy of a private page), and
+	 * 9 of hugetlbfs files (pages and reservations). */
+	{ .name = "prog_hugetlb", .cycles = CYCLES_ALL, .huge_pages = 24 },
+	/* Without its child: its private memory goes through vmsplice. */
+	{ .name = "prog_hugetlb_alone", .binary = "prog_hugetlb", .args = LIST("alone"),
+	  .cycles = CYCLE_ONCE, .huge_pages = 24 },
 	{ .name = "prog_ipc_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWIPC },
 	/* Its page counts are checked by test_everyday's statistics test. */
 	{ .name = "prog_known_pages", .cycles = CYCLES_ALL },
@@ -230,6 +236,10 @@ const struct test_program test_programs[] = {
 	},
 	{ .name = "prog_thread_creds", .cycles = CYCLES_ALL },
 	{ .name = "prog_precopy_writes", .cycles = CYCLES_ALL, .expect = EXPECT_PRE_COPIED },
+	/* Its pre-copy leaves no room: the frozen pass's pages move the rest. */
+	{ .name = "prog_precopy_moved", .binary = "prog_precopy_writes",
+	  .cycles = CYCLE_LEAVE_RUNNING, .dump.env = LIST("CRYO_TEST_PRECOPY_NO_ROOM=1"),
+	  .expect = EXPECT_PRE_COPIED | EXPECT_PRE_COPY_MOVED },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },

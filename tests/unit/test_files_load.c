@@ -7,7 +7,20 @@
  * are written by hand here (test_files_load_util.h), not by a dump; pidfd
  * records are test_files_load_pidfd.c's. */
 #include "test_files_load_util.h"
+#include "files/kind.h"
 
+
+/* Case @i of a table loaded with @ret and @err: as @want says (NULL:
+ * loads, else refused with an error holding @want). */
+static void expect_outcome(size_t i, int ret, const char *err, const char *want)
+{
+	if (!want) {
+		CHECK(ret == 0, "case %zu: refused: %s", i, err);
+		return;
+	}
+	CHECK(ret == -EBADMSG, "case %zu: loaded", i);
+	CHECK(strstr(err, want), "case %zu: error '%s' lacks '%s'", i, err, want);
+}
 
 TEST(good_images_load_and_restore)
 {
@@ -118,13 +131,54 @@ TEST(mapping_past_the_end_of_its_object_is_refused)
 		int ret = load_mapped(dir_path, &m, 1, err, sizeof(err), &img);
 
 		files_image_free(img);
-		if (!cases[i].want) {
-			CHECK(ret == 0, "case %zu: refused: %s", i, err);
-			continue;
-		}
-		CHECK(ret == -EBADMSG, "case %zu: mapping past the end loaded", i);
-		CHECK(strstr(err, cases[i].want), "case %zu: error '%s' lacks '%s'", i, err,
-		      cases[i].want);
+		expect_outcome(i, ret, err, cases[i].want);
+	}
+}
+
+/* A deleted hugetlbfs file (RegFile.huge_page_size): its page size must be
+ * one an image may hold and divide its size, a file opened by path has
+ * none, and its mappings must have its page size. */
+TEST(deleted_hugetlbfs_file_page_size_is_checked)
+{
+	static const struct {
+		uint64_t page_size, size, mapped;	/* mapped: the mapping's page size */
+		bool deleted;
+		const char *want;			/* NULL: loads */
+	} cases[] = {
+		{ 2 << 20, 4 << 20, 2 << 20, true, NULL },
+		{ 2 << 20, 4 << 20, 0, true, "has pages of 0 bytes, not its object's 2097152" },
+		{ 3 << 20, 6 << 20, 3 << 20, true, "huge page size 3145728: not a power of two" },
+		{ 2 << 20, 3 << 20, 2 << 20, true, "divides the size 3145728 of a deleted" },
+		{ 2 << 20, 4 << 20, 2 << 20, false, "of a deleted or unlinked regular file" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_tree_ char *dir_path = make_temp_dir();
+		_cleanup_image_dir_ struct image_dir *dir = NULL;
+		RegFile reg = REG_FILE__INIT;
+		FileEntry files[] = { null_entry(1), null_entry(2) };
+		FdEntry fds[] = { fd_entry(0, 1), fd_entry(3, 2) };
+		struct files_mapping m = { .start = 0x200000, .end = 0x400000,
+					   .huge_page_size = cases[i].mapped, .file_id = 2 };
+		struct files_image *img = NULL;
+		char err[1024] = "";
+		int ret;
+
+		files[1].kind = FILE_ENTRY__KIND__REG;
+		files[1].chrdev = NULL;
+		files[1].reg = &reg;
+		reg.path = "/mnt/huge/file";
+		reg.mode = S_IFREG | 0600;
+		reg.size = cases[i].size;
+		reg.has_deleted = reg.deleted = cases[i].deleted;
+		reg.has_uid = reg.has_gid = true;
+		reg.has_huge_page_size = true;
+		reg.huge_page_size = cases[i].page_size;
+		CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+		CHECK(!write_images(dir, files, 2, fds, 2), "cannot write the images");
+		ret = load_mapped(dir_path, &m, cases[i].deleted ? 1 : 0, err, sizeof(err), &img);
+		files_image_free(img);
+		expect_outcome(i, ret, err, cases[i].want);
 	}
 }
 
@@ -283,6 +337,50 @@ TEST(missing_or_short_contents_are_refused)
 	CHECK(!write_records(dir, IMG_FILE_DATA, 1, chunks, 1), "cannot write file-data-1.img");
 	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded a gap in pipe data");
 	CHECK(strstr(err, "runs must follow each other from 0"), "error: %s", err);
+}
+
+/* Queued bytes in file-queues.img (FileEntry.contents_at) are read and
+ * checked at load, then let go: a wrong offset, or fewer bytes than the
+ * record says, is refused naming the object. */
+TEST(queued_bytes_in_file_queues_are_checked_at_load_and_not_kept)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	FileChunk a = FILE_CHUNK__INIT, b = FILE_CHUNK__INIT;
+	ProtobufCMessage *runs[] = { &a.base, &b.base };
+	FdEntry fds[] = { fd_entry(0, 1) };
+	struct files_image *img = NULL;
+	const struct file_obj *queued;
+	char err[1024] = "";
+	FileEntry e;
+	PipeFile pf;
+
+	a.data.data = (uint8_t *)"hello";
+	a.data.len = 5;
+	b.offset = 5;
+	b.data.data = (uint8_t *)"world";
+	b.data.len = 5;
+	pipe_with_data(&e, &pf, 10, true);
+	e.has_contents_at = true;
+	e.contents_at = 36;	/* the first record, right after the header */
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, &e, 1, fds, 1), "cannot write the images");
+	CHECK(!write_records(dir, IMG_FILE_QUEUES, 0, runs, 2), "cannot write file-queues.img");
+	CHECK(!load(dir_path, err, sizeof(err), &img), "load failed: %s", err);
+	queued = files_find(img, 1);
+	CHECK(queued && queued->nr_chunks == 2 && !queued->chunks && queued->queues_fd,
+	      "the runs were kept, or not counted");
+	files_image_free(img);
+	e.contents_at = 37;
+	CHECK(!write_images(dir, &e, 1, fds, 1), "cannot write the images");
+	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded from inside a record");
+	CHECK(strstr(err, "file 1 (pipe): run 0 of its contents cannot be read"), "error: %s", err);
+	pipe_with_data(&e, &pf, 12, true);
+	e.has_contents_at = true;
+	e.contents_at = 36;
+	CHECK(!write_images(dir, &e, 1, fds, 1), "cannot write the images");
+	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded 10 bytes for 12");
+	CHECK(strstr(err, "run 2 of its contents cannot be read"), "error: %s", err);
 }
 
 TEST(contents_in_the_record_are_checked)
