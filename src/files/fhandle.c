@@ -71,11 +71,21 @@ static bool split_mount_line(char *line, struct mount_line *m)
 	return true;
 }
 
+/* "/proc/PID", or "/proc/self" for pid 0: the caller's own view. */
+static void proc_dir(char *buf, size_t size, pid_t pid)
+{
+	if (pid)
+		snprintf(buf, size, "/proc/%d", pid);
+	else
+		snprintf(buf, size, "/proc/self");
+}
+
 static int read_mountinfo(pid_t pid, char **text)
 {
-	char path[64];
+	char dir[32], path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	proc_dir(dir, sizeof(dir), pid);
+	snprintf(path, sizeof(path), "%s/mountinfo", dir);
 	return read_text_file(path, text);
 }
 
@@ -85,11 +95,12 @@ static int path_through(pid_t pid, unsigned long ino, unsigned int sdev,
 			const struct file_handle *fh, const char *mount_point, char **out)
 {
 	_cleanup_close_ int mount_fd = -1, fd = -1;
-	char path[PATH_MAX + 64], link[PATH_MAX + 1];
+	char dir[32], path[PATH_MAX + 64], link[PATH_MAX + 1];
 	struct stat st;
 	ssize_t len;
 
-	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, mount_point);
+	proc_dir(dir, sizeof(dir), pid);
+	snprintf(path, sizeof(path), "%s/root%s", dir, mount_point);
 	mount_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (mount_fd < 0)
 		return -errno;

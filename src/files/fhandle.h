@@ -1,7 +1,8 @@
 /* Paths of what fdinfo names by kernel identity (inotify watches, fanotify
  * marks): a file by its file handle, inode and device; a mount by its id;
  * a filesystem by its device. Looked up through the task's root and its
- * mountinfo. Not the parsing of any kind's fdinfo lines. */
+ * mountinfo; pid 0 is the calling process, its own view. Not the parsing
+ * of any kind's fdinfo lines. */
 #ifndef CRYO_FILES_FHANDLE_H
 #define CRYO_FILES_FHANDLE_H
 

@@ -519,14 +519,18 @@ static int fill_verify(struct restorer_args *args, struct area *area,
 }
 
 /* How much room the arguments need: the arrays plus alignment slack. */
-/* A root other than cryo's: its path, for the restorer's chroot(). Not
- * done earlier: the restore's own code reads /proc until it jumps. */
-static int fill_root(struct restorer_args *args, struct area *area, const TaskCore *core)
+/* A root other than cryo's: its path, for the restorer's chroot(), or
+ * the fd of the removed root stage 2 made again. Not done earlier: the
+ * restore's own code reads /proc until it jumps. */
+static int fill_root(struct restorer_args *args, struct area *area, const struct restore_task *rt)
 {
+	const TaskCore *core = rt->core;
 	size_t len;
 	char *path;
 
-	if (!core->root || !strcmp(core->root, "/"))
+	args->root_fd = rt->ghost_root_fd ? rt->ghost_root_fd : -1;
+	args->cwd_is_root = core->cwd_is_root;
+	if (!core->root || !strcmp(core->root, "/") || rt->ghost_root_fd)
 		return 0;
 	len = strlen(core->root) + 1;
 	path = area_alloc(area, len);
@@ -702,7 +706,7 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 		ret = area_fill_creds(args, (struct restorer_thread *)(uintptr_t)args->threads,
 				      &area, rt);
 	if (!ret)
-		ret = fill_root(args, &area, rt->core);
+		ret = fill_root(args, &area, rt);
 	/* A lazy restore's pages were checked by cryo: the server sends them. */
 	if (!ret && !lazy)
 		ret = fill_verify(args, &area, rt);

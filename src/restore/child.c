@@ -219,6 +219,24 @@ static int open_mapped_files(const Mm *mm, const struct files_image *files,
 	return 0;
 }
 
+/* A removed root is made again beside the files the restorer needs, and
+ * like them kept above @base until it chroots into it. */
+static int make_ghost_root(struct restore_task *rt, int base)
+{
+	int fd, ret;
+
+	if (!rt->core->root_ghost)
+		return 0;
+	ret = task_make_ghost_root(rt->core, &fd);
+	if (ret)
+		return ret;
+	fd = move_above(fd, base);
+	if (fd < 0)
+		return fd;
+	rt->ghost_root_fd = fd;
+	return 0;
+}
+
 /* glibc registered rseq for cryo's thread; that area is about to vanish. */
 static int unregister_libc_rseq(void)
 {
@@ -242,7 +260,7 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 {
 	const struct restore_task *rt = &rs->tasks[index];
 	size_t n = 0;
-	int *keep = malloc((rt->mm->n_vmas + rs->tree.nr + 5) * sizeof(*keep)), ret;
+	int *keep = malloc((rt->mm->n_vmas + rs->tree.nr + 6) * sizeof(*keep)), ret;
 
 	if (!keep)
 		return -ENOMEM;
@@ -251,6 +269,7 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 	keep[n++] = rt->pages->pages_fd;
 	keep[n++] = exe_fd;
 	keep[n++] = ns_user_fd(rs->userns);
+	keep[n++] = rt->ghost_root_fd ? rt->ghost_root_fd : -1;
 	for (size_t i = 0; i < rt->mm->n_vmas; i++)
 		keep[n++] = vma_fds[i];
 	for (size_t i = index + 1; members && i < rs->tree.nr; i++)
@@ -279,6 +298,8 @@ static int prepare_table(const struct restore_set *rs, size_t index, int *exe_fd
 		shared_table_mark_ready(rs, index);
 	ret = open_mapped_files(rt->mm, rt->files, rs->files,
 				members ? shared_table_open_base(rs) : rs->base, vma_fds, exe_fd);
+	if (!ret)
+		ret = make_ghost_root(rt, members ? shared_table_open_base(rs) : rs->base);
 	if (!ret && members)
 		shared_table_wait_opened(rs, index, members);
 	if (!ret)
@@ -297,6 +318,8 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 	shared_table_wait_ready(rs, owner);
 	ret = open_mapped_files(rt->mm, rt->files, rs->files, shared_table_open_base(rs), vma_fds,
 				exe_fd);
+	if (!ret)
+		ret = make_ghost_root(rt, shared_table_open_base(rs));
 	if (!ret)
 		ret = shared_table_own_report_fd(rs, index);
 	if (!ret)

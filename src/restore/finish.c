@@ -1,9 +1,9 @@
 /* The last step of a restore, done by cryo through ptrace once the restorer
  * has reported: the saved registers, xstate and signal mask of every
  * thread (each paused in the restorer until now), and the parent-death
- * signal (kept at SIGKILL until now so that a cryo that dies mid-restore
- * takes the half-built task with it). The task runs once cryo releases
- * it, with all the others. */
+ * signal of each (the main thread's kept at SIGKILL until now so that a
+ * cryo that dies mid-restore takes the half-built task with it). The task
+ * runs once cryo releases it, with all the others. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -132,13 +132,35 @@ static int close_in_task(struct inj_task *task, int fd, bool may_be_gone, const 
 	return ret;
 }
 
+/* The parent-death signal of every thread: the kernel keeps one per
+ * thread, and a thread the restorer made has none. The main thread's is
+ * the process's; another's, saved where it differs, else the same. */
+static int set_pdeath_signals(struct inj_task *task, const TaskCore *core, const pid_t *tids)
+{
+	uint32_t process = core->prctl ? core->prctl->pdeath_signal : 0;
+	long result = 0;
+	int ret = inj_syscall(task, &result, SYS_prctl, PR_SET_PDEATHSIG, process, 0, 0, 0, 0);
+
+	for (size_t i = 0; !ret && !result && i < core->n_threads; i++) {
+		const ThreadCore *t = core->threads[i];
+		uint32_t signal = t->has_pdeath_signal ? t->pdeath_signal : process;
+		const unsigned long args[6] = { PR_SET_PDEATHSIG, signal };
+
+		if (t->tid != core->pid && signal)
+			ret = inj_thread_syscall(task, tids[i], &result, NULL, 0, SYS_prctl, args);
+		if (!ret && result)
+			pr_err("restore: pid %d thread %d: cannot set its parent-death signal %u: "
+			       "%s", core->pid, t->tid, signal, strerror((int)-result));
+	}
+	return ret ? ret : (int)result;
+}
+
 int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **out)
 {
 	const TaskCore *core = rt->core;
 	struct inj_task *task;
 	pid_t *tids;
-	long result;
 	int ret;
 
 	ret = check_vdso_placed(rt, vdso_text);
@@ -186,10 +208,7 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 	/* After the seccomp filters, which may leave CAP_SYS_ADMIN until they
 	 * are in: a cryo that dies before still takes the task with it. */
 	if (!ret)
-		ret = inj_syscall(task, &result, SYS_prctl, PR_SET_PDEATHSIG,
-				  core->prctl ? core->prctl->pdeath_signal : 0, 0, 0, 0, 0);
-	if (!ret && result)
-		ret = (int)result;
+		ret = set_pdeath_signals(task, core, tids);
 	for (size_t i = 0; !ret && i < core->n_threads; i++)
 		ret = set_thread_state(task, core->threads[i], tids[i]);
 	free(tids);

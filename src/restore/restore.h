@@ -57,6 +57,9 @@ struct restore_task {
 	/* cryo copies part of its memory while its restorer copies the rest
 	 * (filler.c). */
 	bool filler;
+	/* A removed root made again in stage 2 (task_make_ghost_root()), O_PATH,
+	 * above base (so 0 is none): the restorer chroots into it. */
+	int ghost_root_fd;
 };
 
 /* A whole restore: the tree, the images of each live process, and what

@@ -286,6 +286,11 @@ struct restorer_args {
 	/* The path (from cryo's root) to chroot() into, before the creds;
 	 * 0: cryo's root stays. */
 	uint64_t root_path;
+	/* Or a removed root made again (O_PATH), chrooted into from inside
+	 * and closed; -1: none. The cwd then goes back where it was, unless
+	 * @cwd_is_root: the root is the cwd too. */
+	int32_t root_fd;
+	uint32_t cwd_is_root;
 	/* With verify_pages, the restorer hashes every byte of the pages file
 	 * (pages_size bytes) with XXH3-128 as it reads it, the bytes no fill
 	 * takes through @scratch, and fails unless the digest is

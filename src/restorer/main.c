@@ -7,6 +7,7 @@
  * credentials, reports to cryo and waits: cryo then sets the registers of
  * every thread through ptrace and lets the task go. */
 #include <asm/errno.h>
+#include <asm/fcntl.h>
 #include <asm/prctl.h>
 #include <linux/capability.h>
 #include <linux/mman.h>
@@ -407,6 +408,31 @@ static long restore_main_thread(const struct restorer_args *a)
 	return ret ? fail(step, ret, addr) : 0;
 }
 
+/* The saved root: chroot() by its path, or, for a removed root made again
+ * (no path reaches it), chroot(".") from inside it through its fd, and
+ * back to the cwd stage 2 entered, unless the cwd is that root. */
+static long enter_root(const struct restorer_args *a)
+{
+	long ret, cwd = -1;
+
+	if (a->root_fd < 0)
+		return blob_syscall(__NR_chroot, a->root_path, 0, 0, 0, 0, 0);
+	if (!a->cwd_is_root) {
+		cwd = blob_syscall(__NR_open, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0, 0, 0);
+		if (cwd < 0)
+			return cwd;
+	}
+	ret = blob_syscall(__NR_fchdir, a->root_fd, 0, 0, 0, 0, 0);
+	if (!ret)
+		ret = blob_syscall(__NR_chroot, ".", 0, 0, 0, 0, 0);
+	if (!ret && cwd >= 0)
+		ret = blob_syscall(__NR_fchdir, cwd, 0, 0, 0, 0, 0);
+	if (cwd >= 0)
+		sys_close((int)cwd);
+	sys_close(a->root_fd);
+	return ret;
+}
+
 static long drop_bounding_caps(const struct restorer_creds *c)
 {
 	for (uint32_t cap = 0; cap <= c->last_cap && cap < 64; cap++) {
@@ -562,8 +588,8 @@ blob_entry(struct restorer_args *a)
 		ret = restore_main_thread(a);
 	sys_close(a->pages_fd);
 	/* While cryo's privileges last; the cwd stays where stage 2 put it. */
-	if (!ret && a->root_path) {
-		ret = blob_syscall(__NR_chroot, a->root_path, 0, 0, 0, 0, 0);
+	if (!ret && (a->root_path || a->root_fd >= 0)) {
+		ret = enter_root(a);
 		if (ret)
 			fail(RESTORER_STEP_CHROOT, ret, 0);
 	}

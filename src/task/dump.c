@@ -224,6 +224,9 @@ void task_core_free_attrs(TaskCore *core)
 	core->cgroup = NULL;
 	free(core->root);
 	core->root = NULL;
+	free(core->root_ghost);
+	core->root_ghost = NULL;
+	core->has_cwd_is_root = core->cwd_is_root = false;
 	if (core->comm != protobuf_c_empty_string)
 		free(core->comm);
 	core->comm = (char *)protobuf_c_empty_string;

@@ -1,7 +1,8 @@
 /* Dump of the attributes anyone with ptrace access can read from outside:
- * /proc/PID/{stat,status,comm,personality,cwd,root,limits} and each
- * thread's comm. What only the task itself can see goes through the parasite
- * (dump.c); pending signals and rseq need ptrace (dump_ptrace.c). */
+ * /proc/PID/{stat,status,comm,personality,limits} and each thread's comm
+ * (cwd and root are dump_dirs.c's). What only the task itself can see goes
+ * through the parasite (dump.c); pending signals and rseq need ptrace
+ * (dump_ptrace.c). */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -185,60 +186,6 @@ static int dump_status(pid_t pid, TaskCore *core)
 	core->umask = (uint32_t)umask_value;
 	core->prctl->no_new_privs = nnp != 0;
 	return 0;
-}
-
-#define DELETED_SUFFIX " (deleted)"
-
-/* A removed cwd: its old path (the link less " (deleted)"), and its mode
- * and owner, for restore to make it again as a ghost. */
-static int dump_ghost_cwd(pid_t pid, char *target, const struct stat *st, TaskCore *core)
-{
-	size_t len = strlen(target), slen = strlen(DELETED_SUFFIX);
-
-	if (len <= slen || strcmp(target + len - slen, DELETED_SUFFIX) || target[0] != '/') {
-		pr_err("dump: pid %d cwd: removed directory \"%s\" has no path to make it again at",
-		       pid, target);
-		return -EOPNOTSUPP;
-	}
-	target[len - slen] = '\0';
-	core->cwd_ghost = malloc(sizeof(*core->cwd_ghost));
-	if (!core->cwd_ghost)
-		return -ENOMEM;
-	ghost_dir__init(core->cwd_ghost);
-	core->cwd_ghost->mode = st->st_mode & 07777;
-	core->cwd_ghost->uid = st->st_uid;
-	core->cwd_ghost->gid = st->st_gid;
-	core->cwd = strdup(target);
-	return core->cwd ? 0 : -ENOMEM;
-}
-
-/* cwd or root as a path, refused when that path no longer leads to the
- * same directory (deleted, or out of our view of the mounts); a removed
- * cwd is a ghost (@core's cwd_ghost). */
-static int dump_dir_link(pid_t pid, const char *name, char **out, TaskCore *core)
-{
-	char link[64], target[PATH_MAX];
-	struct stat by_link, by_path;
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/%d/%s", pid, name);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return pr_errno_ret("dump: pid %d %s: cannot read %s", pid, name, link);
-	target[n] = '\0';
-	if (stat(link, &by_link))
-		return pr_errno_ret("dump: pid %d %s: cannot stat %s", pid, name, link);
-	/* A removed directory has no links left, "." included. */
-	if (core && S_ISDIR(by_link.st_mode) && by_link.st_nlink == 0)
-		return dump_ghost_cwd(pid, target, &by_link, core);
-	if (target[0] != '/' || stat(target, &by_path) || by_path.st_dev != by_link.st_dev ||
-	    by_path.st_ino != by_link.st_ino) {
-		pr_err("dump: pid %d %s: directory \"%s\" cannot be reached by its path (deleted, or in another mount namespace)",
-		       pid, name, target);
-		return -EOPNOTSUPP;
-	}
-	*out = strdup(target);
-	return *out ? 0 : -ENOMEM;
 }
 
 /* Its cgroup v2, for --manage-cgroups at restore; none without cgroup v2. */
@@ -441,9 +388,7 @@ int dump_proc_attrs(struct inj_task *task, TaskCore *core)
 	if (!ret)
 		ret = dump_personality(pid, core);
 	if (!ret)
-		ret = dump_dir_link(pid, "cwd", &core->cwd, core);
-	if (!ret)
-		ret = dump_dir_link(pid, "root", &core->root, NULL);
+		ret = dump_dirs(task, core);
 	if (!ret)
 		ret = dump_cgroup(pid, core);
 	if (!ret)

@@ -1,6 +1,6 @@
 /* Dump of the per-thread state that only the thread itself can tell: its
  * alternate signal stack, its clear_child_tid (PR_GET_TID_ADDRESS), its
- * securebits and its timer slack, read by one batch of remote syscalls run
+ * securebits, its timer slack and its parent-death signal, read by one batch of remote syscalls run
  * in that very thread (inj_thread_syscalls), or for the thread the parasite
  * runs in, by the parasite (PARASITE_CMD_THREAD_STATE); and its robust
  * futex list, which get_robust_list reads from outside. Every thread must be
@@ -36,18 +36,27 @@ struct kernel_stack {
 /* What each thread tells only from inside, read by one batch of remote
  * calls in it (the thread is borrowed once: each borrowing costs a ptrace
  * stop of its own, and a process of 64 threads paid 64 times 4 of them). */
-enum own_call { CALL_ALTSTACK, CALL_CLEAR_TID, CALL_SLACK, CALL_SECUREBITS, NR_OWN_CALLS };
+enum own_call {
+	CALL_ALTSTACK,
+	CALL_CLEAR_TID,
+	CALL_SLACK,
+	CALL_PDEATH,
+	CALL_SECUREBITS,
+	NR_OWN_CALLS
+};
 
 static const char *const own_call_names[NR_OWN_CALLS] = {
 	[CALL_ALTSTACK] = "sigaltstack",
 	[CALL_CLEAR_TID] = "clear_child_tid (PR_GET_TID_ADDRESS)",
 	[CALL_SLACK] = "timer slack (PR_GET_TIMERSLACK)",
+	[CALL_PDEATH] = "parent-death signal (PR_GET_PDEATHSIG)",
 	[CALL_SECUREBITS] = "securebits",
 };
 
 struct own_state {
 	struct kernel_stack stack;
 	uint64_t clear_tid;
+	int32_t pdeath_signal;
 	long slack, securebits;
 };
 
@@ -63,6 +72,8 @@ static int read_own_state(struct inj_task *task, const TaskCore *core, pid_t tid
 		[CALL_CLEAR_TID] = { .nr = SYS_prctl, .args = { PR_GET_TID_ADDRESS, INJ_ARG_BUF },
 				     .buf = &own->clear_tid, .len = sizeof(own->clear_tid) },
 		[CALL_SLACK] = { .nr = SYS_prctl, .args = { PR_GET_TIMERSLACK } },
+		[CALL_PDEATH] = { .nr = SYS_prctl, .args = { PR_GET_PDEATHSIG, INJ_ARG_BUF },
+				  .buf = &own->pdeath_signal, .len = sizeof(own->pdeath_signal) },
 		[CALL_SECUREBITS] = { .nr = SYS_prctl, .args = { PR_GET_SECUREBITS } },
 	};
 	size_t n = core->creds && tid != core->pid ? NR_OWN_CALLS : CALL_SECUREBITS;
@@ -70,7 +81,8 @@ static int read_own_state(struct inj_task *task, const TaskCore *core, pid_t tid
 
 	if (ret) {
 		pr_err("dump: pid %d thread %d: cannot read its sigaltstack, clear_child_tid, "
-		       "timer slack and securebits: %s", inj_task_pid(task), tid, strerror(-ret));
+		       "timer slack, parent-death signal and securebits: %s", inj_task_pid(task),
+		       tid, strerror(-ret));
 		return ret;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -97,6 +109,17 @@ static void keep_own_securebits(const TaskCore *core, ThreadCore *thread, long s
 		task_creds_free(thread->creds);
 		thread->creds = NULL;
 	}
+}
+
+/* The parent-death signal is per thread (a new thread starts with none):
+ * kept only when it differs from the main thread's, the process's. */
+static void keep_own_pdeath_signal(const TaskCore *core, ThreadCore *thread, int32_t signal)
+{
+	if (thread->tid == core->pid || !core->prctl ||
+	    (uint32_t)signal == core->prctl->pdeath_signal)
+		return;
+	thread->has_pdeath_signal = true;
+	thread->pdeath_signal = (uint32_t)signal;
 }
 
 /* Keeps what the thread told (no alternate stack, SS_DISABLE, means no
@@ -188,8 +211,10 @@ int dump_thread_own_state(struct inj_task *task, TaskCore *core)
 				ret = keep_own_state(thread, own.stack.sp, own.stack.flags,
 						     own.stack.size, own.clear_tid,
 						     (uint64_t)own.slack);
-			if (!ret)
+			if (!ret) {
 				keep_own_securebits(core, thread, own.securebits);
+				keep_own_pdeath_signal(core, thread, own.pdeath_signal);
+			}
 		}
 		if (!ret)
 			ret = dump_robust_list(pid, thread);

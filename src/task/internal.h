@@ -51,6 +51,11 @@ const char *task_rlimit_name(uint32_t resource);
  * (each thread's credentials without their securebits). */
 int dump_proc_attrs(struct inj_task *task, TaskCore *core);
 
+/* dump_dirs.c: the cwd and root as paths from the dumping process's root,
+ * or as ghosts when removed; refused, saying why, when no path reaches
+ * them or a thread has its own. */
+int dump_dirs(struct inj_task *task, TaskCore *core);
+
 /* Whether two credentials are the same, LSM label included. */
 bool task_creds_equal(const Creds *a, const Creds *b);
 /* Frees @creds and what it holds; NULL is fine. */

@@ -5,6 +5,8 @@
  * restore_timers.c; creds, dumpable, pending signals, what each thread
  * sets for itself (sigaltstack, rseq, clear_child_tid, robust list, name)
  * and the final signal mask are set later, once memory is back. */
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,55 +40,92 @@ static int restore_identity(const TaskCore *core)
 
 #define GHOST_NAMES 100
 
-/* A removed cwd: an empty directory with its mode and owner, made at its
- * old path (or beside it, when the name is taken), entered and removed. */
-static int restore_ghost_cwd(const TaskCore *core)
+/* A removed directory made again: empty, at its old path @path (or
+ * beside it, when the name is taken), with its mode and owner; its name in
+ * @made. Its maker enters or opens it, then removes it. */
+static int make_ghost_dir(const TaskCore *core, const char *what, const char *path,
+			  const GhostDir *g, char *made, size_t size)
 {
-	const GhostDir *g = core->cwd_ghost;
-	char name[PATH_MAX + 32];
-
 	for (int i = 0; i < GHOST_NAMES; i++) {
 		if (i)
-			snprintf(name, sizeof(name), "%s.cryo-ghost-%d", core->cwd, i);
+			snprintf(made, size, "%s.cryo-ghost-%d", path, i);
 		else
-			snprintf(name, sizeof(name), "%s", core->cwd);
-		if (mkdir(name, 0700)) {
+			snprintf(made, size, "%s", path);
+		if (mkdir(made, 0700)) {
 			if (errno == EEXIST)
 				continue;
-			return pr_errno_ret("restore: pid %d cwd: cannot make the removed directory "
-					    "\"%s\" again", core->pid, name);
+			return pr_errno_ret("restore: pid %d %s: cannot make the removed directory "
+					    "\"%s\" again", core->pid, what, made);
 		}
-		if (chown(name, g->uid, g->gid) || chmod(name, g->mode & 07777) || chdir(name)) {
+		if (chown(made, g->uid, g->gid) || chmod(made, g->mode & 07777)) {
 			int ret = -errno;
 
-			rmdir(name);
+			rmdir(made);
 			errno = -ret;
-			return pr_errno_ret("restore: pid %d cwd: cannot give the removed directory "
-					    "\"%s\" made again its owner %u:%u and mode %o, or enter it",
-					    core->pid, name, g->uid, g->gid, g->mode);
+			return pr_errno_ret("restore: pid %d %s: cannot give the removed directory "
+					    "\"%s\" made again its owner %u:%u and mode %o",
+					    core->pid, what, made, g->uid, g->gid, g->mode);
 		}
-		if (rmdir(name))
-			return pr_errno_ret("restore: pid %d cwd: cannot remove \"%s\" again",
-					    core->pid, name);
 		return 0;
 	}
-	pr_err("restore: pid %d cwd: no free name beside \"%s\" to make it again", core->pid,
-	       core->cwd);
+	pr_err("restore: pid %d %s: no free name beside \"%s\" to make it again", core->pid, what,
+	       path);
 	return -EEXIST;
+}
+
+/* Removes the ghost @made once its maker holds it (as cwd or by an fd). */
+static int remove_ghost_dir(const TaskCore *core, const char *what, const char *made, int err)
+{
+	if (rmdir(made) && !err)
+		return pr_errno_ret("restore: pid %d %s: cannot remove \"%s\" again", core->pid,
+				    what, made);
+	return err;
+}
+
+/* A removed cwd: made again, entered and removed. */
+static int restore_ghost_cwd(const TaskCore *core)
+{
+	char made[PATH_MAX + 32];
+	int ret = make_ghost_dir(core, "cwd", core->cwd, core->cwd_ghost, made, sizeof(made));
+
+	if (ret)
+		return ret;
+	if (chdir(made))
+		ret = pr_errno_ret("restore: pid %d cwd: cannot enter \"%s\", made again",
+				   core->pid, made);
+	return remove_ghost_dir(core, "cwd", made, ret);
+}
+
+int task_make_ghost_root(const TaskCore *core, int *fd)
+{
+	char made[PATH_MAX + 32];
+	int ret = make_ghost_dir(core, "root", core->root, core->root_ghost, made, sizeof(made));
+
+	if (ret)
+		return ret;
+	*fd = open(made, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0)
+		ret = pr_errno_ret("restore: pid %d root: cannot open \"%s\", made again",
+				   core->pid, made);
+	ret = remove_ghost_dir(core, "root", made, ret);
+	if (ret && *fd >= 0)
+		close(*fd);
+	return ret;
 }
 
 /* The cwd, as seen from cryo's root. The root is the restorer's to enter
  * (chroot() leaves the cwd where it is): the restore's own code still
- * reads /proc after this. */
+ * reads /proc after this. A cwd that is the removed root is entered with
+ * it, there. */
 static int restore_dirs(const TaskCore *core)
 {
 	int ret = core->cwd_ghost ? restore_ghost_cwd(core) : 0;
 
-	if (ret)
+	if (ret || core->cwd_is_root)
 		return ret;
 	if (core->cwd && !core->cwd_ghost && chdir(core->cwd))
 		return pr_errno_ret("restore: pid %d cwd: cannot enter \"%s\"", core->pid, core->cwd);
-	if (core->root && strcmp(core->root, "/")) {
+	if (core->root && strcmp(core->root, "/") && !core->root_ghost) {
 		struct stat st;
 
 		if (stat(core->root, &st))

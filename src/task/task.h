@@ -56,6 +56,10 @@ extern const struct image_kind_set task_image_kinds;
  * is not there yet. */
 int task_restore_attrs(const TaskCore *core);
 
+/* A removed root (@core's root_ghost) made again, opened O_PATH in *@fd
+ * and removed: the restorer chroots into it through the fd. */
+int task_make_ghost_root(const TaskCore *core, int *fd);
+
 /* The credentials thread @t is restored with: its own, else the process's
  * (the main thread's); NULL when the image has none. */
 static inline const Creds *task_thread_creds(const TaskCore *core, const ThreadCore *t)

@@ -203,6 +203,22 @@ static int check_thread_creds(const struct where *w, const TaskCore *core, const
 	return check_creds(w, who, t->creds);
 }
 
+/* A thread's own parent-death signal stands beside the process's, which
+ * is the main thread's, as the process's is checked. */
+static int check_thread_pdeath_signal(const struct where *w, const TaskCore *core,
+				      const ThreadCore *t)
+{
+	if (!t->has_pdeath_signal)
+		return 0;
+	if (t->tid == core->pid || !core->prctl)
+		return invalid(w, "thread %d: a parent-death signal of its own, but it is the main "
+			       "thread or the process has none", t->tid);
+	if (t->pdeath_signal > TASK_NSIG)
+		return invalid(w, "thread %d: parent-death signal %u is not 0-%d", t->tid,
+			       t->pdeath_signal, TASK_NSIG);
+	return 0;
+}
+
 static int check_threads(const struct where *w, const TaskCore *core)
 {
 	bool has_main = false;
@@ -216,6 +232,8 @@ static int check_threads(const struct where *w, const TaskCore *core)
 		ret = check_thread(w, core->threads[i]);
 		if (!ret)
 			ret = check_thread_creds(w, core, core->threads[i]);
+		if (!ret)
+			ret = check_thread_pdeath_signal(w, core, core->threads[i]);
 		if (ret)
 			return ret;
 		/* Restore moves a thread into its own cgroup after its process. */
@@ -520,6 +538,11 @@ static int validate(const struct where *w, const TaskCore *core)
 		ret = invalid(w, "a removed cwd needs its path and a mode of permission bits");
 	if (!ret)
 		ret = check_path(w, "root", core->root);
+	if (!ret && core->root_ghost && (!core->root || core->root_ghost->mode & ~07777u))
+		ret = invalid(w, "a removed root needs its path and a mode of permission bits");
+	if (!ret && core->cwd_is_root && (!core->root_ghost || core->cwd_ghost))
+		ret = invalid(w, "a cwd that is its removed root needs that root, and no removed "
+			      "cwd of its own");
 	if (!ret)
 		ret = check_threads(w, core);
 	if (!ret)

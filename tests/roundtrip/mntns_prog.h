@@ -8,7 +8,10 @@
  * the caller's filesystem bound at another place (an external mount). On SIGTERM it
  * reads everything back, checks the read-only mount refuses a write, that
  * a mount made in the shared tmpfs shows in its slave, and that the file
- * hidden under the mount on top is there once that is unmounted. */
+ * hidden under the mount on top is there once that is unmounted. A child
+ * is chrooted into the tmpfs with its cwd in a folder of it (root and cwd
+ * on a mount cryo's namespace lacks): it checks it still sees the file at
+ * the same path, from the same root and cwd. */
 #ifndef CRYO_TESTS_MNTNS_PROG_H
 #define CRYO_TESTS_MNTNS_PROG_H
 
@@ -20,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "prog.h"
@@ -119,11 +123,49 @@ static void setup(bool init)
 	}
 }
 
+/* Chrooted into the tmpfs, in its folder sub: on each byte of @cmd, 'y'
+ * on @reply while it still is (its root that tmpfs's, of mode 0711, its
+ * cwd /sub there: inode numbers are the new tmpfs's after a restore), until
+ * 'q'. */
+static void __attribute__((noreturn)) jailed_child(int cmd, int reply)
+{
+	struct stat root, cwd, sub;
+	char byte, here[64];
+
+	if (chroot(m) || chdir("/sub") || write(reply, "r", 1) != 1)
+		_exit(2);
+	while (read(cmd, &byte, 1) == 1 && byte != 'q') {
+		bool ok = !stat("/", &root) && (root.st_mode & 07777) == 0711 &&
+			  !stat(".", &cwd) && !stat("/sub", &sub) && cwd.st_ino == sub.st_ino &&
+			  cwd.st_dev == root.st_dev && sub.st_dev == root.st_dev &&
+			  getcwd(here, sizeof(here)) && !strcmp(here, "/sub") &&
+			  read_is("/sub/file", TEXT);
+
+		if (write(reply, ok ? "y" : "n", 1) != 1)
+			break;
+	}
+	_exit(0);
+}
+
+/* The jailed child's answer, then its end. */
+static void check_jailed_child(pid_t pid, int cmd, int reply)
+{
+	char byte = 'c';
+	int status = -1;
+
+	PROG_CHECK(write(cmd, &byte, 1) == 1 && read(reply, &byte, 1) == 1 && byte == 'y',
+		   "the child chrooted into the tmpfs lost its root, cwd or file");
+	PROG_CHECK(write(cmd, "q", 1) == 1 && waitpid(pid, &status, 0) == pid &&
+			   WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		   "the child chrooted into the tmpfs ended with %#x", status);
+}
+
 static int mntns_prog_main(int argc, char **argv, bool init)
 {
 	struct stat st, hard, bst, dirst;
-	int fd, shared;
+	int fd, shared, cmd[2], reply[2];
 	char buf[64] = "", target[64] = "";
+	pid_t jailed;
 
 	prog_init(argc, argv);
 	if (init && getpid() != 1) {
@@ -136,9 +178,20 @@ static int mntns_prog_main(int argc, char **argv, bool init)
 		prog_fail("open: %s", strerror(errno));
 		prog_finish();
 	}
+	if (pipe(cmd) || pipe(reply) || (jailed = fork()) < 0) {
+		prog_fail("fork: %s", strerror(errno));
+		prog_finish();
+	}
+	if (jailed == 0)
+		jailed_child(cmd[0], reply[1]);
+	if (read(reply[0], buf, 1) != 1) {
+		prog_fail("the child could not chroot into the tmpfs");
+		prog_finish();
+	}
 	prog_ready();
 	prog_wait_sigterm();
 
+	check_jailed_child(jailed, cmd[1], reply[0]);
 	read_is(f(m, "sub/file"), TEXT);
 	PROG_CHECK(!stat(f(m, "sub/file"), &st) && (st.st_mode & 07777) == 0640 &&
 		   st.st_uid == 1234 && st.st_gid == 5678 && st.st_mtime == MTIME && st.st_nlink == 2,

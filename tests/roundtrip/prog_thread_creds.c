@@ -4,10 +4,13 @@
  * fsuid following), its fsuid alone (2000), its groups (5, 6, 7), its
  * capabilities (CAP_NET_RAW out of its effective and bounding sets), its
  * no_new_privs alone, and its securebits (keep-caps) with an ambient
- * capability. Each records what /proc/self/task/TID/status, capget,
- * PR_GET_SECUREBITS and PR_GET_NO_NEW_PRIVS say, waits in futex_wait, and
- * on SIGTERM reads them all again: they must match. The main thread must
- * have kept root and every capability it had. */
+ * capability. The parent-death signal is per thread too: the main thread
+ * has SIGWINCH, one thread SIGURG, one SIGWINCH like it, the others none.
+ * Each records what /proc/self/task/TID/status, capget,
+ * PR_GET_SECUREBITS, PR_GET_NO_NEW_PRIVS and PR_GET_PDEATHSIG say, waits in
+ * futex_wait, and on SIGTERM reads them all again: they must match. The
+ * main thread must have kept root and every capability it had. (Both
+ * signals are ignored by default: cryo, the restored root's parent, exits.) */
 #include <linux/capability.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -30,6 +33,7 @@ struct creds_seen {
 	struct __user_cap_data_struct caps[2];
 	int securebits;
 	int nnp;
+	int pdeath;
 };
 
 struct worker {
@@ -90,6 +94,17 @@ static int own_no_new_privs(void)
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
+static int own_pdeath_signal(void)
+{
+	return prctl(PR_SET_PDEATHSIG, SIGURG, 0, 0, 0);
+}
+
+/* The main thread's, set again: a new thread starts with none. */
+static int pdeath_signal_as_main(void)
+{
+	return prctl(PR_SET_PDEATHSIG, SIGWINCH, 0, 0, 0);
+}
+
 /* Keep-caps in its securebits, and CAP_NET_BIND_SERVICE inheritable and
  * ambient. */
 static int own_securebits(void)
@@ -112,6 +127,8 @@ static struct worker workers[] = {
 	{ .what = "capabilities thread", .change = own_caps },
 	{ .what = "no_new_privs thread", .change = own_no_new_privs },
 	{ .what = "securebits thread", .change = own_securebits },
+	{ .what = "parent-death signal thread", .change = own_pdeath_signal },
+	{ .what = "main's parent-death signal thread", .change = pdeath_signal_as_main },
 };
 #define NR_WORKERS (sizeof(workers) / sizeof(workers[0]))
 
@@ -144,6 +161,8 @@ static int read_own(pid_t tid, struct creds_seen *seen)
 	fclose(f);
 	seen->securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
 	seen->nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	if (prctl(PR_GET_PDEATHSIG, &seen->pdeath, 0, 0, 0))
+		return -1;
 	return capget_self(seen->caps);
 }
 
@@ -171,6 +190,8 @@ static void compare(const struct creds_seen *before, const struct creds_seen *no
 	else if (before->securebits != now->securebits || before->nnp != now->nnp)
 		snprintf(out, size, "securebits %#x no_new_privs %d, were %#x %d", now->securebits,
 			 now->nnp, before->securebits, before->nnp);
+	else if (before->pdeath != now->pdeath)
+		snprintf(out, size, "parent-death signal %d, was %d", now->pdeath, before->pdeath);
 }
 
 static void *run_worker(void *arg)
@@ -200,7 +221,8 @@ int main(int argc, char **argv)
 	char why[512];
 
 	prog_init(argc, argv);
-	if (read_own((pid_t)syscall(SYS_gettid), &main_before))
+	if (prctl(PR_SET_PDEATHSIG, SIGWINCH, 0, 0, 0) ||
+	    read_own((pid_t)syscall(SYS_gettid), &main_before))
 		return 1;
 	for (size_t i = 0; i < NR_WORKERS; i++) {
 		if (pthread_create(&threads[i], NULL, run_worker, &workers[i]))

@@ -42,6 +42,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_sysv_shm_hugetlb_unattached", .binary = "neg_sysv_shm_hugetlb",
 	  .args = LIST("unattached"), .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_thread_creds" },
+	{ .name = "neg_thread_cwd" },
 	{ .name = "neg_traced_child" },
 	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
 	{ .name = "neg_udp_port" },

@@ -1,19 +1,25 @@
 /* Per-process state that dump refuses by name, with the dumped program
  * unharmed (issue 11): a fanotify mark of a mount namespace outside the
- * dump, a lease
- * being broken. (A lease
- * that is not being broken is saved: prog_leases.) */
+ * dump, a lease being broken (a lease that is not being broken is saved:
+ * prog_leases), and a cwd no path reaches: on a detached tmpfs, hidden
+ * under a mount, on a detached read-only bind whose folder only a
+ * writable mount reaches, a removed directory whose folder was removed
+ * too or that was a detached mount's root (prog_root_cwd has those that
+ * are saved), and a thread's own cwd. */
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cryo_driver.h"
 #include "harness.h"
 
-/* @thread: the refusal names the main thread, else an fd. */
+/* @thread: the refusal names a thread, else an fd. */
 static void check_refused(const char *name, bool thread, const char *what)
 {
 	struct prog p = { 0 };
@@ -21,7 +27,7 @@ static void check_refused(const char *name, bool thread, const char *what)
 
 	CHECK_GOTO(start_prog(&p, name, NULL, NULL), out, "%s", why);
 	if (thread)
-		snprintf(expect, sizeof(expect), "dump: pid %d thread %d: ", p.pid, p.pid);
+		snprintf(expect, sizeof(expect), "dump: pid %d thread ", p.pid);
 	else
 		snprintf(expect, sizeof(expect), "dump: pid %d fd ", p.pid);
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
@@ -83,4 +89,111 @@ out:
 		kill(opener, SIGKILL);
 	end_prog(&p);
 	remove_temp_dir(dir);
+}
+
+/* What each cwd case makes in its folder (the program's child, before the
+ * exec, in a mount namespace of its own that goes with the program). */
+enum lost_cwd {
+	CWD_DETACHED_TMPFS,
+	CWD_HIDDEN,
+	CWD_DETACHED_READ_ONLY,
+	CWD_IN_REMOVED_FOLDER,
+	CWD_REMOVED_DETACHED_ROOT,
+};
+
+struct lost_cwd_setup {
+	enum lost_cwd kind;
+	char dir[PATH_MAX];
+};
+
+static bool lost_cwd_make(const struct lost_cwd_setup *s)
+{
+	char a[PATH_MAX + 16], b[PATH_MAX + 16];
+
+	snprintf(a, sizeof(a), "%s/a", s->dir);
+	snprintf(b, sizeof(b), "%s/a/b", s->dir);
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mkdir(a, 0755))
+		return false;
+	switch (s->kind) {
+	case CWD_DETACHED_TMPFS:
+		return !mount("cryo-test", a, "tmpfs", 0, "size=1m") && !mkdir(b, 0755) &&
+		       !chdir(b) && !umount2(a, MNT_DETACH);
+	case CWD_HIDDEN:
+		return !mkdir(b, 0755) && !chdir(b) &&
+		       !mount("cryo-test", a, "tmpfs", 0, "size=1m");
+	case CWD_DETACHED_READ_ONLY:
+		snprintf(a, sizeof(a), "%s/ro", s->dir);
+		snprintf(b, sizeof(b), "%s/ro/b", s->dir);
+		return !mkdir(a, 0755) && !mount(s->dir, a, NULL, MS_BIND, NULL) &&
+		       !mkdir(b, 0755) &&
+		       !mount(NULL, a, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) &&
+		       !chdir(b) && !umount2(a, MNT_DETACH);
+	case CWD_IN_REMOVED_FOLDER:
+		return !mkdir(b, 0755) && !chdir(b) && !rmdir(b) && !rmdir(a);
+	case CWD_REMOVED_DETACHED_ROOT:
+		snprintf(b, sizeof(b), "%s/bound", s->dir);
+		return !mkdir(b, 0755) && !mount(a, b, NULL, MS_BIND, NULL) && !chdir(b) &&
+		       !umount2(b, MNT_DETACH) && !rmdir(a);
+	}
+	return false;
+}
+
+static void lose_cwd(void *arg)
+{
+	if (!lost_cwd_make(arg))
+		_exit(125);
+}
+
+static void check_cwd_refused(enum lost_cwd kind, const char *what)
+{
+	struct lost_cwd_setup setup = { .kind = kind };
+	struct prog p = { 0 };
+	char expect[64];
+
+	CHECK(make_temp_dir(setup.dir), "cannot make a directory for the cwd");
+	CHECK_GOTO(start_prog(&p, "prog_counter", lose_cwd, &setup), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d cwd: ", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	remove_temp_dir(setup.dir);
+}
+
+/* Its files went with the mount: criu refuses it too. */
+TEST(dump_refuses_a_cwd_on_a_detached_tmpfs_and_the_program_runs_on)
+{
+	check_cwd_refused(CWD_DETACHED_TMPFS, "it is on a mount detached (umount -l) or of "
+			  "another mount namespace, and no mount of its filesystem");
+}
+
+/* A restored process could not be put under the mount on top. */
+TEST(dump_refuses_a_cwd_hidden_under_a_mount_and_the_program_runs_on)
+{
+	check_cwd_refused(CWD_HIDDEN, "it is hidden under a mount on top of it");
+}
+
+/* Its folder is reached, but only through a writable mount: the restored
+ * process could write where it could not. */
+TEST(dump_refuses_a_cwd_on_a_detached_read_only_bind_and_the_program_runs_on)
+{
+	check_cwd_refused(CWD_DETACHED_READ_ONLY, "where the task's mount had");
+}
+
+TEST(dump_refuses_a_removed_cwd_whose_folder_was_removed_too_and_the_program_runs_on)
+{
+	check_cwd_refused(CWD_IN_REMOVED_FOLDER, "was in a folder removed too");
+}
+
+/* Its folder, ".." of the detached mount's root, is that root itself. */
+TEST(dump_refuses_a_removed_cwd_that_was_a_detached_mounts_root_and_the_program_runs_on)
+{
+	check_cwd_refused(CWD_REMOVED_DETACHED_ROOT, "was the root of a detached mount");
+}
+
+/* Restore makes every thread share its process's fs info. */
+TEST(dump_refuses_a_threads_own_cwd_and_the_program_runs_on)
+{
+	check_refused("neg_thread_cwd", true, "a cwd of its own (it unshared its fs info");
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/cleanup.h"
 #include "harness.h"
@@ -164,8 +165,53 @@ static void main_thread_own_nnp(struct sample *s)
 	s->threads[0].has_no_new_privs = true;
 	s->threads[0].no_new_privs = true;
 }
+static void thread_pdeath_65(struct sample *s)
+{
+	s->threads[1].has_pdeath_signal = true;
+	s->threads[1].pdeath_signal = 65;
+}
+static void main_thread_own_pdeath(struct sample *s)
+{
+	s->threads[0].has_pdeath_signal = true;
+	s->threads[0].pdeath_signal = SIGURG;
+}
+
+static GhostDir removed_dir = GHOST_DIR__INIT;
+static void root_ghost_without_root(struct sample *s)
+{
+	s->core.root_ghost = &removed_dir;
+	s->core.root = NULL;
+}
+static void root_ghost_sticky_dir(struct sample *s)
+{
+	removed_dir.mode = 01777 | S_IFDIR;
+	s->core.root_ghost = &removed_dir;
+	s->core.root = (char *)"/jail";
+}
+static void cwd_is_root_not_removed(struct sample *s)
+{
+	s->core.has_cwd_is_root = s->core.cwd_is_root = true;
+}
+static void cwd_is_root_and_its_own_ghost(struct sample *s)
+{
+	removed_dir.mode = 0755;
+	s->core.root_ghost = s->core.cwd_ghost = &removed_dir;
+	s->core.root = (char *)"/jail";
+	s->core.has_cwd_is_root = s->core.cwd_is_root = true;
+}
 
 static const struct bad_case bad_cases[] = {
+	{ "a thread's parent-death signal 65", thread_pdeath_65,
+	  "thread 4243: parent-death signal 65 is not 0-64" },
+	{ "the main thread's own parent-death signal", main_thread_own_pdeath,
+	  "thread 4242: a parent-death signal of its own, but it is the main thread" },
+	{ "a removed root without a path", root_ghost_without_root,
+	  "a removed root needs its path" },
+	{ "a removed root of mode 041777", root_ghost_sticky_dir, "a mode of permission bits" },
+	{ "a cwd that is a root not removed", cwd_is_root_not_removed,
+	  "a cwd that is its removed root needs that root" },
+	{ "a cwd that is the removed root and a ghost", cwd_is_root_and_its_own_ghost,
+	  "and no removed cwd of its own" },
 	{ "a thread's uid -1", thread_uid_minus_one, "thread 4243 creds: user or group id -1" },
 	{ "a thread's ambient caps not permitted", thread_ambient_not_permitted,
 	  "thread 4243 creds: ambient capabilities 0x100" },
