@@ -34,6 +34,38 @@ static void usage(const char *argv0)
 	exit(2);
 }
 
+/* criu's default network lock goes through iptables, whose nft flavour
+ * makes the `ip filter` and `ip6 filter` tables and leaves them, empty,
+ * after criu removed its rules. Tables the bench found absent are removed
+ * again at its end when they hold no rule, so no run outlives the bench. */
+static const char *const iptables_tables[] = { "ip filter", "ip6 filter" };
+
+static bool nft_table_exists(const char *table)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "nft list table %s >/dev/null 2>&1", table);
+	return system(cmd) == 0;
+}
+
+static void remove_tables_criu_made(const bool *existed)
+{
+	char cmd[256];
+
+	for (size_t i = 0; i < sizeof(iptables_tables) / sizeof(*iptables_tables); i++) {
+		if (existed[i] || !nft_table_exists(iptables_tables[i]))
+			continue;
+		/* Only an empty one: a rule there is someone else's. */
+		snprintf(cmd, sizeof(cmd),
+			 "nft list table %s | grep -vE '^[[:space:]]*(table|chain|type|\\}|$)' "
+			 "| grep -q . || nft delete table %s",
+			 iptables_tables[i], iptables_tables[i]);
+		if (system(cmd))
+			fprintf(stderr, "bench: cannot remove the %s table criu left\n",
+				iptables_tables[i]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = NULL, *criu_path = getenv("CRIU");
@@ -43,6 +75,7 @@ int main(int argc, char **argv)
 	bool failed = false, small = false, refused = false;
 	double start = now();
 	static struct result res_cryo, res_criu;
+	bool tables_existed[2];
 	int c;
 
 	while ((c = getopt(argc, argv, "n:d:m:w:")) != -1) {
@@ -79,6 +112,8 @@ int main(int argc, char **argv)
 	if (criu_path)
 		printf("criu: %s\n", criu_path);
 	print_header(criu_path);
+	for (size_t i = 0; i < 2; i++)
+		tables_existed[i] = nft_table_exists(iptables_tables[i]);
 	for (size_t i = 0; i < nr_workloads; i++) {
 		const struct workload *w = &workloads[i];
 
@@ -111,6 +146,8 @@ int main(int argc, char **argv)
 				failed |= res_criu.outcome == OUT_FAILED;
 		}
 	}
+	if (criu_path)
+		remove_tables_criu_made(tables_existed);
 	printf("\nimage MiB: every file of the image. dump s, restore s: wall time of the "
 	       "command, from fork to exit.\n"
 	       "frozen s: how long the dump kept the tree stopped (first seize or freeze to "
