@@ -160,13 +160,14 @@ static void *writer_main(void *arg)
 }
 
 /* Hands the stage being filled to the writer when it holds anything and
- * the writer is idle or @now. */
+ * the writer is idle or @now. With every stage handed already (the mover
+ * leaving after the writer gave up), none is being filled. */
 static void hand_stage(struct pagesplice *ps, bool now)
 {
 	struct stage *s = &ps->stages[ps->handed % STAGES];
 
 	pthread_mutex_lock(&ps->lock);
-	if (s->bytes && (now || ps->handed == ps->written)) {
+	if (ps->handed - ps->written < STAGES && s->bytes && (now || ps->handed == ps->written)) {
 		ps->handed++;
 		pthread_cond_broadcast(&ps->cond);
 	}
