@@ -143,71 +143,161 @@ struct task_fds {
 	size_t nr_deferred;
 };
 
+/* Fills what a probe of @pid's fd learns from the task as a whole. */
+static void probe_complete(struct files_dump_set *set, const struct fd_probe *base,
+			   struct fd_probe *p)
+{
+	p->shell_job = base->shell_job;
+	p->ctty = base->ctty;
+	p->tree_devpts = set->tree_devpts;
+	p->net = set->net;
+}
+
+/* The object of @p's open file description, found by kcmp or made now
+ * (*@made; its owner dumped, its kind's part not yet), and its kind. */
+static int find_or_add(struct files_dump_set *set, const struct fd_probe *p,
+		       const struct file_kind **kind_out, struct dump_obj **out, bool *made)
+{
+	const struct file_kind *kind = file_kind_recognise(p);
+	struct inode_bucket *b;
+	struct dump_obj *o;
+	unsigned int known;
+	size_t pos = 0;
+	int ret;
+
+	if (!kind)
+		return -EOPNOTSUPP;
+	ret = locks_check_fd(p);
+	if (ret)
+		return ret;
+	known = FILE_FLAGS_KNOWN | kind->own_flags;
+	if (p->flags & ~known) {
+		pr_fd_err(p, "open flags %#o are not supported", p->flags & ~known);
+		return -EOPNOTSUPP;
+	}
+	b = bucket_get(set, p->st.st_dev, p->st.st_ino);
+	ret = b ? bucket_search(set, b, p, &pos, &o) : -ENOMEM;
+	if (ret)
+		return ret;
+	*made = !o;
+	if (!o) {
+		ret = obj_add(set, p, kind, b, pos, &o);
+		if (!ret)
+			ret = owner_dump(p, o->fe);
+	} else if (o->fe->kind != kind->type) {
+		pr_fd_err(p, "the same open file as pid %d fd %d, but taken as %s", o->pid, o->fd,
+			  kind->name);
+		ret = -EINVAL;
+	}
+	*kind_out = kind;
+	*out = o;
+	return ret;
+}
+
 static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe *base,
 		    struct task_fds *t, size_t i)
 {
 	const struct file_kind *kind;
-	struct inode_bucket *b;
 	struct dump_obj *o;
 	struct fd_probe p;
-	unsigned int known;
-	size_t pos = 0;
+	FileEntry *fe;
+	bool made;
 	int ret;
 
 	ret = probe_fd(pidfd, base->pid, t->entries[i].fd, &p);
 	if (ret)
 		return ret;
-	p.shell_job = base->shell_job;
-	p.ctty = base->ctty;
-	p.tree_devpts = set->tree_devpts;
-	p.net = set->net;
-	kind = file_kind_recognise(&p);
-	if (!kind) {
-		ret = -EOPNOTSUPP;
-		goto out;
-	}
-	ret = locks_check_fd(&p);
+	probe_complete(set, base, &p);
+	ret = find_or_add(set, &p, &kind, &o, &made);
 	if (ret)
 		goto out;
-	known = FILE_FLAGS_KNOWN | kind->own_flags;
-	if (p.flags & ~known) {
-		pr_fd_err(&p, "open flags %#o are not supported", p.flags & ~known);
-		ret = -EOPNOTSUPP;
-		goto out;
-	}
-	b = bucket_get(set, p.st.st_dev, p.st.st_ino);
-	ret = b ? bucket_search(set, b, &p, &pos, &o) : -ENOMEM;
-	if (ret)
-		goto out;
-	if (!o) {
-		ret = obj_add(set, &p, kind, b, pos, &o);
-		if (!ret)
-			ret = owner_dump(&p, o->fe);
-		if (ret)
-			goto out;
-		if (kind->refers_to_fds) {
-			t->deferred[t->nr_deferred].fd_index = i;
-			t->deferred[t->nr_deferred].obj = o->fe->id - 1;
-			t->deferred[t->nr_deferred++].kind = kind;
-		} else {
-			ret = obj_dump(set, &p, kind, o, NULL, 0);
-		}
-	} else if (o->fe->kind != kind->type) {
-		pr_fd_err(&p, "the same open file as pid %d fd %d, but taken as %s", o->pid, o->fd,
-			  kind->name);
-		ret = -EINVAL;
+	/* The kind may dump more (in flight), which moves set->objs. */
+	fe = o->fe;
+	if ((made || o->pending) && kind->refers_to_fds) {
+		o->pending = false;
+		t->deferred[t->nr_deferred].fd_index = i;
+		t->deferred[t->nr_deferred].obj = fe->id - 1;
+		t->deferred[t->nr_deferred++].kind = kind;
+	} else if (made) {
+		ret = obj_dump(set, &p, kind, o, NULL, 0);
 	} else if (kind->opened_in_task && o->pid != p.pid &&
-		   !(kind->opened_by_cryo && kind->opened_by_cryo(o->fe)) &&
+		   !(kind->opened_by_cryo && kind->opened_by_cryo(fe)) &&
 		   !same_fd_table(o->pid, p.pid)) {
 		pr_fd_err(&p, "the same %s as pid %d fd %d: a %s shared by two processes is not "
 			  "supported yet", kind->name, o->pid, o->fd, kind->name);
 		ret = -EOPNOTSUPP;
 	}
 	if (!ret) {
-		t->entries[i].file_id = o->fe->id;
+		t->entries[i].file_id = fe->id;
 		t->entries[i].cloexec = p.cloexec;
-		ret = locks_note_fd(set, &p, o->fe->id);
+		ret = locks_note_fd(set, &p, fe->id);
 	}
+out:
+	if (ret == -ENOMEM)
+		pr_fd_err(&p, "out of memory");
+	probe_release(&p);
+	return ret;
+}
+
+int file_dump_find_holder(const struct file_dump *d, uint64_t ino, int hint,
+			  int (*order)(void *arg, pid_t pid, int fd), void *arg, const char *what,
+			  struct file_holder *out)
+{
+	struct files_dump_set *set = d->set;
+	struct fd_probe base = { .shell_job = set->shell_job }, p;
+	const struct file_kind *kind;
+	_cleanup_close_ int pidfd = -1;
+	struct dump_obj *o;
+	pid_t sid;
+	FileEntry *fe;
+	bool made;
+	int fd, ret;
+
+	ret = fd_holders_find(set, d->p->pid, ino, hint, order, arg, &base.pid, &fd);
+	if (ret == -ENOENT)
+		return ret;
+	if (ret) {
+		pr_fd_err(d->p, "%s: cannot tell which process holds it: %s", what, strerror(-ret));
+		return ret;
+	}
+	/* The task's own: its table is dumped already. */
+	for (size_t i = 0; base.pid == d->p->pid && i < d->nr_fds; i++)
+		if (d->fds[i]->fd == fd) {
+			*out = (struct file_holder){ .pid = base.pid, .fd = fd,
+						     .id = d->fds[i]->file_id };
+			return 0;
+		}
+	if (base.pid == d->p->pid) {
+		pr_fd_err(d->p, "%s: its fd %d holds it, but is not in its table", what, fd);
+		return -ESTALE;
+	}
+	ret = read_ctty(base.pid, &sid, &base.ctty);
+	if (ret)
+		return ret;
+	pidfd = pidfd_open(base.pid, 0);
+	if (pidfd < 0)
+		return pr_errno_ret("dump: pid %d: cannot open a pidfd", base.pid);
+	ret = probe_fd(pidfd, base.pid, fd, &p);
+	if (ret)
+		return ret;
+	probe_complete(set, &base, &p);
+	ret = find_or_add(set, &p, &kind, &o, &made);
+	if (ret)
+		goto out;
+	fe = o->fe;
+	/* One that refers to fds waits for a table that holds it. */
+	if (made && kind->refers_to_fds)
+		o->pending = true;
+	else if (made)
+		ret = obj_dump(set, &p, kind, o, NULL, 0);
+	if (!ret && kind->opened_in_task &&
+	    (!kind->opened_by_cryo || kind->opened_by_cryo(fe) == FILE_OPENED_IN_TASK_ONLY)) {
+		pr_fd_err(d->p, "%s: only pid %d fd %d holds it, a %s (%s) that only its own "
+			  "process can open: not supported", what, p.pid, fd, kind->name, p.link);
+		ret = -EOPNOTSUPP;
+	}
+	if (!ret)
+		*out = (struct file_holder){ .pid = p.pid, .fd = fd, .id = fe->id };
 out:
 	if (ret == -ENOMEM)
 		pr_fd_err(&p, "out of memory");
@@ -224,10 +314,7 @@ static int dump_deferred(struct files_dump_set *set, int pidfd, const struct fd_
 	ret = probe_fd(pidfd, base->pid, t->entries[df->fd_index].fd, &p);
 	if (ret)
 		return ret;
-	p.shell_job = base->shell_job;
-	p.ctty = base->ctty;
-	p.tree_devpts = set->tree_devpts;
-	p.net = set->net;
+	probe_complete(set, base, &p);
 	ret = obj_dump(set, &p, df->kind, &set->objs[df->obj], t->ptrs, t->nr);
 	probe_release(&p);
 	return ret;
@@ -403,6 +490,7 @@ int files_dump(struct files_dump_set *set, pid_t pid, bool shell_job)
 	struct task_fds t = { 0 };
 	int ret;
 
+	set->shell_job = shell_job;
 	ret = dump_fds(set, pid, shell_job, &t);
 	if (!ret)
 		ret = write_fds(set->dir, pid, &t);

@@ -112,7 +112,7 @@ void files_dump_free(struct files_dump_set *set)
 	free(set->groups);
 	free(set->pids);
 	free(set->cttys);
-	free(set->socket_inos);
+	free(set->holders);
 	for (size_t i = 0; i < set->nr_kind_states; i++)
 		set->kind_states[i].drop(set->kind_states[i].state);
 	locks_forget(set);
@@ -310,6 +310,7 @@ int obj_new(struct files_dump_set *set, const struct fd_probe *p, const struct f
 	o->fe = fe;
 	o->pid = p->pid;
 	o->fd = p->fd;
+	o->pending = false;
 	*out = o;
 	return 0;
 }
@@ -491,10 +492,28 @@ static int write_files(struct files_dump_set *set)
 	return image_finish(w);
 }
 
+/* An object made for another task's need (file_dump_find_holder()) whose
+ * kind dumps it with a table that holds it: some table must have. */
+static int check_pending(const struct files_dump_set *set)
+{
+	for (size_t i = 0; i < set->nr_objs; i++) {
+		const struct dump_obj *o = &set->objs[i];
+
+		if (o->pending) {
+			pr_err("dump: pid %d fd %d (%s file %u): no fd table holding it was dumped",
+			       o->pid, o->fd, file_kind_of(o->fe->kind)->name, o->fe->id);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int files_dump_finish(struct files_dump_set *set, const pid_t *live, size_t n)
 {
 	int ret = check_groups(set);
 
+	if (!ret)
+		ret = check_pending(set);
 	if (!ret)
 		ret = ctty_check(set);
 	if (!ret)

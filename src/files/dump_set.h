@@ -13,6 +13,10 @@ struct dump_obj {
 	FileEntry *fe;
 	pid_t pid;
 	int fd;
+	/* Made for another task's need (an epoll's target) before any table
+	 * holding it was read, by a kind that refers to fds: dumped with the
+	 * first table read that holds it. */
+	bool pending;
 };
 
 /* The objects of one inode, sorted in kcmp's order of open file
@@ -67,15 +71,24 @@ struct files_dump_set {
 	size_t nr_cttys;
 	/* --ext-unix-sk: a unix socket's peer may be outside the dump. */
 	bool ext_unix_sk;
+	/* -j: the shell's terminal may be among the fds (files_dump()). */
+	bool shell_job;
 	/* --skip-in-flight. */
 	bool skip_in_flight;
 	/* orphan_pts_master: a pty's master may be outside the dump. */
 	bool orphan_pts;
-	/* The inodes of the sockets the processes hold, sorted, read on
-	 * first use (socket_holders.c). */
-	uint64_t *socket_inos;
-	size_t nr_socket_inos, cap_socket_inos;
-	bool socket_inos_read;
+	/* Every fd of the processes, by inode, read on first use
+	 * (fd_holders.c). */
+	struct fd_holder {
+		uint64_t ino;
+		pid_t pid;
+		int fd;
+		bool socket;
+		/* The first of its inode's run: the run is in kcmp's order. */
+		bool ordered;
+	} *holders;
+	size_t nr_holders, cap_holders;
+	bool holders_read;
 	/* Fds in flight (in_flight.c): cryo's copies of the files that are
 	 * objects of the dump from a queue only (kcmp compares later fds
 	 * with them), a pidfd of cryo to probe them, and the inodes of the
@@ -127,6 +140,14 @@ void in_flight_forget(struct files_dump_set *set);
 /* Dumps the objects in flight in @pid's queues whose kind refers to fds,
  * now that its fd table @fds (sorted, file ids set) is complete. */
 int in_flight_dump_later(struct files_dump_set *set, pid_t pid, FdEntry *const *fds, size_t nr);
+
+/* fd_holders.c: a process of the dump (or @task) and its fd, on inode
+ * @ino, whose file @order says is the one wanted: it returns 0 for that
+ * file, 1 for a file before it in kcmp's order, 2 after, or -errno. The
+ * fds of @task are asked first, then those at number @hint (unless -1).
+ * -ENOENT when none holds it. */
+int fd_holders_find(struct files_dump_set *set, pid_t task, uint64_t ino, int hint,
+		    int (*order)(void *arg, pid_t pid, int fd), void *arg, pid_t *pid, int *fd);
 
 /* The object a mapping of @b's inode is opened from at restore: the one
  * that holds the inode's contents; 0 when the inode has no object yet. */

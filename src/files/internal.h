@@ -38,6 +38,10 @@ struct files_prepared {
 int files_prepared_late_fd(const struct files_prepared *p, const struct file_obj *f,
 			   const struct files_image *img);
 
+/* Takes @f, which cryo opened at its fd @late once every process existed
+ * (files_prepare_late()), with pidfd_getfd(), above r->high; -errno,
+ * logged. */
+int restore_take_late(const struct restore_ctx *r, const struct file_obj *f, int late);
 /* Moves @fd to the lowest free number at or above r->high; the new fd, or
  * -errno (and @fd closed either way). */
 int restore_move_high(const struct restore_ctx *r, int fd);

@@ -142,6 +142,25 @@ void *file_dump_kind_state(const struct file_dump *d, FileEntry__Kind kind,
 /* The processes of the dump, sorted, in *@pids; returns how many. */
 size_t file_dump_pids(const struct file_dump *d, const pid_t **pids);
 
+/* For a file that is not where the task had it (an epoll's target moved
+ * to another fd, or whose fds the task closed): the fd of the task that
+ * holds it, else of another process of the dump, found among the fds on
+ * inode @ino, and its object (for another process's fd, made now if new,
+ * as when that process's fds are dumped). @order compares process @pid's
+ * fd @fd with the file wanted: 0 for it, 1 for a file before it in kcmp's
+ * order, 2 after, or -errno; in other processes fds at number @hint
+ * (where the task had it: a child inherited it there) are asked first.
+ * -ENOENT, not logged, when no process holds it; a kind that only its own
+ * process can open, held by another, is refused, naming @what. */
+struct file_holder {
+	pid_t pid;
+	int fd;
+	uint32_t id;
+};
+int file_dump_find_holder(const struct file_dump *d, uint64_t ino, int hint,
+			  int (*order)(void *arg, pid_t pid, int fd), void *arg, const char *what,
+			  struct file_holder *out);
+
 /* Puts d->fe in the group of objects of its kind that share @key (not 0;
  * the kind's own name for the group, such as the lower inode number of a
  * socketpair's two ends): the first object dumped with a key leads the
@@ -207,6 +226,9 @@ struct file_obj {
 	/* A mapping of the task opens it, or it is the inode of one that
 	 * does: needed even when the fds are another process's table. */
 	bool mapped;
+	/* The task needs it for a moment though another process holds it
+	 * (files_borrow()): cryo opens it for both. */
+	bool borrowed;
 	int *fds;			/* the task's fds that refer to it, ascending */
 	size_t nr_fds;
 	/* Of an inode's first object: how many objects the task opens from
@@ -254,6 +276,14 @@ struct file_obj *files_find(const struct files_image *img, uint32_t id);
 
 /* The task's fd @fd; NULL when it is not in its table. */
 const struct fd_slot *files_slot(const struct files_image *img, int fd);
+
+/* In a kind's check: @by, an object the task needs, needs object @id for
+ * a moment at restore, which no fd of the task holds but another
+ * process's does (an epoll registers it): cryo opens it before the tree
+ * for both, and the task takes it with restore_borrowed_fd(). Fails,
+ * logged, when @id is no object, is @by, or is of a kind only its own
+ * process can open. */
+int files_borrow(struct files_image *img, const struct file_obj *by, uint32_t id);
 
 /* Takes the contents of @f (from its record or file-data-ID.img) into
  * f->chunks and checks them: runs sorted, not overlapping, within @size
@@ -362,6 +392,12 @@ int restore_make_ghost(const struct restore_ctx *r, const struct file_obj *f, co
  * cryo or here), or opened now with its saved flags and position. The
  * engine owns it (closed with the context); -errno, logged. */
 int restore_in_flight_fd(struct restore_ctx *r, const struct file_obj *carrier, uint32_t id);
+
+/* An fd of object @id that @by borrows (files_borrow()): the one cryo
+ * opened for the task and its holder, taken from cryo now if cryo opened
+ * it once the processes existed. The engine owns it (closed with the
+ * context); -errno, logged. */
+int restore_borrowed_fd(struct restore_ctx *r, const struct file_obj *by, uint32_t id);
 
 /* Writes the saved contents of @holder into the regular file @fd and sets
  * its size. */

@@ -19,17 +19,28 @@
 
 #include "files/internal.h"
 
-/* An object a process needs: one of its fds, or the file of a mapping.
- * The fds of a table another process restores are that one's. */
+/* An object a process needs: one of its fds, the file of a mapping, or
+ * one it borrows from another process. The fds of a table another process
+ * restores are that one's. */
 static bool needed_by(const struct files_image *img, size_t i)
 {
-	return img->table_shared ? img->files[i].mapped : img->files[i].nr_fds ||
-							  img->files[i].needed;
+	const struct file_obj *f = &img->files[i];
+
+	return img->table_shared ? f->mapped : f->nr_fds || f->needed || f->borrowed;
 }
 
 static bool has_own_fds(const struct files_image *img, size_t i)
 {
 	return img->files[i].nr_fds && !img->table_shared;
+}
+
+/* Needed by the process only as borrowed: opened as its holder instead,
+ * which has its saved contents and whose credentials open it. */
+static bool only_borrowed(const struct files_image *img, size_t i)
+{
+	const struct file_obj *f = &img->files[i];
+
+	return f->borrowed && !img->table_shared && !f->nr_fds && !f->needed;
 }
 
 /* For each unit made once (file_unit(): an inode, or the group of
@@ -99,14 +110,26 @@ int make_in_namespaces(struct restore_ctx *r, const struct file_obj *first,
 	return ret ? ret : left;
 }
 
-/* How many processes have fds of object @i (not through another's table). */
-static size_t holders(struct files_image *const *imgs, size_t n, size_t i)
+/* How many processes have fds of object @i (not through another's table),
+ * and with @borrowers, borrow it. */
+static size_t holders(struct files_image *const *imgs, size_t n, size_t i, bool borrowers)
 {
 	size_t count = 0;
 
 	for (size_t t = 0; t < n; t++)
-		count += has_own_fds(imgs[t], i);
+		count += has_own_fds(imgs[t], i) || (borrowers && only_borrowed(imgs[t], i));
 	return count;
+}
+
+/* A process borrows object @i of @img: some process must hold it. */
+static int check_held(struct files_image *const *imgs, size_t n, const struct files_image *img,
+		      size_t i)
+{
+	if (holders(imgs, n, i, false))
+		return 0;
+	pr_err("restore: pid %d borrows %s file %u from another process, but no process holds "
+	       "it", img->pid, img->files[i].kind->name, img->files[i].e->id);
+	return -EBADMSG;
 }
 
 /* Keeps fd number p->fds[@i] for an object cryo opens once every process
@@ -191,6 +214,10 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 		for (size_t i = 0; !ret && i < nr_files; i++) {
 			const struct file_obj *f = &imgs[t]->files[i];
 
+			if (only_borrowed(imgs[t], i)) {
+				ret = check_held(imgs, n, imgs[t], i);
+				continue;
+			}
 			if (!needed_by(imgs[t], i) || p->fds[i] >= 0 ||
 			    (users[file_unit(f) - imgs[t]->files] < 2 &&
 			     !(f->kind->made_before_tree && f->kind->made_before_tree(imgs[t], f))))
@@ -201,7 +228,7 @@ int files_prepare(struct files_image *const *imgs, size_t n, bool shell_job, int
 				opens = f->kind->opened_by_cryo(f->e);
 			if (opens == FILE_OPENED_BEFORE_TREE)
 				ret = prepare_one(&r, f, &p->fds[i]);
-			else if (opens == FILE_OPENED_AFTER_TREE && holders(imgs, n, i) > 1)
+			else if (opens == FILE_OPENED_AFTER_TREE && holders(imgs, n, i, true) > 1)
 				ret = reserve_late(&r, p, i);
 			else
 				ret = check_unshared(imgs, n, i);

@@ -74,6 +74,22 @@ int restore_set_state(const struct restore_ctx *r, const struct file_obj *f, int
 	return 0;
 }
 
+int restore_take_late(const struct restore_ctx *r, const struct file_obj *f, int late)
+{
+	/* The copy this process inherited is the placeholder, cryo's is
+	 * the file. */
+	int fd = (int)syscall(SYS_pidfd_getfd, r->prepared->cryo_pidfd, late, 0);
+
+	if (fd < 0) {
+		restore_err(r, f, "cannot take it from cryo's fd %d: %s", late, strerror(errno));
+		return -errno;
+	}
+	fd = restore_move_high(r, fd);
+	if (fd < 0)
+		restore_err(r, f, "cannot move it above fd %d: %s", r->high - 1, strerror(-fd));
+	return fd;
+}
+
 /* Opens @f, or takes the open file cryo prepared for it, and puts it at
  * each of its fds. */
 static int install(struct restore_ctx *r, const struct file_obj *f)
@@ -89,20 +105,9 @@ static int install(struct restore_ctx *r, const struct file_obj *f)
 	}
 
 	if (late >= 0) {
-		/* cryo opened it once every process existed: the copy this
-		 * process inherited is the placeholder, cryo's is the file. */
-		fd = (int)syscall(SYS_pidfd_getfd, r->prepared->cryo_pidfd, late, 0);
-		if (fd < 0) {
-			restore_err(r, f, "cannot take it from cryo's fd %d: %s", late,
-				    strerror(errno));
-			return -errno;
-		}
-		fd = restore_move_high(r, fd);
-		if (fd < 0) {
-			restore_err(r, f, "cannot move it above fd %d: %s", r->high - 1,
-				    strerror(-fd));
+		fd = restore_take_late(r, f, late);
+		if (fd < 0)
 			return fd;
-		}
 	} else if (!prepared) {
 		fd = restore_open_object(r, f);
 		if (fd < 0)

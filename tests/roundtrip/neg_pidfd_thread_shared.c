@@ -5,44 +5,26 @@
  * and ends the child. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "parked_thread.h"
 #include "prog.h"
-
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
 
 #define PIDFD_FD 40
 
-static _Atomic pid_t thread_tid;
-
-static void *park(void *arg)
-{
-	(void)arg;
-	thread_tid = gettid();
-	for (;;)
-		pause();
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
-	pthread_t thread;
-	pid_t holder;
+	pid_t holder, thread_tid;
 	int fd;
 
 	prog_init(argc, argv);
-	if (pthread_create(&thread, NULL, park, NULL))
+	thread_tid = park_a_thread();
+	if (thread_tid < 0)
 		return 1;
-	while (!thread_tid)
-		usleep(1000);
 	fd = pidfd_open(thread_tid, PIDFD_THREAD);
 	if (fd < 0 || dup2(fd, PIDFD_FD) != PIDFD_FD || close(fd))
 		return 1;

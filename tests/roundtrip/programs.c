@@ -19,6 +19,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_big_memory" },
 	{ .name = "neg_clone_files" },
 	{ .name = "neg_epoll_lost_target" },
+	{ .name = "neg_epoll_thread_pidfd" },
 	{ .name = "neg_fanotify" },
 	{ .name = "neg_hugetlbfs_file" },
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },

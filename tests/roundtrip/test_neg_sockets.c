@@ -224,8 +224,8 @@ TEST(dump_refuses_an_epoll_in_flight_watching_a_file_only_in_flight_and_the_prog
 	snprintf(expect, sizeof(expect), "pid %d fd %d message 1 (fd 2 of 2) (anon_inode:[eventpoll])",
 		 p.pid, ODD_FD);
 	CHECK_GOTO(dump_refused_unharmed(&p, expect,
-					 "that no fd of the process holds any more: only the epoll "
-					 "(or a message in flight) keeps it"),
+					 "that no process of the dump holds in its fd table: only "
+					 "the epoll (a message in flight, or a mapping) keeps it"),
 		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:

@@ -1,6 +1,6 @@
 /* State that dump refuses by name, with the dumped program unharmed: a
- * file on a hugetlbfs mount, an epoll watching a file no fd of its process
- * holds, a deleted file over --ghost-limit, and a file unlinked from its
+ * file on a hugetlbfs mount, an epoll watching a file no process of the
+ * tree holds or one only its holder can open (a thread's pidfd), a deleted file over --ghost-limit, and a file unlinked from its
  * path that other links keep, without --link-remap (and the links
  * --link-remap makes, gone after a restore or a failed dump). The machine
  * may reserve no huge page: the hugetlbfs test reserves two
@@ -54,20 +54,37 @@ out:
 		CHECK(hugepages_set(old), "cannot put %s back to %ld", NR_HUGEPAGES, old);
 }
 
-/* The file lives on in a child, but the kernel gives no way to reach it
- * from the epoll's process. */
-TEST(dump_refuses_an_epoll_target_no_fd_holds)
+/* Dump of program @name is refused, naming an fd of its root process and
+ * giving @reason, and the program runs on unharmed. */
+static void refused_naming_an_fd(const char *name, const char *reason)
 {
 	struct prog p = { 0 };
 	char expect[64];
 
-	CHECK_GOTO(start_prog(&p, "neg_epoll_lost_target", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, name, NULL, NULL), out, "%s", why);
 	snprintf(expect, sizeof(expect), "dump: pid %d fd ", p.pid);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "that no fd of the process holds any more"),
-		   out, "%s", why);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, reason), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
+}
+
+/* The file lives on in a message in flight only: no fd table of the tree
+ * holds it, and the kernel gives no way to reach it from the epoll. */
+TEST(dump_refuses_an_epoll_target_no_process_holds)
+{
+	refused_naming_an_fd("neg_epoll_lost_target",
+			     "that no process of the dump holds in its fd table: only the epoll (a "
+			     "message in flight, or a mapping) keeps it");
+}
+
+/* The file only a child holds is a thread's pidfd, which only its holder
+ * can open at restore: cryo cannot open it for the epoll's process too. */
+TEST(dump_refuses_an_epoll_target_only_its_holder_can_open)
+{
+	refused_naming_an_fd("neg_epoll_thread_pidfd",
+			     "a pidfd (anon_inode:[pidfd]) that only its own process can open: not "
+			     "supported");
 }
 
 /* criu's --ghost-limit: a deleted file larger than the limit is refused by
