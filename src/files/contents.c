@@ -12,14 +12,16 @@
 
 #include "common/cleanup.h"
 #include "files/contents.h"
+#include "files/dump_set.h"
 #include "files/image_check.h"
 #include "files/internal.h"
 
-/* Where dumped runs go: the record @fe, or a data file; @who names the
- * holder of the bytes in errors. */
+/* Where dumped runs go: the record @fe, a data file of its own, or the
+ * dump's file-queues.img; @who names the holder of the bytes in errors. */
 struct run_sink {
 	FileEntry *fe;
 	struct image_writer *w;		/* NULL: into the record */
+	bool shared;			/* w is the dump's file-queues.img */
 	bool skip_zeros;		/* runs all of zeros are holes (hugetlbfs) */
 	char who[256];
 };
@@ -29,16 +31,37 @@ static void sink_init(struct run_sink *s, const struct file_dump *d)
 {
 	s->fe = d->fe;
 	s->w = NULL;
+	s->shared = false;
+	s->skip_zeros = false;
 	snprintf(s->who, sizeof(s->who), "pid %d %s (%s)", d->p->pid, d->p->name, d->p->link);
 }
 
-/* Starts saving the @total bytes of d->fe's contents. */
-static int sink_open(struct run_sink *s, const struct file_dump *d, uint64_t total)
+/* Starts saving the @total bytes of d->fe's contents: in the record while
+ * they are small and the dump's records hold less than their budget; else
+ * queued bytes (@queue) in file-queues.img, read back one object at a
+ * time at restore, and a file's in a data file of its own. */
+static int sink_open(struct run_sink *s, const struct file_dump *d, uint64_t total, bool queue)
 {
-	if (total <= FILE_INLINE_MAX)
+	struct files_dump_set *set = d->set;
+	int ret;
+
+	if (total <= FILE_INLINE_MAX && set->inline_bytes + total <= FILE_INLINE_BUDGET) {
+		set->inline_bytes += total;
 		return 0;
+	}
 	d->fe->has_contents_in_file = d->fe->contents_in_file = true;
-	return image_open_write(d->dir, IMG_FILE_DATA, d->fe->id, &s->w);
+	if (!queue)
+		return image_open_write(d->dir, IMG_FILE_DATA, d->fe->id, &s->w);
+	if (!set->queues) {
+		ret = image_open_write(d->dir, IMG_FILE_QUEUES, 0, &set->queues);
+		if (ret)
+			return ret;
+	}
+	s->w = set->queues;
+	s->shared = true;
+	d->fe->has_contents_at = true;
+	d->fe->contents_at = image_write_offset(set->queues);
+	return 0;
 }
 
 static int sink_put(struct run_sink *s, uint64_t offset, const uint8_t *buf, size_t len)
@@ -77,7 +100,9 @@ static int sink_put(struct run_sink *s, uint64_t offset, const uint8_t *buf, siz
 /* Ends saving: the data file is finished, or dropped after an error. */
 static int sink_close(struct run_sink *s, int ret)
 {
-	if (!s->w)
+	/* The dump's file-queues.img is finished with files.img; a failed
+	 * write fails it then too. */
+	if (!s->w || s->shared)
 		return ret;
 	if (ret) {
 		image_abort(s->w);
@@ -182,7 +207,7 @@ static int dump_ranges(const struct file_dump *d, int fd, const struct byte_rang
 		ret = walk_data(&s, false, fd, ranges[i].start, ranges[i].end, NULL, &total);
 	if (ret)
 		return ret;
-	ret = sink_open(&s, d, total);
+	ret = sink_open(&s, d, total, false);
 	if (ret)
 		return ret;
 	return sink_close(&s, walk_ranges(&s, fd, ranges, n));
@@ -226,7 +251,7 @@ int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len)
 	int ret;
 
 	sink_init(&s, d);
-	ret = sink_open(&s, d, len);
+	ret = sink_open(&s, d, len, true);
 	for (size_t off = 0; off < len && !ret; off += FILE_CHUNK_MAX) {
 		size_t n = len - off < FILE_CHUNK_MAX ? len - off : FILE_CHUNK_MAX;
 
@@ -344,6 +369,94 @@ const char *contents_runs_problem(const FileChunk *const *chunks, size_t n, uint
 	return NULL;
 }
 
+/* Reads the runs of @e's queued bytes from file-queues.img (@fd), which
+ * follow each other from 0 up to @size bytes, checking each; keeps them
+ * in *@out (*@nr of them) unless @out is NULL. */
+static int read_queue_runs(int fd, const FileEntry *e, uint64_t size, FileChunk ***out,
+			   size_t *nr, char *why, size_t why_size)
+{
+	uint64_t got = 0, off = e->contents_at;
+	FileChunk **runs = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	while (got < size && !ret) {
+		ProtobufCMessage *msg;
+		FileChunk *c, **more;
+
+		ret = image_read_record_at(fd, "file-queues.img", IMG_FILE_QUEUES, off, &msg, &off);
+		if (ret) {
+			snprintf(why, why_size, "run %zu of its contents cannot be read", n);
+			break;
+		}
+		c = (FileChunk *)msg;
+		if (c->offset != got || !c->data.len || c->data.len > FILE_CHUNK_MAX ||
+		    c->data.len > size - got) {
+			snprintf(why, why_size, "run %zu (offset %llu, %zu bytes) does not follow "
+				 "the one before within its %llu bytes", n,
+				 (unsigned long long)c->offset, c->data.len,
+				 (unsigned long long)size);
+			protobuf_c_message_free_unpacked(msg, NULL);
+			ret = -EBADMSG;
+			break;
+		}
+		got += c->data.len;
+		if (!out) {
+			protobuf_c_message_free_unpacked(msg, NULL);
+			n++;
+			continue;
+		}
+		more = reallocarray(runs, n + 1, sizeof(*runs));
+		if (!more) {
+			protobuf_c_message_free_unpacked(msg, NULL);
+			ret = -ENOMEM;
+			break;
+		}
+		runs = more;
+		runs[n++] = c;
+	}
+	if (ret || !out) {
+		for (size_t i = 0; out && i < n; i++)
+			protobuf_c_message_free_unpacked(&runs[i]->base, NULL);
+		free(runs);
+		if (!ret)
+			*nr = n;
+		return ret;
+	}
+	*out = runs;
+	*nr = n;
+	return 0;
+}
+
+/* Queued bytes in file-queues.img are checked now and read again by the
+ * restore that writes them back (contents_view_open()): a restore never
+ * holds every queue at once. */
+static int load_queued(const struct files_image *img, struct file_obj *f, uint64_t size)
+{
+	char why[256];
+	size_t runs;
+	int ret;
+
+	if (img->queues_fd < 0) {
+		load_err(img, f, "its contents are in file-queues.img, which was not opened");
+		return -EBADMSG;
+	}
+	if (size > UINT32_MAX) {
+		load_err(img, f, "%llu bytes queued: more than any queue holds",
+			 (unsigned long long)size);
+		return -EBADMSG;
+	}
+	ret = read_queue_runs(img->queues_fd, f->e, size, NULL, &runs, why, sizeof(why));
+	if (ret) {
+		load_err(img, f, "%s", why);
+		return ret;
+	}
+	f->nr_chunks = (uint32_t)runs;
+	f->queues_fd = &img->queues_fd;
+	f->queued_size = size;
+	return 0;
+}
+
 int contents_load(const struct image_dir *dir, const struct files_image *img,
 		  struct file_obj *f, uint64_t size, bool stream)
 {
@@ -352,6 +465,13 @@ int contents_load(const struct image_dir *dir, const struct files_image *img,
 	size_t at;
 	int ret;
 
+	if (f->e->has_contents_at) {
+		if (!stream) {
+			load_err(img, f, "only queued bytes may be in file-queues.img");
+			return -EBADMSG;
+		}
+		return load_queued(img, f, size);
+	}
 	if (f->e->contents_in_file) {
 		ret = load_data_file(dir, img, f);
 		if (ret)
@@ -379,6 +499,34 @@ int contents_load(const struct image_dir *dir, const struct files_image *img,
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+int contents_view_open(const struct restore_ctx *r, const struct file_obj *f,
+		       struct contents_view *v)
+{
+	char why[256];
+	int ret;
+
+	*v = (struct contents_view){ .chunks = f->chunks, .nr_chunks = f->nr_chunks };
+	if (!f->queues_fd)
+		return 0;
+	ret = read_queue_runs(*f->queues_fd, f->e, f->queued_size, &v->own, &v->nr_chunks, why,
+			      sizeof(why));
+	if (ret) {
+		restore_err(r, f, "its queued bytes, checked before, cannot be read again: %s",
+			    why);
+		return ret;
+	}
+	v->chunks = (const FileChunk *const *)v->own;
+	return 0;
+}
+
+void contents_view_close(struct contents_view *v)
+{
+	for (size_t i = 0; v->own && i < v->nr_chunks; i++)
+		protobuf_c_message_free_unpacked(&v->own[i]->base, NULL);
+	free(v->own);
+	*v = (struct contents_view){ 0 };
 }
 
 void contents_copy_runs(uint8_t *mem, const FileChunk *const *chunks, size_t n)
@@ -467,15 +615,17 @@ int contents_restore_huge(const struct restore_ctx *r, const struct file_obj *ho
 
 int contents_restore_bytes(const struct restore_ctx *r, const struct file_obj *holder, int fd)
 {
-	for (size_t i = 0; i < holder->nr_chunks; i++) {
-		const FileChunk *c = holder->chunks[i];
-		int ret = write_all(fd, c->data.data, c->data.len, 0, false);
+	struct contents_view v;
+	int ret = contents_view_open(r, holder, &v);
 
-		if (ret) {
+	for (size_t i = 0; i < v.nr_chunks && !ret; i++) {
+		const FileChunk *c = v.chunks[i];
+
+		ret = write_all(fd, c->data.data, c->data.len, 0, false);
+		if (ret)
 			restore_err(r, holder, "cannot write its saved %zu bytes back: %s",
 				    c->data.len, strerror(-ret));
-			return ret;
-		}
 	}
-	return 0;
+	contents_view_close(&v);
+	return ret;
 }

@@ -117,6 +117,7 @@ void files_dump_free(struct files_dump_set *set)
 		set->kind_states[i].drop(set->kind_states[i].state);
 	locks_forget(set);
 	in_flight_forget(set);
+	image_abort(set->queues);
 	free(set);
 }
 
@@ -516,6 +517,10 @@ int files_dump_finish(struct files_dump_set *set, const pid_t *live, size_t n)
 		ret = check_pending(set);
 	if (!ret)
 		ret = ctty_check(set);
+	if (!ret && set->queues) {
+		ret = image_finish(set->queues);
+		set->queues = NULL;
+	}
 	if (!ret)
 		ret = write_files(set);
 	if (!ret)

@@ -63,6 +63,12 @@ struct files_dump_set {
 	struct noted_lock *locks;
 	size_t nr_locks, cap_locks;
 	uint64_t ghost_limit;	/* 0: no limit */
+	/* Contents bytes kept in records so far (contents.c): past
+	 * FILE_INLINE_BUDGET they go to data files, so that the records held
+	 * until files.img is written stay small whatever the dump holds. */
+	uint64_t inline_bytes;
+	/* file-queues.img once a queue went past that budget. */
+	struct image_writer *queues;
 	bool link_remap;	/* --link-remap */
 	dev_t tree_devpts;	/* files_dump_set_tree_devpts() */
 	struct net_run *net;	/* files_dump_set_net() */

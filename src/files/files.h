@@ -143,6 +143,9 @@ int files_share_table(struct files_image *img, const struct files_image *owner);
 
 /* The highest fd number files_restore() installs; -1 when none. */
 int files_max_fd(const struct files_image *img);
+/* Moves the fd of file-queues.img that @img holds (if any) to @base or
+ * above, where no restored fd goes. */
+int files_lift_queues(struct files_image *img, int base);
 
 /* Fails, with the reason, when @img cannot be restored with these options
  * (the shell's terminal without --shell-job). */

@@ -114,6 +114,8 @@ static const char *contents_problem(const FileEntry *e)
 
 	if (e->contents_in_file && e->n_contents)
 		return "contents both in the record and in a file";
+	if (e->has_contents_at && !e->contents_in_file)
+		return "an offset in file-queues.img for contents kept in the record";
 	for (size_t i = 0; i < e->n_contents; i++) {
 		problem = run_problem(e->contents[i], &end);
 		if (problem)
@@ -189,16 +191,23 @@ int files_image_check(const struct image *img, const struct image_dir *dir, int 
 	return 0;
 }
 
-int file_data_image_check(const struct image *img, const struct image_dir *dir, int id)
+/* The runs of a data image: of one object (file-data-ID.img), sorted and
+ * not overlapping; of many (@objects, file-queues.img), each object's
+ * from 0, every other run following the one before. */
+static int runs_check(const struct image *img, bool objects)
 {
 	uint64_t end = 0;
 
-	(void)dir;
-	(void)id;
 	for (size_t i = 0; i < img->nr_records; i++) {
 		const FileChunk *c = (const FileChunk *)img->records[i].msg;
-		const char *problem = run_problem(c, &end);
+		const char *problem = NULL;
 
+		if (objects && c->offset == 0)
+			end = 0;
+		if (objects && c->offset != end)
+			problem = "a run must start an object (offset 0) or follow the one before";
+		if (!problem)
+			problem = run_problem(c, &end);
 		if (problem) {
 			image_error(img->path, img->records[i].offset,
 				    "run %zu (offset %llu, %zu bytes): %s", i,
@@ -209,11 +218,27 @@ int file_data_image_check(const struct image *img, const struct image_dir *dir, 
 	return 0;
 }
 
+int file_data_image_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	(void)dir;
+	(void)id;
+	return runs_check(img, false);
+}
+
+static int file_queues_image_check(const struct image *img, const struct image_dir *dir, int id)
+{
+	(void)dir;
+	(void)id;
+	return runs_check(img, true);
+}
+
 static const struct image_kind_desc files_kinds[] = {
 	{ IMG_FDS, "fds", "fds-%d.img", &fd_entry__descriptor, fds_image_check },
 	{ IMG_FILES, "files", "files.img", &file_entry__descriptor, files_image_check },
 	{ IMG_FILE_DATA, "file-data", "file-data-%d.img", &file_chunk__descriptor,
 	  file_data_image_check },
+	{ IMG_FILE_QUEUES, "file-queues", "file-queues.img", &file_chunk__descriptor,
+	  file_queues_image_check },
 	{ IMG_LOCKS, "locks", "locks.img", &file_lock__descriptor, locks_check },
 };
 

@@ -44,6 +44,9 @@
  * when they add up to no more than FILE_INLINE_MAX. */
 #define FILE_CHUNK_MAX (1u << 20)
 #define FILE_INLINE_MAX (64u << 10)
+/* The most contents bytes one dump keeps in files.img's records: they are
+ * held in memory until it is written, and read whole at restore. */
+#define FILE_INLINE_BUDGET (4u << 20)
 /* Fd numbers an image may use: the kernel's default fs.nr_open. */
 #define FILES_FD_LIMIT (1 << 20)
 
@@ -205,18 +208,38 @@ int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len);
 struct file_obj {
 	const FileEntry *e;
 	const struct file_kind *kind;
-	size_t offset;			/* of its record in files.img */
 	/* The first object of the same inode (FileEntry.inode_of); itself
 	 * when it is that first object or has none. */
 	struct file_obj *inode;
 	/* The first object of its group (FileEntry.group_of); itself when it
-	 * leads the group or is in none. The leader counts the members,
-	 * itself included (1 when in no group). */
+	 * leads the group or is in none. */
 	struct file_obj *group;
-	size_t nr_group;
-	/* The next member of its group, by id (NULL after the last); the
-	 * leader's last_in_group is where load appends the next one. */
-	struct file_obj *next_in_group, *last_in_group;
+	/* The next member of its group, by id (NULL after the last). */
+	struct file_obj *next_in_group;
+	int *fds;			/* the task's fds that refer to it, ascending */
+	/* Objects whose fds must be installed before it is opened. */
+	const struct file_obj **deps;
+	/* Its saved contents, checked: runs in the record or in @data (its
+	 * file-data-ID.img, NULL when in the record). */
+	const FileChunk **chunks;
+	struct image *data;	/* shared: let go with contents_put() */
+	/* Queued bytes in file-queues.img (FileEntry.contents_at): checked at
+	 * load, not kept (nr_chunks counts their runs); read again through
+	 * this fd, its process image's, by contents_view_open(). NULL
+	 * otherwise. */
+	const int *queues_fd;
+	/* Every process's image has one of these for each object of the dump
+	 * (10 processes of 20,000 sockets: 200,000), hence the narrow counts. */
+	uint32_t offset;		/* of its record in files.img (at most 1 GiB) */
+	/* The leader counts the members, itself included (1 when in no group). */
+	uint32_t nr_group;
+	uint32_t nr_fds;
+	/* Of an inode's first object: how many objects the task opens from
+	 * the inode, so restore can let go of it after the last. */
+	uint32_t nr_inode_users;
+	uint32_t nr_deps;
+	uint32_t nr_chunks;
+	uint32_t queued_size;		/* with queues_fd */
 	/* Restore needs it: an fd of the task refers to it, or it is the
 	 * inode of one that does, or it is in flight (below). */
 	bool needed;
@@ -229,19 +252,6 @@ struct file_obj {
 	/* The task needs it for a moment though another process holds it
 	 * (files_borrow()): cryo opens it for both. */
 	bool borrowed;
-	int *fds;			/* the task's fds that refer to it, ascending */
-	size_t nr_fds;
-	/* Of an inode's first object: how many objects the task opens from
-	 * the inode, so restore can let go of it after the last. */
-	size_t nr_inode_users;
-	/* Objects whose fds must be installed before it is opened. */
-	const struct file_obj **deps;
-	size_t nr_deps;
-	/* Its saved contents, checked: runs in the record or in @data (its
-	 * file-data-ID.img, NULL when in the record). */
-	const FileChunk **chunks;
-	size_t nr_chunks;
-	struct image *data;	/* shared: let go with contents_put() */
 };
 
 struct fd_slot {
@@ -260,6 +270,7 @@ struct files_image {
 	struct fd_slot *fds;		/* sorted by fd */
 	size_t nr_fds;
 	struct file_obj *files;		/* sorted by id */
+	int queues_fd;			/* file-queues.img, or -1 */
 	size_t nr_files;
 	/* Its fds are another process's table (CLONE_FILES), restored by
 	 * that one: they need no object of their own. */
@@ -289,11 +300,24 @@ int files_borrow(struct files_image *img, const struct file_obj *by, uint32_t id
  * f->chunks and checks them: runs sorted, not overlapping, within @size
  * bytes; with @stream, following each other from 0 and filling all @size
  * bytes (pipe data). A file-data image is read once for all the objects
- * (of every process) that load it. */
+ * (of every process) that load it. Queued bytes in file-queues.img are
+ * checked and not kept: see contents_view_open(). */
 int contents_load(const struct image_dir *dir, const struct files_image *img,
 		  struct file_obj *f, uint64_t size, bool stream);
 /* Lets go of what contents_load() took for @f. */
 void contents_put(struct file_obj *f);
+
+struct restore_ctx;
+/* The runs of @f's saved contents, for as long as a restore writes them
+ * back: f->chunks, or those of its data file read and checked again. */
+struct contents_view {
+	const FileChunk *const *chunks;
+	size_t nr_chunks;
+	FileChunk **own;		/* read for the view, or NULL */
+};
+int contents_view_open(const struct restore_ctx *r, const struct file_obj *f,
+		       struct contents_view *v);
+void contents_view_close(struct contents_view *v);
 
 /* ---- restore ----------------------------------------------------------------- */
 

@@ -4,11 +4,13 @@
  * matches its kind, inodes shared only within a kind, the files mappings
  * refer to, then each kind's own checks. Restoring is in restore.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "files/image_check.h"
 #include "files/internal.h"
@@ -71,6 +73,8 @@ void files_image_free(struct files_image *img)
 		free(img->files[i].deps);
 		contents_put(&img->files[i]);
 	}
+	if (img->queues_fd >= 0)
+		close(img->queues_fd);
 	free(img->files);
 	free(img->fds);
 	image_free(img->fds_img);
@@ -108,11 +112,12 @@ static void link_entry(struct files_image *img, size_t i)
 	f->inode = f->e->has_inode_of ? files_find(img, f->e->inode_of) : f;
 	f->group = f->e->has_group_of ? files_find(img, f->e->group_of) : f;
 	f->group->nr_group++;
-	/* Objects come by id and a group's leader first: appending keeps
-	 * its members in that order. */
-	if (f->group != f)
-		f->group->last_in_group->next_in_group = f;
-	f->group->last_in_group = f;
+	/* Called by descending id, and a group's leader comes first: putting
+	 * each member right after the leader leaves them in id order. */
+	if (f->group != f) {
+		f->next_in_group = f->group->next_in_group;
+		f->group->next_in_group = f;
+	}
 }
 
 /* What the image check could not say without the kinds: the kind is one
@@ -146,12 +151,12 @@ static int check_groups(struct files_image *img)
 		if (f->group != f || (f->nr_group == 1 && (!f->kind->create_group || f->kind->open)))
 			continue;
 		if (!f->kind->create_group) {
-			load_err(img, f, "leads a group of %zu, but its kind makes no groups",
+			load_err(img, f, "leads a group of %u, but its kind makes no groups",
 				 f->nr_group);
 			return -EBADMSG;
 		}
 		if (size && f->nr_group != size) {
-			load_err(img, f, "leads a group of %zu objects; its kind makes %u at once",
+			load_err(img, f, "leads a group of %u objects; its kind makes %u at once",
 				 f->nr_group, size);
 			return -EBADMSG;
 		}
@@ -177,8 +182,8 @@ static int load_files(struct files_image *img)
 	for (size_t i = 0; i < fi->nr_records; i++)
 		if (check_kind(img, i))
 			return -EBADMSG;
-	for (size_t i = 0; i < fi->nr_records; i++)
-		link_entry(img, i);
+	for (size_t i = fi->nr_records; i > 0; i--)
+		link_entry(img, i - 1);
 	return check_groups(img);
 }
 
@@ -294,6 +299,40 @@ static int link_mappings(struct files_image *img, const struct files_mapping *ma
 	return 0;
 }
 
+int files_lift_queues(struct files_image *img, int base)
+{
+	int moved;
+
+	if (img->queues_fd < 0)
+		return 0;
+	moved = fcntl(img->queues_fd, F_DUPFD_CLOEXEC, base);
+	if (moved < 0)
+		return pr_errno_ret("restore: pid %d: cannot move the fd of file-queues.img above %d",
+				    img->pid, base);
+	close(img->queues_fd);
+	img->queues_fd = moved;
+	return 0;
+}
+
+/* file-queues.img, when an object of the dump has its queued bytes there:
+ * opened now, while cryo may (the restore reads it from the processes,
+ * under their credentials, and from inside their namespaces), above the
+ * fds files_restore() installs. */
+static int open_queues(const struct image_dir *dir, struct files_image *img)
+{
+	int ret;
+
+	for (size_t i = 0; i < img->nr_files; i++) {
+		if (!img->files[i].e->has_contents_at)
+			continue;
+		ret = image_open_records(dir, IMG_FILE_QUEUES, 0, &img->queues_fd);
+		if (!ret && img->queues_fd <= files_max_fd(img))
+			ret = files_lift_queues(img, files_max_fd(img) + 1);
+		return ret;
+	}
+	return 0;
+}
+
 int files_objects_read(const struct image_dir *dir, struct image **out)
 {
 	int ret = image_read(dir, IMG_FILES, 0, out);
@@ -316,6 +355,7 @@ int files_load_from(const struct image_dir *dir, const struct image *objects, in
 		return -ENOMEM;
 	}
 	img->pid = pid;
+	img->queues_fd = -1;
 	ret = image_read(dir, IMG_FDS, pid, &img->fds_img);
 	if (!ret)
 		ret = fds_image_check(img->fds_img, dir, pid);
@@ -330,6 +370,8 @@ int files_load_from(const struct image_dir *dir, const struct image *objects, in
 		ret = link_mappings(img, mapped, nr_mapped);
 	if (!ret)
 		ret = in_flight_link(img);
+	if (!ret)
+		ret = open_queues(dir, img);
 	for (size_t i = 0; i < img->nr_files && !ret; i++)
 		if (img->files[i].kind->check)
 			ret = img->files[i].kind->check(dir, img, &img->files[i]);

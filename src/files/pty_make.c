@@ -121,15 +121,22 @@ static const struct file_obj *loaded(const struct restore_ctx *r, const struct f
 static int push_saved(struct restore_ctx *r, const struct file_obj *f, int fd, int termios_fd)
 {
 	const struct file_obj *holder = f->e->pty->data_size ? loaded(r, f) : NULL;
+	struct contents_view v;
 	int ret = 0;
 
 	if (f->e->pty->data_size && !holder) {
 		restore_err(r, f, "its %u queued bytes were not loaded", f->e->pty->data_size);
 		return -EIO;
 	}
-	for (size_t i = 0; holder && i < holder->nr_chunks && !ret; i++)
-		ret = pty_queue_push(fd, termios_fd, (const char *)holder->chunks[i]->data.data,
-				     holder->chunks[i]->data.len);
+	if (!holder)
+		return 0;
+	ret = contents_view_open(r, holder, &v);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < v.nr_chunks && !ret; i++)
+		ret = pty_queue_push(fd, termios_fd, (const char *)v.chunks[i]->data.data,
+				     v.chunks[i]->data.len);
+	contents_view_close(&v);
 	if (ret)
 		restore_err(r, f, "cannot queue its %u unread bytes: %s", f->e->pty->data_size,
 			    strerror(-ret));

@@ -38,7 +38,9 @@ enum image_kind {
 	IMG_FDS = 6,
 	IMG_FILES = 7,
 	IMG_FILE_DATA = 8,
-	/* 9 is reserved for the files kinds. */
+	/* The queued bytes of a dump's sockets, pipes and ptys past what its
+	 * records keep, each object's runs from an offset its record gives. */
+	IMG_FILE_QUEUES = 9,
 	IMG_PSTREE = 10,
 	IMG_SYSV_SHM = 11,
 	IMG_SYSV_SHM_DATA = 12,
@@ -236,6 +238,8 @@ ssize_t image_splice_raw(struct image_writer *w, int pipe_fd, size_t max);
 int image_finish(struct image_writer *w);
 /* Drops the file being written and frees @w. */
 void image_abort(struct image_writer *w);
+/* Where in the file the next record written will start. */
+uint64_t image_write_offset(const struct image_writer *w);
 
 /* ---- reading -------------------------------------------------------------- */
 struct image_record {
@@ -266,6 +270,16 @@ int image_read_file(const char *path, struct image **out);
 int image_parse(const char *path, const void *buf, size_t len, struct image **out);
 
 void image_free(struct image *img);
+
+/* A file of records read piecemeal, never whole (a dump's queued bytes):
+ * opens image @kind of @id in @dir and checks its header (kind, format,
+ * that it belongs to @dir's dump); the fd in *@fd_out. */
+int image_open_records(const struct image_dir *dir, enum image_kind kind, int id, int *fd_out);
+/* Reads, checks (length, checksum) and decodes the one record at byte
+ * @off of such a file (@shown names it in messages); *@next is where the
+ * following one starts. The trailer is no record. */
+int image_read_record_at(int fd, const char *shown, enum image_kind kind, uint64_t off,
+			 ProtobufCMessage **msg, uint64_t *next);
 
 /* Logs "PATH: offset OFF: ..." as an error. */
 void image_error(const char *path, size_t offset, const char *fmt, ...)

@@ -65,7 +65,7 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 	}
 	switch (e->state) {
 	case PAGEMAP_ENTRY__STATE__PRESENT:
-		if (!e->has_file_off || e->file_off % IMG_PAGE_SIZE ||
+		if (!e->has_file_off || e->file_off % IMG_PAGE_SIZE || e->has_parent_vaddr ||
 		    !range_fits(e->file_off, e->nr_pages)) {
 			image_error(path, off, "present range at 0x%llx has no valid file offset",
 				    (unsigned long long)e->vaddr);
@@ -74,6 +74,13 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 		return 0;
 	case PAGEMAP_ENTRY__STATE__ZERO:
 	case PAGEMAP_ENTRY__STATE__IN_PARENT:
+		if (e->has_parent_vaddr && (e->state != PAGEMAP_ENTRY__STATE__IN_PARENT ||
+					    e->parent_vaddr % IMG_PAGE_SIZE ||
+					    !range_fits(e->parent_vaddr, e->nr_pages))) {
+			image_error(path, off, "range at 0x%llx has an invalid parent address",
+				    (unsigned long long)e->vaddr);
+			return -EBADMSG;
+		}
 		if (e->has_file_off) {
 			image_error(path, off, "%s range at 0x%llx has a file offset",
 				    e->state == PAGEMAP_ENTRY__STATE__ZERO ? "zero" : "in-parent",
@@ -207,7 +214,9 @@ int pages_scratch_push(struct pages_scratch *s, const struct pages_scratch_range
 	uint64_t len = last ? last->nr_pages * IMG_PAGE_SIZE : 0;
 
 	if (last && last->state == r->state && last->vaddr + len == r->vaddr &&
-	    (r->state != PAGEMAP_ENTRY__STATE__PRESENT || last->file_off + len == r->file_off)) {
+	    (r->state != PAGEMAP_ENTRY__STATE__PRESENT || last->file_off + len == r->file_off) &&
+	    (r->state != PAGEMAP_ENTRY__STATE__IN_PARENT ||
+	     last->parent_vaddr + len == r->parent_vaddr)) {
 		last->nr_pages += r->nr_pages;
 		return 0;
 	}
@@ -232,15 +241,26 @@ static int put_pending(struct pages_writer *pw)
 	struct pages_scratch_range r = { .vaddr = pw->pending.vaddr,
 					 .nr_pages = pw->pending.nr_pages,
 					 .file_off = pw->pending.file_off,
+					 .parent_vaddr = pw->pending.has_parent_vaddr ?
+								 pw->pending.parent_vaddr :
+								 pw->pending.vaddr,
 					 .state = pw->pending.state };
 
 	return pw->scratch ? pages_scratch_push(pw->scratch, &r) :
 			     image_write_record(pw->pagemap, &pw->pending.base);
 }
 
-/* @data NULL for a present range: its bytes come through pages_splice(). */
+/* Where the parent maps the page after the pending range (IN_PARENT). */
+static uint64_t pending_parent_end(const struct pages_writer *pw)
+{
+	return (pw->pending.has_parent_vaddr ? pw->pending.parent_vaddr : pw->pending.vaddr) +
+	       pw->pending.nr_pages * IMG_PAGE_SIZE;
+}
+
+/* @data NULL for a present range: its bytes come through pages_splice().
+ * @parent_vaddr: IN_PARENT only, where the parent maps the first page. */
 static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
-		     PagemapEntry__State state, const void *data)
+		     PagemapEntry__State state, const void *data, uint64_t parent_vaddr)
 {
 	uint64_t len = nr_pages * IMG_PAGE_SIZE;
 	int ret;
@@ -259,7 +279,8 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 	}
 	/* A present range is always the last data in the pages file, so a
 	 * present range adjacent to it in memory is adjacent in the file too. */
-	if (pw->has_pending && pw->pending.state == state && pw->vaddr_end == vaddr) {
+	if (pw->has_pending && pw->pending.state == state && pw->vaddr_end == vaddr &&
+	    (state != PAGEMAP_ENTRY__STATE__IN_PARENT || pending_parent_end(pw) == parent_vaddr)) {
 		pw->pending.nr_pages += nr_pages;
 	} else {
 		if (pw->has_pending) {
@@ -273,6 +294,9 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		pw->pending.state = state;
 		pw->pending.has_file_off = state == PAGEMAP_ENTRY__STATE__PRESENT;
 		pw->pending.file_off = pw->pending.has_file_off ? pw->file_off : 0;
+		pw->pending.has_parent_vaddr = state == PAGEMAP_ENTRY__STATE__IN_PARENT &&
+					       parent_vaddr != vaddr;
+		pw->pending.parent_vaddr = pw->pending.has_parent_vaddr ? parent_vaddr : 0;
 		pw->has_pending = true;
 	}
 	if (state == PAGEMAP_ENTRY__STATE__PRESENT)
@@ -306,7 +330,7 @@ int pages_note_spliced(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_page
 	/* The pipe's bytes go to the pages file: never under pre-copy. */
 	if (pw->scratch)
 		return -EINVAL;
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL);
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL, 0);
 }
 
 ssize_t pages_splice(struct pages_writer *pw, int pipe_fd, size_t max)
@@ -316,17 +340,20 @@ ssize_t pages_splice(struct pages_writer *pw, int pipe_fd, size_t max)
 
 int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data)
 {
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, data);
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, data, 0);
 }
 
 int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
 {
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__ZERO, NULL);
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__ZERO, NULL, 0);
 }
 
-int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
+int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
+			  uint64_t parent_vaddr)
 {
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT, NULL);
+	if (parent_vaddr % IMG_PAGE_SIZE || !range_fits(parent_vaddr, nr_pages))
+		return -EINVAL;
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT, NULL, parent_vaddr);
 }
 
 int pages_writer_finish(struct pages_writer *pw)

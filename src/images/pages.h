@@ -40,8 +40,10 @@ ssize_t pages_splice(struct pages_writer *pw, int pipe_fd, size_t max);
 int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data);
 /* Records @nr_pages pages at @vaddr that read as zeros. */
 int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
-/* Records @nr_pages pages at @vaddr that are its parent's frames (IN_PARENT). */
-int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
+/* Records @nr_pages pages at @vaddr that are its parent's frames at
+ * @parent_vaddr (IN_PARENT). */
+int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
+			  uint64_t parent_vaddr);
 /* Finishes the pages file, then the pagemap, and frees @pw. On failure
  * neither file is left under its final name. */
 int pages_writer_finish(struct pages_writer *pw);
@@ -55,6 +57,7 @@ void pages_writer_abort(struct pages_writer *pw);
 struct pages_scratch_range {
 	uint64_t vaddr, nr_pages;
 	uint64_t file_off;	/* PRESENT only */
+	uint64_t parent_vaddr;	/* IN_PARENT only */
 	int state;		/* PagemapEntry__State */
 };
 

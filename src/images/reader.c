@@ -6,8 +6,10 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -327,26 +329,35 @@ int image_read_file(const char *path, struct image **out)
 	return image_parse(path, buf, len, out);
 }
 
-int image_read(const struct image_dir *dir, enum image_kind kind, int id, struct image **out)
+/* Opens image @kind of @id in @dir: the fd, its path in *@path (freed by
+ * the caller) and its stat in *@st. */
+static int open_in_dir(const struct image_dir *dir, enum image_kind kind, int id, char **path,
+		       struct stat *st)
 {
 	const struct image_kind_desc *k = image_kind_get(kind);
-	_cleanup_free_ uint8_t *buf = NULL;
-	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int fd = -1;
-	struct image *img;
-	struct stat st;
 	char name[64];
-	size_t len;
-	int ret;
 
 	if (!k || !k->desc || image_file_name(kind, id, name, sizeof(name))) {
 		pr_err("no image with records of kind %d, id %d", kind, id);
 		return -EINVAL;
 	}
-	path = image_dir_file_path(dir, name);
-	if (!path)
+	*path = image_dir_file_path(dir, name);
+	if (!*path)
 		return -ENOMEM;
-	fd = image_open_regular(dir->fd, name, path, &st);
+	return image_open_regular(dir->fd, name, *path, st);
+}
+
+int image_read(const struct image_dir *dir, enum image_kind kind, int id, struct image **out)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	struct image *img;
+	struct stat st;
+	size_t len;
+	int ret;
+
+	fd = open_in_dir(dir, kind, id, &path, &st);
 	if (fd < 0)
 		return fd;
 	ret = read_whole(fd, path, st.st_size, &buf, &len);
@@ -356,4 +367,85 @@ int image_read(const struct image_dir *dir, enum image_kind kind, int id, struct
 	if (ret)
 		return ret;
 	return check_image(img, dir, id, out);
+}
+
+int image_open_records(const struct image_dir *dir, enum image_kind kind, int id, int *fd_out)
+{
+	const struct image_kind_desc *k;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	uint8_t hdr[IMG_HDR_SIZE];
+	struct image img = { 0 };
+	struct stat st;
+	uint32_t version;
+	ssize_t n;
+	int ret;
+
+	fd = open_in_dir(dir, kind, id, &path, &st);
+	if (fd < 0)
+		return fd;
+	n = pread(fd, hdr, sizeof(hdr), 0);
+	if (n < 0)
+		return pr_errno_ret("cannot read %s", path);
+	ret = parse_header(path, hdr, (size_t)n, &version, &k);
+	if (ret)
+		return ret;
+	if (k->kind != kind || version < 2) {
+		image_error(path, IMG_HDR_KIND_OFF, "not a '%s' image of format 2 or later",
+			    image_kind_get(kind)->name);
+		return -EBADMSG;
+	}
+	img.path = path;
+	img.version = version;
+	img.has_dump_id = true;
+	memcpy(img.dump_id, hdr + IMG_HDR_DUMP_ID_OFF, IMG_DUMP_ID_SIZE);
+	ret = check_dump_id(&img, dir);
+	if (ret)
+		return ret;
+	*fd_out = steal_fd(fd);
+	return 0;
+}
+
+int image_read_record_at(int fd, const char *shown, enum image_kind kind, uint64_t off,
+			 ProtobufCMessage **msg, uint64_t *next)
+{
+	const struct image_kind_desc *k = image_kind_get(kind);
+	_cleanup_free_ uint8_t *rec = NULL;
+	uint8_t hdr[IMG_REC_HDR_SIZE];
+	uint32_t rlen;
+	ssize_t n;
+
+	if (off < IMG_HDR_SIZE) {
+		image_error(shown, off, "no record starts inside the header");
+		return -EBADMSG;
+	}
+	n = pread(fd, hdr, sizeof(hdr), (off_t)off);
+	if (n < 0)
+		return pr_errno_ret("cannot read %s", shown);
+	rlen = (size_t)n < sizeof(hdr) ? 0 : get_le32(hdr);
+	if ((size_t)n < sizeof(hdr) || rlen == IMG_END_MARK || rlen > IMG_RECORD_MAX) {
+		image_error(shown, off, "no record of at most %u bytes starts here", IMG_RECORD_MAX);
+		return -EBADMSG;
+	}
+	rec = malloc(rlen ? rlen : 1);
+	if (!rec)
+		return -ENOMEM;
+	n = pread(fd, rec, rlen, (off_t)(off + IMG_REC_HDR_SIZE));
+	if (n < 0)
+		return pr_errno_ret("cannot read %s", shown);
+	if ((uint32_t)n != rlen) {
+		image_error(shown, off, "file ends inside a record of %u bytes", rlen);
+		return -EBADMSG;
+	}
+	if (get_le32(hdr + 4) != crc32c(crc32c(0, hdr, 4), rec, rlen)) {
+		image_error(shown, off, "record checksum does not match its contents");
+		return -EBADMSG;
+	}
+	*msg = protobuf_c_message_unpack(k->desc, NULL, rlen, rec);
+	if (!*msg) {
+		image_error(shown, off, "record does not decode as a %s", k->desc->name);
+		return -EBADMSG;
+	}
+	*next = off + IMG_REC_HDR_SIZE + rlen;
+	return 0;
 }

@@ -396,6 +396,11 @@ int image_finish(struct image_writer *w)
 	return ret;
 }
 
+uint64_t image_write_offset(const struct image_writer *w)
+{
+	return w->written + w->used;
+}
+
 void image_abort(struct image_writer *w)
 {
 	if (w)

@@ -12,20 +12,29 @@
 struct cow_parent;
 struct pagedump;
 
-/* At restore, a private anonymous mapping a process maps and fills before
- * it creates its children (so that they inherit its pages), at @slot in
- * the region cryo keeps free for that; the restorer moves it to its place.
- * @inherited: the process got it from its parent's premap of the same
- * mapping (IN_PARENT pages) and only writes its own pages in it. */
+/* At restore, a part [@start, @end) of a premapped mapping (below), held
+ * at @slot until the restorer moves it into place. @inherited: a part of
+ * the parent's premapped memory, got over clone3 with the parent's pages
+ * (the process drops those that are not its parent's and reads its own);
+ * else memory of its own, mapped fresh at @slot. */
+struct cow_piece {
+	uint64_t start, end;
+	uint64_t slot;
+	bool inherited;
+};
+
+/* A private anonymous mapping a process maps and fills before it creates
+ * its children (so that they inherit its pages), in pieces that tile it,
+ * in address order, in the region cryo keeps free for that. */
 struct cow_premap {
 	uint32_t vma;		/* index in the process's mappings */
-	bool inherited;
-	uint64_t slot;
+	uint32_t nr_pieces;
+	struct cow_piece *pieces;
 };
 
 /* Whether @v is memory a child gets from its parent by fork() and keeps
- * shared through restore: private anonymous (ANON or HEAP), not a stack,
- * not droppable. The restore side asks the same of both mappings. */
+ * shared through restore: private anonymous (ANON, HEAP or STACK), not
+ * droppable, not hugetlb. The restore side asks the same of both mappings. */
 bool cow_vma_inheritable(const Vma *v);
 
 /* Child @pid of live parent @ppid (both stopped): the parent's mappings
@@ -34,9 +43,9 @@ int cow_parent_open(pid_t pid, pid_t ppid, struct cow_parent **out);
 void cow_parent_close(struct cow_parent *cp);
 
 /* Queues pages [@start, @end) of @v to @pd: runs that are the parent's
- * frames at the same addresses in a mapping of the same start, end and
- * kind with pagedump_add_in_parent(), the rest with pagedump_add(). With
- * @cp NULL, all with pagedump_add(). */
+ * frames in its private anonymous mappings, at the same addresses or not,
+ * with pagedump_add_in_parent(), the rest with pagedump_add(). With @cp
+ * NULL, all with pagedump_add(). */
 int cow_parent_add(struct cow_parent *cp, struct pagedump *pd, const Vma *v, uint64_t start,
 		   uint64_t end);
 

@@ -36,6 +36,7 @@ struct queued_range {
 	size_t buf_off;
 	const Vma *vma;
 	bool in_parent;		/* the parent's frames: only zero runs are kept */
+	uint64_t parent_addr;	/* in_parent: where the parent maps them */
 };
 
 /* One buffer of pages and the ranges they came from. */
@@ -392,7 +393,8 @@ static int save_range(struct pagedump *pd, const struct batch *b, const struct q
 		uint64_t run = run_end(data, i, pages, &zero);
 
 		if (!zero && r->in_parent) {
-			ret = pages_write_in_parent(pd->pw, r->addr + i * PS, run - i);
+			ret = pages_write_in_parent(pd->pw, r->addr + i * PS, run - i,
+						    r->parent_addr + i * PS);
 			pd->pages_in_parent += run - i;
 		} else if (!zero) {
 			ret = pages_write(pd->pw, r->addr + i * PS, run - i, data + i * PS);
@@ -517,7 +519,7 @@ static bool spliced(const struct pagedump *pd, const Vma *vma, bool in_parent)
 }
 
 static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
-		       bool in_parent)
+		       bool in_parent, uint64_t parent_addr)
 {
 	int ret;
 
@@ -542,8 +544,10 @@ static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint
 		r->buf_off = b->used;
 		r->vma = vma;
 		r->in_parent = in_parent;
+		r->parent_addr = parent_addr;
 		b->used += len;
 		start += len;
+		parent_addr += len;
 		if (b->used == PAGEDUMP_BUF_SIZE || b->nr == BATCH_MAX_RANGES) {
 			ret = read_batch(pd, b);
 			if (!ret)
@@ -557,13 +561,14 @@ static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint
 
 int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end)
 {
-	return queue_range(pd, vma, start, end, false);
+	return queue_range(pd, vma, start, end, false, 0);
 }
 
 /* Read all the same: a page that reads as zeros stays out of the image
  * as in any private anonymous mapping, so that an IN_PARENT page always
  * has a saved one in the parent (its zero page is shared too). */
-int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end)
+int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
+			   uint64_t parent_start)
 {
-	return queue_range(pd, vma, start, end, true);
+	return queue_range(pd, vma, start, end, true, parent_start);
 }

@@ -34,9 +34,10 @@ int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out);
  * zero ranges elsewhere. Copies a batch whenever the buffer is full. */
 int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end);
 
-/* The same for pages that are the parent's frames at the same addresses
+/* The same for pages that are the parent's frames from @parent_start on
  * (shared copy-on-write since fork): recorded IN_PARENT, no bytes saved. */
-int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end);
+int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
+			   uint64_t parent_start);
 
 /* Copies what is still queued. */
 int pagedump_flush(struct pagedump *pd);

@@ -58,7 +58,7 @@ static int copy_frozen_range(struct merge *m, const struct pages_scratch_range *
 	case PAGEMAP_ENTRY__STATE__ZERO:
 		return pages_write_zero(m->pw, r->vaddr, r->nr_pages);
 	case PAGEMAP_ENTRY__STATE__IN_PARENT:
-		return pages_write_in_parent(m->pw, r->vaddr, r->nr_pages);
+		return pages_write_in_parent(m->pw, r->vaddr, r->nr_pages, r->parent_vaddr);
 	default:
 		return -EINVAL;
 	}

@@ -70,10 +70,30 @@ static inline int queue_bytes_append(uint8_t **bytes, size_t *size, size_t *cap,
 /* Reads every int option of cryo's list that the socket @fd answers into
  * *@list (allocated, *@n of them): any family's. Logs against @who. */
 int socket_options_dump(int fd, SocketOption ***list, size_t *n, const char *who);
+/* The same as packed fields (UnixSocket.packed_options). */
+int socket_options_dump_packed(int fd, uint64_t **list, size_t *n, const char *who);
+static inline uint64_t socket_option_pack(uint32_t level, uint32_t name, int32_t value)
+{
+	return (uint64_t)(level & 0xffff) << 48 | (uint64_t)(name & 0xffff) << 32 | (uint32_t)value;
+}
+static inline uint32_t socket_option_level(uint64_t packed)
+{
+	return (uint32_t)(packed >> 48);
+}
+static inline uint32_t socket_option_name(uint64_t packed)
+{
+	return (uint32_t)(packed >> 32) & 0xffff;
+}
+static inline int32_t socket_option_value(uint64_t packed)
+{
+	return (int32_t)(uint32_t)packed;
+}
 /* Sets the saved options @list on the new socket @fd, the buffer sizes
  * only (@buffers) or all but them, each read back; *@what names a failed one. */
 int socket_options_restore(int fd, SocketOption *const *list, size_t n, bool buffers,
 			   const char **what);
+int socket_options_restore_packed(int fd, const uint64_t *packed, size_t n, bool buffers,
+				  const char **what);
 /* SO_RCVTIMEO and SO_SNDTIMEO in microseconds, 0 for none (any family's);
  * *@what names the one that failed. Restore leaves a 0 unset. */
 int socket_timeouts_dump(int fd, uint64_t *rcv_us, uint64_t *snd_us, const char **what);

@@ -167,23 +167,21 @@ static bool not_this_sockets(int err)
 	return err == -ENOPROTOOPT || err == -EOPNOTSUPP || err == -EINVAL || err == -ENOTCONN;
 }
 
-int socket_options_dump(int fd, SocketOption ***out, size_t *nr, const char *who)
+int socket_options_dump_packed(int fd, uint64_t **out, size_t *nr, const char *who)
 {
-	SocketOption **list = calloc(ARRAY_SIZE(options), sizeof(*list));
+	uint64_t *list = calloc(ARRAY_SIZE(options), sizeof(*list));
 	int domain = AF_UNSPEC;
 	socklen_t len = sizeof(domain);
 	size_t n = 0;
 
 	if (!list)
 		return -ENOMEM;
-	*out = list;
 	/* A unix socket has only SOL_SOCKET options (any other level is
 	 * EOPNOTSUPP): asking it the rest cost 20,000 socketpair ends two
 	 * million failed calls, a third of their dump's time. */
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
 		domain = AF_UNSPEC;
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
-		SocketOption *o;
 		int value, ret;
 
 		if (domain == AF_UNIX && options[i].level != SOL_SOCKET)
@@ -195,17 +193,47 @@ int socket_options_dump(int fd, SocketOption ***out, size_t *nr, const char *who
 		if (ret) {
 			pr_err("dump: %s: cannot read %s: %s", who, options[i].text,
 			       strerror(-ret));
+			free(list);
 			return ret;
 		}
-		o = malloc(sizeof(*o));
+		list[n++] = socket_option_pack((uint32_t)options[i].level,
+					       (uint32_t)options[i].name, value);
+	}
+	/* Kept by every socket until files.img is written: no room to spare. */
+	if (n) {
+		uint64_t *fit = reallocarray(list, n, sizeof(*list));
+
+		list = fit ? fit : list;
+	}
+	*out = list;
+	*nr = n;
+	return 0;
+}
+
+int socket_options_dump(int fd, SocketOption ***out, size_t *nr, const char *who)
+{
+	_cleanup_free_ uint64_t *packed = NULL;
+	SocketOption **list;
+	size_t n = 0;
+	int ret = socket_options_dump_packed(fd, &packed, &n, who);
+
+	if (ret)
+		return ret;
+	list = calloc(n + 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	*out = list;
+	for (size_t i = 0; i < n; i++) {
+		SocketOption *o = malloc(sizeof(*o));
+
 		if (!o)
 			return -ENOMEM;
 		socket_option__init(o);
-		o->level = options[i].level;
-		o->name = options[i].name;
-		o->value = value;
-		list[n++] = o;
-		*nr = n;
+		o->level = socket_option_level(packed[i]);
+		o->name = socket_option_name(packed[i]);
+		o->value = socket_option_value(packed[i]);
+		list[i] = o;
+		*nr = i + 1;
 	}
 	return 0;
 }
@@ -272,6 +300,22 @@ int socket_options_restore(int fd, SocketOption *const *list, size_t n, bool buf
 			   const char **what)
 {
 	return restore_some(fd, list, n, buffers, what);
+}
+
+int socket_options_restore_packed(int fd, const uint64_t *packed, size_t n, bool buffers,
+				  const char **what)
+{
+	for (size_t i = 0; i < n; i++) {
+		SocketOption saved = { .level = socket_option_level(packed[i]),
+				       .name = socket_option_name(packed[i]),
+				       .value = socket_option_value(packed[i]) };
+		SocketOption *one = &saved;
+		int ret = restore_some(fd, &one, 1, buffers, what);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 int inet_options_restore(int fd, const InetSocket *s, const char **what)

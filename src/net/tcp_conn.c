@@ -456,6 +456,7 @@ int tcp_conn_restore(struct restore_ctx *r, const struct file_obj *f, int fd,
 	uint32_t sent = t->send_queued - t->send_unsent;
 	_cleanup_free_ uint8_t *bytes = NULL;
 	const char *what = "the sequence numbers";
+	struct contents_view v;
 	int ret;
 
 	if (t->state == TCP_SYN_SENT)
@@ -463,7 +464,11 @@ int tcp_conn_restore(struct restore_ctx *r, const struct file_obj *f, int fd,
 	bytes = malloc((size_t)t->recv_queued + t->send_queued + 1);
 	if (!bytes)
 		return -ENOMEM;
-	contents_copy_runs(bytes, f->chunks, f->nr_chunks);
+	ret = contents_view_open(r, f, &v);
+	if (ret)
+		return ret;
+	contents_copy_runs(bytes, v.chunks, v.nr_chunks);
+	contents_view_close(&v);
 	/* Without the FINs, which tcp_state_restore() replays. */
 	ret = set_seq(fd, TCP_SEND_QUEUE,
 		      t->send_seq - tcp_state_fin_sent(t->state) - t->send_queued);

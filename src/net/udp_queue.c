@@ -296,6 +296,7 @@ int udp_queue_restore(struct restore_ctx *r, const struct file_obj *f, int fd)
 	_cleanup_close_ int raw4 = -1, raw6 = -1;
 	_cleanup_free_ uint8_t *bytes = NULL;
 	struct queue_check check = { .s = s };
+	struct contents_view v;
 	size_t total = 0, offset = 0;
 	int room, ret = 0;
 
@@ -306,7 +307,11 @@ int udp_queue_restore(struct restore_ctx *r, const struct file_obj *f, int fd)
 	bytes = malloc(total + 1);
 	if (!bytes)
 		return -ENOMEM;
-	contents_copy_runs(bytes, f->chunks, f->nr_chunks);
+	ret = contents_view_open(r, f, &v);
+	if (ret)
+		return ret;
+	contents_copy_runs(bytes, v.chunks, v.nr_chunks);
+	contents_view_close(&v);
 	/* Each datagram costs its bytes and a buffer's overhead. */
 	room = (int)(total * 2 + s->n_queue * 4096 + 65536);
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof(room))) {

@@ -344,21 +344,23 @@ int unix_queue_dump(const struct file_dump *d, UnixSocket *s)
 /* ---- restore ----------------------------------------------------------------- */
 
 /* The saved bytes of @f as one buffer (the runs are checked to follow
- * each other from 0). */
-static uint8_t *saved_bytes(const struct file_obj *f, size_t *size)
+ * each other from 0); NULL when out of memory or unreadable (logged). */
+static uint8_t *saved_bytes(const struct restore_ctx *r, const struct file_obj *f, size_t *size)
 {
+	struct contents_view v;
 	size_t total = 0, at = 0;
 	uint8_t *buf;
 
-	for (size_t i = 0; i < f->nr_chunks; i++)
-		total += f->chunks[i]->data.len;
-	buf = malloc(total ? total : 1);
-	if (!buf)
+	if (contents_view_open(r, f, &v))
 		return NULL;
-	for (size_t i = 0; i < f->nr_chunks; i++) {
-		memcpy(buf + at, f->chunks[i]->data.data, f->chunks[i]->data.len);
-		at += f->chunks[i]->data.len;
+	for (size_t i = 0; i < v.nr_chunks; i++)
+		total += v.chunks[i]->data.len;
+	buf = malloc(total ? total : 1);
+	for (size_t i = 0; buf && i < v.nr_chunks; i++) {
+		memcpy(buf + at, v.chunks[i]->data.data, v.chunks[i]->data.len);
+		at += v.chunks[i]->data.len;
 	}
+	contents_view_close(&v);
 	*size = total;
 	return buf;
 }
@@ -495,7 +497,7 @@ static int fill(struct restore_ctx *r, const struct unix_made *made, const struc
 
 	if (!f->nr_chunks)
 		return 0;
-	bytes = saved_bytes(f, &size);
+	bytes = saved_bytes(r, f, &size);
 	if (!bytes)
 		return -ENOMEM;
 	/* What is queued is charged to its sender until read: room for it
@@ -606,7 +608,7 @@ static int check(struct restore_ctx *r, const struct unix_made *made, const stru
 	struct queue_check c = { .r = r, .made = made, .f = f, .s = s };
 	int ret;
 
-	bytes = saved_bytes(f, &c.size);
+	bytes = saved_bytes(r, f, &c.size);
 	if (!bytes)
 		return -ENOMEM;
 	c.bytes = bytes;

@@ -36,6 +36,9 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 	const char *what = "?";
 	int ret = socket_options_restore(fd, s->options, s->n_options, false, &what);
 
+	if (!ret)
+		ret = socket_options_restore_packed(fd, s->packed_options, s->n_packed_options,
+						    false, &what);
 	if (!ret) {
 		ret = socket_timeouts_restore(fd, s->rcvtimeo_us, s->sndtimeo_us, &what);
 	}
@@ -194,6 +197,9 @@ static int finish(struct restore_ctx *r, const struct unix_made *made, const str
 		return -errno;
 	}
 	ret = socket_options_restore(fd, s->options, s->n_options, true, &what);
+	if (!ret)
+		ret = socket_options_restore_packed(fd, s->packed_options, s->n_packed_options,
+						    true, &what);
 	if (ret) {
 		restore_err(r, f, "cannot set %s as saved: %s", what, strerror(-ret));
 		return ret;

@@ -256,7 +256,8 @@ static int unix_dump(const struct file_dump *d)
 		ret = dump_timeouts_linger_filter(p, s);
 	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
 	if (!ret)
-		ret = socket_options_dump(p->dup, &s->options, &s->n_options, who);
+		ret = socket_options_dump_packed(p->dup, &s->packed_options, &s->n_packed_options,
+						 who);
 	/* An unconnected stream or seqpacket socket has nothing to read. */
 	if (!ret && (type == SOCK_DGRAM || s->connected || s->peer_closed))
 		ret = unix_queue_dump(d, s);
@@ -314,6 +315,10 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 		return sock_filter_problem(s->has_filter, &s->filter, s->filter_locked);
 	for (size_t i = 0; i < s->n_options; i++)
 		if (!inet_option_known(s->options[i]->level, s->options[i]->name))
+			return "an option cryo does not know";
+	for (size_t i = 0; i < s->n_packed_options; i++)
+		if (!inet_option_known(socket_option_level(s->packed_options[i]),
+				       socket_option_name(s->packed_options[i])))
 			return "an option cryo does not know";
 	if (s->type != SOCK_STREAM && s->has_stream_bytes)
 		return "stream bytes on a socket that is not a stream";

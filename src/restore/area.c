@@ -168,13 +168,42 @@ static size_t count_fills(const struct restore_task *rt, const struct lazy_pins 
 	return rt->pages->pagemap->nr_records + premap_cuts;
 }
 
-/* Where mapping @index was filled before the fork (cow.c); 0: it was not.
- * Asked in mapping order: *@p is the cursor in the premaps, also in order. */
-static uint64_t premapped_at(const struct restore_task *rt, size_t *p, size_t index)
+/* Whether mapping @index was filled before the fork (cow_plan.c). Asked
+ * in mapping order: *@p is the cursor in the premaps, also in order. */
+static bool premapped(const struct restore_task *rt, size_t *p, size_t index)
 {
 	while (*p < rt->nr_premaps && rt->premaps[*p].vma < index)
 		(*p)++;
-	return *p < rt->nr_premaps && rt->premaps[*p].vma == index ? rt->premaps[*p].slot : 0;
+	return *p < rt->nr_premaps && rt->premaps[*p].vma == index;
+}
+
+static size_t count_moves(const struct restore_task *rt)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rt->nr_premaps; i++)
+		n += rt->premaps[i].nr_pieces;
+	return n;
+}
+
+/* Each piece of a premapped mapping, from its slot to its place. */
+static int fill_moves(struct restorer_args *args, struct area *area, const struct restore_task *rt)
+{
+	size_t n = count_moves(rt);
+	struct restorer_move *m = area_alloc(area, n * sizeof(*m));
+
+	if (!m && n)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < rt->nr_premaps; i++)
+		for (size_t q = 0; q < rt->premaps[i].nr_pieces; q++) {
+			const struct cow_piece *pc = &rt->premaps[i].pieces[q];
+
+			m[n++] = (struct restorer_move){ pc->slot, pc->start, pc->end - pc->start };
+		}
+	args->premap_moves = (uint64_t)(uintptr_t)m;
+	args->nr_premap_moves = (uint32_t)n;
+	return 0;
 }
 
 static int fill_vmas(struct restorer_args *args, struct area *area, const struct restore_task *rt,
@@ -205,9 +234,9 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 			.madvise = madvise_bits(src->has_madvise ? src->madvise : 0),
 			.has_fills = f < nr_fills && fills[f].addr < src->end,
 			.shm_id = -1,
-			.premap_at = premapped_at(rt, &pm, i),
+			.premapped = premapped(rt, &pm, i),
 		};
-		v[n].lazy = lazy && !v[n].premap_at && lazy_vma_registered(mm, i, rt->pages->pagemap);
+		v[n].lazy = lazy && !v[n].premapped && lazy_vma_registered(mm, i, rt->pages->pagemap);
 		/* A SysV segment is attached, not mapped: its id is the inode,
 		 * its size the file's (checked against sysv-shm.img at load). */
 		if (src->kind == VMA__KIND__SYSV_SHM) {
@@ -510,6 +539,7 @@ static size_t args_size(const struct restore_task *rt, const struct lazy_pins *p
 	for (size_t i = 0; i < rt->mm->n_vmas; i++)
 		n += rt->mm->vmas[i]->n_guards * sizeof(uint64_t) + 64;
 	n += count_fills(rt, pins) * sizeof(struct restorer_fill);
+	n += count_moves(rt) * sizeof(struct restorer_move) + 64;
 	n += rt->mm->n_auxv * sizeof(uint64_t);
 	n += count_pending(core) * sizeof(struct restorer_signal);
 	n += area_creds_room(core);
@@ -651,6 +681,8 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	if (!ret)
 		ret = fill_vmas(args, &area, rt, vma_fds, (const void *)args->fills,
 				args->nr_fills, &plan, lazy);
+	if (!ret)
+		ret = fill_moves(args, &area, rt);
 	if (!ret)
 		ret = fill_vdso(args, &area, &plan);
 	if (!ret)

@@ -166,6 +166,9 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tasks[i].pages)
 			ret = lift_fd(&rs->tasks[i].pages->pages_fd, base);
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (rs->tasks[i].files)
+			ret = files_lift_queues(rs->tasks[i].files, base);
 	rs->report_fd = pipes[0][1];
 	rs->gate_fd[0] = pipes[1][0];
 	rs->gate_fd[1] = pipes[2][0];

@@ -50,8 +50,8 @@ struct restore_task {
 	const struct ns_user_set *userns;
 	/* Its pages file was mostly outside the page cache when loaded. */
 	bool pages_cold;
-	/* The mappings it fills before creating its children (cow.c), in
-	 * address order; the restorer moves them into place. */
+	/* The mappings it fills before creating its children (cow_plan.c),
+	 * in address order; the restorer moves their pieces into place. */
 	struct cow_premap *premaps;
 	size_t nr_premaps;
 	/* cryo copies part of its memory while its restorer copies the rest
@@ -133,14 +133,17 @@ struct restore_set {
 	struct net_run *net;
 };
 
-/* cow.c: pages shared copy-on-write since fork (mem/cow.h). At load,
+/* cow_plan.c: pages shared copy-on-write since fork (mem/cow.h). At load,
  * checks every IN_PARENT page against the parent's mappings and pages,
- * picks each premapped mapping's slot and keeps the region free. */
+ * cuts each premapped mapping into pieces at slots and keeps the region
+ * free. cow.c: undoing that, and stage 1's fills. */
 int restore_cow_plan(struct restore_set *rs);
 void restore_cow_unplan(struct restore_set *rs);
 /* Stage 1, in process @index before it creates its children: maps and
- * fills its premapped mappings (an inherited one: only its own pages). */
+ * fills its premapped mappings (an inherited piece: only its own pages). */
 int restore_cow_premap(const struct restore_set *rs, size_t index);
+/* The first entry of @pagemap that ends above @addr (cow.c, for both). */
+size_t restore_cow_first_entry_above(const struct image *pagemap, uint64_t addr);
 
 /* cgroups.c: for --manage-cgroups @mode (criu's: "none", "props", "soft",
  * "full", "strict"; NULL or "ignore": nothing), checks, makes and sets

@@ -32,8 +32,15 @@ struct restorer_vma {
 	uint32_t aio_tail;
 	uint32_t reserved;
 	/* Mapped and filled before the restore's fork of the children (pages
-	 * they share): moved from here to start, never mapped anew; 0: none. */
-	uint64_t premap_at;
+	 * they share): brought into place by the premap moves (below), never
+	 * mapped anew. */
+	uint64_t premapped;
+};
+
+/* A piece of a premapped mapping: @len bytes moved from @from to @to
+ * (mremap, which keeps the pages and their sharing). */
+struct restorer_move {
+	uint64_t from, to, len;
 };
 
 /* Advice to apply once a mapping is filled; each bit is one MADV_* call. */
@@ -237,6 +244,9 @@ struct restorer_args {
 	uint32_t nr_vmas;
 	uint32_t nr_fills;
 	uint64_t fills;		/* struct restorer_fill[nr_fills] */
+	uint64_t premap_moves;	/* struct restorer_move[nr_premap_moves] */
+	uint32_t nr_premap_moves;
+	uint32_t reserved_moves;
 
 	/* ARCH_MAP_VDSO_64 here: at the saved [vvar] start, or elsewhere when
 	 * the saved vDSO is proxied; 0 when the task had no vDSO. */

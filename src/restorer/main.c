@@ -53,24 +53,21 @@ static long unmap_around_area(const struct restorer_args *a, uint64_t from, uint
 }
 
 /* Mappings filled before the fork (pages the children share) go to their
- * places first, keeping their pages: the region they were filled in is
- * clear of every saved mapping, so no move lands on one not moved yet. */
+ * places first, piece by piece, keeping their pages: the region they were
+ * filled in is clear of every saved mapping, so no move lands on a piece
+ * not moved yet. */
 static long move_premapped(const struct restorer_args *a)
 {
-	const struct restorer_vma *v = (const void *)a->vmas;
+	const struct restorer_move *m = (const void *)a->premap_moves;
 
-	for (uint32_t i = 0; i < a->nr_vmas; i++) {
-		uint64_t len = v[i].end - v[i].start;
-		long addr;
+	for (uint32_t i = 0; i < a->nr_premap_moves; i++) {
+		long addr = (long)sys_mremap((void *)m[i].from, m[i].len, m[i].len,
+					     MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m[i].to);
 
-		if (!v[i].premap_at)
-			continue;
-		addr = (long)sys_mremap((void *)v[i].premap_at, len, len,
-					MREMAP_MAYMOVE | MREMAP_FIXED, (void *)v[i].start);
 		if (blob_is_err((unsigned long)addr))
-			return fail(RESTORER_STEP_MAP, addr, v[i].start);
-		if ((uint64_t)addr != v[i].start)
-			return fail(RESTORER_STEP_MAP, -EFAULT, v[i].start);
+			return fail(RESTORER_STEP_MAP, addr, m[i].to);
+		if ((uint64_t)addr != m[i].to)
+			return fail(RESTORER_STEP_MAP, -EFAULT, m[i].to);
 	}
 	return 0;
 }
@@ -83,7 +80,7 @@ static long unmap_all_but_area(const struct restorer_args *a)
 	long ret = 0;
 
 	for (uint32_t i = 0; !ret && i < a->nr_vmas; i++) {
-		if (!v[i].premap_at)
+		if (!v[i].premapped)
 			continue;
 		ret = unmap_around_area(a, from, v[i].start);
 		from = v[i].end;
@@ -102,7 +99,7 @@ static long map_vmas(const struct restorer_args *a)
 		int prot = (int)v[i].prot;
 		void *addr;
 
-		if (v[i].premap_at)
+		if (v[i].premapped)
 			continue;
 		if (v[i].shm_id >= 0) {
 			long ret = attach_sysv_shm(&v[i]);

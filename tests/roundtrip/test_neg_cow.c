@@ -25,10 +25,11 @@
 #define IN_PARENT 3
 #define MAX_ENTRIES 4096
 
-/* A PagemapEntry: vaddr, nr_pages, state, file_off (fields 1-4). */
+/* A PagemapEntry: vaddr, nr_pages, state, file_off, parent_vaddr
+ * (fields 1-5). */
 struct entry {
-	uint64_t f[5];
-	bool has[5];
+	uint64_t f[6];
+	bool has[6];
 };
 
 struct pagemap {
@@ -84,7 +85,7 @@ static bool read_pagemap(const char *path, struct pagemap *pm)
 		while (p < end) {
 			uint64_t key, v;
 
-			if (!get_varint(&p, end, &key) || (key & 7) || key >> 3 > 4 ||
+			if (!get_varint(&p, end, &key) || (key & 7) || key >> 3 > 5 ||
 			    !get_varint(&p, end, &v))
 				return fail_why("%s: a record this test cannot read", path);
 			e->f[key >> 3] = v;
@@ -107,7 +108,7 @@ static bool write_pagemap(const char *path, const struct pagemap *pm)
 		uint8_t *rec = buf + off + IMG_REC_HDR_SIZE;
 		size_t len = 0;
 
-		for (int k = 1; k <= 4; k++) {
+		for (int k = 1; k <= 5; k++) {
 			if (!pm->e[i].has[k])
 				continue;
 			len += put_varint(rec + len, (uint64_t)k << 3);
@@ -146,6 +147,8 @@ static bool cut_page(struct pagemap *pm, uint64_t addr)
 		after.f[2] = pages - k - 1;
 		if (after.has[4])
 			after.f[4] += (k + 1) * PS;
+		if (after.has[5])
+			after.f[5] += (k + 1) * PS;
 		e->f[2] = k;
 		pm->e[i + 1] = after;
 		/* A range left empty goes. */
@@ -160,7 +163,22 @@ static bool cut_page(struct pagemap *pm, uint64_t addr)
 	return true;
 }
 
-/* The first IN_PARENT page of any pagemap of @dir, and whose it is. */
+/* Cuts out of @pm the page that is its parent's page @addr elsewhere (a
+ * child that moved the mapping). */
+static bool cut_moved_page(struct pagemap *pm, uint64_t addr)
+{
+	for (size_t i = 0; i < pm->n; i++) {
+		const struct entry *e = &pm->e[i];
+
+		if (e->f[3] == IN_PARENT && e->has[5] && addr >= e->f[5] &&
+		    addr < e->f[5] + e->f[2] * PS)
+			return cut_page(pm, e->f[1] + (addr - e->f[5]));
+	}
+	return true;
+}
+
+/* The first IN_PARENT page of any pagemap of @dir at its parent's address,
+ * and whose it is. */
 static bool find_in_parent(const char *dir, char owner[64], uint64_t *addr)
 {
 	static struct pagemap pm;
@@ -174,7 +192,7 @@ static bool find_in_parent(const char *dir, char owner[64], uint64_t *addr)
 		if (!read_pagemap(path, &pm))
 			return false;
 		for (size_t k = 0; k < pm.n; k++) {
-			if (pm.e[k].f[3] != IN_PARENT)
+			if (pm.e[k].f[3] != IN_PARENT || pm.e[k].has[5])
 				continue;
 			memcpy(owner, names[i], 64);
 			*addr = pm.e[k].f[1];
@@ -219,7 +237,7 @@ TEST(restore_of_a_page_shared_with_a_parent_that_saved_none_is_refused)
 			continue;
 		pathf(path, "%s/%s", copy, names[i]);
 		CHECK_GOTO(read_pagemap(path, &pm) && cut_page(&pm, addr) &&
-			   write_pagemap(path, &pm), out, "%s", why);
+			   cut_moved_page(&pm, addr) && write_pagemap(path, &pm), out, "%s", why);
 	}
 	snprintf(key, sizeof(key), "pid %d: pages at 0x%llx-", atoi(owner + 8),
 		 (unsigned long long)addr);

@@ -1,7 +1,8 @@
 /* Unit tests of restore's plan for pages shared copy-on-write since fork
- * (restore/cow.c): an IN_PARENT page needs its parent's mapping of the same
- * start, end and kind with a saved page there, or the restore is refused
- * naming the process; an inherited mapping gets its parent's slot. */
+ * (restore/cow_plan.c): an IN_PARENT page needs a private anonymous mapping
+ * of its parent's with a saved page there, or the restore is refused naming
+ * the process; an inherited piece takes the parent's slot at the parent's
+ * address, also where the child moved or cut the mapping. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -22,15 +23,19 @@
 struct range {
 	uint64_t first, nr;	/* pages from AREA */
 	int state;
+	int64_t shift;		/* IN_PARENT: the parent's pages are @shift pages on */
 };
 
-/* One process: a private anonymous mapping of @vma_pages pages at AREA,
+/* One process: a private anonymous mapping of @vma_pages pages at AREA +
+ * @vma_first pages (two mappings, cut @cut pages in, when @cut is not 0),
  * and its pagemap (present ranges backed by a pages file). */
 struct proc {
 	int parent;
 	uint64_t vma_pages;
 	struct range ranges[4];
 	size_t nr_ranges;
+	uint64_t vma_first;
+	uint64_t cut;
 };
 
 static int write_pagemap(struct image_dir *dir, int pid, const struct proc *p)
@@ -45,26 +50,37 @@ static int write_pagemap(struct image_dir *dir, int pid, const struct proc *p)
 		for (uint64_t k = 0; !ret && r->state == P && k < r->nr; k++)
 			ret = pages_write(pw, AREA + (r->first + k) * PS, 1, page);
 		if (!ret && r->state == IP)
-			ret = pages_write_in_parent(pw, AREA + r->first * PS, r->nr);
+			ret = pages_write_in_parent(pw, AREA + r->first * PS, r->nr,
+						    AREA + (uint64_t)((int64_t)r->first + r->shift) * PS);
 	}
 	return ret ? (pages_writer_abort(pw), ret) : pages_writer_finish(pw);
 }
 
-static Mm *make_mm(uint64_t pages)
+static Vma *make_vma(uint64_t first, uint64_t pages)
 {
-	Mm *mm = calloc(1, sizeof(*mm));
 	Vma *v = calloc(1, sizeof(*v));
 
-	mm__init(mm);
 	vma__init(v);
-	v->start = AREA;
-	v->end = AREA + pages * PS;
+	v->start = AREA + first * PS;
+	v->end = v->start + pages * PS;
 	v->kind = VMA__KIND__ANON;
 	v->prot = PROT_READ | PROT_WRITE;
 	v->flags = MAP_PRIVATE | MAP_ANONYMOUS;
-	mm->vmas = calloc(1, sizeof(*mm->vmas));
-	mm->vmas[0] = v;
-	mm->n_vmas = 1;
+	return v;
+}
+
+static Mm *make_mm(const struct proc *p)
+{
+	Mm *mm = calloc(1, sizeof(*mm));
+
+	mm__init(mm);
+	mm->vmas = calloc(2, sizeof(*mm->vmas));
+	if (p->cut) {
+		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first, p->cut);
+		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first + p->cut, p->vma_pages - p->cut);
+	} else {
+		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first, p->vma_pages);
+	}
 	return mm;
 }
 
@@ -73,7 +89,8 @@ static void free_set(struct restore_set *rs)
 	restore_cow_unplan(rs);
 	for (size_t i = 0; i < rs->tree.nr; i++) {
 		pages_reader_close(rs->tasks[i].pages);
-		free(rs->tasks[i].mm->vmas[0]);
+		for (size_t j = 0; j < rs->tasks[i].mm->n_vmas; j++)
+			free(rs->tasks[i].mm->vmas[j]);
 		free(rs->tasks[i].mm->vmas);
 		free(rs->tasks[i].mm);
 	}
@@ -103,7 +120,7 @@ static int plan(const struct proc *procs, size_t n, struct restore_set *rs, char
 		rs->tree.tasks[i] = (struct tree_task){ .pid = pid, .parent = procs[i].parent,
 							.state = TREE_ALIVE };
 		rs->tasks[i].pid = pid;
-		rs->tasks[i].mm = make_mm(procs[i].vma_pages);
+		rs->tasks[i].mm = make_mm(&procs[i]);
 		if (write_pagemap(dir, pid, &procs[i]) ||
 		    pages_reader_open(dir, pid, &rs->tasks[i].pages))
 			return -EIO;
@@ -126,44 +143,115 @@ static int plan(const struct proc *procs, size_t n, struct restore_set *rs, char
 		free_set(&rs_);                                                            \
 	} while (0)
 
+/* Process @i's premap has the pieces @want (slots relative to the parent's
+ * first piece, ~0: its own memory). */
+struct want_piece {
+	uint64_t first, end;	/* pages from AREA */
+	uint64_t slot_page;	/* pages from the root's slot; ~0: not inherited */
+};
+
+static void check_pieces(const struct restore_set *rs, size_t i, const struct want_piece *want,
+			 size_t n)
+{
+	const struct restore_task *rt = &rs->tasks[i];
+	uint64_t base = rs->tasks[0].nr_premaps ? rs->tasks[0].premaps[0].pieces[0].slot : 0;
+
+	CHECK(rt->nr_premaps == 1 && rt->premaps[0].vma == 0 && rt->premaps[0].nr_pieces == n,
+	      "pid %d: %zu premaps, %u pieces, want 1 and %zu", rt->pid, rt->nr_premaps,
+	      rt->nr_premaps ? rt->premaps[0].nr_pieces : 0, n);
+	for (size_t q = 0; rt->nr_premaps == 1 && q < n && q < rt->premaps[0].nr_pieces; q++) {
+		const struct cow_piece *pc = &rt->premaps[0].pieces[q];
+		bool inherited = want[q].slot_page != ~0ULL;
+
+		CHECK(pc->start == AREA + want[q].first * PS && pc->end == AREA + want[q].end * PS &&
+		      pc->inherited == inherited &&
+		      (!inherited || pc->slot == base + want[q].slot_page * PS),
+		      "pid %d piece %zu: 0x%llx-0x%llx at 0x%llx (inherited %d), want page %llu "
+		      "to %llu at root slot page %lld", rt->pid, q, (unsigned long long)pc->start,
+		      (unsigned long long)pc->end, (unsigned long long)pc->slot, pc->inherited,
+		      (unsigned long long)want[q].first, (unsigned long long)want[q].end,
+		      (long long)want[q].slot_page);
+		CHECK(pc->slot >= rs->cow_region &&
+		      pc->slot + (pc->end - pc->start) <= rs->cow_region + rs->cow_region_size,
+		      "pid %d piece %zu is outside the region", rt->pid, q);
+	}
+}
+
 TEST(an_inherited_mapping_takes_its_parents_slot_down_to_a_grandchild)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, P } }, 1 },
-		{ 0, PAGES, { { 0, 5, IP }, { 5, 1, P }, { 6, PAGES - 6, IP } }, 3 },
-		{ 1, PAGES, { { 0, 9, IP }, { 9, 1, P }, { 10, PAGES - 10, IP } }, 3 },
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 5, IP, 0 }, { 5, 1, P, 0 }, { 6, PAGES - 6, IP, 0 } }, 3, 0, 0 },
+		{ 1, PAGES, { { 0, 9, IP, 0 }, { 9, 1, P, 0 }, { 10, PAGES - 10, IP, 0 } }, 3, 0, 0 },
 	};
+	static const struct want_piece inherited[] = { { 0, PAGES, 0 } };
 	_cleanup_free_ char *msg = NULL;
 	struct restore_set rs;
 	int ret = plan(procs, ARRAY_SIZE(procs), &rs, &msg);
 
 	CHECK(ret == 0, "refused: %d: %s", ret, msg ? msg : "");
-	for (size_t i = 0; !ret && i < ARRAY_SIZE(procs); i++) {
-		const struct restore_task *rt = &rs.tasks[i];
-
-		CHECK(rt->nr_premaps == 1 && rt->premaps[0].vma == 0 &&
-		      rt->premaps[0].inherited == (i > 0), "pid %d: %zu premaps, inherited %d",
-		      rt->pid, rt->nr_premaps, rt->nr_premaps ? rt->premaps[0].inherited : -1);
-		if (rt->nr_premaps)
-			CHECK(rt->premaps[0].slot == rs.tasks[0].premaps[0].slot,
-			      "pid %d: slot %#llx, not its parent's", rt->pid,
-			      (unsigned long long)rt->premaps[0].slot);
-	}
+	for (size_t i = 1; !ret && i < ARRAY_SIZE(procs); i++)
+		check_pieces(&rs, i, inherited, 1);
+	CHECK(!ret && !rs.tasks[0].premaps[0].pieces[0].inherited, "the root's piece is inherited");
 	CHECK(rs.cow_region && rs.cow_region_size >= PAGES * PS &&
 	      (rs.cow_region >= AREA + PAGES * PS || rs.cow_region + rs.cow_region_size <= AREA),
 	      "region %#llx (%llu bytes) overlaps the saved mapping",
 	      (unsigned long long)rs.cow_region, (unsigned long long)rs.cow_region_size);
-	CHECK(!ret && rs.tasks[0].premaps[0].slot >= rs.cow_region &&
-	      rs.tasks[0].premaps[0].slot + PAGES * PS <= rs.cow_region + rs.cow_region_size,
-	      "the slot is outside the region");
 	free_set(&rs);
+}
+
+/* A child's mapping that is a part of its parent's (munmap, mprotect), or
+ * the parent's moved (mremap), or more than it (grown): the parent's part is
+ * one inherited piece at the parent's address, the rest its own; one over
+ * two of the parent's (merged) has a piece of each. */
+TEST(a_moved_cut_or_grown_mapping_takes_the_parents_pages_where_they_are)
+{
+	static const struct proc cut[] = {
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, 32, { { 16, 3, IP, 0 }, { 19, 1, P, 0 }, { 20, 28, IP, 0 } }, 3, 16, 0 },
+	};
+	static const struct want_piece cut_want[] = { { 16, 48, 16 } };
+	static const struct proc moved[] = {
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 128, 7, IP, -128 }, { 136, PAGES - 8, IP, -128 } }, 2, 128, 0 },
+	};
+	static const struct want_piece moved_want[] = { { 128, 128 + PAGES, 0 } };
+	static const struct proc grown[] = {
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, 2 * PAGES, { { 2, PAGES - 4, IP, 0 }, { PAGES + 1, 1, P, 0 } }, 2, 0, 0 },
+	};
+	static const struct want_piece grown_want[] = { { 0, PAGES, 0 },
+							{ PAGES, 2 * PAGES, ~0ULL } };
+	static const struct proc merged[] = {
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 32 },
+		{ 0, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0, 0 },
+	};
+	/* The parent's second mapping has its own slot, a page past the first's. */
+	static const struct want_piece merged_want[] = { { 0, 32, 0 }, { 32, PAGES, 33 } };
+	struct {
+		const struct proc *procs;
+		const struct want_piece *want;
+		size_t nr_want;
+	} cases[] = { { cut, cut_want, 1 }, { moved, moved_want, 1 }, { grown, grown_want, 2 },
+		      { merged, merged_want, 2 } };
+
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		_cleanup_free_ char *msg = NULL;
+		struct restore_set rs;
+		int ret = plan(cases[c].procs, 2, &rs, &msg);
+
+		CHECK(ret == 0, "case %zu refused: %d: %s", c, ret, msg ? msg : "");
+		if (!ret)
+			check_pieces(&rs, 1, cases[c].want, cases[c].nr_want);
+		free_set(&rs);
+	}
 }
 
 TEST(a_process_sharing_nothing_is_not_premapped)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, P } }, 1 },
-		{ 0, PAGES, { { 0, PAGES, P } }, 1 },
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
 	};
 	_cleanup_free_ char *msg = NULL;
 	struct restore_set rs;
@@ -178,29 +266,42 @@ TEST(a_process_sharing_nothing_is_not_premapped)
 TEST(in_parent_pages_without_a_parent_page_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, 32, P } }, 1 },
-		{ 0, PAGES, { { 0, PAGES, IP } }, 1 },
+		{ -1, PAGES, { { 0, 32, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0, 0 },
 	};
 
 	CHECK_REFUSED(procs, "pid 101: pages at 0x10000000-0x10040000 are its parent's "
-			     "(IN_PARENT), but its parent 100 has no page saved there");
+			     "(IN_PARENT), but its parent 100 has no page saved at "
+			     "0x10000000-0x10040000");
 }
 
-TEST(in_parent_pages_without_the_same_mapping_are_refused)
+TEST(in_parent_pages_outside_the_parents_mappings_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES * 2, { { 0, PAGES, P } }, 1 },
-		{ 0, PAGES, { { 0, PAGES, IP } }, 1 },
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, 2 * PAGES, { { 0, 2 * PAGES, IP, 0 } }, 1, 0, 0 },
 	};
 
-	CHECK_REFUSED(procs, "pid 101: pages at 0x10000000 are its parent's (IN_PARENT), but its "
-			     "parent 100 has no private anonymous mapping 0x10000000-0x10040000");
+	CHECK_REFUSED(procs, "pid 101: pages at 0x10040000 are its parent's (IN_PARENT), but its "
+			     "parent 100 has no private anonymous mapping of the same kind at "
+			     "0x10040000");
+}
+
+TEST(two_pages_taking_one_page_of_the_parents_are_refused)
+{
+	static const struct proc procs[] = {
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, IP, 0 }, { 8, 8, IP, -8 } }, 2, 0, 0 },
+	};
+
+	CHECK_REFUSED(procs, "pid 101: pages at 0x10000000 and at 0x10008000 are the same page of "
+			     "its parent's (IN_PARENT)");
 }
 
 TEST(in_parent_pages_of_the_root_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, IP } }, 1 },
+		{ -1, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0, 0 },
 	};
 
 	CHECK_REFUSED(procs, "pid 100: pages at 0x10000000 are its parent's (IN_PARENT), and it "

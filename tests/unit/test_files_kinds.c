@@ -122,7 +122,7 @@ static void make_image(struct files_image *img, struct file_obj *files, struct f
 	entries[1].group_of = 1;
 	files[0].nr_group = 2;
 	files[1].nr_group = 1;
-	files[0].next_in_group = files[0].last_in_group = &files[1];
+	files[0].next_in_group = &files[1];
 	img->pid = pid;
 	img->files = files;
 	img->nr_files = 2;

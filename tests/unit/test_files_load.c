@@ -7,6 +7,7 @@
  * are written by hand here (test_files_load_util.h), not by a dump; pidfd
  * records are test_files_load_pidfd.c's. */
 #include "test_files_load_util.h"
+#include "files/kind.h"
 
 
 TEST(good_images_load_and_restore)
@@ -283,6 +284,50 @@ TEST(missing_or_short_contents_are_refused)
 	CHECK(!write_records(dir, IMG_FILE_DATA, 1, chunks, 1), "cannot write file-data-1.img");
 	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded a gap in pipe data");
 	CHECK(strstr(err, "runs must follow each other from 0"), "error: %s", err);
+}
+
+/* Queued bytes in file-queues.img (FileEntry.contents_at) are read and
+ * checked at load, then let go: a wrong offset, or fewer bytes than the
+ * record says, is refused naming the object. */
+TEST(queued_bytes_in_file_queues_are_checked_at_load_and_not_kept)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	FileChunk a = FILE_CHUNK__INIT, b = FILE_CHUNK__INIT;
+	ProtobufCMessage *runs[] = { &a.base, &b.base };
+	FdEntry fds[] = { fd_entry(0, 1) };
+	struct files_image *img = NULL;
+	const struct file_obj *queued;
+	char err[1024] = "";
+	FileEntry e;
+	PipeFile pf;
+
+	a.data.data = (uint8_t *)"hello";
+	a.data.len = 5;
+	b.offset = 5;
+	b.data.data = (uint8_t *)"world";
+	b.data.len = 5;
+	pipe_with_data(&e, &pf, 10, true);
+	e.has_contents_at = true;
+	e.contents_at = 36;	/* the first record, right after the header */
+	CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+	CHECK(!write_images(dir, &e, 1, fds, 1), "cannot write the images");
+	CHECK(!write_records(dir, IMG_FILE_QUEUES, 0, runs, 2), "cannot write file-queues.img");
+	CHECK(!load(dir_path, err, sizeof(err), &img), "load failed: %s", err);
+	queued = files_find(img, 1);
+	CHECK(queued && queued->nr_chunks == 2 && !queued->chunks && queued->queues_fd,
+	      "the runs were kept, or not counted");
+	files_image_free(img);
+	e.contents_at = 37;
+	CHECK(!write_images(dir, &e, 1, fds, 1), "cannot write the images");
+	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded from inside a record");
+	CHECK(strstr(err, "file 1 (pipe): run 0 of its contents cannot be read"), "error: %s", err);
+	pipe_with_data(&e, &pf, 12, true);
+	e.has_contents_at = true;
+	e.contents_at = 36;
+	CHECK(!write_images(dir, &e, 1, fds, 1), "cannot write the images");
+	CHECK(load(dir_path, err, sizeof(err), &img) < 0, "loaded 10 bytes for 12");
+	CHECK(strstr(err, "run 2 of its contents cannot be read"), "error: %s", err);
 }
 
 TEST(contents_in_the_record_are_checked)

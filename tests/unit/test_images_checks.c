@@ -25,10 +25,14 @@ struct entry {
 	int state;
 	bool has_file_off;
 	uint64_t file_off;
+	bool has_parent_vaddr;
+	uint64_t parent_vaddr;
 };
 
-#define OFF(x) true, (x)
-#define NO_OFF false, 0
+#define OFF(x) true, (x), false, 0
+#define NO_OFF false, 0, false, 0
+#define PARENT_AT(x) false, 0, true, (x)
+#define OFF_PARENT_AT(off, x) true, (off), true, (x)
 
 #define P PAGEMAP_ENTRY__STATE__PRESENT
 #define Z PAGEMAP_ENTRY__STATE__ZERO
@@ -56,6 +60,8 @@ static int read_pagemap(const struct entry *entries, size_t n, uint64_t pages_si
 		e.state = entries[i].state;
 		e.has_file_off = entries[i].has_file_off;
 		e.file_off = entries[i].file_off;
+		e.has_parent_vaddr = entries[i].has_parent_vaddr;
+		e.parent_vaddr = entries[i].parent_vaddr;
 		image_write_record(w, &e.base);
 	}
 	if (image_finish(w) || image_open_write(dir, IMG_PAGES, 1, &w))
@@ -92,6 +98,7 @@ TEST(pagemap_accepts_a_valid_map)
 		{ 0x7fff0000, 1, P, OFF(4 * PS) },
 		{ 0x7fff1000, 3, IP, NO_OFF },	/* the parent's: no bytes here */
 		{ 0x7fff4000, 1, P, OFF(5 * PS) },
+		{ 0x7fff5000, 2, IP, PARENT_AT(0x1000) },	/* moved since the fork */
 	};
 	_cleanup_free_ char *msg = NULL;
 	int ret = read_pagemap(valid, ARRAY_SIZE(valid), 6 * PS, &msg);
@@ -126,6 +133,14 @@ TEST(pagemap_refuses_unaligned_and_impossible_ranges)
 			      { 0x1000, 1, IP, OFF(0) });
 	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "range at 0x1800 is not page-aligned",
 			      { 0x1800, 1, IP, NO_OFF });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "range at 0x1000 has an invalid parent address",
+			      { 0x1000, 1, IP, PARENT_AT(0x7010) });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "range at 0x1000 has an invalid parent address",
+			      { 0x1000, 2, IP, PARENT_AT(0xfffffffffffff000ull) });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "range at 0x1000 has an invalid parent address",
+			      { 0x1000, 1, Z, PARENT_AT(0x7000) });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has no valid file offset",
+			      { 0x1000, 1, P, OFF_PARENT_AT(0, 0x7000) });
 	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "overlaps the previous range",
 			      { 0x1000, 2, P, OFF(0) }, { 0x2000, 1, IP, NO_OFF });
 	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has unknown state 4", { 0x1000, 1, 4, NO_OFF });

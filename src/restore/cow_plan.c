@@ -1,0 +1,450 @@
+/* Planning, at load, the pages processes share copy-on-write since fork()
+ * (mem/cow.h): each IN_PARENT page is checked against its parent's
+ * mappings and pages, and every mapping a process fills before it creates
+ * its children is cut into pieces, each its own memory or a part of its
+ * parent's, at slots in one region kept free in cryo. Stage 1's fills are
+ * cow.c; the restorer's moves into place are area.c and the restorer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "common/log.h"
+#include "images/proto/pagemap.pb-c.h"
+#include "mem/cow.h"
+#include "mem/mm.h"
+#include "restore/restore.h"
+
+#define PS ((uint64_t)IMG_PAGE_SIZE)
+
+/* IN_PARENT pages [@start, @end) of mapping @vma, the parent's from
+ * @parent on in its mapping @pvma. */
+struct run {
+	uint64_t start, end, parent;
+	uint32_t vma, pvma;
+};
+
+/* Per process while planning. */
+struct plan_task {
+	struct run *runs;	/* in address order */
+	size_t nr_runs, cap_runs;
+	bool *premapped;	/* per mapping */
+	bool *tight;		/* per mapping: inherited pieces only where runs are */
+	uint64_t *own_slot;	/* per mapping: offset + 1 of its own memory; 0: none */
+};
+
+/* The mapping of @mm holding @addr; n_vmas if none. */
+static size_t vma_holding(const Mm *mm, uint64_t addr)
+{
+	size_t i = mm_vma_at(mm, addr);
+
+	return i < mm->n_vmas && mm->vmas[i]->start <= addr ? i : mm->n_vmas;
+}
+
+static const PagemapEntry *entry(const struct image *pagemap, size_t i)
+{
+	return (const PagemapEntry *)pagemap->records[i].msg;
+}
+
+static uint64_t entry_end(const PagemapEntry *e)
+{
+	return e->vaddr + e->nr_pages * PS;
+}
+
+/* Whether every page of [@addr, @end) has a saved page in @pagemap: its
+ * bytes, or its own parent's. */
+static bool pages_saved(const struct image *pagemap, uint64_t addr, uint64_t end)
+{
+	for (size_t i = restore_cow_first_entry_above(pagemap, addr); addr < end; i++) {
+		const PagemapEntry *e;
+
+		if (i == pagemap->nr_records)
+			return false;
+		e = entry(pagemap, i);
+		if (e->vaddr > addr || (e->state != PAGEMAP_ENTRY__STATE__PRESENT &&
+					e->state != PAGEMAP_ENTRY__STATE__IN_PARENT))
+			return false;
+		addr = entry_end(e);
+	}
+	return true;
+}
+
+static int push_run(struct plan_task *pl, const struct run *r)
+{
+	struct run *last = pl->nr_runs ? &pl->runs[pl->nr_runs - 1] : NULL;
+
+	if (last && last->vma == r->vma && last->pvma == r->pvma && last->end == r->start &&
+	    last->parent + (last->end - last->start) == r->parent) {
+		last->end = r->end;
+		return 0;
+	}
+	if (pl->nr_runs == pl->cap_runs) {
+		size_t cap = pl->cap_runs ? 2 * pl->cap_runs : 16;
+		struct run *more = reallocarray(pl->runs, cap, sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		pl->runs = more;
+		pl->cap_runs = cap;
+	}
+	pl->runs[pl->nr_runs++] = *r;
+	return 0;
+}
+
+/* IN_PARENT pages [@addr, @end) of process @i, the parent's from @parent
+ * on: cut at the child's and the parent's mappings, each piece checked. */
+static int link_range(const struct restore_set *rs, struct plan_task *plan, size_t i,
+		      uint64_t addr, uint64_t end, uint64_t parent)
+{
+	const struct restore_task *rt = &rs->tasks[i];
+	int p = rs->tree.tasks[i].parent;
+	const struct restore_task *pt;
+
+	if (p < 0 || rs->tree.tasks[p].state != TREE_ALIVE || !rs->tasks[p].mm) {
+		pr_err("restore: pid %d: pages at 0x%llx are its parent's (IN_PARENT), and it has "
+		       "no live parent in the dump", rt->pid, (unsigned long long)addr);
+		return -EBADMSG;
+	}
+	pt = &rs->tasks[p];
+	while (addr < end) {
+		/* mm_load() checked that saved pages lie in mappings. */
+		size_t j = vma_holding(rt->mm, addr), k = vma_holding(pt->mm, parent);
+		const Vma *v = j < rt->mm->n_vmas ? rt->mm->vmas[j] : NULL;
+		const Vma *pv = k < pt->mm->n_vmas ? pt->mm->vmas[k] : NULL;
+		uint64_t len = end - addr;
+		int ret;
+
+		if (!v)
+			return -EBADMSG;
+		if (!cow_vma_inheritable(v) || !pv || !cow_vma_inheritable(pv) ||
+		    (v->flags & MAP_GROWSDOWN) != (pv->flags & MAP_GROWSDOWN)) {
+			pr_err("restore: pid %d: pages at 0x%llx are its parent's (IN_PARENT), but "
+			       "its parent %d has no private anonymous mapping of the same kind at "
+			       "0x%llx", rt->pid, (unsigned long long)addr, pt->pid,
+			       (unsigned long long)parent);
+			return -EBADMSG;
+		}
+		len = v->end - addr < len ? v->end - addr : len;
+		len = pv->end - parent < len ? pv->end - parent : len;
+		if (!pages_saved(pt->pages->pagemap, parent, parent + len)) {
+			pr_err("restore: pid %d: pages at 0x%llx-0x%llx are its parent's (IN_PARENT), "
+			       "but its parent %d has no page saved at 0x%llx-0x%llx", rt->pid,
+			       (unsigned long long)addr, (unsigned long long)(addr + len), pt->pid,
+			       (unsigned long long)parent, (unsigned long long)(parent + len));
+			return -EBADMSG;
+		}
+		ret = push_run(&plan[i], &(struct run){ .start = addr, .end = addr + len,
+							.parent = parent, .vma = (uint32_t)j,
+							.pvma = (uint32_t)k });
+		if (ret)
+			return ret;
+		plan[i].premapped[j] = true;
+		plan[p].premapped[k] = true;
+		addr += len;
+		parent += len;
+	}
+	return 0;
+}
+
+static int link_task(const struct restore_set *rs, struct plan_task *plan, size_t i)
+{
+	const struct image *pagemap = rs->tasks[i].pages->pagemap;
+	int ret = 0;
+
+	for (size_t r = 0; !ret && r < pagemap->nr_records; r++) {
+		const PagemapEntry *e = entry(pagemap, r);
+
+		if (e->state == PAGEMAP_ENTRY__STATE__IN_PARENT)
+			ret = link_range(rs, plan, i, e->vaddr, entry_end(e),
+					 e->has_parent_vaddr ? e->parent_vaddr : e->vaddr);
+	}
+	return ret;
+}
+
+static int push_piece(struct cow_premap *pm, size_t *cap, const struct cow_piece *piece)
+{
+	if (piece->start == piece->end)
+		return 0;
+	if (pm->nr_pieces == *cap) {
+		size_t more_cap = *cap ? 2 * *cap : 4;
+		struct cow_piece *more = reallocarray(pm->pieces, more_cap, sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		pm->pieces = more;
+		*cap = more_cap;
+	}
+	pm->pieces[pm->nr_pieces++] = *piece;
+	return 0;
+}
+
+/* [@start, @end) of process @i's mapping @j from its own memory. */
+static int own_piece(struct plan_task *pl, size_t j, const Vma *v, uint64_t *size,
+		     struct cow_premap *pm, size_t *cap, uint64_t start, uint64_t end)
+{
+	if (start == end)
+		return 0;
+	if (!pl->own_slot[j]) {
+		pl->own_slot[j] = *size + 1;
+		*size += v->end - v->start + PS;
+	}
+	return push_piece(pm, cap, &(struct cow_piece){ .start = start, .end = end,
+							.slot = pl->own_slot[j] - 1 +
+								(start - v->start) });
+}
+
+/* The premap of mapping @k of process @i (premapped: it has one). */
+static const struct cow_premap *premap_of(const struct restore_task *rt, uint32_t k)
+{
+	size_t lo = 0, hi = rt->nr_premaps;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rt->premaps[mid].vma < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < rt->nr_premaps && rt->premaps[lo].vma == k ? &rt->premaps[lo] : NULL;
+}
+
+/* [@start, @end) of a mapping from the parent's premap @ppm, the parent's
+ * from @parent on: cut where the parent's own pieces are. */
+static int inherited_pieces(const struct cow_premap *ppm, struct cow_premap *pm, size_t *cap,
+			    uint64_t start, uint64_t end, uint64_t parent)
+{
+	size_t q = 0;
+	int ret = 0;
+
+	while (!ret && start < end) {
+		const struct cow_piece *pp;
+		uint64_t len;
+
+		while (q < ppm->nr_pieces && ppm->pieces[q].end <= parent)
+			q++;
+		if (q == ppm->nr_pieces || ppm->pieces[q].start > parent)
+			return -EINVAL;	/* the parent's pieces tile its mapping */
+		pp = &ppm->pieces[q];
+		len = pp->end - parent < end - start ? pp->end - parent : end - start;
+		ret = push_piece(pm, cap, &(struct cow_piece){
+						  .start = start, .end = start + len,
+						  .slot = pp->slot + (parent - pp->start),
+						  .inherited = true });
+		start += len;
+		parent += len;
+	}
+	return ret;
+}
+
+/* The pieces of mapping @j of process @i, whose runs start at @r: runs of
+ * one parent mapping at one distance make one piece, widened over the
+ * pages between them and to the mapping's ends as far as the parent's
+ * mapping goes (those pages are dropped in stage 1); what is left is the
+ * process's own. Tight: no widening. */
+static int plan_pieces(struct restore_set *rs, struct plan_task *plan, size_t i, size_t j,
+		       size_t r, struct cow_premap *pm, uint64_t *size)
+{
+	struct plan_task *pl = &plan[i];
+	const Vma *v = rs->tasks[i].mm->vmas[j];
+	const struct restore_task *pt = NULL;
+	uint64_t at = v->start;
+	size_t cap = 0;
+	int ret = 0;
+
+	free(pm->pieces);
+	*pm = (struct cow_premap){ .vma = (uint32_t)j };
+	if (r < pl->nr_runs && pl->runs[r].vma == j)
+		pt = &rs->tasks[rs->tree.tasks[i].parent];
+	while (!ret && r < pl->nr_runs && pl->runs[r].vma == j) {
+		const struct run *first = &pl->runs[r], *last = first;
+		const Vma *pv = pt->mm->vmas[first->pvma];
+		uint64_t lo = first->start, hi, next_start;
+
+		while (!pl->tight[j] && r + 1 < pl->nr_runs && pl->runs[r + 1].vma == j &&
+		       pl->runs[r + 1].pvma == first->pvma &&
+		       pl->runs[r + 1].start - first->start == pl->runs[r + 1].parent - first->parent)
+			last = &pl->runs[++r];
+		r++;
+		next_start = r < pl->nr_runs && pl->runs[r].vma == j ? pl->runs[r].start : v->end;
+		hi = last->end;
+		if (!pl->tight[j]) {
+			uint64_t below = first->parent - pv->start, above = pv->end - (last->parent +
+									(last->end - last->start));
+
+			lo = lo - at < below ? at : lo - below;
+			hi = next_start - hi < above ? next_start : hi + above;
+		}
+		ret = own_piece(pl, j, v, size, pm, &cap, at, lo);
+		if (!ret)
+			ret = inherited_pieces(premap_of(pt, first->pvma), pm, &cap, lo, hi,
+					       first->parent - (first->start - lo));
+		at = hi;
+	}
+	return ret ? ret : own_piece(pl, j, v, size, pm, &cap, at, v->end);
+}
+
+/* A piece of the parent's memory, as process @i's premap @m uses it. */
+struct use {
+	uint64_t slot, end;
+	size_t m, piece;
+};
+
+static int compare_uses(const void *a, const void *b)
+{
+	const struct use *x = a, *y = b;
+
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Whether two inherited pieces of process @i take the same memory of its
+ * parent's (a piece widened over a page another piece has): each such
+ * mapping is made tight, *@found says whether one was. */
+static int find_overlaps(struct restore_set *rs, struct plan_task *plan, size_t i, bool *found,
+			 bool refuse)
+{
+	const struct restore_task *rt = &rs->tasks[i];
+	struct use *uses = NULL;
+	size_t n = 0, cap = 0;
+
+	*found = false;
+	for (size_t m = 0; m < rt->nr_premaps; m++)
+		cap += rt->premaps[m].nr_pieces;
+	uses = calloc(cap + 1, sizeof(*uses));
+	if (!uses)
+		return -ENOMEM;
+	for (size_t m = 0; m < rt->nr_premaps; m++)
+		for (size_t q = 0; q < rt->premaps[m].nr_pieces; q++) {
+			const struct cow_piece *pc = &rt->premaps[m].pieces[q];
+
+			if (pc->inherited)
+				uses[n++] = (struct use){ pc->slot, pc->slot + (pc->end - pc->start),
+							  m, q };
+		}
+	qsort(uses, n, sizeof(*uses), compare_uses);
+	for (size_t u = 1; u < n; u++) {
+		const struct use *a = &uses[u - 1], *b = &uses[u];
+
+		if (a->end <= b->slot)
+			continue;
+		if (refuse) {
+			pr_err("restore: pid %d: pages at 0x%llx and at 0x%llx are the same page of "
+			       "its parent's (IN_PARENT)", rt->pid,
+			       (unsigned long long)rt->premaps[a->m].pieces[a->piece].start,
+			       (unsigned long long)rt->premaps[b->m].pieces[b->piece].start);
+			free(uses);
+			return -EBADMSG;
+		}
+		plan[i].tight[rt->premaps[a->m].vma] = true;
+		plan[i].tight[rt->premaps[b->m].vma] = true;
+		*found = true;
+	}
+	free(uses);
+	return 0;
+}
+
+/* The premaps of process @i, its parent's made already (tree order). */
+static int plan_task(struct restore_set *rs, struct plan_task *plan, size_t i, uint64_t *size)
+{
+	struct restore_task *rt = &rs->tasks[i];
+	bool again = false;
+	size_t n = 0;
+	int ret = 0;
+
+	for (size_t j = 0; j < rt->mm->n_vmas; j++)
+		n += plan[i].premapped[j];
+	if (!n)
+		return 0;
+	rt->premaps = calloc(n, sizeof(*rt->premaps));
+	if (!rt->premaps)
+		return -ENOMEM;
+	for (int round = 0; !ret && (round == 0 || again); round++) {
+		size_t r = 0, m = 0;
+
+		for (size_t j = 0; !ret && j < rt->mm->n_vmas; j++) {
+			if (!plan[i].premapped[j])
+				continue;
+			while (r < plan[i].nr_runs && plan[i].runs[r].vma < j)
+				r++;
+			/* Only tight ones change in a second round. */
+			if (round == 0 || plan[i].tight[j])
+				ret = plan_pieces(rs, plan, i, j, r, &rt->premaps[m], size);
+			m++;
+		}
+		rt->nr_premaps = m;
+		if (!ret)
+			ret = find_overlaps(rs, plan, i, &again, round > 0);
+	}
+	return ret;
+}
+
+/* The region: clear of cryo's mappings and of every saved one, so that
+ * no move into place lands on a slot not moved yet. */
+static int reserve_region(struct restore_set *rs, uint64_t size)
+{
+	const Mm **mms = calloc(rs->tree.nr + 1, sizeof(*mms));
+	size_t n = 0;
+	uint64_t at;
+	void *mem;
+
+	if (!mms)
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->tree.nr; i++)
+		if (rs->tasks[i].mm)
+			mms[n++] = rs->tasks[i].mm;
+	at = restore_find_gap(mms, n, size);
+	free(mms);
+	if (!at) {
+		pr_err("restore: no free room of %llu bytes for the memory processes share with "
+		       "their children", (unsigned long long)size);
+		return -ENOMEM;
+	}
+	mem = mmap((void *)at, size, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (mem == MAP_FAILED)
+		return pr_errno_ret("restore: cannot keep 0x%llx-0x%llx for the memory processes "
+				    "share with their children", (unsigned long long)at,
+				    (unsigned long long)(at + size));
+	rs->cow_region = at;
+	rs->cow_region_size = size;
+	for (size_t i = 0; i < rs->tree.nr; i++)
+		for (size_t m = 0; m < rs->tasks[i].nr_premaps; m++)
+			for (size_t q = 0; q < rs->tasks[i].premaps[m].nr_pieces; q++)
+				rs->tasks[i].premaps[m].pieces[q].slot += at;
+	return 0;
+}
+
+int restore_cow_plan(struct restore_set *rs)
+{
+	struct plan_task *plan = calloc(rs->tree.nr + 1, sizeof(*plan));
+	uint64_t size = 0;
+	int ret = plan ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
+		size_t n = rs->tasks[i].mm ? rs->tasks[i].mm->n_vmas + 1 : 1;
+
+		plan[i].premapped = calloc(n, sizeof(*plan[i].premapped));
+		plan[i].tight = calloc(n, sizeof(*plan[i].tight));
+		plan[i].own_slot = calloc(n, sizeof(*plan[i].own_slot));
+		if (!plan[i].premapped || !plan[i].tight || !plan[i].own_slot)
+			ret = -ENOMEM;
+	}
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (rs->tasks[i].mm && rs->tasks[i].pages)
+			ret = link_task(rs, plan, i);
+	/* Tree order: a parent's pieces are planned before its children's. */
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (rs->tasks[i].mm)
+			ret = plan_task(rs, plan, i, &size);
+	if (!ret && size)
+		ret = reserve_region(rs, size);
+	for (size_t i = 0; plan && i < rs->tree.nr; i++) {
+		free(plan[i].runs);
+		free(plan[i].premapped);
+		free(plan[i].tight);
+		free(plan[i].own_slot);
+	}
+	free(plan);
+	return ret;
+}
