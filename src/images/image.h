@@ -222,6 +222,11 @@ int image_write_raw(struct image_writer *w, const void *buf, size_t len);
  * theirs (the page dump hashes beside the copy, not beside the write). */
 int image_hash_by_caller(struct image_writer *w);
 int image_hash_raw(struct image_writer *w, const void *buf, size_t len);
+/* A raw image its caller writes at offsets of its own (pre-copy's pages
+ * file, patched in place): *@fd is the file, to pwrite, punch and
+ * truncate; the caller hashes it (as image_hash_by_caller()), it never
+ * goes O_DIRECT, and image_finish() takes its size as it is then. */
+int image_raw_positioned(struct image_writer *w, int *fd);
 /* The caller's running digest, handed to code that feeds it elsewhere (the
  * parasite) and taken back: image_hasher_export(), image_hasher_import(). */
 int image_hash_export(struct image_writer *w, void *state, size_t size);

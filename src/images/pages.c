@@ -1,13 +1,15 @@
 /* The pages store: writing a task's pages as a pagemap plus a raw pages
  * file, and checking a pagemap before anything trusts it (alignment, order,
  * overlap, and that present pages lie within the pages file). The same
- * writer fills scratch stores (unnamed files) for a pre-copy dump. */
+ * writer fills scratch stores (unnamed files) for a pre-copy dump, and its
+ * pages file in place (written at offsets, patched, then hashed whole). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,6 +161,16 @@ struct pages_writer {
 	uint64_t vaddr_end;	/* where the last range ended */
 	uint64_t file_off;	/* bytes in the pages file so far */
 	struct pages_scratch *scratch;	/* a scratch store: no image writers */
+	/* In place (pages_inplace_open()): the pages file, written at
+	 * offsets; its first pass fills @scratch (whose fd is this one), then
+	 * pages_write_at() names where each range is. */
+	int inplace_fd;
+	struct pages_gap *gaps;	/* offsets no range holds: zeros */
+	size_t nr_gaps, cap_gaps;
+};
+
+struct pages_gap {
+	uint64_t start, end;
 };
 
 int pages_writer_open(struct image_dir *dir, int pid, struct pages_writer **out)
@@ -172,6 +184,7 @@ int pages_writer_open(struct image_dir *dir, int pid, struct pages_writer **out)
 	}
 	pw->dir = dir;
 	pw->pid = pid;
+	pw->inplace_fd = -1;
 	ret = image_open_write(dir, IMG_PAGEMAP, pid, &pw->pagemap);
 	if (ret)
 		goto err_free;
@@ -188,24 +201,31 @@ err_free:
 	return ret;
 }
 
-/* The bytes of a present range: into the pages image, or the scratch file. */
-static int write_data(struct pages_writer *pw, const void *data, uint64_t len)
+/* @len bytes at @off of @fd, a pre-copy store's file; @what names it. */
+static int pwrite_all(const struct pages_writer *pw, int fd, const void *data, uint64_t len,
+		      uint64_t off, const char *what)
 {
 	uint64_t done = 0;
 
-	if (!pw->scratch)
-		return image_write_raw(pw->pages, data, len);
 	while (done < len) {
-		ssize_t n = pwrite(pw->scratch->fd, (const char *)data + done, len - done,
-				   (off_t)(pw->file_off + done));
+		ssize_t n = pwrite(fd, (const char *)data + done, len - done, (off_t)(off + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return pr_errno_ret("pid %d: cannot write the pre-copy scratch file", pw->pid);
+			return pr_errno_ret("pid %d: cannot write %s", pw->pid, what);
 		done += (uint64_t)n;
 	}
 	return 0;
+}
+
+/* The bytes of a present range: into the pages image, or the scratch file
+ * (or the pages file in place) at the next offset. */
+static int write_data(struct pages_writer *pw, const void *data, uint64_t len)
+{
+	if (!pw->scratch)
+		return image_write_raw(pw->pages, data, len);
+	return pwrite_all(pw, pw->scratch->fd, data, len, pw->file_off, "a pre-copy pages store");
 }
 
 int pages_scratch_push(struct pages_scratch *s, const struct pages_scratch_range *r)
@@ -277,9 +297,12 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		if (ret)
 			return ret;
 	}
-	/* A present range is always the last data in the pages file, so a
-	 * present range adjacent to it in memory is adjacent in the file too. */
+	/* A present range is the last data in the pages file, so a present
+	 * range adjacent to it in memory is adjacent in the file too, unless
+	 * room was left between them (in place). */
 	if (pw->has_pending && pw->pending.state == state && pw->vaddr_end == vaddr &&
+	    (state != PAGEMAP_ENTRY__STATE__PRESENT ||
+	     pw->pending.file_off + pw->pending.nr_pages * IMG_PAGE_SIZE == pw->file_off) &&
 	    (state != PAGEMAP_ENTRY__STATE__IN_PARENT || pending_parent_end(pw) == parent_vaddr)) {
 		pw->pending.nr_pages += nr_pages;
 	} else {
@@ -356,11 +379,20 @@ int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_p
 	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT, NULL, parent_vaddr);
 }
 
+static int inplace_seal(struct pages_writer *pw);
+
 int pages_writer_finish(struct pages_writer *pw)
 {
 	int ret = 0;
 
-	if (pw->has_pending)
+	/* A store in place is finished once its first pass was handed over. */
+	if (pw->scratch) {
+		pages_writer_abort(pw);
+		return -EINVAL;
+	}
+	if (pw->inplace_fd >= 0)
+		ret = inplace_seal(pw);
+	if (!ret && pw->has_pending)
 		ret = image_write_record(pw->pagemap, &pw->pending.base);
 	if (ret) {
 		image_abort(pw->pages);
@@ -381,6 +413,7 @@ int pages_writer_finish(struct pages_writer *pw)
 		unlinkat(pw->dir->fd, name, 0);
 	}
 out:
+	free(pw->gaps);
 	free(pw);
 	return ret;
 }
@@ -389,14 +422,17 @@ void pages_writer_abort(struct pages_writer *pw)
 {
 	if (!pw)
 		return;
+	/* The first pass of a store in place: its fd is the pages image's. */
+	if (pw->inplace_fd >= 0 && pw->scratch)
+		pw->scratch->fd = -1;
 	if (pw->scratch) {
 		pages_scratch_free(pw->scratch);
 		free(pw->scratch);
-		free(pw);
-		return;
 	}
+	/* A scratch store has no image writers (NULL). */
 	image_abort(pw->pages);
 	image_abort(pw->pagemap);
+	free(pw->gaps);
 	free(pw);
 }
 
@@ -433,6 +469,7 @@ int pages_scratch_open(struct image_dir *dir, int pid, struct pages_writer **out
 	}
 	pw->dir = dir;
 	pw->pid = pid;
+	pw->inplace_fd = -1;
 	pw->scratch->fd = open_scratch_file(dir, pid);
 	if (pw->scratch->fd < 0) {
 		int ret = pw->scratch->fd;
@@ -468,6 +505,161 @@ void pages_scratch_free(struct pages_scratch *s)
 	free(s->v);
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+}
+
+/* ---- in place -------------------------------------------------------------- */
+
+/* How much of the pages file is mapped at once to hash it. */
+#define SEAL_WINDOW (4u << 20)
+
+int pages_inplace_open(struct image_dir *dir, int pid, struct pages_writer **out)
+{
+	struct pages_writer *pw;
+	int ret = pages_writer_open(dir, pid, &pw);
+
+	if (ret)
+		return ret;
+	pw->scratch = calloc(1, sizeof(*pw->scratch));
+	if (!pw->scratch) {
+		pages_writer_abort(pw);
+		pr_err("pid %d: out of memory for a pages store in place", pid);
+		return -ENOMEM;
+	}
+	pw->scratch->fd = -1;
+	ret = image_raw_positioned(pw->pages, &pw->inplace_fd);
+	if (ret) {
+		pages_writer_abort(pw);
+		return ret;
+	}
+	pw->scratch->fd = pw->inplace_fd;
+	*out = pw;
+	return 0;
+}
+
+int pages_reserve(struct pages_writer *pw, uint64_t nr_pages)
+{
+	if (pw->inplace_fd < 0 || !pw->scratch || nr_pages > UINT64_MAX / IMG_PAGE_SIZE)
+		return -EINVAL;
+	pw->file_off += nr_pages * IMG_PAGE_SIZE;
+	return 0;
+}
+
+int pages_inplace_first_done(struct pages_writer *pw, struct pages_scratch *out, uint64_t *size)
+{
+	int ret = pw->has_pending ? put_pending(pw) : 0;
+
+	if (!ret && (pw->inplace_fd < 0 || !pw->scratch))
+		ret = -EINVAL;
+	if (ret)
+		return ret;
+	*out = *pw->scratch;
+	out->fd = -1;
+	*size = pw->file_off;
+	free(pw->scratch);
+	pw->scratch = NULL;
+	pw->has_pending = false;
+	pw->vaddr_end = 0;
+	pw->file_off = 0;
+	return 0;
+}
+
+int pages_inplace_fd(const struct pages_writer *pw)
+{
+	return pw->inplace_fd;
+}
+
+int pages_write_at(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, uint64_t file_off)
+{
+	if (pw->inplace_fd < 0 || pw->scratch || file_off % IMG_PAGE_SIZE ||
+	    file_off < pw->file_off) {
+		pr_err("pid %d: pages at 0x%llx placed at %llu, before the end of the last range (%llu)",
+		       pw->pid, (unsigned long long)vaddr, (unsigned long long)file_off,
+		       (unsigned long long)pw->file_off);
+		return -EINVAL;
+	}
+	if (file_off > pw->file_off) {
+		if (pw->nr_gaps == pw->cap_gaps) {
+			size_t cap = pw->cap_gaps ? 2 * pw->cap_gaps : 64;
+			struct pages_gap *g = reallocarray(pw->gaps, cap, sizeof(*g));
+
+			if (!g) {
+				pr_err("pid %d: out of memory for %zu gaps of its pages file", pw->pid,
+				       cap);
+				return -ENOMEM;
+			}
+			pw->gaps = g;
+			pw->cap_gaps = cap;
+		}
+		pw->gaps[pw->nr_gaps++] = (struct pages_gap){ pw->file_off, file_off };
+		pw->file_off = file_off;
+	}
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL, 0);
+}
+
+/* Bytes [@start, @end) read as zeros from now on: punched where the
+ * filesystem can, else written. */
+static int zero_gap(struct pages_writer *pw, const char *zeros, size_t zlen, uint64_t start,
+		    uint64_t end)
+{
+	if (!fallocate(pw->inplace_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+		       (off_t)(end - start)))
+		return 0;
+	while (start < end) {
+		size_t n = end - start < zlen ? end - start : zlen;
+		int ret = pwrite_all(pw, pw->inplace_fd, zeros, n, start, "a gap of its pages file");
+
+		if (ret)
+			return ret;
+		start += n;
+	}
+	return 0;
+}
+
+/* The bytes [@start, @end) of the pages file, in order, into its digest. */
+static int hash_span(struct pages_writer *pw, uint64_t start, uint64_t end)
+{
+	while (start < end) {
+		size_t n = end - start < SEAL_WINDOW ? end - start : SEAL_WINDOW;
+		void *p = mmap(NULL, n, PROT_READ, MAP_SHARED | MAP_POPULATE, pw->inplace_fd,
+			       (off_t)start);
+		int ret;
+
+		if (p == MAP_FAILED)
+			return pr_errno_ret("pid %d: cannot map its pages file to hash it", pw->pid);
+		ret = image_hash_raw(pw->pages, p, n);
+		munmap(p, n);
+		if (ret)
+			return ret;
+		start += n;
+	}
+	return 0;
+}
+
+/* The pages file ends with its last range; its gaps read as zeros; then
+ * its digest is taken over every byte, in file order, as restore reads
+ * it (gaps included). */
+static int inplace_seal(struct pages_writer *pw)
+{
+	const size_t zlen = 1u << 20;
+	_cleanup_free_ char *zeros = calloc(1, zlen);
+	uint64_t at = 0;
+	int ret = 0;
+
+	if (!zeros)
+		return -ENOMEM;
+	if (ftruncate(pw->inplace_fd, (off_t)pw->file_off))
+		return pr_errno_ret("pid %d: cannot cut its pages file at %llu bytes", pw->pid,
+				    (unsigned long long)pw->file_off);
+	for (size_t g = 0; g < pw->nr_gaps && !ret; g++)
+		ret = zero_gap(pw, zeros, zlen, pw->gaps[g].start, pw->gaps[g].end);
+	for (size_t g = 0; g < pw->nr_gaps && !ret; g++) {
+		ret = hash_span(pw, at, pw->gaps[g].start);
+		for (uint64_t z = pw->gaps[g].start; z < pw->gaps[g].end && !ret; z += zlen)
+			ret = image_hash_raw(pw->pages, zeros,
+					     pw->gaps[g].end - z < zlen ? pw->gaps[g].end - z : zlen);
+		at = pw->gaps[g].end;
+	}
+	return ret ? ret : hash_span(pw, at, pw->file_off);
 }
 
 /* ---- reading ------------------------------------------------------------- */

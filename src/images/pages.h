@@ -76,6 +76,23 @@ void pages_scratch_free(struct pages_scratch *s);
  * continues it (in memory and, present, in the file). */
 int pages_scratch_push(struct pages_scratch *s, const struct pages_scratch_range *r);
 
+/* ---- in place ----------------------------------------------------------------
+ * The pages store of a pre-copy dump, written while the task runs and
+ * patched after: pages_inplace_open() opens the task's store, whose first
+ * pass writes as a scratch store does (ranges kept in memory, nothing
+ * hashed), but into the pages file itself; pages_reserve() leaves room for
+ * pages to come. pages_inplace_first_done() hands those ranges over (fd -1)
+ * with the bytes written so far; from then on every range is recorded in
+ * address order as any store's, a present one by pages_write_at() at the
+ * offset where its caller put its bytes (pages_inplace_fd()), never before
+ * the end of the last. pages_writer_finish() then cuts the file after the
+ * last range, zeroes what no range holds, and hashes the whole file. */
+int pages_inplace_open(struct image_dir *dir, int pid, struct pages_writer **out);
+int pages_reserve(struct pages_writer *pw, uint64_t nr_pages);
+int pages_inplace_first_done(struct pages_writer *pw, struct pages_scratch *out, uint64_t *size);
+int pages_inplace_fd(const struct pages_writer *pw);
+int pages_write_at(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, uint64_t file_off);
+
 /* ---- reading -------------------------------------------------------------- */
 struct pages_reader {
 	struct image *pagemap;	/* PagemapEntry records, all checked */

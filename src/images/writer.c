@@ -46,6 +46,7 @@ struct image_writer {
 	bool may_direct;	/* a pages file, not yet refused O_DIRECT */
 	bool direct;		/* fd is O_DIRECT */
 	bool caller_hashes;	/* image_hash_by_caller() */
+	bool positioned;	/* image_raw_positioned(): the caller writes at offsets */
 	uint64_t written;	/* bytes in the file */
 	/* The file's digest, taken as its bytes go out: they are in memory
 	 * then, and reading gigabytes back after the sync cost as much as
@@ -211,8 +212,9 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	 * symlink from redirecting the write. */
 	/* tmpfs is the page cache: nothing to bypass there. */
 	w->may_direct = kind == IMG_PAGES && !(!fstatfs(dir->fd, &sfs) && sfs.f_type == TMPFS_MAGIC);
-	w->fd = openat(dir->fd, w->tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		       0600);
+	/* A raw file may be read back by its caller (image_raw_positioned()). */
+	w->fd = openat(dir->fd, w->tmp_name,
+		       (k->desc ? O_WRONLY : O_RDWR) | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w->fd < 0 || fchmod(w->fd, 0600)) {
 		int ret = pr_errno_ret("cannot create %s", w->path);
 
@@ -301,6 +303,19 @@ int image_hash_by_caller(struct image_writer *w)
 	return 0;
 }
 
+int image_raw_positioned(struct image_writer *w, int *fd)
+{
+	int ret = image_hash_by_caller(w);
+
+	if (ret)
+		return ret;
+	/* Its caller overwrites what it wrote: the page cache takes that. */
+	w->may_direct = false;
+	w->positioned = true;
+	*fd = w->fd;
+	return 0;
+}
+
 int image_hash_raw(struct image_writer *w, const void *buf, size_t len)
 {
 	if (image_hasher_update(w->hasher, buf, len)) {
@@ -372,6 +387,14 @@ int image_finish(struct image_writer *w)
 	}
 	if (!w->err)
 		writer_flush(w);
+	if (!w->err && w->positioned) {
+		struct stat st;
+
+		if (fstat(w->fd, &st))
+			writer_fail(w, -errno, "stat");
+		else
+			w->written = (uint64_t)st.st_size;
+	}
 	if (!w->err) {
 		image_hasher_final(w->hasher, digest);
 		w->hasher = NULL;

@@ -60,6 +60,7 @@ static void task_free(struct precopy_task *pt)
 		close(pt->pidfd);
 	if (pt->pagemap_fd >= 0)
 		close(pt->pagemap_fd);
+	pages_writer_abort(pt->store);
 	pages_scratch_free(&pt->first);
 	pages_scratch_free(&pt->frozen);
 	pages_scratch_free(&pt->kept);
@@ -327,6 +328,60 @@ out:
 
 /* ---- the first pass (running) -------------------------------------------- */
 
+/* Room left in the pages file after each armed mapping with untouched
+ * pages, for pages it gains before the frozen pass (a growing heap or
+ * stack): without it, such a page would move every page after it. */
+#define PRECOPY_SLACK_PAGES 16u
+
+static uint64_t ranges_pages(const struct page_ranges *r)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < r->nr; i++)
+		n += (r->v[i].end - r->v[i].start) / PS;
+	return n;
+}
+
+/* Room in the pages file for pages the frozen pass will read: written in
+ * order with the pages queued before it. */
+static int reserve_room(struct pagedump *pd, struct pages_writer *pw, uint64_t *room)
+{
+	int ret;
+
+	if (!*room)
+		return 0;
+	ret = pagedump_flush(pd);
+	if (!ret)
+		ret = pages_reserve(pw, *room);
+	*room = 0;
+	return ret;
+}
+
+/* The pages of mapping @v within its armed ranges (from @a on among
+ * pt->armed): only pages protected since the arming can be trusted later. */
+static int copy_armed(struct precopy_task *pt, struct pagedump *pd, const Vma *v, size_t a,
+		      const struct page_ranges *ranges)
+{
+	int ret = 0;
+
+	for (size_t r = 0; r < ranges->nr && !ret; r++) {
+		for (size_t k = a; k < pt->nr_armed && pt->armed[k].start < ranges->v[r].end && !ret;
+		     k++) {
+			uint64_t s = ranges->v[r].start > pt->armed[k].start ? ranges->v[r].start :
+									       pt->armed[k].start;
+			uint64_t e = ranges->v[r].end < pt->armed[k].end ? ranges->v[r].end :
+									  pt->armed[k].end;
+
+			if (s < e)
+				ret = pagedump_add(pd, v, s, e);
+		}
+	}
+	return ret;
+}
+
+/* Every armed page, straight into the task's pages file, in address
+ * order; a mapping the frozen pass will read whole (not armed: file
+ * copy-on-write pages, the vDSO) gets room for its pages instead. */
 static int copy_task(struct precopy *pc, struct precopy_task *pt)
 {
 	struct page_ranges ranges = { 0 };
@@ -334,12 +389,16 @@ static int copy_task(struct precopy *pc, struct precopy_task *pt)
 	struct pages_writer *pw = NULL;
 	struct pagescan *ps = NULL;
 	struct pagedump *pd = NULL;
+	uint64_t room = 0;
+	/* For tests: no room anywhere, so that the frozen pass's pages move
+	 * what follows them. */
+	bool no_room = getenv("CRYO_TEST_PRECOPY_NO_ROOM") != NULL;
 	size_t a = 0;
 	int ret;
 
 	ret = vma_list_read(pt->pid, &vmas);
 	if (!ret)
-		ret = pages_scratch_open(pc->dir, pt->pid, &pw);
+		ret = pages_inplace_open(pc->dir, pt->pid, &pw);
 	if (!ret)
 		ret = pagescan_open(pt->pid, PAGESCAN_AUTO, &ps);
 	if (!ret)
@@ -348,27 +407,30 @@ static int copy_task(struct precopy *pc, struct precopy_task *pt)
 		pagedump_read_unpinned(pd);
 	for (size_t i = 0; i < vmas.nr && !ret; i++) {
 		const Vma *v = vmas.vmas[i];
+		bool armed;
+		uint64_t present;
 
-		if (!vmas.resident[i] || vma_pages(v) != VMA_PAGES_ANON)
+		if (!vmas.resident[i] || vma_pages(v) == VMA_PAGES_NONE)
 			continue;
 		while (a < pt->nr_armed && pt->armed[a].end <= v->start)
 			a++;
-		if (a == pt->nr_armed || pt->armed[a].start >= v->end)
-			continue;
+		armed = vma_pages(v) == VMA_PAGES_ANON && a < pt->nr_armed &&
+			pt->armed[a].start < v->end;
 		ret = pagescan_vma(ps, v, &ranges);
-		/* Only pages protected since the arming can be trusted later. */
-		for (size_t r = 0; r < ranges.nr && !ret; r++) {
-			for (size_t k = a; k < pt->nr_armed && pt->armed[k].start < ranges.v[r].end &&
-					   !ret; k++) {
-				uint64_t s = ranges.v[r].start > pt->armed[k].start ?
-						     ranges.v[r].start : pt->armed[k].start;
-				uint64_t e = ranges.v[r].end < pt->armed[k].end ? ranges.v[r].end :
-										  pt->armed[k].end;
-
-				if (s < e)
-					ret = pagedump_add(pd, v, s, e);
-			}
+		if (ret)
+			break;
+		present = ranges_pages(&ranges);
+		if (!armed) {
+			room += no_room ? 0 : present;
+			continue;
 		}
+		ret = reserve_room(pd, pw, &room);
+		if (!ret)
+			ret = copy_armed(pt, pd, v, a, &ranges);
+		if (!no_room && (v->end - v->start) / PS > present)
+			room = (v->end - v->start) / PS - present < PRECOPY_SLACK_PAGES ?
+				       (v->end - v->start) / PS - present :
+				       PRECOPY_SLACK_PAGES;
 	}
 	if (!ret)
 		ret = pagedump_flush(pd);
@@ -376,11 +438,14 @@ static int copy_task(struct precopy *pc, struct precopy_task *pt)
 	pagescan_close(ps);
 	page_ranges_free(&ranges);
 	vma_list_free(&vmas);
+	if (!ret)
+		ret = pages_inplace_first_done(pw, &pt->first, &pt->first_size);
 	if (ret) {
 		pages_writer_abort(pw);
 		return ret;
 	}
-	return pages_scratch_finish(pw, &pt->first);
+	pt->store = pw;
+	return 0;
 }
 
 void precopy_first_pass(struct precopy *pc)

@@ -1,9 +1,10 @@
 /* Pre-copy for a dump that leaves its tree running (-R): write tracking is
  * armed while the tree is frozen (an async write-protecting userfaultfd per
  * process, taken into cryo), every page is copied while it runs again, and
- * the frozen pass then reads only the pages written since. Both passes go
- * to scratch stores, merged into the ordinary pages store after the
- * release. Which processes, and when, is the dump's business (dump.c). */
+ * the frozen pass then reads only the pages written since. The first pass
+ * writes the process's pages file in place, the frozen pass a scratch
+ * store whose pages are placed into it after the release. Which processes,
+ * and when, is the dump's business (dump.c). */
 #ifndef CRYO_MEM_PRECOPY_H
 #define CRYO_MEM_PRECOPY_H
 
@@ -37,8 +38,9 @@ int precopy_arm(struct precopy *pc, struct inj_task *task, bool has_parent, bool
 /* How many processes were armed. */
 size_t precopy_armed(const struct precopy *pc);
 
-/* Running: copies the pages of every armed process. A process whose copy
- * fails (it exited, it unmapped what was being read) is left out. */
+/* Running: copies the pages of every armed process into its pages file.
+ * A process whose copy fails (it exited, it unmapped what was being read)
+ * is left out. */
 void precopy_first_pass(struct precopy *pc);
 
 /* Frozen again: the pre-copy state of live process @pid, or NULL when it
@@ -63,8 +65,9 @@ int precopy_frozen_done(struct precopy_task *pt, struct pages_writer *pw);
 void precopy_fix_restart(const struct precopy_task *pt, pid_t tid, struct user_regs_struct *gp);
 
 /* After the release: stops tracking (the userfaultfds closed), then
- * writes pagemap-PID.img and pages-PID.img of every process from its two
- * stores. Pages written count in @st. */
+ * completes pages-PID.img of every process with its frozen pass's pages
+ * and writes its pagemap-PID.img. Pages kept from the first pass count in
+ * @st. */
 int precopy_finish(struct precopy *pc, struct stats *st);
 
 void precopy_free(struct precopy *pc);

@@ -1,6 +1,6 @@
 /* The state of a pre-copy dump, shared by precopy.c (arming, the passes)
- * and precopy_merge.c (the stores merged after the release); nothing else
- * sees it. */
+ * and precopy_merge.c (the frozen pass placed into the pages file after
+ * the release); nothing else sees it. */
 #ifndef CRYO_MEM_PRECOPY_INTERNAL_H
 #define CRYO_MEM_PRECOPY_INTERNAL_H
 
@@ -23,7 +23,12 @@ struct precopy_task {
 	bool unpinned;
 	struct page_range *armed;	/* the ranges registered, ascending */
 	size_t nr_armed;
-	struct pages_scratch first;	/* the pass while it ran */
+	/* The task's own pages store, in place: the pass while it ran wrote
+	 * its pages file (@first_size bytes, its ranges in @first, fd -1);
+	 * the frozen pass's pages are placed into it after the release. */
+	struct pages_writer *store;
+	struct pages_scratch first;
+	uint64_t first_size;
 	bool first_done;
 	struct pages_scratch frozen;	/* the frozen pass */
 	bool frozen_done;

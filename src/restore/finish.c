@@ -200,3 +200,17 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 	*out = task;
 	return 0;
 }
+
+int restore_unmap_area(struct inj_task *task, pid_t pid, uint64_t start, uint64_t end)
+{
+	long result;
+	int ret;
+
+	ret = inj_syscall(task, &result, SYS_munmap, start, end - start, 0, 0, 0, 0);
+	if (!ret && result)
+		ret = (int)result;
+	if (ret)
+		pr_err("restore: pid %d: cannot unmap the restorer's area %#llx-%#llx: %s", pid,
+		       (unsigned long long)start, (unsigned long long)end, strerror(-ret));
+	return ret;
+}

@@ -366,8 +366,10 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	run.may_exit = calloc(nr, sizeof(*run.may_exit));
 	run.vdso = calloc(nr, sizeof(*run.vdso));
 	run.uffd = malloc(nr * sizeof(*run.uffd));
+	run.area = calloc(nr, sizeof(*run.area));
 	run.polls = calloc(nr + 2, sizeof(*run.polls));
-	if (!ret && (!run.pidfds || !run.may_exit || !run.vdso || !run.uffd || !run.polls))
+	if (!ret && (!run.pidfds || !run.may_exit || !run.vdso || !run.uffd || !run.area ||
+		     !run.polls))
 		ret = -ENOMEM;
 	for (size_t i = 0; run.pidfds && run.uffd && i < nr; i++)
 		run.pidfds[i] = run.uffd[i] = -1;
@@ -473,6 +475,7 @@ out:
 	free(run.may_exit);
 	free(run.vdso);
 	free(run.uffd);
+	free(run.area);
 	free(run.polls);
 	return ret;
 }

@@ -285,6 +285,10 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **task);
 
+/* finish.c: unmaps the restorer's area [@start, @end) from held @task
+ * (pid @pid in the image), once nothing more runs there. */
+int restore_unmap_area(struct inj_task *task, pid_t pid, uint64_t start, uint64_t end);
+
 /* stopped.c: from cryo, once every live process is finished and still
  * held in @seized (by tree index): puts back each saved job-control stop,
  * as its parent had or had not seen it. */

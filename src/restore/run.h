@@ -14,6 +14,11 @@
 #include "restore/restore.h"
 #include "stats/stats.h"
 
+/* The restorer's own area in a process: code, arguments, stack. */
+struct restore_area {
+	uint64_t start, end;
+};
+
 /* Everything the run of one restore holds in cryo. */
 struct restore_run {
 	struct restore_set *rs;
@@ -23,6 +28,7 @@ struct restore_run {
 	bool *may_exit;		/* zombies and helpers, once let go */
 	uint64_t *vdso;		/* where each restorer put the vDSO */
 	int *uffd;		/* each restorer's userfaultfd (lazy), -1: none */
+	struct restore_area *area; /* each restorer's own area, unmapped last */
 	pid_t lazy_server;	/* the page server of a lazy restore, 0: none */
 	/* --clone: the init of the new pid namespace (clone.c), cryo's child,
 	 * its pidfd, and the write end of the pipe that releases it. */

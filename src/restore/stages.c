@@ -199,6 +199,14 @@ static int take_report(struct restore_run *run, const struct restorer_report *r,
 
 		run->vdso[index] = r->addr;
 		run->uffd[index] = r->uffd;
+		if (!r->area_start || r->area_end <= r->area_start ||
+		    (r->area_start | r->area_end) % 4096) {
+			pr_err("restore: pid %d: its restorer reported no area (%#llx-%#llx)",
+			       r->pid, (unsigned long long)r->area_start,
+			       (unsigned long long)r->area_end);
+			return -EPROTO;
+		}
+		run->area[index] = (struct restore_area){ r->area_start, r->area_end };
 		/* Its restorer has filled its memory from its pages file. */
 		stats_task_done(run->stats, pages && !run->rs->lazy_pages &&
 					    !fstat(pages->pages_fd, &st) ? (uint64_t)st.st_size : 0);
@@ -327,6 +335,11 @@ static int finish_all(struct restore_run *run)
 	}
 	if (!ret)
 		ret = restore_stops(rs, seized);
+	/* Last of the remote calls: the syscall site may be in the area. */
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (seized[i])
+			ret = restore_unmap_area(seized[i], rs->tasks[i].pid, run->area[i].start,
+						 run->area[i].end);
 	/* Children first: a parent that runs finds a stopped child stopped. */
 	for (size_t i = rs->tree.nr; seized && i-- > 0;)
 		if (seized[i] && inj_release(seized[i]) && !ret)

@@ -231,6 +231,9 @@ struct restorer_report {
 				 * RESTORE_STAGE_FILLER: the filler's */
 	uint32_t nr_fills;	/* RESTORE_STAGE_FILLER: the fill table, at @addr */
 	uint32_t reserved;
+	/* When done: the restorer's own area, which cryo unmaps last. */
+	uint64_t area_start;
+	uint64_t area_end;
 	char message[256];	/* the error the restore code logged, if any */
 };
 

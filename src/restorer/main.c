@@ -570,8 +570,11 @@ blob_entry(struct restorer_args *a)
 		if (ret)
 			fail(RESTORER_STEP_CREDS, ret, 0);
 	}
-	if (!ret)
+	if (!ret) {
 		report.addr = a->vdso_text;
+		report.area_start = a->area_start;
+		report.area_end = a->area_end;
+	}
 	report.pid = a->pid;
 	report.stage = RESTORE_STAGE_DONE;
 	sys_write(a->report_fd, &report, sizeof(report));

@@ -9,7 +9,12 @@
  * zeros next round, never an older copy. On SIGTERM the main thread lets
  * the writer sweep twice more (every pair checked since the restore), stops
  * it, and checks the whole snapshot: every pair equal, the rounds falling
- * by at most one along the sweep. */
+ * by at most one along the sweep. Every GROW_EVERY rounds it also writes
+ * the round into the next GROW_BURST untouched pages of a mapping made
+ * last (below the others): pages new since a pre-copy's first pass, more
+ * than the room it leaves, so that the pages after them move (the variant
+ * prog_precopy_moved leaves no room at all); the check wants the written
+ * ones a prefix, each holding its burst's round. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,9 +29,14 @@
 
 #define PAGE 4096
 #define NR_PAIRS 2048
+#define GROW_PAGES 4096
+#define GROW_BURST 32
+#define GROW_EVERY 256
 
 static uint64_t *firsts, *seconds;	/* word 0 of each page holds the round */
 static volatile uint64_t *emptied;
+static uint64_t *grown;	/* untouched until the writer grows into it */
+static size_t nr_grown;
 static atomic_uint_fast64_t rounds_done;
 static atomic_bool stop;
 static atomic_bool broken;
@@ -66,6 +76,11 @@ static void *writer(void *arg)
 			atomic_signal_fence(memory_order_seq_cst);
 			*b = round;
 		}
+		if (round % GROW_EVERY == 0 && nr_grown + GROW_BURST <= GROW_PAGES) {
+			for (size_t g = 0; g < GROW_BURST; g++)
+				*page(grown, nr_grown + g) = round;
+			nr_grown += GROW_BURST;
+		}
 		*emptied = round;
 		madvise((void *)emptied, PAGE, MADV_DONTNEED);
 		(void)*emptied;	/* read back: the zero page */
@@ -90,6 +105,15 @@ static void check_snapshot(void)
 		}
 		top = a;
 	}
+	for (size_t g = 0; g < GROW_PAGES; g++) {
+		uint64_t want = g < nr_grown ? (g / GROW_BURST + 1) * GROW_EVERY : 0;
+
+		if (*page(grown, g) != want) {
+			prog_fail("grown page %zu of %zu holds round %llu, not %llu", g, nr_grown,
+				  (unsigned long long)*page(grown, g), (unsigned long long)want);
+			return;
+		}
+	}
 }
 
 /* @n pages of private anonymous memory, each one touched (zeros). */
@@ -112,7 +136,9 @@ int main(int argc, char **argv)
 	firsts = anon_pages(NR_PAIRS);
 	seconds = anon_pages(NR_PAIRS);
 	emptied = anon_pages(1);
-	if (!firsts || !seconds || !emptied)
+	grown = mmap(NULL, GROW_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!firsts || !seconds || !emptied || grown == MAP_FAILED)
 		return 2;
 	if (pthread_create(&thread, NULL, writer, NULL))
 		return 2;

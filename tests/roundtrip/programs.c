@@ -229,6 +229,10 @@ const struct test_program test_programs[] = {
 	},
 	{ .name = "prog_thread_creds", .cycles = CYCLES_ALL },
 	{ .name = "prog_precopy_writes", .cycles = CYCLES_ALL, .expect = EXPECT_PRE_COPIED },
+	/* Its pre-copy leaves no room: the frozen pass's pages move the rest. */
+	{ .name = "prog_precopy_moved", .binary = "prog_precopy_writes",
+	  .cycles = CYCLE_LEAVE_RUNNING, .dump.env = LIST("CRYO_TEST_PRECOPY_NO_ROOM=1"),
+	  .expect = EXPECT_PRE_COPIED | EXPECT_PRE_COPY_MOVED },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },

@@ -33,6 +33,8 @@ enum expect {
 	/* Its dump with -R must have copied its pages while it ran (every
 	 * program's is asked to, with --pre-copy): dump.log says so. */
 	EXPECT_PRE_COPIED = 1 << 3,
+	/* ... and pages of that first pass moved in its pages file. */
+	EXPECT_PRE_COPY_MOVED = 1 << 4,
 };
 
 /* What cryo needs, at one stage, for one program. */

@@ -33,6 +33,7 @@ struct run {
 	const struct test_program *tp;
 	const char *cycle;
 	struct prog p;		/* p.dir holds the images and logs; p.pid is the program */
+	int wx_before;		/* its writable and executable anonymous mappings at dump */
 	char why[1024];
 };
 
@@ -75,6 +76,29 @@ static bool read_pid(const char *path, pid_t *pid, long ms)
 /* Whether a line of the file at @path holds @text. */
 static bool file_has_line(const char *path, const char *text);
 
+/* How many anonymous mappings of @pid are writable and executable (the
+ * restorer's area is one, which must not outlive the restore); -1: unknown. */
+static int wx_anon_mappings(pid_t pid)
+{
+	char path[64], line[512], perms[8];
+	int n = 0, fields;
+	unsigned long inode;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		fields = sscanf(line, "%*x-%*x %7s %*x %*s %lu %*s", perms, &inode);
+		if (fields >= 2 && !inode && perms[1] == 'w' && perms[2] == 'x' &&
+		    !strchr(line, '/') && !strchr(line, '['))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 /* Dumps the program into @img; without -R it must be gone afterwards. With
  * -R the pages are copied while it runs, whatever its size (--pre-copy). */
 static bool dump(struct run *r, const char *img, bool leave_running)
@@ -87,6 +111,7 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 
 	path_in(r, img, dir);
 	snprintf(pid, sizeof(pid), "%d", r->p.pid);
+	r->wx_before = wx_anon_mappings(r->p.pid);
 	code = run_cryo_on(r, args, &out);
 	if (code)
 		return failed(r, "cryo dump exited with %d (see %s/dump.log)", code, dir);
@@ -97,6 +122,9 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 		if ((r->tp->expect & EXPECT_PRE_COPIED) &&
 		    !file_has_line(log, "pages from the pass while it ran"))
 			return failed(r, "its pages were not copied while it ran (see %s)", log);
+		if ((r->tp->expect & EXPECT_PRE_COPY_MOVED) &&
+		    !file_has_line(log, "of the pass while it ran moved past its bytes"))
+			return failed(r, "no pre-copied page was moved (see %s)", log);
 		return true;
 	}
 	if (!wait_child(r->p.pid, WAIT_MS, &status))
@@ -300,6 +328,10 @@ static bool restore(struct run *r, const char *img, bool lazy)
 	if (!read_pid(pidfile, &pid, 0))
 		return failed(r, "restore wrote no pid file");
 	r->p.pid = pid;
+	if (wx_anon_mappings(pid) > r->wx_before)
+		return failed(r, "the restored program has a writable and executable anonymous "
+			      "mapping it did not have (%d, was %d): the restorer's area?",
+			      wx_anon_mappings(pid), r->wx_before);
 	if ((r->tp->expect & EXPECT_VDSO_MOVED) && !vdso_moved(pid))
 		return failed(r, "the vDSO was restored in place: the proxy was not used");
 	return true;
