@@ -266,8 +266,8 @@ $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roun
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -Itests/lib -o $@ $< $(RUNNER_SRCS) $(RUNNER_EXTRA) $(HARNESS_SRCS)
-# What dump refuses by name that a round trip cannot show: a file on a
-# hugetlbfs mount (with huge pages reserved for it), an epoll target no fd
+# What dump refuses by name that a round trip cannot show: a SysV segment
+# of huge pages (with huge pages reserved for it), an epoll target no fd
 # holds; link remaps.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_state_refusals
 # Per-process state dump refuses by name (issue 11): seccomp it could not

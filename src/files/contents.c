@@ -238,11 +238,11 @@ int contents_dump_to_image(struct image_dir *dir, enum image_kind kind, int id, 
 	return sink_close(&s, walk_ranges(&s, fd, ranges, n));
 }
 
-int contents_dump_file(const struct file_dump *d, int fd, uint64_t size)
+int contents_dump_file(const struct file_dump *d, int fd, uint64_t size, bool huge)
 {
 	struct byte_range whole = { 0, size };
 
-	return contents_dump_ranges(d, fd, &whole, 1);
+	return dump_ranges(d, fd, &whole, 1, huge);
 }
 
 int contents_dump_bytes(const struct file_dump *d, const void *buf, size_t len)

@@ -188,8 +188,9 @@ bool file_dump_socket_in_flight(const struct file_dump *d, uint64_t ino);
 int probe_reopen(const struct fd_probe *p, int *out);
 
 /* Saves the bytes of a regular file (memfd, deleted file) read through
- * @fd, holes left out, as the contents of d->fe. */
-int contents_dump_file(const struct file_dump *d, int fd, uint64_t size);
+ * @fd, holes left out, as the contents of d->fe; with @huge, a file on
+ * hugetlbfs (contents_dump_huge()). */
+int contents_dump_file(const struct file_dump *d, int fd, uint64_t size, bool huge);
 /* The same for the data of @ranges only (sorted, not overlapping): the
  * parts of shared memory that processes map. */
 int contents_dump_ranges(const struct file_dump *d, int fd, const struct byte_range *ranges,

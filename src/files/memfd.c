@@ -66,14 +66,9 @@ static int memfd_dump(const struct file_dump *d)
 		return 0;
 	}
 	ret = probe_reopen(p, &fd);
-	if (ret)
-		return ret;
-	if (m->has_huge_page_size) {
-		struct byte_range whole = { 0, m->size };
-
-		return contents_dump_huge(d, fd, &whole, 1);
-	}
-	return contents_dump_file(d, fd, m->size);
+	if (!ret)
+		ret = contents_dump_file(d, fd, m->size, m->has_huge_page_size);
+	return ret;
 }
 
 static int memfd_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)

@@ -1,7 +1,8 @@
 /* The "reg" kind: files opened by path (regular files, directories, and
  * anything opened with O_PATH), reopened by path with their flags and
  * position; regular files deleted while open, whose bytes are saved and
- * which restore recreates, fills and unlinks again; and, with --link-remap,
+ * which restore recreates, fills (by mapping, on hugetlbfs) and unlinks
+ * again; and, with --link-remap,
  * files unlinked from their path that other links keep (link_remap.c). */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include "common/cleanup.h"
 #include "files/kind.h"
 #include "files/link_remap.h"
+#include "mem/hugetlb.h"
 
 #define DELETED_SUFFIX " (deleted)"
 #define NSEC_PER_SEC 1000000000LL
@@ -106,6 +108,27 @@ static int dump_unlinked(const struct file_dump *d, RegFile *reg)
 	return link_remap_make(d, reg->path, &reg->link_remap);
 }
 
+/* A deleted or unlinked file of a hugetlbfs mount keeps its page size,
+ * which its mappings must have; a deleted one's contents are read and
+ * made again through mappings of whole huge pages. The kernel only sizes
+ * such a file by huge pages (ftruncate), so another size (left by
+ * fallocate) could not be given back. */
+static int note_huge_pages(const struct fd_probe *p, RegFile *reg, bool deleted)
+{
+	if (!S_ISREG(p->st.st_mode))
+		return 0;
+	reg->huge_page_size = hugetlbfs_page_size(p->dup);
+	reg->has_huge_page_size = reg->huge_page_size != 0;
+	if (deleted && reg->has_huge_page_size &&
+	    !huge_page_size_valid(reg->huge_page_size, reg->size)) {
+		pr_fd_err(p, "deleted hugetlbfs file of %llu bytes, not a multiple of its %llu kB "
+			  "pages: not supported", (unsigned long long)reg->size,
+			  (unsigned long long)reg->huge_page_size >> 10);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int regfile_dump(const struct file_dump *d)
 {
 	const struct fd_probe *p = d->p;
@@ -124,10 +147,13 @@ static int regfile_dump(const struct file_dump *d)
 		return ret;
 	reg->mode = p->st.st_mode;
 	reg->size = p->st.st_size;
-	if (state == PATH_UNLINKED)
-		return dump_unlinked(d, reg);
 	if (state == PATH_REACHED)
 		return 0;
+	ret = note_huge_pages(p, reg, state == PATH_DELETED);
+	if (ret)
+		return ret;
+	if (state == PATH_UNLINKED)
+		return dump_unlinked(d, reg);
 	reg->has_deleted = reg->deleted = true;
 	reg->has_uid = reg->has_gid = true;
 	reg->uid = p->st.st_uid;
@@ -158,7 +184,7 @@ static int regfile_dump(const struct file_dump *d)
 	}
 	ret = probe_reopen(p, &fd);
 	if (!ret)
-		ret = contents_dump_file(d, fd, reg->size);
+		ret = contents_dump_file(d, fd, reg->size, reg->has_huge_page_size);
 	return ret;
 }
 
@@ -178,6 +204,15 @@ static int regfile_check(const struct image_dir *dir, struct files_image *img, s
 				!link_remap_path_ok(reg->link_remap))) {
 		load_err(img, f, "link remap '%s' is not a link dump makes to a regular file, or "
 			 "the file is deleted, or not the first of its inode", reg->link_remap);
+		return -EBADMSG;
+	}
+	/* Only a file reopened through its object has a page size to keep. */
+	if (reg->has_huge_page_size &&
+	    (!S_ISREG(reg->mode) || (!reg->deleted && !reg->link_remap && !f->e->has_inode_of) ||
+	     !huge_page_size_valid(reg->huge_page_size, reg->deleted ? reg->size : 0))) {
+		load_err(img, f, "huge page size %llu: not a power of two from 64 KiB to 1 GiB that "
+			 "divides the size %llu of a deleted or unlinked regular file",
+			 (unsigned long long)reg->huge_page_size, (unsigned long long)reg->size);
 		return -EBADMSG;
 	}
 	if (!reg->deleted) {
@@ -200,6 +235,28 @@ static int regfile_check(const struct image_dir *dir, struct files_image *img, s
 	return 0;
 }
 
+/* Fills the recreated @fd of a deleted hugetlbfs file, made at @created,
+ * which must be on a hugetlbfs mount of the saved page size: anywhere
+ * else its mappings would have other pages. */
+static int restore_huge_contents(const struct restore_ctx *r, const struct file_obj *first,
+				 int fd, const char *created)
+{
+	const RegFile *reg = first->e->reg;
+	uint64_t here = hugetlbfs_page_size(fd);
+
+	if (!here) {
+		restore_err(r, first, "was on a hugetlbfs mount, but %s is not", created);
+		return -EXDEV;
+	}
+	if (here != reg->huge_page_size) {
+		restore_err(r, first, "was on a hugetlbfs mount of %llu kB pages, but %s is on one "
+			    "of %llu kB pages", (unsigned long long)reg->huge_page_size >> 10,
+			    created, (unsigned long long)here >> 10);
+		return -EXDEV;
+	}
+	return contents_restore_huge(r, first, fd, reg->size, reg->huge_page_size);
+}
+
 /* Recreates the inode of a deleted file: created, filled, unlinked; a
  * removed directory made and removed again. Or opens the inode of a file
  * unlinked from its path through its link remap. */
@@ -215,7 +272,12 @@ static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 				   S_ISDIR(reg->mode) ? O_RDONLY | O_DIRECTORY : O_RDWR, &created);
 	if (fd < 0)
 		return fd;
-	ret = S_ISDIR(reg->mode) ? 0 : contents_restore_file(r, first, fd, reg->size);
+	if (S_ISDIR(reg->mode))
+		ret = 0;
+	else if (reg->has_huge_page_size)
+		ret = restore_huge_contents(r, first, fd, created);
+	else
+		ret = contents_restore_file(r, first, fd, reg->size);
 	if (!ret && (fchown(fd, reg->uid, reg->gid) || fchmod(fd, reg->mode & 07777))) {
 		ret = -errno;
 		restore_err(r, first, "cannot give the recreated %s its owner and mode: %s",
@@ -282,6 +344,11 @@ static int regfile_open(struct restore_ctx *r, const struct file_obj *f)
 	return fd;
 }
 
+static uint64_t regfile_huge_page_size(const FileEntry *e)
+{
+	return e->reg->has_huge_page_size ? e->reg->huge_page_size : 0;
+}
+
 /* Only a deleted or unlinked file is mapped from its object; it may be
  * mapped past its end, as any file. */
 static uint64_t regfile_mapped_limit(const FileEntry *e)
@@ -304,6 +371,7 @@ const struct file_kind regfile_kind = {
 	.open = regfile_open,
 	.make_inode = recreate_deleted,
 	.mapped_limit = regfile_mapped_limit,
+	.huge_page_size = regfile_huge_page_size,
 	.describe = regfile_describe,
 	.inode_shared = true,
 	.seekable = true,

@@ -58,15 +58,6 @@ static int shmem_dev(dev_t *out)
 	return 0;
 }
 
-/* The huge page size of a hugetlbfs file (its block size), 0 for any
- * other file. */
-static uint64_t huge_page_size_of(int fd)
-{
-	struct statfs fs;
-
-	return !fstatfs(fd, &fs) && fs.f_type == HUGETLBFS_MAGIC ? (uint64_t)fs.f_bsize : 0;
-}
-
 static bool shmem_recognise(const struct fd_probe *p)
 {
 	dev_t dev = 0;
@@ -74,7 +65,7 @@ static bool shmem_recognise(const struct fd_probe *p)
 	if (!S_ISREG(p->st.st_mode) || p->st.st_nlink)
 		return false;
 	if (!strcmp(p->link, HUGE_LINK))
-		return huge_page_size_of(p->dup) != 0;
+		return hugetlbfs_page_size(p->dup) != 0;
 	return !strcmp(p->link, SHMEM_LINK) && !shmem_dev(&dev) && p->st.st_dev == dev;
 }
 
@@ -114,7 +105,7 @@ static int shmem_dump(const struct file_dump *d)
 	shmem_file__init(s);
 	d->fe->shmem = s;
 	s->size = p->st.st_size;
-	s->huge_page_size = huge_page_size_of(p->dup);
+	s->huge_page_size = hugetlbfs_page_size(p->dup);
 	s->has_huge_page_size = s->huge_page_size != 0;
 	if (d->nr_same_inode) {
 		d->fe->has_inode_of = true;

@@ -21,6 +21,7 @@
 #include "files/contents.h"
 #include "images/proto/sysv_shm.pb-c.h"
 #include "ipc/sysv_shm.h"
+#include "mem/hugetlb.h"
 #include "mem/mapped_ranges.h"
 #include "ns/ns.h"
 
@@ -174,10 +175,15 @@ static int write_unattached(const struct segment *seg, const SysvShm *rec,
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)at,
 		 (unsigned long)at + (unsigned long)((rec->size + 4095) & ~4095ULL));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
 		ret = pr_errno_ret("dump: %s: cannot open it through %s", who, path);
-	else
+	} else if (hugetlbfs_page_size(fd)) {
+		/* Made again on tmpfs, it would have small pages. */
+		pr_err("dump: %s: SysV shared memory with SHM_HUGETLB is not supported", who);
+		ret = -EOPNOTSUPP;
+	} else {
 		ret = contents_dump_to_image(dir, IMG_SYSV_SHM_DATA, seg->id, fd, &whole, 1, who);
+	}
 	shmdt(at);
 	return ret;
 }

@@ -4,9 +4,11 @@
 #ifndef CRYO_MEM_HUGETLB_H
 #define CRYO_MEM_HUGETLB_H
 
+#include <linux/magic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 
 #include "kabi/kabi.h"
 
@@ -24,6 +26,15 @@ static inline bool huge_page_size_valid(uint64_t page_size, uint64_t size)
 static inline unsigned huge_page_size_flag(uint64_t page_size, unsigned shift)
 {
 	return (unsigned)__builtin_ctzll(page_size) << shift;
+}
+
+/* The huge page size of a hugetlbfs file (its block size), 0 for any
+ * other file or when @fd cannot be asked. */
+static inline uint64_t hugetlbfs_page_size(int fd)
+{
+	struct statfs fs;
+
+	return !fstatfs(fd, &fs) && fs.f_type == HUGETLBFS_MAGIC ? (uint64_t)fs.f_bsize : 0;
 }
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "files/files.h"
 #include "images/pages.h"
 #include "inject/inject.h"
+#include "kabi/kabi.h"
 #include "mem/aio.h"
 #include "mem/cow.h"
 #include "mem/mm.h"
@@ -167,6 +169,30 @@ static size_t set_wide_scan(struct pagescan *ps, const struct vma_list *vmas, si
 	return i;
 }
 
+/* The kernel rewrites a thread's rseq area (cpu_id, mm_cid) each time
+ * the thread returns to user mode after a preemption or a migration, as
+ * the parasite's thread does while it splices: those pages are copied. */
+static int keep_rseq_areas_unspliced(struct inj_task *task, struct pagedump *pd)
+{
+	pid_t pid = inj_task_pid(task);
+
+	for (int i = 0; i < inj_thread_count(task); i++) {
+		struct __ptrace_rseq_configuration conf = {};
+		pid_t tid = inj_thread_tid(task, i);
+		int ret;
+
+		if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(conf), &conf) < 0)
+			return pr_errno_ret("dump: pid %d thread %d: cannot read its rseq "
+					    "registration", pid, tid);
+		if (!conf.rseq_abi_pointer)
+			continue;
+		ret = pagedump_copy_not_splice(pd, conf.rseq_abi_pointer, conf.rseq_abi_size);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* A parasite of its own for the pages costs a few milliseconds to start;
  * the copy it saves is about 0.2 s a GiB, so it pays from about this much
  * private anonymous memory on. */
@@ -192,6 +218,9 @@ static int start_splice(struct inj_task *task, const struct vma_list *vmas,
 			bytes += vmas->resident[i];
 	if (bytes < SPLICE_MIN_BYTES)
 		return 0;
+	ret = keep_rseq_areas_unspliced(task, pd);
+	if (ret)
+		return ret;
 	ret = inj_parasite_start(task, opts->parasite_blob, &parasite);
 	if (ret)
 		return ret;

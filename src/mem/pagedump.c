@@ -60,6 +60,9 @@ struct pagedump {
 	/* The parasite's way (pagesplice.c) for what it takes; it and the
 	 * buffered path take turns on the pages file, each flushed first. */
 	struct pagesplice *splice;
+	/* Pages never spliced, sorted: see pagedump_copy_not_splice(). */
+	uint64_t *copied;
+	size_t nr_copied;
 	/* Written by whoever saves batches; read once the writer is joined. */
 	uint64_t pages_saved, pages_zero, pages_in_parent;
 
@@ -198,6 +201,7 @@ void pagedump_close(struct pagedump *pd)
 	if (!pd)
 		return;
 	pagesplice_close(pd->splice);
+	free(pd->copied);
 	writer_stop(pd);
 	if (pd->mem_fd >= 0)
 		close(pd->mem_fd);
@@ -223,6 +227,39 @@ void pagedump_get_stats(const struct pagedump *pd, struct pagedump_stats *stats)
 int pagedump_splice_through(struct pagedump *pd, struct inj_parasite *parasite)
 {
 	return pagesplice_open(parasite, pd->pid, pd->pw, pd->stats, &pd->splice);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int pagedump_copy_not_splice(struct pagedump *pd, uint64_t addr, uint64_t len)
+{
+	uint64_t first = addr & ~(PS - 1), last = (addr + (len ? len : 1) - 1) & ~(PS - 1);
+	uint64_t *more;
+
+	if (last < first)
+		return -EINVAL;
+	more = realloc(pd->copied, (pd->nr_copied + (last - first) / PS + 1) * sizeof(*more));
+	if (!more)
+		return -ENOMEM;
+	pd->copied = more;
+	for (uint64_t page = first; page <= last; page += PS)
+		pd->copied[pd->nr_copied++] = page;
+	qsort(pd->copied, pd->nr_copied, sizeof(*pd->copied), cmp_u64);
+	return 0;
+}
+
+/* The first page of [@start, @end) that must not be spliced, else @end. */
+static uint64_t first_copied_page(const struct pagedump *pd, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < pd->nr_copied; i++)
+		if (pd->copied[i] >= start && pd->copied[i] < end)
+			return pd->copied[i];
+	return end;
 }
 
 static int read_error(struct pagedump *pd, const struct queued_range *r, uint64_t addr, int err)
@@ -383,7 +420,7 @@ static int hash_batch(struct pagedump *pd, const struct batch *b)
  * non-zero pages. */
 static int save_range(struct pagedump *pd, const struct batch *b, const struct queued_range *r)
 {
-	bool keep_zero = vma_pages(r->vma) != VMA_PAGES_ANON;
+	bool keep_zero = vma_keeps_zero_pages(r->vma);
 	const uint8_t *data = b->buf + r->buf_off;
 	uint64_t pages = r->len / PS;
 	int ret = 0;
@@ -518,15 +555,44 @@ static bool spliced(const struct pagedump *pd, const Vma *vma, bool in_parent)
 	       (vma->prot & PROT_READ);
 }
 
+static int copy_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
+		      bool in_parent, uint64_t parent_addr);
+
 static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
 		       bool in_parent, uint64_t parent_addr)
 {
+	uint64_t copied;
 	int ret;
 
-	if (spliced(pd, vma, in_parent)) {
-		ret = flush_buffered(pd);
-		return ret ? ret : pagesplice_add(pd->splice, vma, start, end);
+	if (!spliced(pd, vma, in_parent))
+		return copy_range(pd, vma, start, end, in_parent, parent_addr);
+	/* Spliced around the pages that must be copied, in address order. */
+	while (start < end) {
+		copied = first_copied_page(pd, start, end);
+		if (start < copied) {
+			ret = flush_buffered(pd);
+			if (!ret)
+				ret = pagesplice_add(pd->splice, vma, start, copied);
+			if (ret)
+				return ret;
+		}
+		if (copied == end)
+			break;
+		ret = copy_range(pd, vma, copied, copied + PS, false, 0);
+		if (ret)
+			return ret;
+		start = copied + PS;
 	}
+	return 0;
+}
+
+/* Through the buffers: read by process_vm_readv (or /proc/PID/mem) and
+ * written by the writer thread, after what the parasite spliced. */
+static int copy_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
+		      bool in_parent, uint64_t parent_addr)
+{
+	int ret;
+
 	if (pd->splice) {
 		ret = pagesplice_flush(pd->splice);
 		if (ret)

@@ -61,6 +61,12 @@ void pagedump_read_unpinned(struct pagedump *pd);
  * parasite must outlive pagedump_flush(). */
 int pagedump_splice_through(struct pagedump *pd, struct inj_parasite *parasite);
 
+/* The pages of [@addr, @addr + @len) are read and written at once, never
+ * spliced: the kernel may write them while the parasite runs (a thread's
+ * rseq area), and a spliced page is hashed when queued but copied only
+ * when the pipe is drained. */
+int pagedump_copy_not_splice(struct pagedump *pd, uint64_t addr, uint64_t len);
+
 /* Frees @pd; the pages writer stays the caller's. */
 void pagedump_close(struct pagedump *pd);
 

@@ -414,9 +414,12 @@ static int note_batch(struct pagesplice *ps, uint64_t *saved)
 				     1) != zero)
 					break;
 			/* Private anonymous: a zero page is left out, as the
-			 * buffered path does. */
+			 * buffered path does, but for hugetlb's. */
 			if (zero) {
 				ps->pages_zero += run - p;
+				if (vma_keeps_zero_pages(ps->arg_vma[i]))
+					ret = pages_write_zero(ps->pw, a->ranges[i].addr + p * PS,
+							       run - p);
 				continue;
 			}
 			ret = pages_note_spliced(ps->pw, a->ranges[i].addr + p * PS, run - p);

@@ -260,9 +260,9 @@ static int classify_file(pid_t pid, const struct smaps_entry *e, bool shared_ano
 		/* Private: pages of its own, saved as any anonymous memory's. */
 		if (!(v->flags & MAP_SHARED))
 			return 0;
-	} else if (f.hugetlbfs && !(deleted && has_prefix(f.path, "/memfd:"))) {
-		pr_err("dump: pid %d vma %s: files on a hugetlbfs mount (%s) are not supported",
-		       pid, label, f.path);
+	} else if (f.hugetlbfs && is_sysv_name(f.path)) {
+		pr_err("dump: pid %d vma %s: SysV shared memory with SHM_HUGETLB (%s) is not "
+		       "supported", pid, label, f.path);
 		return -EOPNOTSUPP;
 	} else if (f.shmem && (v->flags & MAP_SHARED) &&
 		   (shared_anon_name || !strcmp(f.path, "/dev/zero" DELETED_SUFFIX))) {
@@ -359,7 +359,8 @@ static int vma_from_entry(pid_t pid, const struct smaps_entry *e, Vma *v)
 		 *name ? " " : "", name);
 
 	/* Hugetlb memory is a file on a hugetlbfs mount, the kernel's own
-	 * for MAP_ANONYMOUS and memfds; the page size is the mapping's. */
+	 * for MAP_ANONYMOUS and memfds, else a user's (a file by path or a
+	 * deleted one, as on tmpfs); the page size is the mapping's. */
 	if (e->vm_flags & VMF_HUGETLB) {
 		if (e->kernel_page_kb <= 4 || name[0] != '/') {
 			pr_err("dump: pid %d vma %s: hugetlb mapping with a page size of %" PRIu64

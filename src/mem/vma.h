@@ -92,6 +92,15 @@ static inline enum vma_pages vma_pages(const Vma *vma)
 	}
 }
 
+/* Whether dump keeps @v's zero pages as zero entries: private anonymous
+ * memory reads as zeros by itself, so they are left out, but not from
+ * hugetlb: a huge page written with zeros only is one the process holds
+ * (its Private_Hugetlb), which restore makes again. */
+static inline bool vma_keeps_zero_pages(const Vma *v)
+{
+	return vma_pages(v) != VMA_PAGES_ANON || v->has_huge_page_size;
+}
+
 /* The mappings of a task in address order. Each Vma and its strings are
  * owned by the list. */
 struct vma_list {
@@ -107,7 +116,7 @@ struct vma_list {
 };
 
 /* Reads the mappings of @pid. Refuses, naming the mapping, what dump
- * cannot save faithfully: files on a hugetlbfs mount, device
+ * cannot save faithfully: SysV SHM_HUGETLB segments, device
  * (VM_IO/VM_PFNMAP) and unknown special mappings. */
 int vma_list_read(pid_t pid, struct vma_list *list);
 

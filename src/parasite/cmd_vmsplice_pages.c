@@ -125,8 +125,20 @@ static void take_back_sigpipe(uint64_t pending_before)
 		sys_rt_sigtimedwait(&set, &now);
 }
 
-long cmd_vmsplice_pages(int sock, const struct inj_msg *req, void *arg, int pipe_fd)
+/* The pipe is closed before the reply: once the caller has it, the task's
+ * fd table is its own again. */
+static long reply_closing(int sock, const struct inj_msg *req, int *pipe_fd, long ret,
+			  const void *data, uint64_t len)
 {
+	if (*pipe_fd >= 0)
+		sys_close(*pipe_fd);
+	*pipe_fd = -1;
+	return channel_reply(sock, req->cmd, (int32_t)ret, data, len, -1);
+}
+
+long cmd_vmsplice_pages(int sock, const struct inj_msg *req, void *arg, int *fd)
+{
+	int pipe_fd = *fd;
 	struct parasite_vmsplice_arg *a = arg;
 	struct parasite_vmsplice_reply reply;
 	struct splice_queue q;
@@ -134,12 +146,12 @@ long cmd_vmsplice_pages(int sock, const struct inj_msg *req, void *arg, int pipe
 	long pipe_size, ret = 0;
 
 	if (pipe_fd < 0)
-		return channel_reply(sock, req->cmd, -EBADF, 0, 0, -1);
+		return reply_closing(sock, req, fd, -EBADF, 0, 0);
 	if (!ranges_valid(req, a))
-		return channel_reply(sock, req->cmd, -EINVAL, 0, 0, -1);
+		return reply_closing(sock, req, fd, -EINVAL, 0, 0);
 	pipe_size = sys_fcntl(pipe_fd, F_GETPIPE_SZ_NR, 0);
 	if (pipe_size < 0)
-		return channel_reply(sock, req->cmd, (int32_t)pipe_size, 0, 0, -1);
+		return reply_closing(sock, req, fd, pipe_size, 0, 0);
 	q.pipe_fd = pipe_fd;
 	q.avx2 = blob_cpu_has_avx2();
 	q.chunk = (uint64_t)pipe_size / 2 < PAGE ? PAGE : (uint64_t)pipe_size / 2;
@@ -168,9 +180,9 @@ long cmd_vmsplice_pages(int sock, const struct inj_msg *req, void *arg, int pipe
 	if (ret == -EPIPE)
 		take_back_sigpipe(pending);
 	if (ret)
-		return channel_reply(sock, req->cmd, (int32_t)ret, 0, 0, -1);
+		return reply_closing(sock, req, fd, ret, 0, 0);
 	__builtin_memcpy(reply.digest, a->digest, sizeof(reply.digest));
-	return channel_reply(sock, req->cmd, 0, &reply,
+	return reply_closing(sock, req, fd, 0, &reply,
 			     __builtin_offsetof(struct parasite_vmsplice_reply, zero) +
-				     (page_nr + 63) / 64 * sizeof(uint64_t), -1);
+				     (page_nr + 63) / 64 * sizeof(uint64_t));
 }

@@ -10,7 +10,7 @@
 #include "parasite/commands.h"
 #include "parasite/handlers.h"
 
-static long dispatch(int sock, const struct inj_msg *req, void *arg, int fd)
+static long dispatch(int sock, const struct inj_msg *req, void *arg, int *fd)
 {
 	switch (req->cmd) {
 	case PARASITE_CMD_ECHO:
@@ -41,7 +41,8 @@ static long dispatch(int sock, const struct inj_msg *req, void *arg, int fd)
 /* Receives one command's argument into a buffer mapped for it, runs it and
  * unmaps the buffer; @fd, the one that came with the command (or -1), is
  * the command's to use and closed here, whatever happened, so that the
- * task never keeps it. Returns < 0 when the channel itself broke. */
+ * task never keeps it (a command that closes it before its reply, as the
+ * caller may count the task's fds at once, sets it to -1). Returns < 0 when the channel itself broke. */
 static long serve_one(int sock, const struct inj_msg *req, int fd)
 {
 	void *arg = 0;
@@ -65,7 +66,7 @@ static long serve_one(int sock, const struct inj_msg *req, int fd)
 		if (ret)
 			goto out;
 	}
-	ret = dispatch(sock, req, arg, fd);
+	ret = dispatch(sock, req, arg, &fd);
 out:
 	if (map_len)
 		sys_munmap(arg, map_len);

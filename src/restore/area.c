@@ -288,10 +288,12 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 }
 
 /* Fresh private anonymous memory reads as zeros by itself; anywhere else
- * (a file, shared memory) zero ranges must be written. */
+ * (a file, shared memory) zero ranges must be written. So must hugetlb's:
+ * a huge page written with zeros only is a page the process holds (its
+ * Private_Hugetlb), not one it never touched. */
 static bool zero_by_itself(const Vma *v)
 {
-	return (v->flags & MAP_PRIVATE) &&
+	return (v->flags & MAP_PRIVATE) && !v->has_huge_page_size &&
 	       (v->kind == VMA__KIND__ANON || v->kind == VMA__KIND__HEAP ||
 		v->kind == VMA__KIND__STACK);
 }
@@ -357,6 +359,11 @@ static int fill_pages(struct restorer_args *args, struct area *area, const struc
 				.in_place = in_place,
 				.plain = v < mm->n_vmas && mm->vmas[v]->has_huge_page_size,
 			};
+			/* Zeros of private hugetlb memory only make its pages. */
+			fills[n].touch_only = fills[n].plain &&
+					      fills[n].file_off == RESTORER_FILL_ZERO &&
+					      mm->vmas[v]->kind == VMA__KIND__ANON &&
+					      (mm->vmas[v]->flags & MAP_PRIVATE);
 			/* A premapped zero range is zeros already. */
 			if (in_place && e->state != PAGEMAP_ENTRY__STATE__PRESENT)
 				continue;

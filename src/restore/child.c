@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "files/files.h"
+#include "mem/hugetlb.h"
 #include "ns/user.h"
 #include "restore/family.h"
 #include "restore/restore.h"
@@ -132,6 +133,15 @@ static int open_vma_file(const Vma *vma, int base, int *out)
 		pr_err("restore: mapping %#llx-%#llx: %s is not the file that was dumped "
 		       "(inode or size changed)", (unsigned long long)vma->start,
 		       (unsigned long long)vma->end, vma->file_path);
+		close(fd);
+		return -ESTALE;
+	}
+	/* A file of a hugetlbfs mount: one of other pages would map otherwise. */
+	if (vma->has_huge_page_size && hugetlbfs_page_size(fd) != vma->huge_page_size) {
+		pr_err("restore: mapping %#llx-%#llx: %s is not on a hugetlbfs mount of %llu kB "
+		       "pages as when dumped", (unsigned long long)vma->start,
+		       (unsigned long long)vma->end, vma->file_path,
+		       (unsigned long long)vma->huge_page_size >> 10);
 		close(fd);
 		return -ESTALE;
 	}

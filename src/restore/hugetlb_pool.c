@@ -108,9 +108,14 @@ static int add_mapping(struct huge_need *needs, size_t *nr, pid_t pid, const Vma
 	uint64_t pages;
 
 	/* A private mapping reserves all its pages when mapped (with
-	 * MAP_NORESERVE, it may take as many when touched). */
+	 * MAP_NORESERVE, it may take as many when touched). A shared one of
+	 * a file opened by path (a hugetlbfs mount's) reserves nothing new:
+	 * the file is the one dumped, whose inode kept the reservations of
+	 * every range mapped before, as its pages. */
 	if (v->flags & MAP_PRIVATE)
 		pages = (v->end - v->start) / v->huge_page_size;
+	else if (v->kind == VMA__KIND__FILE)
+		pages = 0;
 	else
 		pages = object_pages(v, seen, nr_seen, max_seen);
 	for (size_t i = 0; i < *nr; i++)

@@ -40,6 +40,30 @@ static inline bool hugepages_set(long n)
 	return ok && hugepages_read() == n;
 }
 
+/* Pages of the pool free and not reserved, -1 when it cannot be read. */
+static inline long hugepages_available(void)
+{
+	static const char *const names[] = { "free_hugepages", "resv_hugepages" };
+	long v[2] = { -1, -1 };
+
+	for (int i = 0; i < 2; i++) {
+		char path[96], buf[32] = "";
+		int fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-2048kB/%s",
+			 names[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			return -1;
+		v[i] = strtol(buf, NULL, 10);
+	}
+	return v[0] - v[1];
+}
+
 /* Raises the pool to at least @n pages; *@old gets the value to put back
  * with hugepages_set(), -1 when nothing was changed. */
 static inline bool hugepages_raise(long n, long *old)

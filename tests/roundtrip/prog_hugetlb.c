@@ -3,17 +3,30 @@
  * hugetlb memfd of two pages, sealed against growing and shrinking,
  * mapped twice, both shared with a child, which also inherits a copy of a
  * private MAP_HUGETLB page; then, in the parent alone, private MAP_HUGETLB
- * memory of four pages of which two were written.
+ * memory of four pages of which two were written and one written with
+ * zeros only. And files of a hugetlbfs mount of its own (PROG_DIR/huge,
+ * which the runner unmounts): one mapped shared, one mapped private with
+ * a page copied, an fd at an offset, and two deleted files, one held by
+ * an fd and a mapping, one by a mapping alone.
  * After restore: every byte, each mapping's KernelPageSize, the private
- * mapping's Private_Hugetlb (pages never touched stay untouched), the memfd's seals,
- * size and name, and that parent and child still share both objects. */
+ * mapping's Private_Hugetlb (pages never touched stay untouched, the page
+ * of zeros is there), the memfd's seals, size and name, that parent and
+ * child still share both objects, and that the files' mappings are the
+ * files' (see hugetlbfs_check()). With "alone", no child, and 16 MiB of
+ * ordinary memory more: dump reads the private memory through the
+ * parasite (vmsplice, from 16 MiB), not /proc/PID/mem. */
+#include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +34,7 @@
 
 #define HUGE (2ul << 20)
 #define PRIVATE_PAGES 4
+#define SPLICED (16ul << 20)
 #define CHILD_WROTE 'c'
 #define PARENT_WROTE 'p'
 
@@ -81,6 +95,152 @@ static void check_page_size(const void *mem, const char *what)
 	PROG_CHECK(kb == 2048, "%s: KernelPageSize %ld kB, not 2048", what, kb);
 }
 
+/* The files of the hugetlbfs mount. */
+struct hugetlbfs_files {
+	char dir[4096];
+	unsigned char *shared;		/* "shared", 2 pages, page 0 written */
+	unsigned char *cow;		/* "private", 2 pages mapped private: page 0 copied */
+	unsigned char *ghost;		/* "ghost", deleted, 2 pages: page 1 written */
+	unsigned char *ghost_mapped;	/* "ghost-mapped", deleted, 1 page, no fd */
+	int private_fd, offset_fd, ghost_fd;
+};
+
+#define OFFSET_FD_AT (3 * 4096 + 5)
+
+static unsigned char *map_file(const struct hugetlbfs_files *h, const char *name, int *fd_out,
+			       int prot, int flags)
+{
+	char path[4200];
+	unsigned char *mem;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", h->dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)(2 * HUGE)))
+		return MAP_FAILED;
+	mem = mmap(NULL, 2 * HUGE, prot, flags, fd, 0);
+	if (fd_out)
+		*fd_out = fd;
+	else
+		close(fd);
+	return mem;
+}
+
+static bool hugetlbfs_setup(struct hugetlbfs_files *h)
+{
+	char path[4200];
+	unsigned char *file;
+	int fd;
+
+	snprintf(h->dir, sizeof(h->dir), "%s/huge", prog_dir());
+	if ((mkdir(h->dir, 0700) && errno != EEXIST) ||
+	    mount("cryo-test", h->dir, "hugetlbfs", 0, "pagesize=2M"))
+		return false;
+	h->shared = map_file(h, "shared", NULL, PROT_READ | PROT_WRITE, MAP_SHARED);
+	/* The private file's bytes, written through a shared mapping first. */
+	file = map_file(h, "private", &h->private_fd, PROT_READ | PROT_WRITE, MAP_SHARED);
+	h->ghost = map_file(h, "ghost", &h->ghost_fd, PROT_READ | PROT_WRITE, MAP_SHARED);
+	h->ghost_mapped = map_file(h, "ghost-mapped", NULL, PROT_READ | PROT_WRITE, MAP_SHARED);
+	if (h->shared == MAP_FAILED || file == MAP_FAILED || h->ghost == MAP_FAILED ||
+	    h->ghost_mapped == MAP_FAILED)
+		return false;
+	fill(h->shared, HUGE, 10);
+	fill(file, HUGE, 11);
+	fill(file + HUGE, HUGE, 11);
+	munmap(file, 2 * HUGE);
+	h->cow = mmap(NULL, 2 * HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, h->private_fd, 0);
+	if (h->cow == MAP_FAILED)
+		return false;
+	fill(h->cow, HUGE, 12);
+	if (h->cow[HUGE] != pattern(0, 11))
+		return false;
+	fill(h->ghost + HUGE, HUGE, 13);
+	fill(h->ghost_mapped, HUGE, 14);
+	munmap(h->ghost_mapped + HUGE, HUGE);
+	snprintf(path, sizeof(path), "%s/shared", h->dir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || lseek(fd, OFFSET_FD_AT, SEEK_SET) != OFFSET_FD_AT)
+		return false;
+	h->offset_fd = fd;
+	snprintf(path, sizeof(path), "%s/ghost", h->dir);
+	if (unlink(path))
+		return false;
+	snprintf(path, sizeof(path), "%s/ghost-mapped", h->dir);
+	return !unlink(path);
+}
+
+/* @mem sees a byte written through @other, and @other one through @mem;
+ * both put back (the file outlives a leave-running original). */
+static void sees_both_ways(volatile unsigned char *mem, volatile unsigned char *other,
+			   size_t at, const char *what)
+{
+	unsigned char was = mem[at];
+
+	other[at] = (unsigned char)~was;
+	PROG_CHECK(mem[at] == (unsigned char)~was, "%s: a write to the file is not seen", what);
+	mem[at] = was;
+	PROG_CHECK(other[at] == was, "%s: a write to the mapping is not in the file", what);
+}
+
+static void hugetlbfs_check(const struct hugetlbfs_files *h)
+{
+	unsigned char byte = 0, *other;
+	char link[64], target[4300] = "";
+	struct statfs fs;
+	struct stat st;
+
+	/* The shared file: its bytes, and writes both ways with a new mapping. */
+	holds(h->shared, HUGE, 10, "hugetlbfs file, page 0");
+	check_page_size(h->shared, "hugetlbfs file");
+	other = map_file(h, "shared", NULL, PROT_READ | PROT_WRITE, MAP_SHARED);
+	if (PROG_CHECK(other != MAP_FAILED, "map the hugetlbfs file again")) {
+		sees_both_ways(h->shared, other, 5, "hugetlbfs file, page 0");
+		sees_both_ways(h->shared, other, HUGE + 7, "hugetlbfs file, page 1");
+		munmap(other, 2 * HUGE);
+	}
+	/* The private mapping: its copy, the file's page 1 (which follows
+	 * the file), and the file still as it was written. */
+	holds(h->cow, HUGE, 12, "private mapping of a hugetlbfs file, its copy");
+	holds(h->cow + HUGE, HUGE, 11, "private mapping of a hugetlbfs file, page 1");
+	check_page_size(h->cow, "private mapping of a hugetlbfs file");
+	PROG_CHECK(pread(h->private_fd, &byte, 1, 1) == 1 && byte == pattern(1, 11),
+		   "the private mapping's copy went into the file: byte 1 is %#x", byte);
+	other = mmap(NULL, 2 * HUGE, PROT_READ | PROT_WRITE, MAP_SHARED, h->private_fd, 0);
+	if (PROG_CHECK(other != MAP_FAILED, "map the private file shared")) {
+		other[HUGE + 9] ^= 0xff;
+		PROG_CHECK(h->cow[HUGE + 9] == other[HUGE + 9],
+			   "private mapping of a hugetlbfs file: page 1 is not the file's");
+		other[HUGE + 9] ^= 0xff;
+		munmap(other, 2 * HUGE);
+	}
+	/* The fd: its offset, size and file system. */
+	PROG_CHECK(lseek(h->offset_fd, 0, SEEK_CUR) == OFFSET_FD_AT, "fd offset %lld",
+		   (long long)lseek(h->offset_fd, 0, SEEK_CUR));
+	PROG_CHECK(!fstat(h->offset_fd, &st) && st.st_size == (off_t)(2 * HUGE),
+		   "hugetlbfs file size %lld", (long long)st.st_size);
+	PROG_CHECK(!fstatfs(h->offset_fd, &fs) && fs.f_type == HUGETLBFS_MAGIC &&
+		   fs.f_bsize == (long)HUGE, "fd's file system %#lx, block size %ld",
+		   (long)fs.f_type, (long)fs.f_bsize);
+	/* The deleted files: bytes, holes, size, the fd and mapping one file. */
+	zeros(h->ghost, HUGE, "deleted hugetlbfs file, page 0");
+	holds(h->ghost + HUGE, HUGE, 13, "deleted hugetlbfs file, page 1");
+	holds(h->ghost_mapped, HUGE, 14, "deleted hugetlbfs file mapped only");
+	check_page_size(h->ghost, "deleted hugetlbfs file");
+	check_page_size(h->ghost_mapped, "deleted hugetlbfs file mapped only");
+	PROG_CHECK(!fstat(h->ghost_fd, &st) && st.st_size == (off_t)(2 * HUGE) && !st.st_nlink,
+		   "deleted hugetlbfs file: size %lld, %lu links", (long long)st.st_size,
+		   (unsigned long)st.st_nlink);
+	PROG_CHECK(!fstatfs(h->ghost_fd, &fs) && fs.f_type == HUGETLBFS_MAGIC,
+		   "deleted file's file system %#lx", (long)fs.f_type);
+	h->ghost[HUGE + 3] ^= 0xff;
+	PROG_CHECK(pread(h->ghost_fd, &byte, 1, HUGE + 3) == 1 && byte == h->ghost[HUGE + 3],
+		   "deleted hugetlbfs file: its fd and mapping are not one file");
+	h->ghost[HUGE + 3] ^= 0xff;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", h->ghost_fd);
+	PROG_CHECK(readlink(link, target, sizeof(target) - 1) > 0 &&
+		   strstr(target, "/huge/ghost (deleted)"), "deleted file's link '%s'", target);
+}
+
 /* The child: waits for SIGTERM, then finds the parent's new bytes in both
  * objects and answers with its own. */
 static void __attribute__((noreturn)) child_main(volatile unsigned char *shm,
@@ -100,13 +260,23 @@ static void __attribute__((noreturn)) child_main(volatile unsigned char *shm,
 
 int main(int argc, char **argv)
 {
-	unsigned char *shm, *priv, *map_a, *map_b, *early;
+	unsigned char *shm, *priv, *map_a, *map_b, *early, *plain = NULL;
+	struct hugetlbfs_files files;
 	char link[64], target[128] = "";
 	int fd, status, seals;
 	struct stat st;
-	pid_t child;
+	pid_t child = 0;
+	bool alone;
 
 	prog_init(argc, argv);
+	alone = optind < argc && !strcmp(argv[optind], "alone");
+	if (alone) {
+		plain = mmap(NULL, SPLICED, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			     -1, 0);
+		if (plain == MAP_FAILED)
+			return 1;
+		fill(plain, SPLICED, 6);
+	}
 	shm = mmap(NULL, 2 * HUGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB,
 		   -1, 0);
 	fd = memfd_create("huge", MFD_HUGETLB | MFD_ALLOW_SEALING | MFD_CLOEXEC);
@@ -130,22 +300,32 @@ int main(int argc, char **argv)
 	fill(shm, HUGE, 1);
 	fill(map_a, HUGE, 2);
 	fill(early, HUGE, 5);
-	child = fork();
+	if (!alone)
+		child = fork();
 	if (child < 0)
 		return 1;
-	if (child == 0)
+	if (!alone && child == 0)
 		child_main(shm, map_a, early);
-	/* After the fork: the child has no copy of it. Page 0 full, page 2
-	 * written in its first 4 KiB only, pages 1 and 3 never touched. */
+	/* After the fork: the child has no copy of it. Page 0 full, page 1
+	 * written with zeros, page 2 written in its first 4 KiB only, page 3
+	 * never touched. */
 	priv = mmap(NULL, PRIVATE_PAGES * HUGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (priv == MAP_FAILED) {
 		perror("prog_hugetlb: private MAP_HUGETLB");
-		kill(child, SIGKILL);
+		if (child > 0)
+			kill(child, SIGKILL);
 		return 1;
 	}
 	fill(priv, HUGE, 3);
 	fill(priv + 2 * HUGE, 4096, 4);
+	memset(priv + HUGE, 0, HUGE);
+	if (!hugetlbfs_setup(&files)) {
+		perror("prog_hugetlb: the files of a hugetlbfs mount");
+		if (child > 0)
+			kill(child, SIGKILL);
+		return 1;
+	}
 	prog_ready();
 	prog_wait_sigterm();
 
@@ -162,11 +342,11 @@ int main(int argc, char **argv)
 	check_page_size(map_a, "memfd's first mapping");
 	check_page_size(map_b, "memfd's second mapping");
 	check_page_size(priv, "private memory");
-	/* Before pages 1 and 3 are read: only the two written pages (hugetlb
-	 * pages are not in Rss). */
-	PROG_CHECK(smaps_kb(priv, "Private_Hugetlb:") == 2 * 2048,
+	/* Before page 3 is read: only the three written pages, page 1 with
+	 * zeros (hugetlb pages are not in Rss). */
+	PROG_CHECK(smaps_kb(priv, "Private_Hugetlb:") == 3 * 2048,
 		   "private memory: Private_Hugetlb %ld kB, not %d",
-		   smaps_kb(priv, "Private_Hugetlb:"), 2 * 2048);
+		   smaps_kb(priv, "Private_Hugetlb:"), 3 * 2048);
 	zeros(priv + HUGE, HUGE, "private memory, page 1");
 	zeros(priv + 3 * HUGE, HUGE, "private memory, page 3");
 
@@ -181,6 +361,11 @@ int main(int argc, char **argv)
 	map_a[100] ^= 0xff;
 	PROG_CHECK(map_b[100] == map_a[100], "the memfd's second mapping does not see the first");
 	map_a[100] ^= 0xff;
+	hugetlbfs_check(&files);
+	if (alone) {
+		holds(plain, SPLICED, 6, "ordinary memory");
+		prog_finish();
+	}
 
 	/* Still shared with the child, both ways. */
 	shm[HUGE - 1] = PARENT_WROTE;

@@ -21,7 +21,6 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_epoll_lost_target" },
 	{ .name = "neg_epoll_thread_pidfd" },
 	{ .name = "neg_fanotify" },
-	{ .name = "neg_hugetlbfs_file" },
 	{ .name = "neg_in_netns", .namespaces = CLONE_NEWNET },
 	{ .name = "neg_ipc_leftover", .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_ipc_split" },
@@ -39,6 +38,9 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_unix_rights_pidfd" },
 	{ .name = "neg_pty_full" },
 	{ .name = "neg_sysv_shm" },
+	{ .name = "neg_sysv_shm_hugetlb" },
+	{ .name = "neg_sysv_shm_hugetlb_unattached", .binary = "neg_sysv_shm_hugetlb",
+	  .args = LIST("unattached"), .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_thread_creds" },
 	{ .name = "neg_traced_child" },
 	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
@@ -64,8 +66,12 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
 	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL,
 	  .dump.options = LIST("--link-remap") },
-	/* 9 pages; 10 restored (the child's copy of a private page). */
-	{ .name = "prog_hugetlb", .cycles = CYCLES_ALL, .huge_pages = 16 },
+	/* 10 pages, 11 restored (the child's copy of a private page), and
+	 * 9 of hugetlbfs files (pages and reservations). */
+	{ .name = "prog_hugetlb", .cycles = CYCLES_ALL, .huge_pages = 24 },
+	/* Without its child: its private memory goes through vmsplice. */
+	{ .name = "prog_hugetlb_alone", .binary = "prog_hugetlb", .args = LIST("alone"),
+	  .cycles = CYCLE_ONCE, .huge_pages = 24 },
 	{ .name = "prog_ipc_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWIPC },
 	/* Its page counts are checked by test_everyday's statistics test. */
 	{ .name = "prog_known_pages", .cycles = CYCLES_ALL },

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -458,6 +459,14 @@ static bool run_one(const struct test_program *tp, const char *cycle)
 	end_all_children();
 	if (netns >= 0)
 		leave_private_netns(netns);
+	/* A program given huge pages may mount hugetlbfs at huge in its
+	 * folder: its files' pages go back to the pool with the mount. */
+	if (tp->huge_pages && r->p.dir[0]) {
+		char mnt[PATH_MAX + 8];
+
+		snprintf(mnt, sizeof(mnt), "%s/huge", r->p.dir);
+		umount2(mnt, MNT_DETACH);
+	}
 	/* Once its processes are gone: their pages are free again. */
 	if (old_huge_pages >= 0 && !hugepages_set(old_huge_pages)) {
 		printf("FAIL %s/%s: cannot put %s back to %ld\n", tp->name, cycle, NR_HUGEPAGES,

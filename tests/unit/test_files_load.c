@@ -10,6 +10,18 @@
 #include "files/kind.h"
 
 
+/* Case @i of a table loaded with @ret and @err: as @want says (NULL:
+ * loads, else refused with an error holding @want). */
+static void expect_outcome(size_t i, int ret, const char *err, const char *want)
+{
+	if (!want) {
+		CHECK(ret == 0, "case %zu: refused: %s", i, err);
+		return;
+	}
+	CHECK(ret == -EBADMSG, "case %zu: loaded", i);
+	CHECK(strstr(err, want), "case %zu: error '%s' lacks '%s'", i, err, want);
+}
+
 TEST(good_images_load_and_restore)
 {
 	_cleanup_tree_ char *dir_path = make_temp_dir();
@@ -119,13 +131,54 @@ TEST(mapping_past_the_end_of_its_object_is_refused)
 		int ret = load_mapped(dir_path, &m, 1, err, sizeof(err), &img);
 
 		files_image_free(img);
-		if (!cases[i].want) {
-			CHECK(ret == 0, "case %zu: refused: %s", i, err);
-			continue;
-		}
-		CHECK(ret == -EBADMSG, "case %zu: mapping past the end loaded", i);
-		CHECK(strstr(err, cases[i].want), "case %zu: error '%s' lacks '%s'", i, err,
-		      cases[i].want);
+		expect_outcome(i, ret, err, cases[i].want);
+	}
+}
+
+/* A deleted hugetlbfs file (RegFile.huge_page_size): its page size must be
+ * one an image may hold and divide its size, a file opened by path has
+ * none, and its mappings must have its page size. */
+TEST(deleted_hugetlbfs_file_page_size_is_checked)
+{
+	static const struct {
+		uint64_t page_size, size, mapped;	/* mapped: the mapping's page size */
+		bool deleted;
+		const char *want;			/* NULL: loads */
+	} cases[] = {
+		{ 2 << 20, 4 << 20, 2 << 20, true, NULL },
+		{ 2 << 20, 4 << 20, 0, true, "has pages of 0 bytes, not its object's 2097152" },
+		{ 3 << 20, 6 << 20, 3 << 20, true, "huge page size 3145728: not a power of two" },
+		{ 2 << 20, 3 << 20, 2 << 20, true, "divides the size 3145728 of a deleted" },
+		{ 2 << 20, 4 << 20, 2 << 20, false, "of a deleted or unlinked regular file" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_tree_ char *dir_path = make_temp_dir();
+		_cleanup_image_dir_ struct image_dir *dir = NULL;
+		RegFile reg = REG_FILE__INIT;
+		FileEntry files[] = { null_entry(1), null_entry(2) };
+		FdEntry fds[] = { fd_entry(0, 1), fd_entry(3, 2) };
+		struct files_mapping m = { .start = 0x200000, .end = 0x400000,
+					   .huge_page_size = cases[i].mapped, .file_id = 2 };
+		struct files_image *img = NULL;
+		char err[1024] = "";
+		int ret;
+
+		files[1].kind = FILE_ENTRY__KIND__REG;
+		files[1].chrdev = NULL;
+		files[1].reg = &reg;
+		reg.path = "/mnt/huge/file";
+		reg.mode = S_IFREG | 0600;
+		reg.size = cases[i].size;
+		reg.has_deleted = reg.deleted = cases[i].deleted;
+		reg.has_uid = reg.has_gid = true;
+		reg.has_huge_page_size = true;
+		reg.huge_page_size = cases[i].page_size;
+		CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+		CHECK(!write_images(dir, files, 2, fds, 2), "cannot write the images");
+		ret = load_mapped(dir_path, &m, cases[i].deleted ? 1 : 0, err, sizeof(err), &img);
+		files_image_free(img);
+		expect_outcome(i, ret, err, cases[i].want);
 	}
 }
 

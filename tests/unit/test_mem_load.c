@@ -289,6 +289,18 @@ static void aio_fields_on_anon(struct sample *s)
 	s->vma[V_ANON].has_aio_nr = true;
 	s->vma[V_ANON].aio_nr = 127;
 }
+/* Hugetlb: a heap never is; a file mapping may be (a hugetlbfs file), so
+ * its bounds are checked against its page size (2 MiB: theirs are not). */
+static void huge_heap(struct sample *s)
+{
+	s->vma[V_HEAP].has_huge_page_size = true;
+	s->vma[V_HEAP].huge_page_size = 64 << 10;
+}
+static void huge_file_unaligned(struct sample *s)
+{
+	s->vma[V_FILE].has_huge_page_size = true;
+	s->vma[V_FILE].huge_page_size = 2 << 20;
+}
 static void odd_auxv(struct sample *s) { s->mm.n_auxv = 3; }
 static void auxv_without_null(struct sample *s) { s->auxv[2] = 7; }
 static void auxv_early_null(struct sample *s) { s->auxv[0] = 0; }
@@ -338,6 +350,8 @@ static const struct bad_case bad_cases[] = {
 	DAMAGE(aio_ring_wrong_size, "an AIO ring whose size does not fit its mapping"),
 	DAMAGE(aio_ring_tail_past_end, "an AIO ring whose size does not fit its mapping, or head or tail past it"),
 	DAMAGE(aio_ring_private, "an AIO ring not mapped shared"),
+	DAMAGE(huge_heap, "hugetlb, which its kind cannot be"),
+	DAMAGE(huge_file_unaligned, "hugetlb, not aligned to its huge page size"),
 	DAMAGE(aio_fields_on_anon, "AIO ring fields on a mapping that is no AIO ring"),
 	DAMAGE(odd_auxv, "auxv of 3 words"),
 	DAMAGE(auxv_without_null, "not pairs ending with AT_NULL"),
