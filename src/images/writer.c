@@ -83,6 +83,16 @@ static bool direct_aligned(const struct image_writer *w, const void *buf, size_t
 	return !((uintptr_t)buf % DIRECT_ALIGN || len % DIRECT_ALIGN || w->written % DIRECT_ALIGN);
 }
 
+/* Starts writing the file's cached bytes to the disk without waiting, so
+ * that the sync before the inventory finds them written. Only where each
+ * file gets an fsync of its own: past that, one syncfs writes them all
+ * together (image_dir_sync()). A failure shows at the sync. */
+static void start_writeback(const struct image_writer *w)
+{
+	if (w->dir->nr_unsynced < IMG_DIR_FSYNC_MAX)
+		sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 /* Turns O_DIRECT on or off. Off is for good: the filesystem refused it,
  * or the writes are not aligned. */
 static int set_direct(struct image_writer *w, bool on)
@@ -100,6 +110,10 @@ static int set_direct(struct image_writer *w, bool on)
 	w->direct = on;
 	if (!on)
 		w->may_direct = false;
+	/* What went through the cache before heads for the disk now, beside
+	 * the direct writes, instead of at the sync. */
+	if (on)
+		start_writeback(w);
 	return 0;
 }
 
@@ -384,6 +398,7 @@ int image_finish(struct image_writer *w)
 	if (!w->err) {
 		image_hasher_final(w->hasher, digest);
 		w->hasher = NULL;
+		start_writeback(w);
 		/* close() can report a delayed write error (NFS): check it. */
 		fd = w->fd;
 		w->fd = -1;

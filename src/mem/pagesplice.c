@@ -1,10 +1,16 @@
-/* Pages through a pipe: batches of ranges go to the parasite
+/* Pages through pipes: batches of ranges go to the parasite
  * (PARASITE_CMD_VMSPLICE_PAGES), which skips zero pages, feeds the digest
- * and vmsplices the rest, while the splicer thread here splices whatever
- * the pipe holds onto the end of the pages file. The pagemap entries are
- * written from each reply, in the same order as the bytes. The pipe is
- * cryo's (sized up to pipe-max-size, charged to cryo); the task holds its
- * write end only during a command. Not the choice of ranges (pagedump.c). */
+ * and vmsplices the rest into the pipe of cryo's it is handed. A mover
+ * thread here takes whatever that pipe holds into one of two stage pipes
+ * (pipe to pipe: the page references move, nothing is copied), and a
+ * writer thread splices full stages onto the end of the pages file, in
+ * order. A write holds its pipe's lock until it is done (an O_DIRECT one
+ * until the disk has the bytes), so with one pipe the parasite waited for
+ * every write; with the stages it fills the next while the last is
+ * written. The pagemap entries are written from each reply, in the same
+ * order as the bytes. The pipes are cryo's (sized up to pipe-max-size,
+ * charged to cryo); the task holds the first's write end only during a
+ * command. Not the choice of ranges (pagedump.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -27,13 +34,25 @@
 /* What one splice may move: the pipe holds far less. */
 #define SPLICE_MAX (1u << 30)
 
+/* Two are enough for the parasite to fill one while the other is
+ * written; a write waits for nothing but the disk. */
+#define STAGES 2
+
+struct stage {
+	int rd, wr;
+	uint64_t bytes;		/* moved into it, not yet written out */
+};
+
 struct pagesplice {
 	struct inj_parasite *parasite;
 	pid_t pid;
 	struct pages_writer *pw;
 	struct stats *stats;
-	int pipe_rd, pipe_wr;
-	int devnull;		/* where the pipe drains after a failed write */
+	int pipe_rd, pipe_wr;	/* the parasite's pipe */
+	int devnull;		/* where a stage drains after a failed write */
+	int wake;		/* eventfd: the writer finished a stage */
+	struct stage stages[STAGES];
+	uint64_t stage_cap;	/* bytes a stage pipe holds */
 	/* The batch being queued: the command's argument, and the mapping of
 	 * each range (for messages). */
 	struct parasite_vmsplice_arg *arg;
@@ -42,14 +61,20 @@ struct pagesplice {
 	struct parasite_vmsplice_reply reply;
 	uint64_t pages_read, pages_saved, pages_zero;
 
-	pthread_t splicer;
-	bool splicer_started;
+	pthread_t mover, writer;
+	bool mover_started, writer_started;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	/* Stages are used in turn: stage handed % STAGES is the one the mover
+	 * fills, written % STAGES the next to write; the writer is idle when
+	 * the two counts meet. */
+	uint64_t handed, written;
+	bool mover_done;	/* nothing more will be handed */
+	bool writer_done;
+	bool fatal;		/* bytes could not even be dropped: stop moving */
 	uint64_t expected;	/* bytes the parasite put in the pipe */
-	uint64_t moved;		/* bytes the splicer took out */
-	bool splicer_done;
-	int err;		/* the splicer's first error */
+	uint64_t moved;		/* bytes written out (or dropped after an error) */
+	int err;		/* the threads' first error */
 };
 
 #define ARG_SIZE \
@@ -64,70 +89,178 @@ static void note_err(struct pagesplice *ps, int err)
 	pthread_mutex_unlock(&ps->lock);
 }
 
-/* One splice out of the pipe, never waiting on it: into the pages file,
- * or into /dev/null once that failed. */
-static ssize_t splice_some(struct pagesplice *ps, bool failed)
+/* Writes stage @s out whole: into the pages file, or into /dev/null once
+ * that failed (*@failed), so that its page references go. */
+static int write_stage(struct pagesplice *ps, struct stage *s, uint64_t bytes, bool *failed)
 {
-	ssize_t n;
+	while (bytes) {
+		ssize_t n;
 
-	if (!failed)
-		return pages_splice(ps->pw, ps->pipe_rd, SPLICE_MAX);
-	n = splice(ps->pipe_rd, NULL, ps->devnull, NULL, SPLICE_MAX, SPLICE_F_NONBLOCK);
-	return n < 0 ? -errno : n;
+		if (!*failed) {
+			n = pages_splice(ps->pw, s->rd, bytes);
+		} else {
+			n = splice(s->rd, NULL, ps->devnull, NULL, bytes, SPLICE_F_NONBLOCK);
+			n = n < 0 ? -errno : n;
+		}
+		if (n == -EINTR)
+			continue;
+		/* The mover counted these bytes in: a pipe short of them is a bug. */
+		if (n == 0 || n == -EAGAIN)
+			n = -EIO;
+		if (n < 0) {
+			note_err(ps, (int)n);
+			if (*failed)
+				return (int)n;
+			*failed = true;
+			continue;
+		}
+		bytes -= n;
+	}
+	return 0;
 }
 
-/* Takes everything out of the pipe until no writer is left. It waits in
- * poll(), not in splice(): a splice takes the file position when it
- * starts, and the buffered path may write between two batches. After an
- * error it keeps draining (into /dev/null), so that the parasite never
- * waits on a full pipe for a reader that gave up; if even that fails, the
- * read end is closed and the parasite's vmsplice fails instead. */
-static void *splicer_main(void *arg)
+/* Writes the stages the mover hands over, in order, until it is done. */
+static void *writer_main(void *arg)
 {
 	struct pagesplice *ps = arg;
 	bool failed = false;
+	const uint64_t one = 1;
+
+	pthread_mutex_lock(&ps->lock);
+	for (;;) {
+		struct stage *s;
+		uint64_t bytes;
+		bool drop;
+		int ret;
+
+		while (ps->handed == ps->written && !ps->mover_done)
+			pthread_cond_wait(&ps->cond, &ps->lock);
+		if (ps->handed == ps->written)
+			break;
+		s = &ps->stages[ps->written % STAGES];
+		bytes = s->bytes;
+		drop = ps->fatal;
+		pthread_mutex_unlock(&ps->lock);
+		ret = drop ? 0 : write_stage(ps, s, bytes, &failed);
+		pthread_mutex_lock(&ps->lock);
+		if (ret)
+			ps->fatal = true;
+		s->bytes = 0;
+		ps->written++;
+		ps->moved += bytes;
+		pthread_cond_broadcast(&ps->cond);
+		/* The mover may hold a stage it fills: it can come now. */
+		if (write(ps->wake, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			ps->fatal = true;
+	}
+	ps->writer_done = true;
+	pthread_cond_broadcast(&ps->cond);
+	pthread_mutex_unlock(&ps->lock);
+	return NULL;
+}
+
+/* Hands the stage being filled to the writer when it holds anything and
+ * the writer is idle or @now. With every stage handed already (the mover
+ * leaving after the writer gave up), none is being filled. */
+static void hand_stage(struct pagesplice *ps, bool now)
+{
+	struct stage *s = &ps->stages[ps->handed % STAGES];
+
+	pthread_mutex_lock(&ps->lock);
+	if (ps->handed - ps->written < STAGES && s->bytes && (now || ps->handed == ps->written)) {
+		ps->handed++;
+		pthread_cond_broadcast(&ps->cond);
+	}
+	pthread_mutex_unlock(&ps->lock);
+}
+
+/* The stage to fill, once the writer has let go of it; NULL when the
+ * writer gave up. */
+static struct stage *free_stage(struct pagesplice *ps)
+{
+	struct stage *s;
+
+	pthread_mutex_lock(&ps->lock);
+	while (ps->handed - ps->written == STAGES && !ps->fatal)
+		pthread_cond_wait(&ps->cond, &ps->lock);
+	s = ps->fatal ? NULL : &ps->stages[ps->handed % STAGES];
+	pthread_mutex_unlock(&ps->lock);
+	return s;
+}
+
+/* Moves everything out of the parasite's pipe into the stages until no
+ * writer of it is left. It waits in poll(), for bytes or for the writer to
+ * finish a stage (then the partly filled one goes, so the disk never waits
+ * while there are bytes), never in splice(). A stage goes when full or when
+ * the writer is idle: the writes grow as the disk falls behind. If the
+ * bytes cannot even be dropped, the read end is closed and the parasite's
+ * vmsplice fails instead. */
+static void *mover_main(void *arg)
+{
+	struct pagesplice *ps = arg;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = ps->pipe_rd, .events = POLLIN };
+		struct pollfd pfd[2] = { { .fd = ps->pipe_rd, .events = POLLIN },
+					 { .fd = ps->wake, .events = POLLIN } };
+		struct stage *s = free_stage(ps);
+		uint64_t count;
+		bool full;
 		ssize_t n;
 
-		if (poll(&pfd, 1, -1) < 0) {
+		if (!s)
+			break;
+		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			note_err(ps, -errno);
 			break;
 		}
-		n = splice_some(ps, failed);
-		if (n == -EINTR || n == -EAGAIN)
+		if ((pfd[1].revents & POLLIN) && read(ps->wake, &count, sizeof(count)) < 0 &&
+		    errno != EAGAIN) {
+			note_err(ps, -errno);
+			break;
+		}
+		if (!pfd[0].revents) {
+			hand_stage(ps, false);
 			continue;
+		}
+		n = splice(ps->pipe_rd, NULL, s->wr, NULL, SPLICE_MAX, SPLICE_F_NONBLOCK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* The stage is full (the parasite's pipe has bytes). */
+		if (n < 0 && errno == EAGAIN) {
+			hand_stage(ps, true);
+			continue;
+		}
 		if (n == 0)
 			break;
 		if (n < 0) {
-			note_err(ps, (int)n);
-			if (failed)
-				break;
-			failed = true;
-			continue;
+			note_err(ps, -errno);
+			break;
 		}
 		pthread_mutex_lock(&ps->lock);
-		ps->moved += n;
-		pthread_cond_broadcast(&ps->cond);
+		s->bytes += n;
+		full = s->bytes >= ps->stage_cap;
 		pthread_mutex_unlock(&ps->lock);
+		hand_stage(ps, full);
 	}
 	close(ps->pipe_rd);
+	ps->pipe_rd = -1;
+	hand_stage(ps, true);
 	pthread_mutex_lock(&ps->lock);
-	ps->splicer_done = true;
+	ps->mover_done = true;
 	pthread_cond_broadcast(&ps->cond);
 	pthread_mutex_unlock(&ps->lock);
 	return NULL;
 }
 
 /* As large as fs/pipe-max-size lets cryo make it: the larger, the fewer
- * wake-ups between the parasite and the splicer. */
-static void size_pipe(int fd)
+ * wake-ups between the parasite and the mover. Its size in bytes. */
+static uint64_t size_pipe(int fd)
 {
 	unsigned long max = 1ul << 20;
 	FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+	int size;
 
 	if (f) {
 		if (fscanf(f, "%lu", &max) != 1)
@@ -139,6 +272,35 @@ static void size_pipe(int fd)
 	/* Past the per-user limits the kernel refuses: take what it gives. */
 	while (max >= (64ul << 10) && fcntl(fd, F_SETPIPE_SZ, (int)max) < 0)
 		max /= 2;
+	size = fcntl(fd, F_GETPIPE_SZ);
+	return size > 0 ? (uint64_t)size : PS;
+}
+
+/* A pipe, sized, into @rd and @wr. */
+static int make_pipe(pid_t pid, int *rd, int *wr, uint64_t *size)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC))
+		return pr_errno_ret("dump: pid %d: cannot make a pipe for its pages", pid);
+	*rd = fds[0];
+	*wr = fds[1];
+	*size = size_pipe(fds[1]);
+	return 0;
+}
+
+static int start_thread(struct pagesplice *ps, pthread_t *t, void *(*fn)(void *), bool *started,
+			const char *what)
+{
+	int ret = pthread_create(t, NULL, fn, ps);
+
+	if (ret) {
+		pr_err("dump: pid %d: cannot start the page %s thread: %s", ps->pid, what,
+		       strerror(ret));
+		return -ret;
+	}
+	*started = true;
+	return 0;
 }
 
 /* An empty batch: does the pipe reach the parasite? A task at its
@@ -168,7 +330,8 @@ int pagesplice_open(struct inj_parasite *parasite, pid_t pid, struct pages_write
 		    struct stats *stats, struct pagesplice **out)
 {
 	struct pagesplice *ps = calloc(1, sizeof(*ps));
-	int fds[2], ret;
+	uint64_t cap;
+	int ret;
 
 	if (!ps)
 		return -ENOMEM;
@@ -176,7 +339,9 @@ int pagesplice_open(struct inj_parasite *parasite, pid_t pid, struct pages_write
 	ps->pid = pid;
 	ps->pw = pw;
 	ps->stats = stats;
-	ps->pipe_rd = ps->pipe_wr = ps->devnull = -1;
+	ps->pipe_rd = ps->pipe_wr = ps->devnull = ps->wake = -1;
+	for (int i = 0; i < STAGES; i++)
+		ps->stages[i].rd = ps->stages[i].wr = -1;
 	pthread_mutex_init(&ps->lock, NULL);
 	pthread_cond_init(&ps->cond, NULL);
 	/* 64-byte aligned, as the XXH3 state at its start wants (and
@@ -193,25 +358,22 @@ int pagesplice_open(struct inj_parasite *parasite, pid_t pid, struct pages_write
 	ret = pages_hash_export(pw, ps->arg->digest, sizeof(ps->arg->digest));
 	if (ret)
 		goto err;
-	if (pipe2(fds, O_CLOEXEC)) {
-		ret = pr_errno_ret("dump: pid %d: cannot make a pipe for its pages", pid);
+	ret = make_pipe(pid, &ps->pipe_rd, &ps->pipe_wr, &cap);
+	for (int i = 0; i < STAGES && !ret; i++)
+		ret = make_pipe(pid, &ps->stages[i].rd, &ps->stages[i].wr, &ps->stage_cap);
+	if (ret)
 		goto err;
-	}
-	ps->pipe_rd = fds[0];
-	ps->pipe_wr = fds[1];
-	size_pipe(ps->pipe_wr);
 	ps->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (ps->devnull < 0) {
-		ret = pr_errno_ret("dump: pid %d: cannot open /dev/null", pid);
+	ps->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ps->devnull < 0 || ps->wake < 0) {
+		ret = pr_errno_ret("dump: pid %d: cannot open /dev/null or an eventfd", pid);
 		goto err;
 	}
-	ret = -pthread_create(&ps->splicer, NULL, splicer_main, ps);
-	if (ret) {
-		pr_err("dump: pid %d: cannot start the page splicer thread: %s", pid,
-		       strerror(-ret));
+	ret = start_thread(ps, &ps->writer, writer_main, &ps->writer_started, "writer");
+	if (!ret)
+		ret = start_thread(ps, &ps->mover, mover_main, &ps->mover_started, "mover");
+	if (ret)
 		goto err;
-	}
-	ps->splicer_started = true;
 	ret = probe(ps);
 	if (ret)
 		goto err;
@@ -342,7 +504,7 @@ int pagesplice_flush(struct pagesplice *ps)
 	int ret = send_batch(ps);
 
 	pthread_mutex_lock(&ps->lock);
-	while (!ret && !ps->err && !ps->splicer_done && ps->moved < ps->expected)
+	while (!ret && !ps->err && !ps->writer_done && ps->moved < ps->expected)
 		pthread_cond_wait(&ps->cond, &ps->lock);
 	if (!ret)
 		ret = ps->err;
@@ -363,21 +525,39 @@ void pagesplice_counts(const struct pagesplice *ps, uint64_t *read, uint64_t *sa
 	*zero += ps->pages_zero;
 }
 
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 void pagesplice_close(struct pagesplice *ps)
 {
 	if (!ps)
 		return;
 	/* The task closed its copy after its last command: with ours gone,
-	 * the splicer meets the pipe's end once it is empty. */
-	if (ps->pipe_wr >= 0)
-		close(ps->pipe_wr);
-	/* The splicer closes the read end; without it, it is ours. */
-	if (ps->splicer_started)
-		pthread_join(ps->splicer, NULL);
-	else if (ps->pipe_rd >= 0)
-		close(ps->pipe_rd);
-	if (ps->devnull >= 0)
-		close(ps->devnull);
+	 * the mover meets the pipe's end once it is empty, and the writer
+	 * stops once the mover is done. */
+	close_fd(ps->pipe_wr);
+	if (ps->mover_started) {
+		pthread_join(ps->mover, NULL);
+	} else {
+		/* Without the mover, the read end is ours, and the writer
+		 * waits for nothing more. */
+		close_fd(ps->pipe_rd);
+		pthread_mutex_lock(&ps->lock);
+		ps->mover_done = true;
+		pthread_cond_broadcast(&ps->cond);
+		pthread_mutex_unlock(&ps->lock);
+	}
+	if (ps->writer_started)
+		pthread_join(ps->writer, NULL);
+	for (int i = 0; i < STAGES; i++) {
+		close_fd(ps->stages[i].rd);
+		close_fd(ps->stages[i].wr);
+	}
+	close_fd(ps->devnull);
+	close_fd(ps->wake);
 	pthread_mutex_destroy(&ps->lock);
 	pthread_cond_destroy(&ps->cond);
 	free(ps->arg);

@@ -613,10 +613,19 @@ bool prog_unharmed(struct prog *p)
 					WTERMSIG(status), strsignal(WTERMSIG(status)));
 		return fail_why("the program exited with %d", WEXITSTATUS(status));
 	}
-	if (!status_field(p->pid, "TracerPid", 10, &tracer) ||
-	    !status_field(p->pid, "SigBlk", 16, &blocked) ||
-	    !status_field(p->pid, "voluntary_ctxt_switches", 10, &switches))
-		return fail_why("cannot read /proc/%d/status", p->pid);
+	/* A parasite left behind by a killed dumper sees its channel close and
+	 * cures itself (mask and all), which under load takes a moment: the
+	 * program must be whole once it has. */
+	deadline = now_ms() + 2000;
+	for (;;) {
+		if (!status_field(p->pid, "TracerPid", 10, &tracer) ||
+		    !status_field(p->pid, "SigBlk", 16, &blocked) ||
+		    !status_field(p->pid, "voluntary_ctxt_switches", 10, &switches))
+			return fail_why("cannot read /proc/%d/status", p->pid);
+		if ((!tracer && !(blocked & ~(1ULL << (SIGTERM - 1)))) || now_ms() >= deadline)
+			break;
+		sleep_ms(10);
+	}
 	if (tracer)
 		return fail_why("the program is still traced by pid %llu", tracer);
 	if (blocked & ~(1ULL << (SIGTERM - 1)))
