@@ -53,6 +53,7 @@ static const char *const fixed_places[] = { "/var/lib/containers", "/run/contain
 
 struct podman_env {
 	char dir[64];			/* everything of podman's */
+	bool have_dir;			/* mkdtemp() made it */
 	bool made[NR_FIXED];		/* fixed places the test made */
 	char name[64];			/* the container's */
 	char cryo[PATH_MAX];
@@ -180,12 +181,14 @@ static bool setup(struct podman_env *e)
 {
 	snprintf(e->dir, sizeof(e->dir), "/tmp/cryo-podman-XXXXXX");
 	snprintf(e->name, sizeof(e->name), "cryo-test-%d", getpid());
-	return mkdtemp(e->dir) && isolate(e) && configure(e) && make_image(e);
+	e->have_dir = mkdtemp(e->dir) != NULL;
+	return e->have_dir && isolate(e) && configure(e) && make_image(e);
 }
 
 static void teardown(struct podman_env *e)
 {
-	if (!e->dir[0] || e->dir[strlen(e->dir) - 1] == 'X')
+	/* (Not by a trailing X: mkdtemp() ends one name in 62 with one.) */
+	if (!e->have_dir)
 		return;
 	podman(e, NULL, 0, "rm -a -f -t 0");
 	podman(e, NULL, 0, "rmi -a -f");
