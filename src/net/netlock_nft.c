@@ -1,26 +1,14 @@
-/* The network lock by nftables (libnftables; the tables are listed
- * through netlink): a table of cryo's own whose sets hold the locked
- * connections. Which connections, and when they are locked and unlocked,
- * is netlock.c's. */
+/* The network lock by nftables (libnftables): a table of cryo's own whose
+ * sets hold the locked connections. Which connections, and when they are
+ * locked and unlocked, is netlock.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libmnl/libmnl.h>
-#include <netinet/in.h>	/* before the kernel's headers, which then leave its types alone */
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
 #include <nftables/libnftables.h>
 
-#include "common/log.h"
 #include "net/internal.h"
 #include "net/netlock.h"
-
-struct table_names {
-	char *out;
-	size_t size;
-};
 
 /* "add element inet NAME conns6 { ADDR . ADDR . PORT . PORT }" at most. */
 #define ELEMENT_MAX 256
@@ -179,53 +167,19 @@ static int nft_remove(struct netlock *l, const char *name, char *err, size_t err
 	return nft_run(l, cmd, NULL, 0, err, err_size);
 }
 
-static int table_name(const struct nlmsghdr *nlh, void *data)
-{
-	struct table_names *t = data;
-	const struct nlattr *a;
-
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-		if (mnl_attr_get_type(a) == NFTA_TABLE_NAME &&
-		    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
-			snprintf(t->out + strlen(t->out), t->size - strlen(t->out), "%s%s",
-				 t->out[0] ? " " : "", mnl_attr_get_str(a));
-	return MNL_CB_OK;
-}
-
-/* The names of the inet tables of cryo's network namespace, from a dump of
- * the tables alone: libnftables' "list tables" fetches the whole ruleset
- * into its cache first, every set element included (here 20 ms of each
- * dump beside two tables of 4,000 elements; a host's large firewall costs
- * every dump more). */
 static int nft_list(struct netlock *l, char *out, size_t size)
 {
-	uint32_t buf[8192];	/* 32 KiB: many tables a read */
-	struct table_names t = { out, size };
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-	int ret = -1;
+	char listing[8192], *line, *save = NULL;
+	int ret = nft_run(l, "list tables inet", listing, sizeof(listing), NULL, 0);
 
-	(void)l;
 	out[0] = '\0';
-	nlh->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = 1;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = NFPROTO_INET;
-	nfg->version = NFNETLINK_V0;
-	if (nl && mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) >= 0) {
-		do {
-			ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-
-			ret = n < 0 ? -1 : mnl_cb_run(buf, (size_t)n, 1, 0, table_name, &t);
-		} while (ret > MNL_CB_STOP || (ret < 0 && errno == EINTR));
-	}
-	if (ret < 0)
-		ret = pr_errno_ret("network lock: cannot list the nftables tables");
-	if (nl)
-		mnl_socket_close(nl);
-	return ret < 0 ? ret : 0;
+	if (ret)
+		return ret;
+	for (line = strtok_r(listing, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, "table inet ", 11))
+			snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " " : "",
+				 line + 11);
+	return 0;
 }
 
 /* A table owned by a live cryo's netlink socket, whose pid this one may
