@@ -245,29 +245,25 @@ static int seize_new_threads(struct inj_task *task, long options, int *added)
 	return ret;
 }
 
+/* 1 stops proc_each_thread() at the first thread with a seccomp mode. */
+static int thread_has_seccomp(pid_t tid, void *arg)
+{
+	char path[64];
+	long mode = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", *(pid_t *)arg, tid);
+	return !read_status_field(path, "Seccomp", &mode) && mode;
+}
+
 /* Seccomp filters would judge the system calls we run in the task (and may
  * kill it for them): suspend them while it is seized. Any thread may have
  * a mode of its own, so each one is asked. */
 static long seize_options(pid_t pid)
 {
-	char path[64];
-	struct dirent *d;
-	DIR *dir;
-	long mode = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return PTRACE_O_TRACESYSGOOD;
-	while (!mode && (d = readdir(dir))) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/status", pid, d->d_name);
-		if (read_status_field(path, "Seccomp", &mode))
-			mode = 0;
-	}
-	closedir(dir);
-	return mode ? PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP : PTRACE_O_TRACESYSGOOD;
+	/* An unreadable task list counts as no seccomp, as before. */
+	if (proc_each_thread(pid, thread_has_seccomp, &pid) > 0)
+		return PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP;
+	return PTRACE_O_TRACESYSGOOD;
 }
 
 int inj_suspend_seccomp(struct inj_task *task)
