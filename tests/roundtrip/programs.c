@@ -55,7 +55,7 @@ const struct test_program test_programs[] = {
 	/* 20 MiB written on every tick: enough to go through the parasite's
 	 * vmsplice (mem/pagesplice.c), and changed right after a release. */
 	{ .name = "prog_counter_pages", .binary = "prog_counter", .args = LIST("pages", "20"),
-	  .cycles = CYCLES_ALL, .dump.env = LIST("CRYO_TEST_VMSPLICE=1") },
+	  .cycles = CYCLES_ALL },
 	{ .name = "prog_cow_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_flags", .cycles = CYCLES_ALL },
@@ -72,7 +72,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_hugetlb", .cycles = CYCLES_ALL, .huge_pages = 24 },
 	/* Without its child: its private memory goes through vmsplice. */
 	{ .name = "prog_hugetlb_alone", .binary = "prog_hugetlb", .args = LIST("alone"),
-	  .cycles = CYCLE_ONCE, .huge_pages = 24, .dump.env = LIST("CRYO_TEST_VMSPLICE=1") },
+	  .cycles = CYCLE_ONCE, .huge_pages = 24 },
 	{ .name = "prog_ipc_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWIPC },
 	/* Its page counts are checked by test_everyday's statistics test. */
 	{ .name = "prog_known_pages", .cycles = CYCLES_ALL },
