@@ -450,9 +450,30 @@ static int fill_signals(struct restorer_args *args, struct area *area, const Tas
 	return 0;
 }
 
-/* Every thread's own state, and a stack for each one to be created. */
-static int fill_threads(struct restorer_args *args, struct area *area, const TaskCore *core)
+/* A thread's own fs info: the root and cwd stage 2 opened for it, or the
+ * thread whose own it shares, which creates it. */
+static void fill_thread_fs(struct restorer_thread *t, const struct restore_task *rt, size_t i)
 {
+	const ThreadFs *fs = rt->core->threads[i]->fs;
+
+	if (!fs)
+		return;
+	if (fs->has_shared_with) {
+		t->fs_maker = fs->shared_with;
+		return;
+	}
+	t->own_fs = 1;
+	t->fs_root_fd = rt->thread_fs_fds[2 * i];
+	t->fs_cwd_fd = rt->thread_fs_fds[2 * i + 1] ? rt->thread_fs_fds[2 * i + 1] : -1;
+	t->fs_umask = fs->umask;
+}
+
+/* Every thread's own state, and a stack for each one to be created. */
+static int fill_threads(struct restorer_args *args, struct area *area,
+			const struct restore_task *rt)
+{
+	const TaskCore *core = rt->core;
+
 	struct restorer_thread *threads = area_alloc(area, core->n_threads * sizeof(*threads));
 
 	if (!threads)
@@ -489,6 +510,7 @@ static int fill_threads(struct restorer_args *args, struct area *area, const Tas
 		}
 		if (src->comm)
 			snprintf(t->comm, sizeof(t->comm), "%s", src->comm);
+		fill_thread_fs(t, rt, i);
 	}
 	args->threads = (uint64_t)(uintptr_t)threads;
 	args->nr_threads = (uint32_t)core->n_threads;
@@ -701,7 +723,7 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	if (!ret)
 		ret = fill_signals(args, &area, rt->core);
 	if (!ret)
-		ret = fill_threads(args, &area, rt->core);
+		ret = fill_threads(args, &area, rt);
 	if (!ret)
 		ret = area_fill_creds(args, (struct restorer_thread *)(uintptr_t)args->threads,
 				      &area, rt);

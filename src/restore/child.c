@@ -237,6 +237,50 @@ static int make_ghost_root(struct restore_task *rt, int base)
 	return 0;
 }
 
+static int open_dir_above(const char *who, const char *what, const char *path,
+			  const GhostDir *ghost, int base, int *out)
+{
+	int fd, ret = task_open_dir(who, what, path, ghost, &fd);
+
+	if (ret)
+		return ret;
+	fd = move_above(fd, base);
+	if (fd < 0)
+		return fd;
+	*out = fd;
+	return 0;
+}
+
+/* The root and cwd of each thread with fs info of its own, opened (ghosts
+ * made again) and kept above @base like the ghost root, for the thread to
+ * enter in the restorer. */
+static int open_thread_dirs(struct restore_task *rt, int base)
+{
+	const TaskCore *core = rt->core;
+
+	for (size_t i = 0; i < core->n_threads; i++) {
+		const ThreadFs *fs = core->threads[i]->fs;
+		char who[48];
+		int *fds, ret;
+
+		if (!fs || fs->has_shared_with)
+			continue;
+		if (!rt->thread_fs_fds) {
+			rt->thread_fs_fds = calloc(2 * core->n_threads, sizeof(int));
+			if (!rt->thread_fs_fds)
+				return -ENOMEM;
+		}
+		fds = &rt->thread_fs_fds[2 * i];
+		snprintf(who, sizeof(who), "pid %d thread %d", core->pid, core->threads[i]->tid);
+		ret = open_dir_above(who, "root", fs->root, fs->root_ghost, base, &fds[0]);
+		if (!ret && !fs->cwd_is_root)
+			ret = open_dir_above(who, "cwd", fs->cwd, fs->cwd_ghost, base, &fds[1]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* glibc registered rseq for cryo's thread; that area is about to vanish. */
 static int unregister_libc_rseq(void)
 {
@@ -260,7 +304,9 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 {
 	const struct restore_task *rt = &rs->tasks[index];
 	size_t n = 0;
-	int *keep = malloc((rt->mm->n_vmas + rs->tree.nr + 6) * sizeof(*keep)), ret;
+	int *keep = malloc((rt->mm->n_vmas + rs->tree.nr + 6 + 2 * rt->core->n_threads) *
+			   sizeof(*keep)),
+	    ret;
 
 	if (!keep)
 		return -ENOMEM;
@@ -272,6 +318,9 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 	keep[n++] = rt->ghost_root_fd ? rt->ghost_root_fd : -1;
 	for (size_t i = 0; i < rt->mm->n_vmas; i++)
 		keep[n++] = vma_fds[i];
+	for (size_t i = 0; rt->thread_fs_fds && i < 2 * rt->core->n_threads; i++)
+		if (rt->thread_fs_fds[i])
+			keep[n++] = rt->thread_fs_fds[i];
 	for (size_t i = index + 1; members && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].shares_files && shared_table_owner(&rs->tree, i) == index)
 			keep[n++] = rs->tasks[i].pages->pages_fd;
@@ -300,6 +349,8 @@ static int prepare_table(const struct restore_set *rs, size_t index, int *exe_fd
 				members ? shared_table_open_base(rs) : rs->base, vma_fds, exe_fd);
 	if (!ret)
 		ret = make_ghost_root(rt, members ? shared_table_open_base(rs) : rs->base);
+	if (!ret)
+		ret = open_thread_dirs(rt, members ? shared_table_open_base(rs) : rs->base);
 	if (!ret && members)
 		shared_table_wait_opened(rs, index, members);
 	if (!ret)
@@ -320,6 +371,8 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 				exe_fd);
 	if (!ret)
 		ret = make_ghost_root(rt, shared_table_open_base(rs));
+	if (!ret)
+		ret = open_thread_dirs(rt, shared_table_open_base(rs));
 	if (!ret)
 		ret = shared_table_own_report_fd(rs, index);
 	if (!ret)

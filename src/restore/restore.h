@@ -60,6 +60,11 @@ struct restore_task {
 	/* A removed root made again in stage 2 (task_make_ghost_root()), O_PATH,
 	 * above base (so 0 is none): the restorer chroots into it. */
 	int ghost_root_fd;
+	/* For each thread with fs info of its own (ThreadCore.fs, not shared
+	 * with another thread), its root and cwd opened in stage 2 (ghosts
+	 * made again), above base: [2 i] and [2 i + 1] for core->threads[i];
+	 * 0: none (the cwd: the root is its cwd). NULL when no thread has. */
+	int *thread_fs_fds;
 };
 
 /* A whole restore: the tree, the images of each live process, and what

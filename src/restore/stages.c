@@ -56,6 +56,7 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_PAGES_DIGEST] = "checking the pages file's digest",
 	[RESTORER_STEP_MLOCKALL] = "locking its future mappings (mlockall MCL_FUTURE)",
 	[RESTORER_STEP_NO_NEW_PRIVS] = "setting its no_new_privs",
+	[RESTORER_STEP_THREAD_FS] = "entering its own root and cwd (unshare(CLONE_FS), chroot)",
 	[RESTORER_STEP_AIO] = "making the AIO context again (io_setup, the ring moved into place) at",
 };
 

@@ -171,7 +171,17 @@ struct restorer_thread {
 	uint32_t rseq_sig;
 	uint64_t creds;		/* its own struct restorer_creds; 0: the process's */
 	uint32_t no_new_privs;	/* sets it (the process did not for every thread) */
-	uint32_t reserved;
+	/* Fs info of its own (it did unshare(CLONE_FS)): it unshares it
+	 * again, chroots into @fs_root_fd, enters @fs_cwd_fd (-1: the root is
+	 * its cwd), closes both and takes @fs_umask. */
+	uint32_t own_fs;
+	int32_t fs_root_fd;
+	int32_t fs_cwd_fd;
+	uint32_t fs_umask;
+	/* The thread with fs info of its own whose fs info this one shares:
+	 * that thread creates it (CLONE_FS) once it entered its own. 0: the
+	 * main thread creates it. */
+	int32_t fs_maker;
 	char comm[16];		/* "": keeps the name it inherits (the process's) */
 };
 
@@ -207,6 +217,7 @@ enum restorer_step {
 	RESTORER_STEP_AIO,
 	RESTORER_STEP_MLOCKALL,
 	RESTORER_STEP_NO_NEW_PRIVS,
+	RESTORER_STEP_THREAD_FS,
 };
 
 /* The stages every process of a restore reports through the one pipe all

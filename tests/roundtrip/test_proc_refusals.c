@@ -97,7 +97,7 @@ enum lost_cwd {
 	CWD_DETACHED_TMPFS,
 	CWD_HIDDEN,
 	CWD_DETACHED_READ_ONLY,
-	CWD_IN_REMOVED_FOLDER,
+	CWD_DEEP_IN_REMOVED_FOLDERS,
 	CWD_REMOVED_DETACHED_ROOT,
 };
 
@@ -108,7 +108,7 @@ struct lost_cwd_setup {
 
 static bool lost_cwd_make(const struct lost_cwd_setup *s)
 {
-	char a[PATH_MAX + 16], b[PATH_MAX + 16];
+	char a[PATH_MAX + 128], b[PATH_MAX + 16];
 
 	snprintf(a, sizeof(a), "%s/a", s->dir);
 	snprintf(b, sizeof(b), "%s/a/b", s->dir);
@@ -129,8 +129,22 @@ static bool lost_cwd_make(const struct lost_cwd_setup *s)
 		       !mkdir(b, 0755) &&
 		       !mount(NULL, a, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) &&
 		       !chdir(b) && !umount2(a, MNT_DETACH);
-	case CWD_IN_REMOVED_FOLDER:
-		return !mkdir(b, 0755) && !chdir(b) && !rmdir(b) && !rmdir(a);
+	case CWD_DEEP_IN_REMOVED_FOLDERS:
+		/* a/d/d/.../d, 33 levels below a: a is the 33rd folder removed
+		 * above the cwd, one more than restore makes again. */
+		for (int i = 0; i < 33; i++) {
+			strcat(a, "/d");
+			if (mkdir(a, 0755))
+				return false;
+		}
+		if (chdir(a))
+			return false;
+		for (int i = 0; i < 34; i++) {
+			if (rmdir(a))
+				return false;
+			*strrchr(a, '/') = '\0';
+		}
+		return true;
 	case CWD_REMOVED_DETACHED_ROOT:
 		snprintf(b, sizeof(b), "%s/bound", s->dir);
 		return !mkdir(b, 0755) && !mount(a, b, NULL, MS_BIND, NULL) && !chdir(b) &&
@@ -181,9 +195,10 @@ TEST(dump_refuses_a_cwd_on_a_detached_read_only_bind_and_the_program_runs_on)
 	check_cwd_refused(CWD_DETACHED_READ_ONLY, "where the task's mount had");
 }
 
-TEST(dump_refuses_a_removed_cwd_whose_folder_was_removed_too_and_the_program_runs_on)
+/* Restore makes a chain of 32 removed folders again, no deeper. */
+TEST(dump_refuses_a_removed_cwd_33_removed_folders_deep_and_the_program_runs_on)
 {
-	check_cwd_refused(CWD_IN_REMOVED_FOLDER, "was in a folder removed too");
+	check_cwd_refused(CWD_DEEP_IN_REMOVED_FOLDERS, "was in more than 32 folders removed too");
 }
 
 /* Its folder, ".." of the detached mount's root, is that root itself. */
@@ -192,8 +207,3 @@ TEST(dump_refuses_a_removed_cwd_that_was_a_detached_mounts_root_and_the_program_
 	check_cwd_refused(CWD_REMOVED_DETACHED_ROOT, "was the root of a detached mount");
 }
 
-/* Restore makes every thread share its process's fs info. */
-TEST(dump_refuses_a_threads_own_cwd_and_the_program_runs_on)
-{
-	check_refused("neg_thread_cwd", true, "a cwd of its own (it unshared its fs info");
-}
