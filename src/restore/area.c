@@ -552,7 +552,12 @@ static int fill_root(struct restorer_args *args, struct area *area, const struct
 
 	args->root_fd = rt->ghost_root_fd ? rt->ghost_root_fd : -1;
 	args->cwd_is_root = core->cwd_is_root;
-	if (!core->root || !strcmp(core->root, "/") || rt->ghost_root_fd)
+	/* Fs info shared under a chroot: the owner chroots once its members
+	 * are in their restorers (restore/shared_fs.c). */
+	args->fs_wait_fd = rt->fs_members ? rt->fs_wait_fd : -1;
+	args->fs_wait_count = rt->fs_members;
+	args->fs_signal_fd = rt->fs_signal_fd ? rt->fs_signal_fd : -1;
+	if (!core->root || !strcmp(core->root, "/") || rt->ghost_root_fd || rt->fs_signal_fd)
 		return 0;
 	len = strlen(core->root) + 1;
 	path = area_alloc(area, len);

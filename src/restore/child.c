@@ -225,7 +225,8 @@ static int make_ghost_root(struct restore_task *rt, int base)
 {
 	int fd, ret;
 
-	if (!rt->core->root_ghost)
+	/* A member of an fs group under a chroot: its owner's root is its own. */
+	if (!rt->core->root_ghost || rt->fs_signal_fd)
 		return 0;
 	ret = task_make_ghost_root(rt->core, &fd);
 	if (ret)
@@ -304,7 +305,7 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 {
 	const struct restore_task *rt = &rs->tasks[index];
 	size_t n = 0;
-	int *keep = malloc((rt->mm->n_vmas + rs->tree.nr + 6 + 2 * rt->core->n_threads) *
+	int *keep = malloc((rt->mm->n_vmas + rs->tree.nr + 8 + 2 * rt->core->n_threads) *
 			   sizeof(*keep)),
 	    ret;
 
@@ -316,6 +317,8 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 	keep[n++] = exe_fd;
 	keep[n++] = ns_user_fd(rs->userns);
 	keep[n++] = rt->ghost_root_fd ? rt->ghost_root_fd : -1;
+	keep[n++] = rt->fs_wait_fd ? rt->fs_wait_fd : -1;
+	keep[n++] = rt->fs_signal_fd ? rt->fs_signal_fd : -1;
 	for (size_t i = 0; i < rt->mm->n_vmas; i++)
 		keep[n++] = vma_fds[i];
 	for (size_t i = 0; rt->thread_fs_fds && i < 2 * rt->core->n_threads; i++)
@@ -383,12 +386,15 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 /* Stage 2 of a live process. */
 static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
+	int ret;
+
+	shared_fs_take(rs, index);
 	/* Its files, mapped ones and its executable are opened (or made) as it
 	 * would open them, never with cryo's rights. */
-	int ret = ns_user_born_inside(rs->userns) ?
-			  restore_take_fs_creds_inside(rs->tasks[index].core, rs->userns) :
-			  restore_take_fs_creds(rs->tasks[index].core,
-						rs->userns && rs->userns->fs_caps_off);
+	ret = ns_user_born_inside(rs->userns) ?
+		      restore_take_fs_creds_inside(rs->tasks[index].core, rs->userns) :
+		      restore_take_fs_creds(rs->tasks[index].core,
+					    rs->userns && rs->userns->fs_caps_off);
 
 	if (!ret)
 		ret = rs->tree.tasks[index].shares_files ?
@@ -433,6 +439,8 @@ void restore_child(struct restore_set *rs, size_t index)
 		child_fail(rs, t->pid, ret);
 	/* Before the children: they inherit the memory they share with it. */
 	ret = alive ? restore_cow_premap(rs, index) : 0;
+	if (!ret && alive)
+		ret = shared_fs_prepare(rs, index);
 	if (!ret)
 		ret = family_create(rs, index);
 	if (ret)

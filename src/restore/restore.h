@@ -65,6 +65,15 @@ struct restore_task {
 	 * made again), above base: [2 i] and [2 i + 1] for core->threads[i];
 	 * 0: none (the cwd: the root is its cwd). NULL when no thread has. */
 	int *thread_fs_fds;
+	/* Fs info shared by processes under a chroot (shared_fs.c), fds above
+	 * base, 0: none. The owner of the group reads a byte from each of its
+	 * fs_members on fs_wait_fd before it chroots (fs_members_fd, the
+	 * pipe's write end, is theirs); a member writes one on fs_signal_fd
+	 * once in its restorer, and chroots not. */
+	int fs_wait_fd;
+	int fs_members_fd;
+	uint32_t fs_members;
+	int fs_signal_fd;
 };
 
 /* A whole restore: the tree, the images of each live process, and what
@@ -172,6 +181,12 @@ void restore_cgroups_end(struct restore_set *rs, bool failed);
 /* The process that restores the table process @index uses: the first of
  * its group, that shares with no parent (@index itself when it shares
  * none); and how many others use that table. */
+/* shared_fs.c. In stage 1 of the owner of an fs group under a chroot,
+ * before its children: the pipe its members report through. */
+int shared_fs_prepare(struct restore_set *rs, size_t index);
+/* In stage 2 of a member of such a group: its end of that pipe. */
+void shared_fs_take(struct restore_set *rs, size_t index);
+
 size_t shared_table_owner(const struct tree *tree, size_t index);
 size_t shared_table_members(const struct tree *tree, size_t owner);
 /* In cryo, once its fds are arranged and before the tree is created; and

@@ -302,6 +302,15 @@ struct restorer_args {
 	 * @cwd_is_root: the root is the cwd too. */
 	int32_t root_fd;
 	uint32_t cwd_is_root;
+	/* Fs info shared with other processes (CLONE_FS) under a chroot: the
+	 * first of the group reads @fs_wait_count bytes from @fs_wait_fd
+	 * before it chroots, one written on @fs_signal_fd by each other one
+	 * as it enters its restorer (past the last path the restore's code
+	 * opens); -1: none. */
+	int32_t fs_wait_fd;
+	uint32_t fs_wait_count;
+	int32_t fs_signal_fd;
+	uint32_t reserved_fs;
 	/* With verify_pages, the restorer hashes every byte of the pages file
 	 * (pages_size bytes) with XXH3-128 as it reads it, the bytes no fill
 	 * takes through @scratch, and fails unless the digest is

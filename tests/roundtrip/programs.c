@@ -18,6 +18,8 @@ const char *const cycle_names[NR_CYCLES] = { "once", "twice", "thrice", "leave-r
 const struct test_program test_programs[] = {
 	{ .name = "neg_big_memory" },
 	{ .name = "neg_clone_files" },
+	/* Its jailed grandchild shares fs info and the fd table (test_proc_refusals). */
+	{ .name = "neg_clone_fs_files_chroot", .binary = "prog_clone_share", .args = LIST("files") },
 	{ .name = "neg_epoll_lost_target" },
 	{ .name = "neg_epoll_thread_pidfd" },
 	{ .name = "neg_fanotify" },
