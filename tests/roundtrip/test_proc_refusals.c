@@ -214,18 +214,11 @@ TEST(dump_refuses_a_removed_cwd_that_was_a_detached_mounts_root_and_the_program_
 TEST(dump_refuses_fs_info_and_an_fd_table_shared_under_a_chroot_and_the_tree_runs_on)
 {
 	struct prog p = { 0 };
-	char img[PATH_MAX], pid[16];
-	struct cryo_run r;
 
-	/* It sleeps until SIGTERM: prog_passes() is what shows it unharmed. */
 	CHECK_GOTO(start_prog(&p, "neg_clone_fs_files_chroot", NULL, NULL), out, "%s", why);
-	pathf(img, "%s/img", p.dir);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
-	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img);
-	CHECK_GOTO(refused(&r, "under a chroot, and one of them shares its fd table (CLONE_FILES) "
-			   "too: not supported", NULL),
+	CHECK_GOTO(dump_refused_no_images(&p, "under a chroot, and one of them shares its fd "
+					  "table (CLONE_FILES) too: not supported"),
 		   out, "%s", why);
-	CHECK_GOTO(no_inventory(img), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
