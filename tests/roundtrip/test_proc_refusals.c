@@ -99,6 +99,8 @@ enum lost_cwd {
 	CWD_DETACHED_READ_ONLY,
 	CWD_DEEP_IN_REMOVED_FOLDERS,
 	CWD_REMOVED_DETACHED_ROOT,
+	/* Not the cwd: an fd of a directory removed with its folder. */
+	FD_DIR_IN_REMOVED_FOLDER,
 };
 
 struct lost_cwd_setup {
@@ -149,6 +151,10 @@ static bool lost_cwd_make(const struct lost_cwd_setup *s)
 		snprintf(b, sizeof(b), "%s/bound", s->dir);
 		return !mkdir(b, 0755) && !mount(a, b, NULL, MS_BIND, NULL) && !chdir(b) &&
 		       !umount2(b, MNT_DETACH) && !rmdir(a);
+	case FD_DIR_IN_REMOVED_FOLDER:
+		/* Left open across the exec. */
+		return !mkdir(b, 0755) && open(b, O_RDONLY | O_DIRECTORY) >= 0 && !rmdir(b) &&
+		       !rmdir(a);
 	}
 	return false;
 }
@@ -167,7 +173,8 @@ static void check_cwd_refused(enum lost_cwd kind, const char *what)
 
 	CHECK(make_temp_dir(setup.dir), "cannot make a directory for the cwd");
 	CHECK_GOTO(start_prog(&p, "prog_counter", lose_cwd, &setup), out, "%s", why);
-	snprintf(expect, sizeof(expect), "dump: pid %d cwd: ", p.pid);
+	snprintf(expect, sizeof(expect), "dump: pid %d %s", p.pid,
+		 kind == FD_DIR_IN_REMOVED_FOLDER ? "fd " : "cwd: ");
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
@@ -199,6 +206,13 @@ TEST(dump_refuses_a_cwd_on_a_detached_read_only_bind_and_the_program_runs_on)
 TEST(dump_refuses_a_removed_cwd_33_removed_folders_deep_and_the_program_runs_on)
 {
 	check_cwd_refused(CWD_DEEP_IN_REMOVED_FOLDERS, "was in more than 32 folders removed too");
+}
+
+/* Only a removed cwd or root is made again with its removed folders. */
+TEST(dump_refuses_an_fd_of_a_directory_removed_with_its_folder_and_the_program_runs_on)
+{
+	check_cwd_refused(FD_DIR_IN_REMOVED_FOLDER, "a removed directory whose folder was "
+			  "removed too: not supported");
 }
 
 /* Its folder, ".." of the detached mount's root, is that root itself. */
