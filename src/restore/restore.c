@@ -385,6 +385,12 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		ret = -EIO;
 		goto out;
 	}
+	/* Each process starts with cryo's mappings: read once for all. */
+	ret = maps_now_read(&rs->maps_at_fork);
+	if (ret) {
+		pr_err("restore: cannot read cryo's own /proc/self/maps: %s", strerror(-ret));
+		goto out;
+	}
 	child = create_root(&run, pipes, release);
 	if (child < 0) {
 		ret = -errno;
@@ -480,6 +486,7 @@ out:
 	free(run.vdso);
 	free(run.uffd);
 	free(run.area);
+	maps_now_free(&rs->maps_at_fork);
 	return ret;
 }
 
