@@ -482,6 +482,7 @@ void restore_child(struct restore_set *rs, size_t index)
 	if (!ret && !t->shares_files && !shared_table_members(&rs->tree, index))
 		close(rs->gate_fd[1]);
 	if (!ret)
-		ret = restorer_enter(rt, rs->report_fd, exe_fd, vma_fds, rs->lazy_pages);
+		ret = restorer_enter(rt, &rs->maps_at_fork, rs->report_fd, exe_fd, vma_fds,
+				     rs->lazy_pages);
 	child_fail(rs, t->pid, ret);
 }

@@ -76,6 +76,19 @@ struct restore_task {
 	int fs_signal_fd;
 };
 
+/* cryo's mappings as /proc/self/maps listed them (maps_now.c), and this
+ * kernel's [vvar]...[vdso] block among them (0: none). */
+struct maps_range {
+	uint64_t start, end;
+};
+struct maps_now {
+	struct maps_range *ranges;
+	size_t nr;
+	uint64_t vdso_block_start, vdso_text, vdso_block_end;
+};
+int maps_now_read(struct maps_now *m);
+void maps_now_free(struct maps_now *m);
+
 /* A whole restore: the tree, the images of each live process, and what
  * every process shares with cryo while it is being built. */
 struct restore_set {
@@ -148,6 +161,10 @@ struct restore_set {
 	/* The network lock (net/net.h): the dump's connections are locked
 	 * again at load and unlocked once every process is restored. */
 	struct net_run *net;
+	/* cryo's mappings just before the tree is forked: each process's own
+	 * at its start (it reads /proc/self/maps only if a place they say is
+	 * free is not). */
+	struct maps_now maps_at_fork;
 };
 
 /* cow_plan.c: pages shared copy-on-write since fork (mem/cow.h). At load,
@@ -298,11 +315,13 @@ void __attribute__((noreturn)) restore_child(struct restore_set *rs, size_t inde
 bool restore_pages_cold(int pages_fd);
 
 /* The highest gap of @size bytes, a page clear of its neighbours, below
- * the top of 4-level user space, that neither cryo's mappings now nor the
- * saved mappings of any of @mms occupy; 0: none. */
-uint64_t restore_find_gap(const Mm *const *mms, size_t nr_mms, uint64_t size);
-int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds,
-		   bool lazy);
+ * the top of 4-level user space, that neither cryo's mappings (@now, or
+ * read now when NULL) nor the saved mappings of any of @mms occupy; 0: none. */
+uint64_t restore_find_gap(const Mm *const *mms, size_t nr_mms, const struct maps_now *now,
+			  uint64_t size);
+/* @now: the process's mappings as cryo's were when it was forked. */
+int restorer_enter(struct restore_task *rt, const struct maps_now *now, int report_fd, int exe_fd,
+		   const int *vma_fds, bool lazy);
 
 /* finish.c: from cryo, once the restorer of @rt reported (and said where
  * it put the vDSO): seizes it, closes its fd @uffd (the userfaultfd of a
