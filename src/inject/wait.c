@@ -41,11 +41,27 @@ static void reap_dead_threads(struct inj_task *task, pid_t waiting_for)
 	}
 }
 
+static bool past(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
 int wait_thread(struct inj_task *task, pid_t tid, int *status)
+{
+	return wait_thread_until(task, tid, status, NULL);
+}
+
+int wait_thread_until(struct inj_task *task, pid_t tid, int *status,
+		      const struct timespec *deadline)
 {
 	struct timespec start, nap = { 0, 20000 };
 
-	if (task->nr_threads == 1 && task->threads[0].tid == tid) {
+	/* A bounded wait polls even for a lone thread. */
+	if (!deadline && task->nr_threads == 1 && task->threads[0].tid == tid) {
 		for (;;) {
 			pid_t r = waitpid(tid, status, __WALL);
 
@@ -67,6 +83,8 @@ int wait_thread(struct inj_task *task, pid_t tid, int *status)
 			sched_yield();
 			continue;
 		}
+		if (deadline && past(deadline))
+			return -ETIMEDOUT;
 		reap_dead_threads(task, tid);
 		nanosleep(&nap, NULL);
 		if (nap.tv_nsec < MAX_SLEEP_NS)
