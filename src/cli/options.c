@@ -226,15 +226,26 @@ static const char *in_work_dir(const char *work_dir, const char *name, int slot)
 	return paths[slot];
 }
 
-static int parse_pid(const char *text, pid_t *pid)
+/* A whole number of digits only (strtol() would also take leading blanks
+ * and a sign) from @min to @max; -EINVAL, unsaid, otherwise. */
+static int parse_whole(const char *text, long min, long max, long *out)
 {
 	char *end;
 	long value;
 
-	/* strtol() would also take leading blanks and a sign: digits only. */
 	errno = 0;
 	value = strtol(text, &end, 10);
-	if (!isdigit((unsigned char)text[0]) || errno || *end || value <= 0 || value > (1 << 22)) {
+	if (!isdigit((unsigned char)text[0]) || errno || *end || value < min || value > max)
+		return -EINVAL;
+	*out = value;
+	return 0;
+}
+
+static int parse_pid(const char *text, pid_t *pid)
+{
+	long value;
+
+	if (parse_whole(text, 1, 1 << 22, &value)) {
 		fprintf(stderr, "cryo: -t: '%s' is not a process id\n", text);
 		return -EINVAL;
 	}
@@ -310,12 +321,9 @@ static int parse_pid_wait(const char *text, int *ms)
  * at all to seize the tree in). */
 static int parse_timeout(const char *text, int *seconds)
 {
-	char *end;
 	long value;
 
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (!isdigit((unsigned char)text[0]) || errno || *end || value < 1 || value > 86400) {
+	if (parse_whole(text, 1, 86400, &value)) {
 		fprintf(stderr, "cryo: --timeout: '%s' is not a number of seconds from 1 to 86400\n",
 			text);
 		return -EINVAL;
@@ -328,13 +336,10 @@ static int parse_timeout(const char *text, int *seconds)
  * anything starts. */
 static int parse_status_fd(const char *text, int *fd)
 {
-	char *end;
 	long value;
 	int flags;
 
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (!isdigit((unsigned char)text[0]) || errno || *end || value > INT_MAX) {
+	if (parse_whole(text, 0, INT_MAX, &value)) {
 		fprintf(stderr, "cryo: --status-fd: '%s' is not an fd number\n", text);
 		return -EINVAL;
 	}

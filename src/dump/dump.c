@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -358,20 +359,47 @@ static int dump_tree(struct dump_ctx *ctx)
 
 /* Freezes (with the tree's cgroup v2 freezer where it has one) and seizes
  * the tree; on failure nothing stays frozen or seized. */
+static void timer_fired(int sig)
+{
+	(void)sig;
+}
+
+/* SIGALRM at @seconds from now, then every 100 ms (one cannot fall between
+ * a check of the deadline and a blocking wait unseen), without SA_RESTART,
+ * so that a wait blocked past the deadline returns; 0 seconds: disarmed,
+ * the handler in @old put back. */
+static void arm_seize_timer(int seconds, struct sigaction *old)
+{
+	struct itimerval t = { .it_value = { seconds, 0 }, .it_interval = { 0, 100000 } };
+	struct sigaction sa = { .sa_handler = timer_fired };
+
+	if (!seconds) {
+		setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
+		sigaction(SIGALRM, old, NULL);
+		return;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, old);
+	setitimer(ITIMER_REAL, &t, NULL);
+}
+
 static int seize_tree(const struct cryo_opts *opts, struct freezer *fz, struct tree *tree)
 {
+	int ret, thawed, seconds = opts->timeout_s > 0 ? opts->timeout_s : DUMP_TIMEOUT_S;
 	struct timespec deadline;
-	int ret, thawed;
+	struct sigaction old;
 
 	/* criu's --timeout bounds the freeze and the seizing together. */
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += opts->timeout_s > 0 ? opts->timeout_s : DUMP_TIMEOUT_S;
+	deadline.tv_sec += seconds;
+	arm_seize_timer(seconds, &old);
 	if (opts->freeze_cgroup && opts->freeze_fd >= 0)
 		freezer_freeze_given(opts->pid, opts->freeze_fd, opts->freeze_path, &deadline, fz);
 	else
 		freezer_freeze(opts->pid, &deadline, fz);
 	/* The injection library has said why (no such process, a thread, ...). */
 	ret = tree_seize(opts->pid, &deadline, tree);
+	arm_seize_timer(0, &old);
 	if (ret == -ETIMEDOUT)
 		pr_err("dump: pid %d: the tree did not stop within --timeout %d s; every process "
 		       "was let go and runs on", opts->pid,

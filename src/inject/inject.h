@@ -60,9 +60,12 @@ void inj_set_log(inj_log_fn fn);
  * thread list until it is stable. */
 int inj_seize(pid_t pid, struct inj_task **task);
 /* The same, giving up at @deadline (CLOCK_MONOTONIC) with -ETIMEDOUT,
- * naming the thread that did not stop and what it waits in. Such a thread
- * cannot be detached while it runs: it stays attached, its stop request
- * pending, until the caller exits (the kernel then drops both). */
+ * naming the thread that did not stop and what it waits in. The wait for a
+ * process's only thread blocks in waitpid(): the caller must have a signal
+ * interrupt it at the deadline (a handler without SA_RESTART, repeated:
+ * dump's timer). A thread that did not stop cannot be detached while it
+ * runs: it stays attached, its stop request pending, until the caller
+ * exits (the kernel then drops both). */
 int inj_seize_until(pid_t pid, const struct timespec *deadline, struct inj_task **task);
 
 /* Restores whatever the library changed (registers, signal mask, memory

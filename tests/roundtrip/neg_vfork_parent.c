@@ -16,20 +16,6 @@
 
 #include "prog.h"
 
-static long tracer_of_self(void)
-{
-	char line[256];
-	long tracer = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "TracerPid:", 10))
-			tracer = atol(line + 10);
-	if (f)
-		fclose(f);
-	return tracer;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct timespec three_s = { 3, 0 };
@@ -53,7 +39,7 @@ int main(int argc, char **argv)
 	PROG_CHECK(child > 0, "vfork failed");
 	PROG_CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
 		   WEXITSTATUS(status) == 0, "the vfork child did not exit cleanly (%#x)", status);
-	PROG_CHECK(tracer_of_self() == 0, "traced by %ld after the vfork", tracer_of_self());
+	PROG_CHECK(prog_tracer_of(getpid()) == 0, "traced by %ld after the vfork", prog_tracer_of(getpid()));
 	prog_wait_sigterm();
 	prog_finish();
 }
