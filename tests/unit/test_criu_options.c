@@ -5,6 +5,7 @@
  * man page (docs/cryo.8) names every option the parser knows. */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,50 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 		CHECK(ret == -EINVAL, "%s was accepted", cases[i][0]);
 		CHECK(strstr(err, name) && strstr(err, cases[i][2]), "%s: said \"%s\"", cases[i][0],
 		      err);
+	}
+}
+
+/* criu's --skip-mnt (absolute, repeatable), --enable-fs (lists, "all")
+ * and --empty-ns net land in the run's options. */
+TEST(namespace_choices_skip_mnt_enable_fs_and_empty_ns_net_are_taken)
+{
+	const char *const words[] = { "cryo", "dump", "-t", "1", "-D", "x", "--skip-mnt", "/a/b/",
+				      "--skip-mnt", "/c", "--enable-fs", "nfs,ramfs",
+				      "--enable-fs", "all", "--empty-ns", "net" };
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 16, words) == 0, "parse failed");
+	CHECK(o.nr_skip_mnt == 2 && !strcmp(o.skip_mnt[0], "/a/b/") && !strcmp(o.skip_mnt[1], "/c"),
+	      "%d --skip-mnt taken", o.nr_skip_mnt);
+	CHECK(o.nr_enable_fs == 2 && !strcmp(o.enable_fs[0], "nfs,ramfs") &&
+	      !strcmp(o.enable_fs[1], "all"), "%d --enable-fs taken", o.nr_enable_fs);
+	CHECK(o.empty_ns == CLONE_NEWNET, "empty_ns %#x", o.empty_ns);
+}
+
+/* --empty-ns takes only net (as criu), --skip-mnt an absolute path,
+ * --enable-fs a list without empty names and an argument at all; the
+ * message names the option; --lsm-mount-context says why it is refused. */
+TEST(namespace_choices_cryo_cannot_take_are_refused_by_name)
+{
+	static const char *const cases[][3] = {
+		{ "--empty-ns", "ipc", "--empty-ns ipc: not supported: only net" },
+		{ "--empty-ns", "net,ipc", "only net is taken" },
+		{ "--skip-mnt", "mnt/x", "--skip-mnt mnt/x: not an absolute mount point" },
+		{ "--enable-fs", "nfs,,ext4", "not a list of filesystem types" },
+		{ "--enable-fs", NULL, "enable-fs" },
+		{ "--lsm-mount-context", "system_u:object_r:x:s0", "an SELinux label" },
+	};
+	struct cryo_opts o;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *words[] = { "cryo", "restore", "-D", "x", cases[i][0], cases[i][1] };
+		int ret;
+
+		CAPTURE(err, ret = parse(&o, cases[i][1] ? 6 : 5, words));
+		CHECK(ret == -EINVAL, "%s %s was accepted", cases[i][0],
+		      cases[i][1] ? cases[i][1] : "");
+		CHECK(strstr(err, cases[i][2]), "%s: said \"%s\"", cases[i][0], err);
 	}
 }
 
