@@ -9,7 +9,8 @@
  *  - "net" (its own network namespace): the loopback up with 10.55.0.1
  *    on it, a UDP socket bound to port 0 of any address. On SIGTERM the
  *    socket keeps its port and gets a datagram it sends to 127.0.0.1, and
- *    the address the runner wrote into the file "addr" can be bound. */
+ *    the address written into the file "addr" (by the runner's action
+ *    script) can be bound. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,6 @@
  * and adds the address the program then binds. Refusals are
  * test_neg_mnt_opts's; parsing, tests/unit/test_criu_options's. */
 #include <dirent.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,16 +16,6 @@
 #include "cryo_driver.h"
 #include "harness.h"
 #include "runner_util.h"
-
-static bool write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-	bool ok = f && fputs(text, f) >= 0;
-
-	if (f)
-		ok &= fclose(f) == 0;
-	return ok;
-}
 
 /* The line of /proc/@pid/mountinfo whose mount point is @target, into
  * @line; false if none. */
@@ -45,40 +34,56 @@ static bool mount_line(pid_t pid, const char *target, char *line, size_t size)
 	return found;
 }
 
-/* How many entries folder @dir has, seen from @pid's root. */
+/* How many entries folder @dir has but . and .., seen from @pid's root. */
 static int entries_seen_by(pid_t pid, const char *dir)
 {
 	char path[PATH_MAX + 32];
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
+	struct dirent **list;
+	int n;
 
 	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, dir);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	closedir(d);
-	return n;
+	n = scandir(path, &list, NULL, NULL);
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	if (n >= 0)
+		free(list);
+	return n - 2;
+}
+
+/* Starts program @name into @p and dumps it into @img (@p's "img"),
+ * with @skip_and_enable: --skip-mnt DIR/skip --enable-fs xfs,ramfs. The
+ * dumped program is reaped. False, saying why, when either fails. */
+static bool start_and_dump(struct prog *p, const char *name, char *img, bool skip_and_enable)
+{
+	char pid[16], skip[PATH_MAX];
+	struct cryo_run r;
+
+	if (!start_prog(p, name, NULL, NULL))
+		return false;
+	snprintf(pid, sizeof(pid), "%d", p->pid);
+	pathf(img, "%s/img", p->dir);
+	pathf(skip, "%s/skip", p->dir);
+	if (skip_and_enable)
+		prog_cryo(&r, p, "dump", "-t", pid, "-D", img, "--skip-mnt", skip, "--enable-fs",
+			  "xfs,ramfs");
+	else
+		prog_cryo(&r, p, "dump", "-t", pid, "-D", img);
+	if (r.status)
+		return fail_why("dump failed (%d): %s", r.status, r.out);
+	waitpid(p->pid, NULL, 0);
+	return true;
 }
 
 TEST(skip_mnt_leaves_a_tmpfs_out_and_enable_fs_mounts_a_ramfs_anew_empty)
 {
-	char img[PATH_MAX], skip[PATH_MAX], ram[PATH_MAX], kept[PATH_MAX], pid[16], line[8192];
+	char img[PATH_MAX], skip[PATH_MAX], ram[PATH_MAX], kept[PATH_MAX], line[8192];
 	struct prog p = { 0 };
 	struct cryo_run r;
 
-	CHECK_GOTO(start_prog(&p, "prog_ns_opts", NULL, NULL), out, "%s", why);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
-	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(start_and_dump(&p, "prog_ns_opts", img, true), out, "%s", why);
 	pathf(skip, "%s/skip", p.dir);
 	pathf(ram, "%s/ram", p.dir);
 	pathf(kept, "%s/kept", p.dir);
-	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "--skip-mnt", skip, "--enable-fs",
-		  "xfs,ramfs");
-	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
-	waitpid(p.pid, NULL, 0);
 	prog_cryo(&r, &p, "restore", "-D", img, "-d");
 	CHECK_GOTO(r.status == 0, out, "restore failed (%d): %s", r.status, r.out);
 	CHECK_GOTO(!mount_line(p.pid, skip, line, sizeof(line)), out,
@@ -97,22 +102,18 @@ out:
 
 TEST(empty_ns_net_gives_setup_namespaces_an_empty_namespace_to_fill)
 {
-	char img[PATH_MAX], pid[16], script[4 * PATH_MAX], path[PATH_MAX], text[4096] = "";
+	char img[PATH_MAX], script[4 * PATH_MAX], path[PATH_MAX], text[4096] = "";
 	char cmd[PATH_MAX + 128];
 	struct prog p = { 0 };
 	struct cryo_run r;
 
-	CHECK_GOTO(start_prog(&p, "prog_ns_opts_net", NULL, NULL), out, "%s", why);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
-	pathf(img, "%s/img", p.dir);
-	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img);
-	CHECK_GOTO(r.status == 0, out, "dump failed (%d): %s", r.status, r.out);
-	waitpid(p.pid, NULL, 0);
-	/* The script sees the new namespace, notes it, and fills it. */
+	CHECK_GOTO(start_and_dump(&p, "prog_ns_opts_net", img, false), out, "%s", why);
+	/* The script sees the new namespace, notes it, fills it, and tells
+	 * the program which address to bind. */
 	snprintf(script, sizeof(script), "test \"$CRTOOLS_SCRIPT_ACTION\" != setup-namespaces || "
 		 "nsenter --net=/proc/$CRTOOLS_INIT_PID/ns/net sh -c 'ip -o link show > %s/links "
 		 "&& ip -o addr show > %s/addrs && ip link set lo up && "
-		 "ip addr add 10.66.0.1/32 dev lo'", p.dir, p.dir);
+		 "ip addr add 10.66.0.1/32 dev lo && echo 10.66.0.1 > %s/addr'", p.dir, p.dir, p.dir);
 	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--empty-ns", "net", "--action-script",
 		  script);
 	CHECK_GOTO(r.status == 0, out, "restore failed (%d): %s", r.status, r.out);
@@ -131,9 +132,6 @@ TEST(empty_ns_net_gives_setup_namespaces_an_empty_namespace_to_fill)
 	CHECK_GOTO(system(cmd) == 0 && read_text(path, text, sizeof(text)) &&
 		   strstr(text, "10.66.0.1/32") && !strstr(text, "10.55.0.1"), out,
 		   "the restored namespace has: %s", text);
-	pathf(path, "%s/addr", p.dir);
-	CHECK_GOTO(write_file(path, "10.66.0.1\n"), out, "cannot write %s: %s", path,
-		   strerror(errno));
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);

@@ -43,31 +43,29 @@ out:
 	end_prog(&p);
 }
 
-TEST(dump_refuses_an_fd_on_a_mount_skip_mnt_leaves_out)
+/* @name dumped with --skip-mnt DIR/skip: refused with " (DIR/skip@what"
+ * and @key2. */
+static void refused_with_skip(const char *name, const char *what, const char *key2)
 {
 	struct prog p = { 0 };
 	char skip[PATH_MAX], key[PATH_MAX + 128];
 
-	CHECK_GOTO(start_prog(&p, "prog_ns_opts_hold_skipped", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, name, NULL, NULL), out, "%s", why);
 	pathf(skip, "%s/skip", p.dir);
-	snprintf(key, sizeof(key), " (%s/f): on mount ", skip);
-	CHECK_GOTO(refused_and_runs_on(&p, skip, key,
-				       "which --skip-mnt leaves out: restore would not find it"),
-		   out, "%s", why);
+	snprintf(key, sizeof(key), " (%s%s", skip, what);
+	CHECK_GOTO(refused_and_runs_on(&p, skip, key, key2), out, "%s", why);
 out:
 	end_prog(&p);
 }
 
+TEST(dump_refuses_an_fd_on_a_mount_skip_mnt_leaves_out)
+{
+	refused_with_skip("prog_ns_opts_hold_skipped", "/f): on mount ",
+			  "which --skip-mnt leaves out: restore would not find it");
+}
+
 TEST(dump_refuses_a_mount_below_one_skip_mnt_leaves_out)
 {
-	struct prog p = { 0 };
-	char skip[PATH_MAX], key[PATH_MAX + 128];
-
-	CHECK_GOTO(start_prog(&p, "prog_ns_opts_below_skipped", NULL, NULL), out, "%s", why);
-	pathf(skip, "%s/skip", p.dir);
-	snprintf(key, sizeof(key), " (%s/inner, tmpfs on cryo-inner): it is below a mount that "
-		 "--skip-mnt leaves out", skip);
-	CHECK_GOTO(refused_and_runs_on(&p, skip, key, NULL), out, "%s", why);
-out:
-	end_prog(&p);
+	refused_with_skip("prog_ns_opts_below_skipped", "/inner, tmpfs on cryo-inner): it is "
+			  "below a mount that --skip-mnt leaves out", NULL);
 }

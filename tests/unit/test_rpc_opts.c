@@ -381,6 +381,22 @@ TEST(options_reach_cryos_options)
 	CHECK_GOTO(!ret && a->opts.network_lock == NET_LOCK_NFTABLES, out,
 		   "network_lock NFTABLES: %s", why);
 
+	/* --skip-mnt and --enable-fs, read at dump as criu reads them. */
+	o->n_skip_mnt = o->n_enable_fs = 1;
+	o->skip_mnt = malloc(sizeof(*o->skip_mnt));
+	o->skip_mnt[0] = strdup("/run/secrets");
+	o->enable_fs = malloc(sizeof(*o->enable_fs));
+	o->enable_fs[0] = strdup("nfs");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.nr_skip_mnt == 1 && !strcmp(a->opts.skip_mnt[0], "/run/secrets") &&
+		   a->opts.nr_enable_fs == 1 && !strcmp(a->opts.enable_fs[0], "nfs"), out,
+		   "skip_mnt and enable_fs: %s", why);
+	o->skip_mnt[0][0] = 'x';
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "skip_mnt") && strstr(why, "not an absolute"), out,
+		   "a relative skip_mnt: %s", why);
+	o->skip_mnt[0][0] = '/';
+
 	o->has_rst_sibling = o->rst_sibling = true;
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
 	CHECK_GOTO(!ret && a->opts.restore_detached && a->opts.restore_sibling &&
@@ -449,34 +465,3 @@ out:
 	free(a);
 }
 
-/* skip_mnt and enable_fs are --skip-mnt and --enable-fs, read at dump as
- * criu reads them; a relative mount point is refused by name. */
-TEST(skip_mnt_and_enable_fs_reach_a_dumps_options)
-{
-	struct rpc_conn conn = { .fd_owner = getpid() };
-	struct rpc_action *a = malloc(sizeof(*a));
-	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	CriuOpts *o = base_opts(dir_fd);
-	char why[RPC_ERRMSG_MAX] = "";
-	int ret;
-
-	o->n_skip_mnt = 1;
-	o->skip_mnt = malloc(sizeof(*o->skip_mnt));
-	o->skip_mnt[0] = strdup("/run/secrets");
-	o->n_enable_fs = 1;
-	o->enable_fs = malloc(sizeof(*o->enable_fs));
-	o->enable_fs[0] = strdup("nfs");
-	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
-	CHECK_GOTO(!ret && a->opts.nr_skip_mnt == 1 && !strcmp(a->opts.skip_mnt[0], "/run/secrets") &&
-		   a->opts.nr_enable_fs == 1 && !strcmp(a->opts.enable_fs[0], "nfs"), out,
-		   "skip_mnt and enable_fs at dump: %s", why);
-	free(o->skip_mnt[0]);
-	o->skip_mnt[0] = strdup("run/secrets");
-	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
-	CHECK_GOTO(ret && strstr(why, "skip_mnt") && strstr(why, "not an absolute"), out,
-		   "a relative skip_mnt: %s", why);
-out:
-	protobuf_c_message_free_unpacked(&o->base, NULL);
-	close(dir_fd);
-	free(a);
-}
