@@ -252,7 +252,8 @@ NEGATIVE_RUNNERS := test_negative test_neg_fds test_neg_killed test_neg_restore 
 	test_neg_sockets test_neg_netlock \
 	test_neg_userns \
 	test_neg_cow \
-	test_neg_hugetlb
+	test_neg_hugetlb \
+	test_neg_mnt_opts
 NEGATIVE_PROGS := $(patsubst tests/roundtrip/%.c,$(BUILD)/tests/roundtrip/%,$(wildcard tests/roundtrip/neg_*.c))
 ROUNDTRIP_TESTS += $(patsubst %,$(BUILD)/tests/roundtrip/%,$(NEGATIVE_RUNNERS))
 $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c tests/roundtrip/prog.h
@@ -261,7 +262,8 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 # The runners built on the test harness (tests/lib).
 HARNESS_RUNNERS := $(NEGATIVE_RUNNERS) test_trust test_freezer test_real test_everyday \
 	test_terminals test_state_refusals test_redis test_proc_refusals test_criu_cli \
-	test_cgroup_v1 test_trust_threads test_criu_opts2
+	test_cgroup_v1 test_trust_threads test_criu_opts2 \
+	test_criu_ns_opts
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -277,6 +279,8 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_proc_refusals
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_cli
 # criu's --timeout, --leave-stopped, --status-fd, --exec-cmd, --evasive-devices.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_opts2
+# criu's --skip-mnt, --enable-fs and --empty-ns net through the cryo binary.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_ns_opts
 # test_trust forges images as an attacker would, checksums included.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
 TRUST_SRCS := src/images/crc32c.c tests/roundtrip/trust_util.c

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,9 @@ enum {
 	OPT_STATUS_FD,
 	OPT_EXEC_CMD,
 	OPT_EVASIVE_DEVICES,
+	OPT_EMPTY_NS,
+	OPT_SKIP_MNT,
+	OPT_ENABLE_FS,
 };
 
 /* criu's options cryo cannot honour yet, each refused with why. */
@@ -63,10 +67,8 @@ static const struct {
 	{ "prev-images-dir", "pre-dump and incremental dumps do not exist yet" },
 	{ "auto-dedup", "deduplication needs incremental dumps, which do not exist yet" },
 	{ "page-server", "dumping to a page server is not supported" },
-	{ "empty-ns", "empty namespaces for action scripts to fill are not supported" },
-	{ "lsm-mount-context", "LSM mount contexts are not restored" },
-	{ "skip-mnt", "every mount of the tree is dumped or refused by name" },
-	{ "enable-fs", "filesystems cryo does not restore are refused by name" },
+	{ "lsm-mount-context", "a mount context is an SELinux label (the context= mount "
+			       "option), and cryo neither saves nor sets SELinux labels" },
 	{ "stream", "criu-image-streamer is not supported" },
 	{ "cpu-cap", "CPU capabilities are not checked (a foreign xstate is refused at restore)" },
 	{ "ghost-fiemap", "deleted files are always saved sparse (SEEK_DATA/SEEK_HOLE)" },
@@ -133,11 +135,11 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "leave-stopped", no_argument, NULL, 's' },
 	{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
-	{ "empty-ns", required_argument, NULL, OPT_REFUSED },
+	{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },
 	{ "lsm-profile", required_argument, NULL, OPT_LSM_PROFILE },
 	{ "lsm-mount-context", required_argument, NULL, OPT_REFUSED },
-	{ "skip-mnt", required_argument, NULL, OPT_REFUSED },
-	{ "enable-fs", required_argument, NULL, OPT_REFUSED },
+	{ "skip-mnt", required_argument, NULL, OPT_SKIP_MNT },
+	{ "enable-fs", required_argument, NULL, OPT_ENABLE_FS },
 	{ "stream", no_argument, NULL, OPT_REFUSED },
 	{ "cpu-cap", optional_argument, NULL, OPT_REFUSED },
 	{ "ghost-fiemap", no_argument, NULL, OPT_REFUSED },
@@ -211,6 +213,43 @@ static int parse_cgroup_root(const char *arg, struct cryo_opts *opts)
 	r->any = !colon;
 	snprintf(r->controller, sizeof(r->controller), "%.*s", colon ? (int)(colon - arg) : 0,
 		 arg);
+	return 0;
+}
+
+/* criu's --empty-ns net, --skip-mnt PATH and --enable-fs FS[,FS...]
+ * (option @c, argument @arg): what of the tree's namespaces is left out
+ * or made anew. */
+static int parse_ns_choice(int c, const char *arg, struct cryo_opts *opts)
+{
+	const char **list = c == OPT_SKIP_MNT ? opts->skip_mnt : opts->enable_fs;
+	int *nr = c == OPT_SKIP_MNT ? &opts->nr_skip_mnt : &opts->nr_enable_fs;
+	const char *name = c == OPT_SKIP_MNT ? "--skip-mnt" : "--enable-fs";
+
+	if (c == OPT_EMPTY_NS) {
+		if (strcmp(arg, "net")) {
+			fprintf(stderr, "cryo: --empty-ns %s: not supported: only net is taken (as "
+				"criu: a network namespace left empty for an action script to "
+				"fill)\n", arg);
+			return -EINVAL;
+		}
+		opts->empty_ns |= CLONE_NEWNET;
+		return 0;
+	}
+	if (c == OPT_SKIP_MNT && arg[0] != '/') {
+		fprintf(stderr, "cryo: --skip-mnt %s: not an absolute mount point\n", arg);
+		return -EINVAL;
+	}
+	if (c == OPT_ENABLE_FS && (!*arg || strstr(arg, ",,") || arg[0] == ',' ||
+				   arg[strlen(arg) - 1] == ',')) {
+		fprintf(stderr, "cryo: --enable-fs '%s': not a list of filesystem types (ext4,nfs "
+			"or all)\n", arg);
+		return -EINVAL;
+	}
+	if (*nr == 16) {
+		fprintf(stderr, "cryo: %s: at most 16 times\n", name);
+		return -EINVAL;
+	}
+	list[(*nr)++] = arg;
 	return 0;
 }
 
@@ -612,6 +651,12 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case OPT_NOOP:
 		case OPT_CONFIG:
 			break;
+		case OPT_EMPTY_NS:
+		case OPT_SKIP_MNT:
+		case OPT_ENABLE_FS:
+			if (parse_ns_choice(c, optarg, opts))
+				return -EINVAL;
+			break;
 		case OPT_REFUSED:
 			return refuse(long_options[index].name);
 		default:
@@ -659,6 +704,11 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		fprintf(stderr, "cryo: --cgroup-props, --cgroup-props-file and "
 			"--cgroup-dump-controller choose what a dump saves: restore writes what "
 			"it saved\n");
+	/* criu takes them at restore too, where they change nothing. */
+	if ((opts->nr_skip_mnt || opts->nr_enable_fs) && opts->command &&
+	    !strcmp(opts->command, "restore"))
+		fprintf(stderr, "cryo: --skip-mnt and --enable-fs choose what a dump saves: restore "
+			"makes the mounts it saved\n");
 	/* Pre-copy lets the tree run while its pages are copied: only a
 	 * dump that leaves it running can. */
 	if (opts->pre_copy > 0 && !opts->leave_running) {

@@ -134,7 +134,22 @@ struct cryo_opts {
 	 * with (freezer_find_given()), and its path; -1: ptrace alone. */
 	int freeze_fd;
 	char freeze_path[PATH_MAX];
-	unsigned int empty_ns;		/* empty_ns: CLONE_NEWNET, the runtime fills it */
+	/* --empty-ns net, RPC empty_ns: CLONE_NEWNET. At dump the tree's
+	 * network namespace is not saved; at restore it is made empty (the
+	 * kernel's loopback, down), for an action script or the runtime to
+	 * fill (ns/net.c). */
+	unsigned int empty_ns;
+	/* --skip-mnt PATH, each (criu's, RPC skip_mnt): the tree's mounts at
+	 * PATH are not dumped, so restore does not make them; a file of the
+	 * tree on one is refused (ns/mnt_dump.c, ns/mnt_skip.c). */
+	const char *skip_mnt[16];
+	int nr_skip_mnt;
+	/* --enable-fs FS[,FS...], each (criu's, RPC enable_fs): a mount of a
+	 * filesystem type cryo does not make again, when named here (or with
+	 * "all"), is saved by type, source and options and mounted anew at
+	 * restore, without its files. */
+	const char *enable_fs[16];
+	int nr_enable_fs;
 	/* ext_mnt: at dump, mount point -> key; at restore, key -> folder. */
 	struct opt_pair {
 		const char *key, *val;

@@ -280,6 +280,22 @@ static int lock_connections(struct net_run *net, const struct tree *tree)
 	return ret;
 }
 
+/* The tree's own mounts (mnt.img); a process with a file on one that
+ * --skip-mnt leaves out is refused. */
+static int dump_mounts(struct dump_ctx *ctx)
+{
+	struct tree *tree = ctx->tree;
+	struct mnt_skipped skipped = { 0 };
+	int ret = mnt_dump(ctx->mnt_caller, tree->tasks[0].pid, tree->tasks[0].ns.ino[NS_MNT],
+			   ctx->dir, &skipped);
+
+	for (size_t i = 0; !ret && i < tree->nr; i++)
+		if (tree->tasks[i].state == TREE_ALIVE)
+			ret = mnt_skipped_check(&skipped, tree->tasks[i].pid);
+	mnt_skipped_free(&skipped);
+	return ret;
+}
+
 static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
@@ -293,7 +309,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = tree_check(tree, ctx->opts->shell_job);
 	if (!ret)
-		ret = mnt_dump(ctx->mnt_caller, tree->tasks[0].pid, tree->tasks[0].ns.ino[NS_MNT], ctx->dir);
+		ret = dump_mounts(ctx);
 	/* A tree's own network namespace: cryo stays inside to the end, so
 	 * that sock_diag sees its sockets. */
 	if (!ret)
@@ -682,6 +698,10 @@ int cmd_dump(const struct cryo_opts *given)
 		mnt_caller_free(&caller);
 		return 1;
 	}
+	caller.skip = opts->skip_mnt;
+	caller.nr_skip = opts->nr_skip_mnt;
+	caller.enable_fs = opts->enable_fs;
+	caller.nr_enable_fs = opts->nr_enable_fs;
 	copy.freeze_fd = -1;
 	if (check_runtime_opts(&copy, &caller)) {
 		mnt_caller_free(&caller);

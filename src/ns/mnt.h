@@ -36,6 +36,12 @@ struct mnt_caller {
 	 * is given its folder by (runc: the mount point again). */
 	const struct opt_pair *ext;
 	int nr_ext;
+	/* criu's --skip-mnt (mount points left out) and --enable-fs
+	 * (filesystem types mounted anew, or "all"), as cryo_opts has them. */
+	const char *const *skip;
+	int nr_skip;
+	const char *const *enable_fs;
+	int nr_enable_fs;
 };
 
 struct opt_pair;
@@ -52,12 +58,29 @@ void mnt_caller_free(struct mnt_caller *c);
  * images) holds the tree's mounts, and cryo dumps it from where it is. */
 int mnt_all_callers(const struct mnt_caller *c, pid_t pid, bool *all);
 
+/* The mounts --skip-mnt left out of a dump, by id (mnt_dump()). */
+struct mnt_skipped {
+	struct mnt_skipped_one {
+		uint32_t id;
+		char *mountpoint;
+	} *mounts;
+	size_t nr;
+};
+
 /* When the root @pid (as this process sees it) is in another mount
  * namespace than @c (mnt_caller_snapshot()), writes mnt.img and
  * the files of each tmpfs made again, or refuses, naming the mount, one
  * cryo cannot make: "dump: pid 12: mount 345 (/data, ext4 on /dev/vdb):
- * ...". Nothing is written when every mount is the caller's. */
-int mnt_dump(const struct mnt_caller *c, pid_t pid, uint64_t mnt_ns, struct image_dir *dir);
+ * ...". Nothing is written when every mount is the caller's. The mounts
+ * at a --skip-mnt point are left out, into @skipped (freed with
+ * mnt_skipped_free()); one below them that is not is refused. */
+int mnt_dump(const struct mnt_caller *c, pid_t pid, uint64_t mnt_ns, struct image_dir *dir,
+	     struct mnt_skipped *skipped);
+/* mnt_skip.c: refuses, naming it, an fd, mapping, cwd, root or executable
+ * of process @pid on a mount @skipped holds: restore would find another
+ * file (or none) at its path. */
+int mnt_skipped_check(const struct mnt_skipped *skipped, pid_t pid);
+void mnt_skipped_free(struct mnt_skipped *skipped);
 
 /* ---- restore --------------------------------------------------------------- */
 

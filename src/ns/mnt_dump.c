@@ -1,9 +1,10 @@
 /* Dump of a tree's mount namespace: each mount of the root's mountinfo is
  * one of cryo's own (kept), a new instance of a filesystem cryo can make
- * (tmpfs, proc, sysfs, devpts, mqueue), or a bind of a folder cryo can
- * reach (of such a mount, or of cryo's namespace: an external mount);
- * anything else is refused by name. The files of each tmpfs go into an
- * archive (mnt_tmpfs.c). Not the restore (mnt_restore.c). */
+ * (tmpfs, proc, sysfs, devpts, mqueue, or any --enable-fs names), or a
+ * bind of a folder cryo can reach (of such a mount, or of cryo's
+ * namespace: an external mount), or left out (--skip-mnt); anything else
+ * is refused by name. The files of each tmpfs go into an archive
+ * (mnt_tmpfs.c). Not the restore (mnt_restore.c). */
 #include <errno.h>
 #include <libmount/libmount.h>
 #include <stdio.h>
@@ -66,13 +67,36 @@ void mnt_caller_free(struct mnt_caller *c)
 	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |     \
 	 MS_RELATIME | MS_STRICTATIME)
 
-/* The kinds of filesystem cryo makes a new instance of. */
-static bool makeable(const char *fstype)
+/* Whether --enable-fs names @fstype (in one of its lists) or "all". */
+static bool fs_enabled(const struct mnt_caller *c, const char *fstype)
 {
-	static const char *const kinds[] = { "tmpfs", "proc", "sysfs", "devpts", "mqueue" };
+	size_t len = strlen(fstype);
 
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (!strcmp(fstype, kinds[i]))
+	for (int i = 0; i < c->nr_enable_fs; i++)
+		for (const char *p = c->enable_fs[i]; *p; p += strcspn(p, ",") + !!p[strcspn(p, ",")]) {
+			size_t n = strcspn(p, ",");
+
+			if ((n == 3 && !strncmp(p, "all", 3)) || (n == len && !strncmp(p, fstype, n)))
+				return true;
+		}
+	return false;
+}
+
+/* Whether --skip-mnt point @point is mount point @target (a trailing '/'
+ * aside). */
+static bool same_point(const char *point, const char *target)
+{
+	size_t n = strlen(point);
+
+	while (n > 1 && point[n - 1] == '/')
+		n--;
+	return n == strlen(target) && !strncmp(point, target, n);
+}
+
+static bool skip_named(const struct mnt_caller *c, const char *target)
+{
+	for (int i = 0; i < c->nr_skip; i++)
+		if (same_point(c->skip[i], target))
 			return true;
 	return false;
 }
@@ -271,10 +295,13 @@ static int classify(struct mnt_dump *d, size_t i, struct libmnt_fs *fs, const ch
 		       "(--root is not supported yet)";
 		return -EOPNOTSUPP;
 	}
-	if (!makeable(e->fstype)) {
+	bool anew = !mnt_fstype_makeable(e->fstype) && fs_enabled(d->caller, e->fstype);
+
+	if (!mnt_fstype_makeable(e->fstype) && !anew) {
 		*why = "cryo makes again only tmpfs, proc, sysfs, devpts and mqueue mounts, and "
 		       "binds of folders it can reach (an overlay or a block device's filesystem "
-		       "must be a mount of cryo's namespace)";
+		       "must be a mount of cryo's namespace; --enable-fs TYPE mounts one anew, "
+		       "without its files)";
 		return -EOPNOTSUPP;
 	}
 	if (strcmp(e->root, "/")) {
@@ -287,6 +314,11 @@ static int classify(struct mnt_dump *d, size_t i, struct libmnt_fs *fs, const ch
 		return -EOPNOTSUPP;
 	}
 	e->kind = MOUNT_ENTRY__KIND__NEW;
+	e->has_mounted_anew = e->mounted_anew = anew;
+	if (anew)
+		pr_info("dump: pid %d: mount %u (%s, %s on %s): saved to be mounted anew, without "
+			"its files (--enable-fs)", d->pid, e->id, e->mountpoint, e->fstype,
+			e->source ? e->source : "none");
 	bool read_only;
 
 	e->data = fs_data(mnt_fs_get_fs_options(fs), &read_only);
@@ -370,7 +402,76 @@ static bool nothing_to_make(const struct mnt_dump *d)
 	return true;
 }
 
-int mnt_dump(const struct mnt_caller *c, pid_t pid, uint64_t mnt_ns, struct image_dir *dir)
+void mnt_skipped_free(struct mnt_skipped *skipped)
+{
+	for (size_t i = 0; i < skipped->nr; i++)
+		free(skipped->mounts[i].mountpoint);
+	free(skipped->mounts);
+	skipped->mounts = NULL;
+	skipped->nr = 0;
+}
+
+static bool is_skipped(const struct mnt_skipped *skipped, uint32_t id)
+{
+	for (size_t i = 0; i < skipped->nr; i++)
+		if (skipped->mounts[i].id == id)
+			return true;
+	return false;
+}
+
+/* --skip-mnt: @fs is left out when it is at a point named (not the
+ * namespace's root, which everything hangs from), and one below a mount
+ * left out is refused, since restore would have nowhere to make it. 1:
+ * left out; 0: dumped; -errno with *@why. */
+static int skip_mount(const struct mnt_caller *c, size_t i, struct libmnt_fs *fs,
+		      struct mnt_skipped *skipped, const char **why)
+{
+	struct mnt_skipped_one *more;
+	uint32_t parent = (uint32_t)mnt_fs_get_parent_id(fs);
+	bool named = skip_named(c, mnt_fs_get_target(fs));
+
+	if (named && i == 0) {
+		*why = "--skip-mnt names the root of the tree's mount namespace, which cannot be "
+		       "left out";
+		return -EINVAL;
+	}
+	if (!named && is_skipped(skipped, parent)) {
+		*why = "it is below a mount that --skip-mnt leaves out: leave it out too, or keep "
+		       "that one";
+		return -EOPNOTSUPP;
+	}
+	if (!named)
+		return 0;
+	more = reallocarray(skipped->mounts, skipped->nr + 1, sizeof(*more));
+	if (!more)
+		return -ENOMEM;
+	skipped->mounts = more;
+	more[skipped->nr].id = (uint32_t)mnt_fs_get_id(fs);
+	more[skipped->nr].mountpoint = strdup(mnt_fs_get_target(fs));
+	if (!more[skipped->nr].mountpoint)
+		return -ENOMEM;
+	skipped->nr++;
+	pr_info("dump: mount %d (%s, %s): left out (--skip-mnt)", mnt_fs_get_id(fs),
+		mnt_fs_get_target(fs), mnt_fs_get_fstype(fs) ? mnt_fs_get_fstype(fs) : "?");
+	return 1;
+}
+
+/* Says which --skip-mnt points name no mount of the tree. */
+static void warn_unused_skips(const struct mnt_caller *c, const struct mnt_skipped *skipped)
+{
+	for (int i = 0; i < c->nr_skip; i++) {
+		bool used = false;
+
+		for (size_t j = 0; j < skipped->nr && !used; j++)
+			used = same_point(c->skip[i], skipped->mounts[j].mountpoint);
+		if (!used)
+			pr_warn("dump: --skip-mnt %s: no mount of the tree's mount namespace is "
+				"there", c->skip[i]);
+	}
+}
+
+int mnt_dump(const struct mnt_caller *c, pid_t pid, uint64_t mnt_ns, struct image_dir *dir,
+	     struct mnt_skipped *skipped)
 {
 	struct mnt_dump d = { .caller = c, .pid = pid };
 	struct libmnt_table *table;
@@ -378,28 +479,37 @@ int mnt_dump(const struct mnt_caller *c, pid_t pid, uint64_t mnt_ns, struct imag
 	struct libmnt_fs *fs;
 	char path[64];
 	const char *why = NULL;
+	size_t all;
 	int ret = 0;
 
+	if (c->table && mnt_ns == c->ns && (c->nr_skip || c->nr_enable_fs))
+		pr_warn("dump: pid %d: the tree is in cryo's mount namespace, whose mounts are "
+			"not dumped: --skip-mnt and --enable-fs change nothing", pid);
 	if (!c->table || mnt_ns == c->ns)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
 	table = mnt_new_table_from_file(path);
 	if (!table)
 		return pr_errno_ret("dump: pid %d: cannot read its mounts (%s)", pid, path);
-	d.nr = (size_t)mnt_table_get_nents(table);
-	d.entries = calloc(d.nr + 1, sizeof(*d.entries));
-	d.devs = calloc(d.nr + 1, sizeof(*d.devs));
+	all = (size_t)mnt_table_get_nents(table);
+	d.entries = calloc(all + 1, sizeof(*d.entries));
+	d.devs = calloc(all + 1, sizeof(*d.devs));
 	it = mnt_new_iter(MNT_ITER_FORWARD);
 	if (!d.entries || !d.devs || !it)
 		ret = -ENOMEM;
-	for (size_t i = 0; !ret && i < d.nr && !mnt_table_next_fs(table, it, &fs); i++) {
-		ret = read_entry(&d, i, fs, &why);
+	for (size_t i = 0; !ret && i < all && !mnt_table_next_fs(table, it, &fs); i++) {
+		ret = skip_mount(c, i, fs, skipped, &why);
+		if (!ret)
+			ret = read_entry(&d, d.nr++, fs, &why);
+		ret = ret > 0 ? 0 : ret;
 		if (ret && why)
 			pr_err("dump: pid %d: mount %d (%s, %s on %s): %s", pid,
 			       mnt_fs_get_id(fs), mnt_fs_get_target(fs),
 			       mnt_fs_get_fstype(fs) ? mnt_fs_get_fstype(fs) : "?",
 			       mnt_fs_get_source(fs) ? mnt_fs_get_source(fs) : "none", why);
 	}
+	if (!ret)
+		warn_unused_skips(c, skipped);
 	if (ret == -ENOMEM)
 		pr_err("dump: pid %d: out of memory for its mounts", pid);
 	for (size_t i = 0; !ret && i < d.nr; i++)

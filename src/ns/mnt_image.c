@@ -8,6 +8,17 @@
 #include "common/cleanup.h"
 #include "images/proto/mnt.pb-c.h"
 #include "ns/mnt.h"
+#include "ns/mnt_internal.h"
+
+bool mnt_fstype_makeable(const char *fstype)
+{
+	static const char *const kinds[] = { "tmpfs", "proc", "sysfs", "devpts", "mqueue" };
+
+	for (size_t i = 0; fstype && i < ARRAY_SIZE(kinds); i++)
+		if (!strcmp(fstype, kinds[i]))
+			return true;
+	return false;
+}
 
 /* An absolute path none of whose parts is "..". */
 static bool absolute(const char *path)
@@ -59,6 +70,13 @@ static const char *check_entry(const struct image *img, size_t i)
 			return "a new filesystem binds nothing and shows its root";
 		if (e->has_contents && strcmp(e->fstype, "tmpfs"))
 			return "only a tmpfs has files saved";
+		/* Any other type only when the dump was asked to (--enable-fs). */
+		if (!e->mounted_anew && !mnt_fstype_makeable(e->fstype))
+			return "a new filesystem of a type cryo does not make, not marked "
+			       "mounted anew (--enable-fs)";
+		if (e->mounted_anew && (e->has_contents || !*e->fstype ||
+					strpbrk(e->fstype, "/ ,")))
+			return "a filesystem mounted anew has no files saved and a type name";
 		break;
 	case MOUNT_ENTRY__KIND__ROOT:
 		if (strcmp(e->mountpoint, "/") || e->has_bind_of || e->bind_path || e->ext_key)
@@ -83,6 +101,8 @@ static const char *check_entry(const struct image *img, size_t i)
 	default:
 		return "unknown kind";
 	}
+	if (e->mounted_anew && e->kind != MOUNT_ENTRY__KIND__NEW)
+		return "only a new filesystem is mounted anew";
 	return e->has_contents && e->kind != MOUNT_ENTRY__KIND__NEW ?
 		       "a bind has no files of its own" : NULL;
 }

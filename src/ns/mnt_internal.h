@@ -3,6 +3,7 @@
 #ifndef CRYO_NS_MNT_INTERNAL_H
 #define CRYO_NS_MNT_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -16,6 +17,10 @@ struct mnt_dump {
 	dev_t *devs;		/* each one's filesystem */
 	size_t nr;
 };
+
+/* Whether cryo makes a new instance of filesystem type @fstype (tmpfs,
+ * proc, sysfs, devpts, mqueue) without being asked (--enable-fs). */
+bool mnt_fstype_makeable(const char *fstype);
 
 /* Writes the files of tmpfs mount @index into mnt-tmpfs-ID.img. */
 int mnt_tmpfs_dump(const struct mnt_dump *d, size_t index, struct image_dir *dir);

@@ -2,7 +2,8 @@
  * mount namespace, a slave copy of its own (so nothing it mounts reaches
  * the caller's), and makes every mount the dump did not find in its own
  * namespace, parents first: new tmpfs (with their files), sysfs, devpts
- * and mqueue instances with their options, binds of those or of folders
+ * and mqueue instances with their options, one of any type mounted anew
+ * (--enable-fs at dump, without files), binds of those or of folders
  * of cryo's namespace (named again by --external mnt[MOUNTPOINT]:PATH),
  * per-mount flags, and peer groups: shared, and slave of a group made
  * here or of one of the caller's namespace. The /proc of a new pid
@@ -161,6 +162,10 @@ static int make_new(const struct mnt_set *set, size_t i)
 	if (mount(e->source ? e->source : e->fstype, set->where[i], e->fstype, flags,
 		  e->data && *e->data ? e->data : NULL))
 		return fail(e, "mount it");
+	if (e->mounted_anew)
+		pr_info("restore: mount %u (%s, %s on %s): mounted anew (--enable-fs at dump): its "
+			"files are the filesystem's own", e->id, e->mountpoint, e->fstype,
+			e->source ? e->source : "none");
 	if (set->contents[i] < 0)
 		return 0;
 	dir = open(set->where[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);

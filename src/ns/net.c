@@ -30,7 +30,7 @@
 struct net_ns_set {
 	struct image *img;	/* NULL: the tree was in cryo's */
 	int back;		/* cryo's own namespace while it is in the new one */
-	bool empty;		/* without img: a new one left empty (criu's empty_ns) */
+	bool empty;		/* a new one left empty, img or not (criu's empty_ns) */
 };
 
 /* The loopback's flags and MTU, through an ioctl socket of this namespace. */
@@ -254,7 +254,7 @@ void net_ns_free(struct net_ns_set *set)
 
 void net_ns_make_empty(struct net_ns_set *set)
 {
-	if (set && !set->img)
+	if (set)
 		set->empty = true;
 }
 
@@ -342,7 +342,7 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 	ns = set->img ? (const NetNs *)set->img->records[0].msg : NULL;
 	if (ns && ns->external_key)
 		return join_external(set, ns->external_key, externals);
-	if (set->img) {
+	if (set->img && !set->empty) {
 		ret = net_link_check_externals((const NetNs *)set->img->records[0].msg,
 					       externals);
 		if (!ret)
@@ -360,9 +360,12 @@ int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 		set->back = -1;
 		return ret;
 	}
-	if (!set->img) {
-		pr_info("restore: the tree's network namespace is made empty (empty_ns: its "
-			"owner fills it)");
+	/* criu's empty_ns: the kernel's loopback, down; what the dump saved
+	 * (devices, addresses, routes, rules, sysctls, firewall) is not made. */
+	if (set->empty) {
+		pr_info("restore: the tree's network namespace is made empty (empty_ns: an "
+			"action script or its owner fills it)%s", set->img ? "; what the dump "
+			"saved of it is not restored" : "");
 		return 0;
 	}
 	ns = (const NetNs *)set->img->records[0].msg;

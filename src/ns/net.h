@@ -43,8 +43,11 @@ int net_ns_load(const struct image_dir *dir, struct net_ns_set **out);
  * loopback and the sysctls, or setns() into the namespace @externals
  * gives under the saved external key; cryo stays inside until
  * net_ns_leave(). */
-/* criu's empty_ns at restore: a tree whose namespace was not saved (its
- * dump had empty_ns) gets a new one left empty, which its owner fills. */
+/* criu's empty_ns at restore (--empty-ns net): the tree gets a new network
+ * namespace left empty (only the kernel's loopback, down), which an action
+ * script (setup-namespaces) or its owner fills, whatever the dump saved of
+ * its own; also when the dump saved none (its dump had empty_ns). One
+ * external at dump or given by --join-ns is joined as without it. */
 void net_ns_make_empty(struct net_ns_set *set);
 int net_ns_make(struct net_ns_set *set, const struct ns_user_set *userns,
 		const struct ns_externals *externals);

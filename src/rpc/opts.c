@@ -42,6 +42,8 @@ static const char *const handled[] = {
 	"cgroup_props", "cgroup_props_file", "cgroup_dump_controller", "cgroup_yard",
 	/* As --timeout and --leave-stopped. */
 	"timeout", "leave_stopped",
+	/* --skip-mnt and --enable-fs: mounts left out or mounted anew. */
+	"skip_mnt", "enable_fs",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -49,7 +51,8 @@ static const struct {
 	const char *name;
 	const char *why;
 } reasons[] = {
-	{ "lsm_mount_context", "LSM mount contexts are not set at restore yet" },
+	{ "lsm_mount_context", "a mount context is an SELinux label (the context= mount "
+			       "option), and cryo neither saves nor sets SELinux labels" },
 	{ "lazy_pages", "lazy restore is not available through RPC yet (cryo restore --lazy-pages)" },
 	{ "ps", "the page server is not supported" },
 	{ "parent_img", "incremental dumps are not supported yet" },
@@ -359,6 +362,19 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 			return fail(why, len, -EOPNOTSUPP, "option join_ns: '%s': cryo joins net, ipc "
 				    "and uts namespaces given by path, without extra options", spec);
 	}
+	/* As --skip-mnt and --enable-fs: criu reads them at dump. */
+	if (o->n_skip_mnt > ARRAY_SIZE(c->skip_mnt) || o->n_enable_fs > ARRAY_SIZE(c->enable_fs))
+		return fail(why, len, -EINVAL, "option %s: more than %zu entries",
+			    o->n_skip_mnt > ARRAY_SIZE(c->skip_mnt) ? "skip_mnt" : "enable_fs",
+			    ARRAY_SIZE(c->skip_mnt));
+	for (size_t i = 0; i < o->n_skip_mnt; i++)
+		if (o->skip_mnt[i][0] != '/')
+			return fail(why, len, -EINVAL, "option skip_mnt: '%s' is not an absolute "
+				    "mount point", o->skip_mnt[i]);
+	for (size_t i = 0; dump && i < o->n_skip_mnt; i++)
+		c->skip_mnt[c->nr_skip_mnt++] = o->skip_mnt[i];
+	for (size_t i = 0; dump && i < o->n_enable_fs; i++)
+		c->enable_fs[c->nr_enable_fs++] = o->enable_fs[i];
 	/* As --cgroup-props[-file], --cgroup-dump-controller (at dump: criu
 	 * reads them there only) and --cgroup-yard (both). */
 	if (o->n_cgroup_dump_controller > CGROUP_DUMP_CONTROLLERS_MAX)

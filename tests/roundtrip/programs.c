@@ -204,6 +204,15 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_mntns_pty", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNS },
 	/* Started by test_clone, which makes a shared mount for it. */
 	{ .name = "prog_mntns_slave", .namespaces = CLONE_NEWNS },
+	/* criu's --skip-mnt, --enable-fs and --empty-ns: test_criu_ns_opts and
+	 * test_neg_mnt_opts start them. */
+	{ .name = "prog_ns_opts", .args = LIST("mounts"), .namespaces = CLONE_NEWNS },
+	{ .name = "prog_ns_opts_hold_skipped", .binary = "prog_ns_opts",
+	  .args = LIST("mounts", "hold-skipped"), .namespaces = CLONE_NEWNS },
+	{ .name = "prog_ns_opts_below_skipped", .binary = "prog_ns_opts",
+	  .args = LIST("mounts", "below-skipped"), .namespaces = CLONE_NEWNS },
+	{ .name = "prog_ns_opts_net", .binary = "prog_ns_opts", .args = LIST("net"),
+	  .namespaces = CLONE_NEWNET },
 	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL,
 	  .namespaces = CLONE_NEWPID | CLONE_NEWNS },
 	{

@@ -5,6 +5,7 @@
  * man page (docs/cryo.8) names every option the parser knows. */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,13 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 		{ "--page-server", NULL, "page server" },
 		{ "--root", "/srv/ct", "only / is a root" },
 		{ "--manage-cgroups=sometimes", NULL, "not a mode" },
+		/* As criu, --empty-ns takes net only. */
+		{ "--empty-ns", "ipc", "--empty-ns ipc: not supported: only net" },
+		{ "--empty-ns", "net,ipc", "only net is taken" },
+		{ "--skip-mnt", "mnt/x", "not an absolute mount point" },
+		{ "--enable-fs", "nfs,,ext4", "not a list of filesystem types" },
+		{ "--enable-fs", NULL, "requires an argument" },
+		{ "--lsm-mount-context", "system_u:object_r:x:s0", "an SELinux label" },
 	};
 	struct cryo_opts o;
 	char err[512];
@@ -194,6 +202,23 @@ TEST(leave_stopped_timeout_status_fd_and_exec_cmd_are_taken)
 	CHECK(ret == -EINVAL && strstr(err, "--exec-cmd needs a command"), "%d: %s", ret, err);
 	CAPTURE(err, ret = parse(&o, 8, detached));
 	CHECK(ret == -EINVAL && strstr(err, "cannot be used together"), "%d: %s", ret, err);
+}
+
+/* criu's --skip-mnt (absolute, repeatable), --enable-fs (lists, "all")
+ * and --empty-ns net land in the run's options. */
+TEST(namespace_choices_skip_mnt_enable_fs_and_empty_ns_net_are_taken)
+{
+	const char *const words[] = { "cryo", "dump", "-t", "1", "-D", "x", "--skip-mnt", "/a/b/",
+				      "--skip-mnt", "/c", "--enable-fs", "nfs,ramfs",
+				      "--enable-fs", "all", "--empty-ns", "net" };
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 16, words) == 0, "parse failed");
+	CHECK(o.nr_skip_mnt == 2 && !strcmp(o.skip_mnt[0], "/a/b/") && !strcmp(o.skip_mnt[1], "/c"),
+	      "%d --skip-mnt taken", o.nr_skip_mnt);
+	CHECK(o.nr_enable_fs == 2 && !strcmp(o.enable_fs[0], "nfs,ramfs") &&
+	      !strcmp(o.enable_fs[1], "all"), "%d --enable-fs taken", o.nr_enable_fs);
+	CHECK(o.empty_ns == CLONE_NEWNET, "empty_ns %#x", o.empty_ns);
 }
 
 TEST(restore_sibling_without_detach_is_refused)

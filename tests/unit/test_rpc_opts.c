@@ -31,6 +31,8 @@ static const char *const accepted[] = {
 	"cgroup_props", "cgroup_props_file", "cgroup_dump_controller", "cgroup_yard",
 	/* As --timeout and --leave-stopped. */
 	"timeout", "leave_stopped",
+	/* --enable-fs (skip_mnt is refused here: "x" is no mount point). */
+	"enable_fs",
 };
 
 static bool is_accepted(const char *name)
@@ -395,6 +397,22 @@ TEST(options_reach_cryos_options)
 	CHECK_GOTO(!ret && a->opts.network_lock == NET_LOCK_NFTABLES, out,
 		   "network_lock NFTABLES: %s", why);
 
+	/* --skip-mnt and --enable-fs, read at dump as criu reads them. */
+	o->n_skip_mnt = o->n_enable_fs = 1;
+	o->skip_mnt = malloc(sizeof(*o->skip_mnt));
+	o->skip_mnt[0] = strdup("/run/secrets");
+	o->enable_fs = malloc(sizeof(*o->enable_fs));
+	o->enable_fs[0] = strdup("nfs");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.nr_skip_mnt == 1 && !strcmp(a->opts.skip_mnt[0], "/run/secrets") &&
+		   a->opts.nr_enable_fs == 1 && !strcmp(a->opts.enable_fs[0], "nfs"), out,
+		   "skip_mnt and enable_fs: %s", why);
+	o->skip_mnt[0][0] = 'x';
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "skip_mnt") && strstr(why, "not an absolute"), out,
+		   "a relative skip_mnt: %s", why);
+	o->skip_mnt[0][0] = '/';
+
 	o->has_rst_sibling = o->rst_sibling = true;
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
 	CHECK_GOTO(!ret && a->opts.restore_detached && a->opts.restore_sibling &&
@@ -462,3 +480,4 @@ out:
 	close(dir_fd);
 	free(a);
 }
+
