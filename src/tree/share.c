@@ -3,7 +3,8 @@
  * kcmp(). Restore can share either again between a process and its
  * parent, by creating the child with CLONE_FILES or CLONE_FS (under a
  * chroot, fs info only where no fd table is shared too); any other
- * pattern is refused here before anything is written. */
+ * pattern, such as fs info shared with a thread of the parent that has fs
+ * info of its own, is refused here before anything is written. */
 #include <errno.h>
 #include <linux/kcmp.h>
 #include <stdio.h>
@@ -105,6 +106,28 @@ static int check_chroot(const struct tree *tree, size_t i)
 	return -EOPNOTSUPP;
 }
 
+/* Process @i, whose fs info is not its parent's (main thread's): refused
+ * when it is one of the parent's other threads', which have it on their
+ * own after unshare(CLONE_FS): restore makes processes from the main
+ * thread, whose clone cannot share another thread's fs info. */
+static int check_thread_fs(const struct tree *tree, size_t i)
+{
+	const struct tree_task *t = &tree->tasks[i], *parent;
+
+	if (t->parent < 0)
+		return 0;
+	parent = &tree->tasks[t->parent];
+	for (size_t k = 1; k < parent->nr_threads; k++) {
+		if (kcmp_pair(t->pid, parent->threads[k], KCMP_FS))
+			continue;
+		pr_err("dump: pid %d shares its fs info (CLONE_FS: cwd, root, umask) with thread "
+		       "%d of its parent %d, which has fs info of its own (unshare(CLONE_FS)): "
+		       "restore cannot share it again", t->pid, parent->threads[k], parent->pid);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 int tree_find_sharing(struct tree *tree)
 {
 	static const int types[] = { KCMP_FILES, KCMP_FS };
@@ -124,6 +147,8 @@ int tree_find_sharing(struct tree *tree)
 			 * traceable: only a yes counts there. */
 			if (kcmp_pair(t->pid, parent, types[k])) {
 				tops[n++] = t->pid;
+				if (types[k] == KCMP_FS)
+					ret = check_thread_fs(tree, i);
 				continue;
 			}
 			if (t->parent < 0) {

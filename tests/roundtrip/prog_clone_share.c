@@ -8,9 +8,12 @@
  * see the jail's marker at "/" and getcwd() says the folder, and the
  * grandchild's chdir() is seen by its parent. With "files", the
  * grandchild shares the fd table too (CLONE_FILES), which dump refuses
- * (test_proc_refusals): the tree runs on. */
+ * (test_proc_refusals): the tree runs on. With "thread", a thread that
+ * unshared its fs info makes a child sharing it (clone(CLONE_FS)), which
+ * dump refuses too. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/kcmp.h>
 #include <sched.h>
 #include <signal.h>
@@ -123,6 +126,24 @@ static bool make_jail(char *jail, size_t size)
 	return !mkdir(path, 0755);
 }
 
+/* The thread: fs info of its own, and a child that shares it; the thread
+ * stays until the process ends, so that the child still shares it. */
+static void *fs_thread(void *arg)
+{
+	int *ready = arg;
+	pid_t kid = -1;
+
+	if (!unshare(CLONE_FS))
+		kid = (pid_t)syscall(SYS_clone, CLONE_FS | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (kid == 0)
+		for (;;)
+			pause();
+	if (write(ready[1], &kid, sizeof(kid)) != sizeof(kid))
+		return NULL;
+	for (;;)
+		pause();
+}
+
 static int reap(pid_t pid)
 {
 	int status;
@@ -134,7 +155,8 @@ static int reap(pid_t pid)
 int main(int argc, char **argv)
 {
 	int ready[2], status;
-	pid_t fs_kid, fork_kid, jailed;
+	pid_t fs_kid, fork_kid, jailed, thread_kid = 0;
+	pthread_t thread;
 	char jail[4096 + 16];
 	char byte;
 	mode_t mask;
@@ -166,6 +188,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 4; i++)
 		if (read(ready[0], &byte, 1) != 1)
 			return 1;
+	if (optind < argc && !strcmp(argv[optind], "thread") &&
+	    (pthread_create(&thread, NULL, fs_thread, ready) ||
+	     read(ready[0], &thread_kid, sizeof(thread_kid)) != sizeof(thread_kid) ||
+	     thread_kid <= 0))
+		return 1;
 	close(ready[0]);
 	close(ready[1]);
 	PROG_CHECK(kcmp_with(fs_kid, KCMP_FS) == 0, "the clone child does not share fs info");
@@ -188,6 +215,11 @@ int main(int argc, char **argv)
 	status = reap(fork_kid);
 	PROG_CHECK(status == 0, "the fork child ended with status %#x: it saw the change",
 		   status);
+	if (thread_kid > 0) {
+		kill(thread_kid, SIGKILL);
+		PROG_CHECK(waitpid(thread_kid, &status, 0) == thread_kid, "cannot reap %d",
+			   thread_kid);
+	}
 	status = reap(jailed);
 	PROG_CHECK(status == 0, "the jailed child ended with status %#x (exit 92: its child no "
 		   "longer shares its fs info, or it left the jail; 93: the child found itself "

@@ -3,7 +3,9 @@
  *  - "mounts" (its own mount namespace): a tmpfs "kept" with a file it
  *    holds open, a tmpfs "skip" (for --skip-mnt) and a ramfs "ram" (for
  *    --enable-fs), each with a file; with "hold-skipped" it also holds an
- *    fd on skip's file, with "below-skipped" a tmpfs is mounted in skip.
+ *    fd on skip's file, with "below-skipped" a tmpfs is mounted in skip,
+ *    with "thread-in-skipped" a thread of fs info of its own has its cwd
+ *    in skip, with "bound-in-skipped" a unix socket is bound in skip.
  *    On SIGTERM it checks the kept file, by its fd and its path; what
  *    became of skip and ram is for the runner to see.
  *  - "net" (its own network namespace): the loopback up with 10.55.0.1
@@ -18,12 +20,15 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "prog.h"
@@ -49,8 +54,57 @@ static bool write_file(const char *dir, const char *name, const char *text)
 	return ok;
 }
 
-static int mounts_main(bool hold_skipped, bool below_skipped)
+/* What "mounts" puts in skip besides its file. */
+enum in_skip { NOTHING, HOLD, BELOW, THREAD_CWD, BOUND };
+
+/* A thread with fs info of its own and its cwd in @dir, which stays
+ * until the process ends. */
+struct skip_thread {
+	int pipe[2];
+	char dir[4096];
+};
+
+static void *thread_in_skip(void *arg)
 {
+	struct skip_thread *t = arg;
+	char byte = !unshare(CLONE_FS) && !chdir(t->dir) ? 'r' : 'f';
+
+	if (write(t->pipe[1], &byte, 1) != 1)
+		return NULL;
+	for (;;)
+		pause();
+}
+
+/* Makes @what in @skip; false with errno on failure. */
+static bool put_in_skip(enum in_skip what, const char *skip)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	static struct skip_thread t;
+	pthread_t thread;
+	char byte = 0;
+	int sk;
+
+	if (what == BOUND) {
+		if (strlen(skip) + sizeof("/sock") > sizeof(addr.sun_path)) {
+			errno = ENAMETOOLONG;
+			return false;
+		}
+		memcpy(addr.sun_path, skip, strlen(skip));
+		strcat(addr.sun_path, "/sock");
+		sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		return sk >= 0 && !bind(sk, (struct sockaddr *)&addr, sizeof(addr)) &&
+		       !listen(sk, 1);
+	}
+	if (what != THREAD_CWD)
+		return true;
+	snprintf(t.dir, sizeof(t.dir), "%s", skip);
+	return !pipe(t.pipe) && !pthread_create(&thread, NULL, thread_in_skip, &t) &&
+	       read(t.pipe[0], &byte, 1) == 1 && byte == 'r';
+}
+
+static int mounts_main(enum in_skip extra)
+{
+	bool hold_skipped = extra == HOLD, below_skipped = extra == BELOW;
 	char kept[4096], skip[4096], ram[4096], file[4200], buf[64] = "";
 	int fd, held = -1;
 
@@ -64,7 +118,8 @@ static int mounts_main(bool hold_skipped, bool below_skipped)
 	    mount("cryo-skip", skip, "tmpfs", 0, "size=1m") || !write_file(skip, "f", "skip") ||
 	    mount("cryo-ram", ram, "ramfs", 0, "mode=0750") || !write_file(ram, "f", "ram") ||
 	    (below_skipped && (mkdir(strcat(skip, "/inner"), 0755) ||
-			       mount("cryo-inner", skip, "tmpfs", 0, "size=1m")))) {
+			       mount("cryo-inner", skip, "tmpfs", 0, "size=1m"))) ||
+	    !put_in_skip(extra, skip)) {
 		prog_fail("setup: %s", strerror(errno));
 		prog_finish();
 	}
@@ -168,13 +223,19 @@ static int net_main(void)
 
 int main(int argc, char **argv)
 {
-	bool hold = false, below = false, net = false;
+	static const char *const extras[] = { [HOLD] = "hold-skipped",
+					       [BELOW] = "below-skipped",
+					       [THREAD_CWD] = "thread-in-skipped",
+					       [BOUND] = "bound-in-skipped" };
+	enum in_skip extra = NOTHING;
+	bool net = false;
 
 	prog_init(argc, argv);
 	for (int i = optind; i < argc; i++) {
-		hold |= !strcmp(argv[i], "hold-skipped");
-		below |= !strcmp(argv[i], "below-skipped");
+		for (size_t k = HOLD; k < sizeof(extras) / sizeof(extras[0]); k++)
+			if (!strcmp(argv[i], extras[k]))
+				extra = (enum in_skip)k;
 		net |= !strcmp(argv[i], "net");
 	}
-	return net ? net_main() : mounts_main(hold, below);
+	return net ? net_main() : mounts_main(extra);
 }

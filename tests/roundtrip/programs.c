@@ -20,6 +20,8 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_clone_files" },
 	/* Its jailed grandchild shares fs info and the fd table (test_proc_refusals). */
 	{ .name = "neg_clone_fs_files_chroot", .binary = "prog_clone_share", .args = LIST("files") },
+	/* A child sharing fs info with a thread that has its own (test_proc_refusals). */
+	{ .name = "neg_clone_fs_thread", .binary = "prog_clone_share", .args = LIST("thread") },
 	{ .name = "neg_epoll_lost_target" },
 	{ .name = "neg_epoll_thread_pidfd" },
 	{ .name = "neg_fanotify" },
@@ -211,6 +213,10 @@ const struct test_program test_programs[] = {
 	  .args = LIST("mounts", "hold-skipped"), .namespaces = CLONE_NEWNS },
 	{ .name = "prog_ns_opts_below_skipped", .binary = "prog_ns_opts",
 	  .args = LIST("mounts", "below-skipped"), .namespaces = CLONE_NEWNS },
+	{ .name = "prog_ns_opts_thread_in_skipped", .binary = "prog_ns_opts",
+	  .args = LIST("mounts", "thread-in-skipped"), .namespaces = CLONE_NEWNS },
+	{ .name = "prog_ns_opts_bound_in_skipped", .binary = "prog_ns_opts",
+	  .args = LIST("mounts", "bound-in-skipped"), .namespaces = CLONE_NEWNS },
 	{ .name = "prog_ns_opts_net", .binary = "prog_ns_opts", .args = LIST("net"),
 	  .namespaces = CLONE_NEWNET },
 	{ .name = "prog_pidns_proc", .cycles = CYCLES_ALL,

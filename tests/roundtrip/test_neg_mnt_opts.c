@@ -1,6 +1,7 @@
 /* What criu's --skip-mnt and --enable-fs still refuse (prog_ns_opts, in a
  * mount namespace of its own): a ramfs without --enable-fs, an fd on a
- * mount left out, a mount below one left out. Each refusal names what it
+ * mount left out, a thread's own cwd there, a unix socket bound there, a
+ * mount below one left out. Each refusal names what it
  * refuses, leaves no inventory.img, and the program runs on. The round
  * trips with the options are test_criu_ns_opts's. */
 #include <limits.h>
@@ -62,6 +63,20 @@ TEST(dump_refuses_an_fd_on_a_mount_skip_mnt_leaves_out)
 {
 	refused_with_skip("prog_ns_opts_hold_skipped", "/f): on mount ",
 			  "which --skip-mnt leaves out: restore would not find it");
+}
+
+/* A thread's own cwd round-trips on its own: not under a mount left out. */
+TEST(dump_refuses_a_threads_own_cwd_on_a_mount_skip_mnt_leaves_out)
+{
+	refused_with_skip("prog_ns_opts_thread_in_skipped", "): on mount ",
+			  " thread ");
+}
+
+/* Restore would bind it under the mount point's folder. */
+TEST(dump_refuses_a_unix_socket_bound_on_a_mount_skip_mnt_leaves_out)
+{
+	refused_with_skip("prog_ns_opts_bound_in_skipped", "/sock): bound on mount ",
+			  "restore would bind it under that mount point's folder");
 }
 
 TEST(dump_refuses_a_mount_below_one_skip_mnt_leaves_out)

@@ -5,7 +5,8 @@
  * under a mount, on a detached read-only bind whose folder only a
  * writable mount reaches, a removed directory whose folder was removed
  * too or that was a detached mount's root (prog_root_cwd has those that
- * are saved), and a thread's own cwd. */
+ * are saved), and a thread's own cwd; fs info a child shares with a
+ * thread that has its own. */
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -233,6 +234,21 @@ TEST(dump_refuses_fs_info_and_an_fd_table_shared_under_a_chroot_and_the_tree_run
 	CHECK_GOTO(dump_refused_no_images(&p, "under a chroot, and one of them shares its fd "
 					  "table (CLONE_FILES) too: not supported"),
 		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* Restore makes processes from the main thread, whose clone cannot share
+ * another thread's fs info. */
+TEST(dump_refuses_a_child_sharing_fs_info_with_a_thread_that_has_its_own_and_the_tree_runs_on)
+{
+	struct prog p = { 0 };
+	char key[96];
+
+	CHECK_GOTO(start_prog(&p, "neg_clone_fs_thread", NULL, NULL), out, "%s", why);
+	snprintf(key, sizeof(key), " of its parent %d, which has fs info of its own", p.pid);
+	CHECK_GOTO(dump_refused_no_images(&p, key), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
