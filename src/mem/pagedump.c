@@ -581,6 +581,8 @@ static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint
 		}
 		if (copied == end)
 			break;
+		pr_debug("dump: pid %d: page 0x%llx copied, not spliced (the kernel may write it "
+			 "while the parasite runs)", pd->pid, (unsigned long long)copied);
 		ret = copy_range(pd, vma, copied, copied + PS, false, 0);
 		if (ret)
 			return ret;
