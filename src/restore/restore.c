@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -23,6 +24,7 @@
 #include "cli/commands.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/status_fd.h"
 #include "files/files.h"
 #include "inject/inject.h"
 #include "ipc/sysv_shm.h"
@@ -299,7 +301,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 			struct stats *st, pid_t *wait_for)
 {
 	struct restore_run run = { .rs = rs, .opts = opts, .stats = st, .init_pidfd = -1,
-				   .release_fd = -1 };
+				   .release_fd = -1, .epoll_fd = -1 };
 	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, ret;
 	int release[2] = { -1, -1 };
 	size_t nr = rs->tree.nr;
@@ -367,9 +369,10 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	run.vdso = calloc(nr, sizeof(*run.vdso));
 	run.uffd = malloc(nr * sizeof(*run.uffd));
 	run.area = calloc(nr, sizeof(*run.area));
-	run.polls = calloc(nr + 2, sizeof(*run.polls));
-	if (!ret && (!run.pidfds || !run.may_exit || !run.vdso || !run.uffd || !run.area ||
-		     !run.polls))
+	run.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (!ret && run.epoll_fd < 0)
+		ret = pr_errno_ret("restore: epoll_create1");
+	if (!ret && (!run.pidfds || !run.may_exit || !run.vdso || !run.uffd || !run.area))
 		ret = -ENOMEM;
 	for (size_t i = 0; run.pidfds && run.uffd && i < nr; i++)
 		run.pidfds[i] = run.uffd[i] = -1;
@@ -381,6 +384,12 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (rs->mnts && (opts->clone || (ns_init && rs->tree.own_proc)) &&
 	    mnt_keep_for_tree(rs->base, &rs->tree_mnt_fd)) {
 		ret = -EIO;
+		goto out;
+	}
+	/* Each process starts with cryo's mappings: read once for all. */
+	ret = maps_now_read(&rs->maps_at_fork);
+	if (ret) {
+		pr_err("restore: cannot read cryo's own /proc/self/maps: %s", strerror(-ret));
 		goto out;
 	}
 	child = create_root(&run, pipes, release);
@@ -467,6 +476,8 @@ out:
 		close(run.release_fd);
 	if (run.init_pidfd >= 0)
 		close(run.init_pidfd);
+	if (run.epoll_fd >= 0)
+		close(run.epoll_fd);
 	if (rs->devpts_fd >= 0)
 		close(rs->devpts_fd);
 	rs->devpts_fd = -1;
@@ -476,7 +487,7 @@ out:
 	free(run.vdso);
 	free(run.uffd);
 	free(run.area);
-	free(run.polls);
+	maps_now_free(&rs->maps_at_fork);
 	return ret;
 }
 
@@ -559,6 +570,20 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 	return ret;
 }
 
+/* criu's --exec-cmd: cryo becomes the command, which so is the parent of
+ * @child (the root, or a clone's init) and reaps it. Returns only on
+ * failure. */
+static int exec_parent(const struct cryo_opts *opts, pid_t child)
+{
+	pr_info("restore: pid %d: running %s as its parent (--exec-cmd)", child, opts->args[0]);
+	log_close();
+	execvp(opts->args[0], opts->args);
+	/* As criu: the tree runs on, adopted by the nearest reaper. */
+	fprintf(stderr, "cryo: restore: --exec-cmd %s: %s; pid %d runs on without it\n",
+		opts->args[0], strerror(errno), child);
+	return 1;
+}
+
 int cmd_restore(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
@@ -625,6 +650,7 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
+	rs.leave_stopped = opts->leave_stopped;
 	restore_pick_filler(&rs);
 	/* The tree's user namespace first: the others it owns are made inside
 	 * it. The tree's processes are born in its mount namespace, and its
@@ -656,8 +682,11 @@ int cmd_restore(const struct cryo_opts *opts)
 	stats_report(&st, opts->display_stats, opts->stats_file);
 	if (opts->criu_stats)
 		stats_write_criu(&st, opts->criu_stats_fd);
+	status_ready(opts->status_fd);
 	if (opts->restore_detached)
 		return 0;
+	if (opts->exec_cmd)
+		return exec_parent(opts, wait_for);
 	/* A clone's init exits as the root did. */
 	return wait_exit_status(wait_for);
 }
