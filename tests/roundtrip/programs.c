@@ -57,7 +57,7 @@ const struct test_program test_programs[] = {
 	/* 20 MiB written on every tick: enough to go through the parasite's
 	 * vmsplice (mem/pagesplice.c), and changed right after a release. */
 	{ .name = "prog_counter_pages", .binary = "prog_counter", .args = LIST("pages", "20"),
-	  .cycles = CYCLES_ALL },
+	  .cycles = CYCLES_ALL, .expect = EXPECT_SPLICED_BUT_RSEQ },
 	{ .name = "prog_cow_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_flags", .cycles = CYCLES_ALL },
