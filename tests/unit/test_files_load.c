@@ -486,6 +486,64 @@ TEST(sysv_segment_runs_past_its_size_are_refused)
 	}
 }
 
+/* A SHM_HUGETLB segment: its page size must be one a kernel has, and its
+ * mappings must be of that page size and span its whole huge pages (the
+ * size of its hugetlbfs file), though its own size need not. */
+TEST(sysv_segment_of_huge_pages_and_its_mappings_are_checked)
+{
+	static const struct {
+		uint64_t page_size, vma_page_size, file_size;
+		const char *want;	/* NULL: loads and the mapping passes */
+	} cases[] = {
+		{ 2u << 20, 2u << 20, 4u << 20, NULL },
+		{ 3u << 20, 3u << 20, 6u << 20, "a huge page size that is not a power of two" },
+		{ 2u << 20, 0, 4u << 20, "its huge page size differs from its segment's" },
+		{ 2u << 20, 2u << 20, (2u << 20) + 4096, "its key or size differ" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_tree_ char *dir_path = make_temp_dir();
+		_cleanup_image_dir_ struct image_dir *dir = NULL;
+		SysvShm seg = SYSV_SHM__INIT;
+		ProtobufCMessage *segs[] = { &seg.base };
+		Vma v = VMA__INIT;
+		struct sysv_shm_set *set = NULL;
+		char err[1024] = "";
+		int ret;
+
+		seg.id = 7;
+		seg.size = (2u << 20) + 100;
+		seg.mode = 0600;
+		seg.has_huge_page_size = true;
+		seg.huge_page_size = cases[i].page_size;
+		v.kind = VMA__KIND__SYSV_SHM;
+		v.start = 0x40000000;
+		v.end = v.start + (4u << 20);
+		v.file_path = "/SYSV00000000";
+		v.file_ino = 7;
+		v.file_size = cases[i].file_size;
+		v.has_huge_page_size = cases[i].vma_page_size != 0;
+		v.huge_page_size = cases[i].vma_page_size;
+		CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+		CHECK(!write_records(dir, IMG_SYSV_SHM, 0, segs, 1), "cannot write sysv-shm.img");
+		CHECK(!write_records(dir, IMG_SYSV_SHM_DATA, 7, NULL, 0),
+		      "cannot write sysv-shm-data-7.img");
+		log_capture_errors(err, sizeof(err));
+		ret = sysv_shm_load(dir, &set);
+		if (!ret)
+			ret = sysv_shm_check_vma(set, 12, &v);
+		log_capture_errors(NULL, 0);
+		sysv_shm_free(set);
+		if (!cases[i].want) {
+			CHECK(ret == 0, "case %zu: refused: %s", i, err);
+			continue;
+		}
+		CHECK(ret == -EBADMSG, "case %zu: taken", i);
+		CHECK(strstr(err, cases[i].want), "case %zu: error '%s' lacks '%s'", i, err,
+		      cases[i].want);
+	}
+}
+
 TEST(damaged_files_image_is_refused)
 {
 	_cleanup_tree_ char *dir_path = make_temp_dir();
