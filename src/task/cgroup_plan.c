@@ -216,8 +216,26 @@ static void defaults(struct cgroup_files *f, const char *const *files, size_t nr
 		f->names[f->nr] = files[f->nr];
 }
 
+/* A v1 hierarchy mounted nowhere (it lives on while it has cgroups): cryo
+ * mounts it for itself, attached nowhere, for the dump's length. One it
+ * cannot mount stays without mounts (cgroup_v1.c says it is not saved). */
+static void mount_privately(struct cgroup_hierarchy_mounts *y)
+{
+	int ret;
+
+	if (!y->controllers[0])
+		return;
+	ret = cgroup_mounts_private(y->controllers, &y->mounts);
+	if (ret)
+		pr_warn("dump: cgroup v1 hierarchy %s is mounted nowhere, and cryo cannot mount "
+			"it: %s", y->controllers, strerror(-ret));
+	else
+		pr_info("dump: cgroup v1 hierarchy %s is mounted nowhere: read through a mount "
+			"of cryo's own, attached nowhere", y->controllers);
+}
+
 /* @y's mounts: its folder in the yard, else every one of mountinfo, each
- * reached through cryo's root folder. */
+ * reached through cryo's root folder, else one of cryo's own. */
 static void find_mounts_of(const struct cgroup_dump_plan *plan,
 			   struct cgroup_hierarchy_mounts *y)
 {
@@ -227,8 +245,11 @@ static void find_mounts_of(const struct cgroup_dump_plan *plan,
 	cgroup_yard_name(y->controllers, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", plan->yard ? plan->yard : "", name);
 	if (plan->yard ? cgroup_mounts_at(y->controllers, path, ms) :
-			 cgroup_mounts_find(y->controllers, ms))
+			 cgroup_mounts_find(y->controllers, ms)) {
+		if (!plan->yard)
+			mount_privately(y);
 		return;
+	}
 	for (size_t i = 0; i < ms->nr; i++) {
 		ms->m[i].root_fd = plan->root_fd;
 		pr_info("dump: cgroup hierarchy %s: root %s at %s",
@@ -363,6 +384,9 @@ static int copy_mounts(const struct cgroup_mounts *from, struct cgroup_mounts *t
 		return -ENOMEM;
 	memcpy(to->m, from->m, from->nr * sizeof(*to->m));
 	to->nr = from->nr;
+	/* The plan's own mount stays the plan's. */
+	for (size_t i = 0; i < to->nr; i++)
+		to->m[i].owns_root_fd = false;
 	return 0;
 }
 
