@@ -23,9 +23,10 @@ struct cow_piece {
 	bool inherited;
 };
 
-/* A private anonymous mapping a process maps and fills before it creates
- * its children (so that they inherit its pages), in pieces that tile it,
- * in address order, in the region cryo keeps free for that. */
+/* A mapping cow_vma_inheritable() takes that a process maps and fills
+ * before it creates its children (so that they inherit its pages), in
+ * pieces that tile it, in address order, in the region cryo keeps free for
+ * that. A file's is mapped from the file, whose pages its own fill. */
 struct cow_premap {
 	uint32_t vma;		/* index in the process's mappings */
 	uint32_t nr_pieces;
@@ -33,9 +34,17 @@ struct cow_premap {
 };
 
 /* Whether @v is memory a child gets from its parent by fork() and keeps
- * shared through restore: private anonymous (ANON, HEAP or STACK), not
- * droppable, not hugetlb. The restore side asks the same of both mappings. */
+ * shared through restore: private anonymous (ANON, HEAP or STACK) or a
+ * private mapping of a file by path (FILE), not droppable, not hugetlb.
+ * The restore side asks the same of both mappings. */
 bool cow_vma_inheritable(const Vma *v);
+
+/* Whether page @addr of the child's mapping @v can be the page at
+ * @parent_addr of a parent's mapping that starts at @parent_start and maps
+ * file @parent_path from @parent_pgoff (NULL: anonymous): both anonymous,
+ * or the same file at the same offset, which a fork and mremap() keep. */
+bool cow_backing_matches(const Vma *v, uint64_t addr, const char *parent_path,
+			 uint64_t parent_pgoff, uint64_t parent_start, uint64_t parent_addr);
 
 /* Child @pid of live parent @ppid (both stopped): the parent's mappings
  * and both pagemaps, opened once per child. */
@@ -43,9 +52,9 @@ int cow_parent_open(pid_t pid, pid_t ppid, struct cow_parent **out);
 void cow_parent_close(struct cow_parent *cp);
 
 /* Queues pages [@start, @end) of @v to @pd: runs that are the parent's
- * frames in its private anonymous mappings, at the same addresses or not,
- * with pagedump_add_in_parent(), the rest with pagedump_add(). With @cp
- * NULL, all with pagedump_add(). */
+ * frames in its mappings cow_vma_inheritable() takes, at the same
+ * addresses or not, with pagedump_add_in_parent(), the rest with
+ * pagedump_add(). With @cp NULL, all with pagedump_add(). */
 int cow_parent_add(struct cow_parent *cp, struct pagedump *pd, const Vma *v, uint64_t start,
 		   uint64_t end);
 

@@ -1,9 +1,10 @@
 /* Finding, at dump, the pages a child shares copy-on-write with its parent
  * since fork(): a page on the same frame as one of the parent's private
- * anonymous pages, at the same address or wherever the child moved it, read
- * from both processes' /proc/PID/pagemap. Such pages are queued IN_PARENT
- * with the parent's address; the rest go to the pages store as before.
- * Restoring them shared is restore/cow.c. */
+ * anonymous pages (or anonymous copies in a private file mapping), at the
+ * same address or wherever the child moved it, read from both processes'
+ * /proc/PID/pagemap. Such pages are queued IN_PARENT with the parent's
+ * address; the rest go to the pages store as before. Restoring them shared
+ * is restore/cow.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@
 struct parent_vma {
 	uint64_t start, end;
 	bool growsdown;
+	char *path;		/* a private file mapping's file; NULL: anonymous */
+	uint64_t pgoff;		/* its offset in the file, in bytes */
 	uint64_t *claimed;	/* a bit a page given to one of the child's pages */
 };
 
@@ -53,18 +56,29 @@ struct cow_parent {
 
 /* A mapping whose pages a child may have from its parent and get back
  * through it: private anonymous memory a fork copies as it is, stacks
- * included (advice is applied by the restorer, after the fork; a hugetlb
- * mapping is made as one by its own mmap, so it is never premapped; a
- * droppable one is wiped on fork, and the kernel refuses MADV_KEEPONFORK
- * on it, so it never shares a page). */
+ * included, and a private mapping of a file by path, whose written pages
+ * are anonymous copies (advice is applied by the restorer, after the fork;
+ * a hugetlb mapping is made as one by its own mmap, so it is never
+ * premapped; a droppable one is wiped on fork, and the kernel refuses
+ * MADV_KEEPONFORK on it, so it never shares a page; a deleted file or a
+ * memfd is made again only after the fork, in stage 2). */
 bool cow_vma_inheritable(const Vma *v)
 {
 	uint32_t madv = v->has_madvise ? v->madvise : 0;
 
 	return (v->kind == VMA__KIND__ANON || v->kind == VMA__KIND__HEAP ||
-		v->kind == VMA__KIND__STACK) &&
+		v->kind == VMA__KIND__STACK || (v->kind == VMA__KIND__FILE && v->file_path)) &&
 	       (v->flags & MAP_PRIVATE) && !v->has_file_id && !v->has_huge_page_size &&
 	       !(madv & VMA_MADV_DROPPABLE);
+}
+
+bool cow_backing_matches(const Vma *v, uint64_t addr, const char *parent_path,
+			 uint64_t parent_pgoff, uint64_t parent_start, uint64_t parent_addr)
+{
+	if (v->kind != VMA__KIND__FILE || !parent_path)
+		return v->kind != VMA__KIND__FILE && !parent_path;
+	return !strcmp(v->file_path, parent_path) &&
+	       v->pgoff + (addr - v->start) == parent_pgoff + (parent_addr - parent_start);
 }
 
 /* Whether smaps VmFlags @flags (" rd wr mr ...") hold @code. */
@@ -91,15 +105,32 @@ static int push_parent_vma(struct cow_parent *cp, size_t *cap, const struct pare
 	return 0;
 }
 
+/* Whether a mapping of /proc/PID/smaps, private (@perms), of inode @ino
+ * and named @name, is one cow_vma_inheritable() would take (its VmFlags
+ * are checked apart): anonymous, [heap], [stack] or an anon name, or a
+ * file by path that is not deleted. */
+static bool inheritable_line(const char *perms, unsigned long ino, const char *name)
+{
+	static const char deleted[] = " (deleted)";
+	size_t len = strlen(name);
+
+	if (perms[3] != 'p')
+		return false;
+	if (ino)
+		return name[0] == '/' &&
+		       (len < sizeof(deleted) - 1 || strcmp(name + len - (sizeof(deleted) - 1), deleted));
+	return !name[0] || !strcmp(name, "[heap]") || !strcmp(name, "[stack]") ||
+	       !strncmp(name, "[anon:", 6);
+}
+
 /* The parent's mappings that cow_vma_inheritable() would take, from
- * /proc/PPID/smaps (maps shows no VmFlags): no inode, private, no path but
- * [heap], [stack] or an anon name, neither droppable nor hugetlb. */
+ * /proc/PPID/smaps (maps shows no VmFlags): neither droppable nor hugetlb. */
 static int read_parent_maps(struct cow_parent *cp)
 {
 	_cleanup_free_ char *buf = malloc(1 << 20);
 	_cleanup_fclose_ FILE *f = NULL;
 	struct parent_vma pv = { 0 };
-	char path[64], line[4096];
+	char path[64], line[4096 + 128];
 	bool candidate = false;
 	size_t cap = 0;
 	int ret = 0;
@@ -111,26 +142,34 @@ static int read_parent_maps(struct cow_parent *cp)
 	if (buf)
 		setvbuf(f, buf, _IOFBF, 1 << 20);
 	while (!ret && fgets(line, sizeof(line), f)) {
-		unsigned long start, end, ino;
-		char perms[8], name[64] = "";
+		unsigned long start, end, pgoff, ino;
+		char perms[8], *name;
 		int n = 0;
 
 		if (!strncmp(line, "VmFlags:", 8)) {
 			pv.growsdown = has_vm_flag(line, "gd");
-			if (candidate && !has_vm_flag(line, "dp") && !has_vm_flag(line, "ht"))
+			if (candidate && !has_vm_flag(line, "dp") && !has_vm_flag(line, "ht")) {
 				ret = push_parent_vma(cp, &cap, &pv);
+				if (!ret)
+					pv.path = NULL;	/* the list's now */
+			}
+			free(pv.path);
+			pv.path = NULL;
 			candidate = false;
 			continue;
 		}
-		if (sscanf(line, "%lx-%lx %7s %*x %*x:%*x %lu %n", &start, &end, perms, &ino, &n) <
-		    4)
+		if (sscanf(line, "%lx-%lx %7s %lx %*x:%*x %lu %n", &start, &end, perms, &pgoff, &ino,
+			   &n) < 5)
 			continue;
-		sscanf(line + n, "%63s", name);
-		candidate = !ino && perms[3] == 'p' &&
-			    (!name[0] || !strcmp(name, "[heap]") || !strcmp(name, "[stack]") ||
-			     !strncmp(name, "[anon:", 6));
-		pv = (struct parent_vma){ .start = start, .end = end };
+		name = line + n;
+		name[strcspn(name, "\n")] = '\0';
+		candidate = inheritable_line(perms, ino, name);
+		free(pv.path);
+		pv = (struct parent_vma){ .start = start, .end = end, .pgoff = pgoff };
+		if (candidate && ino && !(pv.path = strdup(name)))
+			ret = -ENOMEM;
 	}
+	free(pv.path);
 	if (!ret && ferror(f))
 		ret = pr_errno_ret("dump: pid %d: cannot read its parent's %s", cp->pid, path);
 	return ret;
@@ -173,8 +212,10 @@ void cow_parent_close(struct cow_parent *cp)
 		close(cp->pagemap_fd);
 	if (cp->parent_pagemap_fd >= 0)
 		close(cp->parent_pagemap_fd);
-	for (size_t i = 0; i < cp->nr; i++)
+	for (size_t i = 0; i < cp->nr; i++) {
 		free(cp->vmas[i].claimed);
+		free(cp->vmas[i].path);
+	}
 	free(cp->vmas);
 	free(cp->index.pfn);
 	free(cp->index.addr);
@@ -198,18 +239,21 @@ static size_t parent_vma_at(const struct cow_parent *cp, uint64_t addr)
 	return lo < cp->nr && cp->vmas[lo].start <= addr ? lo : cp->nr;
 }
 
-/* Gives the parent's page at @addr to one page of the child's mapping @v:
- * false if it is no page of a mapping the restore can share (growing down
- * as @v does), or given already (a frame KSM merged may be mapped twice),
- * so that restore never moves one parent page to two places. */
-static int claim(struct cow_parent *cp, const Vma *v, uint64_t addr, bool *ok)
+/* Gives the parent's page at @addr to page @mine of the child's mapping
+ * @v: false if it is no page of a mapping the restore can share (growing
+ * down as @v does, of the same file at the same offset or anonymous as @v
+ * is: a frame KSM merged may be in any mapping), or given already (a KSM
+ * frame may be mapped twice), so that restore never moves one parent page
+ * to two places. */
+static int claim(struct cow_parent *cp, const Vma *v, uint64_t mine, uint64_t addr, bool *ok)
 {
 	size_t k = parent_vma_at(cp, addr);
 	struct parent_vma *pv = &cp->vmas[k];
 	uint64_t page;
 
 	*ok = false;
-	if (k == cp->nr || pv->growsdown != !!(v->flags & MAP_GROWSDOWN))
+	if (k == cp->nr || pv->growsdown != !!(v->flags & MAP_GROWSDOWN) ||
+	    !cow_backing_matches(v, mine, pv->path, pv->pgoff, pv->start, addr))
 		return 0;
 	if (!pv->claimed) {
 		pv->claimed = calloc((pv->end - pv->start) / PS / 64 + 1, sizeof(uint64_t));
@@ -348,7 +392,7 @@ static int parent_addr_of(struct cow_parent *cp, const Vma *v, uint64_t addr, ui
 
 	*out = 0;
 	if (same_frame(mine, parents))
-		ret = claim(cp, v, addr, &ok);
+		ret = claim(cp, v, addr, addr, &ok);
 	if (!ret && ok) {
 		*out = addr;
 		return 0;
@@ -357,7 +401,7 @@ static int parent_addr_of(struct cow_parent *cp, const Vma *v, uint64_t addr, ui
 		return ret;
 	ret = index_find(cp, mine, out);
 	if (!ret && *out)
-		ret = claim(cp, v, *out, &ok);
+		ret = claim(cp, v, addr, *out, &ok);
 	if (!ok)
 		*out = 0;
 	return ret;

@@ -114,26 +114,15 @@ static int move_above(int fd, int base)
 	return moved;
 }
 
-/* The files the task's mappings map, opened by path and checked to be the
- * same files that were dumped. */
-static int open_vma_file(const Vma *vma, int base, int *out)
+int restore_vma_file_check(const Vma *vma, int fd)
 {
-	int flags = vma->has_file_writable && vma->file_writable ? O_RDWR : O_RDONLY;
 	struct stat st;
-	int fd = open(vma->file_path, flags | O_CLOEXEC);
 
-	if (fd < 0) {
-		pr_err("restore: mapping %#llx-%#llx: cannot open %s: %s",
-		       (unsigned long long)vma->start, (unsigned long long)vma->end,
-		       vma->file_path, strerror(errno));
-		return -errno;
-	}
 	if (fstat(fd, &st) || (vma->has_file_ino && st.st_ino != vma->file_ino) ||
 	    (vma->has_file_size && (uint64_t)st.st_size != vma->file_size)) {
 		pr_err("restore: mapping %#llx-%#llx: %s is not the file that was dumped "
 		       "(inode or size changed)", (unsigned long long)vma->start,
 		       (unsigned long long)vma->end, vma->file_path);
-		close(fd);
 		return -ESTALE;
 	}
 	/* A file of a hugetlbfs mount: one of other pages would map otherwise. */
@@ -142,8 +131,28 @@ static int open_vma_file(const Vma *vma, int base, int *out)
 		       "pages as when dumped", (unsigned long long)vma->start,
 		       (unsigned long long)vma->end, vma->file_path,
 		       (unsigned long long)vma->huge_page_size >> 10);
-		close(fd);
 		return -ESTALE;
+	}
+	return 0;
+}
+
+/* The files the task's mappings map, opened by path and checked to be the
+ * same files that were dumped. */
+static int open_vma_file(const Vma *vma, int base, int *out)
+{
+	int flags = vma->has_file_writable && vma->file_writable ? O_RDWR : O_RDONLY;
+	int fd = open(vma->file_path, flags | O_CLOEXEC), ret;
+
+	if (fd < 0) {
+		pr_err("restore: mapping %#llx-%#llx: cannot open %s: %s",
+		       (unsigned long long)vma->start, (unsigned long long)vma->end,
+		       vma->file_path, strerror(errno));
+		return -errno;
+	}
+	ret = restore_vma_file_check(vma, fd);
+	if (ret) {
+		close(fd);
+		return ret;
 	}
 	fd = move_above(fd, base);
 	if (fd < 0)

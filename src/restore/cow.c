@@ -1,14 +1,16 @@
 /* Stage 1 of restoring pages shared copy-on-write since fork() (mem/cow.h):
  * each process fills the pieces of its premapped mappings that
  * restore_cow_plan() (cow_plan.c) gave it, before it creates its children,
- * who inherit them over clone3. The restorer's moves into place are area.c
- * and the restorer. */
+ * who inherit them over clone3: anonymous memory, or a private mapping of
+ * the file with its written pages. The restorer's moves into place are
+ * area.c and the restorer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -60,7 +62,8 @@ void restore_cow_unplan(struct restore_set *rs)
 }
 
 /* An inherited piece holds its parent's pages: those that are not also
- * this process's (IN_PARENT) are dropped, to read as zeros or be read. */
+ * this process's (IN_PARENT) are dropped, to read as zeros (or as the
+ * file, in a private file mapping) or be read. */
 static int drop_parents_pages(const struct restore_task *rt, const struct cow_piece *pc)
 {
 	const struct image *pagemap = rt->pages->pagemap;
@@ -117,6 +120,59 @@ static int read_own_pages(const struct restore_task *rt, int fd, const struct co
 	return 0;
 }
 
+/* The file of premapped mapping @v, for its own pieces: through O_PATH
+ * first, so that a path the image names is opened only once it is the
+ * regular file that was dumped. Stage 2 still opens it as the process
+ * would (child.c), which refuses a file the process may not open. */
+static int open_mapped_file(const struct restore_task *rt, const Vma *v, int *out)
+{
+	_cleanup_close_ int at = open(v->file_path, O_PATH | O_CLOEXEC);
+	struct stat st;
+	char path[64];
+	int ret;
+
+	if (at < 0 || fstat(at, &st))
+		return pr_errno_ret("restore: pid %d: mapping 0x%llx-0x%llx, which its children "
+				    "share: cannot open %s", rt->pid, (unsigned long long)v->start,
+				    (unsigned long long)v->end, v->file_path);
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("restore: pid %d: mapping 0x%llx-0x%llx: %s is not a regular file", rt->pid,
+		       (unsigned long long)v->start, (unsigned long long)v->end, v->file_path);
+		return -ESTALE;
+	}
+	ret = restore_vma_file_check(v, at);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", at);
+	*out = open(path, O_RDONLY | O_CLOEXEC);
+	if (*out < 0)
+		return pr_errno_ret("restore: pid %d: mapping 0x%llx-0x%llx, which its children "
+				    "share: cannot open %s", rt->pid, (unsigned long long)v->start,
+				    (unsigned long long)v->end, v->file_path);
+	return 0;
+}
+
+/* Own piece @pc of mapping @v at its slot: anonymous memory, or the file
+ * at the piece's offset (opened into *@file_fd at the first). */
+static int map_own_piece(const struct restore_task *rt, const Vma *v, const struct cow_piece *pc,
+			 int *file_fd)
+{
+	int flags = MAP_PRIVATE | MAP_FIXED | (int)(v->flags & (MAP_GROWSDOWN | MAP_NORESERVE));
+	bool file = v->kind == VMA__KIND__FILE;
+	int ret = file && *file_fd < 0 ? open_mapped_file(rt, v, file_fd) : 0;
+
+	if (ret)
+		return ret;
+	if (mmap((void *)pc->slot, pc->end - pc->start, PROT_READ | PROT_WRITE,
+		 flags | (file ? 0 : MAP_ANONYMOUS), file ? *file_fd : -1,
+		 file ? (off_t)(v->pgoff + (pc->start - v->start)) : 0) == MAP_FAILED)
+		return pr_errno_ret("restore: pid %d: cannot map 0x%llx-0x%llx, which its "
+				    "children share, at 0x%llx", rt->pid,
+				    (unsigned long long)pc->start, (unsigned long long)pc->end,
+				    (unsigned long long)pc->slot);
+	return 0;
+}
+
 int restore_cow_premap(const struct restore_set *rs, size_t index)
 {
 	const struct restore_task *rt = &rs->tasks[index];
@@ -138,24 +194,18 @@ int restore_cow_premap(const struct restore_set *rs, size_t index)
 	}
 	for (size_t i = 0; !ret && i < rt->nr_premaps; i++) {
 		const Vma *v = rt->mm->vmas[rt->premaps[i].vma];
+		int file_fd = -1;
 
 		for (size_t q = 0; !ret && q < rt->premaps[i].nr_pieces; q++) {
 			const struct cow_piece *pc = &rt->premaps[i].pieces[q];
 
-			if (pc->inherited)
-				ret = drop_parents_pages(rt, pc);
-			else if (mmap((void *)pc->slot, pc->end - pc->start, PROT_READ | PROT_WRITE,
-				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
-					      (int)(v->flags & MAP_GROWSDOWN),
-				      -1, 0) == MAP_FAILED)
-				ret = pr_errno_ret("restore: pid %d: cannot map 0x%llx-0x%llx, which "
-						   "its children share, at 0x%llx", rt->pid,
-						   (unsigned long long)pc->start,
-						   (unsigned long long)pc->end,
-						   (unsigned long long)pc->slot);
+			ret = pc->inherited ? drop_parents_pages(rt, pc) :
+					      map_own_piece(rt, v, pc, &file_fd);
 			if (!ret)
 				ret = read_own_pages(rt, fd, pc);
 		}
+		if (file_fd >= 0)
+			close(file_fd);
 	}
 	return ret;
 }

@@ -92,6 +92,19 @@ static int push_run(struct plan_task *pl, const struct run *r)
 	return 0;
 }
 
+/* Whether page @addr of @v can be page @parent of its parent's @pv: both
+ * anonymous, or one file (by path and inode) at the same offset, so that
+ * the pages it does not take from the parent read the same either way. */
+static bool same_backing(const Vma *v, uint64_t addr, const Vma *pv, uint64_t parent)
+{
+	bool file = pv->kind == VMA__KIND__FILE;
+
+	return cow_backing_matches(v, addr, file ? pv->file_path : NULL, pv->pgoff, pv->start,
+				   parent) &&
+	       (!file || (v->has_file_ino == pv->has_file_ino && v->file_ino == pv->file_ino &&
+			  v->has_file_dev == pv->has_file_dev && v->file_dev == pv->file_dev));
+}
+
 /* IN_PARENT pages [@addr, @end) of process @i, the parent's from @parent
  * on: cut at the child's and the parent's mappings, each piece checked. */
 static int link_range(const struct restore_set *rs, struct plan_task *plan, size_t i,
@@ -118,11 +131,12 @@ static int link_range(const struct restore_set *rs, struct plan_task *plan, size
 		if (!v)
 			return -EBADMSG;
 		if (!cow_vma_inheritable(v) || !pv || !cow_vma_inheritable(pv) ||
-		    (v->flags & MAP_GROWSDOWN) != (pv->flags & MAP_GROWSDOWN)) {
+		    (v->flags & MAP_GROWSDOWN) != (pv->flags & MAP_GROWSDOWN) ||
+		    !same_backing(v, addr, pv, parent)) {
 			pr_err("restore: pid %d: pages at 0x%llx are its parent's (IN_PARENT), but "
-			       "its parent %d has no private anonymous mapping of the same kind at "
-			       "0x%llx", rt->pid, (unsigned long long)addr, pt->pid,
-			       (unsigned long long)parent);
+			       "its parent %d has no private mapping of the same kind (anonymous, "
+			       "or the same file at the same offset) at 0x%llx", rt->pid,
+			       (unsigned long long)addr, pt->pid, (unsigned long long)parent);
 			return -EBADMSG;
 		}
 		len = v->end - addr < len ? v->end - addr : len;

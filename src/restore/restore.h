@@ -147,6 +147,9 @@ void restore_cow_unplan(struct restore_set *rs);
 int restore_cow_premap(const struct restore_set *rs, size_t index);
 /* The first entry of @pagemap that ends above @addr (cow.c, for both). */
 size_t restore_cow_first_entry_above(const struct image *pagemap, uint64_t addr);
+/* child.c: whether the file open as @fd is the one mapping @vma mapped
+ * when dumped (inode, size, hugetlbfs page size); -ESTALE, said, if not. */
+int restore_vma_file_check(const Vma *vma, int fd);
 
 /* cgroups.c: for --manage-cgroups @mode (criu's: "none", "props", "soft",
  * "full", "strict"; NULL or "ignore": nothing), checks, makes and sets

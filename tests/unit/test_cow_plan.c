@@ -1,7 +1,8 @@
 /* Unit tests of restore's plan for pages shared copy-on-write since fork
- * (restore/cow_plan.c): an IN_PARENT page needs a private anonymous mapping
- * of its parent's with a saved page there, or the restore is refused naming
- * the process; an inherited piece takes the parent's slot at the parent's
+ * (restore/cow_plan.c): an IN_PARENT page needs a private mapping of its
+ * parent's of the same kind (anonymous, or the same file at the same
+ * offset) with a saved page there, or the restore is refused naming the
+ * process; an inherited piece takes the parent's slot at the parent's
  * address, also where the child moved or cut the mapping. */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,6 +39,13 @@ struct proc {
 	uint64_t cut;
 };
 
+/* Where a process's mapping is a private mapping of a file instead: the
+ * file, and the page of it mapped at the mapping's start. */
+struct file_map {
+	const char *path;
+	uint64_t page;
+};
+
 static int write_pagemap(struct image_dir *dir, int pid, const struct proc *p)
 {
 	static unsigned char page[PS] = { 1 };
@@ -56,7 +64,8 @@ static int write_pagemap(struct image_dir *dir, int pid, const struct proc *p)
 	return ret ? (pages_writer_abort(pw), ret) : pages_writer_finish(pw);
 }
 
-static Vma *make_vma(uint64_t first, uint64_t pages)
+static Vma *make_vma(uint64_t first, uint64_t pages, const struct proc *p,
+		    const struct file_map *f)
 {
 	Vma *v = calloc(1, sizeof(*v));
 
@@ -66,20 +75,29 @@ static Vma *make_vma(uint64_t first, uint64_t pages)
 	v->kind = VMA__KIND__ANON;
 	v->prot = PROT_READ | PROT_WRITE;
 	v->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	if (f && f->path) {
+		v->kind = VMA__KIND__FILE;
+		v->flags = MAP_PRIVATE;
+		v->file_path = (char *)f->path;
+		v->has_pgoff = v->has_file_ino = true;
+		v->pgoff = (f->page + first - p->vma_first) * PS;
+		v->file_ino = 77;
+	}
 	return v;
 }
 
-static Mm *make_mm(const struct proc *p)
+static Mm *make_mm(const struct proc *p, const struct file_map *f)
 {
 	Mm *mm = calloc(1, sizeof(*mm));
 
 	mm__init(mm);
 	mm->vmas = calloc(2, sizeof(*mm->vmas));
 	if (p->cut) {
-		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first, p->cut);
-		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first + p->cut, p->vma_pages - p->cut);
+		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first, p->cut, p, f);
+		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first + p->cut, p->vma_pages - p->cut, p,
+						  f);
 	} else {
-		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first, p->vma_pages);
+		mm->vmas[mm->n_vmas++] = make_vma(p->vma_first, p->vma_pages, p, f);
 	}
 	return mm;
 }
@@ -98,9 +116,11 @@ static void free_set(struct restore_set *rs)
 	free(rs->tree.tasks);
 }
 
-/* Plans processes @procs (pids 100, 101, ...); the error and, in *@msg,
- * what was logged. The set is left in @rs for the caller to look at. */
-static int plan(const struct proc *procs, size_t n, struct restore_set *rs, char **msg)
+/* Plans processes @procs (pids 100, 101, ...), whose mappings map
+ * @files[i] where given; the error and, in *@msg, what was logged. The set
+ * is left in @rs for the caller to look at. */
+static int plan_files(const struct proc *procs, const struct file_map *files, size_t n,
+		      struct restore_set *rs, char **msg)
 {
 	_cleanup_tree_ char *tmp = make_temp_dir();
 	_cleanup_image_dir_ struct image_dir *dir = NULL;
@@ -120,7 +140,7 @@ static int plan(const struct proc *procs, size_t n, struct restore_set *rs, char
 		rs->tree.tasks[i] = (struct tree_task){ .pid = pid, .parent = procs[i].parent,
 							.state = TREE_ALIVE };
 		rs->tasks[i].pid = pid;
-		rs->tasks[i].mm = make_mm(&procs[i]);
+		rs->tasks[i].mm = make_mm(&procs[i], files ? &files[i] : NULL);
 		if (write_pagemap(dir, pid, &procs[i]) ||
 		    pages_reader_open(dir, pid, &rs->tasks[i].pages))
 			return -EIO;
@@ -131,11 +151,17 @@ static int plan(const struct proc *procs, size_t n, struct restore_set *rs, char
 	return ret;
 }
 
-#define CHECK_REFUSED(procs, cause)                                                        \
+static int plan(const struct proc *procs, size_t n, struct restore_set *rs, char **msg)
+{
+	return plan_files(procs, NULL, n, rs, msg);
+}
+
+#define CHECK_REFUSED(procs, cause) CHECK_REFUSED_FILES(procs, NULL, cause)
+#define CHECK_REFUSED_FILES(procs, files, cause)                                           \
 	do {                                                                               \
 		struct restore_set rs_;                                                    \
 		_cleanup_free_ char *msg_ = NULL;                                          \
-		int ret_ = plan(procs, ARRAY_SIZE(procs), &rs_, &msg_);                    \
+		int ret_ = plan_files(procs, files, ARRAY_SIZE(procs), &rs_, &msg_);       \
                                                                                            \
 		CHECK(ret_ == -EBADMSG && msg_ && strstr(msg_, cause),                     \
 		      "want \"%s\", got %d: %s", cause, ret_, msg_ ? msg_ : "");           \
@@ -283,8 +309,44 @@ TEST(in_parent_pages_outside_the_parents_mappings_are_refused)
 	};
 
 	CHECK_REFUSED(procs, "pid 101: pages at 0x10040000 are its parent's (IN_PARENT), but its "
-			     "parent 100 has no private anonymous mapping of the same kind at "
-			     "0x10040000");
+			     "parent 100 has no private mapping of the same kind (anonymous, or the "
+			     "same file at the same offset) at 0x10040000");
+}
+
+/* A private file mapping's written pages are shared as anonymous memory's
+ * are, where the parent maps the same file at the same offset (a moved
+ * mapping keeps its offset); never into anonymous memory, another file or
+ * another offset, whose other pages would read differently. */
+TEST(in_parent_pages_of_a_file_mapping_need_the_same_file_at_the_same_offset)
+{
+	static const struct proc moved[] = {
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 128, 7, IP, -128 } }, 1, 128, 0 },
+	};
+	static const struct proc kept[] = {
+		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, IP, 0 } }, 1, 0, 0 },
+	};
+	static const struct file_map same[] = { { "/lib/x.so", 4 }, { "/lib/x.so", 4 } };
+	static const struct file_map other_offset[] = { { "/lib/x.so", 4 }, { "/lib/x.so", 5 } };
+	static const struct file_map other_file[] = { { "/lib/x.so", 4 }, { "/lib/y.so", 4 } };
+	static const struct file_map into_anon[] = { { NULL, 0 }, { "/lib/x.so", 0 } };
+	static const struct file_map into_file[] = { { "/lib/x.so", 0 }, { NULL, 0 } };
+	static const struct want_piece moved_want[] = { { 128, 128 + PAGES, 0 } };
+	static const char *refused = "pid 101: pages at 0x10000000 are its parent's (IN_PARENT), "
+				     "but its parent 100 has no private mapping of the same kind";
+	_cleanup_free_ char *msg = NULL;
+	struct restore_set rs;
+	int ret = plan_files(moved, same, ARRAY_SIZE(moved), &rs, &msg);
+
+	CHECK(ret == 0, "refused: %d: %s", ret, msg ? msg : "");
+	if (!ret)
+		check_pieces(&rs, 1, moved_want, 1);
+	free_set(&rs);
+	CHECK_REFUSED_FILES(kept, other_offset, refused);
+	CHECK_REFUSED_FILES(kept, other_file, refused);
+	CHECK_REFUSED_FILES(kept, into_anon, refused);
+	CHECK_REFUSED_FILES(kept, into_file, refused);
 }
 
 TEST(two_pages_taking_one_page_of_the_parents_are_refused)
