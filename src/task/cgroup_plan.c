@@ -216,26 +216,8 @@ static void defaults(struct cgroup_files *f, const char *const *files, size_t nr
 		f->names[f->nr] = files[f->nr];
 }
 
-/* A v1 hierarchy mounted nowhere (it lives on while it has cgroups): cryo
- * mounts it for itself, attached nowhere, for the dump's length. One it
- * cannot mount stays without mounts (cgroup_v1.c says it is not saved). */
-static void mount_privately(struct cgroup_hierarchy_mounts *y)
-{
-	int ret;
-
-	if (!y->controllers[0])
-		return;
-	ret = cgroup_mounts_private(y->controllers, &y->mounts);
-	if (ret)
-		pr_warn("dump: cgroup v1 hierarchy %s is mounted nowhere, and cryo cannot mount "
-			"it: %s", y->controllers, strerror(-ret));
-	else
-		pr_info("dump: cgroup v1 hierarchy %s is mounted nowhere: read through a mount "
-			"of cryo's own, attached nowhere", y->controllers);
-}
-
 /* @y's mounts: its folder in the yard, else every one of mountinfo, each
- * reached through cryo's root folder, else one of cryo's own. */
+ * reached through cryo's root folder. */
 static void find_mounts_of(const struct cgroup_dump_plan *plan,
 			   struct cgroup_hierarchy_mounts *y)
 {
@@ -245,11 +227,8 @@ static void find_mounts_of(const struct cgroup_dump_plan *plan,
 	cgroup_yard_name(y->controllers, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", plan->yard ? plan->yard : "", name);
 	if (plan->yard ? cgroup_mounts_at(y->controllers, path, ms) :
-			 cgroup_mounts_find(y->controllers, ms)) {
-		if (!plan->yard)
-			mount_privately(y);
+			 cgroup_mounts_find(y->controllers, ms))
 		return;
-	}
 	for (size_t i = 0; i < ms->nr; i++) {
 		ms->m[i].root_fd = plan->root_fd;
 		pr_info("dump: cgroup hierarchy %s: root %s at %s",
@@ -395,10 +374,24 @@ int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controll
 {
 	char name[256];
 
+	int ret;
+
 	for (size_t i = 0; i < plan->nr_hierarchies; i++)
 		if (!strcmp(plan->hierarchies[i].controllers, controllers) &&
 		    plan->hierarchies[i].mounts.nr)
 			return copy_mounts(&plan->hierarchies[i].mounts, out);
+	/* A v1 hierarchy mounted nowhere (it lives on while it has cgroups):
+	 * a mount of cryo's own, attached nowhere, for the caller's use. */
+	if (!plan->yard && controllers[0]) {
+		ret = cgroup_mounts_private(controllers, out);
+		if (!ret)
+			pr_info("dump: cgroup v1 hierarchy %s is mounted nowhere: read through a "
+				"mount of cryo's own, attached nowhere", controllers);
+		else
+			pr_warn("dump: cgroup v1 hierarchy %s is mounted nowhere, and cryo cannot "
+				"mount it: %s", controllers, strerror(-ret));
+		return ret ? -ENOENT : 0;
+	}
 	if (!plan->yard)
 		return -ENOENT;
 	cgroup_yard_name(controllers, name, sizeof(name));
