@@ -114,6 +114,11 @@ static inline long sys_pread64(int fd, void *buf, size_t len, uint64_t off)
 	return blob_syscall(__NR_pread64, fd, buf, len, off, 0, 0);
 }
 
+static inline long sys_read(int fd, void *buf, size_t len)
+{
+	return blob_syscall(__NR_read, fd, buf, len, 0, 0, 0);
+}
+
 static inline long sys_write(int fd, const void *buf, size_t len)
 {
 	return blob_syscall(__NR_write, fd, buf, len, 0, 0, 0);

@@ -129,6 +129,22 @@ static int note_huge_pages(const struct fd_probe *p, RegFile *reg, bool deleted)
 	return 0;
 }
 
+/* A removed directory is made again in its folder at restore: one whose
+ * folder was removed too has none (its ".." has no links either). */
+static int check_removed_dir_folder(const struct fd_probe *p)
+{
+	struct stat up;
+
+	if (fstatat(p->dup, "..", &up, 0))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot stat the folder of the removed "
+				    "directory", p->pid, p->name, p->link);
+	if (up.st_nlink)
+		return 0;
+	pr_fd_err(p, "a removed directory whose folder was removed too: not supported (only a "
+		  "removed cwd or root is made again with its removed folders)");
+	return -EOPNOTSUPP;
+}
+
 static int regfile_dump(const struct file_dump *d)
 {
 	const struct fd_probe *p = d->p;
@@ -154,6 +170,11 @@ static int regfile_dump(const struct file_dump *d)
 		return ret;
 	if (state == PATH_UNLINKED)
 		return dump_unlinked(d, reg);
+	if (S_ISDIR(p->st.st_mode)) {
+		ret = check_removed_dir_folder(p);
+		if (ret)
+			return ret;
+	}
 	reg->has_deleted = reg->deleted = true;
 	reg->has_uid = reg->has_gid = true;
 	reg->uid = p->st.st_uid;

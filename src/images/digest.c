@@ -19,14 +19,21 @@
 
 #define DIGEST_CHUNK (1 << 20)
 
-/* Reads around the page cache where the filesystem allows, as restore
- * reads the pages (a set of GiBs hashed must not evict everything else):
- * a second open with O_DIRECT of the same inode. */
+/* A large file is read around the page cache where the filesystem allows,
+ * as restore reads the pages (a set of GiBs hashed must not evict
+ * everything else): a second open with O_DIRECT of the same inode. A small
+ * one is read through the cache, where its reader has just put it: a
+ * tree's thousands of small images each read again from the disk made
+ * most of a restore's reading stage. */
+#define DIGEST_DIRECT_MIN DIGEST_CHUNK
 static int reopen_direct(const struct image_dir *dir, const char *name, const struct stat *st)
 {
 	struct stat again;
-	int fd = openat(dir->fd, name, O_RDONLY | O_DIRECT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd;
 
+	if (st->st_size < DIGEST_DIRECT_MIN)
+		return -1;
+	fd = openat(dir->fd, name, O_RDONLY | O_DIRECT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd >= 0 && (fstat(fd, &again) || again.st_dev != st->st_dev ||
 			again.st_ino != st->st_ino)) {
 		close(fd);
@@ -35,28 +42,42 @@ static int reopen_direct(const struct image_dir *dir, const char *name, const st
 	return fd;
 }
 
+/* As large as the file, a page at least (O_DIRECT's alignment), a chunk at
+ * most: a 1 MiB buffer a file was an mmap and munmap each. */
+static size_t digest_buffer_size(const struct stat *st)
+{
+	uint64_t size = ((uint64_t)st->st_size + 4095) & ~(uint64_t)4095;
+
+	return size < 4096 ? 4096 : size > DIGEST_CHUNK ? DIGEST_CHUNK : (size_t)size;
+}
+
 int image_file_digest(const struct image_dir *dir, const char *name, enum image_digest_kind kind,
 		      uint64_t *size, uint8_t digest[IMG_DIGEST_MAX])
 {
 	_cleanup_free_ char *shown = image_dir_file_path(dir, name);
-	_cleanup_free_ uint8_t *buf = aligned_alloc(4096, DIGEST_CHUNK);
+	_cleanup_free_ uint8_t *buf = NULL;
 	_cleanup_close_ int fd = -1, direct = -1;
 	struct image_hasher *h;
 	uint64_t done = 0;
+	size_t buf_size;
 	struct stat st;
 	int ret = 0;
 
-	if (!shown || !buf)
+	if (!shown)
 		return -ENOMEM;
 	fd = image_open_regular(dir->fd, name, shown, &st);
 	if (fd < 0)
 		return fd;
+	buf_size = digest_buffer_size(&st);
+	buf = aligned_alloc(4096, buf_size);
+	if (!buf)
+		return -ENOMEM;
 	h = image_hasher_new(kind);
 	if (!h)
 		return -ENOMEM;
 	direct = reopen_direct(dir, name, &st);
 	while (!ret && done < (uint64_t)st.st_size) {
-		ssize_t n = pread(direct >= 0 ? direct : fd, buf, DIGEST_CHUNK, (off_t)done);
+		ssize_t n = pread(direct >= 0 ? direct : fd, buf, buf_size, (off_t)done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -69,7 +90,7 @@ int image_file_digest(const struct image_dir *dir, const char *name, enum image_
 	}
 	if (ret == -EIO)
 		pr_err("%s: shrank or could not be hashed while read", shown);
-	if (direct < 0)
+	if (direct < 0 && st.st_size >= DIGEST_DIRECT_MIN)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	if (!ret) {
 		image_hasher_final(h, digest);

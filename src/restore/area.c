@@ -36,10 +36,6 @@
 /* The top of user space with 4-level page tables. */
 #define TASK_SIZE_4LEVEL 0x7ffffffff000UL
 
-struct range {
-	uint64_t start, end;
-};
-
 static uint64_t page_up(uint64_t n)
 {
 	return (n + PAGE - 1) & ~(PAGE - 1);
@@ -47,62 +43,50 @@ static uint64_t page_up(uint64_t n)
 
 static int cmp_range(const void *a, const void *b)
 {
-	const struct range *x = a, *y = b;
+	const struct maps_range *x = a, *y = b;
 
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Collects what is occupied now (/proc/self/maps) and after (the saved
- * VMAs of each of @mms). */
-static struct range *occupied_ranges(const Mm *const *mms, size_t nr_mms, size_t *count)
+/* Collects what is occupied now (@now) and after (the saved VMAs of each
+ * of @mms). */
+static struct maps_range *occupied_ranges(const Mm *const *mms, size_t nr_mms,
+					  const struct maps_now *now, size_t *count)
 {
-	size_t cap = 256, n = 0;
-	struct range *r;
-	char line[512];
-	FILE *f;
+	size_t n = now->nr;
+	struct maps_range *r;
 
 	for (size_t m = 0; m < nr_mms; m++)
-		cap += mms[m]->n_vmas;
-	r = malloc(cap * sizeof(*r));
+		n += mms[m]->n_vmas;
+	r = malloc((n + 1) * sizeof(*r));
 	if (!r)
 		return NULL;
+	memcpy(r, now->ranges, now->nr * sizeof(*r));
+	n = now->nr;
 	for (size_t m = 0; m < nr_mms; m++)
 		for (size_t i = 0; i < mms[m]->n_vmas; i++)
-			r[n++] = (struct range){ mms[m]->vmas[i]->start, mms[m]->vmas[i]->end };
-	f = fopen("/proc/self/maps", "re");
-	if (!f) {
-		free(r);
-		return NULL;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long start, end;
-
-		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
-			continue;
-		if (n == cap) {
-			struct range *more = realloc(r, (cap *= 2) * sizeof(*r));
-
-			if (!more) {
-				free(r);
-				fclose(f);
-				return NULL;
-			}
-			r = more;
-		}
-		r[n++] = (struct range){ start, end };
-	}
-	fclose(f);
+			r[n++] = (struct maps_range){ mms[m]->vmas[i]->start, mms[m]->vmas[i]->end };
 	qsort(r, n, sizeof(*r), cmp_range);
 	*count = n;
 	return r;
 }
 
-uint64_t restore_find_gap(const Mm *const *mms, size_t nr_mms, uint64_t size)
+uint64_t restore_find_gap(const Mm *const *mms, size_t nr_mms, const struct maps_now *now,
+			  uint64_t size)
 {
-	size_t n;
-	struct range *r = occupied_ranges(mms, nr_mms, &n);
+	struct maps_now read_now;
 	uint64_t limit = TASK_SIZE_4LEVEL, found = 0;
+	struct maps_range *r;
+	size_t n;
 
+	if (!now) {
+		if (maps_now_read(&read_now))
+			return 0;
+		r = occupied_ranges(mms, nr_mms, &read_now, &n);
+		maps_now_free(&read_now);
+	} else {
+		r = occupied_ranges(mms, nr_mms, now, &n);
+	}
 	if (!r)
 		return 0;
 	for (size_t i = n; i-- > 0;) {
@@ -452,9 +436,30 @@ static int fill_signals(struct restorer_args *args, struct area *area, const Tas
 	return 0;
 }
 
-/* Every thread's own state, and a stack for each one to be created. */
-static int fill_threads(struct restorer_args *args, struct area *area, const TaskCore *core)
+/* A thread's own fs info: the root and cwd stage 2 opened for it, or the
+ * thread whose own it shares, which creates it. */
+static void fill_thread_fs(struct restorer_thread *t, const struct restore_task *rt, size_t i)
 {
+	const ThreadFs *fs = rt->core->threads[i]->fs;
+
+	if (!fs)
+		return;
+	if (fs->has_shared_with) {
+		t->fs_maker = fs->shared_with;
+		return;
+	}
+	t->own_fs = 1;
+	t->fs_root_fd = rt->thread_fs_fds[2 * i];
+	t->fs_cwd_fd = rt->thread_fs_fds[2 * i + 1] ? rt->thread_fs_fds[2 * i + 1] : -1;
+	t->fs_umask = fs->umask;
+}
+
+/* Every thread's own state, and a stack for each one to be created. */
+static int fill_threads(struct restorer_args *args, struct area *area,
+			const struct restore_task *rt)
+{
+	const TaskCore *core = rt->core;
+
 	struct restorer_thread *threads = area_alloc(area, core->n_threads * sizeof(*threads));
 
 	if (!threads)
@@ -491,6 +496,7 @@ static int fill_threads(struct restorer_args *args, struct area *area, const Tas
 		}
 		if (src->comm)
 			snprintf(t->comm, sizeof(t->comm), "%s", src->comm);
+		fill_thread_fs(t, rt, i);
 	}
 	args->threads = (uint64_t)(uintptr_t)threads;
 	args->nr_threads = (uint32_t)core->n_threads;
@@ -532,7 +538,12 @@ static int fill_root(struct restorer_args *args, struct area *area, const struct
 
 	args->root_fd = rt->ghost_root_fd ? rt->ghost_root_fd : -1;
 	args->cwd_is_root = core->cwd_is_root;
-	if (!core->root || !strcmp(core->root, "/") || rt->ghost_root_fd)
+	/* Fs info shared under a chroot: the owner chroots once its members
+	 * are in their restorers (restore/shared_fs.c). */
+	args->fs_wait_fd = rt->fs_members ? rt->fs_wait_fd : -1;
+	args->fs_wait_count = rt->fs_members;
+	args->fs_signal_fd = rt->fs_signal_fd ? rt->fs_signal_fd : -1;
+	if (!core->root || !strcmp(core->root, "/") || rt->ghost_root_fd || rt->fs_signal_fd)
 		return 0;
 	len = strlen(core->root) + 1;
 	path = area_alloc(area, len);
@@ -635,8 +646,34 @@ static bool read_direct_when_cold(int pages_fd, bool cold_at_load)
 	return flags >= 0 && !fcntl(pages_fd, F_SETFL, flags | O_DIRECT);
 }
 
-int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds,
-		   bool lazy)
+/* The area at the highest gap of @room bytes, where @size of it is mapped.
+ * cryo's mappings at fork say where this process's were; a place taken
+ * since (by what the process mapped itself) is looked for again in its
+ * own /proc/self/maps. */
+static void *map_area(const struct restore_task *rt, const struct maps_now *now, uint64_t room,
+		      uint64_t size, uint64_t *start)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		void *mem;
+
+		*start = restore_find_gap((const Mm *const *)&rt->mm, 1, pass ? NULL : now, room);
+		if (!*start)
+			break;
+		mem = mmap((void *)*start, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (mem != MAP_FAILED)
+			return mem;
+		if (errno != EEXIST || !now)
+			return MAP_FAILED;
+	}
+	pr_err("restore: pid %d: no room for the restorer (%#lx bytes)", rt->pid,
+	       (unsigned long)room);
+	errno = ENOMEM;
+	return MAP_FAILED;
+}
+
+int restorer_enter(struct restore_task *rt, const struct maps_now *now, int report_fd, int exe_fd,
+		   const int *vma_fds, bool lazy)
 {
 	struct lazy_pins pins = { 0 };
 	size_t blob_size = (size_t)(restorer_blob_end - restorer_blob_bytes);
@@ -653,7 +690,7 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 		if (ret)
 			return ret;
 	}
-	ret = vdso_plan_make(rt->mm, rt->pages, &plan);
+	ret = vdso_plan_make(rt->mm, rt->pages, now, &plan);
 	if (ret)
 		return ret;
 	/* A vDSO has fewer functions than its size holds symbols. */
@@ -661,19 +698,12 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	       page_up((plan.saved_size / sizeof(Elf64_Sym) + 1) * sizeof(struct restorer_patch));
 	/* A proxied vDSO needs a free place for the new one: right above the area. */
 	room = size + (plan.proxy ? PAGE + plan.block_size : 0);
-	start = restore_find_gap((const Mm *const *)&rt->mm, 1, room);
-	if (!start) {
-		pr_err("restore: pid %d: no room for the restorer (%#lx bytes)", rt->pid,
-		       (unsigned long)room);
-		return -ENOMEM;
-	}
+	mem = map_area(rt, now, room, size, &start);
+	if (mem == MAP_FAILED)
+		return -errno;
 	ret = vdso_plan_place(&plan, plan.proxy ? start + size + PAGE : plan.block_start);
 	if (ret)
 		return ret;
-	mem = mmap((void *)start, size, PROT_READ | PROT_WRITE | PROT_EXEC,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (mem == MAP_FAILED)
-		return -errno;
 	memcpy(mem, restorer_blob_bytes, blob_size);
 	area = (struct area){ (char *)mem + code_size, (char *)mem + size - STACK_SIZE };
 	args = area_alloc(&area, sizeof(*args));
@@ -703,7 +733,7 @@ int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int
 	if (!ret)
 		ret = fill_signals(args, &area, rt->core);
 	if (!ret)
-		ret = fill_threads(args, &area, rt->core);
+		ret = fill_threads(args, &area, rt);
 	if (!ret)
 		ret = area_fill_creds(args, (struct restorer_thread *)(uintptr_t)args->threads,
 				      &area, rt);

@@ -234,7 +234,8 @@ static int make_ghost_root(struct restore_task *rt, int base)
 {
 	int fd, ret;
 
-	if (!rt->core->root_ghost)
+	/* A member of an fs group under a chroot: its owner's root is its own. */
+	if (!rt->core->root_ghost || rt->fs_signal_fd)
 		return 0;
 	ret = task_make_ghost_root(rt->core, &fd);
 	if (ret)
@@ -243,6 +244,50 @@ static int make_ghost_root(struct restore_task *rt, int base)
 	if (fd < 0)
 		return fd;
 	rt->ghost_root_fd = fd;
+	return 0;
+}
+
+static int open_dir_above(const char *who, const char *what, const char *path,
+			  const GhostDir *ghost, int base, int *out)
+{
+	int fd, ret = task_open_dir(who, what, path, ghost, &fd);
+
+	if (ret)
+		return ret;
+	fd = move_above(fd, base);
+	if (fd < 0)
+		return fd;
+	*out = fd;
+	return 0;
+}
+
+/* The root and cwd of each thread with fs info of its own, opened (ghosts
+ * made again) and kept above @base like the ghost root, for the thread to
+ * enter in the restorer. */
+static int open_thread_dirs(struct restore_task *rt, int base)
+{
+	const TaskCore *core = rt->core;
+
+	for (size_t i = 0; i < core->n_threads; i++) {
+		const ThreadFs *fs = core->threads[i]->fs;
+		char who[48];
+		int *fds, ret;
+
+		if (!fs || fs->has_shared_with)
+			continue;
+		if (!rt->thread_fs_fds) {
+			rt->thread_fs_fds = calloc(2 * core->n_threads, sizeof(int));
+			if (!rt->thread_fs_fds)
+				return -ENOMEM;
+		}
+		fds = &rt->thread_fs_fds[2 * i];
+		snprintf(who, sizeof(who), "pid %d thread %d", core->pid, core->threads[i]->tid);
+		ret = open_dir_above(who, "root", fs->root, fs->root_ghost, base, &fds[0]);
+		if (!ret && !fs->cwd_is_root)
+			ret = open_dir_above(who, "cwd", fs->cwd, fs->cwd_ghost, base, &fds[1]);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -269,7 +314,9 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 {
 	const struct restore_task *rt = &rs->tasks[index];
 	size_t n = 0;
-	int *keep = malloc((rt->mm->n_vmas + rs->tree.nr + 6) * sizeof(*keep)), ret;
+	int *keep = malloc((rt->mm->n_vmas + rs->tree.nr + 8 + 2 * rt->core->n_threads) *
+			   sizeof(*keep)),
+	    ret;
 
 	if (!keep)
 		return -ENOMEM;
@@ -279,8 +326,13 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 	keep[n++] = exe_fd;
 	keep[n++] = ns_user_fd(rs->userns);
 	keep[n++] = rt->ghost_root_fd ? rt->ghost_root_fd : -1;
+	keep[n++] = rt->fs_wait_fd ? rt->fs_wait_fd : -1;
+	keep[n++] = rt->fs_signal_fd ? rt->fs_signal_fd : -1;
 	for (size_t i = 0; i < rt->mm->n_vmas; i++)
 		keep[n++] = vma_fds[i];
+	for (size_t i = 0; rt->thread_fs_fds && i < 2 * rt->core->n_threads; i++)
+		if (rt->thread_fs_fds[i])
+			keep[n++] = rt->thread_fs_fds[i];
 	for (size_t i = index + 1; members && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].shares_files && shared_table_owner(&rs->tree, i) == index)
 			keep[n++] = rs->tasks[i].pages->pages_fd;
@@ -309,6 +361,8 @@ static int prepare_table(const struct restore_set *rs, size_t index, int *exe_fd
 				members ? shared_table_open_base(rs) : rs->base, vma_fds, exe_fd);
 	if (!ret)
 		ret = make_ghost_root(rt, members ? shared_table_open_base(rs) : rs->base);
+	if (!ret)
+		ret = open_thread_dirs(rt, members ? shared_table_open_base(rs) : rs->base);
 	if (!ret && members)
 		shared_table_wait_opened(rs, index, members);
 	if (!ret)
@@ -330,6 +384,8 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 	if (!ret)
 		ret = make_ghost_root(rt, shared_table_open_base(rs));
 	if (!ret)
+		ret = open_thread_dirs(rt, shared_table_open_base(rs));
+	if (!ret)
 		ret = shared_table_own_report_fd(rs, index);
 	if (!ret)
 		shared_table_mark_opened(rs, owner);
@@ -339,12 +395,15 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 /* Stage 2 of a live process. */
 static int prepare_process(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
+	int ret;
+
+	shared_fs_take(rs, index);
 	/* Its files, mapped ones and its executable are opened (or made) as it
 	 * would open them, never with cryo's rights. */
-	int ret = ns_user_born_inside(rs->userns) ?
-			  restore_take_fs_creds_inside(rs->tasks[index].core, rs->userns) :
-			  restore_take_fs_creds(rs->tasks[index].core,
-						rs->userns && rs->userns->fs_caps_off);
+	ret = ns_user_born_inside(rs->userns) ?
+		      restore_take_fs_creds_inside(rs->tasks[index].core, rs->userns) :
+		      restore_take_fs_creds(rs->tasks[index].core,
+					    rs->userns && rs->userns->fs_caps_off);
 
 	if (!ret)
 		ret = rs->tree.tasks[index].shares_files ?
@@ -389,6 +448,8 @@ void restore_child(struct restore_set *rs, size_t index)
 		child_fail(rs, t->pid, ret);
 	/* Before the children: they inherit the memory they share with it. */
 	ret = alive ? restore_cow_premap(rs, index) : 0;
+	if (!ret && alive)
+		ret = shared_fs_prepare(rs, index);
 	if (!ret)
 		ret = family_create(rs, index);
 	if (ret)
@@ -421,6 +482,7 @@ void restore_child(struct restore_set *rs, size_t index)
 	if (!ret && !t->shares_files && !shared_table_members(&rs->tree, index))
 		close(rs->gate_fd[1]);
 	if (!ret)
-		ret = restorer_enter(rt, rs->report_fd, exe_fd, vma_fds, rs->lazy_pages);
+		ret = restorer_enter(rt, &rs->maps_at_fork, rs->report_fd, exe_fd, vma_fds,
+				     rs->lazy_pages);
 	child_fail(rs, t->pid, ret);
 }

@@ -407,7 +407,7 @@ static int reserve_region(struct restore_set *rs, uint64_t size)
 	for (size_t i = 0; i < rs->tree.nr; i++)
 		if (rs->tasks[i].mm)
 			mms[n++] = rs->tasks[i].mm;
-	at = restore_find_gap(mms, n, size);
+	at = restore_find_gap(mms, n, NULL, size);
 	free(mms);
 	if (!at) {
 		pr_err("restore: no free room of %llu bytes for the memory processes share with "

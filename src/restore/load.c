@@ -193,7 +193,8 @@ static bool same_text(const char *a, const char *b)
 }
 
 /* A process that shares fs info with its parent was saved with the same
- * cwd, root and umask, and not under a chroot: both set them again. */
+ * cwd, root and umask: both enter the cwd again, and only the first of the
+ * group its root (restore/shared_fs.c). */
 static int check_shared_fs(const struct restore_set *rs)
 {
 	for (size_t i = 0; i < rs->tree.nr; i++) {
@@ -205,10 +206,10 @@ static int check_shared_fs(const struct restore_set *rs)
 		c = rs->tasks[i].core;
 		p = rs->tasks[t->parent].core;
 		if (!same_text(c->cwd, p->cwd) || !same_text(c->root, p->root) ||
-		    c->umask != p->umask || (c->root && strcmp(c->root, "/"))) {
+		    c->umask != p->umask || !c->root_ghost != !p->root_ghost ||
+		    c->cwd_is_root != p->cwd_is_root) {
 			image_error(rs->tasks[i].core_img->path, 0, "pid %d shares fs info with its "
-				    "parent %d, but its cwd, root or umask differ, or it is under a "
-				    "chroot", t->pid, p->pid);
+				    "parent %d, but its cwd, root or umask differ", t->pid, p->pid);
 			return -EBADMSG;
 		}
 	}

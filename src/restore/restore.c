@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -299,7 +300,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 			struct stats *st, pid_t *wait_for)
 {
 	struct restore_run run = { .rs = rs, .opts = opts, .stats = st, .init_pidfd = -1,
-				   .release_fd = -1 };
+				   .release_fd = -1, .epoll_fd = -1 };
 	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, ret;
 	int release[2] = { -1, -1 };
 	size_t nr = rs->tree.nr;
@@ -367,9 +368,10 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	run.vdso = calloc(nr, sizeof(*run.vdso));
 	run.uffd = malloc(nr * sizeof(*run.uffd));
 	run.area = calloc(nr, sizeof(*run.area));
-	run.polls = calloc(nr + 2, sizeof(*run.polls));
-	if (!ret && (!run.pidfds || !run.may_exit || !run.vdso || !run.uffd || !run.area ||
-		     !run.polls))
+	run.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (!ret && run.epoll_fd < 0)
+		ret = pr_errno_ret("restore: epoll_create1");
+	if (!ret && (!run.pidfds || !run.may_exit || !run.vdso || !run.uffd || !run.area))
 		ret = -ENOMEM;
 	for (size_t i = 0; run.pidfds && run.uffd && i < nr; i++)
 		run.pidfds[i] = run.uffd[i] = -1;
@@ -381,6 +383,12 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	if (rs->mnts && (opts->clone || (ns_init && rs->tree.own_proc)) &&
 	    mnt_keep_for_tree(rs->base, &rs->tree_mnt_fd)) {
 		ret = -EIO;
+		goto out;
+	}
+	/* Each process starts with cryo's mappings: read once for all. */
+	ret = maps_now_read(&rs->maps_at_fork);
+	if (ret) {
+		pr_err("restore: cannot read cryo's own /proc/self/maps: %s", strerror(-ret));
 		goto out;
 	}
 	child = create_root(&run, pipes, release);
@@ -467,6 +475,8 @@ out:
 		close(run.release_fd);
 	if (run.init_pidfd >= 0)
 		close(run.init_pidfd);
+	if (run.epoll_fd >= 0)
+		close(run.epoll_fd);
 	if (rs->devpts_fd >= 0)
 		close(rs->devpts_fd);
 	rs->devpts_fd = -1;
@@ -476,7 +486,7 @@ out:
 	free(run.vdso);
 	free(run.uffd);
 	free(run.area);
-	free(run.polls);
+	maps_now_free(&rs->maps_at_fork);
 	return ret;
 }
 

@@ -60,7 +60,34 @@ struct restore_task {
 	/* A removed root made again in stage 2 (task_make_ghost_root()), O_PATH,
 	 * above base (so 0 is none): the restorer chroots into it. */
 	int ghost_root_fd;
+	/* For each thread with fs info of its own (ThreadCore.fs, not shared
+	 * with another thread), its root and cwd opened in stage 2 (ghosts
+	 * made again), above base: [2 i] and [2 i + 1] for core->threads[i];
+	 * 0: none (the cwd: the root is its cwd). NULL when no thread has. */
+	int *thread_fs_fds;
+	/* Fs info shared by processes under a chroot (shared_fs.c), fds above
+	 * base, 0: none. The owner of the group reads a byte from each of its
+	 * fs_members on fs_wait_fd before it chroots (fs_members_fd, the
+	 * pipe's write end, is theirs); a member writes one on fs_signal_fd
+	 * once in its restorer, and chroots not. */
+	int fs_wait_fd;
+	int fs_members_fd;
+	uint32_t fs_members;
+	int fs_signal_fd;
 };
+
+/* cryo's mappings as /proc/self/maps listed them (maps_now.c), and this
+ * kernel's [vvar]...[vdso] block among them (0: none). */
+struct maps_range {
+	uint64_t start, end;
+};
+struct maps_now {
+	struct maps_range *ranges;
+	size_t nr;
+	uint64_t vdso_block_start, vdso_text, vdso_block_end;
+};
+int maps_now_read(struct maps_now *m);
+void maps_now_free(struct maps_now *m);
 
 /* A whole restore: the tree, the images of each live process, and what
  * every process shares with cryo while it is being built. */
@@ -134,6 +161,10 @@ struct restore_set {
 	/* The network lock (net/net.h): the dump's connections are locked
 	 * again at load and unlocked once every process is restored. */
 	struct net_run *net;
+	/* cryo's mappings just before the tree is forked: each process's own
+	 * at its start (it reads /proc/self/maps only if a place they say is
+	 * free is not). */
+	struct maps_now maps_at_fork;
 };
 
 /* cow_plan.c: pages shared copy-on-write since fork (mem/cow.h). At load,
@@ -170,6 +201,12 @@ void restore_cgroups_end(struct restore_set *rs, bool failed);
 /* The process that restores the table process @index uses: the first of
  * its group, that shares with no parent (@index itself when it shares
  * none); and how many others use that table. */
+/* shared_fs.c. In stage 1 of the owner of an fs group under a chroot,
+ * before its children: the pipe its members report through. */
+int shared_fs_prepare(struct restore_set *rs, size_t index);
+/* In stage 2 of a member of such a group: its end of that pipe. */
+void shared_fs_take(struct restore_set *rs, size_t index);
+
 size_t shared_table_owner(const struct tree *tree, size_t index);
 size_t shared_table_members(const struct tree *tree, size_t owner);
 /* In cryo, once its fds are arranged and before the tree is created; and
@@ -278,11 +315,13 @@ void __attribute__((noreturn)) restore_child(struct restore_set *rs, size_t inde
 bool restore_pages_cold(int pages_fd);
 
 /* The highest gap of @size bytes, a page clear of its neighbours, below
- * the top of 4-level user space, that neither cryo's mappings now nor the
- * saved mappings of any of @mms occupy; 0: none. */
-uint64_t restore_find_gap(const Mm *const *mms, size_t nr_mms, uint64_t size);
-int restorer_enter(struct restore_task *rt, int report_fd, int exe_fd, const int *vma_fds,
-		   bool lazy);
+ * the top of 4-level user space, that neither cryo's mappings (@now, or
+ * read now when NULL) nor the saved mappings of any of @mms occupy; 0: none. */
+uint64_t restore_find_gap(const Mm *const *mms, size_t nr_mms, const struct maps_now *now,
+			  uint64_t size);
+/* @now: the process's mappings as cryo's were when it was forked. */
+int restorer_enter(struct restore_task *rt, const struct maps_now *now, int report_fd, int exe_fd,
+		   const int *vma_fds, bool lazy);
 
 /* finish.c: from cryo, once the restorer of @rt reported (and said where
  * it put the vDSO): seizes it, closes its fd @uffd (the userfaultfd of a

@@ -6,11 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,6 +56,7 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_PAGES_DIGEST] = "checking the pages file's digest",
 	[RESTORER_STEP_MLOCKALL] = "locking its future mappings (mlockall MCL_FUTURE)",
 	[RESTORER_STEP_NO_NEW_PRIVS] = "setting its no_new_privs",
+	[RESTORER_STEP_THREAD_FS] = "entering its own root and cwd (unshare(CLONE_FS), chroot)",
 	[RESTORER_STEP_AIO] = "making the AIO context again (io_setup, the ring moved into place) at",
 };
 
@@ -89,6 +90,16 @@ int find_host_pid(struct restore_run *run, size_t index)
 	return ret;
 }
 
+/* Adds @fd to what wait_stage() waits on, or takes it out. */
+static int epoll_watch(struct restore_run *run, int op, int fd, uint64_t key)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = key };
+
+	if (epoll_ctl(run->epoll_fd, op, fd, &ev))
+		return pr_errno_ret("restore: epoll_ctl of fd %d", fd);
+	return 0;
+}
+
 int watch(struct restore_run *run, size_t index)
 {
 	pid_t pid = run->rs->tree.tasks[index].pid;
@@ -101,7 +112,7 @@ int watch(struct restore_run *run, size_t index)
 		run->pidfds[index] = -1;
 		return pr_errno_ret("restore: pid %d vanished as it was created", pid);
 	}
-	return 0;
+	return epoll_watch(run, EPOLL_CTL_ADD, run->pidfds[index], EPOLL_KEY_TASK + index);
 }
 
 /* Once a process reports its children created, they are watched too. */
@@ -238,52 +249,49 @@ static int take_reports(struct restore_run *run, int stage, size_t *count)
 
 /* Waits until @expected processes reported @stage; any death that is not
  * expected fails the restore. */
+#define EVENTS_AT_ONCE 64
 static int wait_stage(struct restore_run *run, int stage, size_t expected)
 {
 	const struct tree *tree = &run->rs->tree;
+	struct epoll_event events[EVENTS_AT_ONCE];
 	size_t count = 0;
 
 	while (count < expected) {
-		nfds_t n = 1;
-		int ret;
+		bool reports = false;
+		int n, ret;
 
-		run->polls[0] = (struct pollfd){ .fd = run->report_fd, .events = POLLIN };
-		if (run->init_pidfd >= 0)
-			run->polls[n++] = (struct pollfd){ .fd = run->init_pidfd, .events = POLLIN };
-		for (size_t i = 0; i < tree->nr; i++)
-			if (run->pidfds[i] >= 0 && !run->may_exit[i])
-				run->polls[n++] = (struct pollfd){ .fd = run->pidfds[i],
-								   .events = POLLIN };
 		/* With a progress line, it is redrawn as time passes. */
-		ret = poll(run->polls, n, run->stats->progress ? 100 : -1);
-		if (ret < 0) {
+		n = epoll_wait(run->epoll_fd, events, EVENTS_AT_ONCE,
+			       run->stats->progress ? 100 : -1);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return pr_errno_ret("restore: poll");
+			return pr_errno_ret("restore: epoll_wait");
 		}
-		if (!ret) {
+		if (!n) {
 			progress_draw(run->stats, false);
 			continue;
 		}
+		for (int j = 0; j < n; j++)
+			reports |= events[j].data.u64 == EPOLL_KEY_REPORTS;
 		/* A failing process reports before it exits: read reports first. */
-		if (run->polls[0].revents) {
+		if (reports) {
 			ret = take_reports(run, stage, &count);
 			if (ret)
 				return ret;
 			continue;
 		}
-		for (nfds_t j = 1; j < n; j++) {
-			if (!run->polls[j].revents)
-				continue;
-			if (run->polls[j].fd == run->init_pidfd)
+		for (int j = 0; j < n; j++) {
+			uint64_t key = events[j].data.u64;
+
+			if (key == EPOLL_KEY_INIT)
 				pr_err("restore: --clone: the init of the new pid namespace (pid %d) "
 				       "died during the restore", run->init);
-			for (size_t i = 0; i < tree->nr; i++)
-				if (run->pidfds[i] == run->polls[j].fd)
-					pr_err("restore: pid %d died during the restore",
-					       tree->tasks[i].pid);
-			return -ECHILD;
+			else if (key - EPOLL_KEY_TASK < tree->nr)
+				pr_err("restore: pid %d died during the restore",
+				       tree->tasks[key - EPOLL_KEY_TASK].pid);
 		}
+		return -ECHILD;
 	}
 	return 0;
 }
@@ -465,7 +473,11 @@ int run_stages(struct restore_run *run, uint64_t began)
 	struct stats *st = run->stats;
 	int ret;
 
-	ret = wait_stage(run, RESTORE_STAGE_CREATED, tree->nr);
+	ret = epoll_watch(run, EPOLL_CTL_ADD, run->report_fd, EPOLL_KEY_REPORTS);
+	if (!ret && run->init_pidfd >= 0)
+		ret = epoll_watch(run, EPOLL_CTL_ADD, run->init_pidfd, EPOLL_KEY_INIT);
+	if (!ret)
+		ret = wait_stage(run, RESTORE_STAGE_CREATED, tree->nr);
 	stats_end(st, STATS_RESTORE_CREATING, began);
 	began = stats_begin(st, STATS_RESTORE_FILES);
 	if (!ret)
@@ -479,8 +491,12 @@ int run_stages(struct restore_run *run, uint64_t began)
 		ret = wait_stage(run, RESTORE_STAGE_PREPARED, tree->nr);
 	stats_end(st, STATS_RESTORE_FILES, began);
 	began = stats_begin(st, STATS_RESTORE_MEMORY);
-	for (size_t i = 0; !ret && i < tree->nr; i++)
+	/* Zombies and helpers exit past this gate: no longer watched. */
+	for (size_t i = 0; !ret && i < tree->nr; i++) {
 		run->may_exit[i] = tree->tasks[i].state != TREE_ALIVE;
+		if (run->may_exit[i] && run->pidfds[i] >= 0)
+			ret = epoll_watch(run, EPOLL_CTL_DEL, run->pidfds[i], 0);
+	}
 	if (!ret)
 		ret = let_on(run, 1, tree->nr);
 	if (!ret)

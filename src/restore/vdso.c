@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "images/proto/pagemap.pb-c.h"
+#include "restore/restore.h"
 #include "restore/vdso.h"
 
 /* Exercises the proxy on a machine whose kernel is the dumping one. */
@@ -112,31 +113,6 @@ static unsigned char *saved_vdso_bytes(const Vma *vdso, const struct pages_reade
 	return buf;
 }
 
-/* This kernel's block of [vvar]... and [vdso], as cryo itself has it. */
-static int current_block(uint64_t *start, uint64_t *vdso, uint64_t *end)
-{
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "re");
-
-	*start = *vdso = *end = 0;
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-
-		if (sscanf(line, "%lx-%lx", &s, &e) != 2 ||
-		    !(strstr(line, "[vvar") || strstr(line, "[vdso]")))
-			continue;
-		if (!*start)
-			*start = s;
-		if (strstr(line, "[vdso]"))
-			*vdso = s;
-		*end = e;
-	}
-	fclose(f);
-	return *vdso ? 0 : -ENOENT;
-}
-
 static void saved_block(const Mm *mm, const Vma **vdso, uint64_t *start, uint64_t *end)
 {
 	*vdso = NULL;
@@ -198,9 +174,11 @@ out:
 	return ret;
 }
 
-int vdso_plan_make(const Mm *mm, const struct pages_reader *pr, struct vdso_plan *plan)
+int vdso_plan_make(const Mm *mm, const struct pages_reader *pr, const struct maps_now *now,
+		   struct vdso_plan *plan)
 {
 	uint64_t saved_start, saved_end, cur_start, cur_vdso, cur_end;
+	struct maps_now read_now;
 	const Vma *saved_vdso;
 	unsigned char *saved = NULL;
 	size_t saved_size;
@@ -210,7 +188,18 @@ int vdso_plan_make(const Mm *mm, const struct pages_reader *pr, struct vdso_plan
 	saved_block(mm, &saved_vdso, &saved_start, &saved_end);
 	if (!saved_vdso)
 		return 0; /* the task had no vDSO: none is mapped */
-	ret = current_block(&cur_start, &cur_vdso, &cur_end);
+	/* This kernel's block, as cryo itself has it (and each of its copies). */
+	ret = now ? 0 : maps_now_read(&read_now);
+	if (!ret) {
+		const struct maps_now *m = now ? now : &read_now;
+
+		cur_start = m->vdso_block_start;
+		cur_vdso = m->vdso_text;
+		cur_end = m->vdso_block_end;
+		ret = cur_vdso ? 0 : -ENOENT;
+	}
+	if (!now)
+		maps_now_free(&read_now);
 	if (ret) {
 		pr_err("restore: this kernel maps no [vdso] in cryo itself: cannot give the task one");
 		return ret;

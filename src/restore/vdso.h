@@ -11,6 +11,8 @@
 #include "images/proto/mm.pb-c.h"
 #include "restorer/args.h"
 
+struct maps_now;
+
 struct vdso_plan {
 	bool proxy;			/* the saved vDSO comes back as a proxy */
 	uint64_t block_start;		/* where ARCH_MAP_VDSO_64 maps the new block */
@@ -23,8 +25,10 @@ struct vdso_plan {
 	size_t saved_size;
 };
 
-/* Decides in place or proxy; a task without a vDSO gets a zeroed plan. */
-int vdso_plan_make(const Mm *mm, const struct pages_reader *pr, struct vdso_plan *plan);
+/* Decides in place or proxy; a task without a vDSO gets a zeroed plan.
+ * @now: cryo's mappings, where this kernel's block is (NULL: read them). */
+int vdso_plan_make(const Mm *mm, const struct pages_reader *pr, const struct maps_now *now,
+		   struct vdso_plan *plan);
 /* For a proxy, sets where the new block goes and computes the jumps. */
 int vdso_plan_place(struct vdso_plan *plan, uint64_t block_start);
 void vdso_plan_free(struct vdso_plan *plan);

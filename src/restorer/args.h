@@ -171,7 +171,17 @@ struct restorer_thread {
 	uint32_t rseq_sig;
 	uint64_t creds;		/* its own struct restorer_creds; 0: the process's */
 	uint32_t no_new_privs;	/* sets it (the process did not for every thread) */
-	uint32_t reserved;
+	/* Fs info of its own (it did unshare(CLONE_FS)): it unshares it
+	 * again, chroots into @fs_root_fd, enters @fs_cwd_fd (-1: the root is
+	 * its cwd), closes both and takes @fs_umask. */
+	uint32_t own_fs;
+	int32_t fs_root_fd;
+	int32_t fs_cwd_fd;
+	uint32_t fs_umask;
+	/* The thread with fs info of its own whose fs info this one shares:
+	 * that thread creates it (CLONE_FS) once it entered its own. 0: the
+	 * main thread creates it. */
+	int32_t fs_maker;
 	char comm[16];		/* "": keeps the name it inherits (the process's) */
 };
 
@@ -207,6 +217,7 @@ enum restorer_step {
 	RESTORER_STEP_AIO,
 	RESTORER_STEP_MLOCKALL,
 	RESTORER_STEP_NO_NEW_PRIVS,
+	RESTORER_STEP_THREAD_FS,
 };
 
 /* The stages every process of a restore reports through the one pipe all
@@ -291,6 +302,15 @@ struct restorer_args {
 	 * @cwd_is_root: the root is the cwd too. */
 	int32_t root_fd;
 	uint32_t cwd_is_root;
+	/* Fs info shared with other processes (CLONE_FS) under a chroot: the
+	 * first of the group reads @fs_wait_count bytes from @fs_wait_fd
+	 * before it chroots, one written on @fs_signal_fd by each other one
+	 * as it enters its restorer (past the last path the restore's code
+	 * opens); -1: none. */
+	int32_t fs_wait_fd;
+	uint32_t fs_wait_count;
+	int32_t fs_signal_fd;
+	uint32_t reserved_fs;
 	/* With verify_pages, the restorer hashes every byte of the pages file
 	 * (pages_size bytes) with XXH3-128 as it reads it, the bytes no fill
 	 * takes through @scratch, and fails unless the digest is

@@ -408,6 +408,21 @@ static long restore_main_thread(const struct restorer_args *a)
 	return ret ? fail(step, ret, addr) : 0;
 }
 
+/* Each process that shares this one's fs info is in its restorer (one
+ * byte each): a chroot now changes no path their restore still opens. */
+static long wait_fs_sharers(const struct restorer_args *a)
+{
+	long ret = 0;
+	char byte;
+
+	for (uint32_t i = 0; !ret && i < a->fs_wait_count; i++) {
+		ret = sys_read(a->fs_wait_fd, &byte, 1);
+		ret = ret == 1 ? 0 : ret < 0 ? ret : -EPIPE;
+	}
+	sys_close(a->fs_wait_fd);
+	return ret;
+}
+
 /* The saved root: chroot() by its path, or, for a removed root made again
  * (no path reaches it), chroot(".") from inside it through its fd, and
  * back to the cwd stage 2 entered, unless the cwd is that root. */
@@ -415,6 +430,11 @@ static long enter_root(const struct restorer_args *a)
 {
 	long ret, cwd = -1;
 
+	if (a->fs_wait_fd >= 0) {
+		ret = wait_fs_sharers(a);
+		if (ret)
+			return ret;
+	}
 	if (a->root_fd < 0)
 		return blob_syscall(__NR_chroot, a->root_path, 0, 0, 0, 0, 0);
 	if (!a->cwd_is_root) {
@@ -549,6 +569,11 @@ blob_entry(struct restorer_args *a)
 	long ret;
 
 	report.uffd = -1;
+	/* Past the restore's last path: the owner of its fs info may chroot. */
+	if (a->fs_signal_fd >= 0) {
+		sys_write(a->fs_signal_fd, "", 1);
+		sys_close(a->fs_signal_fd);
+	}
 	ret = move_premapped(a);
 	if (!ret)
 		ret = unmap_all_but_area(a);

@@ -1,8 +1,9 @@
 /* The threads of a restored task, in the restorer: the main thread creates
  * every other one with clone3 and its saved tid, each on a small stack in
- * the area; each sets what only it can set for itself (sigaltstack,
- * clear_child_tid, robust list, rseq, name, no_new_privs, credentials: its
- * own or the process's), says it is ready
+ * the area (but those that share a thread's own fs info, which that thread
+ * creates); each sets what only it can set for itself (its own fs info,
+ * sigaltstack, clear_child_tid, robust list, rseq, name, no_new_privs,
+ * credentials: its own or the process's), says it is ready
  * through a futex word and pauses, with every signal blocked, until cryo
  * gives it its registers and signal mask. Not here: the registers, which
  * cryo sets through ptrace. */
@@ -127,11 +128,67 @@ long thread_own_state(const struct restorer_thread *t, int32_t *step, uint64_t *
 	return 0;
 }
 
+/* A thread's own fs info: unshared from the process's it was born with
+ * (CLONE_FS), its root and cwd entered through the fds stage 2 opened,
+ * its umask. Before its credentials: chroot needs cryo's. */
+static long enter_own_fs(struct restorer_thread *t)
+{
+	long ret = blob_syscall(__NR_unshare, CLONE_FS, 0, 0, 0, 0, 0);
+
+	if (!ret)
+		ret = blob_syscall(__NR_fchdir, t->fs_root_fd, 0, 0, 0, 0, 0);
+	if (!ret)
+		ret = blob_syscall(__NR_chroot, ".", 0, 0, 0, 0, 0);
+	if (!ret && t->fs_cwd_fd >= 0)
+		ret = blob_syscall(__NR_fchdir, t->fs_cwd_fd, 0, 0, 0, 0, 0);
+	if (!ret)
+		blob_syscall(__NR_umask, t->fs_umask, 0, 0, 0, 0, 0);
+	sys_close(t->fs_root_fd);
+	if (t->fs_cwd_fd >= 0)
+		sys_close(t->fs_cwd_fd);
+	return ret;
+}
+
+static long create_thread(struct restorer_thread *t);
+
+/* The threads that share @t's own fs info, created by it so that they
+ * do (CLONE_FS). One that cannot be made (or all, when @t could not enter
+ * its fs info: @err) is marked failed, for the main thread's wait to
+ * report. */
+static void create_fs_sharers(const struct restorer_thread *t, long err)
+{
+	struct restorer_thread *all = (void *)the_args->threads;
+
+	for (uint32_t i = 0; i < the_args->nr_threads; i++) {
+		long ret = err;
+
+		if (all[i].fs_maker != t->tid)
+			continue;
+		if (!ret)
+			ret = create_thread(&all[i]);
+		if (!ret)
+			continue;
+		all[i].step = err ? RESTORER_STEP_THREAD_FS : RESTORER_STEP_CLONE;
+		all[i].err = (int32_t)ret;
+		__atomic_store_n(&all[i].state, RESTORER_THREAD_FAILED, __ATOMIC_RELEASE);
+		blob_syscall(__NR_futex, &all[i].state, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+	}
+}
+
 static void __attribute__((noreturn, used)) thread_main(struct restorer_thread *t)
 {
 	int32_t step = RESTORER_STEP_DONE;
 	uint64_t addr = 0;
-	long ret = thread_own_state(t, &step, &addr);
+	long ret = 0;
+
+	if (t->own_fs) {
+		ret = enter_own_fs(t);
+		if (ret)
+			step = RESTORER_STEP_THREAD_FS;
+		create_fs_sharers(t, ret);
+	}
+	if (!ret)
+		ret = thread_own_state(t, &step, &addr);
 
 	if (!ret) {
 		ret = restore_creds(the_args, t->creds ? (const struct restorer_creds *)t->creds :
@@ -160,27 +217,34 @@ static long thread_failed(struct restorer_report *report, int32_t step, long err
 	return err;
 }
 
+/* Creates thread @t (clone3 with its tid); its tid, or -errno. */
+static long create_thread(struct restorer_thread *t)
+{
+	struct thread_clone_args ca = {
+		.flags = THREAD_FLAGS,
+		.stack = t->stack,
+		.stack_size = t->stack_size,
+		.set_tid = (uint64_t)&t->tid,
+		.set_tid_size = 1,
+	};
+	long ret = restorer_clone3(&ca, sizeof(ca), thread_main, t);
+
+	return ret == t->tid ? 0 : ret < 0 ? ret : -EEXIST;
+}
+
 long create_threads(const struct restorer_args *a, struct restorer_report *report)
 {
 	struct restorer_thread *t = (void *)a->threads;
 
 	the_args = a;
 	for (uint32_t i = 0; i < a->nr_threads; i++) {
-		struct thread_clone_args ca = {
-			.flags = THREAD_FLAGS,
-			.stack = t[i].stack,
-			.stack_size = t[i].stack_size,
-			.set_tid = (uint64_t)&t[i].tid,
-			.set_tid_size = 1,
-		};
 		long ret;
 
-		if (t[i].tid == a->pid)
+		if (t[i].tid == a->pid || t[i].fs_maker)
 			continue;
-		ret = restorer_clone3(&ca, sizeof(ca), thread_main, &t[i]);
-		if (ret != t[i].tid)
-			return thread_failed(report, RESTORER_STEP_CLONE, ret < 0 ? ret : -EEXIST,
-					     0, t[i].tid);
+		ret = create_thread(&t[i]);
+		if (ret)
+			return thread_failed(report, RESTORER_STEP_CLONE, ret, 0, t[i].tid);
 	}
 	return 0;
 }

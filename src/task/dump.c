@@ -197,6 +197,13 @@ void task_core_free_attrs(TaskCore *core)
 		free(thread->seccomp_chain);
 		free(thread->cgroup);
 		task_creds_free(thread->creds);
+		if (thread->fs) {
+			free(thread->fs->cwd);
+			free(thread->fs->root);
+			task_ghost_dir_free(thread->fs->cwd_ghost);
+			task_ghost_dir_free(thread->fs->root_ghost);
+			free(thread->fs);
+		}
 		free(thread);
 	}
 	free(core->threads);
@@ -218,13 +225,13 @@ void task_core_free_attrs(TaskCore *core)
 	core->prctl = NULL;
 	free(core->cwd);
 	core->cwd = NULL;
-	free(core->cwd_ghost);
+	task_ghost_dir_free(core->cwd_ghost);
 	core->cwd_ghost = NULL;
 	free(core->cgroup);
 	core->cgroup = NULL;
 	free(core->root);
 	core->root = NULL;
-	free(core->root_ghost);
+	task_ghost_dir_free(core->root_ghost);
 	core->root_ghost = NULL;
 	core->has_cwd_is_root = core->cwd_is_root = false;
 	if (core->comm != protobuf_c_empty_string)

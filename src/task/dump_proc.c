@@ -388,12 +388,13 @@ int dump_proc_attrs(struct inj_task *task, TaskCore *core)
 	if (!ret)
 		ret = dump_personality(pid, core);
 	if (!ret)
-		ret = dump_dirs(task, core);
-	if (!ret)
 		ret = dump_cgroup(pid, core);
 	if (!ret)
 		ret = dump_rlimits(pid, core);
 	if (!ret)
 		ret = dump_threads(task, core);
+	/* After the threads: a thread's own fs info goes in its entry. */
+	if (!ret)
+		ret = dump_dirs(task, core);
 	return ret;
 }

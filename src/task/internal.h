@@ -52,9 +52,13 @@ const char *task_rlimit_name(uint32_t resource);
 int dump_proc_attrs(struct inj_task *task, TaskCore *core);
 
 /* dump_dirs.c: the cwd and root as paths from the dumping process's root,
- * or as ghosts when removed; refused, saying why, when no path reaches
- * them or a thread has its own. */
+ * or as ghosts when removed (with the folders removed above them), the
+ * process's and those of each thread with fs info of its own; refused,
+ * saying why, when no path reaches them. */
 int dump_dirs(struct inj_task *task, TaskCore *core);
+
+/* Frees a GhostDir of dump_dirs() and its removed folders. */
+void task_ghost_dir_free(GhostDir *g);
 
 /* Whether two credentials are the same, LSM label included. */
 bool task_creds_equal(const Creds *a, const Creds *b);

@@ -14,6 +14,9 @@
 /* The most threads a restore creates in one task: each takes a stack of
  * its own in the restorer's area. */
 #define TASK_MAX_THREADS 16384
+/* Removed folders above a removed cwd or root that restore makes again;
+ * a deeper chain is refused at dump. */
+#define TASK_MAX_REMOVED_FOLDERS 32
 
 /* Fills @core from procfs and through @parasite (running in @task): ids,
  * comm, personality, umask, exit signal, cwd and root, creds, rlimits,
@@ -56,9 +59,17 @@ extern const struct image_kind_set task_image_kinds;
  * is not there yet. */
 int task_restore_attrs(const TaskCore *core);
 
-/* A removed root (@core's root_ghost) made again, opened O_PATH in *@fd
- * and removed: the restorer chroots into it through the fd. */
+/* A removed root (@core's root_ghost) made again, with the folders removed
+ * above it, opened in *@fd and removed: the restorer chroots into it
+ * through the fd. */
 int task_make_ghost_root(const TaskCore *core, int *fd);
+
+/* The directory @path (from cryo's root) that @who ("pid 12 thread 14")
+ * enters or chroots into as its @what ("cwd", "root"), opened in *@fd: a
+ * removed one (@g) made again first, with its removed folders, and
+ * removed again. */
+int task_open_dir(const char *who, const char *what, const char *path, const GhostDir *g,
+		  int *fd);
 
 /* The credentials thread @t is restored with: its own, else the process's
  * (the main thread's); NULL when the image has none. */

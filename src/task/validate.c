@@ -219,6 +219,8 @@ static int check_thread_pdeath_signal(const struct where *w, const TaskCore *cor
 	return 0;
 }
 
+static int check_thread_fs(const struct where *w, const TaskCore *core, const ThreadCore *t);
+
 static int check_threads(const struct where *w, const TaskCore *core)
 {
 	bool has_main = false;
@@ -234,6 +236,8 @@ static int check_threads(const struct where *w, const TaskCore *core)
 			ret = check_thread_creds(w, core, core->threads[i]);
 		if (!ret)
 			ret = check_thread_pdeath_signal(w, core, core->threads[i]);
+		if (!ret)
+			ret = check_thread_fs(w, core, core->threads[i]);
 		if (ret)
 			return ret;
 		/* Restore moves a thread into its own cgroup after its process. */
@@ -525,24 +529,105 @@ static int check_seccomp(const struct where *w, const TaskCore *core)
 	return 0;
 }
 
+/* The removed directory @g at @path (the cwd or root @what of @who): its
+ * mode, and the removed folders above it, each a plain name of the path
+ * (restore makes and removes them: never ".", ".." or empty). */
+static int check_ghost(const struct where *w, const char *who, const char *what,
+		       const char *path, const GhostDir *g)
+{
+	const char *end;
+
+	if (!g)
+		return 0;
+	if (!path || g->mode & ~07777u)
+		return invalid(w, "%s: a removed %s needs its path and a mode of permission bits",
+			       who, what);
+	if (g->n_removed_folders > TASK_MAX_REMOVED_FOLDERS)
+		return invalid(w, "%s: a removed %s in %zu removed folders, at most %d", who, what,
+			       g->n_removed_folders, TASK_MAX_REMOVED_FOLDERS);
+	end = path + strlen(path);
+	for (size_t i = 0; i <= g->n_removed_folders; i++) {
+		const GhostDir *f = i ? g->removed_folders[i - 1] : g;
+		const char *name;
+
+		if (f->mode & ~07777u || (i && f->n_removed_folders))
+			return invalid(w, "%s: removed folder %zu of its %s: a mode of other bits "
+				       "than permissions, or folders of its own", who, i, what);
+		for (name = end; name > path && name[-1] != '/'; name--)
+			;
+		if (name == path || name == end || (end - name == 1 && name[0] == '.') ||
+		    (end - name == 2 && !strncmp(name, "..", 2)))
+			return invalid(w, "%s: removed %s \"%.64s\" has no name for its level %zu",
+				       who, what, path, i);
+		end = name - 1;
+	}
+	return 0;
+}
+
+/* A process's or a thread's cwd, root and their ghosts. */
+static int check_dirs(const struct where *w, const char *who, const char *cwd,
+		      const GhostDir *cwd_ghost, const char *root, const GhostDir *root_ghost,
+		      bool cwd_is_root)
+{
+	int ret = check_path(w, "cwd", cwd);
+
+	if (!ret)
+		ret = check_path(w, "root", root);
+	if (!ret && cwd_is_root && (!root_ghost || cwd_ghost))
+		ret = invalid(w, "%s: a cwd that is its removed root needs that root, and no "
+			      "removed cwd of its own", who);
+	if (!ret)
+		ret = check_ghost(w, who, "cwd", cwd, cwd_ghost);
+	if (!ret)
+		ret = check_ghost(w, who, "root", root, root_ghost);
+	return ret;
+}
+
+/* A thread's own fs info: all of it, or the tid of another thread with
+ * its own that it shares. */
+static int check_thread_fs(const struct where *w, const TaskCore *core, const ThreadCore *t)
+{
+	const ThreadFs *fs = t->fs;
+	char who[32];
+
+	if (!fs)
+		return 0;
+	if (t->tid == core->pid)
+		return invalid(w, "fs info of its own on the main thread");
+	snprintf(who, sizeof(who), "thread %d", t->tid);
+	if (fs->has_shared_with) {
+		for (size_t i = 0; i < core->n_threads; i++) {
+			const ThreadCore *o = core->threads[i];
+
+			if (o->tid == fs->shared_with && o != t && o->fs &&
+			    !o->fs->has_shared_with)
+				break;
+			if (i + 1 == core->n_threads)
+				return invalid(w, "%s shares the fs info of thread %d, which has none "
+					       "of its own", who, fs->shared_with);
+		}
+		if (fs->cwd || fs->root || fs->has_umask || fs->cwd_ghost || fs->root_ghost ||
+		    fs->cwd_is_root)
+			return invalid(w, "%s shares another thread's fs info, and has its own", who);
+		return 0;
+	}
+	if (!fs->cwd || !fs->root || !fs->has_umask || fs->umask & ~ALL_PERMS)
+		return invalid(w, "%s: fs info of its own needs a cwd, a root and a umask of "
+			       "permission bits", who);
+	return check_dirs(w, who, fs->cwd, fs->cwd_ghost, fs->root, fs->root_ghost,
+			  fs->cwd_is_root);
+}
+
 static int validate(const struct where *w, const TaskCore *core)
 {
 	int ret = check_process(w, core);
 
-	if (!ret)
-		ret = check_path(w, "cwd", core->cwd);
 	if (!ret && core->cgroup && !cgroup_path_valid(core->cgroup))
 		ret = invalid(w, "cgroup \"%.64s\" is not an absolute path without \"..\"",
 			      core->cgroup);
-	if (!ret && core->cwd_ghost && (!core->cwd || core->cwd_ghost->mode & ~07777u))
-		ret = invalid(w, "a removed cwd needs its path and a mode of permission bits");
 	if (!ret)
-		ret = check_path(w, "root", core->root);
-	if (!ret && core->root_ghost && (!core->root || core->root_ghost->mode & ~07777u))
-		ret = invalid(w, "a removed root needs its path and a mode of permission bits");
-	if (!ret && core->cwd_is_root && (!core->root_ghost || core->cwd_ghost))
-		ret = invalid(w, "a cwd that is its removed root needs that root, and no removed "
-			      "cwd of its own");
+		ret = check_dirs(w, "process", core->cwd, core->cwd_ghost, core->root,
+				 core->root_ghost, core->cwd_is_root);
 	if (!ret)
 		ret = check_threads(w, core);
 	if (!ret)

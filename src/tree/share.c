@@ -1,7 +1,8 @@
 /* What processes of a tree share besides memory: an fd table (clone with
  * CLONE_FILES) or fs info (CLONE_FS: cwd, root, umask), found at dump with
  * kcmp(). Restore can share either again between a process and its
- * parent, by creating the child with CLONE_FILES or CLONE_FS; any other
+ * parent, by creating the child with CLONE_FILES or CLONE_FS (under a
+ * chroot, fs info only where no fd table is shared too); any other
  * pattern is refused here before anything is written. */
 #include <errno.h>
 #include <linux/kcmp.h>
@@ -63,18 +64,44 @@ static int check_distinct(pid_t *pids, size_t n, int type)
 	return 0;
 }
 
-/* Under a chroot, the paths restore opens are taken from cryo's root,
- * which a process that shares fs info could not keep apart. */
-static int check_root(pid_t pid)
+static bool chrooted(pid_t pid)
 {
 	char path[64], root[8];
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/root", pid);
 	n = readlink(path, root, sizeof(root));
-	if (n == 1 && root[0] == '/')
+	return n != 1 || root[0] != '/';
+}
+
+/* Whether process @i is in an fd table it shares with another process. */
+static bool in_shared_table(const struct tree *tree, size_t i)
+{
+	if (tree->tasks[i].shares_files)
+		return true;
+	for (size_t j = i + 1; j < tree->nr; j++)
+		if (tree->tasks[j].shares_files && tree->tasks[j].parent == (int)i)
+			return true;
+	return false;
+}
+
+/* Under a chroot, only the first process of a group that shares fs info
+ * chroots at restore, once the others are past their last path; they tell
+ * it through a pipe, whose ends in an fd table shared with another process
+ * would be closed under them. */
+static int check_chroot(const struct tree *tree, size_t i)
+{
+	size_t owner = i;
+
+	if (!chrooted(tree->tasks[i].pid))
 		return 0;
-	pr_err("dump: pid %d shares its fs info (CLONE_FS) under a chroot: not supported", pid);
+	while (tree->tasks[owner].shares_fs)
+		owner = (size_t)tree->tasks[owner].parent;
+	if (!in_shared_table(tree, i) && !in_shared_table(tree, owner))
+		return 0;
+	pr_err("dump: pid %d shares its fs info (CLONE_FS) with pid %d under a chroot, and one "
+	       "of them shares its fd table (CLONE_FILES) too: not supported",
+	       tree->tasks[i].pid, tree->tasks[owner].pid);
 	return -EOPNOTSUPP;
 }
 
@@ -108,12 +135,14 @@ int tree_find_sharing(struct tree *tree)
 				t->shares_files = true;
 			} else {
 				t->shares_fs = true;
-				ret = check_root(t->pid);
 			}
 		}
 		if (!ret)
 			ret = check_distinct(tops, n, types[k]);
 	}
+	for (size_t i = 0; !ret && i < tree->nr; i++)
+		if (tree->tasks[i].shares_fs)
+			ret = check_chroot(tree, i);
 	free(tops);
 	if (ret == -ENOMEM)
 		pr_err("dump: out of memory comparing the processes");

@@ -691,6 +691,17 @@ bool dump_refused_unharmed(struct prog *p, const char *key, const char *key2)
 	return refused(&r, key, key2, NULL) && no_inventory(img) && prog_unharmed(p);
 }
 
+bool dump_refused_no_images(struct prog *p, const char *key)
+{
+	char img[PATH_MAX], pid[16];
+	struct cryo_run r;
+
+	pathf(img, "%s/img", p->dir);
+	snprintf(pid, sizeof(pid), "%d", p->pid);
+	prog_cryo(&r, p, "dump", "-t", pid, "-D", img);
+	return refused(&r, key, NULL) && no_inventory(img);
+}
+
 /* Ends and reaps every child of ours but @keep (restored tasks whose cryo
  * is gone are ours too). Returns the first found, or 0, with its
  * /proc/PID/stat line in @seen. */

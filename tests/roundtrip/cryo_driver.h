@@ -123,6 +123,9 @@ bool prog_passes(struct prog *p);
  * holding @key (and @key2 unless NULL), leave no inventory.img, and leave
  * the program unharmed. */
 bool dump_refused_unharmed(struct prog *p, const char *key, const char *key2);
+/* The same for a program that sleeps until SIGTERM (no ticks to count):
+ * refused, no inventory; prog_passes() then shows it unharmed. */
+bool dump_refused_no_images(struct prog *p, const char *key);
 /* prog_counter, given by @open_fd a socket at @fd: a dump must fail naming
  * "pid P fd FD (socket:[" and @what, and the program run on unharmed. */
 bool socket_dump_refused(child_setup_fn open_fd, void *arg, int fd, const char *what);

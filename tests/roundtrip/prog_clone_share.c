@@ -2,7 +2,13 @@
  * for contrast, one made with fork(). After restore, kcmp(KCMP_FS) says
  * the parent and the first share fs info and the parent and the second do
  * not (KCMP_FILES: no one shares an fd table); the clone child's chdir()
- * and umask() are seen by the parent, and not by the fork child. */
+ * and umask() are seen by the parent, and not by the fork child. Under a
+ * chroot too: a third child chroots into a jail, enters a folder of it,
+ * and makes a child of its own with clone(CLONE_FS); after restore both
+ * see the jail's marker at "/" and getcwd() says the folder, and the
+ * grandchild's chdir() is seen by its parent. With "files", the
+ * grandchild shares the fd table too (CLONE_FILES), which dump refuses
+ * (test_proc_refusals): the tree runs on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -59,6 +65,64 @@ static void __attribute__((noreturn)) fork_child(int ready)
 	_exit(cwd_is(first_cwd) && mask == FIRST_UMASK ? 0 : 71);
 }
 
+/* In the jail its parent made, sharing its fs info: moves it once told. */
+static void __attribute__((noreturn)) jailed_kid(int ready)
+{
+	struct stat marker;
+
+	if (write(ready, "r", 1) != 1)
+		_exit(80);
+	prog_wait_sigterm();
+	if (!cwd_is("/sub") || stat("/marker", &marker) || chdir("/sub/moved"))
+		_exit(81);
+	_exit(0);
+}
+
+/* Chroots into @jail, enters /sub there, makes a child that shares its fs
+ * info; after restore checks it shares it still and sees its chdir. */
+static void __attribute__((noreturn)) jailed_child(int ready, const char *jail, bool files)
+{
+	struct stat marker;
+	pid_t kid;
+	int status;
+
+	if (chroot(jail) || chdir("/sub"))
+		_exit(90);
+	kid = (pid_t)syscall(SYS_clone, CLONE_FS | (files ? CLONE_FILES : 0) | SIGCHLD, NULL,
+			     NULL, NULL, NULL);
+	if (kid == 0)
+		jailed_kid(ready);
+	if (kid < 0 || write(ready, "r", 1) != 1)
+		_exit(91);
+	prog_wait_sigterm();
+	if (kcmp_with(kid, KCMP_FS) != 0 || !cwd_is("/sub") || stat("/marker", &marker))
+		_exit(92);
+	kill(kid, SIGTERM);
+	if (waitpid(kid, &status, 0) != kid || status != 0)
+		_exit(93);
+	_exit(cwd_is("/sub/moved") ? 0 : 94);
+}
+
+/* jail/sub/moved and jail/marker in the program's folder. */
+static bool make_jail(char *jail, size_t size)
+{
+	char path[4096 + 32];
+	int fd;
+
+	snprintf(jail, size, "%s/jail", first_cwd);
+	snprintf(path, sizeof(path), "%s/marker", jail);
+	if (mkdir(jail, 0755))
+		return false;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || close(fd))
+		return false;
+	snprintf(path, sizeof(path), "%s/sub", jail);
+	if (mkdir(path, 0755))
+		return false;
+	snprintf(path, sizeof(path), "%s/sub/moved", jail);
+	return !mkdir(path, 0755);
+}
+
 static int reap(pid_t pid)
 {
 	int status;
@@ -70,7 +134,8 @@ static int reap(pid_t pid)
 int main(int argc, char **argv)
 {
 	int ready[2], status;
-	pid_t fs_kid, fork_kid;
+	pid_t fs_kid, fork_kid, jailed;
+	char jail[4096 + 16];
 	char byte;
 	mode_t mask;
 
@@ -84,15 +149,23 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(changed_cwd, sizeof(changed_cwd), "%s/moved", first_cwd);
 	umask(FIRST_UMASK);
+	if (!make_jail(jail, sizeof(jail)))
+		return 1;
 	fs_kid = (pid_t)syscall(SYS_clone, CLONE_FS | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (fs_kid == 0)
 		fs_child(ready[1]);
 	fork_kid = fork();
 	if (fork_kid == 0)
 		fork_child(ready[1]);
-	if (fs_kid < 0 || fork_kid < 0 || read(ready[0], &byte, 1) != 1 ||
-	    read(ready[0], &byte, 1) != 1)
+	jailed = fork();
+	if (jailed == 0)
+		jailed_child(ready[1], jail, optind < argc && !strcmp(argv[optind], "files"));
+	if (fs_kid < 0 || fork_kid < 0 || jailed < 0)
 		return 1;
+	/* One byte from each child, and from the jailed one's. */
+	for (int i = 0; i < 4; i++)
+		if (read(ready[0], &byte, 1) != 1)
+			return 1;
 	close(ready[0]);
 	close(ready[1]);
 	PROG_CHECK(kcmp_with(fs_kid, KCMP_FS) == 0, "the clone child does not share fs info");
@@ -115,5 +188,9 @@ int main(int argc, char **argv)
 	status = reap(fork_kid);
 	PROG_CHECK(status == 0, "the fork child ended with status %#x: it saw the change",
 		   status);
+	status = reap(jailed);
+	PROG_CHECK(status == 0, "the jailed child ended with status %#x (exit 92: its child no "
+		   "longer shares its fs info, or it left the jail; 93: the child found itself "
+		   "elsewhere; 94: the child's chdir was not seen)", status);
 	prog_finish();
 }

@@ -1,18 +1,21 @@
-/* Root and cwd (issue 11 items 3 and 10): six children. One is chrooted
+/* Root and cwd (issue 11 items 3 and 10): seven children. One is chrooted
  * into a folder of the program's directory with its cwd inside it, one is
  * chrooted there with its cwd left outside its root, and one's cwd is a
  * directory it removed. Two are chrooted into folders the parent then
  * removes, one with its cwd that very root (chdir("/")), one with its cwd
  * outside it; one's cwd is on a bind mount the parent then detaches
  * (umount -l), whose folder is still reached through the mount it was
- * bound from (the program makes a mount namespace of its own). On
+ * bound from (the program makes a mount namespace of its own); one is
+ * chrooted, cwd "/", into a folder the parent then removes together with
+ * the folder it was in (mode 0751). On
  * SIGTERM each checks itself and answers over a pipe: the first two see
  * the jail's marker file at "/" and are in the very directory they were in
  * (same inode); the third's cwd is still a removed directory (no links)
  * with its mode 0751, in which nothing can be made; the removed roots are
  * still removed directories with their mode, an empty "/" in which nothing
  * can be made, and the cwd is where it was; the detached cwd is the folder
- * it was. The parent checks their /proc links too. */
+ * it was. The parent checks their /proc links too, and that ".." of the
+ * root removed with its folder is that removed folder. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -88,12 +91,14 @@ static void __attribute__((noreturn)) child_main(struct child *c, int kind, cons
 		snprintf(path, sizeof(path), "%s/gone", prog_dir());
 	else if (kind == 3 || kind == 4)
 		snprintf(path, sizeof(path), "%s/root%d", prog_dir(), kind);
+	else if (kind == 6)
+		snprintf(path, sizeof(path), "%s/rr/r", prog_dir());
 	else if (kind == 5)
 		snprintf(path, sizeof(path), "%s/bound/sub", prog_dir());
 	if ((kind == 0 && (chdir(path) || chroot(jail))) ||
 	    (kind == 1 && (chdir(prog_dir()) || chroot(jail))) ||
 	    (kind == 2 && (mkdir(path, 0700) || chmod(path, 0751) || chdir(path) || rmdir(path))) ||
-	    (kind == 3 && (chroot(path) || chdir("/"))) ||
+	    ((kind == 3 || kind == 6) && (chroot(path) || chdir("/"))) ||
 	    (kind == 4 && (chdir(prog_dir()) || chroot(path))) || (kind == 5 && chdir(path)))
 		_exit(2);
 	if (write(c->reply[1], "r", 1) != 1)
@@ -101,7 +106,8 @@ static void __attribute__((noreturn)) child_main(struct child *c, int kind, cons
 	/* 'q' ends it: the other children hold copies of the pipe's ends. */
 	while (read(c->cmd[0], &byte, 1) == 1 && byte != 'q') {
 		bool ok = kind == 2		  ? is_removed(".", 0751) :
-			  kind == 3 || kind == 4 ? check_removed_root(cwd_ino, kind == 3) :
+			  kind == 3 || kind == 4 || kind == 6 ?
+						    check_removed_root(cwd_ino, kind != 4) :
 			  kind == 5		  ? same_dir(".", cwd_ino) :
 						    check_jailed(cwd_ino, kind == 0);
 
@@ -125,7 +131,8 @@ static bool link_is(pid_t pid, const char *name, const char *want_end)
 	return (size_t)n >= len && !strcmp(target + n - len, want_end);
 }
 
-/* Folders root3 and root4, mode 0705, for the removed roots, and a bind
+/* Folders root3, root4 and rr/r, mode 0705, for the removed roots (rr of
+ * mode 0751), and a bind
  * of bsrc (with its folder sub) at bound, which the parent detaches once
  * child 5 is in it. */
 static bool make_dirs(struct stat *bound_sub)
@@ -137,6 +144,12 @@ static bool make_dirs(struct stat *bound_sub)
 		if (mkdir(path, 0700) || chmod(path, 0705))
 			return false;
 	}
+	snprintf(path, sizeof(path), "%s/rr", prog_dir());
+	if (mkdir(path, 0700) || chmod(path, 0751))
+		return false;
+	snprintf(path, sizeof(path), "%s/rr/r", prog_dir());
+	if (mkdir(path, 0700) || chmod(path, 0705))
+		return false;
 	snprintf(path, sizeof(path), "%s/bsrc", prog_dir());
 	snprintf(bound, sizeof(bound), "%s/bound", prog_dir());
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
@@ -158,6 +171,12 @@ static bool pull_away(void)
 		if (rmdir(path))
 			return false;
 	}
+	snprintf(path, sizeof(path), "%s/rr/r", prog_dir());
+	if (rmdir(path))
+		return false;
+	snprintf(path, sizeof(path), "%s/rr", prog_dir());
+	if (rmdir(path))
+		return false;
 	snprintf(path, sizeof(path), "%s/bound", prog_dir());
 	return !umount2(path, MNT_DETACH);
 }
@@ -176,6 +195,7 @@ static const struct {
 	{ "/root3 (deleted)", "/root3 (deleted)", true },
 	{ "/root4 (deleted)", " (deleted)", false },
 	{ NULL, "/sub", true },
+	{ "/rr/r (deleted)", "/rr/r (deleted)", true },
 };
 
 int main(int argc, char **argv)
@@ -183,9 +203,10 @@ int main(int argc, char **argv)
 	static const char *const what[] = { "chrooted, cwd inside", "chrooted, cwd outside",
 					    "in a removed cwd", "in a removed root, cwd inside",
 					    "in a removed root, cwd outside",
-					    "in a cwd on a detached bind" };
+					    "in a cwd on a detached bind",
+					    "in a root removed with its folder" };
 	char jail[PATH_MAX / 2], path[PATH_MAX], byte;
-	struct child children[6];
+	struct child children[7];
 	struct stat sub, dir, bound_sub;
 	int fd;
 
@@ -198,7 +219,7 @@ int main(int argc, char **argv)
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0 || close(fd) || !make_dirs(&bound_sub))
 		return 1;
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < 7; k++) {
 		struct child *c = &children[k];
 
 		if (pipe(c->cmd) || pipe(c->reply))
@@ -215,7 +236,7 @@ int main(int argc, char **argv)
 	prog_ready();
 	prog_wait_sigterm();
 
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < 7; k++) {
 		struct child *c = &children[k];
 		const char *root = links[k].root;
 		int status = -1;
@@ -224,6 +245,15 @@ int main(int argc, char **argv)
 				   link_is(c->pid, "cwd", links[k].cwd) == links[k].cwd_ends,
 			   "the child %s: its root is not at %s or its cwd %s at %s", what[k],
 			   root ? root : "/", links[k].cwd_ends ? "not" : "moved", links[k].cwd);
+		if (k == 6) {
+			struct stat up;
+
+			snprintf(path, sizeof(path), "/proc/%d/root/..", c->pid);
+			PROG_CHECK(!stat(path, &up) && up.st_nlink == 0 &&
+					   (up.st_mode & 07777) == 0751,
+				   "the folder of the child's removed root is not removed with "
+				   "mode 0751");
+		}
 		byte = 'c';
 		PROG_CHECK(write(c->cmd[1], &byte, 1) == 1 && read(c->reply[0], &byte, 1) == 1 &&
 				   byte == 'y',

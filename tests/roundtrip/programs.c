@@ -18,6 +18,8 @@ const char *const cycle_names[NR_CYCLES] = { "once", "twice", "thrice", "leave-r
 const struct test_program test_programs[] = {
 	{ .name = "neg_big_memory" },
 	{ .name = "neg_clone_files" },
+	/* Its jailed grandchild shares fs info and the fd table (test_proc_refusals). */
+	{ .name = "neg_clone_fs_files_chroot", .binary = "prog_clone_share", .args = LIST("files") },
 	{ .name = "neg_epoll_lost_target" },
 	{ .name = "neg_epoll_thread_pidfd" },
 	{ .name = "neg_fanotify" },
@@ -42,7 +44,6 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_sysv_shm_hugetlb_unattached", .binary = "neg_sysv_shm_hugetlb",
 	  .args = LIST("unattached"), .namespaces = CLONE_NEWIPC },
 	{ .name = "neg_thread_creds" },
-	{ .name = "neg_thread_cwd" },
 	{ .name = "neg_traced_child" },
 	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
 	{ .name = "neg_udp_port" },
@@ -236,6 +237,7 @@ const struct test_program test_programs[] = {
 		.dump.options = LIST("--tcp-established"),
 	},
 	{ .name = "prog_thread_creds", .cycles = CYCLES_ALL },
+	{ .name = "prog_thread_fs", .cycles = CYCLES_ALL },
 	{ .name = "prog_precopy_writes", .cycles = CYCLES_ALL, .expect = EXPECT_PRE_COPIED },
 	/* Its pre-copy leaves no room: the frozen pass's pages move the rest. */
 	{ .name = "prog_precopy_moved", .binary = "prog_precopy_writes",

@@ -560,17 +560,12 @@ out:
 TEST(dump_refuses_an_fd_table_shared_by_siblings)
 {
 	struct prog p = { 0 };
-	char img[PATH_MAX], pid[16];
-	struct cryo_run r;
 
 	CHECK_GOTO(start_prog(&p, "neg_clone_files", NULL, NULL), out, "%s", why);
-	pathf(img, "%s/img", p.dir);
-	snprintf(pid, sizeof(pid), "%d", p.pid);
-	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img);
-	CHECK_GOTO(refused(&r, "share its fd table (CLONE_FILES), but not through a parent that "
-			   "shares it with its child: restore cannot build that", NULL), out, "%s",
-		   why);
-	CHECK_GOTO(no_inventory(img), out, "%s", why);
+	CHECK_GOTO(dump_refused_no_images(&p, "share its fd table (CLONE_FILES), but not through "
+					  "a parent that shares it with its child: restore "
+					  "cannot build that"),
+		   out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);

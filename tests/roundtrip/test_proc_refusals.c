@@ -97,8 +97,10 @@ enum lost_cwd {
 	CWD_DETACHED_TMPFS,
 	CWD_HIDDEN,
 	CWD_DETACHED_READ_ONLY,
-	CWD_IN_REMOVED_FOLDER,
+	CWD_DEEP_IN_REMOVED_FOLDERS,
 	CWD_REMOVED_DETACHED_ROOT,
+	/* Not the cwd: an fd of a directory removed with its folder. */
+	FD_DIR_IN_REMOVED_FOLDER,
 };
 
 struct lost_cwd_setup {
@@ -108,7 +110,7 @@ struct lost_cwd_setup {
 
 static bool lost_cwd_make(const struct lost_cwd_setup *s)
 {
-	char a[PATH_MAX + 16], b[PATH_MAX + 16];
+	char a[PATH_MAX + 128], b[PATH_MAX + 16];
 
 	snprintf(a, sizeof(a), "%s/a", s->dir);
 	snprintf(b, sizeof(b), "%s/a/b", s->dir);
@@ -129,12 +131,30 @@ static bool lost_cwd_make(const struct lost_cwd_setup *s)
 		       !mkdir(b, 0755) &&
 		       !mount(NULL, a, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) &&
 		       !chdir(b) && !umount2(a, MNT_DETACH);
-	case CWD_IN_REMOVED_FOLDER:
-		return !mkdir(b, 0755) && !chdir(b) && !rmdir(b) && !rmdir(a);
+	case CWD_DEEP_IN_REMOVED_FOLDERS:
+		/* a/d/d/.../d, 33 levels below a: a is the 33rd folder removed
+		 * above the cwd, one more than restore makes again. */
+		for (int i = 0; i < 33; i++) {
+			strcat(a, "/d");
+			if (mkdir(a, 0755))
+				return false;
+		}
+		if (chdir(a))
+			return false;
+		for (int i = 0; i < 34; i++) {
+			if (rmdir(a))
+				return false;
+			*strrchr(a, '/') = '\0';
+		}
+		return true;
 	case CWD_REMOVED_DETACHED_ROOT:
 		snprintf(b, sizeof(b), "%s/bound", s->dir);
 		return !mkdir(b, 0755) && !mount(a, b, NULL, MS_BIND, NULL) && !chdir(b) &&
 		       !umount2(b, MNT_DETACH) && !rmdir(a);
+	case FD_DIR_IN_REMOVED_FOLDER:
+		/* Left open across the exec. */
+		return !mkdir(b, 0755) && open(b, O_RDONLY | O_DIRECTORY) >= 0 && !rmdir(b) &&
+		       !rmdir(a);
 	}
 	return false;
 }
@@ -153,7 +173,8 @@ static void check_cwd_refused(enum lost_cwd kind, const char *what)
 
 	CHECK(make_temp_dir(setup.dir), "cannot make a directory for the cwd");
 	CHECK_GOTO(start_prog(&p, "prog_counter", lose_cwd, &setup), out, "%s", why);
-	snprintf(expect, sizeof(expect), "dump: pid %d cwd: ", p.pid);
+	snprintf(expect, sizeof(expect), "dump: pid %d %s", p.pid,
+		 kind == FD_DIR_IN_REMOVED_FOLDER ? "fd " : "cwd: ");
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
@@ -181,9 +202,17 @@ TEST(dump_refuses_a_cwd_on_a_detached_read_only_bind_and_the_program_runs_on)
 	check_cwd_refused(CWD_DETACHED_READ_ONLY, "where the task's mount had");
 }
 
-TEST(dump_refuses_a_removed_cwd_whose_folder_was_removed_too_and_the_program_runs_on)
+/* Restore makes a chain of 32 removed folders again, no deeper. */
+TEST(dump_refuses_a_removed_cwd_33_removed_folders_deep_and_the_program_runs_on)
 {
-	check_cwd_refused(CWD_IN_REMOVED_FOLDER, "was in a folder removed too");
+	check_cwd_refused(CWD_DEEP_IN_REMOVED_FOLDERS, "was in more than 32 folders removed too");
+}
+
+/* Only a removed cwd or root is made again with its removed folders. */
+TEST(dump_refuses_an_fd_of_a_directory_removed_with_its_folder_and_the_program_runs_on)
+{
+	check_cwd_refused(FD_DIR_IN_REMOVED_FOLDER, "a removed directory whose folder was "
+			  "removed too: not supported");
 }
 
 /* Its folder, ".." of the detached mount's root, is that root itself. */
@@ -192,8 +221,19 @@ TEST(dump_refuses_a_removed_cwd_that_was_a_detached_mounts_root_and_the_program_
 	check_cwd_refused(CWD_REMOVED_DETACHED_ROOT, "was the root of a detached mount");
 }
 
-/* Restore makes every thread share its process's fs info. */
-TEST(dump_refuses_a_threads_own_cwd_and_the_program_runs_on)
+
+/* Under a chroot only the first of a group sharing fs info chroots at
+ * restore, once the others said so through a pipe, whose ends a shared fd
+ * table would close under them. */
+TEST(dump_refuses_fs_info_and_an_fd_table_shared_under_a_chroot_and_the_tree_runs_on)
 {
-	check_refused("neg_thread_cwd", true, "a cwd of its own (it unshared its fs info");
+	struct prog p = { 0 };
+
+	CHECK_GOTO(start_prog(&p, "neg_clone_fs_files_chroot", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(dump_refused_no_images(&p, "under a chroot, and one of them shares its fd "
+					  "table (CLONE_FILES) too: not supported"),
+		   out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
 }

@@ -199,8 +199,73 @@ static void cwd_is_root_and_its_own_ghost(struct sample *s)
 	s->core.root = (char *)"/jail";
 	s->core.has_cwd_is_root = s->core.cwd_is_root = true;
 }
+static GhostDir removed_folder = GHOST_DIR__INIT;
+static GhostDir *removed_folders[] = { &removed_folder, &removed_folder };
+/* A removed cwd at @path with @folders removed folders above it. */
+static void removed_cwd(struct sample *s, const char *path, size_t folders)
+{
+	removed_dir = (GhostDir)GHOST_DIR__INIT;
+	removed_folder = (GhostDir)GHOST_DIR__INIT;
+	removed_dir.mode = 0755;
+	removed_dir.removed_folders = removed_folders;
+	removed_dir.n_removed_folders = folders;
+	s->core.cwd_ghost = &removed_dir;
+	s->core.cwd = (char *)path;
+}
+/* The path names no third level. */
+static void cwd_ghost_more_folders_than_names(struct sample *s) { removed_cwd(s, "/a/b", 2); }
+static void cwd_ghost_folder_dotdot(struct sample *s) { removed_cwd(s, "/x/../b", 1); }
+static void cwd_ghost_folder_of_folders(struct sample *s)
+{
+	removed_cwd(s, "/x/a/b", 1);
+	removed_folder.removed_folders = removed_folders;
+	removed_folder.n_removed_folders = 1;
+}
+static ThreadFs thread_fs = THREAD_FS__INIT;
+static void main_thread_own_fs(struct sample *s)
+{
+	thread_fs = (ThreadFs)THREAD_FS__INIT;
+	thread_fs.cwd = thread_fs.root = (char *)"/";
+	thread_fs.has_umask = true;
+	s->threads[0].fs = &thread_fs;
+}
+static void thread_fs_without_root(struct sample *s)
+{
+	thread_fs = (ThreadFs)THREAD_FS__INIT;
+	thread_fs.cwd = (char *)"/";
+	thread_fs.has_umask = true;
+	s->threads[1].fs = &thread_fs;
+}
+static void thread_fs_umask_sticky(struct sample *s)
+{
+	thread_fs = (ThreadFs)THREAD_FS__INIT;
+	thread_fs.cwd = thread_fs.root = (char *)"/";
+	thread_fs.has_umask = true;
+	thread_fs.umask = 01022;
+	s->threads[1].fs = &thread_fs;
+}
+static void thread_fs_shared_with_none(struct sample *s)
+{
+	thread_fs = (ThreadFs)THREAD_FS__INIT;
+	thread_fs.has_shared_with = true;
+	thread_fs.shared_with = SAMPLE_PID;
+	s->threads[1].fs = &thread_fs;
+}
 
 static const struct bad_case bad_cases[] = {
+	{ "a removed cwd with more removed folders than names", cwd_ghost_more_folders_than_names,
+	  "process: removed cwd \"/a/b\" has no name for its level 2" },
+	{ "a removed cwd whose folder is ..", cwd_ghost_folder_dotdot, "has no name for its level 1" },
+	{ "a removed folder with folders of its own", cwd_ghost_folder_of_folders,
+	  "removed folder 1 of its cwd: a mode of other bits than permissions, or folders" },
+	{ "fs info of its own on the main thread", main_thread_own_fs,
+	  "fs info of its own on the main thread" },
+	{ "a thread's own fs info without a root", thread_fs_without_root,
+	  "thread 4243: fs info of its own needs a cwd, a root and a umask" },
+	{ "a thread's own umask 01022", thread_fs_umask_sticky,
+	  "thread 4243: fs info of its own needs a cwd, a root and a umask of permission bits" },
+	{ "a thread sharing the main thread's fs info as its own", thread_fs_shared_with_none,
+	  "thread 4243 shares the fs info of thread 4242, which has none of its own" },
 	{ "a thread's parent-death signal 65", thread_pdeath_65,
 	  "thread 4243: parent-death signal 65 is not 0-64" },
 	{ "the main thread's own parent-death signal", main_thread_own_pdeath,
