@@ -261,7 +261,7 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 # The runners built on the test harness (tests/lib).
 HARNESS_RUNNERS := $(NEGATIVE_RUNNERS) test_trust test_freezer test_real test_everyday \
 	test_terminals test_state_refusals test_redis test_proc_refusals test_criu_cli \
-	test_cgroup_v1 test_trust_threads
+	test_cgroup_v1 test_trust_threads test_criu_opts2
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -275,6 +275,8 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_state_refusals
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_proc_refusals
 # criu's options through the cryo binary: action scripts, work dir, config.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_cli
+# criu's --timeout, --leave-stopped, --status-fd, --exec-cmd, --evasive-devices.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_opts2
 # test_trust forges images as an attacker would, checksums included.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
 TRUST_SRCS := src/images/crc32c.c tests/roundtrip/trust_util.c

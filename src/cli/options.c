@@ -46,6 +46,10 @@ enum {
 	OPT_LINK_REMAP,
 	OPT_PRE_COPY,
 	OPT_NO_PRE_COPY,
+	OPT_TIMEOUT,
+	OPT_STATUS_FD,
+	OPT_EXEC_CMD,
+	OPT_EVASIVE_DEVICES,
 };
 
 /* criu's options cryo cannot honour yet, each refused with why. */
@@ -55,15 +59,10 @@ static const struct {
 } refused[] = {
 	{ "freeze-cgroup", "cryo freezes the tree's own cgroup v2 by itself when it can; "
 			   "naming another one is not supported" },
-	{ "evasive-devices", "devices are opened at their saved path only" },
 	{ "track-mem", "pre-dump and memory tracking do not exist yet" },
 	{ "prev-images-dir", "pre-dump and incremental dumps do not exist yet" },
 	{ "auto-dedup", "deduplication needs incremental dumps, which do not exist yet" },
 	{ "page-server", "dumping to a page server is not supported" },
-	{ "status-fd", "there is no page server or lazy-pages daemon mode to be ready" },
-	{ "exec-cmd", "running a command as the restored root's parent is not supported" },
-	{ "timeout", "collecting the tree has no timeout to set (it never waits for tasks)" },
-	{ "leave-stopped", "leaving the dumped tree stopped is not supported" },
 	{ "empty-ns", "empty namespaces for action scripts to fill are not supported" },
 	{ "lsm-mount-context", "LSM mount contexts are not restored" },
 	{ "skip-mnt", "every mount of the tree is dumped or refused by name" },
@@ -124,15 +123,15 @@ static const struct option long_options[] = {
 	{ "cgroup-yard", required_argument, NULL, OPT_CGROUP_YARD },
 	{ "freeze-cgroup", required_argument, NULL, OPT_REFUSED },
 	{ "inherit-fd", required_argument, NULL, OPT_INHERIT_FD },
-	{ "evasive-devices", no_argument, NULL, OPT_REFUSED },
+	{ "evasive-devices", no_argument, NULL, OPT_EVASIVE_DEVICES },
 	{ "track-mem", no_argument, NULL, OPT_REFUSED },
 	{ "prev-images-dir", required_argument, NULL, OPT_REFUSED },
 	{ "auto-dedup", no_argument, NULL, OPT_REFUSED },
 	{ "page-server", no_argument, NULL, OPT_REFUSED },
-	{ "status-fd", required_argument, NULL, OPT_REFUSED },
-	{ "exec-cmd", no_argument, NULL, OPT_REFUSED },
-	{ "timeout", required_argument, NULL, OPT_REFUSED },
-	{ "leave-stopped", no_argument, NULL, OPT_REFUSED },
+	{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+	{ "exec-cmd", no_argument, NULL, OPT_EXEC_CMD },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "leave-stopped", no_argument, NULL, 's' },
 	{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
 	{ "empty-ns", required_argument, NULL, OPT_REFUSED },
 	{ "lsm-profile", required_argument, NULL, OPT_LSM_PROFILE },
@@ -227,15 +226,26 @@ static const char *in_work_dir(const char *work_dir, const char *name, int slot)
 	return paths[slot];
 }
 
-static int parse_pid(const char *text, pid_t *pid)
+/* A whole number of digits only (strtol() would also take leading blanks
+ * and a sign) from @min to @max; -EINVAL, unsaid, otherwise. */
+static int parse_whole(const char *text, long min, long max, long *out)
 {
 	char *end;
 	long value;
 
-	/* strtol() would also take leading blanks and a sign: digits only. */
 	errno = 0;
 	value = strtol(text, &end, 10);
-	if (!isdigit((unsigned char)text[0]) || errno || *end || value <= 0 || value > (1 << 22)) {
+	if (!isdigit((unsigned char)text[0]) || errno || *end || value < min || value > max)
+		return -EINVAL;
+	*out = value;
+	return 0;
+}
+
+static int parse_pid(const char *text, pid_t *pid)
+{
+	long value;
+
+	if (parse_whole(text, 1, 1 << 22, &value)) {
 		fprintf(stderr, "cryo: -t: '%s' is not a process id\n", text);
 		return -EINVAL;
 	}
@@ -307,6 +317,46 @@ static int parse_pid_wait(const char *text, int *ms)
 	return 0;
 }
 
+/* criu's --timeout N: whole seconds, at least one (0 would leave no time
+ * at all to seize the tree in). */
+static int parse_timeout(const char *text, int *seconds)
+{
+	long value;
+
+	if (parse_whole(text, 1, 86400, &value)) {
+		fprintf(stderr, "cryo: --timeout: '%s' is not a number of seconds from 1 to 86400\n",
+			text);
+		return -EINVAL;
+	}
+	*seconds = (int)value;
+	return 0;
+}
+
+/* criu's --status-fd FD: an fd cryo has, open for writing, checked before
+ * anything starts. */
+static int parse_status_fd(const char *text, int *fd)
+{
+	long value;
+	int flags;
+
+	if (parse_whole(text, 0, INT_MAX, &value)) {
+		fprintf(stderr, "cryo: --status-fd: '%s' is not an fd number\n", text);
+		return -EINVAL;
+	}
+	flags = fcntl((int)value, F_GETFL);
+	if (flags < 0) {
+		fprintf(stderr, "cryo: --status-fd %ld: cryo has no fd %ld\n", value, value);
+		return -EBADF;
+	}
+	if ((flags & O_ACCMODE) == O_RDONLY) {
+		fprintf(stderr, "cryo: --status-fd %ld: fd %ld is not open for writing\n", value,
+			value);
+		return -EBADF;
+	}
+	*fd = (int)value;
+	return 0;
+}
+
 /* criu's --inherit-fd fd[N]:KEY: cryo's fd N stands for what dump saved
  * as KEY (pipe:[INODE], or a namespace external at dump, net[INODE]:KEY). */
 static int parse_inherit_fd(struct cryo_opts *opts, const char *spec)
@@ -332,6 +382,30 @@ static int parse_inherit_fd(struct cryo_opts *opts, const char *spec)
 	return 0;
 }
 
+/* criu's --exec-cmd: restore only, not detached (criu refuses both
+ * together), with a command after the options ("--" before one that has
+ * options of its own). */
+static int check_exec_cmd(const struct cryo_opts *opts)
+{
+	if (!opts->exec_cmd)
+		return 0;
+	if (!opts->command || strcmp(opts->command, "restore")) {
+		fprintf(stderr, "cryo: --exec-cmd is an option of restore only\n");
+		return -EINVAL;
+	}
+	if (!opts->nargs) {
+		fprintf(stderr, "cryo: --exec-cmd needs a command: cryo restore -D DIR --exec-cmd "
+			"-- COMMAND [ARGS]\n");
+		return -EINVAL;
+	}
+	if (opts->restore_detached) {
+		fprintf(stderr, "cryo: --exec-cmd and --restore-detached cannot be used together "
+			"(the command stands in for cryo as the tree's parent)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int parse_options(int argc, char **argv, struct cryo_opts *opts)
 {
 	int c, index;
@@ -341,10 +415,12 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		return -EINVAL;
 	opts->verbosity = LOG_WARN;
 	opts->pid_wait_ms = RESTORE_PID_WAIT_MS;
+	opts->timeout_s = DUMP_TIMEOUT_S;
+	opts->status_fd = -1;
 	optind = 1;
 	opterr = 1;
 	/* Leading '-' keeps positional words in order, so the command can sit anywhere. */
-	while ((c = getopt_long(argc, argv, "-t:D:o:v::jRdqhSW:l", long_options, &index)) != -1) {
+	while ((c = getopt_long(argc, argv, "-t:D:o:v::jRsdqhSW:l", long_options, &index)) != -1) {
 		switch (c) {
 		case 1:
 			if (!opts->command) {
@@ -373,8 +449,28 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case 'j':
 			opts->shell_job = true;
 			break;
+		/* As criu's final state: the last of -R and -s wins. */
 		case 'R':
 			opts->leave_running = true;
+			opts->leave_stopped = false;
+			break;
+		case 's':
+			opts->leave_stopped = true;
+			opts->leave_running = false;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg, &opts->timeout_s))
+				return -EINVAL;
+			break;
+		case OPT_STATUS_FD:
+			if (parse_status_fd(optarg, &opts->status_fd))
+				return -EINVAL;
+			break;
+		case OPT_EXEC_CMD:
+			opts->exec_cmd = true;
+			break;
+		case OPT_EVASIVE_DEVICES:
+			opts->evasive_devices = true;
 			break;
 		case OPT_PRE_COPY:
 			opts->pre_copy = 1;
@@ -522,8 +618,26 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			return -EINVAL;
 		}
 	}
+	/* The words after "--" are positional too (--exec-cmd's command). */
+	if (optind < argc && !opts->command) {
+		opts->command = argv[optind++];
+		opts->args = argv + optind;
+		opts->nargs = 0;
+	}
+	while (opts->args && optind < argc)
+		opts->args[opts->nargs++] = argv[optind++];
+	if (opts->args)
+		opts->args[opts->nargs] = NULL;
 	if (opts->verbosity > LOG_DEBUG)
 		opts->verbosity = LOG_DEBUG;
+	if (check_exec_cmd(opts))
+		return -EINVAL;
+	if (opts->status_fd >= 0 && opts->command && !strcmp(opts->command, "dump")) {
+		fprintf(stderr, "cryo: --status-fd: dump has no server to be ready (criu writes it "
+			"from its page server, lazy-pages daemon and service: cryo restore and "
+			"cryo service take it)\n");
+		return -EINVAL;
+	}
 	opts->pidfile = in_work_dir(opts->work_dir, opts->pidfile, 0);
 	opts->stats_file = in_work_dir(opts->work_dir, opts->stats_file, 1);
 	/* A root made cryo's sibling is not cryo's child to wait for. */

@@ -14,6 +14,9 @@
 /* The default of --pid-wait: a parent (init, here) may take a moment to
  * reap what dump killed. */
 #define RESTORE_PID_WAIT_MS 5000
+/* criu's default of --timeout: how long dump may take to freeze and seize
+ * the tree. */
+#define DUMP_TIMEOUT_S 10
 /* --cgroup-root options taken (one per hierarchy, and one for all). */
 #define CGROUP_ROOTS_MAX 16
 /* --cgroup-dump-controller options taken. */
@@ -32,7 +35,22 @@ struct cryo_opts {
 	/* With -R: --pre-copy (1: always), --no-pre-copy (-1: never), or 0:
 	 * when the tree has PRECOPY_MIN_BYTES of anonymous memory. */
 	int pre_copy;
+	/* -s, --leave-stopped: after a dump (instead of killing it) or a
+	 * restore, the tree is left in a job-control stop (SIGSTOP), as criu. */
+	bool leave_stopped;
 	bool restore_detached;	/* -d, --restore-detached */
+	/* --exec-cmd: once the restore is done, cryo execs the words after the
+	 * command (args), which so becomes the root's parent. */
+	bool exec_cmd;
+	/* --timeout N: dump gives up freezing and seizing the tree after N
+	 * seconds (default DUMP_TIMEOUT_S), naming what did not stop. */
+	int timeout_s;
+	/* --status-fd FD: restore and service write one '\0' there and close
+	 * it once ready (the tree runs; the service listens); -1: none. */
+	int status_fd;
+	/* --evasive-devices: a device file whose path no longer leads to its
+	 * device is saved by another path of /dev to the same device. */
+	bool evasive_devices;
 	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */
 	bool tcp_close;		/* --tcp-close: connections dumped and restored closed */

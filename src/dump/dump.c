@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -199,6 +200,8 @@ static int start_files(struct dump_ctx *ctx)
 		files_dump_set_ghost_limit(ctx->files, ctx->opts->ghost_limit);
 		if (ctx->opts->link_remap)
 			files_dump_allow_link_remap(ctx->files);
+		if (ctx->opts->evasive_devices)
+			files_dump_allow_evasive_devices(ctx->files);
 		files_dump_set_tree_devpts(ctx->files, ctx->opts->tree_devpts);
 		files_dump_set_net(ctx->files, ctx->net);
 	}
@@ -356,16 +359,51 @@ static int dump_tree(struct dump_ctx *ctx)
 
 /* Freezes (with the tree's cgroup v2 freezer where it has one) and seizes
  * the tree; on failure nothing stays frozen or seized. */
+static void timer_fired(int sig)
+{
+	(void)sig;
+}
+
+/* SIGALRM at @seconds from now, then every 100 ms (one cannot fall between
+ * a check of the deadline and a blocking wait unseen), without SA_RESTART,
+ * so that a wait blocked past the deadline returns; 0 seconds: disarmed,
+ * the handler in @old put back. */
+static void arm_seize_timer(int seconds, struct sigaction *old)
+{
+	struct itimerval t = { .it_value = { seconds, 0 }, .it_interval = { 0, 100000 } };
+	struct sigaction sa = { .sa_handler = timer_fired };
+
+	if (!seconds) {
+		setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
+		sigaction(SIGALRM, old, NULL);
+		return;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, old);
+	setitimer(ITIMER_REAL, &t, NULL);
+}
+
 static int seize_tree(const struct cryo_opts *opts, struct freezer *fz, struct tree *tree)
 {
-	int ret, thawed;
+	int ret, thawed, seconds = opts->timeout_s > 0 ? opts->timeout_s : DUMP_TIMEOUT_S;
+	struct timespec deadline;
+	struct sigaction old;
 
+	/* criu's --timeout bounds the freeze and the seizing together. */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += seconds;
+	arm_seize_timer(seconds, &old);
 	if (opts->freeze_cgroup && opts->freeze_fd >= 0)
-		freezer_freeze_given(opts->pid, opts->freeze_fd, opts->freeze_path, fz);
+		freezer_freeze_given(opts->pid, opts->freeze_fd, opts->freeze_path, &deadline, fz);
 	else
-		freezer_freeze(opts->pid, fz);
+		freezer_freeze(opts->pid, &deadline, fz);
 	/* The injection library has said why (no such process, a thread, ...). */
-	ret = tree_seize(opts->pid, tree);
+	ret = tree_seize(opts->pid, &deadline, tree);
+	arm_seize_timer(0, &old);
+	if (ret == -ETIMEDOUT)
+		pr_err("dump: pid %d: the tree did not stop within --timeout %d s; every process "
+		       "was let go and runs on", opts->pid,
+		       opts->timeout_s > 0 ? opts->timeout_s : DUMP_TIMEOUT_S);
 	/* Seized tasks stay stopped; the parasite needs them thawed. */
 	thawed = freezer_thaw(fz);
 	if (!ret && thawed) {
@@ -449,6 +487,10 @@ static void release_tree(const struct cryo_opts *opts, struct net_run *net, stru
 	 * of a killed tree stay in it until it is dead, and close silently. */
 	if (ret || opts->leave_running)
 		net_tcp_dump_end(net, true);
+	/* -s: stopped while still held; the images are whole either way. */
+	if (!ret && opts->leave_stopped && tree_stop(tree))
+		pr_err("dump: pid %d: the images are complete, but the tree could not be left "
+		       "stopped (--leave-stopped): it runs on", opts->pid);
 	freezer_restore(fz);
 	tree_release(tree, !ret && !opts->leave_running);
 	st->frozen_ns = frozen->before + stats_now() - frozen->since;
@@ -625,6 +667,9 @@ int cmd_dump(const struct cryo_opts *given)
 		       opts->pid ? "-D DIR" : "-t PID");
 		return 1;
 	}
+	/* -s keeps the tree as -R does, and stops it at the end. */
+	if (copy.leave_stopped)
+		copy.leave_running = true;
 	/* criu's cgroup options, and its yard, before cryo enters any
 	 * namespace of the tree. */
 	if (cgroup_plan_make(opts, &plan))

@@ -1,9 +1,13 @@
 /* The "chrdev" kind: character devices with no state worth saving
  * (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom), reopened by
  * path and checked to be the same device, or, for a node unlinked while
- * open, made again and unlinked. Terminals are tty.c's. */
+ * open, made again and unlinked; with --evasive-devices, a node whose path
+ * no longer leads to its device is saved by another node of /dev for it.
+ * Terminals are tty.c's. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +32,54 @@ static bool chrdev_recognise(const struct fd_probe *p)
 	       stateless_device(major(p->st.st_rdev), minor(p->st.st_rdev));
 }
 
+/* How deep below /dev a node for --evasive-devices is looked for. */
+#define DEV_SEARCH_DEPTH 3
+
+/* The shortest path below @dir (depth @depth at most) of a character
+ * node for @rdev, into @best (empty: none yet); symlinks are not followed. */
+static void find_node_below(const char *dir, dev_t rdev, int depth, char *best, size_t size)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (de->d_name[0] == '.' ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path) ||
+		    lstat(path, &st))
+			continue;
+		if (S_ISCHR(st.st_mode) && st.st_rdev == rdev &&
+		    (!best[0] || strlen(path) < strlen(best)))
+			snprintf(best, size, "%s", path);
+		else if (S_ISDIR(st.st_mode) && depth > 1)
+			find_node_below(path, rdev, depth - 1, best, size);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* --evasive-devices: another path to @p's device, as criu takes "any path
+ * to a device file if the original one is inaccessible"; NULL: none. */
+static char *evasive_path(const struct fd_probe *p)
+{
+	char best[PATH_MAX] = "";
+
+	find_node_below("/dev", p->st.st_rdev, DEV_SEARCH_DEPTH, best, sizeof(best));
+	if (!best[0])
+		return NULL;
+	pr_info("dump: pid %d %s (%s): its path no longer names device %u:%u: saved as %s "
+		"(--evasive-devices)", p->pid, p->name, p->link, major(p->st.st_rdev),
+		minor(p->st.st_rdev), best);
+	return strdup(best);
+}
+
 static int chrdev_dump(const struct file_dump *d)
 {
 	const struct fd_probe *p = d->p;
 	size_t len = strlen(p->link), suffix = strlen(DELETED_SUFFIX);
+	_cleanup_free_ char *other = NULL;
 	bool deleted = false;
 	CharDev *c;
 	struct stat st;
@@ -40,9 +88,14 @@ static int chrdev_dump(const struct file_dump *d)
 	    st.st_rdev != p->st.st_rdev) {
 		deleted = p->link[0] == '/' && p->st.st_nlink == 0 && len > suffix &&
 			  !strcmp(p->link + len - suffix, DELETED_SUFFIX);
-		if (!deleted) {
-			pr_fd_err(p, "its path no longer names device %u:%u",
-				  major(p->st.st_rdev), minor(p->st.st_rdev));
+		if (file_dump_evasive_devices(d) && (other = evasive_path(p)))
+			deleted = false;
+		else if (!deleted) {
+			pr_fd_err(p, "its path no longer names device %u:%u%s",
+				  major(p->st.st_rdev), minor(p->st.st_rdev),
+				  file_dump_evasive_devices(d) ?
+					  ", and no node of /dev does (--evasive-devices)" :
+					  " (--evasive-devices saves another node of /dev for it)");
 			return -ESTALE;
 		}
 	}
@@ -53,7 +106,8 @@ static int chrdev_dump(const struct file_dump *d)
 	d->fe->chrdev = c;
 	c->major = major(p->st.st_rdev);
 	c->minor = minor(p->st.st_rdev);
-	c->path = deleted ? strndup(p->link, len - suffix) : strdup(p->link);
+	c->path = other ? strdup(other) : deleted ? strndup(p->link, len - suffix) :
+		  strdup(p->link);
 	if (deleted) {
 		c->has_deleted = c->deleted = true;
 		c->has_mode = c->has_uid = c->has_gid = true;

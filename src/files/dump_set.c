@@ -151,6 +151,16 @@ bool file_dump_link_remap(const struct file_dump *d)
 	return d->set->link_remap;
 }
 
+void files_dump_allow_evasive_devices(struct files_dump_set *set)
+{
+	set->evasive_devices = true;
+}
+
+bool file_dump_evasive_devices(const struct file_dump *d)
+{
+	return d->set->evasive_devices;
+}
+
 bool file_dump_has_pid(const struct file_dump *d, pid_t pid)
 {
 	const struct files_dump_set *set = d->set;

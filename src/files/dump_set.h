@@ -70,6 +70,7 @@ struct files_dump_set {
 	/* file-queues.img once a queue went past that budget. */
 	struct image_writer *queues;
 	bool link_remap;	/* --link-remap */
+	bool evasive_devices;	/* --evasive-devices */
 	dev_t tree_devpts;	/* files_dump_set_tree_devpts() */
 	struct net_run *net;	/* files_dump_set_net() */
 	/* The processes that have a controlling terminal (ctty.c). */

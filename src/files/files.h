@@ -42,6 +42,9 @@ void files_dump_set_ghost_limit(struct files_dump_set *set, uint64_t limit);
 /* --link-remap: a file whose path was unlinked while other links keep it
  * is saved through a hidden link made beside it (link_remap.c). */
 void files_dump_allow_link_remap(struct files_dump_set *set);
+/* --evasive-devices: a device node whose path no longer leads to its
+ * device is saved by another path of /dev to it (chrdev.c). */
+void files_dump_allow_evasive_devices(struct files_dump_set *set);
 
 /* What the caller of a restore gives every opening of the tree's files,
  * in cryo and in each process (files_prepare() keeps it for them). */

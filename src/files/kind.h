@@ -119,6 +119,9 @@ uint64_t file_dump_ghost_limit(const struct file_dump *d);
 /* Whether a file unlinked from its path that other links keep may be saved
  * through a link dump makes to it (--link-remap). */
 bool file_dump_link_remap(const struct file_dump *d);
+/* Whether a device node may be saved by another path to its device
+ * (--evasive-devices). */
+bool file_dump_evasive_devices(const struct file_dump *d);
 
 /* Whether @pid is one of the processes of the dump, or the task being
  * dumped (which always counts). */

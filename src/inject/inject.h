@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <sys/user.h>
 
 /* The library is built with hidden visibility: what this header declares is
@@ -58,6 +59,14 @@ void inj_set_log(inj_log_fn fn);
  * thread that forks or clones while being seized is caught by re-reading the
  * thread list until it is stable. */
 int inj_seize(pid_t pid, struct inj_task **task);
+/* The same, giving up at @deadline (CLOCK_MONOTONIC) with -ETIMEDOUT,
+ * naming the thread that did not stop and what it waits in. The wait for a
+ * process's only thread blocks in waitpid(): the caller must have a signal
+ * interrupt it at the deadline (a handler without SA_RESTART, repeated:
+ * dump's timer). A thread that did not stop cannot be detached while it
+ * runs: it stays attached, its stop request pending, until the caller
+ * exits (the kernel then drops both). */
+int inj_seize_until(pid_t pid, const struct timespec *deadline, struct inj_task **task);
 
 /* Restores whatever the library changed (registers, signal mask, memory
  * mappings of a parasite not yet cured), detaches every thread and lets the

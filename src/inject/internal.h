@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "inject/inject.h"
 
@@ -54,6 +55,8 @@ struct inj_task {
 	void *stack_saved;
 	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
 	bool stopped;			/* inj_stop() put it in a job-control stop */
+	/* While inj_seize_until() runs: when to give up (NULL: never). */
+	const struct timespec *seize_deadline;
 };
 
 /* Messages, formatted and handed to the function set with inj_set_log(). */
@@ -75,6 +78,10 @@ int sigframe_build_call(const struct inj_regs *regs, unsigned long ip, unsigned 
 
 /* wait.c: waits for @tid's next wait status, reaping dead siblings meanwhile. */
 int wait_thread(struct inj_task *task, pid_t tid, int *status);
+/* The same, giving up with -ETIMEDOUT at @deadline (CLOCK_MONOTONIC; NULL:
+ * never). */
+int wait_thread_until(struct inj_task *task, pid_t tid, int *status,
+		      const struct timespec *deadline);
 
 /* regs.c: a thread's full CPU state through ptrace. */
 int regs_read(pid_t tid, struct inj_regs *regs);

@@ -121,7 +121,7 @@ static void note_seize_stop(struct inj_task *task, pid_t tid, int status)
 static int wait_seize_stop(struct inj_task *task, pid_t tid)
 {
 	for (;;) {
-		int status, ret = wait_thread(task, tid, &status);
+		int status, ret = wait_thread_until(task, tid, &status, task->seize_deadline);
 
 		if (ret)
 			return ret;
@@ -173,6 +173,23 @@ static long tracer_of(pid_t pid, pid_t tid)
 	return tracer;
 }
 
+/* Names what @tid waits in, as /proc shows it: its state and wchan. */
+static void report_not_stopped(const struct inj_task *task, pid_t tid)
+{
+	_cleanup_free_ char *wchan = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", task->pid, tid);
+	if (read_text_file(path, &wchan) || !wchan[0] || !strcmp(wchan, "0")) {
+		free(wchan);
+		wchan = NULL;
+	}
+	inj_err("pid %d: thread %d did not stop in time: it is in state %c%s%s (an "
+		"uninterruptible wait, such as a vfork parent's, takes no ptrace stop until it "
+		"ends)", task->pid, tid, thread_state(task->pid, tid), wchan ? ", waiting in " : "",
+		wchan ? wchan : "");
+}
+
 static int seize_thread(struct inj_task *task, pid_t tid, long options)
 {
 	int ret;
@@ -212,7 +229,9 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options)
 				task->threads[i] = task->threads[--task->nr_threads];
 		return 0;
 	}
-	if (ret)
+	if (ret == -ETIMEDOUT)
+		report_not_stopped(task, tid);
+	else if (ret)
 		inj_err("pid %d: thread %d did not stop: %s", task->pid, tid, strerror(-ret));
 	return ret;
 }
@@ -314,6 +333,11 @@ static void detach_all(struct inj_task *task)
 
 int inj_seize(pid_t pid, struct inj_task **out)
 {
+	return inj_seize_until(pid, NULL, out);
+}
+
+int inj_seize_until(pid_t pid, const struct timespec *deadline, struct inj_task **out)
+{
 	struct inj_task *task;
 	long options;
 	int added, ret;
@@ -325,6 +349,7 @@ int inj_seize(pid_t pid, struct inj_task **out)
 	if (!task)
 		return -ENOMEM;
 	task->pid = pid;
+	task->seize_deadline = deadline;
 	options = seize_options(pid);
 
 	/* A stopped thread cannot start new ones, so the list converges. */
@@ -339,6 +364,7 @@ int inj_seize(pid_t pid, struct inj_task **out)
 		ret = -ESRCH;
 		goto err;
 	}
+	task->seize_deadline = NULL;
 	/* Run remote code in the main thread when it lives, else in any thread. */
 	task->worker = task_is_thread(task, pid) ? pid : task->threads[0].tid;
 	inj_debug("pid %d: seized %d thread(s), worker %d", pid, task->nr_threads, task->worker);

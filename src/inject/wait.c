@@ -1,4 +1,5 @@
-/* Waiting for one seized thread without ever hanging. A blocking waitpid()
+/* Waiting for one seized thread without ever hanging (but for a signal
+ * the caller sends itself at a deadline, see inj_seize_until()). A blocking waitpid()
  * on a thread-group leader never returns once the task is killed, because
  * the kernel holds the leader back until its tracer (us) has reaped every
  * other thread. So where we trace other threads of the task the wait polls,
@@ -41,10 +42,27 @@ static void reap_dead_threads(struct inj_task *task, pid_t waiting_for)
 	}
 }
 
+static bool past(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
 int wait_thread(struct inj_task *task, pid_t tid, int *status)
+{
+	return wait_thread_until(task, tid, status, NULL);
+}
+
+int wait_thread_until(struct inj_task *task, pid_t tid, int *status,
+		      const struct timespec *deadline)
 {
 	struct timespec start, nap = { 0, 20000 };
 
+	/* A lone thread's wait blocks even when bounded: a signal of the
+	 * caller's (dump's timer) cuts it short at the deadline. */
 	if (task->nr_threads == 1 && task->threads[0].tid == tid) {
 		for (;;) {
 			pid_t r = waitpid(tid, status, __WALL);
@@ -53,6 +71,8 @@ int wait_thread(struct inj_task *task, pid_t tid, int *status)
 				return 0;
 			if (r < 0 && errno != EINTR)
 				return -errno;
+			if (deadline && past(deadline))
+				return -ETIMEDOUT;
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -67,6 +87,8 @@ int wait_thread(struct inj_task *task, pid_t tid, int *status)
 			sched_yield();
 			continue;
 		}
+		if (deadline && past(deadline))
+			return -ETIMEDOUT;
 		reap_dead_threads(task, tid);
 		nanosleep(&nap, NULL);
 		if (nap.tv_nsec < MAX_SLEEP_NS)

@@ -24,6 +24,7 @@
 #include "cli/commands.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/status_fd.h"
 #include "files/files.h"
 #include "inject/inject.h"
 #include "ipc/sysv_shm.h"
@@ -569,6 +570,20 @@ static int restore_runtime_opts(struct restore_set *rs, const struct cryo_opts *
 	return ret;
 }
 
+/* criu's --exec-cmd: cryo becomes the command, which so is the parent of
+ * @child (the root, or a clone's init) and reaps it. Returns only on
+ * failure. */
+static int exec_parent(const struct cryo_opts *opts, pid_t child)
+{
+	pr_info("restore: pid %d: running %s as its parent (--exec-cmd)", child, opts->args[0]);
+	log_close();
+	execvp(opts->args[0], opts->args);
+	/* As criu: the tree runs on, adopted by the nearest reaper. */
+	fprintf(stderr, "cryo: restore: --exec-cmd %s: %s; pid %d runs on without it\n",
+		opts->args[0], strerror(errno), child);
+	return 1;
+}
+
 int cmd_restore(const struct cryo_opts *opts)
 {
 	struct image_dir *dir = NULL;
@@ -635,6 +650,7 @@ int cmd_restore(const struct cryo_opts *opts)
 		return 1;
 	}
 	rs.lazy_pages = opts->lazy_pages;
+	rs.leave_stopped = opts->leave_stopped;
 	restore_pick_filler(&rs);
 	/* The tree's user namespace first: the others it owns are made inside
 	 * it. The tree's processes are born in its mount namespace, and its
@@ -666,8 +682,11 @@ int cmd_restore(const struct cryo_opts *opts)
 	stats_report(&st, opts->display_stats, opts->stats_file);
 	if (opts->criu_stats)
 		stats_write_criu(&st, opts->criu_stats_fd);
+	status_ready(opts->status_fd);
 	if (opts->restore_detached)
 		return 0;
+	if (opts->exec_cmd)
+		return exec_parent(opts, wait_for);
 	/* A clone's init exits as the root did. */
 	return wait_exit_status(wait_for);
 }

@@ -97,6 +97,7 @@ struct restore_set {
 	bool shell_job;
 	bool signed_set;	/* its inventory's MAC matched the --sign-key */
 	bool lazy_pages;	/* --lazy-pages: private anonymous memory comes from a page server */
+	bool leave_stopped;	/* -s: every process is left in a stop by SIGSTOP */
 	/* Fds of cryo that the processes inherit sit at or above it, clear
 	 * of every fd a process restores. */
 	int base;
@@ -338,7 +339,8 @@ int restore_unmap_area(struct inj_task *task, pid_t pid, uint64_t start, uint64_
 
 /* stopped.c: from cryo, once every live process is finished and still
  * held in @seized (by tree index): puts back each saved job-control stop,
- * as its parent had or had not seen it. */
+ * as its parent had or had not seen it; with leave_stopped, stops every
+ * other process by SIGSTOP (criu's --leave-stopped). */
 int restore_stops(struct restore_set *rs, struct inj_task **seized);
 
 /* pidfds.c: at load, every pidfd names a task the images hold (a thread

@@ -3,7 +3,9 @@
  * signal under ptrace, so that the stop is complete, and its parent told,
  * before anything runs; a stop its parent had already waited for is
  * waited for again in the parent, and a SIGCHLD the parent did not have
- * pending at dump is taken back. The kernel keeps the stops past release.
+ * pending at dump is taken back. With --leave-stopped every other process
+ * is stopped by SIGSTOP too, after those, as criu leaves a restored tree;
+ * its parent is told as of any stop. The kernel keeps the stops past release.
  * Reading the stops at dump is tree/stops.c's. */
 #include <errno.h>
 #include <signal.h>
@@ -141,5 +143,8 @@ int restore_stops(struct restore_set *rs, struct inj_task **seized)
 		if (has_stopped_child && seized[p] && !sigchld_pending(rs->tasks[p].core))
 			ret = take_back_sigchld(seized[p], rs->tree.tasks[p].pid);
 	}
+	for (size_t i = 0; !ret && rs->leave_stopped && i < rs->tree.nr; i++)
+		if (seized[i] && !rs->tasks[i].core->has_stop_signal)
+			ret = inj_stop(seized[i], SIGSTOP);
 	return ret;
 }

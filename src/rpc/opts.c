@@ -40,6 +40,8 @@ static const char *const handled[] = {
 	"external",
 	/* criu's cgroup options: what a dump saves, and the yard. */
 	"cgroup_props", "cgroup_props_file", "cgroup_dump_controller", "cgroup_yard",
+	/* As --timeout and --leave-stopped. */
+	"timeout", "leave_stopped",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -54,6 +56,10 @@ static const struct {
 	{ "track_mem", "incremental dumps (memory tracking) are not supported yet" },
 	{ "auto_dedup", "incremental dumps are not supported yet" },
 	{ "unix_sk_ino", "unix sockets are not supported yet" },
+	{ "status_fd", "criu writes it from a page server or lazy-pages daemon, which the RPC "
+		       "does not start (cryo restore --status-fd and cryo service take it)" },
+	{ "exec_cmd", "the RPC answers with the root's pid and its client stays the tree's "
+		      "parent (cryo restore --exec-cmd takes it)" },
 };
 
 static int fail(char *why, size_t len, int err, const char *fmt, ...)
@@ -403,6 +409,7 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	if (ret)
 		return ret;
 	a->opts.command = dump ? "dump" : "restore";
+	a->opts.status_fd = -1;
 	/* As from the command line: a zombie holding a pid gets its time. */
 	a->opts.pid_wait_ms = RESTORE_PID_WAIT_MS;
 	a->opts.verbosity = o->log_level < LOG_ERROR ? LOG_ERROR :
@@ -432,12 +439,21 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 				    "requesting process itself is not supported)");
 		a->opts.pid = o->pid;
 		a->opts.leave_running = o->has_leave_running && o->leave_running;
+		/* As -s after -R: criu's last word is its final state. */
+		if (o->has_leave_stopped && o->leave_stopped)
+			a->opts.leave_stopped = true;
+		/* criu's 0 (or none) is its default of 10 s. */
+		a->opts.timeout_s = o->has_timeout && o->timeout ?
+					    (o->timeout > 86400 ? 86400 : (int)o->timeout) :
+					    DUMP_TIMEOUT_S;
+		a->opts.evasive_devices = o->has_evasive_devices && o->evasive_devices;
 		/* As --ghost-limit; 0 is taken as no limit, as on the command line. */
 		a->opts.ghost_limit = o->has_ghost_limit ? o->ghost_limit : 0;
 		a->opts.link_remap = o->has_link_remap && o->link_remap;
 	} else {
 		/* Detached: the service answers with the root's pid, never waits. */
 		a->opts.restore_detached = true;
+		a->opts.leave_stopped = o->has_leave_stopped && o->leave_stopped;
 		a->opts.restore_sibling = o->has_rst_sibling && o->rst_sibling;
 		/* As --manage-cgroups; a dump saves the cgroups in any mode. */
 		a->opts.manage_cgroups = cgroup_mode(o);

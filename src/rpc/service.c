@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "common/status_fd.h"
 #include "rpc/rpc.h"
 
 #define SD_LISTEN_FDS_START 3
@@ -108,6 +109,8 @@ int cmd_service(const struct cryo_opts *opts)
 			return 1;
 	}
 	pr_info("service: serving criu's RPC");
+	/* criu's --status-fd: the socket listens, clients may connect. */
+	status_ready(opts->status_fd);
 	for (;;) {
 		struct pollfd pfd = { .fd = listener, .events = POLLIN };
 		int sk;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -225,9 +226,9 @@ static void stop_guard(struct freezer *fz)
 	fz->guard = -1;
 }
 
-static void freeze_picked(pid_t root, struct freezer *fz);
+static void freeze_picked(pid_t root, struct freezer *fz, const struct timespec *deadline);
 
-void freezer_freeze(pid_t root, struct freezer *fz)
+void freezer_freeze(pid_t root, const struct timespec *deadline, struct freezer *fz)
 {
 	fz->dir_fd = fz->guard_fd = -1;
 	fz->root = root;
@@ -236,7 +237,7 @@ void freezer_freeze(pid_t root, struct freezer *fz)
 		freezer_forget(fz);
 		return;
 	}
-	freeze_picked(root, fz);
+	freeze_picked(root, fz, deadline);
 }
 
 int freezer_find_given(pid_t root, const char *given, char *path, size_t size)
@@ -263,7 +264,8 @@ int freezer_find_given(pid_t root, const char *given, char *path, size_t size)
 	return fd;
 }
 
-void freezer_freeze_given(pid_t root, int dir_fd, const char *path, struct freezer *fz)
+void freezer_freeze_given(pid_t root, int dir_fd, const char *path,
+			  const struct timespec *deadline, struct freezer *fz)
 {
 	fz->guard_fd = -1;
 	fz->root = root;
@@ -272,12 +274,26 @@ void freezer_freeze_given(pid_t root, int dir_fd, const char *path, struct freez
 	fz->dir_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
 	if (fz->dir_fd < 0)
 		return;
-	freeze_picked(root, fz);
+	freeze_picked(root, fz, deadline);
 }
 
-static void freeze_picked(pid_t root, struct freezer *fz)
+/* How long the freeze may be waited for: FREEZE_WAIT_MS, or what is left
+ * of the dump's --timeout if less. */
+static int freeze_wait_ms(const struct timespec *deadline)
 {
-	int waited;
+	struct timespec now;
+	long left;
+
+	if (!deadline)
+		return FREEZE_WAIT_MS;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return left < 0 ? 0 : left < FREEZE_WAIT_MS ? (int)left : FREEZE_WAIT_MS;
+}
+
+static void freeze_picked(pid_t root, struct freezer *fz, const struct timespec *deadline)
+{
+	int waited, wait_ms = freeze_wait_ms(deadline);
 
 	fz->was_frozen = freeze_requested(fz);
 	if (!fz->was_frozen) {
@@ -294,11 +310,11 @@ static void freeze_picked(pid_t root, struct freezer *fz)
 			return;
 		}
 	}
-	for (waited = 0; !is_frozen(fz) && waited < FREEZE_WAIT_MS; waited++)
+	for (waited = 0; !is_frozen(fz) && waited < wait_ms; waited++)
 		usleep(1000);
-	if (waited >= FREEZE_WAIT_MS)
+	if (waited >= wait_ms)
 		pr_warn("dump: pid %d: cgroup %s did not freeze within %d ms; ptrace stops the "
-			"rest", root, fz->path, FREEZE_WAIT_MS);
+			"rest", root, fz->path, wait_ms);
 	else
 		pr_info("dump: pid %d: froze cgroup %s%s", root, fz->path,
 			fz->was_frozen ? " (it was frozen already)" : "");

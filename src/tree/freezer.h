@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct freezer {
 	pid_t root;		/* of the tree, for the messages */
@@ -18,15 +19,17 @@ struct freezer {
 };
 
 /* Freezes the cgroup of @root's tree if it may; a tree without a cgroup
- * of its own is frozen by ptrace alone. */
-void freezer_freeze(pid_t root, struct freezer *fz);
+ * of its own is frozen by ptrace alone. Waits for the freeze until
+ * @deadline at most (CLOCK_MONOTONIC; NULL: its own bound). */
+void freezer_freeze(pid_t root, const struct timespec *deadline, struct freezer *fz);
 /* criu's freeze_cgroup: the folder of the cgroup v2 freezer for @root's
  * tree, the one @given names when it is a v2 cgroup, else (a v1 freezer)
  * the tree's own v2 cgroup; its fd, with its path in @path, or -1. Found
  * by cryo before it enters the tree's namespaces. */
 int freezer_find_given(pid_t root, const char *given, char *path, size_t size);
 /* Freezes the cgroup of @dir_fd (freezer_find_given()), as freezer_freeze. */
-void freezer_freeze_given(pid_t root, int dir_fd, const char *path, struct freezer *fz);
+void freezer_freeze_given(pid_t root, int dir_fd, const char *path,
+			  const struct timespec *deadline, struct freezer *fz);
 /* Thaws it once the tree is seized, so that the parasite can run. */
 int freezer_thaw(struct freezer *fz);
 /* Puts the cgroup back as its owner left it, and forgets it. */

@@ -54,7 +54,7 @@ static int note_threads(struct tree_task *t)
 
 /* Adds @pid, a child of task @parent (-1 for the root): seized when alive,
  * as a zombie when it has exited (even while being seized). */
-static int add_process(struct tree *tree, pid_t pid, int parent)
+static int add_process(struct tree *tree, pid_t pid, int parent, const struct timespec *deadline)
 {
 	struct tree_task t = { .pid = pid, .parent = parent };
 	struct proc_stat st;
@@ -65,9 +65,10 @@ static int add_process(struct tree *tree, pid_t pid, int parent)
 		return -ESRCH;
 	}
 	if (!is_dead_state(st.state)) {
-		ret = inj_seize(pid, &t.inj);
+		ret = inj_seize_until(pid, deadline, &t.inj);
 		/* It may have exited meanwhile: then it is a zombie now. */
-		if (ret && (proc_stat_read(pid, &st) || !is_dead_state(st.state)))
+		if (ret && (ret == -ETIMEDOUT || proc_stat_read(pid, &st) ||
+			    !is_dead_state(st.state)))
 			return ret;
 	}
 	if (parent < 0 && !t.inj) {
@@ -101,7 +102,7 @@ static bool in_tree(const struct tree *tree, pid_t pid)
 }
 
 /* Adds the children listed under each thread of task @index. */
-static int add_children(struct tree *tree, size_t index)
+static int add_children(struct tree *tree, size_t index, const struct timespec *deadline)
 {
 	for (size_t i = 0; i < tree->tasks[index].nr_threads; i++) {
 		pid_t pid = tree->tasks[index].pid, tid = tree->tasks[index].threads[i];
@@ -115,7 +116,7 @@ static int add_children(struct tree *tree, size_t index)
 			return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
 		while (!ret && fscanf(f, "%d", &child) == 1)
 			if (!in_tree(tree, child))
-				ret = add_process(tree, child, (int)index);
+				ret = add_process(tree, child, (int)index, deadline);
 		fclose(f);
 		if (ret)
 			return ret;
@@ -140,7 +141,7 @@ static int check_not_above_us(pid_t root)
 	return 0;
 }
 
-int tree_seize(pid_t root, struct tree *tree)
+int tree_seize(pid_t root, const struct timespec *deadline, struct tree *tree)
 {
 	int ret;
 
@@ -148,11 +149,11 @@ int tree_seize(pid_t root, struct tree *tree)
 	ret = check_not_above_us(root);
 	if (ret)
 		return ret;
-	ret = add_process(tree, root, -1);
+	ret = add_process(tree, root, -1, deadline);
 	/* The array grows as it is walked: each process's children go after it. */
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
-			ret = add_children(tree, i);
+			ret = add_children(tree, i, deadline);
 	if (ret)
 		tree_release(tree, false);
 	return ret;

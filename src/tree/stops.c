@@ -1,7 +1,8 @@
 /* Job-control stops of the tree's processes at dump: which were stopped,
  * by which signal, and whether the parent has already seen the stop. The
  * stop itself needs nothing more at dump (the kernel keeps it through the
- * seize); putting it back at restore is restore/stopped.c's. */
+ * seize); putting it back at restore is restore/stopped.c's. Also the stop
+ * --leave-stopped leaves a dumped tree in. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -62,4 +63,25 @@ int tree_read_stops(struct tree *tree)
 			t->stop_reported ? "already seen" : "not yet seen", tree->tasks[t->parent].pid);
 	}
 	return 0;
+}
+
+int tree_stop(struct tree *tree)
+{
+	int ret = 0;
+	size_t i;
+
+	for (i = 0; !ret && i < tree->nr; i++) {
+		struct tree_task *t = &tree->tasks[i];
+
+		/* A process stopped already stays so once let go. */
+		if (t->inj && !t->stop_signal)
+			ret = inj_stop(t->inj, SIGSTOP);
+	}
+	if (!ret)
+		return 0;
+	/* All or none: those stopped already run on. */
+	while (--i > 0)
+		if (tree->tasks[i - 1].inj && !tree->tasks[i - 1].stop_signal)
+			kill(tree->tasks[i - 1].pid, SIGCONT);
+	return ret;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "images/image.h"
 #include "ns/ns.h"
@@ -56,8 +57,10 @@ struct tree {
 
 /* Seizes @root and everything below it, each process before its children
  * are read, so that nothing forks unseen. Zombies are noted, not seized.
- * On failure nothing stays seized. */
-int tree_seize(pid_t root, struct tree *tree);
+ * Gives up with -ETIMEDOUT at @deadline (CLOCK_MONOTONIC; NULL: never),
+ * naming the thread that did not stop. On failure nothing stays seized
+ * (but a thread that never stopped: inj_seize_until()). */
+int tree_seize(pid_t root, const struct timespec *deadline, struct tree *tree);
 
 /* Kills the live processes when @kill (a complete dump), then lets every
  * one go, waits (30 s at most) until those killed are dead, zombies or
@@ -81,6 +84,11 @@ int tree_find_sharing(struct tree *tree);
  * (a waitid with WNOWAIT run in the parent, which changes nothing). A stop
  * that some threads were seized in and others not is refused (stops.c). */
 int tree_read_stops(struct tree *tree);
+/* --leave-stopped: puts every live process not in a stop already into one
+ * by SIGSTOP, while it is still held, so that it stays stopped once let go
+ * (a SIGCONT continues it, its parent's waitpid(WUNTRACED) sees the stop).
+ * On failure those stopped run on again (stops.c). */
+int tree_stop(struct tree *tree);
 /* Reads the namespaces of every process into its ns, and refuses, naming
  * the process and the namespace, a tree any of whose processes is in a
  * namespace other than cryo's (namespaces.c). */

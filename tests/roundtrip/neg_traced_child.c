@@ -16,22 +16,6 @@
 
 #include "prog.h"
 
-static long tracer_of(pid_t pid)
-{
-	char path[64], line[256];
-	long tracer = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "TracerPid:", 10))
-			tracer = atol(line + 10);
-	if (f)
-		fclose(f);
-	return tracer;
-}
-
 int main(int argc, char **argv)
 {
 	struct timespec tick = { 0, 1000000 };
@@ -61,8 +45,8 @@ int main(int argc, char **argv)
 	while (sigtimedwait(&term, NULL, &tick) != SIGTERM)
 		;
 
-	PROG_CHECK(tracer_of(child) == getpid(), "the child is traced by %ld, not by us",
-		   tracer_of(child));
+	PROG_CHECK(prog_tracer_of(child) == getpid(), "the child is traced by %ld, not by us",
+		   prog_tracer_of(child));
 	PROG_CHECK(ptrace(PTRACE_GETREGS, child, NULL, &regs) == 0,
 		   "the child is no longer in our ptrace stop");
 	PROG_CHECK(waitpid(child, &status, WNOHANG) == 0, "the child changed state");

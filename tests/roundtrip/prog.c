@@ -66,6 +66,22 @@ static void write_file(const char *path, const char *text)
 		exit(3);
 }
 
+long prog_tracer_of(pid_t pid)
+{
+	char path[64], line[256];
+	long tracer = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "TracerPid:", 10))
+			tracer = atol(line + 10);
+	if (f)
+		fclose(f);
+	return tracer;
+}
+
 const char *prog_dir(void)
 {
 	return dir;

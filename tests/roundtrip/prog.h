@@ -5,6 +5,7 @@
 #define CRYO_TESTS_PROG_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* Parses the options and blocks SIGTERM (it is waited for, not handled). */
 void prog_init(int argc, char **argv);
@@ -23,6 +24,8 @@ void prog_run_until_sigterm(void);
  * @ready_pipe, whose both ends it then closes, so the parent reading it
  * sees EOF once every child has said so. */
 void prog_child_ready(int ready_pipe[2]);
+/* The TracerPid of process @pid (0: untraced), -1 if unreadable. */
+long prog_tracer_of(pid_t pid);
 /* Records a failed check (the first one is reported); returns false. */
 bool prog_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes PASS, or the first failure, to the out file and exits. */

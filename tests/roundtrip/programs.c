@@ -47,6 +47,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_traced_child" },
 	{ .name = "neg_tcp_port", .dump.options = LIST("--tcp-established") },
 	{ .name = "neg_udp_port" },
+	{ .name = "neg_vfork_parent" },
 	{ .name = "prog_aio", .cycles = CYCLES_ALL },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
 	{ .name = "prog_cgroupns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWCGROUP },

@@ -128,14 +128,15 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 		{ "--external", "unix[12]", "cryo takes mnt[MOUNTPOINT]:PATH" },
 		{ "--external", "macvlan[mv0]:a/b", "cryo takes macvlan[INSIDE]:LOWER" },
 		{ "--inherit-fd", "fd[3]:tty[1:2]", "cryo takes fd[N]:pipe:[INODE]" },
-		{ "--evasive-devices", NULL, "saved path only" },
 		{ "--track-mem", NULL, "pre-dump and memory tracking" },
 		{ "--prev-images-dir", "../1", "incremental dumps" },
 		{ "--auto-dedup", NULL, "deduplication" },
-		{ "--status-fd", "3", "not supported" },
-		{ "--exec-cmd", NULL, "not supported" },
-		{ "--timeout", "10", "not supported" },
-		{ "--leave-stopped", NULL, "not supported" },
+		{ "--status-fd", "999", "cryo has no fd 999" },
+		{ "--status-fd", "2", "dump has no server to be ready" },
+		{ "--status-fd", "x", "not an fd number" },
+		{ "--exec-cmd", NULL, "an option of restore only" },
+		{ "--timeout", "0", "not a number of seconds from 1" },
+		{ "--timeout", "ten", "not a number of seconds from 1" },
 		{ "--join-ns", "mnt:/x", "cryo joins net, ipc or uts" },
 		{ "--join-ns", "user:/x,0,0", "cryo joins net, ipc or uts" },
 		{ "--join-ns", "uts:/x,opt", "extra options" },
@@ -159,6 +160,40 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 		CHECK(strstr(err, name) && strstr(err, cases[i][2]), "%s: said \"%s\"", cases[i][0],
 		      err);
 	}
+}
+
+/* criu's --leave-stopped (-s, the last of -s and -R wins), --timeout,
+ * --evasive-devices, --status-fd and --exec-cmd with its command after
+ * "--", and what --exec-cmd needs. */
+TEST(leave_stopped_timeout_status_fd_and_exec_cmd_are_taken)
+{
+	const char *const dump[] = { "cryo", "dump", "-t", "1", "-D", "x", "-R", "-s",
+				     "--timeout", "3", "--evasive-devices" };
+	const char *const restore[] = { "cryo", "restore", "-D", "x", "--leave-stopped",
+					"--status-fd", "2", "--exec-cmd", "--", "sh", "-c",
+					"exit 3" };
+	const char *const bare[] = { "cryo", "restore", "-D", "x", "--exec-cmd" };
+	const char *const detached[] = { "cryo", "restore", "-D", "x", "-d", "--exec-cmd", "--",
+					 "true" };
+	struct cryo_opts o;
+	char err[512];
+	int ret;
+
+	CHECK(parse(&o, 11, dump) == 0, "dump refused");
+	CHECK(o.leave_stopped && !o.leave_running && o.timeout_s == 3 && o.evasive_devices,
+	      "stopped %d running %d timeout %d evasive %d", o.leave_stopped, o.leave_running,
+	      o.timeout_s, o.evasive_devices);
+	CHECK(o.status_fd == -1, "status fd %d without the option", o.status_fd);
+	CHECK(parse(&o, 12, restore) == 0, "restore refused");
+	CHECK(o.leave_stopped && o.status_fd == 2 && o.exec_cmd && o.timeout_s == 10,
+	      "stopped %d status fd %d exec %d timeout %d", o.leave_stopped, o.status_fd,
+	      o.exec_cmd, o.timeout_s);
+	CHECK(o.nargs == 3 && !strcmp(o.args[0], "sh") && !strcmp(o.args[1], "-c") &&
+	      !strcmp(o.args[2], "exit 3") && !o.args[3], "the command: %d words", o.nargs);
+	CAPTURE(err, ret = parse(&o, 5, bare));
+	CHECK(ret == -EINVAL && strstr(err, "--exec-cmd needs a command"), "%d: %s", ret, err);
+	CAPTURE(err, ret = parse(&o, 8, detached));
+	CHECK(ret == -EINVAL && strstr(err, "cannot be used together"), "%d: %s", ret, err);
 }
 
 TEST(restore_sibling_without_detach_is_refused)

@@ -22,13 +22,15 @@ static const char *const accepted[] = {
 	"tcp_established", "tcp_close", "ext_unix_sk", "file_locks", "pre_dump_mode", "network_lock",
 	"ghost_limit", "tcp_skip_in_flight", "manage_cgroups", "manage_cgroups_mode", "link_remap",
 	/* runc's: a terminal's slave without its master is saved from its
-	 * slaves (orphan_pts_master); device paths cryo checks anyway; cgroups runc put cryo in, with cgroups
+	 * slaves (orphan_pts_master); --evasive-devices; cgroups runc put cryo in, with cgroups
 	 * not managed (as criu, they then change nothing). */
 	"orphan_pts_master", "evasive_devices", "cg_root",
 	/* Taken as --external veth[IN]:OUT. */
 	"veths",
 	/* criu's cgroup options: what a dump saves, and the yard. */
 	"cgroup_props", "cgroup_props_file", "cgroup_dump_controller", "cgroup_yard",
+	/* As --timeout and --leave-stopped. */
+	"timeout", "leave_stopped",
 };
 
 static bool is_accepted(const char *name)
@@ -340,6 +342,20 @@ TEST(options_reach_cryos_options)
 		   !a->opts.restore_detached && a->opts.ghost_limit == 4096 && a->opts.link_remap,
 		   out, "dump options");
 	CHECK_GOTO(a->opts.verbosity == 4, out, "log level %d", a->opts.verbosity);
+	CHECK_GOTO(a->opts.timeout_s == DUMP_TIMEOUT_S && !a->opts.leave_stopped &&
+		   !a->opts.evasive_devices && a->opts.status_fd == -1, out,
+		   "defaults: timeout %d stopped %d evasive %d status fd %d", a->opts.timeout_s,
+		   a->opts.leave_stopped, a->opts.evasive_devices, a->opts.status_fd);
+	/* criu's timeout, leave_stopped and evasive_devices. */
+	o->has_timeout = true;
+	o->timeout = 3;
+	o->has_leave_stopped = o->leave_stopped = true;
+	o->has_evasive_devices = o->evasive_devices = true;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.timeout_s == 3 && a->opts.leave_stopped &&
+		   a->opts.evasive_devices, out, "timeout, leave_stopped, evasive_devices: %s", why);
+	o->has_timeout = o->has_leave_stopped = o->leave_stopped = false;
+	o->has_evasive_devices = o->evasive_devices = false;
 	CHECK_GOTO(!strcmp(a->opts.images_dir, "/tmp") && !strcmp(a->opts.log_file,
 		   "/tmp/dump.log"), out, "dirs %s %s", a->opts.images_dir, a->opts.log_file);
 
