@@ -69,12 +69,13 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
 	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL,
 	  .dump.options = LIST("--link-remap") },
-	/* 10 pages, 11 restored (the child's copy of a private page), and
-	 * 9 of hugetlbfs files (pages and reservations). */
-	{ .name = "prog_hugetlb", .cycles = CYCLES_ALL, .huge_pages = 24 },
+	/* 10 pages, 11 restored (the child's copy of a private page), 2 of
+	 * a SysV segment (reserved whole) and 9 of hugetlbfs files (pages and
+	 * reservations). */
+	{ .name = "prog_hugetlb", .cycles = CYCLES_ALL, .huge_pages = 26 },
 	/* Without its child: its private memory goes through vmsplice. */
 	{ .name = "prog_hugetlb_alone", .binary = "prog_hugetlb", .args = LIST("alone"),
-	  .cycles = CYCLE_ONCE, .huge_pages = 24 },
+	  .cycles = CYCLE_ONCE, .huge_pages = 26 },
 	{ .name = "prog_ipc_ns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWIPC },
 	/* Its page counts are checked by test_everyday's statistics test. */
 	{ .name = "prog_known_pages", .cycles = CYCLES_ALL },
