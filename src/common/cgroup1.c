@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cgroup1.h"
 #include "common/procfs.h"
@@ -147,6 +148,9 @@ int cgroup_hierarchy_mount(const char *controllers, char *mnt, size_t size)
 
 void cgroup_mounts_free(struct cgroup_mounts *ms)
 {
+	for (size_t i = 0; i < ms->nr; i++)
+		if (ms->m[i].owns_root_fd)
+			close(ms->m[i].root_fd);
 	free(ms->m);
 	ms->m = NULL;
 	ms->nr = 0;
@@ -163,6 +167,7 @@ static int add_mount(struct cgroup_mounts *ms, const char *point, const char *ro
 		return -ENAMETOOLONG;
 	snprintf(more[ms->nr].root, PATH_MAX, "%s", root);
 	more[ms->nr].root_fd = -1;
+	more[ms->nr].owns_root_fd = false;
 	ms->nr++;
 	return 0;
 }

@@ -36,6 +36,10 @@ struct cgroup_mount {
 	 * which the caller opened: @point is reached through
 	 * /proc/self/fd/N/@point from any mount namespace; -1: this one. */
 	int root_fd;
+	/* @root_fd is a mount of cryo's own (cgroup_mounts_private()), with
+	 * an empty @point, closed by cgroup_mounts_free(); a copy of it must
+	 * not own it. */
+	bool owns_root_fd;
 };
 struct cgroup_mounts {
 	struct cgroup_mount *m;
@@ -49,6 +53,11 @@ int cgroup_mounts_find(const char *controllers, struct cgroup_mounts *out);
  * folders); -ENOENT when there is none of it there. */
 int cgroup_mounts_at(const char *controllers, const char *point, struct cgroup_mounts *out);
 void cgroup_mounts_free(struct cgroup_mounts *ms);
+/* For hierarchy @controllers (v1) that no mount reaches: a mount of it
+ * that cryo makes, attached nowhere (cgroup1_mount.c), as @out's only
+ * mount, of its root. -ENOENT when there is no such hierarchy here (cryo
+ * is not in it), else -errno of the mount. */
+int cgroup_mounts_private(const char *controllers, struct cgroup_mounts *out);
 /* The folder of @cgroup ("/a/b", as /proc/PID/cgroup shows it) through
  * the first of @ms whose root is it or an ancestor (through its root_fd
  * when it has one): the length of its mount point's part of @dir; -ENOENT

@@ -127,10 +127,9 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	struct inj_task *task = t->inj;
 	pid_t pid = inj_task_pid(task);
 	TaskCore core = TASK_CORE__INIT;
-	/* No vmsplice for a tree that runs on (-R): one such dump in the suite
-	 * gave a pages file whose digest differed (prog_sparse, 16 MiB; not
-	 * seen again in 50 runs under load), and pre-copy takes large -R
-	 * dumps anyway. */
+	/* No vmsplice for a tree that runs on (-R): pre-copy takes its large
+	 * dumps, and the round trips' -R cycle goes through pre-copy, so a
+	 * spliced -R dump would be untested. */
 	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true,
 					.files = ctx->files, .stats = ctx->stats,
 					.parasite_blob = ctx->opts->leave_running ? NULL :

@@ -226,12 +226,13 @@ int contents_dump_huge(const struct file_dump *d, int fd, const struct byte_rang
 }
 
 int contents_dump_to_image(struct image_dir *dir, enum image_kind kind, int id, int fd,
-			   const struct byte_range *ranges, size_t n, const char *who)
+			   const struct byte_range *ranges, size_t n, bool huge, const char *who)
 {
 	struct run_sink s = { 0 };
 	int ret;
 
 	snprintf(s.who, sizeof(s.who), "%s", who);
+	s.skip_zeros = huge;
 	ret = image_open_write(dir, kind, id, &s.w);
 	if (ret)
 		return ret;

@@ -14,10 +14,12 @@
 
 /* Saves the data of @ranges of @fd (sorted, not overlapping; holes left
  * out) as runs of at most FILE_CHUNK_MAX bytes into image @kind @id of
- * @dir, written even when empty. @who names the holder in errors
- * ("pid 12 mapping 7f..-7f.. (SysV segment 3)"). */
+ * @dir, written even when empty. With @huge (a hugetlbfs file, which has
+ * no holes to seek and whose unmade pages read as zeros), runs of zeros
+ * are left out. @who names the holder in errors ("pid 12 mapping
+ * 7f..-7f.. (SysV segment 3)"). */
 int contents_dump_to_image(struct image_dir *dir, enum image_kind kind, int id, int fd,
-			   const struct byte_range *ranges, size_t n, const char *who);
+			   const struct byte_range *ranges, size_t n, bool huge, const char *who);
 
 /* The runs of a data image @img, as an array (freed by the caller). */
 int contents_runs_of(const struct image *img, const FileChunk ***out);

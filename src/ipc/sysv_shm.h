@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "images/image.h"
@@ -44,6 +45,11 @@ int sysv_shm_check_vma(const struct sysv_shm_set *set, pid_t pid, const Vma *v);
  * its id and fills it (a removed one whose key is taken now, with
  * IPC_PRIVATE). On failure, what was made is removed again. */
 int sysv_shm_create(struct sysv_shm_set *set);
+/* Calls @add for each segment of huge pages (SHM_HUGETLB) in @set, with
+ * its id, page size and the pages it reserves when made (all of them),
+ * until one returns non-zero, which it returns. */
+int sysv_shm_each_huge(const struct sysv_shm_set *set,
+		       int (*add)(void *ctx, int id, uint64_t page_size, uint64_t pages), void *ctx);
 /* Once every process has attached its segments: marks for removal those
  * that were. */
 int sysv_shm_finish(struct sysv_shm_set *set);

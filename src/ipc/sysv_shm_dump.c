@@ -4,7 +4,9 @@
  * shmctl(IPC_STAT) and read through /proc/PID/map_files, so that no
  * process of the dump is touched and no attachment is added. With a tree's
  * own IPC namespace, also every segment of it that nobody attaches: cryo
- * attaches it read-only for a moment and saves it whole. */
+ * attaches it read-only for a moment and saves it whole. A segment of huge
+ * pages (SHM_HUGETLB, on hugetlbfs) is saved with its page size. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -155,12 +157,46 @@ static int describe(const struct segment *seg, SysvShm *rec)
 	return 0;
 }
 
-/* The bytes of the mapped parts of @seg, holes left out. */
+/* A segment made with SHM_HUGETLB is a file of the kernel's hugetlbfs
+ * mount of its page size: the page size goes into @rec, to make it so
+ * again. */
+static void note_huge_pages(int fd, SysvShm *rec)
+{
+	uint64_t page_size = hugetlbfs_page_size(fd);
+
+	rec->has_huge_page_size = page_size != 0;
+	rec->huge_page_size = page_size;
+}
+
+/* Opens cryo's own attachment at @at through /proc/self/map_files, whose
+ * entry must name the mapping's exact end: a SHM_HUGETLB attachment spans
+ * whole huge pages, of a size not known yet, so the entry is looked up by
+ * its start. @path gets the entry's path. */
+static int open_own_attachment(const void *at, char *path, size_t size)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/map_files");
+	char prefix[32];
+	struct dirent *e;
+
+	snprintf(path, size, "/proc/self/map_files/%lx-...", (unsigned long)at);
+	if (!d)
+		return -1;
+	snprintf(prefix, sizeof(prefix), "%lx-", (unsigned long)at);
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		if ((size_t)snprintf(path, size, "/proc/self/map_files/%s", e->d_name) >= size)
+			break;
+		return open(path, O_RDONLY | O_CLOEXEC);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
 /* A segment nobody attaches: cryo attaches it read-only and saves all of
  * it but its holes; the attachment goes at once (only shm_atime and
  * shm_lpid keep a trace of it). */
-static int write_unattached(const struct segment *seg, const SysvShm *rec,
-			    struct image_dir *dir)
+static int write_unattached(const struct segment *seg, SysvShm *rec, struct image_dir *dir)
 {
 	struct byte_range whole = { 0, rec->size };
 	_cleanup_close_ int fd = -1;
@@ -172,24 +208,22 @@ static int write_unattached(const struct segment *seg, const SysvShm *rec,
 		 seg->key);
 	if (at == (void *)-1)
 		return pr_errno_ret("dump: %s: cannot attach it to read it", who);
-	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)at,
-		 (unsigned long)at + (unsigned long)((rec->size + 4095) & ~4095ULL));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* map_files names the mapping exactly: a SHM_HUGETLB one spans whole
+	 * huge pages, the attachment's size, which its file's is. */
+	fd = open_own_attachment(at, path, sizeof(path));
 	if (fd < 0) {
 		ret = pr_errno_ret("dump: %s: cannot open it through %s", who, path);
-	} else if (hugetlbfs_page_size(fd)) {
-		/* Made again on tmpfs, it would have small pages. */
-		pr_err("dump: %s: SysV shared memory with SHM_HUGETLB is not supported", who);
-		ret = -EOPNOTSUPP;
 	} else {
-		ret = contents_dump_to_image(dir, IMG_SYSV_SHM_DATA, seg->id, fd, &whole, 1, who);
+		note_huge_pages(fd, rec);
+		ret = contents_dump_to_image(dir, IMG_SYSV_SHM_DATA, seg->id, fd, &whole, 1,
+					     rec->has_huge_page_size, who);
 	}
 	shmdt(at);
 	return ret;
 }
 
-static int write_data(const pid_t *pids, size_t n, const struct segment *seg,
-		      const SysvShm *rec, struct image_dir *dir)
+static int write_data(const pid_t *pids, size_t n, const struct segment *seg, SysvShm *rec,
+		      struct image_dir *dir)
 {
 	_cleanup_free_ struct byte_range *ranges = NULL;
 	_cleanup_close_ int fd = -1;
@@ -207,13 +241,14 @@ static int write_data(const pid_t *pids, size_t n, const struct segment *seg,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st))
 		return pr_errno_ret("dump: %s: cannot open the segment through %s", who, path);
+	note_huge_pages(fd, rec);
 	ret = mapped_ranges_of(pids, n, st.st_dev, st.st_ino, rec->size, &ranges, &nr_ranges);
 	if (ret == -ENOMEM)
 		pr_err("dump: %s: out of memory for the mapped parts of the segment", who);
 	if (ret)
 		return ret;
 	return contents_dump_to_image(dir, IMG_SYSV_SHM_DATA, seg->id, fd, ranges, nr_ranges,
-				      who);
+				      rec->has_huge_page_size, who);
 }
 
 static int write_segments(const SysvShm *recs, size_t n, struct image_dir *dir)

@@ -9,6 +9,7 @@
 #include "ipc/posix_mq.h"
 #include "ipc/sysv_objects.h"
 #include "ipc/sysv_shm.h"
+#include "mem/hugetlb.h"
 #include "ns/ipc.h"
 
 /* No mapping can reach past the end of user space (47 bits). */
@@ -30,6 +31,8 @@ int sysv_shm_image_check(const struct image *img, const struct image_dir *dir, i
 			problem = "size out of range";
 		else if (s->mode & ~0777u)
 			problem = "mode has bits beyond 0777";
+		else if (s->has_huge_page_size && !huge_page_size_valid(s->huge_page_size, 0))
+			problem = "a huge page size that is not a power of two from 64 KiB to 1 GiB";
 		if (problem) {
 			image_error(img->path, img->records[i].offset, "segment %d (key %#x): %s",
 				    s->id, s->key, problem);

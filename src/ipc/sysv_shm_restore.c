@@ -2,7 +2,8 @@
  * read and checked with the other images, and the SysV mappings of every
  * process checked against them. Before any process exists, cryo makes
  * each segment with its saved id (/proc/sys/kernel/shm_next_id chooses the
- * id of the next segment made), key, size, mode and owner, and fills it;
+ * id of the next segment made), key, size, mode, owner and huge page size
+ * (SHM_HUGETLB), and fills it (only the pages its runs cover);
  * the restorers attach them; a segment that was marked for removal is
  * marked again once all are attached. */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "files/contents.h"
 #include "images/proto/sysv_shm.pb-c.h"
 #include "ipc/sysv_shm.h"
+#include "mem/hugetlb.h"
 
 #define NEXT_ID_PATH "/proc/sys/kernel/shm_next_id"
 #define PAGE 4096ULL
@@ -109,19 +111,39 @@ static const struct sysv_segment *find(const struct sysv_shm_set *set, uint64_t 
 	return NULL;
 }
 
+/* The page size of @s's memory: its huge pages', or the base page. */
+static uint64_t segment_page(const SysvShm *s)
+{
+	return s->has_huge_page_size ? s->huge_page_size : PAGE;
+}
+
+/* What its attachments span: whole pages, huge ones for SHM_HUGETLB (whose
+ * file, unlike tmpfs's, has that size too). */
+static uint64_t segment_span(const SysvShm *s)
+{
+	return (s->size + segment_page(s) - 1) / segment_page(s) * segment_page(s);
+}
+
 int sysv_shm_check_vma(const struct sysv_shm_set *set, pid_t pid, const Vma *v)
 {
 	const struct sysv_segment *seg = find(set, v->file_ino);
+	uint64_t file_size = 0, span = 0;
 	unsigned int key = 0;
 	const char *problem = NULL;
 
 	sscanf(v->file_path, "/SYSV%8x", &key);
+	if (seg) {
+		span = segment_span(seg->rec);
+		file_size = seg->rec->has_huge_page_size ? span : seg->rec->size;
+	}
 	if (!seg)
 		problem = "sysv-shm.img does not hold it";
-	else if (key != seg->rec->key || v->file_size != seg->rec->size)
+	else if (key != seg->rec->key || v->file_size != file_size)
 		problem = "its key or size differ from sysv-shm.img's";
-	else if (v->pgoff > (seg->rec->size + PAGE - 1) / PAGE * PAGE ||
-		 v->end - v->start > (seg->rec->size + PAGE - 1) / PAGE * PAGE - v->pgoff)
+	else if (v->has_huge_page_size != seg->rec->has_huge_page_size ||
+		 (v->has_huge_page_size && v->huge_page_size != seg->rec->huge_page_size))
+		problem = "its huge page size differs from its segment's in sysv-shm.img";
+	else if (v->pgoff > span || v->end - v->start > span - v->pgoff)
 		problem = "it reaches past the end of the segment";
 	if (problem) {
 		pr_err("restore: pid %d mapping %#" PRIx64 "-%#" PRIx64 " of SysV segment %" PRIu64
@@ -217,21 +239,29 @@ static key_t key_to_make(const SysvShm *s)
  * @old_next_id is put back afterwards, whatever happens. */
 static int make_segment(const SysvShm *s, int old_next_id)
 {
-	int ret = write_next_id(s->id), id;
+	int ret = write_next_id(s->id), id, flags = IPC_CREAT | IPC_EXCL | 0600;
 
 	if (ret) {
 		pr_err("restore: SysV segment %d: cannot choose its id through %s: %s", s->id,
 		       NEXT_ID_PATH, strerror(-ret));
 		return ret;
 	}
-	id = shmget(key_to_make(s), s->size, IPC_CREAT | IPC_EXCL | 0600);
+	/* SHM_HUGETLB reserves the whole segment's huge pages now, as the
+	 * original's did (hugetlb_pool.c counted them). */
+	if (s->has_huge_page_size)
+		flags |= SHM_HUGETLB | huge_page_size_flag(s->huge_page_size, SHM_HUGE_SHIFT);
+	id = shmget(key_to_make(s), s->size, flags);
 	ret = id < 0 ? -errno : 0;
 	/* Whether or not shmget took the id, the next segment of anyone
 	 * gets what it would have got without cryo. */
 	write_next_id(old_next_id);
 	if (ret) {
-		pr_err("restore: SysV segment %d (key %#x, %" PRIu64 " bytes): cannot make it%s: %s",
-		       s->id, s->key, s->size, ret == -ENOSPC ? " (its id is taken)" : "",
+		pr_err("restore: SysV segment %d (key %#x, %" PRIu64 " bytes%s): cannot make it%s: "
+		       "%s", s->id, s->key, s->size, s->has_huge_page_size ? ", SHM_HUGETLB" : "",
+		       ret == -ENOSPC ? " (its id is taken)" :
+		       ret == -ENOMEM && s->has_huge_page_size ?
+				       " (not enough free huge pages: see /proc/sys/vm/nr_hugepages)" :
+				       "",
 		       strerror(-ret));
 		return ret;
 	}
@@ -308,6 +338,20 @@ int sysv_shm_create(struct sysv_shm_set *set)
 		sysv_shm_remove_created(set);
 	else
 		pr_info("restore: %zu SysV segments made", set->nr);
+	return ret;
+}
+
+int sysv_shm_each_huge(const struct sysv_shm_set *set,
+		       int (*add)(void *ctx, int id, uint64_t page_size, uint64_t pages), void *ctx)
+{
+	int ret = 0;
+
+	for (size_t i = 0; set && i < set->nr && !ret; i++) {
+		const SysvShm *s = set->segs[i].rec;
+
+		if (s->has_huge_page_size)
+			ret = add(ctx, s->id, s->huge_page_size, segment_span(s) / s->huge_page_size);
+	}
 	return ret;
 }
 

@@ -61,6 +61,11 @@
 #ifndef MFD_HUGE_SHIFT
 #define MFD_HUGE_SHIFT		26
 #endif
+/* shmget() huge page sizes (4.14): linux/shm.h has it, glibc's sys/shm.h
+ * not; HUGETLB_FLAG_ENCODE_SHIFT too. */
+#ifndef SHM_HUGE_SHIFT
+#define SHM_HUGE_SHIFT		26
+#endif
 
 /* madvise() (6.13): accesses to the range raise SIGSEGV. */
 #ifndef MADV_GUARD_INSTALL

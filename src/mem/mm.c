@@ -210,13 +210,6 @@ static int start_splice(struct inj_task *task, const struct vma_list *vmas,
 	int ret;
 
 	*out = NULL;
-	/* Off unless CRYO_TEST_VMSPLICE is set: about one dump in a hundred
-	 * of a 16 MiB process under heavy load wrote a pages file whose
-	 * digest the restore found different, and the cause is not found
-	 * (see Splicing in docs/ARCHITECTURE.md). A dump that kills its tree
-	 * must not risk that. */
-	if (!getenv("CRYO_TEST_VMSPLICE"))
-		return 0;
 	/* Pre-copy's pages go to its scratch store, through the writer. */
 	if (!opts->parasite_blob || opts->parent || opts->has_children || opts->precopy)
 		return 0;

@@ -110,9 +110,9 @@ static const char *aio_problem(const Vma *v)
 	return NULL;
 }
 
-/* A hugetlb mapping: anonymous memory, a memfd or a file of a hugetlbfs
- * mount (deleted or not), aligned to its page size, which is a power of
- * two from 64 KiB to 1 GiB. */
+/* A hugetlb mapping: anonymous memory, a memfd, a SysV segment or a file
+ * of a hugetlbfs mount (deleted or not), aligned to its page size, which
+ * is a power of two from 64 KiB to 1 GiB. */
 static const char *huge_problem(const Vma *v)
 {
 	uint64_t hps = v->huge_page_size;
@@ -122,7 +122,8 @@ static const char *huge_problem(const Vma *v)
 	if (!huge_page_size_valid(hps, 0))
 		return "a huge page size that is not a power of two from 64 KiB to 1 GiB";
 	if (v->kind != VMA__KIND__ANON && v->kind != VMA__KIND__MEMFD &&
-	    v->kind != VMA__KIND__FILE && v->kind != VMA__KIND__DELETED_FILE)
+	    v->kind != VMA__KIND__FILE && v->kind != VMA__KIND__DELETED_FILE &&
+	    v->kind != VMA__KIND__SYSV_SHM)
 		return "hugetlb, which its kind cannot be";
 	if (v->start % hps || v->end % hps || (v->has_pgoff && v->pgoff % hps))
 		return "hugetlb, not aligned to its huge page size";

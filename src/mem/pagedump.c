@@ -238,7 +238,10 @@ static int cmp_u64(const void *a, const void *b)
 
 int pagedump_copy_not_splice(struct pagedump *pd, uint64_t addr, uint64_t len)
 {
-	uint64_t first = addr & ~(PS - 1), last = (addr + (len ? len : 1) - 1) & ~(PS - 1);
+	/* 64 bits wide: PS is unsigned int, and ~(PS - 1) alone would clear
+	 * the address's upper half (no page ever matched). */
+	const uint64_t page_mask = ~(uint64_t)(PS - 1);
+	uint64_t first = addr & page_mask, last = (addr + (len ? len : 1) - 1) & page_mask;
 	uint64_t *more;
 
 	if (last < first)
@@ -578,6 +581,8 @@ static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint
 		}
 		if (copied == end)
 			break;
+		pr_debug("dump: pid %d: page 0x%llx copied, not spliced (the kernel may write it "
+			 "while the parasite runs)", pd->pid, (unsigned long long)copied);
 		ret = copy_range(pd, vma, copied, copied + PS, false, 0);
 		if (ret)
 			return ret;

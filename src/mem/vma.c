@@ -260,15 +260,12 @@ static int classify_file(pid_t pid, const struct smaps_entry *e, bool shared_ano
 		/* Private: pages of its own, saved as any anonymous memory's. */
 		if (!(v->flags & MAP_SHARED))
 			return 0;
-	} else if (f.hugetlbfs && is_sysv_name(f.path)) {
-		pr_err("dump: pid %d vma %s: SysV shared memory with SHM_HUGETLB (%s) is not "
-		       "supported", pid, label, f.path);
-		return -EOPNOTSUPP;
 	} else if (f.shmem && (v->flags & MAP_SHARED) &&
 		   (shared_anon_name || !strcmp(f.path, "/dev/zero" DELETED_SUFFIX))) {
 		v->kind = VMA__KIND__ANON;
 		v->flags |= MAP_ANONYMOUS;
-	} else if (f.shmem && is_sysv_name(f.path)) {
+	} else if ((f.shmem || f.hugetlbfs) && is_sysv_name(f.path)) {
+		/* SHM_HUGETLB: a file of the kernel's hugetlbfs mount. */
 		v->kind = VMA__KIND__SYSV_SHM;
 		v->file_path = strdup_cut(f.path, cut);
 	} else if ((f.shmem || f.hugetlbfs) && deleted && has_prefix(f.path, "/memfd:")) {

@@ -103,10 +103,21 @@ int cg_find_mounts(const struct restore_cgroups *cg, struct cg_hierarchy *h)
 
 	if (!cg->yard) {
 		ret = cgroup_mounts_find(h->controllers, &h->mounts);
-		if (ret && h->controllers[0])
-			pr_err("restore: the tree was in cgroup v1 hierarchy %s, which is not "
-			       "mounted here (--manage-cgroups=%s needs it; =ignore leaves cgroups "
+		/* One mounted nowhere, which lives on while it has cgroups:
+		 * through a mount of cryo's own, attached nowhere. */
+		if (ret == -ENOENT && h->controllers[0])
+			ret = cgroup_mounts_private(h->controllers, &h->mounts);
+		if (!ret && h->mounts.m[0].owns_root_fd)
+			pr_info("restore: cgroup v1 hierarchy %s is mounted nowhere: reached "
+				"through a mount of cryo's own, attached nowhere", h->controllers);
+		if (ret == -ENOENT && h->controllers[0])
+			pr_err("restore: the tree was in cgroup v1 hierarchy %s, which does not "
+			       "exist here (--manage-cgroups=%s needs it; =ignore leaves cgroups "
 			       "alone)", h->controllers, cg->mode);
+		else if (ret && h->controllers[0])
+			pr_err("restore: the tree was in cgroup v1 hierarchy %s, which is mounted "
+			       "nowhere here, and cryo cannot mount it: %s", h->controllers,
+			       strerror(-ret));
 		else if (ret)
 			pr_err("restore: --manage-cgroups=%s: no cgroup v2 hierarchy is mounted",
 			       cg->mode);

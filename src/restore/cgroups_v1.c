@@ -1,9 +1,10 @@
 /* --manage-cgroups for the cgroup v1 hierarchies the dump saved
- * (cgroups_v1.img): each must be mounted here (by its controllers, or its
- * name); its tree's own cgroups are checked, made and set by the mode and
- * --cgroup-root as the unified one's (cgroups.c), then each process is
- * moved into its cgroup through cgroup.procs, and a thread in a cgroup of
- * its own through that one's tasks. */
+ * (cgroups_v1.img): each must exist here (reached through its mounts, or,
+ * mounted nowhere, through one of cryo's own); its tree's own cgroups are
+ * checked, made and set by the mode and --cgroup-root as the unified
+ * one's (cgroups.c), then each process is moved into its cgroup through
+ * cgroup.procs, and a thread in a cgroup of its own through that one's
+ * tasks. */
 #include <errno.h>
 #include <string.h>
 

@@ -1,9 +1,10 @@
 /* Before anything of a restore is made: whether the kernel's pools of huge
  * pages can hold the tree's hugetlb memory (the reservations its mappings
- * will make), per page size. Making and filling that memory is the
+ * and SysV segments will make), per page size. Making and filling that memory is the
  * restorer's and the file kinds' (memfd.c, shmem.c), not this file's. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/textfile.h"
+#include "ipc/sysv_shm.h"
 #include "mem/vma.h"
 #include "restore/restore.h"
 
@@ -19,13 +21,17 @@
 /* Page sizes a tree may use at once: x86_64 has two. */
 #define MAX_SIZES 4
 
-/* The pages of one size the tree needs, and its first mapping of that
- * size, which the error names. */
+/* The pages of one size the tree needs, and what first needed that size
+ * (a mapping, a SysV segment), which the error names. */
 struct huge_need {
 	uint64_t page_size;
 	uint64_t pages;
-	pid_t pid;
-	const Vma *vma;
+	char who[VMA_LABEL_MAX + 32];
+};
+
+struct huge_needs {
+	struct huge_need v[MAX_SIZES];
+	size_t nr;
 };
 
 /* A shared object counted already: by its identity at dump. */
@@ -100,11 +106,43 @@ static uint64_t object_pages(const Vma *v, struct huge_object *seen, size_t *nr_
 	return (end - before) / v->huge_page_size;
 }
 
-/* What one mapping adds to the need of its page size. */
-static int add_mapping(struct huge_need *needs, size_t *nr, pid_t pid, const Vma *v,
-		       struct huge_object *seen, size_t *nr_seen, size_t max_seen)
+/* Adds @pages of @page_size to @needs; @who names the first need of a
+ * size (the format and its arguments). */
+static int __attribute__((format(printf, 4, 5)))
+add_need(struct huge_needs *needs, uint64_t page_size, uint64_t pages, const char *fmt, ...)
 {
 	struct huge_need *n = NULL;
+	va_list ap;
+
+	for (size_t i = 0; i < needs->nr; i++)
+		if (needs->v[i].page_size == page_size)
+			n = &needs->v[i];
+	if (!n) {
+		if (needs->nr == MAX_SIZES) {
+			pr_err("restore: hugetlb memory of more than %d page sizes", MAX_SIZES);
+			return -EBADMSG;
+		}
+		n = &needs->v[needs->nr++];
+		*n = (struct huge_need){ .page_size = page_size };
+		va_start(ap, fmt);
+		vsnprintf(n->who, sizeof(n->who), fmt, ap);
+		va_end(ap);
+	}
+	n->pages += pages;
+	return 0;
+}
+
+/* A SysV segment of huge pages reserves all of them when made. */
+static int add_segment(void *needs, int id, uint64_t page_size, uint64_t pages)
+{
+	return add_need(needs, page_size, pages, "SysV segment %d", id);
+}
+
+/* What one mapping adds to the need of its page size. */
+static int add_mapping(struct huge_needs *needs, pid_t pid, const Vma *v,
+		       struct huge_object *seen, size_t *nr_seen, size_t max_seen)
+{
+	char label[VMA_LABEL_MAX];
 	uint64_t pages;
 
 	/* A private mapping reserves all its pages when mapped (with
@@ -114,53 +152,39 @@ static int add_mapping(struct huge_need *needs, size_t *nr, pid_t pid, const Vma
 	 * every range mapped before, as its pages. */
 	if (v->flags & MAP_PRIVATE)
 		pages = (v->end - v->start) / v->huge_page_size;
-	else if (v->kind == VMA__KIND__FILE)
-		pages = 0;
+	else if (v->kind == VMA__KIND__FILE || v->kind == VMA__KIND__SYSV_SHM)
+		pages = 0;	/* a SysV segment is counted whole (add_segment) */
 	else
 		pages = object_pages(v, seen, nr_seen, max_seen);
-	for (size_t i = 0; i < *nr; i++)
-		if (needs[i].page_size == v->huge_page_size)
-			n = &needs[i];
-	if (!n) {
-		if (*nr == MAX_SIZES) {
-			pr_err("restore: pid %d: hugetlb mappings of more than %d page sizes", pid,
-			       MAX_SIZES);
-			return -EBADMSG;
-		}
-		n = &needs[(*nr)++];
-		*n = (struct huge_need){ .page_size = v->huge_page_size, .pid = pid, .vma = v };
-	}
-	n->pages += pages;
-	return 0;
+	vma_label(v, label, sizeof(label));
+	return add_need(needs, v->huge_page_size, pages, "pid %d vma %s", pid, label);
 }
 
 static int check_need(const struct huge_need *n, int64_t available)
 {
-	char label[VMA_LABEL_MAX];
 	const char *knob = n->page_size == 2u << 20 ? "/proc/sys/vm/nr_hugepages" : NULL;
 	char sysfs[128];
 
 	if (available >= 0 && (uint64_t)available >= n->pages)
 		return 0;
-	vma_label(n->vma, label, sizeof(label));
 	if (available < 0) {
-		pr_err("restore: pid %d vma %s: hugetlb pages of %" PRIu64 " kB, which this "
-		       "kernel does not have", n->pid, label, n->page_size >> 10);
+		pr_err("restore: %s: hugetlb pages of %" PRIu64 " kB, which this kernel does not "
+		       "have", n->who, n->page_size >> 10);
 		return -EOPNOTSUPP;
 	}
 	snprintf(sysfs, sizeof(sysfs), HUGEPAGES_SYSFS, n->page_size >> 10, "nr_hugepages");
-	pr_err("restore: pid %d vma %s: the tree's hugetlb memory needs %" PRIu64 " huge pages "
-	       "of %" PRIu64 " kB (%" PRIu64 " MiB), only %" PRId64 " are free: raise %s",
-	       n->pid, label, n->pages, n->page_size >> 10, (n->pages * n->page_size) >> 20,
-	       available, knob ? knob : sysfs);
+	pr_err("restore: %s: the tree's hugetlb memory needs %" PRIu64 " huge pages of %" PRIu64
+	       " kB (%" PRIu64 " MiB), only %" PRId64 " are free: raise %s", n->who, n->pages,
+	       n->page_size >> 10, (n->pages * n->page_size) >> 20, available,
+	       knob ? knob : sysfs);
 	return -ENOMEM;
 }
 
 int restore_check_huge_pages(const struct restore_set *rs)
 {
-	struct huge_need needs[MAX_SIZES];
+	struct huge_needs needs = { .nr = 0 };
 	struct huge_object seen[256];
-	size_t nr = 0, nr_seen = 0;
+	size_t nr_seen = 0;
 	int ret = 0;
 
 	for (size_t t = 0; t < rs->tree.nr && !ret; t++) {
@@ -168,15 +192,17 @@ int restore_check_huge_pages(const struct restore_set *rs)
 
 		for (size_t i = 0; mm && i < mm->n_vmas && !ret; i++)
 			if (mm->vmas[i]->has_huge_page_size)
-				ret = add_mapping(needs, &nr, rs->tasks[t].pid, mm->vmas[i], seen,
+				ret = add_mapping(&needs, rs->tasks[t].pid, mm->vmas[i], seen,
 						  &nr_seen, sizeof(seen) / sizeof(seen[0]));
 	}
-	for (size_t i = 0; i < nr && !ret; i++) {
+	if (!ret)
+		ret = sysv_shm_each_huge(rs->sysv, add_segment, &needs);
+	for (size_t i = 0; i < needs.nr && !ret; i++) {
 		int64_t available;
 
-		ret = pool_available(needs[i].page_size, &available);
+		ret = pool_available(needs.v[i].page_size, &available);
 		if (!ret)
-			ret = check_need(&needs[i], available);
+			ret = check_need(&needs.v[i], available);
 	}
 	return ret;
 }

@@ -363,6 +363,9 @@ static int copy_mounts(const struct cgroup_mounts *from, struct cgroup_mounts *t
 		return -ENOMEM;
 	memcpy(to->m, from->m, from->nr * sizeof(*to->m));
 	to->nr = from->nr;
+	/* The plan's own mount stays the plan's. */
+	for (size_t i = 0; i < to->nr; i++)
+		to->m[i].owns_root_fd = false;
 	return 0;
 }
 
@@ -371,10 +374,24 @@ int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controll
 {
 	char name[256];
 
+	int ret;
+
 	for (size_t i = 0; i < plan->nr_hierarchies; i++)
 		if (!strcmp(plan->hierarchies[i].controllers, controllers) &&
 		    plan->hierarchies[i].mounts.nr)
 			return copy_mounts(&plan->hierarchies[i].mounts, out);
+	/* A v1 hierarchy mounted nowhere (it lives on while it has cgroups):
+	 * a mount of cryo's own, attached nowhere, for the caller's use. */
+	if (!plan->yard && controllers[0]) {
+		ret = cgroup_mounts_private(controllers, out);
+		if (!ret)
+			pr_info("dump: cgroup v1 hierarchy %s is mounted nowhere: read through a "
+				"mount of cryo's own, attached nowhere", controllers);
+		else
+			pr_warn("dump: cgroup v1 hierarchy %s is mounted nowhere, and cryo cannot "
+				"mount it: %s", controllers, strerror(-ret));
+		return ret ? -ENOENT : 0;
+	}
 	if (!plan->yard)
 		return -ENOENT;
 	cgroup_yard_name(controllers, name, sizeof(name));

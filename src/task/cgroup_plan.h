@@ -58,8 +58,10 @@ bool cgroup_plan_saves(const struct cgroup_dump_plan *plan, const char *controll
 
 /* The mounts the dump reads hierarchy @controllers through (a copy, freed
  * by the caller; the root fd stays the plan's): its folder in the yard, else
- * those of cryo's mountinfo. -ENOENT without a yard when it is not
- * mounted; -EINVAL (said) when the yard has no mount of it. */
+ * those of cryo's mountinfo, else, for a v1 hierarchy mounted nowhere, a
+ * mount of cryo's own attached nowhere (the caller's, closed when freed).
+ * -ENOENT without a yard when it cannot be reached; -EINVAL (said) when
+ * the yard has no mount of it. */
 int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controllers,
 		       struct cgroup_mounts *out);
 

@@ -1,6 +1,6 @@
 /* The tree's cgroup v1 hierarchies at dump (cgroups_v1.img): in each one
- * mounted here (at its root, or binds of a cgroup below it) or in the
- * --cgroup-yard, every live process's cgroup and each thread's that is not
+ * mounted here (at its root, or binds of a cgroup below it; mounted nowhere,
+ * through a mount of cryo's own) or in the --cgroup-yard, every live process's cgroup and each thread's that is not
  * its process's, and the settings of the tree's own cgroups there (not
  * cryo's or an ancestor of it, as for v2). Restoring them is
  * restore/cgroups_v1.c's; the image's checks are cgroup_image.c's. */
@@ -193,7 +193,8 @@ static int write_hierarchy(struct image_writer *w, struct v1_hierarchy *h,
 }
 
 /* The mounts of each hierarchy whose members are not all in cryo's
- * cgroup; one that is not mounted is not saved (said). */
+ * cgroup (cryo's own for one mounted nowhere: cgroup_plan.c); one cryo
+ * could not reach is not saved (said). */
 static int find_mounts(struct v1_dump *d, const struct cgroup_dump_plan *plan)
 {
 	for (size_t i = 0; i < d->nr; i++) {
@@ -202,7 +203,7 @@ static int find_mounts(struct v1_dump *d, const struct cgroup_dump_plan *plan)
 							  &h->mounts) : 0;
 
 		if (ret == -ENOENT) {
-			pr_info("dump: cgroup v1 hierarchy %s is not mounted here: not saved",
+			pr_warn("dump: cgroup v1 hierarchy %s is not mounted here: not saved",
 				h->cryo.controllers);
 			h->differs = false;
 		} else if (ret) {

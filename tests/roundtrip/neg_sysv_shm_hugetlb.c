@@ -1,10 +1,10 @@
-/* A SysV segment of one 2 MiB huge page (SHM_HUGETLB), written: dump
- * refuses it by name, and the program must still find its bytes
- * afterwards. Attached and marked for removal at once (it goes with the
- * program); with "unattached", in an IPC namespace of its own (which goes
- * with the program), detached after the writing, so that dump meets it
- * among the namespace's segments. Needs a huge page in the pool
- * (vm.nr_hugepages). */
+/* A SysV segment of one 2 MiB huge page (SHM_HUGETLB), written: its
+ * restore needs that page free in the pool (test_neg_hugetlb), and the
+ * program must find its bytes after it. Attached and marked for removal
+ * at once (it goes with the program); with "unattached", in an IPC
+ * namespace of its own (which goes with the program), detached after the
+ * writing, so that dump meets it among the namespace's segments. Needs a
+ * huge page in the pool (vm.nr_hugepages). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>

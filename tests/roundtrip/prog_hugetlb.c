@@ -7,12 +7,17 @@
  * zeros only. And files of a hugetlbfs mount of its own (PROG_DIR/huge,
  * which the runner unmounts): one mapped shared, one mapped private with
  * a page copied, an fd at an offset, and two deleted files, one held by
- * an fd and a mapping, one by a mapping alone.
+ * an fd and a mapping, one by a mapping alone. And a SysV segment of two
+ * huge pages (SHM_HUGETLB), the first written, the second never touched,
+ * attached twice (once read-only) and marked for removal.
  * After restore: every byte, each mapping's KernelPageSize, the private
  * mapping's Private_Hugetlb (pages never touched stay untouched, the page
  * of zeros is there), the memfd's seals, size and name, that parent and
  * child still share both objects, and that the files' mappings are the
- * files' (see hugetlbfs_check()). With "alone", no child, and 16 MiB of
+ * files' (see hugetlbfs_check()); the segment's id, size, mode, attach
+ * count and resident size (one huge page: the kernel's rss column of
+ * /proc/sysvipc/shm, compared with its value before), and that both
+ * attachments are of it (see sysv_check()). With "alone", no child, and 16 MiB of
  * ordinary memory more: dump reads the private memory through the
  * parasite (vmsplice, from 16 MiB), not /proc/PID/mem. */
 #include <errno.h>
@@ -25,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -241,6 +247,70 @@ static void hugetlbfs_check(const struct hugetlbfs_files *h)
 		   strstr(target, "/huge/ghost (deleted)"), "deleted file's link '%s'", target);
 }
 
+/* The SysV segment of huge pages, attached twice. */
+struct sysv_huge {
+	int id;
+	unsigned char *rw, *ro;
+	char rss[32];		/* its rss in /proc/sysvipc/shm before the dump */
+};
+
+/* The rss column of segment @id in /proc/sysvipc/shm (the kernel's count:
+ * compared, never computed), "" when not found. */
+static void sysv_rss(int id, char *out, size_t size)
+{
+	char line[512], rss[32];
+	int shmid;
+	FILE *f = fopen("/proc/sysvipc/shm", "r");
+
+	*out = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*d %d %*o %*u %*d %*d %*u %*u %*u %*u %*u %*u %*u %*u %31s",
+			   &shmid, rss) == 2 && shmid == id)
+			snprintf(out, size, "%s", rss);
+	if (f)
+		fclose(f);
+}
+
+static bool sysv_setup(struct sysv_huge *s)
+{
+	s->id = shmget(IPC_PRIVATE, 2 * HUGE, IPC_CREAT | SHM_HUGETLB | 0640);
+	if (s->id < 0)
+		return false;
+	s->rw = shmat(s->id, NULL, 0);
+	s->ro = shmat(s->id, NULL, SHM_RDONLY);
+	/* Removed: it goes with the program, and its key is private. */
+	if (s->rw == (void *)-1 || s->ro == (void *)-1 || shmctl(s->id, IPC_RMID, NULL))
+		return false;
+	fill(s->rw, HUGE, 15);
+	sysv_rss(s->id, s->rss, sizeof(s->rss));
+	return s->rss[0] && strcmp(s->rss, "0");
+}
+
+static void sysv_check(const struct sysv_huge *s)
+{
+	struct shmid_ds ds;
+	char rss[32];
+
+	/* Before any page is read: reading page 1 would make it. */
+	sysv_rss(s->id, rss, sizeof(rss));
+	PROG_CHECK(!strcmp(rss, s->rss), "SysV segment %d: rss %s, not %s as before (page 1 "
+		   "made, or page 0 lost)", s->id, rss, s->rss);
+	if (PROG_CHECK(!shmctl(s->id, IPC_STAT, &ds), "SysV segment %d is gone", s->id))
+		PROG_CHECK(ds.shm_segsz == 2 * HUGE && ds.shm_nattch == 2 &&
+			   (ds.shm_perm.mode & 0777) == 0640 && (ds.shm_perm.mode & SHM_DEST),
+			   "SysV segment: size %zu, %lu attachments, mode %#o",
+			   (size_t)ds.shm_segsz, (unsigned long)ds.shm_nattch,
+			   (unsigned)ds.shm_perm.mode);
+	check_page_size(s->rw, "SysV segment");
+	check_page_size(s->ro, "SysV segment, read-only attachment");
+	holds(s->rw, HUGE, 15, "SysV segment, page 0");
+	holds(s->ro, HUGE, 15, "SysV segment read-only, page 0");
+	s->rw[HUGE + 11] = 0x5a;
+	PROG_CHECK(s->ro[HUGE + 11] == 0x5a, "the SysV segment's attachments are not one segment");
+	s->rw[HUGE + 11] = 0;
+	zeros(s->ro + HUGE, HUGE, "SysV segment, page 1");
+}
+
 /* The child: waits for SIGTERM, then finds the parent's new bytes in both
  * objects and answers with its own. */
 static void __attribute__((noreturn)) child_main(volatile unsigned char *shm,
@@ -262,6 +332,7 @@ int main(int argc, char **argv)
 {
 	unsigned char *shm, *priv, *map_a, *map_b, *early, *plain = NULL;
 	struct hugetlbfs_files files;
+	struct sysv_huge sysv;
 	char link[64], target[128] = "";
 	int fd, status, seals;
 	struct stat st;
@@ -320,8 +391,8 @@ int main(int argc, char **argv)
 	fill(priv, HUGE, 3);
 	fill(priv + 2 * HUGE, 4096, 4);
 	memset(priv + HUGE, 0, HUGE);
-	if (!hugetlbfs_setup(&files)) {
-		perror("prog_hugetlb: the files of a hugetlbfs mount");
+	if (!hugetlbfs_setup(&files) || !sysv_setup(&sysv)) {
+		perror("prog_hugetlb: the files of a hugetlbfs mount, or the SysV segment");
 		if (child > 0)
 			kill(child, SIGKILL);
 		return 1;
@@ -362,6 +433,7 @@ int main(int argc, char **argv)
 	PROG_CHECK(map_b[100] == map_a[100], "the memfd's second mapping does not see the first");
 	map_a[100] ^= 0xff;
 	hugetlbfs_check(&files);
+	sysv_check(&sysv);
 	if (alone) {
 		holds(plain, SPLICED, 6, "ordinary memory");
 		prog_finish();

@@ -35,6 +35,10 @@ enum expect {
 	EXPECT_PRE_COPIED = 1 << 3,
 	/* ... and pages of that first pass moved in its pages file. */
 	EXPECT_PRE_COPY_MOVED = 1 << 4,
+	/* Its dumps without -R must have vmspliced its memory (the parasite's
+	 * path) and copied, not spliced, its rseq page, which the kernel
+	 * rewrites when the parasite's thread migrates: dump.log says both. */
+	EXPECT_SPLICED_BUT_RSEQ = 1 << 5,
 };
 
 /* What cryo needs, at one stage, for one program. */

@@ -3,8 +3,9 @@
  * (name=cryotestPID, unmounted at the end) and the pids and cpu controller
  * hierarchies, which must be mounted (this machine's hybrid layout; a
  * missing one fails the test, naming it); a bind of a subtree of the named
- * one (a container's view), criu's --cgroup-dump-controller,
- * --cgroup-props-file and --cgroup-yard. Every cgroup and mount made is
+ * one (a container's view), the named one mounted nowhere (cryo mounts it
+ * for itself), criu's --cgroup-dump-controller, --cgroup-props-file and
+ * --cgroup-yard. Every cgroup and mount made is
  * removed, leaf first. The v2 cases are test_criu_cli's. */
 #include <dirent.h>
 #include <errno.h>
@@ -33,7 +34,7 @@ struct hierarchies {
 
 /* Every cgroup a test may make, leaf first (removed in this order). */
 static const char *const test_cgroups[] = { "/t/thr", "/t", "/a/b", "/a", "/other/b", "/c",
-					    "/other" };
+					    "/other", "/u/v", "/u" };
 
 static bool write_file(const char *path, const char *text)
 {
@@ -437,10 +438,10 @@ out:
 	teardown(&h);
 }
 
-/* Two named hierarchies; the one restore reaches second is unmounted
- * after the dump: the restore fails naming it, and the cgroups it had
- * made in the first are removed again. */
-TEST(a_saved_hierarchy_not_mounted_fails_the_restore_and_undoes_it)
+/* Two named hierarchies; the one restore reaches second is gone after the
+ * dump (its cgroups removed and its mount too): the restore fails naming
+ * it, and the cgroups it had made in the first are removed again. */
+TEST(a_saved_hierarchy_that_is_gone_fails_the_restore_and_undoes_it)
 {
 	char name2[80], mnt2[PATH_MAX] = "", text[4096] = "", first_a[PATH_MAX];
 	char line1[96], line2[96];
@@ -464,11 +465,12 @@ TEST(a_saved_hierarchy_not_mounted_fails_the_restore_and_undoes_it)
 		   text);
 	later_name = strstr(text, line2) > strstr(text, line1) ? name2 : h.name;
 	first_mnt = later_name == name2 ? h.named : mnt2;
-	CHECK_GOTO(!umount2(later_name == name2 ? mnt2 : h.named, 0), out, "cannot unmount %s",
-		   later_name);
+	/* Unmounted with no cgroup left, it is destroyed. */
+	unmount_named(later_name == name2 ? mnt2 : h.named, later_name);
+	CHECK_GOTO(!hierarchy_lives(later_name), out, "%s outlived its unmount", later_name);
 
 	CHECK_GOTO(!restore(&p, &r, "soft", NULL, NULL) &&
-			   refused(&r, later_name, "not mounted here", NULL),
+			   refused(&r, later_name, "which does not exist here", NULL),
 		   out, "restore without %s exited %d: %s", later_name, r.status, r.out);
 	pathf(first_a, "%s/a", first_mnt);
 	CHECK_GOTO(access(first_a, F_OK), out, "the failed restore left %s", first_a);
@@ -478,6 +480,46 @@ out:
 		remove_cgroups(mnt2, "");
 		unmount_named(mnt2, name2);
 	}
+	teardown(&h);
+}
+
+/* How many mounts of named hierarchy @name this mount namespace has. */
+static int mount_count_of(const char *name)
+{
+	char text[65536] = "";
+	int n = 0;
+
+	read_text("/proc/self/mountinfo", text, sizeof(text));
+	for (const char *at = strstr(text, name); at; at = strstr(at + 1, name))
+		n += at[strlen(name)] == ',' || at[strlen(name)] == '\n';
+	return n;
+}
+
+/* The named hierarchy mounted nowhere at dump and restore: it lives on
+ * while the program's cgroup /u/v does, and cryo reaches it through a
+ * mount of its own, attached nowhere, which it leaves behind neither. */
+TEST(a_v1_hierarchy_mounted_nowhere_is_saved_and_restored)
+{
+	struct hierarchies h;
+	struct prog p = { 0 };
+	bool unmounted = false;
+	char opts[96];
+
+	CHECK_GOTO(setup(&h) && start_placed(&p, "prog_counter", &h, NULL, "/u/v"), out, "%s",
+		   why);
+	CHECK_GOTO(!umount2(h.named, 0), out, "cannot unmount %s: %s", h.name, strerror(errno));
+	unmounted = true;
+	CHECK_GOTO(hierarchy_lives(h.name), out, "%s did not outlive its unmount", h.name);
+	CHECK_GOTO(dump(&p), out, "%s", why);
+	CHECK_GOTO(comes_back(&p, &h, "soft", "/u/v"), out, "%s", why);
+	CHECK_GOTO(!mount_count_of(h.name), out, "a mount of %s is left", h.name);
+out:
+	end_prog(&p);
+	snprintf(opts, sizeof(opts), "none,%s", h.name);
+	/* Mounted again to remove its cgroups. */
+	if (unmounted && mount("cgroup", h.named, "cgroup", 0, opts))
+		harness_fail(__FILE__, __LINE__, "cannot mount %s again at %s: %s", h.name,
+			     h.named, strerror(errno));
 	teardown(&h);
 }
 

@@ -1,8 +1,9 @@
 /* Negative tests (test_negative.c says what they check): a restore of
- * hugetlb memory (prog_hugetlb) when the pool of huge pages is too small
- * fails before anything is made, naming a mapping, the pages needed and
- * the sysctl to raise, leaves nothing behind, and the same images restore
- * once the pool is large enough again; a restore once the hugetlbfs mount
+ * hugetlb memory (prog_hugetlb; a SysV segment of huge pages, attached or
+ * not) when the pool of huge pages is too small fails before anything is
+ * made, naming a mapping (or the segment), the pages needed and the sysctl
+ * to raise, leaves nothing behind, and the same images restore once the
+ * pool is large enough again; a restore once the hugetlbfs mount
  * of its files is gone fails naming a file, and leaves nothing behind. The
  * pool (vm.nr_hugepages) is put back to its old size and the program's
  * hugetlbfs mount unmounted, also when a check fails. */
@@ -21,11 +22,11 @@
 #include "image_util.h"
 #include "runner_util.h"
 
-/* prog_hugetlb's need at restore: 15 pages (10 of MAP_HUGETLB memory and
- * memfds, the child's copy of a private page its own then; 2 of a private
- * mapping of a hugetlbfs file, 3 of its deleted files), while the files
- * left on its mount hold 4. */
-#define POOL 24
+/* prog_hugetlb's need at restore: 17 pages (10 of MAP_HUGETLB memory and
+ * memfds, the child's copy of a private page its own then; 2 of its SysV
+ * segment; 2 of a private mapping of a hugetlbfs file, 3 of its deleted
+ * files), while the files left on its mount hold 4. */
+#define POOL 26
 
 /* Unmounts prog_hugetlb's hugetlbfs (its files' pages go back to the
  * pool), then puts the pool back to @old unless it is -1. */
@@ -60,7 +61,7 @@ TEST(restore_without_enough_huge_pages_names_the_need_and_leaves_nothing)
 		   small);
 	snprintf(key, sizeof(key), "restore: pid %d vma ", image_pid);
 	CHECK_GOTO(restore_refused(&p, img, image_pid, "a pool 2 huge pages short", key,
-				   "needs 15 huge pages of 2048 kB (30 MiB), only 2 are free: raise "
+				   "needs 17 huge pages of 2048 kB (34 MiB), only 2 are free: raise "
 				   "/proc/sys/vm/nr_hugepages"),
 		   out, "%s", why);
 	CHECK_GOTO(hugepages_read() == small && hugepages_available() == 2, out,
@@ -78,6 +79,50 @@ TEST(restore_without_enough_huge_pages_names_the_need_and_leaves_nothing)
 out:
 	end_prog(&p);
 	put_back(&p, old);
+}
+
+/* A SysV segment of one huge page (neg_sysv_shm_hugetlb), attached or only
+ * in the tree's own IPC namespace: with no free page in the pool, the
+ * restore fails before anything is made, naming the mapping (@key) or the
+ * segment, and once the pool has the page the same images restore. */
+static void sysv_needs_its_page(const char *name, const char *key_fmt)
+{
+	char img[PATH_MAX], key[96];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid;
+	long old = -1, none;
+
+	CHECK_GOTO(hugepages_raise(2, &old), out, "cannot raise %s to 2 pages", NR_HUGEPAGES);
+	none = hugepages_read() - hugepages_available();
+	CHECK_GOTO(make_image(&p, name, img, &image_pid), out, "%s", why);
+	CHECK_GOTO(reap_all_children(WAIT_MS), out, "the dumped program did not end");
+	/* Its segment goes with it, or with its IPC namespace, freed later. */
+	for (int ms = 0; ms < WAIT_MS && hugepages_read() - hugepages_available() > none; ms += 10)
+		usleep(10000);
+	CHECK_GOTO(hugepages_set(none), out, "cannot shrink %s to %ld pages", NR_HUGEPAGES, none);
+	snprintf(key, sizeof(key), key_fmt, image_pid);
+	CHECK_GOTO(restore_refused(&p, img, image_pid, "no free huge page", key,
+				   "needs 1 huge pages of 2048 kB (2 MiB), only 0 are free: raise "
+				   "/proc/sys/vm/nr_hugepages"),
+		   out, "%s", why);
+	CHECK_GOTO(hugepages_available() == 0, out, "the failed restore left %ld pages free of "
+		   "%ld", hugepages_available(), hugepages_read());
+	CHECK_GOTO(hugepages_set(none + 1), out, "cannot raise %s to %ld pages again",
+		   NR_HUGEPAGES, none + 1);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d");
+	CHECK_GOTO(r.status == 0, out, "restore with the page failed (%d): %s", r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	put_back(&p, old);
+}
+
+TEST(restore_of_a_sysv_segment_of_huge_pages_needs_them_in_the_pool)
+{
+	sysv_needs_its_page("neg_sysv_shm_hugetlb", "restore: pid %d vma ");
+	sysv_needs_its_page("neg_sysv_shm_hugetlb_unattached", "restore: SysV segment ");
 }
 
 static bool empty_dir(const char *path)

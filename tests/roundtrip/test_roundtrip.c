@@ -116,10 +116,14 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 	code = run_cryo_on(r, args, &out);
 	if (code)
 		return failed(r, "cryo dump exited with %d (see %s/dump.log)", code, dir);
+	snprintf(log, sizeof(log), "%s/dump.log", dir);
+	if (!leave_running && (r->tp->expect & EXPECT_SPLICED_BUT_RSEQ) &&
+	    (!file_has_line(log, "vmspliced by the parasite") ||
+	     !file_has_line(log, "copied, not spliced")))
+		return failed(r, "its memory was not vmspliced, or its rseq page was (see %s)", log);
 	if (leave_running) {
 		if (kill(r->p.pid, 0))
 			return failed(r, "the program died in a dump with -R");
-		snprintf(log, sizeof(log), "%s/dump.log", dir);
 		if ((r->tp->expect & EXPECT_PRE_COPIED) &&
 		    !file_has_line(log, "pages from the pass while it ran"))
 			return failed(r, "its pages were not copied while it ran (see %s)", log);

@@ -1,11 +1,9 @@
-/* State that dump refuses by name, with the dumped program unharmed: a
- * SysV segment of huge pages (SHM_HUGETLB), an epoll watching a file no
- * process of the tree holds or one only its holder can open (a thread's
- * pidfd), a deleted file over --ghost-limit, and a file unlinked from its
- * path that other links keep, without --link-remap (and the links
- * --link-remap makes, gone after a restore or a failed dump). The machine
- * may reserve no huge page: the SHM_HUGETLB test reserves two
- * (vm.nr_hugepages) and puts the old value back, also when it fails. */
+/* State that dump refuses by name, with the dumped program unharmed: an
+ * epoll watching a file no process of the tree holds or one only its
+ * holder can open (a thread's pidfd), a deleted file over --ghost-limit,
+ * and a file unlinked from its path that other links keep, without
+ * --link-remap (and the links --link-remap makes, gone after a restore or
+ * a failed dump). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,48 +14,8 @@
 #include <unistd.h>
 
 #include "cryo_driver.h"
-#include "hugepages_util.h"
 #include "harness.h"
 #include "runner_util.h"
-
-/* Starts @name with at least two huge pages in the pool; *@old gets the
- * value to put back (-1: nothing to put back). */
-static bool start_with_huge_pages(struct prog *p, const char *name, long *old)
-{
-	if (!hugepages_raise(2, old))
-		return fail_why("cannot raise %s to 2 pages", NR_HUGEPAGES);
-	return start_prog(p, name, NULL, NULL);
-}
-
-/* SysV segments are saved through tmpfs, which a SHM_HUGETLB segment is
- * not on: it would come back of small pages. Attached (marked for
- * removal, so it goes with the program), or only in the tree's own IPC
- * namespace (which goes with it). */
-static void refuses_sysv_huge(const char *name, bool attached)
-{
-	struct prog p = { 0 };
-	char expect[64];
-	long old = -1;
-
-	CHECK_GOTO(start_with_huge_pages(&p, name, &old), out, "%s", why);
-	if (attached)
-		snprintf(expect, sizeof(expect), "dump: pid %d vma ", p.pid);
-	else
-		snprintf(expect, sizeof(expect), "attached by no process");
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "SysV shared memory with SHM_HUGETLB"), out,
-		   "%s", why);
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
-out:
-	end_prog(&p);
-	if (old >= 0)
-		CHECK(hugepages_set(old), "cannot put %s back to %ld", NR_HUGEPAGES, old);
-}
-
-TEST(dump_refuses_a_sysv_segment_of_huge_pages_by_name)
-{
-	refuses_sysv_huge("neg_sysv_shm_hugetlb", true);
-	refuses_sysv_huge("neg_sysv_shm_hugetlb_unattached", false);
-}
 
 /* Dump of program @name is refused, naming an fd of its root process and
  * giving @reason, and the program runs on unharmed. */

@@ -438,6 +438,43 @@ TEST(contents_past_the_size_are_refused)
 	      "error: %s", err);
 }
 
+/* Segment 7 of @size bytes, mode 0600. */
+static SysvShm segment_of(uint64_t size)
+{
+	SysvShm seg = SYSV_SHM__INIT;
+
+	seg.id = 7;
+	seg.size = size;
+	seg.mode = 0600;
+	return seg;
+}
+
+/* Writes @seg (with @chunk as its one run, when not NULL) as a dump's
+ * sysv-shm images and loads them, then checks @v (when not NULL) against
+ * the segment: 0, or the error, said into @err. */
+static int load_segment(SysvShm *seg, FileChunk *chunk, const Vma *v, char *err, size_t size)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	ProtobufCMessage *segs[] = { &seg->base }, *chunks[] = { chunk ? &chunk->base : NULL };
+	struct sysv_shm_set *set = NULL;
+	int ret;
+
+	if (!dir_path || image_dir_open(dir_path, &dir) ||
+	    write_records(dir, IMG_SYSV_SHM, 0, segs, 1) ||
+	    write_records(dir, IMG_SYSV_SHM_DATA, seg->id, chunks, chunk ? 1 : 0)) {
+		snprintf(err, size, "cannot write the images");
+		return -EIO;
+	}
+	log_capture_errors(err, size);
+	ret = sysv_shm_load(dir, &set);
+	if (!ret && v)
+		ret = sysv_shm_check_vma(set, 12, v);
+	log_capture_errors(NULL, 0);
+	sysv_shm_free(set);
+	return ret;
+}
+
 /* A SysV segment's runs are checked by the same code as file contents: a
  * run past the segment's size is refused, naming the segment; one within
  * it loads. */
@@ -452,35 +489,63 @@ TEST(sysv_segment_runs_past_its_size_are_refused)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		_cleanup_tree_ char *dir_path = make_temp_dir();
-		_cleanup_image_dir_ struct image_dir *dir = NULL;
-		SysvShm seg = SYSV_SHM__INIT;
+		SysvShm seg = segment_of(4096);
 		FileChunk chunk = FILE_CHUNK__INIT;
-		ProtobufCMessage *segs[] = { &seg.base }, *chunks[] = { &chunk.base };
-		struct sysv_shm_set *set = NULL;
 		char err[1024] = "";
 		int ret;
 
-		seg.id = 7;
 		seg.key = 0x1234;
-		seg.size = 4096;
-		seg.mode = 0600;
 		chunk.offset = cases[i].offset;
 		chunk.data.data = (uint8_t *)"abc";
 		chunk.data.len = 3;
-		CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
-		CHECK(!write_records(dir, IMG_SYSV_SHM, 0, segs, 1), "cannot write sysv-shm.img");
-		CHECK(!write_records(dir, IMG_SYSV_SHM_DATA, 7, chunks, 1),
-		      "cannot write sysv-shm-data-7.img");
-		log_capture_errors(err, sizeof(err));
-		ret = sysv_shm_load(dir, &set);
-		log_capture_errors(NULL, 0);
-		sysv_shm_free(set);
+		ret = load_segment(&seg, &chunk, NULL, err, sizeof(err));
 		if (!cases[i].want) {
 			CHECK(ret == 0, "case %zu: refused: %s", i, err);
 			continue;
 		}
 		CHECK(ret == -EBADMSG, "case %zu: a run past the segment loaded", i);
+		CHECK(strstr(err, cases[i].want), "case %zu: error '%s' lacks '%s'", i, err,
+		      cases[i].want);
+	}
+}
+
+/* A SHM_HUGETLB segment: its page size must be one a kernel has, and its
+ * mappings must be of that page size and span its whole huge pages (the
+ * size of its hugetlbfs file), though its own size need not. */
+TEST(sysv_segment_of_huge_pages_and_its_mappings_are_checked)
+{
+	static const struct {
+		uint64_t page_size, vma_page_size, file_size;
+		const char *want;	/* NULL: loads and the mapping passes */
+	} cases[] = {
+		{ 2u << 20, 2u << 20, 4u << 20, NULL },
+		{ 3u << 20, 3u << 20, 6u << 20, "a huge page size that is not a power of two" },
+		{ 2u << 20, 0, 4u << 20, "its huge page size differs from its segment's" },
+		{ 2u << 20, 2u << 20, (2u << 20) + 4096, "its key or size differ" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		SysvShm seg = segment_of((2u << 20) + 100);
+		Vma v = VMA__INIT;
+		char err[1024] = "";
+		int ret;
+
+		seg.has_huge_page_size = true;
+		seg.huge_page_size = cases[i].page_size;
+		v.kind = VMA__KIND__SYSV_SHM;
+		v.start = 0x40000000;
+		v.end = v.start + (4u << 20);
+		v.file_path = "/SYSV00000000";
+		v.file_ino = 7;
+		v.file_size = cases[i].file_size;
+		v.has_huge_page_size = cases[i].vma_page_size != 0;
+		v.huge_page_size = cases[i].vma_page_size;
+		ret = load_segment(&seg, NULL, &v, err, sizeof(err));
+		if (!cases[i].want) {
+			CHECK(ret == 0, "case %zu: refused: %s", i, err);
+			continue;
+		}
+		CHECK(ret == -EBADMSG, "case %zu: taken", i);
 		CHECK(strstr(err, cases[i].want), "case %zu: error '%s' lacks '%s'", i, err,
 		      cases[i].want);
 	}
