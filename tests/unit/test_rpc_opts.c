@@ -153,8 +153,10 @@ TEST(every_option_has_its_effect_or_is_refused_by_name)
 		CHECK_GOTO(strstr(why, f->name), out, "option %s refused without its name: %s",
 			   f->name, why);
 	}
-	/* criu's schema has about 70 options; most ask for what cryo lacks. */
-	CHECK_GOTO(refused > 40, out, "only %u options refused", refused);
+	/* The walk covered criu's whole schema (about 80 options), and some of
+	 * it asks for what cryo lacks. */
+	CHECK_GOTO(d->n_fields > 70 && refused > 0 && refused < d->n_fields, out,
+		   "%u of %u options refused", refused, d->n_fields);
 out:
 	close(dir_fd);
 	free(a);
