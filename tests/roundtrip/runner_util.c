@@ -115,16 +115,30 @@ void end_all_children(void)
 	} while (now_ms() < deadline);
 }
 
+/* Goes on past an entry it cannot remove, so one busy folder does not
+ * leave the rest behind. */
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	remove(path);
+	return 0;
 }
 
+/* A folder that a mount of a dying process's namespace still covers
+ * cannot be removed until the kernel has torn that namespace down, a
+ * moment after the process was reaped: tried again for up to a second. */
 void remove_tree(const char *path)
 {
-	if (path[0])
+	struct stat st;
+
+	if (!path[0])
+		return;
+	for (int tries = 0; tries < 100; tries++) {
 		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		if (lstat(path, &st))
+			return;
+		sleep_ms(10);
+	}
 }
 
 bool note_why(char *why, size_t size, const char *fmt, ...)

@@ -209,8 +209,9 @@ static bool external_mount_named_at_restore(void)
 		ok = ok && (read_text(seen, text, sizeof(text)) ||
 			    fail_why("%s is not there: the clone does not show %s", seen, other));
 	}
-	if (root > 0)
-		kill(root, SIGKILL);
+	/* Reaped, so that its mounts on the program's folders are gone
+	 * before end_prog() removes them. */
+	kill_and_reap(root);
 	ok = ok && prog_passes(&p);
 	end_prog(&p);
 	return ok;
@@ -244,11 +245,9 @@ static bool namespace_file_mount_of_the_caller_is_inherited(void)
 		ok = (r.status == 0 || fail_why("restore --clone failed: %s", r.out)) &&
 		     read_pid_file(pidfile, &root);
 	}
-	if (root > 0)
-		kill(root, SIGKILL);
+	kill_and_reap(root);
 	ok = ok && prog_passes(&p);
-	if (p.pid > 0)
-		end_prog(&p);
+	end_prog(&p);
 	umount2(file, MNT_DETACH);
 	unlink(file);
 	return ok;
@@ -642,8 +641,7 @@ static bool detached_clone_leaves_the_pipe(void)
 	ok = ok && (eof || fail_why("cryo exited but its stdout stays open (said: %.200s)", out));
 	ok = ok && read_pid_file(pidfile, &root) && is_clone_of(root, p.pid) &&
 	     (!kill(root, 0) || fail_why("the clone (pid %d) is gone", root));
-	if (root > 0)
-		kill(root, SIGKILL);
+	kill_and_reap(root);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
 	ok = ok && prog_passes(&p);

@@ -28,9 +28,11 @@
  * files), while the files left on its mount hold 4. */
 #define POOL 26
 
-/* Unmounts prog_hugetlb's hugetlbfs (its files' pages go back to the
- * pool), then puts the pool back to @old unless it is -1. */
-static void put_back(const struct prog *p, long old)
+/* Unmounts prog_hugetlb's hugetlbfs first (else its folder, a mount
+ * point, would stay behind when end_prog() removes the program's folder),
+ * ends the program (its pages go back to the pool with its last
+ * reference), then puts the pool back to @old unless it is -1. */
+static void end_and_put_back(struct prog *p, long old)
 {
 	char mnt[PATH_MAX];
 
@@ -38,6 +40,7 @@ static void put_back(const struct prog *p, long old)
 		pathf(mnt, "%s/huge", p->dir);
 		umount2(mnt, MNT_DETACH);
 	}
+	end_prog(p);
 	if (old >= 0)
 		CHECK(hugepages_set(old), "cannot put %s back to %ld", NR_HUGEPAGES, old);
 }
@@ -77,8 +80,7 @@ TEST(restore_without_enough_huge_pages_names_the_need_and_leaves_nothing)
 	p.pid = image_pid;
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
-	end_prog(&p);
-	put_back(&p, old);
+	end_and_put_back(&p, old);
 }
 
 /* A SysV segment of one huge page (neg_sysv_shm_hugetlb), attached or only
@@ -115,8 +117,7 @@ static void sysv_needs_its_page(const char *name, const char *key_fmt)
 	p.pid = image_pid;
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
-	end_prog(&p);
-	put_back(&p, old);
+	end_and_put_back(&p, old);
 }
 
 TEST(restore_of_a_sysv_segment_of_huge_pages_needs_them_in_the_pool)
@@ -178,6 +179,5 @@ TEST(restore_without_the_hugetlbfs_mount_names_a_file_and_leaves_nothing)
 	}
 	CHECK_GOTO(empty_dir(mnt), out, "%s", why);
 out:
-	end_prog(&p);
-	put_back(&p, old);
+	end_and_put_back(&p, old);
 }
