@@ -348,11 +348,6 @@ static int fill_pages(struct restorer_args *args, struct area *area, const struc
 					      fills[n].file_off == RESTORER_FILL_ZERO &&
 					      mm->vmas[v]->kind == VMA__KIND__ANON &&
 					      (mm->vmas[v]->flags & MAP_PRIVATE);
-			/* A premapped zero range is zeros already, but in a
-			 * file's mapping, which the restorer writes them into. */
-			if (in_place && e->state != PAGEMAP_ENTRY__STATE__PRESENT &&
-			    zero_by_itself(mm->vmas[v]))
-				continue;
 			n += pins && !in_place ? lazy_eager_fills(mm, pins, &fills[n], &fills[n]) : 1;
 		}
 	}

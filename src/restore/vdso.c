@@ -178,7 +178,6 @@ int vdso_plan_make(const Mm *mm, const struct pages_reader *pr, const struct map
 		   struct vdso_plan *plan)
 {
 	uint64_t saved_start, saved_end, cur_start, cur_vdso, cur_end;
-	struct maps_now read_now;
 	const Vma *saved_vdso;
 	unsigned char *saved = NULL;
 	size_t saved_size;
@@ -189,17 +188,10 @@ int vdso_plan_make(const Mm *mm, const struct pages_reader *pr, const struct map
 	if (!saved_vdso)
 		return 0; /* the task had no vDSO: none is mapped */
 	/* This kernel's block, as cryo itself has it (and each of its copies). */
-	ret = now ? 0 : maps_now_read(&read_now);
-	if (!ret) {
-		const struct maps_now *m = now ? now : &read_now;
-
-		cur_start = m->vdso_block_start;
-		cur_vdso = m->vdso_text;
-		cur_end = m->vdso_block_end;
-		ret = cur_vdso ? 0 : -ENOENT;
-	}
-	if (!now)
-		maps_now_free(&read_now);
+	cur_start = now->vdso_block_start;
+	cur_vdso = now->vdso_text;
+	cur_end = now->vdso_block_end;
+	ret = cur_vdso ? 0 : -ENOENT;
 	if (ret) {
 		pr_err("restore: this kernel maps no [vdso] in cryo itself: cannot give the task one");
 		return ret;

@@ -26,7 +26,7 @@ struct vdso_plan {
 };
 
 /* Decides in place or proxy; a task without a vDSO gets a zeroed plan.
- * @now: cryo's mappings, where this kernel's block is (NULL: read them). */
+ * @now: cryo's mappings, where this kernel's block is. */
 int vdso_plan_make(const Mm *mm, const struct pages_reader *pr, const struct maps_now *now,
 		   struct vdso_plan *plan);
 /* For a proxy, sets where the new block goes and computes the jumps. */
