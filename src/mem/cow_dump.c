@@ -34,6 +34,7 @@ struct parent_vma {
 	bool growsdown;
 	char *path;		/* a private file mapping's file; NULL: anonymous */
 	uint64_t pgoff;		/* its offset in the file, in bytes */
+	const Vma *same_file;	/* the child's mapping last found of that file */
 	uint64_t *claimed;	/* a bit a page given to one of the child's pages */
 };
 
@@ -245,6 +246,19 @@ static size_t parent_vma_at(const struct cow_parent *cp, uint64_t addr)
  * is: a frame KSM merged may be in any mapping), or given already (a KSM
  * frame may be mapped twice), so that restore never moves one parent page
  * to two places. */
+/* cow_backing_matches() with the paths compared once per pair of
+ * mappings, not once per page. */
+static bool backing_matches(struct parent_vma *pv, const Vma *v, uint64_t mine, uint64_t addr)
+{
+	if (pv->path && v == pv->same_file)
+		return v->pgoff + (mine - v->start) == pv->pgoff + (addr - pv->start);
+	if (!cow_backing_matches(v, mine, pv->path, pv->pgoff, pv->start, addr))
+		return false;
+	if (pv->path)
+		pv->same_file = v;
+	return true;
+}
+
 static int claim(struct cow_parent *cp, const Vma *v, uint64_t mine, uint64_t addr, bool *ok)
 {
 	size_t k = parent_vma_at(cp, addr);
@@ -253,7 +267,7 @@ static int claim(struct cow_parent *cp, const Vma *v, uint64_t mine, uint64_t ad
 
 	*ok = false;
 	if (k == cp->nr || pv->growsdown != !!(v->flags & MAP_GROWSDOWN) ||
-	    !cow_backing_matches(v, mine, pv->path, pv->pgoff, pv->start, addr))
+	    !backing_matches(pv, v, mine, addr))
 		return 0;
 	if (!pv->claimed) {
 		pv->claimed = calloc((pv->end - pv->start) / PS / 64 + 1, sizeof(uint64_t));
