@@ -334,7 +334,7 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 		if (rt->thread_fs_fds[i])
 			keep[n++] = rt->thread_fs_fds[i];
 	for (size_t i = index + 1; members && i < rs->tree.nr; i++)
-		if (rs->tree.tasks[i].shares_files && shared_table_owner(&rs->tree, i) == index)
+		if (rs->tree.tasks[i].shares_files && share_group_owner(&rs->tree, i, false) == index)
 			keep[n++] = rs->tasks[i].pages->pages_fd;
 	ret = close_fds_from(rs->base, members ? (unsigned int)rs->top - 1 : ~0U, keep, n);
 	free(keep);
@@ -346,7 +346,7 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 static int prepare_table(const struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
 	struct restore_task *rt = &rs->tasks[index];
-	size_t members = shared_table_members(&rs->tree, index);
+	size_t members = share_group_members(&rs->tree, index, false);
 	int high = files_max_fd(rt->files) + 1, ret;
 
 	ret = files_restore(rt->files, rs->files, rs->shell_job);
@@ -375,7 +375,7 @@ static int prepare_table(const struct restore_set *rs, size_t index, int *exe_fd
 static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int *vma_fds)
 {
 	struct restore_task *rt = &rs->tasks[index];
-	size_t owner = shared_table_owner(&rs->tree, index);
+	size_t owner = share_group_owner(&rs->tree, index, false);
 	int ret;
 
 	shared_table_wait_ready(rs, owner);
@@ -479,7 +479,7 @@ void restore_child(struct restore_set *rs, size_t index)
 	/* Past the last gate: a process whose fd table is its own alone closes
 	 * it here, which leaves cryo's finish no remote close. The members of
 	 * a shared table may still be about to read it: cryo closes it there. */
-	if (!ret && !t->shares_files && !shared_table_members(&rs->tree, index))
+	if (!ret && !t->shares_files && !share_group_members(&rs->tree, index, false))
 		close(rs->gate_fd[1]);
 	if (!ret)
 		ret = restorer_enter(rt, &rs->maps_at_fork, rs->report_fd, exe_fd, vma_fds,

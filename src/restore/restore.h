@@ -208,8 +208,11 @@ int shared_fs_prepare(struct restore_set *rs, size_t index);
 /* In stage 2 of a member of such a group: its end of that pipe. */
 void shared_fs_take(struct restore_set *rs, size_t index);
 
-size_t shared_table_owner(const struct tree *tree, size_t index);
-size_t shared_table_members(const struct tree *tree, size_t owner);
+/* The first process of @index's group sharing its fd table (CLONE_FILES;
+ * @fs false) or its fs info (CLONE_FS; @fs true) with its parent: the one
+ * that shares with no parent; and how many processes share with @owner. */
+size_t share_group_owner(const struct tree *tree, size_t index, bool fs);
+size_t share_group_members(const struct tree *tree, size_t owner, bool fs);
 /* In cryo, once its fds are arranged and before the tree is created; and
  * after the restore. Nothing when no process shares a table. */
 int shared_table_setup(struct restore_set *rs);

@@ -14,15 +14,6 @@
 #include "common/log.h"
 #include "restore/restore.h"
 
-/* The first process of @index's fs group: the one that shares with no
- * parent. */
-static size_t fs_owner(const struct tree *tree, size_t index)
-{
-	while (tree->tasks[index].shares_fs)
-		index = (size_t)tree->tasks[index].parent;
-	return index;
-}
-
 static bool chrooted(const TaskCore *core)
 {
 	return core->root_ghost || (core->root && strcmp(core->root, "/"));
@@ -31,13 +22,12 @@ static bool chrooted(const TaskCore *core)
 int shared_fs_prepare(struct restore_set *rs, size_t index)
 {
 	struct restore_task *rt = &rs->tasks[index];
-	uint32_t members = 0;
+	uint32_t members;
 	int fds[2];
 
 	if (rs->tree.tasks[index].shares_fs || !chrooted(rt->core))
 		return 0;
-	for (size_t i = index + 1; i < rs->tree.nr; i++)
-		members += rs->tree.tasks[i].shares_fs && fs_owner(&rs->tree, i) == index;
+	members = (uint32_t)share_group_members(&rs->tree, index, true);
 	if (!members)
 		return 0;
 	if (pipe2(fds, O_CLOEXEC))
@@ -61,7 +51,7 @@ void shared_fs_take(struct restore_set *rs, size_t index)
 
 	if (!rs->tree.tasks[index].shares_fs)
 		return;
-	owner = &rs->tasks[fs_owner(&rs->tree, index)];
+	owner = &rs->tasks[share_group_owner(&rs->tree, index, true)];
 	if (owner->fs_members)
 		rs->tasks[index].fs_signal_fd = owner->fs_members_fd;
 }

@@ -31,19 +31,24 @@ struct shared_table_sync {
 	uint32_t opened;	/* members that opened what they need */
 };
 
-size_t shared_table_owner(const struct tree *tree, size_t index)
+static bool shares(const struct tree *tree, size_t index, bool fs)
 {
-	while (tree->tasks[index].shares_files)
+	return fs ? tree->tasks[index].shares_fs : tree->tasks[index].shares_files;
+}
+
+size_t share_group_owner(const struct tree *tree, size_t index, bool fs)
+{
+	while (shares(tree, index, fs))
 		index = (size_t)tree->tasks[index].parent;
 	return index;
 }
 
-size_t shared_table_members(const struct tree *tree, size_t owner)
+size_t share_group_members(const struct tree *tree, size_t owner, bool fs)
 {
 	size_t n = 0;
 
 	for (size_t i = owner + 1; i < tree->nr; i++)
-		n += tree->tasks[i].shares_files && shared_table_owner(tree, i) == owner;
+		n += shares(tree, i, fs) && share_group_owner(tree, i, fs) == owner;
 	return n;
 }
 
