@@ -80,6 +80,8 @@ int mnt_dump(const struct mnt_caller *c, pid_t pid, uint64_t mnt_ns, struct imag
  * of process @pid on a mount @skipped holds: restore would find another
  * file (or none) at its path. */
 int mnt_skipped_check(const struct mnt_skipped *skipped, pid_t pid);
+/* The mount left out with mount id @id; NULL: none. */
+const struct mnt_skipped_one *mnt_skipped_find(const struct mnt_skipped *skipped, uint64_t id);
 void mnt_skipped_free(struct mnt_skipped *skipped);
 
 /* ---- restore --------------------------------------------------------------- */

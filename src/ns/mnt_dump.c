@@ -411,14 +411,6 @@ void mnt_skipped_free(struct mnt_skipped *skipped)
 	skipped->nr = 0;
 }
 
-static bool is_skipped(const struct mnt_skipped *skipped, uint32_t id)
-{
-	for (size_t i = 0; i < skipped->nr; i++)
-		if (skipped->mounts[i].id == id)
-			return true;
-	return false;
-}
-
 /* --skip-mnt: @fs is left out when it is at a point named (not the
  * namespace's root, which everything hangs from), and one below a mount
  * left out is refused, since restore would have nowhere to make it. 1:
@@ -435,7 +427,7 @@ static int skip_mount(const struct mnt_caller *c, size_t i, struct libmnt_fs *fs
 		       "left out";
 		return -EINVAL;
 	}
-	if (!named && is_skipped(skipped, parent)) {
+	if (!named && mnt_skipped_find(skipped, parent)) {
 		*why = "it is below a mount that --skip-mnt leaves out: leave it out too, or keep "
 		       "that one";
 		return -EOPNOTSUPP;

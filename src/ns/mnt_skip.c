@@ -24,8 +24,7 @@
 #include "common/log.h"
 #include "ns/mnt.h"
 
-static const struct mnt_skipped_one *skipped_mount(const struct mnt_skipped *skipped,
-						   uint64_t id)
+const struct mnt_skipped_one *mnt_skipped_find(const struct mnt_skipped *skipped, uint64_t id)
 {
 	for (size_t i = 0; i < skipped->nr; i++)
 		if (skipped->mounts[i].id == id)
@@ -46,7 +45,7 @@ static int check_link(const struct mnt_skipped *skipped, pid_t pid, const char *
 
 	if (statx(AT_FDCWD, link, 0, STATX_MNT_ID, &stx) || !(stx.stx_mask & STATX_MNT_ID))
 		return 0;
-	m = skipped_mount(skipped, stx.stx_mnt_id);
+	m = mnt_skipped_find(skipped, stx.stx_mnt_id);
 	if (!m)
 		return 0;
 	n = readlink(link, target, sizeof(target) - 1);
@@ -104,7 +103,7 @@ static int check_socket(const struct mnt_skipped *skipped, pid_t pid, int *pidfd
 	n = len - offsetof(struct sockaddr_un, sun_path);
 	memcpy(path, addr.sun_path, n);
 	path[n] = '\0';
-	m = skipped_mount(skipped, path_mount(pid, path));
+	m = mnt_skipped_find(skipped, path_mount(pid, path));
 	if (!m)
 		return 0;
 	pr_err("dump: pid %d fd %d unix socket (%s): bound on mount %u (%s), which --skip-mnt "
