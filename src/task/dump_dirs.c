@@ -297,7 +297,7 @@ static int thread_umask(pid_t pid, pid_t tid, uint32_t *umask_out)
 {
 	_cleanup_free_ char *status = NULL;
 	char name[48];
-	const char *line;
+	const char *umask_text;
 	unsigned int value;
 	int ret;
 
@@ -305,8 +305,8 @@ static int thread_umask(pid_t pid, pid_t tid, uint32_t *umask_out)
 	ret = proc_read(pid, name, &status);
 	if (ret)
 		return ret;
-	line = strstr(status, "\nUmask:");
-	if (!line || sscanf(line + 7, "%o", &value) != 1 || value & ~0777u) {
+	umask_text = status_field(status, "Umask");
+	if (!umask_text || sscanf(umask_text, "%o", &value) != 1 || value & ~0777u) {
 		pr_err("dump: pid %d thread %d: no umask in /proc/%d/task/%d/status", pid, tid,
 		       pid, tid);
 		return -EIO;

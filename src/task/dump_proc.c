@@ -59,7 +59,7 @@ static int dump_stat(pid_t pid, TaskCore *core)
 }
 
 /* The value after "@key:" in a status file, or NULL. */
-static const char *status_field(const char *status, const char *key)
+const char *status_field(const char *status, const char *key)
 {
 	size_t len = strlen(key);
 
