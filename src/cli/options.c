@@ -219,34 +219,30 @@ static int parse_cgroup_root(const char *arg, struct cryo_opts *opts)
 /* criu's --empty-ns net, --skip-mnt PATH and --enable-fs FS[,FS...]
  * (option @c, argument @arg): what of the tree's namespaces is left out
  * or made anew. */
-static int parse_ns_choice(int c, const char *arg, struct cryo_opts *opts)
+/* criu's --empty-ns: only net is taken. */
+static int parse_empty_ns(const char *arg, struct cryo_opts *opts)
 {
-	const char **list = c == OPT_SKIP_MNT ? opts->skip_mnt : opts->enable_fs;
-	int *nr = c == OPT_SKIP_MNT ? &opts->nr_skip_mnt : &opts->nr_enable_fs;
-	const char *name = c == OPT_SKIP_MNT ? "--skip-mnt" : "--enable-fs";
+	if (strcmp(arg, "net")) {
+		fprintf(stderr, "cryo: --empty-ns %s: not supported: only net is taken (as criu: a "
+			"network namespace left empty for an action script to fill)\n", arg);
+		return -EINVAL;
+	}
+	opts->empty_ns |= CLONE_NEWNET;
+	return 0;
+}
 
-	if (c == OPT_EMPTY_NS) {
-		if (strcmp(arg, "net")) {
-			fprintf(stderr, "cryo: --empty-ns %s: not supported: only net is taken (as "
-				"criu: a network namespace left empty for an action script to "
-				"fill)\n", arg);
-			return -EINVAL;
-		}
-		opts->empty_ns |= CLONE_NEWNET;
-		return 0;
-	}
-	if (c == OPT_SKIP_MNT && arg[0] != '/') {
-		fprintf(stderr, "cryo: --skip-mnt %s: not an absolute mount point\n", arg);
+/* --skip-mnt PATH or --enable-fs LIST, added to @list of *@nr. */
+static int parse_ns_choice(const char *name, bool skip_mnt, const char *arg, const char **list,
+			   int *nr)
+{
+	const char *bad = ns_choice_invalid(skip_mnt, arg);
+
+	if (bad) {
+		fprintf(stderr, "cryo: %s '%s': %s\n", name, arg, bad);
 		return -EINVAL;
 	}
-	if (c == OPT_ENABLE_FS && (!*arg || strstr(arg, ",,") || arg[0] == ',' ||
-				   arg[strlen(arg) - 1] == ',')) {
-		fprintf(stderr, "cryo: --enable-fs '%s': not a list of filesystem types (ext4,nfs "
-			"or all)\n", arg);
-		return -EINVAL;
-	}
-	if (*nr == 16) {
-		fprintf(stderr, "cryo: %s: at most 16 times\n", name);
+	if (*nr == NS_CHOICES_MAX) {
+		fprintf(stderr, "cryo: %s: at most %d times\n", name, NS_CHOICES_MAX);
 		return -EINVAL;
 	}
 	list[(*nr)++] = arg;
@@ -652,9 +648,17 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case OPT_CONFIG:
 			break;
 		case OPT_EMPTY_NS:
+			if (parse_empty_ns(optarg, opts))
+				return -EINVAL;
+			break;
 		case OPT_SKIP_MNT:
+			if (parse_ns_choice("--skip-mnt", true, optarg, opts->skip_mnt,
+					    &opts->nr_skip_mnt))
+				return -EINVAL;
+			break;
 		case OPT_ENABLE_FS:
-			if (parse_ns_choice(c, optarg, opts))
+			if (parse_ns_choice("--enable-fs", false, optarg, opts->enable_fs,
+					    &opts->nr_enable_fs))
 				return -EINVAL;
 			break;
 		case OPT_REFUSED:
@@ -699,16 +703,16 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		return -EINVAL;
 	}
 	/* criu takes them at restore too, where they change nothing. */
-	if ((opts->cgroup_props || opts->cgroup_props_file || opts->nr_cgroup_dump_controllers) &&
-	    opts->command && !strcmp(opts->command, "restore"))
-		fprintf(stderr, "cryo: --cgroup-props, --cgroup-props-file and "
-			"--cgroup-dump-controller choose what a dump saves: restore writes what "
-			"it saved\n");
-	/* criu takes them at restore too, where they change nothing. */
-	if ((opts->nr_skip_mnt || opts->nr_enable_fs) && opts->command &&
-	    !strcmp(opts->command, "restore"))
-		fprintf(stderr, "cryo: --skip-mnt and --enable-fs choose what a dump saves: restore "
-			"makes the mounts it saved\n");
+	if (opts->command && !strcmp(opts->command, "restore")) {
+		if (opts->cgroup_props || opts->cgroup_props_file ||
+		    opts->nr_cgroup_dump_controllers)
+			fprintf(stderr, "cryo: --cgroup-props, --cgroup-props-file and "
+				"--cgroup-dump-controller choose what a dump saves: restore "
+				"writes what it saved\n");
+		if (opts->nr_skip_mnt || opts->nr_enable_fs)
+			fprintf(stderr, "cryo: --skip-mnt and --enable-fs choose what a dump saves: "
+				"restore makes the mounts it saved\n");
+	}
 	/* Pre-copy lets the tree run while its pages are copied: only a
 	 * dump that leaves it running can. */
 	if (opts->pre_copy > 0 && !opts->leave_running) {

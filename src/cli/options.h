@@ -7,9 +7,13 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "ns/externals.h"
+
+/* At most this many --skip-mnt, and as many --enable-fs. */
+#define NS_CHOICES_MAX 16
 
 /* The default of --pid-wait: a parent (init, here) may take a moment to
  * reap what dump killed. */
@@ -19,6 +23,20 @@
 #define DUMP_TIMEOUT_S 10
 /* --cgroup-root options taken (one per hierarchy, and one for all). */
 #define CGROUP_ROOTS_MAX 16
+/* Why @arg is no --skip-mnt mount point (@skip_mnt) or no --enable-fs
+ * list of filesystem types: NULL when it is one. The command line and the
+ * RPC check alike. */
+static inline const char *ns_choice_invalid(bool skip_mnt, const char *arg)
+{
+	size_t len = strlen(arg);
+
+	if (skip_mnt)
+		return arg[0] == '/' ? NULL : "not an absolute mount point";
+	return !len || strstr(arg, ",,") || arg[0] == ',' || arg[len - 1] == ',' ?
+		       "not a list of filesystem types (ext4,nfs or all)" :
+		       NULL;
+}
+
 /* --cgroup-dump-controller options taken. */
 #define CGROUP_DUMP_CONTROLLERS_MAX 32
 
@@ -142,13 +160,13 @@ struct cryo_opts {
 	/* --skip-mnt PATH, each (criu's, RPC skip_mnt): the tree's mounts at
 	 * PATH are not dumped, so restore does not make them; a file of the
 	 * tree on one is refused (ns/mnt_dump.c, ns/mnt_skip.c). */
-	const char *skip_mnt[16];
+	const char *skip_mnt[NS_CHOICES_MAX];
 	int nr_skip_mnt;
 	/* --enable-fs FS[,FS...], each (criu's, RPC enable_fs): a mount of a
 	 * filesystem type cryo does not make again, when named here (or with
 	 * "all"), is saved by type, source and options and mounted anew at
 	 * restore, without its files. */
-	const char *enable_fs[16];
+	const char *enable_fs[NS_CHOICES_MAX];
 	int nr_enable_fs;
 	/* ext_mnt: at dump, mount point -> key; at restore, key -> folder. */
 	struct opt_pair {

@@ -417,8 +417,7 @@ static int seize_tree(const struct cryo_opts *opts, struct freezer *fz, struct t
 	arm_seize_timer(0, &old);
 	if (ret == -ETIMEDOUT)
 		pr_err("dump: pid %d: the tree did not stop within --timeout %d s; every process "
-		       "was let go and runs on", opts->pid,
-		       opts->timeout_s > 0 ? opts->timeout_s : DUMP_TIMEOUT_S);
+		       "was let go and runs on", opts->pid, seconds);
 	/* Seized tasks stay stopped; the parasite needs them thawed. */
 	thawed = freezer_thaw(fz);
 	if (!ret && thawed) {

@@ -106,8 +106,10 @@ static int chrdev_dump(const struct file_dump *d)
 	d->fe->chrdev = c;
 	c->major = major(p->st.st_rdev);
 	c->minor = minor(p->st.st_rdev);
-	c->path = other ? strdup(other) : deleted ? strndup(p->link, len - suffix) :
-		  strdup(p->link);
+	if (other)
+		c->path = steal_ptr(other);
+	else
+		c->path = deleted ? strndup(p->link, len - suffix) : strdup(p->link);
 	if (deleted) {
 		c->has_deleted = c->deleted = true;
 		c->has_mode = c->has_uid = c->has_gid = true;

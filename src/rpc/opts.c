@@ -363,14 +363,22 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 				    "and uts namespaces given by path, without extra options", spec);
 	}
 	/* As --skip-mnt and --enable-fs: criu reads them at dump. */
-	if (o->n_skip_mnt > ARRAY_SIZE(c->skip_mnt) || o->n_enable_fs > ARRAY_SIZE(c->enable_fs))
-		return fail(why, len, -EINVAL, "option %s: more than %zu entries",
-			    o->n_skip_mnt > ARRAY_SIZE(c->skip_mnt) ? "skip_mnt" : "enable_fs",
-			    ARRAY_SIZE(c->skip_mnt));
-	for (size_t i = 0; i < o->n_skip_mnt; i++)
-		if (o->skip_mnt[i][0] != '/')
-			return fail(why, len, -EINVAL, "option skip_mnt: '%s' is not an absolute "
-				    "mount point", o->skip_mnt[i]);
+	if (o->n_skip_mnt > NS_CHOICES_MAX || o->n_enable_fs > NS_CHOICES_MAX)
+		return fail(why, len, -EINVAL, "option %s: more than %d entries",
+			    o->n_skip_mnt > NS_CHOICES_MAX ? "skip_mnt" : "enable_fs",
+			    NS_CHOICES_MAX);
+	for (size_t i = 0; i < o->n_skip_mnt + o->n_enable_fs; i++) {
+		bool skip = i < o->n_skip_mnt;
+		const char *arg = skip ? o->skip_mnt[i] : o->enable_fs[i - o->n_skip_mnt];
+		const char *bad = ns_choice_invalid(skip, arg);
+
+		if (bad)
+			return fail(why, len, -EINVAL, "option %s: '%s': %s",
+				    skip ? "skip_mnt" : "enable_fs", arg, bad);
+	}
+	if (!dump && (o->n_skip_mnt || o->n_enable_fs))
+		pr_warn("rpc: restore: skip_mnt and enable_fs choose what a dump saves: restore "
+			"makes the mounts it saved");
 	for (size_t i = 0; dump && i < o->n_skip_mnt; i++)
 		c->skip_mnt[c->nr_skip_mnt++] = o->skip_mnt[i];
 	for (size_t i = 0; dump && i < o->n_enable_fs; i++)
