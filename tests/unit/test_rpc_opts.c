@@ -414,6 +414,13 @@ TEST(options_reach_cryos_options)
 	CHECK_GOTO(ret && strstr(why, "skip_mnt") && strstr(why, "not an absolute"), out,
 		   "a relative skip_mnt: %s", why);
 	o->skip_mnt[0][0] = '/';
+	free(o->enable_fs[0]);
+	o->enable_fs[0] = strdup("nfs,,ext4");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "enable_fs") && strstr(why, "not a list"), out,
+		   "an enable_fs of an empty type: %s", why);
+	free(o->enable_fs[0]);
+	o->enable_fs[0] = strdup("nfs");
 
 	o->has_rst_sibling = o->rst_sibling = true;
 	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
