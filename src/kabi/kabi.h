@@ -51,6 +51,11 @@
 #define PR_THP_DISABLE_EXCEPT_ADVISED	(1 << 1)
 #endif
 
+/* madvise() (6.1): put a range in huge pages now; glibc 2.36 lacks it. */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE		25
+#endif
+
 /* mmap() mapping type (6.11): freed under memory pressure, never swapped. */
 #ifndef MAP_DROPPABLE
 #define MAP_DROPPABLE		0x08

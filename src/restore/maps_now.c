@@ -1,11 +1,16 @@
 /* cryo's own mappings, read from /proc/self/maps once before the tree is
  * forked: every process starts as a copy of them, so each need not read
  * its own maps (twice: the restorer's gap and the vDSO's place cost a
- * tree of 500 7% of its restore's CPU). Not the gap's choice (area.c). */
+ * tree of 500 7% of its restore's CPU), and cryo's heap made cheap to
+ * copy at each fork. Not the gap's choice (area.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#include "common/log.h"
+#include "kabi/kabi.h"
 
 #include "restore/restore.h"
 
@@ -40,6 +45,10 @@ int maps_now_read(struct maps_now *m)
 		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
 			continue;
 		ret = add_range(m, &cap, start, end);
+		if (strstr(line, "[heap]")) {
+			m->heap_start = start;
+			m->heap_end = end;
+		}
 		/* This kernel's block: [vvar], [vvar_vclock], then [vdso]. */
 		if (!strstr(line, "[vvar") && !strstr(line, "[vdso]"))
 			continue;
@@ -53,6 +62,25 @@ int maps_now_read(struct maps_now *m)
 	if (ret)
 		maps_now_free(m);
 	return ret;
+}
+
+/* Every process of the tree starts as a copy of cryo: each fork copies
+ * one page table entry per page of cryo's heap (the decoded images of all
+ * processes), and each process unmaps them all again in its restorer.
+ * Backed by huge pages, the heap is a few entries to copy and to unmap (a
+ * tree of 500: see docs/ARCHITECTURE.md, Benchmarks); a process that
+ * writes into one splits only that one. The collapse copies the heap
+ * once, so it is worth it only for a tree of several processes; it is an
+ * optimisation, so a kernel or a moment without huge pages leaves the
+ * heap as it is. */
+void maps_now_collapse_heap(const struct maps_now *m)
+{
+	if (m->heap_end <= m->heap_start)
+		return;
+	if (madvise((void *)m->heap_start, m->heap_end - m->heap_start, MADV_COLLAPSE))
+		pr_debug("restore: cryo's heap %#llx-%#llx not in huge pages: %s",
+			 (unsigned long long)m->heap_start, (unsigned long long)m->heap_end,
+			 strerror(errno));
 }
 
 void maps_now_free(struct maps_now *m)

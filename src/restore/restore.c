@@ -297,6 +297,11 @@ static int release_init(struct restore_run *run)
 	return -ETIMEDOUT;
 }
 
+/* From this many processes, cryo's heap goes in huge pages before the
+ * tree is forked (maps_now_collapse_heap()): the collapse costs about
+ * what two forks of a heap in small pages do. */
+#define COLLAPSE_MIN_PROCESSES 4
+
 static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 			struct stats *st, pid_t *wait_for)
 {
@@ -392,6 +397,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		pr_err("restore: cannot read cryo's own /proc/self/maps: %s", strerror(-ret));
 		goto out;
 	}
+	if (nr >= COLLAPSE_MIN_PROCESSES)
+		maps_now_collapse_heap(&rs->maps_at_fork);
 	child = create_root(&run, pipes, release);
 	if (child < 0) {
 		ret = -errno;

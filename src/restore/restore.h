@@ -76,8 +76,8 @@ struct restore_task {
 	int fs_signal_fd;
 };
 
-/* cryo's mappings as /proc/self/maps listed them (maps_now.c), and this
- * kernel's [vvar]...[vdso] block among them (0: none). */
+/* cryo's mappings as /proc/self/maps listed them (maps_now.c), this
+ * kernel's [vvar]...[vdso] block among them and cryo's heap (0: none). */
 struct maps_range {
 	uint64_t start, end;
 };
@@ -85,8 +85,12 @@ struct maps_now {
 	struct maps_range *ranges;
 	size_t nr;
 	uint64_t vdso_block_start, vdso_text, vdso_block_end;
+	uint64_t heap_start, heap_end;
 };
 int maps_now_read(struct maps_now *m);
+/* Puts cryo's heap in huge pages, cheap to copy into every process of a
+ * tree; nothing when it cannot. */
+void maps_now_collapse_heap(const struct maps_now *m);
 void maps_now_free(struct maps_now *m);
 
 /* A whole restore: the tree, the images of each live process, and what
