@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "kabi/kabi.h"
@@ -81,6 +82,21 @@ void maps_now_collapse_heap(const struct maps_now *m)
 		pr_debug("restore: cryo's heap %#llx-%#llx not in huge pages: %s",
 			 (unsigned long long)m->heap_start, (unsigned long long)m->heap_end,
 			 strerror(errno));
+	else
+		pr_info("restore: cryo's heap (%llu KiB) put in huge pages before the tree is forked",
+			(unsigned long long)(m->heap_end - m->heap_start) >> 10);
+}
+
+int maps_now_grow_heap_for_test(void)
+{
+	const size_t grow = 4UL << 20;
+	char *more = sbrk((intptr_t)grow);
+
+	if (more == (void *)-1)
+		return -errno;
+	/* Never given back: a test's restore ends soon after. */
+	memset(more, 0x5a, grow);
+	return 0;
 }
 
 void maps_now_free(struct maps_now *m)

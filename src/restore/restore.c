@@ -315,6 +315,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	bool ns_init = restore_root_is_pid_ns_init(rs);
 	/* cryo adds an init only to a clone of a tree without its own. */
 	bool extra_init = opts->clone && !ns_init;
+	bool huge_heap = false;
 
 	/* Its /proc is cryo's own: options it had are said to be lost. */
 	if (!opts->clone && !ns_init)
@@ -391,13 +392,15 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		ret = -EIO;
 		goto out;
 	}
+	/* A test makes the heap big enough for huge pages, whatever the tree. */
+	huge_heap = getenv("CRYO_TEST_HUGE_HEAP") && !maps_now_grow_heap_for_test();
 	/* Each process starts with cryo's mappings: read once for all. */
 	ret = maps_now_read(&rs->maps_at_fork);
 	if (ret) {
 		pr_err("restore: cannot read cryo's own /proc/self/maps: %s", strerror(-ret));
 		goto out;
 	}
-	if (nr >= COLLAPSE_MIN_PROCESSES)
+	if (nr >= COLLAPSE_MIN_PROCESSES || huge_heap)
 		maps_now_collapse_heap(&rs->maps_at_fork);
 	child = create_root(&run, pipes, release);
 	if (child < 0) {

@@ -91,6 +91,9 @@ int maps_now_read(struct maps_now *m);
 /* Puts cryo's heap in huge pages, cheap to copy into every process of a
  * tree; nothing when it cannot. */
 void maps_now_collapse_heap(const struct maps_now *m);
+/* For CRYO_TEST_HUGE_HEAP: a test's tree is far too small for its heap
+ * to hold a huge page; this grows it by 4 MiB of written pages. */
+int maps_now_grow_heap_for_test(void);
 void maps_now_free(struct maps_now *m);
 
 /* A whole restore: the tree, the images of each live process, and what

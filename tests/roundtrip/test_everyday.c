@@ -3,7 +3,8 @@
  * this machine's init; the message that says what holds a pid; a dump
  * that returns only once what it killed is dead; the progress line on a
  * terminal (through script(1)) and its absence without one or with -q;
- * and --display-stats/--stats-file against a program of known size. */
+ * --display-stats/--stats-file against a program of known size; and a
+ * tree forked from a cryo whose heap is in huge pages. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -285,6 +286,39 @@ TEST(dump_returns_once_every_process_it_killed_is_dead)
 {
 	dump_returns_once_dead("prog_tree", 30);
 	dump_returns_once_dead("neg_big_memory", 1);
+}
+
+/* A large tree is forked from a cryo whose heap is in huge pages (restore.c
+ * collapses it from 32 processes when it holds a 2 MiB page): CRYO_TEST_HUGE_HEAP
+ * grows prog_tree's 1.6 MiB heap to hold some, and forces the collapse. Each
+ * process then writes into a shared huge page (split on its first write) and
+ * its restorer unmaps it: the tree must come back whole all the same. */
+TEST(a_tree_forked_from_a_heap_in_huge_pages_comes_back_whole)
+{
+	char img[PATH_MAX];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid;
+
+	CHECK_GOTO(start_prog(&p, "prog_tree", NULL, NULL), out, "%s", why);
+	image_pid = p.pid;
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(dumped(&p, img), out, "%s", why);
+	CHECK_GOTO(wait_child(image_pid, WAIT_MS, NULL), out, "the tree runs after its dump");
+	p.pid = 0;
+	/* The tree's other processes, killed by the dump, came back to us. */
+	CHECK_GOTO(reap_all_children(WAIT_MS), out, "the dumped tree's processes stay");
+	setenv("CRYO_TEST_HUGE_HEAP", "1", 1);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d", "-v4");
+	unsetenv("CRYO_TEST_HUGE_HEAP");
+	CHECK_GOTO(r.status == 0, out, "restore failed (%d): %s", r.status, r.out);
+	p.pid = image_pid;
+	CHECK_GOTO(strstr(r.out, "put in huge pages before the tree is forked"), out,
+		   "the heap was not put in huge pages: %s", r.out);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	unsetenv("CRYO_TEST_HUGE_HEAP");
+	end_prog(&p);
 }
 
 /* Runs cryo with @args under script(1), on a pty of its own; what the
