@@ -163,7 +163,7 @@ static int check_against_tree(const struct restore_task *rt, const struct tree_t
 }
 
 static int load_task(const struct image_dir *dir, const struct image *objects,
-		     const struct tree_task *t, struct restore_task *rt)
+		     const struct tree_task *t, long possible_cpus, struct restore_task *rt)
 {
 	int ret;
 
@@ -173,7 +173,7 @@ static int load_task(const struct image_dir *dir, const struct image *objects,
 	if (!ret)
 		ret = check_against_tree(rt, t);
 	if (!ret)
-		ret = task_check_sched(rt->core);
+		ret = task_check_sched(rt->core, possible_cpus);
 	if (!ret)
 		ret = mm_load(dir, rt->pid, &rt->mm);
 	if (!ret)
@@ -300,6 +300,7 @@ static int verify_set(const struct image_dir *dir, const Inventory *inv, bool pa
 int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_job,
 		 bool pages_in_restorer, struct net_run *net, struct restore_set *rs)
 {
+	long possible_cpus = sysconf(_SC_NPROCESSORS_CONF);
 	struct image *inv_img;
 	const Inventory *inv;
 	int ret;
@@ -329,7 +330,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		ret = files_objects_read(dir, &rs->file_objects);
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
-			ret = load_task(dir, rs->file_objects, &rs->tree.tasks[i], &rs->tasks[i]);
+			ret = load_task(dir, rs->file_objects, &rs->tree.tasks[i], possible_cpus,
+					&rs->tasks[i]);
 	if (!ret)
 		ret = restore_cow_plan(rs);
 	if (!ret)

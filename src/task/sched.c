@@ -152,10 +152,8 @@ int dump_sched(struct inj_task *task, TaskCore *core)
 }
 
 /* The first CPU of @s's affinity that this machine cannot run on, or -1. */
-static int missing_cpu(const SchedState *s)
+static int missing_cpu(const SchedState *s, long possible)
 {
-	long possible = sysconf(_SC_NPROCESSORS_CONF);
-
 	for (size_t byte = 0; byte < s->affinity.len; byte++)
 		for (int bit = 0; bit < 8; bit++) {
 			long cpu = (long)byte * 8 + bit;
@@ -166,17 +164,17 @@ static int missing_cpu(const SchedState *s)
 	return -1;
 }
 
-int task_check_sched(const TaskCore *core)
+int task_check_sched(const TaskCore *core, long possible_cpus)
 {
 	for (size_t i = 0; i < core->n_threads; i++) {
 		const SchedState *s = core->threads[i]->sched;
-		int cpu = s ? missing_cpu(s) : -1;
+		int cpu = s ? missing_cpu(s, possible_cpus) : -1;
 
 		if (cpu < 0)
 			continue;
 		pr_err("restore: pid %d thread %d: its CPU affinity names CPU %d, which this "
 		       "machine does not have (%ld CPUs)", core->pid, core->threads[i]->tid, cpu,
-		       sysconf(_SC_NPROCESSORS_CONF));
+		       possible_cpus);
 		return -EINVAL;
 	}
 	return 0;

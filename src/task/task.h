@@ -98,8 +98,10 @@ static inline bool task_nnp_every_thread(const TaskCore *core)
 }
 
 /* Refuses, naming it, a scheduling state this machine cannot give back
- * (an affinity naming a CPU it does not have); before anything is made. */
-int task_check_sched(const TaskCore *core);
+ * (an affinity naming a CPU it does not have, of @possible_cpus:
+ * sysconf(_SC_NPROCESSORS_CONF), which lists sysfs, taken once for all
+ * the processes); before anything is made. */
+int task_check_sched(const TaskCore *core, long possible_cpus);
 
 /* From cryo, in the seized @task (every thread made, none running yet, no
  * register of theirs set yet): each thread's policy, priority, nice, CPU

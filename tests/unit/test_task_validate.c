@@ -416,11 +416,11 @@ TEST(affinity_beyond_this_machine_is_refused_by_name)
 	int ret;
 
 	sample_init(&s);
-	CAPTURE_STDERR(err, ret = task_check_sched(&s.core));
+	CAPTURE_STDERR(err, ret = task_check_sched(&s.core, sysconf(_SC_NPROCESSORS_CONF)));
 	CHECK(ret == 0, "CPU 0 refused: %s", err);
 	s.affinity[4000 / 8] = 1 << (4000 % 8);
 	s.sched.affinity.len = 4000 / 8 + 1;
-	CAPTURE_STDERR(err, ret = task_check_sched(&s.core));
+	CAPTURE_STDERR(err, ret = task_check_sched(&s.core, sysconf(_SC_NPROCESSORS_CONF)));
 	CHECK(ret == -EINVAL && strstr(err, "restore: pid 4242 thread 4243: its CPU affinity "
 				       "names CPU 4000, which this machine does not have"),
 	      "CPU 4000: %d, %s", ret, err);
