@@ -18,6 +18,7 @@
 
 #include "cryo_driver.h"
 #include "harness.h"
+#include "image_util.h"
 #include "runner_util.h"
 
 /* What prog_known_pages holds (see it). */
@@ -295,17 +296,12 @@ TEST(dump_returns_once_every_process_it_killed_is_dead)
  * its restorer unmaps it: the tree must come back whole all the same. */
 TEST(a_tree_forked_from_a_heap_in_huge_pages_comes_back_whole)
 {
-	char img[PATH_MAX];
 	struct prog p = { 0 };
-	struct cryo_run r;
+	char img[PATH_MAX];
 	pid_t image_pid;
+	struct cryo_run r;
 
-	CHECK_GOTO(start_prog(&p, "prog_tree", NULL, NULL), out, "%s", why);
-	image_pid = p.pid;
-	pathf(img, "%s/img", p.dir);
-	CHECK_GOTO(dumped(&p, img), out, "%s", why);
-	CHECK_GOTO(wait_child(image_pid, WAIT_MS, NULL), out, "the tree runs after its dump");
-	p.pid = 0;
+	CHECK_GOTO(make_image(&p, "prog_tree", img, &image_pid), out, "%s", why);
 	/* The tree's other processes, killed by the dump, came back to us. */
 	CHECK_GOTO(reap_all_children(WAIT_MS), out, "the dumped tree's processes stay");
 	setenv("CRYO_TEST_HUGE_HEAP", "1", 1);
