@@ -65,6 +65,8 @@ int maps_now_read(struct maps_now *m)
 	return ret;
 }
 
+#define HUGE_PAGE_SIZE (2UL << 20)
+
 /* Every process of the tree starts as a copy of cryo: each fork copies
  * one page table entry per page of cryo's heap (the decoded images of all
  * processes), and each process unmaps them all again in its restorer.
@@ -73,7 +75,8 @@ int maps_now_read(struct maps_now *m)
  * writes into one splits only that one. The collapse copies the heap
  * once, so it is worth it only for a tree of several processes; it is an
  * optimisation, so a kernel or a moment without huge pages leaves the
- * heap as it is. */
+ * heap as it is. Only whole 2 MiB pages of the heap's mapping are made:
+ * maps_now_grow_heap() first makes its last one whole. */
 void maps_now_collapse_heap(const struct maps_now *m)
 {
 	if (m->heap_end <= m->heap_start)
@@ -87,15 +90,21 @@ void maps_now_collapse_heap(const struct maps_now *m)
 			(unsigned long long)(m->heap_end - m->heap_start) >> 10);
 }
 
-int maps_now_grow_heap_for_test(void)
+int maps_now_grow_heap(size_t more)
 {
-	const size_t grow = 4UL << 20;
-	char *more = sbrk((intptr_t)grow);
+	uintptr_t end = (uintptr_t)sbrk(0), grow;
+	char *added;
 
-	if (more == (void *)-1)
+	if (end == (uintptr_t)-1)
 		return -errno;
-	/* Never given back: a test's restore ends soon after. */
-	memset(more, 0x5a, grow);
+	grow = ((end + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1)) - end + more;
+	added = grow ? sbrk((intptr_t)grow) : NULL;
+	if (added == (void *)-1)
+		return -errno;
+	/* Never given back: cryo exits soon after the restore. What a test
+	 * adds is written, so that it is heap in use like the rest. */
+	if (more)
+		memset(added + grow - more, 0x5a, more);
 	return 0;
 }
 

@@ -298,8 +298,9 @@ static int release_init(struct restore_run *run)
 }
 
 /* From this many processes, cryo's heap goes in huge pages before the
- * tree is forked (maps_now_collapse_heap()): the collapse (5-9 ms for a
- * 10 MiB heap) costs what 15-30 processes save (0.33 ms each). */
+ * tree is forked (maps_now_grow_heap(), maps_now_collapse_heap()): the
+ * collapse (5-9 ms for a 10 MiB heap) costs what 15-30 processes save
+ * (0.33 ms each). */
 #define COLLAPSE_MIN_PROCESSES 32
 
 static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
@@ -315,7 +316,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 	bool ns_init = restore_root_is_pid_ns_init(rs);
 	/* cryo adds an init only to a clone of a tree without its own. */
 	bool extra_init = opts->clone && !ns_init;
-	bool huge_heap = false;
+	bool collapse = false;
 
 	/* Its /proc is cryo's own: options it had are said to be lost. */
 	if (!opts->clone && !ns_init)
@@ -393,14 +394,16 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		goto out;
 	}
 	/* A test makes the heap big enough for huge pages, whatever the tree. */
-	huge_heap = getenv("CRYO_TEST_HUGE_HEAP") && !maps_now_grow_heap_for_test();
+	collapse = getenv("CRYO_TEST_HUGE_HEAP") != NULL;
+	if (nr >= COLLAPSE_MIN_PROCESSES || collapse)
+		collapse = !maps_now_grow_heap(collapse ? 4UL << 20 : 0);
 	/* Each process starts with cryo's mappings: read once for all. */
 	ret = maps_now_read(&rs->maps_at_fork);
 	if (ret) {
 		pr_err("restore: cannot read cryo's own /proc/self/maps: %s", strerror(-ret));
 		goto out;
 	}
-	if (nr >= COLLAPSE_MIN_PROCESSES || huge_heap)
+	if (collapse)
 		maps_now_collapse_heap(&rs->maps_at_fork);
 	child = create_root(&run, pipes, release);
 	if (child < 0) {

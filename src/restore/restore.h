@@ -91,9 +91,11 @@ int maps_now_read(struct maps_now *m);
 /* Puts cryo's heap in huge pages, cheap to copy into every process of a
  * tree; nothing when it cannot. */
 void maps_now_collapse_heap(const struct maps_now *m);
-/* For CRYO_TEST_HUGE_HEAP: a test's tree is far too small for its heap
- * to hold a huge page; this grows it by 4 MiB of written pages. */
-int maps_now_grow_heap_for_test(void);
+/* Grows cryo's heap to the next 2 MiB boundary (under 2 MiB of pages
+ * never touched), so that its last huge page is whole, then by @more
+ * bytes of written pages (CRYO_TEST_HUGE_HEAP: a test's tree is too small
+ * for its heap to hold a huge page). */
+int maps_now_grow_heap(size_t more);
 void maps_now_free(struct maps_now *m);
 
 /* A whole restore: the tree, the images of each live process, and what
