@@ -182,6 +182,59 @@ TEST(deleted_hugetlbfs_file_page_size_is_checked)
 	}
 }
 
+/* The removed folders of a deleted directory (with their metadata) or
+ * regular file (a count): plain names of its path that restore makes and
+ * removes, only on a deleted file of that type. */
+TEST(removed_folders_of_a_deleted_file_are_checked)
+{
+	static const struct {
+		const char *path;
+		mode_t mode, folder_mode;
+		size_t folders;
+		uint32_t levels;
+		bool deleted;
+		const char *want;	/* NULL: loads */
+	} cases[] = {
+		{ "/a/b", S_IFDIR | 0700, 0755, 1, 0, true, NULL },
+		{ "/b", S_IFDIR | 0700, 0755, 2, 0, true, "removed folders:" },
+		{ "/a/../b", S_IFDIR | 0700, 0755, 1, 0, true, "removed folders:" },
+		{ "/a/b", S_IFDIR | 0700, S_IFDIR | 0755, 1, 0, true, "removed folders:" },
+		{ "/a/b", S_IFDIR | 0700, 0755, 1, 0, false, "removed folders:" },
+		{ "/f", S_IFREG | 0600, 0, 0, 1, true, "removed folders:" },
+		{ "/a/b", S_IFDIR | 0700, 0, 0, 1, true, "removed folders:" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_tree_ char *dir_path = make_temp_dir();
+		_cleanup_image_dir_ struct image_dir *dir = NULL;
+		RegFile reg = REG_FILE__INIT;
+		GhostDir folder = GHOST_DIR__INIT, *folders[] = { &folder, &folder };
+		FileEntry files[] = { null_entry(1), null_entry(2) };
+		FdEntry fds[] = { fd_entry(0, 1), fd_entry(3, 2) };
+		struct files_image *img = NULL;
+		char err[1024] = "";
+		int ret;
+
+		files[1].kind = FILE_ENTRY__KIND__REG;
+		files[1].chrdev = NULL;
+		files[1].reg = &reg;
+		reg.path = (char *)cases[i].path;
+		reg.mode = cases[i].mode;
+		reg.has_deleted = reg.deleted = cases[i].deleted;
+		reg.has_uid = reg.has_gid = true;
+		folder.mode = cases[i].folder_mode;
+		reg.n_removed_folders = cases[i].folders;
+		reg.removed_folders = folders;
+		reg.has_removed_levels = cases[i].levels != 0;
+		reg.removed_levels = cases[i].levels;
+		CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
+		CHECK(!write_images(dir, files, 2, fds, 2), "cannot write the images");
+		ret = load(dir_path, err, sizeof(err), &img);
+		files_image_free(img);
+		expect_outcome(i, ret, err, cases[i].want);
+	}
+}
+
 TEST(fd_of_unknown_file_is_refused)
 {
 	FileEntry files[] = { null_entry(1) };
