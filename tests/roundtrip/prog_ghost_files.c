@@ -206,6 +206,15 @@ static void check_removed_dir(void)
 
 /* ---- removed folders ---- */
 
+/* Makes folder @name of the program's folder. */
+static bool make_folder(const char *name, mode_t mode)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", prog_dir(), name);
+	return !mkdir(path, mode);
+}
+
 static const struct timespec folder_mtime = { .tv_sec = 1111111111, .tv_nsec = 222222222 };
 static int chained_fd = -1, chain_dir_fd = -1, chain_dir_fd2 = -1;
 
@@ -227,11 +236,7 @@ static bool make_chained_file(void)
 	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, mtime };
 	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/gf1", prog_dir());
-	if (mkdir(path, 0755))
-		return false;
-	snprintf(path, sizeof(path), "%s/gf1/gf2", prog_dir());
-	if (mkdir(path, 0755))
+	if (!make_folder("gf1", 0755) || !make_folder("gf1/gf2", 0755))
 		return false;
 	snprintf(path, sizeof(path), "%s/gf1/gf2/chained", prog_dir());
 	chained_fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -275,15 +280,10 @@ static bool make_chained_dir(void)
 	char path[4096];
 	int folder;
 
-	snprintf(path, sizeof(path), "%s/gd1", prog_dir());
-	if (mkdir(path, 0755))
-		return false;
-	snprintf(path, sizeof(path), "%s/gd1/gd2", prog_dir());
-	if (mkdir(path, 0755))
+	if (!make_folder("gd1", 0755) || !make_folder("gd1/gd2", 0755) ||
+	    !make_folder("gd1/gd2/gd3", 0700))
 		return false;
 	snprintf(path, sizeof(path), "%s/gd1/gd2/gd3", prog_dir());
-	if (mkdir(path, 0700))
-		return false;
 	chain_dir_fd = open(path, O_RDONLY | O_DIRECTORY);
 	chain_dir_fd2 = open(path, O_PATH | O_DIRECTORY);
 	if (chain_dir_fd < 0 || chain_dir_fd2 < 0 || fchmod(chain_dir_fd, 0751) || chdir(path) ||
