@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <linux/kcmp.h>
@@ -39,11 +40,15 @@ static int fd_of_dir(const char *proc, const struct stat *st)
 	while ((e = readdir(dir))) {
 		char *end;
 		long fd = strtol(e->d_name, &end, 10);
-		struct stat fd_st;
+		struct statx stx;
 
-		if (*end || end == e->d_name || fstatat(dirfd(dir), e->d_name, &fd_st, 0))
+		/* Cached attributes only: a file of a FUSE server of the
+		 * frozen tree must not be asked. */
+		if (*end || end == e->d_name ||
+		    statx(dirfd(dir), e->d_name, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO, &stx))
 			continue;
-		if (fd_st.st_dev == st->st_dev && fd_st.st_ino == st->st_ino &&
+		if (S_ISDIR(stx.stx_mode) && stx.stx_ino == st->st_ino &&
+		    makedev(stx.stx_dev_major, stx.stx_dev_minor) == st->st_dev &&
 		    (found < 0 || fd < found))
 			found = (int)fd;
 	}
