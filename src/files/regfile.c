@@ -2,7 +2,8 @@
  * anything opened with O_PATH), reopened by path with their flags and
  * position; regular files deleted while open, whose bytes are saved and
  * which restore recreates, fills (by mapping, on hugetlbfs) and unlinks
- * again; and, with --link-remap,
+ * again, in the removed folders they were in made again (ghost_dir.c);
+ * removed directories likewise; and, with --link-remap,
  * files unlinked from their path that other links keep (link_remap.c). */
 #include <errno.h>
 #include <fcntl.h>
@@ -334,9 +335,6 @@ static int restore_huge_contents(const struct restore_ctx *r, const struct file_
 	return contents_restore_huge(r, first, fd, reg->size, reg->huge_page_size);
 }
 
-/* Recreates the inode of a deleted file: created, filled, unlinked; a
- * removed directory made and removed again. Or opens the inode of a file
- * unlinked from its path through its link remap. */
 /* Names a restored file in the messages of ghost_dir.c. */
 struct file_who {
 	char who[24], what[48];
@@ -406,6 +404,10 @@ static int create_deleted(struct restore_ctx *r, const struct file_obj *first, c
 				     S_ISDIR(reg->mode) ? O_RDONLY | O_DIRECTORY : O_RDWR, created);
 }
 
+/* Recreates the inode of a deleted file: created, filled, unlinked; a
+ * removed directory made and removed again (with the removed folders either
+ * was in). Or opens the inode of a file unlinked from its path through its
+ * link remap. */
 static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 {
 	const RegFile *reg = first->e->reg;
