@@ -155,6 +155,7 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		snprintf(errmsg, RPC_ERRMSG_MAX, "%s: out of memory", rpc_req_name(req->type));
 		return;
 	}
+	a->opts.status_fd = -1;
 	if (!req->opts) {
 		snprintf(errmsg, RPC_ERRMSG_MAX, "%s: the request has no options (criu_opts)",
 			 rpc_req_name(req->type));
@@ -186,6 +187,9 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 	status = ret ? 1 : dump ? cmd_dump(&a->opts) : cmd_restore(&a->opts);
 	log_close();
 	capture_end(&cap, errmsg);
+	/* A restore that ran has written and closed it. */
+	if (!status)
+		a->opts.status_fd = -1;
 	if (status) {
 		if (!errmsg[0])
 			snprintf(errmsg, RPC_ERRMSG_MAX, "%s failed (see the log)",
@@ -202,8 +206,14 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 	} else {
 		ans->restore.pid = ctx.root;
 		ans->resp.restore = &ans->restore;
+		ans->exec_argv = a->exec_argv;
+		a->exec_argv = NULL;
+		snprintf(ans->exec_log, sizeof(ans->exec_log), "%s", a->log_file);
 	}
 out:
+	if (a->opts.status_fd >= 0)
+		close(a->opts.status_fd);
+	free(a->exec_argv);
 	if (a->opts.criu_stats)
 		close(a->opts.criu_stats_fd);
 	ns_externals_free(&a->opts.externals);

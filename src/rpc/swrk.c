@@ -3,6 +3,7 @@
  * simple requests (VERSION, CHECK, FEATURE_CHECK) are answered here, DUMP
  * and RESTORE by action.c, and every other one is refused by name. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,28 @@ static void answer_features(const CriuReq *req, struct rpc_answer *ans)
 	ans->resp.success = true;
 }
 
+/* criu's exec_cmd: once the restore is answered, this process becomes the
+ * command, the restored root's parent, its output going to the request's
+ * log as criu's does. Returns only on failure, when the tree runs on. */
+static int exec_after_answer(const struct rpc_conn *conn, struct rpc_answer *ans)
+{
+	int log_fd = ans->exec_log[0] ? open(ans->exec_log, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+	int err;
+
+	close(conn->sk);
+	if (log_fd >= 0 && (dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0))
+		pr_warn("rpc: exec_cmd: its output cannot go to %s: %s", ans->exec_log,
+			strerror(errno));
+	if (log_fd >= 0)
+		close(log_fd);
+	execvp(ans->exec_argv[0], ans->exec_argv);
+	err = -errno;
+	pr_err("rpc: exec_cmd %s: %s; the restored tree runs on without it", ans->exec_argv[0],
+	       strerror(-err));
+	free(ans->exec_argv);
+	return err;
+}
+
 /* Answers one request; *@last: the session ends after it. */
 static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last)
 {
@@ -154,6 +177,9 @@ static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last
 	ret = rpc_send(conn->sk, &ans.resp.base, -1);
 	if (ret)
 		pr_err("rpc: cannot answer request %s: %s", rpc_req_name(req->type), strerror(-ret));
+	if (ans.exec_argv && !ret)
+		return exec_after_answer(conn, &ans);
+	free(ans.exec_argv);
 	return ret;
 }
 

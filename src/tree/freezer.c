@@ -21,6 +21,7 @@
 #include "common/procfs.h"
 #include "common/textfile.h"
 #include "tree/freezer.h"
+#include "tree/tree.h"
 
 /* How long the kernel gets to freeze every task of the cgroup. A task in
  * an uninterruptible sleep may hold it up; ptrace then does the work. */
@@ -38,49 +39,59 @@ static bool cgroup_within(const char *inner, const char *outer)
 	return !strncmp(inner, outer, len) && (inner[len] == '\0' || inner[len] == '/');
 }
 
-static bool descends_from(pid_t pid, pid_t root)
+static bool descends_from(pid_t pid, const void *root)
 {
 	struct proc_stat st;
 
-	while (pid > 1 && pid != root) {
+	while (pid > 1 && pid != *(const pid_t *)root) {
 		if (proc_stat_read(pid, &st))
 			return false;
 		pid = st.ppid;
 	}
-	return pid == root;
+	return pid == *(const pid_t *)root;
 }
 
-/* The first process of cgroup directory @dir (and those below it) that is
- * not @root or one of its descendants, or 0; -1 when it cannot tell. */
-static pid_t find_stranger(const char *dir, pid_t root)
+/* The first process of the cgroup of directory @dir_fd (and of those below
+ * it) for which @member is false, or 0; -1 when it cannot tell. A process
+ * of another pid namespace than the reader's is listed as 0: never a
+ * member. */
+static pid_t first_outsider(int dir_fd, bool (*member)(pid_t, const void *), const void *arg)
 {
-	char path[PATH_MAX];
-	pid_t stranger = 0;
+	int fd = openat(dir_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	FILE *procs = fd >= 0 ? fdopen(fd, "re") : NULL;
+	pid_t outsider = 0;
 	struct dirent *de;
-	FILE *procs;
 	DIR *d;
 	int pid;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	procs = fopen(path, "re");
 	if (!procs) {
-		pr_debug("dump: cannot read %s: %s", path, strerror(errno));
+		pr_debug("dump: cannot read cgroup.procs of a cgroup: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	while (!stranger && fscanf(procs, "%d", &pid) == 1)
-		if (!descends_from(pid, root))
-			stranger = pid;
+	while (!outsider && fscanf(procs, "%d", &pid) == 1)
+		if (pid <= 0 || !member(pid, arg))
+			outsider = pid > 0 ? pid : -2;
 	fclose(procs);
-	d = opendir(dir);
-	while (!stranger && d && (de = readdir(d))) {
+	fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	while (!outsider && d && (de = readdir(d))) {
+		int sub;
+
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < sizeof(path))
-			stranger = find_stranger(path, root);
+		sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		outsider = first_outsider(sub, member, arg);
+		close(sub);
 	}
 	if (d)
 		closedir(d);
-	return stranger;
+	return outsider;
 }
 
 static void freezer_forget(struct freezer *fz)
@@ -160,17 +171,19 @@ static bool pick_cgroup(pid_t root, struct freezer *fz)
 	}
 	if ((size_t)snprintf(fz->path, sizeof(fz->path), "%s%s", mnt, theirs) >= sizeof(fz->path))
 		return false;
+	fz->dir_fd = open(fz->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fz->dir_fd < 0)
+		return false;
 	/* A process that joins after this is frozen for a moment, no more. */
-	stranger = find_stranger(fz->path, root);
-	if (stranger < 0)
+	stranger = first_outsider(fz->dir_fd, descends_from, &root);
+	if (stranger == -1)
 		return false;
 	if (stranger) {
 		pr_debug("dump: cgroup %s also holds pid %d, which is not in the tree: freezing "
 			 "with ptrace alone", theirs, stranger);
 		return false;
 	}
-	fz->dir_fd = open(fz->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fz->dir_fd < 0 || faccessat(fz->dir_fd, "cgroup.freeze", W_OK, 0)) {
+	if (faccessat(fz->dir_fd, "cgroup.freeze", W_OK, 0)) {
 		pr_debug("dump: cgroup %s has no cgroup.freeze: freezing with ptrace alone",
 			 fz->path);
 		return false;
@@ -242,10 +255,18 @@ void freezer_freeze(pid_t root, const struct timespec *deadline, struct freezer 
 
 int freezer_find_given(pid_t root, const char *given, char *path, size_t size)
 {
-	char mnt[PATH_MAX], theirs[PATH_MAX], mine[PATH_MAX];
+	char mnt[PATH_MAX], theirs[PATH_MAX], mine[PATH_MAX], real[PATH_MAX], cryos[2 * PATH_MAX];
 	int fd = open(given, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd >= 0 && !faccessat(fd, "cgroup.freeze", W_OK, 0)) {
+		/* Never one that holds cryo: it would freeze itself. */
+		if (!cgroup2_mount(mnt, sizeof(mnt)) &&
+		    !cgroup2_path_of(getpid(), mine, sizeof(mine)) && realpath(given, real) &&
+		    (snprintf(cryos, sizeof(cryos), "%s%s", mnt, mine),
+		     cgroup_within(cryos, real))) {
+			close(fd);
+			return -1;
+		}
 		snprintf(path, size, "%s", given);
 		return fd;
 	}
@@ -323,6 +344,40 @@ static void freeze_picked(pid_t root, struct freezer *fz, const struct timespec 
 		pr_info("dump: pid %d: pausing while frozen (CRYO_TEST_PAUSE_FROZEN)", root);
 		sleep(60);
 	}
+}
+
+static bool in_tree(pid_t pid, const void *arg)
+{
+	const struct tree *tree = arg;
+
+	for (size_t i = 0; i < tree->nr; i++)
+		if (tree->tasks[i].pid == pid)
+			return true;
+	return false;
+}
+
+int freezer_check_members(int dir_fd, const char *given, const struct tree *tree)
+{
+	pid_t outsider = first_outsider(dir_fd, in_tree, tree);
+	struct proc_stat st = { .comm = "?" };
+
+	if (!outsider)
+		return 0;
+	if (outsider == -1) {
+		pr_err("dump: pid %d: --freeze-cgroup %s: cannot list its processes",
+		       tree->tasks[0].pid, given);
+		return -EIO;
+	}
+	if (outsider == -2) {
+		pr_err("dump: pid %d: --freeze-cgroup %s holds a process of another pid namespace, "
+		       "which is not in the tree: criu dumps a freezer cgroup whole",
+		       tree->tasks[0].pid, given);
+		return -EBUSY;
+	}
+	proc_stat_read(outsider, &st);
+	pr_err("dump: pid %d: --freeze-cgroup %s holds pid %d (%.16s), which is not in the tree: "
+	       "criu dumps a freezer cgroup whole", tree->tasks[0].pid, given, outsider, st.comm);
+	return -EBUSY;
 }
 
 int freezer_thaw(struct freezer *fz)

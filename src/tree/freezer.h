@@ -30,6 +30,12 @@ int freezer_find_given(pid_t root, const char *given, char *path, size_t size);
 /* Freezes the cgroup of @dir_fd (freezer_find_given()), as freezer_freeze. */
 void freezer_freeze_given(pid_t root, int dir_fd, const char *path,
 			  const struct timespec *deadline, struct freezer *fz);
+struct tree;
+/* criu's check of a freezer cgroup given (--freeze-cgroup, RPC
+ * freeze_cgroup): every process of the cgroup of @dir_fd, and of those
+ * below it, is one of @tree's, else -EBUSY naming the first that is not
+ * (@given names the cgroup in messages). */
+int freezer_check_members(int dir_fd, const char *given, const struct tree *tree);
 /* Thaws it once the tree is seized, so that the parasite can run. */
 int freezer_thaw(struct freezer *fz);
 /* Puts the cgroup back as its owner left it, and forgets it. */
