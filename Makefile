@@ -284,9 +284,11 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_ns_opts
 # criu's --cpu-cap: cpuinfo.img saved, compared by mode, forged (digests put right).
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_cpu_cap
 $(BUILD)/tests/roundtrip/test_criu_cpu_cap: src/images/crc32c.c tests/roundtrip/trust_util.c \
-	tests/roundtrip/trust_util.h
+	tests/roundtrip/trust_util.h tests/rpc/rpc_client.h tests/rpc/rpc_client.c src/rpc/wire.c \
+	$(BUILD)/gen/rpc/proto/rpc.pb-c.c | $(PROTO_H)
 $(BUILD)/tests/roundtrip/test_criu_cpu_cap: RUNNER_EXTRA := src/images/crc32c.c \
-	tests/roundtrip/trust_util.c -lxxhash
+	tests/roundtrip/trust_util.c -Itests/rpc -Itests/roundtrip tests/rpc/rpc_client.c src/rpc/wire.c \
+	$(BUILD)/gen/rpc/proto/rpc.pb-c.c -lxxhash -lprotobuf-c
 # test_trust forges images as an attacker would, checksums included.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
 TRUST_SRCS := src/images/crc32c.c tests/roundtrip/trust_util.c

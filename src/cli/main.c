@@ -21,6 +21,7 @@ static const struct {
 	{ "restore", cmd_restore, "bring a process back from an image directory" },
 	{ "check", cmd_check, "probe the kernel features cryo relies on" },
 	{ "show", cmd_show, "print an image file or image directory as JSON" },
+	{ "cpuinfo", cmd_cpuinfo, "dump|check: save this CPU, or compare a saved one (--cpu-cap)" },
 	{ "swrk", cmd_swrk, "serve criu's RPC on socket FD (for runc, libcriu)" },
 	{ "service", cmd_service, "serve criu's RPC on a unix socket PATH (or fd 3, systemd)" },
 };

@@ -622,7 +622,7 @@ int cmd_restore(const struct cryo_opts *opts)
 	/* criu's --cpu-cap, fpu unless given. */
 	if (!ret)
 		ret = cpuinfo_check_dir(dir, opts->cpu_cap_given ? opts->cpu_cap : CPU_CAP_FPU,
-					opts->cpu_cap_given);
+					opts->cpu_cap_given, "restore");
 	if (!ret && opts->lazy_pages)
 		ret = lazy_check_available();
 	/* Connections the dump locked are locked again from here on. */

@@ -56,8 +56,8 @@ struct rpc_answer {
 	char exec_log[PATH_MAX];	/* where the command's output goes; "": unchanged */
 };
 
-/* action.c: runs a DUMP or RESTORE request and fills @ans (success, the
- * restored pid, or errmsg). */
+/* action.c: runs a DUMP, RESTORE, CPUINFO_DUMP or CPUINFO_CHECK request
+ * and fills @ans (success, the restored pid, or errmsg). */
 void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_answer *ans);
 
 /* swrk.c: serves requests on @conn until the client closes it or a request

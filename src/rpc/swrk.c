@@ -1,7 +1,7 @@
 /* The request loop of criu's RPC service: `cryo swrk FD` serves the socket
  * it inherits, `cryo service` the connections of a listening socket. The
- * simple requests (VERSION, CHECK, FEATURE_CHECK) are answered here, DUMP
- * and RESTORE by action.c, and every other one is refused by name. */
+ * simple requests (VERSION, CHECK, FEATURE_CHECK) are answered here, DUMP,
+ * RESTORE and CPUINFO by action.c, and every other one is refused by name. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -35,9 +35,6 @@ static const char *refusal(CriuReqType type)
 	case CRIU_REQ_TYPE__PAGE_SERVER:
 	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD:
 		return "cryo has no page server for remote dumps yet";
-	case CRIU_REQ_TYPE__CPUINFO_DUMP:
-	case CRIU_REQ_TYPE__CPUINFO_CHECK:
-		return "cryo does not save or compare CPU information yet";
 	case CRIU_REQ_TYPE__WAIT_PID:
 		return "cryo's service does not keep the restored processes as its children";
 	case CRIU_REQ_TYPE__NOTIFY:
@@ -149,6 +146,8 @@ static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last
 		break;
 	case CRIU_REQ_TYPE__DUMP:
 	case CRIU_REQ_TYPE__RESTORE:
+	case CRIU_REQ_TYPE__CPUINFO_DUMP:
+	case CRIU_REQ_TYPE__CPUINFO_CHECK:
 		/* One per process: the journeys keep some state per run. */
 		*last = true;
 		rpc_run_action(conn, req, &ans);

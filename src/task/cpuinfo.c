@@ -214,7 +214,7 @@ static unsigned int missing_features(const struct cpuinfo *saved, const struct c
 
 /* criu's fpu check: the dump's xsave features are here, and the xsave
  * area has the same size (a libc sizes its own saves by it at start). */
-static int compare_fpu(const struct cpuinfo *saved, const struct cpuinfo *here)
+static int compare_fpu(const struct cpuinfo *saved, const struct cpuinfo *here, const char *who)
 {
 	uint64_t lacking = saved->xfeatures & ~here->xfeatures;
 	char list[512] = "", unnamed[32];
@@ -229,36 +229,37 @@ static int compare_fpu(const struct cpuinfo *saved, const struct cpuinfo *here)
 							       "xfeature %u", bit), unnamed));
 	}
 	if (lacking) {
-		pr_err("restore: --cpu-cap fpu: this CPU lacks the xsave features %s that the "
-		       "dump's CPU had (XCR0 %#llx here, %#llx there)", list,
+		pr_err("%s: --cpu-cap fpu: this CPU lacks the xsave features %s that the dump's "
+		       "CPU had (XCR0 %#llx here, %#llx there)", who, list,
 		       (unsigned long long)here->xfeatures, (unsigned long long)saved->xfeatures);
 		return -EOPNOTSUPP;
 	}
 	if (saved->xsave_size != here->xsave_size ||
 	    saved->xsave_size_max != here->xsave_size_max) {
-		pr_err("restore: --cpu-cap fpu: the dump's CPU has an xsave area of %u bytes (%u "
-		       "with every feature), this one of %u (%u): its programs sized their saves "
-		       "for the other", saved->xsave_size, saved->xsave_size_max, here->xsave_size,
-		       here->xsave_size_max);
+		pr_err("%s: --cpu-cap fpu: the dump's CPU has an xsave area of %u bytes (%u with "
+		       "every feature), this one of %u (%u): its programs sized their saves for "
+		       "the other", who, saved->xsave_size, saved->xsave_size_max,
+		       here->xsave_size, here->xsave_size_max);
 		return -EOPNOTSUPP;
 	}
 	return 0;
 }
 
-int cpuinfo_compare(const struct cpuinfo *saved, const struct cpuinfo *here, unsigned int caps)
+int cpuinfo_compare(const struct cpuinfo *saved, const struct cpuinfo *here, unsigned int caps,
+		    const char *who)
 {
 	char list[2048];
 	unsigned int nr;
 
-	if ((caps & CPU_CAP_FPU) && compare_fpu(saved, here))
+	if ((caps & CPU_CAP_FPU) && compare_fpu(saved, here, who))
 		return -EOPNOTSUPP;
 	if (caps & (CPU_CAP_CPU | CPU_CAP_INS)) {
 		bool ins_only = !(caps & CPU_CAP_CPU);
 
 		nr = missing_features(saved, here, ins_only, list, sizeof(list));
 		if (nr) {
-			pr_err("restore: --cpu-cap %s: this CPU lacks %s that the dump's CPU (%s) "
-			       "had", ins_only ? "ins" : "cpu", list, saved->vendor);
+			pr_err("%s: --cpu-cap %s: this CPU lacks %s that the dump's CPU (%s) had",
+			       who, ins_only ? "ins" : "cpu", list, saved->vendor);
 			return -EOPNOTSUPP;
 		}
 	}

@@ -45,9 +45,10 @@ void cpuinfo_read(struct cpuinfo *ci);
 /* Whether a saved word is one cryo reads (a leaf, subleaf and register of
  * its list). */
 bool cpuid_word_known(uint32_t leaf, uint32_t subleaf, uint32_t reg);
-/* Compares @saved (the dump's) with @here by @caps; -EOPNOTSUPP, said,
- * naming what this CPU lacks. */
-int cpuinfo_compare(const struct cpuinfo *saved, const struct cpuinfo *here, unsigned int caps);
+/* Compares @saved (the dump's) with @here by @caps; -EOPNOTSUPP, said
+ * (as @who: "restore"), naming what this CPU lacks. */
+int cpuinfo_compare(const struct cpuinfo *saved, const struct cpuinfo *here, unsigned int caps,
+		    const char *who);
 
 /* cpuinfo_image.c: writes this CPU as cpuinfo.img of @dir. */
 int cpuinfo_dump(struct image_dir *dir);
@@ -56,7 +57,8 @@ int cpuinfo_dump(struct image_dir *dir);
 int cpuinfo_load(const struct image_dir *dir, struct cpuinfo *ci);
 /* Restore's check: with @given (--cpu-cap was passed) a missing image is
  * refused; without it the default (fpu) applies to an image that exists. */
-int cpuinfo_check_dir(const struct image_dir *dir, unsigned int caps, bool given);
+int cpuinfo_check_dir(const struct image_dir *dir, unsigned int caps, bool given,
+		      const char *who);
 
 extern const struct image_kind_set cpuinfo_image_kinds;
 

@@ -139,7 +139,8 @@ int cpuinfo_load(const struct image_dir *dir, struct cpuinfo *ci)
 	return 0;
 }
 
-int cpuinfo_check_dir(const struct image_dir *dir, unsigned int caps, bool given)
+int cpuinfo_check_dir(const struct image_dir *dir, unsigned int caps, bool given,
+		      const char *who)
 {
 	struct cpuinfo saved, here;
 	char text[32];
@@ -149,19 +150,19 @@ int cpuinfo_check_dir(const struct image_dir *dir, unsigned int caps, bool given
 		return 0;
 	ret = cpuinfo_load(dir, &saved);
 	if (ret == -ENOENT && !given) {
-		pr_debug("restore: the dump saved no cpuinfo.img: the CPU is not compared");
+		pr_debug("%s: the dump saved no cpuinfo.img: the CPU is not compared", who);
 		return 0;
 	}
 	if (ret == -ENOENT)
-		pr_err("restore: --cpu-cap %s: the dump saved no cpuinfo.img (dumped with "
-		       "--cpu-cap=none, or by a cryo that did not save it)",
+		pr_err("%s: --cpu-cap %s: the dump saved no cpuinfo.img (dumped with "
+		       "--cpu-cap=none, or by a cryo that did not save it)", who,
 		       cpu_cap_text(caps, text, sizeof(text)));
 	if (ret)
 		return ret;
 	cpuinfo_read(&here);
-	ret = cpuinfo_compare(&saved, &here, caps);
+	ret = cpuinfo_compare(&saved, &here, caps, who);
 	if (!ret)
-		pr_info("restore: --cpu-cap %s: this CPU has what the dump's had",
+		pr_info("%s: --cpu-cap %s: this CPU has what the dump's had", who,
 			cpu_cap_text(caps, text, sizeof(text)));
 	return ret;
 }

@@ -3,18 +3,23 @@
  * a feature this CPU lacks is refused in cpu and ins modes, naming the
  * feature, and restores in fpu (the default) and none; an invalid image is
  * refused at load; a dump with none saves no image, which an explicit mode
- * at restore then refuses. The comparison itself is task/cpuinfo.c's. */
+ * at restore then refuses. criu's cpuinfo dump and check, as commands and
+ * as the RPC's CPUINFO_DUMP and CPUINFO_CHECK. The comparison itself is
+ * task/cpuinfo.c's. */
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cryo_driver.h"
 #include "harness.h"
 #include "image_util.h"
+#include "rpc_client.h"
 #include "runner_util.h"
 #include "trust_util.h"
 
@@ -169,6 +174,78 @@ TEST(an_invalid_cpuinfo_image_is_refused_and_a_dump_with_none_saves_none)
 				NULL), out, "%s", why);
 	CHECK_GOTO(restores_with(&p, img, pid, NULL), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* One CPUINFO request of @type on images directory @dir: whether it
+ * succeeded, its message in @msg. */
+static bool cpuinfo_request(CriuReqType type, const char *dir, char *msg, size_t size)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts opts = CRIU_OPTS__INIT;
+	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct swrk s = { .pid = 0, .sk = -1 };
+	CriuResp *resp = NULL;
+	bool ok;
+
+	req.type = type;
+	req.opts = &opts;
+	opts.images_dir_fd = dir_fd;
+	snprintf(msg, size, "no answer: %.900s", why);
+	if (dir_fd >= 0 && swrk_start(&s, dir_fd)) {
+		resp = swrk_call(&s, &req);
+		swrk_stop(&s);
+	}
+	if (dir_fd >= 0)
+		close(dir_fd);
+	ok = resp && resp->success && resp->type == type;
+	if (resp)
+		snprintf(msg, size, "%s", resp->cr_errmsg ? resp->cr_errmsg : "");
+	if (resp)
+		criu_resp__free_unpacked(resp, NULL);
+	return ok;
+}
+
+/* criu's `cpuinfo dump` and `cpuinfo check` (every mode by default), on the
+ * command line and through the RPC: this CPU passes its own image, and an
+ * image claiming a feature it lacks fails, named, unless only fpu is asked. */
+TEST(cpuinfo_dump_and_check_on_the_command_line_and_through_the_rpc)
+{
+	char dir[PATH_MAX], rpc_dir[PATH_MAX], msg[1024];
+	unsigned int eax, ebx, ecx, edx, bit = 0;
+	const char *name = NULL;
+	uint8_t from[20], to[20];
+	struct prog p = { 0 };
+	struct cryo_run r;
+
+	__cpuid_count(7, 0, eax, ebx, ecx, edx);
+	CHECK_GOTO(lacking_feature(ebx, &bit, &name) && make_temp_dir(p.dir), out, "%s", why);
+	pathf(dir, "%s/cli", p.dir);
+	pathf(rpc_dir, "%s/rpc", p.dir);
+	run_cryo(&r, "cpuinfo", "dump", "-D", dir);
+	CHECK_GOTO(r.status == 0 && exists(dir, "cpuinfo.img"), out, "cpuinfo dump (%d): %s",
+		   r.status, r.out);
+	run_cryo(&r, "cpuinfo", "check", "-D", dir);
+	CHECK_GOTO(r.status == 0, out, "cpuinfo check of this CPU (%d): %s", r.status, r.out);
+	CHECK_GOTO(!mkdir(rpc_dir, 0700) &&
+		   cpuinfo_request(CRIU_REQ_TYPE__CPUINFO_DUMP, rpc_dir, msg, sizeof(msg)) &&
+		   exists(rpc_dir, "cpuinfo.img") &&
+		   cpuinfo_request(CRIU_REQ_TYPE__CPUINFO_CHECK, rpc_dir, msg, sizeof(msg)), out,
+		   "CPUINFO_DUMP then CPUINFO_CHECK: %s", msg);
+
+	/* No inventory lists these files: only the record's checksum to put right. */
+	word_bytes(from, ebx);
+	word_bytes(to, ebx | 1u << bit);
+	CHECK_GOTO(forge_bytes(dir, "cpuinfo.img", from, to, sizeof(from)) &&
+		   forge_bytes(rpc_dir, "cpuinfo.img", from, to, sizeof(from)), out, "%s", why);
+	run_cryo(&r, "cpuinfo", "check", "-D", dir);
+	CHECK_GOTO(refused(&r, "cpuinfo check: --cpu-cap cpu: this CPU lacks", name, NULL), out,
+		   "%s", why);
+	run_cryo(&r, "cpuinfo", "check", "-D", dir, "--cpu-cap=fpu");
+	CHECK_GOTO(r.status == 0, out, "cpuinfo check --cpu-cap=fpu (%d): %s", r.status, r.out);
+	CHECK_GOTO(!cpuinfo_request(CRIU_REQ_TYPE__CPUINFO_CHECK, rpc_dir, msg, sizeof(msg)) &&
+		   strstr(msg, name), out, "CPUINFO_CHECK of a forged image: %s", msg);
 out:
 	end_prog(&p);
 }

@@ -193,10 +193,10 @@ TEST(feature_check_answers_every_feature_asked)
 TEST(unsupported_requests_are_refused_by_name)
 {
 	static const CriuReqType types[] = { CRIU_REQ_TYPE__PRE_DUMP, CRIU_REQ_TYPE__PAGE_SERVER,
-					     CRIU_REQ_TYPE__CPUINFO_DUMP, CRIU_REQ_TYPE__WAIT_PID,
-					     (CriuReqType)99 };
-	static const char *const names[] = { "PRE_DUMP", "PAGE_SERVER", "CPUINFO_DUMP", "WAIT_PID",
-					     "99" };
+					     CRIU_REQ_TYPE__SINGLE_PRE_DUMP,
+					     CRIU_REQ_TYPE__WAIT_PID, (CriuReqType)99 };
+	static const char *const names[] = { "PRE_DUMP", "PAGE_SERVER", "SINGLE_PRE_DUMP",
+					     "WAIT_PID", "99" };
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		CriuReq req = CRIU_REQ__INIT;
