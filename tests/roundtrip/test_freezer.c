@@ -29,45 +29,27 @@ struct cgroup {
 	char path[PATH_MAX];
 };
 
-/* The cgroup v2 mount point, from mountinfo. */
-static bool find_cgroup2(char *mnt)
+/* The mount point of cgroup v2, or (@v1) of the v1 freezer hierarchy,
+ * from mountinfo. */
+static bool find_hierarchy(bool v1, char *mnt)
 {
 	char line[4096], point[PATH_MAX];
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	bool found = false;
 
 	while (f && !found && fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - cgroup2 ");
+		const char *sep = strstr(line, v1 ? " - cgroup " : " - cgroup2 ");
 
-		if (sep && sscanf(line, "%*d %*d %*s %*s %4095s", point) == 1) {
+		if (sep && (!v1 || strstr(sep, "freezer")) &&
+		    sscanf(line, "%*d %*d %*s %*s %4095s", point) == 1) {
 			pathf(mnt, "%s", point);
 			found = true;
 		}
 	}
 	if (f)
 		fclose(f);
-	return found ? true : fail_why("no cgroup v2 hierarchy is mounted on this machine");
-}
-
-/* The mount point of the cgroup v1 freezer hierarchy, from mountinfo. */
-static bool find_freezer_v1(char *mnt)
-{
-	char line[4096], point[PATH_MAX];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	bool found = false;
-
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - cgroup ");
-
-		if (sep && strstr(sep, "freezer") && sscanf(line, "%*d %*d %*s %*s %4095s",
-							     point) == 1) {
-			pathf(mnt, "%s", point);
-			found = true;
-		}
-	}
-	if (f)
-		fclose(f);
-	return found ? true : fail_why("no cgroup v1 freezer hierarchy is mounted here");
+	return found ? true : fail_why("no %s hierarchy is mounted on this machine",
+				       v1 ? "cgroup v1 freezer" : "cgroup v2");
 }
 
 /* A new cgroup of cgroup v2, or (@v1) of the v1 freezer hierarchy. */
@@ -76,7 +58,7 @@ static bool cgroup_make_in(struct cgroup *cg, bool v1)
 	static int made;
 	char mnt[PATH_MAX];
 
-	if (v1 ? !find_freezer_v1(mnt) : !find_cgroup2(mnt))
+	if (!find_hierarchy(v1, mnt))
 		return false;
 	pathf(cg->path, "%s/cryo-test-%d-%d", mnt, getpid(), made++);
 	if (mkdir(cg->path, 0755))
