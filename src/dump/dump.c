@@ -679,13 +679,9 @@ static int check_runtime_opts(struct cryo_opts *opts, const struct mnt_caller *c
 					     sizeof(opts->freeze_path));
 	if (opts->freeze_fd >= 0)
 		return 0;
-	/* The v1 freezer is not driven: its frozen tasks take no ptrace stop
-	 * until thawed, and the seize waits for each process's stop. */
-	pr_err("dump: pid %d: freeze_cgroup %s: %s: not supported", opts->pid,
-	       opts->freeze_cgroup, v2 ? "cannot be frozen by cryo (it holds cryo, or no "
-	       "cgroup.freeze it may write)" : "a cgroup v1 freezer, and the tree has no cgroup v2 "
-	       "of its own to freeze in its place; cryo does not drive the v1 freezer (its "
-	       "frozen tasks take no ptrace stop until thawed)");
+	pr_err("dump: pid %d: freeze_cgroup %s: cannot be frozen by cryo: it holds cryo, or "
+	       "cryo may not write its %s", opts->pid, opts->freeze_cgroup,
+	       v2 ? "cgroup.freeze" : "freezer.state");
 	return -EOPNOTSUPP;
 }
 

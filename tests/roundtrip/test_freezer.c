@@ -309,10 +309,28 @@ out:
 	cgroup_remove(&cg);
 }
 
+/* Whether the cgroup is frozen (@want 1) or thawed (0): cgroup.events of
+ * a v2 cgroup, freezer.state of a v1 freezer (@v1), within 2 s. */
+static bool frozen_is(const struct cgroup *cg, bool v1, int want)
+{
+	char path[PATH_MAX], state[64] = "";
+	long deadline = now_ms() + 2000;
+
+	if (!v1)
+		return cgroup_frozen_is(cg, want);
+	pathf(path, "%s/freezer.state", cg->path);
+	while (read_text(path, state, sizeof(state)) &&
+	       strcmp(state, want ? "FROZEN\n" : "THAWED\n") && now_ms() < deadline)
+		sleep_ms(2);
+	return !strcmp(state, want ? "FROZEN\n" : "THAWED\n") ? true :
+	       fail_why("%s is %s", path, state);
+}
+
 /* The kernel never thaws a cgroup for a dumper that died: cryo's guard
  * does. cryo is killed while the tree is frozen (held there by a test
- * switch); the tree must be thawed and whole. */
-TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
+ * switch) in its own v2 cgroup, or in a v1 freezer named (@v1); the tree
+ * must be thawed and whole. */
+static void killed_while_frozen(bool v1)
 {
 	struct cgroup cg = { "" };
 	struct prog p = { 0 };
@@ -321,7 +339,7 @@ TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
 	pid_t dumper;
 	int out_fd;
 
-	CHECK_GOTO(cgroup_make(&cg), out, "%s", why);
+	CHECK_GOTO(cgroup_make_in(&cg, v1), out, "%s", why);
 	CHECK_GOTO(start_prog(&p, "prog_tree", enter_cgroup, &cg), out, "%s", why);
 	pathf(img, "%s/img", p.dir);
 	pathf(log, "%s/cryo.out", p.dir);
@@ -329,7 +347,9 @@ TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
 	out_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	CHECK_GOTO(out_fd >= 0, out, "cannot open %s", log);
 	dumper = cryo_spawn(out_fd, &(struct cryo_call){
-		.args = CRYO_ARGS("dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log"),
+		.args = v1 ? CRYO_ARGS("dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log",
+				       "--freeze-cgroup", cg.path) :
+			     CRYO_ARGS("dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log"),
 		.program = p.program,
 		.env = CRYO_ARGS("CRYO_TEST_PAUSE_FROZEN=1"),
 	});
@@ -339,13 +359,23 @@ TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
 	while (!log_has(img, "pausing while frozen") && now_ms() < deadline)
 		sleep_ms(5);
 	CHECK_GOTO(log_says(img, "pausing while frozen"), out, "%s", why);
-	CHECK_GOTO(cgroup_frozen_is(&cg, 1), out, "while cryo pauses: %s", why);
+	CHECK_GOTO(frozen_is(&cg, v1, 1), out, "while cryo pauses: %s", why);
 	kill_and_reap(dumper);
-	CHECK_GOTO(cgroup_frozen_is(&cg, 0), out, "after cryo was killed: %s", why);
+	CHECK_GOTO(frozen_is(&cg, v1, 0), out, "after cryo was killed: %s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
 	cgroup_remove(&cg);
+}
+
+TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
+{
+	killed_while_frozen(false);
+}
+
+TEST(a_dumper_killed_while_a_v1_freezer_is_frozen_leaves_it_thawed)
+{
+	killed_while_frozen(true);
 }
 
 /* --freeze-cgroup: criu dumps a freezer cgroup whole, so a process of it
@@ -400,8 +430,8 @@ static void enter_two_cgroups(void *arg)
 
 /* A v1 freezer named (runc's on this hybrid layout): the tree's own cgroup
  * v2 is frozen in its place; without one (a v2 cgroup shared with cryo)
- * the dump is refused, since cryo does not drive the v1 freezer. */
-TEST(freeze_cgroup_v1_freezes_the_trees_own_v2_cgroup_or_is_refused)
+ * the v1 freezer itself, its threads seized while frozen, then thawed. */
+TEST(freeze_cgroup_v1_is_frozen_itself_or_through_the_trees_own_v2_cgroup)
 {
 	struct cgroup v1 = { "" }, v2 = { "" };
 	struct two_cgroups shared = { &v1, NULL }, own = { &v1, &v2 };
@@ -410,13 +440,18 @@ TEST(freeze_cgroup_v1_freezes_the_trees_own_v2_cgroup_or_is_refused)
 	struct cryo_run r;
 
 	CHECK_GOTO(cgroup_make_in(&v1, true) && cgroup_make(&v2), out, "%s", why);
-	CHECK_GOTO(start_prog(&p, "prog_counter", enter_two_cgroups, &shared), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "prog_tree", enter_two_cgroups, &shared), out, "%s", why);
 	pathf(img, "%s/img", p.dir);
 	snprintf(pid, sizeof(pid), "%d", p.pid);
-	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "--freeze-cgroup", v1.path);
-	CHECK_GOTO(refused(&r, "a cgroup v1 freezer", "does not drive the v1 freezer", NULL), out,
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-R", "-v4", "-o", "dump.log",
+		  "--freeze-cgroup", v1.path);
+	CHECK_GOTO(r.status == 0, out, "the dump through the v1 freezer failed (%d): %s", r.status,
+		   r.out);
+	snprintf(froze, sizeof(froze), "froze cgroup %s", v1.path);
+	CHECK_GOTO(log_says(img, froze) && log_says(img, "seized the threads of v1 cgroup"), out,
 		   "%s", why);
-	CHECK_GOTO(prog_unharmed(&p) && prog_passes(&p), out, "%s", why);
+	CHECK_GOTO(frozen_is(&v1, true, 0), out, "after the dump: %s", why);
+	CHECK_GOTO(passes_then_restored_passes(&p, img), out, "%s", why);
 	end_prog(&p);
 
 	CHECK_GOTO(start_prog(&q, "prog_counter", enter_two_cgroups, &own), out, "%s", why);
