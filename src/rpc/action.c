@@ -145,7 +145,8 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 {
 	char *errmsg = ans->errmsg;
 	struct notify_ctx ctx = { .conn = conn };
-	bool dump = req->type == CRIU_REQ_TYPE__DUMP;
+	bool pre = req->type == CRIU_REQ_TYPE__PRE_DUMP;
+	bool dump = req->type == CRIU_REQ_TYPE__DUMP || pre;
 	struct rpc_action *a = calloc(1, sizeof(*a));
 	struct capture cap = { .saved_stderr = -1, .memfd = -1 };
 	int ret, status;
@@ -183,13 +184,14 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		goto out;
 	}
 	ret = log_init(a->opts.log_file, a->opts.verbosity);
-	status = ret ? 1 : dump ? cmd_dump(&a->opts) : cmd_restore(&a->opts);
+	status = ret ? 1 : pre ? cmd_pre_dump(&a->opts) : dump ? cmd_dump(&a->opts) :
+				      cmd_restore(&a->opts);
 	log_close();
 	capture_end(&cap, errmsg);
 	if (status) {
 		if (!errmsg[0])
 			snprintf(errmsg, RPC_ERRMSG_MAX, "%s failed (see the log)",
-				 dump ? "dump" : "restore");
+				 pre ? "pre-dump" : dump ? "dump" : "restore");
 		goto out;
 	}
 	ans->resp.success = true;

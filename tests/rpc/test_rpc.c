@@ -191,10 +191,11 @@ TEST(feature_check_answers_every_feature_asked)
 
 TEST(unsupported_requests_are_refused_by_name)
 {
-	static const CriuReqType types[] = { CRIU_REQ_TYPE__PRE_DUMP, CRIU_REQ_TYPE__PAGE_SERVER,
+	static const CriuReqType types[] = { CRIU_REQ_TYPE__SINGLE_PRE_DUMP, CRIU_REQ_TYPE__PAGE_SERVER,
 					     CRIU_REQ_TYPE__CPUINFO_DUMP, CRIU_REQ_TYPE__WAIT_PID,
 					     (CriuReqType)99 };
-	static const char *const names[] = { "PRE_DUMP", "PAGE_SERVER", "CPUINFO_DUMP", "WAIT_PID",
+	static const char *const names[] = { "SINGLE_PRE_DUMP", "PAGE_SERVER", "CPUINFO_DUMP",
+					     "WAIT_PID",
 					     "99" };
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
@@ -240,8 +241,8 @@ TEST(unsupported_options_are_refused_by_name)
 		opts.pid = p.pid;
 		switch (i) {
 		case 0:
-			name = "track_mem";
-			opts.has_track_mem = opts.track_mem = true;
+			name = "auto_dedup";
+			opts.has_auto_dedup = opts.auto_dedup = true;
 			break;
 		case 1:
 		case 4:
