@@ -82,12 +82,26 @@ static bool runs_on(pid_t pid)
 	return true;
 }
 
+/* Restores @img (lazily with @lazy); the program, back at @pid, passes. */
+static bool restores_and_passes(struct prog *p, pid_t pid, const char *img, bool lazy)
+{
+	struct cryo_run r;
+
+	if (lazy)
+		prog_cryo(&r, p, "restore", "-D", img, "-d", "--lazy-pages");
+	else
+		prog_cryo(&r, p, "restore", "-D", img, "-d");
+	if (r.status)
+		return fail_why("restore of %s failed (%d): %s", img, r.status, r.out);
+	p->pid = pid;
+	return prog_passes(p);
+}
+
 TEST(a_dump_after_a_pre_dump_writes_only_changed_pages_and_restores_every_page)
 {
 	char pre[PATH_MAX], img[PATH_MAX], link[PATH_MAX];
 	long long pre_size = 0, size = 0;
 	struct prog p = { 0 };
-	struct cryo_run r;
 	ssize_t n;
 	pid_t pid;
 
@@ -110,10 +124,7 @@ TEST(a_dump_after_a_pre_dump_writes_only_changed_pages_and_restores_every_page)
 	CHECK_GOTO(size_of(img, "pages", pid, &size), out, "%s", why);
 	CHECK_GOTO(size < 160 * 4096LL && size < pre_size / 3, out,
 		   "the dump wrote %lld bytes of pages, the pre-dump %lld", size, pre_size);
-	prog_cryo(&r, &p, "restore", "-D", img, "-d");
-	CHECK_GOTO(r.status == 0, out, "restore failed (%d): %s", r.status, r.out);
-	p.pid = pid;
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	CHECK_GOTO(restores_and_passes(&p, pid, img, false), out, "%s", why);
 out:
 	end_prog(&p);
 }
@@ -123,7 +134,6 @@ TEST(a_chain_of_two_pre_dumps_restores_lazily)
 	char img[PATH_MAX], pre1[PATH_MAX], pre2[PATH_MAX];
 	long long size1 = 0, size2 = 0;
 	struct prog p = { 0 };
-	struct cryo_run r;
 	pid_t pid;
 
 	CHECK_GOTO(start_prog(&p, "prog_predump", NULL, NULL), out, "%s", why);
@@ -140,10 +150,7 @@ TEST(a_chain_of_two_pre_dumps_restores_lazily)
 	CHECK_GOTO(size2 < size1 / 3, out, "the second pre-dump wrote %lld bytes, the first %lld",
 		   size2, size1);
 	pathf(img, "%s/img", p.dir);
-	prog_cryo(&r, &p, "restore", "-D", img, "-d", "--lazy-pages");
-	CHECK_GOTO(r.status == 0, out, "lazy restore failed (%d): %s", r.status, r.out);
-	p.pid = pid;
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+	CHECK_GOTO(restores_and_passes(&p, pid, img, true), out, "%s", why);
 out:
 	end_prog(&p);
 }
