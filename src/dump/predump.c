@@ -84,6 +84,11 @@ int dump_lineage_open(const struct cryo_opts *opts, struct image_dir *dir,
 		image_dir_close(parent);
 		return err;
 	}
+	/* A failed dump leaves no link behind either. */
+	if (image_dir_note_outside(dir, fcntl(dir->fd, F_DUPFD_CLOEXEC, 0), "parent")) {
+		image_dir_close(parent);
+		return -ENOMEM;
+	}
 	out->parent = parent;
 	pr_info("dump: pid %d: parent image set %s; pages unchanged since it stay there",
 		opts->pid, parent->path);

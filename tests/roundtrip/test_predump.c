@@ -82,6 +82,34 @@ static bool runs_on(pid_t pid)
 	return true;
 }
 
+/* A dump with a parent that its post-dump action script refuses fails and
+ * leaves neither inventory nor parent link; the program runs on. */
+static bool failed_dump_leaves_no_link(struct prog *p)
+{
+	char script[PATH_MAX], img[PATH_MAX], pid_text[16];
+	struct cryo_run r;
+	struct stat st;
+	FILE *f;
+
+	pathf(script, "%s/refuse-post-dump", p->dir);
+	pathf(img, "%s/img-refused", p->dir);
+	f = fopen(script, "we");
+	if (!f)
+		return fail_why("%s: %s", script, strerror(errno));
+	fprintf(f, "#!/bin/sh\n[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] && exit 1\nexit 0\n");
+	fclose(f);
+	chmod(script, 0700);
+	snprintf(pid_text, sizeof(pid_text), "%d", p->pid);
+	prog_cryo(&r, p, "dump", "-t", pid_text, "-D", img, "--prev-images-dir", "../pre",
+		  "--action-script", script);
+	if (!refused(&r, "post-dump", NULL))
+		return false;
+	pathf(script, "%s/parent", img);
+	if (!lstat(script, &st) || !no_inventory(img))
+		return fail_why("a failed dump left %s or its inventory", script);
+	return runs_on(p->pid);
+}
+
 /* Restores @img (lazily with @lazy); the program, back at @pid, passes. */
 static bool restores_and_passes(struct prog *p, pid_t pid, const char *img, bool lazy)
 {
@@ -114,6 +142,7 @@ TEST(a_dump_after_a_pre_dump_writes_only_changed_pages_and_restores_every_page)
 	CHECK_GOTO(pre_size >= AREA_PAGES * 4096LL, out, "the pre-dump saved %lld bytes",
 		   pre_size);
 	CHECK_GOTO(next_phase(&p, 1), out, "%s", why);
+	CHECK_GOTO(failed_dump_leaves_no_link(&p), out, "%s", why);
 	CHECK_GOTO(dump_into(&p, "dump", "img", "../pre"), out, "%s", why);
 	pathf(img, "%s/img", p.dir);
 	pathf(link, "%s/parent", img);
