@@ -53,7 +53,7 @@ static bool lane_runs(const struct lane *l, size_t call)
 	return !l->err && call < l->work->n;
 }
 
-static void lane_start(struct lane *l, const struct inj_call *c)
+static void lane_start(struct lane *l, struct inj_call *c)
 {
 	int ret = c->len ? scratch_io(l->t.pid, l->scratch, c->buf, c->len, true) : 0;
 
@@ -63,7 +63,7 @@ static void lane_start(struct lane *l, const struct inj_call *c)
 		lane_fail(l, ret, "cannot start a remote syscall");
 }
 
-static void lane_redirect(struct lane *l, const struct inj_call *c)
+static void lane_redirect(struct lane *l, struct inj_call *c)
 {
 	unsigned long args[6];
 	int ret;
@@ -99,23 +99,25 @@ static void lanes_finish(struct lane *lanes, size_t nr, bool *went)
 	}
 }
 
+/* One step of call @call asked of every lane that runs it, then waited for
+ * in each that went. */
+static void lanes_step(struct lane *lanes, size_t nr, size_t call, bool *went,
+		       void (*step)(struct lane *, struct inj_call *))
+{
+	for (size_t i = 0; i < nr; i++) {
+		if (!lane_runs(&lanes[i], call))
+			continue;
+		step(&lanes[i], &lanes[i].work->calls[call]);
+		went[i] = !lanes[i].err;
+	}
+	lanes_finish(lanes, nr, went);
+}
+
 static void lanes_run(struct lane *lanes, size_t nr, size_t max_calls, bool *went)
 {
 	for (size_t call = 0; call < max_calls; call++) {
-		for (size_t i = 0; i < nr; i++) {
-			if (!lane_runs(&lanes[i], call))
-				continue;
-			lane_start(&lanes[i], &lanes[i].work->calls[call]);
-			went[i] = !lanes[i].err;
-		}
-		lanes_finish(lanes, nr, went);
-		for (size_t i = 0; i < nr; i++) {
-			if (!lane_runs(&lanes[i], call))
-				continue;
-			lane_redirect(&lanes[i], &lanes[i].work->calls[call]);
-			went[i] = !lanes[i].err;
-		}
-		lanes_finish(lanes, nr, went);
+		lanes_step(lanes, nr, call, went, lane_start);
+		lanes_step(lanes, nr, call, went, lane_redirect);
 		for (size_t i = 0; i < nr; i++)
 			if (lane_runs(&lanes[i], call))
 				lane_result(&lanes[i], &lanes[i].work->calls[call]);

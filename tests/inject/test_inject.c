@@ -105,10 +105,42 @@ out:
 	stop_target(&t);
 }
 
+/* inj_threads_syscalls() of gettid and PR_GET_TID_ADDRESS in all @n
+ * threads: each must answer its own tid and the address it gave alone. */
+static bool all_threads_at_once(struct inj_task *task, int n, const unsigned long *alone)
+{
+	struct inj_call calls[MAX_THREADS][2];
+	struct inj_thread_calls each[MAX_THREADS];
+	unsigned long addrs[MAX_THREADS];
+
+	for (int i = 0; i < n; i++) {
+		each[i] = (struct inj_thread_calls){ .tid = inj_thread_tid(task, i),
+						     .calls = calls[i], .n = 2 };
+		addrs[i] = 0;
+		calls[i][0] = (struct inj_call){ .nr = SYS_gettid, .result = -1 };
+		calls[i][1] = (struct inj_call){ .nr = SYS_prctl,
+						 .args = { 40 /* PR_GET_TID_ADDRESS */, INJ_ARG_BUF },
+						 .buf = &addrs[i], .len = sizeof(addrs[i]),
+						 .result = -1 };
+	}
+	if (inj_threads_syscalls(task, each, (size_t)n))
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (calls[i][0].result != each[i].tid || calls[i][1].result || addrs[i] != alone[i]) {
+			fprintf(stderr, "thread %d answered %ld, %ld, %#lx (alone: %#lx)\n",
+				each[i].tid, calls[i][0].result, calls[i][1].result, addrs[i],
+				alone[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Every thread answers its own gettid and its own set_tid_address value,
- * through scratch memory below its stack, alone and in one batch
- * (inj_thread_syscalls), and the busy target carries on
- * unharmed (its blocked calls resume as if never touched). */
+ * through scratch memory below its stack, alone, in one batch
+ * (inj_thread_syscalls) and with all threads borrowed at once
+ * (inj_threads_syscalls), and the busy target carries on unharmed (its
+ * blocked calls resume as if never touched). */
 TEST(thread_syscalls_run_in_the_thread_asked_for)
 {
 	struct target t = {};
@@ -154,57 +186,8 @@ TEST(thread_syscalls_run_in_the_thread_asked_for)
 					   "threads share clear_child_tid %#lx", addr);
 			addrs[i] = addr;
 		}
-		CHECK_GOTO(inj_release(task) == 0, out, "release failed");
-		task = NULL;
-	}
-	CHECK_GOTO(target_healthy(&t, 300, why, sizeof(why)), out, "%s", why);
-out:
-	if (task)
-		inj_release(task);
-	stop_target(&t);
-}
-
-/* All threads borrowed at once (inj_threads_syscalls): each answers its
- * own gettid and clear_child_tid, the same as one at a time, and the busy
- * target carries on unharmed. */
-TEST(threads_syscalls_run_each_batch_in_its_own_thread)
-{
-	struct target t = {};
-	struct inj_task *task = NULL;
-	const unsigned long get_tid_address[6] = { 40 /* PR_GET_TID_ADDRESS */, INJ_ARG_BUF };
-	struct inj_call calls[MAX_THREADS][2];
-	struct inj_thread_calls each[MAX_THREADS];
-	unsigned long addrs[MAX_THREADS], alone[MAX_THREADS];
-	char why[256];
-	int n = 0;
-	long ret;
-
-	CHECK(start_target(&t) == 0, "prog_busy did not start");
-	for (int round = 0; round < 20; round++) {
-		CHECK_GOTO(inj_seize(t.pid, &task) == 0, out, "seize failed");
-		n = inj_thread_count(task);
-		CHECK_GOTO(n > 1 && n <= MAX_THREADS, out, "%d threads", n);
-		for (int i = 0; i < n; i++) {
-			each[i] = (struct inj_thread_calls){ .tid = inj_thread_tid(task, i),
-							     .calls = calls[i], .n = 2 };
-			calls[i][0] = (struct inj_call){ .nr = SYS_gettid, .result = -1 };
-			calls[i][1] = (struct inj_call){ .nr = SYS_prctl, .buf = &addrs[i],
-							 .len = sizeof(addrs[i]), .result = -1 };
-			memcpy(calls[i][1].args, get_tid_address, sizeof(get_tid_address));
-			addrs[i] = 0;
-			CHECK_GOTO(inj_thread_syscall(task, each[i].tid, &ret, &alone[i],
-						      sizeof(alone[i]), SYS_prctl,
-						      get_tid_address) == 0 && ret == 0,
-				   out, "PR_GET_TID_ADDRESS alone in thread %d gave %ld", each[i].tid,
-				   ret);
-		}
-		CHECK_GOTO(inj_threads_syscalls(task, each, (size_t)n) == 0, out,
-			   "the batch of %d threads failed", n);
-		for (int i = 0; i < n; i++)
-			CHECK_GOTO(calls[i][0].result == each[i].tid && calls[i][1].result == 0 &&
-					   addrs[i] == alone[i],
-				   out, "thread %d answered %ld, %ld, %#lx (alone: %#lx)", each[i].tid,
-				   calls[i][0].result, calls[i][1].result, addrs[i], alone[i]);
+		CHECK_GOTO(all_threads_at_once(task, n, addrs), out,
+			   "all threads at once did not answer as each alone");
 		CHECK_GOTO(inj_release(task) == 0, out, "release failed");
 		task = NULL;
 	}
