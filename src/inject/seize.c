@@ -230,6 +230,8 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options, bool *in
 		forget_thread(task, tid);
 		return 0;
 	}
+	if (ret < 0)
+		inj_err("pid %d: thread %d did not stop: %s", task->pid, tid, strerror(-ret));
 	if (ret)
 		return ret == 1 ? 0 : ret;
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
