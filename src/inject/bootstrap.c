@@ -226,24 +226,32 @@ void bootstrap_put_back_stack(struct inj_task *task)
 	task->stack_saved = NULL;
 }
 
-int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6])
+unsigned long bootstrap_trampoline(struct inj_task *task)
+{
+	return find_restore_rt(task);
+}
+
+int bootstrap_call_start(struct inj_task *task)
 {
 	struct user_regs_struct regs = task->orig_regs->gp;
-	unsigned long trampoline = find_restore_rt(task);
-	int ret;
+	int ret = task->stack_saved ? 0 : place_frame(task);
 
-	if (!trampoline || (!task->stack_saved && place_frame(task)))
-		return remote_syscall(task, result, nr, args);
-	regs.rip = trampoline;
+	if (ret)
+		return ret;
+	regs.rip = task->restore_rt;
 	regs.rsp = (task->unmap_frame ? task->unmap_frame : task->stack_frame) + sizeof(uint64_t);
 	regs.orig_rax = -1;
 	ret = set_gp(task->worker, &regs);
 	if (!ret)
 		ret = block_worker_signals(task);
-	if (!ret)
-		ret = step_to_syscall_stop(task);
-	if (!ret)
-		ret = get_gp(task->worker, &regs);
+	return ret ? ret : step_start(task);
+}
+
+int bootstrap_call_redirect(struct inj_task *task, long nr, const unsigned long args[6])
+{
+	struct user_regs_struct regs;
+	int ret = get_gp(task->worker, &regs);
+
 	if (ret)
 		return ret;
 	if (regs.orig_rax != 15) {
@@ -253,7 +261,7 @@ int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsign
 	}
 	/* The call runs instead; it returns to the trampoline, not past it. */
 	regs.orig_rax = (unsigned long)nr;
-	regs.rip = trampoline;
+	regs.rip = task->restore_rt;
 	regs.rdi = args[0];
 	regs.rsi = args[1];
 	regs.rdx = args[2];
@@ -261,12 +269,31 @@ int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsign
 	regs.r8 = args[4];
 	regs.r9 = args[5];
 	ret = set_gp(task->worker, &regs);
+	return ret ? ret : step_start(task);
+}
+
+int bootstrap_call_result(struct inj_task *task, long *result)
+{
+	struct user_regs_struct regs;
+	int ret = get_gp(task->worker, &regs);
+
 	if (!ret)
-		ret = step_to_syscall_stop(task);
+		*result = (long)regs.rax;
+	return ret;
+}
+
+int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6])
+{
+	int ret;
+
+	if (!find_restore_rt(task) || (!task->stack_saved && place_frame(task)))
+		return remote_syscall(task, result, nr, args);
+	ret = bootstrap_call_start(task);
 	if (!ret)
-		ret = get_gp(task->worker, &regs);
-	if (ret)
-		return ret;
-	*result = (long)regs.rax;
-	return 0;
+		ret = step_finish(task);
+	if (!ret)
+		ret = bootstrap_call_redirect(task, nr, args);
+	if (!ret)
+		ret = step_finish(task);
+	return ret ? ret : bootstrap_call_result(task, result);
 }

@@ -86,12 +86,15 @@ static bool pass_event_stop(struct inj_task *task, int status)
 	return true;
 }
 
-int step_to_syscall_stop(struct inj_task *task)
+int step_start(struct inj_task *task)
+{
+	return ptrace(PTRACE_SYSCALL, task->worker, NULL, NULL) < 0 ? -errno : 0;
+}
+
+int step_finish(struct inj_task *task)
 {
 	int status, ret;
 
-	if (ptrace(PTRACE_SYSCALL, task->worker, NULL, NULL) < 0)
-		return -errno;
 	do {
 		ret = wait_worker_stop(task, &status);
 		if (ret)
@@ -104,6 +107,13 @@ int step_to_syscall_stop(struct inj_task *task)
 		return -EIO;
 	}
 	return 0;
+}
+
+int step_to_syscall_stop(struct inj_task *task)
+{
+	int ret = step_start(task);
+
+	return ret ? ret : step_finish(task);
 }
 
 int remote_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6])
