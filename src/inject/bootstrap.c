@@ -21,6 +21,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
+#include "common/cleanup.h"
+#include "common/procfs.h"
 #include "inject/internal.h"
 
 #define RED_ZONE 128
@@ -103,7 +105,9 @@ void inj_task_offer_sites(struct inj_task *task, const struct inj_task *like)
  * has none (no glibc). */
 static unsigned long find_restore_rt(struct inj_task *task)
 {
-	char path[64], line[512];
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	char path[64];
 	FILE *f;
 
 	if (task->restore_rt_searched)
@@ -113,13 +117,12 @@ static unsigned long find_restore_rt(struct inj_task *task)
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	while (!task->restore_rt && fgets(line, sizeof(line), f)) {
-		unsigned long start, end;
-		char perms[8];
+	while (!task->restore_rt && getline(&line, &cap, f) > 0) {
+		struct proc_maps_line m;
 
-		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) == 3 && perms[0] == 'r' &&
-		    perms[2] == 'x' && strstr(line, "libc"))
-			find_in_mapping(task, start, end);
+		if (proc_maps_line_parse(line, &m) && m.perms[0] == 'r' && m.perms[2] == 'x' &&
+		    strstr(m.name, "libc"))
+			find_in_mapping(task, m.start, m.end);
 	}
 	fclose(f);
 	return task->restore_rt;

@@ -13,6 +13,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include "common/cleanup.h"
+#include "common/procfs.h"
 #include "inject/internal.h"
 
 #define SYSCALL_STOP (SIGTRAP | 0x80)
@@ -44,8 +46,10 @@ static unsigned long find_syscall_insn(pid_t pid, unsigned long start, unsigned 
  * fallback. Other executable mappings are tried in order after it. */
 static int locate_syscall_site(struct inj_task *task)
 {
-	char path[64], line[512];
+	_cleanup_free_ char *line = NULL;
 	unsigned long site = 0;
+	size_t cap = 0;
+	char path[64];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", task->pid);
@@ -53,16 +57,15 @@ static int locate_syscall_site(struct inj_task *task)
 		f = fopen(path, "re");
 		if (!f)
 			return -errno;
-		while (!site && fgets(line, sizeof(line), f)) {
-			unsigned long start, end;
-			char perms[8];
-			bool is_vdso = strstr(line, "[vdso]") != NULL;
+		while (!site && getline(&line, &cap, f) > 0) {
+			struct proc_maps_line m;
 
-			if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
+			if (!proc_maps_line_parse(line, &m))
 				continue;
-			if (perms[0] != 'r' || perms[2] != 'x' || is_vdso != (pass == 0))
+			if (m.perms[0] != 'r' || m.perms[2] != 'x' ||
+			    !strcmp(m.name, "[vdso]") != (pass == 0))
 				continue;
-			site = find_syscall_insn(task->pid, start, end);
+			site = find_syscall_insn(task->pid, m.start, m.end);
 		}
 		fclose(f);
 	}

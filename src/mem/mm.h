@@ -63,7 +63,8 @@ struct mm_dump_opts {
  * of the task. */
 /* The mm's default flags, which mlockall(MCL_FUTURE) sets: no interface
  * reads them, but every new mapping takes them, so the smaps VmFlags of
- * @fresh, a mapping made in @pid after it was frozen, show them. */
+ * @fresh, a mapping made in @pid after it was frozen, show them (read
+ * only when VmLck says some memory is locked, as @fresh would be). */
 int mm_read_mlockall(pid_t pid, uint64_t fresh, uint32_t *mcl);
 
 int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_dump_opts *opts);
