@@ -116,12 +116,13 @@ static void note_seize_stop(struct inj_task *task, pid_t tid, int status)
 			task->threads[i].stop_signal = sig == SIGTRAP ? 0 : sig;
 }
 
-/* Waits for the stop that PTRACE_INTERRUPT asked for. A signal that was
- * already on its way is delivered first, as it would have been anyway. */
-static int wait_seize_stop(struct inj_task *task, pid_t tid)
+/* Waits for the stop that PTRACE_INTERRUPT asked for, until @deadline
+ * (NULL: never). A signal that was already on its way is delivered first,
+ * as it would have been anyway. */
+static int wait_seize_stop(struct inj_task *task, pid_t tid, const struct timespec *deadline)
 {
 	for (;;) {
-		int status, ret = wait_thread_until(task, tid, &status, task->seize_deadline);
+		int status, ret = wait_thread_until(task, tid, &status, deadline);
 
 		if (ret)
 			return ret;
@@ -190,7 +191,8 @@ static void report_not_stopped(const struct inj_task *task, pid_t tid)
 		wchan ? wchan : "");
 }
 
-static int seize_thread(struct inj_task *task, pid_t tid, long options)
+static int seize_thread(struct inj_task *task, pid_t tid, long options,
+			const struct timespec *deadline)
 {
 	int ret;
 
@@ -221,7 +223,7 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options)
 	if (!ret && ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
 		return -errno;
 	if (!ret)
-		ret = wait_seize_stop(task, tid);
+		ret = wait_seize_stop(task, tid, deadline);
 	if (ret == -ESRCH) {
 		/* The thread exited while being stopped: forget it. */
 		for (int i = 0; i < task->nr_threads; i++)
@@ -237,7 +239,8 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options)
 }
 
 /* One pass over /proc/PID/task; *added counts threads seized in this pass. */
-static int seize_new_threads(struct inj_task *task, long options, int *added)
+static int seize_new_threads(struct inj_task *task, long options,
+			     const struct timespec *deadline, int *added)
 {
 	char path[64];
 	struct dirent *de;
@@ -255,7 +258,7 @@ static int seize_new_threads(struct inj_task *task, long options, int *added)
 
 		if (tid <= 0 || task_is_thread(task, tid) || thread_is_dead(task->pid, tid))
 			continue;
-		ret = seize_thread(task, tid, options);
+		ret = seize_thread(task, tid, options, deadline);
 		if (ret)
 			break;
 		*added += task->nr_threads - before;
@@ -349,12 +352,11 @@ int inj_seize_until(pid_t pid, const struct timespec *deadline, struct inj_task 
 	if (!task)
 		return -ENOMEM;
 	task->pid = pid;
-	task->seize_deadline = deadline;
 	options = seize_options(pid);
 
 	/* A stopped thread cannot start new ones, so the list converges. */
 	do {
-		ret = seize_new_threads(task, options, &added);
+		ret = seize_new_threads(task, options, deadline, &added);
 		if (ret)
 			goto err;
 	} while (added);
@@ -364,7 +366,6 @@ int inj_seize_until(pid_t pid, const struct timespec *deadline, struct inj_task 
 		ret = -ESRCH;
 		goto err;
 	}
-	task->seize_deadline = NULL;
 	/* Run remote code in the main thread when it lives, else in any thread. */
 	task->worker = task_is_thread(task, pid) ? pid : task->threads[0].tid;
 	inj_debug("pid %d: seized %d thread(s), worker %d", pid, task->nr_threads, task->worker);
