@@ -12,11 +12,10 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/time_units.h"
 #include "images/proto/own_ns.pb-c.h"
 #include "ns/ns.h"
 #include "ns/user.h"
-
-#define NSEC_PER_SEC 1000000000LL
 
 /* The offsets of @path (a timens_offsets file) in nanoseconds. */
 static int read_offsets(const char *path, long long *monotonic, long long *boottime)

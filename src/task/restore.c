@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/time_units.h"
 #include "kabi/kabi.h"
 #include "parasite/commands.h"
 #include "task/internal.h"
@@ -41,7 +42,6 @@ static int restore_identity(const TaskCore *core)
 }
 
 #define GHOST_NAMES 100
-#define NSEC_PER_SEC 1000000000ULL
 
 /* The metadata of level @i of a chain of @n removed directories (0 the
  * outermost folder, n - 1 the ghost itself; its folders innermost first). */
