@@ -11,6 +11,7 @@
 
 #include "common/cgroup1.h"
 #include "common/procfs.h"
+#include "common/word_list.h"
 
 int cgroup_lines_read(pid_t pid, pid_t tid, struct cgroup_line *lines, size_t *nr)
 {
@@ -42,26 +43,10 @@ int cgroup_lines_read(pid_t pid, pid_t tid, struct cgroup_line *lines, size_t *n
 	return 0;
 }
 
-/* The word after @w in a comma-separated list. */
-static const char *next_word(const char *w)
-{
-	w += strcspn(w, ",");
-	return *w ? w + 1 : w;
-}
-
-/* Whether the comma-separated list @list holds @word (@len bytes). */
-static bool list_has(const char *list, const char *word, size_t len)
-{
-	for (const char *at = list; *at; at = next_word(at))
-		if (strcspn(at, ",") == len && !strncmp(at, word, len))
-			return true;
-	return false;
-}
-
 bool cgroup_controllers_meet(const char *a, const char *b)
 {
-	for (const char *w = a; *w; w = next_word(w))
-		if (list_has(b, w, strcspn(w, ",")))
+	for (const char *w = a; *w; w = word_list_next(w))
+		if (word_list_has(b, w, strcspn(w, ",")))
 			return true;
 	return false;
 }
@@ -70,8 +55,8 @@ bool cgroup_controllers_meet(const char *a, const char *b)
  * options ("rw,cpu,cpuacct", "rw,name=systemd"). */
 static bool has_controllers(const char *opts, const char *want)
 {
-	for (const char *w = want; *w; w = next_word(w))
-		if (!list_has(opts, w, strcspn(w, ",")))
+	for (const char *w = want; *w; w = word_list_next(w))
+		if (!word_list_has(opts, w, strcspn(w, ",")))
 			return false;
 	return true;
 }
