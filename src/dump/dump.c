@@ -33,6 +33,7 @@
 #include "parasite/commands.h"
 #include "stats/stats.h"
 #include "task/cgroup_plan.h"
+#include "task/cgroup_seen.h"
 #include "task/cgroup_settings.h"
 #include "task/task.h"
 #include "tree/freezer.h"
@@ -166,7 +167,9 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	if (!ret)
 		ret = dump_regs(task, &core, mm_opts.precopy);
 	note_stop(t, &core);
-	cgroup_plan_strip(ctx->opts->cgroup_plan, &core);
+	if (!ret)
+		ret = cgroup_seen_fill_core(ctx->cgroups, (size_t)(t - ctx->tree->tasks),
+					    ctx->opts->cgroup_plan, &core);
 	stats_end(st, STATS_DUMP_PARASITE, began);
 	began = stats_begin(st, STATS_DUMP_WRITING);
 	if (!ret)
@@ -299,6 +302,7 @@ static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
 	struct stats *st = ctx->stats;
+	struct cgroup_seen cgroups = { 0 };
 	int ret = tree_read_namespaces(tree), ipc_back = -1, net_back = -1;
 	uint64_t t;
 
@@ -307,6 +311,9 @@ static int dump_tree(struct dump_ctx *ctx)
 		estimate_bytes(tree, st);
 	if (!ret)
 		ret = tree_check(tree, ctx->opts->shell_job);
+	if (!ret)
+		ret = cgroup_seen_read(tree, &cgroups);
+	ctx->cgroups = &cgroups;
 	if (!ret)
 		ret = dump_mounts(ctx);
 	/* A tree's own network namespace: cryo stays inside to the end, so
@@ -355,11 +362,12 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = ns_user_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
 	if (!ret)
-		ret = ns_cgroup_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
+		ret = ns_cgroup_dump(tree->tasks[0].pid, &tree->tasks[0].ns,
+				     cgroup_seen_text(&cgroups, 0, 0), ctx->dir);
 	if (!ret)
-		ret = cgroup_settings_dump(tree, ctx->dir, ctx->opts->cgroup_plan);
+		ret = cgroup_settings_dump(tree, &cgroups, ctx->dir, ctx->opts->cgroup_plan);
 	if (!ret)
-		ret = cgroup_v1_dump(tree, ctx->dir, ctx->opts->cgroup_plan);
+		ret = cgroup_v1_dump(tree, &cgroups, ctx->dir, ctx->opts->cgroup_plan);
 	/* A pre-copy dump's pages stores are only written after the release. */
 	if (!ret && !ctx->precopy)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net,
@@ -367,6 +375,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
+	cgroup_seen_free(&cgroups);
+	ctx->cgroups = NULL;
 	if (net_back >= 0 && net_ns_dump_leave(net_back) && !ret)
 		ret = -EIO;
 	return ret;

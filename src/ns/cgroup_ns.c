@@ -74,7 +74,8 @@ static int root_of(pid_t pid, const struct cgroup_line *out, const struct cgroup
 	return 0;
 }
 
-int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
+int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, const char *seen,
+		   struct image_dir *dir)
 {
 	struct cgroup_line *out = NULL, *in = NULL;
 	CgroupNsRoot roots[CGROUP_HIERARCHIES_MAX], *ptrs[CGROUP_HIERARCHIES_MAX];
@@ -89,11 +90,11 @@ int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
 		return ret;
 	out = calloc(CGROUP_HIERARCHIES_MAX, sizeof(*out));
 	in = calloc(CGROUP_HIERARCHIES_MAX, sizeof(*in));
-	ret = out && in ? cgroup_lines_read(pid, 0, out, &nr_out) : -ENOMEM;
-	if (ret)
-		pr_err("dump: pid %d: cannot read its cgroups: %s", pid, strerror(-ret));
-	if (!ret)
+	ret = !seen ? -ESRCH : out && in ? 0 : -ENOMEM;
+	if (!ret) {
+		cgroup_lines_parse(seen, out, &nr_out);
 		ret = read_inside(pid, in, &nr_in);
+	}
 	if (!ret && nr_in != nr_out) {
 		pr_err("dump: pid %d: %zu cgroup hierarchies as it sees them, %zu as cryo does",
 		       pid, nr_in, nr_out);
