@@ -46,17 +46,7 @@ static void inject_log(enum inj_log_level level, const char *message)
 
 static int write_core(struct image_dir *dir, pid_t pid, TaskCore *core)
 {
-	struct image_writer *w;
-	int ret = image_open_write(dir, IMG_CORE, pid, &w);
-
-	if (ret)
-		return ret;
-	ret = image_write_record(w, &core->base);
-	if (ret) {
-		image_abort(w);
-		return ret;
-	}
-	return image_finish(w);
+	return image_write_single(dir, IMG_CORE, pid, &core->base);
 }
 
 /* What only the task itself can tell, through the parasite. */

@@ -82,7 +82,6 @@ int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, const char *seen,
 	struct cgroup_line *out = NULL, *in = NULL;
 	CgroupNsRoot roots[CGROUP_HIERARCHIES_MAX], *ptrs[CGROUP_HIERARCHIES_MAX];
 	char paths[CGROUP_HIERARCHIES_MAX][PATH_MAX];
-	struct image_writer *w = NULL;
 	CgroupNs msg = CGROUP_NS__INIT;
 	size_t nr_out = 0, nr_in = 0;
 	struct ns_ids cryos;
@@ -113,20 +112,13 @@ int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, const char *seen,
 	msg.n_roots = nr_out;
 	msg.roots = ptrs;
 	if (!ret)
-		ret = image_open_write(dir, IMG_CGROUPNS, 0, &w);
-	if (!ret)
-		ret = image_write_record(w, &msg.base);
+		ret = image_write_single(dir, IMG_CGROUPNS, 0, &msg.base);
 	if (!ret)
 		pr_info("dump: pid %d: its own cgroup namespace, rooted at %s on the unified "
 			"hierarchy (%zu hierarchies)", pid, nr_out ? paths[nr_out - 1] : "?", nr_out);
 	free(out);
 	free(in);
-	if (ret) {
-		if (w)
-			image_abort(w);
-		return ret;
-	}
-	return image_finish(w);
+	return ret;
 }
 
 int ns_cgroup_load(const struct image_dir *dir, struct ns_cgroup_set **out)
