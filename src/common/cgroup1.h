@@ -65,10 +65,12 @@ int cgroup_mounts_private(const char *controllers, struct cgroup_mounts *out);
 /* The mounts hierarchy @controllers ("" the unified one) is reached
  * through, one lookup for dump and restore: its folder in @yard (criu's
  * --cgroup-yard) when not NULL, else every mount of it in mountinfo, else,
- * for a v1 hierarchy mounted nowhere, a mount of cryo's own attached
- * nowhere. -ENOENT when there is none (not in the yard, or no such
- * hierarchy here), else -errno of cryo's own mount. */
-int cgroup_mounts_lookup(const char *controllers, const char *yard, struct cgroup_mounts *out);
+ * with @own_mount, for a v1 hierarchy mounted nowhere, a mount of cryo's
+ * own attached nowhere (which keeps the hierarchy alive while it is open:
+ * only when it is needed). -ENOENT when there is none (not in the yard, or
+ * no such hierarchy here), else -errno of cryo's own mount. */
+int cgroup_mounts_lookup(const char *controllers, const char *yard, bool own_mount,
+			 struct cgroup_mounts *out);
 /* The folder of @cgroup ("/a/b", as /proc/PID/cgroup shows it) through
  * the first of @ms whose root is it or an ancestor (through its root_fd
  * when it has one): the length of its mount point's part of @dir; -ENOENT

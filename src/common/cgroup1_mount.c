@@ -87,7 +87,8 @@ int cgroup_mounts_private(const char *controllers, struct cgroup_mounts *out)
 	return 0;
 }
 
-int cgroup_mounts_lookup(const char *controllers, const char *yard, struct cgroup_mounts *out)
+int cgroup_mounts_lookup(const char *controllers, const char *yard, bool own_mount,
+			 struct cgroup_mounts *out)
 {
 	char name[256], path[PATH_MAX + 300];
 	int ret;
@@ -100,7 +101,7 @@ int cgroup_mounts_lookup(const char *controllers, const char *yard, struct cgrou
 	}
 	ret = cgroup_mounts_find(controllers, out);
 	/* One mounted nowhere lives on while it has cgroups. */
-	if (ret == -ENOENT && controllers[0])
+	if (ret == -ENOENT && controllers[0] && own_mount)
 		ret = cgroup_mounts_private(controllers, out);
 	return ret;
 }

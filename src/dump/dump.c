@@ -352,8 +352,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = ns_user_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
 	if (!ret)
-		ret = ns_cgroup_dump(tree->tasks[0].pid, &tree->tasks[0].ns,
-				     cgroup_seen_text(&cgroups, 0, 0), ctx->dir);
+		ret = ns_cgroup_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
 	if (!ret)
 		ret = cgroup_settings_dump(tree, &cgroups, ctx->dir, ctx->opts->cgroup_plan);
 	if (!ret)

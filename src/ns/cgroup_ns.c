@@ -76,8 +76,7 @@ static int root_of(pid_t pid, const struct cgroup_line *out, const struct cgroup
 	return 0;
 }
 
-int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, const char *seen,
-		   struct image_dir *dir)
+int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
 {
 	struct cgroup_line *out = NULL, *in = NULL;
 	CgroupNsRoot roots[CGROUP_HIERARCHIES_MAX], *ptrs[CGROUP_HIERARCHIES_MAX];
@@ -91,11 +90,15 @@ int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, const char *seen,
 		return ret;
 	out = calloc(CGROUP_HIERARCHIES_MAX, sizeof(*out));
 	in = calloc(CGROUP_HIERARCHIES_MAX, sizeof(*in));
-	ret = !seen ? -ESRCH : out && in ? 0 : -ENOMEM;
-	if (!ret) {
-		cgroup_lines_parse(seen, out, &nr_out);
+	/* Both views read together, not taken from the dump's one read of
+	 * the tree's cgroups (task/cgroup_seen.c): a hierarchy made between
+	 * two reads (a named one mounted for the first time) would be in
+	 * one and not the other. */
+	ret = out && in ? cgroup_lines_read(pid, 0, out, &nr_out) : -ENOMEM;
+	if (ret)
+		pr_err("dump: pid %d: cannot read its cgroups: %s", pid, strerror(-ret));
+	if (!ret)
 		ret = read_inside(pid, in, &nr_in);
-	}
 	if (!ret && nr_in != nr_out) {
 		pr_err("dump: pid %d: %zu cgroup hierarchies as it sees them, %zu as cryo does",
 		       pid, nr_in, nr_out);
@@ -153,8 +156,9 @@ void ns_cgroup_free(struct ns_cgroup_set *set)
 
 /* A v1 hierarchy mounted once and no longer lives on while processes are
  * in it (every process is in its root, and none can be moved); a
- * namespace rooted at its root needs nothing there. */
-static bool unmounted_at_root(const CgroupNsRoot *r)
+ * namespace rooted at its root needs nothing there when no mount reaches
+ * that root (none, or only binds of cgroups below it). */
+static bool at_v1_root(const CgroupNsRoot *r)
 {
 	return r->controllers[0] && !strcmp(r->path, "/");
 }
@@ -164,18 +168,27 @@ static bool unmounted_at_root(const CgroupNsRoot *r)
  * container's, or cryo's own mount when none) and its place through them. */
 struct root_dir {
 	struct cgroup_mounts mounts;
-	char dir[2 * PATH_MAX];	/* "": none needed (unmounted_at_root()) */
+	char dir[2 * PATH_MAX];	/* "": none needed (at_v1_root()) */
 };
 
 static int find_root_dir(const CgroupNsRoot *r, const char *yard, struct root_dir *d)
 {
 	const char *hierarchy = r->hierarchy ? r->controllers : "";
 	char roots[1024];
-	int ret = cgroup_mounts_lookup(hierarchy, yard, &d->mounts);
+	/* cryo's own mount only for a root below the hierarchy's: one that
+	 * others unmount (to end it) is not kept alive for nothing. */
+	int ret = cgroup_mounts_lookup(hierarchy, yard, !at_v1_root(r), &d->mounts);
+	bool mounted = !ret;
 
-	if (ret == -ENOENT && unmounted_at_root(r))
+	if (mounted)
+		ret = cgroup_mounts_reach(&d->mounts, r->path, d->dir, sizeof(d->dir));
+	if (ret == -ENOENT && at_v1_root(r)) {
+		d->dir[0] = '\0';
 		return 0;
-	if (ret) {
+	}
+	if (ret >= 0)
+		return 0;
+	if (!mounted) {
 		pr_err("restore: the tree's cgroup namespace has its root on hierarchy %u (%s), "
 		       "which is not mounted here%s%s", r->hierarchy,
 		       hierarchy[0] ? hierarchy : "unified",
@@ -183,14 +196,11 @@ static int find_root_dir(const CgroupNsRoot *r, const char *yard, struct root_di
 		       ret == -ENOENT ? "" : strerror(-ret));
 		return ret;
 	}
-	ret = cgroup_mounts_reach(&d->mounts, r->path, d->dir, sizeof(d->dir));
-	if (ret == -ENOENT) {
-		cgroup_mounts_say_roots(&d->mounts, roots, sizeof(roots));
-		pr_err("restore: the tree's cgroup namespace has its root at %s on hierarchy %u "
-		       "(%s), which no mount here reaches (mounted: %s)", r->path, r->hierarchy,
-		       hierarchy[0] ? hierarchy : "unified", roots);
-	}
-	return ret < 0 ? ret : 0;
+	cgroup_mounts_say_roots(&d->mounts, roots, sizeof(roots));
+	pr_err("restore: the tree's cgroup namespace has its root at %s on hierarchy %u (%s), "
+	       "which no mount here reaches (mounted: %s)", r->path, r->hierarchy,
+	       hierarchy[0] ? hierarchy : "unified", roots);
+	return ret;
 }
 
 static void free_root_dirs(struct root_dir *dirs, size_t nr)

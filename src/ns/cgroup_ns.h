@@ -12,10 +12,8 @@
 struct ns_user_set;
 struct ns_cgroup_set;
 
-/* Writes cgroupns.img when the root @pid's cgroup namespace is not cryo's;
- * @seen: its /proc/PID/cgroup as cryo read it (task/cgroup_seen.h). */
-int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, const char *seen,
-		   struct image_dir *dir);
+/* Writes cgroupns.img when the root @pid's cgroup namespace is not cryo's. */
+int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir);
 /* Reads it; *@out NULL without one. */
 int ns_cgroup_load(const struct image_dir *dir, struct ns_cgroup_set **out);
 void ns_cgroup_free(struct ns_cgroup_set *set);

@@ -99,7 +99,7 @@ int cg_pick_root(struct cg_hierarchy *h, const struct cgroup_root_opt *roots, si
 int cg_find_mounts(const struct restore_cgroups *cg, struct cg_hierarchy *h)
 {
 	char name[256];
-	int ret = cgroup_mounts_lookup(h->controllers, cg->yard, &h->mounts);
+	int ret = cgroup_mounts_lookup(h->controllers, cg->yard, true, &h->mounts);
 
 	if (!ret && cg->yard)
 		pr_info("restore: --cgroup-yard: %s%s at %s (root %s)",

@@ -216,22 +216,17 @@ static void defaults(struct cgroup_files *f, const char *const *files, size_t nr
 		f->names[f->nr] = files[f->nr];
 }
 
-/* @y's mounts (cgroup_mounts_lookup()), each found in mountinfo reached
- * through cryo's root folder; why there are none kept for the dump. */
+/* @y's mounts (cgroup_mounts_lookup(), without a mount of cryo's own:
+ * cgroup_plan_mounts() makes one only where it is needed), each reached
+ * through cryo's root folder. */
 static void find_mounts_of(const struct cgroup_dump_plan *plan,
 			   struct cgroup_hierarchy_mounts *y)
 {
 	struct cgroup_mounts *ms = &y->mounts;
 	const char *what = y->controllers[0] ? y->controllers : "v2";
 
-	y->lookup_err = cgroup_mounts_lookup(y->controllers, plan->yard, ms);
-	if (y->lookup_err)
+	if (cgroup_mounts_lookup(y->controllers, plan->yard, false, ms))
 		return;
-	if (ms->m[0].owns_root_fd) {
-		pr_info("dump: cgroup v1 hierarchy %s is mounted nowhere: read through a mount of "
-			"cryo's own, attached nowhere", what);
-		return;
-	}
 	for (size_t i = 0; i < ms->nr; i++) {
 		ms->m[i].root_fd = plan->root_fd;
 		pr_info("dump: cgroup hierarchy %s: root %s at %s", what, ms->m[i].root,
@@ -375,16 +370,24 @@ static int copy_mounts(const struct cgroup_mounts *from, struct cgroup_mounts *t
 int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controllers,
 		       struct cgroup_mounts *out)
 {
-	const struct cgroup_hierarchy_mounts *y = NULL;
 	char name[256];
+	int ret;
 
-	for (size_t i = 0; i < plan->nr_hierarchies && !y; i++)
-		if (!strcmp(plan->hierarchies[i].controllers, controllers))
-			y = &plan->hierarchies[i];
-	if (y && y->mounts.nr)
-		return copy_mounts(&y->mounts, out);
+	for (size_t i = 0; i < plan->nr_hierarchies; i++)
+		if (!strcmp(plan->hierarchies[i].controllers, controllers) &&
+		    plan->hierarchies[i].mounts.nr)
+			return copy_mounts(&plan->hierarchies[i].mounts, out);
+	/* A v1 hierarchy mounted nowhere (it lives on while it has cgroups):
+	 * a mount of cryo's own, attached nowhere, for the caller's use. */
+	if (!plan->yard && controllers[0]) {
+		ret = cgroup_mounts_private(controllers, out);
+		if (!ret)
+			pr_info("dump: cgroup v1 hierarchy %s is mounted nowhere: read through a "
+				"mount of cryo's own, attached nowhere", controllers);
+		return ret;
+	}
 	if (!plan->yard)
-		return y ? y->lookup_err : -ENOENT;
+		return -ENOENT;
 	cgroup_yard_name(controllers, name, sizeof(name));
 	pr_err("dump: --cgroup-yard %s: no mount of %s%s at %s/%s (mount it there, or leave it "
 	       "out with --cgroup-dump-controller)", plan->yard,

@@ -27,13 +27,11 @@ struct cgroup_files {
  * (or its folder in --cgroup-yard) before the dump enters any namespace of
  * the tree: the dump reaches them through an fd of cryo's root folder
  * (/proc/self/fd/N/POINT) from the tree's mount namespace too, where a
- * container's binds may not reach the tree's cgroups. No mount of others
- * is held open (they may unmount theirs meanwhile); one mounted nowhere is
- * read through a mount of cryo's own, which the plan holds. */
+ * container's binds may not reach the tree's cgroups. No mount is held
+ * open: others may unmount theirs meanwhile. */
 struct cgroup_hierarchy_mounts {
 	char controllers[256];
 	struct cgroup_mounts mounts;	/* none: not mounted (not in the yard) */
-	int lookup_err;			/* why there are none (cgroup_mounts_lookup()) */
 };
 
 struct cgroup_dump_plan {
@@ -58,11 +56,13 @@ void cgroup_plan_free(struct cgroup_dump_plan *plan);
  * for cgroup v2), as criu. */
 bool cgroup_plan_saves(const struct cgroup_dump_plan *plan, const char *controllers);
 
-/* The mounts the dump reads hierarchy @controllers through, as the plan
- * found them (cgroup_mounts_lookup()): a copy, freed by the caller, whose
- * fds stay the plan's. Without a yard, -errno unsaid when there are none
- * (-ENOENT: not mounted, else why cryo could not mount it); -EINVAL (said)
- * when the yard has no mount of it. */
+/* The mounts the dump reads hierarchy @controllers through (a copy, freed
+ * by the caller; the root fd stays the plan's): those the plan found
+ * (cgroup_mounts_lookup()), else, for a v1 hierarchy mounted nowhere, a
+ * mount of cryo's own attached nowhere (the caller's, closed when freed).
+ * Without a yard, -errno unsaid when there are none (-ENOENT: not mounted
+ * or gone, else why cryo could not mount it); -EINVAL (said) when the
+ * yard has no mount of it. */
 int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controllers,
 		       struct cgroup_mounts *out);
 

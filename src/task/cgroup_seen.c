@@ -1,13 +1,14 @@
 /* The tree's cgroups as /proc shows them, read once per process and per
- * thread after the seize (a seized task cannot move itself), and handed
- * to each part of the dump that needs them: the cores' cgroup v2 paths,
- * cgroups.img, cgroups_v1.img and cgroupns.img. Not what is saved of
- * them, nor the mounts they are reached through (cgroup_plan.c). */
+ * thread after the seize (a seized task cannot move itself), with cryo's
+ * own just before, and handed to each part of the dump that needs them:
+ * the cores' cgroup v2 paths, cgroups.img and cgroups_v1.img. Not what is
+ * saved of them, nor the mounts they are reached through (cgroup_plan.c). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cgroup2.h"
 #include "common/log.h"
@@ -25,7 +26,9 @@ void cgroup_seen_free(struct cgroup_seen *seen)
 		free(t->text);
 	}
 	free(seen->tasks);
+	free(seen->cryo_text);
 	seen->tasks = NULL;
+	seen->cryo_text = NULL;
 	seen->nr = 0;
 }
 
@@ -62,9 +65,12 @@ static int read_threads(const struct tree_task *t, struct cgroup_seen_task *seen
 
 int cgroup_seen_read(const struct tree *tree, struct cgroup_seen *out)
 {
-	struct cgroup_seen seen = { calloc(tree->nr ? tree->nr : 1, sizeof(*seen.tasks)),
-				    tree->nr };
+	struct cgroup_seen seen = { .tasks = calloc(tree->nr ? tree->nr : 1, sizeof(*seen.tasks)),
+				    .nr = tree->nr };
 	int ret = seen.tasks ? 0 : -ENOMEM;
+
+	if (!ret && cgroup_text_read(getpid(), 0, &seen.cryo_text))
+		ret = pr_errno_ret("dump: cannot read cryo's own cgroups");
 
 	for (size_t i = 0; !ret && i < tree->nr; i++) {
 		const struct tree_task *t = &tree->tasks[i];
@@ -84,7 +90,9 @@ int cgroup_seen_read(const struct tree *tree, struct cgroup_seen *out)
 	return ret;
 }
 
-const char *cgroup_seen_text(const struct cgroup_seen *seen, size_t index, pid_t tid)
+/* The text of task @index's @tid (0: the process): its own when it
+ * differs from its process's, else its process's; NULL for one not live. */
+static const char *text_of(const struct cgroup_seen *seen, size_t index, pid_t tid)
 {
 	const struct cgroup_seen_task *t = index < seen->nr ? &seen->tasks[index] : NULL;
 
@@ -99,7 +107,7 @@ const char *cgroup_seen_text(const struct cgroup_seen *seen, size_t index, pid_t
 int cgroup_seen_lines(const struct cgroup_seen *seen, size_t index, pid_t tid,
 		      struct cgroup_line *lines, size_t *nr)
 {
-	const char *text = cgroup_seen_text(seen, index, tid);
+	const char *text = text_of(seen, index, tid);
 
 	if (!text)
 		return -ENOENT;
@@ -110,7 +118,7 @@ int cgroup_seen_lines(const struct cgroup_seen *seen, size_t index, pid_t tid,
 int cgroup_seen_v2_path(const struct cgroup_seen *seen, size_t index, pid_t tid, char *path,
 			size_t size)
 {
-	const char *text = cgroup_seen_text(seen, index, tid);
+	const char *text = text_of(seen, index, tid);
 
 	return text ? cgroup2_path_in(text, path, size) : -ENOENT;
 }

@@ -1,9 +1,9 @@
 /* The cgroups of a dumped tree's live processes and threads, read once
  * from /proc/PID/cgroup (and each thread's) once the tree is seized, for
  * every part of the dump that needs them (cgroup_seen.c): TaskCore.cgroup
- * and ThreadCore.cgroup, cgroups.img, cgroups_v1.img and cgroupns.img.
- * Not what is saved of them: cgroup_settings.c's, cgroup_v1.c's,
- * ns/cgroup_ns.c's. */
+ * and ThreadCore.cgroup, cgroups.img and cgroups_v1.img. Not what is
+ * saved of them (cgroup_settings.c's, cgroup_v1.c's), nor the cgroup
+ * namespace's two views of its root, read together (ns/cgroup_ns.c). */
 #ifndef CRYO_TASK_CGROUP_SEEN_H
 #define CRYO_TASK_CGROUP_SEEN_H
 
@@ -30,19 +30,20 @@ struct cgroup_seen_task {
 };
 
 struct cgroup_seen {
+	/* cryo's own, read first: a hierarchy made meanwhile (a named one
+	 * mounted for the first time) is in the tree's lines and not in
+	 * cryo's, whose hierarchies are those the dump goes through. */
+	char *cryo_text;
 	struct cgroup_seen_task *tasks;	/* as the tree's */
 	size_t nr;
 };
 
-/* Reads them for every live process of @tree and each of its threads; a
- * thread gone meanwhile (a zombie's) counts as in its process's. */
+/* Reads cryo's, then those of every live process of @tree and each of its
+ * threads; a thread gone meanwhile (a zombie's) counts as in its
+ * process's. */
 int cgroup_seen_read(const struct tree *tree, struct cgroup_seen *out);
 void cgroup_seen_free(struct cgroup_seen *seen);
 
-/* The text of the tree's task @index (@tid 0: the process, else that
- * thread of it, whose text is its process's unless it differs); NULL for
- * one not live. */
-const char *cgroup_seen_text(const struct cgroup_seen *seen, size_t index, pid_t tid);
 /* The lines of the tree's task @index (@tid 0: the process, else that
  * thread of it); -ENOENT for one not live. */
 int cgroup_seen_lines(const struct cgroup_seen *seen, size_t index, pid_t tid,

@@ -242,8 +242,8 @@ int cgroup_settings_dump(const struct tree *tree, const struct cgroup_seen *seen
 	struct image_writer *w = NULL;
 	int ret = 0;
 
-	if (!cgroup_plan_saves(plan, "") || cgroup2_path_of(getpid(), cryo_path,
-							    sizeof(cryo_path)))
+	if (!cgroup_plan_saves(plan, "") ||
+	    cgroup2_path_in(seen->cryo_text, cryo_path, sizeof(cryo_path)))
 		return 0;
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE &&

@@ -113,13 +113,11 @@ static int add_threads(struct v1_dump *d, size_t index, pid_t pid)
 }
 
 /* The v1 hierarchies cryo is in that @plan saves. */
-static int find_hierarchies(struct v1_dump *d, const struct cgroup_dump_plan *plan)
+static void find_hierarchies(struct v1_dump *d, const struct cgroup_dump_plan *plan)
 {
 	size_t nr;
-	int ret = cgroup_lines_read(getpid(), 0, d->lines, &nr);
 
-	if (ret)
-		return pr_errno_ret("dump: cannot read cryo's own cgroups");
+	cgroup_lines_parse(d->seen->cryo_text, d->lines, &nr);
 	for (size_t i = 0; i < nr; i++) {
 		if (!d->lines[i].hierarchy)
 			continue;
@@ -130,7 +128,6 @@ static int find_hierarchies(struct v1_dump *d, const struct cgroup_dump_plan *pl
 		}
 		d->h[d->nr++].cryo = d->lines[i];
 	}
-	return 0;
 }
 
 /* The record of @h: its members, and its own cgroups with the settings of
@@ -219,10 +216,12 @@ int cgroup_v1_dump(const struct tree *tree, const struct cgroup_seen *seen,
 	struct v1_dump *d = calloc(1, sizeof(*d));
 	struct image_writer *w = NULL;
 	bool any = false;
-	int ret = d ? find_hierarchies(d, plan) : -ENOMEM;
+	int ret = d ? 0 : -ENOMEM;
 
-	if (d)
+	if (d) {
 		d->seen = seen;
+		find_hierarchies(d, plan);
+	}
 	for (size_t i = 0; !ret && d->nr && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE) {
 			ret = add_task(d, i, tree->tasks[i].pid, 0);
