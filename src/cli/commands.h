@@ -9,6 +9,7 @@ int cmd_check(const struct cryo_opts *opts);
 int cmd_dump(const struct cryo_opts *opts);
 int cmd_restore(const struct cryo_opts *opts);
 int cmd_show(const struct cryo_opts *opts);
+int cmd_cpuinfo(const struct cryo_opts *opts);
 /* src/rpc: criu's RPC service. */
 int cmd_swrk(const struct cryo_opts *opts);
 int cmd_service(const struct cryo_opts *opts);

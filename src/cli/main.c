@@ -21,6 +21,7 @@ static const struct {
 	{ "restore", cmd_restore, "bring a process back from an image directory" },
 	{ "check", cmd_check, "probe the kernel features cryo relies on" },
 	{ "show", cmd_show, "print an image file or image directory as JSON" },
+	{ "cpuinfo", cmd_cpuinfo, "dump|check: save this CPU, or compare a saved one (--cpu-cap)" },
 	{ "swrk", cmd_swrk, "serve criu's RPC on socket FD (for runc, libcriu)" },
 	{ "service", cmd_service, "serve criu's RPC on a unix socket PATH (or fd 3, systemd)" },
 };
@@ -44,6 +45,10 @@ void print_usage(void)
 	       "                          ready (the tree runs; the service listens)\n"
 	       "      --exec-cmd -- CMD [ARGS]  restore: then run CMD in cryo's place, as the\n"
 	       "                          restored root's parent\n"
+	       "      --freeze-cgroup DIR dump: freeze the tree through this cgroup (v2, or a v1\n"
+	       "                          freezer); all its processes must be in the tree\n"
+	       "      --cpu-cap[=CAP,..]  dump: save this CPU (not with none); restore: compare\n"
+	       "                          it: fpu (default), cpu, ins, all, none\n"
 	       "      --evasive-devices   dump: a device node whose path no longer leads to its\n"
 	       "                          device is saved by another node of /dev for it\n"
 	       "  -d, --restore-detached  do not wait for the restored tree\n"

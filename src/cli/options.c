@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "net/net.h"
+#include "task/cpuinfo.h"
 
 enum {
 	OPT_PIDFILE = 1000,
@@ -54,6 +55,8 @@ enum {
 	OPT_EMPTY_NS,
 	OPT_SKIP_MNT,
 	OPT_ENABLE_FS,
+	OPT_FREEZE_CGROUP,
+	OPT_CPU_CAP,
 };
 
 /* criu's options cryo cannot honour yet, each refused with why. */
@@ -61,8 +64,6 @@ static const struct {
 	const char *name;
 	const char *why;
 } refused[] = {
-	{ "freeze-cgroup", "cryo freezes the tree's own cgroup v2 by itself when it can; "
-			   "naming another one is not supported" },
 	{ "track-mem", "pre-dump and memory tracking do not exist yet" },
 	{ "prev-images-dir", "pre-dump and incremental dumps do not exist yet" },
 	{ "auto-dedup", "deduplication needs incremental dumps, which do not exist yet" },
@@ -70,7 +71,6 @@ static const struct {
 	{ "lsm-mount-context", "a mount context is an SELinux label (the context= mount "
 			       "option), and cryo neither saves nor sets SELinux labels" },
 	{ "stream", "criu-image-streamer is not supported" },
-	{ "cpu-cap", "CPU capabilities are not checked (a foreign xstate is refused at restore)" },
 	{ "ghost-fiemap", "deleted files are always saved sparse (SEEK_DATA/SEEK_HOLE)" },
 	{ "pre-dump-mode", "pre-dump does not exist yet" },
 };
@@ -123,7 +123,7 @@ static const struct option long_options[] = {
 	{ "cgroup-props-file", required_argument, NULL, OPT_CGROUP_PROPS_FILE },
 	{ "cgroup-dump-controller", required_argument, NULL, OPT_CGROUP_DUMP_CONTROLLER },
 	{ "cgroup-yard", required_argument, NULL, OPT_CGROUP_YARD },
-	{ "freeze-cgroup", required_argument, NULL, OPT_REFUSED },
+	{ "freeze-cgroup", required_argument, NULL, OPT_FREEZE_CGROUP },
 	{ "inherit-fd", required_argument, NULL, OPT_INHERIT_FD },
 	{ "evasive-devices", no_argument, NULL, OPT_EVASIVE_DEVICES },
 	{ "track-mem", no_argument, NULL, OPT_REFUSED },
@@ -141,7 +141,7 @@ static const struct option long_options[] = {
 	{ "skip-mnt", required_argument, NULL, OPT_SKIP_MNT },
 	{ "enable-fs", required_argument, NULL, OPT_ENABLE_FS },
 	{ "stream", no_argument, NULL, OPT_REFUSED },
-	{ "cpu-cap", optional_argument, NULL, OPT_REFUSED },
+	{ "cpu-cap", optional_argument, NULL, OPT_CPU_CAP },
 	{ "ghost-fiemap", no_argument, NULL, OPT_REFUSED },
 	{ "pre-dump-mode", required_argument, NULL, OPT_REFUSED },
 	{ NULL, 0, NULL, 0 },
@@ -507,6 +507,20 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case OPT_EVASIVE_DEVICES:
 			opts->evasive_devices = true;
 			break;
+		case OPT_CPU_CAP:
+			if (cpu_cap_parse(optarg, &opts->cpu_cap))
+				return -EINVAL;
+			opts->cpu_cap_given = true;
+			break;
+		case OPT_FREEZE_CGROUP:
+			/* As the RPC's freeze_cgroup; dump checks it is a freezer. */
+			if (optarg[0] != '/') {
+				fprintf(stderr, "cryo: --freeze-cgroup %s: not an absolute path (a "
+					"cgroup v2 folder, or a v1 freezer's)\n", optarg);
+				return -EINVAL;
+			}
+			opts->freeze_cgroup = optarg;
+			break;
 		case OPT_PRE_COPY:
 			opts->pre_copy = 1;
 			break;
@@ -712,6 +726,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		if (opts->nr_skip_mnt || opts->nr_enable_fs)
 			fprintf(stderr, "cryo: --skip-mnt and --enable-fs choose what a dump saves: "
 				"restore makes the mounts it saved\n");
+		if (opts->freeze_cgroup)
+			fprintf(stderr, "cryo: --freeze-cgroup is the cgroup a dump freezes: "
+				"restore leaves it alone\n");
 	}
 	/* Pre-copy lets the tree run while its pages are copied: only a
 	 * dump that leaves it running can. */

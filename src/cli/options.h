@@ -152,6 +152,14 @@ struct cryo_opts {
 	 * with (freezer_find_given()), and its path; -1: ptrace alone. */
 	int freeze_fd;
 	char freeze_path[PATH_MAX];
+	/* The cgroup freeze_cgroup names, opened by cmd_dump: every process
+	 * in it must be in the tree (freezer_check_members()); -1: none. */
+	int freeze_given_fd;
+	/* --cpu-cap[=CAP,...] (RPC cpu_cap): CPU_CAP_* bits; without it
+	 * (!cpu_cap_given) criu's default, fpu, compares an image that exists
+	 * (task/cpuinfo.h). Dump saves cpuinfo.img unless given "none". */
+	unsigned int cpu_cap;
+	bool cpu_cap_given;
 	/* --empty-ns net, RPC empty_ns: CLONE_NEWNET. At dump the tree's
 	 * network namespace is not saved; at restore it is made empty (the
 	 * kernel's loopback, down), for an action script or the runtime to

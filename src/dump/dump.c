@@ -35,6 +35,7 @@
 #include "task/cgroup_plan.h"
 #include "task/cgroup_seen.h"
 #include "task/cgroup_settings.h"
+#include "task/cpuinfo.h"
 #include "task/task.h"
 #include "tree/freezer.h"
 #include "tree/tree.h"
@@ -414,6 +415,12 @@ static int seize_tree(const struct cryo_opts *opts, struct freezer *fz, struct t
 	/* The injection library has said why (no such process, a thread, ...). */
 	ret = tree_seize(opts->pid, &deadline, tree);
 	arm_seize_timer(0, &old);
+	/* Checked while the cgroup is still frozen: nothing joins it now. */
+	if (!ret && opts->freeze_given_fd >= 0) {
+		ret = freezer_check_members(opts->freeze_given_fd, opts->freeze_cgroup, tree);
+		if (ret)
+			tree_release(tree, false);
+	}
 	if (ret == -ETIMEDOUT)
 		pr_err("dump: pid %d: the tree did not stop within --timeout %d s; every process "
 		       "was let go and runs on", opts->pid, seconds);
@@ -564,6 +571,12 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	dir->digest_kind = opts->sign_key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	stats_init(&st, STATS_DUMP);
 	progress_start(&st, opts->quiet);
+	/* criu's --cpu-cap: this CPU, for restore to compare (not with none). */
+	if (!opts->cpu_cap_given || opts->cpu_cap != CPU_CAP_NONE) {
+		ret = cpuinfo_dump(dir);
+		if (ret)
+			goto out;
+	}
 	frozen.since = t = stats_begin(&st, STATS_DUMP_FREEZING);
 	ret = seize_tree(opts, &fz, &tree);
 	stats_end(&st, STATS_DUMP_FREEZING, t);
@@ -635,9 +648,10 @@ out:
  * freezer cgroup, or the dump is refused naming them. */
 static int check_runtime_opts(struct cryo_opts *opts, const struct mnt_caller *caller)
 {
-	_cleanup_close_ int dir = -1;
 	char path[64];
 	struct stat st;
+	bool v2;
+	int dir;
 
 	snprintf(path, sizeof(path), "/proc/%d/root", opts->pid);
 	if (opts->root && (stat(path, &st) || st.st_dev != caller->root_dev ||
@@ -649,21 +663,25 @@ static int check_runtime_opts(struct cryo_opts *opts, const struct mnt_caller *c
 	if (!opts->freeze_cgroup)
 		return 0;
 	dir = open(opts->freeze_cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0 || (faccessat(dir, "freezer.state", F_OK, 0) &&
-			faccessat(dir, "cgroup.freeze", F_OK, 0))) {
+	v2 = dir >= 0 && !faccessat(dir, "cgroup.freeze", F_OK, 0);
+	if (dir < 0 || (!v2 && faccessat(dir, "freezer.state", F_OK, 0))) {
 		pr_err("dump: freeze_cgroup %s: not a cgroup with a freezer (freezer.state or "
 		       "cgroup.freeze)", opts->freeze_cgroup);
+		if (dir >= 0)
+			close(dir);
 		return -EINVAL;
 	}
 	/* Found here: the dumper runs in the tree's namespaces, whose cgroup
-	 * mounts are the container's. The v1 freezer is not driven: its
-	 * frozen tasks take no ptrace stop until thawed. */
+	 * mounts are the container's. */
+	opts->freeze_given_fd = dir;
 	opts->freeze_fd = freezer_find_given(opts->pid, opts->freeze_cgroup, opts->freeze_path,
 					     sizeof(opts->freeze_path));
-	if (opts->freeze_fd < 0)
-		pr_info("dump: pid %d: freeze_cgroup %s: no cgroup v2 freezer for the tree; "
-			"ptrace stops it", opts->pid, opts->freeze_cgroup);
-	return 0;
+	if (opts->freeze_fd >= 0)
+		return 0;
+	pr_err("dump: pid %d: freeze_cgroup %s: cannot be frozen by cryo: it holds cryo, or "
+	       "cryo may not write its %s", opts->pid, opts->freeze_cgroup,
+	       v2 ? "cgroup.freeze" : "freezer.state");
+	return -EOPNOTSUPP;
 }
 
 int cmd_dump(const struct cryo_opts *given)
@@ -699,9 +717,11 @@ int cmd_dump(const struct cryo_opts *given)
 	caller.nr_skip = opts->nr_skip_mnt;
 	caller.enable_fs = opts->enable_fs;
 	caller.nr_enable_fs = opts->nr_enable_fs;
-	copy.freeze_fd = -1;
+	copy.freeze_fd = copy.freeze_given_fd = -1;
 	if (check_runtime_opts(&copy, &caller)) {
 		mnt_caller_free(&caller);
+		if (copy.freeze_given_fd >= 0)
+			close(copy.freeze_given_fd);
 		return 1;
 	}
 	/* A container's dumper enters its root, where -D leads elsewhere. */
@@ -723,5 +743,7 @@ int cmd_dump(const struct cryo_opts *given)
 	mnt_caller_free(&caller);
 	if (copy.freeze_fd >= 0)
 		close(copy.freeze_fd);
+	if (copy.freeze_given_fd >= 0)
+		close(copy.freeze_given_fd);
 	return ret < 0 ? 1 : ret;
 }

@@ -65,6 +65,8 @@ enum image_kind {
 	/* A tree's own user namespace, and its own cgroup namespace's root. */
 	IMG_USERNS = 34,
 	IMG_CGROUPNS = 35,
+	/* The CPU a tree was dumped on, for --cpu-cap. */
+	IMG_CPUINFO = 36,
 };
 
 struct image;

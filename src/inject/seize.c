@@ -194,6 +194,7 @@ static void report_not_stopped(const struct inj_task *task, pid_t tid)
 static int seize_thread(struct inj_task *task, pid_t tid, long options,
 			const struct timespec *deadline)
 {
+	bool ours = false;
 	int ret;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)options) < 0) {
@@ -203,27 +204,34 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options,
 		if (ret == -ESRCH)
 			return 0; /* exited meanwhile: nothing to seize */
 		tracer = ret == -EPERM ? tracer_of(task->pid, tid) : 0;
-		if (tracer > 0)
+		/* Seized and interrupted by this process already (a v1 freezer's
+		 * threads, while frozen): its stop is on its way. */
+		ours = tracer == getpid();
+		if (!ours && tracer > 0)
 			inj_err("pid %d: thread %d is traced by pid %ld (ptrace): a task another "
 				"tracer holds, stopped or not, cannot be seized", task->pid, tid,
 				tracer);
-		else
+		else if (!ours)
 			inj_err("pid %d: cannot seize thread %d: %s%s", task->pid, tid,
 				strerror(-ret), ret == -EPERM ? " (not permitted)" : "");
-		return ret;
+		if (!ours)
+			return ret;
 	}
 	ret = add_thread(task, tid);
 	if (ret) {
 		ptrace(PTRACE_DETACH, tid, NULL, NULL);
 		return ret;
 	}
-	ret = trapped_at_seize(task, tid);
+	/* A second interrupt would leave a second trap pending. */
+	ret = ours ? 0 : trapped_at_seize(task, tid);
 	if (ret == 1)
 		return 0;
-	if (!ret && ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
+	if (!ret && !ours && ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
 		return -errno;
 	if (!ret)
 		ret = wait_seize_stop(task, tid, deadline);
+	if (!ret && ours && ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)options) < 0)
+		ret = -errno;
 	if (ret == -ESRCH) {
 		/* The thread exited while being stopped: forget it. */
 		for (int i = 0; i < task->nr_threads; i++)

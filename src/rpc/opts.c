@@ -3,10 +3,12 @@
  * fields this file does not handle are found through the schema's
  * descriptor, so an option added to rpc.proto is refused until handled. */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 #include "net/net.h"
 #include "ns/externals.h"
 #include "rpc/rpc.h"
+#include "task/cpuinfo.h"
 
 /* Options handled below, explicitly. */
 static const char *const handled[] = {
@@ -44,6 +47,10 @@ static const char *const handled[] = {
 	"timeout", "leave_stopped",
 	/* --skip-mnt and --enable-fs: mounts left out or mounted anew. */
 	"skip_mnt", "enable_fs",
+	/* As restore's --status-fd and --exec-cmd (map_restore_runs()). */
+	"status_fd", "exec_cmd",
+	/* As --cpu-cap: criu's bits, as they are. */
+	"cpu_cap",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -59,10 +66,6 @@ static const struct {
 	{ "track_mem", "incremental dumps (memory tracking) are not supported yet" },
 	{ "auto_dedup", "incremental dumps are not supported yet" },
 	{ "unix_sk_ino", "unix sockets are not supported yet" },
-	{ "status_fd", "criu writes it from a page server or lazy-pages daemon, which the RPC "
-		       "does not start (cryo restore --status-fd and cryo service take it)" },
-	{ "exec_cmd", "the RPC answers with the root's pid and its client stays the tree's "
-		      "parent (cryo restore --exec-cmd takes it)" },
 };
 
 static int fail(char *why, size_t len, int err, const char *fmt, ...)
@@ -419,6 +422,43 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 	return 0;
 }
 
+/* criu's status_fd and exec_cmd, restore's only, as on the command line:
+ * status_fd is an fd of the client's, opened again through /proc as criu
+ * does, and gets its byte once the tree runs; exec_cmd runs in this
+ * process's place once the answer is sent (swrk.c), so the command is the
+ * restored root's parent, which a root made the client's sibling is not. */
+static int map_restore_runs(const struct rpc_conn *conn, const CriuOpts *o, bool dump,
+			    struct rpc_action *a, char *why, size_t len)
+{
+	char link[64];
+
+	if (dump && o->has_status_fd)
+		return fail(why, len, -EINVAL, "option status_fd: dump has no server to be ready "
+			    "(criu writes it from its page server, lazy-pages daemon and "
+			    "restore)");
+	if (dump && o->n_exec_cmd)
+		return fail(why, len, -EINVAL, "option exec_cmd: an option of restore only (the "
+			    "command becomes the restored root's parent)");
+	if (o->n_exec_cmd && o->has_rst_sibling && o->rst_sibling)
+		return fail(why, len, -EINVAL, "option exec_cmd: with rst_sibling the root is the "
+			    "client's child, and the command could not be its parent");
+	if (o->n_exec_cmd) {
+		a->exec_argv = calloc(o->n_exec_cmd + 1, sizeof(char *));
+		if (!a->exec_argv)
+			return fail(why, len, -ENOMEM, "option exec_cmd: out of memory");
+		memcpy(a->exec_argv, o->exec_cmd, o->n_exec_cmd * sizeof(char *));
+	}
+	if (!o->has_status_fd)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", conn->fd_owner, o->status_fd);
+	a->opts.status_fd = o->status_fd < 0 ? -1 : open(link, O_WRONLY | O_CLOEXEC);
+	if (a->opts.status_fd < 0)
+		return fail(why, len, -EBADF, "option status_fd: fd %d of the client (pid %d) "
+			    "cannot be opened for writing: %s", o->status_fd, conn->fd_owner,
+			    o->status_fd < 0 ? "not an fd number" : strerror(errno));
+	return 0;
+}
+
 int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType type,
 		 struct rpc_action *a, char *why, size_t len)
 {
@@ -426,6 +466,7 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	int ret;
 
 	memset(a, 0, sizeof(*a));
+	a->opts.status_fd = -1;
 	/* First, so that a refusal can still go to the log the client reads. */
 	ret = map_dirs(conn, o, a, why, len);
 	if (!ret)
@@ -433,7 +474,6 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	if (ret)
 		return ret;
 	a->opts.command = dump ? "dump" : "restore";
-	a->opts.status_fd = -1;
 	/* As from the command line: a zombie holding a pid gets its time. */
 	a->opts.pid_wait_ms = RESTORE_PID_WAIT_MS;
 	a->opts.verbosity = o->log_level < LOG_ERROR ? LOG_ERROR :
@@ -454,7 +494,13 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	a->opts.skip_in_flight = o->has_tcp_skip_in_flight && o->tcp_skip_in_flight;
 	/* file_locks: cryo always saves and takes again the tree's file locks. */
 	a->forward_notify = o->has_notify_scripts && o->notify_scripts;
+	if (o->has_cpu_cap) {
+		a->opts.cpu_cap = o->cpu_cap & CPU_CAP_ALL;
+		a->opts.cpu_cap_given = true;
+	}
 	ret = map_runtime_opts(conn, o, dump, a, why, len);
+	if (!ret)
+		ret = map_restore_runs(conn, o, dump, a, why, len);
 	if (ret)
 		return ret;
 	if (dump) {

@@ -5,7 +5,8 @@
  * requests and options cryo cannot serve refused by name, with the program
  * unharmed; a notification the client refuses fails the dump; a terminal
  * whose master the client holds comes back on a new master handed over
- * with the orphan-pts-master notification. */
+ * with the orphan-pts-master notification; status_fd and exec_cmd at a
+ * restore. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -192,10 +193,10 @@ TEST(feature_check_answers_every_feature_asked)
 TEST(unsupported_requests_are_refused_by_name)
 {
 	static const CriuReqType types[] = { CRIU_REQ_TYPE__PRE_DUMP, CRIU_REQ_TYPE__PAGE_SERVER,
-					     CRIU_REQ_TYPE__CPUINFO_DUMP, CRIU_REQ_TYPE__WAIT_PID,
-					     (CriuReqType)99 };
-	static const char *const names[] = { "PRE_DUMP", "PAGE_SERVER", "CPUINFO_DUMP", "WAIT_PID",
-					     "99" };
+					     CRIU_REQ_TYPE__SINGLE_PRE_DUMP,
+					     CRIU_REQ_TYPE__WAIT_PID, (CriuReqType)99 };
+	static const char *const names[] = { "PRE_DUMP", "PAGE_SERVER", "SINGLE_PRE_DUMP",
+					     "WAIT_PID", "99" };
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		CriuReq req = CRIU_REQ__INIT;
@@ -496,6 +497,76 @@ TEST(ghost_limit_refuses_a_larger_deleted_file)
 	CHECK_GOTO(no_inventory(img), out, "a refused dump left inventory.img");
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
+	if (resp)
+		criu_resp__free_unpacked(resp, NULL);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	end_prog(&p);
+}
+
+/* status_fd and exec_cmd at RESTORE, as criu's service takes them: the
+ * status fd (ours, opened again by cryo through /proc) gets its zero byte,
+ * and cryo swrk, once it has answered, becomes the command, the restored
+ * root's parent. */
+TEST(status_fd_and_exec_cmd_work_through_the_rpc)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts opts = CRIU_OPTS__INIT;
+	char *cmd[] = { "sleep", "1000" }, img[PATH_MAX], pid_text[16], comm[64], text[64] = "";
+	struct swrk s = { .pid = 0, .sk = -1 };
+	int dir_fd = -1, status[2] = { -1, -1 };
+	CriuResp *resp = NULL;
+	struct cryo_run r;
+	struct prog p;
+	char byte = 'x';
+	pid_t pid;
+
+	use_roundtrip_programs();
+	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
+	pid = p.pid;
+	snprintf(pid_text, sizeof(pid_text), "%d", pid);
+	pathf(img, "%s/img", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0 && (dir_fd = open_dir(img)) >= 0, out, "dump: %s", r.out);
+	kill_and_reap(pid);
+	p.pid = 0;
+	CHECK_GOTO(!pipe2(status, O_CLOEXEC) && swrk_start(&s, dir_fd), out, "%s", why);
+	req.type = CRIU_REQ_TYPE__RESTORE;
+	req.opts = &opts;
+	opts.images_dir_fd = dir_fd;
+	opts.log_file = "restore.log";
+	opts.has_status_fd = true;
+	opts.status_fd = status[1];
+	opts.n_exec_cmd = 2;
+	opts.exec_cmd = cmd;
+	resp = swrk_call(&s, &req);
+	CHECK_GOTO(resp && resp->success && resp->restore && resp->restore->pid == pid, out,
+		   "RESTORE: %s", resp && resp->cr_errmsg ? resp->cr_errmsg : why);
+	p.pid = pid;
+	close(status[1]);
+	status[1] = -1;
+	CHECK_GOTO(read(status[0], &byte, 1) == 1 && byte == '\0' && read(status[0], &byte, 1) == 0,
+		   out, "the status fd gave no zero byte then EOF");
+	snprintf(comm, sizeof(comm), "/proc/%d/comm", s.pid);
+	for (long deadline = now_ms() + CRYO_MS; strcmp(text, "sleep\n"); sleep_ms(10)) {
+		CHECK_GOTO(now_ms() < deadline, out, "cryo swrk (pid %d) never became the command",
+			   s.pid);
+		read_text(comm, text, sizeof(text));
+	}
+	CHECK_GOTO(parent_of(pid) == s.pid, out, "the restored root's parent is %d, not the "
+		   "command (%d)", parent_of(pid), s.pid);
+	/* With the command gone the root comes back to us. */
+	kill_and_reap(s.pid);
+	s.pid = 0;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (s.pid > 0)
+		kill_and_reap(s.pid);
+	if (s.sk >= 0)
+		close(s.sk);
+	for (int i = 0; i < 2; i++)
+		if (status[i] >= 0)
+			close(status[i]);
 	if (resp)
 		criu_resp__free_unpacked(resp, NULL);
 	if (dir_fd >= 0)

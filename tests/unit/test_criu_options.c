@@ -15,6 +15,7 @@
 #include "cli/options.h"
 #include "harness.h"
 #include "task/cgroup_plan.h"
+#include "task/cpuinfo.h"
 
 #define CAPTURE(buf, stmt)                                             \
 	do {                                                           \
@@ -125,7 +126,9 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 	static const char *const cases[][3] = {
 		{ "--cgroup-root", "/x", "needs --manage-cgroups" },
 		{ "--cgroup-root", "cpu:x", "not an absolute cgroup path" },
-		{ "--freeze-cgroup", "/sys/fs/cgroup/x", "naming another one is not supported" },
+		{ "--freeze-cgroup", "sys/fs/cgroup/x", "not an absolute path" },
+		{ "--cpu-cap=fpu,avx", NULL, "'avx' is not a mode" },
+		{ "--cpu-cap=", NULL, "is not a mode" },
 		{ "--external", "unix[12]", "cryo takes mnt[MOUNTPOINT]:PATH" },
 		{ "--external", "macvlan[mv0]:a/b", "cryo takes macvlan[INSIDE]:LOWER" },
 		{ "--inherit-fd", "fd[3]:tty[1:2]", "cryo takes fd[N]:pipe:[INODE]" },
@@ -202,6 +205,35 @@ TEST(leave_stopped_timeout_status_fd_and_exec_cmd_are_taken)
 	CHECK(ret == -EINVAL && strstr(err, "--exec-cmd needs a command"), "%d: %s", ret, err);
 	CAPTURE(err, ret = parse(&o, 8, detached));
 	CHECK(ret == -EINVAL && strstr(err, "cannot be used together"), "%d: %s", ret, err);
+}
+
+/* criu's --freeze-cgroup (a path, for dump) and --cpu-cap: its words
+ * combined, "^" taking one away, none, and all without a value. */
+TEST(freeze_cgroup_and_cpu_cap_are_taken)
+{
+	static const struct {
+		const char *word;
+		unsigned int caps;
+	} caps[] = {
+		{ "--cpu-cap", CPU_CAP_ALL }, { "--cpu-cap=fpu", CPU_CAP_FPU },
+		{ "--cpu-cap=cpu,ins", CPU_CAP_CPU | CPU_CAP_INS }, { "--cpu-cap=none", 0 },
+		{ "--cpu-cap=all,^cpu", CPU_CAP_FPU | CPU_CAP_INS },
+		{ "--cpu-cap=^none", CPU_CAP_ALL },
+	};
+	const char *dump[] = { "cryo", "dump", "-t", "1", "-D", "x", "--freeze-cgroup",
+			       "/sys/fs/cgroup/unified/ct", NULL };
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 8, dump) == 0, "--freeze-cgroup refused");
+	CHECK(o.freeze_cgroup && !strcmp(o.freeze_cgroup, "/sys/fs/cgroup/unified/ct") &&
+	      !o.cpu_cap_given, "freeze_cgroup %s, cpu_cap given %d", o.freeze_cgroup,
+	      o.cpu_cap_given);
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		dump[6] = caps[i].word;
+		CHECK(parse(&o, 7, dump) == 0, "%s refused", caps[i].word);
+		CHECK(o.cpu_cap_given && o.cpu_cap == caps[i].caps, "%s: caps %#x, expected %#x",
+		      caps[i].word, o.cpu_cap, caps[i].caps);
+	}
 }
 
 /* criu's --skip-mnt (absolute, repeatable), --enable-fs (lists, "all")
