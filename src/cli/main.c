@@ -18,6 +18,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "dump", cmd_dump, "checkpoint a process into an image directory" },
+	{ "pre-dump", cmd_pre_dump, "save a running tree's memory, for a later dump's parent" },
 	{ "restore", cmd_restore, "bring a process back from an image directory" },
 	{ "check", cmd_check, "probe the kernel features cryo relies on" },
 	{ "show", cmd_show, "print an image file or image directory as JSON" },
@@ -57,6 +58,12 @@ void print_usage(void)
 	       "                          process with its saved pid inside (side by side)\n"
 	       "      --lazy-pages        restore: private anonymous memory comes in on first\n"
 	       "                          touch and in the background, from a page server\n"
+	       "      --prev-images-dir DIR  dump, pre-dump: the parent set (a pre-dump; DIR\n"
+	       "                          relative to -D, as criu's): pages unchanged since it\n"
+	       "                          are not written again, restore reads them there\n"
+	       "      --track-mem         dump, pre-dump: criu's; cryo finds unchanged pages\n"
+	       "                          by per-page digests, with or without it\n"
+	       "      --pre-dump-mode M   splice or read: taken; cryo's pre-dump always reads\n"
 	       "      --tcp-established   checkpoint established TCP connections\n"
 	       "      --tcp-close         dump: take TCP connections (any state) without\n"
 	       "                          their state; restore: bring every connection\n"
@@ -128,7 +135,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	/* dump makes its image directory, and the log may live in it. */
-	if (!strcmp(opts.command, "dump") && opts.images_dir && mkdir(opts.images_dir, 0700) &&
+	if ((!strcmp(opts.command, "dump") || !strcmp(opts.command, "pre-dump")) &&
+	    opts.images_dir && mkdir(opts.images_dir, 0700) &&
 	    errno != EEXIST) {
 		fprintf(stderr, "cryo: cannot create %s: %s\n", opts.images_dir, strerror(errno));
 		return 1;

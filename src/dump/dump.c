@@ -127,7 +127,9 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 					.parasite_blob = ctx->opts->leave_running ? NULL :
 									    parasite_blob(),
 					.has_children = live_children(ctx->tree, t),
-					.precopy = precopy_task(ctx->precopy, pid) };
+					.precopy = precopy_task(ctx->precopy, pid),
+					.parent_set = ctx->lineage->parent,
+					.digests = !!ctx->lineage->parent };
 	struct image_dir *dir = ctx->dir;
 	struct stats *st = ctx->stats;
 	uint64_t began = stats_begin(st, STATS_DUMP_PARASITE);
@@ -361,7 +363,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	/* A pre-copy dump's pages stores are only written after the release. */
 	if (!ret && !ctx->precopy)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net,
-					   !ctx->opts->leave_running, ctx->sign_key);
+					   !ctx->opts->leave_running, ctx->sign_key, ctx->lineage);
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
@@ -532,7 +534,8 @@ static int finish_pre_copy(struct dump_ctx *ctx)
 	int ret = precopy_finish(ctx->precopy, ctx->stats);
 
 	if (!ret)
-		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net, false, ctx->sign_key);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net, false, ctx->sign_key,
+					   ctx->lineage);
 	stats_end(ctx->stats, STATS_DUMP_WRITING, t);
 	return ret;
 }
@@ -545,6 +548,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	struct sign_key key;
 	struct net_run net = { .tcp_established = opts->tcp_established,
 			       .tcp_close = opts->tcp_close };
+	struct dump_lineage lineage = { 0 };
 	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
@@ -569,6 +573,12 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	}
 	/* The writers take each file's digest as they write it. */
 	dir->digest_kind = opts->sign_key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
+	lineage.pre_dump = opts->pre_dump;
+	if (dump_lineage_open(opts, dir, &lineage)) {
+		image_dir_close(dir);
+		sign_key_forget(&key);
+		return 1;
+	}
 	stats_init(&st, STATS_DUMP);
 	progress_start(&st, opts->quiet);
 	/* criu's --cpu-cap: this CPU, for restore to compare (not with none). */
@@ -582,7 +592,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	stats_end(&st, STATS_DUMP_FREEZING, t);
 	if (ret)
 		goto out;
-	if (wants_pre_copy(opts, &tree))
+	if (!opts->pre_dump && !lineage.parent && wants_pre_copy(opts, &tree))
 		ret = pre_copy(opts, dir, &fz, &tree, &st, &frozen, &pc, &held);
 	if (!held)
 		goto out;
@@ -595,9 +605,9 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 		ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
 				 .sign_key = opts->sign_key ? &key : NULL, .mnt_caller = caller,
-				 .net = &net, .precopy = pc };
+				 .net = &net, .precopy = pc, .lineage = &lineage };
 	if (!ret)
-		ret = dump_tree(&ctx);
+		ret = opts->pre_dump ? pre_dump_tree(&ctx) : dump_tree(&ctx);
 	/* Pre-copy: the tree runs on while its pages are merged. */
 	if (!ret && pc) {
 		release_tree(opts, &net, &fz, &tree, &st, &frozen, ret, true);
@@ -630,6 +640,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 			opts->images_dir);
 out:
 	precopy_free(pc);
+	dump_lineage_close(&lineage);
 	/* A failed dump leaves none of its files (its log aside). */
 	if (ret)
 		image_dir_remove_written(dir);

@@ -146,7 +146,8 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 {
 	char *errmsg = ans->errmsg;
 	struct notify_ctx ctx = { .conn = conn };
-	bool dump = req->type == CRIU_REQ_TYPE__DUMP;
+	bool pre = req->type == CRIU_REQ_TYPE__PRE_DUMP;
+	bool dump = req->type == CRIU_REQ_TYPE__DUMP || pre;
 	bool cpuinfo = req->type == CRIU_REQ_TYPE__CPUINFO_DUMP ||
 		       req->type == CRIU_REQ_TYPE__CPUINFO_CHECK;
 	static char *cpuinfo_words[][2] = { { "dump", NULL }, { "check", NULL } };
@@ -195,8 +196,8 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		goto out;
 	}
 	ret = log_init(a->opts.log_file, a->opts.verbosity);
-	status = ret ? 1 : dump ? cmd_dump(&a->opts) : cpuinfo ? cmd_cpuinfo(&a->opts) :
-		 cmd_restore(&a->opts);
+	status = ret ? 1 : pre ? cmd_pre_dump(&a->opts) : dump ? cmd_dump(&a->opts) :
+		 cpuinfo ? cmd_cpuinfo(&a->opts) : cmd_restore(&a->opts);
 	log_close();
 	capture_end(&cap, errmsg);
 	/* A restore that ran has written and closed it. */
@@ -205,7 +206,7 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 	if (status) {
 		if (!errmsg[0])
 			snprintf(errmsg, RPC_ERRMSG_MAX, "%s failed (see the log)",
-				 dump ? "dump" : cpuinfo ? "cpuinfo" : "restore");
+				 pre ? "pre-dump" : dump ? "dump" : cpuinfo ? "cpuinfo" : "restore");
 		goto out;
 	}
 	ans->resp.success = true;

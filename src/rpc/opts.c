@@ -35,8 +35,8 @@ static const char *const handled[] = {
 	"join_ns",
 	/* Checked at restore against the host's LSMs (task/lsm.c). */
 	"lsm_profile",
-	/* Only PRE_DUMP reads it, and that request is refused by name. */
-	"pre_dump_mode",
+	/* Incremental dumps (PRE_DUMP, then DUMP with parent_img). */
+	"pre_dump_mode", "parent_img", "track_mem",
 	"network_lock", "config_file", "ghost_limit", "link_remap",
 	/* runc's for a network namespace given by path (podman's netavark
 	 * one): net[INODE]:extRootNetNS at dump, inherit_fd at restore. */
@@ -62,9 +62,9 @@ static const struct {
 			       "option), and cryo neither saves nor sets SELinux labels" },
 	{ "lazy_pages", "lazy restore is not available through RPC yet (cryo restore --lazy-pages)" },
 	{ "ps", "the page server is not supported" },
-	{ "parent_img", "incremental dumps are not supported yet" },
-	{ "track_mem", "incremental dumps (memory tracking) are not supported yet" },
-	{ "auto_dedup", "incremental dumps are not supported yet" },
+	{ "auto_dedup", "punching pages out of the parent set's pages file would change the "
+			"file its inventory's digest covers (unchanged pages are never written "
+			"twice already)" },
 	{ "unix_sk_ino", "unix sockets are not supported yet" },
 };
 
@@ -462,7 +462,7 @@ static int map_restore_runs(const struct rpc_conn *conn, const CriuOpts *o, bool
 int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType type,
 		 struct rpc_action *a, char *why, size_t len)
 {
-	bool dump = type == CRIU_REQ_TYPE__DUMP;
+	bool dump = type == CRIU_REQ_TYPE__DUMP || type == CRIU_REQ_TYPE__PRE_DUMP;
 	int ret;
 
 	memset(a, 0, sizeof(*a));
@@ -520,6 +520,13 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 		/* As --ghost-limit; 0 is taken as no limit, as on the command line. */
 		a->opts.ghost_limit = o->has_ghost_limit ? o->ghost_limit : 0;
 		a->opts.link_remap = o->has_link_remap && o->link_remap;
+		/* As --prev-images-dir (relative to the images), --track-mem and
+		 * --pre-dump-mode. */
+		a->opts.prev_images_dir = o->parent_img && o->parent_img[0] ? o->parent_img : NULL;
+		a->opts.track_mem = o->has_track_mem && o->track_mem;
+		if (o->has_pre_dump_mode)
+			a->opts.pre_dump_mode = o->pre_dump_mode == CRIU_PRE_DUMP_MODE__VM_READ ?
+							PRE_DUMP_READ : PRE_DUMP_SPLICE;
 	} else {
 		/* Detached: the service answers with the root's pid, never waits. */
 		a->opts.restore_detached = true;

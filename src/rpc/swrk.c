@@ -29,9 +29,9 @@ const char *rpc_req_name(CriuReqType type)
 static const char *refusal(CriuReqType type)
 {
 	switch (type) {
-	case CRIU_REQ_TYPE__PRE_DUMP:
 	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
-		return "pre-dumps (incremental dumps) are not supported by cryo yet";
+		return "a pre-dump that keeps the connection for its dump is not supported: send "
+		       "PRE_DUMP, then DUMP with parent_img on a new connection";
 	case CRIU_REQ_TYPE__PAGE_SERVER:
 	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD:
 		return "cryo has no page server for remote dumps yet";
@@ -145,6 +145,7 @@ static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last
 		answer_features(req, &ans);
 		break;
 	case CRIU_REQ_TYPE__DUMP:
+	case CRIU_REQ_TYPE__PRE_DUMP:
 	case CRIU_REQ_TYPE__RESTORE:
 	case CRIU_REQ_TYPE__CPUINFO_DUMP:
 	case CRIU_REQ_TYPE__CPUINFO_CHECK:

@@ -121,6 +121,29 @@ TEST(cgroup_roots_by_controller_are_taken)
 	CHECK(o.cgroup_roots[2].any && !strcmp(o.cgroup_roots[2].path, "/d"), "third root");
 }
 
+/* criu's incremental dumps: pre-dump is a command, --prev-images-dir is
+ * kept as given (relative to -D), --track-mem and --pre-dump-mode taken. */
+TEST(pre_dump_and_incremental_options_are_taken)
+{
+	const char *const words[] = { "cryo", "pre-dump", "-t", "7", "-D", "imgs/2",
+				      "--prev-images-dir", "../1", "--track-mem",
+				      "--pre-dump-mode", "read" };
+	const char *const dump[] = { "cryo", "dump", "-t", "7", "-D", "imgs/3",
+				     "--prev-images-dir=/abs/2", "--pre-dump-mode=splice" };
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 11, words) == 0, "refused");
+	CHECK(!strcmp(o.command, "pre-dump"), "command %s", o.command);
+	CHECK(o.prev_images_dir && !strcmp(o.prev_images_dir, "../1"), "parent %s",
+	      o.prev_images_dir ? o.prev_images_dir : "(none)");
+	CHECK(o.track_mem && o.pre_dump_mode == PRE_DUMP_READ, "track %d mode %d", o.track_mem,
+	      o.pre_dump_mode);
+	CHECK(parse(&o, 8, dump) == 0, "dump refused");
+	CHECK(!o.track_mem && o.pre_dump_mode == PRE_DUMP_SPLICE &&
+	      !strcmp(o.prev_images_dir, "/abs/2"), "dump: track %d mode %d parent %s",
+	      o.track_mem, o.pre_dump_mode, o.prev_images_dir);
+}
+
 TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 {
 	static const char *const cases[][3] = {
@@ -132,9 +155,9 @@ TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 		{ "--external", "unix[12]", "cryo takes mnt[MOUNTPOINT]:PATH" },
 		{ "--external", "macvlan[mv0]:a/b", "cryo takes macvlan[INSIDE]:LOWER" },
 		{ "--inherit-fd", "fd[3]:tty[1:2]", "cryo takes fd[N]:pipe:[INODE]" },
-		{ "--track-mem", NULL, "pre-dump and memory tracking" },
-		{ "--prev-images-dir", "../1", "incremental dumps" },
-		{ "--auto-dedup", NULL, "deduplication" },
+		{ "--auto-dedup", NULL, "parent set's pages file" },
+		{ "--pre-dump-mode", "copy", "not a mode (splice or read)" },
+		{ "--prev-images-dir", "", "not a directory path" },
 		{ "--status-fd", "999", "cryo has no fd 999" },
 		{ "--status-fd", "2", "dump has no server to be ready" },
 		{ "--status-fd", "x", "not an fd number" },

@@ -143,7 +143,7 @@ TEST(pagemap_refuses_unaligned_and_impossible_ranges)
 			      { 0x1000, 1, P, OFF_PARENT_AT(0, 0x7000) });
 	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "overlaps the previous range",
 			      { 0x1000, 2, P, OFF(0) }, { 0x2000, 1, IP, NO_OFF });
-	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has unknown state 4", { 0x1000, 1, 4, NO_OFF });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has unknown state 5", { 0x1000, 1, 5, NO_OFF });
 }
 
 TEST(pagemap_refuses_pages_beyond_the_pages_file)

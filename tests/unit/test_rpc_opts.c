@@ -36,6 +36,8 @@ static const char *const accepted[] = {
 	"enable_fs",
 	/* As --cpu-cap. */
 	"cpu_cap",
+	/* Incremental dumps: --prev-images-dir, --track-mem. */
+	"parent_img", "track_mem",
 };
 
 static bool is_accepted(const char *name)
@@ -126,6 +128,36 @@ static CriuOpts *base_opts(int dir_fd)
 	o->has_pid = true;
 	o->pid = 1;
 	return o;
+}
+
+/* runc's --pre-dump and --parent-path: parent_img, track_mem and
+ * pre_dump_mode reach cryo's options, for PRE_DUMP and DUMP alike. */
+TEST(incremental_dump_options_reach_cryos_options)
+{
+	struct rpc_conn conn = { .fd_owner = getpid() };
+	struct rpc_action *a = malloc(sizeof(*a));
+	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CriuOpts *o = base_opts(dir_fd);
+	char why[RPC_ERRMSG_MAX] = "";
+
+	CHECK_GOTO(dir_fd >= 0 && a, out, "cannot open /tmp");
+	o->parent_img = strdup("../pre");
+	o->has_track_mem = o->track_mem = true;
+	o->has_pre_dump_mode = true;
+	o->pre_dump_mode = CRIU_PRE_DUMP_MODE__VM_READ;
+	CHECK_GOTO(!rpc_map_opts(&conn, o, CRIU_REQ_TYPE__PRE_DUMP, a, why, sizeof(why)), out,
+		   "refused: %s", why);
+	CHECK_GOTO(a->opts.prev_images_dir && !strcmp(a->opts.prev_images_dir, "../pre") &&
+		   a->opts.track_mem && a->opts.pre_dump_mode == PRE_DUMP_READ &&
+		   a->opts.pid == 1, out, "parent %s track %d mode %d pid %d",
+		   a->opts.prev_images_dir ? a->opts.prev_images_dir : "(none)",
+		   a->opts.track_mem, a->opts.pre_dump_mode, a->opts.pid);
+	ns_externals_free(&a->opts.externals);
+out:
+	protobuf_c_message_free_unpacked(&o->base, NULL);
+	free(a);
+	if (dir_fd >= 0)
+		close(dir_fd);
 }
 
 TEST(every_option_has_its_effect_or_is_refused_by_name)
