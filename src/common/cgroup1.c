@@ -11,57 +11,55 @@
 
 #include "common/cgroup1.h"
 #include "common/procfs.h"
+#include "common/textfile.h"
+#include "common/word_list.h"
 
-int cgroup_lines_read(pid_t pid, pid_t tid, struct cgroup_line *lines, size_t *nr)
+void cgroup_lines_parse(const char *text, struct cgroup_line *lines, size_t *nr)
 {
-	char file[96], text[PATH_MAX + 300];
-	FILE *f;
+	*nr = 0;
+	for (const char *line = text, *next; *line && *nr < CGROUP_HIERARCHIES_MAX; line = next) {
+		const char *colon1 = strchr(line, ':'), *colon2, *eol = strchrnul(line, '\n');
+		struct cgroup_line *l = &lines[*nr];
+
+		next = *eol ? eol + 1 : eol;
+		colon2 = colon1 && colon1 < eol ? strchr(colon1 + 1, ':') : NULL;
+		if (!colon2 || colon2 > eol)
+			continue;
+		l->hierarchy = (unsigned int)strtoul(line, NULL, 10);
+		snprintf(l->controllers, sizeof(l->controllers), "%.*s", (int)(colon2 - colon1 - 1),
+			 colon1 + 1);
+		snprintf(l->path, sizeof(l->path), "%.*s", (int)(eol - colon2 - 1), colon2 + 1);
+		(*nr)++;
+	}
+}
+
+int cgroup_text_read(pid_t pid, pid_t tid, char **text)
+{
+	char file[96];
 
 	if (tid > 0)
 		snprintf(file, sizeof(file), "/proc/%d/task/%d/cgroup", pid, tid);
 	else
 		snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
-	f = fopen(file, "re");
-	if (!f)
-		return -errno;
-	*nr = 0;
-	while (*nr < CGROUP_HIERARCHIES_MAX && fgets(text, sizeof(text), f)) {
-		struct cgroup_line *l = &lines[*nr];
-		char *colon1 = strchr(text, ':'), *colon2 = colon1 ? strchr(colon1 + 1, ':') : NULL;
+	return read_text_file(file, text);
+}
 
-		if (!colon2)
-			continue;
-		text[strcspn(text, "\n")] = '\0';
-		*colon1 = *colon2 = '\0';
-		l->hierarchy = (unsigned int)strtoul(text, NULL, 10);
-		snprintf(l->controllers, sizeof(l->controllers), "%s", colon1 + 1);
-		snprintf(l->path, sizeof(l->path), "%s", colon2 + 1);
-		(*nr)++;
-	}
-	fclose(f);
+int cgroup_lines_read(pid_t pid, pid_t tid, struct cgroup_line *lines, size_t *nr)
+{
+	char *text;
+	int ret = cgroup_text_read(pid, tid, &text);
+
+	if (ret)
+		return ret;
+	cgroup_lines_parse(text, lines, nr);
+	free(text);
 	return 0;
-}
-
-/* The word after @w in a comma-separated list. */
-static const char *next_word(const char *w)
-{
-	w += strcspn(w, ",");
-	return *w ? w + 1 : w;
-}
-
-/* Whether the comma-separated list @list holds @word (@len bytes). */
-static bool list_has(const char *list, const char *word, size_t len)
-{
-	for (const char *at = list; *at; at = next_word(at))
-		if (strcspn(at, ",") == len && !strncmp(at, word, len))
-			return true;
-	return false;
 }
 
 bool cgroup_controllers_meet(const char *a, const char *b)
 {
-	for (const char *w = a; *w; w = next_word(w))
-		if (list_has(b, w, strcspn(w, ",")))
+	for (const char *w = a; *w; w = word_list_next(w))
+		if (word_list_has(b, w, strcspn(w, ",")))
 			return true;
 	return false;
 }
@@ -70,8 +68,8 @@ bool cgroup_controllers_meet(const char *a, const char *b)
  * options ("rw,cpu,cpuacct", "rw,name=systemd"). */
 static bool has_controllers(const char *opts, const char *want)
 {
-	for (const char *w = want; *w; w = next_word(w))
-		if (!list_has(opts, w, strcspn(w, ",")))
+	for (const char *w = want; *w; w = word_list_next(w))
+		if (!word_list_has(opts, w, strcspn(w, ",")))
 			return false;
 	return true;
 }

@@ -22,6 +22,10 @@ struct cgroup_line {
  * caller's cgroup namespace shows them, into @lines (at most
  * CGROUP_HIERARCHIES_MAX); their count into *@nr. */
 int cgroup_lines_read(pid_t pid, pid_t tid, struct cgroup_line *lines, size_t *nr);
+/* The text of that file (freed by the caller); -errno unsaid. */
+int cgroup_text_read(pid_t pid, pid_t tid, char **text);
+/* The lines of such a text. */
+void cgroup_lines_parse(const char *text, struct cgroup_line *lines, size_t *nr);
 
 /* The mount point, whose root is the hierarchy's, of the hierarchy of
  * @controllers ("" the unified one); -ENOENT when none is mounted. */
@@ -58,6 +62,15 @@ void cgroup_mounts_free(struct cgroup_mounts *ms);
  * mount, of its root. -ENOENT when there is no such hierarchy here (cryo
  * is not in it), else -errno of the mount. */
 int cgroup_mounts_private(const char *controllers, struct cgroup_mounts *out);
+/* The mounts hierarchy @controllers ("" the unified one) is reached
+ * through, one lookup for dump and restore: its folder in @yard (criu's
+ * --cgroup-yard) when not NULL, else every mount of it in mountinfo, else,
+ * with @own_mount, for a v1 hierarchy mounted nowhere, a mount of cryo's
+ * own attached nowhere (which keeps the hierarchy alive while it is open:
+ * only when it is needed). -ENOENT when there is none (not in the yard, or
+ * no such hierarchy here), else -errno of cryo's own mount. */
+int cgroup_mounts_lookup(const char *controllers, const char *yard, bool own_mount,
+			 struct cgroup_mounts *out);
 /* The folder of @cgroup ("/a/b", as /proc/PID/cgroup shows it) through
  * the first of @ms whose root is it or an ancestor (through its root_fd
  * when it has one): the length of its mount point's part of @dir; -ENOENT

@@ -1,7 +1,8 @@
 /* A mount of a cgroup v1 hierarchy that cryo makes for itself when no
  * mount reaches the hierarchy (it lives on while it has cgroups): attached
  * nowhere (fsopen/fsmount), reached through its fd, gone when the fd is
- * closed. Finding the mounts others made is cgroup1.c's. */
+ * closed; and the one lookup of a hierarchy's mounts that falls back to
+ * it. Finding the mounts others made is cgroup1.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -84,4 +85,23 @@ int cgroup_mounts_private(const char *controllers, struct cgroup_mounts *out)
 	out->m = m;
 	out->nr = 1;
 	return 0;
+}
+
+int cgroup_mounts_lookup(const char *controllers, const char *yard, bool own_mount,
+			 struct cgroup_mounts *out)
+{
+	char name[256], path[PATH_MAX + 300];
+	int ret;
+
+	if (yard) {
+		cgroup_yard_name(controllers, name, sizeof(name));
+		snprintf(path, sizeof(path), "%s/%s", yard, name);
+		ret = cgroup_mounts_at(controllers, path, out);
+		return ret ? -ENOENT : 0;
+	}
+	ret = cgroup_mounts_find(controllers, out);
+	/* One mounted nowhere lives on while it has cgroups. */
+	if (ret == -ENOENT && controllers[0] && own_mount)
+		ret = cgroup_mounts_private(controllers, out);
+	return ret;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/cgroup1.h"
@@ -14,39 +15,27 @@ int cgroup2_mount(char *mnt, size_t size)
 	return cgroup_hierarchy_mount("", mnt, size);
 }
 
-/* The cgroup v2 path ("/a/b") of the "0::" line of @file. */
-static int path_in(const char *file, char *path, size_t size)
+int cgroup2_path_in(const char *text, char *path, size_t size)
 {
-	char line[PATH_MAX + 8];
-	FILE *f;
-	int ret = -ENOENT;
+	for (const char *line = text, *next; *line; line = next) {
+		int len = (int)strcspn(line, "\n");
 
-	f = fopen(file, "re");
-	if (!f)
-		return -errno;
-	while (ret && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		if ((size_t)snprintf(path, size, "%s", line + 3) < size)
-			ret = 0;
+		next = line + len + (line[len] == '\n');
+		if (!strncmp(line, "0::", 3))
+			return snprintf(path, size, "%.*s", len - 3, line + 3) < (int)size ?
+				       0 : -ENAMETOOLONG;
 	}
-	fclose(f);
-	return ret;
+	return -ENOENT;
 }
 
 int cgroup2_path_of(pid_t pid, char *path, size_t size)
 {
-	char file[64];
+	char *text;
+	int ret = cgroup_text_read(pid, 0, &text);
 
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
-	return path_in(file, path, size);
-}
-
-int cgroup2_path_of_thread(pid_t pid, pid_t tid, char *path, size_t size)
-{
-	char file[96];
-
-	snprintf(file, sizeof(file), "/proc/%d/task/%d/cgroup", pid, tid);
-	return path_in(file, path, size);
+	if (ret)
+		return ret;
+	ret = cgroup2_path_in(text, path, size);
+	free(text);
+	return ret;
 }

@@ -13,8 +13,7 @@ int cgroup2_mount(char *mnt, size_t size);
 /* The cgroup v2 path of @pid ("/a/b", from its "0::" line) into @path;
  * -ENOENT when it has none. */
 int cgroup2_path_of(pid_t pid, char *path, size_t size);
-
-/* The same for thread @tid of process @pid. */
-int cgroup2_path_of_thread(pid_t pid, pid_t tid, char *path, size_t size);
+/* The same from the text of a /proc/PID/cgroup. */
+int cgroup2_path_in(const char *text, char *path, size_t size);
 
 #endif

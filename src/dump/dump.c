@@ -33,6 +33,7 @@
 #include "parasite/commands.h"
 #include "stats/stats.h"
 #include "task/cgroup_plan.h"
+#include "task/cgroup_seen.h"
 #include "task/cgroup_settings.h"
 #include "task/cpuinfo.h"
 #include "task/task.h"
@@ -46,17 +47,7 @@ static void inject_log(enum inj_log_level level, const char *message)
 
 static int write_core(struct image_dir *dir, pid_t pid, TaskCore *core)
 {
-	struct image_writer *w;
-	int ret = image_open_write(dir, IMG_CORE, pid, &w);
-
-	if (ret)
-		return ret;
-	ret = image_write_record(w, &core->base);
-	if (ret) {
-		image_abort(w);
-		return ret;
-	}
-	return image_finish(w);
+	return image_write_single(dir, IMG_CORE, pid, &core->base);
 }
 
 /* What only the task itself can tell, through the parasite. */
@@ -169,7 +160,9 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	if (!ret)
 		ret = dump_regs(task, &core, mm_opts.precopy);
 	note_stop(t, &core);
-	cgroup_plan_strip(ctx->opts->cgroup_plan, &core);
+	if (!ret)
+		ret = cgroup_seen_fill_core(ctx->cgroups, (size_t)(t - ctx->tree->tasks),
+					    ctx->opts->cgroup_plan, &core);
 	stats_end(st, STATS_DUMP_PARASITE, began);
 	began = stats_begin(st, STATS_DUMP_WRITING);
 	if (!ret)
@@ -302,6 +295,7 @@ static int dump_tree(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
 	struct stats *st = ctx->stats;
+	struct cgroup_seen cgroups = { 0 };
 	int ret = tree_read_namespaces(tree), ipc_back = -1, net_back = -1;
 	uint64_t t;
 
@@ -310,6 +304,9 @@ static int dump_tree(struct dump_ctx *ctx)
 		estimate_bytes(tree, st);
 	if (!ret)
 		ret = tree_check(tree, ctx->opts->shell_job);
+	if (!ret)
+		ret = cgroup_seen_read(tree, &cgroups);
+	ctx->cgroups = &cgroups;
 	if (!ret)
 		ret = dump_mounts(ctx);
 	/* A tree's own network namespace: cryo stays inside to the end, so
@@ -360,9 +357,9 @@ static int dump_tree(struct dump_ctx *ctx)
 	if (!ret)
 		ret = ns_cgroup_dump(tree->tasks[0].pid, &tree->tasks[0].ns, ctx->dir);
 	if (!ret)
-		ret = cgroup_settings_dump(tree, ctx->dir, ctx->opts->cgroup_plan);
+		ret = cgroup_settings_dump(tree, &cgroups, ctx->dir, ctx->opts->cgroup_plan);
 	if (!ret)
-		ret = cgroup_v1_dump(tree, ctx->dir, ctx->opts->cgroup_plan);
+		ret = cgroup_v1_dump(tree, &cgroups, ctx->dir, ctx->opts->cgroup_plan);
 	/* A pre-copy dump's pages stores are only written after the release. */
 	if (!ret && !ctx->precopy)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net,
@@ -370,6 +367,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
+	cgroup_seen_free(&cgroups);
+	ctx->cgroups = NULL;
 	if (net_back >= 0 && net_ns_dump_leave(net_back) && !ret)
 		ret = -EIO;
 	return ret;

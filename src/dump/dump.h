@@ -40,6 +40,8 @@ struct dump_ctx {
 	struct net_run *net;
 	/* The pre-copy pass's state (mem/precopy.h); NULL: none. */
 	struct precopy *precopy;
+	/* The tree's cgroups, read once after the seize (task/cgroup_seen.h). */
+	struct cgroup_seen *cgroups;
 	/* Incremental dumps (predump.c): a pre-dump, and the parent set. */
 	struct dump_lineage *lineage;
 };

@@ -94,7 +94,6 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid, struct net_run *
 	Inventory inv = INVENTORY__INIT;
 	struct digests d = { 0 };
 	uint8_t mac[SIGN_MAC_SIZE];
-	struct image_writer *w;
 	struct utsname uts;
 	int ret;
 
@@ -128,14 +127,7 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid, struct net_run *
 	if (!ret && key)
 		ret = image_set_sign(&inv, key, mac);
 	if (!ret)
-		ret = image_open_write(dir, IMG_INVENTORY, 0, &w);
-	if (!ret) {
-		ret = image_write_record(w, &inv.base);
-		if (ret)
-			image_abort(w);
-		else
-			ret = image_finish(w);
-	}
+		ret = image_write_single(dir, IMG_INVENTORY, 0, &inv.base);
 	free(d.entries);
 	free(d.list);
 	free(d.bytes);

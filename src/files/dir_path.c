@@ -19,11 +19,11 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/time_units.h"
 #include "files/fhandle.h"
 #include "files/ghost_dir.h"
 
 #define DELETED_SUFFIX " (deleted)"
-#define NSEC_PER_SEC 1000000000ULL
 
 /* The flags of a mount that change what a process may do in it. */
 #define MOUNT_FLAGS (ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME | ST_NODIRATIME)

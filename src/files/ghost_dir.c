@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/time_units.h"
 #include "files/ghost_dir.h"
 
 #define GHOST_NAMES 100
-#define NSEC_PER_SEC 1000000000ULL
 
 /* A chain of removed levels being made again: its path so far, where
  * each level's name ends in it, and (when asked for) an fd of each. */

@@ -15,13 +15,13 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/time_units.h"
 #include "files/ghost_dir.h"
 #include "files/kind.h"
 #include "files/link_remap.h"
 #include "mem/hugetlb.h"
 
 #define DELETED_SUFFIX " (deleted)"
-#define NSEC_PER_SEC 1000000000LL
 
 static struct timespec ns_to_timespec(int64_t ns)
 {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/time_units.h"
 #include "files/kind.h"
 
 /* In <linux/timerfd.h> (3.17), which cannot be included beside glibc's
@@ -17,7 +18,6 @@
 #define TFD_IOC_SET_TICKS _IOW('T', 0, __u64)
 #endif
 
-#define NSEC_PER_SEC 1000000000ull
 /* Times past this many nanoseconds (about 292 years) overflow the sums. */
 #define TIMERFD_NS_MAX (1ull << 63)
 

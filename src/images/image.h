@@ -241,6 +241,10 @@ int image_hash_import(struct image_writer *w, const void *state, size_t size);
  * empty with no writer left, -EAGAIN when it is empty (it never waits:
  * poll first), or -errno. Not beside any other write. */
 ssize_t image_splice_raw(struct image_writer *w, int pipe_fd, size_t max);
+/* An image of one record, @msg, written whole (opened, written, finished)
+ * or not at all. */
+int image_write_single(struct image_dir *dir, enum image_kind kind, int id,
+		       const ProtobufCMessage *msg);
 /* Writes the trailer, renames into place and frees @w, whatever the
  * outcome. The file is not durable until image_dir_sync(): one sync of the
  * whole set costs far less than one per file. */

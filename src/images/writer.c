@@ -373,6 +373,22 @@ ssize_t image_splice_raw(struct image_writer *w, int pipe_fd, size_t max)
 	}
 }
 
+int image_write_single(struct image_dir *dir, enum image_kind kind, int id,
+		       const ProtobufCMessage *msg)
+{
+	struct image_writer *w;
+	int ret = image_open_write(dir, kind, id, &w);
+
+	if (ret)
+		return ret;
+	ret = image_write_record(w, msg);
+	if (ret) {
+		image_abort(w);
+		return ret;
+	}
+	return image_finish(w);
+}
+
 int image_finish(struct image_writer *w)
 {
 	uint8_t digest[IMG_DIGEST_MAX];

@@ -55,8 +55,6 @@ struct inj_task {
 	void *stack_saved;
 	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
 	bool stopped;			/* inj_stop() put it in a job-control stop */
-	/* While inj_seize_until() runs: when to give up (NULL: never). */
-	const struct timespec *seize_deadline;
 };
 
 /* Messages, formatted and handed to the function set with inj_set_log(). */

@@ -118,10 +118,10 @@ static void note_seize_stop(struct inj_task *task, pid_t tid, int status)
 
 /* Waits for the stop that PTRACE_INTERRUPT asked for. A signal that was
  * already on its way is delivered first, as it would have been anyway. */
-static int wait_seize_stop(struct inj_task *task, pid_t tid)
+static int wait_seize_stop(struct inj_task *task, pid_t tid, const struct timespec *deadline)
 {
 	for (;;) {
-		int status, ret = wait_thread_until(task, tid, &status, task->seize_deadline);
+		int status, ret = wait_thread_until(task, tid, &status, deadline);
 
 		if (ret)
 			return ret;
@@ -198,9 +198,9 @@ static void forget_thread(struct inj_task *task, pid_t tid)
 }
 
 /* Waits for the stop of a thread seize_thread() interrupted. */
-static int finish_seize(struct inj_task *task, pid_t tid)
+static int finish_seize(struct inj_task *task, pid_t tid, const struct timespec *deadline)
 {
-	int ret = wait_seize_stop(task, tid);
+	int ret = wait_seize_stop(task, tid, deadline);
 
 	if (ret == -ESRCH) {
 		/* The thread exited while being stopped: forget it. */
@@ -216,7 +216,8 @@ static int finish_seize(struct inj_task *task, pid_t tid)
 
 /* Seizes @tid and asks it to stop; *interrupted tells whether its stop is
  * still to be waited for (not when it trapped at the seize or was gone). */
-static int seize_thread(struct inj_task *task, pid_t tid, long options, bool *interrupted)
+static int seize_thread(struct inj_task *task, pid_t tid, long options,
+			const struct timespec *deadline, bool *interrupted)
 {
 	bool ours = false;
 	int ret;
@@ -250,7 +251,7 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options, bool *in
 	if (ours) {
 		/* Its stop is on its way: a second interrupt would leave a second
 		 * trap pending. Options are set once it is stopped. */
-		ret = finish_seize(task, tid);
+		ret = finish_seize(task, tid, deadline);
 		if (!ret && ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)options) < 0 &&
 		    errno != ESRCH)
 			ret = -errno;
@@ -274,7 +275,8 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options, bool *in
 /* One pass over /proc/PID/task; *added counts threads seized in this pass.
  * Every new thread is interrupted first and waited for after: their stops
  * come in together rather than one hand-off after another. */
-static int seize_new_threads(struct inj_task *task, long options, int *added)
+static int seize_new_threads(struct inj_task *task, long options,
+			     const struct timespec *deadline, int *added)
 {
 	char path[64];
 	struct dirent *de;
@@ -305,7 +307,7 @@ static int seize_new_threads(struct inj_task *task, long options, int *added)
 			waiting = grown;
 			cap_waiting = cap;
 		}
-		ret = seize_thread(task, tid, options, &interrupted);
+		ret = seize_thread(task, tid, options, deadline, &interrupted);
 		if (ret)
 			break;
 		if (interrupted)
@@ -322,12 +324,12 @@ static int seize_new_threads(struct inj_task *task, long options, int *added)
 			leader_waits = true;
 			continue;
 		}
-		err = finish_seize(task, waiting[i]);
+		err = finish_seize(task, waiting[i], deadline);
 		if (err && !ret)
 			ret = err;
 	}
 	if (leader_waits) {
-		int err = finish_seize(task, task->pid);
+		int err = finish_seize(task, task->pid, deadline);
 
 		if (err && !ret)
 			ret = err;
@@ -422,12 +424,11 @@ int inj_seize_until(pid_t pid, const struct timespec *deadline, struct inj_task 
 	if (!task)
 		return -ENOMEM;
 	task->pid = pid;
-	task->seize_deadline = deadline;
 	options = seize_options(pid);
 
 	/* A stopped thread cannot start new ones, so the list converges. */
 	do {
-		ret = seize_new_threads(task, options, &added);
+		ret = seize_new_threads(task, options, deadline, &added);
 		if (ret)
 			goto err;
 	} while (added);
@@ -437,7 +438,6 @@ int inj_seize_until(pid_t pid, const struct timespec *deadline, struct inj_task 
 		ret = -ESRCH;
 		goto err;
 	}
-	task->seize_deadline = NULL;
 	/* Run remote code in the main thread when it lives, else in any thread. */
 	task->worker = task_is_thread(task, pid) ? pid : task->threads[0].tid;
 	inj_debug("pid %d: seized %d thread(s), worker %d", pid, task->nr_threads, task->worker);

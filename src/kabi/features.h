@@ -94,4 +94,7 @@ int vdso_layout_parse(const char *maps, struct vdso_layout *layout);
  * vvar, vvar_vclock, vdso: the block restore moves as a whole. */
 bool vdso_layout_contiguous(const struct vdso_layout *layout);
 
+/* Where the block begins: its first present area. */
+uint64_t vdso_layout_start(const struct vdso_layout *layout);
+
 #endif

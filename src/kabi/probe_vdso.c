@@ -118,7 +118,7 @@ bool vdso_layout_contiguous(const struct vdso_layout *layout)
 	return true;
 }
 
-static uint64_t block_start(const struct vdso_layout *l)
+uint64_t vdso_layout_start(const struct vdso_layout *l)
 {
 	return l->vvar.present ? l->vvar.start :
 	       l->vvar_vclock.present ? l->vvar_vclock.start : l->vdso.start;
@@ -167,7 +167,7 @@ int probe_vdso_layout(struct feature_result *res)
 	describe_area(areas, sizeof(areas), "[vvar]", &layout.vvar);
 	describe_area(areas, sizeof(areas), "[vvar_vclock]", &layout.vvar_vclock);
 	describe_area(areas, sizeof(areas), "[vdso]", &layout.vdso);
-	pr_debug("vDSO layout: %s at %#llx", areas, (unsigned long long)block_start(&layout));
+	pr_debug("vDSO layout: %s at %#llx", areas, (unsigned long long)vdso_layout_start(&layout));
 	if (!vdso_layout_contiguous(&layout))
 		return feature_missing(res, -EPROTO, "%s, not adjacent; restore does not know how to "
 				       "move them", areas);
@@ -180,7 +180,7 @@ static bool layout_moved_to(const struct vdso_layout *got, const struct vdso_lay
 {
 	const struct vdso_area *g[] = { &got->vvar, &got->vvar_vclock, &got->vdso };
 	const struct vdso_area *o[] = { &orig->vvar, &orig->vvar_vclock, &orig->vdso };
-	uint64_t base = block_start(orig);
+	uint64_t base = vdso_layout_start(orig);
 
 	for (size_t i = 0; i < ARRAY_SIZE(g); i++) {
 		if (g[i]->present != o[i]->present)
@@ -210,7 +210,7 @@ static void __attribute__((noreturn)) remap_child_main(const struct remap_child 
 {
 	const struct vdso_area *areas[] = { &c->layout.vvar, &c->layout.vvar_vclock,
 					    &c->layout.vdso };
-	uint64_t base = block_start(&c->layout);
+	uint64_t base = vdso_layout_start(&c->layout);
 	uint64_t size = c->layout.vdso.end - base;
 	int ret = 0;
 	char go;
@@ -281,7 +281,7 @@ int probe_vdso_remap(struct feature_result *res)
 	if (!vdso_layout_contiguous(&c.layout))
 		return feature_missing(res, -EPROTO, "the vDSO areas are not one block; restore "
 				       "cannot move them");
-	size = c.layout.vdso.end - block_start(&c.layout);
+	size = c.layout.vdso.end - vdso_layout_start(&c.layout);
 	reserve = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (reserve == MAP_FAILED)
 		return feature_missing(res, -errno, "cannot reserve room (%s)", strerror(errno));
@@ -309,7 +309,7 @@ int probe_vdso_remap(struct feature_result *res)
 	to_parent[1] = -1;
 	moved = check_step(to_parent[0], pid, &c.layout, c.reserve);
 	if (write(to_child[1], "g", 1) == 1)
-		mapped = check_step(to_parent[0], pid, &c.layout, block_start(&c.layout));
+		mapped = check_step(to_parent[0], pid, &c.layout, vdso_layout_start(&c.layout));
 	child_kill_reap(pid);
 out_close_child:
 	close(to_child[0]);

@@ -2,8 +2,10 @@
  * dump from the root process's cgroups as cryo sees them and as it sees
  * them itself (cryo steps into its cgroup namespace to read them), and
  * made again at restore by a child that joins those cgroups and unshares
- * (inside the tree's user namespace when that owns it). Not the tree's
- * cgroups themselves: restore/cgroups.c's. */
+ * (inside the tree's user namespace when that owns it); a root is reached
+ * as the tree's cgroups are (cgroup_mounts_lookup(): a hierarchy's root
+ * mount, a bind of a cgroup below it, or cryo's own mount of one mounted
+ * nowhere). Not the tree's cgroups themselves: restore/cgroups.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -79,7 +81,6 @@ int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
 	struct cgroup_line *out = NULL, *in = NULL;
 	CgroupNsRoot roots[CGROUP_HIERARCHIES_MAX], *ptrs[CGROUP_HIERARCHIES_MAX];
 	char paths[CGROUP_HIERARCHIES_MAX][PATH_MAX];
-	struct image_writer *w = NULL;
 	CgroupNs msg = CGROUP_NS__INIT;
 	size_t nr_out = 0, nr_in = 0;
 	struct ns_ids cryos;
@@ -89,6 +90,10 @@ int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
 		return ret;
 	out = calloc(CGROUP_HIERARCHIES_MAX, sizeof(*out));
 	in = calloc(CGROUP_HIERARCHIES_MAX, sizeof(*in));
+	/* Both views read together, not taken from the dump's one read of
+	 * the tree's cgroups (task/cgroup_seen.c): a hierarchy made between
+	 * two reads (a named one mounted for the first time) would be in
+	 * one and not the other. */
 	ret = out && in ? cgroup_lines_read(pid, 0, out, &nr_out) : -ENOMEM;
 	if (ret)
 		pr_err("dump: pid %d: cannot read its cgroups: %s", pid, strerror(-ret));
@@ -110,20 +115,13 @@ int ns_cgroup_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
 	msg.n_roots = nr_out;
 	msg.roots = ptrs;
 	if (!ret)
-		ret = image_open_write(dir, IMG_CGROUPNS, 0, &w);
-	if (!ret)
-		ret = image_write_record(w, &msg.base);
+		ret = image_write_single(dir, IMG_CGROUPNS, 0, &msg.base);
 	if (!ret)
 		pr_info("dump: pid %d: its own cgroup namespace, rooted at %s on the unified "
 			"hierarchy (%zu hierarchies)", pid, nr_out ? paths[nr_out - 1] : "?", nr_out);
 	free(out);
 	free(in);
-	if (ret) {
-		if (w)
-			image_abort(w);
-		return ret;
-	}
-	return image_finish(w);
+	return ret;
 }
 
 int ns_cgroup_load(const struct image_dir *dir, struct ns_cgroup_set **out)
@@ -156,41 +154,80 @@ void ns_cgroup_free(struct ns_cgroup_set *set)
 	free(set);
 }
 
-/* The mount point of the hierarchy of @r (v2 for "0::"), its root "/". */
-static int hierarchy_mount(const CgroupNsRoot *r, char *mnt, size_t size)
-{
-	return cgroup_hierarchy_mount(r->hierarchy == 0 ? "" : r->controllers, mnt, size);
-}
-
 /* A v1 hierarchy mounted once and no longer lives on while processes are
  * in it (every process is in its root, and none can be moved); a
- * namespace rooted at its root needs nothing there. */
-static bool unmounted_at_root(const CgroupNsRoot *r)
+ * namespace rooted at its root needs nothing there when no mount reaches
+ * that root (none, or only binds of cgroups below it). */
+static bool at_v1_root(const CgroupNsRoot *r)
 {
 	return r->controllers[0] && !strcmp(r->path, "/");
 }
 
+/* The folder of each root cgroup, found before the child is made: the
+ * mounts of its hierarchy (a bind of a cgroup below its root, a
+ * container's, or cryo's own mount when none) and its place through them. */
+struct root_dir {
+	struct cgroup_mounts mounts;
+	char dir[2 * PATH_MAX];	/* "": none needed (at_v1_root()) */
+};
+
+static int find_root_dir(const CgroupNsRoot *r, const char *yard, struct root_dir *d)
+{
+	const char *hierarchy = r->hierarchy ? r->controllers : "";
+	char roots[1024];
+	/* cryo's own mount only for a root below the hierarchy's: one that
+	 * others unmount (to end it) is not kept alive for nothing. */
+	int ret = cgroup_mounts_lookup(hierarchy, yard, !at_v1_root(r), &d->mounts);
+	bool mounted = !ret;
+
+	if (mounted)
+		ret = cgroup_mounts_reach(&d->mounts, r->path, d->dir, sizeof(d->dir));
+	if (ret == -ENOENT && at_v1_root(r)) {
+		d->dir[0] = '\0';
+		return 0;
+	}
+	if (ret >= 0)
+		return 0;
+	if (!mounted) {
+		pr_err("restore: the tree's cgroup namespace has its root on hierarchy %u (%s), "
+		       "which is not mounted here%s%s", r->hierarchy,
+		       hierarchy[0] ? hierarchy : "unified",
+		       ret == -ENOENT ? "" : ", and cryo cannot mount it: ",
+		       ret == -ENOENT ? "" : strerror(-ret));
+		return ret;
+	}
+	cgroup_mounts_say_roots(&d->mounts, roots, sizeof(roots));
+	pr_err("restore: the tree's cgroup namespace has its root at %s on hierarchy %u (%s), "
+	       "which no mount here reaches (mounted: %s)", r->path, r->hierarchy,
+	       hierarchy[0] ? hierarchy : "unified", roots);
+	return ret;
+}
+
+static void free_root_dirs(struct root_dir *dirs, size_t nr)
+{
+	for (size_t i = 0; dirs && i < nr; i++)
+		cgroup_mounts_free(&dirs[i].mounts);
+	free(dirs);
+}
+
 struct join_arg {
-	const CgroupNs *ns;
+	const struct root_dir *dirs;
+	size_t nr;
 	int userns;
 };
 
 /* In the child: into each root cgroup, then its own namespace there. */
 static int join_and_unshare(const struct join_arg *a)
 {
-	char mnt[PATH_MAX], path[PATH_MAX * 2 + 32], pid[16];
+	char path[sizeof(a->dirs->dir) + 16], pid[16];
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	for (size_t i = 0; i < a->ns->n_roots; i++) {
-		const CgroupNsRoot *r = a->ns->roots[i];
+	for (size_t i = 0; i < a->nr; i++) {
 		_cleanup_close_ int fd = -1;
 
-		if (hierarchy_mount(r, mnt, sizeof(mnt))) {
-			if (unmounted_at_root(r))
-				continue;
-			return -ENOENT;
-		}
-		snprintf(path, sizeof(path), "%s%s/cgroup.procs", mnt, r->path);
+		if (!a->dirs[i].dir[0])
+			continue;
+		snprintf(path, sizeof(path), "%s/cgroup.procs", a->dirs[i].dir);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid))
 			return -errno;
@@ -201,49 +238,29 @@ static int join_and_unshare(const struct join_arg *a)
 }
 
 /* Names the root cgroups that are missing, for the refusal. */
-static void say_missing(const CgroupNs *ns)
+static void say_missing(const struct join_arg *a)
 {
-	char mnt[PATH_MAX], path[PATH_MAX * 2];
-
-	for (size_t i = 0; i < ns->n_roots; i++) {
-		const CgroupNsRoot *r = ns->roots[i];
-
-		if (hierarchy_mount(r, mnt, sizeof(mnt))) {
-			if (unmounted_at_root(r))
-				continue;
-			pr_err("restore: the tree's cgroup namespace has its root on hierarchy %u "
-			       "(%s), which is not mounted here", r->hierarchy,
-			       r->controllers[0] ? r->controllers : "unified");
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s%s", mnt, r->path);
-		if (access(path, F_OK))
+	for (size_t i = 0; i < a->nr; i++)
+		if (a->dirs[i].dir[0] && access(a->dirs[i].dir, F_OK))
 			pr_err("restore: the tree's cgroup namespace has its root at %s, which does "
-			       "not exist (--manage-cgroups makes the tree's cgroups)", path);
-	}
+			       "not exist (--manage-cgroups makes the tree's cgroups)",
+			       a->dirs[i].dir);
 }
 
-int ns_cgroup_make(struct ns_cgroup_set *set, const struct ns_user_set *userns)
+/* A child joins the roots and unshares; cryo enters its namespace. */
+static int enter_made(const struct join_arg *a)
 {
-	struct join_arg a;
 	char path[64], byte = 0;
 	int sync[2], ret = 0, status = 0, fd;
 	pid_t child;
 
-	if (!set)
-		return 0;
-	a.ns = (const CgroupNs *)set->img->records[0].msg;
-	a.userns = userns && (userns->owned_kinds & CLONE_NEWCGROUP) ? ns_user_fd(userns) : -1;
-	set->back = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
-	if (set->back < 0)
-		return pr_errno_ret("restore: cannot open cryo's own cgroup namespace");
 	if (pipe2(sync, O_CLOEXEC))
 		return pr_errno_ret("restore: cannot make a pipe for the cgroup namespace");
 	child = fork();
 	if (child == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sync[0]);
-		ret = join_and_unshare(&a);
+		ret = join_and_unshare(a);
 		if (ret)
 			_exit(-ret & 0xff);
 		if (write(sync[1], &byte, 1) != 1)
@@ -266,15 +283,47 @@ int ns_cgroup_make(struct ns_cgroup_set *set, const struct ns_user_set *userns)
 		kill(child, SIGKILL);
 		waitpid(child, &status, 0);
 	}
-	if (!ret) {
-		pr_info("restore: the tree's cgroup namespace is made (%zu hierarchies)",
-			a.ns->n_roots);
-		return 0;
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status))
+	if (ret && WIFEXITED(status) && WEXITSTATUS(status))
 		ret = -WEXITSTATUS(status);
-	say_missing(a.ns);
-	pr_err("restore: cannot make the tree's cgroup namespace: %s", strerror(-ret));
+	return ret;
+}
+
+int ns_cgroup_make(struct ns_cgroup_set *set, const struct ns_user_set *userns,
+		   const char *yard)
+{
+	const CgroupNs *ns;
+	struct join_arg a;
+	struct root_dir *dirs;
+	int ret = 0;
+
+	if (!set)
+		return 0;
+	ns = (const CgroupNs *)set->img->records[0].msg;
+	dirs = calloc(ns->n_roots ? ns->n_roots : 1, sizeof(*dirs));
+	if (!dirs)
+		return -ENOMEM;
+	for (size_t i = 0; !ret && i < ns->n_roots; i++)
+		ret = find_root_dir(ns->roots[i], yard, &dirs[i]);
+	a = (struct join_arg){ dirs, ns->n_roots,
+			       userns && (userns->owned_kinds & CLONE_NEWCGROUP) ?
+				       ns_user_fd(userns) : -1 };
+	if (!ret) {
+		set->back = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+		if (set->back < 0)
+			ret = pr_errno_ret("restore: cannot open cryo's own cgroup namespace");
+	}
+	if (!ret) {
+		ret = enter_made(&a);
+		if (ret) {
+			say_missing(&a);
+			pr_err("restore: cannot make the tree's cgroup namespace: %s",
+			       strerror(-ret));
+		}
+	}
+	free_root_dirs(dirs, ns->n_roots);
+	if (!ret)
+		pr_info("restore: the tree's cgroup namespace is made (%zu hierarchies)",
+			ns->n_roots);
 	return ret;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "ns/enter.h"
 #include "ns/ns.h"
 
 static const struct {
@@ -139,6 +140,36 @@ int ns_check_dumpable(pid_t pid, pid_t tid, const struct ns_ids *ids,
 		return -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+int ns_dump_enter(pid_t root, enum ns_kind kind, int nstype, struct ns_ids *ids, char *who,
+		  size_t size, int *back)
+{
+	bool same;
+	int ret = ns_same_as_cryo(root, kind, "dump", &same);
+
+	*back = -1;
+	if (ret || same)
+		return ret;
+	ret = ns_ids_read(root, ids);
+	if (ret)
+		return pr_errno_ret("dump: pid %d: cannot read its namespaces", root);
+	snprintf(who, size, "pid %d's %s namespace (%s:[%llu])", root, kinds[kind].what,
+		 ns_kind_name(kind), (unsigned long long)ids->ino[kind]);
+	ret = ns_enter(root, ns_kind_name(kind), nstype, back);
+	if (ret)
+		pr_err("dump: %s: cannot enter it: %s", who, strerror(-ret));
+	return ret ? ret : 1;
+}
+
+int ns_dump_leave(int back, enum ns_kind kind, int nstype)
+{
+	int ret = ns_leave(back, nstype);
+
+	if (ret)
+		pr_err("dump: cannot go back to cryo's own %s namespace: %s", kinds[kind].what,
+		       strerror(-ret));
+	return ret;
 }
 
 int ns_same_as_cryo(pid_t pid, enum ns_kind kind, const char *who, bool *same)

@@ -46,7 +46,6 @@ static int write_sysctls(struct image_dir *dir, const char *who)
 	IpcSysctl recs[32], *ptrs[32];
 	char *texts[32] = { NULL };
 	IpcNs ns = IPC_NS__INIT;
-	struct image_writer *w;
 	size_t n = 0;
 	int ret = 0;
 
@@ -68,14 +67,7 @@ static int write_sysctls(struct image_dir *dir, const char *who)
 	ns.n_sysctls = n;
 	ns.sysctls = ptrs;
 	if (!ret)
-		ret = image_open_write(dir, IMG_IPC_NS, 0, &w);
-	if (!ret) {
-		ret = image_write_record(w, &ns.base);
-		if (ret)
-			image_abort(w);
-		else
-			ret = image_finish(w);
-	}
+		ret = image_write_single(dir, IMG_IPC_NS, 0, &ns.base);
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);
 	return ret;
@@ -85,22 +77,10 @@ int ipc_ns_dump(pid_t root, struct image_dir *dir, int *back)
 {
 	struct ns_ids ids;
 	char who[96];
-	bool same;
-	int ret = ns_same_as_cryo(root, NS_IPC, "dump", &same);
+	int ret = ns_dump_enter(root, NS_IPC, CLONE_NEWIPC, &ids, who, sizeof(who), back);
 
-	*back = -1;
-	if (ret || same)
+	if (ret <= 0)
 		return ret;
-	ret = ns_ids_read(root, &ids);
-	if (ret)
-		return pr_errno_ret("dump: pid %d: cannot read its namespaces", root);
-	snprintf(who, sizeof(who), "pid %d's IPC namespace (ipc:[%llu])", root,
-		 (unsigned long long)ids.ino[NS_IPC]);
-	ret = ns_enter(root, "ipc", CLONE_NEWIPC, back);
-	if (ret) {
-		pr_err("dump: %s: cannot enter it: %s", who, strerror(-ret));
-		return ret;
-	}
 	ret = write_sysctls(dir, who);
 	if (!ret)
 		ret = sysv_sem_dump(dir, who);
@@ -117,11 +97,7 @@ int ipc_ns_dump(pid_t root, struct image_dir *dir, int *back)
 
 int ipc_ns_dump_leave(int back)
 {
-	int ret = ns_leave(back, CLONE_NEWIPC);
-
-	if (ret)
-		pr_err("dump: cannot go back to cryo's own IPC namespace: %s", strerror(-ret));
-	return ret;
+	return ns_dump_leave(back, NS_IPC, CLONE_NEWIPC);
 }
 
 /* ---- restore ------------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "cli/options.h"
 #include "common/log.h"
+#include "common/word_list.h"
 #include "images/proto/mnt.pb-c.h"
 #include "ns/mnt.h"
 #include "ns/mnt_internal.h"
@@ -70,15 +71,10 @@ void mnt_caller_free(struct mnt_caller *c)
 /* Whether --enable-fs names @fstype (in one of its lists) or "all". */
 static bool fs_enabled(const struct mnt_caller *c, const char *fstype)
 {
-	size_t len = strlen(fstype);
-
 	for (int i = 0; i < c->nr_enable_fs; i++)
-		for (const char *p = c->enable_fs[i]; *p; p += strcspn(p, ",") + !!p[strcspn(p, ",")]) {
-			size_t n = strcspn(p, ",");
-
-			if ((n == 3 && !strncmp(p, "all", 3)) || (n == len && !strncmp(p, fstype, n)))
-				return true;
-		}
+		if (word_list_has(c->enable_fs[i], fstype, strlen(fstype)) ||
+		    word_list_has(c->enable_fs[i], "all", 3))
+			return true;
 	return false;
 }
 

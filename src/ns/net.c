@@ -70,7 +70,6 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	NetNs ns = NET_NS__INIT;
 	NetDevice **devs = NULL;
 	NetSysctl *devconf = NULL, **devconf_ptrs = NULL;
-	struct image_writer *w;
 	size_t n = 0, n_devconf = 0;
 	unsigned int mtu;
 	bool up;
@@ -124,14 +123,7 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 	ns.n_dev_sysctls = n_devconf;
 	ns.dev_sysctls = devconf_ptrs;
 	if (!ret)
-		ret = image_open_write(dir, IMG_NET_NS, 0, &w);
-	if (!ret) {
-		ret = image_write_record(w, &ns.base);
-		if (ret)
-			image_abort(w);
-		else
-			ret = image_finish(w);
-	}
+		ret = image_write_single(dir, IMG_NET_NS, 0, &ns.base);
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);
 	for (size_t i = 0; i < n_devconf; i++) {
@@ -150,21 +142,11 @@ static int write_image(struct image_dir *dir, const char *who, const struct net_
 static int write_external(struct image_dir *dir, const char *who, const char *key)
 {
 	NetNs ns = NET_NS__INIT;
-	struct image_writer *w;
-	int ret;
 
 	ns.lo_mtu = 65536;
 	ns.external_key = (char *)key;
 	pr_info("dump: %s: not saved (external: its owner gives it back as %s)", who, key);
-	ret = image_open_write(dir, IMG_NET_NS, 0, &w);
-	if (ret)
-		return ret;
-	ret = image_write_record(w, &ns.base);
-	if (ret) {
-		image_abort(w);
-		return ret;
-	}
-	return image_finish(w);
+	return image_write_single(dir, IMG_NET_NS, 0, &ns.base);
 }
 
 int net_ns_dump(const struct tree *tree, struct image_dir *dir, bool empty,
@@ -177,22 +159,10 @@ int net_ns_dump(const struct tree *tree, struct image_dir *dir, bool empty,
 	size_t n_ipt = 0;
 	struct ns_ids ids;
 	char who[96];
-	bool same;
-	int ret = ns_same_as_cryo(root, NS_NET, "dump", &same);
+	int ret = ns_dump_enter(root, NS_NET, CLONE_NEWNET, &ids, who, sizeof(who), back);
 
-	*back = -1;
-	if (ret || same)
+	if (ret <= 0)
 		return ret;
-	ret = ns_ids_read(root, &ids);
-	if (ret)
-		return pr_errno_ret("dump: pid %d: cannot read its namespaces", root);
-	snprintf(who, sizeof(who), "pid %d's network namespace (net:[%llu])", root,
-		 (unsigned long long)ids.ino[NS_NET]);
-	ret = ns_enter(root, "net", CLONE_NEWNET, back);
-	if (ret) {
-		pr_err("dump: %s: cannot enter it: %s", who, strerror(-ret));
-		return ret;
-	}
 	/* First: runc sends empty_ns with every external one. */
 	if (ns_external_net(externals, ids.ino[NS_NET])) {
 		ret = write_external(dir, who, ns_external_net(externals, ids.ino[NS_NET]));
@@ -234,11 +204,7 @@ int net_ns_dump(const struct tree *tree, struct image_dir *dir, bool empty,
 
 int net_ns_dump_leave(int back)
 {
-	int ret = ns_leave(back, CLONE_NEWNET);
-
-	if (ret)
-		pr_err("dump: cannot go back to cryo's own network namespace: %s", strerror(-ret));
-	return ret;
+	return ns_dump_leave(back, NS_NET, CLONE_NEWNET);
 }
 
 /* ---- restore ------------------------------------------------------------- */

@@ -63,6 +63,15 @@ int ns_check_dumpable(pid_t pid, pid_t tid, const struct ns_ids *ids,
 /* Whether @pid is in cryo's namespace of @kind; -errno (logged, naming
  * @who) when either cannot be read. */
 int ns_same_as_cryo(pid_t pid, enum ns_kind kind, const char *who, bool *same);
+/* For the dump of the tree's namespace of @kind (@nstype its CLONE_NEW*
+ * flag): 0 when root @root is in cryo's (nothing to dump), else 1 once
+ * cryo's thread is in it, *@back an fd of cryo's for ns_dump_leave() (-1
+ * when it was in it already), @ids the root's, and @who naming it for
+ * messages ("pid 12's IPC namespace (ipc:[N])"); -errno (logged). */
+int ns_dump_enter(pid_t root, enum ns_kind kind, int nstype, struct ns_ids *ids, char *who,
+		  size_t size, int *back);
+/* Back into cryo's from there; -errno (logged). */
+int ns_dump_leave(int back, enum ns_kind kind, int nstype);
 
 /* ---- pstree.img --------------------------------------------------------- */
 

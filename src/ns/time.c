@@ -12,11 +12,10 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/time_units.h"
 #include "images/proto/own_ns.pb-c.h"
 #include "ns/ns.h"
 #include "ns/user.h"
-
-#define NSEC_PER_SEC 1000000000LL
 
 /* The offsets of @path (a timens_offsets file) in nanoseconds. */
 static int read_offsets(const char *path, long long *monotonic, long long *boottime)
@@ -51,7 +50,6 @@ static long long now_ns(clockid_t clock)
 
 int ns_time_dump(pid_t pid, struct image_dir *dir)
 {
-	struct image_writer *w = NULL;
 	TimeNs msg = TIME_NS__INIT;
 	long long mine[2], theirs[2], mono, boot;
 	char path[64];
@@ -73,18 +71,12 @@ int ns_time_dump(pid_t pid, struct image_dir *dir)
 	msg.monotonic_nsec = (uint32_t)(mono % NSEC_PER_SEC);
 	msg.boottime_sec = boot / NSEC_PER_SEC;
 	msg.boottime_nsec = (uint32_t)(boot % NSEC_PER_SEC);
-	ret = image_open_write(dir, IMG_TIMENS, 0, &w);
+	ret = image_write_single(dir, IMG_TIMENS, 0, &msg.base);
 	if (!ret)
-		ret = image_write_record(w, &msg.base);
-	if (ret) {
-		if (w)
-			image_abort(w);
-		return ret;
-	}
-	pr_info("dump: pid %d: its own time namespace: monotonic %lld.%09u s, boottime "
-		"%lld.%09u s", pid, (long long)msg.monotonic_sec, msg.monotonic_nsec,
-		(long long)msg.boottime_sec, msg.boottime_nsec);
-	return image_finish(w);
+		pr_info("dump: pid %d: its own time namespace: monotonic %lld.%09u s, boottime "
+			"%lld.%09u s", pid, (long long)msg.monotonic_sec, msg.monotonic_nsec,
+			(long long)msg.boottime_sec, msg.boottime_nsec);
+	return ret;
 }
 
 int ns_time_load(const struct image_dir *dir, struct ns_own *own)

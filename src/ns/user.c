@@ -180,7 +180,6 @@ struct user_ns_dump {
 int ns_user_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
 {
 	struct user_ns_dump *d = NULL;
-	struct image_writer *w = NULL;
 	UserNs msg = USER_NS__INIT;
 	struct ns_ids cryos;
 	char path[64];
@@ -211,19 +210,13 @@ int ns_user_dump(pid_t pid, const struct ns_ids *ids, struct image_dir *dir)
 	msg.setgroups_allow = allow;
 	msg.owner_uid = owner;
 	if (!ret)
-		ret = image_open_write(dir, IMG_USERNS, 0, &w);
-	if (!ret)
-		ret = image_write_record(w, &msg.base);
+		ret = image_write_single(dir, IMG_USERNS, 0, &msg.base);
 	free(d);
-	if (ret) {
-		if (w)
-			image_abort(w);
-		return ret;
-	}
-	pr_info("dump: pid %d: its own user namespace: %zu uid and %zu gid map lines, setgroups "
-		"%s, owner uid %u, owns kinds %#x", pid, msg.n_uid_map, msg.n_gid_map,
-		allow ? "allow" : "deny", owner, msg.owned_kinds);
-	return image_finish(w);
+	if (!ret)
+		pr_info("dump: pid %d: its own user namespace: %zu uid and %zu gid map lines, "
+			"setgroups %s, owner uid %u, owns kinds %#x", pid, msg.n_uid_map,
+			msg.n_gid_map, allow ? "allow" : "deny", owner, msg.owned_kinds);
+	return ret;
 }
 
 /* ---- restore ----------------------------------------------------------------- */

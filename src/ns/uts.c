@@ -38,7 +38,6 @@ static int read_names(pid_t pid, struct utsname *u)
 
 int ns_uts_dump(pid_t pid, struct image_dir *dir)
 {
-	struct image_writer *w = NULL;
 	UtsNs msg = UTS_NS__INIT;
 	struct utsname u;
 	int ret = read_names(pid, &u);
@@ -47,17 +46,11 @@ int ns_uts_dump(pid_t pid, struct image_dir *dir)
 		return ret;
 	msg.nodename = u.nodename;
 	msg.domainname = u.domainname;
-	ret = image_open_write(dir, IMG_UTSNS, 0, &w);
+	ret = image_write_single(dir, IMG_UTSNS, 0, &msg.base);
 	if (!ret)
-		ret = image_write_record(w, &msg.base);
-	if (ret) {
-		if (w)
-			image_abort(w);
-		return ret;
-	}
-	pr_info("dump: pid %d: its own UTS namespace: host name '%s', domain name '%s'", pid,
-		u.nodename, u.domainname);
-	return image_finish(w);
+		pr_info("dump: pid %d: its own UTS namespace: host name '%s', domain name '%s'",
+			pid, u.nodename, u.domainname);
+	return ret;
 }
 
 int ns_uts_load(const struct image_dir *dir, struct ns_own *own)

@@ -445,7 +445,7 @@ static void fill_thread_fs(struct restorer_thread *t, const struct restore_task 
 	}
 	t->own_fs = 1;
 	t->fs_root_fd = rt->thread_fs_fds[2 * i];
-	t->fs_cwd_fd = rt->thread_fs_fds[2 * i + 1] ? rt->thread_fs_fds[2 * i + 1] : -1;
+	t->fs_cwd_fd = rt->thread_fs_fds[2 * i + 1];
 	t->fs_umask = fs->umask;
 }
 
@@ -531,14 +531,15 @@ static int fill_root(struct restorer_args *args, struct area *area, const struct
 	size_t len;
 	char *path;
 
-	args->root_fd = rt->ghost_root_fd ? rt->ghost_root_fd : -1;
+	args->root_fd = rt->ghost_root_fd;
 	args->cwd_is_root = core->cwd_is_root;
 	/* Fs info shared under a chroot: the owner chroots once its members
 	 * are in their restorers (restore/shared_fs.c). */
-	args->fs_wait_fd = rt->fs_members ? rt->fs_wait_fd : -1;
+	args->fs_wait_fd = rt->fs_wait_fd;
 	args->fs_wait_count = rt->fs_members;
-	args->fs_signal_fd = rt->fs_signal_fd ? rt->fs_signal_fd : -1;
-	if (!core->root || !strcmp(core->root, "/") || rt->ghost_root_fd || rt->fs_signal_fd)
+	args->fs_signal_fd = rt->fs_signal_fd;
+	if (!core->root || !strcmp(core->root, "/") || rt->ghost_root_fd >= 0 ||
+	    rt->fs_signal_fd >= 0)
 		return 0;
 	len = strlen(core->root) + 1;
 	path = area_alloc(area, len);

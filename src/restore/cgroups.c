@@ -98,44 +98,33 @@ int cg_pick_root(struct cg_hierarchy *h, const struct cgroup_root_opt *roots, si
 
 int cg_find_mounts(const struct restore_cgroups *cg, struct cg_hierarchy *h)
 {
-	char name[256], path[PATH_MAX + 300];
-	int ret;
+	char name[256];
+	int ret = cgroup_mounts_lookup(h->controllers, cg->yard, true, &h->mounts);
 
-	if (!cg->yard) {
-		ret = cgroup_mounts_find(h->controllers, &h->mounts);
-		/* One mounted nowhere, which lives on while it has cgroups:
-		 * through a mount of cryo's own, attached nowhere. */
-		if (ret == -ENOENT && h->controllers[0])
-			ret = cgroup_mounts_private(h->controllers, &h->mounts);
-		if (!ret && h->mounts.m[0].owns_root_fd)
-			pr_info("restore: cgroup v1 hierarchy %s is mounted nowhere: reached "
-				"through a mount of cryo's own, attached nowhere", h->controllers);
-		if (ret == -ENOENT && h->controllers[0])
-			pr_err("restore: the tree was in cgroup v1 hierarchy %s, which does not "
-			       "exist here (--manage-cgroups=%s needs it; =ignore leaves cgroups "
-			       "alone)", h->controllers, cg->mode);
-		else if (ret && h->controllers[0])
-			pr_err("restore: the tree was in cgroup v1 hierarchy %s, which is mounted "
-			       "nowhere here, and cryo cannot mount it: %s", h->controllers,
-			       strerror(-ret));
-		else if (ret)
-			pr_err("restore: --manage-cgroups=%s: no cgroup v2 hierarchy is mounted",
-			       cg->mode);
-		return ret;
-	}
+	if (!ret && cg->yard)
+		pr_info("restore: --cgroup-yard: %s%s at %s (root %s)",
+			h->controllers[0] ? "cgroup v1 hierarchy " : "cgroup v2", h->controllers,
+			h->mounts.m[0].point, h->mounts.m[0].root);
+	else if (!ret && h->mounts.m[0].owns_root_fd)
+		pr_info("restore: cgroup v1 hierarchy %s is mounted nowhere: reached through a "
+			"mount of cryo's own, attached nowhere", h->controllers);
+	if (!ret)
+		return 0;
 	cgroup_yard_name(h->controllers, name, sizeof(name));
-	snprintf(path, sizeof(path), "%s/%s", cg->yard, name);
-	ret = cgroup_mounts_at(h->controllers, path, &h->mounts);
-	if (ret) {
-		pr_err("restore: --cgroup-yard %s: %s is not a mount of %s%s (cryo mounts nothing "
-		       "into a yard: mount it there)", cg->yard, path,
+	if (cg->yard)
+		pr_err("restore: --cgroup-yard %s: %s/%s is not a mount of %s%s (cryo mounts "
+		       "nothing into a yard: mount it there)", cg->yard, cg->yard, name,
 		       h->controllers[0] ? "cgroup v1 hierarchy " : "cgroup v2", h->controllers);
-		return -ENOENT;
-	}
-	pr_info("restore: --cgroup-yard: %s%s at %s (root %s)",
-		h->controllers[0] ? "cgroup v1 hierarchy " : "cgroup v2", h->controllers, path,
-		h->mounts.m[0].root);
-	return 0;
+	else if (ret == -ENOENT && h->controllers[0])
+		pr_err("restore: the tree was in cgroup v1 hierarchy %s, which does not exist here "
+		       "(--manage-cgroups=%s needs it; =ignore leaves cgroups alone)",
+		       h->controllers, cg->mode);
+	else if (h->controllers[0])
+		pr_err("restore: the tree was in cgroup v1 hierarchy %s, which is mounted nowhere "
+		       "here, and cryo cannot mount it: %s", h->controllers, strerror(-ret));
+	else
+		pr_err("restore: --manage-cgroups=%s: no cgroup v2 hierarchy is mounted", cg->mode);
+	return ret;
 }
 
 /* The folder of cgroup @where (where it goes) of @h: the length of the

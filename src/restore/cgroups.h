@@ -39,8 +39,8 @@ struct restore_cgroups {
 	struct cgroup_undo *undo;	/* settings changed in existing cgroups */
 };
 
-/* @h's mounts: at --cgroup-yard's folder of it, else all in mountinfo;
- * -ENOENT (said) when it has none. */
+/* @h's mounts (cgroup_mounts_lookup(): the yard's, mountinfo's, or cryo's
+ * own); -errno (said) when it has none. */
 int cg_find_mounts(const struct restore_cgroups *cg, struct cg_hierarchy *h);
 /* Where saved cgroup @path of @h goes (into @buf, or @path itself). */
 const char *cg_placed(const struct cg_hierarchy *h, const char *path, char *buf, size_t size);

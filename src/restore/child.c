@@ -235,7 +235,7 @@ static int make_ghost_root(struct restore_task *rt, int base)
 	int fd, ret;
 
 	/* A member of an fs group under a chroot: its owner's root is its own. */
-	if (!rt->core->root_ghost || rt->fs_signal_fd)
+	if (!rt->core->root_ghost || rt->fs_signal_fd >= 0)
 		return 0;
 	ret = task_make_ghost_root(rt->core, &fd);
 	if (ret)
@@ -276,9 +276,11 @@ static int open_thread_dirs(struct restore_task *rt, int base)
 		if (!fs || fs->has_shared_with)
 			continue;
 		if (!rt->thread_fs_fds) {
-			rt->thread_fs_fds = calloc(2 * core->n_threads, sizeof(int));
+			rt->thread_fs_fds = malloc(2 * core->n_threads * sizeof(int));
 			if (!rt->thread_fs_fds)
 				return -ENOMEM;
+			for (size_t j = 0; j < 2 * core->n_threads; j++)
+				rt->thread_fs_fds[j] = -1;
 		}
 		fds = &rt->thread_fs_fds[2 * i];
 		snprintf(who, sizeof(who), "pid %d thread %d", core->pid, core->threads[i]->tid);
@@ -332,13 +334,13 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 	keep[n++] = rt->pages->pages_fd;
 	keep[n++] = exe_fd;
 	keep[n++] = ns_user_fd(rs->userns);
-	keep[n++] = rt->ghost_root_fd ? rt->ghost_root_fd : -1;
-	keep[n++] = rt->fs_wait_fd ? rt->fs_wait_fd : -1;
-	keep[n++] = rt->fs_signal_fd ? rt->fs_signal_fd : -1;
+	keep[n++] = rt->ghost_root_fd;
+	keep[n++] = rt->fs_wait_fd;
+	keep[n++] = rt->fs_signal_fd;
 	for (size_t i = 0; i < rt->mm->n_vmas; i++)
 		keep[n++] = vma_fds[i];
 	for (size_t i = 0; rt->thread_fs_fds && i < 2 * rt->core->n_threads; i++)
-		if (rt->thread_fs_fds[i])
+		if (rt->thread_fs_fds[i] >= 0)
 			keep[n++] = rt->thread_fs_fds[i];
 	for (size_t i = index + 1; members && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].shares_files && share_group_owner(&rs->tree, i, false) == index)

@@ -163,6 +163,13 @@ static int check_against_tree(const struct restore_task *rt, const struct tree_t
 	return 0;
 }
 
+/* fd 0 is a valid fd: a process's fds that are not there are -1. */
+static void restore_task_init_fds(struct restore_task *rt)
+{
+	rt->ghost_root_fd = -1;
+	rt->fs_wait_fd = rt->fs_members_fd = rt->fs_signal_fd = -1;
+}
+
 static int load_task(const struct image_dir *dir, const struct image *objects,
 		     const struct tree_task *t, long possible_cpus, struct restore_task *rt)
 {
@@ -358,6 +365,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		pr_err("restore: out of memory for %zu processes", rs->tree.nr);
 		ret = -ENOMEM;
 	}
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		restore_task_init_fds(&rs->tasks[i]);
 	if (!ret)
 		ret = files_objects_read(dir, &rs->file_objects);
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)

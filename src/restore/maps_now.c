@@ -10,9 +10,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
+#include "common/textfile.h"
+#include "kabi/features.h"
 #include "kabi/kabi.h"
-
 #include "restore/restore.h"
 
 static int add_range(struct maps_now *m, size_t *cap, uint64_t start, uint64_t end)
@@ -32,34 +34,39 @@ static int add_range(struct maps_now *m, size_t *cap, uint64_t start, uint64_t e
 
 int maps_now_read(struct maps_now *m)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
+	_cleanup_free_ char *maps = NULL;
+	struct vdso_layout vdso;
 	size_t cap = 0;
-	char line[512];
-	int ret = 0;
+	int ret;
 
 	memset(m, 0, sizeof(*m));
-	if (!f)
-		return -errno;
-	while (!ret && fgets(line, sizeof(line), f)) {
+	ret = read_text_file("/proc/self/maps", &maps);
+	if (ret)
+		return ret;
+	for (const char *line = maps, *next; !ret && *line; line = next) {
 		unsigned long start, end;
 
+		next = strchrnul(line, '\n');
+		if (*next)
+			next++;
 		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
 			continue;
 		ret = add_range(m, &cap, start, end);
-		if (strstr(line, "[heap]")) {
+		if (memmem(line, (size_t)(next - line), "[heap]", 6)) {
 			m->heap_start = start;
 			m->heap_end = end;
 		}
-		/* This kernel's block: [vvar], [vvar_vclock], then [vdso]. */
-		if (!strstr(line, "[vvar") && !strstr(line, "[vdso]"))
-			continue;
-		if (!m->vdso_block_start)
-			m->vdso_block_start = start;
-		if (strstr(line, "[vdso]"))
-			m->vdso_text = start;
-		m->vdso_block_end = end;
 	}
-	fclose(f);
+	/* This kernel's block: [vvar], [vvar_vclock], then [vdso]; none: 0. */
+	if (!ret)
+		ret = vdso_layout_parse(maps, &vdso);
+	if (!ret) {
+		m->vdso_block_start = vdso_layout_start(&vdso);
+		m->vdso_text = vdso.vdso.start;
+		m->vdso_block_end = vdso.vdso.end;
+	} else if (ret == -ENOENT) {
+		ret = 0;
+	}
 	if (ret)
 		maps_now_free(m);
 	return ret;

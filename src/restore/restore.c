@@ -352,7 +352,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 					      opts->nr_cgroup_roots, opts->cgroup_yard);
 	/* In the cgroups made: every process is born in it. */
 	if (!ret)
-		ret = ns_cgroup_make(rs->cgroup_ns, rs->userns);
+		ret = ns_cgroup_make(rs->cgroup_ns, rs->userns, opts->cgroup_yard);
 	if (!ret)
 		ret = ipc_ns_fill_next_ids(rs->ipc_ns);
 	if (!ret)

@@ -61,15 +61,15 @@ struct restore_task {
 	 * (filler.c). */
 	bool filler;
 	/* A removed root made again in stage 2 (task_make_ghost_root()), O_PATH,
-	 * above base (so 0 is none): the restorer chroots into it. */
+	 * above base, -1: none. The restorer chroots into it. */
 	int ghost_root_fd;
 	/* For each thread with fs info of its own (ThreadCore.fs, not shared
 	 * with another thread), its root and cwd opened in stage 2 (ghosts
 	 * made again), above base: [2 i] and [2 i + 1] for core->threads[i];
-	 * 0: none (the cwd: the root is its cwd). NULL when no thread has. */
+	 * -1: none (the cwd: the root is its cwd). NULL when no thread has. */
 	int *thread_fs_fds;
 	/* Fs info shared by processes under a chroot (shared_fs.c), fds above
-	 * base, 0: none. The owner of the group reads a byte from each of its
+	 * base, -1: none. The owner of the group reads a byte from each of its
 	 * fs_members on fs_wait_fd before it chroots (fs_members_fd, the
 	 * pipe's write end, is theirs); a member writes one on fs_signal_fd
 	 * once in its restorer, and chroots not. */

@@ -216,23 +216,21 @@ static void defaults(struct cgroup_files *f, const char *const *files, size_t nr
 		f->names[f->nr] = files[f->nr];
 }
 
-/* @y's mounts: its folder in the yard, else every one of mountinfo, each
- * reached through cryo's root folder. */
+/* @y's mounts (cgroup_mounts_lookup(), without a mount of cryo's own:
+ * cgroup_plan_mounts() makes one only where it is needed), each reached
+ * through cryo's root folder. */
 static void find_mounts_of(const struct cgroup_dump_plan *plan,
 			   struct cgroup_hierarchy_mounts *y)
 {
-	char name[256], path[PATH_MAX + 300];
 	struct cgroup_mounts *ms = &y->mounts;
+	const char *what = y->controllers[0] ? y->controllers : "v2";
 
-	cgroup_yard_name(y->controllers, name, sizeof(name));
-	snprintf(path, sizeof(path), "%s/%s", plan->yard ? plan->yard : "", name);
-	if (plan->yard ? cgroup_mounts_at(y->controllers, path, ms) :
-			 cgroup_mounts_find(y->controllers, ms))
+	if (cgroup_mounts_lookup(y->controllers, plan->yard, false, ms))
 		return;
 	for (size_t i = 0; i < ms->nr; i++) {
 		ms->m[i].root_fd = plan->root_fd;
-		pr_info("dump: cgroup hierarchy %s: root %s at %s",
-			y->controllers[0] ? y->controllers : "v2", ms->m[i].root, ms->m[i].point);
+		pr_info("dump: cgroup hierarchy %s: root %s at %s", what, ms->m[i].root,
+			ms->m[i].point);
 	}
 }
 
@@ -373,7 +371,6 @@ int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controll
 		       struct cgroup_mounts *out)
 {
 	char name[256];
-
 	int ret;
 
 	for (size_t i = 0; i < plan->nr_hierarchies; i++)
@@ -387,10 +384,7 @@ int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controll
 		if (!ret)
 			pr_info("dump: cgroup v1 hierarchy %s is mounted nowhere: read through a "
 				"mount of cryo's own, attached nowhere", controllers);
-		else
-			pr_warn("dump: cgroup v1 hierarchy %s is mounted nowhere, and cryo cannot "
-				"mount it: %s", controllers, strerror(-ret));
-		return ret ? -ENOENT : 0;
+		return ret;
 	}
 	if (!plan->yard)
 		return -ENOENT;

@@ -57,11 +57,12 @@ void cgroup_plan_free(struct cgroup_dump_plan *plan);
 bool cgroup_plan_saves(const struct cgroup_dump_plan *plan, const char *controllers);
 
 /* The mounts the dump reads hierarchy @controllers through (a copy, freed
- * by the caller; the root fd stays the plan's): its folder in the yard, else
- * those of cryo's mountinfo, else, for a v1 hierarchy mounted nowhere, a
+ * by the caller; the root fd stays the plan's): those the plan found
+ * (cgroup_mounts_lookup()), else, for a v1 hierarchy mounted nowhere, a
  * mount of cryo's own attached nowhere (the caller's, closed when freed).
- * -ENOENT without a yard when it cannot be reached; -EINVAL (said) when
- * the yard has no mount of it. */
+ * Without a yard, -errno unsaid when there are none (-ENOENT: not mounted
+ * or gone, else why cryo could not mount it); -EINVAL (said) when the
+ * yard has no mount of it. */
 int cgroup_plan_mounts(const struct cgroup_dump_plan *plan, const char *controllers,
 		       struct cgroup_mounts *out);
 

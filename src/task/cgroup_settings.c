@@ -14,9 +14,9 @@
 #include "common/cgroup2.h"
 #include "common/cleanup.h"
 #include "common/log.h"
-#include "common/procfs.h"
 #include "images/proto/cgroup.pb-c.h"
 #include "task/cgroup_plan.h"
+#include "task/cgroup_seen.h"
 #include "task/cgroup_settings.h"
 
 bool cgroup_is_own(const char *path, const char *cryo_path)
@@ -215,50 +215,26 @@ static int write_entry(struct image_writer *w, const struct cgroup_mounts *ms,
 	return ret;
 }
 
-struct thread_arg {
-	struct cgroup_list *l;
-	pid_t pid;
-	const char *process, *cryo_path;
-};
-
-static int add_thread(pid_t tid, void *arg)
+/* The cgroups of process @index's threads that are threaded cgroups of
+ * their own. */
+static int add_threads(struct cgroup_list *l, const struct cgroup_seen *seen, size_t index,
+		       const char *cryo_path)
 {
-	const struct thread_arg *a = arg;
-	char path[PATH_MAX];
+	const struct cgroup_seen_task *t = &seen->tasks[index];
+	char process[PATH_MAX], path[PATH_MAX];
+	int ret = 0;
 
-	if (cgroup2_path_of_thread(a->pid, tid, path, sizeof(path)) || !strcmp(path, a->process))
+	if (cgroup_seen_v2_path(seen, index, 0, process, sizeof(process)))
 		return 0;
-	return cgroup_list_add_own(a->l, path, a->cryo_path);
+	for (size_t k = 0; !ret && k < t->nr_threads; k++)
+		if (!cgroup_seen_v2_path(seen, index, t->threads[k].tid, path, sizeof(path)) &&
+		    strcmp(path, process))
+			ret = cgroup_list_add_own(l, path, cryo_path);
+	return ret;
 }
 
-/* The cgroups of @pid's threads that are threaded cgroups of their own. */
-static int add_threads(struct cgroup_list *l, pid_t pid, const char *cryo_path)
-{
-	char process[PATH_MAX];
-	struct thread_arg a = { .l = l, .pid = pid, .process = process, .cryo_path = cryo_path };
-	int ret;
-
-	if (cgroup2_path_of(pid, process, sizeof(process)))
-		return 0;
-	ret = proc_each_thread(pid, add_thread, &a);
-	/* A process gone meanwhile has no threads to add. */
-	return ret == -ENOENT ? 0 : ret;
-}
-
-void cgroup_plan_strip(const struct cgroup_dump_plan *plan, TaskCore *core)
-{
-	if (cgroup_plan_saves(plan, ""))
-		return;
-	free(core->cgroup);
-	core->cgroup = NULL;
-	for (size_t t = 0; t < core->n_threads; t++) {
-		free(core->threads[t]->cgroup);
-		core->threads[t]->cgroup = NULL;
-	}
-}
-
-int cgroup_settings_dump(const struct tree *tree, struct image_dir *dir,
-			 const struct cgroup_dump_plan *plan)
+int cgroup_settings_dump(const struct tree *tree, const struct cgroup_seen *seen,
+			 struct image_dir *dir, const struct cgroup_dump_plan *plan)
 {
 	char cryo_path[PATH_MAX], path[PATH_MAX];
 	struct cgroup_list l = { .nr = 0 };
@@ -266,16 +242,16 @@ int cgroup_settings_dump(const struct tree *tree, struct image_dir *dir,
 	struct image_writer *w = NULL;
 	int ret = 0;
 
-	if (!cgroup_plan_saves(plan, "") || cgroup2_path_of(getpid(), cryo_path,
-							    sizeof(cryo_path)))
+	if (!cgroup_plan_saves(plan, "") ||
+	    cgroup2_path_in(seen->cryo_text, cryo_path, sizeof(cryo_path)))
 		return 0;
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE &&
-		    !cgroup2_path_of(tree->tasks[i].pid, path, sizeof(path)))
+		    !cgroup_seen_v2_path(seen, i, 0, path, sizeof(path)))
 			ret = cgroup_list_add_own(&l, path, cryo_path);
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE)
-			ret = add_threads(&l, tree->tasks[i].pid, cryo_path);
+			ret = add_threads(&l, seen, i, cryo_path);
 	/* Parents sort before their children: restore makes them in order. */
 	cgroup_list_sort(&l);
 	if (!ret && l.nr) {

@@ -13,6 +13,7 @@
 #include "tree/tree.h"
 
 struct cgroup_dump_plan;
+struct cgroup_seen;
 
 /* The files saved (cgroup_image.c), in the order restore writes them:
  * cgroup.type first (a threaded cgroup takes no domain controller),
@@ -64,22 +65,20 @@ int cgroup_entry_read_through(const struct cgroup_mounts *ms, const char *hierar
 			      CgroupEntry **out);
 void cgroup_entry_free(CgroupEntry *e);
 
-/* Writes cgroups.img: the settings (@plan's v2 files) of the cgroups of
- * @tree's live processes that are its own, and of their own ancestors.
- * Nothing is written without cgroup v2, without such a cgroup, or when
+/* Writes cgroups.img: the settings (@plan's v2 files) of the cgroups
+ * (@seen) of @tree's live processes that are its own, and of their own
+ * ancestors. Nothing is written without cgroup v2, without such a cgroup, or when
  * @plan leaves cgroup v2 out. */
-int cgroup_settings_dump(const struct tree *tree, struct image_dir *dir,
-			 const struct cgroup_dump_plan *plan);
-/* Drops @core's cgroup v2 paths when @plan leaves cgroup v2 out. */
-void cgroup_plan_strip(const struct cgroup_dump_plan *plan, TaskCore *core);
+int cgroup_settings_dump(const struct tree *tree, const struct cgroup_seen *seen,
+			 struct image_dir *dir, const struct cgroup_dump_plan *plan);
 
 /* Writes cgroups_v1.img (cgroup_v1.c): in each cgroup v1 hierarchy
  * mounted here (or in @plan's yard) that @plan saves, where some process
  * or thread of @tree is not in cryo's cgroup, every process's cgroup,
  * each thread's that differs, and the settings of the tree's own
  * cgroups. */
-int cgroup_v1_dump(const struct tree *tree, struct image_dir *dir,
-		   const struct cgroup_dump_plan *plan);
+int cgroup_v1_dump(const struct tree *tree, const struct cgroup_seen *seen,
+		   struct image_dir *dir, const struct cgroup_dump_plan *plan);
 
 extern const struct image_kind_set cgroup_image_kinds;
 

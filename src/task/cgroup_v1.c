@@ -13,8 +13,8 @@
 
 #include "common/cgroup1.h"
 #include "common/log.h"
-#include "common/procfs.h"
 #include "task/cgroup_plan.h"
+#include "task/cgroup_seen.h"
 #include "task/cgroup_settings.h"
 
 /* One v1 hierarchy while the dump gathers it. */
@@ -30,7 +30,8 @@ struct v1_hierarchy {
 struct v1_dump {
 	struct v1_hierarchy h[CGROUP_HIERARCHIES_MAX];
 	size_t nr;
-	struct cgroup_line lines[CGROUP_HIERARCHIES_MAX];	/* a task's, read */
+	const struct cgroup_seen *seen;
+	struct cgroup_line lines[CGROUP_HIERARCHIES_MAX];	/* a thread's */
 	struct cgroup_line process[CGROUP_HIERARCHIES_MAX];	/* its process's */
 	size_t nr_process;
 };
@@ -71,18 +72,15 @@ static const struct cgroup_line *line_of(const struct cgroup_line *lines, size_t
 	return NULL;
 }
 
-/* Adds process @pid (@tid 0) or its thread @tid to each hierarchy; a
- * thread only where it is not in its process's cgroup. */
-static int add_task(struct v1_dump *d, pid_t pid, pid_t tid)
+/* Adds the tree's process @index (@tid 0) or its thread @tid to each
+ * hierarchy; a thread only where it is not in its process's cgroup. */
+static int add_task(struct v1_dump *d, size_t index, pid_t pid, pid_t tid)
 {
 	size_t nr;
-	int ret = cgroup_lines_read(pid, tid, tid ? d->lines : d->process, &nr);
+	int ret = cgroup_seen_lines(d->seen, index, tid, tid ? d->lines : d->process, &nr);
 
-	if (ret == -ENOENT && tid)
-		return 0;	/* a thread that is gone: a zombie's */
 	if (ret)
-		return pr_errno_ret("dump: pid %d: cannot read the cgroups of %s %d", pid,
-				    tid ? "thread" : "process", tid ? tid : pid);
+		return ret;
 	if (!tid)
 		d->nr_process = nr;
 	for (size_t i = 0; !ret && i < d->nr; i++) {
@@ -103,38 +101,23 @@ static int add_task(struct v1_dump *d, pid_t pid, pid_t tid)
 	return ret;
 }
 
-struct thread_arg {
-	struct v1_dump *d;
-	pid_t pid;
-	bool listed;	/* the list was read: add_task() said what failed */
-};
-
-static int add_thread(pid_t tid, void *arg)
+/* The threads of process @index whose cgroups are not its process's. */
+static int add_threads(struct v1_dump *d, size_t index, pid_t pid)
 {
-	struct thread_arg *a = arg;
+	const struct cgroup_seen_task *t = &d->seen->tasks[index];
+	int ret = 0;
 
-	a->listed = true;
-	return tid == a->pid ? 0 : add_task(a->d, a->pid, tid);
-}
-
-static int add_threads(struct v1_dump *d, pid_t pid)
-{
-	struct thread_arg a = { .d = d, .pid = pid };
-	int ret = proc_each_thread(pid, add_thread, &a);
-
-	if (ret && !a.listed)
-		pr_err("dump: pid %d: cannot list its threads: %s", pid, strerror(-ret));
+	for (size_t k = 0; !ret && k < t->nr_threads; k++)
+		ret = add_task(d, index, pid, t->threads[k].tid);
 	return ret;
 }
 
 /* The v1 hierarchies cryo is in that @plan saves. */
-static int find_hierarchies(struct v1_dump *d, const struct cgroup_dump_plan *plan)
+static void find_hierarchies(struct v1_dump *d, const struct cgroup_dump_plan *plan)
 {
 	size_t nr;
-	int ret = cgroup_lines_read(getpid(), 0, d->lines, &nr);
 
-	if (ret)
-		return pr_errno_ret("dump: cannot read cryo's own cgroups");
+	cgroup_lines_parse(d->seen->cryo_text, d->lines, &nr);
 	for (size_t i = 0; i < nr; i++) {
 		if (!d->lines[i].hierarchy)
 			continue;
@@ -145,7 +128,6 @@ static int find_hierarchies(struct v1_dump *d, const struct cgroup_dump_plan *pl
 		}
 		d->h[d->nr++].cryo = d->lines[i];
 	}
-	return 0;
 }
 
 /* The record of @h: its members, and its own cgroups with the settings of
@@ -202,13 +184,16 @@ static int find_mounts(struct v1_dump *d, const struct cgroup_dump_plan *plan)
 		int ret = h->differs ? cgroup_plan_mounts(plan, h->cryo.controllers,
 							  &h->mounts) : 0;
 
-		if (ret == -ENOENT) {
+		/* Not in the yard (said), or out of memory. */
+		if (ret == -ENOMEM || (ret && plan->yard))
+			return ret;
+		if (ret == -ENOENT)
 			pr_warn("dump: cgroup v1 hierarchy %s is not mounted here: not saved",
 				h->cryo.controllers);
-			h->differs = false;
-		} else if (ret) {
-			return ret;
-		}
+		else if (ret)
+			pr_warn("dump: cgroup v1 hierarchy %s is mounted nowhere, and cryo cannot "
+				"mount it (%s): not saved", h->cryo.controllers, strerror(-ret));
+		h->differs &= !ret;
 	}
 	return 0;
 }
@@ -225,19 +210,23 @@ static void free_dump(struct v1_dump *d)
 	free(d);
 }
 
-int cgroup_v1_dump(const struct tree *tree, struct image_dir *dir,
-		   const struct cgroup_dump_plan *plan)
+int cgroup_v1_dump(const struct tree *tree, const struct cgroup_seen *seen,
+		   struct image_dir *dir, const struct cgroup_dump_plan *plan)
 {
 	struct v1_dump *d = calloc(1, sizeof(*d));
 	struct image_writer *w = NULL;
 	bool any = false;
-	int ret = d ? find_hierarchies(d, plan) : -ENOMEM;
+	int ret = d ? 0 : -ENOMEM;
 
+	if (d) {
+		d->seen = seen;
+		find_hierarchies(d, plan);
+	}
 	for (size_t i = 0; !ret && d->nr && i < tree->nr; i++)
 		if (tree->tasks[i].state == TREE_ALIVE) {
-			ret = add_task(d, tree->tasks[i].pid, 0);
+			ret = add_task(d, i, tree->tasks[i].pid, 0);
 			if (!ret)
-				ret = add_threads(d, tree->tasks[i].pid);
+				ret = add_threads(d, i, tree->tasks[i].pid);
 		}
 	if (!ret)
 		ret = find_mounts(d, plan);

@@ -84,9 +84,7 @@ int cpuinfo_dump(struct image_dir *dir)
 {
 	CpuidWord words[CPUINFO_WORDS_MAX], *ptrs[CPUINFO_WORDS_MAX];
 	CpuInfo msg = CPU_INFO__INIT;
-	struct image_writer *w = NULL;
 	struct cpuinfo ci;
-	int ret;
 
 	cpuinfo_read(&ci);
 	for (size_t i = 0; i < ci.nr_words; i++) {
@@ -103,15 +101,7 @@ int cpuinfo_dump(struct image_dir *dir)
 	msg.xfeatures = ci.xfeatures;
 	msg.xsave_size = ci.xsave_size;
 	msg.xsave_size_max = ci.xsave_size_max;
-	ret = image_open_write(dir, IMG_CPUINFO, 0, &w);
-	if (!ret)
-		ret = image_write_record(w, &msg.base);
-	if (ret) {
-		if (w)
-			image_abort(w);
-		return ret;
-	}
-	return image_finish(w);
+	return image_write_single(dir, IMG_CPUINFO, 0, &msg.base);
 }
 
 int cpuinfo_load(const struct image_dir *dir, struct cpuinfo *ci)

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/cgroup2.h"
 #include "common/log.h"
 #include "common/procfs.h"
 #include "common/textfile.h"
@@ -186,17 +185,6 @@ static int dump_status(pid_t pid, TaskCore *core)
 	core->umask = (uint32_t)umask_value;
 	core->prctl->no_new_privs = nnp != 0;
 	return 0;
-}
-
-/* Its cgroup v2, for --manage-cgroups at restore; none without cgroup v2. */
-static int dump_cgroup(pid_t pid, TaskCore *core)
-{
-	char path[PATH_MAX];
-
-	if (cgroup2_path_of(pid, path, sizeof(path)))
-		return 0;
-	core->cgroup = strdup(path);
-	return core->cgroup ? 0 : -ENOMEM;
 }
 
 static int dump_personality(pid_t pid, TaskCore *core)
@@ -387,8 +375,6 @@ int dump_proc_attrs(struct inj_task *task, TaskCore *core)
 		ret = dump_status(pid, core);
 	if (!ret)
 		ret = dump_personality(pid, core);
-	if (!ret)
-		ret = dump_cgroup(pid, core);
 	if (!ret)
 		ret = dump_rlimits(pid, core);
 	if (!ret)

@@ -14,7 +14,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "common/cgroup2.h"
 #include "common/log.h"
 #include "kabi/kabi.h"
 #include "parasite/commands.h"
@@ -189,18 +188,6 @@ static int dump_robust_list(pid_t pid, ThreadCore *thread)
 	return 0;
 }
 
-/* A thread in a cgroup v2 other than its process's: a threaded cgroup. */
-static int dump_thread_cgroup(pid_t pid, ThreadCore *thread)
-{
-	char process[PATH_MAX], own[PATH_MAX];
-
-	if (cgroup2_path_of(pid, process, sizeof(process)) ||
-	    cgroup2_path_of_thread(pid, thread->tid, own, sizeof(own)) || !strcmp(process, own))
-		return 0;
-	thread->cgroup = strdup(own);
-	return thread->cgroup ? 0 : -ENOMEM;
-}
-
 /* Every thread the parasite did not tell about is borrowed at once for
  * its calls (each borrowing costs a few ptrace stops: 63 threads in turn
  * paid them one after another). */
@@ -272,8 +259,6 @@ int dump_thread_own_state(struct inj_task *task, TaskCore *core)
 		if (!thread)
 			return -ENOMEM;
 		ret = dump_robust_list(pid, thread);
-		if (!ret)
-			ret = dump_thread_cgroup(pid, thread);
 	}
 	return ret;
 }

@@ -593,16 +593,18 @@ static int check_thread_fs(const struct where *w, const TaskCore *core, const Th
 		return invalid(w, "fs info of its own on the main thread");
 	snprintf(who, sizeof(who), "thread %d", t->tid);
 	if (fs->has_shared_with) {
-		for (size_t i = 0; i < core->n_threads; i++) {
+		size_t i;
+
+		for (i = 0; i < core->n_threads; i++) {
 			const ThreadCore *o = core->threads[i];
 
 			if (o->tid == fs->shared_with && o != t && o->fs &&
 			    !o->fs->has_shared_with)
 				break;
-			if (i + 1 == core->n_threads)
-				return invalid(w, "%s shares the fs info of thread %d, which has none "
-					       "of its own", who, fs->shared_with);
 		}
+		if (i == core->n_threads)
+			return invalid(w, "%s shares the fs info of thread %d, which has none "
+				       "of its own", who, fs->shared_with);
 		if (fs->cwd || fs->root || fs->has_umask || fs->cwd_ghost || fs->root_ghost ||
 		    fs->cwd_is_root || fs->has_cwd_fd)
 			return invalid(w, "%s shares another thread's fs info, and has its own", who);

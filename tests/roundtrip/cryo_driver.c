@@ -680,6 +680,22 @@ bool prog_passes(struct prog *p)
 	return true;
 }
 
+bool prog_dump(struct prog *p, const char *img, const char *const *extra)
+{
+	const char *args[24] = { "dump", "-t", NULL, "-D", img };
+	size_t n = 5;
+	struct cryo_run r;
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", p->pid);
+	args[2] = pid;
+	while (extra && *extra && n < sizeof(args) / sizeof(args[0]) - 1)
+		args[n++] = *extra++;
+	args[n] = NULL;
+	cryo_call(&r, &(struct cryo_call){ .args = args, .program = p->program });
+	return r.status ? fail_why("the dump failed (%d): %s", r.status, r.out) : true;
+}
+
 bool dump_refused_unharmed(struct prog *p, const char *key, const char *key2)
 {
 	char img[PATH_MAX], pid[16];

@@ -119,6 +119,10 @@ bool prog_unharmed(struct prog *p);
 void first_difference(const char *now, const char *before, char *out, size_t size);
 /* Ends the program with SIGTERM; its verdict must be PASS. */
 bool prog_passes(struct prog *p);
+/* Dumps @p into @img (cryo dump -t PID -D IMG, then @extra's arguments
+ * unless NULL); the program, which the dump ends, is not reaped. False,
+ * saying why, when the dump fails. */
+bool prog_dump(struct prog *p, const char *img, const char *const *extra);
 /* Dumps @p into @p->dir/img: the dump must be refused with a message
  * holding @key (and @key2 unless NULL), leave no inventory.img, and leave
  * the program unharmed. */

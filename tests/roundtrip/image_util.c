@@ -25,17 +25,13 @@ bool make_image(struct prog *p, const char *prog, char *img, pid_t *pid)
 bool make_image_as(struct prog *p, const char *prog, child_setup_fn setup, void *arg, char *img,
 		   pid_t *pid)
 {
-	char pid_text[16];
-	struct cryo_run r;
 	int status;
 
 	if (!start_prog(p, prog, setup, arg))
 		return false;
 	pathf(img, "%s/img", p->dir);
-	snprintf(pid_text, sizeof(pid_text), "%d", p->pid);
-	prog_cryo(&r, p, "dump", "-t", pid_text, "-D", img);
-	if (r.status)
-		return fail_why("the dump failed (%d): %s", r.status, r.out);
+	if (!prog_dump(p, img, NULL))
+		return false;
 	if (!wait_child(p->pid, WAIT_MS, &status))
 		return fail_why("the program still runs after its dump");
 	*pid = p->pid;

@@ -4,7 +4,7 @@
  * hierarchies, which must be mounted (this machine's hybrid layout; a
  * missing one fails the test, naming it); a bind of a subtree of the named
  * one (a container's view), the named one mounted nowhere (cryo mounts it
- * for itself), criu's --cgroup-dump-controller, --cgroup-props-file and
+ * for itself), a cgroup namespace rooted in either, criu's --cgroup-dump-controller, --cgroup-props-file and
  * --cgroup-yard. Every cgroup and mount made is
  * removed, leaf first. The v2 cases are test_criu_cli's. */
 #include <dirent.h>
@@ -497,20 +497,22 @@ static int mount_count_of(const char *name)
 
 /* The named hierarchy mounted nowhere at dump and restore: it lives on
  * while the program's cgroup /u/v does, and cryo reaches it through a
- * mount of its own, attached nowhere, which it leaves behind neither. */
-TEST(a_v1_hierarchy_mounted_nowhere_is_saved_and_restored)
+ * mount of its own, attached nowhere, which it leaves behind neither.
+ * @name: prog_counter, or prog_cgroupns, whose cgroup namespace has its
+ * root there (in /u/v). */
+static void mounted_nowhere(const char *name)
 {
 	struct hierarchies h;
 	struct prog p = { 0 };
 	bool unmounted = false;
 	char opts[96];
 
-	CHECK_GOTO(setup(&h) && start_placed(&p, "prog_counter", &h, NULL, "/u/v"), out, "%s",
-		   why);
+	CHECK_GOTO(setup(&h) && start_placed(&p, name, &h, NULL, "/u/v"), out, "%s", why);
 	CHECK_GOTO(!umount2(h.named, 0), out, "cannot unmount %s: %s", h.name, strerror(errno));
 	unmounted = true;
 	CHECK_GOTO(hierarchy_lives(h.name), out, "%s did not outlive its unmount", h.name);
-	CHECK_GOTO(dump(&p), out, "%s", why);
+	/* prog_cgroupns's child too, which comes back to us: its pid is free. */
+	CHECK_GOTO(dump(&p) && reap_all_children(WAIT_MS), out, "%s", why);
 	CHECK_GOTO(comes_back(&p, &h, "soft", "/u/v"), out, "%s", why);
 	CHECK_GOTO(!mount_count_of(h.name), out, "a mount of %s is left", h.name);
 out:
@@ -521,6 +523,16 @@ out:
 		harness_fail(__FILE__, __LINE__, "cannot mount %s again at %s: %s", h.name,
 			     h.named, strerror(errno));
 	teardown(&h);
+}
+
+TEST(a_v1_hierarchy_mounted_nowhere_is_saved_and_restored)
+{
+	mounted_nowhere("prog_counter");
+}
+
+TEST(a_cgroup_namespace_rooted_in_a_v1_hierarchy_mounted_nowhere_is_made_again)
+{
+	mounted_nowhere("prog_cgroupns");
 }
 
 /* A bind of cgroup /a of the named hierarchy at @bind, its root mount
@@ -554,8 +566,9 @@ static void unbind_subtree(const struct hierarchies *h, const char *bind, bool b
 /* Only a bind of /a is mounted (mountinfo's root /a): a process in /a/b
  * is dumped through it, its cgroup is removed, and restore makes it again
  * through the bind and puts the process back; one in /c, which the bind
- * does not reach, is refused by name and runs on. */
-TEST(a_v1_hierarchy_mounted_only_below_its_root_is_found_through_that_bind)
+ * does not reach, is refused by name and runs on. @name: prog_counter, or
+ * prog_cgroupns, whose cgroup namespace has its root in /a/b. */
+static void mounted_below_root(const char *name)
 {
 	char bind[PATH_MAX] = "", leaf[PATH_MAX];
 	struct hierarchies h;
@@ -564,7 +577,7 @@ TEST(a_v1_hierarchy_mounted_only_below_its_root_is_found_through_that_bind)
 	bool bound = false;
 
 	CHECK_GOTO(setup(&h) && make_temp_dir(bind), out, "%s", why);
-	CHECK_GOTO(start_placed(&p, "prog_counter", &h, NULL, "/a/b") &&
+	CHECK_GOTO(start_placed(&p, name, &h, NULL, "/a/b") &&
 			   start_placed(&q, "prog_counter", &h, NULL, "/c"),
 		   out, "%s", why);
 	CHECK_GOTO(bound = bind_subtree(&h, bind), out, "%s", why);
@@ -575,7 +588,7 @@ TEST(a_v1_hierarchy_mounted_only_below_its_root_is_found_through_that_bind)
 		   out, "a dump of a cgroup no mount reaches exited %d: %s", r.status, r.out);
 	CHECK_GOTO(prog_passes(&q), out, "%s", why);
 
-	CHECK_GOTO(dump(&p), out, "%s", why);
+	CHECK_GOTO(dump(&p) && reap_all_children(WAIT_MS), out, "%s", why);
 	pathf(leaf, "%s/b", bind);
 	for (int i = 0; i < 500 && rmdir(leaf) && errno == EBUSY; i++)
 		usleep(10000);
@@ -587,6 +600,16 @@ out:
 	end_prog(&q);
 	unbind_subtree(&h, bind, bound);
 	teardown(&h);
+}
+
+TEST(a_v1_hierarchy_mounted_only_below_its_root_is_found_through_that_bind)
+{
+	mounted_below_root("prog_counter");
+}
+
+TEST(a_cgroup_namespace_rooted_below_a_bound_v1_cgroup_is_made_again_through_it)
+{
+	mounted_below_root("prog_cgroupns");
 }
 
 /* criu's --cgroup-dump-controller (only cpu saved: not pids, not the

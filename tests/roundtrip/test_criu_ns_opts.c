@@ -55,21 +55,15 @@ static int entries_seen_by(pid_t pid, const char *dir)
  * dumped program is reaped. False, saying why, when either fails. */
 static bool start_and_dump(struct prog *p, const char *name, char *img, bool skip_and_enable)
 {
-	char pid[16], skip[PATH_MAX];
-	struct cryo_run r;
+	char skip[PATH_MAX];
 
 	if (!start_prog(p, name, NULL, NULL))
 		return false;
-	snprintf(pid, sizeof(pid), "%d", p->pid);
 	pathf(img, "%s/img", p->dir);
 	pathf(skip, "%s/skip", p->dir);
-	if (skip_and_enable)
-		prog_cryo(&r, p, "dump", "-t", pid, "-D", img, "--skip-mnt", skip, "--enable-fs",
-			  "xfs,ramfs");
-	else
-		prog_cryo(&r, p, "dump", "-t", pid, "-D", img);
-	if (r.status)
-		return fail_why("dump failed (%d): %s", r.status, r.out);
+	if (!prog_dump(p, img, skip_and_enable ? CRYO_ARGS("--skip-mnt", skip, "--enable-fs",
+							   "xfs,ramfs") : NULL))
+		return false;
 	waitpid(p->pid, NULL, 0);
 	return true;
 }

@@ -112,18 +112,10 @@ out:
 }
 
 /* Dumps @p into @img, the program killed and reaped, for a restore. */
-static bool dumped(struct prog *p, const char *img, const char *extra)
+static bool dumped(struct prog *p, const char *img, const char *const *extra)
 {
-	char pid_text[16];
-	struct cryo_run r;
-
-	snprintf(pid_text, sizeof(pid_text), "%d", p->pid);
-	if (extra)
-		prog_cryo(&r, p, "dump", "-t", pid_text, "-D", img, extra);
-	else
-		prog_cryo(&r, p, "dump", "-t", pid_text, "-D", img);
-	if (r.status)
-		return fail_why("dump failed (%d): %s", r.status, r.out);
+	if (!prog_dump(p, img, extra))
+		return false;
 	waitpid(p->pid, NULL, 0);
 	return true;
 }
@@ -257,7 +249,7 @@ TEST(evasive_devices_saves_unlinked_device_nodes_by_a_node_of_dev)
 	CHECK_GOTO(dump_refused_unharmed(&p, "no longer names device 1:3", "--evasive-devices"),
 		   out, "%s", why);
 	pathf(img, "%s/img2", p.dir);
-	CHECK_GOTO(dumped(&p, img, "--evasive-devices"), out, "%s", why);
+	CHECK_GOTO(dumped(&p, img, CRYO_ARGS("--evasive-devices")), out, "%s", why);
 	prog_cryo(&r, &p, "restore", "-D", img, "-d");
 	CHECK_GOTO(r.status == 0, out, "restore failed (%d): %s", r.status, r.out);
 	p.pid = pid;

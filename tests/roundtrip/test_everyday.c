@@ -90,17 +90,6 @@ static bool restored_as(struct prog *p, const char *img, pid_t pid, const char *
 	return true;
 }
 
-static bool dumped(struct prog *p, const char *img)
-{
-	char pid[16];
-	struct cryo_run r;
-
-	remove_temp_dir(img);
-	snprintf(pid, sizeof(pid), "%d", p->pid);
-	prog_cryo(&r, p, "dump", "-t", pid, "-D", img);
-	return r.status ? fail_why("dump failed (%d): %s", r.status, r.out) : true;
-}
-
 /* A setsid process whose parent has exited is adopted by this runner (a
  * subreaper), which reaps it only a while after each dump killed it: every
  * restore starts while a zombie holds the pid and must wait for it. */
@@ -124,7 +113,8 @@ TEST(dump_then_restore_at_once_100_times_while_the_parent_reaps_late)
 		pid_t restorer;
 		int status;
 
-		CHECK_GOTO(dumped(&p, img), out, "round %d: %s", round, why);
+		remove_temp_dir(img);
+		CHECK_GOTO(prog_dump(&p, img, NULL), out, "round %d: %s", round, why);
 		CHECK_GOTO(pid_state(image_pid, NULL) == 'Z', out,
 			   "round %d: cryo dump returned before pid %d was dead (state %c)", round,
 			   image_pid, pid_state(image_pid, NULL));
@@ -178,7 +168,8 @@ TEST(dump_then_restore_at_once_of_a_child_of_init)
 	CHECK_GOTO(ppid == 1, out, "the program's parent is %d, not init", ppid);
 	pathf(img, "%s/img", p.dir);
 	for (int round = 0; round < 3; round++) {
-		CHECK_GOTO(dumped(&p, img), out, "round %d: %s", round, why);
+		remove_temp_dir(img);
+		CHECK_GOTO(prog_dump(&p, img, NULL), out, "round %d: %s", round, why);
 		CHECK_GOTO(pid_state(image_pid, &ppid) == 'Z' && ppid == 1, out,
 			   "round %d: after the dump pid %d is not a zombie of init", round,
 			   image_pid);

@@ -185,12 +185,7 @@ static bool log_says(const char *img, const char *what)
 
 static bool dump_leaving_it_running(struct prog *p, const char *img)
 {
-	char pid[16];
-	struct cryo_run r;
-
-	snprintf(pid, sizeof(pid), "%d", p->pid);
-	prog_cryo(&r, p, "dump", "-t", pid, "-D", img, "-R", "-v4", "-o", "dump.log");
-	return r.status == 0 ? true : fail_why("the dump failed (%d): %s", r.status, r.out);
+	return prog_dump(p, img, CRYO_ARGS("-R", "-v4", "-o", "dump.log"));
 }
 
 /* The tree left running judges itself (prog_tree waits for SIGTERM without

@@ -304,10 +304,11 @@ out:
 	end_prog(&p);
 }
 
-/* A UDP socket comes back at its port or not at all: with the port taken
- * (by this test, without SO_REUSEADDR) the restore fails naming it and
- * leaves nothing; once the port is free again the same image restores. */
-TEST(restore_when_a_udp_port_is_taken_names_it)
+/* Restores the image of @prog (which writes its port in its "port" file)
+ * with that port taken by a socket of @type of this test, bound without
+ * SO_REUSEADDR: the restore fails naming the port and leaves nothing; once
+ * the port is free again the same image restores and the program passes. */
+static void port_taken_then_freed(const char *prog, int type)
 {
 	struct sockaddr_in taken = { .sin_family = AF_INET,
 				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -319,13 +320,13 @@ TEST(restore_when_a_udp_port_is_taken_names_it)
 	int holder = -1;
 	FILE *f;
 
-	CHECK_GOTO(make_image(&p, "neg_udp_port", img, &image_pid), out, "%s", why);
+	CHECK_GOTO(make_image(&p, prog, img, &image_pid), out, "%s", why);
 	pathf(path, "%s/port", p.dir);
 	f = fopen(path, "r");
 	CHECK_GOTO(f && fscanf(f, "%u", &port) == 1 && port, out, "no port from the program");
 	fclose(f);
 	taken.sin_port = htons((uint16_t)port);
-	holder = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	holder = socket(AF_INET, type | SOCK_CLOEXEC, 0);
 	CHECK_GOTO(holder >= 0 && !bind(holder, (struct sockaddr *)&taken, sizeof(taken)), out,
 		   "cannot take port %u: %s", port, strerror(errno));
 	snprintf(expect, sizeof(expect), "cannot bind to 127.0.0.1:%u again: the port is taken",
@@ -344,6 +345,15 @@ out:
 	if (holder >= 0)
 		close(holder);
 	end_prog(&p);
+}
+
+
+/* A UDP socket comes back at its port or not at all: with the port taken
+ * (by this test, without SO_REUSEADDR) the restore fails naming it and
+ * leaves nothing; once the port is free again the same image restores. */
+TEST(restore_when_a_udp_port_is_taken_names_it)
+{
+	port_taken_then_freed("neg_udp_port", SOCK_DGRAM);
 }
 
 /* A pidfd of a live child in flight in a pair both processes hold: cryo
@@ -372,41 +382,7 @@ out:
  * the same image restores. */
 TEST(restore_when_a_bound_tcp_port_is_taken_names_it)
 {
-	struct sockaddr_in taken = { .sin_family = AF_INET,
-				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	char img[PATH_MAX], path[PATH_MAX], pidfile[PATH_MAX], expect[96];
-	struct prog p = { 0 };
-	struct cryo_run r;
-	pid_t image_pid = 0;
-	unsigned int port = 0;
-	int holder = -1;
-	FILE *f;
-
-	CHECK_GOTO(make_image(&p, "prog_tcp_bound", img, &image_pid), out, "%s", why);
-	pathf(path, "%s/port", p.dir);
-	f = fopen(path, "r");
-	CHECK_GOTO(f && fscanf(f, "%u", &port) == 1 && port, out, "no port from the program");
-	fclose(f);
-	taken.sin_port = htons((uint16_t)port);
-	holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK_GOTO(holder >= 0 && !bind(holder, (struct sockaddr *)&taken, sizeof(taken)), out,
-		   "cannot take port %u: %s", port, strerror(errno));
-	snprintf(expect, sizeof(expect), "cannot bind to 127.0.0.1:%u again: the port is taken",
-		 port);
-	CHECK_GOTO(restore_refused(&p, img, image_pid, "port taken", expect, NULL), out, "%s",
-		   why);
-	close(holder);
-	holder = -1;
-	pathf(pidfile, "%s/restored.pid", p.dir);
-	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
-	CHECK_GOTO(r.status == 0, out, "the restore after freeing the port failed (%d): %s",
-		   r.status, r.out);
-	p.pid = image_pid;
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
-out:
-	if (holder >= 0)
-		close(holder);
-	end_prog(&p);
+	port_taken_then_freed("prog_tcp_bound", SOCK_STREAM);
 }
 
 /* The same for a TCP listener and the connection it accepted (dumped with
