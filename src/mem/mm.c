@@ -247,7 +247,9 @@ static int copy_pages(struct inj_task *task, const struct vma_list *vmas,
 	struct pagedump_stats stats;
 	int ret, err;
 
-	ret = opts->parent ? cow_parent_open(pid, opts->parent, &cp) : 0;
+	ret = opts->parent ? cow_parent_open(pid, opts->parent, opts->siblings, opts->nr_siblings,
+					     &cp) :
+			     0;
 	if (!ret)
 		ret = pagescan_open(pid, opts->scan, &ps);
 	if (ret)

@@ -1,9 +1,10 @@
 /* Planning, at load, the pages processes share copy-on-write since fork()
  * (mem/cow.h): each IN_PARENT page is checked against its parent's
- * mappings and pages, and every mapping a process fills before it creates
- * its children is cut into pieces, each its own memory or a part of its
- * parent's, at slots in one region kept free in cryo. Stage 1's fills are
- * cow.c; the restorer's moves into place are area.c and the restorer. */
+ * mappings and pages (or its sibling's, which the parent then holds), and
+ * every mapping a process fills before it creates its children is cut
+ * into pieces, each its own memory or a part of its parent's, at slots in
+ * one region kept free in cryo. Stage 1's fills are cow.c; the restorer's
+ * moves into place are area.c and the restorer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +20,14 @@
 #define PS ((uint64_t)IMG_PAGE_SIZE)
 
 /* IN_PARENT pages [@start, @end) of mapping @vma, the parent's from
- * @parent on in its mapping @pvma. */
+ * @parent on in its mapping @pvma. @held: the pages of sibling @owner
+ * (or of the process itself) from @parent on, in its mapping @pvma, that
+ * the parent holds for them. */
 struct run {
 	uint64_t start, end, parent;
 	uint32_t vma, pvma;
+	bool held;
+	size_t owner;
 };
 
 /* Per process while planning. */
@@ -32,6 +37,8 @@ struct plan_task {
 	bool *premapped;	/* per mapping */
 	bool *tight;		/* per mapping: inherited pieces only where runs are */
 	uint64_t *own_slot;	/* per mapping: offset + 1 of its own memory; 0: none */
+	struct cow_held *held;	/* what its children ask it to hold, unmerged */
+	size_t nr_held, cap_held;
 };
 
 /* The mapping of @mm holding @addr; n_vmas if none. */
@@ -53,8 +60,8 @@ static uint64_t entry_end(const PagemapEntry *e)
 }
 
 /* Whether every page of [@addr, @end) has a saved page in @pagemap: its
- * bytes, or its own parent's. */
-static bool pages_saved(const struct image *pagemap, uint64_t addr, uint64_t end)
+ * bytes, or (unless @bytes_only) its own parent's. */
+static bool pages_saved(const struct image *pagemap, uint64_t addr, uint64_t end, bool bytes_only)
 {
 	for (size_t i = restore_cow_first_entry_above(pagemap, addr); addr < end; i++) {
 		const PagemapEntry *e;
@@ -62,8 +69,9 @@ static bool pages_saved(const struct image *pagemap, uint64_t addr, uint64_t end
 		if (i == pagemap->nr_records)
 			return false;
 		e = entry(pagemap, i);
-		if (e->vaddr > addr || (e->state != PAGEMAP_ENTRY__STATE__PRESENT &&
-					e->state != PAGEMAP_ENTRY__STATE__IN_PARENT))
+		if (e->vaddr > addr ||
+		    (e->state != PAGEMAP_ENTRY__STATE__PRESENT &&
+		     (bytes_only || e->state != PAGEMAP_ENTRY__STATE__IN_PARENT)))
 			return false;
 		addr = entry_end(e);
 	}
@@ -75,7 +83,8 @@ static int push_run(struct plan_task *pl, const struct run *r)
 	struct run *last = pl->nr_runs ? &pl->runs[pl->nr_runs - 1] : NULL;
 
 	if (last && last->vma == r->vma && last->pvma == r->pvma && last->end == r->start &&
-	    last->parent + (last->end - last->start) == r->parent) {
+	    last->parent + (last->end - last->start) == r->parent && last->held == r->held &&
+	    last->owner == r->owner) {
 		last->end = r->end;
 		return 0;
 	}
@@ -105,6 +114,104 @@ static bool same_backing(const Vma *v, uint64_t addr, const Vma *pv, uint64_t pa
 			  v->has_file_dev == pv->has_file_dev && v->file_dev == pv->file_dev));
 }
 
+static int live_parent(const struct restore_set *rs, size_t i, uint64_t addr)
+{
+	int p = rs->tree.tasks[i].parent;
+
+	if (p < 0 || rs->tree.tasks[p].state != TREE_ALIVE || !rs->tasks[p].mm) {
+		pr_err("restore: pid %d: pages at 0x%llx are its parent's (IN_PARENT), and it has "
+		       "no live parent in the dump", rs->tasks[i].pid, (unsigned long long)addr);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int push_held(struct plan_task *pl, const struct cow_held *h)
+{
+	if (pl->nr_held == pl->cap_held) {
+		size_t cap = pl->cap_held ? 2 * pl->cap_held : 16;
+		struct cow_held *more = reallocarray(pl->held, cap, sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		pl->held = more;
+		pl->cap_held = cap;
+	}
+	pl->held[pl->nr_held++] = *h;
+	return 0;
+}
+
+static bool private_anonymous(const Vma *v)
+{
+	return v && cow_vma_inheritable(v) && v->kind != VMA__KIND__FILE;
+}
+
+/* IN_PARENT pages [@addr, @end) of process @i that its parent no longer
+ * has and its sibling @pid has from @at on, saved there: cut at both
+ * processes' mappings, each piece checked and asked of the parent to
+ * hold from before it creates them. */
+static int link_sibling_range(const struct restore_set *rs, struct plan_task *plan, size_t i,
+			      uint64_t addr, uint64_t end, uint64_t at, uint32_t pid)
+{
+	const struct restore_task *rt = &rs->tasks[i];
+	int p = rs->tree.tasks[i].parent, o = tree_find(&rs->tree, (pid_t)pid);
+	const struct restore_task *ot;
+	int ret = live_parent(rs, i, addr);
+
+	if (ret)
+		return ret;
+	if (o < 0 || (size_t)o == i || rs->tree.tasks[o].parent != p ||
+	    rs->tree.tasks[o].state != TREE_ALIVE || !rs->tasks[o].mm || !rs->tasks[o].pages) {
+		pr_err("restore: pid %d: pages at 0x%llx are its sibling %u's (IN_PARENT), which "
+		       "is no other live child of its parent %d in the dump", rt->pid,
+		       (unsigned long long)addr, pid, rs->tasks[p].pid);
+		return -EBADMSG;
+	}
+	ot = &rs->tasks[o];
+	while (addr < end) {
+		size_t j = vma_holding(rt->mm, addr), k = vma_holding(ot->mm, at);
+		const Vma *v = j < rt->mm->n_vmas ? rt->mm->vmas[j] : NULL;
+		const Vma *ov = k < ot->mm->n_vmas ? ot->mm->vmas[k] : NULL;
+		uint64_t len = end - addr;
+
+		if (!v)
+			return -EBADMSG;
+		if (!private_anonymous(v) || !private_anonymous(ov) ||
+		    (v->flags & MAP_GROWSDOWN) != (ov->flags & MAP_GROWSDOWN)) {
+			pr_err("restore: pid %d: pages at 0x%llx are its sibling %d's (IN_PARENT), "
+			       "but the two have no private anonymous mappings growing the same "
+			       "way there (0x%llx in the sibling)", rt->pid,
+			       (unsigned long long)addr, ot->pid, (unsigned long long)at);
+			return -EBADMSG;
+		}
+		len = v->end - addr < len ? v->end - addr : len;
+		len = ov->end - at < len ? ov->end - at : len;
+		if (!pages_saved(ot->pages->pagemap, at, at + len, true)) {
+			pr_err("restore: pid %d: pages at 0x%llx-0x%llx are its sibling %d's "
+			       "(IN_PARENT), but the sibling has no bytes saved at 0x%llx-0x%llx",
+			       rt->pid, (unsigned long long)addr, (unsigned long long)(addr + len),
+			       ot->pid, (unsigned long long)at, (unsigned long long)(at + len));
+			return -EBADMSG;
+		}
+		ret = push_run(&plan[i], &(struct run){ .start = addr, .end = addr + len,
+							.parent = at, .vma = (uint32_t)j,
+							.pvma = (uint32_t)k, .held = true,
+							.owner = (size_t)o });
+		if (!ret)
+			ret = push_held(&plan[p], &(struct cow_held){
+							  .start = at, .end = at + len,
+							  .owner = (size_t)o,
+							  .growsdown = ov->flags & MAP_GROWSDOWN });
+		if (ret)
+			return ret;
+		plan[i].premapped[j] = true;
+		plan[o].premapped[k] = true;
+		addr += len;
+		at += len;
+	}
+	return 0;
+}
+
 /* IN_PARENT pages [@addr, @end) of process @i, the parent's from @parent
  * on: cut at the child's and the parent's mappings, each piece checked. */
 static int link_range(const struct restore_set *rs, struct plan_task *plan, size_t i,
@@ -113,12 +220,10 @@ static int link_range(const struct restore_set *rs, struct plan_task *plan, size
 	const struct restore_task *rt = &rs->tasks[i];
 	int p = rs->tree.tasks[i].parent;
 	const struct restore_task *pt;
+	int ret = live_parent(rs, i, addr);
 
-	if (p < 0 || rs->tree.tasks[p].state != TREE_ALIVE || !rs->tasks[p].mm) {
-		pr_err("restore: pid %d: pages at 0x%llx are its parent's (IN_PARENT), and it has "
-		       "no live parent in the dump", rt->pid, (unsigned long long)addr);
-		return -EBADMSG;
-	}
+	if (ret)
+		return ret;
 	pt = &rs->tasks[p];
 	while (addr < end) {
 		/* mm_load() checked that saved pages lie in mappings. */
@@ -126,7 +231,6 @@ static int link_range(const struct restore_set *rs, struct plan_task *plan, size
 		const Vma *v = j < rt->mm->n_vmas ? rt->mm->vmas[j] : NULL;
 		const Vma *pv = k < pt->mm->n_vmas ? pt->mm->vmas[k] : NULL;
 		uint64_t len = end - addr;
-		int ret;
 
 		if (!v)
 			return -EBADMSG;
@@ -141,7 +245,7 @@ static int link_range(const struct restore_set *rs, struct plan_task *plan, size
 		}
 		len = v->end - addr < len ? v->end - addr : len;
 		len = pv->end - parent < len ? pv->end - parent : len;
-		if (!pages_saved(pt->pages->pagemap, parent, parent + len)) {
+		if (!pages_saved(pt->pages->pagemap, parent, parent + len, false)) {
 			pr_err("restore: pid %d: pages at 0x%llx-0x%llx are its parent's (IN_PARENT), "
 			       "but its parent %d has no page saved at 0x%llx-0x%llx", rt->pid,
 			       (unsigned long long)addr, (unsigned long long)(addr + len), pt->pid,
@@ -169,11 +273,97 @@ static int link_task(const struct restore_set *rs, struct plan_task *plan, size_
 	for (size_t r = 0; !ret && r < pagemap->nr_records; r++) {
 		const PagemapEntry *e = entry(pagemap, r);
 
-		if (e->state == PAGEMAP_ENTRY__STATE__IN_PARENT)
-			ret = link_range(rs, plan, i, e->vaddr, entry_end(e),
-					 e->has_parent_vaddr ? e->parent_vaddr : e->vaddr);
+		uint64_t at = e->has_parent_vaddr ? e->parent_vaddr : e->vaddr;
+
+		if (e->state != PAGEMAP_ENTRY__STATE__IN_PARENT)
+			continue;
+		if (e->has_sibling)
+			ret = link_sibling_range(rs, plan, i, e->vaddr, entry_end(e), at,
+						 e->sibling);
+		else
+			ret = link_range(rs, plan, i, e->vaddr, entry_end(e), at);
 	}
 	return ret;
+}
+
+static int compare_held(const void *a, const void *b)
+{
+	const struct cow_held *x = a, *y = b;
+
+	if (x->owner != y->owner)
+		return x->owner < y->owner ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int compare_runs(const void *a, const void *b)
+{
+	const struct run *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* What process @p's children ask it to hold, merged into its held
+ * memory (by owner, then address), and each part given to its owner as
+ * a run of its own pages, cut at the owner's mappings. */
+static int plan_held(struct restore_set *rs, struct plan_task *plan, size_t p)
+{
+	struct plan_task *pl = &plan[p];
+	size_t n = 0;
+	int ret = 0;
+
+	qsort(pl->held, pl->nr_held, sizeof(*pl->held), compare_held);
+	for (size_t h = 0; h < pl->nr_held; h++) {
+		struct cow_held *last = n ? &pl->held[n - 1] : NULL;
+
+		if (last && last->owner == pl->held[h].owner &&
+		    last->growsdown == pl->held[h].growsdown && pl->held[h].start <= last->end)
+			last->end = pl->held[h].end > last->end ? pl->held[h].end : last->end;
+		else
+			pl->held[n++] = pl->held[h];
+	}
+	for (size_t h = 0; !ret && h < n; h++) {
+		const struct cow_held *hd = &pl->held[h];
+		const Mm *mm = rs->tasks[hd->owner].mm;
+
+		for (uint64_t at = hd->start; !ret && at < hd->end;) {
+			size_t k = vma_holding(mm, at);
+			uint64_t to = mm->vmas[k]->end < hd->end ? mm->vmas[k]->end : hd->end;
+
+			ret = push_run(&plan[hd->owner],
+				       &(struct run){ .start = at, .end = to, .parent = at,
+						      .vma = (uint32_t)k, .pvma = (uint32_t)k,
+						      .held = true, .owner = hd->owner });
+			at = to;
+		}
+	}
+	/* The parent's planning takes them over. */
+	rs->tasks[p].held = pl->held;
+	rs->tasks[p].nr_held = n;
+	pl->held = NULL;
+	pl->nr_held = pl->cap_held = 0;
+	return ret;
+}
+
+/* Where the parent's held memory has the pages of run @r of owner
+ * @r->owner, into *@slot; -EINVAL if nowhere (never, as planned). */
+static int held_slot(const struct restore_task *pt, const struct run *r, uint64_t *slot)
+{
+	size_t lo = 0, hi = pt->nr_held;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct cow_held *h = &pt->held[mid];
+
+		if (h->owner < r->owner || (h->owner == r->owner && h->end <= r->parent))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == pt->nr_held || pt->held[lo].owner != r->owner || pt->held[lo].start > r->parent ||
+	    pt->held[lo].end < r->parent + (r->end - r->start))
+		return -EINVAL;
+	*slot = pt->held[lo].slot + (r->parent - pt->held[lo].start);
+	return 0;
 }
 
 static int push_piece(struct cow_premap *pm, size_t *cap, const struct cow_piece *piece)
@@ -274,9 +464,24 @@ static int plan_pieces(struct restore_set *rs, struct plan_task *plan, size_t i,
 	while (!ret && r < pl->nr_runs && pl->runs[r].vma == j) {
 		const struct run *first = &pl->runs[r], *last = first;
 		const Vma *pv = pt->mm->vmas[first->pvma];
-		uint64_t lo = first->start, hi, next_start;
+		uint64_t lo = first->start, hi, next_start, slot;
 
+		/* Held memory is taken exactly where the runs are. */
+		if (first->held) {
+			ret = held_slot(pt, first, &slot);
+			if (!ret)
+				ret = own_piece(pl, j, v, size, pm, &cap, at, first->start);
+			if (!ret)
+				ret = push_piece(pm, &cap,
+						 &(struct cow_piece){ .start = first->start,
+								      .end = first->end, .slot = slot,
+								      .inherited = true, .held = true });
+			at = first->end;
+			r++;
+			continue;
+		}
 		while (!pl->tight[j] && r + 1 < pl->nr_runs && pl->runs[r + 1].vma == j &&
+		       !pl->runs[r + 1].held &&
 		       pl->runs[r + 1].pvma == first->pvma &&
 		       pl->runs[r + 1].start - first->start == pl->runs[r + 1].parent - first->parent)
 			last = &pl->runs[++r];
@@ -366,6 +571,11 @@ static int plan_task(struct restore_set *rs, struct plan_task *plan, size_t i, u
 	size_t n = 0;
 	int ret = 0;
 
+	/* Its held memory first, before its children's pieces take it. */
+	for (size_t h = 0; h < rt->nr_held; h++) {
+		rt->held[h].slot = *size;
+		*size += rt->held[h].end - rt->held[h].start + PS;
+	}
 	for (size_t j = 0; j < rt->mm->n_vmas; j++)
 		n += plan[i].premapped[j];
 	if (!n)
@@ -422,10 +632,13 @@ static int reserve_region(struct restore_set *rs, uint64_t size)
 				    (unsigned long long)(at + size));
 	rs->cow_region = at;
 	rs->cow_region_size = size;
-	for (size_t i = 0; i < rs->tree.nr; i++)
+	for (size_t i = 0; i < rs->tree.nr; i++) {
 		for (size_t m = 0; m < rs->tasks[i].nr_premaps; m++)
 			for (size_t q = 0; q < rs->tasks[i].premaps[m].nr_pieces; q++)
 				rs->tasks[i].premaps[m].pieces[q].slot += at;
+		for (size_t h = 0; h < rs->tasks[i].nr_held; h++)
+			rs->tasks[i].held[h].slot += at;
+	}
 	return 0;
 }
 
@@ -447,6 +660,13 @@ int restore_cow_plan(struct restore_set *rs)
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tasks[i].mm && rs->tasks[i].pages)
 			ret = link_task(rs, plan, i);
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (plan[i].nr_held)
+			ret = plan_held(rs, plan, i);
+	/* An owner's runs came after its own links. */
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (plan[i].nr_runs > 1)
+			qsort(plan[i].runs, plan[i].nr_runs, sizeof(*plan[i].runs), compare_runs);
 	/* Tree order: a parent's pieces are planned before its children's. */
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tasks[i].mm)
@@ -458,6 +678,7 @@ int restore_cow_plan(struct restore_set *rs)
 		free(plan[i].premapped);
 		free(plan[i].tight);
 		free(plan[i].own_slot);
+		free(plan[i].held);
 	}
 	free(plan);
 	return ret;
