@@ -68,7 +68,7 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 	switch (e->state) {
 	case PAGEMAP_ENTRY__STATE__PRESENT:
 		if (!e->has_file_off || e->file_off % IMG_PAGE_SIZE || e->has_parent_vaddr ||
-		    !range_fits(e->file_off, e->nr_pages)) {
+		    e->has_sibling || !range_fits(e->file_off, e->nr_pages)) {
 			image_error(path, off, "present range at 0x%llx has no valid file offset",
 				    (unsigned long long)e->vaddr);
 			return -EBADMSG;
