@@ -48,11 +48,14 @@ struct frame_index {
 	bool built;
 };
 
-/* A sibling dumped before the child: its private anonymous mappings and,
- * for the pages being compared, its pagemap entries. */
+/* A sibling dumped before the child: for the pages being compared, its
+ * pagemap entries (opened at the first), and its private anonymous
+ * mappings (read at the first frame it shares): a wide tree whose
+ * children share nothing but with their parent reads none of those. */
 struct sibling {
 	pid_t pid;
-	int pagemap_fd;
+	int pagemap_fd;		/* -1: not open yet */
+	bool have_vmas;
 	struct parent_vma *vmas;
 	size_t nr;
 	uint64_t entries[CHUNK_PAGES];
@@ -201,35 +204,14 @@ static void free_vmas(struct parent_vma *vmas, size_t nr)
 	free(vmas);
 }
 
-/* The siblings' pagemaps and anonymous inheritable mappings (a page of a
- * file mapping is the file's again in a parent that holds it anonymous). */
 static int open_siblings(struct cow_parent *cp, const pid_t *siblings, size_t nr)
 {
 	cp->siblings = calloc(nr + 1, sizeof(*cp->siblings));
 	if (!cp->siblings)
 		return -ENOMEM;
-	for (size_t i = 0; i < nr; i++) {
-		struct sibling *s = &cp->siblings[cp->nr_siblings++];
-		size_t kept = 0;
-		int ret;
-
-		s->pid = siblings[i];
-		s->pagemap_fd = proc_open(s->pid, "pagemap");
-		if (s->pagemap_fd < 0) {
-			pr_err("dump: pid %d: cannot open /proc/%d/pagemap: %s", cp->pid, s->pid,
-			       strerror(-s->pagemap_fd));
-			return s->pagemap_fd;
-		}
-		ret = read_inheritable_maps(cp->pid, s->pid, &s->vmas, &s->nr);
-		if (ret)
-			return ret;
-		for (size_t k = 0; k < s->nr; k++)
-			if (!s->vmas[k].path)
-				s->vmas[kept++] = s->vmas[k];
-			else
-				free(s->vmas[k].path);
-		s->nr = kept;
-	}
+	for (size_t i = 0; i < nr; i++)
+		cp->siblings[cp->nr_siblings++] = (struct sibling){ .pid = siblings[i],
+								    .pagemap_fd = -1 };
 	return 0;
 }
 
@@ -482,6 +464,56 @@ static int parent_addr_of(struct cow_parent *cp, const Vma *v, uint64_t addr, ui
 	return ret;
 }
 
+/* Sibling @s's anonymous inheritable mappings (a page of a file mapping
+ * is the file's again in a parent that holds it anonymous). */
+static int sibling_vmas(const struct cow_parent *cp, struct sibling *s)
+{
+	size_t kept = 0;
+	int ret;
+
+	if (s->have_vmas)
+		return 0;
+	ret = read_inheritable_maps(cp->pid, s->pid, &s->vmas, &s->nr);
+	if (ret)
+		return ret;
+	for (size_t k = 0; k < s->nr; k++)
+		if (!s->vmas[k].path)
+			s->vmas[kept++] = s->vmas[k];
+		else
+			free(s->vmas[k].path);
+	s->nr = kept;
+	s->have_vmas = true;
+	return 0;
+}
+
+/* Sibling @s's pagemap entry for page @addr of the child's mapping @v,
+ * read a chunk at a time (beyond its mappings, entries read 0). */
+static int sibling_entry(const struct cow_parent *cp, struct sibling *s, const Vma *v,
+			 uint64_t addr, uint64_t *e)
+{
+	int ret;
+
+	if (s->pagemap_fd < 0) {
+		s->pagemap_fd = proc_open(s->pid, "pagemap");
+		if (s->pagemap_fd < 0) {
+			pr_err("dump: pid %d: cannot open /proc/%d/pagemap: %s", cp->pid, s->pid,
+			       strerror(-s->pagemap_fd));
+			return s->pagemap_fd;
+		}
+	}
+	if (addr < s->entries_at || addr >= s->entries_end) {
+		size_t n = (v->end - addr) / PS < CHUNK_PAGES ? (v->end - addr) / PS : CHUNK_PAGES;
+
+		ret = read_entries(s->pagemap_fd, s->pid, addr, n, s->entries);
+		if (ret)
+			return ret;
+		s->entries_at = addr;
+		s->entries_end = addr + n * PS;
+	}
+	*e = s->entries[(addr - s->entries_at) / PS];
+	return 0;
+}
+
 /* The first sibling with the frame of @mine at @addr of the child's
  * anonymous mapping @v, in a mapping growing down as @v does, when the
  * parent maps that frame nowhere (it wrote or unmapped its copy since
@@ -500,31 +532,23 @@ static int sibling_of(struct cow_parent *cp, const Vma *v, uint64_t addr, uint64
 	ret = index_find(cp, mine, &at);
 	if (ret || at)
 		return ret;
-	for (size_t i = 0; i < cp->nr_siblings; i++) {
+	for (size_t i = 0; !ret && i < cp->nr_siblings; i++) {
 		struct sibling *s = &cp->siblings[i];
-		size_t k = vma_at(s->vmas, s->nr, addr);
-		uint64_t e;
+		uint64_t e = 0;
+		size_t k;
 
-		if (k == s->nr || s->vmas[k].growsdown != !!(v->flags & MAP_GROWSDOWN))
+		ret = sibling_entry(cp, s, v, addr, &e);
+		if (ret || !(e & PM_PRESENT) || (e & PM_SWAP) ||
+		    (e & PM_PFN_MASK) != (mine & PM_PFN_MASK))
 			continue;
-		if (addr < s->entries_at || addr >= s->entries_end) {
-			size_t n = (s->vmas[k].end - addr) / PS;
-
-			n = n < CHUNK_PAGES ? n : CHUNK_PAGES;
-			ret = read_entries(s->pagemap_fd, s->pid, addr, n, s->entries);
-			if (ret)
-				return ret;
-			s->entries_at = addr;
-			s->entries_end = addr + n * PS;
-		}
-		e = s->entries[(addr - s->entries_at) / PS];
-		if ((e & PM_PRESENT) && !(e & PM_SWAP) &&
-		    (e & PM_PFN_MASK) == (mine & PM_PFN_MASK)) {
+		ret = sibling_vmas(cp, s);
+		k = ret ? 0 : vma_at(s->vmas, s->nr, addr);
+		if (!ret && k < s->nr && s->vmas[k].growsdown == !!(v->flags & MAP_GROWSDOWN))
 			*out = (uint32_t)s->pid;
-			return 0;
-		}
+		if (*out)
+			break;
 	}
-	return 0;
+	return ret;
 }
 
 /* Queues the run [@start, @end): its parent's (or @sibling's) from

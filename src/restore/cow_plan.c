@@ -78,6 +78,21 @@ static bool pages_saved(const struct image *pagemap, uint64_t addr, uint64_t end
 	return true;
 }
 
+/* Room in array *@v of @nr elements of @size bytes for one more. */
+static int grow(void *v, size_t nr, size_t *cap, size_t size)
+{
+	void *more;
+
+	if (nr < *cap)
+		return 0;
+	more = reallocarray(*(void **)v, *cap ? 2 * *cap : 16, size);
+	if (!more)
+		return -ENOMEM;
+	*(void **)v = more;
+	*cap = *cap ? 2 * *cap : 16;
+	return 0;
+}
+
 static int push_run(struct plan_task *pl, const struct run *r)
 {
 	struct run *last = pl->nr_runs ? &pl->runs[pl->nr_runs - 1] : NULL;
@@ -88,15 +103,8 @@ static int push_run(struct plan_task *pl, const struct run *r)
 		last->end = r->end;
 		return 0;
 	}
-	if (pl->nr_runs == pl->cap_runs) {
-		size_t cap = pl->cap_runs ? 2 * pl->cap_runs : 16;
-		struct run *more = reallocarray(pl->runs, cap, sizeof(*more));
-
-		if (!more)
-			return -ENOMEM;
-		pl->runs = more;
-		pl->cap_runs = cap;
-	}
+	if (grow(&pl->runs, pl->nr_runs, &pl->cap_runs, sizeof(*r)))
+		return -ENOMEM;
 	pl->runs[pl->nr_runs++] = *r;
 	return 0;
 }
@@ -128,47 +136,61 @@ static int live_parent(const struct restore_set *rs, size_t i, uint64_t addr)
 
 static int push_held(struct plan_task *pl, const struct cow_held *h)
 {
-	if (pl->nr_held == pl->cap_held) {
-		size_t cap = pl->cap_held ? 2 * pl->cap_held : 16;
-		struct cow_held *more = reallocarray(pl->held, cap, sizeof(*more));
-
-		if (!more)
-			return -ENOMEM;
-		pl->held = more;
-		pl->cap_held = cap;
-	}
+	if (grow(&pl->held, pl->nr_held, &pl->cap_held, sizeof(*h)))
+		return -ENOMEM;
 	pl->held[pl->nr_held++] = *h;
 	return 0;
 }
 
-static bool private_anonymous(const Vma *v)
+/* Whether page @addr of @v can be page @at of @ov, its parent's or (with
+ * @sibling) its sibling's: private mappings growing the same way, of the
+ * same backing (a sibling's: anonymous, which its parent holds as such). */
+static bool backing_fits(const Vma *v, uint64_t addr, const Vma *ov, uint64_t at, bool sibling)
 {
-	return v && cow_vma_inheritable(v) && v->kind != VMA__KIND__FILE;
+	if (!cow_vma_inheritable(v) || !ov || !cow_vma_inheritable(ov) ||
+	    (v->flags & MAP_GROWSDOWN) != (ov->flags & MAP_GROWSDOWN))
+		return false;
+	if (sibling)
+		return v->kind != VMA__KIND__FILE && ov->kind != VMA__KIND__FILE;
+	return same_backing(v, addr, ov, at);
 }
 
-/* IN_PARENT pages [@addr, @end) of process @i that its parent no longer
- * has and its sibling @pid has from @at on, saved there: cut at both
- * processes' mappings, each piece checked and asked of the parent to
- * hold from before it creates them. */
-static int link_sibling_range(const struct restore_set *rs, struct plan_task *plan, size_t i,
-			      uint64_t addr, uint64_t end, uint64_t at, uint32_t pid)
+/* The index of process @i's sibling @pid into *@o: another live child of
+ * its parent with memory saved. */
+static int find_sibling(const struct restore_set *rs, size_t i, uint64_t addr, uint32_t pid,
+			int *o)
+{
+	int p = rs->tree.tasks[i].parent;
+
+	*o = tree_find(&rs->tree, (pid_t)pid);
+	if (*o < 0 || (size_t)*o == i || rs->tree.tasks[*o].parent != p ||
+	    rs->tree.tasks[*o].state != TREE_ALIVE || !rs->tasks[*o].mm || !rs->tasks[*o].pages) {
+		pr_err("restore: pid %d: pages at 0x%llx are its sibling %u's (IN_PARENT), which "
+		       "is no other live child of its parent %d in the dump", rs->tasks[i].pid,
+		       (unsigned long long)addr, pid, rs->tasks[p].pid);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* IN_PARENT pages [@addr, @end) of process @i, from @at on the parent's
+ * (@o < 0) or those of its sibling @o, which the parent no longer has and
+ * holds for both from before it creates them: cut at both processes'
+ * mappings, each piece checked. */
+static int link_range(const struct restore_set *rs, struct plan_task *plan, size_t i,
+		      uint64_t addr, uint64_t end, uint64_t at, int o)
 {
 	const struct restore_task *rt = &rs->tasks[i];
-	int p = rs->tree.tasks[i].parent, o = tree_find(&rs->tree, (pid_t)pid);
+	int p = rs->tree.tasks[i].parent;
+	const char *whose = o < 0 ? "parent" : "sibling";
 	const struct restore_task *ot;
 	int ret = live_parent(rs, i, addr);
 
 	if (ret)
 		return ret;
-	if (o < 0 || (size_t)o == i || rs->tree.tasks[o].parent != p ||
-	    rs->tree.tasks[o].state != TREE_ALIVE || !rs->tasks[o].mm || !rs->tasks[o].pages) {
-		pr_err("restore: pid %d: pages at 0x%llx are its sibling %u's (IN_PARENT), which "
-		       "is no other live child of its parent %d in the dump", rt->pid,
-		       (unsigned long long)addr, pid, rs->tasks[p].pid);
-		return -EBADMSG;
-	}
-	ot = &rs->tasks[o];
+	ot = &rs->tasks[o < 0 ? p : o];
 	while (addr < end) {
+		/* mm_load() checked that saved pages lie in mappings. */
 		size_t j = vma_holding(rt->mm, addr), k = vma_holding(ot->mm, at);
 		const Vma *v = j < rt->mm->n_vmas ? rt->mm->vmas[j] : NULL;
 		const Vma *ov = k < ot->mm->n_vmas ? ot->mm->vmas[k] : NULL;
@@ -176,28 +198,31 @@ static int link_sibling_range(const struct restore_set *rs, struct plan_task *pl
 
 		if (!v)
 			return -EBADMSG;
-		if (!private_anonymous(v) || !private_anonymous(ov) ||
-		    (v->flags & MAP_GROWSDOWN) != (ov->flags & MAP_GROWSDOWN)) {
-			pr_err("restore: pid %d: pages at 0x%llx are its sibling %d's (IN_PARENT), "
-			       "but the two have no private anonymous mappings growing the same "
-			       "way there (0x%llx in the sibling)", rt->pid,
-			       (unsigned long long)addr, ot->pid, (unsigned long long)at);
+		if (!backing_fits(v, addr, ov, at, o >= 0)) {
+			pr_err("restore: pid %d: pages at 0x%llx are its %s's (IN_PARENT), but its "
+			       "%s %d has no private mapping of the same kind (%s) at 0x%llx",
+			       rt->pid, (unsigned long long)addr, whose, whose, ot->pid,
+			       o < 0 ? "anonymous, or the same file at the same offset" :
+				       "anonymous",
+			       (unsigned long long)at);
 			return -EBADMSG;
 		}
 		len = v->end - addr < len ? v->end - addr : len;
 		len = ov->end - at < len ? ov->end - at : len;
-		if (!pages_saved(ot->pages->pagemap, at, at + len, true)) {
-			pr_err("restore: pid %d: pages at 0x%llx-0x%llx are its sibling %d's "
-			       "(IN_PARENT), but the sibling has no bytes saved at 0x%llx-0x%llx",
-			       rt->pid, (unsigned long long)addr, (unsigned long long)(addr + len),
-			       ot->pid, (unsigned long long)at, (unsigned long long)(at + len));
+		/* A sibling saved the bytes its parent is to hold. */
+		if (!pages_saved(ot->pages->pagemap, at, at + len, o >= 0)) {
+			pr_err("restore: pid %d: pages at 0x%llx-0x%llx are its %s's (IN_PARENT), "
+			       "but its %s %d has no %s saved at 0x%llx-0x%llx", rt->pid,
+			       (unsigned long long)addr, (unsigned long long)(addr + len), whose,
+			       whose, ot->pid, o < 0 ? "page" : "bytes", (unsigned long long)at,
+			       (unsigned long long)(at + len));
 			return -EBADMSG;
 		}
 		ret = push_run(&plan[i], &(struct run){ .start = addr, .end = addr + len,
 							.parent = at, .vma = (uint32_t)j,
-							.pvma = (uint32_t)k, .held = true,
-							.owner = (size_t)o });
-		if (!ret)
+							.pvma = (uint32_t)k, .held = o >= 0,
+							.owner = o < 0 ? 0 : (size_t)o });
+		if (!ret && o >= 0)
 			ret = push_held(&plan[p], &(struct cow_held){
 							  .start = at, .end = at + len,
 							  .owner = (size_t)o,
@@ -205,62 +230,9 @@ static int link_sibling_range(const struct restore_set *rs, struct plan_task *pl
 		if (ret)
 			return ret;
 		plan[i].premapped[j] = true;
-		plan[o].premapped[k] = true;
+		plan[o < 0 ? p : o].premapped[k] = true;
 		addr += len;
 		at += len;
-	}
-	return 0;
-}
-
-/* IN_PARENT pages [@addr, @end) of process @i, the parent's from @parent
- * on: cut at the child's and the parent's mappings, each piece checked. */
-static int link_range(const struct restore_set *rs, struct plan_task *plan, size_t i,
-		      uint64_t addr, uint64_t end, uint64_t parent)
-{
-	const struct restore_task *rt = &rs->tasks[i];
-	int p = rs->tree.tasks[i].parent;
-	const struct restore_task *pt;
-	int ret = live_parent(rs, i, addr);
-
-	if (ret)
-		return ret;
-	pt = &rs->tasks[p];
-	while (addr < end) {
-		/* mm_load() checked that saved pages lie in mappings. */
-		size_t j = vma_holding(rt->mm, addr), k = vma_holding(pt->mm, parent);
-		const Vma *v = j < rt->mm->n_vmas ? rt->mm->vmas[j] : NULL;
-		const Vma *pv = k < pt->mm->n_vmas ? pt->mm->vmas[k] : NULL;
-		uint64_t len = end - addr;
-
-		if (!v)
-			return -EBADMSG;
-		if (!cow_vma_inheritable(v) || !pv || !cow_vma_inheritable(pv) ||
-		    (v->flags & MAP_GROWSDOWN) != (pv->flags & MAP_GROWSDOWN) ||
-		    !same_backing(v, addr, pv, parent)) {
-			pr_err("restore: pid %d: pages at 0x%llx are its parent's (IN_PARENT), but "
-			       "its parent %d has no private mapping of the same kind (anonymous, "
-			       "or the same file at the same offset) at 0x%llx", rt->pid,
-			       (unsigned long long)addr, pt->pid, (unsigned long long)parent);
-			return -EBADMSG;
-		}
-		len = v->end - addr < len ? v->end - addr : len;
-		len = pv->end - parent < len ? pv->end - parent : len;
-		if (!pages_saved(pt->pages->pagemap, parent, parent + len, false)) {
-			pr_err("restore: pid %d: pages at 0x%llx-0x%llx are its parent's (IN_PARENT), "
-			       "but its parent %d has no page saved at 0x%llx-0x%llx", rt->pid,
-			       (unsigned long long)addr, (unsigned long long)(addr + len), pt->pid,
-			       (unsigned long long)parent, (unsigned long long)(parent + len));
-			return -EBADMSG;
-		}
-		ret = push_run(&plan[i], &(struct run){ .start = addr, .end = addr + len,
-							.parent = parent, .vma = (uint32_t)j,
-							.pvma = (uint32_t)k });
-		if (ret)
-			return ret;
-		plan[i].premapped[j] = true;
-		plan[p].premapped[k] = true;
-		addr += len;
-		parent += len;
 	}
 	return 0;
 }
@@ -272,16 +244,15 @@ static int link_task(const struct restore_set *rs, struct plan_task *plan, size_
 
 	for (size_t r = 0; !ret && r < pagemap->nr_records; r++) {
 		const PagemapEntry *e = entry(pagemap, r);
-
 		uint64_t at = e->has_parent_vaddr ? e->parent_vaddr : e->vaddr;
+		int o = -1;
 
 		if (e->state != PAGEMAP_ENTRY__STATE__IN_PARENT)
 			continue;
 		if (e->has_sibling)
-			ret = link_sibling_range(rs, plan, i, e->vaddr, entry_end(e), at,
-						 e->sibling);
-		else
-			ret = link_range(rs, plan, i, e->vaddr, entry_end(e), at);
+			ret = find_sibling(rs, i, e->vaddr, e->sibling, &o);
+		if (!ret)
+			ret = link_range(rs, plan, i, e->vaddr, entry_end(e), at, o);
 	}
 	return ret;
 }
@@ -370,15 +341,8 @@ static int push_piece(struct cow_premap *pm, size_t *cap, const struct cow_piece
 {
 	if (piece->start == piece->end)
 		return 0;
-	if (pm->nr_pieces == *cap) {
-		size_t more_cap = *cap ? 2 * *cap : 4;
-		struct cow_piece *more = reallocarray(pm->pieces, more_cap, sizeof(*more));
-
-		if (!more)
-			return -ENOMEM;
-		pm->pieces = more;
-		*cap = more_cap;
-	}
+	if (grow(&pm->pieces, pm->nr_pieces, cap, sizeof(*piece)))
+		return -ENOMEM;
 	pm->pieces[pm->nr_pieces++] = *piece;
 	return 0;
 }

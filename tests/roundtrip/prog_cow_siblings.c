@@ -60,28 +60,13 @@ static int writer_of(enum kind kind, size_t page, bool last_wrote)
 	return PARENT;
 }
 
-static bool read_proc(pid_t pid, const char *file, void *buf, size_t len, off_t off)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return prog_fail("cannot open %s: %s", path, strerror(errno));
-	n = pread(fd, buf, len, off);
-	close(fd);
-	return n == (ssize_t)len ? true : prog_fail("cannot read %s: %s", path, strerror(errno));
-}
-
 /* The frames of @n pages of @p's area, each present, and its bytes. */
 static bool check_proc(const char *when, const struct proc *p, size_t n, bool last_wrote,
 		       uint64_t *frames)
 {
 	static uint64_t w[PAGE / 8];
 
-	if (!read_proc(p->pid, "pagemap", frames, n * sizeof(*frames),
+	if (!prog_read_proc(p->pid, "pagemap", frames, n * sizeof(*frames),
 		       (off_t)((uintptr_t)p->area / PAGE * sizeof(*frames))))
 		return false;
 	for (size_t page = 0; page < n; page++) {
@@ -92,7 +77,7 @@ static bool check_proc(const char *when, const struct proc *p, size_t n, bool la
 					 "frame number (%#llx)", when, p->pid, p->kind, page,
 					 (unsigned long long)frames[page]);
 		frames[page] &= PFN_MASK;
-		if (!read_proc(p->pid, "mem", w, PAGE, (off_t)(uintptr_t)(p->area + page * PAGE)))
+		if (!prog_read_proc(p->pid, "mem", w, PAGE, (off_t)(uintptr_t)(p->area + page * PAGE)))
 			return false;
 		for (size_t i = 0; i < PAGE / 8; i++)
 			if (w[i] != word(who, page, i))
@@ -135,7 +120,10 @@ static void check_all(const struct proc *procs, const char *when, bool last_wrot
 	}
 }
 
-static void __attribute__((noreturn)) run_child(enum kind kind, char *area, int ready[2])
+/* Child @kind: writes or moves its area as its kind says, says where it
+ * has it in @table[kind] and through @ready (prog_child_ready()), waits. */
+static void __attribute__((noreturn)) run_child(enum kind kind, char *area, struct proc *table,
+					       int ready[2])
 {
 	struct proc me = { .pid = getpid(), .kind = kind, .area = area };
 	pid_t child = 0;
@@ -155,14 +143,12 @@ static void __attribute__((noreturn)) run_child(enum kind kind, char *area, int 
 	if (kind == FIRST) {
 		child = fork();
 		if (child == 0)
-			run_child(GRANDCHILD, area, ready);
+			run_child(GRANDCHILD, area, table, ready);
 		if (child < 0)
 			_exit(1);
 	}
-	if (write(ready[1], &me, sizeof(me)) != sizeof(me))
-		_exit(1);
-	close(ready[0]);
-	close(ready[1]);
+	table[kind] = me;
+	prog_child_ready(ready);
 	prog_wait_sigterm();
 	/* After restore: a write breaks sharing for this process alone. */
 	if (kind == LAST) {
@@ -186,13 +172,16 @@ static void end_child(const struct proc *procs, enum kind k)
 
 int main(int argc, char **argv)
 {
-	struct proc procs[NR_KINDS] = { { .pid = getpid(), .kind = PARENT } }, got;
+	struct proc procs[NR_KINDS] = { { .pid = getpid(), .kind = PARENT } };
+	struct proc *table = mmap(NULL, sizeof(procs), PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char byte;
 	int ready[2];
 
 	prog_init(argc, argv);
 	procs[PARENT].area = mmap(NULL, PAGES * PAGE, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (procs[PARENT].area == MAP_FAILED || pipe(ready))
+	if (table == MAP_FAILED || procs[PARENT].area == MAP_FAILED || pipe(ready))
 		return 1;
 	for (size_t p = 0; p < PAGES; p++)
 		fill_page(procs[PARENT].area, PARENT, p);
@@ -203,18 +192,19 @@ int main(int argc, char **argv)
 			continue;
 		pid = fork();
 		if (pid == 0)
-			run_child(k, procs[PARENT].area, ready);
+			run_child(k, procs[PARENT].area, table, ready);
 		if (pid < 0)
 			return 1;
 	}
 	close(ready[1]);
-	for (int n = FIRST; n < NR_KINDS; n++) {
-		if (read(ready[0], &got, sizeof(got)) != sizeof(got) || got.kind <= PARENT ||
-		    got.kind >= NR_KINDS)
-			return 1;
-		procs[got.kind] = got;
-	}
+	while (read(ready[0], &byte, 1) == 1)
+		;
 	close(ready[0]);
+	for (enum kind k = FIRST; k < NR_KINDS; k++) {
+		if (table[k].kind != k || !table[k].pid)
+			return 1;
+		procs[k] = table[k];
+	}
 	/* Only the children share the area's first frames from now on. */
 	for (size_t p = 0; p < KEPT; p++)
 		fill_page(procs[PARENT].area, REWRITTEN, p);

@@ -464,10 +464,10 @@ TEST(in_parent_pages_of_no_sibling_or_without_its_bytes_are_refused)
 			      "which is no other live child of its parent 100 in the dump");
 	CHECK_REFUSED(uncle, "pid 102: pages at 0x10000000 are its sibling 103's (IN_PARENT), "
 			     "which is no other live child of its parent 101 in the dump");
-	CHECK_REFUSED(no_bytes, "pid 102: pages at 0x10000000-0x10010000 are its sibling 101's "
-				"(IN_PARENT), but the sibling has no bytes saved at "
+	CHECK_REFUSED(no_bytes, "pid 102: pages at 0x10000000-0x10010000 are its sibling's "
+				"(IN_PARENT), but its sibling 101 has no bytes saved at "
 				"0x10000000-0x10010000");
-	CHECK_REFUSED_FILES(kept, into_file, "pid 102: pages at 0x10000000 are its sibling 101's "
-					     "(IN_PARENT), but the two have no private anonymous "
-					     "mappings growing the same way there");
+	CHECK_REFUSED_FILES(kept, into_file, "pid 102: pages at 0x10000000 are its sibling's "
+					     "(IN_PARENT), but its sibling 101 has no private "
+					     "mapping of the same kind (anonymous) at 0x10000000");
 }
