@@ -427,8 +427,8 @@ static int plan_pieces(struct restore_set *rs, struct plan_task *plan, size_t i,
 		pt = &rs->tasks[rs->tree.tasks[i].parent];
 	while (!ret && r < pl->nr_runs && pl->runs[r].vma == j) {
 		const struct run *first = &pl->runs[r], *last = first;
-		const Vma *pv = pt->mm->vmas[first->pvma];
 		uint64_t lo = first->start, hi, next_start, slot;
+		const Vma *pv;
 
 		/* Held memory is taken exactly where the runs are. */
 		if (first->held) {
@@ -444,6 +444,8 @@ static int plan_pieces(struct restore_set *rs, struct plan_task *plan, size_t i,
 			r++;
 			continue;
 		}
+		/* The parent's mapping (a held run's pvma is its owner's). */
+		pv = pt->mm->vmas[first->pvma];
 		while (!pl->tight[j] && r + 1 < pl->nr_runs && pl->runs[r + 1].vma == j &&
 		       !pl->runs[r + 1].held &&
 		       pl->runs[r + 1].pvma == first->pvma &&
