@@ -290,7 +290,7 @@ $(BUILD)/tests/roundtrip/test_trust: RUNNER_EXTRA := $(TRUST_SRCS) -lxxhash
 # inventory that lists it, through their schemas.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust_threads
 TRUST_THREADS_PROTO := $(BUILD)/gen/images/proto/core.pb-c.c \
-	$(BUILD)/gen/images/proto/inventory.pb-c.c
+	$(BUILD)/gen/images/proto/inventory.pb-c.c $(BUILD)/gen/images/proto/ghost_dir.pb-c.c
 $(BUILD)/tests/roundtrip/test_trust_threads: $(TRUST_SRCS) tests/roundtrip/trust_util.h \
 	$(TRUST_THREADS_PROTO) | $(PROTO_H)
 $(BUILD)/tests/roundtrip/test_trust_threads: RUNNER_EXTRA := $(TRUST_SRCS) \
@@ -367,7 +367,7 @@ $(BUILD)/tests/rpc/test_libcriu_as_libcriu: tests/rpc/test_libcriu.c src/lib/cri
 FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 # Every part's image checks, and the list that registers them.
-FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
+FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/files/ghost_dir_check.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
 	src/files/image_check.c src/ipc/sysv_shm_image.c src/ipc/sysv_objects_image.c src/ns/image.c src/ns/mnt_image.c \
 	src/ns/ipc_image.c src/ns/net_image.c src/ns/net_rtnl_check.c src/task/cgroup_image.c \
 	src/ns/user_image.c \

@@ -110,7 +110,13 @@ static int chrdev_dump(const struct file_dump *d)
 		c->path = steal_ptr(other);
 	else
 		c->path = deleted ? strndup(p->link, len - suffix) : strdup(p->link);
+	if (!c->path)
+		return -ENOMEM;
 	if (deleted) {
+		int ret = dump_ghost_node_folder(p, "device node", c->path);
+
+		if (ret)
+			return ret;
 		c->has_deleted = c->deleted = true;
 		c->has_mode = c->has_uid = c->has_gid = true;
 		c->mode = p->st.st_mode & 07777;

@@ -1,7 +1,8 @@
 /* Making a file again that was deleted while open (a "ghost"): a regular
  * file, a directory, a FIFO or a device node, at its old path or, when that
  * name is taken now, at a free name beside it. Kinds fill and unlink what
- * this makes; what a ghost's bytes are is theirs to know. */
+ * this makes; what a ghost's bytes are is theirs to know. At dump, the
+ * refusal of a node whose folder was removed too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "files/ghost_dir.h"
 #include "files/kind.h"
 
 /* Makes one node of @type at @name; 0, or -errno (-EEXIST: name taken). */
@@ -98,4 +100,19 @@ int restore_make_ghost(const struct restore_ctx *r, const struct file_obj *f, co
 		return ret;
 	}
 	return fd;
+}
+
+int dump_ghost_node_folder(const struct fd_probe *p, const char *what, const char *path)
+{
+	char who[24];
+	unsigned int levels;
+	int ret;
+
+	snprintf(who, sizeof(who), "pid %d", p->pid);
+	ret = ghost_file_removed_levels(who, p->name, path, &levels);
+	if (ret || !levels)
+		return ret;
+	pr_fd_err(p, "deleted %s whose folder was removed too: not supported (only regular "
+		  "files and directories are made again in removed folders)", what);
+	return -EOPNOTSUPP;
 }

@@ -414,6 +414,10 @@ int restore_create_beside(const struct restore_ctx *r, const struct file_obj *f,
  * bytes to put back (a FIFO's are the pipe's, a device node has none). */
 int restore_make_ghost(const struct restore_ctx *r, const struct file_obj *f, const char *path,
 		       mode_t type, dev_t rdev, int flags, uid_t uid, gid_t gid, mode_t mode);
+/* At dump: a FIFO or device node deleted at @path (@what: "FIFO", "device
+ * node") is refused, naming it, when the folder it was in was removed too:
+ * only regular files and directories are made again in removed folders. */
+int dump_ghost_node_folder(const struct fd_probe *p, const char *what, const char *path);
 
 /* An fd of the object @id, which a message queued on @carrier carries in
  * flight, to send it again: the one opened for it in this restore (by

@@ -140,6 +140,12 @@ static int pipe_dump(const struct file_dump *d)
 		}
 		if (!pf->fifo_path)
 			return -ENOMEM;
+		if (pf->fifo_deleted) {
+			int ret = dump_ghost_node_folder(p, "FIFO", pf->fifo_path);
+
+			if (ret)
+				return ret;
+		}
 	}
 	if (d->nr_same_inode) {
 		d->fe->has_inode_of = true;

@@ -2,7 +2,8 @@
  * anything opened with O_PATH), reopened by path with their flags and
  * position; regular files deleted while open, whose bytes are saved and
  * which restore recreates, fills (by mapping, on hugetlbfs) and unlinks
- * again; and, with --link-remap,
+ * again, in the removed folders they were in made again (ghost_dir.c);
+ * removed directories likewise; and, with --link-remap,
  * files unlinked from their path that other links keep (link_remap.c). */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "files/ghost_dir.h"
 #include "files/kind.h"
 #include "files/link_remap.h"
 #include "mem/hugetlb.h"
@@ -129,20 +131,53 @@ static int note_huge_pages(const struct fd_probe *p, RegFile *reg, bool deleted)
 	return 0;
 }
 
-/* A removed directory is made again in its folder at restore: one whose
- * folder was removed too has none (its ".." has no links either). */
-static int check_removed_dir_folder(const struct fd_probe *p)
+/* A removed directory: its path found again through its ".." (the first
+ * folder above it that was not removed), and the removed folders it was
+ * in, which restore makes again around it. */
+static int dump_removed_dir(const struct fd_probe *p, RegFile *reg)
 {
-	struct stat up;
+	char who[24], proc_link[64];
+	struct dir_link d = { .who = who, .name = p->name, .proc_link = proc_link };
+	GhostDir *ghost = NULL;
+	char *path = NULL;
+	int ret;
 
-	if (fstatat(p->dup, "..", &up, 0))
-		return pr_errno_ret("dump: pid %d %s (%s): cannot stat the folder of the removed "
-				    "directory", p->pid, p->name, p->link);
-	if (up.st_nlink)
-		return 0;
-	pr_fd_err(p, "a removed directory whose folder was removed too: not supported (only a "
-		  "removed cwd or root is made again with its removed folders)");
-	return -EOPNOTSUPP;
+	snprintf(who, sizeof(who), "pid %d", p->pid);
+	snprintf(proc_link, sizeof(proc_link), "/proc/%d/fd/%d", p->pid, p->fd);
+	ret = dir_path_dump(&d, &path, &ghost);
+	if (!ret && !ghost) {
+		pr_fd_err(p, "was removed, but \"%s\" is that directory now", path);
+		ret = -ESTALE;
+	}
+	if (ret) {
+		free(path);
+		return ret;
+	}
+	free(reg->path);
+	reg->path = path;
+	reg->n_removed_folders = ghost->n_removed_folders;
+	reg->removed_folders = ghost->removed_folders;
+	ghost->n_removed_folders = 0;
+	ghost->removed_folders = NULL;
+	ghost_dir_free(ghost);
+	return 0;
+}
+
+/* A deleted file whose folders were removed too: how many, for restore to
+ * make them again. */
+static int note_removed_levels(const struct fd_probe *p, RegFile *reg)
+{
+	char who[24];
+	unsigned int levels;
+	int ret;
+
+	snprintf(who, sizeof(who), "pid %d", p->pid);
+	ret = ghost_file_removed_levels(who, p->name, reg->path, &levels);
+	if (!ret && levels) {
+		reg->has_removed_levels = true;
+		reg->removed_levels = levels;
+	}
+	return ret;
 }
 
 static int regfile_dump(const struct file_dump *d)
@@ -170,11 +205,9 @@ static int regfile_dump(const struct file_dump *d)
 		return ret;
 	if (state == PATH_UNLINKED)
 		return dump_unlinked(d, reg);
-	if (S_ISDIR(p->st.st_mode)) {
-		ret = check_removed_dir_folder(p);
-		if (ret)
-			return ret;
-	}
+	ret = S_ISDIR(p->st.st_mode) ? dump_removed_dir(p, reg) : note_removed_levels(p, reg);
+	if (ret)
+		return ret;
 	reg->has_deleted = reg->deleted = true;
 	reg->has_uid = reg->has_gid = true;
 	reg->uid = p->st.st_uid;
@@ -209,6 +242,25 @@ static int regfile_dump(const struct file_dump *d)
 	return ret;
 }
 
+/* The removed folders of a deleted file, which restore makes and removes:
+ * plain names of its path, with metadata for a directory's, a count for a
+ * regular file's. */
+static bool removed_folders_valid(const RegFile *reg)
+{
+	GhostDir folders = GHOST_DIR__INIT;
+
+	folders.n_removed_folders = reg->n_removed_folders;
+	folders.removed_folders = reg->removed_folders;
+	if (reg->n_removed_folders &&
+	    (!reg->deleted || !S_ISDIR(reg->mode) ||
+	     reg->n_removed_folders > GHOST_DIR_MAX_FOLDERS || ghost_dir_bad_level(&folders) >= 0 ||
+	     ghost_dir_unnamed_level(reg->path, reg->n_removed_folders + 1) >= 0))
+		return false;
+	return !reg->has_removed_levels ||
+	       (reg->deleted && S_ISREG(reg->mode) && reg->removed_levels <= GHOST_DIR_MAX_FOLDERS &&
+		ghost_dir_unnamed_level(reg->path, reg->removed_levels + 1) < 0);
+}
+
 static int regfile_check(const struct image_dir *dir, struct files_image *img, struct file_obj *f)
 {
 	const RegFile *reg = f->e->reg;
@@ -234,6 +286,11 @@ static int regfile_check(const struct image_dir *dir, struct files_image *img, s
 		load_err(img, f, "huge page size %llu: not a power of two from 64 KiB to 1 GiB that "
 			 "divides the size %llu of a deleted or unlinked regular file",
 			 (unsigned long long)reg->huge_page_size, (unsigned long long)reg->size);
+		return -EBADMSG;
+	}
+	if (!removed_folders_valid(reg)) {
+		load_err(img, f, "removed folders: not those of a deleted file or directory, more "
+			 "than %d, or not plain names of its path", GHOST_DIR_MAX_FOLDERS);
 		return -EBADMSG;
 	}
 	if (!reg->deleted) {
@@ -278,19 +335,92 @@ static int restore_huge_contents(const struct restore_ctx *r, const struct file_
 	return contents_restore_huge(r, first, fd, reg->size, reg->huge_page_size);
 }
 
+/* Names a restored file in the messages of ghost_dir.c. */
+struct file_who {
+	char who[24], what[48];
+};
+
+static struct file_who file_who(const struct restore_ctx *r, const struct file_obj *f)
+{
+	struct file_who w;
+
+	snprintf(w.who, sizeof(w.who), "pid %d", r->img->pid);
+	snprintf(w.what, sizeof(w.what), "file %u", f->e->id);
+	return w;
+}
+
+/* Removes the folders made again around a deleted file (@made: its path in
+ * them), once it is gone. */
+static int remove_made_folders(const struct restore_ctx *r, const struct file_obj *first,
+			       char *made)
+{
+	struct file_who w = file_who(r, first);
+
+	return ghost_file_folders_remove(w.who, w.what, made, first->e->reg->removed_levels);
+}
+
+/* A removed directory in removed folders: the chain made again, as for a
+ * removed cwd. */
+static int recreate_removed_chain(struct restore_ctx *r, const struct file_obj *first)
+{
+	const RegFile *reg = first->e->reg;
+	struct file_who w = file_who(r, first);
+	GhostDir g = GHOST_DIR__INIT;
+	int fd, ret;
+
+	g.mode = reg->mode & 07777;
+	g.uid = reg->uid;
+	g.gid = reg->gid;
+	g.has_atime_ns = reg->has_atime_ns;
+	g.atime_ns = (uint64_t)reg->atime_ns;
+	g.has_mtime_ns = reg->has_mtime_ns;
+	g.mtime_ns = (uint64_t)reg->mtime_ns;
+	g.n_removed_folders = reg->n_removed_folders;
+	g.removed_folders = reg->removed_folders;
+	ret = ghost_dir_make(w.who, w.what, reg->path, &g, &fd);
+	return ret ? ret : restore_add_inode(r, first, fd, -1);
+}
+
+/* A deleted regular file made again at @path, or beside it; in the
+ * removed folders it was in, made again first (*@made_folders: the path
+ * whose folders to remove once it is gone). */
+static int create_deleted(struct restore_ctx *r, const struct file_obj *first, char **created,
+			  char **made_folders)
+{
+	const RegFile *reg = first->e->reg;
+	const char *path = reg->path;
+	int ret;
+
+	if (reg->has_removed_levels && reg->removed_levels) {
+		struct file_who w = file_who(r, first);
+
+		ret = ghost_file_folders_make(w.who, w.what, reg->path, reg->removed_levels,
+					      made_folders);
+		if (ret)
+			return ret;
+		path = *made_folders;
+	}
+	return restore_create_beside(r, first, path, reg->mode, reg->mode, 0,
+				     S_ISDIR(reg->mode) ? O_RDONLY | O_DIRECTORY : O_RDWR, created);
+}
+
 /* Recreates the inode of a deleted file: created, filled, unlinked; a
- * removed directory made and removed again. Or opens the inode of a file
- * unlinked from its path through its link remap. */
+ * removed directory made and removed again (with the removed folders either
+ * was in). Or opens the inode of a file unlinked from its path through its
+ * link remap. */
 static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 {
 	const RegFile *reg = first->e->reg;
-	_cleanup_free_ char *created = NULL;
+	_cleanup_free_ char *created = NULL, *made_folders = NULL;
 	int fd, ret;
 
 	if (reg->link_remap)
 		return link_remap_open(r, first);
-	fd = restore_create_beside(r, first, reg->path, reg->mode, reg->mode, 0,
-				   S_ISDIR(reg->mode) ? O_RDONLY | O_DIRECTORY : O_RDWR, &created);
+	if (reg->n_removed_folders)
+		return recreate_removed_chain(r, first);
+	fd = create_deleted(r, first, &created, &made_folders);
+	if (fd < 0 && made_folders)
+		remove_made_folders(r, first, made_folders);
 	if (fd < 0)
 		return fd;
 	if (S_ISDIR(reg->mode))
@@ -324,6 +454,8 @@ static int recreate_deleted(struct restore_ctx *r, const struct file_obj *first)
 		restore_err(r, first, "cannot unlink the recreated %s: %s", created,
 			    strerror(errno));
 	}
+	if (made_folders && remove_made_folders(r, first, made_folders) && !ret)
+		ret = -EIO;
 	if (ret) {
 		close(fd);
 		return ret;

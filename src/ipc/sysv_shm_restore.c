@@ -252,6 +252,17 @@ static int make_segment(const SysvShm *s, int old_next_id)
 		flags |= SHM_HUGETLB | huge_page_size_flag(s->huge_page_size, SHM_HUGE_SHIFT);
 	id = shmget(key_to_make(s), s->size, flags);
 	ret = id < 0 ? -errno : 0;
+	/* SHM_NORESERVE is kept on the segment's file only, which nothing
+	 * shows: a segment the kernel will not reserve now was likely made
+	 * with it (the original has no more reserved than that). */
+	if (ret == -ENOMEM && !s->has_huge_page_size && !write_next_id(s->id)) {
+		id = shmget(key_to_make(s), s->size, flags | SHM_NORESERVE);
+		ret = id < 0 ? -errno : 0;
+		if (!ret)
+			pr_info("restore: SysV segment %d (%" PRIu64 " bytes): made with "
+				"SHM_NORESERVE, as the kernel would not reserve its pages", s->id,
+				s->size);
+	}
 	/* Whether or not shmget took the id, the next segment of anyone
 	 * gets what it would have got without cryo. */
 	write_next_id(old_next_id);

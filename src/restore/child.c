@@ -283,8 +283,15 @@ static int open_thread_dirs(struct restore_task *rt, int base)
 		fds = &rt->thread_fs_fds[2 * i];
 		snprintf(who, sizeof(who), "pid %d thread %d", core->pid, core->threads[i]->tid);
 		ret = open_dir_above(who, "root", fs->root, fs->root_ghost, base, &fds[0]);
-		if (!ret && !fs->cwd_is_root)
+		/* A removed cwd one of its fds holds is that fd's directory. */
+		if (!ret && fs->has_cwd_fd) {
+			fds[1] = fcntl((int)fs->cwd_fd, F_DUPFD_CLOEXEC, base);
+			if (fds[1] < 0)
+				ret = pr_errno_ret("restore: %s cwd: no fd %u to enter its removed "
+						   "directory \"%s\" by", who, fs->cwd_fd, fs->cwd);
+		} else if (!ret && !fs->cwd_is_root) {
 			ret = open_dir_above(who, "cwd", fs->cwd, fs->cwd_ghost, base, &fds[1]);
+		}
 		if (ret)
 			return ret;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "files/ghost_dir.h"
 #include "parasite/commands.h"
 #include "task/internal.h"
 #include "task/task.h"
@@ -200,8 +201,8 @@ void task_core_free_attrs(TaskCore *core)
 		if (thread->fs) {
 			free(thread->fs->cwd);
 			free(thread->fs->root);
-			task_ghost_dir_free(thread->fs->cwd_ghost);
-			task_ghost_dir_free(thread->fs->root_ghost);
+			ghost_dir_free(thread->fs->cwd_ghost);
+			ghost_dir_free(thread->fs->root_ghost);
 			free(thread->fs);
 		}
 		free(thread);
@@ -225,13 +226,13 @@ void task_core_free_attrs(TaskCore *core)
 	core->prctl = NULL;
 	free(core->cwd);
 	core->cwd = NULL;
-	task_ghost_dir_free(core->cwd_ghost);
+	ghost_dir_free(core->cwd_ghost);
 	core->cwd_ghost = NULL;
 	free(core->cgroup);
 	core->cgroup = NULL;
 	free(core->root);
 	core->root = NULL;
-	task_ghost_dir_free(core->root_ghost);
+	ghost_dir_free(core->root_ghost);
 	core->root_ghost = NULL;
 	core->has_cwd_is_root = core->cwd_is_root = false;
 	if (core->comm != protobuf_c_empty_string)

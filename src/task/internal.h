@@ -59,9 +59,6 @@ int dump_proc_attrs(struct inj_task *task, TaskCore *core);
  * saying why, when no path reaches them. */
 int dump_dirs(struct inj_task *task, TaskCore *core);
 
-/* Frees a GhostDir of dump_dirs() and its removed folders. */
-void task_ghost_dir_free(GhostDir *g);
-
 /* Whether two credentials are the same, LSM label included. */
 bool task_creds_equal(const Creds *a, const Creds *b);
 /* Frees @creds and what it holds; NULL is fine. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "files/ghost_dir.h"
 #include "kabi/kabi.h"
 #include "parasite/commands.h"
 #include "task/internal.h"
@@ -40,138 +41,22 @@ static int restore_identity(const TaskCore *core)
 	return 0;
 }
 
-#define GHOST_NAMES 100
-#define NSEC_PER_SEC 1000000000ULL
-
-/* The metadata of level @i of a chain of @n removed directories (0 the
- * outermost folder, n - 1 the ghost itself; its folders innermost first). */
-static const GhostDir *chain_level(const GhostDir *g, size_t n, size_t i)
-{
-	return i == n - 1 ? g : g->removed_folders[n - 2 - i];
-}
-
-/* Makes the outermost removed level in @made (its old path @path cut at
- * @outer, or beside it when the name is taken now) and every level below
- * it, each opened into @fds; @ends: where each level's path ends in @made.
- * Returns how many levels were made, or -errno (*@made_levels of them to
- * remove). */
-static int make_chain(const char *who, const char *what, const char *path, const char *outer,
-		      size_t n, char *made, size_t size, size_t *ends, int *fds,
-		      size_t *made_levels)
-{
-	const char *rest = strchr(outer + 1, '/');
-	int name_len = (int)((rest ? rest : outer + strlen(outer)) - outer);
-	size_t i = 0;
-
-	for (int attempt = 0; attempt < GHOST_NAMES; attempt++) {
-		int len = attempt ? snprintf(made, size, "%.*s%.*s.cryo-ghost-%d", (int)(outer - path),
-					     path, name_len, outer, attempt) :
-				    snprintf(made, size, "%.*s%.*s", (int)(outer - path), path,
-					     name_len, outer);
-
-		ends[0] = (size_t)len;
-		if (!mkdir(made, 0700))
-			break;
-		if (errno != EEXIST)
-			return pr_errno_ret("restore: %s %s: cannot make the removed directory "
-					    "\"%s\" again", who, what, made);
-		if (attempt + 1 == GHOST_NAMES) {
-			pr_err("restore: %s %s: no free name beside \"%s\" to make it again", who,
-			       what, made);
-			return -EEXIST;
-		}
-	}
-	snprintf(made + ends[0], size - ends[0], "%s", rest ? rest : "");
-	for (i = 0; i < n; i++) {
-		char keep;
-
-		if (i) {
-			ends[i] = (size_t)(strchrnul(made + ends[i - 1] + 1, '/') - made);
-			keep = made[ends[i]];
-			made[ends[i]] = '\0';
-			if (mkdir(made, 0700))
-				return pr_errno_ret("restore: %s %s: cannot make the removed directory "
-						    "\"%s\" again", who, what, made);
-			made[ends[i]] = keep;
-		}
-		*made_levels = i + 1;
-		keep = made[ends[i]];
-		made[ends[i]] = '\0';
-		fds[i] = open(made, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		made[ends[i]] = keep;
-		if (fds[i] < 0)
-			return pr_errno_ret("restore: %s %s: cannot open \"%.*s\", made again", who,
-					    what, (int)ends[i], made);
-	}
-	return 0;
-}
-
-/* Gives level @i of the chain its times (before its owner: futimens needs
- * to own it), owner and mode, then removes it: its folder's mtime is set
- * after, as the removal moved it. */
-static int finish_level(const char *who, const char *what, const GhostDir *g, int fd,
-			const char *made)
-{
-	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
-
-	if (g->has_atime_ns)
-		times[0] = (struct timespec){ (time_t)(g->atime_ns / NSEC_PER_SEC),
-					      (long)(g->atime_ns % NSEC_PER_SEC) };
-	if (g->has_mtime_ns)
-		times[1] = (struct timespec){ (time_t)(g->mtime_ns / NSEC_PER_SEC),
-					      (long)(g->mtime_ns % NSEC_PER_SEC) };
-	if (futimens(fd, times) || fchown(fd, g->uid, g->gid) || fchmod(fd, g->mode & 07777))
-		return pr_errno_ret("restore: %s %s: cannot give the removed directory \"%s\" "
-				    "made again its times, owner %u:%u and mode %o", who, what,
-				    made, g->uid, g->gid, g->mode);
-	if (rmdir(made))
-		return pr_errno_ret("restore: %s %s: cannot remove \"%s\" again", who, what,
-				    made);
-	return 0;
-}
-
-/* A removed directory @g (the cwd or root @what of @who) made again at its
- * old path @path, or beside it when the name is taken, with the removed
- * folders it was in: each empty but for the next, with its mode, owner and
- * times, removed again innermost first once opened. Its fd in *@fd. */
-static int make_ghost_dir(const char *who, const char *what, const char *path,
-			  const GhostDir *g, int *fd)
-{
-	size_t n = g->n_removed_folders + 1, ends[TASK_MAX_REMOVED_FOLDERS + 1], made_levels = 0;
-	int fds[TASK_MAX_REMOVED_FOLDERS + 1];
-	const char *outer = path + strlen(path);
-	char made[PATH_MAX + 32];
-	int ret;
-
-	if (n > TASK_MAX_REMOVED_FOLDERS + 1)
-		return -EINVAL;
-	/* Validation saw n names in the path, each after a '/'. */
-	for (size_t i = 0; i < n; i++)
-		while (*--outer != '/')
-			;
-	ret = make_chain(who, what, path, outer, n, made, sizeof(made), ends, fds, &made_levels);
-	for (size_t i = made_levels; i-- > 0;) {
-		made[ends[i]] = '\0';
-		if (!ret)
-			ret = finish_level(who, what, chain_level(g, n, i), fds[i], made);
-		else
-			rmdir(made);
-		if (i < n - 1 || ret)
-			close(fds[i]);
-	}
-	if (!ret)
-		*fd = fds[n - 1];
-	return ret;
-}
-
-/* A removed cwd: made again, entered and removed. */
+/* A removed cwd: made again, entered and removed; or the directory of one
+ * of the task's fds, restored already, entered. */
 static int restore_ghost_cwd(const TaskCore *core)
 {
 	char who[24];
 	int fd, ret;
 
+	if (core->has_cwd_fd) {
+		if (fchdir((int)core->cwd_fd))
+			return pr_errno_ret("restore: pid %d cwd: cannot enter the removed "
+					    "directory \"%s\" of its fd %u", core->pid, core->cwd,
+					    core->cwd_fd);
+		return 0;
+	}
 	snprintf(who, sizeof(who), "pid %d", core->pid);
-	ret = make_ghost_dir(who, "cwd", core->cwd, core->cwd_ghost, &fd);
+	ret = ghost_dir_make(who, "cwd", core->cwd, core->cwd_ghost, &fd);
 	if (ret)
 		return ret;
 	if (fchdir(fd))
@@ -185,7 +70,7 @@ int task_open_dir(const char *who, const char *what, const char *path, const Gho
 		  int *fd)
 {
 	if (g)
-		return make_ghost_dir(who, what, path, g, fd);
+		return ghost_dir_make(who, what, path, g, fd);
 	*fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*fd < 0)
 		return pr_errno_ret("restore: %s %s: cannot open \"%s\"", who, what, path);
@@ -197,7 +82,7 @@ int task_make_ghost_root(const TaskCore *core, int *fd)
 	char who[24];
 
 	snprintf(who, sizeof(who), "pid %d", core->pid);
-	return make_ghost_dir(who, "root", core->root, core->root_ghost, fd);
+	return ghost_dir_make(who, "root", core->root, core->root_ghost, fd);
 }
 
 /* The cwd, as seen from cryo's root. The root is the restorer's to enter

@@ -14,9 +14,6 @@
 /* The most threads a restore creates in one task: each takes a stack of
  * its own in the restorer's area. */
 #define TASK_MAX_THREADS 16384
-/* Removed folders above a removed cwd or root that restore makes again;
- * a deeper chain is refused at dump. */
-#define TASK_MAX_REMOVED_FOLDERS 32
 
 /* Fills @core from procfs and through @parasite (running in @task): ids,
  * comm, personality, umask, exit signal, cwd and root, creds, rlimits,

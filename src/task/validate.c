@@ -16,6 +16,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "files/ghost_dir.h"
 #include "images/format.h"
 #include "kabi/kabi.h"
 #include "task/internal.h"
@@ -535,39 +536,32 @@ static int check_seccomp(const struct where *w, const TaskCore *core)
 static int check_ghost(const struct where *w, const char *who, const char *what,
 		       const char *path, const GhostDir *g)
 {
-	const char *end;
+	int level;
 
 	if (!g)
 		return 0;
 	if (!path || g->mode & ~07777u)
 		return invalid(w, "%s: a removed %s needs its path and a mode of permission bits",
 			       who, what);
-	if (g->n_removed_folders > TASK_MAX_REMOVED_FOLDERS)
+	if (g->n_removed_folders > GHOST_DIR_MAX_FOLDERS)
 		return invalid(w, "%s: a removed %s in %zu removed folders, at most %d", who, what,
-			       g->n_removed_folders, TASK_MAX_REMOVED_FOLDERS);
-	end = path + strlen(path);
-	for (size_t i = 0; i <= g->n_removed_folders; i++) {
-		const GhostDir *f = i ? g->removed_folders[i - 1] : g;
-		const char *name;
-
-		if (f->mode & ~07777u || (i && f->n_removed_folders))
-			return invalid(w, "%s: removed folder %zu of its %s: a mode of other bits "
-				       "than permissions, or folders of its own", who, i, what);
-		for (name = end; name > path && name[-1] != '/'; name--)
-			;
-		if (name == path || name == end || (end - name == 1 && name[0] == '.') ||
-		    (end - name == 2 && !strncmp(name, "..", 2)))
-			return invalid(w, "%s: removed %s \"%.64s\" has no name for its level %zu",
-				       who, what, path, i);
-		end = name - 1;
-	}
+			       g->n_removed_folders, GHOST_DIR_MAX_FOLDERS);
+	level = ghost_dir_bad_level(g);
+	if (level >= 0)
+		return invalid(w, "%s: removed folder %d of its %s: a mode of other bits than "
+			       "permissions, or folders of its own", who, level, what);
+	level = ghost_dir_unnamed_level(path, g->n_removed_folders + 1);
+	if (level >= 0)
+		return invalid(w, "%s: removed %s \"%.64s\" has no name for its level %d", who,
+			       what, path, level);
 	return 0;
 }
 
-/* A process's or a thread's cwd, root and their ghosts. */
+/* A process's or a thread's cwd, root and their ghosts; @cwd_fd, when
+ * not -1, the fd that holds its removed cwd. */
 static int check_dirs(const struct where *w, const char *who, const char *cwd,
 		      const GhostDir *cwd_ghost, const char *root, const GhostDir *root_ghost,
-		      bool cwd_is_root)
+		      bool cwd_is_root, int64_t cwd_fd)
 {
 	int ret = check_path(w, "cwd", cwd);
 
@@ -576,6 +570,9 @@ static int check_dirs(const struct where *w, const char *who, const char *cwd,
 	if (!ret && cwd_is_root && (!root_ghost || cwd_ghost))
 		ret = invalid(w, "%s: a cwd that is its removed root needs that root, and no "
 			      "removed cwd of its own", who);
+	if (!ret && cwd_fd != -1 && (!cwd_ghost || cwd_fd > INT_MAX))
+		ret = invalid(w, "%s: fd %lld holds its cwd, which is no removed directory, or "
+			      "no fd", who, (long long)cwd_fd);
 	if (!ret)
 		ret = check_ghost(w, who, "cwd", cwd, cwd_ghost);
 	if (!ret)
@@ -607,7 +604,7 @@ static int check_thread_fs(const struct where *w, const TaskCore *core, const Th
 					       "of its own", who, fs->shared_with);
 		}
 		if (fs->cwd || fs->root || fs->has_umask || fs->cwd_ghost || fs->root_ghost ||
-		    fs->cwd_is_root)
+		    fs->cwd_is_root || fs->has_cwd_fd)
 			return invalid(w, "%s shares another thread's fs info, and has its own", who);
 		return 0;
 	}
@@ -615,7 +612,7 @@ static int check_thread_fs(const struct where *w, const TaskCore *core, const Th
 		return invalid(w, "%s: fs info of its own needs a cwd, a root and a umask of "
 			       "permission bits", who);
 	return check_dirs(w, who, fs->cwd, fs->cwd_ghost, fs->root, fs->root_ghost,
-			  fs->cwd_is_root);
+			  fs->cwd_is_root, fs->has_cwd_fd ? (int64_t)fs->cwd_fd : -1);
 }
 
 static int validate(const struct where *w, const TaskCore *core)
@@ -627,7 +624,8 @@ static int validate(const struct where *w, const TaskCore *core)
 			      core->cgroup);
 	if (!ret)
 		ret = check_dirs(w, "process", core->cwd, core->cwd_ghost, core->root,
-				 core->root_ghost, core->cwd_is_root);
+				 core->root_ghost, core->cwd_is_root,
+				 core->has_cwd_fd ? (int64_t)core->cwd_fd : -1);
 	if (!ret)
 		ret = check_threads(w, core);
 	if (!ret)

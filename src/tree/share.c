@@ -3,8 +3,9 @@
  * kcmp(). Restore can share either again between a process and its
  * parent, by creating the child with CLONE_FILES or CLONE_FS (under a
  * chroot, fs info only where no fd table is shared too); any other
- * pattern, such as fs info shared with a thread of the parent that has fs
- * info of its own, is refused here before anything is written. */
+ * pattern, such as fs info shared with a thread of the parent (or, by
+ * CLONE_PARENT, of a sibling) that has fs info of its own, is refused here
+ * before anything is written. */
 #include <errno.h>
 #include <linux/kcmp.h>
 #include <stdio.h>
@@ -106,26 +107,42 @@ static int check_chroot(const struct tree *tree, size_t i)
 	return -EOPNOTSUPP;
 }
 
-/* Process @i, whose fs info is not its parent's (main thread's): refused
- * when it is one of the parent's other threads', which have it on their
- * own after unshare(CLONE_FS): restore makes processes from the main
- * thread, whose clone cannot share another thread's fs info. */
-static int check_thread_fs(const struct tree *tree, size_t i)
+/* Whether process @i shares its fs info with one of @owner's threads other
+ * than its main one, which have it on their own after unshare(CLONE_FS):
+ * refused, naming @how the owner is related to it. */
+static int check_threads_of(const struct tree *tree, size_t i, size_t owner, const char *how)
 {
-	const struct tree_task *t = &tree->tasks[i], *parent;
+	const struct tree_task *t = &tree->tasks[i], *o = &tree->tasks[owner];
 
-	if (t->parent < 0)
-		return 0;
-	parent = &tree->tasks[t->parent];
-	for (size_t k = 1; k < parent->nr_threads; k++) {
-		if (kcmp_pair(t->pid, parent->threads[k], KCMP_FS))
+	for (size_t k = 1; k < o->nr_threads; k++) {
+		/* One that shares its main thread's is check_distinct()'s. */
+		if (kcmp_pair(t->pid, o->threads[k], KCMP_FS) ||
+		    !kcmp_pair(o->pid, o->threads[k], KCMP_FS))
 			continue;
 		pr_err("dump: pid %d shares its fs info (CLONE_FS: cwd, root, umask) with thread "
-		       "%d of its parent %d, which has fs info of its own (unshare(CLONE_FS)): "
-		       "restore cannot share it again", t->pid, parent->threads[k], parent->pid);
+		       "%d of %s %d, which has fs info of its own (unshare(CLONE_FS)): restore "
+		       "cannot share it again", t->pid, o->threads[k], how, o->pid);
 		return -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+/* Process @i, whose fs info is not its parent's (main thread's): refused
+ * when it is a thread's of its parent or, made with CLONE_PARENT by a
+ * sibling's thread, of a sibling: restore makes processes from the main
+ * thread, whose clone cannot share another thread's fs info. */
+static int check_thread_fs(const struct tree *tree, size_t i)
+{
+	int parent = tree->tasks[i].parent, ret;
+
+	if (parent < 0)
+		return 0;
+	ret = check_threads_of(tree, i, (size_t)parent, "its parent");
+	for (size_t j = (size_t)parent + 1; !ret && j < tree->nr; j++)
+		if (j != i && tree->tasks[j].parent == parent &&
+		    tree->tasks[j].state == TREE_ALIVE)
+			ret = check_threads_of(tree, i, j, "its sibling (CLONE_PARENT)");
+	return ret;
 }
 
 int tree_find_sharing(struct tree *tree)

@@ -10,7 +10,9 @@
  * grandchild shares the fd table too (CLONE_FILES), which dump refuses
  * (test_proc_refusals): the tree runs on. With "thread", a thread that
  * unshared its fs info makes a child sharing it (clone(CLONE_FS)), which
- * dump refuses too. */
+ * dump refuses too; with "thread_parent", that thread is a child's, and
+ * its clone(CLONE_FS | CLONE_PARENT) makes the program's child, which
+ * shares fs info with a thread of its sibling: refused too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -126,6 +128,8 @@ static bool make_jail(char *jail, size_t size)
 	return !mkdir(path, 0755);
 }
 
+static unsigned long fs_thread_clone_flags = CLONE_FS | SIGCHLD;
+
 /* The thread: fs info of its own, and a child that shares it; the thread
  * stays until the process ends, so that the child still shares it. */
 static void *fs_thread(void *arg)
@@ -134,12 +138,29 @@ static void *fs_thread(void *arg)
 	pid_t kid = -1;
 
 	if (!unshare(CLONE_FS))
-		kid = (pid_t)syscall(SYS_clone, CLONE_FS | SIGCHLD, NULL, NULL, NULL, NULL);
+		kid = (pid_t)syscall(SYS_clone, fs_thread_clone_flags, NULL, NULL, NULL, NULL);
 	if (kid == 0)
 		for (;;)
 			pause();
 	if (write(ready[1], &kid, sizeof(kid)) != sizeof(kid))
 		return NULL;
+	for (;;)
+		pause();
+}
+
+/* A child whose thread makes the program's next child with
+ * clone(CLONE_FS | CLONE_PARENT), sharing the thread's fs info; the
+ * thread's kid's pid goes to @ready, the child's in *@maker. */
+static bool make_sibling_sharer(int ready[2], pid_t *maker)
+{
+	pthread_t thread;
+
+	*maker = fork();
+	if (*maker)
+		return *maker > 0;
+	fs_thread_clone_flags |= CLONE_PARENT;
+	if (pthread_create(&thread, NULL, fs_thread, ready))
+		_exit(1);
 	for (;;)
 		pause();
 }
@@ -155,7 +176,7 @@ static int reap(pid_t pid)
 int main(int argc, char **argv)
 {
 	int ready[2], status;
-	pid_t fs_kid, fork_kid, jailed, thread_kid = 0;
+	pid_t fs_kid, fork_kid, jailed, thread_kid = 0, maker = 0;
 	pthread_t thread;
 	char jail[4096 + 16];
 	char byte;
@@ -193,6 +214,11 @@ int main(int argc, char **argv)
 	     read(ready[0], &thread_kid, sizeof(thread_kid)) != sizeof(thread_kid) ||
 	     thread_kid <= 0))
 		return 1;
+	if (optind < argc && !strcmp(argv[optind], "thread_parent") &&
+	    (!make_sibling_sharer(ready, &maker) ||
+	     read(ready[0], &thread_kid, sizeof(thread_kid)) != sizeof(thread_kid) ||
+	     thread_kid <= 0))
+		return 1;
 	close(ready[0]);
 	close(ready[1]);
 	PROG_CHECK(kcmp_with(fs_kid, KCMP_FS) == 0, "the clone child does not share fs info");
@@ -219,6 +245,10 @@ int main(int argc, char **argv)
 		kill(thread_kid, SIGKILL);
 		PROG_CHECK(waitpid(thread_kid, &status, 0) == thread_kid, "cannot reap %d",
 			   thread_kid);
+	}
+	if (maker > 0) {
+		kill(maker, SIGKILL);
+		PROG_CHECK(waitpid(maker, &status, 0) == maker, "cannot reap %d", maker);
 	}
 	status = reap(jailed);
 	PROG_CHECK(status == 0, "the jailed child ended with status %#x (exit 92: its child no "

@@ -5,7 +5,12 @@
  * a node of /dev/zero unlinked while open, and a removed directory. And
  * (dumped with --link-remap) files unlinked from their path while another
  * link keeps them, one held by an fd, one by a shared mapping alone: the
- * same inode as that link after restore. */
+ * same inode as that link after restore. And in removed folders: a
+ * deleted file whose two folders were removed after it (its bytes, mode,
+ * owner, mtime and /proc name come back, the folders are gone again), and
+ * a directory removed with its two folders, held by two fds and as the
+ * cwd: one directory after restore (one inode), in which nothing can be
+ * made, whose ".." is its removed folder with its mode and mtime. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -199,6 +204,134 @@ static void check_removed_dir(void)
 		   "a file could be made in the removed directory");
 }
 
+/* ---- removed folders ---- */
+
+/* Makes folder @name of the program's folder. */
+static bool make_folder(const char *name, mode_t mode)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", prog_dir(), name);
+	return !mkdir(path, mode);
+}
+
+static const struct timespec folder_mtime = { .tv_sec = 1111111111, .tv_nsec = 222222222 };
+static int chained_fd = -1, chain_dir_fd = -1, chain_dir_fd2 = -1;
+
+/* @fd's /proc link ends in @tail. */
+static bool fd_shows(int fd, const char *tail)
+{
+	char proc[64], link[4096 + 32];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	return n > (ssize_t)strlen(tail) && !strcmp(link + n - strlen(tail), tail);
+}
+
+/* gf1/gf2/chained deleted, then gf1/gf2 and gf1 removed. */
+static bool make_chained_file(void)
+{
+	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, mtime };
+	char path[4096];
+
+	if (!make_folder("gf1", 0755) || !make_folder("gf1/gf2", 0755))
+		return false;
+	snprintf(path, sizeof(path), "%s/gf1/gf2/chained", prog_dir());
+	chained_fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (chained_fd < 0 || pwrite(chained_fd, "in removed folders", 18, 0) != 18 ||
+	    fchown(chained_fd, OWNER_UID, OWNER_GID) || fchmod(chained_fd, 0604) ||
+	    futimens(chained_fd, times) || unlink(path))
+		return false;
+	snprintf(path, sizeof(path), "%s/gf1/gf2", prog_dir());
+	if (rmdir(path))
+		return false;
+	snprintf(path, sizeof(path), "%s/gf1", prog_dir());
+	return !rmdir(path);
+}
+
+static void check_chained_file(void)
+{
+	char buf[32] = "", path[4096];
+	struct stat st;
+
+	if (!PROG_CHECK(fstat(chained_fd, &st) == 0, "fstat the file in removed folders"))
+		return;
+	PROG_CHECK(st.st_nlink == 0 && (st.st_mode & 07777) == 0604 && st.st_uid == OWNER_UID &&
+		   st.st_gid == OWNER_GID && st.st_size == 18 &&
+		   st.st_mtim.tv_sec == mtime.tv_sec && st.st_mtim.tv_nsec == mtime.tv_nsec,
+		   "file in removed folders: %lu links, mode %o, owner %u:%u, %lld bytes",
+		   (unsigned long)st.st_nlink, st.st_mode, st.st_uid, st.st_gid,
+		   (long long)st.st_size);
+	PROG_CHECK(pread(chained_fd, buf, 18, 0) == 18 && !memcmp(buf, "in removed folders", 18),
+		   "the file in removed folders held '%s'", buf);
+	PROG_CHECK(fd_shows(chained_fd, "/gf1/gf2/chained (deleted)"),
+		   "the file in removed folders has another name");
+	snprintf(path, sizeof(path), "%s/gf1", prog_dir());
+	PROG_CHECK(access(path, F_OK) && errno == ENOENT, "%s is there", path);
+}
+
+/* gd1/gd2/gd3 held by two fds and entered, then removed with gd2 (mode
+ * 0705, its mtime set once gd3 is gone) and gd1. */
+static bool make_chained_dir(void)
+{
+	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, folder_mtime };
+	char path[4096];
+	int folder;
+
+	if (!make_folder("gd1", 0755) || !make_folder("gd1/gd2", 0755) ||
+	    !make_folder("gd1/gd2/gd3", 0700))
+		return false;
+	snprintf(path, sizeof(path), "%s/gd1/gd2/gd3", prog_dir());
+	chain_dir_fd = open(path, O_RDONLY | O_DIRECTORY);
+	chain_dir_fd2 = open(path, O_PATH | O_DIRECTORY);
+	if (chain_dir_fd < 0 || chain_dir_fd2 < 0 || fchmod(chain_dir_fd, 0751) || chdir(path) ||
+	    rmdir(path))
+		return false;
+	snprintf(path, sizeof(path), "%s/gd1/gd2", prog_dir());
+	folder = open(path, O_RDONLY | O_DIRECTORY);
+	if (folder < 0 || futimens(folder, times) || fchmod(folder, 0705) || close(folder) ||
+	    rmdir(path))
+		return false;
+	snprintf(path, sizeof(path), "%s/gd1", prog_dir());
+	return !rmdir(path);
+}
+
+static void check_chained_dir(void)
+{
+	struct stat st, st2, cwd, up, top, live;
+	char path[4096];
+
+	if (!PROG_CHECK(fstat(chain_dir_fd, &st) == 0 && fstat(chain_dir_fd2, &st2) == 0 &&
+			stat(".", &cwd) == 0, "stat the directory in removed folders"))
+		return;
+	PROG_CHECK(S_ISDIR(st.st_mode) && st.st_nlink == 0 && (st.st_mode & 07777) == 0751,
+		   "directory in removed folders: mode %o, %lu links", st.st_mode,
+		   (unsigned long)st.st_nlink);
+	PROG_CHECK(st.st_ino == st2.st_ino && st.st_dev == st2.st_dev && st.st_ino == cwd.st_ino &&
+		   st.st_dev == cwd.st_dev, "its two fds and the cwd are not one directory: "
+		   "inodes %lu, %lu, %lu", (unsigned long)st.st_ino, (unsigned long)st2.st_ino,
+		   (unsigned long)cwd.st_ino);
+	PROG_CHECK(openat(chain_dir_fd, "new", O_CREAT | O_WRONLY, 0600) < 0 && errno == ENOENT,
+		   "a file could be made in the directory in removed folders");
+	PROG_CHECK(fd_shows(chain_dir_fd, "/gd1/gd2/gd3 (deleted)"),
+		   "the directory in removed folders has another name");
+	if (!PROG_CHECK(fstatat(chain_dir_fd, "..", &up, 0) == 0 &&
+			fstatat(chain_dir_fd, "../../..", &top, 0) == 0 &&
+			stat(prog_dir(), &live) == 0, "stat the removed folders"))
+		return;
+	PROG_CHECK(up.st_nlink == 0 && (up.st_mode & 07777) == 0705 &&
+		   up.st_mtim.tv_sec == folder_mtime.tv_sec &&
+		   up.st_mtim.tv_nsec == folder_mtime.tv_nsec,
+		   "its removed folder: mode %o, %lu links, mtime %lld", up.st_mode,
+		   (unsigned long)up.st_nlink, (long long)up.st_mtim.tv_sec);
+	PROG_CHECK(top.st_ino == live.st_ino && top.st_dev == live.st_dev,
+		   "../../.. of the directory in removed folders is not the program's folder");
+	snprintf(path, sizeof(path), "%s/gd1", prog_dir());
+	PROG_CHECK(access(path, F_OK) && errno == ENOENT, "%s is there", path);
+}
+
 static void check_deleted_fifo(void)
 {
 	struct stat rd, wr;
@@ -250,6 +383,10 @@ int main(int argc, char **argv)
 		perror("setting up the deleted FIFO");
 		return 1;
 	}
+	if (!make_chained_file() || !make_chained_dir()) {
+		perror("setting up the files in removed folders");
+		return 1;
+	}
 	prog_ready();
 	prog_wait_sigterm();
 
@@ -272,6 +409,8 @@ int main(int argc, char **argv)
 	check_deleted_fifo();
 	check_deleted_zero();
 	check_removed_dir();
+	check_chained_file();
+	check_chained_dir();
 	check_unlinked();
 	prog_finish();
 }

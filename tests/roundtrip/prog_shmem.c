@@ -12,7 +12,10 @@
  * of these mappings (names, offsets, protections), and the segment's id,
  * size, mode and attach count; then the children write into A and the
  * parent into B and the segment, and each checks that the others' writes
- * reach it: the memory is shared again, not copied. */
+ * reach it: the memory is shared again, not copied. And a segment of
+ * 1 TiB made with SHM_NORESERVE (more than this machine could reserve),
+ * attached by the parent alone and marked removed, with two bytes written
+ * far apart: it comes back, its size and bytes as they were. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -282,8 +285,38 @@ static pid_t start_child(int who)
 	child_loop(who);
 }
 
+#define HUGE_SEG_SIZE (1ull << 40)
+#define HUGE_SEG_FAR (HUGE_SEG_SIZE / 2 + 12345)
+
+/* The 1 TiB SHM_NORESERVE segment, attached and marked removed. */
+static char *make_noreserve_segment(int *id)
+{
+	char *at;
+
+	*id = shmget(IPC_PRIVATE, HUGE_SEG_SIZE, IPC_CREAT | SHM_NORESERVE | 0600);
+	if (*id < 0)
+		return NULL;
+	at = shmat(*id, NULL, 0);
+	if (shmctl(*id, IPC_RMID, NULL) || at == (void *)-1)
+		return NULL;
+	at[0] = 'n';
+	at[HUGE_SEG_FAR] = 'r';
+	return at;
+}
+
+static bool noreserve_segment_intact(int id, const char *at)
+{
+	struct shmid_ds ds;
+
+	return CHECK(!shmctl(id, IPC_STAT, &ds) && ds.shm_segsz == HUGE_SEG_SIZE &&
+			     at[0] == 'n' && at[HUGE_SEG_FAR] == 'r' && at[HUGE_SEG_FAR + 1] == 0,
+		     "the 1 TiB SHM_NORESERVE segment %d is not as it was", id);
+}
+
 int main(int argc, char **argv)
 {
+	char *noreserve;
+	int noreserve_id;
 	char answer[MSG_SIZE];
 	pid_t kids[2];
 	bool ok;
@@ -313,6 +346,9 @@ int main(int argc, char **argv)
 	/* Every attachment exists: the segment goes with the last of them. */
 	if (shmctl(seg_id, IPC_RMID, NULL) || shmctl(seg_id, IPC_STAT, &seg_before))
 		return 1;
+	noreserve = make_noreserve_segment(&noreserve_id);
+	if (!noreserve)
+		return 1;
 	shared_maps(maps_before, sizeof(maps_before));
 	/* The maps check must have lines to compare. */
 	if (!strstr(maps_before, "/dev/zero (deleted)") || !strstr(maps_before, "/SYSV"))
@@ -321,7 +357,8 @@ int main(int argc, char **argv)
 	prog_wait_sigterm();
 
 	ok = intact(region_a, 0, A_PAGES * PAGE, 1) && intact(region_b, 0, B_PAGES * PAGE, 2) &&
-	     intact(seg, 0, SEG_SIZE, 3) && maps_unchanged() && segment_unchanged();
+	     intact(seg, 0, SEG_SIZE, 3) && maps_unchanged() && segment_unchanged() &&
+	     noreserve_segment_intact(noreserve_id, noreserve);
 	if (ok)
 		ok = ask_children("check");
 	if (ok)

@@ -2,7 +2,8 @@
  * thread stays in the program's folder with umask 022: one in a folder of
  * its own with umask 027; one chrooted into a jail with its cwd in a
  * folder of it; one whose cwd it removed together with its folder
- * (mkdir -p g/h; chdir g/h; rmdir g/h g), given mode and times first; and
+ * (mkdir -p g/h; chdir g/h; rmdir g/h g), given mode and times first,
+ * and held by an fd too (one directory with the cwd after restore); and
  * one that made another thread after its unshare, so that the two share
  * fs info that is not the process's. On SIGTERM each thread checks itself
  * and answers over a pipe: the same directory (inode) as cwd, a file
@@ -106,6 +107,10 @@ static bool own_cwd_link_ends(const char *end)
 
 static void *worker_main(void *arg);
 
+/* An fd of the removed cwd's directory: one directory with the cwd after
+ * restore too. */
+static int removed_cwd_fd = -1;
+
 static bool set_up(struct worker *w)
 {
 	char path[PATH_MAX];
@@ -126,7 +131,9 @@ static bool set_up(struct worker *w)
 		/* Each level's times after what moves them: the removal of what
 		 * it held. */
 		snprintf(path, sizeof(path), "%s/g/h", prog_dir());
-		return !chdir(path) && !stat(".", &w->cwd) && !chmod(".", 0750) &&
+		removed_cwd_fd = open(path, O_RDONLY | O_DIRECTORY);
+		return removed_cwd_fd >= 0 && !chdir(path) && !stat(".", &w->cwd) &&
+		       !chmod(".", 0750) &&
 		       !utimensat(AT_FDCWD, ".", ghost_times, 0) && !rmdir(path) &&
 		       !chmod("..", 0751) && !utimensat(AT_FDCWD, "..", folder_times, 0) &&
 		       !rmdir(dirname(path));
@@ -164,6 +171,9 @@ static bool check(struct worker *w)
 		       PROG_CHECK(!stat("../..", &st) && !stat(prog_dir(), &home) &&
 					  same_inode(&st, &home),
 				  "../.. is not the program's folder") &&
+		       PROG_CHECK(!stat(".", &st) && !fstat(removed_cwd_fd, &home) &&
+					  same_inode(&st, &home),
+				  "its removed cwd and the fd of it are two directories") &&
 		       PROG_CHECK(own_cwd_link_ends("/g/h (deleted)"),
 				  "its /proc cwd link is not the old path") &&
 		       PROG_CHECK(!getcwd(cwd, sizeof(cwd)) && errno == ENOENT,

@@ -22,6 +22,8 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_clone_fs_files_chroot", .binary = "prog_clone_share", .args = LIST("files") },
 	/* A child sharing fs info with a thread that has its own (test_proc_refusals). */
 	{ .name = "neg_clone_fs_thread", .binary = "prog_clone_share", .args = LIST("thread") },
+	{ .name = "neg_clone_fs_thread_parent", .binary = "prog_clone_share",
+	  .args = LIST("thread_parent") },
 	{ .name = "neg_epoll_lost_target" },
 	{ .name = "neg_epoll_thread_pidfd" },
 	{ .name = "neg_fanotify" },

@@ -100,14 +100,25 @@ enum lost_cwd {
 	CWD_DETACHED_READ_ONLY,
 	CWD_DEEP_IN_REMOVED_FOLDERS,
 	CWD_REMOVED_DETACHED_ROOT,
-	/* Not the cwd: an fd of a directory removed with its folder. */
-	FD_DIR_IN_REMOVED_FOLDER,
+	/* Not the cwd, fds: a FIFO deleted in a folder removed too, and a
+	 * regular file deleted 33 removed folders deep. */
+	FD_FIFO_IN_REMOVED_FOLDER,
+	FD_FILE_DEEP_IN_REMOVED_FOLDERS,
 };
 
 struct lost_cwd_setup {
 	enum lost_cwd kind;
 	char dir[PATH_MAX];
 };
+
+/* A file made, opened (left open) and deleted in folder @dir. */
+static bool deep_file(const char *dir)
+{
+	char path[PATH_MAX + 256];
+
+	snprintf(path, sizeof(path), "%s/f", dir);
+	return open(path, O_RDWR | O_CREAT | O_EXCL, 0600) >= 0 && !unlink(path);
+}
 
 static bool lost_cwd_make(const struct lost_cwd_setup *s)
 {
@@ -133,14 +144,17 @@ static bool lost_cwd_make(const struct lost_cwd_setup *s)
 		       !mount(NULL, a, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) &&
 		       !chdir(b) && !umount2(a, MNT_DETACH);
 	case CWD_DEEP_IN_REMOVED_FOLDERS:
+	case FD_FILE_DEEP_IN_REMOVED_FOLDERS:
 		/* a/d/d/.../d, 33 levels below a: a is the 33rd folder removed
-		 * above the cwd, one more than restore makes again. */
+		 * above the cwd, one more than restore makes again; the file is
+		 * in a/d/.../d, 33 removed folders deep (left open across the
+		 * exec). */
 		for (int i = 0; i < 33; i++) {
 			strcat(a, "/d");
 			if (mkdir(a, 0755))
 				return false;
 		}
-		if (chdir(a))
+		if (s->kind == CWD_DEEP_IN_REMOVED_FOLDERS ? chdir(a) : !deep_file(a))
 			return false;
 		for (int i = 0; i < 34; i++) {
 			if (rmdir(a))
@@ -152,10 +166,10 @@ static bool lost_cwd_make(const struct lost_cwd_setup *s)
 		snprintf(b, sizeof(b), "%s/bound", s->dir);
 		return !mkdir(b, 0755) && !mount(a, b, NULL, MS_BIND, NULL) && !chdir(b) &&
 		       !umount2(b, MNT_DETACH) && !rmdir(a);
-	case FD_DIR_IN_REMOVED_FOLDER:
+	case FD_FIFO_IN_REMOVED_FOLDER:
 		/* Left open across the exec. */
-		return !mkdir(b, 0755) && open(b, O_RDONLY | O_DIRECTORY) >= 0 && !rmdir(b) &&
-		       !rmdir(a);
+		snprintf(b, sizeof(b), "%s/a/fifo", s->dir);
+		return !mkfifo(b, 0600) && open(b, O_RDWR) >= 0 && !unlink(b) && !rmdir(a);
 	}
 	return false;
 }
@@ -175,7 +189,7 @@ static void check_cwd_refused(enum lost_cwd kind, const char *what)
 	CHECK(make_temp_dir(setup.dir), "cannot make a directory for the cwd");
 	CHECK_GOTO(start_prog(&p, "prog_counter", lose_cwd, &setup), out, "%s", why);
 	snprintf(expect, sizeof(expect), "dump: pid %d %s", p.pid,
-		 kind == FD_DIR_IN_REMOVED_FOLDER ? "fd " : "cwd: ");
+		 kind >= FD_FIFO_IN_REMOVED_FOLDER ? "fd " : "cwd: ");
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, what), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
@@ -209,11 +223,18 @@ TEST(dump_refuses_a_removed_cwd_33_removed_folders_deep_and_the_program_runs_on)
 	check_cwd_refused(CWD_DEEP_IN_REMOVED_FOLDERS, "was in more than 32 folders removed too");
 }
 
-/* Only a removed cwd or root is made again with its removed folders. */
-TEST(dump_refuses_an_fd_of_a_directory_removed_with_its_folder_and_the_program_runs_on)
+/* Only regular files and directories are made again in removed folders. */
+TEST(dump_refuses_a_fifo_deleted_in_a_removed_folder_and_the_program_runs_on)
 {
-	check_cwd_refused(FD_DIR_IN_REMOVED_FOLDER, "a removed directory whose folder was "
-			  "removed too: not supported");
+	check_cwd_refused(FD_FIFO_IN_REMOVED_FOLDER, "deleted FIFO whose folder was removed "
+			  "too: not supported");
+}
+
+/* Restore makes 32 removed folders around a deleted file again, no more. */
+TEST(dump_refuses_a_file_deleted_33_removed_folders_deep_and_the_program_runs_on)
+{
+	check_cwd_refused(FD_FILE_DEEP_IN_REMOVED_FOLDERS, "was in more than 32 folders removed "
+			  "too: not supported");
 }
 
 /* Its folder, ".." of the detached mount's root, is that root itself. */
@@ -249,6 +270,20 @@ TEST(dump_refuses_a_child_sharing_fs_info_with_a_thread_that_has_its_own_and_the
 	CHECK_GOTO(start_prog(&p, "neg_clone_fs_thread", NULL, NULL), out, "%s", why);
 	snprintf(key, sizeof(key), " of its parent %d, which has fs info of its own", p.pid);
 	CHECK_GOTO(dump_refused_no_images(&p, key), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* With CLONE_PARENT the thread that made the child is a sibling's: one of
+ * the parent's children has a thread with fs info of its own, whose
+ * clone(CLONE_FS | CLONE_PARENT) made the child. */
+TEST(dump_refuses_a_child_sharing_fs_info_with_a_siblings_thread_and_the_tree_runs_on)
+{
+	struct prog p = { 0 };
+
+	CHECK_GOTO(start_prog(&p, "neg_clone_fs_thread_parent", NULL, NULL), out, "%s", why);
+	CHECK_GOTO(dump_refused_no_images(&p, " of its sibling (CLONE_PARENT) "), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);

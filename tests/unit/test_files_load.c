@@ -135,6 +135,31 @@ TEST(mapping_past_the_end_of_its_object_is_refused)
 	}
 }
 
+/* Writes a table whose fd 3 is @reg (file 2) and loads it for a task that
+ * maps @mapped (@nr_mapped of them); 0 or the error (-EIO when the images
+ * could not be written), its message in @err. */
+static int load_reg(RegFile *reg, const struct files_mapping *mapped, size_t nr_mapped,
+		    char *err, size_t size)
+{
+	_cleanup_tree_ char *dir_path = make_temp_dir();
+	_cleanup_image_dir_ struct image_dir *dir = NULL;
+	FileEntry files[] = { null_entry(1), null_entry(2) };
+	FdEntry fds[] = { fd_entry(0, 1), fd_entry(3, 2) };
+	struct files_image *img = NULL;
+	int ret;
+
+	files[1].kind = FILE_ENTRY__KIND__REG;
+	files[1].chrdev = NULL;
+	files[1].reg = reg;
+	if (!dir_path || image_dir_open(dir_path, &dir) || write_images(dir, files, 2, fds, 2)) {
+		snprintf(err, size, "cannot write the images");
+		return -EIO;
+	}
+	ret = load_mapped(dir_path, mapped, nr_mapped, err, size, &img);
+	files_image_free(img);
+	return ret;
+}
+
 /* A deleted hugetlbfs file (RegFile.huge_page_size): its page size must be
  * one an image may hold and divide its size, a file opened by path has
  * none, and its mappings must have its page size. */
@@ -153,20 +178,12 @@ TEST(deleted_hugetlbfs_file_page_size_is_checked)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		_cleanup_tree_ char *dir_path = make_temp_dir();
-		_cleanup_image_dir_ struct image_dir *dir = NULL;
 		RegFile reg = REG_FILE__INIT;
-		FileEntry files[] = { null_entry(1), null_entry(2) };
-		FdEntry fds[] = { fd_entry(0, 1), fd_entry(3, 2) };
 		struct files_mapping m = { .start = 0x200000, .end = 0x400000,
 					   .huge_page_size = cases[i].mapped, .file_id = 2 };
-		struct files_image *img = NULL;
 		char err[1024] = "";
 		int ret;
 
-		files[1].kind = FILE_ENTRY__KIND__REG;
-		files[1].chrdev = NULL;
-		files[1].reg = &reg;
 		reg.path = "/mnt/huge/file";
 		reg.mode = S_IFREG | 0600;
 		reg.size = cases[i].size;
@@ -174,10 +191,51 @@ TEST(deleted_hugetlbfs_file_page_size_is_checked)
 		reg.has_uid = reg.has_gid = true;
 		reg.has_huge_page_size = true;
 		reg.huge_page_size = cases[i].page_size;
-		CHECK(dir_path && !image_dir_open(dir_path, &dir), "no image directory");
-		CHECK(!write_images(dir, files, 2, fds, 2), "cannot write the images");
-		ret = load_mapped(dir_path, &m, cases[i].deleted ? 1 : 0, err, sizeof(err), &img);
-		files_image_free(img);
+		ret = load_reg(&reg, &m, cases[i].deleted ? 1 : 0, err, sizeof(err));
+		CHECK(ret != -EIO, "case %zu: %s", i, err);
+		expect_outcome(i, ret, err, cases[i].want);
+	}
+}
+
+/* The removed folders of a deleted directory (with their metadata) or
+ * regular file (a count): plain names of its path that restore makes and
+ * removes, only on a deleted file of that type. */
+TEST(removed_folders_of_a_deleted_file_are_checked)
+{
+	static const struct {
+		const char *path;
+		mode_t mode, folder_mode;
+		size_t folders;
+		uint32_t levels;
+		bool deleted;
+		const char *want;	/* NULL: loads */
+	} cases[] = {
+		{ "/a/b", S_IFDIR | 0700, 0755, 1, 0, true, NULL },
+		{ "/b", S_IFDIR | 0700, 0755, 2, 0, true, "removed folders:" },
+		{ "/a/../b", S_IFDIR | 0700, 0755, 1, 0, true, "removed folders:" },
+		{ "/a/b", S_IFDIR | 0700, S_IFDIR | 0755, 1, 0, true, "removed folders:" },
+		{ "/a/b", S_IFDIR | 0700, 0755, 1, 0, false, "removed folders:" },
+		{ "/f", S_IFREG | 0600, 0, 0, 1, true, "removed folders:" },
+		{ "/a/b", S_IFDIR | 0700, 0, 0, 1, true, "removed folders:" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		RegFile reg = REG_FILE__INIT;
+		GhostDir folder = GHOST_DIR__INIT, *folders[] = { &folder, &folder };
+		char err[1024] = "";
+		int ret;
+
+		reg.path = (char *)cases[i].path;
+		reg.mode = cases[i].mode;
+		reg.has_deleted = reg.deleted = cases[i].deleted;
+		reg.has_uid = reg.has_gid = true;
+		folder.mode = cases[i].folder_mode;
+		reg.n_removed_folders = cases[i].folders;
+		reg.removed_folders = folders;
+		reg.has_removed_levels = cases[i].levels != 0;
+		reg.removed_levels = cases[i].levels;
+		ret = load_reg(&reg, NULL, 0, err, sizeof(err));
+		CHECK(ret != -EIO, "case %zu: %s", i, err);
 		expect_outcome(i, ret, err, cases[i].want);
 	}
 }

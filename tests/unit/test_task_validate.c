@@ -221,6 +221,12 @@ static void cwd_ghost_folder_of_folders(struct sample *s)
 	removed_folder.removed_folders = removed_folders;
 	removed_folder.n_removed_folders = 1;
 }
+/* The fd that holds a removed cwd, for a cwd not removed. */
+static void cwd_fd_without_ghost(struct sample *s)
+{
+	s->core.has_cwd_fd = true;
+	s->core.cwd_fd = 3;
+}
 static ThreadFs thread_fs = THREAD_FS__INIT;
 static void main_thread_own_fs(struct sample *s)
 {
@@ -258,6 +264,8 @@ static const struct bad_case bad_cases[] = {
 	{ "a removed cwd whose folder is ..", cwd_ghost_folder_dotdot, "has no name for its level 1" },
 	{ "a removed folder with folders of its own", cwd_ghost_folder_of_folders,
 	  "removed folder 1 of its cwd: a mode of other bits than permissions, or folders" },
+	{ "an fd holding a cwd not removed", cwd_fd_without_ghost,
+	  "process: fd 3 holds its cwd, which is no removed directory" },
 	{ "fs info of its own on the main thread", main_thread_own_fs,
 	  "fs info of its own on the main thread" },
 	{ "a thread's own fs info without a root", thread_fs_without_root,
