@@ -263,7 +263,7 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 HARNESS_RUNNERS := $(NEGATIVE_RUNNERS) test_trust test_freezer test_real test_everyday \
 	test_terminals test_state_refusals test_redis test_proc_refusals test_criu_cli \
 	test_cgroup_v1 test_trust_threads test_criu_opts2 \
-	test_criu_ns_opts
+	test_criu_ns_opts test_criu_cpu_cap test_predump
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -281,6 +281,16 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_cli
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_opts2
 # criu's --skip-mnt, --enable-fs and --empty-ns net through the cryo binary.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_ns_opts
+# criu's --cpu-cap: cpuinfo.img saved, compared by mode, forged (digests put right).
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_criu_cpu_cap
+$(BUILD)/tests/roundtrip/test_criu_cpu_cap: src/images/crc32c.c tests/roundtrip/trust_util.c \
+	tests/roundtrip/trust_util.h tests/rpc/rpc_client.h tests/rpc/rpc_client.c src/rpc/wire.c \
+	$(BUILD)/gen/rpc/proto/rpc.pb-c.c | $(PROTO_H)
+$(BUILD)/tests/roundtrip/test_criu_cpu_cap: RUNNER_EXTRA := src/images/crc32c.c \
+	tests/roundtrip/trust_util.c -Itests/rpc -Itests/roundtrip tests/rpc/rpc_client.c src/rpc/wire.c \
+	$(BUILD)/gen/rpc/proto/rpc.pb-c.c -lxxhash -lprotobuf-c
+# criu's pre-dump and --prev-images-dir: chains, lazy restore, refusals.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_predump
 # test_trust forges images as an attacker would, checksums included.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
 TRUST_SRCS := src/images/crc32c.c tests/roundtrip/trust_util.c
@@ -370,7 +380,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests
 FUZZ_SRCS := $(wildcard src/images/*.c src/common/*.c) src/task/validate.c src/files/ghost_dir_check.c src/mem/mm_image.c src/tree/tree.c src/files/locks_image.c \
 	src/files/image_check.c src/ipc/sysv_shm_image.c src/ipc/sysv_objects_image.c src/ns/image.c src/ns/mnt_image.c \
 	src/ns/ipc_image.c src/ns/net_image.c src/ns/net_rtnl_check.c src/task/cgroup_image.c \
-	src/ns/user_image.c \
+	src/ns/user_image.c src/task/cpuinfo.c src/task/cpuinfo_image.c \
 	src/cli/image_kinds.c \
 	$(PROTO_C)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(PROTO_H)

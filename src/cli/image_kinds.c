@@ -13,6 +13,7 @@
 #include "ns/ns.h"
 #include "ns/user.h"
 #include "task/cgroup_settings.h"
+#include "task/cpuinfo.h"
 #include "task/task.h"
 #include "tree/tree.h"
 
@@ -23,6 +24,7 @@ int cryo_register_image_kinds(void)
 		&tree_image_kinds, &ipc_image_kinds, &ns_image_kinds, &ns_own_image_kinds,
 		&net_ns_image_kinds, &cgroup_image_kinds,
 		&ns_user_image_kinds,
+		&cpuinfo_image_kinds,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {

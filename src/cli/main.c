@@ -18,9 +18,11 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "dump", cmd_dump, "checkpoint a process into an image directory" },
+	{ "pre-dump", cmd_pre_dump, "save a running tree's memory, for a later dump's parent" },
 	{ "restore", cmd_restore, "bring a process back from an image directory" },
 	{ "check", cmd_check, "probe the kernel features cryo relies on" },
 	{ "show", cmd_show, "print an image file or image directory as JSON" },
+	{ "cpuinfo", cmd_cpuinfo, "dump|check: save this CPU, or compare a saved one (--cpu-cap)" },
 	{ "swrk", cmd_swrk, "serve criu's RPC on socket FD (for runc, libcriu)" },
 	{ "service", cmd_service, "serve criu's RPC on a unix socket PATH (or fd 3, systemd)" },
 };
@@ -44,6 +46,10 @@ void print_usage(void)
 	       "                          ready (the tree runs; the service listens)\n"
 	       "      --exec-cmd -- CMD [ARGS]  restore: then run CMD in cryo's place, as the\n"
 	       "                          restored root's parent\n"
+	       "      --freeze-cgroup DIR dump: freeze the tree through this cgroup (v2, or a v1\n"
+	       "                          freezer); all its processes must be in the tree\n"
+	       "      --cpu-cap[=CAP,..]  dump: save this CPU (not with none); restore: compare\n"
+	       "                          it: fpu (default), cpu, ins, all, none\n"
 	       "      --evasive-devices   dump: a device node whose path no longer leads to its\n"
 	       "                          device is saved by another node of /dev for it\n"
 	       "  -d, --restore-detached  do not wait for the restored tree\n"
@@ -52,6 +58,12 @@ void print_usage(void)
 	       "                          process with its saved pid inside (side by side)\n"
 	       "      --lazy-pages        restore: private anonymous memory comes in on first\n"
 	       "                          touch and in the background, from a page server\n"
+	       "      --prev-images-dir DIR  dump, pre-dump: the parent set (a pre-dump; DIR\n"
+	       "                          relative to -D, as criu's): pages unchanged since it\n"
+	       "                          are not written again, restore reads them there\n"
+	       "      --track-mem         dump, pre-dump: criu's; cryo finds unchanged pages\n"
+	       "                          by per-page digests, with or without it\n"
+	       "      --pre-dump-mode M   splice or read: taken; cryo's pre-dump always reads\n"
 	       "      --tcp-established   checkpoint established TCP connections\n"
 	       "      --tcp-close         dump: take TCP connections (any state) without\n"
 	       "                          their state; restore: bring every connection\n"
@@ -123,7 +135,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	/* dump makes its image directory, and the log may live in it. */
-	if (!strcmp(opts.command, "dump") && opts.images_dir && mkdir(opts.images_dir, 0700) &&
+	if ((!strcmp(opts.command, "dump") || !strcmp(opts.command, "pre-dump")) &&
+	    opts.images_dir && mkdir(opts.images_dir, 0700) &&
 	    errno != EEXIST) {
 		fprintf(stderr, "cryo: cannot create %s: %s\n", opts.images_dir, strerror(errno));
 		return 1;

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "net/net.h"
+#include "task/cpuinfo.h"
 
 enum {
 	OPT_PIDFILE = 1000,
@@ -54,6 +55,11 @@ enum {
 	OPT_EMPTY_NS,
 	OPT_SKIP_MNT,
 	OPT_ENABLE_FS,
+	OPT_FREEZE_CGROUP,
+	OPT_CPU_CAP,
+	OPT_TRACK_MEM,
+	OPT_PREV_IMAGES_DIR,
+	OPT_PRE_DUMP_MODE,
 };
 
 /* criu's options cryo cannot honour yet, each refused with why. */
@@ -61,18 +67,14 @@ static const struct {
 	const char *name;
 	const char *why;
 } refused[] = {
-	{ "freeze-cgroup", "cryo freezes the tree's own cgroup v2 by itself when it can; "
-			   "naming another one is not supported" },
-	{ "track-mem", "pre-dump and memory tracking do not exist yet" },
-	{ "prev-images-dir", "pre-dump and incremental dumps do not exist yet" },
-	{ "auto-dedup", "deduplication needs incremental dumps, which do not exist yet" },
+	{ "auto-dedup", "punching pages out of the parent set's pages file would change "
+			"the file its inventory's digest covers, and restore checks every parent "
+			"set as any other: unchanged pages are never written twice already" },
 	{ "page-server", "dumping to a page server is not supported" },
 	{ "lsm-mount-context", "a mount context is an SELinux label (the context= mount "
 			       "option), and cryo neither saves nor sets SELinux labels" },
 	{ "stream", "criu-image-streamer is not supported" },
-	{ "cpu-cap", "CPU capabilities are not checked (a foreign xstate is refused at restore)" },
 	{ "ghost-fiemap", "deleted files are always saved sparse (SEEK_DATA/SEEK_HOLE)" },
-	{ "pre-dump-mode", "pre-dump does not exist yet" },
 };
 
 static const struct option long_options[] = {
@@ -123,11 +125,11 @@ static const struct option long_options[] = {
 	{ "cgroup-props-file", required_argument, NULL, OPT_CGROUP_PROPS_FILE },
 	{ "cgroup-dump-controller", required_argument, NULL, OPT_CGROUP_DUMP_CONTROLLER },
 	{ "cgroup-yard", required_argument, NULL, OPT_CGROUP_YARD },
-	{ "freeze-cgroup", required_argument, NULL, OPT_REFUSED },
+	{ "freeze-cgroup", required_argument, NULL, OPT_FREEZE_CGROUP },
 	{ "inherit-fd", required_argument, NULL, OPT_INHERIT_FD },
 	{ "evasive-devices", no_argument, NULL, OPT_EVASIVE_DEVICES },
-	{ "track-mem", no_argument, NULL, OPT_REFUSED },
-	{ "prev-images-dir", required_argument, NULL, OPT_REFUSED },
+	{ "track-mem", no_argument, NULL, OPT_TRACK_MEM },
+	{ "prev-images-dir", required_argument, NULL, OPT_PREV_IMAGES_DIR },
 	{ "auto-dedup", no_argument, NULL, OPT_REFUSED },
 	{ "page-server", no_argument, NULL, OPT_REFUSED },
 	{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
@@ -141,9 +143,9 @@ static const struct option long_options[] = {
 	{ "skip-mnt", required_argument, NULL, OPT_SKIP_MNT },
 	{ "enable-fs", required_argument, NULL, OPT_ENABLE_FS },
 	{ "stream", no_argument, NULL, OPT_REFUSED },
-	{ "cpu-cap", optional_argument, NULL, OPT_REFUSED },
+	{ "cpu-cap", optional_argument, NULL, OPT_CPU_CAP },
 	{ "ghost-fiemap", no_argument, NULL, OPT_REFUSED },
-	{ "pre-dump-mode", required_argument, NULL, OPT_REFUSED },
+	{ "pre-dump-mode", required_argument, NULL, OPT_PRE_DUMP_MODE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -161,6 +163,34 @@ static int refuse(const char *name)
 		}
 	fprintf(stderr, "cryo: --%s: not supported\n", name);
 	return -EINVAL;
+}
+
+/* criu's --prev-images-dir: the parent set, a path relative to -D (criu
+ * makes it the target of DIR/parent) or absolute. */
+static int parse_prev_images_dir(const char *arg, struct cryo_opts *opts)
+{
+	if (!arg[0] || strlen(arg) >= 4096) {
+		fprintf(stderr, "cryo: --prev-images-dir '%s': not a directory path\n", arg);
+		return -EINVAL;
+	}
+	opts->prev_images_dir = arg;
+	return 0;
+}
+
+/* criu's --pre-dump-mode splice|read: how criu's pre-dump copies pages.
+ * cryo's pre-dump always reads them (process_vm_readv) while the tree is
+ * frozen: the mode is taken and only recorded. */
+static int parse_pre_dump_mode(const char *arg, struct cryo_opts *opts)
+{
+	if (!strcmp(arg, "splice"))
+		opts->pre_dump_mode = PRE_DUMP_SPLICE;
+	else if (!strcmp(arg, "read"))
+		opts->pre_dump_mode = PRE_DUMP_READ;
+	else {
+		fprintf(stderr, "cryo: --pre-dump-mode %s: not a mode (splice or read)\n", arg);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static const char *const cgroup_modes[] = { "none", "props", "soft", "full", "strict", "ignore" };
@@ -507,6 +537,20 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		case OPT_EVASIVE_DEVICES:
 			opts->evasive_devices = true;
 			break;
+		case OPT_CPU_CAP:
+			if (cpu_cap_parse(optarg, &opts->cpu_cap))
+				return -EINVAL;
+			opts->cpu_cap_given = true;
+			break;
+		case OPT_FREEZE_CGROUP:
+			/* As the RPC's freeze_cgroup; dump checks it is a freezer. */
+			if (optarg[0] != '/') {
+				fprintf(stderr, "cryo: --freeze-cgroup %s: not an absolute path (a "
+					"cgroup v2 folder, or a v1 freezer's)\n", optarg);
+				return -EINVAL;
+			}
+			opts->freeze_cgroup = optarg;
+			break;
 		case OPT_PRE_COPY:
 			opts->pre_copy = 1;
 			break;
@@ -547,6 +591,17 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 			break;
 		case OPT_LINK_REMAP:
 			opts->link_remap = true;
+			break;
+		case OPT_TRACK_MEM:
+			opts->track_mem = true;
+			break;
+		case OPT_PREV_IMAGES_DIR:
+			if (parse_prev_images_dir(optarg, opts))
+				return -EINVAL;
+			break;
+		case OPT_PRE_DUMP_MODE:
+			if (parse_pre_dump_mode(optarg, opts))
+				return -EINVAL;
 			break;
 		case OPT_GHOST_LIMIT:
 			if (parse_size("--ghost-limit", optarg, &opts->ghost_limit))
@@ -712,6 +767,9 @@ int parse_options(int argc, char **argv, struct cryo_opts *opts)
 		if (opts->nr_skip_mnt || opts->nr_enable_fs)
 			fprintf(stderr, "cryo: --skip-mnt and --enable-fs choose what a dump saves: "
 				"restore makes the mounts it saved\n");
+		if (opts->freeze_cgroup)
+			fprintf(stderr, "cryo: --freeze-cgroup is the cgroup a dump freezes: "
+				"restore leaves it alone\n");
 	}
 	/* Pre-copy lets the tree run while its pages are copied: only a
 	 * dump that leaves it running can. */

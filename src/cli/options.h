@@ -21,6 +21,9 @@
 /* criu's default of --timeout: how long dump may take to freeze and seize
  * the tree. */
 #define DUMP_TIMEOUT_S 10
+
+/* criu's --pre-dump-mode; cryo reads either way (options.c). */
+enum { PRE_DUMP_MODE_DEFAULT, PRE_DUMP_SPLICE, PRE_DUMP_READ };
 /* --cgroup-root options taken (one per hierarchy, and one for all). */
 #define CGROUP_ROOTS_MAX 16
 /* Why @arg is no --skip-mnt mount point (@skip_mnt) or no --enable-fs
@@ -69,6 +72,12 @@ struct cryo_opts {
 	/* --evasive-devices: a device file whose path no longer leads to its
 	 * device is saved by another path of /dev to the same device. */
 	bool evasive_devices;
+	/* Incremental dumps (criu's): --prev-images-dir DIR, the parent set
+	 * (relative to -D, or absolute); --track-mem; --pre-dump-mode. */
+	const char *prev_images_dir;
+	bool pre_dump;		/* the command is pre-dump */
+	bool track_mem;
+	int pre_dump_mode;	/* PRE_DUMP_* */
 	bool lazy_pages;	/* --lazy-pages */
 	bool tcp_established;	/* --tcp-established */
 	bool tcp_close;		/* --tcp-close: connections dumped and restored closed */
@@ -152,6 +161,14 @@ struct cryo_opts {
 	 * with (freezer_find_given()), and its path; -1: ptrace alone. */
 	int freeze_fd;
 	char freeze_path[PATH_MAX];
+	/* The cgroup freeze_cgroup names, opened by cmd_dump: every process
+	 * in it must be in the tree (freezer_check_members()); -1: none. */
+	int freeze_given_fd;
+	/* --cpu-cap[=CAP,...] (RPC cpu_cap): CPU_CAP_* bits; without it
+	 * (!cpu_cap_given) criu's default, fpu, compares an image that exists
+	 * (task/cpuinfo.h). Dump saves cpuinfo.img unless given "none". */
+	unsigned int cpu_cap;
+	bool cpu_cap_given;
 	/* --empty-ns net, RPC empty_ns: CLONE_NEWNET. At dump the tree's
 	 * network namespace is not saved; at restore it is made empty (the
 	 * kernel's loopback, down), for an action script or the runtime to

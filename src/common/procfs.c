@@ -1,7 +1,7 @@
 /* /proc/PID/stat: the comm in field 2 may hold spaces and parentheses, so
  * the fields are counted from its last ')'. Every field up to the last one
  * cryo uses must be a number, or the whole file is refused. Also the one
- * way to open another /proc/PID file. */
+ * way to open another /proc/PID file, and the parser of maps lines. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -131,4 +131,66 @@ void proc_mountinfo_unescape(char *s)
 		}
 	}
 	*out = '\0';
+}
+
+/* Hex digits up to @stop, which must follow at least one: past @stop, or
+ * NULL. */
+static char *parse_hex(char *p, char stop, uint64_t *out)
+{
+	uint64_t v = 0;
+	char *start = p;
+
+	for (;; p++) {
+		unsigned d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (*p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else
+			break;
+		if (p - start == 16)
+			return NULL;
+		v = v << 4 | d;
+	}
+	if (p == start || *p != stop)
+		return NULL;
+	*out = v;
+	return p + 1;
+}
+
+bool proc_maps_line_parse(char *line, struct proc_maps_line *out)
+{
+	uint64_t major, minor, ino = 0;
+	char *p = line;
+
+	p = parse_hex(p, '-', &out->start);
+	p = p ? parse_hex(p, ' ', &out->end) : NULL;
+	if (!p)
+		return false;
+	for (int i = 0; i < 4; i++, p++) {
+		if (!*p || !strchr("-rwxsp", *p))
+			return false;
+		out->perms[i] = *p;
+	}
+	out->perms[4] = '\0';
+	if (*p++ != ' ')
+		return false;
+	p = parse_hex(p, ' ', &out->pgoff);
+	p = p ? parse_hex(p, ':', &major) : NULL;
+	p = p ? parse_hex(p, ' ', &minor) : NULL;
+	if (!p || *p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++)
+		ino = ino * 10 + (uint64_t)(*p - '0');
+	if (*p && *p != ' ' && *p != '\n')
+		return false;
+	out->major = (unsigned)major;
+	out->minor = (unsigned)minor;
+	out->ino = ino;
+	while (*p == ' ')
+		p++;
+	p[strcspn(p, "\n")] = '\0';
+	out->name = p;
+	return true;
 }

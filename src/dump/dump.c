@@ -34,6 +34,7 @@
 #include "stats/stats.h"
 #include "task/cgroup_plan.h"
 #include "task/cgroup_settings.h"
+#include "task/cpuinfo.h"
 #include "task/task.h"
 #include "tree/freezer.h"
 #include "tree/tree.h"
@@ -153,7 +154,9 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 					.parasite_blob = ctx->opts->leave_running ? NULL :
 									    parasite_blob(),
 					.has_children = live_children(ctx->tree, t),
-					.precopy = precopy_task(ctx->precopy, pid) };
+					.precopy = precopy_task(ctx->precopy, pid),
+					.parent_set = ctx->lineage->parent,
+					.digests = !!ctx->lineage->parent };
 	struct image_dir *dir = ctx->dir;
 	struct stats *st = ctx->stats;
 	_cleanup_free_ pid_t *siblings = NULL;
@@ -385,7 +388,7 @@ static int dump_tree(struct dump_ctx *ctx)
 	/* A pre-copy dump's pages stores are only written after the release. */
 	if (!ret && !ctx->precopy)
 		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net,
-					   !ctx->opts->leave_running, ctx->sign_key);
+					   !ctx->opts->leave_running, ctx->sign_key, ctx->lineage);
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
@@ -437,6 +440,12 @@ static int seize_tree(const struct cryo_opts *opts, struct freezer *fz, struct t
 	/* The injection library has said why (no such process, a thread, ...). */
 	ret = tree_seize(opts->pid, &deadline, tree);
 	arm_seize_timer(0, &old);
+	/* Checked while the cgroup is still frozen: nothing joins it now. */
+	if (!ret && opts->freeze_given_fd >= 0) {
+		ret = freezer_check_members(opts->freeze_given_fd, opts->freeze_cgroup, tree);
+		if (ret)
+			tree_release(tree, false);
+	}
 	if (ret == -ETIMEDOUT)
 		pr_err("dump: pid %d: the tree did not stop within --timeout %d s; every process "
 		       "was let go and runs on", opts->pid, seconds);
@@ -548,7 +557,8 @@ static int finish_pre_copy(struct dump_ctx *ctx)
 	int ret = precopy_finish(ctx->precopy, ctx->stats);
 
 	if (!ret)
-		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net, false, ctx->sign_key);
+		ret = dump_write_inventory(ctx->dir, ctx->opts->pid, ctx->net, false, ctx->sign_key,
+					   ctx->lineage);
 	stats_end(ctx->stats, STATS_DUMP_WRITING, t);
 	return ret;
 }
@@ -561,6 +571,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	struct sign_key key;
 	struct net_run net = { .tcp_established = opts->tcp_established,
 			       .tcp_close = opts->tcp_close };
+	struct dump_lineage lineage = { 0 };
 	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
@@ -585,14 +596,26 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	}
 	/* The writers take each file's digest as they write it. */
 	dir->digest_kind = opts->sign_key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
+	lineage.pre_dump = opts->pre_dump;
+	if (dump_lineage_open(opts, dir, &lineage)) {
+		image_dir_close(dir);
+		sign_key_forget(&key);
+		return 1;
+	}
 	stats_init(&st, STATS_DUMP);
 	progress_start(&st, opts->quiet);
+	/* criu's --cpu-cap: this CPU, for restore to compare (not with none). */
+	if (!opts->cpu_cap_given || opts->cpu_cap != CPU_CAP_NONE) {
+		ret = cpuinfo_dump(dir);
+		if (ret)
+			goto out;
+	}
 	frozen.since = t = stats_begin(&st, STATS_DUMP_FREEZING);
 	ret = seize_tree(opts, &fz, &tree);
 	stats_end(&st, STATS_DUMP_FREEZING, t);
 	if (ret)
 		goto out;
-	if (wants_pre_copy(opts, &tree))
+	if (!opts->pre_dump && !lineage.parent && wants_pre_copy(opts, &tree))
 		ret = pre_copy(opts, dir, &fz, &tree, &st, &frozen, &pc, &held);
 	if (!held)
 		goto out;
@@ -605,9 +628,9 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 		ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
 				 .sign_key = opts->sign_key ? &key : NULL, .mnt_caller = caller,
-				 .net = &net, .precopy = pc };
+				 .net = &net, .precopy = pc, .lineage = &lineage };
 	if (!ret)
-		ret = dump_tree(&ctx);
+		ret = opts->pre_dump ? pre_dump_tree(&ctx) : dump_tree(&ctx);
 	/* Pre-copy: the tree runs on while its pages are merged. */
 	if (!ret && pc) {
 		release_tree(opts, &net, &fz, &tree, &st, &frozen, ret, true);
@@ -640,6 +663,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 			opts->images_dir);
 out:
 	precopy_free(pc);
+	dump_lineage_close(&lineage);
 	/* A failed dump leaves none of its files (its log aside). */
 	if (ret)
 		image_dir_remove_written(dir);
@@ -658,9 +682,10 @@ out:
  * freezer cgroup, or the dump is refused naming them. */
 static int check_runtime_opts(struct cryo_opts *opts, const struct mnt_caller *caller)
 {
-	_cleanup_close_ int dir = -1;
 	char path[64];
 	struct stat st;
+	bool v2;
+	int dir;
 
 	snprintf(path, sizeof(path), "/proc/%d/root", opts->pid);
 	if (opts->root && (stat(path, &st) || st.st_dev != caller->root_dev ||
@@ -672,21 +697,25 @@ static int check_runtime_opts(struct cryo_opts *opts, const struct mnt_caller *c
 	if (!opts->freeze_cgroup)
 		return 0;
 	dir = open(opts->freeze_cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0 || (faccessat(dir, "freezer.state", F_OK, 0) &&
-			faccessat(dir, "cgroup.freeze", F_OK, 0))) {
+	v2 = dir >= 0 && !faccessat(dir, "cgroup.freeze", F_OK, 0);
+	if (dir < 0 || (!v2 && faccessat(dir, "freezer.state", F_OK, 0))) {
 		pr_err("dump: freeze_cgroup %s: not a cgroup with a freezer (freezer.state or "
 		       "cgroup.freeze)", opts->freeze_cgroup);
+		if (dir >= 0)
+			close(dir);
 		return -EINVAL;
 	}
 	/* Found here: the dumper runs in the tree's namespaces, whose cgroup
-	 * mounts are the container's. The v1 freezer is not driven: its
-	 * frozen tasks take no ptrace stop until thawed. */
+	 * mounts are the container's. */
+	opts->freeze_given_fd = dir;
 	opts->freeze_fd = freezer_find_given(opts->pid, opts->freeze_cgroup, opts->freeze_path,
 					     sizeof(opts->freeze_path));
-	if (opts->freeze_fd < 0)
-		pr_info("dump: pid %d: freeze_cgroup %s: no cgroup v2 freezer for the tree; "
-			"ptrace stops it", opts->pid, opts->freeze_cgroup);
-	return 0;
+	if (opts->freeze_fd >= 0)
+		return 0;
+	pr_err("dump: pid %d: freeze_cgroup %s: cannot be frozen by cryo: it holds cryo, or "
+	       "cryo may not write its %s", opts->pid, opts->freeze_cgroup,
+	       v2 ? "cgroup.freeze" : "freezer.state");
+	return -EOPNOTSUPP;
 }
 
 int cmd_dump(const struct cryo_opts *given)
@@ -722,9 +751,11 @@ int cmd_dump(const struct cryo_opts *given)
 	caller.nr_skip = opts->nr_skip_mnt;
 	caller.enable_fs = opts->enable_fs;
 	caller.nr_enable_fs = opts->nr_enable_fs;
-	copy.freeze_fd = -1;
+	copy.freeze_fd = copy.freeze_given_fd = -1;
 	if (check_runtime_opts(&copy, &caller)) {
 		mnt_caller_free(&caller);
+		if (copy.freeze_given_fd >= 0)
+			close(copy.freeze_given_fd);
 		return 1;
 	}
 	/* A container's dumper enters its root, where -D leads elsewhere. */
@@ -746,5 +777,7 @@ int cmd_dump(const struct cryo_opts *given)
 	mnt_caller_free(&caller);
 	if (copy.freeze_fd >= 0)
 		close(copy.freeze_fd);
+	if (copy.freeze_given_fd >= 0)
+		close(copy.freeze_given_fd);
 	return ret < 0 ? 1 : ret;
 }

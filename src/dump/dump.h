@@ -40,7 +40,30 @@ struct dump_ctx {
 	struct net_run *net;
 	/* The pre-copy pass's state (mem/precopy.h); NULL: none. */
 	struct precopy *precopy;
+	/* Incremental dumps (predump.c): a pre-dump, and the parent set. */
+	struct dump_lineage *lineage;
 };
+
+/* predump.c: criu's pre-dump and --prev-images-dir. A pre-dump saves the
+ * pages stores of the tree (pagemaps, pages, per-page digests) and leaves
+ * it running; a dump or pre-dump with a parent set leaves every page that
+ * equals the parent's digest at its address in the parent. */
+struct dump_lineage {
+	bool pre_dump;
+	/* The parent set, open (NULL: none), its dump id. */
+	struct image_dir *parent;
+	uint8_t parent_id[IMG_DUMP_ID_SIZE];
+};
+
+/* Opens --prev-images-dir (relative to @dir, as criu's) when given, checks
+ * it is a set of the tree at @root_pid, and points DIR/parent at it. A
+ * parent that cannot serve is said and not used: every page is saved, as
+ * criu does. */
+int dump_lineage_open(const struct cryo_opts *opts, struct image_dir *dir,
+		      struct dump_lineage *out);
+void dump_lineage_close(struct dump_lineage *l);
+/* The pre-dump's collection: each live process's pages store. */
+int pre_dump_tree(struct dump_ctx *ctx);
 
 /* regs.c: fills regs, xstate and sigmask of every ThreadCore of @core
  * (with @pt, its pre-copy state: precopy_fix_restart()). */
@@ -52,7 +75,8 @@ struct net_run;
  * it lists @net's locked connections, and with @hold_lock hands the lock
  * over to one that outlives the dump. */
 int dump_write_inventory(struct image_dir *dir, pid_t root_pid, struct net_run *net,
-			 bool hold_lock, const struct sign_key *key);
+			 bool hold_lock, const struct sign_key *key,
+			 const struct dump_lineage *lineage);
 
 /* shared_memory.c: saves the SysV segments the live processes of @tree
  * have attached (with @whole_ipc_namespace, those nobody attaches in the

@@ -87,7 +87,8 @@ static int digest_written(const struct image_dir *dir, Inventory *inv, struct di
 }
 
 int dump_write_inventory(struct image_dir *dir, pid_t root_pid, struct net_run *net,
-			 bool hold_lock, const struct sign_key *key)
+			 bool hold_lock, const struct sign_key *key,
+			 const struct dump_lineage *lineage)
 {
 	enum image_digest_kind kind = key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	Inventory inv = INVENTORY__INIT;
@@ -110,6 +111,13 @@ int dump_write_inventory(struct image_dir *dir, pid_t root_pid, struct net_run *
 	inv.has_dump_id = true;
 	inv.dump_id.data = dir->dump_id;
 	inv.dump_id.len = IMG_DUMP_ID_SIZE;
+	if (lineage && lineage->pre_dump)
+		inv.has_pre_dump = inv.pre_dump = true;
+	if (lineage && lineage->parent) {
+		inv.has_parent_dump_id = true;
+		inv.parent_dump_id.data = (uint8_t *)lineage->parent_id;
+		inv.parent_dump_id.len = IMG_DUMP_ID_SIZE;
+	}
 	ret = net_lock_save(net, &inv, hold_lock);
 	if (ret)
 		return ret;

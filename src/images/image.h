@@ -65,6 +65,10 @@ enum image_kind {
 	/* A tree's own user namespace, and its own cgroup namespace's root. */
 	IMG_USERNS = 34,
 	IMG_CGROUPNS = 35,
+	/* The CPU a tree was dumped on, for --cpu-cap. */
+	IMG_CPUINFO = 36,
+	/* Per-page digests of a pre-dump (or a dump with a parent set). */
+	IMG_PAGE_DIGESTS = 48,
 };
 
 struct image;

@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "images/kinds.h"
+#include "images/page_digests.h"
 #include "images/proto/inventory.pb-c.h"
 #include "images/proto/pagemap.pb-c.h"
 
@@ -17,6 +18,8 @@ static const struct image_kind_desc own_kinds[] = {
 	{ IMG_INVENTORY, "inventory", "inventory.img", &inventory__descriptor, inventory_check },
 	{ IMG_PAGEMAP, "pagemap", "pagemap-%d.img", &pagemap_entry__descriptor, pagemap_check },
 	{ IMG_PAGES, "pages", "pages-%d.img", NULL, NULL },
+	{ IMG_PAGE_DIGESTS, "pagedigest", "pagedigest-%d.img", &page_digests__descriptor,
+	  page_digests_check },
 };
 
 static const struct image_kind_set own_set = { "images", own_kinds, ARRAY_SIZE(own_kinds) };

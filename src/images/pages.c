@@ -76,6 +76,7 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 		return 0;
 	case PAGEMAP_ENTRY__STATE__ZERO:
 	case PAGEMAP_ENTRY__STATE__IN_PARENT:
+	case PAGEMAP_ENTRY__STATE__IN_PARENT_IMAGE:
 		if (e->has_parent_vaddr && (e->state != PAGEMAP_ENTRY__STATE__IN_PARENT ||
 					    e->parent_vaddr % IMG_PAGE_SIZE ||
 					    !range_fits(e->parent_vaddr, e->nr_pages))) {
@@ -91,7 +92,9 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 		}
 		if (e->has_file_off) {
 			image_error(path, off, "%s range at 0x%llx has a file offset",
-				    e->state == PAGEMAP_ENTRY__STATE__ZERO ? "zero" : "in-parent",
+				    e->state == PAGEMAP_ENTRY__STATE__ZERO ? "zero" :
+				    e->state == PAGEMAP_ENTRY__STATE__IN_PARENT ? "in-parent" :
+										  "in-parent-image",
 				    (unsigned long long)e->vaddr);
 			return -EBADMSG;
 		}
@@ -391,6 +394,11 @@ int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_p
 		return -EINVAL;
 	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT, NULL, parent_vaddr,
 			 sibling);
+}
+
+int pages_write_in_parent_image(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
+{
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT_IMAGE, NULL, 0, 0);
 }
 
 static int inplace_seal(struct pages_writer *pw);

@@ -45,6 +45,9 @@ int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
  * which the parent holds only while it creates its children. */
 int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 			  uint64_t parent_vaddr, uint32_t sibling);
+/* Records @nr_pages pages at @vaddr unchanged since the parent image set
+ * (a pre-dump), which holds them at the same address (IN_PARENT_IMAGE). */
+int pages_write_in_parent_image(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
 /* Finishes the pages file, then the pagemap, and frees @pw. On failure
  * neither file is left under its final name. */
 int pages_writer_finish(struct pages_writer *pw);

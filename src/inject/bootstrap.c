@@ -21,6 +21,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
+#include "common/cleanup.h"
+#include "common/procfs.h"
 #include "inject/internal.h"
 
 #define RED_ZONE 128
@@ -103,7 +105,9 @@ void inj_task_offer_sites(struct inj_task *task, const struct inj_task *like)
  * has none (no glibc). */
 static unsigned long find_restore_rt(struct inj_task *task)
 {
-	char path[64], line[512];
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	char path[64];
 	FILE *f;
 
 	if (task->restore_rt_searched)
@@ -113,13 +117,12 @@ static unsigned long find_restore_rt(struct inj_task *task)
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	while (!task->restore_rt && fgets(line, sizeof(line), f)) {
-		unsigned long start, end;
-		char perms[8];
+	while (!task->restore_rt && getline(&line, &cap, f) > 0) {
+		struct proc_maps_line m;
 
-		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) == 3 && perms[0] == 'r' &&
-		    perms[2] == 'x' && strstr(line, "libc"))
-			find_in_mapping(task, start, end);
+		if (proc_maps_line_parse(line, &m) && m.perms[0] == 'r' && m.perms[2] == 'x' &&
+		    strstr(m.name, "libc"))
+			find_in_mapping(task, m.start, m.end);
 	}
 	fclose(f);
 	return task->restore_rt;
@@ -226,24 +229,32 @@ void bootstrap_put_back_stack(struct inj_task *task)
 	task->stack_saved = NULL;
 }
 
-int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6])
+unsigned long bootstrap_trampoline(struct inj_task *task)
+{
+	return find_restore_rt(task);
+}
+
+int bootstrap_call_start(struct inj_task *task)
 {
 	struct user_regs_struct regs = task->orig_regs->gp;
-	unsigned long trampoline = find_restore_rt(task);
-	int ret;
+	int ret = task->stack_saved ? 0 : place_frame(task);
 
-	if (!trampoline || (!task->stack_saved && place_frame(task)))
-		return remote_syscall(task, result, nr, args);
-	regs.rip = trampoline;
+	if (ret)
+		return ret;
+	regs.rip = task->restore_rt;
 	regs.rsp = (task->unmap_frame ? task->unmap_frame : task->stack_frame) + sizeof(uint64_t);
 	regs.orig_rax = -1;
 	ret = set_gp(task->worker, &regs);
 	if (!ret)
 		ret = block_worker_signals(task);
-	if (!ret)
-		ret = step_to_syscall_stop(task);
-	if (!ret)
-		ret = get_gp(task->worker, &regs);
+	return ret ? ret : step_start(task);
+}
+
+int bootstrap_call_redirect(struct inj_task *task, long nr, const unsigned long args[6])
+{
+	struct user_regs_struct regs;
+	int ret = get_gp(task->worker, &regs);
+
 	if (ret)
 		return ret;
 	if (regs.orig_rax != 15) {
@@ -253,7 +264,7 @@ int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsign
 	}
 	/* The call runs instead; it returns to the trampoline, not past it. */
 	regs.orig_rax = (unsigned long)nr;
-	regs.rip = trampoline;
+	regs.rip = task->restore_rt;
 	regs.rdi = args[0];
 	regs.rsi = args[1];
 	regs.rdx = args[2];
@@ -261,12 +272,31 @@ int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsign
 	regs.r8 = args[4];
 	regs.r9 = args[5];
 	ret = set_gp(task->worker, &regs);
+	return ret ? ret : step_start(task);
+}
+
+int bootstrap_call_result(struct inj_task *task, long *result)
+{
+	struct user_regs_struct regs;
+	int ret = get_gp(task->worker, &regs);
+
 	if (!ret)
-		ret = step_to_syscall_stop(task);
+		*result = (long)regs.rax;
+	return ret;
+}
+
+int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6])
+{
+	int ret;
+
+	if (!find_restore_rt(task) || (!task->stack_saved && place_frame(task)))
+		return remote_syscall(task, result, nr, args);
+	ret = bootstrap_call_start(task);
 	if (!ret)
-		ret = get_gp(task->worker, &regs);
-	if (ret)
-		return ret;
-	*result = (long)regs.rax;
-	return 0;
+		ret = step_finish(task);
+	if (!ret)
+		ret = bootstrap_call_redirect(task, nr, args);
+	if (!ret)
+		ret = step_finish(task);
+	return ret ? ret : bootstrap_call_result(task, result);
 }

@@ -167,6 +167,20 @@ struct inj_call {
  * cannot be run (not one that returns an error: see each result). */
 int inj_thread_syscalls(struct inj_task *task, pid_t tid, struct inj_call *calls, size_t n);
 
+/* The calls of one thread for inj_threads_syscalls(). */
+struct inj_thread_calls {
+	pid_t tid;
+	struct inj_call *calls;
+	size_t n;
+};
+
+/* inj_thread_syscalls() for @nr threads at once: every thread is borrowed
+ * together and each step asked of all before any is waited for, so a
+ * process of many threads pays a few rounds of stops, not a few stops a
+ * thread in turn. Each thread's calls stop at its first that cannot be run;
+ * the others go on. Every thread is given back before this returns. */
+int inj_threads_syscalls(struct inj_task *task, struct inj_thread_calls *each, size_t nr);
+
 /* Maps @blob into the task, connects a channel to it and starts it on its
  * own stack with all signals blocked. */
 int inj_parasite_start(struct inj_task *task, const struct inj_blob *blob,

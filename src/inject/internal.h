@@ -105,6 +105,12 @@ bool hold_worker_sigstop(struct inj_task *task, int status, int request);
 /* Brings the worker into a PTRACE_EVENT_STOP: from another ptrace stop
  * when @running is false, or while it runs free (the parasite) when true. */
 int park_worker(struct inj_task *task, bool running);
+/* park_worker() in two halves, so that many threads park at once: the
+ * request, then the wait for the event stop. */
+int park_worker_start(struct inj_task *task, bool running);
+int park_worker_finish(struct inj_task *task);
+/* restore_worker()'s second half, for a worker already parked. */
+int restore_parked_worker(struct inj_task *task);
 
 /* syscall.c */
 /* Finds where remote syscalls run (once) and hijacks the worker. */
@@ -112,11 +118,22 @@ int prepare_worker(struct inj_task *task);
 int remote_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6]);
 /* Runs the worker to its next syscall stop (entry or exit). */
 int step_to_syscall_stop(struct inj_task *task);
+/* The same in two halves: let the worker go on, then wait for its stop. */
+int step_start(struct inj_task *task);
+int step_finish(struct inj_task *task);
 
 /* bootstrap.c: a remote syscall that needs no parasite area, safe if cryo
  * dies (see there); and putting back the stack bytes its frame covered,
  * once the thread no longer depends on that frame. */
 int bootstrap_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6]);
+/* libc's rt_sigreturn trampoline (found once; 0: none), and
+ * bootstrap_syscall() in its three steps, each but the last ending with
+ * the worker let go (wait with step_finish() before the next): to the
+ * trampoline's rt_sigreturn entry, turned into call @nr, its result. */
+unsigned long bootstrap_trampoline(struct inj_task *task);
+int bootstrap_call_start(struct inj_task *task);
+int bootstrap_call_redirect(struct inj_task *task, long nr, const unsigned long args[6]);
+int bootstrap_call_result(struct inj_task *task, long *result);
 void bootstrap_put_back_stack(struct inj_task *task);
 /* The INJ_SCRATCH_MAX bytes below that frame (placing it if needed). */
 int bootstrap_scratch(struct inj_task *task, unsigned long *addr);
@@ -124,6 +141,11 @@ int bootstrap_scratch(struct inj_task *task, unsigned long *addr);
  * itself first unmaps [@start, @start + @size): the parasite's area, mapped
  * there next. -ENOTSUP when the task lacks libc's two gadgets. */
 int bootstrap_arm_unmap(struct inj_task *task, unsigned long start, size_t size);
+/* thread.c: @len bytes between @buf and the task's scratch at @addr; the
+ * arguments of a call with INJ_ARG_BUF_AT() made addresses in it. */
+int scratch_io(pid_t pid, unsigned long addr, void *buf, size_t len, bool write);
+void scratch_args(const unsigned long args[6], size_t len, unsigned long scratch,
+		  unsigned long real[6]);
 /* seize.c: whether @tid is one of the seized threads. */
 bool task_is_thread(const struct inj_task *task, pid_t tid);
 

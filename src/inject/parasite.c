@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/procfs.h"
 #include "inject/internal.h"
 #include "inject/parasite-abi.h"
 #include "ns/enter.h"
@@ -209,14 +210,14 @@ static unsigned long free_range(pid_t pid, size_t size)
 	if (!f)
 		return 0;
 	while (getline(&line, &cap, f) > 0) {
-		unsigned long start, end;
+		struct proc_maps_line m;
 
-		if (sscanf(line, "%lx-%lx", &start, &end) != 2 || start >= USER_TOP)
+		if (!proc_maps_line_parse(line, &m) || m.start >= USER_TOP)
 			break;
-		if (start > prev_end && start - prev_end >= size + 2 * AREA_PAGE &&
-		    !strstr(line, "[stack]"))
-			found = start - AREA_PAGE - size;
-		prev_end = end;
+		if (m.start > prev_end && m.start - prev_end >= size + 2 * AREA_PAGE &&
+		    strcmp(m.name, "[stack]"))
+			found = m.start - AREA_PAGE - size;
+		prev_end = m.end;
 	}
 	fclose(f);
 	return found;

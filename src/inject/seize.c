@@ -190,43 +190,21 @@ static void report_not_stopped(const struct inj_task *task, pid_t tid)
 		wchan ? wchan : "");
 }
 
-static int seize_thread(struct inj_task *task, pid_t tid, long options)
+static void forget_thread(struct inj_task *task, pid_t tid)
 {
-	int ret;
+	for (int i = 0; i < task->nr_threads; i++)
+		if (task->threads[i].tid == tid)
+			task->threads[i] = task->threads[--task->nr_threads];
+}
 
-	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)options) < 0) {
-		long tracer;
+/* Waits for the stop of a thread seize_thread() interrupted. */
+static int finish_seize(struct inj_task *task, pid_t tid)
+{
+	int ret = wait_seize_stop(task, tid);
 
-		ret = -errno;
-		if (ret == -ESRCH)
-			return 0; /* exited meanwhile: nothing to seize */
-		tracer = ret == -EPERM ? tracer_of(task->pid, tid) : 0;
-		if (tracer > 0)
-			inj_err("pid %d: thread %d is traced by pid %ld (ptrace): a task another "
-				"tracer holds, stopped or not, cannot be seized", task->pid, tid,
-				tracer);
-		else
-			inj_err("pid %d: cannot seize thread %d: %s%s", task->pid, tid,
-				strerror(-ret), ret == -EPERM ? " (not permitted)" : "");
-		return ret;
-	}
-	ret = add_thread(task, tid);
-	if (ret) {
-		ptrace(PTRACE_DETACH, tid, NULL, NULL);
-		return ret;
-	}
-	ret = trapped_at_seize(task, tid);
-	if (ret == 1)
-		return 0;
-	if (!ret && ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
-		return -errno;
-	if (!ret)
-		ret = wait_seize_stop(task, tid);
 	if (ret == -ESRCH) {
 		/* The thread exited while being stopped: forget it. */
-		for (int i = 0; i < task->nr_threads; i++)
-			if (task->threads[i].tid == tid)
-				task->threads[i] = task->threads[--task->nr_threads];
+		forget_thread(task, tid);
 		return 0;
 	}
 	if (ret == -ETIMEDOUT)
@@ -236,13 +214,74 @@ static int seize_thread(struct inj_task *task, pid_t tid, long options)
 	return ret;
 }
 
-/* One pass over /proc/PID/task; *added counts threads seized in this pass. */
+/* Seizes @tid and asks it to stop; *interrupted tells whether its stop is
+ * still to be waited for (not when it trapped at the seize or was gone). */
+static int seize_thread(struct inj_task *task, pid_t tid, long options, bool *interrupted)
+{
+	bool ours = false;
+	int ret;
+
+	*interrupted = false;
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)options) < 0) {
+		long tracer;
+
+		ret = -errno;
+		if (ret == -ESRCH)
+			return 0; /* exited meanwhile: nothing to seize */
+		tracer = ret == -EPERM ? tracer_of(task->pid, tid) : 0;
+		/* Seized and interrupted by this process already (a v1 freezer's
+		 * threads, while frozen): its stop is on its way. */
+		ours = tracer == getpid();
+		if (!ours && tracer > 0)
+			inj_err("pid %d: thread %d is traced by pid %ld (ptrace): a task another "
+				"tracer holds, stopped or not, cannot be seized", task->pid, tid,
+				tracer);
+		else if (!ours)
+			inj_err("pid %d: cannot seize thread %d: %s%s", task->pid, tid,
+				strerror(-ret), ret == -EPERM ? " (not permitted)" : "");
+		if (!ours)
+			return ret;
+	}
+	ret = add_thread(task, tid);
+	if (ret) {
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		return ret;
+	}
+	if (ours) {
+		/* Its stop is on its way: a second interrupt would leave a second
+		 * trap pending. Options are set once it is stopped. */
+		ret = finish_seize(task, tid);
+		if (!ret && ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)options) < 0 &&
+		    errno != ESRCH)
+			ret = -errno;
+		return ret;
+	}
+	ret = trapped_at_seize(task, tid);
+	if (ret == -ESRCH) {
+		forget_thread(task, tid);
+		return 0;
+	}
+	if (ret < 0)
+		inj_err("pid %d: thread %d did not stop: %s", task->pid, tid, strerror(-ret));
+	if (ret)
+		return ret == 1 ? 0 : ret;
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
+		return -errno;
+	*interrupted = true;
+	return 0;
+}
+
+/* One pass over /proc/PID/task; *added counts threads seized in this pass.
+ * Every new thread is interrupted first and waited for after: their stops
+ * come in together rather than one hand-off after another. */
 static int seize_new_threads(struct inj_task *task, long options, int *added)
 {
 	char path[64];
 	struct dirent *de;
+	pid_t *waiting = NULL;
+	int nr_waiting = 0, cap_waiting = 0, before = task->nr_threads, ret = 0;
+	bool leader_waits = false;
 	DIR *dir;
-	int ret = 0;
 
 	*added = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", task->pid);
@@ -251,16 +290,50 @@ static int seize_new_threads(struct inj_task *task, long options, int *added)
 		return errno == ENOENT ? -ESRCH : -errno;
 	while ((de = readdir(dir))) {
 		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
-		int before = task->nr_threads;
+		bool interrupted;
 
 		if (tid <= 0 || task_is_thread(task, tid) || thread_is_dead(task->pid, tid))
 			continue;
-		ret = seize_thread(task, tid, options);
+		if (nr_waiting == cap_waiting) {
+			int cap = cap_waiting ? cap_waiting * 2 : 16;
+			pid_t *grown = reallocarray(waiting, (size_t)cap, sizeof(*grown));
+
+			if (!grown) {
+				ret = -ENOMEM;
+				break;
+			}
+			waiting = grown;
+			cap_waiting = cap;
+		}
+		ret = seize_thread(task, tid, options, &interrupted);
 		if (ret)
 			break;
-		*added += task->nr_threads - before;
+		if (interrupted)
+			waiting[nr_waiting++] = tid;
 	}
 	closedir(dir);
+	/* Each interrupted thread is waited for, even after a failure: none
+	 * may be left with its stop unreported when the caller detaches. The
+	 * leader last: while its siblings' stops are pending, its wait polls. */
+	for (int i = 0; i < nr_waiting; i++) {
+		int err;
+
+		if (waiting[i] == task->pid) {
+			leader_waits = true;
+			continue;
+		}
+		err = finish_seize(task, waiting[i]);
+		if (err && !ret)
+			ret = err;
+	}
+	if (leader_waits) {
+		int err = finish_seize(task, task->pid);
+
+		if (err && !ret)
+			ret = err;
+	}
+	free(waiting);
+	*added = task->nr_threads - before;
 	return ret;
 }
 

@@ -13,6 +13,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include "common/cleanup.h"
+#include "common/procfs.h"
 #include "inject/internal.h"
 
 #define SYSCALL_STOP (SIGTRAP | 0x80)
@@ -44,8 +46,10 @@ static unsigned long find_syscall_insn(pid_t pid, unsigned long start, unsigned 
  * fallback. Other executable mappings are tried in order after it. */
 static int locate_syscall_site(struct inj_task *task)
 {
-	char path[64], line[512];
+	_cleanup_free_ char *line = NULL;
 	unsigned long site = 0;
+	size_t cap = 0;
+	char path[64];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", task->pid);
@@ -53,16 +57,15 @@ static int locate_syscall_site(struct inj_task *task)
 		f = fopen(path, "re");
 		if (!f)
 			return -errno;
-		while (!site && fgets(line, sizeof(line), f)) {
-			unsigned long start, end;
-			char perms[8];
-			bool is_vdso = strstr(line, "[vdso]") != NULL;
+		while (!site && getline(&line, &cap, f) > 0) {
+			struct proc_maps_line m;
 
-			if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
+			if (!proc_maps_line_parse(line, &m))
 				continue;
-			if (perms[0] != 'r' || perms[2] != 'x' || is_vdso != (pass == 0))
+			if (m.perms[0] != 'r' || m.perms[2] != 'x' ||
+			    !strcmp(m.name, "[vdso]") != (pass == 0))
 				continue;
-			site = find_syscall_insn(task->pid, start, end);
+			site = find_syscall_insn(task->pid, m.start, m.end);
 		}
 		fclose(f);
 	}
@@ -86,12 +89,15 @@ static bool pass_event_stop(struct inj_task *task, int status)
 	return true;
 }
 
-int step_to_syscall_stop(struct inj_task *task)
+int step_start(struct inj_task *task)
+{
+	return ptrace(PTRACE_SYSCALL, task->worker, NULL, NULL) < 0 ? -errno : 0;
+}
+
+int step_finish(struct inj_task *task)
 {
 	int status, ret;
 
-	if (ptrace(PTRACE_SYSCALL, task->worker, NULL, NULL) < 0)
-		return -errno;
 	do {
 		ret = wait_worker_stop(task, &status);
 		if (ret)
@@ -104,6 +110,13 @@ int step_to_syscall_stop(struct inj_task *task)
 		return -EIO;
 	}
 	return 0;
+}
+
+int step_to_syscall_stop(struct inj_task *task)
+{
+	int ret = step_start(task);
+
+	return ret ? ret : step_finish(task);
 }
 
 int remote_syscall(struct inj_task *task, long *result, long nr, const unsigned long args[6])

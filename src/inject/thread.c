@@ -9,7 +9,7 @@
 
 #include "inject/internal.h"
 
-static int scratch_io(pid_t pid, unsigned long addr, void *buf, size_t len, bool write)
+int scratch_io(pid_t pid, unsigned long addr, void *buf, size_t len, bool write)
 {
 	struct iovec local = { buf, len }, remote = { (void *)addr, len };
 	ssize_t n = write ? process_vm_writev(pid, &local, 1, &remote, 1, 0) :
@@ -18,6 +18,14 @@ static int scratch_io(pid_t pid, unsigned long addr, void *buf, size_t len, bool
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EIO;
+}
+
+void scratch_args(const unsigned long args[6], size_t len, unsigned long scratch,
+		  unsigned long real[6])
+{
+	for (int i = 0; i < 6; i++)
+		real[i] = args[i] - INJ_ARG_BUF < (len ? len : 1) ? scratch + (args[i] - INJ_ARG_BUF) :
+								    args[i];
 }
 
 /* The call itself, with @tid already hijacked as the worker. */
@@ -37,9 +45,7 @@ static int run_in_thread(struct inj_task *task, long *result, void *buf, size_t 
 			return ret;
 		}
 	}
-	for (int i = 0; i < 6; i++)
-		real_args[i] = args[i] - INJ_ARG_BUF < (len ? len : 1) ?
-				       scratch + (args[i] - INJ_ARG_BUF) : args[i];
+	scratch_args(args, len, scratch, real_args);
 	ret = bootstrap_syscall(task, result, nr, real_args);
 	if (!ret && len)
 		ret = scratch_io(task->pid, scratch, buf, len, false);

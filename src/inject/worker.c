@@ -45,30 +45,42 @@ bool hold_worker_sigstop(struct inj_task *task, int status, int request)
 	return true;
 }
 
-int park_worker(struct inj_task *task, bool running)
+int park_worker_start(struct inj_task *task, bool running)
+{
+	/* Any stop clears a pending interrupt, so it is asked on each round. */
+	if (ptrace(PTRACE_INTERRUPT, task->worker, NULL, NULL) < 0)
+		return -errno;
+	if (!running && ptrace(PTRACE_CONT, task->worker, NULL, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int park_worker_finish(struct inj_task *task)
 {
 	for (;;) {
-		int status, ret;
+		int status, ret = wait_worker_stop(task, &status);
 
-		/* Any stop clears a pending interrupt, so ask again on each round. */
-		if (ptrace(PTRACE_INTERRUPT, task->worker, NULL, NULL) < 0)
-			return -errno;
-		if (!running && ptrace(PTRACE_CONT, task->worker, NULL, NULL) < 0)
-			return -errno;
-		running = false;
-		ret = wait_worker_stop(task, &status);
 		if (ret)
 			return ret;
 		if (status >> 16 == PTRACE_EVENT_STOP)
 			return 0;
-		if (is_sigstop_delivery(status)) {
-			task->stop_signal_held = true;
-			continue;
+		if (!is_sigstop_delivery(status)) {
+			inj_err("pid %d: thread %d stopped unexpectedly (status %#x) while being "
+				"parked", task->pid, task->worker, status);
+			return -EIO;
 		}
-		inj_err("pid %d: thread %d stopped unexpectedly (status %#x) while being parked",
-			task->pid, task->worker, status);
-		return -EIO;
+		task->stop_signal_held = true;
+		ret = park_worker_start(task, false);
+		if (ret)
+			return ret;
 	}
+}
+
+int park_worker(struct inj_task *task, bool running)
+{
+	int ret = park_worker_start(task, running);
+
+	return ret ? ret : park_worker_finish(task);
 }
 
 int hijack_worker(struct inj_task *task)
@@ -115,6 +127,28 @@ int block_worker_signals(struct inj_task *task)
 	return 0;
 }
 
+int restore_parked_worker(struct inj_task *task)
+{
+	int ret = 0;
+
+	if (ptrace(PTRACE_SETSIGMASK, task->worker, (void *)sizeof(uint64_t),
+		   &task->orig_sigmask) < 0)
+		ret = -errno;
+	if (!ret)
+		ret = regs_write(task->worker, task->orig_regs);
+	/* The thread is itself again: the bootstrap frame's bytes go back. */
+	if (!ret)
+		bootstrap_put_back_stack(task);
+	if (ret) {
+		inj_err("pid %d: cannot restore the state of thread %d: %s", task->pid,
+			task->worker, strerror(-ret));
+		return ret;
+	}
+	task->hijacked = false;
+	task->signals_blocked = false;
+	return 0;
+}
+
 int restore_worker(struct inj_task *task)
 {
 	int ret;
@@ -130,20 +164,10 @@ int restore_worker(struct inj_task *task)
 	 * registers, as if never seized.
 	 */
 	ret = park_worker(task, false);
-	if (!ret && ptrace(PTRACE_SETSIGMASK, task->worker, (void *)sizeof(uint64_t),
-			   &task->orig_sigmask) < 0)
-		ret = -errno;
-	if (!ret)
-		ret = regs_write(task->worker, task->orig_regs);
-	/* The thread is itself again: the bootstrap frame's bytes go back. */
-	if (!ret)
-		bootstrap_put_back_stack(task);
 	if (ret) {
 		inj_err("pid %d: cannot restore the state of thread %d: %s", task->pid,
 			task->worker, strerror(-ret));
 		return ret;
 	}
-	task->hijacked = false;
-	task->signals_blocked = false;
-	return 0;
+	return restore_parked_worker(task);
 }

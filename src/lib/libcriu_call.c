@@ -214,8 +214,9 @@ int criu_local_pre_dump(criu_opts *opts)
 	return 0;
 }
 
-/* Pre-dumps while @more asks for them, then dumps; cryo refuses pre-dumps
- * by name, which ends the iterations with -EBADE. */
+/* Pre-dumps while @more asks for them, then dumps, each into the images
+ * the options name at that time (@more moves them on, and names the last
+ * as parent_img, as with criu). */
 int criu_local_dump_iters(criu_opts *opts, int (*more)(criu_predump_info pi))
 {
 	int ret;

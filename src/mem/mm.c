@@ -18,7 +18,9 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/procfs.h"
+#include "common/textfile.h"
 #include "files/files.h"
+#include "images/page_digests.h"
 #include "images/pages.h"
 #include "inject/inject.h"
 #include "kabi/kabi.h"
@@ -211,7 +213,8 @@ static int start_splice(struct inj_task *task, const struct vma_list *vmas,
 
 	*out = NULL;
 	/* Pre-copy's pages go to its scratch store, through the writer. */
-	if (!opts->parasite_blob || opts->parent || opts->has_children || opts->precopy)
+	if (!opts->parasite_blob || opts->parent || opts->has_children || opts->precopy ||
+	    opts->digests || opts->parent_set)
 		return 0;
 	for (size_t i = 0; i < vmas->nr; i++)
 		if (vma_pages(vmas->vmas[i]) == VMA_PAGES_ANON && (vmas->vmas[i]->prot & PROT_READ))
@@ -235,7 +238,7 @@ static int start_splice(struct inj_task *task, const struct vma_list *vmas,
 	return 0;
 }
 
-static int copy_pages(struct inj_task *task, const struct vma_list *vmas,
+static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct vma_list *vmas,
 		      const struct mm_dump_opts *opts, struct pages_writer *pw)
 {
 	pid_t pid = inj_task_pid(task);
@@ -244,12 +247,23 @@ static int copy_pages(struct inj_task *task, const struct vma_list *vmas,
 	struct cow_parent *cp = NULL;
 	struct pagescan *ps = NULL;
 	struct pagedump *pd = NULL;
+	struct page_digests parent_digests = { 0 };
+	struct page_digests_writer *digests = NULL;
 	struct pagedump_stats stats;
 	int ret, err;
 
-	ret = opts->parent ? cow_parent_open(pid, opts->parent, opts->siblings, opts->nr_siblings,
-					     &cp) :
-			     0;
+	/* A process the parent set does not hold is saved whole. */
+	ret = opts->parent_set ? page_digests_load(opts->parent_set, pid, &parent_digests) : 0;
+	if (ret == -ENOENT)
+		pr_info("dump: pid %d: not in the parent image set %s: every page is saved", pid,
+			opts->parent_set->path);
+	ret = ret == -ENOENT ? 0 : ret;
+	if (!ret && opts->digests)
+		ret = page_digests_writer_open(dir, pid, &digests);
+	if (!ret)
+		ret = opts->parent ? cow_parent_open(pid, opts->parent, opts->siblings,
+						     opts->nr_siblings, &cp) :
+				     0;
 	if (!ret)
 		ret = pagescan_open(pid, opts->scan, &ps);
 	if (ret)
@@ -258,6 +272,7 @@ static int copy_pages(struct inj_task *task, const struct vma_list *vmas,
 	if (ret)
 		goto out;
 	pagedump_set_stats(pd, opts->stats);
+	pagedump_set_parent(pd, parent_digests.nr ? &parent_digests : NULL, digests);
 	if (opts->parent || opts->has_children)
 		pagedump_read_unpinned(pd);
 	ret = start_splice(task, vmas, opts, pd, &parasite);
@@ -289,8 +304,15 @@ static int copy_pages(struct inj_task *task, const struct vma_list *vmas,
 	}
 	if (!ret)
 		ret = pagedump_flush(pd);
+	if (!ret && digests) {
+		ret = page_digests_writer_finish(digests);
+		digests = NULL;
+	}
 	if (!ret) {
 		pagedump_get_stats(pd, &stats);
+		if (opts->parent_set)
+			pr_info("dump: pid %d: %llu pages unchanged since the parent image set, "
+				"left there", pid, (unsigned long long)stats.pages_in_parent_image);
 		pr_info("dump: pid %d: %llu pages read, %llu saved, %llu zero, %llu its parent's "
 			"(found with %s%s)", pid,
 			(unsigned long long)stats.pages_read, (unsigned long long)stats.pages_saved,
@@ -311,6 +333,8 @@ out:
 	err = parasite ? inj_parasite_cure(parasite) : 0;
 	pagescan_close(ps);
 	cow_parent_close(cp);
+	page_digests_writer_abort(digests);
+	page_digests_free(&parent_digests);
 	return ret ? ret : err;
 }
 
@@ -383,14 +407,42 @@ static void remove_image(struct image_dir *dir, enum image_kind kind, int pid)
 		unlinkat(dir->fd, name, 0);
 }
 
+/* VmLck of /proc/@pid/status, in kB, into *@kb: 0 or -errno. */
+static int read_locked_kb(pid_t pid, unsigned long long *kb)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64];
+	const char *line;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	ret = read_text_file(path, &text);
+	if (ret)
+		return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
+	line = strstr(text, "\nVmLck:");
+	if (!line || sscanf(line, "\nVmLck: %llu kB", kb) != 1) {
+		pr_err("dump: pid %d: %s shows no VmLck", pid, path);
+		return -EIO;
+	}
+	return 0;
+}
+
 int mm_read_mlockall(pid_t pid, uint64_t fresh, uint32_t *mcl)
 {
+	unsigned long long locked_kb;
 	uint32_t madvise = 0;
-	int ret = vma_madvise_at(pid, fresh, &madvise);
+	int ret;
 
+	/* With MCL_FUTURE the fresh mapping is locked, so VmLck counts it:
+	 * none locked, and smaps (the whole of it: 50,000 mappings cost a
+	 * tenth of their dump) need not be read for the one mapping. */
+	*mcl = 0;
+	ret = read_locked_kb(pid, &locked_kb);
+	if (ret || !locked_kb)
+		return ret;
+	ret = vma_madvise_at(pid, fresh, &madvise);
 	if (ret)
 		return ret;
-	*mcl = 0;
 	if (madvise & VMA_MADV_LOCKED)
 		*mcl = MCL_FUTURE | (madvise & VMA_MADV_LOCKONFAULT ? MCL_ONFAULT : 0);
 	return 0;
@@ -430,7 +482,7 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 			      pages_writer_open(dir, pid, &pw);
 	if (ret)
 		goto out;
-	ret = copy_pages(task, &vmas, opts, pw);
+	ret = copy_pages(task, dir, &vmas, opts, pw);
 	if (!ret)
 		ret = aio_rings_unchanged(pid, &vmas);
 	if (ret) {
@@ -444,6 +496,8 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 
 	mm.n_vmas = vmas.nr;
 	mm.vmas = vmas.vmas;
+	if (opts->pages_only)
+		goto out;
 	ret = dump_mapped_files(pid, opts->files, &vmas);
 	if (!ret)
 		ret = write_mm(dir, pid, &mm);

@@ -52,6 +52,14 @@ struct mm_dump_opts {
 	 * store, and those copied unwritten before it froze are not read
 	 * again. NULL: dumped the usual way. */
 	struct precopy_task *precopy;
+	/* Incremental dumps: the parent image set (--prev-images-dir), whose
+	 * digests of this task's pages tell which are unchanged (saved
+	 * IN_PARENT_IMAGE); NULL: none. With @digests, every page's digest is
+	 * written too (pagedigest-PID.img), for the next dump of the chain. */
+	const struct image_dir *parent_set;
+	bool digests;
+	/* A pre-dump: the pages store alone, no mm-PID.img nor file objects. */
+	bool pages_only;
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into
@@ -60,7 +68,8 @@ struct mm_dump_opts {
  * of the task. */
 /* The mm's default flags, which mlockall(MCL_FUTURE) sets: no interface
  * reads them, but every new mapping takes them, so the smaps VmFlags of
- * @fresh, a mapping made in @pid after it was frozen, show them. */
+ * @fresh, a mapping made in @pid after it was frozen, show them (read
+ * only when VmLck says some memory is locked, as @fresh would be). */
 int mm_read_mlockall(pid_t pid, uint64_t fresh, uint32_t *mcl);
 
 int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_dump_opts *opts);

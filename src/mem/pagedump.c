@@ -19,9 +19,11 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "images/page_digests.h"
 #include "mem/pagedump.h"
 #include "mem/pagesplice.h"
 #include "mem/vma.h"
@@ -46,6 +48,8 @@ struct batch {
 	size_t used;		/* bytes of @buf claimed by queued ranges */
 	size_t nr;
 	struct queued_range *q;
+	/* Per page of @buf: unchanged since the parent set (pagedump_set_parent()). */
+	uint8_t kept[PAGEDUMP_BUF_SIZE / IMG_PAGE_SIZE];
 };
 
 struct pagedump {
@@ -64,8 +68,12 @@ struct pagedump {
 	/* Pages never spliced, sorted: see pagedump_copy_not_splice(). */
 	uint64_t *copied;
 	size_t nr_copied;
+	/* The parent set's digests of this task, and where this dump's go. */
+	const struct page_digests *parent_digests;
+	struct page_digests_writer *digests_out;
+	size_t parent_cursor;
 	/* Written by whoever saves batches; read once the writer is joined. */
-	uint64_t pages_saved, pages_zero, pages_in_parent;
+	uint64_t pages_saved, pages_zero, pages_in_parent, pages_in_parent_image;
 
 	/* The writer thread, started at the first full buffer. */
 	bool writer_started;
@@ -220,6 +228,7 @@ void pagedump_get_stats(const struct pagedump *pd, struct pagedump_stats *stats)
 	stats->pages_saved = pd->pages_saved;
 	stats->pages_zero = pd->pages_zero;
 	stats->pages_in_parent = pd->pages_in_parent;
+	stats->pages_in_parent_image = pd->pages_in_parent_image;
 	if (pd->splice)
 		pagesplice_counts(pd->splice, &stats->pages_read, &stats->pages_saved,
 				  &stats->pages_zero);
@@ -346,6 +355,7 @@ static int read_remote(struct pagedump *pd, struct batch *b, size_t first, size_
 }
 
 static int hash_batch(struct pagedump *pd, const struct batch *b);
+static int compare_with_parent(struct pagedump *pd, struct batch *b);
 
 /* Reads every range queued in @b, then feeds their digest. */
 static int read_batch(struct pagedump *pd, struct batch *b)
@@ -370,6 +380,8 @@ static int read_batch(struct pagedump *pd, struct batch *b)
 		read += b->q[i].len / PS;
 	pd->pages_read += read;
 	stats_pages_read(pd->stats, read);
+	if (!ret)
+		ret = compare_with_parent(pd, b);
 	return ret ? ret : hash_batch(pd, b);
 }
 
@@ -385,16 +397,69 @@ static bool page_is_zero(const uint8_t *page)
 	return true;
 }
 
-/* The end of the run of zero or non-zero pages that starts at page @i of
- * @data; *@zero says which. Hashing and saving cut the same runs. */
-static uint64_t run_end(const uint8_t *data, uint64_t i, uint64_t pages, bool *zero)
-{
-	uint64_t run = i + 1;
+enum page_class { PAGE_ZERO, PAGE_NEW, PAGE_KEPT };
 
-	*zero = page_is_zero(data + i * PS);
-	while (run < pages && page_is_zero(data + run * PS) == *zero)
+/* Page @i of @r: zeros, bytes to store, or unchanged since the parent set. */
+static enum page_class page_class(const struct batch *b, const struct queued_range *r,
+				  uint64_t i)
+{
+	if (b->kept[r->buf_off / PS + i])
+		return PAGE_KEPT;
+	return page_is_zero(b->buf + r->buf_off + i * PS) ? PAGE_ZERO : PAGE_NEW;
+}
+
+/* The end of the run of pages of one class that starts at page @i of @r;
+ * *@cls says which. Hashing and saving cut the same runs. */
+static uint64_t run_end(const struct batch *b, const struct queued_range *r, uint64_t i,
+			enum page_class *cls)
+{
+	uint64_t run = i + 1, pages = r->len / PS;
+
+	*cls = page_class(b, r, i);
+	while (run < pages && page_class(b, r, run) == *cls)
 		run++;
 	return run;
+}
+
+/* Each non-zero page's digest, kept and compared with the parent set's:
+ * equal, the page is left in the parent (kept). Pages the parent process
+ * holds (IN_PARENT) are neither. */
+static int compare_with_parent(struct pagedump *pd, struct batch *b)
+{
+	memset(b->kept, 0, sizeof(b->kept));
+	if (!pd->parent_digests && !pd->digests_out)
+		return 0;
+	for (size_t k = 0; k < b->nr; k++) {
+		const struct queued_range *r = &b->q[k];
+		const uint8_t *data = b->buf + r->buf_off;
+
+		for (uint64_t i = 0; !r->in_parent && i < r->len / PS; i++) {
+			XXH128_canonical_t c;
+			const uint8_t *was;
+			int ret;
+
+			if (page_is_zero(data + i * PS))
+				continue;
+			XXH128_canonicalFromHash(&c, XXH3_128bits(data + i * PS, PS));
+			was = pd->parent_digests ?
+				      page_digests_find(pd->parent_digests, r->addr + i * PS,
+							&pd->parent_cursor) : NULL;
+			if (was && !memcmp(was, c.digest, PAGE_DIGEST_SIZE))
+				b->kept[r->buf_off / PS + i] = 1;
+			ret = pd->digests_out ?
+				      page_digests_add(pd->digests_out, r->addr + i * PS, c.digest) : 0;
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+void pagedump_set_parent(struct pagedump *pd, const struct page_digests *parent,
+			 struct page_digests_writer *out)
+{
+	pd->parent_digests = parent;
+	pd->digests_out = out;
 }
 
 /* Feeds the digest with the pages of @b that save_batch() will write, in
@@ -410,10 +475,10 @@ static int hash_batch(struct pagedump *pd, const struct batch *b)
 		if (b->q[k].in_parent)
 			continue;
 		for (uint64_t i = 0, run; i < pages && !ret; i = run) {
-			bool zero;
+			enum page_class cls;
 
-			run = run_end(data, i, pages, &zero);
-			if (!zero)
+			run = run_end(b, &b->q[k], i, &cls);
+			if (cls == PAGE_NEW)
 				ret = pages_hash(pd->pw, data + i * PS, run - i);
 		}
 	}
@@ -430,10 +495,14 @@ static int save_range(struct pagedump *pd, const struct batch *b, const struct q
 	int ret = 0;
 
 	for (uint64_t i = 0; i < pages && !ret;) {
-		bool zero;
-		uint64_t run = run_end(data, i, pages, &zero);
+		enum page_class cls;
+		uint64_t run = run_end(b, r, i, &cls);
+		bool zero = cls == PAGE_ZERO;
 
-		if (!zero && r->in_parent) {
+		if (cls == PAGE_KEPT) {
+			ret = pages_write_in_parent_image(pd->pw, r->addr + i * PS, run - i);
+			pd->pages_in_parent_image += run - i;
+		} else if (!zero && r->in_parent) {
 			ret = pages_write_in_parent(pd->pw, r->addr + i * PS, run - i,
 						    r->parent_addr + i * PS, r->sibling);
 			pd->pages_in_parent += run - i;

@@ -16,6 +16,8 @@
 #define PAGEDUMP_BUF_SIZE (4u << 20)
 
 struct inj_parasite;
+struct page_digests;
+struct page_digests_writer;
 struct pagedump;
 struct stats;
 
@@ -24,6 +26,7 @@ struct pagedump_stats {
 	uint64_t pages_saved;	/* written to the pages file */
 	uint64_t pages_zero;	/* found to hold only zeros: not stored */
 	uint64_t pages_in_parent;	/* the parent's frames: not stored (IN_PARENT) */
+	uint64_t pages_in_parent_image;	/* unchanged since the parent set: not stored */
 };
 
 int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out);
@@ -39,6 +42,14 @@ int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t e
  * With @sibling (not 0): that sibling's frames, the parent's no more. */
 int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
 			   uint64_t parent_start, uint32_t sibling);
+
+/* Incremental dumps: a page whose digest equals the one @parent (the
+ * parent set's digests of this task) holds for its address is recorded
+ * IN_PARENT_IMAGE and not stored; the digest of every non-zero page read
+ * goes to @out. Either may be NULL. Before anything is queued; not with
+ * the parasite's splicing. */
+void pagedump_set_parent(struct pagedump *pd, const struct page_digests *parent,
+			 struct page_digests_writer *out);
 
 /* Copies what is still queued. */
 int pagedump_flush(struct pagedump *pd);

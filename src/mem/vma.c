@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "mem/aio.h"
 #include "mem/vma.h"
 
@@ -113,30 +114,20 @@ void vma_label(const Vma *vma, char *buf, size_t size)
  * @line is not such a header (it is a "Key: value" line). */
 static bool parse_header(char *line, struct smaps_entry *e)
 {
-	unsigned long long start, end, pgoff, ino;
-	unsigned major, minor;
-	int name_off = -1;
-	char *name;
-	size_t hex = strspn(line, "0123456789abcdef");
+	struct proc_maps_line m;
 
-	/* Most lines are "Key: value": tell them apart without sscanf, which
-	 * dominated the reading of 50,000 mappings. */
-	if (!hex || line[hex] != '-')
+	if (!proc_maps_line_parse(line, &m))
 		return false;
-	if (sscanf(line, "%llx-%llx %4[-rwxsp] %llx %x:%x %llu%n", &start, &end, e->perms, &pgoff,
-		   &major, &minor, &ino, &name_off) < 7 || name_off < 0)
-		return false;
-	name = line + name_off;
-	while (*name == ' ')
-		name++;
-	name[strcspn(name, "\n")] = '\0';
-	e->start = start;
-	e->end = end;
-	e->pgoff = pgoff;
-	e->name = name;
+	e->start = m.start;
+	e->end = m.end;
+	e->pgoff = m.pgoff;
+	memcpy(e->perms, m.perms, sizeof(e->perms));
+	e->name = m.name;
 	return true;
 }
 
+/* Two letters a flag: compared as such, not with strncmp per table entry
+ * (a tenth of reading 50,000 mappings). */
 static unsigned parse_vm_flags(const char *text)
 {
 	unsigned flags = 0;
@@ -144,8 +135,8 @@ static unsigned parse_vm_flags(const char *text)
 	for (const char *p = text; *p; p++) {
 		if (*p == ' ' || *p == '\n')
 			continue;
-		for (size_t i = 0; i < ARRAY_SIZE(vm_flag_codes); i++)
-			if (!strncmp(p, vm_flag_codes[i].code, 2))
+		for (size_t i = 0; i < ARRAY_SIZE(vm_flag_codes) && p[1]; i++)
+			if (p[0] == vm_flag_codes[i].code[0] && p[1] == vm_flag_codes[i].code[1])
 				flags |= vm_flag_codes[i].flag;
 		p += strcspn(p, " \n") - 1;
 	}
@@ -555,7 +546,8 @@ static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
 			}
 			e.name = name;
 			in_entry = true;
-		} else if (!in_entry) {
+		} else if (!in_entry || !strchr("RSPKV", line[0])) {
+			/* Most of an entry's 25 lines: none of the keys below. */
 			continue;
 		} else if (has_prefix(line, "Rss:") && parse_kb(line + strlen("Rss:"), &kb)) {
 			e.rss_kb = kb;

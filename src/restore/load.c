@@ -11,6 +11,7 @@
 #include "ns/mnt.h"
 #include "common/log.h"
 #include "images/digest.h"
+#include "images/pages_chain.h"
 #include "files/files.h"
 #include "images/proto/inventory.pb-c.h"
 #include "inject/inject.h"
@@ -274,7 +275,7 @@ static int verify_set(const struct image_dir *dir, const Inventory *inv, bool pa
 			return -ENOMEM;
 		}
 		for (size_t i = 0; i < rs->tree.nr; i++) {
-			if (!rs->tasks[i].pages)
+			if (!rs->tasks[i].pages || rs->tasks[i].pages_chained)
 				continue;
 			image_file_name(IMG_PAGES, rs->tasks[i].pid, names[i], sizeof(names[i]));
 			deferred[n++].name = names[i];
@@ -284,7 +285,7 @@ static int verify_set(const struct image_dir *dir, const Inventory *inv, bool pa
 	for (size_t i = 0, d = 0; !ret && i < rs->tree.nr; i++) {
 		struct restore_task *rt = &rs->tasks[i];
 
-		if (!rt->pages || d >= n)
+		if (!rt->pages || rt->pages_chained || d >= n)
 			continue;
 		/* Unlisted, it was refused above; listed, it has its digest. */
 		rt->pages_verify = deferred[d].listed;
@@ -294,6 +295,31 @@ static int verify_set(const struct image_dir *dir, const Inventory *inv, bool pa
 	}
 	free(deferred);
 	free(names);
+	return ret;
+}
+
+/* Pages left in parent image sets (criu's parent links): each parent
+ * checked whole, then each such task's store made whole, before the
+ * copy-on-write plan reads the stores. */
+static int load_chain(const struct image_dir *dir, const Inventory *inv,
+		      const struct sign_key *key, struct restore_set *rs)
+{
+	struct pages_chain chain;
+	int ret = pages_chain_open(dir, inv, key, &chain);
+
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
+		struct restore_task *rt = &rs->tasks[i];
+
+		if (!rt->pages)
+			continue;
+		ret = pages_chain_resolve(&chain, dir, rt->pages, rt->pid, &rt->pages_chained);
+		if (rt->pages_chained)
+			rt->pages_cold = false;
+	}
+	if (!ret && chain.nr)
+		pr_info("restore: %zu parent image sets checked, the nearest %s", chain.nr,
+			chain.dirs[0]->path);
+	pages_chain_close(&chain);
 	return ret;
 }
 
@@ -315,6 +341,12 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		return ret;
 	inv = (const Inventory *)inv_img->records[0].msg;
 	rs->signed_set = inv->has_mac;
+	if (inv->pre_dump) {
+		pr_err("restore: %s is a pre-dump (memory only): restore the dump made with "
+		       "--prev-images-dir naming it", dir->path);
+		image_free(inv_img);
+		return -EINVAL;
+	}
 	ret = tree_load(dir, inv->root_pid, shell_job, &rs->tree);
 	if (ret) {
 		image_free(inv_img);
@@ -330,6 +362,8 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tree.tasks[i].state == TREE_ALIVE)
 			ret = load_task(dir, rs->file_objects, &rs->tree.tasks[i], &rs->tasks[i]);
+	if (!ret)
+		ret = load_chain(dir, inv, key, rs);
 	if (!ret)
 		ret = restore_cow_plan(rs);
 	if (!ret)

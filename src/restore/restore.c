@@ -36,6 +36,7 @@
 #include "ns/mnt.h"
 #include "ns/net.h"
 #include "ns/ns.h"
+#include "task/cpuinfo.h"
 #include "task/task.h"
 #include "ns/user.h"
 #include "restore/family.h"
@@ -618,6 +619,10 @@ int cmd_restore(const struct cryo_opts *opts)
 	ret = image_dir_open(opts->images_dir, &dir);
 	if (!ret)
 		ret = restore_check_image_dir(dir, &owner);
+	/* criu's --cpu-cap, fpu unless given. */
+	if (!ret)
+		ret = cpuinfo_check_dir(dir, opts->cpu_cap_given ? opts->cpu_cap : CPU_CAP_FPU,
+					opts->cpu_cap_given, "restore");
 	if (!ret && opts->lazy_pages)
 		ret = lazy_check_available();
 	/* Connections the dump locked are locked again from here on. */

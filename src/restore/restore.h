@@ -50,6 +50,9 @@ struct restore_task {
 	const struct ns_user_set *userns;
 	/* Its pages file was mostly outside the page cache when loaded. */
 	bool pages_cold;
+	/* Its pages came along a chain of parent sets (images/pages_chain.h)
+	 * into an unnamed file: cryo checked the set's own file. */
+	bool pages_chained;
 	/* The mappings it fills before creating its children (cow_plan.c),
 	 * in address order; the restorer moves their pieces into place. */
 	struct cow_premap *premaps;

@@ -1,7 +1,8 @@
-/* DUMP and RESTORE requests: their options mapped to cryo's, the dump or
- * restore run in this process (as criu's swrk does), notifications sent to
- * the client and acked at each point, and the first error cryo reported
- * returned as cr_errmsg. The journeys themselves are src/dump, src/restore. */
+/* DUMP and RESTORE requests (and CPUINFO_DUMP/CHECK, as cryo cpuinfo):
+ * their options mapped to cryo's, the dump or restore run in this process
+ * (as criu's swrk does), notifications sent to the client and acked at
+ * each point, and the first error cryo reported returned as cr_errmsg. The
+ * journeys themselves are src/dump, src/restore. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -145,7 +146,11 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 {
 	char *errmsg = ans->errmsg;
 	struct notify_ctx ctx = { .conn = conn };
-	bool dump = req->type == CRIU_REQ_TYPE__DUMP;
+	bool pre = req->type == CRIU_REQ_TYPE__PRE_DUMP;
+	bool dump = req->type == CRIU_REQ_TYPE__DUMP || pre;
+	bool cpuinfo = req->type == CRIU_REQ_TYPE__CPUINFO_DUMP ||
+		       req->type == CRIU_REQ_TYPE__CPUINFO_CHECK;
+	static char *cpuinfo_words[][2] = { { "dump", NULL }, { "check", NULL } };
 	struct rpc_action *a = calloc(1, sizeof(*a));
 	struct capture cap = { .saved_stderr = -1, .memfd = -1 };
 	int ret, status;
@@ -155,15 +160,23 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		snprintf(errmsg, RPC_ERRMSG_MAX, "%s: out of memory", rpc_req_name(req->type));
 		return;
 	}
+	a->opts.status_fd = -1;
 	if (!req->opts) {
 		snprintf(errmsg, RPC_ERRMSG_MAX, "%s: the request has no options (criu_opts)",
 			 rpc_req_name(req->type));
 		goto out;
 	}
-	ret = rpc_map_opts(conn, req->opts, req->type, a, errmsg, RPC_ERRMSG_MAX);
+	/* CPUINFO: images_dir, log and cpu_cap, as a restore takes them. */
+	ret = rpc_map_opts(conn, req->opts, cpuinfo ? CRIU_REQ_TYPE__RESTORE : req->type, a, errmsg,
+			   RPC_ERRMSG_MAX);
 	if (ret) {
 		log_refusal(a->opts.log_file, errmsg);
 		goto out;
+	}
+	if (cpuinfo) {
+		a->opts.command = "cpuinfo";
+		a->opts.args = cpuinfo_words[req->type == CRIU_REQ_TYPE__CPUINFO_CHECK];
+		a->opts.nargs = 1;
 	}
 	/* As criu: its statistics file, which podman reads, goes to the work
 	 * directory; opened here, since a dump ends in the tree's mounts. */
@@ -183,13 +196,17 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		goto out;
 	}
 	ret = log_init(a->opts.log_file, a->opts.verbosity);
-	status = ret ? 1 : dump ? cmd_dump(&a->opts) : cmd_restore(&a->opts);
+	status = ret ? 1 : pre ? cmd_pre_dump(&a->opts) : dump ? cmd_dump(&a->opts) :
+		 cpuinfo ? cmd_cpuinfo(&a->opts) : cmd_restore(&a->opts);
 	log_close();
 	capture_end(&cap, errmsg);
+	/* A restore that ran has written and closed it. */
+	if (!status && !dump && !cpuinfo)
+		a->opts.status_fd = -1;
 	if (status) {
 		if (!errmsg[0])
 			snprintf(errmsg, RPC_ERRMSG_MAX, "%s failed (see the log)",
-				 dump ? "dump" : "restore");
+				 pre ? "pre-dump" : dump ? "dump" : cpuinfo ? "cpuinfo" : "restore");
 		goto out;
 	}
 	ans->resp.success = true;
@@ -199,11 +216,17 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		ans->dump.has_restored = true;
 		ans->dump.restored = false;
 		ans->resp.dump = &ans->dump;
-	} else {
+	} else if (!cpuinfo) {
 		ans->restore.pid = ctx.root;
 		ans->resp.restore = &ans->restore;
+		ans->exec_argv = a->exec_argv;
+		a->exec_argv = NULL;
+		snprintf(ans->exec_log, sizeof(ans->exec_log), "%s", a->log_file);
 	}
 out:
+	if (a->opts.status_fd >= 0)
+		close(a->opts.status_fd);
+	free(a->exec_argv);
 	if (a->opts.criu_stats)
 		close(a->opts.criu_stats_fd);
 	ns_externals_free(&a->opts.externals);

@@ -3,10 +3,12 @@
  * fields this file does not handle are found through the schema's
  * descriptor, so an option added to rpc.proto is refused until handled. */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 #include "net/net.h"
 #include "ns/externals.h"
 #include "rpc/rpc.h"
+#include "task/cpuinfo.h"
 
 /* Options handled below, explicitly. */
 static const char *const handled[] = {
@@ -32,8 +35,8 @@ static const char *const handled[] = {
 	"join_ns",
 	/* Checked at restore against the host's LSMs (task/lsm.c). */
 	"lsm_profile",
-	/* Only PRE_DUMP reads it, and that request is refused by name. */
-	"pre_dump_mode",
+	/* Incremental dumps (PRE_DUMP, then DUMP with parent_img). */
+	"pre_dump_mode", "parent_img", "track_mem",
 	"network_lock", "config_file", "ghost_limit", "link_remap",
 	/* runc's for a network namespace given by path (podman's netavark
 	 * one): net[INODE]:extRootNetNS at dump, inherit_fd at restore. */
@@ -44,6 +47,10 @@ static const char *const handled[] = {
 	"timeout", "leave_stopped",
 	/* --skip-mnt and --enable-fs: mounts left out or mounted anew. */
 	"skip_mnt", "enable_fs",
+	/* As restore's --status-fd and --exec-cmd (map_restore_runs()). */
+	"status_fd", "exec_cmd",
+	/* As --cpu-cap: criu's bits, as they are. */
+	"cpu_cap",
 };
 
 /* Why some options cannot be honoured yet; the rest get a generic line. */
@@ -55,14 +62,10 @@ static const struct {
 			       "option), and cryo neither saves nor sets SELinux labels" },
 	{ "lazy_pages", "lazy restore is not available through RPC yet (cryo restore --lazy-pages)" },
 	{ "ps", "the page server is not supported" },
-	{ "parent_img", "incremental dumps are not supported yet" },
-	{ "track_mem", "incremental dumps (memory tracking) are not supported yet" },
-	{ "auto_dedup", "incremental dumps are not supported yet" },
+	{ "auto_dedup", "punching pages out of the parent set's pages file would change the "
+			"file its inventory's digest covers (unchanged pages are never written "
+			"twice already)" },
 	{ "unix_sk_ino", "unix sockets are not supported yet" },
-	{ "status_fd", "criu writes it from a page server or lazy-pages daemon, which the RPC "
-		       "does not start (cryo restore --status-fd and cryo service take it)" },
-	{ "exec_cmd", "the RPC answers with the root's pid and its client stays the tree's "
-		      "parent (cryo restore --exec-cmd takes it)" },
 };
 
 static int fail(char *why, size_t len, int err, const char *fmt, ...)
@@ -419,13 +422,51 @@ static int map_runtime_opts(const struct rpc_conn *conn, const CriuOpts *o, bool
 	return 0;
 }
 
+/* criu's status_fd and exec_cmd, restore's only, as on the command line:
+ * status_fd is an fd of the client's, opened again through /proc as criu
+ * does, and gets its byte once the tree runs; exec_cmd runs in this
+ * process's place once the answer is sent (swrk.c), so the command is the
+ * restored root's parent, which a root made the client's sibling is not. */
+static int map_restore_runs(const struct rpc_conn *conn, const CriuOpts *o, bool dump,
+			    struct rpc_action *a, char *why, size_t len)
+{
+	char link[64];
+
+	if (dump && o->has_status_fd)
+		return fail(why, len, -EINVAL, "option status_fd: dump has no server to be ready "
+			    "(criu writes it from its page server, lazy-pages daemon and "
+			    "restore)");
+	if (dump && o->n_exec_cmd)
+		return fail(why, len, -EINVAL, "option exec_cmd: an option of restore only (the "
+			    "command becomes the restored root's parent)");
+	if (o->n_exec_cmd && o->has_rst_sibling && o->rst_sibling)
+		return fail(why, len, -EINVAL, "option exec_cmd: with rst_sibling the root is the "
+			    "client's child, and the command could not be its parent");
+	if (o->n_exec_cmd) {
+		a->exec_argv = calloc(o->n_exec_cmd + 1, sizeof(char *));
+		if (!a->exec_argv)
+			return fail(why, len, -ENOMEM, "option exec_cmd: out of memory");
+		memcpy(a->exec_argv, o->exec_cmd, o->n_exec_cmd * sizeof(char *));
+	}
+	if (!o->has_status_fd)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", conn->fd_owner, o->status_fd);
+	a->opts.status_fd = o->status_fd < 0 ? -1 : open(link, O_WRONLY | O_CLOEXEC);
+	if (a->opts.status_fd < 0)
+		return fail(why, len, -EBADF, "option status_fd: fd %d of the client (pid %d) "
+			    "cannot be opened for writing: %s", o->status_fd, conn->fd_owner,
+			    o->status_fd < 0 ? "not an fd number" : strerror(errno));
+	return 0;
+}
+
 int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType type,
 		 struct rpc_action *a, char *why, size_t len)
 {
-	bool dump = type == CRIU_REQ_TYPE__DUMP;
+	bool dump = type == CRIU_REQ_TYPE__DUMP || type == CRIU_REQ_TYPE__PRE_DUMP;
 	int ret;
 
 	memset(a, 0, sizeof(*a));
+	a->opts.status_fd = -1;
 	/* First, so that a refusal can still go to the log the client reads. */
 	ret = map_dirs(conn, o, a, why, len);
 	if (!ret)
@@ -433,7 +474,6 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	if (ret)
 		return ret;
 	a->opts.command = dump ? "dump" : "restore";
-	a->opts.status_fd = -1;
 	/* As from the command line: a zombie holding a pid gets its time. */
 	a->opts.pid_wait_ms = RESTORE_PID_WAIT_MS;
 	a->opts.verbosity = o->log_level < LOG_ERROR ? LOG_ERROR :
@@ -454,7 +494,13 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 	a->opts.skip_in_flight = o->has_tcp_skip_in_flight && o->tcp_skip_in_flight;
 	/* file_locks: cryo always saves and takes again the tree's file locks. */
 	a->forward_notify = o->has_notify_scripts && o->notify_scripts;
+	if (o->has_cpu_cap) {
+		a->opts.cpu_cap = o->cpu_cap & CPU_CAP_ALL;
+		a->opts.cpu_cap_given = true;
+	}
 	ret = map_runtime_opts(conn, o, dump, a, why, len);
+	if (!ret)
+		ret = map_restore_runs(conn, o, dump, a, why, len);
 	if (ret)
 		return ret;
 	if (dump) {
@@ -474,6 +520,13 @@ int rpc_map_opts(const struct rpc_conn *conn, const CriuOpts *o, CriuReqType typ
 		/* As --ghost-limit; 0 is taken as no limit, as on the command line. */
 		a->opts.ghost_limit = o->has_ghost_limit ? o->ghost_limit : 0;
 		a->opts.link_remap = o->has_link_remap && o->link_remap;
+		/* As --prev-images-dir (relative to the images), --track-mem and
+		 * --pre-dump-mode. */
+		a->opts.prev_images_dir = o->parent_img && o->parent_img[0] ? o->parent_img : NULL;
+		a->opts.track_mem = o->has_track_mem && o->track_mem;
+		if (o->has_pre_dump_mode)
+			a->opts.pre_dump_mode = o->pre_dump_mode == CRIU_PRE_DUMP_MODE__VM_READ ?
+							PRE_DUMP_READ : PRE_DUMP_SPLICE;
 	} else {
 		/* Detached: the service answers with the root's pid, never waits. */
 		a->opts.restore_detached = true;

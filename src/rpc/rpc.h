@@ -34,6 +34,7 @@ struct rpc_action {
 	char images_dir[PATH_MAX];
 	char work_dir[PATH_MAX];	/* work_dir_fd's, else images_dir */
 	char log_file[PATH_MAX];
+	char **exec_argv;	/* exec_cmd, NULL-ended: run once the answer is sent */
 };
 
 /* opts.c: maps @o to @a for a @type (DUMP or RESTORE) request. An option
@@ -51,10 +52,12 @@ struct rpc_answer {
 	CriuVersion version;
 	CriuFeatures features;
 	char errmsg[RPC_ERRMSG_MAX];	/* why it failed; "" when it did not say */
+	char **exec_argv;	/* a restore's exec_cmd, which swrk.c runs after the answer */
+	char exec_log[PATH_MAX];	/* where the command's output goes; "": unchanged */
 };
 
-/* action.c: runs a DUMP or RESTORE request and fills @ans (success, the
- * restored pid, or errmsg). */
+/* action.c: runs a DUMP, RESTORE, CPUINFO_DUMP or CPUINFO_CHECK request
+ * and fills @ans (success, the restored pid, or errmsg). */
 void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_answer *ans);
 
 /* swrk.c: serves requests on @conn until the client closes it or a request

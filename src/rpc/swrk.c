@@ -1,8 +1,9 @@
 /* The request loop of criu's RPC service: `cryo swrk FD` serves the socket
  * it inherits, `cryo service` the connections of a listening socket. The
- * simple requests (VERSION, CHECK, FEATURE_CHECK) are answered here, DUMP
- * and RESTORE by action.c, and every other one is refused by name. */
+ * simple requests (VERSION, CHECK, FEATURE_CHECK) are answered here, DUMP,
+ * RESTORE and CPUINFO by action.c, and every other one is refused by name. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,12 @@ const char *rpc_req_name(CriuReqType type)
 static const char *refusal(CriuReqType type)
 {
 	switch (type) {
-	case CRIU_REQ_TYPE__PRE_DUMP:
 	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
-		return "pre-dumps (incremental dumps) are not supported by cryo yet";
+		return "a pre-dump that keeps the connection for its dump is not supported: send "
+		       "PRE_DUMP, then DUMP with parent_img on a new connection";
 	case CRIU_REQ_TYPE__PAGE_SERVER:
 	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD:
 		return "cryo has no page server for remote dumps yet";
-	case CRIU_REQ_TYPE__CPUINFO_DUMP:
-	case CRIU_REQ_TYPE__CPUINFO_CHECK:
-		return "cryo does not save or compare CPU information yet";
 	case CRIU_REQ_TYPE__WAIT_PID:
 		return "cryo's service does not keep the restored processes as its children";
 	case CRIU_REQ_TYPE__NOTIFY:
@@ -100,6 +98,28 @@ static void answer_features(const CriuReq *req, struct rpc_answer *ans)
 	ans->resp.success = true;
 }
 
+/* criu's exec_cmd: once the restore is answered, this process becomes the
+ * command, the restored root's parent, its output going to the request's
+ * log as criu's does. Returns only on failure, when the tree runs on. */
+static int exec_after_answer(const struct rpc_conn *conn, struct rpc_answer *ans)
+{
+	int log_fd = ans->exec_log[0] ? open(ans->exec_log, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+	int err;
+
+	close(conn->sk);
+	if (log_fd >= 0 && (dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0))
+		pr_warn("rpc: exec_cmd: its output cannot go to %s: %s", ans->exec_log,
+			strerror(errno));
+	if (log_fd >= 0)
+		close(log_fd);
+	execvp(ans->exec_argv[0], ans->exec_argv);
+	err = -errno;
+	pr_err("rpc: exec_cmd %s: %s; the restored tree runs on without it", ans->exec_argv[0],
+	       strerror(-err));
+	free(ans->exec_argv);
+	return err;
+}
+
 /* Answers one request; *@last: the session ends after it. */
 static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last)
 {
@@ -125,7 +145,10 @@ static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last
 		answer_features(req, &ans);
 		break;
 	case CRIU_REQ_TYPE__DUMP:
+	case CRIU_REQ_TYPE__PRE_DUMP:
 	case CRIU_REQ_TYPE__RESTORE:
+	case CRIU_REQ_TYPE__CPUINFO_DUMP:
+	case CRIU_REQ_TYPE__CPUINFO_CHECK:
 		/* One per process: the journeys keep some state per run. */
 		*last = true;
 		rpc_run_action(conn, req, &ans);
@@ -154,6 +177,9 @@ static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last
 	ret = rpc_send(conn->sk, &ans.resp.base, -1);
 	if (ret)
 		pr_err("rpc: cannot answer request %s: %s", rpc_req_name(req->type), strerror(-ret));
+	if (ans.exec_argv && !ret)
+		return exec_after_answer(conn, &ans);
+	free(ans.exec_argv);
 	return ret;
 }
 

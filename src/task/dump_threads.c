@@ -58,43 +58,51 @@ struct own_state {
 	uint64_t clear_tid;
 	int32_t pdeath_signal;
 	long slack, securebits;
+	struct inj_call calls[NR_OWN_CALLS];
 };
 
-/* The thread's own state. Securebits live in each thread's credentials
- * and only the thread can read its own; the main thread's, which the
- * parasite read, need no call. */
-static int read_own_state(struct inj_task *task, const TaskCore *core, pid_t tid,
-			  struct own_state *own)
+/* The calls that read the thread's own state. Securebits live in each
+ * thread's credentials and only the thread can read its own; the main
+ * thread's, which the parasite read, need no call. */
+static void own_calls(const TaskCore *core, pid_t tid, struct own_state *own,
+		      struct inj_thread_calls *work)
 {
-	struct inj_call calls[NR_OWN_CALLS] = {
-		[CALL_ALTSTACK] = { .nr = SYS_sigaltstack, .args = { 0, INJ_ARG_BUF },
-				    .buf = &own->stack, .len = sizeof(own->stack) },
-		[CALL_CLEAR_TID] = { .nr = SYS_prctl, .args = { PR_GET_TID_ADDRESS, INJ_ARG_BUF },
-				     .buf = &own->clear_tid, .len = sizeof(own->clear_tid) },
-		[CALL_SLACK] = { .nr = SYS_prctl, .args = { PR_GET_TIMERSLACK } },
-		[CALL_PDEATH] = { .nr = SYS_prctl, .args = { PR_GET_PDEATHSIG, INJ_ARG_BUF },
-				  .buf = &own->pdeath_signal, .len = sizeof(own->pdeath_signal) },
-		[CALL_SECUREBITS] = { .nr = SYS_prctl, .args = { PR_GET_SECUREBITS } },
-	};
-	size_t n = core->creds && tid != core->pid ? NR_OWN_CALLS : CALL_SECUREBITS;
-	int ret = inj_thread_syscalls(task, tid, calls, n);
+	struct inj_call *calls = own->calls;
 
-	if (ret) {
-		pr_err("dump: pid %d thread %d: cannot read its sigaltstack, clear_child_tid, "
-		       "timer slack, parent-death signal and securebits: %s", inj_task_pid(task),
-		       tid, strerror(-ret));
-		return ret;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (calls[i].result < 0 && calls[i].result > -4096) {
-			pr_err("dump: pid %d thread %d: cannot read its %s: %s", inj_task_pid(task),
-			       tid, own_call_names[i], strerror((int)-calls[i].result));
-			return (int)calls[i].result;
+	calls[CALL_ALTSTACK] = (struct inj_call){ .nr = SYS_sigaltstack,
+						  .args = { 0, INJ_ARG_BUF },
+						  .buf = &own->stack, .len = sizeof(own->stack) };
+	calls[CALL_CLEAR_TID] = (struct inj_call){ .nr = SYS_prctl,
+						   .args = { PR_GET_TID_ADDRESS, INJ_ARG_BUF },
+						   .buf = &own->clear_tid,
+						   .len = sizeof(own->clear_tid) };
+	calls[CALL_SLACK] = (struct inj_call){ .nr = SYS_prctl, .args = { PR_GET_TIMERSLACK } };
+	calls[CALL_PDEATH] = (struct inj_call){ .nr = SYS_prctl,
+						.args = { PR_GET_PDEATHSIG, INJ_ARG_BUF },
+						.buf = &own->pdeath_signal,
+						.len = sizeof(own->pdeath_signal) };
+	calls[CALL_SECUREBITS] = (struct inj_call){ .nr = SYS_prctl,
+						    .args = { PR_GET_SECUREBITS } };
+	work->tid = tid;
+	work->calls = calls;
+	work->n = core->creds && tid != core->pid ? NR_OWN_CALLS : CALL_SECUREBITS;
+}
+
+/* What the calls told, or the first that failed, named. */
+static int own_results(struct inj_task *task, const TaskCore *core,
+		       const struct inj_thread_calls *work, struct own_state *own)
+{
+	for (size_t i = 0; i < work->n; i++) {
+		if (own->calls[i].result < 0 && own->calls[i].result > -4096) {
+			pr_err("dump: pid %d thread %d: cannot read its %s: %s",
+			       inj_task_pid(task), work->tid, own_call_names[i],
+			       strerror((int)-own->calls[i].result));
+			return (int)own->calls[i].result;
 		}
 	}
-	own->slack = calls[CALL_SLACK].result;
-	own->securebits = n > CALL_SECUREBITS ? calls[CALL_SECUREBITS].result :
-						core->creds ? core->creds->securebits : 0;
+	own->slack = own->calls[CALL_SLACK].result;
+	own->securebits = work->n > CALL_SECUREBITS ? own->calls[CALL_SECUREBITS].result :
+				core->creds ? core->creds->securebits : 0;
 	return 0;
 }
 
@@ -193,31 +201,77 @@ static int dump_thread_cgroup(pid_t pid, ThreadCore *thread)
 	return thread->cgroup ? 0 : -ENOMEM;
 }
 
-int dump_thread_own_state(struct inj_task *task, TaskCore *core)
+/* Every thread the parasite did not tell about is borrowed at once for
+ * its calls (each borrowing costs a few ptrace stops: 63 threads in turn
+ * paid them one after another). */
+static int read_own_states(struct inj_task *task, TaskCore *core, struct own_state *own,
+			   struct inj_thread_calls *work, size_t *nr)
 {
-	pid_t pid = inj_task_pid(task);
-	int ret = 0;
+	int ret;
 
-	for (int i = 0; !ret && i < inj_thread_count(task); i++) {
+	*nr = 0;
+	for (int i = 0; i < inj_thread_count(task); i++) {
 		ThreadCore *thread = task_thread_get(core, inj_thread_tid(task, i));
-		struct own_state own = { 0 };
 
 		if (!thread)
 			return -ENOMEM;
 		/* The parasite's thread told its own already. */
 		if (!thread->has_clear_child_tid) {
-			ret = read_own_state(task, core, thread->tid, &own);
-			if (!ret)
-				ret = keep_own_state(thread, own.stack.sp, own.stack.flags,
-						     own.stack.size, own.clear_tid,
-						     (uint64_t)own.slack);
-			if (!ret) {
-				keep_own_securebits(core, thread, own.securebits);
-				keep_own_pdeath_signal(core, thread, own.pdeath_signal);
-			}
+			own_calls(core, thread->tid, &own[*nr], &work[*nr]);
+			(*nr)++;
 		}
+	}
+	ret = *nr ? inj_threads_syscalls(task, work, *nr) : 0;
+	if (ret)
+		pr_err("dump: pid %d: cannot read the sigaltstack, clear_child_tid, timer slack, "
+		       "parent-death signal and securebits of its threads: %s", inj_task_pid(task),
+		       strerror(-ret));
+	return ret;
+}
+
+static int keep_own_states(struct inj_task *task, TaskCore *core, struct own_state *own,
+			   const struct inj_thread_calls *work, size_t nr)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < nr; i++) {
+		ThreadCore *thread = task_thread_get(core, work[i].tid);
+
+		if (!thread)
+			return -ENOMEM;
+		ret = own_results(task, core, &work[i], &own[i]);
 		if (!ret)
-			ret = dump_robust_list(pid, thread);
+			ret = keep_own_state(thread, own[i].stack.sp, own[i].stack.flags,
+					     own[i].stack.size, own[i].clear_tid,
+					     (uint64_t)own[i].slack);
+		if (!ret) {
+			keep_own_securebits(core, thread, own[i].securebits);
+			keep_own_pdeath_signal(core, thread, own[i].pdeath_signal);
+		}
+	}
+	return ret;
+}
+
+int dump_thread_own_state(struct inj_task *task, TaskCore *core)
+{
+	size_t count = (size_t)inj_thread_count(task), nr;
+	struct own_state *own = calloc(count ? count : 1, sizeof(*own));
+	struct inj_thread_calls *work = calloc(count ? count : 1, sizeof(*work));
+	pid_t pid = inj_task_pid(task);
+	int ret = own && work ? 0 : -ENOMEM;
+
+	if (!ret)
+		ret = read_own_states(task, core, own, work, &nr);
+	if (!ret)
+		ret = keep_own_states(task, core, own, work, nr);
+	free(own);
+	free(work);
+	for (int i = 0; !ret && i < inj_thread_count(task); i++) {
+		ThreadCore *thread = task_thread_get(core, inj_thread_tid(task, i));
+
+		if (!thread)
+			return -ENOMEM;
+		ret = dump_robust_list(pid, thread);
 		if (!ret)
 			ret = dump_thread_cgroup(pid, thread);
 	}

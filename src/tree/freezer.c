@@ -4,13 +4,15 @@
  * being chased one process at a time. Tasks then need to run again for the
  * parasite, and seized tasks stay in their ptrace stops, so the cgroup is
  * thawed as soon as the tree is seized; a cgroup that its owner had frozen
- * is frozen again before the tree is let go. */
+ * is frozen again before the tree is let go. A v1 freezer named by
+ * --freeze-cgroup is driven too, its threads seized while frozen. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "common/procfs.h"
 #include "common/textfile.h"
 #include "tree/freezer.h"
+#include "tree/tree.h"
 
 /* How long the kernel gets to freeze every task of the cgroup. A task in
  * an uninterruptible sleep may hold it up; ptrace then does the work. */
@@ -38,49 +41,60 @@ static bool cgroup_within(const char *inner, const char *outer)
 	return !strncmp(inner, outer, len) && (inner[len] == '\0' || inner[len] == '/');
 }
 
-static bool descends_from(pid_t pid, pid_t root)
+static bool descends_from(pid_t pid, const void *root)
 {
 	struct proc_stat st;
 
-	while (pid > 1 && pid != root) {
+	while (pid > 1 && pid != *(const pid_t *)root) {
 		if (proc_stat_read(pid, &st))
 			return false;
 		pid = st.ppid;
 	}
-	return pid == root;
+	return pid == *(const pid_t *)root;
 }
 
-/* The first process of cgroup directory @dir (and those below it) that is
- * not @root or one of its descendants, or 0; -1 when it cannot tell. */
-static pid_t find_stranger(const char *dir, pid_t root)
+/* The first process (thread, with @list "tasks") of the cgroup of directory
+ * @dir_fd, and of those below it, for which @member is false, or 0; -1 when
+ * it cannot tell. A process of another pid namespace than the reader's is
+ * listed as 0: never a member (-2). */
+static pid_t first_outsider(int dir_fd, const char *list, bool (*member)(pid_t, const void *),
+			    const void *arg)
 {
-	char path[PATH_MAX];
-	pid_t stranger = 0;
+	int fd = openat(dir_fd, list, O_RDONLY | O_CLOEXEC);
+	FILE *procs = fd >= 0 ? fdopen(fd, "re") : NULL;
+	pid_t outsider = 0;
 	struct dirent *de;
-	FILE *procs;
 	DIR *d;
 	int pid;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	procs = fopen(path, "re");
 	if (!procs) {
-		pr_debug("dump: cannot read %s: %s", path, strerror(errno));
+		pr_debug("dump: cannot read %s of a cgroup: %s", list, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	while (!stranger && fscanf(procs, "%d", &pid) == 1)
-		if (!descends_from(pid, root))
-			stranger = pid;
+	while (!outsider && fscanf(procs, "%d", &pid) == 1)
+		if (pid <= 0 || !member(pid, arg))
+			outsider = pid > 0 ? pid : -2;
 	fclose(procs);
-	d = opendir(dir);
-	while (!stranger && d && (de = readdir(d))) {
+	fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	while (!outsider && d && (de = readdir(d))) {
+		int sub;
+
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < sizeof(path))
-			stranger = find_stranger(path, root);
+		sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		outsider = first_outsider(sub, list, member, arg);
+		close(sub);
 	}
 	if (d)
 		closedir(d);
-	return stranger;
+	return outsider;
 }
 
 static void freezer_forget(struct freezer *fz)
@@ -92,10 +106,12 @@ static void freezer_forget(struct freezer *fz)
 
 static int write_freeze(const struct freezer *fz, bool frozen)
 {
-	int fd = openat(fz->dir_fd, "cgroup.freeze", O_WRONLY | O_CLOEXEC);
+	const char *value = fz->v1 ? (frozen ? "FROZEN" : "THAWED") : (frozen ? "1" : "0");
+	int fd = openat(fz->dir_fd, fz->v1 ? "freezer.state" : "cgroup.freeze",
+			O_WRONLY | O_CLOEXEC);
 	int ret = 0;
 
-	if (fd < 0 || write(fd, frozen ? "1" : "0", 1) != 1)
+	if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value))
 		ret = -errno;
 	if (fd >= 0)
 		close(fd);
@@ -119,8 +135,19 @@ static int read_key(const struct freezer *fz, const char *name, const char *key)
 	return -1;
 }
 
+/* A v1 freezer's freezer.state, FROZEN once every task is. */
+static bool v1_state_is(const struct freezer *fz, const char *state)
+{
+	_cleanup_free_ char *text = NULL;
+
+	return !read_text_at(fz->dir_fd, "freezer.state", &text) &&
+	       !strncmp(text, state, strlen(state));
+}
+
 static bool is_frozen(const struct freezer *fz)
 {
+	if (fz->v1)
+		return v1_state_is(fz, "FROZEN");
 	return read_key(fz, "cgroup.events", "frozen") == 1;
 }
 
@@ -128,8 +155,11 @@ static bool is_frozen(const struct freezer *fz)
 static bool freeze_requested(const struct freezer *fz)
 {
 	char c = '0';
-	int fd = openat(fz->dir_fd, "cgroup.freeze", O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	if (fz->v1)
+		return v1_state_is(fz, "FROZEN") || v1_state_is(fz, "FREEZING");
+	fd = openat(fz->dir_fd, "cgroup.freeze", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (read(fd, &c, 1) != 1)
 			c = '0';
@@ -160,17 +190,19 @@ static bool pick_cgroup(pid_t root, struct freezer *fz)
 	}
 	if ((size_t)snprintf(fz->path, sizeof(fz->path), "%s%s", mnt, theirs) >= sizeof(fz->path))
 		return false;
+	fz->dir_fd = open(fz->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fz->dir_fd < 0)
+		return false;
 	/* A process that joins after this is frozen for a moment, no more. */
-	stranger = find_stranger(fz->path, root);
-	if (stranger < 0)
+	stranger = first_outsider(fz->dir_fd, "cgroup.procs", descends_from, &root);
+	if (stranger == -1)
 		return false;
 	if (stranger) {
 		pr_debug("dump: cgroup %s also holds pid %d, which is not in the tree: freezing "
 			 "with ptrace alone", theirs, stranger);
 		return false;
 	}
-	fz->dir_fd = open(fz->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fz->dir_fd < 0 || faccessat(fz->dir_fd, "cgroup.freeze", W_OK, 0)) {
+	if (faccessat(fz->dir_fd, "cgroup.freeze", W_OK, 0)) {
 		pr_debug("dump: cgroup %s has no cgroup.freeze: freezing with ptrace alone",
 			 fz->path);
 		return false;
@@ -228,11 +260,36 @@ static void stop_guard(struct freezer *fz)
 
 static void freeze_picked(pid_t root, struct freezer *fz, const struct timespec *deadline);
 
+/* Seizes thread @tid of a frozen v1 cgroup and asks for its stop. */
+static bool seize_frozen(pid_t tid, const void *arg)
+{
+	(void)arg;
+	if (!ptrace(PTRACE_SEIZE, tid, NULL, (void *)PTRACE_O_TRACESYSGOOD))
+		ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+	return true;
+}
+
+/* A v1-frozen task takes no ptrace stop until thawed, and the seize of the
+ * tree waits for each process's stop before it reads its children. So, as
+ * criu, every thread of the frozen cgroup is seized and interrupted now,
+ * and the cgroup thawed: each stops at once (no code of its runs first),
+ * and the seize of the tree finds it seized already (inject/seize.c). A
+ * cgroup that did not freeze is thawed: ptrace alone does it. */
+static void seize_v1_frozen(struct freezer *fz)
+{
+	if (is_frozen(fz)) {
+		first_outsider(fz->dir_fd, "tasks", seize_frozen, NULL);
+		pr_info("dump: pid %d: seized the threads of v1 cgroup %s while frozen",
+			fz->root, fz->path);
+	}
+	freezer_thaw(fz);
+}
+
 void freezer_freeze(pid_t root, const struct timespec *deadline, struct freezer *fz)
 {
 	fz->dir_fd = fz->guard_fd = -1;
 	fz->root = root;
-	fz->thawed = false;
+	fz->thawed = fz->v1 = false;
 	if (!pick_cgroup(root, fz)) {
 		freezer_forget(fz);
 		return;
@@ -240,27 +297,50 @@ void freezer_freeze(pid_t root, const struct timespec *deadline, struct freezer 
 	freeze_picked(root, fz, deadline);
 }
 
+static bool is_not_cryo(pid_t pid, const void *arg)
+{
+	(void)arg;
+	return pid != getpid();
+}
+
 int freezer_find_given(pid_t root, const char *given, char *path, size_t size)
 {
-	char mnt[PATH_MAX], theirs[PATH_MAX], mine[PATH_MAX];
+	char mnt[PATH_MAX], theirs[PATH_MAX], mine[PATH_MAX], real[PATH_MAX], cryos[2 * PATH_MAX];
 	int fd = open(given, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd >= 0 && !faccessat(fd, "cgroup.freeze", W_OK, 0)) {
+		/* Never one that holds cryo: it would freeze itself. */
+		if (!cgroup2_mount(mnt, sizeof(mnt)) &&
+		    !cgroup2_path_of(getpid(), mine, sizeof(mine)) && realpath(given, real) &&
+		    (snprintf(cryos, sizeof(cryos), "%s%s", mnt, mine),
+		     cgroup_within(cryos, real))) {
+			close(fd);
+			return -1;
+		}
 		snprintf(path, size, "%s", given);
 		return fd;
 	}
 	if (fd >= 0)
 		close(fd);
 	/* A v1 freezer (runc's on a hybrid layout): the tree's own v2 cgroup. */
-	if (cgroup2_mount(mnt, sizeof(mnt)) || cgroup2_path_of(root, theirs, sizeof(theirs)) ||
-	    cgroup2_path_of(getpid(), mine, sizeof(mine)) || cgroup_within(mine, theirs) ||
-	    (size_t)snprintf(path, size, "%s%s", mnt, theirs) >= size)
-		return -1;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0 && faccessat(fd, "cgroup.freeze", W_OK, 0)) {
-		close(fd);
+	if (!cgroup2_mount(mnt, sizeof(mnt)) && !cgroup2_path_of(root, theirs, sizeof(theirs)) &&
+	    !cgroup2_path_of(getpid(), mine, sizeof(mine)) && !cgroup_within(mine, theirs) &&
+	    (size_t)snprintf(path, size, "%s%s", mnt, theirs) < size) {
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && !faccessat(fd, "cgroup.freeze", W_OK, 0))
+			return fd;
+		if (fd >= 0)
+			close(fd);
+	}
+	/* Else the v1 freezer itself, unless it holds cryo. */
+	fd = open(given, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || faccessat(fd, "freezer.state", W_OK, 0) ||
+	    first_outsider(fd, "cgroup.procs", is_not_cryo, NULL)) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
+	snprintf(path, size, "%s", given);
 	return fd;
 }
 
@@ -274,7 +354,10 @@ void freezer_freeze_given(pid_t root, int dir_fd, const char *path,
 	fz->dir_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
 	if (fz->dir_fd < 0)
 		return;
+	fz->v1 = faccessat(fz->dir_fd, "cgroup.freeze", F_OK, 0) != 0;
 	freeze_picked(root, fz, deadline);
+	if (fz->v1 && fz->dir_fd >= 0)
+		seize_v1_frozen(fz);
 }
 
 /* How long the freeze may be waited for: FREEZE_WAIT_MS, or what is left
@@ -323,6 +406,40 @@ static void freeze_picked(pid_t root, struct freezer *fz, const struct timespec 
 		pr_info("dump: pid %d: pausing while frozen (CRYO_TEST_PAUSE_FROZEN)", root);
 		sleep(60);
 	}
+}
+
+static bool in_tree(pid_t pid, const void *arg)
+{
+	const struct tree *tree = arg;
+
+	for (size_t i = 0; i < tree->nr; i++)
+		if (tree->tasks[i].pid == pid)
+			return true;
+	return false;
+}
+
+int freezer_check_members(int dir_fd, const char *given, const struct tree *tree)
+{
+	pid_t outsider = first_outsider(dir_fd, "cgroup.procs", in_tree, tree);
+	struct proc_stat st = { .comm = "?" };
+
+	if (!outsider)
+		return 0;
+	if (outsider == -1) {
+		pr_err("dump: pid %d: --freeze-cgroup %s: cannot list its processes",
+		       tree->tasks[0].pid, given);
+		return -EIO;
+	}
+	if (outsider == -2) {
+		pr_err("dump: pid %d: --freeze-cgroup %s holds a process of another pid namespace, "
+		       "which is not in the tree: criu dumps a freezer cgroup whole",
+		       tree->tasks[0].pid, given);
+		return -EBUSY;
+	}
+	proc_stat_read(outsider, &st);
+	pr_err("dump: pid %d: --freeze-cgroup %s holds pid %d (%.16s), which is not in the tree: "
+	       "criu dumps a freezer cgroup whole", tree->tasks[0].pid, given, outsider, st.comm);
+	return -EBUSY;
 }
 
 int freezer_thaw(struct freezer *fz)

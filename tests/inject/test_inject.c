@@ -105,10 +105,42 @@ out:
 	stop_target(&t);
 }
 
+/* inj_threads_syscalls() of gettid and PR_GET_TID_ADDRESS in all @n
+ * threads: each must answer its own tid and the address it gave alone. */
+static bool all_threads_at_once(struct inj_task *task, int n, const unsigned long *alone)
+{
+	struct inj_call calls[MAX_THREADS][2];
+	struct inj_thread_calls each[MAX_THREADS];
+	unsigned long addrs[MAX_THREADS];
+
+	for (int i = 0; i < n; i++) {
+		each[i] = (struct inj_thread_calls){ .tid = inj_thread_tid(task, i),
+						     .calls = calls[i], .n = 2 };
+		addrs[i] = 0;
+		calls[i][0] = (struct inj_call){ .nr = SYS_gettid, .result = -1 };
+		calls[i][1] = (struct inj_call){ .nr = SYS_prctl,
+						 .args = { 40 /* PR_GET_TID_ADDRESS */, INJ_ARG_BUF },
+						 .buf = &addrs[i], .len = sizeof(addrs[i]),
+						 .result = -1 };
+	}
+	if (inj_threads_syscalls(task, each, (size_t)n))
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (calls[i][0].result != each[i].tid || calls[i][1].result || addrs[i] != alone[i]) {
+			fprintf(stderr, "thread %d answered %ld, %ld, %#lx (alone: %#lx)\n",
+				each[i].tid, calls[i][0].result, calls[i][1].result, addrs[i],
+				alone[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Every thread answers its own gettid and its own set_tid_address value,
- * through scratch memory below its stack, alone and in one batch
- * (inj_thread_syscalls), and the busy target carries on
- * unharmed (its blocked calls resume as if never touched). */
+ * through scratch memory below its stack, alone, in one batch
+ * (inj_thread_syscalls) and with all threads borrowed at once
+ * (inj_threads_syscalls), and the busy target carries on unharmed (its
+ * blocked calls resume as if never touched). */
 TEST(thread_syscalls_run_in_the_thread_asked_for)
 {
 	struct target t = {};
@@ -154,6 +186,8 @@ TEST(thread_syscalls_run_in_the_thread_asked_for)
 					   "threads share clear_child_tid %#lx", addr);
 			addrs[i] = addr;
 		}
+		CHECK_GOTO(all_threads_at_once(task, n, addrs), out,
+			   "all threads at once did not answer as each alone");
 		CHECK_GOTO(inj_release(task) == 0, out, "release failed");
 		task = NULL;
 	}

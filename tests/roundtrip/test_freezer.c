@@ -2,8 +2,11 @@
  * through it (the log says so), the cgroup is left as its owner had it
  * (thawed, or frozen), the tree runs on unharmed after --leave-running and
  * comes back whole from the images. A cgroup shared with a process outside
- * the tree is never frozen: ptrace alone does the work. Each test makes its
- * own cgroup below the hierarchy's mount and removes it. */
+ * the tree is never frozen: ptrace alone does the work. criu's
+ * --freeze-cgroup: a cgroup named that holds a process outside the tree
+ * is refused; a v1 freezer is frozen through the tree's own v2 cgroup, and
+ * refused without one. Each test makes its own cgroups below the
+ * hierarchies' mounts and removes them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,37 +29,46 @@ struct cgroup {
 	char path[PATH_MAX];
 };
 
-/* The cgroup v2 mount point, from mountinfo. */
-static bool find_cgroup2(char *mnt)
+/* The mount point of cgroup v2, or (@v1) of the v1 freezer hierarchy,
+ * from mountinfo. */
+static bool find_hierarchy(bool v1, char *mnt)
 {
 	char line[4096], point[PATH_MAX];
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	bool found = false;
 
 	while (f && !found && fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - cgroup2 ");
+		const char *sep = strstr(line, v1 ? " - cgroup " : " - cgroup2 ");
 
-		if (sep && sscanf(line, "%*d %*d %*s %*s %4095s", point) == 1) {
+		if (sep && (!v1 || strstr(sep, "freezer")) &&
+		    sscanf(line, "%*d %*d %*s %*s %4095s", point) == 1) {
 			pathf(mnt, "%s", point);
 			found = true;
 		}
 	}
 	if (f)
 		fclose(f);
-	return found ? true : fail_why("no cgroup v2 hierarchy is mounted on this machine");
+	return found ? true : fail_why("no %s hierarchy is mounted on this machine",
+				       v1 ? "cgroup v1 freezer" : "cgroup v2");
 }
 
-static bool cgroup_make(struct cgroup *cg)
+/* A new cgroup of cgroup v2, or (@v1) of the v1 freezer hierarchy. */
+static bool cgroup_make_in(struct cgroup *cg, bool v1)
 {
 	static int made;
 	char mnt[PATH_MAX];
 
-	if (!find_cgroup2(mnt))
+	if (!find_hierarchy(v1, mnt))
 		return false;
 	pathf(cg->path, "%s/cryo-test-%d-%d", mnt, getpid(), made++);
 	if (mkdir(cg->path, 0755))
 		return fail_why("mkdir %s: %s", cg->path, strerror(errno));
 	return true;
+}
+
+static bool cgroup_make(struct cgroup *cg)
+{
+	return cgroup_make_in(cg, false);
 }
 
 static bool cgroup_write(const struct cgroup *cg, const char *file, const char *text)
@@ -297,10 +309,28 @@ out:
 	cgroup_remove(&cg);
 }
 
+/* Whether the cgroup is frozen (@want 1) or thawed (0): cgroup.events of
+ * a v2 cgroup, freezer.state of a v1 freezer (@v1), within 2 s. */
+static bool frozen_is(const struct cgroup *cg, bool v1, int want)
+{
+	char path[PATH_MAX], state[64] = "";
+	long deadline = now_ms() + 2000;
+
+	if (!v1)
+		return cgroup_frozen_is(cg, want);
+	pathf(path, "%s/freezer.state", cg->path);
+	while (read_text(path, state, sizeof(state)) &&
+	       strcmp(state, want ? "FROZEN\n" : "THAWED\n") && now_ms() < deadline)
+		sleep_ms(2);
+	return !strcmp(state, want ? "FROZEN\n" : "THAWED\n") ? true :
+	       fail_why("%s is %s", path, state);
+}
+
 /* The kernel never thaws a cgroup for a dumper that died: cryo's guard
  * does. cryo is killed while the tree is frozen (held there by a test
- * switch); the tree must be thawed and whole. */
-TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
+ * switch) in its own v2 cgroup, or in a v1 freezer named (@v1); the tree
+ * must be thawed and whole. */
+static void killed_while_frozen(bool v1)
 {
 	struct cgroup cg = { "" };
 	struct prog p = { 0 };
@@ -309,7 +339,7 @@ TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
 	pid_t dumper;
 	int out_fd;
 
-	CHECK_GOTO(cgroup_make(&cg), out, "%s", why);
+	CHECK_GOTO(cgroup_make_in(&cg, v1), out, "%s", why);
 	CHECK_GOTO(start_prog(&p, "prog_tree", enter_cgroup, &cg), out, "%s", why);
 	pathf(img, "%s/img", p.dir);
 	pathf(log, "%s/cryo.out", p.dir);
@@ -317,7 +347,9 @@ TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
 	out_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	CHECK_GOTO(out_fd >= 0, out, "cannot open %s", log);
 	dumper = cryo_spawn(out_fd, &(struct cryo_call){
-		.args = CRYO_ARGS("dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log"),
+		.args = v1 ? CRYO_ARGS("dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log",
+				       "--freeze-cgroup", cg.path) :
+			     CRYO_ARGS("dump", "-t", pid, "-D", img, "-v4", "-o", "dump.log"),
 		.program = p.program,
 		.env = CRYO_ARGS("CRYO_TEST_PAUSE_FROZEN=1"),
 	});
@@ -327,11 +359,113 @@ TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
 	while (!log_has(img, "pausing while frozen") && now_ms() < deadline)
 		sleep_ms(5);
 	CHECK_GOTO(log_says(img, "pausing while frozen"), out, "%s", why);
-	CHECK_GOTO(cgroup_frozen_is(&cg, 1), out, "while cryo pauses: %s", why);
+	CHECK_GOTO(frozen_is(&cg, v1, 1), out, "while cryo pauses: %s", why);
 	kill_and_reap(dumper);
-	CHECK_GOTO(cgroup_frozen_is(&cg, 0), out, "after cryo was killed: %s", why);
+	CHECK_GOTO(frozen_is(&cg, v1, 0), out, "after cryo was killed: %s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);
 	cgroup_remove(&cg);
+}
+
+TEST(a_dumper_killed_while_frozen_leaves_the_tree_thawed)
+{
+	killed_while_frozen(false);
+}
+
+TEST(a_dumper_killed_while_a_v1_freezer_is_frozen_leaves_it_thawed)
+{
+	killed_while_frozen(true);
+}
+
+/* --freeze-cgroup: criu dumps a freezer cgroup whole, so a process of it
+ * outside the tree fails the dump, named; both run on and the cgroup is
+ * thawed. Without the stranger the dump freezes through the cgroup named. */
+TEST(freeze_cgroup_refuses_a_process_of_the_cgroup_outside_the_tree)
+{
+	struct cgroup cg = { "" };
+	struct prog p = { 0 }, stranger = { 0 };
+	char img[PATH_MAX], pid[16], froze[PATH_MAX + 32];
+	struct cryo_run r;
+
+	CHECK_GOTO(cgroup_make(&cg), out, "%s", why);
+	CHECK_GOTO(start_prog(&stranger, "prog_counter", enter_cgroup, &cg), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "prog_tree", enter_cgroup, &cg), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "--freeze-cgroup", cg.path);
+	CHECK_GOTO(refused(&r, "--freeze-cgroup", "which is not in the tree", NULL), out, "%s",
+		   why);
+	CHECK_GOTO(names_pid(r.out, stranger.pid), out, "the stranger is not named: %s", r.out);
+	CHECK_GOTO(cgroup_frozen_is(&cg, 0), out, "after the refusal: %s", why);
+	CHECK_GOTO(prog_unharmed(&stranger) && prog_passes(&stranger), out, "the stranger: %s",
+		   why);
+	/* Only it: end_prog() ends every child of the runner. */
+	kill_and_reap(stranger.pid);
+	stranger.pid = 0;
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-R", "-v4", "-o", "dump.log",
+		  "--freeze-cgroup", cg.path);
+	CHECK_GOTO(r.status == 0, out, "the dump failed (%d): %s", r.status, r.out);
+	snprintf(froze, sizeof(froze), "froze cgroup %s", cg.path);
+	CHECK_GOTO(log_says(img, froze), out, "%s", why);
+	CHECK_GOTO(passes_then_restored_passes(&p, img), out, "%s", why);
+out:
+	end_prog(&stranger);
+	end_prog(&p);
+	cgroup_remove(&cg);
+}
+
+struct two_cgroups {
+	const struct cgroup *v1, *v2;	/* v2 NULL: the runner's */
+};
+
+static void enter_two_cgroups(void *arg)
+{
+	const struct two_cgroups *two = arg;
+
+	enter_cgroup((void *)two->v1);
+	if (two->v2)
+		enter_cgroup((void *)two->v2);
+}
+
+/* A v1 freezer named (runc's on this hybrid layout): the tree's own cgroup
+ * v2 is frozen in its place; without one (a v2 cgroup shared with cryo)
+ * the v1 freezer itself, its threads seized while frozen, then thawed. */
+TEST(freeze_cgroup_v1_is_frozen_itself_or_through_the_trees_own_v2_cgroup)
+{
+	struct cgroup v1 = { "" }, v2 = { "" };
+	struct two_cgroups shared = { &v1, NULL }, own = { &v1, &v2 };
+	struct prog p = { 0 }, q = { 0 };
+	char img[PATH_MAX], pid[16], froze[PATH_MAX + 32];
+	struct cryo_run r;
+
+	CHECK_GOTO(cgroup_make_in(&v1, true) && cgroup_make(&v2), out, "%s", why);
+	CHECK_GOTO(start_prog(&p, "prog_tree", enter_two_cgroups, &shared), out, "%s", why);
+	pathf(img, "%s/img", p.dir);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-R", "-v4", "-o", "dump.log",
+		  "--freeze-cgroup", v1.path);
+	CHECK_GOTO(r.status == 0, out, "the dump through the v1 freezer failed (%d): %s", r.status,
+		   r.out);
+	snprintf(froze, sizeof(froze), "froze cgroup %s", v1.path);
+	CHECK_GOTO(log_says(img, froze) && log_says(img, "seized the threads of v1 cgroup"), out,
+		   "%s", why);
+	CHECK_GOTO(frozen_is(&v1, true, 0), out, "after the dump: %s", why);
+	CHECK_GOTO(passes_then_restored_passes(&p, img), out, "%s", why);
+	end_prog(&p);
+
+	CHECK_GOTO(start_prog(&q, "prog_counter", enter_two_cgroups, &own), out, "%s", why);
+	pathf(img, "%s/img", q.dir);
+	snprintf(pid, sizeof(pid), "%d", q.pid);
+	prog_cryo(&r, &q, "dump", "-t", pid, "-D", img, "-R", "-v4", "-o", "dump.log",
+		  "--freeze-cgroup", v1.path);
+	CHECK_GOTO(r.status == 0, out, "the dump failed (%d): %s", r.status, r.out);
+	snprintf(froze, sizeof(froze), "froze cgroup %s", v2.path);
+	CHECK_GOTO(log_says(img, froze), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&q) && prog_passes(&q), out, "%s", why);
+out:
+	end_prog(&p);
+	end_prog(&q);
+	cgroup_remove(&v2);
+	cgroup_remove(&v1);
 }

@@ -161,29 +161,6 @@ static void setup_other_user_prog(void *arg)
 	put_at_odd_fd(fd);
 }
 
-/* A forger who edits @from into @to and, the digests being keyless,
- * writes the new digests into the inventory too. */
-static bool forge_images(const char *dir, const char *from, const char *to)
-{
-	XXH128_canonical_t before[64], after;
-	char names[64][64];
-	int n = list_images(dir, names, 64);
-
-	for (int i = 0; i < n; i++)
-		if (!digest_of(dir, names[i], &before[i]))
-			return false;
-	if (!forge_bytes(dir, NULL, from, to, strlen(from)))
-		return false;
-	for (int i = 0; i < n; i++) {
-		if (!strcmp(names[i], "inventory.img") || !digest_of(dir, names[i], &after))
-			continue;
-		if (memcmp(&after, &before[i], sizeof(after)) &&
-		    !forge_bytes(dir, NULL, &before[i], &after, sizeof(after)))
-			return false;
-	}
-	return true;
-}
-
 /* A uid-1000 program with a file open: its image forged so that the fd
  * names a root-only file (or its deleted file is made in a root-only
  * directory) is refused, the file neither opened nor made by cryo's
@@ -206,7 +183,8 @@ static void check_forged_path(const char *from, const char *to, const char *caus
 	image_pid = p.pid;
 	p.pid = 0;
 	pathf(forged, "%s/forged", p.dir);
-	CHECK_GOTO(copy_images(img, forged) && forge_images(forged, from, to), out, "%s", why);
+	CHECK_GOTO(copy_images(img, forged) &&
+		   forge_set_bytes(forged, NULL, from, to, strlen(from)), out, "%s", why);
 	CHECK_GOTO(restore_refused(&p, forged, image_pid, "forged path", cause, "Permission denied"),
 		   out, "%s", why);
 	pathf(made, "%s/rootd/made", p.dir);

@@ -104,6 +104,28 @@ bool digest_of(const char *dir, const char *name, XXH128_canonical_t *out)
 
 const gid_t root_group_id = 0;
 
+bool forge_set_bytes(const char *dir, const char *only, const void *from, const void *to,
+		     size_t len)
+{
+	XXH128_canonical_t before[64], after;
+	char names[64][64];
+	int n = list_images(dir, names, 64);
+
+	for (int i = 0; i < n; i++)
+		if (!digest_of(dir, names[i], &before[i]))
+			return false;
+	if (!forge_bytes(dir, only, from, to, len))
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(names[i], "inventory.img") || !digest_of(dir, names[i], &after))
+			continue;
+		if (memcmp(&after, &before[i], sizeof(after)) &&
+		    !forge_bytes(dir, NULL, &before[i], &after, sizeof(after)))
+			return false;
+	}
+	return true;
+}
+
 void become_unprivileged_restorer(void *group)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };

@@ -19,6 +19,10 @@ bool give_tree(const char *dir, uid_t uid);
  * changed, as a forger would. */
 bool forge_bytes(const char *dir, const char *only, const void *from, const void *to,
 		 size_t len);
+/* forge_bytes(), and then, the digests being keyless, the new digest of
+ * each file it changed written into the inventory, as a forger would. */
+bool forge_set_bytes(const char *dir, const char *only, const void *from, const void *to,
+		     size_t len);
 /* The XXH3-128 of file @name of @dir, canonical. */
 bool digest_of(const char *dir, const char *name, XXH128_canonical_t *out);
 /* In cryo's child before exec: uid and gid 1000, with no supplementary

@@ -167,8 +167,10 @@ TEST(refusals_return_ebade_and_leave_the_program_unharmed)
 	CHECK_GOTO(init_opts(), out, "%s", why);
 	criu_set_images_dir_fd(fd);
 	criu_set_pid(p.pid);
-	ret = criu_pre_dump();
-	CHECK_GOTO(ret == -EBADE, out, "criu_pre_dump: %d", ret);
+	criu_set_auto_dedup(true);
+	ret = criu_dump();
+	CHECK_GOTO(ret == -EBADE, out, "criu_dump with auto_dedup: %d", ret);
+	criu_set_auto_dedup(false);
 	criu_set_lsm_profile("apparmor:cryo-test");
 	ret = criu_dump();
 	CHECK_GOTO(ret == -EBADE, out, "criu_dump with an lsm_profile: %d", ret);

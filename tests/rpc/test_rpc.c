@@ -5,7 +5,8 @@
  * requests and options cryo cannot serve refused by name, with the program
  * unharmed; a notification the client refuses fails the dump; a terminal
  * whose master the client holds comes back on a new master handed over
- * with the orphan-pts-master notification. */
+ * with the orphan-pts-master notification; status_fd and exec_cmd at a
+ * restore. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -191,11 +192,9 @@ TEST(feature_check_answers_every_feature_asked)
 
 TEST(unsupported_requests_are_refused_by_name)
 {
-	static const CriuReqType types[] = { CRIU_REQ_TYPE__PRE_DUMP, CRIU_REQ_TYPE__PAGE_SERVER,
-					     CRIU_REQ_TYPE__CPUINFO_DUMP, CRIU_REQ_TYPE__WAIT_PID,
-					     (CriuReqType)99 };
-	static const char *const names[] = { "PRE_DUMP", "PAGE_SERVER", "CPUINFO_DUMP", "WAIT_PID",
-					     "99" };
+	static const CriuReqType types[] = { CRIU_REQ_TYPE__SINGLE_PRE_DUMP, CRIU_REQ_TYPE__PAGE_SERVER,
+					     CRIU_REQ_TYPE__WAIT_PID, (CriuReqType)99 };
+	static const char *const names[] = { "SINGLE_PRE_DUMP", "PAGE_SERVER", "WAIT_PID", "99" };
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		CriuReq req = CRIU_REQ__INIT;
@@ -240,8 +239,8 @@ TEST(unsupported_options_are_refused_by_name)
 		opts.pid = p.pid;
 		switch (i) {
 		case 0:
-			name = "track_mem";
-			opts.has_track_mem = opts.track_mem = true;
+			name = "auto_dedup";
+			opts.has_auto_dedup = opts.auto_dedup = true;
 			break;
 		case 1:
 		case 4:
@@ -435,6 +434,71 @@ TEST(restore_as_sibling_makes_the_root_the_clients_child)
 	dump_and_restore(true);
 }
 
+/* runc's checkpoint --pre-dump, then --parent-path: PRE_DUMP leaves the
+ * program running with a pre-dump's images; DUMP with parent_img "../pre"
+ * (relative to the images, as criu's) links them and writes fewer pages;
+ * the restored program passes. */
+TEST(pre_dump_then_dump_with_parent_img)
+{
+	static const char *const killing_dump_notes[] = { "pre-dump", "network-lock",
+							   "post-dump", NULL };
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts opts = CRIU_OPTS__INIT;
+	CriuResp *resp = NULL;
+	char pre[PATH_MAX], img[PATH_MAX], pages[PATH_MAX];
+	struct stat pre_st, st;
+	struct cryo_run r;
+	struct prog p;
+	int pre_fd = -1, dir_fd = -1, status;
+	pid_t pid;
+
+	use_roundtrip_programs();
+	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
+	pid = p.pid;
+	pathf(pre, "%s/pre", p.dir);
+	pathf(img, "%s/img", p.dir);
+	CHECK_GOTO(!mkdir(pre, 0700) && (pre_fd = open_dir(pre)) >= 0, out, "%s", pre);
+	CHECK_GOTO(!mkdir(img, 0700) && (dir_fd = open_dir(img)) >= 0, out, "%s", img);
+	dump_request(&req, &opts, pre_fd, pid);
+	req.type = CRIU_REQ_TYPE__PRE_DUMP;
+	opts.has_track_mem = opts.track_mem = true;
+	opts.has_pre_dump_mode = true;
+	opts.pre_dump_mode = CRIU_PRE_DUMP_MODE__VM_READ;
+	resp = one_request(&req, pre_fd, dump_notes, pid, NULL, &status);
+	CHECK_GOTO(resp && resp->type == CRIU_REQ_TYPE__PRE_DUMP && resp->success, out,
+		   "PRE_DUMP: %s", resp && resp->cr_errmsg ? resp->cr_errmsg : why);
+	CHECK_GOTO(exists(pre, "inventory.img") && prog_unharmed(&p), out, "after PRE_DUMP: %s",
+		   why);
+	criu_resp__free_unpacked(resp, NULL);
+	dump_request(&req, &opts, dir_fd, pid);
+	opts.parent_img = "../pre";
+	resp = one_request(&req, dir_fd, killing_dump_notes, pid, NULL, &status);
+	CHECK_GOTO(resp && resp->type == CRIU_REQ_TYPE__DUMP && resp->success, out, "DUMP: %s",
+		   resp && resp->cr_errmsg ? resp->cr_errmsg : why);
+	waitpid(pid, NULL, 0);
+	pathf(pages, "%s/pages-%d.img", pre, pid);
+	CHECK_GOTO(!stat(pages, &pre_st) && !lstat(img, &st), out, "%s: %s", pages,
+		   strerror(errno));
+	pathf(pages, "%s/pages-%d.img", img, pid);
+	CHECK_GOTO(!stat(pages, &st) && st.st_size < pre_st.st_size, out,
+		   "the dump's pages (%lld bytes) are not fewer than the pre-dump's (%lld)",
+		   (long long)st.st_size, (long long)pre_st.st_size);
+	pathf(pages, "%s/parent", img);
+	CHECK_GOTO(!lstat(pages, &st) && S_ISLNK(st.st_mode), out, "no %s", pages);
+	run_cryo(&r, "restore", "-D", img, "-d");
+	CHECK_GOTO(r.status == 0, out, "restore failed (%d): %s", r.status, r.out);
+	p.pid = pid;
+	CHECK_GOTO(prog_passes(&p), out, "the restored program: %s", why);
+out:
+	if (resp)
+		criu_resp__free_unpacked(resp, NULL);
+	if (pre_fd >= 0)
+		close(pre_fd);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	end_prog(&p);
+}
+
 /* A client that refuses post-dump fails the dump, named; the program,
  * which a successful dump without leave_running would have ended, runs on. */
 TEST(refused_notification_fails_the_dump)
@@ -496,6 +560,76 @@ TEST(ghost_limit_refuses_a_larger_deleted_file)
 	CHECK_GOTO(no_inventory(img), out, "a refused dump left inventory.img");
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
+	if (resp)
+		criu_resp__free_unpacked(resp, NULL);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	end_prog(&p);
+}
+
+/* status_fd and exec_cmd at RESTORE, as criu's service takes them: the
+ * status fd (ours, opened again by cryo through /proc) gets its zero byte,
+ * and cryo swrk, once it has answered, becomes the command, the restored
+ * root's parent. */
+TEST(status_fd_and_exec_cmd_work_through_the_rpc)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts opts = CRIU_OPTS__INIT;
+	char *cmd[] = { "sleep", "1000" }, img[PATH_MAX], pid_text[16], comm[64], text[64] = "";
+	struct swrk s = { .pid = 0, .sk = -1 };
+	int dir_fd = -1, status[2] = { -1, -1 };
+	CriuResp *resp = NULL;
+	struct cryo_run r;
+	struct prog p;
+	char byte = 'x';
+	pid_t pid;
+
+	use_roundtrip_programs();
+	CHECK(start_prog(&p, PROG, NULL, NULL), "%s", why);
+	pid = p.pid;
+	snprintf(pid_text, sizeof(pid_text), "%d", pid);
+	pathf(img, "%s/img", p.dir);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img);
+	CHECK_GOTO(r.status == 0 && (dir_fd = open_dir(img)) >= 0, out, "dump: %s", r.out);
+	kill_and_reap(pid);
+	p.pid = 0;
+	CHECK_GOTO(!pipe2(status, O_CLOEXEC) && swrk_start(&s, dir_fd), out, "%s", why);
+	req.type = CRIU_REQ_TYPE__RESTORE;
+	req.opts = &opts;
+	opts.images_dir_fd = dir_fd;
+	opts.log_file = "restore.log";
+	opts.has_status_fd = true;
+	opts.status_fd = status[1];
+	opts.n_exec_cmd = 2;
+	opts.exec_cmd = cmd;
+	resp = swrk_call(&s, &req);
+	CHECK_GOTO(resp && resp->success && resp->restore && resp->restore->pid == pid, out,
+		   "RESTORE: %s", resp && resp->cr_errmsg ? resp->cr_errmsg : why);
+	p.pid = pid;
+	close(status[1]);
+	status[1] = -1;
+	CHECK_GOTO(read(status[0], &byte, 1) == 1 && byte == '\0' && read(status[0], &byte, 1) == 0,
+		   out, "the status fd gave no zero byte then EOF");
+	snprintf(comm, sizeof(comm), "/proc/%d/comm", s.pid);
+	for (long deadline = now_ms() + CRYO_MS; strcmp(text, "sleep\n"); sleep_ms(10)) {
+		CHECK_GOTO(now_ms() < deadline, out, "cryo swrk (pid %d) never became the command",
+			   s.pid);
+		read_text(comm, text, sizeof(text));
+	}
+	CHECK_GOTO(parent_of(pid) == s.pid, out, "the restored root's parent is %d, not the "
+		   "command (%d)", parent_of(pid), s.pid);
+	/* With the command gone the root comes back to us. */
+	kill_and_reap(s.pid);
+	s.pid = 0;
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (s.pid > 0)
+		kill_and_reap(s.pid);
+	if (s.sk >= 0)
+		close(s.sk);
+	for (int i = 0; i < 2; i++)
+		if (status[i] >= 0)
+			close(status[i]);
 	if (resp)
 		criu_resp__free_unpacked(resp, NULL);
 	if (dir_fd >= 0)

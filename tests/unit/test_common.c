@@ -1,7 +1,9 @@
 /* Unit tests of the shared readers in src/common: the one text-file reader
- * (any size, procfs included) and the one /proc/PID/stat parser (a comm
- * with spaces and parentheses, signed fields, short or damaged files). */
+ * (any size, procfs included), the one /proc/PID/stat parser (a comm
+ * with spaces and parentheses, signed fields, short or damaged files) and
+ * the maps line parser (against sscanf's reading of this process's maps). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,4 +112,51 @@ TEST(stat_of_this_process_matches_what_it_knows)
 	      "mm fields %#llx-%#llx", (unsigned long long)st.start_code,
 	      (unsigned long long)st.end_code);
 	CHECK(proc_stat_read(-5, &st) == -ENOENT, "pid -5");
+}
+
+TEST(maps_lines_parse_as_sscanf_reads_them)
+{
+	char line[] = "7f0a12345000-7f0a12346000 r-xp 0001a000 fd:01 1234567    /usr/lib/a b.so\n";
+	struct proc_maps_line m;
+	char *text = NULL;
+	size_t cap = 0;
+	FILE *f;
+	int lines = 0;
+
+	CHECK(proc_maps_line_parse(line, &m), "refused");
+	CHECK(m.start == 0x7f0a12345000ull && m.end == 0x7f0a12346000ull && m.pgoff == 0x1a000 &&
+	      m.major == 0xfd && m.minor == 1 && m.ino == 1234567 && !strcmp(m.perms, "r-xp") &&
+	      !strcmp(m.name, "/usr/lib/a b.so"), "fields %s %s", m.perms, m.name);
+	char anon[] = "10000-14000 rw-p 00000000 00:00 0 \n";
+	CHECK(proc_maps_line_parse(anon, &m) && !*m.name && m.end == 0x14000, "no name");
+	char key[] = "Rss:                  8 kB\n", hex_key[] = "deadbeef-: x\n";
+	char bad_perms[] = "10000-14000 rw-q 00000000 00:00 0\n";
+	char letters[] = "10000-14000 rw-p 00000000 00:00 12a\n";
+	char too_long[] = "12345678901234567-14000 rw-p 00000000 00:00 0\n";
+	CHECK(!proc_maps_line_parse(key, &m) && !proc_maps_line_parse(hex_key, &m) &&
+	      !proc_maps_line_parse(bad_perms, &m) && !proc_maps_line_parse(letters, &m) &&
+	      !proc_maps_line_parse(too_long, &m), "a line that is no maps line was taken");
+	/* Every line of a real maps file, as sscanf reads it. */
+	f = fopen("/proc/self/maps", "re");
+	CHECK(f, "open");
+	while (getline(&text, &cap, f) > 0) {
+		unsigned long long start, end, pgoff, ino;
+		unsigned major, minor;
+		char perms[5];
+		int off = -1;
+
+		char name[512];
+
+		CHECK(sscanf(text, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &pgoff,
+			     &major, &minor, &ino, &off) == 7, "sscanf: %s", text);
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(text + off, "\n"), text + off);
+		CHECK(proc_maps_line_parse(text, &m), "refused: %s", text);
+		CHECK(m.start == start && m.end == end && m.pgoff == pgoff && m.major == major &&
+		      m.minor == minor && m.ino == ino && !strcmp(m.perms, perms) &&
+		      !strcmp(m.name, name), "differs: %s", text);
+		lines++;
+	}
+	free(text);
+	fclose(f);
+	CHECK(lines > 5, "%d lines", lines);
 }

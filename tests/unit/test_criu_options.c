@@ -15,6 +15,7 @@
 #include "cli/options.h"
 #include "harness.h"
 #include "task/cgroup_plan.h"
+#include "task/cpuinfo.h"
 
 #define CAPTURE(buf, stmt)                                             \
 	do {                                                           \
@@ -120,18 +121,43 @@ TEST(cgroup_roots_by_controller_are_taken)
 	CHECK(o.cgroup_roots[2].any && !strcmp(o.cgroup_roots[2].path, "/d"), "third root");
 }
 
+/* criu's incremental dumps: pre-dump is a command, --prev-images-dir is
+ * kept as given (relative to -D), --track-mem and --pre-dump-mode taken. */
+TEST(pre_dump_and_incremental_options_are_taken)
+{
+	const char *const words[] = { "cryo", "pre-dump", "-t", "7", "-D", "imgs/2",
+				      "--prev-images-dir", "../1", "--track-mem",
+				      "--pre-dump-mode", "read" };
+	const char *const dump[] = { "cryo", "dump", "-t", "7", "-D", "imgs/3",
+				     "--prev-images-dir=/abs/2", "--pre-dump-mode=splice" };
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 11, words) == 0, "refused");
+	CHECK(!strcmp(o.command, "pre-dump"), "command %s", o.command);
+	CHECK(o.prev_images_dir && !strcmp(o.prev_images_dir, "../1"), "parent %s",
+	      o.prev_images_dir ? o.prev_images_dir : "(none)");
+	CHECK(o.track_mem && o.pre_dump_mode == PRE_DUMP_READ, "track %d mode %d", o.track_mem,
+	      o.pre_dump_mode);
+	CHECK(parse(&o, 8, dump) == 0, "dump refused");
+	CHECK(!o.track_mem && o.pre_dump_mode == PRE_DUMP_SPLICE &&
+	      !strcmp(o.prev_images_dir, "/abs/2"), "dump: track %d mode %d parent %s",
+	      o.track_mem, o.pre_dump_mode, o.prev_images_dir);
+}
+
 TEST(each_option_cryo_cannot_honour_is_refused_by_name)
 {
 	static const char *const cases[][3] = {
 		{ "--cgroup-root", "/x", "needs --manage-cgroups" },
 		{ "--cgroup-root", "cpu:x", "not an absolute cgroup path" },
-		{ "--freeze-cgroup", "/sys/fs/cgroup/x", "naming another one is not supported" },
+		{ "--freeze-cgroup", "sys/fs/cgroup/x", "not an absolute path" },
+		{ "--cpu-cap=fpu,avx", NULL, "'avx' is not a mode" },
+		{ "--cpu-cap=", NULL, "is not a mode" },
 		{ "--external", "unix[12]", "cryo takes mnt[MOUNTPOINT]:PATH" },
 		{ "--external", "macvlan[mv0]:a/b", "cryo takes macvlan[INSIDE]:LOWER" },
 		{ "--inherit-fd", "fd[3]:tty[1:2]", "cryo takes fd[N]:pipe:[INODE]" },
-		{ "--track-mem", NULL, "pre-dump and memory tracking" },
-		{ "--prev-images-dir", "../1", "incremental dumps" },
-		{ "--auto-dedup", NULL, "deduplication" },
+		{ "--auto-dedup", NULL, "parent set's pages file" },
+		{ "--pre-dump-mode", "copy", "not a mode (splice or read)" },
+		{ "--prev-images-dir", "", "not a directory path" },
 		{ "--status-fd", "999", "cryo has no fd 999" },
 		{ "--status-fd", "2", "dump has no server to be ready" },
 		{ "--status-fd", "x", "not an fd number" },
@@ -202,6 +228,35 @@ TEST(leave_stopped_timeout_status_fd_and_exec_cmd_are_taken)
 	CHECK(ret == -EINVAL && strstr(err, "--exec-cmd needs a command"), "%d: %s", ret, err);
 	CAPTURE(err, ret = parse(&o, 8, detached));
 	CHECK(ret == -EINVAL && strstr(err, "cannot be used together"), "%d: %s", ret, err);
+}
+
+/* criu's --freeze-cgroup (a path, for dump) and --cpu-cap: its words
+ * combined, "^" taking one away, none, and all without a value. */
+TEST(freeze_cgroup_and_cpu_cap_are_taken)
+{
+	static const struct {
+		const char *word;
+		unsigned int caps;
+	} caps[] = {
+		{ "--cpu-cap", CPU_CAP_ALL }, { "--cpu-cap=fpu", CPU_CAP_FPU },
+		{ "--cpu-cap=cpu,ins", CPU_CAP_CPU | CPU_CAP_INS }, { "--cpu-cap=none", 0 },
+		{ "--cpu-cap=all,^cpu", CPU_CAP_FPU | CPU_CAP_INS },
+		{ "--cpu-cap=^none", CPU_CAP_ALL },
+	};
+	const char *dump[] = { "cryo", "dump", "-t", "1", "-D", "x", "--freeze-cgroup",
+			       "/sys/fs/cgroup/unified/ct", NULL };
+	struct cryo_opts o;
+
+	CHECK(parse(&o, 8, dump) == 0, "--freeze-cgroup refused");
+	CHECK(o.freeze_cgroup && !strcmp(o.freeze_cgroup, "/sys/fs/cgroup/unified/ct") &&
+	      !o.cpu_cap_given, "freeze_cgroup %s, cpu_cap given %d", o.freeze_cgroup,
+	      o.cpu_cap_given);
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		dump[6] = caps[i].word;
+		CHECK(parse(&o, 7, dump) == 0, "%s refused", caps[i].word);
+		CHECK(o.cpu_cap_given && o.cpu_cap == caps[i].caps, "%s: caps %#x, expected %#x",
+		      caps[i].word, o.cpu_cap, caps[i].caps);
+	}
 }
 
 /* criu's --skip-mnt (absolute, repeatable), --enable-fs (lists, "all")

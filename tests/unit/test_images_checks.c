@@ -158,7 +158,7 @@ TEST(pagemap_refuses_unaligned_and_impossible_ranges)
 			      { 0x1000, 1, Z, SIBLING(42) });
 	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has no valid file offset",
 			      { 0x1000, 1, P, OFF_SIBLING(0, 42) });
-	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has unknown state 4", { 0x1000, 1, 4, NO_OFF });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has unknown state 5", { 0x1000, 1, 5, NO_OFF });
 }
 
 TEST(pagemap_refuses_pages_beyond_the_pages_file)

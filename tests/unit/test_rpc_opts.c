@@ -13,6 +13,7 @@
 #include "net/net.h"
 #include "ns/externals.h"
 #include "rpc/rpc.h"
+#include "task/cpuinfo.h"
 
 /* Fields a request may set and cryo honours (or, for file_locks and the
  * socket permissions, that change nothing cryo does). */
@@ -33,6 +34,10 @@ static const char *const accepted[] = {
 	"timeout", "leave_stopped",
 	/* --enable-fs (skip_mnt is refused here: "x" is no mount point). */
 	"enable_fs",
+	/* As --cpu-cap. */
+	"cpu_cap",
+	/* Incremental dumps: --prev-images-dir, --track-mem. */
+	"parent_img", "track_mem",
 };
 
 static bool is_accepted(const char *name)
@@ -123,6 +128,36 @@ static CriuOpts *base_opts(int dir_fd)
 	o->has_pid = true;
 	o->pid = 1;
 	return o;
+}
+
+/* runc's --pre-dump and --parent-path: parent_img, track_mem and
+ * pre_dump_mode reach cryo's options, for PRE_DUMP and DUMP alike. */
+TEST(incremental_dump_options_reach_cryos_options)
+{
+	struct rpc_conn conn = { .fd_owner = getpid() };
+	struct rpc_action *a = malloc(sizeof(*a));
+	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CriuOpts *o = base_opts(dir_fd);
+	char why[RPC_ERRMSG_MAX] = "";
+
+	CHECK_GOTO(dir_fd >= 0 && a, out, "cannot open /tmp");
+	o->parent_img = strdup("../pre");
+	o->has_track_mem = o->track_mem = true;
+	o->has_pre_dump_mode = true;
+	o->pre_dump_mode = CRIU_PRE_DUMP_MODE__VM_READ;
+	CHECK_GOTO(!rpc_map_opts(&conn, o, CRIU_REQ_TYPE__PRE_DUMP, a, why, sizeof(why)), out,
+		   "refused: %s", why);
+	CHECK_GOTO(a->opts.prev_images_dir && !strcmp(a->opts.prev_images_dir, "../pre") &&
+		   a->opts.track_mem && a->opts.pre_dump_mode == PRE_DUMP_READ &&
+		   a->opts.pid == 1, out, "parent %s track %d mode %d pid %d",
+		   a->opts.prev_images_dir ? a->opts.prev_images_dir : "(none)",
+		   a->opts.track_mem, a->opts.pre_dump_mode, a->opts.pid);
+	ns_externals_free(&a->opts.externals);
+out:
+	protobuf_c_message_free_unpacked(&o->base, NULL);
+	free(a);
+	if (dir_fd >= 0)
+		close(dir_fd);
 }
 
 TEST(every_option_has_its_effect_or_is_refused_by_name)
@@ -490,3 +525,73 @@ out:
 	free(a);
 }
 
+
+/* criu's status_fd (an fd of the client's, opened again through /proc)
+ * and exec_cmd reach a restore as restore's --status-fd and --exec-cmd; a
+ * dump refuses both, as the command line does, and exec_cmd with
+ * rst_sibling (the root is then not cryo's child). cpu_cap is --cpu-cap. */
+TEST(status_fd_exec_cmd_and_cpu_cap_reach_a_restore)
+{
+	struct rpc_conn conn = { .fd_owner = getpid() };
+	struct rpc_action *a = calloc(1, sizeof(*a));
+	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CriuOpts *o = base_opts(dir_fd);
+	char why[RPC_ERRMSG_MAX] = "", byte = 'x';
+	int ret, pipefd[2] = { -1, -1 };
+
+	CHECK_GOTO(a && !pipe2(pipefd, O_CLOEXEC), out, "pipe");
+	o->has_status_fd = true;
+	o->status_fd = pipefd[1];
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.status_fd >= 0 && a->opts.status_fd != pipefd[1], out,
+		   "status_fd: %s", why);
+	/* The same pipe, opened again. */
+	CHECK_GOTO(write(a->opts.status_fd, "", 1) == 1 && read(pipefd[0], &byte, 1) == 1 &&
+		   byte == '\0', out, "the status fd is not the client's pipe");
+	close(a->opts.status_fd);
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "status_fd") && strstr(why, "dump has no server"), out,
+		   "status_fd at dump: %s", why);
+	o->status_fd = 999;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "status_fd") && strstr(why, "fd 999"), out,
+		   "a closed status_fd: %s", why);
+	CHECK_GOTO(a->opts.status_fd == -1, out, "status fd %d after a refusal", a->opts.status_fd);
+	o->has_status_fd = false;
+
+	o->n_exec_cmd = 2;
+	o->exec_cmd = calloc(2, sizeof(char *));
+	o->exec_cmd[0] = strdup("sleep");
+	o->exec_cmd[1] = strdup("1");
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->exec_argv && !strcmp(a->exec_argv[0], "sleep") &&
+		   !strcmp(a->exec_argv[1], "1") && !a->exec_argv[2], out, "exec_cmd: %s", why);
+	free(a->exec_argv);
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__DUMP, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "exec_cmd") && strstr(why, "restore only"), out,
+		   "exec_cmd at dump: %s", why);
+	o->has_rst_sibling = o->rst_sibling = true;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(ret && strstr(why, "exec_cmd") && strstr(why, "rst_sibling"), out,
+		   "exec_cmd with rst_sibling: %s", why);
+	CHECK_GOTO(!a->exec_argv, out, "exec_cmd kept after a refusal");
+
+	o->has_rst_sibling = o->rst_sibling = false;
+	o->n_exec_cmd = 0;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && !a->opts.cpu_cap_given, out, "without cpu_cap: %s", why);
+	o->has_cpu_cap = true;
+	o->cpu_cap = CPU_CAP_FPU | CPU_CAP_INS | 8;
+	ret = rpc_map_opts(&conn, o, CRIU_REQ_TYPE__RESTORE, a, why, sizeof(why));
+	CHECK_GOTO(!ret && a->opts.cpu_cap_given && a->opts.cpu_cap == (CPU_CAP_FPU | CPU_CAP_INS),
+		   out, "cpu_cap %#x: %s", a->opts.cpu_cap, why);
+out:
+	if (o->exec_cmd)
+		o->n_exec_cmd = 2;
+	protobuf_c_message_free_unpacked(&o->base, NULL);
+	for (int i = 0; i < 2; i++)
+		if (pipefd[i] >= 0)
+			close(pipefd[i]);
+	close(dir_fd);
+	free(a);
+}
