@@ -114,6 +114,24 @@ static bool live_children(const struct tree *tree, const struct tree_task *t)
 	return false;
 }
 
+/* The live children of @t's parent dumped before @t (tree order), whose
+ * pages it may share where the parent no longer has them (mem/cow.h). */
+static int earlier_siblings(const struct tree *tree, const struct tree_task *t, pid_t **out,
+			    size_t *nr)
+{
+	size_t self = (size_t)(t - tree->tasks);
+
+	*nr = 0;
+	*out = calloc(self + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < self; i++)
+		if (tree->tasks[i].parent == t->parent && tree->tasks[i].state == TREE_ALIVE &&
+		    tree->tasks[i].inj)
+			(*out)[(*nr)++] = inj_task_pid(tree->tasks[i].inj);
+	return 0;
+}
+
 static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 {
 	struct inj_task *task = t->inj;
@@ -132,14 +150,18 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 					.digests = !!ctx->lineage->parent };
 	struct image_dir *dir = ctx->dir;
 	struct stats *st = ctx->stats;
+	_cleanup_free_ pid_t *siblings = NULL;
 	uint64_t began = stats_begin(st, STATS_DUMP_PARASITE);
-	int ret;
+	int ret = 0;
 
 	if (live_parent(ctx->tree, t)) {
 		mm_opts.parent = inj_task_pid(ctx->tree->tasks[t->parent].inj);
 		inj_task_offer_sites(task, ctx->tree->tasks[t->parent].inj);
+		ret = earlier_siblings(ctx->tree, t, &siblings, &mm_opts.nr_siblings);
+		mm_opts.siblings = siblings;
 	}
-	ret = collect_inside(task, &core, &mm_opts);
+	if (!ret)
+		ret = collect_inside(task, &core, &mm_opts);
 	stats_end(st, STATS_DUMP_PARASITE, began);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may

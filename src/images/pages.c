@@ -68,7 +68,7 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 	switch (e->state) {
 	case PAGEMAP_ENTRY__STATE__PRESENT:
 		if (!e->has_file_off || e->file_off % IMG_PAGE_SIZE || e->has_parent_vaddr ||
-		    !range_fits(e->file_off, e->nr_pages)) {
+		    e->has_sibling || !range_fits(e->file_off, e->nr_pages)) {
 			image_error(path, off, "present range at 0x%llx has no valid file offset",
 				    (unsigned long long)e->vaddr);
 			return -EBADMSG;
@@ -81,6 +81,12 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 					    e->parent_vaddr % IMG_PAGE_SIZE ||
 					    !range_fits(e->parent_vaddr, e->nr_pages))) {
 			image_error(path, off, "range at 0x%llx has an invalid parent address",
+				    (unsigned long long)e->vaddr);
+			return -EBADMSG;
+		}
+		if (e->has_sibling && (e->state != PAGEMAP_ENTRY__STATE__IN_PARENT || !e->sibling ||
+				       e->sibling > INT32_MAX)) {
+			image_error(path, off, "range at 0x%llx has an invalid sibling",
 				    (unsigned long long)e->vaddr);
 			return -EBADMSG;
 		}
@@ -239,7 +245,7 @@ int pages_scratch_push(struct pages_scratch *s, const struct pages_scratch_range
 	if (last && last->state == r->state && last->vaddr + len == r->vaddr &&
 	    (r->state != PAGEMAP_ENTRY__STATE__PRESENT || last->file_off + len == r->file_off) &&
 	    (r->state != PAGEMAP_ENTRY__STATE__IN_PARENT ||
-	     last->parent_vaddr + len == r->parent_vaddr)) {
+	     (last->parent_vaddr + len == r->parent_vaddr && last->sibling == r->sibling))) {
 		last->nr_pages += r->nr_pages;
 		return 0;
 	}
@@ -267,6 +273,7 @@ static int put_pending(struct pages_writer *pw)
 					 .parent_vaddr = pw->pending.has_parent_vaddr ?
 								 pw->pending.parent_vaddr :
 								 pw->pending.vaddr,
+					 .sibling = pw->pending.sibling,
 					 .state = pw->pending.state };
 
 	return pw->scratch ? pages_scratch_push(pw->scratch, &r) :
@@ -281,9 +288,11 @@ static uint64_t pending_parent_end(const struct pages_writer *pw)
 }
 
 /* @data NULL for a present range: its bytes come through pages_splice().
- * @parent_vaddr: IN_PARENT only, where the parent maps the first page. */
+ * @parent_vaddr: IN_PARENT only, where the parent (or @sibling) maps the
+ * first page. */
 static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
-		     PagemapEntry__State state, const void *data, uint64_t parent_vaddr)
+		     PagemapEntry__State state, const void *data, uint64_t parent_vaddr,
+		     uint32_t sibling)
 {
 	uint64_t len = nr_pages * IMG_PAGE_SIZE;
 	int ret;
@@ -306,7 +315,8 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 	if (pw->has_pending && pw->pending.state == state && pw->vaddr_end == vaddr &&
 	    (state != PAGEMAP_ENTRY__STATE__PRESENT ||
 	     pw->pending.file_off + pw->pending.nr_pages * IMG_PAGE_SIZE == pw->file_off) &&
-	    (state != PAGEMAP_ENTRY__STATE__IN_PARENT || pending_parent_end(pw) == parent_vaddr)) {
+	    (state != PAGEMAP_ENTRY__STATE__IN_PARENT ||
+	     (pending_parent_end(pw) == parent_vaddr && pw->pending.sibling == sibling))) {
 		pw->pending.nr_pages += nr_pages;
 	} else {
 		if (pw->has_pending) {
@@ -323,6 +333,8 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		pw->pending.has_parent_vaddr = state == PAGEMAP_ENTRY__STATE__IN_PARENT &&
 					       parent_vaddr != vaddr;
 		pw->pending.parent_vaddr = pw->pending.has_parent_vaddr ? parent_vaddr : 0;
+		pw->pending.has_sibling = state == PAGEMAP_ENTRY__STATE__IN_PARENT && sibling;
+		pw->pending.sibling = pw->pending.has_sibling ? sibling : 0;
 		pw->has_pending = true;
 	}
 	if (state == PAGEMAP_ENTRY__STATE__PRESENT)
@@ -356,7 +368,7 @@ int pages_note_spliced(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_page
 	/* The pipe's bytes go to the pages file: never under pre-copy. */
 	if (pw->scratch)
 		return -EINVAL;
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL, 0);
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL, 0, 0);
 }
 
 ssize_t pages_splice(struct pages_writer *pw, int pipe_fd, size_t max)
@@ -366,25 +378,27 @@ ssize_t pages_splice(struct pages_writer *pw, int pipe_fd, size_t max)
 
 int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data)
 {
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, data, 0);
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, data, 0, 0);
 }
 
 int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
 {
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__ZERO, NULL, 0);
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__ZERO, NULL, 0, 0);
 }
 
 int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
-			  uint64_t parent_vaddr)
+			  uint64_t parent_vaddr, uint32_t sibling)
 {
-	if (parent_vaddr % IMG_PAGE_SIZE || !range_fits(parent_vaddr, nr_pages))
+	if (parent_vaddr % IMG_PAGE_SIZE || !range_fits(parent_vaddr, nr_pages) ||
+	    sibling > INT32_MAX)
 		return -EINVAL;
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT, NULL, parent_vaddr);
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT, NULL, parent_vaddr,
+			 sibling);
 }
 
 int pages_write_in_parent_image(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
 {
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT_IMAGE, NULL, 0);
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT_IMAGE, NULL, 0, 0);
 }
 
 static int inplace_seal(struct pages_writer *pw);
@@ -601,7 +615,7 @@ int pages_write_at(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, u
 		pw->gaps[pw->nr_gaps++] = (struct pages_gap){ pw->file_off, file_off };
 		pw->file_off = file_off;
 	}
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL, 0);
+	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL, 0, 0);
 }
 
 /* Bytes [@start, @end) read as zeros from now on: punched where the

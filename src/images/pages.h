@@ -41,9 +41,10 @@ int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, cons
 /* Records @nr_pages pages at @vaddr that read as zeros. */
 int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
 /* Records @nr_pages pages at @vaddr that are its parent's frames at
- * @parent_vaddr (IN_PARENT). */
+ * @parent_vaddr (IN_PARENT), or with @sibling (not 0) that sibling's,
+ * which the parent holds only while it creates its children. */
 int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
-			  uint64_t parent_vaddr);
+			  uint64_t parent_vaddr, uint32_t sibling);
 /* Records @nr_pages pages at @vaddr unchanged since the parent image set
  * (a pre-dump), which holds them at the same address (IN_PARENT_IMAGE). */
 int pages_write_in_parent_image(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
@@ -61,6 +62,7 @@ struct pages_scratch_range {
 	uint64_t vaddr, nr_pages;
 	uint64_t file_off;	/* PRESENT only */
 	uint64_t parent_vaddr;	/* IN_PARENT only */
+	uint32_t sibling;	/* IN_PARENT only: PagemapEntry.sibling, or 0 */
 	int state;		/* PagemapEntry__State */
 };
 

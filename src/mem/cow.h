@@ -16,11 +16,26 @@ struct pagedump;
  * at @slot until the restorer moves it into place. @inherited: a part of
  * the parent's premapped memory, got over clone3 with the parent's pages
  * (the process drops those that are not its parent's and reads its own);
- * else memory of its own, mapped fresh at @slot. */
+ * else memory of its own, mapped fresh at @slot. @held: inherited from
+ * memory the parent holds for its children (struct cow_held), whose pages
+ * are all the process's already: nothing to drop or read. */
 struct cow_piece {
 	uint64_t start, end;
 	uint64_t slot;
-	bool inherited;
+	bool inherited, held;
+};
+
+/* Memory a process holds at restore only while it creates its children:
+ * the pages [@start, @end) of its child @owner (index in the tree) that
+ * the owner and later siblings share (IN_PARENT with a sibling) and the
+ * process itself no longer has. Mapped anonymous at @slot, growing down
+ * or not as the owner's mapping, filled with the owner's saved pages;
+ * its restorer unmaps it with the rest. */
+struct cow_held {
+	uint64_t start, end;
+	uint64_t slot;
+	size_t owner;
+	bool growsdown;
 };
 
 /* A mapping cow_vma_inheritable() takes that a process maps and fills
@@ -47,14 +62,18 @@ bool cow_backing_matches(const Vma *v, uint64_t addr, const char *parent_path,
 			 uint64_t parent_pgoff, uint64_t parent_start, uint64_t parent_addr);
 
 /* Child @pid of live parent @ppid (both stopped): the parent's mappings
- * and both pagemaps, opened once per child. */
-int cow_parent_open(pid_t pid, pid_t ppid, struct cow_parent **out);
+ * and both pagemaps, opened once per child, and those of @siblings, the
+ * live children of @ppid dumped before it, in dump order. */
+int cow_parent_open(pid_t pid, pid_t ppid, const pid_t *siblings, size_t nr_siblings,
+		    struct cow_parent **out);
 void cow_parent_close(struct cow_parent *cp);
 
 /* Queues pages [@start, @end) of @v to @pd: runs that are the parent's
  * frames in its mappings cow_vma_inheritable() takes, at the same
- * addresses or not, with pagedump_add_in_parent(), the rest with
- * pagedump_add(). With @cp NULL, all with pagedump_add(). */
+ * addresses or not, with pagedump_add_in_parent(); anonymous runs whose
+ * frames the parent maps nowhere but a sibling has at the same address,
+ * the same way with that sibling; the rest with pagedump_add(). With @cp
+ * NULL, all with pagedump_add(). */
 int cow_parent_add(struct cow_parent *cp, struct pagedump *pd, const Vma *v, uint64_t start,
 		   uint64_t end);
 

@@ -3,8 +3,9 @@
  * anonymous pages (or anonymous copies in a private file mapping), at the
  * same address or wherever the child moved it, read from both processes'
  * /proc/PID/pagemap. Such pages are queued IN_PARENT with the parent's
- * address; the rest go to the pages store as before. Restoring them shared
- * is restore/cow.c. */
+ * address; an anonymous page the parent no longer has but a sibling dumped
+ * before has at the same address, IN_PARENT with that sibling; the rest
+ * go to the pages store as before. Restoring them shared is restore/cow.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,12 +48,28 @@ struct frame_index {
 	bool built;
 };
 
+/* A sibling dumped before the child: for the pages being compared, its
+ * pagemap entries (opened at the first), and its private anonymous
+ * mappings (read at the first frame it shares): a wide tree whose
+ * children share nothing but with their parent reads none of those. */
+struct sibling {
+	pid_t pid;
+	int pagemap_fd;		/* -1: not open yet */
+	bool have_vmas;
+	struct parent_vma *vmas;
+	size_t nr;
+	uint64_t entries[CHUNK_PAGES];
+	uint64_t entries_at, entries_end;	/* what @entries holds; empty at first */
+};
+
 struct cow_parent {
 	pid_t pid, ppid;
 	int pagemap_fd, parent_pagemap_fd;
 	struct parent_vma *vmas;	/* the parent's private anonymous mappings */
 	size_t nr;
 	struct frame_index index;
+	struct sibling *siblings;	/* in dump order */
+	size_t nr_siblings;
 };
 
 /* A mapping whose pages a child may have from its parent and get back
@@ -91,18 +108,19 @@ static bool has_vm_flag(const char *flags, const char *code)
 	return false;
 }
 
-static int push_parent_vma(struct cow_parent *cp, size_t *cap, const struct parent_vma *pv)
+static int push_parent_vma(struct parent_vma **vmas, size_t *nr, size_t *cap,
+			   const struct parent_vma *pv)
 {
-	if (cp->nr == *cap) {
+	if (*nr == *cap) {
 		size_t more_cap = *cap * 2 + 16;
-		struct parent_vma *more = reallocarray(cp->vmas, more_cap, sizeof(*more));
+		struct parent_vma *more = reallocarray(*vmas, more_cap, sizeof(*more));
 
 		if (!more)
 			return -ENOMEM;
-		cp->vmas = more;
+		*vmas = more;
 		*cap = more_cap;
 	}
-	cp->vmas[cp->nr++] = *pv;
+	(*vmas)[(*nr)++] = *pv;
 	return 0;
 }
 
@@ -124,9 +142,10 @@ static bool inheritable_line(const char *perms, unsigned long ino, const char *n
 	       !strncmp(name, "[anon:", 6);
 }
 
-/* The parent's mappings that cow_vma_inheritable() would take, from
- * /proc/PPID/smaps (maps shows no VmFlags): neither droppable nor hugetlb. */
-static int read_parent_maps(struct cow_parent *cp)
+/* The mappings of @of (the parent of @pid, or a sibling) that
+ * cow_vma_inheritable() would take, from /proc/PID/smaps (maps shows no
+ * VmFlags): neither droppable nor hugetlb. */
+static int read_inheritable_maps(pid_t pid, pid_t of, struct parent_vma **vmas, size_t *nr)
 {
 	_cleanup_free_ char *buf = malloc(1 << 20);
 	_cleanup_fclose_ FILE *f = NULL;
@@ -136,10 +155,10 @@ static int read_parent_maps(struct cow_parent *cp)
 	size_t cap = 0;
 	int ret = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", cp->ppid);
+	snprintf(path, sizeof(path), "/proc/%d/smaps", of);
 	f = fopen(path, "re");
 	if (!f)
-		return pr_errno_ret("dump: pid %d: cannot open its parent's %s", cp->pid, path);
+		return pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
 	if (buf)
 		setvbuf(f, buf, _IOFBF, 1 << 20);
 	while (!ret && fgets(line, sizeof(line), f)) {
@@ -150,7 +169,7 @@ static int read_parent_maps(struct cow_parent *cp)
 		if (!strncmp(line, "VmFlags:", 8)) {
 			pv.growsdown = has_vm_flag(line, "gd");
 			if (candidate && !has_vm_flag(line, "dp") && !has_vm_flag(line, "ht")) {
-				ret = push_parent_vma(cp, &cap, &pv);
+				ret = push_parent_vma(vmas, nr, &cap, &pv);
 				if (!ret)
 					pv.path = NULL;	/* the list's now */
 			}
@@ -172,11 +191,32 @@ static int read_parent_maps(struct cow_parent *cp)
 	}
 	free(pv.path);
 	if (!ret && ferror(f))
-		ret = pr_errno_ret("dump: pid %d: cannot read its parent's %s", cp->pid, path);
+		ret = pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
 	return ret;
 }
 
-int cow_parent_open(pid_t pid, pid_t ppid, struct cow_parent **out)
+static void free_vmas(struct parent_vma *vmas, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++) {
+		free(vmas[i].claimed);
+		free(vmas[i].path);
+	}
+	free(vmas);
+}
+
+static int open_siblings(struct cow_parent *cp, const pid_t *siblings, size_t nr)
+{
+	cp->siblings = calloc(nr + 1, sizeof(*cp->siblings));
+	if (!cp->siblings)
+		return -ENOMEM;
+	for (size_t i = 0; i < nr; i++)
+		cp->siblings[cp->nr_siblings++] = (struct sibling){ .pid = siblings[i],
+								    .pagemap_fd = -1 };
+	return 0;
+}
+
+int cow_parent_open(pid_t pid, pid_t ppid, const pid_t *siblings, size_t nr_siblings,
+		    struct cow_parent **out)
 {
 	struct cow_parent *cp = calloc(1, sizeof(*cp));
 	int ret;
@@ -195,7 +235,9 @@ int cow_parent_open(pid_t pid, pid_t ppid, struct cow_parent **out)
 		       cp->pagemap_fd < 0 ? pid : ppid, strerror(-ret));
 		goto err;
 	}
-	ret = read_parent_maps(cp);
+	ret = read_inheritable_maps(pid, ppid, &cp->vmas, &cp->nr);
+	if (!ret)
+		ret = open_siblings(cp, siblings, nr_siblings);
 	if (ret)
 		goto err;
 	*out = cp;
@@ -213,31 +255,32 @@ void cow_parent_close(struct cow_parent *cp)
 		close(cp->pagemap_fd);
 	if (cp->parent_pagemap_fd >= 0)
 		close(cp->parent_pagemap_fd);
-	for (size_t i = 0; i < cp->nr; i++) {
-		free(cp->vmas[i].claimed);
-		free(cp->vmas[i].path);
+	free_vmas(cp->vmas, cp->nr);
+	for (size_t i = 0; i < cp->nr_siblings; i++) {
+		if (cp->siblings[i].pagemap_fd >= 0)
+			close(cp->siblings[i].pagemap_fd);
+		free_vmas(cp->siblings[i].vmas, cp->siblings[i].nr);
 	}
-	free(cp->vmas);
+	free(cp->siblings);
 	free(cp->index.pfn);
 	free(cp->index.addr);
 	free(cp);
 }
 
-/* The parent's private anonymous mapping holding @addr; cp->nr if none
- * (its maps come in address order). */
-static size_t parent_vma_at(const struct cow_parent *cp, uint64_t addr)
+/* The mapping of @vmas (in address order) holding @addr; @nr if none. */
+static size_t vma_at(const struct parent_vma *vmas, size_t nr, uint64_t addr)
 {
-	size_t lo = 0, hi = cp->nr;
+	size_t lo = 0, hi = nr;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (cp->vmas[mid].end <= addr)
+		if (vmas[mid].end <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < cp->nr && cp->vmas[lo].start <= addr ? lo : cp->nr;
+	return lo < nr && vmas[lo].start <= addr ? lo : nr;
 }
 
 /* Gives the parent's page at @addr to page @mine of the child's mapping
@@ -261,7 +304,7 @@ static bool backing_matches(struct parent_vma *pv, const Vma *v, uint64_t mine, 
 
 static int claim(struct cow_parent *cp, const Vma *v, uint64_t mine, uint64_t addr, bool *ok)
 {
-	size_t k = parent_vma_at(cp, addr);
+	size_t k = vma_at(cp->vmas, cp->nr, addr);
 	struct parent_vma *pv = &cp->vmas[k];
 	uint64_t page;
 
@@ -421,14 +464,101 @@ static int parent_addr_of(struct cow_parent *cp, const Vma *v, uint64_t addr, ui
 	return ret;
 }
 
-/* Queues the run [@start, @end): its parent's from @parent on, or the
- * child's own with @parent 0. */
+/* Sibling @s's anonymous inheritable mappings (a page of a file mapping
+ * is the file's again in a parent that holds it anonymous). */
+static int sibling_vmas(const struct cow_parent *cp, struct sibling *s)
+{
+	size_t kept = 0;
+	int ret;
+
+	if (s->have_vmas)
+		return 0;
+	ret = read_inheritable_maps(cp->pid, s->pid, &s->vmas, &s->nr);
+	if (ret)
+		return ret;
+	for (size_t k = 0; k < s->nr; k++)
+		if (!s->vmas[k].path)
+			s->vmas[kept++] = s->vmas[k];
+		else
+			free(s->vmas[k].path);
+	s->nr = kept;
+	s->have_vmas = true;
+	return 0;
+}
+
+/* Sibling @s's pagemap entry for page @addr of the child's mapping @v,
+ * read a chunk at a time (beyond its mappings, entries read 0). */
+static int sibling_entry(const struct cow_parent *cp, struct sibling *s, const Vma *v,
+			 uint64_t addr, uint64_t *e)
+{
+	int ret;
+
+	if (s->pagemap_fd < 0) {
+		s->pagemap_fd = proc_open(s->pid, "pagemap");
+		if (s->pagemap_fd < 0) {
+			pr_err("dump: pid %d: cannot open /proc/%d/pagemap: %s", cp->pid, s->pid,
+			       strerror(-s->pagemap_fd));
+			return s->pagemap_fd;
+		}
+	}
+	if (addr < s->entries_at || addr >= s->entries_end) {
+		size_t n = (v->end - addr) / PS < CHUNK_PAGES ? (v->end - addr) / PS : CHUNK_PAGES;
+
+		ret = read_entries(s->pagemap_fd, s->pid, addr, n, s->entries);
+		if (ret)
+			return ret;
+		s->entries_at = addr;
+		s->entries_end = addr + n * PS;
+	}
+	*e = s->entries[(addr - s->entries_at) / PS];
+	return 0;
+}
+
+/* The first sibling with the frame of @mine at @addr of the child's
+ * anonymous mapping @v, in a mapping growing down as @v does, when the
+ * parent maps that frame nowhere (it wrote or unmapped its copy since
+ * the fork); 0: none. Its own page there is then saved PRESENT: it
+ * compared it with the same parent and with the siblings before it. */
+static int sibling_of(struct cow_parent *cp, const Vma *v, uint64_t addr, uint64_t mine,
+		      uint64_t parents, uint32_t *out)
+{
+	uint64_t at;
+	int ret;
+
+	*out = 0;
+	if (!cp->nr_siblings || v->kind == VMA__KIND__FILE || !shared_frame(mine) ||
+	    same_frame(mine, parents))
+		return 0;
+	ret = index_find(cp, mine, &at);
+	if (ret || at)
+		return ret;
+	for (size_t i = 0; !ret && i < cp->nr_siblings; i++) {
+		struct sibling *s = &cp->siblings[i];
+		uint64_t e = 0;
+		size_t k;
+
+		ret = sibling_entry(cp, s, v, addr, &e);
+		if (ret || !(e & PM_PRESENT) || (e & PM_SWAP) ||
+		    (e & PM_PFN_MASK) != (mine & PM_PFN_MASK))
+			continue;
+		ret = sibling_vmas(cp, s);
+		k = ret ? 0 : vma_at(s->vmas, s->nr, addr);
+		if (!ret && k < s->nr && s->vmas[k].growsdown == !!(v->flags & MAP_GROWSDOWN))
+			*out = (uint32_t)s->pid;
+		if (*out)
+			break;
+	}
+	return ret;
+}
+
+/* Queues the run [@start, @end): its parent's (or @sibling's) from
+ * @parent on, or the child's own with @parent 0. */
 static int add_run(struct pagedump *pd, const Vma *v, uint64_t start, uint64_t end,
-		   uint64_t parent)
+		   uint64_t parent, uint32_t sibling)
 {
 	if (start == end)
 		return 0;
-	return parent ? pagedump_add_in_parent(pd, v, start, end, parent) :
+	return parent ? pagedump_add_in_parent(pd, v, start, end, parent, sibling) :
 			pagedump_add(pd, v, start, end);
 }
 
@@ -437,6 +567,7 @@ int cow_parent_add(struct cow_parent *cp, struct pagedump *pd, const Vma *v, uin
 {
 	uint64_t mine[CHUNK_PAGES], parents[CHUNK_PAGES];
 	uint64_t run_start = start, run_parent = 0;
+	uint32_t run_sibling = 0;
 	int ret = 0;
 
 	if (!cp || !cow_vma_inheritable(v))
@@ -450,15 +581,21 @@ int cow_parent_add(struct cow_parent *cp, struct pagedump *pd, const Vma *v, uin
 		for (size_t i = 0; !ret && i < n; i++) {
 			uint64_t addr = start + i * PS, parent;
 			uint64_t run_next = run_parent ? run_parent + (addr - run_start) : 0;
+			uint32_t sibling = 0;
 
 			ret = parent_addr_of(cp, v, addr, mine[i], parents[i], &parent);
-			if (ret || parent == run_next)
+			if (!ret && !parent)
+				ret = sibling_of(cp, v, addr, mine[i], parents[i], &sibling);
+			if (sibling)
+				parent = addr;
+			if (ret || (parent == run_next && sibling == run_sibling))
 				continue;
-			ret = add_run(pd, v, run_start, addr, run_parent);
+			ret = add_run(pd, v, run_start, addr, run_parent, run_sibling);
 			run_start = addr;
 			run_parent = parent;
+			run_sibling = sibling;
 		}
 		start += n * PS;
 	}
-	return ret ? ret : add_run(pd, v, run_start, end, run_parent);
+	return ret ? ret : add_run(pd, v, run_start, end, run_parent, run_sibling);
 }

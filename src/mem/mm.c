@@ -261,7 +261,9 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 	if (!ret && opts->digests)
 		ret = page_digests_writer_open(dir, pid, &digests);
 	if (!ret)
-		ret = opts->parent ? cow_parent_open(pid, opts->parent, &cp) : 0;
+		ret = opts->parent ? cow_parent_open(pid, opts->parent, opts->siblings,
+						     opts->nr_siblings, &cp) :
+				     0;
 	if (!ret)
 		ret = pagescan_open(pid, opts->scan, &ps);
 	if (ret)

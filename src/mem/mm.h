@@ -37,6 +37,11 @@ struct mm_dump_opts {
 	/* The task's parent when it is a live process of the dump: pages
 	 * shared with it since fork() are saved IN_PARENT (mem/cow.h). 0: none. */
 	pid_t parent;
+	/* The parent's live children dumped before it, in dump order: pages
+	 * the parent no longer has but one of them does are saved IN_PARENT
+	 * with that sibling. */
+	const pid_t *siblings;
+	size_t nr_siblings;
 	/* It has live children in the dump: its pages are read unpinned
 	 * too, so that it keeps the frames they share with it. */
 	bool has_children;

@@ -39,6 +39,7 @@ struct queued_range {
 	const Vma *vma;
 	bool in_parent;		/* the parent's frames: only zero runs are kept */
 	uint64_t parent_addr;	/* in_parent: where the parent maps them */
+	uint32_t sibling;	/* in_parent: the sibling that does instead, or 0 */
 };
 
 /* One buffer of pages and the ranges they came from. */
@@ -503,7 +504,7 @@ static int save_range(struct pagedump *pd, const struct batch *b, const struct q
 			pd->pages_in_parent_image += run - i;
 		} else if (!zero && r->in_parent) {
 			ret = pages_write_in_parent(pd->pw, r->addr + i * PS, run - i,
-						    r->parent_addr + i * PS);
+						    r->parent_addr + i * PS, r->sibling);
 			pd->pages_in_parent += run - i;
 		} else if (!zero) {
 			ret = pages_write(pd->pw, r->addr + i * PS, run - i, data + i * PS);
@@ -628,16 +629,16 @@ static bool spliced(const struct pagedump *pd, const Vma *vma, bool in_parent)
 }
 
 static int copy_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
-		      bool in_parent, uint64_t parent_addr);
+		      bool in_parent, uint64_t parent_addr, uint32_t sibling);
 
 static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
-		       bool in_parent, uint64_t parent_addr)
+		       bool in_parent, uint64_t parent_addr, uint32_t sibling)
 {
 	uint64_t copied;
 	int ret;
 
 	if (!spliced(pd, vma, in_parent))
-		return copy_range(pd, vma, start, end, in_parent, parent_addr);
+		return copy_range(pd, vma, start, end, in_parent, parent_addr, sibling);
 	/* Spliced around the pages that must be copied, in address order. */
 	while (start < end) {
 		copied = first_copied_page(pd, start, end);
@@ -652,7 +653,7 @@ static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint
 			break;
 		pr_debug("dump: pid %d: page 0x%llx copied, not spliced (the kernel may write it "
 			 "while the parasite runs)", pd->pid, (unsigned long long)copied);
-		ret = copy_range(pd, vma, copied, copied + PS, false, 0);
+		ret = copy_range(pd, vma, copied, copied + PS, false, 0, 0);
 		if (ret)
 			return ret;
 		start = copied + PS;
@@ -663,7 +664,7 @@ static int queue_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint
 /* Through the buffers: read by process_vm_readv (or /proc/PID/mem) and
  * written by the writer thread, after what the parasite spliced. */
 static int copy_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
-		      bool in_parent, uint64_t parent_addr)
+		      bool in_parent, uint64_t parent_addr, uint32_t sibling)
 {
 	int ret;
 
@@ -685,6 +686,7 @@ static int copy_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint6
 		r->vma = vma;
 		r->in_parent = in_parent;
 		r->parent_addr = parent_addr;
+		r->sibling = sibling;
 		b->used += len;
 		start += len;
 		parent_addr += len;
@@ -701,14 +703,14 @@ static int copy_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint6
 
 int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end)
 {
-	return queue_range(pd, vma, start, end, false, 0);
+	return queue_range(pd, vma, start, end, false, 0, 0);
 }
 
 /* Read all the same: a page that reads as zeros stays out of the image
  * as in any private anonymous mapping, so that an IN_PARENT page always
  * has a saved one in the parent (its zero page is shared too). */
 int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
-			   uint64_t parent_start)
+			   uint64_t parent_start, uint32_t sibling)
 {
-	return queue_range(pd, vma, start, end, true, parent_start);
+	return queue_range(pd, vma, start, end, true, parent_start, sibling);
 }

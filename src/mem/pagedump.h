@@ -38,9 +38,10 @@ int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out);
 int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end);
 
 /* The same for pages that are the parent's frames from @parent_start on
- * (shared copy-on-write since fork): recorded IN_PARENT, no bytes saved. */
+ * (shared copy-on-write since fork): recorded IN_PARENT, no bytes saved.
+ * With @sibling (not 0): that sibling's frames, the parent's no more. */
 int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end,
-			   uint64_t parent_start);
+			   uint64_t parent_start, uint32_t sibling);
 
 /* Incremental dumps: a page whose digest equals the one @parent (the
  * parent set's digests of this task) holds for its address is recorded

@@ -131,7 +131,8 @@ static int place_frozen_range(struct place *p, const struct pages_scratch_range 
 	case PAGEMAP_ENTRY__STATE__ZERO:
 		return pages_write_zero(p->pw, r->vaddr, r->nr_pages);
 	case PAGEMAP_ENTRY__STATE__IN_PARENT:
-		return pages_write_in_parent(p->pw, r->vaddr, r->nr_pages, r->parent_vaddr);
+		return pages_write_in_parent(p->pw, r->vaddr, r->nr_pages, r->parent_vaddr,
+					     r->sibling);
 	default:
 		return -EINVAL;
 	}

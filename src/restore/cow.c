@@ -56,8 +56,11 @@ void restore_cow_unplan(struct restore_set *rs)
 		for (size_t m = 0; m < rs->tasks[i].nr_premaps; m++)
 			free(rs->tasks[i].premaps[m].pieces);
 		free(rs->tasks[i].premaps);
+		free(rs->tasks[i].held);
 		rs->tasks[i].premaps = NULL;
 		rs->tasks[i].nr_premaps = 0;
+		rs->tasks[i].held = NULL;
+		rs->tasks[i].nr_held = 0;
 	}
 }
 
@@ -173,6 +176,25 @@ static int map_own_piece(const struct restore_task *rt, const Vma *v, const stru
 	return 0;
 }
 
+/* Held memory @h: anonymous at its slot, with its owner's saved pages
+ * (the owner's own pages file, open in every process until stage 2). */
+static int fill_held(const struct restore_set *rs, const struct restore_task *rt,
+		     const struct cow_held *h)
+{
+	const struct restore_task *owner = &rs->tasks[h->owner];
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (h->growsdown ? MAP_GROWSDOWN : 0);
+
+	if (mmap((void *)h->slot, h->end - h->start, PROT_READ | PROT_WRITE, flags, -1, 0) ==
+	    MAP_FAILED)
+		return pr_errno_ret("restore: pid %d: cannot map 0x%llx-0x%llx of its child %d, "
+				    "which its children share, at 0x%llx", rt->pid,
+				    (unsigned long long)h->start, (unsigned long long)h->end,
+				    owner->pid, (unsigned long long)h->slot);
+	return read_own_pages(owner, owner->pages->pages_fd,
+			      &(struct cow_piece){ .start = h->start, .end = h->end,
+						   .slot = h->slot });
+}
+
 int restore_cow_premap(const struct restore_set *rs, size_t index)
 {
 	const struct restore_task *rt = &rs->tasks[index];
@@ -199,6 +221,8 @@ int restore_cow_premap(const struct restore_set *rs, size_t index)
 		for (size_t q = 0; !ret && q < rt->premaps[i].nr_pieces; q++) {
 			const struct cow_piece *pc = &rt->premaps[i].pieces[q];
 
+			if (pc->held)
+				continue;
 			ret = pc->inherited ? drop_parents_pages(rt, pc) :
 					      map_own_piece(rt, v, pc, &file_fd);
 			if (!ret)
@@ -207,5 +231,7 @@ int restore_cow_premap(const struct restore_set *rs, size_t index)
 		if (file_fd >= 0)
 			close(file_fd);
 	}
+	for (size_t h = 0; !ret && h < rt->nr_held; h++)
+		ret = fill_held(rs, rt, &rt->held[h]);
 	return ret;
 }

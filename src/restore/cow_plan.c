@@ -1,9 +1,10 @@
 /* Planning, at load, the pages processes share copy-on-write since fork()
  * (mem/cow.h): each IN_PARENT page is checked against its parent's
- * mappings and pages, and every mapping a process fills before it creates
- * its children is cut into pieces, each its own memory or a part of its
- * parent's, at slots in one region kept free in cryo. Stage 1's fills are
- * cow.c; the restorer's moves into place are area.c and the restorer. */
+ * mappings and pages (or its sibling's, which the parent then holds), and
+ * every mapping a process fills before it creates its children is cut
+ * into pieces, each its own memory or a part of its parent's, at slots in
+ * one region kept free in cryo. Stage 1's fills are cow.c; the restorer's
+ * moves into place are area.c and the restorer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +20,14 @@
 #define PS ((uint64_t)IMG_PAGE_SIZE)
 
 /* IN_PARENT pages [@start, @end) of mapping @vma, the parent's from
- * @parent on in its mapping @pvma. */
+ * @parent on in its mapping @pvma. @held: the pages of sibling @owner
+ * (or of the process itself) from @parent on, in its mapping @pvma, that
+ * the parent holds for them. */
 struct run {
 	uint64_t start, end, parent;
 	uint32_t vma, pvma;
+	bool held;
+	size_t owner;
 };
 
 /* Per process while planning. */
@@ -32,6 +37,8 @@ struct plan_task {
 	bool *premapped;	/* per mapping */
 	bool *tight;		/* per mapping: inherited pieces only where runs are */
 	uint64_t *own_slot;	/* per mapping: offset + 1 of its own memory; 0: none */
+	struct cow_held *held;	/* what its children ask it to hold, unmerged */
+	size_t nr_held, cap_held;
 };
 
 /* The mapping of @mm holding @addr; n_vmas if none. */
@@ -53,8 +60,8 @@ static uint64_t entry_end(const PagemapEntry *e)
 }
 
 /* Whether every page of [@addr, @end) has a saved page in @pagemap: its
- * bytes, or its own parent's. */
-static bool pages_saved(const struct image *pagemap, uint64_t addr, uint64_t end)
+ * bytes, or (unless @bytes_only) its own parent's. */
+static bool pages_saved(const struct image *pagemap, uint64_t addr, uint64_t end, bool bytes_only)
 {
 	for (size_t i = restore_cow_first_entry_above(pagemap, addr); addr < end; i++) {
 		const PagemapEntry *e;
@@ -62,12 +69,28 @@ static bool pages_saved(const struct image *pagemap, uint64_t addr, uint64_t end
 		if (i == pagemap->nr_records)
 			return false;
 		e = entry(pagemap, i);
-		if (e->vaddr > addr || (e->state != PAGEMAP_ENTRY__STATE__PRESENT &&
-					e->state != PAGEMAP_ENTRY__STATE__IN_PARENT))
+		if (e->vaddr > addr ||
+		    (e->state != PAGEMAP_ENTRY__STATE__PRESENT &&
+		     (bytes_only || e->state != PAGEMAP_ENTRY__STATE__IN_PARENT)))
 			return false;
 		addr = entry_end(e);
 	}
 	return true;
+}
+
+/* Room in array *@v of @nr elements of @size bytes for one more. */
+static int grow(void *v, size_t nr, size_t *cap, size_t size)
+{
+	void *more;
+
+	if (nr < *cap)
+		return 0;
+	more = reallocarray(*(void **)v, *cap ? 2 * *cap : 16, size);
+	if (!more)
+		return -ENOMEM;
+	*(void **)v = more;
+	*cap = *cap ? 2 * *cap : 16;
+	return 0;
 }
 
 static int push_run(struct plan_task *pl, const struct run *r)
@@ -75,19 +98,13 @@ static int push_run(struct plan_task *pl, const struct run *r)
 	struct run *last = pl->nr_runs ? &pl->runs[pl->nr_runs - 1] : NULL;
 
 	if (last && last->vma == r->vma && last->pvma == r->pvma && last->end == r->start &&
-	    last->parent + (last->end - last->start) == r->parent) {
+	    last->parent + (last->end - last->start) == r->parent && last->held == r->held &&
+	    last->owner == r->owner) {
 		last->end = r->end;
 		return 0;
 	}
-	if (pl->nr_runs == pl->cap_runs) {
-		size_t cap = pl->cap_runs ? 2 * pl->cap_runs : 16;
-		struct run *more = reallocarray(pl->runs, cap, sizeof(*more));
-
-		if (!more)
-			return -ENOMEM;
-		pl->runs = more;
-		pl->cap_runs = cap;
-	}
+	if (grow(&pl->runs, pl->nr_runs, &pl->cap_runs, sizeof(*r)))
+		return -ENOMEM;
 	pl->runs[pl->nr_runs++] = *r;
 	return 0;
 }
@@ -105,58 +122,117 @@ static bool same_backing(const Vma *v, uint64_t addr, const Vma *pv, uint64_t pa
 			  v->has_file_dev == pv->has_file_dev && v->file_dev == pv->file_dev));
 }
 
-/* IN_PARENT pages [@addr, @end) of process @i, the parent's from @parent
- * on: cut at the child's and the parent's mappings, each piece checked. */
-static int link_range(const struct restore_set *rs, struct plan_task *plan, size_t i,
-		      uint64_t addr, uint64_t end, uint64_t parent)
+static int live_parent(const struct restore_set *rs, size_t i, uint64_t addr)
 {
-	const struct restore_task *rt = &rs->tasks[i];
 	int p = rs->tree.tasks[i].parent;
-	const struct restore_task *pt;
 
 	if (p < 0 || rs->tree.tasks[p].state != TREE_ALIVE || !rs->tasks[p].mm) {
 		pr_err("restore: pid %d: pages at 0x%llx are its parent's (IN_PARENT), and it has "
-		       "no live parent in the dump", rt->pid, (unsigned long long)addr);
+		       "no live parent in the dump", rs->tasks[i].pid, (unsigned long long)addr);
 		return -EBADMSG;
 	}
-	pt = &rs->tasks[p];
+	return 0;
+}
+
+static int push_held(struct plan_task *pl, const struct cow_held *h)
+{
+	if (grow(&pl->held, pl->nr_held, &pl->cap_held, sizeof(*h)))
+		return -ENOMEM;
+	pl->held[pl->nr_held++] = *h;
+	return 0;
+}
+
+/* Whether page @addr of @v can be page @at of @ov, its parent's or (with
+ * @sibling) its sibling's: private mappings growing the same way, of the
+ * same backing (a sibling's: anonymous, which its parent holds as such). */
+static bool backing_fits(const Vma *v, uint64_t addr, const Vma *ov, uint64_t at, bool sibling)
+{
+	if (!cow_vma_inheritable(v) || !ov || !cow_vma_inheritable(ov) ||
+	    (v->flags & MAP_GROWSDOWN) != (ov->flags & MAP_GROWSDOWN))
+		return false;
+	if (sibling)
+		return v->kind != VMA__KIND__FILE && ov->kind != VMA__KIND__FILE;
+	return same_backing(v, addr, ov, at);
+}
+
+/* The index of process @i's sibling @pid into *@o: another live child of
+ * its parent with memory saved. */
+static int find_sibling(const struct restore_set *rs, size_t i, uint64_t addr, uint32_t pid,
+			int *o)
+{
+	int p = rs->tree.tasks[i].parent;
+
+	*o = tree_find(&rs->tree, (pid_t)pid);
+	if (*o < 0 || (size_t)*o == i || rs->tree.tasks[*o].parent != p ||
+	    rs->tree.tasks[*o].state != TREE_ALIVE || !rs->tasks[*o].mm || !rs->tasks[*o].pages) {
+		pr_err("restore: pid %d: pages at 0x%llx are its sibling %u's (IN_PARENT), which "
+		       "is no other live child of its parent %d in the dump", rs->tasks[i].pid,
+		       (unsigned long long)addr, pid, rs->tasks[p].pid);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* IN_PARENT pages [@addr, @end) of process @i, from @at on the parent's
+ * (@o < 0) or those of its sibling @o, which the parent no longer has and
+ * holds for both from before it creates them: cut at both processes'
+ * mappings, each piece checked. */
+static int link_range(const struct restore_set *rs, struct plan_task *plan, size_t i,
+		      uint64_t addr, uint64_t end, uint64_t at, int o)
+{
+	const struct restore_task *rt = &rs->tasks[i];
+	int p = rs->tree.tasks[i].parent;
+	const char *whose = o < 0 ? "parent" : "sibling";
+	const struct restore_task *ot;
+	int ret = live_parent(rs, i, addr);
+
+	if (ret)
+		return ret;
+	ot = &rs->tasks[o < 0 ? p : o];
 	while (addr < end) {
 		/* mm_load() checked that saved pages lie in mappings. */
-		size_t j = vma_holding(rt->mm, addr), k = vma_holding(pt->mm, parent);
+		size_t j = vma_holding(rt->mm, addr), k = vma_holding(ot->mm, at);
 		const Vma *v = j < rt->mm->n_vmas ? rt->mm->vmas[j] : NULL;
-		const Vma *pv = k < pt->mm->n_vmas ? pt->mm->vmas[k] : NULL;
+		const Vma *ov = k < ot->mm->n_vmas ? ot->mm->vmas[k] : NULL;
 		uint64_t len = end - addr;
-		int ret;
 
 		if (!v)
 			return -EBADMSG;
-		if (!cow_vma_inheritable(v) || !pv || !cow_vma_inheritable(pv) ||
-		    (v->flags & MAP_GROWSDOWN) != (pv->flags & MAP_GROWSDOWN) ||
-		    !same_backing(v, addr, pv, parent)) {
-			pr_err("restore: pid %d: pages at 0x%llx are its parent's (IN_PARENT), but "
-			       "its parent %d has no private mapping of the same kind (anonymous, "
-			       "or the same file at the same offset) at 0x%llx", rt->pid,
-			       (unsigned long long)addr, pt->pid, (unsigned long long)parent);
+		if (!backing_fits(v, addr, ov, at, o >= 0)) {
+			pr_err("restore: pid %d: pages at 0x%llx are its %s's (IN_PARENT), but its "
+			       "%s %d has no private mapping of the same kind (%s) at 0x%llx",
+			       rt->pid, (unsigned long long)addr, whose, whose, ot->pid,
+			       o < 0 ? "anonymous, or the same file at the same offset" :
+				       "anonymous",
+			       (unsigned long long)at);
 			return -EBADMSG;
 		}
 		len = v->end - addr < len ? v->end - addr : len;
-		len = pv->end - parent < len ? pv->end - parent : len;
-		if (!pages_saved(pt->pages->pagemap, parent, parent + len)) {
-			pr_err("restore: pid %d: pages at 0x%llx-0x%llx are its parent's (IN_PARENT), "
-			       "but its parent %d has no page saved at 0x%llx-0x%llx", rt->pid,
-			       (unsigned long long)addr, (unsigned long long)(addr + len), pt->pid,
-			       (unsigned long long)parent, (unsigned long long)(parent + len));
+		len = ov->end - at < len ? ov->end - at : len;
+		/* A sibling saved the bytes its parent is to hold. */
+		if (!pages_saved(ot->pages->pagemap, at, at + len, o >= 0)) {
+			pr_err("restore: pid %d: pages at 0x%llx-0x%llx are its %s's (IN_PARENT), "
+			       "but its %s %d has no %s saved at 0x%llx-0x%llx", rt->pid,
+			       (unsigned long long)addr, (unsigned long long)(addr + len), whose,
+			       whose, ot->pid, o < 0 ? "page" : "bytes", (unsigned long long)at,
+			       (unsigned long long)(at + len));
 			return -EBADMSG;
 		}
 		ret = push_run(&plan[i], &(struct run){ .start = addr, .end = addr + len,
-							.parent = parent, .vma = (uint32_t)j,
-							.pvma = (uint32_t)k });
+							.parent = at, .vma = (uint32_t)j,
+							.pvma = (uint32_t)k, .held = o >= 0,
+							.owner = o < 0 ? 0 : (size_t)o });
+		if (!ret && o >= 0)
+			ret = push_held(&plan[p], &(struct cow_held){
+							  .start = at, .end = at + len,
+							  .owner = (size_t)o,
+							  .growsdown = ov->flags & MAP_GROWSDOWN });
 		if (ret)
 			return ret;
 		plan[i].premapped[j] = true;
-		plan[p].premapped[k] = true;
+		plan[o < 0 ? p : o].premapped[k] = true;
 		addr += len;
-		parent += len;
+		at += len;
 	}
 	return 0;
 }
@@ -168,27 +244,105 @@ static int link_task(const struct restore_set *rs, struct plan_task *plan, size_
 
 	for (size_t r = 0; !ret && r < pagemap->nr_records; r++) {
 		const PagemapEntry *e = entry(pagemap, r);
+		uint64_t at = e->has_parent_vaddr ? e->parent_vaddr : e->vaddr;
+		int o = -1;
 
-		if (e->state == PAGEMAP_ENTRY__STATE__IN_PARENT)
-			ret = link_range(rs, plan, i, e->vaddr, entry_end(e),
-					 e->has_parent_vaddr ? e->parent_vaddr : e->vaddr);
+		if (e->state != PAGEMAP_ENTRY__STATE__IN_PARENT)
+			continue;
+		if (e->has_sibling)
+			ret = find_sibling(rs, i, e->vaddr, e->sibling, &o);
+		if (!ret)
+			ret = link_range(rs, plan, i, e->vaddr, entry_end(e), at, o);
 	}
 	return ret;
+}
+
+static int compare_held(const void *a, const void *b)
+{
+	const struct cow_held *x = a, *y = b;
+
+	if (x->owner != y->owner)
+		return x->owner < y->owner ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int compare_runs(const void *a, const void *b)
+{
+	const struct run *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* What process @p's children ask it to hold, merged into its held
+ * memory (by owner, then address), and each part given to its owner as
+ * a run of its own pages, cut at the owner's mappings. */
+static int plan_held(struct restore_set *rs, struct plan_task *plan, size_t p)
+{
+	struct plan_task *pl = &plan[p];
+	size_t n = 0;
+	int ret = 0;
+
+	qsort(pl->held, pl->nr_held, sizeof(*pl->held), compare_held);
+	for (size_t h = 0; h < pl->nr_held; h++) {
+		struct cow_held *last = n ? &pl->held[n - 1] : NULL;
+
+		if (last && last->owner == pl->held[h].owner &&
+		    last->growsdown == pl->held[h].growsdown && pl->held[h].start <= last->end)
+			last->end = pl->held[h].end > last->end ? pl->held[h].end : last->end;
+		else
+			pl->held[n++] = pl->held[h];
+	}
+	for (size_t h = 0; !ret && h < n; h++) {
+		const struct cow_held *hd = &pl->held[h];
+		const Mm *mm = rs->tasks[hd->owner].mm;
+
+		for (uint64_t at = hd->start; !ret && at < hd->end;) {
+			size_t k = vma_holding(mm, at);
+			uint64_t to = mm->vmas[k]->end < hd->end ? mm->vmas[k]->end : hd->end;
+
+			ret = push_run(&plan[hd->owner],
+				       &(struct run){ .start = at, .end = to, .parent = at,
+						      .vma = (uint32_t)k, .pvma = (uint32_t)k,
+						      .held = true, .owner = hd->owner });
+			at = to;
+		}
+	}
+	/* The parent's planning takes them over. */
+	rs->tasks[p].held = pl->held;
+	rs->tasks[p].nr_held = n;
+	pl->held = NULL;
+	pl->nr_held = pl->cap_held = 0;
+	return ret;
+}
+
+/* Where the parent's held memory has the pages of run @r of owner
+ * @r->owner, into *@slot; -EINVAL if nowhere (never, as planned). */
+static int held_slot(const struct restore_task *pt, const struct run *r, uint64_t *slot)
+{
+	size_t lo = 0, hi = pt->nr_held;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct cow_held *h = &pt->held[mid];
+
+		if (h->owner < r->owner || (h->owner == r->owner && h->end <= r->parent))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == pt->nr_held || pt->held[lo].owner != r->owner || pt->held[lo].start > r->parent ||
+	    pt->held[lo].end < r->parent + (r->end - r->start))
+		return -EINVAL;
+	*slot = pt->held[lo].slot + (r->parent - pt->held[lo].start);
+	return 0;
 }
 
 static int push_piece(struct cow_premap *pm, size_t *cap, const struct cow_piece *piece)
 {
 	if (piece->start == piece->end)
 		return 0;
-	if (pm->nr_pieces == *cap) {
-		size_t more_cap = *cap ? 2 * *cap : 4;
-		struct cow_piece *more = reallocarray(pm->pieces, more_cap, sizeof(*more));
-
-		if (!more)
-			return -ENOMEM;
-		pm->pieces = more;
-		*cap = more_cap;
-	}
+	if (grow(&pm->pieces, pm->nr_pieces, cap, sizeof(*piece)))
+		return -ENOMEM;
 	pm->pieces[pm->nr_pieces++] = *piece;
 	return 0;
 }
@@ -273,10 +427,27 @@ static int plan_pieces(struct restore_set *rs, struct plan_task *plan, size_t i,
 		pt = &rs->tasks[rs->tree.tasks[i].parent];
 	while (!ret && r < pl->nr_runs && pl->runs[r].vma == j) {
 		const struct run *first = &pl->runs[r], *last = first;
-		const Vma *pv = pt->mm->vmas[first->pvma];
-		uint64_t lo = first->start, hi, next_start;
+		uint64_t lo = first->start, hi, next_start, slot;
+		const Vma *pv;
 
+		/* Held memory is taken exactly where the runs are. */
+		if (first->held) {
+			ret = held_slot(pt, first, &slot);
+			if (!ret)
+				ret = own_piece(pl, j, v, size, pm, &cap, at, first->start);
+			if (!ret)
+				ret = push_piece(pm, &cap,
+						 &(struct cow_piece){ .start = first->start,
+								      .end = first->end, .slot = slot,
+								      .inherited = true, .held = true });
+			at = first->end;
+			r++;
+			continue;
+		}
+		/* The parent's mapping (a held run's pvma is its owner's). */
+		pv = pt->mm->vmas[first->pvma];
 		while (!pl->tight[j] && r + 1 < pl->nr_runs && pl->runs[r + 1].vma == j &&
+		       !pl->runs[r + 1].held &&
 		       pl->runs[r + 1].pvma == first->pvma &&
 		       pl->runs[r + 1].start - first->start == pl->runs[r + 1].parent - first->parent)
 			last = &pl->runs[++r];
@@ -366,6 +537,11 @@ static int plan_task(struct restore_set *rs, struct plan_task *plan, size_t i, u
 	size_t n = 0;
 	int ret = 0;
 
+	/* Its held memory first, before its children's pieces take it. */
+	for (size_t h = 0; h < rt->nr_held; h++) {
+		rt->held[h].slot = *size;
+		*size += rt->held[h].end - rt->held[h].start + PS;
+	}
 	for (size_t j = 0; j < rt->mm->n_vmas; j++)
 		n += plan[i].premapped[j];
 	if (!n)
@@ -422,10 +598,13 @@ static int reserve_region(struct restore_set *rs, uint64_t size)
 				    (unsigned long long)(at + size));
 	rs->cow_region = at;
 	rs->cow_region_size = size;
-	for (size_t i = 0; i < rs->tree.nr; i++)
+	for (size_t i = 0; i < rs->tree.nr; i++) {
 		for (size_t m = 0; m < rs->tasks[i].nr_premaps; m++)
 			for (size_t q = 0; q < rs->tasks[i].premaps[m].nr_pieces; q++)
 				rs->tasks[i].premaps[m].pieces[q].slot += at;
+		for (size_t h = 0; h < rs->tasks[i].nr_held; h++)
+			rs->tasks[i].held[h].slot += at;
+	}
 	return 0;
 }
 
@@ -447,6 +626,13 @@ int restore_cow_plan(struct restore_set *rs)
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tasks[i].mm && rs->tasks[i].pages)
 			ret = link_task(rs, plan, i);
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (plan[i].nr_held)
+			ret = plan_held(rs, plan, i);
+	/* An owner's runs came after its own links. */
+	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
+		if (plan[i].nr_runs > 1)
+			qsort(plan[i].runs, plan[i].nr_runs, sizeof(*plan[i].runs), compare_runs);
 	/* Tree order: a parent's pieces are planned before its children's. */
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tasks[i].mm)
@@ -458,6 +644,7 @@ int restore_cow_plan(struct restore_set *rs)
 		free(plan[i].premapped);
 		free(plan[i].tight);
 		free(plan[i].own_slot);
+		free(plan[i].held);
 	}
 	free(plan);
 	return ret;

@@ -57,6 +57,9 @@ struct restore_task {
 	 * in address order; the restorer moves their pieces into place. */
 	struct cow_premap *premaps;
 	size_t nr_premaps;
+	/* Its children's pages it holds while it creates them (cow_plan.c). */
+	struct cow_held *held;
+	size_t nr_held;
 	/* cryo copies part of its memory while its restorer copies the rest
 	 * (filler.c). */
 	bool filler;

@@ -141,6 +141,21 @@ bool prog_fail(const char *fmt, ...)
 	return false;
 }
 
+bool prog_read_proc(pid_t pid, const char *file, void *buf, size_t len, off_t off)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return prog_fail("cannot open %s: %s", path, strerror(errno));
+	n = pread(fd, buf, len, off);
+	close(fd);
+	return n == (ssize_t)len ? true : prog_fail("cannot read %s: %s", path, strerror(errno));
+}
+
 void prog_finish(void)
 {
 	char text[600];

@@ -28,6 +28,9 @@ void prog_child_ready(int ready_pipe[2]);
 long prog_tracer_of(pid_t pid);
 /* Records a failed check (the first one is reported); returns false. */
 bool prog_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reads @len bytes at @off of /proc/@pid/@file (pagemap, mem) into @buf;
+ * false, recorded with prog_fail(), if it cannot. */
+bool prog_read_proc(pid_t pid, const char *file, void *buf, size_t len, off_t off);
 /* Writes PASS, or the first failure, to the out file and exits. */
 void __attribute__((noreturn)) prog_finish(void);
 

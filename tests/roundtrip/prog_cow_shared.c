@@ -95,27 +95,11 @@ static bool mapped(enum kind kind, size_t page)
 	return kind != HOLED || page < HOLE_FIRST || page >= HOLE_END;
 }
 
-/* @len bytes at @off of /proc/@pid/@file. */
-static bool read_proc(pid_t pid, const char *file, void *buf, size_t len, off_t off)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return prog_fail("cannot open %s: %s", path, strerror(errno));
-	n = pread(fd, buf, len, off);
-	close(fd);
-	return n == (ssize_t)len ? true : prog_fail("cannot read %s: %s", path, strerror(errno));
-}
-
 /* The frames of @n pages at @at in process @pid; 0 for a page @skip says
  * is not mapped. */
 static bool frames(pid_t pid, const char *at, size_t n, enum kind skip, uint64_t *out)
 {
-	if (!read_proc(pid, "pagemap", out, n * sizeof(*out),
+	if (!prog_read_proc(pid, "pagemap", out, n * sizeof(*out),
 		       (off_t)((uintptr_t)at / PAGE * sizeof(*out))))
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -158,7 +142,7 @@ static bool frames_match(const char *when, const struct proc *p, const struct pr
  * exactly when no one wrote it. */
 static bool file_frames(const struct proc *p, uint64_t *out)
 {
-	if (!read_proc(p->pid, "pagemap", out, FILE_PAGES * sizeof(*out),
+	if (!prog_read_proc(p->pid, "pagemap", out, FILE_PAGES * sizeof(*out),
 		       (off_t)((uintptr_t)p->file / PAGE * sizeof(*out))))
 		return false;
 	for (size_t i = 0; i < FILE_PAGES; i++) {
@@ -190,7 +174,7 @@ static bool bytes_right(const struct proc *p, const char *stack)
 
 		if (!in_stack && !mapped(p->kind, page))
 			continue;
-		if (!read_proc(p->pid, "mem", w, PAGE, (off_t)(uintptr_t)at))
+		if (!prog_read_proc(p->pid, "mem", w, PAGE, (off_t)(uintptr_t)at))
 			return false;
 		for (size_t i = 0; i < PAGE / 8; i++)
 			if (w[i] != word(by, page, i))
@@ -200,7 +184,7 @@ static bool bytes_right(const struct proc *p, const char *stack)
 	for (size_t page = 0; page < FILE_PAGES; page++) {
 		enum kind by = file_writer_of(p->kind, page);
 
-		if (!read_proc(p->pid, "mem", w, PAGE, (off_t)(uintptr_t)(p->file + page * PAGE)))
+		if (!prog_read_proc(p->pid, "mem", w, PAGE, (off_t)(uintptr_t)(p->file + page * PAGE)))
 			return false;
 		for (size_t i = 0; i < PAGE / 8; i++)
 			if (w[i] != word(by, page, i))

@@ -65,6 +65,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_counter_pages", .binary = "prog_counter", .args = LIST("pages", "20"),
 	  .cycles = CYCLES_ALL, .expect = EXPECT_SPLICED_BUT_RSEQ },
 	{ .name = "prog_cow_shared", .cycles = CYCLES_ALL },
+	{ .name = "prog_cow_siblings", .cycles = CYCLES_ALL },
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_flags", .cycles = CYCLES_ALL },
 	{ .name = "prog_epoll_moved", .cycles = CYCLES_ALL },

@@ -25,11 +25,12 @@
 #define IN_PARENT 3
 #define MAX_ENTRIES 4096
 
-/* A PagemapEntry: vaddr, nr_pages, state, file_off, parent_vaddr
- * (fields 1-5). */
+/* A PagemapEntry: vaddr, nr_pages, state, file_off, parent_vaddr,
+ * sibling (fields 1-6). */
+#define NR_FIELDS 6
 struct entry {
-	uint64_t f[6];
-	bool has[6];
+	uint64_t f[NR_FIELDS + 1];
+	bool has[NR_FIELDS + 1];
 };
 
 struct pagemap {
@@ -85,7 +86,7 @@ static bool read_pagemap(const char *path, struct pagemap *pm)
 		while (p < end) {
 			uint64_t key, v;
 
-			if (!get_varint(&p, end, &key) || (key & 7) || key >> 3 > 5 ||
+			if (!get_varint(&p, end, &key) || (key & 7) || key >> 3 > NR_FIELDS ||
 			    !get_varint(&p, end, &v))
 				return fail_why("%s: a record this test cannot read", path);
 			e->f[key >> 3] = v;
@@ -108,7 +109,7 @@ static bool write_pagemap(const char *path, const struct pagemap *pm)
 		uint8_t *rec = buf + off + IMG_REC_HDR_SIZE;
 		size_t len = 0;
 
-		for (int k = 1; k <= 5; k++) {
+		for (int k = 1; k <= NR_FIELDS; k++) {
 			if (!pm->e[i].has[k])
 				continue;
 			len += put_varint(rec + len, (uint64_t)k << 3);

@@ -3,7 +3,8 @@
  * parent's of the same kind (anonymous, or the same file at the same
  * offset) with a saved page there, or the restore is refused naming the
  * process; an inherited piece takes the parent's slot at the parent's
- * address, also where the child moved or cut the mapping. */
+ * address, also where the child moved or cut the mapping; pages only
+ * siblings share are held by their parent, and taken from it by each. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -25,6 +26,7 @@ struct range {
 	uint64_t first, nr;	/* pages from AREA */
 	int state;
 	int64_t shift;		/* IN_PARENT: the parent's pages are @shift pages on */
+	int sibling;		/* IN_PARENT: the sibling's (index) instead; 0: none */
 };
 
 /* One process: a private anonymous mapping of @vma_pages pages at AREA +
@@ -59,7 +61,8 @@ static int write_pagemap(struct image_dir *dir, int pid, const struct proc *p)
 			ret = pages_write(pw, AREA + (r->first + k) * PS, 1, page);
 		if (!ret && r->state == IP)
 			ret = pages_write_in_parent(pw, AREA + r->first * PS, r->nr,
-						    AREA + (uint64_t)((int64_t)r->first + r->shift) * PS);
+						    AREA + (uint64_t)((int64_t)r->first + r->shift) * PS,
+						    r->sibling ? 100 + (uint32_t)r->sibling : 0);
 	}
 	return ret ? (pages_writer_abort(pw), ret) : pages_writer_finish(pw);
 }
@@ -206,9 +209,11 @@ static void check_pieces(const struct restore_set *rs, size_t i, const struct wa
 TEST(an_inherited_mapping_takes_its_parents_slot_down_to_a_grandchild)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
-		{ 0, PAGES, { { 0, 5, IP, 0 }, { 5, 1, P, 0 }, { 6, PAGES - 6, IP, 0 } }, 3, 0, 0 },
-		{ 1, PAGES, { { 0, 9, IP, 0 }, { 9, 1, P, 0 }, { 10, PAGES - 10, IP, 0 } }, 3, 0, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 5, IP, 0, 0 }, { 5, 1, P, 0, 0 }, { 6, PAGES - 6, IP, 0, 0 } }, 3, 0,
+		  0 },
+		{ 1, PAGES, { { 0, 9, IP, 0, 0 }, { 9, 1, P, 0, 0 }, { 10, PAGES - 10, IP, 0, 0 } }, 3,
+		  0, 0 },
 	};
 	static const struct want_piece inherited[] = { { 0, PAGES, 0 } };
 	_cleanup_free_ char *msg = NULL;
@@ -233,24 +238,24 @@ TEST(an_inherited_mapping_takes_its_parents_slot_down_to_a_grandchild)
 TEST(a_moved_cut_or_grown_mapping_takes_the_parents_pages_where_they_are)
 {
 	static const struct proc cut[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
-		{ 0, 32, { { 16, 3, IP, 0 }, { 19, 1, P, 0 }, { 20, 28, IP, 0 } }, 3, 16, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, 32, { { 16, 3, IP, 0, 0 }, { 19, 1, P, 0, 0 }, { 20, 28, IP, 0, 0 } }, 3, 16, 0 },
 	};
 	static const struct want_piece cut_want[] = { { 16, 48, 16 } };
 	static const struct proc moved[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
-		{ 0, PAGES, { { 128, 7, IP, -128 }, { 136, PAGES - 8, IP, -128 } }, 2, 128, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 128, 7, IP, -128, 0 }, { 136, PAGES - 8, IP, -128, 0 } }, 2, 128, 0 },
 	};
 	static const struct want_piece moved_want[] = { { 128, 128 + PAGES, 0 } };
 	static const struct proc grown[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
-		{ 0, 2 * PAGES, { { 2, PAGES - 4, IP, 0 }, { PAGES + 1, 1, P, 0 } }, 2, 0, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, 2 * PAGES, { { 2, PAGES - 4, IP, 0, 0 }, { PAGES + 1, 1, P, 0, 0 } }, 2, 0, 0 },
 	};
 	static const struct want_piece grown_want[] = { { 0, PAGES, 0 },
 							{ PAGES, 2 * PAGES, ~0ULL } };
 	static const struct proc merged[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 32 },
-		{ 0, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 32 },
+		{ 0, PAGES, { { 0, PAGES, IP, 0, 0 } }, 1, 0, 0 },
 	};
 	/* The parent's second mapping has its own slot, a page past the first's. */
 	static const struct want_piece merged_want[] = { { 0, 32, 0 }, { 32, PAGES, 33 } };
@@ -276,8 +281,8 @@ TEST(a_moved_cut_or_grown_mapping_takes_the_parents_pages_where_they_are)
 TEST(a_process_sharing_nothing_is_not_premapped)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
-		{ 0, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 0 },
 	};
 	_cleanup_free_ char *msg = NULL;
 	struct restore_set rs;
@@ -292,8 +297,8 @@ TEST(a_process_sharing_nothing_is_not_premapped)
 TEST(in_parent_pages_without_a_parent_page_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, 32, P, 0 } }, 1, 0, 0 },
-		{ 0, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0, 0 },
+		{ -1, PAGES, { { 0, 32, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, PAGES, IP, 0, 0 } }, 1, 0, 0 },
 	};
 
 	CHECK_REFUSED(procs, "pid 101: pages at 0x10000000-0x10040000 are its parent's "
@@ -304,8 +309,8 @@ TEST(in_parent_pages_without_a_parent_page_are_refused)
 TEST(in_parent_pages_outside_the_parents_mappings_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
-		{ 0, 2 * PAGES, { { 0, 2 * PAGES, IP, 0 } }, 1, 0, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, 2 * PAGES, { { 0, 2 * PAGES, IP, 0, 0 } }, 1, 0, 0 },
 	};
 
 	CHECK_REFUSED(procs, "pid 101: pages at 0x10040000 are its parent's (IN_PARENT), but its "
@@ -320,12 +325,12 @@ TEST(in_parent_pages_outside_the_parents_mappings_are_refused)
 TEST(in_parent_pages_of_a_file_mapping_need_the_same_file_at_the_same_offset)
 {
 	static const struct proc moved[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
-		{ 0, PAGES, { { 128, 7, IP, -128 } }, 1, 128, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 128, 7, IP, -128, 0 } }, 1, 128, 0 },
 	};
 	static const struct proc kept[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
-		{ 0, PAGES, { { 0, 8, IP, 0 } }, 1, 0, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, IP, 0, 0 } }, 1, 0, 0 },
 	};
 	static const struct file_map same[] = { { "/lib/x.so", 4 }, { "/lib/x.so", 4 } };
 	static const struct file_map other_offset[] = { { "/lib/x.so", 4 }, { "/lib/x.so", 5 } };
@@ -352,8 +357,8 @@ TEST(in_parent_pages_of_a_file_mapping_need_the_same_file_at_the_same_offset)
 TEST(two_pages_taking_one_page_of_the_parents_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, P, 0 } }, 1, 0, 0 },
-		{ 0, PAGES, { { 0, 8, IP, 0 }, { 8, 8, IP, -8 } }, 2, 0, 0 },
+		{ -1, PAGES, { { 0, PAGES, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, IP, 0, 0 }, { 8, 8, IP, -8, 0 } }, 2, 0, 0 },
 	};
 
 	CHECK_REFUSED(procs, "pid 101: pages at 0x10000000 and at 0x10008000 are the same page of "
@@ -363,9 +368,106 @@ TEST(two_pages_taking_one_page_of_the_parents_are_refused)
 TEST(in_parent_pages_of_the_root_are_refused)
 {
 	static const struct proc procs[] = {
-		{ -1, PAGES, { { 0, PAGES, IP, 0 } }, 1, 0, 0 },
+		{ -1, PAGES, { { 0, PAGES, IP, 0, 0 } }, 1, 0, 0 },
 	};
 
 	CHECK_REFUSED(procs, "pid 100: pages at 0x10000000 are its parent's (IN_PARENT), and it "
 			     "has no live parent in the dump");
+}
+
+/* Piece @q of process @i's only premap: [@first, @end) pages from AREA,
+ * at @slot (0: its own memory), held or not. */
+static void check_piece(const struct restore_set *rs, size_t i, size_t q, uint64_t first,
+			uint64_t end, uint64_t slot, bool held)
+{
+	const struct restore_task *rt = &rs->tasks[i];
+	const struct cow_piece *pc = rt->nr_premaps == 1 && q < rt->premaps[0].nr_pieces ?
+					     &rt->premaps[0].pieces[q] : NULL;
+
+	CHECK(pc && pc->start == AREA + first * PS && pc->end == AREA + end * PS &&
+	      pc->held == held && pc->inherited == !!slot && (!slot || pc->slot == slot),
+	      "pid %d piece %zu: %s0x%llx-0x%llx at 0x%llx (held %d, inherited %d), want pages "
+	      "%llu to %llu at 0x%llx (held %d)", rt->pid, q, pc ? "" : "none; ",
+	      pc ? (unsigned long long)pc->start : 0, pc ? (unsigned long long)pc->end : 0,
+	      pc ? (unsigned long long)pc->slot : 0, pc ? pc->held : 0, pc ? pc->inherited : 0,
+	      (unsigned long long)first, (unsigned long long)end, (unsigned long long)slot, held);
+}
+
+/* The parent wrote its first 8 pages and no longer has the children's:
+ * the first child saved 16 pages, the second has them IN_PARENT with it
+ * (but its own page 4), and the first child's child IN_PARENT of it. The
+ * root holds the pages the second child names (two ranges around page 4);
+ * both children take them where they are, the grandchild through its
+ * parent's pieces. */
+TEST(pages_only_siblings_share_are_held_by_their_parent)
+{
+	static const struct proc procs[] = {
+		{ -1, PAGES, { { 0, 8, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 16, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 4, IP, 0, 1 }, { 4, 1, P, 0, 0 }, { 5, 11, IP, 0, 1 } }, 3, 0, 0 },
+		{ 1, PAGES, { { 0, 16, IP, 0, 0 } }, 1, 0, 0 },
+	};
+	_cleanup_free_ char *msg = NULL;
+	struct restore_set rs;
+	int ret = plan(procs, ARRAY_SIZE(procs), &rs, &msg);
+	const struct cow_held *h = rs.tasks[0].held;
+	size_t nr_held = rs.tasks[0].nr_held, nr_premaps = rs.tasks[0].nr_premaps;
+	const struct cow_premap *first = rs.tasks[1].nr_premaps == 1 ? rs.tasks[1].premaps : NULL;
+	bool held = !ret && nr_held == 2 && !nr_premaps && first && first->nr_pieces == 4;
+
+	for (size_t k = 0; held && k < 2; k++)
+		held = h[k].start == AREA + (k ? 5 : 0) * PS && h[k].end == AREA + (k ? 16 : 4) * PS &&
+		       h[k].owner == 1 && !h[k].growsdown && h[k].slot >= rs.cow_region &&
+		       h[k].slot + 16 * PS <= rs.cow_region + rs.cow_region_size;
+	if (held) {
+		for (size_t i = 1; i <= 2; i++) {
+			check_piece(&rs, i, 0, 0, 4, h[0].slot, true);
+			check_piece(&rs, i, 1, 4, 5, 0, false);
+			check_piece(&rs, i, 2, 5, 16, h[1].slot, true);
+			check_piece(&rs, i, 3, 16, PAGES, 0, false);
+		}
+		check_piece(&rs, 3, 0, 0, 4, h[0].slot, false);
+		check_piece(&rs, 3, 1, 4, 5, first->pieces[1].slot, false);
+		check_piece(&rs, 3, 2, 5, 16, h[1].slot, false);
+		check_piece(&rs, 3, 3, 16, PAGES, first->pieces[3].slot, false);
+	}
+	free_set(&rs);
+	CHECK(ret == 0, "refused: %d: %s", ret, msg ? msg : "");
+	CHECK(held, "the root holds %zu ranges, has %zu premaps", nr_held, nr_premaps);
+}
+
+TEST(in_parent_pages_of_no_sibling_or_without_its_bytes_are_refused)
+{
+	static const struct proc itself[] = {
+		{ -1, PAGES, { { 0, 8, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, IP, 0, 1 } }, 1, 0, 0 },
+	};
+	static const struct proc uncle[] = {
+		{ -1, PAGES, { { 0, 8, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, P, 0, 0 } }, 1, 0, 0 },
+		{ 1, PAGES, { { 0, 8, IP, 0, 3 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, P, 0, 0 } }, 1, 0, 0 },
+	};
+	static const struct proc no_bytes[] = {
+		{ -1, PAGES, { { 0, 8, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 16, IP, 0, 1 } }, 1, 0, 0 },
+	};
+	static const struct proc kept[] = {
+		{ -1, PAGES, { { 0, 8, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, IP, 0, 1 } }, 1, 0, 0 },
+	};
+	static const struct file_map into_file[] = { { NULL, 0 }, { NULL, 0 }, { "/lib/x.so", 0 } };
+
+	CHECK_REFUSED(itself, "pid 101: pages at 0x10000000 are its sibling 101's (IN_PARENT), "
+			      "which is no other live child of its parent 100 in the dump");
+	CHECK_REFUSED(uncle, "pid 102: pages at 0x10000000 are its sibling 103's (IN_PARENT), "
+			     "which is no other live child of its parent 101 in the dump");
+	CHECK_REFUSED(no_bytes, "pid 102: pages at 0x10000000-0x10010000 are its sibling's "
+				"(IN_PARENT), but its sibling 101 has no bytes saved at "
+				"0x10000000-0x10010000");
+	CHECK_REFUSED_FILES(kept, into_file, "pid 102: pages at 0x10000000 are its sibling's "
+					     "(IN_PARENT), but its sibling 101 has no private "
+					     "mapping of the same kind (anonymous) at 0x10000000");
 }

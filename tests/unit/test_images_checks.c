@@ -27,12 +27,16 @@ struct entry {
 	uint64_t file_off;
 	bool has_parent_vaddr;
 	uint64_t parent_vaddr;
+	bool has_sibling;
+	uint32_t sibling;
 };
 
-#define OFF(x) true, (x), false, 0
-#define NO_OFF false, 0, false, 0
-#define PARENT_AT(x) false, 0, true, (x)
-#define OFF_PARENT_AT(off, x) true, (off), true, (x)
+#define OFF(x) true, (x), false, 0, false, 0
+#define NO_OFF false, 0, false, 0, false, 0
+#define PARENT_AT(x) false, 0, true, (x), false, 0
+#define OFF_PARENT_AT(off, x) true, (off), true, (x), false, 0
+#define SIBLING(x) false, 0, false, 0, true, (x)
+#define OFF_SIBLING(off, x) true, (off), false, 0, true, (x)
 
 #define P PAGEMAP_ENTRY__STATE__PRESENT
 #define Z PAGEMAP_ENTRY__STATE__ZERO
@@ -62,6 +66,8 @@ static int read_pagemap(const struct entry *entries, size_t n, uint64_t pages_si
 		e.file_off = entries[i].file_off;
 		e.has_parent_vaddr = entries[i].has_parent_vaddr;
 		e.parent_vaddr = entries[i].parent_vaddr;
+		e.has_sibling = entries[i].has_sibling;
+		e.sibling = entries[i].sibling;
 		image_write_record(w, &e.base);
 	}
 	if (image_finish(w) || image_open_write(dir, IMG_PAGES, 1, &w))
@@ -99,6 +105,7 @@ TEST(pagemap_accepts_a_valid_map)
 		{ 0x7fff1000, 3, IP, NO_OFF },	/* the parent's: no bytes here */
 		{ 0x7fff4000, 1, P, OFF(5 * PS) },
 		{ 0x7fff5000, 2, IP, PARENT_AT(0x1000) },	/* moved since the fork */
+		{ 0x7fff7000, 1, IP, SIBLING(42) },	/* a sibling's, the parent's no more */
 	};
 	_cleanup_free_ char *msg = NULL;
 	int ret = read_pagemap(valid, ARRAY_SIZE(valid), 6 * PS, &msg);
@@ -143,6 +150,14 @@ TEST(pagemap_refuses_unaligned_and_impossible_ranges)
 			      { 0x1000, 1, P, OFF_PARENT_AT(0, 0x7000) });
 	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "overlaps the previous range",
 			      { 0x1000, 2, P, OFF(0) }, { 0x2000, 1, IP, NO_OFF });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "range at 0x1000 has an invalid sibling",
+			      { 0x1000, 1, IP, SIBLING(0) });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "range at 0x1000 has an invalid sibling",
+			      { 0x1000, 1, IP, SIBLING(0x80000000u) });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "range at 0x1000 has an invalid sibling",
+			      { 0x1000, 1, Z, SIBLING(42) });
+	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has no valid file offset",
+			      { 0x1000, 1, P, OFF_SIBLING(0, 42) });
 	CHECK_PAGEMAP_REFUSED(4 * PS, IN_PAGEMAP, "has unknown state 5", { 0x1000, 1, 5, NO_OFF });
 }
 
