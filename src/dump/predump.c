@@ -67,7 +67,9 @@ int dump_lineage_open(const struct cryo_opts *opts, struct image_dir *dir,
 		return 0;
 	if (asprintf(&path, "%s/%s", dir->path, prev) < 0)
 		return -ENOMEM;
-	if (image_dir_open(prev[0] == '/' ? prev : path, &parent)) {
+	/* Relative to the set's own fd: a container's dumper has entered its
+	 * mount namespace, where -D's path leads nowhere. */
+	if (image_dir_open_at(dir->fd, prev, prev[0] == '/' ? prev : path, &parent)) {
 		pr_warn("dump: --prev-images-dir %s: cannot open it; every page is saved", prev);
 		return 0;
 	}

@@ -42,6 +42,11 @@ static int dir_new(const char *path, int fd, struct image_dir **out)
 
 int image_dir_open(const char *path, struct image_dir **out)
 {
+	return image_dir_open_at(AT_FDCWD, path, path, out);
+}
+
+int image_dir_open_at(int at_fd, const char *path, const char *shown, struct image_dir **out)
+{
 	_cleanup_free_ char *bare = strdup(path);
 	_cleanup_close_ int fd = -1;
 	struct stat st;
@@ -49,23 +54,23 @@ int image_dir_open(const char *path, struct image_dir **out)
 	int ret;
 
 	if (!bare) {
-		pr_err("out of memory for image directory %s", path);
+		pr_err("out of memory for image directory %s", shown);
 		return -ENOMEM;
 	}
 	/* A trailing slash would make the kernel follow a symlink. */
 	len = strlen(bare);
 	while (len > 1 && bare[len - 1] == '/')
 		bare[--len] = '\0';
-	fd = open(bare, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) && !lstat(bare, &st) &&
-	    S_ISLNK(st.st_mode)) {
+	fd = openat(at_fd, bare, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) &&
+	    !fstatat(at_fd, bare, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode)) {
 		pr_err("image directory %s is a symbolic link: refused (name the directory "
-		       "itself)", path);
+		       "itself)", shown);
 		return -ELOOP;
 	}
 	if (fd < 0)
-		return pr_errno_ret("cannot open image directory %s", path);
-	ret = dir_new(path, fd, out);
+		return pr_errno_ret("cannot open image directory %s", shown);
+	ret = dir_new(shown, fd, out);
 	if (!ret)
 		steal_fd(fd);
 	return ret;

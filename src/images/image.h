@@ -180,6 +180,10 @@ void image_dir_remove_written(struct image_dir *dir);
  * run made outside @dir, to remove if the run fails. */
 int image_dir_note_outside(struct image_dir *dir, int dir_fd, const char *name);
 int image_dir_open(const char *path, struct image_dir **out);
+/* As image_dir_open(), @path relative to @at_fd (AT_FDCWD: the cwd), named
+ * @shown in messages: a parent set found from its child's fd, in whatever
+ * mount namespace the dumper is. */
+int image_dir_open_at(int at_fd, const char *path, const char *shown, struct image_dir **out);
 void image_dir_close(struct image_dir *dir);
 /* "0123...ef": @id in 32 hex digits, in @buf of at least 33 bytes. */
 const char *image_dump_id_text(const uint8_t id[IMG_DUMP_ID_SIZE], char *buf);

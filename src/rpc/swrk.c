@@ -81,9 +81,11 @@ static void answer_features(const CriuReq *req, struct rpc_answer *ans)
 	const CriuFeatures *asked = req->features;
 
 	if (asked && asked->has_mem_track) {
-		/* Memory tracking serves incremental dumps, which cryo lacks. */
+		/* criu's mem_track (soft-dirty) is what runc asks before a
+		 * pre-dump; cryo's incremental dumps compare page digests
+		 * instead, so what the feature serves works. */
 		ans->features.has_mem_track = true;
-		ans->features.mem_track = false;
+		ans->features.mem_track = true;
 	}
 	if (asked && asked->has_lazy_pages) {
 		/* cryo restore --lazy-pages exists; the lazy_pages option does not. */

@@ -78,7 +78,7 @@ TEST(version_check_and_features)
 	CHECK((criu_check() == 0) == (r.status == 0), "criu_check disagrees with cryo check (%d)",
 	      r.status);
 	CHECK(criu_feature_check(&features, sizeof(features)) == 0, "criu_feature_check");
-	CHECK(!features.mem_track && !features.lazy_pages && !features.pidfd_store,
+	CHECK(features.mem_track && !features.lazy_pages && !features.pidfd_store,
 	      "features %d %d %d", features.mem_track, features.lazy_pages, features.pidfd_store);
 	criu_free_opts();
 }
