@@ -194,3 +194,16 @@ bool proc_maps_line_parse(char *line, struct proc_maps_line *out)
 	out->name = p;
 	return true;
 }
+
+const char *status_field(const char *status, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (const char *line = status; line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (!strncmp(line, key, len) && line[len] == ':')
+			return line + len + 1;
+	}
+	return NULL;
+}

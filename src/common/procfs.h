@@ -52,6 +52,9 @@ struct proc_maps_line {
  * was a tenth of a dump's CPU. */
 bool proc_maps_line_parse(char *line, struct proc_maps_line *out);
 
+/* The value after "@key:" in the text of a status file, or NULL. */
+const char *status_field(const char *status, const char *key);
+
 /* Undoes mountinfo's octal escapes (\040 for a space) in place. */
 void proc_mountinfo_unescape(char *s);
 

@@ -419,8 +419,8 @@ static int read_locked_kb(pid_t pid, unsigned long long *kb)
 	ret = read_text_file(path, &text);
 	if (ret)
 		return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
-	line = strstr(text, "\nVmLck:");
-	if (!line || sscanf(line, "\nVmLck: %llu kB", kb) != 1) {
+	line = status_field(text, "VmLck");
+	if (!line || sscanf(line, "%llu kB", kb) != 1) {
 		pr_err("dump: pid %d: %s shows no VmLck", pid, path);
 		return -EIO;
 	}

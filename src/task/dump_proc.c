@@ -57,20 +57,6 @@ static int dump_stat(pid_t pid, TaskCore *core)
 	return 0;
 }
 
-/* The value after "@key:" in a status file, or NULL. */
-const char *status_field(const char *status, const char *key)
-{
-	size_t len = strlen(key);
-
-	for (const char *line = status; line; line = strchr(line, '\n')) {
-		if (*line == '\n')
-			line++;
-		if (!strncmp(line, key, len) && line[len] == ':')
-			return line + len + 1;
-	}
-	return NULL;
-}
-
 static int parse_ids(const char *status, const char *key, uint32_t ids[4])
 {
 	const char *v = status_field(status, key);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
+#include "common/procfs.h"
 #include "images/proto/core.pb-c.h"
 #include "inject/inject.h"
 
@@ -39,8 +40,6 @@
 /* Reads /proc/@pid/@name into a new string (read_text_file()), saying
  * why when it cannot. */
 int proc_read(pid_t pid, const char *name, char **text);
-/* The value after "@key:" in /proc/PID/status text @status; NULL: none. */
-const char *status_field(const char *status, const char *key);
 
 /* The ThreadCore of @tid in @core, added (with only its tid set) when
  * missing. NULL without memory. */

@@ -55,17 +55,15 @@ TEST(every_mode_restores_a_dump_made_on_this_cpu)
 {
 	static const char *const modes[] = { "--cpu-cap=fpu", "--cpu-cap=cpu", "--cpu-cap=ins",
 					      "--cpu-cap=none", "--cpu-cap" };
-	char img[PATH_MAX], pid_text[16], path[PATH_MAX];
+	char img[PATH_MAX], path[PATH_MAX];
 	struct prog p = { 0 };
-	struct cryo_run r;
 	pid_t pid;
 
 	CHECK_GOTO(start_prog(&p, "prog_counter", NULL, NULL), out, "%s", why);
 	pid = p.pid;
-	snprintf(pid_text, sizeof(pid_text), "%d", pid);
 	pathf(img, "%s/img", p.dir);
-	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--cpu-cap");
-	CHECK_GOTO(r.status == 0, out, "dump --cpu-cap failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(prog_dump(&p, img, (const char *const[]){ "--cpu-cap", NULL }), out, "%s",
+		   why);
 	kill_and_reap(pid);
 	pathf(path, "%s/cpuinfo.img", img);
 	CHECK_GOTO(!access(path, F_OK), out, "the dump saved no cpuinfo.img");
@@ -145,10 +143,9 @@ out:
 
 TEST(an_invalid_cpuinfo_image_is_refused_and_a_dump_with_none_saves_none)
 {
-	char img[PATH_MAX], forged[PATH_MAX], vendor[13], bad[13], pid_text[16];
+	char img[PATH_MAX], forged[PATH_MAX], vendor[13], bad[13];
 	unsigned int max, regs[3];
 	struct prog p = { 0 };
-	struct cryo_run r;
 	pid_t pid;
 
 	__cpuid(0, max, regs[0], regs[2], regs[1]);
@@ -165,10 +162,9 @@ TEST(an_invalid_cpuinfo_image_is_refused_and_a_dump_with_none_saves_none)
 
 	/* --cpu-cap=none at dump: no image; a mode asked at restore refuses. */
 	CHECK_GOTO(restores_with(&p, img, pid, NULL), out, "%s", why);
-	snprintf(pid_text, sizeof(pid_text), "%d", pid);
 	pathf(img, "%s/none", p.dir);
-	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "--cpu-cap=none");
-	CHECK_GOTO(r.status == 0, out, "dump --cpu-cap=none failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(prog_dump(&p, img, (const char *const[]){ "--cpu-cap=none", NULL }), out,
+		   "%s", why);
 	kill_and_reap(pid);
 	CHECK_GOTO(refused_with(&p, img, pid, "--cpu-cap=fpu", "the dump saved no cpuinfo.img",
 				NULL), out, "%s", why);
