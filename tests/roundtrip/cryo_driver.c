@@ -118,7 +118,7 @@ bool no_inventory(const char *dir)
 }
 
 /* One field of /proc/PID/status, as a number in @base; false if absent. */
-bool status_field(pid_t pid, const char *key, int base, unsigned long long *value)
+bool proc_status_number(pid_t pid, const char *key, int base, unsigned long long *value)
 {
 	char path[64], line[256];
 	size_t len = strlen(key);
@@ -618,9 +618,9 @@ bool prog_unharmed(struct prog *p)
 	 * program must be whole once it has. */
 	deadline = now_ms() + 2000;
 	for (;;) {
-		if (!status_field(p->pid, "TracerPid", 10, &tracer) ||
-		    !status_field(p->pid, "SigBlk", 16, &blocked) ||
-		    !status_field(p->pid, "voluntary_ctxt_switches", 10, &switches))
+		if (!proc_status_number(p->pid, "TracerPid", 10, &tracer) ||
+		    !proc_status_number(p->pid, "SigBlk", 16, &blocked) ||
+		    !proc_status_number(p->pid, "voluntary_ctxt_switches", 10, &switches))
 			return fail_why("cannot read /proc/%d/status", p->pid);
 		if ((!tracer && !(blocked & ~(1ULL << (SIGTERM - 1)))) || now_ms() >= deadline)
 			break;
@@ -649,7 +649,7 @@ bool prog_unharmed(struct prog *p)
 	deadline = now_ms() + 2000;
 	do {
 		sleep_ms(10);
-		if (!status_field(p->pid, "voluntary_ctxt_switches", 10, &later))
+		if (!proc_status_number(p->pid, "voluntary_ctxt_switches", 10, &later))
 			return fail_why("the program went away");
 	} while (later == switches && now_ms() < deadline);
 	if (later == switches)

@@ -31,7 +31,7 @@ bool exists(const char *dir, const char *name);
 /* A failed dump leaves no inventory.img in @dir. */
 bool no_inventory(const char *dir);
 /* One field of /proc/PID/status, as a number in @base; false if absent. */
-bool status_field(pid_t pid, const char *key, int base, unsigned long long *value);
+bool proc_status_number(pid_t pid, const char *key, int base, unsigned long long *value);
 /* Reads a whole (small) file into @buf; false if it cannot be read. */
 bool read_text(const char *path, char *buf, size_t size);
 

@@ -59,7 +59,7 @@ TEST(timeout_gives_up_on_a_vfork_parent_and_it_runs_on)
 		   "%s", why);
 	CHECK_GOTO(names_pid(r.out, p.pid) && no_inventory(img), out, "%s: %s", why, r.out);
 	/* cryo has exited: the kernel let go of the thread it could not stop. */
-	CHECK_GOTO(status_field(p.pid, "TracerPid", 10, &tracer) && tracer == 0, out,
+	CHECK_GOTO(proc_status_number(p.pid, "TracerPid", 10, &tracer) && tracer == 0, out,
 		   "pid %d is still traced by %llu", p.pid, tracer);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
@@ -186,7 +186,7 @@ TEST(exec_cmd_runs_in_cryos_place_as_the_restored_roots_parent)
 			   "cryo (pid %d) never became the command", cmd);
 		read_text(path, text, sizeof(text));
 	}
-	CHECK_GOTO(status_field(pid, "PPid", 10, &ppid) && ppid == (unsigned long long)cmd, out,
+	CHECK_GOTO(proc_status_number(pid, "PPid", 10, &ppid) && ppid == (unsigned long long)cmd, out,
 		   "the restored root's parent is %llu, not the command (pid %d)", ppid, cmd);
 	/* With the command gone the root comes back to the runner. */
 	kill(cmd, SIGKILL);

@@ -546,7 +546,7 @@ TEST(dump_refuses_a_pidfd_of_a_process_outside_it_and_the_program_runs_on)
 		 "%d, which is not being dumped", p.pid, ODD_FD, outside);
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, NULL), out, "%s", why);
 	CHECK_GOTO(waitpid(outside, NULL, WNOHANG) == 0 &&
-			   status_field(outside, "TracerPid", 10, &tracer) && !tracer,
+			   proc_status_number(outside, "TracerPid", 10, &tracer) && !tracer,
 		   out, "the process outside the dump was disturbed");
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:

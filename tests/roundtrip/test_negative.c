@@ -283,7 +283,7 @@ TEST(dump_of_a_child_its_parent_traces_is_refused_naming_the_tracer)
 		   "the program wrote no child pid");
 	snprintf(expect, sizeof(expect), "thread %d is traced by pid %d (ptrace)", child, p.pid);
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, NULL), out, "%s", why);
-	CHECK_GOTO(status_field(child, "TracerPid", 10, &tracer) && tracer == (unsigned)p.pid,
+	CHECK_GOTO(proc_status_number(child, "TracerPid", 10, &tracer) && tracer == (unsigned)p.pid,
 		   out, "the child is traced by %llu after the dump, not by its parent %d",
 		   tracer, p.pid);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);

@@ -77,7 +77,7 @@ static bool runs_on(pid_t pid)
 
 	if (kill(pid, 0))
 		return fail_why("pid %d is gone after its pre-dump", pid);
-	if (!status_field(pid, "TracerPid", 10, &tracer) || tracer)
+	if (!proc_status_number(pid, "TracerPid", 10, &tracer) || tracer)
 		return fail_why("pid %d is traced by %llu after its pre-dump", pid, tracer);
 	return true;
 }
