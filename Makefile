@@ -10,6 +10,12 @@ PREFIX ?= /usr/local
 BUILD := build
 .DEFAULT_GOAL := all
 
+# Every core builds unless a -j is given: `make test` from a clean tree
+# (what CI runs) compiles several hundred test programs.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc)
+endif
+
 WARN := -Wall -Wextra -Werror
 CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
 CFLAGS ?= -O2 -g
