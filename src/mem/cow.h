@@ -63,16 +63,18 @@ bool cow_backing_matches(const Vma *v, uint64_t addr, const char *parent_path,
 
 /* Child @pid of live parent @ppid (both stopped): the parent's mappings
  * and both pagemaps, opened once per child, and those of @siblings, the
- * live children of @ppid dumped before it, in dump order. */
+ * live children of @ppid dumped before it, in dump order. @has_children:
+ * @pid has live children in the dump (then pages a sibling moved are not
+ * looked for: see cow_dump.c). */
 int cow_parent_open(pid_t pid, pid_t ppid, const pid_t *siblings, size_t nr_siblings,
-		    struct cow_parent **out);
+		    bool has_children, struct cow_parent **out);
 void cow_parent_close(struct cow_parent *cp);
 
 /* Queues pages [@start, @end) of @v to @pd: runs that are the parent's
  * frames in its mappings cow_vma_inheritable() takes, at the same
  * addresses or not, with pagedump_add_in_parent(); anonymous runs whose
- * frames the parent maps nowhere but a sibling has at the same address,
- * the same way with that sibling; the rest with pagedump_add(). With @cp
+ * frames the parent maps nowhere but a sibling has (at the same address,
+ * or moved), the same way with that sibling; the rest with pagedump_add(). With @cp
  * NULL, all with pagedump_add(). */
 int cow_parent_add(struct cow_parent *cp, struct pagedump *pd, const Vma *v, uint64_t start,
 		   uint64_t end);
