@@ -3,9 +3,10 @@
  * grandchild), SECOND (which writes page OWN_PAGE), LAST and MOVED (which
  * moves the area elsewhere), then writes its own copy of the first half
  * and unmaps the second. After restore the parent reads each pagemap and
- * page: FIRST, SECOND, LAST and the grandchild share each page's frame
- * (but SECOND's own page), none the parent's, every page holds the bytes
- * it should; then LAST writes a page, which its siblings must not see. */
+ * page: FIRST, SECOND, LAST, the grandchild and MOVED (at its new
+ * address) share each page's frame (but SECOND's own page), none the
+ * parent's, every page holds the bytes it should; then LAST writes a
+ * page, which its siblings must not see. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -88,13 +89,13 @@ static bool check_proc(const char *when, const struct proc *p, size_t n, bool la
 	return true;
 }
 
-/* Every page of FIRST, the grandchild, SECOND and LAST on one frame
- * (but pages written since the fork), none on the parent's; the bytes of
- * all, MOVED's too; the parent's second half unmapped. */
+/* Every page of FIRST, the grandchild, SECOND, LAST and MOVED on one
+ * frame (but pages written since the fork), none on the parent's; the
+ * bytes of all; the parent's second half unmapped. */
 static void check_all(const struct proc *procs, const char *when, bool last_wrote)
 {
 	static uint64_t frames[NR_KINDS][PAGES];
-	static const enum kind sharing[] = { GRANDCHILD, SECOND, LAST };
+	static const enum kind sharing[] = { GRANDCHILD, SECOND, LAST, MOVED };
 	unsigned char vec;
 
 	for (enum kind k = PARENT; k < NR_KINDS; k++)
