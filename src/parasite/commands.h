@@ -111,7 +111,7 @@ struct parasite_prctl {
 	int32_t child_subreaper;
 	int32_t securebits;
 	int32_t thp_disable;
-	int32_t pad;
+	int32_t memory_merge;	/* PR_GET_MEMORY_MERGE; 0 without KSM */
 };
 
 /* One POSIX timer: the caller sets @id, the parasite the rest (timer_gettime
