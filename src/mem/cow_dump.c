@@ -3,7 +3,7 @@
  * anonymous pages (or anonymous copies in a private file mapping), at the
  * same address or wherever the child moved it, read from both processes'
  * /proc/PID/pagemap. Such pages are queued IN_PARENT with the parent's
- * address; an anonymous page the parent no longer has but a sibling dumped
+ * address; such a page the parent no longer has but a sibling dumped
  * before has (at the same address, or where one of them moved it),
  * IN_PARENT with that sibling; the rest
  * go to the pages store as before. Restoring them shared is restore/cow.c. */
@@ -492,26 +492,18 @@ static int parent_addr_of(struct cow_parent *cp, const Vma *v, uint64_t addr, ui
 	return ret;
 }
 
-/* Sibling @s's anonymous inheritable mappings (a page of a file mapping
- * is the file's again in a parent that holds it anonymous). */
+/* Sibling @s's inheritable mappings: anonymous, or private mappings of a
+ * file by path, whose anonymous copies the parent holds mapped from the
+ * same file at the same offset. */
 static int sibling_vmas(const struct cow_parent *cp, struct sibling *s)
 {
-	size_t kept = 0;
 	int ret;
 
 	if (s->have_vmas)
 		return 0;
 	ret = read_inheritable_maps(cp->pid, s->pid, &s->vmas, &s->nr);
-	if (ret)
-		return ret;
-	for (size_t k = 0; k < s->nr; k++)
-		if (!s->vmas[k].path)
-			s->vmas[kept++] = s->vmas[k];
-		else
-			free(s->vmas[k].path);
-	s->nr = kept;
-	s->have_vmas = true;
-	return 0;
+	s->have_vmas = !ret;
+	return ret;
 }
 
 /* Sibling @s's pagemap entry for page @addr of the child's mapping @v,
@@ -550,7 +542,7 @@ static int sibling_entry(const struct cow_parent *cp, struct sibling *s, const V
 }
 
 /* Where sibling @s maps the frame of @mine elsewhere than the child
- * does, in one of its anonymous inheritable mappings; 0: nowhere. */
+ * does, in one of its inheritable mappings; 0: nowhere. */
 static int sibling_moved(const struct cow_parent *cp, struct sibling *s, uint64_t mine,
 			 uint64_t *at)
 {
@@ -570,7 +562,7 @@ static int sibling_moved(const struct cow_parent *cp, struct sibling *s, uint64_
 }
 
 /* Whether sibling @s has the frame of @mine at @addr, in one of its
- * anonymous inheritable mappings. */
+ * inheritable mappings. */
 static int sibling_has_here(const struct cow_parent *cp, struct sibling *s, const Vma *v,
 			    uint64_t addr, uint64_t mine, bool *here)
 {
@@ -585,17 +577,19 @@ static int sibling_has_here(const struct cow_parent *cp, struct sibling *s, cons
 	return ret;
 }
 
-/* The sibling whose page the child's page @addr of its anonymous mapping
- * @v is, when the parent maps its frame nowhere (it wrote or unmapped its
- * copy since the fork): the first, in dump order, that has the frame in
- * an anonymous inheritable mapping, at @addr or wherever it (or the
- * child) moved it with mremap(), into *@out, and where into *@at; 0:
- * none. Every child picks that same first one, which compared its own
- * page with the same parent and with the siblings before it, none of
- * which has the frame, and so saved it PRESENT. A child that would have
- * to index every earlier sibling to know (see find_moved) and finds none
- * at its address, or whose page of that sibling is given already (a KSM
- * frame mapped twice), keeps a copy. */
+/* The sibling whose page the child's page @addr of its mapping @v is
+ * (anonymous, or an anonymous copy in a private file mapping), when the
+ * parent maps its frame nowhere (it wrote or unmapped its copy since the
+ * fork): the first, in dump order, that has the frame in an inheritable
+ * mapping, at @addr or wherever it (or the child) moved it with
+ * mremap(), into *@out, and where into *@at; 0: none. Every child picks
+ * that same first one, which compared its own page with the same parent
+ * and with the siblings before it, none of which has the frame, and so
+ * saved it PRESENT. A child that would have to index every earlier
+ * sibling to know (see find_moved) and finds none at its address, or
+ * whose page of that sibling is given already (a KSM frame mapped twice)
+ * or of another backing (anonymous, or another file or offset), keeps a
+ * copy. */
 static int sibling_of(struct cow_parent *cp, const Vma *v, uint64_t addr, uint64_t mine,
 		      uint64_t parents, uint32_t *out, uint64_t *at)
 {
@@ -606,8 +600,7 @@ static int sibling_of(struct cow_parent *cp, const Vma *v, uint64_t addr, uint64
 
 	*out = 0;
 	*at = 0;
-	if (!cp->nr_siblings || v->kind == VMA__KIND__FILE || !shared_frame(mine) ||
-	    same_frame(mine, parents))
+	if (!cp->nr_siblings || !shared_frame(mine) || same_frame(mine, parents))
 		return 0;
 	ret = index_find(cp, mine, &there);
 	if (ret || there)
