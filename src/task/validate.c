@@ -476,6 +476,9 @@ static int check_process(const struct where *w, const TaskCore *core)
 	if (core->prctl && core->prctl->thp_disable && core->prctl->thp_disable != 1 &&
 	    core->prctl->thp_disable != (1 | PR_THP_DISABLE_EXCEPT_ADVISED << 1))
 		return invalid(w, "THP disable state %u is not 0, 1 or 3", core->prctl->thp_disable);
+	if (core->prctl && core->prctl->membarrier & ~TASK_MEMBARRIER_REGISTERED)
+		return invalid(w, "membarrier registrations %#x are not REGISTER_* commands",
+			       core->prctl->membarrier);
 	if (core->prctl && core->prctl->pdeath_signal > TASK_NSIG)
 		return invalid(w, "parent-death signal %u is not 0-%d", core->prctl->pdeath_signal,
 			       TASK_NSIG);
