@@ -205,9 +205,10 @@ static int restore_prctl(const TaskCore *core)
 	if (prctl(PR_SET_THP_DISABLE, p->thp_disable & 1, p->thp_disable >> 1, 0, 0))
 		return pr_errno_ret("restore: pid %d: cannot set PR_SET_THP_DISABLE %u (flags %#x)",
 				    core->pid, p->thp_disable & 1, p->thp_disable >> 1);
-	/* Also an mm flag, which a child got from its restored parent over
-	 * fork: set or cleared here before the restorer maps anything, so
-	 * its mappings are mergeable as they were and later ones will be. */
+	/* Also an mm flag, inherited over fork (from cryo, which may have
+	 * it; restored children are made before this): set or cleared here,
+	 * before the restorer maps anything, so that its mappings are
+	 * mergeable as they were, and later ones will be. */
 	if (p->has_memory_merge && prctl(PR_SET_MEMORY_MERGE, p->memory_merge, 0, 0, 0) &&
 	    (p->memory_merge || errno != EINVAL))
 		return pr_errno_ret("restore: pid %d: cannot %s KSM for all its memory "
