@@ -22,6 +22,7 @@ struct stats;
  * collects: what would otherwise be kept between calls in statics. */
 struct precopy;
 struct precopy_task;
+struct track;
 
 struct dump_ctx {
 	const struct cryo_opts *opts;
@@ -44,6 +45,9 @@ struct dump_ctx {
 	struct cgroup_seen *cgroups;
 	/* Incremental dumps (predump.c): a pre-dump, and the parent set. */
 	struct dump_lineage *lineage;
+	/* Write tracking across dumps (mem/track.h): taken from the parent
+	 * set's holder, armed for the next set. */
+	struct track *track;
 };
 
 /* predump.c: criu's pre-dump and --prev-images-dir. A pre-dump saves the

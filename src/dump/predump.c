@@ -17,6 +17,7 @@
 #include "dump/dump.h"
 #include "images/proto/inventory.pb-c.h"
 #include "mem/mm.h"
+#include "mem/track.h"
 #include "stats/stats.h"
 
 /* The parent set's inventory: complete, the same tree, not signed with a
@@ -60,9 +61,6 @@ int dump_lineage_open(const struct cryo_opts *opts, struct image_dir *dir,
 	_cleanup_free_ char *path = NULL;
 	struct image_dir *parent;
 
-	if (opts->track_mem)
-		pr_info("dump: --track-mem: this kernel's soft-dirty bits are not used; pages "
-			"unchanged since the parent set are found by their digests");
 	if (!prev)
 		return 0;
 	if (asprintf(&path, "%s/%s", dir->path, prev) < 0)
@@ -121,7 +119,12 @@ int pre_dump_tree(struct dump_ctx *ctx)
 
 		if (tree->tasks[i].state != TREE_ALIVE)
 			continue;
-		ret = mm_dump_with(tree->tasks[i].inj, ctx->dir, &mm_opts);
+		/* Armed before its pages are read: a write after the read
+		 * clears the bit, so what is read is what an unwritten page
+		 * still holds at the next dump. */
+		ret = track_prepare(ctx->track, tree->tasks[i].inj, &mm_opts.track);
+		if (!ret)
+			ret = mm_dump_with(tree->tasks[i].inj, ctx->dir, &mm_opts);
 		if (!ret)
 			stats_task_done(st, 0);
 	}
@@ -143,5 +146,8 @@ int cmd_pre_dump(const struct cryo_opts *given)
 	copy.leave_running = true;
 	copy.leave_stopped = false;
 	copy.pre_copy = -1;
+	/* criu enforces memory tracking for a pre-dump, and so does cryo:
+	 * the dump after it reads only the pages written since. */
+	copy.track_mem = true;
 	return cmd_dump(&copy);
 }

@@ -16,6 +16,7 @@
 #define PAGEDUMP_BUF_SIZE (4u << 20)
 
 struct inj_parasite;
+struct page_ranges;
 struct page_digests;
 struct page_digests_writer;
 struct pagedump;
@@ -27,6 +28,7 @@ struct pagedump_stats {
 	uint64_t pages_zero;	/* found to hold only zeros: not stored */
 	uint64_t pages_in_parent;	/* the parent's frames: not stored (IN_PARENT) */
 	uint64_t pages_in_parent_image;	/* unchanged since the parent set: not stored */
+	uint64_t pages_unread;	/* of those, unwritten since (write tracking): not read */
 };
 
 int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out);
@@ -50,6 +52,14 @@ int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, 
  * the parasite's splicing. */
 void pagedump_set_parent(struct pagedump *pd, const struct page_digests *parent,
 			 struct page_digests_writer *out);
+
+/* Write tracking (mem/track.h): the pages in @unwritten (ascending, within
+ * the mapping queued next) were not written since the parent set read
+ * them. Those the parent set holds a digest for are recorded
+ * IN_PARENT_IMAGE without being read, the parent's digests carried into
+ * this set's; the rest is read as usual. NULL: none. Needs
+ * pagedump_set_parent(). The ranges must outlive the mapping's queueing. */
+void pagedump_set_unwritten(struct pagedump *pd, const struct page_ranges *unwritten);
 
 /* Copies what is still queued. */
 int pagedump_flush(struct pagedump *pd);
