@@ -120,10 +120,12 @@ static bool claim_incoming(struct track *t, pid_t pid, struct track_held *out)
 
 /* ---- one process --------------------------------------------------------- */
 
+/* Ends @tt's tracking, saying @why unless NULL. */
 static void task_untrack(struct track_task *tt, const char *why, int err)
 {
-	pr_info("dump: pid %d: write tracking left out (%s: %s); its pages are read and "
-		"compared by digest", tt->pid, why, strerror(-err));
+	if (why)
+		pr_info("dump: pid %d: write tracking left out (%s: %s); its pages are read "
+			"and compared by digest", tt->pid, why, strerror(-err));
 	close_fd(&tt->uffd);
 	close_fd(&tt->pidfd);
 	close_fd(&tt->pagemap_fd);
@@ -237,8 +239,9 @@ int track_prepare(struct track *t, struct inj_task *task, struct track_task **ou
 		task_untrack(tt, "an async write-protecting userfaultfd", ret);
 		return 0;
 	}
+	/* The parent's tracker was dropped (said), and none is armed. */
 	if (tt->uffd < 0) {
-		task_untrack(tt, "nothing to track", -ENOENT);
+		task_untrack(tt, NULL, 0);
 		return 0;
 	}
 	walk = (struct register_walk){ .tt = tt, .check_trusted = adopted };
@@ -373,6 +376,9 @@ void track_commit(struct track *t, struct image_dir *dir)
 							  .uffd = t->tasks[i].uffd,
 							  .pidfd = t->tasks[i].pidfd,
 							  .token = t->tasks[i].token };
+	/* Nothing armed: the holder sees its stream end and exits. */
+	if (!nr)
+		return;
 	ret = track_holder_hand(t->holder_fd, dir, held, nr, &holder);
 	if (ret)
 		pr_warn("dump: the write tracking of %zu processes could not be handed to its "

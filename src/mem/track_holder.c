@@ -322,6 +322,7 @@ static void __attribute__((noreturn)) holder_main(int sp)
 	struct holder h = { .dir_fd = -1 };
 	struct track_wire_set ack = { .magic = TRACK_WIRE_MAGIC };
 	struct rlimit rl;
+	sigset_t mask;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC), sock;
 
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
@@ -330,6 +331,9 @@ static void __attribute__((noreturn)) holder_main(int sp)
 	close_range(4, ~0u, 0);
 	sp = 3;
 	setsid();
+	/* cryo's blocked signals are not the holder's: SIGTERM ends it. */
+	sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_NAME, "cryo-track-mem");
 	/* Two descriptors a process of the tree. */
