@@ -176,7 +176,7 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	/* After the parasite: its thread's returns to user mode write the
 	 * rseq area, which would only make that page read as written. */
 	if (!ret)
-		ret = track_prepare(ctx->track, task, &mm_opts.track);
+		ret = track_prepare(&ctx->lineage->track, task, &mm_opts.track);
 	if (!ret)
 		ret = mm_dump_with(task, dir, &mm_opts);
 	stats_end(st, STATS_DUMP_MEMORY, began);
@@ -576,11 +576,6 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	struct net_run net = { .tcp_established = opts->tcp_established,
 			       .tcp_close = opts->tcp_close };
 	struct dump_lineage lineage = { 0 };
-	/* Armed for a next set by a pre-dump or a -R dump with --track-mem;
-	 * a dump that kills its tree has no next. */
-	struct track track = { .rearm = opts->track_mem && opts->leave_running &&
-					opts->track_holder_fd >= 0,
-			       .holder_fd = opts->track_holder_fd };
 	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
@@ -606,9 +601,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	/* The writers take each file's digest as they write it. */
 	dir->digest_kind = opts->sign_key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	lineage.pre_dump = opts->pre_dump;
-	if (dump_lineage_open(opts, dir, &lineage) ||
-	    (lineage.parent && track_fetch(&track, lineage.parent, lineage.parent_id))) {
-		track_free(&track);
+	if (dump_lineage_open(opts, dir, &lineage)) {
 		dump_lineage_close(&lineage);
 		image_dir_close(dir);
 		sign_key_forget(&key);
@@ -628,7 +621,8 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	if (ret)
 		goto out;
 	/* Tracking for the next set is armed in the final freeze instead. */
-	if (!opts->pre_dump && !lineage.parent && !track.rearm && wants_pre_copy(opts, &tree))
+	if (!opts->pre_dump && !lineage.parent && !lineage.track.rearm &&
+	    wants_pre_copy(opts, &tree))
 		ret = pre_copy(opts, dir, &fz, &tree, &st, &frozen, &pc, &held);
 	if (!held)
 		goto out;
@@ -641,7 +635,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 		ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
 				 .sign_key = opts->sign_key ? &key : NULL, .mnt_caller = caller,
-				 .net = &net, .precopy = pc, .lineage = &lineage, .track = &track };
+				 .net = &net, .precopy = pc, .lineage = &lineage };
 	if (!ret)
 		ret = opts->pre_dump ? pre_dump_tree(&ctx) : dump_tree(&ctx);
 	/* Pre-copy: the tree runs on while its pages are merged. */
@@ -668,7 +662,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	}
 	/* Only a complete set is a parent: its trackers go to the holder. */
 	if (!ret)
-		track_commit(&track, dir);
+		track_commit(&lineage.track, dir);
 	if (ret)
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
@@ -679,8 +673,6 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 			opts->images_dir);
 out:
 	precopy_free(pc);
-	/* The trackers not handed over end here (their registration too). */
-	track_free(&track);
 	dump_lineage_close(&lineage);
 	/* A failed dump leaves none of its files (its log aside). */
 	if (ret)

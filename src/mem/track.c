@@ -345,8 +345,8 @@ int track_scan_vma(struct track_task *tt, const Vma *v, struct page_ranges *pres
 		int err = uffd_wp_protect(tt->pagemap_fd, v->start, v->end);
 
 		if (err) {
-			pr_warn("dump: pid %d: cannot protect 0x%llx-0x%llx for the next dump (%s): "
-				"its write tracking is not kept", tt->pid,
+			pr_warn("dump: pid %d: cannot protect 0x%llx-0x%llx for the next dump "
+				"(%s): its write tracking is not kept", tt->pid,
 				(unsigned long long)v->start, (unsigned long long)v->end,
 				strerror(-err));
 			tt->rearm = false;
@@ -367,7 +367,8 @@ void track_commit(struct track *t, struct image_dir *dir)
 	if (!t->rearm || t->holder_fd < 0)
 		return;
 	if (!held) {
-		pr_warn("dump: out of memory for the write trackers: the next dump reads every page");
+		pr_warn("dump: out of memory for the write trackers: the next dump reads every "
+			"page");
 		return;
 	}
 	for (size_t i = 0; i < t->nr; i++)

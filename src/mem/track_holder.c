@@ -139,7 +139,11 @@ static int recv_msg(int sock, void *buf, size_t len, int *fds, size_t nr_fds, in
 			got++;
 		}
 	}
-	ret = !n ? -ENOENT : (size_t)n != len || got != nr_fds || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? -EPROTO : 0;
+	ret = 0;
+	if (!n)
+		ret = -ENOENT;
+	else if ((size_t)n != len || got != nr_fds || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+		ret = -EPROTO;
 	for (size_t i = 0; ret && i < got && i < nr_fds; i++)
 		close(fds[i]);
 	return ret;

@@ -50,8 +50,8 @@ static bool holds(const uint64_t *area, size_t base, size_t from, size_t to, uns
 	for (size_t p = from; p < to; p++)
 		for (size_t i = 0; i < PAGE / 8; i++)
 			if (area[p * PAGE / 8 + i] != word(base + p, i, phase))
-				return prog_fail("%s page %zu word %zu is %#llx, expected phase %u's",
-						 what, base + p, i,
+				return prog_fail("%s page %zu word %zu is %#llx, expected "
+						 "phase %u's", what, base + p, i,
 						 (unsigned long long)area[p * PAGE / 8 + i], phase);
 	return true;
 }
@@ -158,7 +158,9 @@ static void check(const uint64_t *area, const uint64_t *moved, const uint64_t *f
 		unsigned char in;
 
 		if (unmapped(p, phase)) {
-			if (mincore((void *)(area + p * PAGE / 8), PAGE, &in) == 0 || errno != ENOMEM)
+			void *at = (void *)(area + p * PAGE / 8);
+
+			if (mincore(at, PAGE, &in) == 0 || errno != ENOMEM)
 				prog_fail("page %zu is mapped, it was moved away in phase 1", p);
 			continue;
 		}

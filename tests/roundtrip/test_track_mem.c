@@ -166,8 +166,8 @@ TEST(a_dump_after_a_tracked_pre_dump_reads_only_written_pages)
 		   why);
 	CHECK_GOTO(next_phase(&p, 1), out, "%s", why);
 	CHECK_GOTO(dump_restores(&p, pid, "../pre", holder), out, "%s", why);
-	CHECK_GOTO(strstr(log_text, "taken from its holder"), out, "the dump took no tracker:\n%.2000s",
-		   log_text);
+	CHECK_GOTO(strstr(log_text, "taken from its holder"), out,
+		   "the dump took no tracker:\n%.2000s", log_text);
 	CHECK_GOTO(read_little(pid), out, "%s", why);
 	CHECK_GOTO(holder_gone(holder, p.dir, "pre"), out, "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
