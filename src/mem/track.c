@@ -96,6 +96,10 @@ int track_fetch(struct track *t, const struct image_dir *parent, const uint8_t *
 	if (ret == -ENOENT)
 		pr_info("dump: parent image set %s has no write tracker (none armed, or its holder "
 			"is gone): its pages are read and compared by digest", parent->path);
+	else if (ret == -EXDEV)
+		pr_warn("dump: parent image set %s: the write tracker there holds another set's "
+			"(its dump id differs): its pages are read and compared by digest",
+			parent->path);
 	else if (ret)
 		pr_warn("dump: parent image set %s: its write tracker did not answer right (%s): "
 			"its pages are read and compared by digest", parent->path, strerror(-ret));
