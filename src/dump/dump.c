@@ -148,7 +148,10 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 					.has_children = live_children(ctx->tree, t),
 					.precopy = precopy_task(ctx->precopy, pid),
 					.parent_set = ctx->lineage->parent,
-					.digests = !!ctx->lineage->parent };
+					/* A parent's digests tell the next
+					 * dump which pages it holds. */
+					.digests = ctx->lineage->parent ||
+						   ctx->lineage->track.rearm };
 	struct image_dir *dir = ctx->dir;
 	struct stats *st = ctx->stats;
 	_cleanup_free_ pid_t *siblings = NULL;

@@ -198,6 +198,35 @@ out:
 	end_prog(&p);
 }
 
+/* A -R dump with --track-mem arms as a pre-dump does (its pre-copy left
+ * out), and the dump after it reads only what was written since. */
+TEST(a_leave_running_dump_with_track_mem_arms_for_the_next)
+{
+	char img[PATH_MAX], log[PATH_MAX], pid_text[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t pid, holder = 0;
+
+	CHECK_GOTO(start_prog(&p, "prog_track_mem", NULL, NULL), out, "%s", why);
+	pid = p.pid;
+	pathf(img, "%s/first", p.dir);
+	pathf(log, "%s/first.log", p.dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", pid);
+	prog_cryo(&r, &p, "dump", "-t", pid_text, "-D", img, "-R", "--track-mem", "-v3", "-o",
+		  log);
+	CHECK_GOTO(!r.status, out, "dump -R failed (%d): %s", r.status, r.out);
+	CHECK_GOTO(read_text(log, log_text, sizeof(log_text)) && holder_of_log(&holder), out,
+		   "%s", why);
+	CHECK_GOTO(!strstr(log_text, "pre-copy:"), out, "dump -R --track-mem pre-copied");
+	CHECK_GOTO(next_phase(&p, 1), out, "%s", why);
+	CHECK_GOTO(dump_restores(&p, pid, "../first", holder), out, "%s", why);
+	CHECK_GOTO(read_little(pid), out, "%s", why);
+	CHECK_GOTO(holder_gone(holder, p.dir, "first"), out, "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
 TEST(a_killed_tracker_falls_back_to_digests)
 {
 	unsigned long long read = 0;
