@@ -251,7 +251,7 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 		      const struct mm_dump_opts *opts, struct pages_writer *pw)
 {
 	pid_t pid = inj_task_pid(task);
-	struct page_ranges ranges = { 0 }, unwritten = { 0 };
+	struct page_ranges ranges = { 0 }, unread = { 0 };
 	struct inj_parasite *parasite = NULL;
 	struct cow_parent *cp = NULL;
 	struct pagescan *ps = NULL;
@@ -301,12 +301,14 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 		 * (a large reservation) needs no scan at all. */
 		if (!vmas->resident[i] || vma_pages(v) == VMA_PAGES_NONE)
 			continue;
-		pagedump_set_unwritten(pd, NULL);
+		pagedump_set_unread(pd, NULL);
 		if (opts->precopy && precopy_tracks(opts->precopy, v, vmas->guarded[i])) {
 			ret = precopy_scan_vma(opts->precopy, v, &ranges);
 		} else if (track_covers(opts->track, v, vmas->guarded[i])) {
-			ret = track_scan_vma(opts->track, v, &ranges, &unwritten);
-			pagedump_set_unwritten(pd, &unwritten);
+			ret = track_scan_vma(opts->track, v,
+					     parent_digests.nr ? &parent_digests : NULL, &ranges,
+					     &unread);
+			pagedump_set_unread(pd, &unread);
 		} else {
 			if (i >= wide_from)
 				wide_from = set_wide_scan(ps, vmas, i, opts);
@@ -317,7 +319,7 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 	}
 	if (!ret)
 		ret = pagedump_flush(pd);
-	pagedump_set_unwritten(pd, NULL);
+	pagedump_set_unread(pd, NULL);
 	if (!ret && digests) {
 		ret = page_digests_writer_finish(digests);
 		digests = NULL;
@@ -347,7 +349,7 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 	}
 out:
 	page_ranges_free(&ranges);
-	page_ranges_free(&unwritten);
+	page_ranges_free(&unread);
 	/* Every byte is in the pages file, or the dump failed, before the
 	 * task can run and write to the pages the pipe referenced. */
 	pagedump_close(pd);

@@ -76,11 +76,10 @@ struct pagedump {
 	const struct page_digests *parent_digests;
 	struct page_digests_writer *digests_out;
 	size_t parent_cursor;
-	/* Pages of the mapping being queued that write tracking found
-	 * unwritten since the parent set (pagedump_set_unwritten()). */
-	const struct page_ranges *unwritten;
-	size_t unwritten_at;
-	size_t unwritten_cursor;	/* into parent_digests, for queueing */
+	/* Pages of the mapping being queued to leave in the parent set
+	 * unread (pagedump_set_unread()), and the first not passed yet. */
+	const struct page_ranges *unread;
+	size_t unread_at;
 	/* Written by whoever saves batches; read once the writer is joined. */
 	uint64_t pages_saved, pages_zero, pages_in_parent, pages_in_parent_image;
 	uint64_t pages_unread;	/* of pages_in_parent_image: never read */
@@ -764,43 +763,34 @@ static int queue_unread(struct pagedump *pd, const Vma *vma, uint64_t start, uin
 	return ret ? ret : hand_to_writer(pd);
 }
 
-void pagedump_set_unwritten(struct pagedump *pd, const struct page_ranges *unwritten)
+void pagedump_set_unread(struct pagedump *pd, const struct page_ranges *unread)
 {
-	pd->unwritten = unwritten && unwritten->nr ? unwritten : NULL;
-	pd->unwritten_at = 0;
-}
-
-/* Whether the page at @addr was not written since the parent set read it
- * and the parent holds its digest (so non-zero bytes there). */
-static bool unwritten_in_parent(struct pagedump *pd, uint64_t addr)
-{
-	const struct page_ranges *u = pd->unwritten;
-
-	while (pd->unwritten_at < u->nr && u->v[pd->unwritten_at].end <= addr)
-		pd->unwritten_at++;
-	if (pd->unwritten_at == u->nr || u->v[pd->unwritten_at].start > addr)
-		return false;
-	return page_digests_find(pd->parent_digests, addr, &pd->unwritten_cursor) != NULL;
+	pd->unread = unread && unread->nr ? unread : NULL;
+	pd->unread_at = 0;
 }
 
 int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end)
 {
-	uint64_t run;
+	const struct page_ranges *u = pd->unread;
 	int ret = 0;
 
-	if (!pd->unwritten || !pd->parent_digests)
-		return queue_range(pd, vma, start, end, false, 0, 0);
 	/* Runs of pages to read and of pages left unread, in address order. */
-	while (start < end && !ret) {
-		bool unread = unwritten_in_parent(pd, start);
+	while (u && start < end && !ret) {
+		uint64_t s, e;
 
-		for (run = start + PS; run < end && unwritten_in_parent(pd, run) == unread;)
-			run += PS;
-		ret = unread ? queue_unread(pd, vma, start, run) :
-			       queue_range(pd, vma, start, run, false, 0, 0);
-		start = run;
+		while (pd->unread_at < u->nr && u->v[pd->unread_at].end <= start)
+			pd->unread_at++;
+		if (pd->unread_at == u->nr || u->v[pd->unread_at].start >= end)
+			break;
+		s = u->v[pd->unread_at].start > start ? u->v[pd->unread_at].start : start;
+		e = u->v[pd->unread_at].end < end ? u->v[pd->unread_at].end : end;
+		if (start < s)
+			ret = queue_range(pd, vma, start, s, false, 0, 0);
+		if (!ret)
+			ret = queue_unread(pd, vma, s, e);
+		start = e;
 	}
-	return ret;
+	return ret || start >= end ? ret : queue_range(pd, vma, start, end, false, 0, 0);
 }
 
 /* Read all the same: a page that reads as zeros stays out of the image

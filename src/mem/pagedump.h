@@ -53,13 +53,12 @@ int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, 
 void pagedump_set_parent(struct pagedump *pd, const struct page_digests *parent,
 			 struct page_digests_writer *out);
 
-/* Write tracking (mem/track.h): the pages in @unwritten (ascending, within
- * the mapping queued next) were not written since the parent set read
- * them. Those the parent set holds a digest for are recorded
- * IN_PARENT_IMAGE without being read, the parent's digests carried into
- * this set's; the rest is read as usual. NULL: none. Needs
- * pagedump_set_parent(). The ranges must outlive the mapping's queueing. */
-void pagedump_set_unwritten(struct pagedump *pd, const struct page_ranges *unwritten);
+/* Write tracking (mem/track.h): the pages in @unread (ascending, within
+ * the mapping queued next), unwritten since the parent set read them and
+ * held there, are recorded IN_PARENT_IMAGE without being read, the
+ * parent's digests carried into this set's. NULL: none. Needs
+ * pagedump_set_parent(); the ranges must outlive the mapping's queueing. */
+void pagedump_set_unread(struct pagedump *pd, const struct page_ranges *unread);
 
 /* Copies what is still queued. */
 int pagedump_flush(struct pagedump *pd);

@@ -23,6 +23,8 @@
 #include "common/log.h"
 #include "common/procfs.h"
 #include "inject/inject.h"
+#include "images/page_digests.h"
+#include "images/pages.h"
 #include "kabi/kabi.h"
 #include "mem/track.h"
 #include "mem/uffd_wp.h"
@@ -287,9 +289,10 @@ bool track_covers(const struct track_task *tt, const Vma *v, bool guarded)
 	       ranges_hold(&tt->registered, v->start, v->end);
 }
 
-/* Pushes the part of [@start, @end) within @tt's trusted ranges. */
-static int push_trusted(const struct track_task *tt, uint64_t start, uint64_t end,
-			struct page_ranges *out)
+/* Pushes the pages of [@start, @end), unwritten, within @tt's trusted
+ * ranges that @parent holds a digest for (so non-zero bytes there). */
+static int push_unread(const struct track_task *tt, const struct page_digests *parent,
+		       uint64_t start, uint64_t end, size_t *cursor, struct page_ranges *out)
 {
 	int ret = 0;
 
@@ -297,14 +300,15 @@ static int push_trusted(const struct track_task *tt, uint64_t start, uint64_t en
 		uint64_t s = tt->trusted.v[i].start > start ? tt->trusted.v[i].start : start;
 		uint64_t e = tt->trusted.v[i].end < end ? tt->trusted.v[i].end : end;
 
-		if (s < e)
-			ret = page_ranges_push(out, s, e);
+		for (uint64_t at = s; at < e && !ret; at += PS)
+			if (page_digests_find(parent, at, cursor))
+				ret = page_ranges_push(out, at, at + PS);
 	}
 	return ret;
 }
 
-int track_scan_vma(struct track_task *tt, const Vma *v, struct page_ranges *present,
-		   struct page_ranges *unwritten)
+int track_scan_vma(struct track_task *tt, const Vma *v, const struct page_digests *parent,
+		   struct page_ranges *present, struct page_ranges *unread)
 {
 	_cleanup_free_ struct page_region *regions = calloc(SCAN_REGIONS, sizeof(*regions));
 	struct pm_scan_arg arg = {
@@ -316,9 +320,10 @@ int track_scan_vma(struct track_task *tt, const Vma *v, struct page_ranges *pres
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
 	};
+	size_t cursor = 0;
 	int ret = 0;
 
-	present->nr = unwritten->nr = 0;
+	present->nr = unread->nr = 0;
 	if (!regions)
 		return -ENOMEM;
 	while (arg.start < v->end && !ret) {
@@ -336,8 +341,8 @@ int track_scan_vma(struct track_task *tt, const Vma *v, struct page_ranges *pres
 			if ((r->categories & PAGE_IS_PFNZERO) || r->start >= end)
 				continue;
 			ret = page_ranges_push(present, r->start, end);
-			if (!ret && !(r->categories & PAGE_IS_WRITTEN))
-				ret = push_trusted(tt, r->start, end, unwritten);
+			if (!ret && parent && !(r->categories & PAGE_IS_WRITTEN))
+				ret = push_unread(tt, parent, r->start, end, &cursor, unread);
 		}
 		if (arg.walk_end <= arg.start)
 			return -EIO;

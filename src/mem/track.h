@@ -19,6 +19,7 @@
 #include "mem/pagescan.h"
 
 struct inj_task;
+struct page_digests;
 
 /* What tells a process's address space from the one an exec gives it:
  * the 16 random bytes the kernel puts on every new stack (AT_RANDOM), and
@@ -82,11 +83,11 @@ int track_prepare(struct track *t, struct inj_task *task, struct track_task **ou
 bool track_covers(const struct track_task *tt, const Vma *v, bool guarded);
 
 /* Puts into @present the pages of @v to save (those of pagescan_vma()),
- * into @unwritten those of them not written since the parent set read
- * them, and with rearm protects @v's pages for the next set, all before
- * any is read. */
-int track_scan_vma(struct track_task *tt, const Vma *v, struct page_ranges *present,
-		   struct page_ranges *unwritten);
+ * into @unread those of them not written since the parent set read them
+ * that @parent (its digests of this process; NULL: none) holds, and with
+ * rearm protects @v's pages for the next set, all before any is read. */
+int track_scan_vma(struct track_task *tt, const Vma *v, const struct page_digests *parent,
+		   struct page_ranges *present, struct page_ranges *unread);
 
 /* After a complete dump: the armed trackers go to the holder, which binds
  * its socket in @dir and answers before this returns. A failure is said
