@@ -240,6 +240,11 @@ struct clone_args {
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD		O_EXCL
 #endif
+/* 6.9: pidfds are inodes of pidfs, one per process for the life of the
+ * system (before, every pidfd shared one anonymous inode). */
+#ifndef PID_FS_MAGIC
+#define PID_FS_MAGIC		0x50494446
+#endif
 /* The kernel's PID_MAX_LIMIT on 64-bit: no pid is above it. */
 #define KABI_PID_MAX_LIMIT	(4 * 1024 * 1024)
 

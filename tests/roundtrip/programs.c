@@ -54,6 +54,8 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_vfork_parent" },
 	/* Memory changed between pre-dumps and the dump (test_predump). */
 	{ .name = "prog_predump" },
+	/* ... and write tracking across them (test_track_mem). */
+	{ .name = "prog_track_mem" },
 	{ .name = "prog_aio", .cycles = CYCLES_ALL },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
 	{ .name = "prog_cgroupns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWCGROUP },
