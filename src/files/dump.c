@@ -204,7 +204,8 @@ static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe
 	bool made;
 	int ret;
 
-	ret = probe_fd(pidfd, base->pid, t->entries[i].fd, &p);
+	ret = probe_fd(pidfd, base->pid, t->entries[i].fd,
+		       fd_flags_cloexec(set->fd_flags, base->pid, t->entries[i].fd), &p);
 	if (ret)
 		return ret;
 	probe_complete(set, base, &p);
@@ -277,7 +278,7 @@ int file_dump_find_holder(const struct file_dump *d, uint64_t ino, int hint,
 	pidfd = pidfd_open(base.pid, 0);
 	if (pidfd < 0)
 		return pr_errno_ret("dump: pid %d: cannot open a pidfd", base.pid);
-	ret = probe_fd(pidfd, base.pid, fd, &p);
+	ret = probe_fd(pidfd, base.pid, fd, -1, &p);
 	if (ret)
 		return ret;
 	probe_complete(set, &base, &p);
@@ -311,7 +312,7 @@ static int dump_deferred(struct files_dump_set *set, int pidfd, const struct fd_
 	struct fd_probe p;
 	int ret;
 
-	ret = probe_fd(pidfd, base->pid, t->entries[df->fd_index].fd, &p);
+	ret = probe_fd(pidfd, base->pid, t->entries[df->fd_index].fd, -1, &p);
 	if (ret)
 		return ret;
 	probe_complete(set, base, &p);
@@ -495,6 +496,8 @@ int files_dump(struct files_dump_set *set, pid_t pid, bool shell_job)
 	if (!ret)
 		ret = write_fds(set->dir, pid, &t);
 	task_fds_free(&t);
+	/* The bits were this task's alone. */
+	files_dump_set_fd_flags(set, NULL);
 	if (!ret)
 		pr_info("dump: pid %d: %zu fds, %zu file objects in the dump so far", pid, t.nr,
 			set->nr_objs);
