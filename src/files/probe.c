@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +81,15 @@ static int take_copy(int pidfd, struct fd_probe *p)
 	if (fstat(p->dup, &p->st)) {
 		pr_fd_err(p, "cannot stat: %s", strerror(errno));
 		return -errno;
+	}
+	/* Each socket kind's recognise() asks for it. */
+	if (S_ISSOCK(p->st.st_mode) && p->fd >= 0) {
+		socklen_t len = sizeof(p->sock_family);
+
+		if (getsockopt(p->dup, SOL_SOCKET, SO_DOMAIN, &p->sock_family, &len)) {
+			pr_fd_err(p, "cannot read its socket family: %s", strerror(errno));
+			return -errno;
+		}
 	}
 	return 0;
 }
