@@ -2,6 +2,7 @@
  * dump, and setting them again at restore where a new socket differs.
  * Addresses, device, timeouts and the queue are the kind's (inet_socket.c). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -142,12 +143,37 @@ static const struct int_option options[] = {
 	{ SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", true },
 };
 
-bool inet_option_known(uint32_t level, uint32_t name)
+/* SOL_SOCKET options by name, the others by a walk of the table: a unix
+ * socket has only SOL_SOCKET ones, and every check and restore of 20,000
+ * socketpair ends looked each of their options up (a walk of the table
+ * each was a tenth of their restore's CPU). */
+#define SOL_SOCKET_NAMES 128
+static const struct int_option *sol_socket[SOL_SOCKET_NAMES];
+static pthread_once_t sol_socket_once = PTHREAD_ONCE_INIT;
+
+static void index_sol_socket(void)
 {
+	/* The first of a name wins, as the walk below would have it. */
+	for (size_t i = ARRAY_SIZE(options); i-- > 0;)
+		if (options[i].level == SOL_SOCKET && options[i].name < SOL_SOCKET_NAMES)
+			sol_socket[options[i].name] = &options[i];
+}
+
+static const struct int_option *option_find(uint32_t level, uint32_t name)
+{
+	if (level == SOL_SOCKET && name < SOL_SOCKET_NAMES) {
+		pthread_once(&sol_socket_once, index_sol_socket);
+		return sol_socket[name];
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
 		if ((uint32_t)options[i].level == level && (uint32_t)options[i].name == name)
-			return true;
-	return false;
+			return &options[i];
+	return NULL;
+}
+
+bool inet_option_known(uint32_t level, uint32_t name)
+{
+	return option_find(level, name) != NULL;
 }
 
 /* The option's value; -ENOPROTOOPT (or the like) when this socket has
@@ -240,11 +266,7 @@ int socket_options_dump(int fd, SocketOption ***out, size_t *nr, const char *who
 
 static const struct int_option *option_of(const SocketOption *saved)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
-		if ((uint32_t)options[i].level == saved->level &&
-		    (uint32_t)options[i].name == saved->name)
-			return &options[i];
-	return NULL;
+	return option_find(saved->level, saved->name);
 }
 
 /* Sets @o to @value unless @fd has it already, then reads it back. */
