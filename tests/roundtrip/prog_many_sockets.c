@@ -4,7 +4,10 @@
  * (stream, datagram, seqpacket in turn) with a message queued each way,
  * 8 bound UDP sockets, and a pipe and a file among them (not sockets: the
  * usual probe). The bits are set both ways: by SOCK_CLOEXEC and undone by
- * F_SETFD, or set by F_SETFD alone. With the argument "flock", one socket
+ * F_SETFD, or set by F_SETFD alone; every fifth pair's first end has
+ * SO_KEEPALIVE and SO_RCVLOWAT off their defaults among pairs at them (a
+ * restore reads a new socket's defaults once, options.c). With the
+ * argument "flock", one socket
  * also holds a flock(), so /proc/locks shows a lock on a socket and the
  * dump probes every fd through fdinfo, where locks are found. */
 #include <errno.h>
@@ -73,6 +76,11 @@ static void setup(void)
 		for (int end = 0; end < 2; end++)
 			place(&pair[i][end], fds[end], next++, (i % 2) != (i % 3 == 0),
 			      (i + end) % 3 == 1);
+		if (i % 5 == 2 && (setsockopt(pair[i][0].fd, SOL_SOCKET, SO_KEEPALIVE, &(int){ 1 },
+					      sizeof(int)) ||
+				   setsockopt(pair[i][0].fd, SOL_SOCKET, SO_RCVLOWAT, &(int){ 3 },
+					      sizeof(int))))
+			die("setsockopt");
 		for (int end = 0; end < 2; end++) {
 			message(buf, i, !end);
 			if (send(pair[i][end].fd, buf, strlen(buf) + 1, 0) < 0)
@@ -104,6 +112,20 @@ static void setup(void)
 		die("flock");
 }
 
+/* SO_KEEPALIVE and SO_RCVLOWAT of pair @i's first end as set up. */
+static bool options_kept(int i)
+{
+	int keepalive = -1, lowat = -1;
+	socklen_t len = sizeof(int);
+	bool set = i % 5 == 2;
+
+	getsockopt(pair[i][0].fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive, &len);
+	len = sizeof(int);
+	getsockopt(pair[i][0].fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, &len);
+	return PROG_CHECK(keepalive == set && lowat == (set ? 3 : 1),
+			  "pair %d: SO_KEEPALIVE %d, SO_RCVLOWAT %d", i, keepalive, lowat);
+}
+
 static bool same(const struct fd_state *s, const char *what, int i)
 {
 	int fl = fcntl(s->fd, F_GETFL), fd_flags = fcntl(s->fd, F_GETFD);
@@ -119,7 +141,7 @@ static void check(void)
 
 	for (int i = 0; i < PAIRS; i++)
 		for (int end = 0; end < 2; end++) {
-			if (!same(&pair[i][end], "pair", i))
+			if (!same(&pair[i][end], "pair", i) || !options_kept(i))
 				return;
 			message(want, i, end);
 			memset(got, 0, sizeof(got));
