@@ -172,12 +172,9 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	 * run while the parasite is there: it would show in both, and its
 	 * channel (a unix socket) among the task's fds. */
 	began = stats_begin(st, STATS_DUMP_FILES);
-	if (ctx->files)
-		files_dump_set_fd_flags(ctx->files, fd_flags);
-	else
-		fd_flags_free(fd_flags);
 	if (!ret)
-		ret = files_dump(ctx->files, pid, ctx->opts->shell_job);
+		ret = files_dump_task(ctx->files, pid, ctx->opts->shell_job, fd_flags);
+	fd_flags_free(fd_flags);
 	stats_end(st, STATS_DUMP_FILES, began);
 	began = stats_begin(st, STATS_DUMP_MEMORY);
 	if (!ret)

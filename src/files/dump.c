@@ -132,6 +132,8 @@ static int list_fds(pid_t pid, int **out, size_t *nr)
 /* What dump_fds() collects: the task's fd table, and the new objects
  * whose kind dumps them once the table is complete. */
 struct task_fds {
+	/* The close-on-exec bits read by the parasite; NULL: none. */
+	const struct fd_flags *fd_flags;
 	FdEntry *entries;
 	FdEntry **ptrs;
 	size_t nr;
@@ -205,7 +207,7 @@ static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe
 	int ret;
 
 	ret = probe_fd(pidfd, base->pid, t->entries[i].fd,
-		       fd_flags_cloexec(set->fd_flags, base->pid, t->entries[i].fd), &p);
+		       fd_flags_cloexec(t->fd_flags, base->pid, t->entries[i].fd), &p);
 	if (ret)
 		return ret;
 	probe_complete(set, base, &p);
@@ -488,7 +490,14 @@ int files_dump_mappings(struct files_dump_set *set, pid_t pid, struct files_mapp
 
 int files_dump(struct files_dump_set *set, pid_t pid, bool shell_job)
 {
-	struct task_fds t = { 0 };
+	return files_dump_task(set, pid, shell_job, NULL);
+}
+
+int files_dump_task(struct files_dump_set *set, pid_t pid, bool shell_job,
+		    const struct fd_flags *fd_flags)
+{
+	struct task_fds t = { .fd_flags = fd_flags && !dump_set_socket_locks(set) ? fd_flags :
+										    NULL };
 	int ret;
 
 	set->shell_job = shell_job;
@@ -496,8 +505,6 @@ int files_dump(struct files_dump_set *set, pid_t pid, bool shell_job)
 	if (!ret)
 		ret = write_fds(set->dir, pid, &t);
 	task_fds_free(&t);
-	/* The bits were this task's alone. */
-	files_dump_set_fd_flags(set, NULL);
 	if (!ret)
 		pr_info("dump: pid %d: %zu fds, %zu file objects in the dump so far", pid, t.nr,
 			set->nr_objs);

@@ -116,7 +116,6 @@ void files_dump_free(struct files_dump_set *set)
 	free(set->pids);
 	free(set->cttys);
 	free(set->holders);
-	fd_flags_free(set->fd_flags);
 	for (size_t i = 0; i < set->nr_kind_states; i++)
 		set->kind_states[i].drop(set->kind_states[i].state);
 	locks_forget(set);
@@ -138,16 +137,11 @@ static int sockets_locked(void)
 	return ret;
 }
 
-void files_dump_set_fd_flags(struct files_dump_set *set, struct fd_flags *f)
+bool dump_set_socket_locks(struct files_dump_set *set)
 {
-	fd_flags_free(set->fd_flags);
-	set->fd_flags = NULL;
-	if (f && set->socket_locks < 0)
+	if (set->socket_locks < 0)
 		set->socket_locks = sockets_locked() ? 1 : 0;
-	if (f && set->socket_locks)
-		fd_flags_free(f);
-	else
-		set->fd_flags = f;
+	return set->socket_locks;
 }
 
 void files_dump_set_tree_devpts(struct files_dump_set *set, dev_t devpts)
