@@ -21,7 +21,7 @@ CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := -lprotobuf-c -lmnl -lnftables -lxxhash -lsodium -lmount -larchive -pthread
+LDLIBS := -lprotobuf-c -lmnl -lxxhash -lsodium -lmount -pthread
 
 # ---- schemas (protobuf-c): the images', and the RPC's (src/rpc/proto) -------
 PROTOS := $(wildcard src/images/proto/*.proto)

@@ -174,7 +174,7 @@ struct find_arg {
 	const char *controllers;
 	const char *point;	/* only the mount here; NULL: every one */
 	struct cgroup_mounts *ms;
-	bool roots;		/* this pass takes those whose root is "/" */
+	struct cgroup_mounts *below;	/* every one: those whose root is not "/" */
 };
 
 static int take_mount(const struct mount_of *m, void *arg)
@@ -185,8 +185,8 @@ static int take_mount(const struct mount_of *m, void *arg)
 		return 0;
 	if (a->point)
 		a->ms->nr = 0;	/* the last mount at a point is the one seen */
-	else if (a->roots != !strcmp(m->root, "/"))
-		return 0;
+	else if (strcmp(m->root, "/"))
+		return add_mount(a->below, m->point, m->root);
 	return add_mount(a->ms, m->point, m->root);
 }
 
@@ -204,14 +204,14 @@ static int hand_over(int ret, struct cgroup_mounts *ms, struct cgroup_mounts *ou
 
 int cgroup_mounts_find(const char *controllers, struct cgroup_mounts *out)
 {
-	struct cgroup_mounts ms = { 0 };
-	struct find_arg a = { controllers, NULL, &ms, true };
+	struct cgroup_mounts ms = { 0 }, below = { 0 };
+	struct find_arg a = { controllers, NULL, &ms, &below };
 	int ret = each_cgroup_mount(take_mount, &a);
 
 	/* Mounts of the hierarchy's root first: they reach every cgroup. */
-	a.roots = false;
-	if (!ret)
-		ret = each_cgroup_mount(take_mount, &a);
+	for (size_t i = 0; !ret && i < below.nr; i++)
+		ret = add_mount(&ms, below.m[i].point, below.m[i].root);
+	cgroup_mounts_free(&below);
 	return hand_over(ret, &ms, out);
 }
 
@@ -219,7 +219,7 @@ int cgroup_mounts_at(const char *controllers, const char *point, struct cgroup_m
 {
 	struct cgroup_mounts ms = { 0 };
 	char real[PATH_MAX];
-	struct find_arg a = { controllers, real, &ms, false };
+	struct find_arg a = { controllers, real, &ms, NULL };
 	int ret;
 
 	if (!realpath(point, real))

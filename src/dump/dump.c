@@ -68,7 +68,8 @@ static int read_brk(struct inj_task *task, struct inj_parasite *parasite, uint64
 
 /* What only the task itself can tell, through the parasite; this goes
  * first, so that the rest needs no remote code in the task at all. */
-static int collect_inside(struct inj_task *task, TaskCore *core, struct mm_dump_opts *mm_opts)
+static int collect_inside(struct inj_task *task, TaskCore *core, struct mm_dump_opts *mm_opts,
+			  struct fd_flags **fd_flags)
 {
 	struct inj_parasite *parasite;
 	int ret, err;
@@ -83,6 +84,8 @@ static int collect_inside(struct inj_task *task, TaskCore *core, struct mm_dump_
 	if (!ret)
 		ret = mm_read_mlockall(inj_task_pid(task), inj_parasite_base(parasite),
 				       &mm_opts->mlockall);
+	if (!ret)
+		ret = fd_flags_read(parasite, inj_task_pid(task), fd_flags);
 	err = inj_parasite_cure(parasite);
 	return ret ? ret : err;
 }
@@ -155,6 +158,7 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	struct image_dir *dir = ctx->dir;
 	struct stats *st = ctx->stats;
 	_cleanup_free_ pid_t *siblings = NULL;
+	struct fd_flags *fd_flags = NULL;
 	uint64_t began = stats_begin(st, STATS_DUMP_PARASITE);
 	int ret = 0;
 
@@ -165,7 +169,7 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 		mm_opts.siblings = siblings;
 	}
 	if (!ret)
-		ret = collect_inside(task, &core, &mm_opts);
+		ret = collect_inside(task, &core, &mm_opts, &fd_flags);
 	stats_end(st, STATS_DUMP_PARASITE, began);
 	/* Files before memory: a mapped memfd or deleted file the task also
 	 * has an fd of is saved once, with the fd's file object. Neither may
@@ -173,7 +177,8 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 	 * channel (a unix socket) among the task's fds. */
 	began = stats_begin(st, STATS_DUMP_FILES);
 	if (!ret)
-		ret = files_dump(ctx->files, pid, ctx->opts->shell_job);
+		ret = files_dump_task(ctx->files, pid, ctx->opts->shell_job, fd_flags);
+	fd_flags_free(fd_flags);
 	stats_end(st, STATS_DUMP_FILES, began);
 	began = stats_begin(st, STATS_DUMP_MEMORY);
 	/* After the parasite: its thread's returns to user mode write the

@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "cli/options.h"
+#include "common/archive_lib.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/nft_lib.h"
 #include "dump/dump.h"
 #include "ns/mnt.h"
 #include "ns/ns.h"
@@ -105,6 +107,11 @@ static int __attribute__((noreturn)) dump_inside(const struct cryo_opts *opts, p
 	struct stat cryos = { 0 }, trees = { 0 };
 	bool cryos_known = !stat("/dev/pts", &cryos);
 
+	/* The libraries loaded on first use are cryo's: loaded here, before
+	 * the tree's mount namespace (a container's files) hides them. A
+	 * failure is said where one is needed. */
+	nft_lib();
+	archive_lib();
 	/* setns() of a mount namespace moves the root and cwd to its root:
 	 * the image directory is found again from the cwd kept. */
 	if (cwd < 0 || setns(mnt_fd, CLONE_NEWNS) || fchdir(cwd)) {

@@ -132,6 +132,8 @@ static int list_fds(pid_t pid, int **out, size_t *nr)
 /* What dump_fds() collects: the task's fd table, and the new objects
  * whose kind dumps them once the table is complete. */
 struct task_fds {
+	/* The close-on-exec bits read by the parasite; NULL: none. */
+	const struct fd_flags *fd_flags;
 	FdEntry *entries;
 	FdEntry **ptrs;
 	size_t nr;
@@ -204,7 +206,8 @@ static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe
 	bool made;
 	int ret;
 
-	ret = probe_fd(pidfd, base->pid, t->entries[i].fd, &p);
+	ret = probe_fd(pidfd, base->pid, t->entries[i].fd,
+		       fd_flags_cloexec(t->fd_flags, base->pid, t->entries[i].fd), &p);
 	if (ret)
 		return ret;
 	probe_complete(set, base, &p);
@@ -277,7 +280,7 @@ int file_dump_find_holder(const struct file_dump *d, uint64_t ino, int hint,
 	pidfd = pidfd_open(base.pid, 0);
 	if (pidfd < 0)
 		return pr_errno_ret("dump: pid %d: cannot open a pidfd", base.pid);
-	ret = probe_fd(pidfd, base.pid, fd, &p);
+	ret = probe_fd(pidfd, base.pid, fd, -1, &p);
 	if (ret)
 		return ret;
 	probe_complete(set, &base, &p);
@@ -311,7 +314,7 @@ static int dump_deferred(struct files_dump_set *set, int pidfd, const struct fd_
 	struct fd_probe p;
 	int ret;
 
-	ret = probe_fd(pidfd, base->pid, t->entries[df->fd_index].fd, &p);
+	ret = probe_fd(pidfd, base->pid, t->entries[df->fd_index].fd, -1, &p);
 	if (ret)
 		return ret;
 	probe_complete(set, base, &p);
@@ -487,7 +490,14 @@ int files_dump_mappings(struct files_dump_set *set, pid_t pid, struct files_mapp
 
 int files_dump(struct files_dump_set *set, pid_t pid, bool shell_job)
 {
-	struct task_fds t = { 0 };
+	return files_dump_task(set, pid, shell_job, NULL);
+}
+
+int files_dump_task(struct files_dump_set *set, pid_t pid, bool shell_job,
+		    const struct fd_flags *fd_flags)
+{
+	struct task_fds t = { .fd_flags = fd_flags && !dump_set_socket_locks(set) ? fd_flags :
+										    NULL };
 	int ret;
 
 	set->shell_job = shell_job;

@@ -8,6 +8,8 @@
 #include <linux/kcmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -40,6 +42,7 @@ int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
 	set->nr_pids = n;
 	set->dir = dir;
 	set->self_pidfd = -1;
+	set->socket_locks = -1;
 	*out = set;
 	return 0;
 }
@@ -119,6 +122,26 @@ void files_dump_free(struct files_dump_set *set)
 	in_flight_forget(set);
 	image_abort(set->queues);
 	free(set);
+}
+
+/* Whether a socket may hold a lock here: sockets are one device (sockfs). */
+static int sockets_locked(void)
+{
+	struct stat st;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = fstat(fd, &st) ? -errno : locks_on_device(st.st_dev);
+	close(fd);
+	return ret;
+}
+
+bool dump_set_socket_locks(struct files_dump_set *set)
+{
+	if (set->socket_locks < 0)
+		set->socket_locks = sockets_locked() ? 1 : 0;
+	return set->socket_locks;
 }
 
 void files_dump_set_tree_devpts(struct files_dump_set *set, dev_t devpts)

@@ -114,6 +114,8 @@ struct files_dump_set {
 		char name[48];		/* the probe's name, naming the message */
 	} *flying_later;
 	size_t nr_flying_later;
+	/* Whether /proc/locks has a lock on a socket (-1: not read yet). */
+	int socket_locks;
 	/* What kinds keep for the whole dump (file_dump_kind_state()). */
 	struct kind_state {
 		FileEntry__Kind kind;
@@ -169,6 +171,10 @@ int locks_note_fd(struct files_dump_set *set, const struct fd_probe *p, uint32_t
  * reached, and writes locks.img. */
 int locks_write(struct files_dump_set *set, const pid_t *live, size_t n);
 void locks_forget(struct files_dump_set *set);
+/* Whether /proc/locks shows any lock on device @dev (0 or 1, -errno). */
+int locks_on_device(dev_t dev);
+/* Whether a socket may hold a lock (read once a dump; true when unsure). */
+bool dump_set_socket_locks(struct files_dump_set *set);
 
 /* ctty.c: notes that @pid of session @sid has terminal @ctty; checks at
  * the end of the dump that each such terminal is one the dump gives back

@@ -83,6 +83,17 @@ void files_dump_set_tree_devpts(struct files_dump_set *set, dev_t devpts);
 struct net_run;
 void files_dump_set_net(struct files_dump_set *set, struct net_run *net);
 
+/* fd_flags.c: the close-on-exec bit of each fd of @pid, read through its
+ * parasite; *@out NULL (and 0) where the table is small enough that
+ * fdinfo costs less. For files_dump_task(). */
+struct fd_flags;
+struct inj_parasite;
+int fd_flags_read(struct inj_parasite *parasite, pid_t pid, struct fd_flags **out);
+void fd_flags_free(struct fd_flags *f);
+/* 1 when @pid's @fd was open and close-on-exec, 0 open and not, -1
+ * unknown (another task, not read, or not open then). */
+int fd_flags_cloexec(const struct fd_flags *f, pid_t pid, int fd);
+
 /* Writes fds-@pid.img and adds the task's file objects to @set (their
  * contents go to file-data-ID.img at once). @pid must be stopped by the
  * caller; it is left untouched: no position, flag or queued byte changes.
@@ -91,6 +102,12 @@ void files_dump_set_net(struct files_dump_set *set, struct net_run *net);
  * restore fails with a message naming pid, fd and file; a failed call
  * fails the dump (the set is then only to be freed). */
 int files_dump(struct files_dump_set *set, pid_t pid, bool shell_job);
+/* files_dump() knowing @pid's close-on-exec bits (@fd_flags, NULL: not
+ * read), which spares its sockets their fdinfo (unless /proc/locks shows a
+ * lock on a socket: fdinfo is where locks are found). The caller keeps
+ * @fd_flags; nothing of them stays in @set. */
+int files_dump_task(struct files_dump_set *set, pid_t pid, bool shell_job,
+		    const struct fd_flags *fd_flags);
 
 /* Once every process is dumped: checks that each group of objects made
  * together is whole and that /proc/locks shows no lock of @live (the live

@@ -127,7 +127,7 @@ int in_flight_dump_later(struct files_dump_set *set, pid_t pid, FdEntry *const *
 
 		if (l->pid != pid)
 			continue;
-		ret = probe_fd(set->self_pidfd, getpid(), l->fd, &p);
+		ret = probe_fd(set->self_pidfd, getpid(), l->fd, -1, &p);
 		if (ret)
 			break;
 		/* Messages name the task and the message, as when it was met. */
@@ -157,7 +157,7 @@ int file_dump_in_flight(const struct file_dump *d, int fd, const char *where, ui
 	if (copy < 0)
 		return pr_errno_ret("dump: pid %d %s: cannot keep a copy of an fd in flight",
 				    d->p->pid, d->p->name);
-	ret = probe_fd(set->self_pidfd, getpid(), copy, &p);
+	ret = probe_fd(set->self_pidfd, getpid(), copy, -1, &p);
 	if (ret) {
 		close(copy);
 		return ret;

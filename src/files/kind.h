@@ -64,6 +64,7 @@ struct fd_probe {
 	 * mapping, the file opened through /proc/PID/map_files. */
 	int dup;
 	struct stat st;		/* fstat() of dup */
+	int sock_family;	/* a socket's SO_DOMAIN, read once; 0 otherwise */
 	char *link;		/* the /proc/PID/fd/N link text */
 	char *fdinfo;		/* the /proc/PID/fdinfo/N text */
 	unsigned int flags;	/* fdinfo flags, without O_CLOEXEC */

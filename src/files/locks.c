@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "common/cleanup.h"
 #include "files/dump_set.h"
@@ -264,6 +265,29 @@ static int check_proc_locks(const struct files_dump_set *set, const pid_t *pids,
 		return pr_errno_ret("dump: cannot read /proc/locks");
 	while (!ret && fgets(line, sizeof(line), f))
 		ret = check_line(set, line, pids, n);
+	fclose(f);
+	return ret;
+}
+
+int locks_on_device(dev_t dev)
+{
+	char line[256];
+	int ret = 0;
+	FILE *f = fopen("/proc/locks", "re");
+
+	if (!f)
+		return pr_errno_ret("dump: cannot read /proc/locks");
+	while (!ret && fgets(line, sizeof(line), f)) {
+		struct lock_line l;
+		char *fields = strchr(line, ':');
+
+		/* "N: KIND ..." or, waiting, "N: -> KIND ...": either counts. */
+		if (fields && !strncmp(fields + 1, " ->", 3))
+			fields += 3;
+		if (fields && parse_line(fields + 1, &l) && l.dev_major == major(dev) &&
+		    l.dev_minor == minor(dev))
+			ret = 1;
+	}
 	fclose(f);
 	return ret;
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -67,7 +69,56 @@ void probe_release(struct fd_probe *p)
 	p->link = p->fdinfo = NULL;
 }
 
-int probe_fd(int pidfd, pid_t pid, int fd, struct fd_probe *p)
+/* A copy of @p's open file description and its stat. */
+static int take_copy(int pidfd, struct fd_probe *p)
+{
+	/* The copy is ours: cloexec on it says nothing about the task's fd. */
+	p->dup = pidfd_getfd(pidfd, p->fd, 0);
+	if (p->dup < 0) {
+		pr_fd_err(p, "cannot take a copy with pidfd_getfd: %s", strerror(errno));
+		return -errno;
+	}
+	if (fstat(p->dup, &p->st)) {
+		pr_fd_err(p, "cannot stat: %s", strerror(errno));
+		return -errno;
+	}
+	/* Each socket kind's recognise() asks for it. */
+	if (S_ISSOCK(p->st.st_mode) && p->fd >= 0) {
+		socklen_t len = sizeof(p->sock_family);
+
+		if (getsockopt(p->dup, SOL_SOCKET, SO_DOMAIN, &p->sock_family, &len)) {
+			pr_fd_err(p, "cannot read its socket family: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* A socket whose close-on-exec bit is known: the rest of what fdinfo would
+ * say is its file's (flags from F_GETFL, which for a socket never hold
+ * O_CLOEXEC; its position is always 0; locks, fdinfo's other part, the
+ * caller ruled out), and its link is made as the kernel makes it. */
+static int probe_socket(int cloexec, struct fd_probe *p)
+{
+	char link[64];
+	int flags = fcntl(p->dup, F_GETFL);
+
+	if (flags < 0) {
+		pr_fd_err(p, "cannot read its flags: %s", strerror(errno));
+		return -errno;
+	}
+	snprintf(link, sizeof(link), "socket:[%lu]", (unsigned long)p->st.st_ino);
+	p->link = strdup(link);
+	p->fdinfo = strdup("");
+	if (!p->link || !p->fdinfo)
+		return -ENOMEM;
+	p->cloexec = cloexec;
+	p->flags = (unsigned int)flags & ~(unsigned int)O_CLOEXEC;
+	p->pos = 0;
+	return 0;
+}
+
+int probe_fd(int pidfd, pid_t pid, int fd, int cloexec, struct fd_probe *p)
 {
 	char path[64], link[PATH_MAX + 1];
 	uint64_t flags, pos;
@@ -79,10 +130,24 @@ int probe_fd(int pidfd, pid_t pid, int fd, struct fd_probe *p)
 	p->fd = fd;
 	p->dup = -1;
 	snprintf(p->name, sizeof(p->name), "fd %d", fd);
+	if (cloexec >= 0) {
+		ret = take_copy(pidfd, p);
+		if (!ret && S_ISSOCK(p->st.st_mode)) {
+			ret = probe_socket(cloexec, p);
+			if (!ret)
+				return 0;
+		}
+		if (ret == -ENOMEM)
+			goto err_nomem;
+		if (ret)
+			goto err;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 	len = readlink(path, link, sizeof(link) - 1);
-	if (len < 0)
-		return pr_errno_ret("dump: pid %d fd %d: cannot read the link %s", pid, fd, path);
+	if (len < 0) {
+		ret = pr_errno_ret("dump: pid %d fd %d: cannot read the link %s", pid, fd, path);
+		goto err;
+	}
 	link[len] = '\0';
 	p->link = strdup(link);
 	if (!p->link)
@@ -93,17 +158,10 @@ int probe_fd(int pidfd, pid_t pid, int fd, struct fd_probe *p)
 		pr_fd_err(p, "cannot read %s: %s", path, strerror(-ret));
 		goto err;
 	}
-	/* The copy is ours: cloexec on it says nothing about the task's fd. */
-	p->dup = pidfd_getfd(pidfd, fd, 0);
 	if (p->dup < 0) {
-		ret = -errno;
-		pr_fd_err(p, "cannot take a copy with pidfd_getfd: %s", strerror(errno));
-		goto err;
-	}
-	if (fstat(p->dup, &p->st)) {
-		ret = -errno;
-		pr_fd_err(p, "cannot stat: %s", strerror(errno));
-		goto err;
+		ret = take_copy(pidfd, p);
+		if (ret)
+			goto err;
 	}
 	ret = fdinfo_u64(p, "flags", 8, &flags);
 	if (!ret)

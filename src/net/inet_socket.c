@@ -54,14 +54,11 @@ static int tcp_state(int fd)
 
 static bool inet_recognise(const struct fd_probe *p)
 {
-	int family, type, protocol;
+	int family = p->sock_family, type, protocol;
 
-	if (!S_ISSOCK(p->st.st_mode) || p->fd < 0 ||
-	    sockopt_int(p->dup, SOL_SOCKET, SO_DOMAIN, &family) ||
+	if (!S_ISSOCK(p->st.st_mode) || p->fd < 0 || (family != AF_INET && family != AF_INET6) ||
 	    sockopt_int(p->dup, SOL_SOCKET, SO_TYPE, &type) ||
 	    sockopt_int(p->dup, SOL_SOCKET, SO_PROTOCOL, &protocol))
-		return false;
-	if (family != AF_INET && family != AF_INET6)
 		return false;
 	if (type == SOCK_STREAM && protocol == IPPROTO_TCP) {
 		int state = tcp_state(p->dup);

@@ -94,6 +94,11 @@ int socket_options_restore(int fd, SocketOption *const *list, size_t n, bool buf
 			   const char **what);
 int socket_options_restore_packed(int fd, const uint64_t *packed, size_t n, bool buffers,
 				  const char **what);
+/* socket_options_restore_packed() of all but the buffers, for @fd a unix
+ * socket of @type that is new and untouched: an option saved at the value
+ * every new one has is not read (options.c). */
+int socket_options_restore_new_unix(int fd, int type, const uint64_t *packed, size_t n,
+				    const char **what);
 /* SO_RCVTIMEO and SO_SNDTIMEO in microseconds, 0 for none (any family's);
  * *@what names the one that failed. Restore leaves a 0 unset. */
 int socket_timeouts_dump(int fd, uint64_t *rcv_us, uint64_t *snd_us, const char **what);

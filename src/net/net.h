@@ -47,10 +47,11 @@ void net_tcp_dump_end(struct net_run *n, bool repair_off);
 /* --network-lock: nftables (the default), iptables (criu's fallback) or none. */
 enum net_lock_mode { NET_LOCK_NFTABLES, NET_LOCK_IPTABLES, NET_LOCK_SKIP };
 
-/* Starts @n's lock in @mode, until net_lock_end(): removes the locks of
- * that method left by cryo runs that are gone (nftables table inet
- * cryo_lock_PID, iptables chain CRYO_LOCK_PID). Nothing is locked yet.
- * Fails when @mode's program is missing (iptables-restore). */
+/* Starts @n's lock in @mode, until net_lock_end(). Nothing is locked yet,
+ * and nothing of the method is touched until a lock is first made or
+ * removed: then the locks of that method left by cryo runs that are gone
+ * (nftables table inet cryo_lock_PID, iptables chain CRYO_LOCK_PID) are
+ * removed, and a missing program (iptables-restore) fails that step. */
 int net_lock_begin(struct net_run *n, enum net_lock_mode mode);
 /* Drops the incoming packets of the connection from @local to @peer. */
 int net_lock_connection(struct net_run *n, const struct sockaddr_storage *local,

@@ -35,10 +35,7 @@ static int sockopt_int(int fd, int level, int name, int *out)
 
 static bool netlink_recognise(const struct fd_probe *p)
 {
-	int family;
-
-	return S_ISSOCK(p->st.st_mode) && p->fd >= 0 &&
-	       !sockopt_int(p->dup, SOL_SOCKET, SO_DOMAIN, &family) && family == AF_NETLINK;
+	return S_ISSOCK(p->st.st_mode) && p->fd >= 0 && p->sock_family == AF_NETLINK;
 }
 
 static bool netlink_option_known(uint32_t name)

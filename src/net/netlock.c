@@ -5,6 +5,7 @@
  * are stale are decided here; how rules are installed is netlock_nft.c's
  * (nftables) or netlock_ipt.c's (iptables). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
  * pid runs, and HELD_PID when a dump by that pid ended with its tree
  * killed: the lock then waits for the restore, which names it from the
  * inventory. */
-#define NETLOCK_INIT { .ipt_owner = -1, .ipt_netns = -1 }
+#define NETLOCK_INIT { .ipt_owner = -1, .ipt_netns = -1, .low_fd = -1 }
 
 static const struct netlock_backend *const backends[] = { &netlock_nft, &netlock_ipt };
 
@@ -45,6 +46,8 @@ int netlock_match_of(const LockedConnection *c, struct netlock_match *m)
 	return 0;
 }
 
+static int lock_ready(struct netlock *l);
+
 /* Makes this run's lock with every connection counted, or adds those from
  * @from on; @what names them in a message. */
 static int apply_rules(struct netlock *l, const char *what, size_t from)
@@ -54,6 +57,9 @@ static int apply_rules(struct netlock *l, const char *what, size_t from)
 	uint64_t began = stats_now();
 	int ret;
 
+	ret = lock_ready(l);
+	if (ret)
+		return ret;
 	lock_name(b->running, getpid(), name, sizeof(name));
 	ret = b->add(l, name, l->table ? from : 0, true, err, sizeof(err));
 	l->lock_ns += stats_now() - began;
@@ -238,9 +244,7 @@ static void delete_lock(struct netlock *l, const char *name, bool quiet)
 
 int net_lock_begin(struct net_run *n, enum net_lock_mode mode)
 {
-	char stale_locks[1024], *name, *save = NULL;
 	struct netlock *l = malloc(sizeof(*l));
-	int ret;
 
 	/* Made in every mode: a restore without a lock still deletes the
 	 * dump's held one. */
@@ -250,14 +254,42 @@ int net_lock_begin(struct net_run *n, enum net_lock_mode mode)
 	n->lock = l;
 	l->mode = mode;
 	l->backend = backend_of(mode);
-	if (!l->backend)
+	/* The backend opens when a lock is first needed (lock_ready()): most
+	 * dumps and restores have no connection to lock, and then never load
+	 * libnftables nor run iptables. A low fd is kept for its socket, which
+	 * libnftables waits on with select() (fds past 1023 abort it), since
+	 * by then a dump may hold thousands of copies of sockets. */
+	if (l->backend)
+		l->low_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+/* Opens the backend in the network namespace cryo is in (the tree's own
+ * once net_lock_enter_netns() was called) and deletes the stale locks
+ * there, the first time a lock is made or removed. */
+static int lock_ready(struct netlock *l)
+{
+	const struct netlock_backend *b = l->backend;
+	char stale_locks[1024], *name, *save = NULL;
+	int ret;
+
+	if (l->ready)
 		return 0;
-	ret = l->backend->open(l);
-	if (ret || list_locks(l, mode, stale_locks, sizeof(stale_locks), NULL, 0))
+	if (l->low_fd >= 0)
+		close(l->low_fd);
+	l->low_fd = -1;
+	ret = b->open(l);
+	if (!ret && l->in_netns)
+		ret = b->enter_netns(l);
+	if (ret)
 		return ret;
+	l->ready = true;
+	/* Not listed: the stale locks wait for a later run. */
+	if (list_locks(l, l->mode, stale_locks, sizeof(stale_locks), NULL, 0))
+		return 0;
 	for (name = strtok_r(stale_locks, " ", &save); name; name = strtok_r(NULL, " ", &save)) {
-		pr_info("network lock: removing %s %s, left by a cryo that is gone",
-			l->backend->kind, name);
+		pr_info("network lock: removing %s %s, left by a cryo that is gone", b->kind,
+			name);
 		delete_lock(l, name, false);
 	}
 	return 0;
@@ -311,7 +343,7 @@ void net_lock_end(struct net_run *n, bool keep_held)
 		struct netlock other = NETLOCK_INIT;
 		uint64_t began = stats_now();
 
-		if (of == b)
+		if (of == b && !lock_ready(l))
 			delete_lock(l, l->restore_held, true);
 		else if (of)
 			of->remove(&other, l->restore_held, name, sizeof(name));
@@ -327,6 +359,8 @@ void net_lock_end(struct net_run *n, bool keep_held)
 	free(l->conns);
 	if (b)
 		b->close(l);
+	if (l->low_fd >= 0)
+		close(l->low_fd);
 	free(l);
 	n->lock = NULL;
 }
@@ -375,7 +409,8 @@ int net_lock_enter_netns(struct net_run *n)
 		       l->backend->kind);
 		return -EBUSY;
 	}
-	ret = l->backend->enter_netns(l);
+	/* Not open yet: it opens in the tree's namespace when first needed. */
+	ret = l->ready ? l->backend->enter_netns(l) : 0;
 	if (ret)
 		return ret;
 	l->in_netns = true;

@@ -23,6 +23,8 @@ struct netlock {
 	bool table;		/* our running lock exists */
 	bool held;		/* our held lock exists (dump) */
 	bool in_netns;		/* the lock is in a tree's own network namespace */
+	bool ready;		/* the backend is open, stale locks swept */
+	int low_fd;		/* kept for the backend's socket until it opens */
 	LockedConnection **conns;
 	size_t nr;
 	char held_name[64];
@@ -43,7 +45,8 @@ struct netlock {
 struct netlock_backend {
 	const char *kind;		/* in messages: "nftables table inet" */
 	const char *running, *held;	/* the prefixes of its lock names, then a pid */
-	/* Prepares a run in cryo's network namespace (at net_lock_begin()). */
+	/* Prepares a run in the network namespace cryo is in (the first time
+	 * a lock is made or removed). */
 	int (*open)(struct netlock *l);
 	/* Moves the run's rules into the network namespace cryo is in now. */
 	int (*enter_netns)(struct netlock *l);

@@ -5,21 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <nftables/libnftables.h>
-
+#include "common/nft_lib.h"
 #include "net/internal.h"
 #include "net/netlock.h"
 
 /* "add element inet NAME conns6 { ADDR . ADDR . PORT . PORT }" at most. */
 #define ELEMENT_MAX 256
 
-static struct nft_ctx *ctx_new(void)
+/* A context that buffers output and errors; NULL when libnftables cannot
+ * be loaded (said) or is out of memory. */
+static struct nft_ctx *ctx_new(const struct nft_lib *nl)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx = nl ? nl->nft_ctx_new(NFT_CTX_DEFAULT) : NULL;
 
 	if (ctx) {
-		nft_ctx_buffer_output(ctx);
-		nft_ctx_buffer_error(ctx);
+		nl->nft_ctx_buffer_output(ctx);
+		nl->nft_ctx_buffer_error(ctx);
 	}
 	return ctx;
 }
@@ -29,21 +30,25 @@ static struct nft_ctx *ctx_new(void)
 static int nft_run(struct netlock *l, const char *cmd, char *out, size_t out_size, char *err,
 		   size_t err_size)
 {
-	struct nft_ctx *ctx = l->nft ? l->nft : ctx_new();
+	const struct nft_lib *nl = nft_lib();
+	struct nft_ctx *ctx = l->nft ? l->nft : ctx_new(nl);
 	int ret;
 
-	if (!ctx)
-		return -ENOMEM;
-	ret = nft_run_cmd_from_buffer(ctx, cmd) ? -EIO : 0;
+	if (!ctx) {
+		if (err)
+			snprintf(err, err_size, "%s", nl ? "out of memory" : "no libnftables");
+		return nl ? -ENOMEM : -ENOENT;
+	}
+	ret = nl->nft_run_cmd_from_buffer(ctx, cmd) ? -EIO : 0;
 	if (out)
-		snprintf(out, out_size, "%s", nft_ctx_get_output_buffer(ctx));
+		snprintf(out, out_size, "%s", nl->nft_ctx_get_output_buffer(ctx));
 	if (err) {
-		const char *e = nft_ctx_get_error_buffer(ctx);
+		const char *e = nl->nft_ctx_get_error_buffer(ctx);
 
 		snprintf(err, err_size, "%.*s", (int)strcspn(e, "\n"), e);
 	}
 	if (ctx != l->nft)
-		nft_ctx_free(ctx);
+		nl->nft_ctx_free(ctx);
 	return ret;
 }
 
@@ -55,15 +60,17 @@ static int nft_run(struct netlock *l, const char *cmd, char *out, size_t out_siz
  * kernel deletes it when the socket closes, also when cryo is killed. */
 static int nft_open(struct netlock *l)
 {
+	const struct nft_lib *nl = nft_lib();
+
 	if (!l->nft)
-		l->nft = ctx_new();
-	return l->nft ? 0 : -ENOMEM;
+		l->nft = ctx_new(nl);
+	return l->nft ? 0 : nl ? -ENOMEM : -ENOENT;
 }
 
 static void nft_close(struct netlock *l)
 {
 	if (l->nft)
-		nft_ctx_free(l->nft);
+		nft_lib()->nft_ctx_free(l->nft);
 	l->nft = NULL;
 }
 

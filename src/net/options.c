@@ -2,6 +2,7 @@
  * dump, and setting them again at restore where a new socket differs.
  * Addresses, device, timeouts and the queue are the kind's (inet_socket.c). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -142,12 +143,37 @@ static const struct int_option options[] = {
 	{ SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", true },
 };
 
-bool inet_option_known(uint32_t level, uint32_t name)
+/* SOL_SOCKET options by name, the others by a walk of the table: a unix
+ * socket has only SOL_SOCKET ones, and every check and restore of 20,000
+ * socketpair ends looked each of their options up (a walk of the table
+ * each was a tenth of their restore's CPU). */
+#define SOL_SOCKET_NAMES 128
+static const struct int_option *sol_socket[SOL_SOCKET_NAMES];
+static pthread_once_t sol_socket_once = PTHREAD_ONCE_INIT;
+
+static void index_sol_socket(void)
 {
+	/* The first of a name wins, as the walk below would have it. */
+	for (size_t i = ARRAY_SIZE(options); i-- > 0;)
+		if (options[i].level == SOL_SOCKET && options[i].name < SOL_SOCKET_NAMES)
+			sol_socket[options[i].name] = &options[i];
+}
+
+static const struct int_option *option_find(uint32_t level, uint32_t name)
+{
+	if (level == SOL_SOCKET && name < SOL_SOCKET_NAMES) {
+		pthread_once(&sol_socket_once, index_sol_socket);
+		return sol_socket[name];
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
 		if ((uint32_t)options[i].level == level && (uint32_t)options[i].name == name)
-			return true;
-	return false;
+			return &options[i];
+	return NULL;
+}
+
+bool inet_option_known(uint32_t level, uint32_t name)
+{
+	return option_find(level, name) != NULL;
 }
 
 /* The option's value; -ENOPROTOOPT (or the like) when this socket has
@@ -240,15 +266,12 @@ int socket_options_dump(int fd, SocketOption ***out, size_t *nr, const char *who
 
 static const struct int_option *option_of(const SocketOption *saved)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
-		if ((uint32_t)options[i].level == saved->level &&
-		    (uint32_t)options[i].name == saved->name)
-			return &options[i];
-	return NULL;
+	return option_find(saved->level, saved->name);
 }
 
-/* Sets @o to @value unless @fd has it already, then reads it back. */
-static int apply(int fd, const struct int_option *o, int value)
+/* Sets @o to @value unless @fd has it already, then reads it back; *@set_it
+ * (when not NULL) says whether it was set. */
+static int apply(int fd, const struct int_option *o, int value, bool *set_it)
 {
 	int now, ret = read_option(fd, o, &now);
 	int set = value, set_name = o->name;
@@ -257,6 +280,8 @@ static int apply(int fd, const struct int_option *o, int value)
 		return ret;
 	if (now == value)
 		return 0;
+	if (set_it)
+		*set_it = true;
 	if (o->buffer) {
 		/* The kernel doubles it; FORCE passes net.core.[rw]mem_max, as
 		 * the original may have (root or CAP_NET_ADMIN). */
@@ -287,7 +312,7 @@ static int restore_some(int fd, SocketOption *const *list, size_t n, bool buffer
 
 		if (!o || o->buffer != buffers)
 			continue;
-		ret = apply(fd, o, list[i]->value);
+		ret = apply(fd, o, list[i]->value, NULL);
 		if (ret) {
 			*what = o->text;
 			return ret;
@@ -314,6 +339,82 @@ int socket_options_restore_packed(int fd, const uint64_t *packed, size_t n, bool
 
 		if (ret)
 			return ret;
+	}
+	return 0;
+}
+
+/* What a new unix socket of one type holds in one network namespace (by
+ * its SO_NETNS_COOKIE), for every SOL_SOCKET option of the table but the
+ * buffers: read from the first new socket of each, since every other new
+ * one of the same type and namespace holds the same (the kernel's
+ * constants, the namespace's sysctls and global ones, which a restore does
+ * not change). Reading each option of each new socket to find it at its
+ * default was a quarter of the restore of 10,000 socketpairs. Per process:
+ * a restore is a process of its own (the service forks one a request). */
+struct new_socket {
+	uint64_t netns;
+	int type;
+	bool has[SOL_SOCKET_NAMES];
+	int value[SOL_SOCKET_NAMES];
+};
+
+#define NEW_SOCKETS_MAX 8
+static struct new_socket new_sockets[NEW_SOCKETS_MAX];
+static size_t nr_new_sockets;
+static pthread_mutex_t new_sockets_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The values of @fd's kind, read from @fd itself (new, untouched) the
+ * first time; NULL when they cannot be kept. */
+static const struct new_socket *new_socket_values(int fd, int type)
+{
+	struct new_socket *n = NULL;
+	uint64_t netns;
+	socklen_t len = sizeof(netns);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &netns, &len) || len != sizeof(netns))
+		return NULL;
+	pthread_mutex_lock(&new_sockets_lock);
+	for (size_t i = 0; i < nr_new_sockets && !n; i++)
+		if (new_sockets[i].netns == netns && new_sockets[i].type == type)
+			n = &new_sockets[i];
+	if (!n && nr_new_sockets < NEW_SOCKETS_MAX) {
+		n = &new_sockets[nr_new_sockets++];
+		*n = (struct new_socket){ .netns = netns, .type = type };
+		for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+			const struct int_option *o = &options[i];
+
+			if (o->level == SOL_SOCKET && !o->buffer && o->name < SOL_SOCKET_NAMES)
+				n->has[o->name] = !read_option(fd, o, &n->value[o->name]);
+		}
+	}
+	pthread_mutex_unlock(&new_sockets_lock);
+	return n;
+}
+
+int socket_options_restore_new_unix(int fd, int type, const uint64_t *packed, size_t n,
+				    const char **what)
+{
+	const struct new_socket *fresh = new_socket_values(fd, type);
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t level = socket_option_level(packed[i]), name = socket_option_name(packed[i]);
+		int value = socket_option_value(packed[i]), ret;
+		const struct int_option *o = option_find(level, name);
+		bool set = false;
+
+		if (!o || o->buffer)
+			continue;
+		/* While nothing was set, @fd holds what every new one does. */
+		if (fresh && level == SOL_SOCKET && name < SOL_SOCKET_NAMES && fresh->has[name] &&
+		    fresh->value[name] == value)
+			continue;
+		ret = apply(fd, o, value, &set);
+		if (ret) {
+			*what = o->text;
+			return ret;
+		}
+		if (set)
+			fresh = NULL;
 	}
 	return 0;
 }

@@ -52,10 +52,9 @@ static int sockopt_int(int fd, int level, int name, int *out)
 
 static bool packet_recognise(const struct fd_probe *p)
 {
-	int family, type;
+	int type;
 
-	return S_ISSOCK(p->st.st_mode) && p->fd >= 0 &&
-	       !sockopt_int(p->dup, SOL_SOCKET, SO_DOMAIN, &family) && family == AF_PACKET &&
+	return S_ISSOCK(p->st.st_mode) && p->fd >= 0 && p->sock_family == AF_PACKET &&
 	       !sockopt_int(p->dup, SOL_SOCKET, SO_TYPE, &type) &&
 	       (type == SOCK_RAW || type == SOCK_DGRAM || type == SOCK_PACKET);
 }

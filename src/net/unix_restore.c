@@ -29,16 +29,21 @@ static socklen_t make_addr(const ProtobufCBinaryData *name, struct sockaddr_un *
 }
 
 /* Everything set before a name and data: options but the buffers,
- * timeouts, linger. */
+ * timeouts, linger. @fd is new: nothing was set on it yet. */
 static int restore_options(struct restore_ctx *r, const struct file_obj *f, int fd)
 {
 	const UnixSocket *s = f->e->unix_socket;
 	const char *what = "?";
 	int ret = socket_options_restore(fd, s->options, s->n_options, false, &what);
 
-	if (!ret)
+	/* An older image's unpacked options may have set some: then each is
+	 * read as it was. */
+	if (!ret && s->n_options)
 		ret = socket_options_restore_packed(fd, s->packed_options, s->n_packed_options,
 						    false, &what);
+	else if (!ret)
+		ret = socket_options_restore_new_unix(fd, (int)s->type, s->packed_options,
+						      s->n_packed_options, &what);
 	if (!ret) {
 		ret = socket_timeouts_restore(fd, s->rcvtimeo_us, s->sndtimeo_us, &what);
 	}

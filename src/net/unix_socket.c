@@ -42,10 +42,7 @@ static int sockopt_int(int fd, int level, int name, int *out)
 
 static bool unix_recognise(const struct fd_probe *p)
 {
-	int family;
-
-	return S_ISSOCK(p->st.st_mode) && p->fd >= 0 &&
-	       !sockopt_int(p->dup, SOL_SOCKET, SO_DOMAIN, &family) && family == AF_UNIX;
+	return S_ISSOCK(p->st.st_mode) && p->fd >= 0 && p->sock_family == AF_UNIX;
 }
 
 /* "/run/x.sock", "@abstract" or "unnamed", for messages. */

@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/archive_lib.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "ns/externals.h"
@@ -95,6 +96,10 @@ int mnt_load(struct image_dir *dir, struct mnt_set **out)
 			ret = set->contents[i] = image_dir_open_file(dir, name, &st);
 		if (ret > 0)
 			ret = 0;
+		/* Loaded here, in cryo before any fork, where the files are
+		 * made later (mnt_tmpfs_restore()). */
+		if (!ret && !archive_lib())
+			ret = -ENOENT;
 	}
 	if (ret) {
 		mnt_free(set);

@@ -7,26 +7,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <nftables/libnftables.h>
-
 #include "common/log.h"
+#include "common/nft_lib.h"
 #include "ns/net.h"
 
-static struct nft_ctx *ctx_new(void)
+/* A context that buffers its output and errors; NULL when libnftables
+ * cannot be loaded (said) or is out of memory. */
+static struct nft_ctx *ctx_new(const struct nft_lib *nl)
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *nft = nl ? nl->nft_ctx_new(NFT_CTX_DEFAULT) : NULL;
 
-	if (nft && (nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft))) {
-		nft_ctx_free(nft);
+	if (nft && (nl->nft_ctx_buffer_output(nft) || nl->nft_ctx_buffer_error(nft))) {
+		nl->nft_ctx_free(nft);
 		nft = NULL;
 	}
 	return nft;
 }
 
 /* The first line of nft's error buffer. */
-static void first_error(struct nft_ctx *nft, char *buf, size_t size)
+static void first_error(const struct nft_lib *nl, struct nft_ctx *nft, char *buf, size_t size)
 {
-	const char *e = nft_ctx_get_error_buffer(nft);
+	const char *e = nl->nft_ctx_get_error_buffer(nft);
 
 	snprintf(buf, size, "%.*s", e ? (int)strcspn(e, "\n") : 0, e ? e : "");
 }
@@ -85,21 +86,22 @@ static void strip_tables(char *text, const char *managed)
 
 int net_nft_dump(const char *who, const char *managed, char **out)
 {
-	struct nft_ctx *nft = ctx_new();
+	const struct nft_lib *nl = nft_lib();
+	struct nft_ctx *nft = ctx_new(nl);
 	char err[256], name[128];
 	const char *text;
 	int ret = 0;
 
 	*out = NULL;
 	if (!nft)
-		return -ENOMEM;
-	if (nft_run_cmd_from_buffer(nft, "list ruleset")) {
-		first_error(nft, err, sizeof(err));
+		return nl ? -ENOMEM : -ENOENT;
+	if (nl->nft_run_cmd_from_buffer(nft, "list ruleset")) {
+		first_error(nl, nft, err, sizeof(err));
 		pr_err("dump: %s: cannot list its nftables ruleset: %s", who, err);
-		nft_ctx_free(nft);
+		nl->nft_ctx_free(nft);
 		return -EIO;
 	}
-	text = nft_ctx_get_output_buffer(nft);
+	text = nl->nft_ctx_get_output_buffer(nft);
 	if (text && owned_table(text, name, sizeof(name))) {
 		pr_err("dump: %s: nftables table %s is owned by a process (flags owner): it goes "
 		       "with that process's socket and cannot be restored", who, name);
@@ -116,22 +118,22 @@ int net_nft_dump(const char *who, const char *managed, char **out)
 			ret = -ENOMEM;
 		}
 	}
-	nft_ctx_free(nft);
+	nl->nft_ctx_free(nft);
 	/* What nft lists, it must read back: checked without a commit. */
 	if (!ret && *out) {
-		nft = ctx_new();
+		nft = ctx_new(nl);
 		if (!nft)
 			ret = -ENOMEM;
 		else
-			nft_ctx_set_dry_run(nft, true);
-		if (nft && nft_run_cmd_from_buffer(nft, *out)) {
-			first_error(nft, err, sizeof(err));
+			nl->nft_ctx_set_dry_run(nft, true);
+		if (nft && nl->nft_run_cmd_from_buffer(nft, *out)) {
+			first_error(nl, nft, err, sizeof(err));
 			pr_err("dump: %s: its nftables ruleset does not read back (%s): a table "
 			       "cryo cannot restore", who, err);
 			ret = -EOPNOTSUPP;
 		}
 		if (nft)
-			nft_ctx_free(nft);
+			nl->nft_ctx_free(nft);
 	}
 	if (ret) {
 		free(*out);
@@ -142,35 +144,38 @@ int net_nft_dump(const char *who, const char *managed, char **out)
 
 bool net_nft_has_ip_tables(void)
 {
-	struct nft_ctx *nft = ctx_new();
+	const struct nft_lib *nl = nft_lib();
+	struct nft_ctx *nft = ctx_new(nl);
 	const char *text;
 	bool has = true;	/* when unsure, iptables-nft-save is asked */
 
-	if (nft && !nft_run_cmd_from_buffer(nft, "list tables")) {
-		text = nft_ctx_get_output_buffer(nft);
+	if (nft && !nl->nft_run_cmd_from_buffer(nft, "list tables")) {
+		text = nl->nft_ctx_get_output_buffer(nft);
 		has = text && (!strncmp(text, "table ip", 8) || strstr(text, "\ntable ip"));
 	}
 	if (nft)
-		nft_ctx_free(nft);
+		nl->nft_ctx_free(nft);
 	return has;
 }
 
 int net_nft_restore(const char *ruleset)
 {
+	const struct nft_lib *nl;
 	struct nft_ctx *nft;
 	char err[256];
 	int ret = 0;
 
 	if (!ruleset || !ruleset[0])
 		return 0;
-	nft = ctx_new();
+	nl = nft_lib();
+	nft = ctx_new(nl);
 	if (!nft)
-		return -ENOMEM;
-	if (nft_run_cmd_from_buffer(nft, ruleset)) {
-		first_error(nft, err, sizeof(err));
+		return nl ? -ENOMEM : -ENOENT;
+	if (nl->nft_run_cmd_from_buffer(nft, ruleset)) {
+		first_error(nl, nft, err, sizeof(err));
 		pr_err("restore: network namespace: cannot load its nftables ruleset: %s", err);
 		ret = -EIO;
 	}
-	nft_ctx_free(nft);
+	nl->nft_ctx_free(nft);
 	return ret;
 }

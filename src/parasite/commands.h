@@ -31,6 +31,10 @@ enum parasite_cmd {
 	/* struct parasite_vmsplice_arg and a pipe's write end attached ->
 	 * struct parasite_vmsplice_reply, the non-zero pages in the pipe. */
 	PARASITE_CMD_VMSPLICE_PAGES,
+	/* uint64_t open[n], cloexec[n], zeroed -> the same, bit fd % 64 of
+	 * word fd / 64 set in open when fd is open, in cloexec when it is
+	 * also close-on-exec; every fd below 64 * n. */
+	PARASITE_CMD_FD_FLAGS,
 };
 
 /* PARASITE_CMD_VMSPLICE_PAGES: ranges of the task's private anonymous,

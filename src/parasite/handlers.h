@@ -14,5 +14,6 @@ long cmd_prctl(int sock, const struct inj_msg *req);
 long cmd_posix_timers(int sock, const struct inj_msg *req, void *arg);
 long cmd_brk(int sock, const struct inj_msg *req);
 long cmd_vmsplice_pages(int sock, const struct inj_msg *req, void *arg, int *fd);
+long cmd_fd_flags(int sock, const struct inj_msg *req, void *arg);
 
 #endif

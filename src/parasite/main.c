@@ -33,6 +33,8 @@ static long dispatch(int sock, const struct inj_msg *req, void *arg, int *fd)
 		return cmd_brk(sock, req);
 	case PARASITE_CMD_VMSPLICE_PAGES:
 		return cmd_vmsplice_pages(sock, req, arg, fd);
+	case PARASITE_CMD_FD_FLAGS:
+		return cmd_fd_flags(sock, req, arg);
 	default:
 		return channel_reply(sock, req->cmd, -ENOSYS, 0, 0, -1);
 	}

@@ -76,6 +76,9 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_fanotify", .cycles = CYCLES_ALL },
 	{ .name = "prog_fd_owner", .cycles = CYCLES_ALL },
 	{ .name = "prog_fds", .cycles = CYCLES_ALL },
+	{ .name = "prog_many_sockets", .cycles = CYCLES_ALL },
+	{ .name = "prog_many_sockets_flock", .binary = "prog_many_sockets", .args = LIST("flock"),
+	  .cycles = CYCLES_ALL },
 	{ .name = "prog_ghost_files", .cycles = CYCLES_ALL,
 	  .dump.options = LIST("--link-remap") },
 	/* 10 pages, 11 restored (the child's copy of a private page), 2 of
