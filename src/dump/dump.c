@@ -21,6 +21,7 @@
 #include "dump/blobs.h"
 #include "dump/dump.h"
 #include "files/files.h"
+#include "mem/cow.h"
 #include "mem/mm.h"
 #include "mem/precopy.h"
 #include "net/net.h"
@@ -147,7 +148,8 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 					.has_children = live_children(ctx->tree, t),
 					.precopy = precopy_task(ctx->precopy, pid),
 					.parent_set = ctx->lineage->parent,
-					.digests = !!ctx->lineage->parent };
+					.digests = !!ctx->lineage->parent,
+					.cow_maps = ctx->cow_maps };
 	struct image_dir *dir = ctx->dir;
 	struct stats *st = ctx->stats;
 	_cleanup_free_ pid_t *siblings = NULL;
@@ -353,6 +355,8 @@ static int dump_tree(struct dump_ctx *ctx)
 		ret = tree_find_sharing(tree);
 	if (!ret)
 		ret = start_files(ctx);
+	if (!ret)
+		ret = cow_maps_cache_new(&ctx->cow_maps);
 	/* Before any parasite: it runs in the parents it asks. */
 	if (!ret)
 		ret = tree_read_stops(tree);
@@ -389,6 +393,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
+	cow_maps_cache_free(ctx->cow_maps);
+	ctx->cow_maps = NULL;
 	cgroup_seen_free(&cgroups);
 	ctx->cgroups = NULL;
 	if (net_back >= 0 && net_ns_dump_leave(net_back) && !ret)

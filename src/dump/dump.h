@@ -44,6 +44,8 @@ struct dump_ctx {
 	struct cgroup_seen *cgroups;
 	/* Incremental dumps (predump.c): a pre-dump, and the parent set. */
 	struct dump_lineage *lineage;
+	/* Parents' and siblings' mappings, read once (mem/cow.h). */
+	struct cow_maps_cache *cow_maps;
 };
 
 /* predump.c: criu's pre-dump and --prev-images-dir. A pre-dump saves the

@@ -262,7 +262,7 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 		ret = page_digests_writer_open(dir, pid, &digests);
 	if (!ret)
 		ret = opts->parent ? cow_parent_open(pid, opts->parent, opts->siblings,
-						     opts->nr_siblings, &cp) :
+						     opts->nr_siblings, opts->cow_maps, &cp) :
 				     0;
 	if (!ret)
 		ret = pagescan_open(pid, opts->scan, &ps);

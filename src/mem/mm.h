@@ -11,6 +11,7 @@
 #include "images/proto/mm.pb-c.h"
 #include "mem/pagescan.h"
 
+struct cow_maps_cache;
 struct files_dump_set;
 struct inj_blob;
 struct inj_task;
@@ -42,6 +43,9 @@ struct mm_dump_opts {
 	 * with that sibling. */
 	const pid_t *siblings;
 	size_t nr_siblings;
+	/* The parents' and siblings' mappings, read once a dump; NULL: read
+	 * for each child. */
+	struct cow_maps_cache *cow_maps;
 	/* It has live children in the dump: its pages are read unpinned
 	 * too, so that it keeps the frames they share with it. */
 	bool has_children;
