@@ -319,11 +319,7 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 			(unsigned long long)stats.pages_zero, (unsigned long long)stats.pages_in_parent,
 			pagescan_method(ps) == PAGESCAN_PAGEMAP ? "/proc/PID/pagemap" : "PAGEMAP_SCAN",
 			parasite ? ", anonymous memory vmspliced by the parasite" : "");
-		if (opts->stats) {
-			opts->stats->pages_zero += stats.pages_zero;
-			opts->stats->pages_written += stats.pages_saved;
-			opts->stats->bytes_written += stats.pages_saved * IMG_PAGE_SIZE;
-		}
+		stats_pages_saved(opts->stats, stats.pages_zero, stats.pages_saved);
 	}
 out:
 	page_ranges_free(&ranges);
