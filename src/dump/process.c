@@ -20,6 +20,7 @@
 #include "files/files.h"
 #include "mem/mm.h"
 #include "mem/precopy.h"
+#include "mem/vma.h"
 #include "parasite/commands.h"
 #include "stats/stats.h"
 #include "task/cgroup_seen.h"
@@ -32,6 +33,7 @@ struct process_job {
 	struct inj_task *task;
 	struct mm_dump_opts mm_opts;
 	pid_t *siblings;	/* mm_opts.siblings */
+	struct vma_list vmas;	/* mm_opts.vmas */
 };
 
 /* What only the task itself can tell, through the parasite. */
@@ -115,7 +117,8 @@ static int earlier_siblings(const struct tree *tree, const struct tree_task *t, 
 }
 
 /* The first half: parasite, ptrace-only state, registers (every thread
- * stopped again: after the cure), cgroups, and the core image. */
+ * stopped again: after the cure), cgroups, the mappings (this thread
+ * waits less than the second: balanced so) and the core image. */
 static int dump_traced_half(struct dump_ctx *ctx, const struct tree_task *t,
 			    struct process_job *job)
 {
@@ -157,6 +160,12 @@ static int dump_traced_half(struct dump_ctx *ctx, const struct tree_task *t,
 		ret = cgroup_seen_fill_core(ctx->cgroups, (size_t)(t - ctx->tree->tasks),
 					    ctx->opts->cgroup_plan, &core);
 	stats_end(st, STATS_DUMP_PARASITE, began);
+	/* Its mappings, for the second half: the parasite's area is gone. */
+	began = stats_begin(st, STATS_DUMP_MEMORY);
+	if (!ret)
+		ret = vma_list_read(inj_task_pid(task), &job->vmas);
+	mm_opts->vmas = &job->vmas;
+	stats_end(st, STATS_DUMP_MEMORY, began);
 	began = stats_begin(st, STATS_DUMP_WRITING);
 	if (!ret)
 		ret = image_write_single(ctx->dir, IMG_CORE, inj_task_pid(task), &core.base);
@@ -194,6 +203,7 @@ static void drop_job(void *data)
 {
 	struct process_job *job = data;
 
+	vma_list_free(&job->vmas);
 	free(job->siblings);
 	free(job);
 }

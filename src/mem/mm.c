@@ -452,9 +452,14 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 	Mm mm = MM__INIT;
 	int ret;
 
-	ret = vma_list_read(pid, &vmas);
-	if (ret)
-		return ret;
+	if (opts->vmas) {
+		vmas = *opts->vmas;
+		*opts->vmas = (struct vma_list){ 0 };
+	} else {
+		ret = vma_list_read(pid, &vmas);
+		if (ret)
+			return ret;
+	}
 	ret = read_stat(pid, &mm);
 	if (!ret)
 		ret = read_auxv(pid, &mm);

@@ -16,6 +16,7 @@ struct files_dump_set;
 struct inj_blob;
 struct inj_task;
 struct precopy_task;
+struct vma_list;
 
 /* The most auxv words an image may hold; the kernel keeps far fewer. */
 #define MM_AUXV_MAX_WORDS 512
@@ -64,6 +65,11 @@ struct mm_dump_opts {
 	bool digests;
 	/* A pre-dump: the pages store alone, no mm-PID.img nor file objects. */
 	bool pages_only;
+	/* The task's mappings, read by the caller once no parasite was left in
+	 * it (vma_list_read()), which mm_dump_with() takes over (leaving the
+	 * list empty); NULL: read there. A tree's dump reads them on its
+	 * tracing thread, which has time to spare (dump/process.c). */
+	struct vma_list *vmas;
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into
