@@ -3,7 +3,6 @@
  * drain and stop return, and drain waits for the job running; which
  * processes may overlap (tree_task_shares_inside(): an fd table or an mm
  * shared); and the parents' mappings read once a dump (mem/cow_maps.c). */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
