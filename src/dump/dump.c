@@ -1,9 +1,10 @@
 /* `cryo dump`: seize the tree → collect each process → write → release.
  * What only a process can see comes first, through the parasite; files
  * and memory follow once it is gone (it would show in both), with no
- * remote code at all. Whatever fails, every process is cured and released
- * untouched; only a complete dump ends with inventory.img, and only then
- * are the processes killed (unless -R). */
+ * remote code at all: each process's two halves are process.c's. Whatever
+ * fails, every process is cured and released untouched; only a complete
+ * dump ends with inventory.img, and only then are the processes killed
+ * (unless -R). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -18,7 +19,6 @@
 #include "cli/commands.h"
 #include "common/cleanup.h"
 #include "common/log.h"
-#include "dump/blobs.h"
 #include "dump/dump.h"
 #include "files/files.h"
 #include "mem/cow.h"
@@ -31,7 +31,6 @@
 #include "ns/net.h"
 #include "ns/ns.h"
 #include "ns/user.h"
-#include "parasite/commands.h"
 #include "stats/stats.h"
 #include "task/cgroup_plan.h"
 #include "task/cgroup_seen.h"
