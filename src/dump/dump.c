@@ -24,6 +24,7 @@
 #include "mem/cow.h"
 #include "mem/mm.h"
 #include "mem/precopy.h"
+#include "mem/track.h"
 #include "net/net.h"
 #include "ns/cgroup_ns.h"
 #include "ns/ipc.h"
@@ -449,6 +450,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	dir->digest_kind = opts->sign_key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	lineage.pre_dump = opts->pre_dump;
 	if (dump_lineage_open(opts, dir, &lineage)) {
+		dump_lineage_close(&lineage);
 		image_dir_close(dir);
 		sign_key_forget(&key);
 		return 1;
@@ -466,7 +468,9 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	stats_end(&st, STATS_DUMP_FREEZING, t);
 	if (ret)
 		goto out;
-	if (!opts->pre_dump && !lineage.parent && wants_pre_copy(opts, &tree))
+	/* Tracking for the next set is armed in the final freeze instead. */
+	if (!opts->pre_dump && !lineage.parent && !lineage.track.rearm &&
+	    wants_pre_copy(opts, &tree))
 		ret = pre_copy(opts, dir, &fz, &tree, &st, &frozen, &pc, &held);
 	if (!held)
 		goto out;
@@ -504,6 +508,9 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 			unlinkat(dir->fd, name, 0);
 		ret = -ECANCELED;
 	}
+	/* Only a complete set is a parent: its trackers go to the holder. */
+	if (!ret)
+		track_commit(&lineage.track, dir);
 	if (ret)
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
@@ -622,9 +629,19 @@ int cmd_dump(const struct cryo_opts *given)
 		}
 		copy.images_dir_fd = images_fd;
 	}
+	/* The write tracker's holder, born here in cryo's namespaces: a
+	 * dumper inside the tree's pid namespace would give it that init as
+	 * its parent, and the next dump would find it in the tree. */
+	copy.track_holder_fd = -1;
+	if (copy.track_mem && copy.leave_running && track_holder_spawn(&copy.track_holder_fd))
+		pr_warn("dump: --track-mem: no holder for the write tracking; the next dump reads "
+			"every page");
 	ret = dump_below_pid_ns(opts, &caller, dump_here, &done);
 	if (ret >= 0 && !done)
 		ret = dump_here(opts, &caller);
+	/* Without a commit, the holder sees the stream end and exits. */
+	if (copy.track_holder_fd >= 0)
+		close(copy.track_holder_fd);
 	mnt_caller_free(&caller);
 	if (copy.freeze_fd >= 0)
 		close(copy.freeze_fd);

@@ -22,6 +22,7 @@
 #include "files/files.h"
 #include "mem/mm.h"
 #include "mem/precopy.h"
+#include "mem/track.h"
 #include "mem/vma.h"
 #include "parasite/commands.h"
 #include "stats/stats.h"
@@ -141,7 +142,10 @@ static int dump_traced_half(struct dump_ctx *ctx, const struct tree_task *t,
 					  .has_children = dump_live_children(ctx->tree, t),
 					  .precopy = precopy_task(ctx->precopy, inj_task_pid(task)),
 					  .parent_set = ctx->lineage->parent,
-					  .digests = !!ctx->lineage->parent,
+					  /* A parent's digests tell the next
+					   * dump which pages it holds. */
+					  .digests = ctx->lineage->parent ||
+						     ctx->lineage->track.rearm,
 					  .cow_maps = ctx->cow_maps };
 	job->ctx = ctx;
 	job->task = task;
@@ -162,8 +166,13 @@ static int dump_traced_half(struct dump_ctx *ctx, const struct tree_task *t,
 		ret = cgroup_seen_fill_core(ctx->cgroups, (size_t)(t - ctx->tree->tasks),
 					    ctx->opts->cgroup_plan, &core);
 	stats_end(st, STATS_DUMP_PARASITE, began);
-	/* Its mappings, for the second half: the parasite's area is gone. */
 	began = stats_begin(st, STATS_DUMP_MEMORY);
+	/* After the parasite: its thread's returns to user mode write the
+	 * rseq area, which would only make that page read as written. Its
+	 * remote calls are ptrace's: on this thread. */
+	if (!ret)
+		ret = track_prepare(&ctx->lineage->track, task, &mm_opts->track);
+	/* Its mappings, for the second half: the parasite's area is gone. */
 	if (!ret)
 		ret = vma_list_read(inj_task_pid(task), &job->vmas);
 	mm_opts->vmas = &job->vmas;
@@ -251,7 +260,10 @@ int dump_processes(struct dump_ctx *ctx)
 {
 	struct tree *tree = ctx->tree;
 	struct pipeline *second = NULL;
-	bool two_threads = tree->nr > 1 && second_thread_pays(tree->tasks[0].pid);
+	/* Write tracking keeps each process's tracker in an array that the
+	 * next process's may move: one thread then. */
+	bool tracking = ctx->lineage->track.rearm || ctx->lineage->track.nr_incoming;
+	bool two_threads = tree->nr > 1 && !tracking && second_thread_pays(tree->tasks[0].pid);
 	int ret = 0, err;
 
 	for (size_t i = 0; !ret && i < tree->nr; i++) {

@@ -85,12 +85,15 @@ void stats_pages_read(struct stats *st, uint64_t pages)
 	pthread_mutex_unlock(&counts_lock);
 }
 
-void stats_pages_saved(struct stats *st, uint64_t zero, uint64_t written)
+void stats_pages_saved(struct stats *st, uint64_t zero, uint64_t in_parent_image,
+		       uint64_t unread, uint64_t written)
 {
 	if (!st)
 		return;
 	pthread_mutex_lock(&counts_lock);
 	st->pages_zero += zero;
+	st->pages_in_parent_image += in_parent_image;
+	st->pages_unread += unread;
 	st->pages_written += written;
 	st->bytes_written += written * 4096;
 	pthread_mutex_unlock(&counts_lock);
@@ -144,6 +147,10 @@ int stats_print(const struct stats *st, FILE *out)
 			(unsigned long long)st->pages_written);
 		fprintf(out, "  %-20s %12llu\n", "bytes written",
 			(unsigned long long)st->bytes_written);
+		fprintf(out, "  %-20s %12llu\n", "pages in parent",
+			(unsigned long long)st->pages_in_parent_image);
+		fprintf(out, "  %-20s %12llu\n", "pages unread",
+			(unsigned long long)st->pages_unread);
 	} else {
 		fprintf(out, "  %-20s %12llu\n", "pages restored",
 			(unsigned long long)st->pages_restored);
@@ -175,11 +182,14 @@ int stats_write_json(const struct stats *st, const char *path)
 		(unsigned long long)(st->total_ns / 1000), st->tasks_all);
 	if (st->journey == STATS_DUMP)
 		fprintf(f, ", \"frozen_us\": %llu, \"pages_scanned\": %llu, \"pages_zero\": %llu, "
-			"\"pages_written\": %llu, \"bytes_written\": %llu",
+			"\"pages_written\": %llu, \"bytes_written\": %llu, "
+			"\"pages_in_parent\": %llu, \"pages_unread\": %llu",
 			(unsigned long long)(st->frozen_ns / 1000),
 			(unsigned long long)st->pages_scanned, (unsigned long long)st->pages_zero,
 			(unsigned long long)st->pages_written,
-			(unsigned long long)st->bytes_written);
+			(unsigned long long)st->bytes_written,
+			(unsigned long long)st->pages_in_parent_image,
+			(unsigned long long)st->pages_unread);
 	else
 		fprintf(f, ", \"pages_restored\": %llu, \"bytes_restored\": %llu",
 			(unsigned long long)st->pages_restored,

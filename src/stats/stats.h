@@ -52,6 +52,9 @@ struct stats {
 	/* Dump: pages found present and read, those left out as zeros,
 	 * those written to the pages files, and their bytes. */
 	uint64_t pages_scanned, pages_zero, pages_written, bytes_written;
+	/* Dump with a parent set: pages left in it (unchanged), and of those
+	 * the ones write tracking left unread (unwritten since). */
+	uint64_t pages_in_parent_image, pages_unread;
 	/* Restore: the pages filled from the pages files, and their bytes
 	 * (a lazy restore leaves them to the page server: none). */
 	uint64_t pages_restored, bytes_restored;
@@ -77,8 +80,10 @@ void stats_end(struct stats *st, int stage, uint64_t began);
 void stats_pages_read(struct stats *st, uint64_t pages);
 /* A task done; redraws the progress line when it is due. */
 void stats_task_done(struct stats *st, uint64_t bytes);
-/* Dump: pages left out as zeros, and pages written with their bytes. */
-void stats_pages_saved(struct stats *st, uint64_t zero, uint64_t written);
+/* Dump: pages left out as zeros, left in the parent set, left unread
+ * (tracked as unwritten), and pages written with their bytes. */
+void stats_pages_saved(struct stats *st, uint64_t zero, uint64_t in_parent_image,
+		       uint64_t unread, uint64_t written);
 void stats_finish(struct stats *st);
 
 /* The stats as text for people (--display-stats) and as one JSON object
