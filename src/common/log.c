@@ -1,9 +1,11 @@
 /* Log sink and level for the cryo tool. Messages at or below the level go to
  * the log file; errors also go to stderr when a log file is set, so the user
  * always sees why a command failed. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,10 +80,15 @@ void log_set_stderr_hook(void (*hook)(void *arg), void *arg)
 	stderr_hook_arg = arg;
 }
 
+/* The message is formatted once and written with one call a stream, so
+ * that lines from two threads (a tree's dump, dump/pipeline.c) never mix:
+ * each stdio call holds its stream's lock. */
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	int saved_errno = errno;
+	char text[4096], *msg = text;
 	va_list ap;
+	int len;
 
 	if (capture_buf) {
 		if (level == LOG_ERROR && capture_size) {
@@ -96,25 +103,28 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (level != LOG_ERROR && (int)level > log_level)
 		return;
 
+	va_start(ap, fmt);
+	len = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (len >= (int)sizeof(text)) {
+		va_start(ap, fmt);
+		if (vasprintf(&msg, fmt, ap) < 0)
+			msg = text;	/* cut short rather than lost */
+		va_end(ap);
+	}
 	if (log_file) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		fprintf(log_file, "(%5ld.%06ld) %s: ", (long)ts.tv_sec, ts.tv_nsec / 1000,
-			level_names[level]);
-		va_start(ap, fmt);
-		vfprintf(log_file, fmt, ap);
-		va_end(ap);
-		fputc('\n', log_file);
+		fprintf(log_file, "(%5ld.%06ld) %s: %s\n", (long)ts.tv_sec, ts.tv_nsec / 1000,
+			level_names[level], msg);
 	}
 	if (!log_file || level == LOG_ERROR) {
 		if (stderr_hook)
 			stderr_hook(stderr_hook_arg);
-		fputs(level == LOG_ERROR ? "cryo: error: " : "cryo: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
+		fprintf(stderr, "%s%s\n", level == LOG_ERROR ? "cryo: error: " : "cryo: ", msg);
 	}
+	if (msg != text)
+		free(msg);
 	errno = saved_errno;
 }

@@ -1,9 +1,10 @@
 /* `cryo dump`: seize the tree → collect each process → write → release.
  * What only a process can see comes first, through the parasite; files
  * and memory follow once it is gone (it would show in both), with no
- * remote code at all. Whatever fails, every process is cured and released
- * untouched; only a complete dump ends with inventory.img, and only then
- * are the processes killed (unless -R). */
+ * remote code at all: each process's two halves are process.c's. Whatever
+ * fails, every process is cured and released untouched; only a complete
+ * dump ends with inventory.img, and only then are the processes killed
+ * (unless -R). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -18,9 +19,9 @@
 #include "cli/commands.h"
 #include "common/cleanup.h"
 #include "common/log.h"
-#include "dump/blobs.h"
 #include "dump/dump.h"
 #include "files/files.h"
+#include "mem/cow.h"
 #include "mem/mm.h"
 #include "mem/precopy.h"
 #include "mem/track.h"
@@ -31,7 +32,6 @@
 #include "ns/net.h"
 #include "ns/ns.h"
 #include "ns/user.h"
-#include "parasite/commands.h"
 #include "stats/stats.h"
 #include "task/cgroup_plan.h"
 #include "task/cgroup_seen.h"
@@ -44,170 +44,6 @@
 static void inject_log(enum inj_log_level level, const char *message)
 {
 	log_msg((enum log_level)level, "dump: %s", message);
-}
-
-static int write_core(struct image_dir *dir, pid_t pid, TaskCore *core)
-{
-	return image_write_single(dir, IMG_CORE, pid, &core->base);
-}
-
-/* What only the task itself can tell, through the parasite. */
-static int read_brk(struct inj_task *task, struct inj_parasite *parasite, uint64_t *brk)
-{
-	size_t len = 0;
-	int ret = inj_parasite_call(parasite, PARASITE_CMD_BRK, NULL, 0, brk, sizeof(*brk), &len,
-				    NULL);
-
-	if (!ret && len != sizeof(*brk))
-		ret = -EPROTO;
-	if (ret)
-		pr_err("dump: pid %d: cannot read the program break: %s", inj_task_pid(task),
-		       strerror(-ret));
-	return ret;
-}
-
-/* What only the task itself can tell, through the parasite; this goes
- * first, so that the rest needs no remote code in the task at all. */
-static int collect_inside(struct inj_task *task, TaskCore *core, struct mm_dump_opts *mm_opts,
-			  struct fd_flags **fd_flags)
-{
-	struct inj_parasite *parasite;
-	int ret, err;
-
-	ret = inj_parasite_start(task, parasite_blob(), &parasite);
-	if (ret)
-		return ret;
-	ret = task_dump_attrs(task, parasite, core);
-	if (!ret)
-		ret = read_brk(task, parasite, &mm_opts->brk);
-	/* The area is a mapping made after the freeze. */
-	if (!ret)
-		ret = mm_read_mlockall(inj_task_pid(task), inj_parasite_base(parasite),
-				       &mm_opts->mlockall);
-	if (!ret)
-		ret = fd_flags_read(parasite, inj_task_pid(task), fd_flags);
-	err = inj_parasite_cure(parasite);
-	return ret ? ret : err;
-}
-
-/* A job-control stop in effect, and whether the parent had seen it. */
-static void note_stop(const struct tree_task *t, TaskCore *core)
-{
-	if (!t->stop_signal)
-		return;
-	core->has_stop_signal = true;
-	core->stop_signal = (uint32_t)t->stop_signal;
-	core->has_stop_reported = t->stop_known;
-	core->stop_reported = t->stop_reported;
-}
-
-/* Whether @t shares frames copy-on-write with a live parent or child of
- * the dump: then its pages are read unpinned (mm_dump_opts). */
-static bool live_parent(const struct tree *tree, const struct tree_task *t)
-{
-	const struct tree_task *parent = t->parent >= 0 ? &tree->tasks[t->parent] : NULL;
-
-	return parent && parent->state == TREE_ALIVE && parent->inj;
-}
-
-static bool live_children(const struct tree *tree, const struct tree_task *t)
-{
-	for (size_t i = (size_t)(t - tree->tasks) + 1; i < tree->nr; i++)
-		if (tree->tasks[i].parent == t - tree->tasks && tree->tasks[i].state == TREE_ALIVE)
-			return true;
-	return false;
-}
-
-/* The live children of @t's parent dumped before @t (tree order), whose
- * pages it may share where the parent no longer has them (mem/cow.h). */
-static int earlier_siblings(const struct tree *tree, const struct tree_task *t, pid_t **out,
-			    size_t *nr)
-{
-	size_t self = (size_t)(t - tree->tasks);
-
-	*nr = 0;
-	*out = calloc(self + 1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	for (size_t i = 0; i < self; i++)
-		if (tree->tasks[i].parent == t->parent && tree->tasks[i].state == TREE_ALIVE &&
-		    tree->tasks[i].inj)
-			(*out)[(*nr)++] = inj_task_pid(tree->tasks[i].inj);
-	return 0;
-}
-
-static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
-{
-	struct inj_task *task = t->inj;
-	pid_t pid = inj_task_pid(task);
-	TaskCore core = TASK_CORE__INIT;
-	/* No vmsplice for a tree that runs on (-R): pre-copy takes its large
-	 * dumps, and the round trips' -R cycle goes through pre-copy, so a
-	 * spliced -R dump would be untested. */
-	struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .have_brk = true,
-					.files = ctx->files, .stats = ctx->stats,
-					.parasite_blob = ctx->opts->leave_running ? NULL :
-									    parasite_blob(),
-					.has_children = live_children(ctx->tree, t),
-					.precopy = precopy_task(ctx->precopy, pid),
-					.parent_set = ctx->lineage->parent,
-					/* A parent's digests tell the next
-					 * dump which pages it holds. */
-					.digests = ctx->lineage->parent ||
-						   ctx->lineage->track.rearm };
-	struct image_dir *dir = ctx->dir;
-	struct stats *st = ctx->stats;
-	_cleanup_free_ pid_t *siblings = NULL;
-	struct fd_flags *fd_flags = NULL;
-	uint64_t began = stats_begin(st, STATS_DUMP_PARASITE);
-	int ret = 0;
-
-	if (live_parent(ctx->tree, t)) {
-		mm_opts.parent = inj_task_pid(ctx->tree->tasks[t->parent].inj);
-		inj_task_offer_sites(task, ctx->tree->tasks[t->parent].inj);
-		ret = earlier_siblings(ctx->tree, t, &siblings, &mm_opts.nr_siblings);
-		mm_opts.siblings = siblings;
-	}
-	if (!ret)
-		ret = collect_inside(task, &core, &mm_opts, &fd_flags);
-	stats_end(st, STATS_DUMP_PARASITE, began);
-	/* Files before memory: a mapped memfd or deleted file the task also
-	 * has an fd of is saved once, with the fd's file object. Neither may
-	 * run while the parasite is there: it would show in both, and its
-	 * channel (a unix socket) among the task's fds. */
-	began = stats_begin(st, STATS_DUMP_FILES);
-	if (!ret)
-		ret = files_dump_task(ctx->files, pid, ctx->opts->shell_job, fd_flags);
-	fd_flags_free(fd_flags);
-	stats_end(st, STATS_DUMP_FILES, began);
-	began = stats_begin(st, STATS_DUMP_MEMORY);
-	/* After the parasite: its thread's returns to user mode write the
-	 * rseq area, which would only make that page read as written. */
-	if (!ret)
-		ret = track_prepare(&ctx->lineage->track, task, &mm_opts.track);
-	if (!ret)
-		ret = mm_dump_with(task, dir, &mm_opts);
-	stats_end(st, STATS_DUMP_MEMORY, began);
-	/* ptrace reads need every thread stopped: after the cure. */
-	began = stats_begin(st, STATS_DUMP_PARASITE);
-	if (!ret)
-		ret = task_dump_ptrace_attrs(task, &core);
-	if (!ret)
-		ret = dump_regs(task, &core, mm_opts.precopy);
-	note_stop(t, &core);
-	if (!ret)
-		ret = cgroup_seen_fill_core(ctx->cgroups, (size_t)(t - ctx->tree->tasks),
-					    ctx->opts->cgroup_plan, &core);
-	stats_end(st, STATS_DUMP_PARASITE, began);
-	began = stats_begin(st, STATS_DUMP_WRITING);
-	if (!ret)
-		ret = write_core(dir, pid, &core);
-	stats_end(st, STATS_DUMP_WRITING, began);
-	if (!ret)
-		stats_task_done(st, 0);
-	dump_regs_free(&core);
-	task_core_free_attrs(&core);
-	return ret;
 }
 
 /* The files of the dump: a pidfd may refer to any process of the tree,
@@ -366,6 +202,8 @@ static int dump_tree(struct dump_ctx *ctx)
 		ret = tree_find_sharing(tree);
 	if (!ret)
 		ret = start_files(ctx);
+	if (!ret)
+		ret = cow_maps_cache_new(&ctx->cow_maps);
 	/* Before any parasite: it runs in the parents it asks. */
 	if (!ret)
 		ret = tree_read_stops(tree);
@@ -374,9 +212,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	 * put in repair mode or read. */
 	if (!ret)
 		ret = lock_connections(ctx->net, tree);
-	for (size_t i = 0; !ret && i < tree->nr; i++)
-		if (tree->tasks[i].state == TREE_ALIVE)
-			ret = collect_and_write(ctx, &tree->tasks[i]);
+	if (!ret)
+		ret = dump_processes(ctx);
 	/* files.img and locks.img, written once for the whole dump. */
 	t = stats_begin(st, STATS_DUMP_FILES);
 	if (!ret)
@@ -402,6 +239,8 @@ static int dump_tree(struct dump_ctx *ctx)
 	stats_end(st, STATS_DUMP_WRITING, t);
 	files_dump_free(ctx->files);
 	ctx->files = NULL;
+	cow_maps_cache_free(ctx->cow_maps);
+	ctx->cow_maps = NULL;
 	cgroup_seen_free(&cgroups);
 	ctx->cgroups = NULL;
 	if (net_back >= 0 && net_ns_dump_leave(net_back) && !ret)
@@ -503,8 +342,9 @@ static int pre_copy(const struct cryo_opts *opts, struct image_dir *dir, struct 
 		const struct tree_task *task = &tree->tasks[i];
 
 		if (task->state == TREE_ALIVE)
-			ret = precopy_arm(pc, task->inj, live_parent(tree, task),
-					  live_parent(tree, task) || live_children(tree, task));
+			ret = precopy_arm(pc, task->inj, dump_live_parent(tree, task),
+					  dump_live_parent(tree, task) ||
+						  dump_live_children(tree, task));
 	}
 	if (ret || !precopy_armed(pc)) {
 		precopy_free(pc);

@@ -46,7 +46,19 @@ struct dump_ctx {
 	/* Incremental dumps (predump.c): a pre-dump, the parent set, and
 	 * write tracking from the parent and for the next. */
 	struct dump_lineage *lineage;
+	/* Parents' and siblings' mappings, read once (mem/cow.h). */
+	struct cow_maps_cache *cow_maps;
 };
+
+/* process.c: every live process of @ctx's tree, seized, each in two
+ * halves: the parasite and ptrace on this thread, then files and memory,
+ * on a second thread where the process shares nothing a later parasite
+ * would show in. Returns once every process is done or the dump failed. */
+int dump_processes(struct dump_ctx *ctx);
+/* Whether @t's parent is a live, seized process of the dump; whether @t
+ * has live children in it. */
+bool dump_live_parent(const struct tree *tree, const struct tree_task *t);
+bool dump_live_children(const struct tree *tree, const struct tree_task *t);
 
 /* predump.c: criu's pre-dump and --prev-images-dir. A pre-dump saves the
  * pages stores of the tree (pagemaps, pages, per-page digests) and leaves

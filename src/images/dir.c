@@ -18,6 +18,10 @@
 #include "common/log.h"
 #include "images/image.h"
 
+/* Guards every directory's lists of files (written, unsynced, outside):
+ * a tree's dump writes from two threads (dump/pipeline.c). */
+static pthread_mutex_t lists_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int dir_new(const char *path, int fd, struct image_dir **out)
 {
 	struct image_dir *dir = malloc(sizeof(*dir));
@@ -233,17 +237,20 @@ int image_dir_remove_stale(struct image_dir *dir, const char *path)
 
 int image_dir_note_outside(struct image_dir *dir, int dir_fd, const char *name)
 {
-	struct image_outside_file *more = reallocarray(dir->outside, dir->nr_outside + 1,
-						       sizeof(*more));
+	struct image_outside_file *more;
 
+	pthread_mutex_lock(&lists_lock);
+	more = reallocarray(dir->outside, dir->nr_outside + 1, sizeof(*more));
 	if (more)
 		dir->outside = more;
 	if (!more || !(more[dir->nr_outside].name = strdup(name))) {
+		pthread_mutex_unlock(&lists_lock);
 		close(dir_fd);
 		pr_err("out of memory for the files made beside the images of %s", dir->path);
 		return -ENOMEM;
 	}
 	more[dir->nr_outside++].dir_fd = dir_fd;
+	pthread_mutex_unlock(&lists_lock);
 	return 0;
 }
 
@@ -315,8 +322,8 @@ char *image_dir_file_path(const struct image_dir *dir, const char *name)
 	return path;
 }
 
-int image_dir_note_unsynced(struct image_dir *dir, const char *name, const uint8_t *digest,
-			    uint64_t size)
+static int note_unsynced(struct image_dir *dir, const char *name, const uint8_t *digest,
+			 uint64_t size)
 {
 	char **more = reallocarray(dir->written, dir->nr_written + 1, sizeof(*more));
 	struct image_written_digest *d;
@@ -344,6 +351,17 @@ int image_dir_note_unsynced(struct image_dir *dir, const char *name, const uint8
 	}
 	dir->nr_unsynced++;
 	return 0;
+}
+
+int image_dir_note_unsynced(struct image_dir *dir, const char *name, const uint8_t *digest,
+			    uint64_t size)
+{
+	int ret;
+
+	pthread_mutex_lock(&lists_lock);
+	ret = note_unsynced(dir, name, digest, size);
+	pthread_mutex_unlock(&lists_lock);
+	return ret;
 }
 
 static int fsync_one(const struct image_dir *dir, const char *name)

@@ -9,6 +9,7 @@
 
 #include "images/proto/mm.pb-c.h"
 
+struct cow_maps_cache;
 struct cow_parent;
 struct pagedump;
 
@@ -65,13 +66,19 @@ bool cow_vma_inheritable(const Vma *v);
 bool cow_backing_matches(const Vma *v, uint64_t addr, const char *parent_path,
 			 uint64_t parent_pgoff, uint64_t parent_start, uint64_t parent_addr);
 
+/* The mappings of a dump's parents and siblings, each read once for the
+ * whole dump (mem/cow_maps.c); one per dump, freed after its last child. */
+int cow_maps_cache_new(struct cow_maps_cache **out);
+void cow_maps_cache_free(struct cow_maps_cache *cache);
+
 /* Child @pid of live parent @ppid (both stopped): the parent's mappings
- * and both pagemaps, opened once per child, and those of @siblings, the
- * live children of @ppid dumped before it, in dump order. @has_children:
- * @pid has live children in the dump (then pages a sibling moved are not
+ * (from @cache when a sibling read them already; @cache may be NULL) and
+ * both pagemaps, opened once per child, and those of @siblings, the live
+ * children of @ppid dumped before it, in dump order. @has_children: @pid
+ * has live children in the dump (then pages a sibling moved are not
  * looked for: see cow_dump.c). */
 int cow_parent_open(pid_t pid, pid_t ppid, const pid_t *siblings, size_t nr_siblings,
-		    bool has_children, struct cow_parent **out);
+		    bool has_children, struct cow_maps_cache *cache, struct cow_parent **out);
 void cow_parent_close(struct cow_parent *cp);
 
 /* Queues pages [@start, @end) of @v to @pd: runs that are the parent's

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/procfs.h"
 #include "mem/cow.h"
+#include "mem/cow_maps.h"
 #include "mem/pagedump.h"
 #include "mem/vma.h"
 
@@ -30,15 +31,6 @@
 #define PM_PRESENT (1ULL << 63)
 /* Pagemap entries read at a time. */
 #define CHUNK_PAGES 512
-
-struct parent_vma {
-	uint64_t start, end;
-	bool growsdown;
-	char *path;		/* a private file mapping's file; NULL: anonymous */
-	uint64_t pgoff;		/* its offset in the file, in bytes */
-	const Vma *same_file;	/* the child's mapping last found of that file */
-	uint64_t *claimed;	/* a bit a page given to one of the child's pages */
-};
 
 /* The parent's shared frames (not PM_MMAP_EXCLUSIVE), frame to address:
  * open addressing, built the first time a page of the child is shared but
@@ -80,6 +72,7 @@ struct cow_parent {
 	 * dump); a child's pages shared with its own children would
 	 * index every earlier sibling for nothing. */
 	bool find_moved;
+	struct cow_maps_cache *cache;	/* NULL: every smaps read anew */
 };
 
 /* A mapping whose pages a child may have from its parent and get back
@@ -109,111 +102,6 @@ bool cow_backing_matches(const Vma *v, uint64_t addr, const char *parent_path,
 	       v->pgoff + (addr - v->start) == parent_pgoff + (parent_addr - parent_start);
 }
 
-/* Whether smaps VmFlags @flags (" rd wr mr ...") hold @code. */
-static bool has_vm_flag(const char *flags, const char *code)
-{
-	for (const char *at = strstr(flags, code); at; at = strstr(at + 1, code))
-		if (at[-1] == ' ' && (at[2] == ' ' || at[2] == '\n' || !at[2]))
-			return true;
-	return false;
-}
-
-static int push_parent_vma(struct parent_vma **vmas, size_t *nr, size_t *cap,
-			   const struct parent_vma *pv)
-{
-	if (*nr == *cap) {
-		size_t more_cap = *cap * 2 + 16;
-		struct parent_vma *more = reallocarray(*vmas, more_cap, sizeof(*more));
-
-		if (!more)
-			return -ENOMEM;
-		*vmas = more;
-		*cap = more_cap;
-	}
-	(*vmas)[(*nr)++] = *pv;
-	return 0;
-}
-
-/* Whether a mapping of /proc/PID/smaps, private (@perms), of inode @ino
- * and named @name, is one cow_vma_inheritable() would take (its VmFlags
- * are checked apart): anonymous, [heap], [stack] or an anon name, or a
- * file by path that is not deleted. */
-static bool inheritable_line(const char *perms, unsigned long ino, const char *name)
-{
-	static const char deleted[] = " (deleted)";
-	size_t len = strlen(name);
-
-	if (perms[3] != 'p')
-		return false;
-	if (ino)
-		return name[0] == '/' &&
-		       (len < sizeof(deleted) - 1 || strcmp(name + len - (sizeof(deleted) - 1), deleted));
-	return !name[0] || !strcmp(name, "[heap]") || !strcmp(name, "[stack]") ||
-	       !strncmp(name, "[anon:", 6);
-}
-
-/* The mappings of @of (the parent of @pid, or a sibling) that
- * cow_vma_inheritable() would take, from /proc/PID/smaps (maps shows no
- * VmFlags): neither droppable nor hugetlb. */
-static int read_inheritable_maps(pid_t pid, pid_t of, struct parent_vma **vmas, size_t *nr)
-{
-	_cleanup_free_ char *buf = malloc(1 << 20);
-	_cleanup_fclose_ FILE *f = NULL;
-	struct parent_vma pv = { 0 };
-	char path[64], line[4096 + 128];
-	bool candidate = false;
-	size_t cap = 0;
-	int ret = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps", of);
-	f = fopen(path, "re");
-	if (!f)
-		return pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
-	if (buf)
-		setvbuf(f, buf, _IOFBF, 1 << 20);
-	while (!ret && fgets(line, sizeof(line), f)) {
-		unsigned long start, end, pgoff, ino;
-		char perms[8], *name;
-		int n = 0;
-
-		if (!strncmp(line, "VmFlags:", 8)) {
-			pv.growsdown = has_vm_flag(line, "gd");
-			if (candidate && !has_vm_flag(line, "dp") && !has_vm_flag(line, "ht")) {
-				ret = push_parent_vma(vmas, nr, &cap, &pv);
-				if (!ret)
-					pv.path = NULL;	/* the list's now */
-			}
-			free(pv.path);
-			pv.path = NULL;
-			candidate = false;
-			continue;
-		}
-		if (sscanf(line, "%lx-%lx %7s %lx %*x:%*x %lu %n", &start, &end, perms, &pgoff, &ino,
-			   &n) < 5)
-			continue;
-		name = line + n;
-		name[strcspn(name, "\n")] = '\0';
-		candidate = inheritable_line(perms, ino, name);
-		free(pv.path);
-		pv = (struct parent_vma){ .start = start, .end = end, .pgoff = pgoff };
-		if (candidate && ino && !(pv.path = strdup(name)))
-			ret = -ENOMEM;
-	}
-	free(pv.path);
-	if (!ret && ferror(f))
-		ret = pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
-	return ret;
-}
-
-static void free_vmas(struct parent_vma *vmas, size_t nr)
-{
-	for (size_t i = 0; i < nr; i++) {
-		free(vmas[i].claimed);
-		free(vmas[i].path);
-	}
-	free(vmas);
-}
-
 static int open_siblings(struct cow_parent *cp, const pid_t *siblings, size_t nr)
 {
 	cp->siblings = calloc(nr + 1, sizeof(*cp->siblings));
@@ -226,7 +114,7 @@ static int open_siblings(struct cow_parent *cp, const pid_t *siblings, size_t nr
 }
 
 int cow_parent_open(pid_t pid, pid_t ppid, const pid_t *siblings, size_t nr_siblings,
-		    bool has_children, struct cow_parent **out)
+		    bool has_children, struct cow_maps_cache *cache, struct cow_parent **out)
 {
 	struct cow_parent *cp = calloc(1, sizeof(*cp));
 	int ret;
@@ -236,6 +124,7 @@ int cow_parent_open(pid_t pid, pid_t ppid, const pid_t *siblings, size_t nr_sibl
 		return -ENOMEM;
 	cp->pid = pid;
 	cp->ppid = ppid;
+	cp->cache = cache;
 	cp->find_moved = !has_children;
 	cp->parent_pagemap_fd = -1;
 	cp->pagemap_fd = proc_open(pid, "pagemap");
@@ -246,7 +135,7 @@ int cow_parent_open(pid_t pid, pid_t ppid, const pid_t *siblings, size_t nr_sibl
 		       cp->pagemap_fd < 0 ? pid : ppid, strerror(-ret));
 		goto err;
 	}
-	ret = read_inheritable_maps(pid, ppid, &cp->vmas, &cp->nr);
+	ret = cow_maps_read(cache, pid, ppid, &cp->vmas, &cp->nr);
 	if (!ret)
 		ret = open_siblings(cp, siblings, nr_siblings);
 	if (ret)
@@ -266,11 +155,11 @@ void cow_parent_close(struct cow_parent *cp)
 		close(cp->pagemap_fd);
 	if (cp->parent_pagemap_fd >= 0)
 		close(cp->parent_pagemap_fd);
-	free_vmas(cp->vmas, cp->nr);
+	cow_maps_free(cp->vmas, cp->nr);
 	for (size_t i = 0; i < cp->nr_siblings; i++) {
 		if (cp->siblings[i].pagemap_fd >= 0)
 			close(cp->siblings[i].pagemap_fd);
-		free_vmas(cp->siblings[i].vmas, cp->siblings[i].nr);
+		cow_maps_free(cp->siblings[i].vmas, cp->siblings[i].nr);
 		free(cp->siblings[i].index.pfn);
 		free(cp->siblings[i].index.addr);
 	}
@@ -501,7 +390,7 @@ static int sibling_vmas(const struct cow_parent *cp, struct sibling *s)
 
 	if (s->have_vmas)
 		return 0;
-	ret = read_inheritable_maps(cp->pid, s->pid, &s->vmas, &s->nr);
+	ret = cow_maps_read(cp->cache, cp->pid, s->pid, &s->vmas, &s->nr);
 	s->have_vmas = !ret;
 	return ret;
 }

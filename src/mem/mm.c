@@ -271,7 +271,8 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 		ret = page_digests_writer_open(dir, pid, &digests);
 	if (!ret)
 		ret = opts->parent ? cow_parent_open(pid, opts->parent, opts->siblings,
-						     opts->nr_siblings, opts->has_children, &cp) :
+						     opts->nr_siblings, opts->has_children,
+						     opts->cow_maps, &cp) :
 				     0;
 	if (!ret)
 		ret = pagescan_open(pid, opts->scan, &ps);
@@ -339,13 +340,8 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 			(unsigned long long)stats.pages_zero, (unsigned long long)stats.pages_in_parent,
 			pagescan_method(ps) == PAGESCAN_PAGEMAP ? "/proc/PID/pagemap" : "PAGEMAP_SCAN",
 			parasite ? ", anonymous memory vmspliced by the parasite" : "");
-		if (opts->stats) {
-			opts->stats->pages_zero += stats.pages_zero;
-			opts->stats->pages_in_parent_image += stats.pages_in_parent_image;
-			opts->stats->pages_unread += stats.pages_unread;
-			opts->stats->pages_written += stats.pages_saved;
-			opts->stats->bytes_written += stats.pages_saved * IMG_PAGE_SIZE;
-		}
+		stats_pages_saved(opts->stats, stats.pages_zero, stats.pages_in_parent_image,
+				  stats.pages_unread, stats.pages_saved);
 	}
 out:
 	page_ranges_free(&ranges);
@@ -479,9 +475,14 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 	Mm mm = MM__INIT;
 	int ret;
 
-	ret = vma_list_read(pid, &vmas);
-	if (ret)
-		return ret;
+	if (opts->vmas) {
+		vmas = *opts->vmas;
+		*opts->vmas = (struct vma_list){ 0 };
+	} else {
+		ret = vma_list_read(pid, &vmas);
+		if (ret)
+			return ret;
+	}
 	ret = read_stat(pid, &mm);
 	if (!ret)
 		ret = read_auxv(pid, &mm);

@@ -11,11 +11,13 @@
 #include "images/proto/mm.pb-c.h"
 #include "mem/pagescan.h"
 
+struct cow_maps_cache;
 struct files_dump_set;
 struct inj_blob;
 struct inj_task;
 struct precopy_task;
 struct track_task;
+struct vma_list;
 
 /* The most auxv words an image may hold; the kernel keeps far fewer. */
 #define MM_AUXV_MAX_WORDS 512
@@ -43,6 +45,9 @@ struct mm_dump_opts {
 	 * with that sibling. */
 	const pid_t *siblings;
 	size_t nr_siblings;
+	/* The parents' and siblings' mappings, read once a dump; NULL: read
+	 * for each child. */
+	struct cow_maps_cache *cow_maps;
 	/* It has live children in the dump: its pages are read unpinned
 	 * too, so that it keeps the frames they share with it. */
 	bool has_children;
@@ -66,6 +71,11 @@ struct mm_dump_opts {
 	bool digests;
 	/* A pre-dump: the pages store alone, no mm-PID.img nor file objects. */
 	bool pages_only;
+	/* The task's mappings, read by the caller once no parasite was left in
+	 * it (vma_list_read()), which mm_dump_with() takes over (leaving the
+	 * list empty); NULL: read there. A tree's dump reads them on its
+	 * tracing thread, which has time to spare (dump/process.c). */
+	struct vma_list *vmas;
 };
 
 /* Writes mm-PID.img, pagemap-PID.img and pages-PID.img of @task into

@@ -70,10 +70,16 @@ static const struct {
 };
 
 /* One smaps entry as read, before it becomes a Vma. */
+struct mapped_file_memo;
+
 struct smaps_entry {
 	uint64_t start, end, pgoff;
+	uint64_t ino;		/* the mapped file's, and its device's numbers */
+	unsigned major, minor;
 	char perms[5];
 	char *name;		/* the text after the inode column */
+	/* The last file a mapping of this read mapped; NULL: none kept. */
+	struct mapped_file_memo *memo;
 	uint64_t rss_kb, swap_kb;
 	uint64_t hugetlb_kb;		/* Shared_ + Private_Hugetlb, which Rss leaves out */
 	uint64_t kernel_page_kb;	/* KernelPageSize: the huge page size of hugetlb */
@@ -121,6 +127,9 @@ static bool parse_header(char *line, struct smaps_entry *e)
 	e->start = m.start;
 	e->end = m.end;
 	e->pgoff = m.pgoff;
+	e->ino = m.ino;
+	e->major = m.major;
+	e->minor = m.minor;
 	memcpy(e->perms, m.perms, sizeof(e->perms));
 	e->name = m.name;
 	return true;
@@ -179,12 +188,51 @@ struct mapped_file {
 	bool hugetlbfs;
 };
 
+/* A program maps each library in four or five mappings of one file: the
+ * link read, the stat and the statfs of the first serve the others whose
+ * smaps line names the same inode by the same text (both are the file's
+ * path as the kernel prints it; a backslash may be an escape, so such a
+ * name is looked up anew), three system calls fewer a mapping. */
+struct mapped_file_memo {
+	bool valid;
+	uint64_t ino;
+	unsigned major, minor;
+	char name[PATH_MAX + sizeof(DELETED_SUFFIX)];
+	struct mapped_file f;
+};
+
+static bool memo_holds(const struct mapped_file_memo *m, const struct smaps_entry *e)
+{
+	return m && m->valid && m->ino == e->ino && m->major == e->major &&
+	       m->minor == e->minor && !strchr(e->name, '\\') && !strcmp(m->name, e->name);
+}
+
+static void memo_keep(struct mapped_file_memo *m, const struct smaps_entry *e,
+		      const struct mapped_file *f)
+{
+	if (!m)
+		return;
+	m->valid = strlen(e->name) < sizeof(m->name);
+	if (!m->valid)
+		return;
+	m->ino = e->ino;
+	m->major = e->major;
+	m->minor = e->minor;
+	strcpy(m->name, e->name);
+	m->f = *f;
+}
+
 static int stat_mapped_file(pid_t pid, const struct smaps_entry *e, const char *label,
 			    struct mapped_file *f)
 {
 	char link[96];
 	struct statfs sfs;
 	ssize_t n;
+
+	if (memo_holds(e->memo, e)) {
+		*f = e->memo->f;
+		return 0;
+	}
 
 	snprintf(link, sizeof(link), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
 		 e->end);
@@ -202,6 +250,7 @@ static int stat_mapped_file(pid_t pid, const struct smaps_entry *e, const char *
 				    pid, label, link);
 	f->shmem = sfs.f_type == TMPFS_MAGIC;
 	f->hugetlbfs = sfs.f_type == HUGETLBFS_MAGIC;
+	memo_keep(e->memo, e, f);
 	return 0;
 }
 
@@ -524,6 +573,7 @@ static bool parse_kb(const char *text, unsigned long long *kb)
 static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
 {
 	_cleanup_free_ char *line = NULL, *name = NULL;
+	_cleanup_free_ struct mapped_file_memo *memo = calloc(1, sizeof(*memo));
 	struct smaps_entry e, next;
 	bool in_entry = false;
 	size_t cap = 0;
@@ -545,6 +595,7 @@ static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
 				return -ENOMEM;
 			}
 			e.name = name;
+			e.memo = memo;	/* NULL (no memory): every file looked up */
 			in_entry = true;
 		} else if (!in_entry || !strchr("RSPKV", line[0])) {
 			/* Most of an entry's 25 lines: none of the keys below. */

@@ -2,6 +2,7 @@
  * (--display-stats) and as JSON (--stats-file). The progress line is in
  * progress.c. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +36,9 @@ const char *stats_stage_name(const struct stats *st, int stage, size_t *nr)
 	return stage >= 0 && (size_t)stage < *nr ? names[stage] : "";
 }
 
+/* A tree's dump counts from two threads (dump/pipeline.c). */
+static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
+
 uint64_t stats_now(void)
 {
 	struct timespec ts;
@@ -53,31 +57,53 @@ void stats_init(struct stats *st, enum stats_journey journey)
 uint64_t stats_begin(struct stats *st, int stage)
 {
 	if (st && st->stage != stage) {
+		pthread_mutex_lock(&counts_lock);
 		st->stage = stage;
 		progress_draw(st, false);
+		pthread_mutex_unlock(&counts_lock);
 	}
 	return stats_now();
 }
 
 void stats_end(struct stats *st, int stage, uint64_t began)
 {
-	if (st && stage >= 0 && stage < STATS_MAX_STAGES)
-		st->stage_ns[stage] += stats_now() - began;
+	if (!st || stage < 0 || stage >= STATS_MAX_STAGES)
+		return;
+	pthread_mutex_lock(&counts_lock);
+	st->stage_ns[stage] += stats_now() - began;
+	pthread_mutex_unlock(&counts_lock);
 }
 
 void stats_pages_read(struct stats *st, uint64_t pages)
 {
 	if (!st)
 		return;
+	pthread_mutex_lock(&counts_lock);
 	st->pages_scanned += pages;
 	if (st->progress)
 		progress_draw(st, false);
+	pthread_mutex_unlock(&counts_lock);
+}
+
+void stats_pages_saved(struct stats *st, uint64_t zero, uint64_t in_parent_image,
+		       uint64_t unread, uint64_t written)
+{
+	if (!st)
+		return;
+	pthread_mutex_lock(&counts_lock);
+	st->pages_zero += zero;
+	st->pages_in_parent_image += in_parent_image;
+	st->pages_unread += unread;
+	st->pages_written += written;
+	st->bytes_written += written * 4096;
+	pthread_mutex_unlock(&counts_lock);
 }
 
 void stats_task_done(struct stats *st, uint64_t bytes)
 {
 	if (!st)
 		return;
+	pthread_mutex_lock(&counts_lock);
 	st->tasks_done++;
 	if (st->journey == STATS_RESTORE) {
 		st->bytes_restored += bytes;
@@ -85,6 +111,7 @@ void stats_task_done(struct stats *st, uint64_t bytes)
 	}
 	if (st->progress)
 		progress_draw(st, false);
+	pthread_mutex_unlock(&counts_lock);
 }
 
 void stats_finish(struct stats *st)

@@ -80,6 +80,10 @@ void stats_end(struct stats *st, int stage, uint64_t began);
 void stats_pages_read(struct stats *st, uint64_t pages);
 /* A task done; redraws the progress line when it is due. */
 void stats_task_done(struct stats *st, uint64_t bytes);
+/* Dump: pages left out as zeros, left in the parent set, left unread
+ * (tracked as unwritten), and pages written with their bytes. */
+void stats_pages_saved(struct stats *st, uint64_t zero, uint64_t in_parent_image,
+		       uint64_t unread, uint64_t written);
 void stats_finish(struct stats *st);
 
 /* The stats as text for people (--display-stats) and as one JSON object

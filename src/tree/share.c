@@ -1,6 +1,6 @@
 /* What processes of a tree share besides memory: an fd table (clone with
  * CLONE_FILES) or fs info (CLONE_FS: cwd, root, umask), found at dump with
- * kcmp(). Restore can share either again between a process and its
+ * kcmp(), and which share an mm (CLONE_VM without CLONE_THREAD). Restore can share either again between a process and its
  * parent, by creating the child with CLONE_FILES or CLONE_FS (under a
  * chroot, fs info only where no fd table is shared too); any other
  * pattern, such as fs info shared with a thread of the parent (or, by
@@ -145,6 +145,35 @@ static int check_thread_fs(const struct tree *tree, size_t i)
 	return ret;
 }
 
+/* Marks shares_mm on every live process whose mm another one uses: the
+ * pids sorted by mm, neighbours compared (a parasite in one would show in
+ * the other's memory, dump/pipeline.c). */
+static int find_shared_mm(struct tree *tree, pid_t *pids)
+{
+	struct kcmp_order o = { .type = KCMP_VM };
+	size_t n = 0;
+
+	for (size_t i = 0; i < tree->nr; i++)
+		if (tree->tasks[i].state == TREE_ALIVE)
+			pids[n++] = tree->tasks[i].pid;
+	qsort_r(pids, n, sizeof(*pids), cmp_by_object, &o);
+	if (o.err)
+		return pr_errno_ret("dump: cannot compare the processes' memory (kcmp)");
+	for (size_t i = 1; i < n; i++) {
+		if (kcmp_pair(pids[i - 1], pids[i], KCMP_VM))
+			continue;
+		for (size_t k = 0; k < tree->nr; k++)
+			if (tree->tasks[k].pid == pids[i - 1] || tree->tasks[k].pid == pids[i])
+				tree->tasks[k].shares_mm = true;
+	}
+	return 0;
+}
+
+bool tree_task_shares_inside(const struct tree *tree, size_t i)
+{
+	return tree->tasks[i].shares_mm || in_shared_table(tree, i);
+}
+
 int tree_find_sharing(struct tree *tree)
 {
 	static const int types[] = { KCMP_FILES, KCMP_FS };
@@ -185,6 +214,8 @@ int tree_find_sharing(struct tree *tree)
 	for (size_t i = 0; !ret && i < tree->nr; i++)
 		if (tree->tasks[i].shares_fs)
 			ret = check_chroot(tree, i);
+	if (!ret)
+		ret = find_shared_mm(tree, tops);
 	free(tops);
 	if (ret == -ENOMEM)
 		pr_err("dump: out of memory comparing the processes");

@@ -35,6 +35,7 @@ struct tree_task {
 	struct inj_task *inj;	/* dump: the seized process; NULL for zombies */
 	bool shares_fs;		/* its fs info is its parent's (CLONE_FS) */
 	bool shares_files;	/* its fd table is its parent's (CLONE_FILES) */
+	bool shares_mm;		/* dump: another process uses its mm (CLONE_VM) */
 	int stop_signal;	/* dump: its job-control stop's signal; 0: it ran */
 	bool stop_known;	/* dump: its parent is in the tree and was asked: */
 	bool stop_reported;	/* whether the parent has waited for that stop */
@@ -78,6 +79,11 @@ int tree_check(const struct tree *tree, bool shell_job);
  * the tree, or by two processes but not through their parent, or fs info
  * under a chroot (share.c). */
 int tree_find_sharing(struct tree *tree);
+
+/* Whether live process @i shares an fd table or an mm with another
+ * process of the tree, where a parasite in one shows in the other
+ * (share.c; after tree_find_sharing()). */
+bool tree_task_shares_inside(const struct tree *tree, size_t i);
 
 /* Notes which live processes are in a job-control stop and, for those
  * whose parent is in the tree, whether the parent has seen the stop yet
