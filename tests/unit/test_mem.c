@@ -231,7 +231,7 @@ TEST(terabyte_reservation_makes_a_small_pages_file)
 
 	if (!f)
 		return;
-	CHECK(!pages_file_size(f->dir, f->child.pid, &size), "no pages file");
+	CHECK(!pages_file_size(f->dir, f->child.pid, 0, &size), "no pages file");
 	CHECK(size >= WINDOWS * WINDOW_SIZE && size < WINDOWS * WINDOW_SIZE + (96ull << 20),
 	      "pages file of %llu MiB for 16 MiB of windows", (unsigned long long)(size >> 20));
 }
