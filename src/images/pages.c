@@ -69,9 +69,10 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 	}
 	if (e->has_pages_file && (e->state != PAGEMAP_ENTRY__STATE__PRESENT ||
 				  e->pages_file >= PAGES_FILES_MAX)) {
-		image_error(path, off, "range at 0x%llx names pages file %u, which no %s range can",
+		image_error(path, off, "range at 0x%llx names pages file %u: %s",
 			    (unsigned long long)e->vaddr, e->pages_file,
-			    e->state == PAGEMAP_ENTRY__STATE__PRESENT ? "present" : "absent");
+			    e->state == PAGEMAP_ENTRY__STATE__PRESENT ?
+				    "there are two, 0 and 1" : "only a present range has one");
 		return -EBADMSG;
 	}
 	switch (e->state) {

@@ -132,7 +132,7 @@ TEST(pages_round_trip_merges_adjacent_ranges)
 			   (unsigned long long)e->file_off);
 	}
 	for (unsigned p = 0; p < 5; p++) {
-		CHECK_GOTO(pread(pr->pages_fd, page, PS, p * PS) == PS, out, "page %u", p);
+		CHECK_GOTO(pread(pr->pages_fd[0], page, PS, p * PS) == PS, out, "page %u", p);
 		for (size_t i = 0; i < PS; i++)
 			CHECK_GOTO(page[i] == sample_byte(p, i), out, "page %u byte %zu", p, i);
 	}

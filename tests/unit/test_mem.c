@@ -189,7 +189,7 @@ TEST(saved_bytes_equal_the_child_memory)
 			if (e->state == PAGEMAP_ENTRY__STATE__ZERO)
 				memset(saved, 0, n);
 			else
-				CHECK(pread(f->pages->pages_fd, saved, n, e->file_off + done) ==
+				CHECK(pread(f->pages->pages_fd[0], saved, n, e->file_off + done) ==
 				      (ssize_t)n, "short pages file");
 			CHECK(!memcmp(saved, live, n), "bytes at %#llx differ from the child's",
 			      (unsigned long long)(e->vaddr + done));
