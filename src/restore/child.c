@@ -323,7 +323,8 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 {
 	const struct restore_task *rt = &rs->tasks[index];
 	size_t n = 0;
-	int *keep = malloc((rt->mm->n_vmas + 2 * rs->tree.nr + 9 + 2 * rt->core->n_threads) *
+	int *keep = malloc((rt->mm->n_vmas + PAGES_FILES_MAX * rs->tree.nr + 9 +
+			    2 * rt->core->n_threads) *
 			   sizeof(*keep)),
 	    ret;
 
@@ -344,8 +345,10 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 		if (rt->thread_fs_fds[i] >= 0)
 			keep[n++] = rt->thread_fs_fds[i];
 	for (size_t i = index + 1; members && i < rs->tree.nr; i++)
-		if (rs->tree.tasks[i].shares_files && share_group_owner(&rs->tree, i, false) == index)
+		if (rs->tree.tasks[i].shares_files && share_group_owner(&rs->tree, i, false) == index) {
 			keep[n++] = rs->tasks[i].pages->pages_fd[0];
+			keep[n++] = rs->tasks[i].pages->pages_fd[1];
+		}
 	ret = close_fds_from(rs->base, members ? (unsigned int)rs->top - 1 : ~0U, keep, n);
 	free(keep);
 	return ret;
