@@ -430,6 +430,9 @@ int pagesplice_open(struct inj_parasite *parasite, pid_t pid, struct pages_write
 		ps->batch_max /= PS;
 		if (ps->batch_max > PARASITE_VMSPLICE_MAX_PAGES)
 			ps->batch_max = PARASITE_VMSPLICE_MAX_PAGES;
+		if (!ret)
+			pr_info("dump: pid %d: its pages go to two pages files on two threads, "
+				"%llu KiB a batch", pid, (unsigned long long)ps->batch_max * PS / 1024);
 	}
 	if (ret)
 		goto err;

@@ -2,13 +2,16 @@
  * mem/pagesplice.c): the set restores whole, with cryo's filler or without,
  * and the second file is held to the same rules as the first: a byte
  * changed in it, or the file gone, refuses the restore by its name before
- * anything of the task runs. The round trips of every cycle are
+ * anything of the task runs; a dump whose two writers both meet a full
+ * disk fails, leaves no image file and the program as it was. The round trips of every cycle are
  * test_roundtrip's (prog_counter_two_files). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,5 +115,53 @@ TEST(a_changed_or_missing_second_pages_file_is_refused_by_name)
 	CHECK_GOTO(refused_after(&p, img, pid, name, remove_file, "cannot stat"), out,
 		   "the second file gone: %s", why);
 out:
+	end_prog(&p);
+}
+
+/* Whether @dir holds no image file (nor a temporary one). */
+static bool no_image_file(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	bool ok = true;
+
+	while (ok && d && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 4 && (!strcmp(de->d_name + len - 4, ".img") ||
+				!strcmp(de->d_name + len - 4, ".tmp")))
+			ok = fail_why("the failed dump left %s/%s", dir, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return ok;
+}
+
+TEST(a_dump_of_two_pages_files_into_a_full_disk_fails_and_the_program_runs_on)
+{
+	char mnt[PATH_MAX], img[PATH_MAX], pid[16];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	bool mounted = false;
+
+	CHECK_GOTO(start_prog(&p, "prog_counter_two_files", NULL, NULL), out, "%s", why);
+	pathf(mnt, "%s/small", p.dir);
+	pathf(img, "%s/img", mnt);
+	snprintf(pid, sizeof(pid), "%d", p.pid);
+	CHECK_GOTO(!mkdir(mnt, 0700) && !mount("tmpfs", mnt, "tmpfs", 0, "size=8m"), out,
+		   "mount a tmpfs of 8 MiB on %s: %s", mnt, strerror(errno));
+	mounted = true;
+	/* 20 MiB of pages into 8: both writers fail. */
+	setenv("CRYO_TEST_TWO_FILES_MIN", "1", 1);
+	prog_cryo(&r, &p, "dump", "-t", pid, "-D", img, "-v3");
+	unsetenv("CRYO_TEST_TWO_FILES_MIN");
+	CHECK_GOTO(strstr(r.out, "two pages files on two threads"), out,
+		   "the dump did not write two files: %s", r.out);
+	CHECK_GOTO(refused(&r, "No space left on device", "pages", NULL), out, "%s", why);
+	CHECK_GOTO(no_inventory(img) && no_image_file(img), out, "%s", why);
+	CHECK_GOTO(prog_unharmed(&p), out, "after the failed dump: %s", why);
+out:
+	if (mounted && umount2(mnt, MNT_DETACH))
+		harness_fail(__FILE__, __LINE__, "umount %s: %s", mnt, strerror(errno));
 	end_prog(&p);
 }
