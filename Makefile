@@ -10,6 +10,12 @@ PREFIX ?= /usr/local
 BUILD := build
 .DEFAULT_GOAL := all
 
+# Every core builds unless a -j is given: `make test` from a clean tree
+# (what CI runs) compiles several hundred test programs.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc)
+endif
+
 WARN := -Wall -Wextra -Werror
 CFLAGS_COMMON := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
 CFLAGS ?= -O2 -g
@@ -263,7 +269,7 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 HARNESS_RUNNERS := $(NEGATIVE_RUNNERS) test_trust test_freezer test_real test_everyday \
 	test_terminals test_state_refusals test_redis test_proc_refusals test_criu_cli \
 	test_cgroup_v1 test_trust_threads test_criu_opts2 \
-	test_criu_ns_opts test_criu_cpu_cap test_predump test_pages_two_files
+	test_criu_ns_opts test_criu_cpu_cap test_predump test_track_mem test_pages_two_files
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -291,6 +297,8 @@ $(BUILD)/tests/roundtrip/test_criu_cpu_cap: RUNNER_EXTRA := src/images/crc32c.c 
 	$(BUILD)/gen/rpc/proto/rpc.pb-c.c -lxxhash -lprotobuf-c
 # criu's pre-dump and --prev-images-dir: chains, lazy restore, refusals.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_predump
+# Write tracking across pre-dumps (--track-mem): pages read, the holder.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_track_mem
 # test_trust forges images as an attacker would, checksums included.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
 # A large task's two pages files: restored whole, refused by name when the

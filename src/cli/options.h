@@ -164,6 +164,10 @@ struct cryo_opts {
 	/* The cgroup freeze_cgroup names, opened by cmd_dump: every process
 	 * in it must be in the tree (freezer_check_members()); -1: none. */
 	int freeze_given_fd;
+	/* --track-mem on a pre-dump or a -R dump: the holder cmd_dump started
+	 * before entering any namespace of the tree (mem/track.h), which the
+	 * dump hands its write trackers to; -1: none. */
+	int track_holder_fd;
 	/* --cpu-cap[=CAP,...] (RPC cpu_cap): CPU_CAP_* bits; without it
 	 * (!cpu_cap_given) criu's default, fpu, compares an image that exists
 	 * (task/cpuinfo.h). Dump saves cpuinfo.img unless given "none". */

@@ -23,6 +23,7 @@
 #include "files/files.h"
 #include "mem/mm.h"
 #include "mem/precopy.h"
+#include "mem/track.h"
 #include "net/net.h"
 #include "ns/cgroup_ns.h"
 #include "ns/ipc.h"
@@ -147,7 +148,10 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 					.has_children = live_children(ctx->tree, t),
 					.precopy = precopy_task(ctx->precopy, pid),
 					.parent_set = ctx->lineage->parent,
-					.digests = !!ctx->lineage->parent };
+					/* A parent's digests tell the next
+					 * dump which pages it holds. */
+					.digests = ctx->lineage->parent ||
+						   ctx->lineage->track.rearm };
 	struct image_dir *dir = ctx->dir;
 	struct stats *st = ctx->stats;
 	_cleanup_free_ pid_t *siblings = NULL;
@@ -172,6 +176,10 @@ static int collect_and_write(struct dump_ctx *ctx, const struct tree_task *t)
 		ret = files_dump(ctx->files, pid, ctx->opts->shell_job);
 	stats_end(st, STATS_DUMP_FILES, began);
 	began = stats_begin(st, STATS_DUMP_MEMORY);
+	/* After the parasite: its thread's returns to user mode write the
+	 * rseq area, which would only make that page read as written. */
+	if (!ret)
+		ret = track_prepare(&ctx->lineage->track, task, &mm_opts.track);
 	if (!ret)
 		ret = mm_dump_with(task, dir, &mm_opts);
 	stats_end(st, STATS_DUMP_MEMORY, began);
@@ -597,6 +605,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	dir->digest_kind = opts->sign_key ? IMG_DIGEST_BLAKE2B_256 : IMG_DIGEST_XXH3_128;
 	lineage.pre_dump = opts->pre_dump;
 	if (dump_lineage_open(opts, dir, &lineage)) {
+		dump_lineage_close(&lineage);
 		image_dir_close(dir);
 		sign_key_forget(&key);
 		return 1;
@@ -614,7 +623,9 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	stats_end(&st, STATS_DUMP_FREEZING, t);
 	if (ret)
 		goto out;
-	if (!opts->pre_dump && !lineage.parent && wants_pre_copy(opts, &tree))
+	/* Tracking for the next set is armed in the final freeze instead. */
+	if (!opts->pre_dump && !lineage.parent && !lineage.track.rearm &&
+	    wants_pre_copy(opts, &tree))
 		ret = pre_copy(opts, dir, &fz, &tree, &st, &frozen, &pc, &held);
 	if (!held)
 		goto out;
@@ -652,6 +663,9 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 			unlinkat(dir->fd, name, 0);
 		ret = -ECANCELED;
 	}
+	/* Only a complete set is a parent: its trackers go to the holder. */
+	if (!ret)
+		track_commit(&lineage.track, dir);
 	if (ret)
 		pr_err("dump: pid %d: dump failed (%s); %s left running", opts->pid,
 		       strerror(-ret), nr > 1 ? "every process of the tree was" : "the process was");
@@ -770,9 +784,19 @@ int cmd_dump(const struct cryo_opts *given)
 		}
 		copy.images_dir_fd = images_fd;
 	}
+	/* The write tracker's holder, born here in cryo's namespaces: a
+	 * dumper inside the tree's pid namespace would give it that init as
+	 * its parent, and the next dump would find it in the tree. */
+	copy.track_holder_fd = -1;
+	if (copy.track_mem && copy.leave_running && track_holder_spawn(&copy.track_holder_fd))
+		pr_warn("dump: --track-mem: no holder for the write tracking; the next dump reads "
+			"every page");
 	ret = dump_below_pid_ns(opts, &caller, dump_here, &done);
 	if (ret >= 0 && !done)
 		ret = dump_here(opts, &caller);
+	/* Without a commit, the holder sees the stream end and exits. */
+	if (copy.track_holder_fd >= 0)
+		close(copy.track_holder_fd);
 	mnt_caller_free(&caller);
 	if (copy.freeze_fd >= 0)
 		close(copy.freeze_fd);

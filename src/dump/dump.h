@@ -10,6 +10,7 @@
 #include "images/sign.h"
 #include "images/proto/core.pb-c.h"
 #include "inject/inject.h"
+#include "mem/track.h"
 #include "tree/tree.h"
 
 struct mnt_caller;
@@ -42,7 +43,8 @@ struct dump_ctx {
 	struct precopy *precopy;
 	/* The tree's cgroups, read once after the seize (task/cgroup_seen.h). */
 	struct cgroup_seen *cgroups;
-	/* Incremental dumps (predump.c): a pre-dump, and the parent set. */
+	/* Incremental dumps (predump.c): a pre-dump, the parent set, and
+	 * write tracking from the parent and for the next. */
 	struct dump_lineage *lineage;
 };
 
@@ -55,12 +57,16 @@ struct dump_lineage {
 	/* The parent set, open (NULL: none), its dump id. */
 	struct image_dir *parent;
 	uint8_t parent_id[IMG_DUMP_ID_SIZE];
+	/* Write tracking (mem/track.h): taken from the parent's holder, and
+	 * armed for the next set by a pre-dump or a -R dump with --track-mem
+	 * (a dump that ends its tree has no next). */
+	struct track track;
 };
 
 /* Opens --prev-images-dir (relative to @dir, as criu's) when given, checks
- * it is a set of the tree at @root_pid, and points DIR/parent at it. A
- * parent that cannot serve is said and not used: every page is saved, as
- * criu does. */
+ * it is a set of the tree at @root_pid, points DIR/parent at it, and takes
+ * its write trackers from their holder. A parent that cannot serve is
+ * said and not used: every page is saved, as criu does. */
 int dump_lineage_open(const struct cryo_opts *opts, struct image_dir *dir,
 		      struct dump_lineage *out);
 void dump_lineage_close(struct dump_lineage *l);

@@ -60,9 +60,9 @@ int dump_lineage_open(const struct cryo_opts *opts, struct image_dir *dir,
 	_cleanup_free_ char *path = NULL;
 	struct image_dir *parent;
 
-	if (opts->track_mem)
-		pr_info("dump: --track-mem: this kernel's soft-dirty bits are not used; pages "
-			"unchanged since the parent set are found by their digests");
+	out->track = (struct track){ .rearm = opts->track_mem && opts->leave_running &&
+					      opts->track_holder_fd >= 0,
+				     .holder_fd = opts->track_holder_fd };
 	if (!prev)
 		return 0;
 	if (asprintf(&path, "%s/%s", dir->path, prev) < 0)
@@ -94,11 +94,14 @@ int dump_lineage_open(const struct cryo_opts *opts, struct image_dir *dir,
 	out->parent = parent;
 	pr_info("dump: pid %d: parent image set %s; pages unchanged since it stay there",
 		opts->pid, parent->path);
-	return 0;
+	/* Before the freeze: the holder answers while the tree runs. */
+	return track_fetch(&out->track, parent, out->parent_id);
 }
 
 void dump_lineage_close(struct dump_lineage *l)
 {
+	/* The trackers not handed over end here (their registration too). */
+	track_free(&l->track);
 	if (l->parent)
 		image_dir_close(l->parent);
 	l->parent = NULL;
@@ -121,7 +124,12 @@ int pre_dump_tree(struct dump_ctx *ctx)
 
 		if (tree->tasks[i].state != TREE_ALIVE)
 			continue;
-		ret = mm_dump_with(tree->tasks[i].inj, ctx->dir, &mm_opts);
+		/* Armed before its pages are read: a write after the read
+		 * clears the bit, so what is read is what an unwritten page
+		 * still holds at the next dump. */
+		ret = track_prepare(&ctx->lineage->track, tree->tasks[i].inj, &mm_opts.track);
+		if (!ret)
+			ret = mm_dump_with(tree->tasks[i].inj, ctx->dir, &mm_opts);
 		if (!ret)
 			stats_task_done(st, 0);
 	}
@@ -143,5 +151,8 @@ int cmd_pre_dump(const struct cryo_opts *given)
 	copy.leave_running = true;
 	copy.leave_stopped = false;
 	copy.pre_copy = -1;
+	/* criu enforces memory tracking for a pre-dump, and so does cryo:
+	 * the dump after it reads only the pages written since. */
+	copy.track_mem = true;
 	return cmd_dump(&copy);
 }

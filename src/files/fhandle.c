@@ -112,6 +112,9 @@ static int path_through(pid_t pid, unsigned long ino, unsigned int sdev,
 	if (len < 0)
 		return -errno;
 	link[len] = '\0';
+	/* A file deleted since, which an fd or a watch keeps: no path. */
+	if (len > 10 && !strcmp(link + len - 10, " (deleted)"))
+		return -ENOENT;
 	if (link[0] != '/' || lstat(link, &st) || st.st_ino != ino ||
 	    major(st.st_dev) != sdev >> 20 || minor(st.st_dev) != (sdev & 0xfffff))
 		return -ESTALE;

@@ -17,7 +17,8 @@ int fhandle_parse(const char *hex, unsigned int bytes, int type, struct file_han
 
 /* The path, from @pid's root, of the file @fh names, tried through each
  * mount of its filesystem @sdev (the kernel's dev_t: major << 20 | minor)
- * and checked to be inode @ino there; 0, or -errno of the last try. */
+ * and checked to be inode @ino there; 0, or -errno of the last try
+ * (-ENOENT: the file was deleted, and no path leads to it). */
 int fhandle_path(pid_t pid, unsigned long ino, unsigned int sdev, const struct file_handle *fh,
 		 char **out);
 

@@ -58,7 +58,13 @@ static int watch_path(const struct fd_probe *p, const struct watch *w, char **ou
 {
 	int ret = fhandle_path(p->pid, w->ino, w->sdev, w->fh, out);
 
-	if (ret)
+	/* inotify_add_watch() takes a path: a deleted file (kept by an fd)
+	 * would be watched while its ghost is linked, which is not built. */
+	if (ret == -ENOENT)
+		pr_fd_err(p, "watch wd %d is of a deleted file (inode %lu on %u:%u), which no "
+			  "path leads to: not supported", w->wd, w->ino, w->sdev >> 20,
+			  w->sdev & 0xfffff);
+	else if (ret)
 		pr_fd_err(p, "cannot find the path of watch wd %d (inode %lu on %u:%u): %s", w->wd,
 			  w->ino, w->sdev >> 20, w->sdev & 0xfffff, strerror(-ret));
 	return ret;

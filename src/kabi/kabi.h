@@ -46,6 +46,17 @@
 #define PAGE_IS_GUARD		(1 << 8)	/* 6.14: MADV_GUARD_INSTALL region */
 #endif
 
+/* prctl() (6.4): KSM for every mapping of the mm, now and to come. */
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE		67
+#define PR_GET_MEMORY_MERGE		68
+#endif
+
+/* membarrier() (6.3): the REGISTER_* commands the calling mm has done. */
+#ifndef MEMBARRIER_CMD_GET_REGISTRATIONS
+#define MEMBARRIER_CMD_GET_REGISTRATIONS	(1 << 9)
+#endif
+
 /* PR_SET_THP_DISABLE's flag (6.18): THP only where MADV_HUGEPAGE asks. */
 #ifndef PR_THP_DISABLE_EXCEPT_ADVISED
 #define PR_THP_DISABLE_EXCEPT_ADVISED	(1 << 1)
@@ -228,6 +239,11 @@ struct clone_args {
  * in the file's f_flags, so fdinfo's "flags:" and F_GETFL show it. */
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD		O_EXCL
+#endif
+/* 6.9: pidfds are inodes of pidfs, one per process for the life of the
+ * system (before, every pidfd shared one anonymous inode). */
+#ifndef PID_FS_MAGIC
+#define PID_FS_MAGIC		0x50494446
 #endif
 /* The kernel's PID_MAX_LIMIT on 64-bit: no pid is above it. */
 #define KABI_PID_MAX_LIMIT	(4 * 1024 * 1024)

@@ -28,14 +28,18 @@ struct cow_piece {
 /* Memory a process holds at restore only while it creates its children:
  * the pages [@start, @end) of its child @owner (index in the tree) that
  * the owner and later siblings share (IN_PARENT with a sibling) and the
- * process itself no longer has. Mapped anonymous at @slot, growing down
- * or not as the owner's mapping, filled with the owner's saved pages;
- * its restorer unmaps it with the rest. */
+ * process itself no longer has. Mapped at @slot as the owner's mapping
+ * @vma is (anonymous, growing down or not; or privately from its file at
+ * the same offset, the pages being anonymous copies in a private file
+ * mapping), filled with the owner's saved pages; its restorer unmaps it
+ * with the rest. */
 struct cow_held {
 	uint64_t start, end;
 	uint64_t slot;
 	size_t owner;
+	uint32_t vma;		/* in the owner's mappings: the first, when merged */
 	bool growsdown;
+	bool file;		/* @vma maps a file (then one mapping: never merged) */
 };
 
 /* A mapping cow_vma_inheritable() takes that a process maps and fills
@@ -63,15 +67,17 @@ bool cow_backing_matches(const Vma *v, uint64_t addr, const char *parent_path,
 
 /* Child @pid of live parent @ppid (both stopped): the parent's mappings
  * and both pagemaps, opened once per child, and those of @siblings, the
- * live children of @ppid dumped before it, in dump order. */
+ * live children of @ppid dumped before it, in dump order. @has_children:
+ * @pid has live children in the dump (then pages a sibling moved are not
+ * looked for: see cow_dump.c). */
 int cow_parent_open(pid_t pid, pid_t ppid, const pid_t *siblings, size_t nr_siblings,
-		    struct cow_parent **out);
+		    bool has_children, struct cow_parent **out);
 void cow_parent_close(struct cow_parent *cp);
 
 /* Queues pages [@start, @end) of @v to @pd: runs that are the parent's
  * frames in its mappings cow_vma_inheritable() takes, at the same
- * addresses or not, with pagedump_add_in_parent(); anonymous runs whose
- * frames the parent maps nowhere but a sibling has at the same address,
+ * addresses or not, with pagedump_add_in_parent(); runs whose frames the
+ * parent maps nowhere but a sibling has (at the same address, or moved),
  * the same way with that sibling; the rest with pagedump_add(). With @cp
  * NULL, all with pagedump_add(). */
 int cow_parent_add(struct cow_parent *cp, struct pagedump *pd, const Vma *v, uint64_t start,

@@ -3,8 +3,9 @@
  * anonymous pages (or anonymous copies in a private file mapping), at the
  * same address or wherever the child moved it, read from both processes'
  * /proc/PID/pagemap. Such pages are queued IN_PARENT with the parent's
- * address; an anonymous page the parent no longer has but a sibling dumped
- * before has at the same address, IN_PARENT with that sibling; the rest
+ * address; such a page the parent no longer has but a sibling dumped
+ * before has (at the same address, or where one of them moved it),
+ * IN_PARENT with that sibling; the rest
  * go to the pages store as before. Restoring them shared is restore/cow.c. */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +61,9 @@ struct sibling {
 	size_t nr;
 	uint64_t entries[CHUNK_PAGES];
 	uint64_t entries_at, entries_end;	/* what @entries holds; empty at first */
+	/* Its shared frames over @vmas, built the first time a page of the
+	 * child is found at no sibling's address (one of them moved it). */
+	struct frame_index index;
 };
 
 struct cow_parent {
@@ -70,6 +74,12 @@ struct cow_parent {
 	struct frame_index index;
 	struct sibling *siblings;	/* in dump order */
 	size_t nr_siblings;
+	/* Look for pages a sibling (or the child) moved: only in a child
+	 * with no live children, whose shared frames the parent does not
+	 * map can then be only a sibling's (or a process's outside the
+	 * dump); a child's pages shared with its own children would
+	 * index every earlier sibling for nothing. */
+	bool find_moved;
 };
 
 /* A mapping whose pages a child may have from its parent and get back
@@ -216,7 +226,7 @@ static int open_siblings(struct cow_parent *cp, const pid_t *siblings, size_t nr
 }
 
 int cow_parent_open(pid_t pid, pid_t ppid, const pid_t *siblings, size_t nr_siblings,
-		    struct cow_parent **out)
+		    bool has_children, struct cow_parent **out)
 {
 	struct cow_parent *cp = calloc(1, sizeof(*cp));
 	int ret;
@@ -226,6 +236,7 @@ int cow_parent_open(pid_t pid, pid_t ppid, const pid_t *siblings, size_t nr_sibl
 		return -ENOMEM;
 	cp->pid = pid;
 	cp->ppid = ppid;
+	cp->find_moved = !has_children;
 	cp->parent_pagemap_fd = -1;
 	cp->pagemap_fd = proc_open(pid, "pagemap");
 	cp->parent_pagemap_fd = cp->pagemap_fd < 0 ? -1 : proc_open(ppid, "pagemap");
@@ -260,6 +271,8 @@ void cow_parent_close(struct cow_parent *cp)
 		if (cp->siblings[i].pagemap_fd >= 0)
 			close(cp->siblings[i].pagemap_fd);
 		free_vmas(cp->siblings[i].vmas, cp->siblings[i].nr);
+		free(cp->siblings[i].index.pfn);
+		free(cp->siblings[i].index.addr);
 	}
 	free(cp->siblings);
 	free(cp->index.pfn);
@@ -302,14 +315,15 @@ static bool backing_matches(struct parent_vma *pv, const Vma *v, uint64_t mine, 
 	return true;
 }
 
-static int claim(struct cow_parent *cp, const Vma *v, uint64_t mine, uint64_t addr, bool *ok)
+static int claim_in(struct parent_vma *vmas, size_t nr, const Vma *v, uint64_t mine,
+		    uint64_t addr, bool *ok)
 {
-	size_t k = vma_at(cp->vmas, cp->nr, addr);
-	struct parent_vma *pv = &cp->vmas[k];
+	size_t k = vma_at(vmas, nr, addr);
+	struct parent_vma *pv = &vmas[k];
 	uint64_t page;
 
 	*ok = false;
-	if (k == cp->nr || pv->growsdown != !!(v->flags & MAP_GROWSDOWN) ||
+	if (k == nr || pv->growsdown != !!(v->flags & MAP_GROWSDOWN) ||
 	    !backing_matches(pv, v, mine, addr))
 		return 0;
 	if (!pv->claimed) {
@@ -323,6 +337,11 @@ static int claim(struct cow_parent *cp, const Vma *v, uint64_t mine, uint64_t ad
 	pv->claimed[page / 64] |= 1ULL << (page % 64);
 	*ok = true;
 	return 0;
+}
+
+static int claim(struct cow_parent *cp, const Vma *v, uint64_t mine, uint64_t addr, bool *ok)
+{
+	return claim_in(cp->vmas, cp->nr, v, mine, addr, ok);
 }
 
 static int read_entries(int fd, pid_t pid, uint64_t addr, size_t n, uint64_t *out)
@@ -400,42 +419,51 @@ static int index_add(struct frame_index *fi, uint64_t pfn, uint64_t addr)
 	return 0;
 }
 
-/* Every shared frame of the parent's private anonymous mappings. */
-static int index_build(struct cow_parent *cp)
+/* Every shared frame of mappings @vmas of the process whose pagemap is
+ * @pagemap_fd (the parent's or a sibling's) into @fi. */
+static int index_build(struct frame_index *fi, pid_t pid, int pagemap_fd,
+		       const struct parent_vma *vmas, size_t nr)
 {
-	uint64_t parents[CHUNK_PAGES];
+	uint64_t entries[CHUNK_PAGES];
 	int ret = 0;
 
-	cp->index.built = true;
-	for (size_t k = 0; !ret && k < cp->nr; k++) {
-		for (uint64_t at = cp->vmas[k].start; !ret && at < cp->vmas[k].end;) {
-			size_t n = (cp->vmas[k].end - at) / PS < CHUNK_PAGES ?
-					   (cp->vmas[k].end - at) / PS : CHUNK_PAGES;
+	fi->built = true;
+	for (size_t k = 0; !ret && k < nr; k++) {
+		for (uint64_t at = vmas[k].start; !ret && at < vmas[k].end;) {
+			size_t n = (vmas[k].end - at) / PS < CHUNK_PAGES ?
+					   (vmas[k].end - at) / PS : CHUNK_PAGES;
 
-			ret = read_entries(cp->parent_pagemap_fd, cp->pid, at, n, parents);
+			ret = read_entries(pagemap_fd, pid, at, n, entries);
 			for (size_t i = 0; !ret && i < n; i++)
-				if (shared_frame(parents[i]))
-					ret = index_add(&cp->index, parents[i] & PM_PFN_MASK,
-							at + i * PS);
+				if (shared_frame(entries[i]))
+					ret = index_add(fi, entries[i] & PM_PFN_MASK, at + i * PS);
 			at += n * PS;
 		}
 	}
 	return ret;
 }
 
+/* Where @fi has the frame of @mine; 0: nowhere. */
+static uint64_t index_lookup(const struct frame_index *fi, uint64_t mine)
+{
+	size_t i;
+
+	if (!fi->nr)
+		return 0;
+	i = index_slot(fi, mine & PM_PFN_MASK);
+	return fi->pfn[i] ? fi->addr[i] : 0;
+}
+
 /* Where the parent maps the frame of @mine, a shared page the child does
  * not have at the parent's address; 0: nowhere. */
 static int index_find(struct cow_parent *cp, uint64_t mine, uint64_t *addr)
 {
-	int ret = cp->index.built ? 0 : index_build(cp);
-	size_t i;
+	int ret = cp->index.built ? 0 :
+				    index_build(&cp->index, cp->pid, cp->parent_pagemap_fd, cp->vmas,
+						cp->nr);
 
-	*addr = 0;
-	if (ret || !cp->index.nr)
-		return ret;
-	i = index_slot(&cp->index, mine & PM_PFN_MASK);
-	*addr = cp->index.pfn[i] ? cp->index.addr[i] : 0;
-	return 0;
+	*addr = ret ? 0 : index_lookup(&cp->index, mine);
+	return ret;
 }
 
 /* Where the parent maps page @addr of the child's mapping @v, whose entry
@@ -464,43 +492,42 @@ static int parent_addr_of(struct cow_parent *cp, const Vma *v, uint64_t addr, ui
 	return ret;
 }
 
-/* Sibling @s's anonymous inheritable mappings (a page of a file mapping
- * is the file's again in a parent that holds it anonymous). */
+/* Sibling @s's inheritable mappings: anonymous, or private mappings of a
+ * file by path, whose anonymous copies the parent holds mapped from the
+ * same file at the same offset. */
 static int sibling_vmas(const struct cow_parent *cp, struct sibling *s)
 {
-	size_t kept = 0;
 	int ret;
 
 	if (s->have_vmas)
 		return 0;
 	ret = read_inheritable_maps(cp->pid, s->pid, &s->vmas, &s->nr);
-	if (ret)
-		return ret;
-	for (size_t k = 0; k < s->nr; k++)
-		if (!s->vmas[k].path)
-			s->vmas[kept++] = s->vmas[k];
-		else
-			free(s->vmas[k].path);
-	s->nr = kept;
-	s->have_vmas = true;
-	return 0;
+	s->have_vmas = !ret;
+	return ret;
 }
 
 /* Sibling @s's pagemap entry for page @addr of the child's mapping @v,
  * read a chunk at a time (beyond its mappings, entries read 0). */
+static int sibling_pagemap(const struct cow_parent *cp, struct sibling *s)
+{
+	if (s->pagemap_fd >= 0)
+		return 0;
+	s->pagemap_fd = proc_open(s->pid, "pagemap");
+	if (s->pagemap_fd < 0) {
+		pr_err("dump: pid %d: cannot open /proc/%d/pagemap: %s", cp->pid, s->pid,
+		       strerror(-s->pagemap_fd));
+		return s->pagemap_fd;
+	}
+	return 0;
+}
+
 static int sibling_entry(const struct cow_parent *cp, struct sibling *s, const Vma *v,
 			 uint64_t addr, uint64_t *e)
 {
-	int ret;
+	int ret = sibling_pagemap(cp, s);
 
-	if (s->pagemap_fd < 0) {
-		s->pagemap_fd = proc_open(s->pid, "pagemap");
-		if (s->pagemap_fd < 0) {
-			pr_err("dump: pid %d: cannot open /proc/%d/pagemap: %s", cp->pid, s->pid,
-			       strerror(-s->pagemap_fd));
-			return s->pagemap_fd;
-		}
-	}
+	if (ret)
+		return ret;
 	if (addr < s->entries_at || addr >= s->entries_end) {
 		size_t n = (v->end - addr) / PS < CHUNK_PAGES ? (v->end - addr) / PS : CHUNK_PAGES;
 
@@ -514,39 +541,95 @@ static int sibling_entry(const struct cow_parent *cp, struct sibling *s, const V
 	return 0;
 }
 
-/* The first sibling with the frame of @mine at @addr of the child's
- * anonymous mapping @v, in a mapping growing down as @v does, when the
- * parent maps that frame nowhere (it wrote or unmapped its copy since
- * the fork); 0: none. Its own page there is then saved PRESENT: it
- * compared it with the same parent and with the siblings before it. */
-static int sibling_of(struct cow_parent *cp, const Vma *v, uint64_t addr, uint64_t mine,
-		      uint64_t parents, uint32_t *out)
+/* Where sibling @s maps the frame of @mine elsewhere than the child
+ * does, in one of its inheritable mappings; 0: nowhere. */
+static int sibling_moved(const struct cow_parent *cp, struct sibling *s, uint64_t mine,
+			 uint64_t *at)
 {
-	uint64_t at;
+	int ret = 0;
+
+	*at = 0;
+	if (!s->index.built) {
+		ret = sibling_pagemap(cp, s);
+		if (!ret)
+			ret = sibling_vmas(cp, s);
+		if (!ret)
+			ret = index_build(&s->index, cp->pid, s->pagemap_fd, s->vmas, s->nr);
+	}
+	if (!ret)
+		*at = index_lookup(&s->index, mine);
+	return ret;
+}
+
+/* Whether sibling @s has the frame of @mine at @addr, in one of its
+ * inheritable mappings. */
+static int sibling_has_here(const struct cow_parent *cp, struct sibling *s, const Vma *v,
+			    uint64_t addr, uint64_t mine, bool *here)
+{
+	uint64_t e = 0;
+	int ret = sibling_entry(cp, s, v, addr, &e);
+
+	*here = false;
+	if (ret || !(e & PM_PRESENT) || (e & PM_SWAP) || (e & PM_PFN_MASK) != (mine & PM_PFN_MASK))
+		return ret;
+	ret = sibling_vmas(cp, s);
+	*here = !ret && vma_at(s->vmas, s->nr, addr) < s->nr;
+	return ret;
+}
+
+/* The sibling whose page the child's page @addr of its mapping @v is
+ * (anonymous, or an anonymous copy in a private file mapping), when the
+ * parent maps its frame nowhere (it wrote or unmapped its copy since the
+ * fork): the first, in dump order, that has the frame in an inheritable
+ * mapping, at @addr or wherever it (or the child) moved it with
+ * mremap(), into *@out, and where into *@at; 0: none. Every child picks
+ * that same first one, which compared its own page with the same parent
+ * and with the siblings before it, none of which has the frame, and so
+ * saved it PRESENT. A child that would have to index every earlier
+ * sibling to know (see find_moved) and finds none at its address, or
+ * whose page of that sibling is given already (a KSM frame mapped twice)
+ * or of another backing (anonymous, or another file or offset), keeps a
+ * copy. */
+static int sibling_of(struct cow_parent *cp, const Vma *v, uint64_t addr, uint64_t mine,
+		      uint64_t parents, uint32_t *out, uint64_t *at)
+{
+	size_t first = cp->nr_siblings;
+	uint64_t there = 0;
+	bool ok = false;
 	int ret;
 
 	*out = 0;
-	if (!cp->nr_siblings || v->kind == VMA__KIND__FILE || !shared_frame(mine) ||
-	    same_frame(mine, parents))
+	*at = 0;
+	if (!cp->nr_siblings || !shared_frame(mine) || same_frame(mine, parents))
 		return 0;
-	ret = index_find(cp, mine, &at);
-	if (ret || at)
+	ret = index_find(cp, mine, &there);
+	if (ret || there)
 		return ret;
-	for (size_t i = 0; !ret && i < cp->nr_siblings; i++) {
-		struct sibling *s = &cp->siblings[i];
-		uint64_t e = 0;
-		size_t k;
+	for (size_t i = 0; !ret && first == cp->nr_siblings && i < cp->nr_siblings; i++) {
+		bool here = false;
 
-		ret = sibling_entry(cp, s, v, addr, &e);
-		if (ret || !(e & PM_PRESENT) || (e & PM_SWAP) ||
-		    (e & PM_PFN_MASK) != (mine & PM_PFN_MASK))
-			continue;
-		ret = sibling_vmas(cp, s);
-		k = ret ? 0 : vma_at(s->vmas, s->nr, addr);
-		if (!ret && k < s->nr && s->vmas[k].growsdown == !!(v->flags & MAP_GROWSDOWN))
-			*out = (uint32_t)s->pid;
-		if (*out)
-			break;
+		ret = sibling_has_here(cp, &cp->siblings[i], v, addr, mine, &here);
+		if (here) {
+			first = i;
+			there = addr;
+		}
+	}
+	/* An earlier sibling may have it elsewhere. */
+	for (size_t i = 0; !ret && (cp->find_moved || first < cp->nr_siblings) && i < first; i++) {
+		uint64_t moved = 0;
+
+		ret = sibling_moved(cp, &cp->siblings[i], mine, &moved);
+		if (moved) {
+			first = i;
+			there = moved;
+		}
+	}
+	if (ret || first == cp->nr_siblings)
+		return ret;
+	ret = claim_in(cp->siblings[first].vmas, cp->siblings[first].nr, v, addr, there, &ok);
+	if (!ret && ok) {
+		*out = (uint32_t)cp->siblings[first].pid;
+		*at = there;
 	}
 	return ret;
 }
@@ -585,9 +668,8 @@ int cow_parent_add(struct cow_parent *cp, struct pagedump *pd, const Vma *v, uin
 
 			ret = parent_addr_of(cp, v, addr, mine[i], parents[i], &parent);
 			if (!ret && !parent)
-				ret = sibling_of(cp, v, addr, mine[i], parents[i], &sibling);
-			if (sibling)
-				parent = addr;
+				ret = sibling_of(cp, v, addr, mine[i], parents[i], &sibling,
+						 &parent);
 			if (ret || (parent == run_next && sibling == run_sibling))
 				continue;
 			ret = add_run(pd, v, run_start, addr, run_parent, run_sibling);

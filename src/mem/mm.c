@@ -30,6 +30,7 @@
 #include "mem/pagedump.h"
 #include "mem/pagescan.h"
 #include "mem/precopy.h"
+#include "mem/track.h"
 #include "mem/vma.h"
 #include "stats/stats.h"
 
@@ -152,18 +153,26 @@ static int keep_guards(Vma *v, const struct page_ranges *guards)
 	return 0;
 }
 
+/* Whether pre-copy or write tracking scans mapping @i itself. */
+static bool scanned_apart(const struct vma_list *vmas, size_t i, const struct mm_dump_opts *opts)
+{
+	return (opts->precopy && precopy_tracks(opts->precopy, vmas->vmas[i], vmas->guarded[i])) ||
+	       track_covers(opts->track, vmas->vmas[i], vmas->guarded[i]);
+}
+
 /* Lets one PAGEMAP_SCAN cover the mappings with pages from @i on, up to
- * one whose pages pre-copy scans itself (a wide scan would walk them
- * twice). Returns the index where the next such run starts. */
+ * one whose pages pre-copy or write tracking scans itself (a wide scan
+ * would walk them twice). Returns the index where the next such run
+ * starts. */
 static size_t set_wide_scan(struct pagescan *ps, const struct vma_list *vmas, size_t i,
-			    const struct precopy_task *pt)
+			    const struct mm_dump_opts *opts)
 {
 	uint64_t end = 0;
 
 	for (; i < vmas->nr; i++) {
 		if (!vmas->resident[i] || vma_pages(vmas->vmas[i]) == VMA_PAGES_NONE)
 			continue;
-		if (pt && precopy_tracks(pt, vmas->vmas[i], vmas->guarded[i]))
+		if (scanned_apart(vmas, i, opts))
 			break;
 		end = vmas->vmas[i]->end;
 	}
@@ -254,7 +263,7 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 		      const struct mm_dump_opts *opts, struct pages_writer *pw)
 {
 	pid_t pid = inj_task_pid(task);
-	struct page_ranges ranges = { 0 };
+	struct page_ranges ranges = { 0 }, unread = { 0 };
 	struct inj_parasite *parasite = NULL;
 	struct cow_parent *cp = NULL;
 	struct pagescan *ps = NULL;
@@ -274,7 +283,7 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 		ret = page_digests_writer_open(dir, pid, &digests);
 	if (!ret)
 		ret = opts->parent ? cow_parent_open(pid, opts->parent, opts->siblings,
-						     opts->nr_siblings, &cp) :
+						     opts->nr_siblings, opts->has_children, &cp) :
 				     0;
 	if (!ret)
 		ret = pagescan_open(pid, opts->scan, &ps);
@@ -304,11 +313,17 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 		 * (a large reservation) needs no scan at all. */
 		if (!vmas->resident[i] || vma_pages(v) == VMA_PAGES_NONE)
 			continue;
+		pagedump_set_unread(pd, NULL);
 		if (opts->precopy && precopy_tracks(opts->precopy, v, vmas->guarded[i])) {
 			ret = precopy_scan_vma(opts->precopy, v, &ranges);
+		} else if (track_covers(opts->track, v, vmas->guarded[i])) {
+			ret = track_scan_vma(opts->track, v,
+					     parent_digests.nr ? &parent_digests : NULL, &ranges,
+					     &unread);
+			pagedump_set_unread(pd, &unread);
 		} else {
 			if (i >= wide_from)
-				wide_from = set_wide_scan(ps, vmas, i, opts->precopy);
+				wide_from = set_wide_scan(ps, vmas, i, opts);
 			ret = pagescan_vma(ps, v, &ranges);
 		}
 		for (size_t r = 0; r < ranges.nr && !ret; r++)
@@ -316,6 +331,7 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 	}
 	if (!ret)
 		ret = pagedump_flush(pd);
+	pagedump_set_unread(pd, NULL);
 	if (!ret && digests) {
 		ret = page_digests_writer_finish(digests);
 		digests = NULL;
@@ -324,7 +340,11 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 		pagedump_get_stats(pd, &stats);
 		if (opts->parent_set)
 			pr_info("dump: pid %d: %llu pages unchanged since the parent image set, "
-				"left there", pid, (unsigned long long)stats.pages_in_parent_image);
+				"left there (%llu of them unread: unwritten since, by write "
+				"tracking)", pid, (unsigned long long)stats.pages_in_parent_image,
+				(unsigned long long)stats.pages_unread);
+		if (opts->track)
+			opts->track->unread += stats.pages_unread;
 		pr_info("dump: pid %d: %llu pages read, %llu saved, %llu zero, %llu its parent's "
 			"(found with %s%s)", pid,
 			(unsigned long long)stats.pages_read, (unsigned long long)stats.pages_saved,
@@ -333,12 +353,15 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 			parasite ? ", anonymous memory vmspliced by the parasite" : "");
 		if (opts->stats) {
 			opts->stats->pages_zero += stats.pages_zero;
+			opts->stats->pages_in_parent_image += stats.pages_in_parent_image;
+			opts->stats->pages_unread += stats.pages_unread;
 			opts->stats->pages_written += stats.pages_saved;
 			opts->stats->bytes_written += stats.pages_saved * IMG_PAGE_SIZE;
 		}
 	}
 out:
 	page_ranges_free(&ranges);
+	page_ranges_free(&unread);
 	/* Every byte is in the pages file, or the dump failed, before the
 	 * task can run and write to the pages the pipe referenced. */
 	pagedump_close(pd);

@@ -15,6 +15,7 @@ struct files_dump_set;
 struct inj_blob;
 struct inj_task;
 struct precopy_task;
+struct track_task;
 
 /* The most auxv words an image may hold; the kernel keeps far fewer. */
 #define MM_AUXV_MAX_WORDS 512
@@ -52,6 +53,11 @@ struct mm_dump_opts {
 	 * store, and those copied unwritten before it froze are not read
 	 * again. NULL: dumped the usual way. */
 	struct precopy_task *precopy;
+	/* Its write tracking across dumps (mem/track.h): pages of the
+	 * mappings it covers that nobody wrote since the parent set read them
+	 * are left there unread; with rearm, they are protected for the next
+	 * set before they are read. NULL: none. */
+	struct track_task *track;
 	/* Incremental dumps: the parent image set (--prev-images-dir), whose
 	 * digests of this task's pages tell which are unchanged (saved
 	 * IN_PARENT_IMAGE); NULL: none. With @digests, every page's digest is

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "images/page_digests.h"
 #include "mem/pagedump.h"
+#include "mem/pagescan.h"
 #include "mem/pagesplice.h"
 #include "mem/vma.h"
 #include "stats/stats.h"
@@ -38,6 +39,9 @@ struct queued_range {
 	size_t buf_off;
 	const Vma *vma;
 	bool in_parent;		/* the parent's frames: only zero runs are kept */
+	/* Unwritten since the parent set read it (write tracking): left
+	 * there unread, no room in the buffer, the parent's digests carried. */
+	bool unread;
 	uint64_t parent_addr;	/* in_parent: where the parent maps them */
 	uint32_t sibling;	/* in_parent: the sibling that does instead, or 0 */
 };
@@ -72,8 +76,13 @@ struct pagedump {
 	const struct page_digests *parent_digests;
 	struct page_digests_writer *digests_out;
 	size_t parent_cursor;
+	/* Pages of the mapping being queued to leave in the parent set
+	 * unread (pagedump_set_unread()), and the first not passed yet. */
+	const struct page_ranges *unread;
+	size_t unread_at;
 	/* Written by whoever saves batches; read once the writer is joined. */
 	uint64_t pages_saved, pages_zero, pages_in_parent, pages_in_parent_image;
+	uint64_t pages_unread;	/* of pages_in_parent_image: never read */
 
 	/* The writer thread, started at the first full buffer. */
 	bool writer_started;
@@ -229,6 +238,7 @@ void pagedump_get_stats(const struct pagedump *pd, struct pagedump_stats *stats)
 	stats->pages_zero = pd->pages_zero;
 	stats->pages_in_parent = pd->pages_in_parent;
 	stats->pages_in_parent_image = pd->pages_in_parent_image;
+	stats->pages_unread = pd->pages_unread;
 	if (pd->splice)
 		pagesplice_counts(pd->splice, &stats->pages_read, &stats->pages_saved,
 				  &stats->pages_zero);
@@ -367,18 +377,22 @@ static int read_batch(struct pagedump *pd, struct batch *b)
 	for (size_t i = 0; i < b->nr && !ret;) {
 		size_t j = i;
 
+		if (b->q[i].unread) {
+			i++;
+			continue;
+		}
 		if (pd->unpinned || !(b->q[i].vma->prot & PROT_READ)) {
 			ret = read_through_mem(pd, b, &b->q[i], 0);
 			i++;
 			continue;
 		}
-		while (j < b->nr && (b->q[j].vma->prot & PROT_READ))
+		while (j < b->nr && (b->q[j].vma->prot & PROT_READ) && !b->q[j].unread)
 			j++;
 		ret = read_remote(pd, b, i, j);
 		i = j;
 	}
 	for (size_t i = 0; i < b->nr; i++)
-		read += b->q[i].len / PS;
+		read += b->q[i].unread ? 0 : b->q[i].len / PS;
 	pd->pages_read += read;
 	stats_pages_read(pd->stats, read);
 	if (!ret)
@@ -422,6 +436,25 @@ static uint64_t run_end(const struct batch *b, const struct queued_range *r, uin
 	return run;
 }
 
+/* The parent set's digests of @r's pages, which were not read, go on
+ * into this set's: the next dump of the chain compares with them. */
+static int carry_digests(struct pagedump *pd, const struct queued_range *r)
+{
+	for (uint64_t i = 0; pd->digests_out && i < r->len / PS; i++) {
+		const uint8_t *was = page_digests_find(pd->parent_digests, r->addr + i * PS,
+						       &pd->parent_cursor);
+		int ret;
+
+		/* Queued unread only where the parent holds a digest. */
+		if (!was)
+			return -EIO;
+		ret = page_digests_add(pd->digests_out, r->addr + i * PS, was);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Each non-zero page's digest, kept and compared with the parent set's:
  * equal, the page is left in the parent (kept). Pages the parent process
  * holds (IN_PARENT) are neither. */
@@ -434,6 +467,13 @@ static int compare_with_parent(struct pagedump *pd, struct batch *b)
 		const struct queued_range *r = &b->q[k];
 		const uint8_t *data = b->buf + r->buf_off;
 
+		if (r->unread) {
+			int ret = carry_digests(pd, r);
+
+			if (ret)
+				return ret;
+			continue;
+		}
 		for (uint64_t i = 0; !r->in_parent && i < r->len / PS; i++) {
 			XXH128_canonical_t c;
 			const uint8_t *was;
@@ -473,7 +513,7 @@ static int hash_batch(struct pagedump *pd, const struct batch *b)
 		const uint8_t *data = b->buf + b->q[k].buf_off;
 		uint64_t pages = b->q[k].len / PS;
 
-		if (b->q[k].in_parent)
+		if (b->q[k].in_parent || b->q[k].unread)
 			continue;
 		for (uint64_t i = 0, run; i < pages && !ret; i = run) {
 			enum page_class cls;
@@ -495,6 +535,11 @@ static int save_range(struct pagedump *pd, const struct batch *b, const struct q
 	uint64_t pages = r->len / PS;
 	int ret = 0;
 
+	if (r->unread) {
+		pd->pages_in_parent_image += pages;
+		pd->pages_unread += pages;
+		return pages_write_in_parent_image(pd->pw, r->addr, pages);
+	}
 	for (uint64_t i = 0; i < pages && !ret;) {
 		enum page_class cls;
 		uint64_t run = run_end(b, r, i, &cls);
@@ -686,6 +731,7 @@ static int copy_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint6
 		r->buf_off = b->used;
 		r->vma = vma;
 		r->in_parent = in_parent;
+		r->unread = false;
 		r->parent_addr = parent_addr;
 		r->sibling = sibling;
 		b->used += len;
@@ -702,9 +748,50 @@ static int copy_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint6
 	return 0;
 }
 
+/* Queues [@start, @end) to be left in the parent set without reading:
+ * a slot among the batch's ranges, no room in its buffer. */
+static int queue_unread(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end)
+{
+	struct batch *b = pd->fill;
+	struct queued_range *r = &b->q[b->nr++];
+	int ret;
+
+	*r = (struct queued_range){ .addr = start, .len = end - start, .buf_off = b->used,
+				    .vma = vma, .unread = true };
+	if (b->nr < BATCH_MAX_RANGES)
+		return 0;
+	ret = read_batch(pd, b);
+	return ret ? ret : hand_to_writer(pd);
+}
+
+void pagedump_set_unread(struct pagedump *pd, const struct page_ranges *unread)
+{
+	pd->unread = unread && unread->nr ? unread : NULL;
+	pd->unread_at = 0;
+}
+
 int pagedump_add(struct pagedump *pd, const Vma *vma, uint64_t start, uint64_t end)
 {
-	return queue_range(pd, vma, start, end, false, 0, 0);
+	const struct page_ranges *u = pd->unread;
+	int ret = 0;
+
+	/* Runs of pages to read and of pages left unread, in address order. */
+	while (u && start < end && !ret) {
+		uint64_t s, e;
+
+		while (pd->unread_at < u->nr && u->v[pd->unread_at].end <= start)
+			pd->unread_at++;
+		if (pd->unread_at == u->nr || u->v[pd->unread_at].start >= end)
+			break;
+		s = u->v[pd->unread_at].start > start ? u->v[pd->unread_at].start : start;
+		e = u->v[pd->unread_at].end < end ? u->v[pd->unread_at].end : end;
+		if (start < s)
+			ret = queue_range(pd, vma, start, s, false, 0, 0);
+		if (!ret)
+			ret = queue_unread(pd, vma, s, e);
+		start = e;
+	}
+	return ret || start >= end ? ret : queue_range(pd, vma, start, end, false, 0, 0);
 }
 
 /* Read all the same: a page that reads as zeros stays out of the image

@@ -16,6 +16,7 @@
 #define PAGEDUMP_BUF_SIZE (4u << 20)
 
 struct inj_parasite;
+struct page_ranges;
 struct page_digests;
 struct page_digests_writer;
 struct pagedump;
@@ -27,6 +28,7 @@ struct pagedump_stats {
 	uint64_t pages_zero;	/* found to hold only zeros: not stored */
 	uint64_t pages_in_parent;	/* the parent's frames: not stored (IN_PARENT) */
 	uint64_t pages_in_parent_image;	/* unchanged since the parent set: not stored */
+	uint64_t pages_unread;	/* of those, unwritten since (write tracking): not read */
 };
 
 int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out);
@@ -50,6 +52,13 @@ int pagedump_add_in_parent(struct pagedump *pd, const Vma *vma, uint64_t start, 
  * the parasite's splicing. */
 void pagedump_set_parent(struct pagedump *pd, const struct page_digests *parent,
 			 struct page_digests_writer *out);
+
+/* Write tracking (mem/track.h): the pages in @unread (ascending, within
+ * the mapping queued next), unwritten since the parent set read them and
+ * held there, are recorded IN_PARENT_IMAGE without being read, the
+ * parent's digests carried into this set's. NULL: none. Needs
+ * pagedump_set_parent(); the ranges must outlive the mapping's queueing. */
+void pagedump_set_unread(struct pagedump *pd, const struct page_ranges *unread);
 
 /* Copies what is still queued. */
 int pagedump_flush(struct pagedump *pd);

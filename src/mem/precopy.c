@@ -9,7 +9,6 @@
  * The merge of the two stores is precopy_merge.c's. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/userfaultfd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +21,12 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/procfs.h"
-#include "common/textfile.h"
 #include "images/proto/pagemap.pb-c.h"
 #include "inject/inject.h"
 #include "kabi/kabi.h"
 #include "mem/pagedump.h"
 #include "mem/precopy_internal.h"
+#include "mem/uffd_wp.h"
 #include "mem/vma.h"
 
 #define PS IMG_PAGE_SIZE
@@ -90,72 +89,6 @@ void precopy_free(struct precopy *pc)
 
 /* ---- arming (frozen) ---------------------------------------------------- */
 
-/* A userfaultfd made by the task itself (it belongs to the task's mm),
- * taken into cryo by pidfd_getfd; the task's own fd is closed again, so it
- * is never dumped, and the tracking dies with cryo. User-mode only: no
- * privilege is needed, and async write faults never reach the handler. */
-static int take_uffd(struct inj_task *task, int pidfd, int *uffd)
-{
-	pid_t pid = inj_task_pid(task);
-	long fd, closed;
-	int ret, err;
-
-	ret = inj_syscall(task, &fd, SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY,
-			  0, 0, 0, 0, 0);
-	if (ret)
-		return ret;
-	if (fd < 0)
-		return (int)fd;
-	*uffd = pidfd_getfd(pidfd, (int)fd, 0);
-	err = *uffd < 0 ? -errno : 0;
-	ret = inj_syscall(task, &closed, SYS_close, (unsigned long)fd, 0, 0, 0, 0, 0);
-	if (!ret && closed)
-		ret = (int)closed;
-	if (ret) {
-		pr_err("dump: pid %d: cannot close the userfaultfd %ld made for pre-copy: %s", pid,
-		       fd, strerror(-ret));
-		return ret;
-	}
-	return err;
-}
-
-static int enable_async_wp(int uffd)
-{
-	struct uffdio_api api = { .api = UFFD_API,
-				  .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
-
-	if (ioctl(uffd, UFFDIO_API, &api))
-		return -errno;
-	return (api.features & UFFD_FEATURE_WP_ASYNC) ? 0 : -EOPNOTSUPP;
-}
-
-/* Registers [@start, @end) for write protection and protects the pages
- * present or swapped there now (not the holes: see the top). */
-static int arm_range(int uffd, int pagemap_fd, uint64_t start, uint64_t end)
-{
-	struct uffdio_register reg = { .range = { start, end - start },
-				       .mode = UFFDIO_REGISTER_MODE_WP };
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-		.start = start,
-		.end = end,
-		.category_mask = PAGE_IS_WRITTEN,
-		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-	};
-
-	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
-		return -errno;
-	while (arg.start < end) {
-		if (ioctl(pagemap_fd, PAGEMAP_SCAN, &arg) < 0)
-			return -errno;
-		if (arg.walk_end <= arg.start)
-			return -EIO;
-		arg.start = arg.walk_end;
-	}
-	return 0;
-}
-
 static int add_armed(struct precopy_task *pt, uint64_t start, uint64_t end)
 {
 	struct page_range *v = reallocarray(pt->armed, pt->nr_armed + 1, sizeof(*v));
@@ -167,48 +100,19 @@ static int add_armed(struct precopy_task *pt, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* Whether a line of /proc/PID/maps is private anonymous memory: no file,
- * private, and no name or one of the kernel's names for such memory. */
-static bool maps_line_anon(const char *perms, unsigned long inode, const char *name)
+/* Arms one private anonymous mapping: registered and its present pages
+ * protected (uffd_wp.h). Registered by another userfaultfd, or a kind the
+ * kernel will not protect: copied while frozen. */
+static int arm_one(uint64_t start, uint64_t end, void *arg)
 {
-	return perms[3] == 'p' && !inode &&
-	       (!*name || !strcmp(name, "[heap]") || !strcmp(name, "[stack]") ||
-		!strncmp(name, "[anon:", 6));
-}
+	struct precopy_task *pt = arg;
+	int ret = uffd_wp_register(pt->uffd, start, end);
 
-/* Arms the private anonymous mappings /proc/PID/maps lists: smaps would
- * walk every page table of the task for its counts, while it is frozen. */
-static int arm_mappings(struct precopy_task *pt)
-{
-	_cleanup_free_ char *text = NULL;
-	char path[64];
-	int ret;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pt->pid);
-	ret = read_text_file(path, &text);
-	if (ret)
-		return ret;
-	for (char *line = text, *next; *line && !ret; line = next) {
-		unsigned long start, end, inode;
-		char perms[5];
-		int name_at = 0;
-
-		next = strchr(line, '\n');
-		next = next ? (*next = 0, next + 1) : line + strlen(line);
-		if (sscanf(line, "%lx-%lx %4s %*x %*s %lu %n", &start, &end, perms, &inode,
-			   &name_at) < 4 || !name_at || !maps_line_anon(perms, inode, line + name_at))
-			continue;
-		ret = arm_range(pt->uffd, pt->pagemap_fd, start, end);
-		/* Registered by another userfaultfd, or a kind the kernel
-		 * will not protect: copied while frozen. */
-		if (ret == -EBUSY || ret == -EINVAL) {
-			ret = 0;
-			continue;
-		}
-		if (!ret)
-			ret = add_armed(pt, start, end);
-	}
-	return ret;
+	if (!ret)
+		ret = uffd_wp_protect(pt->pagemap_fd, start, end);
+	if (ret == -EBUSY || ret == -EINVAL)
+		return 0;
+	return ret ? ret : add_armed(pt, start, end);
 }
 
 /* The threads of @task seized inside an interruptible system call. */
@@ -301,19 +205,14 @@ int precopy_arm(struct precopy *pc, struct inj_task *task, bool has_parent, bool
 		pr_err("dump: pid %d: cannot open /proc/%d/pagemap: %s", pid, pid, strerror(-ret));
 		goto out;
 	}
-	ret = take_uffd(task, pt->pidfd, &pt->uffd);
+	ret = uffd_wp_take(task, pt->pidfd, &pt->uffd);
 	if (ret) {
-		task_drop(pt, "userfaultfd", ret);
-		return 0;
-	}
-	ret = enable_async_wp(pt->uffd);
-	if (ret) {
-		task_drop(pt, "this kernel's userfaultfd has no async write protection", ret);
+		task_drop(pt, "an async write-protecting userfaultfd", ret);
 		return 0;
 	}
 	ret = note_syscalls(pt, task);
 	if (!ret)
-		ret = arm_mappings(pt);
+		ret = uffd_wp_for_each_anon(pid, arm_one, pt);
 	if (ret || !pt->nr_armed) {
 		task_drop(pt, ret ? "arming the write protection" : "no mapping to track",
 			  ret ? ret : -ENOENT);

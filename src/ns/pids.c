@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/procfs.h"
 #include "common/textfile.h"
 #include "ns/ns.h"
 
 int ns_pid_levels(pid_t pid, pid_t tid, pid_t *levels, size_t max, size_t *nr)
 {
-	char path[64], *text, *line, *end;
+	char path[64], *text, *end;
+	const char *line;
 	size_t n = 0;
 	int ret;
 
@@ -27,12 +29,11 @@ int ns_pid_levels(pid_t pid, pid_t tid, pid_t *levels, size_t max, size_t *nr)
 	ret = read_text_file(path, &text);
 	if (ret)
 		return ret;
-	line = strstr(text, "\nNSpid:");
+	line = status_field(text, "NSpid");
 	if (!line) {
 		free(text);
 		return -EIO;
 	}
-	line += strlen("\nNSpid:");
 	for (;;) {
 		long value;
 

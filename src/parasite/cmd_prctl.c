@@ -1,8 +1,11 @@
 /* PARASITE_CMD_PRCTL: the prctl state only the task can query about itself:
- * dumpable, parent-death signal, child subreaper, securebits and THP
- * disabling. */
+ * dumpable, parent-death signal, child subreaper, securebits, THP
+ * disabling, KSM for the whole mm and membarrier registrations. */
 #include <asm/errno.h>
+#include <linux/membarrier.h>
 #include <linux/prctl.h>
+
+#include "kabi/kabi.h"
 
 #include "blob/syscall.h"
 #include "parasite/channel.h"
@@ -34,6 +37,16 @@ long cmd_prctl(int sock, const struct inj_msg *req)
 	if (ret < 0)
 		goto fail;
 	state.thp_disable = (int32_t)ret;
+	/* EINVAL: a kernel without KSM, where no mm has it. */
+	ret = blob_syscall(__NR_prctl, PR_GET_MEMORY_MERGE, 0, 0, 0, 0, 0);
+	if (ret < 0 && ret != -EINVAL)
+		goto fail;
+	state.memory_merge = ret > 0;
+	/* EINVAL before 6.3, ENOSYS without membarrier: none to see. */
+	ret = blob_syscall(__NR_membarrier, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0, 0, 0, 0);
+	if (ret < 0 && ret != -EINVAL && ret != -ENOSYS)
+		goto fail;
+	state.membarrier = ret > 0 ? (int32_t)ret : 0;
 	return channel_reply(sock, req->cmd, 0, &state, sizeof(state), -1);
 fail:
 	return channel_reply(sock, req->cmd, (int32_t)ret, 0, 0, -1);

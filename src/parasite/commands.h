@@ -111,6 +111,8 @@ struct parasite_prctl {
 	int32_t child_subreaper;
 	int32_t securebits;
 	int32_t thp_disable;
+	int32_t memory_merge;	/* PR_GET_MEMORY_MERGE; 0 without KSM */
+	int32_t membarrier;	/* MEMBARRIER_CMD_GET_REGISTRATIONS; 0 without */
 	int32_t pad;
 };
 

@@ -229,15 +229,25 @@ static int open_mapped_files(const Mm *mm, const struct files_image *files,
 }
 
 /* A removed root is made again beside the files the restorer needs, and
- * like them kept above @base until it chroots into it. */
+ * like them kept above @base until it chroots into it; one that an fd of
+ * the task holds is that fd's directory, restored already. */
 static int make_ghost_root(struct restore_task *rt, int base)
 {
+	const TaskCore *core = rt->core;
 	int fd, ret;
 
 	/* A member of an fs group under a chroot: its owner's root is its own. */
-	if (!rt->core->root_ghost || rt->fs_signal_fd >= 0)
+	if (!core->root_ghost || rt->fs_signal_fd >= 0)
 		return 0;
-	ret = task_make_ghost_root(rt->core, &fd);
+	if (core->has_root_fd) {
+		rt->ghost_root_fd = fcntl((int)core->root_fd, F_DUPFD_CLOEXEC, base);
+		if (rt->ghost_root_fd < 0)
+			return pr_errno_ret("restore: pid %d root: no fd %u to enter its removed "
+					    "directory \"%s\" by", core->pid, core->root_fd,
+					    core->root);
+		return 0;
+	}
+	ret = task_make_ghost_root(core, &fd);
 	if (ret)
 		return ret;
 	fd = move_above(fd, base);
@@ -271,7 +281,7 @@ static int open_thread_dirs(struct restore_task *rt, int base)
 	for (size_t i = 0; i < core->n_threads; i++) {
 		const ThreadFs *fs = core->threads[i]->fs;
 		char who[48];
-		int *fds, ret;
+		int *fds, ret = 0;
 
 		if (!fs || fs->has_shared_with)
 			continue;
@@ -284,8 +294,15 @@ static int open_thread_dirs(struct restore_task *rt, int base)
 		}
 		fds = &rt->thread_fs_fds[2 * i];
 		snprintf(who, sizeof(who), "pid %d thread %d", core->pid, core->threads[i]->tid);
-		ret = open_dir_above(who, "root", fs->root, fs->root_ghost, base, &fds[0]);
-		/* A removed cwd one of its fds holds is that fd's directory. */
+		/* A removed root or cwd one of its fds holds is that fd's directory. */
+		if (fs->has_root_fd) {
+			fds[0] = fcntl((int)fs->root_fd, F_DUPFD_CLOEXEC, base);
+			if (fds[0] < 0)
+				ret = pr_errno_ret("restore: %s root: no fd %u to enter its removed "
+						   "directory \"%s\" by", who, fs->root_fd, fs->root);
+		} else {
+			ret = open_dir_above(who, "root", fs->root, fs->root_ghost, base, &fds[0]);
+		}
 		if (!ret && fs->has_cwd_fd) {
 			fds[1] = fcntl((int)fs->cwd_fd, F_DUPFD_CLOEXEC, base);
 			if (fds[1] < 0)

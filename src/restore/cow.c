@@ -177,16 +177,23 @@ static int map_own_piece(const struct restore_task *rt, const Vma *v, const stru
 	return 0;
 }
 
-/* Held memory @h: anonymous at its slot, with its owner's saved pages
- * (the owner's own pages file, open in every process until stage 2). */
+/* Held memory @h: anonymous at its slot, or its owner's file mapped
+ * privately at the same offset, with its owner's saved pages (the owner's
+ * own pages file, open in every process until stage 2). */
 static int fill_held(const struct restore_set *rs, const struct restore_task *rt,
 		     const struct cow_held *h)
 {
 	const struct restore_task *owner = &rs->tasks[h->owner];
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (h->growsdown ? MAP_GROWSDOWN : 0);
+	const Vma *v = owner->mm->vmas[h->vma];
+	int flags = MAP_PRIVATE | MAP_FIXED | (h->growsdown ? MAP_GROWSDOWN : 0);
+	_cleanup_close_ int file_fd = -1;
+	int ret = h->file ? open_mapped_file(owner, v, &file_fd) : 0;
 
-	if (mmap((void *)h->slot, h->end - h->start, PROT_READ | PROT_WRITE, flags, -1, 0) ==
-	    MAP_FAILED)
+	if (ret)
+		return ret;
+	if (mmap((void *)h->slot, h->end - h->start, PROT_READ | PROT_WRITE,
+		 flags | (h->file ? 0 : MAP_ANONYMOUS), file_fd,
+		 h->file ? (off_t)(v->pgoff + (h->start - v->start)) : 0) == MAP_FAILED)
 		return pr_errno_ret("restore: pid %d: cannot map 0x%llx-0x%llx of its child %d, "
 				    "which its children share, at 0x%llx", rt->pid,
 				    (unsigned long long)h->start, (unsigned long long)h->end,

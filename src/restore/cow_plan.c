@@ -142,16 +142,15 @@ static int push_held(struct plan_task *pl, const struct cow_held *h)
 	return 0;
 }
 
-/* Whether page @addr of @v can be page @at of @ov, its parent's or (with
- * @sibling) its sibling's: private mappings growing the same way, of the
- * same backing (a sibling's: anonymous, which its parent holds as such). */
-static bool backing_fits(const Vma *v, uint64_t addr, const Vma *ov, uint64_t at, bool sibling)
+/* Whether page @addr of @v can be page @at of @ov, its parent's or its
+ * sibling's: private mappings growing the same way, of the same backing
+ * (a sibling's the parent holds as such: anonymous, or mapped from the
+ * same file at the same offset). */
+static bool backing_fits(const Vma *v, uint64_t addr, const Vma *ov, uint64_t at)
 {
 	if (!cow_vma_inheritable(v) || !ov || !cow_vma_inheritable(ov) ||
 	    (v->flags & MAP_GROWSDOWN) != (ov->flags & MAP_GROWSDOWN))
 		return false;
-	if (sibling)
-		return v->kind != VMA__KIND__FILE && ov->kind != VMA__KIND__FILE;
 	return same_backing(v, addr, ov, at);
 }
 
@@ -198,12 +197,11 @@ static int link_range(const struct restore_set *rs, struct plan_task *plan, size
 
 		if (!v)
 			return -EBADMSG;
-		if (!backing_fits(v, addr, ov, at, o >= 0)) {
+		if (!backing_fits(v, addr, ov, at)) {
 			pr_err("restore: pid %d: pages at 0x%llx are its %s's (IN_PARENT), but its "
-			       "%s %d has no private mapping of the same kind (%s) at 0x%llx",
+			       "%s %d has no private mapping of the same kind (anonymous, or the "
+			       "same file at the same offset) at 0x%llx",
 			       rt->pid, (unsigned long long)addr, whose, whose, ot->pid,
-			       o < 0 ? "anonymous, or the same file at the same offset" :
-				       "anonymous",
 			       (unsigned long long)at);
 			return -EBADMSG;
 		}
@@ -225,8 +223,9 @@ static int link_range(const struct restore_set *rs, struct plan_task *plan, size
 		if (!ret && o >= 0)
 			ret = push_held(&plan[p], &(struct cow_held){
 							  .start = at, .end = at + len,
-							  .owner = (size_t)o,
-							  .growsdown = ov->flags & MAP_GROWSDOWN });
+							  .owner = (size_t)o, .vma = (uint32_t)k,
+							  .growsdown = ov->flags & MAP_GROWSDOWN,
+							  .file = ov->kind == VMA__KIND__FILE });
 		if (ret)
 			return ret;
 		plan[i].premapped[j] = true;
@@ -286,8 +285,10 @@ static int plan_held(struct restore_set *rs, struct plan_task *plan, size_t p)
 	for (size_t h = 0; h < pl->nr_held; h++) {
 		struct cow_held *last = n ? &pl->held[n - 1] : NULL;
 
+		/* A file's held memory is one mapping of its file. */
 		if (last && last->owner == pl->held[h].owner &&
-		    last->growsdown == pl->held[h].growsdown && pl->held[h].start <= last->end)
+		    last->growsdown == pl->held[h].growsdown && pl->held[h].start <= last->end &&
+		    ((!last->file && !pl->held[h].file) || last->vma == pl->held[h].vma))
 			last->end = pl->held[h].end > last->end ? pl->held[h].end : last->end;
 		else
 			pl->held[n++] = pl->held[h];

@@ -146,7 +146,8 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 {
 	char *errmsg = ans->errmsg;
 	struct notify_ctx ctx = { .conn = conn };
-	bool pre = req->type == CRIU_REQ_TYPE__PRE_DUMP;
+	bool pre = req->type == CRIU_REQ_TYPE__PRE_DUMP ||
+		   req->type == CRIU_REQ_TYPE__SINGLE_PRE_DUMP;
 	bool dump = req->type == CRIU_REQ_TYPE__DUMP || pre;
 	bool cpuinfo = req->type == CRIU_REQ_TYPE__CPUINFO_DUMP ||
 		       req->type == CRIU_REQ_TYPE__CPUINFO_CHECK;
@@ -167,8 +168,9 @@ void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_
 		goto out;
 	}
 	/* CPUINFO: images_dir, log and cpu_cap, as a restore takes them. */
-	ret = rpc_map_opts(conn, req->opts, cpuinfo ? CRIU_REQ_TYPE__RESTORE : req->type, a, errmsg,
-			   RPC_ERRMSG_MAX);
+	ret = rpc_map_opts(conn, req->opts,
+			   cpuinfo ? CRIU_REQ_TYPE__RESTORE : pre ? CRIU_REQ_TYPE__PRE_DUMP : req->type,
+			   a, errmsg, RPC_ERRMSG_MAX);
 	if (ret) {
 		log_refusal(a->opts.log_file, errmsg);
 		goto out;

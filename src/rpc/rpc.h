@@ -61,7 +61,9 @@ struct rpc_answer {
 void rpc_run_action(const struct rpc_conn *conn, const CriuReq *req, struct rpc_answer *ans);
 
 /* swrk.c: serves requests on @conn until the client closes it or a request
- * that ends the session (not keep_open, or a DUMP or RESTORE) is answered.
+ * that ends the session (not keep_open, a DUMP or RESTORE, a failed PRE_DUMP
+ * or SINGLE_PRE_DUMP; a PRE_DUMP keeps it for more PRE_DUMPs and the DUMP)
+ * is answered.
  * 0, or -errno when the connection failed. */
 int rpc_serve(const struct rpc_conn *conn);
 

@@ -1,13 +1,16 @@
 /* The request loop of criu's RPC service: `cryo swrk FD` serves the socket
  * it inherits, `cryo service` the connections of a listening socket. The
  * simple requests (VERSION, CHECK, FEATURE_CHECK) are answered here, DUMP,
- * RESTORE and CPUINFO by action.c, and every other one is refused by name. */
+ * PRE_DUMP, RESTORE and CPUINFO by action.c, and every other one is refused
+ * by name. As criu's, a PRE_DUMP keeps the connection for the next
+ * iteration: more PRE_DUMPs, then the DUMP (SINGLE_PRE_DUMP ends it). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -29,9 +32,6 @@ const char *rpc_req_name(CriuReqType type)
 static const char *refusal(CriuReqType type)
 {
 	switch (type) {
-	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
-		return "a pre-dump that keeps the connection for its dump is not supported: send "
-		       "PRE_DUMP, then DUMP with parent_img on a new connection";
 	case CRIU_REQ_TYPE__PAGE_SERVER:
 	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD:
 		return "cryo has no page server for remote dumps yet";
@@ -122,8 +122,34 @@ static int exec_after_answer(const struct rpc_conn *conn, struct rpc_answer *ans
 	return err;
 }
 
-/* Answers one request; *@last: the session ends after it. */
-static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last)
+static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last,
+		     bool *succeeded);
+
+/* One iteration of criu's pre-dump loop, answered by a child: a journey
+ * keeps state per run, and the connection outlives this one. 0 when the
+ * pre-dump succeeded and was answered. */
+static int serve_pre_dump_iteration(const struct rpc_conn *conn, const CriuReq *req)
+{
+	pid_t child = fork();
+	bool last, succeeded = false;
+	int status;
+
+	if (child < 0) {
+		pr_err("rpc: PRE_DUMP: cannot fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (!child)
+		_exit(serve_one(conn, req, &last, &succeeded) || !succeeded ? 1 : 0);
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -ECANCELED;
+}
+
+/* Answers one request; *@last: the session ends after it; *@succeeded:
+ * the answer said success. */
+static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last,
+		     bool *succeeded)
 {
 	struct rpc_answer ans = {
 		.resp = CRIU_RESP__INIT,
@@ -148,6 +174,7 @@ static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last
 		break;
 	case CRIU_REQ_TYPE__DUMP:
 	case CRIU_REQ_TYPE__PRE_DUMP:
+	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
 	case CRIU_REQ_TYPE__RESTORE:
 	case CRIU_REQ_TYPE__CPUINFO_DUMP:
 	case CRIU_REQ_TYPE__CPUINFO_CHECK:
@@ -176,6 +203,7 @@ static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last
 		ans.resp.cr_errno = 0;
 		pr_err("rpc: %s", ans.errmsg);
 	}
+	*succeeded = ans.resp.success;
 	ret = rpc_send(conn->sk, &ans.resp.base, -1);
 	if (ret)
 		pr_err("rpc: cannot answer request %s: %s", rpc_req_name(req->type), strerror(-ret));
@@ -187,10 +215,11 @@ static int serve_one(const struct rpc_conn *conn, const CriuReq *req, bool *last
 
 int rpc_serve(const struct rpc_conn *conn)
 {
-	bool last = false;
+	bool last = false, iterating = false;
 
 	while (!last) {
 		ProtobufCMessage *msg;
+		CriuReq *req;
 		int ret = rpc_recv(conn->sk, &criu_req__descriptor, &msg, NULL);
 
 		if (ret == -ENOTCONN)
@@ -200,7 +229,22 @@ int rpc_serve(const struct rpc_conn *conn)
 			       "not a criu_req message" : strerror(-ret));
 			return ret;
 		}
-		ret = serve_one(conn, (CriuReq *)msg, &last);
+		req = (CriuReq *)msg;
+		if (req->type == CRIU_REQ_TYPE__PRE_DUMP) {
+			/* A failed iteration ends the session, as criu's. */
+			ret = serve_pre_dump_iteration(conn, req);
+			iterating = true;
+			last = ret != 0;
+			ret = 0;
+		} else if (iterating && req->type != CRIU_REQ_TYPE__DUMP) {
+			pr_err("rpc: request %s after a PRE_DUMP: only PRE_DUMP or DUMP may follow "
+			       "one; the session ends", rpc_req_name(req->type));
+			ret = -EPROTO;
+		} else {
+			bool succeeded;
+
+			ret = serve_one(conn, req, &last, &succeeded);
+		}
 		protobuf_c_message_free_unpacked(msg, NULL);
 		if (ret)
 			return ret;

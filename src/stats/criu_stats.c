@@ -41,6 +41,7 @@ int stats_write_criu(const struct stats *st, int dir_fd)
 		dump.memwrite_time = usec(st->stage_ns[STATS_DUMP_WRITING]);
 		dump.pages_scanned = st->pages_scanned;
 		dump.pages_written = st->pages_written;
+		dump.pages_skipped_parent = st->pages_in_parent_image;
 		entry.dump = &dump;
 	} else {
 		restore.forking_time = usec(st->stage_ns[STATS_RESTORE_CREATING]);

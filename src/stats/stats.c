@@ -120,6 +120,10 @@ int stats_print(const struct stats *st, FILE *out)
 			(unsigned long long)st->pages_written);
 		fprintf(out, "  %-20s %12llu\n", "bytes written",
 			(unsigned long long)st->bytes_written);
+		fprintf(out, "  %-20s %12llu\n", "pages in parent",
+			(unsigned long long)st->pages_in_parent_image);
+		fprintf(out, "  %-20s %12llu\n", "pages unread",
+			(unsigned long long)st->pages_unread);
 	} else {
 		fprintf(out, "  %-20s %12llu\n", "pages restored",
 			(unsigned long long)st->pages_restored);
@@ -151,11 +155,14 @@ int stats_write_json(const struct stats *st, const char *path)
 		(unsigned long long)(st->total_ns / 1000), st->tasks_all);
 	if (st->journey == STATS_DUMP)
 		fprintf(f, ", \"frozen_us\": %llu, \"pages_scanned\": %llu, \"pages_zero\": %llu, "
-			"\"pages_written\": %llu, \"bytes_written\": %llu",
+			"\"pages_written\": %llu, \"bytes_written\": %llu, "
+			"\"pages_in_parent\": %llu, \"pages_unread\": %llu",
 			(unsigned long long)(st->frozen_ns / 1000),
 			(unsigned long long)st->pages_scanned, (unsigned long long)st->pages_zero,
 			(unsigned long long)st->pages_written,
-			(unsigned long long)st->bytes_written);
+			(unsigned long long)st->bytes_written,
+			(unsigned long long)st->pages_in_parent_image,
+			(unsigned long long)st->pages_unread);
 	else
 		fprintf(f, ", \"pages_restored\": %llu, \"bytes_restored\": %llu",
 			(unsigned long long)st->pages_restored,

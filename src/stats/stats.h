@@ -52,6 +52,9 @@ struct stats {
 	/* Dump: pages found present and read, those left out as zeros,
 	 * those written to the pages files, and their bytes. */
 	uint64_t pages_scanned, pages_zero, pages_written, bytes_written;
+	/* Dump with a parent set: pages left in it (unchanged), and of those
+	 * the ones write tracking left unread (unwritten since). */
+	uint64_t pages_in_parent_image, pages_unread;
 	/* Restore: the pages filled from the pages files, and their bytes
 	 * (a lazy restore leaves them to the page server: none). */
 	uint64_t pages_restored, bytes_restored;

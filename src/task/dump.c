@@ -128,6 +128,10 @@ static int dump_prctl(struct inj_parasite *parasite, pid_t pid, TaskCore *core)
 	core->prctl->child_subreaper = state.child_subreaper != 0;
 	core->prctl->has_thp_disable = true;
 	core->prctl->thp_disable = (uint32_t)state.thp_disable;
+	core->prctl->has_memory_merge = true;
+	core->prctl->memory_merge = state.memory_merge != 0;
+	core->prctl->has_membarrier = true;
+	core->prctl->membarrier = (uint32_t)state.membarrier;
 	core->creds->securebits = (uint32_t)state.securebits;
 	return 0;
 }

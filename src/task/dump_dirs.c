@@ -73,9 +73,12 @@ static int dump_dir(const char *who, const char *proc, const char *name, char **
 
 /* The cwd and root of a process, or of a thread with fs info of its own:
  * as paths, or ghosts; *@cwd_is_root when the cwd is the removed root
- * itself (chroot, then chdir("/")), one ghost then. */
+ * itself (chroot, then chdir("/")), one ghost then. A removed cwd or root
+ * that an fd of @proc holds: that fd (the lowest) in *@cwd_fd, *@root_fd,
+ * else -1, so restore makes one directory of them. */
 static int dump_fs_dirs(const char *who, const char *proc, char **cwd, GhostDir **cwd_ghost,
-			char **root, GhostDir **root_ghost, bool *cwd_is_root, int *cwd_fd)
+			char **root, GhostDir **root_ghost, bool *cwd_is_root, int *cwd_fd,
+			int *root_fd)
 {
 	struct stat c, r;
 	int ret = dump_dir(who, proc, "cwd", cwd, cwd_ghost, &c);
@@ -88,6 +91,7 @@ static int dump_fs_dirs(const char *who, const char *proc, char **cwd, GhostDir 
 		*cwd_is_root = true;
 	}
 	*cwd_fd = !ret && *cwd_ghost ? fd_of_dir(proc, &c) : -1;
+	*root_fd = !ret && *root_ghost ? fd_of_dir(proc, &r) : -1;
 	return ret;
 }
 
@@ -127,7 +131,7 @@ static int dump_thread_fs(TaskCore *core, pid_t tid, ThreadFs *fs)
 {
 	char who[48], proc[48];
 	bool cwd_is_root = false;
-	int ret, cwd_fd;
+	int ret, cwd_fd, root_fd;
 
 	for (size_t i = 0; i < core->n_threads; i++) {
 		const ThreadFs *other = core->threads[i]->fs;
@@ -147,12 +151,16 @@ static int dump_thread_fs(TaskCore *core, pid_t tid, ThreadFs *fs)
 	snprintf(who, sizeof(who), "pid %d thread %d", core->pid, tid);
 	snprintf(proc, sizeof(proc), "/proc/%d/task/%d", core->pid, tid);
 	ret = dump_fs_dirs(who, proc, &fs->cwd, &fs->cwd_ghost, &fs->root, &fs->root_ghost,
-			   &cwd_is_root, &cwd_fd);
+			   &cwd_is_root, &cwd_fd, &root_fd);
 	if (!ret && cwd_is_root)
 		fs->has_cwd_is_root = fs->cwd_is_root = true;
 	if (cwd_fd >= 0) {
 		fs->has_cwd_fd = true;
 		fs->cwd_fd = (uint32_t)cwd_fd;
+	}
+	if (root_fd >= 0) {
+		fs->has_root_fd = true;
+		fs->root_fd = (uint32_t)root_fd;
 	}
 	if (!ret)
 		ret = thread_umask(core->pid, tid, &fs->umask);
@@ -194,17 +202,21 @@ int dump_dirs(struct inj_task *task, TaskCore *core)
 	pid_t pid = inj_task_pid(task);
 	char who[24], proc[24];
 	bool cwd_is_root = false;
-	int ret, cwd_fd;
+	int ret, cwd_fd, root_fd;
 
 	snprintf(who, sizeof(who), "pid %d", pid);
 	snprintf(proc, sizeof(proc), "/proc/%d", pid);
 	ret = dump_fs_dirs(who, proc, &core->cwd, &core->cwd_ghost, &core->root, &core->root_ghost,
-			   &cwd_is_root, &cwd_fd);
+			   &cwd_is_root, &cwd_fd, &root_fd);
 	if (!ret && cwd_is_root)
 		core->has_cwd_is_root = core->cwd_is_root = true;
 	if (cwd_fd >= 0) {
 		core->has_cwd_fd = true;
 		core->cwd_fd = (uint32_t)cwd_fd;
+	}
+	if (root_fd >= 0) {
+		core->has_root_fd = true;
+		core->root_fd = (uint32_t)root_fd;
 	}
 	if (!ret)
 		ret = dump_threads_fs(task, core);

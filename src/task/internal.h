@@ -21,6 +21,9 @@
 
 /* Highest signal number on x86_64. */
 #define TASK_NSIG 64
+/* PrctlState.membarrier's bits: MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED,
+ * _PRIVATE_EXPEDITED, _PRIVATE_EXPEDITED_SYNC_CORE, _PRIVATE_EXPEDITED_RSEQ. */
+#define TASK_MEMBARRIER_REGISTERED (4u | 16u | 64u | 256u)
 
 /* Appends @item to the repeated field @array of @n entries; @n grows only
  * when the append succeeded, so the message stays consistent for freeing. */

@@ -173,9 +173,28 @@ static int restore_sigactions(const TaskCore *core)
 	return 0;
 }
 
+/* The membarrier registrations of the mm, one command each (a process
+ * that registered PRIVATE_EXPEDITED gets EPERM from it without); its
+ * children, made before this, do not inherit them. */
+static int restore_membarrier(const TaskCore *core)
+{
+	uint32_t want = core->prctl->membarrier;
+
+	for (uint32_t cmd = 1; want; cmd <<= 1) {
+		if (!(want & cmd))
+			continue;
+		want &= ~cmd;
+		if (syscall(SYS_membarrier, cmd, 0, 0))
+			return pr_errno_ret("restore: pid %d: cannot register for membarrier "
+					    "command %#x", core->pid, cmd);
+	}
+	return 0;
+}
+
 static int restore_prctl(const TaskCore *core)
 {
 	const PrctlState *p = core->prctl;
+	int ret;
 
 	if (!p)
 		return 0;
@@ -186,6 +205,18 @@ static int restore_prctl(const TaskCore *core)
 	if (prctl(PR_SET_THP_DISABLE, p->thp_disable & 1, p->thp_disable >> 1, 0, 0))
 		return pr_errno_ret("restore: pid %d: cannot set PR_SET_THP_DISABLE %u (flags %#x)",
 				    core->pid, p->thp_disable & 1, p->thp_disable >> 1);
+	/* Also an mm flag, inherited over fork (from cryo, which may have
+	 * it; restored children are made before this): set or cleared here,
+	 * before the restorer maps anything, so that its mappings are
+	 * mergeable as they were, and later ones will be. */
+	if (p->has_memory_merge && prctl(PR_SET_MEMORY_MERGE, p->memory_merge, 0, 0, 0) &&
+	    (p->memory_merge || errno != EINVAL))
+		return pr_errno_ret("restore: pid %d: cannot %s KSM for all its memory "
+				    "(PR_SET_MEMORY_MERGE)", core->pid,
+				    p->memory_merge ? "turn on" : "turn off");
+	ret = restore_membarrier(core);
+	if (ret)
+		return ret;
 	if (prctl(PR_SET_CHILD_SUBREAPER, p->child_subreaper, 0, 0, 0))
 		return pr_errno_ret("restore: pid %d: cannot %s child subreaper", core->pid,
 				    p->child_subreaper ? "become" : "stop being");

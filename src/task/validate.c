@@ -476,6 +476,9 @@ static int check_process(const struct where *w, const TaskCore *core)
 	if (core->prctl && core->prctl->thp_disable && core->prctl->thp_disable != 1 &&
 	    core->prctl->thp_disable != (1 | PR_THP_DISABLE_EXCEPT_ADVISED << 1))
 		return invalid(w, "THP disable state %u is not 0, 1 or 3", core->prctl->thp_disable);
+	if (core->prctl && core->prctl->membarrier & ~TASK_MEMBARRIER_REGISTERED)
+		return invalid(w, "membarrier registrations %#x are not REGISTER_* commands",
+			       core->prctl->membarrier);
 	if (core->prctl && core->prctl->pdeath_signal > TASK_NSIG)
 		return invalid(w, "parent-death signal %u is not 0-%d", core->prctl->pdeath_signal,
 			       TASK_NSIG);
@@ -557,11 +560,11 @@ static int check_ghost(const struct where *w, const char *who, const char *what,
 	return 0;
 }
 
-/* A process's or a thread's cwd, root and their ghosts; @cwd_fd, when
- * not -1, the fd that holds its removed cwd. */
+/* A process's or a thread's cwd, root and their ghosts; @cwd_fd and
+ * @root_fd, when not -1, the fds that hold its removed cwd and root. */
 static int check_dirs(const struct where *w, const char *who, const char *cwd,
 		      const GhostDir *cwd_ghost, const char *root, const GhostDir *root_ghost,
-		      bool cwd_is_root, int64_t cwd_fd)
+		      bool cwd_is_root, int64_t cwd_fd, int64_t root_fd)
 {
 	int ret = check_path(w, "cwd", cwd);
 
@@ -573,6 +576,9 @@ static int check_dirs(const struct where *w, const char *who, const char *cwd,
 	if (!ret && cwd_fd != -1 && (!cwd_ghost || cwd_fd > INT_MAX))
 		ret = invalid(w, "%s: fd %lld holds its cwd, which is no removed directory, or "
 			      "no fd", who, (long long)cwd_fd);
+	if (!ret && root_fd != -1 && (!root_ghost || root_fd > INT_MAX))
+		ret = invalid(w, "%s: fd %lld holds its root, which is no removed directory, or "
+			      "no fd", who, (long long)root_fd);
 	if (!ret)
 		ret = check_ghost(w, who, "cwd", cwd, cwd_ghost);
 	if (!ret)
@@ -606,7 +612,7 @@ static int check_thread_fs(const struct where *w, const TaskCore *core, const Th
 			return invalid(w, "%s shares the fs info of thread %d, which has none "
 				       "of its own", who, fs->shared_with);
 		if (fs->cwd || fs->root || fs->has_umask || fs->cwd_ghost || fs->root_ghost ||
-		    fs->cwd_is_root || fs->has_cwd_fd)
+		    fs->cwd_is_root || fs->has_cwd_fd || fs->has_root_fd)
 			return invalid(w, "%s shares another thread's fs info, and has its own", who);
 		return 0;
 	}
@@ -614,7 +620,8 @@ static int check_thread_fs(const struct where *w, const TaskCore *core, const Th
 		return invalid(w, "%s: fs info of its own needs a cwd, a root and a umask of "
 			       "permission bits", who);
 	return check_dirs(w, who, fs->cwd, fs->cwd_ghost, fs->root, fs->root_ghost,
-			  fs->cwd_is_root, fs->has_cwd_fd ? (int64_t)fs->cwd_fd : -1);
+			  fs->cwd_is_root, fs->has_cwd_fd ? (int64_t)fs->cwd_fd : -1,
+			  fs->has_root_fd ? (int64_t)fs->root_fd : -1);
 }
 
 static int validate(const struct where *w, const TaskCore *core)
@@ -627,7 +634,8 @@ static int validate(const struct where *w, const TaskCore *core)
 	if (!ret)
 		ret = check_dirs(w, "process", core->cwd, core->cwd_ghost, core->root,
 				 core->root_ghost, core->cwd_is_root,
-				 core->has_cwd_fd ? (int64_t)core->cwd_fd : -1);
+				 core->has_cwd_fd ? (int64_t)core->cwd_fd : -1,
+				 core->has_root_fd ? (int64_t)core->root_fd : -1);
 	if (!ret)
 		ret = check_threads(w, core);
 	if (!ret)

@@ -3,9 +3,13 @@
  * grandchild), SECOND (which writes page OWN_PAGE), LAST and MOVED (which
  * moves the area elsewhere), then writes its own copy of the first half
  * and unmaps the second. After restore the parent reads each pagemap and
- * page: FIRST, SECOND, LAST and the grandchild share each page's frame
- * (but SECOND's own page), none the parent's, every page holds the bytes
- * it should; then LAST writes a page, which its siblings must not see. */
+ * page: FIRST, SECOND, LAST, the grandchild and MOVED (at its new
+ * address) share each page's frame (but SECOND's own page), none the
+ * parent's, every page holds the bytes it should; then LAST writes a
+ * page, which its siblings must not see. The same holds in a private
+ * mapping of a file of FILE_PAGES pages, which the parent wrote whole
+ * before the forks and rewrites after them (MOVED moves it too): each
+ * child's pages are anonymous copies on the first child's frames. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,7 +27,9 @@
 #define KEPT 16		/* the parent writes pages [0, KEPT) and unmaps the rest */
 #define OWN_PAGE 5	/* SECOND writes it before the dump */
 #define LAST_PAGE 2	/* LAST writes it after restore */
+#define FILE_PAGES 8
 #define PFN_MASK ((1ULL << 55) - 1)
+#define PM_FILE (1ULL << 61)
 #define PRESENT (1ULL << 63)
 
 enum kind { PARENT, FIRST, GRANDCHILD, SECOND, LAST, MOVED, NR_KINDS, REWRITTEN = NR_KINDS };
@@ -32,6 +38,7 @@ struct proc {
 	pid_t pid;
 	enum kind kind;
 	char *area;	/* where it maps the area now */
+	char *file_area;	/* and its private mapping of the file */
 };
 
 static uint64_t word(int who, size_t page, size_t i)
@@ -39,12 +46,18 @@ static uint64_t word(int who, size_t page, size_t i)
 	return 0x51b1000000000000ULL | (uint64_t)who << 40 | (uint64_t)page << 20 | i;
 }
 
-static void fill_page(char *area, int who, size_t page)
+/* Page @at with @who's words for page number @page. */
+static void fill_words(char *at, int who, size_t page)
 {
-	uint64_t *w = (uint64_t *)(area + page * PAGE);
+	uint64_t *w = (uint64_t *)at;
 
 	for (size_t i = 0; i < PAGE / 8; i++)
 		w[i] = word(who, page, i);
+}
+
+static void fill_page(char *area, int who, size_t page)
+{
+	fill_words(area + page * PAGE, who, page);
 }
 
 /* Whose bytes page @page of @kind holds: the parent's from before the
@@ -88,13 +101,13 @@ static bool check_proc(const char *when, const struct proc *p, size_t n, bool la
 	return true;
 }
 
-/* Every page of FIRST, the grandchild, SECOND and LAST on one frame
- * (but pages written since the fork), none on the parent's; the bytes of
- * all, MOVED's too; the parent's second half unmapped. */
+/* Every page of FIRST, the grandchild, SECOND, LAST and MOVED on one
+ * frame (but pages written since the fork), none on the parent's; the
+ * bytes of all; the parent's second half unmapped. */
 static void check_all(const struct proc *procs, const char *when, bool last_wrote)
 {
 	static uint64_t frames[NR_KINDS][PAGES];
-	static const enum kind sharing[] = { GRANDCHILD, SECOND, LAST };
+	static const enum kind sharing[] = { GRANDCHILD, SECOND, LAST, MOVED };
 	unsigned char vec;
 
 	for (enum kind k = PARENT; k < NR_KINDS; k++)
@@ -120,12 +133,56 @@ static void check_all(const struct proc *procs, const char *when, bool last_wrot
 	}
 }
 
+/* The file mapping's pages: in each child an anonymous copy with the
+ * parent's bytes from before the forks, on the first child's frame and
+ * not on the parent's, whose bytes are its rewritten ones. */
+static void check_file(const struct proc *procs, const char *when)
+{
+	static uint64_t w[PAGE / 8];
+	uint64_t frames[NR_KINDS][FILE_PAGES];
+
+	for (enum kind k = PARENT; k < NR_KINDS; k++) {
+		const struct proc *p = &procs[k];
+
+		if (!p->pid)
+			continue;
+		if (!prog_read_proc(p->pid, "pagemap", frames[k], sizeof(frames[k]),
+				    (off_t)((uintptr_t)p->file_area / PAGE * sizeof(uint64_t))))
+			return;
+		for (size_t page = 0; page < FILE_PAGES; page++) {
+			uint64_t e = frames[k][page];
+
+			if (!(e & PRESENT) || (e & PM_FILE) || !(e & PFN_MASK))
+				return (void)prog_fail("%s: pid %d (kind %d): file page %zu is not "
+						       "an anonymous copy (%#llx)", when, p->pid,
+						       k, page, (unsigned long long)e);
+			if (k != PARENT && k != FIRST &&
+			    (e & PFN_MASK) != (frames[FIRST][page] & PFN_MASK))
+				return (void)prog_fail("%s: pid %d (kind %d): file page %zu is not "
+						       "on the first child's frame", when, p->pid,
+						       k, page);
+			if (k == FIRST && (e & PFN_MASK) == (frames[PARENT][page] & PFN_MASK))
+				return (void)prog_fail("%s: file page %zu of the first child is on "
+						       "the parent's rewritten frame", when, page);
+			if (!prog_read_proc(p->pid, "mem", w, PAGE,
+					    (off_t)(uintptr_t)(p->file_area + page * PAGE)))
+				return;
+			for (size_t i = 0; i < PAGE / 8; i++)
+				if (w[i] != word(k == PARENT ? REWRITTEN : PARENT, 100 + page, i))
+					return (void)prog_fail("%s: pid %d (kind %d): file page %zu "
+							       "word %zu is %#llx", when, p->pid, k,
+							       page, i, (unsigned long long)w[i]);
+		}
+	}
+}
+
 /* Child @kind: writes or moves its area as its kind says, says where it
  * has it in @table[kind] and through @ready (prog_child_ready()), waits. */
 static void __attribute__((noreturn)) run_child(enum kind kind, char *area, struct proc *table,
 					       int ready[2])
 {
-	struct proc me = { .pid = getpid(), .kind = kind, .area = area };
+	struct proc me = { .pid = getpid(), .kind = kind, .area = area,
+			   .file_area = table[PARENT].file_area };
 	pid_t child = 0;
 	int status;
 
@@ -134,10 +191,16 @@ static void __attribute__((noreturn)) run_child(enum kind kind, char *area, stru
 	if (kind == MOVED) {
 		char *to = mmap(NULL, PAGES * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
+		char *file_to = mmap(NULL, FILE_PAGES * PAGE, PROT_NONE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
 		me.area = to == MAP_FAILED ? MAP_FAILED :
 					     mremap(area, PAGES * PAGE, PAGES * PAGE,
 						    MREMAP_MAYMOVE | MREMAP_FIXED, to);
-		if (me.area == MAP_FAILED)
+		me.file_area = file_to == MAP_FAILED ? MAP_FAILED :
+			       mremap(table[PARENT].file_area, FILE_PAGES * PAGE, FILE_PAGES * PAGE,
+				      MREMAP_MAYMOVE | MREMAP_FIXED, file_to);
+		if (me.area == MAP_FAILED || me.file_area == MAP_FAILED)
 			_exit(1);
 	}
 	if (kind == FIRST) {
@@ -175,16 +238,26 @@ int main(int argc, char **argv)
 	struct proc procs[NR_KINDS] = { { .pid = getpid(), .kind = PARENT } };
 	struct proc *table = mmap(NULL, sizeof(procs), PROT_READ | PROT_WRITE,
 				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	char byte;
-	int ready[2];
+	char byte, path[4096];
+	int ready[2], fd;
 
 	prog_init(argc, argv);
+	snprintf(path, sizeof(path), "%s/mapped", prog_dir());
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	procs[PARENT].area = mmap(NULL, PAGES * PAGE, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (table == MAP_FAILED || procs[PARENT].area == MAP_FAILED || pipe(ready))
+	procs[PARENT].file_area = fd < 0 || ftruncate(fd, FILE_PAGES * PAGE) ? MAP_FAILED :
+				  mmap(NULL, FILE_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+				       fd, 0);
+	if (table == MAP_FAILED || procs[PARENT].area == MAP_FAILED ||
+	    procs[PARENT].file_area == MAP_FAILED || close(fd) || pipe(ready))
 		return 1;
 	for (size_t p = 0; p < PAGES; p++)
 		fill_page(procs[PARENT].area, PARENT, p);
+	/* The file's pages as anonymous copies, shared by the forks. */
+	for (size_t p = 0; p < FILE_PAGES; p++)
+		fill_words(procs[PARENT].file_area + p * PAGE, PARENT, 100 + p);
+	table[PARENT] = procs[PARENT];
 	for (enum kind k = FIRST; k < NR_KINDS; k++) {
 		pid_t pid;
 
@@ -208,13 +281,17 @@ int main(int argc, char **argv)
 	/* Only the children share the area's first frames from now on. */
 	for (size_t p = 0; p < KEPT; p++)
 		fill_page(procs[PARENT].area, REWRITTEN, p);
+	for (size_t p = 0; p < FILE_PAGES; p++)
+		fill_words(procs[PARENT].file_area + p * PAGE, REWRITTEN, 100 + p);
 	if (munmap(procs[PARENT].area + KEPT * PAGE, (PAGES - KEPT) * PAGE))
 		return 1;
 	check_all(procs, "before the dump", false);
+	check_file(procs, "before the dump");
 	prog_ready();
 	prog_wait_sigterm();
 
 	check_all(procs, "after restore", false);
+	check_file(procs, "after restore");
 	end_child(procs, LAST);
 	procs[LAST].pid = 0;
 	check_all(procs, "after the last child wrote a page", true);

@@ -330,6 +330,7 @@ static void setup_events(void)
 	struct itimerspec its = { .it_interval = { 7, 0 }, .it_value = { 100, 0 } };
 	struct itimerspec once = { .it_interval = { 3600, 0 }, .it_value = { 0, 1 } };
 	struct epoll_event ev;
+	char path[sizeof(s.watched)];
 	sigset_t mask;
 	int fd;
 
@@ -376,6 +377,12 @@ static void setup_events(void)
 	s.inotify_wd = inotify_add_watch(fd, s.watched, IN_CREATE | IN_EXCL_UNLINK);
 	if (s.inotify_wd != 2)
 		die("inotify watched");
+	/* The path it was watched by leads nowhere now: dump finds the
+	 * folder through its file handle (issue 11 item 9). */
+	snprintf(path, sizeof(path), "%s/watched-moved", prog_dir());
+	if (rename(s.watched, path))
+		die("rename watched");
+	snprintf(s.watched, sizeof(s.watched), "%s", path);
 	keep(&s.inotify, fd, 56, "inotify");
 }
 

@@ -13,7 +13,8 @@
  * (same inode); the third's cwd is still a removed directory (no links)
  * with its mode 0751, in which nothing can be made; the removed roots are
  * still removed directories with their mode, an empty "/" in which nothing
- * can be made, and the cwd is where it was; the detached cwd is the folder
+ * can be made, and the cwd is where it was (the two removed roots are also
+ * held by an fd of each child, which must be that same "/"); the detached cwd is the folder
  * it was. The parent checks their /proc links too, and that ".." of the
  * root removed with its folder is that removed folder. */
 #include <errno.h>
@@ -65,14 +66,23 @@ static bool is_removed(const char *path, mode_t mode)
 	       (st.st_mode & 07777) == mode && mkdir(inside, 0700) && errno == ENOENT;
 }
 
+/* An fd a child in a removed root opened of that root (issue 11): after
+ * restore it must still be the very directory the child is chrooted in,
+ * not a second copy of it. */
+static int root_fd = -1;
+
 /* In the removed root: "/" is it, and so is the cwd (which getcwd()
- * refuses to name, being removed); or the cwd is where it was, outside. */
+ * refuses to name, being removed); or the cwd is where it was, outside.
+ * The fd it holds of its root is "/". */
 static bool check_removed_root(ino_t cwd_ino, bool cwd_inside)
 {
-	struct stat root, cwd;
+	struct stat root, cwd, held;
 	char path[PATH_MAX];
 
 	if (!is_removed("/", 0705) || stat("/", &root) || stat(".", &cwd))
+		return false;
+	if (root_fd >= 0 && (fstat(root_fd, &held) || held.st_ino != root.st_ino ||
+			     held.st_dev != root.st_dev))
 		return false;
 	return cwd_inside ? cwd.st_ino == root.st_ino && !getcwd(path, sizeof(path)) &&
 				    errno == ENOENT :
@@ -100,6 +110,9 @@ static void __attribute__((noreturn)) child_main(struct child *c, int kind, cons
 	    (kind == 2 && (mkdir(path, 0700) || chmod(path, 0751) || chdir(path) || rmdir(path))) ||
 	    ((kind == 3 || kind == 6) && (chroot(path) || chdir("/"))) ||
 	    (kind == 4 && (chdir(prog_dir()) || chroot(path))) || (kind == 5 && chdir(path)))
+		_exit(2);
+	if ((kind == 3 || kind == 4) &&
+	    (root_fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		_exit(2);
 	if (write(c->reply[1], "r", 1) != 1)
 		_exit(2);

@@ -3,7 +3,10 @@
  * CPU 0, I/O class best-effort level 2, timer slack 123456 ns; a second
  * thread SCHED_IDLE at nice 3 on the last CPU, I/O class idle, slack
  * 777777 ns; a third SCHED_FIFO priority 10 with reset-on-fork, nice -2, on
- * every CPU, I/O class real-time level 4. The process has oom_score_adj 321
+ * every CPU, I/O class real-time level 4; a fourth SCHED_RR priority 5,
+ * nice 4, I/O class best-effort level 7; a fifth SCHED_DEADLINE (runtime
+ * 1 ms every 20 ms, deadline 10 ms) on every CPU (a deadline thread may
+ * not narrow its affinity). The process has oom_score_adj 321
  * and login uid 4321. The main thread's utilization clamps are 100..900
  * where the kernel has uclamp (CONFIG_UCLAMP_TASK; without, it shows 0..0
  * and must still after restore). After restore every value is checked, the timer slack
@@ -47,11 +50,12 @@ struct thread_want {
 	int cpu;		/* -1: every CPU */
 	uint32_t ioprio;
 	unsigned long slack;
+	uint64_t runtime, deadline, period;	/* SCHED_DEADLINE's, in ns */
 	_Atomic pid_t tid;
 	atomic_ulong slack_seen;	/* its PR_GET_TIMERSLACK, when asked */
 };
 
-enum { MAIN, IDLE_THREAD, FIFO_THREAD, NR_THREADS };
+enum { MAIN, IDLE_THREAD, FIFO_THREAD, RR_THREAD, DEADLINE_THREAD, NR_THREADS };
 
 static struct thread_want want[NR_THREADS] = {
 	[MAIN] = { "main thread", SCHED_BATCH, 0, 0, 7, 0,
@@ -60,6 +64,11 @@ static struct thread_want want[NR_THREADS] = {
 			  IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0), 777777 },
 	[FIFO_THREAD] = { "FIFO thread", SCHED_FIFO, SCHED_FLAG_RESET_ON_FORK, 10, -2, -1,
 			  IOPRIO_PRIO_VALUE(IOPRIO_CLASS_RT, 4), 0 },
+	[RR_THREAD] = { "RR thread", SCHED_RR, 0, 5, 4, -1, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 7),
+			0 },
+	[DEADLINE_THREAD] = { "deadline thread", SCHED_DEADLINE, 0, 0, 0, -1,
+			      IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4), 0, .runtime = 1000000,
+			      .deadline = 10000000, .period = 20000000 },
 };
 
 #define UTIL_MIN 100
@@ -89,7 +98,8 @@ static void apply(struct thread_want *w)
 {
 	struct sched_attr attr = { .size = sizeof(attr), .sched_policy = w->policy,
 				   .sched_flags = w->flags, .sched_nice = w->nice,
-				   .sched_priority = w->priority };
+				   .sched_priority = w->priority, .sched_runtime = w->runtime,
+				   .sched_deadline = w->deadline, .sched_period = w->period };
 	pid_t tid = gettid();
 	cpu_set_t set;
 
@@ -199,6 +209,14 @@ static void check_thread(const struct thread_want *w)
 		   "%s: policy %u priority %u flags %#llx, want %u %u %#x", w->what,
 		   attr.sched_policy, attr.sched_priority, (unsigned long long)attr.sched_flags,
 		   w->policy, w->priority, w->flags);
+	/* A fair thread's runtime is its slice (6.6), which is the kernel's. */
+	PROG_CHECK(w->policy != SCHED_DEADLINE ||
+			   (attr.sched_runtime == w->runtime && attr.sched_deadline == w->deadline &&
+			    attr.sched_period == w->period),
+		   "%s: runtime %llu deadline %llu period %llu, want %llu %llu %llu", w->what,
+		   (unsigned long long)attr.sched_runtime, (unsigned long long)attr.sched_deadline,
+		   (unsigned long long)attr.sched_period, (unsigned long long)w->runtime,
+		   (unsigned long long)w->deadline, (unsigned long long)w->period);
 	/* A real-time thread keeps a nice that sched_getattr() does not show. */
 	errno = 0;
 	nice = getpriority(PRIO_PROCESS, w->tid);

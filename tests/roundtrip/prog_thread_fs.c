@@ -3,7 +3,9 @@
  * its own with umask 027; one chrooted into a jail with its cwd in a
  * folder of it; one whose cwd it removed together with its folder
  * (mkdir -p g/h; chdir g/h; rmdir g/h g), given mode and times first,
- * and held by an fd too (one directory with the cwd after restore); and
+ * and held by an fd too (one directory with the cwd after restore); one
+ * chrooted into a folder it then removed, cwd "/", holding an fd of its
+ * root (one directory with the root after restore); and
  * one that made another thread after its unshare, so that the two share
  * fs info that is not the process's. On SIGTERM each thread checks itself
  * and answers over a pipe: the same directory (inode) as cwd, a file
@@ -24,7 +26,7 @@
 
 #include "prog.h"
 
-enum kind { OWN_CWD, JAILED, REMOVED_CWD, PAIR_FIRST, PAIR_SECOND, NR_KINDS };
+enum kind { OWN_CWD, JAILED, REMOVED_CWD, REMOVED_ROOT, PAIR_FIRST, PAIR_SECOND, NR_KINDS };
 
 struct worker {
 	enum kind kind;
@@ -110,6 +112,25 @@ static void *worker_main(void *arg);
 /* An fd of the removed cwd's directory: one directory with the cwd after
  * restore too. */
 static int removed_cwd_fd = -1;
+/* And of the removed root's, opened from inside it. */
+static int removed_root_fd = -1;
+
+/* Chroots into folder rr, then removes it through an fd of its folder
+ * (no path leads there from inside). */
+static bool enter_removed_root(struct worker *w)
+{
+	char path[PATH_MAX];
+	int home = open(prog_dir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/rr", prog_dir());
+	ok = home >= 0 && !chroot(path) && !chdir("/") &&
+	     (removed_root_fd = open("/", O_RDONLY | O_DIRECTORY)) >= 0 && !stat("/", &w->cwd) &&
+	     !unlinkat(home, "rr", AT_REMOVEDIR);
+	if (home >= 0)
+		close(home);
+	return ok;
+}
 
 static bool set_up(struct worker *w)
 {
@@ -137,6 +158,8 @@ static bool set_up(struct worker *w)
 		       !utimensat(AT_FDCWD, ".", ghost_times, 0) && !rmdir(path) &&
 		       !chmod("..", 0751) && !utimensat(AT_FDCWD, "..", folder_times, 0) &&
 		       !rmdir(dirname(path));
+	case REMOVED_ROOT:
+		return enter_removed_root(w);
 	case PAIR_FIRST:
 		snprintf(path, sizeof(path), "%s/pair", prog_dir());
 		return !chdir(path) && !stat(".", &w->cwd) &&
@@ -178,6 +201,12 @@ static bool check(struct worker *w)
 				  "its /proc cwd link is not the old path") &&
 		       PROG_CHECK(!getcwd(cwd, sizeof(cwd)) && errno == ENOENT,
 				  "getcwd() named its removed cwd");
+	case REMOVED_ROOT:
+		/* A new inode after restore, as the removed cwd's. */
+		return PROG_CHECK(!stat("/", &st) && st.st_nlink == 0 && cwd_is(&st),
+				  "its root is not a removed folder, or its cwd not that root") &&
+		       PROG_CHECK(!fstat(removed_root_fd, &home) && same_inode(&st, &home),
+				  "its removed root and the fd of it are two directories");
 	case PAIR_FIRST:
 		/* Moves the pair: its partner checks it followed. */
 		snprintf(path, sizeof(path), "%s/pair/moved", prog_dir());
@@ -210,7 +239,7 @@ static void *worker_main(void *arg)
 /* The folders and files the threads stand in. */
 static bool make_dirs(void)
 {
-	static const char *const dirs[] = { "own", "jail", "jail/sub", "g", "g/h", "pair",
+	static const char *const dirs[] = { "own", "jail", "jail/sub", "g", "g/h", "rr", "pair",
 					    "pair/moved" };
 	char path[PATH_MAX];
 
@@ -235,6 +264,7 @@ int main(int argc, char **argv)
 {
 	static const char *const what[] = { "with its own cwd and umask", "chrooted",
 					    "in a cwd removed with its folder",
+					    "in a removed root held by an fd",
 					    "first of a pair sharing fs info",
 					    "second of a pair sharing fs info" };
 	struct stat home;

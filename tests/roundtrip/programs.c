@@ -54,6 +54,8 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_vfork_parent" },
 	/* Memory changed between pre-dumps and the dump (test_predump). */
 	{ .name = "prog_predump" },
+	/* ... and write tracking across them (test_track_mem). */
+	{ .name = "prog_track_mem" },
 	{ .name = "prog_aio", .cycles = CYCLES_ALL },
 	{ .name = "prog_attrs", .cycles = CYCLES_ALL },
 	{ .name = "prog_cgroupns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWCGROUP },
@@ -114,7 +116,10 @@ const struct test_program test_programs[] = {
 	},
 	{ .name = "prog_leases", .cycles = CYCLES_ALL },
 	{ .name = "prog_locks", .cycles = CYCLES_ALL },
+	/* Turns ksmd on while it runs, if it was off, and off again. */
+	{ .name = "prog_ksm", .cycles = CYCLES_ALL },
 	{ .name = "prog_mem_advice", .cycles = CYCLES_ALL },
+	{ .name = "prog_membarrier", .cycles = CYCLES_ALL },
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_net_devices", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },

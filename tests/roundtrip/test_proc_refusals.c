@@ -1,6 +1,6 @@
 /* Per-process state that dump refuses by name, with the dumped program
  * unharmed (issue 11): a fanotify mark of a mount namespace outside the
- * dump, a lease being broken (a lease that is not being broken is saved:
+ * dump, an inotify watch of a deleted file, a lease being broken (a lease that is not being broken is saved:
  * prog_leases), and a cwd no path reaches: on a detached tmpfs, hidden
  * under a mount, on a detached read-only bind whose folder only a
  * writable mount reaches, a removed directory whose folder was removed
@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,6 +41,38 @@ out:
 TEST(dump_refuses_a_fanotify_mark_of_a_mount_namespace_outside_the_dump_by_name)
 {
 	check_refused("neg_fanotify", false, "a mount namespace outside the dump: not supported");
+}
+
+#define WATCH_FD 5
+
+/* The program holds an inotify at WATCH_FD watching a file it keeps
+ * open and that was deleted: no path leads to it. */
+static void watch_a_deleted_file(void *arg)
+{
+	int in = inotify_init(), file = open((const char *)arg, O_RDONLY | O_CREAT, 0644);
+
+	if (in < 0 || file < 0 || dup2(in, WATCH_FD) != WATCH_FD ||
+	    inotify_add_watch(WATCH_FD, (const char *)arg, IN_MODIFY) != 1 || unlink(arg))
+		_exit(125);
+	if (in != WATCH_FD)
+		close(in);
+}
+
+TEST(dump_refuses_an_inotify_watch_of_a_deleted_file_by_name)
+{
+	char expect[64], dir[PATH_MAX], file[PATH_MAX];
+	struct prog p = { 0 };
+
+	CHECK(make_temp_dir(dir), "cannot make a directory for the watched file");
+	pathf(file, "%s/watched", dir);
+	CHECK_GOTO(start_prog(&p, "prog_counter", watch_a_deleted_file, file), out, "%s", why);
+	snprintf(expect, sizeof(expect), "dump: pid %d fd %d ", p.pid, WATCH_FD);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "watch wd 1 is of a deleted file"), out,
+		   "%s", why);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+	remove_temp_dir(dir);
 }
 
 #define LEASE_FD 5

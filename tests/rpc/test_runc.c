@@ -158,6 +158,25 @@ static bool parent_linked(const char *images)
 	return own >= 0 && parent > 0 && own < parent;
 }
 
+/* Whether the checkpoint in @images took its parent's write tracker and
+ * left pages there unread (its log, dump.log: runc asks for level 4). */
+static bool tracker_used(const char *images)
+{
+	char cmd[2 * PATH_MAX + 256];
+	long took = 0, unread = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "grep -c 'taken from its holder' %s/dump.log; grep -o '([0-9]* of them unread' "
+		 "%s/dump.log | tr -d '(' | awk '{s += $1} END {print s + 0}'", images, images);
+	p = popen(cmd, "re");
+	if (p && fscanf(p, "%ld %ld", &took, &unread) != 2)
+		took = unread = 0;
+	if (p)
+		pclose(p);
+	return took == 1 && unread > 0;
+}
+
 /* config.json from `runc spec`, with @service, a terminal or not, a
  * writable root: the values runc spec writes are replaced as text. */
 static bool edit_spec(const struct bundle *b, const char *service, bool terminal)
@@ -285,6 +304,9 @@ TEST(runc_checkpoints_and_restores_a_container_twice_and_it_counts_on)
 		if (round == 1)
 			CHECK_GOTO(parent_linked(images), out,
 				   "round 1: the checkpoint has no parent link to the pre-dump");
+		if (round == 1)
+			CHECK_GOTO(tracker_used(images), out, "round 1: the checkpoint did not "
+				   "take the pre-dump's write tracker (its dump.log)");
 		CHECK_GOTO(last_count(&b, &before), out, "round %d: no count", round);
 		usleep(300000);
 		CHECK_GOTO(last_count(&b, &after) && after.n == before.n, out,

@@ -469,5 +469,47 @@ TEST(in_parent_pages_of_no_sibling_or_without_its_bytes_are_refused)
 				"0x10000000-0x10010000");
 	CHECK_REFUSED_FILES(kept, into_file, "pid 102: pages at 0x10000000 are its sibling's "
 					     "(IN_PARENT), but its sibling 101 has no private "
-					     "mapping of the same kind (anonymous) at 0x10000000");
+					     "mapping of the same kind (anonymous, or the same file "
+					     "at the same offset) at 0x10000000");
+}
+
+/* In a private mapping of one file, the first child saved 8 pages the
+ * parent no longer has (anonymous copies), the second has them IN_PARENT
+ * with it: the root holds them as a mapping of that file at its offset,
+ * and both take them from there. Another file, or another offset, is
+ * refused. */
+TEST(file_pages_only_siblings_share_are_held_as_the_file)
+{
+	static const struct proc procs[] = {
+		{ -1, PAGES, { { 8, 8, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, P, 0, 0 } }, 1, 0, 0 },
+		{ 0, PAGES, { { 0, 8, IP, 0, 1 } }, 1, 0, 0 },
+	};
+	static const struct file_map one_file[] = { { "/lib/x.so", 2 }, { "/lib/x.so", 2 },
+						    { "/lib/x.so", 2 } };
+	static const struct file_map other_file[] = { { "/lib/x.so", 2 }, { "/lib/x.so", 2 },
+						      { "/lib/y.so", 2 } };
+	static const struct file_map other_offset[] = { { "/lib/x.so", 2 }, { "/lib/x.so", 2 },
+							{ "/lib/x.so", 3 } };
+	_cleanup_free_ char *msg = NULL;
+	struct restore_set rs;
+	int ret = plan_files(procs, one_file, ARRAY_SIZE(procs), &rs, &msg);
+	const struct cow_held *h = rs.tasks[0].held;
+	size_t nr_held = rs.tasks[0].nr_held;
+	bool held = !ret && nr_held == 1 && h[0].owner == 1 && h[0].file &&
+		    h[0].vma == 0 && h[0].start == AREA && h[0].end == AREA + 8 * PS;
+
+	for (size_t i = 1; held && i <= 2; i++) {
+		check_piece(&rs, i, 0, 0, 8, h[0].slot, true);
+		check_piece(&rs, i, 1, 8, PAGES, 0, false);
+	}
+	free_set(&rs);
+	CHECK(ret == 0, "refused: %d: %s", ret, msg ? msg : "");
+	CHECK(held, "the root holds %zu ranges, not the first child's 8 file pages", nr_held);
+	CHECK_REFUSED_FILES(procs, other_file, "pid 102: pages at 0x10000000 are its sibling's "
+					       "(IN_PARENT), but its sibling 101 has no private "
+					       "mapping of the same kind");
+	CHECK_REFUSED_FILES(procs, other_offset, "pid 102: pages at 0x10000000 are its sibling's "
+						 "(IN_PARENT), but its sibling 101 has no private "
+						 "mapping of the same kind");
 }

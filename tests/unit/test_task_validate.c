@@ -51,6 +51,8 @@ static void timer_tid_without_thread_id(struct sample *s)
 static void umask_sticky(struct sample *s) { s->core.umask = 01022; }
 static void exit_signal_65(struct sample *s) { s->core.exit_signal = 65; }
 static void pdeath_65(struct sample *s) { s->prctl.pdeath_signal = 65; }
+/* MEMBARRIER_CMD_PRIVATE_EXPEDITED (8) is a barrier, not a registration. */
+static void membarrier_not_register(struct sample *s) { s->prctl.membarrier = 8 | 16; }
 static void personality_query(struct sample *s) { s->core.personality = 0xffffffff; }
 static void no_threads(struct sample *s) { s->core.n_threads = 0; }
 static void main_thread_missing(struct sample *s) { s->threads[0].tid = SAMPLE_TID + 1; }
@@ -227,6 +229,12 @@ static void cwd_fd_without_ghost(struct sample *s)
 	s->core.has_cwd_fd = true;
 	s->core.cwd_fd = 3;
 }
+/* The fd that holds a removed root, for a root not removed. */
+static void root_fd_without_ghost(struct sample *s)
+{
+	s->core.has_root_fd = true;
+	s->core.root_fd = 4;
+}
 static ThreadFs thread_fs = THREAD_FS__INIT;
 static void main_thread_own_fs(struct sample *s)
 {
@@ -266,6 +274,8 @@ static const struct bad_case bad_cases[] = {
 	  "removed folder 1 of its cwd: a mode of other bits than permissions, or folders" },
 	{ "an fd holding a cwd not removed", cwd_fd_without_ghost,
 	  "process: fd 3 holds its cwd, which is no removed directory" },
+	{ "an fd holding a root not removed", root_fd_without_ghost,
+	  "process: fd 4 holds its root, which is no removed directory" },
 	{ "fs info of its own on the main thread", main_thread_own_fs,
 	  "fs info of its own on the main thread" },
 	{ "a thread's own fs info without a root", thread_fs_without_root,
@@ -334,6 +344,8 @@ static const struct bad_case bad_cases[] = {
 	{ "umask 01022", umask_sticky, "umask" },
 	{ "exit signal 65", exit_signal_65, "exit signal 65" },
 	{ "parent-death signal 65", pdeath_65, "parent-death signal 65" },
+	{ "a membarrier command that is no registration", membarrier_not_register,
+	  "membarrier registrations 0x18 are not REGISTER_* commands" },
 	{ "personality 0xffffffff", personality_query, "personality" },
 	{ "no threads", no_threads, "no threads" },
 	{ "main thread missing", main_thread_missing, "main thread (tid 4242) is missing" },
