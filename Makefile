@@ -269,7 +269,7 @@ $(BUILD)/tests/roundtrip/neg_%: tests/roundtrip/neg_%.c tests/roundtrip/prog.c t
 HARNESS_RUNNERS := $(NEGATIVE_RUNNERS) test_trust test_freezer test_real test_everyday \
 	test_terminals test_state_refusals test_redis test_proc_refusals test_criu_cli \
 	test_cgroup_v1 test_trust_threads test_criu_opts2 \
-	test_criu_ns_opts test_criu_cpu_cap test_predump test_track_mem
+	test_criu_ns_opts test_criu_cpu_cap test_predump test_track_mem test_pages_two_files
 $(patsubst %,$(BUILD)/tests/roundtrip/%,$(HARNESS_RUNNERS)): $(BUILD)/tests/roundtrip/%: \
 		tests/roundtrip/%.c $(RUNNER_DEPS) $(HARNESS_SRCS)
 	@mkdir -p $(dir $@)
@@ -301,6 +301,9 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_predump
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_track_mem
 # test_trust forges images as an attacker would, checksums included.
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_trust
+# A large task's two pages files: restored whole, refused by name when the
+# second is changed or gone.
+ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_pages_two_files
 TRUST_SRCS := src/images/crc32c.c tests/roundtrip/trust_util.c
 $(BUILD)/tests/roundtrip/test_trust: $(TRUST_SRCS) src/images/format.h tests/roundtrip/trust_util.h
 $(BUILD)/tests/roundtrip/test_trust: RUNNER_EXTRA := $(TRUST_SRCS) -lxxhash

@@ -21,17 +21,17 @@ static void indent(FILE *out, int depth)
 	fprintf(out, "%*s", depth * 2, "");
 }
 
-/* The raw pages file is described, not dumped. */
-static int show_pages(FILE *out, const struct image_dir *dir, int id)
+/* A raw pages file (the first or the second) is described, not dumped. */
+static int show_pages(FILE *out, const struct image_dir *dir, int id, uint32_t file)
 {
 	uint64_t size;
 	int ret;
 
-	ret = pages_file_size(dir, id, &size);
+	ret = pages_file_size(dir, id, file, &size);
 	if (ret)
 		return ret;
-	fprintf(out, "{\"kind\": \"pages\", \"size\": %" PRIu64 ", \"pages\": %" PRIu64 "}", size,
-		size / IMG_PAGE_SIZE);
+	fprintf(out, "{\"kind\": \"%s\", \"size\": %" PRIu64 ", \"pages\": %" PRIu64 "}",
+		file ? "pages2" : "pages", size, size / IMG_PAGE_SIZE);
 	return 0;
 }
 
@@ -60,8 +60,8 @@ static int show_named(FILE *out, const struct image_dir *dir,
 	struct image *img;
 	int ret;
 
-	if (kind->kind == IMG_PAGES)
-		return show_pages(out, dir, id);
+	if (kind->kind == IMG_PAGES || kind->kind == IMG_PAGES2)
+		return show_pages(out, dir, id, kind->kind == IMG_PAGES2);
 	if (!kind->desc)
 		return show_raw(out, dir, kind, id);
 	ret = image_read(dir, kind->kind, id, &img);

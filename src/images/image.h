@@ -69,6 +69,9 @@ enum image_kind {
 	IMG_CPUINFO = 36,
 	/* Per-page digests of a pre-dump (or a dump with a parent set). */
 	IMG_PAGE_DIGESTS = 48,
+	/* A large dump's second pages file, written by a second thread
+	 * (PagemapEntry.pages_file 1): raw, as pages-PID.img. */
+	IMG_PAGES2 = 49,
 };
 
 struct image;

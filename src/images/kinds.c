@@ -18,6 +18,7 @@ static const struct image_kind_desc own_kinds[] = {
 	{ IMG_INVENTORY, "inventory", "inventory.img", &inventory__descriptor, inventory_check },
 	{ IMG_PAGEMAP, "pagemap", "pagemap-%d.img", &pagemap_entry__descriptor, pagemap_check },
 	{ IMG_PAGES, "pages", "pages-%d.img", NULL, NULL },
+	{ IMG_PAGES2, "pages2", "pages2-%d.img", NULL, NULL },
 	{ IMG_PAGE_DIGESTS, "pagedigest", "pagedigest-%d.img", &page_digests__descriptor,
 	  page_digests_check },
 };

@@ -1,6 +1,7 @@
 /* The pages store: writing a task's pages as a pagemap plus a raw pages
- * file, and checking a pagemap before anything trusts it (alignment, order,
- * overlap, and that present pages lie within the pages file). The same
+ * file (or two, pages_open_second()), and checking a pagemap before
+ * anything trusts it (alignment, order, overlap, and that present pages
+ * lie within their pages file). Reading is pages_read.c's. The same
  * writer fills scratch stores (unnamed files) for a pre-copy dump, and its
  * pages file in place (written at offsets, patched, then hashed whole). */
 #include <errno.h>
@@ -21,14 +22,16 @@
 
 /* ---- checking ------------------------------------------------------------ */
 
-int pages_file_size(const struct image_dir *dir, int id, uint64_t *size)
+int pages_file_size(const struct image_dir *dir, int id, uint32_t file, uint64_t *size)
 {
 	_cleanup_free_ char *path = NULL;
 	char name[64];
 	struct stat st;
 	int ret;
 
-	ret = image_file_name(IMG_PAGES, id, name, sizeof(name));
+	if (file >= PAGES_FILES_MAX)
+		return -EINVAL;
+	ret = image_file_name(pages_file_kind(file), id, name, sizeof(name));
 	if (ret)
 		return ret;
 	path = image_dir_file_path(dir, name);
@@ -63,6 +66,14 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 	if (!e->nr_pages || !range_fits(e->vaddr, e->nr_pages)) {
 		image_error(path, off, "range at 0x%llx has an impossible size of %llu pages",
 			    (unsigned long long)e->vaddr, (unsigned long long)e->nr_pages);
+		return -EBADMSG;
+	}
+	if (e->has_pages_file && (e->state != PAGEMAP_ENTRY__STATE__PRESENT ||
+				  e->pages_file >= PAGES_FILES_MAX)) {
+		image_error(path, off, "range at 0x%llx names pages file %u: %s",
+			    (unsigned long long)e->vaddr, e->pages_file,
+			    e->state == PAGEMAP_ENTRY__STATE__PRESENT ?
+				    "there are two, 0 and 1" : "only a present range has one");
 		return -EBADMSG;
 	}
 	switch (e->state) {
@@ -108,21 +119,25 @@ static int check_entry(const char *path, size_t off, const PagemapEntry *e)
 
 int pagemap_check(const struct image *img, const struct image_dir *dir, int id)
 {
-	uint64_t pages_size = 0, vaddr_end = 0, file_end = 0;
+	uint64_t pages_size[PAGES_FILES_MAX] = { 0 }, file_end[PAGES_FILES_MAX] = { 0 };
+	bool sized[PAGES_FILES_MAX] = { false };
+	uint64_t vaddr_end = 0;
 	char pages_name[64];
 	int ret;
 
-	/* Read on its own, a pagemap can only be checked against itself. */
+	/* Read on its own, a pagemap can only be checked against itself.
+	 * With @dir, the pages file is there even when no range is in it. */
 	if (dir) {
-		ret = pages_file_size(dir, id, &pages_size);
+		ret = pages_file_size(dir, id, 0, &pages_size[0]);
 		if (ret)
 			return ret;
-		image_file_name(IMG_PAGES, id, pages_name, sizeof(pages_name));
+		sized[0] = true;
 	}
 	for (size_t i = 0; i < img->nr_records; i++) {
 		const PagemapEntry *e = (const PagemapEntry *)img->records[i].msg;
 		size_t off = img->records[i].offset;
 		unsigned long long va = e->vaddr;
+		uint32_t f;
 
 		ret = check_entry(img->path, off, e);
 		if (ret)
@@ -139,19 +154,30 @@ int pagemap_check(const struct image *img, const struct image_dir *dir, int id)
 		vaddr_end = e->vaddr + e->nr_pages * IMG_PAGE_SIZE;
 		if (e->state != PAGEMAP_ENTRY__STATE__PRESENT)
 			continue;
-		/* Restore reads the pages file in one forward pass. */
-		if (e->file_off < file_end) {
+		f = pages_entry_file(e);
+		/* Restore reads each pages file in one forward pass. */
+		if (e->file_off < file_end[f]) {
 			image_error(img->path, off,
 				    "range at 0x%llx: its pages at file offset %llu precede the end of the previous range's (%llu)",
-				    va, (unsigned long long)e->file_off, (unsigned long long)file_end);
+				    va, (unsigned long long)e->file_off, (unsigned long long)file_end[f]);
 			return -EBADMSG;
 		}
-		file_end = e->file_off + e->nr_pages * IMG_PAGE_SIZE;
-		if (dir && file_end > pages_size) {
+		file_end[f] = e->file_off + e->nr_pages * IMG_PAGE_SIZE;
+		if (!dir)
+			continue;
+		/* The second file must be there once a range names it. */
+		if (!sized[f]) {
+			ret = pages_file_size(dir, id, f, &pages_size[f]);
+			if (ret)
+				return ret;
+			sized[f] = true;
+		}
+		if (file_end[f] > pages_size[f]) {
+			image_file_name(pages_file_kind(f), id, pages_name, sizeof(pages_name));
 			image_error(img->path, off,
 				    "range at 0x%llx: its pages end at byte %llu, past the end of %s (%llu bytes)",
-				    va, (unsigned long long)file_end, pages_name,
-				    (unsigned long long)pages_size);
+				    va, (unsigned long long)file_end[f], pages_name,
+				    (unsigned long long)pages_size[f]);
 			return -EBADMSG;
 		}
 	}
@@ -164,11 +190,12 @@ struct pages_writer {
 	struct image_dir *dir;
 	int pid;
 	struct image_writer *pagemap;
-	struct image_writer *pages;
+	/* pages-PID.img, and pages2-PID.img once pages_open_second() made it. */
+	struct image_writer *pages[PAGES_FILES_MAX];
 	PagemapEntry pending;	/* the last range, still growing by merges */
 	bool has_pending;
 	uint64_t vaddr_end;	/* where the last range ended */
-	uint64_t file_off;	/* bytes in the pages file so far */
+	uint64_t file_off[PAGES_FILES_MAX];	/* bytes in each pages file so far */
 	struct pages_scratch *scratch;	/* a scratch store: no image writers */
 	/* In place (pages_inplace_open()): the pages file, written at
 	 * offsets; its first pass fills @scratch (whose fd is this one), then
@@ -197,7 +224,7 @@ int pages_writer_open(struct image_dir *dir, int pid, struct pages_writer **out)
 	ret = image_open_write(dir, IMG_PAGEMAP, pid, &pw->pagemap);
 	if (ret)
 		goto err_free;
-	ret = image_open_write(dir, IMG_PAGES, pid, &pw->pages);
+	ret = image_open_write(dir, IMG_PAGES, pid, &pw->pages[0]);
 	if (ret)
 		goto err_pagemap;
 	*out = pw;
@@ -233,8 +260,9 @@ static int pwrite_all(const struct pages_writer *pw, int fd, const void *data, u
 static int write_data(struct pages_writer *pw, const void *data, uint64_t len)
 {
 	if (!pw->scratch)
-		return image_write_raw(pw->pages, data, len);
-	return pwrite_all(pw, pw->scratch->fd, data, len, pw->file_off, "a pre-copy pages store");
+		return image_write_raw(pw->pages[0], data, len);
+	return pwrite_all(pw, pw->scratch->fd, data, len, pw->file_off[0],
+			  "a pre-copy pages store");
 }
 
 int pages_scratch_push(struct pages_scratch *s, const struct pages_scratch_range *r)
@@ -288,14 +316,17 @@ static uint64_t pending_parent_end(const struct pages_writer *pw)
 }
 
 /* @data NULL for a present range: its bytes come through pages_splice().
- * @parent_vaddr: IN_PARENT only, where the parent (or @sibling) maps the
- * first page. */
-static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
+ * @file: a present range's pages file (0 for any other). @parent_vaddr:
+ * IN_PARENT only, where the parent (or @sibling) maps the first page. */
+static int add_range(struct pages_writer *pw, uint32_t file, uint64_t vaddr, uint64_t nr_pages,
 		     PagemapEntry__State state, const void *data, uint64_t parent_vaddr,
 		     uint32_t sibling)
 {
 	uint64_t len = nr_pages * IMG_PAGE_SIZE;
 	int ret;
+
+	if (file >= PAGES_FILES_MAX || (file && !pw->pages[file]))
+		return -EINVAL;
 
 	if (vaddr % IMG_PAGE_SIZE || !nr_pages || !range_fits(vaddr, nr_pages) ||
 	    (pw->has_pending && vaddr < pw->vaddr_end)) {
@@ -309,12 +340,13 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		if (ret)
 			return ret;
 	}
-	/* A present range is the last data in the pages file, so a present
-	 * range adjacent to it in memory is adjacent in the file too, unless
-	 * room was left between them (in place). */
+	/* A present range is the last data in its pages file, so a present
+	 * range adjacent to it in memory and in the same file is adjacent in
+	 * the file too, unless room was left between them (in place). */
 	if (pw->has_pending && pw->pending.state == state && pw->vaddr_end == vaddr &&
 	    (state != PAGEMAP_ENTRY__STATE__PRESENT ||
-	     pw->pending.file_off + pw->pending.nr_pages * IMG_PAGE_SIZE == pw->file_off) &&
+	     (pages_entry_file(&pw->pending) == file &&
+	      pw->pending.file_off + pw->pending.nr_pages * IMG_PAGE_SIZE == pw->file_off[file])) &&
 	    (state != PAGEMAP_ENTRY__STATE__IN_PARENT ||
 	     (pending_parent_end(pw) == parent_vaddr && pw->pending.sibling == sibling))) {
 		pw->pending.nr_pages += nr_pages;
@@ -329,7 +361,9 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		pw->pending.nr_pages = nr_pages;
 		pw->pending.state = state;
 		pw->pending.has_file_off = state == PAGEMAP_ENTRY__STATE__PRESENT;
-		pw->pending.file_off = pw->pending.has_file_off ? pw->file_off : 0;
+		pw->pending.file_off = pw->pending.has_file_off ? pw->file_off[file] : 0;
+		pw->pending.has_pages_file = file != 0;
+		pw->pending.pages_file = file;
 		pw->pending.has_parent_vaddr = state == PAGEMAP_ENTRY__STATE__IN_PARENT &&
 					       parent_vaddr != vaddr;
 		pw->pending.parent_vaddr = pw->pending.has_parent_vaddr ? parent_vaddr : 0;
@@ -338,52 +372,71 @@ static int add_range(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
 		pw->has_pending = true;
 	}
 	if (state == PAGEMAP_ENTRY__STATE__PRESENT)
-		pw->file_off += len;
+		pw->file_off[file] += len;
 	pw->vaddr_end = vaddr + len;
 	return 0;
 }
 
 int pages_hash_by_caller(struct pages_writer *pw)
 {
-	return pw->scratch ? 0 : image_hash_by_caller(pw->pages);
+	return pw->scratch ? 0 : image_hash_by_caller(pw->pages[0]);
+}
+
+int pages_open_second(struct pages_writer *pw)
+{
+	int ret;
+
+	if (pw->scratch || pw->inplace_fd >= 0 || pw->pages[1])
+		return -EINVAL;
+	ret = image_open_write(pw->dir, IMG_PAGES2, pw->pid, &pw->pages[1]);
+	if (!ret)
+		ret = image_hash_by_caller(pw->pages[1]);
+	return ret;
 }
 
 int pages_hash(struct pages_writer *pw, const void *data, uint64_t nr_pages)
 {
-	return pw->scratch ? 0 : image_hash_raw(pw->pages, data, nr_pages * IMG_PAGE_SIZE);
+	return pw->scratch ? 0 : image_hash_raw(pw->pages[0], data, nr_pages * IMG_PAGE_SIZE);
 }
 
-int pages_hash_export(struct pages_writer *pw, void *state, size_t size)
+int pages_hash_export(struct pages_writer *pw, uint32_t file, void *state, size_t size)
 {
-	return image_hash_export(pw->pages, state, size);
+	if (file >= PAGES_FILES_MAX || !pw->pages[file])
+		return -EINVAL;
+	return image_hash_export(pw->pages[file], state, size);
 }
 
-int pages_hash_import(struct pages_writer *pw, const void *state, size_t size)
+int pages_hash_import(struct pages_writer *pw, uint32_t file, const void *state, size_t size)
 {
-	return image_hash_import(pw->pages, state, size);
+	if (file >= PAGES_FILES_MAX || !pw->pages[file])
+		return -EINVAL;
+	return image_hash_import(pw->pages[file], state, size);
 }
 
-int pages_note_spliced(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
+int pages_note_spliced(struct pages_writer *pw, uint32_t file, uint64_t vaddr,
+		       uint64_t nr_pages)
 {
 	/* The pipe's bytes go to the pages file: never under pre-copy. */
 	if (pw->scratch)
 		return -EINVAL;
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL, 0, 0);
+	return add_range(pw, file, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL, 0, 0);
 }
 
-ssize_t pages_splice(struct pages_writer *pw, int pipe_fd, size_t max)
+ssize_t pages_splice(struct pages_writer *pw, uint32_t file, int pipe_fd, size_t max)
 {
-	return image_splice_raw(pw->pages, pipe_fd, max);
+	if (file >= PAGES_FILES_MAX || !pw->pages[file])
+		return -EINVAL;
+	return image_splice_raw(pw->pages[file], pipe_fd, max);
 }
 
 int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data)
 {
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, data, 0, 0);
+	return add_range(pw, 0, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, data, 0, 0);
 }
 
 int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
 {
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__ZERO, NULL, 0, 0);
+	return add_range(pw, 0, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__ZERO, NULL, 0, 0);
 }
 
 int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages,
@@ -392,13 +445,13 @@ int pages_write_in_parent(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_p
 	if (parent_vaddr % IMG_PAGE_SIZE || !range_fits(parent_vaddr, nr_pages) ||
 	    sibling > INT32_MAX)
 		return -EINVAL;
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT, NULL, parent_vaddr,
-			 sibling);
+	return add_range(pw, 0, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT, NULL,
+			 parent_vaddr, sibling);
 }
 
 int pages_write_in_parent_image(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages)
 {
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT_IMAGE, NULL, 0, 0);
+	return add_range(pw, 0, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__IN_PARENT_IMAGE, NULL, 0, 0);
 }
 
 static int inplace_seal(struct pages_writer *pw);
@@ -417,22 +470,30 @@ int pages_writer_finish(struct pages_writer *pw)
 	if (!ret && pw->has_pending)
 		ret = image_write_record(pw->pagemap, &pw->pending.base);
 	if (ret) {
-		image_abort(pw->pages);
+		image_abort(pw->pages[0]);
+		image_abort(pw->pages[1]);
 		image_abort(pw->pagemap);
 		goto out;
 	}
-	/* The pages file first: a pagemap in place names complete pages. */
-	ret = image_finish(pw->pages);
+	/* The pages files first: a pagemap in place names complete pages. */
+	ret = image_finish(pw->pages[0]);
 	if (ret) {
+		image_abort(pw->pages[1]);
 		image_abort(pw->pagemap);
 		goto out;
 	}
-	ret = image_finish(pw->pagemap);
-	if (ret) {
+	ret = pw->pages[1] ? image_finish(pw->pages[1]) : 0;
+	if (!ret)
+		ret = image_finish(pw->pagemap);
+	else
+		image_abort(pw->pagemap);
+	for (uint32_t f = 0; ret && f < PAGES_FILES_MAX; f++) {
 		char name[64];
 
-		image_file_name(IMG_PAGES, pw->pid, name, sizeof(name));
-		unlinkat(pw->dir->fd, name, 0);
+		if (!f || pw->pages[f]) {
+			image_file_name(pages_file_kind(f), pw->pid, name, sizeof(name));
+			unlinkat(pw->dir->fd, name, 0);
+		}
 	}
 out:
 	free(pw->gaps);
@@ -452,7 +513,8 @@ void pages_writer_abort(struct pages_writer *pw)
 		free(pw->scratch);
 	}
 	/* A scratch store has no image writers (NULL). */
-	image_abort(pw->pages);
+	image_abort(pw->pages[0]);
+	image_abort(pw->pages[1]);
 	image_abort(pw->pagemap);
 	free(pw->gaps);
 	free(pw);
@@ -548,7 +610,7 @@ int pages_inplace_open(struct image_dir *dir, int pid, struct pages_writer **out
 		return -ENOMEM;
 	}
 	pw->scratch->fd = -1;
-	ret = image_raw_positioned(pw->pages, &pw->inplace_fd);
+	ret = image_raw_positioned(pw->pages[0], &pw->inplace_fd);
 	if (ret) {
 		pages_writer_abort(pw);
 		return ret;
@@ -562,7 +624,7 @@ int pages_reserve(struct pages_writer *pw, uint64_t nr_pages)
 {
 	if (pw->inplace_fd < 0 || !pw->scratch || nr_pages > UINT64_MAX / IMG_PAGE_SIZE)
 		return -EINVAL;
-	pw->file_off += nr_pages * IMG_PAGE_SIZE;
+	pw->file_off[0] += nr_pages * IMG_PAGE_SIZE;
 	return 0;
 }
 
@@ -576,12 +638,12 @@ int pages_inplace_first_done(struct pages_writer *pw, struct pages_scratch *out,
 		return ret;
 	*out = *pw->scratch;
 	out->fd = -1;
-	*size = pw->file_off;
+	*size = pw->file_off[0];
 	free(pw->scratch);
 	pw->scratch = NULL;
 	pw->has_pending = false;
 	pw->vaddr_end = 0;
-	pw->file_off = 0;
+	pw->file_off[0] = 0;
 	return 0;
 }
 
@@ -593,13 +655,13 @@ int pages_inplace_fd(const struct pages_writer *pw)
 int pages_write_at(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, uint64_t file_off)
 {
 	if (pw->inplace_fd < 0 || pw->scratch || file_off % IMG_PAGE_SIZE ||
-	    file_off < pw->file_off) {
+	    file_off < pw->file_off[0]) {
 		pr_err("pid %d: pages at 0x%llx placed at %llu, before the end of the last range (%llu)",
 		       pw->pid, (unsigned long long)vaddr, (unsigned long long)file_off,
-		       (unsigned long long)pw->file_off);
+		       (unsigned long long)pw->file_off[0]);
 		return -EINVAL;
 	}
-	if (file_off > pw->file_off) {
+	if (file_off > pw->file_off[0]) {
 		if (pw->nr_gaps == pw->cap_gaps) {
 			size_t cap = pw->cap_gaps ? 2 * pw->cap_gaps : 64;
 			struct pages_gap *g = reallocarray(pw->gaps, cap, sizeof(*g));
@@ -612,10 +674,10 @@ int pages_write_at(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, u
 			pw->gaps = g;
 			pw->cap_gaps = cap;
 		}
-		pw->gaps[pw->nr_gaps++] = (struct pages_gap){ pw->file_off, file_off };
-		pw->file_off = file_off;
+		pw->gaps[pw->nr_gaps++] = (struct pages_gap){ pw->file_off[0], file_off };
+		pw->file_off[0] = file_off;
 	}
-	return add_range(pw, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL, 0, 0);
+	return add_range(pw, 0, vaddr, nr_pages, PAGEMAP_ENTRY__STATE__PRESENT, NULL, 0, 0);
 }
 
 /* Bytes [@start, @end) read as zeros from now on: punched where the
@@ -648,7 +710,7 @@ static int hash_span(struct pages_writer *pw, uint64_t start, uint64_t end)
 
 		if (p == MAP_FAILED)
 			return pr_errno_ret("pid %d: cannot map its pages file to hash it", pw->pid);
-		ret = image_hash_raw(pw->pages, p, n);
+		ret = image_hash_raw(pw->pages[0], p, n);
 		munmap(p, n);
 		if (ret)
 			return ret;
@@ -669,66 +731,17 @@ static int inplace_seal(struct pages_writer *pw)
 
 	if (!zeros)
 		return -ENOMEM;
-	if (ftruncate(pw->inplace_fd, (off_t)pw->file_off))
+	if (ftruncate(pw->inplace_fd, (off_t)pw->file_off[0]))
 		return pr_errno_ret("pid %d: cannot cut its pages file at %llu bytes", pw->pid,
-				    (unsigned long long)pw->file_off);
+				    (unsigned long long)pw->file_off[0]);
 	for (size_t g = 0; g < pw->nr_gaps && !ret; g++)
 		ret = zero_gap(pw, zeros, zlen, pw->gaps[g].start, pw->gaps[g].end);
 	for (size_t g = 0; g < pw->nr_gaps && !ret; g++) {
 		ret = hash_span(pw, at, pw->gaps[g].start);
 		for (uint64_t z = pw->gaps[g].start; z < pw->gaps[g].end && !ret; z += zlen)
-			ret = image_hash_raw(pw->pages, zeros,
+			ret = image_hash_raw(pw->pages[0], zeros,
 					     pw->gaps[g].end - z < zlen ? pw->gaps[g].end - z : zlen);
 		at = pw->gaps[g].end;
 	}
-	return ret ? ret : hash_span(pw, at, pw->file_off);
-}
-
-/* ---- reading ------------------------------------------------------------- */
-
-int pages_reader_open(const struct image_dir *dir, int pid, struct pages_reader **out)
-{
-	struct pages_reader *pr;
-	struct stat st;
-	char name[64];
-	int ret;
-
-	pr = calloc(1, sizeof(*pr));
-	if (!pr) {
-		pr_err("pid %d: out of memory for the pages reader", pid);
-		return -ENOMEM;
-	}
-	ret = image_read(dir, IMG_PAGEMAP, pid, &pr->pagemap);
-	if (ret)
-		goto err_free;
-	image_file_name(IMG_PAGES, pid, name, sizeof(name));
-	pr->pages_path = image_dir_file_path(dir, name);
-	if (!pr->pages_path) {
-		ret = -ENOMEM;
-		goto err_pagemap;
-	}
-	pr->pages_fd = image_dir_open_file(dir, name, &st);
-	if (pr->pages_fd < 0) {
-		ret = pr->pages_fd;
-		free(pr->pages_path);
-		goto err_pagemap;
-	}
-	*out = pr;
-	return 0;
-
-err_pagemap:
-	image_free(pr->pagemap);
-err_free:
-	free(pr);
-	return ret;
-}
-
-void pages_reader_close(struct pages_reader *pr)
-{
-	if (!pr)
-		return;
-	close(pr->pages_fd);
-	free(pr->pages_path);
-	image_free(pr->pagemap);
-	free(pr);
+	return ret ? ret : hash_span(pw, at, pw->file_off[0]);
 }

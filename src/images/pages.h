@@ -1,6 +1,9 @@
 /* The pages store of one task: a pagemap image (pagemap-PID.img) of sorted
  * ranges of virtual addresses, and a raw pages file (pages-PID.img) holding
- * the bytes of the present ranges back to back, in the same order. */
+ * the bytes of the present ranges back to back, in the same order. A large
+ * dump writes two pages files on two threads (tmpfs copies into one file
+ * under its inode lock): pages2-PID.img too, each present range naming its
+ * file (PagemapEntry.pages_file), each file in address order. */
 #ifndef CRYO_IMAGES_PAGES_H
 #define CRYO_IMAGES_PAGES_H
 
@@ -12,6 +15,9 @@
 /* The pagemap's unit; the inventory records it so that a set is refused
  * where pages have another size. */
 #define IMG_PAGE_SIZE 4096u
+
+/* pages-PID.img and pages2-PID.img. */
+#define PAGES_FILES_MAX 2
 
 /* ---- writing ---------------------------------------------------------------
  * Ranges must come in ascending address order; adjacent ranges of the same
@@ -26,17 +32,25 @@ int pages_writer_open(struct image_dir *dir, int pid, struct pages_writer **out)
  * ahead of the writes, in another thread). */
 int pages_hash_by_caller(struct pages_writer *pw);
 int pages_hash(struct pages_writer *pw, const void *data, uint64_t nr_pages);
-/* The digest as pages_hash() feeds it, handed to the parasite and back
- * (image_hash_export()); XXH3 only (-EOPNOTSUPP for a signed set). */
-int pages_hash_export(struct pages_writer *pw, void *state, size_t size);
-int pages_hash_import(struct pages_writer *pw, const void *state, size_t size);
+/* Opens the second pages file (pages2-PID.img), hashed by its caller:
+ * only spliced bytes go there (pages_note_spliced() with @file 1). Not for
+ * a scratch store or one in place. */
+int pages_open_second(struct pages_writer *pw);
+/* The digest of pages file @file (0, or 1 once opened) as pages_hash()
+ * feeds file 0's, handed to the parasite and back (image_hash_export());
+ * XXH3 only (-EOPNOTSUPP for a signed set). */
+int pages_hash_export(struct pages_writer *pw, uint32_t file, void *state, size_t size);
+int pages_hash_import(struct pages_writer *pw, uint32_t file, const void *state, size_t size);
 /* Records @nr_pages pages at @vaddr whose bytes come through
- * pages_splice(), in the same order as every other present range. */
-int pages_note_spliced(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
-/* Moves up to @max bytes from @pipe_fd into the pages file
- * (image_splice_raw()). Not beside pages_write(): the two take turns. */
-ssize_t pages_splice(struct pages_writer *pw, int pipe_fd, size_t max);
-/* Saves @nr_pages pages at @vaddr whose bytes are at @data. */
+ * pages_splice() into pages file @file, in the same order as every other
+ * present range of that file. */
+int pages_note_spliced(struct pages_writer *pw, uint32_t file, uint64_t vaddr,
+		       uint64_t nr_pages);
+/* Moves up to @max bytes from @pipe_fd into pages file @file
+ * (image_splice_raw()). Not beside pages_write() into file 0: the two
+ * take turns; the two files' splices may run on two threads. */
+ssize_t pages_splice(struct pages_writer *pw, uint32_t file, int pipe_fd, size_t max);
+/* Saves @nr_pages pages at @vaddr whose bytes are at @data (file 0). */
 int pages_write(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, const void *data);
 /* Records @nr_pages pages at @vaddr that read as zeros. */
 int pages_write_zero(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages);
@@ -101,14 +115,26 @@ int pages_write_at(struct pages_writer *pw, uint64_t vaddr, uint64_t nr_pages, u
 /* ---- reading -------------------------------------------------------------- */
 struct pages_reader {
 	struct image *pagemap;	/* PagemapEntry records, all checked */
-	int pages_fd;		/* read each present range at its file_off */
-	char *pages_path;	/* "DIR/pages-PID.img", for messages */
+	/* Each present range is read at its file_off in pages_fd[its
+	 * pages_file]; [1] is -1 (and its path NULL) when no range is in
+	 * pages2-PID.img. */
+	int pages_fd[PAGES_FILES_MAX];
+	char *pages_path[PAGES_FILES_MAX];	/* "DIR/pages-PID.img", for messages */
+	uint32_t nr_files;	/* 1, or 2 */
 };
 
 int pages_reader_open(const struct image_dir *dir, int pid, struct pages_reader **out);
 void pages_reader_close(struct pages_reader *pr);
 
-/* The size of pages-@id.img in @dir, checked to be whole pages. */
-int pages_file_size(const struct image_dir *dir, int id, uint64_t *size);
+/* The size of pages file @file (0: pages-@id.img, 1: pages2-@id.img) in
+ * @dir, checked to be whole pages. */
+int pages_file_size(const struct image_dir *dir, int id, uint32_t file, uint64_t *size);
+/* The image kind of pages file @file. */
+static inline enum image_kind pages_file_kind(uint32_t file)
+{
+	return file ? IMG_PAGES2 : IMG_PAGES;
+}
+/* The pages file of entry @e (a PagemapEntry, checked). */
+#define pages_entry_file(e) ((e)->has_pages_file ? (e)->pages_file : 0u)
 
 #endif

@@ -2,7 +2,8 @@
  * in the inventory), each checked as a whole set before any byte of it is
  * used, and a task's pages store made whole from them: one unnamed pages
  * file holding every present page in pagemap order, each copied from the
- * set that holds it, so that everything past the load (the restorer, the
+ * set that holds it (either pages file of a set of two), so that
+ * everything past the load (the restorer, the
  * lazy server, copy-on-write sharing) sees one store as before. */
 #include <errno.h>
 #include <fcntl.h>
@@ -230,8 +231,8 @@ static int copy_from_level(struct chain_readers *cr, size_t level, uint64_t vadd
 		skip = (vaddr - e->vaddr) / IMG_PAGE_SIZE;
 		span = e->nr_pages - skip < nr ? e->nr_pages - skip : nr;
 		if (e->state == PAGEMAP_ENTRY__STATE__PRESENT)
-			ret = copy_bytes(cr, pr->pages_fd, e->file_off + skip * IMG_PAGE_SIZE,
-					 span * IMG_PAGE_SIZE);
+			ret = copy_bytes(cr, pr->pages_fd[pages_entry_file(e)],
+					 e->file_off + skip * IMG_PAGE_SIZE, span * IMG_PAGE_SIZE);
 		else
 			ret = copy_from_level(cr, level + 1, vaddr, span);
 		if (ret)
@@ -279,7 +280,7 @@ int pages_chain_resolve(const struct pages_chain *c, const struct image_dir *dir
 		uint64_t at = cr.out_off;
 
 		if (e->state == PAGEMAP_ENTRY__STATE__PRESENT)
-			ret = copy_bytes(&cr, pr->pages_fd, e->file_off,
+			ret = copy_bytes(&cr, pr->pages_fd[pages_entry_file(e)], e->file_off,
 					 e->nr_pages * IMG_PAGE_SIZE);
 		else if (e->state == PAGEMAP_ENTRY__STATE__IN_PARENT_IMAGE)
 			ret = copy_from_level(&cr, 0, e->vaddr, e->nr_pages);
@@ -288,6 +289,8 @@ int pages_chain_resolve(const struct pages_chain *c, const struct image_dir *dir
 		e->state = PAGEMAP_ENTRY__STATE__PRESENT;
 		e->has_file_off = true;
 		e->file_off = at;
+		e->has_pages_file = false;
+		e->pages_file = 0;
 	}
 	for (size_t l = 0; l < PAGES_CHAIN_MAX; l++)
 		pages_reader_close(cr.r[l]);
@@ -295,8 +298,14 @@ int pages_chain_resolve(const struct pages_chain *c, const struct image_dir *dir
 		close(cr.out_fd);
 		return ret;
 	}
-	close(pr->pages_fd);
-	pr->pages_fd = cr.out_fd;
+	/* One file now, whichever of the two each page was in. */
+	for (uint32_t f = 0; f < PAGES_FILES_MAX; f++) {
+		if (pr->pages_fd[f] >= 0)
+			close(pr->pages_fd[f]);
+		pr->pages_fd[f] = -1;
+	}
+	pr->pages_fd[0] = cr.out_fd;
+	pr->nr_files = 1;
 	*merged = true;
 	return 0;
 }

@@ -211,7 +211,7 @@ int image_open_write(struct image_dir *dir, enum image_kind kind, int id,
 	/* The umask must not loosen or tighten 0600; O_NOFOLLOW keeps a planted
 	 * symlink from redirecting the write. */
 	/* tmpfs is the page cache: nothing to bypass there. */
-	w->may_direct = kind == IMG_PAGES && !(!fstatfs(dir->fd, &sfs) && sfs.f_type == TMPFS_MAGIC);
+	w->may_direct = (kind == IMG_PAGES || kind == IMG_PAGES2) && !(!fstatfs(dir->fd, &sfs) && sfs.f_type == TMPFS_MAGIC);
 	/* A raw file may be read back by its caller (image_raw_positioned()). */
 	w->fd = openat(dir->fd, w->tmp_name,
 		       (k->desc ? O_WRONLY : O_RDWR) | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "images/image.h"
+#include "images/pages.h"
 #include "images/proto/core.pb-c.h"
 #include "images/proto/mm.pb-c.h"
 #include "kabi/kabi.h"
@@ -77,7 +78,7 @@ struct lazy_task {
 	const Mm *mm;
 	const TaskCore *core;
 	const struct image *pagemap;
-	int pages_fd;
+	const int *pages_fd;	/* PAGES_FILES_MAX of them, -1 past its files */
 	const struct cow_premap *premaps;
 	size_t nr_premaps;
 };
@@ -91,11 +92,11 @@ int lazy_server_start(const struct lazy_task *tasks, size_t n, const char *log_p
 
 /* ---- server.c ---------------------------------------------------------------- */
 
-/* One address space to serve: its userfaultfd, the pages file its bytes
+/* One address space to serve: its userfaultfd, the pages files its bytes
  * come from, and what is still pending (taken over). */
 struct lazy_space {
 	int uffd;
-	int pages_fd;
+	int pages_fd[PAGES_FILES_MAX];	/* -1 past its files */
 	pid_t pid;		/* 0: a child forked after the restore, until it faults */
 	pid_t parent;		/* for a child: the process it was forked from */
 	bool pid_ns_below;	/* lazy_task's: a fault's thread id names no pid of ours */

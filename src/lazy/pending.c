@@ -43,13 +43,14 @@ static int reserve(struct pending *p, size_t more)
 	return 0;
 }
 
-int pending_append(struct pending *p, uint64_t start, uint64_t end, uint64_t file_off)
+int pending_append(struct pending *p, uint64_t start, uint64_t end, uint32_t file,
+		   uint64_t file_off)
 {
 	if (start >= end || (p->nr && start < p->r[p->nr - 1].end))
 		return -EINVAL;
 	if (reserve(p, 1))
 		return -ENOMEM;
-	p->r[p->nr++] = (struct pending_range){ start, end, file_off };
+	p->r[p->nr++] = (struct pending_range){ start, end, file_off, file };
 	p->bytes += end - start;
 	return 0;
 }
@@ -129,7 +130,8 @@ int pending_remove(struct pending *p, uint64_t start, uint64_t end)
 		} else if (hi == x->end) {
 			x->end = lo;
 		} else {
-			struct pending_range tail = { hi, x->end, x->file_off + (hi - x->start) };
+			struct pending_range tail = { hi, x->end, x->file_off + (hi - x->start),
+						      x->file };
 
 			if (reserve(p, 1))
 				return -ENOMEM;
@@ -164,7 +166,7 @@ int pending_move(struct pending *p, uint64_t from, uint64_t to, uint64_t len)
 		if (is_empty(x) || lo >= hi)
 			continue;
 		moved[n++] = (struct pending_range){ lo - from + to, hi - from + to,
-						     x->file_off + (lo - x->start) };
+						     x->file_off + (lo - x->start), x->file };
 	}
 	ret = pending_remove(p, from, from + len);
 	if (!ret)
@@ -188,6 +190,7 @@ int pending_copy(struct pending *dst, const struct pending *src)
 
 	for (size_t i = 0; !ret && i < src->nr; i++)
 		if (!is_empty(&src->r[i]))
-			ret = pending_append(dst, src->r[i].start, src->r[i].end, src->r[i].file_off);
+			ret = pending_append(dst, src->r[i].start, src->r[i].end, src->r[i].file,
+					     src->r[i].file_off);
 	return ret;
 }

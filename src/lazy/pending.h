@@ -1,6 +1,6 @@
 /* The pages of one address space that a lazy restore still has to serve:
  * sorted, disjoint ranges of addresses, each with where its bytes start in
- * the pages file. Served ranges, and ranges the process dropped (munmap,
+ * which pages file. Served ranges, and ranges the process dropped (munmap,
  * MADV_DONTNEED), are taken out; mremap moves them. Pure bookkeeping: no
  * system calls. */
 #ifndef CRYO_LAZY_PENDING_H
@@ -13,6 +13,7 @@
 struct pending_range {
 	uint64_t start, end;	/* start == end: emptied, awaiting compaction */
 	uint64_t file_off;	/* of start */
+	uint32_t file;		/* in this pages file (PagemapEntry.pages_file) */
 };
 
 struct pending {
@@ -26,7 +27,8 @@ struct pending {
 void pending_init(struct pending *p);
 void pending_free(struct pending *p);
 /* Appends a range above every range added so far; 0 or -ENOMEM, -EINVAL. */
-int pending_append(struct pending *p, uint64_t start, uint64_t end, uint64_t file_off);
+int pending_append(struct pending *p, uint64_t start, uint64_t end, uint32_t file,
+		   uint64_t file_off);
 /* The range holding @addr, or NULL. */
 const struct pending_range *pending_find(const struct pending *p, uint64_t addr);
 /* The lowest range still pending, or NULL when all is served. */

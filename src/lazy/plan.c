@@ -157,13 +157,14 @@ size_t lazy_eager_fills(const Mm *mm, const struct lazy_pins *pins,
 			out[n++] = (struct restorer_fill){
 				.addr = addr, .len = piece_end - addr,
 				.file_off = fill->file_off + (addr - fill->addr),
-				.plain = fill->plain };
+				.file = fill->file, .plain = fill->plain };
 		} else {
 			for (size_t p = pin_at(pins, addr); p < pins->nr && pins->pages[p] < piece_end;
 			     p++)
 				out[n++] = (struct restorer_fill){
 					.addr = pins->pages[p], .len = PAGE,
-					.file_off = fill->file_off + (pins->pages[p] - fill->addr) };
+					.file_off = fill->file_off + (pins->pages[p] - fill->addr),
+					.file = fill->file };
 		}
 		addr = piece_end;
 	}
@@ -193,7 +194,8 @@ int lazy_pending_make(const Mm *mm, const struct image *pagemap, const struct la
 			/* Pieces end at mapping boundaries, so that no copy
 			 * spans two mappings (UFFDIO_COPY refuses that). */
 			if (lazy)
-				ret = pending_append(p, addr, piece_end, e->file_off + (addr - e->vaddr));
+				ret = pending_append(p, addr, piece_end, pages_entry_file(e),
+						     e->file_off + (addr - e->vaddr));
 			addr = piece_end;
 		}
 	}

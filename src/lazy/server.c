@@ -140,12 +140,14 @@ static void wake(const struct space *sp, uint64_t addr, uint64_t len)
 	ioctl(sp->s.uffd, UFFDIO_WAKE, &range);
 }
 
-static int read_pages(const struct space *sp, char *buf, uint64_t len, uint64_t off)
+static int read_pages(const struct space *sp, char *buf, uint64_t len, uint32_t file,
+		      uint64_t off)
 {
 	uint64_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pread(sp->s.pages_fd, buf + done, len - done, (off_t)(off + done));
+		ssize_t n = pread(sp->s.pages_fd[file], buf + done, len - done,
+				  (off_t)(off + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -172,10 +174,10 @@ static int read_pages(const struct space *sp, char *buf, uint64_t len, uint64_t 
  * copied is already out), -ESRCH (the process is gone) or another -errno.
  */
 static int copy_range(struct server *srv, struct space *sp, uint64_t start, uint64_t end,
-		      uint64_t off, uint64_t *copied)
+		      uint32_t file, uint64_t off, uint64_t *copied)
 {
 	uint64_t len = end - start, done = 0, try_len = len;
-	int ret = read_pages(sp, srv->buf, len, off);
+	int ret = read_pages(sp, srv->buf, len, file, off);
 
 	if (!ret && srv->fail_after > 0 && srv->copies++ >= srv->fail_after) {
 		pr_err("lazy: failing the copy at %#llx on purpose (CRYO_TEST_LAZY_FAIL_AFTER)",
@@ -253,7 +255,8 @@ static int serve_fault(struct server *srv, struct space *sp, uint64_t addr, bool
 	start = r->start > window ? r->start : window;
 	end = r->end < window + FAULT_CHUNK ? r->end : window + FAULT_CHUNK;
 	sp->faults++;
-	return copy_range(srv, sp, start, end, r->file_off + (start - r->start), &sp->fault_bytes);
+	return copy_range(srv, sp, start, end, r->file, r->file_off + (start - r->start),
+			  &sp->fault_bytes);
 }
 
 static int defer_fault(struct space *sp, uint64_t addr, bool write)
@@ -299,7 +302,7 @@ static int follow_fork(struct server *srv, size_t i, int uffd)
 	const struct space *parent = srv->sp[i];
 	struct lazy_space child = {
 		.uffd = uffd,
-		.pages_fd = parent->s.pages_fd,
+		.pages_fd = { parent->s.pages_fd[0], parent->s.pages_fd[1] },
 		.parent = parent->s.pid ? parent->s.pid : parent->s.parent,
 		.pid_ns_below = parent->s.pid_ns_below,
 	};
@@ -398,7 +401,8 @@ static int background(struct server *srv, size_t *which)
 			end = r->end;
 		srv->next = i + 1;
 		*which = i;
-		ret = copy_range(srv, sp, r->start, end, r->file_off, &sp->background_bytes);
+		ret = copy_range(srv, sp, r->start, end, r->file, r->file_off,
+				 &sp->background_bytes);
 		if (ret == -EAGAIN) {
 			sp->blocked = true;
 			ret = 0;

@@ -46,7 +46,8 @@ int lazy_check_available(void)
 static bool kept(int fd, const struct lazy_space *spaces, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (fd == spaces[i].uffd || fd == spaces[i].pages_fd)
+		if (fd == spaces[i].uffd || fd == spaces[i].pages_fd[0] ||
+		    fd == spaces[i].pages_fd[1])
 			return true;
 	return false;
 }
@@ -91,7 +92,9 @@ static void __attribute__((noreturn)) server_main(const struct lazy_task *tasks,
 	for (size_t i = 0; !ret && i < n; i++) {
 		struct lazy_pins pins;
 
-		spaces[i] = (struct lazy_space){ .uffd = uffds[i], .pages_fd = tasks[i].pages_fd,
+		spaces[i] = (struct lazy_space){ .uffd = uffds[i],
+						 .pages_fd = { tasks[i].pages_fd[0],
+							       tasks[i].pages_fd[1] },
 						 .pid = tasks[i].pid,
 						 .pid_ns_below = tasks[i].pid_ns_below };
 		pending_init(&spaces[i].pending);

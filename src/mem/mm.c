@@ -208,6 +208,18 @@ static int keep_rseq_areas_unspliced(struct inj_task *task, struct pagedump *pd)
  * the copy it saves is about 0.2 s a GiB, so it pays from about this much
  * private anonymous memory on. */
 #define SPLICE_MIN_BYTES (16ull << 20)
+/* From this much on, the pages go to two files on two writer threads (see
+ * Benchmarks: a second lane costs two threads and three pipes). */
+#define TWO_FILES_MIN_BYTES (64ull << 20)
+
+/* CRYO_TEST_TWO_FILES_MIN (bytes) moves the threshold, for tests and
+ * measurements. */
+static uint64_t two_files_min_bytes(void)
+{
+	const char *env = getenv("CRYO_TEST_TWO_FILES_MIN");
+
+	return env ? strtoull(env, NULL, 0) : TWO_FILES_MIN_BYTES;
+}
 
 /* Starts the parasite that vmsplices the pages (pagedump_splice_through())
  * when it pays: *@out stays NULL otherwise. The mappings were read
@@ -236,7 +248,7 @@ static int start_splice(struct inj_task *task, const struct vma_list *vmas,
 	ret = inj_parasite_start(task, opts->parasite_blob, &parasite);
 	if (ret)
 		return ret;
-	ret = pagedump_splice_through(pd, parasite);
+	ret = pagedump_splice_through(pd, parasite, bytes >= two_files_min_bytes() ? 2 : 1);
 	if (ret) {
 		int err = inj_parasite_cure(parasite);
 
@@ -529,6 +541,7 @@ int mm_dump_with(struct inj_task *task, struct image_dir *dir, const struct mm_d
 		/* Pages without their mappings are no image. */
 		remove_image(dir, IMG_PAGEMAP, pid);
 		remove_image(dir, IMG_PAGES, pid);
+		remove_image(dir, IMG_PAGES2, pid);
 	}
 out:
 	free(mm.auxv);

@@ -244,9 +244,10 @@ void pagedump_get_stats(const struct pagedump *pd, struct pagedump_stats *stats)
 				  &stats->pages_zero);
 }
 
-int pagedump_splice_through(struct pagedump *pd, struct inj_parasite *parasite)
+int pagedump_splice_through(struct pagedump *pd, struct inj_parasite *parasite,
+			    uint32_t nr_files)
 {
-	return pagesplice_open(parasite, pd->pid, pd->pw, pd->stats, &pd->splice);
+	return pagesplice_open(parasite, pd->pid, pd->pw, nr_files, pd->stats, &pd->splice);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -79,8 +79,10 @@ void pagedump_read_unpinned(struct pagedump *pd);
  * through @parasite (pagesplice.h): vmspliced by the task into a pipe and
  * spliced into the pages file, one copy fewer. -EOPNOTSUPP for a set
  * whose digest the parasite cannot take; @pd then goes on as before. The
- * parasite must outlive pagedump_flush(). */
-int pagedump_splice_through(struct pagedump *pd, struct inj_parasite *parasite);
+ * parasite must outlive pagedump_flush(). @nr_files 2: into two pages
+ * files, on two writer threads (pagesplice.h). */
+int pagedump_splice_through(struct pagedump *pd, struct inj_parasite *parasite,
+			    uint32_t nr_files);
 
 /* The pages of [@addr, @addr + @len) are read and written at once, never
  * spliced: the kernel may write them while the parasite runs (a thread's

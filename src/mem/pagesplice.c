@@ -10,7 +10,12 @@
  * written. The pagemap entries are written from each reply, in the same
  * order as the bytes. The pipes are cryo's (sized up to pipe-max-size,
  * charged to cryo); the task holds the first's write end only during a
- * command. Not the choice of ranges (pagedump.c). */
+ * command. A large task's pages go by two lanes, each its own pipes, mover,
+ * writer and pages file (tmpfs copies into one file under its inode lock,
+ * so two writers of one file take turns): batches alternate between them,
+ * each no larger than a lane's pipes hold, so that one lane's writer copies
+ * while the parasite fills the other. Not the choice of ranges
+ * (pagedump.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -43,23 +48,15 @@ struct stage {
 	uint64_t bytes;		/* moved into it, not yet written out */
 };
 
-struct pagesplice {
-	struct inj_parasite *parasite;
-	pid_t pid;
-	struct pages_writer *pw;
-	struct stats *stats;
+/* One pipe of the parasite's, its stages and threads, into one pages file. */
+struct lane {
+	struct pagesplice *ps;
+	uint32_t file;		/* the pages file it writes */
 	int pipe_rd, pipe_wr;	/* the parasite's pipe */
-	int devnull;		/* where a stage drains after a failed write */
 	int wake;		/* eventfd: the writer finished a stage */
 	struct stage stages[STAGES];
 	uint64_t stage_cap;	/* bytes a stage pipe holds */
-	/* The batch being queued: the command's argument, and the mapping of
-	 * each range (for messages). */
-	struct parasite_vmsplice_arg *arg;
-	const Vma **arg_vma;
-	uint64_t arg_pages;
-	struct parasite_vmsplice_reply reply;
-	uint64_t pages_read, pages_saved, pages_zero;
+	uint64_t room;		/* bytes its pipe and stages hold together */
 
 	pthread_t mover, writer;
 	bool mover_started, writer_started;
@@ -77,29 +74,48 @@ struct pagesplice {
 	int err;		/* the threads' first error */
 };
 
+struct pagesplice {
+	struct inj_parasite *parasite;
+	pid_t pid;
+	struct pages_writer *pw;
+	struct stats *stats;
+	int devnull;		/* where a stage drains after a failed write */
+	struct lane lanes[PAGES_FILES_MAX];
+	uint32_t nr_lanes;
+	uint32_t next_lane;	/* takes the next batch */
+	uint64_t batch_max;	/* pages a batch holds */
+	/* The batch being queued: the command's argument, and the mapping of
+	 * each range (for messages). */
+	struct parasite_vmsplice_arg *arg;
+	const Vma **arg_vma;
+	uint64_t arg_pages;
+	struct parasite_vmsplice_reply reply;
+	uint64_t pages_read, pages_saved, pages_zero;
+};
+
 #define ARG_SIZE \
 	(sizeof(struct parasite_vmsplice_arg) + \
 	 PARASITE_VMSPLICE_MAX_RANGES * sizeof(struct parasite_page_range))
 
-static void note_err(struct pagesplice *ps, int err)
+static void note_err(struct lane *l, int err)
 {
-	pthread_mutex_lock(&ps->lock);
-	if (!ps->err)
-		ps->err = err;
-	pthread_mutex_unlock(&ps->lock);
+	pthread_mutex_lock(&l->lock);
+	if (!l->err)
+		l->err = err;
+	pthread_mutex_unlock(&l->lock);
 }
 
 /* Writes stage @s out whole: into the pages file, or into /dev/null once
  * that failed (*@failed), so that its page references go. */
-static int write_stage(struct pagesplice *ps, struct stage *s, uint64_t bytes, bool *failed)
+static int write_stage(struct lane *l, struct stage *s, uint64_t bytes, bool *failed)
 {
 	while (bytes) {
 		ssize_t n;
 
 		if (!*failed) {
-			n = pages_splice(ps->pw, s->rd, bytes);
+			n = pages_splice(l->ps->pw, l->file, s->rd, bytes);
 		} else {
-			n = splice(s->rd, NULL, ps->devnull, NULL, bytes, SPLICE_F_NONBLOCK);
+			n = splice(s->rd, NULL, l->ps->devnull, NULL, bytes, SPLICE_F_NONBLOCK);
 			n = n < 0 ? -errno : n;
 		}
 		if (n == -EINTR)
@@ -108,7 +124,7 @@ static int write_stage(struct pagesplice *ps, struct stage *s, uint64_t bytes, b
 		if (n == 0 || n == -EAGAIN)
 			n = -EIO;
 		if (n < 0) {
-			note_err(ps, (int)n);
+			note_err(l, (int)n);
 			if (*failed)
 				return (int)n;
 			*failed = true;
@@ -122,69 +138,69 @@ static int write_stage(struct pagesplice *ps, struct stage *s, uint64_t bytes, b
 /* Writes the stages the mover hands over, in order, until it is done. */
 static void *writer_main(void *arg)
 {
-	struct pagesplice *ps = arg;
+	struct lane *l = arg;
 	bool failed = false;
 	const uint64_t one = 1;
 
-	pthread_mutex_lock(&ps->lock);
+	pthread_mutex_lock(&l->lock);
 	for (;;) {
 		struct stage *s;
 		uint64_t bytes;
 		bool drop;
 		int ret;
 
-		while (ps->handed == ps->written && !ps->mover_done)
-			pthread_cond_wait(&ps->cond, &ps->lock);
-		if (ps->handed == ps->written)
+		while (l->handed == l->written && !l->mover_done)
+			pthread_cond_wait(&l->cond, &l->lock);
+		if (l->handed == l->written)
 			break;
-		s = &ps->stages[ps->written % STAGES];
+		s = &l->stages[l->written % STAGES];
 		bytes = s->bytes;
-		drop = ps->fatal;
-		pthread_mutex_unlock(&ps->lock);
-		ret = drop ? 0 : write_stage(ps, s, bytes, &failed);
-		pthread_mutex_lock(&ps->lock);
+		drop = l->fatal;
+		pthread_mutex_unlock(&l->lock);
+		ret = drop ? 0 : write_stage(l, s, bytes, &failed);
+		pthread_mutex_lock(&l->lock);
 		if (ret)
-			ps->fatal = true;
+			l->fatal = true;
 		s->bytes = 0;
-		ps->written++;
-		ps->moved += bytes;
-		pthread_cond_broadcast(&ps->cond);
+		l->written++;
+		l->moved += bytes;
+		pthread_cond_broadcast(&l->cond);
 		/* The mover may hold a stage it fills: it can come now. */
-		if (write(ps->wake, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			ps->fatal = true;
+		if (write(l->wake, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			l->fatal = true;
 	}
-	ps->writer_done = true;
-	pthread_cond_broadcast(&ps->cond);
-	pthread_mutex_unlock(&ps->lock);
+	l->writer_done = true;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
 	return NULL;
 }
 
 /* Hands the stage being filled to the writer when it holds anything and
  * the writer is idle or @now. With every stage handed already (the mover
  * leaving after the writer gave up), none is being filled. */
-static void hand_stage(struct pagesplice *ps, bool now)
+static void hand_stage(struct lane *l, bool now)
 {
-	struct stage *s = &ps->stages[ps->handed % STAGES];
+	struct stage *s = &l->stages[l->handed % STAGES];
 
-	pthread_mutex_lock(&ps->lock);
-	if (ps->handed - ps->written < STAGES && s->bytes && (now || ps->handed == ps->written)) {
-		ps->handed++;
-		pthread_cond_broadcast(&ps->cond);
+	pthread_mutex_lock(&l->lock);
+	if (l->handed - l->written < STAGES && s->bytes && (now || l->handed == l->written)) {
+		l->handed++;
+		pthread_cond_broadcast(&l->cond);
 	}
-	pthread_mutex_unlock(&ps->lock);
+	pthread_mutex_unlock(&l->lock);
 }
 
 /* The stage to fill, once the writer has let go of it; NULL when the
  * writer gave up. */
-static struct stage *free_stage(struct pagesplice *ps)
+static struct stage *free_stage(struct lane *l)
 {
 	struct stage *s;
 
-	pthread_mutex_lock(&ps->lock);
-	while (ps->handed - ps->written == STAGES && !ps->fatal)
-		pthread_cond_wait(&ps->cond, &ps->lock);
-	s = ps->fatal ? NULL : &ps->stages[ps->handed % STAGES];
-	pthread_mutex_unlock(&ps->lock);
+	pthread_mutex_lock(&l->lock);
+	while (l->handed - l->written == STAGES && !l->fatal)
+		pthread_cond_wait(&l->cond, &l->lock);
+	s = l->fatal ? NULL : &l->stages[l->handed % STAGES];
+	pthread_mutex_unlock(&l->lock);
 	return s;
 }
 
@@ -197,12 +213,12 @@ static struct stage *free_stage(struct pagesplice *ps)
  * vmsplice fails instead. */
 static void *mover_main(void *arg)
 {
-	struct pagesplice *ps = arg;
+	struct lane *l = arg;
 
 	for (;;) {
-		struct pollfd pfd[2] = { { .fd = ps->pipe_rd, .events = POLLIN },
-					 { .fd = ps->wake, .events = POLLIN } };
-		struct stage *s = free_stage(ps);
+		struct pollfd pfd[2] = { { .fd = l->pipe_rd, .events = POLLIN },
+					 { .fd = l->wake, .events = POLLIN } };
+		struct stage *s = free_stage(l);
 		uint64_t count;
 		bool full;
 		ssize_t n;
@@ -212,45 +228,45 @@ static void *mover_main(void *arg)
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			note_err(ps, -errno);
+			note_err(l, -errno);
 			break;
 		}
-		if ((pfd[1].revents & POLLIN) && read(ps->wake, &count, sizeof(count)) < 0 &&
+		if ((pfd[1].revents & POLLIN) && read(l->wake, &count, sizeof(count)) < 0 &&
 		    errno != EAGAIN) {
-			note_err(ps, -errno);
+			note_err(l, -errno);
 			break;
 		}
 		if (!pfd[0].revents) {
-			hand_stage(ps, false);
+			hand_stage(l, false);
 			continue;
 		}
-		n = splice(ps->pipe_rd, NULL, s->wr, NULL, SPLICE_MAX, SPLICE_F_NONBLOCK);
+		n = splice(l->pipe_rd, NULL, s->wr, NULL, SPLICE_MAX, SPLICE_F_NONBLOCK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		/* The stage is full (the parasite's pipe has bytes). */
 		if (n < 0 && errno == EAGAIN) {
-			hand_stage(ps, true);
+			hand_stage(l, true);
 			continue;
 		}
 		if (n == 0)
 			break;
 		if (n < 0) {
-			note_err(ps, -errno);
+			note_err(l, -errno);
 			break;
 		}
-		pthread_mutex_lock(&ps->lock);
+		pthread_mutex_lock(&l->lock);
 		s->bytes += n;
-		full = s->bytes >= ps->stage_cap;
-		pthread_mutex_unlock(&ps->lock);
-		hand_stage(ps, full);
+		full = s->bytes >= l->stage_cap;
+		pthread_mutex_unlock(&l->lock);
+		hand_stage(l, full);
 	}
-	close(ps->pipe_rd);
-	ps->pipe_rd = -1;
-	hand_stage(ps, true);
-	pthread_mutex_lock(&ps->lock);
-	ps->mover_done = true;
-	pthread_cond_broadcast(&ps->cond);
-	pthread_mutex_unlock(&ps->lock);
+	close(l->pipe_rd);
+	l->pipe_rd = -1;
+	hand_stage(l, true);
+	pthread_mutex_lock(&l->lock);
+	l->mover_done = true;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
 	return NULL;
 }
 
@@ -289,13 +305,13 @@ static int make_pipe(pid_t pid, int *rd, int *wr, uint64_t *size)
 	return 0;
 }
 
-static int start_thread(struct pagesplice *ps, pthread_t *t, void *(*fn)(void *), bool *started,
+static int start_thread(struct lane *l, pthread_t *t, void *(*fn)(void *), bool *started,
 			const char *what)
 {
-	int ret = pthread_create(t, NULL, fn, ps);
+	int ret = pthread_create(t, NULL, fn, l);
 
 	if (ret) {
-		pr_err("dump: pid %d: cannot start the page %s thread: %s", ps->pid, what,
+		pr_err("dump: pid %d: cannot start the page %s thread: %s", l->ps->pid, what,
 		       strerror(ret));
 		return -ret;
 	}
@@ -309,7 +325,8 @@ static int start_thread(struct pagesplice *ps, pthread_t *t, void *(*fn)(void *)
 static int probe(struct pagesplice *ps)
 {
 	size_t len;
-	int ret = inj_parasite_call_with_fd(ps->parasite, PARASITE_CMD_VMSPLICE_PAGES, ps->pipe_wr,
+	int ret = inj_parasite_call_with_fd(ps->parasite, PARASITE_CMD_VMSPLICE_PAGES,
+					    ps->lanes[0].pipe_wr,
 					    ps->arg, sizeof(*ps->arg), &ps->reply,
 					    sizeof(ps->reply), &len);
 
@@ -326,24 +343,55 @@ static int probe(struct pagesplice *ps)
 	return ret;
 }
 
+/* Lane @l of @ps, writing pages file @file: its pipes and threads. */
+static int lane_open(struct pagesplice *ps, struct lane *l, uint32_t file)
+{
+	uint64_t cap = 0;
+	int ret;
+
+	l->ps = ps;
+	l->file = file;
+	ret = make_pipe(ps->pid, &l->pipe_rd, &l->pipe_wr, &cap);
+	for (int i = 0; i < STAGES && !ret; i++)
+		ret = make_pipe(ps->pid, &l->stages[i].rd, &l->stages[i].wr, &l->stage_cap);
+	if (ret)
+		return ret;
+	l->room = cap + STAGES * l->stage_cap;
+	l->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->wake < 0)
+		return pr_errno_ret("dump: pid %d: cannot open an eventfd", ps->pid);
+	ret = start_thread(l, &l->writer, writer_main, &l->writer_started, "writer");
+	if (!ret)
+		ret = start_thread(l, &l->mover, mover_main, &l->mover_started, "mover");
+	return ret;
+}
+
 int pagesplice_open(struct inj_parasite *parasite, pid_t pid, struct pages_writer *pw,
-		    struct stats *stats, struct pagesplice **out)
+		    uint32_t nr_files, struct stats *stats, struct pagesplice **out)
 {
 	struct pagesplice *ps = calloc(1, sizeof(*ps));
-	uint64_t cap;
 	int ret;
 
 	if (!ps)
 		return -ENOMEM;
+	if (!nr_files || nr_files > PAGES_FILES_MAX) {
+		free(ps);
+		return -EINVAL;
+	}
 	ps->parasite = parasite;
 	ps->pid = pid;
 	ps->pw = pw;
 	ps->stats = stats;
-	ps->pipe_rd = ps->pipe_wr = ps->devnull = ps->wake = -1;
-	for (int i = 0; i < STAGES; i++)
-		ps->stages[i].rd = ps->stages[i].wr = -1;
-	pthread_mutex_init(&ps->lock, NULL);
-	pthread_cond_init(&ps->cond, NULL);
+	ps->devnull = -1;
+	for (uint32_t n = 0; n < PAGES_FILES_MAX; n++) {
+		struct lane *l = &ps->lanes[n];
+
+		l->pipe_rd = l->pipe_wr = l->wake = -1;
+		for (int i = 0; i < STAGES; i++)
+			l->stages[i].rd = l->stages[i].wr = -1;
+		pthread_mutex_init(&l->lock, NULL);
+		pthread_cond_init(&l->cond, NULL);
+	}
 	/* 64-byte aligned, as the XXH3 state at its start wants (and
 	 * aligned_alloc() would want a size of whole 64-byte blocks). */
 	if (posix_memalign((void **)&ps->arg, 64, ARG_SIZE))
@@ -355,26 +403,37 @@ int pagesplice_open(struct inj_parasite *parasite, pid_t pid, struct pages_write
 	}
 	ps->arg->nr_ranges = 0;
 	/* A signed set's digest is not XXH3: the parasite cannot feed it. */
-	ret = pages_hash_export(pw, ps->arg->digest, sizeof(ps->arg->digest));
-	if (ret)
-		goto err;
-	ret = make_pipe(pid, &ps->pipe_rd, &ps->pipe_wr, &cap);
-	for (int i = 0; i < STAGES && !ret; i++)
-		ret = make_pipe(pid, &ps->stages[i].rd, &ps->stages[i].wr, &ps->stage_cap);
+	ret = pages_hash_export(pw, 0, ps->arg->digest, sizeof(ps->arg->digest));
 	if (ret)
 		goto err;
 	ps->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	ps->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ps->devnull < 0 || ps->wake < 0) {
-		ret = pr_errno_ret("dump: pid %d: cannot open /dev/null or an eventfd", pid);
+	if (ps->devnull < 0) {
+		ret = pr_errno_ret("dump: pid %d: cannot open /dev/null", pid);
 		goto err;
 	}
-	ret = start_thread(ps, &ps->writer, writer_main, &ps->writer_started, "writer");
-	if (!ret)
-		ret = start_thread(ps, &ps->mover, mover_main, &ps->mover_started, "mover");
+	ret = lane_open(ps, &ps->lanes[0], 0);
 	if (ret)
 		goto err;
+	ps->nr_lanes = 1;
+	ps->batch_max = PARASITE_VMSPLICE_MAX_PAGES;
 	ret = probe(ps);
+	if (!ret && nr_files > 1)
+		ret = pages_open_second(pw);
+	if (!ret && nr_files > 1) {
+		ret = lane_open(ps, &ps->lanes[1], 1);
+		ps->nr_lanes = 2;
+		/* A batch larger than a lane holds would keep the parasite
+		 * in it until its writer drained the excess: the other
+		 * writer would wait. */
+		ps->batch_max = ps->lanes[0].room < ps->lanes[1].room ? ps->lanes[0].room :
+									 ps->lanes[1].room;
+		ps->batch_max /= PS;
+		if (ps->batch_max > PARASITE_VMSPLICE_MAX_PAGES)
+			ps->batch_max = PARASITE_VMSPLICE_MAX_PAGES;
+		if (!ret)
+			pr_info("dump: pid %d: its pages go to two pages files on two threads, "
+				"%llu KiB a batch", pid, (unsigned long long)ps->batch_max * PS / 1024);
+	}
 	if (ret)
 		goto err;
 	*out = ps;
@@ -396,7 +455,7 @@ static int parasite_error(struct pagesplice *ps, int err)
 }
 
 /* Writes the pagemap entries of the batch from the reply's zero bits. */
-static int note_batch(struct pagesplice *ps, uint64_t *saved)
+static int note_batch(struct pagesplice *ps, uint32_t file, uint64_t *saved)
 {
 	const struct parasite_vmsplice_arg *a = ps->arg;
 	uint64_t page_nr = 0;
@@ -422,7 +481,8 @@ static int note_batch(struct pagesplice *ps, uint64_t *saved)
 							       run - p);
 				continue;
 			}
-			ret = pages_note_spliced(ps->pw, a->ranges[i].addr + p * PS, run - p);
+			ret = pages_note_spliced(ps->pw, file, a->ranges[i].addr + p * PS,
+						 run - p);
 			*saved += run - p;
 		}
 		page_nr += pages;
@@ -432,6 +492,7 @@ static int note_batch(struct pagesplice *ps, uint64_t *saved)
 
 static int send_batch(struct pagesplice *ps)
 {
+	struct lane *l = &ps->lanes[ps->next_lane];
 	struct parasite_vmsplice_arg *a = ps->arg;
 	size_t want = offsetof(struct parasite_vmsplice_reply, zero) +
 		      (ps->arg_pages + 63) / 64 * sizeof(uint64_t);
@@ -441,19 +502,19 @@ static int send_batch(struct pagesplice *ps)
 
 	if (!a->nr_ranges)
 		return 0;
-	ret = pages_hash_export(ps->pw, a->digest, sizeof(a->digest));
+	ret = pages_hash_export(ps->pw, l->file, a->digest, sizeof(a->digest));
 	if (ret)
 		return ret;
-	ret = inj_parasite_call_with_fd(ps->parasite, PARASITE_CMD_VMSPLICE_PAGES, ps->pipe_wr, a,
+	ret = inj_parasite_call_with_fd(ps->parasite, PARASITE_CMD_VMSPLICE_PAGES, l->pipe_wr, a,
 					sizeof(*a) + a->nr_ranges * sizeof(a->ranges[0]),
 					&ps->reply, sizeof(ps->reply), &len);
 	if (!ret && len != want)
 		ret = -EPROTO;
 	if (ret)
 		return parasite_error(ps, ret);
-	ret = pages_hash_import(ps->pw, ps->reply.digest, sizeof(ps->reply.digest));
+	ret = pages_hash_import(ps->pw, l->file, ps->reply.digest, sizeof(ps->reply.digest));
 	if (!ret)
-		ret = note_batch(ps, &saved);
+		ret = note_batch(ps, l->file, &saved);
 	if (!ret && saved != ps->reply.pages_spliced)
 		ret = parasite_error(ps, -EPROTO);
 	if (ret)
@@ -461,12 +522,13 @@ static int send_batch(struct pagesplice *ps)
 	ps->pages_read += ps->arg_pages;
 	ps->pages_saved += saved;
 	stats_pages_read(ps->stats, ps->arg_pages);
-	pthread_mutex_lock(&ps->lock);
-	ps->expected += saved * PS;
-	ret = ps->err;
-	pthread_mutex_unlock(&ps->lock);
+	pthread_mutex_lock(&l->lock);
+	l->expected += saved * PS;
+	ret = l->err;
+	pthread_mutex_unlock(&l->lock);
 	a->nr_ranges = 0;
 	ps->arg_pages = 0;
+	ps->next_lane = (ps->next_lane + 1) % ps->nr_lanes;
 	return ret;
 }
 
@@ -475,7 +537,7 @@ int pagesplice_add(struct pagesplice *ps, const Vma *vma, uint64_t start, uint64
 	struct parasite_vmsplice_arg *a = ps->arg;
 
 	while (start < end) {
-		uint64_t room = (PARASITE_VMSPLICE_MAX_PAGES - ps->arg_pages) * PS;
+		uint64_t room = (ps->batch_max - ps->arg_pages) * PS;
 		uint64_t len = end - start < room ? end - start : room;
 		struct parasite_page_range *last = a->nr_ranges ? &a->ranges[a->nr_ranges - 1] : NULL;
 		int ret;
@@ -489,7 +551,7 @@ int pagesplice_add(struct pagesplice *ps, const Vma *vma, uint64_t start, uint64
 		}
 		ps->arg_pages += len / PS;
 		start += len;
-		if (ps->arg_pages == PARASITE_VMSPLICE_MAX_PAGES ||
+		if (ps->arg_pages == ps->batch_max ||
 		    a->nr_ranges == PARASITE_VMSPLICE_MAX_RANGES) {
 			ret = send_batch(ps);
 			if (ret)
@@ -499,21 +561,30 @@ int pagesplice_add(struct pagesplice *ps, const Vma *vma, uint64_t start, uint64
 	return 0;
 }
 
+/* Waits until lane @l wrote every byte the parasite put in its pipe. */
+static int lane_drain(struct pagesplice *ps, struct lane *l)
+{
+	int ret;
+
+	pthread_mutex_lock(&l->lock);
+	while (!l->err && !l->writer_done && l->moved < l->expected)
+		pthread_cond_wait(&l->cond, &l->lock);
+	ret = l->err;
+	if (!ret && l->moved != l->expected) {
+		pr_err("dump: pid %d: %llu bytes of pages went into the pipe, %llu came out",
+		       ps->pid, (unsigned long long)l->expected, (unsigned long long)l->moved);
+		ret = -EIO;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
 int pagesplice_flush(struct pagesplice *ps)
 {
 	int ret = send_batch(ps);
 
-	pthread_mutex_lock(&ps->lock);
-	while (!ret && !ps->err && !ps->writer_done && ps->moved < ps->expected)
-		pthread_cond_wait(&ps->cond, &ps->lock);
-	if (!ret)
-		ret = ps->err;
-	if (!ret && ps->moved != ps->expected) {
-		pr_err("dump: pid %d: %llu bytes of pages went into the pipe, %llu came out",
-		       ps->pid, (unsigned long long)ps->expected, (unsigned long long)ps->moved);
-		ret = -EIO;
-	}
-	pthread_mutex_unlock(&ps->lock);
+	for (uint32_t n = 0; n < ps->nr_lanes && !ret; n++)
+		ret = lane_drain(ps, &ps->lanes[n]);
 	return ret;
 }
 
@@ -531,35 +602,41 @@ static void close_fd(int fd)
 		close(fd);
 }
 
+/* The task closed its copy of the pipe after its last command: with ours
+ * gone, the mover meets the pipe's end once it is empty, and the writer
+ * stops once the mover is done. */
+static void lane_close(struct lane *l)
+{
+	close_fd(l->pipe_wr);
+	if (l->mover_started) {
+		pthread_join(l->mover, NULL);
+	} else {
+		/* Without the mover, the read end is ours, and the writer
+		 * waits for nothing more. */
+		close_fd(l->pipe_rd);
+		pthread_mutex_lock(&l->lock);
+		l->mover_done = true;
+		pthread_cond_broadcast(&l->cond);
+		pthread_mutex_unlock(&l->lock);
+	}
+	if (l->writer_started)
+		pthread_join(l->writer, NULL);
+	for (int i = 0; i < STAGES; i++) {
+		close_fd(l->stages[i].rd);
+		close_fd(l->stages[i].wr);
+	}
+	close_fd(l->wake);
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->cond);
+}
+
 void pagesplice_close(struct pagesplice *ps)
 {
 	if (!ps)
 		return;
-	/* The task closed its copy after its last command: with ours gone,
-	 * the mover meets the pipe's end once it is empty, and the writer
-	 * stops once the mover is done. */
-	close_fd(ps->pipe_wr);
-	if (ps->mover_started) {
-		pthread_join(ps->mover, NULL);
-	} else {
-		/* Without the mover, the read end is ours, and the writer
-		 * waits for nothing more. */
-		close_fd(ps->pipe_rd);
-		pthread_mutex_lock(&ps->lock);
-		ps->mover_done = true;
-		pthread_cond_broadcast(&ps->cond);
-		pthread_mutex_unlock(&ps->lock);
-	}
-	if (ps->writer_started)
-		pthread_join(ps->writer, NULL);
-	for (int i = 0; i < STAGES; i++) {
-		close_fd(ps->stages[i].rd);
-		close_fd(ps->stages[i].wr);
-	}
+	for (uint32_t n = 0; n < PAGES_FILES_MAX; n++)
+		lane_close(&ps->lanes[n]);
 	close_fd(ps->devnull);
-	close_fd(ps->wake);
-	pthread_mutex_destroy(&ps->lock);
-	pthread_cond_destroy(&ps->cond);
 	free(ps->arg);
 	free(ps->arg_vma);
 	free(ps);

@@ -340,6 +340,7 @@ static int fill_pages(struct restorer_args *args, struct area *area, const struc
 				.file_off = e->state == PAGEMAP_ENTRY__STATE__PRESENT ?
 						    e->file_off + (addr - e->vaddr) :
 						    RESTORER_FILL_ZERO,
+				.file = pages_entry_file(e),
 				.in_place = in_place,
 				.plain = v < mm->n_vmas && mm->vmas[v]->has_huge_page_size,
 			};
@@ -516,7 +517,7 @@ static int fill_verify(struct restorer_args *args, struct area *area,
 	args->verify_pages = 1;
 	args->scratch = page_up((uint64_t)(uintptr_t)scratch);
 	args->scratch_size = VERIFY_SCRATCH;
-	args->pages_size = rt->pages_size;
+	memcpy(args->pages_size, rt->pages_size, sizeof(args->pages_size));
 	memcpy(args->pages_digest, rt->pages_digest, sizeof(args->pages_digest));
 	return 0;
 }
@@ -620,6 +621,17 @@ static int pages_cold(int pages_fd, bool *cold)
 	return 0;
 }
 
+uint64_t restore_pages_bytes(const struct pages_reader *pr)
+{
+	uint64_t bytes = 0;
+	struct stat st;
+
+	for (uint32_t f = 0; f < pr->nr_files; f++)
+		if (!fstat(pr->pages_fd[f], &st))
+			bytes += (uint64_t)st.st_size;
+	return bytes;
+}
+
 bool restore_pages_cold(int pages_fd)
 {
 	bool cold = false;
@@ -706,7 +718,8 @@ int restorer_enter(struct restore_task *rt, const struct maps_now *now, int repo
 	memset(args, 0, sizeof(*args));
 	args->area_start = start;
 	args->area_end = start + size;
-	args->pages_fd = rt->pages->pages_fd;
+	memcpy(args->pages_fd, rt->pages->pages_fd, sizeof(args->pages_fd));
+	args->nr_pages_files = rt->pages->nr_files;
 	args->report_fd = report_fd;
 	args->task_size = TASK_SIZE_4LEVEL;
 	args->pid = rt->pid;
@@ -747,7 +760,10 @@ int restorer_enter(struct restore_task *rt, const struct maps_now *now, int repo
 	 * load 11); 32 MiB at a time took 1.8 s, as the whole read. */
 	args->verify_chunk = 1u << 20;
 	args->fill_copy = 1;
-	if (!lazy && read_direct_when_cold(rt->pages->pages_fd, rt->pages_cold)) {
+	if (!lazy && read_direct_when_cold(rt->pages->pages_fd[0], rt->pages_cold)) {
+		/* Both files of a dump went to the same disk: both direct. */
+		if (rt->pages->nr_files > 1)
+			read_direct_when_cold(rt->pages->pages_fd[1], true);
 		args->verify_chunk = 32u << 20;
 		args->fill_copy = 0;
 	}

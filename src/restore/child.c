@@ -340,7 +340,8 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 {
 	const struct restore_task *rt = &rs->tasks[index];
 	size_t n = 0;
-	int *keep = malloc((rt->mm->n_vmas + rs->tree.nr + 8 + 2 * rt->core->n_threads) *
+	int *keep = malloc((rt->mm->n_vmas + PAGES_FILES_MAX * rs->tree.nr + 9 +
+			    2 * rt->core->n_threads) *
 			   sizeof(*keep)),
 	    ret;
 
@@ -348,7 +349,8 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 		return -ENOMEM;
 	keep[n++] = rs->report_fd;
 	keep[n++] = rs->gate_fd[1];
-	keep[n++] = rt->pages->pages_fd;
+	keep[n++] = rt->pages->pages_fd[0];
+	keep[n++] = rt->pages->pages_fd[1];
 	keep[n++] = exe_fd;
 	keep[n++] = ns_user_fd(rs->userns);
 	keep[n++] = rt->ghost_root_fd;
@@ -360,8 +362,10 @@ static int close_cryos_fds(const struct restore_set *rs, size_t index, int exe_f
 		if (rt->thread_fs_fds[i] >= 0)
 			keep[n++] = rt->thread_fs_fds[i];
 	for (size_t i = index + 1; members && i < rs->tree.nr; i++)
-		if (rs->tree.tasks[i].shares_files && share_group_owner(&rs->tree, i, false) == index)
-			keep[n++] = rs->tasks[i].pages->pages_fd;
+		if (rs->tree.tasks[i].shares_files && share_group_owner(&rs->tree, i, false) == index) {
+			keep[n++] = rs->tasks[i].pages->pages_fd[0];
+			keep[n++] = rs->tasks[i].pages->pages_fd[1];
+		}
 	ret = close_fds_from(rs->base, members ? (unsigned int)rs->top - 1 : ~0U, keep, n);
 	free(keep);
 	return ret;

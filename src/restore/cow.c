@@ -91,7 +91,8 @@ static int drop_parents_pages(const struct restore_task *rt, const struct cow_pi
 }
 
 /* The present pages of piece @pc, read into its slot. */
-static int read_own_pages(const struct restore_task *rt, int fd, const struct cow_piece *pc)
+static int read_own_pages(const struct restore_task *rt, const int *fds,
+			  const struct cow_piece *pc)
 {
 	const struct image *pagemap = rt->pages->pagemap;
 
@@ -106,7 +107,7 @@ static int read_own_pages(const struct restore_task *rt, int fd, const struct co
 			continue;
 		off = e->file_off + (from - e->vaddr);
 		while (done < to - from) {
-			ssize_t n = pread(fd, (char *)(pc->slot + (from - pc->start)) + done,
+			ssize_t n = pread(fds[pages_entry_file(e)], (char *)(pc->slot + (from - pc->start)) + done,
 					  to - from - done, (off_t)(off + done));
 
 			if (n < 0 && errno == EINTR)
@@ -114,7 +115,7 @@ static int read_own_pages(const struct restore_task *rt, int fd, const struct co
 			if (n <= 0) {
 				pr_err("restore: pid %d: cannot read pages at 0x%llx from %s: %s",
 				       rt->pid, (unsigned long long)(from + done),
-				       rt->pages->pages_path, n ? strerror(errno) : "file too short");
+				       rt->pages->pages_path[pages_entry_file(e)], n ? strerror(errno) : "file too short");
 				return n ? -errno : -EIO;
 			}
 			done += (uint64_t)n;
@@ -208,7 +209,7 @@ int restore_cow_premap(const struct restore_set *rs, size_t index)
 	int ret = 0;
 
 	_cleanup_close_ int direct_fd = -1;
-	int fd = rt->pages->pages_fd;
+	int fds[PAGES_FILES_MAX], fd = rt->pages->pages_fd[0];
 
 	/* A cold file is read around the cache, as the restorer reads the
 	 * rest (area.c), through a file of its own: the pages fd's flags
@@ -221,6 +222,9 @@ int restore_cow_premap(const struct restore_set *rs, size_t index)
 		if (direct_fd >= 0)
 			fd = direct_fd;
 	}
+	/* A second pages file (a large dump's) is read as it is. */
+	fds[0] = fd;
+	fds[1] = rt->pages->pages_fd[1];
 	for (size_t i = 0; !ret && i < rt->nr_premaps; i++) {
 		const Vma *v = rt->mm->vmas[rt->premaps[i].vma];
 		int file_fd = -1;
@@ -233,7 +237,7 @@ int restore_cow_premap(const struct restore_set *rs, size_t index)
 			ret = pc->inherited ? drop_parents_pages(rt, pc) :
 					      map_own_piece(rt, v, pc, &file_fd);
 			if (!ret)
-				ret = read_own_pages(rt, fd, pc);
+				ret = read_own_pages(rt, fds, pc);
 		}
 		if (file_fd >= 0)
 			close(file_fd);

@@ -30,9 +30,7 @@
 
 static uint64_t task_pages_bytes(const struct restore_task *rt)
 {
-	struct stat st;
-
-	return rt->pages && !fstat(rt->pages->pages_fd, &st) ? (uint64_t)st.st_size : 0;
+	return rt->pages ? restore_pages_bytes(rt->pages) : 0;
 }
 
 void restore_pick_filler(struct restore_set *rs)
@@ -96,17 +94,20 @@ struct filler_progress {
 	uint64_t bytes;		/* copied so far */
 	uint64_t first_off;	/* in the pages file, of the first copied */
 	uint64_t at;		/* the task's address being copied */
+	uint32_t file;		/* from this pages file */
 };
 
 /* cryo's segments of one shared fill, each mapped from the pages file only
  * while it is copied: cryo's resident memory stays small. */
 static int copy_fill(const struct restore_task *rt, int uffd, const struct restorer_fill *f,
-		     uint64_t file_size, struct filler_progress *done)
+		     const uint64_t *file_size, struct filler_progress *done)
 {
 	uint64_t end = f->file_off + f->len;
 
-	if (f->len > file_size || f->file_off > file_size - f->len || (f->addr | f->file_off |
-	    f->len) % IMG_PAGE_SIZE)
+	/* The table came from the task's memory: checked like an image. */
+	if (f->file >= rt->pages->nr_files || f->len > file_size[f->file] ||
+	    f->file_off > file_size[f->file] - f->len ||
+	    (f->addr | f->file_off | f->len) % IMG_PAGE_SIZE)
 		return -EPROTO;
 	for (uint64_t off = f->file_off, cut; off < end; off = cut) {
 		void *src;
@@ -116,7 +117,9 @@ static int copy_fill(const struct restore_task *rt, int uffd, const struct resto
 		if (!restorer_filler_owns(off))
 			continue;
 		done->at = f->addr + (off - f->file_off);
-		src = mmap(NULL, cut - off, PROT_READ, MAP_SHARED, rt->pages->pages_fd, (off_t)off);
+		done->file = f->file;
+		src = mmap(NULL, cut - off, PROT_READ, MAP_SHARED, rt->pages->pages_fd[f->file],
+			   (off_t)off);
 		if (src == MAP_FAILED)
 			return -errno;
 		ret = copy_segment(uffd, done->at, src, cut - off);
@@ -134,7 +137,7 @@ int restore_filler_copy(const struct restore_task *rt, int pidfd, const struct r
 {
 	_cleanup_close_ int uffd = -1;
 	struct restorer_fill *fills;
-	uint64_t file_size = task_pages_bytes(rt);
+	uint64_t file_size[PAGES_FILES_MAX] = { 0 };
 	struct filler_progress done = { 0 };
 	struct iovec local, remote;
 	ssize_t n;
@@ -144,6 +147,13 @@ int restore_filler_copy(const struct restore_task *rt, int pidfd, const struct r
 		pr_err("restore: pid %d: a filler report of %u fills, unasked for", rt->pid,
 		       r->nr_fills);
 		return -EPROTO;
+	}
+	for (uint32_t f = 0; f < rt->pages->nr_files; f++) {
+		struct stat st;
+
+		if (fstat(rt->pages->pages_fd[f], &st))
+			return -errno;
+		file_size[f] = (uint64_t)st.st_size;
 	}
 	fills = calloc(r->nr_fills, sizeof(*fills));
 	if (!fills)
@@ -158,9 +168,15 @@ int restore_filler_copy(const struct restore_task *rt, int pidfd, const struct r
 		if (uffd < 0)
 			ret = -errno;
 	}
+	/* In the restorer's order, one pages file after the other, so that
+	 * it never waits on a segment of cryo's while cryo copies ahead. */
+	for (uint32_t f = 0; !ret && f < rt->pages->nr_files; f++)
+		for (uint32_t i = 0; !ret && i < r->nr_fills; i++)
+			if (fills[i].by_filler && fills[i].file == f)
+				ret = copy_fill(rt, uffd, &fills[i], file_size, &done);
 	for (uint32_t i = 0; !ret && i < r->nr_fills; i++)
-		if (fills[i].by_filler)
-			ret = copy_fill(rt, uffd, &fills[i], file_size, &done);
+		if (fills[i].by_filler && fills[i].file >= rt->pages->nr_files)
+			ret = -EPROTO;
 	free(fills);
 	if (!ret)
 		pr_debug("restore: pid %d: cryo's filler copied %llu bytes, the first at file "
@@ -169,6 +185,6 @@ int restore_filler_copy(const struct restore_task *rt, int pidfd, const struct r
 	if (!ret || task_gone(pidfd))
 		return 0;
 	pr_err("restore: pid %d: cryo's filler copying its memory at %#llx from %s: %s", rt->pid,
-	       (unsigned long long)done.at, rt->pages->pages_path, strerror(-ret));
+	       (unsigned long long)done.at, rt->pages->pages_path[done.file], strerror(-ret));
 	return ret;
 }

@@ -191,7 +191,7 @@ static int load_task(const struct image_dir *dir, const struct image *objects,
 	if (!ret)
 		ret = pages_reader_open(dir, rt->pid, &rt->pages);
 	if (!ret)
-		rt->pages_cold = restore_pages_cold(rt->pages->pages_fd);
+		rt->pages_cold = restore_pages_cold(rt->pages->pages_fd[0]);
 	return ret;
 }
 
@@ -274,8 +274,8 @@ static int verify_set(const struct image_dir *dir, const Inventory *inv, bool pa
 	int ret;
 
 	if (pages_in_restorer && !inv->has_mac) {
-		deferred = calloc(rs->tree.nr + 1, sizeof(*deferred));
-		names = calloc(rs->tree.nr + 1, sizeof(*names));
+		deferred = calloc(PAGES_FILES_MAX * rs->tree.nr + 1, sizeof(*deferred));
+		names = calloc(PAGES_FILES_MAX * rs->tree.nr + 1, sizeof(*names));
 		if (!deferred || !names) {
 			free(deferred);
 			free(names);
@@ -284,8 +284,12 @@ static int verify_set(const struct image_dir *dir, const Inventory *inv, bool pa
 		for (size_t i = 0; i < rs->tree.nr; i++) {
 			if (!rs->tasks[i].pages || rs->tasks[i].pages_chained)
 				continue;
-			image_file_name(IMG_PAGES, rs->tasks[i].pid, names[i], sizeof(names[i]));
-			deferred[n++].name = names[i];
+			for (uint32_t f = 0; f < rs->tasks[i].pages->nr_files; f++) {
+				image_file_name(pages_file_kind(f), rs->tasks[i].pid, names[n],
+						sizeof(names[n]));
+				deferred[n].name = names[n];
+				n++;
+			}
 		}
 	}
 	ret = image_set_verify(dir, inv, deferred, n);
@@ -295,10 +299,12 @@ static int verify_set(const struct image_dir *dir, const Inventory *inv, bool pa
 		if (!rt->pages || rt->pages_chained || d >= n)
 			continue;
 		/* Unlisted, it was refused above; listed, it has its digest. */
-		rt->pages_verify = deferred[d].listed;
-		rt->pages_size = deferred[d].size;
-		memcpy(rt->pages_digest, deferred[d].xxh3, sizeof(rt->pages_digest));
-		d++;
+		rt->pages_verify = true;
+		for (uint32_t f = 0; f < rt->pages->nr_files; f++, d++) {
+			rt->pages_verify &= deferred[d].listed;
+			rt->pages_size[f] = deferred[d].size;
+			memcpy(rt->pages_digest[f], deferred[d].xxh3, sizeof(rt->pages_digest[f]));
+		}
 	}
 	free(deferred);
 	free(names);

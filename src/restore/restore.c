@@ -167,8 +167,9 @@ static int arrange_fds(struct restore_set *rs, int pipes[3][2])
 	for (int i = 0; i < 6 && !ret; i++)
 		ret = lift_fd(&pipes[i / 2][i % 2], base);
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
-		if (rs->tasks[i].pages)
-			ret = lift_fd(&rs->tasks[i].pages->pages_fd, base);
+		for (uint32_t f = 0; rs->tasks[i].pages && f < rs->tasks[i].pages->nr_files && !ret;
+		     f++)
+			ret = lift_fd(&rs->tasks[i].pages->pages_fd[f], base);
 	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
 		if (rs->tasks[i].files)
 			ret = files_lift_queues(rs->tasks[i].files, base);
@@ -510,11 +511,10 @@ out:
 static uint64_t bytes_to_restore(const struct restore_set *rs)
 {
 	uint64_t bytes = 0;
-	struct stat st;
 
 	for (size_t i = 0; !rs->lazy_pages && i < rs->tree.nr; i++)
-		if (rs->tasks[i].pages && !fstat(rs->tasks[i].pages->pages_fd, &st))
-			bytes += (uint64_t)st.st_size;
+		if (rs->tasks[i].pages)
+			bytes += restore_pages_bytes(rs->tasks[i].pages);
 	return bytes;
 }
 

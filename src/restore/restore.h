@@ -40,15 +40,15 @@ struct restore_task {
 	Mm *mm;
 	struct files_image *files;
 	struct pages_reader *pages;
-	/* The restorer checks the pages file's digest as it reads it (an
+	/* The restorer checks each pages file's digest as it reads it (an
 	 * unsigned set, not lazy): its size and XXH3-128 as listed. */
 	bool pages_verify;
-	uint64_t pages_size;
-	uint8_t pages_digest[16];
+	uint64_t pages_size[PAGES_FILES_MAX];
+	uint8_t pages_digest[PAGES_FILES_MAX][16];
 	/* The user namespace it enters before its threads and credentials,
 	 * NULL for cryo's. */
 	const struct ns_user_set *userns;
-	/* Its pages file was mostly outside the page cache when loaded. */
+	/* Its pages files were mostly outside the page cache when loaded. */
 	bool pages_cold;
 	/* Its pages came along a chain of parent sets (images/pages_chain.h)
 	 * into an unnamed file: cryo checked the set's own file. */
@@ -332,6 +332,8 @@ void __attribute__((noreturn)) restore_child(struct restore_set *rs, size_t inde
  * with @lazy, what lazy.h serves lazily is left empty and registered. */
 /* Whether the pages file @pages_fd is mostly outside the page cache. */
 bool restore_pages_cold(int pages_fd);
+/* The bytes of @pr's pages files. */
+uint64_t restore_pages_bytes(const struct pages_reader *pr);
 
 /* The highest gap of @size bytes, a page clear of its neighbours, below
  * the top of 4-level user space, that neither cryo's mappings (@now, or

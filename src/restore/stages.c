@@ -154,10 +154,13 @@ static int report_failure(const struct restore_run *run, const struct restorer_r
 {
 	int index = tree_find(&run->rs->tree, r->pid);
 
-	if (r->step == RESTORER_STEP_PAGES_DIGEST && index >= 0 && run->rs->tasks[index].pages) {
+	if (r->step == RESTORER_STEP_PAGES_DIGEST && index >= 0 && run->rs->tasks[index].pages &&
+	    r->addr < run->rs->tasks[index].pages->nr_files) {
+		/* The address is the number of the pages file. */
 		pr_err("restore: pid %d: %s: its digest differs from the inventory's: changed "
 		       "since the dump, or from another dump (found as its pages were read; "
-		       "nothing of the tree ran)", r->pid, run->rs->tasks[index].pages->pages_path);
+		       "nothing of the tree ran)", r->pid,
+		       run->rs->tasks[index].pages->pages_path[r->addr]);
 		return -EBADMSG;
 	}
 	if (r->step < 0) {
@@ -206,7 +209,6 @@ static int take_report(struct restore_run *run, const struct restorer_report *r,
 		return watch_children(run, (size_t)index);
 	if (stage == RESTORE_STAGE_DONE) {
 		const struct pages_reader *pages = run->rs->tasks[index].pages;
-		struct stat st;
 
 		run->vdso[index] = r->addr;
 		run->uffd[index] = r->uffd;
@@ -219,8 +221,8 @@ static int take_report(struct restore_run *run, const struct restorer_report *r,
 		}
 		run->area[index] = (struct restore_area){ r->area_start, r->area_end };
 		/* Its restorer has filled its memory from its pages file. */
-		stats_task_done(run->stats, pages && !run->rs->lazy_pages &&
-					    !fstat(pages->pages_fd, &st) ? (uint64_t)st.st_size : 0);
+		stats_task_done(run->stats, pages && !run->rs->lazy_pages ?
+						    restore_pages_bytes(pages) : 0);
 	}
 	return 0;
 }

@@ -100,8 +100,8 @@ static unsigned char *saved_vdso_bytes(const Vma *vdso, const struct pages_reade
 		if (e->vaddr < vdso->start || e->vaddr + len > vdso->end ||
 		    e->state != PAGEMAP_ENTRY__STATE__PRESENT)
 			continue;
-		if (pread(pr->pages_fd, buf + (e->vaddr - vdso->start), len, (off_t)e->file_off) !=
-		    (ssize_t)len)
+		if (pread(pr->pages_fd[pages_entry_file(e)], buf + (e->vaddr - vdso->start), len,
+			  (off_t)e->file_off) != (ssize_t)len)
 			break;
 		got += len;
 	}

@@ -54,12 +54,18 @@ struct restorer_move {
 #define RESTORER_MADV_LOCKED (1u << 6)
 #define RESTORER_MADV_LOCKONFAULT (1u << 7)
 
-/* Page contents to put back: @len bytes at @addr from the pages file at
+/* A task's pages files: one, or the two of a large dump (images/pages.h's
+ * PAGES_FILES_MAX). */
+#define RESTORER_PAGES_FILES 2
+
+/* Page contents to put back: @len bytes at @addr from pages file @file at
  * @file_off, or zeros when @file_off is RESTORER_FILL_ZERO. */
 struct restorer_fill {
 	uint64_t addr;
 	uint64_t len;
 	uint64_t file_off;
+	uint32_t file;		/* below args.nr_pages_files */
+	uint32_t reserved;
 	/* The pages are there already (a premapped mapping, read before the
 	 * fork): only hashed, from memory, in the file's order. */
 	uint32_t in_place;
@@ -254,7 +260,8 @@ struct restorer_report {
 struct restorer_args {
 	uint64_t area_start;	/* this area: blob, args, stack */
 	uint64_t area_end;
-	int32_t pages_fd;
+	int32_t pages_fd[RESTORER_PAGES_FILES];	/* [1] -1 with one file */
+	uint32_t nr_pages_files;
 	int32_t report_fd;	/* the pipe to cryo, for one struct restorer_report */
 
 	uint64_t vmas;		/* struct restorer_vma[nr_vmas], sorted */
@@ -311,10 +318,11 @@ struct restorer_args {
 	uint32_t fs_wait_count;
 	int32_t fs_signal_fd;
 	uint32_t reserved_fs;
-	/* With verify_pages, the restorer hashes every byte of the pages file
-	 * (pages_size bytes) with XXH3-128 as it reads it, the bytes no fill
-	 * takes through @scratch, and fails unless the digest is
-	 * @pages_digest, the inventory's. Without, cryo checked the file
+	/* With verify_pages, the restorer hashes every byte of each pages
+	 * file (pages_size bytes) with XXH3-128 as it reads it, the bytes no
+	 * fill takes through @scratch, and fails unless the digest is
+	 * @pages_digest, the inventory's (RESTORER_STEP_PAGES_DIGEST, the
+	 * file's number as the address). Without, cryo checked the files
 	 * before (a signed set, a lazy restore). */
 	uint32_t verify_pages;
 	uint32_t scratch_size;	/* bytes, whole pages */
@@ -323,8 +331,8 @@ struct restorer_args {
 	 * queue full. */
 	uint64_t verify_chunk;
 	uint64_t scratch;	/* page-aligned, for O_DIRECT */
-	uint64_t pages_size;
-	uint8_t pages_digest[16];
+	uint64_t pages_size[RESTORER_PAGES_FILES];
+	uint8_t pages_digest[RESTORER_PAGES_FILES][16];
 	/* Fill present ranges of at least RESTORER_COPY_FILL_MIN bytes by
 	 * UFFDIO_COPY from a mapping of the pages file (a file read through
 	 * the page cache; an O_DIRECT one is read straight into memory). */

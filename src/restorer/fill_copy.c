@@ -75,7 +75,7 @@ static long copy_chunks(int uffd, char *dst, const char *src, uint64_t len, uint
 }
 
 long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64_t len,
-		     uint64_t off, uint64_t *done)
+		     int pages_fd, uint64_t off, uint64_t *done)
 {
 	struct uffdio_register reg = {
 		.range = { .start = (uint64_t)dst, .len = len },
@@ -91,7 +91,7 @@ long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64
 		return ret;
 	/* Populated up front: a copy from a page not mapped yet takes the
 	 * kernel's slow path, page by page. */
-	src = sys_mmap(0, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, a->pages_fd, (long)off);
+	src = sys_mmap(0, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, pages_fd, (long)off);
 	if (blob_is_err((unsigned long)src)) {
 		ret = (long)src;
 	} else {
@@ -157,7 +157,8 @@ static void take_filled(const struct restorer_args *a, const char *dst, uint64_t
 long filler_fill(const struct restorer_args *a, long uffd, const struct restorer_fill *f)
 {
 	uint64_t end = f->file_off + f->len;
-	char *src = sys_mmap(0, f->len, PROT_READ, MAP_PRIVATE, a->pages_fd, (long)f->file_off);
+	char *src = sys_mmap(0, f->len, PROT_READ, MAP_PRIVATE, a->pages_fd[f->file],
+			     (long)f->file_off);
 	long ret = 0;
 
 	if (blob_is_err((unsigned long)src))

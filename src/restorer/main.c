@@ -126,13 +126,14 @@ static long map_vmas(const struct restorer_args *a)
 	return 0;
 }
 
-/* @len bytes of the pages file at @off into @dst, hashed on the way when
+/* @len bytes of pages file @file at @off into @dst, hashed on the way when
  * the pages are verified here. */
-static long read_pages(const struct restorer_args *a, char *dst, uint64_t len, uint64_t off)
+static long read_pages(const struct restorer_args *a, uint32_t file, char *dst, uint64_t len,
+		       uint64_t off)
 {
 	while (len) {
 		uint64_t want = a->verify_pages && len > a->verify_chunk ? a->verify_chunk : len;
-		long n = sys_pread64(a->pages_fd, dst, want, off);
+		long n = sys_pread64(a->pages_fd[file], dst, want, off);
 
 		if (n == -EINTR)
 			continue;
@@ -149,11 +150,11 @@ static long read_pages(const struct restorer_args *a, char *dst, uint64_t len, u
 
 /* Bytes of the pages file no fill takes (a saved vDSO's pages) count in
  * its digest all the same: read through the scratch buffer. */
-static long hash_skipped(const struct restorer_args *a, uint64_t from, uint64_t to)
+static long hash_skipped(const struct restorer_args *a, uint32_t file, uint64_t from, uint64_t to)
 {
 	while (from < to) {
 		uint64_t len = to - from < a->scratch_size ? to - from : a->scratch_size;
-		long ret = read_pages(a, (char *)a->scratch, len, from);
+		long ret = read_pages(a, file, (char *)a->scratch, len, from);
 
 		if (ret)
 			return ret;
@@ -168,24 +169,24 @@ static long hash_skipped(const struct restorer_args *a, uint64_t from, uint64_t 
  * @uffd is opened at the first range that wants it; -1 until then, or
  * for good once userfaultfd is refused (the reads then do it all). */
 static long fill_range(const struct restorer_args *a, long *uffd, char *dst, uint64_t len,
-		       uint64_t off, uint32_t plain)
+		       uint32_t file, uint64_t off, uint32_t plain)
 {
 	uint64_t done = 0;
 	long ret;
 
 	if (plain)
-		return read_pages(a, dst, len, off);
+		return read_pages(a, file, dst, len, off);
 	if (a->fill_copy && len >= RESTORER_COPY_FILL_MIN && *uffd == -1)
 		*uffd = copy_fill_open();
 	if (a->fill_copy && len >= RESTORER_COPY_FILL_MIN && *uffd >= 0) {
-		ret = copy_fill_range(*uffd, a, dst, len, off, &done);
+		ret = copy_fill_range(*uffd, a, dst, len, a->pages_fd[file], off, &done);
 		if (ret == -ENOTRECOVERABLE)
 			return fail(RESTORER_STEP_FILL, ret, (uint64_t)dst);
 		if (!ret)
 			return 0;
 	}
 	sys_madvise(dst + done, len - done, MADV_POPULATE_WRITE);
-	return read_pages(a, dst + done, len - done, off + done);
+	return read_pages(a, file, dst + done, len - done, off + done);
 }
 
 /* A range cryo fills every other segment of (args.filler). */
@@ -196,23 +197,16 @@ static long fill_shared(const struct restorer_args *a, long uffd, const struct r
 	return ret ? fail(RESTORER_STEP_FILL, ret, f->addr) : 0;
 }
 
-/* Populating a range in bulk is far cheaper than faulting it in page by
- * page while reading, so each range is populated first. The fills come in
- * file order (the pagemap's check), so one pass hashes the whole file, and
- * nothing of the task runs before cryo has seen the digest match. */
-static long fill_pages(const struct restorer_args *a)
+/* The fills of pages file @file, in its order (the pagemap's check), so
+ * that one pass hashes the whole file; the zero fills with file 0's. */
+static long fill_file(const struct restorer_args *a, uint32_t file, long *uffd)
 {
 	const struct restorer_fill *f = (const void *)a->fills;
 	uint64_t hashed = 0;
-	long uffd = -1, ret = 0;
+	long ret = 0;
 
 	if (a->verify_pages)
 		pages_hash_begin();
-	if (a->filler) {
-		ret = filler_begin(a, &uffd);
-		if (ret)
-			return fail(RESTORER_STEP_FILL, ret, 0);
-	}
 	for (uint32_t i = 0; i < a->nr_fills; i++) {
 		char *dst = (char *)f[i].addr;
 		uint64_t len = f[i].len, off = f[i].file_off;
@@ -220,39 +214,57 @@ static long fill_pages(const struct restorer_args *a)
 		if (off == RESTORER_FILL_ZERO) {
 			uint64_t step = f[i].touch_only ? 4096 : 1;
 
-			for (uint64_t j = 0; j < len; j += step)
+			for (uint64_t j = 0; !file && j < len; j += step)
 				dst[j] = 0;
 			continue;
 		}
-		if (a->verify_pages && off < hashed) {
-			ret = fail(RESTORER_STEP_FILL, -EINVAL, (uint64_t)dst);
-			break;
-		}
-		ret = a->verify_pages ? hash_skipped(a, hashed, off) : 0;
+		if (f[i].file >= a->nr_pages_files)
+			return fail(RESTORER_STEP_FILL, -EINVAL, (uint64_t)dst);
+		if (f[i].file != file)
+			continue;
+		if (a->verify_pages && off < hashed)
+			return fail(RESTORER_STEP_FILL, -EINVAL, (uint64_t)dst);
+		ret = a->verify_pages ? hash_skipped(a, file, hashed, off) : 0;
 		/* Read before the fork: what was read is what is hashed. */
 		if (!ret && f[i].in_place && a->verify_pages)
 			pages_hash_update(dst, len);
 		else if (!ret && f[i].by_filler)
-			ret = fill_shared(a, uffd, &f[i]);
+			ret = fill_shared(a, *uffd, &f[i]);
 		else if (!ret && !f[i].in_place)
-			ret = fill_range(a, &uffd, dst, len, off, f[i].plain);
+			ret = fill_range(a, uffd, dst, len, file, off, f[i].plain);
 		if (ret)
-			break;
+			return ret;
 		hashed = off + len;
 	}
+	if (!a->verify_pages)
+		return 0;
+	ret = hash_skipped(a, file, hashed, a->pages_size[file]);
+	if (ret)
+		return ret;
+	return pages_hash_matches(a->pages_digest[file]) ?
+		       0 : fail(RESTORER_STEP_PAGES_DIGEST, -EBADMSG, file);
+}
+
+/* Populating a range in bulk is far cheaper than faulting it in page by
+ * page while reading, so each range is populated first. Each pages file
+ * is filled and hashed in turn, and nothing of the task runs before cryo
+ * has seen every digest match. */
+static long fill_pages(const struct restorer_args *a)
+{
+	long uffd = -1, ret = 0;
+
+	if (a->filler) {
+		ret = filler_begin(a, &uffd);
+		if (ret)
+			return fail(RESTORER_STEP_FILL, ret, 0);
+	}
+	for (uint32_t file = 0; file < a->nr_pages_files && !ret; file++)
+		ret = fill_file(a, file, &uffd);
 	if (!ret && a->filler && uffd >= 0 && filler_end(a, uffd))
 		ret = fail(RESTORER_STEP_FILL, -ENOTRECOVERABLE, 0);
 	if (uffd >= 0)
 		sys_close((int)uffd);
-	if (ret)
-		return ret;
-	if (!a->verify_pages)
-		return 0;
-	ret = hash_skipped(a, hashed, a->pages_size);
-	if (ret)
-		return ret;
-	return pages_hash_matches(a->pages_digest) ? 0 :
-						    fail(RESTORER_STEP_PAGES_DIGEST, -EBADMSG, 0);
+	return ret;
 }
 
 /* Once their pages are in: AIO rings before any advice or protection
@@ -611,7 +623,8 @@ blob_entry(struct restorer_args *a)
 		ret = queue_signals(a);
 	if (!ret)
 		ret = restore_main_thread(a);
-	sys_close(a->pages_fd);
+	for (uint32_t file = 0; file < a->nr_pages_files; file++)
+		sys_close(a->pages_fd[file]);
 	/* While cryo's privileges last; the cwd stays where stage 2 put it. */
 	if (!ret && (a->root_path || a->root_fd >= 0)) {
 		ret = enter_root(a);

@@ -39,12 +39,12 @@ const struct restorer_thread *main_thread(const struct restorer_args *a);
 
 /* fill_copy.c: a userfaultfd for copy_fill_range(), or -errno. */
 long copy_fill_open(void);
-/* Fills @len bytes at @dst from the pages file at @off by UFFDIO_COPY,
+/* Fills @len bytes at @dst from pages file @pages_fd at @off by UFFDIO_COPY,
  * hashing them when a->verify_pages; *@done says how many bytes are filled
  * (and hashed). 0, or -errno with the rest left to the caller, or
  * -ENOTRECOVERABLE when the range could not be unregistered. */
 long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64_t len,
-		     uint64_t off, uint64_t *done);
+		     int pages_fd, uint64_t off, uint64_t *done);
 
 /* fill_copy.c, with a filler (args.filler): opens *@uffd, registers the
  * fills it may share (marking them by_filler) and tells cryo through the
@@ -56,7 +56,8 @@ long filler_fill(const struct restorer_args *a, long uffd, const struct restorer
 /* Unregisters every shared fill, once all is in: 0 or -ENOTRECOVERABLE. */
 long filler_end(const struct restorer_args *a, long uffd);
 
-/* pages_hash.c: the running XXH3-128 of the pages file, fed in file order. */
+/* pages_hash.c: the running XXH3-128 of the pages file being filled, fed
+ * in file order; begun again for each file. */
 void pages_hash_begin(void);
 void pages_hash_update(const void *buf, uint64_t len);
 int pages_hash_matches(const uint8_t want[16]);

@@ -66,6 +66,13 @@ const struct test_program test_programs[] = {
 	 * vmsplice (mem/pagesplice.c), and changed right after a release. */
 	{ .name = "prog_counter_pages", .binary = "prog_counter", .args = LIST("pages", "20"),
 	  .cycles = CYCLES_ALL, .expect = EXPECT_SPLICED_BUT_RSEQ },
+	/* The same, its pages in two files on two writer threads (a large
+	 * task's, from 64 MiB on) at every dump but -R's, which never
+	 * splices: restored from two files in each cycle (lazily too), and
+	 * dumped again from what was restored. */
+	{ .name = "prog_counter_two_files", .binary = "prog_counter", .args = LIST("pages", "20"),
+	  .cycles = CYCLES_ALL, .dump.env = LIST("CRYO_TEST_TWO_FILES_MIN=1"),
+	  .expect = EXPECT_SPLICED_BUT_RSEQ | EXPECT_TWO_PAGES_FILES },
 	{ .name = "prog_cow_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_cow_siblings", .cycles = CYCLES_ALL },
 	{ .name = "prog_deleted_maps", .cycles = CYCLES_ALL },

@@ -39,6 +39,10 @@ enum expect {
 	 * path) and copied, not spliced, its rseq page, which the kernel
 	 * rewrites when the parasite's thread migrates: dump.log says both. */
 	EXPECT_SPLICED_BUT_RSEQ = 1 << 5,
+	/* Its dumps without -R must have written two pages files (a large
+	 * task's, mem/pagesplice.c): pages2-PID.img is there, not empty. A
+	 * dump with -R never splices (dump.c): one file. */
+	EXPECT_TWO_PAGES_FILES = 1 << 6,
 };
 
 /* What cryo needs, at one stage, for one program. */

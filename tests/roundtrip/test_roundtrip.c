@@ -77,6 +77,24 @@ static bool read_pid(const char *path, pid_t *pid, long ms)
 /* Whether a line of the file at @path holds @text. */
 static bool file_has_line(const char *path, const char *text);
 
+/* Whether image directory @dir holds a second pages file with pages. */
+static bool has_second_pages_file(const char *dir)
+{
+	char path[PATH_MAX + 300];
+	struct dirent *de;
+	struct stat st;
+	bool found = false;
+	DIR *d = opendir(dir);
+
+	while (d && !found && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		found = !strncmp(de->d_name, "pages2-", 7) && !stat(path, &st) && st.st_size > 0;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 /* How many anonymous mappings of @pid are writable and executable (the
  * restorer's area is one, which must not outlive the restore); -1: unknown. */
 static int wx_anon_mappings(pid_t pid)
@@ -121,6 +139,10 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 	    (!file_has_line(log, "vmspliced by the parasite") ||
 	     !file_has_line(log, "copied, not spliced")))
 		return failed(r, "its memory was not vmspliced, or its rseq page was (see %s)", log);
+	if (!leave_running && (r->tp->expect & EXPECT_TWO_PAGES_FILES) &&
+	    !has_second_pages_file(dir))
+		return failed(r, "its pages were not written to two files (no pages2 file in %s)",
+			      dir);
 	if (leave_running) {
 		if (kill(r->p.pid, 0))
 			return failed(r, "the program died in a dump with -R");
@@ -264,7 +286,7 @@ static bool pages_cached(struct run *r, const char *img, bool drop, uint64_t *ca
 	while (ok && d && (de = readdir(d))) {
 		int fd;
 
-		if (strncmp(de->d_name, "pages-", 6))
+		if (strncmp(de->d_name, "pages-", 6) && strncmp(de->d_name, "pages2-", 7))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);

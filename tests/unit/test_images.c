@@ -116,7 +116,7 @@ TEST(pages_round_trip_merges_adjacent_ranges)
 
 	CHECK(tmp && !image_dir_create(tmp, &dir), "scratch directory");
 	CHECK(!write_sample_pages(dir, 99), "write");
-	CHECK(!pages_file_size(dir, 99, &size) && size == 5 * PS, "pages file size");
+	CHECK(!pages_file_size(dir, 99, 0, &size) && size == 5 * PS, "pages file size");
 	CHECK(!pages_reader_open(dir, 99, &pr), "read");
 	CHECK_GOTO(pr->pagemap->nr_records == ARRAY_SIZE(want), out, "%zu entries",
 		   pr->pagemap->nr_records);
@@ -132,7 +132,7 @@ TEST(pages_round_trip_merges_adjacent_ranges)
 			   (unsigned long long)e->file_off);
 	}
 	for (unsigned p = 0; p < 5; p++) {
-		CHECK_GOTO(pread(pr->pages_fd, page, PS, p * PS) == PS, out, "page %u", p);
+		CHECK_GOTO(pread(pr->pages_fd[0], page, PS, p * PS) == PS, out, "page %u", p);
 		for (size_t i = 0; i < PS; i++)
 			CHECK_GOTO(page[i] == sample_byte(p, i), out, "page %u byte %zu", p, i);
 	}
@@ -259,7 +259,7 @@ TEST(empty_pages_store_round_trip)
 	CHECK(tmp && !image_dir_create(tmp, &dir), "scratch directory");
 	CHECK(!pages_writer_open(dir, 5, &pw), "open");
 	CHECK(!pages_writer_finish(pw), "finish");
-	CHECK(!pages_file_size(dir, 5, &size) && size == 0, "pages file");
+	CHECK(!pages_file_size(dir, 5, 0, &size) && size == 0, "pages file");
 	CHECK(!pages_reader_open(dir, 5, &pr), "read");
 	CHECK(pr->pagemap->nr_records == 0, "%zu entries", pr->pagemap->nr_records);
 	pages_reader_close(pr);

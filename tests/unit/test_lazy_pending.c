@@ -18,7 +18,7 @@ TEST(removing_the_middle_of_a_range_keeps_both_ends_and_their_offsets)
 	const struct pending_range *r;
 
 	pending_init(&p);
-	CHECK(!pending_append(&p, 0x10000, 0x19000, 0x3000), "append");
+	CHECK(!pending_append(&p, 0x10000, 0x19000, 0, 0x3000), "append");
 	CHECK(!pending_remove(&p, 0x13000, 0x14000), "remove");
 	CHECK(p.bytes == 0x8000, "bytes %#llx", (unsigned long long)p.bytes);
 	CHECK(!pending_find(&p, 0x13000), "the removed page is still pending");
@@ -36,11 +36,11 @@ TEST(appending_out_of_order_or_overlapping_is_refused)
 	struct pending p;
 
 	pending_init(&p);
-	CHECK(!pending_append(&p, 0x10000, 0x20000, 0), "append");
-	CHECK(pending_append(&p, 0x1f000, 0x21000, 0) == -EINVAL, "overlap accepted");
-	CHECK(pending_append(&p, 0x5000, 0x6000, 0) == -EINVAL, "out of order accepted");
-	CHECK(pending_append(&p, 0x30000, 0x30000, 0) == -EINVAL, "empty range accepted");
-	CHECK(!pending_append(&p, 0x20000, 0x21000, 0x10000), "adjacent refused");
+	CHECK(!pending_append(&p, 0x10000, 0x20000, 0, 0), "append");
+	CHECK(pending_append(&p, 0x1f000, 0x21000, 0, 0) == -EINVAL, "overlap accepted");
+	CHECK(pending_append(&p, 0x5000, 0x6000, 0, 0) == -EINVAL, "out of order accepted");
+	CHECK(pending_append(&p, 0x30000, 0x30000, 0, 0) == -EINVAL, "empty range accepted");
+	CHECK(!pending_append(&p, 0x20000, 0x21000, 0, 0x10000), "adjacent refused");
 	pending_free(&p);
 }
 
@@ -52,7 +52,7 @@ TEST(serving_many_small_ranges_one_by_one_empties_the_set)
 
 	pending_init(&p);
 	for (uint64_t i = 0; i < 20000; i++)
-		CHECK(!pending_append(&p, (2 * i + 1) * PAGE, (2 * i + 2) * PAGE, i * PAGE), "append");
+		CHECK(!pending_append(&p, (2 * i + 1) * PAGE, (2 * i + 2) * PAGE, 0, i * PAGE), "append");
 	while ((r = pending_first(&p))) {
 		CHECK(r->file_off == served * PAGE, "range %zu has offset %#llx", served,
 		      (unsigned long long)r->file_off);
@@ -72,7 +72,7 @@ TEST(a_move_carries_the_offsets_and_leaves_the_old_place_empty)
 	const struct pending_range *r;
 
 	pending_init(&p);
-	CHECK(!pending_append(&p, 0x10000, 0x20000, 0), "append");
+	CHECK(!pending_append(&p, 0x10000, 0x20000, 0, 0), "append");
 	CHECK(!pending_move(&p, 0x14000, 0x100000, 0x4000), "move");
 	CHECK(p.bytes == 0x10000, "bytes %#llx", (unsigned long long)p.bytes);
 	CHECK(!pending_find(&p, 0x15000), "the old place is still pending");
@@ -122,7 +122,7 @@ TEST(random_removes_moves_and_copies_agree_with_a_page_model)
 
 			if (i + len > N)
 				len = N - i;
-			CHECK(!pending_append(&p, base + i * PAGE, base + (i + len) * PAGE, off * PAGE),
+			CHECK(!pending_append(&p, base + i * PAGE, base + (i + len) * PAGE, 0, off * PAGE),
 			      "append");
 			for (size_t k = 0; k < len; k++)
 				model[i + k] = (off + k) * PAGE;

@@ -189,7 +189,7 @@ TEST(saved_bytes_equal_the_child_memory)
 			if (e->state == PAGEMAP_ENTRY__STATE__ZERO)
 				memset(saved, 0, n);
 			else
-				CHECK(pread(f->pages->pages_fd, saved, n, e->file_off + done) ==
+				CHECK(pread(f->pages->pages_fd[0], saved, n, e->file_off + done) ==
 				      (ssize_t)n, "short pages file");
 			CHECK(!memcmp(saved, live, n), "bytes at %#llx differ from the child's",
 			      (unsigned long long)(e->vaddr + done));
@@ -231,7 +231,7 @@ TEST(terabyte_reservation_makes_a_small_pages_file)
 
 	if (!f)
 		return;
-	CHECK(!pages_file_size(f->dir, f->child.pid, &size), "no pages file");
+	CHECK(!pages_file_size(f->dir, f->child.pid, 0, &size), "no pages file");
 	CHECK(size >= WINDOWS * WINDOW_SIZE && size < WINDOWS * WINDOW_SIZE + (96ull << 20),
 	      "pages file of %llu MiB for 16 MiB of windows", (unsigned long long)(size >> 20));
 }
