@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,8 +29,6 @@
 #include "mem/vma.h"
 
 #define PS IMG_PAGE_SIZE
-/* page_region entries per PAGEMAP_SCAN of unwritten pages. */
-#define SCAN_REGIONS 1024
 
 int precopy_new(struct image_dir *dir, struct precopy **out)
 {
@@ -459,47 +456,29 @@ bool precopy_tracks(const struct precopy_task *pt, const Vma *v, bool guarded)
 	return f < pt->first.nr && pt->first.v[f].vaddr < v->end;
 }
 
+struct precopy_scan {
+	struct precopy_task *pt;
+	struct page_ranges *out;
+};
+
+/* A run of pages to save: written since the arming, or taken from the
+ * first pass where it holds them (split_unwritten()). */
+static int take_scanned_run(uint64_t start, uint64_t end, bool written, void *arg)
+{
+	struct precopy_scan *scan = arg;
+
+	return written ? page_ranges_push(scan->out, start, end) :
+			 split_unwritten(scan->pt, start, end, scan->out);
+}
+
 /* One PAGEMAP_SCAN gives both the pages to save (those of
  * pagescan_vma(): present or swapped, not the zero page) and whether each
  * was written since the arming. */
 int precopy_scan_vma(struct precopy_task *pt, const Vma *v, struct page_ranges *out)
 {
-	_cleanup_free_ struct page_region *regions = calloc(SCAN_REGIONS, sizeof(*regions));
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.start = v->start,
-		.end = v->end,
-		.vec = (uint64_t)(uintptr_t)regions,
-		.vec_len = SCAN_REGIONS,
-		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
-	};
-	int ret = 0;
+	struct precopy_scan scan = { .pt = pt, .out = out };
 
 	out->nr = 0;
-	if (!regions)
-		return -ENOMEM;
-	while (arg.start < v->end && !ret) {
-		long n = ioctl(pt->pagemap_fd, PAGEMAP_SCAN, &arg);
-
-		if (n < 0)
-			return pr_errno_ret("dump: pid %d: PAGEMAP_SCAN of written pages at 0x%llx",
-					    pt->pid, (unsigned long long)arg.start);
-		for (long i = 0; i < n && !ret; i++) {
-			const struct page_region *r = &regions[i];
-			/* When the regions run out, the last one may reach past
-			 * walk_end with the categories of its start (seen on 6.18):
-			 * what lies past walk_end is scanned again next. */
-			uint64_t end = r->end < arg.walk_end ? r->end : arg.walk_end;
-
-			if ((r->categories & PAGE_IS_PFNZERO) || r->start >= end)
-				continue;
-			ret = r->categories & PAGE_IS_WRITTEN ? page_ranges_push(out, r->start, end) :
-								 split_unwritten(pt, r->start, end, out);
-		}
-		if (arg.walk_end <= arg.start)
-			return -EIO;
-		arg.start = arg.walk_end;
-	}
-	return ret;
+	return uffd_wp_scan_written(pt->pagemap_fd, pt->pid, v->start, v->end, take_scanned_run,
+				    &scan);
 }

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -31,8 +30,6 @@
 #include "mem/vma.h"
 
 #define PS IMG_PAGE_SIZE
-/* page_region entries per PAGEMAP_SCAN. */
-#define SCAN_REGIONS 1024
 
 static void close_fd(int *fd)
 {
@@ -307,47 +304,34 @@ static int push_unread(const struct track_task *tt, const struct page_digests *p
 	return ret;
 }
 
+struct track_scan {
+	struct track_task *tt;
+	const struct page_digests *parent;
+	struct page_ranges *present, *unread;
+	size_t cursor;
+};
+
+/* Every run is read unless it is unwritten and the parent holds it. */
+static int take_scanned_run(uint64_t start, uint64_t end, bool written, void *arg)
+{
+	struct track_scan *scan = arg;
+	int ret = page_ranges_push(scan->present, start, end);
+
+	if (!ret && scan->parent && !written)
+		ret = push_unread(scan->tt, scan->parent, start, end, &scan->cursor, scan->unread);
+	return ret;
+}
+
 int track_scan_vma(struct track_task *tt, const Vma *v, const struct page_digests *parent,
 		   struct page_ranges *present, struct page_ranges *unread)
 {
-	_cleanup_free_ struct page_region *regions = calloc(SCAN_REGIONS, sizeof(*regions));
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.start = v->start,
-		.end = v->end,
-		.vec = (uint64_t)(uintptr_t)regions,
-		.vec_len = SCAN_REGIONS,
-		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
-	};
-	size_t cursor = 0;
-	int ret = 0;
+	struct track_scan scan = { .tt = tt, .parent = parent, .present = present,
+				   .unread = unread };
+	int ret;
 
 	present->nr = unread->nr = 0;
-	if (!regions)
-		return -ENOMEM;
-	while (arg.start < v->end && !ret) {
-		long n = ioctl(tt->pagemap_fd, PAGEMAP_SCAN, &arg);
-
-		if (n < 0)
-			return pr_errno_ret("dump: pid %d: PAGEMAP_SCAN of written pages at 0x%llx",
-					    tt->pid, (unsigned long long)arg.start);
-		for (long i = 0; i < n && !ret; i++) {
-			const struct page_region *r = &regions[i];
-			/* The last region may reach past walk_end with its start's
-			 * categories (precopy.c): the rest is scanned again. */
-			uint64_t end = r->end < arg.walk_end ? r->end : arg.walk_end;
-
-			if ((r->categories & PAGE_IS_PFNZERO) || r->start >= end)
-				continue;
-			ret = page_ranges_push(present, r->start, end);
-			if (!ret && parent && !(r->categories & PAGE_IS_WRITTEN))
-				ret = push_unread(tt, parent, r->start, end, &cursor, unread);
-		}
-		if (arg.walk_end <= arg.start)
-			return -EIO;
-		arg.start = arg.walk_end;
-	}
+	ret = uffd_wp_scan_written(tt->pagemap_fd, tt->pid, v->start, v->end, take_scanned_run,
+				   &scan);
 	/* Protected again before any page is read: a write after the read
 	 * clears the bit, one before it is in what is read. */
 	if (!ret && tt->rearm) {

@@ -20,6 +20,8 @@
 #include "mem/uffd_wp.h"
 
 #define PS 4096u
+/* page_region entries per PAGEMAP_SCAN. */
+#define SCAN_REGIONS 1024
 
 static int enable_async_wp(int uffd)
 {
@@ -94,6 +96,48 @@ int uffd_wp_protect(int pagemap_fd, uint64_t start, uint64_t end)
 		arg.start = arg.walk_end;
 	}
 	return 0;
+}
+
+int uffd_wp_scan_written(int pagemap_fd, pid_t pid, uint64_t start, uint64_t end,
+			 int (*fn)(uint64_t start, uint64_t end, bool written, void *arg),
+			 void *arg)
+{
+	_cleanup_free_ struct page_region *regions = calloc(SCAN_REGIONS, sizeof(*regions));
+	struct pm_scan_arg scan = {
+		.size = sizeof(scan),
+		.start = start,
+		.end = end,
+		.vec = (uint64_t)(uintptr_t)regions,
+		.vec_len = SCAN_REGIONS,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
+	};
+	int ret = 0;
+
+	if (!regions)
+		return -ENOMEM;
+	while (scan.start < end && !ret) {
+		long n = ioctl(pagemap_fd, PAGEMAP_SCAN, &scan);
+
+		if (n < 0)
+			return pr_errno_ret("dump: pid %d: PAGEMAP_SCAN of written pages at 0x%llx",
+					    pid, (unsigned long long)scan.start);
+		for (long i = 0; i < n && !ret; i++) {
+			const struct page_region *r = &regions[i];
+			/* When the regions run out, the last one may reach past
+			 * walk_end with the categories of its start (seen on 6.18):
+			 * what lies past walk_end is scanned again next. */
+			uint64_t run_end = r->end < scan.walk_end ? r->end : scan.walk_end;
+
+			if ((r->categories & PAGE_IS_PFNZERO) || r->start >= run_end)
+				continue;
+			ret = fn(r->start, run_end, r->categories & PAGE_IS_WRITTEN, arg);
+		}
+		if (scan.walk_end <= scan.start)
+			return -EIO;
+		scan.start = scan.walk_end;
+	}
+	return ret;
 }
 
 bool uffd_wp_async_registered(int pagemap_fd, uint64_t addr)

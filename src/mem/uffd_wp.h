@@ -31,6 +31,14 @@ int uffd_wp_register(int uffd, uint64_t start, uint64_t end);
  * page tables over whole reservations). */
 int uffd_wp_protect(int pagemap_fd, uint64_t start, uint64_t end);
 
+/* Walks the pages to save in [@start, @end) of @pid's mm (@pagemap_fd:
+ * present or swapped, not the zero page), in ascending runs, calling @fn
+ * with each run and whether its pages were written since they were
+ * protected, until @fn returns non-zero. One PAGEMAP_SCAN per 1024 runs. */
+int uffd_wp_scan_written(int pagemap_fd, pid_t pid, uint64_t start, uint64_t end,
+			 int (*fn)(uint64_t start, uint64_t end, bool written, void *arg),
+			 void *arg);
+
 /* Whether the mapping holding @addr is registered with some async
  * write-protecting userfaultfd (PM_SCAN_CHECK_WPASYNC). */
 bool uffd_wp_async_registered(int pagemap_fd, uint64_t addr);
