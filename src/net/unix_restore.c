@@ -114,8 +114,10 @@ static int restore_name(struct restore_ctx *r, const struct file_obj *f, int fd)
 	int ret;
 
 	/* A connected stream's name is its listener's (an accepted one):
-	 * the listener holds it; see ARCHITECTURE's "not restored". */
-	if (!s->has_name || (s->type != SOCK_DGRAM && (s->connected || s->peer_closed)))
+	 * the listener holds it; see ARCHITECTURE's "not restored". An
+	 * autobound one of its own (own_name) is bound again. */
+	if (!s->has_name ||
+	    (s->type != SOCK_DGRAM && (s->connected || s->peer_closed) && !s->own_name))
 		return 0;
 	len = make_addr(&s->name, &sa);
 	if (sa.sun_path[0]) {

@@ -24,10 +24,6 @@
 #include "net/sock_filter.h"
 #include "net/unix_internal.h"
 
-/* The kernel's sk_state values that sock_diag shows for unix sockets. */
-#define UNIX_ESTABLISHED 1
-#define UNIX_CLOSE 7
-#define UNIX_LISTEN 10
 #define SUN_PATH_MAX 108
 /* The kernel's SCM_MAX_FD: fds one message carries. */
 #define UNIX_RIGHTS_MAX 253
@@ -69,6 +65,33 @@ static int save_bytes(ProtobufCBinaryData *out, const void *data, size_t len)
 	memcpy(out->data, data, len);
 	out->len = len;
 	return 0;
+}
+
+/* Whether @name is one the kernel's autobind picks: abstract, 5 hex digits. */
+static bool autobind_name(const char *name, size_t len)
+{
+	if (len != 6 || name[0])
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!strchr("0123456789abcdef", name[i]) || !name[i])
+			return false;
+	return true;
+}
+
+/* A connected stream or seqpacket end shows its listener's name when it
+ * was accepted, which the listener holds; an autobound name no listener
+ * has is its own (a socketpair end that sent with SO_PASSCRED): its
+ * records' receivers see it as their sender, so restore binds it again.
+ * An accepted end whose autobound listener closed is taken for one too:
+ * its name, free at dump, is held again after restore. */
+static void dump_own_name(const struct file_dump *d, const struct unix_diag_state *st,
+			  UnixSocket *s)
+{
+	if (s->type == SOCK_DGRAM || !(s->connected || s->peer_closed) ||
+	    !autobind_name(st->name, st->name_len) ||
+	    unix_diag_listening_on(d, st->name, st->name_len))
+		return;
+	s->has_own_name = s->own_name = true;
 }
 
 /* The name, and for a path its file: the socket's own (mode, owner) or
@@ -250,6 +273,8 @@ static int unix_dump(const struct file_dump *d)
 	if (!ret)
 		ret = dump_peer(d, &st, s);
 	if (!ret)
+		dump_own_name(d, &st, s);
+	if (!ret)
 		ret = dump_timeouts_linger_filter(p, s);
 	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
 	if (!ret)
@@ -279,6 +304,11 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 		return "its name is empty, too long, or a path not absolute or with a 0 byte";
 	if ((s->ghost || s->has_file_mode) && (!s->has_name || !s->name.data[0]))
 		return "a socket file without a path name";
+	if (s->own_name && (!s->has_name || !autobind_name((const char *)s->name.data,
+							    s->name.len) ||
+			    s->type == SOCK_DGRAM || !(s->connected || s->peer_closed)))
+		return "an own name on a socket that is not a connected stream or seqpacket "
+		       "one, or not one the kernel picks";
 	if (s->has_file_mode && s->file_mode > 07777)
 		return "socket file mode beyond permission bits";
 	if (s->has_backlog && (s->type == SOCK_DGRAM || s->connected || s->peer_closed ||
