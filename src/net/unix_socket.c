@@ -356,7 +356,7 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 						   r->sender.len > SUN_PATH_MAX)))
 			return "an empty queued record, or a sender's name empty or too long";
 		if (r->has_pid != r->has_uid || r->has_pid != r->has_gid ||
-		    (r->has_pid && (!r->pid || r->pid > INT32_MAX)))
+		    (r->has_pid && r->pid > INT32_MAX))
 			return "a queued record's sender credentials incomplete, or a pid out of "
 			       "range";
 		if (s->type == SOCK_STREAM && r->has_sender)

@@ -25,10 +25,14 @@ struct record {
 	int from;		/* the end it was sent from */
 };
 
+/* SO_PASSCRED goes on end 0 (the receiver) before record recv_on, and on
+ * end 1 (the sender) before record send_on; NEVER: not at all. */
+#define NEVER -1
+
 struct pair {
 	const char *what;
 	int type;
-	bool both;		/* the receiving end has SO_PASSCRED too */
+	int recv_on, send_on;
 	struct record records[3];
 	int sv[2];
 	struct sockaddr_un name[2];
@@ -36,18 +40,26 @@ struct pair {
 };
 
 static struct pair pairs[] = {
-	{ .what = "datagram, sender only", .type = SOCK_DGRAM, .both = false,
+	{ .what = "datagram, sender only", .type = SOCK_DGRAM, .recv_on = NEVER, .send_on = 1,
 	  .records = { { "before", false, 1 }, { "after", false, 1 } } },
-	{ .what = "seqpacket, sender only", .type = SOCK_SEQPACKET, .both = false,
+	{ .what = "seqpacket, sender only", .type = SOCK_SEQPACKET, .recv_on = NEVER, .send_on = 1,
 	  .records = { { "before", false, 1 }, { "after", false, 1 } } },
-	{ .what = "stream, sender only", .type = SOCK_STREAM, .both = false,
+	{ .what = "stream, sender only", .type = SOCK_STREAM, .recv_on = NEVER, .send_on = 1,
 	  .records = { { "before", false, 1 }, { "after", false, 1 } } },
-	{ .what = "datagram, both ends", .type = SOCK_DGRAM, .both = true,
+	{ .what = "datagram, both ends", .type = SOCK_DGRAM, .recv_on = 0, .send_on = 0,
 	  .records = { { "own", false, 1 }, { "given", true, 1 }, { "back", false, 0 } } },
-	{ .what = "seqpacket, both ends", .type = SOCK_SEQPACKET, .both = true,
+	{ .what = "seqpacket, both ends", .type = SOCK_SEQPACKET, .recv_on = 0, .send_on = 0,
 	  .records = { { "own", false, 1 }, { "given", true, 1 } } },
-	{ .what = "stream, both ends", .type = SOCK_STREAM, .both = true,
+	{ .what = "stream, both ends", .type = SOCK_STREAM, .recv_on = 0, .send_on = 0,
 	  .records = { { "own run", false, 1 }, { "given run", true, 1 } } },
+	/* Sent with no credentials, then the receiver turns the option on. */
+	{ .what = "datagram, receiver later", .type = SOCK_DGRAM, .recv_on = 1, .send_on = NEVER,
+	  .records = { { "none", false, 1 }, { "later", false, 1 } } },
+	{ .what = "stream, receiver later", .type = SOCK_STREAM, .recv_on = 1, .send_on = NEVER,
+	  .records = { { "none", false, 1 }, { "later", false, 1 } } },
+	/* The sender turns it on after its only send: it stays unnamed. */
+	{ .what = "datagram, sender after its send", .type = SOCK_DGRAM, .recv_on = NEVER,
+	  .send_on = 1, .records = { { "quiet", false, 1 } } },
 };
 
 #define NR_PAIRS (sizeof(pairs) / sizeof(pairs[0]))
@@ -66,22 +78,47 @@ static void passcred(int fd)
 		die("SO_PASSCRED");
 }
 
-static struct ucred creds_of(const struct record *rec)
+static unsigned int overflow_id(const char *which)
 {
+	char path[64];
+	unsigned int id = 65534;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", which);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%u", &id) != 1)
+			id = 65534;
+		fclose(f);
+	}
+	return id;
+}
+
+/* Record @i of @p as a reader with SO_PASSCRED sees it: given, the
+ * program's own when either end had the option then, else none (pid 0). */
+static struct ucred creds_of(const struct pair *p, size_t i)
+{
+	const struct record *rec = &p->records[i];
+	bool on = (p->recv_on != NEVER && (size_t)p->recv_on <= i) ||
+		  (p->send_on != NEVER && (size_t)p->send_on <= i);
+
 	if (rec->given)
 		return (struct ucred){ getpid(), 1001, 1002 };
+	if (!on)
+		return (struct ucred){ 0, overflow_id("overflowuid"), overflow_id("overflowgid") };
 	return (struct ucred){ getpid(), getuid(), getgid() };
 }
 
-static void send_record(const struct pair *p, const struct record *rec)
+static void send_record(const struct pair *p, size_t i)
 {
+	const struct record *rec = &p->records[i];
 	union {
 		char buf[CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { .iov_base = (void *)rec->data, .iov_len = strlen(rec->data) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct ucred creds = creds_of(rec);
+	struct ucred creds = creds_of(p, i);
 	struct cmsghdr *c;
 
 	if (rec->given) {
@@ -99,25 +136,31 @@ static void send_record(const struct pair *p, const struct record *rec)
 
 static void set_up(struct pair *p)
 {
+	size_t i;
+
 	if (socketpair(AF_UNIX, p->type, 0, p->sv))
 		die("socketpair");
-	if (p->both)
-		passcred(p->sv[0]);
-	else
-		send_record(p, &p->records[0]);
-	passcred(p->sv[1]);
-	for (size_t i = p->both ? 0 : 1; i < 3 && p->records[i].data; i++)
-		send_record(p, &p->records[i]);
-	for (int i = 0; i < 2; i++) {
-		p->name_len[i] = sizeof(p->name[i]);
-		if (getsockname(p->sv[i], (struct sockaddr *)&p->name[i], &p->name_len[i]))
+	for (i = 0; i < 3 && p->records[i].data; i++) {
+		if (p->recv_on == (int)i)
+			passcred(p->sv[0]);
+		if (p->send_on == (int)i)
+			passcred(p->sv[1]);
+		send_record(p, i);
+	}
+	if (p->send_on == (int)i)
+		passcred(p->sv[1]);
+	for (int e = 0; e < 2; e++) {
+		p->name_len[e] = sizeof(p->name[e]);
+		if (getsockname(p->sv[e], (struct sockaddr *)&p->name[e], &p->name_len[e]))
 			die("getsockname");
 	}
 }
 
-/* Reads @rec at the end it was sent to: bytes, sender and credentials. */
-static void reads(struct pair *p, const struct record *rec)
+/* Reads record @i at the end it was sent to: bytes, sender and
+ * credentials. */
+static void reads(struct pair *p, size_t i)
 {
+	const struct record *rec = &p->records[i];
 	union {
 		char buf[CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
@@ -129,8 +172,8 @@ static void reads(struct pair *p, const struct record *rec)
 	struct msghdr msg = { .msg_name = &sender, .msg_namelen = sizeof(sender),
 			      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
-	bool with_creds = p->both || to == 1;
-	struct ucred want = creds_of(rec), got;
+	bool with_creds = (to == 0 ? p->recv_on : p->send_on) != NEVER;
+	struct ucred want = creds_of(p, i), got;
 	socklen_t want_len;
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(p->sv[to], &msg, MSG_DONTWAIT);
@@ -176,8 +219,8 @@ static void check_ends(const struct pair *p)
 		}
 		PROG_CHECK(len == p->name_len[i] && !memcmp(&name, &p->name[i], len),
 			   "%s: end %d has another name", p->what, i);
-		PROG_CHECK(on == (i == 1 || p->both), "%s: end %d: SO_PASSCRED is %d", p->what,
-			   i, on);
+		PROG_CHECK(on == ((i == 0 ? p->recv_on : p->send_on) != NEVER),
+			   "%s: end %d: SO_PASSCRED is %d", p->what, i, on);
 	}
 }
 
@@ -193,7 +236,7 @@ int main(int argc, char **argv)
 		check_ends(&pairs[i]);
 		/* A stream's runs are read one at a time: each is a record. */
 		for (size_t r = 0; r < 3 && pairs[i].records[r].data; r++)
-			reads(&pairs[i], &pairs[i].records[r]);
+			reads(&pairs[i], r);
 	}
 	prog_finish();
 }
