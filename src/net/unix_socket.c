@@ -94,6 +94,47 @@ static void dump_own_name(const struct file_dump *d, const struct unix_diag_stat
 	s->has_own_name = s->own_name = true;
 }
 
+/* Restore refills a seqpacket end's queue from the other end of a new
+ * pair, so its records show that end's name as their sender: its peer's
+ * when that is the peer's own (dump_own_name), or, its peer closed, the
+ * first record's when abstract (free again). Another sender (the listener's
+ * name an accepted peer shows) cannot be given: refused here, by name. */
+static int check_senders(const struct file_dump *d, const UnixSocket *s)
+{
+	struct unix_diag_state peer;
+	const ProtobufCBinaryData *rec;
+	const void *name = NULL;
+	size_t len = 0;
+	char a[SUN_PATH_MAX * 4 + 8];
+
+	if (s->type != SOCK_SEQPACKET || !s->n_queue)
+		return 0;
+	if (s->peer_closed && s->queue[0]->has_sender && !s->queue[0]->sender.data[0]) {
+		name = s->queue[0]->sender.data;
+		len = s->queue[0]->sender.len;
+	} else if (s->connected && !s->external) {
+		if (unix_diag_lookup(d, s->peer_ino, &peer))
+			return 0;
+		if (autobind_name(peer.name, peer.name_len) &&
+		    !unix_diag_listening_on(d, peer.name, peer.name_len)) {
+			name = peer.name;
+			len = peer.name_len;
+		}
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < s->n_queue; i++) {
+		rec = s->queue[i]->has_sender ? &s->queue[i]->sender : NULL;
+		if (rec ? rec->len == len && !memcmp(rec->data, name, len) : !len)
+			continue;
+		pr_fd_err(d->p, "a queued record's sender %s cannot be given again (only its "
+			  "peer's own name can: an accepted peer shows its listener's): not "
+			  "supported", rec ? name_str(rec->data, rec->len, a, sizeof(a)) : "(none)");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 /* The name, and for a path its file: the socket's own (mode, owner) or
  * gone (a ghost). */
 static int dump_name(const struct fd_probe *p, const struct unix_diag_state *st, UnixSocket *s)
@@ -283,6 +324,8 @@ static int unix_dump(const struct file_dump *d)
 	/* An unconnected stream or seqpacket socket has nothing to read. */
 	if (!ret && (type == SOCK_DGRAM || s->connected || s->peer_closed))
 		ret = unix_queue_dump(d, s);
+	if (!ret)
+		ret = check_senders(d, s);
 	if (!ret && s->external && d->fe->n_contents + d->fe->contents_in_file) {
 		pr_fd_err(p, "data queued from its peer outside the dump: not restored with "
 			  "--ext-unix-sk");

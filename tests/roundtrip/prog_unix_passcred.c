@@ -33,6 +33,7 @@ struct pair {
 	const char *what;
 	int type;
 	int recv_on, send_on;
+	bool sender_closes;	/* end 1 closes once set up */
 	struct record records[3];
 	int sv[2];
 	struct sockaddr_un name[2];
@@ -57,6 +58,9 @@ static struct pair pairs[] = {
 	  .records = { { "none", false, 1 }, { "later", false, 1 } } },
 	{ .what = "stream, receiver later", .type = SOCK_STREAM, .recv_on = 1, .send_on = NEVER,
 	  .records = { { "none", false, 1 }, { "later", false, 1 } } },
+	/* Its autobound sender closed: the record still shows its name. */
+	{ .what = "seqpacket, sender closed", .type = SOCK_SEQPACKET, .recv_on = NEVER,
+	  .send_on = 0, .sender_closes = true, .records = { { "gone", false, 1 } } },
 	/* The sender turns it on after its only send: it stays unnamed. */
 	{ .what = "datagram, sender after its send", .type = SOCK_DGRAM, .recv_on = NEVER,
 	  .send_on = 1, .records = { { "quiet", false, 1 } } },
@@ -154,6 +158,8 @@ static void set_up(struct pair *p)
 		if (getsockname(p->sv[e], (struct sockaddr *)&p->name[e], &p->name_len[e]))
 			die("getsockname");
 	}
+	if (p->sender_closes)
+		close(p->sv[1]);
 }
 
 /* Reads record @i at the end it was sent to: bytes, sender and
@@ -206,7 +212,7 @@ static void reads(struct pair *p, size_t i)
 /* Each end's name and SO_PASSCRED are as set up. */
 static void check_ends(const struct pair *p)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < (p->sender_closes ? 1 : 2); i++) {
 		struct sockaddr_un name;
 		socklen_t len = sizeof(name);
 		int on = -1;
