@@ -1,15 +1,17 @@
-/* Round-trip program: socketpairs whose sending end has SO_PASSCRED, with
- * bytes queued from it. Sending with the option on autobinds an unnamed
- * unix socket (an abstract name the kernel picks), and every record then
- * shows that name as its sender, those sent before the option included.
- * For each type (datagram, seqpacket, stream) one pair has the option on
- * its sending end only, set between two sends, and one pair on both ends,
- * where the receiver also gets each record's credentials: the program's
- * own, ones given explicitly (uid 1001, gid 1002), and, on the datagram
- * pair, a record sent back the other way. On SIGTERM: each record reads
- * back with its bytes, its sender's name and (where the receiver passes
- * credentials) its credentials; each end has its name and option as
- * before. */
+/* Round-trip program: socketpairs with SO_PASSCRED and bytes queued.
+ * Sending with the option on autobinds an unnamed datagram or seqpacket
+ * socket (an abstract name the kernel picks), and every record then shows
+ * that name as its sender, those sent before included; a message sent
+ * while neither end had the option carries no credentials (pid 0). Pairs:
+ * for each type, the sending end turning the option on between two sends,
+ * and the option on both ends (the program's own credentials, given ones,
+ * uid 1001 and gid 1002, and on the datagram pair a record sent back); a
+ * receiver turning it on after a message sent with none (datagram,
+ * stream); a seqpacket end whose autobound sender closed; a datagram
+ * sender turning it on after its only send (it stays unnamed). On
+ * SIGTERM: each record reads back with its bytes, its sender's name and,
+ * where the reader has the option, its credentials; each end has its name
+ * and option as before. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
