@@ -129,3 +129,16 @@ int unix_diag_listener_of(const struct file_dump *d, uint32_t client, uint32_t *
 	}
 	return -ENOENT;
 }
+
+bool unix_diag_listening_on(const struct file_dump *d, const char *name, size_t len)
+{
+	const struct unix_table *t = table(d);
+
+	for (size_t i = 0; t && i < t->nr; i++) {
+		const struct unix_diag_state *st = &t->e[i].st;
+
+		if (st->state == UNIX_LISTEN && st->name_len == len && !memcmp(st->name, name, len))
+			return true;
+	}
+	return false;
+}

@@ -49,6 +49,11 @@ int unix_queue_each_right(int fd, bool stream, int (*fn)(int fd, void *arg), voi
  * not, -errno (logged) when the queues cannot be read (unix_in_flight.c). */
 int unix_in_flight_find(const struct file_dump *d, uint64_t ino);
 
+/* The kernel's sk_state values that sock_diag shows for unix sockets. */
+#define UNIX_ESTABLISHED 1
+#define UNIX_CLOSE 7
+#define UNIX_LISTEN 10
+
 struct unix_diag_state;
 /* The sock_diag state of the unix socket of inode @ino, from one listing
  * per dump (unix_diag_table.c); its icons stay valid for the dump.
@@ -58,6 +63,8 @@ int unix_diag_lookup(const struct file_dump *d, uint64_t ino, struct unix_diag_s
  * inode and state. -ENOENT when none. */
 int unix_diag_listener_of(const struct file_dump *d, uint32_t client, uint32_t *listener,
 			  struct unix_diag_state *out);
+/* Whether a listening unix socket has the name @name (@len bytes). */
+bool unix_diag_listening_on(const struct file_dump *d, const char *name, size_t len);
 /* The listener d->p (state @st): the connections waiting in its accept
  * queue in s->waiting, and its group with their clients; one that cannot
  * be made again is refused by name, or dropped with --skip-in-flight

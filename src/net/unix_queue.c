@@ -373,9 +373,10 @@ static socklen_t make_addr(const ProtobufCBinaryData *name, struct sockaddr_un *
 	return offsetof(struct sockaddr_un, sun_path) + name->len;
 }
 
+/* Pid 0: the record was sent with no credentials, and is again. */
 static const struct ucred *record_creds(const UnixRecord *rec, struct ucred *out)
 {
-	if (!rec->has_pid)
+	if (!rec->has_pid || !rec->pid)
 		return NULL;
 	*out = (struct ucred){ .pid = (pid_t)rec->pid, .uid = rec->uid, .gid = rec->gid };
 	return out;
@@ -485,8 +486,64 @@ static int send_from_sender(struct restore_ctx *r, const struct unix_made *made,
 	return ret;
 }
 
+/* SO_PASSCRED on @fd (-1: none) turned off, its value in @was (-1: left
+ * alone); put back by passcred_put_back(). */
+static int passcred_off(int fd, int *was)
+{
+	socklen_t len = sizeof(*was);
+	int off = 0;
+
+	*was = -1;
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PASSCRED, was, &len))
+		return -errno;
+	if (*was && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &off, sizeof(off)))
+		return -errno;
+	return 0;
+}
+
+static int passcred_put_back(int fd, int was)
+{
+	if (was > 0 && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &was, sizeof(was)))
+		return -errno;
+	return 0;
+}
+
+static int fill_records(struct restore_ctx *r, const struct unix_made *made,
+			const struct file_obj *f, int fd, int peer, const char **why);
+
+/* With SO_PASSCRED on either end the kernel gives a message sent without
+ * credentials the sender's (the restoring process's), and autobinds an
+ * unnamed sender: the option, restored with the others before, is off on
+ * both ends while the saved records are sent (those with credentials
+ * carry them explicitly), and put back after. */
 static int fill(struct restore_ctx *r, const struct unix_made *made, const struct file_obj *f,
 		int fd, int peer, const char **why)
+{
+	int was_fd = -1, was_peer = -1, ret, back;
+
+	if (!f->nr_chunks)
+		return 0;
+	ret = passcred_off(fd, &was_fd);
+	if (!ret)
+		ret = passcred_off(peer, &was_peer);
+	if (ret)
+		*why = "cannot turn SO_PASSCRED off while its queue is filled";
+	else
+		ret = fill_records(r, made, f, fd, peer, why);
+	back = passcred_put_back(peer, was_peer);
+	if (!back)
+		back = passcred_put_back(fd, was_fd);
+	if (back && !ret) {
+		*why = "cannot turn SO_PASSCRED on again once its queue is filled";
+		ret = back;
+	}
+	return ret;
+}
+
+static int fill_records(struct restore_ctx *r, const struct unix_made *made,
+			const struct file_obj *f, int fd, int peer, const char **why)
 {
 	const UnixSocket *s = f->e->unix_socket;
 	_cleanup_free_ uint8_t *bytes = NULL;

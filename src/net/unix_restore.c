@@ -114,8 +114,10 @@ static int restore_name(struct restore_ctx *r, const struct file_obj *f, int fd)
 	int ret;
 
 	/* A connected stream's name is its listener's (an accepted one):
-	 * the listener holds it; see ARCHITECTURE's "not restored". */
-	if (!s->has_name || (s->type != SOCK_DGRAM && (s->connected || s->peer_closed)))
+	 * the listener holds it; see ARCHITECTURE's "not restored". An
+	 * autobound one of its own (own_name) is bound again. */
+	if (!s->has_name ||
+	    (s->type != SOCK_DGRAM && (s->connected || s->peer_closed) && !s->own_name))
 		return 0;
 	len = make_addr(&s->name, &sa);
 	if (sa.sun_path[0]) {
@@ -235,6 +237,26 @@ static int finish(struct restore_ctx *r, const struct unix_made *made, const str
 	return 0;
 }
 
+/* A seqpacket end's records show their sender's name: its peer's, gone
+ * now, which was abstract (the dump checked) and so is free again. The
+ * other end of the new pair takes it, and drops it when closed. */
+static int take_gone_peers_name(struct restore_ctx *r, const struct file_obj *f, int other)
+{
+	const UnixSocket *s = f->e->unix_socket;
+	struct sockaddr_un sa;
+	socklen_t len;
+
+	if (s->type != SOCK_SEQPACKET || !s->n_queue || !s->queue[0]->has_sender)
+		return 0;
+	len = make_addr(&s->queue[0]->sender, &sa);
+	if (!sa.sun_path[0] && bind(other, (struct sockaddr *)&sa, len) == 0)
+		return 0;
+	restore_err(r, f, "cannot give the end that queues its records again their sender's "
+		    "name @%.*s: %s", (int)s->queue[0]->sender.len - 1, sa.sun_path + 1,
+		    sa.sun_path[0] ? "not abstract" : strerror(errno));
+	return -EADDRINUSE;
+}
+
 /* A socket whose peer closed: one end of a new pair, its queue sent by
  * the other, which is then closed. */
 static int open_left_by_peer(struct restore_ctx *r, const struct file_obj *f)
@@ -252,6 +274,8 @@ static int open_left_by_peer(struct restore_ctx *r, const struct file_obj *f)
 	ret = restore_options(r, f, sv[0]);
 	if (!ret)
 		ret = restore_name(r, f, sv[0]);
+	if (!ret)
+		ret = take_gone_peers_name(r, f, other);
 	if (!ret)
 		ret = fill_queue(r, &alone, f, sv[0], other);
 	close(steal_fd(other));

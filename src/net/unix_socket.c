@@ -24,10 +24,6 @@
 #include "net/sock_filter.h"
 #include "net/unix_internal.h"
 
-/* The kernel's sk_state values that sock_diag shows for unix sockets. */
-#define UNIX_ESTABLISHED 1
-#define UNIX_CLOSE 7
-#define UNIX_LISTEN 10
 #define SUN_PATH_MAX 108
 /* The kernel's SCM_MAX_FD: fds one message carries. */
 #define UNIX_RIGHTS_MAX 253
@@ -68,6 +64,74 @@ static int save_bytes(ProtobufCBinaryData *out, const void *data, size_t len)
 		return -ENOMEM;
 	memcpy(out->data, data, len);
 	out->len = len;
+	return 0;
+}
+
+/* Whether @name is one the kernel's autobind picks: abstract, 5 hex digits. */
+static bool autobind_name(const char *name, size_t len)
+{
+	if (len != 6 || name[0])
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!strchr("0123456789abcdef", name[i]) || !name[i])
+			return false;
+	return true;
+}
+
+/* A connected stream or seqpacket end shows its listener's name when it
+ * was accepted, which the listener holds; an autobound name no listener
+ * has is its own (a socketpair end that sent with SO_PASSCRED): its
+ * records' receivers see it as their sender, so restore binds it again.
+ * An accepted end whose autobound listener closed is taken for one too:
+ * its name, free at dump, is held again after restore. */
+static void dump_own_name(const struct file_dump *d, const struct unix_diag_state *st,
+			  UnixSocket *s)
+{
+	if (s->type == SOCK_DGRAM || !(s->connected || s->peer_closed) ||
+	    !autobind_name(st->name, st->name_len) ||
+	    unix_diag_listening_on(d, st->name, st->name_len))
+		return;
+	s->has_own_name = s->own_name = true;
+}
+
+/* Restore refills a seqpacket end's queue from the other end of a new
+ * pair, so its records show that end's name as their sender: its peer's
+ * when that is the peer's own (dump_own_name), or, its peer closed, the
+ * first record's when abstract (free again). Another sender (the listener's
+ * name an accepted peer shows) cannot be given: refused here, by name. */
+static int check_senders(const struct file_dump *d, const UnixSocket *s)
+{
+	struct unix_diag_state peer;
+	const ProtobufCBinaryData *rec;
+	const void *name = NULL;
+	size_t len = 0;
+	char a[SUN_PATH_MAX * 4 + 8];
+
+	if (s->type != SOCK_SEQPACKET || !s->n_queue)
+		return 0;
+	if (s->peer_closed && s->queue[0]->has_sender && !s->queue[0]->sender.data[0]) {
+		name = s->queue[0]->sender.data;
+		len = s->queue[0]->sender.len;
+	} else if (s->connected && !s->external) {
+		if (unix_diag_lookup(d, s->peer_ino, &peer))
+			return 0;
+		if (autobind_name(peer.name, peer.name_len) &&
+		    !unix_diag_listening_on(d, peer.name, peer.name_len)) {
+			name = peer.name;
+			len = peer.name_len;
+		}
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < s->n_queue; i++) {
+		rec = s->queue[i]->has_sender ? &s->queue[i]->sender : NULL;
+		if (rec ? rec->len == len && !memcmp(rec->data, name, len) : !len)
+			continue;
+		pr_fd_err(d->p, "a queued record's sender %s cannot be given again (only its "
+			  "peer's own name can: an accepted peer shows its listener's): not "
+			  "supported", rec ? name_str(rec->data, rec->len, a, sizeof(a)) : "(none)");
+		return -EOPNOTSUPP;
+	}
 	return 0;
 }
 
@@ -250,6 +314,8 @@ static int unix_dump(const struct file_dump *d)
 	if (!ret)
 		ret = dump_peer(d, &st, s);
 	if (!ret)
+		dump_own_name(d, &st, s);
+	if (!ret)
 		ret = dump_timeouts_linger_filter(p, s);
 	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
 	if (!ret)
@@ -258,6 +324,8 @@ static int unix_dump(const struct file_dump *d)
 	/* An unconnected stream or seqpacket socket has nothing to read. */
 	if (!ret && (type == SOCK_DGRAM || s->connected || s->peer_closed))
 		ret = unix_queue_dump(d, s);
+	if (!ret)
+		ret = check_senders(d, s);
 	if (!ret && s->external && d->fe->n_contents + d->fe->contents_in_file) {
 		pr_fd_err(p, "data queued from its peer outside the dump: not restored with "
 			  "--ext-unix-sk");
@@ -279,6 +347,11 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 		return "its name is empty, too long, or a path not absolute or with a 0 byte";
 	if ((s->ghost || s->has_file_mode) && (!s->has_name || !s->name.data[0]))
 		return "a socket file without a path name";
+	if (s->own_name && (!s->has_name || !autobind_name((const char *)s->name.data,
+							    s->name.len) ||
+			    s->type == SOCK_DGRAM || !(s->connected || s->peer_closed)))
+		return "an own name on a socket that is not a connected stream or seqpacket "
+		       "one, or not one the kernel picks";
 	if (s->has_file_mode && s->file_mode > 07777)
 		return "socket file mode beyond permission bits";
 	if (s->has_backlog && (s->type == SOCK_DGRAM || s->connected || s->peer_closed ||
@@ -326,7 +399,7 @@ static const char *record_problem(const UnixSocket *s, uint64_t *queued)
 						   r->sender.len > SUN_PATH_MAX)))
 			return "an empty queued record, or a sender's name empty or too long";
 		if (r->has_pid != r->has_uid || r->has_pid != r->has_gid ||
-		    (r->has_pid && (!r->pid || r->pid > INT32_MAX)))
+		    (r->has_pid && r->pid > INT32_MAX))
 			return "a queued record's sender credentials incomplete, or a pid out of "
 			       "range";
 		if (s->type == SOCK_STREAM && r->has_sender)

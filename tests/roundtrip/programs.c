@@ -297,6 +297,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_unix_creds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_kinds", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_pairs", .cycles = CYCLES_ALL },
+	{ .name = "prog_unix_passcred", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_rights", .cycles = CYCLES_ALL },
 	{ .name = "prog_unix_rights_kinds", .cycles = CYCLES_ALL },
 	{

@@ -155,6 +155,32 @@ static void open_unix_passpidfd_with_data(void *arg)
 	put_at_odd_fd(sv[0]);
 }
 
+/* A seqpacket connection accepted from an abstract listener: the accepted
+ * end has sent a record, which its client (at ODD_FD) sees sent from the
+ * listener's name; listener and accepted end above it. */
+static void open_unix_seqpacket_from_accepted(void *arg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int l, client, c;
+
+	(void)arg;
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "cryo-neg-seqpacket-%d", getpid());
+	len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa.sun_path + 1);
+	l = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	client = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (l < 0 || client < 0 || bind(l, (struct sockaddr *)&sa, len) || listen(l, 1) ||
+	    connect(client, (struct sockaddr *)&sa, len))
+		_exit(126);
+	c = accept(l, NULL, NULL);
+	if (c < 0 || send(c, "x", 1, 0) != 1 || fcntl(l, F_DUPFD, ODD_FD + 10) < 0 ||
+	    fcntl(c, F_DUPFD, ODD_FD + 11) < 0)
+		_exit(126);
+	close(l);
+	close(c);
+	put_at_odd_fd(client);
+}
+
 /* A packet socket bound to lo for an experimental ethertype, with a frame
  * it sent itself queued to be read. */
 static void open_packet_socket_with_a_frame_queued(void *arg)
@@ -329,6 +355,12 @@ TEST(dump_refuses_a_unix_socket_with_so_passpidfd_and_data_queued_and_the_progra
 	check_unsupported_fd(open_unix_passpidfd_with_data,
 			     "): SO_PASSPIDFD with data queued (a pidfd per message): not "
 			     "supported yet");
+}
+
+TEST(dump_refuses_a_seqpacket_record_sent_from_an_accepted_end_and_the_program_runs_on)
+{
+	check_unsupported_fd(open_unix_seqpacket_from_accepted,
+			     "a queued record's sender @cryo-neg-seqpacket-");
 }
 
 TEST(dump_refuses_a_packet_socket_with_a_frame_queued_and_the_program_runs_on)
