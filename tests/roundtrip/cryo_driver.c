@@ -598,6 +598,19 @@ void first_difference(const char *now, const char *before, char *out, size_t siz
 /* The program must be as it was: alive, untraced, its mappings unchanged
  * (no parasite left), no signal blocked but its own SIGTERM, and running
  * (it counts with a 1 ms sleep, so it keeps switching context). */
+bool prog_next_phase(struct prog *p, unsigned int n)
+{
+	char path[PATH_MAX];
+
+	pathf(path, "%s/phase-%u", p->dir, n);
+	if (kill(p->pid, SIGUSR1))
+		return fail_why("kill: %s", strerror(errno));
+	for (long deadline = now_ms() + WAIT_MS; now_ms() < deadline; sleep_ms(10))
+		if (!access(path, F_OK))
+			return true;
+	return fail_why("pid %d did not reach phase %u", p->pid, n);
+}
+
 bool prog_unharmed(struct prog *p)
 {
 	unsigned long long tracer, blocked, switches, later;

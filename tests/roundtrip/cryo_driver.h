@@ -115,6 +115,9 @@ bool start_orphan(struct prog *p, const char *name);
 /* The program must be as it was: alive, untraced, same mappings, no signal
  * blocked but SIGTERM, and running. */
 bool prog_unharmed(struct prog *p);
+/* Sends @p SIGUSR1 and waits for its file phase-@n: programs that move on
+ * through phases (prog_predump, prog_track_mem). */
+bool prog_next_phase(struct prog *p, unsigned int n);
 /* The first line of @now that differs from @before, into @out. */
 void first_difference(const char *now, const char *before, char *out, size_t size);
 /* Ends the program with SIGTERM; its verdict must be PASS. */

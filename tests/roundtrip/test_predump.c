@@ -34,20 +34,6 @@ static bool size_of(const char *dir, const char *kind, pid_t pid, long long *siz
 	return true;
 }
 
-/* SIGUSR1 to @p, then waits for its phase-@n file. */
-static bool next_phase(struct prog *p, unsigned int n)
-{
-	char path[PATH_MAX];
-
-	pathf(path, "%s/phase-%u", p->dir, n);
-	if (kill(p->pid, SIGUSR1))
-		return fail_why("kill: %s", strerror(errno));
-	for (long deadline = now_ms() + WAIT_MS; now_ms() < deadline; sleep_ms(10))
-		if (!access(path, F_OK))
-			return true;
-	return fail_why("pid %d did not reach phase %u", p->pid, n);
-}
-
 /* cryo @cmd (pre-dump or dump) of @p into @p->dir/@name, with
  * --prev-images-dir @parent unless NULL. */
 static bool dump_into(struct prog *p, const char *cmd, const char *name, const char *parent)
@@ -141,7 +127,7 @@ TEST(a_dump_after_a_pre_dump_writes_only_changed_pages_and_restores_every_page)
 		   exists(pre, "inventory.img") && !exists(pre, "core-1.img"), out, "%s", why);
 	CHECK_GOTO(pre_size >= AREA_PAGES * 4096LL, out, "the pre-dump saved %lld bytes",
 		   pre_size);
-	CHECK_GOTO(next_phase(&p, 1), out, "%s", why);
+	CHECK_GOTO(prog_next_phase(&p, 1), out, "%s", why);
 	CHECK_GOTO(failed_dump_leaves_no_link(&p), out, "%s", why);
 	CHECK_GOTO(dump_into(&p, "dump", "img", "../pre"), out, "%s", why);
 	pathf(img, "%s/img", p.dir);
@@ -167,10 +153,10 @@ TEST(a_chain_of_two_pre_dumps_restores_lazily)
 
 	CHECK_GOTO(start_prog(&p, "prog_predump", NULL, NULL), out, "%s", why);
 	pid = p.pid;
-	CHECK_GOTO(dump_into(&p, "pre-dump", "pre1", NULL) && next_phase(&p, 1), out, "%s", why);
+	CHECK_GOTO(dump_into(&p, "pre-dump", "pre1", NULL) && prog_next_phase(&p, 1), out, "%s", why);
 	CHECK_GOTO(dump_into(&p, "pre-dump", "pre2", "../pre1") && runs_on(pid), out, "%s",
 		   why);
-	CHECK_GOTO(next_phase(&p, 2), out, "%s", why);
+	CHECK_GOTO(prog_next_phase(&p, 2), out, "%s", why);
 	CHECK_GOTO(dump_into(&p, "dump", "img", "../pre2"), out, "%s", why);
 	pathf(pre1, "%s/pre1", p.dir);
 	pathf(pre2, "%s/pre2", p.dir);
@@ -208,7 +194,7 @@ TEST(a_parent_set_altered_or_missing_refuses_the_restore_naming_it)
 
 	CHECK_GOTO(start_prog(&p, "prog_predump", NULL, NULL), out, "%s", why);
 	pid = p.pid;
-	CHECK_GOTO(dump_into(&p, "pre-dump", "pre", NULL) && next_phase(&p, 1), out, "%s", why);
+	CHECK_GOTO(dump_into(&p, "pre-dump", "pre", NULL) && prog_next_phase(&p, 1), out, "%s", why);
 	CHECK_GOTO(dump_into(&p, "dump", "img", "../pre"), out, "%s", why);
 	pathf(img, "%s/img", p.dir);
 	pathf(pre, "%s/pre", p.dir);

@@ -32,20 +32,6 @@
 
 static char log_text[1 << 19];
 
-/* SIGUSR1 to @p, then waits for its phase-@n file. */
-static bool next_phase(struct prog *p, unsigned int n)
-{
-	char path[PATH_MAX];
-
-	pathf(path, "%s/phase-%u", p->dir, n);
-	if (kill(p->pid, SIGUSR1))
-		return fail_why("kill: %s", strerror(errno));
-	for (long deadline = now_ms() + WAIT_MS; now_ms() < deadline; sleep_ms(10))
-		if (!access(path, F_OK))
-			return true;
-	return fail_why("pid %d did not reach phase %u", p->pid, n);
-}
-
 /* cryo @cmd (pre-dump or dump) of @p into @p->dir/@name with
  * --track-mem, with --prev-images-dir @parent unless NULL, its info log
  * into log_text. */
@@ -164,7 +150,7 @@ TEST(a_dump_after_a_tracked_pre_dump_reads_only_written_pages)
 	pid = p.pid;
 	CHECK_GOTO(dump_into(&p, "pre-dump", "pre", NULL) && holder_of_log(&holder), out, "%s",
 		   why);
-	CHECK_GOTO(next_phase(&p, 1), out, "%s", why);
+	CHECK_GOTO(prog_next_phase(&p, 1), out, "%s", why);
 	CHECK_GOTO(dump_restores(&p, pid, "../pre", holder), out, "%s", why);
 	CHECK_GOTO(strstr(log_text, "taken from its holder"), out,
 		   "the dump took no tracker:\n%.2000s", log_text);
@@ -184,12 +170,12 @@ TEST(a_chain_of_tracked_pre_dumps_reads_only_what_each_missed)
 	pid = p.pid;
 	CHECK_GOTO(dump_into(&p, "pre-dump", "pre1", NULL) && holder_of_log(&holder1), out, "%s",
 		   why);
-	CHECK_GOTO(next_phase(&p, 1), out, "%s", why);
+	CHECK_GOTO(prog_next_phase(&p, 1), out, "%s", why);
 	CHECK_GOTO(dump_into(&p, "pre-dump", "pre2", "../pre1") && holder_of_log(&holder2), out,
 		   "%s", why);
 	CHECK_GOTO(read_little(pid), out, "%s", why);
 	CHECK_GOTO(holder_gone(holder1, p.dir, "pre1"), out, "%s", why);
-	CHECK_GOTO(next_phase(&p, 2), out, "%s", why);
+	CHECK_GOTO(prog_next_phase(&p, 2), out, "%s", why);
 	CHECK_GOTO(dump_restores(&p, pid, "../pre2", holder2), out, "%s", why);
 	CHECK_GOTO(read_little(pid), out, "%s", why);
 	CHECK_GOTO(holder_gone(holder2, p.dir, "pre2"), out, "%s", why);
@@ -218,7 +204,7 @@ TEST(a_leave_running_dump_with_track_mem_arms_for_the_next)
 	CHECK_GOTO(read_text(log, log_text, sizeof(log_text)) && holder_of_log(&holder), out,
 		   "%s", why);
 	CHECK_GOTO(!strstr(log_text, "pre-copy:"), out, "dump -R --track-mem pre-copied");
-	CHECK_GOTO(next_phase(&p, 1), out, "%s", why);
+	CHECK_GOTO(prog_next_phase(&p, 1), out, "%s", why);
 	CHECK_GOTO(dump_restores(&p, pid, "../first", holder), out, "%s", why);
 	CHECK_GOTO(read_little(pid), out, "%s", why);
 	CHECK_GOTO(holder_gone(holder, p.dir, "first"), out, "%s", why);
@@ -240,7 +226,7 @@ TEST(a_killed_tracker_falls_back_to_digests)
 		   why);
 	CHECK_GOTO(!kill(holder, SIGKILL) && wait_child(holder, WAIT_MS, &status), out,
 		   "cannot kill the holder, pid %d", holder);
-	CHECK_GOTO(next_phase(&p, 1), out, "%s", why);
+	CHECK_GOTO(prog_next_phase(&p, 1), out, "%s", why);
 	CHECK_GOTO(dump_restores(&p, pid, "../pre", holder), out, "%s", why);
 	CHECK_GOTO(strstr(log_text, "has no write tracker"), out,
 		   "the dump did not say it had no tracker:\n%.2000s", log_text);
