@@ -337,12 +337,14 @@ ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_everyday
 ROUNDTRIP_TESTS += $(BUILD)/tests/roundtrip/test_terminals
 
 # criu's RPC, message by message, against cryo swrk (tests/rpc).
-RPC_TESTS := $(BUILD)/tests/rpc/test_rpc
+RPC_TESTS := $(BUILD)/tests/rpc/test_rpc $(BUILD)/tests/rpc/test_rpc_predump
 RPC_CLIENT := tests/rpc/rpc_client.c src/rpc/wire.c $(BUILD)/gen/rpc/proto/rpc.pb-c.c
-$(BUILD)/tests/rpc/test_rpc: tests/rpc/test_rpc.c tests/rpc/rpc_client.h $(RPC_CLIENT) $(RUNNER_DEPS) \
-		$(HARNESS_SRCS) | $(PROTO_H)
+RPC_SESSION := tests/rpc/rpc_session.c
+$(BUILD)/tests/rpc/test_rpc $(BUILD)/tests/rpc/test_rpc_predump: $(BUILD)/tests/rpc/%: \
+		tests/rpc/%.c tests/rpc/rpc_client.h tests/rpc/rpc_session.h $(RPC_SESSION) \
+		$(RPC_CLIENT) $(RUNNER_DEPS) $(HARNESS_SRCS) | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/roundtrip -o $@ $< $(RPC_CLIENT) \
+	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/roundtrip -o $@ $< $(RPC_SESSION) $(RPC_CLIENT) \
 		$(RUNNER_SRCS) $(HARNESS_SRCS) -lprotobuf-c
 
 # runc end to end: a container checkpointed and restored twice through cryo.
