@@ -18,15 +18,19 @@
 #include "common/log.h"
 #include "images/image.h"
 
-/* Guards every directory's lists of files (written, unsynced, outside):
- * a tree's dump writes from two threads (dump/pipeline.c). */
-static pthread_mutex_t lists_lock = PTHREAD_MUTEX_INITIALIZER;
+struct image_dir_lock {
+	pthread_mutex_t mutex;
+};
 
 static int dir_new(const char *path, int fd, struct image_dir **out)
 {
 	struct image_dir *dir = malloc(sizeof(*dir));
 
-	if (!dir || !(dir->path = strdup(path))) {
+	if (dir)
+		dir->lists_lock = malloc(sizeof(*dir->lists_lock));
+	if (!dir || !dir->lists_lock || !(dir->path = strdup(path))) {
+		if (dir)
+			free(dir->lists_lock);
 		free(dir);
 		pr_err("out of memory for image directory %s", path);
 		return -ENOMEM;
@@ -40,6 +44,7 @@ static int dir_new(const char *path, int fd, struct image_dir **out)
 	dir->digests = NULL;
 	dir->digest_kind = IMG_DIGEST_XXH3_128;
 	dir->has_dump_id = false;
+	pthread_mutex_init(&dir->lists_lock->mutex, NULL);
 	*out = dir;
 	return 0;
 }
@@ -239,18 +244,18 @@ int image_dir_note_outside(struct image_dir *dir, int dir_fd, const char *name)
 {
 	struct image_outside_file *more;
 
-	pthread_mutex_lock(&lists_lock);
+	pthread_mutex_lock(&dir->lists_lock->mutex);
 	more = reallocarray(dir->outside, dir->nr_outside + 1, sizeof(*more));
 	if (more)
 		dir->outside = more;
 	if (!more || !(more[dir->nr_outside].name = strdup(name))) {
-		pthread_mutex_unlock(&lists_lock);
+		pthread_mutex_unlock(&dir->lists_lock->mutex);
 		close(dir_fd);
 		pr_err("out of memory for the files made beside the images of %s", dir->path);
 		return -ENOMEM;
 	}
 	more[dir->nr_outside++].dir_fd = dir_fd;
-	pthread_mutex_unlock(&lists_lock);
+	pthread_mutex_unlock(&dir->lists_lock->mutex);
 	return 0;
 }
 
@@ -307,6 +312,8 @@ void image_dir_close(struct image_dir *dir)
 	free(dir->written);
 	free(dir->digests);
 	close(dir->fd);
+	pthread_mutex_destroy(&dir->lists_lock->mutex);
+	free(dir->lists_lock);
 	free(dir->path);
 	free(dir);
 }
@@ -358,9 +365,9 @@ int image_dir_note_unsynced(struct image_dir *dir, const char *name, const uint8
 {
 	int ret;
 
-	pthread_mutex_lock(&lists_lock);
+	pthread_mutex_lock(&dir->lists_lock->mutex);
 	ret = note_unsynced(dir, name, digest, size);
-	pthread_mutex_unlock(&lists_lock);
+	pthread_mutex_unlock(&dir->lists_lock->mutex);
 	return ret;
 }
 

@@ -163,6 +163,9 @@ struct image_dir {
 	 * required of every file image_read() reads. */
 	bool has_dump_id;
 	uint8_t dump_id[IMG_DUMP_ID_SIZE];
+	/* Guards the lists of files (written, unsynced, outside): a tree's
+	 * dump writes from two threads (dump/pipeline.c). dir.c's. */
+	struct image_dir_lock *lists_lock;
 };
 
 /* Creates @path (or takes an existing directory) and makes it mode 0700.

@@ -96,9 +96,11 @@ int socket_options_restore_packed(int fd, const uint64_t *packed, size_t n, bool
 				  const char **what);
 /* socket_options_restore_packed() of all but the buffers, for @fd a unix
  * socket of @type that is new and untouched: an option saved at the value
- * every new one has is not read (options.c). */
-int socket_options_restore_new_unix(int fd, int type, const uint64_t *packed, size_t n,
-				    const char **what);
+ * every new one has is not read; what new ones have is kept in *@cache
+ * (made on first use, freed with free()) (options.c). */
+struct unix_new_options;
+int socket_options_restore_new_unix(struct unix_new_options **cache, int fd, int type,
+				    const uint64_t *packed, size_t n, const char **what);
 /* SO_RCVTIMEO and SO_SNDTIMEO in microseconds, 0 for none (any family's);
  * *@what names the one that failed. Restore leaves a 0 unset. */
 int socket_timeouts_dump(int fd, uint64_t *rcv_us, uint64_t *snd_us, const char **what);

@@ -349,8 +349,8 @@ int socket_options_restore_packed(int fd, const uint64_t *packed, size_t n, bool
  * one of the same type and namespace holds the same (the kernel's
  * constants, the namespace's sysctls and global ones, which a restore does
  * not change). Reading each option of each new socket to find it at its
- * default was a quarter of the restore of 10,000 socketpairs. Per process:
- * a restore is a process of its own (the service forks one a request). */
+ * default was a quarter of the restore of 10,000 socketpairs. Kept in the
+ * restore's context (restore_ctx.unix_new_options). */
 struct new_socket {
 	uint64_t netns;
 	int type;
@@ -359,13 +359,15 @@ struct new_socket {
 };
 
 #define NEW_SOCKETS_MAX 8
-static struct new_socket new_sockets[NEW_SOCKETS_MAX];
-static size_t nr_new_sockets;
-static pthread_mutex_t new_sockets_lock = PTHREAD_MUTEX_INITIALIZER;
+struct unix_new_options {
+	struct new_socket v[NEW_SOCKETS_MAX];
+	size_t nr;
+};
 
 /* The values of @fd's kind, read from @fd itself (new, untouched) the
  * first time; NULL when they cannot be kept. */
-static const struct new_socket *new_socket_values(int fd, int type)
+static const struct new_socket *new_socket_values(struct unix_new_options **cache, int fd,
+						  int type)
 {
 	struct new_socket *n = NULL;
 	uint64_t netns;
@@ -373,12 +375,13 @@ static const struct new_socket *new_socket_values(int fd, int type)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &netns, &len) || len != sizeof(netns))
 		return NULL;
-	pthread_mutex_lock(&new_sockets_lock);
-	for (size_t i = 0; i < nr_new_sockets && !n; i++)
-		if (new_sockets[i].netns == netns && new_sockets[i].type == type)
-			n = &new_sockets[i];
-	if (!n && nr_new_sockets < NEW_SOCKETS_MAX) {
-		n = &new_sockets[nr_new_sockets++];
+	if (!*cache && !(*cache = calloc(1, sizeof(**cache))))
+		return NULL;
+	for (size_t i = 0; i < (*cache)->nr && !n; i++)
+		if ((*cache)->v[i].netns == netns && (*cache)->v[i].type == type)
+			n = &(*cache)->v[i];
+	if (!n && (*cache)->nr < NEW_SOCKETS_MAX) {
+		n = &(*cache)->v[(*cache)->nr++];
 		*n = (struct new_socket){ .netns = netns, .type = type };
 		for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 			const struct int_option *o = &options[i];
@@ -387,14 +390,13 @@ static const struct new_socket *new_socket_values(int fd, int type)
 				n->has[o->name] = !read_option(fd, o, &n->value[o->name]);
 		}
 	}
-	pthread_mutex_unlock(&new_sockets_lock);
 	return n;
 }
 
-int socket_options_restore_new_unix(int fd, int type, const uint64_t *packed, size_t n,
-				    const char **what)
+int socket_options_restore_new_unix(struct unix_new_options **cache, int fd, int type,
+				    const uint64_t *packed, size_t n, const char **what)
 {
-	const struct new_socket *fresh = new_socket_values(fd, type);
+	const struct new_socket *fresh = new_socket_values(cache, fd, type);
 
 	for (size_t i = 0; i < n; i++) {
 		uint32_t level = socket_option_level(packed[i]), name = socket_option_name(packed[i]);
