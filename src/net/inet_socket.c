@@ -276,6 +276,12 @@ static int raw_peer(const struct fd_probe *p, const InetSocket *s, struct sockad
 	return 0;
 }
 
+static void *make_unanswered(const struct file_dump *d)
+{
+	(void)d;
+	return sockopt_unanswered_new();
+}
+
 static int inet_dump(const struct file_dump *d)
 {
 	const struct fd_probe *p = d->p;
@@ -361,8 +367,15 @@ static int inet_dump(const struct file_dump *d)
 	if (!ret)
 		ret = dump_linger_and_congestion(p, s);
 	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
-	if (!ret)
-		ret = inet_options_dump(p->dup, s, who);
+	if (!ret) {
+		struct sockopt_known k = {
+			.domain = family, .type = type, .protocol = protocol,
+			.unanswered = file_dump_kind_state(d, FILE_ENTRY__KIND__INET_SOCKET,
+							   make_unanswered, sockopt_unanswered_free),
+		};
+
+		ret = inet_options_dump(p->dup, &k, s, who);
+	}
 	if (!ret && s->type != SOCK_STREAM)
 		ret = inet_multicast_dump(p->dup, p->pid, s, who);
 	if (!ret && s->protocol == IPPROTO_TCP && connected)

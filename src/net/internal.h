@@ -67,11 +67,29 @@ static inline int queue_bytes_append(uint8_t **bytes, size_t *size, size_t *cap,
 
 /* ---- options (options.c) ----------------------------------------------- */
 
+/* The options of one kind of socket (family, type, protocol) that the
+ * kernel does not answer, learned at a dump's first socket of the kind;
+ * kept by a socket kind for the dump (file_dump_kind_state()). */
+struct sockopt_unanswered;
+struct sockopt_unanswered *sockopt_unanswered_new(void);
+void sockopt_unanswered_free(void *unanswered);
+/* What the dump already knows of a socket, so its options are not asked
+ * again: @domain (AF_UNSPEC: ask), @type and @protocol (a @type below 0:
+ * unknown, nothing learned), the buffer sizes from sock_diag. */
+struct sockopt_known {
+	int domain, type, protocol;
+	struct sockopt_unanswered *unanswered;	/* NULL: ask every option */
+	bool has_buffers;
+	int rcvbuf, sndbuf;			/* SO_RCVBUF, SO_SNDBUF */
+};
 /* Reads every int option of cryo's list that the socket @fd answers into
- * *@list (allocated, *@n of them): any family's. Logs against @who. */
-int socket_options_dump(int fd, SocketOption ***list, size_t *n, const char *who);
+ * *@list (allocated, *@n of them): any family's; @k (or NULL) says what
+ * need not be asked. Logs against @who. */
+int socket_options_dump(int fd, const struct sockopt_known *k, SocketOption ***list, size_t *n,
+			const char *who);
 /* The same as packed fields (UnixSocket.packed_options). */
-int socket_options_dump_packed(int fd, uint64_t **list, size_t *n, const char *who);
+int socket_options_dump_packed(int fd, const struct sockopt_known *k, uint64_t **list,
+			       size_t *n, const char *who);
 static inline uint64_t socket_option_pack(uint32_t level, uint32_t name, int32_t value)
 {
 	return (uint64_t)(level & 0xffff) << 48 | (uint64_t)(name & 0xffff) << 32 | (uint32_t)value;
@@ -108,7 +126,7 @@ int socket_timeouts_restore(int fd, uint64_t rcv_us, uint64_t snd_us, const char
 /* Reads every int option of cryo's list that the socket @fd answers into
  * s->options (allocated); an option the kernel does not know for this
  * socket is left out. Logs against @who. */
-int inet_options_dump(int fd, InetSocket *s, const char *who);
+int inet_options_dump(int fd, const struct sockopt_known *k, InetSocket *s, const char *who);
 /* Whether (@level, @name) is an option of cryo's list. */
 bool inet_option_known(uint32_t level, uint32_t name);
 /* Gives the new socket @fd every saved option but the buffer sizes (see

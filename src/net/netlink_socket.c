@@ -138,7 +138,7 @@ static int netlink_dump(const struct file_dump *d)
 	if (!ret)
 		ret = dump_netlink_options(p, s);
 	if (!ret)
-		ret = socket_options_dump(p->dup, &s->options, &s->n_options, who);
+		ret = socket_options_dump(p->dup, NULL, &s->options, &s->n_options, who);
 	return ret;
 }
 

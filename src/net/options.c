@@ -193,27 +193,114 @@ static bool not_this_sockets(int err)
 	return err == -ENOPROTOOPT || err == -EOPNOTSUPP || err == -EINVAL || err == -ENOTCONN;
 }
 
-int socket_options_dump_packed(int fd, uint64_t **out, size_t *nr, const char *who)
+/* Options that no socket of one kind (family, type, protocol) answers:
+ * ENOPROTOOPT or EOPNOTSUPP, the kernel's word that the kind has no such
+ * option, whatever the socket's state. Learned from the first socket of
+ * each kind a dump reads, so that the others are not asked: a unix socket
+ * asked SO_BUSY_POLL_BUDGET and SO_TXREHASH in vain, a TCP one 39 options
+ * of other protocols (a third of its calls). */
+#define UNANSWERED_KINDS_MAX 16
+#define OPTION_WORDS ((ARRAY_SIZE(options) + 63) / 64)
+struct sockopt_unanswered {
+	struct {
+		int family, type, protocol;
+		uint64_t skip[OPTION_WORDS];
+	} kind[UNANSWERED_KINDS_MAX];
+	size_t nr;
+};
+
+struct sockopt_unanswered *sockopt_unanswered_new(void)
+{
+	return calloc(1, sizeof(struct sockopt_unanswered));
+}
+
+void sockopt_unanswered_free(void *u)
+{
+	free(u);
+}
+
+/* The options the kind of @k does not answer, if learned; else NULL. */
+static const uint64_t *unanswered_of(const struct sockopt_known *k)
+{
+	const struct sockopt_unanswered *u = k ? k->unanswered : NULL;
+
+	for (size_t i = 0; u && i < u->nr; i++)
+		if (u->kind[i].family == k->domain && u->kind[i].type == k->type &&
+		    u->kind[i].protocol == k->protocol)
+			return u->kind[i].skip;
+	return NULL;
+}
+
+/* Keeps @skip, learned from one socket of @k's kind, for the others. */
+static void unanswered_learn(const struct sockopt_known *k, const uint64_t *skip)
+{
+	struct sockopt_unanswered *u = k ? k->unanswered : NULL;
+
+	if (!u || k->domain == AF_UNSPEC || k->type < 0 || u->nr == UNANSWERED_KINDS_MAX)
+		return;
+	u->kind[u->nr].family = k->domain;
+	u->kind[u->nr].type = k->type;
+	u->kind[u->nr].protocol = k->protocol;
+	memcpy(u->kind[u->nr].skip, skip, sizeof(u->kind[u->nr].skip));
+	u->nr++;
+}
+
+/* Whether option @i need not be asked of a socket like @k's, its value
+ * known otherwise (*@value, *@known) or the socket having none. */
+static bool option_known(const struct sockopt_known *k, int domain, const uint64_t *skip,
+			 size_t i, int *value, bool *known)
+{
+	const struct int_option *o = &options[i];
+
+	*known = false;
+	if (skip && skip[i / 64] & (1ull << (i % 64)))
+		return true;
+	/* A unix socket has only SOL_SOCKET options (any other level is
+	 * EOPNOTSUPP): asking it the rest cost 20,000 socketpair ends two
+	 * million failed calls, a third of their dump's time. */
+	if (domain == AF_UNIX && o->level != SOL_SOCKET)
+		return true;
+	/* The kernel refuses SO_ZEROCOPY on any family but inet and RDS
+	 * (sk_setsockopt()): a unix socket's is 0 (prog_unix_options checks
+	 * that it cannot be set). */
+	if (domain == AF_UNIX && o->name == SO_ZEROCOPY)
+		return true;
+	if (k && k->has_buffers && o->level == SOL_SOCKET &&
+	    (o->name == SO_RCVBUF || o->name == SO_SNDBUF)) {
+		*value = o->name == SO_RCVBUF ? k->rcvbuf : k->sndbuf;
+		*known = true;
+		return true;
+	}
+	return false;
+}
+
+int socket_options_dump_packed(int fd, const struct sockopt_known *k, uint64_t **out,
+			       size_t *nr, const char *who)
 {
 	uint64_t *list = calloc(ARRAY_SIZE(options), sizeof(*list));
-	int domain = AF_UNSPEC;
-	socklen_t len = sizeof(domain);
+	uint64_t learned[OPTION_WORDS] = { 0 };
+	const uint64_t *skip = unanswered_of(k);
+	int domain = k ? k->domain : AF_UNSPEC;
 	size_t n = 0;
 
 	if (!list)
 		return -ENOMEM;
-	/* A unix socket has only SOL_SOCKET options (any other level is
-	 * EOPNOTSUPP): asking it the rest cost 20,000 socketpair ends two
-	 * million failed calls, a third of their dump's time. */
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
-		domain = AF_UNSPEC;
+	if (domain == AF_UNSPEC) {
+		socklen_t len = sizeof(domain);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
+			domain = AF_UNSPEC;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
-		int value, ret;
+		int value, ret = 0;
+		bool known;
 
-		if (domain == AF_UNIX && options[i].level != SOL_SOCKET)
+		if (!option_known(k, domain, skip, i, &value, &known))
+			ret = read_option(fd, &options[i], &value);
+		else if (!known)
 			continue;
-		ret = read_option(fd, &options[i], &value);
-
+		if (ret == -ENOPROTOOPT || ret == -EOPNOTSUPP)
+			learned[i / 64] |= 1ull << (i % 64);
 		if (ret && not_this_sockets(ret))
 			continue;
 		if (ret) {
@@ -225,6 +312,8 @@ int socket_options_dump_packed(int fd, uint64_t **out, size_t *nr, const char *w
 		list[n++] = socket_option_pack((uint32_t)options[i].level,
 					       (uint32_t)options[i].name, value);
 	}
+	if (!skip)
+		unanswered_learn(k, learned);
 	/* Kept by every socket until files.img is written: no room to spare. */
 	if (n) {
 		uint64_t *fit = reallocarray(list, n, sizeof(*list));
@@ -236,12 +325,13 @@ int socket_options_dump_packed(int fd, uint64_t **out, size_t *nr, const char *w
 	return 0;
 }
 
-int socket_options_dump(int fd, SocketOption ***out, size_t *nr, const char *who)
+int socket_options_dump(int fd, const struct sockopt_known *k, SocketOption ***out, size_t *nr,
+			const char *who)
 {
 	_cleanup_free_ uint64_t *packed = NULL;
 	SocketOption **list;
 	size_t n = 0;
-	int ret = socket_options_dump_packed(fd, &packed, &n, who);
+	int ret = socket_options_dump_packed(fd, k, &packed, &n, who);
 
 	if (ret)
 		return ret;
@@ -298,9 +388,9 @@ static int apply(int fd, const struct int_option *o, int value, bool *set_it)
 	return ret;
 }
 
-int inet_options_dump(int fd, InetSocket *s, const char *who)
+int inet_options_dump(int fd, const struct sockopt_known *k, InetSocket *s, const char *who)
 {
-	return socket_options_dump(fd, &s->options, &s->n_options, who);
+	return socket_options_dump(fd, k, &s->options, &s->n_options, who);
 }
 
 static int restore_some(int fd, SocketOption *const *list, size_t n, bool buffers,

@@ -249,7 +249,7 @@ static int packet_dump(const struct file_dump *d)
 	if (!ret)
 		ret = dump_packet_options(p, s);
 	if (!ret)
-		ret = socket_options_dump(p->dup, &s->options, &s->n_options, who);
+		ret = socket_options_dump(p->dup, NULL, &s->options, &s->n_options, who);
 	if (!ret && (ret = dump_timeouts_filter(p, s)) && ret != -EOPNOTSUPP)
 		pr_err("dump: %s: cannot read its timeouts or filter: %s", who, strerror(-ret));
 	return ret;

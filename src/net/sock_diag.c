@@ -35,7 +35,7 @@ static size_t build_request(int family, int protocol, union diag_req *r)
 		r->unix_req.sdiag_family = AF_UNIX;
 		r->unix_req.udiag_states = ~0u;
 		r->unix_req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS |
-					 UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS;
+					 UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS | UDIAG_SHOW_MEMINFO;
 		return sizeof(r->unix_req);
 	case AF_INET:
 	case AF_INET6:
@@ -124,7 +124,7 @@ static int request(int family, int protocol, const void *bytecode, size_t bc_len
 		h->nlmsg_flags &= ~NLM_F_DUMP;
 		req.unix_req.udiag_ino = one->idiag_if;
 		req.unix_req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS |
-					  UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS;
+					  UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS | UDIAG_SHOW_MEMINFO;
 		req.unix_req.udiag_cookie[0] = req.unix_req.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
 	} else if (one) {
 		req.inet_req.id = *one;
@@ -346,6 +346,16 @@ static int unix_parse(const struct nlmsghdr *h, uint32_t *ino, struct unix_diag_
 
 				o->rqueue = q->udiag_rqueue;
 				o->wqueue = q->udiag_wqueue;
+			}
+			break;
+		case UNIX_DIAG_MEMINFO:
+			/* sk_rcvbuf and sk_sndbuf: what SO_RCVBUF and SO_SNDBUF read. */
+			if (len >= (SK_MEMINFO_SNDBUF + 1) * sizeof(uint32_t)) {
+				const uint32_t *mem = v;
+
+				o->rcvbuf = mem[SK_MEMINFO_RCVBUF];
+				o->sndbuf = mem[SK_MEMINFO_SNDBUF];
+				o->has_buffers = true;
 			}
 			break;
 		case UNIX_DIAG_SHUTDOWN:

@@ -53,6 +53,8 @@ struct unix_diag_state {
 	uint32_t peer_ino;	/* 0: none, or it closed */
 	uint32_t nr_icons;	/* connections waiting in a listener's accept queue */
 	uint32_t rqueue, wqueue;	/* a listener's queue and backlog; else bytes */
+	bool has_buffers;
+	uint32_t rcvbuf, sndbuf;	/* SK_MEMINFO: SO_RCVBUF, SO_SNDBUF */
 	/* The inodes of the clients whose connections wait in a listener's
 	 * accept queue, oldest first (0: a client that closed); nr_icons of
 	 * them. Only in a sock_diag_unix_each() callback, else NULL. */

@@ -2,12 +2,15 @@
  * for one socket by inode walks all of them, so a dump of many sockets
  * that asked once per socket (and once per peer) took quadratic time
  * (10,000 socketpairs: 70% of the dump in unix_diag_handler_dump). The
- * tree is frozen meanwhile, so one listing answers for the whole dump. */
+ * tree is frozen meanwhile, so one listing answers for the whole dump.
+ * The unix kind keeps beside it the options its sockets do not answer
+ * (options.c learns them). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "files/kind.h"
+#include "net/internal.h"
 #include "net/sock_diag.h"
 #include "net/unix_internal.h"
 
@@ -19,6 +22,7 @@ struct unix_entry {
 struct unix_table {
 	struct unix_entry *e;
 	size_t nr, cap;
+	struct sockopt_unanswered *unanswered;
 };
 
 static int add_one(uint32_t ino, const struct unix_diag_state *st, void *arg)
@@ -68,6 +72,7 @@ static void drop_table(void *state)
 	for (size_t i = 0; i < t->nr; i++)
 		free((void *)t->e[i].st.icons);
 	free(t->e);
+	sockopt_unanswered_free(t->unanswered);
 	free(t);
 }
 
@@ -75,6 +80,9 @@ static void *make_table(const struct file_dump *d)
 {
 	struct unix_table *t = calloc(1, sizeof(*t));
 	int ret = t ? sock_diag_unix_each(add_one, t) : -ENOMEM;
+
+	if (!ret && !(t->unanswered = sockopt_unanswered_new()))
+		ret = -ENOMEM;
 
 	if (ret) {
 		pr_fd_err(d->p, "cannot list the unix sockets through sock_diag: %s",
@@ -90,6 +98,13 @@ static void *make_table(const struct file_dump *d)
 static const struct unix_table *table(const struct file_dump *d)
 {
 	return file_dump_kind_state(d, FILE_ENTRY__KIND__UNIX_SOCKET, make_table, drop_table);
+}
+
+struct sockopt_unanswered *unix_unanswered_options(const struct file_dump *d)
+{
+	const struct unix_table *t = table(d);
+
+	return t ? t->unanswered : NULL;
 }
 
 int unix_diag_lookup(const struct file_dump *d, uint64_t ino, struct unix_diag_state *out)

@@ -65,6 +65,9 @@ int unix_diag_listener_of(const struct file_dump *d, uint32_t client, uint32_t *
 			  struct unix_diag_state *out);
 /* Whether a listening unix socket has the name @name (@len bytes). */
 bool unix_diag_listening_on(const struct file_dump *d, const char *name, size_t len);
+/* The options no unix socket of a kind answers, kept with the table for
+ * the dump (options.c's struct sockopt_unanswered); NULL when out of memory. */
+struct sockopt_unanswered *unix_unanswered_options(const struct file_dump *d);
 /* The listener d->p (state @st): the connections waiting in its accept
  * queue in s->waiting, and its group with their clients; one that cannot
  * be made again is refused by name, or dropped with --skip-in-flight

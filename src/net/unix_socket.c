@@ -282,16 +282,17 @@ static int unix_dump(const struct file_dump *d)
 	UnixSocket *s;
 	char who[96];
 
-	if (sockopt_int(p->dup, SOL_SOCKET, SO_TYPE, &type) ||
-	    sockopt_int(p->dup, SOL_SOCKET, SO_PEEK_OFF, &peek_off))
-		return pr_errno_ret("dump: pid %d %s (%s): cannot read what socket it is", p->pid,
-				    p->name, p->link);
+	/* Its type is sock_diag's (sk_type, as SO_TYPE reads it). */
 	ret = unix_diag_lookup(d, p->st.st_ino, &st);
 	if (ret) {
 		pr_fd_err(p, "sock_diag does not show it (%s): is it in another network "
 			  "namespace?", strerror(-ret));
 		return ret == -ENOENT ? -ESRCH : ret;
 	}
+	type = st.type;
+	if (sockopt_int(p->dup, SOL_SOCKET, SO_PEEK_OFF, &peek_off))
+		return pr_errno_ret("dump: pid %d %s (%s): cannot read its SO_PEEK_OFF", p->pid,
+				    p->name, p->link);
 	s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -318,9 +319,17 @@ static int unix_dump(const struct file_dump *d)
 	if (!ret)
 		ret = dump_timeouts_linger_filter(p, s);
 	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
-	if (!ret)
-		ret = socket_options_dump_packed(p->dup, &s->packed_options, &s->n_packed_options,
-						 who);
+	if (!ret) {
+		struct sockopt_known k = {
+			.domain = AF_UNIX, .type = type, .protocol = 0,
+			.unanswered = unix_unanswered_options(d),
+			.has_buffers = st.has_buffers,
+			.rcvbuf = (int)st.rcvbuf, .sndbuf = (int)st.sndbuf,
+		};
+
+		ret = socket_options_dump_packed(p->dup, &k, &s->packed_options,
+						 &s->n_packed_options, who);
+	}
 	/* An unconnected stream or seqpacket socket has nothing to read. */
 	if (!ret && (type == SOCK_DGRAM || s->connected || s->peer_closed))
 		ret = unix_queue_dump(d, s);

@@ -4,8 +4,8 @@
  * file was unlinked after bind (a ghost); a datagram socket that received
  * from many senders (unnamed, and named by a name since closed) and one
  * connected to it that is not connected back; options (SO_PASSCRED,
- * SO_KEEPALIVE, SO_PRIORITY, SO_MARK, SO_RCVLOWAT, buffers, timeouts,
- * SO_LINGER, a BPF filter) and O_NONBLOCK. On SIGTERM: the same names,
+ * SO_KEEPALIVE, SO_PRIORITY, SO_MARK, SO_RCVLOWAT, buffers of two sizes,
+ * timeouts, SO_LINGER, a BPF filter) and O_NONBLOCK; SO_ZEROCOPY refused. On SIGTERM: the same names,
  * file and options, each record with its sender, and each socket works. */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +57,7 @@ struct option {
 	{ SO_RCVLOWAT, 3 }, { SO_SNDBUF, 0 }, { SO_RCVBUF, 0 },
 };
 
+static bool zerocopy_set;
 static struct sockaddr_un sender_name;
 static socklen_t sender_len;
 static char listener_path[108];
@@ -82,11 +83,16 @@ static void setup_options(int fd)
 	struct timeval tv = { 7, 500000 };
 	struct linger linger = { 1, 9 };
 	struct sock_fprog prog = { 1, accept_all };
-	int big = 300000;
+	int big = 300000, small = 100000, one = 1;
 	socklen_t len = sizeof(int);
 
+	/* Two sizes, so that one read for the other shows (dump takes them
+	 * from sock_diag's meminfo, not SO_RCVBUF and SO_SNDBUF). */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	/* Dump does not ask a unix socket SO_ZEROCOPY: the kernel lets no
+	 * unix socket set it. */
+	zerocopy_set = !setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one));
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		if (opts[i].value && setsockopt(fd, SOL_SOCKET, opts[i].name, &opts[i].value,
 						sizeof(int)))
@@ -213,6 +219,8 @@ static void check_options(int fd)
 	getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, (socklen_t *)&flen);
 	PROG_CHECK(flen == 1, "its filter has %d instructions, not 1", flen);
 	PROG_CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK, "O_NONBLOCK lost");
+	PROG_CHECK(!zerocopy_set, "the kernel let a unix socket set SO_ZEROCOPY, which cryo's "
+		   "dump takes for always 0");
 }
 
 int main(int argc, char **argv)
