@@ -28,7 +28,7 @@ struct unix_made {
 /* Saves what is queued to be read on d->p (a stream's bytes, or every
  * record with its sender and its fds in flight, which become objects of
  * the dump) in @s and d->fe's contents; logged. */
-int unix_queue_dump(const struct file_dump *d, UnixSocket *s);
+int unix_queue_dump(const struct file_dump *d, UnixSocket *s, uint32_t rqueue);
 /* Queues the saved data of @f on its new socket @fd again: sent from
  * @peer (the other end of its socketpair), or, with @peer -1, from a new
  * socket per record bound to the record's sender and sent to @fd's name;

@@ -95,21 +95,39 @@ static int read_control(struct msghdr *msg, struct peeked *pk, const char **why)
 	return ret;
 }
 
+/* What a queue's peek knows beforehand: SO_PEEK_OFF as the task left it,
+ * and a stream's queued bytes (sock_diag's UNIX_DIAG_RQLEN), so that the
+ * peeks stop there rather than ask once more to see the end. */
+struct peek_known {
+	bool has_peek_off;
+	int peek_off;
+	bool has_stream_bytes;
+	size_t stream_bytes;
+};
+
 /* Calls @each for what is queued on @fd, in order, without taking it out:
  * each record of a datagram or seqpacket socket, runs of a stream's
  * bytes. SO_PEEK_OFF is put back as it was. A socket shut for reading
  * (@read_shut) reads 0 at the end of its queue. */
-static int queue_peek(int fd, bool stream, bool read_shut,
+static int queue_peek(int fd, bool stream, bool read_shut, const struct peek_known *known,
 		      int (*each)(const struct peeked *pk, void *arg), void *arg, const char **why)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
-	size_t cap = 65536;
-	int old_off, ret;
+	size_t cap = 65536, total = 0;
+	int old_off, ret, zero = 0;
 
+	/* A stream whose queue holds nothing has nothing to peek. */
+	if (stream && known && known->has_stream_bytes && !known->stream_bytes)
+		return 0;
 	buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
-	ret = peek_offset_from_head(fd, &old_off);
+	if (known && known->has_peek_off) {
+		old_off = known->peek_off;
+		ret = setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) ? -errno : 0;
+	} else {
+		ret = peek_offset_from_head(fd, &old_off);
+	}
 	if (ret)
 		return ret;
 	for (;;) {
@@ -130,49 +148,53 @@ static int queue_peek(int fd, bool stream, bool read_shut,
 		struct peeked pk;
 		ssize_t n;
 
-		/* A record's size first, with nothing copied: a peek moves the
-		 * offset by what it copies, so the next peeks the whole. */
-		if (!stream) {
-			char none;
-			struct iovec one = { .iov_base = &none, .iov_len = 0 };
-			struct msghdr probe = { .msg_iov = &one, .msg_iovlen = 1 };
+		if (stream && known && known->has_stream_bytes && total >= known->stream_bytes)
+			break;
+		/* A record's whole size (MSG_TRUNC) with its bytes: a peek
+		 * moves the offset by what it copies, so a record larger than
+		 * the buffer is peeked again from its start, into one that
+		 * fits. */
+		n = recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC |
+					      (stream ? 0 : MSG_TRUNC));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto failed;
+		if (!stream && (size_t)n > cap) {
+			int back = (int)total;
+			uint8_t *b;
 
-			n = recvmsg(fd, &probe, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				goto failed;
-			if (n == 0 && read_shut)
-				break;
-			/* An empty record moves no peek offset: it would be
-			 * seen forever. */
-			if (n == 0) {
-				*why = "an empty record in its queue: not supported yet";
-				ret = -EOPNOTSUPP;
-				break;
-			}
+			close_peeked_fds(&msg);
 			if ((size_t)n > UNIX_RECORD_MAX) {
 				*why = "a queued record over 8 MiB";
 				ret = -EMSGSIZE;
 				break;
 			}
-			if ((size_t)n > cap) {
-				uint8_t *b = realloc(buf, n);
-
-				if (!b) {
-					ret = -ENOMEM;
-					break;
-				}
-				buf = b;
-				cap = n;
-				iov = (struct iovec){ .iov_base = buf, .iov_len = cap };
+			b = realloc(buf, n);
+			if (!b) {
+				ret = -ENOMEM;
+				break;
 			}
-		}
-		n = recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
+			buf = b;
+			cap = n;
+			if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &back, sizeof(back))) {
+				ret = -errno;
+				break;
+			}
 			continue;
-		if (n < 0)
-			goto failed;
+		}
+		if (!stream && n == 0 && read_shut) {
+			close_peeked_fds(&msg);
+			break;
+		}
+		/* An empty record moves no peek offset: it would be seen
+		 * forever. */
+		if (!stream && n == 0) {
+			close_peeked_fds(&msg);
+			*why = "an empty record in its queue: not supported yet";
+			ret = -EOPNOTSUPP;
+			break;
+		}
 		pk = (struct peeked){ .data = buf, .size = n, .sender = &sender,
 				      .sender_len = msg.msg_namelen };
 		ret = read_control(&msg, &pk, why);
@@ -181,6 +203,7 @@ static int queue_peek(int fd, bool stream, bool read_shut,
 			close_peeked_fds(&msg);
 			break;
 		}
+		total += (size_t)n;
 		if (!ret)
 			ret = each(&pk, arg);
 		close_peeked_fds(&msg);
@@ -218,7 +241,7 @@ int unix_queue_each_right(int fd, bool stream, int (*fn)(int fd, void *arg), voi
 	struct rights_walk w = { .fn = fn, .arg = arg };
 	const char *why = NULL;
 
-	return queue_peek(fd, stream, false, walk_rights, &w, &why);
+	return queue_peek(fd, stream, false, NULL, walk_rights, &w, &why);
 }
 
 /* The sun_path bytes of a sender's address; 0 for an unnamed one. */
@@ -311,12 +334,15 @@ static int save_peeked(const struct peeked *pk, void *arg)
 	return pk->nr_rights ? save_rights(q, pk, rec) : 0;
 }
 
-int unix_queue_dump(const struct file_dump *d, UnixSocket *s)
+int unix_queue_dump(const struct file_dump *d, UnixSocket *s, uint32_t rqueue)
 {
 	const struct fd_probe *p = d->p;
 	struct queue_dump q = { .d = d, .s = s };
+	struct peek_known known = { .has_peek_off = true, .peek_off = s->peek_off,
+				    .has_stream_bytes = true, .stream_bytes = rqueue };
 	const char *why = NULL;
-	int ret = queue_peek(p->dup, s->type == SOCK_STREAM, s->shutdown & 1, save_peeked, &q, &why);
+	int ret = queue_peek(p->dup, s->type == SOCK_STREAM, s->shutdown & 1, &known, save_peeked,
+			     &q, &why);
 
 	/* A refused fd in flight is named where it is refused. */
 	if (ret && why)
@@ -669,7 +695,7 @@ static int check(struct restore_ctx *r, const struct unix_made *made, const stru
 	if (!bytes)
 		return -ENOMEM;
 	c.bytes = bytes;
-	ret = queue_peek(fd, s->type == SOCK_STREAM, s->shutdown & 1, compare_peeked, &c, why);
+	ret = queue_peek(fd, s->type == SOCK_STREAM, s->shutdown & 1, NULL, compare_peeked, &c, why);
 	if (!ret && (c.at != c.size || c.next != s->n_queue)) {
 		c.differs = "fewer bytes or records are queued than were saved";
 		ret = -EIO;

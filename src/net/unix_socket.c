@@ -332,7 +332,7 @@ static int unix_dump(const struct file_dump *d)
 	}
 	/* An unconnected stream or seqpacket socket has nothing to read. */
 	if (!ret && (type == SOCK_DGRAM || s->connected || s->peer_closed))
-		ret = unix_queue_dump(d, s);
+		ret = unix_queue_dump(d, s, st.rqueue);
 	if (!ret)
 		ret = check_senders(d, s);
 	if (!ret && s->external && d->fe->n_contents + d->fe->contents_in_file) {

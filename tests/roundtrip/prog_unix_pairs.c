@@ -3,12 +3,15 @@
  * keep their boundaries); a stream pair shut down one way and one both
  * ways; a stream socket whose peer closed with bytes still queued; a
  * listener with an accepted connection and its client, bytes queued each
- * way; a peek offset in the middle of a queue. On SIGTERM: every byte and
- * record reads back in order, EOF and shutdown where saved, each pair still
- * talks, and the listener accepts a new client. */
+ * way; a peek offset in the middle of a queue; a datagram and a seqpacket
+ * pair with a record larger than the dump's first peek (64 KiB) between
+ * small ones. On SIGTERM: every byte and record reads back in order, EOF
+ * and shutdown where saved, each pair still talks, and the listener
+ * accepts a new client. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,6 +27,11 @@ static const int types[NR_PAIRS] = { SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM };
 static const char *const names[NR_PAIRS] = { "stream", "seqpacket", "datagram" };
 static const char *const to_a[] = { "first", "second record", "3" };
 static const char *const to_b[] = { "reply one", "two" };
+
+/* The big records' pairs: datagram, seqpacket. */
+#define BIG_RECORD (200 << 10)
+static const int big_types[2] = { SOCK_DGRAM, SOCK_SEQPACKET };
+static int big[2][2];
 
 static int pair[NR_PAIRS][2];
 static int half[2], shut_both[2], orphan, listener, client, served, peeker[2];
@@ -79,6 +87,47 @@ static bool at_eof(int fd, const char *what)
 	return PROG_CHECK(recv(fd, &c, 1, MSG_DONTWAIT) == 0, "%s: not at EOF", what);
 }
 
+static uint8_t big_byte(int kind, size_t i)
+{
+	return (uint8_t)(kind * 31 + i * 7 + (i >> 11));
+}
+
+/* "small", a BIG_RECORD one, "tail", from end 1 to end 0. */
+static bool send_big(int kind)
+{
+	static uint8_t buf[BIG_RECORD];
+	int room = 1 << 20;
+
+	for (size_t i = 0; i < BIG_RECORD; i++)
+		buf[i] = big_byte(kind, i);
+	return !socketpair(AF_UNIX, big_types[kind], 0, big[kind]) &&
+	       !setsockopt(big[kind][1], SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof(room)) &&
+	       send(big[kind][1], "small", 5, 0) == 5 &&
+	       send(big[kind][1], buf, BIG_RECORD, 0) == BIG_RECORD &&
+	       send(big[kind][1], "tail", 4, 0) == 4;
+}
+
+static void big_reads(int kind)
+{
+	static uint8_t buf[BIG_RECORD + 1];
+	const char *what = kind ? "seqpacket pair with a big record" :
+				  "datagram pair with a big record";
+	ssize_t n;
+	size_t i;
+
+	n = recv(big[kind][0], buf, sizeof(buf), MSG_DONTWAIT);
+	PROG_CHECK(n == 5 && !memcmp(buf, "small", 5), "%s: first record %zd bytes", what, n);
+	n = recv(big[kind][0], buf, sizeof(buf), MSG_DONTWAIT);
+	for (i = 0; n == BIG_RECORD && i < BIG_RECORD && buf[i] == big_byte(kind, i); i++)
+		;
+	PROG_CHECK(n == BIG_RECORD && i == BIG_RECORD,
+		   "%s: the big record read %zd bytes, wrong from byte %zu", what, n, i);
+	n = recv(big[kind][0], buf, sizeof(buf), MSG_DONTWAIT);
+	PROG_CHECK(n == 4 && !memcmp(buf, "tail", 4), "%s: last record %zd bytes", what, n);
+	n = recv(big[kind][0], buf, sizeof(buf), MSG_DONTWAIT);
+	PROG_CHECK(n < 0 && errno == EAGAIN, "%s: more than three records (%zd)", what, n);
+}
+
 static void setup(void)
 {
 	socklen_t len = sizeof(listen_addr);
@@ -90,6 +139,8 @@ static void setup(void)
 		    !send_all(pair[i][1], to_a, 3) || !send_all(pair[i][0], to_b, 2))
 			_exit(1);
 	}
+	if (!send_big(0) || !send_big(1))
+		_exit(1);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, half) || send(half[0], "last", 4, 0) != 4 ||
 	    shutdown(half[0], SHUT_WR))
 		_exit(1);
@@ -161,6 +212,8 @@ int main(int argc, char **argv)
 	s2 = accept(listener, NULL, NULL);
 	if (PROG_CHECK(s2 >= 0, "the listener accepts no new client: %s", strerror(errno)))
 		talks(c2, s2, "new client");
+	big_reads(0);
+	big_reads(1);
 	getsockopt(peeker[0], SOL_SOCKET, SO_PEEK_OFF, &off, &len);
 	PROG_CHECK(off == 2, "peek offset %d, not 2", off);
 	PROG_CHECK(recv(peeker[0], buf, sizeof(buf), MSG_PEEK) == 4 && !memcmp(buf, "cdef", 4),
