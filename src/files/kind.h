@@ -377,9 +377,9 @@ struct restore_ctx {
 		size_t nr, left;
 	} *groups;
 	size_t nr_groups;
-	/* What a new unix socket holds, per type and network namespace
+	/* What a new socket holds, per kind and network namespace
 	 * (net/options.c), read once. */
-	struct unix_new_options *unix_new_options;
+	struct new_socket_options *new_socket_options;
 };
 
 /* The devpts instance where ptys are made, its mount point: the one the

@@ -269,7 +269,7 @@ void restore_ctx_release(struct restore_ctx *r)
 	if (r->tty >= 0)
 		close(r->tty);
 	r->tty = -1;
-	free(r->unix_new_options);
-	r->unix_new_options = NULL;
+	free(r->new_socket_options);
+	r->new_socket_options = NULL;
 	restore_kept_release(r);
 }

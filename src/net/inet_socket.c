@@ -571,7 +571,7 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 	if (buffers) {
 		ret = inet_options_restore_buffers(fd, s, &what);
 	} else {
-		ret = inet_options_restore(fd, s, &what);
+		ret = inet_options_restore_new(&r->new_socket_options, fd, s, &what);
 		if (!ret)
 			ret = inet_ip_filters_restore(fd, s, &what);
 		if (!ret && s->bound_device) {

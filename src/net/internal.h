@@ -112,13 +112,17 @@ int socket_options_restore(int fd, SocketOption *const *list, size_t n, bool buf
 			   const char **what);
 int socket_options_restore_packed(int fd, const uint64_t *packed, size_t n, bool buffers,
 				  const char **what);
-/* socket_options_restore_packed() of all but the buffers, for @fd a unix
- * socket of @type that is new and untouched: an option saved at the value
+/* socket_options_restore_packed() of all but the buffers, for @fd a
+ * socket of @kind that is new and untouched: an option saved at the value
  * every new one has is not read; what new ones have is kept in *@cache
  * (made on first use, freed with free()) (options.c). */
-struct unix_new_options;
-int socket_options_restore_new_unix(struct unix_new_options **cache, int fd, int type,
-				    const uint64_t *packed, size_t n, const char **what);
+struct new_socket_options;
+struct new_socket_kind {
+	int family, type, protocol;
+};
+int socket_options_restore_new(struct new_socket_options **cache, int fd,
+			       const struct new_socket_kind *kind, const uint64_t *packed,
+			       size_t n, const char **what);
 /* SO_RCVTIMEO and SO_SNDTIMEO in microseconds, 0 for none (any family's);
  * *@what names the one that failed. Restore leaves a 0 unset. */
 int socket_timeouts_dump(int fd, uint64_t *rcv_us, uint64_t *snd_us, const char **what);
@@ -129,10 +133,12 @@ int socket_timeouts_restore(int fd, uint64_t rcv_us, uint64_t snd_us, const char
 int inet_options_dump(int fd, const struct sockopt_known *k, InetSocket *s, const char *who);
 /* Whether (@level, @name) is an option of cryo's list. */
 bool inet_option_known(uint32_t level, uint32_t name);
-/* Gives the new socket @fd every saved option but the buffer sizes (see
- * inet_options_restore_buffers()) and checks each by reading it back.
- * *@what names the option on failure. */
-int inet_options_restore(int fd, const InetSocket *s, const char **what);
+/* Gives the new, untouched socket @fd every saved option but the buffer
+ * sizes (see inet_options_restore_buffers()), those a new one has already
+ * left alone (@cache as in socket_options_restore_new()), and checks each
+ * set by reading it back. *@what names the option on failure. */
+int inet_options_restore_new(struct new_socket_options **cache, int fd, const InetSocket *s,
+			     const char **what);
 /* Gives @fd its saved SO_RCVBUF and SO_SNDBUF, after its queue is filled. */
 int inet_options_restore_buffers(int fd, const InetSocket *s, const char **what);
 

@@ -143,32 +143,47 @@ static const struct int_option options[] = {
 	{ SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", true },
 };
 
-/* SOL_SOCKET options by name, the others by a walk of the table: a unix
- * socket has only SOL_SOCKET ones, and every check and restore of 20,000
- * socketpair ends looked each of their options up (a walk of the table
- * each was a tenth of their restore's CPU). */
-#define SOL_SOCKET_NAMES 128
-static const struct int_option *sol_socket[SOL_SOCKET_NAMES];
-static pthread_once_t sol_socket_once = PTHREAD_ONCE_INIT;
+/* Options by level and name, built once: every check and restore of
+ * 20,000 socketpair ends looked each of their options up (a walk of the
+ * table each was a tenth of their restore's CPU), and a TCP socket's 80
+ * options, outside SOL_SOCKET, were still walked (3% of the restore of
+ * 1,000 connections). Each level's names are below OPTION_NAMES. */
+#define OPTION_NAMES 128
+static const int option_levels[] = { SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP,
+				     SOL_UDP,	 SOL_UDPLITE, SOL_RAW };
+#define OPTION_LEVELS ARRAY_SIZE(option_levels)
+/* The table index + 1 of (level, name); 0: not in the table. */
+static uint8_t option_index[OPTION_LEVELS][OPTION_NAMES];
+static pthread_once_t option_index_once = PTHREAD_ONCE_INIT;
 
-static void index_sol_socket(void)
+static int level_slot(uint32_t level)
 {
-	/* The first of a name wins, as the walk below would have it. */
-	for (size_t i = ARRAY_SIZE(options); i-- > 0;)
-		if (options[i].level == SOL_SOCKET && options[i].name < SOL_SOCKET_NAMES)
-			sol_socket[options[i].name] = &options[i];
+	for (size_t l = 0; l < OPTION_LEVELS; l++)
+		if ((uint32_t)option_levels[l] == level)
+			return (int)l;
+	return -1;
+}
+
+static void index_options(void)
+{
+	_Static_assert(ARRAY_SIZE(options) < 255, "option_index holds a table index in a byte");
+	/* The first of a name wins. */
+	for (size_t i = ARRAY_SIZE(options); i-- > 0;) {
+		int l = level_slot((uint32_t)options[i].level);
+
+		if (l >= 0 && options[i].name < OPTION_NAMES)
+			option_index[l][options[i].name] = (uint8_t)(i + 1);
+	}
 }
 
 static const struct int_option *option_find(uint32_t level, uint32_t name)
 {
-	if (level == SOL_SOCKET && name < SOL_SOCKET_NAMES) {
-		pthread_once(&sol_socket_once, index_sol_socket);
-		return sol_socket[name];
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
-		if ((uint32_t)options[i].level == level && (uint32_t)options[i].name == name)
-			return &options[i];
-	return NULL;
+	int l = level_slot(level);
+
+	pthread_once(&option_index_once, index_options);
+	if (l < 0 || name >= OPTION_NAMES || !option_index[l][name])
+		return NULL;
+	return &options[option_index[l][name] - 1];
 }
 
 bool inet_option_known(uint32_t level, uint32_t name)
@@ -433,31 +448,32 @@ int socket_options_restore_packed(int fd, const uint64_t *packed, size_t n, bool
 	return 0;
 }
 
-/* What a new unix socket of one type holds in one network namespace (by
- * its SO_NETNS_COOKIE), for every SOL_SOCKET option of the table but the
- * buffers: read from the first new socket of each, since every other new
- * one of the same type and namespace holds the same (the kernel's
- * constants, the namespace's sysctls and global ones, which a restore does
- * not change). Reading each option of each new socket to find it at its
- * default was a quarter of the restore of 10,000 socketpairs. Kept in the
- * restore's context (restore_ctx.unix_new_options). */
+/* What a new socket of one kind (family, type, protocol) holds in one
+ * network namespace (by its SO_NETNS_COOKIE), for every option of the
+ * table but the buffers: read from the first new socket of each, since
+ * every other new one of the same kind and namespace holds the same (the
+ * kernel's constants, the namespace's sysctls and global ones, which a
+ * restore does not change). Reading each option of each new socket to
+ * find it at its default was a quarter of the restore of 10,000
+ * socketpairs, and 60 reads of each of 2,000 TCP sockets. Kept in the
+ * restore's context (restore_ctx.new_socket_options), one process's. */
 struct new_socket {
 	uint64_t netns;
-	int type;
-	bool has[SOL_SOCKET_NAMES];
-	int value[SOL_SOCKET_NAMES];
+	int family, type, protocol;
+	bool has[ARRAY_SIZE(options)];
+	int value[ARRAY_SIZE(options)];
 };
 
 #define NEW_SOCKETS_MAX 8
-struct unix_new_options {
+struct new_socket_options {
 	struct new_socket v[NEW_SOCKETS_MAX];
 	size_t nr;
 };
 
 /* The values of @fd's kind, read from @fd itself (new, untouched) the
  * first time; NULL when they cannot be kept. */
-static const struct new_socket *new_socket_values(struct unix_new_options **cache, int fd,
-						  int type)
+static const struct new_socket *new_socket_values(struct new_socket_options **cache, int fd,
+						  int family, int type, int protocol)
 {
 	struct new_socket *n = NULL;
 	uint64_t netns;
@@ -468,52 +484,85 @@ static const struct new_socket *new_socket_values(struct unix_new_options **cach
 	if (!*cache && !(*cache = calloc(1, sizeof(**cache))))
 		return NULL;
 	for (size_t i = 0; i < (*cache)->nr && !n; i++)
-		if ((*cache)->v[i].netns == netns && (*cache)->v[i].type == type)
+		if ((*cache)->v[i].netns == netns && (*cache)->v[i].family == family &&
+		    (*cache)->v[i].type == type && (*cache)->v[i].protocol == protocol)
 			n = &(*cache)->v[i];
 	if (!n && (*cache)->nr < NEW_SOCKETS_MAX) {
 		n = &(*cache)->v[(*cache)->nr++];
-		*n = (struct new_socket){ .netns = netns, .type = type };
+		*n = (struct new_socket){ .netns = netns, .family = family, .type = type,
+					  .protocol = protocol };
 		for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 			const struct int_option *o = &options[i];
 
-			if (o->level == SOL_SOCKET && !o->buffer && o->name < SOL_SOCKET_NAMES)
-				n->has[o->name] = !read_option(fd, o, &n->value[o->name]);
+			/* A unix socket answers no other level. */
+			if (!o->buffer && (family != AF_UNIX || o->level == SOL_SOCKET))
+				n->has[i] = !read_option(fd, o, &n->value[i]);
 		}
 	}
 	return n;
 }
 
-int socket_options_restore_new_unix(struct unix_new_options **cache, int fd, int type,
-				    const uint64_t *packed, size_t n, const char **what)
+/* Sets @value of option @o on the new socket @fd unless *@fresh (while
+ * not NULL: nothing was set yet, so @fd holds what every new one does)
+ * says it is there already; an option set clears *@fresh, since one may
+ * change another (IP_TOS sets SO_PRIORITY). */
+static int apply_new(const struct new_socket **fresh, int fd, const struct int_option *o,
+		     int value)
 {
-	const struct new_socket *fresh = new_socket_values(cache, fd, type);
+	size_t i = (size_t)(o - options);
+	bool set = false;
+	int ret;
+
+	if (*fresh && (*fresh)->has[i] && (*fresh)->value[i] == value)
+		return 0;
+	ret = apply(fd, o, value, &set);
+	if (set)
+		*fresh = NULL;
+	return ret;
+}
+
+int socket_options_restore_new(struct new_socket_options **cache, int fd,
+			       const struct new_socket_kind *kind, const uint64_t *packed,
+			       size_t n, const char **what)
+{
+	const struct new_socket *fresh = new_socket_values(cache, fd, kind->family, kind->type,
+							   kind->protocol);
 
 	for (size_t i = 0; i < n; i++) {
-		uint32_t level = socket_option_level(packed[i]), name = socket_option_name(packed[i]);
-		int value = socket_option_value(packed[i]), ret;
-		const struct int_option *o = option_find(level, name);
-		bool set = false;
+		const struct int_option *o = option_find(socket_option_level(packed[i]),
+							 socket_option_name(packed[i]));
+		int ret;
 
 		if (!o || o->buffer)
 			continue;
-		/* While nothing was set, @fd holds what every new one does. */
-		if (fresh && level == SOL_SOCKET && name < SOL_SOCKET_NAMES && fresh->has[name] &&
-		    fresh->value[name] == value)
-			continue;
-		ret = apply(fd, o, value, &set);
+		ret = apply_new(&fresh, fd, o, socket_option_value(packed[i]));
 		if (ret) {
 			*what = o->text;
 			return ret;
 		}
-		if (set)
-			fresh = NULL;
 	}
 	return 0;
 }
 
-int inet_options_restore(int fd, const InetSocket *s, const char **what)
+int inet_options_restore_new(struct new_socket_options **cache, int fd, const InetSocket *s,
+			     const char **what)
 {
-	return restore_some(fd, s->options, s->n_options, false, what);
+	const struct new_socket *fresh = new_socket_values(cache, fd, (int)s->family,
+							   (int)s->type, (int)s->protocol);
+
+	for (size_t i = 0; i < s->n_options; i++) {
+		const struct int_option *o = option_of(s->options[i]);
+		int ret;
+
+		if (!o || o->buffer)
+			continue;
+		ret = apply_new(&fresh, fd, o, s->options[i]->value);
+		if (ret) {
+			*what = o->text;
+			return ret;
+		}
+	}
+	return 0;
 }
 
 int inet_options_restore_buffers(int fd, const InetSocket *s, const char **what)

@@ -42,9 +42,9 @@ static int restore_options(struct restore_ctx *r, const struct file_obj *f, int 
 		ret = socket_options_restore_packed(fd, s->packed_options, s->n_packed_options,
 						    false, &what);
 	else if (!ret)
-		ret = socket_options_restore_new_unix(&r->unix_new_options, fd, (int)s->type,
-						      s->packed_options, s->n_packed_options,
-						      &what);
+		ret = socket_options_restore_new(&r->new_socket_options, fd,
+						 &(struct new_socket_kind){ AF_UNIX, (int)s->type, 0 },
+						 s->packed_options, s->n_packed_options, &what);
 	if (!ret) {
 		ret = socket_timeouts_restore(fd, s->rcvtimeo_us, s->sndtimeo_us, &what);
 	}

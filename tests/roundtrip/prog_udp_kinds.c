@@ -7,7 +7,7 @@
  * the dual-stack one an IPv6 and an IPv4 group; connected sockets shut
  * down for reading and for writing; one bound to the device lo; UDP-lite
  * with its coverage and a queued datagram; a socket whose peek offset is
- * on. After restore each is checked for its addresses, options, owner,
+ * on; one whose SO_PRIORITY went back to 0 after IP_TOS. After restore each is checked for its addresses, options, owner,
  * memberships, queue and that it still works. */
 #include <errno.h>
 #include <arpa/inet.h>
@@ -45,7 +45,7 @@ struct sock {
 
 enum {
 	V6, V6_SENDER, DUAL, V4_SENDER, OPTS, ANY, SHUT_RD_SOCK, SHUT_WR_SOCK, SHUT_PEER,
-	DEVICE, LITE, LITE_SENDER, PEEKING, NR_SOCKS
+	DEVICE, LITE, LITE_SENDER, PEEKING, TOS, NR_SOCKS
 };
 
 static struct sock s[NR_SOCKS] = {
@@ -62,6 +62,7 @@ static struct sock s[NR_SOCKS] = {
 	[LITE] = { .what = "UDP-lite socket" },
 	[LITE_SENDER] = { .what = "UDP-lite sender" },
 	[PEEKING] = { .what = "socket with SO_PEEK_OFF on" },
+	[TOS] = { .what = "unbound socket with IP_TOS, its priority put back to 0" },
 };
 
 static void __attribute__((noreturn)) die(const char *what)
@@ -296,6 +297,11 @@ static void set_up(void)
 	set_int(OPTS, SOL_IP, IP_RECVTTL, 1);
 	set_int(OPTS, SOL_IP, IP_FREEBIND, 1);
 	set_int(OPTS, SOL_SOCKET, SO_TIMESTAMPING, TIMESTAMPING_FLAGS);
+	/* SO_PRIORITY at a new socket's value, which restore's IP_TOS
+	 * changes: it must be set again after. */
+	make(TOS, AF_INET, 0);
+	set_int(TOS, SOL_IP, IP_TOS, 0x10);
+	set_int(TOS, SOL_SOCKET, SO_PRIORITY, 0);
 	if (fchown(s[OPTS].fd, OWNER_UID, OWNER_GID))
 		die("fchown");
 	if (setsockopt(s[OPTS].fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
@@ -367,6 +373,9 @@ static void check_options(void)
 	PROG_CHECK(get_int(OPTS, SOL_SOCKET, SO_SNDBUF) == 100000, "SO_SNDBUF is %d",
 		   get_int(OPTS, SOL_SOCKET, SO_SNDBUF));
 	PROG_CHECK(get_int(OPTS, SOL_IP, IP_TOS) == 0x10, "IP_TOS lost");
+	PROG_CHECK(get_int(TOS, SOL_IP, IP_TOS) == 0x10 && get_int(TOS, SOL_SOCKET, SO_PRIORITY) == 0,
+		   "IP_TOS %#x and SO_PRIORITY %d, not 0x10 and 0", get_int(TOS, SOL_IP, IP_TOS),
+		   get_int(TOS, SOL_SOCKET, SO_PRIORITY));
 	PROG_CHECK(get_int(OPTS, SOL_IP, IP_TTL) == 9, "IP_TTL lost");
 	PROG_CHECK(get_int(OPTS, SOL_IP, IP_PKTINFO) == 1, "IP_PKTINFO lost");
 	PROG_CHECK(get_int(OPTS, SOL_IP, IP_RECVTTL) == 1, "IP_RECVTTL lost");
@@ -418,7 +427,7 @@ int main(int argc, char **argv)
 	prog_wait_sigterm();
 
 	for (int i = 0; i < NR_SOCKS; i++)
-		if (i != OPTS && i != SHUT_RD_SOCK && i != SHUT_WR_SOCK)
+		if (i != OPTS && i != TOS && i != SHUT_RD_SOCK && i != SHUT_WR_SOCK)
 			same_local(i);
 	check_options();
 	check_device();
