@@ -213,7 +213,8 @@ static bool not_this_sockets(int err)
  * option, whatever the socket's state. Learned from the first socket of
  * each kind a dump reads, so that the others are not asked: a unix socket
  * asked SO_BUSY_POLL_BUDGET and SO_TXREHASH in vain, a TCP one 39 options
- * of other protocols (a third of its calls). */
+ * of other protocols (a third of its calls). For unix sockets, also those
+ * the kind refuses to set (below): they hold a new socket's value. */
 #define UNANSWERED_KINDS_MAX 16
 #define OPTION_WORDS ((ARRAY_SIZE(options) + 63) / 64)
 struct sockopt_unanswered {
@@ -246,13 +247,36 @@ static const uint64_t *unanswered_of(const struct sockopt_known *k)
 	return NULL;
 }
 
+/* Adds to @skip the SOL_SOCKET options that a unix socket of @type
+ * refuses to set (EOPNOTSUPP for the family: SO_ZEROCOPY, and SO_REUSEPORT
+ * since 6.9), asked of a new one: no socket of the kind can hold another
+ * value than a new one's, which restore gives. Only unix sockets: their
+ * SOL_SOCKET options do not depend on a state, where an inet socket's may
+ * (SO_ZEROCOPY on a connected TCP one). */
+static void refused_learn(int type, uint64_t *skip)
+{
+	_cleanup_close_ int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	for (size_t i = 0; fd >= 0 && i < ARRAY_SIZE(options); i++) {
+		const struct int_option *o = &options[i];
+
+		if (o->level != SOL_SOCKET || o->buffer || skip[i / 64] & (1ull << (i % 64)))
+			continue;
+		if (setsockopt(fd, o->level, o->name, &one, sizeof(one)) && errno == EOPNOTSUPP)
+			skip[i / 64] |= 1ull << (i % 64);
+	}
+}
+
 /* Keeps @skip, learned from one socket of @k's kind, for the others. */
-static void unanswered_learn(const struct sockopt_known *k, const uint64_t *skip)
+static void unanswered_learn(const struct sockopt_known *k, uint64_t *skip)
 {
 	struct sockopt_unanswered *u = k ? k->unanswered : NULL;
 
 	if (!u || k->domain == AF_UNSPEC || k->type < 0 || u->nr == UNANSWERED_KINDS_MAX)
 		return;
+	if (k->domain == AF_UNIX)
+		refused_learn(k->type, skip);
 	u->kind[u->nr].family = k->domain;
 	u->kind[u->nr].type = k->type;
 	u->kind[u->nr].protocol = k->protocol;
@@ -274,11 +298,6 @@ static bool option_known(const struct sockopt_known *k, int domain, const uint64
 	 * EOPNOTSUPP): asking it the rest cost 20,000 socketpair ends two
 	 * million failed calls, a third of their dump's time. */
 	if (domain == AF_UNIX && o->level != SOL_SOCKET)
-		return true;
-	/* The kernel refuses SO_ZEROCOPY on any family but inet and RDS
-	 * (sk_setsockopt()): a unix socket's is 0 (prog_unix_options checks
-	 * that it cannot be set). */
-	if (domain == AF_UNIX && o->name == SO_ZEROCOPY)
 		return true;
 	if (k && k->has_buffers && o->level == SOL_SOCKET &&
 	    (o->name == SO_RCVBUF || o->name == SO_SNDBUF)) {

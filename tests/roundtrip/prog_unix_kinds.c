@@ -5,7 +5,8 @@
  * from many senders (unnamed, and named by a name since closed) and one
  * connected to it that is not connected back; options (SO_PASSCRED,
  * SO_KEEPALIVE, SO_PRIORITY, SO_MARK, SO_RCVLOWAT, buffers of two sizes,
- * timeouts, SO_LINGER, a BPF filter) and O_NONBLOCK; SO_ZEROCOPY refused. On SIGTERM: the same names,
+ * timeouts, SO_LINGER, a BPF filter, SO_ZEROCOPY and SO_REUSEPORT where the
+ * kernel lets them be set) and O_NONBLOCK. On SIGTERM: the same names,
  * file and options, each record with its sender, and each socket works. */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,7 +58,7 @@ struct option {
 	{ SO_RCVLOWAT, 3 }, { SO_SNDBUF, 0 }, { SO_RCVBUF, 0 },
 };
 
-static bool zerocopy_set;
+static struct option refused[] = { { SO_ZEROCOPY, 0 }, { SO_REUSEPORT, 0 } };
 static struct sockaddr_un sender_name;
 static socklen_t sender_len;
 static char listener_path[108];
@@ -90,9 +91,14 @@ static void setup_options(int fd)
 	 * from sock_diag's meminfo, not SO_RCVBUF and SO_SNDBUF). */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	/* Dump does not ask a unix socket SO_ZEROCOPY: the kernel lets no
-	 * unix socket set it. */
-	zerocopy_set = !setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one));
+	/* Dump does not ask a unix socket the options its kind refuses to
+	 * set (SO_ZEROCOPY; SO_REUSEPORT since 6.9): where this kernel lets
+	 * them be set, their value must come back. */
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		setsockopt(fd, SOL_SOCKET, refused[i].name, &one, sizeof(one));
+		len = sizeof(int);
+		getsockopt(fd, SOL_SOCKET, refused[i].name, &refused[i].value, &len);
+	}
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		if (opts[i].value && setsockopt(fd, SOL_SOCKET, opts[i].name, &opts[i].value,
 						sizeof(int)))
@@ -219,8 +225,12 @@ static void check_options(int fd)
 	getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, (socklen_t *)&flen);
 	PROG_CHECK(flen == 1, "its filter has %d instructions, not 1", flen);
 	PROG_CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK, "O_NONBLOCK lost");
-	PROG_CHECK(!zerocopy_set, "the kernel let a unix socket set SO_ZEROCOPY, which cryo's "
-		   "dump takes for always 0");
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		len = sizeof(value);
+		getsockopt(fd, SOL_SOCKET, refused[i].name, &value, &len);
+		PROG_CHECK(value == refused[i].value, "option %d is %d, not %d", refused[i].name,
+			   value, refused[i].value);
+	}
 }
 
 int main(int argc, char **argv)
