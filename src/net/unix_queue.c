@@ -114,7 +114,12 @@ static int queue_peek(int fd, bool stream, bool read_shut, const struct peek_kno
 {
 	_cleanup_free_ uint8_t *buf = NULL;
 	size_t cap = 65536, total = 0;
-	int old_off, ret, zero = 0;
+	int old_off, ret = 0, zero = 0;
+	/* A stream with no peek offset is peeked from its head without one
+	 * while it is read in one go, as its queue mostly is: SO_PEEK_OFF is
+	 * set only to go on past a first run. */
+	bool offset_set = !(stream && known && known->has_peek_off && known->peek_off == -1 &&
+			    known->has_stream_bytes);
 
 	/* A stream whose queue holds nothing has nothing to peek. */
 	if (stream && known && known->has_stream_bytes && !known->stream_bytes)
@@ -122,7 +127,9 @@ static int queue_peek(int fd, bool stream, bool read_shut, const struct peek_kno
 	buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
-	if (known && known->has_peek_off) {
+	if (!offset_set)
+		old_off = -1;
+	else if (known && known->has_peek_off) {
 		old_off = known->peek_off;
 		ret = setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) ? -errno : 0;
 	} else {
@@ -150,6 +157,15 @@ static int queue_peek(int fd, bool stream, bool read_shut, const struct peek_kno
 
 		if (stream && known && known->has_stream_bytes && total >= known->stream_bytes)
 			break;
+		if (!offset_set && total) {
+			int at = (int)total;
+
+			if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &at, sizeof(at))) {
+				ret = -errno;
+				break;
+			}
+			offset_set = true;
+		}
 		/* A record's whole size (MSG_TRUNC) with its bytes: a peek
 		 * moves the offset by what it copies, so a record larger than
 		 * the buffer is peeked again from its start, into one that
@@ -215,7 +231,7 @@ failed:
 			ret = -errno;
 		break;
 	}
-	return peek_offset_put_back(fd, old_off, ret);
+	return offset_set ? peek_offset_put_back(fd, old_off, ret) : ret;
 }
 
 struct rights_walk {
