@@ -87,9 +87,10 @@ struct sockopt_known {
  * need not be asked. Logs against @who. */
 int socket_options_dump(int fd, const struct sockopt_known *k, SocketOption ***list, size_t *n,
 			const char *who);
-/* The same as packed fields (UnixSocket.packed_options). */
+/* The same as packed fields (UnixSocket.packed_options), not logged: an
+ * option that cannot be read is named in *@failed. */
 int socket_options_dump_packed(int fd, const struct sockopt_known *k, uint64_t **list,
-			       size_t *n, const char *who);
+			       size_t *n, const char **failed);
 static inline uint64_t socket_option_pack(uint32_t level, uint32_t name, int32_t value)
 {
 	return (uint64_t)(level & 0xffff) << 48 | (uint64_t)(name & 0xffff) << 32 | (uint32_t)value;

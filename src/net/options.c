@@ -309,7 +309,7 @@ static bool option_known(const struct sockopt_known *k, int domain, const uint64
 }
 
 int socket_options_dump_packed(int fd, const struct sockopt_known *k, uint64_t **out,
-			       size_t *nr, const char *who)
+			       size_t *nr, const char **failed)
 {
 	uint64_t *list = calloc(ARRAY_SIZE(options), sizeof(*list));
 	uint64_t learned[OPTION_WORDS] = { 0 };
@@ -338,8 +338,7 @@ int socket_options_dump_packed(int fd, const struct sockopt_known *k, uint64_t *
 		if (ret && not_this_sockets(ret))
 			continue;
 		if (ret) {
-			pr_err("dump: %s: cannot read %s: %s", who, options[i].text,
-			       strerror(-ret));
+			*failed = options[i].text;
 			free(list);
 			return ret;
 		}
@@ -363,12 +362,15 @@ int socket_options_dump(int fd, const struct sockopt_known *k, SocketOption ***o
 			const char *who)
 {
 	_cleanup_free_ uint64_t *packed = NULL;
+	const char *failed = NULL;
 	SocketOption **list;
 	size_t n = 0;
-	int ret = socket_options_dump_packed(fd, k, &packed, &n, who);
+	int ret = socket_options_dump_packed(fd, k, &packed, &n, &failed);
 
-	if (ret)
+	if (ret && failed) {
+		pr_err("dump: %s: cannot read %s: %s", who, failed, strerror(-ret));
 		return ret;
+	}
 	list = calloc(n + 1, sizeof(*list));
 	if (!list)
 		return -ENOMEM;

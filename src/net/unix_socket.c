@@ -280,7 +280,6 @@ static int unix_dump(const struct file_dump *d)
 	struct unix_diag_state st;
 	int type, peek_off, ret;
 	UnixSocket *s;
-	char who[96];
 
 	/* Its type is sock_diag's (sk_type, as SO_TYPE reads it). */
 	ret = unix_diag_lookup(d, p->st.st_ino, &st);
@@ -318,7 +317,6 @@ static int unix_dump(const struct file_dump *d)
 		dump_own_name(d, &st, s);
 	if (!ret)
 		ret = dump_timeouts_linger_filter(p, s);
-	snprintf(who, sizeof(who), "pid %d %s (%s)", p->pid, p->name, p->link);
 	if (!ret) {
 		struct sockopt_known k = {
 			.domain = AF_UNIX, .type = type, .protocol = 0,
@@ -326,9 +324,12 @@ static int unix_dump(const struct file_dump *d)
 			.has_buffers = st.has_buffers,
 			.rcvbuf = (int)st.rcvbuf, .sndbuf = (int)st.sndbuf,
 		};
+		const char *failed = NULL;
 
 		ret = socket_options_dump_packed(p->dup, &k, &s->packed_options,
-						 &s->n_packed_options, who);
+						 &s->n_packed_options, &failed);
+		if (ret && failed)
+			pr_fd_err(p, "cannot read %s: %s", failed, strerror(-ret));
 	}
 	/* An unconnected stream or seqpacket socket has nothing to read. */
 	if (!ret && (type == SOCK_DGRAM || s->connected || s->peer_closed))
