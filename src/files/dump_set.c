@@ -435,6 +435,7 @@ static int check_group_members(const struct files_dump_set *set, const struct du
 {
 	_cleanup_free_ FileEntry **members = calloc(g->nr + 1, sizeof(*members));
 	const struct dump_obj *o = &set->objs[g->leader - 1];
+	char buf[512];
 	const char *why;
 	size_t n = 0;
 
@@ -445,7 +446,7 @@ static int check_group_members(const struct files_dump_set *set, const struct du
 		if (!next[i])
 			break;
 	}
-	why = kind->group_incomplete(members, n);
+	why = kind->group_incomplete(members, n, buf, sizeof(buf));
 	if (!why)
 		return 0;
 	pr_err("dump: pid %d fd %d (%s file %u): %s", o->pid, o->fd, kind->name, g->leader, why);

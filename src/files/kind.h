@@ -530,8 +530,10 @@ struct file_kind {
 	unsigned int group_size;
 	/* At the end of the dump, for a group of the kind: why the members
 	 * the dump holds (@members, the leader first) cannot be made again
-	 * (a pty's slave without its master), or NULL. */
-	const char *(*group_incomplete)(FileEntry *const *members, size_t n);
+	 * (a pty's slave without its master), or NULL; the reason may be
+	 * written in @buf (@size bytes). */
+	const char *(*group_incomplete)(FileEntry *const *members, size_t n, char *buf,
+					size_t size);
 	/* Whether object @e gives the processes of session @sid their
 	 * controlling terminal @ctty back at restore (a pty's master). */
 	bool (*restores_ctty)(const FileEntry *e, dev_t ctty, pid_t sid);

@@ -297,10 +297,13 @@ static int pty_dump(const struct file_dump *d)
 
 /* A group without its master is kept with orphan_pts_master (its slaves
  * carry the pair's state); with the master, the slaves' copy goes. */
-static const char *pty_group_incomplete(FileEntry *const *members, size_t n)
+static const char *pty_group_incomplete(FileEntry *const *members, size_t n, char *buf,
+					size_t size)
 {
 	size_t masters = 0;
 
+	(void)buf;
+	(void)size;
 	for (size_t i = 0; i < n; i++)
 		masters += members[i]->pty->master;
 	if (masters) {

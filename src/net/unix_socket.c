@@ -213,6 +213,16 @@ static int dump_peer(const struct file_dump *d, const struct unix_diag_state *st
 			  strerror(-ret));
 		return ret == -ENOENT ? -ESRCH : ret;
 	}
+	/* Two ends connected to each other are a group, whose completeness
+	 * the engine checks once every process is dumped: a peer that no
+	 * process holds and no queue carries leaves it with one member, and
+	 * the dump is refused there (unix_group_incomplete()). So the fds of
+	 * every process are not read to find the peer's holder (a tenth of
+	 * the dump of 10,000 socketpairs), but where --ext-unix-sk makes an
+	 * outside peer's end a socket of its own. */
+	if (peer.peer_ino == p->st.st_ino && !file_dump_ext_unix_sk(d))
+		return file_dump_join_group(d, p->st.st_ino < st->peer_ino ? p->st.st_ino :
+									    st->peer_ino);
 	ret = file_dump_holds_socket(d, st->peer_ino);
 	if (ret < 0)
 		return ret;
@@ -483,14 +493,28 @@ static int unix_deps(struct files_image *img, struct file_obj *f)
 
 /* A socketpair needs both ends; a listener's group every waiting client
  * the listener names. */
-static const char *unix_group_incomplete(FileEntry *const *members, size_t n)
+static const char *unix_group_incomplete(FileEntry *const *members, size_t n, char *buf,
+					 size_t size)
 {
-	const UnixSocket *l = NULL;
+	const UnixSocket *l = NULL, *s = n ? members[0]->unix_socket : NULL;
 	size_t clients = 0;
+	char a[SUN_PATH_MAX + 2];
 
 	for (size_t i = 0; i < n; i++)
 		if (members[i]->unix_socket && members[i]->unix_socket->n_waiting)
 			l = members[i]->unix_socket;
+	/* A connected end joins its pair's group without asking which
+	 * processes hold its peer (dump_peer()): a peer that no process of
+	 * the dump held, nor any queue of theirs carried, never joined. */
+	if (!l && n == 1 && s && s->connected) {
+		snprintf(buf, size, "unix socket %s is connected to socket:[%llu], which no "
+			 "process of the dump holds and no message of theirs carries: a peer "
+			 "outside the dump is not supported (with --ext-unix-sk, one with a name "
+			 "is connected to again)",
+			 name_str(s->name.data, s->name.len, a, sizeof(a)),
+			 (unsigned long long)s->peer_ino);
+		return buf;
+	}
 	if (!l)
 		return n == 2 ? NULL : "one end of a socketpair without the other";
 	for (size_t i = 0; i < l->n_waiting; i++) {

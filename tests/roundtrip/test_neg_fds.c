@@ -276,12 +276,24 @@ static void open_listener_with_a_waiting_connection(void *arg)
 	put_at_odd_fd(listener);
 }
 
-/* Each refused by name: family, type and state. */
+/* Refused once every process is dumped, when its pair's group lacks the
+ * peer: named by the socket's object, its name and its peer's inode. */
 TEST(dump_refuses_a_unix_socket_whose_peer_is_outside_it_naming_both_and_the_program_runs_on)
 {
-	check_unsupported_fd(open_unix_peer_outside,
-			     "): unix socket unnamed is connected to socket:[");
+	struct prog p = { 0 };
+	char expect[64];
+
+	CHECK_GOTO(start_prog(&p, "prog_counter", open_unix_peer_outside, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "pid %d fd %d (unix socket file ", p.pid, ODD_FD);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect,
+					 "): unix socket unnamed is connected to socket:[") &&
+			   prog_passes(&p),
+		   out, "%s", why);
+out:
+	end_prog(&p);
 }
+
+/* Each refused by name: family, type and state. */
 
 /* What a waiting connection's client sent is in no socket cryo can read
  * without accepting it: refused, the queue left as it was. */
