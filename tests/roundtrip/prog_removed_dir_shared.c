@@ -1,12 +1,13 @@
 /* Removed directories that several processes (or threads) hold, each
- * one directory after restore (issue 11, item 3): the parent holds fds of
+ * one directory after restore (issue 11, item 3). The parent holds fds of
  * folders that its children then stand in and it removes: the cwd of one
  * child (an O_DIRECTORY fd), the root of another (chrooted, cwd "/"; an
  * O_PATH fd), the cwd of a thread with fs info of its own in a third (an
- * O_PATH fd); and two more children stand in one removed folder that no fd
- * holds. On SIGTERM the parent compares, through /proc, each child's cwd
- * or root with its fd (or the pair's cwds with each other): the same
- * device and inode, a directory still removed, as before the dump; and
+ * O_PATH fd). No fd holds the rest: two children stand in one removed
+ * folder, two more are chrooted into another, and in a last one a thread
+ * with fs info of its own stands in its process's removed cwd. On SIGTERM
+ * the parent compares, through /proc, each cwd or root with its fd or its
+ * partner's: the same device and inode, a directory still removed; and
  * each child checks that nothing can be made where it stands. */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,29 +23,39 @@
 
 #include "prog.h"
 
-enum kind { CWD_HELD, ROOT_HELD, THREAD_CWD_HELD, SAME_CWD_1, SAME_CWD_2, NR_KINDS };
+enum place { IN_CWD, IN_ROOT, IN_THREAD_CWD, IN_BOTH_CWDS };
 
-static const char *const what[] = { "whose cwd the parent holds",
-				    "whose root the parent holds",
-				    "whose thread's cwd the parent holds",
-				    "sharing a removed cwd (first)",
-				    "sharing a removed cwd (second)" };
+/* Each child: where it stands in its folder, and what the parent compares
+ * that with: its fd of the folder, or another child's (@partner). */
+static const struct kind {
+	const char *what, *folder;
+	enum place place;
+	int open_flags;		/* the parent's fd of the folder; 0: none */
+	int partner;		/* -1: none */
+} kinds[] = {
+	{ "whose cwd the parent holds", "cwd", IN_CWD, O_RDONLY | O_DIRECTORY, -1 },
+	{ "whose root the parent holds", "root", IN_ROOT, O_PATH | O_DIRECTORY, -1 },
+	{ "whose thread's cwd the parent holds", "thread", IN_THREAD_CWD, O_PATH | O_DIRECTORY,
+	  -1 },
+	{ "sharing a removed cwd (first)", "same", IN_CWD, 0, -1 },
+	{ "sharing a removed cwd (second)", "same", IN_CWD, 0, 3 },
+	{ "sharing a removed root (first)", "sameroot", IN_ROOT, 0, -1 },
+	{ "sharing a removed root (second)", "sameroot", IN_ROOT, 0, 5 },
+	{ "whose thread shares its removed cwd", "both", IN_BOTH_CWDS, 0, -1 },
+};
+#define NR_KINDS ((int)(sizeof(kinds) / sizeof(kinds[0])))
+#define HELD_AT 50		/* the parent's fds: HELD_AT + kind */
 
 struct child {
 	pid_t pid;
-	pid_t tid;		/* THREAD_CWD_HELD: the thread in the folder */
+	pid_t tid;		/* the thread with fs info of its own, or 0 */
 	int cmd[2], reply[2];
 };
 
 static struct child children[NR_KINDS];
-/* The folder each kind stands in (the two last share one). */
-static const char *const folder[] = { "cwd", "root", "thread", "same", "same" };
-
 static int report_fd = -1;
-/* The parent's fds of the folders, by kind (-1: none). */
-static int held[NR_KINDS] = { -1, -1, -1, -1, -1 };
 
-/* The thread of THREAD_CWD_HELD: fs info of its own, in the folder. */
+/* A thread with fs info of its own, in the folder @arg. */
 static void *thread_main(void *arg)
 {
 	const char *path = arg;
@@ -72,7 +83,8 @@ static bool cannot_make(const char *where)
 	return fd < 0 && errno == ENOENT;
 }
 
-static void __attribute__((noreturn)) child_main(struct child *c, enum kind k, const char *path)
+static void __attribute__((noreturn)) child_main(struct child *c, const struct kind *k,
+						 const char *path)
 {
 	pthread_t thread;
 	pid_t tid = 0;
@@ -81,13 +93,13 @@ static void __attribute__((noreturn)) child_main(struct child *c, enum kind k, c
 	report_fd = c->reply[1];
 	/* The parent's fds are its own: no child holds what it stands in. */
 	for (int i = 0; i < NR_KINDS; i++)
-		if (held[i] >= 0 && close(held[i]))
+		if (kinds[i].open_flags && close(HELD_AT + i))
 			_exit(2);
-	if ((k == CWD_HELD || k == SAME_CWD_1 || k == SAME_CWD_2) && chdir(path))
+	if ((k->place == IN_CWD || k->place == IN_BOTH_CWDS) && chdir(path))
 		_exit(2);
-	if (k == ROOT_HELD && (chroot(path) || chdir("/")))
+	if (k->place == IN_ROOT && (chroot(path) || chdir("/")))
 		_exit(2);
-	if (k == THREAD_CWD_HELD) {
+	if (k->place == IN_THREAD_CWD || k->place == IN_BOTH_CWDS) {
 		if (pthread_create(&thread, NULL, thread_main, (void *)path))
 			_exit(2);
 	} else if (write(c->reply[1], &tid, sizeof(tid)) != sizeof(tid)) {
@@ -95,7 +107,7 @@ static void __attribute__((noreturn)) child_main(struct child *c, enum kind k, c
 	}
 	/* 'q' ends it: the other children hold copies of the pipes' ends. */
 	while (read(c->cmd[0], &byte, 1) == 1 && byte != 'q') {
-		bool ok = k == THREAD_CWD_HELD || cannot_make(k == ROOT_HELD ? "/" : ".");
+		bool ok = k->place == IN_THREAD_CWD || cannot_make(k->place == IN_ROOT ? "/" : ".");
 
 		if (write(c->reply[1], ok ? "y" : "n", 1) != 1)
 			break;
@@ -114,96 +126,103 @@ static bool same_inode(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* What the parent sees of child @k against its fd @fd (-1: against the
- * first of the pair). */
-static void check(enum kind k, int fd)
+/* The /proc link of where child @i stands. */
+static void place_link(int i, char *link, size_t size)
 {
-	const struct child *c = &children[k];
+	const struct child *c = &children[i];
+
+	if (kinds[i].place == IN_ROOT)
+		snprintf(link, size, "/proc/%d/root", c->pid);
+	else if (kinds[i].place == IN_THREAD_CWD)
+		snprintf(link, size, "/proc/%d/task/%d/cwd", c->pid, c->tid);
+	else
+		snprintf(link, size, "/proc/%d/cwd", c->pid);
+}
+
+/* What the parent sees of child @i against its fd or its partner. */
+static void check(int i)
+{
+	const struct kind *k = &kinds[i];
 	char link[96], other[96];
 	struct stat st, want;
 
-	if (k == ROOT_HELD)
-		snprintf(link, sizeof(link), "/proc/%d/root", c->pid);
-	else if (k == THREAD_CWD_HELD)
-		snprintf(link, sizeof(link), "/proc/%d/task/%d/cwd", c->pid, c->tid);
-	else
-		snprintf(link, sizeof(link), "/proc/%d/cwd", c->pid);
+	place_link(i, link, sizeof(link));
 	if (!PROG_CHECK(removed_dir(link, &st), "the child %s: %s is not a removed directory",
-			what[k], link))
+			k->what, link))
 		return;
-	if (fd >= 0) {
-		PROG_CHECK(!fstat(fd, &want) && same_inode(&st, &want),
-			   "the child %s: %s is inode %lu, the parent's fd %d inode %lu", what[k],
-			   link, (unsigned long)st.st_ino, fd, (unsigned long)want.st_ino);
+	if (k->open_flags) {
+		PROG_CHECK(!fstat(HELD_AT + i, &want) && same_inode(&st, &want),
+			   "the child %s: %s is inode %lu, the parent's fd %d inode %lu", k->what,
+			   link, (unsigned long)st.st_ino, HELD_AT + i, (unsigned long)want.st_ino);
 		return;
 	}
-	snprintf(other, sizeof(other), "/proc/%d/cwd", children[SAME_CWD_1].pid);
+	if (k->place == IN_BOTH_CWDS)
+		snprintf(other, sizeof(other), "/proc/%d/task/%d/cwd", children[i].pid,
+			 children[i].tid);
+	else if (k->partner >= 0)
+		place_link(k->partner, other, sizeof(other));
+	else
+		return;
 	PROG_CHECK(removed_dir(other, &want) && same_inode(&st, &want),
-		   "the children sharing a removed cwd are in two directories: inodes %lu and %lu",
-		   (unsigned long)want.st_ino, (unsigned long)st.st_ino);
+		   "the child %s stands in inode %lu, %s in inode %lu", k->what,
+		   (unsigned long)st.st_ino, other, (unsigned long)want.st_ino);
 }
 
-/* @path opened with @flags at fd @at, or -1. */
-static int open_at(const char *path, int flags, int at)
+/* @path opened with @flags at fd @at; false on failure. */
+static bool open_at(const char *path, int flags, int at)
 {
 	int fd = open(path, flags);
 
-	if (fd < 0 || dup2(fd, at) != at || close(fd))
-		return -1;
-	return at;
+	return fd >= 0 && dup2(fd, at) == at && !close(fd);
 }
 
 int main(int argc, char **argv)
 {
 	char paths[NR_KINDS][PATH_MAX / 2];
-	int *fds = held;
 	char byte;
 
 	prog_init(argc, argv);
-	for (int k = 0; k < NR_KINDS; k++) {
-		snprintf(paths[k], sizeof(paths[k]), "%s/%s", prog_dir(), folder[k]);
-		if (k != SAME_CWD_2 && mkdir(paths[k], 0750))
+	for (int i = 0; i < NR_KINDS; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "%s/%s", prog_dir(), kinds[i].folder);
+		if (kinds[i].partner < 0 && mkdir(paths[i], 0750))
+			return 1;
+		if (kinds[i].open_flags && !open_at(paths[i], kinds[i].open_flags, HELD_AT + i))
 			return 1;
 	}
-	fds[CWD_HELD] = open_at(paths[CWD_HELD], O_RDONLY | O_DIRECTORY, 50);
-	fds[ROOT_HELD] = open_at(paths[ROOT_HELD], O_PATH | O_DIRECTORY, 51);
-	fds[THREAD_CWD_HELD] = open_at(paths[THREAD_CWD_HELD], O_PATH | O_DIRECTORY, 52);
-	if (fds[CWD_HELD] < 0 || fds[ROOT_HELD] < 0 || fds[THREAD_CWD_HELD] < 0)
-		return 1;
-	for (int k = 0; k < NR_KINDS; k++) {
-		struct child *c = &children[k];
+	for (int i = 0; i < NR_KINDS; i++) {
+		struct child *c = &children[i];
 
 		if (pipe(c->cmd) || pipe(c->reply))
 			return 1;
 		c->pid = fork();
 		if (c->pid == 0)
-			child_main(c, k, paths[k]);
+			child_main(c, &kinds[i], paths[i]);
 		if (c->pid < 0 || read(c->reply[0], &c->tid, sizeof(c->tid)) != sizeof(c->tid) ||
 		    c->tid < 0)
 			return 1;
 	}
-	for (int k = 0; k < NR_KINDS; k++)
-		if (k != SAME_CWD_2 && rmdir(paths[k]))
+	for (int i = 0; i < NR_KINDS; i++)
+		if (kinds[i].partner < 0 && rmdir(paths[i]))
 			return 1;
 	prog_ready();
 	prog_wait_sigterm();
 
 	/* Every child is compared while all still stand where they were. */
-	for (int k = 0; k < NR_KINDS; k++)
-		check(k, fds[k]);
-	for (int k = 0; k < NR_KINDS; k++) {
-		struct child *c = &children[k];
+	for (int i = 0; i < NR_KINDS; i++)
+		check(i);
+	for (int i = 0; i < NR_KINDS; i++) {
+		struct child *c = &children[i];
 		int status = -1;
 
 		byte = 'c';
 		PROG_CHECK(write(c->cmd[1], &byte, 1) == 1 && read(c->reply[0], &byte, 1) == 1 &&
 				   byte == 'y',
-			   "the child %s could make a file where it stands", what[k]);
+			   "the child %s could make a file where it stands", kinds[i].what);
 		PROG_CHECK(write(c->cmd[1], "q", 1) == 1, "cannot tell the child %s to end",
-			   what[k]);
+			   kinds[i].what);
 		PROG_CHECK(waitpid(c->pid, &status, 0) == c->pid && WIFEXITED(status) &&
 				   WEXITSTATUS(status) == 0,
-			   "the child %s ended with %#x", what[k], status);
+			   "the child %s ended with %#x", kinds[i].what, status);
 	}
 	prog_finish();
 }
