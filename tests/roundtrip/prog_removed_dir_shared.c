@@ -4,8 +4,10 @@
  * child (an O_DIRECTORY fd), the root of another (chrooted, cwd "/"; an
  * O_PATH fd), the cwd of a thread with fs info of its own in a third (an
  * O_PATH fd). No fd holds the rest: two children stand in one removed
- * folder, two more are chrooted into another, and in a last one a thread
- * with fs info of its own stands in its process's removed cwd. On SIGTERM
+ * folder, two more are chrooted into another, and in another a thread
+ * with fs info of its own stands in its process's removed cwd. A last
+ * child's own child, which shares its fd table (clone(CLONE_FILES)),
+ * stands in a removed folder the parent holds too. On SIGTERM
  * the parent compares, through /proc, each cwd or root with its fd or its
  * partner's: the same device and inode, a directory still removed; and
  * each child checks that nothing can be made where it stands. */
@@ -14,6 +16,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,7 +26,10 @@
 
 #include "prog.h"
 
-enum place { IN_CWD, IN_ROOT, IN_THREAD_CWD, IN_BOTH_CWDS };
+/* Where a child stands: IN_MEMBER_CWD is the cwd of its own child, made
+ * with clone(CLONE_FILES), which restore gives the fd table of its
+ * parent's (a member of a shared table opens its own files apart). */
+enum place { IN_CWD, IN_ROOT, IN_THREAD_CWD, IN_BOTH_CWDS, IN_MEMBER_CWD };
 
 /* Each child: where it stands in its folder, and what the parent compares
  * that with: its fd of the folder, or another child's (@partner). */
@@ -42,13 +48,16 @@ static const struct kind {
 	{ "sharing a removed root (first)", "sameroot", IN_ROOT, 0, -1 },
 	{ "sharing a removed root (second)", "sameroot", IN_ROOT, 0, 5 },
 	{ "whose thread shares its removed cwd", "both", IN_BOTH_CWDS, 0, -1 },
+	{ "whose child, sharing its fd table, stands where the parent holds", "member",
+	  IN_MEMBER_CWD, O_PATH | O_DIRECTORY, -1 },
 };
 #define NR_KINDS ((int)(sizeof(kinds) / sizeof(kinds[0])))
 #define HELD_AT 50		/* the parent's fds: HELD_AT + kind */
 
 struct child {
 	pid_t pid;
-	pid_t tid;		/* the thread with fs info of its own, or 0 */
+	/* The thread with fs info of its own, or IN_MEMBER_CWD's child; 0 */
+	pid_t tid;
 	int cmd[2], reply[2];
 };
 
@@ -95,6 +104,19 @@ static void __attribute__((noreturn)) child_main(struct child *c, const struct k
 	for (int i = 0; i < NR_KINDS; i++)
 		if (kinds[i].open_flags && close(HELD_AT + i))
 			_exit(2);
+	if (k->place == IN_MEMBER_CWD) {
+		pid_t member = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
+		int status = -1;
+
+		if (member > 0) {
+			/* It answers the parent; this one only waits for it. */
+			waitpid(member, &status, 0);
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 3);
+		}
+		tid = (pid_t)syscall(SYS_getpid);
+		if (member < 0 || chdir(path))
+			_exit(2);
+	}
 	if ((k->place == IN_CWD || k->place == IN_BOTH_CWDS) && chdir(path))
 		_exit(2);
 	if (k->place == IN_ROOT && (chroot(path) || chdir("/")))
@@ -133,6 +155,8 @@ static void place_link(int i, char *link, size_t size)
 
 	if (kinds[i].place == IN_ROOT)
 		snprintf(link, size, "/proc/%d/root", c->pid);
+	else if (kinds[i].place == IN_MEMBER_CWD)
+		snprintf(link, size, "/proc/%d/cwd", c->tid);
 	else if (kinds[i].place == IN_THREAD_CWD)
 		snprintf(link, size, "/proc/%d/task/%d/cwd", c->pid, c->tid);
 	else
