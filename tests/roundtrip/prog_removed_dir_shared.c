@@ -5,9 +5,10 @@
  * O_PATH fd), the cwd of a thread with fs info of its own in a third (an
  * O_PATH fd). No fd holds the rest: two children stand in one removed
  * folder, two more are chrooted into another, and in another a thread
- * with fs info of its own stands in its process's removed cwd. A last
- * child's own child, which shares its fd table (clone(CLONE_FILES)),
- * stands in a removed folder the parent holds too. On SIGTERM
+ * with fs info of its own stands in its process's removed cwd. A child's
+ * own child, which shares its fd table (clone(CLONE_FILES)), stands in a
+ * removed folder the parent holds too; and one child stands in a removed
+ * folder that a child made after it holds (dumped after it). On SIGTERM
  * the parent compares, through /proc, each cwd or root with its fd or its
  * partner's: the same device and inode, a directory still removed; and
  * each child checks that nothing can be made where it stands. */
@@ -28,8 +29,9 @@
 
 /* Where a child stands: IN_MEMBER_CWD is the cwd of its own child, made
  * with clone(CLONE_FILES), which restore gives the fd table of its
- * parent's (a member of a shared table opens its own files apart). */
-enum place { IN_CWD, IN_ROOT, IN_THREAD_CWD, IN_BOTH_CWDS, IN_MEMBER_CWD };
+ * parent's (a member of a shared table opens its own files apart);
+ * HOLDS_FD, an fd (HELD_AT + its index) of the folder, no cwd. */
+enum place { IN_CWD, IN_ROOT, IN_THREAD_CWD, IN_BOTH_CWDS, IN_MEMBER_CWD, HOLDS_FD };
 
 /* Each child: where it stands in its folder, and what the parent compares
  * that with: its fd of the folder, or another child's (@partner). */
@@ -50,6 +52,9 @@ static const struct kind {
 	{ "whose thread shares its removed cwd", "both", IN_BOTH_CWDS, 0, -1 },
 	{ "whose child, sharing its fd table, stands where the parent holds", "member",
 	  IN_MEMBER_CWD, O_PATH | O_DIRECTORY, -1 },
+	/* The holder dumped after the cwd: its fd's file is the second of the inode. */
+	{ "standing where a later child holds", "later", IN_CWD, 0, 10 },
+	{ "holding where an earlier child stands", "later", HOLDS_FD, 0, -1 },
 };
 #define NR_KINDS ((int)(sizeof(kinds) / sizeof(kinds[0])))
 #define HELD_AT 50		/* the parent's fds: HELD_AT + kind */
@@ -92,6 +97,14 @@ static bool cannot_make(const char *where)
 	return fd < 0 && errno == ENOENT;
 }
 
+/* @path opened with @flags at fd @at; false on failure. */
+static bool open_at(const char *path, int flags, int at)
+{
+	int fd = open(path, flags);
+
+	return fd >= 0 && dup2(fd, at) == at && !close(fd);
+}
+
 static void __attribute__((noreturn)) child_main(struct child *c, const struct kind *k,
 						 const char *path)
 {
@@ -119,6 +132,8 @@ static void __attribute__((noreturn)) child_main(struct child *c, const struct k
 	}
 	if ((k->place == IN_CWD || k->place == IN_BOTH_CWDS) && chdir(path))
 		_exit(2);
+	if (k->place == HOLDS_FD && !open_at(path, O_PATH | O_DIRECTORY, HELD_AT + (int)(k - kinds)))
+		_exit(2);
 	if (k->place == IN_ROOT && (chroot(path) || chdir("/")))
 		_exit(2);
 	if (k->place == IN_THREAD_CWD || k->place == IN_BOTH_CWDS) {
@@ -129,7 +144,8 @@ static void __attribute__((noreturn)) child_main(struct child *c, const struct k
 	}
 	/* 'q' ends it: the other children hold copies of the pipes' ends. */
 	while (read(c->cmd[0], &byte, 1) == 1 && byte != 'q') {
-		bool ok = k->place == IN_THREAD_CWD || cannot_make(k->place == IN_ROOT ? "/" : ".");
+		bool ok = k->place == IN_THREAD_CWD || k->place == HOLDS_FD ||
+			  cannot_make(k->place == IN_ROOT ? "/" : ".");
 
 		if (write(c->reply[1], ok ? "y" : "n", 1) != 1)
 			break;
@@ -157,6 +173,8 @@ static void place_link(int i, char *link, size_t size)
 		snprintf(link, size, "/proc/%d/root", c->pid);
 	else if (kinds[i].place == IN_MEMBER_CWD)
 		snprintf(link, size, "/proc/%d/cwd", c->tid);
+	else if (kinds[i].place == HOLDS_FD)
+		snprintf(link, size, "/proc/%d/fd/%d", c->pid, HELD_AT + i);
 	else if (kinds[i].place == IN_THREAD_CWD)
 		snprintf(link, size, "/proc/%d/task/%d/cwd", c->pid, c->tid);
 	else
@@ -190,14 +208,6 @@ static void check(int i)
 	PROG_CHECK(removed_dir(other, &want) && same_inode(&st, &want),
 		   "the child %s stands in inode %lu, %s in inode %lu", k->what,
 		   (unsigned long)st.st_ino, other, (unsigned long)want.st_ino);
-}
-
-/* @path opened with @flags at fd @at; false on failure. */
-static bool open_at(const char *path, int flags, int at)
-{
-	int fd = open(path, flags);
-
-	return fd >= 0 && dup2(fd, at) == at && !close(fd);
 }
 
 int main(int argc, char **argv)
