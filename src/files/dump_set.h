@@ -31,7 +31,7 @@ struct inode_bucket {
 	 * had it first; it has no fd to compare, so it is not in @objs. */
 	uint32_t mapped;
 	/* The id of the object saved for removed cwds and roots of the inode
-	 * (files_dump_dir_object()), which no fd has: one for all of them. */
+	 * (files_dump_dir_object(), from cryo's own copy): one for all of them. */
 	uint32_t dir_object;
 	/* Every object of the inode, @mapped too, in the order of their ids
 	 * (the order they were made in): what the kinds see of each other

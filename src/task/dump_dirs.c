@@ -3,8 +3,8 @@
  * removed one is a ghost, made again at restore), and the umask of a
  * thread with fs info of its own. A removed cwd that one of the task's
  * fds holds too is named by that fd, so that restore gives both one
- * directory (one another process's fd holds: dump_dirs_held.c). Restore
- * is restore.c's and restore/child.c's. */
+ * directory (one other processes or threads hold too: dump_dirs_shared.c).
+ * Restore is restore.c's and restore/child.c's. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
