@@ -30,6 +30,9 @@ struct inode_bucket {
 	/* The id of the object saved for mappings of the inode, when no fd
 	 * had it first; it has no fd to compare, so it is not in @objs. */
 	uint32_t mapped;
+	/* The id of the object saved for removed cwds and roots of the inode
+	 * (files_dump_dir_object(), from cryo's own copy): one for all of them. */
+	uint32_t dir_object;
 	/* Every object of the inode, @mapped too, in the order of their ids
 	 * (the order they were made in): what the kinds see of each other
 	 * (file_dump.same_inode), ready without a sort. */
@@ -146,6 +149,9 @@ int obj_dump(struct files_dump_set *set, const struct fd_probe *p, const struct 
 	     struct dump_obj *o, FdEntry *const *fds, size_t nr_fds);
 /* in_flight.c: lets go of cryo's copies of files in flight. */
 void in_flight_forget(struct files_dump_set *set);
+/* Keeps @fd, cryo's copy of an object's file, to the end of the dump:
+ * kcmp compares later fds with it. */
+int in_flight_keep(struct files_dump_set *set, int fd, const struct stat *st);
 /* Dumps the objects in flight in @pid's queues whose kind refers to fds,
  * now that its fd table @fds (sorted, file ids set) is complete. */
 int in_flight_dump_later(struct files_dump_set *set, pid_t pid, FdEntry *const *fds, size_t nr);

@@ -169,6 +169,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_regs", .cycles = CYCLES_ALL },
 	{ .name = "prog_sched", .cycles = CYCLES_ALL },
 	{ .name = "prog_root_cwd", .cycles = CYCLES_ALL },
+	{ .name = "prog_removed_dir_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_seccomp", .cycles = CYCLES_ALL },
 	{ .name = "prog_seccomp_no_nnp", .cycles = CYCLES_ALL },
 	{ .name = "prog_shmem", .cycles = CYCLES_ALL },
