@@ -41,6 +41,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_unix_accept_data" },
 	{ .name = "neg_unix_rights" },
 	{ .name = "neg_packet_ring_unheld" },
+	{ .name = "neg_flock_mapped" },
 	{ .name = "neg_unix_rights_pidfd" },
 	{ .name = "neg_pty_full" },
 	{ .name = "neg_sysv_shm" },
