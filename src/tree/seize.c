@@ -199,7 +199,10 @@ static void wait_killed(const struct tree *tree, int *pidfds)
 
 		for (size_t i = 0; i < tree->nr; i++)
 			if (pidfds[i] >= 0) {
-				reap_traced_threads(tree->tasks[i].pid);
+				/* One thread: none of its own to reap (a
+				 * frozen process makes none). */
+				if (tree->tasks[i].nr_threads > 1)
+					reap_traced_threads(tree->tasks[i].pid);
 				polls[n++] = (struct pollfd){ .fd = pidfds[i], .events = POLLIN };
 			}
 		if (!n)
