@@ -121,22 +121,19 @@ static int batch_init(struct batch *b)
 	return b->buf && b->q ? 0 : -ENOMEM;
 }
 
-/* Faults in @b's buffer up to @upto, a sixteenth of it at a time, in one
- * call each: a small dump (its pages spliced by the parasite, a few
- * copied) then pays for a few pages, not for 4 MiB (1.5-2 ms of frozen
- * time a dump here), and a large one for as few calls as MAP_POPULATE
- * made. A failure is left to the read into it, which then fails. */
+/* Faults in @b's buffer up to @upto, a sixteenth at a time: a dump whose
+ * pages the parasite splices copies a page or two, and paid 1.5-2 ms for
+ * all 4 MiB. A failure is left to the read into it. */
 static void batch_populate(struct batch *b, size_t upto)
 {
 	const size_t step = PAGEDUMP_BUF_SIZE / 16;
 	size_t end = (upto + step - 1) / step * step;
 
-	if (upto <= b->populated)
-		return;
-	if (end > PAGEDUMP_BUF_SIZE)
-		end = PAGEDUMP_BUF_SIZE;
-	madvise(b->buf + b->populated, end - b->populated, MADV_POPULATE_WRITE);
-	b->populated = end;
+	if (upto > b->populated) {
+		end = end > PAGEDUMP_BUF_SIZE ? PAGEDUMP_BUF_SIZE : end;
+		madvise(b->buf + b->populated, end - b->populated, MADV_POPULATE_WRITE);
+		b->populated = end;
+	}
 }
 
 static void batch_release(struct batch *b)
