@@ -6,6 +6,7 @@
 #define CRYO_FILES_DUMP_SET_H
 
 #include "files/internal.h"
+#include "files/proc_locks.h"
 
 /* A file object of the dump and where it was first seen, to compare other
  * fds with it. */
@@ -117,6 +118,8 @@ struct files_dump_set {
 		char name[48];		/* the probe's name, naming the message */
 	} *flying_later;
 	size_t nr_flying_later;
+	/* /proc/locks, read once for the dump from files_dump_start() on. */
+	struct proc_locks proc_locks;
 	/* Whether /proc/locks has a lock on a socket (-1: not read yet). */
 	int socket_locks;
 	/* What kinds keep for the whole dump (file_dump_kind_state()). */
@@ -177,8 +180,8 @@ int locks_note_fd(struct files_dump_set *set, const struct fd_probe *p, uint32_t
  * reached, and writes locks.img. */
 int locks_write(struct files_dump_set *set, const pid_t *live, size_t n);
 void locks_forget(struct files_dump_set *set);
-/* Whether /proc/locks shows any lock on device @dev (0 or 1, -errno). */
-int locks_on_device(dev_t dev);
+/* Whether @proc_locks shows any lock on device @dev (0 or 1, -errno). */
+int locks_on_device(struct proc_locks *proc_locks, dev_t dev);
 /* Whether a socket may hold a lock (read once a dump; true when unsure). */
 bool dump_set_socket_locks(struct files_dump_set *set);
 

@@ -50,6 +50,7 @@ struct queued_range {
 struct batch {
 	uint8_t *buf;
 	size_t used;		/* bytes of @buf claimed by queued ranges */
+	size_t populated;	/* bytes of @buf faulted in (batch_populate()) */
 	size_t nr;
 	struct queued_range *q;
 	/* Per page of @buf: unchanged since the parent set (pagedump_set_parent()). */
@@ -110,14 +111,29 @@ static int batch_init(struct batch *b)
 	pthread_mutex_unlock(&pool_lock);
 	if (b->buf)
 		return 0;
-	/* Page-aligned, so the pages file can take it with O_DIRECT, and
-	 * populated in one go. */
+	/* Page-aligned, so the pages file can take it with O_DIRECT;
+	 * populated as it fills (batch_populate()). */
 	b->buf = mmap(NULL, PAGEDUMP_BUF_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b->buf == MAP_FAILED)
 		b->buf = NULL;
 	b->q = calloc(BATCH_MAX_RANGES, sizeof(*b->q));
 	return b->buf && b->q ? 0 : -ENOMEM;
+}
+
+/* Faults in @b's buffer up to @upto, a sixteenth at a time: a dump whose
+ * pages the parasite splices copies a page or two, and paid 1.5-2 ms for
+ * all 4 MiB. A failure is left to the read into it. */
+static void batch_populate(struct batch *b, size_t upto)
+{
+	const size_t step = PAGEDUMP_BUF_SIZE / 16;
+	size_t end = (upto + step - 1) / step * step;
+
+	if (upto > b->populated) {
+		end = end > PAGEDUMP_BUF_SIZE ? PAGEDUMP_BUF_SIZE : end;
+		madvise(b->buf + b->populated, end - b->populated, MADV_POPULATE_WRITE);
+		b->populated = end;
+	}
 }
 
 static void batch_release(struct batch *b)
@@ -735,6 +751,7 @@ static int copy_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint6
 		r->parent_addr = parent_addr;
 		r->sibling = sibling;
 		b->used += len;
+		batch_populate(b, b->used);
 		start += len;
 		parent_addr += len;
 		if (b->used == PAGEDUMP_BUF_SIZE || b->nr == BATCH_MAX_RANGES) {
