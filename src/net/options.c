@@ -367,8 +367,9 @@ int socket_options_dump(int fd, const struct sockopt_known *k, SocketOption ***o
 	size_t n = 0;
 	int ret = socket_options_dump_packed(fd, k, &packed, &n, &failed);
 
-	if (ret && failed) {
-		pr_err("dump: %s: cannot read %s: %s", who, failed, strerror(-ret));
+	if (ret) {
+		if (failed)
+			pr_err("dump: %s: cannot read %s: %s", who, failed, strerror(-ret));
 		return ret;
 	}
 	list = calloc(n + 1, sizeof(*list));
