@@ -48,7 +48,7 @@ static int query(int fd, uint64_t addr, uint64_t flags, struct procmap_query *q,
 	}
 	if (ret)
 		return ret;
-	if (!q->vma_name_size)
+	if (!q->vma_name_size && name)
 		name[0] = '\0';
 	return 0;
 }
@@ -163,6 +163,61 @@ static int keep(const struct proc_maps_line *m, void *arg)
 	snprintf(f->name, f->size, "%s", m->name);
 	f->m->name = f->name;
 	return 1;
+}
+
+int proc_mapping_from(pid_t pid, uint64_t addr, struct proc_maps_line *m, char *name, size_t size)
+{
+	_cleanup_close_ int fd = proc_open(pid, "maps");
+	struct procmap_query q;
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = query(fd, addr, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, &q, name, size);
+	if (query_missing(ret))
+		return -EOPNOTSUPP;
+	if (!ret)
+		line_of(&q, name, m);
+	return ret;
+}
+
+int proc_mapping_below(pid_t pid, uint64_t addr, uint64_t step, struct proc_maps_line *m,
+		       char *name, size_t size)
+{
+	_cleanup_close_ int fd = proc_open(pid, "maps");
+	uint64_t probe = addr, best;
+	struct procmap_query q;
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	if (!step)
+		step = 4096;
+	for (;; step *= 2) {
+		probe = probe > step ? probe - step : 0;
+		ret = query(fd, probe, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, &q, NULL, 0);
+		if (query_missing(ret))
+			return -EOPNOTSUPP;
+		if (ret && ret != -ENOENT)
+			return ret;
+		if (!ret && q.vma_start < addr)
+			break;
+		if (!probe)
+			return -ENOENT;
+	}
+	/* The lowest mapping above the probe: the highest below @addr is
+	 * it or one of the few between it and @addr. */
+	for (best = q.vma_start;; best = q.vma_start) {
+		ret = query(fd, q.vma_end, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, &q, NULL, 0);
+		if (ret == -ENOENT || (!ret && q.vma_start >= addr))
+			break;
+		if (ret)
+			return ret;
+	}
+	ret = query(fd, best, 0, &q, name, size);
+	if (!ret)
+		line_of(&q, name, m);
+	return ret;
 }
 
 int proc_mapping_at(pid_t pid, uint64_t addr, struct proc_maps_line *m, char *name, size_t size)

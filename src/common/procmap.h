@@ -30,8 +30,21 @@ int proc_each_mapping(pid_t pid, unsigned need,
 		      int (*fn)(const struct proc_maps_line *m, void *arg), void *arg);
 
 /* The mapping of @pid that holds @addr, its name copied into @name (@size
- * bytes, cut to fit); -ENOENT when none does, -errno without logging when
+ * bytes; a longer name is cut or left out); -ENOENT when none does, -errno without logging when
  * the mappings cannot be read. */
 int proc_mapping_at(pid_t pid, uint64_t addr, struct proc_maps_line *m, char *name, size_t size);
+
+/* The first mapping of @pid that ends above @addr (holding it, or the
+ * next one), as proc_mapping_at(); -EOPNOTSUPP where the kernel lacks
+ * PROCMAP_QUERY (the caller reads the maps text then). */
+int proc_mapping_from(pid_t pid, uint64_t addr, struct proc_maps_line *m, char *name, size_t size);
+
+/* The mapping of @pid that starts highest below @addr; -ENOENT when none,
+ * -EOPNOTSUPP as above. The query answers only upwards: probes go down
+ * from @addr by @step, doubling, and the mappings between the probe that
+ * found one and @addr are walked up: a few queries where mappings are far
+ * apart, however many lie lower. */
+int proc_mapping_below(pid_t pid, uint64_t addr, uint64_t step, struct proc_maps_line *m,
+		       char *name, size_t size);
 
 #endif
