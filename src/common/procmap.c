@@ -165,15 +165,12 @@ static int keep(const struct proc_maps_line *m, void *arg)
 	return 1;
 }
 
-int proc_mapping_from(pid_t pid, uint64_t addr, struct proc_maps_line *m, char *name, size_t size)
+int proc_mapping_from(int maps_fd, uint64_t addr, struct proc_maps_line *m, char *name,
+		      size_t size)
 {
-	_cleanup_close_ int fd = proc_open(pid, "maps");
 	struct procmap_query q;
-	int ret;
+	int ret = query(maps_fd, addr, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, &q, name, size);
 
-	if (fd < 0)
-		return fd;
-	ret = query(fd, addr, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, &q, name, size);
 	if (query_missing(ret))
 		return -EOPNOTSUPP;
 	if (!ret)
@@ -181,16 +178,13 @@ int proc_mapping_from(pid_t pid, uint64_t addr, struct proc_maps_line *m, char *
 	return ret;
 }
 
-int proc_mapping_below(pid_t pid, uint64_t addr, uint64_t step, struct proc_maps_line *m,
+int proc_mapping_below(int maps_fd, uint64_t addr, uint64_t step, struct proc_maps_line *m,
 		       char *name, size_t size)
 {
-	_cleanup_close_ int fd = proc_open(pid, "maps");
-	uint64_t probe = addr, best;
+	uint64_t probe = addr;
 	struct procmap_query q;
-	int ret;
+	int fd = maps_fd, ret;
 
-	if (fd < 0)
-		return fd;
 	if (!step)
 		step = 4096;
 	for (;; step *= 2) {
@@ -205,16 +199,25 @@ int proc_mapping_below(pid_t pid, uint64_t addr, uint64_t step, struct proc_maps
 		if (!probe)
 			return -ENOENT;
 	}
-	/* The lowest mapping above the probe: the highest below @addr is
-	 * it or one of the few between it and @addr. */
-	for (best = q.vma_start;; best = q.vma_start) {
-		ret = query(fd, q.vma_end, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, &q, NULL, 0);
-		if (ret == -ENOENT || (!ret && q.vma_start >= addr))
+	/* Some mapping starts in [probe, @addr): the highest one, by halving
+	 * [lo, hi), where a query at lo finds one and at hi none, down to a
+	 * page (a walk up from the probe went through all 50,000 mappings of
+	 * a dense region the doubling step reached into). */
+	for (uint64_t lo = probe, hi = addr;; ) {
+		uint64_t mid = lo + (((hi - lo) / 2) & ~4095ull);
+
+		if (mid == lo) {
+			ret = query(fd, lo, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, &q, name, size);
 			break;
-		if (ret)
+		}
+		ret = query(fd, mid, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, &q, NULL, 0);
+		if (ret && ret != -ENOENT)
 			return ret;
+		if (!ret && q.vma_start < addr)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	ret = query(fd, best, 0, &q, name, size);
 	if (!ret)
 		line_of(&q, name, m);
 	return ret;

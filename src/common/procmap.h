@@ -34,17 +34,19 @@ int proc_each_mapping(pid_t pid, unsigned need,
  * the mappings cannot be read. */
 int proc_mapping_at(pid_t pid, uint64_t addr, struct proc_maps_line *m, char *name, size_t size);
 
-/* The first mapping of @pid that ends above @addr (holding it, or the
- * next one), as proc_mapping_at(); -EOPNOTSUPP where the kernel lacks
+/* The first mapping that ends above @addr (holding it, or the next one),
+ * asked of @maps_fd (/proc/PID/maps, open for a series of such calls), as
+ * proc_mapping_at() answers; -EOPNOTSUPP where the kernel lacks
  * PROCMAP_QUERY (the caller reads the maps text then). */
-int proc_mapping_from(pid_t pid, uint64_t addr, struct proc_maps_line *m, char *name, size_t size);
+int proc_mapping_from(int maps_fd, uint64_t addr, struct proc_maps_line *m, char *name,
+		      size_t size);
 
-/* The mapping of @pid that starts highest below @addr; -ENOENT when none,
- * -EOPNOTSUPP as above. The query answers only upwards: probes go down
- * from @addr by @step, doubling, and the mappings between the probe that
- * found one and @addr are walked up: a few queries where mappings are far
- * apart, however many lie lower. */
-int proc_mapping_below(pid_t pid, uint64_t addr, uint64_t step, struct proc_maps_line *m,
+/* The mapping that starts highest below @addr, asked of @maps_fd as above;
+ * -ENOENT when none, -EOPNOTSUPP as above. The query answers only
+ * upwards: probes go down from @addr by @step, doubling, and the space
+ * between the probe that found one and @addr is halved down to a page:
+ * some 60 queries at most, however many mappings lie there. */
+int proc_mapping_below(int maps_fd, uint64_t addr, uint64_t step, struct proc_maps_line *m,
 		       char *name, size_t size);
 
 #endif

@@ -235,12 +235,13 @@ static unsigned long free_range_of_text(pid_t pid, size_t size)
 static unsigned long free_range(pid_t pid, size_t size)
 {
 	const uint64_t need = size + 2 * AREA_PAGE;
+	_cleanup_close_ int fd = proc_open(pid, "maps");
 	char name[16], below_name[16];
 	struct proc_maps_line v, below;
-	int ret = proc_mapping_below(pid, USER_TOP, need, &v, name, sizeof(name));
+	int ret = fd < 0 ? fd : proc_mapping_below(fd, USER_TOP, need, &v, name, sizeof(name));
 
 	while (!ret && v.start >= AREA_LOWEST + need) {
-		ret = proc_mapping_from(pid, v.start - need, &below, below_name,
+		ret = proc_mapping_from(fd, v.start - need, &below, below_name,
 					sizeof(below_name));
 		if (ret)
 			break;
@@ -251,7 +252,7 @@ static unsigned long free_range(pid_t pid, size_t size)
 		}
 		if (strcmp(v.name, "[stack]"))
 			return v.start - AREA_PAGE - size;
-		ret = proc_mapping_below(pid, v.start, need, &v, name, sizeof(name));
+		ret = proc_mapping_below(fd, v.start, need, &v, name, sizeof(name));
 	}
 	return ret == -EOPNOTSUPP ? free_range_of_text(pid, size) : 0;
 }

@@ -152,6 +152,7 @@ TEST(the_mapping_below_an_address_is_found_with_small_and_large_steps)
 {
 	char *area = mmap(NULL, 10 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint64_t a = (uintptr_t)area + PG;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	struct proc_maps_line m;
 	char name[16];
 	int ret;
@@ -161,26 +162,27 @@ TEST(the_mapping_below_an_address_is_found_with_small_and_large_steps)
 	CHECK(area != MAP_FAILED && !munmap(area, PG) && !munmap(area + 9 * PG, PG), "ends");
 	area += PG;
 	CHECK(!munmap(area + 2 * PG, PG) && !munmap(area + 5 * PG, PG), "holes");
-	ret = proc_mapping_below(getpid(), a + 8 * PG, PG, &m, name, sizeof(name));
+	ret = proc_mapping_below(fd, a + 8 * PG, PG, &m, name, sizeof(name));
 	CHECK(!ret && m.start == a + 6 * PG && m.end == a + 8 * PG, "below the end: %d", ret);
-	ret = proc_mapping_below(getpid(), a + 6 * PG, PG, &m, name, sizeof(name));
+	ret = proc_mapping_below(fd, a + 6 * PG, PG, &m, name, sizeof(name));
 	CHECK(!ret && m.start == a + 3 * PG, "below page 6");
-	ret = proc_mapping_below(getpid(), a + 4 * PG, PG, &m, name, sizeof(name));
+	ret = proc_mapping_below(fd, a + 4 * PG, PG, &m, name, sizeof(name));
 	CHECK(!ret && m.start == a + 3 * PG, "below page 4, inside a mapping");
 	/* A step far larger than the mappings: the walk up finds the last. */
-	ret = proc_mapping_below(getpid(), a + 3 * PG, 1ull << 40, &m, name, sizeof(name));
+	ret = proc_mapping_below(fd, a + 3 * PG, 1ull << 40, &m, name, sizeof(name));
 	CHECK(!ret && m.start == a && m.end == a + 2 * PG, "below page 3, a step of 1 TiB");
-	ret = proc_mapping_below(getpid(), 0x10000, PG, &m, name, sizeof(name));
+	ret = proc_mapping_below(fd, 0x10000, PG, &m, name, sizeof(name));
 	CHECK(ret == -ENOENT, "below the lowest address: %d", ret);
-	ret = proc_mapping_from(getpid(), a + 2 * PG, &m, name, sizeof(name));
+	ret = proc_mapping_from(fd, a + 2 * PG, &m, name, sizeof(name));
 	CHECK(!ret && m.start == a + 3 * PG, "from the first hole");
-	ret = proc_mapping_from(getpid(), a + PG, &m, name, sizeof(name));
+	ret = proc_mapping_from(fd, a + PG, &m, name, sizeof(name));
 	CHECK(!ret && m.start == a, "from inside the first mapping");
 	setenv("CRYO_TEST_NO_PROCMAP_QUERY", "1", 1);
-	ret = proc_mapping_below(getpid(), a + 8 * PG, PG, &m, name, sizeof(name));
+	ret = proc_mapping_below(fd, a + 8 * PG, PG, &m, name, sizeof(name));
 	CHECK(ret == -EOPNOTSUPP, "without the query: %d", ret);
-	ret = proc_mapping_from(getpid(), a, &m, name, sizeof(name));
+	ret = proc_mapping_from(fd, a, &m, name, sizeof(name));
 	CHECK(ret == -EOPNOTSUPP, "without the query: %d", ret);
 	unsetenv("CRYO_TEST_NO_PROCMAP_QUERY");
 	munmap(area, 8 * PG);
+	close(fd);
 }
