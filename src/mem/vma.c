@@ -392,6 +392,14 @@ static int vma_from_entry(pid_t pid, const struct smaps_entry *e, Vma *v)
 		v->flags |= MAP_NORESERVE;
 	v->has_madvise = true;
 	v->madvise = madvise_bits(e->vm_flags);
+	/* Most mappings of a large process: private anonymous memory with
+	 * nothing below to refuse, which needs no label built. */
+	if (!*name && !(v->flags & MAP_SHARED) &&
+	    !(e->vm_flags & (VMF_HUGETLB | VMF_SHADOW_STACK | VMF_UFFD_MISSING | VMF_IO | VMF_PFNMAP))) {
+		v->kind = VMA__KIND__ANON;
+		v->flags |= MAP_ANONYMOUS;
+		return 0;
+	}
 	snprintf(label, sizeof(label), "%" PRIx64 "..%" PRIx64 "%s%s", e->start, e->end,
 		 *name ? " " : "", name);
 
@@ -570,6 +578,44 @@ static bool parse_kb(const char *text, unsigned long long *kb)
 	return !errno && end != text && has_prefix(end, " kB");
 }
 
+/* The "Key: value" @line of an entry, into @e when it is one of the few
+ * keys used: told apart by their first letter first, since most of an
+ * entry's 25 lines are none of them (Size, Pss, Private_Dirty, ...). */
+static void parse_field(const char *line, struct smaps_entry *e)
+{
+	unsigned long long kb;
+
+	switch (line[0]) {
+	case 'R':
+		if (has_prefix(line, "Rss:") && parse_kb(line + strlen("Rss:"), &kb))
+			e->rss_kb = kb;
+		break;
+	case 'S':
+		if (has_prefix(line, "Swap:") && parse_kb(line + strlen("Swap:"), &kb))
+			e->swap_kb = kb;
+		else if (has_prefix(line, "Shared_Hugetlb:") &&
+			 parse_kb(line + strlen("Shared_Hugetlb:"), &kb))
+			e->hugetlb_kb += kb;
+		break;
+	case 'P':
+		if (has_prefix(line, "Private_Hugetlb:") &&
+		    parse_kb(line + strlen("Private_Hugetlb:"), &kb))
+			e->hugetlb_kb += kb;
+		break;
+	case 'K':
+		if (has_prefix(line, "KernelPageSize:") &&
+		    parse_kb(line + strlen("KernelPageSize:"), &kb))
+			e->kernel_page_kb = kb;
+		break;
+	case 'V':
+		if (has_prefix(line, "VmFlags:")) {
+			e->vm_flags = parse_vm_flags(line + strlen("VmFlags:"));
+			e->has_vm_flags = true;
+		}
+		break;
+	}
+}
+
 static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
 {
 	_cleanup_free_ char *line = NULL, *name = NULL;
@@ -580,8 +626,6 @@ static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
 	int ret;
 
 	while (getline(&line, &cap, f) > 0) {
-		unsigned long long kb;
-
 		memset(&next, 0, sizeof(next));
 		if (parse_header(line, &next)) {
 			if (in_entry && (ret = finish_entry(pid, &e, list)))
@@ -597,23 +641,8 @@ static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
 			e.name = name;
 			e.memo = memo;	/* NULL (no memory): every file looked up */
 			in_entry = true;
-		} else if (!in_entry || !strchr("RSPKV", line[0])) {
-			/* Most of an entry's 25 lines: none of the keys below. */
-			continue;
-		} else if (has_prefix(line, "Rss:") && parse_kb(line + strlen("Rss:"), &kb)) {
-			e.rss_kb = kb;
-		} else if (has_prefix(line, "Swap:") && parse_kb(line + strlen("Swap:"), &kb)) {
-			e.swap_kb = kb;
-		} else if ((has_prefix(line, "Shared_Hugetlb:") ||
-			    has_prefix(line, "Private_Hugetlb:")) &&
-			   parse_kb(strchr(line, ':') + 1, &kb)) {
-			e.hugetlb_kb += kb;
-		} else if (has_prefix(line, "KernelPageSize:") &&
-			   parse_kb(line + strlen("KernelPageSize:"), &kb)) {
-			e.kernel_page_kb = kb;
-		} else if (has_prefix(line, "VmFlags:")) {
-			e.vm_flags = parse_vm_flags(line + strlen("VmFlags:"));
-			e.has_vm_flags = true;
+		} else if (in_entry) {
+			parse_field(line, &e);
 		}
 	}
 	if (ferror(f))
