@@ -38,6 +38,15 @@ static bool set_prot(size_t page, size_t pages, int prot)
 			  page, strerror(errno));
 }
 
+/* Removes @code (" xx ") from a VmFlags @line, once. */
+static void drop_flag(char *line, const char *code)
+{
+	char *at = strstr(line, code);
+
+	if (at)
+		memmove(at, at + 3, strlen(at + 3) + 1);
+}
+
 /* Every smaps entry inside the region: its header and VmFlags lines. */
 static void layout(char *out, size_t size)
 {
@@ -58,10 +67,13 @@ static void layout(char *out, size_t size)
 		else if (!inside || strncmp(line, "VmFlags:", 8))
 			continue;
 		/* "ac" (VM_ACCOUNT, charged to the commit limit) is not restored:
-		 * a PROT_NONE page that was once writable comes back without it. */
-		if (!strncmp(line, "VmFlags:", 8) && strstr(line, " ac "))
-			memmove(strstr(line, " ac "), strstr(line, " ac ") + 3,
-				strlen(strstr(line, " ac ") + 3) + 1);
+		 * a PROT_NONE page that was once writable comes back without it.
+		 * "um": a lazy restore's mapping is registered with the page
+		 * server's userfaultfd until all its pages are in. */
+		if (!strncmp(line, "VmFlags:", 8)) {
+			drop_flag(line, " ac ");
+			drop_flag(line, " um ");
+		}
 		if (inside && used + strlen(line) < size)
 			used += (size_t)snprintf(out + used, size - used, "%s", line);
 	}
