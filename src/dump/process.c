@@ -38,6 +38,8 @@ struct process_job {
 	pid_t *siblings;	/* mm_opts.siblings */
 	struct vma_list vmas;	/* mm_opts.vmas */
 	struct fd_flags *fd_flags; /* its fds' close-on-exec bits, from the parasite */
+	/* The thread of the second halves, NULL when none runs. */
+	struct pipeline *second;
 };
 
 /* What only the task itself can tell, through the parasite. */
@@ -77,6 +79,44 @@ static int collect_inside(struct inj_task *task, TaskCore *core, struct mm_dump_
 		ret = fd_flags_read(parasite, inj_task_pid(task), fd_flags);
 	err = inj_parasite_cure(parasite);
 	return ret ? ret : err;
+}
+
+/* A shared removed cwd or root of the task as a file object: the files
+ * of the dump are the second thread's until it is idle. */
+static int make_dir_object(void *arg, const char *who, const char *what, const char *proc_link,
+			   uint32_t *id)
+{
+	struct process_job *job = arg;
+	int ret = job->second ? pipeline_drain(job->second) : 0;
+
+	return ret ? ret : files_dump_dir_object(job->ctx->files, who, what, proc_link, id);
+}
+
+static bool has_removed_dirs(const TaskCore *core)
+{
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (core->threads[i]->fs &&
+		    (core->threads[i]->fs->cwd_ghost || core->threads[i]->fs->root_ghost))
+			return true;
+	return core->cwd_ghost || core->root_ghost;
+}
+
+/* The removed cwds and roots of the task that others hold too. */
+static int dump_shared_dirs(struct dump_ctx *ctx, struct process_job *job, TaskCore *core)
+{
+	struct task_dir_objects objs = { .make = make_dir_object, .arg = job };
+	pid_t *pids;
+	int ret;
+
+	if (!has_removed_dirs(core))
+		return 0;
+	ret = tree_pids(ctx->tree, true, &pids, &objs.nr_pids);
+	if (ret)
+		return ret;
+	objs.pids = pids;
+	ret = task_dump_shared_dirs(core, &objs);
+	free(pids);
+	return ret;
 }
 
 /* A job-control stop in effect, and whether the parent had seen it. */
@@ -161,6 +201,8 @@ static int dump_traced_half(struct dump_ctx *ctx, const struct tree_task *t,
 	}
 	if (!ret)
 		ret = collect_inside(task, &core, mm_opts, &job->fd_flags);
+	if (!ret)
+		ret = dump_shared_dirs(ctx, job, &core);
 	if (!ret)
 		ret = task_dump_ptrace_attrs(task, &core);
 	if (!ret)
@@ -286,8 +328,10 @@ int dump_processes(struct dump_ctx *ctx)
 		job = calloc(1, sizeof(*job));
 		if (!ret && !job)
 			ret = -ENOMEM;
-		if (!ret)
+		if (!ret) {
+			job->second = second;
 			ret = dump_traced_half(ctx, t, job);
+		}
 		if (ret) {
 			if (job)
 				drop_job(job);

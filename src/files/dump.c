@@ -199,6 +199,7 @@ static int find_or_add(struct files_dump_set *set, const struct fd_probe *p,
 static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe *base,
 		    struct task_fds *t, size_t i)
 {
+	int cloexec = fd_flags_cloexec(t->fd_flags, base->pid, t->entries[i].fd);
 	const struct file_kind *kind;
 	struct dump_obj *o;
 	struct fd_probe p;
@@ -206,8 +207,15 @@ static int dump_one(struct files_dump_set *set, int pidfd, const struct fd_probe
 	bool made;
 	int ret;
 
-	ret = probe_fd(pidfd, base->pid, t->entries[i].fd,
-		       fd_flags_cloexec(t->fd_flags, base->pid, t->entries[i].fd), &p);
+	ret = probe_fd(pidfd, base->pid, t->entries[i].fd, cloexec, &p);
+	/* A socket probed without its fdinfo (its close-on-exec bit known),
+	 * where a socket may hold a lock, which only fdinfo shows: probed
+	 * again in full. /proc/locks is asked only here, so that a dump with
+	 * no socket waits for it at its end alone (proc_locks.h). */
+	if (!ret && cloexec >= 0 && S_ISSOCK(p.st.st_mode) && dump_set_socket_locks(set)) {
+		probe_release(&p);
+		ret = probe_fd(pidfd, base->pid, t->entries[i].fd, -1, &p);
+	}
 	if (ret)
 		return ret;
 	probe_complete(set, base, &p);
@@ -496,8 +504,7 @@ int files_dump(struct files_dump_set *set, pid_t pid, bool shell_job)
 int files_dump_task(struct files_dump_set *set, pid_t pid, bool shell_job,
 		    const struct fd_flags *fd_flags)
 {
-	struct task_fds t = { .fd_flags = fd_flags && !dump_set_socket_locks(set) ? fd_flags :
-										    NULL };
+	struct task_fds t = { .fd_flags = fd_flags };
 	int ret;
 
 	set->shell_job = shell_job;

@@ -43,6 +43,8 @@ int files_dump_start(struct image_dir *dir, const pid_t *pids, size_t n,
 	set->dir = dir;
 	set->self_pidfd = -1;
 	set->socket_locks = -1;
+	/* Its grace period passes while the parasites run. */
+	proc_locks_start(&set->proc_locks);
 	*out = set;
 	return 0;
 }
@@ -119,20 +121,21 @@ void files_dump_free(struct files_dump_set *set)
 	for (size_t i = 0; i < set->nr_kind_states; i++)
 		set->kind_states[i].drop(set->kind_states[i].state);
 	locks_forget(set);
+	proc_locks_free(&set->proc_locks);
 	in_flight_forget(set);
 	image_abort(set->queues);
 	free(set);
 }
 
 /* Whether a socket may hold a lock here: sockets are one device (sockfs). */
-static int sockets_locked(void)
+static int sockets_locked(struct files_dump_set *set)
 {
 	struct stat st;
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret;
 
 	if (fd < 0)
 		return -errno;
-	ret = fstat(fd, &st) ? -errno : locks_on_device(st.st_dev);
+	ret = fstat(fd, &st) ? -errno : locks_on_device(&set->proc_locks, st.st_dev);
 	close(fd);
 	return ret;
 }
@@ -140,7 +143,7 @@ static int sockets_locked(void)
 bool dump_set_socket_locks(struct files_dump_set *set)
 {
 	if (set->socket_locks < 0)
-		set->socket_locks = sockets_locked() ? 1 : 0;
+		set->socket_locks = sockets_locked(set) ? 1 : 0;
 	return set->socket_locks;
 }
 

@@ -6,6 +6,7 @@
 #define CRYO_FILES_DUMP_SET_H
 
 #include "files/internal.h"
+#include "files/proc_locks.h"
 
 /* A file object of the dump and where it was first seen, to compare other
  * fds with it. */
@@ -30,6 +31,9 @@ struct inode_bucket {
 	/* The id of the object saved for mappings of the inode, when no fd
 	 * had it first; it has no fd to compare, so it is not in @objs. */
 	uint32_t mapped;
+	/* The id of the object saved for removed cwds and roots of the inode
+	 * (files_dump_dir_object(), from cryo's own copy): one for all of them. */
+	uint32_t dir_object;
 	/* Every object of the inode, @mapped too, in the order of their ids
 	 * (the order they were made in): what the kinds see of each other
 	 * (file_dump.same_inode), ready without a sort. */
@@ -114,6 +118,8 @@ struct files_dump_set {
 		char name[48];		/* the probe's name, naming the message */
 	} *flying_later;
 	size_t nr_flying_later;
+	/* /proc/locks, read once for the dump from files_dump_start() on. */
+	struct proc_locks proc_locks;
 	/* Whether /proc/locks has a lock on a socket (-1: not read yet). */
 	int socket_locks;
 	/* What kinds keep for the whole dump (file_dump_kind_state()). */
@@ -146,6 +152,9 @@ int obj_dump(struct files_dump_set *set, const struct fd_probe *p, const struct 
 	     struct dump_obj *o, FdEntry *const *fds, size_t nr_fds);
 /* in_flight.c: lets go of cryo's copies of files in flight. */
 void in_flight_forget(struct files_dump_set *set);
+/* Keeps @fd, cryo's copy of an object's file, to the end of the dump:
+ * kcmp compares later fds with it. */
+int in_flight_keep(struct files_dump_set *set, int fd, const struct stat *st);
 /* Dumps the objects in flight in @pid's queues whose kind refers to fds,
  * now that its fd table @fds (sorted, file ids set) is complete. */
 int in_flight_dump_later(struct files_dump_set *set, pid_t pid, FdEntry *const *fds, size_t nr);
@@ -171,8 +180,8 @@ int locks_note_fd(struct files_dump_set *set, const struct fd_probe *p, uint32_t
  * reached, and writes locks.img. */
 int locks_write(struct files_dump_set *set, const pid_t *live, size_t n);
 void locks_forget(struct files_dump_set *set);
-/* Whether /proc/locks shows any lock on device @dev (0 or 1, -errno). */
-int locks_on_device(dev_t dev);
+/* Whether @proc_locks shows any lock on device @dev (0 or 1, -errno). */
+int locks_on_device(struct proc_locks *proc_locks, dev_t dev);
 /* Whether a socket may hold a lock (read once a dump; true when unsure). */
 bool dump_set_socket_locks(struct files_dump_set *set);
 

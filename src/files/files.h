@@ -134,6 +134,15 @@ struct files_mapping {
 int files_dump_mappings(struct files_dump_set *set, pid_t pid, struct files_mapping *maps,
 			size_t n);
 
+/* dir_object.c: a removed directory that is a cwd or root of the dump,
+ * which another process (or thread) shares, by an fd or as its own cwd or
+ * root, reached through @proc_link ("/proc/PID/cwd"), as a file object of
+ * @set, its id in *@id: one object an inode, for every cwd and root of it,
+ * of the same inode as the fds of it, so that restore makes it once.
+ * @who and @what ("pid 12", "cwd") name it in messages. */
+int files_dump_dir_object(struct files_dump_set *set, const char *who, const char *what,
+			  const char *proc_link, uint32_t *id);
+
 /* Everything about files that restoring one task needs, read from the
  * images and checked; it holds no descriptor. */
 struct files_image;
@@ -246,6 +255,19 @@ int files_restore(const struct files_image *img, const struct files_prepared *pr
  * contents. On failure no fd is left open. */
 int files_open_mappings(const struct files_image *img, const struct files_prepared *prepared,
 			struct files_mapping *maps, size_t n, int base);
+
+/* At load (dir_object.c): the removed cwd or root @what of @who (a task
+ * of @img, or one of its threads) is object @id, a removed directory
+ * (files_dump_dir_object()): needed by the task, so that cryo makes it
+ * once for all that need its inode. Fails, logged, when it is none. */
+int files_need_dir(struct files_image *img, uint32_t id, const char *who, const char *what);
+/* In the restored task, after files_restore(): for each of @ids (0: none)
+ * the directory of that object, loaded by files_need_dir(), at an fd of
+ * @base or above (close-on-exec) in @fds (-1 for none): from what cryo
+ * prepared, or made here once for all of @ids. On failure none is left
+ * open. */
+int files_open_dirs(const struct files_image *img, const struct files_prepared *prepared,
+		    const uint32_t *ids, int *fds, size_t n, int base);
 
 /* Calls @fn for each object of @img's fds that is a pidfd of a task, not of
  * a reaped process: one of its fds, the pid, and for a thread other than a

@@ -19,7 +19,7 @@
 
 /* ---- dump -------------------------------------------------------------------- */
 
-static int keep_flying(struct files_dump_set *set, int fd, const struct stat *st)
+int in_flight_keep(struct files_dump_set *set, int fd, const struct stat *st)
 {
 	int *fds = reallocarray(set->flying_fds, set->nr_flying_fds + 1, sizeof(*fds));
 	uint64_t *socks;
@@ -105,7 +105,7 @@ static int find_or_dump(struct files_dump_set *set, struct fd_probe *p,
 	*id = o->fe->id;
 	/* From here cryo's copy is the object's, for kcmp: kept to the end. */
 	copy = p->fd;
-	ret = keep_flying(set, copy, &p->st);
+	ret = in_flight_keep(set, copy, &p->st);
 	if (ret)
 		return ret;
 	p->fd = -1;

@@ -257,6 +257,10 @@ struct file_obj {
 	/* The task needs it for a moment though another process holds it
 	 * (files_borrow()): cryo opens it for both. */
 	bool borrowed;
+	/* A removed cwd or root of the task is its directory (or it is the
+	 * inode of one that is: files_need_dir()): needed even when the fds
+	 * are another process's table. */
+	bool dir;
 };
 
 struct fd_slot {

@@ -255,29 +255,49 @@ static int check_line(const struct files_dump_set *set, const char *line, const 
 	return -EOPNOTSUPP;
 }
 
-static int check_proc_locks(const struct files_dump_set *set, const pid_t *pids, size_t n)
+/* Copies the line at *@pos of @text into @line (cut at @size, as fgets
+ * would) and moves past it; false at the end. */
+static bool next_line(const char **pos, char *line, size_t size)
 {
-	char line[256];
-	int ret = 0;
-	FILE *f = fopen("/proc/locks", "re");
+	const char *start = *pos, *end = strchr(start, '\n');
+	size_t len = end ? (size_t)(end - start) : strlen(start);
 
-	if (!f)
-		return pr_errno_ret("dump: cannot read /proc/locks");
-	while (!ret && fgets(line, sizeof(line), f))
+	if (!*start)
+		return false;
+	*pos = end ? end + 1 : start + len;
+	if (len >= size)
+		len = size - 1;
+	memcpy(line, start, len);
+	line[len] = '\0';
+	return true;
+}
+
+static int check_proc_locks(struct files_dump_set *set, const pid_t *pids, size_t n)
+{
+	const char *text, *pos;
+	char line[256];
+	int ret = proc_locks_text(&set->proc_locks, &text);
+
+	if (ret) {
+		pr_err("dump: cannot read /proc/locks: %s", strerror(-ret));
+		return ret;
+	}
+	for (pos = text; !ret && next_line(&pos, line, sizeof(line));)
 		ret = check_line(set, line, pids, n);
-	fclose(f);
 	return ret;
 }
 
-int locks_on_device(dev_t dev)
+int locks_on_device(struct proc_locks *proc_locks, dev_t dev)
 {
+	const char *text, *pos;
 	char line[256];
-	int ret = 0;
-	FILE *f = fopen("/proc/locks", "re");
+	int ret = proc_locks_text(proc_locks, &text);
 
-	if (!f)
-		return pr_errno_ret("dump: cannot read /proc/locks");
-	while (!ret && fgets(line, sizeof(line), f)) {
+	if (ret) {
+		pr_err("dump: cannot read /proc/locks: %s", strerror(-ret));
+		return ret;
+	}
+	for (pos = text; !ret && next_line(&pos, line, sizeof(line));) {
 		struct lock_line l;
 		char *fields = strchr(line, ':');
 
@@ -288,7 +308,6 @@ int locks_on_device(dev_t dev)
 		    l.dev_minor == minor(dev))
 			ret = 1;
 	}
-	fclose(f);
 	return ret;
 }
 

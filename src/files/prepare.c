@@ -19,14 +19,14 @@
 
 #include "files/internal.h"
 
-/* An object a process needs: one of its fds, the file of a mapping, or
- * one it borrows from another process. The fds of a table another process
- * restores are that one's. */
+/* An object a process needs: one of its fds, the file of a mapping, the
+ * directory of its removed cwd or root, or one it borrows from another
+ * process. The fds of a table another process restores are that one's. */
 static bool needed_by(const struct files_image *img, size_t i)
 {
 	const struct file_obj *f = &img->files[i];
 
-	return img->table_shared ? f->mapped : f->nr_fds || f->needed || f->borrowed;
+	return img->table_shared ? f->mapped || f->dir : f->nr_fds || f->needed || f->borrowed;
 }
 
 static bool has_own_fds(const struct files_image *img, size_t i)

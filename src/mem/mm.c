@@ -182,25 +182,34 @@ static size_t set_wide_scan(struct pagescan *ps, const struct vma_list *vmas, si
 
 /* The kernel rewrites a thread's rseq area (cpu_id, mm_cid) each time
  * the thread returns to user mode after a preemption or a migration, as
- * the parasite's thread does while it splices: those pages are copied. */
-static int keep_rseq_areas_unspliced(struct inj_task *task, struct pagedump *pd)
+ * the parasite's thread does while it splices: its pages are copied. The
+ * other threads stay in their ptrace stops meanwhile, and their areas
+ * hold still: copying theirs too cost a 64-thread dump 64 breaks in the
+ * splicing, each a flush of the parasite's pipes. The registrations are
+ * read before the parasite starts (ptrace answers only for a stopped
+ * thread), into @areas (one per thread), and the parasite's thread's
+ * kept by keep_rseq_area_unspliced(). */
+static int read_rseq_areas(struct inj_task *task, struct __ptrace_rseq_configuration *areas)
 {
-	pid_t pid = inj_task_pid(task);
-
 	for (int i = 0; i < inj_thread_count(task); i++) {
-		struct __ptrace_rseq_configuration conf = {};
 		pid_t tid = inj_thread_tid(task, i);
-		int ret;
 
-		if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(conf), &conf) < 0)
+		areas[i] = (struct __ptrace_rseq_configuration){ 0 };
+		if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(areas[i]), &areas[i]) < 0)
 			return pr_errno_ret("dump: pid %d thread %d: cannot read its rseq "
-					    "registration", pid, tid);
-		if (!conf.rseq_abi_pointer)
-			continue;
-		ret = pagedump_copy_not_splice(pd, conf.rseq_abi_pointer, conf.rseq_abi_size);
-		if (ret)
-			return ret;
+					    "registration", inj_task_pid(task), tid);
 	}
+	return 0;
+}
+
+static int keep_rseq_area_unspliced(struct inj_task *task,
+				    const struct __ptrace_rseq_configuration *areas, pid_t tid,
+				    struct pagedump *pd)
+{
+	for (int i = 0; i < inj_thread_count(task); i++)
+		if (inj_thread_tid(task, i) == tid && areas[i].rseq_abi_pointer)
+			return pagedump_copy_not_splice(pd, areas[i].rseq_abi_pointer,
+							areas[i].rseq_abi_size);
 	return 0;
 }
 
@@ -228,6 +237,7 @@ static int start_splice(struct inj_task *task, const struct vma_list *vmas,
 			const struct mm_dump_opts *opts, struct pagedump *pd,
 			struct inj_parasite **out)
 {
+	_cleanup_free_ struct __ptrace_rseq_configuration *areas = NULL;
 	struct inj_parasite *parasite;
 	uint64_t bytes = 0;
 	int ret;
@@ -242,13 +252,18 @@ static int start_splice(struct inj_task *task, const struct vma_list *vmas,
 			bytes += vmas->resident[i];
 	if (bytes < SPLICE_MIN_BYTES)
 		return 0;
-	ret = keep_rseq_areas_unspliced(task, pd);
+	areas = calloc((size_t)inj_thread_count(task), sizeof(*areas));
+	if (!areas)
+		return -ENOMEM;
+	ret = read_rseq_areas(task, areas);
+	if (!ret)
+		ret = inj_parasite_start(task, opts->parasite_blob, &parasite);
 	if (ret)
 		return ret;
-	ret = inj_parasite_start(task, opts->parasite_blob, &parasite);
-	if (ret)
-		return ret;
-	ret = pagedump_splice_through(pd, parasite, bytes >= two_files_min_bytes() ? 2 : 1);
+	ret = keep_rseq_area_unspliced(task, areas, inj_parasite_thread(parasite), pd);
+	if (!ret)
+		ret = pagedump_splice_through(pd, parasite,
+					      bytes >= two_files_min_bytes() ? 2 : 1);
 	if (ret) {
 		int err = inj_parasite_cure(parasite);
 

@@ -16,7 +16,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -24,6 +23,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "images/page_digests.h"
+#include "mem/page_batch.h"
 #include "mem/pagedump.h"
 #include "mem/pagescan.h"
 #include "mem/pagesplice.h"
@@ -31,30 +31,6 @@
 #include "stats/stats.h"
 
 #define PS IMG_PAGE_SIZE
-#define BATCH_MAX_RANGES (PAGEDUMP_BUF_SIZE / PS)
-
-struct queued_range {
-	uint64_t addr;
-	uint64_t len;
-	size_t buf_off;
-	const Vma *vma;
-	bool in_parent;		/* the parent's frames: only zero runs are kept */
-	/* Unwritten since the parent set read it (write tracking): left
-	 * there unread, no room in the buffer, the parent's digests carried. */
-	bool unread;
-	uint64_t parent_addr;	/* in_parent: where the parent maps them */
-	uint32_t sibling;	/* in_parent: the sibling that does instead, or 0 */
-};
-
-/* One buffer of pages and the ranges they came from. */
-struct batch {
-	uint8_t *buf;
-	size_t used;		/* bytes of @buf claimed by queued ranges */
-	size_t nr;
-	struct queued_range *q;
-	/* Per page of @buf: unchanged since the parent set (pagedump_set_parent()). */
-	uint8_t kept[PAGEDUMP_BUF_SIZE / IMG_PAGE_SIZE];
-};
 
 struct pagedump {
 	pid_t pid;
@@ -93,53 +69,6 @@ struct pagedump {
 	bool stop;
 	int save_err;		/* the writer's first error */
 };
-
-/* Buffers outlive the task they served: the next task of a tree reuses
- * them. Fresh memory costs a fault per page, and on this kind of VM a
- * fresh page is dear; a pool of populated buffers pays that once. */
-#define POOL_MAX 4
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct batch pool[POOL_MAX];
-static size_t pool_nr;
-
-static int batch_init(struct batch *b)
-{
-	pthread_mutex_lock(&pool_lock);
-	if (pool_nr)
-		*b = pool[--pool_nr];
-	pthread_mutex_unlock(&pool_lock);
-	if (b->buf)
-		return 0;
-	/* Page-aligned, so the pages file can take it with O_DIRECT, and
-	 * populated in one go. */
-	b->buf = mmap(NULL, PAGEDUMP_BUF_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (b->buf == MAP_FAILED)
-		b->buf = NULL;
-	b->q = calloc(BATCH_MAX_RANGES, sizeof(*b->q));
-	return b->buf && b->q ? 0 : -ENOMEM;
-}
-
-static void batch_release(struct batch *b)
-{
-	bool kept = false;
-
-	if (b->buf && b->q) {
-		b->nr = b->used = 0;
-		pthread_mutex_lock(&pool_lock);
-		if (pool_nr < POOL_MAX) {
-			pool[pool_nr++] = *b;
-			kept = true;
-		}
-		pthread_mutex_unlock(&pool_lock);
-	}
-	if (!kept) {
-		if (b->buf)
-			munmap(b->buf, PAGEDUMP_BUF_SIZE);
-		free(b->q);
-	}
-	memset(b, 0, sizeof(*b));
-}
 
 int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out)
 {
@@ -735,6 +664,7 @@ static int copy_range(struct pagedump *pd, const Vma *vma, uint64_t start, uint6
 		r->parent_addr = parent_addr;
 		r->sibling = sibling;
 		b->used += len;
+		batch_populate(b, b->used);
 		start += len;
 		parent_addr += len;
 		if (b->used == PAGEDUMP_BUF_SIZE || b->nr == BATCH_MAX_RANGES) {

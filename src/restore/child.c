@@ -236,8 +236,9 @@ static int make_ghost_root(struct restore_task *rt, int base)
 	const TaskCore *core = rt->core;
 	int fd, ret;
 
-	/* A member of an fs group under a chroot: its owner's root is its own. */
-	if (!core->root_ghost || rt->fs_signal_fd >= 0)
+	/* A member of an fs group under a chroot: its owner's root is its own.
+	 * One others share is open_shared_dirs()'s. */
+	if (!core->root_ghost || rt->fs_signal_fd >= 0 || core->has_root_file)
 		return 0;
 	if (core->has_root_fd) {
 		rt->ghost_root_fd = fcntl((int)core->root_fd, F_DUPFD_CLOEXEC, base);
@@ -255,6 +256,76 @@ static int make_ghost_root(struct restore_task *rt, int base)
 		return fd;
 	rt->ghost_root_fd = fd;
 	return 0;
+}
+
+static int thread_fs_fds_alloc(struct restore_task *rt)
+{
+	size_t n = 2 * rt->core->n_threads;
+
+	if (rt->thread_fs_fds)
+		return 0;
+	rt->thread_fs_fds = malloc(n * sizeof(int));
+	if (!rt->thread_fs_fds)
+		return -ENOMEM;
+	for (size_t j = 0; j < n; j++)
+		rt->thread_fs_fds[j] = -1;
+	return 0;
+}
+
+/* The removed cwds and roots that other processes or threads share (file
+ * objects of the tree: TaskCore.cwd_file, root_file, the same in ThreadFs),
+ * opened once, above @base: the process enters its cwd at once, its root
+ * and the threads' are kept for the restorer, as a ghost root is. */
+static int open_shared_dirs(const struct restore_set *rs, struct restore_task *rt, int base)
+{
+	const TaskCore *core = rt->core;
+	size_t n = 2 * (core->n_threads + 1), wanted = 0;
+	uint32_t *ids = calloc(n, sizeof(*ids));
+	int *fds = calloc(n, sizeof(*fds)), ret = 0;
+
+	if (!ids || !fds) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* [0] root, [1] cwd; then each thread's. */
+	if (core->has_root_file && rt->fs_signal_fd < 0)
+		ids[0] = core->root_file;
+	if (core->has_cwd_file)
+		ids[1] = core->cwd_file;
+	for (size_t i = 0; i < core->n_threads; i++) {
+		const ThreadFs *fs = core->threads[i]->fs;
+
+		if (!fs || fs->has_shared_with)
+			continue;
+		if (fs->has_root_file)
+			ids[2 + 2 * i] = fs->root_file;
+		if (fs->has_cwd_file)
+			ids[3 + 2 * i] = fs->cwd_file;
+	}
+	for (size_t i = 0; i < n; i++)
+		wanted += ids[i] != 0;
+	if (!wanted)
+		goto out;
+	if (n > 2)
+		ret = thread_fs_fds_alloc(rt);
+	if (!ret)
+		ret = files_open_dirs(rt->files, rs->files, ids, fds, n, base);
+	if (ret)
+		goto out;
+	if (fds[1] >= 0 && fchdir(fds[1]))
+		ret = pr_errno_ret("restore: pid %d cwd: cannot enter the removed directory \"%s\" "
+				   "it shares", core->pid, core->cwd);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (fds[0] >= 0)
+		rt->ghost_root_fd = fds[0];
+	for (size_t i = 2; i < n; i++)
+		if (fds[i] >= 0)
+			rt->thread_fs_fds[i - 2] = fds[i];
+out:
+	free(ids);
+	free(fds);
+	return ret;
 }
 
 static int open_dir_above(const char *who, const char *what, const char *path,
@@ -285,22 +356,18 @@ static int open_thread_dirs(struct restore_task *rt, int base)
 
 		if (!fs || fs->has_shared_with)
 			continue;
-		if (!rt->thread_fs_fds) {
-			rt->thread_fs_fds = malloc(2 * core->n_threads * sizeof(int));
-			if (!rt->thread_fs_fds)
-				return -ENOMEM;
-			for (size_t j = 0; j < 2 * core->n_threads; j++)
-				rt->thread_fs_fds[j] = -1;
-		}
+		if (thread_fs_fds_alloc(rt))
+			return -ENOMEM;
 		fds = &rt->thread_fs_fds[2 * i];
 		snprintf(who, sizeof(who), "pid %d thread %d", core->pid, core->threads[i]->tid);
-		/* A removed root or cwd one of its fds holds is that fd's directory. */
+		/* A removed root or cwd one of its fds holds is that fd's directory;
+		 * one others share is open already (open_shared_dirs()). */
 		if (fs->has_root_fd) {
 			fds[0] = fcntl((int)fs->root_fd, F_DUPFD_CLOEXEC, base);
 			if (fds[0] < 0)
 				ret = pr_errno_ret("restore: %s root: no fd %u to enter its removed "
 						   "directory \"%s\" by", who, fs->root_fd, fs->root);
-		} else {
+		} else if (!fs->has_root_file) {
 			ret = open_dir_above(who, "root", fs->root, fs->root_ghost, base, &fds[0]);
 		}
 		if (!ret && fs->has_cwd_fd) {
@@ -308,7 +375,7 @@ static int open_thread_dirs(struct restore_task *rt, int base)
 			if (fds[1] < 0)
 				ret = pr_errno_ret("restore: %s cwd: no fd %u to enter its removed "
 						   "directory \"%s\" by", who, fs->cwd_fd, fs->cwd);
-		} else if (!ret && !fs->cwd_is_root) {
+		} else if (!ret && !fs->cwd_is_root && !fs->has_cwd_file) {
 			ret = open_dir_above(who, "cwd", fs->cwd, fs->cwd_ghost, base, &fds[1]);
 		}
 		if (ret)
@@ -390,6 +457,8 @@ static int prepare_table(const struct restore_set *rs, size_t index, int *exe_fd
 	ret = open_mapped_files(rt->mm, rt->files, rs->files,
 				members ? shared_table_open_base(rs) : rs->base, vma_fds, exe_fd);
 	if (!ret)
+		ret = open_shared_dirs(rs, rt, members ? shared_table_open_base(rs) : rs->base);
+	if (!ret)
 		ret = make_ghost_root(rt, members ? shared_table_open_base(rs) : rs->base);
 	if (!ret)
 		ret = open_thread_dirs(rt, members ? shared_table_open_base(rs) : rs->base);
@@ -411,6 +480,8 @@ static int prepare_member(struct restore_set *rs, size_t index, int *exe_fd, int
 	shared_table_wait_ready(rs, owner);
 	ret = open_mapped_files(rt->mm, rt->files, rs->files, shared_table_open_base(rs), vma_fds,
 				exe_fd);
+	if (!ret)
+		ret = open_shared_dirs(rs, rt, shared_table_open_base(rs));
 	if (!ret)
 		ret = make_ghost_root(rt, shared_table_open_base(rs));
 	if (!ret)

@@ -2,6 +2,7 @@
  * created: restore refuses an incomplete, foreign or inconsistent image set
  * up front, so that a bad image never leaves a half-restored tree behind. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -145,6 +146,34 @@ static int load_files(const struct image_dir *dir, const struct image *objects,
 	return ret;
 }
 
+/* The removed cwds and roots that are file objects (shared with other
+ * processes or threads), needed by the task, so that cryo makes each
+ * once. */
+static int need_dirs(struct restore_task *rt)
+{
+	const TaskCore *core = rt->core;
+	char who[48];
+	int ret = 0;
+
+	snprintf(who, sizeof(who), "pid %d", core->pid);
+	if (core->has_cwd_file)
+		ret = files_need_dir(rt->files, core->cwd_file, who, "cwd");
+	if (!ret && core->has_root_file)
+		ret = files_need_dir(rt->files, core->root_file, who, "root");
+	for (size_t i = 0; !ret && i < core->n_threads; i++) {
+		const ThreadFs *fs = core->threads[i]->fs;
+
+		if (!fs)
+			continue;
+		snprintf(who, sizeof(who), "pid %d thread %d", core->pid, core->threads[i]->tid);
+		if (fs->has_cwd_file)
+			ret = files_need_dir(rt->files, fs->cwd_file, who, "cwd");
+		if (!ret && fs->has_root_file)
+			ret = files_need_dir(rt->files, fs->root_file, who, "root");
+	}
+	return ret;
+}
+
 /* The core must tell the same story as pstree.img. */
 static int check_against_tree(const struct restore_task *rt, const struct tree_task *t)
 {
@@ -188,6 +217,8 @@ static int load_task(const struct image_dir *dir, const struct image *objects,
 		ret = restore_check_registers(rt->core_img->path, rt->core, rt->mm);
 	if (!ret)
 		ret = load_files(dir, objects, rt);
+	if (!ret)
+		ret = need_dirs(rt);
 	if (!ret)
 		ret = pages_reader_open(dir, rt->pid, &rt->pages);
 	if (!ret)

@@ -3,7 +3,8 @@
  * removed one is a ghost, made again at restore), and the umask of a
  * thread with fs info of its own. A removed cwd that one of the task's
  * fds holds too is named by that fd, so that restore gives both one
- * directory. Restore is restore.c's and restore/child.c's. */
+ * directory (one other processes or threads hold too: dump_dirs_shared.c).
+ * Restore is restore.c's and restore/child.c's. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,9 +25,7 @@
 #include "task/internal.h"
 #include "task/task.h"
 
-/* The lowest fd of @proc ("/proc/PID" or "/proc/PID/task/TID") that holds
- * the directory @st, or -1. */
-static int fd_of_dir(const char *proc, const struct stat *st)
+int task_fd_of_dir(const char *proc, const struct stat *st)
 {
 	char path[64];
 	struct dirent *e;
@@ -90,8 +89,8 @@ static int dump_fs_dirs(const char *who, const char *proc, char **cwd, GhostDir 
 		*cwd_ghost = NULL;
 		*cwd_is_root = true;
 	}
-	*cwd_fd = !ret && *cwd_ghost ? fd_of_dir(proc, &c) : -1;
-	*root_fd = !ret && *root_ghost ? fd_of_dir(proc, &r) : -1;
+	*cwd_fd = !ret && *cwd_ghost ? task_fd_of_dir(proc, &c) : -1;
+	*root_fd = !ret && *root_ghost ? task_fd_of_dir(proc, &r) : -1;
 	return ret;
 }
 

@@ -60,6 +60,10 @@ int dump_proc_attrs(struct inj_task *task, TaskCore *core);
  * process's and those of each thread with fs info of its own; refused,
  * saying why, when no path reaches them. */
 int dump_dirs(struct inj_task *task, TaskCore *core);
+/* The lowest fd of @proc ("/proc/PID" or "/proc/PID/task/TID") that holds
+ * the directory @st, or -1. */
+struct stat;
+int task_fd_of_dir(const char *proc, const struct stat *st);
 
 /* Whether two credentials are the same, LSM label included. */
 bool task_creds_equal(const Creds *a, const Creds *b);

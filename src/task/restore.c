@@ -42,12 +42,15 @@ static int restore_identity(const TaskCore *core)
 }
 
 /* A removed cwd: made again, entered and removed; or the directory of one
- * of the task's fds, restored already, entered. */
+ * of the task's fds, restored already, entered. One that others share
+ * (cwd_file) was entered already, from the object of the tree. */
 static int restore_ghost_cwd(const TaskCore *core)
 {
 	char who[24];
 	int fd, ret;
 
+	if (core->has_cwd_file)
+		return 0;
 	if (core->has_cwd_fd) {
 		if (fchdir((int)core->cwd_fd))
 			return pr_errno_ret("restore: pid %d cwd: cannot enter the removed "

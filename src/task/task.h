@@ -33,8 +33,23 @@ int task_dump_attrs(struct inj_task *task, struct inj_parasite *parasite, TaskCo
  * may come before or after task_dump_attrs(). */
 int task_dump_ptrace_attrs(struct inj_task *task, TaskCore *core);
 
-/* Frees what the two functions above allocated (ThreadCore entries
- * included: free their regs and xstate first) and resets those fields. */
+/* After task_dump_attrs(), the whole tree frozen: of @core's removed cwds
+ * and roots (the process's and its threads' own) that no fd of its own
+ * holds, those another process of @objs->pids (or another thread's fs
+ * info) holds too are saved as file objects, which @objs->make makes
+ * (files_dump_dir_object()), in cwd_file and root_file. */
+struct task_dir_objects {
+	const pid_t *pids;
+	size_t nr_pids;
+	int (*make)(void *arg, const char *who, const char *what, const char *proc_link,
+		    uint32_t *id);
+	void *arg;
+};
+int task_dump_shared_dirs(TaskCore *core, const struct task_dir_objects *objs);
+
+/* Frees what task_dump_attrs() and task_dump_ptrace_attrs() allocated
+ * (ThreadCore entries included: free their regs and xstate first) and
+ * resets those fields. */
 void task_core_free_attrs(TaskCore *core);
 
 /* Bounds and consistency of every attribute of @core, before anything is

@@ -560,13 +560,37 @@ static int check_ghost(const struct where *w, const char *who, const char *what,
 	return 0;
 }
 
+/* A removed cwd or root that is a file object of the tree (@file, 0:
+ * none) is a ghost that no fd of the task holds (@fd -1). Which object is
+ * files_need_dir()'s to check. */
+static int check_dir_file(const struct where *w, const char *who, const char *what,
+			  const GhostDir *ghost, int64_t fd, bool has_file, uint32_t file)
+{
+	if (has_file && (!ghost || fd != -1 || !file))
+		return invalid(w, "%s: its %s is file %u of the tree, but no removed directory, "
+			       "or one an fd of its own holds", who, what, file);
+	return 0;
+}
+
+/* The file objects of a removed cwd and root that others share. */
+struct dir_files {
+	bool has_cwd, has_root;
+	uint32_t cwd, root;
+};
+
 /* A process's or a thread's cwd, root and their ghosts; @cwd_fd and
  * @root_fd, when not -1, the fds that hold its removed cwd and root. */
 static int check_dirs(const struct where *w, const char *who, const char *cwd,
 		      const GhostDir *cwd_ghost, const char *root, const GhostDir *root_ghost,
-		      bool cwd_is_root, int64_t cwd_fd, int64_t root_fd)
+		      bool cwd_is_root, int64_t cwd_fd, int64_t root_fd, struct dir_files files)
 {
 	int ret = check_path(w, "cwd", cwd);
+
+	if (!ret)
+		ret = check_dir_file(w, who, "cwd", cwd_ghost, cwd_fd, files.has_cwd, files.cwd);
+	if (!ret)
+		ret = check_dir_file(w, who, "root", root_ghost, root_fd, files.has_root,
+				     files.root);
 
 	if (!ret)
 		ret = check_path(w, "root", root);
@@ -612,7 +636,8 @@ static int check_thread_fs(const struct where *w, const TaskCore *core, const Th
 			return invalid(w, "%s shares the fs info of thread %d, which has none "
 				       "of its own", who, fs->shared_with);
 		if (fs->cwd || fs->root || fs->has_umask || fs->cwd_ghost || fs->root_ghost ||
-		    fs->cwd_is_root || fs->has_cwd_fd || fs->has_root_fd)
+		    fs->cwd_is_root || fs->has_cwd_fd || fs->has_root_fd || fs->has_cwd_file ||
+		    fs->has_root_file)
 			return invalid(w, "%s shares another thread's fs info, and has its own", who);
 		return 0;
 	}
@@ -621,7 +646,9 @@ static int check_thread_fs(const struct where *w, const TaskCore *core, const Th
 			       "permission bits", who);
 	return check_dirs(w, who, fs->cwd, fs->cwd_ghost, fs->root, fs->root_ghost,
 			  fs->cwd_is_root, fs->has_cwd_fd ? (int64_t)fs->cwd_fd : -1,
-			  fs->has_root_fd ? (int64_t)fs->root_fd : -1);
+			  fs->has_root_fd ? (int64_t)fs->root_fd : -1,
+			  (struct dir_files){ fs->has_cwd_file, fs->has_root_file, fs->cwd_file,
+					      fs->root_file });
 }
 
 static int validate(const struct where *w, const TaskCore *core)
@@ -635,7 +662,9 @@ static int validate(const struct where *w, const TaskCore *core)
 		ret = check_dirs(w, "process", core->cwd, core->cwd_ghost, core->root,
 				 core->root_ghost, core->cwd_is_root,
 				 core->has_cwd_fd ? (int64_t)core->cwd_fd : -1,
-				 core->has_root_fd ? (int64_t)core->root_fd : -1);
+				 core->has_root_fd ? (int64_t)core->root_fd : -1,
+				 (struct dir_files){ core->has_cwd_file, core->has_root_file,
+						     core->cwd_file, core->root_file });
 	if (!ret)
 		ret = check_threads(w, core);
 	if (!ret)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -191,23 +192,38 @@ static void reap_traced_threads(pid_t pid)
 static void wait_killed(const struct tree *tree, int *pidfds)
 {
 	struct pollfd *polls = calloc(tree->nr + 1, sizeof(*polls));
-	int left_ms = KILLED_WAIT_MS;
+	int left_ms = KILLED_WAIT_MS, slice_ms = 1;
 
+	/* A killed process frees its memory in its exit, on one core; cryo
+	 * reaps it from this side at the same time (1 GiB: 68 -> 44 ms). The
+	 * kernel refuses a process whose mm another one still uses: it then
+	 * only waits. */
+	for (size_t i = 0; i < tree->nr; i++)
+		if (pidfds[i] >= 0)
+			process_mrelease(pidfds[i], 0);
 	while (polls && left_ms > 0) {
 		nfds_t n = 0;
 		int ret;
 
 		for (size_t i = 0; i < tree->nr; i++)
 			if (pidfds[i] >= 0) {
-				reap_traced_threads(tree->tasks[i].pid);
+				/* One thread: none of its own to reap (a
+				 * frozen process makes none). */
+				if (tree->tasks[i].nr_threads > 1)
+					reap_traced_threads(tree->tasks[i].pid);
 				polls[n++] = (struct pollfd){ .fd = pidfds[i], .events = POLLIN };
 			}
 		if (!n)
 			break;
-		ret = poll(polls, n, 100);
+		/* A thread that dies after its reaping above keeps the pidfd
+		 * unreadable until the next pass, which no poll wakes for: the
+		 * first passes come soon (a 64-thread process waited 100 ms
+		 * for one such thread, every dump). */
+		ret = poll(polls, n, slice_ms);
 		if (ret < 0 && errno != EINTR)
 			break;
-		left_ms -= 100;
+		left_ms -= slice_ms;
+		slice_ms = slice_ms * 2 > 100 ? 100 : slice_ms * 2;
 		for (nfds_t j = 0; ret > 0 && j < n; j++)
 			for (size_t i = 0; polls[j].revents && i < tree->nr; i++)
 				if (pidfds[i] == polls[j].fd) {

@@ -5,7 +5,10 @@
  * for them alone. After restore each thread checks its tid, its TLS, its
  * name, its sigaltstack and its pending signal, answers a signal sent to it
  * alone (on its own alternate stack), and every thread is joined: a join
- * that hangs means its clear_child_tid was lost. */
+ * that hangs means its clear_child_tid was lost. With "pages N"
+ * (prog_threads_spliced), N MiB of anonymous memory too, each page holding
+ * its own number, checked after restore: enough for the dump to vmsplice
+ * it, which copies only the parasite's thread's rseq page. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -415,6 +419,35 @@ static void end_and_join(void)
 		PROG_CHECK(!workers[i].why[0], "%s", workers[i].why);
 }
 
+/* "pages N": N MiB, each page's first word its number plus a seed. */
+#define PAGES_SEED 0x5eed000000000000ull
+
+static volatile uint64_t *pages;
+static size_t nr_pages;
+
+static void map_pages(int argc, char **argv)
+{
+	if (optind + 1 >= argc || strcmp(argv[optind], "pages"))
+		return;
+	nr_pages = strtoul(argv[optind + 1], NULL, 10) * (1u << 20) / 4096;
+	pages = mmap(NULL, nr_pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		     -1, 0);
+	if (pages == MAP_FAILED)
+		exit(2);
+	for (size_t i = 0; i < nr_pages; i++)
+		pages[i * 4096 / sizeof(*pages)] = PAGES_SEED + i;
+}
+
+static void check_pages(void)
+{
+	for (size_t i = 0; i < nr_pages; i++)
+		if (pages[i * 4096 / sizeof(*pages)] != PAGES_SEED + i) {
+			prog_fail("page %zu of the %zu holds %#llx", i, nr_pages,
+				  (unsigned long long)pages[i * 4096 / sizeof(*pages)]);
+			return;
+		}
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
@@ -423,6 +456,7 @@ int main(int argc, char **argv)
 	FILE *f;
 
 	prog_init(argc, argv);
+	map_pages(argc, argv);
 	pid = getpid();
 	have_avx2 = __builtin_cpu_supports("avx2");
 	f = fopen("/proc/self/comm", "r");
@@ -466,6 +500,7 @@ int main(int argc, char **argv)
 		PROG_CHECK(access(path, F_OK) == 0, "worker %d: no thread %d any more", i,
 			   workers[i].tid);
 	}
+	check_pages();
 	check_signal_delivery();
 	end_and_join();
 	PROG_CHECK(!misdelivered, "a queued signal was delivered in thread %d", misdelivered);

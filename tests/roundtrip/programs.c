@@ -41,6 +41,7 @@ const struct test_program test_programs[] = {
 	{ .name = "neg_unix_accept_data" },
 	{ .name = "neg_unix_rights" },
 	{ .name = "neg_packet_ring_unheld" },
+	{ .name = "neg_flock_mapped" },
 	{ .name = "neg_unix_rights_pidfd" },
 	{ .name = "neg_pty_full" },
 	{ .name = "neg_sysv_shm" },
@@ -170,6 +171,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_regs", .cycles = CYCLES_ALL },
 	{ .name = "prog_sched", .cycles = CYCLES_ALL },
 	{ .name = "prog_root_cwd", .cycles = CYCLES_ALL },
+	{ .name = "prog_removed_dir_shared", .cycles = CYCLES_ALL },
 	{ .name = "prog_seccomp", .cycles = CYCLES_ALL },
 	{ .name = "prog_seccomp_no_nnp", .cycles = CYCLES_ALL },
 	{ .name = "prog_shmem", .cycles = CYCLES_ALL },
@@ -281,6 +283,11 @@ const struct test_program test_programs[] = {
 	  .cycles = CYCLE_LEAVE_RUNNING, .dump.env = LIST("CRYO_TEST_PRECOPY_NO_ROOM=1"),
 	  .expect = EXPECT_PRE_COPIED | EXPECT_PRE_COPY_MOVED },
 	{ .name = "prog_threads", .cycles = CYCLES_ALL },
+	/* The same with 20 MiB: vmspliced, all 65 threads' rseq pages but
+	 * the parasite's thread's with the rest. */
+	{ .name = "prog_threads_spliced", .binary = "prog_threads", .args = LIST("pages", "20"),
+	  .cycles = CYCLE_ONCE | CYCLE_TWICE,
+	  .expect = EXPECT_SPLICED_BUT_RSEQ | EXPECT_ONE_PAGE_COPIED },
 	{ .name = "prog_timens", .cycles = CYCLES_ALL },
 	{ .name = "prog_timens_userns", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWUSER },
 	{ .name = "prog_tree", .cycles = CYCLES_ALL },

@@ -43,6 +43,10 @@ enum expect {
 	 * task's, mem/pagesplice.c): pages2-PID.img is there, not empty. A
 	 * dump with -R never splices (dump.c): one file. */
 	EXPECT_TWO_PAGES_FILES = 1 << 6,
+	/* With EXPECT_SPLICED_BUT_RSEQ, of a program of many threads: one
+	 * page copied, the parasite's thread's rseq page; the other threads
+	 * stay stopped, and their rseq pages are spliced with the rest. */
+	EXPECT_ONE_PAGE_COPIED = 1 << 7,
 };
 
 /* What cryo needs, at one stage, for one program. */

@@ -5,7 +5,8 @@
  * mappings, no signal left blocked, still running, and PASS on SIGTERM. Each
  * runner is a child subreaper and ends and reaps every process it started.
  * This one: usage errors and the targets dump refuses (a missing, foreign or
- * garbage pid, a thread, a traced child). The other runners: test_neg_fds.c
+ * garbage pid, a thread, a traced child, a flock no fd reaches). The other
+ * runners: test_neg_fds.c
  * (fds and namespaces dump refuses), test_neg_killed.c (dumps that fail or
  * die midway), test_neg_restore.c (damaged and planted images),
  * test_neg_pids.c (pids taken before or during a restore), test_neg_cow.c
@@ -286,6 +287,24 @@ TEST(dump_of_a_child_its_parent_traces_is_refused_naming_the_tracer)
 	CHECK_GOTO(proc_status_number(child, "TracerPid", 10, &tracer) && tracer == (unsigned)p.pid,
 		   out, "the child is traced by %llu after the dump, not by its parent %d",
 		   tracer, p.pid);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	end_prog(&p);
+}
+
+/* A flock kept by a mapping alone (its fd closed): /proc/locks shows it,
+ * no fd reaches it. The dump reads /proc/locks once, right after the
+ * seize, on a thread of its own: the refusal must still name the lock's
+ * holder, and the program keep its lock. */
+TEST(dump_refuses_a_flock_no_fd_reaches_naming_its_holder_and_the_lock_stays)
+{
+	char expect[128];
+	struct prog p = { 0 };
+
+	CHECK_GOTO(start_prog(&p, "neg_flock_mapped", NULL, NULL), out, "%s", why);
+	snprintf(expect, sizeof(expect), "pid %d holds a FLOCK lock on inode ", p.pid);
+	CHECK_GOTO(dump_refused_unharmed(&p, expect, "that none of the dumped fds reaches"), out,
+		   "%s", why);
 	CHECK_GOTO(prog_passes(&p), out, "%s", why);
 out:
 	end_prog(&p);

@@ -76,6 +76,7 @@ static bool read_pid(const char *path, pid_t *pid, long ms)
 
 /* Whether a line of the file at @path holds @text. */
 static bool file_has_line(const char *path, const char *text);
+static size_t lines_with(const char *path, const char *text);
 
 /* Whether image directory @dir holds a second pages file with pages. */
 static bool has_second_pages_file(const char *dir)
@@ -139,6 +140,11 @@ static bool dump(struct run *r, const char *img, bool leave_running)
 	    (!file_has_line(log, "vmspliced by the parasite") ||
 	     !file_has_line(log, "copied, not spliced")))
 		return failed(r, "its memory was not vmspliced, or its rseq page was (see %s)", log);
+	if (!leave_running && (r->tp->expect & EXPECT_ONE_PAGE_COPIED) &&
+	    lines_with(log, "copied, not spliced") != 1)
+		return failed(r, "%zu pages copied, not spliced, where only the parasite's thread's "
+			      "rseq page should be (see %s)", lines_with(log, "copied, not spliced"),
+			      log);
 	if (!leave_running && (r->tp->expect & EXPECT_TWO_PAGES_FILES) &&
 	    !has_second_pages_file(dir))
 		return failed(r, "its pages were not written to two files (no pages2 file in %s)",
@@ -197,6 +203,20 @@ static bool file_has_line(const char *path, const char *text)
 	if (f)
 		fclose(f);
 	return found;
+}
+
+/* How many lines of @path hold @text. */
+static size_t lines_with(const char *path, const char *text)
+{
+	char line[1024];
+	size_t n = 0;
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	if (f)
+		fclose(f);
+	return n;
 }
 
 /* EXPECT_KILLED_WHEN_SERVING_FAILS: the page server is made to fail (after 100 copies)

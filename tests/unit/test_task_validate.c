@@ -250,6 +250,31 @@ static void thread_fs_without_root(struct sample *s)
 	thread_fs.has_umask = true;
 	s->threads[1].fs = &thread_fs;
 }
+static void cwd_file_not_removed(struct sample *s)
+{
+	s->core.has_cwd_file = true;
+	s->core.cwd_file = 3;
+}
+static void root_file_and_root_fd(struct sample *s)
+{
+	removed_dir.mode = 0755;
+	s->core.root_ghost = &removed_dir;
+	s->core.root = (char *)"/jail";
+	s->core.has_root_fd = s->core.has_root_file = true;
+	s->core.root_fd = 4;
+	s->core.root_file = 3;
+}
+static void thread_cwd_file_zero(struct sample *s)
+{
+	removed_dir.mode = 0755;
+	thread_fs = (ThreadFs)THREAD_FS__INIT;
+	thread_fs.cwd = (char *)"/gone";
+	thread_fs.root = (char *)"/";
+	thread_fs.has_umask = true;
+	thread_fs.cwd_ghost = &removed_dir;
+	thread_fs.has_cwd_file = true;
+	s->threads[1].fs = &thread_fs;
+}
 static void thread_fs_umask_sticky(struct sample *s)
 {
 	thread_fs = (ThreadFs)THREAD_FS__INIT;
@@ -295,6 +320,12 @@ static const struct bad_case bad_cases[] = {
 	  "a cwd that is its removed root needs that root" },
 	{ "a cwd that is the removed root and a ghost", cwd_is_root_and_its_own_ghost,
 	  "and no removed cwd of its own" },
+	{ "a cwd that is a file of the tree but not removed", cwd_file_not_removed,
+	  "process: its cwd is file 3 of the tree, but no removed directory" },
+	{ "a removed root both a file of the tree and its own fd's", root_file_and_root_fd,
+	  "or one an fd of its own holds" },
+	{ "a thread's removed cwd that is file 0", thread_cwd_file_zero,
+	  "thread 4243: its cwd is file 0 of the tree" },
 	{ "a thread's uid -1", thread_uid_minus_one, "thread 4243 creds: user or group id -1" },
 	{ "a thread's ambient caps not permitted", thread_ambient_not_permitted,
 	  "thread 4243 creds: ambient capabilities 0x100" },
