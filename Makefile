@@ -91,7 +91,7 @@ INJECT_SRCS := $(wildcard src/inject/*.c)
 INJECT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(INJECT_SRCS))
 # The /proc readers of src/common, built again into the library (hidden,
 # then local like its own helpers): it stays self-contained.
-INJECT_COMMON_SRCS := src/common/procfs.c src/common/textfile.c
+INJECT_COMMON_SRCS := src/common/procfs.c src/common/procmap.c src/common/textfile.c
 INJECT_COMMON_OBJS := $(patsubst src/%.c,$(BUILD)/inject-obj/%.o,$(INJECT_COMMON_SRCS))
 LIBINJECT := $(BUILD)/libinject.a
 

@@ -21,8 +21,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
-#include "common/cleanup.h"
-#include "common/procfs.h"
+#include "common/procmap.h"
 #include "inject/internal.h"
 
 #define RED_ZONE 128
@@ -101,30 +100,25 @@ void inj_task_offer_sites(struct inj_task *task, const struct inj_task *like)
 	task->offered_syscall_ret = like->syscall_ret;
 }
 
-/* Finds the trampoline (and libc's "syscall; ret") once; 0 when the task
- * has none (no glibc). */
+static int try_libc(const struct proc_maps_line *m, void *arg)
+{
+	struct inj_task *task = arg;
+
+	if (strstr(m->name, "libc"))
+		find_in_mapping(task, m->start, m->end);
+	return task->restore_rt != 0;
+}
+
+/* Finds the trampoline (and libc's "syscall; ret") once, among the readable
+ * executable mappings alone (procmap.h); 0 when the task has none (no
+ * glibc). */
 static unsigned long find_restore_rt(struct inj_task *task)
 {
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	char path[64];
-	FILE *f;
-
 	if (task->restore_rt_searched)
 		return task->restore_rt;
 	task->restore_rt_searched = true;
-	snprintf(path, sizeof(path), "/proc/%d/maps", task->pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (proc_each_mapping(task->pid, PROC_MAPPING_READ | PROC_MAPPING_EXEC, try_libc, task) < 0)
 		return 0;
-	while (!task->restore_rt && getline(&line, &cap, f) > 0) {
-		struct proc_maps_line m;
-
-		if (proc_maps_line_parse(line, &m) && m.perms[0] == 'r' && m.perms[2] == 'x' &&
-		    strstr(m.name, "libc"))
-			find_in_mapping(task, m.start, m.end);
-	}
-	fclose(f);
 	return task->restore_rt;
 }
 

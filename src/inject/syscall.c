@@ -13,8 +13,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-#include "common/cleanup.h"
-#include "common/procfs.h"
+#include "common/procmap.h"
 #include "inject/internal.h"
 
 #define SYSCALL_STOP (SIGTRAP | 0x80)
@@ -42,40 +41,45 @@ static unsigned long find_syscall_insn(pid_t pid, unsigned long start, unsigned 
 	return found;
 }
 
+struct site_search {
+	struct inj_task *task;
+	bool vdso;		/* this pass looks at [vdso] alone */
+	unsigned long site;
+};
+
+static int try_mapping(const struct proc_maps_line *m, void *arg)
+{
+	struct site_search *s = arg;
+
+	if (!strcmp(m->name, "[vdso]") != s->vdso)
+		return 0;
+	s->site = find_syscall_insn(s->task->pid, m->start, m->end);
+	return s->site != 0;
+}
+
 /* The vDSO is tried first: it is small and every x86_64 vDSO has a syscall
- * fallback. Other executable mappings are tried in order after it. */
+ * fallback. Other executable mappings are tried in order after it. Only
+ * the readable executable mappings are asked for (procmap.h): a task of
+ * 50,000 mappings has a dozen. */
 static int locate_syscall_site(struct inj_task *task)
 {
-	_cleanup_free_ char *line = NULL;
-	unsigned long site = 0;
-	size_t cap = 0;
-	char path[64];
-	FILE *f;
+	struct site_search s = { .task = task };
+	int ret = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", task->pid);
-	for (int pass = 0; pass < 2 && !site; pass++) {
-		f = fopen(path, "re");
-		if (!f)
-			return -errno;
-		while (!site && getline(&line, &cap, f) > 0) {
-			struct proc_maps_line m;
-
-			if (!proc_maps_line_parse(line, &m))
-				continue;
-			if (m.perms[0] != 'r' || m.perms[2] != 'x' ||
-			    !strcmp(m.name, "[vdso]") != (pass == 0))
-				continue;
-			site = find_syscall_insn(task->pid, m.start, m.end);
-		}
-		fclose(f);
+	for (int pass = 0; pass < 2 && !s.site && ret >= 0; pass++) {
+		s.vdso = pass == 0;
+		ret = proc_each_mapping(task->pid, PROC_MAPPING_READ | PROC_MAPPING_EXEC,
+					try_mapping, &s);
 	}
-	if (!site) {
+	if (ret < 0)
+		return ret;
+	if (!s.site) {
 		inj_err("pid %d: no syscall instruction found in [vdso] or any readable "
 			"executable mapping; cannot run remote system calls", task->pid);
 		return -ENOEXEC;
 	}
-	task->syscall_ip = site;
-	inj_debug("pid %d: remote syscalls run at %#lx", task->pid, site);
+	task->syscall_ip = s.site;
+	inj_debug("pid %d: remote syscalls run at %#lx", task->pid, s.site);
 	return 0;
 }
 

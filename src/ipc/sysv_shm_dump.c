@@ -1,5 +1,5 @@
 /* sysv_shm_dump(): the SysV segments that processes of a dump have
- * attached, found in their /proc/PID/maps (a mapping named
+ * attached, found among their shared file mappings (a mapping named
  * "/SYSVkey (deleted)" whose inode is the segment's id), described by
  * shmctl(IPC_STAT) and read through /proc/PID/map_files, so that no
  * process of the dump is touched and no attachment is added. With a tree's
@@ -20,6 +20,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/procmap.h"
 #include "files/contents.h"
 #include "images/proto/sysv_shm.pb-c.h"
 #include "ipc/sysv_shm.h"
@@ -76,47 +77,58 @@ static int same_ipc_ns(pid_t pid)
 	return 0;
 }
 
-/* Adds the SysV mappings of @pid to @s. */
-static int scan_process(pid_t pid, struct segments *s)
+struct process_scan {
+	pid_t pid;
+	struct segments *segments;
+	bool checked_ns;
+	bool said;		/* the failure is add_mapping()'s, logged */
+};
+
+#define SYSV_NAME_LEN (sizeof("/SYSV12345678") - 1)
+
+/* Counts a mapping named "/SYSVkkkkkkkk (deleted)", kkkkkkkk its key in hex. */
+static int add_mapping(const struct proc_maps_line *m, void *arg)
 {
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	bool checked_ns = false;
-	size_t cap = 0;
-	char path[64];
+	struct process_scan *scan = arg;
+	struct segment *seg;
+	unsigned int key;
 	int ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return pr_errno_ret("dump: pid %d: cannot read %s", pid, path);
-	while (getline(&line, &cap, f) > 0) {
-		uint64_t start, end, ino;
-		char name[64] = "", deleted[16] = "";
-		unsigned int key;
-		struct segment *seg;
-
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %*s %*s %" SCNu64 " %63s %15s",
-			   &start, &end, &ino, name, deleted) != 5 ||
-		    sscanf(name, "/SYSV%8x", &key) != 1 || strlen(name) != 13 ||
-		    strcmp(deleted, "(deleted)"))
-			continue;
-		if (!checked_ns) {
-			ret = same_ipc_ns(pid);
-			if (ret)
-				return ret;
-			checked_ns = true;
-		}
-		seg = find_or_add(s, (int)ino);
-		if (!seg) {
-			pr_err("dump: pid %d: out of memory for its SysV segments", pid);
-			return -ENOMEM;
-		}
-		if (seg->id < 0)
-			*seg = (struct segment){ (int)ino, key, pid, start, end, 0 };
-		seg->nr_vmas++;
+	if (strlen(m->name) != SYSV_NAME_LEN + strlen(" (deleted)") ||
+	    sscanf(m->name, "/SYSV%8x", &key) != 1 ||
+	    strcmp(m->name + SYSV_NAME_LEN, " (deleted)"))
+		return 0;
+	scan->said = true;
+	if (!scan->checked_ns) {
+		ret = same_ipc_ns(scan->pid);
+		if (ret)
+			return ret;
+		scan->checked_ns = true;
 	}
-	return ferror(f) ? pr_errno_ret("dump: pid %d: cannot read %s", pid, path) : 0;
+	seg = find_or_add(scan->segments, (int)m->ino);
+	if (!seg) {
+		pr_err("dump: pid %d: out of memory for its SysV segments", scan->pid);
+		return -ENOMEM;
+	}
+	scan->said = false;
+	if (seg->id < 0)
+		*seg = (struct segment){ (int)m->ino, key, scan->pid, m->start, m->end, 0 };
+	seg->nr_vmas++;
+	return 0;
+}
+
+/* Adds the SysV mappings of @pid to @s: shared file mappings alone are
+ * looked at (procmap.h), not the 50,000 lines of a process of as many
+ * anonymous mappings. */
+static int scan_process(pid_t pid, struct segments *s)
+{
+	struct process_scan scan = { pid, s, false, false };
+	int ret = proc_each_mapping(pid, PROC_MAPPING_SHARED | PROC_MAPPING_FILE, add_mapping,
+				    &scan);
+
+	if (ret && !scan.said)
+		pr_err("dump: pid %d: cannot read /proc/%d/maps: %s", pid, pid, strerror(-ret));
+	return ret;
 }
 
 /* What the kernel says of @seg, and whether restore can make it again. */

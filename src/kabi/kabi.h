@@ -125,6 +125,40 @@ struct pm_scan_arg {
 #define PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_arg)
 #endif
 
+/* ---- PROCMAP_QUERY ioctl on /proc/PID/maps (6.11) ------------------------- */
+#ifndef PROCMAP_QUERY
+/* Bits of procmap_query.vma_flags, and of query_flags as what the mapping
+ * found must have. */
+#define PROCMAP_QUERY_VMA_READABLE		0x01
+#define PROCMAP_QUERY_VMA_WRITABLE		0x02
+#define PROCMAP_QUERY_VMA_EXECUTABLE		0x04
+#define PROCMAP_QUERY_VMA_SHARED		0x08
+/* The mapping holding query_addr, else the first one above it. */
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA	0x10
+#define PROCMAP_QUERY_FILE_BACKED_VMA		0x20
+
+/* Extensible by size: callers set size = sizeof(struct procmap_query). */
+struct procmap_query {
+	__u64 size;
+	__u64 query_flags;
+	__u64 query_addr;
+	__u64 vma_start;	/* out, as are the fields below but the addresses */
+	__u64 vma_end;
+	__u64 vma_flags;
+	__u64 vma_page_size;
+	__u64 vma_offset;
+	__u64 inode;
+	__u32 dev_major;
+	__u32 dev_minor;
+	__u32 vma_name_size;	/* in: the buffer's size; out: the name's, NUL included */
+	__u32 build_id_size;
+	__u64 vma_name_addr;
+	__u64 build_id_addr;
+};
+
+#define PROCMAP_QUERY		_IOWR('f', 17, struct procmap_query)
+#endif
+
 /* ---- /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst;
  * never in a uapi header) ---------------------------------------------------- */
 #define PME_SOFT_DIRTY		(1ULL << 55)	/* 3.11; "4" to clear_refs clears it */

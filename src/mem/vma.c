@@ -392,6 +392,14 @@ static int vma_from_entry(pid_t pid, const struct smaps_entry *e, Vma *v)
 		v->flags |= MAP_NORESERVE;
 	v->has_madvise = true;
 	v->madvise = madvise_bits(e->vm_flags);
+	/* Most mappings of a large process: private anonymous memory with
+	 * nothing below to refuse, which needs no label built. */
+	if (!*name && !(v->flags & MAP_SHARED) &&
+	    !(e->vm_flags & (VMF_HUGETLB | VMF_SHADOW_STACK | VMF_UFFD_MISSING | VMF_IO | VMF_PFNMAP))) {
+		v->kind = VMA__KIND__ANON;
+		v->flags |= MAP_ANONYMOUS;
+		return 0;
+	}
 	snprintf(label, sizeof(label), "%" PRIx64 "..%" PRIx64 "%s%s", e->start, e->end,
 		 *name ? " " : "", name);
 
@@ -570,55 +578,134 @@ static bool parse_kb(const char *text, unsigned long long *kb)
 	return !errno && end != text && has_prefix(end, " kB");
 }
 
-static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
+/* The "Key: value" @line of an entry, into @e when it is one of the few
+ * keys used: told apart by their first letter first, since most of an
+ * entry's 25 lines are none of them (Size, Pss, Private_Dirty, ...). */
+static void parse_field(const char *line, struct smaps_entry *e)
 {
-	_cleanup_free_ char *line = NULL, *name = NULL;
-	_cleanup_free_ struct mapped_file_memo *memo = calloc(1, sizeof(*memo));
-	struct smaps_entry e, next;
-	bool in_entry = false;
-	size_t cap = 0;
+	unsigned long long kb;
+
+	switch (line[0]) {
+	case 'R':
+		if (has_prefix(line, "Rss:") && parse_kb(line + strlen("Rss:"), &kb))
+			e->rss_kb = kb;
+		break;
+	case 'S':
+		if (has_prefix(line, "Swap:") && parse_kb(line + strlen("Swap:"), &kb))
+			e->swap_kb = kb;
+		else if (has_prefix(line, "Shared_Hugetlb:") &&
+			 parse_kb(line + strlen("Shared_Hugetlb:"), &kb))
+			e->hugetlb_kb += kb;
+		break;
+	case 'P':
+		if (has_prefix(line, "Private_Hugetlb:") &&
+		    parse_kb(line + strlen("Private_Hugetlb:"), &kb))
+			e->hugetlb_kb += kb;
+		break;
+	case 'K':
+		if (has_prefix(line, "KernelPageSize:") &&
+		    parse_kb(line + strlen("KernelPageSize:"), &kb))
+			e->kernel_page_kb = kb;
+		break;
+	case 'V':
+		if (has_prefix(line, "VmFlags:")) {
+			e->vm_flags = parse_vm_flags(line + strlen("VmFlags:"));
+			e->has_vm_flags = true;
+		}
+		break;
+	}
+}
+
+/* What read_smaps() has of the entry being read. */
+struct smaps_reader {
+	pid_t pid;
+	struct vma_list *list;
+	struct mapped_file_memo *memo;
+	struct smaps_entry e;
+	char *name;		/* e.name's copy: the line's bytes are reused */
+	bool in_entry;
+};
+
+/* One line, its newline cut. A key line starts with a capital letter
+ * (Size:, Rss:, VmFlags:, ...), a header with a hex digit: 24 of an
+ * entry's 25 lines are told apart at their first byte. */
+static int take_line(struct smaps_reader *r, char *line)
+{
+	struct smaps_entry next;
 	int ret;
 
-	while (getline(&line, &cap, f) > 0) {
-		unsigned long long kb;
-
-		memset(&next, 0, sizeof(next));
-		if (parse_header(line, &next)) {
-			if (in_entry && (ret = finish_entry(pid, &e, list)))
-				return ret;
-			e = next;
-			/* The name points into @line, which the next read reuses. */
-			free(name);
-			name = strdup(e.name);
-			if (!name) {
-				pr_err("dump: pid %d: out of memory for its mappings", pid);
-				return -ENOMEM;
-			}
-			e.name = name;
-			e.memo = memo;	/* NULL (no memory): every file looked up */
-			in_entry = true;
-		} else if (!in_entry || !strchr("RSPKV", line[0])) {
-			/* Most of an entry's 25 lines: none of the keys below. */
-			continue;
-		} else if (has_prefix(line, "Rss:") && parse_kb(line + strlen("Rss:"), &kb)) {
-			e.rss_kb = kb;
-		} else if (has_prefix(line, "Swap:") && parse_kb(line + strlen("Swap:"), &kb)) {
-			e.swap_kb = kb;
-		} else if ((has_prefix(line, "Shared_Hugetlb:") ||
-			    has_prefix(line, "Private_Hugetlb:")) &&
-			   parse_kb(strchr(line, ':') + 1, &kb)) {
-			e.hugetlb_kb += kb;
-		} else if (has_prefix(line, "KernelPageSize:") &&
-			   parse_kb(line + strlen("KernelPageSize:"), &kb)) {
-			e.kernel_page_kb = kb;
-		} else if (has_prefix(line, "VmFlags:")) {
-			e.vm_flags = parse_vm_flags(line + strlen("VmFlags:"));
-			e.has_vm_flags = true;
-		}
+	if (line[0] >= 'A' && line[0] <= 'Z') {
+		if (r->in_entry)
+			parse_field(line, &r->e);
+		return 0;
 	}
-	if (ferror(f))
-		return pr_errno_ret("dump: pid %d: cannot read /proc/%d/smaps", pid, pid);
-	return in_entry ? finish_entry(pid, &e, list) : 0;
+	memset(&next, 0, sizeof(next));
+	if (!parse_header(line, &next))
+		return 0;
+	if (r->in_entry && (ret = finish_entry(r->pid, &r->e, r->list)))
+		return ret;
+	r->e = next;
+	free(r->name);
+	r->name = strdup(next.name);
+	if (!r->name) {
+		pr_err("dump: pid %d: out of memory for its mappings", r->pid);
+		return -ENOMEM;
+	}
+	r->e.name = r->name;
+	r->e.memo = r->memo;	/* NULL (no memory): every file looked up */
+	r->in_entry = true;
+	return 0;
+}
+
+#define SMAPS_CHUNK (1u << 20)
+
+/* Reads in chunks of a MiB and cuts the lines in place: no line is copied
+ * out of the buffer (getline() copied each of 1.25 million). */
+static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
+{
+	_cleanup_free_ char *buf = malloc(SMAPS_CHUNK + 1);
+	_cleanup_free_ struct mapped_file_memo *memo = calloc(1, sizeof(*memo));
+	struct smaps_reader r = { .pid = pid, .list = list, .memo = memo };
+	size_t have = 0;
+	int ret = 0;
+
+	if (!buf) {
+		pr_err("dump: pid %d: out of memory for its mappings", pid);
+		return -ENOMEM;
+	}
+	for (;;) {
+		size_t n = fread(buf + have, 1, SMAPS_CHUNK - have, f);
+		char *line = buf, *end = buf + have + n, *nl;
+
+		while (!ret && (nl = memchr(line, '\n', (size_t)(end - line)))) {
+			*nl = '\0';
+			ret = take_line(&r, line);
+			line = nl + 1;
+		}
+		have = (size_t)(end - line);
+		if (ret)
+			break;
+		if (!n) {
+			/* A last line without its newline. */
+			line[have] = '\0';
+			ret = have ? take_line(&r, line) : 0;
+			break;
+		}
+		/* No line of smaps is near a MiB: a path is at most 4 KiB. */
+		if (have == SMAPS_CHUNK) {
+			pr_err("dump: pid %d: a line of /proc/%d/smaps is over %u bytes", pid, pid,
+			       SMAPS_CHUNK);
+			ret = -EIO;
+			break;
+		}
+		memmove(buf, line, have);
+	}
+	if (!ret && ferror(f))
+		ret = pr_errno_ret("dump: pid %d: cannot read /proc/%d/smaps", pid, pid);
+	if (!ret && r.in_entry)
+		ret = finish_entry(pid, &r.e, list);
+	free(r.name);
+	return ret;
 }
 
 int vma_list_parse(pid_t pid, FILE *smaps, struct vma_list *out)
@@ -635,12 +722,8 @@ int vma_list_parse(pid_t pid, FILE *smaps, struct vma_list *out)
 	return 0;
 }
 
-#define SMAPS_BUF (1u << 20)
-
 int vma_list_read(pid_t pid, struct vma_list *out)
 {
-	/* Declared first, so freed after the stream that uses it is closed. */
-	_cleanup_free_ char *buf = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
 	char path[64];
 
@@ -648,11 +731,9 @@ int vma_list_read(pid_t pid, struct vma_list *out)
 	f = fopen(path, "re");
 	if (!f)
 		return pr_errno_ret("dump: pid %d: cannot open %s", pid, path);
-	/* smaps fills a read with as many entries as fit: a large buffer
-	 * makes the reads few (the default 4 KiB holds three or four). */
-	buf = malloc(SMAPS_BUF);
-	if (buf)
-		setvbuf(f, buf, _IOFBF, SMAPS_BUF);
+	/* read_smaps() reads a MiB at a time into its own buffer, which
+	 * smaps fills with as many entries as fit: no copy through stdio's. */
+	setvbuf(f, NULL, _IONBF, 0);
 	return vma_list_parse(pid, f, out);
 }
 

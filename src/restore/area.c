@@ -23,6 +23,7 @@
 #include "mem/vma.h"
 #include "ns/user.h"
 #include "restore/area.h"
+#include "restore/map_runs.h"
 #include "restore/restore.h"
 #include "restore/vdso.h"
 #include "restorer/args.h"
@@ -733,6 +734,16 @@ int restorer_enter(struct restore_task *rt, const struct maps_now *now, int repo
 	if (!ret)
 		ret = fill_vmas(args, &area, rt, vma_fds, (const void *)args->fills,
 				args->nr_fills, &plan, lazy);
+	if (!ret) {
+		struct restorer_vma *v = (void *)(uintptr_t)args->vmas;
+
+		map_runs_mark(v, args->nr_vmas);
+		/* A lazy restore's fills are the eager few the page server
+		 * leaves (lazy/plan.c): kept as planned. */
+		if (!lazy)
+			args->nr_fills = (uint32_t)map_runs_merge_fills(
+				v, args->nr_vmas, (void *)(uintptr_t)args->fills, args->nr_fills);
+	}
 	if (!ret)
 		ret = fill_moves(args, &area, rt);
 	if (!ret)

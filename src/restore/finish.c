@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/procmap.h"
 #include "ns/ns.h"
 #include "inject/inject.h"
 #include "restore/restore.h"
@@ -40,24 +41,17 @@ static void reenter_interrupted_syscall(struct user_regs_struct *r)
  * or the new one next to a proxy. */
 static int check_vdso_placed(const struct restore_task *rt, uint64_t want)
 {
-	char path[64], line[512];
-	bool found = false;
-	FILE *f;
+	struct proc_maps_line m;
+	char name[16];
+	int ret;
 
 	if (!want)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", rt->host_pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (!found && fgets(line, sizeof(line), f)) {
-		unsigned long start;
-
-		found = strstr(line, "[vdso]") && sscanf(line, "%lx-", &start) == 1 &&
-			start == want;
-	}
-	fclose(f);
-	if (!found) {
+	/* One query, not the whole maps text (procmap.h). */
+	ret = proc_mapping_at(rt->host_pid, want, &m, name, sizeof(name));
+	if (ret && ret != -ENOENT)
+		return ret;
+	if (ret || m.start != want || strcmp(m.name, "[vdso]")) {
 		pr_err("restore: pid %d: [vdso] is not at %#llx, where it was mapped", rt->pid,
 		       (unsigned long long)want);
 		return -EFAULT;

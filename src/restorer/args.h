@@ -30,12 +30,29 @@ struct restorer_vma {
 	uint32_t aio_nr;
 	uint32_t aio_head;
 	uint32_t aio_tail;
-	uint32_t reserved;
+	/* Mapped by one mmap with the next VMA, which the kernel would merge
+	 * with it anyway (restore/map_runs.c); its own prot comes after. */
+	uint32_t map_with_next;
 	/* Mapped and filled before the restore's fork of the children (pages
 	 * they share): brought into place by the premap moves (below), never
 	 * mapped anew. */
 	uint64_t premapped;
 };
+
+/* The protection map_vmas() gives a VMA it mmaps: writable for now where
+ * pages are to be filled in (PROT_READ | PROT_WRITE, spelled as numbers:
+ * this header is freestanding). */
+static inline uint32_t restorer_vma_map_prot(const struct restorer_vma *v)
+{
+	return v->prot | (v->has_fills ? 0x1u | 0x2u : 0);
+}
+
+/* Whether map_vmas() mmaps the VMA itself (not attached, not moved into
+ * place, not replaced by an AIO ring afterwards). */
+static inline int restorer_vma_mmapped(const struct restorer_vma *v)
+{
+	return v->shm_id < 0 && !v->premapped && !v->aio_nr;
+}
 
 /* A piece of a premapped mapping: @len bytes moved from @from to @to
  * (mremap, which keeps the pages and their sharing). */

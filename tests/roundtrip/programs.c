@@ -122,6 +122,7 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_locks", .cycles = CYCLES_ALL },
 	/* Turns ksmd on while it runs, if it was off, and off again. */
 	{ .name = "prog_ksm", .cycles = CYCLES_ALL },
+	{ .name = "prog_map_runs", .cycles = CYCLES_ALL },
 	{ .name = "prog_mem_advice", .cycles = CYCLES_ALL },
 	{ .name = "prog_membarrier", .cycles = CYCLES_ALL },
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },

@@ -152,3 +152,36 @@ TEST(unsupported_mappings_are_refused)
 		      "case %zu: message '%s' lacks '%s'", i, log ? log : "", cases[i].why);
 	}
 }
+
+/* More text than read_smaps() reads at a time (a MiB), entries cut
+ * anywhere across its reads, and a last line without its newline. */
+TEST(smaps_longer_than_a_read_is_parsed_whole)
+{
+	enum { NR = 9000 };
+	size_t cap = NR * 400, used = 0;
+	_cleanup_free_ char *text = malloc(cap), *log = NULL;
+	struct vma_list list = { 0 };
+	int ret;
+
+	CHECK(text, "malloc");
+	for (int i = 0; i < NR; i++)
+		used += (size_t)snprintf(text + used, cap - used,
+					 "%x-%x %s 00000000 00:00 0 \n" FIELDS("4", "%s"),
+					 0x10000 + i * 0x2000, 0x11000 + i * 0x2000,
+					 i % 2 ? "r--p" : "rw-p", i % 3 ? "rd mr mw me" : "rd mr mw me dc");
+	CHECK(used > (2u << 20) && used < cap, "%zu bytes", used);
+	text[used - 1] = '\0';		/* the last VmFlags line loses its newline */
+	ret = parse(text, &list, &log);
+	CHECK_GOTO(!ret, out, "parse failed: %s", log);
+	CHECK_GOTO(list.nr == NR, out, "%zu mappings of %d", list.nr, NR);
+	for (int i = 0; i < NR; i++) {
+		const Vma *v = list.vmas[i];
+
+		CHECK_GOTO(v->start == 0x10000u + i * 0x2000u && v->end == v->start + 0x1000 &&
+			   v->prot == (i % 2 ? PROT_READ : PROT_READ | PROT_WRITE) &&
+			   v->madvise == (i % 3 ? 0 : VMA_MADV_DONTFORK) &&
+			   list.resident[i] == 8 * 1024, out, "mapping %d", i);
+	}
+out:
+	vma_list_free(&list);
+}
