@@ -385,6 +385,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		ret = -ENOMEM;
 	for (size_t i = 0; run.pidfds && run.uffd && i < nr; i++)
 		run.pidfds[i] = run.uffd[i] = -1;
+	if (!ret)
+		ret = finish_tree_setup(&run);
 	if (ret)
 		goto out;
 	/* The first process of a new pid namespace mounts its /proc in the
@@ -449,6 +451,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 			close(pipes[i][1]);
 			pipes[i][1] = -1;
 		}
+		finish_tree_end(&run);
 		/* Killing a clone's init ends every process of its namespace. */
 		kill_all(&run, child);
 		goto out;
@@ -497,6 +500,7 @@ out:
 		close(rs->devpts_fd);
 	rs->devpts_fd = -1;
 	shared_table_teardown(rs);
+	finish_tree_end(&run);
 	free(run.pidfds);
 	free(run.may_exit);
 	free(run.vdso);

@@ -137,6 +137,31 @@ out:
 	end_prog(&p);
 }
 
+/* Each process of a tree is finished (seized, its registers set) as soon as
+ * its restorer reports, and held until all are: a finish that fails when
+ * some are held (CRYO_TEST_FINISH_FAIL_AT, the 30th of prog_tree's live
+ * processes) kills them where they stand, and nothing is left. */
+TEST(a_tree_whose_finish_fails_midway_leaves_nothing)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX];
+	pid_t image_pid;
+	struct cryo_run r;
+
+	CHECK_GOTO(make_image(&p, "prog_tree", img, &image_pid), out, "%s", why);
+	CHECK_GOTO(reap_all_children(WAIT_MS), out, "the dumped tree's processes stay");
+	setenv("CRYO_TEST_FINISH_FAIL_AT", "30", 1);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d");
+	unsetenv("CRYO_TEST_FINISH_FAIL_AT");
+	CHECK_GOTO(refused(&r, "its finish failed on purpose", "29 processes held finished",
+			   NULL),
+		   out, "%s", why);
+	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
+out:
+	unsetenv("CRYO_TEST_FINISH_FAIL_AT");
+	end_prog(&p);
+}
+
 /* Another process took the lock the dumped root held on its file A: the
  * restore cannot take it again, says which, and leaves nothing behind. */
 TEST(restore_fails_naming_a_lock_another_process_holds_now)
