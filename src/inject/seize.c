@@ -505,3 +505,72 @@ pid_t inj_thread_tid(const struct inj_task *task, int index)
 		return -1;
 	return task->threads[index].tid;
 }
+
+/* Waits for the stops of the @nr threads seize_thread() interrupted, the
+ * leader last (while its siblings' stops are pending, its wait polls). */
+static int wait_interrupted(struct inj_task *task, const pid_t *tids, int nr)
+{
+	int ret = 0, err;
+
+	for (int i = 0; i < nr; i++) {
+		if (tids[i] == task->pid)
+			continue;
+		err = finish_seize(task, tids[i], NULL);
+		if (err && !ret)
+			ret = err;
+	}
+	for (int i = 0; i < nr; i++) {
+		if (tids[i] != task->pid)
+			continue;
+		err = finish_seize(task, tids[i], NULL);
+		if (err && !ret)
+			ret = err;
+	}
+	return ret;
+}
+
+int inj_seize_threads(pid_t pid, const pid_t *tids, int nr, struct inj_task **out)
+{
+	struct inj_task *task = calloc(1, sizeof(*task));
+	pid_t *waiting = calloc((size_t)nr + 1, sizeof(*waiting));
+	int nr_waiting = 0, added, ret = 0;
+
+	if (!task || !waiting) {
+		free(task);
+		free(waiting);
+		return -ENOMEM;
+	}
+	task->pid = pid;
+	for (int i = 0; !ret && i < nr; i++) {
+		bool interrupted;
+
+		ret = seize_thread(task, tids[i], PTRACE_O_TRACESYSGOOD, NULL, &interrupted);
+		if (!ret && interrupted)
+			waiting[nr_waiting++] = tids[i];
+	}
+	/* Every interrupted thread is waited for, even after a failure. */
+	{
+		int err = wait_interrupted(task, waiting, nr_waiting);
+
+		if (err && !ret)
+			ret = err;
+	}
+	free(waiting);
+	/* A thread not on the list would run on: one pass seizes it. */
+	if (!ret)
+		ret = seize_new_threads(task, PTRACE_O_TRACESYSGOOD, NULL, &added);
+	if (!ret && (!task->nr_threads || !task_is_thread(task, pid))) {
+		inj_err("pid %d: its main thread was not seized", pid);
+		ret = -ESRCH;
+	}
+	if (ret) {
+		detach_all(task);
+		free(task->threads);
+		free(task);
+		return ret;
+	}
+	task->worker = pid;
+	inj_debug("pid %d: seized %d known thread(s)", pid, task->nr_threads);
+	*out = task;
+	return 0;
+}

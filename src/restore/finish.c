@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -155,7 +156,41 @@ static int set_pdeath_signals(struct inj_task *task, const TaskCore *core, const
 	return ret ? ret : (int)result;
 }
 
-int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
+void restore_finish_known_find(struct restore_finish_known *known)
+{
+	const unsigned char *vdso = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+
+	known->vdso_syscall_offset = 0;
+	/* The vDSO is two pages of text; its syscall fallbacks lie within. */
+	for (size_t i = 0; vdso && i + 1 < 2 * 4096 && !known->vdso_syscall_offset; i++)
+		if (vdso[i] == 0x0f && vdso[i + 1] == 0x05)
+			known->vdso_syscall_offset = i;
+	known->threads_known = prctl(PR_GET_SECCOMP) == 0;
+}
+
+/* Seizes @rt by the tids of its image where cryo sees them as saved (not
+ * in a clone's pid namespace), else by reading its thread list. */
+static int seize_restored(const struct restore_task *rt, uint64_t vdso_text,
+			  const struct restore_finish_known *known, pid_t *tids,
+			  struct inj_task **task)
+{
+	const TaskCore *core = rt->core;
+	int ret;
+
+	if (known->threads_known && rt->host_pid == rt->pid) {
+		for (size_t i = 0; i < core->n_threads; i++)
+			tids[i] = core->threads[i]->tid;
+		ret = inj_seize_threads(rt->host_pid, tids, (int)core->n_threads, task);
+	} else {
+		ret = inj_seize(rt->host_pid, task);
+	}
+	if (!ret && vdso_text && known->vdso_syscall_offset)
+		inj_task_offer_syscall_site(*task, vdso_text + known->vdso_syscall_offset);
+	return ret;
+}
+
+int restore_finish(struct restore_task *rt, uint64_t vdso_text,
+		   const struct restore_finish_known *known, int uffd,
 		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **out)
 {
 	const TaskCore *core = rt->core;
@@ -169,7 +204,7 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 	tids = calloc(core->n_threads + 1, sizeof(*tids));
 	if (!tids)
 		return -ENOMEM;
-	ret = inj_seize(rt->host_pid, &task);
+	ret = seize_restored(rt, vdso_text, known, tids, &task);
 	if (ret) {
 		free(tids);
 		return ret;

@@ -39,6 +39,7 @@ int finish_tree_setup(struct restore_run *run)
 	 * which the finish closes in the process. */
 	run->finish_early = !rs->lazy_pages;
 	run->unmap_at_finish = unmap_at_finish(rs);
+	restore_finish_known_find(&run->finish_known);
 	/* A test fails the Nth finish, with processes held before it. */
 	fail_at = getenv("CRYO_TEST_FINISH_FAIL_AT");
 	run->finish_fail_at = fail_at ? strtoul(fail_at, NULL, 10) : 0;
@@ -59,8 +60,8 @@ int finish_one(struct restore_run *run, size_t index)
 		       "%zu processes held finished", rt->pid, run->nr_finished - 1);
 		return -ECANCELED;
 	}
-	ret = restore_finish(rt, run->vdso[index], run->uffd[index], rs->locks, pipe_fds,
-			     &run->seized[index]);
+	ret = restore_finish(rt, run->vdso[index], &run->finish_known, run->uffd[index],
+			     rs->locks, pipe_fds, &run->seized[index]);
 	if (!ret)
 		ret = restore_cgroup_join(rs, rt);
 	if (!ret && run->unmap_at_finish) {

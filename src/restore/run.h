@@ -31,6 +31,7 @@ struct restore_run {
 	struct inj_task **seized; /* each process once finished, until released */
 	bool finish_early;	/* each finished as it reports done (finish_tree.c) */
 	bool unmap_at_finish;	/* each area unmapped then, not after the stops */
+	struct restore_finish_known finish_known;
 	size_t nr_finished;
 	size_t finish_fail_at;	/* CRYO_TEST_FINISH_FAIL_AT: that finish fails */
 	pid_t lazy_server;	/* the page server of a lazy restore, 0: none */
