@@ -74,7 +74,8 @@ int inj_seize_until(pid_t pid, const struct timespec *deadline, struct inj_task 
  * is read once for any other, which is seized too (inj_thread_count() shows
  * it). Without inj_seize()'s reads of every thread's status: for a process
  * under no seccomp filter (inj_suspend_seccomp() is for one that gets one
- * while seized). */
+ * while seized). Unlike inj_seize(), the process is killed if the caller
+ * exits before inj_release() (PTRACE_O_EXITKILL). */
 int inj_seize_threads(pid_t pid, const pid_t *tids, int nr, struct inj_task **task);
 
 /* Offers the address of a "syscall" instruction the caller knows the task

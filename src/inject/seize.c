@@ -365,8 +365,10 @@ int inj_suspend_seccomp(struct inj_task *task)
 	for (int i = 0; i < task->nr_threads; i++) {
 		pid_t tid = task->threads[i].tid;
 
-		if (ptrace(PTRACE_SETOPTIONS, tid, NULL,
-			   (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) < 0) {
+		long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP |
+			       (task->exit_kill ? PTRACE_O_EXITKILL : 0);
+
+		if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)options) < 0) {
 			int ret = -errno;
 
 			inj_err("pid %d thread %d: cannot suspend seccomp (PTRACE_O_SUSPEND_SECCOMP "
@@ -529,6 +531,10 @@ static int wait_interrupted(struct inj_task *task, const pid_t *tids, int nr)
 	return ret;
 }
 
+/* A process the caller made and holds dies with it: nothing half-made of
+ * it runs if the caller dies before it lets it go. */
+#define SEIZE_KNOWN_OPTIONS (PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)
+
 int inj_seize_threads(pid_t pid, const pid_t *tids, int nr, struct inj_task **out)
 {
 	struct inj_task *task = calloc(1, sizeof(*task));
@@ -541,10 +547,11 @@ int inj_seize_threads(pid_t pid, const pid_t *tids, int nr, struct inj_task **ou
 		return -ENOMEM;
 	}
 	task->pid = pid;
+	task->exit_kill = true;
 	for (int i = 0; !ret && i < nr; i++) {
 		bool interrupted;
 
-		ret = seize_thread(task, tids[i], PTRACE_O_TRACESYSGOOD, NULL, &interrupted);
+		ret = seize_thread(task, tids[i], SEIZE_KNOWN_OPTIONS, NULL, &interrupted);
 		if (!ret && interrupted)
 			waiting[nr_waiting++] = tids[i];
 	}
@@ -558,7 +565,7 @@ int inj_seize_threads(pid_t pid, const pid_t *tids, int nr, struct inj_task **ou
 	free(waiting);
 	/* A thread not on the list would run on: one pass seizes it. */
 	if (!ret)
-		ret = seize_new_threads(task, PTRACE_O_TRACESYSGOOD, NULL, &added);
+		ret = seize_new_threads(task, SEIZE_KNOWN_OPTIONS, NULL, &added);
 	if (!ret && (!task->nr_threads || !task_is_thread(task, pid))) {
 		inj_err("pid %d: its main thread was not seized", pid);
 		ret = -ESRCH;

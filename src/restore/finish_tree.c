@@ -29,20 +29,25 @@ static bool unmap_at_finish(const struct restore_set *rs)
 int finish_tree_setup(struct restore_run *run)
 {
 	struct restore_set *rs = run->rs;
-	const char *fail_at;
+	const char *test_at;
 
 	run->seized = calloc(rs->tree.nr + 1, sizeof(*run->seized));
 	if (!run->seized)
 		return -ENOMEM;
-	/* A process's finish overlaps the other restorers' work unless the
-	 * page server of a lazy restore must first take each userfaultfd,
-	 * which the finish closes in the process. */
-	run->finish_early = !rs->lazy_pages;
-	run->unmap_at_finish = unmap_at_finish(rs);
 	restore_finish_known_find(&run->finish_known);
-	/* A test fails the Nth finish, with processes held before it. */
-	fail_at = getenv("CRYO_TEST_FINISH_FAIL_AT");
-	run->finish_fail_at = fail_at ? strtoul(fail_at, NULL, 10) : 0;
+	/* A process's finish overlaps the other restorers' work when it is
+	 * seized so that it dies with cryo (inj_seize_threads()): its saved
+	 * parent-death signal, set then, no longer does. Not in a clone (the
+	 * tids differ there), nor in a lazy restore, whose page server must
+	 * first take each userfaultfd, which the finish closes. */
+	run->finish_early = !rs->lazy_pages && !run->inside && run->finish_known.threads_known;
+	run->unmap_at_finish = unmap_at_finish(rs);
+	/* Tests fail the Nth finish, or kill cryo after it, with processes
+	 * held before it. */
+	test_at = getenv("CRYO_TEST_FINISH_FAIL_AT");
+	run->finish_fail_at = test_at ? strtoul(test_at, NULL, 10) : 0;
+	test_at = getenv("CRYO_TEST_FINISH_DIE_AT");
+	run->finish_die_at = test_at ? strtoul(test_at, NULL, 10) : 0;
 	return 0;
 }
 
@@ -69,6 +74,8 @@ int finish_one(struct restore_run *run, size_t index)
 					 run->area[index].end);
 		run->area[index] = (struct restore_area){ 0, 0 };
 	}
+	if (!ret && run->nr_finished == run->finish_die_at)
+		kill(getpid(), SIGKILL);
 	return ret;
 }
 

@@ -385,8 +385,6 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		ret = -ENOMEM;
 	for (size_t i = 0; run.pidfds && run.uffd && i < nr; i++)
 		run.pidfds[i] = run.uffd[i] = -1;
-	if (!ret)
-		ret = finish_tree_setup(&run);
 	if (ret)
 		goto out;
 	/* The first process of a new pid namespace mounts its /proc in the
@@ -434,6 +432,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		if (run.init_pidfd < 0)
 			ret = pr_errno_ret("restore: --clone: the init (pid %d) vanished", child);
 	}
+	if (!ret)
+		ret = finish_tree_setup(&run);
 	/* Only the processes hold the write end now: EOF means all are gone. */
 	close(pipes[0][1]);
 	pipes[0][1] = -1;

@@ -34,6 +34,7 @@ struct restore_run {
 	struct restore_finish_known finish_known;
 	size_t nr_finished;
 	size_t finish_fail_at;	/* CRYO_TEST_FINISH_FAIL_AT: that finish fails */
+	size_t finish_die_at;	/* CRYO_TEST_FINISH_DIE_AT: cryo dies after it */
 	pid_t lazy_server;	/* the page server of a lazy restore, 0: none */
 	/* --clone: the init of the new pid namespace (clone.c), cryo's child,
 	 * its pidfd, and the write end of the pipe that releases it. */
@@ -65,7 +66,7 @@ int run_stages(struct restore_run *run, uint64_t began);
 /* How many processes of @tree are alive (not zombies or helpers). */
 size_t count_alive(const struct tree *tree);
 /* finish_tree.c: makes room for the held processes and decides when each
- * is finished. */
+ * is finished; once the tree's root exists (a clone's is found inside). */
 int finish_tree_setup(struct restore_run *run);
 /* Finishes process @index (restore_finish(), its cgroup, with
  * unmap_at_finish its area) and holds it; nothing for one already held or
