@@ -68,6 +68,10 @@ size_t count_alive(const struct tree *tree);
 /* finish_tree.c: makes room for the held processes and decides when each
  * is finished; once the tree's root exists (a clone's is found inside). */
 int finish_tree_setup(struct restore_run *run);
+/* Whether process @index may be finished before the others have all
+ * reported (finish_early aside): not one of an fd table shared with
+ * another process. */
+bool finish_early_ok(const struct restore_run *run, size_t index);
 /* Finishes process @index (restore_finish(), its cgroup, with
  * unmap_at_finish its area) and holds it; nothing for one already held or
  * not alive. */

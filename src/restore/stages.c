@@ -224,7 +224,7 @@ static int take_report(struct restore_run *run, const struct restorer_report *r,
 		stats_task_done(run->stats, pages && !run->rs->lazy_pages ?
 						    restore_pages_bytes(pages) : 0);
 		/* Its finish waits on it, not on the others still filling. */
-		if (run->finish_early)
+		if (run->finish_early && finish_early_ok(run, (size_t)index))
 			return finish_one(run, (size_t)index);
 	}
 	return 0;
