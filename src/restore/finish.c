@@ -4,6 +4,7 @@
  * signal of each (the main thread's kept at SIGKILL until now so that a
  * cryo that dies mid-restore takes the half-built task with it). The task
  * runs once cryo releases it, with all the others. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -156,13 +157,32 @@ static int set_pdeath_signals(struct inj_task *task, const TaskCore *core, const
 	return ret ? ret : (int)result;
 }
 
+/* How many bytes of cryo's own vDSO, at @vdso, its first loaded segment
+ * spans from the start (0: no ELF header there). */
+static size_t vdso_loaded_size(const unsigned char *vdso)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)vdso;
+
+	if (!vdso || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_phentsize != sizeof(Elf64_Phdr))
+		return 0;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(vdso + eh->e_phoff) + i;
+
+		if (ph->p_type == PT_LOAD && ph->p_offset == 0)
+			return ph->p_filesz;
+	}
+	return 0;
+}
+
 void restore_finish_known_find(struct restore_finish_known *known)
 {
 	const unsigned char *vdso = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	size_t size = vdso_loaded_size(vdso);
 
+	/* Its syscall fallbacks lie in its text; every restorer maps this
+	 * same vDSO (a task's is checked with a 2-byte read before use). */
 	known->vdso_syscall_offset = 0;
-	/* The vDSO is two pages of text; its syscall fallbacks lie within. */
-	for (size_t i = 0; vdso && i + 1 < 2 * 4096 && !known->vdso_syscall_offset; i++)
+	for (size_t i = 0; i + 1 < size && !known->vdso_syscall_offset; i++)
 		if (vdso[i] == 0x0f && vdso[i + 1] == 0x05)
 			known->vdso_syscall_offset = i;
 	known->threads_known = prctl(PR_GET_SECCOMP) == 0;
