@@ -344,6 +344,11 @@ uint64_t restore_find_gap(const Mm *const *mms, size_t nr_mms, const struct maps
 int restorer_enter(struct restore_task *rt, const struct maps_now *now, int report_fd, int exe_fd,
 		   const int *vma_fds, bool lazy);
 
+/* prefetch.c: when the root's core image is not in the page cache, asks
+ * the disk for every live process's small images at once, before load
+ * reads them one after another. */
+void restore_prefetch_images(const struct image_dir *dir, const struct tree *tree);
+
 /* finish.c: what cryo knows of every restored process alike, found once
  * (restore_finish_known_find()), so that no finish looks for it. */
 struct restore_finish_known {
