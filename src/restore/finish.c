@@ -2,8 +2,9 @@
  * has reported: the saved registers, xstate and signal mask of every
  * thread (each paused in the restorer until now), and the parent-death
  * signal of each (the main thread's kept at SIGKILL until now so that a
- * cryo that dies mid-restore takes the half-built task with it). The task
- * runs once cryo releases it, with all the others. */
+ * cryo that dies mid-restore takes the half-built task with it; from the
+ * seize on, inj_seize_threads()'s PTRACE_O_EXITKILL does). The task runs
+ * once cryo releases it, with all the others. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
