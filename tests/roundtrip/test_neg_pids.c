@@ -162,8 +162,8 @@ out:
 	end_prog(&p);
 }
 
-/* Reaps every child of ours that died, up to @ms; false, naming it, when
- * one still lives then. */
+/* Reaps every child of ours (orphans come to us, the subreaper) until none
+ * is left, up to @ms; false, naming it, when one still lives then. */
 static bool children_all_die(long ms)
 {
 	long deadline = now_ms() + ms;
@@ -172,11 +172,11 @@ static bool children_all_die(long ms)
 	for (;;) {
 		DIR *proc = opendir("/proc");
 		struct dirent *de;
-		pid_t alive = 0;
+		pid_t left = 0;
 
 		while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
 			;
-		while (proc && !alive && (de = readdir(proc))) {
+		while (proc && !left && (de = readdir(proc))) {
 			pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
 			char path[64], state;
 			const char *after;
@@ -187,15 +187,16 @@ static bool children_all_die(long ms)
 			    !(after = strrchr(stat_text, ')')) ||
 			    sscanf(after, ") %c %d", &state, &ppid) != 2)
 				continue;
-			if (ppid == getpid() && state != 'Z')
-				alive = pid;
+			/* A zombie is reaped on the next round. */
+			if (ppid == getpid())
+				left = pid;
 		}
 		if (proc)
 			closedir(proc);
-		if (!alive)
+		if (!left)
 			return true;
 		if (now_ms() > deadline)
-			return fail_why("pid %d still lives %ld ms after cryo died: %.100s", alive,
+			return fail_why("pid %d is still there %ld ms after cryo died: %.100s", left,
 					ms, stat_text);
 		sleep_ms(10);
 	}
