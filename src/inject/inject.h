@@ -68,6 +68,22 @@ int inj_seize(pid_t pid, struct inj_task **task);
  * exits (the kernel then drops both). */
 int inj_seize_until(pid_t pid, const struct timespec *deadline, struct inj_task **task);
 
+/* Seizes process @pid whose @nr threads @tids the caller knows (one it
+ * made and holds still, such as a restored process in its restorer): each
+ * is seized and interrupted, then all are waited for, and the thread list
+ * is read once for any other, which is seized too (inj_thread_count() shows
+ * it). Without inj_seize()'s reads of every thread's status: for a process
+ * under no seccomp filter (inj_suspend_seccomp() is for one that gets one
+ * while seized). Unlike inj_seize(), the process is killed if the caller
+ * exits before inj_release() (PTRACE_O_EXITKILL). */
+int inj_seize_threads(pid_t pid, const pid_t *tids, int nr, struct inj_task **task);
+
+/* Offers the address of a "syscall" instruction the caller knows the task
+ * has (the vDSO it mapped there): remote syscalls run there, without a
+ * search of the task's mappings, once two bytes read there confirm it.
+ * Nothing changes when they do not. */
+void inj_task_offer_syscall_site(struct inj_task *task, unsigned long ip);
+
 /* Restores whatever the library changed (registers, signal mask, memory
  * mappings of a parasite not yet cured), detaches every thread and lets the
  * task run on as if nothing happened. Frees @task. */

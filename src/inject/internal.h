@@ -55,6 +55,9 @@ struct inj_task {
 	void *stack_saved;
 	bool stop_signal_held;		/* a SIGSTOP arrived while we held the worker */
 	bool stopped;			/* inj_stop() put it in a job-control stop */
+	/* inj_seize_threads(): every thread dies if the tracer exits first
+	 * (PTRACE_O_EXITKILL), whatever options are set later. */
+	bool exit_kill;
 };
 
 /* Messages, formatted and handed to the function set with inj_set_log(). */

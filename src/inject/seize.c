@@ -365,8 +365,10 @@ int inj_suspend_seccomp(struct inj_task *task)
 	for (int i = 0; i < task->nr_threads; i++) {
 		pid_t tid = task->threads[i].tid;
 
-		if (ptrace(PTRACE_SETOPTIONS, tid, NULL,
-			   (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) < 0) {
+		long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP |
+			       (task->exit_kill ? PTRACE_O_EXITKILL : 0);
+
+		if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)options) < 0) {
 			int ret = -errno;
 
 			inj_err("pid %d thread %d: cannot suspend seccomp (PTRACE_O_SUSPEND_SECCOMP "
@@ -504,4 +506,78 @@ pid_t inj_thread_tid(const struct inj_task *task, int index)
 	if (index < 0 || index >= task->nr_threads)
 		return -1;
 	return task->threads[index].tid;
+}
+
+/* Waits for the stops of the @nr threads seize_thread() interrupted, the
+ * leader last (while its siblings' stops are pending, its wait polls). */
+static int wait_interrupted(struct inj_task *task, const pid_t *tids, int nr)
+{
+	int ret = 0, err;
+
+	for (int i = 0; i < nr; i++) {
+		if (tids[i] == task->pid)
+			continue;
+		err = finish_seize(task, tids[i], NULL);
+		if (err && !ret)
+			ret = err;
+	}
+	for (int i = 0; i < nr; i++) {
+		if (tids[i] != task->pid)
+			continue;
+		err = finish_seize(task, tids[i], NULL);
+		if (err && !ret)
+			ret = err;
+	}
+	return ret;
+}
+
+/* A process the caller made and holds dies with it: nothing half-made of
+ * it runs if the caller dies before it lets it go. */
+#define SEIZE_KNOWN_OPTIONS (PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)
+
+int inj_seize_threads(pid_t pid, const pid_t *tids, int nr, struct inj_task **out)
+{
+	struct inj_task *task = calloc(1, sizeof(*task));
+	pid_t *waiting = calloc((size_t)nr + 1, sizeof(*waiting));
+	int nr_waiting = 0, added, ret = 0;
+
+	if (!task || !waiting) {
+		free(task);
+		free(waiting);
+		return -ENOMEM;
+	}
+	task->pid = pid;
+	task->exit_kill = true;
+	for (int i = 0; !ret && i < nr; i++) {
+		bool interrupted;
+
+		ret = seize_thread(task, tids[i], SEIZE_KNOWN_OPTIONS, NULL, &interrupted);
+		if (!ret && interrupted)
+			waiting[nr_waiting++] = tids[i];
+	}
+	/* Every interrupted thread is waited for, even after a failure. */
+	{
+		int err = wait_interrupted(task, waiting, nr_waiting);
+
+		if (err && !ret)
+			ret = err;
+	}
+	free(waiting);
+	/* A thread not on the list would run on: one pass seizes it. */
+	if (!ret)
+		ret = seize_new_threads(task, SEIZE_KNOWN_OPTIONS, NULL, &added);
+	if (!ret && (!task->nr_threads || !task_is_thread(task, pid))) {
+		inj_err("pid %d: its main thread was not seized", pid);
+		ret = -ESRCH;
+	}
+	if (ret) {
+		detach_all(task);
+		free(task->threads);
+		free(task);
+		return ret;
+	}
+	task->worker = pid;
+	inj_debug("pid %d: seized %d known thread(s)", pid, task->nr_threads);
+	*out = task;
+	return 0;
 }

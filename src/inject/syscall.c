@@ -83,6 +83,18 @@ static int locate_syscall_site(struct inj_task *task)
 	return 0;
 }
 
+void inj_task_offer_syscall_site(struct inj_task *task, unsigned long ip)
+{
+	unsigned char insn[2];
+	struct iovec local = { insn, sizeof(insn) }, remote = { (void *)ip, sizeof(insn) };
+
+	if (task->syscall_ip || !ip)
+		return;
+	if (process_vm_readv(task->pid, &local, 1, &remote, 1, 0) == sizeof(insn) &&
+	    insn[0] == 0x0f && insn[1] == 0x05)
+		task->syscall_ip = ip;
+}
+
 /* An interrupt that was still pending, or a job-control stop taking
  * effect, traps the worker on its way to the syscall: it goes on. */
 static bool pass_event_stop(struct inj_task *task, int status)

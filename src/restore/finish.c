@@ -2,13 +2,16 @@
  * has reported: the saved registers, xstate and signal mask of every
  * thread (each paused in the restorer until now), and the parent-death
  * signal of each (the main thread's kept at SIGKILL until now so that a
- * cryo that dies mid-restore takes the half-built task with it). The task
- * runs once cryo releases it, with all the others. */
+ * cryo that dies mid-restore takes the half-built task with it; from the
+ * seize on, inj_seize_threads()'s PTRACE_O_EXITKILL does). The task runs
+ * once cryo releases it, with all the others. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -149,7 +152,60 @@ static int set_pdeath_signals(struct inj_task *task, const TaskCore *core, const
 	return ret ? ret : (int)result;
 }
 
-int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
+/* How many bytes of cryo's own vDSO, at @vdso, its first loaded segment
+ * spans from the start (0: no ELF header there). */
+static size_t vdso_loaded_size(const unsigned char *vdso)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)vdso;
+
+	if (!vdso || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_phentsize != sizeof(Elf64_Phdr))
+		return 0;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(vdso + eh->e_phoff) + i;
+
+		if (ph->p_type == PT_LOAD && ph->p_offset == 0)
+			return ph->p_filesz;
+	}
+	return 0;
+}
+
+void restore_finish_known_find(struct restore_finish_known *known)
+{
+	const unsigned char *vdso = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	size_t size = vdso_loaded_size(vdso);
+
+	/* Its syscall fallbacks lie in its text; every restorer maps this
+	 * same vDSO (a task's is checked with a 2-byte read before use). */
+	known->vdso_syscall_offset = 0;
+	for (size_t i = 0; i + 1 < size && !known->vdso_syscall_offset; i++)
+		if (vdso[i] == 0x0f && vdso[i + 1] == 0x05)
+			known->vdso_syscall_offset = i;
+	known->threads_known = prctl(PR_GET_SECCOMP) == 0;
+}
+
+/* Seizes @rt by the tids of its image where cryo sees them as saved (not
+ * in a clone's pid namespace), else by reading its thread list. */
+static int seize_restored(const struct restore_task *rt, uint64_t vdso_text,
+			  const struct restore_finish_known *known, pid_t *tids,
+			  struct inj_task **task)
+{
+	const TaskCore *core = rt->core;
+	int ret;
+
+	if (known->threads_known && rt->host_pid == rt->pid) {
+		for (size_t i = 0; i < core->n_threads; i++)
+			tids[i] = core->threads[i]->tid;
+		ret = inj_seize_threads(rt->host_pid, tids, (int)core->n_threads, task);
+	} else {
+		ret = inj_seize(rt->host_pid, task);
+	}
+	if (!ret && vdso_text && known->vdso_syscall_offset)
+		inj_task_offer_syscall_site(*task, vdso_text + known->vdso_syscall_offset);
+	return ret;
+}
+
+int restore_finish(struct restore_task *rt, uint64_t vdso_text,
+		   const struct restore_finish_known *known, int uffd,
 		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **out)
 {
 	const TaskCore *core = rt->core;
@@ -163,7 +219,7 @@ int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
 	tids = calloc(core->n_threads + 1, sizeof(*tids));
 	if (!tids)
 		return -ENOMEM;
-	ret = inj_seize(rt->host_pid, &task);
+	ret = seize_restored(rt, vdso_text, known, tids, &task);
 	if (ret) {
 		free(tids);
 		return ret;

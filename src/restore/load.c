@@ -397,6 +397,7 @@ int restore_load(struct image_dir *dir, const struct sign_key *key, bool shell_j
 		image_free(inv_img);
 		return ret;
 	}
+	restore_prefetch_images(dir, &rs->tree);
 	rs->tasks = calloc(rs->tree.nr, sizeof(*rs->tasks));
 	if (!rs->tasks) {
 		pr_err("restore: out of memory for %zu processes", rs->tree.nr);

@@ -432,6 +432,8 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 		if (run.init_pidfd < 0)
 			ret = pr_errno_ret("restore: --clone: the init (pid %d) vanished", child);
 	}
+	if (!ret)
+		ret = finish_tree_setup(&run);
 	/* Only the processes hold the write end now: EOF means all are gone. */
 	close(pipes[0][1]);
 	pipes[0][1] = -1;
@@ -449,6 +451,7 @@ static int restore_tree(struct restore_set *rs, const struct cryo_opts *opts,
 			close(pipes[i][1]);
 			pipes[i][1] = -1;
 		}
+		finish_tree_end(&run);
 		/* Killing a clone's init ends every process of its namespace. */
 		kill_all(&run, child);
 		goto out;
@@ -497,6 +500,7 @@ out:
 		close(rs->devpts_fd);
 	rs->devpts_fd = -1;
 	shared_table_teardown(rs);
+	finish_tree_end(&run);
 	free(run.pidfds);
 	free(run.may_exit);
 	free(run.vdso);

@@ -344,13 +344,31 @@ uint64_t restore_find_gap(const Mm *const *mms, size_t nr_mms, const struct maps
 int restorer_enter(struct restore_task *rt, const struct maps_now *now, int report_fd, int exe_fd,
 		   const int *vma_fds, bool lazy);
 
+/* prefetch.c: when the root's core image is not in the page cache, asks
+ * the disk for every live process's small images at once, before load
+ * reads them one after another. */
+void restore_prefetch_images(const struct image_dir *dir, const struct tree *tree);
+
+/* finish.c: what cryo knows of every restored process alike, found once
+ * (restore_finish_known_find()), so that no finish looks for it. */
+struct restore_finish_known {
+	/* Of a "syscall" instruction in this kernel's vDSO, which every
+	 * restorer maps (0: none found). */
+	uint64_t vdso_syscall_offset;
+	/* A process's threads are the image's, seized by their tids without
+	 * reading /proc: cryo, and so its children, have no seccomp filter. */
+	bool threads_known;
+};
+void restore_finish_known_find(struct restore_finish_known *known);
+
 /* finish.c: from cryo, once the restorer of @rt reported (and said where
  * it put the vDSO): seizes it, closes its fd @uffd (the userfaultfd of a
  * lazy restore, which cryo took; -1: none) and the restore's pipe fds
  * @pipe_fds it may still hold (-1: none), takes its @locks again and sets
  * its registers and signal masks, which take effect when *@task is
  * released. */
-int restore_finish(struct restore_task *rt, uint64_t vdso_text, int uffd,
+int restore_finish(struct restore_task *rt, uint64_t vdso_text,
+		   const struct restore_finish_known *known, int uffd,
 		   const struct files_locks *locks, const int pipe_fds[2], struct inj_task **task);
 
 /* finish.c: unmaps the restorer's area [@start, @end) from held @task

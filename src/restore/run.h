@@ -27,7 +27,14 @@ struct restore_run {
 	bool *may_exit;		/* zombies and helpers, once let go */
 	uint64_t *vdso;		/* where each restorer put the vDSO */
 	int *uffd;		/* each restorer's userfaultfd (lazy), -1: none */
-	struct restore_area *area; /* each restorer's own area, unmapped last */
+	struct restore_area *area; /* each restorer's own area until unmapped */
+	struct inj_task **seized; /* each process once finished, until released */
+	bool finish_early;	/* each finished as it reports done (finish_tree.c) */
+	bool unmap_at_finish;	/* each area unmapped then, not after the stops */
+	struct restore_finish_known finish_known;
+	size_t nr_finished;
+	size_t finish_fail_at;	/* CRYO_TEST_FINISH_FAIL_AT: that finish fails */
+	size_t finish_die_at;	/* CRYO_TEST_FINISH_DIE_AT: cryo dies after it */
 	pid_t lazy_server;	/* the page server of a lazy restore, 0: none */
 	/* --clone: the init of the new pid namespace (clone.c), cryo's child,
 	 * its pidfd, and the write end of the pipe that releases it. */
@@ -58,6 +65,23 @@ int watch(struct restore_run *run, size_t index);
 int run_stages(struct restore_run *run, uint64_t began);
 /* How many processes of @tree are alive (not zombies or helpers). */
 size_t count_alive(const struct tree *tree);
+/* finish_tree.c: makes room for the held processes and decides when each
+ * is finished; once the tree's root exists (a clone's is found inside). */
+int finish_tree_setup(struct restore_run *run);
+/* Whether process @index may be finished before the others have all
+ * reported (finish_early aside): not one of an fd table shared with
+ * another process. */
+bool finish_early_ok(const struct restore_run *run, size_t index);
+/* Finishes process @index (restore_finish(), its cgroup, with
+ * unmap_at_finish its area) and holds it; nothing for one already held or
+ * not alive. */
+int finish_one(struct restore_run *run, size_t index);
+/* Finishes every process not finished yet, puts back the stops and
+ * releases them all, children first. */
+int finish_tree(struct restore_run *run);
+/* Kills and lets go every process still held (a failed restore), and
+ * frees what finish_tree_setup() made. */
+void finish_tree_end(struct restore_run *run);
 /* Kills and reaps every process of the restore, known or reparented. */
 void kill_all(struct restore_run *run, pid_t root);
 

@@ -223,6 +223,9 @@ static int take_report(struct restore_run *run, const struct restorer_report *r,
 		/* Its restorer has filled its memory from its pages file. */
 		stats_task_done(run->stats, pages && !run->rs->lazy_pages ?
 						    restore_pages_bytes(pages) : 0);
+		/* Its finish waits on it, not on the others still filling. */
+		if (run->finish_early && finish_early_ok(run, (size_t)index))
+			return finish_one(run, (size_t)index);
 	}
 	return 0;
 }
@@ -324,38 +327,6 @@ size_t count_alive(const struct tree *tree)
 	for (size_t i = 0; i < tree->nr; i++)
 		n += tree->tasks[i].state == TREE_ALIVE;
 	return n;
-}
-
-/* cryo seizes every process and sets its registers; all are released
- * together at the end, so none runs before every other is whole. */
-static int finish_all(struct restore_run *run)
-{
-	struct restore_set *rs = run->rs;
-	struct inj_task **seized = calloc(rs->tree.nr + 1, sizeof(*seized));
-	int ret = seized ? 0 : -ENOMEM;
-
-	for (size_t i = 0; !ret && i < rs->tree.nr; i++) {
-		int pipe_fds[2] = { shared_table_report_fd(rs, i), rs->gate_fd[1] };
-
-		if (rs->tree.tasks[i].state == TREE_ALIVE)
-			ret = restore_finish(&rs->tasks[i], run->vdso[i], run->uffd[i], rs->locks, pipe_fds,
-					     &seized[i]);
-		if (!ret && rs->tree.tasks[i].state == TREE_ALIVE)
-			ret = restore_cgroup_join(rs, &rs->tasks[i]);
-	}
-	if (!ret)
-		ret = restore_stops(rs, seized);
-	/* Last of the remote calls: the syscall site may be in the area. */
-	for (size_t i = 0; !ret && i < rs->tree.nr; i++)
-		if (seized[i])
-			ret = restore_unmap_area(seized[i], rs->tasks[i].pid, run->area[i].start,
-						 run->area[i].end);
-	/* Children first: a parent that runs finds a stopped child stopped. */
-	for (size_t i = rs->tree.nr; seized && i-- > 0;)
-		if (seized[i] && inj_release(seized[i]) && !ret)
-			ret = -EIO;
-	free(seized);
-	return ret;
 }
 
 /* Sends SIGKILL to every child of cryo, reparented ones included (cryo is
@@ -518,7 +489,7 @@ int run_stages(struct restore_run *run, uint64_t began)
 		ret = cryo_notify(run->opts, "network-unlock", root_seen(run)) ? -ECANCELED : 0;
 	}
 	if (!ret)
-		ret = finish_all(run);
+		ret = finish_tree(run);
 	stats_end(st, STATS_RESTORE_RESTORER, began);
 	return ret;
 }

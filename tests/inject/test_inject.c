@@ -56,6 +56,90 @@ out:
 	stop_target(&t);
 }
 
+/* Whether the library looked for a syscall site in the task (its debug
+ * line says where remote syscalls run). */
+static bool searched_site;
+
+static void note_site_search(enum inj_log_level level, const char *message)
+{
+	(void)level;
+	if (strstr(message, "remote syscalls run at"))
+		searched_site = true;
+}
+
+/* The start of @pid's [vdso] and the offset of its first "syscall"
+ * instruction; false when either is not found. */
+static bool vdso_syscall_site(pid_t pid, unsigned long *base, unsigned long *site)
+{
+	unsigned char text[8192];
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "[vdso]") && sscanf(line, "%lx-", base) == 1;
+	if (f)
+		fclose(f);
+	if (!found)
+		return false;
+	struct iovec local = { text, sizeof(text) }, remote = { (void *)*base, sizeof(text) };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	for (ssize_t i = 0; i + 1 < n; i++)
+		if (text[i] == 0x0f && text[i + 1] == 0x05) {
+			*site = *base + (unsigned long)i;
+			return true;
+		}
+	return false;
+}
+
+/* inj_seize_threads() (a restored process's finish) seizes the threads it
+ * is given and, in one pass over the thread list, those it was not; a
+ * syscall site offered is taken only where the bytes say "syscall", and
+ * then the task's mappings are not searched for one. */
+TEST(seize_by_known_threads_takes_the_others_and_uses_an_offered_site)
+{
+	struct target t = {};
+	struct inj_task *task = NULL;
+	unsigned long vdso = 0, site = 0;
+	char why[256];
+	long ret;
+
+	CHECK(start_target(&t) == 0, "prog_busy did not start");
+	CHECK_GOTO(vdso_syscall_site(t.pid, &vdso, &site), out, "no syscall in pid %d's vDSO",
+		   t.pid);
+	/* Only the leader listed: the six others are found by the pass. */
+	CHECK_GOTO(inj_seize_threads(t.pid, &t.pid, 1, &task) == 0, out, "seize failed");
+	CHECK_GOTO(inj_thread_count(task) == 7, out, "seized %d threads, expected 7",
+		   inj_thread_count(task));
+	CHECK_GOTO(all_threads_traced(t.pid, task), out, "a thread is not in a tracing stop");
+	inj_set_log(note_site_search);
+	searched_site = false;
+	/* The ELF header's first bytes are no syscall: refused, searched. */
+	inj_task_offer_syscall_site(task, vdso);
+	CHECK_GOTO(inj_syscall(task, &ret, SYS_getpid, 0, 0, 0, 0, 0, 0) == 0 && ret == t.pid,
+		   out, "remote getpid gave %ld after a wrong site was offered", ret);
+	CHECK_GOTO(searched_site, out, "a site that holds no syscall was taken");
+	CHECK_GOTO(inj_release(task) == 0, out, "release failed");
+	task = NULL;
+	CHECK_GOTO(inj_seize_threads(t.pid, &t.pid, 1, &task) == 0, out, "second seize failed");
+	searched_site = false;
+	inj_task_offer_syscall_site(task, site);
+	CHECK_GOTO(inj_syscall(task, &ret, SYS_getpid, 0, 0, 0, 0, 0, 0) == 0 && ret == t.pid,
+		   out, "remote getpid at the offered site gave %ld", ret);
+	CHECK_GOTO(!searched_site, out, "the offered site %#lx was not used", site);
+	CHECK_GOTO(inj_release(task) == 0, out, "release failed");
+	task = NULL;
+	CHECK_GOTO(target_healthy(&t, 300, why, sizeof(why)), out, "%s", why);
+out:
+	inj_set_log(NULL);
+	if (task)
+		inj_release(task);
+	stop_target(&t);
+}
+
 TEST(remote_syscalls_return_checked_results)
 {
 	struct target t = {};

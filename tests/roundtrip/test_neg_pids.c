@@ -137,6 +137,95 @@ out:
 	end_prog(&p);
 }
 
+/* Each process of a tree is finished (seized, its registers set) as soon as
+ * its restorer reports, and held until all are: a finish that fails when
+ * some are held (CRYO_TEST_FINISH_FAIL_AT, the 30th of prog_tree's live
+ * processes) kills them where they stand, and nothing is left. */
+TEST(a_tree_whose_finish_fails_midway_leaves_nothing)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX];
+	pid_t image_pid;
+	struct cryo_run r;
+
+	CHECK_GOTO(make_image(&p, "prog_tree", img, &image_pid), out, "%s", why);
+	CHECK_GOTO(reap_all_children(WAIT_MS), out, "the dumped tree's processes stay");
+	setenv("CRYO_TEST_FINISH_FAIL_AT", "30", 1);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d");
+	unsetenv("CRYO_TEST_FINISH_FAIL_AT");
+	CHECK_GOTO(refused(&r, "its finish failed on purpose", "29 processes held finished",
+			   NULL),
+		   out, "%s", why);
+	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
+out:
+	unsetenv("CRYO_TEST_FINISH_FAIL_AT");
+	end_prog(&p);
+}
+
+/* Reaps every child of ours (orphans come to us, the subreaper) until none
+ * is left, up to @ms; false, naming it, when one still lives then. */
+static bool children_all_die(long ms)
+{
+	long deadline = now_ms() + ms;
+	char stat_text[512] = "";
+
+	for (;;) {
+		DIR *proc = opendir("/proc");
+		struct dirent *de;
+		pid_t left = 0;
+
+		while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+			;
+		while (proc && !left && (de = readdir(proc))) {
+			pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+			char path[64], state;
+			const char *after;
+			int ppid;
+
+			snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+			if (pid <= 0 || !read_text(path, stat_text, sizeof(stat_text)) ||
+			    !(after = strrchr(stat_text, ')')) ||
+			    sscanf(after, ") %c %d", &state, &ppid) != 2)
+				continue;
+			/* A zombie is reaped on the next round. */
+			if (ppid == getpid())
+				left = pid;
+		}
+		if (proc)
+			closedir(proc);
+		if (!left)
+			return true;
+		if (now_ms() > deadline)
+			return fail_why("pid %d is still there %ld ms after cryo died: %.100s", left,
+					ms, stat_text);
+		sleep_ms(10);
+	}
+}
+
+/* cryo killed after the 30th of prog_tree's finishes: the 30 processes it
+ * held finished (their saved parent-death signal set, 0) die with it, being
+ * seized so (PTRACE_O_EXITKILL), and the others with their parents. */
+TEST(a_tree_whose_cryo_dies_midway_through_the_finishes_leaves_nothing)
+{
+	struct prog p = { 0 };
+	char img[PATH_MAX];
+	pid_t image_pid;
+	struct cryo_run r;
+
+	CHECK_GOTO(make_image(&p, "prog_tree", img, &image_pid), out, "%s", why);
+	CHECK_GOTO(reap_all_children(WAIT_MS), out, "the dumped tree's processes stay");
+	setenv("CRYO_TEST_FINISH_DIE_AT", "30", 1);
+	prog_cryo(&r, &p, "restore", "-D", img, "-d");
+	unsetenv("CRYO_TEST_FINISH_DIE_AT");
+	CHECK_GOTO(r.status == 128 + SIGKILL, out, "cryo was not killed at its 30th finish (%d): %s",
+		   r.status, r.out);
+	CHECK_GOTO(children_all_die(WAIT_MS), out, "%s", why);
+	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
+out:
+	unsetenv("CRYO_TEST_FINISH_DIE_AT");
+	end_prog(&p);
+}
+
 /* Another process took the lock the dumped root held on its file A: the
  * restore cannot take it again, says which, and leaves nothing behind. */
 TEST(restore_fails_naming_a_lock_another_process_holds_now)
