@@ -766,7 +766,8 @@ int restorer_enter(struct restore_task *rt, const struct maps_now *now, int repo
 			read_direct_when_cold(rt->pages->pages_fd[1], true);
 		args->verify_chunk = 32u << 20;
 		args->fill_copy = 0;
+		args->read_ahead = !getenv("CRYO_TEST_NO_READ_AHEAD");
 	}
-	args->filler = rt->filler && !lazy && args->fill_copy;
+	args->filler = rt->filler && !lazy && (args->fill_copy || args->read_ahead);
 	jump(start + RESTORER_BLOB_ENTRY, start + size, args);
 }
