@@ -182,8 +182,12 @@ static long complete_oldest(struct fill_stream *s)
 		ret = submit(s, op);
 	if (!ret && !op->take && s->ctx)
 		ret = wait_read(s, op);
+	if (ret)
+		s->failed_at = (uint64_t)op->places[0].dst;
 	for (uint32_t i = 0; !ret && !op->take && i < op->nr_places; i++) {
 		ret = place(s, op->file, &op->places[i], slot_buf(s, op) + at, op->off + at);
+		if (ret)
+			s->failed_at = (uint64_t)op->places[i].dst;
 		at += op->places[i].len;
 	}
 	s->head = (s->head + 1) % STREAM_SLOTS;

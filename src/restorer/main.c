@@ -210,14 +210,15 @@ static long fill_streamed(struct fill_stream *s, uint32_t i)
 	long ret = f->by_filler ? filler_fill_stream(s, i) :
 				  stream_read(s, i, (char *)f->addr, f->len, f->file, f->file_off);
 
-	return ret ? fail(RESTORER_STEP_FILL, ret, f->addr) : 0;
+	/* A read that failed may be of a fill queued before this one. */
+	return ret ? fail(RESTORER_STEP_FILL, ret, s->failed_at ? s->failed_at : f->addr) : 0;
 }
 
 static long drain(struct fill_stream *s)
 {
 	long ret = s ? stream_drain(s) : 0;
 
-	return ret ? fail(RESTORER_STEP_FILL, ret, 0) : 0;
+	return ret ? fail(RESTORER_STEP_FILL, ret, s->failed_at) : 0;
 }
 
 /* The fills of pages file @file, in its order (the pagemap's check), so

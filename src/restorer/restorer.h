@@ -95,6 +95,7 @@ struct fill_stream {
 	char *bufs;		/* STREAM_SLOTS buffers */
 	struct stream_op ops[STREAM_SLOTS];
 	uint32_t head, count;	/* the oldest queued, how many are */
+	uint64_t failed_at;	/* where an operation that failed was to go */
 };
 /* Maps the buffers, sets up AIO and registers with @uffd every fill the
  * stream takes (marking it streamed, unless by_filler); 0 or -errno. */
