@@ -14,9 +14,9 @@
 #include "blob/syscall.h"
 #include "restorer/restorer.h"
 
-/* Four reads of 4 MiB kept this virtio disk's queue full (1 GiB cold:
- * 0.7-0.9 s, against 1.1-1.4 s for 32 MiB reads one at a time); 16 MiB
- * of buffers, reused. */
+/* Four reads of 4 MiB in flight (1 GiB cold into fresh memory, medians
+ * under load: 0.84 s, against 1.36 s for 32 MiB reads one at a time, see
+ * Benchmarks); 16 MiB of buffers, reused. */
 #define STREAM_SLOT_SIZE (4UL << 20)
 /* Bytes copied and then hashed at a time, while still in the cache. */
 #define STREAM_HASH_CHUNK (1UL << 20)
