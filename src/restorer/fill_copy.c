@@ -93,8 +93,8 @@ long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64
 	if (blob_is_err((unsigned long)src)) {
 		ret = (long)src;
 	} else {
-		ret = copy_fill_chunks((int)uffd, dst, src, len, a->verify_chunk, (int)a->verify_pages,
-				  done);
+		ret = copy_fill_chunks((int)uffd, dst, src, len, a->verify_chunk,
+				       (int)a->verify_pages, done);
 		sys_munmap(src, len);
 	}
 	/* A range left registered would hang the task at its first fault. */
@@ -107,8 +107,9 @@ long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64
  * a part that is cryo's. */
 static int filler_may_take(const struct restorer_args *a, const struct restorer_fill *f)
 {
-	return (a->fill_copy || a->read_ahead) && f->len >= RESTORER_COPY_FILL_MIN && !f->in_place && !f->plain &&
-	       f->file_off != RESTORER_FILL_ZERO && restorer_filler_shares(f->file_off, f->len);
+	return (a->fill_copy || a->read_ahead) && f->len >= RESTORER_COPY_FILL_MIN &&
+	       !f->in_place && !f->plain && f->file_off != RESTORER_FILL_ZERO &&
+	       restorer_filler_shares(f->file_off, f->len);
 }
 
 long filler_begin(const struct restorer_args *a, long *uffd)
@@ -172,8 +173,9 @@ long filler_fill(const struct restorer_args *a, long uffd, const struct restorer
 		/* See copy_fill_range(): the copy wants its source mapped. */
 		ret = sys_madvise(src + (off - f->file_off), cut - off, MADV_POPULATE_READ);
 		if (!ret)
-			ret = copy_fill_chunks((int)uffd, dst, src + (off - f->file_off), cut - off,
-					  a->verify_chunk, (int)a->verify_pages, &done);
+			ret = copy_fill_chunks((int)uffd, dst, src + (off - f->file_off),
+					       cut - off, a->verify_chunk, (int)a->verify_pages,
+					       &done);
 	}
 	sys_munmap(src, f->len);
 	return ret;
