@@ -681,6 +681,11 @@ static void *map_area(const struct restore_task *rt, const struct maps_now *now,
 	return MAP_FAILED;
 }
 
+/* A cold pages file this large is read ahead (restorer/fill_stream.c):
+ * under it, a read or two of the stream's 4 MiB overlap little, and the
+ * buffers and the AIO context are a cost each process of a tree pays. */
+#define READ_AHEAD_MIN_BYTES (8ULL << 20)
+
 int restorer_enter(struct restore_task *rt, const struct maps_now *now, int report_fd, int exe_fd,
 		   const int *vma_fds, bool lazy)
 {
@@ -777,7 +782,9 @@ int restorer_enter(struct restore_task *rt, const struct maps_now *now, int repo
 			read_direct_when_cold(rt->pages->pages_fd[1], true);
 		args->verify_chunk = 32u << 20;
 		args->fill_copy = 0;
+		args->read_ahead = restore_pages_bytes(rt->pages) >= READ_AHEAD_MIN_BYTES &&
+				   !getenv("CRYO_TEST_NO_READ_AHEAD");
 	}
-	args->filler = rt->filler && !lazy && args->fill_copy;
+	args->filler = rt->filler && !lazy && (args->fill_copy || args->read_ahead);
 	jump(start + RESTORER_BLOB_ENTRY, start + size, args);
 }

@@ -3,6 +3,7 @@
  * restorer/fill_copy.c). Owns which task gets it and cryo's copies; not the
  * digest: the restorer hashes every byte, cryo's too, from its memory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <sched.h>
@@ -17,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "restore/filler.h"
 #include "restore/restore.h"
 #include "restorer/args.h"
 
@@ -67,13 +69,10 @@ static bool task_gone(int pidfd)
 	return poll(&p, 1, 0) > 0;
 }
 
-/* @len bytes at @dst from @src, waking the restorer if it waits there. */
-static int copy_segment(int uffd, uint64_t dst, const char *src, uint64_t len)
+int filler_copy_segment(int uffd, uint64_t dst, const char *src, uint64_t len)
 {
 	uint64_t done = 0;
 
-	if (madvise((void *)src, len, MADV_POPULATE_READ))
-		return -errno;
 	while (done < len) {
 		struct uffdio_copy copy = {
 			.dst = dst + done,
@@ -90,25 +89,23 @@ static int copy_segment(int uffd, uint64_t dst, const char *src, uint64_t len)
 	return 0;
 }
 
-struct filler_progress {
-	uint64_t bytes;		/* copied so far */
-	uint64_t first_off;	/* in the pages file, of the first copied */
-	uint64_t at;		/* the task's address being copied */
-	uint32_t file;		/* from this pages file */
-};
+/* The table came from the task's memory: checked like an image. */
+static bool fill_valid(const struct restore_task *rt, const struct restorer_fill *f,
+		       const uint64_t *file_size)
+{
+	return f->file < rt->pages->nr_files && f->len <= file_size[f->file] &&
+	       f->file_off <= file_size[f->file] - f->len &&
+	       !((f->addr | f->file_off | f->len) % IMG_PAGE_SIZE);
+}
 
 /* cryo's segments of one shared fill, each mapped from the pages file only
  * while it is copied: cryo's resident memory stays small. */
-static int copy_fill(const struct restore_task *rt, int uffd, const struct restorer_fill *f,
-		     const uint64_t *file_size, struct filler_progress *done)
+static int copy_fill_mapped(const struct restore_task *rt, int uffd,
+			    const struct restorer_fill *f, struct filler_progress *done)
 {
 	uint64_t end = f->file_off + f->len;
+	int fd = rt->pages->pages_fd[f->file];
 
-	/* The table came from the task's memory: checked like an image. */
-	if (f->file >= rt->pages->nr_files || f->len > file_size[f->file] ||
-	    f->file_off > file_size[f->file] - f->len ||
-	    (f->addr | f->file_off | f->len) % IMG_PAGE_SIZE)
-		return -EPROTO;
 	for (uint64_t off = f->file_off, cut; off < end; off = cut) {
 		void *src;
 		int ret;
@@ -118,11 +115,12 @@ static int copy_fill(const struct restore_task *rt, int uffd, const struct resto
 			continue;
 		done->at = f->addr + (off - f->file_off);
 		done->file = f->file;
-		src = mmap(NULL, cut - off, PROT_READ, MAP_SHARED, rt->pages->pages_fd[f->file],
-			   (off_t)off);
+		src = mmap(NULL, cut - off, PROT_READ, MAP_SHARED, fd, (off_t)off);
 		if (src == MAP_FAILED)
 			return -errno;
-		ret = copy_segment(uffd, done->at, src, cut - off);
+		/* A copy from a page not mapped yet takes the kernel's slow path. */
+		ret = madvise(src, cut - off, MADV_POPULATE_READ) ? -errno :
+			filler_copy_segment(uffd, done->at, src, cut - off);
 		munmap(src, cut - off);
 		if (ret)
 			return ret;
@@ -131,6 +129,72 @@ static int copy_fill(const struct restore_task *rt, int uffd, const struct resto
 		done->bytes += cut - off;
 	}
 	return 0;
+}
+
+/* cryo's pieces of pages file @file, in its order, into *@out. */
+static int list_pieces(const struct restorer_fill *fills, uint32_t nr_fills, uint32_t file,
+		       struct filler_piece **out, size_t *nr)
+{
+	struct filler_piece *p = NULL;
+	size_t n = 0, cap = 0;
+
+	for (uint32_t i = 0; i < nr_fills; i++) {
+		const struct restorer_fill *f = &fills[i];
+		uint64_t end = f->file_off + f->len;
+
+		if (!f->by_filler || f->file != file)
+			continue;
+		for (uint64_t off = f->file_off, cut; off < end; off = cut) {
+			cut = restorer_filler_segment_end(off, end);
+			if (!restorer_filler_owns(off))
+				continue;
+			if (n == cap) {
+				struct filler_piece *grown;
+
+				cap = cap ? 2 * cap : 256;
+				grown = reallocarray(p, cap, sizeof(*p));
+				if (!grown) {
+					free(p);
+					return -ENOMEM;
+				}
+				p = grown;
+			}
+			p[n++] = (struct filler_piece){ f->addr + (off - f->file_off), off,
+							cut - off };
+		}
+	}
+	*out = p;
+	*nr = n;
+	return 0;
+}
+
+/* cryo's part of pages file @file. One the restorer reads O_DIRECT (cold:
+ * the task set the flag on the open file they share) is read O_DIRECT
+ * ahead (filler_direct.c); a cached one through a mapping. */
+static int copy_file(const struct restore_task *rt, int uffd, const struct restorer_fill *fills,
+		     uint32_t nr_fills, uint32_t file, struct filler_progress *done)
+{
+	int flags = fcntl(rt->pages->pages_fd[file], F_GETFL);
+	struct filler_piece *pieces;
+	size_t nr;
+	int ret;
+
+	if (flags < 0)
+		return -errno;
+	if (!(flags & O_DIRECT)) {
+		ret = 0;
+		for (uint32_t i = 0; !ret && i < nr_fills; i++)
+			if (fills[i].by_filler && fills[i].file == file)
+				ret = copy_fill_mapped(rt, uffd, &fills[i], done);
+		return ret;
+	}
+	ret = list_pieces(fills, nr_fills, file, &pieces, &nr);
+	if (ret)
+		return ret;
+	done->file = file;
+	ret = nr ? filler_copy_direct(rt->pages->pages_fd[file], uffd, pieces, nr, done) : 0;
+	free(pieces);
+	return ret;
 }
 
 int restore_filler_copy(const struct restore_task *rt, int pidfd, const struct restorer_report *r)
@@ -168,15 +232,13 @@ int restore_filler_copy(const struct restore_task *rt, int pidfd, const struct r
 		if (uffd < 0)
 			ret = -errno;
 	}
+	for (uint32_t i = 0; !ret && i < r->nr_fills; i++)
+		if (fills[i].by_filler && !fill_valid(rt, &fills[i], file_size))
+			ret = -EPROTO;
 	/* In the restorer's order, one pages file after the other, so that
 	 * it never waits on a segment of cryo's while cryo copies ahead. */
 	for (uint32_t f = 0; !ret && f < rt->pages->nr_files; f++)
-		for (uint32_t i = 0; !ret && i < r->nr_fills; i++)
-			if (fills[i].by_filler && fills[i].file == f)
-				ret = copy_fill(rt, uffd, &fills[i], file_size, &done);
-	for (uint32_t i = 0; !ret && i < r->nr_fills; i++)
-		if (fills[i].by_filler && fills[i].file >= rt->pages->nr_files)
-			ret = -EPROTO;
+		ret = copy_file(rt, uffd, fills, r->nr_fills, f, &done);
 	free(fills);
 	if (!ret)
 		pr_debug("restore: pid %d: cryo's filler copied %llu bytes, the first at file "

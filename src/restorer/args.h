@@ -82,7 +82,9 @@ struct restorer_fill {
 	uint64_t len;
 	uint64_t file_off;
 	uint32_t file;		/* below args.nr_pages_files */
-	uint32_t reserved;
+	/* Set by the restorer: registered with its userfaultfd and read
+	 * ahead through the stream (args.read_ahead). */
+	uint32_t streamed;
 	/* The pages are there already (a premapped mapping, read before the
 	 * fork): only hashed, from memory, in the file's order. */
 	uint32_t in_place;
@@ -367,6 +369,10 @@ struct restorer_args {
 	 * on another core while the restorer fills the rest; the restorer
 	 * still hashes every byte, in file order, from the task's memory. */
 	uint32_t filler;
+	/* The pages files are read O_DIRECT (cold): the large copy fills go
+	 * through restorer/fill_stream.c, several reads in flight into the
+	 * restorer's buffers and each copied into place by UFFDIO_COPY. */
+	uint32_t read_ahead;
 };
 #define RESTORER_COPY_FILL_MIN (256u << 10)
 

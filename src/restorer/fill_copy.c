@@ -47,10 +47,8 @@ long copy_fill_open(void)
 	return fd;
 }
 
-/* Copies from @src to @dst, @chunk bytes at a time, each chunk hashed
- * right after while still in the cache; the bytes done go to *@done. */
-static long copy_chunks(int uffd, char *dst, const char *src, uint64_t len, uint64_t chunk,
-			int hash, uint64_t *done)
+long copy_fill_chunks(int uffd, char *dst, const char *src, uint64_t len, uint64_t chunk,
+		      int hash, uint64_t *done)
 {
 	while (*done < len) {
 		uint64_t want = len - *done < chunk ? len - *done : chunk;
@@ -95,8 +93,8 @@ long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64
 	if (blob_is_err((unsigned long)src)) {
 		ret = (long)src;
 	} else {
-		ret = copy_chunks((int)uffd, dst, src, len, a->verify_chunk, (int)a->verify_pages,
-				  done);
+		ret = copy_fill_chunks((int)uffd, dst, src, len, a->verify_chunk,
+				       (int)a->verify_pages, done);
 		sys_munmap(src, len);
 	}
 	/* A range left registered would hang the task at its first fault. */
@@ -109,8 +107,9 @@ long copy_fill_range(long uffd, const struct restorer_args *a, char *dst, uint64
  * a part that is cryo's. */
 static int filler_may_take(const struct restorer_args *a, const struct restorer_fill *f)
 {
-	return a->fill_copy && f->len >= RESTORER_COPY_FILL_MIN && !f->in_place && !f->plain &&
-	       f->file_off != RESTORER_FILL_ZERO && restorer_filler_shares(f->file_off, f->len);
+	return (a->fill_copy || a->read_ahead) && f->len >= RESTORER_COPY_FILL_MIN &&
+	       !f->in_place && !f->plain && f->file_off != RESTORER_FILL_ZERO &&
+	       restorer_filler_shares(f->file_off, f->len);
 }
 
 long filler_begin(const struct restorer_args *a, long *uffd)
@@ -141,10 +140,9 @@ long filler_begin(const struct restorer_args *a, long *uffd)
 	return sys_write(a->report_fd, &r, sizeof(r)) == sizeof(r) ? 0 : -EPIPE;
 }
 
-/* cryo's segment at @dst: hashed, or each page read, so that every page is
- * known to be in before the task runs. A page cryo has not copied yet
- * faults and waits until its UFFDIO_COPY wakes it. */
-static void take_filled(const struct restorer_args *a, const char *dst, uint64_t len)
+/* Every page is known to be in before the task runs. A page cryo has not
+ * copied yet faults and waits until its UFFDIO_COPY wakes it. */
+void filler_take(const struct restorer_args *a, const char *dst, uint64_t len)
 {
 	if (a->verify_pages) {
 		pages_hash_update(dst, len);
@@ -169,16 +167,33 @@ long filler_fill(const struct restorer_args *a, long uffd, const struct restorer
 
 		cut = restorer_filler_segment_end(off, end);
 		if (restorer_filler_owns(off)) {
-			take_filled(a, dst, cut - off);
+			filler_take(a, dst, cut - off);
 			continue;
 		}
 		/* See copy_fill_range(): the copy wants its source mapped. */
 		ret = sys_madvise(src + (off - f->file_off), cut - off, MADV_POPULATE_READ);
 		if (!ret)
-			ret = copy_chunks((int)uffd, dst, src + (off - f->file_off), cut - off,
-					  a->verify_chunk, (int)a->verify_pages, &done);
+			ret = copy_fill_chunks((int)uffd, dst, src + (off - f->file_off),
+					       cut - off, a->verify_chunk, (int)a->verify_pages,
+					       &done);
 	}
 	sys_munmap(src, f->len);
+	return ret;
+}
+
+long filler_fill_stream(struct fill_stream *s, uint32_t fill)
+{
+	const struct restorer_fill *f = &((const struct restorer_fill *)s->a->fills)[fill];
+	uint64_t end = f->file_off + f->len;
+	long ret = 0;
+
+	for (uint64_t off = f->file_off, cut; !ret && off < end; off = cut) {
+		char *dst = (char *)f->addr + (off - f->file_off);
+
+		cut = restorer_filler_segment_end(off, end);
+		ret = restorer_filler_owns(off) ? stream_take(s, dst, cut - off) :
+						  stream_read(s, fill, dst, cut - off, f->file, off);
+	}
 	return ret;
 }
 

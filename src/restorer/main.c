@@ -207,9 +207,36 @@ static long fill_shared(const struct restorer_args *a, long uffd, const struct r
 	return ret ? fail(RESTORER_STEP_FILL, ret, f->addr) : 0;
 }
 
+/* Whether fill @f is read ahead through @s (cold pages files). */
+static int streams(const struct fill_stream *s, const struct restorer_fill *f)
+{
+	return s && (f->streamed || f->by_filler);
+}
+
+/* Fill @i queued on the stream: a filler's by segments, else whole. */
+static long fill_streamed(struct fill_stream *s, uint32_t i)
+{
+	const struct restorer_fill *f = &((const struct restorer_fill *)s->a->fills)[i];
+	long ret = f->by_filler ? filler_fill_stream(s, i) :
+				  stream_read(s, i, (char *)f->addr, f->len, f->file, f->file_off);
+
+	/* A read that failed may be of a fill queued before this one. */
+	return ret ? fail(RESTORER_STEP_FILL, ret, s->failed_at ? s->failed_at : f->addr) : 0;
+}
+
+static long drain(struct fill_stream *s)
+{
+	long ret = s ? stream_drain(s) : 0;
+
+	return ret ? fail(RESTORER_STEP_FILL, ret, s->failed_at) : 0;
+}
+
 /* The fills of pages file @file, in its order (the pagemap's check), so
- * that one pass hashes the whole file; the zero fills with file 0's. */
-static long fill_file(const struct restorer_args *a, uint32_t file, long *uffd)
+ * that one pass hashes the whole file; the zero fills with file 0's. With
+ * a stream (@s), the large fills are read ahead; whatever else reads or
+ * hashes waits until the stream is done with what came before. */
+static long fill_file(const struct restorer_args *a, uint32_t file, long *uffd,
+		      struct fill_stream *s)
 {
 	const struct restorer_fill *f = (const void *)a->fills;
 	uint64_t hashed = 0;
@@ -234,10 +261,15 @@ static long fill_file(const struct restorer_args *a, uint32_t file, long *uffd)
 			continue;
 		if (a->verify_pages && off < hashed)
 			return fail(RESTORER_STEP_FILL, -EINVAL, (uint64_t)dst);
-		ret = a->verify_pages ? hash_skipped(a, file, hashed, off) : 0;
+		if (!streams(s, &f[i]) || (a->verify_pages && off > hashed))
+			ret = drain(s);
+		if (!ret && a->verify_pages)
+			ret = hash_skipped(a, file, hashed, off);
 		/* Read before the fork: what was read is what is hashed. */
 		if (!ret && f[i].in_place && a->verify_pages)
 			pages_hash_update(dst, len);
+		else if (!ret && streams(s, &f[i]))
+			ret = fill_streamed(s, i);
 		else if (!ret && f[i].by_filler)
 			ret = fill_shared(a, *uffd, &f[i]);
 		else if (!ret && !f[i].in_place)
@@ -246,8 +278,9 @@ static long fill_file(const struct restorer_args *a, uint32_t file, long *uffd)
 			return ret;
 		hashed = off + len;
 	}
-	if (!a->verify_pages)
-		return 0;
+	ret = drain(s);
+	if (ret || !a->verify_pages)
+		return ret;
 	ret = hash_skipped(a, file, hashed, a->pages_size[file]);
 	if (ret)
 		return ret;
@@ -258,9 +291,11 @@ static long fill_file(const struct restorer_args *a, uint32_t file, long *uffd)
 /* Populating a range in bulk is far cheaper than faulting it in page by
  * page while reading, so each range is populated first. Each pages file
  * is filled and hashed in turn, and nothing of the task runs before cryo
- * has seen every digest match. */
+ * has seen every digest match. A cold pages file (read O_DIRECT) is read
+ * ahead through a stream when userfaultfd is there to copy with. */
 static long fill_pages(const struct restorer_args *a)
 {
+	struct fill_stream stream, *s = NULL;
 	long uffd = -1, ret = 0;
 
 	if (a->filler) {
@@ -268,8 +303,15 @@ static long fill_pages(const struct restorer_args *a)
 		if (ret)
 			return fail(RESTORER_STEP_FILL, ret, 0);
 	}
+	if (a->read_ahead && uffd == -1)
+		uffd = copy_fill_open();
+	/* Without its buffers, the fills are read one at a time. */
+	if (a->read_ahead && uffd >= 0 && !stream_open(&stream, a, uffd))
+		s = &stream;
 	for (uint32_t file = 0; file < a->nr_pages_files && !ret; file++)
-		ret = fill_file(a, file, &uffd);
+		ret = fill_file(a, file, &uffd, s);
+	if (s && stream_close(s) && !ret)
+		ret = fail(RESTORER_STEP_FILL, -ENOTRECOVERABLE, 0);
 	if (!ret && a->filler && uffd >= 0 && filler_end(a, uffd))
 		ret = fail(RESTORER_STEP_FILL, -ENOTRECOVERABLE, 0);
 	if (uffd >= 0)
