@@ -254,7 +254,7 @@ $(BUILD)/tests/roundtrip/test_clone: tests/roundtrip/test_clone.c $(RUNNER_DEPS)
 # The negative tests, and the programs only they start (neg_*): too costly
 # to put through every round-trip cycle. test_negative.c says what each
 # runner owns.
-NEGATIVE_RUNNERS := test_negative test_neg_fds test_neg_killed test_neg_restore test_neg_pids \
+NEGATIVE_RUNNERS := test_negative test_neg_fds test_neg_ns_ipc test_neg_killed test_neg_restore test_neg_pids \
 	test_neg_sockets test_neg_netlock \
 	test_neg_userns \
 	test_neg_cow \

@@ -16,7 +16,6 @@ struct proc_locks {
 	bool done;	/* text and err are final */
 	int err;	/* 0, or -errno of the read */
 	char *text;	/* the whole file, NUL-terminated */
-	size_t len;
 };
 
 /* Starts reading /proc/locks on a thread. Call it with the processes of

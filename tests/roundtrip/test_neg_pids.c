@@ -137,6 +137,21 @@ out:
 	end_prog(&p);
 }
 
+/* Dumps prog_tree into @img and restores it with @env set to @value: the
+ * restore's result in @r. False, with why, when the dump failed. */
+static bool restore_tree_with(struct prog *p, char *img, pid_t *image_pid, const char *env,
+			      const char *value, struct cryo_run *r)
+{
+	if (!make_image(p, "prog_tree", img, image_pid))
+		return false;
+	if (!reap_all_children(WAIT_MS))
+		return fail_why("the dumped tree's processes stay");
+	setenv(env, value, 1);
+	prog_cryo(r, p, "restore", "-D", img, "-d");
+	unsetenv(env);
+	return true;
+}
+
 /* Each process of a tree is finished (seized, its registers set) as soon as
  * its restorer reports, and held until all are: a finish that fails when
  * some are held (CRYO_TEST_FINISH_FAIL_AT, the 30th of prog_tree's live
@@ -148,17 +163,13 @@ TEST(a_tree_whose_finish_fails_midway_leaves_nothing)
 	pid_t image_pid;
 	struct cryo_run r;
 
-	CHECK_GOTO(make_image(&p, "prog_tree", img, &image_pid), out, "%s", why);
-	CHECK_GOTO(reap_all_children(WAIT_MS), out, "the dumped tree's processes stay");
-	setenv("CRYO_TEST_FINISH_FAIL_AT", "30", 1);
-	prog_cryo(&r, &p, "restore", "-D", img, "-d");
-	unsetenv("CRYO_TEST_FINISH_FAIL_AT");
+	CHECK_GOTO(restore_tree_with(&p, img, &image_pid, "CRYO_TEST_FINISH_FAIL_AT", "30", &r),
+		   out, "%s", why);
 	CHECK_GOTO(refused(&r, "its finish failed on purpose", "29 processes held finished",
 			   NULL),
 		   out, "%s", why);
 	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
 out:
-	unsetenv("CRYO_TEST_FINISH_FAIL_AT");
 	end_prog(&p);
 }
 
@@ -212,17 +223,13 @@ TEST(a_tree_whose_cryo_dies_midway_through_the_finishes_leaves_nothing)
 	pid_t image_pid;
 	struct cryo_run r;
 
-	CHECK_GOTO(make_image(&p, "prog_tree", img, &image_pid), out, "%s", why);
-	CHECK_GOTO(reap_all_children(WAIT_MS), out, "the dumped tree's processes stay");
-	setenv("CRYO_TEST_FINISH_DIE_AT", "30", 1);
-	prog_cryo(&r, &p, "restore", "-D", img, "-d");
-	unsetenv("CRYO_TEST_FINISH_DIE_AT");
+	CHECK_GOTO(restore_tree_with(&p, img, &image_pid, "CRYO_TEST_FINISH_DIE_AT", "30", &r),
+		   out, "%s", why);
 	CHECK_GOTO(r.status == 128 + SIGKILL, out, "cryo was not killed at its 30th finish (%d): %s",
 		   r.status, r.out);
 	CHECK_GOTO(children_all_die(WAIT_MS), out, "%s", why);
 	CHECK_GOTO(nothing_restored(&p, image_pid, 0), out, "%s", why);
 out:
-	unsetenv("CRYO_TEST_FINISH_DIE_AT");
 	end_prog(&p);
 }
 

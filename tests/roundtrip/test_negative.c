@@ -7,7 +7,8 @@
  * This one: usage errors and the targets dump refuses (a missing, foreign or
  * garbage pid, a thread, a traced child, a flock no fd reaches). The other
  * runners: test_neg_fds.c
- * (fds and namespaces dump refuses), test_neg_killed.c (dumps that fail or
+ * (fds dump refuses), test_neg_ns_ipc.c (namespaces and IPC objects it
+ * refuses), test_neg_killed.c (dumps that fail or
  * die midway), test_neg_restore.c (damaged and planted images),
  * test_neg_pids.c (pids taken before or during a restore), test_neg_cow.c
  * (a page shared with a parent that saved none), test_neg_sockets.c
