@@ -81,7 +81,7 @@ static int collect_inside(struct inj_task *task, TaskCore *core, struct mm_dump_
 	return ret ? ret : err;
 }
 
-/* A shared removed cwd or root of the task as a file object: the files
+/* A removed cwd or root of the task as a file object: the files
  * of the dump are the second thread's until it is idle. */
 static int make_dir_object(void *arg, const char *who, const char *what, const char *proc_link,
 			   uint32_t *id)
@@ -101,22 +101,12 @@ static bool has_removed_dirs(const TaskCore *core)
 	return core->cwd_ghost || core->root_ghost;
 }
 
-/* The removed cwds and roots of the task that others hold too. */
-static int dump_shared_dirs(struct dump_ctx *ctx, struct process_job *job, TaskCore *core)
+/* The removed cwds and roots of the task that no fd of its own holds. */
+static int dump_removed_dirs(struct process_job *job, TaskCore *core)
 {
 	struct task_dir_objects objs = { .make = make_dir_object, .arg = job };
-	pid_t *pids;
-	int ret;
 
-	if (!has_removed_dirs(core))
-		return 0;
-	ret = tree_pids(ctx->tree, true, &pids, &objs.nr_pids);
-	if (ret)
-		return ret;
-	objs.pids = pids;
-	ret = task_dump_shared_dirs(core, &objs);
-	free(pids);
-	return ret;
+	return has_removed_dirs(core) ? task_dump_removed_dirs(core, &objs) : 0;
 }
 
 /* A job-control stop in effect, and whether the parent had seen it. */
@@ -202,7 +192,7 @@ static int dump_traced_half(struct dump_ctx *ctx, const struct tree_task *t,
 	if (!ret)
 		ret = collect_inside(task, &core, mm_opts, &job->fd_flags);
 	if (!ret)
-		ret = dump_shared_dirs(ctx, job, &core);
+		ret = dump_removed_dirs(job, &core);
 	if (!ret)
 		ret = task_dump_ptrace_attrs(task, &core);
 	if (!ret)

@@ -143,7 +143,8 @@ static int dump_removed_dir(const struct fd_probe *p, RegFile *reg)
 	int ret;
 
 	snprintf(who, sizeof(who), "pid %d", p->pid);
-	snprintf(proc_link, sizeof(proc_link), "/proc/%d/fd/%d", p->pid, p->fd);
+	/* Through cryo's copy: an fd in flight has no number in the task. */
+	snprintf(proc_link, sizeof(proc_link), "/proc/self/fd/%d", p->dup);
 	ret = dir_path_dump(&d, &path, &ghost);
 	if (!ret && !ghost) {
 		pr_fd_err(p, "was removed, but \"%s\" is that directory now", path);

@@ -3,7 +3,7 @@
  * removed one is a ghost, made again at restore), and the umask of a
  * thread with fs info of its own. A removed cwd that one of the task's
  * fds holds too is named by that fd, so that restore gives both one
- * directory (one other processes or threads hold too: dump_dirs_shared.c).
+ * directory (one no fd of its own holds is a file object: dump_dirs_removed.c).
  * Restore is restore.c's and restore/child.c's. */
 #include <dirent.h>
 #include <errno.h>

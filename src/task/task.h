@@ -33,19 +33,17 @@ int task_dump_attrs(struct inj_task *task, struct inj_parasite *parasite, TaskCo
  * may come before or after task_dump_attrs(). */
 int task_dump_ptrace_attrs(struct inj_task *task, TaskCore *core);
 
-/* After task_dump_attrs(), the whole tree frozen: of @core's removed cwds
- * and roots (the process's and its threads' own) that no fd of its own
- * holds, those another process of @objs->pids (or another thread's fs
- * info) holds too are saved as file objects, which @objs->make makes
- * (files_dump_dir_object()), in cwd_file and root_file. */
+/* After task_dump_attrs(), the whole tree frozen: @core's removed cwds and
+ * roots (the process's and its threads' own) that no fd of its own holds
+ * are saved as file objects, which @objs->make makes
+ * (files_dump_dir_object()), in cwd_file and root_file: one object per
+ * directory, which any fd of it, in the tree or in flight, shares. */
 struct task_dir_objects {
-	const pid_t *pids;
-	size_t nr_pids;
 	int (*make)(void *arg, const char *who, const char *what, const char *proc_link,
 		    uint32_t *id);
 	void *arg;
 };
-int task_dump_shared_dirs(TaskCore *core, const struct task_dir_objects *objs);
+int task_dump_removed_dirs(TaskCore *core, const struct task_dir_objects *objs);
 
 /* Frees what task_dump_attrs() and task_dump_ptrace_attrs() allocated
  * (ThreadCore entries included: free their regs and xstate first) and

@@ -8,7 +8,9 @@
  * with fs info of its own stands in its process's removed cwd. A child's
  * own child, which shares its fd table (clone(CLONE_FILES)), stands in a
  * removed folder the parent holds too; and one child stands in a removed
- * folder that a child made after it holds (dumped after it). On SIGTERM
+ * folder that a child made after it holds (dumped after it), and one in a
+ * removed folder whose only fd is in flight, in a unix socket's queue of
+ * the parent's (SCM_RIGHTS). On SIGTERM
  * the parent compares, through /proc, each cwd or root with its fd or its
  * partner's: the same device and inode, a directory still removed; and
  * each child checks that nothing can be made where it stands. */
@@ -20,6 +22,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,8 +33,9 @@
 /* Where a child stands: IN_MEMBER_CWD is the cwd of its own child, made
  * with clone(CLONE_FILES), which restore gives the fd table of its
  * parent's (a member of a shared table opens its own files apart);
- * HOLDS_FD, an fd (HELD_AT + its index) of the folder, no cwd. */
-enum place { IN_CWD, IN_ROOT, IN_THREAD_CWD, IN_BOTH_CWDS, IN_MEMBER_CWD, HOLDS_FD };
+ * HOLDS_FD, an fd (HELD_AT + its index) of the folder, no cwd;
+ * IN_FLIGHT_CWD, a cwd whose folder's one fd is in the parent's queue. */
+enum place { IN_CWD, IN_ROOT, IN_THREAD_CWD, IN_BOTH_CWDS, IN_MEMBER_CWD, HOLDS_FD, IN_FLIGHT_CWD };
 
 /* Each child: where it stands in its folder, and what the parent compares
  * that with: its fd of the folder, or another child's (@partner). */
@@ -55,6 +59,7 @@ static const struct kind {
 	/* The holder dumped after the cwd: its fd's file is the second of the inode. */
 	{ "standing where a later child holds", "later", IN_CWD, 0, 10 },
 	{ "holding where an earlier child stands", "later", HOLDS_FD, 0, -1 },
+	{ "whose cwd only an fd in flight holds", "flight", IN_FLIGHT_CWD, 0, -1 },
 };
 #define NR_KINDS ((int)(sizeof(kinds) / sizeof(kinds[0])))
 #define HELD_AT 50		/* the parent's fds: HELD_AT + kind */
@@ -68,6 +73,8 @@ struct child {
 
 static struct child children[NR_KINDS];
 static int report_fd = -1;
+/* The parent's socketpair whose queue carries IN_FLIGHT_CWD's folder. */
+static int flight[2] = { -1, -1 };
 
 /* A thread with fs info of its own, in the folder @arg. */
 static void *thread_main(void *arg)
@@ -117,6 +124,8 @@ static void __attribute__((noreturn)) child_main(struct child *c, const struct k
 	for (int i = 0; i < NR_KINDS; i++)
 		if (kinds[i].open_flags && close(HELD_AT + i))
 			_exit(2);
+	if (close(flight[0]) || close(flight[1]))
+		_exit(2);
 	if (k->place == IN_MEMBER_CWD) {
 		pid_t member = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
 		int status = -1;
@@ -130,7 +139,8 @@ static void __attribute__((noreturn)) child_main(struct child *c, const struct k
 		if (member < 0 || chdir(path))
 			_exit(2);
 	}
-	if ((k->place == IN_CWD || k->place == IN_BOTH_CWDS) && chdir(path))
+	if ((k->place == IN_CWD || k->place == IN_BOTH_CWDS || k->place == IN_FLIGHT_CWD) &&
+	    chdir(path))
 		_exit(2);
 	if (k->place == HOLDS_FD && !open_at(path, O_PATH | O_DIRECTORY, HELD_AT + (int)(k - kinds)))
 		_exit(2);
@@ -151,6 +161,40 @@ static void __attribute__((noreturn)) child_main(struct child *c, const struct k
 			break;
 	}
 	_exit(0);
+}
+
+/* @fd sent into @sock's peer's queue (SCM_RIGHTS) and closed here. */
+static bool send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = "d", .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &mh, 0) == 1 && !close(fd);
+}
+
+/* The fd a message in @sock's queue carries; -1: none. */
+static int receive_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int fd = -1;
+
+	if (recvmsg(sock, &mh, MSG_DONTWAIT) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
 }
 
 /* The directory @link of /proc (a cwd or root) in *@st: a removed one. */
@@ -192,6 +236,14 @@ static void check(int i)
 	if (!PROG_CHECK(removed_dir(link, &st), "the child %s: %s is not a removed directory",
 			k->what, link))
 		return;
+	if (k->place == IN_FLIGHT_CWD) {
+		int fd = receive_fd(flight[0]);
+
+		PROG_CHECK(fd >= 0 && !fstat(fd, &want) && same_inode(&st, &want),
+			   "the child %s: %s is inode %lu, the fd in flight (%d) inode %lu",
+			   k->what, link, (unsigned long)st.st_ino, fd, (unsigned long)want.st_ino);
+		return;
+	}
 	if (k->open_flags) {
 		PROG_CHECK(!fstat(HELD_AT + i, &want) && same_inode(&st, &want),
 			   "the child %s: %s is inode %lu, the parent's fd %d inode %lu", k->what,
@@ -216,11 +268,16 @@ int main(int argc, char **argv)
 	char byte;
 
 	prog_init(argc, argv);
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, flight))
+		return 1;
 	for (int i = 0; i < NR_KINDS; i++) {
 		snprintf(paths[i], sizeof(paths[i]), "%s/%s", prog_dir(), kinds[i].folder);
 		if (kinds[i].partner < 0 && mkdir(paths[i], 0750))
 			return 1;
 		if (kinds[i].open_flags && !open_at(paths[i], kinds[i].open_flags, HELD_AT + i))
+			return 1;
+		if (kinds[i].place == IN_FLIGHT_CWD &&
+		    !send_fd(flight[1], open(paths[i], O_PATH | O_DIRECTORY)))
 			return 1;
 	}
 	for (int i = 0; i < NR_KINDS; i++) {
