@@ -174,7 +174,10 @@ static bool restores_cold(struct prog *p, const char *img, pid_t pid, bool fille
 		setenv("CRYO_TEST_FILLER", "1", 1);
 	else if (sched_setaffinity(0, sizeof(one), &one))
 		return fail_why("sched_setaffinity: %s", strerror(errno));
+	/* 20 MiB: under the threshold of read-ahead, moved down to it. */
+	setenv("CRYO_TEST_READ_AHEAD_MIN", "1", 1);
 	prog_cryo(&r, p, "restore", "-D", copy, "-d", "-v4", "-o", "cold.log");
+	unsetenv("CRYO_TEST_READ_AHEAD_MIN");
 	unsetenv("CRYO_TEST_FILLER");
 	if (!filler && sched_setaffinity(0, sizeof(all), &all))
 		return fail_why("sched_setaffinity back: %s", strerror(errno));
@@ -241,6 +244,7 @@ TEST(a_byte_changed_in_either_half_of_a_cold_pages_file_is_refused)
 		   "%s holds no 6 MiB (%lld bytes): no segment of cryo's to change", first,
 		   (long long)st.st_size);
 	setenv("CRYO_TEST_FILLER", "1", 1);
+	setenv("CRYO_TEST_READ_AHEAD_MIN", "1", 1);
 	CHECK_GOTO(refused_after(&p, img, pid, name, flip_in_restorers_half,
 				 "its digest differs from the inventory's"),
 		   out, "a byte of the restorer's half: %s", why);
@@ -248,6 +252,7 @@ TEST(a_byte_changed_in_either_half_of_a_cold_pages_file_is_refused)
 				 "its digest differs from the inventory's"),
 		   out, "a byte of cryo's half: %s", why);
 out:
+	unsetenv("CRYO_TEST_READ_AHEAD_MIN");
 	unsetenv("CRYO_TEST_FILLER");
 	end_prog(&p);
 }
