@@ -45,23 +45,38 @@
 #include "image_util.h"
 #include "runner_util.h"
 
+/* The first child of @pid; 0, with why, when it has none. */
+static pid_t first_child(pid_t pid)
+{
+	char path[64];
+	int child = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	f = fopen(path, "re");
+	if (!f) {
+		fail_why("cannot open %s", path);
+		return 0;
+	}
+	if (fscanf(f, "%d", &child) != 1 || child <= 0) {
+		fail_why("no child in %s", path);
+		child = 0;
+	}
+	fclose(f);
+	return child;
+}
+
 /* A child in a UTS namespace of its own, not the root's: refused by name
  * (the child and the namespace), and the tree runs on. */
 TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
 {
 	struct prog p = { 0 };
-	char path[64], expect[160];
-	int child = 0;
-	FILE *f;
+	char expect[160];
+	pid_t child;
 
 	CHECK_GOTO(start_prog(&p, "neg_own_ns", NULL, NULL), out, "%s", why);
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p.pid, p.pid);
-	f = fopen(path, "re");
-	CHECK_GOTO(f, out, "cannot open %s", path);
-	if (fscanf(f, "%d", &child) != 1)
-		child = 0;
-	fclose(f);
-	CHECK_GOTO(child > 0, out, "no child in %s", path);
+	child = first_child(p.pid);
+	CHECK_GOTO(child > 0, out, "%s", why);
 	snprintf(expect, sizeof(expect), "dump: pid %d: in its own uts namespace (uts:[", child);
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, "]): every process of a tree must share "
 					 "the root's UTS namespace"),
@@ -116,18 +131,12 @@ TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
 TEST(dump_refuses_a_tree_in_two_ipc_namespaces_and_it_runs_on)
 {
 	struct prog p = { 0 };
-	char path[64], expect[96];
-	int child = 0;
-	FILE *f;
+	char expect[96];
+	pid_t child;
 
 	CHECK_GOTO(start_prog(&p, "neg_ipc_split", NULL, NULL), out, "%s", why);
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p.pid, p.pid);
-	f = fopen(path, "re");
-	CHECK_GOTO(f, out, "cannot open %s", path);
-	if (fscanf(f, "%d", &child) != 1)
-		child = 0;
-	fclose(f);
-	CHECK_GOTO(child > 0, out, "no child in %s", path);
+	child = first_child(p.pid);
+	CHECK_GOTO(child > 0, out, "%s", why);
 	snprintf(expect, sizeof(expect), "dump: pid %d: in another IPC namespace (ipc:[", child);
 	CHECK_GOTO(dump_refused_unharmed(&p, expect, "a tree in several IPC namespaces is not "
 				         "supported"), out, "%s", why);
