@@ -23,6 +23,7 @@
 #include "files/files.h"
 #include "mem/cow.h"
 #include "mem/mm.h"
+#include "mem/page_batch.h"
 #include "mem/precopy.h"
 #include "mem/track.h"
 #include "net/net.h"
@@ -424,6 +425,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	struct net_run net = { .tcp_established = opts->tcp_established,
 			       .tcp_close = opts->tcp_close };
 	struct dump_lineage lineage = { 0 };
+	struct page_batch_pool page_buffers = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct dump_ctx ctx;
 	struct freezer fz;
 	struct tree tree;
@@ -483,7 +485,8 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 		ret = cryo_notify(opts, "network-lock", opts->pid);
 	ctx = (struct dump_ctx){ .opts = opts, .dir = dir, .tree = &tree, .stats = &st,
 				 .sign_key = opts->sign_key ? &key : NULL, .mnt_caller = caller,
-				 .net = &net, .precopy = pc, .lineage = &lineage };
+				 .net = &net, .precopy = pc, .lineage = &lineage,
+				 .page_buffers = &page_buffers };
 	if (!ret)
 		ret = opts->pre_dump ? pre_dump_tree(&ctx) : dump_tree(&ctx);
 	/* Pre-copy: the tree runs on while its pages are merged. */
@@ -521,6 +524,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 			opts->images_dir);
 out:
 	precopy_free(pc);
+	page_batch_pool_free(&page_buffers);
 	dump_lineage_close(&lineage);
 	/* A failed dump leaves none of its files (its log aside). */
 	if (ret)

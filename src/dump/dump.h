@@ -48,6 +48,8 @@ struct dump_ctx {
 	struct dump_lineage *lineage;
 	/* Parents' and siblings' mappings, read once (mem/cow.h). */
 	struct cow_maps_cache *cow_maps;
+	/* The page buffers each task's memory dump borrows (mem/page_batch.h). */
+	struct page_batch_pool *page_buffers;
 };
 
 /* process.c: every live process of @ctx's tree, seized, each in two

@@ -116,6 +116,7 @@ int pre_dump_tree(struct dump_ctx *ctx)
 
 	for (size_t i = 0; !ret && i < tree->nr; i++) {
 		struct mm_dump_opts mm_opts = { .scan = PAGESCAN_AUTO, .stats = st,
+						.page_buffers = ctx->page_buffers,
 						.parent_set = ctx->lineage->parent,
 						.digests = true, .pages_only = true,
 						/* Pinned reads would unshare what

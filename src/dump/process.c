@@ -171,6 +171,7 @@ static int dump_traced_half(struct dump_ctx *ctx, const struct tree_task *t,
 	 * spliced -R dump would be untested. */
 	*mm_opts = (struct mm_dump_opts){ .scan = PAGESCAN_AUTO, .have_brk = true,
 					  .files = ctx->files, .stats = st,
+					  .page_buffers = ctx->page_buffers,
 					  .parasite_blob = ctx->opts->leave_running ? NULL :
 										      parasite_blob(),
 					  .has_children = dump_live_children(ctx->tree, t),

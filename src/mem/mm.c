@@ -305,7 +305,7 @@ static int copy_pages(struct inj_task *task, struct image_dir *dir, const struct
 		ret = pagescan_open(pid, opts->scan, &ps);
 	if (ret)
 		goto out;
-	ret = pagedump_open(pid, pw, &pd);
+	ret = pagedump_open(pid, pw, opts->page_buffers, &pd);
 	if (ret)
 		goto out;
 	pagedump_set_stats(pd, opts->stats);

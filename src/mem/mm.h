@@ -34,6 +34,9 @@ struct mm_dump_opts {
 	/* MCL_FUTURE [| MCL_ONFAULT] in effect (mm_read_mlockall()); 0: none. */
 	uint32_t mlockall;
 	struct stats *stats;	/* pages counted here too; NULL: not */
+	/* The dump's page buffers, lent to each task (page_batch.h); NULL:
+	 * made and unmapped for this task alone. */
+	struct page_batch_pool *page_buffers;
 	/* The file objects of the dump, which the files of memfd, deleted-file
 	 * and shared anonymous mappings join (files_dump_mappings()). */
 	struct files_dump_set *files;

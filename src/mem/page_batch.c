@@ -7,20 +7,29 @@
 
 #include "mem/page_batch.h"
 
-/* Buffers outlive the task they served: the next task of a tree reuses
- * them. Fresh memory costs a fault per page, and on this kind of VM a
- * fresh page is dear; a pool of populated buffers pays that once. */
-#define POOL_MAX 4
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct batch pool[POOL_MAX];
-static size_t pool_nr;
-
-int batch_init(struct batch *b)
+static void batch_unmap(struct batch *b)
 {
-	pthread_mutex_lock(&pool_lock);
-	if (pool_nr)
-		*b = pool[--pool_nr];
-	pthread_mutex_unlock(&pool_lock);
+	if (b->buf)
+		munmap(b->buf, PAGEDUMP_BUF_SIZE);
+	free(b->q);
+	memset(b, 0, sizeof(*b));
+}
+
+void page_batch_pool_free(struct page_batch_pool *pool)
+{
+	while (pool->nr)
+		batch_unmap(&pool->kept[--pool->nr]);
+	pthread_mutex_destroy(&pool->lock);
+}
+
+int batch_init(struct page_batch_pool *pool, struct batch *b)
+{
+	if (pool) {
+		pthread_mutex_lock(&pool->lock);
+		if (pool->nr)
+			*b = pool->kept[--pool->nr];
+		pthread_mutex_unlock(&pool->lock);
+	}
 	if (b->buf)
 		return 0;
 	/* Page-aligned, so the pages file can take it with O_DIRECT;
@@ -48,23 +57,21 @@ void batch_populate(struct batch *b, size_t upto)
 	}
 }
 
-void batch_release(struct batch *b)
+void batch_release(struct page_batch_pool *pool, struct batch *b)
 {
 	bool kept = false;
 
-	if (b->buf && b->q) {
+	if (pool && b->buf && b->q) {
 		b->nr = b->used = 0;
-		pthread_mutex_lock(&pool_lock);
-		if (pool_nr < POOL_MAX) {
-			pool[pool_nr++] = *b;
+		pthread_mutex_lock(&pool->lock);
+		if (pool->nr < PAGE_BATCH_POOL_MAX) {
+			pool->kept[pool->nr++] = *b;
 			kept = true;
 		}
-		pthread_mutex_unlock(&pool_lock);
+		pthread_mutex_unlock(&pool->lock);
 	}
-	if (!kept) {
-		if (b->buf)
-			munmap(b->buf, PAGEDUMP_BUF_SIZE);
-		free(b->q);
-	}
-	memset(b, 0, sizeof(*b));
+	if (kept)
+		memset(b, 0, sizeof(*b));
+	else
+		batch_unmap(b);
 }

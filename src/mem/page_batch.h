@@ -1,9 +1,10 @@
 /* The page buffers of pagedump.c: one buffer of pages read out of a
  * task and the ranges they came from, taken from and given back to a
- * small pool that outlives the task. */
+ * small pool that the dump owns and that outlives each task. */
 #ifndef CRYO_MEM_PAGE_BATCH_H
 #define CRYO_MEM_PAGE_BATCH_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,11 +38,28 @@ struct batch {
 	uint8_t kept[PAGEDUMP_BUF_SIZE / IMG_PAGE_SIZE];
 };
 
-/* A buffer for @b, from the pool or new (not populated yet): -ENOMEM. */
-int batch_init(struct batch *b);
+/* Buffers outlive the task they served: the next task of a tree reuses
+ * them. Fresh memory costs a fault per page, and on this kind of VM a
+ * fresh page is dear; a pool of populated buffers pays that once. Tasks
+ * may be dumped on two threads at once, hence the lock. */
+#define PAGE_BATCH_POOL_MAX 4
+struct page_batch_pool {
+	pthread_mutex_t lock;
+	struct batch kept[PAGE_BATCH_POOL_MAX];
+	size_t nr;
+};
+
+/* A pool is made with { .lock = PTHREAD_MUTEX_INITIALIZER }. This unmaps
+ * the buffers it keeps: call it once no task is dumped. */
+void page_batch_pool_free(struct page_batch_pool *pool);
+
+/* A buffer for @b, from @pool (NULL: none) or new, not populated yet:
+ * -ENOMEM. */
+int batch_init(struct page_batch_pool *pool, struct batch *b);
 /* Faults in @b's buffer up to @upto bytes. */
 void batch_populate(struct batch *b, size_t upto);
-/* Gives @b's buffer back to the pool (or frees it) and clears @b. */
-void batch_release(struct batch *b);
+/* Gives @b's buffer back to @pool (or frees it: a full pool, or NULL)
+ * and clears @b. */
+void batch_release(struct page_batch_pool *pool, struct batch *b);
 
 #endif

@@ -36,6 +36,7 @@ struct pagedump {
 	pid_t pid;
 	int mem_fd;		/* /proc/PID/mem */
 	struct pages_writer *pw;
+	struct page_batch_pool *pool;	/* lends the batches' buffers; NULL: none */
 	struct batch batches[2];
 	struct batch *fill;	/* the one being queued and read */
 	struct iovec *remote;	/* IOV_MAX of them, reused */
@@ -70,7 +71,8 @@ struct pagedump {
 	int save_err;		/* the writer's first error */
 };
 
-int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out)
+int pagedump_open(pid_t pid, struct pages_writer *pw, struct page_batch_pool *pool,
+		  struct pagedump **out)
 {
 	struct pagedump *pd = calloc(1, sizeof(*pd));
 	char path[64];
@@ -80,12 +82,13 @@ int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out)
 		goto err_nomem;
 	pd->pid = pid;
 	pd->pw = pw;
+	pd->pool = pool;
 	pd->mem_fd = -1;
 	pd->fill = &pd->batches[0];
 	pthread_mutex_init(&pd->lock, NULL);
 	pthread_cond_init(&pd->cond, NULL);
 	pd->remote = calloc(IOV_MAX, sizeof(*pd->remote));
-	if (batch_init(&pd->batches[0]) || !pd->remote)
+	if (batch_init(pd->pool, &pd->batches[0]) || !pd->remote)
 		goto err_nomem;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	pd->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -153,7 +156,7 @@ void pagedump_close(struct pagedump *pd)
 	if (pd->mem_fd >= 0)
 		close(pd->mem_fd);
 	for (int i = 0; i < 2; i++)
-		batch_release(&pd->batches[i]);
+		batch_release(pd->pool, &pd->batches[i]);
 	free(pd->remote);
 	pthread_mutex_destroy(&pd->lock);
 	pthread_cond_destroy(&pd->cond);
@@ -541,7 +544,7 @@ static int hand_to_writer(struct pagedump *pd)
 	int ret;
 
 	if (!pd->writer_started) {
-		if (batch_init(next)) {
+		if (batch_init(pd->pool, next)) {
 			pr_err("dump: pid %d: out of memory for a second %u-byte page buffer",
 			       pd->pid, PAGEDUMP_BUF_SIZE);
 			return -ENOMEM;

@@ -31,7 +31,11 @@ struct pagedump_stats {
 	uint64_t pages_unread;	/* of those, unwritten since (write tracking): not read */
 };
 
-int pagedump_open(pid_t pid, struct pages_writer *pw, struct pagedump **out);
+struct page_batch_pool;
+/* @pool (page_batch.h; NULL: none) lends the page buffers and takes them
+ * back at pagedump_close(). */
+int pagedump_open(pid_t pid, struct pages_writer *pw, struct page_batch_pool *pool,
+		  struct pagedump **out);
 
 /* Queues pages [@start, @end) of @vma, which must come after everything
  * queued so far. Pages that hold only zeros are left out of private

@@ -298,7 +298,7 @@ static int copy_task(struct precopy *pc, struct precopy_task *pt)
 	if (!ret)
 		ret = pagescan_open(pt->pid, PAGESCAN_AUTO, &ps);
 	if (!ret)
-		ret = pagedump_open(pt->pid, pw, &pd);
+		ret = pagedump_open(pt->pid, pw, NULL, &pd);
 	if (!ret && pt->unpinned)
 		pagedump_read_unpinned(pd);
 	for (size_t i = 0; i < vmas.nr && !ret; i++) {

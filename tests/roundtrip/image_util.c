@@ -166,3 +166,23 @@ bool refused_after(const struct prog *p, const char *img, pid_t image_pid,
 		return fail_why("cannot change %s: %s", path, strerror(errno));
 	return restore_refused(p, copy, image_pid, key, path, key);
 }
+
+/* A failed dump removes what it wrote: no image and no temporary file is
+ * left in @dir (a log may be). */
+bool no_image_files(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	bool ok = true;
+
+	while (ok && d && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 4 && (!strcmp(de->d_name + len - 4, ".img") ||
+				!strcmp(de->d_name + len - 4, ".tmp")))
+			ok = fail_why("the failed dump left %s/%s", dir, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return ok;
+}

@@ -32,4 +32,8 @@ bool restore_refused(const struct prog *p, const char *dir, pid_t image_pid,
 bool refused_after(const struct prog *p, const char *img, pid_t image_pid,
 		   const char *name, int (*change)(const char *path), const char *key);
 
+/* A failed dump removes what it wrote: no image and no temporary file is
+ * left in @dir (a log may be). False, with why, naming the first left. */
+bool no_image_files(const char *dir);
+
 #endif

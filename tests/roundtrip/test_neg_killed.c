@@ -115,26 +115,6 @@ static void enter_small_disk(void *arg)
 	}
 }
 
-/* A failed dump removes what it wrote: no image and no temporary file is
- * left in @dir (a log may be). */
-static bool no_image_files(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	bool ok = true;
-
-	while (ok && d && (de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		if (len > 4 && (!strcmp(de->d_name + len - 4, ".img") ||
-				!strcmp(de->d_name + len - 4, ".tmp")))
-			ok = fail_why("the failed dump left %s/%s", dir, de->d_name);
-	}
-	if (d)
-		closedir(d);
-	return ok;
-}
-
 /* Dumps with -R into ever larger tmpfs, one page more each time, until the
  * images fit: each dump that does not must fail naming the file it could
  * not write, leave no image file (inventory.img or other) and leave the
