@@ -332,10 +332,10 @@ struct frozen_span {
  * still seized. */
 static int pre_copy(const struct cryo_opts *opts, struct image_dir *dir, struct freezer *fz,
 		    struct tree *tree, struct stats *st, struct frozen_span *frozen,
-		    struct precopy **out, bool *held)
+		    struct page_batch_pool *page_buffers, struct precopy **out, bool *held)
 {
 	struct precopy *pc;
-	int ret = precopy_new(dir, &pc);
+	int ret = precopy_new(dir, page_buffers, &pc);
 	uint64_t t;
 
 	*held = true;
@@ -473,7 +473,7 @@ static int dump_here(const struct cryo_opts *opts, const struct mnt_caller *call
 	/* Tracking for the next set is armed in the final freeze instead. */
 	if (!opts->pre_dump && !lineage.parent && !lineage.track.rearm &&
 	    wants_pre_copy(opts, &tree))
-		ret = pre_copy(opts, dir, &fz, &tree, &st, &frozen, &pc, &held);
+		ret = pre_copy(opts, dir, &fz, &tree, &st, &frozen, &page_buffers, &pc, &held);
 	if (!held)
 		goto out;
 	nr = tree.nr;

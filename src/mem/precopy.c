@@ -30,7 +30,7 @@
 
 #define PS IMG_PAGE_SIZE
 
-int precopy_new(struct image_dir *dir, struct precopy **out)
+int precopy_new(struct image_dir *dir, struct page_batch_pool *pool, struct precopy **out)
 {
 	struct precopy *pc = calloc(1, sizeof(*pc));
 
@@ -39,6 +39,7 @@ int precopy_new(struct image_dir *dir, struct precopy **out)
 		return -ENOMEM;
 	}
 	pc->dir = dir;
+	pc->pool = pool;
 	*out = pc;
 	return 0;
 }
@@ -298,7 +299,7 @@ static int copy_task(struct precopy *pc, struct precopy_task *pt)
 	if (!ret)
 		ret = pagescan_open(pt->pid, PAGESCAN_AUTO, &ps);
 	if (!ret)
-		ret = pagedump_open(pt->pid, pw, NULL, &pd);
+		ret = pagedump_open(pt->pid, pw, pc->pool, &pd);
 	if (!ret && pt->unpinned)
 		pagedump_read_unpinned(pd);
 	for (size_t i = 0; i < vmas.nr && !ret; i++) {

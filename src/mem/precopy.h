@@ -26,7 +26,10 @@ struct stats;
  * usual way: two seizes cost more than the copy saves. */
 #define PRECOPY_MIN_BYTES (64ull << 20)
 
-int precopy_new(struct image_dir *dir, struct precopy **out);
+struct page_batch_pool;
+/* @pool lends the page buffers of the first pass (mem/page_batch.h), which
+ * the frozen pass then finds populated; NULL: none. */
+int precopy_new(struct image_dir *dir, struct page_batch_pool *pool, struct precopy **out);
 
 /* Frozen: arms write tracking in the private anonymous mappings of @task
  * (with @has_parent, a live parent in the dump, not those it may share

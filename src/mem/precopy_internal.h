@@ -41,6 +41,7 @@ struct precopy_task {
 
 struct precopy {
 	struct image_dir *dir;
+	struct page_batch_pool *pool;	/* the dump's page buffers; NULL: none */
 	struct precopy_task *tasks;
 	size_t nr, cap;
 };

@@ -150,6 +150,22 @@ static bool pages_cold(const char *dir, pid_t pid, bool drop)
 	return true;
 }
 
+/* Whether a line of @dir/@name holds @text. */
+static bool log_says(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX], line[1024];
+	bool found = false;
+	FILE *f;
+
+	pathf(path, "%s/%s", dir, name);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* Restores a cold copy of @img with cryo's filler forced on, or on one CPU
  * (no filler), and checks the program goes on from where it was and the
  * files were read around the page cache. */
@@ -185,6 +201,9 @@ static bool restores_cold(struct prog *p, const char *img, pid_t pid, bool fille
 		return fail_why("cold restore (filler %d) failed (%d): %s", filler, r.status, r.out);
 	if (!pages_cold(copy, pid, false))
 		return false;
+	/* A cold file gets cryo's filler only through the read-ahead stream. */
+	if (filler && !log_says(copy, "cold.log", "cryo's filler copied"))
+		return fail_why("cryo's filler copied nothing of the cold set: not read ahead");
 	p->pid = pid;
 	return prog_passes(p);
 }
