@@ -424,7 +424,7 @@ $(BUILD)/bench/wl_%: bench/wl_%.c bench/pattern.h bench/answers.h tests/roundtri
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/roundtrip -pthread -o $@ $< tests/roundtrip/prog.c
 BENCH_RUN_SRCS := bench/run.c bench/workloads.c bench/runner.c bench/report.c bench/freeze.c \
-	bench/reference.c
+	bench/reference.c bench/floor.c
 $(BUILD)/bench/run: $(BENCH_RUN_SRCS) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_RUN_SRCS)

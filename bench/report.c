@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/statfs.h>
 
+#include "floor.h"
 #include "reference.h"
 #include "report.h"
 
@@ -68,22 +69,24 @@ const char *fs_name(const char *path)
 
 void print_header(bool with_criu)
 {
-	printf("%-*s %9s %17s %8s %17s %9s %8s %8s %8s %8s %8s", COL_NAME, "workload",
-	       "image MiB", "dump s (min)", "frozen s", "restore s (min)", "memcpy s", "dump/cp",
-	       "rest/cp", "RSS dmp", "RSS rst", "pass s");
+	printf("%-*s %9s %17s %8s %17s %9s %8s %8s %13s %8s %8s %8s %8s %8s", COL_NAME,
+	       "workload", "image MiB", "dump s (min)", "frozen s", "restore s (min)", "memcpy s",
+	       "dump/cp", "rest/cp", "floor d/r s", "dump/fl", "rest/fl", "RSS dmp", "RSS rst",
+	       "pass s");
 	if (with_criu)
 		printf(" %17s %8s %17s %8s %8s %8s", "criu dump s", "frozen s", "criu restore s",
 		       "dump c/c", "rest c/c", "frz c/c");
 	printf("\n");
 }
 
-void print_row(const char *name, const struct result *cryo, const struct result *criu,
-	       int nr_runs, bool *footnote_small)
+void print_row(const char *name, const char *image_parent, const struct result *cryo,
+	       const struct result *criu, int nr_runs, bool *footnote_small)
 {
 	double dump, dump_min, rest, rest_min, img, img_min, rss_d, rss_r, pages, pass, frz, x;
 	double cp = 0, cp_min = 0;
 	char ratio_d[16] = "-", ratio_r[16] = "-", cpbuf[16] = "-", passbuf[16] = "-";
-	char frzbuf[16] = "-";
+	char frzbuf[16] = "-", floorbuf[32] = "-", floor_d[16] = "-", floor_r[16] = "-";
+	double fl_dump, fl_rest;
 
 	printf("%-*s ", COL_NAME, name);
 	if (cryo->outcome != OUT_OK) {
@@ -107,13 +110,19 @@ void print_row(const char *name, const struct result *cryo, const struct result 
 		snprintf(cpbuf, sizeof(cpbuf), "%.4f", cp);
 		snprintf(ratio_d, sizeof(ratio_d), "%.1f", dump / cp);
 		snprintf(ratio_r, sizeof(ratio_r), "%.1f", rest / cp);
+		if (floor_seconds(image_parent, (uint64_t)pages, nr_runs, &fl_dump, &fl_rest)) {
+			snprintf(floorbuf, sizeof(floorbuf), "%.3f/%.3f", fl_dump, fl_rest);
+			snprintf(floor_d, sizeof(floor_d), "%.1f", dump / fl_dump);
+			snprintf(floor_r, sizeof(floor_r), "%.1f", rest / fl_rest);
+		}
 	} else {
 		snprintf(ratio_d, sizeof(ratio_d), "-");
 		snprintf(ratio_r, sizeof(ratio_r), "-");
 		*footnote_small = true;
 	}
-	printf("%9.1f %8.3f (%6.3f) %8s %8.3f (%6.3f) %9s %8s %8s %8.0f %8.0f %8s", img, dump,
-	       dump_min, frzbuf, rest, rest_min, cpbuf, ratio_d, ratio_r, rss_d, rss_r, passbuf);
+	printf("%9.1f %8.3f (%6.3f) %8s %8.3f (%6.3f) %9s %8s %8s %13s %8s %8s %8.0f %8.0f %8s",
+	       img, dump, dump_min, frzbuf, rest, rest_min, cpbuf, ratio_d, ratio_r, floorbuf,
+	       floor_d, floor_r, rss_d, rss_r, passbuf);
 	if (criu) {
 		double cd, cd_min, cr, cr_min, cf;
 		char cfbuf[16] = "-", frz_ratio[16] = "-";

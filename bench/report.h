@@ -13,9 +13,11 @@
 const char *fs_name(const char *path);
 void print_header(bool with_criu);
 /* One row: medians (and minimums) of @cryo's runs, @criu's beside when
- * not NULL; the memcpy reference is timed here, @nr_runs times. Sets
- * *@footnote_small when the row is too small for a ratio to memcpy. */
-void print_row(const char *name, const struct result *cryo, const struct result *criu,
-	       int nr_runs, bool *footnote_small);
+ * not NULL; the memcpy reference and the machine's floor (floor.h, files
+ * under @image_parent, where the row's images went) are timed here,
+ * @nr_runs times each. Sets *@footnote_small when the row is too small for
+ * a ratio to either. */
+void print_row(const char *name, const char *image_parent, const struct result *cryo,
+	       const struct result *criu, int nr_runs, bool *footnote_small);
 
 #endif

@@ -138,8 +138,8 @@ int main(int argc, char **argv)
 			if (criu_path && !lazy)
 				run_workload(&criu, w, bench_bin, parent, false, running, nr_runs,
 					     &res_criu);
-			print_row(name, &res_cryo, criu_path && !lazy ? &res_criu : NULL, nr_runs,
-				  &small);
+			print_row(name, parent, &res_cryo, criu_path && !lazy ? &res_criu : NULL,
+				  nr_runs, &small);
 			failed |= res_cryo.outcome == OUT_FAILED;
 			refused |= res_cryo.outcome == OUT_UNSUPPORTED;
 			if (criu_path && !lazy)
@@ -155,7 +155,11 @@ int main(int argc, char **argv)
 	       "-: not reported.\n"
 	       "memcpy s: memcpy of as many bytes as the image's pages, between populated "
 	       "buffers, in this run;\n"
-	       "dump/cp, rest/cp: dump and restore time over that. RSS dmp, RSS rst: peak RSS "
+	       "dump/cp, rest/cp: dump and restore time over that.\n"
+	       "floor d/r s: the machine's floor, in this run: those bytes written from memory "
+	       "into two new files where the images\nwent, one a core (on disk O_DIRECT and "
+	       "fsync'd), then read back into fresh memory (UFFDIO_COPY, one half a core);\n"
+	       "dump/fl, rest/fl: dump and restore time over it. RSS dmp, RSS rst: peak RSS "
 	       "of the cryo process in MiB (wait4).\n"
 	       "[-R]: dumped with --leave-running, the original killed after the dump.\n"
 	       "[lazy]: restored with --lazy-pages (the memory comes in from a page server). "
@@ -166,7 +170,7 @@ int main(int argc, char **argv)
 			      : "Every restored copy checked all its memory and state and said PASS.");
 	if (small)
 		printf("-: under %llu MiB of pages, fixed costs (exec, seize, parasite) are all "
-		       "a ratio to memcpy would measure.\n", RATIO_MIN_BYTES / MIB);
+		       "a ratio to memcpy or to the floor would measure.\n", RATIO_MIN_BYTES / MIB);
 	if (refused)
 		printf("unsupported: cryo refused the dump with that message, and the workload "
 		       "then checked it was left whole.\n");
