@@ -19,6 +19,8 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -52,15 +54,39 @@ static bool in_tree(const struct tree *tree, pid_t pid)
 	return false;
 }
 
+/* Whether @pid's fd @fd, an open /dev/net/tun attached to a device of
+ * some name, is attached to the device of that name in the network
+ * namespace cryo has entered (the dumped one's, @here): a device of the
+ * same name in another namespace is another device. A process or fd gone
+ * meanwhile holds nothing; where the kernel will not say (or @here is not
+ * known), it counts, which refuses more, never less. */
+static bool attached_here(pid_t pid, int fd, const struct stat *here)
+{
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	_cleanup_close_ int file = -1, ns = -1;
+	struct stat st;
+
+	if (pidfd < 0)
+		return errno != ESRCH;
+	file = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (file < 0)
+		return errno != ESRCH && errno != EBADF;
+	ns = ioctl(file, TUNGETDEVNETNS);
+	if (!here || ns < 0 || fstat(ns, &st))
+		return true;
+	return st.st_dev == here->st_dev && st.st_ino == here->st_ino;
+}
+
 /* The first process outside @tree (NULL: any process) with an open
- * /dev/net/tun attached to device @name (its fdinfo says "iff:\tNAME"), 0
- * for none: fds outside the tree are not saved. A device of that name in another namespace counts too, which
- * refuses more, never less. */
+ * /dev/net/tun attached to device @name of this namespace (its fdinfo says
+ * "iff:\tNAME", and the device's namespace is the one entered), 0 for
+ * none: fds outside the tree are not saved. */
 static pid_t held_outside(const struct tree *tree, const char *name)
 {
 	_cleanup_closedir_ DIR *proc = opendir("/proc");
 	char want[IFNAMSIZ + 8];
 	struct dirent *p;
+	struct stat here_st, *here = stat("/proc/thread-self/ns/net", &here_st) ? NULL : &here_st;
 	pid_t held = 0;
 
 	snprintf(want, sizeof(want), "iff:\t%s\n", name);
@@ -75,6 +101,8 @@ static pid_t held_outside(const struct tree *tree, const char *name)
 		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
 		fds = opendir(path);
 		while (fds && !held && (f = readdir(fds))) {
+			bool named;
+
 			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name, f->d_name);
 			n = readlink(path, target, sizeof(target) - 1);
 			if (n != 12 || memcmp(target, "/dev/net/tun", 12))
@@ -82,8 +110,10 @@ static pid_t held_outside(const struct tree *tree, const char *name)
 			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", p->d_name, f->d_name);
 			if (read_text_file(path, &info))
 				continue;
-			held = strstr(info, want) ? atoi(p->d_name) : 0;
+			named = strstr(info, want);
 			free(info);
+			if (named && attached_here(atoi(p->d_name), atoi(f->d_name), here))
+				held = atoi(p->d_name);
 		}
 	}
 	return held;

@@ -6,12 +6,16 @@
  * flags and queue state; the devices as before; a frame written on the tap
  * fd counts in cft0's received packets; a datagram sent to 10.72.0.2 arrives on
  * the tun's attached queue and an ARP request for 10.71.0.2 on the tap's;
- * the detached queue attaches again; and cft0 goes with its last fd. */
+ * the detached queue attaches again; and cft0 goes with its last fd. Its
+ * peer (peer_tun_namesake), outside the dump, holds a tap named cft0 too,
+ * in a namespace of its own: the program waits for it before it is ready,
+ * so that every dump meets a namesake held outside the tree. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
@@ -54,8 +58,24 @@ static bool tun_is(int fd, const char *name, short flags)
 			  ifr.ifr_flags & ~IFF_NOFILTER, flags & ~IFF_NOFILTER);
 }
 
+/* The peer's DIR/peer-ready, within 5 s. */
+static bool peer_ready(void)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/peer-ready", prog_dir());
+	for (int i = 0; i < 500; i++) {
+		if (!access(path, F_OK))
+			return true;
+		usleep(10000);
+	}
+	return PROG_CHECK(false, "the peer's namesake cft0 was not made within 5 s");
+}
+
 static bool setup(void)
 {
+	if (!peer_ready())
+		return false;
 	/* No IPv6: its router solicitations would queue packets on the fds. */
 	if (!PROG_CHECK(!system("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"),
 			"disabling IPv6"))

@@ -128,7 +128,9 @@ const struct test_program test_programs[] = {
 	{ .name = "prog_memfd_past_end", .cycles = CYCLES_ALL },
 	{ .name = "prog_memory", .cycles = CYCLES_ALL },
 	{ .name = "prog_net_devices", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
-	{ .name = "prog_net_tun_fd", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET },
+	/* Its peer holds a tap of the same name in another namespace. */
+	{ .name = "prog_net_tun_fd", .cycles = CYCLES_ALL, .namespaces = CLONE_NEWNET,
+	  .peer = "peer_tun_namesake" },
 	{
 		/* Not left running: the peer ends with the original's verdict. */
 		.name = "prog_net_macvlan",
