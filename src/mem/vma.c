@@ -398,6 +398,11 @@ static int vma_from_entry(pid_t pid, const struct smaps_entry *e, Vma *v)
 	    !(e->vm_flags & (VMF_HUGETLB | VMF_SHADOW_STACK | VMF_UFFD_MISSING | VMF_IO | VMF_PFNMAP))) {
 		v->kind = VMA__KIND__ANON;
 		v->flags |= MAP_ANONYMOUS;
+		/* Tests: this kernel names nothing, so an image with names is
+		 * made as a kernel that names would have it. */
+		if (getenv("CRYO_TEST_ANON_NAME") &&
+		    !(v->anon_name = strdup(getenv("CRYO_TEST_ANON_NAME"))))
+			return -ENOMEM;
 		return 0;
 	}
 	snprintf(label, sizeof(label), "%" PRIx64 "..%" PRIx64 "%s%s", e->start, e->end,

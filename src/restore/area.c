@@ -249,6 +249,14 @@ static int fill_vmas(struct restorer_args *args, struct area *area, const struct
 			v[n].guards = (uint64_t)(uintptr_t)g;
 			v[n].nr_guards = (uint32_t)(src->n_guards / 2);
 		}
+		if (src->anon_name) {
+			char *name = area_alloc(area, strlen(src->anon_name) + 1);
+
+			if (!name)
+				return -ENOMEM;
+			strcpy(name, src->anon_name);
+			v[n].anon_name = (uint64_t)(uintptr_t)name;
+		}
 		/* Shared anonymous memory maps the object restore made for it:
 		 * with MAP_ANONYMOUS the kernel would ignore the fd. */
 		if (v[n].fd >= 0)

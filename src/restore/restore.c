@@ -665,7 +665,8 @@ int cmd_restore(const struct cryo_opts *opts)
 		       "with a userfaultfd: not supported");
 		ret = -EOPNOTSUPP;
 	}
-	if (ret || restore_check_creds(&rs, owner) || restore_check_huge_pages(&rs)) {
+	if (ret || restore_check_creds(&rs, owner) || restore_check_huge_pages(&rs) ||
+	    restore_check_anon_names(&rs)) {
 		restore_unload(&rs);
 		net_lock_end(&net, true);
 		progress_stop(&st);

@@ -266,6 +266,9 @@ int restore_check_creds(const struct restore_set *rs, uid_t image_owner);
  * -ENOMEM naming a mapping, the pages needed and the sysctl to raise when
  * not (hugetlb_pool.c). Before anything is made. */
 int restore_check_huge_pages(const struct restore_set *rs);
+/* -EOPNOTSUPP naming the first named anonymous mapping of the tree when
+ * this kernel cannot name one (anon_names.c). Before anything is made. */
+int restore_check_anon_names(const struct restore_set *rs);
 /* The calling thread takes on the supplementary groups, fsuid and fsgid of
  * @core's task, so that the task's files are opened and made as the task
  * would; cryo keeps its own in a restore_fs_creds and puts them back. */

@@ -58,6 +58,7 @@ static const char *const step_names[] = {
 	[RESTORER_STEP_NO_NEW_PRIVS] = "setting its no_new_privs",
 	[RESTORER_STEP_THREAD_FS] = "entering its own root and cwd (unshare(CLONE_FS), chroot)",
 	[RESTORER_STEP_AIO] = "making the AIO context again (io_setup, the ring moved into place) at",
+	[RESTORER_STEP_ANON_NAME] = "naming (PR_SET_VMA_ANON_NAME) the anonymous mapping at",
 };
 
 /* The pid cryo sees of process @index, once it exists: its saved one, but

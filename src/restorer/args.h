@@ -37,6 +37,8 @@ struct restorer_vma {
 	 * they share): brought into place by the premap moves (below), never
 	 * mapped anew. */
 	uint64_t premapped;
+	/* Its PR_SET_VMA_ANON_NAME name, NUL-terminated in the area; 0: none. */
+	uint64_t anon_name;
 };
 
 /* The protection map_vmas() gives a VMA it mmaps: writable for now where
@@ -243,6 +245,7 @@ enum restorer_step {
 	RESTORER_STEP_MLOCKALL,
 	RESTORER_STEP_NO_NEW_PRIVS,
 	RESTORER_STEP_THREAD_FS,
+	RESTORER_STEP_ANON_NAME,
 };
 
 /* The stages every process of a restore reports through the one pipe all

@@ -405,6 +405,12 @@ static long finish_vmas(const struct restorer_args *a)
 			if (ret)
 				return fail(RESTORER_STEP_MADVISE, ret, v[i].start);
 		}
+		if (v[i].anon_name) {
+			ret = sys_prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, v[i].start, len,
+					v[i].anon_name);
+			if (ret)
+				return fail(RESTORER_STEP_ANON_NAME, ret, v[i].start);
+		}
 		ret = install_guards(&v[i]);
 		if (ret)
 			return ret;

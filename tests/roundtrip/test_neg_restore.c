@@ -3,7 +3,8 @@
  * format, FIFOs and symlinks planted in place of images) or for what the
  * host holds now (a SysV key, a UDP port, the ping group range, a mapped
  * file gone: its message names the pid once; a veth whose outer end is not
- * named; a pidfd of a live child in flight in a pair two processes share). */
+ * named; a pidfd of a live child in flight in a pair two processes share; a
+ * named anonymous mapping on a kernel that names none). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -655,4 +657,63 @@ TEST(restore_of_a_macvlan_over_a_device_outside_needs_its_name)
 					  "outside the namespace",
 					  "--external macvlan[cmv0]:NAME", "--external",
 					  "macvlan[cmv0]:cryo-mvp0"), "%s", why);
+}
+
+/* Whether this kernel names anonymous mappings (CONFIG_ANON_VMA_NAME). */
+static bool kernel_names_mappings(void)
+{
+	void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool names = page != MAP_FAILED &&
+		     !prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)page, 4096UL,
+			    (unsigned long)"cryo-test");
+
+	if (page != MAP_FAILED)
+		munmap(page, 4096);
+	return names;
+}
+
+/* An anonymous mapping named with PR_SET_VMA_ANON_NAME comes back named or
+ * not at all. The dump's test hook names the program's unnamed anonymous
+ * mappings, as a kernel that names would have shown them. Where the kernel
+ * cannot name one (this one: no CONFIG_ANON_VMA_NAME), the restore is
+ * refused naming a mapping and the cause, and leaves nothing; where it
+ * can, the restored program's maps show the name. */
+TEST(a_named_anonymous_mapping_comes_back_named_or_is_refused_by_name)
+{
+	char img[PATH_MAX], pidfile[PATH_MAX], maps[64];
+	struct prog p = { 0 };
+	struct cryo_run r;
+	pid_t image_pid = 0;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = NULL;
+	bool made;
+
+	setenv("CRYO_TEST_ANON_NAME", "cryo-named", 1);
+	made = make_image(&p, "prog_counter", img, &image_pid);
+	unsetenv("CRYO_TEST_ANON_NAME");
+	CHECK_GOTO(made, out, "%s", why);
+	if (!kernel_names_mappings()) {
+		CHECK_GOTO(restore_refused(&p, img, image_pid, "a named mapping",
+					   "[anon:cryo-named]: this kernel cannot name anonymous "
+					   "mappings (PR_SET_VMA_ANON_NAME: Invalid argument",
+					   NULL),
+			   out, "%s", why);
+		goto out;
+	}
+	pathf(pidfile, "%s/restored.pid", p.dir);
+	run_cryo(&r, "restore", "-D", img, "-d", "--pidfile", pidfile);
+	CHECK_GOTO(r.status == 0, out, "restore failed (%d): %s", r.status, r.out);
+	p.pid = image_pid;
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", image_pid);
+	f = fopen(maps, "re");
+	CHECK_GOTO(f && getdelim(&text, &size, '\0', f) > 0, out, "cannot read %s", maps);
+	CHECK_GOTO(strstr(text, "[anon:cryo-named]"), out, "no named mapping in %s:\n%s", maps,
+		   text);
+	CHECK_GOTO(prog_passes(&p), out, "%s", why);
+out:
+	if (f)
+		fclose(f);
+	free(text);
+	end_prog(&p);
 }
