@@ -66,6 +66,32 @@ static void remove_tables_criu_made(const bool *existed)
 	}
 }
 
+/* The runs of one row, cryo's and criu's (when @criu) in turn, the first
+ * of each pair alternating: a run meets the machine as the run before left
+ * it (memory the host took back or has just backed, a page cache warm or
+ * dropped), so each tool's runs come in both places. */
+static void run_interleaved(const struct tool *cryo, const struct tool *criu,
+			    const struct workload *w, const char *bench_bin, const char *parent,
+			    bool lazy, bool running, int nr_runs, struct result *res_cryo,
+			    struct result *res_criu)
+{
+	bool cryo_more = true, criu_more = criu != NULL;
+
+	memset(res_cryo, 0, sizeof(*res_cryo));
+	memset(res_criu, 0, sizeof(*res_criu));
+	for (int i = 0; i < nr_runs && (cryo_more || criu_more); i++)
+		for (int k = 0; k < 2; k++) {
+			bool criu_turn = (k == 0) == (i % 2 == 1);
+
+			if (criu_turn && criu_more)
+				criu_more = run_workload_once(criu, w, bench_bin, parent, false,
+							      running, res_criu);
+			else if (!criu_turn && cryo_more)
+				cryo_more = run_workload_once(cryo, w, bench_bin, parent, lazy,
+							      running, res_cryo);
+		}
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = NULL, *criu_path = getenv("CRIU");
@@ -133,11 +159,8 @@ int main(int argc, char **argv)
 				continue;
 			snprintf(name, sizeof(name), "%s%s%s%s", w->name, in_memory ? " [-m]" : "",
 				 lazy ? " [lazy]" : "", running ? " [-R]" : "");
-			run_workload(&cryo, w, bench_bin, parent, lazy, running, nr_runs,
-				     &res_cryo);
-			if (criu_path && !lazy)
-				run_workload(&criu, w, bench_bin, parent, false, running, nr_runs,
-					     &res_criu);
+			run_interleaved(&cryo, criu_path && !lazy ? &criu : NULL, w, bench_bin,
+					parent, lazy, running, nr_runs, &res_cryo, &res_criu);
 			print_row(name, parent, &res_cryo, criu_path && !lazy ? &res_criu : NULL,
 				  nr_runs, &small);
 			failed |= res_cryo.outcome == OUT_FAILED;

@@ -484,42 +484,36 @@ static bool run_once(struct run_ctx *c, struct result *r)
 	return true;
 }
 
-void run_workload(const struct tool *tool, const struct workload *w, const char *bench_bin,
-		  const char *parent, bool lazy, bool leave_running, int nr_runs, struct result *r)
+bool run_workload_once(const struct tool *tool, const struct workload *w, const char *bench_bin,
+		       const char *parent, bool lazy, bool leave_running, struct result *r)
 {
 	struct run_ctx c = { .tool = tool, .w = w, .bench_bin = bench_bin, .lazy = lazy,
 			     .leave_running = leave_running };
+	bool more;
 
-	memset(r, 0, sizeof(*r));
-	for (int i = 0; i < nr_runs; i++) {
-		bool more;
-
-		snprintf(c.work, sizeof(c.work), "%s/cryo-bench-XXXXXX", parent);
-		if (!mkdtemp(c.work)) {
-			set_why(r, OUT_FAILED, "cannot make a directory in %s: %s", parent,
-				strerror(errno));
-			return;
-		}
-		join(c.pidfile, sizeof(c.pidfile), c.work, "prog.pid");
-		join(c.outfile, sizeof(c.outfile), c.work, "prog.out");
-		c.pid = 0;
-		more = run_once(&c, r);
-		if (!more && !strcmp(tool->name, "criu"))
-			remove_criu_lock();
-		if (more)
-			fprintf(stderr, "  %s %s run %d: dump %.3f s, restore %.3f s\n", tool->name,
-				w->name, i + 1, r->s[r->nr - 1].dump_s, r->s[r->nr - 1].restore_s);
-		kill_workload(c.pid);
-		if (c.pid > 0)
-			wait_gone(c.pid, 10000);
-		/* Nothing of this run may outlive it. */
-		if (!reap_all(10000)) {
-			if (r->outcome != OUT_FAILED)
-				set_why(r, OUT_FAILED, "processes of this run outlived it");
-			more = false;
-		}
-		remove_tree(c.work);
-		if (!more)
-			return;
+	snprintf(c.work, sizeof(c.work), "%s/cryo-bench-XXXXXX", parent);
+	if (!mkdtemp(c.work)) {
+		set_why(r, OUT_FAILED, "cannot make a directory in %s: %s", parent,
+			strerror(errno));
+		return false;
 	}
+	join(c.pidfile, sizeof(c.pidfile), c.work, "prog.pid");
+	join(c.outfile, sizeof(c.outfile), c.work, "prog.out");
+	more = run_once(&c, r);
+	if (!more && !strcmp(tool->name, "criu"))
+		remove_criu_lock();
+	if (more)
+		fprintf(stderr, "  %s %s run %d: dump %.3f s, restore %.3f s\n", tool->name,
+			w->name, r->nr, r->s[r->nr - 1].dump_s, r->s[r->nr - 1].restore_s);
+	kill_workload(c.pid);
+	if (c.pid > 0)
+		wait_gone(c.pid, 10000);
+	/* Nothing of this run may outlive it. */
+	if (!reap_all(10000)) {
+		if (r->outcome != OUT_FAILED)
+			set_why(r, OUT_FAILED, "processes of this run outlived it");
+		more = false;
+	}
+	remove_tree(c.work);
+	return more;
 }

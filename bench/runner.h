@@ -5,12 +5,13 @@
 
 #include "bench.h"
 
-/* @nr_runs runs of @w (its program in @bench_bin) through @tool, images
- * under @parent, dumped with -R when @leave_running (the original killed
- * after), restored with --lazy-pages when @lazy; each run's sample
- * or the refusal or failure that ended them into @r. The caller must be a
- * child subreaper: restored copies become its children. */
-void run_workload(const struct tool *tool, const struct workload *w, const char *bench_bin,
-		  const char *parent, bool lazy, bool leave_running, int nr_runs, struct result *r);
+/* One run of @w (its program in @bench_bin) through @tool, images under
+ * @parent, dumped with -R when @leave_running (the original killed after),
+ * restored with --lazy-pages when @lazy: its sample added to @r (zeroed
+ * before the first), or the refusal or failure that ends the runs, and
+ * false then. The caller must be a child subreaper: restored copies become
+ * its children. */
+bool run_workload_once(const struct tool *tool, const struct workload *w, const char *bench_bin,
+		       const char *parent, bool lazy, bool leave_running, struct result *r);
 
 #endif
