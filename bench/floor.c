@@ -39,6 +39,7 @@
 
 struct lane {
 	int fd;
+	uint8_t *buf;		/* CHUNK bytes, populated: the lane's own */
 	bool direct;
 	uint64_t len;
 	uint8_t *dst;		/* restore: this lane's half of the fresh memory */
@@ -68,15 +69,10 @@ static void fail(struct lane *l, const char *what)
 static void *write_lane(void *arg)
 {
 	struct lane *l = arg;
-	uint8_t *buf = chunk_buffer();
 
-	if (!buf) {
-		fail(l, "mmap");
-		return NULL;
-	}
 	for (uint64_t done = 0; done < l->len && !l->err;) {
 		uint64_t n = l->len - done < CHUNK ? l->len - done : CHUNK;
-		ssize_t w = pwrite(l->fd, buf, n, done);
+		ssize_t w = pwrite(l->fd, l->buf, n, done);
 
 		if (w <= 0)
 			fail(l, "write");
@@ -85,35 +81,28 @@ static void *write_lane(void *arg)
 	}
 	if (!l->err && l->direct && fsync(l->fd))
 		fail(l, "fsync");
-	munmap(buf, CHUNK);
 	return NULL;
 }
 
 static void *read_lane(void *arg)
 {
 	struct lane *l = arg;
-	uint8_t *buf = chunk_buffer();
 
-	if (!buf) {
-		fail(l, "mmap");
-		return NULL;
-	}
 	for (uint64_t done = 0; done < l->len && !l->err;) {
 		uint64_t n = l->len - done < CHUNK ? l->len - done : CHUNK;
 		struct uffdio_copy copy = {
 			.dst = (uintptr_t)(l->dst + done),
-			.src = (uintptr_t)buf,
+			.src = (uintptr_t)l->buf,
 			.len = n,
 		};
 
-		if (pread(l->fd, buf, n, done) != (ssize_t)n)
+		if (pread(l->fd, l->buf, n, done) != (ssize_t)n)
 			fail(l, "read");
 		else if (ioctl(l->uffd, UFFDIO_COPY, &copy) || copy.copy != (int64_t)n)
 			fail(l, "UFFDIO_COPY");
 		else
 			done += n;
 	}
-	munmap(buf, CHUNK);
 	return NULL;
 }
 
@@ -175,6 +164,11 @@ static bool one_round(const char *parent, bool direct, uint64_t bytes, double *d
 	for (int i = 0; i < LANES; i++)
 		lanes[i].fd = -1;
 	for (int i = 0; i < LANES; i++) {
+		lanes[i].buf = chunk_buffer();
+		if (!lanes[i].buf) {
+			fprintf(stderr, "bench: floor: no memory for a buffer\n");
+			goto out;
+		}
 		lanes[i].fd = open(parent, O_TMPFILE | O_RDWR | O_CLOEXEC | (direct ? O_DIRECT : 0),
 				   0600);
 		lanes[i].direct = direct;
@@ -206,9 +200,12 @@ out:
 		close(uffd);
 	if (mem != MAP_FAILED)
 		munmap(mem, half * LANES);
-	for (int i = 0; i < LANES; i++)
+	for (int i = 0; i < LANES; i++) {
 		if (lanes[i].fd >= 0)
 			close(lanes[i].fd);
+		if (lanes[i].buf)
+			munmap(lanes[i].buf, CHUNK);
+	}
 	return ok;
 }
 
