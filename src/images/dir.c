@@ -36,6 +36,7 @@ static int dir_new(const char *path, int fd, struct image_dir **out)
 		return -ENOMEM;
 	}
 	dir->fd = fd;
+	dir->direct_after = IMG_DIRECT_AFTER;
 	dir->nr_unsynced = 0;
 	dir->written = NULL;
 	dir->nr_written = 0;
@@ -432,7 +433,9 @@ static int fsync_each(struct image_dir *dir)
  * IMG_DIR_FSYNC_MAX files one syncfs writes them all out together (0.06 s
  * for 1,200 files, where batched fsyncs took 1.3 s), at the price of
  * writing out the other dirty data of the filesystem too: for a few files
- * that price is the larger one. */
+ * that price is the larger one. Either way each file's writeback started
+ * when it was finished (image_finish()), so the wait here is for the
+ * tail. */
 int image_dir_sync(struct image_dir *dir)
 {
 	int ret = 0;
