@@ -72,7 +72,10 @@ TEST(pages_file_heads_for_the_disk_as_it_is_written)
 	struct kabi_cachestat cs;
 	int ret;
 
-	CHECK(tmp, "no scratch directory on a filesystem with writeback");
+	if (!tmp) {
+		harness_skip("no scratch directory on a filesystem with writeback");
+		return;
+	}
 	CHECK(src && !image_dir_create(tmp, &dir), "scratch directory");
 	CHECK(!image_open_write(dir, IMG_PAGES, 1, &w), "open");
 	for (uint64_t off = 0; off < size; off += 1u << 20)
@@ -99,7 +102,10 @@ TEST(every_finished_file_heads_for_the_disk_before_the_sync)
 	uint64_t dirty = 0, cached = 0;
 	struct image_writer *w;
 
-	CHECK(tmp, "no scratch directory on a filesystem with writeback");
+	if (!tmp) {
+		harness_skip("no scratch directory on a filesystem with writeback");
+		return;
+	}
 	CHECK(src && !image_dir_create(tmp, &dir), "scratch directory");
 	for (int i = 1; i <= files; i++) {
 		CHECK(!image_open_write(dir, IMG_PAGES, i, &w), "open %d", i);
@@ -134,10 +140,13 @@ TEST(pages_file_goes_direct_from_the_directorys_threshold)
 	struct image_writer *w;
 	struct statfs sfs;
 
-	CHECK(tmp, "no scratch directory on a filesystem with writeback");
+	if (!tmp) {
+		harness_skip("no scratch directory on a filesystem with writeback");
+		return;
+	}
 	CHECK(!statfs(tmp, &sfs), "statfs %s", tmp);
 	if (sfs.f_type != EXT4_SUPER_MAGIC) {
-		printf("  skipped: %s is not ext4, which is known to take O_DIRECT\n", tmp);
+		harness_skip("%s is not ext4, known to take O_DIRECT", tmp);
 		return;
 	}
 	CHECK(src && !image_dir_create(tmp, &dir), "scratch directory");
