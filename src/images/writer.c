@@ -36,7 +36,8 @@
  * kill waits only for the tail: a direct write waits for the disk one
  * buffer at a time while the tree stays frozen, writeback keeps several in
  * flight (16 MiB written and synced: 12-17 ms against 14-20 ms direct; the
- * 1 TiB rows' frozen time, median of 15: 37-44 ms against 61-77). */
+ * 1 TiB rows' frozen time, median of 15 while another writer used the
+ * disk: 37-44 ms against 61-77). */
 #define STREAM_CHUNK (1ull << 20)
 
 struct image_writer {
