@@ -36,6 +36,7 @@ static int dir_new(const char *path, int fd, struct image_dir **out)
 		return -ENOMEM;
 	}
 	dir->fd = fd;
+	dir->direct_after = IMG_DIRECT_AFTER;
 	dir->nr_unsynced = 0;
 	dir->written = NULL;
 	dir->nr_written = 0;
@@ -383,6 +384,14 @@ static int fsync_one(const struct image_dir *dir, const char *name)
 	return 0;
 }
 
+/* The renames that put the files in place. */
+static int fsync_dir(const struct image_dir *dir)
+{
+	if (fsync(dir->fd))
+		return pr_errno_ret("cannot sync image directory %s", dir->path);
+	return 0;
+}
+
 /* Threads that fsync at once. Each fsync ends with a flush of the disk's
  * cache; flushes asked for together are merged by the block layer, so the
  * files of a small dump wait for about one instead of one each. */
@@ -394,13 +403,16 @@ struct fsync_run {
 	atomic_int err;		/* the first failure */
 };
 
+/* Jobs 0 to nr_unsynced - 1 are the files, job nr_unsynced the directory:
+ * its renames are all done, so its sync need not wait for the files'. */
 static void *fsync_some(void *arg)
 {
 	struct fsync_run *run = arg;
+	const struct image_dir *dir = run->dir;
 	size_t i;
 
-	while ((i = atomic_fetch_add(&run->next, 1)) < run->dir->nr_unsynced) {
-		int ret = fsync_one(run->dir, run->dir->unsynced[i]);
+	while ((i = atomic_fetch_add(&run->next, 1)) <= dir->nr_unsynced) {
+		int ret = i < dir->nr_unsynced ? fsync_one(dir, dir->unsynced[i]) : fsync_dir(dir);
 		int none = 0;
 
 		if (ret)
@@ -418,7 +430,7 @@ static int fsync_each(struct image_dir *dir)
 	atomic_init(&run.next, 0);
 	atomic_init(&run.err, 0);
 	/* A thread that cannot start leaves its share to the others. */
-	while (started < FSYNC_THREADS - 1 && started + 1 < dir->nr_unsynced &&
+	while (started < FSYNC_THREADS - 1 && started < dir->nr_unsynced &&
 	       !pthread_create(&threads[started], NULL, fsync_some, &run))
 		started++;
 	fsync_some(&run);
@@ -432,18 +444,20 @@ static int fsync_each(struct image_dir *dir)
  * IMG_DIR_FSYNC_MAX files one syncfs writes them all out together (0.06 s
  * for 1,200 files, where batched fsyncs took 1.3 s), at the price of
  * writing out the other dirty data of the filesystem too: for a few files
- * that price is the larger one. */
+ * that price is the larger one. syncfs covers the directory's entries
+ * (all the filesystem's metadata): no fsync of it after. Either way each
+ * file's writeback started when it was finished (image_finish()), so the
+ * wait here is for the tail. */
 int image_dir_sync(struct image_dir *dir)
 {
-	int ret = 0;
+	int ret;
 
 	if (dir->nr_unsynced <= IMG_DIR_FSYNC_MAX)
 		ret = fsync_each(dir);
 	else if (syncfs(dir->fd))
 		ret = pr_errno_ret("cannot sync the filesystem of image directory %s", dir->path);
-	/* The renames that put the files in place. */
-	if (!ret && fsync(dir->fd))
-		ret = pr_errno_ret("cannot sync image directory %s", dir->path);
+	else
+		ret = 0;
 	if (!ret)
 		forget_unsynced(dir);
 	return ret;

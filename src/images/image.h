@@ -136,10 +136,16 @@ struct image_written_digest {
  * whole filesystem at once. */
 #define IMG_DIR_FSYNC_MAX 64
 
+/* A pages file is written O_DIRECT from this size on (images/writer.c
+ * says why not before). */
+#define IMG_DIRECT_AFTER (64ull << 20)
+
 /* An image directory: mode 0700, every file in it mode 0600. */
 struct image_dir {
 	int fd;
 	char *path;
+	/* IMG_DIRECT_AFTER; lower in the tests of both ways of writing. */
+	uint64_t direct_after;
 	/* Files finished since the last image_dir_sync(): their names while
 	 * there are few, and how many. */
 	char *unsynced[IMG_DIR_FSYNC_MAX];

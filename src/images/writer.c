@@ -28,10 +28,17 @@
  * covers every logical block size. */
 #define DIRECT_ALIGN 4096u
 
-/* A pages file goes direct once it holds this much: a small one is better
- * left in the page cache, where the sync at the end of the dump writes it
- * with all the others instead of waiting for the disk on each. */
-#define DIRECT_AFTER (4ull << 20)
+/* A pages file goes direct once it holds dir->direct_after bytes
+ * (IMG_DIRECT_AFTER, 64 MiB); past that the copy into the page cache costs
+ * more than the disk. Below it the cache takes the bytes, and their
+ * writeback is started each time STREAM_CHUNK of them have gathered, so
+ * that the disk writes while the dump reads on and the sync before the
+ * kill waits only for the tail: a direct write waits for the disk one
+ * buffer at a time while the tree stays frozen, writeback keeps several in
+ * flight (16 MiB written and synced: 12-17 ms against 14-20 ms direct; the
+ * 1 TiB rows' frozen time, median of 15 while another writer used the
+ * disk: 37-44 ms against 61-77). */
+#define STREAM_CHUNK (1ull << 20)
 
 struct image_writer {
 	struct image_dir *dir;
@@ -48,6 +55,7 @@ struct image_writer {
 	bool caller_hashes;	/* image_hash_by_caller() */
 	bool positioned;	/* image_raw_positioned(): the caller writes at offsets */
 	uint64_t written;	/* bytes in the file */
+	uint64_t streamed;	/* bytes whose writeback was started */
 	/* The file's digest, taken as its bytes go out: they are in memory
 	 * then, and reading gigabytes back after the sync cost as much as
 	 * writing them. */
@@ -84,13 +92,25 @@ static bool direct_aligned(const struct image_writer *w, const void *buf, size_t
 }
 
 /* Starts writing the file's cached bytes to the disk without waiting, so
- * that the sync before the inventory finds them written. Only where each
- * file gets an fsync of its own: past that, one syncfs writes them all
- * together (image_dir_sync()). A failure shows at the sync. */
-static void start_writeback(const struct image_writer *w)
+ * that the sync before the inventory finds them written, whether it is an
+ * fsync per file or one syncfs (image_dir_sync()): a tree's hundreds of
+ * small files then reach the disk while the dump goes on, not all in the
+ * syncfs. A failure shows at the sync. */
+static void start_writeback(struct image_writer *w)
 {
-	if (w->dir->nr_unsynced < IMG_DIR_FSYNC_MAX)
-		sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	w->streamed = w->written;
+}
+
+/* The same for the bytes written since, once a chunk of them is there. A
+ * caller writing at offsets may write them again: its file waits for
+ * image_finish(). */
+static void stream_writeback(struct image_writer *w)
+{
+	if (w->direct || w->positioned || w->written - w->streamed < STREAM_CHUNK)
+		return;
+	sync_file_range(w->fd, w->streamed, w->written - w->streamed, SYNC_FILE_RANGE_WRITE);
+	w->streamed = w->written;
 }
 
 /* Turns O_DIRECT on or off. Off is for good: the filesystem refused it,
@@ -122,7 +142,8 @@ static int write_all(struct image_writer *w, const void *buf, size_t len)
 	const uint8_t *p = buf;
 	int ret = 0;
 
-	if (w->may_direct && !w->direct && w->written >= DIRECT_AFTER && direct_aligned(w, buf, len))
+	if (w->may_direct && !w->direct && w->written >= w->dir->direct_after &&
+	    direct_aligned(w, buf, len))
 		ret = set_direct(w, true);
 	else if (w->direct && !direct_aligned(w, buf, len))
 		ret = set_direct(w, false);
@@ -149,6 +170,7 @@ static int write_all(struct image_writer *w, const void *buf, size_t len)
 		len -= n;
 		w->written += n;
 	}
+	stream_writeback(w);
 	return 0;
 }
 
@@ -348,7 +370,8 @@ ssize_t image_splice_raw(struct image_writer *w, int pipe_fd, size_t max)
 	/* What was appended before goes first. */
 	if (w->used && writer_flush(w))
 		return w->err;
-	if (w->may_direct && !w->direct && w->written >= DIRECT_AFTER && !(w->written % DIRECT_ALIGN))
+	if (w->may_direct && !w->direct && w->written >= w->dir->direct_after &&
+	    !(w->written % DIRECT_ALIGN))
 		ret = set_direct(w, true);
 	if (ret)
 		return writer_fail(w, ret, "write");
@@ -369,6 +392,7 @@ ssize_t image_splice_raw(struct image_writer *w, int pipe_fd, size_t max)
 		if (n < 0)
 			return writer_fail(w, -errno, "splice into");
 		w->written += n;
+		stream_writeback(w);
 		return n;
 	}
 }

@@ -140,8 +140,8 @@ out:
 	pages_reader_close(pr);
 }
 
-/* A pages file goes O_DIRECT past its first 4 MiB where the filesystem
- * takes it, and back to the page cache for good at the first unaligned
+/* A pages file goes O_DIRECT past its first 4 MiB (the directory's
+ * threshold lowered from 64 MiB) where the filesystem takes it, and back to the page cache for good at the first unaligned
  * write: the bytes must come out the same every way, and the digest the
  * writer took as it wrote (of @kind) must be that of the file. */
 static const char *write_pages_mixed(const char *parent, enum image_digest_kind kind)
@@ -168,6 +168,7 @@ static const char *write_pages_mixed(const char *parent, enum image_digest_kind 
 		goto out;
 	}
 	dir->digest_kind = kind;
+	dir->direct_after = 4u << 20;
 	if (image_open_write(dir, IMG_PAGES, 1, &w)) {
 		why = "open";
 		goto out;
