@@ -450,14 +450,12 @@ static int fsync_each(struct image_dir *dir)
  * wait here is for the tail. */
 int image_dir_sync(struct image_dir *dir)
 {
-	int ret;
+	int ret = 0;
 
 	if (dir->nr_unsynced <= IMG_DIR_FSYNC_MAX)
 		ret = fsync_each(dir);
 	else if (syncfs(dir->fd))
 		ret = pr_errno_ret("cannot sync the filesystem of image directory %s", dir->path);
-	else
-		ret = 0;
 	if (!ret)
 		forget_unsynced(dir);
 	return ret;

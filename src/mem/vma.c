@@ -398,11 +398,6 @@ static int vma_from_entry(pid_t pid, const struct smaps_entry *e, Vma *v)
 	    !(e->vm_flags & (VMF_HUGETLB | VMF_SHADOW_STACK | VMF_UFFD_MISSING | VMF_IO | VMF_PFNMAP))) {
 		v->kind = VMA__KIND__ANON;
 		v->flags |= MAP_ANONYMOUS;
-		/* Tests: this kernel names nothing, so an image with names is
-		 * made as a kernel that names would have it. */
-		if (getenv("CRYO_TEST_ANON_NAME") &&
-		    !(v->anon_name = strdup(getenv("CRYO_TEST_ANON_NAME"))))
-			return -ENOMEM;
 		return 0;
 	}
 	snprintf(label, sizeof(label), "%" PRIx64 "..%" PRIx64 "%s%s", e->start, e->end,
@@ -713,12 +708,31 @@ static int read_smaps(pid_t pid, FILE *f, struct vma_list *list)
 	return ret;
 }
 
+/* Tests: this kernel names no mapping, so CRYO_TEST_ANON_NAME names the
+ * unnamed private anonymous ones, as a kernel that names would show them.
+ * Once a list, off the per-mapping path. */
+static int test_names(struct vma_list *list)
+{
+	const char *name = getenv("CRYO_TEST_ANON_NAME");
+
+	for (size_t i = 0; name && i < list->nr; i++) {
+		Vma *v = list->vmas[i];
+
+		if (v->kind == VMA__KIND__ANON && !v->anon_name && !v->file_path &&
+		    (v->flags & MAP_PRIVATE) && !(v->anon_name = strdup(name)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int vma_list_parse(pid_t pid, FILE *smaps, struct vma_list *out)
 {
 	struct vma_list list = { 0 };
 	int ret;
 
 	ret = read_smaps(pid, smaps, &list);
+	if (!ret)
+		ret = test_names(&list);
 	if (ret) {
 		vma_list_free(&list);
 		return ret;
