@@ -61,12 +61,16 @@ void restore_pick_filler(struct restore_set *rs)
 		largest->filler = true;
 }
 
-/* A task that died, or failed and reports it, is the stage loop's to name. */
-static bool task_gone(int pidfd)
+/* A task that died, or failed and reports it, is the stage loop's to name;
+ * @err is what the copy into it met. */
+static bool task_gone(int pidfd, int err)
 {
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
-	return poll(&p, 1, 0) > 0;
+	/* ESRCH: its memory is torn down, so it is exiting, but the pidfd
+	 * says so only once it has: wait for that (its own report of why
+	 * comes first), rather than report the copy. */
+	return poll(&p, 1, err == -ESRCH ? 1000 : 0) > 0;
 }
 
 int filler_copy_segment(int uffd, uint64_t dst, const char *src, uint64_t len)
@@ -244,7 +248,7 @@ int restore_filler_copy(const struct restore_task *rt, int pidfd, const struct r
 		pr_debug("restore: pid %d: cryo's filler copied %llu bytes, the first at file "
 			 "offset %#llx", rt->pid, (unsigned long long)done.bytes,
 			 (unsigned long long)done.first_off);
-	if (!ret || task_gone(pidfd))
+	if (!ret || task_gone(pidfd, ret))
 		return 0;
 	pr_err("restore: pid %d: cryo's filler copying its memory at %#llx from %s: %s", rt->pid,
 	       (unsigned long long)done.at, rt->pages->pages_path[done.file], strerror(-ret));
