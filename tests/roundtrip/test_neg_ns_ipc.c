@@ -66,24 +66,31 @@ static pid_t first_child(pid_t pid)
 	return child;
 }
 
-/* A child in a UTS namespace of its own, not the root's: refused by name
- * (the child and the namespace), and the tree runs on. */
-TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
+/* Program @name has a child in a namespace of its own: the dump must be
+ * refused naming "dump: pid CHILD: " @what and @why_text, and the tree run
+ * on. */
+static bool child_refused(const char *name, const char *what, const char *why_text)
 {
 	struct prog p = { 0 };
 	char expect[160];
 	pid_t child;
+	bool ok = start_prog(&p, name, NULL, NULL);
 
-	CHECK_GOTO(start_prog(&p, "neg_own_ns", NULL, NULL), out, "%s", why);
-	child = first_child(p.pid);
-	CHECK_GOTO(child > 0, out, "%s", why);
-	snprintf(expect, sizeof(expect), "dump: pid %d: in its own uts namespace (uts:[", child);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "]): every process of a tree must share "
-					 "the root's UTS namespace"),
-		   out, "%s", why);
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
-out:
+	child = ok ? first_child(p.pid) : 0;
+	ok = ok && child > 0;
+	snprintf(expect, sizeof(expect), "dump: pid %d: %s", child, what);
+	ok = ok && dump_refused_unharmed(&p, expect, why_text) && prog_passes(&p);
 	end_prog(&p);
+	return ok;
+}
+
+/* A child in a UTS namespace of its own, not the root's: refused by name
+ * (the child and the namespace), and the tree runs on. */
+TEST(dump_refuses_a_child_in_its_own_uts_namespace_and_the_tree_runs_on)
+{
+	CHECK(child_refused("neg_own_ns", "in its own uts namespace (uts:[",
+			    "]): every process of a tree must share the root's UTS namespace"),
+	      "%s", why);
 }
 
 static void set_netns_case(void *what)
@@ -130,19 +137,9 @@ TEST(dump_refuses_what_a_trees_net_namespace_holds_and_cannot_be_restored)
  * in several IPC namespaces is refused by name, and it runs on. */
 TEST(dump_refuses_a_tree_in_two_ipc_namespaces_and_it_runs_on)
 {
-	struct prog p = { 0 };
-	char expect[96];
-	pid_t child;
-
-	CHECK_GOTO(start_prog(&p, "neg_ipc_split", NULL, NULL), out, "%s", why);
-	child = first_child(p.pid);
-	CHECK_GOTO(child > 0, out, "%s", why);
-	snprintf(expect, sizeof(expect), "dump: pid %d: in another IPC namespace (ipc:[", child);
-	CHECK_GOTO(dump_refused_unharmed(&p, expect, "a tree in several IPC namespaces is not "
-				         "supported"), out, "%s", why);
-	CHECK_GOTO(prog_passes(&p), out, "%s", why);
-out:
-	end_prog(&p);
+	CHECK(child_refused("neg_ipc_split", "in another IPC namespace (ipc:[",
+			    "a tree in several IPC namespaces is not supported"),
+	      "%s", why);
 }
 
 /* A POSIX message queue with a notification registered, in a tree's own
